@@ -1,0 +1,143 @@
+"""Devices and the array namespace (`xp`) that serves each one.
+
+`device("cpu")` is served by NumPy, `device("cuda", N)` by CuPy. Device objects are interned,
+so the eager path compares them with `is`. CuPy is imported lazily: gpujit imports and runs
+on a machine without it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["device", "cpu", "xp_for", "device_of_array", "cupy_or_none", "CUDA_INSTALL_HINT"]
+
+CUDA_INSTALL_HINT = ('install the CUDA extra that matches your driver: '
+                     'pip install "gpujit[cuda12]" (or "gpujit[cuda13]")')
+
+_INTERNED: dict = {}
+
+
+class device:
+    """gpujit.device('cpu'), device('cuda'), device('cuda:1'), device('cuda', 1)."""
+    __slots__ = ("type", "index")
+
+    def __new__(cls, spec="cpu", index=None):
+        if isinstance(spec, device):
+            if index is None:
+                return spec
+            spec = spec.type
+        if isinstance(spec, int) and not isinstance(spec, bool):   # device(0) is cuda:0
+            spec, index = "cuda", spec
+        if not isinstance(spec, str):
+            spec = str(spec)   # e.g. a torch.device
+        key = (spec, index)
+        d = _INTERNED.get(key)
+        if d is not None:
+            return d
+        kind, _, idx = spec.partition(":")
+        kind = kind.strip()
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device "
+                               f"string: {spec!r}")
+        if idx:
+            if index is not None:
+                raise RuntimeError(f"device index given twice: {spec!r} and {index}")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: {spec!r}")
+            index = int(idx)
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index!r}")
+        if kind == "cpu":
+            index = None
+        canon = _INTERNED.get((kind, index))
+        if canon is None:
+            canon = object.__new__(cls)
+            object.__setattr__(canon, "type", kind)
+            object.__setattr__(canon, "index", index)
+            _INTERNED[(kind, index)] = canon
+        _INTERNED[key] = canon
+        return canon
+
+    def __setattr__(self, name, value):
+        raise AttributeError("gpujit.device is immutable")
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except RuntimeError:
+                return False
+        return self is other
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+cpu = device("cpu")
+
+_cupy = None
+_cupy_tried = False
+
+
+def cupy_or_none():
+    """The cupy module if it imports and sees a GPU, else None (checked once)."""
+    global _cupy, _cupy_tried
+    if not _cupy_tried:
+        _cupy_tried = True
+        try:
+            import cupy
+            if cupy.cuda.runtime.getDeviceCount() > 0:
+                _cupy = cupy
+        except Exception:   # no cupy, no driver, or no device: CPU only
+            _cupy = None
+    return _cupy
+
+
+def require_cupy(what="CUDA tensors"):
+    cp = cupy_or_none()
+    if cp is None:
+        raise RuntimeError(f"{what} need CuPy and an NVIDIA GPU, and none was found; "
+                           + CUDA_INSTALL_HINT)
+    return cp
+
+
+def cuda_device(index=None) -> device:
+    """The concrete cuda:N for 'cuda' (index None -> the current device)."""
+    cp = require_cupy()
+    if index is None:
+        index = cp.cuda.runtime.getDevice()
+    n = cp.cuda.runtime.getDeviceCount()
+    if index >= n:
+        raise RuntimeError(f"CUDA device cuda:{index} does not exist; this machine has {n} "
+                           f"CUDA device(s)")
+    return device("cuda", index)
+
+
+def resolve(d) -> device:
+    """A concrete device: 'cuda' becomes cuda:<current>, strings are parsed."""
+    d = device(d)
+    if d.type == "cuda" and d.index is None:
+        return cuda_device(None)
+    if d.type == "cuda":
+        require_cupy()
+    return d
+
+
+def xp_for(d: device):
+    return np if d is cpu else require_cupy()
+
+
+def device_of_array(a) -> device:
+    if isinstance(a, np.ndarray) or isinstance(a, np.generic):
+        return cpu
+    return device("cuda", a.device.id)

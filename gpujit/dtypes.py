@@ -1,0 +1,246 @@
+"""dtypes and PyTorch's type promotion.
+
+A `dtype` is an interned object (`gpujit.float32 is gpujit.float32`), so the eager hot path
+compares them with `is` and uses them as dict keys. Promotion follows PyTorch
+(c10/core/ScalarType.h `promoteTypes` and ATen's `ResultTypeState`), which differs from
+NumPy's: int16 + float16 is float16 (NumPy: float32), a float64 0-dim tensor does not widen
+a float32 tensor (NumPy 2: it does), an int tensor + 2.5 is the default float dtype
+(NumPy: float64).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
+    "float64", "half", "float", "double", "short", "int", "long", "promote_types",
+    "result_type", "can_cast", "get_default_dtype", "set_default_dtype", "from_numpy_dtype",
+    "to_dtype", "iinfo", "finfo",
+]
+
+_builtin_bool, _builtin_int, _builtin_float = bool, int, float
+
+# category: 0 bool, 1 integral, 2 floating
+BOOL, INTEGRAL, FLOATING = 0, 1, 2
+
+
+class dtype:
+    __slots__ = ("name", "np", "category", "itemsize", "is_signed", "_rank", "short_name")
+
+    def __init__(self, name, np_dtype, category, rank, short_name):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.category = category
+        self.itemsize = self.np.itemsize
+        self.is_signed = category != BOOL and name != "uint8"
+        self._rank = rank          # order of width inside a category
+        self.short_name = short_name   # PyTorch's ScalarType name: Float, Long, ...
+
+    @property
+    def is_floating_point(self):
+        return self.category == FLOATING
+
+    @property
+    def is_complex(self):
+        return False
+
+    def to_real(self):
+        return self
+
+    def __repr__(self):
+        return "gpujit." + self.name
+
+    def __reduce__(self):
+        return (to_dtype, (self.name,))
+
+
+bool = dtype("bool", np.bool_, BOOL, 0, "Bool")
+uint8 = dtype("uint8", np.uint8, INTEGRAL, 1, "Byte")
+int8 = dtype("int8", np.int8, INTEGRAL, 1, "Char")
+int16 = dtype("int16", np.int16, INTEGRAL, 2, "Short")
+int32 = dtype("int32", np.int32, INTEGRAL, 3, "Int")
+int64 = dtype("int64", np.int64, INTEGRAL, 4, "Long")
+float16 = dtype("float16", np.float16, FLOATING, 1, "Half")
+float32 = dtype("float32", np.float32, FLOATING, 2, "Float")
+float64 = dtype("float64", np.float64, FLOATING, 3, "Double")
+
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+
+ALL = (bool, uint8, int8, int16, int32, int64, float16, float32, float64)
+INTEGRAL_TYPES = (uint8, int8, int16, int32, int64)
+FLOATING_TYPES = (float16, float32, float64)
+
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32,
+                long=int64)
+_FROM_NP = {d.np: d for d in ALL}
+for _d in ALL:
+    _FROM_NP[_d.np.type] = _d
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The gpujit dtype of a NumPy/CuPy dtype; a clear error for one gpujit does not have."""
+    try:
+        return _FROM_NP[np_dtype]
+    except (KeyError, TypeError):
+        pass
+    try:
+        return _FROM_NP[np.dtype(np_dtype)]
+    except (KeyError, TypeError):
+        raise TypeError(
+            f"gpujit has no dtype for NumPy dtype {np_dtype!r}; supported: "
+            + ", ".join(d.name for d in ALL)) from None
+
+
+def to_dtype(spec) -> dtype:
+    """Accept a gpujit dtype, its name, a NumPy dtype, or Python's bool/int/float types."""
+    if isinstance(spec, dtype):
+        return spec
+    if spec is _builtin_bool:
+        return bool
+    if spec is _builtin_int:
+        return int64
+    if spec is _builtin_float:
+        return get_default_dtype()
+    if isinstance(spec, str):
+        name = spec[6:] if spec.startswith("torch.") else spec
+        name = name[7:] if name.startswith("gpujit.") else name
+        if name in _BY_NAME:
+            return _BY_NAME[name]
+    mod = type(spec).__module__
+    if mod == "torch":  # a torch.dtype, from interop
+        return to_dtype(str(spec))
+    try:
+        return from_numpy_dtype(spec)
+    except TypeError:
+        raise TypeError(f"{spec!r} is not a dtype gpujit knows; use one of "
+                        + ", ".join("gpujit." + d.name for d in ALL)) from None
+
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    return _default_float
+
+
+def set_default_dtype(d) -> None:
+    global _default_float
+    d = to_dtype(d)
+    if d.category != FLOATING:
+        raise TypeError(f"only floating-point types are supported as the default type, "
+                        f"got {d!r}")
+    _default_float = d
+    _RESULT_CACHE.clear()
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's promoteTypes for two dtypes (not NumPy's table)."""
+    if a is b:
+        return a
+    ca, cb = a.category, b.category
+    if ca != cb:
+        if ca < cb:
+            a, b, ca, cb = b, a, cb, ca
+        if ca == FLOATING or cb == BOOL:
+            return a   # float beats int/bool whatever the width; int beats bool
+    if ca == FLOATING:
+        return a if a._rank >= b._rank else b
+    # both integral
+    if a is uint8 or b is uint8:
+        other = b if a is uint8 else a
+        return other if other._rank > 1 else int16   # uint8 + int8 -> int16
+    return a if a._rank >= b._rank else b
+
+
+def _combine_categories(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher.category == FLOATING:
+        return higher
+    if higher is bool or lower.category == FLOATING:
+        return promote_types(higher, lower)
+    return higher
+
+
+def _scalar_dtype(x):
+    t = type(x)
+    if t is _builtin_bool or t is np.bool_:
+        return bool
+    if t is _builtin_float or isinstance(x, (_builtin_float, np.floating)):
+        return _default_float
+    if isinstance(x, (_builtin_int, np.integer)):
+        return int64
+    raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
+
+
+# operand kinds for the result-type cache
+DIM, ZERO_DIM, SCALAR = 0, 1, 2
+_RESULT_CACHE: dict = {}
+
+
+def result_type_from_kinds(kinds: tuple) -> dtype:
+    """kinds: ((dtype, DIM|ZERO_DIM|SCALAR), ...). Cached; this is on the eager hot path."""
+    r = _RESULT_CACHE.get(kinds)
+    if r is not None:
+        return r
+    slots = [None, None, None]
+    for d, k in kinds:
+        cur = slots[k]
+        slots[k] = d if cur is None else promote_types(cur, d)
+    r = _combine_categories(slots[DIM], _combine_categories(slots[ZERO_DIM], slots[SCALAR]))
+    _RESULT_CACHE[kinds] = r
+    return r
+
+
+def operand_kind(x):
+    """(dtype, kind) of an operand: a Tensor-like with .dtype/.dim(), or a Python number."""
+    d = getattr(x, "_dtype", None)
+    if d is not None:
+        return (d, ZERO_DIM if x._data.ndim == 0 else DIM)
+    if isinstance(x, dtype):
+        raise TypeError("a dtype is not an operand")
+    # a Python scalar: float scalars take the default dtype at promotion time
+    return (_scalar_dtype(x), SCALAR)
+
+
+def result_type(*operands) -> dtype:
+    """gpujit.result_type(tensor_or_number, ...) as torch.result_type."""
+    if not operands:
+        raise TypeError("result_type() needs at least one operand")
+    return result_type_from_kinds(tuple(operand_kind(x) for x in operands))
+
+
+def can_cast(from_: dtype, to: dtype) -> _builtin_bool:
+    """torch.can_cast: casting is allowed unless it lowers the category (float->int, int->bool)."""
+    return to_dtype(from_).category <= to_dtype(to).category
+
+
+class iinfo:
+    def __init__(self, d):
+        d = to_dtype(d)
+        if d.category == FLOATING:
+            raise TypeError(f"iinfo takes an integer dtype, got {d!r}")
+        info = np.iinfo(d.np) if d is not bool else None
+        self.bits = d.itemsize * 8
+        self.min = _builtin_int(info.min) if info else 0
+        self.max = _builtin_int(info.max) if info else 1
+        self.dtype = d.name
+
+
+class finfo:
+    def __init__(self, d=None):
+        d = to_dtype(d) if d is not None else _default_float
+        if d.category != FLOATING:
+            raise TypeError(f"finfo takes a floating-point dtype, got {d!r}")
+        info = np.finfo(d.np)
+        self.bits = d.itemsize * 8
+        self.eps = _builtin_float(info.eps)
+        self.max = _builtin_float(info.max)
+        self.min = _builtin_float(info.min)
+        self.tiny = self.smallest_normal = _builtin_float(info.tiny)
+        self.resolution = _builtin_float(info.resolution)
+        self.dtype = d.name

@@ -1,0 +1,1 @@
+"""nn layers, one module per family."""

@@ -1,0 +1,83 @@
+"""Bind the registry onto the public surfaces: `gpujit.<fn>`, `Tensor.<method>`, the Python
+operators, and `gpujit.nn.functional`. Run once by `gpujit/__init__.py` after every op
+family is imported. Nothing here defines behaviour; it only names registry entry points.
+"""
+from __future__ import annotations
+
+from . import registry
+
+# Python operator -> (registry public name, how the operands are arranged)
+OPERATORS = {
+    "__add__": ("add", "fwd"), "__radd__": ("add", "fwd"),
+    "__sub__": ("sub", "fwd"), "__rsub__": ("rsub", "fwd"),
+    "__mul__": ("mul", "fwd"), "__rmul__": ("mul", "fwd"),
+    "__truediv__": ("div", "fwd"), "__rtruediv__": ("div", "rev"),
+    "__floordiv__": ("floor_divide", "fwd"), "__rfloordiv__": ("floor_divide", "rev"),
+    "__mod__": ("remainder", "fwd"), "__rmod__": ("remainder", "rev"),
+    "__pow__": ("pow", "fwd"), "__rpow__": ("pow", "rev"),
+    "__matmul__": ("matmul", "fwd"), "__rmatmul__": ("matmul", "rev"),
+    "__and__": ("bitwise_and", "fwd"), "__rand__": ("bitwise_and", "fwd"),
+    "__or__": ("bitwise_or", "fwd"), "__ror__": ("bitwise_or", "fwd"),
+    "__xor__": ("bitwise_xor", "fwd"), "__rxor__": ("bitwise_xor", "fwd"),
+    "__lshift__": ("bitwise_left_shift", "fwd"), "__rshift__": ("bitwise_right_shift", "fwd"),
+    "__lt__": ("lt", "fwd"), "__le__": ("le", "fwd"), "__gt__": ("gt", "fwd"),
+    "__ge__": ("ge", "fwd"),
+    "__neg__": ("neg", "unary"), "__abs__": ("abs", "unary"),
+    "__invert__": ("bitwise_not", "unary"),
+    "__iadd__": ("add_", "fwd"), "__isub__": ("sub_", "fwd"), "__imul__": ("mul_", "fwd"),
+    "__itruediv__": ("div_", "fwd"), "__ifloordiv__": ("floor_divide_", "fwd"),
+    "__imod__": ("remainder_", "fwd"), "__ipow__": ("pow_", "fwd"),
+    "__iand__": ("bitwise_and_", "fwd"), "__ior__": ("bitwise_or_", "fwd"),
+    "__ixor__": ("bitwise_xor_", "fwd"),
+}
+
+# Tensor methods that take sizes/dims as varargs: x.view(2, 3), x.permute(1, 0), ...
+VARARG_METHODS = ("view", "reshape", "permute", "expand", "repeat", "tile", "flip")
+
+
+def _reversed(fn):
+    def rop(self, other):
+        return fn(other, self)
+    return rop
+
+
+def _varargs(fn):
+    def method(self, *sizes, **kwargs):
+        if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+            sizes = sizes[0]
+        return fn(self, tuple(sizes), **kwargs)
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def _eq(fn, negate):
+    def cmp(self, other):
+        if other is None:
+            return negate
+        return fn(self, other)
+    return cmp
+
+
+def bind(namespace: dict, tensor_cls, functional_ns: dict):
+    functions = registry.public_bindings("function")
+    methods = registry.public_bindings("method")
+    for name, fn in functions.items():
+        namespace[name] = fn
+    own = set(vars(tensor_cls))
+    for name, fn in methods.items():
+        if name in own:
+            continue   # a Python-level method of Tensor (to, float, size ...) wins
+        setattr(tensor_cls, name, _varargs(fn) if name in VARARG_METHODS else fn)
+    for name, fn in registry.public_bindings("functional").items():
+        functional_ns[name] = fn
+    for dunder, (name, how) in OPERATORS.items():
+        fn = methods.get(name) or functions.get(name)
+        if fn is None:
+            continue
+        setattr(tensor_cls, dunder, _reversed(fn) if how == "rev" else fn)
+    if "eq" in methods:
+        tensor_cls.__eq__ = _eq(methods["eq"], False)
+        tensor_cls.__ne__ = _eq(methods["ne"], True)
+        tensor_cls.__hash__ = lambda self: id(self)
+    tensor_cls.__pos__ = lambda self: self

@@ -1,0 +1,103 @@
+"""dtype and device conversion, copies, and reading values out of tensors."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, require_cupy
+from .meta import TensorMeta, same_as
+from .registry import op
+
+
+def transfer(xp, a, dst):
+    """Move array a to device dst (xp is dst's namespace)."""
+    if dst is _cpu:
+        return a.get() if not isinstance(a, np.ndarray) else a
+    cp = require_cupy()
+    with cp.cuda.Device(dst.index):
+        return cp.asarray(a)
+
+
+def _to_dtype_meta(self, dtype, non_blocking=False, copy=False):
+    return TensorMeta(dtype, tuple(self.shape), self.device)
+
+
+@op("aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, "
+    "bool copy=False) -> Tensor(a)", tags={"pointwise"}, operands=(), method=False,
+    function=False, meta=_to_dtype_meta, scalar="cast_{dtype}({self})")
+def to_dtype(xp, self, dtype, non_blocking=False, copy=False):
+    if self.dtype == dtype.np and not copy:
+        return self
+    if dtype is _dt.bool:
+        return self != 0
+    return self.astype(dtype.np)
+
+
+def _to_device_meta(self, device, dtype=None, non_blocking=False, copy=False):
+    return TensorMeta(dtype or self.dtype, tuple(self.shape), device)
+
+
+@op("aten::to.device(Tensor(a) self, Device device, ScalarType? dtype=None, "
+    "bool non_blocking=False, bool copy=False) -> Tensor(a)", method=False, function=False,
+    meta=_to_device_meta)
+def to_device(xp, self, device, dtype=None, non_blocking=False, copy=False):
+    a = transfer(xp, self, device)
+    if dtype is not None and a.dtype != dtype.np:
+        a = a.astype(dtype.np)
+    elif copy and a is self:
+        a = a.copy()
+    return a
+
+
+@op("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor",
+    meta=same_as(0))
+def clone(xp, self, memory_format=None):
+    return self.copy()
+
+
+@op("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=contiguous_format) "
+    "-> Tensor(a)", function=False, meta=same_as(0))
+def contiguous(xp, self, memory_format="contiguous_format"):
+    return self if self.flags.c_contiguous else xp.ascontiguousarray(self)
+
+
+@op("aten::detach(Tensor(a) self) -> Tensor(a)", tags={"view"}, meta=same_as(0))
+def detach(xp, self):
+    return self.view()
+
+
+@op("aten::item(Tensor self) -> Scalar", method=False, function=False,
+    meta=lambda self: {_dt.BOOL: bool, _dt.INTEGRAL: int, _dt.FLOATING: float}[
+        self.dtype.category])
+def item(xp, self):
+    return self.reshape(()).item()
+
+
+@op("aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)",
+    tags={"inplace"}, function=False, meta=same_as(0))
+def copy_(xp, self, src, non_blocking=False):
+    if not hasattr(src, "dtype"):
+        self[...] = src
+        return self
+    src = xp.broadcast_to(src, self.shape) if src.shape != self.shape else src
+    if src.dtype != self.dtype and self.dtype == np.bool_:
+        src = src != 0
+    if xp is np:
+        np.copyto(self, src, casting="unsafe")
+    else:
+        self[...] = src
+    return self
+
+
+@op("aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)", tags={"inplace"},
+    function=False, meta=same_as(0))
+def fill_(xp, self, value):
+    self.fill(value)
+    return self
+
+
+@op("aten::zero_(Tensor(a!) self) -> Tensor(a!)", tags={"inplace"}, function=False,
+    meta=same_as(0))
+def zero_(xp, self):
+    self.fill(0)
+    return self

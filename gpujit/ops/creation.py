@@ -1,0 +1,349 @@
+"""Tensor creation: `tensor`, `as_tensor`, `from_numpy`, `from_dlpack`, and the factory ops
+(`zeros`, `ones`, `full`, `empty`, `*_like`, `arange`, `linspace`, `eye`).
+
+Factory ops are registry ops (the tracer and the script compiler see them); their public
+Python functions take PyTorch's varargs sizes (`zeros(2, 3)`, `zeros((2, 3))`) and
+`requires_grad`, and are listed in `PUBLIC` for `gpujit/__init__.py`.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, resolve as _resolve, device_of_array, xp_for
+from . import registry as _reg
+from .meta import TensorMeta
+from .registry import op, OPS
+
+PUBLIC = {}
+
+
+def public(fn):
+    PUBLIC[fn.__name__] = fn
+    return fn
+
+
+def _default(dtype):
+    return _dt.get_default_dtype() if dtype is None else dtype
+
+
+def _size_arg(size):
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a sequence of ints, got {list(size)!r}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+    return [int(s) for s in size]
+
+
+def _finish(t, requires_grad):
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _factory_meta(size, dtype=None, layout=None, device=None, pin_memory=None):
+    return TensorMeta(_default(dtype), tuple(size), device or _cpu)
+
+
+_FACTORY_TAIL = "ScalarType? dtype=None, Layout? layout=None, Device? device=None, " \
+                "bool? pin_memory=None) -> Tensor"
+
+
+@op(f"aten::zeros(SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
+    method=False, meta=_factory_meta)
+def _zeros(xp, size, dtype=None, layout=None, device=None, pin_memory=None):
+    return xp.zeros(size, dtype=_default(dtype).np)
+
+
+@op(f"aten::ones(SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
+    method=False, meta=_factory_meta)
+def _ones(xp, size, dtype=None, layout=None, device=None, pin_memory=None):
+    return xp.ones(size, dtype=_default(dtype).np)
+
+
+@op(f"aten::empty.memory_format(SymInt[] size, *, {_FACTORY_TAIL[:-11]}, "
+    "MemoryFormat? memory_format=None) -> Tensor", tags={"factory"}, function=False,
+    method=False, meta=lambda size, dtype=None, layout=None, device=None, pin_memory=None,
+    memory_format=None: _factory_meta(size, dtype, device=device))
+def _empty(xp, size, dtype=None, layout=None, device=None, pin_memory=None,
+           memory_format=None):
+    return xp.empty(size, dtype=_default(dtype).np)
+
+
+def _fill_dtype(fill_value, dtype):
+    if dtype is not None:
+        return dtype
+    return _reg.scalar_kind(fill_value)[0]
+
+
+@op(f"aten::full(SymInt[] size, Scalar fill_value, *, {_FACTORY_TAIL}", tags={"factory"},
+    function=False, method=False,
+    meta=lambda size, fill_value, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_fill_dtype(fill_value, dtype), tuple(size), device or _cpu))
+def _full(xp, size, fill_value, dtype=None, layout=None, device=None, pin_memory=None):
+    return xp.full(size, fill_value, dtype=_fill_dtype(fill_value, dtype).np)
+
+
+@public
+def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None):
+    return _finish(OPS["aten::zeros"].public(_size_arg(size), dtype=dtype, device=device),
+                   requires_grad)
+
+
+@public
+def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None):
+    return _finish(OPS["aten::ones"].public(_size_arg(size), dtype=dtype, device=device),
+                   requires_grad)
+
+
+@public
+def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
+          memory_format=None, pin_memory=False):
+    return _finish(OPS["aten::empty.memory_format"].public(_size_arg(size), dtype=dtype,
+                                                           device=device), requires_grad)
+
+
+@public
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
+         out=None):
+    if isinstance(size, (int, np.integer)):
+        size = (size,)
+    return _finish(OPS["aten::full"].public(_size_arg((size,)), fill_value, dtype=dtype,
+                                            device=device), requires_grad)
+
+
+def _like_meta(self, *args, dtype=None, layout=None, device=None, pin_memory=None,
+               memory_format=None):
+    return TensorMeta(dtype or self.dtype, tuple(self.shape), device or self.device)
+
+
+_LIKE_TAIL = "ScalarType? dtype=None, Layout? layout=None, Device? device=None, " \
+             "bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor"
+
+
+def _like_np(self, dtype):
+    return (dtype.np if dtype is not None else self.dtype)
+
+
+@op(f"aten::zeros_like(Tensor self, *, {_LIKE_TAIL}", tags={"factory"}, method=False,
+    meta=lambda self, dtype=None, layout=None, device=None, pin_memory=None,
+    memory_format=None: _like_meta(self, dtype=dtype, device=device))
+def zeros_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
+               memory_format=None):
+    return xp.zeros(self.shape, dtype=_like_np(self, dtype))
+
+
+@op(f"aten::ones_like(Tensor self, *, {_LIKE_TAIL}", tags={"factory"}, method=False,
+    meta=lambda self, dtype=None, layout=None, device=None, pin_memory=None,
+    memory_format=None: _like_meta(self, dtype=dtype, device=device))
+def ones_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
+              memory_format=None):
+    return xp.ones(self.shape, dtype=_like_np(self, dtype))
+
+
+@op(f"aten::empty_like(Tensor self, *, {_LIKE_TAIL}", tags={"factory"}, method=False,
+    meta=lambda self, dtype=None, layout=None, device=None, pin_memory=None,
+    memory_format=None: _like_meta(self, dtype=dtype, device=device))
+def empty_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
+               memory_format=None):
+    return xp.empty(self.shape, dtype=_like_np(self, dtype))
+
+
+@op(f"aten::full_like(Tensor self, Scalar fill_value, *, {_LIKE_TAIL}", tags={"factory"},
+    method=False,
+    meta=lambda self, fill_value, dtype=None, layout=None, device=None, pin_memory=None,
+    memory_format=None: _like_meta(self, dtype=dtype, device=device))
+def full_like(xp, self, fill_value, dtype=None, layout=None, device=None, pin_memory=None,
+              memory_format=None):
+    return xp.full(self.shape, fill_value, dtype=_like_np(self, dtype))
+
+
+def _arange_dtype(start, end, step, dtype):
+    if dtype is not None:
+        return dtype
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+           for v in (start, end, step)):
+        return _dt.int64
+    return _dt.get_default_dtype()
+
+
+def _arange_len(start, end, step):
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    import math
+    return max(0, math.ceil((end - start) / step))
+
+
+@op(f"aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, *, {_FACTORY_TAIL}",
+    tags={"factory"}, function=False, method=False,
+    meta=lambda start, end, step=1, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_arange_dtype(start, end, step, dtype), (_arange_len(start, end, step),),
+               device or _cpu))
+def _arange(xp, start, end, step=1, dtype=None, layout=None, device=None, pin_memory=None):
+    dt = _arange_dtype(start, end, step, dtype)
+    n = _arange_len(start, end, step)
+    # computed in float64/int64 then cast, so float32 ranges hit the same values as torch
+    return (start + xp.arange(n, dtype=np.int64 if dt.category != _dt.FLOATING else np.float64)
+            * step).astype(dt.np)
+
+
+@public
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
+           layout=None, out=None):
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, _reg._Tensor) else v for v in (start, end, step)]
+    return _finish(OPS["aten::arange.start_step"].public(*vals, dtype=dtype, device=device),
+                   requires_grad)
+
+
+@op(f"aten::linspace(Scalar start, Scalar end, int steps, *, {_FACTORY_TAIL}",
+    tags={"factory"}, function=False, method=False,
+    meta=lambda start, end, steps, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_default(dtype), (steps,), device or _cpu))
+def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_memory=None):
+    if steps < 0:
+        raise RuntimeError("linspace: number of steps must be non-negative")
+    return xp.linspace(start, end, steps, dtype=np.float64).astype(_default(dtype).np)
+
+
+@public
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, layout=None,
+             out=None):
+    return _finish(OPS["aten::linspace"].public(start, end, steps, dtype=dtype, device=device),
+                   requires_grad)
+
+
+@op(f"aten::eye.m(SymInt n, SymInt m, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
+    method=False,
+    meta=lambda n, m, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_default(dtype), (n, m), device or _cpu))
+def _eye(xp, n, m, dtype=None, layout=None, device=None, pin_memory=None):
+    return xp.eye(n, m, dtype=_default(dtype).np)
+
+
+@public
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None, out=None):
+    return _finish(OPS["aten::eye.m"].public(n, n if m is None else m, dtype=dtype,
+                                             device=device), requires_grad)
+
+
+# ------------------------------------------------------------------ from data
+
+def _infer_dtype(data):
+    """PyTorch's inference: bools -> bool, ints -> int64, any float -> default dtype."""
+    kind = 0
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, _reg._Tensor):
+            return None   # mixed lists of tensors: let numpy decide below
+        elif isinstance(x, (bool, np.bool_)):
+            kind = max(kind, 0)
+        elif isinstance(x, (int, np.integer)):
+            kind = max(kind, 1)
+        elif isinstance(x, (float, np.floating)):
+            kind = 2
+        elif isinstance(x, numbers.Number):
+            raise TypeError(f"gpujit has no complex dtypes (got {x!r})")
+        else:
+            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+    return (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind]
+
+
+def _array_from(data, dtype, dev, copy):
+    """An array on dev with dtype from arbitrary data (nested lists, arrays, tensors)."""
+    if isinstance(data, _reg._Tensor):
+        t = data.to(device=dev or data.device, dtype=dtype or data.dtype)
+        if copy and t is data:
+            t = t.clone()
+        return t._data, t._dtype, t._device
+    if hasattr(data, "__cuda_array_interface__") or type(data).__module__.startswith("cupy"):
+        dt = dtype or _dt.from_numpy_dtype(data.dtype)
+        src_dev = device_of_array(data)
+        target = dev or src_dev
+        xp = xp_for(target)
+        from .conversion import transfer
+        a = transfer(xp, data, target) if target is not src_dev else data
+        a = a.astype(dt.np, copy=copy)
+        return a, dt, target
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        a = np.asarray(data)
+        dt = dtype or _dt.from_numpy_dtype(a.dtype)
+    elif type(data).__module__ == "torch":
+        return _array_from(from_dlpack(data), dtype, dev, copy)
+    else:
+        if isinstance(data, (list, tuple)) and any(
+                isinstance(x, _reg._Tensor) for x in data):
+            data = [x.tolist() if isinstance(x, _reg._Tensor) else x for x in data]
+        dt = dtype or _infer_dtype(data)
+        a = np.asarray(data)
+        if a.dtype == object:
+            raise ValueError("expected a sequence of equal-length sequences (got ragged "
+                             "nested lists)")
+        if dt is None:
+            dt = _dt.from_numpy_dtype(a.dtype)
+    if a.dtype != dt.np:
+        a = a.astype(dt.np)
+    elif copy:
+        a = a.copy()
+    target = dev or _cpu
+    if target is not _cpu:
+        from .conversion import transfer
+        a = transfer(xp_for(target), a, target)
+    return a, dt, target
+
+
+@public
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """gpujit.tensor(data): always copies, infers dtype as PyTorch does."""
+    dtype = None if dtype is None else _dt.to_dtype(dtype)
+    dev = None if device is None else _resolve(device)
+    a, dt, d = _array_from(data, dtype, dev, copy=True)
+    return _finish(_reg.wrap(a, dt, d), requires_grad)
+
+
+@public
+def as_tensor(data, dtype=None, device=None):
+    """Share memory with an ndarray/CuPy array/Tensor when dtype and device allow."""
+    dtype = None if dtype is None else _dt.to_dtype(dtype)
+    dev = None if device is None else _resolve(device)
+    if isinstance(data, _reg._Tensor):
+        return data.to(device=dev or data.device, dtype=dtype or data.dtype)
+    a, dt, d = _array_from(data, dtype, dev, copy=False)
+    return _reg.wrap(a, dt, d)
+
+
+@public
+def from_numpy(array):
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return _reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu)
+
+
+@public
+def from_dlpack(ext):
+    """A Tensor sharing memory with any DLPack producer (NumPy, CuPy, PyTorch, ...)."""
+    if isinstance(ext, _reg._Tensor):
+        return ext
+    dev_type, dev_id = ext.__dlpack_device__()
+    if int(dev_type) == 1:        # kDLCPU
+        a = np.from_dlpack(ext)
+        return _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), _cpu)
+    if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
+        from ..device import require_cupy, device
+        cp = require_cupy("DLPack CUDA tensors")
+        a = cp.from_dlpack(ext)
+        return _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), device("cuda", int(dev_id)))
+    raise RuntimeError(f"from_dlpack: unsupported DLPack device type {dev_type}")

@@ -1,0 +1,168 @@
+"""Tensor indexing, PyTorch's way: `x[i, a:b:s, None, ..., idx]` is decomposed into
+registry ops (select, slice, unsqueeze, then one `index` for tensor indices), so the
+tracer records what ran and the semantics are PyTorch's (an int is a `select` applied
+first, not a NumPy advanced index). Assignment goes through `copy_`/`fill_` on the view or
+`index_put_`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta
+from .registry import op, OPS
+from . import registry as _reg
+
+
+_MASK_SENTINEL = 1_000_003   # stands for a data-dependent size in shape inference
+
+
+def _zero_strided(shape, npdt):
+    return np.lib.stride_tricks.as_strided(np.zeros((), npdt), shape=tuple(shape),
+                                           strides=(0,) * len(shape))
+
+
+def _index_meta(self, indices):
+    """Shape of advanced indexing, from zero-strided dummies (no data touched). A bool
+    mask selects a data-dependent number of elements: that size is None."""
+    dummy = _zero_strided(self.shape, np.int8)
+    idx = []
+    for i in indices:
+        if i is None:
+            idx.append(slice(None))
+        elif i.dtype is _dt.bool:
+            idx.extend([_zero_strided((_MASK_SENTINEL,), np.int64)] * max(len(i.shape), 1))
+        else:
+            idx.append(_zero_strided(i.shape, np.int64))
+    shape = dummy[tuple(idx)].shape
+    return TensorMeta(self.dtype, tuple(None if s == _MASK_SENTINEL else s for s in shape),
+                      self.device)
+
+
+def _check_index_arrays(self, indices):
+    out = []
+    for k, i in enumerate(indices):
+        if i is None:
+            out.append(slice(None))
+            continue
+        if i.dtype.kind not in "iub":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if i.dtype == np.uint8:
+            i = i.astype(bool)
+        out.append(i)
+    return tuple(out)
+
+
+@op("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", method=False,
+    function=False, meta=_index_meta)
+def index(xp, self, indices):
+    try:
+        return self[_check_index_arrays(self, indices)]
+    except IndexError as e:
+        raise IndexError(f"index out of range: {e}") from None
+
+
+@op("aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, "
+    "bool accumulate=False) -> Tensor(a!)", tags={"inplace"}, function=False,
+    meta=lambda self, indices, values, accumulate=False: self)
+def index_put_(xp, self, indices, values, accumulate=False):
+    idx = _check_index_arrays(self, indices)
+    if values.dtype != self.dtype:
+        values = values.astype(self.dtype)
+    if accumulate:
+        xp.add.at(self, idx, values)
+    else:
+        self[idx] = values
+    return self
+
+
+def _is_int(x):
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _decompose(t, index):
+    """Apply the basic part of an index as view ops; return (view, advanced index list)."""
+    ops = OPS
+    if not isinstance(index, tuple):
+        index = (index,)
+    n_ell = sum(1 for i in index if i is Ellipsis)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = 0
+    for i in index:
+        if i is None or i is Ellipsis:
+            continue
+        if isinstance(i, _reg._Tensor) and i._dtype is _dt.bool:
+            consumed += max(i._data.ndim, 1)
+        else:
+            consumed += 1
+    nd = t._data.ndim
+    if consumed > nd:
+        raise IndexError(f"too many indices for tensor of dimension {nd}")
+    if n_ell:
+        k = index.index(Ellipsis)
+        index = index[:k] + (slice(None),) * (nd - consumed) + index[k + 1:]
+    res, d, adv = t, 0, []
+    for item in index:
+        if item is None:
+            res = ops["aten::unsqueeze"].public(res, d)
+            d += 1
+        elif _is_int(item):
+            res = ops["aten::select.int"].public(res, d, int(item))
+        elif isinstance(item, slice):
+            if item != slice(None):
+                res = ops["aten::slice.Tensor"].public(res, d, item.start, item.stop,
+                                                       1 if item.step is None else item.step)
+            d += 1
+        else:
+            if isinstance(item, (list, tuple, bool, np.ndarray)):
+                from .creation import tensor
+                item = tensor(item, device=t._device)
+            if not isinstance(item, _reg._Tensor):
+                raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and "
+                                 f"long or bool tensors are valid indices (got "
+                                 f"{type(item).__name__})")
+            adv.append((d, item))
+            d += max(item._data.ndim, 1) if item._dtype is _dt.bool else 1
+    indices = None
+    if adv:
+        indices = [None] * (adv[-1][0] + 1)
+        for pos, ten in adv:
+            indices[pos] = ten
+        # a k-dim bool mask covers k dims: drop the placeholders it spans
+        out = []
+        i = 0
+        while i < len(indices):
+            out.append(indices[i])
+            ten = indices[i]
+            step = max(ten._data.ndim, 1) if (ten is not None and ten._dtype is _dt.bool) else 1
+            i += step
+        indices = out
+    return res, indices
+
+
+def getitem(t, index):
+    res, indices = _decompose(t, index)
+    if indices is not None:
+        res = OPS["aten::index.Tensor"].public(res, indices)
+    elif res is t:
+        res = OPS["aten::alias"].public(t)
+    return res
+
+
+def setitem(t, index, value):
+    view, indices = _decompose(t, index)
+    if not isinstance(value, _reg._Tensor):
+        from .creation import tensor
+        value = tensor(value, dtype=t._dtype, device=t._device)
+    if indices is None:
+        OPS["aten::copy_"].public(view, value)
+    else:
+        OPS["aten::index_put_"].public(view, indices, value)
+    t._version += 0 if view is t else 1
+
+
+@op("aten::alias(Tensor(a) self) -> Tensor(a)", tags={"view"}, method=False, function=False,
+    meta=lambda self: self)
+def alias(xp, self):
+    return self.view()

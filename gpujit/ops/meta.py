@@ -1,0 +1,121 @@
+"""Meta rules: output dtype/shape/device from input types, without computing.
+
+A meta rule takes the op's arguments in schema order, with every Tensor replaced by a
+`TensorMeta` (dtype, shape, device; a size may be None when unknown), and returns a
+TensorMeta (or a tuple/list of them, or a Python value for non-tensor returns). The tracer,
+the script compiler and the fuser call `run_meta(op, *args)`; pointwise ops get theirs from
+broadcasting plus the op's promotion mode, so they need not declare one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import dtypes as _dt
+
+__all__ = ["TensorMeta", "run_meta", "broadcast_shapes", "reduce_shape", "wrap_dim",
+           "meta_of", "same_as"]
+
+
+@dataclass(frozen=True)
+class TensorMeta:
+    dtype: object
+    shape: tuple
+    device: object
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def dim(self):
+        return len(self.shape)
+
+
+def meta_of(t):
+    """TensorMeta of a real Tensor (tests compare it with the meta rule's answer)."""
+    return TensorMeta(t.dtype, tuple(t.shape), t.device)
+
+
+def wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
+                         f" but got {dim})")
+    return dim % n
+
+
+def broadcast_shapes(*shapes):
+    nd = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(nd, 0, -1):
+        size = 1
+        for s in shapes:
+            if len(s) >= i:
+                d = s[-i]
+                if d is None:
+                    size = None if size in (1, None) else size
+                elif d != 1:
+                    if size not in (1, None) and size != d:
+                        raise RuntimeError(
+                            f"The size of tensor a ({size}) must match the size of tensor b "
+                            f"({d}) at non-singleton dimension {nd - i}")
+                    size = d
+        out.append(size)
+    return tuple(out)
+
+
+def reduce_shape(shape, dim, keepdim):
+    """Shape after reducing over dim (None/empty = all dims)."""
+    nd = len(shape)
+    if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
+        dims = set(range(nd))
+    elif isinstance(dim, int):
+        dims = {wrap_dim(dim, nd)}
+    else:
+        dims = {wrap_dim(d, nd) for d in dim}
+    if keepdim:
+        return tuple(1 if i in dims else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in dims)
+
+
+def same_as(arg_index=0):
+    """Meta rule: output like the arg at arg_index (e.g. clone, in-place ops)."""
+    def rule(*args):
+        t = args[arg_index]
+        return TensorMeta(t.dtype, tuple(t.shape), t.device)
+    return rule
+
+
+def _pointwise_meta(op, args):
+    names = [a.name for a in op.schema.arguments]
+    vals = dict(zip(names, args))
+    kinds, shapes, dev = [], [], None
+    for n in op.operands:
+        v = vals.get(n)
+        if isinstance(v, TensorMeta):
+            kinds.append((v.dtype, _dt.ZERO_DIM if len(v.shape) == 0 else _dt.DIM))
+            shapes.append(v.shape)
+            if dev is None or (dev.type == "cpu" and len(v.shape) == 0):
+                dev = v.device
+        elif v is not None:
+            from .registry import scalar_kind
+            kinds.append(scalar_kind(v))
+    extras = [vals[n] for n in names if n not in op.operands]
+    ct, ot = op.compute_types(tuple(kinds), *extras) if callable(op.promote) else \
+        op.compute_types(tuple(kinds))
+    shape = broadcast_shapes(*shapes)
+    if op.inplace_of is not None:
+        self_meta = args[0]
+        return TensorMeta(self_meta.dtype, tuple(self_meta.shape), self_meta.device)
+    return TensorMeta(ot, shape, dev)
+
+
+def run_meta(op, *args):
+    """The op's meta rule on metas/values in schema order (defaults filled in)."""
+    params = op.schema.arguments
+    if len(args) < len(params):
+        args = tuple(args) + tuple(p.default for p in params[len(args):])
+    if op.meta is not None:
+        return op.meta(*args)
+    if op.is_pointwise:
+        return _pointwise_meta(op, args)
+    raise LookupError(f"{op.name} has no meta rule")

@@ -1,0 +1,4 @@
+"""nn ops (declared with @op; see ops/registry.py)."""
+from __future__ import annotations
+
+from .registry import op  # noqa: F401

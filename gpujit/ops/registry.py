@@ -1,0 +1,666 @@
+"""The one op registry. Every op is declared once with `@op(schema, ...)`:
+
+    @op("aten::sigmoid(Tensor self) -> Tensor", tags={"pointwise"}, promote="float",
+        scalar="1 / (1 + exp(-{self}))")
+    def sigmoid(xp, self):
+        return 1 / (1 + xp.exp(-self))
+
+From that declaration the registry generates the eager Python entry point (the public
+`gpujit.sigmoid`, the `Tensor.sigmoid` method, the in-place `Tensor.sigmoid_`, the
+`nn.functional` name), and exposes the schema, the meta rule, the tags, the scalar
+expression for the fuser and the derivative slot to the tracer, the script compiler, the
+fuser and autograd. Nothing else in gpujit lists ops.
+
+Eager entry points are generated Python source (see `OpDef.source`, `GPUJIT_DUMP=ops`) so
+the per-call cost stays near the raw NumPy/CuPy call: argument binding is Python's own,
+type promotion is one cached dict lookup, and there is no per-call loop over arguments.
+"""
+from __future__ import annotations
+
+import linecache
+import os
+from collections import namedtuple
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, xp_for as _xp_for
+from .schema import parse_schema, Schema
+
+__all__ = ["op", "OpDef", "OPS", "OVERLOADS", "get", "dispatch_state", "match_overload",
+           "TAGS"]
+
+TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondeterministic",
+                  "factory", "linalg", "shape", "nn", "comparison", "no_fuse"})
+
+OPS: dict = {}           # qualified name 'aten::add.Tensor' -> OpDef
+OVERLOADS: dict = {}     # 'aten::add' -> [OpDef, ...] in declaration order
+_PUBLIC: dict = {}       # binding target -> {python name: [OpDef, ...]}
+
+
+class _DispatchState:
+    """`hook`, when set, receives every op call on the public path: hook(opdef, args) where
+    args are the schema's arguments in order. The tracer (and later autograd) install it;
+    they call `opdef.eager(*args)` to compute."""
+    __slots__ = ("hook",)
+
+    def __init__(self):
+        self.hook = None
+
+
+dispatch_state = _DispatchState()
+
+_Tensor = None   # set by gpujit.tensor at import (the registry sits below Tensor)
+
+
+def _set_tensor_class(cls):
+    global _Tensor
+    _Tensor = cls
+
+
+# --------------------------------------------------------------------------------------
+# helpers the generated code calls
+
+_new = object.__new__
+
+
+def wrap(a, dt, dev):
+    """Wrap an ndarray (already of dtype `dt`, on `dev`) as a Tensor without copying."""
+    t = _new(_Tensor)
+    t._data = a
+    t._dtype = dt
+    t._device = dev
+    t._version = 0
+    t._ag = None
+    return t
+
+
+def wrap_array(a, dev):
+    """Wrap an array whose gpujit dtype must be looked up (and numpy scalars made arrays)."""
+    if type(a) is not np.ndarray and dev is _cpu:
+        a = np.asarray(a)
+    return wrap(a, _dt._FROM_NP[a.dtype], dev)
+
+
+def _device_mismatch(op, d1, d2):
+    return RuntimeError(
+        f"{op.public_name}: expected all tensors to be on the same device, but found at "
+        f"least two devices, {d1} and {d2}")
+
+
+def _join_device(op, dev, t):
+    """Combine the device so far with tensor t's. A 0-dim CPU tensor may join a CUDA op
+    (as in PyTorch: it is read as a scalar)."""
+    d = t._device
+    if dev is None or dev is d:
+        return d
+    if d is _cpu and t._data.ndim == 0:
+        return dev
+    if dev is _cpu:
+        raise _DevMismatchRetry(d)
+    raise _device_mismatch(op, dev, d)
+
+
+class _DevMismatchRetry(Exception):
+    """dev was set by a 0-dim CPU tensor, and a CUDA tensor came later: the caller re-joins."""
+
+
+def unwrap_for(t, dev):
+    """The array of tensor t to compute on dev (0-dim CPU tensors move to the GPU)."""
+    a = t._data
+    if t._device is not dev:
+        if dev is _cpu:
+            a = a.get()
+        else:
+            a = _xp_for(dev).asarray(a)
+    return a
+
+
+def _operand_device(op, xs):
+    """The device of an op call from all Tensor operands (slow path, for mixed devices)."""
+    dev, zero_cpu = None, False
+    for x in xs:
+        if isinstance(x, _Tensor):
+            d = x._device
+            if d is _cpu and x._data.ndim == 0:
+                zero_cpu = True
+                continue
+            if dev is None:
+                dev = d
+            elif dev is not d:
+                raise _device_mismatch(op, dev, d)
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                if isinstance(y, _Tensor):
+                    d = y._device
+                    if dev is None:
+                        dev = d
+                    elif dev is not d:
+                        raise _device_mismatch(op, dev, d)
+    if dev is None:
+        dev = _cpu if zero_cpu else None
+    return dev
+
+
+def scalar_kind(x):
+    t = type(x)
+    if t is float:
+        return (_dt._default_float, _dt.SCALAR)
+    if t is int:
+        return (_dt.int64, _dt.SCALAR)
+    if t is bool:
+        return (_dt.bool, _dt.SCALAR)
+    if isinstance(x, (np.generic,)):
+        return (_dt.from_numpy_dtype(x.dtype) if x.dtype.kind != "f" else _dt._default_float,
+                _dt.SCALAR)
+    if x is None:
+        raise TypeError("None is not a number")
+    raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
+
+
+def broadcast_error(op, operands, exc):
+    """numpy's broadcast ValueError in PyTorch's words: both sizes and the dimension."""
+    shapes = [tuple(x._data.shape) for x in operands if isinstance(x, _Tensor)]
+    if len(shapes) >= 2:
+        names = "ab"
+        nd = max(len(s) for s in shapes)
+        for i in range(1, nd + 1):
+            sizes = [(k, s[-i]) for k, s in enumerate(shapes) if len(s) >= i and s[-i] != 1]
+            for (k1, s1), (k2, s2) in zip(sizes, sizes[1:]):
+                if s1 != s2:
+                    return RuntimeError(
+                        f"{op.public_name}: the size of tensor {names[min(k1, 1)]} ({s1}) "
+                        f"must match the size of tensor {names[min(k2, 1)]} ({s2}) at "
+                        f"non-singleton dimension {nd - i} (shapes {list(shapes[k1])} and "
+                        f"{list(shapes[k2])})")
+    return exc
+
+
+def unsupported_dtype(op, dt):
+    ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
+    return TypeError(f"{op.public_name} does not support dtype {dt.name} "
+                     f"(supported: {ok})")
+
+
+def _inplace_cast_error(op, out_dt, self_dt):
+    return RuntimeError(f"{op.public_name}: result type {out_dt.short_name} can't be cast to "
+                        f"the desired output type {self_dt.short_name}")
+
+
+def finish_inplace(op, self, r, out_dt):
+    """Write the out-of-place result r into self (pointwise in-place variants)."""
+    sd = self._dtype
+    if out_dt is not sd and not _dt.can_cast(out_dt, sd):
+        raise _inplace_cast_error(op, out_dt, sd)
+    a = self._data
+    if r.shape != a.shape:
+        raise RuntimeError(f"{op.public_name}: output with shape {list(a.shape)} doesn't "
+                           f"match the broadcast shape {list(r.shape)}")
+    if type(a) is np.ndarray:
+        np.copyto(a, r, casting="unsafe")
+    else:
+        a[...] = r
+    self._version += 1
+    return self
+
+
+# --------------------------------------------------------------------------------------
+# promotion modes of pointwise ops: computation dtype -> (compute, out)
+
+def _promote_default(ct):
+    return ct, ct
+
+
+def _promote_float(ct):
+    if ct.category != _dt.FLOATING:
+        ct = _dt._default_float
+    return ct, ct
+
+
+def _promote_compare(ct):
+    return ct, _dt.bool
+
+
+PROMOTE_MODES = {"default": _promote_default, "float": _promote_float,
+                 "compare": _promote_compare}
+
+
+# --------------------------------------------------------------------------------------
+
+class OpDef:
+    """One registry entry. Read by every layer; see the module docstring."""
+
+    def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
+                 promote="default", dtypes=None, operands=None, method=True, function=True,
+                 inplace=None, functional=False, name=None, doc=None, namedtuple_name=None):
+        self.schema = schema
+        self.name = schema.qualified_name
+        self.impl = impl
+        unknown = set(tags) - TAGS
+        if unknown:
+            raise ValueError(f"{self.name}: unknown tags {sorted(unknown)}")
+        self.tags = frozenset(tags)
+        self.meta = meta
+        self.scalar = scalar
+        self.derivative = None       # filled by the autograd issue
+        self.promote = promote
+        self.dtypes = frozenset(dtypes) if dtypes is not None else frozenset(_dt.ALL)
+        tensor_args = [a.name for a in schema.arguments
+                       if a.type.base in ("Tensor",) and not a.type.is_list]
+        self.operands = tuple(operands) if operands is not None else tuple(tensor_args)
+        self.public_name = name or schema.base_name
+        self.bind_method = method
+        self.bind_function = function
+        self.inplace_name = inplace
+        self.bind_functional = functional
+        self.doc = doc or impl.__doc__
+        self.namedtuple = None
+        if any(r.name for r in schema.returns) and len(schema.returns) > 1:
+            self.namedtuple = namedtuple(namedtuple_name or schema.base_name,
+                                         [r.name for r in schema.returns])
+        self._cache = {}
+        self.source = None
+        self.eager = None          # no-hook entry point, same signature as the public one
+        self.public = None         # the public entry point (hook check first)
+        self.inplace_of = None     # for generated in-place variants: the out-of-place op
+
+    @property
+    def is_pointwise(self):
+        return "pointwise" in self.tags
+
+    def __repr__(self):
+        return f"<op {self.schema}>"
+
+    def __call__(self, *args, **kwargs):
+        return self.public(*args, **kwargs)
+
+    def compute_types(self, kinds, *extras):
+        """(compute dtype, out dtype) for operand kinds ((dtype, DIM|ZERO_DIM|SCALAR), ...)."""
+        r = self._cache.get(kinds) if not callable(self.promote) or not extras else None
+        if r is not None:
+            return r
+        ct = _dt.result_type_from_kinds(kinds)
+        if callable(self.promote):
+            r = self.promote(ct, *extras)
+        else:
+            r = PROMOTE_MODES[self.promote](ct)
+        if r[0] not in self.dtypes:
+            raise unsupported_dtype(self, r[0])
+        if not callable(self.promote):
+            self._cache[kinds] = r
+        return r
+
+
+# --------------------------------------------------------------------------------------
+# code generation of eager entry points
+
+def _py_default(name, arg, consts):
+    if not arg.has_default:
+        return name
+    v = arg.default
+    if v is None or isinstance(v, (bool, int, float, str)) and repr(v) == repr(eval(repr(v))):
+        if not (isinstance(v, float) and (v != v or v in (float("inf"), float("-inf")))):
+            return f"{name}={v!r}"
+    key = f"_d_{name}"
+    consts[key] = v
+    return f"{name}={key}"
+
+
+def _signature(schema, consts):
+    parts, star = [], False
+    for a in schema.arguments:
+        if a.kwarg_only and not star:
+            parts.append("*")
+            star = True
+        parts.append(_py_default(a.name, a, consts))
+    return ", ".join(parts)
+
+
+def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
+    s = op.schema
+    names = [a.name for a in s.arguments]
+    operands = op.operands
+    extras = [n for n in names if n not in operands]
+    optional = {a.name for a in s.arguments if a.name in operands and a.type.optional}
+    L = [f"def {fname}({_signature(s, consts)}):"]
+    if hook:
+        L.append("    if _S.hook is not None:")
+        L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+    aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
+    L.append("    dev = None")
+    L.append("    try:")
+    for n in list(operands) + aux:
+        L.append(f"        if isinstance({n}, _T):")
+        L.append(f"            dev = _join(_op, dev, {n})")
+    L.append("    except _Retry:")
+    L.append(f"        dev = _opdev(_op, ({', '.join(list(operands) + aux)},))")
+    L.append("    if dev is None:")
+    L.append(f"        raise TypeError(_op.public_name + '(): expected at least one Tensor argument')")
+    kind_items = []
+    for n in operands:
+        opt = n in optional
+        if opt:
+            kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else "
+                              f"(_sk({n}) if {n} is not None else None))")
+        else:
+            kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else _sk({n}))")
+    L.append(f"    kinds = ({', '.join(kind_items)},)")
+    if optional:
+        L.append("    kinds = tuple(k for k in kinds if k is not None)")
+    ex = ", ".join(extras)
+    if callable(op.promote):
+        L.append(f"    ct, ot = _op.compute_types(kinds{', ' if ex else ''}{ex})")
+    else:
+        L.append("    r = _cache.get(kinds)")
+        L.append("    if r is None:")
+        L.append("        r = _op.compute_types(kinds)")
+        L.append("    ct, ot = r")
+    L.append("    npt = ct.np")
+    for n in operands:
+        L.append(f"    if isinstance({n}, _T):")
+        L.append(f"        a_{n} = {n}._data if {n}._device is dev else _unwrap_for({n}, dev)")
+        L.append(f"        if a_{n}.dtype != npt:")
+        L.append(f"            a_{n} = a_{n}.astype(npt)")
+        L.append(f"    else:")
+        L.append(f"        a_{n} = {n}")
+    for n in aux:
+        L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
+                 f" if isinstance({n}, _T) else {n}")
+    L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
+    call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
+    L.append("    try:")
+    L.append(f"        r = _impl(xp, {call_args})")
+    L.append("    except ValueError as e:")
+    L.append(f"        raise _bcast_err(_op, ({', '.join(operands)},), e) from None")
+    L.append("    except OverflowError:")
+    # a Python int that does not fit the tensor's integer dtype wraps, as in PyTorch
+    wrapped = ", ".join(f"(_np.asarray(a_{n}) if type(a_{n}) is int else a_{n})"
+                        if n in operands else (f"a_{n}" if n in aux else n) for n in names)
+    L.append(f"        r = _impl(xp, {wrapped})")
+    L.append("    if type(r) is not _nd and dev is _cpu:")
+    L.append("        r = _np.asarray(r)")
+    L.append("    if r.dtype != ot.np:")
+    L.append("        r = r.astype(ot.np)")
+    if inplace:
+        L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot)")
+    else:
+        L.append("    return _wrap(r, ot, dev)")
+    return "\n".join(L)
+
+
+def _gen_generic(op, fname, consts):
+    """Unwrap Tensor / Tensor[] args, call the impl, wrap the results per the schema."""
+    s = op.schema
+    names = [a.name for a in s.arguments]
+    L = [f"def {fname}({_signature(s, consts)}):"]
+    if fname == "public":
+        L.append("    if _S.hook is not None:")
+        L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+    tensor_args = [a for a in s.arguments if a.type.base == "Tensor"]
+    dev_arg = next((a.name for a in s.arguments if a.type.base == "Device"), None)
+    if len(tensor_args) == 1 and tensor_args[0].type.is_tensor and not tensor_args[0].type.optional:
+        n = tensor_args[0].name
+        L.append(f"    dev = {n}._device")
+        L.append(f"    a_{n} = {n}._data")
+    elif tensor_args:
+        L.append(f"    dev = _opdev(_op, ({', '.join(a.name for a in tensor_args)},))")
+        for a in tensor_args:
+            n = a.name
+            if a.type.is_list:
+                L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else x for x in {n}]"
+                         + (f" if {n} is not None else None" if a.type.optional else ""))
+            else:
+                L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else {n}")
+    else:
+        L.append("    dev = None")
+    if dev_arg:
+        L.append(f"    if {dev_arg} is not None:")
+        L.append(f"        {dev_arg} = _resolve({dev_arg})")
+        L.append(f"        dev = {dev_arg}")
+    L.append("    if dev is None:")
+    L.append("        dev = _cpu")
+    L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
+    for a in s.arguments:
+        if a.type.base == "ScalarType":
+            L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
+    call_args = ", ".join(f"a_{a.name}" if a.type.base == "Tensor" else a.name
+                          for a in s.arguments)
+    L.append(f"    r = _impl(xp, {call_args})")
+    rets = s.returns
+    if s.is_inplace:
+        L.append(f"    {names[0]}._version += 1")
+    if len(rets) == 1:
+        L.append("    return " + _wrap_ret(rets[0], "r", s, names))
+    elif len(rets) == 0:
+        L.append("    return None")
+    else:
+        items = ", ".join(_wrap_ret(rt, f"r[{i}]", s, names) for i, rt in enumerate(rets))
+        if op.namedtuple is not None:
+            L.append(f"    return _nt({items})")
+        else:
+            L.append(f"    return ({items},)")
+    return "\n".join(L)
+
+
+def _wrap_ret(rt, expr, s, names):
+    t = rt.type
+    if t.base == "Tensor" and not t.is_list:
+        if t.alias and t.is_write:   # returns self (in-place / out=): the same Tensor object
+            for a in s.arguments:
+                if a.type.alias == t.alias:
+                    return a.name
+        return f"_wrap_array({expr}, dev)"
+    if t.base == "Tensor":
+        return f"[_wrap_array(x, dev) for x in {expr}]"
+    if t.base in ("int", "float", "bool", "Scalar"):
+        return f"({expr}.item() if hasattr({expr}, 'item') else {expr})"
+    return expr
+
+
+def _compile(op, src, fname, consts):
+    from ..device import resolve
+    ns = dict(_S=dispatch_state, _op=op, _impl=op.impl, _T=_Tensor, _np=np, _nd=np.ndarray,
+              _cpu=_cpu, _xp_for=_xp_for, _join=_join_device, _Retry=_DevMismatchRetry,
+              _opdev=_operand_device, _sk=scalar_kind, _cache=op._cache,
+              _unwrap_for=unwrap_for, _bcast_err=broadcast_error, _wrap=wrap,
+              _wrap_array=wrap_array, _finish_inplace=finish_inplace, _nt=op.namedtuple,
+              _resolve=resolve, _to_dtype=_dt.to_dtype)
+    ns.update(consts)
+    filename = f"<gpujit op {op.name}:{fname}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(compile(src, filename, "exec"), ns)
+    return ns[fname]
+
+
+def build_entry_points(op: OpDef):
+    consts = {}
+    if op.is_pointwise and op.operands:
+        inplace = op.inplace_of is not None
+        pub_src = _gen_pointwise(op, "public", consts, inplace, hook=True)
+        eager_src = _gen_pointwise(op, "eager", consts, inplace, hook=False)
+    else:
+        pub_src = _gen_generic(op, "public", consts)
+        eager_src = _gen_generic(op, "eager", consts)
+    op.source = pub_src
+    op.public = _compile(op, pub_src, "public", consts)
+    op.eager = _compile(op, eager_src, "eager", consts)
+    op.public.__name__ = op.public.__qualname__ = op.public_name
+    op.public.__doc__ = f"{op.schema}\n\n{op.doc or ''}".rstrip()
+    op.public.op = op
+    if "ops" in os.environ.get("GPUJIT_DUMP", "").split(","):
+        print(f"[gpujit] eager entry point of {op.name}:\n{pub_src}\n")
+
+
+# --------------------------------------------------------------------------------------
+# declaration
+
+def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
+       operands=None, method=True, function=True, inplace=None, functional=False, name=None,
+       namedtuple_name=None):
+    """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
+    `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
+    is bound (a string renames it). See the module docstring."""
+    def deco(impl):
+        s = parse_schema(schema)
+        d = OpDef(s, impl, tags=tags, meta=meta, scalar=scalar, promote=promote,
+                  dtypes=dtypes, operands=operands, method=method, function=function,
+                  inplace=inplace, functional=functional, name=name,
+                  namedtuple_name=namedtuple_name)
+        register(d)
+        if inplace and d.is_pointwise:
+            _declare_inplace_variant(d)
+        impl.op = d
+        return impl
+    return deco
+
+
+def _declare_inplace_variant(d):
+    s = d.schema
+    args = list(s.arguments)
+    from dataclasses import replace
+    self_t = replace(args[0].type, alias="a", is_write=True)
+    args[0] = replace(args[0], type=self_t)
+    s2 = Schema(s.name + "_", s.overload, tuple(args),
+                (replace(s.returns[0], type=replace(s.returns[0].type, alias="a",
+                                                    is_write=True)),),
+                False, "")
+    s2 = replace(s2, text=str(s2))
+    name = d.inplace_name if isinstance(d.inplace_name, str) else d.public_name + "_"
+    v = OpDef(s2, d.impl, tags=(d.tags - {"pointwise"}) | {"inplace", "pointwise"},
+              meta=d.meta, scalar=d.scalar, promote=d.promote, dtypes=d.dtypes,
+              operands=d.operands, method=name, function=False, name=name)
+    v.inplace_of = d
+    d.inplace_variant = v
+    register(v)
+
+
+def register(d: OpDef):
+    if d.name in OPS:
+        raise ValueError(f"op {d.name} declared twice")
+    if _Tensor is None:
+        raise RuntimeError("gpujit.tensor must be imported before ops are declared")
+    OPS[d.name] = d
+    OVERLOADS.setdefault(d.schema.name, []).append(d)
+    build_entry_points(d)
+    for target, flag in (("function", d.bind_function), ("method", d.bind_method),
+                         ("functional", d.bind_functional)):
+        if flag:
+            pyname = flag if isinstance(flag, str) else d.public_name
+            _PUBLIC.setdefault(target, {}).setdefault(pyname, []).append(d)
+
+
+def get(name: str) -> OpDef:
+    """OPS lookup by qualified name ('aten::add.Tensor') or unique base name ('aten::add')."""
+    if name in OPS:
+        return OPS[name]
+    ovs = OVERLOADS.get(name)
+    if ovs and len(ovs) == 1:
+        return ovs[0]
+    if ovs:
+        raise KeyError(f"{name} has overloads {[o.name for o in ovs]}; name one")
+    raise KeyError(f"no op named {name!r} in the registry")
+
+
+# --------------------------------------------------------------------------------------
+# overload resolution (eager Python values; the script compiler matches on types)
+
+def _value_matches(t, v):
+    if v is None:
+        return t.optional or t.elem_optional
+    b = t.base
+    if t.is_list:
+        if b == "Tensor":
+            return isinstance(v, (list, tuple)) and all(
+                isinstance(x, _Tensor) or (x is None and t.elem_optional) for x in v)
+        if b in ("int", "SymInt"):
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                return t.list_size is not None or True
+            return isinstance(v, (list, tuple)) and all(
+                isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in v)
+        if b == "float":
+            return isinstance(v, (list, tuple))
+        if b == "bool":
+            return isinstance(v, (list, tuple, bool))
+        return isinstance(v, (list, tuple))
+    if b == "Tensor":
+        return isinstance(v, _Tensor)
+    if b in ("int", "SymInt"):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) \
+            or isinstance(v, bool) and False
+    if b == "float":
+        return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    if b == "bool":
+        return isinstance(v, (bool, np.bool_))
+    if b == "Scalar":
+        return isinstance(v, (int, float, bool, np.number, np.bool_)) or (
+            isinstance(v, _Tensor) and v._data.ndim == 0)
+    if b == "str":
+        return isinstance(v, str)
+    if b == "ScalarType":
+        return isinstance(v, _dt.dtype) or v in (bool, int, float)
+    if b == "Device":
+        from ..device import device
+        return isinstance(v, (str, device))
+    return True
+
+
+def match_overload(ovs, args, kwargs):
+    """The first overload whose arguments accept (args, kwargs), or None."""
+    for d in ovs:
+        params = d.schema.arguments
+        if len(args) > sum(1 for p in params if not p.kwarg_only):
+            continue
+        ok = True
+        given = set()
+        for p, v in zip(params, args):
+            if not _value_matches(p.type, v):
+                ok = False
+                break
+            given.add(p.name)
+        if not ok:
+            continue
+        names = {p.name: p for p in params}
+        for k, v in kwargs.items():
+            p = names.get(k)
+            if p is None or k in given or not _value_matches(p.type, v):
+                ok = False
+                break
+            given.add(k)
+        if ok and all(p.name in given or p.has_default for p in params):
+            return d
+    return None
+
+
+def _describe(v):
+    if isinstance(v, _Tensor):
+        return "Tensor"
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(_describe(x) for x in v[:3])
+        return f"{type(v).__name__}[{inner}{', ...' if len(v) > 3 else ''}]"
+    return type(v).__name__
+
+
+def make_dispatcher(pyname, ovs, method=False):
+    """A public entry point over several overloads (e.g. max / max.dim / max.other)."""
+    if len(ovs) == 1:
+        return ovs[0].public
+
+    def dispatch(*args, **kwargs):
+        d = match_overload(ovs, args, kwargs)
+        if d is None:
+            got = ", ".join([_describe(a) for a in args]
+                            + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+            exp = "\n".join(f"  {o.schema}" for o in ovs)
+            raise TypeError(f"{pyname}() received an invalid combination of arguments - got "
+                            f"({got}), but expected one of:\n{exp}")
+        return d.public(*args, **kwargs)
+
+    dispatch.__name__ = dispatch.__qualname__ = pyname
+    dispatch.__doc__ = "\n".join(str(o.schema) for o in ovs)
+    dispatch.overloads = ovs
+    return dispatch
+
+
+def public_bindings(target):
+    """{python name: callable} for 'function', 'method' or 'functional'."""
+    return {n: make_dispatcher(n, ovs) for n, ovs in _PUBLIC.get(target, {}).items()}

@@ -1,0 +1,78 @@
+"""The scalar-expression language of pointwise ops (what the fuser emits per element).
+
+A pointwise op's `scalar` is a Python expression over its arguments written as `{name}`
+placeholders, e.g. `"1 / (1 + exp(-{self}))"`. Operands arrive already cast to the op's
+computation dtype; non-tensor arguments (alpha, min, rounding_mode ...) are substituted as
+constants. Allowed: numbers, `+ - * / // % **`, comparisons, `& | ^ ~` (bitwise on ints,
+logical on bools), `and/or/not` are NOT allowed (use & | ~ on bools), and the functions
+in `FUNCTIONS` below. `where(c, a, b)` is the only conditional; `cast_<dtype>(x)` converts.
+The kernels issue maps each name to numba.cuda / CPU code; `evaluate` maps them to NumPy
+so the tests check every op's scalar expression against its eager implementation now.
+"""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+__all__ = ["FUNCTIONS", "evaluate", "check_expression"]
+
+
+def _where(c, a, b):
+    return np.where(c, a, b)
+
+
+def _erf(x):
+    from math import erf
+    return np.vectorize(erf, otypes=[np.float64])(x).astype(np.result_type(x, np.float16))
+
+
+FUNCTIONS = {
+    # float math (argument and result in the computation dtype)
+    "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2,
+    "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+    "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
+    "atan2": np.arctan2, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "erf": _erf,
+    "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "round": np.rint,
+    "fabs": np.abs, "abs": np.abs, "pow": np.power, "fmod": np.fmod, "copysign": np.copysign,
+    "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
+    "minimum": np.minimum, "maximum": np.maximum,   # NaN-propagating, as torch
+    "fmin": np.fmin, "fmax": np.fmax,
+    "where": _where,
+    # casts
+    **{f"cast_{n}": (lambda t: (lambda x: np.asarray(x).astype(t)))(getattr(np, n))
+       for n in ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
+                 "float64")},
+}
+
+_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call, ast.Name,
+                  ast.Load, ast.Constant, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
+                  ast.Mod, ast.Pow, ast.USub, ast.UAdd, ast.Invert, ast.BitAnd, ast.BitOr,
+                  ast.BitXor, ast.LShift, ast.RShift, ast.Eq, ast.NotEq, ast.Lt, ast.LtE,
+                  ast.Gt, ast.GtE)
+
+
+def check_expression(expr: str, arg_names) -> ast.Expression:
+    """Parse a scalar expression (placeholders filled with the bare names) and reject
+    anything outside the language."""
+    text = expr.format(**{n: n for n in arg_names})
+    tree = ast.parse(text, mode="eval")
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ValueError(f"scalar expression {expr!r}: {type(node).__name__} is not "
+                             f"allowed in the scalar language")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                raise ValueError(f"scalar expression {expr!r}: unknown function "
+                                 f"{ast.unparse(node.func)}")
+        if isinstance(node, ast.Name) and node.id not in FUNCTIONS and node.id not in arg_names:
+            raise ValueError(f"scalar expression {expr!r}: unknown name {node.id!r}")
+    return tree
+
+
+def evaluate(expr: str, values: dict):
+    """Evaluate a scalar expression elementwise with NumPy (test reference for the fuser)."""
+    tree = check_expression(expr, list(values))
+    return eval(compile(tree, "<scalar>", "eval"), {"__builtins__": {}, **FUNCTIONS},
+                dict(values))

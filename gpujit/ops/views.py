@@ -1,0 +1,284 @@
+"""View ops: results share memory with their input, as in PyTorch (NumPy/CuPy views)."""
+from __future__ import annotations
+
+from .meta import TensorMeta, wrap_dim
+from .registry import op
+
+_VIEW = {"view"}
+
+
+def _shape_arg(size):
+    """view(2, 3), view((2, 3)) and view([2, 3]) all mean (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def infer_size(shape, numel):
+    shape = [int(s) for s in shape]
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _view_meta(self, size):
+    return TensorMeta(self.dtype, infer_size(size, _numel(self.shape)), self.device)
+
+
+@op("aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)", tags=_VIEW, function=False,
+    meta=_view_meta)
+def view(xp, self, size):
+    shape = infer_size(size, self.size)
+    v = self.view()
+    try:
+        v.shape = shape
+    except AttributeError:
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (shape "
+            f"{list(self.shape)} -> {list(shape)}); at least one dimension spans across two "
+            f"contiguous subspaces. Use .reshape(...) instead.") from None
+    return v
+
+
+@op("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", tags=_VIEW,
+    meta=_view_meta)
+def reshape(xp, self, shape):
+    return self.reshape(infer_size(shape, self.size))
+
+
+def _flatten_meta(self, start_dim=0, end_dim=-1):
+    nd = len(self.shape)
+    if nd == 0:
+        return TensorMeta(self.dtype, (1,), self.device)
+    s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    mid = _numel(self.shape[s:e + 1])
+    return TensorMeta(self.dtype, tuple(self.shape[:s]) + (mid,) + tuple(self.shape[e + 1:]),
+                      self.device)
+
+
+@op("aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)",
+    tags=_VIEW, meta=_flatten_meta)
+def flatten(xp, self, start_dim=0, end_dim=-1):
+    shape = _flatten_meta(TensorMeta(None, self.shape, None), start_dim, end_dim).shape
+    return self.reshape(shape)
+
+
+def _permute_dims(dims, nd):
+    dims = tuple(wrap_dim(d, nd) for d in dims)
+    if sorted(dims) != list(range(nd)):
+        raise RuntimeError(f"permute(): dims {list(dims)} are not a permutation of the "
+                           f"{nd} dimensions of the input")
+    return dims
+
+
+@op("aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)", tags=_VIEW,
+    meta=lambda self, dims: TensorMeta(self.dtype, tuple(
+        self.shape[d] for d in _permute_dims(dims, len(self.shape))), self.device))
+def permute(xp, self, dims):
+    return self.transpose(_permute_dims(dims, self.ndim))
+
+
+def _transpose_meta(self, dim0, dim1):
+    nd = len(self.shape)
+    s = list(self.shape)
+    if nd:
+        a, b = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
+        s[a], s[b] = s[b], s[a]
+    return TensorMeta(self.dtype, tuple(s), self.device)
+
+
+@op("aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)", tags=_VIEW,
+    meta=_transpose_meta)
+def transpose(xp, self, dim0, dim1):
+    if self.ndim == 0:
+        wrap_dim(dim0, 0), wrap_dim(dim1, 0)
+        return self.view()
+    return xp.swapaxes(self, wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim))
+
+
+def _t_check(nd):
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+
+
+@op("aten::t(Tensor(a) self) -> Tensor(a)", tags=_VIEW,
+    meta=lambda self: (_t_check(len(self.shape)), TensorMeta(
+        self.dtype, tuple(reversed(self.shape)), self.device))[1])
+def t(xp, self):
+    _t_check(self.ndim)
+    return self.T
+
+
+def expand_shape(shape, size):
+    size = tuple(size)
+    if len(size) < len(shape):
+        raise RuntimeError(f"expand: the number of sizes provided ({len(size)}) must be greater "
+                           f"or equal to the number of dimensions in the tensor ({len(shape)})")
+    out = []
+    lead = len(size) - len(shape)
+    for i, s in enumerate(size):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing "
+                                   f"dimension {i}")
+            out.append(s)
+            continue
+        cur = shape[i - lead]
+        if s == -1:
+            out.append(cur)
+        elif cur == 1 or cur == s:
+            out.append(s)
+        else:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
+                               f"size ({cur}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(size)}.  Tensor sizes: {list(shape)}")
+    return tuple(out)
+
+
+@op("aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)",
+    tags=_VIEW, function=False,
+    meta=lambda self, size, implicit=False: TensorMeta(
+        self.dtype, expand_shape(self.shape, size), self.device))
+def expand(xp, self, size, implicit=False):
+    return xp.broadcast_to(self, expand_shape(self.shape, size))
+
+
+def _squeeze_shape(shape, dim):
+    nd = len(shape)
+    if dim is None:
+        return tuple(s for s in shape if s != 1)
+    dims = {wrap_dim(d, nd) for d in ((dim,) if isinstance(dim, int) else dim)} if nd else set()
+    return tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+
+
+@op("aten::squeeze.dims(Tensor(a) self, int[]? dim=None) -> Tensor(a)", tags=_VIEW,
+    meta=lambda self, dim=None: TensorMeta(self.dtype, _squeeze_shape(self.shape, dim),
+                                           self.device))
+def squeeze(xp, self, dim=None):
+    return self.reshape(_squeeze_shape(self.shape, dim))
+
+
+def _unsqueeze_shape(shape, dim):
+    d = wrap_dim(dim, len(shape) + 1)
+    return tuple(shape[:d]) + (1,) + tuple(shape[d:])
+
+
+@op("aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)", tags=_VIEW,
+    meta=lambda self, dim: TensorMeta(self.dtype, _unsqueeze_shape(self.shape, dim),
+                                      self.device))
+def unsqueeze(xp, self, dim):
+    return self.reshape(_unsqueeze_shape(self.shape, dim))
+
+
+def _narrow_check(shape, dim, start, length):
+    d = wrap_dim(dim, len(shape))
+    size = shape[d]
+    if start < 0:
+        start += size
+    if not (0 <= start <= size) or length < 0 or start + length > size:
+        raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return d, start
+
+
+@op("aten::narrow(Tensor(a) self, int dim, SymInt start, SymInt length) -> Tensor(a)",
+    tags=_VIEW,
+    meta=lambda self, dim, start, length: TensorMeta(self.dtype, tuple(
+        length if i == _narrow_check(self.shape, dim, start, length)[0] else s
+        for i, s in enumerate(self.shape)), self.device))
+def narrow(xp, self, dim, start, length):
+    d, start = _narrow_check(self.shape, dim, start, length)
+    idx = [slice(None)] * self.ndim
+    idx[d] = slice(start, start + length)
+    return self[tuple(idx)]
+
+
+def _select_index(shape, dim, index):
+    if len(shape) == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, len(shape))
+    size = shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+    return d, index % size if size else index
+
+
+@op("aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)", tags=_VIEW,
+    meta=lambda self, dim, index: TensorMeta(self.dtype, tuple(
+        s for i, s in enumerate(self.shape) if i != _select_index(self.shape, dim, index)[0]),
+        self.device))
+def select(xp, self, dim, index):
+    d, i = _select_index(self.shape, dim, index)
+    idx = [slice(None)] * self.ndim
+    idx[d] = i
+    return self[tuple(idx)]
+
+
+def _slice_len(size, start, end, step):
+    return len(range(*slice(start, end, step).indices(size)))
+
+
+def _check_step(step):
+    if step <= 0:
+        raise ValueError("step must be greater than zero (negative slice steps are not "
+                         "supported; use gpujit.flip)")
+
+
+def _slice_meta(self, dim=0, start=None, end=None, step=1):
+    _check_step(step)
+    d = wrap_dim(dim, len(self.shape))
+    s = list(self.shape)
+    s[d] = _slice_len(s[d], start, end, step)
+    return TensorMeta(self.dtype, tuple(s), self.device)
+
+
+@op("aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, "
+    "SymInt step=1) -> Tensor(a)", tags=_VIEW, method=False, function=False,
+    meta=_slice_meta)
+def slice_(xp, self, dim=0, start=None, end=None, step=1):
+    _check_step(step)
+    idx = [slice(None)] * self.ndim
+    idx[wrap_dim(dim, self.ndim)] = slice(start, end, step)
+    return self[tuple(idx)]
+
+
+def _unfold_meta(self, dimension, size, step):
+    d = wrap_dim(dimension, len(self.shape))
+    s = list(self.shape)
+    n = (s[d] - size) // step + 1
+    if size > self.shape[d] or step <= 0:
+        raise RuntimeError(f"unfold: size {size} must be <= dimension {d} size "
+                           f"{self.shape[d]} and step {step} > 0")
+    s[d] = n
+    return TensorMeta(self.dtype, tuple(s) + (size,), self.device)
+
+
+@op("aten::unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)",
+    tags=_VIEW, function=False, meta=_unfold_meta)
+def unfold(xp, self, dimension, size, step):
+    shape = _unfold_meta(TensorMeta(None, self.shape, None), dimension, size, step).shape
+    d = wrap_dim(dimension, self.ndim)
+    strides = list(self.strides) + [self.strides[d] if self.ndim else self.itemsize]
+    strides[d] = strides[d] * step
+    return xp.lib.stride_tricks.as_strided(self, shape=shape, strides=tuple(strides))

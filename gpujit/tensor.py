@@ -1,0 +1,449 @@
+"""gpujit.Tensor: a thin wrapper over a NumPy array (cpu) or a CuPy array (cuda:N).
+
+The Tensor holds only the array, its gpujit dtype and device, a version counter (bumped by
+in-place ops; autograd reads it) and an autograd slot. Every computation goes through the
+op registry (`gpujit.ops`): the methods and operators that compute are bound onto this
+class from the registry at import, not written here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from .device import cpu as _cpu, device as _device_cls, resolve as _resolve_device
+from .ops import registry as _registry
+
+__all__ = ["Tensor", "Size"]
+
+
+class Size(tuple):
+    """gpujit.Size([3, 4]): a tuple of ints, as torch.Size."""
+
+    def __new__(cls, sizes=()):
+        return tuple.__new__(cls, (int(s) for s in sizes))
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"gpujit.Size([{', '.join(str(s) for s in self)}])"
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+
+class _AutogradMeta:
+    """Per-tensor autograd state, created only when a tensor takes part in autograd."""
+    __slots__ = ("requires_grad", "grad", "grad_fn", "retains_grad", "hooks")
+
+    def __init__(self, requires_grad=False):
+        self.requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = None
+        self.retains_grad = False
+        self.hooks = None
+
+
+def _ops():
+    return _registry.OPS
+
+
+class Tensor:
+    __slots__ = ("_data", "_dtype", "_device", "_version", "_ag", "__weakref__")
+    __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("create tensors with gpujit.tensor(data), gpujit.zeros(...), "
+                        "gpujit.from_numpy(array) ...")
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError("Tensor.data must be set to a Tensor")
+        self._data, self._dtype, self._device = other._data, other._dtype, other._device
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def is_cuda(self):
+        return self._device.type == "cuda"
+
+    @property
+    def is_cpu(self):
+        return self._device is _cpu
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return int(self._data.size) * self._dtype.itemsize
+
+    def stride(self, dim=None):
+        isz = self._dtype.itemsize
+        st = tuple(s // isz for s in self._data.strides)
+        if dim is None:
+            return st
+        return st[_wrap_dim(dim, self._data.ndim)]
+
+    def storage_offset(self):
+        a = self._data
+        base = a.base if a.base is not None else a
+        if isinstance(a, np.ndarray):
+            return (a.__array_interface__["data"][0] - _base_ptr(base)) // self._dtype.itemsize
+        return (a.data.ptr - base.data.ptr) // self._dtype.itemsize
+
+    def data_ptr(self):
+        a = self._data
+        return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+
+    def is_contiguous(self, memory_format=None):
+        a = self._data
+        if a.flags.c_contiguous:
+            return True
+        # PyTorch ignores strides of size-1 dims
+        expected = self._dtype.itemsize
+        for size, st in zip(reversed(a.shape), reversed(a.strides)):
+            if size != 1 and st != expected:
+                return False
+            expected *= size
+        return True
+
+    def is_floating_point(self):
+        return self._dtype.category == _dt.FLOATING
+
+    def is_complex(self):
+        return False
+
+    def is_signed(self):
+        return self._dtype.is_signed
+
+    # ---------------------------------------------------------------- autograd state
+    @property
+    def requires_grad(self):
+        ag = self._ag
+        return ag is not None and ag.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if flag and self._dtype.category != _dt.FLOATING:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients "
+                               f"(this one is {self._dtype.name})")
+        if self._ag is None:
+            if not flag:
+                return
+            self._ag = _AutogradMeta()
+        self._ag.requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return None if self._ag is None else self._ag.grad
+
+    @grad.setter
+    def grad(self, g):
+        if self._ag is None:
+            self._ag = _AutogradMeta()
+        self._ag.grad = g
+
+    @property
+    def grad_fn(self):
+        return None if self._ag is None else self._ag.grad_fn
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    # ---------------------------------------------------------------- Python values
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               f"to Scalar")
+        return _ops()["aten::item"].public(self)
+
+    def tolist(self):
+        a = self._data
+        if self._device is not _cpu:
+            a = a.get()
+        return a.tolist()
+
+    def numpy(self, force=False):
+        if self._device is not _cpu:
+            if not force:
+                raise TypeError(f"can't convert {self._device} device type tensor to numpy. "
+                                f"Use Tensor.cpu() to copy the tensor to host memory first.")
+            return self._data.get()
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy(force=True) if self._device is not _cpu else self._data
+        return a if dtype is None else a.astype(dtype)
+
+    def _scalar_value(self, kind):
+        if self._data.size != 1:
+            raise RuntimeError(f"{kind}() of a Tensor with {self._data.size} elements is "
+                               f"ambiguous; only one-element tensors convert to Python "
+                               f"scalars")
+        return self.item()
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
+                               f"ambiguous ({self._data.size} elements)")
+        return bool(self.item())
+
+    def __int__(self):
+        return int(self._scalar_value("int"))
+
+    def __float__(self):
+        return float(self._scalar_value("float"))
+
+    def __index__(self):
+        if self._dtype.category != _dt.INTEGRAL or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self._scalar_value("complex"))
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __contains__(self, element):
+        return bool((self == element).any())
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and spec:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (_rebuild, (self.tolist() if self._data.ndim else self.item(),
+                           self._dtype.name, str(self._device), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        t = self.clone()
+        if self.requires_grad:
+            t.requires_grad_(True)
+        memo[id(self)] = t
+        return t
+
+    # ---------------------------------------------------------------- conversions
+    def to(self, *args, **kwargs):
+        """to(dtype) / to(device, dtype=None) / to(other), non_blocking=False, copy=False."""
+        dev = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        non_blocking = kwargs.pop("non_blocking", False)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dev, dtype = a._device, a._dtype
+            elif isinstance(a, _dt.dtype) or a in (bool, int, float):
+                dtype = a
+            elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
+                dev = a
+            elif isinstance(a, bool):
+                non_blocking = a
+            else:
+                raise TypeError(f"to() received an invalid argument {a!r}; expected a dtype, a "
+                                f"device or a Tensor")
+        dtype = self._dtype if dtype is None else _dt.to_dtype(dtype)
+        dev = self._device if dev is None else _resolve_device(dev)
+        if dev is self._device and dtype is self._dtype and not copy:
+            return self
+        if dev is self._device:
+            return _ops()["aten::to.dtype"].public(self, dtype, non_blocking, copy)
+        return _ops()["aten::to.device"].public(self, dev, dtype, non_blocking, copy)
+
+    def cpu(self):
+        return self.to(_cpu)
+
+    def cuda(self, device=None, non_blocking=False):
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = _device_cls("cuda", device)
+        return self.to(device, non_blocking=non_blocking)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"gpujit.{'cuda.' if self.is_cuda else ''}{self._dtype.short_name}Tensor"
+        return self.to(_dt.to_dtype(dtype))
+
+    def type_as(self, other):
+        return self.to(other._dtype)
+
+    def float(self):
+        return self.to(_dt.float32)
+
+    def double(self):
+        return self.to(_dt.float64)
+
+    def half(self):
+        return self.to(_dt.float16)
+
+    def int(self):
+        return self.to(_dt.int32)
+
+    def long(self):
+        return self.to(_dt.int64)
+
+    def short(self):
+        return self.to(_dt.int16)
+
+    def char(self):
+        return self.to(_dt.int8)
+
+    def byte(self):
+        return self.to(_dt.uint8)
+
+    def bool(self):
+        return self.to(_dt.bool)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .ops.creation import tensor
+        return tensor(data, dtype=dtype or self._dtype, device=device or self._device,
+                      requires_grad=requires_grad)
+
+    def _new_factory(self, name, size, dtype, device, extra=()):
+        if len(size) == 1 and isinstance(size[0], (list, tuple)):
+            size = tuple(size[0])
+        return _ops()[name].public(list(size), *extra, dtype=dtype or self._dtype,
+                                   device=device or self._device)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_factory("aten::zeros", size, dtype, device)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_factory("aten::ones", size, dtype, device)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_factory("aten::empty", size, dtype, device)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return self._new_factory("aten::full", (size,), dtype, device, (fill_value,))
+
+    @property
+    def T(self):
+        return self.permute(*range(self._data.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    # ---------------------------------------------------------------- DLPack
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    # ---------------------------------------------------------------- indexing
+    def __getitem__(self, index):
+        from .ops.indexing import getitem
+        return getitem(self, index)
+
+    def __setitem__(self, index, value):
+        from .ops.indexing import setitem
+        setitem(self, index, value)
+
+
+def _base_ptr(a):
+    while isinstance(a, np.ndarray) and a.base is not None and isinstance(a.base, np.ndarray):
+        a = a.base
+    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else 0
+
+
+def _wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def _rebuild(data, dtype_name, dev, requires_grad):
+    from .ops.creation import tensor
+    return tensor(data, dtype=_dt.to_dtype(dtype_name), device=dev,
+                  requires_grad=requires_grad)
+
+
+_registry._set_tensor_class(Tensor)

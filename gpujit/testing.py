@@ -1,0 +1,1 @@
+"""gpujit.testing: assert_close and assert_consistent (filled below)."""
