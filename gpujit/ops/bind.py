@@ -69,6 +69,9 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         if name in own:
             continue   # a Python-level method of Tensor (to, float, size ...) wins
         setattr(tensor_cls, name, _varargs(fn) if name in VARARG_METHODS else fn)
+    for name, fn in registry.EXTRA_METHODS.items():
+        if name not in own:
+            setattr(tensor_cls, name, fn)
     for name, fn in registry.public_bindings("functional").items():
         functional_ns[name] = fn
     for dunder, (name, how) in OPERATORS.items():

@@ -264,6 +264,28 @@ class OpDef:
         self.public = None         # the public entry point (hook check first)
         self.inplace_of = None     # for generated in-place variants: the out-of-place op
 
+    def bind(self, args, kwargs):
+        """The call's arguments in schema order, defaults filled in (a TypeError like
+        Python's for a bad call). Used by the tracer, the script compiler and meta tests."""
+        params = self.schema.arguments
+        positional = [p for p in params if not p.kwarg_only]
+        if len(args) > len(positional):
+            raise TypeError(f"{self.public_name}() takes {len(positional)} positional "
+                            f"arguments but {len(args)} were given")
+        out = list(args)
+        for p in params[len(args):]:
+            if p.name in kwargs:
+                out.append(kwargs[p.name])
+            elif p.has_default:
+                out.append(p.default)
+            else:
+                raise TypeError(f"{self.public_name}() missing required argument {p.name!r}")
+        extra = set(kwargs) - {p.name for p in params[len(args):]}
+        if extra:
+            raise TypeError(f"{self.public_name}() got unexpected keyword arguments "
+                            f"{sorted(extra)}")
+        return out
+
     @property
     def is_pointwise(self):
         return "pointwise" in self.tags
@@ -547,6 +569,18 @@ def register(d: OpDef):
         if flag:
             pyname = flag if isinstance(flag, str) else d.public_name
             _PUBLIC.setdefault(target, {}).setdefault(pyname, []).append(d)
+
+
+EXTRA_METHODS: dict = {}   # Tensor methods that are Python compositions of registry ops
+
+
+def tensor_method(name):
+    """Bind a Python function as Tensor.<name> when a method is not a plain schema binding
+    (e.g. x.where(cond, y) calls where(cond, x, y)). It must compute through registry ops."""
+    def deco(fn):
+        EXTRA_METHODS[name] = fn
+        return fn
+    return deco
 
 
 def get(name: str) -> OpDef:
