@@ -263,6 +263,7 @@ class OpDef:
         self.eager = None          # no-hook entry point, same signature as the public one
         self.public = None         # the public entry point (hook check first)
         self.inplace_of = None     # for generated in-place variants: the out-of-place op
+        self.inplace_variant = None
 
     def bind(self, args, kwargs):
         """The call's arguments in schema order, defaults filled in (a TypeError like
@@ -328,10 +329,12 @@ def _py_default(name, arg, consts):
     return f"{name}={key}"
 
 
-def _signature(schema, consts):
+def _signature(schema, consts, kwarg_only=True):
+    """The Python signature of an entry point. The public one keeps the schema's `*`;
+    `eager` takes every argument positionally, in schema order (what the hook passes)."""
     parts, star = [], False
     for a in schema.arguments:
-        if a.kwarg_only and not star:
+        if kwarg_only and a.kwarg_only and not star:
             parts.append("*")
             star = True
         parts.append(_py_default(a.name, a, consts))
@@ -344,7 +347,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     operands = op.operands
     extras = [n for n in names if n not in operands]
     optional = {a.name for a in s.arguments if a.name in operands and a.type.optional}
-    L = [f"def {fname}({_signature(s, consts)}):"]
+    L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
     if hook:
         L.append("    if _S.hook is not None:")
         L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
@@ -414,7 +417,7 @@ def _gen_generic(op, fname, consts):
     """Unwrap Tensor / Tensor[] args, call the impl, wrap the results per the schema."""
     s = op.schema
     names = [a.name for a in s.arguments]
-    L = [f"def {fname}({_signature(s, consts)}):"]
+    L = [f"def {fname}({_signature(s, consts, kwarg_only=fname == 'public')}):"]
     if fname == "public":
         L.append("    if _S.hook is not None:")
         L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
