@@ -287,8 +287,8 @@ class Tensor:
     __str__ = __repr__
 
     def __reduce__(self):
-        return (_rebuild, (self.tolist() if self._data.ndim else self.item(),
-                           self._dtype.name, str(self._device), self.requires_grad))
+        a = self._data if self._device is _cpu else self._data.get()
+        return (_rebuild, (a, self._dtype.name, str(self._device), self.requires_grad))
 
     def __deepcopy__(self, memo):
         t = self.clone()

@@ -159,7 +159,8 @@ def setitem(t, index, value):
         OPS["aten::copy_"].public(view, value)
     else:
         OPS["aten::index_put_"].public(view, indices, value)
-    t._version += 0 if view is t else 1
+    if view is not t:      # the write went through a view: the base changed too
+        t._version += 1
 
 
 @op("aten::alias(Tensor(a) self) -> Tensor(a)", tags={"view"}, method=False, function=False,

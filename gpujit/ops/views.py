@@ -232,7 +232,7 @@ def select(xp, self, dim, index):
     d, i = _select_index(self.shape, dim, index)
     idx = [slice(None)] * self.ndim
     idx[d] = i
-    return self[tuple(idx)]
+    return self[tuple(idx) + (Ellipsis,)]   # the Ellipsis keeps a 0-d result a view
 
 
 def _slice_len(size, start, end, step):
