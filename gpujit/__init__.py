@@ -15,29 +15,30 @@ from .dtypes import (  # noqa: F401
 )
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
+import importlib as _importlib
+
 from . import ops as _ops_pkg
 from .ops import registry as _registry
-from .ops import (  # noqa: F401  (each family registers its ops on import)
-    pointwise as _pw, conversion as _conv, views as _views, indexing as _indexing,
-    creation as _creation, random as _random, reduction as _reduction, linalg as _linalg,
-    shape as _shape, nn as _nn_ops,
-)
-from . import cuda  # noqa: F401
-from .nn import functional as _functional
-from .ops.bind import bind as _bind
+
+# each op family registers its ops on import; families may offer Python-level public
+# functions (varargs sizes, wrappers) in a PUBLIC dict
+_families = [_importlib.import_module(f"{__name__}.ops.{f}") for f in _ops_pkg.FAMILIES]
+from . import cuda  # noqa: E402,F401
+from .nn import functional as _functional  # noqa: E402
+from .ops.bind import bind as _bind  # noqa: E402
 
 _bind(globals(), Tensor, vars(_functional))
-globals().update(_creation.PUBLIC)
-globals().update(getattr(_random, "PUBLIC", {}))
-globals().update(getattr(_shape, "PUBLIC", {}))
-globals().update(getattr(_reduction, "PUBLIC", {}))
-globals().update(getattr(_linalg, "PUBLIC", {}))
+for _fam in _families:
+    globals().update(getattr(_fam, "PUBLIC", {}))
+del _fam
 
-from . import nn, testing  # noqa: E402,F401
+from ._tensor_str import set_printoptions, get_printoptions, printoptions  # noqa: E402,F401
+from . import nn, testing, random  # noqa: E402,F401
 from .nn import Parameter  # noqa: E402,F401
 
-FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = Tensor
-
+contiguous_format = "contiguous_format"
+preserve_format = "preserve_format"
+channels_last = "channels_last"
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)

@@ -106,8 +106,8 @@ def cupy_or_none():
 def require_cupy(what="CUDA tensors"):
     cp = cupy_or_none()
     if cp is None:
-        raise RuntimeError(f"{what} need CuPy and an NVIDIA GPU, and none was found; "
-                           + CUDA_INSTALL_HINT)
+        raise RuntimeError(f"{what}: no CUDA GPU is available (gpujit runs CUDA work through "
+                           f"CuPy on an NVIDIA GPU, and found none); " + CUDA_INSTALL_HINT)
     return cp
 
 

@@ -1,1 +1,312 @@
-"""gpujit.testing: assert_close and assert_consistent (filled below)."""
+"""gpujit.testing: `assert_close` (torch.testing.assert_close's checks and reports) and
+`assert_consistent` (the same computation on CPU and on CUDA must agree).
+
+Both accept gpujit Tensors on any device, NumPy and CuPy arrays, PyTorch tensors, Python
+scalars, and lists/tuples/dicts nesting those. Values are compared on the host.
+"""
+from __future__ import annotations
+
+import collections.abc
+import copy
+import math
+import os
+import sys
+import unittest
+
+import numpy as np
+
+from . import dtypes as _dt
+from .device import cpu as _cpu, device as _device, cupy_or_none, CUDA_INSTALL_HINT
+
+__all__ = ["assert_close", "assert_consistent", "default_tolerances"]
+
+# PyTorch's defaults (torch/testing/_comparison.py); integers and bool compare exactly
+_TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5),
+               "float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7),
+               "complex64": (1.3e-6, 1e-5), "complex128": (1e-7, 1e-7)}
+
+
+class _Leaf:
+    """One tensor-like value on the host, with the dtype and device it came with."""
+    __slots__ = ("array", "dtype", "device", "scalar")
+
+    def __init__(self, array, dtype, device, scalar=False):
+        self.array, self.dtype, self.device, self.scalar = array, dtype, device, scalar
+
+    @property
+    def dtype_name(self):
+        return self.dtype.name if isinstance(self.dtype, _dt.dtype) else str(self.dtype)
+
+
+def _gp_dtype(np_dtype):
+    try:
+        return _dt.from_numpy_dtype(np_dtype)
+    except TypeError:
+        return np.dtype(np_dtype)
+
+
+def _leaf(x):
+    """A _Leaf for a tensor-like or a number, None for anything else."""
+    from .tensor import Tensor
+    if isinstance(x, Tensor):
+        a = x._data
+        return _Leaf(a if x._device is _cpu else a.get(), x._dtype, x._device)
+    if isinstance(x, (np.ndarray, np.generic)):
+        a = np.asarray(x)
+        return _Leaf(a, _gp_dtype(a.dtype), _cpu)
+    if hasattr(x, "__cuda_array_interface__") and hasattr(x, "get"):   # a CuPy array
+        return _Leaf(x.get(), _gp_dtype(x.dtype), _device("cuda", x.device.id))
+    if type(x).__module__.startswith("torch") and hasattr(x, "detach"):   # a torch.Tensor
+        t = x.detach()
+        dev = _device(str(t.device)) if t.device.type in ("cpu", "cuda") else _cpu
+        name = str(t.dtype).rpartition(".")[2]
+        if name == "bfloat16":
+            return _Leaf(t.float().cpu().numpy(), name, dev)
+        return _Leaf(t.cpu().numpy(), _gp_dtype(name), dev)
+    if isinstance(x, bool):
+        return _Leaf(np.asarray(x), _dt.bool, _cpu, scalar=True)
+    if isinstance(x, int):
+        return _Leaf(np.asarray(x, dtype=np.int64), _dt.int64, _cpu, scalar=True)
+    if isinstance(x, float):
+        return _Leaf(np.asarray(x, dtype=np.float64), _dt.float64, _cpu, scalar=True)
+    return None
+
+
+def default_tolerances(*dtypes):
+    """(rtol, atol): the loosest of the dtypes' defaults (the less precise dtype wins)."""
+    rtols, atols = [0.0], [0.0]
+    for d in dtypes:
+        name = d.name if isinstance(d, _dt.dtype) else str(d)
+        r, a = _TOLERANCES.get(name, (0.0, 0.0))
+        rtols.append(r)
+        atols.append(a)
+    return max(rtols), max(atols)
+
+
+class _Mismatch(AssertionError):
+    pass
+
+
+def _fmt_path(path):
+    return "".join(f"[{p!r}]" for p in path)
+
+
+def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False,
+                 check_dtype=False, check_device=False, msg=None):
+    """Assert that `actual` and `expected` are close: |actual - expected| <= atol +
+    rtol * |expected| elementwise, with PyTorch's per-dtype default tolerances taken from
+    the less precise of the two dtypes. Raises AssertionError with a report of how many
+    elements differ, the greatest absolute and relative differences and where they are.
+
+    `msg` replaces the report (a str) or rewrites it (a callable taking the report)."""
+    if (rtol is None) != (atol is None):
+        raise ValueError(f"Both 'rtol' and 'atol' must be either specified or omitted, but "
+                         f"got no {'rtol' if rtol is None else 'atol'}.")
+    try:
+        _compare(actual, expected, (), rtol, atol, equal_nan, check_dtype, check_device)
+    except _Mismatch as e:
+        report = str(e)
+        if callable(msg):
+            report = msg(report)
+        elif msg is not None:
+            report = msg
+        raise AssertionError(report) from None
+
+
+def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_device):
+    def fail(text):
+        if path:
+            text += f"\n\nThe failure occurred for item {_fmt_path(path)}"
+        raise _Mismatch(text)
+
+    la, le = _leaf(actual), _leaf(expected)
+    if la is None and le is None:
+        if actual is None or expected is None:
+            if actual is not expected:
+                fail(f"None mismatch: {actual!r} is not {expected!r}")
+            return
+        if isinstance(actual, collections.abc.Mapping) and isinstance(
+                expected, collections.abc.Mapping):
+            ka, ke = set(actual), set(expected)
+            if ka != ke:
+                fail("The keys of the mappings do not match:\n"
+                     + (f"Missing keys in the actual mapping: {sorted(ke - ka, key=repr)}\n"
+                        if ke - ka else "")
+                     + (f"Extra keys in the actual mapping: {sorted(ka - ke, key=repr)}"
+                        if ka - ke else "").rstrip())
+            for k in expected:
+                _compare(actual[k], expected[k], path + (k,), rtol, atol, equal_nan,
+                         check_dtype, check_device)
+            return
+        if _is_seq(actual) and _is_seq(expected):
+            if len(actual) != len(expected):
+                fail(f"The length of the sequences mismatch: {len(actual)} != "
+                     f"{len(expected)}")
+            for i, (a, e) in enumerate(zip(actual, expected)):
+                _compare(a, e, path + (i,), rtol, atol, equal_nan, check_dtype, check_device)
+            return
+        if actual != expected:
+            fail(f"Objects are not equal: {actual!r} != {expected!r}")
+        return
+    if la is None and _is_seq(actual) and le is not None and not le.scalar:
+        la = _leaf(np.asarray(actual))      # a nested list against an array
+    if le is None and _is_seq(expected) and la is not None and not la.scalar:
+        le = _leaf(np.asarray(expected))
+    if la is None or le is None:
+        fail(f"No comparison between {type(actual).__name__} and {type(expected).__name__}: "
+             f"expected tensor-likes, numbers, or sequences/mappings of them")
+    _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device)
+
+
+def _is_seq(x):
+    return isinstance(x, collections.abc.Sequence) and not isinstance(x, (str, bytes))
+
+
+def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device):
+    a, e = la.array, le.array
+    if a.shape != e.shape:
+        fail(f"The values for attribute 'shape' do not match: {_size(a.shape)} != "
+             f"{_size(e.shape)}.")
+    if check_device and la.device is not le.device:
+        fail(f"The values for attribute 'device' do not match: {la.device} != {le.device}.")
+    if check_dtype and la.dtype_name != le.dtype_name:
+        fail(f"The values for attribute 'dtype' do not match: {_dtype_str(la.dtype)} != "
+             f"{_dtype_str(le.dtype)}.")
+    if rtol is None:
+        rtol, atol = default_tolerances(la.dtype, le.dtype)
+    ct = np.result_type(a.dtype, e.dtype)
+    floating = ct.kind in "fc"
+    if not floating:   # as PyTorch: integer differences in int64, so they cannot wrap
+        a, e = a.astype(np.int64), e.astype(np.int64)
+    else:
+        a, e = a.astype(ct, copy=False), e.astype(ct, copy=False)
+    with np.errstate(all="ignore"):
+        matches = a == e
+        if floating:
+            if equal_nan:
+                matches |= np.isnan(a) & np.isnan(e)
+            err = np.abs(a - e)
+            matches |= np.isfinite(err) & (err <= atol + rtol * np.abs(e))
+        elif rtol or atol:
+            err = np.abs(a - e).astype(np.float64)
+            matches |= err <= atol + rtol * np.abs(e).astype(np.float64)
+        if matches.all():
+            return
+        equality = rtol == 0 and atol == 0
+        if a.ndim == 0:
+            av, ev = a.item(), e.item()
+            abs_diff = abs(av - ev)
+            rel_diff = math.inf if ev == 0 else abs_diff / abs(ev)
+            fail(_mismatch_msg("Scalars", equality, f"Expected {ev} but got {av}.",
+                               abs_diff, None, atol, rel_diff, None, rtol))
+        n = matches.size
+        bad = n - int(matches.sum())
+        extra = f"Mismatched elements: {bad} / {n} ({bad / n:.1%})"
+        flat_m = matches.reshape(-1)
+        abs_diff = np.abs(a.reshape(-1) - e.reshape(-1))
+        abs_diff[flat_m] = 0
+        i_abs = int(np.argmax(abs_diff))
+        rel_diff = abs_diff / np.abs(e.reshape(-1))
+        rel_diff[flat_m] = 0
+        i_rel = int(np.argmax(rel_diff))
+    fail(_mismatch_msg("Tensor-likes", equality, extra,
+                       abs_diff[i_abs].item(), np.unravel_index(i_abs, a.shape), atol,
+                       rel_diff[i_rel].item(), np.unravel_index(i_rel, a.shape), rtol))
+
+
+def _mismatch_msg(identifier, equality, extra, abs_diff, abs_idx, atol, rel_diff, rel_idx,
+                  rtol):
+    def diff_line(kind, diff, idx, tol):
+        if idx is None:
+            line = f"{kind.title()} difference: {diff}"
+        else:
+            line = f"Greatest {kind} difference: {diff} at index {tuple(int(i) for i in idx)}"
+        if tol > 0:
+            line += f" (up to {tol} allowed)"
+        return line + "\n"
+
+    text = f"{identifier} are not {'equal' if equality else 'close'}!\n\n{extra}\n"
+    text += diff_line("absolute", abs_diff, abs_idx, atol)
+    text += diff_line("relative", rel_diff, rel_idx, rtol)
+    return text.strip()
+
+
+def _size(shape):
+    return f"gpujit.Size([{', '.join(str(s) for s in shape)}])"
+
+
+def _dtype_str(d):
+    return repr(d) if isinstance(d, _dt.dtype) else str(d)
+
+
+# ------------------------------------------------------------------ CPU vs CUDA
+
+def _skip(reason):
+    if "pytest" in sys.modules and os.environ.get("PYTEST_CURRENT_TEST"):
+        import pytest
+        pytest.skip(reason)
+    raise unittest.SkipTest(reason)
+
+
+def _copy_to(x, dev):
+    """x with every Tensor in it copied to dev (lists, tuples, dicts are rebuilt)."""
+    from .tensor import Tensor
+    from .ops.registry import wrap
+    if isinstance(x, Tensor):
+        a = x._data
+        if dev is _cpu:
+            a = a.get() if x._device is not _cpu else a.copy()
+        else:
+            cp = cupy_or_none()
+            with cp.cuda.Device(dev.index):
+                a = cp.array(a, copy=True)
+        t = wrap(a, x._dtype, dev)
+        if x.requires_grad:
+            t.requires_grad_(True)
+        return t
+    if isinstance(x, tuple) and hasattr(x, "_fields"):   # namedtuple
+        return type(x)(*(_copy_to(v, dev) for v in x))
+    if isinstance(x, (list, tuple)):
+        return type(x)(_copy_to(v, dev) for v in x)
+    if isinstance(x, dict):
+        return type(x)((k, _copy_to(v, dev)) for k, v in x.items())
+    return x
+
+
+def _tensors_not_on_cuda(x, path=()):
+    from .tensor import Tensor
+    if isinstance(x, Tensor):
+        if x.device.type != "cuda":
+            yield path, x.device
+    elif isinstance(x, (list, tuple)):
+        for i, v in enumerate(x):
+            yield from _tensors_not_on_cuda(v, path + (i,))
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            yield from _tensors_not_on_cuda(v, path + (k,))
+
+
+def assert_consistent(fn, *inputs, rtol=None, atol=None):
+    """Run fn on CPU copies and on CUDA copies of the inputs (Tensors nested in lists,
+    tuples and dicts are moved; an nn.Module — anything with `.to` and `.parameters` — is
+    deep-copied and moved) and assert that the outputs agree with dtype-aware tolerances
+    and that the CUDA run returned CUDA tensors. Skips when no CUDA GPU is present."""
+    cp = cupy_or_none()
+    if cp is None:
+        _skip("assert_consistent compares a CPU run with a CUDA run and needs CuPy and an "
+              "NVIDIA GPU; none was found (" + CUDA_INSTALL_HINT + ")")
+    gpu = _device("cuda", cp.cuda.runtime.getDevice())
+    results = {}
+    for dev in (_cpu, gpu):
+        f = fn
+        if hasattr(fn, "to") and hasattr(fn, "parameters"):
+            f = copy.deepcopy(fn)
+            f.to(dev)
+        results[dev] = f(*_copy_to(list(inputs), dev))
+    wrong = list(_tensors_not_on_cuda(results[gpu]))
+    if wrong:
+        where = ", ".join(f"output{_fmt_path(p)} on {d}" for p, d in wrong)
+        raise AssertionError(f"the CUDA run returned tensors that are not on CUDA: {where}")
+    assert_close(results[gpu], results[_cpu], rtol=rtol, atol=atol, check_dtype=True,
+                 msg=lambda m: "CUDA result (actual) differs from CPU result (expected):\n\n"
+                 + m)

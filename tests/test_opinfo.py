@@ -18,6 +18,7 @@ OP_NAMES = sorted(registry.OPS)
 
 def _to_tensors(v, device="cpu", transform=None):
     if isinstance(v, np.ndarray):
+        v = v.copy(order="K")   # fresh (same layout): in-place ops must not change the sample
         if transform is not None:
             v = transform(v)
         t = gpujit.from_numpy(v)

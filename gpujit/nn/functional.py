@@ -1,2 +1,319 @@
 """gpujit.nn.functional: bound from the op registry (ops declared with functional=True) by
-`gpujit/__init__.py`; the few pure-Python compositions PyTorch has here live below."""
+`gpujit/__init__.py`; the few pure-Python compositions PyTorch has here live below.
+
+The functions below are PyTorch's Python-level adapters: they take torch.nn.functional's
+argument order and legacy arguments (size_average/reduce, reduction strings, return_indices,
+inplace, max_norm ...) and call registry ops, so the tracer records the ops themselves.
+"""
+import contextlib as _contextlib
+import warnings as _warnings
+
+from ..ops.registry import OPS as _OPS
+
+
+def _op(name):
+    return _OPS[name].public
+
+
+# ---------------------------------------------------------------------- reductions
+
+def _legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's _Reduction.legacy_get_string (size_average/reduce are deprecated)."""
+    if size_average is None and reduce is None:
+        return reduction
+    _warnings.warn("size_average and reduce args will be deprecated, please use "
+                  "reduction='{}' instead.".format(
+                      "mean" if (size_average is None or size_average) and reduce in (None, True)
+                      else "sum" if reduce in (None, True) else "none"), stacklevel=3)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        return "mean"
+    return "sum" if reduce else "none"
+
+
+_ENUM = {"none": 0, "mean": 1, "sum": 2}
+
+
+def _enum(reduction):
+    try:
+        return _ENUM[reduction]
+    except (KeyError, TypeError):
+        raise ValueError(f"{reduction} is not a valid value for reduction") from None
+
+
+def _warn_size(input, target):
+    if tuple(target.shape) != tuple(input.shape):
+        _warnings.warn(f"Using a target size ({target.size()}) that is different to the input "
+                      f"size ({input.size()}). This will likely lead to incorrect results due "
+                      f"to broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+# ---------------------------------------------------------------------- activations
+# PyTorch's F.<activation>(..., inplace=False): the registry op or its in-place variant.
+# `fn.op` is the out-of-place op, whose schema is the adapter's signature minus `inplace`.
+
+def _act(name, input, inplace, *args):
+    return _op(f"aten::{name}_" if inplace else f"aten::{name}")(input, *args)
+
+
+def _set_ops():
+    for name in ("relu", "relu6", "leaky_relu", "elu", "selu", "celu", "silu", "mish",
+                 "hardtanh", "hardsigmoid", "hardswish", "threshold"):
+        fn, op = globals()[name], _OPS.get(f"aten::{name}")
+        if op is not None:
+            fn.op = op
+
+
+def relu(input, inplace=False):
+    return _act("relu", input, inplace)
+
+
+def relu_(input):
+    return _act("relu", input, True)
+
+
+def relu6(input, inplace=False):
+    return _act("relu6", input, inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _act("leaky_relu", input, inplace, negative_slope)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return _act("leaky_relu", input, True, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _act("elu", input, inplace, alpha)
+
+
+def elu_(input, alpha=1.0):
+    return _act("elu", input, True, alpha)
+
+
+def selu(input, inplace=False):
+    return _act("selu", input, inplace)
+
+
+def selu_(input):
+    return _act("selu", input, True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    return _act("celu", input, inplace, alpha)
+
+
+def celu_(input, alpha=1.0):
+    return _act("celu", input, True, alpha)
+
+
+def silu(input, inplace=False):
+    return _act("silu", input, inplace)
+
+
+def mish(input, inplace=False):
+    return _act("mish", input, inplace)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return _act("hardtanh", input, inplace, min_val, max_val)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return _act("hardtanh", input, True, min_val, max_val)
+
+
+def hardsigmoid(input, inplace=False):
+    return _act("hardsigmoid", input, inplace)
+
+
+def hardswish(input, inplace=False):
+    return _act("hardswish", input, inplace)
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _act("threshold", input, inplace, threshold, value)
+
+
+def threshold_(input, threshold, value):
+    return _act("threshold", input, True, threshold, value)
+
+
+# ---------------------------------------------------------------------- pooling
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """2-D max pooling and the flat input index of each maximum."""
+    return _op("aten::max_pool2d_with_indices")(
+        input, kernel_size, [] if stride is None else stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """2-D max pooling; with return_indices=True also the indices (as max_pool2d_with_indices)."""
+    if return_indices:
+        return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation,
+                                       ceil_mode)
+    return _op("aten::max_pool2d")(input, kernel_size, [] if stride is None else stride,
+                                   padding, dilation, ceil_mode)
+
+
+# ---------------------------------------------------------------------- normalization
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-05):
+    """Batch normalization; in training, updates running_mean/running_var in place."""
+    if training:
+        size = input.size()
+        n = size[0] if len(size) else 1
+        for s in size[2:]:
+            n *= s
+        if n == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size {size}")
+    out = _op("aten::batch_norm")(input, weight, bias, running_mean, running_var, training,
+                                  momentum, eps, True)
+    if training:
+        for t in (running_mean, running_var):
+            if t is not None:
+                t._version += 1
+    return out
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps)."""
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    if out is None:
+        return input / denom
+    return out.copy_(input / denom)
+
+
+# ---------------------------------------------------------------------- dropout / embedding
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero elements with probability p and scale the rest by 1/(1-p) when training."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training:
+        return input
+    if inplace:
+        return _op("aten::dropout_")(input, p, training)
+    return _op("aten::dropout")(input, p, training)
+
+
+def _no_grad():
+    import gpujit
+    ng = getattr(gpujit, "no_grad", None)
+    return ng() if ng is not None else _contextlib.nullcontext()
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of weight at the indices in input; max_norm renormalizes the looked-up rows of
+    weight in place first."""
+    n = weight.size(0)
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < n, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -n, "Padding_idx must be within num_embeddings"
+            padding_idx = n + padding_idx
+    else:
+        padding_idx = -1
+    if max_norm is not None:
+        with _no_grad():
+            _op("aten::embedding_renorm_")(weight, input, max_norm, norm_type)
+    return _op("aten::embedding")(weight, input, padding_idx, scale_grad_by_freq, sparse)
+
+
+# ---------------------------------------------------------------------- losses
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _warn_size(input, target)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _op("aten::mse_loss")(input, target, _enum(reduction))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _warn_size(input, target)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _op("aten::l1_loss")(input, target, _enum(reduction))
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
+                   beta=1.0):
+    _warn_size(input, target)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _op("aten::smooth_l1_loss")(input, target, _enum(reduction), beta)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    _warn_size(input, target)
+    return _op("aten::huber_loss")(input, target, _enum(reduction), delta)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
+           log_target=False):
+    """KL divergence with input as log-probabilities; reduction='batchmean' divides the sum
+    by the batch size (the mathematical definition)."""
+    if size_average is not None or reduce is not None:
+        enum = _enum(_legacy_reduction(size_average, reduce, reduction))
+    else:
+        if reduction == "mean":
+            _warnings.warn("reduction: 'mean' divides the total loss by both the batch size "
+                          "and the support size.'batchmean' divides only by the batch size, "
+                          "and aligns with the KL div math definition.'mean' will be changed "
+                          "to behave the same as 'batchmean' in the next major release.",
+                          stacklevel=2)
+        enum = _enum("sum" if reduction == "batchmean" else reduction)
+    reduced = _op("aten::kl_div")(input, target, enum, log_target=log_target)
+    if reduction == "batchmean" and input.dim() != 0:
+        reduced = reduced / input.size()[0]
+    return reduced
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.size()}) that is different to the "
+                         f"input size ({input.size()}) is deprecated. Please ensure they "
+                         f"have the same size.")
+    if weight is not None:
+        from ..ops.meta import broadcast_shapes
+        if broadcast_shapes(tuple(target.shape), tuple(weight.shape)) != tuple(target.shape):
+            raise RuntimeError(f"The expanded size of the tensor ({list(target.shape)}) must "
+                               f"match the existing size of the weight "
+                               f"({list(weight.shape)})")
+    return _op("aten::binary_cross_entropy")(input, target, weight, _enum(reduction))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.size()}) must be the same as input size "
+                         f"({input.size()})")
+    return _op("aten::binary_cross_entropy_with_logits")(input, target, weight, pos_weight,
+                                                         _enum(reduction))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log likelihood; input (N, C, d1, ...) or (C,) log-probabilities."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _op("aten::nll_loss_nd")(input, target, weight, _enum(reduction), ignore_index)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """log_softmax + nll_loss over class dim 1; target holds class indices, or class
+    probabilities when it has the input's shape."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _op("aten::cross_entropy_loss")(input, target, weight, _enum(reduction),
+                                           ignore_index, label_smoothing)
+
+
+_set_ops()

@@ -1,7 +1,6 @@
 """nn.Parameter: a Tensor that a Module registers as a parameter (a leaf requiring grad)."""
 from __future__ import annotations
 
-from ..ops.registry import wrap
 from ..tensor import Tensor
 
 
@@ -25,8 +24,9 @@ class Parameter(Tensor):
         pass
 
     def __repr__(self):
-        return "Parameter containing:\n" + Tensor.__repr__(wrap(self._data, self._dtype,
-                                                                self._device))
+        return "Parameter containing:\n" + Tensor.__repr__(self)
+
+    __str__ = __repr__
 
     def __reduce__(self):
         return (Parameter, (Tensor.detach(self), self.requires_grad))

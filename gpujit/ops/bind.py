@@ -43,6 +43,8 @@ def _reversed(fn):
 
 def _varargs(fn):
     def method(self, *sizes, **kwargs):
+        if not sizes:
+            return fn(self, **kwargs)
         if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
             sizes = sizes[0]
         return fn(self, tuple(sizes), **kwargs)
@@ -73,7 +75,7 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         if name not in own:
             setattr(tensor_cls, name, fn)
     for name, fn in registry.public_bindings("functional").items():
-        functional_ns[name] = fn
+        functional_ns.setdefault(name, fn)   # a Python adapter in nn/functional.py wins
     for dunder, (name, how) in OPERATORS.items():
         fn = methods.get(name) or functions.get(name)
         if fn is None:

@@ -52,7 +52,10 @@ def to_device(xp, self, device, dtype=None, non_blocking=False, copy=False):
 @op("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor",
     meta=same_as(0))
 def clone(xp, self, memory_format=None):
-    return self.copy()
+    # torch.preserve_format: a dense tensor keeps its strides (x.t().clone() is not contiguous)
+    if memory_format == "contiguous_format":
+        return xp.array(self, copy=True, order="C")
+    return self.copy(order="K")
 
 
 @op("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=contiguous_format) "
@@ -79,7 +82,13 @@ def copy_(xp, self, src, non_blocking=False):
     if not hasattr(src, "dtype"):
         self[...] = src
         return self
-    src = xp.broadcast_to(src, self.shape) if src.shape != self.shape else src
+    if src.shape != self.shape:
+        from .meta import broadcast_shapes
+        shape = broadcast_shapes(self.shape, src.shape)
+        if shape != tuple(self.shape):
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(shape)}")
+        src = xp.broadcast_to(src, self.shape)
     if src.dtype != self.dtype and self.dtype == np.bool_:
         src = src != 0
     if xp is np:
@@ -92,7 +101,8 @@ def copy_(xp, self, src, non_blocking=False):
 @op("aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)", tags={"inplace"},
     function=False, meta=same_as(0))
 def fill_(xp, self, value):
-    self.fill(value)
+    from .shape_index import cast_scalar     # wraps like PyTorch (uint8 fill -1 -> 255)
+    self.fill(cast_scalar(value, self.dtype))
     return self
 
 

@@ -87,7 +87,9 @@ def _fill_dtype(fill_value, dtype):
     meta=lambda size, fill_value, dtype=None, layout=None, device=None, pin_memory=None:
     TensorMeta(_fill_dtype(fill_value, dtype), tuple(size), device or _cpu))
 def _full(xp, size, fill_value, dtype=None, layout=None, device=None, pin_memory=None):
-    return xp.full(size, fill_value, dtype=_fill_dtype(fill_value, dtype).np)
+    from .shape_index import cast_scalar     # wraps like PyTorch (uint8 fill -1 -> 255)
+    npdt = _fill_dtype(fill_value, dtype).np
+    return xp.full(size, cast_scalar(fill_value, npdt), dtype=npdt)
 
 
 @public
@@ -161,7 +163,9 @@ def empty_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
     memory_format=None: _like_meta(self, dtype=dtype, device=device))
 def full_like(xp, self, fill_value, dtype=None, layout=None, device=None, pin_memory=None,
               memory_format=None):
-    return xp.full(self.shape, fill_value, dtype=_like_np(self, dtype))
+    from .shape_index import cast_scalar
+    npdt = _like_np(self, dtype)
+    return xp.full(self.shape, cast_scalar(fill_value, npdt), dtype=npdt)
 
 
 def _arange_dtype(start, end, step, dtype):
@@ -241,7 +245,7 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None,
 
 def _infer_dtype(data):
     """PyTorch's inference: bools -> bool, ints -> int64, any float -> default dtype."""
-    kind = 0
+    kind = -1   # no element at all: the default dtype, as torch.tensor([])
     stack = [data]
     while stack:
         x = stack.pop()
@@ -259,6 +263,8 @@ def _infer_dtype(data):
             raise TypeError(f"gpujit has no complex dtypes (got {x!r})")
         else:
             raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+    if kind < 0:
+        return _dt.get_default_dtype()
     return (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind]
 
 

@@ -70,7 +70,8 @@ def index_put_(xp, self, indices, values, accumulate=False):
     if values.dtype != self.dtype:
         values = values.astype(self.dtype)
     if accumulate:
-        xp.add.at(self, idx, values)
+        from .shape_index import add_at      # CuPy's add.at lacks int64/int8/bool: handled
+        add_at(xp, self, idx, values)
     else:
         self[idx] = values
     return self
@@ -78,6 +79,11 @@ def index_put_(xp, self, indices, values, accumulate=False):
 
 def _is_int(x):
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_bool_scalar(x):
+    return isinstance(x, (bool, np.bool_)) or (
+        isinstance(x, _reg._Tensor) and x._data.ndim == 0 and x._dtype is _dt.bool)
 
 
 def _decompose(t, index):
@@ -90,17 +96,17 @@ def _decompose(t, index):
         raise IndexError("an index can only have a single ellipsis ('...')")
     consumed = 0
     for i in index:
-        if i is None or i is Ellipsis:
+        if i is None or i is Ellipsis or _is_bool_scalar(i):
             continue
         if isinstance(i, _reg._Tensor) and i._dtype is _dt.bool:
-            consumed += max(i._data.ndim, 1)
+            consumed += i._data.ndim
         else:
             consumed += 1
     nd = t._data.ndim
     if consumed > nd:
         raise IndexError(f"too many indices for tensor of dimension {nd}")
     if n_ell:
-        k = index.index(Ellipsis)
+        k = next(j for j, i in enumerate(index) if i is Ellipsis)   # no ==: tensors
         index = index[:k] + (slice(None),) * (nd - consumed) + index[k + 1:]
     res, d, adv = t, 0, []
     for item in index:
@@ -109,6 +115,17 @@ def _decompose(t, index):
             d += 1
         elif _is_int(item):
             res = ops["aten::select.int"].public(res, d, int(item))
+        elif _is_bool_scalar(item):
+            # PyTorch: a new dim here, indexed by [0] (True) or by nothing (False)
+            from .creation import tensor
+            res = ops["aten::unsqueeze"].public(res, d)
+            adv.append((d, tensor([0] if bool(item) else [], dtype=_dt.int64,
+                                  device=t._device)))
+            d += 1
+        elif isinstance(item, _reg._Tensor) and item._data.ndim == 0 and \
+                item._dtype.category == _dt.INTEGRAL:
+            # a 0-dim integer tensor indexes like an int: a select (a view)
+            res = ops["aten::select.int"].public(res, d, int(item.item()))
         elif isinstance(item, slice):
             if item != slice(None):
                 res = ops["aten::slice.Tensor"].public(res, d, item.start, item.stop,

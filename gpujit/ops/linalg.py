@@ -1,4 +1,591 @@
-"""linalg ops (declared with @op; see ops/registry.py)."""
+"""Linear algebra: matmul (every broadcasting case), mm, bmm, mv, dot, addmm, baddbmm,
+outer/ger, einsum, linear, and the vector/matrix norms behind `gpujit.norm`.
+
+As in PyTorch, products need operands of one dtype (no promotion; outer is the exception,
+being a broadcast multiply), bool products are not implemented, integer products are exact
+(int64 stays int64), and float16 is computed in float32 and cast back. Shape errors speak
+PyTorch's words and name both shapes.
+"""
 from __future__ import annotations
 
-from .registry import op  # noqa: F401
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, broadcast_shapes, wrap_dim
+from .reduction import _axes, _check_nonempty
+from .registry import op, OPS, tensor_method
+from .views import expand_shape
+
+PUBLIC = {}
+
+_LA = {"linalg"}
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+
+# c10 TypeMeta names, which PyTorch's "same dtype" errors print
+_CNAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+          "int32": "int", "int16": "short int", "int8": "signed char",
+          "uint8": "unsigned char", "bool": "bool"}
+
+
+def _dtn(npdt):
+    return _dt._FROM_NP[np.dtype(npdt)]
+
+
+def _same_dtype(d1, d2):
+    """d1/d2: gpujit dtypes. torch.mm and friends do not promote."""
+    if d1 is not d2:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_CNAME[d1.name]} != {_CNAME[d2.name]}")
+
+
+def _not_bool(name, d):
+    if d is _dt.bool:
+        raise RuntimeError(f"\"{name}\" not implemented for 'Bool'")
+
+
+def _x(a, b):
+    return f"{a}x{b}"
+
+
+def _mm_error(sa, sb):
+    return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_x(*sa)} and "
+                        f"{_x(*sb)})")
+
+
+def _differ(a, b):
+    return a is not None and b is not None and a != b
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n = None if n is None or s is None else n * s
+    return n
+
+
+def matmul_shape(sa, sb):
+    """Output shape of matmul(a, b) (shape errors as torch.matmul raises them)."""
+    sa, sb = tuple(sa), tuple(sb)
+    na, nb = len(sa), len(sb)
+    if na == 0 or nb == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{na}D and {nb}D")
+    if na == 1 and nb == 1:
+        if _differ(sa[0], sb[0]):
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to "
+                f"have the same number of elements, but got {sa[0]} and {sb[0]} elements "
+                f"respectively")
+        return ()
+    if nb == 1:      # matrix (or batch) @ vector
+        if _differ(sa[-1], sb[0]):
+            if na == 2:
+                raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat "
+                                   f"({_x(*sa)}), vec ({sb[0]})")
+            raise _mm_error((_numel(sa[:-1]), sa[-1]), (sb[0], 1))
+        return sa[:-1]
+    k1 = sa[-1]
+    k2 = sb[-2]
+    if _differ(k1, k2):
+        if na <= 2 and nb == 2:
+            raise _mm_error((1 if na == 1 else sa[0], k1), sb)
+        if nb == 2:   # batch @ matrix folds the batch into rows, as torch does
+            raise _mm_error((_numel(sa[:-1]), k1), sb)
+    batch = broadcast_shapes(sa[:-2], sb[:-2])
+    if _differ(k1, k2):
+        b = _numel(batch)
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{b}, {k1}] but got: [{b}, {k2}].")
+    return batch + (sa[-2:-1] if na > 1 else ()) + (sb[-1],)
+
+
+def _product(xp, a, b):
+    if a.dtype == _F16:
+        return xp.matmul(a.astype(_F32), b.astype(_F32)).astype(_F16)
+    return xp.matmul(a, b)
+
+
+def _check_product(name, a, b):
+    _same_dtype(_dtn(a.dtype), _dtn(b.dtype))
+    _not_bool(name, _dtn(a.dtype))
+
+
+def _product_meta(name, shape_fn):
+    def meta(self, other):
+        _same_dtype(self.dtype, other.dtype)   # checked before shapes, as torch
+        _not_bool(name, self.dtype)
+        return TensorMeta(self.dtype, shape_fn(self.shape, other.shape), self.device)
+    return meta
+
+
+@op("aten::matmul(Tensor self, Tensor other) -> Tensor", tags=_LA,
+    meta=_product_meta("matmul", matmul_shape))
+def matmul(xp, self, other):
+    _check_product("matmul", self, other)
+    matmul_shape(self.shape, other.shape)
+    return _product(xp, self, other)
+
+
+def mm_shape(sa, sb):
+    if len(sa) != 2:
+        raise RuntimeError("self must be a matrix")
+    if len(sb) != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if _differ(sa[1], sb[0]):
+        raise _mm_error(sa, sb)
+    return (sa[0], sb[1])
+
+
+@op("aten::mm(Tensor self, Tensor mat2) -> Tensor", tags=_LA, meta=_product_meta("mm", mm_shape))
+def mm(xp, self, mat2):
+    _check_product("mm", self, mat2)
+    mm_shape(self.shape, mat2.shape)
+    return _product(xp, self, mat2)
+
+
+def bmm_shape(sa, sb):
+    if len(sa) != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if len(sb) != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if _differ(sa[0], sb[0]) or _differ(sa[2], sb[1]):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
+    return (sa[0], sa[1], sb[2])
+
+
+@op("aten::bmm(Tensor self, Tensor mat2) -> Tensor", tags=_LA,
+    meta=_product_meta("bmm", bmm_shape))
+def bmm(xp, self, mat2):
+    _check_product("bmm", self, mat2)
+    bmm_shape(self.shape, mat2.shape)
+    return _product(xp, self, mat2)
+
+
+def mv_shape(sa, sb):
+    if len(sa) != 2 or len(sb) != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {len(sa)}, {len(sb)}")
+    if _differ(sa[1], sb[0]):
+        raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat ({_x(*sa)}), "
+                           f"vec ({sb[0]})")
+    return (sa[0],)
+
+
+@op("aten::mv(Tensor self, Tensor vec) -> Tensor", tags=_LA, meta=_product_meta("mv", mv_shape))
+def mv(xp, self, vec):
+    _check_product("mv", self, vec)
+    mv_shape(self.shape, vec.shape)
+    return _product(xp, self, vec)
+
+
+def _dot_check(sa, sb, d1, d2):
+    if len(sa) != 1 or len(sb) != 1:
+        raise RuntimeError(f"1D tensors expected, but got {len(sa)}D and {len(sb)}D tensors")
+    if d1 is not d2:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{d1.short_name} and {d2.short_name}")
+    if _differ(sa[0], sb[0]):
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have "
+            f"the same number of elements, but got {sa[0]} and {sb[0]} elements respectively")
+    _not_bool("dot", d1)
+
+
+def _dot_meta(self, tensor):
+    _dot_check(self.shape, tensor.shape, self.dtype, tensor.dtype)
+    return TensorMeta(self.dtype, (), self.device)
+
+
+@op("aten::dot(Tensor self, Tensor tensor) -> Tensor", tags=_LA, meta=_dot_meta)
+def dot(xp, self, tensor):
+    _dot_check(self.shape, tensor.shape, _dtn(self.dtype), _dtn(tensor.dtype))
+    return _product(xp, self, tensor)
+
+
+# ------------------------------------------------------------------ addmm / baddbmm
+
+def _check_scalars(d, beta, alpha):
+    if d.category != _dt.FLOATING and (isinstance(beta, float) or isinstance(alpha, float)):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a "
+                           "floating point number." if isinstance(alpha, float) else
+                           "For integral input tensors, argument beta must not be a "
+                           "floating point number.")
+
+
+def _self_dtype(d, d2):
+    if d is not d2:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {d.short_name} "
+                           f"and {d2.short_name}")
+
+
+def _add_product(xp, self, p, beta, alpha):
+    """beta * self + alpha * p, self broadcast to p; beta == 0 ignores self (NaN too)."""
+    _self_dtype(_dtn(self.dtype), _dtn(p.dtype))
+    expand_shape(self.shape, p.shape)
+    _check_scalars(_dtn(p.dtype), beta, alpha)
+    out = p.dtype
+    if out == _F16:
+        p = p.astype(_F32)
+        self = self.astype(_F32)
+    if alpha != 1:
+        p = p * alpha
+    if beta != 0:
+        p = p + (self if beta == 1 else self * beta)
+    return p.astype(out, copy=False)
+
+
+def _addmm_meta(shape_fn):
+    def meta(self, m1, m2, beta=1, alpha=1):
+        _same_dtype(m1.dtype, m2.dtype)
+        _self_dtype(self.dtype, m2.dtype)
+        shape = shape_fn(m1.shape, m2.shape)
+        expand_shape(self.shape, shape)
+        return TensorMeta(m1.dtype, shape, m1.device)
+    return meta
+
+
+@op("aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) "
+    "-> Tensor", tags=_LA, meta=_addmm_meta(mm_shape))
+def addmm(xp, self, mat1, mat2, beta=1, alpha=1):
+    return _add_product(xp, self, mm(xp, mat1, mat2), beta, alpha)
+
+
+@op("aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, "
+    "Scalar alpha=1) -> Tensor", tags=_LA, meta=_addmm_meta(bmm_shape))
+def baddbmm(xp, self, batch1, batch2, beta=1, alpha=1):
+    return _add_product(xp, self, bmm(xp, batch1, batch2), beta, alpha)
+
+
+# ------------------------------------------------------------------ outer
+
+def _outer_meta(self, vec2):
+    _outer_check(self.shape, vec2.shape)
+    return TensorMeta(_dt.promote_types(self.dtype, vec2.dtype), (self.shape[0], vec2.shape[0]),
+                      self.device)
+
+
+def _outer_check(sa, sb):
+    for name, s in (("self", sa), ("vec2", sb)):
+        if len(s) != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {len(s)}-D")
+
+
+def _outer(xp, a, b):
+    _outer_check(a.shape, b.shape)
+    ct = _dt.promote_types(_dtn(a.dtype), _dtn(b.dtype)).np
+    return xp.multiply(a.astype(ct)[:, None], b.astype(ct)[None, :])
+
+
+@op("aten::outer(Tensor self, Tensor vec2) -> Tensor", tags=_LA, meta=_outer_meta)
+def outer(xp, self, vec2):
+    return _outer(xp, self, vec2)
+
+
+@op("aten::ger(Tensor self, Tensor vec2) -> Tensor", tags=_LA, meta=_outer_meta)
+def ger(xp, self, vec2):
+    return _outer(xp, self, vec2)
+
+
+# ------------------------------------------------------------------ einsum
+
+def einsum_parse(equation, shapes):
+    """Validate an einsum equation against the operand shapes as torch.einsum does.
+    Returns (explicit equation, {label: size}, output shape): the explicit equation names
+    the ellipsis dims with spare letters and always has its '->' output (NumPy then needs
+    no ellipsis rules of its own, and ellipsis dims missing from the output are summed)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) < len(shapes):
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
+                           "equation")
+    if len(terms) > len(shapes):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    spare = [c for c in _LETTERS if c not in eq]
+    n_ell = 0
+    for i, (t, s) in enumerate(zip(terms, shapes)):
+        labels = t.replace("...", "")
+        if t.count("...") > 1 or not all(c in _LETTERS for c in labels):
+            raise RuntimeError(f"einsum(): invalid subscript given in the equation for "
+                               f"operand {i}: {t!r}")
+        if "..." in t:
+            if len(labels) > len(s):
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                                   f"({len(labels)}) is more than the number of dimensions "
+                                   f"({len(s)}) for operand {i}")
+            n_ell = max(n_ell, len(s) - len(labels))
+        elif len(labels) != len(s):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                               f"({len(labels)}) does not match the number of dimensions "
+                               f"({len(s)}) for operand {i} and no ellipsis was given")
+    ell = "".join(spare[:n_ell])
+    full = []
+    for t, s in zip(terms, shapes):
+        if "..." in t:   # this operand's ellipsis dims are the last ones of the broadcast
+            k = len(s) - (len(t) - 3)
+            t = t.replace("...", ell[n_ell - k:])
+        full.append(t)
+    sizes, counts = {}, {}
+    for i, (t, s) in enumerate(zip(full, shapes)):
+        for c, n in zip(t, s):
+            counts[c] = counts.get(c, 0) + 1
+            prev = sizes.get(c)
+            if prev is None or prev == 1:
+                sizes[c] = n
+            elif n != 1 and n != prev and n is not None:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} "
+                                   f"which does not broadcast with previously seen size "
+                                   f"{prev}")
+    if not arrow:
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    else:
+        for c in rhs.replace("...", ""):
+            if c not in _LETTERS:
+                raise RuntimeError(f"einsum(): invalid subscript given in the output: {c!r}")
+            if c not in sizes:
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                   f"equation for any input operand")
+            if rhs.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once "
+                                   f"in the output")
+        out = rhs.replace("...", ell)
+    return ",".join(full) + "->" + out, sizes, tuple(sizes[c] for c in out)
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _einsum_dtype(dts):
+    d0 = dts[0] if dts else _dt.get_default_dtype()
+    for d in dts[1:]:
+        if d is not d0:
+            raise RuntimeError(f"einsum(): operands must have the same dtype, but got "
+                               f"{d0.short_name} and {d.short_name}")
+    return d0
+
+
+def _einsum_meta(equation, tensors, path=None):
+    d = _einsum_dtype([t.dtype for t in tensors])
+    _, _, shape = einsum_parse(equation, [t.shape for t in tensors])
+    dev = tensors[0].device if tensors else None
+    return TensorMeta(d, shape, dev)
+
+
+@op("aten::einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor", tags=_LA,
+    function=False, method=False, meta=_einsum_meta)
+def einsum(xp, equation, tensors, path=None):
+    if not tensors:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    out = _einsum_dtype([_dtn(t.dtype) for t in tensors]).np
+    eq, sizes, _ = einsum_parse(equation, [t.shape for t in tensors])
+    lhs = eq.partition("->")[0].split(",")
+    ops = []
+    for t, a in zip(lhs, tensors):
+        if a.dtype == _F16:
+            a = a.astype(_F32)
+        # a size-1 dim whose label is larger elsewhere broadcasts, as in torch
+        if any(n == 1 and sizes[c] != 1 for c, n in zip(t, a.shape)):
+            a = xp.broadcast_to(a, tuple(sizes[c] for c in t))
+        ops.append(a)
+    try:
+        r = xp.einsum(eq, *ops, optimize=len(ops) > 2)
+    except ValueError as e:
+        raise RuntimeError(f"einsum(): {e}") from None
+    return xp.asarray(r).astype(out, copy=False)
+
+
+def _sublist_equation(args):
+    """einsum(a, [0, 1], b, [1, 2], [0, 2]) -> ('ab,bc->ac', [a, b])."""
+    def term(sub):
+        parts = []
+        for s in sub:
+            if s is Ellipsis:
+                parts.append("...")
+            elif isinstance(s, (int, np.integer)) and 0 <= s < 52:
+                parts.append(_LETTERS[s])
+            else:
+                raise ValueError(f"einsum(): subscript in subscript list is not within the "
+                                 f"valid range [0, 52), got {s!r}")
+        return "".join(parts)
+
+    n = len(args) // 2
+    eq = ",".join(term(s) for s in args[1:2 * n:2])
+    if len(args) % 2:
+        eq += "->" + term(args[-1])
+    return eq, list(args[0:2 * n:2])
+
+
+def einsum_public(*args):
+    """gpujit.einsum(equation, *operands), einsum(equation, [operands]) or the sublist form
+    einsum(op1, sublist1, op2, sublist2, ..., [sublist_out])."""
+    if not args:
+        raise TypeError("einsum(): must specify the equation string and at least one operand, "
+                        "or at least one operand and its subscripts list")
+    if isinstance(args[0], str):
+        eq, ops = args[0], list(args[1:])
+        if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
+            ops = list(ops[0])
+    else:
+        eq, ops = _sublist_equation(args)
+    return OPS["aten::einsum"].public(eq, ops)
+
+
+einsum_public.__name__ = einsum_public.__qualname__ = "einsum"
+PUBLIC["einsum"] = einsum_public
+
+
+# ------------------------------------------------------------------ linear
+
+def _linear_check(si, sw, di, dw, bias):
+    if len(sw) > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {len(sw)}D")
+    _same_dtype(di, dw)
+    if bias is not None and bias is not dw:
+        raise RuntimeError(f"linear(): expected bias to have dtype {dw.short_name}, but got "
+                           f"{bias.short_name}")
+    _not_bool("addmm", di)
+    return matmul_shape(si, tuple(reversed(sw)))
+
+
+def _linear_meta(input, weight, bias=None):
+    shape = _linear_check(input.shape, weight.shape, input.dtype, weight.dtype,
+                          None if bias is None else bias.dtype)
+    if bias is not None:
+        shape = broadcast_shapes(shape, bias.shape)
+    return TensorMeta(input.dtype, shape, input.device)
+
+
+@op("aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor", tags=_LA | {"nn"},
+    function=False, method=False, functional=True, meta=_linear_meta)
+def linear(xp, input, weight, bias=None):
+    _linear_check(input.shape, weight.shape, _dtn(input.dtype), _dtn(weight.dtype),
+                  None if bias is None else _dtn(bias.dtype))
+    out = input.dtype
+    if out == _F16:
+        input, weight = input.astype(_F32), weight.astype(_F32)
+        bias = None if bias is None else bias.astype(_F32)
+    r = xp.matmul(input, weight.T)
+    if bias is not None:
+        r = r + bias
+    return xp.asarray(r).astype(out, copy=False)
+
+
+# ------------------------------------------------------------------ norms
+
+def _norm_dtype(self_dtype, dtype, name):
+    d = self_dtype if dtype is None else _dt.to_dtype(dtype)
+    if self_dtype.category != _dt.FLOATING:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
+                           f"Got {self_dtype.short_name}")
+    return d
+
+
+def _vnorm_meta(self, ord=2, dim=None, keepdim=False, dtype=None):
+    from .meta import reduce_shape
+    d = _norm_dtype(self.dtype, dtype, "linalg.vector_norm")
+    return TensorMeta(d, reduce_shape(tuple(self.shape), dim, keepdim), self.device)
+
+
+@op("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, "
+    "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
+    function=False, method=False, meta=_vnorm_meta)
+def linalg_vector_norm(xp, self, ord=2, dim=None, keepdim=False, dtype=None):
+    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.vector_norm").np
+    x = self.astype(_F32 if out == _F16 else out, copy=False)
+    axes = _axes(dim, x.ndim)
+    ord = float(ord)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if ord == 2:
+            r = xp.sqrt((x * x).sum(axes, keepdims=keepdim))
+        elif ord == 1:
+            r = xp.abs(x).sum(axes, keepdims=keepdim)
+        elif math.isinf(ord):
+            if x.size == 0:
+                _check_nonempty(x, axes, "linalg.vector_norm")
+            a = xp.abs(x)
+            r = a.max(axes, keepdims=keepdim) if ord > 0 else a.min(axes, keepdims=keepdim)
+        elif ord == 0:
+            r = (x != 0).sum(axes, keepdims=keepdim)
+        else:
+            r = (xp.abs(x) ** ord).sum(axes, keepdims=keepdim) ** (1.0 / ord)
+    return xp.asarray(r).astype(out, copy=False)
+
+
+def _mnorm_dims(dim, ndim):
+    dims = tuple(dim)
+    if ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if len(dims) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                           f"{' '.join(str(d) for d in dims)}")
+    d = tuple(wrap_dim(x, ndim) for x in dims)
+    if d[0] == d[1]:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d[0]}, {d[1]})")
+    return d
+
+
+def _mnorm_meta(self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+    d = _norm_dtype(self.dtype, dtype, "linalg.matrix_norm")
+    _mnorm_check_ord(ord)
+    dims = _mnorm_dims(dim, len(self.shape))
+    shape = tuple(1 if i in dims else s for i, s in enumerate(self.shape) if keepdim or
+                  i not in dims)
+    return TensorMeta(d, shape, self.device)
+
+
+def _mnorm_check_ord(ord):
+    if ord not in ("fro", "nuc"):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+@op("aten::linalg_matrix_norm.str_ord(Tensor self, str ord='fro', int[] dim=[-2,-1], "
+    "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
+    function=False, method=False, meta=_mnorm_meta)
+def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm").np
+    _mnorm_check_ord(ord)
+    d = _mnorm_dims(dim, self.ndim)
+    x = self.astype(_F32 if out == _F16 else out, copy=False)
+    if ord == "fro":
+        r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
+    else:
+        m = xp.moveaxis(x, d, (-2, -1))
+        r = xp.linalg.svd(m, compute_uv=False).sum(-1) if m.size else \
+            xp.zeros(m.shape[:-2], m.dtype)
+        if keepdim:
+            for i in sorted(d):
+                r = xp.expand_dims(r, i)
+    return xp.asarray(r).astype(out, copy=False)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """gpujit.norm / Tensor.norm, as torch.norm: vector norms (p a number, 'fro' over at
+    most two dims) through linalg_vector_norm, 'nuc' through linalg_matrix_norm."""
+    if out is not None:
+        raise TypeError("norm(): out= is not supported by gpujit")
+    _dim = [dim] if isinstance(dim, (int, np.integer)) else dim
+    if isinstance(p, str):
+        if p == "fro" and (_dim is None or len(_dim) <= 2):
+            return OPS["aten::linalg_vector_norm"].public(input, 2, _dim, keepdim, dtype=dtype)
+        if _dim is None:
+            _dim = list(range(input.ndim))
+        return OPS["aten::linalg_matrix_norm.str_ord"].public(input, p, _dim, keepdim,
+                                                              dtype=dtype)
+    return OPS["aten::linalg_vector_norm"].public(input, 2.0 if p is None else p, _dim,
+                                                  keepdim, dtype=dtype)
+
+
+PUBLIC["norm"] = norm
+
+
+def _tensor_norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+    return norm(self, p, dim, keepdim, dtype=dtype)
+
+
+_tensor_norm.__name__ = "norm"
+tensor_method("norm")(_tensor_norm)

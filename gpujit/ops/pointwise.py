@@ -2,10 +2,18 @@
 as arrays already cast to the computation dtype (or as Python scalars), and the result is
 cast to the output dtype by the registry. `scalar` is the per-element expression the fuser
 emits (see ops/scalar.py); tests check it against the eager body.
+
+float16 bodies that chain several operations compute in float32 (`_f32`) and round once at
+the end, as PyTorch's kernels do (their "opmath" type), instead of rounding every step.
 """
 from __future__ import annotations
 
+import numpy as _np
+
 from .. import dtypes as _dt
+from . import registry as _reg
+from . import special as _special
+from .meta import TensorMeta, broadcast_shapes
 from .registry import op
 
 NO_BOOL = tuple(d for d in _dt.ALL if d is not _dt.bool)
@@ -15,6 +23,59 @@ FLOATS = _dt.FLOATING_TYPES
 _PW = {"pointwise"}
 
 
+class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """PyTorch (CPU) raises RuntimeError('ZeroDivisionError') for integer division by zero;
+    this is both, so `except ZeroDivisionError` and `except RuntimeError` catch it."""
+
+
+def _kind(a, b):
+    """The NumPy kind of the computation dtype (that of whichever operand is an array)."""
+    d = getattr(a, "dtype", None)
+    return (b.dtype if d is None else d).kind
+
+
+def _is_int(a, b):
+    return _kind(a, b) in "iu"
+
+
+def _check_divisor(xp, other):
+    # CPU PyTorch checks integer divisors; CUDA does not (and checking would synchronize)
+    if xp is _np:
+        bad = (not other.all()) if isinstance(other, _np.ndarray) else other == 0
+        if bad:
+            raise IntegerDivisionByZero("ZeroDivisionError")
+
+
+def _f32(a):
+    return a.astype(_np.float32) if getattr(a, "dtype", None) == _np.float16 else a
+
+
+def _short(np_dtype):
+    return _dt.from_numpy_dtype(np_dtype).short_name
+
+
+def _broadcast_failure(name, *arrays):
+    """numpy's broadcast ValueError in PyTorch's words, for ops whose non-promoting tensor
+    arguments (a condition, a mask) the registry's message cannot see."""
+    shapes = [tuple(a.shape) for a in arrays if hasattr(a, "shape")]
+    nd = max(len(s) for s in shapes)
+    for i in range(1, nd + 1):
+        sizes = [s[-i] for s in shapes if len(s) >= i and s[-i] != 1]
+        for s1, s2 in zip(sizes, sizes[1:]):
+            if s1 != s2:
+                return RuntimeError(
+                    f"{name}: the size of tensor a ({s1}) must match the size of tensor b "
+                    f"({s2}) at non-singleton dimension {nd - i} (shapes "
+                    f"{', '.join(str(list(s)) for s in shapes)})")
+    return RuntimeError(f"{name}: shapes {shapes} are not broadcastable")
+
+
+def _check_alpha(a, b, alpha):
+    if type(alpha) is float and _kind(a, b) in "biu":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+
+
 # ------------------------------------------------------------------ arithmetic
 
 @op("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
@@ -22,6 +83,7 @@ _PW = {"pointwise"}
 def add(xp, self, other, alpha=1):
     if alpha == 1:
         return xp.add(self, other)
+    _check_alpha(self, other, alpha)
     return xp.add(self, xp.multiply(other, alpha))
 
 
@@ -30,6 +92,7 @@ def add(xp, self, other, alpha=1):
 def sub(xp, self, other, alpha=1):
     if alpha == 1:
         return xp.subtract(self, other)
+    _check_alpha(self, other, alpha)
     return xp.subtract(self, xp.multiply(other, alpha))
 
 
@@ -38,6 +101,7 @@ def sub(xp, self, other, alpha=1):
 def rsub(xp, self, other, alpha=1):
     if alpha == 1:
         return xp.subtract(other, self)
+    _check_alpha(self, other, alpha)
     return xp.subtract(other, xp.multiply(self, alpha))
 
 
@@ -56,20 +120,71 @@ def _div_types(ct, rounding_mode):
     return ct, ct
 
 
+# C division (toward zero) from Python's floor division, exact for integers
+_TRUNC_DIV = ("({self} // {other} + where((({self} % {other}) != 0) & "
+              "(({self} < 0) ^ ({other} < 0)), 1, 0))")
+
+
 @op("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor",
     tags=_PW, inplace=True, promote=_div_types, dtypes=NO_BOOL,
-    scalar="{self} / {other}")
+    scalar=f"where({{rounding_mode}} == 'trunc', {_TRUNC_DIV}, where({{rounding_mode}} == "
+           f"'floor', {{self}} // {{other}}, {{self}} / {{other}}))")
 def div(xp, self, other, rounding_mode=None):
     if rounding_mode is None:
         return xp.true_divide(self, other)
+    is_int = _is_int(self, other)
+    if is_int:
+        _check_divisor(xp, other)
     if rounding_mode == "floor":
         return xp.floor_divide(self, other)
-    arr = self if hasattr(self, "dtype") else other
-    if arr.dtype.kind in "iub":
+    if is_int:
         # trunc division of integers: exact, C semantics
         q = xp.floor_divide(self, other)
         return xp.where((xp.remainder(self, other) != 0) & (q < 0), q + 1, q)
     return xp.trunc(xp.true_divide(self, other))
+
+
+@op("aten::floor_divide(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    dtypes=NO_BOOL, scalar="{self} // {other}")
+def floor_divide(xp, self, other):
+    if _is_int(self, other):
+        _check_divisor(xp, other)
+    return xp.floor_divide(self, other)
+
+
+@op("aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    dtypes=NO_BOOL, scalar="{self} % {other}")
+def remainder(xp, self, other):
+    """Python's modulo: the result has the sign of the divisor."""
+    if _is_int(self, other):
+        _check_divisor(xp, other)
+    return xp.remainder(self, other)
+
+
+@op("aten::fmod.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    dtypes=NO_BOOL, scalar="fmod({self}, {other})")
+def fmod(xp, self, other):
+    """C's fmod: the result has the sign of the dividend."""
+    if _is_int(self, other):
+        _check_divisor(xp, other)
+    return xp.fmod(self, other)
+
+
+@op("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags=_PW,
+    inplace=True, dtypes=NO_BOOL, scalar="{self} ** {exponent}")
+def power(xp, self, exponent):
+    if _is_int(self, exponent):
+        if not hasattr(exponent, "dtype"):
+            if exponent < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+        elif exponent.dtype.kind == "i" and (exponent < 0).any():
+            # PyTorch: 1 ** -n = 1, (-1) ** -n = +-1, any other base truncates to 0
+            neg = exponent < 0
+            r = xp.power(self, xp.where(neg, 0, exponent))
+            odd = (exponent % 2) != 0
+            inv = xp.where(self == 1, 1, xp.where(self == -1, xp.where(odd, -1, 1), 0))
+            return xp.where(neg, inv, r)
+    return xp.power(self, exponent)
 
 
 @op("aten::neg(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=NO_BOOL,
@@ -78,9 +193,38 @@ def neg(xp, self):
     return xp.negative(self)
 
 
-@op("aten::abs(Tensor self) -> Tensor", tags=_PW, inplace=True, scalar="abs({self})")
+@op("aten::abs(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=NO_BOOL,
+    scalar="abs({self})")
 def abs(xp, self):
     return xp.abs(self)
+
+
+@op("aten::sign(Tensor self) -> Tensor", tags=_PW, inplace=True,
+    scalar="where({self} > 0, 1, 0) - where({self} < 0, 1, 0)")
+def sign(xp, self):
+    """-1, 0 or 1; NaN gives 0 and bool stays bool, as in PyTorch."""
+    if self.dtype.kind == "b":
+        return self.copy()
+    return (self > 0).astype(self.dtype) - (self < 0).astype(self.dtype)
+
+
+@op("aten::positive(Tensor(a) self) -> Tensor(a)", tags=_PW, dtypes=NO_BOOL,
+    scalar="{self}")
+def positive(xp, self):
+    return self
+
+
+def _square_types(ct):
+    # square is pow(self, 2): a bool tensor with the int scalar 2 computes in int64
+    if ct is _dt.bool:
+        ct = _dt.int64
+    return ct, ct
+
+
+@op("aten::square(Tensor self) -> Tensor", tags=_PW, inplace=True, promote=_square_types,
+    scalar="{self} * {self}")
+def square(xp, self):
+    return xp.multiply(self, self)
 
 
 # ------------------------------------------------------------------ float math
@@ -92,25 +236,195 @@ def exp(xp, self):
 
 
 @op("aten::tanh(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
-    scalar="tanh({self})")
+    functional=True, scalar="tanh({self})")
 def tanh(xp, self):
     return xp.tanh(self)
 
 
 @op("aten::sigmoid(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
-    scalar="1 / (1 + exp(-{self}))")
+    functional=True, scalar="1 / (1 + exp(-{self}))")
 def sigmoid(xp, self):
-    return 1 / (1 + xp.exp(-self))
+    x = _f32(self)
+    return 1 / (1 + xp.exp(-x))
 
 
-@op("aten::relu(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=NO_BOOL,
-    functional=True, scalar="where({self} > 0, {self}, 0 * {self})")
-def relu(xp, self):
-    # maximum propagates NaN as torch.relu does
-    return xp.maximum(self, self.dtype.type(0))
+def _unary_float(name, ufunc, scalar):
+    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+        scalar=scalar)
+    def impl(xp, self):
+        return getattr(xp, ufunc)(self)
+    impl.__name__ = name
+    return impl
 
 
-# ------------------------------------------------------------------ comparisons
+for _name, _ufunc, _fn in (
+        ("exp2", "exp2", "exp2"), ("expm1", "expm1", "expm1"), ("log", "log", "log"),
+        ("log2", "log2", "log2"), ("log10", "log10", "log10"), ("log1p", "log1p", "log1p"),
+        ("sqrt", "sqrt", "sqrt"), ("sin", "sin", "sin"), ("cos", "cos", "cos"),
+        ("tan", "tan", "tan"), ("asin", "arcsin", "asin"), ("acos", "arccos", "acos"),
+        ("atan", "arctan", "atan"), ("sinh", "sinh", "sinh"), ("cosh", "cosh", "cosh"),
+        ("asinh", "arcsinh", "asinh"), ("acosh", "arccosh", "acosh"),
+        ("atanh", "arctanh", "atanh")):
+    globals()[_name] = _unary_float(_name, _ufunc, f"{_fn}({{self}})")
+
+
+@op("aten::rsqrt(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="1 / sqrt({self})")
+def rsqrt(xp, self):
+    return 1 / xp.sqrt(_f32(self))
+
+
+@op("aten::reciprocal(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="1 / {self}")
+def reciprocal(xp, self):
+    return xp.reciprocal(self)
+
+
+@op("aten::atan2(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    promote="float", scalar="atan2({self}, {other})")
+def atan2(xp, self, other):
+    return xp.arctan2(self, other)
+
+
+@op("aten::erf(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="erf({self})")
+def erf(xp, self):
+    return _special.erf(xp, self)
+
+
+@op("aten::erfc(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="erfc({self})")
+def erfc(xp, self):
+    return _special.erfc(xp, self)
+
+
+@op("aten::erfinv(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="erfinv({self})")
+def erfinv(xp, self):
+    return _special.erfinv(xp, self)
+
+
+# eps=None is PyTorch's eps=-1: no clamping. Clamping to [e, 1-e] with any e < 0 changes
+# only inputs outside [0, 1], whose logit is NaN either way, so one expression covers both.
+_LOGIT_Z = "minimum(maximum({self}, ifnone({eps}, -1)), 1 - ifnone({eps}, -1))"
+
+
+@op("aten::logit(Tensor self, float? eps=None) -> Tensor", tags=_PW, inplace=True,
+    promote="float", scalar=f"log({_LOGIT_Z} / (1 - {_LOGIT_Z}))")
+def logit(xp, self, eps=None):
+    x = _f32(self)
+    if eps is not None and eps >= 0:
+        x = xp.clip(x, eps, 1 - eps)
+    return xp.log(x / (1 - x))
+
+
+# ------------------------------------------------------------------ rounding
+
+def _rounding(name, ufunc):
+    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, inplace=True,
+        scalar=f"{name}({{self}})")
+    def impl(xp, self):
+        if self.dtype.kind in "biu":
+            return self.copy()      # integers are already integral; PyTorch returns a copy
+        return getattr(xp, ufunc)(self)
+    impl.__name__ = name
+    return impl
+
+
+floor = _rounding("floor", "floor")
+ceil = _rounding("ceil", "ceil")
+trunc = _rounding("trunc", "trunc")
+round_ = _rounding("round", "rint")      # half to even, as torch.round
+
+
+@op("aten::round.decimals(Tensor self, *, int decimals) -> Tensor", tags=_PW, inplace=True,
+    dtypes=FLOATS,
+    scalar="where({decimals} >= 0, round({self} * 10.0 ** {decimals}) / 10.0 ** {decimals}, "
+           "round({self} / 10.0 ** -{decimals}) * 10.0 ** -{decimals})")
+def round_decimals(xp, self, decimals):
+    if decimals == 0:
+        return xp.rint(self)
+    x = _f32(self)
+    if decimals > 0:
+        p = 10.0 ** decimals
+        return xp.rint(x * p) / p
+    p = 10.0 ** -decimals
+    return xp.rint(x / p) * p
+
+
+@op("aten::frac(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=FLOATS,
+    scalar="{self} - trunc({self})")
+def frac(xp, self):
+    return self - xp.trunc(self)
+
+
+# ------------------------------------------------------------------ clamping, min/max
+
+def _clamp(xp, self, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if min is not None:
+        self = xp.maximum(self, min)     # maximum/minimum propagate NaN, as clamp does
+    if max is not None:
+        self = xp.minimum(self, max)
+    return self
+
+
+# min(max(x, lo), hi), a missing bound leaving x (or max(x, lo)) as it is
+_CLAMP_LO = "maximum({self}, ifnone({min}, {self}))"
+_CLAMP = f"minimum({_CLAMP_LO}, ifnone({{max}}, {_CLAMP_LO}))"
+
+
+def _declare_clamp(name):
+    ops = []
+    for schema, operands in (
+            (f"aten::{name}(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor",
+             ("self", "min", "max")),
+            (f"aten::{name}.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor",
+             None)):
+        def impl(xp, self, min=None, max=None):
+            return _clamp(xp, self, min, max)
+        impl.__name__ = name
+        ops.append(op(schema, tags=_PW, inplace=True, dtypes=NO_BOOL, operands=operands,
+                      scalar=_CLAMP)(impl))
+    return ops
+
+
+clamp, clamp_tensor = _declare_clamp("clamp")
+clip, clip_tensor = _declare_clamp("clip")
+
+
+def _declare_clamp_bound(name, ufunc, arg):
+    ops = []
+    for schema, operands in ((f"aten::{name}(Tensor self, Scalar {arg}) -> Tensor",
+                              ("self", arg)),
+                             (f"aten::{name}.Tensor(Tensor self, Tensor {arg}) -> Tensor",
+                              None)):
+        def impl(xp, self, bound):
+            return getattr(xp, ufunc)(self, bound)
+        impl.__name__ = name
+        ops.append(op(schema, tags=_PW, inplace=True, dtypes=NO_BOOL, operands=operands,
+                      scalar=f"{ufunc}({{self}}, {{{arg}}})")(impl))
+    return ops
+
+
+clamp_min, clamp_min_tensor = _declare_clamp_bound("clamp_min", "maximum", "min")
+clamp_max, clamp_max_tensor = _declare_clamp_bound("clamp_max", "minimum", "max")
+
+
+@op("aten::maximum(Tensor self, Tensor other) -> Tensor", tags=_PW,
+    scalar="maximum({self}, {other})")
+def maximum(xp, self, other):
+    return xp.maximum(self, other)      # NaN-propagating, as torch.maximum
+
+
+@op("aten::minimum(Tensor self, Tensor other) -> Tensor", tags=_PW,
+    scalar="minimum({self}, {other})")
+def minimum(xp, self, other):
+    return xp.minimum(self, other)
+
+
+# ------------------------------------------------------------------ comparisons, tests
 
 def _cmp(name, ufunc, sym):
     @op(f"aten::{name}.Tensor(Tensor self, Tensor other) -> Tensor",
@@ -130,9 +444,198 @@ gt = _cmp("gt", "greater", ">")
 ge = _cmp("ge", "greater_equal", ">=")
 
 
+def _float_test(name, if_integral):
+    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, promote="compare",
+        scalar=f"{name}({{self}})")
+    def impl(xp, self):
+        if self.dtype.kind in "biu":
+            return (xp.ones if if_integral else xp.zeros)(self.shape, dtype=bool)
+        return getattr(xp, name)(self)
+    impl.__name__ = name
+    return impl
+
+
+isnan = _float_test("isnan", False)
+isinf = _float_test("isinf", False)
+isfinite = _float_test("isfinite", True)
+
+
+@op("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) "
+    "-> Tensor", tags=_PW, inplace=True,
+    scalar="where(isnan({self}), ifnone({nan}, 0), where(isinf({self}), where({self} > 0, "
+           "ifnone({posinf}, nextafter({self}, 0)), ifnone({neginf}, nextafter({self}, 0))), "
+           "{self}))")
+def nan_to_num(xp, self, nan=None, posinf=None, neginf=None):
+    """NaN -> nan (0), +-inf -> posinf/neginf (the dtype's largest finite values)."""
+    if self.dtype.kind in "biu":
+        return self.copy()
+    return xp.nan_to_num(self, nan=0.0 if nan is None else nan, posinf=posinf,
+                         neginf=neginf)
+
+
+# ------------------------------------------------------------------ logical, bitwise
+
+def _logical(name, ufunc, scalar, unary=False):
+    sig = "Tensor self" if unary else "Tensor self, Tensor other"
+
+    @op(f"aten::{name}({sig}) -> Tensor", tags=_PW, promote="compare", inplace=True,
+        scalar=scalar)
+    def impl(xp, self, *other):
+        return getattr(xp, ufunc)(self, *other)
+    impl.__name__ = name
+    return impl
+
+
+logical_and = _logical("logical_and", "logical_and", "({self} != 0) & ({other} != 0)")
+logical_or = _logical("logical_or", "logical_or", "({self} != 0) | ({other} != 0)")
+logical_xor = _logical("logical_xor", "logical_xor", "({self} != 0) ^ ({other} != 0)")
+logical_not = _logical("logical_not", "logical_not", "{self} == 0", unary=True)
+
+
+def _bitwise(name, ufunc, scalar, dtypes=INTS, unary=False):
+    sig = "Tensor self" if unary else "Tensor self, Tensor other"
+    overload = "" if unary else ".Tensor"
+
+    @op(f"aten::{name}{overload}({sig}) -> Tensor", tags=_PW, inplace=True, dtypes=dtypes,
+        scalar=scalar)
+    def impl(xp, self, *other):
+        # NumPy's (and CUDA's) shifts by >= the bit width or by a negative amount give 0
+        # (or the sign fill for >>), which is what PyTorch defines
+        return getattr(xp, ufunc)(self, *other)
+    impl.__name__ = name
+    return impl
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and", "{self} & {other}")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or", "{self} | {other}")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor", "{self} ^ {other}")
+bitwise_not = _bitwise("bitwise_not", "invert", "~{self}", unary=True)
+bitwise_left_shift = _bitwise("bitwise_left_shift", "left_shift", "{self} << {other}",
+                              dtypes=_dt.INTEGRAL_TYPES)
+bitwise_right_shift = _bitwise("bitwise_right_shift", "right_shift", "{self} >> {other}",
+                               dtypes=_dt.INTEGRAL_TYPES)
+
+
 # ------------------------------------------------------------------ selection
 
+def _operand_kind(v):
+    if isinstance(v, TensorMeta):
+        return (v.dtype, _dt.ZERO_DIM if len(v.shape) == 0 else _dt.DIM)
+    return _reg.scalar_kind(v)
+
+
+def _meta_device(*metas):
+    ts = [m for m in metas if isinstance(m, TensorMeta)]
+    return next((m.device for m in ts if len(m.shape)), ts[0].device)
+
+
+def _where_meta(condition, self, other):
+    dt = _dt.result_type_from_kinds((_operand_kind(self), _operand_kind(other)))
+    metas = [m for m in (condition, self, other) if isinstance(m, TensorMeta)]
+    return TensorMeta(dt, broadcast_shapes(*(m.shape for m in metas)), _meta_device(*metas))
+
+
 @op("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor", tags=_PW,
-    operands=("self", "other"), method=False, scalar="where({condition}, {self}, {other})")
+    operands=("self", "other"), method=False, meta=_where_meta,
+    scalar="where({condition}, {self}, {other})")
 def where(xp, condition, self, other):
-    return xp.where(condition, self, other)
+    if condition.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {_short(condition.dtype)}")
+    try:
+        return xp.where(condition, self, other)
+    except ValueError:
+        raise _broadcast_failure("where", condition, self, other) from None
+
+
+@_reg.tensor_method("where")
+def _tensor_where(self, condition, y):
+    """x.where(condition, y) is where(condition, x, y)."""
+    return _reg.OPS["aten::where.self"].public(condition, self, y)
+
+
+def _masked_fill_meta(self, mask, value):
+    return TensorMeta(self.dtype, broadcast_shapes(self.shape, mask.shape), self.device)
+
+
+def _masked_fill(xp, self, mask, value):
+    if mask.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
+                           f"dtype {_short(mask.dtype)}")
+    try:
+        return xp.where(mask, value, self)   # the registry casts to self's dtype
+    except ValueError:
+        raise _broadcast_failure("masked_fill", self, mask) from None
+
+
+@op("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", tags=_PW,
+    inplace=True, operands=("self",), meta=_masked_fill_meta,
+    scalar="where({mask}, {value}, {self})")
+def masked_fill_tensor(xp, self, mask, value):
+    if value.ndim != 0:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {value.ndim} dimension(s).")
+    return _masked_fill(xp, self, mask, value)
+
+
+@op("aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor", tags=_PW,
+    inplace=True, operands=("self",), meta=_masked_fill_meta,
+    scalar="where({mask}, {value}, {self})")
+def masked_fill(xp, self, mask, value):
+    return _masked_fill(xp, self, mask, value)
+
+
+_LERP = ("where(abs({weight}) < 0.5, {self} + {weight} * ({end} - {self}), "
+         "{end} - ({end} - {self}) * (1 - {weight}))")
+
+
+def _lerp(xp, self, end, weight):
+    # PyTorch's two-sided formula: exact at weight 0 and at weight 1
+    s, e, w = _f32(self), _f32(end), _f32(weight)
+    diff = e - s
+    if not hasattr(w, "shape"):
+        return s + w * diff if -0.5 < w < 0.5 else e - diff * (1 - w)
+    return xp.where(xp.abs(w) < 0.5, s + w * diff, e - diff * (1 - w))
+
+
+@op("aten::lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor", tags=_PW,
+    inplace=True, dtypes=FLOATS, scalar=_LERP)
+def lerp_tensor(xp, self, end, weight):
+    return _lerp(xp, self, end, weight)
+
+
+@op("aten::lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor", tags=_PW,
+    inplace=True, dtypes=FLOATS, scalar=_LERP)
+def lerp(xp, self, end, weight):
+    return _lerp(xp, self, end, weight)
+
+
+@op("aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
+    tags=_PW, inplace=True, dtypes=NO_BOOL, scalar="{self} + {value} * {tensor1} * {tensor2}")
+def addcmul(xp, self, tensor1, tensor2, value=1):
+    s, t1 = _f32(self), _f32(tensor1)
+    return s + value * t1 * tensor2 if value != 1 else s + t1 * tensor2
+
+
+def _addcdiv_types(ct, value):
+    if ct.category != _dt.FLOATING:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic "
+            "addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / "
+            "tensor2)).to(input.dtype) for integer inputs and as (input + value * tensor1 / "
+            "tensor2) for float inputs. The future addcdiv behavior is just the latter "
+            "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+    return ct, ct
+
+
+@op("aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
+    tags=_PW, inplace=True, promote=_addcdiv_types,
+    scalar="{self} + {value} * {tensor1} / {tensor2}")
+def addcdiv(xp, self, tensor1, tensor2, value=1):
+    s, t1 = _f32(self), _f32(tensor1)
+    return s + value * t1 / tensor2 if value != 1 else s + t1 / tensor2
+
+
+# the activations (relu, gelu, ...) are pointwise ops too; declared in their own module
+from . import activation as _activation  # noqa: E402,F401

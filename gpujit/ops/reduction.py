@@ -1,4 +1,499 @@
-"""reduction ops (declared with @op; see ops/registry.py)."""
+"""Reductions (sum, mean, prod, max/min, amax/amin, argmax/argmin, var/std, logsumexp,
+all/any), scans (cumsum, cumprod) and softmax / log_softmax.
+
+PyTorch's rules, where they differ from NumPy's: `dim=None` or `dim=[]` reduces every
+dim; bool and integer inputs sum/prod/cumsum to int64; float16 accumulates in float32;
+max/min/amax/argmax of an empty reduction raise (no identity); all/any return bool (uint8
+for uint8 input); indices are int64; a 0-dim input accepts dim 0 or -1.
+"""
 from __future__ import annotations
 
-from .registry import op  # noqa: F401
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, reduce_shape, wrap_dim
+from .registry import op
+
+_RED = {"reduction"}
+_LONG = np.dtype(np.int64)
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+_BOOL = np.dtype(np.bool_)
+_U8 = np.dtype(np.uint8)
+# sum/prod/cumsum of bool and integer inputs are int64, as in PyTorch
+_ACC_OUT = {np.dtype(t): _LONG for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32,
+                                         np.int64)}
+
+
+def _name(npdt):
+    return _dt._FROM_NP[npdt].short_name
+
+
+def _axes(dim, ndim):
+    """PyTorch dims (int, list/tuple, None; [] = all) -> NumPy axis (tuple, or None for all)."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if not dims:
+        return None
+    out = tuple(wrap_dim(d, ndim) for d in dims)
+    if len(set(out)) != len(out):
+        dup = next(d for d in out if out.count(d) > 1)
+        raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
+    return out if ndim else None
+
+
+def _count(shape, axes):
+    n = 1
+    for i, s in enumerate(shape):
+        if axes is None or i in axes:
+            n *= s
+    return n
+
+
+def _acc(a, dtype):
+    """(accumulation dtype, output dtype) of sum/prod/cumsum."""
+    out = dtype.np if dtype is not None else _ACC_OUT.get(a.dtype, a.dtype)
+    return (_F32 if out == _F16 else out), out
+
+
+def _sum(a, axes, keepdim, dtype):
+    acc, out = _acc(a, dtype)
+    r = a.sum(axes, acc, keepdims=keepdim)
+    return r if acc == out else r.astype(out)
+
+
+def _check_nonempty(a, axes, name):
+    """max/min/amax/argmax have no identity: an empty reduction is an error, as in torch."""
+    if a.size:
+        return
+    if axes is None:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                           f"input.numel() == 0. Specify the reduction dim with the 'dim' "
+                           f"argument.")
+    for d in axes:
+        if a.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+# ------------------------------------------------------------------ meta rules
+
+def _dtype_or(dtype, default):
+    return default if dtype is None else _dt.to_dtype(dtype)
+
+
+def _acc_dtype(self, dtype):
+    if dtype is not None:
+        return _dt.to_dtype(dtype)
+    return self.dtype if self.dtype.category == _dt.FLOATING else _dt.int64
+
+
+def _mean_dtype(self_dtype, dtype, name="mean"):
+    d = _dtype_or(dtype, self_dtype)
+    if d.category != _dt.FLOATING:
+        which = "Input" if dtype is None else "Optional"
+        raise RuntimeError(f"{name}(): could not infer output dtype. {which} dtype must be "
+                           f"either a floating point or complex dtype. Got: {d.short_name}")
+    return d
+
+
+def _float_dtype(self):
+    return self.dtype if self.dtype.category == _dt.FLOATING else _dt.get_default_dtype()
+
+
+def _var_check(self_dtype):
+    if self_dtype.category != _dt.FLOATING:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
+def _bool_out(self):
+    return _dt.uint8 if self.dtype is _dt.uint8 else _dt.bool
+
+
+def _meta(self, dtype, dim=None, keepdim=False):
+    return TensorMeta(dtype, reduce_shape(tuple(self.shape), dim, keepdim), self.device)
+
+
+def _like(self, dtype=None):
+    return TensorMeta(dtype or self.dtype, tuple(self.shape), self.device)
+
+
+# ------------------------------------------------------------------ sum / mean / prod
+
+@op("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=lambda self, dtype=None: _meta(self, _acc_dtype(self, dtype)))
+def sum_all(xp, self, dtype=None):
+    acc, out = _acc(self, dtype)
+    r = self.sum(None, acc)
+    return r if acc == out else r.astype(out)
+
+
+@op("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, "
+    "ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=lambda self, dim, keepdim=False, dtype=None:
+    _meta(self, _acc_dtype(self, dtype), dim, keepdim))
+def sum_dim(xp, self, dim, keepdim=False, dtype=None):
+    return _sum(self, _axes(dim, self.ndim), keepdim, dtype)
+
+
+def _mean(xp, a, dim, keepdim, dtype):
+    out = _mean_dtype(_dt._FROM_NP[a.dtype], dtype).np
+    axes = _axes(dim, a.ndim)
+    s = a.sum(axes, _F32 if out == _F16 else out, keepdims=keepdim)
+    n = _count(a.shape, axes)
+    if n == 0:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (s / 0).astype(out)
+    r = s / n
+    return r if r.dtype == out else r.astype(out)
+
+
+@op("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=lambda self, dtype=None: _meta(self, _mean_dtype(self.dtype, dtype)))
+def mean(xp, self, dtype=None):
+    return _mean(xp, self, None, False, dtype)
+
+
+@op("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, "
+    "ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=lambda self, dim, keepdim=False, dtype=None:
+    _meta(self, _mean_dtype(self.dtype, dtype), dim, keepdim))
+def mean_dim(xp, self, dim, keepdim=False, dtype=None):
+    return _mean(xp, self, dim, keepdim, dtype)
+
+
+def _prod(a, axes, keepdim, dtype):
+    acc, out = _acc(a, dtype)
+    r = a.prod(axes, acc, keepdims=keepdim)
+    return r if acc == out else r.astype(out)
+
+
+@op("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=lambda self, dtype=None: _meta(self, _acc_dtype(self, dtype)))
+def prod(xp, self, dtype=None):
+    return _prod(self, None, False, dtype)
+
+
+@op("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, "
+    "ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=lambda self, dim, keepdim=False, dtype=None:
+    _meta(self, _acc_dtype(self, dtype), dim, keepdim))
+def prod_dim(xp, self, dim, keepdim=False, dtype=None):
+    return _prod(self, _axes(dim, self.ndim), keepdim, dtype)
+
+
+# ------------------------------------------------------------------ max / min
+
+def _dim_extreme(xp, a, dim, keepdim, name):
+    d = wrap_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return a.copy(), xp.zeros((), _LONG)
+    _check_nonempty(a, (d,), name)
+    idx = getattr(a, "arg" + name)(axis=d, keepdims=keepdim)
+    return getattr(a, name)(axis=d, keepdims=keepdim), idx.astype(_LONG, copy=False)
+
+
+def _dim_meta(self, dim, keepdim=False):
+    shape = reduce_shape(tuple(self.shape), dim, keepdim)
+    return (TensorMeta(self.dtype, shape, self.device),
+            TensorMeta(_dt.int64, shape, self.device))
+
+
+def _declare_extreme(name, ufunc):
+    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_RED,
+        meta=lambda self: _meta(self, self.dtype))
+    def full(xp, self):
+        _check_nonempty(self, None, name)
+        return getattr(self, name)()
+
+    @op(f"aten::{name}.dim(Tensor self, int dim, bool keepdim=False) -> "
+        "(Tensor values, Tensor indices)", tags=_RED, meta=_dim_meta)
+    def dim_(xp, self, dim, keepdim=False):
+        return _dim_extreme(xp, self, dim, keepdim, name)
+
+    @op(f"aten::{name}.other(Tensor self, Tensor other) -> Tensor", tags={"pointwise"},
+        scalar=f"{ufunc}({{self}}, {{other}})")
+    def other(xp, self, other):
+        return getattr(xp, ufunc)(self, other)   # NaN-propagating, as torch.max(a, b)
+
+    full.__name__, dim_.__name__, other.__name__ = name, f"{name}_dim", f"{name}_other"
+    return full, dim_, other
+
+
+max_, max_dim, max_other = _declare_extreme("max", "maximum")
+min_, min_dim, min_other = _declare_extreme("min", "minimum")
+
+
+def _amax_meta(self, dim=(), keepdim=False):
+    return _meta(self, self.dtype, dim, keepdim)
+
+
+def _aminmax_red(a, dim, keepdim, name, fn):
+    axes = _axes(dim, a.ndim)
+    _check_nonempty(a, axes, name)
+    return fn(a, axis=axes, keepdims=keepdim)
+
+
+@op("aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", tags=_RED,
+    meta=_amax_meta)
+def amax(xp, self, dim=(), keepdim=False):
+    return _aminmax_red(self, dim, keepdim, "amax", type(self).max)
+
+
+@op("aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", tags=_RED,
+    meta=_amax_meta)
+def amin(xp, self, dim=(), keepdim=False):
+    return _aminmax_red(self, dim, keepdim, "amin", type(self).min)
+
+
+def _aminmax_meta(self, dim=None, keepdim=False):
+    m = _meta(self, self.dtype, dim, keepdim)
+    return m, m
+
+
+@op("aten::aminmax(Tensor self, *, int? dim=None, bool keepdim=False) -> "
+    "(Tensor min, Tensor max)", tags=_RED, meta=_aminmax_meta)
+def aminmax(xp, self, dim=None, keepdim=False):
+    axes = _axes(dim, self.ndim)
+    if self.size == 0 and (axes is None or any(self.shape[d] == 0 for d in axes)):
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    return self.min(axis=axes, keepdims=keepdim), self.max(axis=axes, keepdims=keepdim)
+
+
+def _arg_meta(self, dim=None, keepdim=False):
+    if dim is None and keepdim:
+        return TensorMeta(_dt.int64, (1,) * len(self.shape), self.device)
+    return _meta(self, _dt.int64, dim, keepdim)
+
+
+def _arg_extreme(xp, a, dim, keepdim, name, argfn):
+    if a.dtype == _BOOL:
+        raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    if dim is None:
+        if a.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                             f"input.numel() == 0.")
+        r = argfn(a.reshape(-1))
+        if keepdim:
+            r = xp.reshape(r, (1,) * a.ndim)
+    else:
+        d = wrap_dim(dim, a.ndim)
+        if a.ndim == 0:
+            return xp.zeros((), _LONG)
+        _check_nonempty(a, (d,), name)
+        r = argfn(a, axis=d, keepdims=keepdim)
+    return xp.asarray(r).astype(_LONG, copy=False)
+
+
+@op("aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", tags=_RED,
+    meta=_arg_meta)
+def argmax(xp, self, dim=None, keepdim=False):
+    return _arg_extreme(xp, self, dim, keepdim, "argmax", type(self).argmax)
+
+
+@op("aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", tags=_RED,
+    meta=_arg_meta)
+def argmin(xp, self, dim=None, keepdim=False):
+    return _arg_extreme(xp, self, dim, keepdim, "argmin", type(self).argmin)
+
+
+# ------------------------------------------------------------------ var / std
+
+def _var_mean(xp, a, dim, correction, keepdim, sqrt):
+    """(variance or its sqrt, mean) with divisor max(N - correction, 0), as torch."""
+    _var_check(_dt._FROM_NP[a.dtype])
+    axes = _axes(dim, a.ndim)
+    out = a.dtype
+    x = a.astype(_F32) if out == _F16 else a
+    n = _count(a.shape, axes)
+    c = 1 if correction is None else correction
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = x.sum(axes, keepdims=True) / n if n else x.sum(axes, keepdims=True) * math.nan
+        d = x - m
+        v = (d * d).sum(axes, keepdims=keepdim) / (n - c if n > c else 0)
+    if sqrt:
+        v = xp.sqrt(v)
+    if not keepdim:
+        m = m.reshape(v.shape)
+    return xp.asarray(v).astype(out, copy=False), xp.asarray(m).astype(out, copy=False)
+
+
+def _var_meta(self, dim=None, keepdim=False):
+    _var_check(self.dtype)
+    return _meta(self, self.dtype, dim, keepdim)
+
+
+def _declare_var(name):
+    """var/std/var_mean/std_mean in PyTorch's three overloads each."""
+    with_mean = name.endswith("_mean")
+    tail = "(Tensor, Tensor)" if with_mean else "Tensor"
+    pub = {"method": not with_mean}   # var_mean/std_mean are functions only, as torch
+
+    def compute(xp, a, dim, correction, keepdim):
+        v, m = _var_mean(xp, a, dim, correction, keepdim, name.startswith("std"))
+        return (v, m) if with_mean else v
+
+    def meta(self, dim=None, keepdim=False):
+        m = _var_meta(self, dim, keepdim)
+        return (m, m) if with_mean else m
+
+    @op(f"aten::{name}(Tensor self, bool unbiased=True) -> {tail}", tags=_RED,
+        meta=lambda self, unbiased=True: meta(self), **pub)
+    def plain(xp, self, unbiased=True):
+        return compute(xp, self, None, int(unbiased), False)
+
+    @op(f"aten::{name}.dim(Tensor self, int[1]? dim, bool unbiased=True, "
+        f"bool keepdim=False) -> {tail}", tags=_RED,
+        meta=lambda self, dim, unbiased=True, keepdim=False: meta(self, dim, keepdim), **pub)
+    def with_dim(xp, self, dim, unbiased=True, keepdim=False):
+        return compute(xp, self, dim, int(unbiased), keepdim)
+
+    @op(f"aten::{name}.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, "
+        f"bool keepdim=False) -> {tail}", tags=_RED,
+        meta=lambda self, dim=None, correction=None, keepdim=False: meta(self, dim, keepdim),
+        **pub)
+    def with_correction(xp, self, dim=None, correction=None, keepdim=False):
+        return compute(xp, self, dim, correction, keepdim)
+
+    return plain, with_dim, with_correction
+
+
+var, var_dim, var_correction = _declare_var("var")
+std, std_dim, std_correction = _declare_var("std")
+var_mean, var_mean_dim, var_mean_correction = _declare_var("var_mean")
+std_mean, std_mean_dim, std_mean_correction = _declare_var("std_mean")
+
+
+# ------------------------------------------------------------------ logsumexp
+
+def _as_float(a):
+    """Integer/bool input -> the default float dtype (torch's promotion for logsumexp)."""
+    if a.dtype.kind != "f":
+        return a.astype(_dt.get_default_dtype().np)
+    return a
+
+
+@op("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", tags=_RED,
+    meta=lambda self, dim, keepdim=False: _meta(self, _float_dtype(self), dim, keepdim))
+def logsumexp(xp, self, dim, keepdim=False):
+    a = _as_float(self)
+    out = a.dtype
+    x = a.astype(_F32) if out == _F16 else a
+    axes = _axes(dim, x.ndim)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if x.size == 0:
+            return xp.log(xp.exp(x).sum(axes, keepdims=keepdim)).astype(out)
+        m = x.max(axes, keepdims=True)
+        m = xp.where(xp.isinf(m), xp.zeros_like(m), m)   # all -inf -> -inf, +inf -> inf
+        r = xp.log(xp.exp(x - m).sum(axes, keepdims=True)) + m
+    if not keepdim:
+        r = r.reshape(reduce_shape(x.shape, dim, False))
+    return r.astype(out, copy=False)
+
+
+# ------------------------------------------------------------------ all / any
+
+def _declare_bool_reduction(name):
+    def compute(a, dim, keepdim):
+        r = getattr(a, name)(axis=_axes(dim, a.ndim), keepdims=keepdim)
+        return r.astype(_U8) if a.dtype == _U8 else r
+
+    def meta(self, dim=None, keepdim=False):
+        return _meta(self, _bool_out(self), dim, keepdim)
+
+    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_RED, meta=meta)
+    def plain(xp, self):
+        return compute(self, None, False)
+
+    @op(f"aten::{name}.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", tags=_RED,
+        meta=meta)
+    def one(xp, self, dim, keepdim=False):
+        return compute(self, dim, keepdim)
+
+    @op(f"aten::{name}.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor",
+        tags=_RED, meta=meta)
+    def several(xp, self, dim=None, keepdim=False):
+        return compute(self, dim, keepdim)
+
+    plain.__name__, one.__name__, several.__name__ = name, f"{name}_dim", f"{name}_dims"
+    return plain, one, several
+
+
+all_, all_dim, all_dims = _declare_bool_reduction("all")
+any_, any_dim, any_dims = _declare_bool_reduction("any")
+
+
+# ------------------------------------------------------------------ scans
+
+def _scan(xp, a, dim, dtype, method):
+    d = wrap_dim(dim, a.ndim)
+    acc, out = _acc(a, dtype)
+    if a.ndim == 0:
+        return a.astype(out)
+    r = getattr(a, method)(axis=d, dtype=acc)
+    return r if acc == out else r.astype(out)
+
+
+def _scan_meta(self, dim, dtype=None):
+    wrap_dim(dim, len(self.shape))
+    return _like(self, _acc_dtype(self, dtype))
+
+
+@op("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=_scan_meta)
+def cumsum(xp, self, dim, dtype=None):
+    return _scan(xp, self, dim, dtype, "cumsum")
+
+
+@op("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=_scan_meta)
+def cumprod(xp, self, dim, dtype=None):
+    return _scan(xp, self, dim, dtype, "cumprod")
+
+
+# ------------------------------------------------------------------ softmax
+
+def _softmax_dtype(self_dtype, dtype, name):
+    d = _dtype_or(dtype, self_dtype)
+    if d.category != _dt.FLOATING:
+        raise RuntimeError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
+                           f"'{d.short_name}'")
+    return d
+
+
+def _softmax(xp, a, dim, dtype, log):
+    out = _softmax_dtype(_dt._FROM_NP[a.dtype], dtype, "log_softmax" if log else "softmax").np
+    d = wrap_dim(dim, a.ndim)
+    x = a.astype(_F32 if out == _F16 else out, copy=False)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if x.size == 0:
+        return x.reshape(a.shape).astype(out)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        z = x - x.max(d, keepdims=True)
+        e = xp.exp(z)
+        s = e.sum(d, keepdims=True)
+        r = z - xp.log(s) if log else e / s
+    return r.reshape(a.shape).astype(out, copy=False)
+
+
+def _softmax_meta(name):
+    def meta(self, dim, dtype=None):
+        wrap_dim(dim, len(self.shape))
+        return _like(self, _softmax_dtype(self.dtype, dtype, name))
+    return meta
+
+
+@op("aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor",
+    tags={"reduction", "nn"}, functional=True, meta=_softmax_meta("softmax"))
+def softmax(xp, self, dim, dtype=None):
+    return _softmax(xp, self, dim, dtype, False)
+
+
+@op("aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor",
+    tags={"reduction", "nn"}, functional=True, meta=_softmax_meta("log_softmax"))
+def log_softmax(xp, self, dim, dtype=None):
+    return _softmax(xp, self, dim, dtype, True)

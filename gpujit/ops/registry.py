@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import linecache
 import os
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -29,6 +30,10 @@ from .schema import parse_schema, Schema
 
 __all__ = ["op", "OpDef", "OPS", "OVERLOADS", "get", "dispatch_state", "match_overload",
            "TAGS"]
+
+# NumPy warns on log(0), 0/0, overflow ...; PyTorch computes silently (inf/nan). The filter
+# costs nothing until a warning is raised, unlike np.errstate around every call.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpujit\.ops(\.|$)")
 
 TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondeterministic",
                   "factory", "linalg", "shape", "nn", "comparison", "no_fuse"})
@@ -176,10 +181,14 @@ def broadcast_error(op, operands, exc):
     return exc
 
 
+class UnsupportedDtypeError(RuntimeError, TypeError):
+    """An op called with a dtype it does not support (PyTorch raises RuntimeError)."""
+
+
 def unsupported_dtype(op, dt):
     ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
-    return TypeError(f"{op.public_name} does not support dtype {dt.name} "
-                     f"(supported: {ok})")
+    return UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
+                                 f"(supported: {ok})")
 
 
 def _inplace_cast_error(op, out_dt, self_dt):
@@ -476,7 +485,7 @@ def _wrap_ret(rt, expr, s, names):
                     return a.name
         return f"_wrap_array({expr}, dev)"
     if t.base == "Tensor":
-        return f"[_wrap_array(x, dev) for x in {expr}]"
+        return f"tuple([_wrap_array(x, dev) for x in {expr}])"   # torch returns tuples
     if t.base in ("int", "float", "bool", "Scalar"):
         return f"({expr}.item() if hasattr({expr}, 'item') else {expr})"
     return expr
@@ -484,7 +493,7 @@ def _wrap_ret(rt, expr, s, names):
 
 def _compile(op, src, fname, consts):
     from ..device import resolve
-    ns = dict(_S=dispatch_state, _op=op, _impl=op.impl, _T=_Tensor, _np=np, _nd=np.ndarray,
+    ns = dict(__name__="gpujit.ops.generated", _S=dispatch_state, _op=op, _impl=op.impl, _T=_Tensor, _np=np, _nd=np.ndarray,
               _cpu=_cpu, _xp_for=_xp_for, _join=_join_device, _Retry=_DevMismatchRetry,
               _opdev=_operand_device, _sk=scalar_kind, _cache=op._cache,
               _unwrap_for=unwrap_for, _bcast_err=broadcast_error, _wrap=wrap,
@@ -681,8 +690,17 @@ def make_dispatcher(pyname, ovs, method=False):
     """A public entry point over several overloads (e.g. max / max.dim / max.other)."""
     if len(ovs) == 1:
         return ovs[0].public
+    # x.sum(), x.max(), torch.mean(x): the overload a lone Tensor argument selects, found
+    # once here (for a 0-dim and a 1-dim probe alike) so the hot call skips the search
+    probes = [wrap(np.zeros(s, np.float32), _dt.float32, _cpu) for s in ((), (1,))]
+    d1 = match_overload(ovs, probes[1:], {})
+    single = d1.public if d1 is not None and d1 is match_overload(ovs, probes[:1], {}) \
+        else None
 
     def dispatch(*args, **kwargs):
+        if single is not None and len(args) == 1 and not kwargs and \
+                isinstance(args[0], _Tensor):
+            return single(args[0])
         d = match_overload(ovs, args, kwargs)
         if d is None:
             got = ", ".join([_describe(a) for a in args]

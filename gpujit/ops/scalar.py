@@ -22,9 +22,16 @@ def _where(c, a, b):
     return np.where(c, a, b)
 
 
-def _erf(x):
-    from math import erf
-    return np.vectorize(erf, otypes=[np.float64])(x).astype(np.result_type(x, np.float16))
+def _special_fn(name):
+    def fn(x):
+        from . import special
+        return getattr(special, name)(np, x)
+    fn.__name__ = name
+    return fn
+
+
+def _ifnone(x, default):
+    return default if x is None else x
 
 
 FUNCTIONS = {
@@ -33,13 +40,17 @@ FUNCTIONS = {
     "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
     "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "atan2": np.arctan2, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
-    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "erf": _erf,
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "erf": _special_fn("erf"),
+    "erfc": _special_fn("erfc"), "erfinv": _special_fn("erfinv"), "nextafter": np.nextafter,
     "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "round": np.rint,
     "fabs": np.abs, "abs": np.abs, "pow": np.power, "fmod": np.fmod, "copysign": np.copysign,
     "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
     "minimum": np.minimum, "maximum": np.maximum,   # NaN-propagating, as torch
     "fmin": np.fmin, "fmax": np.fmax,
     "where": _where,
+    # ifnone(c, d): an optional constant argument (clamp's min, logit's eps, ...) with its
+    # default; the fuser resolves it when it substitutes the constants
+    "ifnone": _ifnone,
     # casts
     **{f"cast_{n}": (lambda t: (lambda x: np.asarray(x).astype(t)))(getattr(np, n))
        for n in ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",

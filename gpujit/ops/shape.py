@@ -1,4 +1,579 @@
-"""shape ops (declared with @op; see ops/registry.py)."""
+"""Shape ops: joining and splitting (cat, stack, split, chunk, unbind), repetition
+(repeat, tile, repeat_interleave), broadcasting, triangles (tril, triu) and dim moves
+(movedim, swapaxes, atleast_Nd).
+
+The same family continues in `shape_order.py` (flip, roll, sort, argsort, topk) and
+`shape_index.py` (gather/scatter and the other index-driven ops), imported below.
+Python entry points with PyTorch's varargs or keyword-only conventions
+(`split`, `nonzero(as_tuple=)`, `broadcast_tensors(*ts)`, ...) are in `PUBLIC`.
+"""
 from __future__ import annotations
 
-from .registry import op  # noqa: F401
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, wrap_dim, broadcast_shapes
+from .registry import op, OPS, tensor_method
+from .views import expand_shape, _transpose_meta
+
+PUBLIC = {}
+
+_SHAPE = {"shape"}
+_VIEW = {"view"}
+
+
+def int_list(v):
+    """An int[] argument as a list (PyTorch accepts a bare int for int[])."""
+    if v is None:
+        return []
+    if isinstance(v, (int, np.integer)):
+        return [int(v)]
+    return [int(x) for x in v]
+
+
+def np_dtype_of(a):
+    return _dt.from_numpy_dtype(a.dtype)
+
+
+def _promote_all(dtypes):
+    out = None
+    for d in dtypes:
+        out = d if out is None else _dt.promote_types(out, d)
+    return out
+
+
+def _sum_sizes(sizes):
+    return None if any(s is None for s in sizes) else sum(sizes)
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+# ------------------------------------------------------------------ cat / stack
+
+def cat_rule(shapes, dtypes, dim):
+    """(out dtype, out shape, wrapped dim, positions of the inputs that take part).
+    1-D empty tensors are skipped, as in PyTorch; the dtype promotes over all inputs."""
+    if len(shapes) == 0:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for i, s in enumerate(shapes):
+        if len(s) == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               f"concatenated")
+    dt = _promote_all(dtypes)
+    keep = [i for i, s in enumerate(shapes) if not (len(s) == 1 and s[0] == 0)]
+    if not keep:
+        return dt, (0,), 0, keep
+    ref = shapes[keep[0]]
+    d = wrap_dim(dim, len(ref))
+    for i in keep:
+        s = shapes[i]
+        if len(s) != len(ref):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got "
+                               f"{len(ref)} and {len(s)}")
+        for k in range(len(ref)):
+            if k != d and s[k] is not None and ref[k] is not None and s[k] != ref[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {ref[k]} but got size {s[k]} for tensor "
+                                   f"number {i} in the list.")
+    out = list(ref)
+    out[d] = _sum_sizes([shapes[i][d] for i in keep])
+    return dt, tuple(out), d, keep
+
+
+def _list_meta_device(tensors):
+    return tensors[0].device if tensors else None
+
+
+@op("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", tags=_SHAPE, method=False,
+    meta=lambda tensors, dim=0: TensorMeta(
+        cat_rule([t.shape for t in tensors], [t.dtype for t in tensors], dim)[0],
+        cat_rule([t.shape for t in tensors], [t.dtype for t in tensors], dim)[1],
+        _list_meta_device(tensors)))
+def cat(xp, tensors, dim=0):
+    dt, shape, d, keep = cat_rule([a.shape for a in tensors],
+                                  [np_dtype_of(a) for a in tensors], dim)
+    if not keep:
+        return xp.empty(shape, dt.np)
+    return xp.concatenate([tensors[i].astype(dt.np, copy=False) for i in keep], axis=d)
+
+
+def stack_rule(shapes, dtypes, dim):
+    if len(shapes) == 0:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    s0 = tuple(shapes[0])
+    for i, s in enumerate(shapes):
+        if tuple(s) != s0:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(s0)} at entry 0 and {list(s)} at entry {i}")
+    d = wrap_dim(dim, len(s0) + 1)
+    return _promote_all(dtypes), s0[:d] + (len(shapes),) + s0[d:], d
+
+
+@op("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", tags=_SHAPE, method=False,
+    meta=lambda tensors, dim=0: TensorMeta(
+        *stack_rule([t.shape for t in tensors], [t.dtype for t in tensors], dim)[:2],
+        _list_meta_device(tensors)))
+def stack(xp, tensors, dim=0):
+    dt, shape, d = stack_rule([a.shape for a in tensors], [np_dtype_of(a) for a in tensors],
+                              dim)
+    return xp.stack([a.astype(dt.np, copy=False) for a in tensors], axis=d)
+
+
+def _stack_family(name, prep):
+    """hstack / vstack / dstack / column_stack: cat after making inputs at least N-d."""
+    def rule(shapes, dtypes):
+        if len(shapes) == 0:
+            raise RuntimeError(f"{name} expects a non-empty TensorList")
+        shapes = [prep(tuple(s)) for s in shapes]
+        dim = {"hstack": 0 if len(shapes[0]) == 1 else 1, "vstack": 0, "dstack": 2,
+               "column_stack": 1}[name]
+        return cat_rule(shapes, dtypes, dim), shapes
+
+    @op(f"aten::{name}(Tensor[] tensors) -> Tensor", tags=_SHAPE, method=False,
+        meta=lambda tensors: TensorMeta(*rule([t.shape for t in tensors],
+                                              [t.dtype for t in tensors])[0][:2],
+                                        _list_meta_device(tensors)))
+    def impl(xp, tensors):
+        (dt, shape, d, keep), shapes = rule([a.shape for a in tensors],
+                                            [np_dtype_of(a) for a in tensors])
+        if not keep:
+            return xp.empty(shape, dt.np)
+        return xp.concatenate([tensors[i].reshape(shapes[i]).astype(dt.np, copy=False)
+                               for i in keep], axis=d)
+    impl.__name__ = name
+    return impl
+
+
+def _at_least(n):
+    def f(s):
+        if n == 1:
+            return s if len(s) >= 1 else (1,)
+        if n == 2:
+            return s if len(s) >= 2 else ((1,) * (2 - len(s)) + s)
+        # atleast_3d, NumPy/PyTorch rules: (n,) -> (1, n, 1); (m, n) -> (m, n, 1)
+        if len(s) == 0:
+            return (1, 1, 1)
+        if len(s) == 1:
+            return (1, s[0], 1)
+        if len(s) == 2:
+            return s + (1,)
+        return s
+    return f
+
+
+def _column(s):
+    return (s[0] if s else 1, 1) if len(s) <= 1 else s
+
+
+hstack = _stack_family("hstack", _at_least(1))
+vstack = _stack_family("vstack", _at_least(2))
+dstack = _stack_family("dstack", _at_least(3))
+column_stack = _stack_family("column_stack", _column)
+
+
+# ------------------------------------------------------------------ split / chunk / unbind
+
+def split_sizes(size, split_size):
+    if split_size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got "
+                           f"split_size={split_size}")
+    if split_size == 0 and size != 0:
+        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                           f"dimension size of {size}")
+    if size is None:
+        return None
+    n = max((size + split_size - 1) // split_size, 1) if split_size else 1
+    return [split_size] * (n - 1) + [size - split_size * (n - 1)]
+
+
+def check_split_with_sizes(size, sizes, dim):
+    for s in sizes:
+        if s < 0:
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                               f"entries, but got split_sizes={list(sizes)}")
+    if size is not None and sum(sizes) != size:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                           f"(input tensor's size at dimension {dim}), but got "
+                           f"split_sizes={list(sizes)}")
+    return list(sizes)
+
+
+def _dim_of(shape, dim, what):
+    if len(shape) == 0:
+        raise RuntimeError(f"{what} expects at least a 1-dimensional tensor")
+    return wrap_dim(dim, len(shape))
+
+
+def _pieces(xp, a, d, sizes):
+    out, start = [], 0
+    lead = (slice(None),) * d
+    for s in sizes:
+        out.append(a[lead + (slice(start, start + s),)])
+        start += s
+    return out
+
+
+def _pieces_meta(self, d, sizes):
+    if sizes is None:
+        return [TensorMeta(self.dtype, tuple(self.shape[:d]) + (None,) + tuple(
+            self.shape[d + 1:]), self.device)]
+    return [TensorMeta(self.dtype, tuple(self.shape[:d]) + (s,) + tuple(self.shape[d + 1:]),
+                       self.device) for s in sizes]
+
+
+def _split_rule(shape, split_size, dim):
+    d = _dim_of(shape, dim, "split")
+    return d, split_sizes(shape[d], split_size)
+
+
+@op("aten::split.Tensor(Tensor(a) self, SymInt split_size, int dim=0) -> Tensor(a)[]",
+    tags=_VIEW, method=False, function=False,
+    meta=lambda self, split_size, dim=0: _pieces_meta(
+        self, *_split_rule(self.shape, split_size, dim)))
+def split_(xp, self, split_size, dim=0):
+    d, sizes = _split_rule(self.shape, split_size, dim)
+    return _pieces(xp, self, d, sizes)
+
+
+def _split_ws_rule(shape, split_sizes_, dim):
+    d = _dim_of(shape, dim, "split_with_sizes")
+    return d, check_split_with_sizes(shape[d], int_list(split_sizes_), d)
+
+
+@op("aten::split_with_sizes(Tensor(a) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]",
+    tags=_VIEW,
+    meta=lambda self, split_sizes, dim=0: _pieces_meta(
+        self, *_split_ws_rule(self.shape, split_sizes, dim)))
+def split_with_sizes(xp, self, split_sizes, dim=0):
+    d, sizes = _split_ws_rule(self.shape, split_sizes, dim)
+    return _pieces(xp, self, d, sizes)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """torch.split: an int size (the last piece may be smaller) or a list of sizes."""
+    if isinstance(split_size_or_sections, (list, tuple)):
+        return OPS["aten::split_with_sizes"].public(tensor, list(split_size_or_sections), dim)
+    return OPS["aten::split.Tensor"].public(tensor, split_size_or_sections, dim)
+
+
+PUBLIC["split"] = split
+
+
+@tensor_method("split")
+def _split_method(self, split_size, dim=0):
+    return split(self, split_size, dim)
+
+
+def _chunk_rule(shape, chunks, dim):
+    d = _dim_of(shape, dim, "chunk")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    size = shape[d]
+    if size is None:
+        return d, None
+    step = (size + chunks - 1) // chunks
+    if step == 0 and size == 0:
+        return d, [0] * chunks
+    return d, split_sizes(size, step)
+
+
+@op("aten::chunk(Tensor(a) self, int chunks, int dim=0) -> Tensor(a)[]", tags=_VIEW,
+    meta=lambda self, chunks, dim=0: _pieces_meta(self, *_chunk_rule(self.shape, chunks, dim)))
+def chunk(xp, self, chunks, dim=0):
+    d, sizes = _chunk_rule(self.shape, chunks, dim)
+    return _pieces(xp, self, d, sizes)
+
+
+def _unbind_rule(shape, dim):
+    if len(shape) == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    return wrap_dim(dim, len(shape))
+
+
+@op("aten::unbind.int(Tensor(a) self, int dim=0) -> Tensor(a)[]", tags=_VIEW,
+    meta=lambda self, dim=0: [TensorMeta(self.dtype, tuple(
+        s for i, s in enumerate(self.shape) if i != _unbind_rule(self.shape, dim)),
+        self.device)] * self.shape[_unbind_rule(self.shape, dim)])
+def unbind(xp, self, dim=0):
+    d = _unbind_rule(self.shape, dim)
+    lead = (slice(None),) * d
+    return [self[lead + (i, Ellipsis)] for i in range(self.shape[d])]
+
+
+# ------------------------------------------------------------------ repetition
+
+def _repeat_rule(shape, repeats):
+    repeats = int_list(repeats)
+    if len(repeats) < len(shape):
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                           "number of dimensions of tensor")
+    for r in repeats:
+        if r < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {r}: "
+                               f"{repeats}")
+    padded = (1,) * (len(repeats) - len(shape)) + tuple(shape)
+    return repeats, tuple(None if s is None else s * r for s, r in zip(padded, repeats))
+
+
+@op("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", tags=_SHAPE, function=False,
+    meta=lambda self, repeats: TensorMeta(self.dtype, _repeat_rule(self.shape, repeats)[1],
+                                          self.device))
+def repeat(xp, self, repeats):
+    repeats, shape = _repeat_rule(self.shape, repeats)
+    if _numel(shape) == 0:
+        return xp.empty(shape, self.dtype)
+    return xp.tile(self, tuple(repeats)).reshape(shape)
+
+
+def _tile_reps(shape, dims):
+    dims = int_list(dims)
+    return [1] * (len(shape) - len(dims)) + dims
+
+
+@op("aten::tile(Tensor self, SymInt[] dims) -> Tensor", tags=_SHAPE,
+    meta=lambda self, dims: TensorMeta(self.dtype, _repeat_rule(
+        self.shape, _tile_reps(self.shape, dims))[1], self.device))
+def tile(xp, self, dims):
+    return repeat(xp, self, _tile_reps(self.shape, dims))
+
+
+def _ri_rule(shape, repeats, dim):
+    """Output shape of repeat_interleave; repeats is an int, or None (a tensor: the
+    size along dim depends on its values)."""
+    if dim is None:
+        n = _numel(shape)
+        return (None if repeats is None or None in shape else n * repeats,)
+    d = wrap_dim(dim, len(shape))
+    shape = tuple(shape) or (1,)
+    return tuple((None if repeats is None or s is None else s * repeats) if i == d else s
+                 for i, s in enumerate(shape))
+
+
+def _repeat_interleave(xp, self, repeats, dim):
+    a = self.reshape(-1) if dim is None else self
+    d = 0 if dim is None else wrap_dim(dim, self.ndim)
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if isinstance(repeats, int):
+        if repeats < 0:
+            raise RuntimeError("repeats can not be negative")
+        return xp.repeat(a, repeats, axis=d)
+    if repeats.ndim > 1:
+        raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+    if repeats.dtype.kind not in "iu":
+        raise RuntimeError("repeats has to be Long or Int tensor")
+    if repeats.size not in (1, a.shape[d]):
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {repeats.size} and input.size({d}) = "
+                           f"{a.shape[d]}")
+    reps = repeats.reshape(-1)
+    reps = reps.get() if xp is not np else reps    # cupy.repeat takes host repeat counts
+    if reps.size and reps.min() < 0:
+        raise RuntimeError("repeats can not be negative")
+    reps = int(reps[0]) if reps.size == 1 else reps.tolist()
+    return xp.repeat(a, reps, axis=d)
+
+
+@op("aten::repeat_interleave.self_int(Tensor self, SymInt repeats, int? dim=None, *, "
+    "SymInt? output_size=None) -> Tensor", tags=_SHAPE,
+    meta=lambda self, repeats, dim=None, output_size=None: TensorMeta(
+        self.dtype, _ri_rule(self.shape, repeats, dim), self.device))
+def repeat_interleave_int(xp, self, repeats, dim=None, output_size=None):
+    return _repeat_interleave(xp, self, int(repeats), dim)
+
+
+@op("aten::repeat_interleave.self_Tensor(Tensor self, Tensor repeats, int? dim=None, *, "
+    "SymInt? output_size=None) -> Tensor", tags=_SHAPE, name="repeat_interleave",
+    meta=lambda self, repeats, dim=None, output_size=None: TensorMeta(
+        self.dtype, _ri_rule(self.shape, None, dim), self.device))
+def repeat_interleave_tensor(xp, self, repeats, dim=None, output_size=None):
+    return _repeat_interleave(xp, self, repeats, dim)
+
+
+@op("aten::repeat_interleave.Tensor(Tensor repeats, *, SymInt? output_size=None) -> Tensor",
+    tags=_SHAPE, name="repeat_interleave", method=False,
+    meta=lambda repeats, output_size=None: TensorMeta(_dt.int64, (None,), repeats.device))
+def repeat_interleave_counts(xp, repeats, output_size=None):
+    if repeats.ndim != 1:
+        raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+    return _repeat_interleave(xp, xp.arange(repeats.shape[0], dtype=np.int64), repeats, 0)
+
+
+# ------------------------------------------------------------------ broadcasting
+
+@op("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", tags=_VIEW, function=False,
+    meta=lambda self, other: TensorMeta(self.dtype, expand_shape(self.shape, other.shape),
+                                        self.device))
+def expand_as(xp, self, other):
+    return xp.broadcast_to(self, expand_shape(self.shape, other.shape))
+
+
+@op("aten::broadcast_to(Tensor(a) self, SymInt[] size) -> Tensor(a)", tags=_VIEW,
+    meta=lambda self, size: TensorMeta(self.dtype, expand_shape(self.shape, int_list(size)),
+                                       self.device))
+def broadcast_to(xp, self, size):
+    return xp.broadcast_to(self, expand_shape(self.shape, int_list(size)))
+
+
+@op("aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]", tags=_VIEW, method=False,
+    function=False,
+    meta=lambda tensors: [TensorMeta(t.dtype, broadcast_shapes(*[u.shape for u in tensors]),
+                                     t.device) for t in tensors])
+def broadcast_tensors_(xp, tensors):
+    shape = broadcast_shapes(*[a.shape for a in tensors])
+    return [xp.broadcast_to(a, shape) for a in tensors]
+
+
+def broadcast_tensors(*tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    return OPS["aten::broadcast_tensors"].public(list(tensors))
+
+
+def broadcast_shapes_public(*shapes):
+    from ..tensor import Size
+    return Size(broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s)
+                                   for s in shapes]))
+
+
+PUBLIC["broadcast_tensors"] = broadcast_tensors
+PUBLIC["broadcast_shapes"] = broadcast_shapes_public
+
+
+# ------------------------------------------------------------------ triangles
+
+def _tri_check(name, shape):
+    if len(shape) < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+
+
+def _tri(name, fn_name, inplace):
+    schema = (f"aten::{name}(Tensor(a!) self, int diagonal=0) -> Tensor(a!)" if inplace else
+              f"aten::{name}(Tensor self, int diagonal=0) -> Tensor")
+
+    @op(schema, tags={"inplace"} if inplace else _SHAPE, function=not inplace,
+        meta=lambda self, diagonal=0: (_tri_check(fn_name, self.shape), TensorMeta(
+            self.dtype, tuple(self.shape), self.device))[1])
+    def impl(xp, self, diagonal=0):
+        _tri_check(fn_name, self.shape)
+        off = xp.arange(self.shape[-1])[None, :] - xp.arange(self.shape[-2])[:, None]
+        keep = off >= diagonal if fn_name == "triu" else off <= diagonal
+        r = xp.where(keep, self, xp.zeros((), self.dtype))
+        if inplace:
+            self[...] = r
+            return self
+        return r
+    impl.__name__ = name
+    return impl
+
+
+tril = _tri("tril", "tril", False)
+triu = _tri("triu", "triu", False)
+tril_ = _tri("tril_", "tril", True)
+triu_ = _tri("triu_", "triu", True)
+
+
+# ------------------------------------------------------------------ dim moves
+
+def _movedim_perm(ndim, source, destination):
+    src, dst = int_list(source), int_list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({dst} dims)")
+    src = [wrap_dim(d, ndim) for d in src]
+    dst = [wrap_dim(d, ndim) for d in dst]
+    if ndim == 0:
+        return ()
+    if len(set(src)) != len(src):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({int_list(source)})")
+    if len(set(dst)) != len(dst):
+        raise RuntimeError(f"movedim: repeated dim in `destination` "
+                           f"({int_list(destination)})")
+    perm = [None] * ndim
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(i for i in range(ndim) if i not in set(src))
+    return tuple(p if p is not None else next(rest) for p in perm)
+
+
+def _movedim(name, overload, kind):
+    schema = (f"aten::{name}.{overload}(Tensor(a) self, {kind} source, {kind} destination) "
+              f"-> Tensor(a)")
+
+    @op(schema, tags=_VIEW,
+        meta=lambda self, source, destination: TensorMeta(self.dtype, tuple(
+            self.shape[p] for p in _movedim_perm(len(self.shape), source, destination)),
+            self.device))
+    def impl(xp, self, source, destination):
+        return self.transpose(_movedim_perm(self.ndim, source, destination))
+    impl.__name__ = f"{name}_{overload}"
+    return impl
+
+
+movedim_int = _movedim("movedim", "int", "int")
+movedim_intlist = _movedim("movedim", "intlist", "int[]")
+moveaxis_int = _movedim("moveaxis", "int", "int")
+moveaxis_intlist = _movedim("moveaxis", "intlist", "int[]")
+
+
+def _swap(name, a0, a1):
+    @op(f"aten::{name}(Tensor(a) self, int {a0}, int {a1}) -> Tensor(a)", tags=_VIEW,
+        meta=_transpose_meta)
+    def impl(xp, self, d0, d1):
+        if self.ndim == 0:
+            wrap_dim(d0, 0), wrap_dim(d1, 0)
+            return self.view()
+        return xp.swapaxes(self, wrap_dim(d0, self.ndim), wrap_dim(d1, self.ndim))
+    impl.__name__ = name
+    return impl
+
+
+swapaxes = _swap("swapaxes", "axis0", "axis1")
+swapdims = _swap("swapdims", "dim0", "dim1")
+
+
+def _atleast(n):
+    f = _at_least(n)
+
+    @op(f"aten::atleast_{n}d(Tensor self) -> Tensor", tags=_VIEW, method=False,
+        function=False,
+        meta=lambda self: TensorMeta(self.dtype, f(tuple(self.shape)), self.device))
+    def impl(xp, self):
+        return self.reshape(f(self.shape))
+    impl.__name__ = f"atleast_{n}d"
+
+    def public(*tensors):
+        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+            tensors = tuple(tensors[0])
+        elif len(tensors) == 1:
+            return impl.op.public(tensors[0])
+        return tuple(impl.op.public(t) for t in tensors)
+    public.__name__ = f"atleast_{n}d"
+    PUBLIC[public.__name__] = public
+    return impl
+
+
+atleast_1d = _atleast(1)
+atleast_2d = _atleast(2)
+atleast_3d = _atleast(3)
+
+
+def _concat_alias(name):
+    def fn(tensors, dim=0):
+        return OPS["aten::cat"].public(tensors, dim)
+    fn.__name__ = fn.__qualname__ = name
+    PUBLIC[name] = fn
+
+
+_concat_alias("concat")
+_concat_alias("concatenate")
+
+from . import shape_index, shape_order  # noqa: E402,F401  (the rest of the family)
+
+PUBLIC.update(shape_index.PUBLIC)

@@ -169,7 +169,7 @@ def _squeeze_shape(shape, dim):
     nd = len(shape)
     if dim is None:
         return tuple(s for s in shape if s != 1)
-    dims = {wrap_dim(d, nd) for d in ((dim,) if isinstance(dim, int) else dim)} if nd else set()
+    dims = {wrap_dim(d, nd) for d in ((dim,) if isinstance(dim, int) else dim)}
     return tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
 
 
@@ -193,12 +193,22 @@ def unsqueeze(xp, self, dim):
 
 
 def _narrow_check(shape, dim, start, length):
+    """PyTorch's checks and error types: a bad start is an IndexError, a bad length a
+    RuntimeError."""
+    if len(shape) == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     d = wrap_dim(dim, len(shape))
     size = shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                         f"but got {start})")
     if start < 0:
         start += size
-    if not (0 <= start <= size) or length < 0 or start + length > size:
-        raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
     return d, start
 
 
@@ -264,13 +274,19 @@ def slice_(xp, self, dim=0, start=None, end=None, step=1):
 
 
 def _unfold_meta(self, dimension, size, step):
-    d = wrap_dim(dimension, len(self.shape))
+    nd = len(self.shape)
+    d = wrap_dim(dimension, nd)
+    max_size = self.shape[d] if nd else 1
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if size > max_size:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {max_size} but size "
+                           f"is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
     s = list(self.shape)
-    n = (s[d] - size) // step + 1
-    if size > self.shape[d] or step <= 0:
-        raise RuntimeError(f"unfold: size {size} must be <= dimension {d} size "
-                           f"{self.shape[d]} and step {step} > 0")
-    s[d] = n
+    if nd:
+        s[d] = (s[d] - size) // step + 1
     return TensorMeta(self.dtype, tuple(s) + (size,), self.device)
 
 
@@ -280,5 +296,6 @@ def unfold(xp, self, dimension, size, step):
     shape = _unfold_meta(TensorMeta(None, self.shape, None), dimension, size, step).shape
     d = wrap_dim(dimension, self.ndim)
     strides = list(self.strides) + [self.strides[d] if self.ndim else self.itemsize]
-    strides[d] = strides[d] * step
+    if self.ndim:
+        strides[d] = strides[d] * step
     return xp.lib.stride_tricks.as_strided(self, shape=shape, strides=tuple(strides))

@@ -1,1 +1,21 @@
 """nn layers, one module per family."""
+from ..module import Module  # noqa: F401
+from .linear import Identity, Linear, Bilinear  # noqa: F401
+from .conv import Conv1d, Conv2d  # noqa: F401
+from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
+from .normalization import (  # noqa: F401
+    BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm,
+)
+from .dropout import Dropout  # noqa: F401
+from .sparse import Embedding  # noqa: F401
+from .flatten import Flatten, Unflatten  # noqa: F401
+from .activation import (  # noqa: F401
+    Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Softplus,
+    Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, LogSoftmax,
+)
+from .container import (  # noqa: F401
+    Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict,
+)
+from .loss import (  # noqa: F401
+    L1Loss, MSELoss, NLLLoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss,
+)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The GPU tier, run from the repository root on a machine with an NVIDIA GPU:
+#   bash ci/gpu.sh
+# Installs gpujit without the network (plus the NumPy wheel carried in .whl/, since
+# numba-cuda 0.30 cannot import its CUDA target with NumPy 2.5), runs the CUDA tests, the
+# whole suite and the eager benchmark, and copies logs and benchmark JSON to $OUT when set.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+logs=${OUT:-$(mktemp -d)}
+mkdir -p "$logs"
+if compgen -G ".whl/*.whl" >/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+python3 -m pip install -q --no-deps --no-build-isolation -e . || exit 1
+
+status=0
+step() {   # step NAME COMMAND...: run, log to $logs/NAME.log, remember a failure
+  local name=$1; shift
+  echo "== $name: $*"
+  "$@" 2>&1 | tee "$logs/$name.log"
+  local rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || { echo "== $name failed (exit $rc)"; status=1; }
+}
+step demo python3 -m gpujit
+step pytest-cuda python3 -m pytest -m cuda -q
+step pytest-all python3 -m pytest -q -x
+step bench-eager python3 benchmarks/eager.py
+if [ -n "${OUT:-}" ]; then
+  cp benchmarks/results/eager-*.json "$OUT"/ 2>/dev/null
+fi
+exit $status

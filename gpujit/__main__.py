@@ -1,0 +1,128 @@
+"""`python -m gpujit`: versions, the device gpujit will use, two small models run eagerly on
+it, and what an eager op costs next to the raw NumPy/CuPy call."""
+from __future__ import annotations
+
+import importlib.metadata
+import time
+
+import numpy as np
+
+import gpujit as torch   # the point of gpujit: PyTorch code runs with this one change
+
+
+def _version(dist):
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def versions_line():
+    parts = [f"gpujit {torch.__version__}"]
+    for name, dists in (("numpy", ["numpy"]), ("numba", ["numba"]),
+                        ("numba-cuda", ["numba-cuda"]),
+                        ("cupy", ["cupy", "cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x"])):
+        v = next((v for v in map(_version, dists) if v), None)
+        parts.append(f"{name} {v}" if v else f"{name} not installed")
+    return " · ".join(parts)
+
+
+def choose_device():
+    """(device, description line)."""
+    if torch.cuda.is_available():
+        major, minor = torch.cuda.get_device_capability()
+        dev = torch.device("cuda", torch.cuda.current_device())
+        return dev, f"device: {dev} ({torch.cuda.get_device_name()}, sm_{major}{minor})"
+    return torch.device("cpu"), 'device: cpu (no CUDA GPU found; pip install "gpujit[cuda12]")'
+
+
+class MyCell(torch.nn.Module):
+    """The cell of PyTorch's "Introduction to TorchScript" tutorial."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.linear(x) + h)
+        return new_h, new_h
+
+
+def run_models(dev):
+    torch.manual_seed(0)
+    cell = MyCell().to(dev)
+    x, h = torch.rand(3, 4, device=dev), torch.rand(3, 4, device=dev)
+    print(f"MyCell from PyTorch's TorchScript tutorial, eager on {dev}:")
+    print(cell)
+    print(cell(x, h))
+    print()
+    mlp = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(),
+                              torch.nn.Linear(32, 4)).to(dev)
+    print(f"an MLP, eager on {dev}, logits for a batch of 8:")
+    print(mlp)
+    print(mlp(torch.randn(8, 16, device=dev)))
+
+
+def _time_us(fn, budget_s, sync):
+    """Median µs per call of fn over 5 timed batches, spending about budget_s."""
+    fn()
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    once = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, min(10000, int(budget_s / 5 / once)))
+    samples = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        sync()
+        samples.append((time.perf_counter() - t0) / number)
+    return 1e6 * float(np.median(samples))
+
+
+def timing_table(dev):
+    if dev.type == "cuda":
+        import cupy as xp
+        sync = torch.cuda.synchronize
+        peer = "cupy"
+    else:
+        xp, sync, peer = np, (lambda: None), "numpy"
+    cases = [
+        ("x + y", lambda t: t[0] + t[1], lambda a: a[0] + a[1]),
+        ("x * 0.5", lambda t: t[0] * 0.5, lambda a: a[0] * 0.5),
+        ("tanh(x)", lambda t: torch.tanh(t[0]), lambda a: xp.tanh(a[0])),
+        ("x.sum()", lambda t: t[0].sum(), lambda a: a[0].sum()),
+    ]
+    rows = []
+    for n in (1 << 10, 1 << 20):
+        arrays = [xp.asarray(np.random.default_rng(i).random(n, dtype=np.float32))
+                  for i in range(2)]
+        tensors = [torch.as_tensor(a) for a in arrays]
+        budget = 0.05 if n <= 1 << 10 else 0.25
+        for name, gfn, rfn in cases:
+            g = _time_us(lambda: gfn(tensors), budget, sync)
+            r = _time_us(lambda: rfn(arrays), budget, sync)
+            rows.append((name, n, g, r))
+    print(f"eager op cost on {dev}, float32, µs per call (median of 5 batches):")
+    print(f"  {'op':<10}{'n':>8}{'gpujit':>11}{peer:>11}{'overhead':>11}")
+    for name, n, g, r in rows:
+        print(f"  {name:<10}{'2^' + str(n.bit_length() - 1):>8}{g:>11.1f}{r:>11.1f}"
+              f"{g - r:>+11.1f}")
+
+
+def main():
+    print(versions_line())
+    dev, line = choose_device()
+    print(line)
+    print()
+    run_models(dev)
+    print()
+    timing_table(dev)
+    print()
+    print("scripting and fusion: not in this build yet (eager ops only)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Closeness and equality of whole tensors: isclose (pointwise), allclose, equal."""
+from __future__ import annotations
+
+from .. import dtypes as _dt
+from .meta import broadcast_shapes
+from .registry import op
+
+
+@op("aten::isclose(Tensor self, Tensor other, float rtol=1e-05, float atol=1e-08, "
+    "bool equal_nan=False) -> Tensor", tags={"pointwise", "comparison"}, promote="compare",
+    scalar="where(isnan({self}) & isnan({other}), {equal_nan}, "
+           "({self} == {other}) | (abs({self} - {other}) <= {atol} + {rtol} * abs({other})))")
+def isclose(xp, self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative")
+    return xp.isclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def _check_same_dtype(name, a, b):
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{name}: {_dt.from_numpy_dtype(a.dtype).short_name} did not match "
+                           f"{_dt.from_numpy_dtype(b.dtype).short_name}")
+
+
+def _allclose_meta(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    broadcast_shapes(self.shape, other.shape)
+    return bool
+
+
+@op("aten::allclose(Tensor self, Tensor other, float rtol=1e-05, float atol=1e-08, "
+    "bool equal_nan=False) -> bool", tags={"reduction"}, meta=_allclose_meta)
+def allclose(xp, self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    _check_same_dtype("allclose", self, other)
+    try:
+        return bool(xp.all(xp.isclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+    except ValueError:
+        raise RuntimeError(f"allclose: the size of tensor a {list(self.shape)} must match the "
+                           f"size of tensor b {list(other.shape)} (not broadcastable)") from None
+
+
+@op("aten::equal(Tensor self, Tensor other) -> bool", tags={"reduction"},
+    meta=lambda self, other: bool)
+def equal(xp, self, other):
+    return self.shape == other.shape and bool(xp.all(self == other))

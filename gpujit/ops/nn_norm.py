@@ -1,0 +1,365 @@
+"""nn ops: batch/layer/group normalization, dropout, embedding, one_hot and pad (the rest of
+the family is in nn.py and nn_loss.py)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import device_of_array
+from .meta import TensorMeta
+from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, sizes
+from .registry import op
+
+
+def _same(self, *args, **kwargs):
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+# ---------------------------------------------------------------------- batch norm
+
+def _bn_check(input, weight, bias, running_mean, running_var, training):
+    check_float("batch_norm", input)
+    if len(input.shape) < 2:
+        raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, "
+                         f"...), but got input of size {sizes(input.shape)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is None and not training:
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and c is not None:
+            n = int(np.prod(t.shape, dtype=np.int64))
+            if n != c:
+                raise RuntimeError(f"{name} should contain {c} elements not {n}")
+
+
+@op("aten::batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor(a!)? running_mean, "
+    "Tensor(b!)? running_var, bool training, float momentum, float eps, bool cudnn_enabled) "
+    "-> Tensor", tags=_NN, method=False, dtypes=FLOATS,
+    meta=lambda input, weight, bias, running_mean, running_var, *rest: (
+        _bn_check(input, weight, bias, running_mean, running_var, rest[0]), _same(input))[1])
+def batch_norm(xp, input, weight, bias, running_mean, running_var, training, momentum, eps,
+               cudnn_enabled):
+    """Normalize over every dim but 1. In training the batch statistics are used and the
+    running ones updated in place (with the unbiased variance), as PyTorch."""
+    _bn_check(input, weight, bias, running_mean, running_var, training)
+    if input.size == 0:
+        return input.copy()
+    c = input.shape[1]
+    ct = compute_dtype(xp, input)
+    x = input.astype(ct, copy=False)
+    axes = (0,) + tuple(range(2, input.ndim))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training:
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes)
+        n = x.size // c
+        if running_mean is not None:
+            running_mean[...] = ((1 - momentum) * running_mean.reshape(c)
+                                 + momentum * mean).reshape(running_mean.shape)
+        if running_var is not None:
+            unbiased = var * (n / (n - 1) if n > 1 else float("nan"))
+            running_var[...] = ((1 - momentum) * running_var.reshape(c)
+                                + momentum * unbiased).reshape(running_var.shape)
+    else:
+        mean = running_mean.reshape(c).astype(ct, copy=False)
+        var = running_var.reshape(c).astype(ct, copy=False)
+    invstd = 1 / xp.sqrt(var + eps)
+    out = (x - mean.reshape(shape)) * invstd.astype(ct, copy=False).reshape(shape)
+    if weight is not None:
+        out = out * weight.astype(ct, copy=False).reshape(shape)
+    if bias is not None:
+        out = out + bias.astype(ct, copy=False).reshape(shape)
+    return out.astype(input.dtype, copy=False)
+
+
+# ---------------------------------------------------------------------- layer / group norm
+
+def _ln_check(input, normalized_shape, weight, bias):
+    check_float("layer_norm", input)
+    if isinstance(normalized_shape, (int, np.integer)):
+        normalized_shape = (int(normalized_shape),)
+    ns = tuple(int(s) for s in normalized_shape)
+    if not ns:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != ns:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {sizes(t.shape)} and normalized_shape = "
+                               f"{sizes(ns)}")
+    shape = tuple(input.shape)
+    if len(shape) < len(ns) or any(a is not None and a != b
+                                   for a, b in zip(shape[len(shape) - len(ns):], ns)):
+        raise RuntimeError(f"Given normalized_shape={sizes(ns)}, expected input with shape "
+                           f"[*{''.join(', ' + str(s) for s in ns)}], but got input of size"
+                           f"{sizes(shape)}")
+    return ns
+
+
+def _normalize(xp, x, axes, eps):
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True)
+    return (x - mean) / xp.sqrt(var + eps)
+
+
+@op("aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, "
+    "Tensor? bias=None, float eps=1e-05, bool cudnn_enable=True) -> Tensor", tags=_NN,
+    method=False, functional=True, dtypes=FLOATS,
+    meta=lambda input, normalized_shape, weight=None, bias=None, *rest: (
+        _ln_check(input, normalized_shape, weight, bias), _same(input))[1])
+def layer_norm(xp, input, normalized_shape, weight=None, bias=None, eps=1e-05,
+               cudnn_enable=True):
+    """Normalize over the trailing dims `normalized_shape` (biased variance)."""
+    ns = _ln_check(input, normalized_shape, weight, bias)
+    if input.size == 0:
+        return input.copy()
+    ct = compute_dtype(xp, input)
+    nd = input.ndim
+    out = _normalize(xp, input.astype(ct, copy=False), tuple(range(nd - len(ns), nd)), eps)
+    if weight is not None:
+        out = out * weight.astype(ct, copy=False)
+    if bias is not None:
+        out = out + bias.astype(ct, copy=False)
+    return out.astype(input.dtype, copy=False)
+
+
+def _gn_check(input, num_groups, weight, bias):
+    check_float("group_norm", input)
+    shape = tuple(input.shape)
+    if len(shape) < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{len(shape)}")
+    c = shape[1]
+    if num_groups <= 0 or (c is not None and c % num_groups):
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {sizes(shape)} and "
+                           f"num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (len(t.shape) != 1 or (c is not None and t.shape[0] != c)):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number "
+                               f"of channels in input, but got {name} of shape "
+                               f"{sizes(t.shape)} and input of shape {sizes(shape)}")
+
+
+@op("aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, "
+    "float eps=1e-05, bool cudnn_enabled=True) -> Tensor", tags=_NN, method=False,
+    functional=True, dtypes=FLOATS,
+    meta=lambda input, num_groups, weight=None, bias=None, *rest: (
+        _gn_check(input, num_groups, weight, bias), _same(input))[1])
+def group_norm(xp, input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
+    """Normalize each of `num_groups` channel groups per sample; per-channel affine."""
+    _gn_check(input, num_groups, weight, bias)
+    if input.size == 0:
+        return input.copy()
+    ct = compute_dtype(xp, input)
+    n, c = input.shape[:2]
+    x = input.astype(ct, copy=False).reshape(n, num_groups, -1)
+    out = _normalize(xp, x, (2,), eps).reshape(input.shape)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.astype(ct, copy=False).reshape(shape)
+    if bias is not None:
+        out = out + bias.astype(ct, copy=False).reshape(shape)
+    return out.astype(input.dtype, copy=False)
+
+
+# ---------------------------------------------------------------------- dropout
+
+def _dropout_check(p, input):
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    d = dtype_of(input)
+    if d.category != _dt.FLOATING:
+        raise RuntimeError(f"dropout: expected a floating point input, got {d.short_name}")
+
+
+def _keep_mask(xp, a, p):
+    """Bernoulli(1 - p) keep mask of a's shape, from the device's default generator."""
+    from .random import generator_for
+    dt = np.dtype(np.float64 if a.dtype == np.float64 else np.float32)
+    return generator_for(device_of_array(a)).uniform(a.shape, dt) < 1 - p
+
+
+def _dropout(xp, input, p):
+    if p == 1:
+        return xp.zeros_like(input)
+    keep = _keep_mask(xp, input, p)
+    return (input * keep * input.dtype.type(1 / (1 - p))).astype(input.dtype, copy=False)
+
+
+@op("aten::dropout(Tensor input, float p, bool train) -> Tensor", tags=_NN | {"random"},
+    method=False, dtypes=FLOATS,
+    meta=lambda input, p, train: (_dropout_check(p, input), _same(input))[1])
+def dropout(xp, input, p, train):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (training);
+    the input itself otherwise."""
+    _dropout_check(p, input)
+    if not train or p == 0 or input.size == 0:
+        return input
+    return _dropout(xp, input, p)
+
+
+@op("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
+    tags=_NN | {"random", "inplace"}, method=False, dtypes=FLOATS,
+    meta=lambda self, p, train: (_dropout_check(p, self), _same(self))[1])
+def dropout_(xp, self, p, train):
+    """In-place dropout."""
+    _dropout_check(p, self)
+    if train and p != 0 and self.size:
+        self[...] = _dropout(xp, self, p)
+    return self
+
+
+# ---------------------------------------------------------------------- embedding
+
+def _emb_check(weight, indices):
+    di = dtype_of(indices)
+    if di not in (_dt.int64, _dt.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"{'torch.' + di.short_name}Tensor instead (while checking "
+                           f"arguments for embedding)")
+    if len(weight.shape) != 2:
+        raise RuntimeError("'weight' must be 2-D")
+
+
+def _check_index_range(xp, indices, n):
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n):
+        raise IndexError("index out of range in self")
+
+
+@op("aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, "
+    "bool scale_grad_by_freq=False, bool sparse=False) -> Tensor", tags=_NN, method=False,
+    meta=lambda weight, indices, *rest: (_emb_check(weight, indices), TensorMeta(
+        weight.dtype, tuple(indices.shape) + tuple(weight.shape[1:]), weight.device))[1])
+def embedding(xp, weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """Rows of `weight` at `indices` (output shape indices.shape + (embedding_dim,))."""
+    _emb_check(weight, indices)
+    _check_index_range(xp, indices, weight.shape[0])
+    return xp.take(weight, indices, axis=0)
+
+
+@op("aten::embedding_renorm_(Tensor(a!) self, Tensor indices, float max_norm, "
+    "float norm_type) -> Tensor(a!)", tags=_NN | {"inplace"}, method=False,
+    meta=lambda self, indices, max_norm, norm_type: (_emb_check(self, indices),
+                                                      _same(self))[1])
+def embedding_renorm_(xp, self, indices, max_norm, norm_type):
+    """Rescale, in place, each row of `self` named in `indices` whose norm_type-norm
+    exceeds max_norm to norm max_norm / (norm + 1e-7) * norm."""
+    _emb_check(self, indices)
+    _check_index_range(xp, indices, self.shape[0])
+    rows = xp.unique(indices.reshape(-1))
+    if rows.size == 0:
+        return self
+    w = self[rows].astype(compute_dtype(xp, self), copy=False)
+    a = xp.abs(w)
+    if norm_type == float("inf"):
+        norm = a.max(axis=1)
+    elif norm_type == 0:
+        norm = (a != 0).sum(axis=1).astype(w.dtype)
+    else:
+        norm = (a ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norm > max_norm, max_norm / (norm + 1e-7), 1).astype(w.dtype)
+    self[rows] = (w * scale[:, None]).astype(self.dtype, copy=False)
+    return self
+
+
+# ---------------------------------------------------------------------- one_hot
+
+def _one_hot_meta(self, num_classes=-1):
+    if self.dtype is not _dt.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    return TensorMeta(_dt.int64, tuple(self.shape) + (num_classes if num_classes >= 0
+                                                      else None,), self.device)
+
+
+@op("aten::one_hot(Tensor self, int num_classes=-1) -> Tensor", tags=_NN, method=False,
+    function=False, functional=True, meta=_one_hot_meta, dtypes=(_dt.int64,))
+def one_hot(xp, self, num_classes=-1):
+    """int64 one-hot encoding along a new last dim (num_classes=-1: max + 1 classes)."""
+    _one_hot_meta(TensorMeta(dtype_of(self), self.shape, None), num_classes)
+    if self.size == 0:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return xp.zeros(self.shape + (num_classes,), np.int64)
+    if int(self.min()) < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    mx = int(self.max())
+    if num_classes == -1:
+        num_classes = mx + 1
+    elif mx >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return (self[..., None] == xp.arange(num_classes)).astype(np.int64)
+
+
+# ---------------------------------------------------------------------- pad
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_geometry(shape, pad, mode, value):
+    """(left, right) per dim of `shape` from F.pad's last-dim-first list, and the output
+    shape; PyTorch's checks."""
+    pad = [int(p) for p in pad]
+    nd = len(shape)
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) > 2 * nd:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(pad)} and input of "
+                           f"dimension {nd}")
+    k = len(pad) // 2
+    widths = [(0, 0)] * (nd - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        if not ((k == 1 and nd in (2, 3)) or (k == 2 and nd in (3, 4))
+                or (k == 3 and nd in (4, 5))):
+            raise NotImplementedError("Only 2D, 3D, 4D, 5D padding with non-constant padding "
+                                      "are supported for now")
+    out = []
+    for d, ((l, r), n) in enumerate(zip(widths, shape)):
+        if n is None:
+            out.append(None)
+            continue
+        if mode == "reflect" and d >= nd - k and not (l < n and r < n):
+            arg = 4 + 2 * (nd - 1 - d)
+            raise RuntimeError(f"Argument #{arg}: Padding size should be less than the "
+                               f"corresponding input dimension, but got: padding ({l}, {r}) "
+                               f"at dimension {d} of input {sizes(shape)}")
+        if mode == "circular" and d >= nd - k and not (l <= n and r <= n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        size = n + l + r
+        if size < 0 or (size == 0 and mode != "constant"):
+            raise RuntimeError(f"The input size {n}, plus negative padding {l} and {r} "
+                               f"resulted in a negative output size, which is invalid. Check "
+                               f"dimension {d} of your input.")
+        out.append(size)
+    return widths, tuple(out)
+
+
+@op("aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) "
+    "-> Tensor", tags=_NN, method=False, function=False, functional=True,
+    meta=lambda self, pad, mode="constant", value=None: TensorMeta(
+        self.dtype, _pad_geometry(self.shape, pad, mode, value)[1], self.device))
+def pad(xp, self, pad, mode="constant", value=None):
+    """Pad (or, with negative sizes, crop) the trailing dims; `pad` lists (left, right)
+    for the last dim first. Modes: constant (value, default 0), reflect (mirror without
+    the edge), replicate (repeat the edge), circular (wrap around)."""
+    widths, out_shape = _pad_geometry(self.shape, pad, mode, value)
+    pos = tuple((max(l, 0), max(r, 0)) for l, r in widths)
+    crop = tuple(slice(max(-l, 0), n - max(-r, 0)) for (l, r), n in zip(widths, self.shape))
+    if mode == "constant":
+        out = xp.full(out_shape, 0 if value is None else value, dtype=self.dtype)
+        dest = tuple(slice(a, a + (s.stop - s.start)) for (a, _), s in zip(pos, crop))
+        out[dest] = self[crop]
+        return out
+    if mode == "circular":   # ATen crops first, then wraps around what is left
+        return xp.pad(self[crop], pos, mode="wrap")
+    out = xp.pad(self, pos, mode="reflect" if mode == "reflect" else "edge")
+    return xp.ascontiguousarray(out[tuple(
+        slice(max(-l, 0), m - max(-r, 0)) for (l, r), m in zip(widths, out.shape))])

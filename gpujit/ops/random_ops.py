@@ -1,0 +1,513 @@
+"""Random ops: factories (rand, randn, randint, randperm, *_like, normal), in-place fills
+(normal_, uniform_, bernoulli_, random_, exponential_) and sampling (bernoulli,
+multinomial). Each draws from the device's default generator or `generator=` (see
+ops/random.py); Python wrappers with PyTorch's varargs sizes are in `PUBLIC`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, device as _device_cls, device_of_array
+from .meta import TensorMeta, broadcast_shapes, same_as
+from .registry import op, OPS
+from .random import generator_for
+
+PUBLIC = {}
+
+_RF = {"random", "factory"}
+_R = {"random"}
+_RI = {"random", "inplace"}
+_TAIL = ("Generator? generator=None, ScalarType? dtype=None, Layout? layout=None, "
+         "Device? device=None, bool? pin_memory=None")
+_LIKE_TAIL = _TAIL + ", MemoryFormat? memory_format=None"
+
+
+def _float_dtype(dtype, kernel):
+    dt = _dt.get_default_dtype() if dtype is None else dtype
+    if dt.category != _dt.FLOATING:
+        raise RuntimeError(f'"{kernel}" not implemented for \'{dt.short_name}\'')
+    return dt
+
+
+def _check_float(a, kernel):
+    if a.dtype.kind != "f":
+        raise RuntimeError(f'"{kernel}" not implemented for '
+                           f'\'{_dt.from_numpy_dtype(a.dtype).short_name}\'')
+
+
+def _meta_dev(device, default=_cpu):
+    return default if device is None else _device_cls(device)
+
+
+def _gen(device, generator):
+    return generator_for(_cpu if device is None else device, generator)
+
+
+def _gen_like(a, device, generator):
+    return generator_for(device if device is not None else device_of_array(a), generator)
+
+
+# ------------------------------------------------------------------ factories
+
+@op(f"aten::rand(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
+    method=False,
+    meta=lambda size, generator=None, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_float_dtype(dtype, "uniform"), tuple(size), _meta_dev(device)))
+def _rand(xp, size, generator=None, dtype=None, layout=None, device=None, pin_memory=None):
+    dt = _float_dtype(dtype, "uniform")
+    return _gen(device, generator).uniform(tuple(size), dt.np)
+
+
+@op(f"aten::randn(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
+    method=False,
+    meta=lambda size, generator=None, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_float_dtype(dtype, "normal"), tuple(size), _meta_dev(device)))
+def _randn(xp, size, generator=None, dtype=None, layout=None, device=None, pin_memory=None):
+    dt = _float_dtype(dtype, "normal")
+    return _gen(device, generator).normal(tuple(size), dt.np)
+
+
+def _check_range(low, high):
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+
+
+def _int_dtype(dtype):
+    return _dt.int64 if dtype is None else _dt.to_dtype(dtype)
+
+
+@op(f"aten::randint.low(SymInt low, SymInt high, SymInt[] size, *, "
+    f"{_TAIL.replace('dtype=None', 'dtype=long')}) -> Tensor", tags=_RF, function=False,
+    method=False,
+    meta=lambda low, high, size, generator=None, dtype="long", layout=None, device=None,
+    pin_memory=None: (_check_range(low, high), TensorMeta(
+        _int_dtype(dtype), tuple(size), _meta_dev(device)))[1])
+def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, device=None,
+             pin_memory=None):
+    _check_range(low, high)
+    v = _gen(device, generator).integers(int(low), int(high), tuple(size))
+    return v.astype(_int_dtype(dtype).np, copy=False)
+
+
+@op("aten::randperm(SymInt n, *, " + _TAIL.replace("dtype=None", "dtype=long") + ") -> Tensor",
+    tags=_RF, function=False, method=False,
+    meta=lambda n, generator=None, dtype="long", layout=None, device=None, pin_memory=None:
+    TensorMeta(_int_dtype(dtype), (n,), _meta_dev(device)))
+def _randperm(xp, n, generator=None, dtype="long", layout=None, device=None,
+              pin_memory=None):
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got {n}")
+    return _gen(device, generator).permutation(int(n)).astype(_int_dtype(dtype).np,
+                                                              copy=False)
+
+
+def _like_meta(dtype_rule, low_high=0):
+    """Meta of a *_like op; low_high: how many int args (high / low, high) follow self."""
+    def meta(self, *args):
+        bounds, rest = args[:low_high], list(args[low_high:]) + [None] * 6
+        if low_high:
+            _check_range(*((0,) + tuple(bounds) if low_high == 1 else bounds))
+        generator, dtype, layout, device = rest[:4]
+        return TensorMeta(dtype_rule(dtype or self.dtype), tuple(self.shape),
+                          _meta_dev(device, self.device))
+    return meta
+
+
+@op(f"aten::rand_like(Tensor self, *, {_LIKE_TAIL}) -> Tensor", tags=_RF, method=False,
+    meta=_like_meta(lambda d: _float_dtype(d, "uniform")))
+def rand_like(xp, self, generator=None, dtype=None, layout=None, device=None,
+              pin_memory=None, memory_format=None):
+    dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), "uniform")
+    return _gen_like(self, device, generator).uniform(self.shape, dt.np)
+
+
+@op(f"aten::randn_like(Tensor self, *, {_LIKE_TAIL}) -> Tensor", tags=_RF, method=False,
+    meta=_like_meta(lambda d: _float_dtype(d, "normal")))
+def randn_like(xp, self, generator=None, dtype=None, layout=None, device=None,
+               pin_memory=None, memory_format=None):
+    dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), "normal")
+    return _gen_like(self, device, generator).normal(self.shape, dt.np)
+
+
+def _randint_like(self, low, high, generator, dtype, device):
+    _check_range(low, high)
+    dt = dtype.np if dtype is not None else self.dtype
+    return _gen_like(self, device, generator).integers(int(low), int(high),
+                                                       self.shape).astype(dt, copy=False)
+
+
+@op(f"aten::randint_like(Tensor self, SymInt high, *, {_LIKE_TAIL}) -> Tensor", tags=_RF,
+    method=False,
+    meta=_like_meta(lambda d: d, 1))
+def randint_like(xp, self, high, generator=None, dtype=None, layout=None, device=None,
+                 pin_memory=None, memory_format=None):
+    return _randint_like(self, 0, high, generator, dtype, device)
+
+
+@op(f"aten::randint_like.low_dtype(Tensor self, SymInt low, SymInt high, *, {_LIKE_TAIL}) "
+    "-> Tensor", tags=_RF, method=False, name="randint_like",
+    meta=_like_meta(lambda d: d, 2))
+def randint_like_low(xp, self, low, high, generator=None, dtype=None, layout=None,
+                     device=None, pin_memory=None, memory_format=None):
+    return _randint_like(self, low, high, generator, dtype, device)
+
+
+# ------------------------------------------------------------------ normal(mean, std)
+
+def _check_std(std):
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+
+
+def _check_std_tensor(xp, std):
+    if xp is np and std.size and not (std >= 0).all():
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+
+
+def _normal_meta_dtype(*dts):
+    dt = dts[0] if len(dts) == 1 else _dt.promote_types(*dts)
+    if dt.category != _dt.FLOATING:
+        raise RuntimeError(f'"normal" not implemented for \'{dt.short_name}\'')
+    return dt
+
+
+def _draw_normal(g, shape, npdt, mean, std):
+    v = g.normal(shape, npdt)
+    return (v * std + mean).astype(npdt, copy=False)
+
+
+@op("aten::normal.Tensor_Tensor(Tensor mean, Tensor std, *, Generator? generator=None) -> "
+    "Tensor", tags=_R, method=False,
+    meta=lambda mean, std, generator=None: TensorMeta(
+        _normal_meta_dtype(mean.dtype, std.dtype), broadcast_shapes(mean.shape, std.shape),
+        mean.device))
+def normal_tensor_tensor(xp, mean, std, generator=None):
+    dt = _normal_meta_dtype(_dt.from_numpy_dtype(mean.dtype), _dt.from_numpy_dtype(std.dtype))
+    shape = broadcast_shapes(mean.shape, std.shape)
+    _check_std_tensor(xp, std)
+    return _draw_normal(_gen_like(mean, None, generator), shape, dt.np, mean.astype(dt.np),
+                        std.astype(dt.np))
+
+
+@op("aten::normal.Tensor_float(Tensor mean, float std=1, *, Generator? generator=None) -> "
+    "Tensor", tags=_R, method=False,
+    meta=lambda mean, std=1, generator=None: (_check_std(std), TensorMeta(
+        _normal_meta_dtype(mean.dtype), tuple(mean.shape), mean.device))[1])
+def normal_tensor_float(xp, mean, std=1, generator=None):
+    _check_std(std)
+    dt = _normal_meta_dtype(_dt.from_numpy_dtype(mean.dtype))
+    return _draw_normal(_gen_like(mean, None, generator), mean.shape, dt.np, mean,
+                        dt.np.type(std))
+
+
+@op("aten::normal.float_Tensor(float mean, Tensor std, *, Generator? generator=None) -> "
+    "Tensor", tags=_R, method=False,
+    meta=lambda mean, std, generator=None: TensorMeta(
+        _normal_meta_dtype(std.dtype), tuple(std.shape), std.device))
+def normal_float_tensor(xp, mean, std, generator=None):
+    dt = _normal_meta_dtype(_dt.from_numpy_dtype(std.dtype))
+    _check_std_tensor(xp, std)
+    return _draw_normal(_gen_like(std, None, generator), std.shape, dt.np, dt.np.type(mean),
+                        std)
+
+
+@op(f"aten::normal.float_float(float mean, float std, SymInt[] size, *, {_TAIL}) -> Tensor",
+    tags=_RF, method=False,
+    meta=lambda mean, std, size, generator=None, dtype=None, layout=None, device=None,
+    pin_memory=None: (_check_std(std), TensorMeta(_float_dtype(dtype, "normal"), tuple(size),
+                                                  _meta_dev(device)))[1])
+def normal_float_float(xp, mean, std, size, generator=None, dtype=None, layout=None,
+                       device=None, pin_memory=None):
+    _check_std(std)
+    dt = _float_dtype(dtype, "normal")
+    return _draw_normal(_gen(device, generator), tuple(size), dt.np, dt.np.type(mean),
+                        dt.np.type(std))
+
+
+# ------------------------------------------------------------------ in-place fills
+
+def _write(self, v):
+    self[...] = v
+    return self
+
+
+@op("aten::normal_(Tensor(a!) self, float mean=0, float std=1, *, "
+    "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
+def normal_(xp, self, mean=0, std=1, generator=None):
+    _check_float(self, "normal_kernel")
+    _check_std(std)
+    t = self.dtype.type
+    return _write(self, _draw_normal(_gen_like(self, None, generator), self.shape, self.dtype,
+                                     t(mean), t(std)))
+
+
+@op("aten::uniform_(Tensor(a!) self, float from_=0, float to=1, *, "
+    "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
+def uniform_(xp, self, from_=0, to=1, generator=None):
+    _check_float(self, "uniform")
+    if from_ > to:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={from_} > to={to}")
+    t = self.dtype.type
+    u = _gen_like(self, None, generator).uniform(self.shape, self.dtype)
+    return _write(self, (u * t(to - from_) + t(from_)).astype(self.dtype, copy=False))
+
+
+@op("aten::exponential_(Tensor(a!) self, float lambd=1, *, Generator? generator=None) -> "
+    "Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
+def exponential_(xp, self, lambd=1, generator=None):
+    _check_float(self, "exponential")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    u = _gen_like(self, None, generator).uniform(self.shape, self.dtype)
+    return _write(self, (-xp.log1p(-u) / self.dtype.type(lambd)).astype(self.dtype,
+                                                                        copy=False))
+
+
+def _check_p(p):
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+
+
+def _check_p_tensor(xp, p):
+    if xp is np and p.size and not ((p >= 0) & (p <= 1)).all():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  "
+                           "(bernoulli: all probabilities must be in [0, 1])")
+
+
+def _uniform_for(g, shape, p_dtype):
+    dt = p_dtype if p_dtype.kind == "f" else np.dtype(np.float32)
+    return g.uniform(shape, np.dtype(np.float64) if dt == np.float16 else dt)
+
+
+@op("aten::bernoulli_.float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> "
+    "Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
+def bernoulli_float_(xp, self, p=0.5, generator=None):
+    _check_p(p)
+    u = _uniform_for(_gen_like(self, None, generator), self.shape, np.dtype(np.float64))
+    return _write(self, (u < p).astype(self.dtype))
+
+
+@op("aten::bernoulli_.Tensor(Tensor(a!) self, Tensor p, *, Generator? generator=None) -> "
+    "Tensor(a!)", tags=_RI, function=False, name="bernoulli_",
+    meta=lambda self, p, generator=None: (broadcast_shapes(self.shape, p.shape),
+                                          TensorMeta(self.dtype, tuple(self.shape),
+                                                     self.device))[1])
+def bernoulli_tensor_(xp, self, p, generator=None):
+    _check_p_tensor(xp, p)
+    if broadcast_shapes(self.shape, p.shape) != tuple(self.shape):
+        raise RuntimeError(f"bernoulli_: p of shape {list(p.shape)} can't be broadcast to "
+                           f"self of shape {list(self.shape)}")
+    u = _uniform_for(_gen_like(self, None, generator), self.shape, p.dtype)
+    return _write(self, (u < p).astype(self.dtype))
+
+
+def _bernoulli_meta(self, generator=None):
+    if self.dtype.category != _dt.FLOATING:
+        raise RuntimeError(f'"bernoulli_tensor_cpu_self_" not implemented for '
+                           f'\'{self.dtype.short_name}\'')
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::bernoulli(Tensor self, *, Generator? generator=None) -> Tensor", tags=_R,
+    meta=_bernoulli_meta)
+def bernoulli(xp, self, generator=None):
+    _check_float(self, "bernoulli_tensor_cpu_self_")
+    _check_p_tensor(xp, self)
+    u = _uniform_for(_gen_like(self, None, generator), self.shape, self.dtype)
+    return (u < self).astype(self.dtype)
+
+
+@op("aten::bernoulli.p(Tensor self, float p, *, Generator? generator=None) -> Tensor",
+    tags=_R, name="bernoulli",
+    meta=lambda self, p, generator=None: (_check_p(p), TensorMeta(
+        self.dtype, tuple(self.shape), self.device))[1])
+def bernoulli_p(xp, self, p, generator=None):
+    _check_p(p)
+    u = _uniform_for(_gen_like(self, None, generator), self.shape, np.dtype(np.float64))
+    return (u < p).astype(self.dtype)
+
+
+def _random_bounds(npdt):
+    """random_() without bounds: [0, 2**mantissa] for floats, [0, max] for ints."""
+    if npdt.kind == "f":
+        return 0, (1 << (np.finfo(npdt).nmant + 1)) + 1
+    if npdt.kind == "b":
+        return 0, 2
+    return 0, int(np.iinfo(npdt).max) + 1
+
+
+def _random_fill(self, low, high, generator):
+    _check_range(low, high)
+    v = _gen_like(self, None, generator).integers(low, min(high, 1 << 63), self.shape)
+    return _write(self, v.astype(self.dtype))
+
+
+@op("aten::random_(Tensor(a!) self, *, Generator? generator=None) -> Tensor(a!)", tags=_RI,
+    function=False, meta=same_as(0))
+def random_(xp, self, generator=None):
+    return _random_fill(self, *_random_bounds(self.dtype), generator)
+
+
+@op("aten::random_.from(Tensor(a!) self, int from_, int? to, *, Generator? generator=None) "
+    "-> Tensor(a!)", tags=_RI, function=False, name="random_", meta=same_as(0))
+def random_from(xp, self, from_, to, generator=None):
+    high = _random_bounds(self.dtype)[1] if to is None else to
+    return _random_fill(self, from_, high, generator)
+
+
+@op("aten::random_.to(Tensor(a!) self, int to, *, Generator? generator=None) -> Tensor(a!)",
+    tags=_RI, function=False, name="random_", meta=same_as(0))
+def random_to(xp, self, to, generator=None):
+    return _random_fill(self, 0, to, generator)
+
+
+# ------------------------------------------------------------------ multinomial
+
+def _multinomial_rule(shape, dtype, num_samples, replacement):
+    if len(shape) not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if dtype.category != _dt.FLOATING:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{dtype.short_name}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    n = shape[-1]
+    if not replacement and n is not None and num_samples > n:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    return tuple(shape[:-1]) + (num_samples,)
+
+
+@op("aten::multinomial(Tensor self, SymInt num_samples, bool replacement=False, *, "
+    "Generator? generator=None) -> Tensor", tags=_R,
+    meta=lambda self, num_samples, replacement=False, generator=None: TensorMeta(
+        _dt.int64, _multinomial_rule(self.shape, self.dtype, num_samples, replacement),
+        self.device))
+def multinomial(xp, self, num_samples, replacement=False, generator=None):
+    out_shape = _multinomial_rule(self.shape, _dt.from_numpy_dtype(self.dtype), num_samples,
+                                  replacement)
+    n = self.shape[-1]
+    p = self.reshape(-1, n).astype(np.float64)
+    rows = p.shape[0]
+    if xp is np and p.size:
+        if not (np.isfinite(p).all() and (p >= 0).all()):
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry < 0)")
+        if (p.sum(axis=1) <= 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and (np.count_nonzero(p, axis=1) < num_samples).any():
+            raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
+                               "enough non-negative category to sample)")
+    g = _gen_like(self, None, generator)
+    u = g.uniform((rows, num_samples), np.dtype(np.float64))
+    if replacement:
+        # inverse CDF, all rows in one searchsorted: row r's CDF lives in [r, r + 1]
+        cdf = xp.cumsum(p, axis=1)
+        cdf = cdf / cdf[:, -1:]
+        off = xp.arange(rows, dtype=np.float64)[:, None]
+        pos = xp.searchsorted((cdf + off).reshape(-1), (u + off).reshape(-1), side="right")
+        idx = pos.reshape(rows, num_samples) - xp.arange(rows)[:, None] * n
+        idx = xp.clip(idx, 0, n - 1)
+    else:
+        # Efraimidis-Spirakis: the k largest log(u)/p are a weighted sample w/o replacement
+        u = g.uniform((rows, n), np.dtype(np.float64))
+        with np.errstate(divide="ignore"):
+            keys = xp.where(p > 0, xp.log1p(-u) / xp.where(p > 0, p, 1.0), -xp.inf)
+        order = xp.argsort(-keys, axis=1, **({"kind": "stable"} if xp is np else {}))
+        idx = order[:, :num_samples]
+    return idx.astype(np.int64, copy=False).reshape(out_shape)
+
+
+# ------------------------------------------------------------------ Python entry points
+
+def _public(fn):
+    PUBLIC[fn.__name__] = fn
+    return fn
+
+
+def _size_and_finish():
+    from .creation import _size_arg, _finish
+    return _size_arg, _finish
+
+
+@_public
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False):
+    size_arg, finish = _size_and_finish()
+    return finish(OPS["aten::rand"].public(size_arg(size), generator=generator, dtype=dtype,
+                                           device=device), requires_grad)
+
+
+@_public
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False):
+    size_arg, finish = _size_and_finish()
+    return finish(OPS["aten::randn"].public(size_arg(size), generator=generator, dtype=dtype,
+                                            device=device), requires_grad)
+
+
+@_public
+def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None,
+            layout=None, device=None, requires_grad=False, pin_memory=False):
+    """randint(high, size), randint(low, high, size); size also as a keyword."""
+    args = list(args)
+    if size is None:
+        if not args or not isinstance(args[-1], (list, tuple)):
+            raise TypeError("randint() missing required argument 'size' (a tuple of ints)")
+        size = args.pop()
+    if high is None:
+        if not args:
+            raise TypeError("randint() missing required argument 'high'")
+        high = args.pop()
+    if low is None:
+        low = args.pop() if args else 0
+    if args:
+        raise TypeError("randint() takes at most 3 positional arguments (low, high, size)")
+    size_arg, finish = _size_and_finish()
+    return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
+                                                  generator=generator, dtype=dtype,
+                                                  device=device), requires_grad)
+
+
+@_public
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
+    _, finish = _size_and_finish()
+    return finish(OPS["aten::randperm"].public(int(n), generator=generator,
+                                               dtype=_dt.int64 if dtype is None else dtype,
+                                               device=device), requires_grad)
+
+
+def _like(name):
+    def fn(input, *, generator=None, dtype=None, layout=None, device=None,
+           requires_grad=False, memory_format=None, pin_memory=False):
+        _, finish = _size_and_finish()
+        return finish(OPS[f"aten::{name}"].public(input, generator=generator, dtype=dtype,
+                                                  device=device), requires_grad)
+    fn.__name__ = name
+    PUBLIC[name] = fn
+    return fn
+
+
+_like("rand_like")
+_like("randn_like")
+
+
+@_public
+def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad=False, memory_format=None, pin_memory=False):
+    """randint_like(input, high) or randint_like(input, low, high)."""
+    args = list(args)
+    if high is None:
+        if not args:
+            raise TypeError("randint_like() missing required argument 'high'")
+        high = args.pop()
+    if low is None:
+        low = args.pop() if args else 0
+    _, finish = _size_and_finish()
+    return finish(OPS["aten::randint_like.low_dtype"].public(
+        input, int(low), int(high), generator=generator, dtype=dtype, device=device),
+        requires_grad)

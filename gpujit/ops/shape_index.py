@@ -1,0 +1,515 @@
+"""Index-driven shape ops: gather, scatter (src/value, reduce=), scatter_add, index_select,
+index_fill, index_add, take, take_along_dim, masked_select, nonzero/argwhere.
+
+Scatters work on linear indices into a C-contiguous result: `add_at` / `mul_at` below do
+the duplicate-index accumulation with NumPy's `ufunc.at` on the CPU and with CuPy's atomic
+`add.at` (or a segmented product) on the GPU. Index bounds are checked on the CPU, as in
+PyTorch (on CUDA PyTorch raises a device-side assert; CuPy wraps indices instead).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, wrap_dim, broadcast_shapes
+from .registry import op, OPS, tensor_method
+
+PUBLIC = {}
+
+_SHAPE = {"shape"}
+_INPLACE = {"inplace"}
+
+
+def _dt_of(a):
+    return _dt.from_numpy_dtype(a.dtype)
+
+
+def _nd1(shape):
+    """PyTorch treats a 0-dim tensor as 1-dim in gather/scatter shape checks."""
+    return tuple(shape) if len(shape) else (1,)
+
+
+def _scalar(v):
+    return v.item() if hasattr(v, "item") and not isinstance(v, (bool, int, float)) else v
+
+
+def cast_scalar(value, npdtype):
+    """A Python scalar converted like PyTorch's fill (wrapping into small int types)."""
+    value = _scalar(value)
+    if npdtype == np.bool_:
+        return bool(value)
+    with np.errstate(all="ignore"):
+        return np.asarray(value).astype(npdtype).item()
+
+
+# ------------------------------------------------------------------ accumulation helpers
+
+_CUPY_ADD_AT = {np.dtype(t) for t in (np.int32, np.uint32, np.uint64, np.float16, np.float32,
+                                      np.float64)}
+
+
+def add_at(xp, a, idx, v):
+    """a[idx] += v with repeated indices accumulating (in place on a)."""
+    if xp is np:
+        np.add.at(a, idx, v)
+        return
+    dt = a.dtype
+    if dt in _CUPY_ADD_AT:
+        xp.add.at(a, idx, xp.asarray(v, dtype=dt))
+    elif dt == np.int64:          # two's complement: the uint64 atomic add is the same
+        xp.add.at(a.view(np.uint64), idx, xp.asarray(v, dtype=np.int64).view(np.uint64))
+    else:                         # int8/int16/uint8/bool: accumulate in int32
+        tmp = a.astype(np.int32)
+        xp.add.at(tmp, idx, xp.asarray(v).astype(np.int32))
+        a[...] = (tmp != 0) if dt == np.bool_ else tmp.astype(dt)
+
+
+def mul_at(xp, flat, lin, v):
+    """flat[lin] *= v with repeated (1-D, linear) indices multiplying: a segmented product
+    over the sorted indices by doubling (log2(n) vector steps; no ufunc.at on CuPy)."""
+    n = lin.shape[0]
+    if n == 0:
+        return
+    order = xp.argsort(lin, **({"kind": "stable"} if xp is np else {}))
+    sl = lin[order]
+    p = xp.asarray(v)[order].astype(flat.dtype, copy=True)
+    start = xp.ones(n, dtype=bool)
+    start[1:] = sl[1:] != sl[:-1]
+    gid = xp.cumsum(start) - 1
+    k = 1
+    while k < n:
+        same = gid[k:] == gid[:-k]
+        p[k:] = xp.where(same, p[k:] * p[:-k], p[k:])
+        k *= 2
+    last = xp.ones(n, dtype=bool)
+    last[:-1] = sl[1:] != sl[:-1]
+    tgt = sl[last]
+    flat[tgt] = flat[tgt] * p[last]
+
+
+def check_bounds(xp, idx, size, dim, exc=RuntimeError, msg=None):
+    """PyTorch's CPU bounds check for index tensors (skipped on the GPU: no sync)."""
+    if xp is not np or idx.size == 0:
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= size:
+        bad = lo if lo < 0 else hi
+        raise exc(msg or f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _check_index_dtype(name, idx_dt, allow_int32=False):
+    if idx_dt is not _dt.int64 and not (allow_int32 and idx_dt is _dt.int32):
+        want = "int32 or int64" if allow_int32 else "int64"
+        raise RuntimeError(f"{name}(): Expected dtype {want} for index")
+
+
+# ------------------------------------------------------------------ gather
+
+def gather_rule(self_shape, dim, idx_shape, idx_dt):
+    _check_index_dtype("gather", idx_dt)
+    s, i = _nd1(self_shape), _nd1(idx_shape)
+    d = wrap_dim(dim, len(self_shape))
+    if len(s) != len(i):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input "
+                           "tensor")
+    for k in range(len(s)):
+        if k != d and i[k] is not None and s[k] is not None and i[k] > s[k]:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index "
+                               f"{list(idx_shape)} to be smaller than self "
+                               f"{list(self_shape)} apart from dimension {d}")
+    return d
+
+
+@op("aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor",
+    tags=_SHAPE,
+    meta=lambda self, dim, index, sparse_grad=False: (
+        gather_rule(self.shape, dim, index.shape, index.dtype),
+        TensorMeta(self.dtype, tuple(index.shape), self.device))[1])
+def gather(xp, self, dim, index, sparse_grad=False):
+    d = gather_rule(self.shape, dim, index.shape, _dt_of(index))
+    a, idx = self.reshape(_nd1(self.shape)), index.reshape(_nd1(index.shape))
+    if idx.size == 0:
+        return xp.empty(index.shape, self.dtype)
+    check_bounds(xp, idx, a.shape[d], d)
+    sub = a[tuple(slice(None) if k == d else slice(0, idx.shape[k]) for k in range(a.ndim))]
+    return xp.take_along_axis(sub, idx, axis=d).reshape(index.shape)
+
+
+# ------------------------------------------------------------------ scatter
+
+def scatter_rule(name, self_shape, self_dt, dim, idx_shape, idx_dt, src_shape=None,
+                 src_dt=None, reduce=None):
+    _check_index_dtype(name, idx_dt)
+    if src_dt is not None and src_dt is not self_dt:
+        raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    d = wrap_dim(dim, len(self_shape))
+    if _numel(idx_shape) == 0:
+        return d
+    s, i = _nd1(self_shape), _nd1(idx_shape)
+    if len(i) != len(s):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self "
+                           "tensor")
+    if src_shape is not None and len(_nd1(src_shape)) != len(i):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src "
+                           "tensor")
+    src = _nd1(src_shape) if src_shape is not None else None
+    for k in range(len(i)):
+        if (k != d and i[k] > s[k]) or (src is not None and i[k] > src[k]):
+            extra = (f" and to be smaller size than src {list(src_shape)}"
+                     if src is not None else "")
+            raise RuntimeError(f"Expected index {list(idx_shape)} to be smaller than self "
+                               f"{list(self_shape)} apart from dimension {d}{extra}")
+    return d
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _linear_index(xp, idx, d, out_shape):
+    """Linear positions in a C-contiguous array of out_shape of (…, idx[…], …) along d."""
+    strides = [1] * len(out_shape)
+    for k in range(len(out_shape) - 2, -1, -1):
+        strides[k] = strides[k + 1] * out_shape[k + 1]
+    lin = idx.astype(np.int64) * strides[d]
+    for k, n in enumerate(idx.shape):
+        if k != d and n != 1:
+            shape = [1] * idx.ndim
+            shape[k] = n
+            lin = lin + (xp.arange(n, dtype=np.int64) * strides[k]).reshape(shape)
+    return xp.broadcast_to(lin, idx.shape).reshape(-1)
+
+
+def scatter_into(xp, out, d, index, src, reduce):
+    """Scatter into out (C-contiguous, modified in place). src: array or Python scalar."""
+    if index.size == 0:
+        return out
+    o = out.reshape(-1)
+    oshape = _nd1(out.shape)
+    idx = index.reshape(_nd1(index.shape))
+    check_bounds(xp, idx, oshape[d], d)
+    lin = _linear_index(xp, idx, d, oshape)
+    if hasattr(src, "shape"):
+        s = src.reshape(_nd1(src.shape))
+        vals = s[tuple(slice(0, n) for n in idx.shape)].reshape(-1)
+    else:
+        vals = xp.full(lin.shape, cast_scalar(src, out.dtype), dtype=out.dtype)
+    if reduce is None:
+        o[lin] = vals
+    elif reduce == "add":
+        add_at(xp, o, lin, vals)
+    else:
+        mul_at(xp, o, lin, vals)
+    return out
+
+
+def _scatter_out(xp, self, inplace):
+    """The C-contiguous array a scatter writes: a copy, or self when it can be."""
+    if not inplace:
+        return xp.array(self, copy=True, order="C")
+    return self if self.flags.c_contiguous else xp.ascontiguousarray(self)
+
+
+def _finish(self, out, inplace):
+    if inplace:
+        if out is not self:
+            self[...] = out
+        return self
+    return out
+
+
+def _declare_scatter(name, overload, value_kind, reduce_kw, inplace):
+    qual = f"aten::{name}{'_' if inplace else ''}.{overload}" if overload else \
+        f"aten::{name}{'_' if inplace else ''}"
+    self_t = "Tensor(a!) self" if inplace else "Tensor self"
+    ret = "Tensor(a!)" if inplace else "Tensor"
+    val = "Tensor src" if value_kind == "src" else "Scalar value"
+    red = ", *, str reduce" if reduce_kw else ""
+    schema = f"{qual}({self_t}, int dim, Tensor index, {val}{red}) -> {ret}"
+    opname = name + ("_" if inplace else "")
+    fixed_reduce = "add" if name == "scatter_add" else None
+
+    def meta(self, dim, index, value, reduce=None):
+        src = value if value_kind == "src" else None
+        scatter_rule(opname, self.shape, self.dtype, dim, index.shape, index.dtype,
+                     src.shape if src is not None else None,
+                     src.dtype if src is not None else None, reduce)
+        return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+    @op(schema, tags=_INPLACE if inplace else _SHAPE, function=not inplace, meta=meta,
+        name=opname)
+    def impl(xp, self, dim, index, value, reduce=None):
+        src = value if value_kind == "src" else None
+        if src is None:
+            value = _scalar(value)
+        d = scatter_rule(opname, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
+                         src.shape if src is not None else None,
+                         _dt_of(src) if src is not None else None, reduce)
+        out = _scatter_out(xp, self, inplace)
+        scatter_into(xp, out, d, index, value, reduce or fixed_reduce)
+        return _finish(self, out, inplace)
+    impl.__name__ = qual.split("::")[1].replace(".", "_")
+    return impl
+
+
+for _inpl in (False, True):
+    _declare_scatter("scatter", "src", "src", False, _inpl)
+    _declare_scatter("scatter", "value", "value", False, _inpl)
+    _declare_scatter("scatter", "reduce", "src", True, _inpl)
+    _declare_scatter("scatter", "value_reduce", "value", True, _inpl)
+    _declare_scatter("scatter_add", "", "src", False, _inpl)
+
+
+# ------------------------------------------------------------------ index_select / fill / add
+
+def _index_vector(name, idx_shape):
+    if len(idx_shape) > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+
+
+def index_select_rule(self_shape, dim, idx_shape, idx_dt):
+    _check_index_dtype("index_select", idx_dt, allow_int32=True)
+    _index_vector("index_select", idx_shape)
+    d = wrap_dim(dim, len(self_shape))
+    n = _numel(idx_shape) if None not in idx_shape else None
+    if len(self_shape) == 0:
+        if n is not None and n != 1:
+            raise IndexError(f"index_select(): Index to scalar can have only 1 value, got "
+                             f"{n} value(s)")
+        return d, ()
+    return d, tuple(n if k == d else s for k, s in enumerate(self_shape))
+
+
+@op("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor", tags=_SHAPE,
+    meta=lambda self, dim, index: TensorMeta(
+        self.dtype, index_select_rule(self.shape, dim, index.shape, index.dtype)[1],
+        self.device))
+def index_select(xp, self, dim, index):
+    d, shape = index_select_rule(self.shape, dim, index.shape, _dt_of(index))
+    a = self.reshape(_nd1(self.shape))
+    idx = index.reshape(-1)
+    check_bounds(xp, idx, a.shape[d], d, IndexError, "index out of range in self")
+    return xp.take(a, idx, axis=d).reshape(shape)
+
+
+def _index_fill_rule(name, self_shape, dim, idx_shape, idx_dt):
+    _check_index_dtype(name, idx_dt)
+    if len(idx_shape) > 1:
+        raise IndexError(f"{name}(): Index has to be a vector/scalar")
+    return wrap_dim(dim, len(self_shape))
+
+
+def _declare_index_fill(overload, inplace):
+    name = "index_fill_" if inplace else "index_fill"
+    self_t, ret = ("Tensor(a!) self", "Tensor(a!)") if inplace else ("Tensor self", "Tensor")
+    val = "Scalar value" if overload == "int_Scalar" else "Tensor value"
+
+    @op(f"aten::{name}.{overload}({self_t}, int dim, Tensor index, {val}) -> {ret}",
+        tags=_INPLACE if inplace else _SHAPE, function=not inplace, name=name,
+        meta=lambda self, dim, index, value: (
+            _index_fill_rule(name, self.shape, dim, index.shape, index.dtype),
+            TensorMeta(self.dtype, tuple(self.shape), self.device))[1])
+    def impl(xp, self, dim, index, value):
+        d = _index_fill_rule(name, self.shape, dim, index.shape, _dt_of(index))
+        if overload == "int_Tensor" and value.ndim != 0:
+            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.ndim} dimension(s).")
+        out = self if inplace else self.copy()
+        a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
+        idx = index.reshape(-1)
+        check_bounds(xp, idx, a.shape[d], d, IndexError)
+        v = value.astype(out.dtype) if overload == "int_Tensor" else cast_scalar(value,
+                                                                                 out.dtype)
+        a[(slice(None),) * d + (idx,)] = v
+        return out
+    impl.__name__ = f"{name}_{overload}"
+    return impl
+
+
+for _inpl in (False, True):
+    _declare_index_fill("int_Scalar", _inpl)
+    _declare_index_fill("int_Tensor", _inpl)
+
+
+def index_add_rule(name, self_shape, self_dt, dim, idx_shape, idx_dt, src_shape, src_dt):
+    _check_index_dtype(name, idx_dt, allow_int32=True)
+    _index_vector(name, idx_shape)
+    if src_dt is not self_dt:
+        raise RuntimeError(f"{name}(): self ({self_dt.short_name}) and source "
+                           f"({src_dt.short_name}) must have the same scalar type")
+    d = wrap_dim(dim, len(self_shape))
+    n = _numel(idx_shape)
+    s, src = _nd1(self_shape), _nd1(src_shape)
+    if len(src) != len(s):
+        raise IndexError(f"{name}(): Source/destination tensor must have same slice shapes")
+    if src[d] != n:
+        raise IndexError(f"{name}(): Number of indices ({n}) should be equal to "
+                         f"source.size(dim) ({src[d]})")
+    for k in range(len(s)):
+        if k != d and src[k] != s[k]:
+            raise IndexError(f"{name}(): Source/destination tensor must have same slice "
+                             f"shapes. Destination slice shape: {list(s[:d] + s[d + 1:])} "
+                             f"at dimension {d} and source slice shape: "
+                             f"{list(src[:d] + src[d + 1:])} at dimension 0.")
+    return d
+
+
+def _declare_index_add(inplace):
+    name = "index_add_" if inplace else "index_add"
+    self_t, ret = ("Tensor(a!) self", "Tensor(a!)") if inplace else ("Tensor self", "Tensor")
+
+    @op(f"aten::{name}({self_t}, int dim, Tensor index, Tensor source, *, Scalar alpha=1) "
+        f"-> {ret}", tags=_INPLACE if inplace else _SHAPE, function=not inplace,
+        meta=lambda self, dim, index, source, alpha=1: (
+            index_add_rule(name, self.shape, self.dtype, dim, index.shape, index.dtype,
+                           source.shape, source.dtype),
+            TensorMeta(self.dtype, tuple(self.shape), self.device))[1])
+    def impl(xp, self, dim, index, source, alpha=1):
+        d = index_add_rule(name, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
+                           source.shape, _dt_of(source))
+        out = self if inplace else self.copy()
+        a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
+        idx = index.reshape(-1)
+        check_bounds(xp, idx, a.shape[d], d, IndexError)
+        src = source.reshape(_nd1(source.shape))
+        alpha = _scalar(alpha)
+        if alpha != 1:
+            src = (src * alpha).astype(out.dtype)
+        add_at(xp, a, (slice(None),) * d + (idx,), src)
+        return out
+    impl.__name__ = name
+    return impl
+
+
+index_add = _declare_index_add(False)
+index_add_ = _declare_index_add(True)
+
+
+# ------------------------------------------------------------------ take / take_along_dim
+
+@op("aten::take(Tensor self, Tensor index) -> Tensor", tags=_SHAPE,
+    meta=lambda self, index: (_check_index_dtype("take", index.dtype),
+                              TensorMeta(self.dtype, tuple(index.shape), self.device))[1])
+def take(xp, self, index):
+    _check_index_dtype("take", _dt_of(index))
+    n = self.size
+    if index.size and n == 0:
+        raise IndexError("take(): tried to take from an empty tensor")
+    if xp is np and index.size:
+        lo, hi = int(index.min()), int(index.max())
+        if lo < -n or hi >= n:
+            raise IndexError(f"out of range: tried to access index {lo if lo < -n else hi} "
+                             f"on a tensor of {n} elements.")
+    return xp.take(self.reshape(-1), xp.where(index < 0, index + n, index))
+
+
+def _tad_rule(self_shape, idx_shape, idx_dt, dim):
+    if idx_dt is not _dt.int64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{idx_dt.short_name}")
+    if dim is None:
+        return None, (_numel(idx_shape),)
+    if len(self_shape) != len(idx_shape):
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {len(self_shape)} dimensions for "
+                           f"input, and {len(idx_shape)} dimensions for indices")
+    d = wrap_dim(dim, len(self_shape))
+    if not self_shape:
+        return d, ()
+    s, i = list(self_shape), list(idx_shape)
+    s[d] = idx_shape[d]
+    idx_b = broadcast_shapes(tuple(s), tuple(idx_shape))
+    i[d] = self_shape[d]
+    self_b = broadcast_shapes(tuple(i), tuple(self_shape))
+    return d, (idx_b, self_b)
+
+
+def _tad_meta(self, indices, dim=None):
+    d, shapes = _tad_rule(self.shape, indices.shape, indices.dtype, dim)
+    shape = shapes if d is None or not self.shape else shapes[0]
+    return TensorMeta(self.dtype, shape, self.device)
+
+
+@op("aten::take_along_dim(Tensor self, Tensor indices, int? dim=None) -> Tensor",
+    tags=_SHAPE, meta=_tad_meta)
+def take_along_dim(xp, self, indices, dim=None):
+    """gather along dim after broadcasting self and indices in every other dim (dim=None:
+    over the flattened input, a 1-D result)."""
+    d, shapes = _tad_rule(self.shape, indices.shape, _dt_of(indices), dim)
+    if d is None:
+        flat = self.reshape(-1)
+        idx = indices.reshape(-1)
+        check_bounds(xp, idx, flat.shape[0], 0)
+        return xp.take(flat, idx) if idx.size else xp.empty((0,), self.dtype)
+    if self.ndim == 0:
+        check_bounds(xp, indices, 1, 0)
+        return self.copy()
+    idx_shape, self_shape = shapes
+    idx = xp.broadcast_to(indices, idx_shape)
+    if idx.size == 0:
+        return xp.empty(idx_shape, self.dtype)
+    check_bounds(xp, idx, self.shape[d], d)
+    return xp.take_along_axis(xp.broadcast_to(self, self_shape), idx, axis=d)
+
+
+# ------------------------------------------------------------------ masks and nonzero
+
+def _masked_select_rule(self_shape, mask_dt, mask_shape):
+    if mask_dt is not _dt.bool:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask (got "
+                           f"{mask_dt.name})")
+    return broadcast_shapes(tuple(self_shape), tuple(mask_shape))
+
+
+@op("aten::masked_select(Tensor self, Tensor mask) -> Tensor", tags=_SHAPE,
+    meta=lambda self, mask: (_masked_select_rule(self.shape, mask.dtype, mask.shape),
+                             TensorMeta(self.dtype, (None,), self.device))[1])
+def masked_select(xp, self, mask):
+    shape = _masked_select_rule(self.shape, _dt_of(mask), mask.shape)
+    return xp.broadcast_to(self, shape)[xp.broadcast_to(mask, shape)]
+
+
+def _argwhere(xp, self):
+    return xp.argwhere(self).astype(np.int64, copy=False)
+
+
+@op("aten::nonzero(Tensor self) -> Tensor", tags=_SHAPE, method=False, function=False,
+    meta=lambda self: TensorMeta(_dt.int64, (None, len(self.shape)), self.device))
+def nonzero_(xp, self):
+    return _argwhere(xp, self)
+
+
+@op("aten::argwhere(Tensor self) -> Tensor", tags=_SHAPE,
+    meta=lambda self: TensorMeta(_dt.int64, (None, len(self.shape)), self.device))
+def argwhere(xp, self):
+    return _argwhere(xp, self)
+
+
+@op("aten::nonzero_numpy(Tensor self) -> Tensor[]", tags=_SHAPE, method=False,
+    function=False,
+    meta=lambda self: [TensorMeta(_dt.int64, (None,), self.device)] * max(len(self.shape), 1))
+def nonzero_numpy(xp, self):
+    a = self.reshape(_nd1(self.shape))
+    return [i.astype(np.int64, copy=False) for i in xp.nonzero(a)]
+
+
+def nonzero(input, *, out=None, as_tuple=False):
+    """torch.nonzero: an (n, ndim) int64 tensor, or with as_tuple=True one 1-D index tensor
+    per dimension (a 0-dim input counts as 1-D)."""
+    if as_tuple:
+        return tuple(OPS["aten::nonzero_numpy"].public(input))
+    return OPS["aten::nonzero"].public(input)
+
+
+PUBLIC["nonzero"] = nonzero
+
+
+@tensor_method("nonzero")
+def _nonzero_method(self, *, as_tuple=False):
+    return nonzero(self, as_tuple=as_tuple)
+

@@ -1,0 +1,144 @@
+"""Reordering shape ops: flip, roll, sort, argsort, topk (the shape family, continued
+from shape.py). Sorting is stable everywhere, NaN sorts as the largest value, and a
+descending sort keeps equal elements in their original order, as torch.sort(stable=True).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, wrap_dim
+from .registry import op
+
+_SHAPE = {"shape"}
+
+
+def int_list(v):
+    """An int[] argument as a list (PyTorch accepts a bare int for int[])."""
+    if v is None:
+        return []
+    if isinstance(v, (int, np.integer)):
+        return [int(v)]
+    return [int(x) for x in v]
+
+
+def _flip_dims(ndim, dims):
+    dims = [wrap_dim(d, ndim) for d in int_list(dims)]
+    seen = set()
+    for d in dims:
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.add(d)
+    return tuple(dims)
+
+
+@op("aten::flip(Tensor self, int[] dims) -> Tensor", tags=_SHAPE,
+    meta=lambda self, dims: (_flip_dims(len(self.shape), dims),
+                             TensorMeta(self.dtype, tuple(self.shape), self.device))[1])
+def flip(xp, self, dims):
+    dims = _flip_dims(self.ndim, dims)
+    if self.ndim == 0 or not dims:
+        return self.copy()
+    return xp.flip(self, axis=dims).copy()
+
+
+def _roll_rule(ndim, shifts, dims):
+    shifts, dims = int_list(shifts), int_list(dims)
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if (not dims and len(shifts) != 1) or (dims and len(shifts) != len(dims)):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
+    return shifts, [wrap_dim(d, ndim) for d in dims]
+
+
+@op("aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", tags=_SHAPE,
+    meta=lambda self, shifts, dims=(): (_roll_rule(len(self.shape), shifts, dims),
+                                        TensorMeta(self.dtype, tuple(self.shape),
+                                                   self.device))[1])
+def roll(xp, self, shifts, dims=()):
+    shifts, dims = _roll_rule(self.ndim, shifts, dims)
+    if not dims:
+        return xp.roll(self.reshape(-1), shifts[0]).reshape(self.shape)
+    if self.ndim == 0:
+        return self.copy()
+    return xp.roll(self, tuple(shifts), axis=tuple(dims))
+
+
+_STABLE = {"kind": "stable"}
+
+
+def argsort_along(xp, a, axis, descending):
+    """Stable argsort (NaN sorts as the largest value, as in PyTorch). Descending keeps
+    equal elements in their original order, like torch.sort(stable=True)."""
+    kw = _STABLE if xp is np else {}
+    if a.dtype == np.bool_:
+        a = a.view(np.uint8)           # same order; every backend sorts uint8
+    elif a.dtype == np.float16:
+        a = a.astype(np.float32)       # exact, same order (NaN stays NaN)
+    if not descending:
+        return xp.argsort(a, axis=axis, **kw)
+    idx = xp.argsort(xp.flip(a, axis), axis=axis, **kw)
+    return (a.shape[axis] - 1) - xp.flip(idx, axis)
+
+
+def _sort_meta(self, dim=-1, descending=False, stable=None):
+    wrap_dim(dim, len(self.shape))
+    return (TensorMeta(self.dtype, tuple(self.shape), self.device),
+            TensorMeta(_dt.int64, tuple(self.shape), self.device))
+
+
+def _sort(xp, self, dim, descending):
+    d = wrap_dim(dim, self.ndim)
+    if self.ndim == 0:
+        return self.copy(), xp.zeros((), np.int64)
+    idx = argsort_along(xp, self, d, descending).astype(np.int64, copy=False)
+    return xp.take_along_axis(self, idx, axis=d), idx
+
+
+@op("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, "
+    "Tensor indices)", tags=_SHAPE, meta=_sort_meta)
+def sort(xp, self, dim=-1, descending=False):
+    return _sort(xp, self, dim, descending)
+
+
+@op("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> "
+    "(Tensor values, Tensor indices)", tags=_SHAPE, name="sort",
+    meta=lambda self, stable, dim=-1, descending=False: _sort_meta(self, dim, descending))
+def sort_stable(xp, self, stable, dim=-1, descending=False):
+    return _sort(xp, self, dim, descending)
+
+
+@op("aten::argsort(Tensor self, int dim=-1, bool descending=False) -> Tensor", tags=_SHAPE,
+    meta=lambda self, dim=-1, descending=False: _sort_meta(self, dim)[1])
+def argsort(xp, self, dim=-1, descending=False):
+    return _sort(xp, self, dim, descending)[1]
+
+
+@op("aten::argsort.stable(Tensor self, *, bool stable, int dim=-1, bool descending=False) "
+    "-> Tensor", tags=_SHAPE, name="argsort",
+    meta=lambda self, stable, dim=-1, descending=False: _sort_meta(self, dim)[1])
+def argsort_stable(xp, self, stable, dim=-1, descending=False):
+    return _sort(xp, self, dim, descending)[1]
+
+
+def _topk_rule(shape, k, dim):
+    d = wrap_dim(dim, len(shape))
+    size = shape[d] if shape else 1
+    if k < 0 or (size is not None and k > size):
+        raise RuntimeError("selected index k out of range")
+    return d, tuple(k if i == d else s for i, s in enumerate(shape))
+
+
+@op("aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> "
+    "(Tensor values, Tensor indices)", tags=_SHAPE,
+    meta=lambda self, k, dim=-1, largest=True, sorted=True: (
+        TensorMeta(self.dtype, _topk_rule(self.shape, k, dim)[1], self.device),
+        TensorMeta(_dt.int64, _topk_rule(self.shape, k, dim)[1], self.device)))
+def topk(xp, self, k, dim=-1, largest=True, sorted=True):
+    d, shape = _topk_rule(self.shape, k, dim)
+    if self.ndim == 0:
+        return self.reshape(shape).copy(), xp.zeros(shape, np.int64)
+    idx = argsort_along(xp, self, d, largest)
+    idx = idx[(slice(None),) * d + (slice(0, k),)].astype(np.int64, copy=False)
+    return xp.take_along_axis(self, idx, axis=d), idx

@@ -1,0 +1,93 @@
+"""OpInfos of dtype/device conversion, copies and value reads (gpujit/ops/conversion.py).
+PyTorch's casts: float -> int truncates toward zero, anything -> bool is `!= 0` (NaN is
+True), int -> narrower int wraps; fill_ and copy_ cast the same way."""
+from __future__ import annotations
+
+import numpy as np
+
+import gpujit as G
+from . import OpInfo, Sample, ErrorSample, rand, ALL_DTYPES
+
+F16, F32, F64, I64, I32, U8, B = (np.float16, np.float32, np.float64, np.int64, np.int32,
+                                  np.uint8, np.bool_)
+_GD = {np.dtype(d): getattr(G, np.dtype(d).name) for d in ALL_DTYPES}
+
+
+def _cast(x, npdt):
+    npdt = np.dtype(npdt)
+    if npdt == B:
+        return x != 0
+    if npdt.kind in "iu" and x.dtype.kind == "f":
+        return np.trunc(x).astype(np.int64).astype(npdt)
+    return x.astype(npdt)
+
+
+def _to_dtype_samples():
+    out = []
+    for src in ALL_DTYPES:
+        for dst in (B, U8, I32, I64, F16, F32, F64):
+            out.append(Sample(rand(3, 4, dtype=src, low=-3, high=3), _GD[np.dtype(dst)])
+                       .expect_dtype(_GD[np.dtype(dst)]))
+    out += [Sample(rand(2, 2), G.float32, copy=True), Sample(rand(), G.int64),
+            Sample(rand(0, 2), G.float16), Sample(np.array([np.nan, 0.0, -0.0]), G.bool),
+            Sample(rand(3, dtype=I64, low=250, high=260), G.uint8),
+            Sample(rand(3), G.float64, False, False)]
+    return out
+
+
+TO_DTYPE = OpInfo("aten::to.dtype", ref=lambda x, dtype, *a, **k: _cast(x, dtype.np),
+                  samples=_to_dtype_samples)
+
+TO_DEVICE = OpInfo(
+    "aten::to.device",
+    ref=lambda x, device, dtype=None, *a, **k: x if dtype is None else _cast(x, dtype.np),
+    samples=[Sample(rand(3, 4), G.device("cpu")), Sample(rand(3, 4), "cpu", G.float64),
+             Sample(rand(3, dtype=I32), G.device("cpu"), dtype=G.bool, copy=True),
+             Sample(rand(), G.device("cpu"), None, False, True)])
+
+_ALL = [Sample(rand(3, 4, dtype=d)) for d in ALL_DTYPES] + [
+    Sample(rand()), Sample(rand(0, 3)), Sample(rand(4, 3).T)]
+
+CLONE = OpInfo("aten::clone", ref=lambda x, **k: x,
+               samples=_ALL + [Sample(rand(2, 3).T, memory_format="contiguous_format")])
+CONTIGUOUS = OpInfo("aten::contiguous", ref=lambda x, **k: x, samples=_ALL)
+DETACH = OpInfo("aten::detach", ref=lambda x: x, samples=_ALL)
+
+ITEM = OpInfo(
+    "aten::item", ref=lambda x: x.reshape(()).item(),
+    samples=[Sample(rand()), Sample(rand(1, 1)), Sample(np.array(3, dtype=I64)),
+             Sample(np.array([True])), Sample(np.array(2.5, dtype=F16))],
+    errors=[ErrorSample(rand(2), exc=(RuntimeError, ValueError))])
+
+
+def _copy_ref(x, src, non_blocking=False):
+    return _cast(np.broadcast_to(np.asarray(src), x.shape), x.dtype)
+
+
+COPY_ = OpInfo(
+    "aten::copy_", ref=_copy_ref,
+    samples=[Sample(rand(3, 4), rand(3, 4)), Sample(rand(3, 4), rand(4)),
+             Sample(rand(3, 4), rand()),
+             Sample(rand(3, dtype=I32), rand(3)), Sample(rand(3, dtype=B), rand(3)),
+             Sample(rand(3, dtype=F16), rand(3, dtype=I64)), Sample(rand(2, 3), rand(3, 1).T),
+             Sample(rand(0, 3), rand(3)), Sample(rand(3), rand(3), True)],
+    errors=[ErrorSample(rand(3), rand(4), match=r"size of tensor a \(3\) must match"),
+            ErrorSample(rand(3), rand(2, 3), match=r"output with shape \[3\] doesn't match the "
+                                                   r"broadcast shape \[2, 3\]")])
+
+
+def _fill_ref(x, value):
+    return _cast(np.full(x.shape, value, dtype=np.float64 if isinstance(value, float)
+                         else np.int64), x.dtype)
+
+
+FILL_ = OpInfo(
+    "aten::fill_.Scalar", ref=_fill_ref,
+    samples=[Sample(rand(3, 4), 2.5), Sample(rand(3, 4, dtype=I32), 2.7),
+             Sample(rand(3, dtype=U8), -1), Sample(rand(3, dtype=B), 2), Sample(rand(), 7),
+             Sample(rand(0, 2), 1.0), Sample(rand(2, dtype=I64), True),
+             *[Sample(rand(2, 3, dtype=d), 1) for d in ALL_DTYPES]])
+
+ZERO_ = OpInfo("aten::zero_", ref=lambda x: np.zeros_like(x), samples=_ALL)
+
+OPINFOS = [TO_DTYPE, TO_DEVICE, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, ZERO_]

@@ -1,0 +1,72 @@
+"""OpInfos of the advanced-indexing ops (gpujit/ops/indexing.py): `index.Tensor` (what
+x[idx] runs after the basic part of the index became views), `index_put_` (x[idx] = v)
+and `alias`. A None entry in `indices` means "all of this dim" (NumPy's `:`), so the
+reference is NumPy's own advanced indexing; tests/test_indexing.py covers the full
+x[...] syntax, where PyTorch and NumPy differ."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import OpInfo, Sample, ErrorSample, rand, ALL_DTYPES
+
+F32, F64, I64, I32, U8, B = np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_
+
+
+def _np_index(indices):
+    return tuple(slice(None) if i is None else i for i in indices)
+
+
+INDEX = OpInfo(
+    "aten::index.Tensor", ref=lambda x, indices: x[_np_index(indices)],
+    samples=[
+        Sample(rand(5, 3), [np.array([0, 4, 4, -1])]),
+        Sample(rand(5, 3), [None, np.array([[2, 0], [1, 1]])]),
+        Sample(rand(5, 3), [np.array([1, 2]), np.array([0, 2])]),
+        Sample(rand(5, 3), [np.array([[1], [2]]), np.array([0, 2])]),          # broadcast pair
+        Sample(rand(4, 3, 2), [np.array([0, 1]), None, np.array([1, 0])]),     # split: adv first
+        Sample(rand(5, 3), [rand(5, dtype=B)]),
+        Sample(rand(5, 3), [rand(5, 3, dtype=B)]),
+        Sample(rand(5, 3), [None, np.array([True, False, True])]),
+        Sample(rand(5, 3), [np.array([1, 3], dtype=I32)]),
+        Sample(rand(5, 3), [np.zeros(0, dtype=I64)]),
+        Sample(rand(5), [np.array(2)]),
+        *[Sample(rand(4, 2, dtype=d), [np.array([3, 0])]) for d in ALL_DTYPES],
+    ],
+    errors=[ErrorSample(rand(5), [np.array([5])], exc=IndexError, match="out of"),
+            ErrorSample(rand(5), [np.array([1.0])], exc=IndexError,
+                        match="tensors used as indices must be long, int, byte or bool"),
+            ErrorSample(rand(5), [rand(4, dtype=B)], exc=IndexError)])
+
+
+def _index_put_ref(x, indices, values, accumulate=False):
+    out = x.copy()
+    idx = _np_index(indices)
+    v = values.astype(out.dtype) if out.dtype != B else values != 0
+    if accumulate:
+        np.add.at(out, idx, v)
+    else:
+        out[idx] = v
+    return out
+
+
+INDEX_PUT_ = OpInfo(
+    "aten::index_put_", ref=_index_put_ref,
+    samples=[
+        Sample(rand(5, 3), [np.array([0, 4])], rand(2, 3)),
+        Sample(rand(5, 3), [np.array([0, 4])], rand(3)),                       # broadcast values
+        Sample(rand(5, 3), [np.array([0, 4]), np.array([2, 1])], rand()),
+        Sample(rand(5, 3), [rand(5, 3, dtype=B)], np.array(0.0, dtype=F32)),
+        Sample(rand(5, 3), [None, np.array([1])], rand(5, 1)),
+        Sample(rand(5, 3), [np.array([0, 0, 1])], rand(3, 3), True),            # accumulate
+        Sample(rand(4, dtype=I64), [np.array([1, 1, 1])], np.array([2, 3, 4]), accumulate=True),
+        Sample(rand(4, dtype=I32), [np.array([2])], np.array([7], dtype=I32)),
+        Sample(rand(4, dtype=U8), [np.array([0, 0])], np.array([200, 100], dtype=U8), True),
+        Sample(rand(3, dtype=B), [np.array([0, 2])], np.array([True, False])),
+        Sample(rand(4, 2, dtype=F64), [np.array([3])], rand(1, 2, dtype=F32)),
+    ],
+    errors=[ErrorSample(rand(5), [np.array([7])], rand(1), exc=IndexError)])
+
+ALIAS = OpInfo("aten::alias", ref=lambda x: x,
+               samples=[Sample(rand(3, 4)), Sample(rand()), Sample(rand(2, dtype=B))])
+
+OPINFOS = [INDEX, INDEX_PUT_, ALIAS]

@@ -1,0 +1,344 @@
+"""OpInfos of the nn family (gpujit/ops/nn.py, nn_norm.py): convolution, pooling,
+normalization, dropout, embedding, one_hot, pad. References are direct loops over output
+positions (tiny sizes) or plain NumPy formulas, written from PyTorch's documented
+semantics, independent of the vectorized implementations. Losses: opinfo/nn_loss.py."""
+from __future__ import annotations
+
+import numpy as np
+
+import gpujit as G
+from . import OpInfo, Sample, ErrorSample, rand, positive
+
+F16, F32, F64 = np.float16, np.float32, np.float64
+HALF_TOL = dict(rtol=1e-2, atol=1e-2)
+
+
+def pair(v):
+    if isinstance(v, (int, np.integer)):
+        return (int(v), int(v))
+    v = tuple(v)
+    return v * 2 if len(v) == 1 else v
+
+
+# ---------------------------------------------------------------------- convolution
+
+def ref_conv2d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    b = bias
+    batched = x.ndim == 4
+    x = x if batched else x[None]
+    sh, sw = pair(stride)
+    dh, dw = pair(dilation)
+    o_ch, cg, kh, kw = w.shape
+    if padding == "valid":
+        pads = ((0, 0), (0, 0))
+    elif padding == "same":
+        th, tw = dh * (kh - 1), dw * (kw - 1)
+        pads = ((th // 2, th - th // 2), (tw // 2, tw - tw // 2))
+    else:
+        ph, pw = pair(padding)
+        pads = ((ph, ph), (pw, pw))
+    xp = np.pad(x, ((0, 0), (0, 0)) + pads)
+    n, _, hh, ww = xp.shape
+    oh = (hh - dh * (kh - 1) - 1) // sh + 1
+    ow = (ww - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, o_ch, oh, ow))
+    per_group = o_ch // groups
+    for bi in range(n):
+        for o in range(o_ch):
+            g = o // per_group
+            for i in range(oh):
+                for j in range(ow):
+                    patch = xp[bi, g * cg:(g + 1) * cg,
+                               i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                               j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                    out[bi, o, i, j] = (patch * w[o]).sum() + (0 if b is None else b[o])
+    return out if batched else out[0]
+
+
+def ref_conv1d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    def two(v, lead):
+        return v if isinstance(v, str) else (lead, v if isinstance(v, int) else v[0])
+    r = ref_conv2d(x[..., None, :], w[:, :, None, :], bias, two(stride, 1), two(padding, 0),
+                   two(dilation, 1), groups)
+    return r[..., 0, :]
+
+
+def _conv2d_samples():
+    out = []
+    for d in (F32, F64):
+        x, w, b = rand(2, 3, 6, 7, dtype=d), rand(4, 3, 3, 2, dtype=d), rand(4, dtype=d)
+        out += [Sample(x, w), Sample(x, w, b), Sample(x, w, b, 2, 1),
+                Sample(x, w, b, (2, 1), (1, 0), (2, 1)),
+                Sample(x, w, bias=b, stride=[1, 2], padding=[2, 1], dilation=2)]
+    x = rand(2, 4, 5, 5, dtype=F32)
+    out += [Sample(x, rand(6, 2, 3, 3, dtype=F32), rand(6, dtype=F32), 1, 1, 1, 2),
+            Sample(x, rand(4, 1, 3, 3, dtype=F32), None, 1, 1, 1, 4),      # depthwise
+            Sample(x, rand(8, 1, 2, 2, dtype=F32), None, 2, 0, 1, 4),      # multiplier 2
+            Sample(rand(4, 5, 5, dtype=F32), rand(3, 4, 3, 3, dtype=F32)),  # unbatched
+            Sample(rand(0, 3, 4, 4, dtype=F32), rand(2, 3, 3, 3, dtype=F32)),  # empty batch
+            Sample(rand(1, 3, 4, 4, dtype=F32), rand(2, 3, 4, 4, dtype=F32)),  # 1x1 output
+            Sample(rand(1, 2, 4, 4, dtype=F32), rand(3, 2, 1, 1, dtype=F32), groups=1),
+            Sample(rand(2, 3, 5, 5, dtype=F16), rand(2, 3, 3, 3, dtype=F16),
+                   rand(2, dtype=F16), padding=1).tol(**HALF_TOL)]
+    return out
+
+
+def _conv2d_errors():
+    x, w = rand(1, 4, 5, 5, dtype=F32), rand(8, 3, 3, 3, dtype=F32)
+    return [
+        ErrorSample(x, w, match=r"Given groups=1, weight of size \[8, 3, 3, 3\], expected "
+                    r"input\[1, 4, 5, 5\] to have 3 channels, but got 4 channels instead"),
+        ErrorSample(rand(4, 5, 5, dtype=F32), w, match=r"expected input\[1, 4, 5, 5\] to "
+                    r"have 3 channels"),
+        ErrorSample(rand(5, 5, dtype=F32), w, match=r"Expected 3D \(unbatched\) or 4D "
+                    r"\(batched\) input to conv2d, but got input of size: \[5, 5\]"),
+        ErrorSample(rand(1, 3, 2, 2, dtype=F32), w, match=r"Calculated padded input size per "
+                    r"channel: \(2 x 2\). Kernel size: \(3 x 3\). Kernel size can't be greater"),
+        ErrorSample(rand(1, 3, 5, 5, dtype=F32), w, rand(7, dtype=F32), match=r"expected bias "
+                    r"to be 1-dimensional with 8 elements, but got bias of size \[7\]"),
+        ErrorSample(rand(1, 6, 5, 5, dtype=F32), rand(3, 3, 3, 3, dtype=F32), groups=2,
+                    match=r"Given groups=2, expected weight to be divisible by 2 at dimension"),
+        ErrorSample(rand(1, 3, 5, 5, dtype=F32), w, stride=0,
+                    match="non-positive stride is not supported"),
+        ErrorSample(rand(1, 3, 5, 5, dtype=F32), w, padding=-1,
+                    match="negative padding is not supported"),
+        ErrorSample(rand(1, 3, 5, 5, dtype=F32), w, stride=(1, 1, 1), match=r"expected stride "
+                    r"to be a single integer value or a list of 2 values"),
+        ErrorSample(rand(1, 3, 5, 5, dtype=F64), w, match=r"Input type \(CPUDoubleType\) and "
+                    r"weight type \(CPUFloatType\) should be the same"),
+        ErrorSample(rand(1, 3, 5, 5, dtype=np.int64), rand(8, 3, 3, 3, dtype=np.int64),
+                    match=r"\"conv2d\" not implemented for 'Long'"),
+    ]
+
+
+def _conv2d_padding_samples():
+    out = []
+    for d in (F32, F64):
+        x = rand(2, 3, 6, 5, dtype=d)
+        out += [Sample(x, rand(4, 3, 3, 3, dtype=d), rand(4, dtype=d), 1, "same"),
+                Sample(x, rand(4, 3, 2, 4, dtype=d), None, 1, "same", (2, 1)),   # asymmetric
+                Sample(x, rand(4, 3, 3, 3, dtype=d), padding="valid", stride=2),
+                Sample(rand(3, 6, 5, dtype=d), rand(6, 1, 3, 3, dtype=d), padding="same",
+                       groups=3)]
+    return out
+
+
+def _conv1d_samples():
+    out = []
+    for d in (F32, F64):
+        x, w, b = rand(2, 3, 9, dtype=d), rand(4, 3, 3, dtype=d), rand(4, dtype=d)
+        out += [Sample(x, w), Sample(x, w, b, 2, 1), Sample(x, w, b, [1], [2], [3]),
+                Sample(rand(2, 4, 7, dtype=d), rand(6, 2, 2, dtype=d), None, 1, 0, 2, 2)]
+    out += [Sample(rand(3, 8, dtype=F32), rand(2, 3, 3, dtype=F32)),
+            Sample(rand(2, 3, 8, dtype=F16), rand(2, 3, 3, dtype=F16)).tol(**HALF_TOL)]
+    return out
+
+
+def _conv1d_padding_samples():
+    x = rand(2, 3, 9, dtype=F32)
+    return [Sample(x, rand(4, 3, 4, dtype=F32), None, 1, "same"),
+            Sample(x, rand(4, 3, 3, dtype=F32), rand(4, dtype=F32), 1, "same", 3),
+            Sample(rand(2, 3, 9, dtype=F64), rand(4, 3, 3, dtype=F64), padding="valid",
+                   stride=2)]
+
+
+def _conv1d_errors():
+    return [ErrorSample(rand(1, 4, 5, dtype=F32), rand(2, 3, 3, dtype=F32),
+                        match=r"Given groups=1, weight of size \[2, 3, 3\], expected "
+                              r"input\[1, 4, 5\] to have 3 channels, but got 4"),
+            ErrorSample(rand(2, 1, 4, 5, dtype=F32), rand(2, 1, 3, dtype=F32),
+                        match=r"Expected 2D \(unbatched\) or 3D \(batched\) input to conv1d")]
+
+
+# ---------------------------------------------------------------------- pooling
+
+def _pool_size(n, k, p, s, d, ceil_mode):
+    eff = n + 2 * p - d * (k - 1) - 1
+    out = (-(-eff // s) if ceil_mode else eff // s) + 1
+    # with ceil_mode, a window may not start inside the right padding
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _pool_params(kernel_size, stride, padding, dilation):
+    k = pair(kernel_size)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else pair(stride)
+    return k, s, pair(padding), pair(dilation)
+
+
+def ref_max_pool2d(x, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False,
+                   with_indices=False):
+    k, s, p, d = _pool_params(kernel_size, stride, padding, dilation)
+    batched = x.ndim == 4
+    x = x if batched else x[None]
+    n, c, h, w = x.shape
+    oh = _pool_size(h, k[0], p[0], s[0], d[0], ceil_mode)
+    ow = _pool_size(w, k[1], p[1], s[1], d[1], ceil_mode)
+    vals = np.zeros((n, c, oh, ow), x.dtype)
+    idx = np.zeros((n, c, oh, ow), np.int64)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    # the first maximum in scan order, a NaN beats anything (the last
+                    # NaN wins); all -inf: the first in-bounds position
+                    best, at = -np.inf, None
+                    for a in range(k[0]):
+                        for e in range(k[1]):
+                            hh, ww = i * s[0] - p[0] + a * d[0], j * s[1] - p[1] + e * d[1]
+                            if not (0 <= hh < h and 0 <= ww < w):
+                                continue
+                            if at is None:
+                                at = hh * w + ww
+                            v = x[b, ch, hh, ww]
+                            if v > best or np.isnan(v):
+                                best, at = v, hh * w + ww
+                    vals[b, ch, i, j], idx[b, ch, i, j] = best, at
+    if not batched:
+        vals, idx = vals[0], idx[0]
+    return (vals, idx) if with_indices else vals
+
+
+def _max_pool_samples():
+    out = []
+    for d in (F32, F64, F16, np.int64, np.int32, np.uint8):
+        out.append(Sample(rand(2, 3, 6, 6, dtype=d, low=-50, high=50), 2))
+    x = rand(2, 2, 7, 8, dtype=F32)
+    nan = x.copy()
+    nan[0, 0, 1, 1] = nan[0, 0, 0, 0] = nan[1, 1, 4, 5] = np.nan
+    ties = np.zeros((1, 2, 5, 5), F32)
+    ties[0, 1, 2:4, 1:4] = 1
+    ninf = np.full((1, 1, 4, 4), -np.inf, F32)
+    out += [Sample(x, 3), Sample(x, (3, 2), (2, 1)), Sample(x, 3, 2, 1),
+            Sample(x, [3, 3], [1, 2], [1, 0], [2, 1]),
+            Sample(x, 3, 2, 1, ceil_mode=True), Sample(x, 2, 3, 0, 1, True),
+            Sample(x, 3, stride=2, padding=1, dilation=2, ceil_mode=True),
+            Sample(x, kernel_size=2, stride=[]), Sample(nan, 2), Sample(nan, 3, 1, 1),
+            Sample(ties, 2, 1), Sample(ties, 3, 2, 1, ceil_mode=True),
+            Sample(ninf, 3, 2, 1), Sample(ninf, 2, 1, 1, 2),
+            Sample(rand(3, 5, 5, dtype=F32), 2),                      # unbatched
+            Sample(rand(0, 2, 4, 4, dtype=F32), 2)]                   # empty batch
+    return out
+
+
+def _pool_errors(name):
+    x = rand(1, 2, 4, 4, dtype=F32)
+    out = [ErrorSample(x, 3, 1, 2, match=r"pad should be smaller than or equal to half of "
+                       r"kernel size, but got padW = 2, padH = 2, kW = 3, kH = 3"),
+           ErrorSample(rand(1, 2, 2, 2, dtype=F32), 3, match=r"Given input size: \(2x2x2\). "
+                       r"Calculated output size: \(2x0x0\). Output size is too small"),
+           ErrorSample(x, 0, match="kernel size should be greater than zero"),
+           ErrorSample(x, 2, 0, match="stride should be greater than zero"),
+           ErrorSample(rand(4, 4, dtype=F32), 2, match=r"Expected 3D or 4D \(batch mode\) "
+                       r"tensor with optional 0 dim batch size for input"),
+           ErrorSample(x, (2, 2, 2), match=f"{name}: kernel_size must either be a single "
+                       f"int, or a tuple of two ints")]
+    if name == "max_pool2d":
+        out.append(ErrorSample(x > 0, 2, match=r"\"max_pool2d\" not implemented for 'Bool'"))
+    return out
+
+
+def ref_avg_pool2d(x, kernel_size, stride=(), padding=0, ceil_mode=False,
+                   count_include_pad=True, divisor_override=None):
+    k, s, p, _ = _pool_params(kernel_size, stride, padding, 1)
+    batched = x.ndim == 4
+    x = x if batched else x[None]
+    n, c, h, w = x.shape
+    oh = _pool_size(h, k[0], p[0], s[0], 1, ceil_mode)
+    ow = _pool_size(w, k[1], p[1], s[1], 1, ceil_mode)
+    out = np.zeros((n, c, oh, ow), np.float64 if x.dtype.kind == "f" else np.int64)
+    for i in range(oh):
+        for j in range(ow):
+            h0, w0 = i * s[0] - p[0], j * s[1] - p[1]
+            h1, w1 = min(h0 + k[0], h + p[0]), min(w0 + k[1], w + p[1])
+            window = (h1 - h0) * (w1 - w0)          # counts padding, not past it
+            hs, ws, he, we = max(h0, 0), max(w0, 0), min(h1, h), min(w1, w)
+            total = x[:, :, hs:he, ws:we].sum(axis=(2, 3))
+            div = divisor_override or (window if count_include_pad
+                                       else (he - hs) * (we - ws))
+            if x.dtype.kind == "f":
+                out[:, :, i, j] = total / div
+            else:
+                out[:, :, i, j] = np.trunc(total / div)
+    return out if batched else out[0]
+
+
+def _avg_pool_samples():
+    out = []
+    for d in (F32, F64, F16):
+        out.append(Sample(rand(2, 3, 6, 6, dtype=d), 2))
+    x = rand(2, 2, 7, 8, dtype=F32)
+    out += [Sample(x, 3), Sample(x, (3, 2), (2, 1)), Sample(x, 3, 2, 1),
+            Sample(x, 3, 2, 1, count_include_pad=False),
+            Sample(x, 3, 2, 1, True), Sample(x, 3, 2, 1, True, False),
+            Sample(x, (2, 3), (3, 2), (1, 1), True, True),
+            Sample(x, 2, None, 1, divisor_override=3),
+            Sample(x, 3, stride=2, padding=1, ceil_mode=True, divisor_override=2),
+            Sample(rand(3, 5, 5, dtype=F32), 2),
+            Sample(rand(0, 2, 4, 4, dtype=F32), 2),
+            Sample(rand(1, 2, 5, 5, dtype=np.int64, low=-20, high=20), 2, 2, 1)]
+    return out
+
+
+def ref_adaptive_avg_pool2d(x, output_size):
+    osz = pair(output_size)
+    h, w = x.shape[-2:]
+    oh, ow = (h if osz[0] is None else osz[0]), (w if osz[1] is None else osz[1])
+    out = np.zeros(x.shape[:-2] + (oh, ow))
+    for i in range(oh):
+        hs, he = (i * h) // oh, -(-((i + 1) * h) // oh)
+        for j in range(ow):
+            ws, we = (j * w) // ow, -(-((j + 1) * w) // ow)
+            out[..., i, j] = x[..., hs:he, ws:we].mean(axis=(-2, -1))
+    return out
+
+
+def _adaptive_samples():
+    out = [Sample(rand(2, 3, 8, 8, dtype=d), (2, 2)) for d in (F32, F64, F16)]
+    x = rand(2, 3, 7, 10, dtype=F32)
+    out += [Sample(x, 1), Sample(x, (3, 4)), Sample(x, [5, 3]), Sample(x, (7, 10)),
+            Sample(x, (14, 13)), Sample(x, (None, 3)), Sample(x, (4, None)),
+            Sample(rand(3, 5, 6, dtype=F32), 3), Sample(rand(0, 2, 4, 4, dtype=F32), 2)]
+    return out
+
+
+def _adaptive_errors():
+    return [ErrorSample(rand(2, 3, dtype=F32), 2, match=r"adaptive_avg_pool2d\(\): Expected "
+                        r"3D or 4D tensor, but got \[2, 3\]"),
+            ErrorSample(rand(1, 0, 3, 3, dtype=F32), 2, match=r"non-zero size for non-batch "
+                        r"dimensions, but input has sizes \[1, 0, 3, 3\] with dimension 1"),
+            ErrorSample(rand(1, 2, 3, 3, dtype=F32), (1, 2, 3),
+                        match="output_size must be 2"),
+            ErrorSample(rand(1, 2, 3, 3, dtype=np.int64), 2,
+                        match=r"\"adaptive_avg_pool2d\" not implemented for 'Long'")]
+
+
+OPINFOS = [
+    OpInfo("aten::conv2d", samples=_conv2d_samples, ref=ref_conv2d, errors=_conv2d_errors(),
+           atol=1e-4, rtol=1e-5),
+    OpInfo("aten::conv2d.padding", samples=_conv2d_padding_samples, ref=ref_conv2d,
+           atol=1e-4, rtol=1e-5,
+           errors=[ErrorSample(rand(1, 3, 5, 5, dtype=F32), rand(2, 3, 3, 3, dtype=F32),
+                               None, 2, "same", match="padding='same' is not supported for "
+                               "strided convolutions"),
+                   ErrorSample(rand(1, 3, 5, 5, dtype=F32), rand(2, 3, 3, 3, dtype=F32),
+                               padding="full", match="Invalid padding string: 'full'")]),
+    OpInfo("aten::conv1d", samples=_conv1d_samples, ref=ref_conv1d, errors=_conv1d_errors(),
+           atol=1e-4, rtol=1e-5),
+    OpInfo("aten::conv1d.padding", samples=_conv1d_padding_samples, ref=ref_conv1d,
+           atol=1e-4, rtol=1e-5),
+    OpInfo("aten::max_pool2d", samples=_max_pool_samples, ref=ref_max_pool2d,
+           errors=_pool_errors("max_pool2d")),
+    OpInfo("aten::max_pool2d_with_indices", samples=_max_pool_samples,
+           ref=lambda *a, **k: ref_max_pool2d(*a, with_indices=True, **k)),
+    OpInfo("aten::avg_pool2d", samples=_avg_pool_samples, ref=ref_avg_pool2d,
+           errors=_pool_errors("avg_pool2d") + [
+               ErrorSample(rand(1, 2, 4, 4, dtype=F32), 2, divisor_override=0,
+                           match="divisor must be not zero"),
+               ErrorSample(rand(1, 2, 4, 4, dtype=np.int32), 2,
+                           match=r"\"avg_pool2d\" not implemented for 'Int'")]),
+    OpInfo("aten::adaptive_avg_pool2d", samples=_adaptive_samples,
+           ref=ref_adaptive_avg_pool2d, errors=_adaptive_errors()),
+]

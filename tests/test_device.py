@@ -1,0 +1,187 @@
+"""Devices: parsing, equality, repr as torch.device; gpujit.cuda without and with a GPU."""
+import pickle
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.device import cpu, xp_for
+
+HAS_CUDA = gpujit.cuda.is_available()
+
+
+# ---------------------------------------------------------------- device objects
+
+@pytest.mark.parametrize("spec, args, type_, index", [
+    ("cpu", (), "cpu", None),
+    ("cuda", (), "cuda", None),
+    ("cuda:1", (), "cuda", 1),
+    ("cuda", (2,), "cuda", 2),
+    (0, (), "cuda", 0),
+])
+def test_parsing(spec, args, type_, index):
+    d = gpujit.device(spec, *args)
+    assert (d.type, d.index) == (type_, index)
+
+
+def test_repr_and_str_as_torch():
+    assert repr(gpujit.device("cuda:0")) == "device(type='cuda', index=0)"
+    assert repr(gpujit.device("cuda")) == "device(type='cuda')"
+    assert repr(gpujit.device("cpu")) == "device(type='cpu')"
+    assert str(gpujit.device("cuda", 1)) == "cuda:1"
+    assert str(gpujit.device("cuda")) == "cuda"
+    assert str(gpujit.device("cpu")) == "cpu"
+
+
+def test_devices_are_interned_and_compare_with_strings():
+    assert gpujit.device("cuda:0") is gpujit.device("cuda", 0) is gpujit.device(0)
+    assert gpujit.device("cpu") is cpu
+    assert gpujit.device("cuda:0") == "cuda:0"
+    assert gpujit.device("cuda:0") != "cuda:1"
+    assert gpujit.device("cuda:0") != gpujit.device("cuda")
+    assert gpujit.device("cpu") != "not a device"
+    assert len({gpujit.device("cuda:0"), gpujit.device("cuda", 0)}) == 1
+    assert pickle.loads(pickle.dumps(gpujit.device("cuda:1"))) is gpujit.device("cuda:1")
+
+
+@pytest.mark.parametrize("spec, args, match", [
+    ("gpu", (), "Expected one of cpu, cuda"),
+    ("cuda:x", (), "Invalid device string"),
+    ("cuda:1", (1,), "device index given twice"),
+    ("cuda", (-1,), "must not be negative"),
+])
+def test_bad_devices(spec, args, match):
+    with pytest.raises(RuntimeError, match=match):
+        gpujit.device(spec, *args)
+
+
+def test_devices_are_immutable():
+    with pytest.raises(AttributeError):
+        gpujit.device("cpu").type = "cuda"
+
+
+def test_cpu_is_served_by_numpy():
+    assert xp_for(cpu) is np
+    assert gpujit.tensor([1.0]).device is cpu
+    assert gpujit.tensor([1.0]).device == "cpu"
+    assert not gpujit.tensor([1.0]).is_cuda
+
+
+# ---------------------------------------------------------------- without a GPU
+
+no_gpu = pytest.mark.skipif(HAS_CUDA, reason="checks the behaviour on machines without a GPU")
+HINT = r'pip install "gpujit\[cuda12\]"'
+
+
+@no_gpu
+def test_cuda_namespace_reports_no_gpu():
+    assert gpujit.cuda.is_available() is False
+    assert gpujit.cuda.device_count() == 0
+    assert gpujit.cuda.memory_allocated() == 0
+    gpujit.cuda.empty_cache()          # nothing to free; not an error (as torch)
+    gpujit.cuda.manual_seed(0)         # seeds lazily, as torch does without a GPU
+    gpujit.cuda.manual_seed_all(0)
+
+
+@no_gpu
+@pytest.mark.parametrize("call", [
+    lambda: gpujit.tensor([1.0]).cuda(),
+    lambda: gpujit.tensor([1.0]).to("cuda"),
+    lambda: gpujit.tensor([1.0], device="cuda"),
+    lambda: gpujit.zeros(2, device="cuda:0"),
+    lambda: gpujit.cuda.current_device(),
+    lambda: gpujit.cuda.set_device(0),
+    lambda: gpujit.cuda.synchronize(),
+    lambda: gpujit.cuda.Event(enable_timing=True),
+    lambda: gpujit.cuda.get_device_name(),
+    lambda: gpujit.cuda.get_device_capability(),
+], ids=["cuda()", "to", "tensor", "zeros", "current_device", "set_device", "synchronize",
+        "Event", "get_device_name", "get_device_capability"])
+def test_cuda_calls_without_gpu_raise_with_install_hint(call):
+    with pytest.raises(RuntimeError, match=HINT):
+        call()
+
+
+# ---------------------------------------------------------------- with a GPU
+
+@pytest.mark.cuda
+def test_transfers_round_trip():
+    x = gpujit.tensor([[1.0, 2.0], [3.0, 4.0]])
+    y = x.cuda()
+    assert y.device == gpujit.device("cuda", gpujit.cuda.current_device())
+    assert y.is_cuda and not x.is_cuda
+    assert type(y._data).__module__.startswith("cupy")
+    z = y.cpu()
+    assert z.device is cpu
+    np.testing.assert_array_equal(z.numpy(), x.numpy())
+    assert y.to("cuda") is y            # already there: no copy
+    assert y.to(gpujit.float64).device == y.device
+    assert y.to("cpu", gpujit.int32).dtype is gpujit.int32
+    with pytest.raises(TypeError, match="Use Tensor.cpu"):
+        y.numpy()
+
+
+@pytest.mark.cuda
+def test_cuda_namespace_facts():
+    assert gpujit.cuda.is_available()
+    n = gpujit.cuda.device_count()
+    assert n >= 1
+    assert 0 <= gpujit.cuda.current_device() < n
+    name = gpujit.cuda.get_device_name()
+    assert isinstance(name, str) and name
+    major, minor = gpujit.cuda.get_device_capability(0)
+    assert major >= 3
+    gpujit.cuda.set_device(0)
+    with gpujit.cuda.device(0):
+        assert gpujit.cuda.current_device() == 0
+    with pytest.raises(RuntimeError, match="does not exist"):
+        gpujit.cuda.set_device(n)
+
+
+@pytest.mark.cuda
+def test_event_timing():
+    start = gpujit.cuda.Event(enable_timing=True)
+    end = gpujit.cuda.Event(enable_timing=True)
+    x = gpujit.ones(1 << 20, device="cuda")
+    start.record()
+    for _ in range(10):
+        x = x * 1.0001
+    end.record()
+    end.synchronize()
+    ms = start.elapsed_time(end)
+    assert isinstance(ms, float) and 0.0 < ms < 10_000.0
+    gpujit.cuda.synchronize()
+    with pytest.raises(RuntimeError, match="enable_timing=True"):
+        gpujit.cuda.Event().elapsed_time(end)
+
+
+@pytest.mark.cuda
+def test_cuda_manual_seed_repeats_random_numbers():
+    gpujit.cuda.manual_seed(123)
+    a = gpujit.rand(16, device="cuda")
+    gpujit.cuda.manual_seed(123)
+    b = gpujit.rand(16, device="cuda")
+    assert a.tolist() == b.tolist()
+    assert a.device.type == "cuda"
+
+
+@pytest.mark.cuda
+def test_memory_counters():
+    gpujit.cuda.empty_cache()
+    before = gpujit.cuda.memory_allocated()
+    x = gpujit.zeros(1 << 20, device="cuda")
+    assert gpujit.cuda.memory_allocated() >= before + 4 * (1 << 20)
+    assert gpujit.cuda.memory_reserved() >= gpujit.cuda.memory_allocated()
+    del x
+
+
+@pytest.mark.cuda
+def test_mixing_devices_raises_naming_both():
+    a = gpujit.ones(3)
+    b = gpujit.ones(3, device="cuda")
+    with pytest.raises(RuntimeError, match=r"cpu and cuda:0|cuda:0 and cpu"):
+        a + b
+    with pytest.raises(RuntimeError, match=r"cpu and cuda:0|cuda:0 and cpu"):
+        gpujit.mul(b, a)
+    # a 0-dim CPU tensor joins a CUDA op as a scalar, as in PyTorch
+    assert (b + gpujit.tensor(2.0)).device == b.device
