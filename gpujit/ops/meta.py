@@ -35,6 +35,15 @@ def meta_of(t):
     return TensorMeta(t.dtype, tuple(t.shape), t.device)
 
 
+def int_list(v):
+    """An int[] argument as a list (PyTorch accepts a bare int for int[])."""
+    if v is None:
+        return []
+    if isinstance(v, int) or type(v).__module__ == "numpy":
+        return [int(v)] if not hasattr(v, "__len__") else [int(x) for x in v]
+    return [int(x) for x in v]
+
+
 def wrap_dim(dim, ndim):
     n = max(ndim, 1)
     if not -n <= dim < n:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from .meta import TensorMeta, wrap_dim, broadcast_shapes
+from .meta import TensorMeta, int_list, wrap_dim, broadcast_shapes
 from .registry import op, OPS, tensor_method
 from .views import expand_shape, _transpose_meta
 
@@ -20,15 +20,6 @@ PUBLIC = {}
 
 _SHAPE = {"shape"}
 _VIEW = {"view"}
-
-
-def int_list(v):
-    """An int[] argument as a list (PyTorch accepts a bare int for int[])."""
-    if v is None:
-        return []
-    if isinstance(v, (int, np.integer)):
-        return [int(v)]
-    return [int(x) for x in v]
 
 
 def np_dtype_of(a):

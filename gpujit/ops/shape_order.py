@@ -7,19 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from .meta import TensorMeta, wrap_dim
+from .meta import TensorMeta, int_list, wrap_dim
 from .registry import op
 
 _SHAPE = {"shape"}
-
-
-def int_list(v):
-    """An int[] argument as a list (PyTorch accepts a bare int for int[])."""
-    if v is None:
-        return []
-    if isinstance(v, (int, np.integer)):
-        return [int(v)]
-    return [int(x) for x in v]
 
 
 def _flip_dims(ndim, dims):
