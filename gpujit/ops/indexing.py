@@ -86,6 +86,9 @@ def _is_bool_scalar(x):
         isinstance(x, _reg._Tensor) and x._data.ndim == 0 and x._dtype is _dt.bool)
 
 
+_FULL = slice(None)
+
+
 def _decompose(t, index):
     """Apply the basic part of an index as view ops; return (view, advanced index list)."""
     ops = OPS
@@ -159,6 +162,16 @@ def _decompose(t, index):
 
 
 def getitem(t, index):
+    # the two commonest forms, x[a:b] and x[i], go straight to their view op
+    ti = type(index)
+    if ti is slice and t._data.ndim:
+        if index == _FULL:
+            return OPS["aten::alias"].public(t)
+        step = index.step
+        return OPS["aten::slice.Tensor"].public(t, 0, index.start, index.stop,
+                                                1 if step is None else step)
+    if ti is int and t._data.ndim:
+        return OPS["aten::select.int"].public(t, 0, index)
     res, indices = _decompose(t, index)
     if indices is not None:
         res = OPS["aten::index.Tensor"].public(res, indices)

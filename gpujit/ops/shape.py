@@ -86,6 +86,16 @@ def _list_meta_device(tensors):
         cat_rule([t.shape for t in tensors], [t.dtype for t in tensors], dim)[1],
         _list_meta_device(tensors)))
 def cat(xp, tensors, dim=0):
+    if tensors:
+        a0 = tensors[0]
+        dt0, nd0 = a0.dtype, a0.ndim
+        if nd0 and all(a.dtype == dt0 and a.ndim == nd0 for a in tensors):
+            # one dtype, one rank: NumPy/CuPy's concatenate is torch.cat; its errors are
+            # re-raised in torch's words by cat_rule below
+            try:
+                return xp.concatenate(tensors, axis=wrap_dim(dim, nd0))
+            except (ValueError, IndexError):
+                pass
     dt, shape, d, keep = cat_rule([a.shape for a in tensors],
                                   [np_dtype_of(a) for a in tensors], dim)
     if not keep:

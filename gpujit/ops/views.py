@@ -267,7 +267,10 @@ def _slice_meta(self, dim=0, start=None, end=None, step=1):
     "SymInt step=1) -> Tensor(a)", tags=_VIEW, method=False, function=False,
     meta=_slice_meta)
 def slice_(xp, self, dim=0, start=None, end=None, step=1):
-    _check_step(step)
+    if step <= 0:
+        _check_step(step)
+    if dim == 0 and self.ndim:
+        return self[start:end:step]
     idx = [slice(None)] * self.ndim
     idx[wrap_dim(dim, self.ndim)] = slice(start, end, step)
     return self[tuple(idx)]
