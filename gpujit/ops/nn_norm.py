@@ -305,7 +305,8 @@ def _pad_geometry(shape, pad, mode, value):
     pad = [int(p) for p in pad]
     nd = len(shape)
     if mode not in _PAD_MODES:
-        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+        raise ValueError(f"pad: unrecognised padding mode {mode!r}; expected one of "
+                         f"{', '.join(repr(m) for m in _PAD_MODES)}")
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) > 2 * nd:
@@ -319,8 +320,9 @@ def _pad_geometry(shape, pad, mode, value):
             raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
         if not ((k == 1 and nd in (2, 3)) or (k == 2 and nd in (3, 4))
                 or (k == 3 and nd in (4, 5))):
-            raise NotImplementedError("Only 2D, 3D, 4D, 5D padding with non-constant padding "
-                                      "are supported for now")
+            raise RuntimeError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a 2D-3D, "
+                               f"3D-4D or 4D-5D input (as PyTorch); got {k} padded dims of a "
+                               f"{nd}D input")
     out = []
     for d, ((l, r), n) in enumerate(zip(widths, shape)):
         if n is None:
