@@ -1,0 +1,123 @@
+"""Overload resolution on Python values: which of an op's overloads (max / max.dim /
+max.other) a call's arguments fit, and the public entry point that dispatches among them.
+The script compiler does the same on types."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu
+from . import registry as _reg
+from .registry import wrap
+
+__all__ = ["match_overload", "make_dispatcher"]
+
+
+
+def _value_matches(t, v):
+    if v is None:
+        return t.optional or t.elem_optional
+    b = t.base
+    if t.is_list:
+        if b == "Tensor":
+            return isinstance(v, (list, tuple)) and all(
+                isinstance(x, _reg._Tensor) or (x is None and t.elem_optional) for x in v)
+        if b in ("int", "SymInt"):
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                return True      # torch accepts a bare int for int[]
+            return isinstance(v, (list, tuple)) and all(
+                isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in v)
+        if b == "float":
+            return isinstance(v, (list, tuple))
+        if b == "bool":
+            return isinstance(v, (list, tuple, bool))
+        return isinstance(v, (list, tuple))
+    if b == "Tensor":
+        return isinstance(v, _reg._Tensor)
+    if b in ("int", "SymInt"):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    if b == "float":
+        return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    if b == "bool":
+        return isinstance(v, (bool, np.bool_))
+    if b == "Scalar":
+        return isinstance(v, (int, float, bool, np.number, np.bool_)) or (
+            isinstance(v, _reg._Tensor) and v._data.ndim == 0)
+    if b == "str":
+        return isinstance(v, str)
+    if b == "ScalarType":
+        return isinstance(v, _dt.dtype) or v in (bool, int, float)
+    if b == "Device":
+        from ..device import device
+        return isinstance(v, (str, device))
+    return True
+
+
+def match_overload(ovs, args, kwargs):
+    """The first overload whose arguments accept (args, kwargs), or None."""
+    for d in ovs:
+        params = d.schema.arguments
+        if len(args) > sum(1 for p in params if not p.kwarg_only):
+            continue
+        ok = True
+        given = set()
+        for p, v in zip(params, args):
+            if not _value_matches(p.type, v):
+                ok = False
+                break
+            given.add(p.name)
+        if not ok:
+            continue
+        names = {p.name: p for p in params}
+        for k, v in kwargs.items():
+            p = names.get(k)
+            if p is None or k in given or not _value_matches(p.type, v):
+                ok = False
+                break
+            given.add(k)
+        if ok and all(p.name in given or p.has_default for p in params):
+            return d
+    return None
+
+
+def _describe(v):
+    if isinstance(v, _reg._Tensor):
+        return "Tensor"
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(_describe(x) for x in v[:3])
+        return f"{type(v).__name__}[{inner}{', ...' if len(v) > 3 else ''}]"
+    return type(v).__name__
+
+
+def make_dispatcher(pyname, ovs, method=False):
+    """A public entry point over several overloads (e.g. max / max.dim / max.other)."""
+    if len(ovs) == 1:
+        return ovs[0].public
+    # x.sum(), x.max(), torch.mean(x): the overload a lone Tensor argument selects, found
+    # once here (for a 0-dim and a 1-dim probe alike) so the hot call skips the search
+    probes = [wrap(np.zeros(s, np.float32), _dt.float32, _cpu) for s in ((), (1,))]
+    d1 = match_overload(ovs, probes[1:], {})
+    single = d1.public if d1 is not None and d1 is match_overload(ovs, probes[:1], {}) \
+        else None
+
+    tensor_cls = _reg._Tensor
+
+    def dispatch(*args, **kwargs):
+        if single is not None and len(args) == 1 and not kwargs and \
+                isinstance(args[0], tensor_cls):
+            return single(args[0])
+        d = match_overload(ovs, args, kwargs)
+        if d is None:
+            got = ", ".join([_describe(a) for a in args]
+                            + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+            exp = "\n".join(f"  {o.schema}" for o in ovs)
+            raise TypeError(f"{pyname}() received an invalid combination of arguments - got "
+                            f"({got}), but expected one of:\n{exp}")
+        return d.public(*args, **kwargs)
+
+    dispatch.__name__ = dispatch.__qualname__ = pyname
+    dispatch.__doc__ = "\n".join(str(o.schema) for o in ovs)
+    dispatch.overloads = ovs
+    return dispatch
+
+
