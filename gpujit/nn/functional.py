@@ -317,3 +317,27 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 
 _set_ops()
+
+
+# ---------------------------------------------------------------------- torch's parameter names
+# The registry schemas name the first argument `self` (ATen's name); torch.nn.functional
+# calls it `input`, and users pass it by keyword.
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    return _op("aten::avg_pool2d")(input, kernel_size, () if stride is None else stride,
+                                   padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    return _op("aten::adaptive_avg_pool2d")(input, output_size)
+
+
+def pad(input, pad, mode="constant", value=None):
+    return _op("aten::pad")(input, pad, mode, value)
+
+
+for _f, _name in ((avg_pool2d, "aten::avg_pool2d"),
+                  (adaptive_avg_pool2d, "aten::adaptive_avg_pool2d"), (pad, "aten::pad")):
+    _f.op = _OPS[_name]
+del _f, _name

@@ -509,6 +509,14 @@ def nonzero(input, *, out=None, as_tuple=False):
 PUBLIC["nonzero"] = nonzero
 
 
+@op("aten::where(Tensor condition) -> Tensor[]", tags=_SHAPE, method=False,
+    meta=lambda condition: [TensorMeta(_dt.int64, (None,), condition.device)]
+    * max(len(condition.shape), 1))
+def where_nonzero(xp, condition):
+    """torch.where(condition): the same as nonzero(condition, as_tuple=True)."""
+    return nonzero_numpy(xp, condition)
+
+
 @tensor_method("nonzero")
 def _nonzero_method(self, *, as_tuple=False):
     return nonzero(self, as_tuple=as_tuple)

@@ -308,3 +308,9 @@ NONZERO_NUMPY = OpInfo("aten::nonzero_numpy",
 
 OPINFOS = [GATHER, *SCATTERS, INDEX_SELECT, *INDEX_FILLS, *INDEX_ADDS, TAKE, TAKE_ALONG_DIM,
            MASKED_SELECT, NONZERO, ARGWHERE, NONZERO_NUMPY]
+
+
+OPINFOS.append(OpInfo(
+    "aten::where", ref=lambda c: tuple(np.nonzero(np.atleast_1d(c))),
+    samples=[Sample(np.array([[True, False], [False, True]])), Sample(np.array([0., 1., 2.])),
+             Sample(np.array(True)), Sample(np.zeros((0, 3), np.bool_))]))
