@@ -381,3 +381,15 @@ def test_cuda_tensor_round_trip():
     v = c.view(3, 2)
     v.fill_(1)
     assert c.cpu().tolist() == [[1.0] * 3] * 2
+
+
+@pytest.mark.cuda
+def test_copy_across_devices():
+    """x_cpu.copy_(x_cuda) and back, as torch allows."""
+    a = gpujit.zeros(2, 3)
+    g = gpujit.arange(6.0).reshape(2, 3).cuda()
+    a.copy_(g)
+    assert a.device.type == "cpu" and a.tolist() == g.cpu().tolist()
+    h = gpujit.zeros(2, 3, device="cuda")
+    h.copy_(gpujit.ones(2, 3))
+    assert h.device.type == "cuda" and h.cpu().tolist() == [[1.0] * 3] * 2

@@ -77,7 +77,7 @@ def item(xp, self):
 
 
 @op("aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)",
-    tags={"inplace"}, function=False, meta=same_as(0))
+    tags={"inplace"}, function=False, cross_device=True, meta=same_as(0))
 def copy_(xp, self, src, non_blocking=False):
     if not hasattr(src, "dtype"):
         self[...] = src

@@ -240,8 +240,12 @@ class OpDef:
 
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,
-                 inplace=None, functional=False, name=None, doc=None, namedtuple_name=None):
+                 inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
+                 cross_device=False):
         self.schema = schema
+        # cross_device: the other tensors move to the first one's device (copy_), instead
+        # of the same-device check every other op makes
+        self.cross_device = cross_device
         self.name = schema.qualified_name
         self.impl = impl
         unknown = set(tags) - TAGS
@@ -436,7 +440,10 @@ def _gen_generic(op, fname, consts):
         L.append(f"    dev = {n}._device")
         L.append(f"    a_{n} = {n}._data")
     elif tensor_args:
-        L.append(f"    dev = _opdev(_op, ({', '.join(a.name for a in tensor_args)},))")
+        if op.cross_device:
+            L.append(f"    dev = {tensor_args[0].name}._device")
+        else:
+            L.append(f"    dev = _opdev(_op, ({', '.join(a.name for a in tensor_args)},))")
         for a in tensor_args:
             n = a.name
             if a.type.is_list:
@@ -529,7 +536,7 @@ def build_entry_points(op: OpDef):
 
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
-       namedtuple_name=None):
+       namedtuple_name=None, cross_device=False):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). See the module docstring."""
@@ -538,7 +545,7 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
         d = OpDef(s, impl, tags=tags, meta=meta, scalar=scalar, promote=promote,
                   dtypes=dtypes, operands=operands, method=method, function=function,
                   inplace=inplace, functional=functional, name=name,
-                  namedtuple_name=namedtuple_name)
+                  namedtuple_name=namedtuple_name, cross_device=cross_device)
         register(d)
         if inplace and d.is_pointwise:
             _declare_inplace_variant(d)
