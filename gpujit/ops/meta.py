@@ -109,8 +109,7 @@ def _pointwise_meta(op, args):
             from .registry import scalar_kind
             kinds.append(scalar_kind(v))
     extras = [vals[n] for n in names if n not in op.operands]
-    ct, ot = op.compute_types(tuple(kinds), *extras) if callable(op.promote) else \
-        op.compute_types(tuple(kinds))
+    ct, ot = op.compute_types(tuple(kinds), *extras)
     shape = broadcast_shapes(*shapes)
     if op.inplace_of is not None:
         self_meta = args[0]

@@ -147,6 +147,8 @@ def _operand_device(op, xs):
 
 
 def scalar_kind(x):
+    """(dtype, SCALAR) of a Python number; the common types are tested first (hot path),
+    the rest follow dtypes' wrapped-number rule."""
     t = type(x)
     if t is float:
         return (_dt._default_float, _dt.SCALAR)
@@ -154,12 +156,9 @@ def scalar_kind(x):
         return (_dt.int64, _dt.SCALAR)
     if t is bool:
         return (_dt.bool, _dt.SCALAR)
-    if isinstance(x, (np.generic,)):
-        return (_dt.from_numpy_dtype(x.dtype) if x.dtype.kind != "f" else _dt._default_float,
-                _dt.SCALAR)
     if x is None:
         raise TypeError("None is not a number")
-    raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
+    return (_dt._scalar_dtype(x), _dt.SCALAR)
 
 
 def broadcast_error(op, operands, exc):
@@ -311,7 +310,8 @@ class OpDef:
 
     def compute_types(self, kinds, *extras):
         """(compute dtype, out dtype) for operand kinds ((dtype, DIM|ZERO_DIM|SCALAR), ...)."""
-        r = self._cache.get(kinds) if not callable(self.promote) or not extras else None
+        # a callable promote rule may read the extras (div's rounding_mode): not cached
+        r = None if callable(self.promote) else self._cache.get(kinds)
         if r is not None:
             return r
         ct = _dt.result_type_from_kinds(kinds)
@@ -330,15 +330,15 @@ class OpDef:
 # code generation of eager entry points
 
 def _py_default(name, arg, consts):
+    """`name=<literal>` when the default prints as a Python literal, else a bound constant."""
     if not arg.has_default:
         return name
     v = arg.default
-    if v is None or isinstance(v, (bool, int, float, str)) and repr(v) == repr(eval(repr(v))):
-        if not (isinstance(v, float) and (v != v or v in (float("inf"), float("-inf")))):
-            return f"{name}={v!r}"
-    key = f"_d_{name}"
-    consts[key] = v
-    return f"{name}={key}"
+    finite_float = isinstance(v, float) and v == v and abs(v) != float("inf")
+    if v is None or isinstance(v, (bool, int, str)) or finite_float:
+        return f"{name}={v!r}"
+    consts[f"_d_{name}"] = v
+    return f"{name}=_d_{name}"
 
 
 def _signature(schema, consts, kwarg_only=True):

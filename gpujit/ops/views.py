@@ -7,13 +7,6 @@ from .registry import op
 _VIEW = {"view"}
 
 
-def _shape_arg(size):
-    """view(2, 3), view((2, 3)) and view([2, 3]) all mean (2, 3)."""
-    if len(size) == 1 and isinstance(size[0], (list, tuple)):
-        return tuple(size[0])
-    return tuple(size)
-
-
 def infer_size(shape, numel):
     shape = [int(s) for s in shape]
     neg = [i for i, s in enumerate(shape) if s == -1]
