@@ -100,12 +100,25 @@ def make_dispatcher(pyname, ovs, method=False):
     single = d1.public if d1 is not None and d1 is match_overload(ovs, probes[:1], {}) \
         else None
 
+    # where(c, x, y) vs where(c): when only one overload takes n positional arguments,
+    # a call with n of them (and no keywords) goes to it without the search
+    by_arity = {}
+    for n in range(2, 1 + max(len(o.schema.arguments) for o in ovs)):
+        fits = [o for o in ovs
+                if sum(1 for p in o.schema.arguments if not p.kwarg_only) >= n
+                and sum(1 for p in o.schema.arguments if not p.has_default) <= n]
+        if len(fits) == 1:
+            by_arity[n] = fits[0].public
     tensor_cls = _reg._Tensor
 
     def dispatch(*args, **kwargs):
-        if single is not None and len(args) == 1 and not kwargs and \
-                isinstance(args[0], tensor_cls):
-            return single(args[0])
+        if not kwargs and args and isinstance(args[0], tensor_cls):
+            n = len(args)
+            if n == 1 and single is not None:
+                return single(args[0])
+            direct = by_arity.get(n)
+            if direct is not None:
+                return direct(*args)
         d = match_overload(ovs, args, kwargs)
         if d is None:
             got = ", ".join([_describe(a) for a in args]
