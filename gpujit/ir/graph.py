@@ -1,0 +1,492 @@
+"""The graph IR, shaped as TorchScript's: a Graph owns a top Block; a Block is a list of
+Nodes between a param node (its inputs) and a return node (its outputs); a Node has a kind
+(`aten::mul`, `prim::If`, ...), input Values, output Values, attributes, sub-blocks and a
+source range; a Value has a unique name, a type and its uses. Every pass may call
+`graph.lint()`; the tests call it after every pass.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import types as T
+
+__all__ = ["Graph", "Block", "Node", "Value", "Use", "SourceRange", "LintError"]
+
+
+class LintError(AssertionError):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceRange:
+    """Where a node came from in the user's code: file, line (1-based), column (0-based)
+    and the text of that line (empty when parsed back from graph text)."""
+    filename: str
+    line: int
+    col: int = 0
+    text: str = ""
+
+    def __str__(self):
+        return f"{self.filename}:{self.line}:{self.col}"
+
+    def highlight(self) -> str:
+        """`File "f.py", line 3` + the line + a caret under the column, for errors."""
+        out = f'  File "{self.filename}", line {self.line}'
+        if self.text:
+            out += f"\n    {self.text.rstrip()}\n    {' ' * self.col}~~~~ <--- HERE"
+        return out
+
+
+@dataclass(frozen=True)
+class Use:
+    user: "Node"
+    offset: int
+
+
+class Value:
+    __slots__ = ("node", "offset", "type", "uses", "unique", "_name")
+
+    def __init__(self, node, offset, type_, unique):
+        self.node = node
+        self.offset = offset
+        self.type = type_
+        self.uses: list[Use] = []
+        self.unique = unique
+        self._name = None
+
+    @property
+    def graph(self):
+        return self.node.graph
+
+    @property
+    def debug_name(self) -> str:
+        return self._name if self._name is not None else str(self.unique)
+
+    def has_debug_name(self):
+        return self._name is not None and not self._name.isdigit()
+
+    def set_debug_name(self, name: str | None) -> "Value":
+        self.graph._rename(self, name)
+        return self
+
+    def replace_all_uses_with(self, other: "Value"):
+        for u in list(self.uses):
+            u.user.replace_input(u.offset, other)
+
+    def __repr__(self):
+        return f"%{self.debug_name}"
+
+
+class Node:
+    __slots__ = ("kind", "inputs", "outputs", "attrs", "blocks", "source_range", "scope",
+                 "owning_block", "graph", "meta", "_op")
+
+    def __init__(self, graph, kind, attrs=None, source_range=None, scope=None):
+        self.graph = graph
+        self.kind = kind
+        self.inputs: list[Value] = []
+        self.outputs: list[Value] = []
+        self.attrs: dict = dict(attrs or {})
+        self.blocks: list[Block] = []
+        self.source_range = source_range
+        self.scope = scope
+        self.owning_block = None
+        self.meta: dict = {}     # free-form, for passes (profiles, fusion decisions)
+        self._op = None
+
+    # ----------------------------------------------------------------- registry link
+    @property
+    def op(self):
+        """The registry OpDef this node calls (None for prim:: nodes): set by whoever made
+        the node, else resolved from the kind and the input types."""
+        if self._op is None and not self.kind.startswith("prim::"):
+            from .schema_match import resolve_op
+            self._op = resolve_op(self)
+        return self._op
+
+    @op.setter
+    def op(self, o):
+        self._op = o
+
+    # ----------------------------------------------------------------- inputs / outputs
+    def add_input(self, v: Value) -> Value:
+        v.uses.append(Use(self, len(self.inputs)))
+        self.inputs.append(v)
+        return v
+
+    def replace_input(self, i: int, v: Value):
+        old = self.inputs[i]
+        old.uses.remove(Use(self, i))
+        self.inputs[i] = v
+        v.uses.append(Use(self, i))
+
+    def replace_input_with(self, old: Value, new: Value):
+        for i, v in enumerate(self.inputs):
+            if v is old:
+                self.replace_input(i, new)
+
+    def remove_input(self, i: int):
+        self.inputs[i].uses.remove(Use(self, i))
+        for j in range(i + 1, len(self.inputs)):   # later uses shift down by one
+            v = self.inputs[j]
+            k = v.uses.index(Use(self, j))
+            v.uses[k] = Use(self, j - 1)
+        del self.inputs[i]
+
+    def remove_all_inputs(self):
+        for i in reversed(range(len(self.inputs))):
+            self.remove_input(i)
+
+    def add_output(self, type_=T.TENSOR, name=None) -> Value:
+        v = Value(self, len(self.outputs), type_, self.graph._new_unique())
+        self.outputs.append(v)
+        if name is not None:
+            v.set_debug_name(name)
+        return v
+
+    def erase_output(self, i: int):
+        v = self.outputs[i]
+        if v.uses:
+            raise LintError(f"cannot erase output {v} of {self.kind}: it still has uses")
+        self.graph._forget(v)
+        del self.outputs[i]
+        for j, o in enumerate(self.outputs):
+            o.offset = j
+
+    @property
+    def output(self) -> Value:
+        if len(self.outputs) != 1:
+            raise LintError(f"{self.kind} has {len(self.outputs)} outputs, not one")
+        return self.outputs[0]
+
+    def add_block(self) -> "Block":
+        b = Block(self.graph, self)
+        self.blocks.append(b)
+        return b
+
+    # ----------------------------------------------------------------- placement
+    @property
+    def index(self) -> int:
+        return self.owning_block.nodes.index(self)
+
+    def insert_before(self, n: "Node") -> "Node":
+        """Put self (unplaced) just before n."""
+        b = n.owning_block
+        b.nodes.insert(b.nodes.index(n), self)
+        self.owning_block = b
+        return self
+
+    def insert_after(self, n: "Node") -> "Node":
+        b = n.owning_block
+        b.nodes.insert(b.nodes.index(n) + 1, self)
+        self.owning_block = b
+        return self
+
+    def move_before(self, n: "Node"):
+        self.owning_block.nodes.remove(self)
+        self.insert_before(n)
+
+    def move_after(self, n: "Node"):
+        self.owning_block.nodes.remove(self)
+        self.insert_after(n)
+
+    def destroy(self):
+        """Remove the node (its outputs must be unused) with its blocks."""
+        for v in self.outputs:
+            if v.uses:
+                raise LintError(f"cannot destroy {self.kind}: output {v} is used by "
+                                f"{v.uses[0].user.kind}")
+        for b in self.blocks:
+            b.destroy()
+        self.remove_all_inputs()
+        for v in self.outputs:
+            self.graph._forget(v)
+        if self.owning_block is not None:
+            self.owning_block.nodes.remove(self)
+            self.owning_block = None
+
+    def is_before(self, other: "Node") -> bool:
+        """Both in the same block: does self come first?"""
+        nodes = self.owning_block.nodes
+        return nodes.index(self) < nodes.index(other)
+
+    # ----------------------------------------------------------------- attributes
+    def __getitem__(self, name):
+        return self.attrs[name]
+
+    def __setitem__(self, name, value):
+        self.attrs[name] = value
+
+    def has_side_effects(self) -> bool:
+        from .schema_match import has_side_effects
+        return has_side_effects(self)
+
+    def __repr__(self):
+        outs = ", ".join(repr(v) for v in self.outputs)
+        ins = ", ".join(repr(v) for v in self.inputs)
+        return f"<Node {outs} = {self.kind}({ins})>"
+
+
+class Block:
+    __slots__ = ("graph", "owning_node", "nodes", "param_node", "return_node")
+
+    def __init__(self, graph, owning_node):
+        self.graph = graph
+        self.owning_node = owning_node
+        self.nodes: list[Node] = []
+        self.param_node = Node(graph, "prim::Param")
+        self.param_node.owning_block = self
+        self.return_node = Node(graph, "prim::Return")
+        self.return_node.owning_block = self
+
+    @property
+    def inputs(self) -> list[Value]:
+        return self.param_node.outputs
+
+    @property
+    def outputs(self) -> list[Value]:
+        return self.return_node.inputs
+
+    def add_input(self, type_=T.TENSOR, name=None) -> Value:
+        return self.param_node.add_output(type_, name)
+
+    def erase_input(self, i):
+        self.param_node.erase_output(i)
+
+    def register_output(self, v: Value) -> int:
+        self.return_node.add_input(v)
+        return len(self.return_node.inputs) - 1
+
+    def erase_output(self, i):
+        self.return_node.remove_input(i)
+
+    def append(self, n: Node) -> Node:
+        self.nodes.append(n)
+        n.owning_block = self
+        return n
+
+    def walk(self):
+        """Every node in this block and, depth first, in its nodes' blocks."""
+        for n in list(self.nodes):
+            yield n
+            for b in n.blocks:
+                yield from b.walk()
+
+    def destroy(self):
+        self.return_node.remove_all_inputs()
+        for n in reversed(list(self.nodes)):   # users come after definitions
+            n.remove_all_inputs()
+            for b in n.blocks:
+                b.destroy()
+        for n in self.nodes:
+            for v in n.outputs:
+                self.graph._forget(v)
+            n.owning_block = None
+        for v in self.inputs:
+            self.graph._forget(v)
+        self.nodes = []
+
+
+_SUFFIX = re.compile(r"^(.*)\.(\d+)$")
+
+
+class Graph:
+    def __init__(self):
+        self._unique = 0
+        self._names: dict[str, Value] = {}
+        self._suffix: dict[str, int] = {}
+        self.block = Block(self, None)
+        self._insert = None      # (block, before-node or None for the end)
+
+    # ----------------------------------------------------------------- names
+    def _new_unique(self):
+        self._unique += 1
+        while str(self._unique) in self._names:
+            self._unique += 1
+        return self._unique
+
+    def _rename(self, v: Value, name):
+        if v._name is not None and self._names.get(v._name) is v:
+            del self._names[v._name]
+        if name is None:
+            v._name = None
+            return
+        if name.isdigit():                       # a number from parsed text: keep it
+            if name in self._names:
+                raise LintError(f"value name %{name} is used twice")
+            v._name = name
+            self._names[name] = v
+            self._unique = max(self._unique, int(name))
+            return
+        if name in self._names:
+            m = _SUFFIX.match(name)
+            base = m.group(1) if m else name
+            k = self._suffix.get(base, 0)
+            while True:
+                k += 1
+                cand = f"{base}.{k}"
+                if cand not in self._names:
+                    break
+            self._suffix[base] = k
+            name = cand
+        v._name = name
+        self._names[name] = v
+
+    def _forget(self, v: Value):
+        if v._name is not None and self._names.get(v._name) is v:
+            del self._names[v._name]
+
+    # ----------------------------------------------------------------- structure
+    @property
+    def inputs(self):
+        return self.block.inputs
+
+    @property
+    def outputs(self):
+        return self.block.outputs
+
+    @property
+    def nodes(self):
+        return self.block.nodes
+
+    @property
+    def param_node(self):
+        return self.block.param_node
+
+    @property
+    def return_node(self):
+        return self.block.return_node
+
+    def add_input(self, name=None, type_=T.TENSOR) -> Value:
+        return self.block.add_input(type_, name)
+
+    def register_output(self, v: Value) -> int:
+        return self.block.register_output(v)
+
+    def walk(self):
+        return self.block.walk()
+
+    # ----------------------------------------------------------------- node creation
+    def create(self, kind, inputs=(), n_outputs=1, attrs=None, output_types=None,
+               source_range=None, scope=None) -> Node:
+        """A new node, not yet placed (see `insert`)."""
+        n = Node(self, kind, attrs, source_range, scope)
+        for v in inputs:
+            n.add_input(v)
+        types = output_types if output_types is not None else [T.TENSOR] * n_outputs
+        for t in types:
+            n.add_output(t)
+        return n
+
+    def insert(self, n: Node) -> Node:
+        """Place n at the insertion point (the end of the top block by default)."""
+        if self._insert is None:
+            return self.block.append(n)
+        block, before = self._insert
+        if before is None:
+            return block.append(n)
+        return n.insert_before(before)
+
+    def insert_node(self, kind, inputs=(), n_outputs=1, **kw) -> Node:
+        return self.insert(self.create(kind, inputs, n_outputs, **kw))
+
+    def insert_constant(self, value, type_=None, source_range=None) -> Value:
+        if type_ is None:
+            type_ = T.type_of_value(value)
+        attrs = {} if value is None else {"value": value}
+        n = self.create("prim::Constant", (), attrs=attrs, output_types=[type_],
+                        source_range=source_range)
+        return self.insert(n).output
+
+    class _InsertPoint:
+        def __init__(self, graph, point):
+            self.graph, self.point = graph, point
+
+        def __enter__(self):
+            self.saved = self.graph._insert
+            self.graph._insert = self.point
+            return self.graph
+
+        def __exit__(self, *exc):
+            self.graph._insert = self.saved
+
+    def inserting_before(self, n: Node):
+        return Graph._InsertPoint(self, (n.owning_block, n))
+
+    def inserting_at_end(self, block: Block):
+        return Graph._InsertPoint(self, (block, None))
+
+    # ----------------------------------------------------------------- copying
+    def copy(self) -> "Graph":
+        g = Graph()
+        g._unique = self._unique
+        vmap = {}
+        for v in self.inputs:
+            vmap[v] = _copy_value(g.add_input(None, v.type), v, "exact")
+        clone_block_into(self.block, g.block, vmap, "exact")
+        for v in self.outputs:
+            g.register_output(vmap[v])
+        g._unique = self._unique
+        g._suffix = dict(self._suffix)
+        return g
+
+    def insert_graph(self, callee: "Graph", inputs) -> list[Value]:
+        """Copy callee's body at the insertion point with its inputs bound to `inputs`;
+        returns the values that stand for its outputs (the inliner's primitive)."""
+        vmap = dict(zip(callee.inputs, inputs))
+        for n in callee.nodes:
+            self.insert(clone_node(n, self, vmap, keep_names=True))
+        return [vmap[v] for v in callee.outputs]
+
+    # ----------------------------------------------------------------- checking / text
+    def lint(self):
+        from .lint import lint
+        lint(self)
+        return self
+
+    def __str__(self):
+        from .printer import print_graph
+        return print_graph(self)
+
+    __repr__ = __str__
+
+
+def _copy_value(nv: Value, v: Value, keep_names) -> Value:
+    """keep_names: False (fresh numbers), True (debug names, uniquified), "exact" (same
+    name and number: copying a whole graph)."""
+    if keep_names == "exact":
+        g = nv.graph
+        nv.unique = v.unique
+        if v._name is not None:
+            nv._name = v._name
+            g._names[v._name] = nv
+    elif keep_names and v.has_debug_name():
+        nv.set_debug_name(v._name)
+    return nv
+
+
+def clone_node(n: Node, graph: Graph, vmap: dict, keep_names=True) -> Node:
+    """A copy of n in `graph` with inputs mapped through vmap (outputs added to it)."""
+    c = Node(graph, n.kind, n.attrs, n.source_range, n.scope)
+    c._op = n._op
+    c.meta = dict(n.meta)
+    for v in n.inputs:
+        c.add_input(vmap.get(v, v))
+    for v in n.outputs:
+        vmap[v] = _copy_value(c.add_output(v.type), v, keep_names)
+    for b in n.blocks:
+        nb = c.add_block()
+        clone_block_into(b, nb, vmap, keep_names)
+    return c
+
+
+def clone_block_into(src: Block, dst: Block, vmap: dict, keep_names=True):
+    if src.owning_node is not None or dst.owning_node is not None:
+        for v in src.inputs:
+            vmap[v] = _copy_value(dst.add_input(v.type), v, keep_names)
+    for n in src.nodes:
+        dst.append(clone_node(n, dst.graph, vmap, keep_names))
+    if src.owning_node is not None or dst.owning_node is not None:
+        for v in src.outputs:
+            dst.register_output(vmap.get(v, v))

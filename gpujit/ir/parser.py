@@ -1,0 +1,372 @@
+"""TorchScript graph text → Graph (`parse_ir`). Reads what `str(graph)` prints, so tests of
+passes are written as IR text in, IR text out."""
+from __future__ import annotations
+
+import json
+import re
+
+from . import types as T
+from .graph import Graph, SourceRange
+from .printer import SUBGRAPH_ATTR
+
+__all__ = ["parse_ir", "parse_type", "IRParseError", "Opaque"]
+
+
+class IRParseError(ValueError):
+    pass
+
+
+class Opaque:
+    """A constant that graph text cannot spell (`<Tensor>`): it prints back the same."""
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:::[A-Za-z_][A-Za-z0-9_.]*)?")
+_VALUE = re.compile(r"%([A-Za-z0-9_.]+)")
+_NUMBER = re.compile(r"-?(?:inf|nan|\d+\.?\d*(?:[eE][+-]?\d+)?)")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_DEVICE = re.compile(r"[a-z]+(?::\d+)?")
+_SCALAR_TYPES = {}
+
+
+def _scalar_types():
+    if not _SCALAR_TYPES:
+        from .. import dtypes as _dt
+        _SCALAR_TYPES.update({d.short_name: d for d in _dt.ALL})
+    return _SCALAR_TYPES
+
+
+_SIMPLE = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR, "NoneType": T.NONE,
+           "Device": T.DEVICE, "ScalarType": T.SCALAR_TYPE, "Scalar": T.NUMBER,
+           "number": T.NUMBER, "Layout": T.LayoutType(), "Generator": T.GeneratorType(),
+           "Any": T.ANY, "Tensor": T.TENSOR}
+
+
+class _Cursor:
+    def __init__(self, text):
+        self.s = text
+        self.i = 0
+
+    def error(self, msg):
+        line = self.s.count("\n", 0, self.i) + 1
+        start = self.s.rfind("\n", 0, self.i) + 1
+        end = self.s.find("\n", self.i)
+        text = self.s[start:end if end >= 0 else len(self.s)]
+        raise IRParseError(f"{msg} at line {line}:\n    {text}\n    {' ' * (self.i - start)}^")
+
+    def ws(self, newlines=True):
+        chars = " \t\r\n" if newlines else " \t"
+        while self.i < len(self.s) and self.s[self.i] in chars:
+            self.i += 1
+
+    def at(self, lit):
+        self.ws()
+        return self.s.startswith(lit, self.i)
+
+    def eat(self, lit):
+        if self.at(lit):
+            self.i += len(lit)
+            return True
+        return False
+
+    def expect(self, lit):
+        if not self.eat(lit):
+            self.error(f"expected {lit!r}")
+
+    def match(self, rx, what):
+        self.ws()
+        m = rx.match(self.s, self.i)
+        if not m:
+            self.error(f"expected {what}")
+        self.i = m.end()
+        return m
+
+    def rest_of_line(self):
+        end = self.s.find("\n", self.i)
+        end = len(self.s) if end < 0 else end
+        out = self.s[self.i:end]
+        self.i = end
+        return out
+
+
+def parse_type(text: str) -> T.Type:
+    c = _Cursor(text)
+    t = _type(c)
+    c.ws()
+    if c.i != len(c.s):
+        c.error("unexpected text after type")
+    return t
+
+
+def _type(c: _Cursor) -> T.Type:
+    if c.eat("("):
+        elems = []
+        while not c.eat(")"):
+            elems.append(_type(c))
+            c.eat(",")
+        t = T.TupleType(tuple(elems))
+    else:
+        name = c.match(_IDENT, "a type").group(0)
+        if name in ("Dict", "Union"):
+            c.expect("(")
+            args = []
+            while not c.eat(")"):
+                args.append(_type(c))
+                c.eat(",")
+            t = T.DictType(*args) if name == "Dict" else T.UnionType(tuple(args))
+        elif name in _SIMPLE and not (name == "Tensor" and c.at("(")):
+            t = _SIMPLE[name]
+        elif name == "Tensor" or name in _scalar_types():
+            t = _tensor_type(c, _scalar_types().get(name))
+        else:
+            t = T.class_type(name)
+    while True:                      # postfix [] and ?
+        if c.s.startswith("[]", c.i):
+            c.i += 2
+            t = T.ListType(t)
+        elif c.s.startswith("?", c.i):
+            c.i += 1
+            t = T.OptionalType(t)
+        else:
+            return t
+
+
+def _tensor_type(c, dtype):
+    from ..device import device
+    if not c.s.startswith("(", c.i):
+        return T.TensorType(dtype)
+    c.i += 1
+    sizes, strides, dev, rg = [], None, None, None
+    while not c.eat(")"):
+        if c.eat("*"):
+            sizes.append(None)
+        elif c.eat("strides="):
+            c.expect("[")
+            strides = []
+            while not c.eat("]"):
+                strides.append(int(c.match(_NUMBER, "a stride").group(0)))
+                c.eat(",")
+        elif c.eat("requires_grad="):
+            rg = bool(int(c.match(_NUMBER, "0 or 1").group(0)))
+        elif c.eat("device="):
+            dev = device(c.match(_DEVICE, "a device").group(0))
+        else:
+            sizes.append(int(c.match(_NUMBER, "a size").group(0)))
+        c.eat(",")
+    # `Float(requires_grad=0)` has an unknown rank; a 0-dim type prints strides=[]-less ()
+    known_rank = bool(sizes) or strides is not None
+    return T.TensorType(dtype, tuple(sizes) if known_rank else None,
+                        tuple(strides) if strides is not None else None, dev, rg)
+
+
+def _constant(c: _Cursor):
+    if c.at('"'):
+        return json.loads(c.match(_STRING, "a string").group(0))
+    if c.eat("["):
+        out = []
+        while not c.eat("]"):
+            out.append(_constant(c))
+            c.eat(",")
+        return out
+    if c.eat("("):
+        out = []
+        while not c.eat(")"):
+            out.append(_constant(c))
+            c.eat(",")
+        return tuple(out)
+    if c.eat("{"):
+        v = _constant(c)
+        c.expect("}")
+        return ("tensor", v)
+    if c.eat("<"):
+        name = c.match(_IDENT, "a name").group(0)
+        c.expect(">")
+        return Opaque(f"<{name}>")
+    if c.at("torch."):
+        c.i += len("torch.")
+        from .. import dtypes as _dt
+        return _dt.to_dtype(c.match(_IDENT, "a dtype").group(0))
+    if c.at("True") or c.at("False"):
+        v = c.at("True")
+        c.i += 4 if v else 5
+        return v
+    tok = c.match(_NUMBER, "a constant").group(0)
+    if any(ch in tok for ch in ".eEna") :
+        return float(tok)
+    return int(tok)
+
+
+def _coerce(v, t):
+    """A parsed constant as the Python value its type says (bool 1 → True, ...)."""
+    from ..device import device
+    if isinstance(v, tuple) and len(v) == 2 and v[0] == "tensor":
+        from .. import tensor as _tensor_fn
+        dtype = t.dtype if isinstance(t, T.TensorType) else None
+        dev = t.device if isinstance(t, T.TensorType) else None
+        return _tensor_fn(v[1], dtype=dtype, device=dev)
+    if isinstance(t, T.OptionalType):
+        t = t.elem
+    if isinstance(t, T.BoolType) and isinstance(v, int):
+        return bool(v)
+    if isinstance(t, T.FloatType) and isinstance(v, int):
+        return float(v)
+    if isinstance(t, T.DeviceType) and isinstance(v, str):
+        return device(v)
+    if isinstance(t, T.ListType) and isinstance(v, list):
+        return [_coerce(x, t.elem) for x in v]
+    if isinstance(t, T.TupleType) and isinstance(v, tuple):
+        return tuple(_coerce(x, e) for x, e in zip(v, t.elems))
+    return v
+
+
+class _Parser:
+    def __init__(self, text):
+        self.c = _Cursor(text)
+        self.groups = {}        # label -> nodes waiting for their `with` subgraph
+
+    def value_ref(self, env):
+        name = self.c.match(_VALUE, "a value like %x").group(1)
+        if name not in env:
+            self.c.error(f"%{name} is used before it is defined")
+        return env[name]
+
+    def value_refs(self, env, close=")"):
+        out = []
+        while not self.c.eat(close):
+            out.append(self.value_ref(env))
+            self.c.eat(",")
+        return out
+
+    def params(self, env, block):
+        c = self.c
+        c.expect("(")
+        while not c.eat(")"):
+            name = c.match(_VALUE, "a value like %x").group(1)
+            c.expect(":")
+            v = block.add_input(_type(c))
+            self.define(env, name, v)
+            c.eat(",")
+
+    def define(self, env, name, v):
+        if name in env:
+            self.c.error(f"%{name} is defined twice")
+        v.set_debug_name(name)
+        env[name] = v
+
+    def graph(self, head="graph"):
+        c = self.c
+        g = Graph()
+        self.g = g
+        env = {}
+        c.expect(head)
+        self.params(env, g.block)
+        c.expect(":")
+        self.stmts(g.block, env)
+        c.expect("return")
+        c.expect("(")
+        for v in self.value_refs(env):
+            g.register_output(v)
+        return g
+
+    def stmts(self, block, env):
+        c = self.c
+        while True:
+            c.ws()
+            if c.at("return") or c.at("->"):
+                return
+            if c.i >= len(c.s):
+                c.error("unexpected end of graph text (missing return?)")
+            self.stmt(block, env)
+
+    def stmt(self, block, env):
+        c = self.c
+        outs = []
+        while c.at("%"):
+            name = c.match(_VALUE, "a value").group(1)
+            c.expect(":")
+            outs.append((name, _type(c)))
+            c.eat(",")
+        c.expect("=")
+        kind = c.match(_IDENT, "an operator kind like aten::mul").group(0)
+        attrs = {}
+        if c.s.startswith("[", c.i):
+            c.i += 1
+            while not c.eat("]"):
+                an = c.match(_IDENT, "an attribute name").group(0)
+                c.expect("=")
+                attrs[an] = _constant(c)
+                c.eat(",")
+        c.expect("(")
+        inputs = self.value_refs(env)
+        n = self.g.create(kind, inputs, output_types=[t for _, t in outs])
+        if kind == "prim::Constant" and "value" in attrs:
+            attrs["value"] = _coerce(attrs["value"], outs[0][1])
+        n.attrs = attrs
+        m = re.match(r"(prim::\w+?)_(\d+)$", kind)
+        if m:
+            n.kind = m.group(1)
+            self.groups.setdefault(kind, []).append(n)
+        c.ws(newlines=False)
+        if c.s.startswith(", scope:", c.i):
+            c.i += len(", scope:")
+            c.ws(newlines=False)
+            line = c.rest_of_line()
+            scope, _, comment = line.partition(" #")
+            n.scope = scope.strip()
+            if comment:
+                n.source_range = _source_range(comment)
+        elif c.s.startswith("#", c.i):
+            c.i += 1
+            n.source_range = _source_range(c.rest_of_line())
+        block.append(n)
+        for (name, _), v in zip(outs, n.outputs):
+            self.define(env, name, v)
+        k = 0
+        while c.at(f"block{k}"):
+            c.i += len(f"block{k}")
+            b = n.add_block()
+            benv = dict(env)
+            self.params(benv, b)
+            c.expect(":")
+            self.stmts(b, benv)
+            c.expect("->")
+            c.expect("(")
+            for v in self.value_refs(benv):
+                b.register_output(v)
+            k += 1
+
+    def parse(self):
+        g = self.graph()
+        c = self.c
+        while c.eat("with"):
+            label = c.match(_IDENT, "a group label").group(0)
+            c.expect("=")
+            sub = _Parser.__new__(_Parser)
+            sub.c, sub.groups = c, self.groups
+            subgraph = sub.graph()
+            for n in self.groups.get(label, []):
+                n.attrs[SUBGRAPH_ATTR] = subgraph
+        c.ws()
+        if c.i != len(c.s):
+            c.error("unexpected text after the graph")
+        return g
+
+
+def _source_range(text):
+    text = text.strip()
+    try:
+        fname, line, col = text.rsplit(":", 2)
+        return SourceRange(fname, int(line), int(col))
+    except ValueError:
+        return SourceRange(text, 0, 0)
+
+
+def parse_ir(text: str) -> Graph:
+    """Graph text (as `str(graph)` prints it) → Graph."""
+    return _Parser(text).parse()

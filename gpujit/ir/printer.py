@@ -1,0 +1,122 @@
+"""Graph → TorchScript's text format (what `str(graph)` shows and `parse_ir` reads back).
+
+    graph(%x.1 : Tensor,
+          %h.1 : Tensor):
+      %2 : int = prim::Constant[value=1]()
+      %y : Tensor = aten::add(%x.1, %h.1, %2) # model.py:3:8
+      return (%y)
+
+A node holding a subgraph (a fusion group) prints as `prim::TensorExprGroup_0(...)`, and
+the subgraph follows the main graph as `with prim::TensorExprGroup_0 = graph(...)`.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+from . import types as T
+
+__all__ = ["print_graph", "format_constant", "SUBGRAPH_ATTR"]
+
+SUBGRAPH_ATTR = "Subgraph"
+
+
+def format_float(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    r = repr(v)
+    return r[:-1] if r.endswith(".0") else r      # 1.0 prints as `1.`, as TorchScript
+
+
+def format_constant(v, type_=None) -> str:
+    """An attribute value as graph text (a constant's `value=`)."""
+    from ..tensor import Tensor
+    from ..device import device
+    from .. import dtypes as _dt
+    if isinstance(v, bool):
+        return str(int(v)) if isinstance(type_, T.BoolType) else str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return format_float(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, device):
+        return json.dumps(str(v))
+    if isinstance(v, _dt.dtype):
+        return f"torch.{v.name}"
+    if isinstance(v, Tensor):
+        if v._data.ndim == 0:
+            return "{" + format_constant(v.item()) + "}"
+        return "<Tensor>"
+    if isinstance(v, list):
+        et = type_.elem if isinstance(type_, T.ListType) else None
+        return "[" + ", ".join(format_constant(x, et) for x in v) + "]"
+    if isinstance(v, tuple):
+        ets = type_.elems if isinstance(type_, T.TupleType) else [None] * len(v)
+        inner = ", ".join(format_constant(x, t) for x, t in zip(v, ets))
+        return "(" + inner + ("," if len(v) == 1 else "") + ")"
+    if type(v).__name__ == "Opaque":
+        return v.text
+    from .graph import Graph
+    if isinstance(v, Graph):
+        return "<Graph>"
+    return f"<{type(v).__name__}>"
+
+
+class _Printer:
+    def __init__(self):
+        self.lines = []
+        self.subgraphs = []      # (label, graph)
+
+    def value_list(self, vs, with_types):
+        if with_types:
+            return ", ".join(f"%{v.debug_name} : {v.type}" for v in vs)
+        return ", ".join(f"%{v.debug_name}" for v in vs)
+
+    def node(self, n, indent):
+        pad = " " * indent
+        outs = self.value_list(n.outputs, True)
+        kind = n.kind
+        attrs = {k: v for k, v in n.attrs.items()}
+        if SUBGRAPH_ATTR in attrs:
+            label = f"{kind}_{len(self.subgraphs)}"
+            self.subgraphs.append((label, attrs.pop(SUBGRAPH_ATTR)))
+            kind = label
+        line = f"{pad}{outs} = {kind}"
+        if attrs:
+            ty = n.outputs[0].type if n.kind == "prim::Constant" and n.outputs else None
+            line += "[" + ", ".join(f"{k}={format_constant(v, ty)}"
+                                    for k, v in attrs.items()) + "]"
+        line += f"({self.value_list(n.inputs, False)})"
+        if n.scope:
+            line += f", scope: {n.scope}"
+        if n.source_range is not None:
+            line += f" # {n.source_range}"
+        self.lines.append(line)
+        for i, b in enumerate(n.blocks):
+            self.lines.append(f"{pad}  block{i}({self.value_list(b.inputs, True)}):")
+            for m in b.nodes:
+                self.node(m, indent + 4)
+            self.lines.append(f"{pad}    -> ({self.value_list(b.outputs, False)})")
+
+    def graph(self, g, head="graph"):
+        ins = [f"%{v.debug_name} : {v.type}" for v in g.inputs]
+        sep = ",\n" + " " * (len(head) + 1)
+        self.lines.append(f"{head}({sep.join(ins)}):")
+        for n in g.nodes:
+            self.node(n, 2)
+        self.lines.append(f"  return ({self.value_list(g.outputs, False)})")
+
+
+def print_graph(g) -> str:
+    p = _Printer()
+    p.graph(g)
+    k = 0
+    while k < len(p.subgraphs):      # nested groups append to the list as they print
+        label, sub = p.subgraphs[k]
+        p.graph(sub, head=f"with {label} = graph")
+        k += 1
+    return "\n".join(p.lines) + "\n"

@@ -1,0 +1,114 @@
+"""Which registry overload an IR node calls, from its kind and input types (a parsed graph
+says `aten::add(%a, %b, %c)`; the overload is `aten::add.Tensor` when %b is a Tensor), and
+what the IR knows of an op's effects: side effects, mutation, nondeterminism."""
+from __future__ import annotations
+
+from . import types as T
+
+__all__ = ["resolve_op", "type_matches", "has_side_effects", "is_mutating",
+           "is_nondeterministic", "SIDE_EFFECT_KINDS"]
+
+SIDE_EFFECT_KINDS = frozenset({
+    "prim::RaiseException", "prim::Print", "aten::warn", "prim::SetAttr",
+    "prim::CallFunction", "prim::CallMethod", "aten::append", "aten::insert",
+    "aten::_set_item", "aten::pop", "aten::clear", "aten::extend", "aten::remove",
+    "prim::Enter", "prim::Exit", "prim::RecordFunction"})
+
+_NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+
+
+def _base_matches(base: str, t) -> bool:
+    if isinstance(t, T.AnyType):
+        return True
+    if base == "Tensor":
+        return isinstance(t, T.TensorType)
+    if base in ("int", "SymInt"):
+        return isinstance(t, T.IntType)
+    if base == "float":
+        return isinstance(t, (T.FloatType, T.IntType))
+    if base == "bool":
+        return isinstance(t, T.BoolType)
+    if base == "Scalar":
+        return isinstance(t, _NUM)
+    if base == "str":
+        return isinstance(t, T.StrType)
+    if base == "ScalarType":
+        return isinstance(t, (T.ScalarTypeType, T.IntType))
+    if base == "Device":
+        return isinstance(t, (T.DeviceType, T.StrType))
+    if base in ("Layout", "MemoryFormat"):
+        return isinstance(t, (T.LayoutType, T.IntType))
+    if base == "Generator":
+        return isinstance(t, T.GeneratorType)
+    return True
+
+
+def type_matches(arg_type, t) -> bool:
+    """Does a value of IR type t fit a schema argument type (an ops.schema.ArgType)?"""
+    if isinstance(t, T.NoneType):
+        return arg_type.optional or arg_type.elem_optional
+    if isinstance(t, T.OptionalType):
+        if not arg_type.optional:
+            return False
+        t = t.elem
+    if arg_type.is_list:
+        if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+            return all(type_matches(_elem(arg_type), e) for e in t.elems)
+        if arg_type.base in ("int", "SymInt") and isinstance(t, T.IntType):
+            return True          # torch accepts a bare int for int[]
+        if not isinstance(t, T.ListType):
+            return False
+        e = t.elem.elem if isinstance(t.elem, T.OptionalType) and arg_type.elem_optional \
+            else t.elem
+        return _base_matches(arg_type.base, e)
+    return _base_matches(arg_type.base, t)
+
+
+def _elem(arg_type):
+    from ..ops.schema import ArgType
+    return ArgType(arg_type.base, optional=arg_type.elem_optional)
+
+
+def resolve_op(node):
+    """The OpDef of an `aten::` node (None when no overload fits its inputs)."""
+    from ..ops import registry
+    ovs = registry.OVERLOADS.get(node.kind)
+    if not ovs:
+        return None
+    types = [v.type for v in node.inputs]
+    for d in ovs:
+        args = d.schema.arguments
+        if len(types) > len(args):
+            continue
+        if any(not a.has_default for a in args[len(types):]):
+            continue
+        # pointwise ops take a Python number where the schema says Tensor (x * 2)
+        numeric = d.operands if d.is_pointwise else ()
+        if all(type_matches(a.type, t) or (a.name in numeric and isinstance(t, _NUM))
+               for a, t in zip(args, types)):
+            return d
+    return None
+
+
+def is_mutating(node) -> bool:
+    """Does the node write into one of its inputs (an in-place or out= op)?"""
+    op = node.op
+    if op is None:
+        return node.kind in SIDE_EFFECT_KINDS and node.kind.startswith("aten::")
+    return any(a.type.is_write for a in op.schema.arguments)
+
+
+def is_nondeterministic(node) -> bool:
+    op = node.op
+    return op is not None and bool(op.tags & {"random", "nondeterministic"})
+
+
+def has_side_effects(node) -> bool:
+    """Must the node run even when its outputs are unused? Raising, printing, writing an
+    attribute or a list, calls we cannot see into, in-place writes, and random ops (they
+    advance the generator, so dropping one would change later random numbers)."""
+    if node.kind in SIDE_EFFECT_KINDS:
+        return True
+    if node.kind.startswith("prim::"):
+        return any(has_side_effects(n) for b in node.blocks for n in b.nodes)
+    return is_mutating(node) or is_nondeterministic(node)

@@ -1,0 +1,288 @@
+"""IR types, printed as TorchScript prints them.
+
+`str(t)` is the graph-text spelling (`Float(3, 4, strides=[4, 1], requires_grad=0,
+device=cpu)`, `int[]`, `Tensor?`, `(Tensor, int)`, `Dict(str, Tensor)`), `t.annotation()`
+the Python-annotation spelling used by `.code` (`List[int]`, `Optional[Tensor]`, ...).
+Types are immutable values: equal types compare equal and hash alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import dtypes as _dt
+
+__all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
+           "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
+           "GeneratorType", "ListType", "TupleType", "DictType", "OptionalType", "UnionType",
+           "ClassType", "NamedTupleType", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
+           "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "type_of_value", "register_class_type",
+           "class_type"]
+
+
+class Type:
+    __slots__ = ()
+
+    def annotation(self) -> str:
+        return str(self)
+
+    def is_subtype_of(self, other: "Type") -> bool:
+        if self == other or isinstance(other, AnyType):
+            return True
+        if isinstance(other, OptionalType):
+            return isinstance(self, NoneType) or self.is_subtype_of(other.elem)
+        if isinstance(other, UnionType):
+            return any(self.is_subtype_of(t) for t in other.types)
+        if isinstance(other, NumberType):
+            return isinstance(self, (IntType, FloatType, BoolType))
+        if isinstance(self, TensorType) and isinstance(other, TensorType):
+            return other == TENSOR
+        return False
+
+
+def _simple(name, annotation=None):
+    @dataclass(frozen=True)
+    class _T(Type):
+        def __str__(self):
+            return name
+
+        def annotation(self):
+            return annotation or name
+    _T.__name__ = _T.__qualname__ = name.capitalize() + "Type"
+    return _T
+
+
+IntType = _simple("int")
+FloatType = _simple("float")
+BoolType = _simple("bool")
+StrType = _simple("str")
+NoneType = _simple("NoneType")
+DeviceType = _simple("Device")
+ScalarTypeType = _simple("ScalarType", "int")
+NumberType = _simple("Scalar", "number")
+LayoutType = _simple("Layout", "int")
+GeneratorType = _simple("Generator")
+AnyType = _simple("Any")
+for _cls, _n in ((IntType, "IntType"), (FloatType, "FloatType"), (BoolType, "BoolType"),
+                 (StrType, "StrType"), (NoneType, "NoneType"), (DeviceType, "DeviceType"),
+                 (ScalarTypeType, "ScalarTypeType"), (NumberType, "NumberType"),
+                 (LayoutType, "LayoutType"), (GeneratorType, "GeneratorType"),
+                 (AnyType, "AnyType")):
+    _cls.__name__ = _cls.__qualname__ = _n
+
+
+@dataclass(frozen=True)
+class TensorType(Type):
+    """A tensor, with whatever is known of it (None = unknown). `sizes` is None when the
+    rank is unknown, else a tuple whose entries may be None (`*`)."""
+    dtype: object = None
+    sizes: tuple | None = None
+    strides: tuple | None = None
+    device: object = None
+    requires_grad: bool | None = None
+
+    @classmethod
+    def of(cls, t) -> "TensorType":
+        """The complete type of a real Tensor, as the tracer records it."""
+        a = t._data
+        item = a.itemsize
+        strides = tuple(s // item for s in a.strides) if a.ndim else ()
+        return cls(t._dtype, tuple(a.shape), strides, t._device, bool(t.requires_grad))
+
+    @property
+    def is_complete(self):
+        return (self.dtype is not None and self.sizes is not None
+                and all(s is not None for s in self.sizes) and self.device is not None)
+
+    @property
+    def dim(self):
+        return None if self.sizes is None else len(self.sizes)
+
+    def with_(self, **kw) -> "TensorType":
+        d = dict(dtype=self.dtype, sizes=self.sizes, strides=self.strides,
+                 device=self.device, requires_grad=self.requires_grad)
+        d.update(kw)
+        return TensorType(**d)
+
+    def __str__(self):
+        head = self.dtype.short_name if self.dtype is not None else "Tensor"
+        parts = []
+        if self.sizes is not None:
+            parts += ["*" if s is None else str(s) for s in self.sizes]
+            if self.strides is not None and len(self.strides) == len(self.sizes):
+                parts.append("strides=[" + ", ".join(str(s) for s in self.strides) + "]")
+        if self.requires_grad is not None:
+            parts.append(f"requires_grad={int(self.requires_grad)}")
+        if self.device is not None:
+            parts.append(f"device={self.device}")
+        if not parts and self.sizes is None:
+            return head
+        return f"{head}({', '.join(parts)})"
+
+    def annotation(self):
+        return "Tensor"
+
+
+@dataclass(frozen=True)
+class ListType(Type):
+    elem: Type
+
+    def __str__(self):
+        return f"{self.elem}[]"
+
+    def annotation(self):
+        return f"List[{self.elem.annotation()}]"
+
+    def is_subtype_of(self, other):
+        if isinstance(other, ListType):   # lists are invariant, but a refined Tensor is a Tensor
+            return self.elem == other.elem or (isinstance(self.elem, TensorType)
+                                                and other.elem == TENSOR)
+        return Type.is_subtype_of(self, other)
+
+
+@dataclass(frozen=True)
+class TupleType(Type):
+    elems: tuple
+
+    def __str__(self):
+        return "(" + ", ".join(str(t) for t in self.elems) + ")"
+
+    def annotation(self):
+        if not self.elems:
+            return "Tuple[()]"
+        return "Tuple[" + ", ".join(t.annotation() for t in self.elems) + "]"
+
+    def is_subtype_of(self, other):
+        if isinstance(other, TupleType) and not isinstance(other, NamedTupleType):
+            return (len(self.elems) == len(other.elems)
+                    and all(a.is_subtype_of(b) for a, b in zip(self.elems, other.elems)))
+        return Type.is_subtype_of(self, other)
+
+
+@dataclass(frozen=True)
+class NamedTupleType(TupleType):
+    name: str = ""
+    fields: tuple = ()
+    py_class: object = None
+
+    def __str__(self):
+        return self.name
+
+    def annotation(self):
+        return self.name.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class DictType(Type):
+    key: Type
+    value: Type
+
+    def __str__(self):
+        return f"Dict({self.key}, {self.value})"
+
+    def annotation(self):
+        return f"Dict[{self.key.annotation()}, {self.value.annotation()}]"
+
+
+@dataclass(frozen=True)
+class OptionalType(Type):
+    elem: Type
+
+    def __str__(self):
+        return f"{self.elem}?"
+
+    def annotation(self):
+        return f"Optional[{self.elem.annotation()}]"
+
+
+@dataclass(frozen=True)
+class UnionType(Type):
+    types: tuple
+
+    def __str__(self):
+        return "Union(" + ", ".join(str(t) for t in self.types) + ")"
+
+    def annotation(self):
+        return "Union[" + ", ".join(t.annotation() for t in self.types) + "]"
+
+
+@dataclass(frozen=True, eq=False)
+class ClassType(Type):
+    """A module or class: printed by its qualified name (`__torch__.MyCell`). Identity is
+    the name, so a parsed graph's class type equals the traced one. `methods` maps a
+    method name to its Graph (first input: self), for prim::CallMethod and the inliner;
+    `attributes` maps an attribute name to its Type, for prim::GetAttr."""
+    name: str
+    py_class: object = None
+    methods: dict = field(default_factory=dict)
+    attributes: dict = field(default_factory=dict)
+
+    def __str__(self):
+        return self.name
+
+    def annotation(self):
+        return self.name.rsplit(".", 1)[-1]
+
+    def __eq__(self, other):
+        return isinstance(other, ClassType) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("class", self.name))
+
+
+INT, FLOAT, BOOL, STR, NONE = IntType(), FloatType(), BoolType(), StrType(), NoneType()
+DEVICE, SCALAR_TYPE, NUMBER, ANY = DeviceType(), ScalarTypeType(), NumberType(), AnyType()
+TENSOR = TensorType()
+
+_CLASS_TYPES: dict = {}
+
+
+def register_class_type(t):
+    """Known class / NamedTuple types by qualified name, so parsed text finds them."""
+    _CLASS_TYPES[t.name] = t
+    return t
+
+
+def class_type(name: str) -> Type:
+    t = _CLASS_TYPES.get(name)
+    return t if t is not None else ClassType(name)
+
+
+def type_of_value(v) -> Type:
+    """The IR type of a Python value (constants, traced inputs)."""
+    from ..tensor import Tensor
+    from ..device import device as _device
+    if isinstance(v, Tensor):
+        return TensorType.of(v)
+    if v is None:
+        return NONE
+    if isinstance(v, bool):
+        return BOOL
+    if isinstance(v, int):
+        return INT
+    if isinstance(v, float):
+        return FLOAT
+    if isinstance(v, str):
+        return STR
+    if isinstance(v, _device):
+        return DEVICE
+    if isinstance(v, _dt.dtype):
+        return SCALAR_TYPE
+    if isinstance(v, list):
+        elems = {type_of_value(x) for x in v}
+        if len(elems) == 1:
+            e = elems.pop()
+            return ListType(TENSOR if isinstance(e, TensorType) else e)
+        if elems and all(isinstance(e, TensorType) for e in elems):
+            return ListType(TENSOR)
+        if not elems:
+            return ListType(TENSOR)
+        raise TypeError(f"a list mixing {sorted(map(str, elems))} has no IR type")
+    if isinstance(v, tuple):
+        return TupleType(tuple(type_of_value(x) for x in v))
+    if isinstance(v, dict):
+        ks = {type_of_value(k) for k in v}
+        vs = {type_of_value(x) for x in v.values()}
+        kt = ks.pop() if len(ks) == 1 else STR
+        vt = vs.pop() if len(vs) == 1 else TENSOR
+        return DictType(kt, TENSOR if isinstance(vt, TensorType) else vt)
+    raise TypeError(f"{type(v).__name__} values have no IR type")
