@@ -55,3 +55,8 @@ def numel(t):
 def get_ops():
     """{qualified name: OpDef} of the registry (read-only use)."""
     return dict(_registry.OPS)
+
+
+from . import jit  # noqa: E402
+from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa: E402,F401
+                  ScriptFunction, ScriptModule, TracedModule)

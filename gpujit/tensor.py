@@ -211,12 +211,16 @@ class Tensor:
         return _ops()["aten::item"].public(self)
 
     def tolist(self):
+        if _registry.dispatch_state.escape is not None:
+            _registry.dispatch_state.escape(self, "tolist")
         a = self._data
         if self._device is not _cpu:
             a = a.get()
         return a.tolist()
 
     def numpy(self, force=False):
+        if _registry.dispatch_state.escape is not None:
+            _registry.dispatch_state.escape(self, "numpy")
         if self._device is not _cpu:
             if not force:
                 raise TypeError(f"can't convert {self._device} device type tensor to numpy. "

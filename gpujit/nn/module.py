@@ -20,6 +20,18 @@ from .parameter import Parameter
 __all__ = ["Module", "RemovableHandle"]
 
 
+class _CallHook:
+    """`hook`, when set (by the tracer), wraps every module call:
+    hook(module, call, args, kwargs) where call(*args, **kwargs) runs it."""
+    __slots__ = ("hook",)
+
+    def __init__(self):
+        self.hook = None
+
+
+call_hook = _CallHook()
+
+
 def _typename(obj):
     """torch.typename: 'gpujit.FloatTensor' for tensors, the qualified class otherwise."""
     if isinstance(obj, Tensor):
@@ -456,6 +468,11 @@ class Module(ModuleStateMixin):
         return handle
 
     def _call_impl(self, *args, **kwargs):
+        if call_hook.hook is not None:      # the tracer follows module boundaries
+            return call_hook.hook(self, self._call_hooked, args, kwargs)
+        return self._call_hooked(*args, **kwargs)
+
+    def _call_hooked(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks):
             return self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_pre_hooks.items()):

@@ -45,11 +45,13 @@ _PUBLIC: dict = {}       # binding target -> {python name: [OpDef, ...]}
 class _DispatchState:
     """`hook`, when set, receives every op call on the public path: hook(opdef, args) where
     args are the schema's arguments in order. The tracer (and later autograd) install it;
-    they call `opdef.eager(*args)` to compute."""
-    __slots__ = ("hook",)
+    they call `opdef.eager(*args)` to compute. `escape`, when set, is told when a tensor's
+    data leaves as Python values outside any op (tolist, numpy): escape(tensor, what)."""
+    __slots__ = ("hook", "escape")
 
     def __init__(self):
         self.hook = None
+        self.escape = None
 
 
 dispatch_state = _DispatchState()

@@ -1,0 +1,523 @@
+"""The tracer: run a function or module once on example inputs and record every op call.
+
+One hook in the op registry (`dispatch_state.hook`) sees every op call on tensors; the
+tracer computes the result with `op.eager` and appends a node to each active Recorder. A
+Recorder maps live tensors (by identity) to graph Values; Python values become constants.
+Module calls are followed through `nn.module.call_hook`: the top graph gets the ops inline
+(with a `scope:` naming the submodule, as TorchScript's tracer prints), and every submodule
+gets its own graph from a Recorder opened for the length of its call. Parameters and
+buffers are read through `prim::GetAttr` chains from `self`.
+"""
+from __future__ import annotations
+
+import inspect
+import linecache
+import os
+import sys
+import warnings
+
+from .. import ir
+from ..ir import types as T
+from ..ops import registry as _reg
+from ..tensor import Tensor
+
+__all__ = ["TracerWarning", "Recorder", "TraceSession", "current_session", "user_frame",
+           "source_range_here", "arg_ir_type"]
+
+
+class TracerWarning(Warning):
+    """Something in the traced code will not be reproduced by the trace."""
+
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_frame():
+    """The innermost frame outside gpujit's own package (the user's code)."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not (fn.startswith(_PKG_DIR) or fn.startswith("<gpujit")):
+            return f
+        f = f.f_back
+    return None
+
+
+def source_range_here():
+    f = user_frame()
+    if f is None:
+        return None
+    line = f.f_lineno
+    col = 0
+    try:
+        pos = list(f.f_code.co_positions())[f.f_lasti // 2]
+        if pos[0] == line and pos[2] is not None:
+            col = pos[2]
+    except (IndexError, AttributeError):
+        pass
+    return ir.SourceRange(f.f_code.co_filename, line, col,
+                          linecache.getline(f.f_code.co_filename, line).rstrip("\n"))
+
+
+def warn_at_user(msg):
+    f = user_frame()
+    if f is None:
+        warnings.warn(msg, TracerWarning, stacklevel=2)
+    else:
+        warnings.warn_explicit(msg, TracerWarning, f.f_code.co_filename, f.f_lineno,
+                               module=f.f_globals.get("__name__"),
+                               registry=f.f_globals.setdefault("__warningregistry__", {}))
+
+
+_BASE_TYPES = {"Tensor": T.TENSOR, "int": T.INT, "SymInt": T.INT, "float": T.FLOAT,
+               "bool": T.BOOL, "str": T.STR, "Scalar": T.NUMBER, "ScalarType": T.SCALAR_TYPE,
+               "Device": T.DEVICE, "Layout": T.LayoutType(), "MemoryFormat": T.INT,
+               "Generator": T.GeneratorType()}
+
+
+def arg_ir_type(at) -> T.Type:
+    """The IR type a schema argument type (ops.schema.ArgType) stands for."""
+    t = _BASE_TYPES.get(at.base, T.ANY)
+    if at.is_list:
+        t = T.ListType(T.OptionalType(t) if at.elem_optional else t)
+    return T.OptionalType(t) if at.optional else t
+
+
+class Recorder:
+    """Builds one graph: the top function's, or one submodule's forward."""
+
+    def __init__(self, session, module=None, module_type=None):
+        self.session = session
+        self.graph = ir.Graph()
+        self.env = {}            # id(tensor) -> Value
+        self.keep = []           # the tensors in env stay alive (ids stay unique)
+        self.module = module
+        self.self_value = None
+        self.attr_values = {}    # id(module/param) -> Value of its GetAttr chain
+        if module is not None:
+            self.self_value = self.graph.add_input("self", module_type)
+            self.attr_values[id(module)] = self.self_value
+
+    # ------------------------------------------------------------------ values
+    def bind(self, t: Tensor, v):
+        self.env[id(t)] = v
+        self.keep.append(t)
+
+    def attr_value(self, obj):
+        """The GetAttr chain that reads obj (a submodule, parameter or buffer) from self."""
+        v = self.attr_values.get(id(obj))
+        if v is not None:
+            return v
+        path = self.session.attr_paths.get(id(obj))
+        if path is None or self.module is None:
+            return None
+        prefix = self.session.attr_paths.get(id(self.module), ())
+        if path[:len(prefix)] != prefix or path == prefix:
+            return None
+        owner = self.module
+        cur = self.self_value
+        for name in path[len(prefix):]:
+            child = getattr(owner, name)
+            nv = self.attr_values.get(id(child))
+            if nv is None:
+                ty = (self.session.module_type(child) if not isinstance(child, Tensor)
+                      else T.TENSOR)
+                n = self.graph.insert_node("prim::GetAttr", [cur], attrs={"name": name},
+                                           output_types=[ty])
+                nv = n.output
+                if isinstance(child, Tensor) or name.isidentifier():
+                    nv.set_debug_name(name)
+                self.attr_values[id(child)] = nv
+            owner, cur = child, nv
+        return cur
+
+    def value_of(self, x, at=None):
+        """The Value standing for a Python argument x (of schema type at, if known)."""
+        g = self.graph
+        if isinstance(x, Tensor):
+            v = self.env.get(id(x))
+            if v is None:
+                v = self.attr_value(x)
+            if v is None:
+                v = self.session.constant_tensor(self, x)
+            return v
+        if isinstance(x, (list, tuple)) and any(isinstance(e, Tensor) for e in x):
+            elems = [self.value_of(e) for e in x]
+            et = T.OptionalType(T.TENSOR) if any(e is None for e in x) else T.TENSOR
+            kind = "prim::ListConstruct" if isinstance(x, list) or at is not None \
+                else "prim::TupleConstruct"
+            ty = T.ListType(et) if kind == "prim::ListConstruct" else \
+                T.TupleType(tuple(e.type for e in elems))
+            return g.insert_node(kind, elems, output_types=[ty]).output
+        if x is None:
+            return g.insert_constant(None, arg_ir_type(at) if at is not None else T.NONE)
+        if isinstance(x, tuple):
+            x = list(x)
+        if at is not None and at.base == "float" and isinstance(x, int) and not at.is_list:
+            x = float(x)
+        if type(x).__module__ == "numpy":
+            x = x.item() if hasattr(x, "item") and getattr(x, "ndim", 0) == 0 else x.tolist()
+        return g.insert_constant(x)
+
+    def type_of_result(self, r):
+        if isinstance(r, Tensor):
+            return T.TensorType.of(r)
+        return T.type_of_value(r)
+
+
+class TraceSession:
+    """One call of the traced function: the stack of recorders and what they share."""
+
+    def __init__(self, root_module=None):
+        self.recorders: list[Recorder] = []
+        self.attr_paths = {}     # id(submodule / param / buffer) -> attribute path from root
+        self.module_graphs = {}  # id(submodule) -> (module, Recorder) of its first call
+        self.module_types = {}
+        self.scopes = [type(root_module).__name__] if root_module is not None else []
+        self.nondeterministic = []
+        self.root_module = root_module
+        if root_module is not None:
+            self._index_module(root_module, ())
+
+    def _index_module(self, m, path):
+        self.attr_paths[id(m)] = path
+        for name, p in m._parameters.items():
+            if p is not None:
+                self.attr_paths.setdefault(id(p), path + (name,))
+        for name, b in m._buffers.items():
+            if b is not None:
+                self.attr_paths.setdefault(id(b), path + (name,))
+        for name, c in m._modules.items():
+            if c is not None and id(c) not in self.attr_paths:
+                self._index_module(c, path + (name,))
+
+    def module_type(self, m):
+        t = self.module_types.get(id(m))
+        if t is None:
+            t = class_type_for(m)
+            self.module_types[id(m)] = t
+        return t
+
+    # ------------------------------------------------------------------ constants
+    def constant_tensor(self, rec, t):
+        if t.requires_grad:
+            raise RuntimeError(
+                "Cannot insert a Tensor that requires grad as a constant. Consider making "
+                "it a parameter or input, or detaching the gradient")
+        if rec is self.recorders[0]:
+            warn_at_user(
+                "a Tensor the trace did not produce (made outside the traced ops, e.g. by "
+                "gpujit.tensor or from NumPy, or read from a global) is recorded as a "
+                "constant: the traced function will always use its current value, whatever "
+                "the inputs are")
+        v = rec.graph.insert_constant(t, T.TensorType.of(t))
+        rec.bind(t, v)
+        return v
+
+    # ------------------------------------------------------------------ recording
+    def record(self, op, args, result):
+        sr = source_range_here()
+        scope = "/".join(self.scopes) or None
+        for rec in self.recorders:
+            self._record_into(rec, op, args, result, sr, scope)
+
+    def _record_into(self, rec, op, args, result, sr, scope):
+        g = rec.graph
+        params = op.schema.arguments
+        inputs = [rec.value_of(a, p.type) for a, p in zip(args, params)]
+        rets = op.schema.returns
+        results = result if len(rets) > 1 else (result,)
+        kind = op.schema.name
+        types = [rec.type_of_result(r) if not (isinstance(r, tuple) and rt.type.is_list)
+                 else T.ListType(T.TENSOR) for r, rt in zip(results, rets)]
+        n = g.create(kind, inputs, output_types=types, source_range=sr, scope=scope)
+        n.op = op
+        g.insert(n)
+        for r, v, rt in zip(results, n.outputs, rets):
+            if isinstance(r, Tensor):
+                rec.bind(r, v)
+            elif isinstance(r, tuple) and rt.type.is_list:
+                un = g.insert_node("prim::ListUnpack", [v],
+                                   output_types=[T.TensorType.of(x) for x in r])
+                for x, uv in zip(r, un.outputs):
+                    rec.bind(x, uv)
+
+
+_TYPE_NAMES: dict = {}
+
+
+def class_type_for(m) -> T.ClassType:
+    """A ClassType for a module instance: `__torch__.MyCell`, mangled as TorchScript does
+    when another instance of the class already has a type (their graphs may differ)."""
+    base = "__torch__." + type(m).__name__
+    k = _TYPE_NAMES.get(base, 0)
+    _TYPE_NAMES[base] = k + 1
+    name = base if k == 0 else f"__torch__.___torch_mangle_{k}.{type(m).__name__}"
+    return T.register_class_type(T.ClassType(name))
+
+
+# ---------------------------------------------------------------------- the active session
+class _Active:
+    session = None
+
+
+def current_session():
+    return _Active.session
+
+
+def _describe_item_caller():
+    """What turned a tensor into a Python value (bool(), int(), float() or item())."""
+    f = sys._getframe(3)
+    for _ in range(4):
+        if f is None:
+            break
+        name = f.f_code.co_name
+        if name in ("__bool__", "__int__", "__float__", "__index__"):
+            return {"__bool__": "a Python boolean", "__int__": "a Python integer",
+                    "__index__": "a Python index", "__float__": "a Python float"}[name]
+        f = f.f_back
+    return "a Python number"
+
+
+def _hook(op, args):
+    s = _Active.session
+    if s is None or s.paused:
+        return op.eager(*args)
+    if op.name == "aten::item":
+        what = _describe_item_caller()
+        extra = (" (a tensor used as a condition, e.g. in an `if`, is the same thing)"
+                 if what == "a Python boolean" else "")
+        warn_at_user(f"Converting a tensor to {what} might cause the trace to be incorrect. "
+                     f"We can't record the data flow of Python values, so this value will be "
+                     f"treated as a constant in the future. This means that the trace might "
+                     f"not generalize to other inputs!{extra}")
+    if _reg_is_inplace(op):
+        s.check_inplace(op, args)
+    result = op.eager(*args)
+    if "random" in op.tags or "nondeterministic" in op.tags:
+        s.nondeterministic.append(op.name)
+    s.record(op, args, result)
+    return result
+
+
+def _reg_is_inplace(op):
+    return any(a.type.is_write for a in op.schema.arguments)
+
+
+def _escape(t, what):
+    s = _Active.session
+    if s is not None and not s.paused:
+        kind = "list" if what == "tolist" else "NumPy array"
+        warn_at_user(f"Converting a tensor to a Python {kind} ({what}()) might cause the "
+                     f"trace to be incorrect. We can't record the data flow of Python "
+                     f"values, so this value will be treated as a constant in the future.")
+
+
+def _module_call(module, call, args, kwargs):
+    s = _Active.session
+    if s is None or s.paused or id(module) not in s.attr_paths or module is s.root_module:
+        return call(*args, **kwargs)
+    path = s.attr_paths[id(module)]
+    s.scopes.append(f"{type(module).__name__}[{path[-1]}]")
+    first = id(module) not in s.module_graphs
+    rec = None
+    if first and not kwargs:
+        rec = Recorder(s, module, s.module_type(module))
+        names = _param_names(module.forward, len(args))
+        for name, a in zip(names, args):
+            bind_input(rec, name, a)
+        s.module_graphs[id(module)] = (module, rec)
+        s.recorders.append(rec)
+    try:
+        out = call(*args, **kwargs)
+    finally:
+        s.scopes.pop()
+        if rec is not None:
+            s.recorders.remove(rec)
+    if rec is not None:
+        rec.graph.register_output(output_value(rec, out, strict=False))
+    return out
+
+
+def _param_names(fn, n):
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params[:n]]
+    return names + [f"argument_{i + 1}" for i in range(len(names), n)]
+
+
+def bind_input(rec, name, a):
+    """A graph input for example argument a (a Tensor, or a tuple/list/dict of them)."""
+    g = rec.graph
+    if isinstance(a, Tensor):
+        v = g.add_input(name, T.TensorType.of(a))
+        rec.bind(a, v)
+        return v
+    if isinstance(a, (tuple, list)):
+        elem_types = [T.TensorType.of(x) if isinstance(x, Tensor) else None for x in a]
+        if any(t is None for t in elem_types):
+            raise TypeError(f"trace: input {name!r} holds a {type(a).__name__} with "
+                            f"non-Tensor elements; only Tensors and (nested) tuples, lists "
+                            f"and dicts of Tensors can be traced inputs")
+        ty = T.TupleType(tuple(elem_types)) if isinstance(a, tuple) else T.ListType(T.TENSOR)
+        v = g.add_input(name, ty)
+        kind = "prim::TupleUnpack" if isinstance(a, tuple) else "prim::ListUnpack"
+        n = g.insert_node(kind, [v], output_types=elem_types)
+        for x, o in zip(a, n.outputs):
+            rec.bind(x, o)
+        return v
+    if isinstance(a, dict):
+        if not all(isinstance(k, str) for k in a) or \
+                not all(isinstance(x, Tensor) for x in a.values()):
+            raise TypeError(f"trace: input {name!r} must be a dict of str to Tensor")
+        v = g.add_input(name, T.DictType(T.STR, T.TENSOR))
+        for k, x in a.items():
+            kv = g.insert_constant(k)
+            n = g.insert_node("aten::__getitem__", [v, kv], output_types=[T.TensorType.of(x)])
+            rec.bind(x, n.output)
+        return v
+    raise TypeError(f"trace: input {name!r} is a {type(a).__name__}; traced inputs must be "
+                    f"Tensors or (nested) tuples, lists or dicts of Tensors")
+
+
+def output_value(rec, out, strict=True, where="output"):
+    g = rec.graph
+    if isinstance(out, Tensor):
+        v = rec.env.get(id(out)) or rec.attr_value(out)
+        if v is None:
+            warn_at_user("the traced function returns a Tensor the trace could not record "
+                         "(made outside the traced ops): it is returned as a constant")
+            v = rec.session.constant_tensor(rec, out)
+        return v
+    if isinstance(out, tuple):
+        elems = [output_value(rec, x, strict, where) for x in out]
+        return g.insert_node("prim::TupleConstruct", elems,
+                             output_types=[T.TupleType(tuple(e.type for e in elems))]).output
+    if isinstance(out, list):
+        if strict:
+            raise RuntimeError(
+                "Encountering a list at the output of the tracer might cause the trace to be "
+                "incorrect, this is only valid if the container structure does not change "
+                "based on the module's inputs. Consider using a constant container instead "
+                "(e.g. for `list`, use a `tuple` instead), or pass strict=False to trace()")
+        elems = [output_value(rec, x, strict, where) for x in out]
+        return g.insert_node("prim::ListConstruct", elems,
+                             output_types=[T.ListType(T.TENSOR)]).output
+    if isinstance(out, dict):
+        if strict:
+            raise RuntimeError(
+                "Encountering a dict at the output of the tracer might cause the trace to be "
+                "incorrect, this is only valid if the container structure does not change "
+                "based on the module's inputs. Consider using a constant container instead "
+                "(e.g. for `dict`, use a `NamedTuple` instead), or pass strict=False to "
+                "trace()")
+        items = []
+        for k, x in out.items():
+            items += [g.insert_constant(k), output_value(rec, x, strict, where)]
+        return g.insert_node("prim::DictConstruct", items,
+                             output_types=[T.DictType(T.type_of_value(next(iter(out), "")),
+                                                      T.TENSOR)]).output
+    raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of tensors "
+                       f"can be output from traced functions (got {type(out).__name__})")
+
+
+def _check_inplace(self, op, args):
+    """Warn when an in-place op writes memory that other live tensors of the trace see."""
+    t = args[0]
+    if not isinstance(t, Tensor):
+        return
+    rec = self.recorders[0]
+    import numpy as np
+    others = [u for u in rec.keep if u is not t and u._data is not t._data
+              and np.may_share_memory(u._data, t._data)]
+    seen, refs = set(), 0
+    for u in others:
+        if id(u) not in seen:
+            seen.add(id(u))
+            refs += 1
+    if refs:
+        warn_at_user(
+            f"There are {refs + 1} live references to the data region being modified when "
+            f"tracing in-place operator {op.schema.base_name} (possibly due to an "
+            f"assignment). This might cause the trace to be incorrect, because all other "
+            f"views that also reference this data will not reflect this change in the "
+            f"trace! On the other hand, if all other views use the same memory chunk, but "
+            f"are disjoint (e.g. are outputs of torch.split), this might still be safe.")
+
+
+def _record_call(self, graph, module, args, result):
+    """A compiled graph (a traced or scripted function/method) called during a trace:
+    its body is copied into every recorder, so its control flow survives."""
+    for rec in self.recorders:
+        g = rec.graph
+        inputs = []
+        if module is not None:
+            mv = rec.attr_value(module)
+            if mv is None:
+                mv = g.insert_constant(module, graph.inputs[0].type)
+            inputs.append(mv)
+        inputs += [rec.value_of(a) for a in args]
+        outs = g.insert_graph(graph, inputs)
+        _bind_result(rec, result, outs[0] if len(outs) == 1 else None)
+
+
+def _bind_result(rec, r, v):
+    if v is None:
+        return
+    if isinstance(r, Tensor):
+        rec.bind(r, v)
+    elif isinstance(r, (tuple, list)) and isinstance(v.type, (T.TupleType, T.ListType)):
+        kind = "prim::TupleUnpack" if isinstance(v.type, T.TupleType) else "prim::ListUnpack"
+        types = [rec.type_of_result(x) for x in r]
+        n = rec.graph.insert_node(kind, [v], output_types=types)
+        for x, o in zip(r, n.outputs):
+            _bind_result(rec, x, o)
+
+
+TraceSession.check_inplace = _check_inplace
+TraceSession.record_call = _record_call
+TraceSession.paused = False
+
+
+class tracing:
+    """Context: install the hooks for one TraceSession (nesting is not allowed)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        from ..nn import module as _module
+        if _Active.session is not None:
+            raise RuntimeError("gpujit.trace was called while another trace is running; "
+                               "trace the inner function first and call the traced object")
+        _Active.session = self.session
+        _reg.dispatch_state.hook = _hook
+        _reg.dispatch_state.escape = _escape
+        _module.call_hook.hook = _module_call
+        return self.session
+
+    def __exit__(self, *exc):
+        from ..nn import module as _module
+        _Active.session = None
+        _reg.dispatch_state.hook = None
+        _reg.dispatch_state.escape = None
+        _module.call_hook.hook = None
+
+
+class paused:
+    """Run tracer-internal work (cloning inputs, calling a compiled graph) unrecorded."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        if self.session is not None:
+            self.saved = self.session.paused
+            self.session.paused = True
+
+    def __exit__(self, *exc):
+        if self.session is not None:
+            self.session.paused = self.saved

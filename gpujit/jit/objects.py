@@ -1,0 +1,244 @@
+"""What `gpujit.trace` (and later `gpujit.script`) return: ScriptFunction, and
+ScriptModule / TracedModule with their ScriptMethods. Each holds a graph and exposes
+`.graph`, `.inlined_graph`, `.code`, `.schema` and `graph_for(*inputs)`; calling one runs
+the graph through the executor (gpujit.runtime)."""
+from __future__ import annotations
+
+from ..frontend import tracer as _tracer
+from ..ir import types as T
+from ..nn.module import Module
+
+__all__ = ["ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
+           "RecursiveScriptModule"]
+
+
+def _schema_type(t) -> str:
+    if isinstance(t, T.TensorType):
+        return "Tensor"
+    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+        return "(" + ", ".join(_schema_type(e) for e in t.elems) + ")"
+    if isinstance(t, T.ListType):
+        return _schema_type(t.elem) + "[]"
+    if isinstance(t, T.OptionalType):
+        return _schema_type(t.elem) + "?"
+    return str(t)
+
+
+class _GraphCallable:
+    """The shared part of functions and methods: a graph, its name, the executor."""
+
+    def _init_graph(self, graph, name, arg_names=None):
+        self._graph = graph
+        self.name = name
+        self._arg_names = arg_names
+        self._executable = None
+        self._inlined = None
+
+    @property
+    def graph(self):
+        return self._graph
+
+    @property
+    def inlined_graph(self):
+        if self._inlined is None:
+            from ..passes.inline import inline
+            g = self._graph.copy()
+            inline(g)
+            self._inlined = g
+        return self._inlined
+
+    @property
+    def code(self) -> str:
+        from ..ir.python_printer import python_source
+        return python_source(self._graph, name=self.name)
+
+    @property
+    def schema(self) -> str:
+        ins = [f"{_schema_type(v.type)} {_plain(v.debug_name)}" for v in self._graph.inputs]
+        outs = [_schema_type(v.type) for v in self._graph.outputs]
+        ret = outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"
+        return f"{self.name}({', '.join(ins)}) -> {ret}"
+
+    def _get_executable(self):
+        if self._executable is None:
+            from ..runtime import Executable
+            self._executable = Executable(self._graph, self.name)
+        return self._executable
+
+    def _invalidate(self):
+        self._executable = None
+
+    def _run(self, leading, args, kwargs):
+        if kwargs:
+            args = self._bind_kwargs(args, kwargs, len(leading))
+        session = _tracer.current_session()
+        if session is not None and not session.paused:
+            with _tracer.paused(session):
+                out = self._get_executable()(*leading, *args)
+            session.record_call(self.inlined_graph, leading[0] if leading else None,
+                                args, out)
+            return out
+        return self._get_executable()(*leading, *args)
+
+    def _bind_kwargs(self, args, kwargs, skip):
+        names = [_plain(v.debug_name) for v in self._graph.inputs[skip:]]
+        out = list(args)
+        for n in names[len(args):]:
+            if n not in kwargs:
+                raise TypeError(f"{self.name}() missing argument {n!r}")
+            out.append(kwargs.pop(n))
+        if kwargs:
+            raise TypeError(f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
+        return out
+
+    def _graph_for(self, leading, args):
+        return self._get_executable().graph_for(*leading, *args)
+
+
+def _plain(name):
+    base, _, suffix = name.rpartition(".")
+    return base if base and suffix.isdigit() else name
+
+
+class ScriptFunction(_GraphCallable):
+    """A compiled free function (`gpujit.trace(fn, ...)`, later `gpujit.script(fn)`)."""
+
+    def __init__(self, graph, name, original=None):
+        self._init_graph(graph, name)
+        self._original = original
+        self.__name__ = self.__qualname__ = name
+        self.__doc__ = getattr(original, "__doc__", None)
+
+    def __call__(self, *args, **kwargs):
+        return self._run((), args, kwargs)
+
+    def graph_for(self, *args, **kwargs):
+        return self._graph_for((), args)
+
+    def __repr__(self):
+        return f"<gpujit.jit.ScriptFunction {self.name}>"
+
+
+class ScriptMethod(_GraphCallable):
+    """A compiled method of a ScriptModule, bound to it."""
+
+    def __init__(self, module, graph, name):
+        self._init_graph(graph, name)
+        self.owner = module
+
+    def __call__(self, *args, **kwargs):
+        return self._run((self.owner,), args, kwargs)
+
+    def graph_for(self, *args, **kwargs):
+        return self._graph_for((self.owner,), args)
+
+    def __repr__(self):
+        return f"<gpujit.jit.ScriptMethod {self.owner._get_name()}.{self.name}>"
+
+
+class ScriptModule(Module):
+    """The shared base of traced and scripted modules: a module whose methods are graphs.
+    Parameters and buffers are the original module's own objects (training one trains the
+    other); submodules are ScriptModules too."""
+
+    _kind = "ScriptModule"
+
+    def __init__(self):
+        super().__init__()
+        object.__setattr__(self, "_script_methods", {})
+        object.__setattr__(self, "original_name", type(self).__name__)
+        object.__setattr__(self, "_type", None)
+
+    def _add_method(self, name, graph):
+        m = ScriptMethod(self, graph, name)
+        self._script_methods[name] = m
+        if self._type is not None:
+            self._type.methods[name] = graph
+        return m
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        sm = d.get("_script_methods")
+        if sm is not None and name in sm:
+            return sm[name]
+        return super().__getattr__(name)
+
+    def forward(self, *args, **kwargs):
+        m = self._script_methods.get("forward")
+        if m is None:
+            raise RuntimeError(f"{self._get_name()} has no compiled forward (it was not "
+                               f"called while tracing its parent, so it has no graph)")
+        return m(*args, **kwargs)
+
+    def _method(self, name="forward"):
+        m = self._script_methods.get(name)
+        if m is None:
+            raise AttributeError(f"{self._get_name()} has no compiled method {name!r}")
+        return m
+
+    @property
+    def graph(self):
+        return self._method().graph
+
+    @property
+    def inlined_graph(self):
+        return self._method().inlined_graph
+
+    @property
+    def code(self):
+        return self._method().code
+
+    @property
+    def schema(self):
+        return self._method().schema
+
+    def graph_for(self, *args, **kwargs):
+        return self._method().graph_for(*args, **kwargs)
+
+    def _get_name(self):
+        return f"{self._kind}[{self.original_name}]"
+
+    def _apply(self, fn, recurse=True):
+        # a new dtype or device of the parameters changes what the compiled code must do
+        r = super()._apply(fn, recurse)
+        for m in self._script_methods.values():
+            m._invalidate()
+        return r
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._script_methods))
+
+
+class TracedModule(ScriptModule):
+    _kind = "TracedModule"
+
+
+RecursiveScriptModule = ScriptModule
+
+
+def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
+    """A TracedModule mirroring `module`: same parameter/buffer objects, submodules mirrored,
+    a forward for every module that has a recorded graph."""
+    if memo is None:
+        memo = {}
+    if id(module) in memo:
+        return memo[id(module)]
+    if isinstance(module, ScriptModule):
+        memo[id(module)] = module     # already compiled: keep it (and its methods)
+        return module
+    tm = TracedModule()
+    memo[id(module)] = tm
+    object.__setattr__(tm, "original_name", type(module).__name__)
+    object.__setattr__(tm, "_type", types.get(id(module)))
+    for name, p in module._parameters.items():
+        tm._parameters[name] = p
+    for name, b in module._buffers.items():
+        tm._buffers[name] = b
+    tm._non_persistent_buffers_set = set(getattr(module, "_non_persistent_buffers_set", ()))
+    tm.training = module.training
+    for name, c in module._modules.items():
+        tm._modules[name] = (traced_module_from(c, graphs_by_module, types, memo)
+                             if c is not None else None)
+    for name, graph in graphs_by_module.get(id(module), {}).items():
+        tm._add_method(name, graph)
+    return tm

@@ -1,0 +1,247 @@
+"""`gpujit.trace` / `gpujit.trace_module`: record a run into a graph, wrap it in a
+ScriptFunction or TracedModule, and check the trace against re-traces and eager runs."""
+from __future__ import annotations
+
+import difflib
+import warnings
+
+import numpy as np
+
+from ..frontend import tracer as _tr
+from ..frontend.tracer import TracerWarning
+from ..ir import types as T
+from ..nn.module import Module
+from ..tensor import Tensor
+from .objects import ScriptFunction, ScriptModule, traced_module_from
+
+__all__ = ["trace", "trace_module", "TracingCheckError", "TracerWarning", "is_tracing"]
+
+
+class TracingCheckError(Exception):
+    """The trace does not reproduce the traced code (graphs differ across inputs)."""
+
+    def __init__(self, graph_diff_error, tensor_compare_error=None, extra_msg=None):
+        self.message = "Tracing failed sanity checks!\n"
+        if extra_msg is not None:
+            self.message += extra_msg + "\n"
+        if graph_diff_error is not None:
+            self.message += "ERROR: Graphs differed across invocations!\n"
+            self.message += _indent(graph_diff_error) + "\n"
+        if tensor_compare_error is not None:
+            self.message += ("ERROR: Tensor-valued Constant nodes differed in value across "
+                             "invocations. This often indicates that the tracer has "
+                             "encountered untraceable code.\n")
+            self.message += _indent(tensor_compare_error) + "\n"
+        super().__init__(self.message)
+
+
+def _indent(s):
+    return "\n".join("\t" + line for line in s.splitlines())
+
+
+def is_tracing() -> bool:
+    s = _tr.current_session()
+    return s is not None and not s.paused
+
+
+def _as_tuple(example_inputs):
+    if isinstance(example_inputs, tuple):
+        return example_inputs
+    return (example_inputs,)
+
+
+def _trace_graph(target, inputs, strict, module=None, method="forward", types=None):
+    """Run target(*inputs) under a TraceSession; the top graph and the session."""
+    session = _tr.TraceSession(module)
+    if types is not None:
+        session.module_types = types
+    rec = _tr.Recorder(session, module, session.module_type(module) if module is not None
+                       else None)
+    session.recorders.append(rec)
+    fn = getattr(module, method) if module is not None else target
+    if module is not None and method == "forward":
+        fn_for_names = type(module).forward.__get__(module)
+    else:
+        fn_for_names = fn
+    names = _tr._param_names(fn_for_names, len(inputs))
+    for name, a in zip(names, inputs):
+        _tr.bind_input(rec, name, a)
+    with _tr.tracing(session):
+        if module is not None and method == "forward":
+            out = module(*inputs)
+        else:
+            out = fn(*inputs)
+    rec.graph.register_output(_tr.output_value(rec, out, strict))
+    return rec.graph, session
+
+
+def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None,
+          check_tolerance=1e-5, strict=True, _force_outplace=False, _module_class=None,
+          _compilation_unit=None, example_kwarg_inputs=None, _store_inputs=True):
+    """Trace a function or module into a ScriptFunction / TracedModule (torch.jit.trace)."""
+    if isinstance(func, (ScriptModule, ScriptFunction)):
+        warnings.warn("The input to trace is already a ScriptModule, tracing it is a no-op. "
+                      "Returning the object as is.")
+        return func
+    if example_inputs is None:
+        if example_kwarg_inputs is None:
+            raise ValueError("trace() needs example_inputs (a tuple of Tensors or a Tensor)")
+        example_inputs = tuple(example_kwarg_inputs.values())
+    if isinstance(func, Module):
+        checks = None if check_inputs is None else [{"forward": c} for c in check_inputs]
+        return trace_module(func, {"forward": example_inputs}, check_trace=check_trace,
+                            check_inputs=checks, check_tolerance=check_tolerance,
+                            strict=strict)
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, Module) and getattr(func, "__name__", "") == "forward":
+        checks = None if check_inputs is None else [{"forward": c} for c in check_inputs]
+        return trace_module(owner, {"forward": example_inputs}, check_trace=check_trace,
+                            check_inputs=checks, check_tolerance=check_tolerance,
+                            strict=strict)
+    if not callable(func):
+        raise TypeError(f"trace() expects a function or an nn.Module, got "
+                        f"{type(func).__name__}")
+    inputs = _as_tuple(example_inputs)
+    graph, session = _trace_graph(func, inputs, strict)
+    name = getattr(func, "__name__", "traced_fn")
+    if name == "<lambda>":
+        name = "lambda_fn"
+    fn = ScriptFunction(graph, name, func)
+    if check_trace:
+        _check(lambda ins: _trace_graph(func, ins, strict)[0], fn, func,
+               [inputs] + [_as_tuple(c) for c in (check_inputs or [])],
+               check_tolerance, session, is_check_inputs=check_inputs is not None)
+    return fn
+
+
+def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None,
+                 check_tolerance=1e-5, strict=True, _force_outplace=False,
+                 _module_class=None, _compilation_unit=None, example_inputs_is_kwarg=False,
+                 _store_inputs=True):
+    """Trace methods of a module: `inputs` maps method name -> example inputs."""
+    if not isinstance(mod, Module):
+        raise AttributeError("expected torch.nn.Module as the first argument")
+    if not isinstance(inputs, dict):
+        raise AttributeError("expected a dictionary of (method_name, input) pairs")
+    types = {}
+    graphs = {}
+    sessions = {}
+    for method, example in inputs.items():
+        if method != "forward" and not callable(getattr(mod, method, None)):
+            raise AttributeError(f"{type(mod).__name__} has no method {method!r}")
+        graph, session = _trace_graph(None, _as_tuple(example), strict, mod, method,
+                                      types)
+        sessions[method] = session
+        graphs.setdefault(id(mod), {})[method] = graph
+        for sub, rec in session.module_graphs.values():
+            graphs.setdefault(id(sub), {}).setdefault("forward", rec.graph)
+    tm = traced_module_from(mod, graphs, types)
+    if check_trace:
+        for method, example in inputs.items():
+            extra = [c[method] for c in (check_inputs or []) if method in c]
+            _check(lambda ins, m=method: _trace_graph(None, ins, strict, mod, m, {})[0],
+                   getattr(tm, method), getattr(mod, method),
+                   [_as_tuple(example)] + [_as_tuple(c) for c in extra], check_tolerance,
+                   sessions[method], is_check_inputs=bool(extra))
+    return tm
+
+
+# ---------------------------------------------------------------------- trace checking
+def _clone(x):
+    if isinstance(x, Tensor):
+        c = x.clone()
+        if x.requires_grad:
+            c.requires_grad_(True)
+        return c
+    if isinstance(x, tuple):
+        return tuple(_clone(e) for e in x)
+    if isinstance(x, list):
+        return [_clone(e) for e in x]
+    if isinstance(x, dict):
+        return {k: _clone(v) for k, v in x.items()}
+    return x
+
+
+def _canonical(graph) -> str:
+    """The graph's text with tensor shapes erased (check inputs may have other shapes)."""
+    g = graph.copy()
+    for n in [g.param_node, *g.walk()]:
+        for v in n.outputs:
+            if isinstance(v.type, T.TensorType):
+                v.type = T.TENSOR
+    for n in g.walk():
+        for b in n.blocks:
+            for v in b.inputs:
+                if isinstance(v.type, T.TensorType):
+                    v.type = T.TENSOR
+    return str(g)
+
+
+def _graph_diff(a: str, b: str) -> str:
+    lines = []
+    for line in difflib.ndiff(a.splitlines(True), b.splitlines(True)):
+        if line.startswith("?"):
+            continue
+        lines.append(line.rstrip("\n"))
+    return "Graph diff:\n" + "\n".join(lines)
+
+
+def _check(retrace, compiled, python_fn, input_sets, tol, session, is_check_inputs):
+    first = _canonical(compiled.graph)
+    for inputs in input_sets:
+        g2 = retrace(_clone(inputs))
+        other = _canonical(g2)
+        if other != first:
+            raise TracingCheckError(_graph_diff(first, other))
+    for inputs in input_sets:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TracerWarning)
+            traced_out = compiled(*_clone(inputs))
+            eager_out = python_fn(*_clone(inputs))
+        _compare_outputs(_flatten(traced_out), _flatten(eager_out), tol, session)
+
+
+def _flatten(x):
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for e in x for t in _flatten(e)]
+    if isinstance(x, dict):
+        return [t for e in x.values() for t in _flatten(e)]
+    return []
+
+
+def _compare_outputs(traced, eager, tol, session):
+    for i, (a, b) in enumerate(zip(traced, eager)):
+        detail = _mismatch(a, b, tol)
+        if detail is None:
+            continue
+        nd = ""
+        if session.nondeterministic:
+            nd = ("Trace had nondeterministic nodes. Did you forget call .eval() on your "
+                  "model? Nodes:\n\t" + "\n\t".join(dict.fromkeys(session.nondeterministic))
+                  + "\nThis may cause errors in trace checking. To disable trace checking, "
+                  "pass check_trace=False to gpujit.trace()\n")
+        _tr.warn_at_user(f"{nd}Output nr {i + 1}. of the traced function does not match the "
+                         f"corresponding output of the Python function. Detailed error:\n"
+                         f"{detail}")
+
+
+def _mismatch(a, b, tol):
+    x, y = np.asarray(a.cpu()._data), np.asarray(b.cpu()._data)
+    if x.shape != y.shape:
+        return f"The values for attribute 'shape' do not match: {x.shape} != {y.shape}."
+    if a.dtype is not b.dtype:
+        return f"The values for attribute 'dtype' do not match: {a.dtype} != {b.dtype}."
+    xd, yd = x.astype(np.float64), y.astype(np.float64)
+    ok = np.isclose(xd, yd, rtol=tol, atol=tol, equal_nan=True)
+    if ok.all():
+        return None
+    bad = np.argwhere(~ok)
+    idx = tuple(int(k) for k in bad[0])
+    n = int(bad.shape[0])
+    where = "input[" + ", ".join(map(str, idx)) + "]" if idx else "input"
+    others = f" and {n - 1} other locations ({100.0 * n / x.size:.2f}%)" if n > 1 else ""
+    return (f"Not within tolerance rtol={tol:g} atol={tol:g} at {where} "
+            f"({xd[idx]!r} vs. {yd[idx]!r}){others}; the greatest absolute difference is "
+            f"{float(np.nanmax(np.abs(xd - yd)[~ok])):g}")
