@@ -1,0 +1,316 @@
+"""gpujit.trace / trace_module: graphs, code, module hierarchy, warnings and checks (the
+tutorial's MyCell and the torch.jit page's examples)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit.ir import parse_ir
+from gpujit.runtime.interpreter import interpret
+
+
+def roundtrip(g):
+    g.lint()
+    text = str(g)
+    assert str(parse_ir(text)) == text
+    return text
+
+
+def check_against_interpreter(traced, *args):
+    """The executor (the traced object's call) and the node-by-node interpreter agree."""
+    lead = (traced.owner,) if hasattr(traced, "owner") else ()
+    got = traced(*args)
+    ref = interpret(traced.graph, *lead, *args)
+    flat = lambda x: [x] if isinstance(x, torch.Tensor) else [t for e in x for t in flat(e)]
+    for a, b in zip(flat(got), flat(ref)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
+        assert a.dtype is b.dtype
+
+
+class MyCell(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.linear(x) + h)
+        return new_h, new_h
+
+
+class MyDecisionGate(torch.nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x
+        else:
+            return -x
+
+
+class GatedCell(torch.nn.Module):
+    def __init__(self, dg):
+        super().__init__()
+        self.dg = dg
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.dg(self.linear(x)) + h)
+        return new_h, new_h
+
+
+def test_mycell_trace_graph_code_repr_and_results():
+    torch.manual_seed(0)
+    cell = MyCell()
+    x, h = torch.rand(3, 4), torch.rand(3, 4)
+    traced = torch.jit.trace(cell, (x, h))
+    assert repr(traced) == "TracedModule[MyCell](\n  (linear): TracedModule[Linear]()\n)"
+    text = roundtrip(traced.graph)
+    assert "aten::tanh" in text and ("aten::linear" in text or "aten::addmm" in text)
+    assert 'prim::GetAttr[name="linear"](%self)' in text
+    assert 'prim::GetAttr[name="weight"]' in text
+    assert "Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu)" in text
+    assert "scope: MyCell/Linear[linear]" in text
+    assert "def forward(self" in traced.code
+    # the submodule has its own graph and code
+    sub = traced.linear
+    assert "aten::linear" in roundtrip(sub.graph)
+    assert "def forward(self" in sub.code
+    # same answers as eager, on the example inputs and on new ones
+    for args in ((x, h), (torch.rand(3, 4), torch.rand(3, 4)), (torch.rand(5, 4), torch.rand(5, 4))):
+        a, b = traced(*args)
+        e, _ = cell(*args)
+        np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-6)
+        assert a.shape == e.shape
+        check_against_interpreter(traced.forward, *args)
+    # parameters are the module's own: a change shows in the traced module
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cell.linear.weight.data = torch.zeros(4, 4)
+    a, _ = traced(x, h)
+    np.testing.assert_allclose(a.numpy(), np.tanh(cell.linear.bias.numpy() + h.numpy()),
+                               rtol=1e-6)
+
+
+def test_nested_module_with_control_flow_warns_and_freezes_branch():
+    torch.manual_seed(1)
+    cell = GatedCell(MyDecisionGate())
+    x, h = torch.rand(3, 4), torch.rand(3, 4)
+    with pytest.warns(torch.TracerWarning, match="Python boolean") as rec:
+        traced = torch.jit.trace(cell, (x, h))
+    assert any(w.filename == __file__ for w in rec)
+    assert "TracedModule[MyDecisionGate]()" in repr(traced)
+    text = roundtrip(traced.graph)
+    assert "prim::If" not in text          # the branch taken was recorded, not the if
+    assert "if " not in traced.code
+    assert "aten::neg" not in text or "aten::neg" in text  # depends on the sign of the data
+    a, _ = traced(x, h)
+    e, _ = cell(x, h)
+    np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-6)
+    check_against_interpreter(traced.forward, x, h)
+    assert "aten::sum" in roundtrip(traced.dg.graph)
+
+
+def test_tuple_list_dict_inputs_and_outputs():
+    def f(pair, items, d):
+        a, b = pair
+        return (a + items[0], [b * items[1]]), d["k"] - a
+
+    pair = (torch.rand(2, 2), torch.rand(2, 2))
+    items = [torch.rand(2, 2), torch.rand(2, 2)]
+    d = {"k": torch.rand(2, 2)}
+    with pytest.raises(RuntimeError, match="list at the output"):
+        torch.jit.trace(f, (pair, items, d))
+    traced = torch.jit.trace(f, (pair, items, d), strict=False)
+    text = roundtrip(traced.graph)
+    assert "prim::TupleUnpack" in text and "prim::ListUnpack" in text
+    (s, [p]), m = traced(pair, items, d)
+    np.testing.assert_allclose(s.numpy(), pair[0].numpy() + items[0].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(p.numpy(), pair[1].numpy() * items[1].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(m.numpy(), d["k"].numpy() - pair[0].numpy(), rtol=1e-6)
+
+
+def test_dict_output_needs_strict_false():
+    def f(x):
+        return {"y": x + 1}
+    with pytest.raises(RuntimeError, match="dict at the output"):
+        torch.jit.trace(f, torch.rand(2))
+    traced = torch.jit.trace(f, torch.rand(2), strict=False)
+    x = torch.rand(2)
+    np.testing.assert_allclose(traced(x)["y"].numpy(), x.numpy() + 1, rtol=1e-6)
+
+
+def loop_in_traced_fn(x):
+    result = x[0]
+    for i in range(x.size(0)):
+        result = result * x[i]
+    return result
+
+
+def test_check_inputs_reports_graph_diff():
+    inputs = (torch.rand(3, 4, 5),)
+    check_inputs = [(torch.rand(4, 5, 6),), (torch.rand(2, 3, 4),)]
+    with pytest.raises(torch.jit.TracingCheckError) as ei:
+        torch.jit.trace(loop_in_traced_fn, inputs, check_inputs=check_inputs)
+    msg = str(ei.value)
+    assert "Graphs differed across invocations!" in msg
+    assert "Graph diff:" in msg
+    assert any(line.lstrip("\t").startswith("+ ") for line in msg.splitlines())
+    assert "aten::select" in msg and "aten::mul" in msg
+
+
+def test_check_inputs_pass_for_shape_independent_code():
+    def f(x):
+        return torch.relu(x * 2)
+    traced = torch.jit.trace(f, (torch.rand(3, 4),),
+                             check_inputs=[(torch.rand(5, 6),), (torch.rand(2),)])
+    x = torch.randn(7)
+    np.testing.assert_allclose(traced(x).numpy(), np.maximum(x.numpy() * 2, 0), rtol=1e-6)
+
+
+def test_inplace_on_view_warns_like_the_seed():
+    def fill_row_zero(x):
+        x[0] = torch.rand(*x.shape[1:2])
+        return x
+
+    with pytest.warns(torch.TracerWarning) as rec:
+        torch.jit.trace(fill_row_zero, (torch.rand(3, 4),))
+    msgs = [str(w.message) for w in rec]
+    assert any("live references to the data region being modified" in m and "copy_" in m
+               for m in msgs)
+    assert any("does not match the corresponding output" in m for m in msgs)
+    assert any(w.filename == __file__ for w in rec)
+
+
+def test_item_and_tolist_warn():
+    def f(x):
+        s = x.sum().item()
+        return x * s
+
+    with pytest.warns(torch.TracerWarning, match="Python number"):
+        torch.jit.trace(f, torch.rand(3), check_trace=False)
+
+    def g(x):
+        return x + len(x.tolist())
+
+    with pytest.warns(torch.TracerWarning, match="tolist"):
+        torch.jit.trace(g, torch.rand(3), check_trace=False)
+
+    def h(x):
+        return x * int(x[0] > 2)
+
+    with pytest.warns(torch.TracerWarning, match="Python integer"):
+        torch.jit.trace(h, torch.rand(3), check_trace=False)
+
+
+def test_untracked_tensor_becomes_constant_with_warning():
+    c = torch.from_numpy(np.arange(3, dtype=np.float32))
+
+    def f(x):
+        return x + c
+
+    with pytest.warns(torch.TracerWarning, match="recorded as a constant"):
+        traced = torch.jit.trace(f, torch.rand(3))
+    assert "prim::Constant[value=<Tensor>]" in str(traced.graph)
+    x = torch.rand(3)
+    np.testing.assert_allclose(traced(x).numpy(), x.numpy() + np.arange(3), rtol=1e-6)
+
+
+def test_tracing_a_method_captures_parameters_as_constants_error():
+    lin = torch.nn.Linear(2, 2)
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lin
+
+        def helper(self, x):
+            return self.lin(x)
+
+    m = M()
+    with pytest.raises(RuntimeError, match="Cannot insert a Tensor that requires grad"):
+        torch.jit.trace(m.helper, torch.rand(1, 2))
+
+
+def test_trace_module_several_methods():
+    class Two(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("scale", torch.tensor(3.0))
+
+        def forward(self, x):
+            return x * self.scale
+
+        def shifted(self, x):
+            return x + self.scale
+
+    m = Two()
+    tm = torch.jit.trace_module(m, {"forward": torch.rand(2), "shifted": torch.rand(2)})
+    x = torch.rand(2)
+    np.testing.assert_allclose(tm(x).numpy(), x.numpy() * 3, rtol=1e-6)
+    np.testing.assert_allclose(tm.shifted(x).numpy(), x.numpy() + 3, rtol=1e-6)
+    assert 'prim::GetAttr[name="scale"]' in roundtrip(tm.shifted.graph)
+    assert "def shifted(self" in tm.shifted.code
+    assert tm.schema.startswith("forward(")
+
+
+def test_traced_function_called_inside_another_trace_is_inlined():
+    def inner(x):
+        return torch.sigmoid(x) * 2
+
+    t_inner = torch.jit.trace(inner, torch.rand(3))
+
+    def outer(x):
+        return t_inner(x) + 1
+
+    t_outer = torch.jit.trace(outer, torch.rand(3))
+    text = roundtrip(t_outer.graph)
+    assert "aten::sigmoid" in text and "aten::add" in text
+    x = torch.rand(3)
+    ref = 1 / (1 + np.exp(-x.numpy())) * 2 + 1
+    np.testing.assert_allclose(t_outer(x).numpy(), ref, rtol=1e-6)
+
+
+def test_traced_function_objects_and_api_names():
+    assert torch.jit.trace is torch.trace and torch.jit.trace_module is torch.trace_module
+    assert issubclass(torch.TracerWarning, Warning)
+
+    def f(x, y):
+        return torch.matmul(x, y).relu()
+
+    x, y = torch.randn(2, 3), torch.randn(3, 4)
+    t = torch.jit.trace(f, (x, y))
+    assert isinstance(t, torch.jit.ScriptFunction)
+    assert t.schema == "f(Tensor x, Tensor y) -> Tensor"
+    assert "def f(x: Tensor, y: Tensor) -> Tensor:" in t.code
+    assert str(t.inlined_graph) == str(t.graph)
+    g = t.graph_for(x, y)
+    g.lint()
+    assert "aten::matmul" in str(g)
+    np.testing.assert_allclose(t(x, y).numpy(), np.maximum(x.numpy() @ y.numpy(), 0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(t(x, y=y).numpy(), np.maximum(x.numpy() @ y.numpy(), 0),
+                               rtol=1e-5)
+    check_against_interpreter(t, x, y)
+
+
+def test_inplace_ops_on_inputs_are_replayed():
+    def f(x):
+        x.add_(1)
+        return x * 2
+
+    t = torch.jit.trace(f, torch.zeros(3), check_trace=False)
+    x = torch.ones(3)
+    out = t(x)
+    np.testing.assert_allclose(x.numpy(), [2, 2, 2])
+    np.testing.assert_allclose(out.numpy(), [4, 4, 4])
+
+
+def test_dtype_and_rank_of_new_inputs_follow_eager():
+    def f(x, y):
+        return x * y + 1
+
+    t = torch.jit.trace(f, (torch.rand(3), torch.rand(3)))
+    xi, yd = torch.arange(3), torch.tensor(2.5, dtype=torch.float64)
+    out = t(xi, yd)
+    ref = f(xi, yd)
+    assert out.dtype is ref.dtype
+    np.testing.assert_allclose(out.numpy(), ref.numpy())
