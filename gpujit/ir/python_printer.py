@@ -1,0 +1,550 @@
+"""Graph → readable Python source in TorchScript's `.code` style (`python_source`).
+
+    def forward(self,
+        x: Tensor,
+        h: Tensor) -> Tuple[Tensor, Tensor]:
+      _0 = self.linear
+      weight = _0.weight
+      bias = _0.bias
+      _1 = torch.addmm(bias, x, torch.t(weight), beta=1, alpha=1)
+      _2 = torch.tanh(torch.add(_1, h, alpha=1))
+      return (_2, _2)
+
+The rules are TorchScript's python_print.cpp, so the text reads like the `.code` users
+know from PyTorch:
+
+- An SSA value is written inline into its one use when it has no debug name (or feeds a
+  block's return), its node has one output and no blocks, and the nodes appear in the
+  order Python would evaluate the nested expression (the producer sits right before its
+  user, constants skipped, inputs matched right to left). Inlining then never moves any
+  node, side-effecting or not, relative to another. Constants are always inlined.
+- An inlined argument whose text would make a line of 40+ characters is written out as
+  its own statement, together with every inlined argument left of it (so that order is
+  still kept).
+- Other values get names: the debug name without its `.N` suffix, numbered on a clash
+  (`rv`, `rv0`, `rv1`, ...), else `_0`, `_1`, ...
+- aten ops print as `torch.name(...)` with kwarg-only schema arguments as `name=value`;
+  other namespaces as `ops.ns.name(...)`. Loops print as `for i in range(n):` or TorchScript's
+  `while` form, with carried values assigned before the loop and at the end of the body.
+
+The result is valid Python (the tests `ast.parse` it); names Python would read as
+builtins this code calls (`torch`, `bool`, `range`, ...) are never given to values.
+"""
+from __future__ import annotations
+
+import json
+import keyword
+import math
+import re
+
+from . import types as T
+from .graph import Graph
+from .printer import SUBGRAPH_ATTR, format_float
+
+__all__ = ["python_source"]
+
+_MAX_INLINE = 40     # TorchScript's isLongLine: len(text) + 2 * indent level >= 40
+_INT64_MAX = 2 ** 63 - 1
+
+# Names a value may not take: Python keywords, TorchScript's reserved identifiers, and the
+# names the printed code itself calls, so that the code means what the graph means.
+_RESERVED = frozenset(keyword.kwlist) | {
+    "_", "aten", "attribute", "CONSTANTS", "fork", "getattr", "inf", "nan", "ops",
+    "__torch__", "torch", "annotate", "uninitialized", "bool", "int", "float", "str",
+    "range", "print", "isinstance"}
+
+_SUFFIX = re.compile(r"^(.*)\.(\d+)$")
+_SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
+                 "aten::str": "str"}
+
+
+def python_source(graph, name: str = "forward", self_name: str | None = None,
+                  arg_names=None) -> str:
+    """The graph as the source of a Python function `name`, in TorchScript's `.code` style.
+
+    A first input of module type (a ClassType) prints as `self` without an annotation: the
+    function reads as a method. `self_name` renames it, and, when given, makes the first
+    input print that way whatever its type. `arg_names` names the inputs (all of them, or
+    all but the module input); by default the names come from the inputs' debug names.
+    """
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"python_source: {name!r} is not a valid Python function name")
+    return _FunctionPrinter(graph).function(name, self_name, arg_names)
+
+
+def _base_name(debug_name: str) -> str:
+    m = _SUFFIX.match(debug_name)
+    return m.group(1) if m else debug_name
+
+
+def _valid_identifier(candidate: str) -> str:
+    out = "".join(c if (c.isascii() and (c.isalnum() or c == "_")) else "_"
+                  for c in candidate)
+    return "_" + out if not out or out[0].isdigit() else out
+
+
+def _primary(expr: str) -> str:
+    """expr, parenthesized where a trailing `.attr` / `[i]` would bind differently."""
+    return f"({expr})" if expr.startswith("-") else expr
+
+
+def _constant_value(v):
+    """(True, value) when v is a prim::Constant, else (False, None)."""
+    n = v.node
+    if n.kind != "prim::Constant":
+        return False, None
+    return True, n.attrs.get("value")
+
+
+def _is_true_constant(v) -> bool:
+    is_const, value = _constant_value(v)
+    return is_const and value is not None and bool(value)
+
+
+class _FunctionPrinter:
+    def __init__(self, graph):
+        self.graph = graph
+        self.lines: list[str] = []
+        self.level = 0
+        self.used: set[str] = set()
+        self.next_id: dict[str, int] = {}
+        self.exprs: dict = {}          # Value -> how it is written at its use
+        self.inline: set = set()       # nodes whose one output is written into its use
+        self.position: dict = {}       # Node -> index in its block (return node: len)
+        self.tensor_constants: list = []
+
+    # ------------------------------------------------------------------ names
+    def gen_name(self, candidate: str) -> str:
+        name = candidate
+        while name in self.used or name in _RESERVED:
+            k = self.next_id.get(name, 0)
+            self.next_id[name] = k + 1
+            name = candidate + str(k)
+        self.used.add(name)
+        return name
+
+    def name_for(self, v) -> str:
+        candidate = _valid_identifier(_base_name(v.debug_name)) if v.has_debug_name() else "_"
+        return self.gen_name(candidate)
+
+    def assign_names(self, values):
+        for v in values:
+            self.exprs[v] = self.name_for(v)
+
+    def use(self, v) -> str:
+        try:
+            return self.exprs[v]
+        except KeyError:
+            raise ValueError(f"python_source: {v} is used before it is defined "
+                             f"(graph.lint() finds where)") from None
+
+    # ------------------------------------------------------------------ output
+    def line(self, text: str):
+        self.lines.append("  " * self.level + text)
+
+    def is_long(self, text: str) -> bool:
+        return len(text) + 2 * self.level >= _MAX_INLINE
+
+    # ------------------------------------------------------------------ the function
+    def function(self, name, self_name, arg_names) -> str:
+        g = self.graph
+        inputs = list(g.inputs)
+        is_method = bool(inputs) and (self_name is not None
+                                      or isinstance(inputs[0].type, T.ClassType))
+        names = self.argument_names(inputs, is_method, self_name, arg_names)
+        params = []
+        for i, (v, n) in enumerate(zip(inputs, names)):
+            self.exprs[v] = n
+            params.append(n if (i == 0 and is_method) else f"{n}: {v.type.annotation()}")
+        outs = list(g.outputs)
+        if len(outs) == 1:
+            ret = outs[0].type.annotation()
+        elif not outs:
+            ret = "None"
+        else:
+            ret = T.TupleType(tuple(v.type for v in outs)).annotation()
+        sep = ",\n    "      # TorchScript puts each argument after the first on its own line
+        self.lines.append(f"def {name}({sep.join(params)}) -> {ret}:")
+        self.index_block(g.block)
+        self.scan_block(g.block)
+        self.level = 1
+        start = len(self.lines)
+        for n in self.constants_in_use_order(g.block):
+            self.print_node(n, print_const=True)
+        self.print_block(g.block, has_other=True)
+        self.print_return(g.return_node)
+        if len(self.lines) == start:
+            self.line("pass")
+        return "\n".join(self.lines) + "\n"
+
+    def argument_names(self, inputs, is_method, self_name, arg_names):
+        if arg_names is not None:
+            arg_names = list(arg_names)
+            if is_method and len(arg_names) == len(inputs) - 1:
+                arg_names = [self_name or "self"] + arg_names
+            if len(arg_names) != len(inputs):
+                raise ValueError(f"python_source: {len(arg_names)} arg_names for a graph "
+                                 f"with {len(inputs)} inputs")
+            for a in arg_names:
+                if not a.isidentifier() or keyword.iskeyword(a):
+                    raise ValueError(f"python_source: arg name {a!r} is not a Python "
+                                     f"identifier")
+            if len(set(arg_names)) != len(arg_names):
+                raise ValueError(f"python_source: arg_names repeat a name: {arg_names}")
+            return [self.gen_name(a) for a in arg_names]
+        names = []
+        for i, v in enumerate(inputs):
+            if i == 0 and is_method:
+                names.append(self.gen_name(self_name or "self"))
+            elif v.has_debug_name():
+                names.append(self.gen_name(_valid_identifier(_base_name(v.debug_name))))
+            else:    # as TorchScript's tracer names unnamed inputs
+                names.append(self.gen_name(f"argument_{i}"))
+        return names
+
+    # ------------------------------------------------------------------ inlining analysis
+    def index_block(self, block):
+        for i, n in enumerate(block.nodes):
+            self.position[n] = i
+            for b in n.blocks:
+                self.index_block(b)
+        self.position[block.return_node] = len(block.nodes)
+
+    def previous_non_constant(self, n):
+        block = n.owning_block
+        i = self.position[n] - 1
+        while i >= 0 and block.nodes[i].kind == "prim::Constant":
+            i -= 1
+        return block.nodes[i] if i >= 0 else block.param_node
+
+    def can_inline(self, v) -> bool:
+        n = v.node
+        if n.kind == "prim::Param" or len(n.outputs) != 1 or len(v.uses) != 1 or n.blocks:
+            return False
+        user, offset = v.uses[0].user, v.uses[0].offset
+        # a named value was a variable in the source: keep it, unless it is just returned
+        if v.has_debug_name() and user.kind != "prim::Return":
+            return False
+        # a loop-carried initial value must be assigned before the loop header
+        return not (user.kind == "prim::Loop" and offset >= 2)
+
+    def scan_block(self, block):
+        self.scan_node(block.return_node)
+        for n in reversed(block.nodes):
+            self.scan_node(n)
+
+    def scan_node(self, node):
+        """Mark which inputs of node (and, recursively, of those) are written inline: walk
+        the inputs right to left while walking the block backwards from node; while each
+        input is made by the node at the walk's current point, the expression tree and the
+        node order agree. Iterative, so a long chain cannot exhaust Python's stack."""
+        if node in self.inline:
+            return
+        for b in node.blocks:
+            self.scan_block(b)
+        stack = [[node, len(node.inputs) - 1, self.previous_non_constant(node)]]
+        while stack:
+            frame = stack[-1]
+            n, i, point = frame
+            if i < 0:
+                stack.pop()
+                if stack:
+                    stack[-1][2] = point
+                continue
+            frame[1] = i - 1
+            v = n.inputs[i]
+            m = v.node
+            if m is point and self.can_inline(v):
+                self.inline.add(m)
+                stack.append([m, len(m.inputs) - 1, self.previous_non_constant(m)])
+            elif m.kind == "prim::Constant":
+                self.inline.add(m)
+
+    # ------------------------------------------------------------------ statements
+    def constants_in_use_order(self, block):
+        seen, out = set(), []
+
+        def visit(b):
+            for n in b.nodes:
+                for v in n.inputs:
+                    if v.node.kind == "prim::Constant" and v.node not in seen:
+                        seen.add(v.node)
+                        out.append(v.node)
+                for sub in n.blocks:
+                    visit(sub)
+            for v in b.outputs:
+                if v.node.kind == "prim::Constant" and v.node not in seen:
+                    seen.add(v.node)
+                    out.append(v.node)
+        visit(block)
+        return out
+
+    def print_block(self, block, has_other: bool) -> bool:
+        """Print block's nodes; `pass` when nothing printed and nothing follows.
+        Returns whether any line was printed."""
+        start = len(self.lines)
+        for n in block.nodes:
+            self.print_node(n)
+        if len(self.lines) == start and not has_other:
+            self.line("pass")
+        return len(self.lines) > start
+
+    def print_node(self, n, print_const=False):
+        if n.kind == "prim::Constant" and not print_const:
+            return
+        self.split_long_inlines(n.inputs)
+        k = n.kind
+        if k == "prim::If":
+            self.print_if(n)
+        elif k == "prim::Loop":
+            self.print_loop(n)
+        elif k in ("prim::TupleUnpack", "prim::ListUnpack"):
+            self.assign_names(n.outputs)
+            outs = [self.use(v) for v in n.outputs]
+            target = (outs[0] + ",") if len(outs) == 1 else (", ".join(outs) or "()")
+            self.line(f"{target} = {self.use(n.inputs[0])}")
+        elif k == "prim::SetAttr":
+            obj, value = n.inputs
+            self.line(f"{self.attribute(self.use(obj), n.attrs['name'])} = {self.use(value)}")
+        elif n.blocks:
+            self.print_block_call(n)
+        else:
+            rhs = self.rhs(n)
+            if n not in self.inline or (k == "prim::Constant" and self.is_long(rhs)):
+                self.print_definition(n, rhs)
+            else:
+                self.exprs[n.outputs[0]] = rhs
+
+    def print_definition(self, n, rhs):
+        self.assign_names(n.outputs)
+        if n.outputs:
+            self.line(f"{', '.join(self.use(v) for v in n.outputs)} = {rhs}")
+        else:
+            self.line(rhs)
+
+    def split_long_inlines(self, inputs):
+        """Write out an inlined argument that is too long for one line, and every inlined
+        argument left of it, as statements (in order, so no evaluation moves)."""
+        last = 0
+        for i, v in enumerate(inputs):
+            if v.node in self.inline and self.is_long(self.use(v)):
+                last = i + 1
+        for v in inputs[:last]:
+            n = v.node
+            if n.kind != "prim::Constant" and n in self.inline:
+                self.inline.discard(n)
+                self.print_definition(n, self.use(v))
+
+    def print_assignment(self, lhs, rhs):
+        if lhs:
+            self.line(f"{', '.join(lhs)} = {', '.join(rhs)}")
+
+    def print_return(self, ret):
+        self.split_long_inlines(ret.inputs)
+        outs = [self.use(v) for v in ret.inputs]
+        if len(outs) == 1:
+            self.line(f"return {outs[0]}")
+        elif outs:
+            self.line(f"return ({', '.join(outs)})")
+
+    def print_if(self, n):
+        self.assign_names(n.outputs)
+        outs = [self.use(v) for v in n.outputs]
+        self.line(f"if {self.use(n.inputs[0])}:")
+        then_block, else_block = n.blocks
+        self.level += 1
+        self.print_block(then_block, bool(outs))
+        self.print_assignment(outs, [self.use(v) for v in then_block.outputs])
+        self.level -= 1
+        start = len(self.lines)
+        self.line("else:")
+        self.level += 1
+        printed = self.print_block(else_block, True)
+        self.print_assignment(outs, [self.use(v) for v in else_block.outputs])
+        self.level -= 1
+        if not printed and not outs:     # an empty else: reads better left out
+            del self.lines[start:]
+
+    def print_loop(self, n):
+        """for / while as TorchScript prints them. A loop with both a trip count and a
+        condition (TorchScript refuses to print one) reads as a `for` that breaks."""
+        trip, cond_in, carried_in = n.inputs[0], n.inputs[1], n.inputs[2:]
+        body = n.blocks[0]
+        trip_in, body_carried = body.inputs[0], body.inputs[1:]
+        cond_next, carried_next = body.outputs[0], body.outputs[1:]
+        always_true = _is_true_constant(cond_in) and _is_true_constant(cond_next)
+        is_const, max_trip = _constant_value(trip)
+        trip_given = not is_const or max_trip != _INT64_MAX or bool(trip_in.uses)
+
+        self.assign_names(n.outputs)
+        for b, o in zip(body_carried, n.outputs):
+            self.exprs[b] = self.exprs[o]
+        carried = [self.use(v) for v in n.outputs]
+        self.print_assignment(carried, [self.use(v) for v in carried_in])
+        self.assign_names([trip_in])
+        i = self.use(trip_in)
+
+        def next_values():     # read after the body is printed, which defines them
+            return [self.use(v) for v in carried_next]
+        if always_true and trip_given:
+            self.line(f"for {i} in range({self.use(trip)}):")
+            self.level += 1
+            self.print_block(body, bool(carried))
+            self.print_assignment(carried, next_values())
+        elif not trip_given:             # the trip count's name stands for the condition
+            self.print_assignment([i], [self.use(cond_in)])
+            self.line(f"while {i}:")
+            self.level += 1
+            self.print_block(body, True)
+            self.print_assignment([i] + carried, [self.use(cond_next)] + next_values())
+        else:
+            c = self.gen_name("_")
+            self.print_assignment([c], [self.use(cond_in)])
+            self.line(f"for {i} in range({self.use(trip)}):")
+            self.level += 1
+            self.line(f"if not {c}:")
+            self.line("  break")
+            self.print_block(body, True)
+            self.print_assignment([c] + carried, [self.use(cond_next)] + next_values())
+        self.level -= 1
+
+    def print_block_call(self, n):
+        """A node with blocks other than If/Loop (prim::With, prim::Closure, ...): each block
+        becomes a local function, passed to the op after its inputs."""
+        fns = []
+        for b in n.blocks:
+            fn = self.gen_name("_block")
+            fns.append(fn)
+            self.assign_names(b.inputs)
+            self.line(f"def {fn}({', '.join(self.use(v) for v in b.inputs)}):")
+            self.level += 1
+            outs = list(b.outputs)
+            self.print_block(b, bool(outs))
+            self.split_long_inlines(outs)
+            if len(outs) == 1:
+                self.line(f"return {self.use(outs[0])}")
+            elif outs:
+                self.line(f"return ({', '.join(self.use(v) for v in outs)})")
+            self.level -= 1
+        args = [self.use(v) for v in n.inputs] + fns
+        self.print_definition(n, f"{self.op_name(n.kind)}({', '.join(args)})")
+
+    # ------------------------------------------------------------------ expressions
+    def rhs(self, n) -> str:
+        k = n.kind
+        ins = [self.use(v) for v in n.inputs]
+        out_type = n.outputs[0].type if n.outputs else None
+        if k == "prim::Constant":
+            if "value" not in n.attrs and "name" in n.attrs:   # a function by name
+                return str(n.attrs["name"])
+            return self.literal(n.attrs.get("value"), out_type)
+        if k == "prim::ListConstruct":
+            text = f"[{', '.join(ins)}]"
+            elem = out_type.elem if isinstance(out_type, T.ListType) else None
+            if not ins or isinstance(elem, (T.OptionalType, T.UnionType, T.AnyType)):
+                return f"annotate({out_type.annotation()}, {text})"
+            return text
+        if k == "prim::TupleConstruct":
+            text = f"({ins[0]},)" if len(ins) == 1 else f"({', '.join(ins)})"
+            if isinstance(out_type, T.NamedTupleType):
+                return out_type.annotation() + text
+            return text
+        if k == "prim::DictConstruct":
+            items = ", ".join(f"{a}: {b}" for a, b in zip(ins[::2], ins[1::2]))
+            return f"annotate({out_type.annotation()}, {{}})" if not ins else f"{{{items}}}"
+        if k in ("prim::TupleIndex", "prim::DictIndex"):
+            return f"{_primary(ins[0])}[{ins[1]}]"
+        if k == "prim::TupleSlice":
+            return f"{_primary(ins[0])}[{n.attrs.get('beg', '')}:{n.attrs.get('end', '')}]"
+        if k == "prim::GetAttr":
+            return self.attribute(ins[0], n.attrs["name"])
+        if k == "prim::CallMethod":
+            return f"{self.attribute(ins[0], n.attrs['name'])}({', '.join(ins[1:])})"
+        if k == "prim::CallFunction":
+            fn = n.attrs.get("name")
+            if fn is None:
+                fn, ins = _primary(ins[0]), ins[1:]
+            return f"{fn}({', '.join(ins)})"
+        if k == "prim::Print":
+            return f"print({', '.join(ins)})"
+        if k == "prim::Uninitialized":
+            return f"uninitialized({out_type.annotation()})"
+        if k in _SCALAR_CASTS and len(ins) == 1:
+            return f"{_SCALAR_CASTS[k]}({ins[0]})"
+        if k.startswith("aten::"):
+            return f"{self.op_name(k)}({', '.join(self.schema_args(n, ins))})"
+        args = ins + [f"{a}={self.literal(v, None)}" for a, v in n.attrs.items()
+                      if a != SUBGRAPH_ATTR and a.isidentifier() and not keyword.iskeyword(a)
+                      and not isinstance(v, Graph)]
+        return f"{self.op_name(k)}({', '.join(args)})"
+
+    @staticmethod
+    def op_name(kind: str) -> str:
+        ns, _, name = kind.partition("::")
+        module = "torch" if ns == "aten" else f"ops.{ns}"
+        if name.isidentifier() and not keyword.iskeyword(name):
+            return f"{module}.{name}"
+        return f"getattr({module}, {json.dumps(name)})"
+
+    @staticmethod
+    def attribute(obj: str, field: str) -> str:
+        if field.isidentifier() and not keyword.iskeyword(field):
+            return f"{_primary(obj)}.{field}"
+        return f"getattr({obj}, {json.dumps(field)})"
+
+    @staticmethod
+    def schema_args(n, ins):
+        """Positional arguments as written, kwarg-only ones (per the op's schema) as
+        `name=value`, as TorchScript prints `torch.add(x, y, alpha=1)`."""
+        op = n.op
+        params = op.schema.arguments if op is not None else ()
+        return [f"{params[i].name}={text}" if i < len(params) and params[i].kwarg_only
+                else text for i, text in enumerate(ins)]
+
+    def literal(self, v, t) -> str:
+        """A constant as a Python literal."""
+        from ..tensor import Tensor
+        from ..device import device
+        from .. import dtypes as _dt
+        if v is None:
+            return "None"
+        if isinstance(v, bool) or (isinstance(v, int) and isinstance(t, T.BoolType)):
+            return "True" if v else "False"
+        if isinstance(v, float) or (isinstance(v, int) and isinstance(t, T.FloatType)):
+            v = float(v)
+            if math.isnan(v):
+                return 'float("nan")'
+            if math.isinf(v):
+                return 'float("inf")' if v > 0 else '-float("inf")'
+            return format_float(v)
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, device):
+            return f"torch.device({json.dumps(str(v))})"
+        if isinstance(v, _dt.dtype):
+            return f"torch.{v.name}"
+        if isinstance(v, Tensor) and v._data.ndim == 0:
+            item = v.item()
+            default = {bool: _dt.bool, int: _dt.int64, float: _dt.float32}[type(item)]
+            dtype = "" if v._dtype is default else f", dtype=torch.{v._dtype.name}"
+            return f"torch.tensor({self.literal(item, None)}{dtype})"
+        if isinstance(v, list):
+            et = t.elem if isinstance(t, T.ListType) else None
+            if not v and isinstance(t, T.ListType):
+                return f"annotate({t.annotation()}, [])"
+            return "[" + ", ".join(self.literal(x, et) for x in v) + "]"
+        if isinstance(v, tuple):
+            ets = t.elems if isinstance(t, T.TupleType) else [None] * len(v)
+            inner = ", ".join(self.literal(x, e) for x, e in zip(v, ets))
+            return "(" + inner + ("," if len(v) == 1 else "") + ")"
+        fn_name = getattr(v, "__name__", None)
+        if callable(v) and isinstance(fn_name, str) and fn_name.isidentifier():
+            return fn_name
+        # tensors and objects Python source cannot spell live in a constants table
+        for i, c in enumerate(self.tensor_constants):
+            if c is v:
+                return f"CONSTANTS.c{i}"
+        self.tensor_constants.append(v)
+        return f"CONSTANTS.c{len(self.tensor_constants) - 1}"
