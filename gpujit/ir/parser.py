@@ -143,6 +143,8 @@ def _tensor_type(c, dtype):
         return T.TensorType(dtype)
     c.i += 1
     sizes, strides, dev, rg = [], None, None, None
+    if c.eat(")"):
+        return T.TensorType(dtype, ())      # `Float()`: a 0-dim tensor
     while not c.eat(")"):
         if c.eat("*"):
             sizes.append(None)
@@ -192,6 +194,9 @@ def _constant(c: _Cursor):
         c.i += len("torch.")
         from .. import dtypes as _dt
         return _dt.to_dtype(c.match(_IDENT, "a dtype").group(0))
+    if c.at("None"):
+        c.i += 4
+        return None
     if c.at("True") or c.at("False"):
         v = c.at("True")
         c.i += 4 if v else 5

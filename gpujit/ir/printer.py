@@ -35,6 +35,8 @@ def format_constant(v, type_=None) -> str:
     from ..tensor import Tensor
     from ..device import device
     from .. import dtypes as _dt
+    if v is None:
+        return "None"
     if isinstance(v, bool):
         return str(int(v)) if isinstance(type_, T.BoolType) else str(v)
     if isinstance(v, int):

@@ -163,12 +163,16 @@ class ScriptModule(Module):
             return sm[name]
         return super().__getattr__(name)
 
-    def forward(self, *args, **kwargs):
+    @property
+    def forward(self):
+        """The compiled forward, a ScriptMethod (`tm.forward.graph` works as in torch)."""
         m = self._script_methods.get("forward")
         if m is None:
-            raise RuntimeError(f"{self._get_name()} has no compiled forward (it was not "
-                               f"called while tracing its parent, so it has no graph)")
-        return m(*args, **kwargs)
+            def missing(*args, **kwargs):
+                raise RuntimeError(f"{self._get_name()} has no compiled forward (it was not "
+                                   f"called while tracing its parent, so it has no graph)")
+            return missing
+        return m
 
     def _method(self, name="forward"):
         m = self._script_methods.get(name)

@@ -140,7 +140,7 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
         for method, example in inputs.items():
             extra = [c[method] for c in (check_inputs or []) if method in c]
             _check(lambda ins, m=method: _trace_graph(None, ins, strict, mod, m, {})[0],
-                   getattr(tm, method), getattr(mod, method),
+                   tm._method(method), getattr(mod, method),
                    [_as_tuple(example)] + [_as_tuple(c) for c in extra], check_tolerance,
                    sessions[method], is_check_inputs=bool(extra))
     return tm
