@@ -1,0 +1,39 @@
+"""Graph passes, run as one visible pipeline by `optimize`.
+
+Each pass is a function `Graph -> None` that changes the graph in place, in a module of
+its own. The order follows TorchScript's runOptimization: inline calls so every later pass
+sees one graph; fold constants (which removes untaken branches and zero-trip loops);
+peephole rewrites (`x * 1` -> x); CSE, which pools constants first; DCE last, to sweep
+what the others left unused.
+"""
+from __future__ import annotations
+
+from .alias_analysis import AliasDb
+from .constant_propagation import propagate_constants
+from .cse import eliminate_common_subexpressions, pool_constants
+from .dce import eliminate_dead_code
+from .inline import inline_calls, inlined_graph, InlineError
+from .loop_unroll import unroll_loops
+from .peephole import peephole_optimize
+
+__all__ = ["PIPELINE", "optimize", "AliasDb", "propagate_constants",
+           "eliminate_common_subexpressions", "pool_constants", "eliminate_dead_code",
+           "inline_calls", "inlined_graph", "InlineError", "unroll_loops",
+           "peephole_optimize"]
+
+PIPELINE = [inline_calls, propagate_constants, peephole_optimize,
+            eliminate_common_subexpressions, eliminate_dead_code]
+
+
+def optimize(graph, unroll=False):
+    """Run every pass of PIPELINE on graph (in place); lint after each; return graph.
+    unroll=True also unrolls small constant loops (`unroll_loops`) after constant
+    propagation, and folds constants again in what the copies expose."""
+    passes = list(PIPELINE)
+    if unroll:
+        k = passes.index(propagate_constants) + 1
+        passes[k:k] = [unroll_loops, propagate_constants]
+    for p in passes:
+        p(graph)
+        graph.lint()
+    return graph

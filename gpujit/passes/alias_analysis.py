@@ -1,0 +1,344 @@
+"""Alias analysis: which values may share memory, and which nodes write to it.
+
+CSE needs it (two identical reads of %x are one value only if nothing writes %x between
+them), constant propagation needs it (a list that something writes to cannot become a
+shared constant) and the fuser needs it (an in-place op must not be moved past a read of
+the memory it writes).
+
+The model is TorchScript's, made coarse where that keeps it small and still safe:
+
+- Only values of mutable types take part: tensors, lists, dicts, objects, and optionals,
+  unions or tuples holding them. An int never aliases anything.
+- Values that may share memory fall into one *alias class* (union-find): a view and its
+  base (registry tag "view", or a schema return `Tensor(a)` matching an argument
+  `Tensor(a)`), an in-place op's result and its `Tensor(a!) self`, a prim::If output and
+  its block outputs, a loop-carried value in all its places.
+- A container (list, tuple, dict) is a class of its own that records which classes it
+  *contains*: `aten::append(%l, %t)` writes the list, not %t, but an element read back
+  out of %l falls into %t's class.
+- Graph inputs, and everything handed to code we cannot see (prim::CallFunction,
+  prim::CallMethod, ...), join one *wildcard* class: inputs may alias each other
+  (`f(x, x)`), and a callee may keep what it is given.
+- Writes come from the schema (`Tensor(a!)`), the list/dict mutators (`aten::append`,
+  ...: their first input), prim::SetAttr (the object), and opaque calls, which may write
+  each mutable input and anything in the wildcard class.
+
+An AliasDb describes the graph as it was when built: build a new one after changing it.
+"""
+from __future__ import annotations
+
+from ..ir import types as T
+from ..ir.schema_match import SIDE_EFFECT_KINDS
+
+__all__ = ["AliasDb", "is_mutable_type"]
+
+# calls whose bodies we cannot see: they may keep, alias and write what they are given
+_OPAQUE_KINDS = frozenset({"prim::CallFunction", "prim::CallMethod", "prim::Enter",
+                           "prim::Exit", "prim::Closure", "prim::With"})
+# nodes that read only (their side effect is printing or raising)
+_READ_ONLY_KINDS = frozenset({"prim::Print", "prim::RaiseException", "aten::warn",
+                              "prim::RecordFunction"})
+# element reads: the output is (part of) an element of the container input
+_ELEMENT_READS = frozenset({"prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex",
+                            "aten::__getitem__", "prim::ListIndex", "prim::DictIndex",
+                            "aten::pop", "aten::values", "aten::items"})
+_CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
+                         "prim::DictConstruct"})
+
+
+def is_mutable_type(t) -> bool:
+    """Can a value of this type share memory that something writes? (TorchScript's
+    isMutableType, with tuples counted by what they hold.)"""
+    if isinstance(t, (T.TensorType, T.ListType, T.DictType, T.ClassType, T.AnyType)):
+        return True
+    if isinstance(t, T.OptionalType):
+        return is_mutable_type(t.elem)
+    if isinstance(t, T.UnionType):
+        return any(is_mutable_type(e) for e in t.types)
+    if isinstance(t, T.TupleType):
+        return any(is_mutable_type(e) for e in t.elems)
+    return False
+
+
+def _is_container(t) -> bool:
+    if isinstance(t, T.OptionalType):
+        t = t.elem
+    return isinstance(t, (T.ListType, T.TupleType, T.DictType))
+
+
+class _Wildcard:
+    def __repr__(self):
+        return "<wildcard>"
+
+
+class AliasDb:
+    """May-alias classes and writers of one graph. Queries take Values and Nodes."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self._parent: dict = {}       # union-find over Values (and the wildcard)
+        self._contents: dict = {}     # class root -> members of the classes it contains
+        self._writes: dict = {}       # innermost node -> values (or wildcard) it writes
+        self._deep_writes: dict = {}  # node -> containers whose elements it writes too
+        self._order: dict = {}        # node -> position in (pre-order) execution order
+        self._reads: list = []        # (out, container): out is an element of container
+        self._any_part: list = []     # (out, in): out may be in or any part of
+        self._escapes: list = []      # values handed to code we cannot see
+        self._returned = None         # classes the caller can reach (computed on demand)
+        self.wildcard = _Wildcard()
+        self._contents[self.wildcard] = {self.wildcard}
+        for v in graph.inputs:
+            if is_mutable_type(v.type):
+                self._union(v, self.wildcard)
+        self._analyze_block(graph.block)
+        self._solve()
+        self._writers_by_class: dict = {}
+        for node, written in self._writes.items():
+            classes = set()
+            for v in written:
+                deep = v in self._deep_writes.get(node, ())
+                classes |= self._reach(v) if deep else {self._find(v)}
+            for c in classes:
+                self._writers_by_class.setdefault(c, []).append(node)
+
+    # ------------------------------------------------------------------ union-find
+    def _find(self, x):
+        parent = self._parent
+        root = parent.setdefault(x, x)
+        while parent[root] is not root:
+            root = parent[root]
+        while parent[x] is not root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def _union(self, a, b) -> bool:
+        ra, rb = self._find(a), self._find(b)
+        if ra is rb:
+            return False
+        if rb is self.wildcard:          # keep the wildcard its own root: cheap to test
+            ra, rb = rb, ra
+        self._parent[rb] = ra
+        moved = self._contents.pop(rb, None)
+        if moved:
+            self._contents.setdefault(ra, set()).update(moved)
+        return True
+
+    def _contain(self, container, element):
+        if is_mutable_type(element.type):
+            self._contents.setdefault(self._find(container), set()).add(element)
+
+    def _direct_contents(self, x):
+        return {self._find(c) for c in self._contents.get(self._find(x), ())}
+
+    def _reach(self, x):
+        """x's class and every class inside it, transitively."""
+        seen, todo = set(), [self._find(x)]
+        while todo:
+            c = todo.pop()
+            if c not in seen:
+                seen.add(c)
+                todo.extend(self._direct_contents(c))
+        return seen
+
+    # ------------------------------------------------------------------ analysis
+    def _analyze_block(self, block):
+        for node in block.nodes:
+            self._order[node] = len(self._order)
+            self._analyze_node(node)
+
+    def _write(self, node, v):
+        self._writes.setdefault(node, []).append(v)
+
+    def _analyze_node(self, node):
+        kind = node.kind
+        outs = [o for o in node.outputs if is_mutable_type(o.type)]
+        ins = [v for v in node.inputs if is_mutable_type(v.type)]
+        if kind == "prim::If":
+            for b in node.blocks:
+                self._analyze_block(b)
+                self._join_positions(node.outputs, b.outputs)
+        elif kind == "prim::Loop":
+            body = node.blocks[0]
+            carried = node.inputs[2:]
+            self._join_positions(carried, body.inputs[1:])
+            self._join_positions(carried, node.outputs)
+            self._analyze_block(body)
+            self._join_positions(carried, body.outputs[1:])
+        elif kind in _OPAQUE_KINDS:
+            for b in node.blocks:
+                self._analyze_block(b)
+            self._escapes.extend(ins + outs)
+            for v in ins:
+                self._write(node, v)
+            self._write(node, self.wildcard)
+        elif kind == "prim::Constant" or kind in _READ_ONLY_KINDS:
+            pass                                    # fresh values / reads only
+        elif kind in _CONSTRUCTS:
+            for o in outs:
+                for v in node.inputs:
+                    self._contain(o, v)
+        elif kind in _ELEMENT_READS:
+            for o in outs:
+                self._reads.append((o, node.inputs[0]))
+            if kind == "aten::pop":
+                self._write(node, node.inputs[0])
+        elif kind == "prim::SetAttr":
+            self._contain(node.inputs[0], node.inputs[1])
+            self._write(node, node.inputs[0])
+        elif kind in SIDE_EFFECT_KINDS and kind.startswith("aten::") and node.inputs:
+            # list / dict mutators: aten::append(%l, %x), aten::_set_item(%d, %k, %v), ...
+            # (they return the container itself, as `t[](a!)` says, or nothing)
+            for v in node.inputs[1:]:
+                self._any_part_or_contain(node.inputs[0], v)
+            for o in outs:
+                self._union(o, node.inputs[0])
+            self._write(node, node.inputs[0])
+        elif node.op is not None:
+            self._analyze_schema(node, outs, ins)
+        else:
+            # an op we know nothing of that is not a call (prim::GetAttr, casts, unknown
+            # aten:: kinds): its outputs may be any part of its inputs; it writes nothing
+            for o in outs:
+                for v in ins:
+                    self._any_part.append((o, v))
+
+    def _any_part_or_contain(self, container, v):
+        if _is_container(v.type):
+            self._any_part.append((container, v))   # aten::extend(%l, %other): coarse
+        else:
+            self._contain(container, v)
+
+    def _join_positions(self, xs, ys):
+        for x, y in zip(xs, ys):
+            if is_mutable_type(x.type) and is_mutable_type(y.type):
+                self._union(x, y)
+
+    def _analyze_schema(self, node, outs, ins):
+        """A registry op: `Tensor(a!)` arguments are written (a written `Tensor(a!)[]`
+        means its tensors are), a return `Tensor(a)` is its `Tensor(a)` argument, a view
+        op's results alias its inputs, anything else returned is new."""
+        op = node.op
+        args = op.schema.arguments
+        by_alias: dict = {}
+        for a, v in zip(args, node.inputs):
+            if a.type.alias and is_mutable_type(v.type):
+                by_alias.setdefault(a.type.alias, []).append(v)
+            if a.type.is_write and is_mutable_type(v.type):
+                self._write(node, v)
+                if _is_container(v.type):
+                    self._deep_writes.setdefault(node, set()).add(v)
+        is_view = "view" in op.tags
+        containers_in = [v for v in ins if _is_container(v.type)]
+        for r, o in zip(op.schema.returns, node.outputs):
+            if not is_mutable_type(o.type):
+                continue
+            sources = by_alias.get(r.type.alias, []) if r.type.alias else []
+            if not sources and (is_view or r.type.alias):
+                sources = ins        # a view op without annotations: any of its inputs
+            for v in sources:
+                if r.type.is_list and not _is_container(v.type):
+                    self._contain(o, v)             # Tensor(a)[]: elements alias self
+                elif r.type.is_list:
+                    self._any_part.append((o, v))
+                else:
+                    self._union(o, v)
+            if not sources and _is_container(o.type):
+                # a new container (list(l), l + m) may hold the elements of its inputs
+                for v in containers_in:
+                    self._any_part.append((o, v))
+
+    def _solve(self):
+        """Apply the constraints that depend on contents until nothing changes (a loop
+        may append to a list after the read that sees the appended element)."""
+        changed = True
+        while changed:
+            changed = False
+            for out, cont in self._reads:
+                for c in self._direct_contents(cont):
+                    changed |= self._union(out, c)
+            for out, inp in self._any_part:
+                for c in self._reach(inp):
+                    changed |= self._union(out, c)
+            for v in self._escapes + [self.wildcard]:   # what a wildcard holds is one too
+                for c in self._reach(v):
+                    changed |= self._union(c, self.wildcard)
+
+    # ------------------------------------------------------------------ queries
+    def may_alias(self, a, b) -> bool:
+        """May a and b share memory (or be parts of what a wildcard value holds)?"""
+        return (is_mutable_type(a.type) and is_mutable_type(b.type)
+                and self._find(a) is self._find(b))
+
+    def is_wildcard(self, v) -> bool:
+        """Is v a graph input, or did it reach code we cannot see?"""
+        return is_mutable_type(v.type) and self._find(v) is self.wildcard
+
+    def escapes(self, v) -> bool:
+        """Can the caller (or opaque code) reach v after the graph ran? True for wildcard
+        values and for values returned, alone or inside a returned container."""
+        if not is_mutable_type(v.type):
+            return False
+        c = self._find(v)
+        if c is self.wildcard:
+            return True
+        if self._returned is None:
+            self._returned = set()
+            for o in self.graph.outputs:
+                if is_mutable_type(o.type):
+                    self._returned |= self._reach(o)
+        return c in self._returned
+
+    def writes_to(self, node) -> set:
+        """The values node (or any node in its blocks) writes in place. An opaque call may
+        also write any wildcard value; `writes_to_alias` accounts for that."""
+        out = set()
+        for n in _self_and_nested(node):
+            out.update(v for v in self._writes.get(n, ()) if v is not self.wildcard)
+        return out
+
+    def writes_to_alias(self, node, values) -> bool:
+        """Does node (or a node in its blocks) write memory that one of values may use?"""
+        nodes = set(_self_and_nested(node))
+        return any(w in nodes for v in values for w in self.writers(v))
+
+    def writers(self, v) -> list:
+        """The nodes that write v or a value that may alias it, in graph order."""
+        if not is_mutable_type(v.type):
+            return []
+        return list(self._writers_by_class.get(self._find(v), ()))
+
+    def has_writers(self, v) -> bool:
+        return bool(self.writers(v))
+
+    def is_mutated_between(self, values, earlier, later) -> bool:
+        """Can a write to (an alias of) one of values run after `earlier` starts and
+        before `later` runs? `earlier` must come first in execution order (it is in the
+        same block as `later` or in an enclosing one). A write inside a loop around
+        `later` that does not also hold `earlier` counts wherever it is in the body: it
+        runs between them on the next trip."""
+        lo, hi = self._order[earlier], self._order[later]
+        loops = [n for n in _enclosing_nodes(later)
+                 if n.kind == "prim::Loop" and n not in _enclosing_nodes(earlier)]
+        for v in values:
+            for w in self.writers(v):
+                if lo < self._order[w] < hi:
+                    return True
+                if any(l in _enclosing_nodes(w) for l in loops):
+                    return True
+        return False
+
+
+def _self_and_nested(node):
+    yield node
+    for b in node.blocks:
+        yield from b.walk()
+
+
+def _enclosing_nodes(node) -> list:
+    """The nodes whose blocks hold node, innermost first."""
+    out = []
+    b = node.owning_block
+    while b is not None and b.owning_node is not None:
+        out.append(b.owning_node)
+        b = b.owning_node.owning_block
+    return out

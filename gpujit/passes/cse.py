@@ -1,0 +1,122 @@
+"""Common subexpression elimination, and constant pooling (which runs first).
+
+Constant pooling: constants of the same type and value become one, and every constant
+moves to the start of the graph (in order of first appearance), so a constant used in
+several blocks is defined once where all of them see it.
+
+CSE: a node is replaced by an earlier identical one (same kind, same input values, same
+attributes, same output types) that is in scope: earlier in the same block or in an
+enclosing one. Only pure nodes take part: no blocks, no side effects, no in-place writes,
+nothing random. Mutation is respected through the alias analysis: two reads of %x are not
+the same when something may write %x (or an alias of it) between them, and a node whose
+result something writes, or a list that leaves the graph, is never shared.
+"""
+from __future__ import annotations
+
+from ..ir import types as T
+from ..ir.schema_match import has_side_effects, is_mutating, is_nondeterministic
+from .alias_analysis import AliasDb
+
+__all__ = ["eliminate_common_subexpressions", "pool_constants", "value_key"]
+
+
+def value_key(v):
+    """A hashable key equal for equal constant values (1 and 1.0 and True differ, so do
+    0.0 and -0.0; nan equals nan), or None for values not pooled (tensors, graphs...)."""
+    from ..device import device
+    from .. import dtypes as _dt
+    if v is None:
+        return ("None",)
+    if isinstance(v, (bool, int, str)):
+        return (type(v).__name__, v)
+    if isinstance(v, float):
+        return ("float", repr(v))
+    if isinstance(v, _dt.dtype):
+        return ("dtype", v.name)
+    if isinstance(v, device):
+        return ("device", str(v))
+    if isinstance(v, (list, tuple)) and not hasattr(v, "_fields"):
+        keys = tuple(value_key(x) for x in v)
+        return None if any(k is None for k in keys) else (type(v).__name__, keys)
+    return None
+
+
+def _attrs_key(attrs):
+    keys = []
+    for name in sorted(attrs):
+        k = value_key(attrs[name])
+        if k is None:
+            return None
+        keys.append((name, k))
+    return tuple(keys)
+
+
+def pool_constants(graph) -> None:
+    """One constant per (type, value), all hoisted to the start of the graph. Constants
+    whose value has no key (tensors, opaque values) stay where they are."""
+    first = {}
+    hoisted = []
+    for node in list(graph.walk()):
+        if node.kind != "prim::Constant":
+            continue
+        attrs = _attrs_key(node.attrs)
+        if attrs is None or isinstance(node.output.type, T.TensorType):
+            continue
+        key = (str(node.output.type), attrs)
+        kept = first.get(key)
+        if kept is None:
+            first[key] = node
+            hoisted.append(node)
+        else:
+            node.output.replace_all_uses_with(kept.output)
+            node.destroy()
+    top = graph.block
+    for i, node in enumerate(hoisted):
+        if top.nodes[i] is not node:
+            node.move_before(top.nodes[i])
+
+
+def eliminate_common_subexpressions(graph) -> None:
+    """Pool constants, then replace each pure node by an identical earlier one in scope."""
+    pool_constants(graph)
+    _cse_block(graph.block, [{}], AliasDb(graph))
+
+
+def _cse_block(block, scopes, aliases):
+    table = scopes[-1]
+    for node in list(block.nodes):
+        if node.blocks:
+            for b in node.blocks:
+                _cse_block(b, scopes + [{}], aliases)
+            continue
+        key = _node_key(node)
+        if key is None or not _shareable(node, aliases):
+            continue
+        earlier = next((s[key] for s in reversed(scopes) if key in s), None)
+        if earlier is not None and not aliases.is_mutated_between(node.inputs, earlier, node):
+            for mine, theirs in zip(node.outputs, earlier.outputs):
+                mine.replace_all_uses_with(theirs)
+            node.destroy()
+        else:
+            table[key] = node       # a later twin may reuse this one instead
+
+
+def _node_key(node):
+    if node.kind == "prim::Constant":
+        return None                 # pooled already
+    attrs = _attrs_key(node.attrs)
+    if attrs is None:
+        return None
+    return (node.kind, tuple(node.inputs), attrs,
+            tuple(str(o.type) for o in node.outputs))
+
+
+def _shareable(node, aliases) -> bool:
+    if has_side_effects(node) or is_mutating(node) or is_nondeterministic(node):
+        return False
+    for o in node.outputs:
+        if aliases.has_writers(o):
+            return False
+        if isinstance(o.type, (T.ListType, T.DictType)) and aliases.escapes(o):
+            return False            # the caller could mutate one list and see the other
+    return True

@@ -1,0 +1,100 @@
+"""Dead code elimination: remove nodes whose results nobody uses and that do nothing
+else (`has_side_effects` is False: no printing, raising, in-place writes, random draws or
+opaque calls), inside blocks too.
+
+As TorchScript's DCE, it also trims control flow: an unused output of a prim::If goes with
+the matching output of both blocks, and an unused loop-carried value of a prim::Loop goes
+(output, input, block input and block output) when the body does not read it for
+anything that stays. The analysis is mark-then-sweep: marking walks each block backwards
+from the live roots (block outputs, side effects); a loop body is marked until the set of
+live carried values stops growing, because a carried value read in one trip feeds the next.
+"""
+from __future__ import annotations
+
+from ..ir.schema_match import has_side_effects
+
+__all__ = ["eliminate_dead_code"]
+
+
+def eliminate_dead_code(graph) -> None:
+    """Remove dead nodes and dead prim::If / prim::Loop outputs, in place."""
+    live = _Live()
+    live.block(graph.block, [True] * len(graph.outputs))
+    _sweep_block(graph.block, live)
+
+
+class _Live:
+    def __init__(self):
+        self.values = set()
+        self.nodes = set()
+
+    def block(self, block, keep_outputs):
+        for v, keep in zip(block.outputs, keep_outputs):
+            if keep:
+                self.values.add(v)
+        for node in reversed(block.nodes):
+            if node in self.nodes or has_side_effects(node) or \
+                    any(o in self.values for o in node.outputs):
+                self.node(node)
+
+    def node(self, node):
+        self.nodes.add(node)
+        if node.kind == "prim::If":
+            keep = [o in self.values for o in node.outputs]
+            for b in node.blocks:
+                self.block(b, keep)
+            self.values.update(node.inputs)
+        elif node.kind == "prim::Loop":
+            self.loop(node)
+        else:
+            for b in node.blocks:
+                self.block(b, [True] * len(b.outputs))
+            self.values.update(node.inputs)
+
+    def loop(self, node):
+        body = node.blocks[0]
+        n = len(node.outputs)
+
+        def carried():
+            return [node.outputs[k] in self.values or body.inputs[k + 1] in self.values
+                    for k in range(n)]
+        keep = carried()
+        while True:
+            self.block(body, [True] + keep)
+            again = carried()
+            if again == keep:
+                break
+            keep = again
+        self.values.update(node.inputs[:2])
+        for k in range(n):
+            if keep[k]:
+                self.values.add(node.outputs[k])   # the sweep keeps what is marked
+                self.values.add(node.inputs[2 + k])
+
+
+def _sweep_block(block, live):
+    # backwards: a dead node's users come after it (or sit in blocks already swept)
+    for node in reversed(list(block.nodes)):
+        if node not in live.nodes:
+            node.destroy()
+        elif node.kind == "prim::If":
+            for i in reversed(range(len(node.outputs))):
+                if node.outputs[i] not in live.values:
+                    for b in node.blocks:
+                        b.erase_output(i)
+                    node.erase_output(i)
+            for b in node.blocks:
+                _sweep_block(b, live)
+        elif node.kind == "prim::Loop":
+            body = node.blocks[0]
+            dead = [k for k, o in enumerate(node.outputs) if o not in live.values]
+            for k in reversed(dead):
+                body.erase_output(k + 1)
+            _sweep_block(body, live)
+            for k in reversed(dead):
+                body.erase_input(k + 1)
+                node.remove_input(2 + k)
+                node.erase_output(k)
+        else:
+            for b in node.blocks:
+                _sweep_block(b, live)

@@ -1,0 +1,115 @@
+"""Peephole rewrites: single nodes that compute their input unchanged become that input.
+
+- `x * 1`, `1 * x`, `x + 0`, `0 + x` (alpha 1), `x - 0` (alpha 1), `x / 1` (no rounding
+  mode) -> x, when x's dtype is known and the op's own promotion of (x, the constant)
+  gives x's dtype back: `int_x * 1.0` is a float tensor and `bool_x + 0` an int64 one, so
+  they stay; `int_x / 1` is a float tensor (true division), so it stays too.
+- `aten::to(x, dtype)` to the dtype x already has, without `copy=True` -> x (aten::to
+  returns self then, so this is exact).
+- `aten::t(aten::t(x))` -> x for x of known rank <= 2 (t of a 3-d tensor is an error,
+  which must stay).
+
+The rewritten node is removed; what it read is left to DCE. (`x + 0` -> x differs from
+the addition only at x = -0.0, where the sum is +0.0; TorchScript makes the same rewrite.)
+"""
+from __future__ import annotations
+
+from .. import dtypes as _dt
+from ..ir import types as T
+from ..ops.registry import scalar_kind
+from .constant_propagation import constant_value
+
+__all__ = ["peephole_optimize"]
+
+
+def peephole_optimize(graph) -> None:
+    """Apply the rewrites above everywhere, in place."""
+    for node in list(graph.walk()):
+        if node.owning_block is None:
+            continue
+        same = _rewrite(node)
+        if same is None:
+            continue
+        node.output.replace_all_uses_with(same)
+        node.destroy()
+
+
+def _rewrite(node):
+    """The value node's output always equals, or None."""
+    if len(node.outputs) != 1 or node.kind.startswith("prim::"):
+        return None
+    op = node.op
+    if op is None:
+        return None
+    name = op.name
+    if name == "aten::to.dtype":
+        return _same_dtype_to(node)
+    if name == "aten::t":
+        inner = node.inputs[0].node
+        x = inner.inputs[0] if inner.kind == "aten::t" and inner.inputs else None
+        if x is not None and isinstance(x.type, T.TensorType) and x.type.dim is not None \
+                and x.type.dim <= 2:
+            return x
+        return None
+    rule = _IDENTITIES.get(name)
+    if rule is None:
+        return None
+    unit, positions, third_ok = rule
+    ins = node.inputs
+    if len(ins) > 2 and (third_ok is None or not third_ok(constant_value(ins[2]))):
+        return None
+    for xi, ci in positions:
+        c = constant_value(ins[ci])
+        if _is_number(c) and c == unit and _keeps_dtype(node, ins[xi], c):
+            return ins[xi]
+    return None
+
+
+def _is_number(c) -> bool:
+    return isinstance(c, (int, float)) and not isinstance(c, bool)
+
+
+def _alpha_one(v) -> bool:
+    return _is_number(v) and v == 1
+
+
+def _no_rounding(v) -> bool:
+    return v is None
+
+
+# op -> (its identity element, the (x, constant) input positions it may take, what the
+# third input must be: alpha 1 for add/sub, no rounding mode for div)
+_IDENTITIES = {
+    "aten::mul.Tensor": (1, ((0, 1), (1, 0)), None),
+    "aten::add.Tensor": (0, ((0, 1), (1, 0)), _alpha_one),
+    "aten::sub.Tensor": (0, ((0, 1),), _alpha_one),
+    "aten::div.Tensor_mode": (1, ((0, 1),), _no_rounding),
+}
+
+
+def _keeps_dtype(node, x, c) -> bool:
+    tx = x.type
+    if not isinstance(tx, T.TensorType) or tx.dtype is None:
+        return False
+    out = node.output.type
+    if isinstance(out, T.TensorType) and out.dtype is not None and out.dtype != tx.dtype:
+        return False
+    kinds = ((tx.dtype, _dt.ZERO_DIM if tx.sizes == () else _dt.DIM), scalar_kind(c))
+    extras = (None,) if node.op.name == "aten::div.Tensor_mode" else ()   # rounding_mode
+    try:
+        _, out_dtype = node.op.compute_types(kinds, *extras)
+    except Exception:       # noqa: BLE001 - an unsupported dtype: the error stays at run time
+        return False
+    return out_dtype == tx.dtype
+
+
+def _same_dtype_to(node):
+    x = node.inputs[0]
+    if not isinstance(x.type, T.TensorType) or x.type.dtype is None or len(node.inputs) < 2:
+        return None
+    target = constant_value(node.inputs[1])
+    if not isinstance(target, _dt.dtype) or target != x.type.dtype:
+        return None
+    if len(node.inputs) > 3 and constant_value(node.inputs[3]) is not False:
+        return None             # copy=True (or unknown) asks for a new tensor
+    return x
