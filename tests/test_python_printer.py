@@ -47,9 +47,7 @@ graph(%self : __torch__.MyCell,
 def test_traced_cell_matches_the_tutorial():
     # addmm is not inlined into the add: its text would make the line 40+ characters
     assert code(TRACED_CELL) == """\
-def forward(self,
-    input: Tensor,
-    h: Tensor) -> Tuple[Tensor, Tensor]:
+def forward(self, input: Tensor, h: Tensor) -> Tuple[Tensor, Tensor]:
   _0 = self.linear
   weight = _0.weight
   bias = _0.bias
@@ -78,9 +76,7 @@ graph(%self : __torch__.MyCell,
   return (%10)
 """
     assert code(ir) == """\
-def forward(self,
-    input: Tensor,
-    h: Tensor) -> Tuple[Tensor, Tensor]:
+def forward(self, input: Tensor, h: Tensor) -> Tuple[Tensor, Tensor]:
   _0 = self.linear
   weight = _0.weight
   bias = _0.bias
@@ -148,9 +144,7 @@ def test_scripted_cell_matches_the_tutorial():
     # `output0 = torch.add_(...)`: the in-place add is written into the branch's
     # assignment, as TorchScript does; inlining keeps node order, so it moves nothing
     assert code(SCRIPTED_CELL) == """\
-def forward(self,
-    x: Tensor,
-    h: Tensor) -> Tuple[Tensor, Tensor]:
+def forward(self, x: Tensor, h: Tensor) -> Tuple[Tensor, Tensor]:
   _0 = self.linear
   _1 = _0.weight
   _2 = _0.bias
@@ -222,8 +216,7 @@ graph(%self : __torch__.MyRNNLoop,
 def test_rnn_loop_matches_the_tutorial():
     # carried values: assigned before the loop (`y0, h0 = y, h`) and at the end of the body
     assert code(RNN_LOOP) == """\
-def forward(self,
-    xs: Tensor) -> Tuple[Tensor, Tensor]:
+def forward(self, xs: Tensor) -> Tuple[Tensor, Tensor]:
   h = torch.zeros([3, 4], dtype=None, layout=None, device=None, pin_memory=None)
   y = torch.zeros([3, 4], dtype=None, layout=None, device=None, pin_memory=None)
   y0, h0 = y, h
@@ -286,8 +279,7 @@ graph(%self : __torch__.WrapRNN,
   return (%17)
 """
     assert code(ir) == """\
-def forward(self,
-    argument_1: Tensor) -> Tensor:
+def forward(self, argument_1: Tensor) -> Tensor:
   _0 = self.loop
   h = torch.zeros([3, 4], dtype=None, layout=None, device=None, pin_memory=None)
   h0 = h
@@ -400,8 +392,7 @@ graph(%n : int,
 """
     out = code(ir, "f")
     assert out == """\
-def f(n: int,
-    x: Tensor) -> Tensor:
+def f(n: int, x: Tensor) -> Tensor:
   x0 = x
   _0 = bool(torch.sum(x))
   for i in range(n):
@@ -478,8 +469,7 @@ graph(%self : __torch__.Wrap,
   return (%5)
 """
     assert code(ir) == """\
-def forward(self,
-    x: Tensor) -> Tuple[Tensor]:
+def forward(self, x: Tensor) -> Tuple[Tensor]:
   t = self.sub.forward(x)
   a, b = t
   _0 = ops.prim.Mystery(other(helper(a), b), tag="k", n=2)
@@ -499,17 +489,17 @@ graph(%x : Tensor,
   %2 : Tensor = aten::add(%1, %0)
   return (%2)
 """
-    assert code(ir, "f").splitlines()[3:] == [
+    assert code(ir, "f").splitlines()[1:] == [
         "  _0 = torch.mul(x, z)",
         "  return torch.add(torch.add_(x, y), _0)"]
     # in tree order both are written inline: Python evaluates mul, then add_, as the graph
     ir2 = ir.replace("aten::add(%1, %0)", "aten::add(%0, %1)")
-    assert code(ir2, "f").splitlines()[3:] == [
+    assert code(ir2, "f").splitlines()[1:] == [
         "  _0 = torch.add(torch.mul(x, z), torch.add_(x, y))",
         "  return _0"]
     # a named value stays a variable even in tree order
     ir3 = ir2.replace("%0", "%a")
-    assert code(ir3, "f").splitlines()[3:] == [
+    assert code(ir3, "f").splitlines()[1:] == [
         "  a = torch.mul(x, z)",
         "  return torch.add(a, torch.add_(x, y))"]
 
@@ -522,8 +512,8 @@ graph(%self : __torch__.M,
   = prim::SetAttr[name="state"](%self, %x)
   return (%x)
 """
-    assert code(ir).splitlines()[1:] == [
-        "    x: Tensor) -> Tensor:", "  _0 = torch.neg(x)", "  self.state = x", "  return x"]
+    assert code(ir).splitlines() == [
+        "def forward(self, x: Tensor) -> Tensor:", "  _0 = torch.neg(x)", "  self.state = x", "  return x"]
 
 
 def test_many_outputs_and_none():
@@ -549,8 +539,7 @@ graph(%ctx : __torch__.Ctx,
   return (%y)
 """
     assert code(ir, "f", self_name="ctx") == """\
-def f(ctx,
-    x: Tensor) -> Tensor:
+def f(ctx, x: Tensor) -> Tensor:
   def _block():
     return torch.neg(x)
   y = ops.prim.With(ctx, _block)
@@ -593,7 +582,7 @@ graph(%x : Tensor,
   = prim::Print(%0, %1, %2)
   return (%x)
 """
-    assert code(ir, "f").splitlines()[2:] == [
+    assert code(ir, "f").splitlines()[1:] == [
         '  _0 = "a rather long message that does not fit inline"',
         "  _1 = annotate(List[Optional[Tensor]], [x, y])",
         "  print(_0, _1, annotate(Dict[str, Tensor], {}))",
@@ -632,8 +621,7 @@ graph(%torch : Tensor,
 """
     out = code(ir, "f")
     assert out.splitlines() == [
-        "def f(torch0: Tensor,", "    x: Tensor,", "    x0: Tensor,",
-        "    lambda0: Tensor) -> Tensor:",
+        "def f(torch0: Tensor, x: Tensor, x0: Tensor, lambda0: Tensor) -> Tensor:",
         "  bool0 = torch.mul(x, x0)",
         "  _0 = torch.add(torch.add(bool0, torch0), lambda0)",
         "  return _0"]
@@ -647,11 +635,11 @@ graph(%self.1 : __torch__.M,
   %3 : Tensor = aten::mul(%1, %2)
   return (%3)
 """
-    assert code(ir, arg_names=["inp", "k"]).splitlines()[:2] == [
-        "def forward(self,", "    inp: Tensor,"]
-    assert code(ir, arg_names=["me", "inp", "k"]).splitlines()[0] == "def forward(me,"
-    assert code(ir, self_name="this").splitlines()[:3] == [
-        "def forward(this,", "    argument_1: Tensor,", "    argument_2: int) -> Tensor:"]
+    assert code(ir, arg_names=["inp", "k"]).splitlines()[0] == \
+        "def forward(self, inp: Tensor, k: int) -> Tensor:"
+    assert code(ir, arg_names=["me", "inp", "k"]).splitlines()[0].startswith("def forward(me,")
+    assert code(ir, self_name="this").splitlines()[0] == \
+        "def forward(this, argument_1: Tensor, argument_2: int) -> Tensor:"
     with pytest.raises(ValueError, match="2 arg_names for a graph with 3 inputs"):
         python_source(parse_ir(ir.replace("__torch__.M", "Tensor")), arg_names=["a", "b"])
     with pytest.raises(ValueError, match="not a Python identifier"):

@@ -69,7 +69,7 @@ def test_mycell_trace_graph_code_repr_and_results():
     assert 'prim::GetAttr[name="weight"]' in text
     assert "Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu)" in text
     assert "scope: MyCell/Linear[linear]" in text
-    assert "def forward(self" in traced.code
+    assert "def forward(self, x: Tensor, h: Tensor) -> Tuple[Tensor, Tensor]:" in traced.code
     # the submodule has its own graph and code
     sub = traced.linear
     assert "aten::linear" in roundtrip(sub.graph)
@@ -86,7 +86,7 @@ def test_mycell_trace_graph_code_repr_and_results():
         warnings.simplefilter("ignore")
         cell.linear.weight.data = torch.zeros(4, 4)
     a, _ = traced(x, h)
-    np.testing.assert_allclose(a.numpy(), np.tanh(cell.linear.bias.numpy() + h.numpy()),
+    np.testing.assert_allclose(a.numpy(), np.tanh(cell.linear.bias.detach().numpy() + h.numpy()),
                                rtol=1e-6)
 
 

@@ -163,8 +163,9 @@ class _FunctionPrinter:
             ret = "None"
         else:
             ret = T.TupleType(tuple(v.type for v in outs)).annotation()
-        sep = ",\n    "      # TorchScript puts each argument after the first on its own line
-        self.lines.append(f"def {name}({sep.join(params)}) -> {ret}:")
+        # one line (TorchScript breaks after each argument; a one-line signature reads and
+        # greps better)
+        self.lines.append(f"def {name}({', '.join(params)}) -> {ret}:")
         self.index_block(g.block)
         self.scan_block(g.block)
         self.level = 1

@@ -139,7 +139,7 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
     if check_trace:
         for method, example in inputs.items():
             extra = [c[method] for c in (check_inputs or []) if method in c]
-            _check(lambda ins, m=method: _trace_graph(None, ins, strict, mod, m, {})[0],
+            _check(lambda ins, m=method: _trace_graph(None, ins, strict, mod, m, types)[0],
                    tm._method(method), getattr(mod, method),
                    [_as_tuple(example)] + [_as_tuple(c) for c in extra], check_tolerance,
                    sessions[method], is_check_inputs=bool(extra))
@@ -162,18 +162,27 @@ def _clone(x):
     return x
 
 
+def _shapeless(t):
+    if isinstance(t, T.TensorType):
+        return T.TENSOR
+    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+        return T.TupleType(tuple(_shapeless(e) for e in t.elems))
+    if isinstance(t, T.ListType):
+        return T.ListType(_shapeless(t.elem))
+    if isinstance(t, T.OptionalType):
+        return T.OptionalType(_shapeless(t.elem))
+    return t
+
+
 def _canonical(graph) -> str:
     """The graph's text with tensor shapes erased (check inputs may have other shapes)."""
     g = graph.copy()
     for n in [g.param_node, *g.walk()]:
         for v in n.outputs:
-            if isinstance(v.type, T.TensorType):
-                v.type = T.TENSOR
-    for n in g.walk():
+            v.type = _shapeless(v.type)
         for b in n.blocks:
             for v in b.inputs:
-                if isinstance(v.type, T.TensorType):
-                    v.type = T.TENSOR
+                v.type = _shapeless(v.type)
     return str(g)
 
 

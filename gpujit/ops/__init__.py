@@ -7,6 +7,6 @@ public functions, Tensor methods/operators and `nn.functional` from the registry
 """
 from .registry import op, OPS, OVERLOADS, get, dispatch_state  # noqa: F401
 
-FAMILIES = ("pointwise", "activation", "compare", "conversion", "views", "indexing",
-            "creation", "random", "random_ops", "reduction", "linalg", "shape", "shape_order",
-            "shape_index", "nn", "nn_norm", "nn_loss")
+FAMILIES = ("scalar_ops", "pointwise", "activation", "compare", "conversion", "views",
+            "indexing", "creation", "random", "random_ops", "reduction", "linalg", "shape",
+            "shape_order", "shape_index", "nn", "nn_norm", "nn_loss")

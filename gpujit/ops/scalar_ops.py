@@ -1,0 +1,206 @@
+"""Python-scalar ops: the int / float / bool arithmetic, comparisons and conversions that
+scripted graphs compute on (`i + 1`, `x.size(0) // 2`, `if n > 0:`, `int(t)`) and that
+constant propagation folds. They take and return Python values, as TorchScript's
+`aten::add.int(int a, int b) -> int` does, and are bound neither as gpujit functions nor as
+Tensor methods (Python's own operators serve eager code).
+
+This family is imported first (ops.FAMILIES), so each scalar overload comes before the
+Tensor overloads of the same name in OVERLOADS. Resolution on IR types
+(ir.schema_match.resolve_op) takes the first overload that fits, and the Tensor overloads
+of pointwise ops accept numbers for their operands; a scalar overload never accepts a
+Tensor, so `aten::add(%i, %j)` on ints resolves to add.int while a call with a Tensor still
+resolves to add.Tensor. Within a name the int overload precedes the float one, because a
+`float` argument also accepts an int (mixed int/float calls take the float overload).
+"""
+from __future__ import annotations
+
+import operator
+
+from .meta import wrap_dim
+from .registry import op
+
+# qualified name -> the Python expression the op is, over its argument names: the
+# executor's generated code writes `i + 1` for aten::add.int instead of calling the impl
+PYTHON_FORMS: dict = {}
+
+# every op declared here: its impl returns a Python value (no `.item()` needed)
+PYTHON_VALUED: set = set()
+
+
+def _returns(t):
+    """Meta rule of an op whose result is a Python value: its type."""
+    def rule(*args):
+        return t
+    return rule
+
+
+_META = {"int": _returns(int), "float": _returns(float), "bool": _returns(bool)}
+
+
+def _scalar_op(schema, meta=None, form=None):
+    """@op for this family: unbound, meta from the return type, recorded above."""
+    name = schema.split("(", 1)[0]
+    ret = schema.rsplit("->", 1)[1].strip()
+    PYTHON_VALUED.add(name)
+    if form is not None:
+        PYTHON_FORMS[name] = form
+    return op(schema, meta=meta or _META[ret], function=False, method=False)
+
+
+def _binary(name, fn, arg_type, ret_type, form, convert=None):
+    @_scalar_op(f"aten::{name}.{arg_type}({arg_type} a, {arg_type} b) -> {ret_type}",
+                form="{a} %s {b}" % form)
+    def impl(xp, a, b):
+        r = fn(a, b)
+        return r if convert is None else convert(r)
+    impl.__name__ = f"{name}_{arg_type}"
+    impl.__doc__ = f"Python's {form} on {arg_type}s."
+    return impl
+
+
+# ------------------------------------------------------------------ arithmetic
+# Python semantics: // and % round toward -inf (as TorchScript's floordiv/remainder do),
+# and a zero divisor raises ZeroDivisionError.
+
+_ARITH = (("add", operator.add, "+"), ("sub", operator.sub, "-"),
+          ("mul", operator.mul, "*"), ("floordiv", operator.floordiv, "//"),
+          ("remainder", operator.mod, "%"))
+
+for _name, _fn, _form in _ARITH:
+    globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "int", _form)
+for _name, _fn, _form in _ARITH:
+    globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "float", _form, float)
+
+div_int = _binary("div", operator.truediv, "int", "float", "/")
+div_float = _binary("div", operator.truediv, "float", "float", "/")
+
+
+@_scalar_op("aten::neg.int(int a) -> int", form="-{a}")
+def neg_int(xp, a):
+    return -a
+
+
+@_scalar_op("aten::neg.float(float a) -> float", form="-{a}")
+def neg_float(xp, a):
+    return -float(a)
+
+
+# ------------------------------------------------------------------ comparisons
+
+_COMPARE = (("lt", operator.lt, "<"), ("gt", operator.gt, ">"), ("le", operator.le, "<="),
+            ("ge", operator.ge, ">="), ("eq", operator.eq, "=="), ("ne", operator.ne, "!="))
+
+for _name, _fn, _form in _COMPARE:
+    globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "bool", _form)
+for _name, _fn, _form in _COMPARE:
+    globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "bool", _form)
+for _name, _fn, _form in _COMPARE[4:]:
+    globals()[f"{_name}_bool"] = _binary(_name, _fn, "bool", "bool", _form)
+    globals()[f"{_name}_str"] = _binary(_name, _fn, "str", "bool", _form)
+
+
+# ------------------------------------------------------------------ bool logic
+
+@_scalar_op("aten::__not__(bool self) -> bool", form="not {self}")
+def not_(xp, self):
+    return not self
+
+
+and_bool = _binary("__and__", operator.and_, "bool", "bool", "&")
+or_bool = _binary("__or__", operator.or_, "bool", "bool", "|")
+xor_bool = _binary("__xor__", operator.xor, "bool", "bool", "^")
+
+
+# ------------------------------------------------------------------ conversions
+
+def _one_element(a, what):
+    if a.size != 1:
+        raise RuntimeError(f"a Tensor with {a.size} elements cannot be converted to {what} "
+                           f"(only one element tensors can be converted to Python scalars)")
+    return a.reshape(()).item()
+
+
+@_scalar_op("aten::Int.Tensor(Tensor a) -> int")
+def int_tensor(xp, a):
+    return int(_one_element(a, "int"))
+
+
+@_scalar_op("aten::Int.float(float a) -> int")
+def int_float(xp, a):
+    return int(a)
+
+
+@_scalar_op("aten::Int.bool(bool a) -> int")
+def int_bool(xp, a):
+    return int(a)
+
+
+@_scalar_op("aten::Float.Tensor(Tensor a) -> float")
+def float_tensor(xp, a):
+    return float(_one_element(a, "float"))
+
+
+@_scalar_op("aten::Float.int(int a) -> float")
+def float_int(xp, a):
+    return float(a)
+
+
+@_scalar_op("aten::Float.bool(bool a) -> float")
+def float_bool(xp, a):
+    return float(a)
+
+
+@_scalar_op("aten::Bool.Tensor(Tensor a) -> bool")
+def bool_tensor(xp, a):
+    return bool(_one_element(a, "bool"))
+
+
+@_scalar_op("aten::Bool.int(int a) -> bool")
+def bool_int(xp, a):
+    return bool(a)
+
+
+@_scalar_op("aten::Bool.float(float a) -> bool")
+def bool_float(xp, a):
+    return bool(a)
+
+
+# ------------------------------------------------------------------ tensor facts
+
+@_scalar_op("aten::size.int(Tensor self, int dim) -> int")
+def size_int(xp, self, dim):
+    if self.ndim == 0:
+        raise IndexError(f"size(): dimension specified as {dim} but tensor has no "
+                         f"dimensions")
+    return int(self.shape[wrap_dim(dim, self.ndim)])
+
+
+def _sizes_meta(self):
+    return list(self.shape)     # the sizes, None where the meta does not know one
+
+
+@_scalar_op("aten::size(Tensor self) -> int[]", meta=_sizes_meta)
+def size(xp, self):
+    return [int(s) for s in self.shape]
+
+
+@_scalar_op("aten::dim(Tensor self) -> int")
+def dim(xp, self):
+    return self.ndim
+
+
+@_scalar_op("aten::numel(Tensor self) -> int")
+def numel(xp, self):
+    return int(self.size)
+
+
+@_scalar_op("aten::len.Tensor(Tensor t) -> int")
+def len_tensor(xp, t):
+    if t.ndim == 0:
+        raise TypeError("len() of a 0-d tensor")
+    return int(t.shape[0])
+
+
+@_scalar_op("aten::len.t(t[] a) -> int")
+def len_list(xp, a):
+    return len(a)

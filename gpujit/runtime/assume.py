@@ -1,0 +1,253 @@
+"""From a profile to what the generated code may assume about each Value.
+
+A profiling run saw one path through the graph with one set of input types. The generated
+code is reused for every later call whose inputs have the same (dtype, ndim, device) key,
+so it may rely only on what that key determines:
+
+- a Value in a block the profile never entered is unknown (its code stays generic, and
+  entering that block asks the executor for a new profile);
+- an op output is trusted when every input is known and every argument that can change an
+  output's type (a ScalarType, a Device, the extra arguments of an op whose promotion rule
+  reads them) is a constant;
+- a tensor's dtype and device are trusted, its rank only where the key fixes it: inputs,
+  constants, guarded module attributes and pointwise ops (the broadcast of their
+  operands). Elsewhere the rank can follow runtime sizes or values (`squeeze`, `view`), so
+  it is left unknown (ndim None);
+- an If output is known when every branch that can finish was profiled and they agree; a
+  Loop's carried values are known when the entry values and every iteration agree;
+- module attribute reads (prim::GetAttr chains from the module input, when the graph never
+  sets that attribute) are hoisted to the function entry and guarded there.
+"""
+from __future__ import annotations
+
+from ..ir import types as T
+from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec, EMPTY, merge, spec_of
+
+__all__ = ["assume", "hoisted_attrs", "constant_of", "always_raises", "specialized_graph",
+           "NO_CONSTANT", "known"]
+
+NO_CONSTANT = object()
+
+# argument types whose value can change the type of an op's result
+_TYPE_SETTING = ("ScalarType", "Device", "Layout", "MemoryFormat")
+
+
+def constant_of(v):
+    """The value of a prim::Constant output, else NO_CONSTANT."""
+    n = v.node
+    if n.kind == "prim::Constant":
+        return n.attrs.get("value")
+    return NO_CONSTANT
+
+
+def always_raises(block) -> bool:
+    return any(n.kind == "prim::RaiseException" for n in block.nodes)
+
+
+def hoisted_attrs(graph) -> list:
+    """The prim::GetAttr nodes read at function entry: chains from the module input (the
+    first graph input, of a class type) of attributes the graph never sets."""
+    if not graph.inputs or not isinstance(graph.inputs[0].type, T.ClassType):
+        return []
+    set_names = {n.attrs.get("name") for n in graph.walk() if n.kind == "prim::SetAttr"}
+    roots = {graph.inputs[0]}
+    out = []
+    for n in graph.walk():
+        if (n.kind == "prim::GetAttr" and n.inputs[0] in roots
+                and n.attrs.get("name") not in set_names):
+            out.append(n)
+            roots.add(n.output)
+    return out
+
+
+def _rank_free(spec):
+    """The spec with tensor ranks forgotten (see the module docstring)."""
+    if isinstance(spec, TensorSpec):
+        return TensorSpec(spec.dtype, spec.device, None, spec.sizes)
+    if isinstance(spec, TupleSpec):
+        return TupleSpec(tuple(_rank_free(e) for e in spec.elems))
+    if isinstance(spec, ListSpec):
+        return ListSpec(_rank_free(spec.elem))
+    return spec
+
+
+def known(spec) -> bool:
+    """Is the spec fully known (no None inside)?"""
+    if spec is None:
+        return False
+    if isinstance(spec, TupleSpec):
+        return all(known(e) for e in spec.elems)
+    if isinstance(spec, ListSpec):
+        return spec.elem is EMPTY or known(spec.elem)
+    return True
+
+
+class _Assumptions:
+    def __init__(self, graph, profile, hoisted):
+        self.profile = profile
+        self.hoisted = set(hoisted)
+        self.specs = {}
+
+    def run(self, graph):
+        for v in graph.inputs:
+            self.specs[v] = self.profile.get(v)
+        self.block(graph.block, True)
+        return self.specs
+
+    def block(self, block, entered):
+        entered = entered and block in self.profile.blocks
+        for n in block.nodes:
+            outs = self.node(n, entered) if entered else None
+            for i, v in enumerate(n.outputs):
+                self.specs[v] = outs[i] if outs is not None else None
+            if not entered:
+                for b in n.blocks:          # nested blocks: unknown as well
+                    for v in b.inputs:
+                        self.specs[v] = None
+                    self.block(b, False)
+        return [self.specs.get(v) for v in block.outputs] if entered else None
+
+    def node(self, n, entered):
+        k = n.kind
+        ins = [self.specs.get(v) for v in n.inputs]
+        if k == "prim::Constant":
+            return [spec_of(n.attrs.get("value"))]
+        if k == "prim::GetAttr":       # guarded at entry: a tensor's kind, a value's type
+            s = self.profile.get(n.output) if n in self.hoisted else None
+            return [s if isinstance(s, (TensorSpec, ValueSpec)) else None]
+        if k == "prim::ListConstruct":
+            elem = EMPTY
+            for s in ins:
+                elem = merge(elem, s)
+            return [ListSpec(elem)]
+        if k == "prim::TupleConstruct":
+            return [TupleSpec(tuple(ins))]
+        if k in ("prim::TupleUnpack", "prim::ListUnpack"):
+            s = ins[0]
+            if isinstance(s, TupleSpec) and len(s.elems) == len(n.outputs):
+                return list(s.elems)
+            if isinstance(s, ListSpec) and s.elem is not EMPTY:
+                return [s.elem] * len(n.outputs)
+            return None
+        if k == "prim::TupleIndex":
+            i = constant_of(n.inputs[1])
+            s = ins[0]
+            if isinstance(s, TupleSpec) and isinstance(i, int) and \
+                    -len(s.elems) <= i < len(s.elems):
+                return [s.elems[i]]
+            return None
+        if k == "prim::DictConstruct":
+            return [ValueSpec(dict)]
+        if k == "prim::If":
+            return self.if_(n)
+        if k == "prim::Loop":
+            return self.loop(n)
+        if k == "prim::NumToTensor":
+            s = ins[0]
+            if isinstance(s, ValueSpec) and s.pytype in (int, float, bool):
+                return [self.profile.get(n.output)]
+            return None
+        if k == "prim::unchecked_cast":
+            return [ins[0]]
+        if k in ("prim::dtype", "prim::device"):
+            return [self.profile.get(n.output)] if known(ins[0]) else None
+        if k.startswith("aten::"):
+            return self.aten(n, ins)
+        return None        # calls, Uninitialized, kinds added later: nothing assumed
+
+    def if_(self, n):
+        outs = None
+        for b in n.blocks:
+            if always_raises(b):            # never finishes: contributes no outputs
+                self.block(b, False)
+                continue
+            bo = self.block(b, True)
+            if bo is None:                   # a branch that can finish never ran
+                outs = [None] * len(n.outputs)
+                continue
+            outs = bo if outs is None else [merge(a, c) for a, c in zip(outs, bo)]
+        if outs is None:
+            return None
+        return [s if known(s) else None for s in outs]
+
+    def loop(self, n):
+        body = n.blocks[0]
+        init = [self.specs.get(v) for v in n.inputs[2:]]
+        carried = list(init)
+        self.specs[body.inputs[0]] = ValueSpec(int)
+        for _ in range(6):                  # the lattice only descends: a few rounds
+            for v, s in zip(body.inputs[1:], carried):
+                self.specs[v] = s
+            bo = self.block(body, True)
+            new = [None] * len(init) if bo is None else [
+                merge(a, b) for a, b in zip(init, bo[1:])]
+            new = [s if known(s) else None for s in new]
+            if new == carried:
+                return carried
+            carried = new
+        return [None] * len(init)
+
+    def aten(self, n, ins):
+        op = n.op
+        if op is None or not all(known(s) for s in ins):
+            return None
+        args = op.schema.arguments
+        callable_promote = op.is_pointwise and op.operands and callable(op.promote)
+        for a, v in zip(args, n.inputs):
+            must_be_constant = a.type.base in _TYPE_SETTING or (
+                callable_promote and a.name not in op.operands and not a.type.is_tensor)
+            if must_be_constant and constant_of(v) is NO_CONSTANT:
+                return None
+        outs = [self.profile.get(v) for v in n.outputs]
+        if any(not self.profile.seen(v) or not known(s) for v, s in zip(n.outputs, outs)):
+            return None
+        if op.is_pointwise and op.operands and len(outs) == 1 and isinstance(outs[0], TensorSpec):
+            return [self._pointwise_rank(op, n, ins, outs[0])]
+        return [_rank_free(s) for s in outs]
+
+    def _pointwise_rank(self, op, n, ins, out):
+        names = [a.name for a in op.schema.arguments]
+        ranks = []
+        for name, s in zip(names, ins):
+            if isinstance(s, TensorSpec) and (name in op.operands or op.inplace_of is not None):
+                ranks.append(s.ndim)
+        if op.inplace_of is not None and isinstance(ins[0], TensorSpec):
+            ranks = [ins[0].ndim]
+        if not ranks or any(r is None for r in ranks):
+            return TensorSpec(out.dtype, out.device, None, out.sizes)
+        return TensorSpec(out.dtype, out.device, max(ranks), out.sizes)
+
+
+def assume(graph, profile, hoisted=()):
+    """{Value: spec or None}: what code generated from this profile may rely on."""
+    return _Assumptions(graph, profile, hoisted).run(graph)
+
+
+def specialized_graph(graph, profile):
+    """A copy of graph whose Value types carry what the profile saw (dtype, sizes,
+    strides, device of each tensor), as TorchScript's graph_for shows."""
+    g = graph.copy()
+    by_unique = {}
+    for v in graph.inputs:
+        by_unique[v.unique] = v
+    for n in graph.walk():
+        for b in n.blocks:
+            for v in b.inputs:
+                by_unique[v.unique] = v
+        for v in n.outputs:
+            by_unique[v.unique] = v
+
+    def refine(v):
+        orig = by_unique.get(v.unique)
+        t = profile.types.get(orig) if orig is not None else None
+        if t is not None and isinstance(v.type, T.TensorType):
+            v.type = t
+    for v in g.inputs:
+        refine(v)
+    for n in g.walk():
+        for b in n.blocks:
+            for v in b.inputs:
+                refine(v)
+        for v in n.outputs:
+            refine(v)
+    return g

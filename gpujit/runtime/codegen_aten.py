@@ -1,0 +1,431 @@
+"""Lowering of aten nodes for the code generator (codegen.py).
+
+Each node becomes one of:
+
+- a pointwise call: what registry._gen_pointwise does at run time (device join, type
+  promotion, operand casts, the impl, result cast, in-place write-back), decided here from
+  the operands' specs, so the line that remains is the impl call (or the NumPy function
+  it is) with only the casts the dtypes need;
+- a generic call: registry._gen_generic's work (device, ScalarType/Device arguments, the
+  impl, results per the schema) decided the same way;
+- a Python expression, for the Python-scalar ops (`i + 1`);
+- the fallback: the op's eager entry point on boxed values, for a node whose types the
+  profile does not fix (and for whatever the static paths decline). It computes exactly
+  what eager gpujit computes, errors included.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, resolve as _resolve
+from ..ops.registry import scalar_kind
+from ..ops.scalar_ops import PYTHON_FORMS, PYTHON_VALUED
+from .assume import NO_CONSTANT, constant_of, known
+from .impl_facts import direct_call, probe
+from .profile import TensorSpec, ValueSpec, ListSpec, EMPTY, spec_of
+from .interpreter import CONTAINER_OPS
+from .support import call_op
+
+__all__ = ["emit_aten"]
+
+_NONE = type(None)
+_SAMPLE = {int: 1, float: 1.0, bool: True, _NONE: None}
+
+
+class _Arg:
+    __slots__ = ("name", "type", "value", "expr", "spec", "const")
+
+    def __init__(self, name, type_, value, expr, spec, const):
+        self.name, self.type, self.value = name, type_, value
+        self.expr, self.spec, self.const = expr, spec, const
+
+
+def _args(cg, n, op):
+    from .codegen import python_literal
+    out = []
+    params = op.schema.arguments
+    for p, v in zip(params, n.inputs):
+        out.append(_Arg(p.name, p.type, v, cg.ref(v), cg.specs.get(v), constant_of(v)))
+    for p in params[len(n.inputs):]:
+        lit = python_literal(p.default)
+        expr = lit if lit is not None else cg.bind(p.default, f"d_{p.name}")
+        out.append(_Arg(p.name, p.type, None, expr, spec_of(p.default), p.default))
+    return out
+
+
+def emit_aten(cg, n):
+    op = n.op
+    if op is None and n.kind in CONTAINER_OPS:
+        _container(cg, n)
+        return
+    if op is not None and all(known(cg.specs.get(v)) for v in (*n.inputs, *n.outputs)):
+        args = _args(cg, n, op)
+        if op.name in PYTHON_FORMS and _python_form(cg, n, op, args):
+            return
+        if op.is_pointwise and op.operands:
+            if _pointwise(cg, n, op, args):
+                return
+        elif _generic(cg, n, op, args):
+            return
+    _fallback(cg, n, op)
+
+
+# ---------------------------------------------------------------------- shared pieces
+
+def _join_devices(specs, zero_dim_exempt=True):
+    """The device of a call from its tensors' specs, as eager's _operand_device finds it
+    (a 0-dim CPU tensor joins any device); None when it cannot be decided here (or the
+    devices clash: the fallback then raises eager's error)."""
+    dev, zero_cpu, unsure_cpu = None, False, False
+    for s in specs:
+        if isinstance(s, ListSpec):
+            if s.elem is EMPTY:
+                continue
+            s, exempt = s.elem, False
+        else:
+            exempt = zero_dim_exempt
+        if not isinstance(s, TensorSpec):
+            continue
+        if exempt and s.device is _cpu and s.ndim == 0:
+            zero_cpu = True
+            continue
+        if exempt and s.device is _cpu and s.ndim is None:
+            unsure_cpu = True
+        if dev is None:
+            dev = s.device
+        elif dev is not s.device:
+            return None
+    if unsure_cpu and dev is not None and dev is not _cpu:
+        return None
+    if dev is None and zero_cpu:
+        dev = _cpu
+    return dev
+
+
+def _move(cg, e, dev):
+    """An array expression moved to dev (0-dim CPU operands of CUDA ops)."""
+    if dev is _cpu:
+        return f"{e}.get()"
+    return f"{cg.xp_name(dev)}.asarray({e})"
+
+
+def _call_expr(cg, op, dev, args, exprs):
+    consts = {a.name: a.const for a in args}
+    dc = direct_call(op, consts)
+    if dc is not None:
+        fname, params = dc
+        xp = np if dev is _cpu else cg.ns[cg.xp_name(dev)]
+        fn = getattr(xp, fname, None)
+        if callable(fn):
+            prefix = "np" if dev is _cpu else "cp"
+            name = cg.bind(fn, f"{prefix}_{fname}")
+            return f"{name}({', '.join(exprs[p] for p in params)})"
+    impl = cg.bind(op.impl, f"impl_{op.public_name}")
+    return f"{impl}({cg.xp_name(dev)}, {', '.join(exprs[a.name] for a in args)})"
+
+
+def _bump_version(cg, self_value, out_value):
+    """An in-place write into a Tensor object the caller holds bumps its version, and the
+    node's output is that object."""
+    o = cg.obj(self_value)
+    if o is not None:
+        cg.emit(f"{o}._version += 1")
+        cg.objs[out_value] = o
+
+
+# ---------------------------------------------------------------------- Python scalars
+
+def _python_form(cg, n, op, args):
+    specs = [a.spec for a in args]
+    if not all(isinstance(s, ValueSpec) and s.pytype in (int, float, bool, str) for s in specs):
+        return False
+    if op.name.endswith(".float") and not any(s.pytype is float for s in specs):
+        return False       # float(int op int): the impl converts
+    expr = PYTHON_FORMS[op.name].format(**{a.name: a.expr for a in args})
+    cg.emit(f"{cg.define(n.output)} = {expr}")
+    return True
+
+
+# ---------------------------------------------------------------------- pointwise
+
+def _pointwise(cg, n, op, args):
+    operands = [a for a in args if a.name in op.operands]
+    aux = [a for a in args if a.type.is_tensor and a.name not in op.operands]
+    dev = _join_devices([a.spec for a in operands + aux])
+    if dev is None or len(n.outputs) != 1:
+        return False
+    options = []
+    for a in operands:
+        s = a.spec
+        if isinstance(s, TensorSpec):
+            if s.ndim is None:
+                options.append([(s.dtype, _dt.DIM), (s.dtype, _dt.ZERO_DIM)])
+            else:
+                options.append([(s.dtype, _dt.ZERO_DIM if s.ndim == 0 else _dt.DIM)])
+        elif isinstance(s, ValueSpec) and s.pytype is _NONE and a.type.optional:
+            continue
+        elif isinstance(s, ValueSpec) and s.pytype in (int, float, bool):
+            options.append([scalar_kind(_SAMPLE[s.pytype])])
+        else:
+            return False
+    extras = [a for a in args if a.name not in op.operands]
+    if callable(op.promote) and any(a.const is NO_CONSTANT for a in extras):
+        return False
+    try:
+        found = {op.compute_types(tuple(kinds), *[a.const for a in extras])
+                 if callable(op.promote) else op.compute_types(tuple(kinds))
+                 for kinds in itertools.product(*options)}
+    except Exception:        # an unsupported dtype: the fallback raises eager's error
+        return False
+    if len(found) != 1:      # promotion depends on a rank the profile does not fix
+        return False
+    ct, ot = found.pop()
+    inplace = op.inplace_of is not None
+    if inplace:
+        sd = operands[0].spec.dtype if isinstance(operands[0].spec, TensorSpec) else None
+        if sd is None or (ot is not sd and not _dt.can_cast(ot, sd)):
+            return False
+
+    exprs, probe_args, tensors, int_operands = {}, [], [], []
+    overflow_consts, can_probe = False, True
+    for a in args:
+        s = a.spec
+        is_const = a.const is not NO_CONSTANT
+        if isinstance(s, TensorSpec):
+            e = a.expr if s.device is dev else _move(cg, a.expr, dev)
+            if a.name in op.operands:
+                if s.dtype is not ct:
+                    e = f"{e}.astype({cg.bind_np_dtype(ct)})"
+                probe_args.append(("tensor", ct.np, s.ndim))
+            else:
+                probe_args.append(("tensor", s.dtype.np, s.ndim))
+            tensors.append((a.expr, s))
+        elif a.name in op.operands and s.pytype in (int, float, bool):
+            e = a.expr
+            probe_args.append(("scalar", a.const if is_const else _SAMPLE[s.pytype], is_const))
+            if s.pytype is int and ct.category != _dt.FLOATING:
+                int_operands.append(a)
+                if is_const and not _fits(a.const, ct):
+                    overflow_consts = True
+        else:
+            e = a.expr
+            if is_const:
+                probe_args.append(("value", a.const))
+            elif isinstance(s, ValueSpec) and s.pytype in _SAMPLE:
+                probe_args.append(("value", _SAMPLE[s.pytype]))
+            else:
+                can_probe = False
+        exprs[a.name] = e
+
+    retry = None
+    if overflow_consts:
+        # a Python int the compute dtype cannot hold: eager retries with int64 0-dim arrays
+        for a in int_operands:
+            exprs[a.name] = (cg.bind(np.asarray(a.const), f"k_{a.name}")
+                             if a.const is not NO_CONSTANT else f"_asarray({a.expr})")
+        can_probe = False
+    elif any(a.const is NO_CONSTANT for a in int_operands):
+        retry = dict(exprs)
+        for a in int_operands:
+            retry[a.name] = f"_asarray({a.expr})"
+
+    pr = probe(op, ct.np, probe_args) if (dev is _cpu and can_probe) else None
+    if pr is not None and retry is None:
+        for a in operands:
+            if a.name in pr.array_constants:
+                exprs[a.name] = cg.bind(np.asarray(a.const, ct.np), f"k_{a.const}")
+    raw = pr.raw_dtype if pr is not None else None
+
+    call = _call_expr(cg, op, dev, args, exprs)
+    out = n.output
+    target = cg.new_var(out.debug_name + "_r") if inplace else cg.define(out)
+    ranks = [s.ndim for _, s in tensors]
+    # NumPy hands back a scalar when every operand is 0-dim: keep CPU tensors ndarrays
+    zero_dim = dev is _cpu and bool(ranks) and all(r in (0, None) for r in ranks)
+    ot_np = cg.bind_np_dtype(ot)
+    guarded = sum(1 for r in ranks if r != 0) >= 2 or retry is not None
+    if not guarded:
+        expr = call if raw is None or raw == ot.np else f"{call}.astype({ot_np})"
+        cg.emit(f"{target} = {f'_asarray({expr})' if zero_dim else expr}")
+    else:
+        opname = cg.bind(op, f"op_{op.public_name}")
+        cg.emit("try:")
+        cg.emit(f"    {target} = {call}")
+        if sum(1 for r in ranks if r != 0) >= 2:
+            cg.emit("except ValueError as _exc:")
+            arrays = ", ".join(e for e, _ in tensors)
+            cg.emit(f"    raise _bcast({opname}, _exc, {arrays}) from None")
+        if retry is not None:
+            cg.emit("except OverflowError:       # a Python int out of the dtype's range")
+            cg.emit(f"    {target} = {_call_expr(cg, op, dev, args, retry)}.astype({ot_np})")
+        if zero_dim:
+            cg.emit(f"{target} = _asarray({target})")
+        if raw is not None and raw != ot.np:
+            cg.emit(f"{target} = {target}.astype({ot_np})")
+    if raw is None:
+        cg.emit(f"if {target}.dtype != {ot_np}:")
+        cg.emit(f"    {target} = {target}.astype({ot_np})")
+    if inplace:
+        self_arg = operands[0]
+        se = self_arg.expr
+        opname = cg.bind(op, f"op_{op.public_name}")
+        cg.emit(f"if {target}.shape != {se}.shape:")
+        cg.emit(f"    raise _shape_error({opname}, {se}, {target})")
+        if dev is _cpu:
+            cg.emit(f"_copyto({se}, {target}, casting='unsafe')")
+        else:
+            cg.emit(f"{se}[...] = {target}")
+        cg.names[out] = se
+        _bump_version(cg, self_arg.value, out)
+    return True
+
+
+def _fits(value, ct):
+    if isinstance(value, bool) or ct.category != _dt.INTEGRAL:
+        return True
+    info = np.iinfo(ct.np)
+    return info.min <= value <= info.max
+
+
+# ---------------------------------------------------------------------- generic ops
+
+def _generic(cg, n, op, args):
+    s = op.schema
+    tensor_args = [a for a in args if a.type.base == "Tensor"]
+    if len(tensor_args) == 1 and tensor_args[0].type.is_tensor and not \
+            tensor_args[0].type.optional:
+        spec = tensor_args[0].spec
+        if not isinstance(spec, TensorSpec):
+            return False
+        dev = spec.device
+    elif tensor_args:
+        first = tensor_args[0].spec
+        if op.cross_device:
+            if not isinstance(first, TensorSpec):
+                return False
+            dev = first.device
+        else:
+            dev = _join_devices([a.spec for a in tensor_args])
+            if dev is None and _has_tensor(a.spec for a in tensor_args):
+                return False          # devices clash (or cannot be told): eager decides
+    else:
+        dev = None
+    exprs = {}
+    consts = {}
+    for a in args:
+        e, c = a.expr, a.const
+        if a.type.base == "Device" and not a.type.is_list:
+            if c is not None and c is not NO_CONSTANT:
+                try:
+                    c = _resolve(c)
+                except Exception:
+                    return False
+                dev = c
+                e = cg.bind_device(c)
+        elif a.type.base == "ScalarType" and c is not None and c is not NO_CONSTANT:
+            c = _dt.to_dtype(c)
+            e = cg.bind_dtype(c)
+        exprs[a.name], consts[a.name] = e, c
+    if dev is None:
+        dev = _cpu
+    for a in tensor_args:
+        sp = a.spec
+        if isinstance(sp, TensorSpec) and sp.device is not dev:
+            exprs[a.name] = _move(cg, a.expr, dev)
+        elif isinstance(sp, ListSpec) and isinstance(sp.elem, TensorSpec) and \
+                sp.elem.device is not dev:
+            exprs[a.name] = f"[{_move(cg, 't_', dev)} for t_ in {a.expr}]"
+    call = _call_expr(cg, op, dev, [_Arg(a.name, a.type, a.value, a.expr, a.spec,
+                                         consts[a.name]) for a in args], exprs)
+    rets, outs = s.returns, n.outputs
+    if len(outs) == 0:
+        cg.emit(call)
+    elif len(rets) == 1 and len(outs) == 1:
+        rt = rets[0]
+        if rt.type.base == "Tensor" and not rt.type.is_list and rt.type.alias and \
+                rt.type.is_write:
+            aliased = next((a for a in args if a.type.alias == rt.type.alias), None)
+            cg.emit(call)
+            cg.names[outs[0]] = aliased.expr
+            if aliased.value is not None and aliased.value in cg.objs:
+                cg.objs[outs[0]] = cg.objs[aliased.value]
+        else:
+            fixed = call if op.name in PYTHON_VALUED else _fix(cg, rt, call, outs[0], dev)
+            cg.emit(f"{cg.define(outs[0])} = {fixed}")
+    elif len(outs) == len(rets):
+        names = [cg.define(v) for v in outs]
+        cg.emit(f"{', '.join(names)} = {call}")
+        for name, rt, v in zip(names, rets, outs):
+            fixed = _fix(cg, rt, name, v, dev)
+            if fixed != name:
+                cg.emit(f"{name} = {fixed}")
+    else:
+        t = cg.define(outs[0])
+        cg.emit(f"{t} = {call}")
+        items = [_fix(cg, rt, f"{t}[{i}]", None, dev) for i, rt in enumerate(rets)]
+        cg.emit(f"{t} = ({', '.join(items)},)")
+    if s.is_inplace and args and args[0].value is not None and outs:
+        o = cg.obj(args[0].value)
+        if o is not None:
+            cg.emit(f"{o}._version += 1")
+            cg.objs.setdefault(outs[0], o)
+    return True
+
+
+def _has_tensor(specs):
+    for s in specs:
+        if isinstance(s, TensorSpec) or (isinstance(s, ListSpec) and s.elem is not EMPTY):
+            return True
+    return False
+
+
+def _fix(cg, rt, e, v, dev):
+    """An impl's result as the eager entry point returns it (in raw form)."""
+    t = rt.type
+    if t.base == "Tensor" and not t.is_list:
+        # NumPy gives 0-dim results as scalars; CPU tensors in generated code are ndarrays
+        return f"_asarray({e})" if dev is _cpu else e
+    if t.base == "Tensor":
+        return f"tuple(map(_asarray, {e}))" if dev is _cpu else f"tuple({e})"
+    if t.base in ("int", "float", "bool", "Scalar") and not t.is_list:
+        return f"_item({e})"
+    return e
+
+
+# ---------------------------------------------------------------------- containers
+
+def _container(cg, n):
+    """A Python list/dict operation (values inside are raw, as everywhere in the code)."""
+    fn, form = CONTAINER_OPS[n.kind]
+    args = [cg.ref(v) for v in n.inputs]
+    if form is not None:
+        call = form.format(*args)
+    else:
+        call = f"{cg.bind(fn, n.kind.split('::')[1].strip('_'))}({', '.join(args)})"
+    if n.outputs:
+        cg.emit(f"{cg.define(n.output)} = {call}")
+    else:
+        cg.emit(call)
+
+
+# ---------------------------------------------------------------------- fallback
+
+def _fallback(cg, n, op):
+    types = ", ".join(str(v.type) for v in n.inputs)
+    name = op.public_name if op is not None else n.kind.split("::")[-1]
+    fn = cg.bind(functools.partial(call_op, op, n.kind, types, len(n.outputs)), f"op_{name}")
+    args = []
+    for v in n.inputs:
+        o = cg.obj(v)
+        args.append(o if o is not None else cg.ref(v))
+    outs = [cg.define(v) for v in n.outputs]
+    call = f"{fn}({', '.join(args)})"
+    cg.emit(f"{', '.join(outs)} = {call}" if outs else call)
+    if op is not None and op.schema.is_inplace and n.outputs and n.inputs:
+        o = cg.objs.get(n.inputs[0])
+        if o is not None:
+            cg.objs[n.outputs[0]] = o

@@ -1,0 +1,315 @@
+"""The executor: an optimized graph run as generated Python code, one specialization per
+input type key.
+
+    exe = Executable(graph, "forward")
+    exe(x, y)                  # first call with these types: profile (interpreter) + compile
+    exe(x, y)                  # later calls: guard -> generated function
+    exe.graph_for(x, y)        # the optimized graph with the profiled types
+    exe.code_for(x, y)         # the generated source
+
+A call goes through a generated dispatcher whose guards compare each tensor input's
+(dtype, device, ndim), each Python input's type and the default float dtype with those of
+the specializations made so far, and calls the matching generated function. A new key
+costs one interpreter run, whose result is returned and whose profile the new
+specialization's code is generated from. After `max_specializations` compilations, new keys
+run in the interpreter (same answers, eager speed). A specialization whose code meets a
+path the profile never saw keeps running it generically and asks for a new profile on the
+next call with its key; module attributes whose type changed (model.double()) make the
+call leave the generated code before anything ran (a deopt) and choose or make the
+specialization that fits them. `GPUJIT_DUMP=graph,code` prints each new specialization's
+graph and source.
+"""
+from __future__ import annotations
+
+import functools
+import keyword
+import linecache
+import os
+import re
+import sys
+import weakref
+
+from .. import dtypes as _dt
+from ..ir import types as T
+from .assume import hoisted_attrs, specialized_graph
+from .codegen import CodeGenerator
+from .interpreter import interpret, callee_graph, call_inputs
+from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
+from .support import unbox
+
+__all__ = ["Executable", "Specialization", "CallSite", "compile_source", "dump_flags"]
+
+_COUNTERS: dict = {}
+
+
+def dump_flags():
+    """The GPUJIT_DUMP entries (comma-separated), read when code is generated."""
+    return {f.strip() for f in os.environ.get("GPUJIT_DUMP", "").split(",") if f.strip()}
+
+
+def compile_source(source, filename, namespace, fname):
+    """exec `source` as module `filename`, registered in linecache so that tracebacks
+    show its lines; return the function `fname` it defines."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[fname]
+
+
+def _py_name(name, used):
+    """A parameter name for the dispatcher from a Value's debug name (never `type`, a
+    keyword, or a name starting with `_`, which the dispatcher's own names use)."""
+    base = re.sub(r"\W", "_", name).lstrip("_") or "arg"
+    if base[0].isdigit() or keyword.iskeyword(base) or base == "type":
+        base = "a" + base
+    out, k = base, 1
+    while out in used:
+        out = f"{base}_{k}"
+        k += 1
+    used.add(out)
+    return out
+
+
+class Specialization:
+    """One generated function: the key it serves, its profile, source and graph."""
+
+    def __init__(self, exe, key, name, profile):
+        self.key = key
+        self.name = name
+        self.profile = profile
+        self.filename = f"<gpujit-code {name}>"
+        self.fn = None
+        self.source = None
+        self.attr_specs = ()        # ((GetAttr node, spec), ...) guarded at entry
+        self.stale = False
+        self._graph = None
+        self._exe_graph = exe.graph
+
+    @property
+    def graph(self):
+        """The optimized graph with the types this specialization's profile saw."""
+        if self._graph is None:
+            self._graph = specialized_graph(self._exe_graph, self.profile)
+        return self._graph
+
+    def attrs_fit(self, module):
+        """Do the module's attributes (read now) have the types this code was made for?"""
+        env = {self._exe_graph.inputs[0]: module}
+        for node, spec in self.attr_specs:
+            try:
+                val = getattr(env[node.inputs[0]], node.attrs["name"])
+            except AttributeError:
+                return False
+            env[node.output] = val
+            got = spec_of(val)
+            if isinstance(spec, TensorSpec):
+                if not (isinstance(got, TensorSpec) and got.same_kind(spec)
+                        and spec.ndim in (None, got.ndim)):
+                    return False
+            elif isinstance(spec, ValueSpec) and got != spec:
+                return False
+        return True
+
+    def __repr__(self):
+        return f"<Specialization {self.name} key={self.key}>"
+
+
+class Executable:
+    """An optimized graph, callable on Tensors and Python values (a module object first
+    when the graph's first input is a module)."""
+
+    def __init__(self, graph, name="forward", *, max_specializations=8, optimize=True):
+        from .. import passes
+        g = graph.copy()
+        if optimize:
+            passes.optimize(g)
+        g.lint()
+        self.graph = g
+        self.name = name
+        self.max_specializations = max_specializations
+        self.specializations: list = []
+        self.stats = {"profiling_runs": 0, "compiles": 0, "interpreted": 0, "deopts": 0,
+                      "stale": 0}
+        self._active: dict = {}       # key -> the Specialization the dispatcher calls
+        self._profiles: dict = {}     # key -> Profile (accumulates over re-profiles)
+        self._hoisted = hoisted_attrs(g)
+        used = set()
+        self._params = [_py_name(v.debug_name, used) for v in g.inputs]
+        self._build_dispatcher()
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args):
+        return self._dispatch(*args)
+
+    @property
+    def entry(self):
+        """The generated dispatcher itself (what __call__ calls): the cheapest way in."""
+        return self._dispatch
+
+    def key(self, args):
+        """The specialization key of a call: the default float dtype (Python floats
+        promote to it) and each argument's input_key."""
+        return (_dt._default_float,) + tuple(input_key(a) for a in args)
+
+    def _miss(self, *args):
+        key = self.key(args)
+        spec = self._active.get(key)
+        if spec is not None:
+            return spec.fn(*args)
+        return self._specialize(key, args)
+
+    def _specialize(self, key, args):
+        if len(self.specializations) >= self.max_specializations:
+            self.stats["interpreted"] += 1
+            return interpret(self.graph, *args)
+        profile = self._profiles.get(key)
+        if profile is None:
+            profile = self._profiles[key] = Profile()
+        result = interpret(self.graph, *args, profile=profile)
+        self.stats["profiling_runs"] += 1
+        spec = self._compile(key, profile, args[0] if self._hoisted else None)
+        self._active[key] = spec
+        self._build_dispatcher()
+        return result
+
+    def _compile(self, key, profile, module=None):
+        k = _COUNTERS.get(self.name, 0)
+        _COUNTERS[self.name] = k + 1
+        spec = Specialization(self, key, f"{self.name}_{k}", profile)
+        cg = CodeGenerator(self.graph, profile, spec.name, self._hoisted,
+                           stale=functools.partial(self._mark_stale, weakref.ref(spec)),
+                           deopt=functools.partial(self._deopt, spec), module=module)
+        source, ns = cg.generate()
+        spec.source = source
+        spec.fn = compile_source(source, spec.filename, ns, spec.name)
+        spec.attr_specs = tuple((n, cg.specs.get(n.output)) for n in self._hoisted)
+        weakref.finalize(spec, linecache.cache.pop, spec.filename, None)
+        self.specializations.append(spec)
+        self.stats["compiles"] += 1
+        flags = dump_flags()
+        if "graph" in flags:
+            print(f"[gpujit] graph of {spec.name} (optimized, profiled types):\n{spec.graph}")
+        if "code" in flags:
+            print(f"[gpujit] code of {spec.name}:\n{source}")
+        sys.stdout.flush()
+        return spec
+
+    def _mark_stale(self, spec_ref):
+        """Generated code entered a block the profile never ran: the next call with this
+        key profiles again (the profiles merge) and compiles code covering both paths."""
+        spec = spec_ref()
+        if spec is None or spec.stale or len(self.specializations) >= self.max_specializations:
+            return
+        spec.stale = True
+        self.stats["stale"] += 1
+        if self._active.get(spec.key) is spec:
+            del self._active[spec.key]
+            self._build_dispatcher()
+
+    def _deopt(self, spec, *args):
+        """A module attribute no longer has the type `spec` was made for."""
+        self.stats["deopts"] += 1
+        for other in reversed(self.specializations):
+            if other is not spec and other.key == spec.key and other.attrs_fit(args[0]):
+                self._active[spec.key] = other
+                self._build_dispatcher()
+                return other.fn(*args)
+        if self._active.get(spec.key) is spec:
+            del self._active[spec.key]
+        self._profiles.pop(spec.key, None)
+        return self._specialize(spec.key, args)
+
+    # ------------------------------------------------------------------ dispatcher
+    def _build_dispatcher(self):
+        ps = self._params
+        args = ", ".join(ps)
+        ns = {"_miss": self._miss, "_dtypes": _dt, "_key": input_key}
+        lines = [f"def {self.name}({args}):"]
+        tensor_in = [(p, v) for p, v in zip(ps, self.graph.inputs)
+                     if isinstance(v.type, T.TensorType)]
+        if tensor_in and self._active:
+            lines.append("    try:")
+            for p, _ in tensor_in:
+                lines.append(f"        _{p}_d, _{p}_v, _{p}_n = {p}._dtype, {p}._device, "
+                             f"{p}._data.ndim")
+            lines.append("    except AttributeError:")
+            lines.append(f"        return _miss({args})")
+        if self._active:
+            lines.append("    _df = _dtypes._default_float")
+        for i, (key, spec) in enumerate(self._active.items()):
+            conds = [f"_df is _k{i}_df"]
+            ns[f"_k{i}_df"] = key[0]
+            ok = True
+            for j, (p, v, k) in enumerate(zip(ps, self.graph.inputs, key[1:])):
+                c = f"_k{i}_{j}"
+                if isinstance(v.type, T.TensorType):
+                    if not (isinstance(k, tuple) and len(k) == 3 and isinstance(k[0], _dt.dtype)):
+                        ok = False          # a non-Tensor where the graph says Tensor
+                        break
+                    ns[c + "d"], ns[c + "v"] = k[0], k[1]
+                    conds.append(f"_{p}_d is {c}d and _{p}_v is {c}v and _{p}_n == {k[2]}")
+                elif isinstance(v.type, T.ClassType):
+                    continue
+                elif isinstance(k, type):
+                    ns[c] = k
+                    conds.append(f"type({p}) is {c}")
+                else:
+                    ns[c] = k
+                    conds.append(f"_key({p}) == {c}")
+            if not ok:
+                continue
+            ns[f"_s{i}"] = spec.fn
+            lines.append(f"    if {' and '.join(conds)}:")
+            lines.append(f"        return _s{i}({args})")
+        lines.append(f"    return _miss({args})")
+        source = "\n".join(lines) + "\n"
+        filename = f"<gpujit-code {self.name} dispatch>"
+        self._dispatch = compile_source(source, filename, ns, self.name)
+        self.dispatch_source = source
+
+    # ------------------------------------------------------------------ inspection
+    def specialization_for(self, *args):
+        """The specialization that serves these arguments (made by calling, if needed:
+        that runs the graph once)."""
+        key = self.key(args)
+        spec = self._active.get(key)
+        if spec is None:
+            self(*args)
+            spec = self._active.get(key)
+        return spec
+
+    def graph_for(self, *args):
+        """The optimized graph specialized for these arguments, with profiled types."""
+        spec = self.specialization_for(*args)
+        return spec.graph if spec is not None else self.graph
+
+    def code_for(self, *args):
+        """The generated source serving these arguments (None past max_specializations)."""
+        spec = self.specialization_for(*args)
+        return spec.source if spec is not None else None
+
+    @property
+    def source(self):
+        """The source of the most recent specialization (None before the first call)."""
+        return self.specializations[-1].source if self.specializations else None
+
+    def __repr__(self):
+        return (f"<gpujit.runtime.Executable {self.name}: {len(self.specializations)} "
+                f"specialization(s)>")
+
+
+class CallSite:
+    """What generated code calls for prim::CallFunction / prim::CallMethod: the callee's
+    own Executable on boxed arguments, its result unboxed."""
+
+    def __init__(self, node):
+        self.graph = callee_graph(node)
+        self.args = list(call_inputs(node, self.graph))
+        self.name = node.attrs.get("name") or "callee"
+        self._exe = None
+
+    def __call__(self, *args):
+        if self._exe is None:
+            self._exe = Executable(self.graph, self.name)
+        return unbox(self._exe(*args))
+
+

@@ -1,0 +1,273 @@
+"""The reference interpreter: runs a graph node by node on Tensors and Python values.
+
+It is the executor's yardstick (tests compare the generated code with it) and its
+profiler: given a `Profile`, it records the runtime type of every Value it computes, which
+is what the executor specializes its generated code on (see runtime/profile.py). Every aten
+node calls its registry op's `eager` entry point with the node's inputs in schema order, so
+the interpreter computes exactly what eager gpujit computes.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu
+from ..ops.registry import wrap as _wrap
+
+__all__ = ["interpret", "InterpreterError", "exception_for", "callee_graph", "call_inputs",
+           "num_to_tensor", "PRIM_HANDLERS", "CONTAINER_OPS"]
+
+
+class InterpreterError(RuntimeError):
+    """A graph the interpreter cannot run (an unknown node kind, an op without overload)."""
+
+
+def interpret(graph, *args, profile=None):
+    """Run `graph` on `args` (Tensors and Python values; a module object first when the
+    graph's first input is a module) and return its output (a tuple for several)."""
+    if len(args) != len(graph.inputs):
+        raise TypeError(f"the graph takes {len(graph.inputs)} inputs but {len(args)} were "
+                        f"given")
+    env = dict(zip(graph.inputs, args))
+    if profile is not None:
+        profile.runs += 1
+        for v, a in zip(graph.inputs, args):
+            profile.observe(v, a)
+    outs = _run_block(graph.block, env, profile)
+    return pack_outputs(outs)
+
+
+def pack_outputs(outs):
+    """A graph's outputs as its caller sees them: nothing, one value, or a tuple."""
+    if len(outs) == 1:
+        return outs[0]
+    return tuple(outs) if outs else None
+
+
+def _run_block(block, env, profile):
+    if profile is not None:
+        profile.enter(block)
+    for node in block.nodes:
+        handler = PRIM_HANDLERS.get(node.kind)
+        if handler is not None:
+            results = handler(node, env, profile)
+        elif node.kind.startswith("aten::"):
+            results = _run_aten(node, env)
+        else:
+            raise InterpreterError(f"the interpreter cannot run {node.kind} nodes "
+                                   f"({node!r})")
+        if results is not None:
+            for v, r in zip(node.outputs, results):
+                env[v] = r
+                if profile is not None:
+                    profile.observe(v, r)
+    return [env[v] for v in block.outputs]
+
+
+def _run_aten(node, env):
+    op = node.op
+    if op is None and node.kind in CONTAINER_OPS:
+        r = CONTAINER_OPS[node.kind][0](*[env[v] for v in node.inputs])
+        return (r,) if node.outputs else None
+    if op is None:
+        types = ", ".join(str(v.type) for v in node.inputs)
+        raise InterpreterError(f"no registry op {node.kind} takes ({types})")
+    args = [env[v] for v in node.inputs]
+    params = op.schema.arguments
+    args += [p.default for p in params[len(args):]]
+    r = op.eager(*args)
+    n = len(node.outputs)
+    if n == 1:
+        return (tuple(r) if len(op.schema.returns) > 1 else r,)
+    if n == 0:
+        return None
+    return tuple(r)
+
+
+def _append(lst, x):
+    lst.append(x)
+    return lst
+
+
+def _set_item(c, k, v):
+    c[k] = v
+    return c
+
+
+# Python's own list/dict/str operations on container values (TorchScript's
+# aten::__getitem__.t, aten::__getitem__.Dict_str, aten::append.t, ...), for the nodes no
+# registry op takes: kind -> (function, the expression the executor writes, over {0}, {1})
+CONTAINER_OPS = {
+    "aten::__getitem__": (lambda c, k: c[k], "{0}[{1}]"),
+    "aten::__contains__": (lambda c, k: k in c, "{1} in {0}"),
+    "aten::len": (len, "len({0})"),
+    "aten::keys": (lambda d: list(d.keys()), "list({0}.keys())"),
+    "aten::values": (lambda d: list(d.values()), "list({0}.values())"),
+    "aten::items": (lambda d: list(d.items()), "list({0}.items())"),
+    "aten::list": (list, "list({0})"),
+    "aten::append": (_append, None),
+    "aten::_set_item": (_set_item, None),
+}
+
+
+# --------------------------------------------------------------------------------------
+# prim:: nodes; each handler returns the tuple of output values (or None)
+
+def _constant(node, env, profile):
+    return (node.attrs.get("value"),)
+
+
+def _list_construct(node, env, profile):
+    return ([env[v] for v in node.inputs],)
+
+
+def _tuple_construct(node, env, profile):
+    return (tuple(env[v] for v in node.inputs),)
+
+
+def _unpack(node, env, profile):
+    seq = env[node.inputs[0]]
+    if len(seq) != len(node.outputs):
+        raise ValueError(f"{node.kind}: expected {len(node.outputs)} values to unpack, got "
+                         f"{len(seq)}")
+    return tuple(seq)
+
+
+def _tuple_index(node, env, profile):
+    return (env[node.inputs[0]][env[node.inputs[1]]],)
+
+
+def _dict_construct(node, env, profile):
+    vals = [env[v] for v in node.inputs]
+    return (dict(zip(vals[0::2], vals[1::2])),)
+
+
+def _get_attr(node, env, profile):
+    return (getattr(env[node.inputs[0]], node.attrs["name"]),)
+
+
+def _set_attr(node, env, profile):
+    setattr(env[node.inputs[0]], node.attrs["name"], env[node.inputs[1]])
+    return None
+
+
+def _if(node, env, profile):
+    block = node.blocks[0] if env[node.inputs[0]] else node.blocks[1]
+    return tuple(_run_block(block, env, profile))
+
+
+def _loop(node, env, profile):
+    trip, cond = env[node.inputs[0]], env[node.inputs[1]]
+    carried = [env[v] for v in node.inputs[2:]]
+    body = node.blocks[0]
+    i = 0
+    while cond and i < trip:
+        env[body.inputs[0]] = i
+        for v, c in zip(body.inputs[1:], carried):
+            env[v] = c
+        if profile is not None:
+            for v in body.inputs:
+                profile.observe(v, env[v])
+        outs = _run_block(body, env, profile)
+        cond, carried = outs[0], outs[1:]
+        i += 1
+    return tuple(carried)
+
+
+def exception_for(msg, cls_name=None):
+    """The exception prim::RaiseException raises: the named builtin exception class
+    ('builtins.ValueError' or 'ValueError'), RuntimeError otherwise."""
+    cls = RuntimeError
+    if isinstance(cls_name, str) and cls_name:
+        found = getattr(builtins, cls_name.rsplit(".", 1)[-1], None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            cls = found
+    return cls(msg)
+
+
+def _raise(node, env, profile):
+    vals = [env[v] for v in node.inputs]
+    raise exception_for(*vals[:2])
+
+
+def callee_graph(node):
+    """The graph a prim::CallFunction / prim::CallMethod node calls."""
+    callee = node.meta.get("callee")
+    if callee is not None:
+        return getattr(callee, "graph", callee)
+    if node.kind == "prim::CallMethod":
+        methods = getattr(node.inputs[0].type, "methods", {}) or {}
+        g = methods.get(node.attrs.get("name"))
+        if g is not None:
+            return getattr(g, "graph", g)
+    raise InterpreterError(f"{node.kind} {node!r} names no callee: set node.meta['callee'] "
+                           f"or give the class type a method graph")
+
+
+def call_inputs(node, callee):
+    """The inputs passed to the callee: a CallFunction's first input is the function
+    value when the node has one input more than the callee takes."""
+    ins = node.inputs
+    if node.kind == "prim::CallFunction" and len(ins) == len(callee.inputs) + 1:
+        return ins[1:]
+    return ins
+
+
+def _call(node, env, profile):
+    g = callee_graph(node)
+    out = interpret(g, *[env[v] for v in call_inputs(node, g)])
+    if len(node.outputs) == 1 or not node.outputs:
+        return (out,) if node.outputs else None
+    return tuple(out)
+
+
+_NUM_DTYPES = {bool: _dt.bool, int: _dt.int64, float: _dt.float64}
+
+
+def num_to_tensor(v):
+    """prim::NumToTensor: a 0-dim CPU tensor of a Python number (int -> int64, float ->
+    float64, bool -> bool, as TorchScript's scalar_to_tensor)."""
+    dt = _NUM_DTYPES.get(type(v))
+    if dt is None:
+        dt = _dt.from_numpy_dtype(np.asarray(v).dtype)
+    return _wrap(np.asarray(v, dt.np), dt, _cpu)
+
+
+def _num_to_tensor(node, env, profile):
+    return (num_to_tensor(env[node.inputs[0]]),)
+
+
+def _uninitialized(node, env, profile):
+    return (None,)
+
+
+def _identity(node, env, profile):
+    return (env[node.inputs[0]],)
+
+
+def _print(node, env, profile):
+    print(*[env[v] for v in node.inputs])
+    return None
+
+
+def _dtype(node, env, profile):
+    return (env[node.inputs[0]].dtype,)
+
+
+def _device(node, env, profile):
+    return (env[node.inputs[0]].device,)
+
+
+PRIM_HANDLERS = {
+    "prim::Constant": _constant, "prim::ListConstruct": _list_construct,
+    "prim::TupleConstruct": _tuple_construct, "prim::TupleUnpack": _unpack,
+    "prim::ListUnpack": _unpack, "prim::TupleIndex": _tuple_index,
+    "prim::DictConstruct": _dict_construct, "prim::GetAttr": _get_attr,
+    "prim::SetAttr": _set_attr, "prim::If": _if, "prim::Loop": _loop,
+    "prim::RaiseException": _raise, "prim::CallFunction": _call,
+    "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
+    "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _identity,
+    "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
+}

@@ -1,0 +1,101 @@
+"""Helpers the generated code calls: boxing raw arrays into Tensors and back (for the
+generic paths and the function boundary), the generic op call, error construction.
+
+Inside generated code every tensor is its raw array (numpy.ndarray on the CPU, cupy.ndarray
+on a GPU), also inside lists, tuples and dicts; Python values are themselves. `box` turns
+such a value into what eager gpujit would hold (Tensors), `unbox` goes back.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, device_of_array
+from ..ops import registry as _reg
+from ..ops.registry import wrap
+from .interpreter import InterpreterError
+
+__all__ = ["box", "unbox", "call_op", "item", "broadcast_failure",
+           "inplace_shape_error", "dtype_of", "device_of"]
+
+_nd = np.ndarray
+_FROM_NP = _dt._FROM_NP
+
+
+def _is_gpu_array(v):
+    return type(v).__module__.startswith("cupy") and hasattr(v, "device")
+
+
+def box(v):
+    """A raw value as eager gpujit holds it: arrays become Tensors (containers recursed)."""
+    t = type(v)
+    if t is _nd:
+        return wrap(v, _FROM_NP[v.dtype], _cpu)
+    if t is list:
+        return [box(x) for x in v]
+    if t is tuple:
+        return tuple(box(x) for x in v)
+    if t is dict:
+        return {k: box(x) for k, x in v.items()}
+    if isinstance(v, np.generic):
+        a = np.asarray(v)
+        return wrap(a, _FROM_NP[a.dtype], _cpu)
+    if isinstance(v, tuple):                           # a namedtuple keeps its class
+        return t(*[box(x) for x in v])
+    if _is_gpu_array(v):
+        return wrap(v, _FROM_NP[v.dtype], device_of_array(v))
+    return v
+
+
+def unbox(v):
+    """Tensors to their arrays, containers recursed; other values unchanged."""
+    if isinstance(v, _reg._Tensor):
+        return v._data
+    t = type(v)
+    if t is list:
+        return [unbox(x) for x in v]
+    if t is tuple:
+        return tuple(unbox(x) for x in v)
+    if t is dict:
+        return {k: unbox(x) for k, x in v.items()}
+    if isinstance(v, tuple):
+        return t(*[unbox(x) for x in v])
+    return v
+
+
+def call_op(op, kind, types, n_outputs, *args):
+    """The generic path of an aten node: box the arguments, run the op's eager entry
+    point (all of eager's checks, promotion and errors), unbox the result(s)."""
+    if op is None:
+        raise InterpreterError(f"no registry op {kind} takes ({types})")
+    params = op.schema.arguments
+    boxed = [box(a) for a in args] + [p.default for p in params[len(args):]]
+    r = op.eager(*boxed)
+    if n_outputs == 1:
+        return unbox(tuple(r) if len(op.schema.returns) > 1 else r)
+    if n_outputs == 0:
+        return None
+    return tuple(unbox(x) for x in r)
+
+
+def item(r):
+    """A Python number from an impl result (eager's `.item()` for int/float/bool returns)."""
+    return r.item() if hasattr(r, "item") else r
+
+
+def broadcast_failure(op, exc, *arrays):
+    """The eager path's broadcast error (PyTorch's words) for a failed pointwise call."""
+    return _reg.broadcast_error(op, [box(a) for a in arrays], exc)
+
+
+def inplace_shape_error(op, self, r):
+    return RuntimeError(f"{op.public_name}: output with shape {list(self.shape)} doesn't "
+                        f"match the broadcast shape {list(r.shape)}")
+
+
+def dtype_of(a):
+    return _FROM_NP[a.dtype]
+
+
+def device_of(a):
+    return device_of_array(a)

@@ -1,0 +1,94 @@
+"""OpInfos of the Python-scalar ops (gpujit/ops/scalar_ops.py): int / float / bool
+arithmetic, comparisons, conversions and tensor facts (size, dim, numel, len). Arguments
+are Python values (and NumPy arrays that become tensors); the reference is Python itself,
+and the meta rule answers the result's Python type."""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import OpInfo, Sample, ErrorSample, rand
+
+_INTS = [(7, 2), (-7, 2), (7, -2), (0, 5), (2 ** 40, 3)]
+_FLOATS = [(7.5, 2.0), (-7.5, 2.0), (0.1, 0.2), (3.0, -0.5), (3, 0.5), (2.5, 4)]
+
+
+def _samples(pairs):
+    return [Sample(a, b) for a, b in pairs]
+
+
+def _binary(name, fn, arg, pairs, errors=()):
+    return OpInfo(f"aten::{name}.{arg}", ref=fn, samples=_samples(pairs), errors=errors,
+                  noncontiguous=False)
+
+
+def _float_ref(fn):
+    return lambda a, b: float(fn(a, b))
+
+
+_ZERO_DIV = [ErrorSample(1, 0, exc=ZeroDivisionError)]
+_ZERO_DIV_F = [ErrorSample(1.0, 0.0, exc=ZeroDivisionError)]
+
+OPINFOS = []
+for _name, _fn in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("floordiv", operator.floordiv), ("remainder", operator.mod)):
+    divides = _name in ("floordiv", "remainder")
+    OPINFOS.append(_binary(_name, _fn, "int", _INTS, _ZERO_DIV if divides else ()))
+    OPINFOS.append(_binary(_name, _float_ref(_fn), "float", _FLOATS,
+                           _ZERO_DIV_F if divides else ()))
+OPINFOS.append(_binary("div", operator.truediv, "int", _INTS, _ZERO_DIV))
+OPINFOS.append(_binary("div", operator.truediv, "float", _FLOATS, _ZERO_DIV_F))
+
+for _name, _fn in (("lt", operator.lt), ("gt", operator.gt), ("le", operator.le),
+                   ("ge", operator.ge), ("eq", operator.eq), ("ne", operator.ne)):
+    OPINFOS.append(_binary(_name, _fn, "int", _INTS + [(3, 3)]))
+    OPINFOS.append(_binary(_name, _fn, "float", _FLOATS + [(1.5, 1.5), (2, 2.0)]))
+    if _name in ("eq", "ne"):
+        OPINFOS.append(_binary(_name, _fn, "bool", [(True, False), (True, True)]))
+        OPINFOS.append(_binary(_name, _fn, "str", [("a", "b"), ("relu", "relu")]))
+
+_BOOLS = [(a, b) for a in (True, False) for b in (True, False)]
+OPINFOS += [
+    _binary("__and__", operator.and_, "bool", _BOOLS),
+    _binary("__or__", operator.or_, "bool", _BOOLS),
+    _binary("__xor__", operator.xor, "bool", _BOOLS),
+    OpInfo("aten::__not__", ref=operator.not_, samples=[Sample(True), Sample(False)]),
+    OpInfo("aten::neg.int", ref=operator.neg, samples=[Sample(3), Sample(-4), Sample(0)]),
+    OpInfo("aten::neg.float", ref=lambda a: -float(a),
+           samples=[Sample(2.5), Sample(-0.0), Sample(3)]),
+]
+
+_ONE = [np.array(2.75, np.float32), np.array([-3.5]), np.array([[7]], np.int64),
+        np.array(True), np.array([0], np.uint8)]
+_MANY = ErrorSample(rand(3), exc=RuntimeError, match="only one element tensors")
+
+
+def _convert(name, fn, scalar_types):
+    infos = [OpInfo(f"aten::{name}.Tensor", ref=lambda a: fn(a.item()),
+                    samples=[Sample(a) for a in _ONE], errors=[_MANY])]
+    for t, values in scalar_types:
+        infos.append(OpInfo(f"aten::{name}.{t}", ref=fn,
+                            samples=[Sample(v) for v in values]))
+    return infos
+
+
+OPINFOS += _convert("Int", int, [("float", [2.7, -2.7, 0.0]), ("bool", [True, False])])
+OPINFOS += _convert("Float", float, [("int", [3, -2, 0]), ("bool", [True, False])])
+OPINFOS += _convert("Bool", bool, [("int", [3, 0]), ("float", [0.0, -0.5])])
+
+_SHAPES = [rand(2, 3), rand(4), rand(), rand(0, 5), rand(2, 1, 3, dtype=np.int32)]
+OPINFOS += [
+    OpInfo("aten::size.int", ref=lambda a, d: a.shape[d],
+           samples=[Sample(rand(2, 3, 4), d) for d in (0, 1, 2, -1, -3)],
+           errors=[ErrorSample(rand(2, 3), 2, exc=IndexError, match="Dimension out of range"),
+                   ErrorSample(rand(), 0, exc=IndexError, match="no dimensions")]),
+    OpInfo("aten::size", ref=lambda a: list(a.shape), samples=[Sample(a) for a in _SHAPES]),
+    OpInfo("aten::dim", ref=lambda a: a.ndim, samples=[Sample(a) for a in _SHAPES]),
+    OpInfo("aten::numel", ref=lambda a: a.size, samples=[Sample(a) for a in _SHAPES]),
+    OpInfo("aten::len.Tensor", ref=lambda a: len(a),
+           samples=[Sample(a) for a in _SHAPES if a.ndim],
+           errors=[ErrorSample(rand(), exc=TypeError, match="0-d tensor")]),
+    OpInfo("aten::len.t", ref=len,
+           samples=[Sample([1, 2, 3]), Sample([]), Sample([rand(2), rand(3)])]),
+]
