@@ -9,7 +9,8 @@ Two functions of 10 ops on 16-element float32 tensors (x, y):
   NumPy call each.
 
 Each is written once with gpujit ops (run eagerly), once in NumPy (the raw calls gpujit's
-ops make), and compiled to a graph that the executor runs (`Executable`). Targets (issue 4):
+ops make), and traced with `gpujit.trace`; the traced function (its graph run by the
+executor) is timed as a user calls it. Targets (issue 4):
 the executor at most 1.5x the direct NumPy time, and at least 3x faster than eager.
 Timing: timeit, the best of `--repeats` batches, µs per call.
 
@@ -29,8 +30,6 @@ import timeit
 import numpy as np
 
 import gpujit
-from gpujit.ir import parse_ir
-from gpujit.runtime import Executable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eager import _machine, _version  # noqa: E402
@@ -63,23 +62,6 @@ def cell_raw(xp):
     return f
 
 
-CELL_IR = """graph(%x : Tensor, %y : Tensor):
-  %one : int = prim::Constant[value=1]()
-  %half : float = prim::Constant[value=0.5]()
-  %a : Tensor = aten::mul(%x, %y)
-  %b : Tensor = aten::add(%a, %x, %one)
-  %t : Tensor = aten::tanh(%b)
-  %d : Tensor = aten::sub(%t, %y, %one)
-  %e : Tensor = aten::sigmoid(%d)
-  %f : Tensor = aten::mul(%e, %half)
-  %r : Tensor = aten::relu(%f)
-  %i : Tensor = aten::add(%r, %x, %one)
-  %j : Tensor = aten::div(%i, %y)
-  %k : Tensor = aten::exp(%j)
-  return (%k)
-"""
-
-
 def arith(x, y):
     a = x * y
     b = a + x
@@ -100,30 +82,8 @@ def arith_raw(xp):
     return f
 
 
-ARITH_IR = """graph(%x : Tensor, %y : Tensor):
-  %one : int = prim::Constant[value=1]()
-  %half : float = prim::Constant[value=0.5]()
-  %a : Tensor = aten::mul(%x, %y)
-  %b : Tensor = aten::add(%a, %x, %one)
-  %t : Tensor = aten::tanh(%b)
-  %d : Tensor = aten::sub(%t, %y, %one)
-  %e : Tensor = aten::mul(%d, %half)
-  %f : Tensor = aten::exp(%e)
-  %i : Tensor = aten::add(%f, %x, %one)
-  %j : Tensor = aten::div(%i, %y)
-  %n : Tensor = aten::neg(%j)
-  %k : Tensor = aten::abs(%n)
-  return (%k)
-"""
-
-# (name, eager function, raw twin on a namespace, graph text)
-FUNCTIONS = [("cell", cell, cell_raw, CELL_IR), ("arith", arith, arith_raw, ARITH_IR)]
-
-
-def graph_of(fn, ir_text, example):
-    """The function's graph. Written out as IR text until gpujit.trace lands; then this
-    becomes `gpujit.trace(fn, example).graph` with the same callers."""
-    return parse_ir(ir_text)
+# (name, eager function, raw twin on a namespace)
+FUNCTIONS = [("cell", cell, cell_raw), ("arith", arith, arith_raw)]
 
 
 # ------------------------------------------------------------------ timing
@@ -166,15 +126,16 @@ def run(device_name, repeats):
     X, Y = gpujit.tensor(hx, device=dev), gpujit.tensor(hy, device=dev)
     A, B = xp.asarray(hx), xp.asarray(hy)
     results = []
-    for name, fn, raw_of, ir in FUNCTIONS:
-        exe = Executable(graph_of(fn, ir, (X, Y)), name)
+    for name, fn, raw_of in FUNCTIONS:
+        traced = gpujit.trace(fn, (X, Y))       # what a user calls: the ScriptFunction
+        exe = traced._get_executable()
         raw = raw_of(xp)
         want = _host(raw(A, B))
-        for label, out in (("executor", exe(X, Y)), ("executor", exe(X, Y)),
+        for label, out in (("executor", traced(X, Y)), ("executor", traced(X, Y)),
                            ("eager", fn(X, Y))):
             if not np.allclose(_host(out), want, rtol=1e-5, atol=1e-6):
                 raise AssertionError(f"{name}: the {label} result differs from {peer}")
-        exe_us, n1 = _best_us(exe, (X, Y), sync, repeats)
+        exe_us, n1 = _best_us(traced, (X, Y), sync, repeats)
         raw_us, n2 = _best_us(raw, (A, B), sync, repeats)
         eager_us, n3 = _best_us(fn, (X, Y), sync, repeats)
         row = {"function": name, "executor_us": round(exe_us, 3),

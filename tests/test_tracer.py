@@ -81,6 +81,11 @@ def test_mycell_trace_graph_code_repr_and_results():
         np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-6)
         assert a.shape == e.shape
         check_against_interpreter(traced.forward, *args)
+    # a deep copy is independent and works
+    import copy
+    twin = copy.deepcopy(traced)
+    np.testing.assert_allclose(twin(x, h)[0].numpy(), traced(x, h)[0].numpy())
+    assert twin.linear.weight is not traced.linear.weight
     # parameters are the module's own: a change shows in the traced module
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -314,3 +319,30 @@ def test_dtype_and_rank_of_new_inputs_follow_eager():
     ref = f(xi, yd)
     assert out.dtype is ref.dtype
     np.testing.assert_allclose(out.numpy(), ref.numpy())
+
+
+@pytest.mark.cuda
+def test_traced_module_on_cuda_matches_eager_and_cpu():
+    torch.manual_seed(0)
+    cell = MyCell().cuda()
+    x, h = torch.rand(3, 4, device="cuda"), torch.rand(3, 4, device="cuda")
+    traced = torch.jit.trace(cell, (x, h))
+    assert "device=cuda:0" in str(traced.graph)
+    a, _ = traced(x, h)
+    e, _ = cell(x, h)
+    assert a.device == x.device
+    np.testing.assert_allclose(a.cpu().numpy(), e.cpu().numpy(), rtol=1e-5, atol=1e-6)
+    check_against_interpreter(traced.forward, x, h)
+    torch.testing.assert_consistent(traced, x.cpu(), h.cpu())
+
+
+@pytest.mark.cuda
+def test_traced_function_on_cuda():
+    def f(x, y):
+        return torch.sigmoid(x * y) + torch.relu(x - y).sum(0)
+
+    x, y = torch.randn(4, 5, device="cuda"), torch.randn(4, 5, device="cuda")
+    t = torch.jit.trace(f, (x, y))
+    np.testing.assert_allclose(t(x, y).cpu().numpy(), f(x, y).cpu().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    check_against_interpreter(t, x, y)

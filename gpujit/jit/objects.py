@@ -4,6 +4,8 @@ ScriptModule / TracedModule with their ScriptMethods. Each holds a graph and exp
 the graph through the executor (gpujit.runtime)."""
 from __future__ import annotations
 
+import copy
+
 from ..frontend import tracer as _tracer
 from ..ir import types as T
 from ..nn.module import Module
@@ -110,7 +112,10 @@ class ScriptFunction(_GraphCallable):
         self.__doc__ = getattr(original, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
-        return self._run((), args, kwargs)
+        if kwargs or _tracer._Active.session is not None:
+            return self._run((), args, kwargs)
+        exe = self._executable or self._get_executable()
+        return exe.entry(*args)
 
     def graph_for(self, *args, **kwargs):
         return self._graph_for((), args)
@@ -127,7 +132,10 @@ class ScriptMethod(_GraphCallable):
         self.owner = module
 
     def __call__(self, *args, **kwargs):
-        return self._run((self.owner,), args, kwargs)
+        if kwargs or _tracer._Active.session is not None:
+            return self._run((self.owner,), args, kwargs)
+        exe = self._executable or self._get_executable()
+        return exe.entry(self.owner, *args)
 
     def graph_for(self, *args, **kwargs):
         return self._graph_for((self.owner,), args)
@@ -208,6 +216,19 @@ class ScriptModule(Module):
         for m in self._script_methods.values():
             m._invalidate()
         return r
+
+    def __deepcopy__(self, memo):
+        # parameters and buffers are copied; graphs and the class type are shared (they are
+        # not changed after tracing); methods are rebound to the copy, executors made anew
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            if k not in ("_script_methods", "_type"):
+                object.__setattr__(new, k, copy.deepcopy(v, memo))
+        object.__setattr__(new, "_type", self._type)
+        object.__setattr__(new, "_script_methods", {
+            name: ScriptMethod(new, m.graph, name) for name, m in self._script_methods.items()})
+        return new
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._script_methods))

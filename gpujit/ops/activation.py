@@ -16,7 +16,19 @@ _ACT = dict(tags=_PW, functional=True, method=False, function=False)
     functional=True, scalar="maximum({self}, 0)")
 def relu(xp, self):
     # maximum propagates NaN as torch.relu does
-    return xp.maximum(self, self.dtype.type(0))
+    return xp.maximum(self, _zero_of(self.dtype))
+
+
+_ZEROS: dict = {}
+
+
+def _zero_of(np_dtype):
+    """A NumPy scalar 0 of the array's dtype, made once per dtype (maximum(x, 0) would
+    convert the Python 0 on every call)."""
+    z = _ZEROS.get(np_dtype)
+    if z is None:
+        z = _ZEROS[np_dtype] = np_dtype.type(0)
+    return z
 
 
 @op("aten::relu6(Tensor self) -> Tensor", **_ACT, inplace=True, dtypes=NO_BOOL,

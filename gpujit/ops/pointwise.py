@@ -245,7 +245,23 @@ def tanh(xp, self):
     functional=True, scalar="1 / (1 + exp(-{self}))")
 def sigmoid(xp, self):
     x = _f32(self)
-    return 1 / (1 + xp.exp(-x))
+    if x.ndim == 0:
+        return 1 / (1 + xp.exp(-x))
+    # one temporary, updated in place: a third fewer allocations than 1 / (1 + exp(-x))
+    t = xp.negative(x)
+    xp.exp(t, out=t)
+    t += _one_of(t.dtype)
+    return xp.reciprocal(t, out=t)
+
+
+_ONES: dict = {}
+
+
+def _one_of(np_dtype):
+    one = _ONES.get(np_dtype)
+    if one is None:
+        one = _ONES[np_dtype] = np_dtype.type(1)
+    return one
 
 
 def _unary_float(name, ufunc, scalar):
