@@ -112,6 +112,38 @@ def timing_table(dev):
               f"{g - r:>+11.1f}")
 
 
+def chain(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y) + torch.relu(x)
+
+
+def trace_demo(dev):
+    torch.manual_seed(0)
+    cell = MyCell().to(dev)
+    x, h = torch.rand(3, 4, device=dev), torch.rand(3, 4, device=dev)
+    traced = torch.jit.trace(cell, (x, h))
+    print(f"torch.jit.trace(MyCell(), (x, h)) on {dev}:")
+    print(traced)
+    print(traced.graph)
+    print(traced.code)
+    if dev.type == "cuda":
+        import cupy as xp
+        sync = torch.cuda.synchronize
+    else:
+        xp, sync = np, (lambda: None)
+    print("traced chain: def chain(x, y): return torch.tanh(x * 0.5 + y) * "
+          "torch.sigmoid(x - y) + torch.relu(x)")
+    print(f"  (7 ops, run unfused by the generated-Python executor; fusion comes next)")
+    print(f"  {'n':>6}{'eager µs':>11}{'traced µs':>11}{'speed-up':>10}")
+    for n in (1 << 4, 1 << 10, 1 << 20):
+        x = torch.as_tensor(xp.asarray(np.random.default_rng(1).random(n, dtype=np.float32)))
+        y = torch.as_tensor(xp.asarray(np.random.default_rng(2).random(n, dtype=np.float32)))
+        t = torch.jit.trace(chain, (x, y))
+        budget = 0.05 if n <= 1 << 10 else 0.25
+        e = _time_us(lambda: chain(x, y), budget, sync)
+        c = _time_us(lambda: t(x, y), budget, sync)
+        print(f"  {'2^' + str(n.bit_length() - 1):>6}{e:>11.1f}{c:>11.1f}{e / c:>9.1f}x")
+
+
 def main():
     print(versions_line())
     dev, line = choose_device()
@@ -121,7 +153,10 @@ def main():
     print()
     timing_table(dev)
     print()
-    print("scripting and fusion: not in this build yet (eager ops only)")
+    trace_demo(dev)
+    print()
+    print("gpujit.script and fusion into generated kernels: not in this build yet "
+          "(traced graphs run unfused)")
 
 
 if __name__ == "__main__":

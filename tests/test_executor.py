@@ -99,7 +99,9 @@ def test_generated_source_for_a_small_graph():
         b = _np_add(a, x)
     except ValueError as _exc:
         raise _bcast(_op_add, _exc, a, x) from None
+    del a
     c = _np_negative(b)
+    del b
     return _wrap(c, _float32, _cpu), x_t
 """
     assert out[1] is x                     # an input returned is the same Tensor

@@ -32,12 +32,16 @@ class TracerWarning(Warning):
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+_DEMO = os.path.join(_PKG_DIR, "__main__.py")
+
+
 def user_frame():
-    """The innermost frame outside gpujit's own package (the user's code)."""
+    """The innermost frame outside gpujit's own package (the user's code; the demo in
+    gpujit/__main__.py counts as user code)."""
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if not (fn.startswith(_PKG_DIR) or fn.startswith("<gpujit")):
+        if fn == _DEMO or not (fn.startswith(_PKG_DIR) or fn.startswith("<")):
             return f
         f = f.f_back
     return None

@@ -236,10 +236,28 @@ class CodeGenerator:
         if (not top and self.has_stale and block not in self.profile.blocks
                 and not always_raises(block)):
             self.emit("_stale()          # this path was not profiled: ask for a new profile")
+        dead_after = _last_uses(block) if top else {}
         for n in block.nodes:
             self.emit_node(n)
             if n.kind == "prim::RaiseException":
                 break                       # what follows never runs
+            self._release(dead_after.get(n, ()))
+
+    def _release(self, values):
+        """`del` the arrays no later node reads, as torch.fx does: a temporary kept alive to
+        the end of the function keeps its memory from being reused by the next op (at 2^20
+        elements NumPy then faults in fresh pages for every op, several times slower)."""
+        names = []
+        for v in values:
+            name = self.names.get(v)
+            if (name is None or not name.isidentifier() or keyword.iskeyword(name)
+                    or name.startswith("_")
+                    or sum(1 for e in self.names.values() if e == name) != 1):
+                continue                    # a constant, a global, or a name two values share
+            names.append(name)
+            del self.names[v]
+        if names:
+            self.emit(f"del {', '.join(names)}")
 
     def emit_node(self, n):
         k = n.kind
@@ -344,6 +362,37 @@ class CodeGenerator:
 
 _MISSING = object()
 _MODULE_DICTS = ("_parameters", "_buffers", "_modules")
+
+
+def _last_uses(block):
+    """node -> the values of this block whose last reader (a node of the block, or a node
+    nested in it) is that node. Values the block returns are never last-used here."""
+    last = {}
+    returned = set()
+    todo = list(block.outputs)
+    while todo:               # the return unpacks tuples/lists built in this block
+        v = todo.pop()
+        if v not in returned:
+            returned.add(v)
+            if v.node.kind in ("prim::TupleConstruct", "prim::ListConstruct"):
+                todo.extend(v.node.inputs)
+    for n in block.nodes:
+        for v in _reads(n):
+            if v.node.owning_block is block and v not in returned and \
+                    v.node.kind != "prim::Param":
+                last[v] = n
+    out = {}
+    for v, n in last.items():
+        out.setdefault(n, []).append(v)
+    return out
+
+
+def _reads(n):
+    yield from n.inputs
+    for b in n.blocks:
+        for m in b.nodes:
+            yield from _reads(m)
+        yield from b.outputs
 
 
 def _attr_read(owner, expr, attr):

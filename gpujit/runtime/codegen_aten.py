@@ -237,7 +237,7 @@ def _pointwise(cg, n, op, args):
     if pr is not None and retry is None:
         for a in operands:
             if a.name in pr.array_constants:
-                exprs[a.name] = cg.bind(np.asarray(a.const, ct.np), f"k_{a.const}")
+                exprs[a.name] = cg.bind(ct.np.type(a.const), f"k_{a.const}")
     raw = pr.raw_dtype if pr is not None else None
 
     call = _call_expr(cg, op, dev, args, exprs)
