@@ -17,15 +17,40 @@ def roundtrip(g):
     return text
 
 
+def _flat(x):
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, dict):
+        x = list(x.values())
+    return [t for e in x for t in _flat(e)]
+
+
+def _clone(x):
+    if isinstance(x, torch.Tensor):
+        return x.clone()
+    if isinstance(x, (tuple, list)):
+        return type(x)(_clone(e) for e in x)
+    if isinstance(x, dict):
+        return {k: _clone(v) for k, v in x.items()}
+    return x
+
+
 def check_against_interpreter(traced, *args):
-    """The executor (the traced object's call) and the node-by-node interpreter agree."""
+    """Call the traced object (the executor) and the node-by-node reference interpreter
+    on the same graph and inputs; they must agree. Returns the executor's result."""
+    if isinstance(traced, torch.jit.ScriptModule):
+        traced = traced.forward
     lead = (traced.owner,) if hasattr(traced, "owner") else ()
+    ref = interpret(traced.graph, *lead, *_clone(args))
     got = traced(*args)
-    ref = interpret(traced.graph, *lead, *args)
-    flat = lambda x: [x] if isinstance(x, torch.Tensor) else [t for e in x for t in flat(e)]
-    for a, b in zip(flat(got), flat(ref)):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
-        assert a.dtype is b.dtype
+    for a, b in zip(_flat(got), _flat(ref), strict=True):
+        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(),
+                                   rtol=1e-6, atol=1e-6)
+        assert a.dtype is b.dtype and a.shape == b.shape
+    return got
+
+
+run = check_against_interpreter
 
 
 class MyCell(torch.nn.Module):
@@ -76,7 +101,7 @@ def test_mycell_trace_graph_code_repr_and_results():
     assert "def forward(self" in sub.code
     # same answers as eager, on the example inputs and on new ones
     for args in ((x, h), (torch.rand(3, 4), torch.rand(3, 4)), (torch.rand(5, 4), torch.rand(5, 4))):
-        a, b = traced(*args)
+        a, b = run(traced, *args)
         e, _ = cell(*args)
         np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-6)
         assert a.shape == e.shape
@@ -107,10 +132,9 @@ def test_nested_module_with_control_flow_warns_and_freezes_branch():
     assert "prim::If" not in text          # the branch taken was recorded, not the if
     assert "if " not in traced.code
     assert "aten::neg" not in text or "aten::neg" in text  # depends on the sign of the data
-    a, _ = traced(x, h)
+    a, _ = run(traced, x, h)
     e, _ = cell(x, h)
     np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-6)
-    check_against_interpreter(traced.forward, x, h)
     assert "aten::sum" in roundtrip(traced.dg.graph)
 
 
@@ -127,7 +151,7 @@ def test_tuple_list_dict_inputs_and_outputs():
     traced = torch.jit.trace(f, (pair, items, d), strict=False)
     text = roundtrip(traced.graph)
     assert "prim::TupleUnpack" in text and "prim::ListUnpack" in text
-    (s, [p]), m = traced(pair, items, d)
+    (s, [p]), m = run(traced, pair, items, d)
     np.testing.assert_allclose(s.numpy(), pair[0].numpy() + items[0].numpy(), rtol=1e-6)
     np.testing.assert_allclose(p.numpy(), pair[1].numpy() * items[1].numpy(), rtol=1e-6)
     np.testing.assert_allclose(m.numpy(), d["k"].numpy() - pair[0].numpy(), rtol=1e-6)
@@ -140,7 +164,7 @@ def test_dict_output_needs_strict_false():
         torch.jit.trace(f, torch.rand(2))
     traced = torch.jit.trace(f, torch.rand(2), strict=False)
     x = torch.rand(2)
-    np.testing.assert_allclose(traced(x)["y"].numpy(), x.numpy() + 1, rtol=1e-6)
+    np.testing.assert_allclose(run(traced, x)["y"].numpy(), x.numpy() + 1, rtol=1e-6)
 
 
 def loop_in_traced_fn(x):
@@ -168,7 +192,7 @@ def test_check_inputs_pass_for_shape_independent_code():
     traced = torch.jit.trace(f, (torch.rand(3, 4),),
                              check_inputs=[(torch.rand(5, 6),), (torch.rand(2),)])
     x = torch.randn(7)
-    np.testing.assert_allclose(traced(x).numpy(), np.maximum(x.numpy() * 2, 0), rtol=1e-6)
+    np.testing.assert_allclose(run(traced, x).numpy(), np.maximum(x.numpy() * 2, 0), rtol=1e-6)
 
 
 def test_inplace_on_view_warns_like_the_seed():
@@ -216,7 +240,7 @@ def test_untracked_tensor_becomes_constant_with_warning():
         traced = torch.jit.trace(f, torch.rand(3))
     assert "prim::Constant[value=<Tensor>]" in str(traced.graph)
     x = torch.rand(3)
-    np.testing.assert_allclose(traced(x).numpy(), x.numpy() + np.arange(3), rtol=1e-6)
+    np.testing.assert_allclose(run(traced, x).numpy(), x.numpy() + np.arange(3), rtol=1e-6)
 
 
 def test_tracing_a_method_captures_parameters_as_constants_error():
@@ -250,8 +274,8 @@ def test_trace_module_several_methods():
     m = Two()
     tm = torch.jit.trace_module(m, {"forward": torch.rand(2), "shifted": torch.rand(2)})
     x = torch.rand(2)
-    np.testing.assert_allclose(tm(x).numpy(), x.numpy() * 3, rtol=1e-6)
-    np.testing.assert_allclose(tm.shifted(x).numpy(), x.numpy() + 3, rtol=1e-6)
+    np.testing.assert_allclose(run(tm, x).numpy(), x.numpy() * 3, rtol=1e-6)
+    np.testing.assert_allclose(run(tm.shifted, x).numpy(), x.numpy() + 3, rtol=1e-6)
     assert 'prim::GetAttr[name="scale"]' in roundtrip(tm.shifted.graph)
     assert "def shifted(self" in tm.shifted.code
     assert tm.schema.startswith("forward(")
@@ -271,7 +295,7 @@ def test_traced_function_called_inside_another_trace_is_inlined():
     assert "aten::sigmoid" in text and "aten::add" in text
     x = torch.rand(3)
     ref = 1 / (1 + np.exp(-x.numpy())) * 2 + 1
-    np.testing.assert_allclose(t_outer(x).numpy(), ref, rtol=1e-6)
+    np.testing.assert_allclose(run(t_outer, x).numpy(), ref, rtol=1e-6)
 
 
 def test_traced_function_objects_and_api_names():
@@ -315,7 +339,7 @@ def test_dtype_and_rank_of_new_inputs_follow_eager():
 
     t = torch.jit.trace(f, (torch.rand(3), torch.rand(3)))
     xi, yd = torch.arange(3), torch.tensor(2.5, dtype=torch.float64)
-    out = t(xi, yd)
+    out = run(t, xi, yd)
     ref = f(xi, yd)
     assert out.dtype is ref.dtype
     np.testing.assert_allclose(out.numpy(), ref.numpy())

@@ -41,7 +41,7 @@ def user_frame():
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if fn == _DEMO or not (fn.startswith(_PKG_DIR) or fn.startswith("<")):
+        if fn == _DEMO or not (fn.startswith(_PKG_DIR) or fn.startswith(("<gpujit", "<frozen"))):
             return f
         f = f.f_back
     return None
