@@ -194,9 +194,11 @@ def print_table(report):
         print(f"  {met} of {total} ops add at most {TARGET_US:g} µs over the raw NumPy call")
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--device", default="all", choices=["cpu", "cuda", "all"])
+def cli(doc, run, print_table, name, default_device="all", argv=None):
+    """The command line the benchmarks share: --device, --repeats, --out; one JSON report
+    per device, results/<name>-<device>.json, and a printed table."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--device", default=default_device, choices=["cpu", "cuda", "all"])
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = p.parse_args(argv)
@@ -208,12 +210,16 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     for d in devices:
         report = run(d, args.repeats)
-        path = os.path.join(args.out, f"eager-{d}.json")
+        path = os.path.join(args.out, f"{name}-{d}.json")
         with open(path, "w") as f:
             json.dump(report, f, indent=1)
             f.write("\n")
         print_table(report)
         print(f"  written to {os.path.relpath(path)}")
+
+
+def main(argv=None):
+    cli(__doc__, run, print_table, "eager", "all", argv)
 
 
 if __name__ == "__main__":

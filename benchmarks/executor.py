@@ -20,9 +20,7 @@ Writes benchmarks/results/executor-<device>.json and prints a table.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import os
 import sys
 import timeit
@@ -32,7 +30,7 @@ import numpy as np
 import gpujit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eager import _machine, _version  # noqa: E402
+from eager import _machine, _version, cli  # noqa: E402
 
 MAX_RATIO_VS_RAW = 1.5
 MIN_SPEEDUP_VS_EAGER = 3.0
@@ -185,25 +183,7 @@ def print_table(report):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "all"])
-    p.add_argument("--repeats", type=int, default=15)
-    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
-    args = p.parse_args(argv)
-    devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
-    if "cuda" in devices and not gpujit.cuda.is_available():
-        if args.device == "cuda":
-            sys.exit("no CUDA GPU found; the CUDA run needs CuPy and a GPU")
-        devices.remove("cuda")
-    os.makedirs(args.out, exist_ok=True)
-    for d in devices:
-        report = run(d, args.repeats)
-        path = os.path.join(args.out, f"executor-{d}.json")
-        with open(path, "w") as f:
-            json.dump(report, f, indent=1)
-            f.write("\n")
-        print_table(report)
-        print(f"  written to {os.path.relpath(path)}")
+    cli(__doc__, run, print_table, "executor", "cpu", argv)
 
 
 if __name__ == "__main__":
