@@ -20,7 +20,10 @@ class Size(tuple):
     """gpujit.Size([3, 4]): a tuple of ints, as torch.Size."""
 
     def __new__(cls, sizes=()):
-        return tuple.__new__(cls, (int(s) for s in sizes))
+        if type(sizes) is tuple:          # an array's shape: ints already
+            return tuple.__new__(cls, sizes)
+        # int subclasses stay themselves (a traced size keeps its graph value)
+        return tuple.__new__(cls, (s if isinstance(s, int) else int(s) for s in sizes))
 
     def numel(self):
         n = 1
@@ -76,12 +79,24 @@ class Tensor:
 
     @property
     def shape(self):
+        if _registry.dispatch_state.hook is not None:
+            return self._hooked_size(None)
         return Size(self._data.shape)
 
     def size(self, dim=None):
+        if _registry.dispatch_state.hook is not None:
+            return self._hooked_size(dim)
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    def _hooked_size(self, dim):
+        """Sizes through aten::size.int while a tracer is recording, so that code like
+        x.view(x.size(0), -1) is traced as depending on the input's size."""
+        op = _ops()["aten::size.int"]
+        if dim is not None:
+            return op.public(self, _wrap_dim(dim, self._data.ndim))
+        return Size([op.public(self, d) for d in range(self._data.ndim)])
 
     @property
     def dtype(self):

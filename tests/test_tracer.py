@@ -370,3 +370,37 @@ def test_traced_function_on_cuda():
     np.testing.assert_allclose(t(x, y).cpu().numpy(), f(x, y).cpu().numpy(), rtol=1e-5,
                                atol=1e-6)
     check_against_interpreter(t, x, y)
+
+
+def test_sizes_read_while_tracing_stay_dynamic():
+    """x.view(x.size(0), -1), torch.zeros(x.shape[0], ...) and int arithmetic on sizes are
+    recorded (aten::size, aten::mul ...), so a model traced at one batch size serves
+    another, as in TorchScript."""
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(12, 3)
+
+        def forward(self, x):
+            x = x.view(x.size(0), -1)
+            z = torch.zeros(x.shape[0], 3)
+            n = x.size(0) * 2 - 1
+            return self.fc(x) + z, x.reshape(n + 1, -1)
+
+    torch.manual_seed(0)
+    m = Net()
+    traced = torch.jit.trace(m, torch.rand(2, 3, 4))
+    text = roundtrip(traced.graph)
+    assert "aten::size" in text and "int[] = prim::ListConstruct" in text
+    for batch in (5, 1, 7):
+        x = torch.rand(batch, 3, 4)
+        a, b = run(traced, x)
+        ea, eb = m(x)
+        assert a.shape == (batch, 3) and b.shape == eb.shape == (2 * batch, 6)
+        np.testing.assert_allclose(a.numpy(), ea.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(b.numpy(), eb.numpy())
+    # a size only compared or used by Python stays a constant of the trace
+    def g(x):
+        return x * 2 if x.size(0) > 2 else x
+    t = torch.jit.trace(g, torch.rand(3), check_trace=False)
+    assert "aten::mul" in str(t.graph)

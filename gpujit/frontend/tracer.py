@@ -16,12 +16,14 @@ import os
 import sys
 import warnings
 
+import numpy as np
+
 from .. import ir
 from ..ir import types as T
 from ..ops import registry as _reg
 from ..tensor import Tensor
 
-__all__ = ["TracerWarning", "Recorder", "TraceSession", "current_session", "user_frame",
+__all__ = ["TracerWarning", "TracedInt", "Recorder", "TraceSession", "current_session", "user_frame",
            "source_range_here", "arg_ir_type"]
 
 
@@ -87,6 +89,51 @@ def arg_ir_type(at) -> T.Type:
     return T.OptionalType(t) if at.optional else t
 
 
+_SIZE_OPS = frozenset({"aten::size.int", "aten::numel"})
+
+
+class TracedInt(int):
+    """An int the trace computed from a tensor's size (`x.size(0)`, `x.shape[1]`): ops
+    that take it record the Value it stands for, so `x.view(x.size(0), -1)` keeps working
+    for other batch sizes, as in TorchScript. Arithmetic with ints is recorded too
+    (aten::mul.int ...); anything else (comparisons, range, float math) sees a plain int,
+    whose value becomes a constant."""
+
+    def __new__(cls, value, values):
+        self = int.__new__(cls, value)
+        self._values = values          # id(recorder) -> Value
+        return self
+
+    def _arith(self, other, name, reverse=False):
+        if not isinstance(other, int) or isinstance(other, bool):
+            return getattr(int, f"__{'r' if reverse else ''}{_PY_NAMES[name]}__")(self, other)
+        a, b = (other, self) if reverse else (self, other)
+        return _reg.OPS[f"aten::{name}.int"].public(a, b)
+
+    def __add__(self, o): return self._arith(o, "add")
+    def __radd__(self, o): return self._arith(o, "add", True)
+    def __sub__(self, o): return self._arith(o, "sub")
+    def __rsub__(self, o): return self._arith(o, "sub", True)
+    def __mul__(self, o): return self._arith(o, "mul")
+    def __rmul__(self, o): return self._arith(o, "mul", True)
+    def __floordiv__(self, o): return self._arith(o, "floordiv")
+    def __rfloordiv__(self, o): return self._arith(o, "floordiv", True)
+    def __mod__(self, o): return self._arith(o, "remainder")
+    def __rmod__(self, o): return self._arith(o, "remainder", True)
+
+    def __neg__(self):
+        return _reg.OPS["aten::neg.int"].public(self)
+
+    def __repr__(self):
+        return int.__repr__(self)
+
+    __str__ = __repr__
+
+
+_PY_NAMES = {"add": "add", "sub": "sub", "mul": "mul", "floordiv": "floordiv",
+             "remainder": "mod"}
+
+
 class Recorder:
     """Builds one graph: the top function's, or one submodule's forward."""
 
@@ -138,6 +185,15 @@ class Recorder:
     def value_of(self, x, at=None):
         """The Value standing for a Python argument x (of schema type at, if known)."""
         g = self.graph
+        if isinstance(x, TracedInt):
+            v = x._values.get(id(self))
+            if v is not None:
+                return v
+            x = int(x)
+        if isinstance(x, (list, tuple)) and any(isinstance(e, TracedInt) for e in x):
+            elems = [self.value_of(e) for e in x]
+            return g.insert_node("prim::ListConstruct", elems,
+                                 output_types=[T.ListType(T.INT)]).output
         if isinstance(x, Tensor):
             v = self.env.get(id(x))
             if v is None:
@@ -220,10 +276,18 @@ class TraceSession:
 
     # ------------------------------------------------------------------ recording
     def record(self, op, args, result):
+        """Append the call to every recorder. An int result computed from sizes (or from
+        other traced ints) comes back as a TracedInt that remembers its Values."""
         sr = source_range_here()
         scope = "/".join(self.scopes) or None
-        for rec in self.recorders:
-            self._record_into(rec, op, args, result, sr, scope)
+        nodes = [(rec, self._record_into(rec, op, args, result, sr, scope))
+                 for rec in self.recorders]
+        if type(result) is int and (op.name in _SIZE_OPS or any(
+                isinstance(a, TracedInt) for a in args)):
+            result = TracedInt(result, {id(rec): n.output for rec, n in nodes})
+            for rec, _ in nodes:
+                rec.keep.append(result)
+        return result
 
     def _record_into(self, rec, op, args, result, sr, scope):
         g = rec.graph
@@ -245,6 +309,7 @@ class TraceSession:
                                    output_types=[T.TensorType.of(x) for x in r])
                 for x, uv in zip(r, un.outputs):
                     rec.bind(x, uv)
+        return n
 
 
 _TYPE_NAMES: dict = {}
@@ -297,11 +362,11 @@ def _hook(op, args):
                      f"not generalize to other inputs!{extra}")
     if _reg_is_inplace(op):
         s.check_inplace(op, args)
-    result = op.eager(*args)
+    # the op computes on plain ints (a TracedInt's own arithmetic would record again)
+    result = op.eager(*[int(a) if isinstance(a, TracedInt) else a for a in args])
     if "random" in op.tags or "nondeterministic" in op.tags:
         s.nondeterministic.append(op.name)
-    s.record(op, args, result)
-    return result
+    return s.record(op, args, result)
 
 
 def _reg_is_inplace(op):
@@ -434,9 +499,8 @@ def _check_inplace(self, op, args):
     if not isinstance(t, Tensor):
         return
     rec = self.recorders[0]
-    import numpy as np
-    others = [u for u in rec.keep if u is not t and u._data is not t._data
-              and np.may_share_memory(u._data, t._data)]
+    others = [u for u in rec.keep if isinstance(u, Tensor) and u is not t
+              and u._data is not t._data and np.may_share_memory(u._data, t._data)]
     seen, refs = set(), 0
     for u in others:
         if id(u) not in seen:

@@ -38,7 +38,8 @@ def _size_arg(size):
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(size)}")
-    return [int(s) for s in size]
+    # ints stay the objects given (a traced size keeps its graph value); NumPy ints convert
+    return [s if isinstance(s, int) else int(s) for s in size]
 
 
 def _finish(t, requires_grad):
