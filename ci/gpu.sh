@@ -3,7 +3,7 @@
 #   bash ci/gpu.sh
 # Installs gpujit without the network (plus the NumPy wheel carried in .whl/, since
 # numba-cuda 0.30 cannot import its CUDA target with NumPy 2.5), runs the CUDA tests, the
-# whole suite and the eager benchmark, and copies logs and benchmark JSON to $OUT when set.
+# whole suite and the eager and executor benchmarks, and copies logs and benchmark JSON to $OUT when set.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 logs=${OUT:-$(mktemp -d)}
@@ -26,7 +26,8 @@ step demo python3 -m gpujit
 step pytest-cuda python3 -m pytest -m cuda -q
 step pytest-all python3 -m pytest -q -x
 step bench-eager python3 benchmarks/eager.py
+step bench-executor python3 benchmarks/executor.py --device all
 if [ -n "${OUT:-}" ]; then
-  cp benchmarks/results/eager-*.json "$OUT"/ 2>/dev/null
+  cp benchmarks/results/eager-*.json benchmarks/results/executor-*.json "$OUT"/ 2>/dev/null
 fi
 exit $status
