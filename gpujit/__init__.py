@@ -57,6 +57,9 @@ def get_ops():
     return dict(_registry.OPS)
 
 
+from . import autograd  # noqa: E402
+from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: E402,F401
+                       is_grad_enabled, is_inference_mode_enabled)
 from . import jit  # noqa: E402
 from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa: E402,F401
                   ScriptFunction, ScriptModule, TracedModule)

@@ -43,8 +43,11 @@ class Size(tuple):
 
 
 class _AutogradMeta:
-    """Per-tensor autograd state, created only when a tensor takes part in autograd."""
-    __slots__ = ("requires_grad", "grad", "grad_fn", "retains_grad", "hooks")
+    """Per-tensor autograd state, created only when a tensor takes part in autograd.
+    output_nr: which output of grad_fn this tensor is; acc: a leaf's AccumulateGrad node;
+    has_views: a view of it was recorded (in-place writes to it are refused)."""
+    __slots__ = ("requires_grad", "grad", "grad_fn", "retains_grad", "hooks", "output_nr",
+                 "acc", "has_views")
 
     def __init__(self, requires_grad=False):
         self.requires_grad = requires_grad
@@ -52,6 +55,9 @@ class _AutogradMeta:
         self.grad_fn = None
         self.retains_grad = False
         self.hooks = None
+        self.output_nr = 0
+        self.acc = None
+        self.has_views = False
 
 
 def _ops():
@@ -79,12 +85,12 @@ class Tensor:
 
     @property
     def shape(self):
-        if _registry.dispatch_state.hook is not None:
+        if _registry.dispatch_state.tracing is not None:
             return self._hooked_size(None)
         return Size(self._data.shape)
 
     def size(self, dim=None):
-        if _registry.dispatch_state.hook is not None:
+        if _registry.dispatch_state.tracing is not None:
             return self._hooked_size(dim)
         if dim is None:
             return Size(self._data.shape)
@@ -194,7 +200,15 @@ class Tensor:
             if not flag:
                 return
             self._ag = _AutogradMeta()
+        elif not flag and self._ag.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. "
+                               "If you want to use a computed variable in a subgraph that "
+                               "doesn't require differentiation use var_no_grad = "
+                               "var.detach().")
         self._ag.requires_grad = flag
+        if flag:
+            from .autograd.recording import activate
+            activate()
 
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
@@ -217,6 +231,47 @@ class Tensor:
     @property
     def is_leaf(self):
         return self.grad_fn is None
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate the gradient of this tensor into the leaves' .grad."""
+        from .autograd import backward
+        backward([self], None if gradient is None else [gradient], retain_graph,
+                 create_graph, inputs=inputs)
+
+    def retain_grad(self):
+        """Keep .grad of a non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self._ag.retains_grad = True
+
+    @property
+    def retains_grad(self):
+        return self._ag is not None and self._ag.retains_grad
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement gradient, called when this tensor's gradient
+        is computed. Returns a handle with .remove()."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        ag = self._ag
+        if ag.hooks is None:
+            ag.hooks = []
+        ag.hooks.append(hook)
+
+        class _Handle:
+            def remove(_self):
+                if hook in ag.hooks:
+                    ag.hooks.remove(hook)
+        return _Handle()
+
+    def detach_(self):
+        """Cut this tensor from the graph in place (it becomes a leaf without grad)."""
+        if self._ag is not None:
+            self._ag.grad_fn = None
+            self._ag.requires_grad = False
+        return self
 
     # ---------------------------------------------------------------- Python values
     def item(self):

@@ -351,7 +351,7 @@ def _describe_item_caller():
 def _hook(op, args):
     s = _Active.session
     if s is None or s.paused:
-        return op.eager(*args)
+        return _reg.dispatch_state.compute(op, args)
     if op.name == "aten::item":
         what = _describe_item_caller()
         extra = (" (a tensor used as a condition, e.g. in an `if`, is the same thing)"
@@ -362,8 +362,10 @@ def _hook(op, args):
                      f"not generalize to other inputs!{extra}")
     if _reg_is_inplace(op):
         s.check_inplace(op, args)
-    # the op computes on plain ints (a TracedInt's own arithmetic would record again)
-    result = op.eager(*[int(a) if isinstance(a, TracedInt) else a for a in args])
+    # the op computes on plain ints (a TracedInt's own arithmetic would record again);
+    # through autograd when it is on, so a traced run records gradients as eager does
+    result = _reg.dispatch_state.compute(
+        op, [int(a) if isinstance(a, TracedInt) else a for a in args])
     if "random" in op.tags or "nondeterministic" in op.tags:
         s.nondeterministic.append(op.name)
     return s.record(op, args, result)
@@ -562,7 +564,8 @@ class tracing:
             raise RuntimeError("gpujit.trace was called while another trace is running; "
                                "trace the inner function first and call the traced object")
         _Active.session = self.session
-        _reg.dispatch_state.hook = _hook
+        _reg.dispatch_state.tracing = _hook
+        _reg.dispatch_state.refresh()
         _reg.dispatch_state.escape = _escape
         _module.call_hook.hook = _module_call
         return self.session
@@ -570,7 +573,8 @@ class tracing:
     def __exit__(self, *exc):
         from ..nn import module as _module
         _Active.session = None
-        _reg.dispatch_state.hook = None
+        _reg.dispatch_state.tracing = None
+        _reg.dispatch_state.refresh()
         _reg.dispatch_state.escape = None
         _module.call_hook.hook = None
 

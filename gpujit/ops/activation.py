@@ -157,3 +157,13 @@ def threshold(xp, self, threshold, value):
     if self.dtype.kind in "iu":
         threshold, value = int(threshold), int(value)   # converted to the tensor's type
     return xp.where(self <= threshold, value, self)
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops
+from .registry import derivative as _derivative  # noqa: E402
+
+
+@_derivative(relu)
+def _relu_grad(grad, result):
+    return grad * (result > 0)

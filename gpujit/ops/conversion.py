@@ -111,3 +111,10 @@ def fill_(xp, self, value):
 def zero_(xp, self):
     self.fill(0)
     return self
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd)
+from .registry import nondifferentiable as _nondifferentiable  # noqa: E402
+
+_nondifferentiable(detach, reason="detach() returns a tensor cut from the graph")

@@ -599,3 +599,36 @@ def _tensor_norm(self, p="fro", dim=None, keepdim=False, dtype=None):
 
 _tensor_norm.__name__ = "norm"
 tensor_method("norm")(_tensor_norm)
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops
+from .registry import derivative as _derivative  # noqa: E402
+
+
+@_derivative(matmul)
+def _matmul_grad(grad, self, other):
+    a = self.unsqueeze(0) if self.dim() == 1 else self
+    b = other.unsqueeze(-1) if other.dim() == 1 else other
+    g = grad
+    if self.dim() == 1:
+        g = g.unsqueeze(-2)
+    if other.dim() == 1:
+        g = g.unsqueeze(-1)
+    ga = g.matmul(b.transpose(-2, -1))
+    gb = a.transpose(-2, -1).matmul(g)
+    if self.dim() == 1:
+        ga = ga.squeeze(-2)
+    if other.dim() == 1:
+        gb = gb.squeeze(-1)
+    return ga, gb
+
+
+@_derivative(linear)
+def _linear_grad(grad, input, weight, bias):
+    out_f, in_f = weight.shape
+    g2 = grad.reshape(-1, out_f)
+    gi = grad.matmul(weight)
+    gw = g2.t().matmul(input.reshape(-1, in_f))
+    gb = g2.sum(0) if bias is not None else None
+    return gi, gw, gb

@@ -655,3 +655,44 @@ def addcdiv(xp, self, tensor1, tensor2, value=1):
 
 # the activations (relu, gelu, ...) are pointwise ops too; declared in their own module
 from . import activation as _activation  # noqa: E402,F401
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd): written with registry ops, so they can be differentiated
+# again (create_graph=True) and later traced and fused
+from .registry import derivative as _derivative  # noqa: E402
+
+
+@_derivative(add)
+def _add_grad(grad, alpha):
+    return grad, (grad if alpha == 1 else grad * alpha)
+
+
+@_derivative(sub)
+def _sub_grad(grad, alpha):
+    return grad, (-grad if alpha == 1 else grad * -alpha)
+
+
+@_derivative(mul)
+def _mul_grad(grad, self, other):
+    return grad * other, grad * self
+
+
+@_derivative(neg)
+def _neg_grad(grad):
+    return -grad
+
+
+@_derivative(exp)
+def _exp_grad(grad, result):
+    return grad * result
+
+
+@_derivative(tanh)
+def _tanh_grad(grad, result):
+    return grad * (1 - result * result)
+
+
+@_derivative(sigmoid)
+def _sigmoid_grad(grad, result):
+    return grad * result * (1 - result)

@@ -497,3 +497,54 @@ def softmax(xp, self, dim, dtype=None):
     tags={"reduction", "nn"}, functional=True, meta=_softmax_meta("log_softmax"))
 def log_softmax(xp, self, dim, dtype=None):
     return _softmax(xp, self, dim, dtype, True)
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops
+from .registry import derivative as _derivative  # noqa: E402
+
+
+def _unsqueeze_reduced(grad, ndim, dim, keepdim):
+    """grad of a reduction over `dim` with its reduced dimensions put back (size 1)."""
+    if keepdim or dim is None:
+        return grad
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    if not dims:                       # dim=[] reduces everything
+        return grad
+    for d in sorted(d % max(ndim, 1) for d in dims):
+        grad = grad.unsqueeze(d)
+    return grad
+
+
+@_derivative(sum_all)
+def _sum_grad(grad, self):
+    return grad.expand(self.shape)
+
+
+@_derivative(sum_dim)
+def _sum_dim_grad(grad, self, dim, keepdim):
+    return _unsqueeze_reduced(grad, self.dim(), dim, keepdim).expand(self.shape)
+
+
+@_derivative(mean)
+def _mean_grad(grad, self):
+    return grad.expand(self.shape) / max(self.numel(), 1)
+
+
+@_derivative("aten::mean.dim")
+def _mean_dim_grad(grad, self, dim, keepdim):
+    n = self.numel() // max(1, _reduced_count(self, dim))
+    return _unsqueeze_reduced(grad, self.dim(), dim, keepdim).expand(self.shape) / max(
+        self.numel() // max(n, 1), 1)
+
+
+def _reduced_count(self, dim):
+    """How many elements are left after reducing over dim."""
+    if dim is None or (not isinstance(dim, int) and len(dim) == 0):
+        return 1
+    dims = {d % max(self.dim(), 1) for d in ([dim] if isinstance(dim, int) else dim)}
+    n = 1
+    for i, s in enumerate(self.shape):
+        if i not in dims:
+            n *= s
+    return n

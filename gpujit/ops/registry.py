@@ -28,7 +28,8 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, xp_for as _xp_for
 from .schema import parse_schema, Schema
 
-__all__ = ["op", "OpDef", "OPS", "OVERLOADS", "get", "dispatch_state", "TAGS"]
+__all__ = ["op", "OpDef", "OPS", "OVERLOADS", "get", "dispatch_state", "TAGS", "derivative",
+           "nondifferentiable", "Derivative", "NonDifferentiable"]
 
 # NumPy warns on log(0), 0/0, overflow ...; PyTorch computes silently (inf/nan). The filter
 # costs nothing until a warning is raised, unlike np.errstate around every call.
@@ -44,14 +45,28 @@ _PUBLIC: dict = {}       # binding target -> {python name: [OpDef, ...]}
 
 class _DispatchState:
     """`hook`, when set, receives every op call on the public path: hook(opdef, args) where
-    args are the schema's arguments in order. The tracer (and later autograd) install it;
-    they call `opdef.eager(*args)` to compute. `escape`, when set, is told when a tensor's
-    data leaves as Python values outside any op (tolist, numpy): escape(tensor, what)."""
-    __slots__ = ("hook", "escape")
+    args are the schema's arguments in order. Two layers install one: the tracer (while it
+    records) and autograd (once any tensor requires grad). `refresh()` makes `hook` the
+    tracer's when tracing, else autograd's, else None (eager calls then pay nothing), and
+    `compute(op, args)` autograd's recording call when autograd is on, else op.eager: the
+    tracer computes through it, so a traced run records gradients too. `escape`, when set,
+    is told when a tensor's data leaves as Python values outside any op (tolist, numpy)."""
+    __slots__ = ("hook", "escape", "tracing", "autograd", "compute")
 
     def __init__(self):
         self.hook = None
         self.escape = None
+        self.tracing = None
+        self.autograd = None
+        self.compute = _eager_call
+
+    def refresh(self):
+        self.hook = self.tracing or self.autograd
+        self.compute = self.autograd or _eager_call
+
+
+def _eager_call(op, args):
+    return op.eager(*args)
 
 
 dispatch_state = _DispatchState()
@@ -589,6 +604,78 @@ def register(d: OpDef):
         if flag:
             pyname = flag if isinstance(flag, str) else d.public_name
             _PUBLIC.setdefault(target, {}).setdefault(pyname, []).append(d)
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (read by gpujit.autograd; written next to each op in its family module)
+
+class Derivative:
+    """How gradients flow through an op, written with registry ops (Tensor arithmetic and
+    gpujit functions) so that a backward can itself be recorded (double backward) and later
+    traced and fused.
+
+    `fn(grad, <names>...)` takes `grad` (the output's gradient; a tuple of them when the op
+    returns several tensors, zeros where an output got none, a list for a Tensor[] return)
+    and, by keyword, exactly the values it names among `result` (the op's output) and the
+    schema's argument names; it returns one gradient per name in `wrt` (a tuple when there
+    are several), None for no gradient. Autograd saves only what fn names, checks those
+    tensors' versions at backward, sums broadcast gradients back to each input's shape and
+    casts them to its dtype."""
+    __slots__ = ("fn", "wrt", "params")
+
+    def __init__(self, fn, wrt, params):
+        self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
+
+
+class NonDifferentiable:
+    """An op whose floating-point outputs carry no gradient (with the reason why)."""
+    __slots__ = ("reason",)
+
+    def __init__(self, reason):
+        self.reason = reason
+
+
+def _opdefs(target):
+    if isinstance(target, OpDef):
+        return [target]
+    if isinstance(target, str):
+        return [OPS[target]] if target in OPS else list(OVERLOADS[target])
+    return [target.op]        # an impl function decorated with @op
+
+
+def derivative(*targets, wrt=None):
+    """@derivative(sigmoid) def _(grad, result): return grad * result * (1 - result)
+
+    targets: impl functions declared with @op, OpDefs, or qualified names. wrt defaults to
+    the schema's Tensor / Tensor[] arguments in order. The in-place variant of each op
+    gets the same derivative."""
+    import inspect
+
+    def deco(fn):
+        params = [p for p in inspect.signature(fn).parameters if p != "grad"]
+        for t in targets:
+            for d in _opdefs(t):
+                names = {a.name for a in d.schema.arguments} | {"result"}
+                bad = [p for p in params if p not in names]
+                if bad:
+                    raise TypeError(f"derivative of {d.name}: {bad} are not arguments of "
+                                    f"{d.schema}")
+                w = wrt if wrt is not None else tuple(
+                    a.name for a in d.schema.arguments if a.type.base == "Tensor")
+                d.derivative = Derivative(fn, w, params)
+                if d.inplace_variant is not None:
+                    d.inplace_variant.derivative = d.derivative
+        return fn
+    return deco
+
+
+def nondifferentiable(*targets, reason):
+    """Mark ops whose outputs carry no gradient (integer-valued, random, comparisons...)."""
+    for t in targets:
+        for d in _opdefs(t):
+            d.derivative = NonDifferentiable(reason)
+            if d.inplace_variant is not None:
+                d.inplace_variant.derivative = d.derivative
 
 
 EXTRA_METHODS: dict = {}   # Tensor methods that are Python compositions of registry ops

@@ -295,3 +295,33 @@ def unfold(xp, self, dimension, size, step):
     if self.ndim:
         strides[d] = strides[d] * step
     return xp.lib.stride_tricks.as_strided(self, shape=shape, strides=tuple(strides))
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops
+from .registry import derivative as _derivative  # noqa: E402
+
+
+@_derivative(view, reshape)
+def _reshape_grad(grad, self):
+    return grad.reshape(self.shape)
+
+
+@_derivative(t)
+def _t_grad(grad):
+    return grad.t()
+
+
+@_derivative("aten::expand")
+def _expand_grad(grad):
+    return grad                 # autograd sums a broadcast gradient back to the input shape
+
+
+@_derivative(transpose)
+def _transpose_grad(grad, dim0, dim1):
+    return grad.transpose(dim0, dim1)
+
+
+@_derivative("aten::squeeze.dims", "aten::unsqueeze")
+def _squeeze_grad(grad, self):
+    return grad.reshape(self.shape)

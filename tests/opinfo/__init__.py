@@ -71,6 +71,7 @@ class OpInfo:
         self.noncontiguous = noncontiguous
         self.meta = meta
         self.gpu = gpu
+        self.grad = grad            # False: skip gradcheck for this op (the reason in a comment)
 
     def get_samples(self):
         s = self.samples() if callable(self.samples) else self.samples

@@ -1,0 +1,263 @@
+"""The backward pass: run the graph's nodes from the roots in dependency order, summing
+the gradients that reach each node's outputs, then either accumulate into the leaves'
+`.grad` (backward) or hand back the gradients of chosen inputs (grad)."""
+from __future__ import annotations
+
+from ..ops import registry as _reg
+from ..tensor import Tensor
+from . import grad_mode
+from .graph import AccumulateGrad
+from .recording import edge_of
+
+__all__ = ["backward", "grad", "run_backward"]
+
+
+def _zeros(meta):
+    shape, dtype, dev = meta
+    from .. import zeros
+    return zeros(shape, dtype=dtype, device=dev)
+
+
+def _ones_like(t):
+    from .. import ones_like
+    return ones_like(t)
+
+
+def _make_grads(outputs, grad_outputs):
+    grads = []
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if o._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs "
+                                   f"(output {i} has shape {list(o._data.shape)})")
+            g = _ones_like(o)
+        elif not isinstance(g, Tensor):
+            raise TypeError(f"gradient for output {i} must be a Tensor or None, got "
+                            f"{type(g).__name__}")
+        elif tuple(g._data.shape) != tuple(o._data.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                               f"{list(g._data.shape)} and output[{i}] has a shape of "
+                               f"{list(o._data.shape)}.")
+        grads.append(g)
+    return grads
+
+
+def _add(a, b):
+    return b if a is None else (a if b is None else a + b)
+
+
+def _collect(roots):
+    """Every node reachable from roots: how many edges point at each, and who points."""
+    deps, parents, seen, stack = {}, {}, set(), [n for n, _ in roots]
+    for n, _ in roots:
+        deps.setdefault(n, 0)
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        for nxt, _ in n.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            parents.setdefault(nxt, []).append(n)
+            if nxt not in seen:
+                stack.append(nxt)
+    return deps, parents
+
+
+def _needed(parents, targets):
+    """Nodes on a path from the roots to a target (autograd.grad runs only these)."""
+    out, stack = set(), list(targets)
+    while stack:
+        n = stack.pop()
+        if n in out:
+            continue
+        out.add(n)
+        stack.extend(parents.get(n, ()))
+    return out
+
+
+def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None,
+                 accumulate=True):
+    """capture: {(node, output_nr): index} of gradients to return instead of accumulate."""
+    roots = []
+    for i, o in enumerate(outputs):
+        e = edge_of(o)
+        if e is None:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               f"have a grad_fn")
+        roots.append(e)
+    grads = _make_grads(outputs, grad_outputs)
+    deps, parents = _collect(roots)
+    needed = _needed(parents, {n for n, _ in capture}) if capture is not None else None
+    buffers = {}
+    for (n, nr), g in zip(roots, grads):
+        buf = buffers.setdefault(n, [None] * max(len(n.out_meta), 1))
+        buf[nr] = _add(buf[nr], g)
+    results = [None] * (len(capture) if capture else 0)
+    ready = [n for n, _ in roots if deps[n] == 0]
+    ready = list(dict.fromkeys(ready))
+    with grad_mode.set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node, None) or [None] * max(len(node.out_meta), 1)
+            _tensor_hooks(node, buf)
+            if capture is not None:
+                for nr, g in enumerate(buf):
+                    k = capture.get((node, nr))
+                    if k is not None:
+                        results[k] = _add(results[k], g)
+            run = needed is None or node in needed
+            if run:
+                in_grads = _run_node(node, buf, retain_graph, accumulate and capture is None)
+            else:
+                in_grads = [None] * len(node.next_functions)
+            for (nxt, nr), g in zip(node.next_functions, in_grads):
+                if nxt is None:
+                    continue
+                if g is not None:
+                    b = buffers.setdefault(nxt, [None] * max(len(nxt.out_meta), 1))
+                    b[nr] = _add(b[nr], g)
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    ready.append(nxt)
+    return results
+
+
+def _tensor_hooks(node, buf):
+    """The gradients of a node's outputs are complete: run the hooks registered on those
+    tensors (register_hook) and keep .grad of those that retain_grad()."""
+    refs = getattr(node, "out_refs", None)
+    if not refs:
+        return
+    for nr, ref in enumerate(refs):
+        t = ref() if ref is not None else None
+        if t is None or t._ag is None or t._ag.grad_fn is not node or buf[nr] is None:
+            continue
+        ag = t._ag
+        for h in ag.hooks or ():
+            r = h(buf[nr])
+            if r is not None:
+                buf[nr] = r
+        if ag.retains_grad:
+            g = buf[nr]
+            g = g if grad_mode.state.enabled else _reg.wrap(g._data, g._dtype, g._device)
+            ag.grad = g if ag.grad is None else ag.grad + g
+
+
+def _run_node(node, buf, retain_graph, accumulate):
+    for h in node._pre_hooks:
+        r = h(tuple(buf))
+        if r is not None:
+            buf = list(r)
+    if isinstance(node, AccumulateGrad):
+        if accumulate:
+            _accumulate(node, buf[0])
+        return []
+    if all(g is None for g in buf):
+        return [None] * len(node.next_functions)
+    # outputs that got no gradient count as zeros for the derivative
+    full = [g if g is not None or m is None else _zeros(m)
+            for g, m in zip(buf, node.out_meta)]
+    # hooks and retain_grad of the non-leaf tensors this node produced ran at the edge
+    in_grads = node.apply(full)
+    for h in node._hooks:
+        r = h(tuple(in_grads), tuple(full))
+        if r is not None:
+            in_grads = list(r)
+    if not retain_graph:
+        node.release()
+    return in_grads
+
+
+def _accumulate(node, g):
+    leaf = node.variable
+    if leaf is None or g is None:
+        return
+    _accumulate_into(leaf, g)
+
+
+def _accumulate_into(leaf, g):
+    ag = leaf._ag
+    if ag.hooks and ag.grad_fn is None:
+        for h in ag.hooks:
+            r = h(g)
+            if r is not None:
+                g = r
+    if not grad_mode.state.enabled:
+        g = g.detach() if g._ag is not None else g
+    if ag.grad is None:
+        # a fresh tensor, so later in-place accumulation never touches a caller's gradient
+        ag.grad = g if g._ag is not None and g._ag.requires_grad else _reg.wrap(
+            g._data.copy(), g._dtype, g._device)
+    else:
+        ag.grad = ag.grad + g
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """torch.autograd.backward: accumulate d(sum of tensors·grad_tensors)/d(leaf) into
+    every leaf's .grad (or only into `inputs`' when given)."""
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = list(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors]
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        got = grad(tensors, inputs, grad_tensors, retain_graph, create_graph,
+                   allow_unused=True)
+        for t, g in zip(inputs, got):
+            if g is not None:
+                _accumulate_into(t, g)
+        return None
+    run_backward(tensors, list(grad_tensors), retain_graph, create_graph)
+    return None
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """torch.autograd.grad: the gradients of outputs with respect to inputs (leaves' .grad
+    is left alone)."""
+    single = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = {}
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")
+        e = edge_of(t)
+        if e is None:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad "
+                               f"(input {i})")
+        if e in capture:
+            continue
+        capture[e] = i
+    res = run_backward(outputs, list(grad_outputs), retain_graph, create_graph, capture)
+    out = []
+    for i, t in enumerate(inputs):
+        k = capture.get(edge_of(t))
+        g = res[k] if k is not None else None
+        if g is None:
+            if materialize_grads:
+                from .. import zeros_like
+                g = zeros_like(t)
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this "
+                                   "is the desired behavior.")
+        out.append(g)
+    return tuple(out)

@@ -1,0 +1,133 @@
+"""Custom autograd functions (torch.autograd.Function): a forward computed without
+recording and a user-written backward, joined to the graph as one node."""
+from __future__ import annotations
+
+import weakref
+
+from .. import dtypes as _dt
+from ..ops import registry as _reg
+from ..tensor import Tensor
+from . import grad_mode
+from .graph import Node, SavedTensor, fit_gradient
+from .recording import activate, edge_of, mark_result
+
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+
+class FunctionCtx:
+    def __init__(self):
+        self._saved = None
+        self.needs_input_grad = ()
+        self.non_differentiable = set()
+        self.materialize_grads = True
+        self._node_name = "Function"
+
+    def save_for_backward(self, *tensors):
+        self._saved = [SavedTensor(t, self._node_name, i) if isinstance(t, Tensor) else t
+                       for i, t in enumerate(tensors)]
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            return ()
+        if self._saved == "freed":
+            from .graph import FREED
+            raise RuntimeError(FREED)
+        return tuple(s.unpack() if isinstance(s, SavedTensor) else s for s in self._saved)
+
+    def mark_non_differentiable(self, *tensors):
+        self.non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+
+class FunctionBackward(Node):
+    def __init__(self, cls, ctx, next_functions, inputs_meta, out_meta):
+        super().__init__()
+        self.cls, self.ctx = cls, ctx
+        self.next_functions = next_functions
+        self.inputs_meta = inputs_meta
+        self.out_meta = out_meta
+
+    def name(self):
+        return f"{self.cls.__name__}Backward"
+
+    def release(self):
+        self.released = True
+        self.ctx._saved = "freed" if self.ctx._saved is not None else None
+
+    def apply(self, grads):
+        if self.released and self.ctx._saved == "freed":
+            from .graph import FREED
+            raise RuntimeError(FREED)
+        out = self.cls.backward(self.ctx, *grads)
+        if not isinstance(out, tuple):
+            out = (out,)
+        if len(out) < len(self.inputs_meta):
+            raise RuntimeError(f"function {self.cls.__name__}Backward returned an incorrect "
+                               f"number of gradients (expected {len(self.inputs_meta)}, got "
+                               f"{len(out)})")
+        return [fit_gradient(g, m) for g, m in zip(out, self.inputs_meta)]
+
+
+class Function:
+    """Subclass with @staticmethod forward(ctx, *args) and backward(ctx, *grad_outputs);
+    call with `.apply(*args)`."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise TypeError("a custom Function must define a forward staticmethod")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise TypeError("a custom Function must define a backward staticmethod")
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = FunctionCtx()
+        ctx._node_name = f"{cls.__name__}Backward"
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        record = grad_mode.state.enabled and any(ctx.needs_input_grad)
+        with grad_mode.no_grad():
+            result = cls.forward(ctx, *args)
+        if not record:
+            return result
+        activate()
+        outs = result if isinstance(result, tuple) else (result,)
+        next_functions, inputs_meta = [], []
+        for a in args:
+            e = edge_of(a) if isinstance(a, Tensor) else None
+            next_functions.append(e or (None, 0))
+            inputs_meta.append((tuple(a._data.shape), a._dtype) if e else None)
+        out_meta = tuple((tuple(r._data.shape), r._dtype, r._device)
+                         if isinstance(r, Tensor) else None for r in outs)
+        node = FunctionBackward(cls, ctx, tuple(next_functions), inputs_meta, out_meta)
+        refs = []
+        fixed = []
+        for i, r in enumerate(outs):
+            if isinstance(r, Tensor) and any(r is a for a in args):
+                r = _reg.wrap(r._data, r._dtype, r._device)   # an alias with its own grad_fn
+            if (isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING
+                    and id(r) not in ctx.non_differentiable):
+                mark_result(r, node, i)
+                refs.append(weakref.ref(r))
+            else:
+                refs.append(None)
+            fixed.append(r)
+        node.out_refs = refs
+        return tuple(fixed) if isinstance(result, tuple) else fixed[0]
+
+
+def once_differentiable(fn):
+    """Run backward without recording (its result cannot be differentiated again)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with grad_mode.no_grad():
+            return fn(ctx, *args)
+    return wrapper

@@ -1,0 +1,114 @@
+"""gradcheck / gradgradcheck: analytical gradients against central finite differences (in
+float64), as torch.autograd.gradcheck."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import grad_mode
+from .engine import grad as _grad
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _outputs(fn, inputs):
+    out = fn(*inputs)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o for o in outs if isinstance(o, Tensor) and o.is_floating_point()]
+
+
+def _numerical(fn, inputs, i, out_index, eps):
+    """d(output out_index)/d(inputs[i]) by central differences: (numel_in, numel_out)."""
+    x = inputs[i]
+    flat = x._data.reshape(-1)     # a view: perturb in place
+    cols = []
+    with grad_mode.no_grad():
+        for k in range(flat.size):
+            orig = flat[k].item()
+            flat[k] = orig + eps
+            plus = np.asarray(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
+            flat[k] = orig - eps
+            minus = np.asarray(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
+            flat[k] = orig
+            cols.append((plus - minus) / (2 * eps))
+    return np.stack(cols) if cols else np.zeros((0, 0))
+
+
+def _host(t):
+    a = t._data
+    return a.get() if hasattr(a, "get") else a
+
+
+def _analytical(fn, inputs, diff, out, n_out):
+    """Rows of the Jacobian of one output by vector-Jacobian products with unit vectors."""
+    from .. import zeros_like
+    jac = {i: np.zeros((inputs[i]._data.size, n_out)) for i in diff}
+    for k in range(n_out):
+        g = zeros_like(out)
+        g._data.reshape(-1)[k] = 1
+        grads = _grad([out], [inputs[i] for i in diff], [g], retain_graph=True,
+                      allow_unused=True)
+        for i, gi in zip(diff, grads):
+            if gi is not None:
+                jac[i][:, k] = np.asarray(_host(gi), np.float64).ravel()
+    return jac
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
+              nondet_tol=0.0, check_undefined_grad=True, fast_mode=False, **kwargs):
+    """True when the gradients autograd computes for func at inputs match finite
+    differences; else raises GradcheckError (or returns False)."""
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient")
+    for i in diff:
+        if inputs[i].dtype.name != "float64":
+            import warnings
+            warnings.warn(f"input {i} is not float64: gradcheck's finite differences are "
+                          f"only reliable in double precision")
+    outs = _outputs(func, inputs)
+    for oi, out in enumerate(outs):
+        if not out.requires_grad:
+            continue
+        n_out = out._data.size
+        ana = _analytical(func, inputs, diff, out, n_out)
+        for i in diff:
+            num = _numerical(func, inputs, i, oi, eps)
+            a = ana[i]
+            if num.shape != a.shape or not np.allclose(a, num, rtol=rtol, atol=atol):
+                msg = (f"Jacobian mismatch for output {oi} with respect to input {i},\n"
+                       f"numerical:{num}\nanalytical:{a}\n")
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, **kwargs):
+    """gradcheck of the gradient itself (double backward, create_graph=True)."""
+    from .. import randn
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    outs = _outputs(func, inputs)
+    if grad_outputs is None:
+        grad_outputs = [randn(*o.shape, dtype=o.dtype, device=o.device).requires_grad_()
+                        for o in outs]
+    grad_outputs = list(grad_outputs)
+    diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    n_in = len(inputs)
+
+    def first_grads(*args):
+        xs, gos = args[:n_in], args[n_in:]
+        o = _outputs(func, xs)
+        d = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        gs = _grad(o, d, list(gos), create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    del diff
+    return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol,
+                     rtol=rtol, raise_exception=raise_exception)

@@ -1,0 +1,198 @@
+"""The backward graph: a Node per recorded op call (its `grad_fn`), AccumulateGrad per leaf.
+
+A node holds what its derivative needs (saved tensors with their versions), the
+`next_functions` its input gradients flow to, and, per output, what a missing gradient
+should be (zeros of that shape and dtype)."""
+from __future__ import annotations
+
+import weakref
+
+from ..tensor import Tensor
+
+__all__ = ["Node", "OpBackward", "AccumulateGrad", "SavedTensor", "backward_name"]
+
+FREED = ("Trying to backward through the graph a second time (or directly access saved "
+         "tensors after they have already been freed). Saved intermediate values of the "
+         "graph are freed when you call .backward() or autograd.grad(). Specify "
+         "retain_graph=True if you need to backward through the graph a second time or if "
+         "you need to access saved tensors after calling backward.")
+
+
+def backward_name(op) -> str:
+    """PyTorch's node names: aten::mul.Tensor -> MulBackward0, aten::log_softmax ->
+    LogSoftmaxBackward0; an in-place variant shares its op's name."""
+    base = op.schema.base_name.rstrip("_")
+    return "".join(p[:1].upper() + p[1:] for p in base.split("_") if p) + "Backward0"
+
+
+class SavedTensor:
+    """A tensor a derivative needs, with its version when saved: using it after an
+    in-place change raises PyTorch's error instead of giving a wrong gradient."""
+    __slots__ = ("tensor", "version", "ref", "node_name", "index")
+
+    def __init__(self, t, node_name, index):
+        self.tensor = t
+        self.version = t._version
+        self.ref = weakref.ref(t)
+        self.node_name = node_name
+        self.index = index
+
+    def unpack(self):
+        t = self.tensor
+        if t._version != self.version:
+            shape = "x".join(str(s) for s in t._data.shape) or "scalar"
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: [{t._dtype.short_name}Tensor [{shape}]], which is "
+                f"output {self.index} of {self.node_name}, is at version {t._version}; "
+                f"expected version {self.version} instead. Hint: the backward of "
+                f"{self.node_name} needs the value it had when it was computed; avoid the "
+                f"in-place operation or use .clone() before it.")
+        return t
+
+
+class Node:
+    """A backward function. `next_functions`: ((node, output_nr) or (None, 0)) per input."""
+
+    def __init__(self):
+        self.next_functions = ()
+        self.released = False
+        self._hooks = []
+        self._pre_hooks = []
+        self.metadata = {}
+        self.out_meta = ()          # per output: (shape, dtype, device) for zero-filling
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) after the node ran (may return new grad_inputs)."""
+        self._hooks.append(fn)
+        return _Handle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) before the node runs (may return new grad_outputs)."""
+        self._pre_hooks.append(fn)
+        return _Handle(self._pre_hooks, fn)
+
+    def release(self):
+        self.released = True
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def __call__(self, *grads):
+        return self.apply(list(grads))
+
+
+class _Handle:
+    def __init__(self, lst, fn):
+        self.lst, self.fn = lst, fn
+
+    def remove(self):
+        if self.fn in self.lst:
+            self.lst.remove(self.fn)
+
+
+class OpBackward(Node):
+    """The node of one registry op call."""
+
+    def __init__(self, op, deriv, saved, inputs_meta, next_functions, out_meta):
+        super().__init__()
+        self.op = op
+        self.deriv = deriv
+        self.saved = saved              # name -> SavedTensor / list / Python value
+        self.inputs_meta = inputs_meta  # per wrt: (shape, dtype) or None
+        self.next_functions = next_functions
+        self.out_meta = out_meta
+        self._name = backward_name(op)
+
+    def name(self):
+        return self._name
+
+    def release(self):
+        self.released = True
+        self.saved = None
+
+    def apply(self, grads):
+        if self.released:
+            raise RuntimeError(FREED)
+        kw = {}
+        for k, v in self.saved.items():
+            if isinstance(v, SavedTensor):
+                v = v.unpack()
+            elif isinstance(v, list) and v and isinstance(v[0], SavedTensor):
+                v = [s.unpack() for s in v]
+            kw[k] = v
+        g = grads[0] if len(self.out_meta) == 1 and not self.metadata.get("list_output") \
+            else (list(grads) if self.metadata.get("list_output") else tuple(grads))
+        out = self.deriv.fn(g, **kw)
+        if len(self.deriv.wrt) == 1:
+            out = (out,)
+        elif not isinstance(out, (tuple, list)) or len(out) != len(self.deriv.wrt):
+            raise RuntimeError(f"the derivative of {self.op.name} returned "
+                               f"{type(out).__name__}; expected {len(self.deriv.wrt)} "
+                               f"gradients (for {', '.join(self.deriv.wrt)})")
+        flat = []
+        for g_in, meta in zip(out, self.inputs_meta):
+            if meta is not None and meta[0] == "list":
+                items = list(g_in) if g_in is not None else [None] * len(meta[1])
+                flat.extend(fit_gradient(x, m) for x, m in zip(items, meta[1]))
+            else:
+                flat.append(fit_gradient(g_in, meta))
+        return flat
+
+
+def fit_gradient(g, meta):
+    """Sum a (broadcast) gradient back to the input's shape and give it its dtype."""
+    if g is None or meta is None:
+        return None
+    if not isinstance(g, Tensor):
+        raise RuntimeError(f"a derivative returned {type(g).__name__} where a Tensor "
+                           f"gradient was expected")
+    shape, dtype = meta
+    gs = tuple(g._data.shape)
+    if gs != shape:
+        g = sum_to(g, shape)
+    if g._dtype is not dtype:
+        g = g.to(dtype)
+    return g
+
+
+def sum_to(g, shape):
+    """g summed over the dimensions that broadcasting added or expanded (registry ops, so
+    it is recorded under create_graph)."""
+    gs = tuple(g._data.shape)
+    lead = len(gs) - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"a gradient of shape {list(gs)} cannot be summed to the input "
+                           f"shape {list(shape)}")
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape)
+                                if s == 1 and gs[lead + i] != 1]
+    if dims:
+        g = g.sum(dims, keepdim=True)
+    if lead:
+        g = g.reshape(shape)
+    if tuple(g._data.shape) != tuple(shape):
+        raise RuntimeError(f"a gradient of shape {list(gs)} does not fit the input shape "
+                           f"{list(shape)}")
+    return g
+
+
+class AccumulateGrad(Node):
+    """The end of the graph at a leaf: adds the gradient into `leaf.grad`."""
+
+    def __init__(self, leaf):
+        super().__init__()
+        self.variable_ref = weakref.ref(leaf)
+        self.out_meta = ((tuple(leaf._data.shape), leaf._dtype, leaf._device),)
+
+    @property
+    def variable(self):
+        return self.variable_ref()
+
+    def release(self):
+        pass                            # holds nothing to free; reusable
+
+    def apply(self, grads):
+        return []

@@ -1,0 +1,171 @@
+"""Recording: the registry hook that makes an op call a node of the backward graph when
+grad mode is on and a tensor argument requires grad. Installed (once and for good) the
+first time any tensor requires grad, so programs that never use autograd pay nothing."""
+from __future__ import annotations
+
+import weakref
+
+from .. import dtypes as _dt
+from ..ops import registry as _reg
+from ..tensor import Tensor
+from . import grad_mode
+from .graph import AccumulateGrad, OpBackward, SavedTensor
+
+__all__ = ["autograd_call", "activate", "edge_of", "mark_result"]
+
+_state = grad_mode.state
+
+
+def activate():
+    """Turn recording on (called when a tensor first requires grad)."""
+    if _reg.dispatch_state.autograd is None:
+        _reg.dispatch_state.autograd = autograd_call
+        _reg.dispatch_state.refresh()
+
+
+# ops whose results never carry gradient: new tensors (zeros_like, rand), comparisons
+_NO_GRAD_TAGS = frozenset({"factory", "random", "comparison"})
+
+
+def _requires(a):
+    ag = a._ag
+    return ag is not None and ag.requires_grad
+
+
+def edge_of(t):
+    """(node, output_nr) a gradient for tensor t flows to; None when t needs no grad."""
+    ag = t._ag
+    if ag is None or not ag.requires_grad:
+        return None
+    if ag.grad_fn is not None:
+        return (ag.grad_fn, ag.output_nr)
+    acc = ag.acc
+    if acc is None:
+        acc = ag.acc = AccumulateGrad(t)
+    return (acc, 0)
+
+
+def autograd_call(op, args):
+    if not _state.enabled:
+        return op.eager(*args)
+    needs = False
+    for a in args:
+        if type(a) is Tensor or isinstance(a, Tensor):
+            if a._ag is not None and a._ag.requires_grad:
+                needs = True
+                break
+        elif type(a) in (list, tuple):
+            if any(isinstance(x, Tensor) and _requires(x) for x in a):
+                needs = True
+                break
+    if not needs:
+        return op.eager(*args)
+    return _record(op, args)
+
+
+def _record(op, args):
+    d = op.derivative
+    inplace = op.inplace_of is not None or (op.schema.arguments and
+                                           op.schema.arguments[0].type.is_write)
+    names = [a.name for a in op.schema.arguments]
+    bound = dict(zip(names, args))
+    if inplace:
+        target = args[0]
+        if isinstance(target, Tensor) and _requires(target) and target._ag.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        if isinstance(target, Tensor) and (target._data.base is not None or (
+                target._ag is not None and target._ag.has_views)):
+            raise RuntimeError(
+                f"{op.public_name}: an in-place operation writes into a view (or a tensor "
+                f"with views) while gradients are recorded; gpujit's autograd does not "
+                f"track writes through views yet. Write it out of place (e.g. torch.where "
+                f"or torch.cat) or do it under torch.no_grad().")
+    if isinstance(d, _reg.NonDifferentiable) or (d is None and op.tags & _NO_GRAD_TAGS):
+        return _no_grad_result(op, args)
+    if d is None:
+        result = op.eager(*args)
+        if not any(isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING
+                   for r in _as_tuple(result)):
+            return result               # integer / bool outputs carry no gradient
+        raise RuntimeError(f"the derivative for '{op.name}' is not implemented "
+                           f"({op.schema})")
+    # what the derivative reads, saved before an in-place op overwrites self
+    pre = {}
+    for p in d.params:
+        if p == "result":
+            continue
+        v = bound[p]
+        if inplace and p == names[0] and isinstance(v, Tensor):
+            v = _reg.wrap(v._data.copy(), v._dtype, v._device)   # the value before
+        pre[p] = v
+    # gradient edges and input metadata, before an in-place op changes self's grad_fn
+    next_functions, inputs_meta = [], []
+    for w in d.wrt:
+        v = bound[w]
+        if isinstance(v, Tensor):
+            e = edge_of(v)
+            next_functions.append(e or (None, 0))
+            inputs_meta.append((tuple(v._data.shape), v._dtype) if e else None)
+        elif isinstance(v, (list, tuple)) and any(isinstance(x, Tensor) for x in v):
+            metas = []
+            for x in v:
+                e = edge_of(x) if isinstance(x, Tensor) else None
+                next_functions.append(e or (None, 0))
+                metas.append((tuple(x._data.shape), x._dtype) if e else None)
+            inputs_meta.append(("list", metas))
+        else:
+            inputs_meta.append(None)
+    with grad_mode.no_grad():
+        result = op.eager(*args)
+    outs = _as_tuple(result)
+    list_output = isinstance(result, tuple) and len(op.schema.returns) == 1
+    out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if isinstance(r, Tensor)
+                     else None for r in outs)
+    saved = {}
+    node = OpBackward(op, d, saved, inputs_meta, tuple(next_functions), out_meta)
+    node_name = node.name()
+    for k, v in pre.items():
+        if isinstance(v, Tensor):
+            saved[k] = SavedTensor(v, node_name, 0)
+        elif isinstance(v, (list, tuple)) and v and all(isinstance(x, Tensor) for x in v):
+            saved[k] = [SavedTensor(x, node_name, 0) for x in v]
+        else:
+            saved[k] = v
+    if "result" in d.params:
+        saved["result"] = (SavedTensor(result, node_name, 0) if isinstance(result, Tensor)
+                           else result)
+    if list_output:
+        node.metadata["list_output"] = True
+    refs = []
+    for i, r in enumerate(outs):
+        if isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING:
+            mark_result(r, node, i)
+            refs.append(weakref.ref(r))
+        else:
+            refs.append(None)
+    node.out_refs = refs
+    if "view" in op.tags:
+        for a in args:
+            if isinstance(a, Tensor) and a._ag is not None:
+                a._ag.has_views = True
+    return result
+
+
+def mark_result(r, node, i):
+    ag = r._ag
+    if ag is None:
+        from ..tensor import _AutogradMeta
+        ag = r._ag = _AutogradMeta()
+    ag.requires_grad = True
+    ag.grad_fn = node
+    ag.output_nr = i
+
+
+def _as_tuple(r):
+    return r if isinstance(r, tuple) else (r,)
+
+
+def _no_grad_result(op, args):
+    with grad_mode.no_grad():
+        return op.eager(*args)

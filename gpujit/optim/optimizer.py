@@ -1,0 +1,490 @@
+"""Optimizer: PyTorch's base class (parameter groups, per-parameter state, state_dict) and the
+elementwise driver that SGD, Adam, AdamW and RMSprop share.
+
+Optimizers update parameters on the raw arrays (`p._data`, `p.grad._data`), never through
+the op registry, so that a step records no autograd; each updated parameter's version
+counter is bumped once per step, as an in-place op would.
+
+The driver keeps one group's per-parameter state flat: for every (device, dtype) of the
+group, each state key ('exp_avg', 'momentum_buffer'...) is one contiguous array, and
+`optimizer.state[p][key]` is a Tensor viewing this parameter's slice of it. Small
+parameters are laid out first, so that their state is one contiguous prefix: a step then
+gathers their grads and values into flat scratch arrays, runs the update formula once over
+the prefix (a handful of array operations for the whole group, instead of a handful per
+parameter) and copies the new values back. Large parameters, and steps where the prefix is
+not uniform (some grads missing, different step counts), run the same formula per
+parameter on the views; `foreach=False` forces that loop. Both paths do the same
+arithmetic in the same order, so they give identical results.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import warnings
+from collections import defaultdict
+from itertools import chain
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, xp_for
+from ..ops.registry import wrap as _wrap
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+# Parameters with at most this many elements are updated through the flat buffers; larger
+# ones gain nothing from it (their per-op launch cost is already amortized) and would pay
+# for the gather and scatter copies.
+FLAT_MAX_NUMEL = 1 << 16
+
+
+class _RequiredParameter:
+    """Singleton marking a hyper-parameter every parameter group must give (torch's
+    `torch.optim.optimizer.required`)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _typename(obj):
+    if isinstance(obj, Tensor):
+        return obj.type()
+    cls = obj if isinstance(obj, type) else type(obj)
+    module = cls.__module__
+    return cls.__qualname__ if module in ("", "builtins") else f"{module}.{cls.__qualname__}"
+
+
+def _array_on(a, dev):
+    """Array `a` (NumPy or CuPy, any device) as an array on `dev`."""
+    if dev is _cpu:
+        return a if isinstance(a, np.ndarray) else a.get()
+    cp = xp_for(dev)
+    with cp.cuda.Device(dev.index):
+        return cp.asarray(a)
+
+
+def _on_device(dev):
+    """Makes `dev` current while CuPy allocates and computes (a no-op on the CPU)."""
+    if dev is _cpu:
+        return contextlib.nullcontext()
+    return xp_for(dev).cuda.Device(dev.index)
+
+
+def _copy_tensor(t, dtype=None, dev=None):
+    """A Tensor holding a copy of t's values, converted to dtype/device when given."""
+    dtype = t._dtype if dtype is None else dtype
+    dev = t._device if dev is None else dev
+    a = _array_on(t._data, dev)
+    with _on_device(dev):
+        a = a.astype(dtype.np, copy=True)
+    return _wrap(a, dtype, dev)
+
+
+class Optimizer:
+    """Base class of all optimizers, as torch.optim.Optimizer.
+
+    params: an iterable of Tensors, or of dicts (parameter groups: {'params': [...],
+    'lr': ..., ...}, where a group's own options override `defaults`).
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got " + _typename(params))
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        self._stores = {}
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state,
+                "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._stores = {}           # flat storage is rebuilt from `state` at the next step
+        for group in self.param_groups:
+            for name, default in self.defaults.items():
+                if default is not required:
+                    group.setdefault(name, default)
+
+    def __repr__(self):
+        format_string = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            format_string += "\n"
+            format_string += f"Parameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    format_string += f"    {key}: {group[key]}\n"
+        format_string += ")"
+        return format_string
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, param_group):
+        """Add a parameter group (a dict with 'params' and optional per-group options)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+
+        for param in param_group["params"]:
+            if not isinstance(param, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(param))
+            if not param.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError("parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+
+        params = param_group["params"]
+        if len(params) != len({id(p) for p in params}):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # ------------------------------------------------------------------ grads
+    def zero_grad(self, set_to_none=True):
+        """Reset the grads of all parameters: to None (the default), or to zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                    continue
+                if g.grad_fn is not None:
+                    g.detach_()
+                elif g.requires_grad:
+                    g.requires_grad_(False)
+                g._data.fill(0)
+                g._version += 1
+
+    def step(self, closure=None):
+        """One optimization step; subclasses define it (the base class has no update)."""
+        raise TypeError(f"{type(self).__name__} does not define step(); an Optimizer "
+                        f"subclass must override step(closure=None)")
+
+    # ------------------------------------------------------------------ state_dict
+    def state_dict(self):
+        """{'state': {index: {key: value}}, 'param_groups': [{..., 'params': [indices]}]}:
+        parameters are replaced by their position over all groups; Tensors are copies."""
+        param_mappings = {}
+        start_index = 0
+
+        def pack_group(group):
+            nonlocal start_index
+            packed = {k: v for k, v in group.items() if k != "params"}
+            param_mappings.update({id(p): i for i, p in enumerate(group["params"], start_index)
+                                   if id(p) not in param_mappings})
+            packed["params"] = [param_mappings[id(p)] for p in group["params"]]
+            start_index += len(packed["params"])
+            return packed
+
+        param_groups = [pack_group(g) for g in self.param_groups]
+        packed_state = {}
+        for k, v in self.state.items():
+            key = param_mappings[id(k)] if isinstance(k, Tensor) else k
+            packed_state[key] = {name: _copy_tensor(x) if isinstance(x, Tensor)
+                                 else copy.deepcopy(x) for name, x in v.items()}
+        return {"state": packed_state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict):
+        """Load a state_dict() of an optimizer over parameters of the same group sizes.
+        State Tensors are copied, cast to their parameter's dtype and device ('step'
+        stays as saved)."""
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param, key, value):
+            if isinstance(value, Tensor):
+                if key == "step":
+                    return _copy_tensor(value)
+                if param.is_floating_point():
+                    return _copy_tensor(value, param._dtype, param._device)
+                return _copy_tensor(value, dev=param._device)
+            if isinstance(value, dict):
+                return {k: cast(param, k, v) for k, v in value.items()}
+            return copy.deepcopy(value)
+
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = cast(param, None, v)
+            else:
+                state[k] = v
+
+        def update_group(group, new_group):
+            new_group["params"] = group["params"]
+            return new_group
+
+        param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
+        self.__setstate__({"state": state, "param_groups": param_groups})
+
+
+# ---------------------------------------------------------------------------------------
+# the elementwise driver
+
+
+class _Bucket:
+    """One group's parameters of one (device, dtype), with their state stored flat."""
+
+    def __init__(self, opt, params, keys, with_step):
+        p0 = params[0]
+        self.device, self.dtype = p0._device, p0._dtype
+        self.xp = xp = xp_for(self.device)
+        small = [p for p in params if p._data.size <= FLAT_MAX_NUMEL]
+        self.n_flat = len(small) if len(small) >= 2 else 0
+        order = small + [p for p in params if p._data.size > FLAT_MAX_NUMEL] \
+            if self.n_flat else list(params)
+        self.params = order
+        self.shapes = [p._data.shape for p in order]
+        sizes = [p._data.size for p in order]
+        self.offsets = offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
+        self.flat_numel = offsets[self.n_flat]
+        self.keys = keys
+        npdt, dt, dev = self.dtype.np, self.dtype, self.device
+        with _on_device(dev):
+            self.arrays = {k: xp.zeros(offsets[-1], dtype=npdt) for k in keys}
+            self.views = {k: [_wrap(a[offsets[i]:offsets[i + 1]].reshape(self.shapes[i]), dt, dev)
+                              for i in range(len(order))] for k, a in self.arrays.items()}
+            self.flat_state = {k: a[:self.flat_numel] for k, a in self.arrays.items()}
+            if self.n_flat:
+                self.gbuf = xp.empty(self.flat_numel, dtype=npdt)
+                self.pbuf = xp.empty(self.flat_numel, dtype=npdt)
+                self.tbuf = xp.empty(self.flat_numel, dtype=npdt)
+        # 'step' stays a float32 CPU tensor per parameter, as in torch (bias corrections are
+        # computed on the host)
+        self.steps = np.zeros(len(order), dtype=np.float32) if with_step else None
+        self.step_views = ([_wrap(self.steps[i:i + 1].reshape(()), _dt.float32, _cpu)
+                            for i in range(len(order))] if with_step else None)
+        self.dicts, self.init = [], []
+        for i, p in enumerate(order):
+            d = opt.state.get(p)
+            done = d is not None and d.get(opt._init_key) is not None
+            if done:
+                self._adopt(d, i)
+            self.dicts.append(d)
+            self.init.append(done)
+
+    def _adopt(self, d, i):
+        """Move parameter i's existing state (e.g. loaded from a state_dict) into the flat
+        arrays and replace it by views."""
+        for k in self.keys:
+            old = d.get(k)
+            view = self.views[k][i]
+            if old is not None and old is not view:
+                src = old._data if isinstance(old, Tensor) else old
+                with _on_device(self.device):
+                    self.xp.copyto(view._data, _array_on(src, self.device).reshape(self.shapes[i]))
+            d[k] = view
+        if self.steps is not None:
+            old = d.get("step", 0)
+            if old is not self.step_views[i]:
+                self.steps[i] = float(old)
+            d["step"] = self.step_views[i]
+
+    def is_current(self, state, params_ok):
+        """Whether the flat storage still holds every parameter's state (nobody replaced a
+        state dict or a state tensor, and no parameter changed dtype, device or shape)."""
+        if not params_ok:
+            return False
+        steps = self.step_views
+        for i, p in enumerate(self.params):
+            d = state.get(p)
+            if (d is not self.dicts[i] or p._dtype is not self.dtype
+                    or p._device is not self.device or p._data.shape != self.shapes[i]):
+                return False
+            if self.init[i]:
+                for k, vs in self.views.items():
+                    if d.get(k) is not vs[i]:
+                        return False
+                if steps is not None and d.get("step") is not steps[i]:
+                    return False
+        return True
+
+    def initialize(self, opt, i):
+        """Create parameter i's state: zeros (already there) and step 0."""
+        p = self.params[i]
+        d = opt.state[p]
+        for k in self.keys:
+            vs = self.views[k][i]
+            vs._data.fill(0)
+            d[k] = vs
+        if self.steps is not None:
+            self.steps[i] = 0
+            d["step"] = self.step_views[i]
+        self.dicts[i] = d
+        self.init[i] = True
+
+    def state_arrays(self, i):
+        return {k: vs[i]._data for k, vs in self.views.items()}
+
+
+class _ElementwiseOptimizer(Optimizer):
+    """An optimizer whose update is elementwise over (param, grad, state arrays).
+
+    Subclasses give:
+      _state_keys(group) -> the names of the per-parameter state arrays,
+      _init_key -> the state entry whose presence means "initialized",
+      _with_step -> whether state holds a 'step' count,
+      _hyper(group) -> the group's hyper-parameters, read once per step,
+      _update(xp, p, g, own_g, s, tmp, h, step, fresh) -> updates p and the arrays of s in
+        place; g may be overwritten only when own_g; tmp is scratch of p's shape; fresh is
+        True on the parameter's first step.
+    """
+    _init_key = "step"
+    _with_step = True
+
+    def step(self, closure=None):
+        """Perform one optimization step; `closure` re-evaluates the model and returns the
+        loss, which step returns."""
+        loss = None
+        if closure is not None:
+            loss = closure()
+        for gi, group in enumerate(self.param_groups):
+            if not group["params"]:
+                continue
+            h = self._hyper(group)
+            loop = group.get("foreach") is False
+            for b in self._buckets(gi, group):
+                with _on_device(b.device):
+                    self._step_bucket(b, h, loop)
+        return loss
+
+    def _buckets(self, gi, group):
+        params = group["params"]
+        ids = tuple(map(id, params))
+        keys = self._state_keys(group)
+        cached = self._stores.get(gi)
+        if cached is not None:
+            c_ids, c_keys, buckets = cached
+            same = c_ids == ids and c_keys == keys
+            if all(b.is_current(self.state, same) for b in buckets):
+                return buckets
+        by_kind = {}
+        for p in params:
+            by_kind.setdefault((p._device, p._dtype), []).append(p)
+        buckets = [_Bucket(self, ps, keys, self._with_step) for ps in by_kind.values()]
+        self._stores[gi] = (ids, keys, buckets)
+        return buckets
+
+    def _step_bucket(self, b, h, loop):
+        grads = [p.grad for p in b.params]
+        for p, g in zip(b.params, grads):
+            if g is not None and g._data.shape != p._data.shape:
+                raise RuntimeError(f"a parameter's grad has shape {tuple(g._data.shape)} but "
+                                   f"the parameter has shape {tuple(p._data.shape)}")
+        start = 0
+        nf = b.n_flat
+        if nf and not loop and self._flat_ready(b, grads, nf):
+            self._step_flat(b, grads, h)
+            start = nf
+        for i in range(start, len(b.params)):
+            if grads[i] is not None:
+                self._step_one(b, i, grads[i], h)
+
+    def _flat_ready(self, b, grads, nf):
+        """The flat path needs every small parameter to have a grad, all of them new or all
+        of them initialized, and equal step counts."""
+        if any(g is None for g in grads[:nf]):
+            return False
+        init = b.init[:nf]
+        if all(init):
+            if b.steps is not None:
+                s = b.steps[:nf]
+                return bool(s.min() == s.max())
+            return True
+        return not any(init)
+
+    def _step_flat(self, b, grads, h):
+        xp, nf = b.xp, b.n_flat
+        params = b.params[:nf]
+        fresh = not b.init[0]
+        if fresh:
+            for i in range(nf):
+                b.initialize(self, i)
+        step = None
+        if b.steps is not None:
+            b.steps[:nf] += 1
+            step = float(b.steps[0])
+        xp.concatenate([g._data.reshape(-1) for g in grads[:nf]], out=b.gbuf)
+        xp.concatenate([p._data.reshape(-1) for p in params], out=b.pbuf)
+        self._update(xp, b.pbuf, b.gbuf, True, b.flat_state, b.tbuf, h, step, fresh)
+        off, pbuf = b.offsets, b.pbuf
+        for i, p in enumerate(params):
+            xp.copyto(p._data, pbuf[off[i]:off[i + 1]].reshape(b.shapes[i]))
+            p._version += 1
+
+    def _step_one(self, b, i, g, h):
+        xp = b.xp
+        fresh = not b.init[i]
+        if fresh:
+            b.initialize(self, i)
+        step = None
+        if b.steps is not None:
+            b.steps[i] += 1
+            step = float(b.steps[i])
+        p = b.params[i]
+        tmp = xp.empty(b.shapes[i], dtype=b.dtype.np)
+        self._update(xp, p._data, g._data, False, b.state_arrays(i), tmp, h, step, fresh)
+        p._version += 1
+
+
+def effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay):
+    """The gradient an update uses: negated when maximizing, plus weight_decay * p (L2).
+    Written into g when the caller owns it, else into new arrays (same values)."""
+    if maximize:
+        g = xp.negative(g, out=g if own_g else None)
+        own_g = True
+    if weight_decay != 0:
+        xp.multiply(p, weight_decay, out=tmp)
+        g = xp.add(g, tmp, out=g if own_g else None)
+    return g
+
+
+def lerp_(xp, a, b, weight, tmp):
+    """a.lerp_(b, weight) with torch's two-sided formula (exact at weight 0 and 1)."""
+    xp.subtract(b, a, out=tmp)
+    if abs(weight) < 0.5:
+        tmp *= weight
+        a += tmp
+    else:
+        tmp *= 1 - weight
+        xp.subtract(b, tmp, out=a)

@@ -1,0 +1,59 @@
+"""SGD with momentum, dampening, Nesterov momentum, weight decay and maximize (torch.optim.SGD)."""
+from __future__ import annotations
+
+from .optimizer import _ElementwiseOptimizer, effective_grad
+
+__all__ = ["SGD"]
+
+
+class SGD(_ElementwiseOptimizer):
+    """Stochastic gradient descent, with PyTorch's update:
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        buf = g (first step) | momentum * buf + (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf        (when momentum != 0)
+        p -= lr * g
+    """
+    _init_key = "momentum_buffer"
+    _with_step = False
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False, foreach=None):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def _state_keys(self, group):
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _hyper(self, group):
+        return (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
+                float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]))
+
+    def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
+        lr, momentum, dampening, weight_decay, nesterov, maximize = h
+        g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        if momentum != 0:
+            buf = s["momentum_buffer"]
+            if fresh:
+                xp.copyto(buf, g)
+            else:
+                buf *= momentum
+                xp.multiply(g, 1 - dampening, out=tmp)
+                buf += tmp
+            if nesterov:
+                xp.multiply(buf, momentum, out=tmp)
+                g = xp.add(g, tmp, out=g if own_g or g is not buf else None)
+            else:
+                g = buf
+        xp.multiply(g, -lr, out=tmp)
+        p += tmp
