@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import copy
 
+from ..autograd.grad_mode import state as _grad_state
 from ..frontend import tracer as _tracer
+from ..ops import registry as _reg
+from ..tensor import Tensor
 from ..ir import types as T
 from ..nn.module import Module
 
@@ -73,6 +76,11 @@ class _GraphCallable:
     def _run(self, leading, args, kwargs):
         if kwargs:
             args = self._bind_kwargs(args, kwargs, len(leading))
+        if _needs_grad(args, leading[0] if leading else None):
+            # the generated code works on raw arrays and records nothing: run the optimized
+            # graph node by node through the recording ops instead, as eager would
+            from ..runtime import interpret
+            return interpret(self._get_executable().graph, *leading, *args)
         session = _tracer.current_session()
         if session is not None and not session.paused:
             with _tracer.paused(session):
@@ -97,6 +105,27 @@ class _GraphCallable:
         return self._get_executable().graph_for(*leading, *args)
 
 
+def _needs_grad(args, module):
+    """Would eager code record gradients for this call (grad mode on, and an input or a
+    parameter of the module requires grad)?"""
+    if _reg.dispatch_state.autograd is None or not _grad_state.enabled:
+        return False
+    stack = list(args)
+    while stack:
+        a = stack.pop()
+        if isinstance(a, Tensor):
+            if a._ag is not None and a._ag.requires_grad:
+                return True
+        elif isinstance(a, (list, tuple)):
+            stack.extend(a)
+        elif isinstance(a, dict):
+            stack.extend(a.values())
+    if isinstance(module, Module):
+        return any(p.requires_grad for p in module.parameters()) or any(
+            b.requires_grad for b in module.buffers())
+    return False
+
+
 def _plain(name):
     base, _, suffix = name.rpartition(".")
     return base if base and suffix.isdigit() else name
@@ -112,7 +141,8 @@ class ScriptFunction(_GraphCallable):
         self.__doc__ = getattr(original, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
-        if kwargs or _tracer._Active.session is not None:
+        if kwargs or _tracer._Active.session is not None or (
+                _reg.dispatch_state.autograd is not None and _grad_state.enabled):
             return self._run((), args, kwargs)
         exe = self._executable or self._get_executable()
         return exe.entry(*args)
@@ -132,7 +162,8 @@ class ScriptMethod(_GraphCallable):
         self.owner = module
 
     def __call__(self, *args, **kwargs):
-        if kwargs or _tracer._Active.session is not None:
+        if kwargs or _tracer._Active.session is not None or (
+                _reg.dispatch_state.autograd is not None and _grad_state.enabled):
             return self._run((self.owner,), args, kwargs)
         exe = self._executable or self._get_executable()
         return exe.entry(self.owner, *args)

@@ -10,6 +10,7 @@ import numpy as np
 from ..frontend import tracer as _tr
 from ..frontend.tracer import TracerWarning
 from ..ir import types as T
+from ..ops import registry as _reg
 from ..nn.module import Module
 from ..tensor import Tensor
 from .objects import ScriptFunction, ScriptModule, traced_module_from
@@ -149,7 +150,7 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
 # ---------------------------------------------------------------------- trace checking
 def _clone(x):
     if isinstance(x, Tensor):
-        c = x.clone()
+        c = _reg.wrap(x._data.copy(), x._dtype, x._device)    # a fresh leaf, unrecorded
         if x.requires_grad:
             c.requires_grad_(True)
         return c

@@ -340,7 +340,11 @@ class _Bucket:
         return True
 
     def initialize(self, opt, i):
-        """Create parameter i's state: zeros (already there) and step 0."""
+        """Create parameter i's state: zeros and step 0 (nothing for a stateless update, so
+        that `optimizer.state` stays empty as in torch)."""
+        self.init[i] = True
+        if not self.keys and self.steps is None:
+            return
         p = self.params[i]
         d = opt.state[p]
         for k in self.keys:
@@ -351,7 +355,6 @@ class _Bucket:
             self.steps[i] = 0
             d["step"] = self.step_views[i]
         self.dicts[i] = d
-        self.init[i] = True
 
     def state_arrays(self, i):
         return {k: vs[i]._data for k, vs in self.views.items()}
@@ -468,15 +471,17 @@ class _ElementwiseOptimizer(Optimizer):
 
 
 def effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay):
-    """The gradient an update uses: negated when maximizing, plus weight_decay * p (L2).
-    Written into g when the caller owns it, else into new arrays (same values)."""
+    """(g', own): the gradient an update uses, negated when maximizing, plus
+    weight_decay * p (L2). Written into g when the caller owns it, else into a new array
+    (the same values); `own` says whether the caller may now overwrite g'."""
     if maximize:
         g = xp.negative(g, out=g if own_g else None)
         own_g = True
     if weight_decay != 0:
         xp.multiply(p, weight_decay, out=tmp)
         g = xp.add(g, tmp, out=g if own_g else None)
-    return g
+        own_g = True
+    return g, own_g
 
 
 def lerp_(xp, a, b, weight, tmp):

@@ -8,6 +8,8 @@ the interpreter computes exactly what eager gpujit computes.
 """
 from __future__ import annotations
 
+from ..ops import registry as _reg
+
 import builtins
 
 import numpy as np
@@ -77,7 +79,7 @@ def _run_aten(node, env):
     args = [env[v] for v in node.inputs]
     params = op.schema.arguments
     args += [p.default for p in params[len(args):]]
-    r = op.eager(*args)
+    r = _reg.dispatch_state.compute(op, args)     # eager, recording gradients when on
     n = len(node.outputs)
     if n == 1:
         return (tuple(r) if len(op.schema.returns) > 1 else r,)

@@ -1,0 +1,138 @@
+"""Gradient clipping (torch.nn.utils.clip_grad_norm_ / clip_grad_value_).
+
+Like the optimizers, clipping works on the raw grad arrays: it records no autograd, and
+bumps each modified grad's version counter.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ... import dtypes as _dt
+from ...device import cpu as _cpu, xp_for
+from ...ops.registry import wrap as _wrap
+from ...tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+           "clip_grads_with_norm_"]
+
+
+def _as_list(tensors):
+    if isinstance(tensors, Tensor):
+        return [tensors]
+    return list(tensors)
+
+
+def _host(a):
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _vector_norm(xp, a, norm_type):
+    """The norm of all elements of `a` as a 0-dim array of a's dtype (float16 accumulates
+    in float32, as PyTorch does)."""
+    x = a.astype(np.float32) if a.dtype == np.float16 else a
+    if norm_type == math.inf:
+        r = xp.abs(x).max() if x.size else xp.zeros((), x.dtype)
+    elif norm_type == -math.inf:
+        r = xp.abs(x).min() if x.size else xp.full((), math.inf, x.dtype)
+    elif norm_type == 0:
+        r = xp.count_nonzero(x).astype(x.dtype)
+    elif norm_type == 1:
+        r = xp.abs(x).sum()
+    elif norm_type == 2:
+        r = xp.sqrt(xp.vdot(x.ravel(), x.ravel()))
+    else:
+        r = (xp.abs(x) ** norm_type).sum() ** (1.0 / norm_type)
+    return xp.asarray(r, dtype=a.dtype)
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The norm of the norms of `tensors` (as if all were concatenated into one vector),
+    as a 0-dim Tensor on the first tensor's device (a float32 CPU zero when there are
+    none). foreach (the default) takes one norm per (device, dtype) over their
+    concatenation; foreach=False one per tensor, then the norm of those."""
+    tensors = _as_list(tensors)
+    norm_type = float(norm_type)
+    if len(tensors) == 0:
+        return _wrap(np.zeros((), np.float32), _dt.float32, _cpu)
+    first = tensors[0]._device
+    buckets = {}
+    for t in tensors:
+        buckets.setdefault((t._device, t._dtype), []).append(t._data)
+    norms = []
+    for (dev, _), arrays in buckets.items():
+        xp = xp_for(dev)
+        if foreach is False:
+            norms += [_vector_norm(xp, a, norm_type) for a in arrays]
+        else:
+            flat = arrays[0].ravel() if len(arrays) == 1 else xp.concatenate(
+                [a.ravel() for a in arrays])
+            norms.append(_vector_norm(xp, flat, norm_type))
+    xp = xp_for(first)
+    if first is _cpu:
+        stacked = np.stack([_host(n) for n in norms])
+    else:
+        with xp.cuda.Device(first.index):
+            stacked = xp.stack([xp.asarray(n) for n in norms])
+    total = _vector_norm(xp, stacked, norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
+                           "`parameters` is non-finite, so it cannot be clipped. To disable "
+                           "this error and scale the gradients by the non-finite norm anyway, "
+                           "set `error_if_nonfinite=False`")
+    return _wrap(total, _dt.from_numpy_dtype(total.dtype), first)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the grads of `parameters` by min(1, max_norm / (total_norm + 1e-6)) in place."""
+    parameters = _as_list(parameters)
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return
+    max_norm = float(max_norm)
+    tn = total_norm._data
+    clip_coef = max_norm / (tn + 1e-6)
+    coef = clip_coef if clip_coef < 1.0 else clip_coef.dtype.type(1.0)
+    coefs = {}
+    for g in grads:
+        dev = g._device
+        c = coefs.get(dev)
+        if c is None:
+            c = coefs[dev] = (_host(coef) if dev is _cpu else
+                              xp_for(dev).asarray(coef))
+        g._data *= c
+        g._version += 1
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                    foreach=None):
+    """Scale the grads of `parameters` (Tensors, or one Tensor) in place so that their
+    total norm is at most max_norm; return the total norm before clipping (0-dim Tensor).
+    Parameters without a grad are skipped."""
+    parameters = _as_list(parameters)
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total_norm = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(parameters, max_norm, total_norm, foreach)
+    return total_norm
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                   foreach=None):
+    """Deprecated alias of clip_grad_norm_ (as in PyTorch)."""
+    import warnings
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp the grads of `parameters` to [-clip_value, clip_value] in place."""
+    clip_value = float(clip_value)
+    for p in _as_list(parameters):
+        g = p.grad
+        if g is None:
+            continue
+        xp = xp_for(g._device)
+        xp.clip(g._data, -clip_value, clip_value, out=g._data)
+        g._version += 1

@@ -1,0 +1,94 @@
+"""Adam and AdamW (torch.optim.Adam / torch.optim.AdamW), with amsgrad and maximize."""
+from __future__ import annotations
+
+import math
+
+from .optimizer import _ElementwiseOptimizer, effective_grad, lerp_
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(_ElementwiseOptimizer):
+    """Adam, with PyTorch's update (step t counts this parameter's steps, from 1):
+
+        g = -grad if maximize else grad
+        p *= 1 - lr * weight_decay          (decoupled_weight_decay, i.e. AdamW)
+        g += weight_decay * p               (otherwise: L2 penalty)
+        m.lerp_(g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
+        v_hat = max(v_max, v) if amsgrad else v        (v_max keeps the running maximum)
+        p -= lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, decoupled_weight_decay=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _state_keys(self, group):
+        if group["amsgrad"]:
+            return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+        return ("exp_avg", "exp_avg_sq")
+
+    def _hyper(self, group):
+        beta1, beta2 = group["betas"]
+        return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                float(group["weight_decay"]), bool(group["amsgrad"]), bool(group["maximize"]),
+                bool(group["decoupled_weight_decay"]))
+
+    def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
+        lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = h
+        if decoupled:
+            g, own_g = effective_grad(xp, p, g, own_g, tmp, maximize, 0)
+            if weight_decay != 0:
+                p *= 1 - lr * weight_decay
+        else:
+            g, own_g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
+        lerp_(xp, exp_avg, g, 1 - beta1, tmp)
+        exp_avg_sq *= beta2
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - beta2
+        exp_avg_sq += tmp
+
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = math.sqrt(bias_correction2)
+        if amsgrad:
+            max_sq = s["max_exp_avg_sq"]
+            xp.maximum(max_sq, exp_avg_sq, out=max_sq)
+            xp.sqrt(max_sq, out=tmp)
+        else:
+            xp.sqrt(exp_avg_sq, out=tmp)
+        tmp /= bias_correction2_sqrt
+        tmp += eps
+        xp.divide(exp_avg, tmp, out=tmp)
+        tmp *= -step_size
+        p += tmp
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (p *= 1 - lr * weight_decay before the update),
+    default weight_decay 1e-2, as torch.optim.AdamW."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -1,0 +1,75 @@
+"""RMSprop (torch.optim.RMSprop), with momentum, centering, weight decay and maximize."""
+from __future__ import annotations
+
+from .optimizer import _ElementwiseOptimizer, effective_grad, lerp_
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(_ElementwiseOptimizer):
+    """RMSprop, with PyTorch's update:
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        sq = alpha * sq + (1 - alpha) * g * g
+        avg = sqrt(sq - ga * ga) + eps, after ga.lerp_(g, 1 - alpha)   (centered)
+        avg = sqrt(sq) + eps                                             (otherwise)
+        buf = momentum * buf + g / avg;  p -= lr * buf                  (momentum > 0)
+        p -= lr * g / avg                                                (otherwise)
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, *, foreach=None, maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, foreach=foreach, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _state_keys(self, group):
+        keys = ("square_avg",)
+        if group["momentum"] > 0:
+            keys += ("momentum_buffer",)
+        if group["centered"]:
+            keys += ("grad_avg",)
+        return keys
+
+    def _hyper(self, group):
+        return (float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                float(group["weight_decay"]), float(group["momentum"]), bool(group["centered"]),
+                bool(group["maximize"]))
+
+    def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
+        lr, alpha, eps, weight_decay, momentum, centered, maximize = h
+        g, own_g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        square_avg = s["square_avg"]
+        square_avg *= alpha
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - alpha
+        square_avg += tmp
+        if centered:
+            grad_avg = s["grad_avg"]
+            lerp_(xp, grad_avg, g, 1 - alpha, tmp)
+            xp.multiply(grad_avg, grad_avg, out=tmp)
+            xp.subtract(square_avg, tmp, out=tmp)
+            xp.sqrt(tmp, out=tmp)
+        else:
+            xp.sqrt(square_avg, out=tmp)
+        tmp += eps
+        if momentum > 0:
+            buf = s["momentum_buffer"]
+            buf *= momentum
+            xp.divide(g, tmp, out=tmp)
+            buf += tmp
+            xp.multiply(buf, -lr, out=tmp)
+        else:
+            xp.divide(g, tmp, out=tmp)
+            tmp *= -lr
+        p += tmp

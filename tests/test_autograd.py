@@ -1,0 +1,264 @@
+"""Autograd: backward/grad against NumPy derivatives, broadcasting, hooks, retain_grad,
+grad modes, custom Function, double backward, the in-place and retain_graph errors, memory
+across steps, and compiled (traced) functions recording gradients as eager does."""
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit import autograd
+
+
+def f64(*shape, seed=0, requires_grad=True):
+    a = np.random.default_rng(seed).uniform(-1, 1, size=shape)
+    return torch.from_numpy(a).requires_grad_(requires_grad)
+
+
+def test_chain_rule_against_numpy():
+    x, w = f64(3, 4), f64(4, 2, seed=1)
+    y = torch.sigmoid(x @ w).sum()
+    assert y.grad_fn.name() == "SumBackward0"
+    assert repr(y.grad_fn).startswith("<SumBackward0 object at 0x")
+    assert y.grad_fn.next_functions[0][0].name() == "SigmoidBackward0"
+    y.backward()
+    xs, ws = x.detach().numpy(), w.detach().numpy()
+    s = 1 / (1 + np.exp(-(xs @ ws)))
+    np.testing.assert_allclose(x.grad.numpy(), (s * (1 - s)) @ ws.T, rtol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), xs.T @ (s * (1 - s)), rtol=1e-12)
+    assert x.is_leaf and not y.is_leaf and y.requires_grad
+
+
+def test_leaf_grads_accumulate_and_broadcast_is_summed():
+    a, b = f64(3, 1), f64(4, seed=2)
+    (a * b).sum().backward()
+    (a * b).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 2 * np.full((3, 1), b.detach().numpy().sum()))
+    np.testing.assert_allclose(b.grad.numpy(), 2 * np.full(4, a.detach().numpy().sum()))
+    assert a.grad.shape == (3, 1) and b.grad.shape == (4,)
+
+
+def test_non_scalar_backward_needs_gradient():
+    x = f64(3)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
+        y.backward()
+    y.backward(torch.ones(3, dtype=torch.float64))
+    np.testing.assert_allclose(x.grad.numpy(), [2, 2, 2])
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        (x * 2).backward(torch.ones(2, dtype=torch.float64))
+
+
+def test_autograd_grad_leaves_dot_grad_alone_and_allow_unused():
+    x, y = f64(3), f64(3, seed=3)
+    z = (x * x).sum()
+    (gx,) = autograd.grad(z, x, retain_graph=True)
+    np.testing.assert_allclose(gx.numpy(), 2 * x.detach().numpy())
+    assert x.grad is None
+    with pytest.raises(RuntimeError, match="not have been used in the graph"):
+        autograd.grad(z, [x, y], retain_graph=True)
+    gx2, gy = autograd.grad(z, [x, y], allow_unused=True)
+    assert gy is None and np.allclose(gx2.numpy(), gx.numpy())
+
+
+def test_backward_twice_needs_retain_graph():
+    x = f64(3)
+    y = torch.tanh(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (1 - np.tanh(x.detach().numpy()) ** 2))
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_hooks_and_retain_grad():
+    x = f64(3)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    h = x * 3
+    h.retain_grad()
+    h.register_hook(lambda g: g * 10)          # replaces the gradient flowing on
+    h.sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [10, 10, 10])
+    np.testing.assert_allclose(x.grad.numpy(), [30, 30, 30])
+    np.testing.assert_allclose(seen[0], [30, 30, 30])
+    handle = x.register_hook(lambda g: g * 0)
+    handle.remove()
+    with pytest.raises(RuntimeError, match="doesn't require"):
+        torch.ones(2).register_hook(lambda g: g)
+
+
+def test_grad_modes():
+    x = f64(2)
+    with torch.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    with torch.no_grad():
+        with torch.enable_grad():
+            assert (x * 2).requires_grad
+    torch.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        torch.set_grad_enabled(True)
+    with torch.set_grad_enabled(False):
+        assert not torch.is_grad_enabled()
+    assert torch.is_grad_enabled()
+    with torch.inference_mode():
+        assert not (x * 2).requires_grad
+
+    @torch.no_grad()
+    def f(t):
+        return t * 2
+    assert not f(x).requires_grad
+    assert (x * 2).requires_grad
+
+
+def test_detach_and_requires_grad_rules():
+    x = f64(2)
+    d = x.detach()
+    assert not d.requires_grad and np.shares_memory(d.numpy(), x.detach().numpy())
+    y = x * 2
+    with pytest.raises(RuntimeError, match="leaf variables"):
+        y.requires_grad_(False)
+    y.detach_()
+    assert not y.requires_grad and y.grad_fn is None
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.arange(3).requires_grad_()
+
+
+def test_inplace_errors():
+    x = f64(3)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.add_(1)
+    y = x * 1
+    z = torch.sigmoid(y)          # saves its result
+    z.mul_(2)                     # changes the saved result
+    with pytest.raises(RuntimeError, match="modified by an inplace operation") as ei:
+        z.sum().backward()
+    assert "SigmoidBackward0" in str(ei.value) and "version" in str(ei.value)
+    # an in-place op whose input is not needed later is fine and differentiable
+    a = x * 1
+    a.mul_(3)
+    a.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3, 3, 3])
+
+
+def test_custom_function():
+    class Cube(autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x)
+            ctx.k = k
+            return x ** 3 * k if hasattr(x, "__pow__") else None
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            assert ctx.needs_input_grad == (True, False)
+            return g * 3 * x * x * ctx.k, None
+
+    x = f64(4)
+    with torch.no_grad():
+        pass
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn.name() == "CubeBackward"
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy() ** 2)
+
+
+def test_double_backward_gradient_penalty():
+    x, w = f64(5, 3), f64(3, 1, seed=4)
+    out = torch.tanh(x @ w).sum()
+    (gx,) = autograd.grad(out, x, create_graph=True)
+    penalty = (gx * gx).sum()
+    penalty.backward()
+    # d/dw sum_ij (w_j (1 - tanh(x_i.w)^2))^2, by finite differences
+    xs, ws = x.detach().numpy(), w.detach().numpy()
+
+    def pen(wv):
+        t = np.tanh(xs @ wv)
+        return (((1 - t ** 2) @ wv.T) ** 2).sum()
+    eps = 1e-6
+    num = np.zeros_like(ws)
+    for i in range(ws.size):
+        d = np.zeros_like(ws)
+        d.flat[i] = eps
+        num.flat[i] = (pen(ws + d) - pen(ws - d)) / (2 * eps)
+    np.testing.assert_allclose(w.grad.numpy(), num, rtol=1e-5, atol=1e-8)
+    assert autograd.gradgradcheck(lambda a, b: torch.sigmoid(a @ b).sum(), (x, w))
+
+
+def test_gradcheck_catches_a_wrong_derivative():
+    class Wrong(autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+    with pytest.raises(autograd.GradcheckError, match="Jacobian mismatch"):
+        autograd.gradcheck(Wrong.apply, (f64(3),))
+
+
+def test_saved_tensors_are_freed_across_steps():
+    w = f64(64, 64)
+    x = torch.from_numpy(np.random.default_rng(0).random((32, 64)))
+
+    def step():
+        loss = torch.tanh(x @ w).sum()
+        loss.backward()
+        w.grad = None
+
+    for _ in range(20):
+        step()
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(1000):
+        step()
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 200_000, f"memory grew by {grown} bytes over 1000 steps"
+
+
+def test_traced_module_records_gradients_like_eager():
+    class Cell(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 4)
+
+        def forward(self, x, h):
+            return torch.tanh(self.linear(x) + h)
+
+    torch.manual_seed(0)
+    m = Cell()
+    x, h = torch.rand(3, 4), torch.rand(3, 4, requires_grad=True)
+    t = torch.jit.trace(m, (x, h))
+    t(x, h).sum().backward()
+    gw, gh = m.linear.weight.grad.numpy().copy(), h.grad.numpy().copy()
+    m.zero_grad()
+    h.grad = None
+    m(x, h).sum().backward()
+    np.testing.assert_allclose(gw, m.linear.weight.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gh, h.grad.numpy(), rtol=1e-6)
+    with torch.no_grad():
+        assert not t(x, h).requires_grad       # the generated fast path
+
+
+@pytest.mark.cuda
+def test_gradients_on_cuda_match_cpu():
+    def loss_grads(dev):
+        torch.manual_seed(0)
+        lin = torch.nn.Linear(8, 3).to(dev)
+        x = torch.rand(5, 8, device=dev)
+        torch.sigmoid(lin(x)).pow(2).mean().backward()
+        return lin.weight.grad, lin.bias.grad
+
+    cpu, gpu = loss_grads("cpu"), loss_grads("cuda")
+    for a, b in zip(cpu, gpu):
+        assert b.device.type == "cuda"
+        np.testing.assert_allclose(a.numpy(), b.cpu().numpy(), rtol=1e-5, atol=1e-6)
