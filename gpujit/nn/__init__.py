@@ -11,3 +11,5 @@ from .modules import (  # noqa: F401
     CrossEntropyLoss, BCELoss, BCEWithLogitsLoss,
 )
 from . import init, modules  # noqa: F401,E402
+
+from . import utils  # noqa: F401,E402

@@ -160,10 +160,106 @@ def threshold(xp, self, threshold, value):
 
 
 # --------------------------------------------------------------------------------------
-# derivatives (gpujit.autograd), written with registry ops
+# derivatives (gpujit.autograd), written with registry ops; PyTorch's formulas and its
+# choices at the kinks (tools/autograd/derivatives.yaml, FunctionsManual.cpp)
+import math as _math  # noqa: E402
+
 from .registry import derivative as _derivative  # noqa: E402
+
+
+def _where(cond, a, b):
+    import gpujit    # the package sits above the registry: imported when a backward runs
+    return gpujit.where(cond, a, b)
 
 
 @_derivative(relu)
 def _relu_grad(grad, result):
     return grad * (result > 0)
+
+
+@_derivative(hardtanh)
+def _hardtanh_grad(grad, self, min_val, max_val):
+    # hardtanh_backward: 0 at the bounds too
+    return grad.masked_fill((self <= min_val) | (self >= max_val), 0)
+
+
+@_derivative(relu6)
+def _relu6_grad(grad, self):
+    return _hardtanh_grad(grad, self, 0, 6)
+
+
+@_derivative(leaky_relu)
+def _leaky_relu_grad(grad, self, negative_slope):
+    return _where(self > 0, grad, grad * negative_slope)
+
+
+def _elu_grad(grad, self, alpha, scale, input_scale):
+    """elu_backward(is_result=False): the exponential's slope at and below 0; exp of the
+    clamped input, so a large positive x (whose branch is not taken) gives no inf."""
+    neg = grad * (input_scale * alpha * scale) * (self.clamp_max(0) * input_scale).exp()
+    return _where(self > 0, grad * scale, neg)
+
+
+@_derivative(elu)
+def _elu_op_grad(grad, self, alpha, scale, input_scale):
+    return _elu_grad(grad, self, alpha, scale, input_scale)
+
+
+@_derivative(selu)
+def _selu_grad(grad, self):
+    return _elu_grad(grad, self, _SELU_ALPHA, _SELU_SCALE, 1)
+
+
+@_derivative(celu)
+def _celu_grad(grad, self, alpha):
+    return _elu_grad(grad, self, alpha, 1, 1 / alpha)
+
+
+_SQRT_2_OVER_PI = _math.sqrt(2 / _math.pi)
+_INV_SQRT_2PI = 1 / _math.sqrt(2 * _math.pi)
+_GELU_KAPPA = 0.044715
+
+
+@_derivative(gelu)
+def _gelu_grad(grad, self, approximate):
+    if approximate == "tanh":
+        t = (_SQRT_2_OVER_PI * (self + _GELU_KAPPA * self * self * self)).tanh()
+        d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_KAPPA * self * self)
+        return grad * (0.5 * (1 + t) + 0.5 * self * (1 - t * t) * d_inner)
+    cdf = 0.5 * (1 + (self * 0.7071067811865476).erf())
+    pdf = (-0.5 * self * self).exp() * _INV_SQRT_2PI
+    return grad * (cdf + self * pdf)
+
+
+@_derivative(silu)
+def _silu_grad(grad, self):
+    s = self.sigmoid()
+    return grad * s * (1 + self * (1 - s))
+
+
+@_derivative(mish)
+def _mish_grad(grad, self):
+    import gpujit
+    t = gpujit.nn.functional.softplus(self).tanh()
+    return grad * (t + self * self.sigmoid() * (1 - t * t))
+
+
+@_derivative(softplus)
+def _softplus_grad(grad, self, beta, threshold):
+    xb = self * beta
+    return _where(xb > threshold, grad, grad * xb.sigmoid())
+
+
+@_derivative(hardsigmoid)
+def _hardsigmoid_grad(grad, self):
+    return _where((self > -3) & (self < 3), grad / 6, 0.0)
+
+
+@_derivative(hardswish)
+def _hardswish_grad(grad, self):
+    return _where(self < -3, 0.0, _where(self <= 3, grad * (self / 3 + 0.5), grad))
+
+
+@_derivative(threshold)
+def _threshold_grad(grad, self, threshold):
+    return grad.masked_fill(self <= threshold, 0)

@@ -115,6 +115,38 @@ def zero_(xp, self):
 
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd)
+from .registry import derivative as _derivative  # noqa: E402
 from .registry import nondifferentiable as _nondifferentiable  # noqa: E402
 
 _nondifferentiable(detach, reason="detach() returns a tensor cut from the graph")
+
+
+@_derivative(to_dtype, clone, contiguous)
+def _identity_grad(grad):
+    return grad                 # autograd casts the gradient back to the input's dtype
+
+
+@_derivative(to_device, wrt=("self",))
+def _to_device_grad(grad, self):
+    return grad if grad.device == self.device else grad.to(self.device)
+
+
+@_derivative(copy_)
+def _copy_grad(grad, src):
+    """self's old values are all overwritten: no gradient; src's is the gradient, summed
+    back over broadcasting (by autograd) and moved back to src's device."""
+    import gpujit
+    if isinstance(src, _reg_tensor()) and grad.device != src.device:
+        return gpujit.zeros_like(grad), grad.to(src.device)
+    return gpujit.zeros_like(grad), grad
+
+
+@_derivative(fill_, zero_)
+def _overwrite_grad(grad):
+    import gpujit
+    return gpujit.zeros_like(grad)      # every value of self is replaced by a constant
+
+
+def _reg_tensor():
+    from ..tensor import Tensor
+    return Tensor

@@ -197,3 +197,37 @@ def setitem(t, index, value):
     meta=lambda self: self)
 def alias(xp, self):
     return self.view()
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops
+from .registry import derivative as _derivative  # noqa: E402
+
+
+@_derivative(alias)
+def _alias_grad(grad):
+    return grad
+
+
+@_derivative(index, wrt=("self",))
+def _index_grad(grad, self, indices):
+    """x[idx] picks (possibly repeated) entries: their gradients add up in a zeros tensor
+    of x's shape (index_put_ with accumulate on a fresh tensor)."""
+    import gpujit
+    out = gpujit.zeros(tuple(self.shape), dtype=grad.dtype, device=grad.device)
+    return out.index_put_(list(indices), grad, True)
+
+
+@_derivative(index_put_, wrt=("self", "values"))
+def _index_put_grad(grad, indices, accumulate):
+    """self keeps the gradient where it was not overwritten (all of it with accumulate);
+    values get the gradient of the entries they were written to (summed back over
+    broadcasting by autograd)."""
+    import gpujit
+    indices = list(indices)
+    g_values = OPS["aten::index.Tensor"].public(grad, indices)
+    if accumulate:
+        return grad, g_values
+    g_self = grad.clone().index_put_(
+        indices, gpujit.zeros((), dtype=grad.dtype, device=grad.device))
+    return g_self, g_values

@@ -602,21 +602,31 @@ tensor_method("norm")(_tensor_norm)
 
 
 # --------------------------------------------------------------------------------------
-# derivatives (gpujit.autograd), written with registry ops
+# derivatives (gpujit.autograd), written with registry ops so that a backward can itself be
+# recorded (create_graph=True). Formulas are PyTorch's (tools/autograd/derivatives.yaml).
+from .reduction import _keep, _reduced  # noqa: E402
 from .registry import derivative as _derivative  # noqa: E402
+
+
+def _gpujit():
+    import gpujit    # the package sits above the registry: imported when a backward runs
+    return gpujit
+
+
+def _scaled(t, k):
+    return t if k == 1 else t * k
 
 
 @_derivative(matmul)
 def _matmul_grad(grad, self, other):
+    # a vector operand is a one-row (self) or one-column (other) matrix; the engine sums
+    # the gradients of broadcast batch dims back to each operand's shape
     a = self.unsqueeze(0) if self.dim() == 1 else self
     b = other.unsqueeze(-1) if other.dim() == 1 else other
-    g = grad
-    if self.dim() == 1:
-        g = g.unsqueeze(-2)
-    if other.dim() == 1:
-        g = g.unsqueeze(-1)
-    ga = g.matmul(b.transpose(-2, -1))
-    gb = a.transpose(-2, -1).matmul(g)
+    g = grad.unsqueeze(-1) if other.dim() == 1 else grad
+    g = g.unsqueeze(-2) if self.dim() == 1 else g
+    ga = g.matmul(b.mT)
+    gb = a.mT.matmul(g)
     if self.dim() == 1:
         ga = ga.squeeze(-2)
     if other.dim() == 1:
@@ -624,11 +634,138 @@ def _matmul_grad(grad, self, other):
     return ga, gb
 
 
+@_derivative(mm)
+def _mm_grad(grad, self, mat2):
+    return grad.mm(mat2.t()), self.t().mm(grad)
+
+
+@_derivative(bmm)
+def _bmm_grad(grad, self, mat2):
+    return grad.bmm(mat2.transpose(1, 2)), self.transpose(1, 2).bmm(grad)
+
+
+@_derivative(mv)
+def _mv_grad(grad, self, vec):
+    return grad.unsqueeze(-1) * vec, self.t().mv(grad)
+
+
+@_derivative(dot)
+def _dot_grad(grad, self, tensor):
+    return grad * tensor, grad * self
+
+
+@_derivative(addmm)
+def _addmm_grad(grad, mat1, mat2, beta, alpha):
+    return (_scaled(grad, beta), _scaled(grad.mm(mat2.t()), alpha),
+            _scaled(mat1.t().mm(grad), alpha))
+
+
+@_derivative(baddbmm)
+def _baddbmm_grad(grad, batch1, batch2, beta, alpha):
+    return (_scaled(grad, beta), _scaled(grad.bmm(batch2.transpose(1, 2)), alpha),
+            _scaled(batch1.transpose(1, 2).bmm(grad), alpha))
+
+
+@_derivative(outer, ger)
+def _outer_grad(grad, self, vec2):
+    # multiply-and-sum rather than mv: outer promotes mixed dtypes, mv would refuse them
+    return (grad * vec2).sum(1), (grad * self.unsqueeze(1)).sum(0)
+
+
+@_derivative(einsum)
+def _einsum_grad(grad, equation, tensors):
+    """Each operand's gradient is an einsum of the output's gradient with the other
+    operands, onto that operand's subscripts. A subscript repeated in the operand (a
+    diagonal, 'ii->i') is renamed and tied back by an identity matrix; one that only the
+    operand has (summed away, 'ij->i') comes from a ones vector."""
+    G = _gpujit()
+    eq, sizes, _ = einsum_parse(equation, [tuple(t.shape) for t in tensors])
+    lhs, out = eq.split("->")
+    terms = lhs.split(",")
+    spare = [c for c in _LETTERS if c not in eq]
+    grads = []
+    for i, term in enumerate(terms):
+        if not tensors[i].is_floating_point():
+            grads.append(None)
+            continue
+        target, ties, tie_ops, fresh = [], [], [], iter(spare)
+        for c in term:
+            if c in target:
+                c2 = next(fresh)
+                ties.append(c + c2)
+                tie_ops.append(G.eye(sizes[c], dtype=grad.dtype, device=grad.device))
+                target.append(c2)
+            else:
+                target.append(c)
+        others = [t for j, t in enumerate(terms) if j != i]
+        known = set(out).union(*others, *ties)
+        for c in dict.fromkeys(term):
+            if c not in known:
+                ties.append(c)
+                tie_ops.append(grad.new_ones((sizes[c],)))
+        sub = ",".join([out] + others + ties) + "->" + "".join(target)
+        ops = [grad] + [t for j, t in enumerate(tensors) if j != i] + tie_ops
+        grads.append(G.einsum(sub, *ops))
+    return grads
+
+
 @_derivative(linear)
 def _linear_grad(grad, input, weight, bias):
+    # the engine sums the bias gradient over the leading dims
+    if weight.dim() == 1:               # y = input @ w: one output feature, dim dropped
+        g = grad.unsqueeze(-1)
+        return g * weight, g * input, grad
     out_f, in_f = weight.shape
-    g2 = grad.reshape(-1, out_f)
-    gi = grad.matmul(weight)
-    gw = g2.t().matmul(input.reshape(-1, in_f))
-    gb = g2.sum(0) if bias is not None else None
-    return gi, gw, gb
+    gw = grad.reshape(-1, out_f).t().matmul(input.reshape(-1, in_f))
+    return grad.matmul(weight), gw, grad
+
+
+def _vector_norm_backward(grad, self, norm, ord, dim, keepdim):
+    """PyTorch's norm_backward: 0 for ord 0; at |x| == 0 the kinks give 0; ord=+-inf shares
+    the gradient evenly among the elements whose |x| is the norm."""
+    nd = self.dim()
+    g, n = _keep(grad, nd, dim, keepdim), _keep(norm, nd, dim, keepdim)
+    p = float(ord)
+    if p == 0:
+        return _gpujit().zeros_like(self)
+    if p == 1:
+        return self.sign() * g
+    if p == 2:
+        return g * (self / n).masked_fill(n == 0, 0)
+    a = self.abs()
+    if math.isinf(p):
+        mask = (a == n).logical_or(a.isnan())
+        return self.sign() * mask * (g / mask.sum(_reduced(nd, dim), keepdim=True))
+    if p < 1:
+        return self.sign() * a.pow(p - 1).masked_fill(self == 0, 0) * g * n.pow(1 - p)
+    scaled = self.sign() * a.pow(p - 1) if p < 2 else self * a.pow(p - 2)
+    return scaled * (g / n.pow(p - 1)).masked_fill(n == 0, 0)
+
+
+@_derivative(linalg_vector_norm)
+def _vector_norm_grad(grad, self, result, ord, dim, keepdim):
+    return _vector_norm_backward(grad, self, result, ord, dim, keepdim)
+
+
+def _polar_factor(a, steps=64):
+    """U V^T of the SVD of a (batched over leading dims), the gradient of the nuclear norm,
+    by the Newton-Schulz iteration X <- 1.5 X - 0.5 X X^T X from X = a / |a|_F: products
+    only (the registry has no SVD). Each step takes a singular value s < 1 to about 1.5 s
+    until it nears 1, then converges quadratically, so 64 steps reach every singular value
+    above ~1e-10 |a|_F; smaller ones count as zero, the subgradient chosen at a rank drop."""
+    f = a.pow(2).sum([-2, -1], keepdim=True).sqrt()
+    x = a / f.masked_fill(f == 0, 1)
+    wide = a.shape[-2] < a.shape[-1]
+    for _ in range(steps):
+        xxx = x.matmul(x.mT).matmul(x) if wide else x.matmul(x.mT.matmul(x))
+        x = 1.5 * x - 0.5 * xxx
+    return x
+
+
+@_derivative(linalg_matrix_norm)
+def _matrix_norm_grad(grad, self, result, ord, dim, keepdim):
+    if ord == "fro":
+        return _vector_norm_backward(grad, self, result, 2, dim, keepdim)
+    d = _mnorm_dims(dim, self.dim())
+    polar = _polar_factor(self.movedim(d, (-2, -1))).movedim((-2, -1), d)
+    return _keep(grad, self.dim(), list(d), keepdim) * polar

@@ -659,8 +659,34 @@ from . import activation as _activation  # noqa: E402,F401
 
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd): written with registry ops, so they can be differentiated
-# again (create_graph=True) and later traced and fused
+# again (create_graph=True) and later traced and fused. The formulas, and the choices at
+# kinks and ties, are PyTorch's (tools/autograd/derivatives.yaml, FunctionsManual.cpp).
+import math as _math  # noqa: E402
+
 from .registry import derivative as _derivative  # noqa: E402
+
+
+def _gpujit():
+    import gpujit    # the package sits above the registry: imported when a backward runs
+    return gpujit
+
+
+def _is_tensor(v):
+    return isinstance(v, _reg._Tensor)
+
+
+def _zero_grad(grad):
+    """Piecewise-constant ops (floor, sign, x // y...): zero gradient, as PyTorch."""
+    return _gpujit().zeros_like(grad)
+
+
+def _keep(cond, grad):
+    """grad where cond holds, 0 elsewhere (the shape of both, broadcast)."""
+    return _gpujit().where(cond, grad, 0.0)
+
+
+def _scaled(grad, k):
+    return grad if k == 1 else grad * k
 
 
 @_derivative(add)
@@ -696,3 +722,203 @@ def _tanh_grad(grad, result):
 @_derivative(sigmoid)
 def _sigmoid_grad(grad, result):
     return grad * result * (1 - result)
+
+
+@_derivative(rsub)
+def _rsub_grad(grad, alpha):
+    return (-grad if alpha == 1 else grad * -alpha), grad
+
+
+@_derivative(div)
+def _div_grad(grad, self, other, rounding_mode):
+    if rounding_mode is not None:           # trunc / floor: piecewise constant
+        return _zero_grad(grad), _zero_grad(grad)
+    return grad / other, -grad * self / (other * other)
+
+
+@_derivative(floor_divide)
+def _floor_divide_grad(grad):
+    return _zero_grad(grad), _zero_grad(grad)
+
+
+@_derivative(remainder)
+def _remainder_grad(grad, self, other):
+    # self - other * floor(self / other)
+    return grad, -grad * _gpujit().div(self, other, rounding_mode="floor")
+
+
+@_derivative(fmod)
+def _fmod_grad(grad, self, other):
+    # self - other * trunc(self / other)
+    return grad, -grad * _gpujit().div(self, other, rounding_mode="trunc")
+
+
+@_derivative(power)
+def _pow_grad(grad, self, exponent, result):
+    """PyTorch's pow_backward_self / pow_backward_exponent: no gradient to the base where
+    the exponent is 0, none to the exponent where 0 ** (e >= 0) is constant."""
+    g = _gpujit()
+    g_self = None
+    if _is_tensor(self) and self.is_floating_point():    # an integer base takes none
+        if not _is_tensor(exponent):
+            g_self = (_zero_grad(grad) if exponent == 0
+                      else grad * exponent * self ** (exponent - 1))
+        else:
+            g_self = g.where(exponent == 0, 0.0, grad * exponent * self ** (exponent - 1))
+    if not _is_tensor(exponent):
+        return g_self, None
+    base = self.to(result.dtype) if _is_tensor(self) else g.full_like(result, self)
+    g_exp = grad * g.where((base == 0) & (exponent >= 0), 0.0, result * base.log())
+    return g_self, g_exp
+
+
+@_derivative(atan2)
+def _atan2_grad(grad, self, other):
+    recip = (self * self + other * other).reciprocal()
+    return grad * other * recip, grad * -self * recip
+
+
+_LN2, _LN10 = _math.log(2.0), _math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / _math.sqrt(_math.pi)
+_HALF_SQRT_PI = 0.5 * _math.sqrt(_math.pi)
+
+# one-line derivatives of the unary ops: name -> fn(grad, self | result)
+_UNARY_GRADS = {
+    "abs": lambda grad, self: grad * self.sign(),           # 0 at 0
+    "positive": lambda grad: grad,
+    "frac": lambda grad: grad,
+    "square": lambda grad, self: grad * 2 * self,
+    "exp2": lambda grad, result: grad * result * _LN2,
+    "expm1": lambda grad, result: grad * (result + 1),
+    "log": lambda grad, self: grad / self,
+    "log2": lambda grad, self: grad / (self * _LN2),
+    "log10": lambda grad, self: grad / (self * _LN10),
+    "log1p": lambda grad, self: grad / (self + 1),
+    "sqrt": lambda grad, result: grad / (2 * result),
+    "rsqrt": lambda grad, result: grad * -0.5 * result * result * result,
+    "reciprocal": lambda grad, result: -grad * result * result,
+    "sin": lambda grad, self: grad * self.cos(),
+    "cos": lambda grad, self: -grad * self.sin(),
+    "tan": lambda grad, result: grad * (1 + result * result),
+    "asin": lambda grad, self: grad * (1 - self * self).rsqrt(),
+    "acos": lambda grad, self: -grad * (1 - self * self).rsqrt(),
+    "atan": lambda grad, self: grad / (1 + self * self),
+    "sinh": lambda grad, self: grad * self.cosh(),
+    "cosh": lambda grad, self: grad * self.sinh(),
+    "asinh": lambda grad, self: grad * (self * self + 1).rsqrt(),
+    "acosh": lambda grad, self: grad * (self * self - 1).rsqrt(),
+    "atanh": lambda grad, self: grad / (1 - self * self),
+    "erf": lambda grad, self: grad * _TWO_OVER_SQRT_PI * (-self * self).exp(),
+    "erfc": lambda grad, self: grad * -_TWO_OVER_SQRT_PI * (-self * self).exp(),
+    "erfinv": lambda grad, result: grad * _HALF_SQRT_PI * (result * result).exp(),
+    "nan_to_num": lambda grad, self: grad * self.isfinite(),
+}
+for _name, _fn in _UNARY_GRADS.items():
+    _derivative(f"aten::{_name}")(_fn)
+_derivative(floor, ceil, trunc, round_, round_decimals, sign)(_zero_grad)
+
+
+@_derivative(logit)
+def _logit_grad(grad, self, eps):
+    g = grad / (self * (1 - self))
+    if eps is None or eps < 0:              # no clamping: NaN outside [0, 1], as PyTorch
+        return g.masked_fill((self < 0) | (self > 1), float("nan"))
+    return g.masked_fill((self < eps) | (self > 1 - eps), 0)   # clamped: constant there
+
+
+def _clamp_grad(grad, self, min=None, max=None):
+    """PyTorch's clamp_backward_min_max: self gets the gradient where no bound applied
+    (at a bound too: subgradient 1), a bound where it did; with min > max the result is
+    max everywhere, so only max gets it."""
+    if min is None:
+        g_self = _keep(self <= max, grad)
+    elif max is None:
+        g_self = _keep(self >= min, grad)
+    else:
+        g_self = _keep((self >= min) & (self <= max), grad)
+    g_min = g_max = None
+    if _is_tensor(min):
+        g_min = _keep(self < min if max is None else (self < min) & (min < max), grad)
+    if _is_tensor(max):
+        g_max = _keep(self > max if min is None else (self > max) | (max < min), grad)
+    return g_self, g_min, g_max
+
+
+@_derivative(clamp, clip)
+def _clamp_scalar_grad(grad, self, min, max):
+    return _clamp_grad(grad, self, min, max)[0]
+
+
+@_derivative(clamp_tensor, clip_tensor)
+def _clamp_tensor_grad(grad, self, min, max):
+    return _clamp_grad(grad, self, min, max)
+
+
+@_derivative(clamp_min)
+def _clamp_min_scalar_grad(grad, self, min):
+    return _keep(self >= min, grad)
+
+
+@_derivative(clamp_max)
+def _clamp_max_scalar_grad(grad, self, max):
+    return _keep(self <= max, grad)
+
+
+@_derivative(clamp_min_tensor)
+def _clamp_min_grad(grad, self, min):
+    g_self, g_min, _ = _clamp_grad(grad, self, min=min)
+    return g_self, g_min
+
+
+@_derivative(clamp_max_tensor)
+def _clamp_max_grad(grad, self, max):
+    g_self, _, g_max = _clamp_grad(grad, self, max=max)
+    return g_self, g_max
+
+
+@_derivative(maximum)
+def _maximum_grad(grad, self, other):
+    g = _gpujit().where(self == other, grad / 2, grad)     # ties: split evenly
+    return g.masked_fill(self < other, 0), g.masked_fill(self > other, 0)
+
+
+@_derivative(minimum)
+def _minimum_grad(grad, self, other):
+    g = _gpujit().where(self == other, grad / 2, grad)
+    return g.masked_fill(self > other, 0), g.masked_fill(self < other, 0)
+
+
+@_derivative(where, wrt=("self", "other"))
+def _where_grad(grad, condition):
+    return _keep(condition, grad), _keep(condition.logical_not(), grad)
+
+
+@_derivative(masked_fill, wrt=("self",))
+def _masked_fill_grad(grad, mask):
+    return grad.masked_fill(mask, 0)
+
+
+@_derivative(masked_fill_tensor, wrt=("self", "value"))
+def _masked_fill_tensor_grad(grad, mask):
+    return grad.masked_fill(mask, 0), _keep(mask, grad).sum()
+
+
+@_derivative(lerp)
+def _lerp_scalar_grad(grad, weight):
+    return grad * (1 - weight), grad * weight
+
+
+@_derivative(lerp_tensor)
+def _lerp_grad(grad, self, end, weight):
+    return grad * (1 - weight), grad * weight, grad * (end - self)
+
+
+@_derivative(addcmul)
+def _addcmul_grad(grad, tensor1, tensor2, value):
+    return grad, _scaled(grad * tensor2, value), _scaled(grad * tensor1, value)
+
+
+@_derivative(addcdiv)
+def _addcdiv_grad(grad, tensor1, tensor2, value):
+    g = _scaled(grad, value)
+    return grad, g / tensor2, -g * tensor1 / (tensor2 * tensor2)

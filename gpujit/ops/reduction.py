@@ -500,20 +500,34 @@ def log_softmax(xp, self, dim, dtype=None):
 
 
 # --------------------------------------------------------------------------------------
-# derivatives (gpujit.autograd), written with registry ops
+# derivatives (gpujit.autograd), written with registry ops so that a backward can itself be
+# recorded (create_graph=True). Formulas and the choices at ties are PyTorch's
+# (tools/autograd/derivatives.yaml, FunctionsManual.cpp).
 from .registry import derivative as _derivative  # noqa: E402
 
 
-def _unsqueeze_reduced(grad, ndim, dim, keepdim):
-    """grad of a reduction over `dim` with its reduced dimensions put back (size 1)."""
-    if keepdim or dim is None:
-        return grad
-    dims = [dim] if isinstance(dim, int) else list(dim)
-    if not dims:                       # dim=[] reduces everything
-        return grad
-    for d in sorted(d % max(ndim, 1) for d in dims):
-        grad = grad.unsqueeze(d)
-    return grad
+def _reduced(ndim, dim):
+    """The dims a reduction over `dim` removes, wrapped and sorted (all for None or [])."""
+    if dim is None:
+        return list(range(ndim))
+    dims = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
+    if not dims:
+        return list(range(ndim))
+    return sorted(d % ndim for d in dims) if ndim else []
+
+
+def _keep(t, ndim, dim, keepdim):
+    """A reduction's output (or its gradient) with the reduced dims put back at size 1, so
+    that it broadcasts against the input."""
+    if keepdim:
+        return t
+    for d in _reduced(ndim, dim):
+        t = t.unsqueeze(d)
+    return t
+
+
+def _reduced_count(self, dim):
+    return _count(tuple(self.shape), tuple(_reduced(self.dim(), dim)))
 
 
 @_derivative(sum_all)
@@ -523,7 +537,7 @@ def _sum_grad(grad, self):
 
 @_derivative(sum_dim)
 def _sum_dim_grad(grad, self, dim, keepdim):
-    return _unsqueeze_reduced(grad, self.dim(), dim, keepdim).expand(self.shape)
+    return _keep(grad, self.dim(), dim, keepdim).expand(self.shape)
 
 
 @_derivative(mean)
@@ -531,20 +545,186 @@ def _mean_grad(grad, self):
     return grad.expand(self.shape) / max(self.numel(), 1)
 
 
-@_derivative("aten::mean.dim")
+@_derivative(mean_dim)
 def _mean_dim_grad(grad, self, dim, keepdim):
-    n = self.numel() // max(1, _reduced_count(self, dim))
-    return _unsqueeze_reduced(grad, self.dim(), dim, keepdim).expand(self.shape) / max(
-        self.numel() // max(n, 1), 1)
+    n = _reduced_count(self, dim)
+    return _keep(grad, self.dim(), dim, keepdim).expand(self.shape) / max(n, 1)
 
 
-def _reduced_count(self, dim):
-    """How many elements are left after reducing over dim."""
-    if dim is None or (not isinstance(dim, int) and len(dim) == 0):
-        return 1
-    dims = {d % max(self.dim(), 1) for d in ([dim] if isinstance(dim, int) else dim)}
-    n = 1
-    for i, s in enumerate(self.shape):
-        if i not in dims:
-            n *= s
-    return n
+def _prod_backward(grad, self, d):
+    """d prod(x along d) / dx_i is the product of the others: the exclusive cumulative
+    products from both ends, which stay right where x has zeros (grad * result / x would
+    divide by them). grad has size 1 along d."""
+    n = self.shape[d]
+    if n == 0:
+        return grad.expand(self.shape)
+    ones = self.new_ones([1 if i == d else s for i, s in enumerate(self.shape)])
+    left = _cat([ones, self.narrow(d, 0, n - 1)], d).cumprod(d)
+    right = _cat([ones, self.narrow(d, 1, n - 1).flip(d)], d).cumprod(d).flip(d)
+    return grad * left * right
+
+
+def _cat(tensors, d):
+    import gpujit    # the package sits above the registry: imported when a backward runs
+    return gpujit.cat(tensors, d)
+
+
+@_derivative(prod)
+def _prod_grad(grad, self):
+    if self.dim() == 0:
+        return grad
+    return _prod_backward(grad.reshape(1), self.reshape(-1), 0).reshape(self.shape)
+
+
+@_derivative(prod_dim)
+def _prod_dim_grad(grad, self, dim, keepdim):
+    if self.dim() == 0:
+        return grad
+    d = dim % self.dim()
+    return _prod_backward(_keep(grad, self.dim(), d, keepdim), self, d)
+
+
+def _ties(self, value):
+    """Where self equals the max/min `value` (NaN matching NaN): the elements that share
+    its gradient."""
+    return (self == value).logical_or(self.isnan().logical_and(value.isnan()))
+
+
+@_derivative(max_, min_)
+def _extreme_grad(grad, self, result):
+    # ties share the gradient evenly (torch's evenly_distribute_backward)
+    mask = _ties(self, result)
+    return mask * (grad / mask.sum())
+
+
+@_derivative(max_dim, min_dim)
+def _extreme_dim_grad(grad, self, dim, keepdim, result):
+    # the gradient goes to the index returned (value_selecting_reduction_backward)
+    g = grad[0]
+    if self.dim() == 0:
+        return g
+    nd = self.dim()
+    d = dim % nd
+    index = _keep(result[1], nd, d, keepdim)
+    return g.new_zeros(self.shape).scatter(d, index, _keep(g, nd, d, keepdim))
+
+
+@_derivative(max_other)
+def _max_other_grad(grad, self, other):
+    # ties split the gradient in half between the operands, as torch.maximum
+    g = (grad / 2).where(self == other, grad)
+    return g.masked_fill(self < other, 0), g.masked_fill(self > other, 0)
+
+
+@_derivative(min_other)
+def _min_other_grad(grad, self, other):
+    g = (grad / 2).where(self == other, grad)
+    return g.masked_fill(self > other, 0), g.masked_fill(self < other, 0)
+
+
+def _amax_backward(grad, self, value, dim, keepdim):
+    """amax/amin: the gradient shared evenly among the elements equal to the extreme of
+    their slice (torch's scale_grad_by_count)."""
+    nd = self.dim()
+    mask = _ties(self, _keep(value, nd, dim, keepdim))
+    count = mask.sum(_reduced(nd, dim), keepdim=True)
+    return mask * (_keep(grad, nd, dim, keepdim) / count)
+
+
+@_derivative(amax, amin)
+def _amax_grad(grad, self, result, dim, keepdim):
+    return _amax_backward(grad, self, result, dim, keepdim)
+
+
+@_derivative(aminmax)
+def _aminmax_grad(grad, self, result, dim, keepdim):
+    return (_amax_backward(grad[0], self, result[0], dim, keepdim) +
+            _amax_backward(grad[1], self, result[1], dim, keepdim))
+
+
+def _var_backward(grad, self, dim, correction, keepdim):
+    """d var / dx = 2 (x - mean) / (N - correction); the divisor is clamped at 0 as in the
+    forward (an infinite variance has an infinite slope)."""
+    dims = _reduced(self.dim(), dim)
+    div = _reduced_count(self, dim) - (1 if correction is None else correction)
+    scale = 2.0 / div if div > 0 else math.inf
+    centered = self - self.mean(dims, keepdim=True)
+    return _keep(grad, self.dim(), dim, keepdim) * scale * centered
+
+
+def _declare_var_grads(kind, plain, with_dim, with_correction):
+    """The derivatives of var/std/var_mean/std_mean in their three overloads; std's
+    d sqrt(v) = dv / (2 std) is 0 where std is 0 (torch's std_backward)."""
+    sqrt, with_mean = kind.startswith("std"), kind.endswith("_mean")
+
+    def backward(grad, self, result, dim, correction, keepdim):
+        g = grad[0] if with_mean else grad
+        if sqrt:
+            std = result[0] if with_mean else result
+            g = (g / (2 * std)).masked_fill(std == 0, 0)
+        out = _var_backward(g, self, dim, correction, keepdim)
+        if with_mean:
+            n = max(_reduced_count(self, dim), 1)
+            out = out + _keep(grad[1], self.dim(), dim, keepdim) / n
+        return out
+
+    if sqrt:        # only std needs the result saved
+        _derivative(plain)(lambda grad, self, result, unbiased: backward(
+            grad, self, result, None, int(unbiased), False))
+        _derivative(with_dim)(lambda grad, self, result, dim, unbiased, keepdim: backward(
+            grad, self, result, dim, int(unbiased), keepdim))
+        _derivative(with_correction)(lambda grad, self, result, dim, correction, keepdim:
+                                     backward(grad, self, result, dim, correction, keepdim))
+    else:
+        _derivative(plain)(lambda grad, self, unbiased: backward(
+            grad, self, None, None, int(unbiased), False))
+        _derivative(with_dim)(lambda grad, self, dim, unbiased, keepdim: backward(
+            grad, self, None, dim, int(unbiased), keepdim))
+        _derivative(with_correction)(lambda grad, self, dim, correction, keepdim: backward(
+            grad, self, None, dim, correction, keepdim))
+
+
+_declare_var_grads("var", var, var_dim, var_correction)
+_declare_var_grads("std", std, std_dim, std_correction)
+_declare_var_grads("var_mean", var_mean, var_mean_dim, var_mean_correction)
+_declare_var_grads("std_mean", std_mean, std_mean_dim, std_mean_correction)
+
+
+@_derivative(logsumexp)
+def _logsumexp_grad(grad, self, result, dim, keepdim):
+    nd = self.dim()
+    return _keep(grad, nd, dim, keepdim) * (self - _keep(result, nd, dim, keepdim)).exp()
+
+
+@_derivative(cumsum)
+def _cumsum_grad(grad, dim):
+    if grad.dim() == 0:
+        return grad
+    return grad.flip(dim).cumsum(dim).flip(dim)
+
+
+@_derivative(cumprod)
+def _cumprod_grad(grad, self, result, dim):
+    """Before the first zero of a slice, dy_k/dx_i = y_k / x_i; at the first zero z it is
+    the product of the other factors (cumprod with x_z taken as 1); after z it is 0."""
+    if self.dim() == 0:
+        return grad
+    zero = self == 0
+    seen = zero.cumsum(dim)                     # zeros at or before each position
+    before = seen == 0
+    first = zero.logical_and(seen == 1)
+    safe = self.masked_fill(before.logical_not(), 1)
+    at_before = (grad * result).flip(dim).cumsum(dim).flip(dim) / safe
+    others = self.masked_fill(first, 1).cumprod(dim)
+    at_first = (grad * others).flip(dim).cumsum(dim).flip(dim)
+    return at_before.where(before, at_first.masked_fill(first.logical_not(), 0))
+
+
+@_derivative(softmax)
+def _softmax_grad(grad, result, dim):
+    return result * (grad - (grad * result).sum(dim, keepdim=True))
+
+
+@_derivative(log_softmax)
+def _log_softmax_grad(grad, result, dim):
+    return grad - result.exp() * grad.sum(dim, keepdim=True)

@@ -147,6 +147,7 @@ def _stack_family(name, prep):
         return xp.concatenate([tensors[i].reshape(shapes[i]).astype(dt.np, copy=False)
                                for i in keep], axis=d)
     impl.__name__ = name
+    impl.rule = rule            # for the derivative (end of file)
     return impl
 
 
@@ -578,3 +579,151 @@ _concat_alias("concatenate")
 from . import shape_index, shape_order  # noqa: E402,F401  (the rest of the family)
 
 PUBLIC.update(shape_index.PUBLIC)
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops
+from .registry import derivative as _derivative  # noqa: E402
+
+
+def _cat_pieces(grad, tensors, d, keep, shapes):
+    """The gradient of each input of a cat along d: its slice of grad (None for the 1-D
+    empty inputs cat skips), reshaped back to the input's own shape."""
+    out, start = [None] * len(tensors), 0
+    for i in keep:
+        n = shapes[i][d]
+        out[i] = grad.narrow(d, start, n).reshape(tensors[i].shape)
+        start += n
+    return out
+
+
+@_derivative(cat)
+def _cat_grad(grad, tensors, dim):
+    shapes = [tuple(t.shape) for t in tensors]
+    _, _, d, keep = cat_rule(shapes, [t.dtype for t in tensors], dim)
+    return _cat_pieces(grad, tensors, d, keep, shapes)
+
+
+def _stack_family_derivative(impl):
+    @_derivative(impl)
+    def _grad(grad, tensors):
+        (_, _, d, keep), shapes = impl.rule([tuple(t.shape) for t in tensors],
+                                            [t.dtype for t in tensors])
+        return _cat_pieces(grad, tensors, d, keep, shapes)
+
+
+for _impl in (hstack, vstack, dstack, column_stack):
+    _stack_family_derivative(_impl)
+
+
+@_derivative(stack)
+def _stack_grad(grad, dim):
+    return list(grad.unbind(wrap_dim(dim, grad.dim())))
+
+
+@_derivative(split_, split_with_sizes, chunk)
+def _split_grad(grad, dim):
+    return OPS["aten::cat"].public(list(grad), dim)
+
+
+@_derivative(unbind)
+def _unbind_grad(grad, dim):
+    return OPS["aten::stack"].public(list(grad), dim)
+
+
+def _sum_repeats(grad, self, repeats):
+    """repeat: the output is (r0, s0, r1, s1, ...) reshaped; sum over the r axes."""
+    padded = (1,) * (len(repeats) - self.dim()) + tuple(self.shape)
+    inter = [v for r, s in zip(repeats, padded) for v in (r, s)]
+    if not inter:
+        return grad
+    return grad.reshape(inter).sum(list(range(0, len(inter), 2))).reshape(self.shape)
+
+
+@_derivative(repeat)
+def _repeat_grad(grad, self, repeats):
+    return _sum_repeats(grad, self, _repeat_rule(self.shape, repeats)[0])
+
+
+@_derivative(tile)
+def _tile_grad(grad, self, dims):
+    return _sum_repeats(grad, self, _tile_reps(self.shape, dims))
+
+
+def _ri_int_grad(grad, self, repeats, dim):
+    """Each element repeated `repeats` times in a row: split that axis in (n, repeats) and
+    sum the repeats."""
+    if dim is None:
+        return grad.reshape(self.numel(), repeats).sum(1).reshape(self.shape)
+    d = wrap_dim(dim, self.dim())
+    shape = tuple(self.shape) or (1,)
+    g = grad.reshape(shape[:d] + (shape[d], repeats) + shape[d + 1:])
+    return g.sum(d + 1).reshape(self.shape)
+
+
+@_derivative(repeat_interleave_int, wrt=("self",))
+def _repeat_interleave_int_grad(grad, self, repeats, dim):
+    return _ri_int_grad(grad, self, int(repeats), dim)
+
+
+@_derivative(repeat_interleave_tensor, wrt=("self",))
+def _repeat_interleave_tensor_grad(grad, self, repeats, dim):
+    """Output position k came from input position idx[k] = repeat_interleave(repeats)[k]:
+    the gradients add up there (index_add into zeros)."""
+    import gpujit
+    if repeats.numel() == 1:
+        return _ri_int_grad(grad, self, int(repeats.item()), dim)
+    shape = (self.numel(),) if dim is None else (tuple(self.shape) or (1,))
+    d = 0 if dim is None else wrap_dim(dim, self.dim())
+    idx = OPS["aten::repeat_interleave.Tensor"].public(repeats.reshape(-1))
+    out = gpujit.zeros(shape, dtype=grad.dtype, device=grad.device)
+    return out.index_add(d, idx, grad).reshape(self.shape)
+
+
+@_derivative(broadcast_to)
+def _broadcast_to_grad(grad):
+    return grad                 # autograd sums a broadcast gradient back to the input shape
+
+
+@_derivative(expand_as, wrt=("self",))
+def _expand_as_grad(grad):
+    return grad
+
+
+@_derivative(broadcast_tensors_)
+def _broadcast_tensors_grad(grad):
+    return list(grad)
+
+
+@_derivative(tril, tril_)
+def _tril_grad(grad, diagonal):
+    return grad.tril(diagonal)
+
+
+@_derivative(triu, triu_)
+def _triu_grad(grad, diagonal):
+    return grad.triu(diagonal)
+
+
+@_derivative(movedim_int, movedim_intlist, moveaxis_int, moveaxis_intlist)
+def _movedim_grad(grad, source, destination):
+    perm = _movedim_perm(grad.dim(), source, destination)
+    inverse = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inverse[p] = i
+    return grad.permute(inverse)
+
+
+@_derivative(swapaxes)
+def _swapaxes_grad(grad, axis0, axis1):
+    return grad.transpose(axis0, axis1)
+
+
+@_derivative(swapdims)
+def _swapdims_grad(grad, dim0, dim1):
+    return grad.transpose(dim0, dim1)
+
+
+@_derivative(atleast_1d, atleast_2d, atleast_3d)
+def _atleast_grad(grad, self):
+    return grad.reshape(self.shape)

@@ -521,3 +521,141 @@ def where_nonzero(xp, condition):
 def _nonzero_method(self, *, as_tuple=False):
     return nonzero(self, as_tuple=as_tuple)
 
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops: a gradient that goes back to
+# picked positions is added into zeros (scatter_add / index_add / index_put_ on a fresh
+# tensor); a gradient of overwritten positions is masked out (scatter / index_fill of 0)
+from .registry import derivative as _derivative  # noqa: E402
+
+
+def _zeros(shape, like):
+    import gpujit
+    return gpujit.zeros(tuple(shape), dtype=like.dtype, device=like.device)
+
+
+def _pad_to(g, shape):
+    """g (the gradient of the leading index.shape block of src) padded with zeros to src's
+    shape: src entries beyond the index's extent were not used."""
+    import gpujit
+    for k, (have, want) in enumerate(zip(tuple(g.shape), tuple(shape))):
+        if have < want:
+            zshape = list(g.shape)
+            zshape[k] = want - have
+            g = gpujit.cat([g, _zeros(zshape, g)], k)
+    return g
+
+
+def _head(t, shape):
+    """The leading block of t of the given shape (the src entries a scatter reads)."""
+    for k, n in enumerate(tuple(shape)):
+        if t.shape[k] != n:
+            t = t.narrow(k, 0, n)
+    return t
+
+
+@_derivative(gather, wrt=("self",))
+def _gather_grad(grad, self, dim, index):
+    return _zeros(self.shape, grad).scatter_add(dim, index, grad)
+
+
+def _src_grad(grad, dim, index, src):
+    return _pad_to(grad.gather(dim, index), src.shape)
+
+
+@_derivative("aten::scatter.src", "aten::scatter_.src", wrt=("self", "src"))
+def _scatter_src_grad(grad, dim, index, src):
+    return grad.scatter(dim, index, 0), _src_grad(grad, dim, index, src)
+
+
+@_derivative("aten::scatter.value", "aten::scatter_.value", wrt=("self",))
+def _scatter_value_grad(grad, dim, index):
+    return grad.scatter(dim, index, 0)
+
+
+@_derivative("aten::scatter_add", "aten::scatter_add_", wrt=("self", "src"))
+def _scatter_add_grad(grad, dim, index, src):
+    return grad, _src_grad(grad, dim, index, src)
+
+
+@_derivative("aten::scatter.reduce", "aten::scatter_.reduce", wrt=("self", "src"))
+def _scatter_reduce_grad(grad, self, dim, index, src, reduce):
+    """out[p] = self[p] (+ or *) the src entries scattered to p. For multiply, the
+    gradient of each factor is the product of the others, computed without dividing by
+    zero: zeros count separately, and a factor gets a gradient only when no other factor
+    at p is zero."""
+    if reduce == "add":
+        return grad, _src_grad(grad, dim, index, src)
+    s = _head(src, index.shape)
+    s_zero = s == 0
+    s_nz = s.masked_fill(s_zero, 1)
+    self_nz = self.masked_fill(self == 0, 1)
+    g_self = grad * self_nz.new_ones(self.shape).scatter(dim, index, s, reduce="multiply")
+    prod_nz = self_nz.scatter(dim, index, s_nz, reduce="multiply")   # every factor, 0 -> 1
+    zeros_at = (self == 0).to(grad.dtype).scatter(dim, index, s_zero.to(grad.dtype),
+                                                  reduce="add")
+    others_zero = zeros_at.gather(dim, index) - s_zero.to(grad.dtype) > 0
+    g_s = (grad * prod_nz).gather(dim, index) / s_nz
+    return g_self, _pad_to(g_s.masked_fill(others_zero, 0), src.shape)
+
+
+@_derivative("aten::scatter.value_reduce", "aten::scatter_.value_reduce", wrt=("self",))
+def _scatter_value_reduce_grad(grad, dim, index, value, reduce):
+    if reduce == "add":
+        return grad
+    # each position is multiplied by value once per index entry that points at it
+    return grad * grad.new_ones(grad.shape).scatter(dim, index, value, reduce="multiply")
+
+
+@_derivative(index_select, wrt=("self",))
+def _index_select_grad(grad, self, dim, index):
+    return _zeros(self.shape, grad).index_add(dim, index, grad)
+
+
+@_derivative("aten::index_fill.int_Scalar", "aten::index_fill_.int_Scalar", wrt=("self",))
+def _index_fill_scalar_grad(grad, dim, index):
+    return grad.index_fill(dim, index, 0)
+
+
+@_derivative("aten::index_fill.int_Tensor", "aten::index_fill_.int_Tensor",
+             wrt=("self", "value"))
+def _index_fill_tensor_grad(grad, dim, index):
+    """value lands in every filled position once (repeated indices fill it once)."""
+    filled = _zeros(grad.shape, grad).index_fill(dim, index, 1)
+    return grad.index_fill(dim, index, 0), (grad * filled).sum()
+
+
+@_derivative(index_add, index_add_, wrt=("self", "source"))
+def _index_add_grad(grad, dim, index, alpha):
+    g = grad.index_select(dim, index)
+    return grad, (g if alpha == 1 else g * alpha)
+
+
+@_derivative(take, wrt=("self",))
+def _take_grad(grad, self, index):
+    import gpujit
+    n = self.numel()
+    idx = index.reshape(-1)
+    idx = gpujit.where(idx < 0, idx + n, idx)
+    return _zeros((n,), grad).index_add(0, idx, grad.reshape(-1)).reshape(self.shape)
+
+
+@_derivative(take_along_dim, wrt=("self",))
+def _take_along_dim_grad(grad, self, indices, dim):
+    """A gather from self broadcast against indices: scatter_add back into the broadcast
+    shape; autograd sums the broadcast dims back to self's shape."""
+    if dim is None:
+        flat = _zeros((self.numel(),), grad)
+        return flat.index_add(0, indices.reshape(-1), grad.reshape(-1)).reshape(self.shape)
+    if self.dim() == 0:
+        return grad
+    d, (idx_shape, self_shape) = _tad_rule(tuple(self.shape), tuple(indices.shape),
+                                           indices.dtype, dim)
+    return _zeros(self_shape, grad).scatter_add(d, indices.expand(idx_shape), grad)
+
+
+@_derivative(masked_select, wrt=("self",))
+def _masked_select_grad(grad, self, mask):
+    shape = broadcast_shapes(tuple(self.shape), tuple(mask.shape))
+    return _zeros(shape, grad).index_put_([mask.expand(shape)], grad)

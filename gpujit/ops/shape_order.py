@@ -133,3 +133,39 @@ def topk(xp, self, k, dim=-1, largest=True, sorted=True):
     idx = argsort_along(xp, self, d, largest)
     idx = idx[(slice(None),) * d + (slice(0, k),)].astype(np.int64, copy=False)
     return xp.take_along_axis(self, idx, axis=d), idx
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops
+from .registry import derivative as _derivative  # noqa: E402
+
+
+@_derivative(flip)
+def _flip_grad(grad, dims):
+    return grad.flip(dims)
+
+
+@_derivative(roll)
+def _roll_grad(grad, shifts, dims):
+    return grad.roll([-s for s in int_list(shifts)], dims)
+
+
+@_derivative(sort, sort_stable)
+def _sort_grad(grad, result, dim):
+    """Each value came from self at `indices` along dim (a permutation): its gradient is
+    scattered back there. grad is (values' gradient, None for the integer indices)."""
+    values, indices = result
+    if values.dim() == 0:
+        return grad[0]
+    import gpujit
+    return gpujit.zeros_like(values).scatter(dim, indices, grad[0])
+
+
+@_derivative(topk)
+def _topk_grad(grad, self, result, dim):
+    indices = result[1]
+    if self.dim() == 0:
+        return grad[0]
+    import gpujit
+    out = gpujit.zeros(tuple(self.shape), dtype=grad[0].dtype, device=grad[0].device)
+    return out.scatter(dim, indices, grad[0])

@@ -325,3 +325,59 @@ def _transpose_grad(grad, dim0, dim1):
 @_derivative("aten::squeeze.dims", "aten::unsqueeze")
 def _squeeze_grad(grad, self):
     return grad.reshape(self.shape)
+
+
+@_derivative(flatten)
+def _flatten_grad(grad, self):
+    return grad.reshape(self.shape)
+
+
+@_derivative(permute)
+def _permute_grad(grad, dims):
+    dims = _permute_dims(dims, grad.dim())
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+    return grad.permute(inverse)
+
+
+def put_along(grad, shape, dim, positions):
+    """A zeros tensor of `shape` with grad added at `positions` (a Python range or list of
+    ints) along dim: the backward of every op that picks entries along one dimension
+    (narrow, select, slice, unfold), written as registry ops so that it records."""
+    import gpujit
+    from .. import dtypes as _dt
+    idx = gpujit.tensor(list(positions), dtype=_dt.int64, device=grad.device)
+    zeros = gpujit.zeros(tuple(shape), dtype=grad.dtype, device=grad.device)
+    return zeros.index_add(dim, idx, grad)
+
+
+@_derivative(narrow)
+def _narrow_grad(grad, self, dim, start, length):
+    d, start = _narrow_check(self.shape, dim, start, length)
+    return put_along(grad, self.shape, d, range(start, start + length))
+
+
+@_derivative(select)
+def _select_grad(grad, self, dim, index):
+    d, i = _select_index(self.shape, dim, index)
+    return put_along(grad.unsqueeze(d), self.shape, d, [i])
+
+
+@_derivative(slice_)
+def _slice_grad(grad, self, dim, start, end, step):
+    d = wrap_dim(dim, self.dim())
+    return put_along(grad, self.shape, d, range(*slice(start, end, step).indices(self.shape[d])))
+
+
+@_derivative(unfold)
+def _unfold_grad(grad, self, dimension, size, step):
+    """out[..., i, ..., j] = self[..., i*step + j, ...]: the window dim (last) goes next to
+    `dimension`, the two merge, and each (i, j) adds into position i*step + j."""
+    if self.dim() == 0:
+        return grad.sum().reshape(())          # size is 0 or 1: at most one window
+    d = wrap_dim(dimension, self.dim())
+    n = grad.shape[d]
+    g = grad.movedim(-1, d + 1)
+    g = g.reshape(tuple(g.shape[:d]) + (n * size,) + tuple(g.shape[d + 2:]))
+    return put_along(g, self.shape, d, [i * step + j for i in range(n) for j in range(size)])

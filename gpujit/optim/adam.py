@@ -50,11 +50,11 @@ class Adam(_ElementwiseOptimizer):
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
         lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = h
         if decoupled:
-            g, own_g = effective_grad(xp, p, g, own_g, tmp, maximize, 0)
+            g = effective_grad(xp, p, g, own_g, tmp, maximize, 0)
             if weight_decay != 0:
                 p *= 1 - lr * weight_decay
         else:
-            g, own_g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+            g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
         exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
         lerp_(xp, exp_avg, g, 1 - beta1, tmp)
         exp_avg_sq *= beta2

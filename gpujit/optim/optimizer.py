@@ -471,17 +471,17 @@ class _ElementwiseOptimizer(Optimizer):
 
 
 def effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay):
-    """(g', own): the gradient an update uses, negated when maximizing, plus
-    weight_decay * p (L2). Written into g when the caller owns it, else into a new array
-    (the same values); `own` says whether the caller may now overwrite g'."""
+    """The gradient an update uses: negated when maximizing, plus weight_decay * p (L2).
+    Written into g when the caller owns it (a flat scratch buffer), else into a copy;
+    the update never writes to the gradient it returns."""
+    if not own_g and (maximize or weight_decay != 0):
+        g = g.copy()     # an array even when 0-dim (an out-of-place ufunc gives a scalar)
     if maximize:
-        g = xp.negative(g, out=g if own_g else None)
-        own_g = True
+        xp.negative(g, out=g)
     if weight_decay != 0:
         xp.multiply(p, weight_decay, out=tmp)
-        g = xp.add(g, tmp, out=g if own_g else None)
-        own_g = True
-    return g, own_g
+        g += tmp
+    return g
 
 
 def lerp_(xp, a, b, weight, tmp):

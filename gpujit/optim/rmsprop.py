@@ -48,7 +48,7 @@ class RMSprop(_ElementwiseOptimizer):
 
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
         lr, alpha, eps, weight_decay, momentum, centered, maximize = h
-        g, own_g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
         square_avg = s["square_avg"]
         square_avg *= alpha
         xp.multiply(g, g, out=tmp)

@@ -41,7 +41,7 @@ class SGD(_ElementwiseOptimizer):
 
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
         lr, momentum, dampening, weight_decay, nesterov, maximize = h
-        g, own_g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
         if momentum != 0:
             buf = s["momentum_buffer"]
             if fresh:
@@ -52,7 +52,7 @@ class SGD(_ElementwiseOptimizer):
                 buf += tmp
             if nesterov:
                 xp.multiply(buf, momentum, out=tmp)
-                g = xp.add(g, tmp, out=g if own_g else None)
+                g = xp.add(g, tmp, out=tmp)
             else:
                 g = buf
         xp.multiply(g, -lr, out=tmp)

@@ -5,7 +5,9 @@ bumps each modified grad's version counter.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 
 import numpy as np
 
@@ -25,7 +27,19 @@ def _as_list(tensors):
 
 
 def _host(a):
-    return a if isinstance(a, np.ndarray) else a.get()
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def _on_device(dev):
+    if dev is _cpu:
+        return contextlib.nullcontext()
+    return xp_for(dev).cuda.Device(dev.index)
+
+
+def _to_cuda(a, dev):
+    cp = xp_for(dev)
+    with cp.cuda.Device(dev.index):
+        return cp.asarray(a)
 
 
 def _vector_norm(xp, a, norm_type):
@@ -37,7 +51,7 @@ def _vector_norm(xp, a, norm_type):
     elif norm_type == -math.inf:
         r = xp.abs(x).min() if x.size else xp.full((), math.inf, x.dtype)
     elif norm_type == 0:
-        r = xp.count_nonzero(x).astype(x.dtype)
+        r = xp.count_nonzero(x)
     elif norm_type == 1:
         r = xp.abs(x).sum()
     elif norm_type == 2:
@@ -63,19 +77,20 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     norms = []
     for (dev, _), arrays in buckets.items():
         xp = xp_for(dev)
-        if foreach is False:
-            norms += [_vector_norm(xp, a, norm_type) for a in arrays]
-        else:
-            flat = arrays[0].ravel() if len(arrays) == 1 else xp.concatenate(
-                [a.ravel() for a in arrays])
-            norms.append(_vector_norm(xp, flat, norm_type))
+        with _on_device(dev):
+            if foreach is False:
+                norms += [_vector_norm(xp, a, norm_type) for a in arrays]
+            else:
+                flat = arrays[0].ravel() if len(arrays) == 1 else xp.concatenate(
+                    [a.ravel() for a in arrays])
+                norms.append(_vector_norm(xp, flat, norm_type))
     xp = xp_for(first)
-    if first is _cpu:
-        stacked = np.stack([_host(n) for n in norms])
-    else:
-        with xp.cuda.Device(first.index):
-            stacked = xp.stack([xp.asarray(n) for n in norms])
-    total = _vector_norm(xp, stacked, norm_type)
+    with _on_device(first):
+        if first is _cpu:
+            stacked = np.stack([_host(n) for n in norms])
+        else:
+            stacked = xp.stack([_to_cuda(n, first) for n in norms])
+        total = _vector_norm(xp, stacked, norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
                            "`parameters` is non-finite, so it cannot be clipped. To disable "
@@ -91,17 +106,17 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if not grads:
         return
     max_norm = float(max_norm)
-    tn = total_norm._data
-    clip_coef = max_norm / (tn + 1e-6)
-    coef = clip_coef if clip_coef < 1.0 else clip_coef.dtype.type(1.0)
+    xp = xp_for(total_norm._device)
+    with _on_device(total_norm._device):   # clamped on the norm's device: no host sync
+        coef = xp.minimum(max_norm / (total_norm._data + 1e-6), 1.0)
     coefs = {}
     for g in grads:
         dev = g._device
         c = coefs.get(dev)
         if c is None:
-            c = coefs[dev] = (_host(coef) if dev is _cpu else
-                              xp_for(dev).asarray(coef))
-        g._data *= c
+            c = coefs[dev] = _host(coef) if dev is _cpu else _to_cuda(coef, dev)
+        with _on_device(dev):
+            g._data *= c
         g._version += 1
 
 
@@ -120,7 +135,6 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
                    foreach=None):
     """Deprecated alias of clip_grad_norm_ (as in PyTorch)."""
-    import warnings
     warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
                   "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
@@ -134,5 +148,6 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         if g is None:
             continue
         xp = xp_for(g._device)
-        xp.clip(g._data, -clip_value, clip_value, out=g._data)
+        with _on_device(g._device):
+            xp.clip(g._data, -clip_value, clip_value, out=g._data)
         g._version += 1
