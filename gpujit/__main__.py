@@ -155,6 +155,8 @@ def main():
     print()
     trace_demo(dev)
     print()
+    print("training: python examples/train_mlp.py [--device cuda] [--trace]  (an MLP on two "
+          "spirals: autograd, Adam, a cosine schedule)")
     print("gpujit.script and fusion into generated kernels: not in this build yet "
           "(traced graphs run unfused)")
 

@@ -30,9 +30,9 @@ def _numerical(fn, inputs, i, out_index, eps):
         for k in range(flat.size):
             orig = flat[k].item()
             flat[k] = orig + eps
-            plus = np.asarray(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
+            plus = np.array(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
             flat[k] = orig - eps
-            minus = np.asarray(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
+            minus = np.array(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
             flat[k] = orig
             cols.append((plus - minus) / (2 * eps))
     return np.stack(cols) if cols else np.zeros((0, 0))
@@ -103,11 +103,14 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     n_in = len(inputs)
 
     def first_grads(*args):
-        xs, gos = args[:n_in], args[n_in:]
-        o = _outputs(func, xs)
-        d = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        gs = _grad(o, d, list(gos), create_graph=True, allow_unused=True)
-        return tuple(g for g in gs if g is not None)
+        # gradcheck's finite differences run under no_grad; the first gradient must be
+        # recorded to be differentiated again
+        with grad_mode.enable_grad():
+            xs, gos = args[:n_in], args[n_in:]
+            o = _outputs(func, xs)
+            d = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+            gs = _grad(o, d, list(gos), create_graph=True, allow_unused=True)
+            return tuple(g for g in gs if g is not None)
 
     del diff
     return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol,

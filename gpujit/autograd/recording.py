@@ -115,6 +115,7 @@ def _record(op, args):
                 metas.append((tuple(x._data.shape), x._dtype) if e else None)
             inputs_meta.append(("list", metas))
         else:
+            next_functions.append((None, 0))    # None / a Python number: no gradient
             inputs_meta.append(None)
     with grad_mode.no_grad():
         result = op.eager(*args)

@@ -136,7 +136,8 @@ def _copy_grad(grad, src):
     """self's old values are all overwritten: no gradient; src's is the gradient, summed
     back over broadcasting (by autograd) and moved back to src's device."""
     import gpujit
-    if isinstance(src, _reg_tensor()) and grad.device != src.device:
+    from ..tensor import Tensor
+    if isinstance(src, Tensor) and grad.device != src.device:
         return gpujit.zeros_like(grad), grad.to(src.device)
     return gpujit.zeros_like(grad), grad
 
@@ -145,8 +146,3 @@ def _copy_grad(grad, src):
 def _overwrite_grad(grad):
     import gpujit
     return gpujit.zeros_like(grad)      # every value of self is replaced by a constant
-
-
-def _reg_tensor():
-    from ..tensor import Tensor
-    return Tensor

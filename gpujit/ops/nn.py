@@ -511,3 +511,165 @@ def adaptive_avg_pool2d(xp, self, output_size):
 
 
 from . import nn_norm, nn_loss  # noqa: E402,F401  (register the rest of the family)
+
+
+# ---------------------------------------------------------------------- derivatives
+# (gpujit.autograd) written with registry ops, so a backward is itself recorded (double
+# backward). Convolution gradients are convolutions too: the input's is the transposed
+# convolution (a stride-1 conv2d of the zero-stuffed, re-padded gradient with each
+# group's weights transposed and flipped), the weight's a conv2d that correlates the
+# input with the gradient (batch and channels swapped). conv1d runs them with a unit H.
+from .registry import derivative as _derivative  # noqa: E402
+
+
+def _F():
+    import gpujit
+    return gpujit, gpujit.nn.functional
+
+
+def conv2d_input_grad(grad, weight, in_hw, pads, stride, dilation, groups):
+    """d/d input of conv2d: grad (N, O, oH, oW), weight (O, C/groups, kH, kW), pads
+    ((top, bottom), (left, right)) -> (N, C, H, W). Also avg_pool2d's (a ones kernel)."""
+    gpujit, F = _F()
+    n, o, oh, ow = grad.shape
+    g = grad
+    if stride[0] > 1:      # stride - 1 zeros after each row (the trailing ones cropped below)
+        g = F.pad(g.unsqueeze(3), [0, 0, 0, stride[0] - 1]).reshape(n, o, oh * stride[0],
+                                                                      ow)
+    if stride[1] > 1:
+        g = F.pad(g.unsqueeze(4), [0, stride[1] - 1]).reshape(n, o, g.shape[2],
+                                                              ow * stride[1])
+    widths = []
+    for i in (1, 0):       # F.pad lists the last dim first
+        ext = dilation[i] * (weight.shape[2 + i] - 1)
+        out = (oh, ow)[i]
+        unused = in_hw[i] + sum(pads[i]) - ((out - 1) * stride[i] + ext + 1)
+        widths += [ext - pads[i][0], ext - pads[i][1] + unused - (stride[i] - 1)]
+    g = F.pad(g, widths)
+    cg = weight.shape[1]
+    wt = weight.reshape((groups, o // groups, cg) + tuple(weight.shape[2:])).transpose(1, 2)
+    wt = wt.reshape((groups * cg, o // groups) + tuple(weight.shape[2:])).flip([2, 3])
+    return gpujit.conv2d(g, wt, None, 1, 0, dilation, groups)
+
+
+def _conv2d_weight_grad(grad, input, w_shape, pads, stride, dilation, groups):
+    """d/d weight of conv2d: sum over the batch and output positions of grad times the
+    input window, as conv2d(input as (C/groups, groups*N, ...), grad as (O, N, ...))."""
+    gpujit, F = _F()
+    x = F.pad(input, [pads[1][0], pads[1][1], pads[0][0], pads[0][1]])
+    n, c, hp, wp = x.shape
+    o, oh, ow = grad.shape[1], grad.shape[2], grad.shape[3]
+    cg = c // groups
+    xi = x.reshape(n, groups, cg, hp, wp).permute(2, 1, 0, 3, 4).reshape(
+        cg, groups * n, hp, wp)
+    gw = grad.reshape(n, groups, o // groups, oh, ow).permute(1, 2, 0, 3, 4).reshape(
+        o, n, oh, ow)
+    r = gpujit.conv2d(xi, gw, None, dilation, 0, stride, groups)   # (C/groups, O, >=kH, >=kW)
+    return r.narrow(2, 0, w_shape[2]).narrow(3, 0, w_shape[3]).transpose(0, 1)
+
+
+def _conv_grad(nd, grad, input, weight, bias, stride, padding, dilation, groups):
+    batched, pads, stride, dilation, _ = _conv_geometry(
+        nd, input.shape, weight.shape, None, stride, padding, dilation, groups)
+    x, g, w = input, grad, weight
+    if not batched:
+        x, g = x.unsqueeze(0), g.unsqueeze(0)
+    if nd == 1:            # as conv2d over (N, C, 1, L)
+        x, g, w = x.unsqueeze(2), g.unsqueeze(2), w.unsqueeze(2)
+        pads, stride, dilation = ((0, 0),) + pads, (1,) + stride, (1,) + dilation
+    gi = conv2d_input_grad(g, w, tuple(x.shape[2:]), pads, stride, dilation, groups)
+    gw = _conv2d_weight_grad(g, x, tuple(w.shape), pads, stride, dilation, groups)
+    gb = g.sum([0, 2, 3]) if bias is not None else None
+    if nd == 1:
+        gi, gw = gi.squeeze([2]), gw.squeeze([2])
+    return (gi if batched else gi.squeeze([0])), gw, gb
+
+
+@_derivative(conv1d, conv1d_padding)
+def _conv1d_grad(grad, input, weight, bias, stride, padding, dilation, groups):
+    return _conv_grad(1, grad, input, weight, bias, stride, padding, dilation, groups)
+
+
+@_derivative(conv2d, conv2d_padding)
+def _conv2d_grad(grad, input, weight, bias, stride, padding, dilation, groups):
+    return _conv_grad(2, grad, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _max_pool_scatter(grad, indices, shape):
+    """Each output's gradient added at its argmax (overlapping windows accumulate)."""
+    gpujit, _ = _F()
+    z = gpujit.zeros(tuple(shape[:-2]) + (shape[-2] * shape[-1],), dtype=grad.dtype,
+                     device=grad.device)
+    return z.scatter_add(-1, indices.flatten(-2), grad.flatten(-2)).reshape(shape)
+
+
+@_derivative(max_pool2d)
+def _max_pool2d_grad(grad, self, kernel_size, stride, padding, dilation, ceil_mode):
+    gpujit, _ = _F()
+    with gpujit.no_grad():   # only the (integer) argmax positions are needed
+        idx = max_pool2d_with_indices.op(self, kernel_size, stride, padding, dilation,
+                                         ceil_mode)[1]
+    return _max_pool_scatter(grad, idx, self.shape)
+
+
+@_derivative(max_pool2d_with_indices, wrt=("self",))
+def _max_pool2d_with_indices_grad(grad, self, result):
+    return _max_pool_scatter(grad[0], result[1], self.shape)
+
+
+def _avg_divisor(grad, h, w, k, s, p, oh, ow, count_include_pad, divisor_override):
+    """avg_pool2d's divisor per output position, (oH, oW), as in the forward."""
+    gpujit, _ = _F()
+
+    def extent(n_out, size, kk, ss, pp):
+        full, inside = [], []
+        for i in range(n_out):
+            start = i * ss - pp
+            end = min(start + kk, size + pp)
+            full.append(end - start)
+            inside.append(min(end, size) - max(start, 0))
+        return inside if not count_include_pad else full
+    if divisor_override is not None:
+        return divisor_override
+    dh = gpujit.tensor(extent(oh, h, k[0], s[0], p[0]), dtype=grad.dtype, device=grad.device)
+    dw = gpujit.tensor(extent(ow, w, k[1], s[1], p[1]), dtype=grad.dtype, device=grad.device)
+    return dh.unsqueeze(1) * dw.unsqueeze(0)
+
+
+@_derivative(avg_pool2d)
+def _avg_pool2d_grad(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override):
+    gpujit, _ = _F()
+    batched, k, s, p, _, out_shape = _pool_geometry("avg_pool2d", self.shape, kernel_size,
+                                                    stride, padding, 1, ceil_mode)
+    h, w = self.shape[-2:]
+    oh, ow = out_shape[-2:]
+    g = grad / _avg_divisor(grad, h, w, k, s, p, oh, ow, count_include_pad,
+                            divisor_override)
+    g = g.reshape(-1, 1, oh, ow)
+    # every window sums its (zero-padded) input: the gradient of a ones-kernel conv2d, with
+    # ceil_mode's partial last window reaching into extra padding on the far side
+    far = [max((o - 1) * ss + kk - n - pp, 0) for o, ss, kk, n, pp in
+           zip((oh, ow), s, k, (h, w), p)]
+    ones = gpujit.ones((1, 1) + tuple(k), dtype=grad.dtype, device=grad.device)
+    gi = conv2d_input_grad(g, ones, (h, w), ((p[0], far[0]), (p[1], far[1])), s, (1, 1), 1)
+    return gi.reshape(self.shape)
+
+
+def _adaptive_weights(n_in, n_out, like):
+    """(n_out, n_in) averaging matrix of adaptive_avg_pool2d, from registry ops."""
+    gpujit, _ = _F()
+    i = gpujit.arange(n_out, device=like.device)
+    start = (i * n_in).div(n_out, rounding_mode="floor")
+    end = ((i + 1) * n_in + n_out - 1).div(n_out, rounding_mode="floor")
+    j = gpujit.arange(n_in, device=like.device).unsqueeze(0)
+    m = (j >= start.unsqueeze(1)) & (j < end.unsqueeze(1))
+    return m.to(like.dtype) / (end - start).to(like.dtype).unsqueeze(1)
+
+
+@_derivative(adaptive_avg_pool2d)
+def _adaptive_avg_pool2d_grad(grad, self):
+    h, w = self.shape[-2:]
+    ah = _adaptive_weights(h, grad.shape[-2], grad)
+    aw = _adaptive_weights(w, grad.shape[-1], grad)
+    return ah.t().matmul(grad).matmul(aw)

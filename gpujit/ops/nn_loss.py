@@ -401,3 +401,242 @@ def cosine_similarity(xp, x1, x2, dim=1, eps=1e-08):
     na = xp.maximum(xp.sqrt((a * a).sum(axis=k, keepdims=True)), eps)
     nb = xp.maximum(xp.sqrt((b * b).sum(axis=k, keepdims=True)), eps)
     return ((a / na) * (b / nb)).sum(axis=k).astype(m.dtype.np, copy=False)
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops so that a backward can itself be
+# recorded (create_graph=True). Formulas and kinks are PyTorch's (derivatives.yaml); the
+# weights (weight, pos_weight) get their gradients too, where PyTorch refuses them.
+from .registry import derivative as _derivative  # noqa: E402
+
+
+def _gpujit():
+    import gpujit    # the package sits above the registry: imported when a backward runs
+    return gpujit
+
+
+def _shape(*tensors):
+    return broadcast_shapes(*[tuple(t.shape) for t in tensors if t is not None])
+
+
+def _per_element(grad, reduction, shape):
+    """The output gradient as each loss element's: 'mean' spreads it over the elements."""
+    if reduction_name(reduction) != "mean":
+        return grad
+    n = 1
+    for s in shape:
+        n *= s
+    return grad / max(n, 1)
+
+
+def _pair_grad(grad, self, target, reduction, d_loss):
+    """Losses of d = self - target: d_loss(d) is the elementwise slope."""
+    d = self - target
+    g = d_loss(d) * _per_element(grad, reduction, tuple(d.shape))
+    return g, -g
+
+
+@_derivative(mse_loss)
+def _mse_grad(grad, self, target, reduction):
+    return _pair_grad(grad, self, target, reduction, lambda d: 2 * d)
+
+
+@_derivative(l1_loss)
+def _l1_grad(grad, self, target, reduction):
+    return _pair_grad(grad, self, target, reduction, lambda d: d.sign())
+
+
+@_derivative(smooth_l1_loss)
+def _smooth_l1_grad(grad, self, target, reduction, beta):
+    return _pair_grad(grad, self, target, reduction,
+                      lambda d: d.sign() if beta == 0 else (d / beta).clamp(-1, 1))
+
+
+@_derivative(huber_loss)
+def _huber_grad(grad, self, target, reduction, delta):
+    return _pair_grad(grad, self, target, reduction, lambda d: d.clamp(-delta, delta))
+
+
+@_derivative(kl_div)
+def _kl_div_grad(grad, self, target, reduction, log_target):
+    shape = _shape(self, target)
+    g = _per_element(grad, reduction, shape)
+    if log_target:
+        e = target.exp()
+        return (-e * g).expand(shape), e * (target - self + 1) * g
+    # d/dt of t log t - t x: log t + 1 - x (-inf at t = 0, NaN below, as the loss)
+    return (-target * g).expand(shape), (target.log() + 1 - self) * g
+
+
+def _clamped_logs(x):
+    """log(x) and log(1 - x), each clamped at -100 as binary_cross_entropy's forward."""
+    return x.log().clamp_min(-100), (1 - x).log().clamp_min(-100)
+
+
+@_derivative(binary_cross_entropy)
+def _bce_grad(grad, self, target, weight, reduction):
+    g = _per_element(grad, reduction, _shape(self, target, weight))
+    lx, l1x = _clamped_logs(self)
+    gw = None if weight is None else -(target * lx + (1 - target) * l1x) * g
+    if weight is not None:
+        g = g * weight
+    # torch's binary_cross_entropy_backward: the slope's denominator kept off 0
+    gx = g * (self - target) / (self * (1 - self)).clamp_min(1e-12)
+    return gx, g * (l1x - lx), gw
+
+
+@_derivative(binary_cross_entropy_with_logits)
+def _bce_logits_grad(grad, self, target, weight, pos_weight, reduction):
+    g = _per_element(grad, reduction, _shape(self, target, weight, pos_weight))
+    sig = self.sigmoid()
+    neg_log_sig = (-self.abs()).exp().log1p() + (-self).clamp_min(0)   # -log(sigmoid(x))
+    if pos_weight is None:
+        gx, gt, gpw = sig - target, -self, None
+        loss = (1 - target) * self + neg_log_sig
+    else:
+        lw = 1 + (pos_weight - 1) * target
+        gx = lw * sig - pos_weight * target
+        gt = (pos_weight - 1) * neg_log_sig - self
+        gpw = target * neg_log_sig * g if weight is None else \
+            target * neg_log_sig * g * weight
+        loss = (1 - target) * self + lw * neg_log_sig
+    gw = None if weight is None else loss * g
+    if weight is not None:
+        g = g * weight
+    return gx * g, gt * g, gw, gpw
+
+
+def _batched(self, target, like_input=False):
+    """(N, C, d...) input: as is; an unbatched (C,) input becomes a batch of one."""
+    if self.dim() == 1:
+        return self.unsqueeze(0), (target.unsqueeze(0) if like_input else target.reshape(1))
+    return self, target
+
+
+def _class_targets(self, target, weight, ignore_index):
+    """(class index per element with ignored ones at 0, its weight: weight[t], 0 where
+    ignored)."""
+    t = target.long()
+    ignored = t == ignore_index
+    tc = t.masked_fill(ignored, 0)
+    w = self.new_ones(tuple(t.shape)) if weight is None else weight.take(tc)
+    return tc, w.masked_fill(ignored, 0)
+
+
+def _row_scale(grad, reduction, w, rows_shape):
+    """Each row's share of the output gradient: 'mean' divides by the total weight."""
+    r = reduction_name(reduction)
+    if r == "none":
+        return grad.reshape(rows_shape)
+    return grad / w.sum() if r == "mean" else grad
+
+
+def _per_class(t):
+    """(N, C, d...) -> (C,): summed over everything but the class dim."""
+    return t.movedim(1, -1).reshape(-1, t.shape[1]).sum(0)
+
+
+def _class_weight_grad(weight, tc, valid, at_target, per_class=None):
+    """Gradient of the class weights: the per-row terms `at_target` added at each row's
+    class (ignored rows left out), plus terms laid out per class (N, C, d...)."""
+    at_target = at_target.masked_fill(valid.logical_not(), 0)
+    g = weight.new_zeros(tuple(weight.shape)).scatter_add(0, tc.reshape(-1),
+                                                          at_target.reshape(-1))
+    return g if per_class is None else g + _per_class(per_class)
+
+
+def _mean_weight_share(grad, reduction, result, w):
+    """'mean' divides by the total weight of the rows: d(L / W)/dw adds -L / W per row."""
+    if reduction_name(reduction) == "mean":
+        return -grad * result / w.sum()
+    return 0
+
+
+@_derivative(nll_loss, nll_loss_nd)
+def _nll_grad(grad, self, target, weight, reduction, ignore_index, result):
+    x, t = _batched(self, target)
+    tc, w = _class_targets(x, t, weight, ignore_index)
+    s = _row_scale(grad, reduction, w, tuple(t.shape))
+    gx = x.new_zeros(tuple(x.shape)).scatter(1, tc.unsqueeze(1), (-(s * w)).unsqueeze(1))
+    gw = None
+    if weight is not None:
+        picked = x.gather(1, tc.unsqueeze(1)).squeeze(1)
+        share = -picked * s + _mean_weight_share(grad, reduction, result, w)
+        gw = _class_weight_grad(weight, tc, t.long().ne(ignore_index), share)
+    return gx.reshape(self.shape), None, gw
+
+
+def _class_shape(x, weight):
+    """weight (C,) shaped to broadcast along the class dim 1 of x."""
+    return weight.reshape([-1 if i == 1 else 1 for i in range(x.dim())])
+
+
+def _ce_probs_grad(grad, x, t, weight, reduction, eps, logp):
+    """Class-probability targets: loss = -sum_c w_c q_c logp_c per row, q = t (1 - eps) +
+    eps / C; 'mean' divides by the number of rows. Returns (d/dlogp, d/dt, d/dweight)."""
+    c = x.shape[1]
+    q = t * (1 - eps) + eps / c if eps > 0 else t
+    r = reduction_name(reduction)
+    if r == "none":
+        s = grad.reshape(tuple(t.shape[:1]) + tuple(t.shape[2:])).unsqueeze(1)
+    else:
+        s = grad / max(x.numel() // c, 1) if r == "mean" else grad
+    wc = 1 if weight is None else _class_shape(x, weight)
+    gw = None if weight is None else _per_class(-(s * q * logp))
+    return -(s * q) * wc, -(s * logp) * ((1 - eps) * wc), gw
+
+
+def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, result):
+    """Class-index targets: loss = -(1 - eps) w_t logp_t - eps / C sum_c w_c logp_c per
+    row that is not ignored; 'mean' divides by the total w_t. Returns (d/dlogp, d/dweight)."""
+    c = x.shape[1]
+    tc, w = _class_targets(x, t, weight, ignore_index)
+    s = _row_scale(grad, reduction, w, tuple(t.shape))
+    valid = t.long().ne(ignore_index)
+    glogp = x.new_zeros(tuple(x.shape)).scatter(1, tc.unsqueeze(1),
+                                                (-(1 - eps) * s * w).unsqueeze(1))
+    smooth = None
+    if eps > 0:
+        smooth = (-(eps / c) * s * valid).unsqueeze(1)
+        glogp = glogp + (smooth if weight is None else smooth * _class_shape(x, weight))
+    gw = None
+    if weight is not None:
+        picked = logp.gather(1, tc.unsqueeze(1)).squeeze(1)
+        share = -(1 - eps) * picked * s + _mean_weight_share(grad, reduction, result, w)
+        gw = _class_weight_grad(weight, tc, valid, share,
+                                None if smooth is None else smooth * logp)
+    return glogp, gw
+
+
+@_derivative(cross_entropy_loss)
+def _cross_entropy_grad(grad, self, target, weight, reduction, ignore_index,
+                        label_smoothing, result):
+    """The gradient g of the log-probabilities, then log_softmax's backward
+    g - softmax * sum(g) along the class dim."""
+    probs = tuple(self.shape) == tuple(target.shape)
+    x, t = _batched(self, target, probs)
+    logp = x.log_softmax(1)
+    gt = None
+    if probs:
+        glogp, gt, gw = _ce_probs_grad(grad, x, t, weight, reduction, label_smoothing, logp)
+        gt = gt.reshape(target.shape)
+    else:
+        glogp, gw = _ce_index_grad(grad, x, t, weight, reduction, ignore_index,
+                                   label_smoothing, logp, result)
+    gx = glogp - logp.exp() * glogp.sum(1, keepdim=True)
+    return gx.reshape(self.shape), gt, gw
+
+
+@_derivative(cosine_similarity)
+def _cosine_similarity_grad(grad, x1, x2, dim, eps, result):
+    """cos = sum(a b) / (|a|' |b|') with |a|' = max(|a|, eps): d cos / da = b / (|a|' |b|')
+    - cos a / |a|'^2, the second term 0 where the norm is clamped."""
+    shape = _shape(x1, x2)
+    k = wrap_dim(dim, len(shape))
+    a, b = x1.expand(shape), x2.expand(shape)
+    na, nb = a.pow(2).sum(k, keepdim=True).sqrt(), b.pow(2).sum(k, keepdim=True).sqrt()
+    ca, cb = na.clamp_min(eps), nb.clamp_min(eps)
+    g, cos = grad.unsqueeze(k), result.unsqueeze(k)
+    ga = b / (ca * cb) - (cos * a / (ca * ca)).masked_fill(na < eps, 0)
+    gb = a / (ca * cb) - (cos * b / (cb * cb)).masked_fill(nb < eps, 0)
+    return g * ga, g * gb

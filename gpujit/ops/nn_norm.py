@@ -2,12 +2,15 @@
 the family is in nn.py and nn_loss.py)."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .. import dtypes as _dt
 from ..device import device_of_array
 from .meta import TensorMeta
 from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, sizes
+from . import registry as _reg
 from .registry import op
 
 
@@ -182,11 +185,23 @@ def _keep_mask(xp, a, p):
     return generator_for(device_of_array(a)).uniform(a.shape, dt) < 1 - p
 
 
+# output array id -> its keep mask, while the output lives: dropout's derivative needs the
+# mask, and its result alone does not give it where the input is 0. Kept only once
+# autograd is active (a tensor has required grad), so plain inference stores nothing.
+_KEEP_MASKS: dict = {}
+
+
+def _remember_mask(out, keep):
+    if _reg.dispatch_state.autograd is not None:
+        _KEEP_MASKS[id(out)] = keep
+        weakref.finalize(out, _KEEP_MASKS.pop, id(out), None)
+    return out
+
+
 def _dropout(xp, input, p):
-    if p == 1:
-        return xp.zeros_like(input)
     keep = _keep_mask(xp, input, p)
-    return (input * keep * input.dtype.type(1 / (1 - p))).astype(input.dtype, copy=False)
+    out = (input * keep * input.dtype.type(1 / (1 - p))).astype(input.dtype, copy=False)
+    return out, keep
 
 
 @op("aten::dropout(Tensor input, float p, bool train) -> Tensor", tags=_NN | {"random"},
@@ -198,7 +213,9 @@ def dropout(xp, input, p, train):
     _dropout_check(p, input)
     if not train or p == 0 or input.size == 0:
         return input
-    return _dropout(xp, input, p)
+    if p == 1:
+        return xp.zeros_like(input)
+    return _remember_mask(*_dropout(xp, input, p))
 
 
 @op("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
@@ -207,8 +224,12 @@ def dropout(xp, input, p, train):
 def dropout_(xp, self, p, train):
     """In-place dropout."""
     _dropout_check(p, self)
-    if train and p != 0 and self.size:
-        self[...] = _dropout(xp, self, p)
+    if train and p == 1:
+        self[...] = 0
+    elif train and p != 0 and self.size:
+        out, keep = _dropout(xp, self, p)
+        self[...] = out
+        _remember_mask(self, keep)
     return self
 
 
@@ -365,3 +386,155 @@ def pad(xp, self, pad, mode="constant", value=None):
     out = xp.pad(self, pos, mode="reflect" if mode == "reflect" else "edge")
     return xp.ascontiguousarray(out[tuple(
         slice(max(-l, 0), m - max(-r, 0)) for (l, r), m in zip(widths, out.shape))])
+
+
+# ---------------------------------------------------------------------- derivatives
+# (gpujit.autograd) with registry ops; the statistics are recomputed from the saved input
+# (PyTorch saves them from the forward). Formulas: PyTorch's batchnorm_backward,
+# layer_norm_backward and group_norm_backward.
+from .registry import derivative as _derivative, nondifferentiable as _nondifferentiable  # noqa: E402,E501
+
+
+def _norm_input_grad(g, xhat, invstd, dims):
+    """d/d x of xhat = (x - mean) * invstd, mean and (biased) var over dims, given g = the
+    gradient reaching xhat."""
+    return invstd * (g - g.mean(dims, keepdim=True)
+                     - xhat * (g * xhat).mean(dims, keepdim=True))
+
+
+def _empty_grads(grad, *params):
+    import gpujit
+    return (grad,) + tuple(None if t is None else gpujit.zeros_like(t) for t in params)
+
+
+@_derivative(batch_norm)
+def _batch_norm_grad(grad, input, weight, bias, running_mean, running_var, training, eps):
+    if input.numel() == 0:
+        return _empty_grads(grad, weight, bias) + (None, None)
+    c = input.shape[1]
+    dims = [0] + list(range(2, input.dim()))
+    shape = [1, c] + [1] * (input.dim() - 2)
+    if training:
+        mean = input.mean(dims, keepdim=True)
+        var = ((input - mean) ** 2).mean(dims, keepdim=True)
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    invstd = (var + eps).rsqrt()
+    xhat = (input - mean) * invstd
+    w = weight.reshape(shape) if weight is not None else None
+    gxhat = grad * w if w is not None else grad
+    gw = (grad * xhat).sum(dims).reshape(weight.shape) if weight is not None else None
+    gb = grad.sum(dims).reshape(bias.shape) if bias is not None else None
+    if training:      # the batch statistics depend on the input; the running ones are unused
+        return _norm_input_grad(gxhat, xhat, invstd, dims), gw, gb, None, None
+    gi = gxhat * invstd
+    # evaluation: the output is a function of the running statistics too (PyTorch leaves
+    # them without a derivative; these are the exact ones)
+    grm = (-gi).sum(dims).reshape(running_mean.shape)
+    grv = ((gxhat * xhat).sum(dims, keepdim=True) * (-0.5) * invstd * invstd).reshape(
+        running_var.shape)
+    return gi, gw, gb, grm, grv
+
+
+@_derivative(layer_norm)
+def _layer_norm_grad(grad, input, normalized_shape, weight, bias, eps):
+    if input.numel() == 0:
+        return _empty_grads(grad, weight, bias)
+    nd = len(normalized_shape) if not isinstance(normalized_shape, int) else 1
+    dims = list(range(input.dim() - nd, input.dim()))
+    mean = input.mean(dims, keepdim=True)
+    invstd = (((input - mean) ** 2).mean(dims, keepdim=True) + eps).rsqrt()
+    xhat = (input - mean) * invstd
+    gxhat = grad * weight if weight is not None else grad
+    # weight / bias gradients keep the input's shape: autograd sums the leading dims
+    return (_norm_input_grad(gxhat, xhat, invstd, dims),
+            grad * xhat if weight is not None else None, grad if bias is not None else None)
+
+
+@_derivative(group_norm)
+def _group_norm_grad(grad, input, num_groups, weight, bias, eps):
+    if input.numel() == 0:
+        return _empty_grads(grad, weight, bias)
+    n, c = input.shape[0], input.shape[1]
+    shape = [1, c] + [1] * (input.dim() - 2)
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean([2], keepdim=True)
+    invstd = (((x - mean) ** 2).mean([2], keepdim=True) + eps).rsqrt()
+    xhat = (x - mean) * invstd
+    gxhat = grad * weight.reshape(shape) if weight is not None else grad
+    gi = _norm_input_grad(gxhat.reshape(n, num_groups, -1), xhat, invstd, [2])
+    dims = [0] + list(range(2, input.dim()))
+    gw = (grad * xhat.reshape(input.shape)).sum(dims) if weight is not None else None
+    return gi.reshape(input.shape), gw, grad.sum(dims) if bias is not None else None
+
+
+@_derivative(dropout, dropout_)
+def _dropout_grad(grad, result, p, train):
+    """The same mask as the forward (PyTorch's native_dropout_backward: grad * mask * scale)."""
+    import gpujit
+    if not train or p == 0:
+        return grad
+    if p == 1:
+        return gpujit.zeros_like(grad)
+    keep = _KEEP_MASKS.get(id(result._data))
+    if keep is None:    # mask not stored (an empty tensor): kept exactly where result != 0
+        mask = result != 0
+    else:
+        mask = _reg.wrap(keep, _dt.bool, result.device)
+    return grad * mask * (1 / (1 - p))
+
+
+@_derivative(embedding, wrt=("weight",))
+def _embedding_grad(grad, weight, indices, padding_idx, scale_grad_by_freq):
+    """Each looked-up row's gradient added to its row; padding_idx's row gets none;
+    scale_grad_by_freq divides by how often each index occurs in `indices`."""
+    import gpujit
+    idx = indices.reshape(-1)
+    g = grad.reshape(idx.shape[0], weight.shape[1])
+    if padding_idx >= 0:
+        g = g.masked_fill((idx == padding_idx).unsqueeze(1), 0)
+    if scale_grad_by_freq:
+        counts = gpujit.zeros(weight.shape[0], dtype=grad.dtype, device=grad.device)
+        counts = counts.index_add(0, idx, gpujit.ones_like(idx, dtype=grad.dtype))
+        g = g / counts.index_select(0, idx).unsqueeze(1)
+    z = gpujit.zeros(tuple(weight.shape), dtype=grad.dtype, device=grad.device)
+    return z.index_add(0, idx, g)
+
+
+_nondifferentiable(embedding_renorm_, reason=(
+    "it rescales embedding rows in place before a lookup; F.embedding calls it under "
+    "no_grad and PyTorch implements no derivative for it (not_implemented)"))
+
+
+def _pad_source(n, left, right, mode):
+    """Input position of each output position along one dim of a non-constant pad."""
+    if mode == "circular":                        # crop first, then wrap around
+        lo = max(-left, 0)
+        m = n - lo - max(-right, 0)
+        return [lo + (j - max(left, 0)) % m for j in range(m + max(left, 0) + max(right, 0))]
+    src = []                                      # pad the whole input, then crop
+    for q in range(max(-left, 0), n + max(left, 0) + max(right, 0) - max(-right, 0)):
+        s = q - max(left, 0)
+        if mode == "reflect":
+            s = -s if s < 0 else (2 * (n - 1) - s if s >= n else s)
+        src.append(min(max(s, 0), n - 1))
+    return src
+
+
+@_derivative(pad, wrt=("self",))
+def _pad_grad(grad, self, pad, mode):
+    """constant: the gradient cropped back (pad by the negated widths); the other modes add
+    each output's gradient to the input position it was copied from, one dim at a time."""
+    import gpujit
+    if mode == "constant":
+        return gpujit.nn.functional.pad(grad, [-p for p in pad])
+    g = grad
+    for k in range(len(pad) // 2):
+        dim = self.dim() - 1 - k
+        n = self.shape[dim]
+        src = gpujit.tensor(_pad_source(n, pad[2 * k], pad[2 * k + 1], mode),
+                            device=grad.device)
+        shape = list(g.shape)
+        shape[dim] = n
+        g = gpujit.zeros(shape, dtype=grad.dtype, device=grad.device).index_add(dim, src, g)
+    return g

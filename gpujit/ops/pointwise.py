@@ -672,7 +672,7 @@ def _gpujit():
 
 
 def _is_tensor(v):
-    return isinstance(v, _reg._Tensor)
+    return isinstance(v, _gpujit().Tensor)
 
 
 def _zero_grad(grad):

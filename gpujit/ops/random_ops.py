@@ -511,3 +511,32 @@ def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, 
     return finish(OPS["aten::randint_like.low_dtype"].public(
         input, int(low), int(high), generator=generator, dtype=dtype, device=device),
         requires_grad)
+
+
+# ------------------------------------------------------------------ derivatives
+# PyTorch's (derivatives.yaml): a sample is not reparameterized, so the distribution's
+# tensor parameters get zero gradients (normal's mean and std, bernoulli's p), and the
+# in-place fills give the overwritten tensor a zero gradient. The factories and the
+# integer-valued ops (randint_like, multinomial) carry no gradient at all.
+from .registry import derivative as _derivative  # noqa: E402
+
+
+def _zeros_grad(grad):
+    import gpujit
+    return gpujit.zeros_like(grad)     # autograd sums it to each input's shape
+
+
+@_derivative(normal_tensor_tensor)
+def _normal_tensor_tensor_grad(grad):
+    return _zeros_grad(grad), _zeros_grad(grad)
+
+
+@_derivative(normal_tensor_float, normal_float_tensor, bernoulli, bernoulli_p, normal_,
+             uniform_, exponential_, bernoulli_float_, random_, random_from, random_to)
+def _random_zero_grad(grad):
+    return _zeros_grad(grad)
+
+
+@_derivative(bernoulli_tensor_)
+def _bernoulli_tensor_grad(grad):
+    return _zeros_grad(grad), _zeros_grad(grad)

@@ -680,14 +680,9 @@ def _repeat_interleave_tensor_grad(grad, self, repeats, dim):
     return out.index_add(d, idx, grad).reshape(self.shape)
 
 
-@_derivative(broadcast_to)
+@_derivative(broadcast_to, expand_as, wrt=("self",))
 def _broadcast_to_grad(grad):
     return grad                 # autograd sums a broadcast gradient back to the input shape
-
-
-@_derivative(expand_as, wrt=("self",))
-def _expand_as_grad(grad):
-    return grad
 
 
 @_derivative(broadcast_tensors_)

@@ -341,33 +341,38 @@ def _permute_grad(grad, dims):
     return grad.permute(inverse)
 
 
-def put_along(grad, shape, dim, positions):
-    """A zeros tensor of `shape` with grad added at `positions` (a Python range or list of
-    ints) along dim: the backward of every op that picks entries along one dimension
-    (narrow, select, slice, unfold), written as registry ops so that it records."""
+def put_along(grad, shape, dim, idx):
+    """A zeros tensor of `shape` with grad added at positions `idx` (an int64 tensor) along
+    dim: the backward of the ops that pick entries along one dimension (narrow, select,
+    slice, unfold), written as registry ops so that it records (double backward)."""
     import gpujit
-    from .. import dtypes as _dt
-    idx = gpujit.tensor(list(positions), dtype=_dt.int64, device=grad.device)
     zeros = gpujit.zeros(tuple(shape), dtype=grad.dtype, device=grad.device)
     return zeros.index_add(dim, idx, grad)
+
+
+def _positions(grad, start, stop, step=1):
+    import gpujit
+    from .. import dtypes as _dt
+    return gpujit.arange(start, stop, step, dtype=_dt.int64, device=grad.device)
 
 
 @_derivative(narrow)
 def _narrow_grad(grad, self, dim, start, length):
     d, start = _narrow_check(self.shape, dim, start, length)
-    return put_along(grad, self.shape, d, range(start, start + length))
+    return put_along(grad, self.shape, d, _positions(grad, start, start + length))
 
 
 @_derivative(select)
 def _select_grad(grad, self, dim, index):
     d, i = _select_index(self.shape, dim, index)
-    return put_along(grad.unsqueeze(d), self.shape, d, [i])
+    return put_along(grad.unsqueeze(d), self.shape, d, _positions(grad, i, i + 1))
 
 
 @_derivative(slice_)
 def _slice_grad(grad, self, dim, start, end, step):
     d = wrap_dim(dim, self.dim())
-    return put_along(grad, self.shape, d, range(*slice(start, end, step).indices(self.shape[d])))
+    start, stop, step = slice(start, end, step).indices(self.shape[d])
+    return put_along(grad, self.shape, d, _positions(grad, start, max(stop, start), step))
 
 
 @_derivative(unfold)
@@ -380,4 +385,5 @@ def _unfold_grad(grad, self, dimension, size, step):
     n = grad.shape[d]
     g = grad.movedim(-1, d + 1)
     g = g.reshape(tuple(g.shape[:d]) + (n * size,) + tuple(g.shape[d + 2:]))
-    return put_along(g, self.shape, d, [i * step + j for i in range(n) for j in range(size)])
+    idx = (_positions(grad, 0, n).unsqueeze(1) * step + _positions(grad, 0, size)).reshape(-1)
+    return put_along(g, self.shape, d, idx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import gpujit as G
 from . import OpInfo, Sample, ErrorSample, rand, positive
 
 F16, F32, F64 = np.float16, np.float32, np.float64
@@ -33,6 +34,9 @@ def ref_batch_norm(x, weight, bias, running_mean, running_var, training, momentu
 
 def _bn_samples():
     out = []
+    # small enough for gradcheck (training, affine)
+    out = [Sample(rand(3, 2, 4, dtype=F64), rand(2), rand(2), rand(2), positive(2), True,
+                  0.1, 1e-5, True)]
     for d in (F32, F64, F16):
         tol = HALF_TOL if d is F16 else {}
         x = rand(4, 3, 5, dtype=d)
@@ -140,8 +144,31 @@ def _gn_errors():
 
 # ---------------------------------------------------------------------- dropout
 
+def _dropout_grad_check(name, x, p, train):
+    """The gradient is the forward's own keep mask times 1/(1-p) (gradcheck cannot see it:
+    every call draws a new mask). Positive inputs show the mask in the output; zero inputs
+    do not, yet a fraction 1 - p of them must get the gradient too."""
+    op = G.ops.registry.OPS[name]
+    scale = 1 / (1 - p) if train and p < 1 else (0.0 if train else 1.0)
+    for a in (x, np.zeros_like(x)):
+        leaf = G.from_numpy(a.astype(F64)).requires_grad_()
+        t = leaf.clone() if name.endswith("_") else leaf      # in place: on a non-leaf
+        y = op.public(t, p, train)
+        y.sum().backward()
+        g = leaf.grad.numpy()
+        if not train or p in (0, 1):
+            np.testing.assert_array_equal(g, np.full(a.shape, scale if train else 1.0))
+        elif a.any():
+            np.testing.assert_allclose(g, (y.detach().numpy() != 0) * scale)
+        else:
+            assert np.isin(g, [0.0, scale]).all()
+            if a.size >= 4000:
+                assert abs((g != 0).mean() - (1 - p)) < 0.05, (g != 0).mean()
+
+
 def _dropout_check(sample, out):
     x, p, train = sample.args
+    _dropout_grad_check("aten::dropout", x, p, train)
     o = out.numpy()
     if not train or p == 0:
         np.testing.assert_array_equal(o, x)
@@ -173,6 +200,7 @@ def _dropout_inplace_check(sample, out):
     # the sample's array is the tensor's memory (contiguous run) or a copy of it
     # after that run: survivors are 1/(1-p) or 1/(1-p)**2 of the (all-ones) input
     x, p, train = sample.args
+    _dropout_grad_check("aten::dropout_", np.ones_like(x), p, train)
     o = out.numpy()
     if not train or p == 0:
         assert np.isin(o, [0.0, 1.0, 1 / (1 - p)]).all()
@@ -199,7 +227,10 @@ _DROP_ERR = [ErrorSample(rand(3, dtype=F32), 1.5, True, exc=ValueError,
 def _emb_samples():
     w = rand(10, 4, dtype=F32)
     return [Sample(w, np.array([0, 3, 9, 3], np.int64)),
-            Sample(w, np.array([[1, 2], [5, 9]], np.int64), 1),
+            Sample(w, np.array([[1, 2], [5, 9]], np.int64), 3),   # padding_idx not looked up
+            # looked up: padding_idx's row gets no gradient by definition, which finite
+            # differences cannot agree with, so an integer table (never gradchecked)
+            Sample(rand(6, 3, dtype=np.int64), np.array([1, 0, 1], np.int64), 1),
             Sample(rand(6, 3, dtype=F64), np.array([[[0, 5]]], np.int32)),
             Sample(rand(6, 3, dtype=F16), np.array(2, np.int64)),
             Sample(rand(6, 3, dtype=np.int64), np.array([1, 1, 0], np.int64)),
@@ -344,10 +375,13 @@ OPINFOS = [
            atol=1e-5, rtol=1e-5),
     OpInfo("aten::group_norm", samples=_gn_samples, ref=ref_group_norm, errors=_gn_errors(),
            atol=1e-5, rtol=1e-5),
+    # grad=False: gradcheck redraws the mask at every call, and train=False / p=0 return
+    # the input's own memory (its in-place perturbation moves both sides); dropout_ would
+    # write into gradcheck's leaf. _dropout_grad_check tests the derivative instead.
     OpInfo("aten::dropout", samples=_dropout_samples, check=_dropout_check, gpu=False,
-           errors=_DROP_ERR),
+           errors=_DROP_ERR, grad=False),
     OpInfo("aten::dropout_", samples=_dropout_inplace_samples, check=_dropout_inplace_check,
-           gpu=False, errors=_DROP_ERR),
+           gpu=False, errors=_DROP_ERR, grad=False),
     OpInfo("aten::embedding", samples=_emb_samples,
            ref=lambda w, idx, *a, **k: w[idx], errors=_emb_errors()),
     OpInfo("aten::embedding_renorm_", samples=_renorm_samples, ref=ref_embedding_renorm,

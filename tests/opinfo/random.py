@@ -355,6 +355,41 @@ MULTINOMIAL = OpInfo(
             ErrorSample(np.ones(3, I64), 1, match="floating-point"),
             ErrorSample(np.ones(3, F32), 0, match="n_sample <= 0")])
 
+# ------------------------------------------------------------------ gradients
+
+def _zero_grad(info, inplace=False):
+    """After the info's check: the gradient reaching the op's floating tensor arguments is
+    zero (PyTorch's: a draw is not reparameterized; an in-place fill gives the tensor it
+    overwrote none of the later gradient). gradcheck cannot test it: finite differences
+    of two fresh draws are noise, and the fills would write into its leaf inputs."""
+    op, check = G.ops.registry.OPS[info.name], info.check
+
+    def run(sample, out):
+        check(sample, out)
+        if not out.dtype.is_floating_point or out.numel() == 0:
+            return
+        leaves = [G.from_numpy(a.astype(F64)).requires_grad_() if isinstance(a, np.ndarray)
+                  and a.dtype.kind == "f" else None for a in sample.args]
+        if not any(x is not None for x in leaves) or (inplace and leaves[0] is None):
+            return
+        args = [a if x is None else x for a, x in zip(sample.args, leaves)]
+        args = [G.from_numpy(a) if isinstance(a, np.ndarray) else a for a in args]
+        if inplace:
+            args[0] = args[0].clone()          # a non-leaf: the fill is recorded
+        r = op.public(*args, **sample.kwargs)
+        r.sum().backward()
+        for x in leaves:
+            if x is not None:
+                assert x.grad is not None and not x.grad.numpy().any(), x.grad
+    info.check, info.grad = run, False
+
+
+for _info in (NORMAL_TT, NORMAL_TF, NORMAL_FT, BERNOULLI, BERNOULLI_P):
+    _zero_grad(_info)
+for _info in (NORMAL_, UNIFORM_, EXPONENTIAL_, BERNOULLI_FLOAT_, BERNOULLI_TENSOR_, RANDOM_,
+              RANDOM_FROM, RANDOM_TO):
+    _zero_grad(_info, inplace=True)
+
 OPINFOS = [RAND, RANDN, RANDINT, RANDPERM, RAND_LIKE, RANDN_LIKE, RANDINT_LIKE, RANDINT_LIKE_LOW,
            NORMAL_TT, NORMAL_TF, NORMAL_FT, NORMAL_FF, NORMAL_, UNIFORM_, EXPONENTIAL_,
            BERNOULLI_FLOAT_, BERNOULLI_TENSOR_, BERNOULLI, BERNOULLI_P, RANDOM_, RANDOM_FROM,
