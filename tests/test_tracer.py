@@ -44,7 +44,7 @@ def check_against_interpreter(traced, *args):
     ref = interpret(traced.graph, *lead, *_clone(args))
     got = traced(*args)
     for a, b in zip(_flat(got), _flat(ref), strict=True):
-        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(),
+        np.testing.assert_allclose(a.detach().cpu().detach().numpy(), b.detach().cpu().detach().numpy(),
                                    rtol=1e-6, atol=1e-6)
         assert a.dtype is b.dtype and a.shape == b.shape
     return got
@@ -103,20 +103,20 @@ def test_mycell_trace_graph_code_repr_and_results():
     for args in ((x, h), (torch.rand(3, 4), torch.rand(3, 4)), (torch.rand(5, 4), torch.rand(5, 4))):
         a, b = run(traced, *args)
         e, _ = cell(*args)
-        np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(a.detach().numpy(), e.detach().numpy(), rtol=1e-6)
         assert a.shape == e.shape
         check_against_interpreter(traced.forward, *args)
     # a deep copy is independent and works
     import copy
     twin = copy.deepcopy(traced)
-    np.testing.assert_allclose(twin(x, h)[0].numpy(), traced(x, h)[0].numpy())
+    np.testing.assert_allclose(twin(x, h)[0].detach().numpy(), traced(x, h)[0].detach().numpy())
     assert twin.linear.weight is not traced.linear.weight
     # parameters are the module's own: a change shows in the traced module
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cell.linear.weight.data = torch.zeros(4, 4)
     a, _ = traced(x, h)
-    np.testing.assert_allclose(a.numpy(), np.tanh(cell.linear.bias.detach().numpy() + h.numpy()),
+    np.testing.assert_allclose(a.detach().numpy(), np.tanh(cell.linear.bias.detach().numpy() + h.detach().numpy()),
                                rtol=1e-6)
 
 
@@ -134,7 +134,7 @@ def test_nested_module_with_control_flow_warns_and_freezes_branch():
     assert "aten::neg" not in text or "aten::neg" in text  # depends on the sign of the data
     a, _ = run(traced, x, h)
     e, _ = cell(x, h)
-    np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.detach().numpy(), e.detach().numpy(), rtol=1e-6)
     assert "aten::sum" in roundtrip(traced.dg.graph)
 
 
@@ -152,9 +152,9 @@ def test_tuple_list_dict_inputs_and_outputs():
     text = roundtrip(traced.graph)
     assert "prim::TupleUnpack" in text and "prim::ListUnpack" in text
     (s, [p]), m = run(traced, pair, items, d)
-    np.testing.assert_allclose(s.numpy(), pair[0].numpy() + items[0].numpy(), rtol=1e-6)
-    np.testing.assert_allclose(p.numpy(), pair[1].numpy() * items[1].numpy(), rtol=1e-6)
-    np.testing.assert_allclose(m.numpy(), d["k"].numpy() - pair[0].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(s.detach().numpy(), pair[0].detach().numpy() + items[0].detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(p.detach().numpy(), pair[1].detach().numpy() * items[1].detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(m.detach().numpy(), d["k"].detach().numpy() - pair[0].detach().numpy(), rtol=1e-6)
 
 
 def test_dict_output_needs_strict_false():
@@ -164,7 +164,7 @@ def test_dict_output_needs_strict_false():
         torch.jit.trace(f, torch.rand(2))
     traced = torch.jit.trace(f, torch.rand(2), strict=False)
     x = torch.rand(2)
-    np.testing.assert_allclose(run(traced, x)["y"].numpy(), x.numpy() + 1, rtol=1e-6)
+    np.testing.assert_allclose(run(traced, x)["y"].detach().numpy(), x.detach().numpy() + 1, rtol=1e-6)
 
 
 def loop_in_traced_fn(x):
@@ -192,7 +192,7 @@ def test_check_inputs_pass_for_shape_independent_code():
     traced = torch.jit.trace(f, (torch.rand(3, 4),),
                              check_inputs=[(torch.rand(5, 6),), (torch.rand(2),)])
     x = torch.randn(7)
-    np.testing.assert_allclose(run(traced, x).numpy(), np.maximum(x.numpy() * 2, 0), rtol=1e-6)
+    np.testing.assert_allclose(run(traced, x).detach().numpy(), np.maximum(x.detach().numpy() * 2, 0), rtol=1e-6)
 
 
 def test_inplace_on_view_warns_like_the_seed():
@@ -240,7 +240,7 @@ def test_untracked_tensor_becomes_constant_with_warning():
         traced = torch.jit.trace(f, torch.rand(3))
     assert "prim::Constant[value=<Tensor>]" in str(traced.graph)
     x = torch.rand(3)
-    np.testing.assert_allclose(run(traced, x).numpy(), x.numpy() + np.arange(3), rtol=1e-6)
+    np.testing.assert_allclose(run(traced, x).detach().numpy(), x.detach().numpy() + np.arange(3), rtol=1e-6)
 
 
 def test_tracing_a_method_captures_parameters_as_constants_error():
@@ -274,8 +274,8 @@ def test_trace_module_several_methods():
     m = Two()
     tm = torch.jit.trace_module(m, {"forward": torch.rand(2), "shifted": torch.rand(2)})
     x = torch.rand(2)
-    np.testing.assert_allclose(run(tm, x).numpy(), x.numpy() * 3, rtol=1e-6)
-    np.testing.assert_allclose(run(tm.shifted, x).numpy(), x.numpy() + 3, rtol=1e-6)
+    np.testing.assert_allclose(run(tm, x).detach().numpy(), x.detach().numpy() * 3, rtol=1e-6)
+    np.testing.assert_allclose(run(tm.shifted, x).detach().numpy(), x.detach().numpy() + 3, rtol=1e-6)
     assert 'prim::GetAttr[name="scale"]' in roundtrip(tm.shifted.graph)
     assert "def shifted(self" in tm.shifted.code
     assert tm.schema.startswith("forward(")
@@ -294,8 +294,8 @@ def test_traced_function_called_inside_another_trace_is_inlined():
     text = roundtrip(t_outer.graph)
     assert "aten::sigmoid" in text and "aten::add" in text
     x = torch.rand(3)
-    ref = 1 / (1 + np.exp(-x.numpy())) * 2 + 1
-    np.testing.assert_allclose(run(t_outer, x).numpy(), ref, rtol=1e-6)
+    ref = 1 / (1 + np.exp(-x.detach().numpy())) * 2 + 1
+    np.testing.assert_allclose(run(t_outer, x).detach().numpy(), ref, rtol=1e-6)
 
 
 def test_traced_function_objects_and_api_names():
@@ -314,9 +314,9 @@ def test_traced_function_objects_and_api_names():
     g = t.graph_for(x, y)
     g.lint()
     assert "aten::matmul" in str(g)
-    np.testing.assert_allclose(t(x, y).numpy(), np.maximum(x.numpy() @ y.numpy(), 0),
+    np.testing.assert_allclose(t(x, y).detach().numpy(), np.maximum(x.detach().numpy() @ y.detach().numpy(), 0),
                                rtol=1e-5)
-    np.testing.assert_allclose(t(x, y=y).numpy(), np.maximum(x.numpy() @ y.numpy(), 0),
+    np.testing.assert_allclose(t(x, y=y).detach().numpy(), np.maximum(x.detach().numpy() @ y.detach().numpy(), 0),
                                rtol=1e-5)
     check_against_interpreter(t, x, y)
 
@@ -329,8 +329,8 @@ def test_inplace_ops_on_inputs_are_replayed():
     t = torch.jit.trace(f, torch.zeros(3), check_trace=False)
     x = torch.ones(3)
     out = t(x)
-    np.testing.assert_allclose(x.numpy(), [2, 2, 2])
-    np.testing.assert_allclose(out.numpy(), [4, 4, 4])
+    np.testing.assert_allclose(x.detach().numpy(), [2, 2, 2])
+    np.testing.assert_allclose(out.detach().numpy(), [4, 4, 4])
 
 
 def test_dtype_and_rank_of_new_inputs_follow_eager():
@@ -342,7 +342,7 @@ def test_dtype_and_rank_of_new_inputs_follow_eager():
     out = run(t, xi, yd)
     ref = f(xi, yd)
     assert out.dtype is ref.dtype
-    np.testing.assert_allclose(out.numpy(), ref.numpy())
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy())
 
 
 @pytest.mark.cuda
@@ -355,7 +355,7 @@ def test_traced_module_on_cuda_matches_eager_and_cpu():
     a, _ = traced(x, h)
     e, _ = cell(x, h)
     assert a.device == x.device
-    np.testing.assert_allclose(a.cpu().numpy(), e.cpu().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.cpu().detach().numpy(), e.cpu().detach().numpy(), rtol=1e-5, atol=1e-6)
     check_against_interpreter(traced.forward, x, h)
     torch.testing.assert_consistent(traced, x.cpu(), h.cpu())
 
@@ -367,7 +367,7 @@ def test_traced_function_on_cuda():
 
     x, y = torch.randn(4, 5, device="cuda"), torch.randn(4, 5, device="cuda")
     t = torch.jit.trace(f, (x, y))
-    np.testing.assert_allclose(t(x, y).cpu().numpy(), f(x, y).cpu().numpy(), rtol=1e-5,
+    np.testing.assert_allclose(t(x, y).cpu().detach().numpy(), f(x, y).cpu().detach().numpy(), rtol=1e-5,
                                atol=1e-6)
     check_against_interpreter(t, x, y)
 
@@ -397,8 +397,8 @@ def test_sizes_read_while_tracing_stay_dynamic():
         a, b = run(traced, x)
         ea, eb = m(x)
         assert a.shape == (batch, 3) and b.shape == eb.shape == (2 * batch, 6)
-        np.testing.assert_allclose(a.numpy(), ea.detach().numpy(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(b.numpy(), eb.numpy())
+        np.testing.assert_allclose(a.detach().numpy(), ea.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(b.detach().numpy(), eb.detach().numpy())
     # a size only compared or used by Python stays a constant of the trace
     def g(x):
         return x * 2 if x.size(0) > 2 else x

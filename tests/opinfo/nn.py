@@ -64,7 +64,14 @@ def ref_conv1d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def _conv2d_samples():
-    out = []
+    # small ones first (gradcheck takes the first few): stride with rows the output does
+    # not reach, padding wider than the kernel, dilation, groups, unbatched
+    out = [Sample(rand(1, 2, 5, 4, dtype=F64), rand(2, 2, 2, 3, dtype=F64), rand(2, dtype=F64),
+                  (2, 1), (1, 2), (1, 2)),
+           Sample(rand(1, 4, 3, 5, dtype=F64), rand(2, 2, 2, 2, dtype=F64), None, (2, 3),
+                  (1, 0), (1, 2), 2),
+           Sample(rand(2, 4, 4, dtype=F64), rand(3, 2, 3, 3, dtype=F64), rand(3, dtype=F64),
+                  1, 1)]
     for d in (F32, F64):
         x, w, b = rand(2, 3, 6, 7, dtype=d), rand(4, 3, 3, 2, dtype=d), rand(4, dtype=d)
         out += [Sample(x, w), Sample(x, w, b), Sample(x, w, b, 2, 1),
@@ -112,7 +119,12 @@ def _conv2d_errors():
 
 
 def _conv2d_padding_samples():
-    out = []
+    out = [Sample(rand(1, 2, 4, 5, dtype=F64), rand(2, 2, 2, 4, dtype=F64), None, 1, "same",
+                  (2, 1)),                                                # asymmetric, small
+           Sample(rand(1, 2, 5, 5, dtype=F64), rand(1, 2, 3, 3, dtype=F64), rand(1, dtype=F64),
+                  2, "valid"),
+           Sample(rand(2, 4, 4, dtype=F64), rand(2, 1, 3, 3, dtype=F64), padding="same",
+                  groups=2)]
     for d in (F32, F64):
         x = rand(2, 3, 6, 5, dtype=d)
         out += [Sample(x, rand(4, 3, 3, 3, dtype=d), rand(4, dtype=d), 1, "same"),
@@ -202,7 +214,11 @@ def ref_max_pool2d(x, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=F
 
 
 def _max_pool_samples():
-    out = []
+    # small tie-free ones first for gradcheck (the ties / all -inf samples below have no
+    # derivative: finite differences there see a kink)
+    out = [Sample(rand(1, 2, 5, 6, dtype=F64), 2),
+           Sample(rand(1, 1, 7, 7, dtype=F64), 3, 2, 1, 2, True),
+           Sample(rand(2, 4, 5, dtype=F64), (2, 3), 1, (1, 1))]         # overlapping windows
     for d in (F32, F64, F16, np.int64, np.int32, np.uint8):
         out.append(Sample(rand(2, 3, 6, 6, dtype=d, low=-50, high=50), 2))
     x = rand(2, 2, 7, 8, dtype=F32)
@@ -266,7 +282,9 @@ def ref_avg_pool2d(x, kernel_size, stride=(), padding=0, ceil_mode=False,
 
 
 def _avg_pool_samples():
-    out = []
+    out = [Sample(rand(1, 2, 5, 6, dtype=F64), 3, 2, 1, True, False),     # small first
+           Sample(rand(1, 1, 7, 5, dtype=F64), (3, 2), (2, 3), (1, 1), True, True),
+           Sample(rand(2, 5, 4, dtype=F64), 2, 1, 1, False, True, 3)]
     for d in (F32, F64, F16):
         out.append(Sample(rand(2, 3, 6, 6, dtype=d), 2))
     x = rand(2, 2, 7, 8, dtype=F32)
@@ -296,7 +314,9 @@ def ref_adaptive_avg_pool2d(x, output_size):
 
 
 def _adaptive_samples():
-    out = [Sample(rand(2, 3, 8, 8, dtype=d), (2, 2)) for d in (F32, F64, F16)]
+    out = [Sample(rand(1, 2, 7, 5, dtype=F64), (3, 4)),                   # small first
+           Sample(rand(2, 5, 3, dtype=F64), (None, 2)), Sample(rand(1, 1, 3, 4), (5, 7))]
+    out += [Sample(rand(2, 3, 8, 8, dtype=d), (2, 2)) for d in (F32, F64, F16)]
     x = rand(2, 3, 7, 10, dtype=F32)
     out += [Sample(x, 1), Sample(x, (3, 4)), Sample(x, [5, 3]), Sample(x, (7, 10)),
             Sample(x, (14, 13)), Sample(x, (None, 3)), Sample(x, (4, None)),

@@ -33,10 +33,9 @@ def ref_batch_norm(x, weight, bias, running_mean, running_var, training, momentu
 
 
 def _bn_samples():
-    out = []
-    # small enough for gradcheck (training, affine)
-    out = [Sample(rand(3, 2, 4, dtype=F64), rand(2), rand(2), rand(2), positive(2), True,
-                  0.1, 1e-5, True)]
+    # small enough for gradcheck: training, affine
+    out = [Sample(rand(3, 2, 4, dtype=F64), rand(2, dtype=F64), rand(2, dtype=F64),
+                  rand(2, dtype=F64), positive(2, dtype=F64), True, 0.1, 1e-5, True)]
     for d in (F32, F64, F16):
         tol = HALF_TOL if d is F16 else {}
         x = rand(4, 3, 5, dtype=d)
@@ -324,8 +323,12 @@ def ref_pad(x, pad, mode="constant", value=None):
 
 
 def _pad_samples():
+    # small ones first for gradcheck: the modes that copy input values (with crops)
+    out = [Sample(rand(1, 2, 4, 5, dtype=F64), [2, -1, 1, 3], "reflect"),
+           Sample(rand(2, 3, 4, dtype=F64), [-1, 3], "circular"),
+           Sample(rand(1, 2, 3, 3, dtype=F64), [1, 1, 2, 0], "replicate")]
     x = rand(2, 3, 4, 5, dtype=F32)
-    out = [Sample(x, [1, 2]), Sample(x, (1, 1, 2, 0), "constant", 1.5),
+    out += [Sample(x, [1, 2]), Sample(x, (1, 1, 2, 0), "constant", 1.5),
            Sample(x, [0, 1, 1, 0, 2, 1, 1, 1], value=-3.0),
            Sample(x, [-1, 2, 1, -2]), Sample(x, [-2, -3]),
            Sample(rand(3, 4, dtype=np.int64), [2, 1], value=7.0),
