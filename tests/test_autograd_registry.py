@@ -108,6 +108,10 @@ def test_derivative_or_reason(name):
                 return v
             a2 = [sub(v) for v in args]
             k2 = {k: sub(v) for k, v in kwargs.items()}
+            # an in-place op cannot write a leaf that requires grad: give it a copy
+            if (op.schema.arguments[0].type.is_write and a2 and
+                    isinstance(a2[0], gpujit.Tensor) and a2[0].requires_grad):
+                a2[0] = a2[0].clone()
             return op.public(*a2, **k2)
 
         del names

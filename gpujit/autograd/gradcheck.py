@@ -22,20 +22,24 @@ def _outputs(fn, inputs):
 
 
 def _numerical(fn, inputs, i, out_index, eps):
-    """d(output out_index)/d(inputs[i]) by central differences: (numel_in, numel_out)."""
-    x = inputs[i]
-    flat = x._data.reshape(-1)     # a view: perturb in place
+    """d(output out_index)/d(inputs[i]) by central differences: (numel_in, numel_out).
+    Elements are nudged through their multi-index (a reshape of a non-contiguous input
+    would copy), and outputs are copied (a view op's output shares the input's memory)."""
+    a = inputs[i]._data
     cols = []
     with grad_mode.no_grad():
-        for k in range(flat.size):
-            orig = flat[k].item()
-            flat[k] = orig + eps
+        for k in range(a.size):
+            pos = np.unravel_index(k, a.shape)
+            orig = a[pos].item()
+            a[pos] = orig + eps
             plus = np.array(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
-            flat[k] = orig - eps
+            a[pos] = orig - eps
             minus = np.array(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
-            flat[k] = orig
+            a[pos] = orig
             cols.append((plus - minus) / (2 * eps))
-    return np.stack(cols) if cols else np.zeros((0, 0))
+    if cols:
+        return np.stack(cols)
+    return np.zeros((0, _outputs(fn, inputs)[out_index]._data.size))
 
 
 def _host(t):

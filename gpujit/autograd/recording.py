@@ -97,7 +97,9 @@ def _record(op, args):
             continue
         v = bound[p]
         if inplace and p == names[0] and isinstance(v, Tensor):
-            v = _reg.wrap(v._data.copy(), v._dtype, v._device)   # the value before
+            # the value before the write; recorded when it requires grad (double backward)
+            v = (_reg.OPS["aten::clone"].public(v) if _requires(v)
+                 else _reg.wrap(v._data.copy(), v._dtype, v._device))
         pre[p] = v
     # gradient edges and input metadata, before an in-place op changes self's grad_fn
     next_functions, inputs_meta = [], []

@@ -419,6 +419,20 @@ def _avg_dtype_check(dt):
         raise not_implemented("avg_pool2d", dt)
 
 
+def _avg_divisor(xp, hw, k, s, p, out_hw, count_include_pad, divisor_override):
+    """The divisor of each output position, (oH, oW) (or divisor_override)."""
+    if divisor_override is not None:
+        return divisor_override
+
+    def extent(n_out, size, kk, ss, pp):
+        start = xp.arange(n_out) * ss - pp
+        end = xp.minimum(start + kk, size + pp)
+        return end - start if count_include_pad else (xp.minimum(end, size)
+                                                      - xp.maximum(start, 0))
+    return (extent(out_hw[0], hw[0], k[0], s[0], p[0])[:, None]
+            * extent(out_hw[1], hw[1], k[1], s[1], p[1])[None, :])
+
+
 @op("aten::avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, "
     "bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) "
     "-> Tensor", tags=_NN, method=False, function=False, functional=True,
@@ -439,20 +453,7 @@ def avg_pool2d(xp, self, kernel_size, stride=(), padding=0, ceil_mode=False,
     if x.dtype.kind == "f":
         x = x.astype(compute_dtype(xp, x), copy=False)
     total = _windows(xp, x, k, s, p, d, (oh, ow), 0).sum(axis=(-2, -1))
-
-    def extent(n_out, size, kk, ss, pp):
-        start = xp.arange(n_out) * ss - pp
-        end = xp.minimum(start + kk, size + pp)
-        pool = end - start
-        return pool, xp.minimum(end, size) - xp.maximum(start, 0)
-    pool_h, in_h = extent(oh, h, k[0], s[0], p[0])
-    pool_w, in_w = extent(ow, w, k[1], s[1], p[1])
-    if divisor_override is not None:
-        div = divisor_override
-    elif count_include_pad:
-        div = pool_h[:, None] * pool_w[None, :]
-    else:
-        div = in_h[:, None] * in_w[None, :]
+    div = _avg_divisor(xp, (h, w), k, s, p, (oh, ow), count_include_pad, divisor_override)
     if odt.kind == "f":
         out = (total / div).astype(odt, copy=False)
     else:   # C++ integer division truncates toward zero
@@ -617,25 +618,6 @@ def _max_pool2d_with_indices_grad(grad, self, result):
     return _max_pool_scatter(grad[0], result[1], self.shape)
 
 
-def _avg_divisor(grad, h, w, k, s, p, oh, ow, count_include_pad, divisor_override):
-    """avg_pool2d's divisor per output position, (oH, oW), as in the forward."""
-    gpujit, _ = _F()
-
-    def extent(n_out, size, kk, ss, pp):
-        full, inside = [], []
-        for i in range(n_out):
-            start = i * ss - pp
-            end = min(start + kk, size + pp)
-            full.append(end - start)
-            inside.append(min(end, size) - max(start, 0))
-        return inside if not count_include_pad else full
-    if divisor_override is not None:
-        return divisor_override
-    dh = gpujit.tensor(extent(oh, h, k[0], s[0], p[0]), dtype=grad.dtype, device=grad.device)
-    dw = gpujit.tensor(extent(ow, w, k[1], s[1], p[1]), dtype=grad.dtype, device=grad.device)
-    return dh.unsqueeze(1) * dw.unsqueeze(0)
-
-
 @_derivative(avg_pool2d)
 def _avg_pool2d_grad(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override):
@@ -644,9 +626,10 @@ def _avg_pool2d_grad(grad, self, kernel_size, stride, padding, ceil_mode, count_
                                                     stride, padding, 1, ceil_mode)
     h, w = self.shape[-2:]
     oh, ow = out_shape[-2:]
-    g = grad / _avg_divisor(grad, h, w, k, s, p, oh, ow, count_include_pad,
-                            divisor_override)
-    g = g.reshape(-1, 1, oh, ow)
+    div = _avg_divisor(np, (h, w), k, s, p, (oh, ow), count_include_pad, divisor_override)
+    if not isinstance(div, int):      # a constant of the geometry, not of the data
+        div = gpujit.tensor(div, dtype=grad.dtype, device=grad.device)
+    g = (grad / div).reshape(-1, 1, oh, ow)
     # every window sums its (zero-padded) input: the gradient of a ones-kernel conv2d, with
     # ceil_mode's partial last window reaching into extra padding on the far side
     far = [max((o - 1) * ss + kk - n - pp, 0) for o, ss, kk, n, pp in
