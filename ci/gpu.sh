@@ -27,7 +27,10 @@ step pytest-cuda python3 -m pytest -m cuda -q
 step pytest-all python3 -m pytest -q -x
 step bench-eager python3 benchmarks/eager.py
 step bench-executor python3 benchmarks/executor.py --device all
+step bench-training python3 benchmarks/training.py --device all
+step example-train python3 examples/train_mlp.py --device cuda
 if [ -n "${OUT:-}" ]; then
-  cp benchmarks/results/eager-*.json benchmarks/results/executor-*.json "$OUT"/ 2>/dev/null
+  cp benchmarks/results/eager-*.json benchmarks/results/executor-*.json \
+     benchmarks/results/training-*.json "$OUT"/ 2>/dev/null
 fi
 exit $status

@@ -44,3 +44,15 @@ def test_train_mlp_command_line():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("epoch ") == 2 and "held-out accuracy" in out.stdout
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.cuda
+def test_train_mlp_on_cuda():
+    tm = _train_mlp()
+    acc, model = tm.train(points=2000, epochs=12, batch=64, lr=2e-2, device="cuda",
+                          log=lambda s: None)
+    assert acc >= 0.95
+    assert next(model.parameters()).device.type == "cuda"

@@ -685,9 +685,6 @@ def _einsum_grad(grad, equation, tensors):
     spare = [c for c in _LETTERS if c not in eq]
     grads = []
     for i, term in enumerate(terms):
-        if not tensors[i].is_floating_point():
-            grads.append(None)
-            continue
         target, ties, tie_ops, fresh = [], [], [], iter(spare)
         for c in term:
             if c in target:

@@ -639,20 +639,11 @@ def _avg_pool2d_grad(grad, self, kernel_size, stride, padding, ceil_mode, count_
     return gi.reshape(self.shape)
 
 
-def _adaptive_weights(n_in, n_out, like):
-    """(n_out, n_in) averaging matrix of adaptive_avg_pool2d, from registry ops."""
-    gpujit, _ = _F()
-    i = gpujit.arange(n_out, device=like.device)
-    start = (i * n_in).div(n_out, rounding_mode="floor")
-    end = ((i + 1) * n_in + n_out - 1).div(n_out, rounding_mode="floor")
-    j = gpujit.arange(n_in, device=like.device).unsqueeze(0)
-    m = (j >= start.unsqueeze(1)) & (j < end.unsqueeze(1))
-    return m.to(like.dtype) / (end - start).to(like.dtype).unsqueeze(1)
-
-
 @_derivative(adaptive_avg_pool2d)
 def _adaptive_avg_pool2d_grad(grad, self):
-    h, w = self.shape[-2:]
-    ah = _adaptive_weights(h, grad.shape[-2], grad)
-    aw = _adaptive_weights(w, grad.shape[-1], grad)
+    gpujit, _ = _F()
+    # the forward's averaging matrices (constants of the geometry): out = Ah @ x @ Aw^T
+    ah, aw = (gpujit.tensor(_adaptive_matrix(np, n, o, np.float64), dtype=grad.dtype,
+                            device=grad.device)
+              for n, o in zip(self.shape[-2:], grad.shape[-2:]))
     return ah.t().matmul(grad).matmul(aw)

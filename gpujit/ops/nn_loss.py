@@ -487,23 +487,18 @@ def _bce_grad(grad, self, target, weight, reduction):
 
 @_derivative(binary_cross_entropy_with_logits)
 def _bce_logits_grad(grad, self, target, weight, pos_weight, reduction):
+    """loss = (1 - t) x + l (-log sigmoid(x)), l = 1 + (pos_weight - 1) t, times weight."""
     g = _per_element(grad, reduction, _shape(self, target, weight, pos_weight))
     sig = self.sigmoid()
-    neg_log_sig = (-self.abs()).exp().log1p() + (-self).clamp_min(0)   # -log(sigmoid(x))
-    if pos_weight is None:
-        gx, gt, gpw = sig - target, -self, None
-        loss = (1 - target) * self + neg_log_sig
-    else:
-        lw = 1 + (pos_weight - 1) * target
-        gx = lw * sig - pos_weight * target
-        gt = (pos_weight - 1) * neg_log_sig - self
-        gpw = target * neg_log_sig * g if weight is None else \
-            target * neg_log_sig * g * weight
-        loss = (1 - target) * self + lw * neg_log_sig
-    gw = None if weight is None else loss * g
+    neg_log_sig = (-self.abs()).exp().log1p() + (-self).clamp_min(0)
+    lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    gw = None if weight is None else ((1 - target) * self + lw * neg_log_sig) * g
     if weight is not None:
         g = g * weight
-    return gx * g, gt * g, gw, gpw
+    if pos_weight is None:
+        return (sig - target) * g, -self * g, gw, None
+    return ((lw * sig - pos_weight * target) * g, ((pos_weight - 1) * neg_log_sig - self) * g,
+            gw, target * neg_log_sig * g)
 
 
 def _batched(self, target, like_input=False):

@@ -392,7 +392,8 @@ def pad(xp, self, pad, mode="constant", value=None):
 # (gpujit.autograd) with registry ops; the statistics are recomputed from the saved input
 # (PyTorch saves them from the forward). Formulas: PyTorch's batchnorm_backward,
 # layer_norm_backward and group_norm_backward.
-from .registry import derivative as _derivative, nondifferentiable as _nondifferentiable  # noqa: E402,E501
+from .registry import derivative as _derivative  # noqa: E402
+from .registry import nondifferentiable as _nondifferentiable  # noqa: E402
 
 
 def _norm_input_grad(g, xhat, invstd, dims):

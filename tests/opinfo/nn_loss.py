@@ -13,6 +13,16 @@ HALF_TOL = dict(rtol=1e-2, atol=1e-2)
 NONE, MEAN, SUM = 0, 1, 2
 
 
+_grad_rng = np.random.default_rng(79)
+
+
+def grad_rand(*shape, low=-2.0, high=2.0):
+    """float64 values for the samples put first for tests/test_autograd_registry.py (which
+    gradchecks an op's first 3 samples: here the weights, ignore_index and label smoothing);
+    their own generator leaves the shared one's sequence, and every other sample, unchanged."""
+    return _grad_rng.uniform(low, high, shape)
+
+
 def reduce(loss, reduction):
     r = {0: "none", 1: "mean", 2: "sum"}.get(reduction, reduction)
     if r == "none":
@@ -77,7 +87,7 @@ def ref_kl_div(a, b, reduction=MEAN, log_target=False):
 
 
 def _kl_samples():
-    out = []
+    out = [Sample(grad_rand(2, 5), grad_rand(5), NONE, log_target=True)]
     for d in (F32, F64):
         lp = np.log(positive(3, 4, dtype=d))
         out += [Sample(lp, positive(3, 4, dtype=d, low=0.0, high=1.0), r) for r in (0, 1, 2)]
@@ -101,7 +111,8 @@ def ref_bce(x, t, weight=None, reduction=MEAN):
 
 
 def _bce_samples():
-    out = []
+    out = [Sample(grad_rand(3, 4, low=0.05, high=0.95), grad_rand(3, 4, low=0, high=1),
+                  grad_rand(4, low=0.1, high=2), MEAN)]
     for d in (F32, F64, F16):
         tol = HALF_TOL if d is F16 else {}
         x = positive(3, 4, dtype=d, low=0.01, high=0.99)
@@ -128,7 +139,8 @@ def ref_bce_logits(x, t, weight=None, pos_weight=None, reduction=MEAN):
 
 
 def _bce_logits_samples():
-    out = []
+    g = grad_rand
+    out = [Sample(g(3, 4), g(3, 4, low=0, high=1), g(3, 1, low=0.1, high=2), None, SUM)]
     for d in (F32, F64, F16):
         tol = HALF_TOL if d is F16 else {}
         x = rand(3, 4, dtype=d, low=-5, high=5)
@@ -180,8 +192,20 @@ def _log_softmax(x, axis):
     return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
 
 
+def _nll_grad_samples(nd):
+    g = grad_rand
+    t = np.array([0, 3, -100, 1, 2])
+    first = [Sample(g(5, 4), t, g(4, low=0.1, high=2), MEAN),
+             Sample(g(5, 4), np.array([0, 3, 2, 1, 2]), g(4, low=0.1, high=2), SUM, 2),
+             Sample(g(4), np.array(1), g(4, low=0.1, high=2), NONE)]
+    if nd:
+        t3 = np.array([[[0, 3], [1, -100], [2, 2]], [[3, 3], [0, 1], [-100, 2]]])
+        first[1] = Sample(g(2, 4, 3, 2), t3, g(4, low=0.1, high=2), MEAN)
+    return first
+
+
 def _nll_samples(nd=True):
-    out = []
+    out = _nll_grad_samples(nd)
     for d in (F32, F64, F16):
         tol = HALF_TOL if d is F16 else {}
         lp = _log_softmax(rand(5, 4, dtype=F64), 1).astype(d)
@@ -260,8 +284,18 @@ def ref_cross_entropy(x, target, weight=None, reduction=MEAN, ignore_index=-100,
     return losses.sum() if reduction == SUM else losses.sum() / denom
 
 
+def _ce_grad_samples():
+    g = grad_rand
+    w = g(4, low=0.1, high=2)
+    q = np.exp(g(5, 4))
+    return [Sample(g(5, 4), np.array([0, 3, -100, 1, 2]), w, MEAN, -100, 0.2),
+            Sample(g(5, 4), q / q.sum(1, keepdims=True), w, SUM, -100, 0.1),
+            Sample(g(2, 3, 4), np.array([[0, 1, 2, 2], [1, 1, 0, 2]]), g(3, low=0.1, high=2),
+                   NONE, 1, 0.3)]
+
+
 def _ce_samples():
-    out = []
+    out = _ce_grad_samples()
     for d in (F32, F64, F16):
         tol = HALF_TOL if d is F16 else {}
         x = rand(5, 4, dtype=d)
@@ -273,7 +307,8 @@ def _ce_samples():
     x3, t3 = rand(2, 3, 4, dtype=F32), rand(2, 4, dtype=np.int64, low=0, high=2)
     out += [Sample(x, t, positive(4), MEAN), Sample(x, t, positive(4), NONE),
             Sample(x, t, None, MEAN, -100, 0.1), Sample(x, t, positive(4), MEAN, -100, 0.2),
-            Sample(x, t, positive(4), NONE, -100, 0.3), Sample(x, np.array([0, 3, 1, 1, 2]), None, SUM, 1, 0.25),
+            Sample(x, t, positive(4), NONE, -100, 0.3),
+            Sample(x, np.array([0, 3, 1, 1, 2]), None, SUM, 1, 0.25),
             Sample(x, np.array([0, 3, 2, 3, 1]), reduction=MEAN, ignore_index=3),
             Sample(x, p, None, MEAN), Sample(x, p, positive(4), NONE),
             Sample(x, p, positive(4), SUM, label_smoothing=0.15),
@@ -313,9 +348,10 @@ def ref_cosine(x1, x2, dim=1, eps=1e-8):
 
 
 def _cos_samples():
-    out = [Sample(rand(3, 4, dtype=d), rand(3, 4, dtype=d)).tol(**(HALF_TOL if d is F16
-                                                                   else {}))
-           for d in (F32, F64, F16)]
+    out = [Sample(grad_rand(3, 4), grad_rand(4), -1)]
+    out += [Sample(rand(3, 4, dtype=d), rand(3, 4, dtype=d)).tol(**(HALF_TOL if d is F16
+                                                                    else {}))
+            for d in (F32, F64, F16)]
     out += [Sample(rand(3, 4, dtype=F32), rand(4, dtype=F32), -1),
             Sample(rand(2, 3, 4, dtype=F32), rand(2, 3, 4, dtype=F32), 0, 1e-6),
             Sample(rand(3, 4, dtype=F32), rand(3, 4, dtype=F64)).expect_dtype(G.float64),
