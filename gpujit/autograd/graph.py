@@ -43,7 +43,7 @@ class SavedTensor:
             shape = "x".join(str(s) for s in t._data.shape) or "scalar"
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: [{t._dtype.short_name}Tensor [{shape}]], which is "
+                f"an inplace operation: [gpujit.{t._dtype.short_name}Tensor [{shape}]], which is "
                 f"output {self.index} of {self.node_name}, is at version {t._version}; "
                 f"expected version {self.version} instead. Hint: the backward of "
                 f"{self.node_name} needs the value it had when it was computed; avoid the "
