@@ -82,6 +82,11 @@ def _record(op, args):
                 f"track writes through views yet. Write it out of place (e.g. torch.where "
                 f"or torch.cat) or do it under torch.no_grad().")
     if isinstance(d, _reg.NonDifferentiable) or (d is None and op.tags & _NO_GRAD_TAGS):
+        if inplace and isinstance(args[0], Tensor) and _requires(args[0]):
+            # the tensor's old grad_fn would no longer describe its value
+            raise RuntimeError(f"{op.public_name}: this in-place operation is not "
+                               f"differentiable and cannot modify a tensor that requires "
+                               f"grad; call it under torch.no_grad() or on a detached copy")
         return _no_grad_result(op, args)
     if d is None:
         result = op.eager(*args)

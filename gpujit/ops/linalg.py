@@ -685,23 +685,23 @@ def _einsum_grad(grad, equation, tensors):
     spare = [c for c in _LETTERS if c not in eq]
     grads = []
     for i, term in enumerate(terms):
-        target, ties, tie_ops, fresh = [], [], [], iter(spare)
+        target, extra, extra_ops, fresh = [], [], [], iter(spare)
         for c in term:
             if c in target:
                 c2 = next(fresh)
-                ties.append(c + c2)
-                tie_ops.append(G.eye(sizes[c], dtype=grad.dtype, device=grad.device))
+                extra.append(c + c2)
+                extra_ops.append(G.eye(sizes[c], dtype=grad.dtype, device=grad.device))
                 target.append(c2)
             else:
                 target.append(c)
         others = [t for j, t in enumerate(terms) if j != i]
-        known = set(out).union(*others, *ties)
+        known = set(out).union(*others, *extra)
         for c in dict.fromkeys(term):
             if c not in known:
-                ties.append(c)
-                tie_ops.append(grad.new_ones((sizes[c],)))
-        sub = ",".join([out] + others + ties) + "->" + "".join(target)
-        ops = [grad] + [t for j, t in enumerate(tensors) if j != i] + tie_ops
+                extra.append(c)
+                extra_ops.append(grad.new_ones((sizes[c],)))
+        sub = ",".join([out] + others + extra) + "->" + "".join(target)
+        ops = [grad] + [t for j, t in enumerate(tensors) if j != i] + extra_ops
         grads.append(G.einsum(sub, *ops))
     return grads
 

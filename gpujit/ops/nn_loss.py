@@ -410,11 +410,6 @@ def cosine_similarity(xp, x1, x2, dim=1, eps=1e-08):
 from .registry import derivative as _derivative  # noqa: E402
 
 
-def _gpujit():
-    import gpujit    # the package sits above the registry: imported when a backward runs
-    return gpujit
-
-
 def _shape(*tensors):
     return broadcast_shapes(*[tuple(t.shape) for t in tensors if t is not None])
 
@@ -509,8 +504,8 @@ def _batched(self, target, like_input=False):
 
 
 def _class_targets(self, target, weight, ignore_index):
-    """(class index per element with ignored ones at 0, its weight: weight[t], 0 where
-    ignored)."""
+    """Each row's class (ignored rows read class 0) and its weight: weight[t] (1 without
+    weights), 0 for ignored rows."""
     t = target.long()
     ignored = t == ignore_index
     tc = t.masked_fill(ignored, 0)

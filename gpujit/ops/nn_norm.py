@@ -523,16 +523,17 @@ def _pad_source(n, left, right, mode):
 
 
 @_derivative(pad, wrt=("self",))
-def _pad_grad(grad, self, pad, mode):
+def _pad_grad(grad, pad, mode):
     """constant: the gradient cropped back (pad by the negated widths); the other modes add
-    each output's gradient to the input position it was copied from, one dim at a time."""
+    each output's gradient to the input position it was copied from, one dim at a time.
+    (The input's sizes follow from the gradient's: nothing is saved.)"""
     import gpujit
     if mode == "constant":
         return gpujit.nn.functional.pad(grad, [-p for p in pad])
     g = grad
     for k in range(len(pad) // 2):
-        dim = self.dim() - 1 - k
-        n = self.shape[dim]
+        dim = grad.dim() - 1 - k
+        n = grad.shape[dim] - pad[2 * k] - pad[2 * k + 1]
         src = gpujit.tensor(_pad_source(n, pad[2 * k], pad[2 * k + 1], mode),
                             device=grad.device)
         shape = list(g.shape)

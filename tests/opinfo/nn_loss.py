@@ -140,7 +140,8 @@ def ref_bce_logits(x, t, weight=None, pos_weight=None, reduction=MEAN):
 
 def _bce_logits_samples():
     g = grad_rand
-    out = [Sample(g(3, 4), g(3, 4, low=0, high=1), g(3, 1, low=0.1, high=2), None, SUM)]
+    out = [Sample(g(3, 4), g(3, 4, low=0, high=1), g(3, 1, low=0.1, high=2),
+                  g(4, low=0.1, high=2), SUM)]
     for d in (F32, F64, F16):
         tol = HALF_TOL if d is F16 else {}
         x = rand(3, 4, dtype=d, low=-5, high=5)
