@@ -262,3 +262,14 @@ def test_gradients_on_cuda_match_cpu():
     for a, b in zip(cpu, gpu):
         assert b.device.type == "cuda"
         np.testing.assert_allclose(a.numpy(), b.cpu().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_shape_only_derivatives_do_not_pin_their_input():
+    """sum's backward needs only the input's shape: an in-place change of the input after
+    the sum does not break backward (PyTorch keeps only the sizes too)."""
+    x = f64(3)
+    y = x * 1
+    s = y.sum()
+    y.add_(1)
+    s.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1, 1, 1])

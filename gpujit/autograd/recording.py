@@ -100,6 +100,10 @@ def _record(op, args):
     for p in d.params:
         if p == "result":
             continue
+        if p not in bound and p.endswith("_shape"):
+            t = bound[p[:-6]]
+            pre[p] = tuple(t._data.shape) if isinstance(t, Tensor) else None
+            continue
         v = bound[p]
         if inplace and p == names[0] and isinstance(v, Tensor):
             # the value before the write; recorded when it requires grad (double backward)

@@ -530,25 +530,28 @@ def _reduced_count(self, dim):
     return _count(tuple(self.shape), tuple(_reduced(self.dim(), dim)))
 
 
+# sum and mean need only the input's shape (self_shape): they keep no tensor alive
+
+
 @_derivative(sum_all)
-def _sum_grad(grad, self):
-    return grad.expand(self.shape)
+def _sum_grad(grad, self_shape):
+    return grad.expand(self_shape)
 
 
 @_derivative(sum_dim)
-def _sum_dim_grad(grad, self, dim, keepdim):
-    return _keep(grad, self.dim(), dim, keepdim).expand(self.shape)
+def _sum_dim_grad(grad, self_shape, dim, keepdim):
+    return _keep(grad, len(self_shape), dim, keepdim).expand(self_shape)
 
 
 @_derivative(mean)
-def _mean_grad(grad, self):
-    return grad.expand(self.shape) / max(self.numel(), 1)
+def _mean_grad(grad, self_shape):
+    return grad.expand(self_shape) / max(_count(self_shape, tuple(range(len(self_shape)))), 1)
 
 
 @_derivative(mean_dim)
-def _mean_dim_grad(grad, self, dim, keepdim):
-    n = _reduced_count(self, dim)
-    return _keep(grad, self.dim(), dim, keepdim).expand(self.shape) / max(n, 1)
+def _mean_dim_grad(grad, self_shape, dim, keepdim):
+    n = _count(tuple(self_shape), tuple(_reduced(len(self_shape), dim)))
+    return _keep(grad, len(self_shape), dim, keepdim).expand(self_shape) / max(n, 1)
 
 
 def _prod_backward(grad, self, d):

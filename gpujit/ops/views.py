@@ -303,8 +303,8 @@ from .registry import derivative as _derivative  # noqa: E402
 
 
 @_derivative(view, reshape)
-def _reshape_grad(grad, self):
-    return grad.reshape(self.shape)
+def _reshape_grad(grad, self_shape):
+    return grad.reshape(self_shape)
 
 
 @_derivative(t)
@@ -323,13 +323,13 @@ def _transpose_grad(grad, dim0, dim1):
 
 
 @_derivative("aten::squeeze.dims", "aten::unsqueeze")
-def _squeeze_grad(grad, self):
-    return grad.reshape(self.shape)
+def _squeeze_grad(grad, self_shape):
+    return grad.reshape(self_shape)
 
 
 @_derivative(flatten)
-def _flatten_grad(grad, self):
-    return grad.reshape(self.shape)
+def _flatten_grad(grad, self_shape):
+    return grad.reshape(self_shape)
 
 
 @_derivative(permute)
