@@ -273,3 +273,23 @@ def test_shape_only_derivatives_do_not_pin_their_input():
     y.add_(1)
     s.backward()
     np.testing.assert_allclose(x.grad.numpy(), [1, 1, 1])
+
+
+def test_gradients_given_to_two_leaves_are_not_shared():
+    """add passes one gradient array to both inputs: each .grad must be its own, so an
+    in-place change of one (an optimizer step, clipping) leaves the other alone."""
+    a, b = f64(3), f64(3, seed=5)
+    (a + b).sum().backward()
+    a.grad.mul_(10)
+    np.testing.assert_allclose(b.grad.numpy(), [1, 1, 1])
+    g = torch.ones(3, dtype=torch.float64)
+    c = f64(3, seed=6)
+    (c * 1).backward(g)                   # a caller's gradient is never adopted
+    c.grad.mul_(5)
+    np.testing.assert_allclose(g.numpy(), [1, 1, 1])
+    h = c * 1
+    h.retain_grad()
+    c.grad = None
+    (h + 0).sum().backward()
+    c.grad.mul_(7)
+    np.testing.assert_allclose(h.grad.numpy(), [1, 1, 1])

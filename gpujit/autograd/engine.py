@@ -89,6 +89,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                                f"have a grad_fn")
         roots.append(e)
     grads = _make_grads(outputs, grad_outputs)
+    _handed.clear()
+    _handed.update(id(g._data) for g in grads)
     deps, parents = _collect(roots)
     needed = _needed(parents, {n for n, _ in capture}) if capture is not None else None
     buffers = {}
@@ -122,6 +124,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
                     ready.append(nxt)
+    _handed.clear()
     return results
 
 
@@ -144,6 +147,7 @@ def _tensor_hooks(node, buf):
             g = buf[nr]
             g = g if grad_mode.state.enabled else _reg.wrap(g._data, g._dtype, g._device)
             ag.grad = g if ag.grad is None else ag.grad + g
+            _handed.add(id(ag.grad._data))
 
 
 def _run_node(node, buf, retain_graph, accumulate):
@@ -188,11 +192,27 @@ def _accumulate_into(leaf, g):
     if not grad_mode.state.enabled:
         g = g.detach() if g._ag is not None else g
     if ag.grad is None:
-        # a fresh tensor, so later in-place accumulation never touches a caller's gradient
-        ag.grad = g if g._ag is not None and g._ag.requires_grad else _reg.wrap(
-            g._data.copy(), g._dtype, g._device)
+        if g._ag is not None and g._ag.requires_grad:
+            ag.grad = g
+        elif _fresh(g):
+            ag.grad = g          # made by this backward and handed to no one else: keep it
+        else:
+            # shared (a caller's gradient, a view, or given to another leaf too): copy, so
+            # in-place updates of .grad (optimizers, clipping) never reach anything else
+            ag.grad = _reg.wrap(g._data.copy(), g._dtype, g._device)
     else:
         ag.grad = ag.grad + g
+    _handed.add(id(ag.grad._data))
+
+
+# arrays of gradients already stored in a .grad (or given as root gradients) during the
+# running backward: a second leaf receiving the same array gets a copy
+_handed: set = set()
+
+
+def _fresh(g):
+    a = g._data
+    return getattr(a, "base", None) is None and id(a) not in _handed
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,

@@ -98,7 +98,7 @@ def _record(op, args):
     # what the derivative reads, saved before an in-place op overwrites self
     pre = {}
     for p in d.params:
-        if p == "result":
+        if p in ("result", "needs_grad"):
             continue
         if p not in bound and p.endswith("_shape"):
             t = bound[p[:-6]]
@@ -128,6 +128,9 @@ def _record(op, args):
         else:
             next_functions.append((None, 0))    # None / a Python number: no gradient
             inputs_meta.append(None)
+    if "needs_grad" in d.params:
+        pre["needs_grad"] = tuple(m is not None and (m[0] != "list" or any(m[1]))
+                                  for m in inputs_meta)
     with grad_mode.no_grad():
         result = op.eager(*args)
     outs = _as_tuple(result)

@@ -618,18 +618,18 @@ def _scaled(t, k):
 
 
 @_derivative(matmul)
-def _matmul_grad(grad, self, other):
+def _matmul_grad(grad, self, other, needs_grad):
     # a vector operand is a one-row (self) or one-column (other) matrix; the engine sums
     # the gradients of broadcast batch dims back to each operand's shape
     a = self.unsqueeze(0) if self.dim() == 1 else self
     b = other.unsqueeze(-1) if other.dim() == 1 else other
     g = grad.unsqueeze(-1) if other.dim() == 1 else grad
     g = g.unsqueeze(-2) if self.dim() == 1 else g
-    ga = g.matmul(b.mT)
-    gb = a.mT.matmul(g)
-    if self.dim() == 1:
+    ga = g.matmul(b.mT) if needs_grad[0] else None
+    gb = a.mT.matmul(g) if needs_grad[1] else None
+    if ga is not None and self.dim() == 1:
         ga = ga.squeeze(-2)
-    if other.dim() == 1:
+    if gb is not None and other.dim() == 1:
         gb = gb.squeeze(-1)
     return ga, gb
 
@@ -707,14 +707,16 @@ def _einsum_grad(grad, equation, tensors):
 
 
 @_derivative(linear)
-def _linear_grad(grad, input, weight, bias):
-    # the engine sums the bias gradient over the leading dims
+def _linear_grad(grad, input, weight, bias, needs_grad):
+    # the engine sums the bias gradient over the leading dims; no GEMM for an input (or a
+    # weight) that needs no gradient
     if weight.dim() == 1:               # y = input @ w: one output feature, dim dropped
         g = grad.unsqueeze(-1)
         return g * weight, g * input, grad
     out_f, in_f = weight.shape
-    gw = grad.reshape(-1, out_f).t().matmul(input.reshape(-1, in_f))
-    return grad.matmul(weight), gw, grad
+    gi = grad.matmul(weight) if needs_grad[0] else None
+    gw = grad.reshape(-1, out_f).t().matmul(input.reshape(-1, in_f)) if needs_grad[1] else None
+    return gi, gw, grad
 
 
 def _vector_norm_backward(grad, self, norm, ord, dim, keepdim):

@@ -618,8 +618,10 @@ class Derivative:
     returns several tensors, zeros where an output got none, a list for a Tensor[] return)
     and, by keyword, exactly the values it names among `result` (the op's output), the
     schema's argument names, and `<arg>_shape` (a tensor argument's shape, as a tuple: what
-    sum's backward needs, without keeping the tensor alive or version-checking it); it
-    returns one gradient per name in `wrt` (a tuple when there
+    sum's backward needs, without keeping the tensor alive or version-checking it), and
+    `needs_grad` (a tuple of bools, one per `wrt` name: skip work for inputs that need no
+    gradient, such as a first layer's input); it returns one gradient per name in `wrt`
+    (a tuple when there
     are several), None for no gradient. Autograd saves only what fn names, checks those
     tensors' versions at backward, sums broadcast gradients back to each input's shape and
     casts them to its dtype."""
@@ -657,7 +659,7 @@ def derivative(*targets, wrt=None):
         params = [p for p in inspect.signature(fn).parameters if p != "grad"]
         for t in targets:
             for d in _opdefs(t):
-                names = {a.name for a in d.schema.arguments} | {"result"}
+                names = {a.name for a in d.schema.arguments} | {"result", "needs_grad"}
                 names |= {a.name + "_shape" for a in d.schema.arguments
                           if a.type.base == "Tensor" and not a.type.is_list}
                 bad = [p for p in params if p not in names]
