@@ -63,4 +63,7 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode,  
                        is_grad_enabled, is_inference_mode_enabled)
 from . import jit  # noqa: E402
 from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa: E402,F401
-                  ScriptFunction, ScriptModule, TracedModule)
+                  ScriptFunction, ScriptModule, TracedModule, set_fusion_strategy,
+                  strict_fusion)
+from . import fusers, kernels  # noqa: E402,F401
+from .fusers import FusionWarning  # noqa: E402,F401

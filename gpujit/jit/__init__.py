@@ -4,7 +4,11 @@ from ..frontend.tracer import TracerWarning
 from .objects import (ScriptFunction, ScriptMethod, ScriptModule, TracedModule,
                       RecursiveScriptModule)
 from .trace import trace, trace_module, TracingCheckError, is_tracing
+from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
+                      StrictFusionError)
+from ..runtime.fusion import set_profiling_runs, profiling_runs
 
 __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tracing",
            "ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
-           "RecursiveScriptModule"]
+           "RecursiveScriptModule", "set_fusion_strategy", "get_fusion_strategy",
+           "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+from .. import fusers as _fusers
 from ..autograd.grad_mode import state as _grad_state
 from ..frontend import tracer as _tracer
 from ..ops import registry as _reg
@@ -88,7 +89,27 @@ class _GraphCallable:
             session.record_call(self.inlined_graph, leading[0] if leading else None,
                                 args, out)
             return out
-        return self._get_executable()(*leading, *args)
+        exe = self._get_executable()
+        if _fusers.strict_fusion_active():
+            return self._run_strict(exe, (*leading, *args))
+        return exe(*leading, *args)
+
+    def _run_strict(self, exe, args):
+        """Inside `with gpujit.strict_fusion():` every call that runs optimized code must
+        run fully fused (profiling calls, which build that code, are exempt)."""
+        key = exe.key(args)
+        had = exe._active.get(key)
+        out = exe(*args)
+        spec = exe._active.get(key)
+        if had is not None and spec is not None and spec.unfused:
+            raise _fusers.StrictFusionError(spec.unfused, where=f"a call of {self.name}")
+        return out
+
+    def fusion_report(self, *args, **kwargs):
+        """Which ops of the graph that runs for these inputs fused, and why the others did
+        not (one line per node, with the user's source line)."""
+        g = self.graph_for(*args, **kwargs)
+        return _fusers.format_fusion_report(_fusers.fusion_report(g))
 
     def _bind_kwargs(self, args, kwargs, skip):
         names = [_plain(v.debug_name) for v in self._graph.inputs[skip:]]
@@ -141,7 +162,7 @@ class ScriptFunction(_GraphCallable):
         self.__doc__ = getattr(original, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
-        if kwargs or _tracer._Active.session is not None or (
+        if kwargs or _tracer._Active.session is not None or _fusers.strict_fusion_active() or (
                 _reg.dispatch_state.autograd is not None and _grad_state.enabled):
             return self._run((), args, kwargs)
         exe = self._executable or self._get_executable()
@@ -162,7 +183,7 @@ class ScriptMethod(_GraphCallable):
         self.owner = module
 
     def __call__(self, *args, **kwargs):
-        if kwargs or _tracer._Active.session is not None or (
+        if kwargs or _tracer._Active.session is not None or _fusers.strict_fusion_active() or (
                 _reg.dispatch_state.autograd is not None and _grad_state.enabled):
             return self._run((self.owner,), args, kwargs)
         exe = self._executable or self._get_executable()
@@ -237,6 +258,9 @@ class ScriptModule(Module):
 
     def graph_for(self, *args, **kwargs):
         return self._method().graph_for(*args, **kwargs)
+
+    def fusion_report(self, *args, **kwargs):
+        return self._method().fusion_report(*args, **kwargs)
 
     def _get_name(self):
         return f"{self._kind}[{self.original_name}]"

@@ -153,7 +153,22 @@ class _Assumptions:
             return [self.profile.get(n.output)] if known(ins[0]) else None
         if k.startswith("aten::"):
             return self.aten(n, ins)
+        if k == "prim::TensorExprGroup":
+            return self.group(n, ins)
         return None        # calls, Uninitialized, kinds added later: nothing assumed
+
+    def group(self, n, ins):
+        """A fusion group computes pointwise ops: its outputs have the profiled dtype and
+        device (its guards or its fallback keep them), and the largest input rank."""
+        if not all(known(s) for s in ins):
+            return None
+        outs = [self.profile.get(v) for v in n.outputs]
+        if any(not self.profile.seen(v) or not isinstance(s, TensorSpec) for v, s in
+               zip(n.outputs, outs)):
+            return None
+        ranks = [s.ndim for s in ins if isinstance(s, TensorSpec)]
+        nd = max(ranks) if ranks and all(r is not None for r in ranks) else None
+        return [TensorSpec(s.dtype, s.device, nd, s.sizes) for s in outs]
 
     def if_(self, n):
         outs = None

@@ -29,6 +29,7 @@ from ..device import cpu as _cpu
 from ..ops.registry import wrap
 from ..tensor import Tensor
 from ..ir import types as T
+from . import fusion
 from .assume import assume, always_raises, constant_of
 from .interpreter import exception_for, num_to_tensor
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec
@@ -76,8 +77,10 @@ class CodeGenerator:
     """One specialized function: `generate()` returns (source, namespace)."""
 
     def __init__(self, graph, profile, fname, hoisted=(), *, stale=None, deopt=None,
-                 module=None):
+                 module=None, fusion_budget=None):
         self.graph = graph
+        self.fusion_budget = fusion_budget   # shared by the function's fusion groups
+        self.groups = []                     # the FusedGroups the code calls
         self.profile = profile
         self.fname = fname
         self.hoisted = list(hoisted)
@@ -603,4 +606,5 @@ _PRIM_EMITTERS = {
     "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _alias,
     "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
+    "prim::TensorExprGroup": fusion.emit_group,
 }

@@ -31,6 +31,7 @@ import weakref
 
 from .. import dtypes as _dt
 from ..ir import types as T
+from . import fusion
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator
 from .interpreter import interpret, callee_graph, call_inputs
@@ -80,6 +81,8 @@ class Specialization:
         self.fn = None
         self.source = None
         self.attr_specs = ()        # ((GetAttr node, spec), ...) guarded at entry
+        self.groups = ()            # the FusedGroups its code calls
+        self.unfused = ()           # nodes left unfused (what strict_fusion reports)
         self.stale = False
         self._graph = None
         self._exe_graph = exe.graph
@@ -117,7 +120,8 @@ class Executable:
     """An optimized graph, callable on Tensors and Python values (a module object first
     when the graph's first input is a module)."""
 
-    def __init__(self, graph, name="forward", *, max_specializations=8, optimize=True):
+    def __init__(self, graph, name="forward", *, max_specializations=8, optimize=True,
+                 fuse=True):
         from .. import passes
         g = graph.copy()
         if optimize:
@@ -125,6 +129,8 @@ class Executable:
         g.lint()
         self.graph = g
         self.name = name
+        self.fuse = fuse
+        self.fusion_budget = None
         self.max_specializations = max_specializations
         self.specializations: list = []
         self.stats = {"profiling_runs": 0, "compiles": 0, "interpreted": 0, "deopts": 0,
@@ -166,6 +172,8 @@ class Executable:
             profile = self._profiles[key] = Profile()
         result = interpret(self.graph, *args, profile=profile)
         self.stats["profiling_runs"] += 1
+        if profile.runs < fusion.profiling_runs():
+            return result            # more profiling runs before the optimized code is built
         spec = self._compile(key, profile, args[0] if self._hoisted else None)
         self._active[key] = spec
         self._build_dispatcher()
@@ -175,18 +183,32 @@ class Executable:
         k = _COUNTERS.get(self.name, 0)
         _COUNTERS[self.name] = k + 1
         spec = Specialization(self, key, f"{self.name}_{k}", profile)
-        cg = CodeGenerator(self.graph, profile, spec.name, self._hoisted,
+        graph, prof, hoisted = self.graph, profile, self._hoisted
+        fusing = self.fuse and fusion.fusion_enabled()
+        if fusing:
+            graph, prof, groups = fusion.fuse_profiled(self.graph, profile)
+            if groups:
+                hoisted = hoisted_attrs(graph)
+                spec.profile, spec._exe_graph, spec._graph = prof, graph, graph
+        if fusing and self.fusion_budget is None:
+            from .. import fusers
+            # a function keeps the strategy in force when it first compiles (documented)
+            self.fusion_budget = fusers.FusionBudget(fusers.get_fusion_strategy(), name=self.name)
+        cg = CodeGenerator(graph, prof, spec.name, hoisted,
                            stale=functools.partial(self._mark_stale, weakref.ref(spec)),
-                           deopt=functools.partial(self._deopt, spec), module=module)
+                           deopt=functools.partial(self._deopt, spec), module=module,
+                           fusion_budget=self.fusion_budget)
         source, ns = cg.generate()
+        spec.groups = cg.groups
+        spec.unfused = _unfused(graph) if fusing else ()
         spec.source = source
         spec.fn = compile_source(source, spec.filename, ns, spec.name)
-        spec.attr_specs = tuple((n, cg.specs.get(n.output)) for n in self._hoisted)
+        spec.attr_specs = tuple((n, cg.specs.get(n.output)) for n in hoisted)
         weakref.finalize(spec, linecache.cache.pop, spec.filename, None)
         self.specializations.append(spec)
         self.stats["compiles"] += 1
         flags = dump_flags()
-        if "graph" in flags:
+        if "graph" in flags or ("fusion" in flags and spec.groups):
             print(f"[gpujit] graph of {spec.name} (optimized, profiled types):\n{spec.graph}")
         if "code" in flags:
             print(f"[gpujit] code of {spec.name}:\n{source}")
@@ -295,6 +317,11 @@ class Executable:
     def __repr__(self):
         return (f"<gpujit.runtime.Executable {self.name}: {len(self.specializations)} "
                 f"specialization(s)>")
+
+
+def _unfused(graph):
+    from .. import fusers
+    return tuple(fusers.unfused_nodes(graph))
 
 
 class CallSite:

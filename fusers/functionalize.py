@@ -1,0 +1,137 @@
+"""In-place pointwise ops on fresh intermediates become their out-of-place forms, so they
+can fuse (TorchScript runs RemoveMutation before NNC for the same reason).
+
+    %y : Float(4) = aten::mul(%x, %c)              %y : Float(4) = aten::mul(%x, %c)
+    %z : Float(4) = aten::relu_(%y)          ->    %z : Float(4) = aten::relu(%y)
+    %w : Float(4) = aten::sin(%y)                  %w : Float(4) = aten::sin(%z)
+
+It is only done when nothing can tell the difference: `self` is the result of an op in the
+same block that returns a new tensor (not a view, not a graph input), no other value may
+share its memory, this op is the only one that writes it, and the out-of-place op gives the
+same dtype and shape. Later readers of `self` then read the result instead. In-place ops
+on graph inputs (or anything else) are left alone, and the partitioner keeps them out.
+"""
+from __future__ import annotations
+
+from ..ir import types as T
+from ..ir.schema_match import has_side_effects
+from ..ops.meta import TensorMeta, run_meta
+from ..passes.alias_analysis import AliasDb
+
+__all__ = ["functionalize_inplace"]
+
+
+def _fresh_result(v) -> bool:
+    """Is v a tensor a registry op returned as new memory (not a view of an input)?"""
+    p = v.node
+    op = p.op if p.kind.startswith("aten::") else None
+    if op is None or "view" in op.tags or op.inplace_of is not None:
+        return False
+    r = op.schema.returns[v.offset] if v.offset < len(op.schema.returns) else None
+    return r is not None and not r.type.alias and not r.type.is_list
+
+
+def _meta_args(node):
+    out = []
+    for v in node.inputs:
+        t = v.type
+        if isinstance(t, T.TensorType):
+            if not t.is_complete:
+                return None
+            out.append(TensorMeta(t.dtype, tuple(t.sizes), t.device))
+        elif v.node.kind == "prim::Constant":
+            out.append(v.node.attrs.get("value"))
+        elif isinstance(t, T.IntType):
+            out.append(1)
+        elif isinstance(t, T.FloatType):
+            out.append(1.0)
+        elif isinstance(t, T.BoolType):
+            out.append(True)
+        else:
+            return None
+    return out
+
+
+def _same_result(node, functional) -> bool:
+    """Does the out-of-place op give self's dtype and shape?"""
+    t = node.inputs[0].type
+    args = _meta_args(node)
+    if args is None or not isinstance(t, T.TensorType) or not t.is_complete:
+        return False
+    try:
+        m = run_meta(functional, *args)
+    except Exception:
+        return False
+    return m.dtype is t.dtype and tuple(m.shape) == tuple(t.sizes)
+
+
+def _candidate(node, db, tensors) -> bool:
+    op = node.op if node.kind.startswith("aten::") else None
+    if op is None or op.inplace_of is None or not op.is_pointwise or not op.scalar:
+        return False
+    self_ = node.inputs[0]
+    if self_.node.owning_block is not node.owning_block or not _fresh_result(self_):
+        return False
+    if db.writers(self_) != [node]:
+        return False
+    allowed = {self_, node.outputs[0]}
+    if any(v not in allowed and db.may_alias(v, self_) for v in tensors):
+        return False
+    return _same_result(node, op.inplace_of)
+
+
+def _ancestor_in(node, block):
+    """The node of `block` that holds `node` (itself, or a node whose blocks hold it)."""
+    while node.owning_block is not block:
+        owner = node.owning_block.owning_node
+        if owner is None:
+            return None
+        node = owner
+    return node
+
+
+def _rewire_later_uses(node):
+    self_, out = node.inputs[0], node.outputs[0]
+    block = node.owning_block
+    pos = block.nodes.index(node)
+    for use in list(self_.uses):
+        user = use.user
+        if user is node:
+            continue
+        top = _ancestor_in(user, block)
+        if top is block.return_node or (top is not None and top is not block.param_node
+                                        and block.nodes.index(top) > pos):
+            user.replace_input(use.offset, out)
+
+
+def functionalize_inplace(graph) -> int:
+    """Rewrite the in-place ops that qualify (see the module docstring); how many."""
+    db = AliasDb(graph)
+    tensors = [v for v in graph.inputs if isinstance(v.type, T.TensorType)]
+    for n in graph.walk():
+        tensors += [v for v in n.outputs if isinstance(v.type, T.TensorType)]
+        for b in n.blocks:
+            tensors += [v for v in b.inputs if isinstance(v.type, T.TensorType)]
+    chosen = [n for n in graph.walk() if _candidate(n, db, tensors)]
+    for n in chosen:
+        functional = n.op.inplace_of
+        _rewire_later_uses(n)
+        n.kind = functional.schema.name
+        n.op = functional
+    _drop_dead(chosen)
+    return len(chosen)
+
+
+def _drop_dead(nodes):
+    """A write nobody read afterwards is now a dead computation: remove it, and the pure
+    nodes that only fed it (block-owning nodes stay: the executor pairs blocks by order)."""
+    work = list(nodes)
+    while work:
+        n = work.pop()
+        if n.owning_block is None or n.blocks or n.kind == "prim::Param":
+            continue
+        if any(o.uses for o in n.outputs) or has_side_effects(n):
+            continue
+        producers = [v.node for v in n.inputs]
+        n.destroy()
+        work.extend(producers)

@@ -1,0 +1,179 @@
+"""Which nodes the fuser may put into a fusion group, and why the others stay out.
+
+A node is fusible when its op is a registry op tagged pointwise with a scalar expression
+(`OpDef.scalar`, what the kernels emit per element), every tensor it reads or writes has a
+complete profiled type (dtype, sizes, device) of a supported dtype on one device, every
+number it takes as an operand is a typed Python number (a constant, or an int/float/bool
+value that becomes a kernel argument), and every other argument (alpha, rounding_mode,
+dtype...) is a constant the kernel can bake in. In-place ops stay out (they write memory
+someone else may read), and so do view-like ops (`Tensor(a)` results) whose memory is
+written in place somewhere: a fused copy would not see the write.
+
+`unfusible_reason(node)` returns None for a fusible node, else the reason in the user's
+words; `fusion_report` and `StrictFusionError` show these reasons.
+"""
+from __future__ import annotations
+
+from .. import dtypes as _dt
+from ..ir import types as T
+from ..ir.schema_match import has_side_effects
+
+__all__ = ["GROUP_KIND", "SUPPORTED_DTYPES", "unfusible_reason", "node_device",
+           "tensor_type_problem", "runs_on", "is_group", "is_bookkeeping"]
+
+GROUP_KIND = "prim::TensorExprGroup"
+
+# every gpujit dtype: float16/32/64, the integer types and bool (no complex types exist)
+SUPPORTED_DTYPES = frozenset(_dt.ALL)
+
+_NUMBER_TYPES = (T.IntType, T.FloatType, T.BoolType)
+
+# nodes that only move Python values around (tuples, lists, attributes, control flow):
+# never fused, never reported as unfused work by strict_fusion
+_BOOKKEEPING_PRIMS = frozenset({
+    "prim::Constant", "prim::ListConstruct", "prim::TupleConstruct", "prim::TupleUnpack",
+    "prim::ListUnpack", "prim::TupleIndex", "prim::DictConstruct", "prim::GetAttr",
+    "prim::SetAttr", "prim::unchecked_cast", "prim::Uninitialized", "prim::If",
+    "prim::Loop", "prim::dtype", "prim::device", "prim::Enter", "prim::Exit",
+    "prim::RaiseException", "prim::Print", "prim::RecordFunction"})
+# ops that read a tensor's metadata only (no data, no device work)
+_SHAPE_QUERIES = frozenset({"aten::size", "aten::dim", "aten::numel", "aten::len",
+                            "aten::stride", "aten::is_contiguous", "aten::is_floating_point"})
+
+
+def is_group(node) -> bool:
+    return node.kind == GROUP_KIND
+
+
+def _is_tensor(v) -> bool:
+    return isinstance(v.type, T.TensorType)
+
+
+def is_bookkeeping(node) -> bool:
+    """Shape and container bookkeeping (constants, tuples, lists, attributes, control flow,
+    size queries, scalar arithmetic): what strict_fusion does not ask to be fused."""
+    if node.kind in _BOOKKEEPING_PRIMS:
+        return True
+    if any(_is_tensor(o) for o in node.outputs):
+        return False
+    if node.kind.startswith("prim::"):
+        return True
+    base = node.kind.split(".")[0]
+    return base in _SHAPE_QUERIES or not any(_is_tensor(v) for v in node.inputs)
+
+
+def tensor_type_problem(t) -> str | None:
+    """What keeps a tensor of IR type t out of a kernel (None: nothing)."""
+    if t.sizes is None or any(s is None for s in t.sizes):
+        return "unknown shape"
+    if t.dtype is None:
+        return "unknown dtype"
+    if t.device is None:
+        return "unknown device"
+    if t.dtype not in SUPPORTED_DTYPES:
+        return f"unsupported dtype {t.dtype.name}"
+    return None
+
+
+def node_device(node):
+    """The one device of a node's tensors (None when it has none or they are unknown)."""
+    for v in list(node.inputs) + list(node.outputs):
+        if _is_tensor(v) and v.type.device is not None:
+            return v.type.device
+    return None
+
+
+def runs_on(device) -> str:
+    """The library that runs an unfused op on `device`, for messages."""
+    if device is None:
+        return "CuPy/NumPy"
+    return "CuPy" if device.type == "cuda" else "NumPy"
+
+
+def _constant(v):
+    return v.node.kind == "prim::Constant"
+
+
+def _name(v):
+    return f"%{v.debug_name}"
+
+
+def unfusible_reason(node, alias_db=None) -> str | None:
+    """None when the fuser may put `node` into a group, else why not. `alias_db` (an
+    AliasDb of the graph) lets it tell in-place writes on graph inputs apart and refuse
+    view-like ops whose memory is written."""
+    kind = node.kind
+    if is_group(node):
+        return None
+    if kind == "prim::Constant":
+        return "constant (copied into the groups that use it)"
+    if kind in ("prim::If", "prim::Loop"):
+        return "control flow (the ops in its blocks fuse among themselves)"
+    if kind.startswith("prim::"):
+        if has_side_effects(node):
+            return f"{kind} has side effects (runs in Python)"
+        return ("shape/container bookkeeping (runs in Python)" if is_bookkeeping(node)
+                else f"{kind} is not an op the fuser handles (runs in Python)")
+    op = node.op
+    if op is None:
+        return "no registry op takes these input types"
+    dev = node_device(node)
+    if not any(_is_tensor(o) for o in node.outputs):
+        return ("shape query (runs in Python)" if is_bookkeeping(node)
+                else f"no tensor result (runs on {runs_on(dev)})")
+    if not op.is_pointwise:
+        if "random" in op.tags or "nondeterministic" in op.tags:
+            return f"random op (runs on {runs_on(dev)})"
+        if "reduction" in op.tags:
+            return f"reduction (runs on {runs_on(dev)})"
+        return f"not pointwise (runs on {runs_on(dev)})"
+    if not op.scalar:
+        return f"pointwise op without a scalar expression (runs on {runs_on(dev)})"
+    args = op.schema.arguments
+    if op.inplace_of is not None or any(a.type.is_write for a in args):
+        if alias_db is not None and node.inputs and alias_db.is_wildcard(node.inputs[0]):
+            return "in-place op on a graph input"
+        return "in-place op (writes its input)"
+    if has_side_effects(node):
+        return f"has side effects (runs on {runs_on(dev)})"
+    reason = _arguments_problem(op, node)
+    if reason:
+        return reason
+    for o in node.outputs:
+        if _is_tensor(o):
+            problem = tensor_type_problem(o.type)
+            if problem:
+                return f"{problem} of its result {_name(o)}"
+    devices = {v.type.device for v in list(node.inputs) + list(node.outputs) if _is_tensor(v)}
+    if len(devices) > 1:
+        return f"mixed devices ({', '.join(sorted(str(d) for d in devices))})"
+    if alias_db is not None:
+        for r, o in zip(op.schema.returns, node.outputs):
+            if r.type.alias and alias_db.has_writers(o):
+                return ("its result may share memory with its input, and that memory is "
+                        "written in place")
+    return None
+
+
+def _arguments_problem(op, node) -> str | None:
+    operands = op.operands
+    for a, v in zip(op.schema.arguments, node.inputs):
+        t = v.type
+        if isinstance(t, T.TensorType):
+            problem = tensor_type_problem(t)
+            if problem:
+                return f"{problem} of input {_name(v)}"
+            continue
+        if _constant(v):
+            continue               # copied into the group's subgraph
+        if a.name in operands or a.type.base == "Tensor":
+            if isinstance(t, _NUMBER_TYPES):
+                continue           # a Python number passed to the kernel at run time
+            if isinstance(t, T.NumberType):
+                return (f"scalar {_name(v)} of unknown type (a Scalar, e.g. from .item(); "
+                        f"the kernel needs an int, float or bool)")
+            if isinstance(t, T.OptionalType):
+                return f"argument '{a.name}' ({_name(v)}) may be None at run time"
+            return f"argument '{a.name}' is a {t}, not a tensor or a number"
+        return f"argument '{a.name}' ({_name(v)}) is not a constant"
+    return None

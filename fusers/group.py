@@ -1,0 +1,303 @@
+"""FusedGroup: the runtime object one prim::TensorExprGroup node becomes.
+
+    group = FusedGroup(node, budget, "cuda")      # "cpu" | "cuda" | "sim"
+    outs = group.call(x, y, 2.5)                  # raw arrays and Python numbers, in the
+                                                  # subgraph's input order -> output arrays
+
+A call runs the first specialization whose guard accepts the arguments (guards.py). When
+none does, the group makes a new one if the function's FusionBudget allows (STATIC first,
+then DYNAMIC, as TorchScript): it retypes the subgraph for the arguments, builds a kernel
+(`gpujit.kernels.build`, or the `builder` given) and regenerates its dispatcher. Otherwise
+it runs the fallback: the subgraph, unfused, through the reference interpreter on wrapped
+tensors, which computes exactly what eager gpujit computes. So a new shape, dtype, stride
+pattern or device never gives a wrong answer, only a slower one.
+
+Nothing is silent: GPUJIT_DUMP=recompile prints (and the `gpujit.fusers` logger records)
+each new specialization with the guard that failed, a kernel that failed to build or run,
+and a spent budget; a `FusionWarning` fires once per function when it starts running
+unfused because its budget is spent. Inside `strict_fusion` an unfused run raises
+StrictFusionError instead (0-size inputs excepted: there is nothing to compute).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..ir import types as T
+from .fusibility import node_device
+from .guards import ArgGuard, Guard, build_dispatcher, display_name
+from .kernel_api import KernelSpec, default_builder
+from .specialize import arg_specs, retype, unfit_reason, array_device, ZERO_SIZE
+from .strategy import FusionBudget, STATIC
+from .strict import StrictFusionError, strict_fusion_active
+from .subgraph import subgraph_of
+
+__all__ = ["FusedGroup", "Specialization", "FusionWarning", "TARGETS"]
+
+TARGETS = ("cpu", "cuda", "sim")
+log = logging.getLogger("gpujit.fusers")
+
+
+class FusionWarning(UserWarning):
+    """A compiled function runs (part of) its work unfused."""
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel of the first frame outside gpujit (and its generated code), so a
+    warning points at the user's line."""
+    import gpujit
+    roots = (os.path.dirname(os.path.abspath(gpujit.__file__)),
+             os.path.dirname(os.path.abspath(__file__)))
+    f, level = sys._getframe(2), 2
+    while f is not None:
+        name = f.f_code.co_filename
+        if not (name.startswith(roots) or name.startswith("<gpujit")):
+            return level
+        f, level = f.f_back, level + 1
+    return 2
+
+
+def _warn(msg):
+    warnings.warn(msg, FusionWarning, stacklevel=_user_stacklevel())
+
+
+def _dump(msg):
+    """Log, and print when GPUJIT_DUMP has `recompile`."""
+    log.info(msg)
+    flags = {f.strip() for f in os.environ.get("GPUJIT_DUMP", "").split(",")}
+    if "recompile" in flags:
+        print(f"[gpujit] {msg}")
+        sys.stdout.flush()
+
+
+class Specialization:
+    """One kernel of a group: its kind and number, guard, KernelSpec and the callable the
+    dispatcher runs (the kernel, or the fallback when building it failed)."""
+
+    def __init__(self, kind, number, guard, spec, kernel, fn, names):
+        self.kind, self.number, self.guard = kind, number, guard
+        self.spec, self.kernel, self.fn = spec, kernel, fn
+        self.failures = 0           # calls whose kernel raised (noted once)
+        self._names = names
+
+    def __str__(self):
+        parts = []
+        for name, g in zip(self._names, self.guard.args):
+            if g.kind == "scalar":
+                parts.append(f"{name}: {g.pytype.__name__}")
+            elif g.shape is not None:
+                parts.append(f"{name}: {list(g.shape)}")
+            else:
+                parts.append(f"{name}: [{', '.join('1' if b else '*' for b in g.broadcast)}]")
+        return ", ".join(parts)
+
+    def __repr__(self):
+        return f"<Specialization {self.kind} #{self.number} ({self})>"
+
+
+def _array_type(target):
+    if target == "cuda":
+        import cupy
+        return cupy.ndarray
+    return np.ndarray
+
+
+def _contiguity(array_type):
+    """How the generated guard reads C-contiguity: CuPy keeps it as an attribute."""
+    if array_type is not np.ndarray and hasattr(array_type, "_c_contiguous"):
+        return "{}._c_contiguous"
+    return "{}.flags.c_contiguous"
+
+
+def _device_id(target):
+    """cuda:N to check per call, only when the machine has several GPUs."""
+    if target != "cuda":
+        return None
+    import cupy
+    if cupy.cuda.runtime.getDeviceCount() < 2:
+        return None
+    return cupy.cuda.runtime.getDevice()
+
+
+class FusedGroup:
+    """See the module docstring. `builder(KernelSpec, target) -> kernel` defaults to
+    gpujit.kernels.build; `fallback(*args) -> tuple of arrays` to the interpreter; `strict`
+    marks a group inside a scripted strict_fusion region."""
+
+    def __init__(self, node, budget=None, target="cpu", *, builder=None, fallback=None,
+                 name=None, strict=False):
+        if target not in TARGETS:
+            raise ValueError(f"FusedGroup target must be one of {TARGETS}, got {target!r}")
+        self.node = node
+        self.subgraph = subgraph_of(node)
+        self.budget = budget if budget is not None else FusionBudget()
+        self.target = target
+        self.builder = builder if builder is not None else default_builder
+        self.name = name or f"{self.budget.name} group {self.budget.register()}"
+        self.strict = strict
+        self.device = node_device(node)
+        self.kinds = tuple("tensor" if isinstance(v.type, T.TensorType) else "scalar"
+                           for v in self.subgraph.inputs)
+        self.arg_names = tuple(display_name(v) for v in node.inputs)
+        self.specializations: list = []
+        self.fallback_calls = 0
+        self.kernel_failures = 0
+        self._fallback = fallback if fallback is not None else self._interpret
+        self._array_type = _array_type(target)
+        self._contiguity = _contiguity(self._array_type)
+        self._device_id = _device_id(target)
+        self._spent_noted = False
+        self._lock = threading.Lock()
+        self._rebuild()
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args):
+        return self.call(*args)
+
+    def _rebuild(self):
+        fname = "group_" + "".join(c if c.isalnum() else "_" for c in self.name)
+        self.call, self.dispatch_source = build_dispatcher(
+            fname, self.kinds, self.specializations, self._array_type, self._miss,
+            self._kernel_failed, self._contiguity, self._device_id)
+
+    def _miss(self, *args):
+        """No guard accepted args (or they are not arrays of the target's type)."""
+        with self._lock:            # one thread decides and builds; the others then find it
+            action, detail = self._decide(args)
+        if action == "run":
+            return self._run(detail, args)
+        if action == "spent":
+            return self._spent(args)
+        if action == "untyped":     # the ops do not take these types: eager raises why
+            out = self._fallback(*args)
+            _dump(f"{self.name}: could not type its ops for these inputs ({detail}); "
+                  f"running unfused")
+            if self.strict or strict_fusion_active():
+                self._unfused(args, f"its ops do not take these inputs ({detail})")
+            self.fallback_calls += 1
+            return out
+        return self._unfused(args, detail, exempt=detail == ZERO_SIZE)
+
+    def _decide(self, args):
+        why = unfit_reason(args, self.kinds, self.arg_names, self._array_type)
+        if why is not None:
+            return "unfused", why
+        for i, s in enumerate(self.specializations):   # made by another thread, or equal
+            if s.guard.mismatch(args, self.arg_names, self._array_type) is None:
+                return "run", i                         # but not identical dtypes
+        kind = self.budget.next_kind(self)
+        if kind is None:
+            return "spent", None
+        static = kind == STATIC
+        dev = array_device(next(a for a, k in zip(args, self.kinds) if k == "tensor"))
+        try:
+            sub = retype(self.subgraph, args, dev, static)
+        except Exception as e:
+            return "untyped", e
+        self.budget.take(self)
+        guard = Guard([ArgGuard.of(a, static, k == "tensor") for a, k in zip(args, self.kinds)],
+                      static, _dt._default_float, self._device_id)
+        spec = KernelSpec(sub, arg_specs(args, self.kinds, static), dev, static)
+        number = self.budget.made(self, kind)
+        why = self._why_new(args, kind)
+        try:
+            kernel = self.builder(spec, self.target)
+        except Exception as e:
+            kernel = None
+            self._note_failure(f"building the kernel of {kind} #{number} failed: "
+                               f"{type(e).__name__}: {e}")
+        s = Specialization(kind, number, guard, spec, kernel,
+                           kernel if kernel is not None else self._failed_build,
+                           self.arg_names)
+        self.specializations.append(s)
+        self._rebuild()
+        _dump(f"{self.name}: new specialization {kind} #{number} for {s} — {why}")
+        return "run", len(self.specializations) - 1
+
+    def _run(self, i, args):
+        try:
+            return self.specializations[i].fn(*args)
+        except Exception as e:
+            return self._kernel_failed(i, e, args)
+
+    def _why_new(self, args, kind):
+        if not self.specializations:
+            return "first call"
+        last = self.specializations[-1]
+        why = last.guard.mismatch(args, self.arg_names, self._array_type)
+        why = f"guard failed: {why}"
+        if kind != last.kind:
+            spent = [(k, d) for k, d in self.budget.strategy if k == last.kind]
+            depth = sum(d for _, d in spent)
+            why += f" ({last.kind} budget {depth} spent)"
+        return why
+
+    # ------------------------------------------------------------------ unfused runs
+    def _failed_build(self, *args):
+        return self._unfused(args, "its kernel could not be built")
+
+    def _kernel_failed(self, i, exc, args):
+        """A kernel raised. When the unfused run raises too, the inputs were at fault
+        (shapes that do not broadcast...): that error is the user's. Otherwise the kernel
+        failed on good inputs: say so, and answer from the unfused run."""
+        s = self.specializations[i]
+        if s.kernel is None or isinstance(exc, StrictFusionError):
+            raise exc                       # raised by the fallback itself
+        out = self._fallback(*args)
+        self.kernel_failures += 1
+        s.failures += 1
+        if s.failures == 1:
+            self._note_failure(f"the kernel of {s.kind} #{s.number} failed: "
+                               f"{type(exc).__name__}: {exc}; running unfused")
+        if self.strict or strict_fusion_active():
+            self._unfused(args, f"its kernel failed ({type(exc).__name__}: {exc})")
+        self.fallback_calls += 1
+        return out
+
+    def _note_failure(self, msg):
+        _dump(f"{self.name}: {msg}")
+        _warn(f"gpujit: {self.name}: {msg}")
+
+    def _spent(self, args):
+        reason = f"the specialization budget is spent ({list(self.budget.strategy)})"
+        if self.strict or strict_fusion_active():
+            return self._unfused(args, reason)          # raises: no need to warn as well
+        if not self._spent_noted:
+            self._spent_noted = True
+            _dump(f"{self.name}: specialization budget spent; new input types run unfused "
+                  f"(set_fusion_strategy to change)")
+        if not self.budget.warned:
+            self.budget.warned = True
+            _warn(f"gpujit: {self.budget.name} has made all the specializations its fusion "
+                  f"strategy {list(self.budget.strategy)} allows; inputs of new types run "
+                  f"unfused from now on (gpujit.set_fusion_strategy to change)")
+        return self._unfused(args, reason)
+
+    def _unfused(self, args, reason, exempt=False):
+        if not exempt and (self.strict or strict_fusion_active()):
+            nodes = [n for n in self.subgraph.nodes if n.kind != "prim::Constant"]
+            raise StrictFusionError(nodes, where=f"{self.name}",
+                                    reasons={n: reason for n in nodes})
+        self.fallback_calls += 1
+        return self._fallback(*args)
+
+    def _interpret(self, *args):
+        from ..ops.registry import wrap_array
+        from ..runtime.interpreter import interpret
+        wrapped = []
+        for a, kind in zip(args, self.kinds):
+            dev = array_device(a) if kind == "tensor" else None
+            wrapped.append(wrap_array(a, dev) if dev is not None else a)
+        out = interpret(self.subgraph, *wrapped)
+        outs = out if len(self.subgraph.outputs) > 1 else (out,)
+        return tuple(o._data for o in outs)
+
+    def __repr__(self):
+        return (f"<FusedGroup {self.name} ({self.target}): {len(self.specializations)} "
+                f"specialization(s), {self.fallback_calls} unfused call(s)>")

@@ -1,0 +1,157 @@
+"""Guards: what a specialization's kernel assumes about its arguments, checked per call.
+
+A tensor argument is checked for its dtype and rank, and then for a STATIC specialization
+its exact sizes and (byte) strides, for a DYNAMIC one which dims have size 1 (they
+broadcast) and whether it is C-contiguous; a scalar argument for its Python type; and every
+guard checks the default float dtype (Python floats and integer true division promote to
+it). All tensors must be of the target's array type (numpy for "cpu"/"sim", cupy for
+"cuda") and, on a machine with several GPUs, on the group's GPU.
+
+The check runs on every call, so it is generated as straight-line Python, one `if` per
+specialization, comparing attributes with values bound once (dtype objects by identity);
+no allocation, no loops, no dict building. `Guard.mismatch` is the same check written out
+for the slow path: it says which condition failed, in words, for GPUJIT_DUMP=recompile.
+"""
+from __future__ import annotations
+
+from .. import dtypes as _dt
+
+__all__ = ["ArgGuard", "Guard", "build_dispatcher", "display_name"]
+
+
+def display_name(v) -> str:
+    """`x` for %x.1, `%3` for a numbered value (how messages name a group input)."""
+    name = v.debug_name
+    base, _, suffix = name.rpartition(".")
+    if not (base and suffix.isdigit()):
+        base = name
+    return f"%{name}" if base.isdigit() else base
+
+
+class ArgGuard:
+    """Expectations about one argument (None fields are not checked)."""
+    __slots__ = ("kind", "np_dtype", "ndim", "shape", "strides", "broadcast", "contiguous",
+                 "pytype")
+
+    def __init__(self, kind, np_dtype=None, ndim=0, shape=None, strides=None, broadcast=(),
+                 contiguous=None, pytype=None):
+        self.kind, self.np_dtype, self.ndim = kind, np_dtype, ndim
+        self.shape, self.strides, self.broadcast = shape, strides, broadcast
+        self.contiguous, self.pytype = contiguous, pytype
+
+    @classmethod
+    def of(cls, a, static, is_tensor):
+        if not is_tensor:
+            return cls("scalar", pytype=type(a))
+        shape = tuple(a.shape)
+        return cls("tensor", a.dtype, len(shape), shape if static else None,
+                   tuple(a.strides) if static else None, tuple(s == 1 for s in shape),
+                   None if static else bool(a.flags.c_contiguous))
+
+
+class Guard:
+    """The guard of one specialization: an ArgGuard per argument, and the default float
+    dtype when the group's results depend on it."""
+
+    def __init__(self, args, static, default_float=None, device_id=None):
+        self.args = tuple(args)
+        self.static = static
+        self.default_float = default_float
+        self.device_id = device_id
+
+    def mismatch(self, args, names, array_type) -> str | None:
+        """None when the guard accepts args, else the first failed check in words."""
+        if self.default_float is not None and _dt._default_float is not self.default_float:
+            return (f"the default dtype is {_dt._default_float.name}, not "
+                    f"{self.default_float.name}")
+        for g, a, name in zip(self.args, args, names):
+            if g.kind == "scalar":
+                if type(a) is not g.pytype:
+                    return f"{name} is a {type(a).__name__}, not a {g.pytype.__name__}"
+                continue
+            if type(a) is not array_type:
+                return f"{name} is a {type(a).__module__}.{type(a).__name__}"
+            if self.device_id is not None and a.device.id != self.device_id:
+                return f"{name} is on cuda:{a.device.id}, not cuda:{self.device_id}"
+            if a.dtype != g.np_dtype:
+                return f"{name} dtype {a.dtype} != {g.np_dtype}"
+            shape = tuple(a.shape)
+            if len(shape) != g.ndim:
+                return f"{name} rank {len(shape)} != {g.ndim}"
+            if g.shape is not None and shape != g.shape:
+                return f"{name} sizes {list(shape)} != {list(g.shape)}"
+            if g.strides is not None and tuple(a.strides) != g.strides:
+                item = a.itemsize
+                return (f"{name} strides {[s // item for s in a.strides]} != "
+                        f"{[s // item for s in g.strides]}")
+            bcast = tuple(s == 1 for s in shape)
+            if bcast != g.broadcast:
+                dims = [i for i, (x, y) in enumerate(zip(bcast, g.broadcast)) if x != y]
+                return (f"{name} dim {dims[0]} has size {shape[dims[0]]} (the kernel "
+                        f"{'broadcasts' if g.broadcast[dims[0]] else 'does not broadcast'} "
+                        f"it)")
+            if g.contiguous is not None and bool(a.flags.c_contiguous) != g.contiguous:
+                return (f"{name} is {'not ' if g.contiguous else ''}contiguous (the kernel "
+                        f"assumes it is{'' if g.contiguous else ' not'})")
+        return None
+
+    def conditions(self, i, ns, contiguity):
+        """The Python conditions of this guard (names bound into ns) for dispatcher i."""
+        out = []
+        if self.default_float is not None:
+            ns[f"_g{i}_df"] = self.default_float
+            out.append(f"_df is _g{i}_df")
+        for j, g in enumerate(self.args):
+            a, c = f"a{j}", f"_g{i}_{j}"
+            if g.kind == "scalar":
+                ns[c + "p"] = g.pytype
+                out.append(f"type({a}) is {c}p")
+                continue
+            ns[c + "d"] = g.np_dtype
+            out.append(f"d{j} is {c}d")
+            if g.shape is not None:
+                ns[c + "s"], ns[c + "t"] = g.shape, g.strides
+                out.append(f"s{j} == {c}s and {a}.strides == {c}t")
+                continue
+            out.append(f"len(s{j}) == {g.ndim}")
+            for k, b in enumerate(g.broadcast):
+                out.append(f"s{j}[{k}] {'==' if b else '!='} 1")
+            if g.contiguous is not None:
+                out.append(("" if g.contiguous else "not ") + contiguity.format(a))
+        return out
+
+
+def build_dispatcher(name, kinds, specs, array_type, miss, fail, contiguity,
+                     device_id=None):
+    """Generate `call(a0, a1, ...)`: try each specialization's guard in order and call its
+    kernel, else `miss(*args)`; a kernel that raises goes to `fail(i, exc, args)`.
+    Returns (function, source)."""
+    params = ", ".join(f"a{j}" for j in range(len(kinds)))
+    tup = f"({params}{',' if len(kinds) == 1 else ''})"
+    ns = {"_miss": miss, "_fail": fail, "_A": array_type, "_dt": _dt}
+    lines = [f"def {name}({params}):"]
+    tensors = [j for j, k in enumerate(kinds) if k == "tensor"]
+    if specs and tensors:
+        checks = [f"type(a{j}) is not _A" for j in tensors]
+        if device_id is not None:
+            ns["_dev"] = device_id
+            checks += [f"a{j}.device.id != _dev" for j in tensors]
+        lines.append(f"    if {' or '.join(checks)}:")
+        lines.append(f"        return _miss({params})")
+        for j in tensors:
+            lines.append(f"    d{j} = a{j}.dtype")
+            lines.append(f"    s{j} = a{j}.shape")
+    if any(s.guard.default_float is not None for s in specs):
+        lines.append("    _df = _dt._default_float")
+    for i, spec in enumerate(specs):
+        conds = spec.guard.conditions(i, ns, contiguity) or ["True"]
+        ns[f"_k{i}"] = spec.fn
+        lines.append(f"    if {' and '.join(conds)}:")
+        lines.append("        try:")
+        lines.append(f"            return _k{i}({params})")
+        lines.append("        except Exception as e:")
+        lines.append(f"            return _fail({i}, e, {tup})")
+    lines.append(f"    return _miss({params})")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<gpujit fusion group {name}>", "exec"), ns)
+    return ns[name], source

@@ -1,0 +1,257 @@
+"""The NNC-style partitioner: `fuse(graph)` merges fusible nodes into prim::TensorExprGroup
+nodes, in place (torch/csrc/jit/passes/tensorexpr_fuser.cpp, as NOTES-nnc.md describes).
+
+First, in-place pointwise ops on fresh intermediates become out-of-place ops where nothing
+can tell the difference (functionalize.py). Then, per block: walk the nodes from the end;
+at each fusible node or group, try to pull in its producers from the same block, latest
+first; after a merge rescan the grown group; repeat the walk until nothing changes. Then
+recurse into the blocks of the block's nodes, and try to merge groups that follow each
+other in the block (they may not depend on each other at all). Finally groups with fewer
+than `min_group_size` ops are put back, groups whose results nobody reads are dropped, and
+each group's inputs and outputs are ordered as their values are defined.
+
+A producer merges into a consumer when both are on the same device, the group stays within
+128 inputs+outputs, and the producer can move down to just before the consumer: every node
+in between that depends on it (reads its results, or writes memory it reads, or reads
+memory it writes, as the AliasDb says) moves after the consumer instead, which must not
+depend on any of them (that would be a cycle), and no node in between may have side
+effects (TorchScript's AliasDb::moveBeforeTopologicallyValid). Nothing is ever reordered
+around a side effect or an aliasing write.
+
+The AliasDb describes the graph before fusion; group outputs are mapped back to the values
+they replaced for its queries (groups themselves read only their inputs and write nothing).
+Each node outside a group gets `node.meta["fusion"]`: why it was not fused.
+"""
+from __future__ import annotations
+
+from ..passes.alias_analysis import AliasDb, is_mutable_type
+from ..ir.schema_match import has_side_effects
+from .functionalize import functionalize_inplace
+from .fusibility import unfusible_reason, node_device, is_group
+from .subgraph import (new_group, absorb, unmerge, op_count, origin, sort_inputs,
+                       sort_outputs)
+
+__all__ = ["fuse", "MAX_GROUP_ARGS", "FUSION_META"]
+
+MAX_GROUP_ARGS = 128       # inputs + outputs of one group (kernel argument limits)
+FUSION_META = "fusion"     # node.meta key: why a node outside a group was not fused
+
+
+def fuse(graph, *, min_group_size=2) -> list:
+    """Partition `graph` (optimized, tensor values with complete profiled types) into
+    fusion groups, in place. Returns the group nodes, in graph order."""
+    if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) \
+            or min_group_size < 1:
+        raise ValueError(f"min_group_size must be a positive int, got {min_group_size!r}")
+    functionalize_inplace(graph)
+    return _Partitioner(graph, min_group_size).run()
+
+
+def _free_inputs(node):
+    """The values a node reads: its inputs and the outer values its blocks use."""
+    if not node.blocks:
+        return node.inputs
+    defined, used = set(), list(node.inputs)
+    stack = list(node.blocks)
+    while stack:
+        b = stack.pop()
+        defined.update(b.inputs)
+        for n in b.nodes:
+            used.extend(n.inputs)
+            defined.update(n.outputs)
+            stack.extend(n.blocks)
+        used.extend(b.outputs)
+    return [v for v in used if v not in defined]
+
+
+def _definition_order(graph) -> dict:
+    """Value -> its place in the order values are defined (graph inputs first)."""
+    order = {v: i for i, v in enumerate(graph.inputs)}
+    for n in graph.walk():
+        for b in n.blocks:
+            for v in b.inputs:
+                order[v] = len(order)
+        for v in n.outputs:
+            order[v] = len(order)
+    return order
+
+
+class _Partitioner:
+    def __init__(self, graph, min_group_size):
+        self.graph = graph
+        self.min_group_size = min_group_size
+        self.aliases = AliasDb(graph)
+        self.reasons = {}                 # node -> unfusible reason (None: fusible)
+        self.devices = {}                 # fusible node / group -> device
+        for n in graph.walk():
+            if n.kind != "prim::Constant":
+                r = unfusible_reason(n, self.aliases)
+                self.reasons[n] = r
+                if r is None:
+                    self.devices[n] = node_device(n)
+        self.origin = {}                  # group output -> the original value it replaced
+        self.merge_failure = {}           # node -> why its last merge attempt failed
+        self.too_small = set()
+
+    # ------------------------------------------------------------------ driver
+    def run(self):
+        self.create_groups(self.graph.block)
+        self.inline_small_groups(self.graph.block)
+        if self.min_group_size <= 1:
+            self.wrap_single_nodes(self.graph.block)
+        for n in [n for n in self.graph.walk() if is_group(n) and not n.outputs]:
+            n.destroy()             # nothing reads what it computes (groups are pure)
+        self.record_reasons()
+        groups = [n for n in self.graph.walk() if is_group(n)]
+        if groups:
+            position = _definition_order(self.graph)
+            for g in groups:
+                sort_inputs(g, position.__getitem__)
+                sort_outputs(g)
+        return groups
+
+    def handled(self, node):
+        return is_group(node) or self.reasons.get(node, "constant") is None
+
+    def create_groups(self, block):
+        changed = True
+        while changed:
+            changed = False
+            i = len(block.nodes) - 1
+            while i >= 0:
+                node = block.nodes[i]
+                group = self.scan(node)
+                if group is not None:
+                    changed = True
+                    i = block.nodes.index(group)     # rescan the grown group
+                else:
+                    i -= 1
+        for n in list(block.nodes):
+            for b in n.blocks:
+                self.create_groups(b)
+        prev = None
+        for n in [n for n in block.nodes if is_group(n)]:
+            merged = self.try_merge(n, prev) if prev is not None else None
+            prev = merged if merged is not None else n
+
+    def scan(self, node):
+        """Merge one producer into node (a fusible node or a group); the group or None."""
+        if not self.handled(node):
+            return None
+        block = node.owning_block
+        producers = []
+        for v in node.inputs:
+            p = v.node
+            if p.owning_block is block and p not in producers and self.handled(p):
+                producers.append(p)
+        producers.sort(key=block.nodes.index, reverse=True)
+        for p in producers:
+            group = self.try_merge(node, p)
+            if group is not None:
+                return group
+        return None
+
+    # ------------------------------------------------------------------ merging
+    def try_merge(self, consumer, producer):
+        why = self.merge_problem(consumer, producer) or self.move_before(producer, consumer)
+        if why:
+            self.merge_failure[producer] = why
+            self.merge_failure.setdefault(consumer, why)
+            return None
+        group = consumer
+        if not is_group(consumer):
+            group = new_group(self.graph, consumer)
+            self.devices[group] = self.devices[consumer]
+            absorb(group, consumer, self.origin)
+        self.devices.pop(producer, None)
+        absorb(group, producer, self.origin)
+        return group
+
+    def merge_problem(self, consumer, producer):
+        if self.devices.get(consumer) is not self.devices.get(producer):
+            return (f"its neighbour runs on another device ({self.devices.get(producer)} vs "
+                    f"{self.devices.get(consumer)})")
+        n_args = sum(len(n.inputs) + len(n.outputs) for n in (consumer, producer))
+        if n_args > MAX_GROUP_ARGS:
+            return f"the group would have more than {MAX_GROUP_ARGS} inputs and outputs"
+        return None
+
+    def move_before(self, producer, consumer):
+        """Move producer to just before consumer (its dependents in between go after the
+        consumer); None when done, else why it cannot move."""
+        nodes = consumer.owning_block.nodes
+        start, end = nodes.index(producer), nodes.index(consumer)
+        assert start < end, "a producer comes before its consumer"
+        if start + 1 == end:
+            return None
+        deps, outs = [], set(producer.outputs)
+        for x in nodes[start + 1:end]:
+            if has_side_effects(x):
+                return f"it would move across {x.kind}, which has side effects"
+            if self.depends_on(x, [producer] + deps, outs):
+                deps.append(x)
+                outs.update(x.outputs)
+        if deps:
+            dep_outs = {o for d in deps for o in d.outputs}
+            if self.depends_on(consumer, deps, dep_outs):
+                culprit = next(d for d in deps if self.depends_on(consumer, [d], set(d.outputs)))
+                return (f"{culprit.kind} sits between them, reads its result and feeds the "
+                        f"group (fusing would make a cycle)")
+        producer.move_before(consumer)
+        prev = consumer
+        for d in deps:
+            d.move_after(prev)
+            prev = d
+        return None
+
+    def depends_on(self, x, working_set, outputs):
+        """Must x stay after the working set (it reads their results, or their memory
+        accesses conflict with x's)?"""
+        reads = _free_inputs(x)
+        if any(v in outputs for v in reads):
+            return True
+        return any(self.conflict(w, x) for w in working_set)
+
+    def accessed(self, node):
+        vals = list(_free_inputs(node)) + list(node.outputs)
+        return [origin(self.origin, v) for v in vals if is_mutable_type(v.type)]
+
+    def conflict(self, a, b):
+        """Does a write memory b uses, or b write memory a uses?"""
+        if is_group(a) and is_group(b):
+            return False
+        db = self.aliases
+        return db.writes_to_alias(a, self.accessed(b)) or db.writes_to_alias(b, self.accessed(a))
+
+    # ------------------------------------------------------------------ clean-up
+    def inline_small_groups(self, block):
+        for n in list(block.nodes):
+            for b in n.blocks:
+                self.inline_small_groups(b)
+            if is_group(n) and op_count(n) < self.min_group_size:
+                self.too_small.update(unmerge(n))
+
+    def wrap_single_nodes(self, block):
+        """min_group_size=1: a fusible node alone becomes a group of its own."""
+        for n in list(block.nodes):
+            for b in n.blocks:
+                self.wrap_single_nodes(b)
+            if not is_group(n) and self.reasons.get(n, "constant") is None:
+                group = new_group(self.graph, n)
+                absorb(group, n, self.origin)
+
+    def record_reasons(self):
+        for n in self.graph.walk():
+            if is_group(n) or n.kind == "prim::Constant":
+                continue
+            r = self.reasons.get(n)
+            if r is None:
+                if n in self.too_small:
+                    r = (f"its group had fewer than {self.min_group_size} ops "
+                         f"(min_group_size)")
+                elif n in self.merge_failure:
+                    r = f"fusible, but {self.merge_failure[n]}"
+                else:
+                    r = "fusible, but no fusible op next to it (a group needs at least "\
+                        f"{self.min_group_size})"
+            n.meta[FUSION_META] = r

@@ -1,0 +1,128 @@
+"""From a call's arguments to what a kernel is specialized on: each argument's ArgSpec,
+the device, and the group's subgraph retyped for these arguments.
+
+The subgraph a group holds carries the types its profiling run saw. A later call may bring
+other dtypes, ranks or sizes; the kernel for it is built from a copy of the subgraph whose
+types follow these arguments, node by node as eager gpujit types them (each op's meta rule:
+its promotion of the operand kinds; sizes by broadcasting). A STATIC kernel gets exact
+sizes and strides (outputs C-contiguous, as kernels allocate them); a DYNAMIC one gets
+dtype and rank only (sizes `*`), so its kernel, and its cache key, serve every size.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, device as _device
+from ..ir import types as T
+from ..ops.meta import TensorMeta, broadcast_shapes, run_meta
+from .kernel_api import ArgSpec
+
+__all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
+           "ZERO_SIZE", "unfit_reason"]
+
+ZERO_SIZE = "a 0-size tensor (nothing to compute)"
+
+
+def scalar_dtype(x):
+    """The ArgSpec dtype of a Python (or NumPy) number: bool, int64 or float64."""
+    if isinstance(x, (bool, np.bool_)):
+        return _dt.bool
+    if isinstance(x, (int, np.integer)):
+        return _dt.int64
+    if isinstance(x, (float, np.floating)):
+        return _dt.float64
+    return None
+
+
+_SCALAR_IR = {_dt.bool: T.BOOL, _dt.int64: T.INT, _dt.float64: T.FLOAT}
+
+
+def array_device(a):
+    """The gpujit device of a NumPy / CuPy array, None for anything else."""
+    if isinstance(a, np.ndarray):
+        return _cpu
+    dev = getattr(a, "device", None)
+    if type(a).__module__.startswith("cupy") and dev is not None:
+        return _device("cuda", dev.id)
+    return None
+
+
+def contiguous_strides(shape):
+    out, step = [], 1
+    for s in reversed(shape):
+        out.append(step)
+        step *= max(s, 1)
+    return tuple(reversed(out))
+
+
+def unfit_reason(args, kinds, names, array_type):
+    """Why these arguments cannot go to any kernel of the group (None: they can)."""
+    devices, zero = set(), False
+    for a, kind, name in zip(args, kinds, names):
+        if kind == "scalar":
+            if scalar_dtype(a) is None:
+                return f"{name} is a {type(a).__name__}, not a number"
+            continue
+        dev = array_device(a)
+        if dev is None:
+            return f"{name} is a {type(a).__name__}, not an array"
+        devices.add(dev)
+        dt = _dt._FROM_NP.get(a.dtype)
+        if dt is None or a.dtype is not dt.np:
+            return f"{name} has dtype {a.dtype}, which the kernels do not take"
+        zero = zero or a.size == 0
+    if len(devices) > 1:
+        return f"mixed devices ({', '.join(sorted(str(d) for d in devices))})"
+    if devices and not any(type(a) is array_type for a in args):
+        return (f"its inputs are on {devices.pop()}, its kernels are for "
+                f"{array_type.__module__.split('.')[0]} arrays")
+    return ZERO_SIZE if zero else None
+
+
+def arg_specs(args, kinds, static):
+    out = []
+    for a, kind in zip(args, kinds):
+        if kind == "scalar":
+            out.append(ArgSpec("scalar", scalar_dtype(a)))
+            continue
+        shape = tuple(a.shape)
+        item = a.itemsize
+        out.append(ArgSpec("tensor", _dt._FROM_NP[a.dtype], len(shape),
+                           shape if static else None,
+                           tuple(s // item for s in a.strides) if static else None,
+                           bool(a.flags.c_contiguous), tuple(s == 1 for s in shape)))
+    return tuple(out)
+
+
+def _tensor_type(dtype, shape, strides, device, static):
+    if static:
+        return T.TensorType(dtype, tuple(shape), tuple(strides), device, False)
+    return T.TensorType(dtype, (None,) * len(shape), None, device, False)
+
+
+def retype(subgraph, args, device, static):
+    """A copy of subgraph typed for these arguments (see the module docstring). Raises
+    what eager would (an unsupported dtype) when the ops do not take these types."""
+    g = subgraph.copy()
+    vals = {}
+    for p, a in zip(g.inputs, args):
+        if isinstance(p.type, T.TensorType):
+            dt, shape = _dt._FROM_NP[a.dtype], tuple(a.shape)
+            strides = tuple(s // a.itemsize for s in a.strides)
+            p.type = _tensor_type(dt, shape, strides, device, static)
+            vals[p] = TensorMeta(dt, shape, device)
+        else:
+            p.type = _SCALAR_IR[scalar_dtype(a)]
+            vals[p] = a
+    for n in g.nodes:
+        if n.kind == "prim::Constant":
+            vals[n.output] = n.attrs.get("value")
+            continue
+        ins = [vals[v] for v in n.inputs]
+        meta = run_meta(n.op, *ins)
+        shape = broadcast_shapes(*[m.shape for m in ins if isinstance(m, TensorMeta)])
+        out = n.output
+        out.type = _tensor_type(meta.dtype, shape, contiguous_strides(shape), device, static)
+        vals[out] = TensorMeta(meta.dtype, shape, device)
+    return g

@@ -1,0 +1,130 @@
+"""The fusion strategy: how many specializations a compiled function may make per fusion
+group, and of which kind (TorchScript's `torch.jit.set_fusion_strategy`).
+
+    gpujit.set_fusion_strategy([("STATIC", 2), ("DYNAMIC", 10)])   # the default
+
+Walking the list, the first STATIC-depth specializations of a group bake exact sizes and
+strides into the kernel, the next DYNAMIC-depth ones take sizes and strides at run time
+(rank, dtype, device, which dims broadcast and contiguity stay fixed). When all are made,
+new input types run unfused (the same answers, eager speed), and a warning says so once.
+An empty list means: never fuse.
+
+A function copies the strategy in force when it is compiled (its first optimized call):
+changing the strategy later affects functions compiled later, not the ones that exist, as
+in TorchScript. The copy lives in the function's `FusionBudget`, which counts for each of
+its groups separately (a new input shape makes every group of the function specialize
+once, as TorchScript's whole-graph specialization does).
+"""
+from __future__ import annotations
+
+import operator
+import threading
+
+__all__ = ["set_fusion_strategy", "get_fusion_strategy", "FusionBudget", "STATIC",
+           "DYNAMIC", "DEFAULT_STRATEGY"]
+
+STATIC, DYNAMIC = "STATIC", "DYNAMIC"
+DEFAULT_STRATEGY = ((STATIC, 2), (DYNAMIC, 10))
+
+_strategy = list(DEFAULT_STRATEGY)
+_lock = threading.Lock()
+
+
+def _validate(strategy) -> list:
+    if isinstance(strategy, (str, bytes)) or not hasattr(strategy, "__iter__"):
+        raise ValueError(f"set_fusion_strategy expects a list of (\"STATIC\" | \"DYNAMIC\", "
+                         f"depth) pairs, got {strategy!r}")
+    out = []
+    for item in strategy:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ValueError(f"set_fusion_strategy: each entry must be a (\"STATIC\" | "
+                             f"\"DYNAMIC\", depth) pair, got {item!r}")
+        name, depth = item
+        if not isinstance(name, str) or name not in (STATIC, DYNAMIC):
+            raise ValueError(f"set_fusion_strategy: unknown specialization kind {name!r}; "
+                             f"expected exactly \"STATIC\" or \"DYNAMIC\"")
+        try:
+            if isinstance(depth, bool):
+                raise TypeError
+            d = operator.index(depth)
+        except TypeError:
+            raise ValueError(f"set_fusion_strategy: the depth of {name} must be an int, got "
+                             f"{depth!r}") from None
+        if d < 0:
+            raise ValueError(f"set_fusion_strategy: the depth of {name} must be >= 0, got {d}")
+        out.append((name, d))
+    return out
+
+
+def set_fusion_strategy(strategy) -> list:
+    """Set the process-wide strategy (a list of ("STATIC" | "DYNAMIC", depth) pairs);
+    returns the previous one. Bad names or depths raise ValueError."""
+    new = _validate(strategy)
+    global _strategy
+    with _lock:
+        prev, _strategy = _strategy, new
+    return list(prev)
+
+
+def get_fusion_strategy() -> list:
+    """The strategy in force, as a list of (kind, depth) tuples."""
+    return list(_strategy)
+
+
+class FusionBudget:
+    """One compiled function's copy of the strategy and what its groups have spent of it.
+
+    `take(group)` says the kind of the group's next specialization ("STATIC", "DYNAMIC")
+    or None when its budget is spent; `made(group)` counts what it made; `warned` is set
+    once the function has warned that it runs unfused."""
+
+    def __init__(self, strategy=None, name="function"):
+        self.strategy = tuple(_validate(get_fusion_strategy() if strategy is None
+                                        else strategy))
+        self.name = name
+        self.total = sum(d for _, d in self.strategy)
+        self.warned = False
+        self._made: dict = {}           # group -> number of specializations made
+        self._groups = 0
+
+    def register(self) -> int:
+        """A number for a new group of this function (its default name)."""
+        self._groups += 1
+        return self._groups - 1
+
+    def kind_of(self, k: int):
+        """The kind of a group's k-th specialization (0-based), None past the budget."""
+        for name, depth in self.strategy:
+            if k < depth:
+                return name
+            k -= depth
+        return None
+
+    def next_kind(self, group):
+        return self.kind_of(self._made.get(group, 0))
+
+    def take(self, group):
+        kind = self.next_kind(group)
+        if kind is not None:
+            self._made[group] = self._made.get(group, 0) + 1
+        return kind
+
+    def made(self, group, kind=None) -> int:
+        """How many specializations `group` made (of `kind`, when given)."""
+        n = self._made.get(group, 0)
+        if kind is None:
+            return n
+        return sum(1 for k in range(n) if self.kind_of(k) == kind)
+
+    def remaining(self, group) -> dict:
+        """{"STATIC": n, "DYNAMIC": m}: what the group may still make."""
+        used = self._made.get(group, 0)
+        left = {STATIC: 0, DYNAMIC: 0}
+        for name, depth in self.strategy:
+            take = min(used, depth)
+            used -= take
+            left[name] += depth - take
+        return left
+
+    def __repr__(self):
+        return f"FusionBudget({list(self.strategy)!r}, name={self.name!r})"

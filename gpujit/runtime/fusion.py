@@ -1,0 +1,106 @@
+"""The executor's side of fusion: after a profiling run, the optimized graph (with the
+profiled types) goes through `gpujit.fusers.fuse`; each `prim::TensorExprGroup` node it
+makes becomes, in the generated code, one call of a `FusedGroup` (guards, kernels, the
+unfused fallback) on the raw arrays."""
+from __future__ import annotations
+
+import os
+
+from ..ir import types as T
+from .profile import Profile
+
+__all__ = ["fuse_profiled", "fusion_enabled", "emit_group", "set_profiling_runs",
+           "profiling_runs"]
+
+_SETTINGS = {"profiling_runs": 1}
+
+
+def profiling_runs() -> int:
+    """How many profiling runs a compiled function makes per input signature before its
+    optimized (fused) code is built (TorchScript: 1)."""
+    return _SETTINGS["profiling_runs"]
+
+
+def set_profiling_runs(n: int) -> int:
+    """Set the number of profiling runs (>= 1); returns the previous value."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"profiling runs must be an int >= 1, got {n!r}")
+    prev, _SETTINGS["profiling_runs"] = _SETTINGS["profiling_runs"], n
+    return prev
+
+
+def fusion_enabled() -> bool:
+    """Fusion is on unless GPUJIT_FUSION=0 or the strategy is empty."""
+    if os.environ.get("GPUJIT_FUSION", "1") == "0":
+        return False
+    from .. import fusers
+    return bool(fusers.get_fusion_strategy())
+
+
+def _values(graph):
+    yield from graph.inputs
+    for n in graph.walk():
+        for b in n.blocks:
+            yield from b.inputs
+        yield from n.outputs
+
+
+def _block_owners(graph):
+    return [n for n in graph.walk() if n.blocks]
+
+
+def remap_profile(profile, src, dst) -> Profile:
+    """The profile of graph src re-keyed onto graph dst (a copy of src that fusion changed):
+    Values by their unique number (group outputs take over the numbers of the values they
+    replace), blocks by the order of the nodes that own them."""
+    by_unique = {v.unique: v for v in _values(dst)}
+    p = Profile()
+    p.runs = profile.runs
+    for v in _values(src):
+        w = by_unique.get(v.unique)
+        if w is None:
+            continue
+        if v in profile.specs:
+            p.specs[w] = profile.specs[v]
+        if v in profile.types:
+            p.types[w] = profile.types[v]
+    if src.block in profile.blocks:
+        p.blocks.add(dst.block)
+    for a, b in zip(_block_owners(src), _block_owners(dst)):
+        for ba, bb in zip(a.blocks, b.blocks):
+            if ba in profile.blocks:
+                p.blocks.add(bb)
+    return p
+
+
+def fuse_profiled(graph, profile):
+    """(fused graph, its profile, group nodes), or (graph, profile, []) when nothing fused.
+    The fused graph is a copy of `graph` with the profiled types on its Values."""
+    from .. import fusers
+    from .assume import specialized_graph
+    fg = specialized_graph(graph, profile)
+    groups = fusers.fuse(fg)
+    if not groups:
+        return graph, profile, []
+    fg.lint()
+    return fg, remap_profile(profile, graph, fg), groups
+
+
+def _target(node):
+    for v in list(node.outputs) + list(node.inputs):
+        t = v.type
+        if isinstance(t, T.TensorType) and t.device is not None:
+            return "cpu" if t.device.type == "cpu" else "cuda"
+    return "cpu"
+
+
+def emit_group(cg, n):
+    """Generated code for one prim::TensorExprGroup node: `a, b = _group_0(x, y, 2.5)`."""
+    from .. import fusers
+    group = fusers.FusedGroup(n, cg.fusion_budget, _target(n))
+    name = cg.bind(group, "group")
+    cg.groups.append(group)
+    args = ", ".join(cg.ref(v) for v in n.inputs)
+    outs = [cg.define(v) for v in n.outputs]
+    lhs = outs[0] + "," if len(outs) == 1 else ", ".join(outs)
+    cg.emit(f"{lhs} = {name}.call({args})")

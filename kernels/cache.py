@@ -1,0 +1,141 @@
+"""The kernel cache: in memory (two levels: the group's structure, then the input specs)
+and on disk (under $GPUJIT_CACHE_DIR or ~/.cache/gpujit).
+
+Thread safety: one global lock guards the dictionaries and counters and is never held
+while compiling. Building a missing kernel takes a lock of its own key, so 8 threads that
+ask for the same new kernel compile it once (the other 7 wait for that key and then hit),
+while kernels of other keys compile concurrently (numba serializes its compiler with its
+own lock; no thread holds one of ours while waiting for it on another key's behalf).
+
+On disk, every entry carries a checksum: a generated CPU module is named by the hash of
+its text and compared with it, numba's cache files beside it are listed with their
+SHA-256 in a manifest, PTX entries store the hash of their content. A corrupt or truncated
+entry is removed and compiled again. Files are written to a temporary name and renamed,
+so a reader never sees half a file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections import namedtuple
+from pathlib import Path
+
+__all__ = ["CacheInfo", "cache_info", "clear_cache", "cache_dir", "lookup_or_build", "count",
+           "atomic_write", "sha256", "read_verified_json", "write_verified_json"]
+
+CacheInfo = namedtuple("CacheInfo", "hits misses compiles disk_hits")
+
+_lock = threading.Lock()
+_memory: dict = {}          # structure key -> {spec key -> Kernel}
+_building: dict = {}        # (structure key, spec key) -> Lock of that key
+_counts = {"hits": 0, "misses": 0, "compiles": 0, "disk_hits": 0}
+
+
+def count(name, k=1):
+    with _lock:
+        _counts[name] += k
+
+
+def cache_info() -> CacheInfo:
+    """Memory hits and misses of `kernels.build`, kernels compiled (numba or NVVM ran) and
+    kernels loaded from the disk cache, since the process started or `clear_cache()`."""
+    with _lock:
+        return CacheInfo(**_counts)
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "gpujit")
+    return Path(root) / "kernels"
+
+
+def clear_cache(memory=True, disk=False):
+    """Forget compiled kernels (and reset the counters) and/or delete the disk cache."""
+    if memory:
+        with _lock:
+            _memory.clear()
+            for k in _counts:
+                _counts[k] = 0
+    if disk:
+        shutil.rmtree(cache_dir(), ignore_errors=True)
+
+
+def lookup_or_build(key1, key2, build):
+    """The kernel under (key1, key2), built by `build()` once if missing."""
+    with _lock:
+        k = _memory.get(key1, {}).get(key2)
+        if k is not None:
+            _counts["hits"] += 1
+            return k
+        key_lock = _building.setdefault((key1, key2), threading.Lock())
+    with key_lock:
+        with _lock:
+            k = _memory.get(key1, {}).get(key2)
+            if k is not None:
+                _counts["hits"] += 1
+                return k
+            _counts["misses"] += 1
+        try:
+            k = build()
+        finally:
+            with _lock:
+                _building.pop((key1, key2), None)
+        with _lock:
+            _memory.setdefault(key1, {})[key2] = k
+        return k
+
+
+# --------------------------------------------------------------------------------------
+# disk helpers
+
+def sha256(data) -> str:
+    if isinstance(data, str):
+        data = data.encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write(path: Path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_verified_json(path: Path, payload: dict):
+    body = json.dumps(payload, sort_keys=True)
+    atomic_write(path, json.dumps({"sha256": sha256(body), "body": body}))
+
+
+def read_verified_json(path: Path):
+    """The payload of a file written by write_verified_json, or None when it is missing,
+    unreadable or does not match its checksum (then it is removed)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        outer = json.loads(raw)
+        body = outer["body"]
+        if sha256(body) != outer["sha256"]:
+            raise ValueError("checksum mismatch")
+        return json.loads(body)
+    except (ValueError, KeyError, TypeError):
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None

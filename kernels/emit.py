@@ -1,0 +1,273 @@
+"""Fusion group -> kernel module source.
+
+One body (the scalar code of every node, kernels/scalar_codegen.py) inside a loop over the
+output's flat index `i`, wrapped per target:
+
+- cpu: `@njit(signature, parallel=True, cache=True)` with `for i in prange(n)`;
+- cuda / sim: a plain function with a grid-stride loop
+  `for i in range(cuda.grid(1), n, cuda.gridsize(1))`, compiled to PTX (cuda) or by the
+  simulator's `cuda.jit` (sim).
+
+Index arithmetic. Every tensor argument arrives as a 1-D array; the kernel reads element
+`i` of inputs that are C-contiguous with the output's shape ("flat"), element 0 of
+single-element inputs (loaded once, before the loop), and for any other input ("strided")
+the offset `sum(i_d * stride_d) + shift` from the multi-index of `i` over the dims that do
+not broadcast (a broadcast dim has stride 0 and is left out; the shift makes offsets of
+negative strides start at the input's lowest address, where the launcher points the 1-D
+array). STATIC kernels bake sizes, strides and shifts in as literals; DYNAMIC kernels take
+them as int64 arguments. When no input is strided and every output has the full shape, the
+loop is the flat fast path: no division at all.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gpujit import dtypes as _dt
+from gpujit.ir import TensorType
+
+from . import prims
+from .scalar_codegen import E, ScalarCodegen
+from .spec import KernelBuildError, Layout
+
+__all__ = ["KernelSource", "generate"]
+
+_NB = {_dt.bool: "boolean", _dt.uint8: "uint8", _dt.int8: "int8", _dt.int16: "int16",
+       _dt.int32: "int32", _dt.int64: "int64", _dt.float16: "float16",
+       _dt.float32: "float32", _dt.float64: "float64"}
+_WEAK = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
+PARALLEL_MIN = 1 << 16        # elements; smaller STATIC CPU kernels are serial loops
+
+
+@dataclass
+class KernelSource:
+    text: str             # the whole module
+    target: str
+    layout: Layout
+    params: list          # kernel parameter names, in order
+    signature: str        # numba signature of the kernel
+    zero_division: bool   # the CPU kernel returns a count of integer zero divisors
+
+
+def storage_type(dt, target):
+    """numba element type of an array of dtype dt (CPU float16 travels as uint16)."""
+    if dt is _dt.float16 and target == "cpu":
+        return "uint16"
+    return _NB[dt]
+
+
+def _analyse(graph, inputs):
+    """Live nodes, and for each graph output the set of tensor inputs it depends on."""
+    if len(graph.inputs) != len(inputs):
+        raise KernelBuildError(f"the subgraph takes {len(graph.inputs)} inputs but the spec "
+                               f"has {len(inputs)}")
+    deps = {}
+    for k, (v, s) in enumerate(zip(graph.inputs, inputs)):
+        deps[v] = frozenset([k]) if s.kind == "tensor" else frozenset()
+    for node in graph.nodes:
+        if node.blocks:
+            raise KernelBuildError(f"{node.kind} with blocks cannot be fused")
+        d = frozenset().union(*(deps[v] for v in node.inputs))
+        for o in node.outputs:
+            deps[o] = d
+    live, work = set(), list(graph.outputs)
+    while work:
+        v = work.pop()
+        n = v.node
+        if n.kind == "prim::Param" or n in live or v in graph.inputs:
+            continue
+        live.add(n)
+        work.extend(n.inputs)
+    return [n for n in graph.nodes if n in live], [deps[v] for v in graph.outputs]
+
+
+def _output_dtype(v):
+    t = v.type
+    if not isinstance(t, TensorType) or t.dtype is None:
+        raise KernelBuildError(f"the subgraph output %{v.debug_name} is not a tensor of "
+                               f"known dtype ({t})")
+    return t.dtype
+
+
+def generate(spec, target: str) -> KernelSource:
+    """The kernel module for `spec` (a KernelSpec) on `target` ("cpu", "cuda" or "sim")."""
+    if target not in prims.TARGETS:
+        raise ValueError(f"kernel target must be one of {prims.TARGETS}, not {target!r}")
+    graph, inputs = spec.subgraph, tuple(spec.inputs)
+    nodes, out_deps = _analyse(graph, inputs)
+    out_dtypes = [_output_dtype(v) for v in graph.outputs]
+    layout = Layout(inputs, out_deps, out_dtypes, spec.static)
+    cg = ScalarCodegen()
+
+    values, ranks, used = {}, {}, set()
+    for k, (v, s) in enumerate(zip(graph.inputs, inputs)):
+        if s.kind == "tensor":
+            values[v] = E(f"x{k}", s.dtype)
+            ranks[v] = s.ndim
+        else:
+            if s.dtype not in _WEAK:
+                raise KernelBuildError(f"a scalar argument must be int64, float64 or bool, "
+                                       f"not {s.dtype}")
+            values[v] = E(f"p{k}", _WEAK[s.dtype])
+    for j, node in enumerate(nodes):
+        if node.kind == "prim::Constant":
+            val = node.attrs.get("value")
+            if hasattr(val, "shape"):
+                raise KernelBuildError("tensor constants cannot be fused")
+            values[node.output] = E.constant(val)
+            continue
+        if len(node.outputs) != 1:
+            raise KernelBuildError(f"{node.kind} has {len(node.outputs)} outputs")
+        if not node.kind.startswith("aten::"):
+            raise KernelBuildError(f"{node.kind} cannot be fused")
+        tin = [ranks[v] for v in node.inputs if v in ranks]
+        values[node.output] = cg.node(node, values, ranks, f"v{j}")
+        ranks[node.output] = max(tin, default=0)
+    stores = []
+    for j, (v, dt) in enumerate(zip(graph.outputs, out_dtypes)):
+        e = values[v]
+        if e.known:
+            raise KernelBuildError("a fusion group output must be computed from its inputs")
+        code = cg.as_type(e, dt)
+        if dt is _dt.float16:
+            code = f"{cg.use('_st16')}({code})"
+        stores.append(code)
+    body = "\n".join(cg.lines)
+    used = {k for k, s in enumerate(inputs) if s.kind == "tensor" and f"x{k}" in body + "\n".join(stores)}
+    for k in used:
+        if inputs[k].dtype is _dt.float16:
+            cg.use("_ld16")
+    return _assemble(spec, target, layout, cg, used, stores)
+
+
+# --------------------------------------------------------------------------------------
+
+def _sizes_expr(layout):
+    """Per iteration dim: its size as code (a literal when STATIC)."""
+    if layout.static:
+        return {d: str(layout.sizes[d]) for d in layout.dims}
+    return {d: f"s{d}" for d in layout.dims}
+
+
+def _product(terms):
+    terms = [t for t in terms if t != "1"]
+    return " * ".join(terms) if terms else "1"
+
+
+def _strided_offset(layout, spec_in, plan, k, size):
+    """sum(i_d * stride_d) + shift for strided input k, and its DYNAMIC parameters."""
+    R, nd = layout.rank, plan.ndim
+    terms, params = [], []
+    if layout.static:
+        shift = 0
+        for dd in range(nd):
+            st = spec_in.strides[dd]
+            if st < 0:
+                shift -= (spec_in.sizes[dd] - 1) * st
+        for d in layout.dims:
+            if plan.bcast[d]:
+                continue
+            st = spec_in.strides[d - (R - nd)]
+            if st == 1:
+                terms.append(f"i{d}")
+            elif st != 0:
+                terms.append(f"i{d} * {st}")
+        if shift:
+            terms.append(str(shift))
+    else:
+        for d in layout.dims:
+            if not plan.bcast[d]:
+                terms.append(f"i{d} * st{k}_{d}")
+                params.append(f"st{k}_{d}")
+        terms.append(f"sh{k}")
+        params.append(f"sh{k}")
+    return (" + ".join(terms) if terms else "0"), params
+
+
+def _assemble(spec, target, layout, cg, used, stores):
+    inputs = spec.inputs
+    size = _sizes_expr(layout)
+    params, sig = [], []
+    for k, (s, plan) in enumerate(zip(inputs, layout.inputs)):
+        if s.kind == "scalar":
+            params.append(f"p{k}")
+            sig.append(_NB[s.dtype])
+        else:
+            params.append(f"a{k}")
+            sig.append(f"{storage_type(s.dtype, target)}[::1]")
+    for j, o in enumerate(layout.outputs):
+        params.append(f"o{j}")
+        sig.append(f"{storage_type(o.dtype, target)}[::1]")
+    params.append("n")
+    sig.append("int64")
+    extra = []
+    if not layout.static:
+        extra += [f"s{d}" for d in layout.dims]
+
+    pre, loop_head, index, loads = [], [], [], []
+    for k in sorted(used):
+        plan = layout.inputs[k]
+        ld = "_ld16" if plan.dtype is _dt.float16 else ""
+        if plan.kind == "one":
+            pre.append(f"x{k} = {ld}(a{k}[0])" if ld else f"x{k} = a{k}[0]")
+        elif plan.kind == "flat":
+            loads.append(f"x{k} = {ld}(a{k}[i])" if ld else f"x{k} = a{k}[i]")
+        else:
+            off, p = _strided_offset(layout, inputs[k], plan, k, size)
+            extra += p
+            loads.append(f"x{k} = {ld}(a{k}[{off}])" if ld else f"x{k} = a{k}[{off}]")
+    if not layout.flat and layout.dims:
+        dims = list(layout.dims)
+        if len(dims) == 1:
+            index.append(f"i{dims[0]} = i")
+        else:
+            index.append("r = i")
+            for d in reversed(dims[1:]):
+                index.append(f"i{d} = r % {size[d]}")
+                index.append(f"r = r // {size[d]}")
+            index.append(f"i{dims[0]} = r")
+    writes = []
+    for j, (o, code) in enumerate(zip(layout.outputs, stores)):
+        if o.kind == "full":
+            writes.append(f"o{j}[i] = {code}")
+        elif o.kind == "one":
+            writes.append(f"if i == 0:\n    o{j}[0] = {code}")
+        else:
+            cond = " and ".join(f"i{d} == 0" for d in layout.dims if o.bcast[d])
+            kept = [d for d in layout.dims if not o.bcast[d]]
+            terms = []
+            for x, d in enumerate(kept):
+                stride = _product([size[d2] for d2 in kept[x + 1:]])
+                terms.append(f"i{d}" if stride == "1" else f"i{d} * ({stride})")
+            writes.append(f"if {cond}:\n    o{j}[{' + '.join(terms) or '0'}] = {code}")
+    params += extra
+    sig += ["int64"] * len(extra)
+    ret = "int64" if (cg.zero_division and target == "cpu") else "void"
+    signature = f"{ret}({', '.join(sig)})"
+
+    inner = index + loads + cg.lines + writes
+    # a STATIC kernel of few elements runs serially: a parallel launch costs more than
+    # it saves there, and a serial loop compiles about 3x faster
+    parallel = not (layout.static and math.prod(layout.sizes) < PARALLEL_MIN)
+    lines = []
+    if target == "cpu":
+        lines.append(f"@njit({signature!r}, parallel={parallel}, error_model='numpy', "
+                     f"fastmath={{'contract'}}, cache=True, nogil=True)")
+    lines.append(f"def kernel({', '.join(params)}):")
+    body = list(pre)
+    if cg.zero_division:
+        body.append("zd = 0")
+    if target == "cpu":
+        body.append("for i in prange(n):" if parallel else "for i in range(n):")
+    else:
+        body.append("for i in range(cuda.grid(1), n, cuda.gridsize(1)):")
+    body += ["    " + ln.replace("\n", "\n    ") for ln in inner]
+    if cg.zero_division and target == "cpu":
+        body.append("return zd")
+    lines += ["    " + ln.replace("\n", "\n    ") for ln in body]
+    mode = "STATIC" if layout.static else "DYNAMIC"
+    head = (f"# gpujit fused kernel: target {target}, {mode}, "
+            f"{'flat' if layout.flat else 'strided'} indexing; generated, do not edit\n")
+    text = head + prims.prelude(target, cg.prims) + "\n\n" + "\n".join(lines) + "\n"
+    return KernelSource(text, target, layout, params, signature,
+                        cg.zero_division and target == "cpu")

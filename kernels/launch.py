@@ -1,0 +1,201 @@
+"""Host-side launchers: generated Python that turns a call's arrays and numbers into the
+kernel's arguments, allocates the outputs and launches.
+
+Each kernel gets its own launcher source, specialized like the kernel: a STATIC launcher
+has the output shapes and element count as literals; a DYNAMIC one reads the iteration
+sizes from the inputs that do not broadcast (checking that the others agree). The CUDA
+launcher packs arguments as numba's kernel ABI expects (NOTES-numba-cupy.md): each array
+is (meminfo=0, parent=0, nitems, itemsize, data, shape, stride-in-bytes) for our 1-D
+arrays, scalars are NumPy scalars of the parameter's exact width, and it calls the CuPy
+function of the loaded PTX, so numba's dispatcher is not on the call path.
+"""
+from __future__ import annotations
+
+import linecache
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from gpujit import dtypes as _dt
+
+from .emit import KernelSource
+
+__all__ = ["make_launcher", "ShapeMismatch", "base_view", "cuda_base"]
+
+THREADS = 256
+
+
+class ShapeMismatch(RuntimeError):
+    """A DYNAMIC kernel was called with inputs whose sizes do not broadcast together."""
+
+
+def _elem_strides(x):
+    item = x.itemsize
+    return tuple(s // item for s in x.strides)
+
+
+def _extent(x, t):
+    lo = hi = 0
+    for n, s in zip(x.shape, t):
+        if s < 0:
+            lo += (n - 1) * s
+        else:
+            hi += (n - 1) * s
+    return lo, hi
+
+
+def base_view(x):
+    """(1-D view of x's memory starting at its lowest address, shift, element strides):
+    element (i_0, ...) of x is view[sum(i_d * strides_d) + shift]."""
+    t = _elem_strides(x)
+    lo, hi = _extent(x, t)
+    if lo:
+        x = x[tuple(slice(None, None, -1) if s < 0 else slice(None) for s in t)]
+    return as_strided(x, (hi - lo + 1,), (x.itemsize,)), -lo, t
+
+
+def cuda_base(x):
+    """(device pointer of x's lowest address, span in elements, shift, element strides)."""
+    t = _elem_strides(x)
+    lo, hi = _extent(x, t)
+    return x.data.ptr + lo * x.itemsize, hi - lo + 1, -lo, t
+
+
+def _zero_division_error():
+    """Eager gpujit's error for an integer division by zero on the CPU."""
+    from gpujit.ops.pointwise import IntegerDivisionByZero
+    return IntegerDivisionByZero("ZeroDivisionError")
+
+
+def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None):
+    """The launcher function of kernel source `ks` (its source is `launcher.source`).
+    launch_fn: the compiled kernel (cpu: the numba dispatcher; sim: the simulator kernel;
+    cuda: the CuPy function of the loaded PTX)."""
+    L = _LauncherWriter(ks, spec, sm_count)
+    src = L.write()
+    ns = {"_kern": launch_fn, "_np": np, "_base": base_view, "_cbase": cuda_base,
+          "_u16": np.uint16, "_f64": np.float64, "_i64": np.int64, "_bool": np.bool_,
+          "_zde": _zero_division_error, "_Mismatch": ShapeMismatch, "_min": min}
+    for j, o in enumerate(ks.layout.outputs):
+        ns[f"_odt{j}"] = o.dtype.np
+    if ks.target == "cuda":
+        import cupy
+        ns["_empty"] = cupy.empty
+    else:
+        ns["_empty"] = np.empty
+    filename = f"<gpujit launcher {id(ks):x}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(compile(src, filename, "exec"), ns)
+    fn = ns["launch"]
+    fn.source = src
+    return fn
+
+
+class _LauncherWriter:
+    def __init__(self, ks, spec, sm_count):
+        self.ks, self.spec, self.layout = ks, spec, ks.layout
+        self.target = ks.target
+        self.sm_count = sm_count
+        self.lines = []
+
+    def emit(self, line, indent=1):
+        self.lines.append("    " * indent + line)
+
+    def write(self):
+        lay, spec = self.layout, self.spec
+        args = [f"a{k}" if s.kind == "tensor" else f"p{k}" for k, s in enumerate(spec.inputs)]
+        self.lines.append(f"def launch({', '.join(args)}):")
+        R = lay.rank
+        if lay.static:
+            sizes = {d: str(lay.sizes[d]) for d in range(R)}
+            n = str(math.prod(lay.sizes))
+            self.emit(f"n = {n}")
+        else:
+            sizes = {d: "1" for d in range(R)}
+            for d in lay.dims:
+                holders = [(k, p) for k, p in enumerate(lay.inputs)
+                           if p.kind in ("flat", "strided") and not p.bcast[d]]
+                k0, p0 = holders[0]
+                self.emit(f"s{d} = a{k0}.shape[{d - (R - p0.ndim)}]")
+                sizes[d] = f"s{d}"
+                for k, p in holders[1:]:
+                    self.emit(f"if a{k}.shape[{d - (R - p.ndim)}] != s{d}:")
+                    self.emit(f"raise _Mismatch('the sizes of the fused inputs do not broadcast "
+                              f"at dimension {d}')", 2)
+            self.emit(f"n = {' * '.join(f's{d}' for d in lay.dims) or '1'}")
+        outs = []
+        for j, o in enumerate(lay.outputs):
+            shape = lay.output_shape(o, [sizes[d] for d in range(R)])
+            self.emit(f"o{j} = _empty(({''.join(s + ', ' for s in shape)}), _odt{j})")
+            outs.append(f"o{j}")
+        ret = f"({', '.join(outs)},)"
+        self.emit("if n == 0:")
+        self.emit(f"return {ret}", 2)
+        for k, p in enumerate(lay.inputs):
+            if p.kind == "strided" and f"a{k}" in self.ks.params:
+                fn = "_cbase" if self.target == "cuda" else "_base"
+                self.emit(f"b{k}, span{k}, sh{k}, t{k} = {fn}(a{k})" if self.target == "cuda"
+                          else f"b{k}, sh{k}, t{k} = {fn}(a{k})")
+        call_args = [self.arg(name) for name in self.ks.params]
+        if self.target == "cpu":
+            call = f"_kern({', '.join(call_args)})"
+            if self.ks.zero_division:
+                self.emit(f"if {call}:")
+                self.emit("raise _zde()", 2)
+            else:
+                self.emit(call)
+        elif self.target == "sim":
+            # NumPy scalars warn where CUDA computes inf/nan silently
+            self.emit("with _np.errstate(all='ignore'):")
+            self.emit(f"_kern[_min((n + 31) // 32, 2), 32]({', '.join(call_args)})", 2)
+        else:
+            cap = 32 * (self.sm_count or 1)
+            grid = (str(min((int(n) + THREADS - 1) // THREADS, cap)) if lay.static
+                    else f"_min((n + {THREADS - 1}) // {THREADS}, {cap})")
+            self.emit(f"_kern(({grid},), ({THREADS},), ({''.join(a + ', ' for a in call_args)}))")
+        self.emit(f"return {ret}")
+        return "\n".join(self.lines) + "\n"
+
+    def arg(self, name):
+        """The value passed for kernel parameter `name`."""
+        lay, target = self.layout, self.target
+        if name == "n" or name.startswith("s") and name[1:].isdigit():
+            return name
+        if name.startswith("sh"):
+            return name
+        if name.startswith("st"):
+            k, d = (int(x) for x in name[2:].split("_"))
+            p = lay.inputs[k]
+            return f"t{k}[{d - (lay.rank - p.ndim)}]"
+        if name.startswith("p"):
+            k = int(name[1:])
+            kind = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}[self.spec.inputs[k].dtype]
+            if target == "cpu":
+                return f"{kind}({name})"
+            return {"float": "_f64", "int": "_i64", "bool": "_bool"}[kind] + f"({name})"
+        if name.startswith("a"):
+            k = int(name[1:])
+            p = lay.inputs[k]
+            item = p.dtype.itemsize
+            if target == "cuda":
+                if p.kind == "strided":
+                    return f"0, 0, span{k}, {item}, b{k}, span{k}, {item}"
+                count = "1" if p.kind == "one" else "n"
+                return f"0, 0, {count}, {item}, {name}.data.ptr, {count}, {item}"
+            view = f"b{k}" if p.kind == "strided" else f"{name}.reshape(-1)"
+            if target == "cpu" and p.dtype is _dt.float16:
+                view += ".view(_u16)"
+            return view
+        if name.startswith("o"):
+            j = int(name[1:])
+            o = lay.outputs[j]
+            item = o.dtype.itemsize
+            if target == "cuda":
+                count = {"full": "n", "one": "1"}.get(o.kind, f"{name}.size")
+                return f"0, 0, {count}, {item}, {name}.data.ptr, {count}, {item}"
+            view = f"{name}.reshape(-1)"
+            if target == "cpu" and o.dtype is _dt.float16:
+                view += ".view(_u16)"
+            return view
+        raise AssertionError(f"unknown kernel parameter {name}")

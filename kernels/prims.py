@@ -1,0 +1,314 @@
+"""The primitives generated kernels call, defined once per target.
+
+A kernel body is the same text for every target; it calls named primitives (`_exp_f32`,
+`_ifloordiv`, `_rh` ...) and each target's module header binds those names:
+
+- cpu: numba njit. float32 exp/tanh are the vectorizable versions of kernels/cpu_math.py
+  (PyPI's llvmlite has no SVML, so libm calls would keep the loop scalar); float16 arrays
+  travel as uint16 and convert through LLVM's half type (numba's CPU target has no float16).
+- cuda: numba.cuda device code; `math.*` lowers to libdevice.
+- sim: the same kernel under numba's CUDA simulator, which runs it as Python on NumPy
+  scalars: NumPy's functions, which keep float32 and never raise on inf/nan (Python's
+  `math` returns float64 and raises on domain errors).
+
+Only the primitives a kernel uses are emitted, each after those it calls.
+"""
+from __future__ import annotations
+
+from . import cpu_math
+
+__all__ = ["prelude", "HEADERS"]
+
+TARGETS = ("cpu", "cuda", "sim")
+
+HEADERS = {
+    "cpu": "import math\nimport numpy as np\nfrom numba import njit, prange\n",
+    "cuda": "import math\nimport numpy as np\nfrom numba import cuda\n",
+    "sim": "import math\nimport numpy as np\nfrom numba import cuda\n",
+}
+_TYPES = ("_u8 = np.uint8\n_i8 = np.int8\n_i16 = np.int16\n_i32 = np.int32\n_i64 = np.int64\n"
+          "_f16 = np.float16\n_f32 = np.float32\n_f64 = np.float64\n")
+_DECORATOR = {"cpu": "@njit(error_model='numpy', nogil=True)",
+              "cuda": "@cuda.jit(device=True)", "sim": "@cuda.jit(device=True)"}
+
+_DEFS: dict = {}     # name -> (deps, {target: source})
+
+
+def _define(name, source, deps=(), targets=TARGETS):
+    srcs = source if isinstance(source, dict) else {t: source for t in targets}
+    _DEFS[name] = (tuple(deps), srcs)
+
+
+# ------------------------------------------------------------------ float functions
+_MATH = {  # scalar-language name -> (math name, numpy name)
+    "exp": ("exp", "exp"), "exp2": ("exp2", "exp2"), "expm1": ("expm1", "expm1"),
+    "log": ("log", "log"), "log2": ("log2", "log2"), "log10": ("log10", "log10"),
+    "log1p": ("log1p", "log1p"), "sqrt": ("sqrt", "sqrt"), "sin": ("sin", "sin"),
+    "cos": ("cos", "cos"), "tan": ("tan", "tan"), "asin": ("asin", "arcsin"),
+    "acos": ("acos", "arccos"), "atan": ("atan", "arctan"), "sinh": ("sinh", "sinh"),
+    "cosh": ("cosh", "cosh"), "tanh": ("tanh", "tanh"), "asinh": ("asinh", "arcsinh"),
+    "acosh": ("acosh", "arccosh"), "atanh": ("atanh", "arctanh"), "atan2": ("atan2", "arctan2"),
+    "pow": ("pow", "power"), "fmod": ("fmod", "fmod"), "copysign": ("copysign", "copysign"),
+}
+for _fn, (_m, _n) in _MATH.items():
+    for _s in ("f32", "f64"):
+        cpu = f"_{_fn}_{_s} = math.{_m}\n"
+        if _fn in ("exp2", "fmod"):          # not in numba's CPU math module
+            cpu = f"_{_fn}_{_s} = np.{_n}\n"
+        _define(f"_{_fn}_{_s}", {"cpu": cpu, "cuda": f"_{_fn}_{_s} = math.{_m}\n",
+                                 "sim": f"_{_fn}_{_s} = np.{_n}\n"})
+for _fn in ("erf", "erfc"):        # NumPy has none; Python's math.erf is total
+    for _s in ("f32", "f64"):
+        _define(f"_{_fn}_{_s}", f"_{_fn}_{_s} = math.{_fn}\n")
+for _fn in ("floor", "ceil", "trunc", "rint", "nextafter"):
+    for _s in ("f32", "f64"):
+        # math.floor & co. return ints on the CPU and in Python; CUDA's return floats
+        cuda = f"_{_fn}_{_s} = math.{_fn}\n"
+        if _fn == "rint":
+            cuda = (f"from numba.cuda import libdevice as _libdevice\n"
+                    f"_{_fn}_{_s} = _libdevice.{'rintf' if _s == 'f32' else 'rint'}\n")
+        _define(f"_{_fn}_{_s}", {"cpu": f"_{_fn}_{_s} = np.{_fn}\n", "cuda": cuda,
+                                 "sim": f"_{_fn}_{_s} = np.{_fn}\n"})
+
+# the vectorizable float32 exp and tanh on the CPU (cpu_math.py); libdevice elsewhere
+_define("_vexp_f32", {"cpu": cpu_math.source("_vexp_f32")}, deps=("_i32_as_f32",),
+        targets=("cpu",))
+_define("_vtanh_f32", {"cpu": cpu_math.source("_vtanh_f32")}, deps=("_vexp_f32",),
+        targets=("cpu",))
+_define("_i32_as_f32", {"cpu": cpu_math.source("_i32_as_f32")}, targets=("cpu",))
+_define("_exp_f32", {"cpu": "_exp_f32 = _vexp_f32\n", "cuda": "_exp_f32 = math.exp\n",
+                     "sim": "_exp_f32 = np.exp\n"}, deps=("_vexp_f32",))
+_define("_tanh_f32", {"cpu": "_tanh_f32 = _vtanh_f32\n", "cuda": "_tanh_f32 = math.tanh\n",
+                      "sim": "_tanh_f32 = np.tanh\n"}, deps=("_vtanh_f32",))
+
+# NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
+# an integer, the remainder with the divisor's sign
+_FLOORDIV = """
+@DEVICE
+def _floordiv_{s}(a, b):
+    if b == 0:
+        return {F}(a / b)
+    mod = _fmod_{s}(a, b)
+    div = (a - mod) / b
+    if mod != 0:
+        if (b < 0) != (mod < 0):
+            div = div - {F}(1.0)
+    if div != 0:
+        fd = {F}(_floor_{s}(div))
+        if div - fd > {F}(0.5):
+            fd = fd + {F}(1.0)
+    else:
+        fd = {F}(_copysign_{s}({F}(0.0), a / b))
+    return {F}(fd)
+"""
+_REMAINDER = """
+@DEVICE
+def _remainder_{s}(a, b):
+    mod = {F}(_fmod_{s}(a, b))
+    if b == 0:
+        return mod
+    if mod != 0:
+        if (b < 0) != (mod < 0):
+            mod = mod + b
+    else:
+        mod = {F}(_copysign_{s}({F}(0.0), b))
+    return {F}(mod)
+"""
+# Giles' erfinv (as gpujit.ops.special): polynomial guess, two Newton steps, in float64
+_ERFINV = """
+@DEVICE
+def _erfinv_{s}(x):
+    xd = _f64(x)
+    if xd != xd:
+        return xd
+    ax = abs(xd)
+    if ax >= 1.0:
+        if ax == 1.0:
+            return _f64(_copysign_f64(math.inf, xd))
+        return math.nan
+    w = -_f64(_log_f64((1.0 - xd) * (1.0 + xd)))
+    if w < 5.0:
+        w = w - 2.5
+        p = 2.81022636e-08
+        p = p * w + 3.43273939e-07
+        p = p * w + -3.5233877e-06
+        p = p * w + -4.39150654e-06
+        p = p * w + 0.00021858087
+        p = p * w + -0.00125372503
+        p = p * w + -0.00417768164
+        p = p * w + 0.246640727
+        p = p * w + 1.50140941
+    else:
+        w = _f64(_sqrt_f64(w)) - 3.0
+        p = -0.000200214257
+        p = p * w + 0.000100950558
+        p = p * w + 0.00134934322
+        p = p * w + -0.00367342844
+        p = p * w + 0.00573950773
+        p = p * w + -0.0076224613
+        p = p * w + 0.00943887047
+        p = p * w + 1.00167406
+        p = p * w + 2.83297682
+    y = p * xd
+    for _ in range(2):
+        y = y - (_f64(_erf_f64(y)) - xd) / (1.1283791670955126 * _f64(_exp_f64(-y * y)))
+    return y
+"""
+for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
+    _define(f"_floordiv_{_s}", _FLOORDIV.format(s=_s, F=_F),
+            deps=(f"_fmod_{_s}", f"_floor_{_s}", f"_copysign_{_s}"))
+    _define(f"_remainder_{_s}", _REMAINDER.format(s=_s, F=_F),
+            deps=(f"_fmod_{_s}", f"_copysign_{_s}"))
+    _define(f"_erfinv_{_s}", _ERFINV.format(s=_s),
+            deps=("_log_f64", "_sqrt_f64", "_erf_f64", "_exp_f64", "_copysign_f64"))
+
+# the float16 after x in the direction of y, x and y float16 values held in float32
+_define("_nextafter_f16", """
+@DEVICE
+def _nextafter_f16(x, y):
+    xd = _f64(x)
+    yd = _f64(y)
+    if xd != xd or yd != yd:
+        return _f32(xd + yd)
+    if xd == yd:
+        return _f32(yd)
+    if xd == 0.0:
+        return _f32(5.960464477539063e-08 if yd > 0.0 else -5.960464477539063e-08)
+    ax = abs(xd)
+    toward_zero = (yd < xd) == (xd > 0.0)
+    if ax == math.inf:
+        r = 65504.0
+    else:
+        m, e = math.frexp(ax)
+        ulp = math.ldexp(1.0, e - 11)
+        if ulp < 5.960464477539063e-08:
+            ulp = 5.960464477539063e-08
+        if toward_zero and m == 0.5 and ulp > 5.960464477539063e-08:
+            ulp = ulp * 0.5
+        r = ax - ulp if toward_zero else ax + ulp
+    return _f32(r if xd > 0.0 else -r)
+""")
+
+# ------------------------------------------------------------------ integers
+# NumPy's results where C's are undefined: a zero divisor gives 0 (on the CPU the kernel
+# also counts it and the launcher raises, as eager gpujit does), INT_MIN // -1 wraps,
+# shifts by a count outside [0, bits) give 0 (or the sign for >>), negative integer
+# powers follow PyTorch (1 -> 1, -1 -> +-1, else 0)
+_define("_ifloordiv", """
+@DEVICE
+def _ifloordiv(a, b):
+    a = _i64(a)
+    b = _i64(b)
+    if b == 0:
+        return _i64(0)
+    if b == -1:
+        return -a
+    return a // b
+""")
+_define("_imod", """
+@DEVICE
+def _imod(a, b):
+    a = _i64(a)
+    b = _i64(b)
+    if b == 0 or b == -1:
+        return _i64(0)
+    return a % b
+""")
+_define("_ifmod", """
+@DEVICE
+def _ifmod(a, b):
+    a = _i64(a)
+    b = _i64(b)
+    if b == 0 or b == -1:
+        return _i64(0)
+    r = a % b
+    if r != 0 and (r < 0) != (a < 0):
+        r = r - b
+    return r
+""")
+_define("_ipow", """
+@DEVICE
+def _ipow(a, b):
+    a = _i64(a)
+    b = _i64(b)
+    if b < 0:
+        if a == 1:
+            return _i64(1)
+        if a == -1:
+            return _i64(1) if b % 2 == 0 else _i64(-1)
+        return _i64(0)
+    r = _i64(1)
+    while b > 0:
+        if b & 1:
+            r = r * a
+        a = a * a
+        b = b >> 1
+    return r
+""")
+_define("_shl", """
+@DEVICE
+def _shl(a, b, bits):
+    a = _i64(a)
+    b = _i64(b)
+    if b < 0 or b >= bits:
+        return _i64(0)
+    return a << b
+""")
+_define("_shr", """
+@DEVICE
+def _shr(a, b, bits):
+    a = _i64(a)
+    b = _i64(b)
+    if b < 0 or b >= bits:
+        return _i64(-1) if a < 0 else _i64(0)
+    return a >> b
+""")
+
+# ------------------------------------------------------------------ float16
+# _ld16: a loaded float16 element as float32; _st16: a float32 as the stored element;
+# _rh: a float32 rounded to the nearest float16 (kept in float32)
+_define("_ld16", {"cpu": "_ld16 = _h2f\n", "cuda": "_ld16 = np.float32\n",
+                  "sim": "_ld16 = np.float32\n"}, deps=("_h2f",))
+_define("_st16", {"cpu": "_st16 = _f2h\n", "cuda": "_st16 = np.float16\n",
+                  "sim": "_st16 = np.float16\n"}, deps=("_f2h",))
+_define("_rh", {"cpu": cpu_math.source("_rh"),
+                "cuda": "@cuda.jit(device=True)\ndef _rh(x):\n    return np.float32(np.float16(x))\n",
+                "sim": "@cuda.jit(device=True)\ndef _rh(x):\n    return np.float32(np.float16(x))\n"})
+_define("_h2f", {"cpu": cpu_math.source("_h2f")}, targets=("cpu",))
+_define("_f2h", {"cpu": cpu_math.source("_f2h")}, targets=("cpu",))
+
+
+def _closure(names, target):
+    order, seen = [], set()
+
+    def visit(n):
+        if n in seen:
+            return
+        seen.add(n)
+        deps, srcs = _DEFS[n]
+        for d in deps:
+            if target in _DEFS[d][1]:
+                visit(d)
+        order.append(n)
+
+    for n in sorted(names):
+        if n not in _DEFS:
+            raise KeyError(f"no primitive {n!r}")
+        visit(n)
+    return order
+
+
+def prelude(target: str, names) -> str:
+    """The module header of a kernel for `target`: imports, dtype aliases and the
+    primitives in `names` (with what they call), in dependency order."""
+    parts = [HEADERS[target], _TYPES]
+    needs_intrinsics = False
+    for n in _closure(names, target):
+        src = _DEFS[n][1].get(target)
+        if src is None:
+            raise KeyError(f"primitive {n!r} has no {target} definition")
+        needs_intrinsics |= "@intrinsic" in src
+        parts.append(src.replace("@DEVICE", _DECORATOR[target]).strip("\n") + "\n")
+    if needs_intrinsics:
+        parts.insert(1, cpu_math.INTRINSIC_IMPORTS)
+    return "\n".join(parts)

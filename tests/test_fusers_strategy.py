@@ -1,0 +1,76 @@
+"""set_fusion_strategy / get_fusion_strategy and FusionBudget (a compiled function's copy
+of the strategy, counted per fusion group)."""
+import numpy as np
+import pytest
+
+from gpujit import fusers
+from gpujit.fusers import FusionBudget
+
+
+@pytest.fixture(autouse=True)
+def _restore_strategy():
+    saved = fusers.get_fusion_strategy()
+    yield
+    fusers.set_fusion_strategy(saved)
+
+
+def test_default_strategy_is_torchscripts():
+    assert fusers.get_fusion_strategy() == [("STATIC", 2), ("DYNAMIC", 10)]
+
+
+def test_set_returns_the_previous_strategy():
+    prev = fusers.set_fusion_strategy([("DYNAMIC", 3)])
+    assert prev == [("STATIC", 2), ("DYNAMIC", 10)]
+    assert fusers.set_fusion_strategy([]) == [("DYNAMIC", 3)]
+    assert fusers.get_fusion_strategy() == []
+    assert fusers.set_fusion_strategy((["STATIC", np.int64(1)],)) == []
+    assert fusers.get_fusion_strategy() == [("STATIC", 1)]
+    assert type(fusers.get_fusion_strategy()[0][1]) is int
+
+
+@pytest.mark.parametrize("bad, words", [
+    ([("static", 2)], "exactly \"STATIC\" or \"DYNAMIC\""),
+    ([("FOO", 1)], "unknown specialization kind 'FOO'"),
+    ([("STATIC", -1)], "must be >= 0"),
+    ([("STATIC", 1.5)], "must be an int"),
+    ([("STATIC", True)], "must be an int"),
+    ([("STATIC",)], "pair"),
+    ([("STATIC", 1, 2)], "pair"),
+    (["STATIC"], "pair"),
+    ("STATIC", "list of"),
+    (None, "list of"),
+    ([(2, "STATIC")], "unknown specialization kind 2"),
+])
+def test_bad_strategies_raise_value_error_and_change_nothing(bad, words):
+    before = fusers.get_fusion_strategy()
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        fusers.set_fusion_strategy(bad)
+    assert fusers.get_fusion_strategy() == before
+
+
+def test_budget_walks_the_strategy_per_group():
+    b = FusionBudget([("STATIC", 2), ("DYNAMIC", 1), ("STATIC", 1)], name="f")
+    g1, g2 = object(), object()
+    assert [b.take(g1) for _ in range(5)] == ["STATIC", "STATIC", "DYNAMIC", "STATIC", None]
+    assert b.take(g2) == "STATIC"                      # each group has its own count
+    assert b.made(g1) == 4 and b.made(g1, "STATIC") == 3 and b.made(g1, "DYNAMIC") == 1
+    assert b.remaining(g1) == {"STATIC": 0, "DYNAMIC": 0}
+    assert b.remaining(g2) == {"STATIC": 2, "DYNAMIC": 1}
+    assert b.total == 4
+
+
+def test_budget_copies_the_strategy_in_force_when_made():
+    fusers.set_fusion_strategy([("DYNAMIC", 1)])
+    b = FusionBudget()
+    fusers.set_fusion_strategy([("STATIC", 5)])
+    assert b.strategy == (("DYNAMIC", 1),)
+    g = object()
+    assert b.take(g) == "DYNAMIC" and b.take(g) is None
+    assert FusionBudget().strategy == (("STATIC", 5),)
+
+
+def test_empty_strategy_never_specializes():
+    b = FusionBudget([])
+    assert b.take(object()) is None and b.total == 0
+    with pytest.raises(ValueError):
+        FusionBudget([("FAST", 1)])
