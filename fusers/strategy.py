@@ -71,6 +71,11 @@ def get_fusion_strategy() -> list:
     return list(_strategy)
 
 
+def _key(group):
+    k = getattr(group, "budget_key", None)
+    return group if k is None else k
+
+
 class FusionBudget:
     """One compiled function's copy of the strategy and what its groups have spent of it.
 
@@ -100,25 +105,30 @@ class FusionBudget:
             k -= depth
         return None
 
+    # A group is counted under its `budget_key` when it has one: the executor gives the
+    # k-th group of every specialization of a function the key k, so the budget bounds the
+    # function (as TorchScript's whole-graph specializations do), not each copy of a group.
+
     def next_kind(self, group):
-        return self.kind_of(self._made.get(group, 0))
+        return self.kind_of(self._made.get(_key(group), 0))
 
     def take(self, group):
         kind = self.next_kind(group)
         if kind is not None:
-            self._made[group] = self._made.get(group, 0) + 1
+            k = _key(group)
+            self._made[k] = self._made.get(k, 0) + 1
         return kind
 
     def made(self, group, kind=None) -> int:
         """How many specializations `group` made (of `kind`, when given)."""
-        n = self._made.get(group, 0)
+        n = self._made.get(_key(group), 0)
         if kind is None:
             return n
         return sum(1 for k in range(n) if self.kind_of(k) == kind)
 
     def remaining(self, group) -> dict:
         """{"STATIC": n, "DYNAMIC": m}: what the group may still make."""
-        used = self._made.get(group, 0)
+        used = self._made.get(_key(group), 0)
         left = {STATIC: 0, DYNAMIC: 0}
         for name, depth in self.strategy:
             take = min(used, depth)

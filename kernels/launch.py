@@ -146,9 +146,7 @@ class _LauncherWriter:
             else:
                 self.emit(call)
         elif self.target == "sim":
-            # NumPy scalars warn where CUDA computes inf/nan silently
-            self.emit("with _np.errstate(all='ignore'):")
-            self.emit(f"_kern[_min((n + 31) // 32, 2), 32]({', '.join(call_args)})", 2)
+            self.emit(f"_kern[_min((n + 31) // 32, 2), 32]({', '.join(call_args)})")
         else:
             cap = 32 * (self.sm_count or 1)
             grid = (str(min((int(n) + THREADS - 1) // THREADS, cap)) if lay.static

@@ -28,8 +28,11 @@ HEADERS = {
 }
 _TYPES = ("_u8 = np.uint8\n_i8 = np.int8\n_i16 = np.int16\n_i32 = np.int32\n_i64 = np.int64\n"
           "_f16 = np.float16\n_f32 = np.float32\n_f64 = np.float64\n")
+# CUDA helpers are inlined into the kernel's IR: a separately compiled device function
+# would ask numba for the current GPU, and PTX for a given cc must compile without one
 _DECORATOR = {"cpu": "@njit(error_model='numpy', nogil=True)",
-              "cuda": "@cuda.jit(device=True)", "sim": "@cuda.jit(device=True)"}
+              "cuda": "@cuda.jit(device=True, inline='always')",
+              "sim": "@cuda.jit(device=True, inline='always')"}
 
 _DEFS: dict = {}     # name -> (deps, {target: source})
 
@@ -271,9 +274,8 @@ _define("_ld16", {"cpu": "_ld16 = _h2f\n", "cuda": "_ld16 = np.float32\n",
                   "sim": "_ld16 = np.float32\n"}, deps=("_h2f",))
 _define("_st16", {"cpu": "_st16 = _f2h\n", "cuda": "_st16 = np.float16\n",
                   "sim": "_st16 = np.float16\n"}, deps=("_f2h",))
-_define("_rh", {"cpu": cpu_math.source("_rh"),
-                "cuda": "@cuda.jit(device=True)\ndef _rh(x):\n    return np.float32(np.float16(x))\n",
-                "sim": "@cuda.jit(device=True)\ndef _rh(x):\n    return np.float32(np.float16(x))\n"})
+_RH = "@DEVICE\ndef _rh(x):\n    return np.float32(np.float16(x))\n"
+_define("_rh", {"cpu": cpu_math.source("_rh"), "cuda": _RH, "sim": _RH})
 _define("_h2f", {"cpu": cpu_math.source("_h2f")}, targets=("cpu",))
 _define("_f2h", {"cpu": cpu_math.source("_f2h")}, targets=("cpu",))
 

@@ -20,6 +20,7 @@ import linecache
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from . import cache as _cache
@@ -195,5 +196,8 @@ def compile_sim(text: str):
         raise KernelBuildError("the 'sim' target runs numba's CUDA simulator: set "
                                "NUMBA_ENABLE_CUDASIM=1 before numba is imported")
     from numba import cuda
+    # the simulator computes with NumPy scalars, which warn where CUDA computes inf/nan
+    # silently (each simulated thread is a Python thread: np.errstate would not reach it)
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpujit_sim_")
     ns = _exec_module(text, f"gpujit_sim_{_cache.sha256(text)[:16]}")
     return cuda.jit(ns["kernel"])

@@ -98,6 +98,7 @@ def emit_group(cg, n):
     """Generated code for one prim::TensorExprGroup node: `a, b = _group_0(x, y, 2.5)`."""
     from .. import fusers
     group = fusers.FusedGroup(n, cg.fusion_budget, _target(n))
+    group.budget_key = len(cg.groups)     # the k-th group of every specialization shares
     name = cg.bind(group, "group")
     cg.groups.append(group)
     args = ", ".join(cg.ref(v) for v in n.inputs)

@@ -1,0 +1,123 @@
+"""Fusion through traced functions, as a user sees it: graph_for shows the group, results
+match eager for new shapes/dtypes/strides, the strategy budget, strict_fusion around calls,
+the fusion report."""
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def chain(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y) + torch.relu(x)
+
+
+def close(a, b, rtol=1e-5, atol=1e-6):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol, atol=atol)
+
+
+def test_traced_chain_fuses_into_one_group_and_matches_eager():
+    x, y = torch.randn(64), torch.randn(64)
+    t = torch.jit.trace(chain, (x, y))
+    t(x, y)
+    g = str(t.graph_for(x, y))
+    assert g.count("prim::TensorExprGroup_0(") == 1
+    assert "with prim::TensorExprGroup_0 = graph(" in g
+    for name in ("aten::tanh", "aten::sigmoid", "aten::relu", "aten::mul"):
+        assert name in g.split("with prim::TensorExprGroup_0")[1]
+    close(t(x, y), chain(x, y))
+    report = t.fusion_report(x, y)
+    assert "fused" in report and "aten::tanh" in report
+
+
+def test_new_shapes_dtypes_strides_and_edge_sizes_give_eager_answers():
+    t = torch.jit.trace(chain, (torch.randn(8), torch.randn(8)))
+    cases = [
+        (torch.randn(8), torch.randn(8)),
+        (torch.randn(33), torch.randn(33)),                       # a new size
+        (torch.randn(4, 5), torch.randn(5)),                      # broadcasting, new rank
+        (torch.randn(5, 4).t(), torch.randn(4, 5)),               # transposed input
+        (torch.randn(10)[::2], torch.randn(5)),                   # strided slice
+        (torch.randn(0), torch.randn(0)),                         # 0-size
+        (torch.tensor(0.3), torch.tensor(-1.2)),                  # 0-dim
+        (torch.randn(6, dtype=torch.float64), torch.randn(6, dtype=torch.float64)),
+        (torch.randn(6, dtype=torch.float16), torch.randn(6, dtype=torch.float16)),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for x, y in cases:
+            for _ in range(3):          # profiling call, then optimized calls
+                got = t(x, y)
+            want = chain(x, y)
+            assert got.dtype is want.dtype and got.shape == want.shape
+            tol = 2e-3 if x.dtype is torch.float16 else 1e-5
+            close(got.float(), want.float(), rtol=tol, atol=tol)
+
+
+def test_integer_and_bool_ops_fuse_with_pytorch_semantics():
+    def f(a, b):
+        return ((a // b) + (a % b) * 3 - (a > b).to(torch.int64)) * 2
+
+    a = torch.tensor([7, -7, 9, -9, 5, 0])
+    b = torch.tensor([2, 2, -4, -4, 5, 3])
+    t = torch.jit.trace(f, (a, b))
+    for _ in range(3):
+        got = t(a, b)
+    np.testing.assert_array_equal(got.numpy(), f(a, b).numpy())
+
+
+def test_set_fusion_strategy_validates_and_returns_previous():
+    prev = torch.set_fusion_strategy([("DYNAMIC", 3)])
+    try:
+        assert prev == [("STATIC", 2), ("DYNAMIC", 10)]
+        assert torch.jit.set_fusion_strategy([("STATIC", 1)]) == [("DYNAMIC", 3)]
+        with pytest.raises(ValueError):
+            torch.set_fusion_strategy([("FAST", 1)])
+        with pytest.raises(ValueError):
+            torch.set_fusion_strategy([("STATIC", -1)])
+    finally:
+        torch.set_fusion_strategy(prev)
+
+
+def test_static_then_dynamic_then_unfused_budget():
+    prev = torch.set_fusion_strategy([("STATIC", 1), ("DYNAMIC", 1)])
+    try:
+        t = torch.jit.trace(chain, (torch.randn(4), torch.randn(4)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for n in (4, 4, 7, 9, 11, 4):
+                x, y = torch.randn(n), torch.randn(n)
+                close(t(x, y), chain(x, y))
+            x2, y2 = torch.randn(3, 3), torch.randn(3, 3)   # a new rank: budget is spent
+            for _ in range(3):
+                close(t(x2, y2), chain(x2, y2))
+        exe = t._get_executable()
+        groups = [g for s in exe.specializations for g in s.groups]
+        made = [sp for g in groups for sp in g.specializations]
+        assert len(made) <= 2
+        assert any(g.fallback_calls for g in groups)
+    finally:
+        torch.set_fusion_strategy(prev)
+
+
+def test_strict_fusion_around_calls():
+    x, y, w = torch.randn(4, 4), torch.randn(4, 4), torch.randn(4, 4)
+    t = torch.jit.trace(chain, (x, y))
+
+    def mm_then_relu(a, b):
+        return torch.relu(torch.matmul(a, b) * 2 + 1)
+
+    m = torch.jit.trace(mm_then_relu, (x, w))       # check_trace already profiled both
+    xs, ws = torch.randn(4, 4, dtype=torch.float64), torch.randn(4, 4, dtype=torch.float64)
+    with torch.strict_fusion():
+        t(x, y)                      # fully fused: fine
+        m(xs, ws)                    # a new signature: its profiling call is exempt
+        with pytest.raises(torch.jit.StrictFusionError) as ei:
+            m(xs, ws)
+    msg = str(ei.value)
+    assert "aten::matmul" in msg
+    assert re.search(r"test_fusion_e2e\.py:\d+", msg)
+    assert "torch.matmul(a, b)" in msg
+    m(x, w)                          # outside the block: runs normally
