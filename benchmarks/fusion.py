@@ -20,7 +20,6 @@ group, first call with a warm disk cache <= 50 ms.
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import os
 import subprocess
@@ -151,6 +150,13 @@ def run(device_name, repeats, max_log2=None):
                    "fused_us": _median_us(lambda: traced(X, Y), sync, budget),
                    "eager_us": _median_us(lambda: fn(X, Y), sync, budget),
                    f"{peer}_us": _median_us(lambda: raw(A, B), sync, budget)}
+            if dev.type == "cuda":
+                cfused = xp.fuse()(raw)
+                row["cupy_fuse_us"] = _median_us(lambda: cfused(A, B), sync, budget)
+                copy_dst = xp.empty(3 * n, dtype=np.float32)
+                copy_src = xp.zeros(3 * n, dtype=np.float32)
+                row["copy_us"] = _median_us(lambda: copy_dst.__setitem__(slice(None), copy_src),
+                                            sync, budget)
             if torch is not None:
                 td = "cuda" if dev.type == "cuda" else "cpu"
                 tx, ty = torch.from_numpy(hx).to(td), torch.from_numpy(hy).to(td)
@@ -164,6 +170,14 @@ def run(device_name, repeats, max_log2=None):
                     row["torch_script_nnc_us"] = _median_us(lambda: ts(tx, ty), tsync, budget)
                 except Exception as e:        # noqa: BLE001 - a peer that cannot run
                     row["torch_script_nnc_error"] = str(e)[:200]
+                if td == "cuda":
+                    try:
+                        tc = torch.compile(tf)
+                        for _ in range(3):
+                            tc(tx, ty)
+                        row["torch_compile_us"] = _median_us(lambda: tc(tx, ty), tsync, budget)
+                    except Exception as e:    # noqa: BLE001
+                        row["torch_compile_error"] = str(e)[:200]
             bytes_moved = 3 * 4 * n
             row["fused_GBps"] = bytes_moved / row["fused_us"] / 1e3
             row[f"speedup_vs_{peer}"] = row[f"{peer}_us"] / row["fused_us"]
