@@ -48,9 +48,19 @@ def cache_info() -> CacheInfo:
 
 
 def cache_dir() -> Path:
+    """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels; when that cannot be written
+    (a read-only home), a directory of this user under the system's temporary directory."""
     root = os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "gpujit")
-    return Path(root) / "kernels"
+    path = Path(root) / "kernels"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
+    except OSError:
+        pass
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"gpujit-{uid}" / "kernels"
 
 
 def clear_cache(memory=True, disk=False):
@@ -61,7 +71,9 @@ def clear_cache(memory=True, disk=False):
             for k in _counts:
                 _counts[k] = 0
     if disk:
-        shutil.rmtree(cache_dir(), ignore_errors=True)
+        root = os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
+            os.path.expanduser("~"), ".cache", "gpujit")
+        shutil.rmtree(Path(root) / "kernels", ignore_errors=True)
 
 
 def lookup_or_build(key1, key2, build):

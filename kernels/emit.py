@@ -21,6 +21,7 @@ loop is the flat fast path: no division at all.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from gpujit import dtypes as _dt
@@ -76,6 +77,8 @@ def _analyse(graph, inputs):
         n = v.node
         if n.kind == "prim::Param" or n in live or v in graph.inputs:
             continue
+        if n.kind != "prim::Constant" and (n.op is None or not n.op.scalar):
+            raise KernelBuildError(f"{n.kind} has no scalar expression and cannot be fused")
         live.add(n)
         work.extend(n.inputs)
     return [n for n in graph.nodes if n in live], [deps[v] for v in graph.outputs]
@@ -99,7 +102,7 @@ def generate(spec, target: str) -> KernelSource:
     layout = Layout(inputs, out_deps, out_dtypes, spec.static)
     cg = ScalarCodegen()
 
-    values, ranks, used = {}, {}, set()
+    values, ranks = {}, {}
     for k, (v, s) in enumerate(zip(graph.inputs, inputs)):
         if s.kind == "tensor":
             values[v] = E(f"x{k}", s.dtype)
@@ -132,8 +135,9 @@ def generate(spec, target: str) -> KernelSource:
         if dt is _dt.float16:
             code = f"{cg.use('_st16')}({code})"
         stores.append(code)
-    body = "\n".join(cg.lines)
-    used = {k for k, s in enumerate(inputs) if s.kind == "tensor" and f"x{k}" in body + "\n".join(stores)}
+    text = "\n".join(cg.lines + stores)
+    used = {k for k, s in enumerate(inputs)
+            if s.kind == "tensor" and re.search(rf"\bx{k}\b", text)}
     for k in used:
         if inputs[k].dtype is _dt.float16:
             cg.use("_ld16")
@@ -154,7 +158,7 @@ def _product(terms):
     return " * ".join(terms) if terms else "1"
 
 
-def _strided_offset(layout, spec_in, plan, k, size):
+def _strided_offset(layout, spec_in, plan, k):
     """sum(i_d * stride_d) + shift for strided input k, and its DYNAMIC parameters."""
     R, nd = layout.rank, plan.ndim
     terms, params = [], []
@@ -187,24 +191,24 @@ def _strided_offset(layout, spec_in, plan, k, size):
 def _assemble(spec, target, layout, cg, used, stores):
     inputs = spec.inputs
     size = _sizes_expr(layout)
-    params, sig = [], []
+    params, sig = [], []        # sig: ("in" | "out" | "num", numba type name)
     for k, (s, plan) in enumerate(zip(inputs, layout.inputs)):
         if s.kind == "scalar":
             params.append(f"p{k}")
-            sig.append(_NB[s.dtype])
+            sig.append(("num", _NB[s.dtype]))
         else:
             params.append(f"a{k}")
-            sig.append(f"{storage_type(s.dtype, target)}[::1]")
+            sig.append(("in", storage_type(s.dtype, target)))
     for j, o in enumerate(layout.outputs):
         params.append(f"o{j}")
-        sig.append(f"{storage_type(o.dtype, target)}[::1]")
+        sig.append(("out", storage_type(o.dtype, target)))
     params.append("n")
-    sig.append("int64")
+    sig.append(("num", "int64"))
     extra = []
     if not layout.static:
         extra += [f"s{d}" for d in layout.dims]
 
-    pre, loop_head, index, loads = [], [], [], []
+    pre, index, loads = [], [], []
     for k in sorted(used):
         plan = layout.inputs[k]
         ld = "_ld16" if plan.dtype is _dt.float16 else ""
@@ -213,19 +217,19 @@ def _assemble(spec, target, layout, cg, used, stores):
         elif plan.kind == "flat":
             loads.append(f"x{k} = {ld}(a{k}[i])" if ld else f"x{k} = a{k}[i]")
         else:
-            off, p = _strided_offset(layout, inputs[k], plan, k, size)
+            off, p = _strided_offset(layout, inputs[k], plan, k)
             extra += p
             loads.append(f"x{k} = {ld}(a{k}[{off}])" if ld else f"x{k} = a{k}[{off}]")
     if not layout.flat and layout.dims:
+        # the multi-index of i, last dim first (fresh names: numba's parfor pass rejects
+        # reassigning a copy of the loop index)
         dims = list(layout.dims)
-        if len(dims) == 1:
-            index.append(f"i{dims[0]} = i")
-        else:
-            index.append("r = i")
-            for d in reversed(dims[1:]):
-                index.append(f"i{d} = r % {size[d]}")
-                index.append(f"r = r // {size[d]}")
-            index.append(f"i{dims[0]} = r")
+        q = "i"
+        for x, d in enumerate(reversed(dims[1:])):
+            index.append(f"i{d} = {q} % {size[d]}")
+            index.append(f"q{x} = {q} // {size[d]}")
+            q = f"q{x}"
+        index.append(f"i{dims[0]} = {q}")
     writes = []
     for j, (o, code) in enumerate(zip(layout.outputs, stores)):
         if o.kind == "full":
@@ -241,9 +245,15 @@ def _assemble(spec, target, layout, cg, used, stores):
                 terms.append(f"i{d}" if stride == "1" else f"i{d} * ({stride})")
             writes.append(f"if {cond}:\n    o{j}[{' + '.join(terms) or '0'}] = {code}")
     params += extra
-    sig += ["int64"] * len(extra)
+    sig += [("num", "int64")] * len(extra)
     ret = "int64" if (cg.zero_division and target == "cpu") else "void"
-    signature = f"{ret}({', '.join(sig)})"
+    signature = f"{ret}({', '.join(t if k == 'num' else f'{t}[::1]' for k, t in sig)})"
+    # the CPU signature as numba types: inputs are read-only arrays, so that read-only
+    # views (np.broadcast_to) are accepted as well as writable ones
+    cpu_sig = f"_nbt.{ret}(" + ", ".join(
+        f"_nbt.{t}" if k == "num" else
+        f"_nbt.Array(_nbt.{t}, 1, 'C'{', readonly=True' if k == 'in' else ''})"
+        for k, t in sig) + ")"
 
     inner = index + loads + cg.lines + writes
     # a STATIC kernel of few elements runs serially: a parallel launch costs more than
@@ -251,7 +261,7 @@ def _assemble(spec, target, layout, cg, used, stores):
     parallel = not (layout.static and math.prod(layout.sizes) < PARALLEL_MIN)
     lines = []
     if target == "cpu":
-        lines.append(f"@njit({signature!r}, parallel={parallel}, error_model='numpy', "
+        lines.append(f"@njit({cpu_sig}, parallel={parallel}, error_model='numpy', "
                      f"fastmath={{'contract'}}, cache=True, nogil=True)")
     lines.append(f"def kernel({', '.join(params)}):")
     body = list(pre)

@@ -24,6 +24,7 @@ from .emit import KernelSource
 __all__ = ["make_launcher", "ShapeMismatch", "base_view", "cuda_base"]
 
 THREADS = 256
+_KIND = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
 
 
 class ShapeMismatch(RuntimeError):
@@ -68,10 +69,11 @@ def _zero_division_error():
     return IntegerDivisionByZero("ZeroDivisionError")
 
 
-def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None):
+def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=None):
     """The launcher function of kernel source `ks` (its source is `launcher.source`).
     launch_fn: the compiled kernel (cpu: the numba dispatcher; sim: the simulator kernel;
-    cuda: the CuPy function of the loaded PTX)."""
+    cuda: the CuPy function of the loaded PTX). empty: the output allocator (default
+    numpy.empty, cupy.empty for cuda)."""
     L = _LauncherWriter(ks, spec, sm_count)
     src = L.write()
     ns = {"_kern": launch_fn, "_np": np, "_base": base_view, "_cbase": cuda_base,
@@ -79,11 +81,16 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None):
           "_zde": _zero_division_error, "_Mismatch": ShapeMismatch, "_min": min}
     for j, o in enumerate(ks.layout.outputs):
         ns[f"_odt{j}"] = o.dtype.np
-    if ks.target == "cuda":
+    if empty is not None:
+        ns["_empty"] = empty
+    elif ks.target == "cuda":
         import cupy
         ns["_empty"] = cupy.empty
     else:
         ns["_empty"] = np.empty
+    if ks.target == "sim":
+        from numba import cuda
+        ns["_In"] = cuda.In
     filename = f"<gpujit launcher {id(ks):x}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     exec(compile(src, filename, "exec"), ns)
@@ -127,16 +134,25 @@ class _LauncherWriter:
         outs = []
         for j, o in enumerate(lay.outputs):
             shape = lay.output_shape(o, [sizes[d] for d in range(R)])
-            self.emit(f"o{j} = _empty(({''.join(s + ', ' for s in shape)}), _odt{j})")
+            self.emit(f"o{j} = _empty(({''.join(f'{s}, ' for s in shape)}), _odt{j})")
             outs.append(f"o{j}")
         ret = f"({', '.join(outs)},)"
         self.emit("if n == 0:")
         self.emit(f"return {ret}", 2)
         for k, p in enumerate(lay.inputs):
-            if p.kind == "strided" and f"a{k}" in self.ks.params:
-                fn = "_cbase" if self.target == "cuda" else "_base"
-                self.emit(f"b{k}, span{k}, sh{k}, t{k} = {fn}(a{k})" if self.target == "cuda"
-                          else f"b{k}, sh{k}, t{k} = {fn}(a{k})")
+            if p.kind != "strided" or f"a{k}" not in self.ks.params:
+                continue
+            if self.target != "cuda":
+                self.emit(f"b{k}, sh{k}, t{k} = _base(a{k})")
+            elif lay.static:          # the lowest address and the span are known
+                s = spec.inputs[k]
+                lo = sum((n - 1) * st for n, st in zip(s.sizes, s.strides) if st < 0)
+                hi = sum((n - 1) * st for n, st in zip(s.sizes, s.strides) if st > 0)
+                off = f" - {-lo * p.dtype.itemsize}" if lo else ""
+                self.emit(f"b{k} = a{k}.data.ptr{off}")
+                self.emit(f"span{k} = {hi - lo + 1}")
+            else:
+                self.emit(f"b{k}, span{k}, sh{k}, t{k} = _cbase(a{k})")
         call_args = [self.arg(name) for name in self.ks.params]
         if self.target == "cpu":
             call = f"_kern({', '.join(call_args)})"
@@ -168,7 +184,7 @@ class _LauncherWriter:
             return f"t{k}[{d - (lay.rank - p.ndim)}]"
         if name.startswith("p"):
             k = int(name[1:])
-            kind = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}[self.spec.inputs[k].dtype]
+            kind = _KIND[self.spec.inputs[k].dtype]
             if target == "cpu":
                 return f"{kind}({name})"
             return {"float": "_f64", "int": "_i64", "bool": "_bool"}[kind] + f"({name})"
@@ -184,6 +200,8 @@ class _LauncherWriter:
             view = f"b{k}" if p.kind == "strided" else f"{name}.reshape(-1)"
             if target == "cpu" and p.dtype is _dt.float16:
                 view += ".view(_u16)"
+            if target == "sim":        # copied in, never back (it may be a read-only view)
+                view = f"_In({view})"
             return view
         if name.startswith("o"):
             j = int(name[1:])

@@ -22,7 +22,8 @@ __all__ = ["prelude", "HEADERS"]
 TARGETS = ("cpu", "cuda", "sim")
 
 HEADERS = {
-    "cpu": "import math\nimport numpy as np\nfrom numba import njit, prange\n",
+    "cpu": ("import math\nimport numpy as np\nfrom numba import njit, prange\n"
+            "from numba.core import types as _nbt\n"),
     "cuda": "import math\nimport numpy as np\nfrom numba import cuda\n",
     "sim": "import math\nimport numpy as np\nfrom numba import cuda\n",
 }

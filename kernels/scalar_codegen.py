@@ -130,6 +130,14 @@ def unify(a, b):
     return a if _WEAK_RANK[a] >= _WEAK_RANK[b] else b
 
 
+def _is_float(T):
+    return T.category == _dt.FLOATING if _is_concrete(T) else T == "float"
+
+
+def _is_bool(T):
+    return T is _dt.bool or T == "bool"
+
+
 def _opmath(T):
     return _dt.float32 if T is _dt.float16 else T
 
@@ -210,9 +218,10 @@ class ScalarCodegen:
             return _float_literal(v) if kind == "float" else repr(v)
         return e.code if e.ty == kind else self.cast(e.code, _WEAK_DTYPE[e.ty], _WEAK_DTYPE[kind])
 
-    def operands(self, a: E, b: E):
-        """(type, code a, code b) for a binary operation."""
-        T = unify(a.ty, b.ty)
+    def operands(self, a: E, b: E, T=None):
+        """(type, code a, code b) for a binary operation computed in T (by default the
+        type the two operands promote to)."""
+        T = unify(a.ty, b.ty) if T is None else T
         if _is_concrete(T):
             return T, self.as_type(a, T), self.as_type(b, T)
         return T, self.as_weak(a, T), self.as_weak(b, T)
@@ -256,12 +265,12 @@ class ScalarCodegen:
             return a
         T = a.ty
         if name == "USub":
-            if T is _dt.bool or T == "bool":
+            if _is_bool(T):
                 raise KernelBuildError("negation of a bool is not supported (as in PyTorch)")
             return E(_narrow(f"(-{a.code})", T), _opmath(T) if _is_concrete(T) else T)
-        if T is _dt.bool or T == "bool":
+        if _is_bool(T):
             return E(f"(not {a.code})", T)
-        if _is_concrete(T) and T.category == _dt.FLOATING or T == "float":
+        if _is_float(T):
             raise KernelBuildError("bitwise not of a float")
         return E(_narrow(f"(~{a.code})", T), T)
 
@@ -283,11 +292,10 @@ class ScalarCodegen:
                 return x                # alpha=1 and the like: x * 1 is x, also inf/nan/-0
         T, A, B = self.operands(a, b)
         concrete = _is_concrete(T)
-        is_bool = T is _dt.bool or T == "bool"
-        is_float = (T.category == _dt.FLOATING) if concrete else T == "float"
+        is_bool, is_float = _is_bool(T), _is_float(T)
         if name == "Div":
             if not is_float:
-                T, A, B = self._retype(a, b, _dt.float64 if concrete else "float")
+                T, A, B = self.operands(a, b, _dt.float64 if concrete else "float")
             T = _opmath(T) if concrete else T
             return E(f"({A} / {B})", T)
         if name in ("FloorDiv", "Mod", "Pow"):
@@ -309,7 +317,7 @@ class ScalarCodegen:
             if is_bool and concrete and name == "Sub":
                 # only inside an expression (isclose): the `sub` op itself rejects bools;
                 # NumPy's isclose computes bools as numbers
-                T, A, B = self._retype(a, b, _dt.int64)
+                T, A, B = self.operands(a, b, _dt.int64)
                 return E(f"({A} - {B})", T)
             if is_bool and concrete:
                 return E(f"({A} {'|' if name == 'Add' else '&'} {B})", T)
@@ -327,11 +335,6 @@ class ScalarCodegen:
             return E(f"({A} {sym} {B})", T)
         prim = self.use("_shl" if name == "LShift" else "_shr")
         return E(_narrow(f"{prim}({A}, {B}, {8 * T.itemsize})", T), T)
-
-    def _retype(self, a, b, T):
-        if _is_concrete(T):
-            return T, self.as_type(a, T), self.as_type(b, T)
-        return T, self.as_weak(a, T), self.as_weak(b, T)
 
     _CMP = {"Eq": "==", "NotEq": "!=", "Lt": "<", "LtE": "<=", "Gt": ">", "GtE": ">="}
 
@@ -395,15 +398,15 @@ class ScalarCodegen:
 
     def f_abs(self, x: E) -> E:
         T = x.ty
-        if T is _dt.bool or T == "bool":
+        if _is_bool(T):
             return x
         return E(_narrow(f"abs({x.code})", T), T)
 
     def f_minmax(self, fname, a: E, b: E) -> E:
         T = unify(a.ty, b.ty)
-        a2, b2 = (self.tmp(E(c, T)) for c in self._retype(a, b, T)[1:])
+        a2, b2 = (self.tmp(E(c, T)) for c in self.operands(a, b, T)[1:])
         A, B = a2.code, b2.code
-        is_float = (T.category == _dt.FLOATING) if _is_concrete(T) else T == "float"
+        is_float = _is_float(T)
         if fname in ("maximum", "minimum"):
             ge = ">=" if fname == "maximum" else "<="
             nan = f" or {A} != {A}" if is_float else ""
@@ -416,7 +419,7 @@ class ScalarCodegen:
 
     def f_test(self, fname, x: E) -> E:
         T = x.ty
-        is_float = (T.category == _dt.FLOATING) if _is_concrete(T) else T == "float"
+        is_float = _is_float(T)
         if not is_float:
             return E.constant(fname == "isfinite")
         x = self.tmp(x)
@@ -427,7 +430,7 @@ class ScalarCodegen:
 
     def f_round(self, prim, x: E) -> E:
         T = x.ty
-        is_float = (T.category == _dt.FLOATING) if _is_concrete(T) else T == "float"
+        is_float = _is_float(T)
         if not is_float:
             return x                    # integers are already integral
         T = _opmath(T) if _is_concrete(T) else _dt.float64
@@ -468,17 +471,21 @@ class ScalarCodegen:
             if not p.has_default:
                 raise KernelBuildError(f"{node.kind}: missing argument {p.name}")
             args[p.name] = (E.constant(p.default), None)
-        operands = [n for n in op.operands if not (args[n][0].known and args[n][0].const is None)]
+        operands = [n for n in op.operands          # (an optional operand may be None)
+                    if not (args[n][0].known and args[n][0].const is None)]
         if op.operands:
             kinds = tuple(self._kind(*args[n]) for n in operands)
-            extras = [self._sample(args[p.name][0]) for p in params if p.name not in op.operands]
+            extras = [self._sample(args[p.name][0]) for p in params
+                      if p.name not in op.operands]
             try:
                 ct, ot = (op.compute_types(kinds, *extras) if callable(op.promote)
                           else op.compute_types(kinds))
             except (RuntimeError, TypeError, ValueError) as e:
                 raise KernelBuildError(f"{node.kind}: {e}") from None
-        else:
-            ct, ot = None, node.outputs[0].type.dtype
+        else:                                       # aten::to: no promotion
+            ct, ot = None, getattr(node.outputs[0].type, "dtype", None)
+            if ot is None and "dtype" in args:
+                ot = args["dtype"][0].const
         if op.inplace_of is not None:
             ot = args[params[0].name][0].ty
         env = {}
@@ -488,8 +495,7 @@ class ScalarCodegen:
             else:
                 env[pname] = e
         r = self.translate(_expression(op, args, ct), env, half=ct is _dt.float16)
-        out = self.as_type(r, ot) if not r.known else literal(r.const, ot)
-        return self.assign(name, E(out, ot))
+        return self.assign(name, E(self.as_type(r, ot), ot))
 
     @staticmethod
     def _kind(e: E, rank):

@@ -35,15 +35,17 @@ _VERSIONS = None
 def versions() -> str:
     """Library versions that key the disk cache."""
     global _VERSIONS
-    if _VERSIONS is None:
-        import numba
+    if _VERSIONS is None:         # (without importing numba: a PTX disk hit never needs it)
         import gpujit
-        try:
-            nc = importlib.metadata.version("numba-cuda")
-        except importlib.metadata.PackageNotFoundError:
-            nc = "none"
-        _VERSIONS = (f"gpujit {gpujit.__version__}; numba {numba.__version__}; "
-                     f"numba-cuda {nc}; python {sys.version_info[:2]}")
+
+        def version(dist):
+            try:
+                return importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                return "none"
+        _VERSIONS = (f"gpujit {gpujit.__version__}; numba {version('numba')}; "
+                     f"numba-cuda {version('numba-cuda')}; llvmlite {version('llvmlite')}; "
+                     f"python {sys.version_info[:2]}")
     return _VERSIONS
 
 

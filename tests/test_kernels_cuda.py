@@ -1,0 +1,222 @@
+"""The CUDA target. Without a GPU: the kernels compile to PTX when NVVM is installed, and
+the launcher's packing of numba's kernel ABI is checked by running the CUDA kernel's text
+on the unpacked arguments (an emulated launch). With a GPU (`@pytest.mark.cuda`, the GPU
+tier of ci/gpu.sh): the kernels run through CuPy and match eager gpujit."""
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from gpujit import kernels as K
+from gpujit.kernels.emit import generate
+from gpujit.kernels.launch import base_view, make_launcher
+
+from test_kernels import (kernel_cache_dir, LAYOUTS, _A, _pair, _scalar_graph,  # noqa: F401
+                          traced, reference, assert_same, sweep_graph)
+
+
+def _nvvm_available():
+    """Whether numba.cuda can compile PTX here (NVRTC, NVVM and libdevice found)."""
+    try:
+        from numba import cuda
+
+        def probe(a):
+            a[0] = 1
+        cuda.compile_ptx(probe, "void(float32[::1])", cc=(9, 0))
+        return True
+    except Exception:
+        return False
+
+
+needs_nvvm = pytest.mark.skipif(not _nvvm_available(), reason="no CUDA toolkit (NVVM) to "
+                                "compile PTX with: pip install 'numba-cuda[cu13]'")
+
+
+@needs_nvvm
+@pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
+def test_cuda_kernels_compile_to_ptx(static):
+    x, y = LAYOUTS["transposed"]
+    ptx, entry = K.ptx_for(K.spec_for(traced(_pair, x, y), (x, y), static=static), cc=(9, 0))
+    head = ptx[ptx.index(".visible .entry"):]
+    params = len(re.findall(r"\.param\s", head[:head.index(")")]))
+    # 2 inputs and 3 outputs of 7 ABI fields, n, and for DYNAMIC sizes/strides/shifts
+    assert params == 5 * 7 + 1 + (0 if static else 2 + 2 + 1)
+    assert entry in head
+
+
+# ------------------------------------------------------------------ the launch, emulated
+
+class _DeviceArray:
+    """A NumPy array seen through the attributes the CUDA launcher reads of a CuPy array."""
+
+    def __init__(self, a):
+        self.a, self.shape, self.strides = a, a.shape, a.strides
+        self.itemsize, self.size, self.dtype = a.itemsize, a.size, a.dtype
+
+    @property
+    def data(self):
+        return types.SimpleNamespace(ptr=self.a.ctypes.data)
+
+
+class _Cuda:
+    """numba.cuda as a kernel sees it, for one emulated thread at a time."""
+
+    def __init__(self):
+        self.tid, self.nthreads = 0, 1
+
+    def grid(self, ndim):
+        return self.tid
+
+    def gridsize(self, ndim):
+        return self.nthreads
+
+    @staticmethod
+    def jit(*a, **k):
+        return lambda f: f
+
+
+_NP_OF_NB = {"boolean": np.bool_, "uint8": np.uint8, "int8": np.int8, "int16": np.int16,
+             "int32": np.int32, "int64": np.int64, "float16": np.float16,
+             "float32": np.float32, "float64": np.float64}
+
+
+def _emulated_cuda_kernel(ks):
+    """A stand-in for the CuPy function of the kernel's PTX: it unpacks the arguments as
+    numba's kernel ABI lays them out (checking each field), rebuilds the arrays from their
+    device pointers and runs the kernel's Python text for every thread of the grid."""
+    cuda = _Cuda()
+    ns = {"cuda": cuda}
+    exec(compile(ks.text.replace("from numba import cuda\n", ""), "<cuda kernel>", "exec"), ns)
+    kinds = [t.strip() for t in ks.signature[ks.signature.index("(") + 1:-1].split(",")]
+
+    def launch(grid, block, args):
+        args, vals = list(args), []
+        for kind in kinds:
+            if kind.endswith("[::1]"):
+                meminfo, parent, nitems, itemsize, ptr, shape, stride = args[:7]
+                del args[:7]
+                dtype = np.dtype(_NP_OF_NB[kind[:-5]])
+                assert (meminfo, parent) == (0, 0) and itemsize == dtype.itemsize
+                assert shape == nitems and stride == itemsize
+                buf = (ctypes.c_char * (nitems * itemsize)).from_address(ptr)
+                vals.append(np.frombuffer(buf, dtype))
+            else:
+                v = args.pop(0)
+                if type(v) is not int:         # a NumPy scalar of the parameter's width
+                    assert type(v) is _NP_OF_NB[kind], (kind, type(v))
+                vals.append(v)
+        assert not args
+        n = vals[ks.params.index("n")]
+        cuda.nthreads = grid[0] * block[0]
+        assert block == (256,) and (cuda.nthreads >= n or grid[0] == 2 * 32)   # 32 per SM
+        with np.errstate(all="ignore"):
+            for cuda.tid in range(cuda.nthreads):
+                ns["kernel"](*vals)
+    return launch
+
+
+def _emulated_cuda(graph, args, static):
+    spec = K.spec_for(graph, args, static=static)
+    ks = generate(spec, "cuda")
+    launch = make_launcher(ks, spec, _emulated_cuda_kernel(ks), sm_count=2,
+                           empty=lambda shape, dtype: _DeviceArray(np.empty(shape, dtype)))
+    dev = [_DeviceArray(a) if isinstance(a, np.ndarray) else a for a in args]
+    return [o.a for o in launch(*dev)]
+
+
+@pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
+def test_the_cuda_launcher_packs_numbas_kernel_abi(static):
+    """Without a GPU: the CUDA launcher's arguments, read back as numba's ABI defines them
+    (pointers of the lowest addresses of strided inputs, spans, exact-width scalars), run
+    the CUDA kernel's text thread by thread and give eager's answers."""
+    for case in ("transposed", "negative strides", "outer product", "0-dim", "sliced"):
+        x, y = LAYOUTS[case]
+        g = traced(_pair, x, y)
+        for o, r in zip(_emulated_cuda(g, (x, y), static), reference(g, (x, y))):
+            assert_same(o, r, case)
+    args = (_A, 0.25, 3, True)
+    for o, r in zip(_emulated_cuda(_scalar_graph(), args, static),
+                    reference(_scalar_graph(), args)):
+        assert_same(o, r)
+
+
+# ------------------------------------------------------------------ on a GPU
+
+GPU_TOL = {np.dtype(np.float16): (1e-2, 1e-3), np.dtype(np.float32): (3e-5, 1e-6),
+           np.dtype(np.float64): (1e-12, 1e-14)}
+
+
+def _on_device(a):
+    """a's values on the GPU with a's strides (transposed, sliced, negative, stride 0)."""
+    import cupy
+    if not isinstance(a, np.ndarray):
+        return a
+    flat, shift, _ = base_view(a)
+    buf = cupy.asarray(np.ascontiguousarray(flat))
+    return cupy.ndarray(a.shape, a.dtype, memptr=buf.data + shift * a.itemsize,
+                        strides=a.strides)
+
+
+def _gpu_compare(graph, args, static, labels=None):
+    import gpujit
+    spec = K.spec_for(graph, [_on_device(a) for a in args], static=static)
+    assert spec.device == gpujit.device("cuda", 0)
+    k = K.build(spec, "cuda")
+    outs = k(*[_on_device(a) for a in args])
+    for j, (o, r) in enumerate(zip(outs, reference(graph, args))):
+        o = o.get()
+        where = labels[j] if labels else f"output {j}"
+        assert o.shape == r.shape and o.dtype == r.dtype, where
+        if r.dtype.kind == "f":
+            rtol, atol = GPU_TOL[r.dtype]
+            np.testing.assert_allclose(o.astype(np.float64), r.astype(np.float64), rtol=rtol,
+                                       atol=atol, equal_nan=True, err_msg=where)
+        else:
+            np.testing.assert_array_equal(o, r, err_msg=where)
+    return k
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype_name", ["float32", "float16", "float64", "int32", "uint8",
+                                        "bool"])
+def test_every_fusible_op_on_the_gpu(dtype_name):
+    g, args, labels = sweep_graph(dtype_name)
+    _gpu_compare(g, args, static=True, labels=labels)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
+def test_layouts_and_scalars_on_the_gpu(static):
+    for case, (x, y) in LAYOUTS.items():
+        _gpu_compare(traced(_pair, x, y), (x, y), static)
+    _gpu_compare(_scalar_graph(), (_A, 0.25, 3, True), static)
+
+
+@pytest.mark.cuda
+def test_the_chain_on_the_gpu_and_its_ptx_cache(kernel_cache_dir):
+    import cupy
+    x = np.random.default_rng(0).standard_normal(1 << 20).astype(np.float32)
+    y = x[::-1].copy()
+    g = traced(lambda a, b: (a * 0.5 + b).tanh() * (a - b).sigmoid() + a.relu(), x, y)
+    k = _gpu_compare(g, (x, y), static=False)
+    assert k.extra["entry"] in k.extra["ptx"] and k.layout.flat
+    out = k(cupy.asarray(x), cupy.asarray(y))[0]
+    assert out.flags.c_contiguous and out.dtype == cupy.float32
+    code = ("import sys; sys.path.insert(0, %r); import numpy as np, cupy\n"
+            "import test_kernels as t; from gpujit import kernels as K\n"
+            "x = cupy.zeros(1 << 20, cupy.float32)\n"
+            "g = t.traced(lambda a, b: (a * 0.5 + b).tanh() * (a - b).sigmoid() + a.relu(),"
+            " np.zeros(1 << 20, np.float32), np.zeros(1 << 20, np.float32))\n"
+            "K.build(K.spec_for(g, (x, x), static=False), 'cuda')\n"
+            "print(tuple(K.cache_info()))\n") % os.path.dirname(__file__)
+    env = dict(os.environ, GPUJIT_CACHE_DIR=kernel_cache_dir)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert eval(r.stdout.strip()) == (0, 1, 0, 1)        # the PTX came from the disk cache
