@@ -121,3 +121,34 @@ def test_strict_fusion_around_calls():
     assert re.search(r"test_fusion_e2e\.py:\d+", msg)
     assert "torch.matmul(a, b)" in msg
     m(x, w)                          # outside the block: runs normally
+
+
+def test_eight_threads_calling_a_new_function_compile_each_kernel_once():
+    import threading
+
+    def f(x, y):
+        return torch.sigmoid(x * 1.25 - y) * 3 + torch.tanh(y)
+
+    x, y = torch.randn(257), torch.randn(257)
+    t = torch.jit.trace(f, (x, y), check_trace=False)
+    before = torch.kernels.cache_info()
+    results, errors = [], []
+
+    def worker():
+        try:
+            for _ in range(4):
+                results.append(t(x, y))
+        except Exception as e:          # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    want = f(x, y)
+    for r in results:
+        close(r, want)
+    after = torch.kernels.cache_info()
+    assert after.compiles + after.disk_hits - before.compiles - before.disk_hits <= 1
