@@ -25,11 +25,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 import gpujit
+from gpujit.__main__ import _time_us
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eager import _machine, _version, cli  # noqa: E402
@@ -75,21 +75,7 @@ def _torch_fns():
 
 
 def _median_us(fn, sync, budget_s):
-    fn()
-    sync()
-    t0 = time.perf_counter()
-    fn()
-    sync()
-    once = max(time.perf_counter() - t0, 1e-7)
-    number = max(1, min(20000, int(budget_s / 7 / once)))
-    samples = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        sync()
-        samples.append((time.perf_counter() - t0) / number)
-    return 1e6 * float(np.median(samples))
+    return _time_us(fn, budget_s, sync, batches=7, max_number=20000)
 
 
 def _cold_and_warm(tmp):

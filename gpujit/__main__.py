@@ -63,17 +63,18 @@ def run_models(dev):
     print(mlp(torch.randn(8, 16, device=dev)))
 
 
-def _time_us(fn, budget_s, sync):
-    """Median µs per call of fn over 5 timed batches, spending about budget_s."""
+def _time_us(fn, budget_s, sync, batches=5, max_number=10000):
+    """Median µs per call of fn over `batches` timed batches, spending about budget_s
+    (benchmarks/fusion.py times with it too)."""
     fn()
     sync()
     t0 = time.perf_counter()
     fn()
     sync()
     once = max(time.perf_counter() - t0, 1e-7)
-    number = max(1, min(10000, int(budget_s / 5 / once)))
+    number = max(1, min(max_number, int(budget_s / batches / once)))
     samples = []
-    for _ in range(5):
+    for _ in range(batches):
         t0 = time.perf_counter()
         for _ in range(number):
             fn()
