@@ -404,3 +404,18 @@ def test_sizes_read_while_tracing_stay_dynamic():
         return x * 2 if x.size(0) > 2 else x
     t = torch.jit.trace(g, torch.rand(3), check_trace=False)
     assert "aten::mul" in str(t.graph)
+
+
+def test_jit_disabled_by_environment(monkeypatch):
+    def f(x):
+        return x * 2
+
+    m = MyCell()
+    for var in ("GPUJIT_JIT", "PYTORCH_JIT"):
+        monkeypatch.setenv(var, "0")
+        assert torch.jit.trace(f, torch.rand(2)) is f
+        assert torch.jit.trace(m, (torch.rand(3, 4), torch.rand(3, 4))) is m
+        assert torch.jit.trace_module(m, {"forward": (torch.rand(3, 4),
+                                                      torch.rand(3, 4))}) is m
+        monkeypatch.delenv(var)
+    assert isinstance(torch.jit.trace(f, torch.rand(2)), torch.jit.ScriptFunction)

@@ -15,7 +15,8 @@ from ..nn.module import Module
 from ..tensor import Tensor
 from .objects import ScriptFunction, ScriptModule, traced_module_from
 
-__all__ = ["trace", "trace_module", "TracingCheckError", "TracerWarning", "is_tracing"]
+__all__ = ["trace", "trace_module", "TracingCheckError", "TracerWarning", "is_tracing",
+           "jit_disabled"]
 
 
 class TracingCheckError(Exception):
@@ -38,6 +39,14 @@ class TracingCheckError(Exception):
 
 def _indent(s):
     return "\n".join("\t" + line for line in s.splitlines())
+
+
+def jit_disabled() -> bool:
+    """GPUJIT_JIT=0 (or PYTORCH_JIT=0, for code ported from PyTorch) in the environment:
+    script and trace hand back the original function or module, to debug in Python."""
+    import os
+    return os.environ.get("GPUJIT_JIT", "1") == "0" or os.environ.get("PYTORCH_JIT",
+                                                                        "1") == "0"
 
 
 def is_tracing() -> bool:
@@ -80,6 +89,8 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
           check_tolerance=1e-5, strict=True, _force_outplace=False, _module_class=None,
           _compilation_unit=None, example_kwarg_inputs=None, _store_inputs=True):
     """Trace a function or module into a ScriptFunction / TracedModule (torch.jit.trace)."""
+    if jit_disabled():
+        return func
     if isinstance(func, (ScriptModule, ScriptFunction)):
         warnings.warn("The input to trace is already a ScriptModule, tracing it is a no-op. "
                       "Returning the object as is.")
@@ -120,6 +131,8 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
                  _module_class=None, _compilation_unit=None, example_inputs_is_kwarg=False,
                  _store_inputs=True):
     """Trace methods of a module: `inputs` maps method name -> example inputs."""
+    if jit_disabled():
+        return mod
     if not isinstance(mod, Module):
         raise AttributeError("expected torch.nn.Module as the first argument")
     if not isinstance(inputs, dict):

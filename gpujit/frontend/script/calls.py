@@ -1,0 +1,183 @@
+"""Resolving a scripted call to a registry overload by IR types, as eager gpujit resolves
+it by Python values: which ops a callee names (`gpujit.tanh`, `torch.tanh` under
+`import gpujit as torch`, `F.relu`, `x.sum()`), which overload the argument types fit,
+and the inputs of the node in schema order (defaults become constants). A call no overload
+accepts gets an error listing every schema and why each did not match."""
+from __future__ import annotations
+
+from ...ir import types as T
+from ...ir.schema_match import type_matches
+from ...ops import registry as _reg
+
+__all__ = ["candidates_for_function", "candidates_for_method", "match_schema",
+           "schema_arg_type", "describe_type", "describe_arg_type", "Match"]
+
+_NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+
+_BASE_TYPES = {"Tensor": T.TENSOR, "int": T.INT, "SymInt": T.INT, "float": T.FLOAT,
+               "bool": T.BOOL, "str": T.STR, "Scalar": T.NUMBER, "ScalarType": T.SCALAR_TYPE,
+               "Device": T.DEVICE, "Layout": T.LayoutType(), "MemoryFormat": T.INT,
+               "Generator": T.GeneratorType()}
+
+
+def schema_arg_type(at) -> T.Type:
+    """The IR type a schema argument or return type stands for."""
+    t = _BASE_TYPES.get(at.base, T.ANY)
+    if at.is_list:
+        t = T.ListType(T.OptionalType(t) if at.elem_optional else t)
+    return T.OptionalType(t) if at.optional else t
+
+
+def describe_type(t) -> str:
+    """'a Tensor', 'an int', 'None', 'a List[int]': a type in a sentence."""
+    if isinstance(t, T.NoneType):
+        return "None"
+    if isinstance(t, T.TensorType):
+        return "a Tensor"
+    name = t.annotation() if not isinstance(t, T.NumberType) else "number"
+    return ("an " if name[0] in "aeiouAEIOU" else "a ") + name
+
+
+_ARG_WORDS = {"Tensor": "a Tensor", "int": "an int", "SymInt": "an int", "float": "a float",
+              "bool": "a bool", "str": "a str", "Scalar": "a number",
+              "ScalarType": "a dtype", "Device": "a device", "Layout": "a layout",
+              "MemoryFormat": "a memory format", "Generator": "a Generator"}
+_LIST_WORDS = {"Tensor": "a list of Tensors", "int": "a list of ints",
+               "SymInt": "a list of ints", "float": "a list of floats",
+               "bool": "a list of bools"}
+
+
+def describe_arg_type(at) -> str:
+    if at.is_list:
+        s = _LIST_WORDS.get(at.base, f"a list of {at.base}")
+        if at.base in ("int", "SymInt"):
+            s += " (or an int)"
+    else:
+        s = _ARG_WORDS.get(at.base, f"a {at.base}")
+    return s + " or None" if at.optional else s
+
+
+def short_type(t) -> str:
+    """The spelling in a '(Tensor, str)' argument list."""
+    return "Tensor" if isinstance(t, T.TensorType) else t.annotation() \
+        if not isinstance(t, T.NoneType) else "None"
+
+
+# --------------------------------------------------------------------------------------
+# which ops a callee names
+
+def _bindings(target, name):
+    return list(_reg._PUBLIC.get(target, {}).get(name, []))
+
+
+def candidates_for_function(name, functional=False):
+    """Overloads of `gpujit.<name>` (or `F.<name>` when functional), in resolution order.
+    Python wrappers over an op (gpujit.zeros takes varargs sizes) fall back to the ops
+    named `aten::<name>`."""
+    found = []
+    if functional:
+        found += _bindings("functional", name)
+    found += [d for d in _bindings("function", name) if d not in found]
+    if not found:
+        found = [d for d in _reg.OVERLOADS.get(f"aten::{name}", [])
+                 if d.schema.arguments and not _is_scalar_family(d)]
+    if not found and functional:
+        found = list(_reg.OVERLOADS.get(f"aten::{name}", []))
+    return found
+
+
+def candidates_for_method(name):
+    """Overloads of the Tensor method `x.<name>(...)`: the method bindings, then other
+    `aten::<name>` overloads whose first argument is a Tensor (x.size(0), x.dim())."""
+    found = _bindings("method", name)
+    for d in _reg.OVERLOADS.get(f"aten::{name}", []):
+        args = d.schema.arguments
+        if d not in found and args and args[0].type.is_tensor:
+            found.append(d)
+    return found
+
+
+def _is_scalar_family(d):
+    from ...ops.scalar_ops import PYTHON_VALUED
+    return d.name in PYTHON_VALUED
+
+
+# --------------------------------------------------------------------------------------
+# matching one schema
+
+class Match:
+    """A schema that fits: `items` is one entry per schema argument, in order: ('value',
+    Value), ('pack', [Values]) for varargs sizes, ('default', python value)."""
+    __slots__ = ("op", "items")
+
+    def __init__(self, op, items):
+        self.op, self.items = op, items
+
+
+def _fits(p, t, op) -> bool:
+    if type_matches(p.type, t):
+        return True
+    return op.is_pointwise and p.name in op.operands and isinstance(t, _NUM)
+
+
+def match_schema(op, args, kwargs):
+    """args: [(Value)], kwargs: {name: Value}. Returns a Match, or the reason (a str) the
+    schema does not accept the call."""
+    params = op.schema.arguments
+    positional = [p for p in params if not p.kwarg_only]
+    items = []
+    args = list(args)
+    if len(args) > len(positional):
+        # varargs sizes: zeros(3, 4), x.view(2, -1), x.permute(1, 0)
+        k = next((i for i, p in enumerate(positional) if p.type.is_list
+                  and p.type.base in ("int", "SymInt") and i < len(args)), None)
+        extra = len(args) - len(positional)
+        if k is None or not all(isinstance(a.type, T.IntType) for a in args[k:k + extra + 1]):
+            return (f"takes {len(positional)} positional argument"
+                    f"{'s' if len(positional) != 1 else ''} but {len(args)} were given")
+        args = args[:k] + [("pack", args[k:k + extra + 1])] + args[k + extra + 1:]
+    unknown = set(kwargs) - {p.name for p in params}
+    if unknown:
+        return f"has no argument {sorted(unknown)[0]!r}"
+    for i, p in enumerate(params):
+        if i < len(args) and not p.kwarg_only:
+            a = args[i]
+            if p.name in kwargs:
+                return f"got {p.name!r} both by position and by name"
+            if isinstance(a, tuple):
+                items.append(a)
+                continue
+        elif p.name in kwargs:
+            a = kwargs[p.name]
+        elif p.has_default:
+            items.append(("default", p.default))
+            continue
+        else:
+            return f"missing argument {p.name!r}"
+        if not _fits(p, a.type, op):
+            return f"{p.name!r} expected {describe_arg_type(p.type)}, got {short_type(a.type)}"
+        items.append(("value", a))
+    return Match(op, items)
+
+
+def resolve(ops, args, kwargs):
+    """(Match or None, [(op, reason)] of the overloads that did not fit)."""
+    misses = []
+    for op in ops:
+        m = match_schema(op, args, kwargs)
+        if isinstance(m, Match):
+            return m, misses
+        misses.append((op, m))
+    return None, misses
+
+
+def no_match_message(name, ops, misses, args, kwargs) -> str:
+    """The error of a call no overload accepts, one schema per entry with why."""
+    given = [short_type(a.type) for a in args] + [f"{k}={short_type(v.type)}"
+                                                   for k, v in kwargs.items()]
+    lines = [f"no variant of '{name}' accepts ({', '.join(given)}):"]
+    for op, why in misses:
+        s = str(op.schema)
+        lines.append(f"  {s.split('::', 1)[1] if '::' in s else s}")
+        lines.append(f"      {why}")
+    return "\n".join(lines)

@@ -1,0 +1,44 @@
+"""Compile errors of the script frontend, in the user's terms: what is wrong, where in
+their source (file, line, the line with the culprit marked `~~~ <--- HERE`), and a hint."""
+from __future__ import annotations
+
+__all__ = ["FrontendError", "highlight"]
+
+
+def highlight(source_range, end_col=None) -> str:
+    """  File "model.py", line 6, in fn
+            r = 4
+            ~~~~~ <--- HERE"""
+    if source_range is None:
+        return ""
+    sr = source_range
+    where = f'  File "{sr.filename}", line {sr.line}'
+    fn = getattr(sr, "function", None)
+    if fn:
+        where += f", in {fn}"
+    text = sr.text.rstrip("\n") if sr.text else ""
+    if not text:
+        return where
+    stripped = text.lstrip()
+    indent = len(text) - len(stripped)
+    col = max(sr.col - indent, 0)
+    width = max((end_col - sr.col) if end_col and end_col > sr.col else len(stripped) - col, 1)
+    return (f"{where}\n        {stripped}\n        {' ' * col}{'~' * width} <--- HERE")
+
+
+class FrontendError(RuntimeError):
+    """A program gpujit.script cannot compile. `str(e)` is the whole message."""
+
+    def __init__(self, message, source_range=None, *, end_col=None, hint=None, note=None):
+        self.message = message
+        self.source_range = source_range
+        self.hint = hint
+        parts = [message]
+        h = highlight(source_range, end_col)
+        if h:
+            parts.append(h)
+        if note:
+            parts.append(f"  ({note})")
+        if hint:
+            parts.append(f"  Hint: {hint}")
+        super().__init__("\n".join(parts))
