@@ -64,6 +64,7 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode,  
 from . import jit  # noqa: E402
 from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa: E402,F401
                   ScriptFunction, ScriptModule, TracedModule, set_fusion_strategy,
-                  strict_fusion)
+                  strict_fusion, script, ignore, unused, export, is_scripting, annotate,
+                  Final, Attribute, script_if_tracing)
 from . import fusers, kernels  # noqa: E402,F401
 from .fusers import FusionWarning  # noqa: E402,F401

@@ -4,6 +4,9 @@ from ..frontend.tracer import TracerWarning
 from .objects import (ScriptFunction, ScriptMethod, ScriptModule, TracedModule,
                       RecursiveScriptModule)
 from .trace import trace, trace_module, TracingCheckError, is_tracing
+from .script import (script, ignore, unused, export, is_scripting, annotate, Final,
+                     Attribute, script_if_tracing, jit_isinstance as isinstance)
+from ..frontend.script.errors import FrontendError
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
                       StrictFusionError)
 from ..runtime.fusion import set_profiling_runs, profiling_runs
@@ -11,4 +14,6 @@ from ..runtime.fusion import set_profiling_runs, profiling_runs
 __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tracing",
            "ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
            "RecursiveScriptModule", "set_fusion_strategy", "get_fusion_strategy",
-           "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs"]
+           "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs",
+           "script", "ignore", "unused", "export", "is_scripting", "annotate", "Final",
+           "Attribute", "script_if_tracing", "FrontendError"]

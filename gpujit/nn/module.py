@@ -219,6 +219,9 @@ class Module(ModuleStateMixin):
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name, value):
+        if type(value).__name__ == "Attribute" and type(value).__module__ == "gpujit.jit.script":
+            from ..jit.script import unwrap_attribute     # keeps the declared type
+            value = unwrap_attribute(self, name, value)
         d = self.__dict__
 
         def remove_from(*dicts_or_sets):

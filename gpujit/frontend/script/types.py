@@ -1,0 +1,675 @@
+"""Python type annotations -> IR types, for the script frontend.
+
+Three sources of types, one result (a `gpujit.ir` Type):
+- annotations, as Python objects (`List[int]`, `int | None`, a NamedTuple class) or as
+  text (`"Tensor"`, `from __future__ import annotations`, `# type:` comments, `.code`);
+- a function's signature (`signature_types`): annotations or a type comment, and
+  `Tensor` for what is not annotated;
+- example arguments (`types_from_examples`), for `gpujit.script(fn, example_inputs=...)`.
+
+Annotation text is never `eval`ed: it is parsed with `ast` and its names are looked up in
+the function's globals and closure (then typing's names), so compiling code from a saved
+archive cannot run Python hidden in an annotation.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+import textwrap
+import types as _pytypes
+import typing
+import weakref
+
+from ... import dtypes as _dt
+from ...device import device as _device
+from ...ir import types as T
+from ...ir.graph import SourceRange
+from ...tensor import Tensor
+from .errors import FrontendError
+
+__all__ = ["annotation_type", "annotation_expr_type", "signature_types",
+           "types_from_examples", "value_matches_type", "namedtuple_type"]
+
+# names an annotation may use without importing them (typing's, and the spellings that
+# `.code` prints: `Tensor`, `Device`, `number`, `NoneType`)
+_DEFAULT_NAMES = {
+    "List": typing.List, "Dict": typing.Dict, "Tuple": typing.Tuple,
+    "Optional": typing.Optional, "Union": typing.Union, "Final": typing.Final,
+    "Any": typing.Any, "Set": typing.Set, "Callable": typing.Callable,
+    "Tensor": T.TENSOR, "Device": T.DEVICE, "number": T.NUMBER, "NoneType": T.NONE,
+    "int": int, "float": float, "bool": bool, "str": str, "list": list, "tuple": tuple,
+    "dict": dict, "set": set, "complex": complex, "None": None,
+}
+_DICT_KEYS = (T.StrType, T.IntType, T.FloatType, T.BoolType, T.TensorType)
+_BARE = {typing.List: "List", list: "list", typing.Dict: "Dict", dict: "dict",
+         typing.Tuple: "Tuple", tuple: "tuple", typing.Optional: "Optional",
+         typing.Union: "Union", typing.Final: "Final", typing.Set: "Set", set: "set"}
+_EXAMPLE = {"List": "List[int]", "list": "list[int]", "Dict": "Dict[str, Tensor]",
+            "dict": "dict[str, Tensor]", "Tuple": "Tuple[Tensor, int]",
+            "tuple": "tuple[Tensor, int]", "Optional": "Optional[int]",
+            "Union": "Union[int, str]", "Final": "Final[int]"}
+
+
+# ------------------------------------------------------------------ annotation objects
+
+def annotation_type(annotation, globals_=None, source_range=None) -> T.Type:
+    """The IR type of an annotation: a Python object (`int`, `List[Tensor]`, a NamedTuple
+    class, `gpujit.Tensor`, `torch.Tensor`, an IR Type) or annotation text (`"Tensor"`,
+    `"Optional[int]"`) resolved in `globals_`. Raises FrontendError naming what is not a
+    TorchScript type."""
+    return _Resolver(globals_ or {}, source_range).object_type(annotation)
+
+
+def annotation_expr_type(node: ast.expr, globals_=None, source_range=None) -> T.Type:
+    """The IR type of an annotation as an AST expression (what the compiler sees in
+    `x: List[int] = []` or `annotate(List[int], [])`)."""
+    return _Resolver(globals_ or {}, source_range).expr_type(node)
+
+
+class _Resolver:
+    def __init__(self, env, source_range):
+        self.env = env
+        self.sr = source_range
+
+    def fail(self, message, hint=None):
+        raise FrontendError(message, self.sr, hint=hint)
+
+    # ---- Python objects
+    def object_type(self, obj) -> T.Type:
+        if isinstance(obj, T.Type):
+            return obj
+        if isinstance(obj, str):
+            return self.text_type(obj)
+        if isinstance(obj, typing.ForwardRef):
+            return self.text_type(obj.__forward_arg__)
+        if obj is None or obj is type(None):
+            return T.NONE
+        if obj is typing.Any:
+            return T.ANY
+        if _hashable(obj) and obj in _BARE:
+            self.bare(_BARE[obj])
+        origin = typing.get_origin(obj)
+        if origin is not None:
+            return self.generic(origin, typing.get_args(obj), self.object_type)
+        if isinstance(obj, type):
+            return self.class_type(obj)
+        self.fail(f"{obj!r} is not a type annotation gpujit.script understands",
+                  hint="use Tensor, int, float, bool, str, List[T], Tuple[...], "
+                       "Dict[K, V], Optional[T] or a NamedTuple class")
+
+    def class_type(self, cls) -> T.Type:
+        prim = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR}.get(cls)
+        if prim is not None:
+            return prim
+        if issubclass(cls, Tensor) or _is_torch_class(cls, "Tensor"):
+            return T.TENSOR
+        if issubclass(cls, _device) or _is_torch_class(cls, "device"):
+            return T.DEVICE
+        if issubclass(cls, _dt.dtype) or _is_torch_class(cls, "dtype"):
+            return T.SCALAR_TYPE
+        if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+            return namedtuple_type(cls)
+        if cls is complex:
+            self.fail("complex numbers are not supported by gpujit.script",
+                      hint="use two floats, or a Tensor")
+        self.fail(f"class '{cls.__qualname__}' is not a type gpujit.script can compile",
+                  hint="scripting classes is not supported yet in this build; use Tensor, "
+                       "int, float, bool, str, containers of them or a NamedTuple")
+
+    def bare(self, name):
+        example = _EXAMPLE.get(name)
+        if name in ("Set", "set"):
+            self.unsupported_set()
+        self.fail(f"'{name}' needs its element types in an annotation",
+                  hint=f"write e.g. {example}" if example else None)
+
+    def unsupported_set(self):
+        self.fail("Set[T] is not supported by gpujit.script yet",
+                  hint="use a List[T], or a Dict[T, bool] for membership tests")
+
+    def generic(self, origin, args, convert) -> T.Type:
+        """`origin[args]`, with `convert` turning each argument into a Type."""
+        if origin is list:
+            if len(args) != 1:
+                self.fail(f"List takes one element type, got {len(args)}")
+            return T.ListType(convert(args[0]))
+        if origin is tuple:
+            if len(args) == 2 and _is_ellipsis(args[1]):
+                self.fail("variable-length tuples (Tuple[T, ...]) are not supported",
+                          hint="give every element's type, e.g. Tuple[int, int], "
+                               "or use List[T]")
+            return T.TupleType(tuple(convert(a) for a in args if a != ()))
+        if origin is dict:
+            if len(args) != 2:
+                self.fail(f"Dict takes a key and a value type, got {len(args)} types")
+            key = convert(args[0])
+            if not isinstance(key, _DICT_KEYS):
+                self.fail(f"Dict keys must be str, int, float, bool or Tensor, got "
+                          f"{key.annotation()}")
+            return T.DictType(key, convert(args[1]))
+        if origin is typing.Union or origin is _pytypes.UnionType:
+            return _union([convert(a) for a in args])
+        if origin is typing.Optional:
+            if len(args) != 1:
+                self.fail(f"Optional takes one type, got {len(args)}",
+                          hint="write Optional[int], or Union[int, str, None]")
+            return _union([convert(args[0]), T.NONE])
+        if origin is typing.Final:
+            if len(args) != 1:
+                self.fail(f"Final takes one type, got {len(args)}")
+            return convert(args[0])
+        if origin in (set, frozenset, typing.Set):
+            self.unsupported_set()
+        name = getattr(origin, "__name__", None) or getattr(origin, "_name", None) or origin
+        self.fail(f"'{name}[...]' is not a type annotation gpujit.script understands",
+                  hint="use List, Tuple, Dict, Optional or Union")
+
+    # ---- annotation text / AST
+    def text_type(self, text) -> T.Type:
+        try:
+            node = ast.parse(text.strip(), mode="eval").body
+        except SyntaxError:
+            self.fail(f"the annotation {text!r} is not valid Python")
+        return self.expr_type(node)
+
+    def expr_type(self, node) -> T.Type:
+        if isinstance(node, ast.Constant):
+            if node.value is None:
+                return T.NONE
+            if isinstance(node.value, str):
+                return self.text_type(node.value)
+            self.fail(f"{node.value!r} is not a type annotation")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return _union([self.expr_type(node.left), self.expr_type(node.right)])
+        if isinstance(node, ast.Subscript):
+            origin = self.lookup(node.value)
+            if origin is typing.Tuple or origin is tuple:
+                origin_kind = tuple
+            else:
+                origin_kind = _GENERIC_ORIGINS.get(_key(origin))
+            if origin_kind is None and isinstance(origin, (T.Type, type)):
+                self.fail(f"'{ast.unparse(node.value)}' is a type and takes no [...]")
+            args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if origin_kind is tuple and isinstance(node.slice, ast.Tuple) and not args:
+                return T.TupleType(())
+            if origin_kind is None:
+                self.fail(f"'{ast.unparse(node.value)}[...]' is not a type annotation "
+                          "gpujit.script understands",
+                          hint="use List, Tuple, Dict, Optional or Union")
+            return self.generic(origin_kind, args, self.expr_type)
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            return self.object_type(self.lookup(node))
+        self.fail(f"'{ast.unparse(node)}' is not a type annotation gpujit.script "
+                  "understands")
+
+    def lookup(self, node):
+        """The object a (dotted) name in an annotation stands for."""
+        if isinstance(node, ast.Name):
+            if node.id in self.env:
+                return self.env[node.id]
+            if node.id in _DEFAULT_NAMES:
+                return _DEFAULT_NAMES[node.id]
+            module = _default_module(node.id)
+            if module is not None:
+                return module
+            self.fail(f"unknown type '{node.id}' in an annotation",
+                      hint=f"import or define '{node.id}' where the function is defined")
+        if isinstance(node, ast.Attribute):
+            base = self.lookup(node.value)
+            try:
+                return getattr(base, node.attr)
+            except AttributeError:
+                self.fail(f"'{ast.unparse(node)}' does not exist "
+                          f"('{ast.unparse(node.value)}' has no attribute '{node.attr}')")
+        self.fail(f"'{ast.unparse(node)}' is not a type annotation gpujit.script "
+                  "understands")
+
+
+def _is_ellipsis(a):
+    return a is Ellipsis or (isinstance(a, ast.Constant) and a.value is Ellipsis)
+
+
+def _key(obj):
+    return obj if _hashable(obj) else None
+
+
+_GENERIC_ORIGINS = {typing.List: list, list: list, typing.Dict: dict, dict: dict,
+                    typing.Optional: typing.Optional, typing.Union: typing.Union,
+                    typing.Final: typing.Final, typing.Set: set, set: set}
+
+
+def _hashable(obj):
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _default_module(name):
+    """`torch.Tensor` / `gpujit.Tensor` / `typing.List` / `jit.Final` without imports."""
+    if name in ("torch", "gpujit"):
+        import gpujit
+        return gpujit
+    if name == "jit":
+        from ... import jit
+        return jit
+    if name in ("typing", "typing_extensions"):
+        return sys.modules.get(name) or typing
+    return None
+
+
+def _is_torch_class(cls, name):
+    """A PyTorch class (torch.Tensor, nn.Parameter, torch.device), without importing
+    torch: code ported from PyTorch may still annotate with the real `torch.Tensor`."""
+    return any(c.__name__ == name and c.__module__.split(".")[0] == "torch"
+               for c in getattr(cls, "__mro__", ()))
+
+
+def _union(members) -> T.Type:
+    """Union of types, flattened and deduplicated; one type plus None is Optional."""
+    flat = []
+    for m in members:
+        parts = (m.types if isinstance(m, T.UnionType)
+                 else (m.elem, T.NONE) if isinstance(m, T.OptionalType) else (m,))
+        for p in parts:
+            if p not in flat:
+                flat.append(p)
+    others = [m for m in flat if m != T.NONE]
+    if len(others) == len(flat):
+        return flat[0] if len(flat) == 1 else T.UnionType(tuple(flat))
+    if not others:
+        return T.NONE
+    if len(others) == 1:
+        return T.OptionalType(others[0])
+    return T.UnionType(tuple(others) + (T.NONE,))
+
+
+_NAMEDTUPLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def namedtuple_type(cls) -> T.NamedTupleType:
+    """The IR type of a NamedTuple class (typing.NamedTuple or collections.namedtuple):
+    `__torch__.<qualname>`, its fields in order; unannotated fields are Tensors."""
+    t = _NAMEDTUPLES.get(cls)
+    if t is not None:
+        return t
+    module = sys.modules.get(cls.__module__)
+    env = dict(vars(module)) if module is not None else {}
+    hints = getattr(cls, "__annotations__", {})
+    elems = tuple(annotation_type(hints[f], env) if f in hints else T.TENSOR
+                  for f in cls._fields)
+    name = "__torch__." + cls.__qualname__.replace(".<locals>", "")
+    k = 0
+    while _registered_elsewhere(name, cls):
+        name = f"__torch__.___torch_mangle_{k}.{cls.__name__}"
+        k += 1
+    t = T.NamedTupleType(elems, name=name, fields=tuple(cls._fields), py_class=cls)
+    T.register_class_type(t)
+    _NAMEDTUPLES[cls] = t
+    return t
+
+
+def _registered_elsewhere(name, cls):
+    t = T.class_type(name)
+    return isinstance(t, T.NamedTupleType) and t.py_class is not cls
+
+
+# ------------------------------------------------------------------ function signatures
+
+class _Param:
+    __slots__ = ("name", "type", "annotated", "source_range")
+
+    def __init__(self, name, type_, annotated, source_range):
+        self.name, self.type, self.annotated = name, type_, annotated
+        self.source_range = source_range
+
+
+def signature_types(fn, self_type=None):
+    """`(params, return_type)`: `[(name, Type)]` for the function's parameters, and the
+    annotated return type or None when the return is not annotated. Types come from
+    Python 3 annotations or from a `# type: (int, Tuple[Tensor, Tensor]) -> Tensor`
+    comment on the line after the `def`; an unannotated parameter is a Tensor (or, with a
+    default, the default's type: `n=2` is an int, `y=None` an Optional[Tensor]). With
+    `self_type` (methods) the first parameter is `self` and is typed `self_type`."""
+    params, ret = _signature(fn, self_type)
+    return [(p.name, p.type) for p in params], ret
+
+
+def _signature(fn, self_type=None):
+    src = _FunctionSource.of(fn)
+    env = function_globals(fn)
+    try:
+        sig = inspect.signature(fn, follow_wrapped=False)
+    except (TypeError, ValueError):
+        raise FrontendError(f"gpujit.script cannot read the parameters of {fn!r}",
+                            hint="script a Python function defined with def") from None
+    plist = list(sig.parameters.values())
+    for p in plist:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            star = "*" if p.kind == p.VAR_POSITIONAL else "**"
+            raise FrontendError(
+                f"gpujit.script does not support {star}{p.name} parameters "
+                f"(in {fn.__name__})", src.param_range(p.name) if src else None,
+                hint="give every parameter a name, or pass a List / Dict")
+    comment = src.type_comment() if src else None
+    params = []
+    start = 0
+    if self_type is not None and plist:
+        params.append(_Param(plist[0].name, self_type, True, None))
+        start = 1
+    ret = None
+    if comment is not None:
+        argtypes, ret = _comment_types(fn, src, comment, plist[start:], env)
+    for i, p in enumerate(plist[start:]):
+        sr = src.param_range(p.name) if src else None
+        if comment is not None:
+            if argtypes[i] is not None:
+                params.append(_Param(p.name, argtypes[i], True, sr))
+                continue
+        elif p.annotation is not inspect.Parameter.empty:
+            params.append(_Param(p.name, annotation_type(p.annotation, env, sr), True, sr))
+            continue
+        params.append(_Param(p.name, _default_param_type(p.default), False, sr))
+    if comment is None and sig.return_annotation is not inspect.Signature.empty:
+        ret = annotation_type(sig.return_annotation, env, src.def_range() if src else None)
+    return params, ret
+
+
+def _default_param_type(default):
+    if default is inspect.Parameter.empty:
+        return T.TENSOR
+    if default is None:
+        return T.OptionalType(T.TENSOR)
+    try:
+        return _value_type(default)
+    except _ExampleConflict:
+        return T.TENSOR
+
+
+def _comment_types(fn, src, comment, plist, env):
+    """Parameter types (None for `...`) and return type of a `# type:` comment."""
+    sr = src.comment_range()
+    if any(p.annotation is not inspect.Parameter.empty for p in plist):
+        raise FrontendError(f"{fn.__name__} has both a '# type:' comment and Python 3 "
+                            "annotations", sr, hint="keep one of the two")
+    try:
+        ft = ast.parse(comment, mode="func_type")
+    except SyntaxError:
+        raise FrontendError(f"the type comment of {fn.__name__} is not of the form "
+                            "'# type: (T1, T2) -> R'", sr) from None
+    args = ft.argtypes
+    if len(args) == 1 and isinstance(args[0], ast.Constant) and args[0].value is Ellipsis:
+        types = [None] * len(plist)
+    else:
+        if len(args) != len(plist):
+            raise FrontendError(
+                f"the type comment of {fn.__name__} gives {len(args)} parameter type"
+                f"{'s' if len(args) != 1 else ''} but {fn.__name__} has {len(plist)} "
+                f"parameter{'s' if len(plist) != 1 else ''}", sr,
+                hint="give one type per parameter (leave out `self` in methods)")
+        types = [annotation_expr_type(a, env, sr) for a in args]
+    return types, annotation_expr_type(ft.returns, env, sr)
+
+
+def function_globals(fn) -> dict:
+    """The names a function's annotations and body can see: its globals, then the
+    variables its closure captured."""
+    env = dict(getattr(fn, "__globals__", {}))
+    code = getattr(fn, "__code__", None)
+    for name, cell in zip(code.co_freevars if code else (), getattr(fn, "__closure__", None)
+                          or ()):
+        try:
+            env[name] = cell.cell_contents
+        except ValueError:      # a cell not assigned yet
+            pass
+    return env
+
+
+class _FunctionSource:
+    """A function's source text and its `def` node, for type comments and for source
+    ranges in errors; None when Python cannot give the source (REPL, exec)."""
+
+    def __init__(self, filename, first_line, lines, indent, fdef):
+        self.filename, self.first_line, self.lines = filename, first_line, lines
+        self.indent, self.fdef = indent, fdef
+
+    @classmethod
+    def of(cls, fn):
+        try:
+            lines, first = inspect.getsourcelines(fn)
+        except (OSError, TypeError):
+            return None
+        text = "".join(lines)
+        dedented = textwrap.dedent(text)
+        indent = len(lines[0]) - len(dedented.splitlines(True)[0]) if lines else 0
+        for type_comments in (True, False):
+            try:
+                tree = ast.parse(dedented, type_comments=type_comments)
+                break
+            except SyntaxError:
+                tree = None
+        if tree is None:
+            return None
+        name = getattr(fn, "__name__", None)
+        fdef = next((n for n in ast.walk(tree)
+                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and n.name == name), None)
+        if fdef is None:
+            return None
+        filename = getattr(getattr(fn, "__code__", None), "co_filename", "<unknown>")
+        return cls(filename, first, lines, indent, fdef)
+
+    def range_at(self, node_line, col):
+        text = self.lines[node_line - 1] if node_line - 1 < len(self.lines) else ""
+        return SourceRange(self.filename, self.first_line + node_line - 1,
+                           col + self.indent, text)
+
+    def def_range(self):
+        return self.range_at(self.fdef.lineno, self.fdef.col_offset)
+
+    def param_range(self, name):
+        a = self.fdef.args
+        for arg in [*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg]:
+            if arg is not None and arg.arg == name:
+                node = arg.annotation or arg
+                return self.range_at(node.lineno, node.col_offset)
+        return self.def_range()
+
+    def type_comment(self):
+        return getattr(self.fdef, "type_comment", None)
+
+    def comment_range(self):
+        """The `# type:` line: the first line after the `def` header that has it."""
+        body_line = self.fdef.body[0].lineno if self.fdef.body else self.fdef.lineno
+        for ln in range(self.fdef.lineno, body_line + 1):
+            text = self.lines[ln - 1] if ln - 1 < len(self.lines) else ""
+            col = text.find("# type:")
+            if col >= 0:
+                return SourceRange(self.filename, self.first_line + ln - 1, col, text)
+        return self.def_range()
+
+
+# ------------------------------------------------------------------ example inputs
+
+class _ExampleConflict(Exception):
+    pass
+
+
+class _UnknownType(T.Type):
+    """The element type of an empty container in an example: to be learnt from another
+    example, or an error."""
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return isinstance(other, _UnknownType)
+
+    def __hash__(self):
+        return 0
+
+    def __str__(self):
+        return "?"
+
+
+_UNKNOWN = _UnknownType()
+
+
+def types_from_examples(fn, example_inputs, self_type=None):
+    """`(params, return_type)` as `signature_types`, with each unannotated parameter
+    typed from the values it takes in `example_inputs` (a list of argument tuples, as
+    `gpujit.script(fn, example_inputs=[(x, 3), (y, 4)])`). Values of different types for
+    one parameter are an error naming it; None with a T gives Optional[T]."""
+    params, ret = _signature(fn, self_type)
+    if not isinstance(example_inputs, (list, tuple)) or (
+            isinstance(example_inputs, tuple) and example_inputs
+            and not all(isinstance(e, (list, tuple)) for e in example_inputs)):
+        raise FrontendError(
+            f"example_inputs for {fn.__name__} must be a list of argument tuples, got "
+            f"{type(example_inputs).__name__}", hint="e.g. example_inputs=[(x, 3), (y, 4)]")
+    examples = [tuple(e) if isinstance(e, (list, tuple)) else (e,) for e in example_inputs]
+    own = params[1:] if self_type is not None else params
+    for k, ex in enumerate(examples):
+        if len(ex) > len(own):
+            raise FrontendError(
+                f"example_inputs[{k}] has {len(ex)} arguments but {fn.__name__} takes "
+                f"{len(own)}")
+    for i, p in enumerate(own):
+        values = [ex[i] for ex in examples if len(ex) > i]
+        if p.annotated or not values:
+            continue
+        try:
+            t = _value_type(values[0])
+            for v in values[1:]:
+                t = _merge(t, _value_type(v))
+        except _ExampleConflict as e:
+            raise FrontendError(f"parameter '{p.name}' of {fn.__name__} gets {e} in "
+                                "example_inputs", p.source_range,
+                                hint=f"annotate '{p.name}' with the type you mean") from None
+        if _has_unknown(t):
+            raise FrontendError(
+                f"parameter '{p.name}' of {fn.__name__} only gets empty containers in "
+                "example_inputs, so their element type is unknown", p.source_range,
+                hint=f"annotate it, e.g. {p.name}: List[int]")
+        p.type = t
+    return [(p.name, p.type) for p in params], ret
+
+
+def _describe(v):
+    return type(v).__name__
+
+
+def _value_type(v) -> T.Type:
+    """Annotation-level type of an example value (all tensors are `Tensor`)."""
+    if isinstance(v, Tensor) or _is_torch_class(type(v), "Tensor"):
+        return T.TENSOR
+    if v is None:
+        return T.NONE
+    for py, t in ((bool, T.BOOL), (int, T.INT), (float, T.FLOAT), (str, T.STR)):
+        if isinstance(v, py):
+            return t
+    if isinstance(v, _device):
+        return T.DEVICE
+    if isinstance(v, tuple) and hasattr(type(v), "_fields"):
+        return namedtuple_type(type(v))
+    if isinstance(v, tuple):
+        return T.TupleType(tuple(_value_type(x) for x in v))
+    if isinstance(v, list):
+        elem = _UNKNOWN
+        for x in v:
+            elem = _merge(elem, _value_type(x), "a list mixing")
+        return T.ListType(elem)
+    if isinstance(v, dict):
+        key, val = _UNKNOWN, _UNKNOWN
+        for k, x in v.items():
+            key = _merge(key, _value_type(k), "a dict with keys")
+            val = _merge(val, _value_type(x), "a dict with values")
+        return T.DictType(key, val)
+    raise _ExampleConflict(f"a {_describe(v)}, which gpujit.script has no type for")
+
+
+def _merge(a, b, what="values of types"):
+    """The type that covers both a and b, or _ExampleConflict."""
+    if a == b or isinstance(b, _UnknownType):
+        return a
+    if isinstance(a, _UnknownType):
+        return b
+    if a == T.NONE or b == T.NONE:
+        other = b if a == T.NONE else a
+        if isinstance(other, T.OptionalType):
+            return other
+        return T.OptionalType(other)
+    if isinstance(a, T.OptionalType) or isinstance(b, T.OptionalType):
+        inner_a = a.elem if isinstance(a, T.OptionalType) else a
+        inner_b = b.elem if isinstance(b, T.OptionalType) else b
+        return T.OptionalType(_merge(inner_a, inner_b, what))
+    if isinstance(a, T.ListType) and isinstance(b, T.ListType):
+        return T.ListType(_merge(a.elem, b.elem, "lists of"))
+    if isinstance(a, T.DictType) and isinstance(b, T.DictType):
+        return T.DictType(_merge(a.key, b.key, "dicts with keys"),
+                          _merge(a.value, b.value, "dicts with values"))
+    if (type(a) is T.TupleType and type(b) is T.TupleType
+            and len(a.elems) == len(b.elems)):
+        return T.TupleType(tuple(_merge(x, y, what) for x, y in zip(a.elems, b.elems)))
+    raise _ExampleConflict(f"{what} {_spell(a)} and {_spell(b)}")
+
+
+def _spell(t):
+    return "Tensor" if isinstance(t, T.TensorType) else t.annotation()
+
+
+def _has_unknown(t):
+    if isinstance(t, _UnknownType):
+        return True
+    if isinstance(t, (T.ListType, T.OptionalType)):
+        return _has_unknown(t.elem)
+    if isinstance(t, T.DictType):
+        return _has_unknown(t.key) or _has_unknown(t.value)
+    if isinstance(t, (T.TupleType, T.UnionType)):
+        return any(_has_unknown(e) for e in getattr(t, "elems", None) or t.types)
+    return False
+
+
+# ------------------------------------------------------------------ values vs types
+
+def value_matches_type(v, t: T.Type) -> bool:
+    """Is the Python value `v` of IR type `t`? (`gpujit.jit.isinstance` in eager code:
+    containers are checked element by element.)"""
+    if isinstance(t, T.AnyType):
+        return True
+    if isinstance(t, T.TensorType):
+        return isinstance(v, Tensor)
+    if isinstance(t, T.NoneType):
+        return v is None
+    if isinstance(t, T.BoolType):
+        return isinstance(v, bool)
+    if isinstance(t, T.IntType):
+        return isinstance(v, int) and not isinstance(v, bool)
+    if isinstance(t, T.FloatType):
+        return isinstance(v, float)
+    if isinstance(t, T.NumberType):
+        return isinstance(v, (int, float))
+    if isinstance(t, T.StrType):
+        return isinstance(v, str)
+    if isinstance(t, T.DeviceType):
+        return isinstance(v, _device)
+    if isinstance(t, T.ScalarTypeType):
+        return isinstance(v, _dt.dtype)
+    if isinstance(t, T.OptionalType):
+        return v is None or value_matches_type(v, t.elem)
+    if isinstance(t, T.UnionType):
+        return any(value_matches_type(v, m) for m in t.types)
+    if isinstance(t, T.ListType):
+        return isinstance(v, list) and all(value_matches_type(x, t.elem) for x in v)
+    if isinstance(t, T.NamedTupleType):
+        return t.py_class is not None and isinstance(v, t.py_class)
+    if isinstance(t, T.TupleType):
+        return (isinstance(v, tuple) and len(v) == len(t.elems)
+                and all(value_matches_type(x, e) for x, e in zip(v, t.elems)))
+    if isinstance(t, T.DictType):
+        return isinstance(v, dict) and all(
+            value_matches_type(k, t.key) and value_matches_type(x, t.value)
+            for k, x in v.items())
+    if isinstance(t, T.ClassType):
+        return t.py_class is not None and isinstance(v, t.py_class)
+    return False

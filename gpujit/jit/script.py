@@ -1,0 +1,232 @@
+"""`gpujit.script` and the decorators and helpers of TorchScript's language
+(`ignore`, `unused`, `export`, `is_scripting`, `annotate`, `Final`, `Attribute`,
+`script_if_tracing`, `jit.isinstance`), as `torch.jit` spells them.
+
+The markers only record an attribute on the function; the script compiler reads them
+through `function_modifier(fn)`. `GPUJIT_JIT=0` (or `PYTORCH_JIT=0`, for code ported from
+PyTorch) in the environment, read at each call, turns `script` and `trace` into the
+identity so that the user's code runs, and can be debugged, as plain Python.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import typing
+import warnings
+import weakref
+
+from ..frontend.script.errors import FrontendError
+from ..nn.module import Module
+from .objects import ScriptFunction, ScriptModule
+
+__all__ = ["script", "jit_enabled", "ignore", "unused", "export", "function_modifier",
+           "is_scripting", "annotate", "Final", "Attribute", "unwrap_attribute",
+           "script_if_tracing", "jit_isinstance"]
+
+Final = typing.Final
+
+
+def jit_enabled() -> bool:
+    """False when GPUJIT_JIT=0 or PYTORCH_JIT=0 is set: script/trace return their input."""
+    for var in ("GPUJIT_JIT", "PYTORCH_JIT"):
+        if os.environ.get(var, "1").strip().lower() in ("0", "false", "off", "no"):
+            return False
+    return True
+
+
+# compiled functions, so that scripting a function twice (or a decorator and a call of
+# script on the same function) compiles once
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
+    """Compile a Python function into a ScriptFunction (`@gpujit.script` or
+    `gpujit.script(fn)`). Names in the body resolve in the function's globals and closure
+    (`_frames_up` / `_rcb` are accepted for torch.jit compatibility and not needed).
+    `example_inputs`: a list of argument tuples; each unannotated parameter takes the type
+    of its example values."""
+    if not jit_enabled():
+        return obj
+    if optimize is not None:
+        warnings.warn("`optimize` is deprecated and has no effect; gpujit always runs the "
+                      "optimization pipeline", FutureWarning, stacklevel=2)
+    if isinstance(obj, (ScriptFunction, ScriptModule)):
+        return obj
+    if isinstance(obj, Module):
+        raise FrontendError(
+            f"scripting nn.Module is not supported yet in this build "
+            f"(got {type(obj).__name__})",
+            hint="use gpujit.trace(module, example_inputs), or script the functions "
+                 "forward calls")
+    if inspect.isclass(obj):
+        what = "nn.Module classes" if issubclass(obj, Module) else "classes"
+        raise FrontendError(f"scripting {what} is not supported yet in this build "
+                            f"(got class {obj.__qualname__})",
+                            hint="script a function, or trace a module instance with "
+                                 "gpujit.trace")
+    original = getattr(obj, "_gpujit_original_fn", None)     # a script_if_tracing wrapper
+    if original is not None:
+        obj = original
+    if inspect.ismethod(obj) and isinstance(obj.__self__, Module):
+        raise FrontendError(
+            f"scripting a method of an nn.Module ({type(obj.__self__).__name__}."
+            f"{obj.__name__}) is not supported yet in this build",
+            hint="use gpujit.trace(module, example_inputs)")
+    if not inspect.isfunction(obj):
+        raise FrontendError(
+            f"gpujit.script compiles Python functions; got {type(obj).__name__} "
+            f"{getattr(obj, '__name__', '')!s}".rstrip(),
+            hint="pass a function defined with def (or decorate it with @gpujit.script)")
+    if obj.__name__ == "<lambda>":
+        raise FrontendError("gpujit.script cannot compile a lambda",
+                            hint="define the function with def and script that")
+    if example_inputs is None:
+        cached = _COMPILED.get(obj)
+        if cached is not None:
+            return cached
+    from ..frontend.script import compile_function
+    arg_types = None
+    if example_inputs is not None:
+        from ..frontend.script.types import types_from_examples
+        if isinstance(example_inputs, dict):
+            raise FrontendError(
+                f"example_inputs for the function {obj.__name__} is a list of argument "
+                "tuples (a {module: [tuples]} dict is for modules)",
+                hint="e.g. example_inputs=[(x, 3)]")
+        params, _ = types_from_examples(obj, example_inputs)
+        arg_types = [t for _, t in params]
+    graph = compile_function(obj, arg_types=arg_types)
+    fn = ScriptFunction(graph, obj.__name__, obj)
+    fn.__module__ = obj.__module__
+    if example_inputs is None:
+        _COMPILED[obj] = fn
+    return fn
+
+
+# ------------------------------------------------------------------ function markers
+
+def ignore(drop=False, **kwargs):
+    """`@ignore`: the compiler leaves the function in Python and calls it from the graph.
+    `@ignore(drop=True)`: the call is replaced by a raise (as `@unused`)."""
+    if callable(drop):              # used bare: @ignore
+        drop._gpujit_ignore = True
+        return drop
+    if not isinstance(drop, bool):
+        raise TypeError("ignore() takes a function or drop=True/False, got "
+                        f"{type(drop).__name__}")
+    if "drop_on_export" in kwargs:      # torch's pre-1.2 spelling
+        warnings.warn("ignore(drop_on_export=True) is deprecated; use @gpujit.jit.unused",
+                      FutureWarning, stacklevel=2)
+        drop = drop or bool(kwargs.pop("drop_on_export"))
+    if kwargs:
+        raise TypeError(f"ignore() got unexpected arguments {sorted(kwargs)}")
+
+    def decorator(fn):
+        fn._gpujit_ignore = "drop" if drop else True
+        return fn
+    return decorator
+
+
+def unused(fn):
+    """The compiler replaces the function's body (or calls of it) with a raise, so code
+    the compiler cannot handle may stay in a module that is scripted. On a property,
+    marks its getter and setter."""
+    if isinstance(fn, property):
+        for part in (fn.fget, fn.fset):
+            if part is not None:
+                part._gpujit_unused = True
+        return fn
+    fn._gpujit_unused = True
+    return fn
+
+
+def export(fn):
+    """Compile this method of a scripted module even if `forward` does not call it."""
+    fn._gpujit_export = True
+    return fn
+
+
+def function_modifier(fn) -> str | None:
+    """'export', 'ignore', 'drop' (ignore(drop=True) and @unused) or None: how the
+    compiler treats a function or method."""
+    fn = getattr(fn, "__func__", fn)
+    ig = getattr(fn, "_gpujit_ignore", None)
+    if getattr(fn, "_gpujit_unused", False) or ig == "drop":
+        return "drop"
+    if ig:
+        return "ignore"
+    if getattr(fn, "_gpujit_export", False):
+        return "export"
+    return None
+
+
+# ------------------------------------------------------------------ language helpers
+
+def is_scripting() -> bool:
+    """False in Python; scripted code sees True (the compiler folds the call), so
+    `if not gpujit.jit.is_scripting(): ...` keeps Python-only code out of graphs."""
+    return False
+
+
+def annotate(the_type, the_value):
+    """The value, unchanged; tells the compiler its type (`annotate(List[int], [])`)."""
+    return the_value
+
+
+class Attribute(tuple):
+    """`gpujit.jit.Attribute(value, type)`: a module attribute with a declared type
+    (`self.names = Attribute({}, Dict[str, int])`). As in torch.jit it is a
+    `(value, type)` pair while the JIT is on; Module.__setattr__ stores the value and
+    records the type (see `unwrap_attribute`). With the JIT off it is just the value."""
+    __slots__ = ()
+
+    def __new__(cls, value, type):
+        if not jit_enabled():
+            return value
+        return tuple.__new__(cls, (value, type))
+
+    @property
+    def value(self):
+        return self[0]
+
+    @property
+    def type(self):
+        return self[1]
+
+    def __repr__(self):
+        return f"Attribute(value={self[0]!r}, type={self[1]!r})"
+
+
+def unwrap_attribute(owner, name, value):
+    """For `__setattr__` of modules: the value to store, recording an Attribute's declared
+    type in the class's `__annotations__` (where the module compiler reads attribute
+    types)."""
+    if isinstance(value, Attribute):
+        cls = type(owner)
+        if "__annotations__" not in cls.__dict__:
+            cls.__annotations__ = {}
+        cls.__annotations__[name] = value.type
+        return value.value
+    return value
+
+
+def script_if_tracing(fn):
+    """Run `fn` in Python, but script it when it is called while tracing, so that its
+    control flow is recorded (prim::If / prim::Loop) instead of the path one input took."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .trace import is_tracing
+        if not is_tracing():
+            return fn(*args, **kwargs)
+        compiled = script(fn)
+        return compiled(*args, **kwargs)
+    wrapper._gpujit_original_fn = fn
+    return wrapper
+
+
+def jit_isinstance(obj, target_type) -> bool:
+    """`gpujit.jit.isinstance(obj, List[int])`: isinstance for TorchScript types, checking
+    containers element by element (an empty list is a List of anything)."""
+    from ..frontend.script.types import annotation_type, value_matches_type
+    return value_matches_type(obj, annotation_type(target_type))
