@@ -26,6 +26,7 @@ class SourceRange:
     line: int
     col: int = 0
     text: str = ""
+    function: str = ""     # the enclosing function's name, for `File "f.py", line 3, in fn`
 
     def __str__(self):
         return f"{self.filename}:{self.line}:{self.col}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-from dataclasses import dataclass
 
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
@@ -117,12 +116,6 @@ def fallback_annotation_type(ann, globals_, src=None):
                              "Optional[T]")
 
 
-@dataclass(frozen=True)
-class _NamedRange(SourceRange):
-    """A source range that also names the function, for `File "f.py", line 3, in fn`."""
-    function: str = ""
-
-
 class _At:
     def __init__(self, c, node):
         self.c, self.node = c, node
@@ -180,7 +173,7 @@ class ExprCompiler:
     def error(self, msg, node=None, hint=None, note=None):
         sr = self.src.range(node) if node is not None else self.cur
         if sr is not None:
-            sr = _NamedRange(sr.filename, sr.line, sr.col, sr.text, self.src.name)
+            sr = SourceRange(sr.filename, sr.line, sr.col, sr.text, self.src.name)
         end = self.src.end_col(node) if node is not None else None
         raise FrontendError(msg, sr, end_col=end, hint=hint, note=note)
 
