@@ -120,13 +120,9 @@ def test_optimize_is_deprecated_and_ignored():
         assert script(traced, optimize=True) is traced
 
 
-def test_modules_are_not_scripted_yet_and_say_what_to_use():
+def test_module_instances_script_but_classes_and_bound_methods_do_not_yet():
     lin = torch.nn.Linear(2, 2)
-    with pytest.raises(FrontendError) as e:
-        script(lin)
-    msg = str(e.value)
-    assert "scripting nn.Module is not supported yet in this build" in msg
-    assert "Linear" in msg and "gpujit.trace" in msg
+    assert repr(script(lin)) == "RecursiveScriptModule(original_name=Linear)"
     with pytest.raises(FrontendError, match="scripting nn.Module classes is not supported"):
         script(torch.nn.Linear)
     with pytest.raises(FrontendError, match=r"method of an nn.Module \(Linear.forward\)"):

@@ -534,17 +534,22 @@ def _record_call(self, graph, module, args, result):
         _bind_result(rec, result, outs[0] if len(outs) == 1 else None)
 
 
-def _bind_result(rec, r, v):
+def _bind_result(rec, r, v, seen=None):
+    """Bind the tensors of a call's result to the Values that stand for them; a tensor
+    returned twice keeps its first Value (whichever object the executor handed back)."""
     if v is None:
         return
+    seen = set() if seen is None else seen
     if isinstance(r, Tensor):
-        rec.bind(r, v)
+        if id(r) not in seen:
+            seen.add(id(r))
+            rec.bind(r, v)
     elif isinstance(r, (tuple, list)) and isinstance(v.type, (T.TupleType, T.ListType)):
         kind = "prim::TupleUnpack" if isinstance(v.type, T.TupleType) else "prim::ListUnpack"
         types = [rec.type_of_result(x) for x in r]
         n = rec.graph.insert_node(kind, [v], output_types=types)
         for x, o in zip(r, n.outputs):
-            _bind_result(rec, x, o)
+            _bind_result(rec, x, o, seen)
 
 
 TraceSession.check_inplace = _check_inplace

@@ -77,22 +77,30 @@ class _GraphCallable:
     def _run(self, leading, args, kwargs):
         if kwargs:
             args = self._bind_kwargs(args, kwargs, len(leading))
-        if _needs_grad(args, leading[0] if leading else None):
-            # the generated code works on raw arrays and records nothing: run the optimized
-            # graph node by node through the recording ops instead, as eager would
-            from ..runtime import interpret
-            return interpret(self._get_executable().graph, *leading, *args)
+        grad = _needs_grad(args, leading[0] if leading else None)
         session = _tracer.current_session()
         if session is not None and not session.paused:
+            # called while tracing: compute (recording gradients if needed), then copy the
+            # graph, control flow included, into the trace
             with _tracer.paused(session):
-                out = self._get_executable()(*leading, *args)
+                out = self._call_graph(leading, args, grad)
             session.record_call(self.inlined_graph, leading[0] if leading else None,
                                 args, out)
             return out
+        if grad:
+            return self._call_graph(leading, args, grad)
         exe = self._get_executable()
         if _fusers.strict_fusion_active():
             return self._run_strict(exe, (*leading, *args))
         return exe(*leading, *args)
+
+    def _call_graph(self, leading, args, grad):
+        if grad:
+            # the generated code works on raw arrays and records nothing: run the optimized
+            # graph node by node through the recording ops instead, as eager would
+            from ..runtime import interpret
+            return interpret(self._get_executable().graph, *leading, *args)
+        return self._get_executable()(*leading, *args)
 
     def _run_strict(self, exe, args):
         """Inside `with gpujit.strict_fusion():` every call that runs optimized code must
@@ -293,7 +301,6 @@ class TracedModule(ScriptModule):
     _kind = "TracedModule"
 
 
-RecursiveScriptModule = ScriptModule
 
 
 def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
@@ -322,3 +329,6 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
     for name, graph in graphs_by_module.get(id(module), {}).items():
         tm._add_method(name, graph)
     return tm
+
+
+from ..frontend.script.modules import RecursiveScriptModule  # noqa: E402 (cycle)

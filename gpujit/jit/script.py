@@ -42,10 +42,12 @@ _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     """Compile a Python function into a ScriptFunction (`@gpujit.script` or
-    `gpujit.script(fn)`). Names in the body resolve in the function's globals and closure
-    (`_frames_up` / `_rcb` are accepted for torch.jit compatibility and not needed).
-    `example_inputs`: a list of argument tuples; each unannotated parameter takes the type
-    of its example values."""
+    `gpujit.script(fn)`), or an nn.Module instance, recursively, into a
+    RecursiveScriptModule (its forward, the methods forward calls and @export methods;
+    see frontend/script/modules.py). Names in the body resolve in the function's globals
+    and closure (`_frames_up` / `_rcb` are accepted for torch.jit compatibility and not
+    needed). `example_inputs`: a list of argument tuples; each unannotated parameter takes
+    the type of its example values (functions only)."""
     if not jit_enabled():
         return obj
     if optimize is not None:
@@ -54,11 +56,11 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
     if isinstance(obj, Module):
-        raise FrontendError(
-            f"scripting nn.Module is not supported yet in this build "
-            f"(got {type(obj).__name__})",
-            hint="use gpujit.trace(module, example_inputs), or script the functions "
-                 "forward calls")
+        if example_inputs is not None:
+            warnings.warn("example_inputs is ignored when scripting a module: its methods "
+                          "are compiled from their annotations", stacklevel=2)
+        from ..frontend.script.modules import script_module
+        return script_module(obj)
     if inspect.isclass(obj):
         what = "nn.Module classes" if issubclass(obj, Module) else "classes"
         raise FrontendError(f"scripting {what} is not supported yet in this build "

@@ -181,3 +181,53 @@ def no_match_message(name, ops, misses, args, kwargs) -> str:
         lines.append(f"  {s.split('::', 1)[1] if '::' in s else s}")
         lines.append(f"      {why}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# calls of gpujit's Python wrappers (F.dropout(input, p, training, inplace)) whose
+# parameters differ from their op's schema
+
+# a wrapper parameter -> the schema names it may stand for
+_ALIASES = {"input": ("self", "input", "indices"), "training": ("train",)}
+# schema arguments the Python wrappers fill themselves (Python values; made constants)
+_FILLED = {"cudnn_enabled": True}
+
+
+def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
+    """Bind a call by the Python wrapper's signature and map it to schema names.
+    constant_of(Value) -> (True, python value) for constants, else (False, None).
+    Returns ({schema name: Value or Python constant}, inplace flag) or a str saying why
+    it cannot."""
+    import inspect
+    try:
+        sig = inspect.signature(pyfn)
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values()):
+            return "it takes *args / **kwargs"
+        bound = sig.bind(*args, **kwargs).arguments
+    except (TypeError, ValueError) as e:
+        return str(e)
+    names = {p.name for op in ops for p in op.schema.arguments}
+    optional = {p.name for op in ops for p in op.schema.arguments if p.type.optional}
+    out, inplace = {}, False
+    for name, v in bound.items():
+        target = name if name in names else next(
+            (a for a in _ALIASES.get(name, ()) if a in names), None)
+        known, c = constant_of(v)
+        if target is not None:
+            if known and c is None and target not in optional:
+                continue                 # the wrapper's None: the schema's own default
+            out[target] = v
+            continue
+        if name == "inplace" and known and isinstance(c, bool):
+            inplace = c
+            continue
+        default = sig.parameters[name].default
+        if known and default is not inspect.Parameter.empty and c == default:
+            continue
+        return (f"its argument '{name}' has no counterpart in the op schema; only its "
+                f"default ({default!r}) is supported in scripted code")
+    for op in ops:
+        for p in op.schema.arguments:
+            if p.name not in out and not p.has_default and p.name in _FILLED:
+                out[p.name] = _FILLED[p.name]
+    return out, inplace

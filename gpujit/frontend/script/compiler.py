@@ -123,8 +123,12 @@ class FunctionCompiler(ExprCompiler):
     """Statements, paths (early exits) and loops, on top of ExprCompiler."""
 
     # ------------------------------------------------------------------ entry
+    def signature(self):
+        """([(name, Type)], return Type or None) of the compiled function."""
+        return _signature(self.fn, self.src)
+
     def compile(self, arg_types=None) -> Graph:
-        params, ret_type = _signature(self.fn, self.src)
+        params, ret_type = self.signature()
         fdef = self.src.fdef
         a = fdef.args
         if a.vararg or a.kwarg or a.kwonlyargs:
@@ -275,6 +279,12 @@ class FunctionCompiler(ExprCompiler):
         self.assign(s.target, v, s)
 
     def stmt_AugAssign(self, s):
+        if isinstance(s.target, ast.Attribute):           # self.count += 1
+            cur = self.expr(s.target)
+            rhs = self.expr(s.value)
+            v = self.binop(type(s.op), cur, rhs, s, inplace=isinstance(cur.type, T.TensorType))
+            self.assign(s.target, v, s)
+            return
         if not isinstance(s.target, ast.Name):
             self.error("augmented assignment is supported on plain names only", s,
                        hint=f"write {ast.unparse(s.target)} = {ast.unparse(s.target)} ... ")
@@ -349,12 +359,25 @@ class FunctionCompiler(ExprCompiler):
         node.add_block()
         with self.in_block(node.add_block()):
             if s.msg is not None:
-                msg = self.expr(s.msg)
+                msg = self.message(s.msg)
                 if not isinstance(msg.type, T.StrType):
                     self.error("an assert message must be a str", s.msg)
             else:
                 msg = self.const(f"assert {ast.unparse(s.test)}")
             self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
+
+    def message(self, node):
+        """An exception message. An f-string (there is no string formatting in graphs
+        yet) becomes its text with the `{...}` fields unevaluated."""
+        if isinstance(node, ast.JoinedStr):
+            parts = []
+            for v in node.values:
+                if isinstance(v, ast.Constant):
+                    parts.append(str(v.value))
+                else:
+                    parts.append("{" + ast.unparse(v.value) + "}")
+            return self.const("".join(parts))
+        return self.expr(node)
 
     def stmt_Raise(self, s):
         exc = s.exc
@@ -372,7 +395,7 @@ class FunctionCompiler(ExprCompiler):
         args = call.args if call else []
         if len(args) > 1 or (call and call.keywords):
             self.error("a raised exception takes at most one message argument", exc)
-        msg = self.expr(args[0]) if args else self.const("")
+        msg = self.message(args[0]) if args else self.const("")
         if not isinstance(msg.type, T.StrType):
             self.error(f"the exception message must be a str, got {describe_type(msg.type)}",
                        args[0], hint="use an f-string or a str constant")
@@ -401,6 +424,8 @@ class FunctionCompiler(ExprCompiler):
             return self.unroll(s, [lambda e=e: self.expr(e) for e in it.elts])
         seq = self.expr(it)
         t = seq.type
+        if isinstance(t, T.ClassType):
+            return self.unroll(s, self.class_elements(seq, it))
         if isinstance(t, T.TupleType):
             return self.unroll(s, [lambda k=k, et=et: self.emit(
                 "prim::TupleIndex", [seq, self.const(k)], [et]).output
@@ -544,6 +569,13 @@ class FunctionCompiler(ExprCompiler):
             for e, o in zip(target.elts, outs):
                 self.assign(e, o, stmt)
             return
+        if isinstance(target, ast.Attribute):
+            found, _ = self.py_object(target.value)
+            if not found:
+                obj = self.expr(target.value)
+                if isinstance(obj.type, T.ClassType):
+                    self.class_setattr(obj, target.attr, v, target)
+                    return
         if isinstance(target, ast.Subscript):
             self.error("assigning to an element or slice is not supported yet", target,
                        hint="build a new value, e.g. with gpujit.where(...) or torch.cat")
@@ -559,7 +591,7 @@ def _signature(fn, src):
         signature_types = None
     if signature_types is not None:
         return signature_types(fn)
-        sig = inspect.signature(fn)
+    sig = inspect.signature(fn)
     comment = _type_comment(src)
     if comment is not None:
         if len(comment[0]) != len(sig.parameters):
@@ -611,13 +643,14 @@ def calls_split(text):
     return parts
 
 
-def compile_function(fn, arg_types=None) -> Graph:
+def compile_function(fn, arg_types=None, make_compiler=None) -> Graph:
     """The graph of a Python function, compiled from its source (FrontendError for a
     program that cannot be compiled). arg_types: the parameter types, overriding the
-    signature's."""
+    signature's. make_compiler(fn, src): a FunctionCompiler subclass instance (methods of
+    modules)."""
     fn = inspect.unwrap(fn)
     src = FunctionSource(fn)
-    c = FunctionCompiler(fn, src)
+    c = (make_compiler or FunctionCompiler)(fn, src)
     try:
         return c.compile(arg_types)
     except FrontendError:

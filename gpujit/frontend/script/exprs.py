@@ -492,6 +492,8 @@ class ExprCompiler:
             if not isinstance(i.type, T.IntType):
                 self.error(f"list indices must be ints, got {describe_type(i.type)}", sl)
             return self.emit("aten::__getitem__", [v, i], [t.elem]).output
+        if isinstance(t, T.ClassType):
+            return self.class_index(v, sl, node)
         self.error(f"{describe_type(t)} cannot be indexed", node)
 
     def tensor_index(self, v, sl, node):
@@ -522,6 +524,8 @@ class ExprCompiler:
         if found:
             return self.python_value(obj, node)
         v = self.expr(node.value)
+        if isinstance(v.type, T.ClassType):
+            return self.class_attr(v, node)
         if isinstance(v.type, T.TensorType):
             if node.attr == "shape":
                 return self.call_op("size", [v], {}, node, method=True)
@@ -546,9 +550,13 @@ class ExprCompiler:
                     self.error(f"calls into module '{owner.__name__}' are not supported",
                                node, hint="use gpujit functions")
                 name = func.attr
-                return self.call_op(name, *self.call_args(node), node, functional=functional)
+                args, kwargs = self.call_args(node)
+                return self.call_wrapper(getattr(owner, name, None), name, args, kwargs,
+                                         node, functional)
             if not found:
                 self_v = self.expr(func.value)
+                if isinstance(self_v.type, T.ClassType):
+                    return self.class_method_call(self_v, func.attr, node)
                 if isinstance(self_v.type, T.TensorType):
                     args, kw = self.call_args(node)
                     return self.call_op(func.attr, [self_v] + args, kw, node, method=True)
@@ -559,14 +567,72 @@ class ExprCompiler:
         found, obj = self.py_object(func)
         if found and getattr(obj, "op", None) is not None:
             return self.call_op(obj.op.public_name, *self.call_args(node), node)
+        if found and callable(obj) and getattr(obj, "__module__", "") == \
+                "gpujit.nn.modules.utils":
+            # _pair(0), _single(k): layer helpers on constants fold at compile time
+            args, kw = self.call_args(node)
+            consts = [self.constant_of(a) for a in list(args) + list(kw.values())]
+            if all(k for k, _ in consts):
+                vals = [c for _, c in consts]
+                value = obj(*vals[:len(args)], **dict(zip(kw, vals[len(args):])))
+                return self.constant_value(value, node)
+            self.error(f"'{ast.unparse(func)}' can only be called with constant arguments",
+                       node)
         if found and callable(obj) and getattr(obj, "__module__", "").startswith("gpujit"):
             return self.call_op(obj.__name__, *self.call_args(node), node)
+        if not found and not isinstance(func, ast.Attribute):
+            fv = self.expr(func)
+            if isinstance(fv.type, T.ClassType):
+                return self.class_method_call(fv, "forward", node)
         self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
                    hint="call gpujit functions, tensor methods or builtins")
 
     def call_args(self, node):
         return [self.expr(a) for a in node.args], {k.arg: self.expr(k.value)
                                                     for k in node.keywords}
+
+    def call_wrapper(self, pyfn, name, args, kwargs, node, functional):
+        """A call of gpujit.<name> / F.<name>: its op by the arguments' types, or, when
+        no overload fits as written, the arguments bound by the Python function's own
+        signature (F.dropout(x, p, training, inplace) -> aten::dropout(x, p, train))."""
+        ops = calls.candidates_for_function(name, functional)
+        if ops and inspect.isfunction(pyfn) and "inplace" not in kwargs:
+            m, _ = calls.resolve(ops, args, kwargs)
+            if m is not None:
+                return self.emit_call(ops, args, kwargs, node, name)
+        if ops and inspect.isfunction(pyfn):
+            r = calls.rebind_wrapper_call(pyfn, ops, args, kwargs, self.constant_of)
+            if isinstance(r, tuple):
+                kw, inplace = r
+                kw = {k: v if hasattr(v, "node") else self.const(v) for k, v in kw.items()}
+                if inplace:
+                    ops = calls.candidates_for_method(name + "_")
+                    if not ops:
+                        self.error(f"gpujit has no in-place '{name}_'", node)
+                    return self.emit_call(ops, [], kw, node, name + "_")
+                return self.emit_call(ops, [], kw, node, name)
+        return self.call_op(name, args, kwargs, node, functional=functional)
+
+    def constant_value(self, value, node):
+        """A Python constant (tuples and lists of scalars too) as graph values."""
+        if isinstance(value, tuple):
+            vals = [self.constant_value(x, node) for x in value]
+            return self.emit("prim::TupleConstruct", vals,
+                             [T.TupleType(tuple(x.type for x in vals))]).output
+        if isinstance(value, list) and value:
+            vals = [self.constant_value(x, node) for x in value]
+            t = vals[0].type
+            if any(v.type != t for v in vals):
+                self.error(f"the constant {value!r} mixes types", node)
+            return self.emit("prim::ListConstruct", vals, [T.ListType(t)]).output
+        return self.python_value(value, node)
+
+    @staticmethod
+    def constant_of(v):
+        """(True, value) when v is a prim::Constant, else (False, None)."""
+        if v.node.kind != "prim::Constant":
+            return False, None
+        return True, v.node.attrs.get("value")
 
     def call_op(self, name, args, kwargs, node, method=False, functional=False):
         if method:
@@ -576,6 +642,18 @@ class ExprCompiler:
         if not ops:
             where = "Tensor method" if method else "function"
             self.error(f"gpujit has no {where} '{name}'", node)
+        if functional and "inplace" in kwargs and not any(
+                p.name == "inplace" for op in ops for p in op.schema.arguments):
+            # F.relu(x, inplace=flag): the Python wrapper's flag picks relu or relu_
+            flag = kwargs.pop("inplace")
+            if flag.node.kind != "prim::Constant" or not isinstance(flag.type, T.BoolType):
+                self.error("`inplace=` must be a bool constant in scripted code", node,
+                           hint="write inplace=True or inplace=False")
+            if flag.node.attrs.get("value"):
+                name += "_"
+                ops = calls.candidates_for_method(name)
+                if not ops:
+                    self.error(f"gpujit has no in-place '{name}'", node)
         return self.emit_call(ops, args, kwargs, node, name)
 
     def emit_call(self, ops, args, kwargs, node, name):
@@ -624,6 +702,8 @@ class ExprCompiler:
         args = [self.expr(a) for a in node.args]
         if name == "len" and len(args) == 1:
             t = args[0].type
+            if isinstance(t, T.ClassType):
+                return self.class_len(args[0], node)
             if isinstance(t, T.TupleType):
                 return self.const(len(t.elems))
             if isinstance(t, T.ListType):
@@ -662,6 +742,29 @@ class ExprCompiler:
             self.error(f"{name}() with ({', '.join(describe_type(a.type) for a in args)}) is "
                        f"not supported", node)
         self.error(f"the builtin '{name}' is not supported in scripted functions yet", node)
+
+    # ------------------------------------------------------------------ class values
+    # Values of a class type (modules) exist only in module methods; the module compiler
+    # (modules.py) overrides these.
+    def class_attr(self, v, node):
+        self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "
+                   f"code", node)
+
+    def class_setattr(self, v, name, value, node):
+        self.error(f"cannot assign to attribute '{name}' of {describe_type(v.type)}", node)
+
+    def class_len(self, v, node):
+        self.error(f"{describe_type(v.type)} has no len()", node)
+
+    def class_method_call(self, v, name, node):
+        self.error(f"{describe_type(v.type)} has no method '{name}' in scripted code", node)
+
+    def class_index(self, v, sl, node):
+        self.error(f"{describe_type(v.type)} cannot be indexed", node)
+
+    def class_elements(self, v, node):
+        """[make() -> Value] for a for loop over a class value (unrolled), or an error."""
+        self.error(f"cannot iterate over {describe_type(v.type)}", node)
 
     def scalar_neg(self, a, node):
         return self.scalar("neg", a, node=node)

@@ -1,0 +1,491 @@
+"""Scripting nn.Module instances (`gpujit.script(module)`), recursively.
+
+The module becomes a RecursiveScriptModule that shares its parameters and buffers with
+the original; every submodule is scripted the same way (one that is already a
+ScriptModule, traced or scripted, is kept with its graphs). Each module gets a ClassType;
+a method's graph takes `self` (of that type) as input 0 and reads state through
+prim::GetAttr: submodules, parameters and buffers, `training`, and plain Python attributes
+whose type can be inferred (int, float, bool, str, Tensors, lists and tuples of them, or
+declared with a class annotation / gpujit.jit.Attribute). Names in `__constants__` or
+annotated `Final` become constants. `self.sub(x)` is a prim::CallMethod[name="forward"]
+whose callee graph is in `node.meta["callee"]` and in the callee's ClassType.methods;
+`self.helper(x)` compiles `helper` too. A loop over an nn.Sequential / nn.ModuleList is
+unrolled, and a ModuleList indexed by an int constant is a GetAttr of that child.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import typing
+
+from ...ir import types as T
+from ...nn.module import Module
+from .calls import describe_type
+from .compiler import FunctionCompiler, compile_function
+from .errors import FrontendError
+
+__all__ = ["script_module", "RecursiveScriptModule"]
+
+
+def _script_module_base():
+    from ...jit.objects import ScriptModule
+    return ScriptModule
+
+
+def _make_class():
+    base = _script_module_base()
+
+    class RecursiveScriptModule(base):
+        """A module compiled from its Python source by gpujit.script. Printed as
+        TorchScript prints it: `RecursiveScriptModule(original_name=MyCell ...)`."""
+        _kind = "RecursiveScriptModule"
+
+        def _get_name(self):
+            return "RecursiveScriptModule"
+
+        def extra_repr(self):
+            return f"original_name={self.original_name}"
+
+    class ScriptModuleContainer(RecursiveScriptModule):
+        """A scripted nn.Sequential / nn.ModuleList: still indexable and iterable in
+        Python."""
+
+        def __getitem__(self, idx):
+            mods = list(self._modules.values())
+            if isinstance(idx, slice):
+                raise TypeError("slicing a scripted container is not supported")
+            return mods[idx]
+
+        def __len__(self):
+            return len(self._modules)
+
+        def __iter__(self):
+            return iter(self._modules.values())
+
+    return RecursiveScriptModule, ScriptModuleContainer
+
+
+RecursiveScriptModule, _ScriptContainer = _make_class()
+
+_CONTAINERS = ("Sequential", "ModuleList")
+
+
+def _is_container(m) -> bool:
+    from ...nn.modules import container as _c
+    return isinstance(m, (_c.Sequential, _c.ModuleList)) or getattr(
+        m, "original_name", None) in _CONTAINERS
+
+
+# ---------------------------------------------------------------------- attribute types
+
+def _value_type(v):
+    """The IR type of a plain Python attribute value, or None when it has none."""
+    from ...tensor import Tensor
+    if isinstance(v, Tensor):
+        return T.TENSOR
+    if isinstance(v, (bool, int, float, str)):
+        return T.type_of_value(v)
+    if isinstance(v, tuple) and not hasattr(type(v), "_fields"):
+        elems = [_value_type(x) for x in v]
+        return None if any(e is None for e in elems) else T.TupleType(tuple(elems))
+    if isinstance(v, list) and v:
+        elems = {_value_type(x) for x in v}
+        if None in elems:
+            return None
+        if len(elems) == 1:
+            return T.ListType(elems.pop())
+        return None
+    return None
+
+
+# what nn.Module.__init__ itself sets (not attributes of the user's module)
+_MODULE_INTERNALS = frozenset(Module().__dict__) | {"training", "__annotations__"}
+
+
+def _is_hyperparameter(v) -> bool:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    return isinstance(v, tuple) and all(_is_hyperparameter(x) for x in v)
+
+
+def _declared_types(cls) -> dict:
+    """Attribute annotations of the class and its bases (`x: int`, `Final[int]`)."""
+    out = {}
+    for klass in reversed(cls.__mro__):
+        out.update(getattr(klass, "__dict__", {}).get("__annotations__", {}))
+    return out
+
+
+def _constant_names(cls) -> set:
+    names = set()
+    for klass in cls.__mro__:
+        names.update(getattr(klass, "__dict__", {}).get("__constants__", ()))
+    for name, ann in _declared_types(cls).items():
+        text = ann if isinstance(ann, str) else repr(ann)
+        if ann is typing.Final or typing.get_origin(ann) is typing.Final or \
+                text.split("[")[0].split(".")[-1] == "Final":
+            names.add(name)
+    return names
+
+
+# ---------------------------------------------------------------------- scripting
+
+class _Context:
+    """One call of script_module: scripted modules by original, methods in progress."""
+
+    def __init__(self):
+        self.scripted = {}       # id(original) -> ScriptModule
+        self.info = {}           # id(ScriptModule) -> _ModuleInfo
+        self.in_progress = []    # (ScriptModule, method name) being compiled
+
+    def script(self, mod, path=None):
+        ScriptModule = _script_module_base()
+        if isinstance(mod, ScriptModule):
+            if mod._type is None:
+                from ..tracer import class_type_for
+                object.__setattr__(mod, "_type", class_type_for(mod))
+            return mod
+        hit = self.scripted.get(id(mod))
+        if hit is not None:
+            return hit
+        from ..tracer import class_type_for
+        sm = _ScriptContainer() if _is_container(mod) else RecursiveScriptModule()
+        self.scripted[id(mod)] = sm
+        cls_type = class_type_for(mod)
+        object.__setattr__(sm, "original_name", type(mod).__name__)
+        object.__setattr__(sm, "_type", cls_type)
+        info = _ModuleInfo(mod, sm, path or type(mod).__name__)
+        self.info[id(sm)] = info
+        for name, p in mod._parameters.items():
+            sm._parameters[name] = p
+        for name, b in mod._buffers.items():
+            sm._buffers[name] = b
+        sm._non_persistent_buffers_set = set(getattr(mod, "_non_persistent_buffers_set", ()))
+        sm.training = mod.training
+        for name, c in mod._modules.items():
+            sm._modules[name] = self.script(c, f"{info.path}.{name}") if c is not None \
+                else None
+        info.collect_attributes()
+        for name in info.methods_to_compile():
+            self.method_graph(sm, name)
+        return sm
+
+    def method_graph(self, sm, name, node=None, caller=None):
+        """The graph of method `name` of the scripted module sm, compiled on first use."""
+        m = sm._script_methods.get(name)
+        if m is not None:
+            return m.graph
+        info = self.info.get(id(sm))
+        if info is None:
+            what = f"{sm._get_name()} has no compiled method '{name}'"
+            if caller is not None:
+                caller.error(what, node, hint="trace it with an example call of this method, "
+                                              "or script the module instead")
+            raise FrontendError(what)
+        if (sm, name) in self.in_progress:
+            cycle = " -> ".join(f"{s.original_name}.{n}" for s, n in self.in_progress)
+            msg = f"recursive call of {info.original_name}.{name} ({cycle} -> {name})"
+            if caller is not None:
+                caller.error(msg, node, hint="scripted methods cannot be recursive; "
+                                             "write a loop")
+            raise FrontendError(msg)
+        fn = getattr(type(info.module), name, None)
+        if not inspect.isfunction(fn):
+            msg = f"'{info.original_name}' has no method '{name}'"
+            if caller is not None:
+                caller.error(msg, node)
+            raise FrontendError(msg)
+        from ...jit.script import function_modifier
+        if function_modifier(fn) in ("ignore", "drop"):
+            msg = (f"{info.original_name}.{name} is marked @ignore / @unused; calling it from "
+                   f"scripted code is not supported yet")
+            if caller is not None:
+                caller.error(msg, node, hint="remove the marker, or do not call it from "
+                                             "scripted methods")
+            raise FrontendError(msg)
+        self.in_progress.append((sm, name))
+        try:
+            graph = compile_function(
+                fn, make_compiler=lambda f, src: ModuleMethodCompiler(f, src, self, sm))
+        except FrontendError as e:
+            if not getattr(e, "_gpujit_where", False):   # say which module, once
+                e.args = (f"{e.args[0]}\n  (while scripting {info.path}: "
+                          f"{info.original_name}.{name})",)
+                e._gpujit_where = True
+            raise
+        finally:
+            self.in_progress.pop()
+        sm._add_method(name, graph)
+        return graph
+
+
+class _ModuleInfo:
+    """What the compiler knows of one original module: attribute types and constants."""
+
+    def __init__(self, module, sm, path):
+        self.module, self.sm, self.path = module, sm, path
+        self.original_name = type(module).__name__
+        self.constants = {}      # name -> Python value
+        self.attr_types = {}     # plain attribute name -> Type
+        self.untyped = {}        # plain attribute name -> why it has no type
+
+    def collect_attributes(self):
+        cls = type(self.module)
+        consts = _constant_names(cls)
+        declared = _declared_types(cls)
+        d = self.module.__dict__
+        # gpujit.nn's own modules: their settings (in_features, inplace, eps, ...) are
+        # constants, as torch.nn lists them in __constants__
+        builtin = cls.__module__.startswith("gpujit.nn.")
+        for name, value in d.items():
+            if name in _MODULE_INTERNALS or name in self.sm.__dict__:
+                continue
+            if name in consts or (builtin and _is_hyperparameter(value)):
+                self.constants[name] = value
+                object.__setattr__(self.sm, name, value)
+                continue
+            t = None
+            ann = declared.get(name)
+            if ann is not None:
+                from .types import annotation_type
+                mod = inspect.getmodule(cls)
+                t = annotation_type(ann, vars(mod) if mod else None)
+            if t is None:
+                t = _value_type(value)
+            if t is None:
+                self.untyped[name] = type(value).__name__
+                continue
+            self.attr_types[name] = t
+            object.__setattr__(self.sm, name, value)
+            self.sm._type.attributes[name] = t
+        for name in consts:
+            if name not in self.constants and hasattr(cls, name):
+                self.constants[name] = getattr(cls, name)
+                object.__setattr__(self.sm, name, self.constants[name])
+
+    def methods_to_compile(self):
+        from ...jit.script import function_modifier
+        cls = type(self.module)
+        names = []
+        fwd = getattr(cls, "forward", None)
+        if inspect.isfunction(fwd) and fwd is not Module.forward and \
+                getattr(fwd, "__name__", "") != "_forward_unimplemented" and \
+                not (_is_container(self.module) and not _is_sequential(self.module)):
+            if function_modifier(fwd) not in ("ignore", "drop"):
+                names.append("forward")
+        for name, fn in inspect.getmembers(cls, inspect.isfunction):
+            if name != "forward" and function_modifier(fn) == "export":
+                names.append(name)
+        return names
+
+
+def _is_sequential(m):
+    from ...nn.modules import container as _c
+    return isinstance(m, _c.Sequential)
+
+
+def script_module(mod):
+    """gpujit.script(module): the module and its submodules compiled, recursively."""
+    return _Context().script(mod)
+
+
+# ---------------------------------------------------------------------- method compiler
+
+class ModuleMethodCompiler(FunctionCompiler):
+    """A FunctionCompiler for a method: `self` is graph input 0, of the module's class
+    type; values of class types stand for (scripted) modules."""
+
+    def __init__(self, fn, src, ctx, sm):
+        super().__init__(fn, src)
+        self.ctx, self.sm = ctx, sm
+        self.modules = {}        # Value of a class type -> the ScriptModule it holds
+
+    def signature(self):
+        from .types import signature_types
+        params, ret = signature_types(self.fn, self_type=self.sm._type)
+        if not params:
+            self.error(f"method '{self.src.name}' has no `self` parameter", self.src.fdef)
+        return params, ret
+
+    def module_of(self, v, node):
+        if not self.modules and self.graph.inputs:
+            self.modules[self.graph.inputs[0]] = self.sm
+        sm = self.modules.get(v)
+        if sm is None and self.graph.inputs and v is self.graph.inputs[0]:
+            sm = self.modules[v] = self.sm
+        if sm is None:
+            self.error(f"{describe_type(v.type)} is not a module known here", node)
+        return sm
+
+    def get_attr(self, v, name, t):
+        out = self.emit("prim::GetAttr", [v], [t], attrs={"name": name}).output
+        if name.isidentifier():
+            out.set_debug_name(name)
+        return out
+
+    def submodule_value(self, v, sub, name):
+        if sub._type is None:
+            from ..tracer import class_type_for
+            object.__setattr__(sub, "_type", class_type_for(sub))
+        out = self.get_attr(v, name, sub._type)
+        self.modules[out] = sub
+        return out
+
+    # ------------------------------------------------------------------ attributes
+    def class_attr(self, v, node):
+        sm = self.module_of(v, node)
+        name = node.attr
+        info = self.ctx.info.get(id(sm))
+        if name in sm._modules:
+            sub = sm._modules[name]
+            if sub is None:
+                return self.const(None)
+            return self.submodule_value(v, sub, name)
+        if name in sm._parameters or name in sm._buffers:
+            t = sm._parameters.get(name, sm._buffers.get(name))
+            if t is None:
+                return self.const(None, T.OptionalType(T.TENSOR))
+            return self.get_attr(v, name, T.TENSOR)
+        if name == "training":
+            return self.get_attr(v, name, T.BOOL)
+        if info is not None:
+            if name in info.constants:
+                return self.constant_value(info.constants[name], node)
+            t = info.attr_types.get(name)
+            if t is not None:
+                return self.get_attr(v, name, t)
+            if name in info.untyped:
+                self.error(f"the attribute '{name}' of {info.original_name} is a Python "
+                           f"{info.untyped[name]}, which scripted code cannot use", node,
+                           hint="use int, float, bool, str, a Tensor or lists / tuples of "
+                                "them, or add it to __constants__")
+            if inspect.isfunction(getattr(type(info.module), name, None)):
+                self.error(f"method '{name}' of {info.original_name} can only be called "
+                           f"here, not used as a value", node, hint=f"call self.{name}(...)")
+        t = sm._type.attributes.get(name) if sm._type is not None else None
+        if t is not None:
+            return self.get_attr(v, name, t)
+        self.error(f"module '{sm.original_name}' has no attribute '{name}'", node,
+                   hint="assign it in __init__ (a parameter, buffer, submodule or a "
+                        "value of a scriptable type)")
+
+    def class_setattr(self, v, name, value, node):
+        """`self.count = self.count + 1`: prim::SetAttr of a plain attribute, keeping its
+        type (parameters, buffers, submodules and constants cannot be reassigned)."""
+        sm = self.module_of(v, node)
+        info = self.ctx.info.get(id(sm))
+        what = sm.original_name
+        if name in sm._parameters or name in sm._buffers or name in sm._modules:
+            kind = ("parameter" if name in sm._parameters else
+                    "buffer" if name in sm._buffers else "submodule")
+            self.error(f"cannot assign to the {kind} '{name}' of {what} in scripted code",
+                       node, hint="update it in place (e.g. with copy_) or outside "
+                                  "the scripted method")
+        if name == "training" or (info is not None and name in info.constants):
+            self.error(f"'{name}' of {what} is a constant in scripted code; it cannot be "
+                       f"assigned", node)
+        t = info.attr_types.get(name) if info is not None else None
+        if t is None:
+            self.error(f"{what} has no attribute '{name}' to assign (scripted code can only "
+                       f"assign attributes that __init__ set)", node,
+                       hint=f"set self.{name} in __init__ first")
+        if not (value.type.is_subtype_of(t) or (isinstance(t, T.TensorType)
+                                                and isinstance(value.type, T.TensorType))):
+            self.error(f"the attribute '{name}' of {what} is {describe_type(t)}; it cannot "
+                       f"be assigned {describe_type(value.type)}", node)
+        self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
+
+    def class_len(self, v, node):
+        sm = self.module_of(v, node)
+        if not _is_container(sm):
+            self.error(f"module '{sm.original_name}' has no len()", node)
+        return self.const(len(sm._modules))
+
+    # ------------------------------------------------------------------ calls
+    def class_method_call(self, v, name, node):
+        sm = self.module_of(v, node)
+        if name != "forward" and name in sm._modules:       # self.sub(x) with func node
+            return self.class_method_call(self.submodule_value(v, sm._modules[name], name),
+                                          "forward", node)
+        if _is_container(sm) and name == "forward" and not _is_sequential_sm(sm):
+            self.error(f"a {sm.original_name} cannot be called", node,
+                       hint="iterate over it or index it with a constant")
+        dropped = self.dropped_call(sm, name, node)
+        if dropped is not None:
+            return dropped
+        graph = self.ctx.method_graph(sm, name, node, self)
+        args, kwargs = self.call_args(node)
+        params = graph.inputs[1:]
+        names = [_plain(p.debug_name) for p in params]
+        what = f"{sm.original_name}.{name}"
+        for k in kwargs:
+            if k not in names[len(args):]:
+                self.error(f"{what}() got an unexpected keyword argument '{k}'", node)
+        bound = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
+        if len(bound) != len(params):
+            self.error(f"{what}() takes {len(params)} argument"
+                       f"{'s' if len(params) != 1 else ''} but {len(bound)} were given",
+                       node)
+        for k, (a, p) in enumerate(zip(bound, params)):
+            if not (a.type.is_subtype_of(p.type) or (isinstance(a.type, T.TensorType)
+                                                     and isinstance(p.type, T.TensorType))):
+                self.error(f"argument {k + 1} ('{names[k]}') of {what}() expects "
+                           f"{describe_type(p.type)}, got {describe_type(a.type)}", node)
+        outs = [o.type for o in graph.outputs]
+        n = self.emit("prim::CallMethod", [v] + bound, outs, attrs={"name": name})
+        n.meta["callee"] = graph
+        if len(outs) == 1:
+            return n.output
+        return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(outs))]).output
+
+    def dropped_call(self, sm, name, node):
+        """A call of an @unused (or @ignore(drop=True)) method: a raise, as TorchScript
+        compiles it; its value (never produced) has the method's annotated return type."""
+        from ...jit.script import function_modifier
+        info = self.ctx.info.get(id(sm))
+        fn = getattr(type(info.module), name, None) if info is not None else None
+        if not inspect.isfunction(fn) or function_modifier(fn) != "drop":
+            return None
+        from .types import signature_types
+        try:
+            _, ret = signature_types(fn, self_type=sm._type)
+        except FrontendError:
+            ret = None
+        self.call_args(node)                   # the arguments are still evaluated
+        msg = f"{info.original_name}.{name} is @unused: it was dropped from scripted code"
+        self.emit("prim::RaiseException",
+                  [self.const(msg), self.const("builtins.RuntimeError")], [])
+        return self.emit("prim::Uninitialized", [], [ret or T.TENSOR]).output
+
+    # ------------------------------------------------------------------ containers
+    def class_index(self, v, sl, node):
+        sm = self.module_of(v, node)
+        k = self.const_int(sl)
+        if not _is_container(sm):
+            self.error(f"module '{sm.original_name}' cannot be indexed", node)
+        if k is None:
+            self.error(f"a {sm.original_name} can only be indexed with an int constant", sl,
+                       hint="iterate over it with `for layer in self.layers:`")
+        names = list(sm._modules)
+        if not -len(names) <= k < len(names):
+            self.error(f"index {k} is out of range for a {sm.original_name} of "
+                       f"{len(names)} modules", sl)
+        name = names[k]
+        return self.submodule_value(v, sm._modules[name], name)
+
+    def class_elements(self, v, node):
+        sm = self.module_of(v, node)
+        if not _is_container(sm):
+            self.error(f"cannot iterate over module '{sm.original_name}'", node,
+                       hint="iterate over an nn.Sequential or nn.ModuleList")
+        return [lambda name=name, sub=sub: self.submodule_value(v, sub, name)
+                for name, sub in sm._modules.items() if sub is not None]
+
+
+def _is_sequential_sm(sm):
+    return getattr(sm, "original_name", None) == "Sequential"
+
+
+def _plain(name):
+    base, _, suffix = (name or "").rpartition(".")
+    return base if base and suffix.isdigit() else name
