@@ -1,6 +1,7 @@
 """Train an MLP classifier on two interleaved spirals, the PyTorch way, with gpujit.
 
     python examples/train_mlp.py                       # eager, CPU (or --device cuda)
+    python examples/train_mlp.py --script              # the model compiled with gpujit.jit.script
     python examples/train_mlp.py --trace               # the model traced with gpujit.jit.trace
     python examples/train_mlp.py --epochs 30 --points 10000
 
@@ -53,7 +54,7 @@ def accuracy(model, x, y):
 
 
 def train(points=10000, epochs=25, batch=128, lr=1e-2, device="cpu", trace=False, seed=0,
-          log=print):
+          log=print, script=False):
     """Returns (final held-out accuracy, model)."""
     torch.manual_seed(seed)
     xs, ys = spirals(points, seed=seed)
@@ -63,7 +64,12 @@ def train(points=10000, epochs=25, batch=128, lr=1e-2, device="cpu", trace=False
     x_train = torch.tensor(xs[n_test:], device=device)
     y_train = torch.tensor(ys[n_test:], device=device)
     model = MLP().to(device)
-    net = torch.jit.trace(model, x_train[:batch]) if trace else model
+    if script:
+        net = torch.jit.script(model)
+    elif trace:
+        net = torch.jit.trace(model, x_train[:batch])
+    else:
+        net = model
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     n = x_train.shape[0]
@@ -93,11 +99,13 @@ def main(argv=None):
     p.add_argument("--points", type=int, default=10000)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-2)
+    p.add_argument("--script", action="store_true", help="train the gpujit.jit.script'ed model")
     p.add_argument("--trace", action="store_true", help="train the gpujit.jit.trace'd model")
     p.add_argument("--target", type=float, default=0.95)
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    acc, _ = train(args.points, args.epochs, args.batch, args.lr, args.device, args.trace)
+    acc, _ = train(args.points, args.epochs, args.batch, args.lr, args.device, args.trace,
+                   script=args.script)
     print(f"held-out accuracy {100 * acc:.1f}% after {args.epochs} epochs, "
           f"{time.perf_counter() - t0:.1f} s")
     if acc < args.target:

@@ -167,9 +167,10 @@ def main():
     print()
     trace_demo(dev)
     print()
-    print("training: python examples/train_mlp.py [--device cuda] [--trace]  (an MLP on two "
-          "spirals: autograd, Adam, a cosine schedule)")
-    print("gpujit.script: not in this build yet (trace a function or module instead)")
+    print("training: python examples/train_mlp.py [--device cuda] [--script | --trace]  (an MLP "
+          "on two spirals: autograd, Adam, a cosine schedule)")
+    print("gpujit.script: functions and nn.Module instances compile (TorchScript classes, "
+          "save/load and more of the language: in progress)")
 
 
 if __name__ == "__main__":
