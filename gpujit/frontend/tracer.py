@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import ir
 from ..ir import types as T
+from ..ir.schema_match import schema_arg_type
 from ..ops import registry as _reg
 from ..tensor import Tensor
 
@@ -75,18 +76,8 @@ def warn_at_user(msg):
                                registry=f.f_globals.setdefault("__warningregistry__", {}))
 
 
-_BASE_TYPES = {"Tensor": T.TENSOR, "int": T.INT, "SymInt": T.INT, "float": T.FLOAT,
-               "bool": T.BOOL, "str": T.STR, "Scalar": T.NUMBER, "ScalarType": T.SCALAR_TYPE,
-               "Device": T.DEVICE, "Layout": T.LayoutType(), "MemoryFormat": T.INT,
-               "Generator": T.GeneratorType()}
-
-
-def arg_ir_type(at) -> T.Type:
-    """The IR type a schema argument type (ops.schema.ArgType) stands for."""
-    t = _BASE_TYPES.get(at.base, T.ANY)
-    if at.is_list:
-        t = T.ListType(T.OptionalType(t) if at.elem_optional else t)
-    return T.OptionalType(t) if at.optional else t
+# the IR type a schema argument type stands for (one definition, in the IR)
+arg_ir_type = schema_arg_type
 
 
 _SIZE_OPS = frozenset({"aten::size.int", "aten::numel"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import types as T
 
-__all__ = ["resolve_op", "type_matches", "has_side_effects", "is_mutating",
+__all__ = ["resolve_op", "type_matches", "schema_arg_type", "has_side_effects", "is_mutating",
            "is_nondeterministic", "SIDE_EFFECT_KINDS"]
 
 SIDE_EFFECT_KINDS = frozenset({
@@ -15,6 +15,20 @@ SIDE_EFFECT_KINDS = frozenset({
     "prim::Enter", "prim::Exit", "prim::RecordFunction"})
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+
+
+_BASE_TYPES = {"Tensor": T.TENSOR, "int": T.INT, "SymInt": T.INT, "float": T.FLOAT,
+               "bool": T.BOOL, "str": T.STR, "Scalar": T.NUMBER, "ScalarType": T.SCALAR_TYPE,
+               "Device": T.DEVICE, "Layout": T.LayoutType(), "MemoryFormat": T.INT,
+               "Generator": T.GeneratorType()}
+
+
+def schema_arg_type(at) -> T.Type:
+    """The IR type a schema argument or return type (ops.schema.ArgType) stands for."""
+    t = _BASE_TYPES.get(at.base, T.ANY)
+    if at.is_list:
+        t = T.ListType(T.OptionalType(t) if at.elem_optional else t)
+    return T.OptionalType(t) if at.optional else t
 
 
 def _base_matches(base: str, t) -> bool:
