@@ -18,7 +18,7 @@ import numpy as np
 from . import dtypes as _dt
 from .device import cpu as _cpu, device as _device, cupy_or_none, CUDA_INSTALL_HINT
 
-__all__ = ["assert_close", "assert_consistent", "default_tolerances"]
+__all__ = ["assert_close", "assert_allclose", "assert_consistent", "default_tolerances"]
 
 # PyTorch's defaults (torch/testing/_comparison.py); integers and bool compare exactly
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5),
@@ -310,3 +310,13 @@ def assert_consistent(fn, *inputs, rtol=None, atol=None):
     assert_close(results[gpu], results[_cpu], rtol=rtol, atol=atol, check_dtype=True,
                  msg=lambda m: "CUDA result (actual) differs from CPU result (expected):\n\n"
                  + m)
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
+    """torch.testing.assert_allclose, PyTorch's deprecated spelling of assert_close (kept
+    so ported tests run as written)."""
+    import warnings
+    warnings.warn("gpujit.testing.assert_allclose is deprecated (as in PyTorch); use "
+                  "gpujit.testing.assert_close", FutureWarning, stacklevel=2)
+    return assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan,
+                        check_dtype=False, msg=msg or None)

@@ -590,8 +590,7 @@ for input_tuple in [inputs] + check_inputs:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="seed 001 uses torch.testing.assert_allclose "
-                   "(deprecated alias of assert_close); gpujit.testing has no assert_allclose")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_001_data_dependent_loop_seed_verbatim(tmp_path):
     mod = load(tmp_path, SEED_LOOP_SCRIPTED)
     assert isinstance(mod.scripted_fn, ScriptFunction)
