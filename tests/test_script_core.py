@@ -543,10 +543,6 @@ class Custom(Exception):
     pass
 
 
-def helper(x):
-    return x
-
-
 def e_too_many(x):
     return torch.tanh(x, x)
 
@@ -573,10 +569,6 @@ def e_custom_raise(x):
 def e_tuple_var_index(x, n: int):
     t = (x, x)
     return t[n]
-
-
-def e_python_call(x):
-    return helper(x)
 
 
 def e_lambda(x):
@@ -640,7 +632,6 @@ def e_assign_item(x):
     (e_return_in_loop, "`return` inside a loop is not supported yet"),
     (e_custom_raise, "only builtin exceptions can be raised"),
     (e_tuple_var_index, "a tuple can only be indexed with an int constant"),
-    (e_python_call, "calling 'helper' is not supported yet"),
     (e_lambda, "a lambda is not supported"),
     (e_dict, "a dict literal is not supported"),
     (e_none_index, "indexing with None or ... is not supported yet"),

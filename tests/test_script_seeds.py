@@ -207,8 +207,6 @@ module = torch.jit.script(M(None))
 """
 
 
-@pytest.mark.xfail(strict=True, reason="seed 000 M: Optional refinement (`x is None`, "
-                   "`and` chains, after assert) not supported yet")
 def test_000_optional_refinement(tmp_path, monkeypatch):
     eager, mod = both(tmp_path, monkeypatch, SEED_OPTIONAL_REFINEMENT)
     m2, e2 = mod.torch.jit.script(mod.M(2)), eager.M(2)
@@ -427,8 +425,6 @@ def bar(x):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="seed 001 bar: a scripted function calling a "
-                   "traced function not supported yet (says: gpujit has no function 'foo')")
 def test_001_script_calls_traced(tmp_path, monkeypatch):
     eager, mod = both(tmp_path, monkeypatch, SEED_SCRIPT_CALLS_TRACED)
     assert type(mod.bar) is ScriptFunction

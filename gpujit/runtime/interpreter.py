@@ -8,6 +8,8 @@ the interpreter computes exactly what eager gpujit computes.
 """
 from __future__ import annotations
 
+import operator
+
 from ..ops import registry as _reg
 
 import builtins
@@ -102,6 +104,9 @@ def _set_item(c, k, v):
 # aten::__getitem__.t, aten::__getitem__.Dict_str, aten::append.t, ...), for the nodes no
 # registry op takes: kind -> (function, the expression the executor writes, over {0}, {1})
 CONTAINER_OPS = {
+    # `x is None` on an Optional: no text form (inlined constants would read `2 is None`)
+    "aten::__is__": (operator.is_, None),
+    "aten::__isnot__": (operator.is_not, None),
     "aten::__getitem__": (lambda c, k: c[k], "{0}[{1}]"),
     "aten::__contains__": (lambda c, k: k in c, "{1} in {0}"),
     "aten::len": (len, "len({0})"),

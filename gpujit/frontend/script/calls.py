@@ -5,11 +5,14 @@ and the inputs of the node in schema order (defaults become constants). A call n
 accepts gets an error listing every schema and why each did not match."""
 from __future__ import annotations
 
+import ast
+import inspect
+
 from ...ir import types as T
 from ...ir.schema_match import type_matches
 from ...ops import registry as _reg
 
-__all__ = ["candidates_for_function", "candidates_for_method", "match_schema",
+__all__ = ["FunctionCallMixin", "static_isinstance", "candidates_for_function", "candidates_for_method", "match_schema",
            "schema_arg_type", "describe_type", "describe_arg_type", "Match"]
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
@@ -231,3 +234,176 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
             if p.name not in out and not p.has_default and p.name in _FILLED:
                 out[p.name] = _FILLED[p.name]
     return out, inplace
+
+
+# --------------------------------------------------------------------------------------
+# calls of Python functions (compiled recursively), scripted and traced functions, and
+# isinstance() from static types: ExprCompiler's methods (self is the compiler)
+
+class FunctionCallMixin:
+    def call_python_function(self, fn, node):
+        """A call of a plain Python function: compiled from its own source and signature
+        (recursively; cached for the duration of the outermost compile), then called."""
+        from .compiler import compile_callee
+        from ...jit.script import function_modifier
+        if function_modifier(fn) in ("ignore", "drop"):
+            self.error(f"'{fn.__name__}' is marked @ignore / @unused and cannot be called "
+                       f"from a scripted function", node,
+                       hint="remove the marker so that it is compiled too")
+        where = self.src.range(node)
+        try:
+            graph = compile_callee(fn, where, self.src.name)
+        except _frontend_error() as e:
+            # the error points into the callee; say where it was called from
+            if not str(e).startswith(f"'{fn.__name__}' is called recursively"):
+                e.args = (f"{e.args[0]}\n  (in '{fn.__name__}', called from "
+                          f"'{self.src.name}' at {where.filename}:{where.line})",)
+            raise
+        return self.call_function(fn, graph, fn.__name__, node)
+
+    def call_function(self, fn, graph, name, node):
+        """prim::CallFunction[name=...](*args) with the callee graph in node.meta["callee"]
+        (the inliner, executor and interpreter call it from there). Arguments bind by
+        the Python signature when there is one (keywords, defaults)."""
+        args, kwargs = self.call_args(node)
+        params = list(graph.inputs)
+        original = getattr(fn, "_original", fn)
+        try:
+            sig = inspect.signature(original) if callable(original) else None
+        except (TypeError, ValueError):
+            sig = None
+        if sig is not None and len(sig.parameters) == len(params):
+            try:
+                bound = sig.bind(*args, **kwargs)
+            except TypeError as e:
+                self.error(f"cannot call '{name}': {e}", node)
+            values = []
+            for p_name, p in sig.parameters.items():
+                if p_name in bound.arguments:
+                    values.append(bound.arguments[p_name])
+                else:
+                    k = len(values)
+                    t = params[k].type
+                    values.append(self.const(p.default, t if p.default is None else None))
+        else:
+            if kwargs or len(args) != len(params):
+                self.error(f"'{name}' takes {len(params)} positional arguments but "
+                           f"{len(args)}{' and keywords' if kwargs else ''} were given", node)
+            values = args
+        for k, (v, p) in enumerate(zip(values, params)):
+            ok = v.type.is_subtype_of(p.type) or (
+                isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType))
+            if not ok:
+                pname = p.debug_name
+                self.error(f"argument {k + 1} ('{pname}') of '{name}' must be "
+                           f"{describe_type(p.type)}, got {describe_type(v.type)}", node)
+        outs = [_generalized(o.type) for o in graph.outputs]
+        n = self.emit("prim::CallFunction", values, outs, attrs={"name": name})
+        n.meta["callee"] = graph
+        if len(outs) == 1:
+            return n.output
+        return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(outs))]).output
+
+    def isinstance_types(self, node):
+        """The IR types an isinstance() class argument names (a class, typing generic,
+        or a tuple of those)."""
+        if len(node.args) != 2 or node.keywords:
+            self.error("isinstance() takes a value and a class", node)
+        cls_node = node.args[1]
+        items = cls_node.elts if isinstance(cls_node, ast.Tuple) else [cls_node]
+        out = []
+        for it in items:
+            found, cls = self.py_object(it)
+            if not found:
+                try:
+                    cls = eval(compile(ast.Expression(it), "<isinstance>", "eval"),  # noqa: S307
+                               {**self.fn.__globals__, **self.closure})
+                except Exception:
+                    self.error(f"unknown class '{ast.unparse(it)}' in isinstance()", it)
+            for c in (cls if isinstance(cls, tuple) else (cls,)):
+                out.append(_isinstance_type(c, self.fn.__globals__, self.src, self, it))
+        return out
+
+    def isinstance_call(self, node):
+        """isinstance() from static types: a constant. On an Optional value it is a
+        None check (`isinstance(x, int)` with x: Optional[int] is `x is not None`)."""
+        types = self.isinstance_types(node)
+        v = self.expr(node.args[0])
+        t = v.type
+        verdict = static_isinstance(t, types)
+        if verdict is not None:
+            return self.const(verdict)
+        if isinstance(t, T.OptionalType) and static_isinstance(t.elem, types) and \
+                not static_isinstance(T.NONE, types):
+            return self.emit("aten::__isnot__", [v, self.const(None)], [T.BOOL]).output
+        self.error(f"isinstance() on {describe_type(t)} is not known from the static types",
+                   node, hint="use an Optional and `is not None`, or separate functions")
+
+
+_PY_CLASSES = {int: (T.IntType, T.BoolType), float: (T.FloatType,), bool: (T.BoolType,),
+               str: (T.StrType,), list: (T.ListType,), tuple: (T.TupleType,),
+               dict: (T.DictType,), type(None): (T.NoneType,)}
+
+
+def _isinstance_type(cls, globals_, src, c, where):
+    """A class argument of isinstance(): a tuple of IR type classes (a plain class: any
+    value of its kind) or an IR type (a typing generic: List[int])."""
+    from ...tensor import Tensor
+    if cls is Tensor:
+        return (T.TensorType,)
+    if cls in _PY_CLASSES:
+        return _PY_CLASSES[cls]
+    try:
+        return _annotation_type(cls, globals_, src)
+    except _frontend_error():
+        c.error(f"isinstance() with {getattr(cls, '__name__', cls)!r} is not supported",
+                where, hint="use int, float, bool, str, Tensor, list, tuple, dict or "
+                            "List[T] / Tuple[...] / Dict[K, V]")
+
+
+def static_isinstance(t, types):
+    """True / False when the static type t decides isinstance(), None when it does not
+    (an Optional or Union value whose alternatives differ)."""
+    alts = t.types if isinstance(t, T.UnionType) else \
+        (t.elem, T.NONE) if isinstance(t, T.OptionalType) else None
+    if alts is not None:
+        verdicts = {static_isinstance(a, types) for a in alts}
+        return verdicts.pop() if len(verdicts) == 1 else None
+    for x in types:
+        if isinstance(x, tuple):
+            if isinstance(t, x):
+                return True
+        elif t == x or (isinstance(t, T.TensorType) and isinstance(x, T.TensorType)) or \
+                t.is_subtype_of(x):
+            return True
+    return False
+
+
+def is_compiled_function(obj):
+    """A gpujit.script'ed or gpujit.trace'd function (a ScriptFunction and its graph)."""
+    from ...jit.objects import ScriptFunction
+    return isinstance(obj, ScriptFunction)
+
+
+def _annotation_type(ann, globals_, src):
+    from .exprs import fallback_annotation_type
+    return fallback_annotation_type(ann, globals_, src)
+
+
+def _frontend_error():
+    from .errors import FrontendError
+    return FrontendError
+
+
+def _generalized(t):
+    """A callee's output type without a trace's shape specialization (the call may
+    receive other shapes): Tensor, also inside tuples and lists."""
+    if isinstance(t, T.TensorType):
+        return T.TENSOR
+    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+        return T.TupleType(tuple(_generalized(e) for e in t.elems))
+    if isinstance(t, T.ListType):
+        return T.ListType(_generalized(t.elem))
+    if isinstance(t, T.OptionalType):
+        return T.OptionalType(_generalized(t.elem))
+    return t

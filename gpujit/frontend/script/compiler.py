@@ -14,13 +14,14 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+import threading
 
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from .errors import FrontendError
 from ...ops import registry as _reg
 from .calls import describe_type
-from .exprs import ExprCompiler, Var, OneBranch, unify, fallback_annotation_type
+from .exprs import ExprCompiler, Var, Refined, OneBranch, unify, fallback_annotation_type
 
 __all__ = ["compile_function", "FunctionSource"]
 
@@ -204,9 +205,10 @@ class FunctionCompiler(ExprCompiler):
             cond = self.condition(s.test)
             node = self.emit("prim::If", [cond], [])
         results = []
-        for body in (s.body, s.orelse):
+        for body, refs in zip((s.body, s.orelse), self.refinements(s.test)):
             block = node.add_block()
             with self.in_block(block), self.scope():
+                self.refine(refs)
                 results.append(self.path(list(body) + list(rest), on_exit, slot_names))
         if results[0] is RAISED and results[1] is RAISED:
             return RAISED
@@ -297,20 +299,27 @@ class FunctionCompiler(ExprCompiler):
         cond = self.condition(s.test)
         node = self.emit("prim::If", [cond], [])
         branches = []
-        for body in (s.body, s.orelse):
+        refs = self.refinements(s.test)
+        for body, r in zip((s.body, s.orelse), refs):
             block = node.add_block()
             with self.in_block(block), self.scope() as frame:
+                self.refine(r)
                 raised = self.stmts(body) is RAISED
             branches.append((block, frame, raised))
         if branches[0][2] and branches[1][2]:
             return RAISED
         self.merge(node, branches)
+        if branches[0][2]:          # `if x is None: raise ...`: x is not None after it
+            self.refine(refs[1])
+        elif branches[1][2]:
+            self.refine(refs[0])
 
     def merge(self, node, branches):
         """The variables the branches of an `if` assigned become its outputs. A branch
         that always raises gives prim::Uninitialized; a name only one (live) branch
         defines is not visible after the if (OneBranch, an error when used)."""
-        names = list(dict.fromkeys([n for _, f, r in branches if not r for n in f]))
+        names = list(dict.fromkeys([n for _, f, r in branches if not r for n in f
+                                    if not isinstance(f[n], Refined)]))
         outs = []
         for name in names:
             outer = self.lookup_var(name)
@@ -365,6 +374,7 @@ class FunctionCompiler(ExprCompiler):
             else:
                 msg = self.const(f"assert {ast.unparse(s.test)}")
             self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
+        self.refine(self.refinements(s.test)[0])
 
     def message(self, node):
         """An exception message. An f-string (there is no string formatting in graphs
@@ -643,7 +653,48 @@ def calls_split(text):
     return parts
 
 
+_CALLEES = threading.local()      # the functions being compiled, outermost first, and a cache
+
+
+def compile_callee(fn, call_range, caller) -> Graph:
+    """The graph of a plain Python function called from scripted code, compiled with its
+    own signature types (once per outermost compile). Recursion is an error: a scripted
+    function cannot call itself (there is no recursion in graphs)."""
+    fn = inspect.unwrap(fn)
+    stack = getattr(_CALLEES, "stack", None)
+    if stack and any(f is fn for f in stack):
+        names = " -> ".join(f.__name__ for f in stack + [fn])
+        raise FrontendError(f"'{fn.__name__}' is called recursively ({names}); scripted "
+                            f"functions cannot be recursive", call_range,
+                            hint="rewrite the recursion as a loop")
+    cache = getattr(_CALLEES, "cache", None)
+    hit = cache.get(fn) if cache is not None else None
+    if hit is not None:
+        return hit
+    g = compile_function(fn)
+    if cache is not None:
+        cache[fn] = g
+    return g
+
+
 def compile_function(fn, arg_types=None, make_compiler=None) -> Graph:
+    """See _compile_function; keeps the stack of functions being compiled (recursive
+    calls are errors) and the cache of callee graphs of the outermost compile."""
+    fn = inspect.unwrap(fn)
+    stack = getattr(_CALLEES, "stack", None)
+    outermost = not stack
+    if outermost:
+        _CALLEES.stack, _CALLEES.cache = [], {}
+    _CALLEES.stack.append(fn)
+    try:
+        return _compile_function(fn, arg_types, make_compiler)
+    finally:
+        _CALLEES.stack.pop()
+        if outermost:
+            _CALLEES.stack, _CALLEES.cache = None, None
+
+
+def _compile_function(fn, arg_types=None, make_compiler=None) -> Graph:
     """The graph of a Python function, compiled from its source (FrontendError for a
     program that cannot be compiled). arg_types: the parameter types, overriding the
     signature's. make_compiler(fn, src): a FunctionCompiler subclass instance (methods of

@@ -14,7 +14,7 @@ from . import calls
 from .calls import describe_type
 from .errors import FrontendError
 
-__all__ = ["ExprCompiler", "Var", "OneBranch", "unify", "fallback_annotation_type"]
+__all__ = ["ExprCompiler", "Var", "Refined", "OneBranch", "unify", "fallback_annotation_type"]
 
 
 class Var:
@@ -22,6 +22,13 @@ class Var:
 
     def __init__(self, value, where):
         self.value, self.where = value, where      # where: the AST node that assigned it
+
+
+class Refined(Var):
+    """A variable narrowed by a condition (`if x is not None:`): its value is a
+    prim::unchecked_cast of the Optional variable. Not an assignment: an `if` does not
+    merge it into its outputs."""
+    __slots__ = ()
 
 
 class OneBranch:
@@ -116,6 +123,7 @@ def fallback_annotation_type(ann, globals_, src=None):
                              "Optional[T]")
 
 
+
 class _At:
     def __init__(self, c, node):
         self.c, self.node = c, node
@@ -153,7 +161,7 @@ class _Scope:
         self.c.scopes.pop()
 
 
-class ExprCompiler:
+class ExprCompiler(calls.FunctionCallMixin):
     """Emitting nodes, the variable environment, and expressions."""
 
     def __init__(self, fn, src):
@@ -346,9 +354,10 @@ class ExprCompiler:
         cond = self.condition(node.test)
         n = self.emit("prim::If", [cond], [])
         vals = []
-        for e in (node.body, node.orelse):
+        for e, refs in zip((node.body, node.orelse), self.refinements(node.test)):
             b = n.add_block()
-            with self.in_block(b):
+            with self.in_block(b), self.scope():
+                self.refine(refs)
                 v = self.expr(e)
                 b.register_output(v)
                 vals.append(v)
@@ -362,17 +371,66 @@ class ExprCompiler:
     def expr_BoolOp(self, node):
         is_and = isinstance(node.op, ast.And)
         v = self.condition(node.values[0])
-        for e in node.values[1:]:
+        known = {}          # what the operands before e establish when e is evaluated
+        for prev, e in zip(node.values, node.values[1:]):
+            t_refs, f_refs = self.refinements(prev)
+            known.update(t_refs if is_and else f_refs)
             n = self.emit("prim::If", [v], [])
             for first in (True, False):
                 b = n.add_block()
-                with self.in_block(b):
+                with self.in_block(b), self.scope():
                     if first == is_and:
+                        self.refine(known)
                         b.register_output(self.condition(e))
                     else:
                         b.register_output(self.const(not is_and))
             v = n.add_output(T.BOOL)
         return v
+
+    # ------------------------------------------------------------------ refinement
+    def refinements(self, test):
+        """({name: type} when test is true, {name: type} when it is false): the Optional
+        variables a condition narrows (`x is None`, `x is not None`, `not ...`, and
+        `and` / `or` chains of those)."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            t, f = self.refinements(test.operand)
+            return f, t
+        if isinstance(test, ast.BoolOp):
+            parts = [self.refinements(v) for v in test.values]
+            merged = {}
+            for t, f in parts:
+                merged.update(t if isinstance(test.op, ast.And) else f)
+            return (merged, {}) if isinstance(test.op, ast.And) else ({}, merged)
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
+                test.func.id == "isinstance" and self.is_builtin("isinstance") and \
+                len(test.args) == 2 and isinstance(test.args[0], ast.Name):
+            var = self.lookup_var(test.args[0].id)
+            if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
+                types = self.isinstance_types(test)
+                if calls.static_isinstance(var.value.type.elem, types) and \
+                        not calls.static_isinstance(T.NONE, types):
+                    return {test.args[0].id: var.value.type.elem}, {}
+            return {}, {}
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
+                isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+            a, b = test.left, test.comparators[0]
+            if isinstance(a, ast.Constant) and a.value is None:
+                a, b = b, a
+            if isinstance(a, ast.Name) and isinstance(b, ast.Constant) and b.value is None:
+                var = self.lookup_var(a.id)
+                if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
+                    refs = {a.id: var.value.type.elem}
+                    return ({}, refs) if isinstance(test.ops[0], ast.Is) else (refs, {})
+        return {}, {}
+
+    def refine(self, refs):
+        """Narrow the named Optional variables in the current scope (a prim::unchecked_cast
+        each, in the current block)."""
+        for name, t in refs.items():
+            var = self.lookup_var(name)
+            if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
+                cast = self.emit("prim::unchecked_cast", [var.value], [t]).output
+                self.scopes[-1][name] = Refined(cast, var.where)
 
     def expr_UnaryOp(self, node):
         if isinstance(node.op, ast.Not):
@@ -435,12 +493,19 @@ class ExprCompiler:
     def compare(self, op, a, b, node):
         if isinstance(op, (ast.Is, ast.IsNot)):
             na, nb = isinstance(a.type, T.NoneType), isinstance(b.type, T.NoneType)
-            if not (na or nb) or isinstance(a.type, T.OptionalType) or \
-                    isinstance(b.type, T.OptionalType):
-                self.error("`is` / `is not` is supported for comparing with None only "
-                           "(Optional refinement is not supported yet)", node)
-            same = na and nb
+            if not (na or nb):
+                self.error("`is` / `is not` is supported for comparing with None only",
+                           node, hint="use == to compare values")
+            if isinstance(a.type, T.OptionalType) or isinstance(b.type, T.OptionalType):
+                kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
+                if not nb:
+                    a, b = b, a           # None is None on the right: x is None
+                return self.emit(kind, [a, b], [T.BOOL]).output
+            same = na and nb      # None is None; a non-Optional value is never None
             return self.const(same if isinstance(op, ast.Is) else not same)
+        if isinstance(op, (ast.In, ast.NotIn)):
+            v = self.contains(b, a, node)
+            return v if isinstance(op, ast.In) else self.scalar("__not__", v, node=node)
         if type(op) not in _CMPOPS:
             self.error(f"`{_op_text(op)}` is not supported yet", node,
                        hint="compare elements explicitly")
@@ -450,6 +515,29 @@ class ExprCompiler:
                 a, b, name = b, a, _FLIPPED[name]    # 3 < x -> gt(x, 3)
             return self.call_op(name, [a, b], {}, node)
         return self.scalar(name, a, b, node=node)
+
+    def contains(self, c, x, node):
+        """`x in c` for a list, tuple, dict (its keys) or str: aten::__contains__(c, x)."""
+        t, xt = c.type, x.type
+        if isinstance(t, T.ListType):
+            elems = [t.elem]
+        elif isinstance(t, T.TupleType):
+            elems = list(t.elems)
+        elif isinstance(t, T.DictType):
+            elems = [t.key]
+        elif isinstance(t, T.StrType):
+            elems = [T.STR]
+        else:
+            self.error(f"`in` needs a list, tuple, dict or str on its right, got "
+                       f"{describe_type(t)}", node)
+        scalar = (T.IntType, T.FloatType, T.BoolType, T.StrType)
+        if not isinstance(xt, scalar) or not any(
+                isinstance(e, scalar) and (unify(e, xt) is not None or
+                                           (isinstance(e, _NUMS) and isinstance(xt, _NUMS)))
+                for e in elems):
+            self.error(f"`in` compares ints, floats, bools or strs with the elements; "
+                       f"cannot look for {describe_type(xt)} in {describe_type(t)}", node)
+        return self.emit("aten::__contains__", [c, x], [T.BOOL]).output
 
     def condition(self, node):
         return self.to_bool(self.expr(node), node)
@@ -578,6 +666,11 @@ class ExprCompiler:
                 return self.constant_value(value, node)
             self.error(f"'{ast.unparse(func)}' can only be called with constant arguments",
                        node)
+        if found and calls.is_compiled_function(obj):
+            return self.call_function(obj, obj.graph, obj.name, node)
+        if found and inspect.isfunction(obj) and \
+                not getattr(obj, "__module__", "").startswith("gpujit"):
+            return self.call_python_function(obj, node)
         if found and callable(obj) and getattr(obj, "__module__", "").startswith("gpujit"):
             return self.call_op(obj.__name__, *self.call_args(node), node)
         if not found and not isinstance(func, ast.Attribute):
@@ -694,6 +787,8 @@ class ExprCompiler:
         return self.const(value)
 
     def builtin_call(self, name, node):
+        if name == "isinstance":
+            return self.isinstance_call(node)
         if name == "range":
             self.error("range() is supported only as the iterable of a for loop", node,
                        hint="write `for i in range(n):`")

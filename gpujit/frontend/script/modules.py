@@ -14,7 +14,6 @@ unrolled, and a ModuleList indexed by an int constant is a GetAttr of that child
 """
 from __future__ import annotations
 
-import ast
 import inspect
 import typing
 
