@@ -527,7 +527,6 @@ def test_no_matching_schema_lists_each_variant():
 @pytest.mark.parametrize("fn,words", [
     (one_branch, "'z' is not defined on every path"),
     (bad_construct, "a `with` statement is not supported"),
-    (listcomp, "a list comprehension is not supported"),
     (empty_list, "the type of an empty list is unknown"),
     (loop_type_change, "Variable 'a' is an int before the loop and a float in its body"),
 ])
@@ -633,7 +632,6 @@ def e_assign_item(x):
     (e_custom_raise, "only builtin exceptions can be raised"),
     (e_tuple_var_index, "a tuple can only be indexed with an int constant"),
     (e_lambda, "a lambda is not supported"),
-    (e_dict, "a dict literal is not supported"),
     (e_none_index, "indexing with None or ... is not supported yet"),
     (e_global, "`global` is not supported"),
     (e_return_types, "the return value is a Tensor on one path and an int on another"),

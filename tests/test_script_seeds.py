@@ -163,8 +163,6 @@ x = torch.jit.script(EmptyDataStructures())
 """
 
 
-@pytest.mark.xfail(strict=True, reason="seed 000 EmptyDataStructures: list.append and empty "
-                   "dict literals in scripted code not supported yet")
 def test_000_empty_data_structures(tmp_path, monkeypatch):
     eager, mod = both(tmp_path, monkeypatch, SEED_EMPTY_DATA_STRUCTURES)
     x = gpujit.tensor(1.5)
@@ -821,8 +819,6 @@ def make_dict(flag: bool):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="seed 001 make_dict: dict literals (x: Dict[str, int] = "
-                   "{}), dict item assignment, Optional[int] variables not supported yet")
 def test_001_make_dict(tmp_path, monkeypatch):
     eager, mod = both(tmp_path, monkeypatch, SEED_MAKE_DICT)
     assert type(mod.make_dict) is ScriptFunction

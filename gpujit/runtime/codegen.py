@@ -282,8 +282,7 @@ class CodeGenerator:
         if o is not None:
             return o
         n = v.node
-        if n.kind in ("prim::TupleConstruct", "prim::ListConstruct") and n.owning_block is \
-                self.graph.block:
+        if _rebuilt_at_return(self, n):
             items = [self.wrap_expr(x) for x in n.inputs]
             if n.kind == "prim::ListConstruct":
                 return "[" + ", ".join(items) + "]"
@@ -321,8 +320,7 @@ class CodeGenerator:
 
     def _count(self, v, seen):
         n = v.node
-        if n.kind in ("prim::TupleConstruct", "prim::ListConstruct") and n.owning_block is \
-                self.graph.block and v not in self.objs:
+        if _rebuilt_at_return(self, n) and v not in self.objs:
             for x in n.inputs:
                 self._count(x, seen)
         else:
@@ -421,6 +419,19 @@ def _only_returned(cg, n):
     """A top-level tuple/list that only the return uses: wrap_expr rebuilds it there."""
     return n.owning_block is cg.graph.block and all(
         u.user is cg.graph.return_node for u in n.output.uses)
+
+
+def _rebuilt_at_return(cg, n):
+    """Does the return rebuild this top-level tuple/list from its items (the same
+    objects as the items, inputs included)? A tuple always (it cannot change); a list
+    unless a node that may mutate it uses it (aten::append, aten::_set_item, a loop or
+    if holding one): then the list object itself is returned."""
+    from ..ir.schema_match import has_side_effects
+    if n.owning_block is not cg.graph.block:
+        return False
+    return n.kind == "prim::TupleConstruct" or (
+        n.kind == "prim::ListConstruct"
+        and not any(has_side_effects(u.user) for u in n.output.uses))
 
 
 def _list_construct(cg, n):

@@ -12,7 +12,7 @@ from ...ir import types as T
 from ...ir.schema_match import type_matches
 from ...ops import registry as _reg
 
-__all__ = ["FunctionCallMixin", "static_isinstance", "candidates_for_function", "candidates_for_method", "match_schema",
+__all__ = ["FunctionCallMixin", "ContainerMixin", "static_isinstance", "candidates_for_function", "candidates_for_method", "match_schema",
            "schema_arg_type", "describe_type", "describe_arg_type", "Match"]
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
@@ -407,3 +407,319 @@ def _generalized(t):
     if isinstance(t, T.OptionalType):
         return T.OptionalType(_generalized(t.elem))
     return t
+
+
+# ---------------------------------------------------------------------- containers
+
+_KEY_TYPES = (T.StrType, T.IntType, T.FloatType, T.BoolType, T.TensorType)
+
+# List mutators the runtime cannot run yet (no CONTAINER_OPS entry): a clear compile
+# error instead of a graph that fails when it runs.
+_UNRUNNABLE_LIST_METHODS = {"pop", "insert", "clear", "remove", "reverse", "sort", "copy",
+                            "count"}
+
+
+def unify(a, b):
+    from .exprs import unify as _unify      # exprs imports this module
+    return _unify(a, b)
+
+
+def _elem_fits(t, elem) -> bool:
+    """May a value of type t be stored in a container whose elements are `elem`? A
+    Scalar (`x.item()`) fits an int or float slot, as it fits such an argument."""
+    if t.is_subtype_of(elem) or (isinstance(t, T.TensorType)
+                                 and isinstance(elem, T.TensorType)):
+        return True
+    if isinstance(t, T.NumberType) and isinstance(elem, (T.IntType, T.FloatType)):
+        return True
+    return isinstance(t, T.TupleType) and isinstance(elem, T.TupleType) and \
+        len(t.elems) == len(elem.elems) and all(map(_elem_fits, t.elems, elem.elems))
+
+
+def _general(t):
+    """The element type a container stores: any Tensor is `Tensor`."""
+    return T.TENSOR if isinstance(t, T.TensorType) else t
+
+
+class ContainerMixin:
+    """Lists and dicts in scripted code: their methods, item assignment, loops over them
+    and list comprehensions. Everything lowers to the runtime's Python container ops
+    (interpreter.CONTAINER_OPS: aten::append, aten::_set_item, aten::__getitem__,
+    aten::len, aten::keys/values/items) plus prim::Loop / prim::If; list.extend, list.index,
+    dict.get and comprehensions are loops and ifs over those, so no new runtime op is
+    needed. A mutator returns its container (as aten::append does) and is a side effect
+    (schema_match.SIDE_EFFECT_KINDS), so dead-code elimination keeps it."""
+
+    # ------------------------------------------------------------------ building blocks
+    def append_to(self, lst, v, node):
+        elem = lst.type.elem
+        if not _elem_fits(v.type, elem):
+            self.error(f"'append' got {describe_type(v.type)} but the list holds "
+                       f"{describe_type(elem)}", node,
+                       hint="a list holds one type; annotate it, e.g. xs: List[float] = []")
+        return self.emit("aten::append", [lst, v], [lst.type]).output
+
+    def rebind(self, receiver, v):
+        """After a mutator, the receiver variable names the mutator's result (the same
+        list or dict object): code after it, loops carrying it and the executor's return
+        (which rebuilds a list literal from its items) all see the mutated container."""
+        from .exprs import Var
+        if isinstance(receiver, ast.Name):
+            old = self.lookup_var(receiver.id)
+            if isinstance(old, Var) and old.value.type == v.type:
+                self.scopes[-1][receiver.id] = Var(v, old.where)
+
+    def for_each(self, seq, body, where):
+        """A prim::Loop over the elements of the list `seq`, body(elem) compiled in its
+        block (no carried values: the body only mutates containers)."""
+        trip = self.emit("aten::len", [seq], [T.INT], op=_reg.OPS["aten::len.t"]).output
+        node = self.emit("prim::Loop", [trip, self.const(True)], [])
+        block = node.add_block()
+        i = block.add_input(T.INT, "i")
+        with self.in_block(block), self.scope():
+            body(self.emit("aten::__getitem__", [seq, i], [seq.type.elem]).output)
+            block.register_output(self.const(True))
+        return node
+
+    def iterable_list(self, it):
+        """The list a comprehension or `for` iterates: a list itself, a dict's keys, or
+        range(n) / range(a, b) (as a prim::Loop index, see comprehension_loop)."""
+        v = self.expr(it)
+        if isinstance(v.type, T.DictType):
+            return self.emit("aten::keys", [v], [T.ListType(v.type.key)]).output
+        if isinstance(v.type, T.ListType):
+            return v
+        self.error(f"a comprehension iterates over a list, a dict or range(...); got "
+                   f"{describe_type(v.type)}", it,
+                   hint="write a for loop instead")
+
+    # ------------------------------------------------------------------ list methods
+    def list_method_call(self, lst, name, node):
+        if name in _UNRUNNABLE_LIST_METHODS:
+            self.error(f"list.{name}() is not supported in scripted functions yet", node,
+                       hint="build a new list with a for loop and append")
+        if node.keywords:
+            self.error(f"list.{name}() takes no keyword arguments", node)
+        args = [self.expr(a) for a in node.args]
+        if name == "append" and len(args) == 1:
+            self.rebind(node.func.value, self.append_to(lst, args[0], node))
+            return self.const(None)
+        if name == "extend" and len(args) == 1:
+            other = args[0]
+            if not isinstance(other.type, T.ListType):
+                self.error(f"list.extend() takes a list, got {describe_type(other.type)}",
+                           node.args[0])
+            self.rebind(node.func.value, self.extend(lst, other, node))
+            return self.const(None)
+        if name == "index" and len(args) == 1:
+            return self.list_index(lst, args[0], node)
+        if name in ("append", "extend", "index"):
+            self.error(f"'{name}' of a list takes one argument (list.{name}(x))", node)
+        self.error(f"a list has no method '{name}' in scripted code", node,
+                   hint="supported: append, extend, index, len(xs), xs[i], xs[i] = v")
+
+    def extend(self, lst, other, node):
+        """xs.extend(ys): a loop appending each element, the list carried through it."""
+        trip = self.emit("aten::len", [other], [T.INT], op=_reg.OPS["aten::len.t"]).output
+        loop = self.emit("prim::Loop", [trip, self.const(True), lst], [])
+        block = loop.add_block()
+        i = block.add_input(T.INT, "i")
+        cur = block.add_input(lst.type, "acc")
+        with self.in_block(block), self.scope():
+            e = self.emit("aten::__getitem__", [other, i], [other.type.elem]).output
+            out = self.append_to(cur, e, node)
+            block.register_output(self.const(True))
+            block.register_output(out)
+        return loop.add_output(lst.type)
+
+    def list_index(self, lst, x, node):
+        """xs.index(x): a loop that stops at the first equal element; ValueError when none
+        is."""
+        trip = self.emit("aten::len", [lst], [T.INT], op=_reg.OPS["aten::len.t"]).output
+        loop = self.emit("prim::Loop", [trip, self.const(True), self.const(-1)], [])
+        block = loop.add_block()
+        i = block.add_input(T.INT, "i")
+        found = block.add_input(T.INT, "found")
+        with self.in_block(block), self.scope():
+            e = self.emit("aten::__getitem__", [lst, i], [lst.type.elem]).output
+            eq = self.compare(ast.Eq(), e, x, node)
+            eq = self.to_bool(eq, node)
+            block.register_output(self.select(eq, self.const(False), self.const(True),
+                                              T.BOOL))
+            block.register_output(self.select(eq, i, found, T.INT))
+        idx = loop.add_output(T.INT)
+        missing = self.scalar("lt", idx, self.const(0), node=node)
+        branch = self.emit("prim::If", [missing], [])
+        with self.in_block(branch.add_block()):
+            self.emit("prim::RaiseException",
+                      [self.const("list.index(x): x not in list"),
+                       self.const("builtins.ValueError")], [])
+        branch.add_block()
+        return idx
+
+    # ------------------------------------------------------------------ dicts
+    def dict_literal(self, node, expected=None):
+        if any(k is None for k in node.keys):
+            self.error("`**` in a dict literal is not supported", node,
+                       hint="set each key with d[k] = v")
+        keys = [self.expr(k) for k in node.keys]
+        vals = [self.expr(v) for v in node.values]
+        if not keys:
+            if isinstance(expected, T.DictType):
+                return self.emit("prim::DictConstruct", [], [expected]).output
+            self.error("the type of an empty dict is unknown", node,
+                       hint="annotate it: d: Dict[str, int] = {}")
+        types = []
+        for what, vs in (("keys", keys), ("values", vals)):
+            t = vs[0].type
+            for v in vs[1:]:
+                u = unify(t, v.type)
+                if u is None:
+                    self.error(f"a dict's {what} have one type; this one mixes "
+                               f"{describe_type(t)} and {describe_type(v.type)}", node)
+                t = u
+            types.append(_general(t))
+        if not isinstance(types[0], _KEY_TYPES):
+            self.error(f"dict keys must be str, int, float, bool or Tensor, not "
+                       f"{describe_type(types[0])}", node.keys[0])
+        t = T.DictType(types[0], types[1])
+        if isinstance(expected, T.DictType) and _elem_fits(types[0], expected.key) and \
+                _elem_fits(types[1], expected.value):
+            t = expected
+        items = [x for kv in zip(keys, vals) for x in kv]
+        return self.emit("prim::DictConstruct", items, [t]).output
+
+    def check_key(self, d, k, node):
+        if not _elem_fits(k.type, d.type.key) and not (
+                isinstance(k.type, T.IntType) and isinstance(d.type.key, T.FloatType)):
+            self.error(f"the keys of this dict are {describe_type(d.type.key)}, not "
+                       f"{describe_type(k.type)}", node)
+
+    def dict_method_call(self, d, name, node):
+        if node.keywords:
+            self.error(f"dict.{name}() takes no keyword arguments", node)
+        args = [self.expr(a) for a in node.args]
+        kt, vt = d.type.key, d.type.value
+        if name in ("keys", "values", "items") and not args:
+            t = {"keys": kt, "values": vt, "items": T.TupleType((kt, vt))}[name]
+            return self.emit(f"aten::{name}", [d], [T.ListType(t)]).output
+        if name == "get" and len(args) in (1, 2):
+            self.check_key(d, args[0], node)
+            default = args[1] if len(args) == 2 else self.const(None)
+            if len(args) == 2:
+                t = unify(vt, default.type)
+                if t is None:
+                    self.error(f"the default of get() is {describe_type(default.type)} but "
+                               f"the values are {describe_type(vt)}", node.args[1])
+            else:
+                t = T.OptionalType(vt)
+            has = self.emit("aten::__contains__", [d, args[0]], [T.BOOL]).output
+            branch = self.emit("prim::If", [has], [])
+            with self.in_block(branch.add_block()):
+                branch.blocks[0].register_output(
+                    self.emit("aten::__getitem__", [d, args[0]], [vt]).output)
+            with self.in_block(branch.add_block()):
+                branch.blocks[1].register_output(default)
+            return branch.add_output(t)
+        self.error(f"a dict has no method '{name}' in scripted code", node,
+                   hint="supported: keys, values, items, get, d[k], d[k] = v, k in d")
+
+    # ------------------------------------------------------------------ item assignment
+    def set_item(self, target, v, node):
+        """`xs[i] = v` / `d[k] = v` (aten::_set_item); False when the target is not a list
+        or dict (the caller reports it)."""
+        c = self.expr(target.value)
+        t = c.type
+        if isinstance(t, T.ListType):
+            if isinstance(target.slice, ast.Slice):
+                self.error("assigning to a list slice is not supported", target)
+            i = self.expr(target.slice)
+            if not isinstance(i.type, T.IntType):
+                self.error(f"list indices must be ints, got {describe_type(i.type)}",
+                           target.slice)
+            elem = t.elem
+        elif isinstance(t, T.DictType):
+            i = self.expr(target.slice)
+            self.check_key(c, i, target.slice)
+            elem = t.value
+        else:
+            return False
+        if not _elem_fits(v.type, elem):
+            self.error(f"cannot store {describe_type(v.type)} in a container of "
+                       f"{describe_type(elem)}", node)
+        self.rebind(target.value, self.emit("aten::_set_item", [c, i, v], [t]).output)
+        return True
+
+    # ------------------------------------------------------------------ comprehensions
+    def list_comprehension(self, node):
+        """[elt for x in xs if c ...]: a fresh list and nested loops (one per `for`) that
+        append to it under prim::Ifs (one per `if`). The element type is known only once
+        `elt` is compiled, so the list's type is set after."""
+        made = self.emit("prim::ListConstruct", [], [T.ListType(T.NONE)])
+        lst = made.output
+        appends = []
+
+        def level(k):
+            if k == len(node.generators):
+                v = self.expr(node.elt)
+                appends.append((self.emit("aten::append", [lst, v], [lst.type]), v))
+                return
+            gen = node.generators[k]
+            if gen.is_async:
+                self.error("async comprehensions are not supported", node)
+
+            def body(elem):
+                self.assign_target(gen.target, elem, gen)
+                self.comprehension_ifs(gen.ifs, lambda: level(k + 1))
+            self.comprehension_loop(gen, body)
+        with self.scope():
+            level(0)
+        t = None
+        for _, v in appends:
+            u = v.type if t is None else unify(t, v.type)
+            if u is None:
+                self.error(f"a list holds one type; this comprehension makes "
+                           f"{describe_type(t)} and {describe_type(v.type)}", node.elt)
+            t = u
+        lt = T.ListType(_general(t))
+        lst.type = lt
+        for n, _ in appends:
+            n.output.type = lt
+        # a copy (of a list nobody else holds): the result is not the literal the executor
+        # would rebuild from its (no) items
+        return self.emit("aten::list", [lst], [lt]).output
+
+    def comprehension_loop(self, gen, body):
+        it = gen.iter
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
+                it.func.id == "range" and self.is_builtin("range"):
+            args = [self.expr(a) for a in it.args]
+            if it.keywords or len(args) not in (1, 2) or \
+                    not all(isinstance(a.type, T.IntType) for a in args):
+                self.error("range() in a comprehension takes one or two int arguments", it)
+            start = args[0] if len(args) == 2 else None
+            trip = args[-1] if start is None else self.scalar("sub", args[1], start)
+            loop = self.emit("prim::Loop", [trip, self.const(True)], [])
+            block = loop.add_block()
+            i = block.add_input(T.INT, "i")
+            with self.in_block(block), self.scope():
+                body(i if start is None else self.scalar("add", start, i))
+                block.register_output(self.const(True))
+            return
+        self.for_each(self.iterable_list(it), body, gen)
+
+    def comprehension_ifs(self, ifs, inner):
+        if not ifs:
+            inner()
+            return
+        cond = self.condition(ifs[0])
+        branch = self.emit("prim::If", [cond], [])
+        with self.in_block(branch.add_block()), self.scope():
+            self.comprehension_ifs(ifs[1:], inner)
+        branch.add_block()
+
+    def assign_target(self, target, v, where):
+        """Bind a comprehension's target (a name or a tuple of names)."""
+        if not isinstance(target, (ast.Name, ast.Tuple)):
+            self.error("a comprehension target must be a name or a tuple of names", target)
+        self.assign(target, v, where)

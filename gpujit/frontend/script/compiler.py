@@ -75,6 +75,17 @@ def _targets(node):
             yield from _targets(e)
 
 
+_MUTATORS = ("append", "extend")
+
+
+def _mutated(target):
+    """The container variable `xs[i] = v` or `xs.append(v)` mutates (see
+    ContainerMixin.rebind): a name whose value the statement changes."""
+    if isinstance(target, (ast.Subscript, ast.Attribute)) and \
+            isinstance(target.value, ast.Name):
+        yield target.value.id
+
+
 def assigned_names(stmts) -> list:
     """Names a statement list assigns (nested blocks included), in first-seen order."""
     out = []
@@ -83,8 +94,14 @@ def assigned_names(stmts) -> list:
         if isinstance(s, ast.Assign):
             for t in s.targets:
                 out.extend(_targets(t))
+                out.extend(_mutated(t))
         elif isinstance(s, (ast.AugAssign, ast.AnnAssign)):
             out.extend(_targets(s.target))
+            out.extend(_mutated(s.target))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            f = s.value.func                  # xs.append(v): xs names the result after it
+            if isinstance(f, ast.Attribute) and f.attr in _MUTATORS:
+                out.extend(_mutated(f))
         elif isinstance(s, ast.For):
             out.extend(_targets(s.target))
         for field in ("body", "orelse"):
@@ -281,7 +298,7 @@ class FunctionCompiler(ExprCompiler):
         self.assign(s.target, v, s)
 
     def stmt_AugAssign(self, s):
-        if isinstance(s.target, ast.Attribute):           # self.count += 1
+        if isinstance(s.target, (ast.Attribute, ast.Subscript)):   # self.n += 1, d[k] += 1
             cur = self.expr(s.target)
             rhs = self.expr(s.value)
             v = self.binop(type(s.op), cur, rhs, s, inplace=isinstance(cur.type, T.TensorType))
@@ -427,13 +444,21 @@ class FunctionCompiler(ExprCompiler):
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
                 it.func.id == "range" and self.is_builtin("range"):
             return self.for_range(s, it)
-        if not isinstance(s.target, ast.Name):
-            self.error("a for loop target must be a single name here", s.target,
+        if not isinstance(s.target, (ast.Name, ast.Tuple)):
+            self.error("a for loop target must be a name or a tuple of names", s.target,
                        hint="unpack inside the loop body")
+        if not isinstance(s.target, ast.Name) and isinstance(it, ast.Tuple):
+            self.error("a for loop over a tuple needs a single name as its target",
+                       s.target, hint="unpack inside the loop body")
         if isinstance(it, ast.Tuple):
             return self.unroll(s, [lambda e=e: self.expr(e) for e in it.elts])
         seq = self.expr(it)
+        if isinstance(seq.type, T.DictType):              # for k in d: its keys
+            seq = self.emit("aten::keys", [seq], [T.ListType(seq.type.key)]).output
         t = seq.type
+        if not isinstance(s.target, ast.Name) and not isinstance(t, T.ListType):
+            self.error("unpacking in a for loop target is supported over lists only",
+                       s.target, hint="unpack inside the loop body")
         if isinstance(t, T.ClassType):
             return self.unroll(s, self.class_elements(seq, it))
         if isinstance(t, T.TupleType):
@@ -453,7 +478,8 @@ class FunctionCompiler(ExprCompiler):
         else:
             self.error(f"cannot iterate over {describe_type(t)}", it,
                        hint="iterate over range(...), a list, a tuple or a tensor")
-        self.loop(s, trip, self.const(True), elem, s.body, None, exclude=(s.target.id,))
+        self.loop(s, trip, self.const(True), elem, s.body, None,
+                  exclude=tuple(_targets(s.target)))
 
     def for_range(self, s, call):
         if not isinstance(s.target, ast.Name):
@@ -586,6 +612,8 @@ class FunctionCompiler(ExprCompiler):
                 if isinstance(obj.type, T.ClassType):
                     self.class_setattr(obj, target.attr, v, target)
                     return
+        if isinstance(target, ast.Subscript) and self.set_item(target, v, stmt):
+            return
         if isinstance(target, ast.Subscript):
             self.error("assigning to an element or slice is not supported yet", target,
                        hint="build a new value, e.g. with gpujit.where(...) or torch.cat")

@@ -161,8 +161,13 @@ class _Scope:
         self.c.scopes.pop()
 
 
-class ExprCompiler(calls.FunctionCallMixin):
+class ExprCompiler(calls.FunctionCallMixin, calls.ContainerMixin):
     """Emitting nodes, the variable environment, and expressions."""
+
+    # Built and tested (tests/test_script_containers.py) but off until the tests that
+    # expect "not supported" errors for them are updated.
+    dict_literals = True
+    list_comprehensions = True
 
     def __init__(self, fn, src):
         self.fn, self.src = fn, src
@@ -305,14 +310,15 @@ class ExprCompiler(calls.FunctionCallMixin):
             m = getattr(self, "expr_" + type(node).__name__, None)
             if m is None:
                 self.unsupported_expr(node)
-            if expected is not None and isinstance(node, (ast.List, ast.Tuple)):
+            if expected is not None and isinstance(node, (ast.List, ast.Tuple, ast.Dict)):
                 return m(node, expected)
             return m(node)
 
     def unsupported_expr(self, node):
         hints = {"ListComp": "write a for loop that appends to a list",
+                 "DictComp": "write a for loop that sets d[k] = v",
+                 "GeneratorExp": "use a list comprehension [...]",
                  "Lambda": "define a function at module level",
-                 "Dict": "dict literals are not supported yet",
                  "JoinedStr": "use a str constant"}
         k = type(node).__name__
         self.error(f"{_EXPR_NAMES.get(k, k)} is not supported in scripted functions yet",
@@ -349,6 +355,16 @@ class ExprCompiler(calls.FunctionCallMixin):
         if isinstance(t, T.TensorType):
             t = T.TENSOR
         return self.emit("prim::ListConstruct", vals, [T.ListType(t)]).output
+
+    def expr_Dict(self, node, expected=None):
+        if not self.dict_literals:
+            self.unsupported_expr(node)
+        return self.dict_literal(node, expected)
+
+    def expr_ListComp(self, node):
+        if not self.list_comprehensions:
+            self.unsupported_expr(node)
+        return self.list_comprehension(node)
 
     def expr_IfExp(self, node):
         cond = self.condition(node.test)
@@ -580,6 +596,10 @@ class ExprCompiler(calls.FunctionCallMixin):
             if not isinstance(i.type, T.IntType):
                 self.error(f"list indices must be ints, got {describe_type(i.type)}", sl)
             return self.emit("aten::__getitem__", [v, i], [t.elem]).output
+        if isinstance(t, T.DictType):
+            k = self.expr(sl)
+            self.check_key(v, k, sl)
+            return self.emit("aten::__getitem__", [v, k], [t.value]).output
         if isinstance(t, T.ClassType):
             return self.class_index(v, sl, node)
         self.error(f"{describe_type(t)} cannot be indexed", node)
@@ -630,6 +650,17 @@ class ExprCompiler(calls.FunctionCallMixin):
                 any(k.arg is None for k in node.keywords):
             self.error("*args / **kwargs in a call are not supported", node,
                        hint="pass each argument explicitly")
+        if self.is_annotate(func):
+            if len(node.args) != 2 or node.keywords:
+                self.error("annotate() takes a type and a value", node,
+                           hint="annotate(List[int], [])")
+            t = self.annotation(node.args[0])
+            v = self.expr(node.args[1], expected=t)
+            if not (v.type.is_subtype_of(t) or (isinstance(v.type, T.TensorType)
+                                                and isinstance(t, T.TensorType))):
+                self.error(f"annotate() says {t.annotation()} but the value is "
+                           f"{describe_type(v.type)}", node)
+            return v
         if isinstance(func, ast.Attribute):
             found, owner = self.py_object(func.value)
             if found and inspect.ismodule(owner):
@@ -648,6 +679,10 @@ class ExprCompiler(calls.FunctionCallMixin):
                 if isinstance(self_v.type, T.TensorType):
                     args, kw = self.call_args(node)
                     return self.call_op(func.attr, [self_v] + args, kw, node, method=True)
+                if isinstance(self_v.type, T.ListType):
+                    return self.list_method_call(self_v, func.attr, node)
+                if isinstance(self_v.type, T.DictType):
+                    return self.dict_method_call(self_v, func.attr, node)
                 self.error(f"{describe_type(self_v.type)} has no method '{func.attr}' in "
                            f"scripted code yet", node)
         if isinstance(func, ast.Name) and self.is_builtin(func.id):
@@ -679,6 +714,18 @@ class ExprCompiler(calls.FunctionCallMixin):
                 return self.class_method_call(fv, "forward", node)
         self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
                    hint="call gpujit functions, tensor methods or builtins")
+
+    def is_annotate(self, func):
+        """Does `func` name gpujit.jit.annotate (or torch.jit.annotate under an alias)?"""
+        if not isinstance(func, (ast.Name, ast.Attribute)):
+            return False
+        from ...jit.script import annotate
+        if isinstance(func, ast.Name):
+            found, obj = self.py_object(func)
+            return found and obj is annotate
+        found, base = self.py_object(func.value)
+        return found and inspect.ismodule(base) and \
+            getattr(base, func.attr, None) is annotate
 
     def call_args(self, node):
         return [self.expr(a) for a in node.args], {k.arg: self.expr(k.value)
@@ -803,6 +850,8 @@ class ExprCompiler(calls.FunctionCallMixin):
                 return self.const(len(t.elems))
             if isinstance(t, T.ListType):
                 return self.emit("aten::len", args, [T.INT], op=_reg.OPS["aten::len.t"]).output
+            if isinstance(t, (T.DictType, T.StrType)):     # CONTAINER_OPS' len
+                return self.emit("aten::len", args, [T.INT]).output
             return self.scalar("len", *args, node=node)
         if name in ("int", "float", "bool") and len(args) == 1:
             t = args[0].type
