@@ -6,7 +6,10 @@ import typing
 from typing import Dict, Final, List, NamedTuple, Optional, Set, Tuple, Union
 
 import pytest
-import typing_extensions
+try:
+    import typing_extensions
+except ImportError:            # not a dependency: only its Final spelling is tested
+    typing_extensions = None
 
 import gpujit
 import gpujit as torch
@@ -72,8 +75,8 @@ FakeTorchDevice = type("device", (), {"__module__": "torch"})
     (Optional[Union[int, str]], "Union(int, str, NoneType)", "Union[int, str, NoneType]"),
     (Union[int, Union[str, int]], "Union(int, str)", "Union[int, str]"),
     (Final[int], "int", "int"),
-    (typing_extensions.Final[List[int]], "int[]", "List[int]"),
-])
+] + ([(typing_extensions.Final[List[int]], "int[]", "List[int]")]
+      if typing_extensions is not None else []))
 def test_annotation_objects(ann, text, spelled):
     t = annotation_type(ann)
     assert str(t) == text
