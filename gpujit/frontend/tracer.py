@@ -25,7 +25,7 @@ from ..ops import registry as _reg
 from ..tensor import Tensor
 
 __all__ = ["TracerWarning", "TracedInt", "Recorder", "TraceSession", "current_session", "user_frame",
-           "source_range_here", "arg_ir_type"]
+           "source_range_here"]
 
 
 class TracerWarning(Warning):
@@ -74,10 +74,6 @@ def warn_at_user(msg):
         warnings.warn_explicit(msg, TracerWarning, f.f_code.co_filename, f.f_lineno,
                                module=f.f_globals.get("__name__"),
                                registry=f.f_globals.setdefault("__warningregistry__", {}))
-
-
-# the IR type a schema argument type stands for (one definition, in the IR)
-arg_ir_type = schema_arg_type
 
 
 _SIZE_OPS = frozenset({"aten::size.int", "aten::numel"})
@@ -201,7 +197,7 @@ class Recorder:
                 T.TupleType(tuple(e.type for e in elems))
             return g.insert_node(kind, elems, output_types=[ty]).output
         if x is None:
-            return g.insert_constant(None, arg_ir_type(at) if at is not None else T.NONE)
+            return g.insert_constant(None, schema_arg_type(at) if at is not None else T.NONE)
         if isinstance(x, tuple):
             x = list(x)
         if at is not None and at.base == "float" and isinstance(x, int) and not at.is_list:

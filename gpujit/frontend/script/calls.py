@@ -17,18 +17,8 @@ __all__ = ["FunctionCallMixin", "ContainerMixin", "static_isinstance", "candidat
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
 
-_BASE_TYPES = {"Tensor": T.TENSOR, "int": T.INT, "SymInt": T.INT, "float": T.FLOAT,
-               "bool": T.BOOL, "str": T.STR, "Scalar": T.NUMBER, "ScalarType": T.SCALAR_TYPE,
-               "Device": T.DEVICE, "Layout": T.LayoutType(), "MemoryFormat": T.INT,
-               "Generator": T.GeneratorType()}
-
-
-def schema_arg_type(at) -> T.Type:
-    """The IR type a schema argument or return type stands for."""
-    t = _BASE_TYPES.get(at.base, T.ANY)
-    if at.is_list:
-        t = T.ListType(T.OptionalType(t) if at.elem_optional else t)
-    return T.OptionalType(t) if at.optional else t
+# the IR type a schema argument or return type stands for: one definition, in the IR
+from ...ir.schema_match import schema_arg_type  # noqa: E402
 
 
 def describe_type(t) -> str:
