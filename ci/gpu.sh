@@ -3,7 +3,7 @@
 #   bash ci/gpu.sh
 # Installs gpujit without the network (plus the NumPy wheel carried in .whl/, since
 # numba-cuda 0.30 cannot import its CUDA target with NumPy 2.5), runs the CUDA tests, the
-# whole suite and the eager and executor benchmarks, and copies logs and benchmark JSON to $OUT when set.
+# whole suite, the benchmarks and the CUDA example, and copies logs and benchmark JSON to $OUT when set.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 logs=${OUT:-$(mktemp -d)}
@@ -28,9 +28,12 @@ step pytest-all python3 -m pytest -q -x
 step bench-eager python3 benchmarks/eager.py
 step bench-executor python3 benchmarks/executor.py --device all
 step bench-training python3 benchmarks/training.py --device all
+step bench-fusion python3 benchmarks/fusion.py --device all
+step bench-script python3 benchmarks/script.py
 step example-train python3 examples/train_mlp.py --device cuda
 if [ -n "${OUT:-}" ]; then
   cp benchmarks/results/eager-*.json benchmarks/results/executor-*.json \
-     benchmarks/results/training-*.json "$OUT"/ 2>/dev/null
+     benchmarks/results/training-*.json benchmarks/results/fusion-*.json \
+     benchmarks/results/script-*.json "$OUT"/ 2>/dev/null
 fi
 exit $status

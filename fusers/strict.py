@@ -19,7 +19,9 @@ from ..ir.graph import SourceRange
 from .report import unfused_nodes, unfused_reason, source_location, source_text, node_label
 
 __all__ = ["strict_fusion", "strict_fusion_active", "StrictFusionError",
-           "check_strict_fusion"]
+           "check_strict_fusion", "strict_regions", "check_strict_regions", "REGION_NAME"]
+
+REGION_NAME = "strict_fusion"      # prim::Enter[name=...] / prim::Exit[name=...] markers
 
 _state = threading.local()
 
@@ -79,3 +81,36 @@ def check_strict_fusion(graph, where=None):
     nodes = unfused_nodes(graph)
     if nodes:
         raise StrictFusionError(nodes, where)
+
+
+def strict_regions(graph) -> list:
+    """[(prim::Enter node, [the nodes between it and its prim::Exit, nested blocks
+    included])] for every `with gpujit.strict_fusion():` region of a scripted graph."""
+    out = []
+
+    def visit(block, open_regions):
+        for n in block.nodes:
+            if n.kind == "prim::Enter" and n.attrs.get("name") == REGION_NAME:
+                open_regions.append((n, []))
+                out.append(open_regions[-1])
+                continue
+            if n.kind == "prim::Exit" and n.attrs.get("name") == REGION_NAME:
+                if open_regions:
+                    open_regions.pop()
+                continue
+            for _, nodes in open_regions:
+                nodes.append(n)
+            for b in n.blocks:
+                visit(b, open_regions)
+    visit(graph.block, [])
+    return out
+
+
+def check_strict_regions(graph):
+    """Raise StrictFusionError for the first strict_fusion region of a fused graph that
+    leaves tensor work outside fusion groups (constants and shape bookkeeping aside);
+    the error points at the region's `with` line."""
+    for enter, nodes in strict_regions(graph):
+        bad = unfused_nodes(nodes)
+        if bad:
+            raise StrictFusionError(bad, enter.source_range or "a strict_fusion region")

@@ -28,6 +28,7 @@ _checked = [0]
 def pytest_terminal_summary(terminalreporter):
     if _checked[0]:
         terminalreporter.write_line(f"graphs printed, parsed and printed again: {_checked[0]}")
+    _summary_saved(terminalreporter)
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +62,76 @@ def _every_graph_round_trips(request):
         text = str(g)
         assert str(parse_ir(text)) == text, f"graph does not round-trip:\n{text}"
         _checked[0] += 1
+
+
+# ---------------------------------------------------------------------------------------
+# Every scripted or traced module and function a test makes must save and load back
+# (issue 6: `.code` compiles back with the frontend): after each test, each one is saved,
+# loaded, and the loaded one must have the same methods, parameters and attributes.
+_compiled = []
+_saved = [0]
+
+
+def _summary_saved(terminalreporter):     # called from the summary above
+    if _saved[0]:
+        terminalreporter.write_line(f"compiled modules/functions saved and loaded back: "
+                                    f"{_saved[0]}")
+
+
+@pytest.fixture(autouse=True)
+def _every_compiled_object_saves_and_loads(request):
+    import weakref
+    from gpujit.jit import objects as _obj
+
+    inits = {cls: cls.__init__ for cls in (_obj.ScriptModule, _obj.ScriptFunction)}
+
+    def recording(cls):
+        init = inits[cls]
+
+        def recording_init(self, *a, **k):
+            init(self, *a, **k)
+            _compiled.append(weakref.ref(self))
+        return recording_init
+    for cls in inits:
+        cls.__init__ = recording(cls)
+    try:
+        yield
+    finally:
+        for cls, init in inits.items():
+            cls.__init__ = init
+    made = [r() for r in _compiled]
+    _compiled.clear()
+    if request.node.get_closest_marker("no_save_roundtrip") or os.environ.get(
+            "GPUJIT_TEST_SAVE_ROUNDTRIP", "1") == "0":
+        return
+    roots = [m for m in made if m is not None]
+    subs = {id(s) for m in roots if isinstance(m, _obj.ScriptModule)
+            for s in m.modules() if s is not m}
+    for m in roots:
+        if id(m) not in subs:
+            _check_saves_and_loads(m)
+
+
+def _check_saves_and_loads(m):
+    import io
+    import gpujit
+    from gpujit.jit import objects as _obj
+    from gpujit.jit.serialization import ArchiveError, unsaveable_reason
+    if unsaveable_reason(m) is not None:
+        return
+    buf = io.BytesIO()
+    try:
+        gpujit.jit.save(m, buf)
+    except ArchiveError:
+        raise
+    buf.seek(0)
+    loaded = gpujit.jit.load(buf)
+    if isinstance(m, _obj.ScriptModule):
+        pairs = zip(m.modules(), loaded.modules())
+        for a, b in pairs:
+            assert sorted(a._script_methods) == sorted(b._script_methods), (a, b)
+            assert list(a._parameters) == list(b._parameters)
+            assert list(a._buffers) == list(b._buffers)
+    else:
+        assert len(loaded.graph.inputs) == len(m.graph.inputs)
+    _saved[0] += 1

@@ -129,14 +129,6 @@ def test_module_instances_script_but_classes_and_bound_methods_do_not_yet():
         script(lin.forward)
 
 
-def test_classes_are_not_scripted_yet():
-    class Counter:
-        def __init__(self):
-            self.n = 0
-    with pytest.raises(FrontendError, match="scripting classes is not supported yet"):
-        script(Counter)
-
-
 def test_non_functions_are_refused_clearly():
     with pytest.raises(FrontendError, match="compiles Python functions; got "
                                             "builtin_function_or_method len"):

@@ -464,7 +464,8 @@ def listcomp(x):
 
 
 def empty_list(x):
-    xs = []
+    xs = []              # List[Tensor], as TorchScript assumes
+    xs.append(1)
     return xs
 
 
@@ -527,7 +528,7 @@ def test_no_matching_schema_lists_each_variant():
 @pytest.mark.parametrize("fn,words", [
     (one_branch, "'z' is not defined on every path"),
     (bad_construct, "a `with` statement is not supported"),
-    (empty_list, "the type of an empty list is unknown"),
+    (empty_list, "'append' got an int but the list holds a Tensor"),
     (loop_type_change, "Variable 'a' is an int before the loop and a float in its body"),
 ])
 def test_unsupported_and_wrong_programs(fn, words):

@@ -189,14 +189,14 @@ def unpack_int(n: int):
     return a
 
 
-@bad("'y'", "int", "float", xfail="accepted: an annotated local (y: int) is rebound to a float")
+@bad("'y'", "int", "float")
 def annotated_local_retyped(n: int):
     y: int = n
     y = 1.5   # HERE
     return y
 
 
-@bad("'y'", "int", "float", xfail="accepted: an annotated local (y: int) becomes a float by +=")
+@bad("'y'", "int", "float")
 def annotated_local_augassign(n: int):
     y: int = n
     y += 1.5   # HERE
@@ -210,8 +210,7 @@ def undefined_var(x):
     return x + yy   # HERE  # noqa: F821
 
 
-@bad("undefined", "'frob'", xfail="misleading: calls the undefined name 'frob' a builtin "
-     "that is 'not supported yet'")
+@bad("undefined", "'frob'")
 def undefined_call(x):
     return frob(x)   # HERE  # noqa: F821
 
@@ -543,7 +542,7 @@ def yield_from(x):
     yield from [x]   # HERE
 
 
-@bad("async", xfail="accepted: an async def is compiled as a plain function")
+@bad("async")
 async def async_def(x):   # HERE
     return x
 
@@ -927,7 +926,7 @@ def annot_module(x: os):   # HERE
     return x
 
 
-@bad("default", "'n'", xfail="accepted: a default value of the wrong type for its annotation")
+@bad("default", "'n'")
 def annot_default_mismatch(n: int = "a"):   # HERE
     return n
 
@@ -1370,12 +1369,12 @@ def print_bad_keyword(x):
     return x
 
 
-@bad("default", "'n'", xfail="accepted: a list default for an int parameter")
+@bad("default", "'n'")
 def default_list_for_int(x, n: int = []):   # HERE
     return x
 
 
-@bad("default", "'g'", xfail="accepted: a lambda default; 'g' silently becomes a Tensor parameter")
+@bad("default", "'g'")
 def default_lambda(x, g=lambda: 1):   # HERE
     return x
 

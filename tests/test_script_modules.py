@@ -270,7 +270,8 @@ def test_untyped_attribute_error_names_it():
     assert "<--- HERE" in msg
 
 
-def test_module_list_index_must_be_constant():
+def test_module_list_indexed_by_a_variable_is_called_directly():
+    # beyond TorchScript (the blog's pain point): see test_script_module_containers.py
     class Pick(nn.Module):
         def __init__(self):
             super().__init__()
@@ -278,8 +279,21 @@ def test_module_list_index_must_be_constant():
 
         def forward(self, x, i: int):
             return self.layers[i](x)
-    with pytest.raises(FrontendError, match="can only be indexed with an int constant"):
-        torch.jit.script(Pick())
+    s = torch.jit.script(Pick())
+    x = torch.rand(3) - 0.5
+    _close(s(x, 0), torch.relu(x))
+    _close(s(x, 1), torch.tanh(x))
+
+    class Keep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+
+        def forward(self, x, i: int):
+            layer = self.layers[i]
+            return layer(x)
+    with pytest.raises(FrontendError, match="can only be called directly"):
+        torch.jit.script(Keep())
 
 
 def test_missing_attribute_and_recursion_errors():

@@ -364,8 +364,6 @@ print(scripted_module(torch.randn(2, 2)))
 """
 
 
-@pytest.mark.xfail(strict=True, reason="seed 000 MyModule: forward calling an @ignore "
-                   "method (python_only_fn) not supported yet")
 def test_000_module_export_and_ignore(tmp_path):
     mod = load(tmp_path, SEED_MODULE_EXPORT_IGNORE)
     sm = mod.scripted_module
@@ -397,8 +395,7 @@ print(scripted_model([20]))
 """
 
 
-@pytest.mark.xfail(strict=True, reason="seed 000 TestNNModule: constructing a NamedTuple "
-                   "(MyModule(result=a)) in scripted code not supported yet")
+
 def test_000_namedtuple_and_module_example_inputs(tmp_path, monkeypatch):
     eager, mod = both(tmp_path, monkeypatch, SEED_NAMEDTUPLE_EXAMPLE_INPUTS)
     assert isinstance(mod.scripted_model, gpujit.jit.ScriptModule)

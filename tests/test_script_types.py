@@ -181,9 +181,9 @@ def test_annotation_expr_from_ast():
     (list, ["'list' needs its element types"]),
     (Dict, ["'Dict' needs its element types"]),
     (Optional, ["'Optional' needs"]),
-    (Set[int], ["Set[T] is not supported"]),
-    (set[int], ["Set[T] is not supported"]),
-    ("Set[int]", ["Set[T] is not supported"]),
+    (Set, ["'Set' needs its element types"]),
+    (Set[List[int]], ["a Set holds ints, floats, bools or strs, not List[int]"]),
+    ("Set[int, str]", ["Set takes one element type, got 2"]),
     (complex, ["complex numbers are not supported"]),
     (Tuple[int, ...], ["variable-length tuples", "Tuple[int, int]"]),
     ("Tuple[int, ...]", ["variable-length tuples"]),
@@ -209,12 +209,12 @@ def test_annotation_errors_name_the_problem(ann, words):
 
 def test_annotation_error_shows_the_users_line():
     from gpujit.ir import SourceRange
-    sr = SourceRange("model.py", 3, 10, "    def f(x: Set[int]):")
+    sr = SourceRange("model.py", 3, 10, "    def f(x: Set[Tensor]):")
     with pytest.raises(FrontendError) as e:
-        annotation_type(Set[int], source_range=sr)
+        annotation_type(Set[torch.Tensor], source_range=sr)
     msg = str(e.value)
     assert 'File "model.py", line 3' in msg
-    assert "def f(x: Set[int]):" in msg and "<--- HERE" in msg
+    assert "def f(x: Set[Tensor]):" in msg and "<--- HERE" in msg
 
 
 # ------------------------------------------------------------------ signatures
@@ -339,17 +339,17 @@ def test_malformed_type_comment():
 
 
 def test_bad_annotation_in_signature_points_at_it():
-    def f(x, s: Set[int]):
+    def f(x, s: Set[List[int]]):
         return x
     with pytest.raises(FrontendError) as e:
         signature_types(f)
     msg = str(e.value)
-    assert "Set[T] is not supported" in msg
+    assert "a Set holds ints, floats, bools or strs" in msg
     lines = msg.splitlines()
     here = next(i for i, ln in enumerate(lines) if "<--- HERE" in ln)
-    assert "def f(x, s: Set[int]):" in lines[here - 1]
+    assert "def f(x, s: Set[List[int]]):" in lines[here - 1]
     # the marker starts under the annotation
-    assert lines[here].index("~") == lines[here - 1].index("Set[int]")
+    assert lines[here].index("~") == lines[here - 1].index("Set[List[int]]")
 
 
 def test_varargs_are_an_error_naming_the_parameter():

@@ -113,13 +113,14 @@ def _type(c: _Cursor) -> T.Type:
         t = T.TupleType(tuple(elems))
     else:
         name = c.match(_IDENT, "a type").group(0)
-        if name in ("Dict", "Union"):
+        if name in ("Dict", "Union", "Set"):
             c.expect("(")
             args = []
             while not c.eat(")"):
                 args.append(_type(c))
                 c.eat(",")
-            t = T.DictType(*args) if name == "Dict" else T.UnionType(tuple(args))
+            t = T.DictType(*args) if name == "Dict" else T.SetType(*args) \
+                if name == "Set" else T.UnionType(tuple(args))
         elif name in _SIMPLE and not (name == "Tensor" and c.at("(")):
             t = _SIMPLE[name]
         elif name == "Tensor" or name in _scalar_types():

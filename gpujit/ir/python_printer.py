@@ -54,22 +54,41 @@ _RESERVED = frozenset(keyword.kwlist) | {
     "range", "print", "isinstance"}
 
 _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
+
+# Container ops (no registry op) print as the Python the script frontend compiles back
+# into the same node (save/load relies on it); parenthesized where they could bind
+# differently inlined. (Number ops and `is` print as TorchScript does: torch.lt(i, 10),
+# torch.__isnot__(x, None).)
+_CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "({1} in {0})",
+                    "aten::len": "len({0})", "aten::list": "list({0})",
+                    "aten::keys": "{0}.keys()", "aten::values": "{0}.values()",
+                    "aten::items": "{0}.items()"}
+# container mutators: a statement; the node's output is the container itself
+_MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}] = {2}"}
 _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
                  "aten::str": "str"}
 
 
 def python_source(graph, name: str = "forward", self_name: str | None = None,
-                  arg_names=None) -> str:
+                  arg_names=None, constants: list | None = None,
+                  is_method: bool | None = None) -> str:
     """The graph as the source of a Python function `name`, in TorchScript's `.code` style.
 
     A first input of module type (a ClassType) prints as `self` without an annotation: the
-    function reads as a method. `self_name` renames it, and, when given, makes the first
+    function reads as a method (is_method=False says it is a free function whose first
+    parameter has a class type; True, that it is a method). `self_name` renames it, and, when given, makes the first
     input print that way whatever its type. `arg_names` names the inputs (all of them, or
     all but the module input); by default the names come from the inputs' debug names.
+    Constants Python source cannot spell (tensors) print as `CONSTANTS.c<k>`, k their
+    index in `constants` (a list the caller passes to share one table between functions,
+    as save does; the printer appends to it).
     """
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"python_source: {name!r} is not a valid Python function name")
-    return _FunctionPrinter(graph).function(name, self_name, arg_names)
+    p = _FunctionPrinter(graph)
+    if constants is not None:
+        p.tensor_constants = constants
+    return p.function(name, self_name, arg_names, is_method)
 
 
 def _base_name(debug_name: str) -> str:
@@ -112,6 +131,8 @@ class _FunctionPrinter:
         self.inline: set = set()       # nodes whose one output is written into its use
         self.position: dict = {}       # Node -> index in its block (return node: len)
         self.tensor_constants: list = []
+        self.new_objects: dict = {}    # prim::CreateObject output -> class, until __init__
+        self.regions: list = []        # open `with` regions: (block, first line)
 
     # ------------------------------------------------------------------ names
     def gen_name(self, candidate: str) -> str:
@@ -132,6 +153,10 @@ class _FunctionPrinter:
             self.exprs[v] = self.name_for(v)
 
     def use(self, v) -> str:
+        cls = self.new_objects.pop(v, None)
+        if cls is not None:      # used before its __init__ call: TorchScript's spelling
+            self.assign_names([v])
+            self.line(f"{self.exprs[v]} = {cls}.__new__({cls})")
         try:
             return self.exprs[v]
         except KeyError:
@@ -146,11 +171,14 @@ class _FunctionPrinter:
         return len(text) + 2 * self.level >= _MAX_INLINE
 
     # ------------------------------------------------------------------ the function
-    def function(self, name, self_name, arg_names) -> str:
+    def function(self, name, self_name, arg_names, is_method=None) -> str:
         g = self.graph
         inputs = list(g.inputs)
-        is_method = bool(inputs) and (self_name is not None
-                                      or isinstance(inputs[0].type, T.ClassType))
+        if is_method is None:
+            is_method = self_name is not None or (
+                bool(inputs) and isinstance(inputs[0].type, T.ClassType)
+                and not isinstance(inputs[0].type, T.NamedTupleType))
+        is_method = is_method and bool(inputs)
         names = self.argument_names(inputs, is_method, self_name, arg_names)
         params = []
         for i, (v, n) in enumerate(zip(inputs, names)):
@@ -286,6 +314,8 @@ class _FunctionPrinter:
         start = len(self.lines)
         for n in block.nodes:
             self.print_node(n)
+        while self.regions and self.regions[-1][0] is block:     # a region that raised
+            self.close_region()
         if len(self.lines) == start and not has_other:
             self.line("pass")
         return len(self.lines) > start
@@ -295,7 +325,26 @@ class _FunctionPrinter:
             return
         self.split_long_inlines(n.inputs)
         k = n.kind
-        if k == "prim::If":
+        if k == "prim::CreateObject" and len(n.outputs) == 1:
+            # written with its __init__ call: `p = Pair(x, 1)`, as the source had it
+            self.new_objects[n.outputs[0]] = n.outputs[0].type.annotation()
+        elif k == "prim::CallMethod" and n.attrs.get("name") == "__init__" and \
+                n.inputs and n.inputs[0] in self.new_objects:
+            obj = n.inputs[0]
+            cls = self.new_objects.pop(obj)
+            args = ", ".join(self.use(v) for v in n.inputs[1:])
+            self.assign_names([obj])
+            self.line(f"{self.exprs[obj]} = {cls}({args})")
+            for o in n.outputs:
+                self.exprs[o] = "None"
+        elif k in ("prim::Enter", "prim::Exit") and n.attrs.get("name") == "strict_fusion":
+            if k == "prim::Enter":
+                self.line("with torch.jit.strict_fusion():")
+                self.level += 1
+                self.regions.append((n.owning_block, len(self.lines)))
+            elif self.regions and self.regions[-1][0] is n.owning_block:
+                self.close_region()
+        elif k == "prim::If":
             self.print_if(n)
         elif k == "prim::Loop":
             self.print_loop(n)
@@ -304,6 +353,15 @@ class _FunctionPrinter:
             outs = [self.use(v) for v in n.outputs]
             target = (outs[0] + ",") if len(outs) == 1 else (", ".join(outs) or "()")
             self.line(f"{target} = {self.use(n.inputs[0])}")
+        elif k in _MUTATOR_FORMS and n.op is None:
+            target = n.inputs[0].node
+            if target in self.inline and target.kind != "prim::Constant":
+                # the output names the container: give an inlined one a name first
+                self.inline.discard(target)
+                self.print_definition(target, self.use(n.inputs[0]))
+            self.line(_MUTATOR_FORMS[k].format(*(self.use(v) for v in n.inputs)))
+            for o in n.outputs:
+                self.exprs[o] = self.use(n.inputs[0])
         elif k == "prim::SetAttr":
             obj, value = n.inputs
             self.line(f"{self.attribute(self.use(obj), n.attrs['name'])} = {self.use(value)}")
@@ -315,6 +373,12 @@ class _FunctionPrinter:
                 self.print_definition(n, rhs)
             else:
                 self.exprs[n.outputs[0]] = rhs
+
+    def close_region(self):
+        _, first = self.regions.pop()
+        if len(self.lines) == first:
+            self.line("pass")
+        self.level -= 1
 
     def print_definition(self, n, rhs):
         self.assign_names(n.outputs)
@@ -336,6 +400,15 @@ class _FunctionPrinter:
                 self.inline.discard(n)
                 self.print_definition(n, self.use(v))
 
+    def typed_use(self, v) -> str:
+        """A value assigned to a variable: a None constant of an Optional type says its
+        type (`annotate(Optional[Pair], None)`), so that the variable compiles back to
+        the same type."""
+        is_const, value = _constant_value(v)
+        if is_const and value is None and isinstance(v.type, T.OptionalType):
+            return f"annotate({v.type.annotation()}, None)"
+        return self.use(v)
+
     def print_assignment(self, lhs, rhs):
         if lhs:
             self.line(f"{', '.join(lhs)} = {', '.join(rhs)}")
@@ -355,13 +428,13 @@ class _FunctionPrinter:
         then_block, else_block = n.blocks
         self.level += 1
         self.print_block(then_block, bool(outs))
-        self.print_assignment(outs, [self.use(v) for v in then_block.outputs])
+        self.print_assignment(outs, [self.typed_use(v) for v in then_block.outputs])
         self.level -= 1
         start = len(self.lines)
         self.line("else:")
         self.level += 1
         printed = self.print_block(else_block, True)
-        self.print_assignment(outs, [self.use(v) for v in else_block.outputs])
+        self.print_assignment(outs, [self.typed_use(v) for v in else_block.outputs])
         self.level -= 1
         if not printed and not outs:     # an empty else: reads better left out
             del self.lines[start:]
@@ -381,12 +454,12 @@ class _FunctionPrinter:
         for b, o in zip(body_carried, n.outputs):
             self.exprs[b] = self.exprs[o]
         carried = [self.use(v) for v in n.outputs]
-        self.print_assignment(carried, [self.use(v) for v in carried_in])
+        self.print_assignment(carried, [self.typed_use(v) for v in carried_in])
         self.assign_names([trip_in])
         i = self.use(trip_in)
 
         def next_values():     # read after the body is printed, which defines them
-            return [self.use(v) for v in carried_next]
+            return [self.typed_use(v) for v in carried_next]
         if always_true and trip_given:
             self.line(f"for {i} in range({self.use(trip)}):")
             self.level += 1
@@ -472,6 +545,10 @@ class _FunctionPrinter:
             return f"uninitialized({out_type.annotation()})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
+        if k in _CONTAINER_FORMS and n.op is None:
+            return _CONTAINER_FORMS[k].format(*ins)
+        if k == "aten::set" and n.op is None and len(ins) <= 1:
+            return f"set({ins[0]})" if ins else f"annotate({out_type.annotation()}, set())"
         if k.startswith("aten::"):
             return f"{self.op_name(k)}({', '.join(self.schema_args(n, ins))})"
         args = ins + [f"{a}={self.literal(v, None)}" for a, v in n.attrs.items()

@@ -12,7 +12,7 @@ SIDE_EFFECT_KINDS = frozenset({
     "prim::RaiseException", "prim::Print", "aten::warn", "prim::SetAttr",
     "prim::CallFunction", "prim::CallMethod", "aten::append", "aten::insert",
     "aten::_set_item", "aten::pop", "aten::clear", "aten::extend", "aten::remove",
-    "prim::Enter", "prim::Exit", "prim::RecordFunction"})
+    "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp"})
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
 

@@ -13,8 +13,8 @@ from .. import dtypes as _dt
 
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
-           "GeneratorType", "ListType", "TupleType", "DictType", "OptionalType", "UnionType",
-           "ClassType", "NamedTupleType", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
+           "GeneratorType", "ListType", "TupleType", "DictType", "SetType", "OptionalType",
+           "UnionType", "ClassType", "NamedTupleType", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "type_of_value", "register_class_type",
            "class_type"]
 
@@ -184,6 +184,18 @@ class DictType(Type):
 
 
 @dataclass(frozen=True)
+class SetType(Type):
+    """A Python set (beyond TorchScript, which has none): printed `Set(int)` like a Dict."""
+    elem: Type
+
+    def __str__(self):
+        return f"Set({self.elem})"
+
+    def annotation(self):
+        return f"Set[{self.elem.annotation()}]"
+
+
+@dataclass(frozen=True)
 class OptionalType(Type):
     elem: Type
 
@@ -279,6 +291,11 @@ def type_of_value(v) -> Type:
         raise TypeError(f"a list mixing {sorted(map(str, elems))} has no IR type")
     if isinstance(v, tuple):
         return TupleType(tuple(type_of_value(x) for x in v))
+    if isinstance(v, (set, frozenset)):
+        elems = {type_of_value(x) for x in v}
+        if len(elems) > 1:
+            raise TypeError(f"a set mixing {sorted(map(str, elems))} has no IR type")
+        return SetType(elems.pop() if elems else INT)
     if isinstance(v, dict):
         ks = {type_of_value(k) for k in v}
         vs = {type_of_value(x) for x in v.values()}

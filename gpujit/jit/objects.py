@@ -39,6 +39,7 @@ class _GraphCallable:
         self._arg_names = arg_names
         self._executable = None
         self._inlined = None
+        self._defaults = {}      # parameter name -> default value (Python's, or saved)
 
     @property
     def graph(self):
@@ -56,7 +57,8 @@ class _GraphCallable:
     @property
     def code(self) -> str:
         from ..ir.python_printer import python_source
-        return python_source(self._graph, name=self.name)
+        return python_source(self._graph, name=self.name,
+                             is_method=isinstance(self, ScriptMethod))
 
     @property
     def schema(self) -> str:
@@ -75,7 +77,7 @@ class _GraphCallable:
         self._executable = None
 
     def _run(self, leading, args, kwargs):
-        if kwargs:
+        if kwargs or len(leading) + len(args) < len(self._graph.inputs):
             args = self._bind_kwargs(args, kwargs, len(leading))
         grad = _needs_grad(args, leading[0] if leading else None)
         session = _tracer.current_session()
@@ -123,9 +125,12 @@ class _GraphCallable:
         names = [_plain(v.debug_name) for v in self._graph.inputs[skip:]]
         out = list(args)
         for n in names[len(args):]:
-            if n not in kwargs:
+            if n in kwargs:
+                out.append(kwargs.pop(n))
+            elif n in self._defaults:
+                out.append(self._defaults[n])
+            else:
                 raise TypeError(f"{self.name}() missing argument {n!r}")
-            out.append(kwargs.pop(n))
         if kwargs:
             raise TypeError(f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
         return out
@@ -155,6 +160,16 @@ def _needs_grad(args, module):
     return False
 
 
+def python_defaults(fn) -> dict:
+    """The default values of fn's parameters (a scripted call may leave them out)."""
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters.values() if fn is not None else ()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
 def _plain(name):
     base, _, suffix = name.rpartition(".")
     return base if base and suffix.isdigit() else name
@@ -166,18 +181,25 @@ class ScriptFunction(_GraphCallable):
     def __init__(self, graph, name, original=None):
         self._init_graph(graph, name)
         self._original = original
+        self._defaults = python_defaults(original)
         self.__name__ = self.__qualname__ = name
         self.__doc__ = getattr(original, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
         if kwargs or _tracer._Active.session is not None or _fusers.strict_fusion_active() or (
-                _reg.dispatch_state.autograd is not None and _grad_state.enabled):
+                _reg.dispatch_state.autograd is not None and _grad_state.enabled) or \
+                len(args) < len(self._graph.inputs):
             return self._run((), args, kwargs)
         exe = self._executable or self._get_executable()
         return exe.entry(*args)
 
     def graph_for(self, *args, **kwargs):
         return self._graph_for((), args)
+
+    def save(self, f, _extra_files=None):
+        """Save to a path or binary file object (see gpujit.jit.save)."""
+        from .serialization import save
+        save(self, f, _extra_files=_extra_files)
 
     def __repr__(self):
         return f"<gpujit.jit.ScriptFunction {self.name}>"
@@ -192,7 +214,8 @@ class ScriptMethod(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         if kwargs or _tracer._Active.session is not None or _fusers.strict_fusion_active() or (
-                _reg.dispatch_state.autograd is not None and _grad_state.enabled):
+                _reg.dispatch_state.autograd is not None and _grad_state.enabled) or \
+                len(args) + 1 < len(self._graph.inputs):
             return self._run((self.owner,), args, kwargs)
         exe = self._executable or self._get_executable()
         return exe.entry(self.owner, *args)
@@ -269,6 +292,11 @@ class ScriptModule(Module):
 
     def fusion_report(self, *args, **kwargs):
         return self._method().fusion_report(*args, **kwargs)
+
+    def save(self, f, _extra_files=None):
+        """Save to a path or binary file object (see gpujit.jit.save)."""
+        from .serialization import save
+        save(self, f, _extra_files=_extra_files)
 
     def _get_name(self):
         return f"{self._kind}[{self.original_name}]"

@@ -44,10 +44,12 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     """Compile a Python function into a ScriptFunction (`@gpujit.script` or
     `gpujit.script(fn)`), or an nn.Module instance, recursively, into a
     RecursiveScriptModule (its forward, the methods forward calls and @export methods;
-    see frontend/script/modules.py). Names in the body resolve in the function's globals
-    and closure (`_frames_up` / `_rcb` are accepted for torch.jit compatibility and not
-    needed). `example_inputs`: a list of argument tuples; each unannotated parameter takes
-    the type of its example values (functions only)."""
+    see frontend/script/modules.py), or a class into a TorchScript class (the class is
+    returned; see frontend/script/classes.py). Names in the body resolve in the
+    function's globals and closure (`_frames_up` / `_rcb` are accepted for torch.jit
+    compatibility and not needed). `example_inputs`: a list of argument tuples; each
+    unannotated parameter takes the type of its example values; for a module, a
+    `{module: [argument tuples]}` dict types the forward of each module named."""
     if not jit_enabled():
         return obj
     if optimize is not None:
@@ -56,17 +58,21 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
     if isinstance(obj, Module):
-        if example_inputs is not None:
-            warnings.warn("example_inputs is ignored when scripting a module: its methods "
-                          "are compiled from their annotations", stacklevel=2)
         from ..frontend.script.modules import script_module
-        return script_module(obj)
+        if example_inputs is None:
+            return script_module(obj)
+        from ..frontend.script.types import example_types_for_modules
+        with example_types_for_modules(obj, example_inputs):
+            return script_module(obj)
     if inspect.isclass(obj):
-        what = "nn.Module classes" if issubclass(obj, Module) else "classes"
-        raise FrontendError(f"scripting {what} is not supported yet in this build "
-                            f"(got class {obj.__qualname__})",
-                            hint="script a function, or trace a module instance with "
-                                 "gpujit.trace")
+        if issubclass(obj, Module):
+            raise FrontendError(f"scripting nn.Module classes is not supported (got class "
+                                f"{obj.__qualname__}); gpujit.script compiles module "
+                                f"instances",
+                                hint=f"script an instance: gpujit.script({obj.__name__}(...))")
+        from ..frontend.script.classes import script_class
+        script_class(obj)
+        return obj
     original = getattr(obj, "_gpujit_original_fn", None)     # a script_if_tracing wrapper
     if original is not None:
         obj = original
@@ -109,7 +115,10 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
 # ------------------------------------------------------------------ function markers
 
 def ignore(drop=False, **kwargs):
-    """`@ignore`: the compiler leaves the function in Python and calls it from the graph.
+    """`@ignore`: the compiler leaves the function in Python and calls it from the graph
+    (a prim::PythonOp typed by the function's annotations; an unannotated result is a
+    Tensor). A model that calls one cannot be saved (an archive holds no Python): see
+    frontend/script/python_calls.py, `python_ops_in` / `check_no_python_ops`.
     `@ignore(drop=True)`: the call is replaced by a raise (as `@unused`)."""
     if callable(drop):              # used bare: @ignore
         drop._gpujit_ignore = True

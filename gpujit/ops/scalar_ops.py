@@ -34,7 +34,8 @@ def _returns(t):
     return rule
 
 
-_META = {"int": _returns(int), "float": _returns(float), "bool": _returns(bool)}
+_META = {"int": _returns(int), "float": _returns(float), "bool": _returns(bool),
+         "str": _returns(str)}
 
 
 def _scalar_op(schema, meta=None, form=None):
@@ -135,6 +136,11 @@ def int_bool(xp, a):
     return int(a)
 
 
+@_scalar_op("aten::Int.str(str a) -> int")
+def int_str(xp, a):
+    return int(a)
+
+
 @_scalar_op("aten::Float.Tensor(Tensor a) -> float")
 def float_tensor(xp, a):
     return float(_one_element(a, "float"))
@@ -147,6 +153,11 @@ def float_int(xp, a):
 
 @_scalar_op("aten::Float.bool(bool a) -> float")
 def float_bool(xp, a):
+    return float(a)
+
+
+@_scalar_op("aten::Float.str(str a) -> float")
+def float_str(xp, a):
     return float(a)
 
 
@@ -204,3 +215,50 @@ def len_tensor(xp, t):
 @_scalar_op("aten::len.t(t[] a) -> int")
 def len_list(xp, a):
     return len(a)
+
+
+# ------------------------------------------------------------------ math
+# Python's `math` module on Python numbers, as scripted code calls it (`math.sqrt(n)`,
+# `math.floor(x)`): TorchScript's aten::sqrt.float(float a) -> float, floor.float -> int,
+# isnan.float -> bool, pow.float ... An int argument fits a float parameter.
+
+import math as _math  # noqa: E402
+
+MATH_OPS: set = set()      # the overloads math.<name> in scripted code resolves among
+
+
+def _math_op(schema, fn):
+    @_scalar_op(schema)
+    def impl(xp, *args):
+        return fn(*args)
+    name = schema.split("(", 1)[0]
+    MATH_OPS.add(name)
+    impl.__name__ = name.split("::")[1].replace(".", "_")
+    impl.__doc__ = f"Python's {fn.__module__}.{fn.__name__}."
+    return impl
+
+
+for _name in ("sqrt", "exp", "log", "log2", "log10", "fabs", "sin", "cos", "tan", "tanh",
+              "asin", "acos", "atan", "sinh", "cosh", "expm1", "log1p"):
+    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> float",
+                                           getattr(_math, _name))
+for _name in ("floor", "ceil", "trunc"):
+    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> int",
+                                           getattr(_math, _name))
+for _name in ("isnan", "isinf", "isfinite"):
+    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> bool",
+                                           getattr(_math, _name))
+for _name in ("pow", "atan2", "fmod", "copysign", "hypot"):
+    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a, float b) -> float",
+                                           getattr(_math, _name))
+log_base = _math_op("aten::log.float_base(float a, float base) -> float", _math.log)
+round_float = _math_op("aten::round.float(float a) -> int", round)
+
+
+def _round_to(a, ndigits):
+    return round(float(a), ndigits)
+
+
+round_ndigits = _math_op("aten::round.float_ndigits(float a, int ndigits) -> float", _round_to)
+
+from . import scalar_str  # noqa: E402,F401  (str ops: after the numbers, before Tensor ops)

@@ -49,7 +49,8 @@ _CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
 def is_mutable_type(t) -> bool:
     """Can a value of this type share memory that something writes? (TorchScript's
     isMutableType, with tuples counted by what they hold.)"""
-    if isinstance(t, (T.TensorType, T.ListType, T.DictType, T.ClassType, T.AnyType)):
+    if isinstance(t, (T.TensorType, T.ListType, T.DictType, T.SetType, T.ClassType,
+                      T.AnyType)):
         return True
     if isinstance(t, T.OptionalType):
         return is_mutable_type(t.elem)
@@ -63,7 +64,7 @@ def is_mutable_type(t) -> bool:
 def _is_container(t) -> bool:
     if isinstance(t, T.OptionalType):
         t = t.elem
-    return isinstance(t, (T.ListType, T.TupleType, T.DictType))
+    return isinstance(t, (T.ListType, T.TupleType, T.DictType, T.SetType))
 
 
 class _Wildcard:

@@ -117,6 +117,6 @@ def _shareable(node, aliases) -> bool:
     for o in node.outputs:
         if aliases.has_writers(o):
             return False
-        if isinstance(o.type, (T.ListType, T.DictType)) and aliases.escapes(o):
+        if isinstance(o.type, (T.ListType, T.DictType, T.SetType)) and aliases.escapes(o):
             return False            # the caller could mutate one list and see the other
     return True

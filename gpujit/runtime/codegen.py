@@ -35,6 +35,7 @@ from .interpreter import exception_for, num_to_tensor
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec
 from . import codegen_aten
 from . import support
+from . import objects as _objects     # also registers the interpreter's object handlers
 
 __all__ = ["CodeGenerator", "CodeGenError", "python_literal"]
 
@@ -286,6 +287,9 @@ class CodeGenerator:
             items = [self.wrap_expr(x) for x in n.inputs]
             if n.kind == "prim::ListConstruct":
                 return "[" + ", ".join(items) + "]"
+            cls = _objects.namedtuple_class(n.output.type)
+            if cls is not None:
+                return f"{self.bind(cls, cls.__name__)}({', '.join(items)})"
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         return self.wrap_spec(self.ref(v), self.specs.get(v))
 
@@ -442,8 +446,35 @@ def _list_construct(cg, n):
 def _tuple_construct(cg, n):
     if not _only_returned(cg, n):
         items = [cg.ref(v) for v in n.inputs]
+        cls = _objects.namedtuple_class(n.output.type)
+        if cls is not None:                   # the user's NamedTuple class
+            cg.emit(f"{cg.define(n.output)} = {cg.bind(cls, cls.__name__)}"
+                    f"({', '.join(items)})")
+            return
         comma = "," if len(items) == 1 else ""
         cg.emit(f"{cg.define(n.output)} = ({', '.join(items)}{comma})")
+
+
+def _create_object(cg, n):
+    """An instance of the user's class, made without its Python __init__."""
+    cls = _objects.object_class(n.output.type)
+    c = cg.bind(cls, cls.__name__)
+    cg.emit(f"{cg.define(n.output)} = {c}.__new__({c})")
+
+
+def _python_op(cg, n):
+    """A call of an @ignore'd Python function on boxed values; its result unboxed."""
+    fn = cg.bind(_objects.python_callable(n), "py_" + str(n.attrs.get("name", "fn")))
+    call = f"{fn}({', '.join(box_expr(cg, v) for v in n.inputs)})"
+    if n.outputs:
+        cg.emit(f"{cg.define(n.output)} = _unbox({call})")
+    else:
+        cg.emit(call)
+
+
+def _region_marker(cg, n):
+    """prim::Enter / prim::Exit of a strict_fusion region: checked when the graph was
+    fused (runtime/fusion.py); nothing to run."""
 
 
 def _unpack(cg, n):
@@ -618,4 +649,6 @@ _PRIM_EMITTERS = {
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _alias,
     "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
     "prim::TensorExprGroup": fusion.emit_group,
+    "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
+    "prim::Enter": _region_marker, "prim::Exit": _region_marker,
 }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import string
 
 import numpy as np
 
@@ -402,7 +403,7 @@ def _container(cg, n):
     """A Python list/dict operation (values inside are raw, as everywhere in the code)."""
     fn, form = CONTAINER_OPS[n.kind]
     args = [cg.ref(v) for v in n.inputs]
-    if form is not None:
+    if form is not None and _placeholders(form) == len(args):
         call = form.format(*args)
     else:
         call = f"{cg.bind(fn, n.kind.split('::')[1].strip('_'))}({', '.join(args)})"
@@ -410,6 +411,12 @@ def _container(cg, n):
         cg.emit(f"{cg.define(n.output)} = {call}")
     else:
         cg.emit(call)
+
+
+@functools.lru_cache(maxsize=None)
+def _placeholders(form):
+    """How many inputs an expression form names ({0} ... {k})."""
+    return len({f for _, f, _, _ in string.Formatter().parse(form) if f is not None})
 
 
 # ---------------------------------------------------------------------- fallback

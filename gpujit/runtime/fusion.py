@@ -1,7 +1,9 @@
 """The executor's side of fusion: after a profiling run, the optimized graph (with the
 profiled types) goes through `gpujit.fusers.fuse`; each `prim::TensorExprGroup` node it
 makes becomes, in the generated code, one call of a `FusedGroup` (guards, kernels, the
-unfused fallback) on the raw arrays."""
+unfused fallback) on the raw arrays. The `with gpujit.strict_fusion():` regions of a
+scripted graph are checked right after fusing (fusers.check_strict_regions); with fusion
+off (GPUJIT_FUSION=0, an empty strategy) nothing is fused and nothing is checked."""
 from __future__ import annotations
 
 import os
@@ -77,9 +79,13 @@ def fuse_profiled(graph, profile):
     """(fused graph, its profile, group nodes), or (graph, profile, []) when nothing fused.
     The fused graph is a copy of `graph` with the profiled types on its Values."""
     from .. import fusers
+    from ..fusers.strict import check_strict_regions
     from .assume import specialized_graph
     fg = specialized_graph(graph, profile)
     groups = fusers.fuse(fg)
+    # `with gpujit.strict_fusion():` in scripted code: every op of the region must now
+    # be in a group (StrictFusionError, raised from the first profiled call, otherwise)
+    check_strict_regions(fg)
     if not groups:
         return graph, profile, []
     fg.lint()

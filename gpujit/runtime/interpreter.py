@@ -21,7 +21,7 @@ from ..device import cpu as _cpu
 from ..ops.registry import wrap as _wrap
 
 __all__ = ["interpret", "InterpreterError", "exception_for", "callee_graph", "call_inputs",
-           "num_to_tensor", "PRIM_HANDLERS", "CONTAINER_OPS"]
+           "num_to_tensor", "PRIM_HANDLERS", "CONTAINER_OPS", "KeyErrorAt"]
 
 
 class InterpreterError(RuntimeError):
@@ -90,24 +90,110 @@ def _run_aten(node, env):
     return tuple(r)
 
 
-def _append(lst, x):
-    lst.append(x)
-    return lst
-
-
 def _set_item(c, k, v):
     c[k] = v
     return c
 
 
-# Python's own list/dict/str operations on container values (TorchScript's
+# The container ops below run Python's own operation. Those that can fail on a bad index,
+# key or element take the scripted source line as a last argument (`where`, a str the
+# frontend adds) and re-raise Python's error naming it, as a compile error would.
+
+class KeyErrorAt(KeyError):
+    """A KeyError whose message reads as text (KeyError's own str() is its key's repr)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+def _located(e, where):
+    """Python's IndexError / KeyError / ValueError e, with the scripted line it came from."""
+    cls = KeyErrorAt if isinstance(e, KeyError) else type(e)
+    return cls(f"{e.args[0] if e.args else e}\n  in scripted code at {where}")
+
+
+def _missing(c, k):
+    """The error of a failed c[k] / c.pop(k), in words."""
+    if isinstance(c, dict):
+        return KeyError(f"key {k!r} is not in the dict")
+    what = "string" if isinstance(c, str) else "list"
+    return IndexError(f"{what} index {k} out of range (length {len(c)})")
+
+
+def _getitem(c, k, where=None):
+    try:
+        return c[k]
+    except (IndexError, KeyError):
+        if where is None:
+            raise
+        raise _located(_missing(c, k), where) from None
+
+
+def _pop(c, k, where=None):
+    try:
+        return c.pop(k)
+    except (IndexError, KeyError):
+        if where is None:
+            raise
+        raise _located(_missing(c, k), where) from None
+
+
+def _remove(c, x, where=None):
+    try:
+        c.remove(x)
+    except (ValueError, KeyError):
+        if where is None:
+            raise
+        cls, what = (KeyError, "set") if isinstance(c, set) else (ValueError, "list")
+        raise _located(cls(f"remove(x): {x!r} is not in the {what}"), where) from None
+    return c
+
+
+def _append(lst, x):
+    lst.append(x)
+    return lst
+
+
+def _extend(c, other):
+    """list.extend / set.update: all of another container's elements added."""
+    if isinstance(c, set):
+        c.update(other)
+    else:
+        c.extend(other)
+    return c
+
+
+def _insert(c, i, x):
+    c.insert(i, x)
+    return c
+
+
+def _clear(c):
+    c.clear()
+    return c
+
+
+def _slice(c, start, end, step):
+    return c[start:end:step]
+
+
+def _new_set(*xs):
+    return set(xs[0]) if xs else set()
+
+
+def _format(fmt, *args):
+    return fmt.format(*args)
+
+
+# Python's own list/dict/set/str operations on container values (TorchScript's
 # aten::__getitem__.t, aten::__getitem__.Dict_str, aten::append.t, ...), for the nodes no
-# registry op takes: kind -> (function, the expression the executor writes, over {0}, {1})
+# registry op takes: kind -> (function, the expression the executor writes, over {0}, {1};
+# used only for a node with exactly as many inputs as the expression names)
 CONTAINER_OPS = {
     # `x is None` on an Optional: no text form (inlined constants would read `2 is None`)
     "aten::__is__": (operator.is_, None),
     "aten::__isnot__": (operator.is_not, None),
-    "aten::__getitem__": (lambda c, k: c[k], "{0}[{1}]"),
+    "aten::__getitem__": (_getitem, "{0}[{1}]"),
     "aten::__contains__": (lambda c, k: k in c, "{1} in {0}"),
     "aten::len": (len, "len({0})"),
     "aten::keys": (lambda d: list(d.keys()), "list({0}.keys())"),
@@ -116,6 +202,33 @@ CONTAINER_OPS = {
     "aten::list": (list, "list({0})"),
     "aten::append": (_append, None),
     "aten::_set_item": (_set_item, None),
+    "aten::pop": (_pop, None),
+    "aten::remove": (_remove, None),
+    "aten::extend": (_extend, None),
+    "aten::insert": (_insert, None),
+    "aten::clear": (_clear, None),
+    "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
+    "aten::count": (lambda c, x: c.count(x), "{0}.count({1})"),
+    "aten::sorted": (lambda c, reverse: sorted(c, reverse=reverse),
+                     "sorted({0}, reverse={1})"),
+    "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),
+    "aten::slice": (_slice, "{0}[{1}:{2}:{3}]"),
+    "aten::set": (_new_set, None),
+    "aten::min": (min, "min({0})"),
+    "aten::max": (max, "max({0})"),
+    # Python's operators: list + list, list * int, str + str, set | & - ^ set
+    "aten::add": (operator.add, "({0} + {1})"),
+    "aten::mul": (operator.mul, "({0} * {1})"),
+    "aten::sub": (operator.sub, "({0} - {1})"),
+    "aten::__or__": (operator.or_, "({0} | {1})"),
+    "aten::__and__": (operator.and_, "({0} & {1})"),
+    "aten::__xor__": (operator.xor, "({0} ^ {1})"),
+    "aten::format": (_format, None),
+    "aten::str": (str, "str({0})"),
+    "aten::sum": (sum, "sum({0})"),
+    "aten::enumerate": (lambda c, start: list(enumerate(c, start)),
+                        "list(enumerate({0}, {1}))"),
+    "aten::zip": (lambda *cs: list(zip(*cs)), None),
 }
 
 

@@ -6,8 +6,13 @@ variables their body assigns through prim::Loop. Early exits (`return` in an `if
 `continue`) are compiled by moving the statements that follow an `if` into the branches
 that do not exit, so that every path ends in one place and its values become block
 outputs (the function's return value, or the loop's condition and carried values).
-Expressions are ExprCompiler's, statements FunctionCompiler's; call resolution by types is
-calls.py.
+Expressions are ExprCompiler's, statements FunctionCompiler's, loops loops.py's; call
+resolution by types is calls.py; objects of script classes and NamedTuples are classes.py's, calls decided by the
+Python object called (@ignore, is_scripting(), classes) object_exprs.py's. An annotated
+local (`y: int = n`) keeps its type: rebinding it to another type is an error. An `if` on
+`torch.jit.is_scripting()` compiles only the branch scripted code takes.
+`with gpujit.strict_fusion():` is the only `with`: a prim::Enter / prim::Exit region that
+the fusion step checks (runtime/fusion.py).
 """
 from __future__ import annotations
 
@@ -19,14 +24,14 @@ import threading
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from .errors import FrontendError
-from ...ops import registry as _reg
 from .calls import describe_type
-from .exprs import ExprCompiler, Var, Refined, OneBranch, unify, fallback_annotation_type
+from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
+from .classes import ClassValueMixin, script_class_of
+from .object_exprs import ObjectExprMixin
+from .loops import LoopMixin, RAISED, has_exit
+from . import static_eval
 
 __all__ = ["compile_function", "FunctionSource"]
-
-MAX_TRIP = 9223372036854775807
-
 
 class FunctionSource:
     """The function's AST with positions mapped back to its file."""
@@ -64,67 +69,7 @@ class FunctionSource:
         return None
 
 
-RAISED = object()     # a statement list that always raises
-
-
-def _targets(node):
-    if isinstance(node, ast.Name):
-        yield node.id
-    elif isinstance(node, (ast.Tuple, ast.List)):
-        for e in node.elts:
-            yield from _targets(e)
-
-
-_MUTATORS = ("append", "extend")
-
-
-def _mutated(target):
-    """The container variable `xs[i] = v` or `xs.append(v)` mutates (see
-    ContainerMixin.rebind): a name whose value the statement changes."""
-    if isinstance(target, (ast.Subscript, ast.Attribute)) and \
-            isinstance(target.value, ast.Name):
-        yield target.value.id
-
-
-def assigned_names(stmts) -> list:
-    """Names a statement list assigns (nested blocks included), in first-seen order."""
-    out = []
-
-    def visit(s):
-        if isinstance(s, ast.Assign):
-            for t in s.targets:
-                out.extend(_targets(t))
-                out.extend(_mutated(t))
-        elif isinstance(s, (ast.AugAssign, ast.AnnAssign)):
-            out.extend(_targets(s.target))
-            out.extend(_mutated(s.target))
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-            f = s.value.func                  # xs.append(v): xs names the result after it
-            if isinstance(f, ast.Attribute) and f.attr in _MUTATORS:
-                out.extend(_mutated(f))
-        elif isinstance(s, ast.For):
-            out.extend(_targets(s.target))
-        for field in ("body", "orelse"):
-            for c in getattr(s, field, []) or []:
-                if isinstance(c, ast.stmt):
-                    visit(c)
-    for s in stmts:
-        visit(s)
-    return list(dict.fromkeys(out))
-
-
-def has_exit(s) -> bool:
-    """Does a statement (an `if`, recursively) hold a return, break or continue of the
-    enclosing function or loop? (Those in a nested loop belong to that loop.)"""
-    if isinstance(s, (ast.Return, ast.Break, ast.Continue)):
-        return True
-    if isinstance(s, ast.If):
-        return any(has_exit(c) for c in s.body + s.orelse)
-    return False
-
-
 _UNSUPPORTED_STMTS = {
-    ast.With: ("a `with` statement", "move the code out of the `with` block"),
     ast.Try: ("`try`", "check the condition with `if` and `raise` instead"),
     ast.FunctionDef: ("a nested function definition", "define it at module level"),
     ast.ClassDef: ("a class definition inside a function", "define it at module level"),
@@ -137,8 +82,14 @@ _UNSUPPORTED_STMTS = {
 }
 
 
-class FunctionCompiler(ExprCompiler):
-    """Statements, paths (early exits) and loops, on top of ExprCompiler."""
+class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler):
+    """Statements and paths (early exits), on top of ExprCompiler; loops (loops.py); objects of
+    script classes and NamedTuples (classes.py), calls decided by the Python object called
+    (object_exprs.py: @ignore'd functions, is_scripting(), classes)."""
+
+    def __init__(self, fn, src):
+        super().__init__(fn, src)
+        self.declared = {}         # annotated local name -> its declared Type
 
     # ------------------------------------------------------------------ entry
     def signature(self):
@@ -146,8 +97,12 @@ class FunctionCompiler(ExprCompiler):
         return _signature(self.fn, self.src)
 
     def compile(self, arg_types=None) -> Graph:
-        params, ret_type = self.signature()
         fdef = self.src.fdef
+        if isinstance(fdef, ast.AsyncFunctionDef):
+            self.error(f"'{self.src.name}' is an async function (`async def`); scripted "
+                       f"functions cannot be async or use await", fdef,
+                       hint="use a plain def")
+        params, ret_type = self.signature()
         a = fdef.args
         if a.vararg or a.kwarg or a.kwonlyargs:
             node = a.vararg or a.kwarg or a.kwonlyargs[0]
@@ -199,6 +154,7 @@ class FunctionCompiler(ExprCompiler):
     def path(self, stmts, on_exit, slot_names):
         """Compile a statement list into the current block up to the end of every path;
         returns the values on_exit gives for it (or RAISED)."""
+        stmts = self.fold_static_ifs(stmts)
         for i, s in enumerate(stmts):
             if isinstance(s, ast.Return):
                 with self.at(s):
@@ -253,8 +209,21 @@ class FunctionCompiler(ExprCompiler):
         return [node.add_output(t) for t in types]
 
     # ------------------------------------------------------------------ statements
-    def stmts(self, stmts):
+    def fold_static_ifs(self, stmts):
+        """An `if` whose test is known at compile time (`if not torch.jit.is_scripting():`)
+        is replaced by the branch scripted code runs; the other is never compiled."""
+        out = []
         for s in stmts:
+            if isinstance(s, ast.If):
+                v = static_eval.static_condition(self, s.test)
+                if v is not None:
+                    out.extend(self.fold_static_ifs(s.body if v else s.orelse))
+                    continue
+            out.append(s)
+        return out
+
+    def stmts(self, stmts):
+        for s in self.fold_static_ifs(stmts):
             if isinstance(s, (ast.Return, ast.Break, ast.Continue)) or (
                     isinstance(s, ast.If) and has_exit(s)):
                 self.error(f"'{type(s).__name__.lower()}' is not supported here yet",
@@ -273,6 +242,34 @@ class FunctionCompiler(ExprCompiler):
 
     def stmt_Pass(self, s):
         return None
+
+    def stmt_With(self, s):
+        """`with gpujit.strict_fusion():` — the region between prim::Enter and prim::Exit
+        (both named strict_fusion) must run fused once the graph is optimized; the
+        executor's fusion step checks it (runtime/fusion.py). No other `with`."""
+        item = s.items[0]
+        if len(s.items) != 1 or item.optional_vars is not None or \
+                not self._is_strict_fusion(item.context_expr):
+            what = ast.unparse(s.items[0].context_expr) if len(s.items) == 1 else \
+                ", ".join(ast.unparse(i.context_expr) for i in s.items)
+            self.error(f"a `with` statement is not supported in scripted functions (here "
+                       f"`with {what}:`); the only one scripted code has is "
+                       f"`with gpujit.strict_fusion():`",
+                       s, hint="move the code out of the `with` block")
+        with self.at(item.context_expr):
+            self.emit("prim::Enter", [], [], attrs={"name": "strict_fusion"})
+        if self.stmts(s.body) is RAISED:
+            return RAISED
+        self.emit("prim::Exit", [], [], attrs={"name": "strict_fusion"})
+        return None
+
+    def _is_strict_fusion(self, expr):
+        from ...fusers import strict_fusion
+        if not (isinstance(expr, ast.Call) and not expr.args and not expr.keywords
+                and isinstance(expr.func, (ast.Name, ast.Attribute))):
+            return False
+        found, obj = self.py_object(expr.func)
+        return found and obj is strict_fusion
 
     def stmt_Expr(self, s):
         if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
@@ -295,6 +292,14 @@ class FunctionCompiler(ExprCompiler):
                                             and isinstance(t, T.TensorType))):
             self.error(f"'{ast.unparse(s.target)}' is annotated {t.annotation()} but "
                        f"assigned {describe_type(v.type)}", s)
+        if isinstance(s.target, ast.Name):
+            self.declared[s.target.id] = t
+        elif isinstance(s.target, ast.Attribute) and not self.py_object(s.target.value)[0]:
+            obj = self.expr(s.target.value)
+            sc = script_class_of(obj.type)
+            if sc is not None:               # self.x: Optional[Tensor] = None in __init__
+                self.object_setattr(obj, sc, s.target.attr, v, s.target, declared=t)
+                return
         self.assign(s.target, v, s)
 
     def stmt_AugAssign(self, s):
@@ -429,159 +434,32 @@ class FunctionCompiler(ExprCompiler):
         self.emit("prim::RaiseException", [msg, self.const(f"builtins.{cls.__name__}")], [])
         return RAISED
 
-    # ------------------------------------------------------------------ loops
-    def stmt_While(self, s):
-        if s.orelse:
-            self.error("`while ... else` is not supported", s, hint="use a flag variable")
-        cond = self.condition(s.test)
-        self.loop(s, self.const(MAX_TRIP), cond, None, s.body,
-                  lambda: self.condition(s.test), exclude=())
-
-    def stmt_For(self, s):
-        if s.orelse:
-            self.error("`for ... else` is not supported", s, hint="use a flag variable")
-        it = s.iter
-        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
-                it.func.id == "range" and self.is_builtin("range"):
-            return self.for_range(s, it)
-        if not isinstance(s.target, (ast.Name, ast.Tuple)):
-            self.error("a for loop target must be a name or a tuple of names", s.target,
-                       hint="unpack inside the loop body")
-        if not isinstance(s.target, ast.Name) and isinstance(it, ast.Tuple):
-            self.error("a for loop over a tuple needs a single name as its target",
-                       s.target, hint="unpack inside the loop body")
-        if isinstance(it, ast.Tuple):
-            return self.unroll(s, [lambda e=e: self.expr(e) for e in it.elts])
-        seq = self.expr(it)
-        if isinstance(seq.type, T.DictType):              # for k in d: its keys
-            seq = self.emit("aten::keys", [seq], [T.ListType(seq.type.key)]).output
-        t = seq.type
-        if not isinstance(s.target, ast.Name) and not isinstance(t, T.ListType):
-            self.error("unpacking in a for loop target is supported over lists only",
-                       s.target, hint="unpack inside the loop body")
-        if isinstance(t, T.ClassType):
-            return self.unroll(s, self.class_elements(seq, it))
-        if isinstance(t, T.TupleType):
-            return self.unroll(s, [lambda k=k, et=et: self.emit(
-                "prim::TupleIndex", [seq, self.const(k)], [et]).output
-                for k, et in enumerate(t.elems)])
-        if isinstance(t, T.ListType):
-            trip = self.emit("aten::len", [seq], [T.INT], op=_reg.OPS["aten::len.t"]).output
-
-            def elem(i):
-                return self.emit("aten::__getitem__", [seq, i], [t.elem]).output
-        elif isinstance(t, T.TensorType):
-            trip = self.scalar("len", seq, node=s.iter)
-
-            def elem(i):
-                return self.call_op("select", [seq, self.const(0), i], {}, s.iter)
-        else:
-            self.error(f"cannot iterate over {describe_type(t)}", it,
-                       hint="iterate over range(...), a list, a tuple or a tensor")
-        self.loop(s, trip, self.const(True), elem, s.body, None,
-                  exclude=tuple(_targets(s.target)))
-
-    def for_range(self, s, call):
-        if not isinstance(s.target, ast.Name):
-            self.error("the target of a for loop over range must be a name", s.target)
-        args = [self.expr(a) for a in call.args]
-        if call.keywords or not 1 <= len(args) <= 3 or \
-                not all(isinstance(a.type, T.IntType) for a in args):
-            self.error("range() takes one to three int arguments", call)
-        if len(args) == 1:
-            self.loop(s, args[0], self.const(True), None, s.body, None,
-                      exclude=(s.target.id,), index_name=s.target.id)
-            return
-        start, stop = args[0], args[1]
-        step = 1
-        if len(args) == 3:
-            step = self.const_int(call.args[2])
-            if not step:
-                self.error("range() with a step needs a nonzero int constant step",
-                           call.args[2], hint="write range(a, b, 2) with a literal step")
-        sub = lambda a, b: self.scalar("sub", a, b)     # noqa: E731
-        span = sub(stop, start) if step > 0 else sub(start, stop)
-        k = abs(step)
-        trip = span if k == 1 else self.scalar(
-            "floordiv", self.scalar("add", span, self.const(k - 1)), self.const(k))
-
-        def elem(i):
-            off = i if step == 1 else self.scalar("mul", i, self.const(step))
-            return self.scalar("add", start, off)
-        self.loop(s, trip, self.const(True), elem, s.body, None, exclude=(s.target.id,))
-
-    def unroll(self, s, elems):
-        if any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
-               for c in s.body for n in ast.walk(c)):
-            self.error("break, continue and return are not supported yet in a loop over a "
-                       "tuple (it is unrolled)", s, hint="set a flag variable instead")
-        for make in elems:
-            with self.at(s.iter):
-                v = make()
-            self.assign(s.target, v, s)
-            if self.stmts(s.body) is RAISED:
-                return RAISED
-
-    def loop(self, s, trip, cond, elem, body, cond_after, exclude, index_name=None):
-        carried = [n for n in assigned_names(body)
-                   if n not in exclude and isinstance(self.lookup_var(n), Var)]
-        init = [self.lookup_var(n) for n in carried]
-        types = [T.TENSOR if isinstance(v.value.type, T.TensorType) else v.value.type
-                 for v in init]
-        node = self.emit("prim::Loop", [trip, cond] + [v.value for v in init], [])
-        block = node.add_block()
-        i = block.add_input(T.INT, index_name or "i")
-        names = ["loop condition"] + carried
-
-        def on_exit(kind, st):
-            if kind == "return":
-                self.error("`return` inside a loop is not supported yet", st,
-                           hint="store the result in a variable, `break`, and return "
-                                "after the loop")
-            c = self.const(False) if kind == "break" else (
-                cond_after() if cond_after else self.const(True))
-            vals = [c]
-            for n, t, v0 in zip(carried, types, init):
-                var = self.lookup_var(n)
-                if not isinstance(var, Var):
-                    self.error(f"'{n}' is not defined on every path of the loop body", st)
-                if unify(t, var.value.type) != t:
-                    self.error(f"Variable '{n}' is {describe_type(t)} before the loop and "
-                               f"{describe_type(var.value.type)} in its body; a scripted "
-                               f"variable keeps one type.", var.where,
-                               note=f"assigned before the loop at line "
-                                    f"{self.src.range(v0.where).line}",
-                               hint="give it the same type before and inside the loop")
-                vals.append(var.value)
-            return vals
-
-        with self.in_block(block), self.scope() as frame:
-            for n, t, v0 in zip(carried, types, init):
-                frame[n] = Var(block.add_input(t, n), v0.where)
-            if elem is not None:
-                with self.at(s.iter if isinstance(s, ast.For) else s):
-                    self.assign(s.target, elem(i), s)
-            elif index_name is not None:
-                frame[index_name] = Var(i, s)
-            outs = self.path(list(body), on_exit, names)
-            if outs is RAISED:
-                outs = [self.const(False)] + [
-                    self.emit("prim::Uninitialized", [], [t]).output for t in types]
-            for v in outs:
-                block.register_output(v)
-        for n, t, v0 in zip(carried, types, init):
-            out = node.add_output(t)
-            out.set_debug_name(n)
-            self.scopes[-1][n] = Var(out, v0.where)
-        for n in assigned_names(body):
-            if n not in carried and n not in exclude and self.lookup_var(n) is None:
-                self.scopes[-1][n] = OneBranch(s, "loop")
-        for n in exclude:
-            self.scopes[-1][n] = OneBranch(s, "loopvar")
-
     # ------------------------------------------------------------------ assignment
+    def as_declared(self, v, declared):
+        """v as a value of an annotated variable's declared type (a wider one: `x:
+        Optional[Pair] = None` keeps Optional[Pair] through branches and loops)."""
+        if v.type == declared or isinstance(declared, T.TensorType) or (
+                isinstance(v.type, T.ListType) and isinstance(declared, T.ListType)):
+            return v
+        if v.node.kind == "prim::Constant" and isinstance(v.type, T.NoneType):
+            return self.const(None, declared)
+        return self.emit("prim::unchecked_cast", [v], [declared]).output
+
     def assign(self, target, v, stmt):
         if isinstance(target, ast.Name):
+            declared = self.declared.get(target.id)
+            if declared is not None and isinstance(stmt, (ast.Assign, ast.AugAssign,
+                                                          ast.For)) and not (
+                        v.type.is_subtype_of(declared) or (
+                            isinstance(v.type, T.TensorType)
+                            and isinstance(declared, T.TensorType))):
+                self.error(f"Variable '{target.id}' is annotated {declared.annotation()} "
+                           f"but assigned {describe_type(v.type)}; a scripted variable "
+                           f"keeps one type.", stmt,
+                           hint=f"assign it a value of type {declared.annotation()}, or use "
+                                f"another name")
+            if declared is not None:
+                v = self.as_declared(v, declared)
             if not v.has_debug_name() and v.node.kind != "prim::Param":
                 v.set_debug_name(target.id)
             self.scopes[-1][target.id] = Var(v, stmt)
@@ -609,6 +487,10 @@ class FunctionCompiler(ExprCompiler):
             found, _ = self.py_object(target.value)
             if not found:
                 obj = self.expr(target.value)
+                sc = script_class_of(obj.type)
+                if sc is not None:
+                    self.object_setattr(obj, sc, target.attr, v, target)
+                    return
                 if isinstance(obj.type, T.ClassType):
                     self.class_setattr(obj, target.attr, v, target)
                     return
@@ -622,63 +504,9 @@ class FunctionCompiler(ExprCompiler):
 
 
 def _signature(fn, src):
-    """[(name, Type)], return Type or None: types.signature_types when it exists."""
-    try:
-        from .types import signature_types
-    except ImportError:
-        signature_types = None
-    if signature_types is not None:
-        return signature_types(fn)
-    sig = inspect.signature(fn)
-    comment = _type_comment(src)
-    if comment is not None:
-        if len(comment[0]) != len(sig.parameters):
-            raise FrontendError(f"the `# type:` comment of '{src.name}' lists "
-                                f"{len(comment[0])} parameter types for "
-                                f"{len(sig.parameters)} parameters", src.range(src.fdef))
-        params = [(n, fallback_annotation_type(a, fn.__globals__, src))
-                  for n, a in zip(sig.parameters, comment[0])]
-        return params, fallback_annotation_type(comment[1], fn.__globals__, src)
-    params = []
-    for p in sig.parameters.values():
-        ann = p.annotation
-        t = T.TENSOR if ann is inspect.Parameter.empty else \
-            fallback_annotation_type(ann, fn.__globals__, src)
-        params.append((p.name, t))
-    ret = sig.return_annotation
-    rt = None if ret is inspect.Signature.empty else \
-        fallback_annotation_type(ret, fn.__globals__, src)
-    return params, rt
-
-
-def _type_comment(src):
-    """([param annotation strs], return annotation str) of a `# type: (int) -> Tensor`
-    comment on the line after the def, or None."""
-    body_line = src.fdef.body[0].lineno if src.fdef.body else src.fdef.lineno + 1
-    for line in src.file_lines[src.fdef.lineno:body_line]:
-        s = line.strip()
-        if s.startswith("# type:"):
-            sig = s[len("# type:"):].strip()
-            params, _, ret = sig.partition("->")
-            inner = params.strip()[1:-1]
-            return calls_split(inner), ret.strip() or "None"
-    return None
-
-
-def calls_split(text):
-    """Split 'int, Tuple[Tensor, Tensor]' on top-level commas."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += ch in "[("
-        depth -= ch in "])"
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        parts.append(cur.strip())
-    return parts
+    """[(name, Type)], return Type or None of fn (see types.signature_types)."""
+    from .types import signature_types
+    return signature_types(fn)
 
 
 _CALLEES = threading.local()      # the functions being compiled, outermost first, and a cache

@@ -14,12 +14,15 @@ unrolled, and a ModuleList indexed by an int constant is a GetAttr of that child
 """
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 import typing
 
 from ...ir import types as T
 from ...nn.module import Module
 from .calls import describe_type
+from .exprs import unify
 from .compiler import FunctionCompiler, compile_function
 from .errors import FrontendError
 
@@ -50,6 +53,8 @@ def _make_class():
         Python."""
 
         def __getitem__(self, idx):
+            if self.original_name == "ModuleDict":
+                return self._modules[idx]
             mods = list(self._modules.values())
             if isinstance(idx, slice):
                 raise TypeError("slicing a scripted container is not supported")
@@ -59,20 +64,38 @@ def _make_class():
             return len(self._modules)
 
         def __iter__(self):
+            if self.original_name == "ModuleDict":
+                return iter(self._modules)
             return iter(self._modules.values())
+
+        def __contains__(self, key):
+            return key in self._modules
+
+        def keys(self):
+            return self._modules.keys()
+
+        def values(self):
+            return self._modules.values()
+
+        def items(self):
+            return self._modules.items()
 
     return RecursiveScriptModule, ScriptModuleContainer
 
 
 RecursiveScriptModule, _ScriptContainer = _make_class()
 
-_CONTAINERS = ("Sequential", "ModuleList")
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
 
 def _is_container(m) -> bool:
     from ...nn.modules import container as _c
-    return isinstance(m, (_c.Sequential, _c.ModuleList)) or getattr(
+    return isinstance(m, (_c.Sequential, _c.ModuleList, _c.ModuleDict)) or getattr(
         m, "original_name", None) in _CONTAINERS
+
+
+def _is_module_dict(m) -> bool:
+    return getattr(m, "original_name", None) == "ModuleDict"
 
 
 # ---------------------------------------------------------------------- attribute types
@@ -94,7 +117,34 @@ def _value_type(v):
         if len(elems) == 1:
             return T.ListType(elems.pop())
         return None
-    return None
+    if isinstance(v, dict) and v:
+        keys, values = {_value_type(k) for k in v}, {_value_type(x) for x in v.values()}
+        if None in keys or None in values or len(keys) != 1 or len(values) != 1:
+            return None
+        return T.DictType(keys.pop(), values.pop())
+    from .classes import object_value_type      # objects of script classes, NamedTuples
+    return object_value_type(v)
+
+
+def _init_annotations(cls) -> dict:
+    """`self.x: Dict[str, int] = {}` in __init__ (of the class and its bases): name ->
+    annotation AST and the globals to resolve it in, so empty containers get their type."""
+    out = {}
+    for klass in reversed(cls.__mro__):
+        init = klass.__dict__.get("__init__")
+        if not inspect.isfunction(init):
+            continue
+        try:
+            src = textwrap.dedent(inspect.getsource(init))
+            tree = ast.parse(src)
+        except (OSError, TypeError, SyntaxError):
+            continue
+        for node in ast.walk(tree):
+            t = node.target if isinstance(node, ast.AnnAssign) else None
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and \
+                    t.value.id == "self":
+                out[t.attr] = (node.annotation, init.__globals__)
+    return out
 
 
 # what nn.Module.__init__ itself sets (not attributes of the user's module)
@@ -155,6 +205,7 @@ class _Context:
         object.__setattr__(sm, "_type", cls_type)
         info = _ModuleInfo(mod, sm, path or type(mod).__name__)
         self.info[id(sm)] = info
+        object.__setattr__(sm, "_script_constants", info.constants)   # for save
         for name, p in mod._parameters.items():
             sm._parameters[name] = p
         for name, b in mod._buffers.items():
@@ -214,7 +265,8 @@ class _Context:
             raise
         finally:
             self.in_progress.pop()
-        sm._add_method(name, graph)
+        from ...jit.objects import python_defaults
+        sm._add_method(name, graph)._defaults = python_defaults(fn)
         return graph
 
 
@@ -232,6 +284,8 @@ class _ModuleInfo:
         cls = type(self.module)
         consts = _constant_names(cls)
         declared = _declared_types(cls)
+        init_annotations = _init_annotations(cls) if not cls.__module__.startswith(
+            ("gpujit.", "__archive__")) else {}
         d = self.module.__dict__
         # gpujit.nn's own modules: their settings (in_features, inplace, eps, ...) are
         # constants, as torch.nn lists them in __constants__
@@ -249,6 +303,10 @@ class _ModuleInfo:
                 from .types import annotation_type
                 mod = inspect.getmodule(cls)
                 t = annotation_type(ann, vars(mod) if mod else None)
+            elif name in init_annotations:
+                from .types import annotation_expr_type
+                node, env = init_annotations[name]
+                t = annotation_expr_type(node, env)
             if t is None:
                 t = _value_type(value)
             if t is None:
@@ -280,7 +338,7 @@ class _ModuleInfo:
 
 def _is_sequential(m):
     from ...nn.modules import container as _c
-    return isinstance(m, _c.Sequential)
+    return isinstance(m, _c.Sequential) or getattr(m, "original_name", None) == "Sequential"
 
 
 def script_module(mod):
@@ -298,6 +356,7 @@ class ModuleMethodCompiler(FunctionCompiler):
         super().__init__(fn, src)
         self.ctx, self.sm = ctx, sm
         self.modules = {}        # Value of a class type -> the ScriptModule it holds
+        self.dict_view = {}      # ModuleDict Value -> "values" after .values()
 
     def signature(self):
         from .types import signature_types
@@ -403,6 +462,12 @@ class ModuleMethodCompiler(FunctionCompiler):
     # ------------------------------------------------------------------ calls
     def class_method_call(self, v, name, node):
         sm = self.module_of(v, node)
+        if _is_module_dict(sm) and name in ("keys", "values") and not node.args:
+            if name == "keys":
+                return self.emit("prim::ListConstruct", [self.const(k) for k in sm._modules],
+                                 [T.ListType(T.STR)]).output
+            self.dict_view[v] = "values"     # `for m in self.blocks.values():`
+            return v
         if name != "forward" and name in sm._modules:       # self.sub(x) with func node
             return self.class_method_call(self.submodule_value(v, sm._modules[name], name),
                                           "forward", node)
@@ -459,12 +524,23 @@ class ModuleMethodCompiler(FunctionCompiler):
     # ------------------------------------------------------------------ containers
     def class_index(self, v, sl, node):
         sm = self.module_of(v, node)
-        k = self.const_int(sl)
         if not _is_container(sm):
             self.error(f"module '{sm.original_name}' cannot be indexed", node)
+        if _is_module_dict(sm):
+            key = sl.value if isinstance(sl, ast.Constant) and isinstance(sl.value, str) \
+                else None
+            if key is None:
+                self.error("a ModuleDict indexed with a variable key can only be called "
+                           "directly", sl, hint="write self.blocks[key](x)")
+            if key not in sm._modules or sm._modules[key] is None:
+                self.error(f"the ModuleDict has no module {key!r} (it has "
+                           f"{', '.join(map(repr, sm._modules)) or 'none'})", sl)
+            return self.submodule_value(v, sm._modules[key], key)
+        k = self.const_int(sl)
         if k is None:
-            self.error(f"a {sm.original_name} can only be indexed with an int constant", sl,
-                       hint="iterate over it with `for layer in self.layers:`")
+            self.error(f"a {sm.original_name} indexed with a variable can only be called "
+                       f"directly", sl, hint="write self.layers[i](x), or iterate with "
+                                             "`for layer in self.layers:`")
         names = list(sm._modules)
         if not -len(names) <= k < len(names):
             self.error(f"index {k} is out of range for a {sm.original_name} of "
@@ -473,12 +549,96 @@ class ModuleMethodCompiler(FunctionCompiler):
         return self.submodule_value(v, sm._modules[name], name)
 
     def class_elements(self, v, node):
+        """What `for x in <module value>:` runs over, unrolled: the submodules (a
+        ModuleDict: its keys, as Python; `.values()` / `.keys()` of one, see
+        class_method_call)."""
         sm = self.module_of(v, node)
         if not _is_container(sm):
             self.error(f"cannot iterate over module '{sm.original_name}'", node,
-                       hint="iterate over an nn.Sequential or nn.ModuleList")
+                       hint="iterate over an nn.Sequential, nn.ModuleList or nn.ModuleDict")
+        if _is_module_dict(sm) and self.dict_view.get(v) != "values":
+            return [lambda name=name: self.const(name) for name in sm._modules]
         return [lambda name=name, sub=sub: self.submodule_value(v, sub, name)
                 for name, sub in sm._modules.items() if sub is not None]
+
+    def expr_Call(self, node):
+        """`self.layers[i](x)` / `self.blocks[key](x)` with a variable index: a prim::If
+        chain that calls the chosen module (TorchScript rejects these)."""
+        f = node.func
+        if isinstance(f, ast.Name) and f.id in ("getattr", "hasattr") and \
+                self.is_builtin(f.id) and len(node.args) == 2 and not node.keywords and \
+                isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            # getattr(self, "0"): a submodule whose name is not an identifier (.code
+            # prints nn.Sequential's children so)
+            obj = self.expr(node.args[0])
+            if isinstance(obj.type, T.ClassType):
+                name = node.args[1].value
+                if f.id == "hasattr":
+                    sm = self.module_of(obj, node)
+                    return self.const(name in sm._modules or name in sm._parameters or
+                                      name in sm._buffers or name in sm._type.attributes or
+                                      hasattr(sm, name))
+                attr = ast.copy_location(ast.Attribute(value=node.args[0], attr=name,
+                                                       ctx=ast.Load()), node)
+                return self.class_attr(obj, attr)
+        if isinstance(f, ast.Subscript) and not (
+                isinstance(f.slice, ast.Constant) or self.const_int(f.slice) is not None):
+            cv = self.expr(f.value)
+            if isinstance(cv.type, T.ClassType):
+                sm = self.module_of(cv, f.value)
+                if _is_container(sm) and not _is_sequential_sm(sm):
+                    return self.dynamic_module_call(cv, sm, self.expr(f.slice), node)
+        return super().expr_Call(node)
+
+    def dynamic_module_call(self, cv, sm, index, node):
+        children = [(k, sub) for k, sub in sm._modules.items() if sub is not None]
+        is_dict = _is_module_dict(sm)
+        want = T.STR if is_dict else T.INT
+        if not isinstance(index.type, type(want)):
+            self.error(f"a {sm.original_name} is indexed with {describe_type(want)}, not "
+                       f"{describe_type(index.type)}", node.func.slice)
+        if not children:
+            self.error(f"the {sm.original_name} is empty; there is no module to call", node)
+        n = len(children)
+
+        def chosen(pos, key):
+            if is_dict:
+                return self.scalar("eq", index, self.const(key))
+            hit = self.scalar("eq", index, self.const(pos))
+            return self.scalar("__or__", hit, self.scalar("eq", index, self.const(pos - n)))
+
+        def chain(pos):
+            if pos == n:
+                what = "key" if is_dict else "index"
+                msg = (f"{sm.original_name} {what} out of range (it holds "
+                       + (", ".join(repr(k) for k, _ in children) if is_dict else
+                          f"{n} modules") + ")")
+                self.emit("prim::RaiseException",
+                          [self.const(msg), self.const("builtins." + (
+                              "KeyError" if is_dict else "IndexError"))], [])
+                return self.emit("prim::Uninitialized", [], [result[0]]).output
+            key, sub = children[pos]
+            ifn = self.emit("prim::If", [chosen(pos, key)], [])
+            vals = []
+            for build in (lambda: self.class_method_call(
+                    self.submodule_value(cv, sub, key), "forward", node),
+                    lambda: chain(pos + 1)):
+                b = ifn.add_block()
+                with self.in_block(b), self.scope():
+                    v = build()
+                    b.register_output(v)
+                    vals.append(v)
+                    if not result:
+                        result.append(v.type)
+            t = unify(vals[0].type, vals[1].type)
+            if t is None:
+                self.error(f"the modules of the {sm.original_name} return different types "
+                           f"({describe_type(vals[0].type)} from {key!r}, "
+                           f"{describe_type(vals[1].type)} from the others); calling one "
+                           f"chosen by a variable needs one type", node)
+            return ifn.add_output(t)
+        result = []
+        return chain(0)
 
 
 def _is_sequential_sm(sm):

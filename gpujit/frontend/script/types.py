@@ -5,7 +5,8 @@ Three sources of types, one result (a `gpujit.ir` Type):
   text (`"Tensor"`, `from __future__ import annotations`, `# type:` comments, `.code`);
 - a function's signature (`signature_types`): annotations or a type comment, and
   `Tensor` for what is not annotated;
-- example arguments (`types_from_examples`), for `gpujit.script(fn, example_inputs=...)`.
+- example arguments (`types_from_examples`, examples.py), for
+  `gpujit.script(fn, example_inputs=...)`.
 
 Annotation text is never `eval`ed: it is parsed with `ast` and its names are looked up in
 the function's globals and closure (then typing's names), so compiling code from a saved
@@ -113,20 +114,17 @@ class _Resolver:
         if cls is complex:
             self.fail("complex numbers are not supported by gpujit.script",
                       hint="use two floats, or a Tensor")
+        from .classes import is_scriptable_class, script_class
+        if is_scriptable_class(cls):         # a TorchScript class, compiled on first use
+            return script_class(cls).type
         self.fail(f"class '{cls.__qualname__}' is not a type gpujit.script can compile",
-                  hint="scripting classes is not supported yet in this build; use Tensor, "
-                       "int, float, bool, str, containers of them or a NamedTuple")
+                  hint="use Tensor, int, float, bool, str, containers of them, a NamedTuple "
+                       "or a class with its own __init__")
 
     def bare(self, name):
         example = _EXAMPLE.get(name)
-        if name in ("Set", "set"):
-            self.unsupported_set()
         self.fail(f"'{name}' needs its element types in an annotation",
                   hint=f"write e.g. {example}" if example else None)
-
-    def unsupported_set(self):
-        self.fail("Set[T] is not supported by gpujit.script yet",
-                  hint="use a List[T], or a Dict[T, bool] for membership tests")
 
     def generic(self, origin, args, convert) -> T.Type:
         """`origin[args]`, with `convert` turning each argument into a Type."""
@@ -159,8 +157,13 @@ class _Resolver:
             if len(args) != 1:
                 self.fail(f"Final takes one type, got {len(args)}")
             return convert(args[0])
-        if origin in (set, frozenset, typing.Set):
-            self.unsupported_set()
+        if origin in (set, frozenset, typing.Set, typing.FrozenSet):
+            if len(args) != 1:
+                self.fail(f"Set takes one element type, got {len(args)}")
+            elem = convert(args[0])
+            if not isinstance(elem, (T.IntType, T.FloatType, T.BoolType, T.StrType)):
+                self.fail(f"a Set holds ints, floats, bools or strs, not {elem.annotation()}")
+            return T.SetType(elem)
         name = getattr(origin, "__name__", None) or getattr(origin, "_name", None) or origin
         self.fail(f"'{name}[...]' is not a type annotation gpujit.script understands",
                   hint="use List, Tuple, Dict, Optional or Union")
@@ -340,6 +343,9 @@ def signature_types(fn, self_type=None):
 def _signature(fn, self_type=None):
     src = _FunctionSource.of(fn)
     env = function_globals(fn)
+    own = getattr(self_type, "py_class", None)
+    if isinstance(own, type):          # a script class's methods name it before it is bound
+        env.setdefault(own.__name__, own)
     try:
         sig = inspect.signature(fn, follow_wrapped=False)
     except (TypeError, ValueError):
@@ -374,7 +380,62 @@ def _signature(fn, self_type=None):
         params.append(_Param(p.name, _default_param_type(p.default), False, sr))
     if comment is None and sig.return_annotation is not inspect.Signature.empty:
         ret = annotation_type(sig.return_annotation, env, src.def_range() if src else None)
+    examples = example_types_of(fn)
+    if examples is not None:
+        own = params[1:] if self_type is not None else params
+        for p, t in zip(own, examples):
+            if not p.annotated:
+                p.type = t
+    for p, q in zip(params[start:], plist[start:]):
+        _check_default(fn, p, q.default)
     return params, ret
+
+
+def _check_default(fn, p, default):
+    """A default value must be of its parameter's type (TorchScript rejects the function
+    otherwise): `n: int = "a"`, `n: int = []`, a lambda default."""
+    if default is inspect.Parameter.empty:
+        return
+    if p.annotated:
+        if _default_fits(default, p.type):
+            return
+        expected = "a value of type " + p.type.annotation()
+    else:
+        if default is None or _value_type_or_none(default) is not None:
+            return
+        expected = "a value gpujit.script has a type for"
+    if getattr(default, "__name__", "") == "<lambda>":
+        got = "a lambda"
+    elif inspect.isfunction(default) or inspect.isbuiltin(default):
+        got = f"the function {default.__name__!r}"
+    else:
+        got = f"{default!r} (a {_describe(default)})"
+    raise FrontendError(
+        f"the default value of parameter '{p.name}' of {fn.__name__} is {got}, not "
+        f"{expected}", p.source_range,
+        hint=f"give '{p.name}' a default of type {p.type.annotation()}" if p.annotated
+        else "use an int, float, bool, str, None, or a list / tuple of them")
+
+
+def _default_fits(v, t) -> bool:
+    if value_matches_type(v, t):
+        return True
+    if isinstance(t, T.OptionalType):
+        return v is None or _default_fits(v, t.elem)
+    if isinstance(t, (T.FloatType, T.NumberType)):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if isinstance(t, T.ListType) and isinstance(v, (list, tuple)):
+        return all(_default_fits(x, t.elem) for x in v)
+    if isinstance(t, T.TupleType) and isinstance(v, tuple) and len(v) == len(t.elems):
+        return all(_default_fits(x, e) for x, e in zip(v, t.elems))
+    return False
+
+
+def _value_type_or_none(v):
+    try:
+        return _value_type(v)
+    except _ExampleConflict:
+        return None
 
 
 def _default_param_type(default):
@@ -491,145 +552,6 @@ class _FunctionSource:
         return self.def_range()
 
 
-# ------------------------------------------------------------------ example inputs
-
-class _ExampleConflict(Exception):
-    pass
-
-
-class _UnknownType(T.Type):
-    """The element type of an empty container in an example: to be learnt from another
-    example, or an error."""
-    __slots__ = ()
-
-    def __eq__(self, other):
-        return isinstance(other, _UnknownType)
-
-    def __hash__(self):
-        return 0
-
-    def __str__(self):
-        return "?"
-
-
-_UNKNOWN = _UnknownType()
-
-
-def types_from_examples(fn, example_inputs, self_type=None):
-    """`(params, return_type)` as `signature_types`, with each unannotated parameter
-    typed from the values it takes in `example_inputs` (a list of argument tuples, as
-    `gpujit.script(fn, example_inputs=[(x, 3), (y, 4)])`). Values of different types for
-    one parameter are an error naming it; None with a T gives Optional[T]."""
-    params, ret = _signature(fn, self_type)
-    if not isinstance(example_inputs, (list, tuple)) or (
-            isinstance(example_inputs, tuple) and example_inputs
-            and not all(isinstance(e, (list, tuple)) for e in example_inputs)):
-        raise FrontendError(
-            f"example_inputs for {fn.__name__} must be a list of argument tuples, got "
-            f"{type(example_inputs).__name__}", hint="e.g. example_inputs=[(x, 3), (y, 4)]")
-    examples = [tuple(e) if isinstance(e, (list, tuple)) else (e,) for e in example_inputs]
-    own = params[1:] if self_type is not None else params
-    for k, ex in enumerate(examples):
-        if len(ex) > len(own):
-            raise FrontendError(
-                f"example_inputs[{k}] has {len(ex)} arguments but {fn.__name__} takes "
-                f"{len(own)}")
-    for i, p in enumerate(own):
-        values = [ex[i] for ex in examples if len(ex) > i]
-        if p.annotated or not values:
-            continue
-        try:
-            t = _value_type(values[0])
-            for v in values[1:]:
-                t = _merge(t, _value_type(v))
-        except _ExampleConflict as e:
-            raise FrontendError(f"parameter '{p.name}' of {fn.__name__} gets {e} in "
-                                "example_inputs", p.source_range,
-                                hint=f"annotate '{p.name}' with the type you mean") from None
-        if _has_unknown(t):
-            raise FrontendError(
-                f"parameter '{p.name}' of {fn.__name__} only gets empty containers in "
-                "example_inputs, so their element type is unknown", p.source_range,
-                hint=f"annotate it, e.g. {p.name}: List[int]")
-        p.type = t
-    return [(p.name, p.type) for p in params], ret
-
-
-def _describe(v):
-    return type(v).__name__
-
-
-def _value_type(v) -> T.Type:
-    """Annotation-level type of an example value (all tensors are `Tensor`)."""
-    if isinstance(v, Tensor) or _is_torch_class(type(v), "Tensor"):
-        return T.TENSOR
-    if v is None:
-        return T.NONE
-    for py, t in ((bool, T.BOOL), (int, T.INT), (float, T.FLOAT), (str, T.STR)):
-        if isinstance(v, py):
-            return t
-    if isinstance(v, _device):
-        return T.DEVICE
-    if isinstance(v, tuple) and hasattr(type(v), "_fields"):
-        return namedtuple_type(type(v))
-    if isinstance(v, tuple):
-        return T.TupleType(tuple(_value_type(x) for x in v))
-    if isinstance(v, list):
-        elem = _UNKNOWN
-        for x in v:
-            elem = _merge(elem, _value_type(x), "a list mixing")
-        return T.ListType(elem)
-    if isinstance(v, dict):
-        key, val = _UNKNOWN, _UNKNOWN
-        for k, x in v.items():
-            key = _merge(key, _value_type(k), "a dict with keys")
-            val = _merge(val, _value_type(x), "a dict with values")
-        return T.DictType(key, val)
-    raise _ExampleConflict(f"a {_describe(v)}, which gpujit.script has no type for")
-
-
-def _merge(a, b, what="values of types"):
-    """The type that covers both a and b, or _ExampleConflict."""
-    if a == b or isinstance(b, _UnknownType):
-        return a
-    if isinstance(a, _UnknownType):
-        return b
-    if a == T.NONE or b == T.NONE:
-        other = b if a == T.NONE else a
-        if isinstance(other, T.OptionalType):
-            return other
-        return T.OptionalType(other)
-    if isinstance(a, T.OptionalType) or isinstance(b, T.OptionalType):
-        inner_a = a.elem if isinstance(a, T.OptionalType) else a
-        inner_b = b.elem if isinstance(b, T.OptionalType) else b
-        return T.OptionalType(_merge(inner_a, inner_b, what))
-    if isinstance(a, T.ListType) and isinstance(b, T.ListType):
-        return T.ListType(_merge(a.elem, b.elem, "lists of"))
-    if isinstance(a, T.DictType) and isinstance(b, T.DictType):
-        return T.DictType(_merge(a.key, b.key, "dicts with keys"),
-                          _merge(a.value, b.value, "dicts with values"))
-    if (type(a) is T.TupleType and type(b) is T.TupleType
-            and len(a.elems) == len(b.elems)):
-        return T.TupleType(tuple(_merge(x, y, what) for x, y in zip(a.elems, b.elems)))
-    raise _ExampleConflict(f"{what} {_spell(a)} and {_spell(b)}")
-
-
-def _spell(t):
-    return "Tensor" if isinstance(t, T.TensorType) else t.annotation()
-
-
-def _has_unknown(t):
-    if isinstance(t, _UnknownType):
-        return True
-    if isinstance(t, (T.ListType, T.OptionalType)):
-        return _has_unknown(t.elem)
-    if isinstance(t, T.DictType):
-        return _has_unknown(t.key) or _has_unknown(t.value)
-    if isinstance(t, (T.TupleType, T.UnionType)):
-        return any(_has_unknown(e) for e in getattr(t, "elems", None) or t.types)
-    return False
-
-
 # ------------------------------------------------------------------ values vs types
 
 def value_matches_type(v, t: T.Type) -> bool:
@@ -673,3 +595,9 @@ def value_matches_type(v, t: T.Type) -> bool:
     if isinstance(t, T.ClassType):
         return t.py_class is not None and isinstance(v, t.py_class)
     return False
+
+
+# example inputs live in examples.py, which reads this module's signatures (so it is
+# imported last); the names are re-exported here
+from .examples import (types_from_examples, example_types_for_modules,  # noqa: E402,F401
+                       example_types_of, _value_type, _ExampleConflict, _describe)

@@ -1,0 +1,250 @@
+"""Python builtins and the `math` module in scripted code: len, int, float, bool, str,
+min, max, abs, round, sum, sorted, list, set, print, getattr / hasattr with a constant
+name, and math.sqrt / floor / isnan / pi / ... on Python numbers.
+
+Numbers go to the scalar family of the registry (ops/scalar_ops.py: aten::floor.float,
+aten::round.float, ...), containers to the runtime's container ops (aten::len, aten::sum,
+aten::sorted, aten::set, ...), so a scripted call computes what Python computes."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from ...ops import registry as _reg
+from .calls import describe_type
+
+__all__ = ["BuiltinMixin"]
+
+_NUMS = (T.IntType, T.FloatType)
+_KEYWORDS = {"sorted": ("reverse",)}
+_USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
+          "int": "int(a number, str or one-element Tensor)",
+          "float": "float(a number, str or one-element Tensor)",
+          "bool": "bool(a number, container or one-element Tensor)", "str": "str(x)",
+          "list": "list(a list, set, str or dict)", "set": "set(a list of ints, floats, "
+          "bools or strs)", "sorted": "sorted(a list, reverse=False)",
+          "print": "print(a, b, ...)", "min": "min(a, b) of numbers, or min(a list)",
+          "max": "max(a, b) of numbers, or max(a list)", "abs": "abs(a number or Tensor)",
+          "round": "round(x) or round(x, ndigits) of a number",
+          "sum": "sum(a list of numbers)", "enumerate": "enumerate(xs) or enumerate(xs, 1)",
+          "zip": "zip(xs, ys, ...) of lists", "isinstance": "isinstance(x, int)",
+          "getattr": 'getattr(obj, "name")', "hasattr": 'hasattr(obj, "name")'}
+
+
+class BuiltinMixin:
+    """ExprCompiler's calls of builtins and of `math` (self is the compiler)."""
+
+    def builtin_call(self, name, node):
+        if name == "isinstance":
+            return self.isinstance_call(node)
+        if name in ("getattr", "hasattr"):
+            return self.attr_builtin(name, node)
+        if name == "range":
+            self.error("range() is supported only as the iterable of a for loop or "
+                       "comprehension", node, hint="write `for i in range(n):`")
+        allowed = _KEYWORDS.get(name, ())
+        bad = [k.arg for k in node.keywords if k.arg not in allowed]
+        if bad:
+            self.error(f"{name}() takes no keyword argument '{bad[0]}' here", node,
+                       hint="pass the arguments by position")
+        args = [self.expr(a) for a in node.args]
+        kw = {k.arg: self.expr(k.value) for k in node.keywords}
+        handler = getattr(self, f"builtin_{name}", None)
+        if handler is not None:
+            v = handler(args, kw, node)
+            if v is not None:
+                return v
+        if handler is not None:
+            self.error(f"{name}() with ({', '.join(describe_type(a.type) for a in args)}) is "
+                       f"not supported", node, hint=_USAGE.get(name))
+        self.error(f"the builtin '{name}' is not supported in scripted functions yet", node,
+                   hint="supported builtins: " + ", ".join(sorted(_USAGE)))
+
+    # ------------------------------------------------------------------ conversions
+    def builtin_len(self, args, kw, node):
+        if len(args) != 1:
+            return None
+        t = args[0].type
+        if isinstance(t, T.ClassType):
+            return self.class_len(args[0], node)
+        if isinstance(t, T.TupleType):
+            return self.const(len(t.elems))
+        if isinstance(t, (T.ListType, T.DictType, T.StrType, T.SetType)):
+            return self.len_of(args[0])
+        return self.scalar("len", *args, node=node)       # Tensor, or the schema's error
+
+    def builtin_int(self, args, kw, node):
+        return self.number_conversion("int", args, node)
+
+    def builtin_float(self, args, kw, node):
+        return self.number_conversion("float", args, node)
+
+    def builtin_bool(self, args, kw, node):
+        if len(args) == 1:
+            t = args[0].type
+            if isinstance(t, (T.ListType, T.DictType, T.StrType, T.SetType)):
+                return self.scalar("ne", self.len_of(args[0]), self.const(0), node=node)
+            return self.to_bool(args[0], node)
+        return None
+
+    def number_conversion(self, name, args, node):
+        if len(args) != 1:
+            return None
+        target = {"int": T.IntType, "float": T.FloatType}[name]
+        if isinstance(args[0].type, target):
+            return args[0]
+        return self.emit_call(list(_reg.OVERLOADS.get(f"aten::{name.capitalize()}", [])),
+                              args, {}, node, name)
+
+    def builtin_str(self, args, kw, node):
+        if len(args) != 1:
+            return None
+        return self.to_str(args[0], node)
+
+    def builtin_list(self, args, kw, node):
+        if len(args) != 1:
+            return None
+        lst = self.as_list(args[0])
+        if lst is None:
+            return None
+        return self.emit("aten::list", [lst], [lst.type]).output
+
+    def builtin_set(self, args, kw, node):
+        if not args:
+            return self.empty_set(node)
+        if len(args) != 1:
+            return None
+        v = args[0]
+        if isinstance(v.type, T.SetType):
+            return self.emit("aten::copy", [v], [v.type]).output
+        lst = self.as_list(v)
+        return None if lst is None else self.new_set(lst, node)
+
+    def builtin_enumerate(self, args, kw, node):
+        """enumerate(xs[, start]) as the list of its (index, element) pairs."""
+        lst = self.as_list(args[0]) if len(args) in (1, 2) else None
+        if lst is None or (len(args) == 2 and not isinstance(args[1].type, T.IntType)):
+            return None
+        start = args[1] if len(args) == 2 else self.const(0)
+        t = T.ListType(T.TupleType((T.INT, lst.type.elem)))
+        return self.emit("aten::enumerate", [lst, start], [t]).output
+
+    def builtin_zip(self, args, kw, node):
+        """zip(xs, ys, ...) as the list of its tuples."""
+        lists = [self.as_list(a) for a in args]
+        if not lists or any(lst is None for lst in lists):
+            return None
+        t = T.ListType(T.TupleType(tuple(lst.type.elem for lst in lists)))
+        return self.emit("aten::zip", lists, [t]).output
+
+    def builtin_sorted(self, args, kw, node):
+        if len(args) != 1:
+            return None
+        return self.sorted_list(args[0], kw.get("reverse"), node)
+
+    def builtin_print(self, args, kw, node):
+        self.emit("prim::Print", args, [])
+        return self.const(None)
+
+    # ------------------------------------------------------------------ numbers
+    def builtin_min(self, args, kw, node):
+        return self.min_max("min", args, node)
+
+    def builtin_max(self, args, kw, node):
+        return self.min_max("max", args, node)
+
+    def min_max(self, name, args, node):
+        if len(args) == 1 and isinstance(args[0].type, T.ListType):
+            lst = args[0]
+            if lst.node.kind == "prim::ListConstruct" and not lst.node.inputs:
+                self.error(f"{name}() of an empty list", node,
+                           hint=f"{name}() needs at least one element")
+            if not isinstance(lst.type.elem, (T.IntType, T.FloatType, T.BoolType,
+                                              T.StrType)):
+                self.error(f"{name}() of a list needs ints, floats, bools or strs, got "
+                           f"{describe_type(lst.type)}", node,
+                           hint=f"for tensors use torch.stack(xs).{name}()")
+            return self.emit(f"aten::{name}", [lst], [lst.type.elem]).output
+        if len(args) == 2 and all(isinstance(a.type, _NUMS) for a in args):
+            a, b = args
+            t = self.unify(a.type, b.type) or T.FLOAT
+            if t == T.FLOAT:
+                a, b = [self.emit_call(list(_reg.OVERLOADS["aten::Float"]), [x], {}, node,
+                                       "float") if isinstance(x.type, T.IntType) else x
+                        for x in (a, b)]
+            c = self.scalar("lt" if name == "min" else "gt", a, b, node=node)
+            return self.select(c, a, b, t)
+        return None
+
+    def builtin_abs(self, args, kw, node):
+        if len(args) != 1:
+            return None
+        a = args[0]
+        if isinstance(a.type, _NUMS):
+            c = self.scalar("lt", a, self.const(0), node=node)
+            return self.select(c, self.scalar_neg(a, node), a, a.type)
+        return self.call_op("abs", args, {}, node)
+
+    def builtin_round(self, args, kw, node):
+        if len(args) not in (1, 2) or not isinstance(args[0].type, _NUMS):
+            return None
+        if len(args) == 1 and isinstance(args[0].type, T.IntType):
+            return args[0]
+        return self.scalar("round", *args, node=node)
+
+    def builtin_sum(self, args, kw, node):
+        if len(args) != 1:
+            return None
+        lst = args[0]
+        if not isinstance(lst.type, T.ListType) or not isinstance(
+                lst.type.elem, (T.IntType, T.FloatType, T.BoolType)):
+            self.error(f"sum() adds a list of ints, floats or bools, got "
+                       f"{describe_type(lst.type)}", node,
+                       hint="for tensors use torch.stack(xs).sum(0)")
+        out = T.INT if isinstance(lst.type.elem, (T.IntType, T.BoolType)) else T.FLOAT
+        return self.emit("aten::sum", [lst], [out]).output
+
+    # ------------------------------------------------------------------ math
+    def math_call(self, name, node):
+        """math.<name>(...) on Python numbers (registry ops in ops/scalar_ops.MATH_OPS)."""
+        from ...ops.scalar_ops import MATH_OPS
+        ops = [d for d in _reg.OVERLOADS.get(f"aten::{name}", []) if d.name in MATH_OPS]
+        if not ops:
+            self.error(f"scripted code has no math function '{name}'", node,
+                       hint="supported: sqrt exp log log2 log10 floor ceil trunc fabs pow "
+                            "sin cos tan tanh atan2 isnan isinf isfinite ...")
+        args, kwargs = self.call_args(node)
+        return self.emit_call(ops, args, kwargs, node, name)
+
+    # ------------------------------------------------------------------ getattr / hasattr
+    def attr_builtin(self, name, node):
+        if len(node.args) != 2 or node.keywords or not (
+                isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+            self.error(f"{name}() takes an object and a constant attribute name", node,
+                       hint=f'write {name}(obj, "attr")')
+        attr = node.args[1].value
+        access = ast.Attribute(value=node.args[0], attr=attr, ctx=ast.Load())
+        ast.copy_location(access, node)
+        access.end_lineno, access.end_col_offset = node.end_lineno, node.end_col_offset
+        if name == "getattr":
+            return self.expr(access)
+        found, obj = self.py_object(node.args[0])
+        if found:
+            return self.const(hasattr(obj, attr))
+        v = self.expr(node.args[0])
+        return self.const(self.has_attribute(v.type, attr))
+
+    def has_attribute(self, t, attr):
+        """hasattr() decided from the static type."""
+        if isinstance(t, T.NamedTupleType):
+            return attr in t.fields
+        if isinstance(t, T.ClassType):
+            return attr in t.attributes or attr in t.methods or (
+                t.py_class is not None and hasattr(t.py_class, attr))
+        if isinstance(t, T.TensorType):
+            from ...tensor import Tensor
+            return hasattr(Tensor, attr)
+        py = {T.IntType: int, T.FloatType: float, T.BoolType: bool, T.StrType: str,
+              T.ListType: list, T.DictType: dict, T.SetType: set,
+              T.TupleType: tuple}.get(type(t))
+        return py is not None and hasattr(py, attr)

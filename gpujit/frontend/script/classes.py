@@ -1,0 +1,421 @@
+"""TorchScript classes: a Python class compiled into a ClassType with typed attributes and
+method graphs.
+
+    @gpujit.jit.script                 # or used undecorated from scripted code
+    class Pair:
+        def __init__(self, a: Tensor, b: int):
+            self.a = a                 # attribute types: annotations, else the value's
+            self.b = b
+        def total(self) -> Tensor:
+            return self.a + self.b
+
+`script_class(Pair)` compiles `__init__` first (its assignments to `self.<name>` declare
+the attributes, typed by the class's annotations or by the assigned value), then every
+other method (a method that calls another compiles that one first). In scripted code
+`Pair(x, 1)` is `prim::CreateObject` followed by `prim::CallMethod[name="__init__"]`,
+`p.a` is prim::GetAttr, `p.a = v` prim::SetAttr and `p.total()` prim::CallMethod whose
+callee graph is in `node.meta["callee"]` (and in the ClassType's `methods`), so the inliner
+flattens it. At run time an object is an instance of the user's class made without
+calling its Python `__init__` (the graph's __init__ sets its attributes), so Python code
+receiving it sees an ordinary Pair.
+
+ClassValueMixin is the compiler's side (FunctionCompiler inherits it): creating objects,
+reading, writing and calling on them, and NamedTuple construction and field access.
+"""
+from __future__ import annotations
+
+import enum
+import inspect
+import threading
+import weakref
+
+from ...ir import types as T
+from .calls import describe_type
+from .errors import FrontendError
+
+__all__ = ["script_class", "script_class_of", "is_scriptable_class", "object_value_type",
+           "ScriptClass", "ClassValueMixin"]
+
+# py class -> ScriptClass (a value's ClassType names its class: ClassType.py_class)
+_CLASSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()
+
+# methods that are Python protocol, not TorchScript methods of the class
+_SKIPPED_DUNDERS = {"__repr__", "__str__", "__eq__", "__hash__", "__getstate__",
+                    "__setstate__", "__reduce__", "__reduce_ex__", "__init_subclass__",
+                    "__class_getitem__", "__new__", "__del__", "__getattr__",
+                    "__setattr__", "__delattr__", "__dir__", "__format__"}
+
+
+class ScriptClass:
+    """One compiled class: its ClassType (attributes, method graphs) and compile state."""
+
+    def __init__(self, cls):
+        self.cls = cls
+        name = "__torch__." + cls.__qualname__.replace(".<locals>", "")
+        k = 0
+        while _taken(name, cls):
+            name = f"__torch__.___torch_mangle_{k}.{cls.__name__}"
+            k += 1
+        self.type = T.register_class_type(T.ClassType(name, py_class=cls))
+        self.defining = False          # compiling __init__: new attributes may appear
+        self.in_progress = []          # method names being compiled
+
+    @property
+    def name(self):
+        return self.cls.__name__
+
+    def python_method(self, name):
+        fn = inspect.getattr_static(self.cls, name, None)
+        return fn if inspect.isfunction(fn) else None
+
+    def method_graph(self, name, caller=None, node=None):
+        """The graph of method `name` (self first), compiled on first use."""
+        g = self.type.methods.get(name)
+        if g is not None:
+            return g
+        fn = self.python_method(name)
+        where = node if caller is not None else None
+
+        def fail(msg, hint=None):
+            if caller is not None:
+                caller.error(msg, where, hint=hint)
+            raise FrontendError(msg, hint=hint)
+        if fn is None:
+            fail(f"class '{self.name}' has no method '{name}'",
+                 hint="define it with def in the class body")
+        if name in self.in_progress:
+            cycle = " -> ".join(f"{self.name}.{m}" for m in self.in_progress + [name])
+            fail(f"recursive call of {self.name}.{name} ({cycle})",
+                 hint="scripted methods cannot be recursive; write a loop")
+        from .compiler import compile_function
+        self.in_progress.append(name)
+        outer_defining, self.defining = self.defining, name == "__init__"
+        try:
+            g = compile_function(fn, make_compiler=lambda f, src: _ClassMethodCompiler(
+                f, src, self))
+        except FrontendError as e:
+            if not getattr(e, "_gpujit_class", False):
+                e.args = (f"{e.args[0]}\n  (while scripting class {self.name}: method "
+                          f"{name})",)
+                e._gpujit_class = True
+            raise
+        finally:
+            self.in_progress.pop()
+            self.defining = outer_defining
+        self.type.methods[name] = g
+        return g
+
+    def compile_all(self):
+        """__init__ (declares the attributes), then every other method."""
+        from ...jit.script import function_modifier
+        self.method_graph("__init__")
+        for name, fn in list(vars(self.cls).items()):
+            if not inspect.isfunction(fn) or name == "__init__" or \
+                    name in _SKIPPED_DUNDERS or function_modifier(fn) in ("ignore", "drop"):
+                continue
+            self.method_graph(name)
+
+
+def _taken(name, cls) -> bool:
+    """Does another class (or a module's type) already go by this ClassType name?"""
+    t = T.class_type(name)
+    if t.py_class is not None:
+        return t.py_class is not cls
+    return bool(t.methods or t.attributes)
+
+
+def is_scriptable_class(cls) -> bool:
+    """A user class gpujit may compile as a TorchScript class: defined in Python with its
+    own __init__, not a module, tensor, exception, enum or NamedTuple."""
+    from ...nn.module import Module
+    from ...tensor import Tensor
+    if not inspect.isclass(cls) or cls.__module__ in ("builtins", "typing", "abc"):
+        return False
+    if cls.__module__.startswith("gpujit") and not cls.__module__.startswith("gpujit_"):
+        return False
+    if issubclass(cls, (Module, Tensor, BaseException, enum.Enum, tuple)):
+        return False
+    return inspect.isfunction(inspect.getattr_static(cls, "__init__", None))
+
+
+def script_class_of(t) -> "ScriptClass | None":
+    """The ScriptClass of a ClassType, or None (a module type, an unknown class)."""
+    if not isinstance(t, T.ClassType) or isinstance(t, T.NamedTupleType):
+        return None
+    # by the type's own class only: a module's type may share the name (`__torch__.X`)
+    return _CLASSES.get(t.py_class) if t.py_class is not None else None
+
+
+def object_value_type(v):
+    """The IR type of a Python object whose class scripted code can use (an instance of a
+    script / scriptable class, compiled on first use, or a NamedTuple of typed fields),
+    else None: for typing module attributes from their values."""
+    cls = type(v)
+    if isinstance(v, tuple) and hasattr(cls, "_fields"):
+        from .types import namedtuple_type
+        try:
+            return namedtuple_type(cls)
+        except FrontendError:
+            return None
+    if is_scriptable_class(cls):
+        return script_class(cls).type
+    return None
+
+
+def script_class(cls) -> ScriptClass:
+    """Compile a class (once; later calls return the same ScriptClass). A class in the
+    middle of compiling (its methods mention it) is returned as it is."""
+    with _LOCK:
+        got = _CLASSES.get(cls)
+        if got is not None:
+            return got
+        if not is_scriptable_class(cls):
+            raise FrontendError(f"class '{cls.__qualname__}' cannot be scripted: a "
+                                f"TorchScript class is a plain Python class with its own "
+                                f"__init__", hint="define __init__(self, ...) that assigns "
+                                                  "the attributes")
+        sc = ScriptClass(cls)
+        _CLASSES[cls] = sc
+        _declare_annotated(sc)
+        try:
+            sc.compile_all()
+        except BaseException:
+            _CLASSES.pop(cls, None)
+            sc.type.methods.clear()
+            sc.type.attributes.clear()
+            raise
+        return sc
+
+
+def _declare_annotated(sc):
+    """Class-level annotations (`x: Optional[Tensor]`) declare attribute types."""
+    from .types import annotation_type, function_globals
+    ann = vars(sc.cls).get("__annotations__", {})
+    init = sc.python_method("__init__")
+    env = function_globals(init) if init is not None else {}
+    for name, a in ann.items():
+        sc.type.attributes[name] = annotation_type(a, env)
+
+
+def _generalized(t):
+    if isinstance(t, T.TensorType):
+        return T.TENSOR
+    if isinstance(t, T.ListType) and isinstance(t.elem, T.TensorType):
+        return T.ListType(T.TENSOR)
+    return t
+
+
+def _fits(value_type, t):
+    return value_type.is_subtype_of(t) or (isinstance(value_type, T.TensorType)
+                                           and isinstance(t, T.TensorType))
+
+
+# ---------------------------------------------------------------------- compiler side
+
+class ClassValueMixin:
+    """Objects of scripted classes and NamedTuples in the function compiler."""
+
+    # ---- construction
+    def construct(self, cls, node):
+        """`Pair(...)` for a script (or scriptable) class, `Point(...)` for a NamedTuple
+        class; None when cls is neither."""
+        if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+            return self.construct_namedtuple(cls, node)
+        if not is_scriptable_class(cls):
+            return None
+        try:
+            sc = script_class(cls)
+        except FrontendError as e:
+            if not getattr(e, "_gpujit_class", False) and e.source_range is None:
+                self.error(str(e.args[0]), node)
+            raise
+        if "__init__" in sc.in_progress:
+            self.error(f"{sc.name}.__init__ creates a {sc.name}; a class cannot construct "
+                       f"itself while it is being defined", node)
+        obj = self.emit("prim::CreateObject", [], [sc.type]).output
+        self.object_method_call(obj, sc, "__init__", node)
+        return obj
+
+    def construct_namedtuple(self, cls, node):
+        from .types import namedtuple_type
+        t = namedtuple_type(cls)
+        fields = list(t.fields)
+        args, kwargs = self.call_args(node)
+        what = cls.__name__
+        if len(args) > len(fields):
+            self.error(f"{what}() takes {len(fields)} fields but {len(args)} were given",
+                       node)
+        bound = dict(zip(fields, args))
+        for k, v in kwargs.items():
+            if k not in fields:
+                self.error(f"{what}() has no field '{k}' (its fields: "
+                           f"{', '.join(fields)})", node)
+            if k in bound:
+                self.error(f"{what}() got field '{k}' both by position and by name", node)
+            bound[k] = v
+        defaults = getattr(cls, "_field_defaults", {})
+        values = []
+        for f, ft in zip(fields, t.elems):
+            v = bound.get(f)
+            if v is None:
+                if f not in defaults:
+                    self.error(f"{what}() is missing field '{f}'", node)
+                v = self.constant_value(defaults[f], node)
+            if not _fits(v.type, ft):
+                self.error(f"field '{f}' of {what} is {describe_type(ft)}, got "
+                           f"{describe_type(v.type)}", node)
+            values.append(v)
+        return self.emit("prim::TupleConstruct", values, [t]).output
+
+    # ---- attributes
+    def namedtuple_field(self, v, node):
+        t = v.type
+        if node.attr not in t.fields:
+            self.error(f"{t.annotation()} has no field '{node.attr}' (its fields: "
+                       f"{', '.join(t.fields)})", node)
+        k = t.fields.index(node.attr)
+        return self.emit("prim::TupleIndex", [v, self.const(k)], [t.elems[k]]).output
+
+    def object_attr(self, v, sc, node):
+        name = node.attr
+        t = sc.type.attributes.get(name)
+        if t is None:
+            if sc.python_method(name) is not None:
+                self.error(f"method '{name}' of {sc.name} can only be called here, not used "
+                           f"as a value", node, hint=f"call it: .{name}(...)")
+            if sc.defining:
+                self.error(f"the attribute '{name}' of {sc.name} is read before __init__ "
+                           f"assigns it", node, hint=f"assign self.{name} first")
+            self.error(f"class '{sc.name}' has no attribute '{name}'", node,
+                       hint=f"assign self.{name} in {sc.name}.__init__")
+        out = self.emit("prim::GetAttr", [v], [t], attrs={"name": name}).output
+        return out
+
+    def object_setattr(self, v, sc, name, value, node, declared=None):
+        t = sc.type.attributes.get(name)
+        if t is None:
+            if not (sc.defining and self.in_own_init(v, sc)):
+                self.error(f"class '{sc.name}' has no attribute '{name}'; attributes are "
+                           f"declared by assigning them in __init__", node,
+                           hint=f"assign self.{name} in {sc.name}.__init__")
+            if isinstance(value.type, T.NoneType) and declared is None:
+                self.error(f"the attribute '{name}' of {sc.name} is assigned None, so its "
+                           f"type is unknown", node,
+                           hint=f"annotate it in the class body: {name}: Optional[Tensor]")
+            t = declared or _generalized(value.type)
+            sc.type.attributes[name] = t
+        if not _fits(value.type, t):
+            self.error(f"the attribute '{name}' of {sc.name} is {describe_type(t)}; it "
+                       f"cannot be assigned {describe_type(value.type)}", node)
+        self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
+
+    def in_own_init(self, v, sc):
+        return bool(self.graph.inputs) and v is self.graph.inputs[0] and \
+            getattr(self, "script_class", None) is sc
+
+    # ---- calls
+    def object_method_call(self, v, sc, name, node):
+        from ...jit.script import function_modifier
+        fn = sc.python_method(name)
+        if fn is None:
+            if name in sc.type.attributes:
+                self.error(f"the attribute '{name}' of {sc.name} is not callable", node)
+            self.error(f"class '{sc.name}' has no method '{name}'", node)
+        modifier = function_modifier(fn)
+        if modifier in ("ignore", "drop"):
+            from .python_calls import python_call, dropped_call
+            args, kwargs = self.call_args(node)
+            if modifier == "drop":
+                return dropped_call(self, fn, f"{sc.name}.{name}", node)
+            return python_call(self, fn, [v] + list(args), kwargs, node, method=True)
+        graph = sc.method_graph(name, self, node)
+        what = f"{sc.name}.{name}"
+        values = self.bind_call(fn, graph.inputs[1:], what, node, skip_self=True)
+        outs = [o.type for o in graph.outputs]
+        n = self.emit("prim::CallMethod", [v] + values, outs, attrs={"name": name})
+        n.meta["callee"] = graph
+        if len(outs) == 1:
+            return n.output
+        return self.emit("prim::TupleConstruct", n.outputs,
+                         [T.TupleType(tuple(outs))]).output
+
+    def bind_call(self, fn, params, what, node, skip_self=False):
+        """The argument Values of a call, bound by fn's Python signature (keywords,
+        defaults) and checked against the parameter Values' types."""
+        args, kwargs = self.call_args(node)
+        sig = inspect.signature(fn)
+        plist = list(sig.parameters.values())[1 if skip_self else 0:]
+        by_name = dict(zip([p.name for p in plist], range(len(plist))))
+        values = [None] * len(plist)
+        if len(args) > len(plist):
+            self.error(f"{what}() takes {len(plist)} argument{'s' if len(plist) != 1 else ''}"
+                       f" but {len(args)} were given", node)
+        for i, a in enumerate(args):
+            values[i] = a
+        for k, a in kwargs.items():
+            i = by_name.get(k)
+            if i is None:
+                self.error(f"{what}() got an unexpected keyword argument '{k}'", node)
+            if values[i] is not None:
+                self.error(f"{what}() got multiple values for argument '{k}'", node)
+            values[i] = a
+        for i, (p, pv) in enumerate(zip(plist, params)):
+            if values[i] is None:
+                if p.default is inspect.Parameter.empty:
+                    self.error(f"{what}() is missing argument '{p.name}'", node)
+                values[i] = self.const(p.default, pv.type if p.default is None else None) \
+                    if p.default is None or isinstance(p.default, (bool, int, float, str)) \
+                    else self.constant_value(p.default, node)
+            if not _fits(values[i].type, pv.type):
+                self.error(f"argument {i + 1} ('{p.name}') of {what}() expects "
+                           f"{describe_type(pv.type)}, got {describe_type(values[i].type)}",
+                           node)
+        return values
+
+    # ---- isinstance
+    def class_isinstance_type(self, cls):
+        """The IR type an isinstance() class argument stands for, for script classes and
+        NamedTuples (None for anything else)."""
+        if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+            from .types import namedtuple_type
+            return namedtuple_type(cls)
+        if is_scriptable_class(cls):
+            return script_class(cls).type
+        return None
+
+
+def _make_method_compiler():
+    from .compiler import FunctionCompiler
+
+    class ClassMethodCompiler(FunctionCompiler):
+        """A method of a script class: `self` is graph input 0, of the class type."""
+
+        def __init__(self, fn, src, sc):
+            super().__init__(fn, src)
+            self.script_class = sc
+            # `@script class Pair:` compiles before the module binds the name Pair
+            self.closure.setdefault(sc.cls.__name__, sc.cls)
+
+        def signature(self):
+            from .types import signature_types
+            params, ret = signature_types(self.fn, self_type=self.script_class.type)
+            if not params:
+                self.error(f"method '{self.src.name}' has no `self` parameter",
+                           self.src.fdef)
+            if self.src.name == "__init__" and ret is None:
+                ret = T.NONE
+            return params, ret
+    return ClassMethodCompiler
+
+
+def _ClassMethodCompiler(fn, src, sc):
+    """A ClassMethodCompiler (the class is made on first use: compiler.py imports this
+    module)."""
+    global _METHOD_COMPILER
+    if _METHOD_COMPILER is None:
+        _METHOD_COMPILER = _make_method_compiler()
+    return _METHOD_COMPILER(fn, src, sc)
+
+
+_METHOD_COMPILER = None

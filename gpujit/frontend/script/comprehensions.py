@@ -1,0 +1,137 @@
+"""List, dict and set comprehensions in scripted code (beyond TorchScript, which has only
+single-`for` list comprehensions): `[e for x in xs if c]`, `{k: v for k, v in d.items()}`,
+`{x % 3 for x in xs}`, with any number of `for` and `if` clauses.
+
+Each becomes a fresh list or dict and nested prim::Loops (one per `for`, over range(...),
+or a list: a dict's keys, a set, a str, enumerate(...), zip(...)) that add to it under prim::Ifs (one per `if`);
+a set comprehension is then set() of its list. The element type is known only once the
+element expression is compiled, so the container's type is set after."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from .calls import describe_type
+from .containers import general, _HASHABLE
+
+__all__ = ["ComprehensionMixin"]
+
+
+class ComprehensionMixin:
+    """ExprCompiler's comprehensions (self is the compiler)."""
+
+    def expr_ListComp(self, node):
+        return self.comprehension(node, "list")
+
+    def expr_SetComp(self, node):
+        return self.comprehension(node, "set")
+
+    def expr_DictComp(self, node):
+        return self.comprehension(node, "dict")
+
+    def comprehension(self, node, kind):
+        # a set comprehension is set() of the list comprehension
+        made = self.emit("prim::DictConstruct", [], [T.DictType(T.NONE, T.NONE)]) \
+            if kind == "dict" else self.emit("prim::ListConstruct", [], [T.ListType(T.NONE)])
+        box = made.output
+        adds = []          # (node, [element values])
+
+        def add():
+            if kind == "dict":
+                k, v = self.expr(node.key), self.expr(node.value)
+                adds.append((self.emit("aten::_set_item", [box, k, v], [box.type]), [k, v]))
+            else:
+                v = self.expr(node.elt)
+                adds.append((self.emit("aten::append", [box, v], [box.type]), [v]))
+
+        def level(k):
+            if k == len(node.generators):
+                add()
+                return
+            gen = node.generators[k]
+            if gen.is_async:
+                self.error("async comprehensions are not supported", node,
+                           hint="write a plain comprehension")
+
+            def body(elem):
+                self.assign_target(gen.target, elem, gen)
+                self.comprehension_ifs(gen.ifs, lambda: level(k + 1))
+            self.comprehension_loop(gen, body)
+        with self.scope():
+            level(0)
+        parts = [self.comprehension_type([vs[i] for _, vs in adds], node, kind, i)
+                 for i in range(len(adds[0][1]))]
+        t = T.DictType(parts[0], parts[1]) if kind == "dict" else T.ListType(parts[0])
+        box.type = t
+        for n, _ in adds:
+            n.output.type = t
+        if kind == "dict":
+            return box
+        if kind == "set":
+            return self.emit("aten::set", [box], [T.SetType(parts[0])]).output
+        # a copy (of a list nobody else holds): the result is not the literal the executor
+        # would rebuild from its (no) items
+        return self.emit("aten::list", [box], [t]).output
+
+    def comprehension_type(self, vals, node, kind, part):
+        what = {"list": "a list", "set": "a set"}.get(kind, ("a dict's keys",
+                                                              "a dict's values")[part])
+        where = node.elt if kind != "dict" else (node.key, node.value)[part]
+        t = None
+        for v in vals:
+            u = v.type if t is None else self.unify(t, v.type)
+            if u is None:
+                self.error(f"{what} holds one type; this comprehension makes "
+                           f"{describe_type(t)} and {describe_type(v.type)}", where)
+            t = u
+        t = general(t)
+        if (kind == "set" or (kind == "dict" and part == 0)) and not isinstance(
+                t, _HASHABLE + ((T.TensorType,) if kind == "dict" else ())):
+            self.error(f"{what} cannot hold {describe_type(t)}", where,
+                       hint="use ints, floats, bools or strs")
+        return t
+
+    def comprehension_loop(self, gen, body):
+        """One `for` of a comprehension: over range(...) (a counted loop), or a list (a
+        dict's keys, a set, a str: as_list; enumerate() and zip() make lists)."""
+        it = gen.iter
+        builtin = it.func.id if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) \
+            and self.is_builtin(it.func.id) else None
+        if builtin == "range":
+            args = [self.expr(a) for a in it.args]
+            if it.keywords or len(args) not in (1, 2) or \
+                    not all(isinstance(a.type, T.IntType) for a in args):
+                self.error("range() in a comprehension takes one or two int arguments", it,
+                           hint="for i in range(n) or range(a, b); filter with `if` for steps")
+            start = args[0] if len(args) == 2 else None
+            trip = args[-1] if start is None else self.scalar("sub", args[1], start)
+            self.index_loop(trip, lambda i: i if start is None else self.scalar("add", start, i),
+                            body)
+        else:
+            self.for_each(self.iterable_list(it), body, gen)
+
+    def index_loop(self, trip, element, body):
+        """A prim::Loop of `trip` iterations, body(element(i)) compiled in its block."""
+        loop = self.emit("prim::Loop", [trip, self.const(True)], [])
+        block = loop.add_block()
+        i = block.add_input(T.INT, "i")
+        with self.in_block(block), self.scope():
+            body(element(i))
+            block.register_output(self.const(True))
+
+    def comprehension_ifs(self, ifs, inner):
+        if not ifs:
+            inner()
+            return
+        cond = self.condition(ifs[0])
+        branch = self.emit("prim::If", [cond], [])
+        with self.in_block(branch.add_block()), self.scope():
+            self.comprehension_ifs(ifs[1:], inner)
+        branch.add_block()
+
+    def assign_target(self, target, v, where):
+        """Bind a comprehension's target (a name or a tuple of names)."""
+        if not isinstance(target, (ast.Name, ast.Tuple)):
+            self.error("a comprehension target must be a name or a tuple of names", target,
+                       hint="for x in xs, or for k, v in d.items()")
+        self.assign(target, v, where)

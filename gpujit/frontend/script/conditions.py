@@ -1,0 +1,239 @@
+"""Conditions and boolean logic in scripted code: comparisons (chained, `is None`, `in`),
+`and` / `or` (as a bool condition, or as Python's operand-valued expression), `not`,
+ternaries, conversion of a value to a condition, and the refinement of Optional
+variables by the conditions that test them (`if x is not None:`,
+`x is not None and x > 0`, `isinstance(x, int)`)."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from ...ops import registry as _reg
+from . import calls
+from .calls import describe_type
+from .variables import Refined, Var, unify
+
+__all__ = ["ConditionMixin", "op_text"]
+
+_CMPOPS = {ast.Lt: "lt", ast.Gt: "gt", ast.LtE: "le", ast.GtE: "ge", ast.Eq: "eq",
+           ast.NotEq: "ne"}
+_FLIPPED = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
+
+
+_TYPING = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR,
+           "Tensor": T.TENSOR, "None": T.NONE, "NoneType": T.NONE}
+
+
+class ConditionMixin:
+    """ExprCompiler's conditions (self is the compiler)."""
+
+    def expr_IfExp(self, node):
+        cond = self.condition(node.test)
+        n = self.emit("prim::If", [cond], [])
+        vals = []
+        for e, refs in zip((node.body, node.orelse), self.refinements(node.test)):
+            b = n.add_block()
+            with self.in_block(b), self.scope():
+                self.refine(refs)
+                v = self.expr(e)
+                b.register_output(v)
+                vals.append(v)
+        t = unify(vals[0].type, vals[1].type)
+        if t is None:
+            self.error(f"the two values of a conditional expression have different types "
+                       f"({describe_type(vals[0].type)} and {describe_type(vals[1].type)})",
+                       node)
+        return n.add_output(t)
+
+    def expr_BoolOp(self, node):
+        """`a and b` / `a or b` as a value: Python's, one of the operands (`n or 1`,
+        `name and name.upper()`), evaluated left to right and no further than needed. The
+        operands must have one type (a scripted value has one); bools are bool_chain's."""
+        is_and = isinstance(node.op, ast.And)
+        v = self.expr(node.values[0])
+        if isinstance(v.type, T.BoolType):
+            return self.bool_chain(node, v)
+        known = {}
+        for prev, e in zip(node.values, node.values[1:]):
+            t_refs, f_refs = self.refinements(prev)
+            known.update(t_refs if is_and else f_refs)
+            n = self.emit("prim::If", [self.to_bool(v, prev)], [])
+            outs = []
+            for first in (True, False):
+                b = n.add_block()
+                with self.in_block(b), self.scope():
+                    if first == is_and:
+                        self.refine(known)
+                        out = self.expr(e)
+                    else:
+                        out = v
+                    b.register_output(out)
+                    outs.append(out)
+            t = unify(v.type, outs[0 if is_and else 1].type)
+            if t is None or isinstance(t, T.OptionalType) and not isinstance(
+                    v.type, T.OptionalType):
+                word = "and" if is_and else "or"
+                self.error(f"`{word}` gives one of its operands (not a bool condition), and "
+                           f"these differ in type: "
+                           f"{describe_type(v.type)} and "
+                           f"{describe_type(outs[0 if is_and else 1].type)}; a scripted "
+                           f"value has one type", node,
+                           hint="make both operands the same type, or compare explicitly "
+                                "(e.g. `n > 0 " + word + " ...`)")
+            v = n.add_output(t)
+        return v
+
+    def bool_operand(self, e, node):
+        """A later operand of a value `and`/`or` whose first operand is a bool."""
+        v = self.expr(e)
+        if not isinstance(v.type, T.BoolType):
+            word = "and" if isinstance(node.op, ast.And) else "or"
+            self.error(f"`{word}` gives one of its operands (not a bool condition), and "
+                       f"these differ in type: a bool and {describe_type(v.type)}; a "
+                       f"scripted value has one type",
+                       node, hint="make both operands bools, e.g. `... " + word +
+                                  " bool(x)` or a comparison")
+        return v
+
+    def bool_chain(self, node, first_value=None):
+        """`a and b` / `a or b` as a bool (a condition, or bool operands): each operand
+        converted to bool, later ones refined by earlier ones (`x is not None and x > 0`)."""
+        is_and = isinstance(node.op, ast.And)
+        v = first_value if first_value is not None else self.condition(node.values[0])
+        known = {}          # what the operands before e establish when e is evaluated
+        for prev, e in zip(node.values, node.values[1:]):
+            t_refs, f_refs = self.refinements(prev)
+            known.update(t_refs if is_and else f_refs)
+            n = self.emit("prim::If", [v], [])
+            for first in (True, False):
+                b = n.add_block()
+                with self.in_block(b), self.scope():
+                    if first == is_and:
+                        self.refine(known)
+                        b.register_output(self.condition(e) if first_value is None
+                                          else self.bool_operand(e, node))
+                    else:
+                        b.register_output(self.const(not is_and))
+            v = n.add_output(T.BOOL)
+        return v
+
+    # ------------------------------------------------------------------ refinement
+    def refinements(self, test):
+        """({name: type} when test is true, {name: type} when it is false): the Optional
+        variables a condition narrows (`x is None`, `x is not None`, `not ...`, and
+        `and` / `or` chains of those)."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            t, f = self.refinements(test.operand)
+            return f, t
+        if isinstance(test, ast.BoolOp):
+            parts = [self.refinements(v) for v in test.values]
+            merged = {}
+            for t, f in parts:
+                merged.update(t if isinstance(test.op, ast.And) else f)
+            return (merged, {}) if isinstance(test.op, ast.And) else ({}, merged)
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
+                test.func.id == "isinstance" and self.is_builtin("isinstance") and \
+                len(test.args) == 2 and isinstance(test.args[0], ast.Name):
+            var = self.lookup_var(test.args[0].id)
+            if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
+                types = self.isinstance_types(test)
+                if calls.static_isinstance(var.value.type.elem, types) and \
+                        not calls.static_isinstance(T.NONE, types):
+                    return {test.args[0].id: var.value.type.elem}, {}
+            return {}, {}
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
+                isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+            a, b = test.left, test.comparators[0]
+            if isinstance(a, ast.Constant) and a.value is None:
+                a, b = b, a
+            if isinstance(a, ast.Name) and isinstance(b, ast.Constant) and b.value is None:
+                var = self.lookup_var(a.id)
+                if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
+                    refs = {a.id: var.value.type.elem}
+                    return ({}, refs) if isinstance(test.ops[0], ast.Is) else (refs, {})
+        return {}, {}
+
+    def refine(self, refs):
+        """Narrow the named Optional variables in the current scope (a prim::unchecked_cast
+        each, in the current block)."""
+        for name, t in refs.items():
+            var = self.lookup_var(name)
+            if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
+                cast = self.emit("prim::unchecked_cast", [var.value], [t]).output
+                self.scopes[-1][name] = Refined(cast, var.where)
+
+    def expr_Compare(self, node):
+        left = self.expr(node.left)
+        rights = [self.expr(c) for c in node.comparators]
+        results = []
+        for op, r in zip(node.ops, rights):
+            results.append((op, left, r))
+            left = r
+        v = self.compare(*results[0], node)
+        for op, a, b in results[1:]:      # a < b < c: (a < b) and (b < c), b once
+            n = self.emit("prim::If", [self.to_bool(v, node)], [])
+            b0, b1 = n.add_block(), n.add_block()
+            with self.in_block(b0):
+                b0.register_output(self.to_bool(self.compare(op, a, b, node), node))
+            with self.in_block(b1):
+                b1.register_output(self.const(False))
+            v = n.add_output(T.BOOL)
+        return v
+
+    def compare(self, op, a, b, node):
+        if isinstance(op, (ast.Is, ast.IsNot)):
+            na, nb = isinstance(a.type, T.NoneType), isinstance(b.type, T.NoneType)
+            if not (na or nb):
+                self.error("`is` / `is not` is supported for comparing with None only",
+                           node, hint="use == to compare values")
+            if isinstance(a.type, T.OptionalType) or isinstance(b.type, T.OptionalType):
+                kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
+                if not nb:
+                    a, b = b, a           # None is None on the right: x is None
+                return self.emit(kind, [a, b], [T.BOOL]).output
+            same = na and nb      # None is None; a non-Optional value is never None
+            return self.const(same if isinstance(op, ast.Is) else not same)
+        if isinstance(op, (ast.In, ast.NotIn)):
+            v = self.contains(b, a, node)
+            return v if isinstance(op, ast.In) else self.scalar("__not__", v, node=node)
+        if type(op) not in _CMPOPS:
+            self.error(f"`{op_text(op)}` is not supported yet", node,
+                       hint="compare elements explicitly")
+        name = _CMPOPS[type(op)]
+        if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
+            if not isinstance(a.type, T.TensorType):
+                a, b, name = b, a, _FLIPPED[name]    # 3 < x -> gt(x, 3)
+            return self.call_op(name, [a, b], {}, node)
+        return self.scalar(name, a, b, node=node)
+
+    def condition(self, node):
+        if isinstance(node, ast.BoolOp):
+            return self.bool_chain(node)
+        return self.to_bool(self.expr(node), node)
+
+    def to_bool(self, v, node):
+        t = v.type
+        if isinstance(t, T.BoolType):
+            return v
+        if isinstance(t, T.NoneType):
+            return self.const(False)
+        kind = {T.TensorType: "Bool.Tensor", T.IntType: "Bool.int",
+                T.FloatType: "Bool.float"}.get(type(t))
+        if kind is None:
+            self.error(f"{describe_type(t)} cannot be used as a condition", node,
+                       hint="compare it explicitly, e.g. `len(x) > 0`")
+        op = _reg.OPS[f"aten::{kind}"]
+        return self.emit("aten::Bool", [v], [T.BOOL], op=op).output
+
+    def select(self, cond, a, b, t):
+        """cond ? a : b, as a prim::If (a and b are already computed)."""
+        n = self.emit("prim::If", [cond], [])
+        for v in (a, b):
+            n.add_block().register_output(v)
+        return n.add_output(t)
+
+
+def op_text(op):
+    """An operator as the user wrote it, for messages."""
+    return {ast.LShift: "<<", ast.RShift: ">>", ast.In: "in", ast.NotIn: "not in",
+            ast.Invert: "~"}.get(type(op), type(op).__name__)

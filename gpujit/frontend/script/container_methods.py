@@ -1,0 +1,258 @@
+"""The methods of lists, dicts and sets in scripted code (`xs.pop()`, `d.setdefault(k, v)`,
+`s.add(x)`, ...), as container ops (interpreter.CONTAINER_OPS) and prim::If / prim::Loop.
+
+Mutators lower onto the IR's side-effect kinds (see containers.py): `s.add(x)` is
+aten::extend of the set with [x], `xs.sort()` a sorted copy put back with aten::clear +
+aten::extend, `d.setdefault(k, v)` and `s.discard(x)` an `if`. A mutator's node returns
+the container; only append and item assignment rebind the receiver variable to it (as
+before), the others leave the variable naming the same object."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from .calls import describe_type
+from .containers import elem_fits, _SORTABLE
+from .variables import unify
+
+__all__ = ["ContainerMethodsMixin"]
+
+_LIST_METHODS = ("append, extend, insert, pop, remove, clear, sort, reverse, copy, count, "
+                 "index")
+_DICT_METHODS = "keys, values, items, get, setdefault, update, pop, clear, copy"
+_SET_METHODS = ("add, remove, discard, update, clear, copy, union, intersection, "
+                "difference, symmetric_difference")
+_SET_ALGEBRA = {"union": ast.BitOr, "intersection": ast.BitAnd, "difference": ast.Sub,
+                "symmetric_difference": ast.BitXor}
+
+
+class ContainerMethodsMixin:
+    """ExprCompiler's container method calls (self is the compiler)."""
+
+    def method_args(self, kind, name, node, keywords=()):
+        bad = [k.arg for k in node.keywords if k.arg not in keywords]
+        if bad:
+            self.error(f"{kind}.{name}() takes no keyword argument '{bad[0]}'", node,
+                       hint="pass the arguments by position")
+        return [self.expr(a) for a in node.args], {k.arg: self.expr(k.value)
+                                                    for k in node.keywords}
+
+    def arity(self, kind, name, args, counts, node, usage):
+        if len(args) not in counts:
+            self.error(f"'{name}' of a {kind} does not take {len(args)} argument"
+                       f"{'' if len(args) == 1 else 's'}", node, hint=f"write {usage}")
+
+    def mutate(self, kind, inputs, node):
+        """A mutator node; its result is the container (the receiver variable keeps
+        naming the container it held: the node changes that very object in place, and
+        `.code` then writes the mutator once, as a statement)."""
+        return self.emit(kind, inputs, [inputs[0].type]).output
+
+    def put_back(self, lst, fresh, node):
+        """Replace the contents of `lst` by those of the new list `fresh`, in place."""
+        self.mutate("aten::clear", [lst], node)
+        self.mutate("aten::extend", [lst, fresh], node)
+
+    # ------------------------------------------------------------------ lists
+    def list_method_call(self, lst, name, node):
+        keywords = ("reverse",) if name == "sort" else ()
+        args, kw = self.method_args("list", name, node, keywords)
+        elem = lst.type.elem
+        if name == "append":
+            self.arity("list", name, args, (1,), node, "xs.append(x)")
+            self.rebind(node.func.value, self.append_to(lst, args[0], node))
+            return self.const(None)
+        if name == "extend":
+            self.arity("list", name, args, (1,), node, "xs.extend(ys)")
+            other = args[0]
+            if not isinstance(other.type, T.ListType) or not elem_fits(other.type.elem, elem):
+                self.error(f"list.extend() takes a List[{elem.annotation()}], got "
+                           f"{describe_type(other.type)}", node.args[0])
+            self.mutate("aten::extend", [lst, other], node)
+            return self.const(None)
+        if name == "insert":
+            self.arity("list", name, args, (2,), node, "xs.insert(i, x)")
+            i, x = args
+            if not isinstance(i.type, T.IntType) or not elem_fits(x.type, elem):
+                self.error(f"list.insert() takes an int index and {describe_type(elem)}, "
+                           f"got {describe_type(i.type)} and {describe_type(x.type)}", node)
+            self.mutate("aten::insert", [lst, i, x], node)
+            return self.const(None)
+        if name == "pop":
+            self.arity("list", name, args, (0, 1), node, "xs.pop() or xs.pop(i)")
+            i = args[0] if args else self.const(-1)
+            if not isinstance(i.type, T.IntType):
+                self.error(f"list.pop() takes an int index, got {describe_type(i.type)}",
+                           node)
+            return self.emit("aten::pop", [lst, i, self.where(node)], [elem]).output
+        if name in ("remove", "count", "index"):
+            self.arity("list", name, args, (1,), node, f"xs.{name}(x)")
+            x = args[0]
+            if not elem_fits(x.type, elem) and not (
+                    isinstance(x.type, T.IntType) and isinstance(elem, T.FloatType)):
+                self.error(f"list.{name}() of a list of {describe_type(elem)} got "
+                           f"{describe_type(x.type)}", node)
+            if name == "index":
+                return self.list_index(lst, x, node)
+            if name == "count":
+                return self.emit("aten::count", [lst, x], [T.INT]).output
+            self.mutate("aten::remove", [lst, x, self.where(node)], node)
+            return self.const(None)
+        if name in ("clear", "copy", "reverse", "sort"):
+            self.arity("list", name, args, (0,), node, f"xs.{name}()")
+            if name == "clear":
+                self.mutate("aten::clear", [lst], node)
+            elif name == "copy":
+                return self.emit("aten::copy", [lst], [lst.type]).output
+            elif name == "reverse":
+                self.put_back(lst, self.emit("aten::reversed", [lst], [lst.type]).output, node)
+            else:
+                self.put_back(lst, self.sorted_list(lst, kw.get("reverse"), node), node)
+            return self.const(None)
+        self.error(f"a list has no method '{name}' in scripted code", node,
+                   hint=f"supported: {_LIST_METHODS}, len(xs), xs[i], xs[a:b]")
+
+    def sorted_list(self, seq, reverse, node):
+        """sorted(seq, reverse=...) as a new list (ints, floats, bools or strs)."""
+        lst = self.as_list(seq)
+        if lst is None or not isinstance(lst.type.elem, _SORTABLE):
+            self.error(f"sorting needs a list of ints, floats, bools or strs, got "
+                       f"{describe_type(seq.type)}", node,
+                       hint="for tensors use torch.sort(torch.stack(xs))")
+        if reverse is None:
+            reverse = self.const(False)
+        if not isinstance(reverse.type, T.BoolType):
+            self.error(f"reverse= must be a bool, got {describe_type(reverse.type)}", node)
+        return self.emit("aten::sorted", [lst, reverse], [lst.type]).output
+
+    def list_index(self, lst, x, node):
+        """xs.index(x): a loop that stops at the first equal element; ValueError when none
+        is."""
+        trip = self.len_of(lst)
+        loop = self.emit("prim::Loop", [trip, self.const(True), self.const(-1)], [])
+        block = loop.add_block()
+        i = block.add_input(T.INT, "i")
+        found = block.add_input(T.INT, "found")
+        with self.in_block(block), self.scope():
+            e = self.emit("aten::__getitem__", [lst, i], [lst.type.elem]).output
+            eq = self.to_bool(self.compare(ast.Eq(), e, x, node), node)
+            block.register_output(self.select(eq, self.const(False), self.const(True),
+                                              T.BOOL))
+            block.register_output(self.select(eq, i, found, T.INT))
+        idx = loop.add_output(T.INT)
+        missing = self.scalar("lt", idx, self.const(0), node=node)
+        branch = self.emit("prim::If", [missing], [])
+        with self.in_block(branch.add_block()):
+            self.emit("prim::RaiseException",
+                      [self.const("list.index(x): x not in list"),
+                       self.const("builtins.ValueError")], [])
+        branch.add_block()
+        return idx
+
+    # ------------------------------------------------------------------ dicts
+    def dict_method_call(self, d, name, node):
+        args, _ = self.method_args("dict", name, node)
+        kt, vt = d.type.key, d.type.value
+        if name in ("keys", "values", "items"):
+            self.arity("dict", name, args, (0,), node, f"d.{name}()")
+            t = {"keys": kt, "values": vt, "items": T.TupleType((kt, vt))}[name]
+            return self.emit(f"aten::{name}", [d], [T.ListType(t)]).output
+        if name in ("get", "pop"):
+            self.arity("dict", name, args, (1, 2) if name == "get" else (1, 2), node,
+                       f"d.{name}(k) or d.{name}(k, default)")
+            self.check_key(d, args[0], node)
+            if name == "pop" and len(args) == 1:
+                return self.emit("aten::pop", [d, args[0], self.where(node)], [vt]).output
+            default = args[1] if len(args) == 2 else self.const(None)
+            t = self.unify(vt, default.type) if len(args) == 2 else T.OptionalType(vt)
+            if t is None:
+                self.error(f"the default of {name}() is {describe_type(default.type)} but "
+                           f"the values are {describe_type(vt)}", node.args[1])
+            has = self.emit("aten::__contains__", [d, args[0]], [T.BOOL]).output
+            branch = self.emit("prim::If", [has], [])
+            kind = "aten::__getitem__" if name == "get" else "aten::pop"
+            with self.in_block(branch.add_block()):
+                branch.blocks[0].register_output(
+                    self.emit(kind, [d, args[0]], [vt]).output)
+            with self.in_block(branch.add_block()):
+                branch.blocks[1].register_output(default)
+            return branch.add_output(t)
+        if name == "setdefault":
+            self.arity("dict", name, args, (2,), node, "d.setdefault(k, v)")
+            k, v = args
+            self.check_key(d, k, node)
+            if not elem_fits(v.type, vt):
+                self.error(f"cannot store {describe_type(v.type)} in a dict of "
+                           f"{describe_type(vt)}", node)
+            has = self.emit("aten::__contains__", [d, k], [T.BOOL]).output
+            branch = self.emit("prim::If", [has], [])
+            branch.add_block()
+            with self.in_block(branch.add_block()):
+                self.emit("aten::_set_item", [d, k, v], [d.type])
+            return self.emit("aten::__getitem__", [d, k], [vt]).output
+        if name == "update":
+            self.arity("dict", name, args, (1,), node, "d.update(other)")
+            other = args[0]
+            if not isinstance(other.type, T.DictType) or not elem_fits(
+                    other.type.key, kt) or not elem_fits(other.type.value, vt):
+                self.error(f"dict.update() takes a dict of the same types, got "
+                           f"{describe_type(other.type)}", node)
+            keys = self.emit("aten::keys", [other], [T.ListType(other.type.key)]).output
+            self.for_each(keys, lambda k: self.emit("aten::_set_item", [d, k, self.emit(
+                "aten::__getitem__", [other, k], [other.type.value]).output], [d.type]), node)
+            return self.const(None)
+        if name in ("clear", "copy"):
+            self.arity("dict", name, args, (0,), node, f"d.{name}()")
+            if name == "copy":
+                return self.emit("aten::copy", [d], [d.type]).output
+            self.mutate("aten::clear", [d], node)
+            return self.const(None)
+        self.error(f"a dict has no method '{name}' in scripted code", node,
+                   hint=f"supported: {_DICT_METHODS}, d[k], d[k] = v, del d[k], k in d")
+
+    def unify(self, a, b):
+        return unify(a, b)
+
+    # ------------------------------------------------------------------ sets
+    def set_method_call(self, s, name, node):
+        args, _ = self.method_args("set", name, node)
+        elem = s.type.elem
+        if name in ("add", "remove", "discard"):
+            self.arity("set", name, args, (1,), node, f"s.{name}(x)")
+            x = args[0]
+            if not elem_fits(x.type, elem):
+                self.error(f"set.{name}() of a set of {describe_type(elem)} got "
+                           f"{describe_type(x.type)}", node)
+            if name == "add":        # s.update([x]): `.code` spells it for sets too
+                one = self.emit("prim::ListConstruct", [x], [T.ListType(elem)]).output
+                self.mutate("aten::extend", [s, one], node)
+            elif name == "remove":
+                self.mutate("aten::remove", [s, x, self.where(node)], node)
+            else:
+                has = self.emit("aten::__contains__", [s, x], [T.BOOL]).output
+                branch = self.emit("prim::If", [has], [])
+                with self.in_block(branch.add_block()):
+                    self.emit("aten::remove", [s, x], [s.type])
+                branch.add_block()
+            return self.const(None)
+        if name in _SET_ALGEBRA or name == "update":
+            self.arity("set", name, args, (1,), node, f"s.{name}(other)")
+            other = args[0]
+            if isinstance(other.type, T.ListType):
+                other = self.new_set(other, node)
+            if name == "update":
+                if other.type != s.type:
+                    self.error(f"set.update() takes a Set[{elem.annotation()}] or "
+                               f"List[{elem.annotation()}], got {describe_type(args[0].type)}",
+                               node)
+                self.mutate("aten::extend", [s, other], node)
+                return self.const(None)
+            return self.container_binop(_SET_ALGEBRA[name], s, other, node)
+        if name in ("clear", "copy"):
+            self.arity("set", name, args, (0,), node, f"s.{name}()")
+            if name == "copy":
+                return self.emit("aten::copy", [s], [s.type]).output
+            self.mutate("aten::clear", [s], node)
+            return self.const(None)
+        self.error(f"a set has no method '{name}' in scripted code", node,
+                   hint=f"supported: {_SET_METHODS}, len(s), x in s, | & - ^")

@@ -1,0 +1,398 @@
+"""Lists, dicts and sets in scripted code: literals, subscripts and slices, methods, item
+assignment and `del`, and the operators on them (`+`, `*`, `|`, `&`, `-`, `^`, `in`).
+
+Everything lowers to the runtime's Python container ops (interpreter.CONTAINER_OPS:
+aten::append, aten::_set_item, aten::__getitem__, aten::pop, aten::slice, ...) plus
+prim::Loop / prim::If, so the reference interpreter and the generated executor run the
+very Python operation the user wrote. A mutator returns its container (as aten::append
+does) and its kind is one of the IR's side-effect kinds (schema_match.SIDE_EFFECT_KINDS:
+append, insert, _set_item, pop, clear, extend, remove), so dead-code elimination keeps it;
+the mutators with no kind of their own there lower onto those (`xs.sort()` is a sorted
+copy, then clear and extend; `s.add(x)` extends s with [x]; `d.setdefault(k, v)` is
+`if k not in d: d[k] = v`). `.code` writes the container ops it has no Python spelling
+for as `torch.<kind>(...)`; container_kind_call compiles those back.
+
+A user's subscript and pop carry the scripted source line as a last str input: an index
+out of range or a missing key raises IndexError / KeyError naming that line."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from ...ops import registry as _reg
+from . import calls
+from .calls import describe_type, short_type
+from .variables import Var, unify as _unify
+
+__all__ = ["ContainerMixin", "elem_fits", "general"]
+
+_KEY_TYPES = (T.StrType, T.IntType, T.FloatType, T.BoolType, T.TensorType)
+_HASHABLE = (T.StrType, T.IntType, T.FloatType, T.BoolType)
+_SORTABLE = (T.StrType, T.IntType, T.FloatType, T.BoolType)
+# set operators: the container op each lowers to
+_SET_OPS = {ast.BitOr: "__or__", ast.BitAnd: "__and__", ast.Sub: "sub", ast.BitXor: "__xor__"}
+
+
+def elem_fits(t, elem) -> bool:
+    """May a value of type t be stored in a container whose elements are `elem`? A
+    Scalar (`x.item()`) fits an int or float slot, as it fits such an argument."""
+    if t.is_subtype_of(elem) or (isinstance(t, T.TensorType)
+                                 and isinstance(elem, T.TensorType)):
+        return True
+    if isinstance(t, T.NumberType) and isinstance(elem, (T.IntType, T.FloatType)):
+        return True
+    return isinstance(t, T.TupleType) and isinstance(elem, T.TupleType) and \
+        len(t.elems) == len(elem.elems) and all(map(elem_fits, t.elems, elem.elems))
+
+
+def general(t):
+    """The element type a container stores: any Tensor is `Tensor`."""
+    return T.TENSOR if isinstance(t, T.TensorType) else t
+
+
+class ContainerMixin:
+    """ExprCompiler's list, dict and set forms (self is the compiler)."""
+
+    # ------------------------------------------------------------------ building blocks
+    def where(self, node):
+        """'file:line: source' of node: the location a runtime error reports."""
+        sr = self.src.range(node)
+        return self.const(f"{sr.filename}:{sr.line}: {sr.text.strip()}")
+
+    def len_of(self, c):
+        if isinstance(c.type, T.ListType):
+            return self.emit("aten::len", [c], [T.INT], op=_reg.OPS["aten::len.t"]).output
+        return self.emit("aten::len", [c], [T.INT]).output
+
+    def append_to(self, lst, v, node):
+        elem = lst.type.elem
+        if not elem_fits(v.type, elem):
+            self.error(f"'append' got {describe_type(v.type)} but the list holds "
+                       f"{describe_type(elem)}", node,
+                       hint="a list holds one type; annotate it, e.g. xs: List[float] = []")
+        return self.emit("aten::append", [lst, v], [lst.type]).output
+
+    def rebind(self, receiver, v):
+        """After a mutator, the receiver variable names the mutator's result (the same
+        list or dict object): code after it, loops carrying it and the executor's return
+        (which rebuilds a list literal from its items) all see the mutated container."""
+        if isinstance(receiver, ast.Name):
+            old = self.lookup_var(receiver.id)
+            if isinstance(old, Var) and old.value.type == v.type:
+                self.scopes[-1][receiver.id] = Var(v, old.where)
+
+    def for_each(self, seq, body, where):
+        """A prim::Loop over the elements of the list `seq`, body(elem) compiled in its
+        block (no carried values: the body only mutates containers)."""
+        trip = self.len_of(seq)
+        node = self.emit("prim::Loop", [trip, self.const(True)], [])
+        block = node.add_block()
+        i = block.add_input(T.INT, "i")
+        with self.in_block(block), self.scope():
+            body(self.emit("aten::__getitem__", [seq, i], [seq.type.elem]).output)
+            block.register_output(self.const(True))
+        return node
+
+    def as_list(self, v):
+        """The list a loop or comprehension iterates for v: a list itself, a dict's keys,
+        a set's elements (in Python's own iteration order), a str's characters; None for
+        other types."""
+        t = v.type
+        if isinstance(t, T.ListType):
+            return v
+        if isinstance(t, T.DictType):
+            return self.emit("aten::keys", [v], [T.ListType(t.key)]).output
+        if isinstance(t, T.SetType):
+            return self.emit("aten::list", [v], [T.ListType(t.elem)]).output
+        if isinstance(t, T.StrType):
+            return self.emit("aten::list", [v], [T.ListType(T.STR)]).output
+        return None
+
+    def iterable_list(self, it):
+        """The list a comprehension iterates (range() is comprehension_loop's)."""
+        v = self.expr(it)
+        lst = self.as_list(v)
+        if lst is None:
+            self.error(f"a comprehension iterates over a list, dict, set, str or "
+                       f"range(...); got {describe_type(v.type)}", it,
+                       hint="write a for loop instead")
+        return lst
+
+    def element_type(self, vals, node, what="a list"):
+        """The one element type of a literal's values (an error when they mix)."""
+        t = vals[0].type
+        for v in vals[1:]:
+            u = _unify(t, v.type)
+            if u is None:
+                self.error(f"{what} holds one type; this one mixes {describe_type(t)} and "
+                           f"{describe_type(v.type)}", node, hint="use a tuple")
+            t = u
+        return general(t)
+
+    # ------------------------------------------------------------------ literals
+    def expr_List(self, node, expected=None):
+        vals = [self.expr(e) for e in node.elts]
+        if not vals:
+            # an empty list is a List[Tensor] unless annotated (TorchScript's rule)
+            t = expected if isinstance(expected, T.ListType) else T.ListType(T.TENSOR)
+            return self.emit("prim::ListConstruct", [], [t]).output
+        t = T.ListType(self.element_type(vals, node))
+        if isinstance(expected, T.ListType) and all(elem_fits(v.type, expected.elem)
+                                                    for v in vals):
+            t = expected
+        return self.emit("prim::ListConstruct", vals, [t]).output
+
+    def expr_Dict(self, node, expected=None):
+        if any(k is None for k in node.keys):
+            self.error("`**` in a dict literal is not supported", node,
+                       hint="set each key with d[k] = v")
+        keys = [self.expr(k) for k in node.keys]
+        vals = [self.expr(v) for v in node.values]
+        if not keys:
+            # an empty dict is a Dict[str, Tensor] unless annotated (TorchScript's rule)
+            t = expected if isinstance(expected, T.DictType) else \
+                T.DictType(T.STR, T.TENSOR)
+            return self.emit("prim::DictConstruct", [], [t]).output
+        kt = self.element_type(keys, node, "a dict's keys")
+        vt = self.element_type(vals, node, "a dict's values")
+        self.check_key_type(kt, node.keys[0])
+        t = T.DictType(kt, vt)
+        if isinstance(expected, T.DictType) and elem_fits(kt, expected.key) and \
+                elem_fits(vt, expected.value):
+            t = expected
+        items = [x for kv in zip(keys, vals) for x in kv]
+        return self.emit("prim::DictConstruct", items, [t]).output
+
+    def check_key_type(self, kt, node):
+        if not isinstance(kt, _KEY_TYPES):
+            self.error(f"dict keys must be str, int, float, bool or Tensor, not "
+                       f"{describe_type(kt)}", node, hint="use str or int keys")
+
+    def expr_Set(self, node, expected=None):
+        vals = [self.expr(e) for e in node.elts]
+        t = self.element_type(vals, node, "a set")
+        if isinstance(expected, T.SetType) and all(elem_fits(v.type, expected.elem)
+                                                   for v in vals):
+            t = expected.elem
+        return self.new_set(self.emit("prim::ListConstruct", vals, [T.ListType(t)]).output,
+                            node)
+
+    def new_set(self, lst, node):
+        """set(xs): a set of a list's elements (ints, floats, bools or strs)."""
+        if not isinstance(lst.type.elem, _HASHABLE):
+            self.error(f"a set holds ints, floats, bools or strs, not "
+                       f"{describe_type(lst.type.elem)}", node,
+                       hint="use a List[T] of those values instead")
+        return self.emit("aten::set", [lst], [T.SetType(lst.type.elem)]).output
+
+    def empty_set(self, node, expected=None):
+        t = expected if isinstance(expected, T.SetType) else None
+        if t is None:
+            self.error("the type of an empty set is unknown", node,
+                       hint="annotate it: s: Set[int] = set()")
+        return self.emit("aten::set", [], [t]).output
+
+    # ------------------------------------------------------------------ subscripts
+    def container_subscript(self, v, sl, node):
+        """xs[i], xs[a:b:c], d[k], s[i], s[a:b]; None when v is not a list, dict or str."""
+        t = v.type
+        if isinstance(t, (T.ListType, T.StrType)):
+            if isinstance(sl, ast.Slice):
+                return self.slice_of(v, sl)
+            i = self.expr(sl)
+            if not isinstance(i.type, T.IntType):
+                what = "list" if isinstance(t, T.ListType) else "string"
+                self.error(f"{what} indices must be ints, got {describe_type(i.type)}", sl)
+            out = t.elem if isinstance(t, T.ListType) else T.STR
+            return self.emit("aten::__getitem__", [v, i, self.where(node)], [out]).output
+        if isinstance(t, T.DictType):
+            k = self.expr(sl)
+            self.check_key(v, k, sl)
+            return self.emit("aten::__getitem__", [v, k, self.where(node)],
+                             [t.value]).output
+        return None
+
+    def slice_of(self, v, sl):
+        opt = T.OptionalType(T.INT)
+        parts = []
+        for e in (sl.lower, sl.upper, sl.step):
+            if e is None:
+                parts.append(self.const(None, opt))
+                continue
+            p = self.expr(e)
+            if not isinstance(p.type, (T.IntType, T.NoneType)):
+                self.error(f"slice indices must be ints, got {describe_type(p.type)}", e)
+            parts.append(p)
+        return self.emit("aten::slice", [v, *parts], [v.type]).output
+
+    def check_key(self, d, k, node):
+        if not elem_fits(k.type, d.type.key) and not (
+                isinstance(k.type, T.IntType) and isinstance(d.type.key, T.FloatType)):
+            self.error(f"the keys of this dict are {describe_type(d.type.key)}, not "
+                       f"{describe_type(k.type)}", node)
+
+    def contains(self, c, x, node):
+        """`x in c` for a list, tuple, dict (its keys), set or str: aten::__contains__."""
+        t, xt = c.type, x.type
+        if isinstance(t, (T.ListType, T.SetType)):
+            elems = [t.elem]
+        elif isinstance(t, T.TupleType):
+            elems = list(t.elems)
+        elif isinstance(t, T.DictType):
+            elems = [t.key]
+        elif isinstance(t, T.StrType):
+            elems = [T.STR]
+        else:
+            self.error(f"`in` needs a list, tuple, dict, set or str on its right, got "
+                       f"{describe_type(t)}", node,
+                       hint="for tensors compare explicitly, e.g. (x == v).any()")
+        nums = (T.IntType, T.FloatType)
+        if not isinstance(xt, _HASHABLE) or not any(
+                isinstance(e, _HASHABLE) and (_unify(e, xt) is not None or
+                                              (isinstance(e, nums) and isinstance(xt, nums)))
+                for e in elems):
+            self.error(f"`in` compares ints, floats, bools or strs with the elements; "
+                       f"cannot look for {describe_type(xt)} in {describe_type(t)}", node)
+        return self.emit("aten::__contains__", [c, x], [T.BOOL]).output
+
+    # ------------------------------------------------------------------ operators
+    def container_binop(self, opcls, a, b, node):
+        """`+` and `*` on lists, `|` `&` `-` `^` on sets; None when neither applies."""
+        ta, tb = a.type, b.type
+        if isinstance(ta, T.ListType) and opcls is ast.Add:
+            if not isinstance(tb, T.ListType) or _unify(ta, tb) != ta:
+                self.error(f"no variant of 'add' accepts ({short_type(ta)}, "
+                           f"{short_type(tb)}): a list adds a list of the same type", node,
+                           hint="both lists must hold the same type")
+            return self.emit("aten::add", [a, b], [ta]).output
+        if opcls is ast.Mult and (isinstance(ta, T.ListType) or isinstance(tb, T.ListType)):
+            lst, n = (a, b) if isinstance(ta, T.ListType) else (b, a)
+            if not isinstance(n.type, T.IntType):
+                self.error(f"a list can be multiplied by an int only, not "
+                           f"{describe_type(n.type)}", node)
+            return self.emit("aten::mul", [lst, n], [lst.type]).output
+        if isinstance(ta, T.SetType) or isinstance(tb, T.SetType):
+            kind = _SET_OPS.get(opcls)
+            if kind is None:
+                self.error("sets combine with | & - ^, not with this operator", node,
+                           hint="use s | t for a union")
+            if ta != tb:
+                self.error(f"unsupported operands for a set operator: {describe_type(ta)} "
+                           f"and {describe_type(tb)}", node,
+                           hint="sets combine with | & - ^ with a set of the same type")
+            return self.emit(f"aten::{kind}", [a, b], [ta]).output
+        return None
+
+    # ------------------------------------------------------------------ archive spelling
+    def container_kind_call(self, name, args, node):
+        """`torch.<kind>(...)` of a container op on containers, as `.code` prints the
+        container nodes it has no Python spelling for (`torch.sorted(xs, False)`,
+        `torch.extend(s, [x])`, `torch.format("{}", n)`): the node again, so saved code
+        loads back. None when aten::<name> is no container op or a registry op takes
+        the arguments (`torch.add(x, 1)` stays a Tensor add)."""
+        from ...runtime.interpreter import CONTAINER_OPS
+        kind = f"aten::{name}"
+        if kind not in CONTAINER_OPS or not args or any(
+                isinstance(a.type, T.TensorType) for a in args):
+            return None
+        if any(calls.match_schema(op, args, {}).__class__ is calls.Match
+               for op in _reg.OVERLOADS.get(kind, [])):
+            return None
+        t = _container_result(name, [a.type for a in args])
+        if t is None:
+            return None
+        op = None if name != "len" or not isinstance(args[0].type, T.ListType) else \
+            _reg.OPS["aten::len.t"]
+        return self.emit(kind, args, [t], op=op).output
+
+    # ------------------------------------------------------------------ item assignment, del
+    def set_item(self, target, v, node):
+        """`xs[i] = v` / `d[k] = v` (aten::_set_item); False when the target is not a list
+        or dict (the caller reports it)."""
+        c = self.expr(target.value)
+        t = c.type
+        if isinstance(t, T.ListType):
+            if isinstance(target.slice, ast.Slice):
+                self.error("assigning to a list slice is not supported", target,
+                           hint="assign the elements one by one")
+            i = self.expr(target.slice)
+            if not isinstance(i.type, T.IntType):
+                self.error(f"list indices must be ints, got {describe_type(i.type)}",
+                           target.slice)
+            elem = t.elem
+        elif isinstance(t, T.DictType):
+            i = self.expr(target.slice)
+            self.check_key(c, i, target.slice)
+            elem = t.value
+        else:
+            return False
+        if not elem_fits(v.type, elem):
+            self.error(f"cannot store {describe_type(v.type)} in a container of "
+                       f"{describe_type(elem)}", node)
+        self.rebind(target.value, self.emit("aten::_set_item", [c, i, v], [t]).output)
+        return True
+
+    def stmt_Delete(self, s):
+        """`del xs[i]` / `del d[k]`: aten::pop with its result unused."""
+        for target in s.targets:
+            if not isinstance(target, ast.Subscript):
+                self.error("`del` is supported on list and dict items only (del xs[i], "
+                           "del d[k])", target, hint="reassign the variable instead")
+            c = self.expr(target.value)
+            if isinstance(c.type, T.ListType) and not isinstance(target.slice, ast.Slice):
+                i = self.expr(target.slice)
+                if not isinstance(i.type, T.IntType):
+                    self.error(f"list indices must be ints, got {describe_type(i.type)}",
+                               target.slice)
+                self.emit("aten::pop", [c, i, self.where(target)], [c.type.elem])
+            elif isinstance(c.type, T.DictType):
+                k = self.expr(target.slice)
+                self.check_key(c, k, target.slice)
+                self.emit("aten::pop", [c, k, self.where(target)], [c.type.value])
+            elif isinstance(c.type, T.ListType):
+                self.error("deleting a list slice is not supported", target,
+                           hint="delete the items one by one: del xs[i]")
+            else:
+                self.error(f"cannot delete an item of {describe_type(c.type)}", target,
+                           hint="del works on list items and dict keys")
+
+
+_SAME_AS_FIRST = {"append", "extend", "insert", "clear", "remove", "_set_item", "copy",
+                  "sorted", "reversed", "slice", "add", "sub", "__or__", "__and__",
+                  "__xor__"}
+_FIXED = {"__contains__": T.BOOL, "len": T.INT, "count": T.INT, "format": T.STR,
+          "str": T.STR}
+
+
+def _container_result(name, types):
+    """The result type of container op aten::<name> on inputs of these types (None: the
+    op does not apply)."""
+    t0 = types[0]
+    if name in _FIXED:
+        return _FIXED[name]
+    if name == "mul":
+        return t0 if isinstance(t0, (T.ListType, T.StrType)) else \
+            types[1] if len(types) > 1 and isinstance(types[1], T.ListType) else None
+    if name in _SAME_AS_FIRST:
+        return t0 if isinstance(t0, (T.ListType, T.DictType, T.SetType, T.StrType)) else None
+    if name in ("__getitem__", "pop"):
+        return t0.elem if isinstance(t0, T.ListType) else t0.value \
+            if isinstance(t0, T.DictType) else T.STR if isinstance(t0, T.StrType) else None
+    if name in ("keys", "values", "items") and isinstance(t0, T.DictType):
+        return T.ListType({"keys": t0.key, "values": t0.value,
+                           "items": T.TupleType((t0.key, t0.value))}[name])
+    if name == "list" and isinstance(t0, (T.ListType, T.SetType)):
+        return T.ListType(t0.elem)
+    if name == "list" and isinstance(t0, T.StrType):
+        return T.ListType(T.STR)
+    if name == "enumerate" and isinstance(t0, T.ListType):
+        return T.ListType(T.TupleType((T.INT, t0.elem)))
+    if name == "zip" and all(isinstance(t, T.ListType) for t in types):
+        return T.ListType(T.TupleType(tuple(t.elem for t in types)))
+    if name == "set" and isinstance(t0, T.ListType):
+        return T.SetType(t0.elem)
+    if name in ("min", "max") and isinstance(t0, T.ListType):
+        return t0.elem
+    if name == "sum" and isinstance(t0, T.ListType):
+        return T.FLOAT if isinstance(t0.elem, T.FloatType) else T.INT
+    return None

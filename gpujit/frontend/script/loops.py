@@ -1,0 +1,228 @@
+"""Loops of the script compiler: `while`, `for` over range / lists / tensors (prim::Loop
+carrying the variables the body assigns), and `for` over tuples and module containers
+(unrolled); and the statement facts compiler.py shares (which names a statement list
+assigns, whether an `if` holds an early exit, RAISED)."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from ...ops import registry as _reg
+from .calls import describe_type
+from .exprs import Var, OneBranch, unify
+
+__all__ = ["LoopMixin", "RAISED", "MAX_TRIP", "assigned_names", "has_exit"]
+
+MAX_TRIP = 9223372036854775807
+
+RAISED = object()     # a statement list that always raises
+
+
+def _targets(node):
+    if isinstance(node, ast.Name):
+        yield node.id
+    elif isinstance(node, (ast.Tuple, ast.List)):
+        for e in node.elts:
+            yield from _targets(e)
+
+
+_MUTATORS = ("append", "extend")
+
+
+def _mutated(target):
+    """The container variable `xs[i] = v` or `xs.append(v)` mutates (see
+    ContainerMixin.rebind): a name whose value the statement changes."""
+    if isinstance(target, (ast.Subscript, ast.Attribute)) and \
+            isinstance(target.value, ast.Name):
+        yield target.value.id
+
+
+def assigned_names(stmts) -> list:
+    """Names a statement list assigns (nested blocks included), in first-seen order."""
+    out = []
+
+    def visit(s):
+        if isinstance(s, ast.Assign):
+            for t in s.targets:
+                out.extend(_targets(t))
+                out.extend(_mutated(t))
+        elif isinstance(s, (ast.AugAssign, ast.AnnAssign)):
+            out.extend(_targets(s.target))
+            out.extend(_mutated(s.target))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            f = s.value.func                  # xs.append(v): xs names the result after it
+            if isinstance(f, ast.Attribute) and f.attr in _MUTATORS:
+                out.extend(_mutated(f))
+        elif isinstance(s, ast.For):
+            out.extend(_targets(s.target))
+        for field in ("body", "orelse"):
+            for c in getattr(s, field, []) or []:
+                if isinstance(c, ast.stmt):
+                    visit(c)
+    for s in stmts:
+        visit(s)
+    return list(dict.fromkeys(out))
+
+
+def has_exit(s) -> bool:
+    """Does a statement (an `if`, recursively) hold a return, break or continue of the
+    enclosing function or loop? (Those in a nested loop belong to that loop.)"""
+    if isinstance(s, (ast.Return, ast.Break, ast.Continue)):
+        return True
+    if isinstance(s, ast.If):
+        return any(has_exit(c) for c in s.body + s.orelse)
+    return False
+
+
+class LoopMixin:
+    """FunctionCompiler's loops (self is the compiler)."""
+
+    def stmt_While(self, s):
+        if s.orelse:
+            self.error("`while ... else` is not supported", s, hint="use a flag variable")
+        cond = self.condition(s.test)
+        self.loop(s, self.const(MAX_TRIP), cond, None, s.body,
+                  lambda: self.condition(s.test), exclude=())
+
+    def stmt_For(self, s):
+        if s.orelse:
+            self.error("`for ... else` is not supported", s, hint="use a flag variable")
+        it = s.iter
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
+                it.func.id == "range" and self.is_builtin("range"):
+            return self.for_range(s, it)
+        if not isinstance(s.target, (ast.Name, ast.Tuple)):
+            self.error("a for loop target must be a name or a tuple of names", s.target,
+                       hint="unpack inside the loop body")
+        if not isinstance(s.target, ast.Name) and isinstance(it, ast.Tuple):
+            self.error("a for loop over a tuple needs a single name as its target",
+                       s.target, hint="unpack inside the loop body")
+        if isinstance(it, ast.Tuple):
+            return self.unroll(s, [lambda e=e: self.expr(e) for e in it.elts])
+        seq = self.expr(it)
+        lst = self.as_list(seq)             # a dict's keys, a set's elements, a str's chars
+        if lst is not None:
+            seq = lst
+        t = seq.type
+        if not isinstance(s.target, ast.Name) and not isinstance(t, T.ListType):
+            self.error("unpacking in a for loop target is supported over lists only",
+                       s.target, hint="unpack inside the loop body")
+        if isinstance(t, T.ClassType):
+            return self.unroll(s, self.class_elements(seq, it))
+        if isinstance(t, T.TupleType):
+            return self.unroll(s, [lambda k=k, et=et: self.emit(
+                "prim::TupleIndex", [seq, self.const(k)], [et]).output
+                for k, et in enumerate(t.elems)])
+        if isinstance(t, T.ListType):
+            trip = self.emit("aten::len", [seq], [T.INT], op=_reg.OPS["aten::len.t"]).output
+
+            def elem(i):
+                return self.emit("aten::__getitem__", [seq, i], [t.elem]).output
+        elif isinstance(t, T.TensorType):
+            trip = self.scalar("len", seq, node=s.iter)
+
+            def elem(i):
+                return self.call_op("select", [seq, self.const(0), i], {}, s.iter)
+        else:
+            self.error(f"cannot iterate over {describe_type(t)}", it,
+                       hint="iterate over range(...), a list, a tuple or a tensor")
+        self.loop(s, trip, self.const(True), elem, s.body, None,
+                  exclude=tuple(_targets(s.target)))
+
+    def for_range(self, s, call):
+        if not isinstance(s.target, ast.Name):
+            self.error("the target of a for loop over range must be a name", s.target)
+        args = [self.expr(a) for a in call.args]
+        if call.keywords or not 1 <= len(args) <= 3 or \
+                not all(isinstance(a.type, T.IntType) for a in args):
+            self.error("range() takes one to three int arguments", call)
+        if len(args) == 1:
+            self.loop(s, args[0], self.const(True), None, s.body, None,
+                      exclude=(s.target.id,), index_name=s.target.id)
+            return
+        start, stop = args[0], args[1]
+        step = 1
+        if len(args) == 3:
+            step = self.const_int(call.args[2])
+            if not step:
+                self.error("range() with a step needs a nonzero int constant step",
+                           call.args[2], hint="write range(a, b, 2) with a literal step")
+        sub = lambda a, b: self.scalar("sub", a, b)     # noqa: E731
+        span = sub(stop, start) if step > 0 else sub(start, stop)
+        k = abs(step)
+        trip = span if k == 1 else self.scalar(
+            "floordiv", self.scalar("add", span, self.const(k - 1)), self.const(k))
+
+        def elem(i):
+            off = i if step == 1 else self.scalar("mul", i, self.const(step))
+            return self.scalar("add", start, off)
+        self.loop(s, trip, self.const(True), elem, s.body, None, exclude=(s.target.id,))
+
+    def unroll(self, s, elems):
+        if any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
+               for c in s.body for n in ast.walk(c)):
+            self.error("break, continue and return are not supported yet in a loop over a "
+                       "tuple (it is unrolled)", s, hint="set a flag variable instead")
+        for make in elems:
+            with self.at(s.iter):
+                v = make()
+            self.assign(s.target, v, s)
+            if self.stmts(s.body) is RAISED:
+                return RAISED
+
+    def loop(self, s, trip, cond, elem, body, cond_after, exclude, index_name=None):
+        carried = [n for n in assigned_names(body)
+                   if n not in exclude and isinstance(self.lookup_var(n), Var)]
+        init = [self.lookup_var(n) for n in carried]
+        types = [T.TENSOR if isinstance(v.value.type, T.TensorType) else v.value.type
+                 for v in init]
+        node = self.emit("prim::Loop", [trip, cond] + [v.value for v in init], [])
+        block = node.add_block()
+        i = block.add_input(T.INT, index_name or "i")
+        names = ["loop condition"] + carried
+
+        def on_exit(kind, st):
+            if kind == "return":
+                self.error("`return` inside a loop is not supported yet", st,
+                           hint="store the result in a variable, `break`, and return "
+                                "after the loop")
+            c = self.const(False) if kind == "break" else (
+                cond_after() if cond_after else self.const(True))
+            vals = [c]
+            for n, t, v0 in zip(carried, types, init):
+                var = self.lookup_var(n)
+                if not isinstance(var, Var):
+                    self.error(f"'{n}' is not defined on every path of the loop body", st)
+                if unify(t, var.value.type) != t:
+                    self.error(f"Variable '{n}' is {describe_type(t)} before the loop and "
+                               f"{describe_type(var.value.type)} in its body; a scripted "
+                               f"variable keeps one type.", var.where,
+                               note=f"assigned before the loop at line "
+                                    f"{self.src.range(v0.where).line}",
+                               hint="give it the same type before and inside the loop")
+                vals.append(var.value)
+            return vals
+
+        with self.in_block(block), self.scope() as frame:
+            for n, t, v0 in zip(carried, types, init):
+                frame[n] = Var(block.add_input(t, n), v0.where)
+            if elem is not None:
+                with self.at(s.iter if isinstance(s, ast.For) else s):
+                    self.assign(s.target, elem(i), s)
+            elif index_name is not None:
+                frame[index_name] = Var(i, s)
+            outs = self.path(list(body), on_exit, names)
+            if outs is RAISED:
+                outs = [self.const(False)] + [
+                    self.emit("prim::Uninitialized", [], [t]).output for t in types]
+            for v in outs:
+                block.register_output(v)
+        for n, t, v0 in zip(carried, types, init):
+            out = node.add_output(t)
+            out.set_debug_name(n)
+            self.scopes[-1][n] = Var(out, v0.where)
+        for n in assigned_names(body):
+            if n not in carried and n not in exclude and self.lookup_var(n) is None:
+                self.scopes[-1][n] = OneBranch(s, "loop")
+        for n in exclude:
+            self.scopes[-1][n] = OneBranch(s, "loopvar")

@@ -1,0 +1,182 @@
+"""Expressions whose meaning depends on the Python object they name or the class of the
+value they act on, layered over the generic expression compiler (exprs.py):
+
+- a call of a Python object: `gpujit.jit.is_scripting()` (True in scripted code), a class
+  (a script-class object or a NamedTuple, classes.py), an `@ignore` function (a call
+  into Python) or `@unused` one (a raise), python_calls.py;
+- `obj.method(...)` and `obj.attr` on script-class objects and NamedTuples, and calls of
+  a module's `@ignore` methods;
+- isinstance() with script classes and NamedTuples; a call of an undefined name.
+
+Each hook falls back to the generic code. When a hook has computed the receiver of
+`obj.attr` / `obj.m()` before deciding it is not its case, the Value is handed to the
+generic code through `_evaluated` (so the receiver is emitted once).
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+
+from ...ir import types as T
+from .classes import script_class_of
+from .errors import FrontendError
+from . import static_eval
+
+__all__ = ["ObjectExprMixin"]
+
+
+class ObjectExprMixin:
+    """The compiler's hooks on exprs.py (FunctionCompiler inherits them)."""
+
+    @property
+    def _evaluated(self):
+        """id(AST node) -> Value already computed for it (see the module docstring)."""
+        d = self.__dict__.get("_evaluated_values")
+        if d is None:
+            d = self.__dict__["_evaluated_values"] = {}
+        return d
+
+    def expr(self, node, expected=None):
+        if self._evaluated:
+            got = self._evaluated.pop(id(node), None)
+            if got is not None:
+                return got
+        return super().expr(node, expected)
+
+    def _evaluate_once(self, node):
+        """Compute node's Value now; the next self.expr(node) returns it (so that the
+        generic expression code, which evaluates node itself, does not emit it twice)."""
+        v = self.expr(node)
+        self._evaluated[id(node)] = v
+        return v
+
+    def expr_Call(self, node):
+        func = node.func
+        if isinstance(func, (ast.Name, ast.Attribute)) and not any(
+                isinstance(a, ast.Starred) for a in node.args):
+            found, obj = self._py_object_quiet(func)
+            if found:
+                with self.at(node):
+                    v = self.python_callee(obj, node)
+                if v is not None:
+                    return v
+            elif isinstance(func, ast.Attribute) and not self._py_object_quiet(func.value)[0]:
+                recv = self._evaluate_once(func.value)
+                with self.at(node):
+                    v = self.method_on(recv, func.attr, node)
+                if v is not None:
+                    self._evaluated.pop(id(func.value), None)
+                    return v
+                try:
+                    return super().expr_Call(node)
+                finally:
+                    self._evaluated.pop(id(func.value), None)
+        return super().expr_Call(node)
+
+    def python_callee(self, obj, node):
+        """Calls decided by the Python object called: is_scripting() (True in scripted
+        code), classes (objects, NamedTuples), @ignore / @unused functions. None: the
+        generic call path."""
+        from ...jit.script import function_modifier
+        folded = static_eval.call_value(obj)
+        if folded is not static_eval.UNKNOWN:
+            self.call_args(node)
+            return self.const(folded)
+        if inspect.isclass(obj):
+            return self.construct(obj, node)
+        if inspect.isfunction(obj):
+            modifier = function_modifier(obj)
+            if modifier in ("ignore", "drop"):
+                from .python_calls import python_call, dropped_call
+                args, kwargs = self.call_args(node)
+                if modifier == "drop":
+                    return dropped_call(self, obj, obj.__name__, node)
+                return python_call(self, obj, args, kwargs, node)
+        return None
+
+    def method_on(self, recv, name, node):
+        """`obj.name(...)` on an object of a script class, or an @ignore'd method of a
+        module (called in Python with the ScriptModule as self). None: generic path."""
+        sc = script_class_of(recv.type)
+        if sc is not None:
+            return self.object_method_call(recv, sc, name, node)
+        fn = self._module_python_method(recv, name)
+        if fn is not None:
+            from .python_calls import python_call
+            args, kwargs = self.call_args(node)
+            return python_call(self, fn, [recv] + list(args), kwargs, node, method=True)
+        return None
+
+    def _module_python_method(self, recv, name):
+        """The @ignore'd Python method `name` of the module recv stands for (module method
+        compilers only), else None."""
+        from ...jit.script import function_modifier
+        if not isinstance(recv.type, T.ClassType) or not hasattr(self, "module_of"):
+            return None
+        try:
+            sm = self.module_of(recv, None)
+        except FrontendError:
+            return None
+        info = getattr(self, "ctx", None) and self.ctx.info.get(id(sm))
+        if info is None or name in sm._modules:
+            return None
+        fn = inspect.getattr_static(type(info.module), name, None)
+        if inspect.isfunction(fn) and function_modifier(fn) == "ignore":
+            return fn
+        return None
+
+    def _py_object_quiet(self, node):
+        """py_object, with (False, None) where it would report a missing module attribute
+        (`gpujit.linear` is a registry op, not a Python attribute: the generic path)."""
+        try:
+            return self.py_object(node)
+        except FrontendError:
+            if isinstance(node, ast.Attribute):
+                found, base = self.py_object(node.value)
+                if found and not getattr(base, "__name__", "").startswith("gpujit"):
+                    raise                 # `math.nope`: say so now
+            return False, None
+
+    def expr_Attribute(self, node):
+        if not self._py_object_quiet(node)[0] and not self._py_object_quiet(node.value)[0]:
+            v = self._evaluate_once(node.value)
+            with self.at(node):
+                if isinstance(v.type, T.NamedTupleType):
+                    self._evaluated.pop(id(node.value), None)
+                    return self.namedtuple_field(v, node)
+                sc = script_class_of(v.type)
+                if sc is not None:
+                    self._evaluated.pop(id(node.value), None)
+                    return self.object_attr(v, sc, node)
+            try:
+                return super().expr_Attribute(node)
+            finally:
+                self._evaluated.pop(id(node.value), None)
+        return super().expr_Attribute(node)
+
+    def builtin_call(self, name, node):
+        import builtins
+        if not hasattr(builtins, name):
+            self.error(f"undefined name '{name}'", node.func,
+                       hint=f"define or import '{name}' before scripting, or pass it as a "
+                            f"parameter")
+        return super().builtin_call(name, node)
+
+    def isinstance_types(self, node):
+        """isinstance() class arguments, with script classes and NamedTuples."""
+        if len(node.args) == 2 and not node.keywords:
+            cls_node = node.args[1]
+            items = cls_node.elts if isinstance(cls_node, ast.Tuple) else [cls_node]
+            resolved = [self.py_object(it) for it in items]
+            if all(found for found, _ in resolved):
+                special = [self.class_isinstance_type(obj) for _, obj in resolved]
+                if any(t is not None for t in special):
+                    if all(t is not None for t in special):
+                        return special
+                    rest = [it for it, t in zip(items, special) if t is None]
+                    fake = ast.Call(func=node.func, args=[node.args[0], ast.Tuple(
+                        elts=rest, ctx=ast.Load())], keywords=[])
+                    ast.copy_location(fake, node)
+                    return [t for t in special if t is not None] + \
+                        super().isinstance_types(fake)
+        return super().isinstance_types(node)

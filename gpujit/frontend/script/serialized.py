@@ -1,0 +1,137 @@
+"""The few names archive code uses beyond the script language.
+
+`.code` spells every graph node as Python the frontend compiles back, except nodes that
+have no Python spelling: those print as `ops.prim.<Kind>(...)` (prim::unchecked_cast of an
+Optional refined by a condition the printer could not keep next to it,
+prim::RaiseException, prim::NumToTensor, ...) and `uninitialized(T)`. gpujit.jit.load
+compiles archive code in a namespace where these names resolve to PrimFunction markers;
+compile_prim_call turns a call of one into its node. Ordinary scripted code never sees
+them.
+"""
+from __future__ import annotations
+
+import ast
+import types
+
+from ...ir import types as T
+
+__all__ = ["PrimFunction", "ArchiveConstant", "archive_names", "compile_prim_call", "prim_function",
+           "constants_namespace"]
+
+
+class PrimFunction:
+    """A graph node kind callable by name in archive code."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __repr__(self):
+        return f"<graph op {self.kind}>"
+
+
+class ArchiveConstant:
+    """A tensor the code names as `CONSTANTS.c<k>`: a prim::Constant of the graph."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def constants_namespace(tensors: dict):
+    """`CONSTANTS` for archive code: c<k> -> ArchiveConstant."""
+    ns = types.ModuleType("CONSTANTS")
+    for k, v in tensors.items():
+        setattr(ns, k, ArchiveConstant(v))
+    return ns
+
+
+class _OpsNamespace(types.ModuleType):
+    """`ops.prim.X` -> PrimFunction("prim::X") (a module, so the frontend looks names up
+    in it as in gpujit's own modules)."""
+
+    def __init__(self, ns=None):
+        super().__init__(f"ops.{ns}" if ns else "ops")
+        self._ns = ns
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self._ns is None:
+            return _OpsNamespace(name)
+        return PrimFunction(f"{self._ns}::{name}")
+
+
+def archive_names() -> dict:
+    return {"ops": _OpsNamespace(), "uninitialized": PrimFunction("prim::Uninitialized")}
+
+
+def _unchecked_cast(c, args, node):
+    (v,) = args
+    t = v.type
+    if isinstance(t, T.OptionalType):
+        return [t.elem]
+    return [t]
+
+
+def _raise(c, args, node):
+    if len(args) not in (1, 2) or not all(isinstance(a.type, T.StrType) for a in args):
+        c.error("ops.prim.RaiseException takes a message and an exception class name", node)
+    return []
+
+
+def _num_to_tensor(c, args, node):
+    (v,) = args
+    if not isinstance(v.type, (T.IntType, T.FloatType, T.BoolType, T.NumberType)):
+        c.error(f"ops.prim.NumToTensor expects a number, got {v.type}", node)
+    return [T.TENSOR]
+
+
+_RULES = {
+    "prim::unchecked_cast": (1, _unchecked_cast),
+    "prim::unchecked_unwrap_optional": (1, _unchecked_cast),
+    "aten::__is__": (2, lambda c, a, n: [T.BOOL]),
+    "aten::__isnot__": (2, lambda c, a, n: [T.BOOL]),
+    "prim::RaiseException": (None, _raise),
+    "prim::NumToTensor": (1, _num_to_tensor),
+    "prim::dtype": (1, lambda c, a, n: [T.SCALAR_TYPE]),
+    "prim::device": (1, lambda c, a, n: [T.DEVICE]),
+}
+
+
+_IDENTITY = {"__is__": "aten::__is__", "__isnot__": "aten::__isnot__"}
+
+
+def prim_function(c, func):
+    """The PrimFunction a call's callee names (`ops.prim.X`, `uninitialized`, and
+    `torch.__is__` / `torch.__isnot__` as TorchScript's .code spells `is`), or None."""
+    if isinstance(func, ast.Attribute) and func.attr in _IDENTITY:
+        found, mod = c.py_object(func.value)
+        if found and getattr(mod, "__name__", None) == "gpujit":
+            return PrimFunction(_IDENTITY[func.attr])
+    if isinstance(func, ast.Name) or (isinstance(func, ast.Attribute) and
+                                      isinstance(func.value, ast.Attribute)):
+        found, obj = c.py_object(func)
+        if found and isinstance(obj, PrimFunction):
+            return obj
+    return None
+
+
+def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
+    """The value of `ops.prim.X(args)` / `uninitialized(T)` in archive code."""
+    kind = fn.kind
+    if kind == "prim::Uninitialized":
+        if len(node.args) != 1 or node.keywords:
+            c.error("uninitialized() takes one type", node)
+        return c.emit(kind, [], [c.annotation(node.args[0])]).output
+    rule = _RULES.get(kind)
+    if rule is None:
+        c.error(f"this code calls the graph op {kind}, which gpujit cannot compile from "
+                f"source", node, hint="the archive was written by another gpujit version")
+    arity, out_types = rule
+    if node.keywords:
+        c.error(f"{kind} takes no keyword arguments", node)
+    args = [c.expr(a) for a in node.args]
+    if arity is not None and len(args) != arity:
+        c.error(f"{kind} takes {arity} argument(s), got {len(args)}", node)
+    types = out_types(c, args, node)
+    n = c.emit(kind, args, types)
+    return n.output if types else c.const(None)

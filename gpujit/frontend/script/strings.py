@@ -1,0 +1,108 @@
+"""Strings in scripted code: f-strings, `str(x)`, `s.format(...)`, the str methods
+(upper, split, join, strip, startswith, replace, find, isdigit, ...), and `s * n`.
+
+An f-string `f"{x} and {n:.3f}"` becomes one aten::format node over a format string
+("{} and {:.3f}") and its fields, which is Python's own str.format at run time, so ints,
+floats, bools and strs print exactly as Python prints them. A Tensor field is first
+turned into the str eager gpujit prints (aten::str.Tensor), or into its Python number
+when the field has a format spec (as Tensor.__format__ does). The str methods are registry
+ops of the scalar family (ops/scalar_str.py), resolved and checked like any call."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from ...ops import registry as _reg
+from .calls import describe_type
+
+__all__ = ["StringMixin"]
+
+_CONVERSIONS = {-1: "", ord("s"): "!s", ord("r"): "!r", ord("a"): "!a"}
+
+
+def _holds_tensor(t) -> bool:
+    if isinstance(t, T.TensorType):
+        return True
+    if isinstance(t, (T.ListType, T.SetType, T.OptionalType)):
+        return _holds_tensor(t.elem)
+    if isinstance(t, T.TupleType):
+        return any(_holds_tensor(e) for e in t.elems)
+    if isinstance(t, T.DictType):
+        return _holds_tensor(t.key) or _holds_tensor(t.value)
+    return isinstance(t, (T.ClassType, T.UnionType, T.AnyType))
+
+
+class StringMixin:
+    """ExprCompiler's string forms (self is the compiler)."""
+
+    def to_str(self, v, node):
+        """str(v) as Python (or eager gpujit, for a Tensor) writes it."""
+        t = v.type
+        if isinstance(t, T.StrType):
+            return v
+        if isinstance(t, T.TensorType):
+            return self.emit("aten::str", [v], [T.STR], op=_reg.OPS["aten::str.Tensor"]).output
+        if _holds_tensor(t):
+            self.error(f"str() of {describe_type(t)} is not supported in scripted code", node,
+                       hint="format its elements one by one")
+        return self.emit("aten::str", [v], [T.STR]).output
+
+    def format_arg(self, v, spec, node):
+        """A value as str.format receives it: a Tensor as its str, or as its Python
+        number when formatted with a spec."""
+        if isinstance(v.type, T.TensorType):
+            return self.call_op("item", [v], {}, node, method=True) if spec else \
+                self.to_str(v, node)
+        if _holds_tensor(v.type):
+            self.error(f"{describe_type(v.type)} cannot be formatted in scripted code", node,
+                       hint="format its elements one by one")
+        return v
+
+    def expr_JoinedStr(self, node):
+        parts, args = [], []
+        for piece in node.values:
+            if isinstance(piece, ast.Constant):
+                parts.append(piece.value.replace("{", "{{").replace("}", "}}"))
+                continue
+            spec = ""
+            if piece.format_spec is not None:
+                if any(not isinstance(p, ast.Constant) for p in piece.format_spec.values):
+                    self.error("a format spec computed from values is not supported", piece,
+                               hint="write the spec as a constant, e.g. {x:.3f}")
+                spec = "".join(p.value for p in piece.format_spec.values)
+            conv = _CONVERSIONS.get(piece.conversion, "")
+            v = self.expr(piece.value)
+            if isinstance(v.type, T.TensorType):
+                conv = ""            # a Tensor's repr is its str, which format_arg makes
+            parts.append("{" + conv + (":" + spec if spec else "") + "}")
+            args.append(self.format_arg(v, spec, piece.value))
+        fmt = "".join(parts)
+        if not args:
+            return self.const(fmt.replace("{{", "{").replace("}}", "}"))
+        return self.emit("aten::format", [self.const(fmt), *args], [T.STR]).output
+
+    def str_binop(self, opcls, a, b, node):
+        """`s * n` / `n * s`; None for any other operator (str + str is aten::add.str)."""
+        if opcls is not ast.Mult:
+            return None
+        if isinstance(a.type, T.IntType) and isinstance(b.type, T.StrType):
+            a, b = b, a
+        if isinstance(a.type, T.StrType) and isinstance(b.type, T.IntType):
+            return self.emit("aten::mul", [a, b], [T.STR]).output
+        return None
+
+    def str_method_call(self, s, name, node):
+        from ...ops.scalar_str import STR_METHODS
+        if name == "format":
+            if node.keywords:
+                self.error("str.format() with keyword fields is not supported", node,
+                           hint="use positional fields or an f-string")
+            args = [self.format_arg(self.expr(a), "", a) for a in node.args]
+            return self.emit("aten::format", [s, *args], [T.STR]).output
+        names = STR_METHODS.get(name)
+        if names is None:
+            self.error(f"a str has no method '{name}' in scripted code", node,
+                       hint="supported: format, " + ", ".join(sorted(STR_METHODS)))
+        ops = [_reg.OPS[n] for n in names]
+        args, kwargs = self.call_args(node)
+        return self.emit_call(ops, [s, *args], kwargs, node, name)

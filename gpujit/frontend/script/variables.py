@@ -1,0 +1,57 @@
+"""The variable environment's values and the type a variable keeps across paths: a Var
+(a name bound to a graph Value), a Refined variable (narrowed by a condition), a OneBranch
+name (defined on one path only), and unify (the one type of a variable that holds
+different types on different paths, or None)."""
+from __future__ import annotations
+
+from ...ir import types as T
+
+__all__ = ["Var", "Refined", "OneBranch", "unify"]
+
+
+class Var:
+    __slots__ = ("value", "where")
+
+    def __init__(self, value, where):
+        self.value, self.where = value, where      # where: the AST node that assigned it
+
+
+class Refined(Var):
+    """A variable narrowed by a condition (`if x is not None:`): its value is a
+    prim::unchecked_cast of the Optional variable. Not an assignment: an `if` does not
+    merge it into its outputs."""
+    __slots__ = ()
+
+
+class OneBranch:
+    """A name not defined after the statement that assigned it: assigned on one branch of
+    an `if` (why="if"), first assigned inside a loop body ("loop"), or a loop variable
+    ("loopvar"). Using it later is an error that says so."""
+    __slots__ = ("where", "why")
+
+    def __init__(self, where, why="if"):
+        self.where, self.why = where, why
+
+
+def unify(a, b):
+    """The type of a variable that holds a on one path and b on another (None: none)."""
+    if a == b:
+        return a
+    if isinstance(a, T.TensorType) and isinstance(b, T.TensorType):
+        return T.TENSOR
+    if isinstance(a, T.NoneType) and not isinstance(b, T.NoneType):
+        return b if isinstance(b, T.OptionalType) else T.OptionalType(b)
+    if isinstance(b, T.NoneType):
+        return unify(b, a)
+    if isinstance(a, T.OptionalType) and b.is_subtype_of(a.elem):
+        return a
+    if isinstance(b, T.OptionalType) and a.is_subtype_of(b.elem):
+        return b
+    if isinstance(a, T.ListType) and isinstance(b, T.ListType):
+        e = unify(a.elem, b.elem)
+        return T.ListType(e) if e is not None and (e == a.elem or e == T.TENSOR) else None
+    if isinstance(a, T.TupleType) and isinstance(b, T.TupleType) and \
+            len(a.elems) == len(b.elems) and not isinstance(a, T.NamedTupleType):
+        es = [unify(x, y) for x, y in zip(a.elems, b.elems)]
+        return None if any(e is None for e in es) else T.TupleType(tuple(es))
+    return None

@@ -1,0 +1,92 @@
+"""Python-str ops: the string operations scripted graphs compute on (`s + t`, `s < t`,
+`s.upper()`, `s.split(",")`, `",".join(xs)`, `str(x)` of a Tensor), as TorchScript's
+`aten::add.str(str a, str b) -> str`, `aten::split.str`, ... They take and return Python
+values like the rest of the scalar family (scalar_ops.py imports this module, so these
+overloads come before the Tensor ones of the same name) and bind no public names; each
+impl is the Python str method itself, so a scripted call computes what Python computes.
+Indexing, slicing, `in`, `len`, `*` and f-string formatting are container ops
+(runtime/interpreter.py CONTAINER_OPS)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .scalar_ops import PYTHON_FORMS, PYTHON_VALUED, _binary
+from .registry import op, wrap_array
+
+# the str methods scripted code may call: method name -> its overloads' qualified names
+STR_METHODS: dict = {}
+
+
+def _returns(py):
+    def rule(*args):
+        return py
+    return rule
+
+
+def _split_meta(self, sep, maxsplit):
+    return [str] * len(self.split(sep, maxsplit))     # one str per piece
+
+
+_META = {"str": _returns(str), "int": _returns(int), "bool": _returns(bool),
+         "str[]": _split_meta}
+
+
+def _str_op(schema, fn, form=None):
+    """An unbound op whose impl is fn(*args) on Python values."""
+    name = schema.split("(", 1)[0]
+    ret = schema.rsplit("->", 1)[1].strip()
+    PYTHON_VALUED.add(name)
+    if form is not None:
+        PYTHON_FORMS[name] = form
+
+    @op(schema, meta=_META[ret], function=False, method=False)
+    def impl(xp, *args):
+        return fn(*args)
+    impl.__name__ = name.split("::")[1].replace(".", "_")
+    impl.__doc__ = f"Python's {getattr(fn, '__qualname__', fn)} on a str."
+    method = name.split("::")[1].split(".")[0]
+    STR_METHODS.setdefault(method, []).append(name)
+    return impl
+
+
+# ------------------------------------------------------------------ operators
+add_str = _binary("add", lambda a, b: a + b, "str", "str", "+")
+for _name, _form in (("lt", "<"), ("gt", ">"), ("le", "<="), ("ge", ">=")):
+    globals()[f"{_name}_str"] = _binary(_name, getattr(str, f"__{_name}__"), "str", "bool",
+                                        _form)
+
+
+# ------------------------------------------------------------------ methods
+# (schema, the Python str method); arguments are named and default as Python's are
+_METHODS = (
+    ("aten::upper(str self) -> str", str.upper),
+    ("aten::lower(str self) -> str", str.lower),
+    ("aten::isdigit(str self) -> bool", str.isdigit),
+    ("aten::isalpha(str self) -> bool", str.isalpha),
+    ("aten::isspace(str self) -> bool", str.isspace),
+    ("aten::strip(str self, str? chars=None) -> str", str.strip),
+    ("aten::lstrip(str self, str? chars=None) -> str", str.lstrip),
+    ("aten::rstrip(str self, str? chars=None) -> str", str.rstrip),
+    ("aten::startswith(str self, str prefix) -> bool", str.startswith),
+    ("aten::endswith(str self, str suffix) -> bool", str.endswith),
+    ("aten::replace(str self, str old, str new, int count=-1) -> str", str.replace),
+    ("aten::find(str self, str substr) -> int", str.find),
+    ("aten::split.str(str self, str? sep=None, int maxsplit=-1) -> str[]", str.split),
+    ("aten::join(str self, str[] values) -> str", str.join),
+)
+for _schema, _fn in _METHODS:
+    _impl = _str_op(_schema, _fn)
+    globals()[_impl.__name__] = _impl
+
+
+# ------------------------------------------------------------------ str(Tensor)
+
+def _tensor_str(a):
+    """str() of a raw array (NumPy, or CuPy on its GPU) as eager gpujit prints the
+    Tensor it is."""
+    from ..device import cpu, device
+    on_cpu = isinstance(a, (np.ndarray, np.generic))
+    return str(wrap_array(a, cpu if on_cpu else device(f"cuda:{a.device.id}")))
+
+
+str_tensor = _str_op("aten::str.Tensor(Tensor self) -> str", _tensor_str)

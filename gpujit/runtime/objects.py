@@ -1,0 +1,90 @@
+"""Objects, NamedTuples, Python calls and region markers at run time: the reference
+interpreter's handlers for the nodes script classes, NamedTuples, `@ignore` and
+`with gpujit.strict_fusion():` add to graphs (the generated code's side is in codegen.py).
+
+- `prim::CreateObject` -> an instance of the class's Python type, made without running
+  its Python `__init__` (the graph's own __init__ sets the attributes), so Python code
+  that receives the object sees an ordinary instance of the user's class;
+- `prim::TupleConstruct` of a NamedTuple type -> the user's NamedTuple class;
+- `prim::PythonOp` -> the Python callable in `node.meta["python"]`, called with the
+  values as eager code holds them;
+- `prim::Enter` / `prim::Exit` (strict_fusion regions) -> nothing at run time.
+
+Importing this module registers the handlers in the interpreter's PRIM_HANDLERS (the
+runtime package imports it through codegen.py).
+"""
+from __future__ import annotations
+
+from ..ir import types as T
+from .interpreter import PRIM_HANDLERS, InterpreterError
+
+__all__ = ["new_object", "object_class", "python_callable", "namedtuple_class",
+           "REGION_KINDS"]
+
+REGION_KINDS = ("prim::Enter", "prim::Exit")
+
+
+def _python_class(t):
+    cls = getattr(t, "py_class", None)
+    if cls is None:                          # a parsed graph: the registered type has it
+        cls = getattr(T.class_type(str(t)), "py_class", None)
+    return cls
+
+
+def object_class(t):
+    """The Python class of ClassType t (an error when this process does not know it)."""
+    cls = _python_class(t)
+    if cls is None:
+        raise InterpreterError(f"prim::CreateObject: the class {t} is not known in this "
+                               f"process (script the Python class first)")
+    return cls
+
+
+def new_object(t):
+    """A fresh, attribute-less instance of the class of ClassType t."""
+    cls = object_class(t)
+    return cls.__new__(cls)
+
+
+def namedtuple_class(t):
+    """The Python class of a NamedTuple type (None for a plain tuple type)."""
+    if isinstance(t, T.NamedTupleType):
+        return _python_class(t)
+    return None
+
+
+def python_callable(node):
+    fn = node.meta.get("python")
+    if fn is None:
+        raise InterpreterError(f"prim::PythonOp[name={node.attrs.get('name')!r}] has no "
+                               f"Python function (graphs that call Python cannot be "
+                               f"rebuilt from text or saved)")
+    return fn
+
+
+def _create_object(node, env, profile):
+    return (new_object(node.output.type),)
+
+
+def _tuple_construct(node, env, profile):
+    vals = [env[v] for v in node.inputs]
+    cls = namedtuple_class(node.output.type)
+    return (cls(*vals) if cls is not None else tuple(vals),)
+
+
+def _python_op(node, env, profile):
+    out = python_callable(node)(*[env[v] for v in node.inputs])
+    return (out,) if node.outputs else None
+
+
+def _region_marker(node, env, profile):
+    return None
+
+
+PRIM_HANDLERS.update({
+    "prim::CreateObject": _create_object,
+    "prim::TupleConstruct": _tuple_construct,
+    "prim::PythonOp": _python_op,
+    "prim::Enter": _region_marker,
+    "prim::Exit": _region_marker,
+})

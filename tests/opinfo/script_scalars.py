@@ -1,0 +1,82 @@
+"""OpInfos of the scalar-family ops scripted code uses beyond arithmetic: Python's `math`
+functions on numbers (gpujit/ops/scalar_ops.py, MATH_OPS), round, and the str operators
+and methods (gpujit/ops/scalar_str.py). The reference is Python itself."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import OpInfo, Sample, ErrorSample
+
+_FLOATS = [Sample(2.25), Sample(0.5), Sample(7), Sample(1e-3)]
+_ANY = [Sample(-2.5), Sample(0.0), Sample(3), Sample(1.75)]
+
+OPINFOS = []
+for _name in ("sqrt", "log", "log2", "log10"):
+    OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name), samples=_FLOATS,
+                          errors=[ErrorSample(-1.0, exc=ValueError, match="domain")]))
+for _name in ("exp", "fabs", "sin", "cos", "tan", "tanh", "atan", "sinh", "cosh", "expm1",
+              "floor", "ceil", "trunc"):
+    OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name), samples=_ANY))
+for _name in ("asin", "acos"):
+    OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name),
+                          samples=[Sample(0.5), Sample(-1.0), Sample(0)]))
+OPINFOS.append(OpInfo("aten::log1p.float", ref=math.log1p, samples=_FLOATS))
+for _name in ("isnan", "isinf", "isfinite"):
+    OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name),
+                          samples=[Sample(1.5), Sample(math.nan), Sample(-math.inf),
+                                   Sample(2)]))
+_PAIRS = [Sample(2.0, 3.0), Sample(-1.5, 2), Sample(3, 0.5), Sample(0.0, -2.0)]
+for _name in ("atan2", "copysign", "hypot"):
+    OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name), samples=_PAIRS))
+OPINFOS += [
+    OpInfo("aten::pow.float", ref=math.pow, samples=[Sample(2.0, 3.0), Sample(4, 0.5),
+                                                     Sample(-2.0, 2)]),
+    OpInfo("aten::fmod.float", ref=math.fmod, samples=[Sample(7.5, 2.0), Sample(-7, 3)],
+           errors=[ErrorSample(1.0, 0.0, exc=ValueError)]),
+    OpInfo("aten::log.float_base", ref=math.log, samples=[Sample(8.0, 2.0), Sample(100, 10)]),
+    OpInfo("aten::round.float", ref=round, samples=[Sample(2.5), Sample(3.5), Sample(-1.4),
+                                                   Sample(7)]),
+    OpInfo("aten::round.float_ndigits", ref=lambda a, n: round(float(a), n),
+           samples=[Sample(2.675, 2), Sample(1234.5, -2), Sample(3, 1)]),
+]
+
+# ------------------------------------------------------------------ str
+OPINFOS.append(OpInfo("aten::add.str", ref=lambda a, b: a + b,
+                      samples=[Sample("ab", "cd"), Sample("", "x")]))
+for _name, _fn in (("lt", str.__lt__), ("gt", str.__gt__), ("le", str.__le__),
+                   ("ge", str.__ge__)):
+    OPINFOS.append(OpInfo(f"aten::{_name}.str", ref=_fn,
+                          samples=[Sample("a", "b"), Sample("b", "a"), Sample("x", "x")]))
+_WORDS = [Sample("  Hello World  "), Sample(""), Sample("123"), Sample("a1")]
+for _name in ("upper", "lower", "isdigit", "isalpha", "isspace", "strip", "lstrip",
+              "rstrip"):
+    OPINFOS.append(OpInfo(f"aten::{_name}", ref=getattr(str, _name), samples=_WORDS))
+OPINFOS += [
+    OpInfo("aten::startswith", ref=str.startswith, samples=[Sample("relu6", "relu"),
+                                                            Sample("a", "b")]),
+    OpInfo("aten::endswith", ref=str.endswith, samples=[Sample("x.weight", ".weight"),
+                                                        Sample("a", "ab")]),
+    OpInfo("aten::replace", ref=str.replace, samples=[Sample("a-b-c", "-", "+"),
+                                                      Sample("aaa", "a", "b", 2)]),
+    OpInfo("aten::find", ref=str.find, samples=[Sample("hello", "l"), Sample("a", "z")]),
+    OpInfo("aten::split.str", ref=str.split,
+           samples=[Sample("a,b,,c", ","), Sample(" a  b "), Sample("a b c", None, 1)]),
+    OpInfo("aten::join", ref=str.join, samples=[Sample(", ", ["a", "b"]), Sample("-", [])]),
+    OpInfo("aten::str.Tensor", ref=None, samples=[Sample(np.array([1.0, 2.5], np.float32)),
+                                                  Sample(np.array(3, np.int64))],
+           check=lambda sample, out: _check_tensor_str(sample, out)),
+]
+
+
+def _check_tensor_str(sample, out):
+    import gpujit
+    assert out == str(gpujit.from_numpy(sample.args[0])), out
+
+OPINFOS += [
+    OpInfo("aten::Int.str", ref=int, samples=[Sample("12"), Sample(" -3 ")],
+           errors=[ErrorSample("1.5", exc=ValueError)]),
+    OpInfo("aten::Float.str", ref=float, samples=[Sample("1.5"), Sample("-2"), Sample("inf")],
+           errors=[ErrorSample("x", exc=ValueError)]),
+]

@@ -1,0 +1,171 @@
+"""Numbers in scripted functions: the `math` module (functions and constants), round,
+sum, abs, min / max of a list, `and` / `or` giving an operand as Python does, and
+getattr / hasattr with a constant name. Each function is compared with the same Python
+run eagerly, through the reference interpreter and the generated executor."""
+import math
+from typing import List, Optional, Tuple
+
+import pytest
+
+import gpujit
+from gpujit import nn, Tensor
+from gpujit.frontend.script import FrontendError, compile_function
+from gpujit.ir import parse_ir
+from gpujit.jit.objects import ScriptFunction
+from gpujit.runtime import interpret
+
+
+def compiled(fn):
+    g = compile_function(fn)
+    g.lint()
+    text = str(g)
+    assert str(parse_ir(text)) == text
+    return g
+
+
+def same(got, want):
+    assert type(got) is type(want), (got, want)
+    if isinstance(want, tuple):
+        for a, b in zip(got, want):
+            same(a, b)
+    elif isinstance(want, float) and math.isnan(want):
+        assert math.isnan(got)
+    else:
+        assert got == want, (got, want)
+
+
+def check(fn, *args):
+    g = compiled(fn)
+    same(interpret(g, *args), fn(*args))
+    sf = ScriptFunction(g, fn.__name__, fn)
+    for _ in range(3):                     # profiled, then optimized runs
+        same(sf(*args), fn(*args))
+    return g
+
+
+def math_functions(a: float, n: int) -> Tuple[float, float, float, float, float, int, int,
+                                              int, float, float, float, float, float]:
+    return (math.sqrt(a), math.exp(n), math.log(a), math.log2(a), math.log10(a),
+            math.floor(a), math.ceil(a), math.trunc(-a), math.fabs(-a), math.pow(a, n),
+            math.sin(a) + math.cos(a) + math.tan(a), math.tanh(a), math.atan2(a, n))
+
+
+def math_predicates(a: float) -> Tuple[bool, bool, bool, float, float, float]:
+    return (math.isnan(a), math.isinf(a), math.isfinite(a), math.pi * 2, math.e,
+            math.inf if a > 0 else -math.inf)
+
+
+def test_math_functions_and_constants():
+    g = check(math_functions, 2.5, 3)
+    check(math_functions, 0.125, -2)
+    assert "int = aten::floor(%a)" in str(g) and "float = aten::sqrt(%a)" in str(g)
+    check(math_predicates, 1.5)
+    check(math_predicates, math.nan)
+    check(math_predicates, -math.inf)
+
+
+def numbers(xs: List[float], ns: List[int], a: float) -> Tuple[int, float, float, int, float,
+                                                               int, float, int]:
+    return (round(a), round(a, 1), sum(xs), sum(ns), abs(a), abs(ns[0]), min(xs), max(ns))
+
+
+def test_round_sum_abs_min_max():
+    check(numbers, [1.5, 2.25], [-3, 4], 2.5)
+    check(numbers, [0.1, 0.2, 0.3], [7], -3.75)
+
+
+def or_and(n: int, a: float, m: int, x: Tensor) -> Tuple[int, float, int, Tensor]:
+    return n or 7, a and 2.5, n and m or -1, x or x * 2
+
+
+def optional_or(v: Optional[int]) -> int:
+    if v is not None and v > 2:
+        return v
+    return -1
+
+
+def test_and_or_give_an_operand_as_python():
+    check(or_and, 0, 0.0, 4, gpujit.tensor([0.0]))
+    check(or_and, 5, 1.5, 0, gpujit.tensor([3.0]))
+    check(optional_or, 3)
+    check(optional_or, None)
+
+
+def or_mixed(n: int):
+    return n or 1.5
+
+
+def and_bool_then_int(b: bool, n: int):
+    return b and n
+
+
+def bad_math(a: float):
+    return math.frexp(a)
+
+
+def bad_math_str(s: str):
+    return math.floor(s)
+
+
+def bad_sum(x: Tensor):
+    return sum([x, x])
+
+
+@pytest.mark.parametrize("fn,words", [
+    (or_mixed, "`or` gives one of its operands (not a bool condition), and these differ in "
+               "type: an int and a float"),
+    (and_bool_then_int, "these differ in type: a bool and an int"),
+    (bad_math, "scripted code has no math function 'frexp'"),
+    (bad_math_str, "no variant of 'floor' accepts (str)"),
+    (bad_sum, "sum() adds a list of ints, floats or bools, got a List[Tensor]"),
+])
+def test_number_errors(fn, words):
+    with pytest.raises(FrontendError) as e:
+        compile_function(fn)
+    assert words in str(e.value) and "<--- HERE" in str(e.value), str(e.value)
+
+
+def test_math_domain_error_is_pythons():
+    g = compiled(math_functions)
+    with pytest.raises(ValueError, match="math domain error"):
+        interpret(g, -1.0, 2)
+
+
+# ------------------------------------------------------------------ getattr / hasattr
+
+class Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = 2.0
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        y = getattr(self, "lin")(x) * getattr(self, "scale")
+        if hasattr(self, "missing"):
+            y = y + 1
+        if hasattr(self, "scale") and hasattr(x, "shape"):
+            y = y * 2
+        return y, getattr(x, "shape")
+
+
+def tuple_attrs(t: Tuple[int, int]) -> bool:
+    return hasattr(t, "count") and not hasattr(t, "nope")
+
+
+def test_getattr_hasattr_with_constant_names():
+    m = Scaled()
+    sm = gpujit.jit.script(m)
+    x = gpujit.randn(2, 3)
+    got, want = sm(x), m(x)
+    assert got[1] == list(want[1]) == [2, 3]
+    assert (got[0] - want[0]).abs().max().item() < 1e-6
+    check(tuple_attrs, (1, 2))
+
+
+def bad_getattr(x: Tensor, name: str):
+    return getattr(x, name)
+
+
+def test_getattr_needs_a_constant_name():
+    with pytest.raises(FrontendError, match="getattr\\(\\) takes an object and a constant"):
+        compile_function(bad_getattr)

@@ -1,0 +1,126 @@
+"""Module containers in scripted code beyond TorchScript (the blog's pain points):
+ModuleList indexed by a variable, ModuleDict by a constant or variable key, iteration over
+a ModuleDict (keys, values), `in`, len; with eager Python as the reference."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit.frontend.script import FrontendError
+
+nn = torch.nn
+
+
+def _close(a, b):
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+class Layers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+        self.blocks = nn.ModuleDict({"relu": nn.ReLU(), "tanh": nn.Tanh()})
+
+    def forward(self, x, k: int, act: str):
+        for i in range(len(self.layers)):
+            x = self.layers[i](x)
+        x = self.layers[k](x)
+        x = self.blocks[act](x)
+        x = self.blocks["relu"](x)
+        for name in self.blocks:
+            x = x + len(name)
+        for m in self.blocks.values():
+            x = m(x)
+        if "tanh" in self.blocks.keys():
+            x = x * 2
+        return x
+
+
+def test_variable_module_list_and_module_dict_indexing_match_eager():
+    torch.manual_seed(0)
+    m = Layers()
+    s = torch.jit.script(m)
+    x = torch.rand(2, 4) - 0.5
+    for k in (0, 1, 2, -1, -3):
+        for act in ("relu", "tanh"):
+            _close(s(x, k, act), m(x, k, act))
+    assert "prim::If" in str(s.graph) and "prim::Loop" in str(s.graph)
+    assert list(s.blocks) == ["relu", "tanh"] and "tanh" in s.blocks
+    assert s.blocks["relu"].original_name == "ReLU"
+
+
+def test_out_of_range_index_and_missing_key_raise_at_run_time():
+    s = torch.jit.script(Layers())
+    x = torch.rand(2, 4)
+    with pytest.raises(IndexError, match=r"ModuleList index out of range \(it holds 3"):
+        s(x, 3, "relu")
+    with pytest.raises(IndexError):
+        s(x, -4, "relu")
+    with pytest.raises(KeyError, match="'relu', 'tanh'"):
+        s(x, 0, "gelu")
+
+
+def test_module_dict_constant_key_errors_and_type_errors():
+    class Missing(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleDict({"a": nn.ReLU()})
+
+        def forward(self, x):
+            return self.blocks["b"](x)
+    with pytest.raises(FrontendError, match="has no module 'b'") as e:
+        torch.jit.script(Missing())
+    assert "<--- HERE" in str(e.value)
+
+    class Kept(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+
+        def forward(self, x, i: int):
+            layer = self.layers[i]
+            return layer(x)
+    with pytest.raises(FrontendError, match="can only be called directly"):
+        torch.jit.script(Kept())
+
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.ReLU(), Pair()])
+
+        def forward(self, x, i: int):
+            return self.layers[i](x)
+    with pytest.raises(FrontendError, match="return different types"):
+        torch.jit.script(Mixed())
+
+    class WrongKey(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleDict({"a": nn.ReLU()})
+
+        def forward(self, x, i: int):
+            return self.blocks[i](x)
+    with pytest.raises(FrontendError, match="indexed with a str, not an int|indexed with str"):
+        torch.jit.script(WrongKey())
+
+
+class Pair(nn.Module):
+    def forward(self, x):
+        return x, x
+
+
+def test_variable_index_in_a_loop_with_different_layer_types():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 2)])
+
+        def forward(self, x):
+            n = len(self.layers)
+            for i in range(n - 1):
+                x = self.layers[i](x)
+            return self.layers[n - 1](x)
+    torch.manual_seed(2)
+    m = Net()
+    s = torch.jit.script(m)
+    x = torch.rand(4, 3)
+    _close(s(x), m(x))
