@@ -584,7 +584,14 @@ def _loop(cg, n):
 
 
 def _raise(cg, n):
-    cg.emit(f"raise _exception_for({', '.join(cg.ref(v) for v in n.inputs[:2])})")
+    from .interpreter import raise_location
+    args = [cg.ref(v) for v in n.inputs[:2]]
+    if len(args) == 1:
+        args.append("None")
+    where = raise_location(n)
+    if where:
+        args.append(repr(where))
+    cg.emit(f"raise _exception_for({', '.join(args)})")
 
 
 def _call(cg, n):

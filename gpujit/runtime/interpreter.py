@@ -296,20 +296,33 @@ def _loop(node, env, profile):
     return tuple(carried)
 
 
-def exception_for(msg, cls_name=None):
+def exception_for(msg, cls_name=None, where=None):
     """The exception prim::RaiseException raises: the named builtin exception class
-    ('builtins.ValueError' or 'ValueError'), RuntimeError otherwise."""
+    ('builtins.ValueError' or 'ValueError'), RuntimeError otherwise; `where` (the scripted
+    line, see raise_location) follows the message, as TorchScript's traceback does."""
     cls = RuntimeError
     if isinstance(cls_name, str) and cls_name:
         found = getattr(builtins, cls_name.rsplit(".", 1)[-1], None)
         if isinstance(found, type) and issubclass(found, BaseException):
             cls = found
+    if where:
+        msg = f"{msg}\n  in scripted code at {where}"
     return cls(msg)
+
+
+def raise_location(node):
+    """`file:line: source` of a node that raises, or None (nodes without a source range:
+    parsed or traced graphs)."""
+    sr = node.source_range
+    if sr is None or not getattr(sr, "filename", None):
+        return None
+    text = (sr.text or "").strip()
+    return f"{sr.filename}:{sr.line}: {text}" if text else f"{sr.filename}:{sr.line}"
 
 
 def _raise(node, env, profile):
     vals = [env[v] for v in node.inputs]
-    raise exception_for(*vals[:2])
+    raise exception_for(*vals[:2], raise_location(node))
 
 
 def callee_graph(node):
