@@ -116,7 +116,7 @@ def _check_saves_and_loads(m):
     import io
     import gpujit
     from gpujit.jit import objects as _obj
-    from gpujit.jit.serialization import ArchiveError, unsaveable_reason
+    from gpujit.serialization import ArchiveError, unsaveable_reason
     if unsaveable_reason(m) is not None:
         return
     buf = io.BytesIO()

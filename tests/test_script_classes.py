@@ -13,8 +13,6 @@ from gpujit.frontend.script.python_calls import (python_ops_in, check_no_python_
                                                  PythonOpError)
 
 
-# Archives hold no script classes or NamedTuple types yet (gpujit/jit/serialization.py, the
-# lead's): tests that script code using them skip the suite's save/load round trip.
 
 
 

@@ -7,7 +7,7 @@ from .trace import trace, trace_module, TracingCheckError, is_tracing
 from .script import (script, ignore, unused, export, is_scripting, annotate, Final,
                      Attribute, script_if_tracing, jit_isinstance as isinstance)
 from ..frontend.script.errors import FrontendError
-from .serialization import save, load, ArchiveError
+from ..serialization import save, load, ArchiveError
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
                       StrictFusionError)
 from ..runtime.fusion import set_profiling_runs, profiling_runs

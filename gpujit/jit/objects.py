@@ -198,7 +198,7 @@ class ScriptFunction(_GraphCallable):
 
     def save(self, f, _extra_files=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
-        from .serialization import save
+        from ..serialization import save
         save(self, f, _extra_files=_extra_files)
 
     def __repr__(self):
@@ -295,7 +295,7 @@ class ScriptModule(Module):
 
     def save(self, f, _extra_files=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
-        from .serialization import save
+        from ..serialization import save
         save(self, f, _extra_files=_extra_files)
 
     def _get_name(self):

@@ -1,0 +1,133 @@
+"""The archive format shared by the writer and the reader: its version, ArchiveError,
+plain values as tagged JSON (tensors as .npy entries, objects of script classes and
+NamedTuples by class name), and types as records (IR text, plus the annotation text when
+they name the archive's own classes)."""
+from __future__ import annotations
+
+import math
+
+from ..ir import types as T
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveError", "encode", "decode", "expect",
+           "class_types", "type_record"]
+
+FORMAT_VERSION = 1
+FORMAT = "gpujit-archive"
+
+
+class ArchiveError(RuntimeError):
+    """An archive gpujit cannot load: not a zip, truncated, changed after it was written,
+    made by an incompatible version, or holding something other than code and arrays."""
+
+
+# ====================================================================== values
+
+def encode(v, saver):
+    """A plain attribute value as tagged JSON (tensors go to .npy files)."""
+    from ..tensor import Tensor
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return {"int": str(v)} if abs(v) >= 2 ** 53 else v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else {"float": repr(v)}
+    if isinstance(v, Tensor):
+        return {"tensor": saver.tensor(v)}
+    if isinstance(v, tuple) and hasattr(type(v), "_fields"):
+        from ..frontend.script.types import namedtuple_type
+        name = saver.add_class(namedtuple_type(type(v)))
+        return {"namedtuple": name, "values": [encode(x, saver) for x in v]}
+    if isinstance(v, tuple):
+        return {"tuple": [encode(x, saver) for x in v]}
+    if isinstance(v, list):
+        return {"list": [encode(x, saver) for x in v]}
+    if isinstance(v, dict):
+        return {"dict": [[encode(k, saver), encode(x, saver)] for k, x in v.items()]}
+    from ..device import device
+    from .. import dtypes as _dt
+    if isinstance(v, device):
+        return {"device": str(v)}
+    if isinstance(v, _dt.dtype):
+        return {"dtype": v.name}
+    from ..frontend.script.classes import object_value_type
+    t = object_value_type(v)
+    if isinstance(t, T.ClassType) and not isinstance(t, T.NamedTupleType):
+        name = saver.add_class(t)
+        return {"object": name, "attrs": {k: encode(getattr(v, k), saver)
+                                          for k in t.attributes if hasattr(v, k)}}
+    raise TypeError(f"cannot save a value of Python type {type(v).__name__} ({v!r})")
+
+
+def decode(j, loader):
+    if j is None or isinstance(j, (bool, int, float, str)):
+        return j
+    if isinstance(j, dict) and set(j) in ({"namedtuple", "values"}, {"object", "attrs"}):
+        cls = loader.classes.get(j.get("namedtuple", j.get("object")))
+        if cls is None:
+            raise ArchiveError(f"the manifest uses a class it does not define: {j!r}")
+        if "values" in j:
+            return cls(*[decode(x, loader) for x in expect(j["values"], list, "values")])
+        obj = cls.__new__(cls)
+        for k, x in expect(j["attrs"], dict, "object attributes").items():
+            setattr(obj, k, decode(x, loader))
+        return obj
+    if isinstance(j, dict) and len(j) == 1:
+        (tag, x), = j.items()
+        if tag == "int":
+            return int(x)
+        if tag == "float" and x in ("nan", "inf", "-inf"):
+            return float(x)
+        if tag == "tensor":
+            return loader.tensor(x)
+        if tag in ("tuple", "list"):
+            items = [decode(e, loader) for e in expect(x, list, tag)]
+            return tuple(items) if tag == "tuple" else items
+        if tag == "dict":
+            return {decode(k, loader): decode(e, loader)
+                    for k, e in (expect(p, list, "dict item") for p in expect(x, list, tag))}
+        if tag == "device":
+            from ..device import device
+            return device(expect(x, str, tag))
+        if tag == "dtype":
+            from .. import dtypes as _dt
+            dt = getattr(_dt, expect(x, str, tag), None)
+            if isinstance(dt, _dt.dtype):
+                return dt
+    raise ArchiveError(f"the manifest holds a value gpujit does not understand: {j!r}")
+
+
+def expect(x, typ, what):
+    if not isinstance(x, typ):
+        raise ArchiveError(f"the manifest's {what} is malformed ({type(x).__name__})")
+    return x
+
+
+
+def class_types(t):
+    """The class and NamedTuple types inside a type (List[Optional[Pair]] -> [Pair])."""
+    if isinstance(t, T.NamedTupleType):
+        yield t
+        for e in t.elems:
+            yield from class_types(e)
+    elif isinstance(t, T.ClassType):
+        yield t
+    elif isinstance(t, (T.ListType, T.OptionalType, T.SetType)):
+        yield from class_types(t.elem)
+    elif isinstance(t, T.TupleType):
+        for e in t.elems:
+            yield from class_types(e)
+    elif isinstance(t, T.DictType):
+        yield from class_types(t.key)
+        yield from class_types(t.value)
+    elif isinstance(t, T.UnionType):
+        for e in t.types:
+            yield from class_types(e)
+
+
+def type_record(t) -> dict:
+    """A type as IR text and, where it names classes, as the annotation the archive's
+    code would write (resolved among the archive's own classes when loading)."""
+    rec = {"type": str(t)}
+    if any(True for _ in class_types(t)):
+        rec["annotation"] = t.annotation()
+    return rec

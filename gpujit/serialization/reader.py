@@ -1,0 +1,344 @@
+"""gpujit.jit.load: an archive back into a RecursiveScriptModule (or ScriptFunction). The
+code is parsed (only `def`s are accepted), its functions are made from the compiled code
+objects without being called, and the script frontend compiles them; tensors come from
+.npy entries read with allow_pickle=False; every entry is checked against the manifest's
+SHA-256."""
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import json
+import linecache
+import math
+import os
+import types
+import typing
+import zipfile
+
+import numpy as np
+
+from ..ir.parser import parse_type
+from .archive import FORMAT, FORMAT_VERSION, ArchiveError, decode, expect
+
+__all__ = ["load"]
+
+
+class _Loader:
+    def __init__(self, z, prefix, manifest, map_location, label):
+        self.z, self.prefix, self.manifest = z, prefix, manifest
+        self.map_location = map_location
+        self.label = label
+        self.digests = expect(manifest.get("sha256", {}), dict, "sha256 table")
+        self.constants = {}
+        self.classes = {}          # short name -> the Python class made for it
+
+    def read(self, rel) -> bytes:
+        rel = expect(rel, str, "file reference")
+        want = self.digests.get(rel)
+        if want is None:
+            raise ArchiveError(f"{self.label}: the manifest lists no checksum for {rel!r} "
+                               f"(the archive was changed after it was written)")
+        try:
+            data = self.z.read(f"{self.prefix}/{rel}")
+        except KeyError:
+            raise ArchiveError(f"{self.label}: {rel!r} is missing from the archive") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise ArchiveError(f"{self.label}: {rel!r} cannot be read ({e}); the archive "
+                               f"is damaged or truncated") from None
+        if hashlib.sha256(data).hexdigest() != want:
+            raise ArchiveError(f"{self.label}: {rel!r} does not match its checksum (the "
+                               f"archive was changed after it was written)")
+        return data
+
+    def tensor(self, rel):
+        try:
+            arr = np.load(io.BytesIO(self.read(rel)), allow_pickle=False)
+        except ValueError as e:
+            raise ArchiveError(f"{self.label}: {rel!r} is not a plain array ({e})") from None
+        from ..ops.creation import from_numpy
+        return self.place(from_numpy(np.array(arr)))
+
+    def place(self, t):
+        loc = self.map_location
+        if loc is None:
+            return t
+        if callable(loc) and not isinstance(loc, (str, dict)):
+            return loc(t, "cpu")
+        if isinstance(loc, dict):
+            loc = loc.get("cpu", "cpu")
+        return t.to(loc)
+
+    # ---- code
+    def functions_from(self, rel, namespace, what):
+        """The functions defined in an archive code file, made from their compiled code
+        objects without running anything (only `def` statements are accepted)."""
+        text = self.read(rel).decode("utf-8", errors="strict")
+        filename = f"<{self.label}:{rel}>"
+        try:
+            tree = ast.parse(text, filename)
+        except SyntaxError as e:
+            raise ArchiveError(f"{self.label}: {rel} is not valid code ({e.msg}, line "
+                               f"{e.lineno})") from None
+        for stmt in tree.body:
+            if not isinstance(stmt, ast.FunctionDef) or stmt.decorator_list:
+                what = "a decorator" if isinstance(stmt, ast.FunctionDef) else \
+                    type(stmt).__name__
+                raise ArchiveError(f"{self.label}: {rel} line {stmt.lineno}: the archive's "
+                                   f"code may only define functions (found {what}); it "
+                                   f"was not written by gpujit")
+            a = stmt.args
+            if a.defaults or any(d is not None for d in a.kw_defaults):
+                raise ArchiveError(f"{self.label}: {rel} line {stmt.lineno}: a default "
+                                   f"value in the code (gpujit keeps defaults in the "
+                                   f"manifest); it was not written by gpujit")
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        code = compile(tree, filename, "exec", dont_inherit=True)
+        defs = {d.name: d for d in tree.body}
+        out = {}
+        for c in code.co_consts:
+            if isinstance(c, types.CodeType):
+                fn = types.FunctionType(c, namespace, c.co_name)
+                fn.__module__ = "__archive__"
+                fn.__annotations__ = _annotations(defs[c.co_name])
+                out[c.co_name] = fn
+        return out
+
+    def set_defaults(self, fn, defaults):
+        """fn.__defaults__ from the saved {parameter: value} (trailing parameters)."""
+        if not defaults:
+            return
+        defaults = expect(defaults, dict, "defaults")
+        names = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+        if not set(defaults) <= set(names):
+            raise ArchiveError(f"{self.label}: defaults for unknown parameters of "
+                               f"{fn.__name__}: {sorted(set(defaults) - set(names))}")
+        first = min(names.index(k) for k in defaults)
+        if set(names[first:]) != set(defaults):
+            raise ArchiveError(f"{self.label}: the defaults of {fn.__name__} are not "
+                               f"trailing parameters")
+        fn.__defaults__ = tuple(decode(defaults[k], self) for k in names[first:])
+
+    def build_classes(self, records, ns):
+        """The archive's script classes and NamedTuples as Python classes in ns: made
+        first (so their annotations can name each other), typed second."""
+        import collections
+        records = expect(records, dict, "classes")
+        for name, rec in records.items():
+            rec = expect(rec, dict, f"class {name}")
+            if not (isinstance(name, str) and name.isidentifier()):
+                raise ArchiveError(f"{self.label}: bad class name {name!r}")
+            if rec.get("kind") == "namedtuple":
+                fields = [expect(f, str, "field") for f in expect(rec.get("fields"), list,
+                                                                     "fields")]
+                if not all(f.isidentifier() for f in fields):
+                    raise ArchiveError(f"{self.label}: bad fields of {name}: {fields}")
+                cls = collections.namedtuple(name, fields)
+                cls.__module__ = "__archive__"
+            elif rec.get("kind") == "class":
+                body = {"__module__": "__archive__", "__qualname__": name}
+                fns = self.functions_from(rec.get("code"), ns, f"class {name}")
+                for mname in expect(rec.get("methods", []), list, "methods"):
+                    if mname not in fns:
+                        raise ArchiveError(f"{self.label}: the code of class {name} has no "
+                                           f"method {mname!r}")
+                    fns[mname].__qualname__ = f"{name}.{mname}"
+                    body[mname] = fns[mname]
+                cls = type(name, (), body)
+            else:
+                raise ArchiveError(f"{self.label}: unknown kind of class {name}: "
+                                   f"{rec.get('kind')!r}")
+            self.classes[name] = cls
+            ns[name] = cls
+        for name, rec in records.items():
+            cls = self.classes[name]
+            if rec["kind"] == "namedtuple":
+                types = [self.type_of(t, ns, f"field of {name}")
+                         for t in expect(rec.get("types"), list, "types")]
+                cls.__annotations__ = dict(zip(cls._fields, types))
+                defaults = {k: decode(v, self) for k, v in
+                            expect(rec.get("defaults", {}), dict, "defaults").items()}
+                if defaults:
+                    first = min(cls._fields.index(k) for k in defaults)
+                    cls.__new__.__defaults__ = tuple(defaults[k]
+                                                     for k in cls._fields[first:])
+                    cls._field_defaults = defaults
+            else:
+                cls.__annotations__ = {
+                    k: _type_annotation(expect(t, dict, "attribute type"))
+                    for k, t in expect(rec.get("attributes", {}), dict, "attributes").items()}
+
+    def type_of(self, rec, ns, what):
+        """The IR type of a _type_record: its annotation among the archive's classes, or
+        its IR text."""
+        rec = expect(rec, dict, what)
+        try:
+            if "annotation" in rec:
+                from ..frontend.script.types import annotation_type
+                return annotation_type(expect(rec["annotation"], str, what), ns)
+            return parse_type(expect(rec.get("type"), str, what))
+        except ArchiveError:
+            raise
+        except Exception as e:
+            raise ArchiveError(f"{self.label}: the {what} has a type gpujit cannot read "
+                               f"({e})") from None
+
+    def module(self, rec, namespace, path):
+        from ..nn.module import Module
+        from ..nn.parameter import Parameter
+        rec = expect(rec, dict, f"record of {path}")
+        name = expect(rec.get("name"), str, f"name of {path}")
+        if not name.isidentifier():
+            raise ArchiveError(f"{self.label}: module name {name!r} is not an identifier")
+        consts = {k: decode(v, self) for k, v in
+                  expect(rec.get("constants", {}), dict, "constants").items()}
+        attrs = {}
+        annotations = {}
+        for k, a in expect(rec.get("attributes", {}), dict, "attributes").items():
+            a = expect(a, dict, f"attribute {k}")
+            annotations[k] = self.type_of(a, namespace, f"attribute {path}.{k}")
+            attrs[k] = decode(a.get("value"), self)
+        body = {"__annotations__": annotations, "__constants__": list(consts),
+                "__module__": "__archive__", "__qualname__": name,
+                "original_name": name}     # a class attribute: not saved as state
+        methods = expect(rec.get("methods", []), list, "methods")
+        if methods:
+            fns = self.functions_from(rec.get("code"), namespace, path)
+            for mname in methods:
+                fn = fns.get(mname)
+                if fn is None:
+                    raise ArchiveError(f"{self.label}: the code of {path} has no method "
+                                       f"{mname!r}")
+                if mname != "forward":
+                    fn._gpujit_export = True
+                self.set_defaults(fn, expect(rec.get("defaults", {}), dict,
+                                              "defaults").get(mname))
+                body[mname] = fn
+        cls = type(name, (Module,), body)
+        mod = Module.__new__(cls)
+        Module.__init__(mod)
+        mod.training = bool(rec.get("training", True))
+        for k, p in expect(rec.get("parameters", {}), dict, "parameters").items():
+            if p is None:
+                mod._parameters[k] = None
+                continue
+            t = self.tensor(p.get("data"))
+            mod._parameters[k] = Parameter(t, requires_grad=bool(p.get("requires_grad", True)))
+        for k, b in expect(rec.get("buffers", {}), dict, "buffers").items():
+            mod._buffers[k] = None if b is None else self.tensor(b.get("data"))
+            if b is not None and not b.get("persistent", True):
+                mod._non_persistent_buffers_set.add(k)
+        for k, v in {**consts, **attrs}.items():
+            object.__setattr__(mod, k, v)
+        for k, sub in expect(rec.get("submodules", {}), dict, "submodules").items():
+            mod._modules[k] = None if sub is None else self.module(sub, namespace,
+                                                                    f"{path}.{k}")
+        return mod
+
+
+def _type_annotation(rec):
+    """A class attribute's annotation for the frontend: the annotation text (resolved in the
+    archive's namespace), or the IR type."""
+    if "annotation" in rec:
+        return expect(rec["annotation"], str, "annotation")
+    try:
+        return parse_type(expect(rec.get("type"), str, "attribute type"))
+    except Exception as e:
+        raise ArchiveError(f"an attribute has a type gpujit cannot read ({e})") from None
+
+
+def _annotations(fdef: ast.FunctionDef) -> dict:
+    """The def's annotations as text (the frontend resolves them; nothing is evaluated)."""
+    out = {a.arg: ast.unparse(a.annotation) for a in fdef.args.args
+           if a.annotation is not None}
+    if fdef.returns is not None:
+        out["return"] = ast.unparse(fdef.returns)
+    return out
+
+
+def _namespace(loader):
+    """What the archive's code may name: gpujit as `torch`, the typing names, and the
+    constants table. Nothing here runs code from the archive."""
+    import gpujit
+    from ..jit.script import annotate
+    ns = {"torch": gpujit, "Tensor": gpujit.Tensor, "annotate": annotate,
+          "math": math}
+    for k in ("List", "Tuple", "Dict", "Optional", "Union", "Any"):
+        ns[k] = getattr(typing, k)
+    from ..frontend.script import serialized as _ser
+    ns.update(_ser.archive_names())
+    ns["CONSTANTS"] = _ser.constants_namespace(loader.constants)
+    return ns
+
+
+def _open(f):
+    try:
+        if isinstance(f, (str, os.PathLike)):
+            label = os.path.basename(os.fspath(f))
+            return zipfile.ZipFile(f, "r"), label
+        return zipfile.ZipFile(f, "r"), "archive"
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        raise ArchiveError(f"{getattr(f, 'name', f)!s} is not a gpujit archive: it is not a "
+                           f"readable zip file ({e}); it may be truncated") from None
+
+
+def load(f, map_location=None, _extra_files=None):
+    """Load what gpujit.jit.save wrote: a RecursiveScriptModule (or ScriptFunction) compiled
+    from the archive's code, with its parameters, buffers and attributes.
+    map_location: a device (or 'cpu' / 'cuda:0') to move every tensor to."""
+    z, label = _open(f)
+    with z:
+        names = z.namelist()
+        prefixes = {n.split("/", 1)[0] for n in names if "/" in n}
+        if len(prefixes) != 1:
+            raise ArchiveError(f"{label} is not a gpujit archive (expected one top folder, "
+                               f"found {sorted(prefixes)[:4]})")
+        prefix = prefixes.pop()
+        try:
+            version = z.read(f"{prefix}/version").decode().strip()
+            raw = z.read(f"{prefix}/manifest.json")
+        except KeyError as e:
+            raise ArchiveError(f"{label} is not a gpujit archive ({e.args[0]})") from None
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise ArchiveError(f"{label} is damaged or truncated ({e})") from None
+        if version != str(FORMAT_VERSION):
+            raise ArchiveError(f"{label} was written in archive format version {version!r}; "
+                               f"this gpujit reads version {FORMAT_VERSION}")
+        try:
+            manifest = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ArchiveError(f"{label}: the manifest is not valid JSON ({e})") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or \
+                manifest.get("version") != FORMAT_VERSION:
+            raise ArchiveError(f"{label}: the manifest is not a gpujit archive manifest of "
+                               f"version {FORMAT_VERSION}")
+        ld = _Loader(z, prefix, manifest, map_location, label)
+        if _extra_files is not None:
+            extra = expect(manifest.get("extra_files", {}), dict, "extra files")
+            for k in list(_extra_files):
+                if k in extra:
+                    _extra_files[k] = ld.read(extra[k])        # bytes, as torch gives
+        for k, rel in expect(manifest.get("tensor_constants", {}), dict, "constants").items():
+            if not (isinstance(k, str) and k.isidentifier()):
+                raise ArchiveError(f"{label}: bad constant name {k!r}")
+            ld.constants[k] = ld.tensor(rel)
+        ns = _namespace(ld)
+        ld.build_classes(manifest.get("classes", {}), ns)
+        if manifest.get("functions"):
+            ns.update(ld.functions_from(manifest["functions"], ns, "functions"))
+        kind = manifest.get("kind")
+        if kind == "function":
+            fname = expect(manifest.get("function"), str, "function name")
+            fns = ld.functions_from(manifest.get("code"), ns, fname)
+            if fname not in fns:
+                raise ArchiveError(f"{label}: the archive's code has no function {fname!r}")
+            ld.set_defaults(fns[fname], manifest.get("defaults"))
+            from ..jit.script import script
+            return script(fns[fname])
+        if kind != "module":
+            raise ArchiveError(f"{label}: unknown archive kind {kind!r}")
+        root = ld.module(manifest.get("root"), ns, "root")
+    from ..frontend.script.modules import script_module
+    return script_module(root)

@@ -1,0 +1,281 @@
+"""gpujit.jit.save: a scripted or traced module (or function) as an archive — the `.code`
+of every method, class and called function, the manifest (module tree, attribute types and
+values, constants, defaults, checksums) and arrays as .npy (no pickles)."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from ..ir import types as T
+from ..ir.python_printer import python_source
+from .archive import (FORMAT, FORMAT_VERSION, ArchiveError, encode, class_types,
+                      type_record)
+
+__all__ = ["save", "unsaveable_reason"]
+
+
+class _Saver:
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.entries = {}          # archive path -> bytes
+        self.functions = {}        # name -> (graph, code text)
+        self.constants = []        # tensors the code names as CONSTANTS.c<k>
+        self.classes = {}          # short name -> record (script classes, NamedTuples)
+        self.class_names = {}      # short name -> qualified IR name
+        self.n_arrays = 0
+
+    def add(self, rel, data: bytes):
+        self.entries[f"{self.prefix}/{rel}"] = data
+        return rel
+
+    def tensor(self, t):
+        arr = t.detach().cpu().numpy()
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        self.n_arrays += 1
+        return self.add(f"data/{self.n_arrays - 1}.npy", buf.getvalue())
+
+    def defaults(self, f):
+        try:
+            return {k: encode(v, self) for k, v in f._defaults.items()}
+        except TypeError as e:
+            raise ArchiveError(f"cannot save the default arguments of {f.name}: {e}") from None
+
+    def add_class(self, t) -> str:
+        """Record a script class or NamedTuple type the saved code or values use; its
+        short name (what the code calls it)."""
+        from ..frontend.script.classes import script_class_of
+        name = t.annotation()
+        known = self.class_names.get(name)
+        if known is not None:
+            if known != t.name:
+                raise ArchiveError(f"two classes named '{name}' ({known} and {t.name}) are "
+                                   f"used; rename one of them to save this model")
+            return name
+        self.class_names[name] = t.name
+        if isinstance(t, T.NamedTupleType):
+            rec = {"kind": "namedtuple", "fields": list(t.fields),
+                   "types": [type_record(e) for e in t.elems]}
+            defaults = getattr(t.py_class, "_field_defaults", None) or {}
+            rec["defaults"] = {k: encode(v, self) for k, v in defaults.items()}
+            self.classes[name] = rec
+            for e in t.elems:
+                self.note_type(e)
+            return name
+        if script_class_of(t) is None:
+            raise ArchiveError(f"cannot save a value of class '{name}': it is not a "
+                               f"TorchScript class")
+        rec = {"kind": "class", "attributes": {k: type_record(a)
+                                               for k, a in t.attributes.items()},
+               "methods": list(t.methods)}
+        self.classes[name] = rec
+        rec["code"] = self.add(f"code/__class__.{name}.py",
+                               self.code_of(dict(t.methods), True).encode())
+        for a in t.attributes.values():
+            self.note_type(a)
+        return name
+
+    def note_type(self, t):
+        """Record every script class / NamedTuple a type mentions."""
+        for c in class_types(t):
+            if isinstance(c, T.NamedTupleType) or _is_script_class(c):
+                self.add_class(c)
+
+    def note_graph_types(self, g):
+        for v in g.inputs:
+            self.note_type(v.type)
+        for n in g.walk():
+            for v in n.outputs:
+                self.note_type(v.type)
+
+    def code_of(self, graphs: dict, is_method: bool) -> str:
+        """The source of several graphs (methods of one module, or functions), and of the
+        functions they call, collected for the archive's function table."""
+        parts = []
+        for g in graphs.values():
+            self.note_graph_types(g)
+        for name, g in graphs.items():
+            parts.append(python_source(g, name=name, self_name="self" if is_method else None,
+                                       constants=self.constants, is_method=is_method))
+            self.collect_callees(g)
+        return "\n".join(parts)
+
+    def collect_callees(self, g):
+        for n in g.walk():
+            if n.kind != "prim::CallFunction":
+                continue
+            name, callee = n.attrs.get("name"), n.meta.get("callee")
+            if name is None or callee is None:
+                raise ArchiveError(f"cannot save a call of a function value "
+                                   f"({n.kind} without a callee name)")
+            prev = self.functions.get(name)
+            if prev is not None:
+                if prev[0] is not callee and str(prev[0]) != str(callee):
+                    raise ArchiveError(f"two different functions named '{name}' are called; "
+                                       f"rename one of them to save this model")
+                continue
+            self.functions[name] = (callee, None)
+            self.note_graph_types(callee)
+            self.functions[name] = (callee, python_source(callee, name=name, is_method=False,
+                                                          constants=self.constants))
+            self.collect_callees(callee)
+
+    def module(self, m, path):
+        from ..jit.objects import ScriptModule
+        from ..nn.module import Module
+        if not isinstance(m, ScriptModule):
+            raise TypeError(f"gpujit.jit.save: submodule '{path}' is a plain "
+                            f"{type(m).__name__}, not a scripted or traced module")
+        rec = {"name": m.original_name, "training": bool(m.training)}
+        _refuse_python_ops(m, path)
+        methods = {name: sm.graph for name, sm in m._script_methods.items()}
+        rec["methods"] = list(methods)
+        rec["defaults"] = {name: self.defaults(sm) for name, sm in m._script_methods.items()
+                           if sm._defaults}
+        if methods:
+            rec["code"] = self.add(f"code/{path}.py",
+                                   self.code_of(methods, True).encode())
+        rec["parameters"] = {k: (None if p is None else
+                                 {"data": self.tensor(p), "requires_grad": p.requires_grad})
+                             for k, p in m._parameters.items()}
+        nonpersistent = getattr(m, "_non_persistent_buffers_set", set())
+        rec["buffers"] = {k: (None if b is None else
+                              {"data": self.tensor(b), "persistent": k not in nonpersistent})
+                          for k, b in m._buffers.items()}
+        consts = dict(getattr(m, "_script_constants", {}) or {})
+        rec["constants"] = {k: encode(v, self) for k, v in consts.items()}
+        attrs = {}
+        ctype = m._type
+        for k, t in (ctype.attributes.items() if ctype is not None else ()):
+            if k in m._parameters or k in m._buffers or k in m._modules or k in consts:
+                continue
+            if k not in m.__dict__:
+                continue
+            self.note_type(t)
+            attrs[k] = {**type_record(t), "value": encode(m.__dict__[k], self)}
+        rec["attributes"] = attrs
+        subs = {}
+        for k, c in m._modules.items():
+            if c is None:
+                subs[k] = None
+            elif isinstance(c, Module):
+                subs[k] = self.module(c, f"{path}.{k}")
+        rec["submodules"] = subs
+        return rec
+
+
+_PYTHON_KINDS = ("prim::PythonOp",)
+
+
+def _python_call_in(graph, seen=None):
+    """The first node of graph (or of a function it calls) that calls back into Python."""
+    seen = set() if seen is None else seen
+    if id(graph) in seen:
+        return None
+    seen.add(id(graph))
+    for n in graph.walk():
+        if n.kind in _PYTHON_KINDS:
+            return n
+        callee = n.meta.get("callee") if n.kind == "prim::CallFunction" else None
+        if callee is not None:
+            found = _python_call_in(callee, seen)
+            if found is not None:
+                return found
+    return None
+
+
+def unsaveable_reason(obj):
+    """Why obj cannot be saved (it calls Python functions marked @ignore: an archive holds
+    no Python), or None."""
+    from ..jit.objects import ScriptModule
+    if isinstance(obj, ScriptModule):
+        methods = [(f"{type(m).__name__ if not hasattr(m, 'original_name') else m.original_name}"
+                    f".{name}", sm.graph) for m in obj.modules()
+                   if isinstance(m, ScriptModule) for name, sm in m._script_methods.items()]
+    else:
+        methods = [(getattr(obj, "name", "function"), obj.graph)]
+    for where, g in methods:
+        n = _python_call_in(g)
+        if n is not None:
+            name = str(n.attrs.get("name", n.kind)).rsplit(".", 1)[-1]
+            return (f"{where} calls the Python function {name!r} (@ignore), which an "
+                    f"archive cannot hold; mark it @unused or make it scriptable")
+    return None
+
+
+def _is_script_class(t) -> bool:
+    from ..frontend.script.classes import script_class_of
+    return script_class_of(t) is not None
+
+
+def _refuse_python_ops(m, path):
+    reason = unsaveable_reason(m)
+    if reason is not None:
+        raise ArchiveError(f"cannot save this model: {reason}")
+
+
+def save(m, f, _extra_files=None):
+    """Save a scripted or traced module (or a ScriptFunction) to f (a path or a binary
+    file object) as a zip archive that gpujit.jit.load reads back in any process."""
+    from ..jit.objects import ScriptModule, ScriptFunction
+    name = "archive"
+    if isinstance(f, (str, os.PathLike)):
+        base = os.path.splitext(os.path.basename(os.fspath(f)))[0]
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "archive"
+    s = _Saver(name)
+    manifest = {"format": FORMAT, "version": FORMAT_VERSION}
+    if isinstance(m, ScriptModule):
+        manifest["kind"] = "module"
+        manifest["root"] = s.module(m, "root")
+    elif isinstance(m, ScriptFunction):
+        _refuse_python_ops(m, m.name)
+        manifest["kind"] = "function"
+        manifest["function"] = m.name
+        manifest["defaults"] = s.defaults(m)
+        manifest["code"] = s.add("code/__function__.py",
+                                 s.code_of({m.name: m.graph}, False).encode())
+    else:
+        raise TypeError(f"gpujit.jit.save expects a scripted or traced module or function "
+                        f"(gpujit.jit.script / gpujit.jit.trace), got {type(m).__name__}")
+    manifest["classes"] = s.classes
+    if s.functions:
+        manifest["functions"] = s.add(
+            "code/__functions__.py",
+            "\n".join(code for _, code in s.functions.values()).encode())
+    consts = {}
+    for i, c in enumerate(s.constants):
+        from ..tensor import Tensor
+        if not isinstance(c, Tensor):
+            raise ArchiveError(f"cannot save a graph constant of Python type "
+                               f"{type(c).__name__} ({c!r})")
+        consts[f"c{i}"] = s.tensor(c)
+    manifest["tensor_constants"] = consts
+    extra = {}
+    for k, v in (_extra_files or {}).items():
+        data = v.encode() if isinstance(v, str) else bytes(v)
+        extra[k] = s.add(f"extra/{_safe_name(k)}", data)
+    manifest["extra_files"] = extra
+    manifest["sha256"] = {k[len(name) + 1:]: hashlib.sha256(v).hexdigest()
+                          for k, v in s.entries.items()}
+    own = isinstance(f, (str, os.PathLike))
+    fh = open(f, "wb") if own else f
+    try:
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as z:
+            z.writestr(f"{name}/version", str(FORMAT_VERSION))
+            z.writestr(f"{name}/manifest.json", json.dumps(manifest, indent=1))
+            for k, v in s.entries.items():
+                z.writestr(k, v)
+    finally:
+        if own:
+            fh.close()
+
+
+def _safe_name(k):
+    if not isinstance(k, str) or not k or k.startswith("/") or ".." in k.split("/"):
+        raise ValueError(f"_extra_files: {k!r} is not a valid file name")
+    return k
