@@ -1,0 +1,154 @@
+"""Module containers in scripted methods: nn.Sequential / nn.ModuleList / nn.ModuleDict
+indexed by a constant (a prim::GetAttr of the child), iterated (unrolled), and — beyond
+TorchScript — called through a variable index or key (`self.layers[i](x)`,
+`self.blocks[key](x)`): a prim::If chain that calls the chosen child, raising IndexError /
+KeyError when none matches. Also `getattr(self, "0")`, as `.code` names children whose
+names are not identifiers."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from .calls import describe_type
+from .exprs import unify
+
+__all__ = ["ModuleContainerMixin", "is_container", "is_module_dict", "is_sequential_sm"]
+
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
+
+
+def is_container(m) -> bool:
+    from ...nn.modules import container as _c
+    return isinstance(m, (_c.Sequential, _c.ModuleList, _c.ModuleDict)) or getattr(
+        m, "original_name", None) in _CONTAINERS
+
+
+def is_module_dict(m) -> bool:
+    return getattr(m, "original_name", None) == "ModuleDict"
+
+
+def is_sequential_sm(sm):
+    return getattr(sm, "original_name", None) == "Sequential"
+
+
+class ModuleContainerMixin:
+    """ModuleMethodCompiler's container part (it provides module_of, submodule_value,
+    class_attr and class_method_call)."""
+
+    def class_index(self, v, sl, node):
+        sm = self.module_of(v, node)
+        if not is_container(sm):
+            self.error(f"module '{sm.original_name}' cannot be indexed", node)
+        if is_module_dict(sm):
+            key = sl.value if isinstance(sl, ast.Constant) and isinstance(sl.value, str) \
+                else None
+            if key is None:
+                self.error("a ModuleDict indexed with a variable key can only be called "
+                           "directly", sl, hint="write self.blocks[key](x)")
+            if key not in sm._modules or sm._modules[key] is None:
+                self.error(f"the ModuleDict has no module {key!r} (it has "
+                           f"{', '.join(map(repr, sm._modules)) or 'none'})", sl)
+            return self.submodule_value(v, sm._modules[key], key)
+        k = self.const_int(sl)
+        if k is None:
+            self.error(f"a {sm.original_name} indexed with a variable can only be called "
+                       f"directly", sl, hint="write self.layers[i](x), or iterate with "
+                                             "`for layer in self.layers:`")
+        names = list(sm._modules)
+        if not -len(names) <= k < len(names):
+            self.error(f"index {k} is out of range for a {sm.original_name} of "
+                       f"{len(names)} modules", sl)
+        name = names[k]
+        return self.submodule_value(v, sm._modules[name], name)
+
+    def class_elements(self, v, node):
+        """What `for x in <module value>:` runs over, unrolled: the submodules (a
+        ModuleDict: its keys, as Python; `.values()` / `.keys()` of one, see
+        class_method_call)."""
+        sm = self.module_of(v, node)
+        if not is_container(sm):
+            self.error(f"cannot iterate over module '{sm.original_name}'", node,
+                       hint="iterate over an nn.Sequential, nn.ModuleList or nn.ModuleDict")
+        if is_module_dict(sm) and self.dict_view.get(v) != "values":
+            return [lambda name=name: self.const(name) for name in sm._modules]
+        return [lambda name=name, sub=sub: self.submodule_value(v, sub, name)
+                for name, sub in sm._modules.items() if sub is not None]
+
+    def expr_Call(self, node):
+        """`self.layers[i](x)` / `self.blocks[key](x)` with a variable index: a prim::If
+        chain that calls the chosen module (TorchScript rejects these)."""
+        f = node.func
+        if isinstance(f, ast.Name) and f.id in ("getattr", "hasattr") and \
+                self.is_builtin(f.id) and len(node.args) == 2 and not node.keywords and \
+                isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            # getattr(self, "0"): a submodule whose name is not an identifier (.code
+            # prints nn.Sequential's children so)
+            obj = self.expr(node.args[0])
+            if isinstance(obj.type, T.ClassType):
+                name = node.args[1].value
+                if f.id == "hasattr":
+                    sm = self.module_of(obj, node)
+                    return self.const(name in sm._modules or name in sm._parameters or
+                                      name in sm._buffers or name in sm._type.attributes or
+                                      hasattr(sm, name))
+                attr = ast.copy_location(ast.Attribute(value=node.args[0], attr=name,
+                                                       ctx=ast.Load()), node)
+                return self.class_attr(obj, attr)
+        if isinstance(f, ast.Subscript) and not (
+                isinstance(f.slice, ast.Constant) or self.const_int(f.slice) is not None):
+            cv = self.expr(f.value)
+            if isinstance(cv.type, T.ClassType):
+                sm = self.module_of(cv, f.value)
+                if is_container(sm) and not is_sequential_sm(sm):
+                    return self.dynamic_module_call(cv, sm, self.expr(f.slice), node)
+        return super().expr_Call(node)
+
+    def dynamic_module_call(self, cv, sm, index, node):
+        children = [(k, sub) for k, sub in sm._modules.items() if sub is not None]
+        is_dict = is_module_dict(sm)
+        want = T.STR if is_dict else T.INT
+        if not isinstance(index.type, type(want)):
+            self.error(f"a {sm.original_name} is indexed with {describe_type(want)}, not "
+                       f"{describe_type(index.type)}", node.func.slice)
+        if not children:
+            self.error(f"the {sm.original_name} is empty; there is no module to call", node)
+        n = len(children)
+
+        def chosen(pos, key):
+            if is_dict:
+                return self.scalar("eq", index, self.const(key))
+            hit = self.scalar("eq", index, self.const(pos))
+            return self.scalar("__or__", hit, self.scalar("eq", index, self.const(pos - n)))
+
+        def chain(pos):
+            if pos == n:
+                what = "key" if is_dict else "index"
+                msg = (f"{sm.original_name} {what} out of range (it holds "
+                       + (", ".join(repr(k) for k, _ in children) if is_dict else
+                          f"{n} modules") + ")")
+                self.emit("prim::RaiseException",
+                          [self.const(msg), self.const("builtins." + (
+                              "KeyError" if is_dict else "IndexError"))], [])
+                return self.emit("prim::Uninitialized", [], [result[0]]).output
+            key, sub = children[pos]
+            ifn = self.emit("prim::If", [chosen(pos, key)], [])
+            vals = []
+            for build in (lambda: self.class_method_call(
+                    self.submodule_value(cv, sub, key), "forward", node),
+                    lambda: chain(pos + 1)):
+                b = ifn.add_block()
+                with self.in_block(b), self.scope():
+                    v = build()
+                    b.register_output(v)
+                    vals.append(v)
+                    if not result:
+                        result.append(v.type)
+            t = unify(vals[0].type, vals[1].type)
+            if t is None:
+                self.error(f"the modules of the {sm.original_name} return different types "
+                           f"({describe_type(vals[0].type)} from {key!r}, "
+                           f"{describe_type(vals[1].type)} from the others); calling one "
+                           f"chosen by a variable needs one type", node)
+            return ifn.add_output(t)
+        result = []
+        return chain(0)
