@@ -8,6 +8,7 @@ from .script import (script, ignore, unused, export, is_scripting, annotate, Fin
                      Attribute, script_if_tracing, jit_isinstance as isinstance)
 from ..frontend.script.errors import FrontendError
 from ..serialization import save, load, ArchiveError
+from .futures import Future, fork, wait
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
                       StrictFusionError)
 from ..runtime.fusion import set_profiling_runs, profiling_runs
@@ -17,4 +18,5 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "RecursiveScriptModule", "set_fusion_strategy", "get_fusion_strategy",
            "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs",
            "script", "ignore", "unused", "export", "is_scripting", "annotate", "Final",
-           "Attribute", "script_if_tracing", "FrontendError", "save", "load", "ArchiveError"]
+           "Attribute", "script_if_tracing", "FrontendError", "save", "load", "ArchiveError",
+           "Future", "fork", "wait"]
