@@ -1,0 +1,29 @@
+"""gpujit.jit.fork / wait / Future in Python: the call runs at once, wait() returns its
+value or raises its error, as torch.jit.fork does outside scripted code."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def test_fork_and_wait_return_the_value():
+    x = torch.rand(3)
+    futs = [torch.jit.fork(torch.mul, x, k) for k in range(3)]
+    assert all(f.done() for f in futs)
+    outs = [torch.jit.wait(f) for f in futs]
+    for k, o in enumerate(outs):
+        np.testing.assert_allclose(o.numpy(), x.numpy() * k)
+    assert futs[1].then(lambda f: f.wait() + 1).wait().shape == (3,)
+
+
+def test_errors_surface_at_wait_and_bad_arguments_are_refused():
+    def boom(x):
+        raise ValueError("bad input")
+    fut = torch.jit.fork(boom, 1)
+    with pytest.raises(ValueError, match="bad input"):
+        torch.jit.wait(fut)
+    with pytest.raises(TypeError, match="expects a callable"):
+        torch.jit.fork(3)
+    with pytest.raises(TypeError, match="expects a gpujit.jit.Future"):
+        torch.jit.wait(3)
+    assert torch.jit.Future[torch.Tensor] is torch.jit.Future
