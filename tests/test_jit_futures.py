@@ -1,5 +1,7 @@
 """gpujit.jit.fork / wait / Future in Python: the call runs at once, wait() returns its
 value or raises its error, as torch.jit.fork does outside scripted code."""
+import typing
+
 import numpy as np
 import pytest
 
@@ -26,4 +28,25 @@ def test_errors_surface_at_wait_and_bad_arguments_are_refused():
         torch.jit.fork(3)
     with pytest.raises(TypeError, match="expects a gpujit.jit.Future"):
         torch.jit.wait(3)
-    assert torch.jit.Future[torch.Tensor] is torch.jit.Future
+    assert typing.get_origin(torch.jit.Future[torch.Tensor]) is torch.jit.Future
+
+
+def _member(x, k: int):
+    return torch.tanh(x * k)
+
+
+def ensemble(x, n: int):
+    futs: typing.List[torch.jit.Future[torch.Tensor]] = []
+    for k in range(n):
+        futs.append(torch.jit.fork(_member, x, k))
+    out = torch.zeros_like(x)
+    for f in futs:
+        out = out + torch.jit.wait(f)
+    return out
+
+
+def test_scripted_fork_and_wait_run_the_calls():
+    s = torch.jit.script(ensemble)
+    x = torch.rand(4)
+    np.testing.assert_allclose(s(x, 3).numpy(), ensemble(x, 3).numpy(), rtol=1e-6)
+    assert "prim::CallFunction" in str(s.graph)

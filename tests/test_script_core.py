@@ -555,11 +555,10 @@ def e_no_method(x):
     return x.frobnicate()
 
 
-def e_return_in_loop(n: int):
-    for i in range(n):
-        if i > 2:
-            return i
-    return 0
+def e_break_in_tuple_loop(x, y):
+    for t in (x, y):
+        break
+    return x
 
 
 def e_custom_raise(x):
@@ -629,7 +628,8 @@ def e_assign_item(x):
     (e_too_many, "'tanh'"),
     (e_no_attr, "gpujit has no function 'frobnicate'"),
     (e_no_method, "gpujit has no Tensor method 'frobnicate'"),
-    (e_return_in_loop, "`return` inside a loop is not supported yet"),
+    (e_break_in_tuple_loop, "`break` is not supported in a loop over a tuple or a module "
+                            "container"),
     (e_custom_raise, "only builtin exceptions can be raised"),
     (e_tuple_var_index, "a tuple can only be indexed with an int constant"),
     (e_lambda, "a lambda is not supported"),

@@ -7,19 +7,22 @@ In scripted code `fork(fn, *args)` compiles to the call itself and `wait(fut)` t
 """
 from __future__ import annotations
 
+import typing
+
 __all__ = ["Future", "fork", "wait"]
 
+_T = typing.TypeVar("_T")
 
-class Future:
-    """The result of `fork`: `wait()` returns it (or raises what the call raised)."""
+
+class Future(typing.Generic[_T]):
+    """The result of `fork`: `wait()` returns it (or raises what the call raised).
+    `Future[Tensor]` in a scripted signature is a Tensor."""
 
     __slots__ = ("_value", "_error")
+    _gpujit_future = True
 
     def __init__(self, value=None, error=None):
         self._value, self._error = value, error
-
-    def __class_getitem__(cls, item):      # Future[Tensor] in annotations
-        return cls
 
     def done(self) -> bool:
         return True

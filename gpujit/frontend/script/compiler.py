@@ -2,15 +2,16 @@
 
 A variable is an environment entry (name -> Value and the statement that assigned it);
 `if` merges the variables its branches change into prim::If outputs, loops carry the
-variables their body assigns through prim::Loop. Early exits (`return` in an `if`, `break`,
-`continue`) are compiled by moving the statements that follow an `if` into the branches
-that do not exit, so that every path ends in one place and its values become block
-outputs (the function's return value, or the loop's condition and carried values).
+variables their body assigns through prim::Loop. Early exits (`return`, `break`,
+`continue` in an `if`) are compiled by moving the statements that follow an `if` into the
+branches that do not exit, so that every path ends in one place and its values become block
+outputs (the function's return value, or the loop's condition and carried values); a loop
+whose body returns carries a "returned" flag and the value out of it (loops.py).
 Expressions are ExprCompiler's, statements FunctionCompiler's, loops loops.py's; call
-resolution by types is calls.py; objects of script classes and NamedTuples are classes.py's, calls decided by the
-Python object called (@ignore, is_scripting(), classes) object_exprs.py's. An annotated
-local (`y: int = n`) keeps its type: rebinding it to another type is an error. An `if` on
-`torch.jit.is_scripting()` compiles only the branch scripted code takes.
+resolution by types is calls.py; objects of script classes and NamedTuples are classes.py's,
+calls decided by the Python object called (@ignore, is_scripting(), classes) object_exprs.py's.
+An annotated local (`y: int = n`) keeps its type: rebinding it to another type is an error.
+An `if` on `torch.jit.is_scripting()` compiles only the branch scripted code takes.
 `with gpujit.strict_fusion():` is the only `with`: a prim::Enter / prim::Exit region that
 the fusion step checks (runtime/fusion.py).
 """
@@ -28,7 +29,7 @@ from .calls import describe_type
 from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
 from .classes import ClassValueMixin, script_class_of
 from .object_exprs import ObjectExprMixin
-from .loops import LoopMixin, RAISED, has_exit
+from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit
 from . import static_eval
 
 __all__ = ["compile_function", "FunctionSource"]
@@ -128,18 +129,23 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
             self.graph.register_output(v)
         return self.graph
 
-    def _function_exit(self, kind, s):
+    def _function_exit(self, kind, s, value=None):
+        """The function's return value on a path that ends in `return` (value: one
+        already computed, by a loop the return left) or falls off the end."""
         if kind == "return":
-            if s.value is None:
-                v = self.const(None)
-            else:
-                v = self.expr(s.value)
-            where = s
+            v = value if value is not None else self.return_value(s)
         elif kind == "fall":
             v = self.const(None)
-            where = s
         else:
             self.error(f"'{kind}' outside a loop", s)
+        self.check_return(v, s, kind)
+        return [v]
+
+    def return_value(self, s):
+        return self.const(None) if s.value is None else self.expr(s.value)
+
+    def check_return(self, v, where, kind):
+        """A returned value must have the declared return type (if one is declared)."""
         if self.ret_type is not None and not v.type.is_subtype_of(self.ret_type) and not (
                 isinstance(v.type, T.TensorType) and isinstance(self.ret_type, T.TensorType)):
             what = "falls off its end (returns None)" if kind == "fall" else \
@@ -148,14 +154,17 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                        f"{describe_type(self.ret_type)} but {what}",
                        where if where is not None else self.src.fdef,
                        hint="return a value of the declared type on every path")
-        return [v]
 
     # ------------------------------------------------------------------ paths
     def path(self, stmts, on_exit, slot_names):
         """Compile a statement list into the current block up to the end of every path;
-        returns the values on_exit gives for it (or RAISED)."""
+        returns the values on_exit gives for it (or RAISED). What follows an `if` that
+        exits, or a loop that returns, is compiled on the paths that go on."""
         stmts = self.fold_static_ifs(stmts)
         for i, s in enumerate(stmts):
+            if isinstance(s, UnrolledTarget):
+                self.bind_unrolled(s)
+                continue
             if isinstance(s, ast.Return):
                 with self.at(s):
                     return on_exit("return", s)
@@ -167,11 +176,16 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                     return on_exit("continue", s)
             if isinstance(s, ast.If) and has_exit(s):
                 return self.if_with_exit(s, stmts[i + 1:], on_exit, slot_names)
-            if self.stmt(s) is RAISED:
+            r = self.stmt(s)
+            if r is RAISED:
                 return RAISED
+            if isinstance(r, LoopReturn):
+                return self.after_loop_return(s, r, stmts[i + 1:], on_exit, slot_names)
+            if isinstance(r, list):          # an unrolled loop that returns (loops.unroll)
+                return self.path(r + stmts[i + 1:], on_exit, slot_names)
         last = stmts[-1] if stmts else None
-        with self.at(last if last is not None else self.src.fdef):
-            return on_exit("fall", last)
+        with self.at(last if isinstance(last, ast.AST) else self.src.fdef):
+            return on_exit("fall", last if isinstance(last, ast.AST) else None)
 
     def if_with_exit(self, s, rest, on_exit, slot_names):
         with self.at(s):
@@ -183,30 +197,41 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
             with self.in_block(block), self.scope():
                 self.refine(refs)
                 results.append(self.path(list(body) + list(rest), on_exit, slot_names))
-        if results[0] is RAISED and results[1] is RAISED:
+        return self.merge_paths(node, results, s, slot_names)
+
+    def merge_paths(self, node, results, s, slot_names):
+        """The outputs of a prim::If whose two blocks end paths: per slot, the one type of
+        what the live paths give (an error if none); a path that raised gives
+        prim::Uninitialized, and so does a loop-body path for the return value it does not
+        have (PENDING; a slot PENDING on every path stays PENDING)."""
+        live = [r for r in results if r is not RAISED]
+        if not live:
             return RAISED
-        live = results[0] if results[1] is RAISED else results[1]
         types = []
-        for k, v in enumerate(live):
-            t = v.type
-            for r in results:
-                if r is not RAISED:
-                    u = unify(t, r[k].type)
-                    if u is None:
-                        name = slot_names[k] if k < len(slot_names) else f"value {k}"
-                        self.error(f"the {name} is {describe_type(results[0][k].type)} on "
-                                   f"one path and {describe_type(results[1][k].type)} on "
-                                   f"another", s,
-                                   hint="make every path produce the same type")
-                    t = u
+        for k in range(len(live[0])):
+            t = None
+            for r in live:
+                if r[k] is PENDING:
+                    continue
+                u = r[k].type if t is None else unify(t, r[k].type)
+                if u is None:
+                    name = slot_names[k] if k < len(slot_names) else f"value {k}"
+                    self.error(f"the {name} is {describe_type(t)} on one path and "
+                               f"{describe_type(r[k].type)} on another", s,
+                               hint="make every path produce the same type")
+                t = u
             types.append(t)
         for block, r in zip(node.blocks, results):
-            if r is RAISED:
-                with self.in_block(block):
-                    r = [self.emit("prim::Uninitialized", [], [t]).output for t in types]
-            for v in r:
-                block.register_output(v)
-        return [node.add_output(t) for t in types]
+            with self.in_block(block):
+                for k, t in enumerate(types):
+                    if t is None:
+                        continue
+                    if r is RAISED or r[k] is PENDING:
+                        v = self.emit("prim::Uninitialized", [], [t]).output
+                    else:
+                        v = r[k]
+                    block.register_output(v)
+        return [PENDING if t is None else node.add_output(t) for t in types]
 
     # ------------------------------------------------------------------ statements
     def fold_static_ifs(self, stmts):
@@ -225,8 +250,10 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
     def stmts(self, stmts):
         for s in self.fold_static_ifs(stmts):
             if isinstance(s, (ast.Return, ast.Break, ast.Continue)) or (
-                    isinstance(s, ast.If) and has_exit(s)):
-                self.error(f"'{type(s).__name__.lower()}' is not supported here yet",
+                    isinstance(s, (ast.If, ast.For, ast.While)) and has_exit(s)):
+                what = "a `return` inside a loop" if isinstance(s, (ast.For, ast.While)) \
+                    else f"'{type(s).__name__.lower()}'"
+                self.error(f"{what} is not supported here yet",
                            s, hint="restructure so it is not needed (set a variable)")
             if self.stmt(s) is RAISED:
                 return RAISED

@@ -414,6 +414,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if isinstance(t, T.OptionalType) and isinstance(v.type, T.NoneType):
                 return self.const(None, t)     # annotate(Optional[T], None): typed None
             return v
+        found, obj = self.callee_object(func)
+        if found and getattr(obj, "__module__", "") == "gpujit.jit.futures":
+            return self.future_call(obj, node)
         prim = serialized.prim_function(self, func)
         if prim is not None:                                        # archive code only
             return serialized.compile_prim_call(self, prim, node)
@@ -480,6 +483,36 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return self.class_method_call(fv, "forward", node)
         self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
                    hint="call gpujit functions, tensor methods or builtins")
+
+    def callee_object(self, func):
+        """(True, obj) when a call's callee names a Python object (py_object), without
+        complaining about a missing module attribute (registry ops have no attribute)."""
+        if isinstance(func, ast.Attribute):
+            found, owner = self.py_object(func.value)
+            if found and hasattr(owner, func.attr):
+                return True, getattr(owner, func.attr)
+            return False, None
+        if isinstance(func, ast.Name):
+            return self.py_object(func)
+        return False, None
+
+    def future_call(self, fn, node):
+        """`fork(f, *args)` is the call `f(*args)` and `wait(fut)` its value: scripted
+        code runs a fork at once (a Future[T] is a T), as gpujit.jit.fork does in Python."""
+        name = getattr(fn, "__name__", "")
+        if name == "fork":
+            if not node.args:
+                self.error("fork() takes the function to call and its arguments", node,
+                           hint="torch.jit.fork(fn, x, y)")
+            call = ast.copy_location(ast.Call(func=node.args[0], args=node.args[1:],
+                                              keywords=node.keywords), node)
+            return self.expr(call)
+        if name == "wait":
+            if len(node.args) != 1 or node.keywords:
+                self.error("wait() takes one Future", node, hint="torch.jit.wait(fut)")
+            return self.expr(node.args[0])
+        self.error(f"'{name}' cannot be called in scripted code", node,
+                   hint="use torch.jit.fork(fn, *args) and torch.jit.wait(fut)")
 
     def is_annotate(self, func):
         """Does `func` name gpujit.jit.annotate (or torch.jit.annotate under an alias)?"""

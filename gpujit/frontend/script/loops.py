@@ -1,7 +1,16 @@
 """Loops of the script compiler: `while`, `for` over range / lists / tensors (prim::Loop
 carrying the variables the body assigns), and `for` over tuples and module containers
 (unrolled); and the statement facts compiler.py shares (which names a statement list
-assigns, whether an `if` holds an early exit, RAISED)."""
+assigns, whether an `if` holds an early exit, RAISED).
+
+A `return` inside a prim::Loop is compiled as TorchScript's exit transform does it: the
+loop also carries a "returned" flag and the return value (prim::Uninitialized before the
+loop); a path of the body that returns sets the flag, gives the value and stops the loop
+(its condition is False); after the loop, `if returned: <return the value> else: <the rest
+of the function>` (compiler.path). The statements after a return point in the body are
+already confined to the paths that do not return (compiler.path moves them there). A
+`return` in an unrolled loop needs none of this: the unrolled iterations are a plain
+statement list followed by the rest of the function."""
 from __future__ import annotations
 
 import ast
@@ -11,11 +20,34 @@ from ...ops import registry as _reg
 from .calls import describe_type
 from .exprs import Var, OneBranch, unify
 
-__all__ = ["LoopMixin", "RAISED", "MAX_TRIP", "assigned_names", "has_exit"]
+__all__ = ["LoopMixin", "RAISED", "PENDING", "LoopReturn", "UnrolledTarget", "MAX_TRIP",
+           "assigned_names", "has_exit", "has_return"]
 
 MAX_TRIP = 9223372036854775807
 
 RAISED = object()     # a statement list that always raises
+# The return-value slot of a loop-body path that does not return: a prim::Uninitialized of
+# the slot's type, emitted once the paths that do return have decided that type.
+PENDING = object()
+
+
+class LoopReturn:
+    """What a prim::Loop whose body returns leaves to compiler.path: the loop's "returned"
+    flag and return value outputs."""
+    __slots__ = ("flag", "value", "endless")
+
+    def __init__(self, flag, value, endless):
+        # endless: `while True:` without a break only ends by returning
+        self.flag, self.value, self.endless = flag, value, endless
+
+
+class UnrolledTarget:
+    """The binding of an unrolled loop's target to one element: a pseudo-statement in the
+    statement list compiler.path compiles for an unrolled loop whose body returns."""
+    __slots__ = ("loop", "make")
+
+    def __init__(self, loop, make):
+        self.loop, self.make = loop, make
 
 
 def _targets(node):
@@ -66,12 +98,30 @@ def assigned_names(stmts) -> list:
 
 def has_exit(s) -> bool:
     """Does a statement (an `if`, recursively) hold a return, break or continue of the
-    enclosing function or loop? (Those in a nested loop belong to that loop.)"""
+    enclosing function or loop? (A break or continue in a nested loop belongs to that
+    loop; a return in it still leaves the function.)"""
     if isinstance(s, (ast.Return, ast.Break, ast.Continue)):
         return True
     if isinstance(s, ast.If):
         return any(has_exit(c) for c in s.body + s.orelse)
+    if isinstance(s, (ast.For, ast.While)):
+        return has_return(s.body)
     return False
+
+
+def has_return(stmts) -> bool:
+    """Does a statement list hold a `return` (at any depth, nested loops included)?"""
+    return any(isinstance(n, ast.Return) for s in stmts for n in ast.walk(s))
+
+
+def own_loop_exits(stmts):
+    """The break and continue statements of a loop body that belong to that loop (not to
+    a loop nested in it)."""
+    for s in stmts:
+        if isinstance(s, (ast.Break, ast.Continue)):
+            yield s
+        elif isinstance(s, (ast.If, ast.With)):
+            yield from own_loop_exits(s.body + s.orelse if isinstance(s, ast.If) else s.body)
 
 
 class LoopMixin:
@@ -81,8 +131,10 @@ class LoopMixin:
         if s.orelse:
             self.error("`while ... else` is not supported", s, hint="use a flag variable")
         cond = self.condition(s.test)
-        self.loop(s, self.const(MAX_TRIP), cond, None, s.body,
-                  lambda: self.condition(s.test), exclude=())
+        endless = isinstance(s.test, ast.Constant) and s.test.value is True and \
+            next((e for e in own_loop_exits(s.body) if isinstance(e, ast.Break)), None) is None
+        return self.loop(s, self.const(MAX_TRIP), cond, None, s.body,
+                         lambda: self.condition(s.test), exclude=(), endless=endless)
 
     def stmt_For(self, s):
         if s.orelse:
@@ -126,8 +178,8 @@ class LoopMixin:
         else:
             self.error(f"cannot iterate over {describe_type(t)}", it,
                        hint="iterate over range(...), a list, a tuple or a tensor")
-        self.loop(s, trip, self.const(True), elem, s.body, None,
-                  exclude=tuple(_targets(s.target)))
+        return self.loop(s, trip, self.const(True), elem, s.body, None,
+                         exclude=tuple(_targets(s.target)))
 
     def for_range(self, s, call):
         if not isinstance(s.target, ast.Name):
@@ -137,9 +189,8 @@ class LoopMixin:
                 not all(isinstance(a.type, T.IntType) for a in args):
             self.error("range() takes one to three int arguments", call)
         if len(args) == 1:
-            self.loop(s, args[0], self.const(True), None, s.body, None,
-                      exclude=(s.target.id,), index_name=s.target.id)
-            return
+            return self.loop(s, args[0], self.const(True), None, s.body, None,
+                             exclude=(s.target.id,), index_name=s.target.id)
         start, stop = args[0], args[1]
         step = 1
         if len(args) == 3:
@@ -156,51 +207,85 @@ class LoopMixin:
         def elem(i):
             off = i if step == 1 else self.scalar("mul", i, self.const(step))
             return self.scalar("add", start, off)
-        self.loop(s, trip, self.const(True), elem, s.body, None, exclude=(s.target.id,))
+        return self.loop(s, trip, self.const(True), elem, s.body, None,
+                         exclude=(s.target.id,))
 
     def unroll(self, s, elems):
-        if any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
-               for c in s.body for n in ast.walk(c)):
-            self.error("break, continue and return are not supported yet in a loop over a "
-                       "tuple (it is unrolled)", s, hint="set a flag variable instead")
+        """A loop over a tuple or a module container, one copy of the body per element (the
+        elements may have different types). With a `return` in the body, the copies are
+        left to compiler.path as a statement list (a list of UnrolledTarget and body
+        statements) that the rest of the function follows."""
+        exit_ = next(own_loop_exits(s.body), None)
+        if exit_ is not None:
+            self.error(f"`{type(exit_).__name__.lower()}` is not supported in a loop over a "
+                       f"tuple or a module container: the loop is unrolled (one copy of the "
+                       f"body per element)", exit_, hint="set a flag variable instead")
+        if has_return(s.body):
+            return [x for make in elems for x in [UnrolledTarget(s, make)] + list(s.body)]
         for make in elems:
-            with self.at(s.iter):
-                v = make()
-            self.assign(s.target, v, s)
+            self.bind_unrolled(UnrolledTarget(s, make))
             if self.stmts(s.body) is RAISED:
                 return RAISED
 
-    def loop(self, s, trip, cond, elem, body, cond_after, exclude, index_name=None):
+    def bind_unrolled(self, u):
+        with self.at(u.loop.iter):
+            v = u.make()
+        self.assign(u.loop.target, v, u.loop)
+
+    def after_loop_return(self, s, r, rest, on_exit, slot_names):
+        """`if returned: return <value> else: <rest>` after a loop whose body returns."""
+        with self.at(s):
+            node = self.emit("prim::If", [r.flag], [])
+        results = []
+        with self.in_block(node.add_block()), self.scope(), self.at(s):
+            results.append(on_exit("return", s, r.value))
+        with self.in_block(node.add_block()), self.scope():
+            results.append(RAISED if r.endless else self.path(list(rest), on_exit, slot_names))
+        return self.merge_paths(node, results, s, slot_names)
+
+    def loop(self, s, trip, cond, elem, body, cond_after, exclude, index_name=None,
+             endless=False):
+        """A prim::Loop carrying the variables the body assigns (and defined before it);
+        a LoopReturn when the body returns (see the module docstring), else None."""
         carried = [n for n in assigned_names(body)
                    if n not in exclude and isinstance(self.lookup_var(n), Var)]
         init = [self.lookup_var(n) for n in carried]
         types = [T.TENSOR if isinstance(v.value.type, T.TensorType) else v.value.type
                  for v in init]
+        returns = has_return(body)
         node = self.emit("prim::Loop", [trip, cond] + [v.value for v in init], [])
         block = node.add_block()
         i = block.add_input(T.INT, index_name or "i")
-        names = ["loop condition"] + carried
+        names = ["loop condition"] + carried + (["returned flag", "return value"]
+                                                if returns else [])
 
-        def on_exit(kind, st):
-            if kind == "return":
-                self.error("`return` inside a loop is not supported yet", st,
-                           hint="store the result in a variable, `break`, and return "
-                                "after the loop")
-            c = self.const(False) if kind == "break" else (
+        def carried_value(n, t, v0, st, returning):
+            var = self.lookup_var(n)
+            if returning and not (isinstance(var, Var) and unify(t, var.value.type) == t):
+                # the loop stops and its carried values are never read
+                return self.emit("prim::Uninitialized", [], [t]).output
+            if not isinstance(var, Var):
+                self.error(f"'{n}' is not defined on every path of the loop body", st)
+            if unify(t, var.value.type) != t:
+                self.error(f"Variable '{n}' is {describe_type(t)} before the loop and "
+                           f"{describe_type(var.value.type)} in its body; a scripted "
+                           f"variable keeps one type.", var.where,
+                           note=f"assigned before the loop at line "
+                                f"{self.src.range(v0.where).line}",
+                           hint="give it the same type before and inside the loop")
+            return var.value
+
+        def on_exit(kind, st, value=None):
+            returning = kind == "return"
+            if returning:
+                value = value if value is not None else self.return_value(st)
+                self.check_return(value, st, kind)
+            c = self.const(False) if kind in ("break", "return") else (
                 cond_after() if cond_after else self.const(True))
-            vals = [c]
-            for n, t, v0 in zip(carried, types, init):
-                var = self.lookup_var(n)
-                if not isinstance(var, Var):
-                    self.error(f"'{n}' is not defined on every path of the loop body", st)
-                if unify(t, var.value.type) != t:
-                    self.error(f"Variable '{n}' is {describe_type(t)} before the loop and "
-                               f"{describe_type(var.value.type)} in its body; a scripted "
-                               f"variable keeps one type.", var.where,
-                               note=f"assigned before the loop at line "
-                                    f"{self.src.range(v0.where).line}",
-                               hint="give it the same type before and inside the loop")
-                vals.append(var.value)
+            vals = [c] + [carried_value(n, t, v0, st, returning)
+                          for n, t, v0 in zip(carried, types, init)]
+            if returns:
+                vals += [self.const(returning), value if returning else PENDING]
             return vals
 
         with self.in_block(block), self.scope() as frame:
@@ -214,7 +299,10 @@ class LoopMixin:
             outs = self.path(list(body), on_exit, names)
             if outs is RAISED:
                 outs = [self.const(False)] + [
-                    self.emit("prim::Uninitialized", [], [t]).output for t in types]
+                    self.emit("prim::Uninitialized", [], [t]).output for t in types] + (
+                    [self.const(False), PENDING] if returns else [])
+            if returns and outs[-1] is PENDING:     # no path of the body returns
+                outs = outs[:-1]
             for v in outs:
                 block.register_output(v)
         for n, t, v0 in zip(carried, types, init):
@@ -226,3 +314,23 @@ class LoopMixin:
                 self.scopes[-1][n] = OneBranch(s, "loop")
         for n in exclude:
             self.scopes[-1][n] = OneBranch(s, "loopvar")
+        if returns:
+            return self.carry_return(node, outs[len(carried) + 1:], endless)
+
+    def carry_return(self, node, body_outs, endless):
+        """The returned flag (and the return value, when some path of the body returns)
+        carried by the loop node: initial values before it, inputs of its body, outputs."""
+        types = [T.BOOL] + [T.TENSOR if isinstance(v.type, T.TensorType) else v.type
+                            for v in body_outs[1:]]
+        sr = node.source_range
+        first = [self.graph.create("prim::Constant", [], attrs={"value": False},
+                                   output_types=[T.BOOL], source_range=sr)]
+        first += [self.graph.create("prim::Uninitialized", [], output_types=[t],
+                                    source_range=sr) for t in types[1:]]
+        outs = []
+        for n, t, name in zip(first, types, ("returned", "result")):
+            n.insert_before(node)
+            node.add_input(n.output)
+            node.blocks[0].add_input(t, name)
+            outs.append(node.add_output(t, name))
+        return LoopReturn(outs[0], outs[1], endless) if len(outs) == 2 else None

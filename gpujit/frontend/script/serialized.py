@@ -107,12 +107,8 @@ def prim_function(c, func):
         found, mod = c.py_object(func.value)
         if found and getattr(mod, "__name__", None) == "gpujit":
             return PrimFunction(_IDENTITY[func.attr])
-    if isinstance(func, ast.Name) or (isinstance(func, ast.Attribute) and
-                                      isinstance(func.value, ast.Attribute)):
-        found, obj = c.py_object(func)
-        if found and isinstance(obj, PrimFunction):
-            return obj
-    return None
+    found, obj = c.callee_object(func)
+    return obj if found and isinstance(obj, PrimFunction) else None
 
 
 def compile_prim_call(c, fn: PrimFunction, node: ast.Call):

@@ -128,6 +128,10 @@ class _Resolver:
 
     def generic(self, origin, args, convert) -> T.Type:
         """`origin[args]`, with `convert` turning each argument into a Type."""
+        if getattr(origin, "_gpujit_future", False):      # gpujit.jit.Future[T]: a T
+            if len(args) != 1:
+                self.fail(f"Future takes one type, got {len(args)}")
+            return convert(args[0])
         if origin is list:
             if len(args) != 1:
                 self.fail(f"List takes one element type, got {len(args)}")
@@ -189,6 +193,8 @@ class _Resolver:
             origin = self.lookup(node.value)
             if origin is typing.Tuple or origin is tuple:
                 origin_kind = tuple
+            elif getattr(origin, "_gpujit_future", False):
+                origin_kind = origin
             else:
                 origin_kind = _GENERIC_ORIGINS.get(_key(origin))
             if origin_kind is None and isinstance(origin, (T.Type, type)):
