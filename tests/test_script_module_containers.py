@@ -124,3 +124,36 @@ def test_variable_index_in_a_loop_with_different_layer_types():
     s = torch.jit.script(m)
     x = torch.rand(4, 3)
     _close(s(x), m(x))
+
+
+def test_module_dict_items_loop_unpacks_names_and_modules():
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleDict({"a": nn.Linear(4, 2), "b": nn.Linear(4, 3)})
+
+        def forward(self, x):
+            out = {"total": x.sum()}
+            for name, head in self.heads.items():
+                out[name] = head(x).sum()
+            return out
+    torch.manual_seed(3)
+    m = Heads()
+    s = torch.jit.script(m)
+    x = torch.rand(5, 4)
+    got, want = s(x), m(x)
+    assert list(got) == ["total", "a", "b"]
+    for k in want:
+        _close(got[k], want[k])
+
+    class Bad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleDict({"a": nn.ReLU()})
+
+        def forward(self, x):
+            for pair in self.heads.items():
+                x = x + 1
+            return x
+    with pytest.raises(FrontendError, match=r"unpack each \(key, module\) pair"):
+        torch.jit.script(Bad())

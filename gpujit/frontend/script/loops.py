@@ -156,11 +156,11 @@ class LoopMixin:
         if lst is not None:
             seq = lst
         t = seq.type
+        if isinstance(t, T.ClassType):
+            return self.unroll(s, self.class_elements(seq, it))
         if not isinstance(s.target, ast.Name) and not isinstance(t, T.ListType):
             self.error("unpacking in a for loop target is supported over lists only",
                        s.target, hint="unpack inside the loop body")
-        if isinstance(t, T.ClassType):
-            return self.unroll(s, self.class_elements(seq, it))
         if isinstance(t, T.TupleType):
             return self.unroll(s, [lambda k=k, et=et: self.emit(
                 "prim::TupleIndex", [seq, self.const(k)], [et]).output
@@ -230,7 +230,15 @@ class LoopMixin:
     def bind_unrolled(self, u):
         with self.at(u.loop.iter):
             v = u.make()
-        self.assign(u.loop.target, v, u.loop)
+        target = u.loop.target
+        if isinstance(v, tuple):        # (key, module) of a ModuleDict's .items()
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == len(v)):
+                self.error("unpack each (key, module) pair in the loop target", target,
+                           hint="for name, module in self.blocks.items():")
+            for t, x in zip(target.elts, v):
+                self.assign(t, x, u.loop)
+            return
+        self.assign(target, v, u.loop)
 
     def after_loop_return(self, s, r, rest, on_exit, slot_names):
         """`if returned: return <value> else: <rest>` after a loop whose body returns."""

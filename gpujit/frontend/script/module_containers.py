@@ -63,13 +63,18 @@ class ModuleContainerMixin:
 
     def class_elements(self, v, node):
         """What `for x in <module value>:` runs over, unrolled: the submodules (a
-        ModuleDict: its keys, as Python; `.values()` / `.keys()` of one, see
-        class_method_call)."""
+        ModuleDict: its keys, as Python; after `.values()` its modules, after `.items()`
+        (key, module) pairs that the loop target unpacks)."""
         sm = self.module_of(v, node)
         if not is_container(sm):
             self.error(f"cannot iterate over module '{sm.original_name}'", node,
                        hint="iterate over an nn.Sequential, nn.ModuleList or nn.ModuleDict")
-        if is_module_dict(sm) and self.dict_view.get(v) != "values":
+        view = self.dict_view.get(v) if is_module_dict(sm) else None
+        if view == "items":
+            return [lambda name=name, sub=sub: (self.const(name),
+                                                self.submodule_value(v, sub, name))
+                    for name, sub in sm._modules.items() if sub is not None]
+        if is_module_dict(sm) and view != "values":
             return [lambda name=name: self.const(name) for name in sm._modules]
         return [lambda name=name, sub=sub: self.submodule_value(v, sub, name)
                 for name, sub in sm._modules.items() if sub is not None]

@@ -452,11 +452,11 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
     # ------------------------------------------------------------------ calls
     def class_method_call(self, v, name, node):
         sm = self.module_of(v, node)
-        if _is_module_dict(sm) and name in ("keys", "values") and not node.args:
+        if _is_module_dict(sm) and name in ("keys", "values", "items") and not node.args:
             if name == "keys":
                 return self.emit("prim::ListConstruct", [self.const(k) for k in sm._modules],
                                  [T.ListType(T.STR)]).output
-            self.dict_view[v] = "values"     # `for m in self.blocks.values():`
+            self.dict_view[v] = name     # `for m in self.blocks.values():` / `.items()`
             return v
         if name != "forward" and name in sm._modules:       # self.sub(x) with func node
             return self.class_method_call(self.submodule_value(v, sm._modules[name], name),
