@@ -204,6 +204,8 @@ class Recorder:
             x = float(x)
         if type(x).__module__ == "numpy":
             x = x.item() if hasattr(x, "item") and getattr(x, "ndim", 0) == 0 else x.tolist()
+        if isinstance(x, list) and not x and at is not None:
+            return g.insert_constant(x, schema_arg_type(at))    # `[]` takes the schema's type
         return g.insert_constant(x)
 
     def type_of_result(self, r):

@@ -9,6 +9,7 @@ from .script import (script, ignore, unused, export, is_scripting, annotate, Fin
 from ..frontend.script.errors import FrontendError
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
+from .freeze import freeze, optimize_for_inference
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
                       StrictFusionError)
 from ..runtime.fusion import set_profiling_runs, profiling_runs
@@ -19,4 +20,4 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs",
            "script", "ignore", "unused", "export", "is_scripting", "annotate", "Final",
            "Attribute", "script_if_tracing", "FrontendError", "save", "load", "ArchiveError",
-           "Future", "fork", "wait"]
+           "Future", "fork", "wait", "freeze", "optimize_for_inference"]
