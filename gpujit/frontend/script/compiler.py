@@ -426,16 +426,8 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         self.refine(self.refinements(s.test)[0])
 
     def message(self, node):
-        """An exception message. An f-string (there is no string formatting in graphs
-        yet) becomes its text with the `{...}` fields unevaluated."""
-        if isinstance(node, ast.JoinedStr):
-            parts = []
-            for v in node.values:
-                if isinstance(v, ast.Constant):
-                    parts.append(str(v.value))
-                else:
-                    parts.append("{" + ast.unparse(v.value) + "}")
-            return self.const("".join(parts))
+        """An exception message: a str expression (f-strings are formatted at run time,
+        when the raise happens)."""
         return self.expr(node)
 
     def stmt_Raise(self, s):
