@@ -91,6 +91,14 @@ def python_source(graph, name: str = "forward", self_name: str | None = None,
     return p.function(name, self_name, arg_names, is_method)
 
 
+def _isinstance_text(x: str, types) -> str:
+    """prim::isinstance[types=[...]] as the isinstance() call the frontend compiles back
+    into it (`types` are graph-text spellings of the accepted Union members)."""
+    from .parser import parse_type
+    names = ["type(None)" if t == "NoneType" else parse_type(t).annotation() for t in types]
+    return f"isinstance({x}, {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'})"
+
+
 def _base_name(debug_name: str) -> str:
     m = _SUFFIX.match(debug_name)
     return m.group(1) if m else debug_name
@@ -543,6 +551,12 @@ class _FunctionPrinter:
             return f"print({', '.join(ins)})"
         if k == "prim::Uninitialized":
             return f"uninitialized({out_type.annotation()})"
+        if k == "prim::isinstance":
+            return _isinstance_text(ins[0], n.attrs["types"])
+        if k == "prim::unchecked_cast" and (isinstance(out_type, T.UnionType) or
+                                            isinstance(n.inputs[0].type, T.UnionType)):
+            # the Optional cast's type follows from its input; a Union's needs saying
+            return f"ops.prim.unchecked_cast({ins[0]}, {out_type.annotation()})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
         if k in _CONTAINER_FORMS and n.op is None:

@@ -93,6 +93,33 @@ def _full(xp, size, fill_value, dtype=None, layout=None, device=None, pin_memory
     return xp.full(size, cast_scalar(fill_value, npdt), dtype=npdt)
 
 
+# `torch.tensor(x)` / `torch.as_tensor(x)` in scripted code, on a number or a list of
+# numbers (gpujit.tensor itself takes any data in Python): the overload fixes the dtype
+# rule, as PyTorch infers it (float -> the default float dtype, int -> int64, bool -> bool)
+_TENSOR_KINDS = {"bool": _dt.bool, "int": _dt.int64, "float": None}   # a float accepts an int
+
+
+def _declare_tensor_ops():
+    for kind, inferred in _TENSOR_KINDS.items():
+        for name, is_list in ((f"{kind}", False), (f"{kind}_list", True)):
+            arg = f"{kind}[]" if is_list else kind
+
+            def meta(t, dtype=None, device=None, _inferred=inferred, _is_list=is_list):
+                dt = dtype if dtype is not None else (_inferred or _dt.get_default_dtype())
+                return TensorMeta(dt, (len(t),) if _is_list else (), device or _cpu)
+
+            def impl(xp, t, dtype=None, device=None, _inferred=inferred):
+                dt = dtype if dtype is not None else (_inferred or _dt.get_default_dtype())
+                return xp.asarray(t, dtype=dt.np)
+            for fn_name in ("tensor", "as_tensor"):
+                op(f"aten::{fn_name}.{name}({arg} t, *, ScalarType? dtype=None, "
+                   f"Device? device=None) -> Tensor", tags={"factory"}, function=False,
+                   method=False, meta=meta)(impl)
+
+
+_declare_tensor_ops()
+
+
 @public
 def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None):
     return _finish(OPS["aten::zeros"].public(_size_arg(size), dtype=dtype, device=device),
@@ -199,6 +226,16 @@ def _arange(xp, start, end, step=1, dtype=None, layout=None, device=None, pin_me
     # computed in float64/int64 then cast, so float32 ranges hit the same values as torch
     return (start + xp.arange(n, dtype=np.int64 if dt.category != _dt.FLOATING else np.float64)
             * step).astype(dt.np)
+
+
+@op(f"aten::arange(Scalar end, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
+    method=False,
+    meta=lambda end, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_arange_dtype(0, end, 1, dtype), (_arange_len(0, end, 1),), device or _cpu))
+def _arange_end(xp, end, dtype=None, layout=None, device=None, pin_memory=None):
+    """torch.arange(n) in scripted code (gpujit.arange's Python wrapper covers it in eager
+    code)."""
+    return _arange(xp, 0, end, 1, dtype)
 
 
 @public

@@ -658,4 +658,5 @@ _PRIM_EMITTERS = {
     "prim::TensorExprGroup": fusion.emit_group,
     "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
     "prim::Enter": _region_marker, "prim::Exit": _region_marker,
+    "prim::isinstance": codegen_aten.emit_isinstance,
 }

@@ -27,11 +27,11 @@ from ..ops.registry import scalar_kind
 from ..ops.scalar_ops import PYTHON_FORMS, PYTHON_VALUED
 from .assume import NO_CONSTANT, constant_of, known
 from .impl_facts import direct_call, probe
-from .profile import TensorSpec, ValueSpec, ListSpec, EMPTY, spec_of
-from .interpreter import CONTAINER_OPS
+from .profile import TensorSpec, ValueSpec, ListSpec, TupleSpec, EMPTY, spec_of
+from .interpreter import CONTAINER_OPS, isinstance_test
 from .support import call_op
 
-__all__ = ["emit_aten"]
+__all__ = ["emit_aten", "emit_isinstance"]
 
 _NONE = type(None)
 _SAMPLE = {int: 1, float: 1.0, bool: True, _NONE: None}
@@ -417,6 +417,45 @@ def _container(cg, n):
 def _placeholders(form):
     """How many inputs an expression form names ({0} ... {k})."""
     return len({f for _, f, _, _ in string.Formatter().parse(form) if f is not None})
+
+
+# ---------------------------------------------------------------------- isinstance
+
+def emit_isinstance(cg, n):
+    """prim::isinstance on a Union: a constant when x is a graph input (or a refinement
+    of one) whose kind decides the test: the specialization key fixes the input's Python
+    type. Else the interpreter's run-time test, on the raw value."""
+    x = n.inputs[0]
+    test = isinstance_test(str(x.type), tuple(n.attrs["types"]))
+    origin = x
+    while origin.node.kind == "prim::unchecked_cast":
+        origin = origin.node.inputs[0]
+    verdict = None
+    if origin in cg.graph.inputs:
+        sample = _sample(cg.specs.get(origin))
+        verdict = test.by_kind(sample) if sample is not _NO_SAMPLE else None
+    if verdict is not None:
+        cg.names[n.output] = str(verdict)
+        return
+    fn = cg.bind(test, "isinstance_test")
+    cg.emit(f"{cg.define(n.output)} = {fn}({cg.ref(x)})")
+
+
+_NO_SAMPLE = object()
+_PLAIN = (int, float, bool, str, _NONE, dict, set)
+
+
+def _sample(s):
+    """A value of the kind spec s describes (_NO_SAMPLE when s does not fix one)."""
+    if isinstance(s, TensorSpec):
+        return np.empty(0)
+    if isinstance(s, ListSpec):
+        return []
+    if isinstance(s, TupleSpec):
+        return ()
+    if isinstance(s, ValueSpec) and s.pytype in _PLAIN:
+        return s.pytype()
+    return _NO_SAMPLE
 
 
 # ---------------------------------------------------------------------- fallback

@@ -145,5 +145,33 @@ EYE = OpInfo(
     samples=[Sample(3, 3).expect_dtype(G.float32), Sample(2, 4), Sample(4, 2), Sample(0, 3),
              Sample(3, 3, dtype=G.int64).expect_dtype(G.int64), Sample(2, 2, dtype=G.bool)])
 
-OPINFOS = [ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, ARANGE,
+ARANGE_END = OpInfo(
+    "aten::arange", ref=lambda end, dtype=None, **kw: _arange_ref(0, end, 1, dtype),
+    samples=[Sample(5).expect_dtype(G.int64), Sample(2.5).expect_dtype(G.float32),
+             Sample(0), Sample(4, dtype=G.float64).expect_dtype(G.float64)],
+    errors=[ErrorSample(-2, match="inconsistent with step sign")])
+
+
+def _tensor_info(name, kind, samples):
+    """torch.tensor / torch.as_tensor of a number or a list of numbers (scripted code)."""
+    inferred = {"float": F32, "int": I64, "bool": B}[kind]
+
+    def ref(t, dtype=None, **kw):
+        return np.asarray(t, dtype=_np(dtype, inferred))
+    return OpInfo(f"aten::{name}", ref=ref, samples=samples)
+
+
+TENSOR_OPS = [
+    _tensor_info(f"{fn}.{kind}{suffix}", kind, samples)
+    for fn in ("tensor", "as_tensor")
+    for kind, suffix, samples in [
+        ("float", "", [Sample(2.5).expect_dtype(G.float32), Sample(1.0, dtype=G.float64)]),
+        ("int", "", [Sample(3).expect_dtype(G.int64), Sample(3, dtype=G.float32)]),
+        ("bool", "", [Sample(True).expect_dtype(G.bool)]),
+        ("float", "_list", [Sample([1.0, -2.5]).expect_dtype(G.float32), Sample([])]),
+        ("int", "_list", [Sample([1, 2, 3]).expect_dtype(G.int64),
+                          Sample([4], dtype=G.int32).expect_dtype(G.int32)]),
+        ("bool", "_list", [Sample([True, False]).expect_dtype(G.bool)])]]
+
+OPINFOS = [*TENSOR_OPS, ARANGE_END, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, ARANGE,
            LINSPACE, EYE]

@@ -12,7 +12,8 @@ from ...ir import types as T
 from ...ir.schema_match import type_matches
 from ...ops import registry as _reg
 
-__all__ = ["FunctionCallMixin", "static_isinstance", "candidates_for_function",
+__all__ = ["FunctionCallMixin", "static_isinstance", "union_members", "union_of",
+           "split_members", "candidates_for_function",
            "candidates_for_method", "match_schema", "schema_arg_type", "describe_type",
            "describe_arg_type", "Match"]
 
@@ -29,7 +30,7 @@ def describe_type(t) -> str:
     if isinstance(t, T.TensorType):
         return "a Tensor"
     name = t.annotation() if not isinstance(t, T.NumberType) else "number"
-    return ("an " if name[0] in "aeiouAEIOU" else "a ") + name
+    return ("an " if name[0] in "aeiouAEIO" else "a ") + name       # a Union[...]
 
 
 _ARG_WORDS = {"Tensor": "a Tensor", "int": "an int", "SymInt": "an int", "float": "a float",
@@ -178,7 +179,19 @@ def no_match_message(name, ops, misses, args, kwargs) -> str:
         s = str(op.schema)
         lines.append(f"  {s.split('::', 1)[1] if '::' in s else s}")
         lines.append(f"      {why}")
+    unions = [a for a in list(args) + list(kwargs.values())
+              if isinstance(a.type, T.UnionType)]
+    if unions:
+        lines.append("  " + union_hint(unions[0]))
     return "\n".join(lines)
+
+
+def union_hint(v) -> str:
+    """What to do with a Union value v used where one of its members is needed."""
+    name = v.debug_name.split(".")[0] if v.has_debug_name() else "x"
+    cls = _isinstance_spelling(v.type.types[0])
+    return (f"A {v.type.annotation()} value must be narrowed to one member first: test "
+            f"it with isinstance(), e.g. `if isinstance({name}, {cls}):`, and use it there")
 
 
 # --------------------------------------------------------------------------------------
@@ -233,7 +246,8 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
 
 # --------------------------------------------------------------------------------------
 # calls of Python functions (compiled recursively), scripted and traced functions, and
-# isinstance() from static types: ExprCompiler's methods (self is the compiler)
+# isinstance() (from static types, or a run-time test of a Union): ExprCompiler's methods
+# (self is the compiler)
 
 class FunctionCallMixin:
     def call_python_function(self, fn, node):
@@ -291,7 +305,9 @@ class FunctionCallMixin:
             if not ok:
                 pname = p.debug_name
                 self.error(f"argument {k + 1} ('{pname}') of '{name}' must be "
-                           f"{describe_type(p.type)}, got {describe_type(v.type)}", node)
+                           f"{describe_type(p.type)}, got {describe_type(v.type)}", node,
+                           hint=union_hint(v) if isinstance(v.type, T.UnionType)
+                           else None)
         outs = [_generalized(o.type) for o in graph.outputs]
         n = self.emit("prim::CallFunction", values, outs, attrs={"name": name})
         n.meta["callee"] = graph
@@ -320,19 +336,58 @@ class FunctionCallMixin:
         return out
 
     def isinstance_call(self, node):
-        """isinstance() from static types: a constant. On an Optional value it is a
-        None check (`isinstance(x, int)` with x: Optional[int] is `x is not None`)."""
+        """isinstance() from static types: a constant when the static type decides it.
+        On an Optional value it is a None check (`isinstance(x, int)` with x:
+        Optional[int] is `x is not None`); on a Union (or an Optional whose answer differs
+        by member) it is a run-time test, prim::isinstance, whose `types` attribute lists
+        the members it accepts (graph-text spellings, as parse_type reads them)."""
         types = self.isinstance_types(node)
         v = self.expr(node.args[0])
         t = v.type
         verdict = static_isinstance(t, types)
         if verdict is not None:
             return self.const(verdict)
-        if isinstance(t, T.OptionalType) and static_isinstance(t.elem, types) and \
-                not static_isinstance(T.NONE, types):
-            return self.emit("aten::__isnot__", [v, self.const(None)], [T.BOOL]).output
-        self.error(f"isinstance() on {describe_type(t)} is not known from the static types",
-                   node, hint="use an Optional and `is not None`, or separate functions")
+        matching, _ = split_members(t, types)
+        if isinstance(t, T.OptionalType):
+            kind = "aten::__is__" if matching == [T.NONE] else "aten::__isnot__"
+            return self.emit(kind, [v, self.const(None)], [T.BOOL]).output
+        return self.emit("prim::isinstance", [v], [T.BOOL],
+                         attrs={"types": [str(m) for m in matching]}).output
+
+
+def union_members(t):
+    """The alternatives of a value of type t: a Union's members, an Optional's element
+    and None, or t alone."""
+    if isinstance(t, T.UnionType):
+        return tuple(t.types)
+    if isinstance(t, T.OptionalType):
+        return (t.elem, T.NONE)
+    return (t,)
+
+
+def union_of(members):
+    """The type of a value that is one of members (the inverse of union_members): one
+    member is itself, one member and None an Optional, more a Union."""
+    members = list(dict.fromkeys(members))
+    if len(members) == 1:
+        return members[0]
+    others = [m for m in members if m != T.NONE]
+    if len(others) == 1:
+        return T.OptionalType(others[0])
+    return T.UnionType(tuple(members))
+
+
+def split_members(t, types):
+    """([members isinstance(x, types) accepts], [the others]) for x of static type t."""
+    yes, no = [], []
+    for m in union_members(t):
+        (yes if static_isinstance(m, types) else no).append(m)
+    return yes, no
+
+
+def _isinstance_spelling(t) -> str:
+    """A member type as an isinstance() class argument (`int`, `Tensor`, `List[int]`)."""
+    return "type(None)" if isinstance(t, T.NoneType) else t.annotation()
 
 
 _PY_CLASSES = {int: (T.IntType, T.BoolType), float: (T.FloatType,), bool: (T.BoolType,),

@@ -139,6 +139,8 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         else:
             self.error(f"'{kind}' outside a loop", s)
         self.check_return(v, s, kind)
+        if isinstance(self.ret_type, T.UnionType) and v.type != self.ret_type:
+            v = self.as_declared(v, self.ret_type)      # `return 1` / `return "a"`
         return [v]
 
     def return_value(self, s):

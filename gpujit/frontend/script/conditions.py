@@ -1,8 +1,10 @@
 """Conditions and boolean logic in scripted code: comparisons (chained, `is None`, `in`),
 `and` / `or` (as a bool condition, or as Python's operand-valued expression), `not`,
-ternaries, conversion of a value to a condition, and the refinement of Optional
+ternaries, conversion of a value to a condition, and the refinement of Optional and Union
 variables by the conditions that test them (`if x is not None:`,
-`x is not None and x > 0`, `isinstance(x, int)`)."""
+`x is not None and x > 0`, `isinstance(x, int)`, `not isinstance(x, (int, str))`): in
+the branch where the test holds the variable has the members it accepts, in the other
+the remaining ones (a prim::unchecked_cast in each branch)."""
 from __future__ import annotations
 
 import ast
@@ -56,7 +58,7 @@ class ConditionMixin:
         known = {}
         for prev, e in zip(node.values, node.values[1:]):
             t_refs, f_refs = self.refinements(prev)
-            known.update(t_refs if is_and else f_refs)
+            _narrow(known, t_refs if is_and else f_refs)
             n = self.emit("prim::If", [self.to_bool(v, prev)], [])
             outs = []
             for first in (True, False):
@@ -103,7 +105,7 @@ class ConditionMixin:
         known = {}          # what the operands before e establish when e is evaluated
         for prev, e in zip(node.values, node.values[1:]):
             t_refs, f_refs = self.refinements(prev)
-            known.update(t_refs if is_and else f_refs)
+            _narrow(known, t_refs if is_and else f_refs)
             n = self.emit("prim::If", [v], [])
             for first in (True, False):
                 b = n.add_block()
@@ -120,26 +122,27 @@ class ConditionMixin:
     # ------------------------------------------------------------------ refinement
     def refinements(self, test):
         """({name: type} when test is true, {name: type} when it is false): the Optional
-        variables a condition narrows (`x is None`, `x is not None`, `not ...`, and
-        `and` / `or` chains of those)."""
+        and Union variables a condition narrows (`x is None`, `x is not None`,
+        `isinstance(x, ...)`, `not ...`, and `and` / `or` chains of those). A variable
+        is never narrowed to None alone (nothing could use it)."""
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             t, f = self.refinements(test.operand)
             return f, t
         if isinstance(test, ast.BoolOp):
-            parts = [self.refinements(v) for v in test.values]
             merged = {}
-            for t, f in parts:
-                merged.update(t if isinstance(test.op, ast.And) else f)
+            for v in test.values:
+                t, f = self.refinements(v)
+                _narrow(merged, t if isinstance(test.op, ast.And) else f)
             return (merged, {}) if isinstance(test.op, ast.And) else ({}, merged)
         if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
                 test.func.id == "isinstance" and self.is_builtin("isinstance") and \
                 len(test.args) == 2 and isinstance(test.args[0], ast.Name):
-            var = self.lookup_var(test.args[0].id)
-            if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
-                types = self.isinstance_types(test)
-                if calls.static_isinstance(var.value.type.elem, types) and \
-                        not calls.static_isinstance(T.NONE, types):
-                    return {test.args[0].id: var.value.type.elem}, {}
+            name = test.args[0].id
+            var = self.lookup_var(name)
+            if isinstance(var, Var) and _narrowable(var.value.type):
+                yes, no = calls.split_members(var.value.type, self.isinstance_types(test))
+                if yes and no:
+                    return _refs(name, yes), _refs(name, no)
             return {}, {}
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
                 isinstance(test.ops[0], (ast.Is, ast.IsNot)):
@@ -148,17 +151,19 @@ class ConditionMixin:
                 a, b = b, a
             if isinstance(a, ast.Name) and isinstance(b, ast.Constant) and b.value is None:
                 var = self.lookup_var(a.id)
-                if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
-                    refs = {a.id: var.value.type.elem}
-                    return ({}, refs) if isinstance(test.ops[0], ast.Is) else (refs, {})
+                if isinstance(var, Var) and _narrowable(var.value.type):
+                    members = calls.union_members(var.value.type)
+                    if T.NONE in members:
+                        refs = _refs(a.id, [m for m in members if m != T.NONE])
+                        return ({}, refs) if isinstance(test.ops[0], ast.Is) else (refs, {})
         return {}, {}
 
     def refine(self, refs):
-        """Narrow the named Optional variables in the current scope (a prim::unchecked_cast
-        each, in the current block)."""
+        """Narrow the named Optional / Union variables in the current scope (a
+        prim::unchecked_cast each, in the current block)."""
         for name, t in refs.items():
             var = self.lookup_var(name)
-            if isinstance(var, Var) and isinstance(var.value.type, T.OptionalType):
+            if isinstance(var, Var) and _narrowable(var.value.type) and var.value.type != t:
                 cast = self.emit("prim::unchecked_cast", [var.value], [t]).output
                 self.scopes[-1][name] = Refined(cast, var.where)
 
@@ -186,7 +191,7 @@ class ConditionMixin:
             if not (na or nb):
                 self.error("`is` / `is not` is supported for comparing with None only",
                            node, hint="use == to compare values")
-            if isinstance(a.type, T.OptionalType) or isinstance(b.type, T.OptionalType):
+            if _may_be_none(a.type) or _may_be_none(b.type):
                 kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
                 if not nb:
                     a, b = b, a           # None is None on the right: x is None
@@ -231,6 +236,31 @@ class ConditionMixin:
         for v in (a, b):
             n.add_block().register_output(v)
         return n.add_output(t)
+
+
+def _narrowable(t):
+    return isinstance(t, (T.OptionalType, T.UnionType))
+
+
+def _may_be_none(t):
+    return isinstance(t, T.OptionalType) or (isinstance(t, T.UnionType)
+                                             and T.NONE in t.types)
+
+
+def _refs(name, members):
+    """{name: the type of members}, or nothing for None alone."""
+    return {} if list(members) == [T.NONE] else {name: calls.union_of(members)}
+
+
+def _narrow(known, refs):
+    """Add what one more true condition says to known: a variable two conditions narrow
+    has the members both allow (`not isinstance(x, int) and not isinstance(x, str)`)."""
+    for name, t in refs.items():
+        old = known.get(name)
+        if old is not None:
+            both = [m for m in calls.union_members(old) if m in calls.union_members(t)]
+            t = calls.union_of(both) if both else t
+        known[name] = t
 
 
 def op_text(op):

@@ -118,6 +118,10 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
         if len(node.args) != 1 or node.keywords:
             c.error("uninitialized() takes one type", node)
         return c.emit(kind, [], [c.annotation(node.args[0])]).output
+    if kind == "prim::unchecked_cast" and len(node.args) == 2 and not node.keywords:
+        # a cast to or from a Union says its type: ops.prim.unchecked_cast(x, int)
+        v = c.expr(node.args[0])
+        return c.emit(kind, [v], [c.annotation(node.args[1])]).output
     rule = _RULES.get(kind)
     if rule is None:
         c.error(f"this code calls the graph op {kind}, which gpujit cannot compile from "

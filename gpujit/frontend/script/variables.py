@@ -43,6 +43,10 @@ def unify(a, b):
         return b if isinstance(b, T.OptionalType) else T.OptionalType(b)
     if isinstance(b, T.NoneType):
         return unify(b, a)
+    if isinstance(a, T.UnionType) and b.is_subtype_of(a):
+        return a
+    if isinstance(b, T.UnionType) and a.is_subtype_of(b):
+        return b
     if isinstance(a, T.OptionalType) and b.is_subtype_of(a.elem):
         return a
     if isinstance(b, T.OptionalType) and a.is_subtype_of(b.elem):
