@@ -388,7 +388,9 @@ def test_union_used_as_a_member_is_an_error_with_a_hint(fn):
         gpujit.script(fn)
     msg = str(e.value)
     assert "Union[int, " in msg and "isinstance(" in msg, msg
-# ---- needs optional.diff (compiler.py / variables.py) ---------------------------------
+
+
+# ---- members returned and assigned stay the Union ---------------------------------------
 
 def return_members(x: Union[int, str]) -> Union[int, float]:
     if isinstance(x, int):
