@@ -594,3 +594,24 @@ def test_for_loop_over_enumerate_of_zip():
     xs = [gpujit.tensor([1.0, 2.0]), gpujit.tensor([3.0, 4.0]), gpujit.tensor([5.0, 6.0])]
     g = check(loop_enumerate_zip, xs, [0.5, 2.0, 3.0])
     assert "aten::enumerate" in kinds(g) and "aten::zip" in kinds(g)
+
+
+def truthiness(xs: List[int], s: str, d: Dict[str, int], n: int):
+    out: List[int] = []
+    if xs:
+        out.append(1)
+    if not s:
+        out.append(2)
+    while d:
+        d.pop(list(d.keys())[0])
+        out.append(3)
+    words = [w for w in s.split(",") if w]
+    return out, words, bool(xs) and n > 0, xs or [0]
+
+
+def test_containers_and_strings_as_conditions_follow_python():
+    sf = gpujit.jit.script(truthiness)
+    for args in (([1], "a,,b", {"k": 1, "j": 2}, 1), ([], "", {}, 0)):
+        a = (list(args[0]), args[1], dict(args[2]), args[3])
+        b = (list(args[0]), args[1], dict(args[2]), args[3])
+        assert sf(*a) == truthiness(*b)

@@ -609,8 +609,8 @@ def e_nested_def(x):
     return x
 
 
-def e_str_cond(s: str):
-    if s:
+def e_device_cond(x):
+    if x.device:
         return 1
     return 0
 
@@ -639,7 +639,7 @@ def e_assign_item(x):
     (e_declared, "'e_declared' is declared to return an int but returns a Tensor"),
     (e_varargs, "*xs"),
     (e_nested_def, "a nested function definition is not supported"),
-    (e_str_cond, "a str cannot be used as a condition"),
+    (e_device_cond, "a Device cannot be used as a condition"),
     (e_shift, "the operator `<<` is not supported"),
     (e_assign_item, "assigning to an element or slice is not supported yet"),
 ])

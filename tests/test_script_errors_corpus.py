@@ -790,29 +790,6 @@ def tensor_str_index(x):
     return x["a"]   # HERE
 
 
-@bad("condition", "str")
-def str_condition(s: str):
-    if s:   # HERE
-        return 1
-    return 0
-
-
-@bad("condition", "list")
-def list_condition(n: int):
-    xs = [n]
-    if xs:   # HERE
-        return 1
-    return 0
-
-
-@bad("condition", "tuple")
-def tuple_condition(n: int):
-    t = (n, n)
-    while t:   # HERE
-        return 1
-    return 0
-
-
 @bad("`in`")
 def in_int(n: int):
     return 1 in n   # HERE
@@ -842,11 +819,6 @@ def for_unpack_int(n: int):
     for a, b in range(n):   # HERE
         pass
     return n
-
-
-@bad("str", "condition")
-def not_str(s: str):
-    return not s   # HERE
 
 
 # ====================================================== return types vs annotations
@@ -1022,18 +994,6 @@ def raise_tensor_message(x):
 @bad("one message")
 def raise_two_args(x):
     raise ValueError(1, 2)   # HERE
-
-
-@bad("condition", "str")
-def ternary_str_condition(x):
-    return x if "a" else x   # HERE
-
-
-@bad("condition", "str")
-def while_str_condition(x):
-    while "a":   # HERE
-        pass
-    return x
 
 
 @bad("condition", "str")

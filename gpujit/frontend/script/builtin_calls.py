@@ -81,9 +81,6 @@ class BuiltinMixin:
 
     def builtin_bool(self, args, kw, node):
         if len(args) == 1:
-            t = args[0].type
-            if isinstance(t, (T.ListType, T.DictType, T.StrType, T.SetType)):
-                return self.scalar("ne", self.len_of(args[0]), self.const(0), node=node)
             return self.to_bool(args[0], node)
         return None
 

@@ -222,6 +222,11 @@ class ConditionMixin:
             return v
         if isinstance(t, T.NoneType):
             return self.const(False)
+        if isinstance(t, (T.ListType, T.DictType, T.StrType, T.SetType)):
+            # Python's truthiness: `if xs:` is `if len(xs) != 0:`
+            return self.scalar("ne", self.len_of(v), self.const(0), node=node)
+        if isinstance(t, T.TupleType):
+            return self.const(len(t.elems) > 0)
         kind = {T.TensorType: "Bool.Tensor", T.IntType: "Bool.int",
                 T.FloatType: "Bool.float"}.get(type(t))
         if kind is None:
