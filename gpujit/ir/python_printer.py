@@ -75,10 +75,11 @@ def python_source(graph, name: str = "forward", self_name: str | None = None,
     """The graph as the source of a Python function `name`, in TorchScript's `.code` style.
 
     A first input of module type (a ClassType) prints as `self` without an annotation: the
-    function reads as a method (is_method=False says it is a free function whose first
-    parameter has a class type; True, that it is a method). `self_name` renames it, and, when given, makes the first
-    input print that way whatever its type. `arg_names` names the inputs (all of them, or
-    all but the module input); by default the names come from the inputs' debug names.
+    function reads as a method. `self_name` renames it, and, when given, makes the first
+    input print that way whatever its type; is_method=False says the function is a free
+    one whose first parameter has a class type (a script class), True that it is a method.
+    `arg_names` names the inputs (all of them, or all but the module input); by default
+    the names come from the inputs' debug names.
     Constants Python source cannot spell (tensors) print as `CONSTANTS.c<k>`, k their
     index in `constants` (a list the caller passes to share one table between functions,
     as save does; the printer appends to it).
