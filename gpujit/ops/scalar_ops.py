@@ -161,6 +161,17 @@ def float_str(xp, a):
     return float(a)
 
 
+# a Scalar (what x.item() gives in a graph) to a Python number: after the typed overloads
+@_scalar_op("aten::Int.Scalar(Scalar a) -> int")
+def int_scalar(xp, a):
+    return int(a)
+
+
+@_scalar_op("aten::Float.Scalar(Scalar a) -> float")
+def float_scalar(xp, a):
+    return float(a)
+
+
 @_scalar_op("aten::Bool.Tensor(Tensor a) -> bool")
 def bool_tensor(xp, a):
     return bool(_one_element(a, "bool"))

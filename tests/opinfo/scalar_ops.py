@@ -73,8 +73,10 @@ def _convert(name, fn, scalar_types):
     return infos
 
 
-OPINFOS += _convert("Int", int, [("float", [2.7, -2.7, 0.0]), ("bool", [True, False])])
-OPINFOS += _convert("Float", float, [("int", [3, -2, 0]), ("bool", [True, False])])
+OPINFOS += _convert("Int", int, [("float", [2.7, -2.7, 0.0]), ("bool", [True, False]),
+                                 ("Scalar", [2.7, -3, True])])
+OPINFOS += _convert("Float", float, [("int", [3, -2, 0]), ("bool", [True, False]),
+                                     ("Scalar", [2, -2.5, False])])
 OPINFOS += _convert("Bool", bool, [("int", [3, 0]), ("float", [0.0, -0.5])])
 
 _SHAPES = [rand(2, 3), rand(4), rand(), rand(0, 5), rand(2, 1, 3, dtype=np.int32)]

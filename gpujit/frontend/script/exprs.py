@@ -24,6 +24,12 @@ from .calls import describe_type
 from .errors import FrontendError
 from .variables import Var, Refined, OneBranch, unify  # noqa: F401 (compiler.py's names)
 
+
+def _is_const(node, value) -> bool:
+    """Is this AST node the literal None / ... (compared by identity)?"""
+    return isinstance(node, ast.Constant) and node.value is value
+
+
 __all__ = ["ExprCompiler", "Var", "Refined", "OneBranch", "unify", "fallback_annotation_type"]
 
 
@@ -356,25 +362,51 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         self.error(f"{describe_type(t)} cannot be indexed", node)
 
     def tensor_index(self, v, sl, node):
+        """x[i, a:b, None, ..., mask]: select / slice / unsqueeze per item, as NumPy
+        reads them; items after `...` count their dims from the end; tensor indices
+        (bool masks, long indices) gather at the end with one aten::index."""
         items = sl.elts if isinstance(sl, ast.Tuple) else [sl]
+        ellipses = [k for k, e in enumerate(items) if _is_const(e, Ellipsis)]
+        if len(ellipses) > 1:
+            self.error("an index can only have a single ellipsis ('...')", items[ellipses[1]])
         dim = 0
-        for e in items:
+        tensor_indices = {}            # dim (at the end: position) -> index Tensor
+        for k, e in enumerate(items):
+            after = [x for x in items[k + 1:] if not _is_const(x, None)
+                     and not _is_const(x, Ellipsis)]
+            from_end = bool(ellipses) and k > ellipses[0]
+            here = self.const(-(len(after) + 1)) if from_end else self.const(dim)
+            if _is_const(e, Ellipsis):
+                continue
+            if _is_const(e, None):
+                if from_end:
+                    here = self.const(-(len(after) + 1))
+                v = self.call_op("unsqueeze", [v, here], {}, node, method=True)
+                dim += 1
+                continue
             if isinstance(e, ast.Slice):
                 start = self.expr(e.lower) if e.lower else self.const(None, T.OptionalType(T.INT))
                 end = self.expr(e.upper) if e.upper else self.const(None, T.OptionalType(T.INT))
                 step = self.expr(e.step) if e.step else self.const(1)
-                v = self.call_op("slice", [v, self.const(dim), start, end, step], {}, node)
+                v = self.call_op("slice", [v, here, start, end, step], {}, node)
                 dim += 1
                 continue
-            if isinstance(e, ast.Constant) and (e.value is None or e.value is Ellipsis):
-                self.error("indexing with None or ... is not supported yet", e,
-                           hint="use x.unsqueeze(d) instead of None")
             i = self.expr(e)
+            if isinstance(i.type, T.TensorType) and not from_end and not ellipses:
+                tensor_indices[dim] = i
+                dim += 1
+                continue
             if not isinstance(i.type, T.IntType):
-                self.error(f"a tensor index must be an int or a slice here, got "
-                           f"{describe_type(i.type)}", e,
+                self.error(f"a tensor index must be an int, a slice, None, ... or a Tensor, "
+                           f"got {describe_type(i.type)}", e,
                            hint="use gpujit.index_select or masked_select")
-            v = self.call_op("select", [v, self.const(dim), i], {}, node)
+            v = self.call_op("select", [v, here, i], {}, node)
+        if tensor_indices:
+            opt = T.OptionalType(T.TENSOR)
+            idx = [tensor_indices.get(d, self.const(None, opt))
+                   for d in range(max(tensor_indices) + 1)]
+            lst = self.emit("prim::ListConstruct", idx, [T.ListType(opt)]).output
+            v = self.call_op("index", [v, lst], {}, node)
         return v
 
     # ------------------------------------------------------------------ attributes
