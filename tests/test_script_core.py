@@ -620,7 +620,7 @@ def e_shift(n: int):
 
 
 def e_assign_item(x):
-    x[0] = 1.0
+    x[0] = "a"
     return x
 
 
@@ -641,7 +641,7 @@ def e_assign_item(x):
     (e_nested_def, "a nested function definition is not supported"),
     (e_device_cond, "a Device cannot be used as a condition"),
     (e_shift, "the operator `<<` is not supported"),
-    (e_assign_item, "assigning to an element or slice is not supported yet"),
+    (e_assign_item, "cannot store a str in a Tensor"),
 ])
 def test_error_corpus(fn, words):
     with pytest.raises(FrontendError) as e:

@@ -44,3 +44,24 @@ def test_two_ellipses_is_a_clear_error():
     with pytest.raises(FrontendError, match="a single ellipsis") as e:
         torch.jit.script(two_ellipses)
     assert "<--- HERE" in str(e.value)
+
+
+def assigns(x, y, mask, idx, k: int):
+    x = x.clone()
+    x[0] = 1.5
+    x[:, 1] = y[:, 0]
+    x[..., -1] = k
+    x[mask] = 0.0
+    x[idx] = y[:2] * 2
+    x[1, 1:3] += 10.0
+    return x
+
+
+def test_item_assignment_writes_in_place_as_eager():
+    torch.manual_seed(1)
+    x, y = torch.rand(4, 5), torch.rand(4, 5)
+    mask, idx = x > 0.8, torch.tensor([3, 2])
+    s = torch.jit.script(assigns)
+    for _ in range(3):
+        np.testing.assert_allclose(s(x, y, mask, idx, 7).numpy(),
+                                   assigns(x, y, mask, idx, 7).numpy())

@@ -518,8 +518,8 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         if isinstance(target, ast.Subscript) and self.set_item(target, v, stmt):
             return
         if isinstance(target, ast.Subscript):
-            self.error("assigning to an element or slice is not supported yet", target,
-                       hint="build a new value, e.g. with gpujit.where(...) or torch.cat")
+            self.error("only items of lists, dicts and Tensors can be assigned", target,
+                       hint="tuples and strs cannot change: build a new value")
         self.error(f"cannot assign to `{ast.unparse(target)}` in a scripted function",
                    target)
 

@@ -324,6 +324,9 @@ class ContainerMixin:
             i = self.expr(target.slice)
             self.check_key(c, i, target.slice)
             elem = t.value
+        elif isinstance(t, T.TensorType):        # x[i] = v, x[mask] = 0: in place
+            self.tensor_setitem(c, target.slice, v, node)
+            return True
         else:
             return False
         if not elem_fits(v.type, elem):

@@ -361,10 +361,27 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             return self.class_index(v, sl, node)
         self.error(f"{describe_type(t)} cannot be indexed", node)
 
-    def tensor_index(self, v, sl, node):
+    def tensor_setitem(self, x, sl, value, node):
+        """`x[...] = value` in place, as eager Python does it: the indexed view filled
+        (a number) or copied into (a Tensor); with tensor indices, aten::index_put_."""
+        view, indices = self.tensor_index(x, sl, node, gather=False)
+        if indices is not None:
+            if not isinstance(value.type, T.TensorType):
+                value = self.call_op("tensor", [value], {}, node)
+            self.call_op("index_put_", [view, indices, value], {}, node, method=True)
+        elif isinstance(value.type, T.TensorType):
+            self.call_op("copy_", [view, value], {}, node, method=True)
+        elif isinstance(value.type, (T.IntType, T.FloatType, T.BoolType, T.NumberType)):
+            self.call_op("fill_", [view, value], {}, node, method=True)
+        else:
+            self.error(f"cannot store {describe_type(value.type)} in a Tensor", node,
+                       hint="assign a number or a Tensor")
+
+    def tensor_index(self, v, sl, node, gather=True):
         """x[i, a:b, None, ..., mask]: select / slice / unsqueeze per item, as NumPy
         reads them; items after `...` count their dims from the end; tensor indices
-        (bool masks, long indices) gather at the end with one aten::index."""
+        (bool masks, long indices) gather at the end with one aten::index (gather=False:
+        the view and the Tensor?[] list of indices, or None, for an assignment)."""
         items = sl.elts if isinstance(sl, ast.Tuple) else [sl]
         ellipses = [k for k, e in enumerate(items) if _is_const(e, Ellipsis)]
         if len(ellipses) > 1:
@@ -401,13 +418,15 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                            f"got {describe_type(i.type)}", e,
                            hint="use gpujit.index_select or masked_select")
             v = self.call_op("select", [v, here, i], {}, node)
+        lst = None
         if tensor_indices:
             opt = T.OptionalType(T.TENSOR)
             idx = [tensor_indices.get(d, self.const(None, opt))
                    for d in range(max(tensor_indices) + 1)]
             lst = self.emit("prim::ListConstruct", idx, [T.ListType(opt)]).output
-            v = self.call_op("index", [v, lst], {}, node)
-        return v
+            if gather:
+                v = self.call_op("index", [v, lst], {}, node)
+        return v if gather else (v, lst)
 
     # ------------------------------------------------------------------ attributes
     def expr_Attribute(self, node):
