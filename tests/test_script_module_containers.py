@@ -1,6 +1,8 @@
 """Module containers in scripted code beyond TorchScript (the blog's pain points):
 ModuleList indexed by a variable, ModuleDict by a constant or variable key, iteration over
 a ModuleDict (keys, values), `in`, len; with eager Python as the reference."""
+from typing import List
+
 import numpy as np
 import pytest
 
@@ -157,3 +159,30 @@ def test_module_dict_items_loop_unpacks_names_and_modules():
             return x
     with pytest.raises(FrontendError, match=r"unpack each \(key, module\) pair"):
         torch.jit.script(Bad())
+
+
+def test_enumerate_over_a_module_list_and_static_hasattr():
+    class Net(nn.Module):
+        def __init__(self, with_proj: bool):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+            if with_proj:
+                self.proj = nn.Linear(4, 2)
+
+        def forward(self, x):
+            outs: List[torch.Tensor] = []
+            for i, layer in enumerate(self.layers, 1):
+                x = layer(x) * i
+                outs.append(x)
+            if hasattr(self, "proj"):
+                x = self.proj(x)          # only compiled when the module has proj
+            return x, outs
+    torch.manual_seed(4)
+    for with_proj in (True, False):
+        m = Net(with_proj)
+        s = torch.jit.script(m)
+        x = torch.rand(2, 4)
+        (a, la), (b, lb) = s(x), m(x)
+        _close(a, b)
+        for p, q in zip(la, lb):
+            _close(p, q)

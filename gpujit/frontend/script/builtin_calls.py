@@ -118,7 +118,14 @@ class BuiltinMixin:
         return None if lst is None else self.new_set(lst, node)
 
     def builtin_enumerate(self, args, kw, node):
-        """enumerate(xs[, start]) as the list of its (index, element) pairs."""
+        """enumerate(xs[, start]) as the list of its (index, element) pairs; of a module
+        container, its (index, module) pairs for an unrolled loop."""
+        if len(args) in (1, 2) and isinstance(args[0].type, T.ClassType) and \
+                hasattr(self, "enumerate_modules"):
+            start = self.const_int(node.args[1]) if len(args) == 2 else 0
+            if start is None:
+                self.error("enumerate() of modules needs an int constant start", node)
+            return self.enumerate_modules(args[0], start, node)
         lst = self.as_list(args[0]) if len(args) in (1, 2) else None
         if lst is None or (len(args) == 2 and not isinstance(args[1].type, T.IntType)):
             return None

@@ -31,6 +31,12 @@ def is_sequential_sm(sm):
     return getattr(sm, "original_name", None) == "Sequential"
 
 
+def module_has(sm, name) -> bool:
+    """hasattr of a scripted module as its Python module would answer it."""
+    return (name in sm._modules or name in sm._parameters or name in sm._buffers or
+            (sm._type is not None and name in sm._type.attributes) or hasattr(sm, name))
+
+
 class ModuleContainerMixin:
     """ModuleMethodCompiler's container part (it provides module_of, submodule_value,
     class_attr and class_method_call)."""
@@ -69,7 +75,14 @@ class ModuleContainerMixin:
         if not is_container(sm):
             self.error(f"cannot iterate over module '{sm.original_name}'", node,
                        hint="iterate over an nn.Sequential, nn.ModuleList or nn.ModuleDict")
-        view = self.dict_view.get(v) if is_module_dict(sm) else None
+        view = self.dict_view.get(v)
+        if isinstance(view, tuple):                  # enumerate(self.layers, start)
+            subs = [(name, sub) for name, sub in sm._modules.items() if sub is not None]
+            return [lambda k=k, name=name, sub=sub: (self.const(view[1] + k),
+                                                     self.submodule_value(v, sub, name))
+                    for k, (name, sub) in enumerate(subs)]
+        if not is_module_dict(sm):
+            view = None
         if view == "items":
             return [lambda name=name, sub=sub: (self.const(name),
                                                 self.submodule_value(v, sub, name))
@@ -78,6 +91,41 @@ class ModuleContainerMixin:
             return [lambda name=name: self.const(name) for name in sm._modules]
         return [lambda name=name, sub=sub: self.submodule_value(v, sub, name)
                 for name, sub in sm._modules.items() if sub is not None]
+
+    def static_hasattr(self, call):
+        """hasattr(<self or a submodule path>, "name") decided at compile time, else None."""
+        if len(call.args) != 2 or call.keywords or not self.is_builtin("hasattr") or \
+                not (isinstance(call.args[1], ast.Constant) and
+                     isinstance(call.args[1].value, str)):
+            return None
+        path, base = [], call.args[0]
+        while isinstance(base, ast.Attribute):
+            path.append(base.attr)
+            base = base.value
+        if not (isinstance(base, ast.Name) and self.graph.inputs and
+                self.lookup_var(base.id) is not None and
+                self.lookup_var(base.id).value is self.graph.inputs[0]):
+            return None
+        sm = self.sm
+        for name in reversed(path):
+            sub = sm._modules.get(name)
+            if sub is None:
+                return None
+            sm = sub
+        return module_has(sm, call.args[1].value)
+
+    def enumerate_modules(self, v, start, node):
+        """enumerate(self.layers): the container value, marked so that a for loop over it
+        unrolls (index, module) pairs."""
+        sm = self.module_of(v, node)
+        if not is_container(sm):
+            self.error(f"cannot enumerate module '{sm.original_name}'", node,
+                       hint="enumerate an nn.Sequential, nn.ModuleList or nn.ModuleDict")
+        if is_module_dict(sm):
+            self.error("enumerate() of a ModuleDict is not supported", node,
+                       hint="for name, module in self.blocks.items():")
+        self.dict_view[v] = ("enumerate", start)
+        return v
 
     def expr_Call(self, node):
         """`self.layers[i](x)` / `self.blocks[key](x)` with a variable index: a prim::If
@@ -92,10 +140,7 @@ class ModuleContainerMixin:
             if isinstance(obj.type, T.ClassType):
                 name = node.args[1].value
                 if f.id == "hasattr":
-                    sm = self.module_of(obj, node)
-                    return self.const(name in sm._modules or name in sm._parameters or
-                                      name in sm._buffers or name in sm._type.attributes or
-                                      hasattr(sm, name))
+                    return self.const(module_has(self.module_of(obj, node), name))
                 attr = ast.copy_location(ast.Attribute(value=node.args[0], attr=name,
                                                        ctx=ast.Load()), node)
                 return self.class_attr(obj, attr)

@@ -1,6 +1,7 @@
 """What scripted code knows at compile time about a few Python calls:
 `gpujit.jit.is_scripting()` (also `torch.jit.is_scripting()` under `import gpujit as
-torch`) is True in scripted code, so
+torch`) is True in scripted code, and `hasattr(self.sub, "name")` on modules is known (as
+TorchScript evaluates it), so
 
     if not torch.jit.is_scripting():
         <Python-only code>
@@ -45,6 +46,9 @@ def static_condition(c, test):
         if any(v is True for v in vals):
             return None if any(v is None for v in vals[:vals.index(True)]) else True
         return False if all(v is False for v in vals) else None
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
+            test.func.id == "hasattr" and hasattr(c, "static_hasattr"):
+        return c.static_hasattr(test)       # hasattr(self.sub, "x") on modules
     if isinstance(test, ast.Call) and not test.args and not test.keywords and \
             isinstance(test.func, (ast.Name, ast.Attribute)):
         found, obj = c.py_object(test.func)
