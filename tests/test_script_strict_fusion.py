@@ -39,7 +39,7 @@ def nested_in_if(x, y, flag: bool):
 
 
 def other_with(x):
-    with torch.no_grad():
+    with torch.inference_mode():
         y = x + 1
     return y
 
@@ -100,4 +100,5 @@ def test_other_with_statements_are_clear_errors():
     msg = str(e.value)
     assert "a `with` statement is not supported" in msg
     assert "`with torch.no_grad():`" in msg and "gpujit.strict_fusion()" in msg
+    assert "inference_mode" in msg
     assert "<--- HERE" in msg

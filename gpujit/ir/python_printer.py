@@ -65,6 +65,9 @@ _CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "({1}
                     "aten::items": "{0}.items()"}
 # container mutators: a statement; the node's output is the container itself
 _MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}] = {2}"}
+# `with` regions (prim::Enter / prim::Exit[name=...]) and the call that opens each
+_REGIONS = {"strict_fusion": "torch.jit.strict_fusion()", "no_grad": "torch.no_grad()",
+            "enable_grad": "torch.enable_grad()"}
 _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
                  "aten::str": "str"}
 
@@ -346,9 +349,9 @@ class _FunctionPrinter:
             self.line(f"{self.exprs[obj]} = {cls}({args})")
             for o in n.outputs:
                 self.exprs[o] = "None"
-        elif k in ("prim::Enter", "prim::Exit") and n.attrs.get("name") == "strict_fusion":
+        elif k in ("prim::Enter", "prim::Exit") and n.attrs.get("name") in _REGIONS:
             if k == "prim::Enter":
-                self.line("with torch.jit.strict_fusion():")
+                self.line(f"with {_REGIONS[n.attrs['name']]}:")
                 self.level += 1
                 self.regions.append((n.owning_block, len(self.lines)))
             elif self.regions and self.regions[-1][0] is n.owning_block:

@@ -43,7 +43,12 @@ def interpret(graph, *args, profile=None):
         profile.runs += 1
         for v, a in zip(graph.inputs, args):
             profile.observe(v, a)
-    outs = _run_block(graph.block, env, profile)
+    from ..autograd.grad_mode import state
+    enabled = state.enabled
+    try:
+        outs = _run_block(graph.block, env, profile)
+    finally:
+        state.enabled = enabled        # a no_grad region left by an exception
     return pack_outputs(outs)
 
 

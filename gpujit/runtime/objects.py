@@ -77,7 +77,20 @@ def _python_op(node, env, profile):
     return (out,) if node.outputs else None
 
 
+_GRAD_REGIONS = {"no_grad": False, "enable_grad": True}
+
+
 def _region_marker(node, env, profile):
+    """strict_fusion regions do nothing at run time; no_grad / enable_grad regions switch
+    gradient recording (interpret() restores the mode it started with)."""
+    mode = _GRAD_REGIONS.get(node.attrs.get("name"))
+    if mode is not None:
+        from ..autograd.grad_mode import state
+        if node.kind == "prim::Enter":
+            env.setdefault("grad_modes", []).append(state.enabled)
+            state.enabled = mode
+        elif env.get("grad_modes"):
+            state.enabled = env["grad_modes"].pop()
     return None
 
 

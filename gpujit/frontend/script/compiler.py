@@ -275,30 +275,37 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
     def stmt_With(self, s):
         """`with gpujit.strict_fusion():` — the region between prim::Enter and prim::Exit
         (both named strict_fusion) must run fused once the graph is optimized; the
-        executor's fusion step checks it (runtime/fusion.py). No other `with`."""
+        executor's fusion step checks it (runtime/fusion.py). `with torch.no_grad():` /
+        `torch.enable_grad()`: a region (named so) that runs with gradient recording off /
+        on, as eager code. No other `with`."""
         item = s.items[0]
-        if len(s.items) != 1 or item.optional_vars is not None or \
-                not self._is_strict_fusion(item.context_expr):
+        region = self._region_name(item.context_expr) if len(s.items) == 1 and \
+            item.optional_vars is None else None
+        if region is None:
             what = ast.unparse(s.items[0].context_expr) if len(s.items) == 1 else \
                 ", ".join(ast.unparse(i.context_expr) for i in s.items)
             self.error(f"a `with` statement is not supported in scripted functions (here "
-                       f"`with {what}:`); the only one scripted code has is "
-                       f"`with gpujit.strict_fusion():`",
+                       f"`with {what}:`); scripted code has `with gpujit.strict_fusion():`, "
+                       f"`with torch.no_grad():` and `with torch.enable_grad():`",
                        s, hint="move the code out of the `with` block")
         with self.at(item.context_expr):
-            self.emit("prim::Enter", [], [], attrs={"name": "strict_fusion"})
+            self.emit("prim::Enter", [], [], attrs={"name": region})
         if self.stmts(s.body) is RAISED:
             return RAISED
-        self.emit("prim::Exit", [], [], attrs={"name": "strict_fusion"})
+        self.emit("prim::Exit", [], [], attrs={"name": region})
         return None
 
-    def _is_strict_fusion(self, expr):
+    def _region_name(self, expr):
+        """strict_fusion / no_grad / enable_grad for `with` of that call, else None."""
         from ...fusers import strict_fusion
+        from ...autograd import no_grad, enable_grad
         if not (isinstance(expr, ast.Call) and not expr.args and not expr.keywords
                 and isinstance(expr.func, (ast.Name, ast.Attribute))):
-            return False
+            return None
         found, obj = self.py_object(expr.func)
-        return found and obj is strict_fusion
+        names = {strict_fusion: "strict_fusion", no_grad: "no_grad",
+                 enable_grad: "enable_grad"}
+        return names.get(obj) if found else None
 
     def stmt_Expr(self, s):
         if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
