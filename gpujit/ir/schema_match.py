@@ -50,8 +50,8 @@ def _base_matches(base: str, t) -> bool:
         return isinstance(t, (T.ScalarTypeType, T.IntType))
     if base == "Device":
         return isinstance(t, (T.DeviceType, T.StrType))
-    if base in ("Layout", "MemoryFormat"):
-        return isinstance(t, (T.LayoutType, T.IntType))
+    if base in ("Layout", "MemoryFormat"):     # gpujit spells these as str constants
+        return isinstance(t, (T.LayoutType, T.IntType, T.StrType))
     if base == "Generator":
         return isinstance(t, T.GeneratorType)
     return True

@@ -100,6 +100,26 @@ for _name, _fn, _form in _COMPARE[4:]:
     globals()[f"{_name}_str"] = _binary(_name, _fn, "str", "bool", _form)
 
 
+# on Scalars (what x.item() is in a graph: an int, float or bool known only at run time),
+# after the typed overloads, so typed arguments keep their own
+def _number_op(name, fn, ret, form):
+    meta = _META["bool"] if ret == "bool" else (lambda a, b: type(fn(a, b)))
+
+    @_scalar_op(f"aten::{name}.Scalar_Scalar(Scalar a, Scalar b) -> {ret}", meta=meta,
+                form="{a} %s {b}" % form)
+    def impl(xp, a, b):
+        return fn(a, b)
+    impl.__name__ = f"{name}_scalar_scalar"
+    impl.__doc__ = f"Python's {form} on numbers whose type is known at run time."
+    return impl
+
+
+for _name, _fn, _form in _COMPARE:
+    globals()[f"{_name}_number"] = _number_op(_name, _fn, "bool", _form)
+for _name, _fn, _form in _ARITH[:3] + (("div", operator.truediv, "/"),):
+    globals()[f"{_name}_number"] = _number_op(_name, _fn, "Scalar", _form)
+
+
 # ------------------------------------------------------------------ bool logic
 
 @_scalar_op("aten::__not__(bool self) -> bool", form="not {self}")

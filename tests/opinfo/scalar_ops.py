@@ -48,6 +48,14 @@ for _name, _fn in (("lt", operator.lt), ("gt", operator.gt), ("le", operator.le)
         OPINFOS.append(_binary(_name, _fn, "bool", [(True, False), (True, True)]))
         OPINFOS.append(_binary(_name, _fn, "str", [("a", "b"), ("relu", "relu")]))
 
+_NUMBERS = [(2, 3), (2.5, 1), (True, 2), (-1.5, -1.5), (7, 2.0)]
+for _name, _fn in (("lt", operator.lt), ("gt", operator.gt), ("le", operator.le),
+                   ("ge", operator.ge), ("eq", operator.eq), ("ne", operator.ne),
+                   ("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("div", operator.truediv)):
+    OPINFOS.append(OpInfo(f"aten::{_name}.Scalar_Scalar", ref=_fn,
+                          samples=_samples(_NUMBERS), noncontiguous=False))
+
 _BOOLS = [(a, b) for a in (True, False) for b in (True, False)]
 OPINFOS += [
     _binary("__and__", operator.and_, "bool", _BOOLS),

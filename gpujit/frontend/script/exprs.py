@@ -33,6 +33,12 @@ def _is_const(node, value) -> bool:
 __all__ = ["ExprCompiler", "Var", "Refined", "OneBranch", "unify", "fallback_annotation_type"]
 
 
+# x.float() / x.long() / ...: x.to(<dtype>) (Tensor methods eager code has in Python)
+_CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16",
+                 "long": "int64", "int": "int32", "short": "int16", "char": "int8",
+                 "byte": "uint8", "bool": "bool"}
+_NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty",
+                  "new_full": "full"}
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
            ast.FloorDiv: "floordiv", ast.Mod: "remainder", ast.Pow: "pow",
            ast.MatMult: "matmul", ast.BitAnd: "__and__", ast.BitOr: "__or__",
@@ -494,6 +500,20 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                     return self.class_method_call(self_v, func.attr, node)
                 if isinstance(self_v.type, T.TensorType):
                     args, kw = self.call_args(node)
+                    if func.attr in _CAST_METHODS and not args and not kw:
+                        from ... import dtypes as _dt       # x.float(): x.to(float32)
+                        dt = self.const(getattr(_dt, _CAST_METHODS[func.attr]), T.SCALAR_TYPE)
+                        return self.call_op("to", [self_v, dt], {}, node, method=True)
+                    if func.attr in _NEW_FACTORIES and args and not kw:
+                        # x.new_zeros(size): zeros(size) with x's dtype and device
+                        like = {"dtype": self.emit("prim::dtype", [self_v],
+                                                   [T.SCALAR_TYPE]).output,
+                                "device": self.emit("prim::device", [self_v],
+                                                    [T.DEVICE]).output}
+                        return self.call_op(_NEW_FACTORIES[func.attr], args, like, node)
+                    if func.attr == "type_as" and len(args) == 1 and not kw:
+                        dt = self.emit("prim::dtype", [args[0]], [T.SCALAR_TYPE]).output
+                        return self.call_op("to", [self_v, dt], {}, node, method=True)
                     return self.call_op(func.attr, [self_v] + args, kw, node, method=True)
                 if isinstance(self_v.type, T.ListType):
                     return self.list_method_call(self_v, func.attr, node)

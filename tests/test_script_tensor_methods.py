@@ -1,0 +1,38 @@
+"""Tensor methods and functions scripted code uses every day, against the same code run
+eagerly: chunk/split/unbind/cat, clamp, casts (x.float(), x.long(), x.type_as(y)),
+new_zeros, masked_fill, functional activations, reductions with dim, item() arithmetic."""
+import numpy as np
+
+import gpujit as torch
+
+F = torch.nn.functional
+
+
+def everyday(x, y):
+    a, b = x.chunk(2, dim=0)
+    parts = torch.split(x, 1, 0)
+    u = x.unbind(0)
+    c = torch.cat((a, b), 0)
+    d = x.clamp(min=0.2).float().long().to(torch.float32)
+    e = torch.clamp(x, 0.1, 0.9).masked_fill(x > 0.5, -1.0)
+    f = F.relu(x - 0.5, inplace=False) + F.leaky_relu(x, 0.2)
+    g = x.new_zeros((2, 3)).shape[1] + len(parts) + len(u)
+    h = x.permute(1, 0).contiguous().reshape(-1).max().item()
+    i = torch.max(x, dim=1)
+    j = (x @ y.t()).sum(dim=-1, keepdim=True)
+    k = x.type_as(y).mean().item() > 0.0
+    m = x.half().double().int().bool().byte().short()
+    n = x.new_full([2], 7.0).sum().item() * 2 + 1
+    return a, c, d, e, f, g, h, i[0], i[1], j, k, x.shape[-1], x.numel(), x.dim(), m, n
+
+
+def test_everyday_methods_match_eager():
+    torch.manual_seed(0)
+    x, y = torch.rand(4, 3), torch.rand(5, 3)
+    s = torch.jit.script(everyday)
+    for got, want in zip(s(x, y), everyday(x, y)):
+        if isinstance(want, torch.Tensor):
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+        else:
+            assert got == want and type(got) is type(want)
