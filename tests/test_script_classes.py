@@ -1,6 +1,6 @@
 """TorchScript classes, NamedTuples and @ignore / @unused in scripted code (issue 6):
 scripted results against the same Python run eagerly, the IR they make, and the errors."""
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -539,3 +539,30 @@ def test_attributes_are_declared_in_init_only():
     with pytest.raises(FrontendError, match="class 'LateAttr' has no attribute 'n'; "
                                             "attributes are declared by assigning"):
         gpujit.jit.script(late_attr)
+
+
+class LenStack:
+    def __init__(self):
+        self.items: List[int] = []
+
+    def push(self, x: int):
+        self.items.append(x)
+
+    def pop(self) -> int:
+        return self.items.pop()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def use_len_stack(n: int) -> Tuple[int, int]:
+    s = LenStack()
+    for i in range(n):
+        s.push(i * i)
+    top = s.pop()
+    return top, len(s)
+
+
+def test_len_of_an_object_calls_its_dunder_len():
+    f = gpujit.jit.script(use_len_stack)
+    assert f(5) == use_len_stack(5) == (16, 4)

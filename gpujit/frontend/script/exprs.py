@@ -608,7 +608,14 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         self.error(f"cannot assign to attribute '{name}' of {describe_type(v.type)}", node)
 
     def class_len(self, v, node):
-        self.error(f"{describe_type(v.type)} has no len()", node)
+        """len(obj) of a script class object: its __len__ method."""
+        from .classes import script_class_of
+        sc = script_class_of(v.type)
+        if sc is not None and sc.python_method("__len__") is not None:
+            call = ast.copy_location(ast.Call(func=node.func, args=[], keywords=[]), node)
+            return self.object_method_call(v, sc, "__len__", call)
+        self.error(f"{describe_type(v.type)} has no len()", node,
+                   hint="define __len__(self) -> int in the class" if sc is not None else None)
 
     def class_method_call(self, v, name, node):
         self.error(f"{describe_type(v.type)} has no method '{name}' in scripted code", node)

@@ -444,6 +444,9 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
         self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
 
     def class_len(self, v, node):
+        from .classes import script_class_of
+        if script_class_of(v.type) is not None:
+            return super().class_len(v, node)
         sm = self.module_of(v, node)
         if not _is_container(sm):
             self.error(f"module '{sm.original_name}' has no len()", node)
