@@ -525,7 +525,8 @@ def _compile(op, src, fname, consts):
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    exec(compile(src, filename, "exec"), ns)
+    from .codecache import compile_cached
+    exec(compile_cached(src, filename), ns)
     return ns[fname]
 
 

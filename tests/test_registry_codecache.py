@@ -1,0 +1,42 @@
+"""The registry's entry-point code cache: written by an import, used by the next, and a
+damaged or disabled cache only means compiling again (gpujit/ops/codecache.py)."""
+import os
+import subprocess
+import sys
+
+CHECK = ("import gpujit as torch; from gpujit.ops import codecache as c; "
+         "x = torch.ones(3) * 2 + 1; assert x.tolist() == [3.0, 3.0, 3.0]; "
+         "print(c._state['compiled'], len(c._state['used']))")
+
+
+def _run(env_extra):
+    env = dict(os.environ, **env_extra)
+    r = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+def _file(root):
+    folder = os.path.join(root, "entrypoints")
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return [os.path.join(folder, n) for n in names if n.endswith(".marshal")]
+
+
+def test_cache_is_written_then_used_and_survives_damage(tmp_path):
+    env = {"GPUJIT_CACHE_DIR": str(tmp_path)}
+    compiled, used = map(int, _run(env))
+    assert compiled == used > 500                      # all compiled, then written
+    files = _file(str(tmp_path))
+    assert len(files) == 1
+    assert _run(env)[0] == "0"                          # all from the cache
+    with open(files[0], "wb") as f:
+        f.write(b"\x00garbage")
+    assert int(_run(env)[0]) == used                    # recompiled and rewritten
+    assert _run(env)[0] == "0"
+
+
+def test_cache_can_be_turned_off(tmp_path):
+    env = {"GPUJIT_CACHE_DIR": str(tmp_path), "GPUJIT_CODE_CACHE": "0"}
+    assert int(_run(env)[0]) > 500 and int(_run(env)[0]) > 500
+    assert _file(str(tmp_path)) == []
