@@ -248,6 +248,50 @@ def len_list(xp, a):
     return len(a)
 
 
+@_scalar_op("aten::is_floating_point(Tensor self) -> bool")
+def is_floating_point(xp, self):
+    from ..dtypes import from_numpy_dtype
+    return from_numpy_dtype(self.dtype).is_floating_point
+
+
+@_scalar_op("aten::is_cuda(Tensor self) -> bool")
+def is_cuda(xp, self):
+    """`x.is_cuda` in scripted code: its array lives on a GPU (not a NumPy array)."""
+    import numpy as np
+    return not isinstance(self, (np.ndarray, np.generic))
+
+
+# ------------------------------------------------------------------ dtypes, devices, lists
+# `x.dtype == torch.float32`, `x.device != y.device`, `list(x.shape) == [2, 3]`: Python's
+# == on the values (dtype and device objects, lists)
+
+for _arg, _suffix in (("ScalarType", "ScalarType"), ("Device", "device"),
+                      ("int[]", "int_list"), ("float[]", "float_list"),
+                      ("str[]", "str_list"), ("bool[]", "bool_list")):
+    for _name, _fn, _form in (("eq", operator.eq, "=="), ("ne", operator.ne, "!=")):
+        def _cmp(xp, a, b, _fn=_fn):
+            return _fn(a, b)
+        _cmp.__name__ = f"{_name}_{_suffix}"
+        _cmp.__doc__ = f"Python's {_form} on {_arg} values."
+        globals()[_cmp.__name__] = _scalar_op(
+            f"aten::{_name}.{_suffix}({_arg} a, {_arg} b) -> bool",
+            form="{a} %s {b}" % _form)(_cmp)
+
+
+# overloads a call resolves to only when the frontend names them (pow.int_to_int for a
+# known non-negative exponent), never by matching argument types
+EXPLICIT_ONLY = {"aten::pow.int_to_int"}
+
+
+@_scalar_op("aten::pow.int_to_int(int a, int b) -> int", form="{a} ** {b}")
+def pow_int_to_int(xp, a, b):
+    """`n ** 2`: an int, as Python gives for a non-negative int exponent (scripted code
+    uses it only for one known not to be negative)."""
+    if b < 0:
+        raise ValueError("pow.int_to_int: negative exponent")
+    return a ** b
+
+
 # ------------------------------------------------------------------ math
 # Python's `math` module on Python numbers, as scripted code calls it (`math.sqrt(n)`,
 # `math.floor(x)`): TorchScript's aten::sqrt.float(float a) -> float, floor.float -> int,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scalar_ops import PYTHON_FORMS, PYTHON_VALUED, _binary
+from .scalar_ops import PYTHON_FORMS, PYTHON_VALUED, _binary, _scalar_op
 from .registry import op, wrap_array
 
 # the str methods scripted code may call: method name -> its overloads' qualified names
@@ -73,10 +73,36 @@ _METHODS = (
     ("aten::find(str self, str substr) -> int", str.find),
     ("aten::split.str(str self, str? sep=None, int maxsplit=-1) -> str[]", str.split),
     ("aten::join(str self, str[] values) -> str", str.join),
+    ("aten::count.str(str self, str substr) -> int", str.count),
+    ("aten::rfind(str self, str substr) -> int", str.rfind),
+    ("aten::title(str self) -> str", str.title),
+    ("aten::capitalize(str self) -> str", str.capitalize),
+    ("aten::swapcase(str self) -> str", str.swapcase),
+    ("aten::isupper(str self) -> bool", str.isupper),
+    ("aten::islower(str self) -> bool", str.islower),
+    ("aten::isalnum(str self) -> bool", str.isalnum),
+    ("aten::zfill(str self, int width) -> str", str.zfill),
+    ("aten::center(str self, int width, str fillchar=\" \") -> str", str.center),
+    ("aten::ljust(str self, int width, str fillchar=\" \") -> str", str.ljust),
+    ("aten::rjust(str self, int width, str fillchar=\" \") -> str", str.rjust),
 )
 for _schema, _fn in _METHODS:
     _impl = _str_op(_schema, _fn)
     globals()[_impl.__name__] = _impl
+
+
+# ------------------------------------------------------------------ ord / chr builtins
+
+@_scalar_op("aten::ord(str string) -> int")
+def ord_str(xp, string):
+    """Python's ord(c) (a char-level tokenizer's `[ord(c) for c in s]`)."""
+    return ord(string)
+
+
+@_scalar_op("aten::chr(int i) -> str")
+def chr_int(xp, i):
+    """Python's chr(i)."""
+    return chr(i)
 
 
 # ------------------------------------------------------------------ str(Tensor)

@@ -80,3 +80,50 @@ OPINFOS += [
     OpInfo("aten::Float.str", ref=float, samples=[Sample("1.5"), Sample("-2"), Sample("inf")],
            errors=[ErrorSample("x", exc=ValueError)]),
 ]
+
+
+# ------------------------------------------------------------------ tensor facts, ==/!=
+
+
+def _dt():
+    import gpujit
+    return gpujit
+
+
+OPINFOS += [
+    OpInfo("aten::is_floating_point", ref=lambda a: a.dtype.kind == "f",
+           samples=[Sample(np.array([1.0], np.float32)), Sample(np.array([1], np.int64)),
+                    Sample(np.array(True))]),
+    OpInfo("aten::is_cuda", ref=lambda a: False, samples=[Sample(np.array([1.0], np.float32))]),
+    OpInfo("aten::pow.int_to_int", ref=lambda a, b: a ** b,
+           samples=[Sample(3, 2), Sample(-2, 3), Sample(5, 0)],
+           errors=[ErrorSample(2, -1, exc=ValueError)]),
+]
+_EQ_SAMPLES = {
+    "ScalarType": [Sample(_dt().float32, _dt().float32), Sample(_dt().float32, _dt().int64)],
+    "device": [Sample(_dt().device("cpu"), _dt().device("cpu")),
+               Sample(_dt().device("cpu"), _dt().device("cuda", 0))],
+    "int_list": [Sample([2, 3], [2, 3]), Sample([2, 3], [3]), Sample([], [])],
+    "float_list": [Sample([0.5], [0.5]), Sample([1.0, 2.0], [1.0, 2.5])],
+    "str_list": [Sample(["a"], ["a"]), Sample(["a"], ["b"])],
+    "bool_list": [Sample([True], [True]), Sample([True, False], [False])],
+}
+for _suffix, _samples in _EQ_SAMPLES.items():
+    OPINFOS.append(OpInfo(f"aten::eq.{_suffix}", ref=lambda a, b: a == b, samples=_samples))
+    OPINFOS.append(OpInfo(f"aten::ne.{_suffix}", ref=lambda a, b: a != b, samples=_samples))
+
+_TEXT = [Sample("hello World"), Sample(""), Sample("ABC1"), Sample("abc")]
+for _name in ("title", "capitalize", "swapcase", "isupper", "islower", "isalnum"):
+    OPINFOS.append(OpInfo(f"aten::{_name}", ref=getattr(str, _name), samples=_TEXT))
+OPINFOS += [
+    OpInfo("aten::count.str", ref=str.count, samples=[Sample("banana", "an"), Sample("a", "")]),
+    OpInfo("aten::rfind", ref=str.rfind, samples=[Sample("banana", "an"), Sample("a", "z")]),
+    OpInfo("aten::zfill", ref=str.zfill, samples=[Sample("42", 5), Sample("-7", 4)]),
+    OpInfo("aten::center", ref=str.center, samples=[Sample("ab", 6), Sample("ab", 5, "*")]),
+    OpInfo("aten::ljust", ref=str.ljust, samples=[Sample("ab", 4), Sample("ab", 4, "-")]),
+    OpInfo("aten::rjust", ref=str.rjust, samples=[Sample("ab", 4), Sample("abc", 1)]),
+    OpInfo("aten::ord", ref=ord, samples=[Sample("a"), Sample("\u00e9")],
+           errors=[ErrorSample("ab", exc=TypeError)]),
+    OpInfo("aten::chr", ref=chr, samples=[Sample(97), Sample(233)],
+           errors=[ErrorSample(-1, exc=ValueError)]),
+]

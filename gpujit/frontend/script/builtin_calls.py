@@ -1,6 +1,7 @@
 """Python builtins and the `math` module in scripted code: len, int, float, bool, str,
-min, max, abs, round, sum, sorted, list, set, print, getattr / hasattr with a constant
-name, and math.sqrt / floor / isnan / pi / ... on Python numbers.
+min, max, abs, round, sum, sorted, reversed, any, all, divmod, ord, chr, list, set, dict,
+print, getattr / hasattr with a constant name (`range(...)` as an argument is its list:
+list(range(n))), and math.sqrt / floor / isnan / pi / ... on Python numbers.
 
 Numbers go to the scalar family of the registry (ops/scalar_ops.py: aten::floor.float,
 aten::round.float, ...), containers to the runtime's container ops (aten::len, aten::sum,
@@ -23,12 +24,16 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "bool": "bool(a number, container or one-element Tensor)", "str": "str(x)",
           "list": "list(a list, set, str or dict)", "set": "set(a list of ints, floats, "
           "bools or strs)", "sorted": "sorted(a list, reverse=False)",
-          "print": "print(a, b, ...)", "min": "min(a, b) of numbers, or min(a list)",
-          "max": "max(a, b) of numbers, or max(a list)", "abs": "abs(a number or Tensor)",
+          "print": "print(a, b, ...)", "min": "min(a, b, ...) of numbers, or min(a list)",
+          "max": "max(a, b, ...) of numbers, or max(a list)", "abs": "abs(a number or Tensor)",
           "round": "round(x) or round(x, ndigits) of a number",
           "sum": "sum(a list of numbers)", "enumerate": "enumerate(xs) or enumerate(xs, 1)",
           "zip": "zip(xs, ys, ...) of lists", "isinstance": "isinstance(x, int)",
-          "getattr": 'getattr(obj, "name")', "hasattr": 'hasattr(obj, "name")'}
+          "getattr": 'getattr(obj, "name")', "hasattr": 'hasattr(obj, "name")',
+          "reversed": "reversed(a list or str)", "any": "any(a list of bools)",
+          "all": "all(a list of bools)", "divmod": "divmod(a, b) of numbers",
+          "dict": "dict(), dict(a dict) or dict(a list of (key, value) pairs)",
+          "ord": "ord(a one-character str)", "chr": "chr(an int)"}
 
 
 class BuiltinMixin:
@@ -47,7 +52,7 @@ class BuiltinMixin:
         if bad:
             self.error(f"{name}() takes no keyword argument '{bad[0]}' here", node,
                        hint="pass the arguments by position")
-        args = [self.expr(a) for a in node.args]
+        args = [self.expr(self.range_as_list(a)) for a in node.args]
         kw = {k.arg: self.expr(k.value) for k in node.keywords}
         handler = getattr(self, f"builtin_{name}", None)
         if handler is not None:
@@ -59,6 +64,21 @@ class BuiltinMixin:
                        f"not supported", node, hint=_USAGE.get(name))
         self.error(f"the builtin '{name}' is not supported in scripted functions yet", node,
                    hint="supported builtins: " + ", ".join(sorted(_USAGE)))
+
+    def range_as_list(self, arg):
+        """`range(...)` passed to a builtin (list(range(n)), sum(range(n))) is the list
+        [i for i in range(...)]; any other argument is unchanged."""
+        if not (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and
+                arg.func.id == "range" and self.is_builtin("range")):
+            return arg
+        var = ast.Name(id="__range_i", ctx=ast.Load())
+        comp = ast.ListComp(elt=var, generators=[ast.comprehension(
+            target=ast.Name(id="__range_i", ctx=ast.Store()), iter=arg, ifs=[],
+            is_async=0)])
+        for n in (var, comp.generators[0].target, comp):
+            ast.copy_location(n, arg)
+            n.end_lineno, n.end_col_offset = arg.end_lineno, arg.end_col_offset
+        return comp
 
     # ------------------------------------------------------------------ conversions
     def builtin_len(self, args, kw, node):
@@ -106,6 +126,28 @@ class BuiltinMixin:
             return None
         return self.emit("aten::list", [lst], [lst.type]).output
 
+    def builtin_dict(self, args, kw, node):
+        """dict() (a Dict[str, Tensor], as `{}`), dict(d) (a copy) or dict(pairs) of a
+        list of (key, value) tuples (`dict(zip(names, values))`)."""
+        if len(args) > 1:
+            return None
+        if not args:
+            return self.emit("prim::DictConstruct", [], [T.DictType(T.STR, T.TENSOR)]).output
+        v = args[0]
+        if isinstance(v.type, T.DictType):
+            return self.emit("aten::copy", [v], [v.type]).output
+        et = v.type.elem if isinstance(v.type, T.ListType) else None
+        if not isinstance(et, T.TupleType) or len(et.elems) != 2:
+            return None
+        self.check_key_type(et.elems[0], node)
+        d = self.emit("prim::DictConstruct", [], [T.DictType(*et.elems)]).output
+
+        def put(pair):
+            k, x = self.emit("prim::TupleUnpack", [pair], list(et.elems)).outputs
+            self.emit("aten::_set_item", [d, k, x], [d.type])
+        self.for_each(v, put, node)
+        return d
+
     def builtin_set(self, args, kw, node):
         if not args:
             return self.empty_set(node)
@@ -146,6 +188,47 @@ class BuiltinMixin:
             return None
         return self.sorted_list(args[0], kw.get("reverse"), node)
 
+    def builtin_reversed(self, args, kw, node):
+        """reversed(xs) of a list or str: the copy xs[::-1] (scripted code iterates it)."""
+        if len(args) != 1 or not isinstance(args[0].type, (T.ListType, T.StrType)):
+            return None
+        opt = T.OptionalType(T.INT)
+        return self.emit("aten::slice", [args[0], self.const(None, opt),
+                                         self.const(None, opt), self.const(-1)],
+                         [args[0].type]).output
+
+    def builtin_any(self, args, kw, node):
+        """any(bools) is `True in bools`; all(bools) is `False not in bools`."""
+        return self.any_all(args, True)
+
+    def builtin_all(self, args, kw, node):
+        return self.any_all(args, False)
+
+    def any_all(self, args, is_any):
+        if len(args) != 1 or not isinstance(args[0].type, T.ListType) or \
+                not isinstance(args[0].type.elem, T.BoolType):
+            return None
+        found = self.emit("aten::__contains__", [args[0], self.const(is_any)],
+                          [T.BOOL]).output
+        return found if is_any else self.scalar("__not__", found)
+
+    def builtin_divmod(self, args, kw, node):
+        if len(args) != 2 or not all(isinstance(a.type, _NUMS) for a in args):
+            return None
+        q = self.binop(ast.FloorDiv, args[0], args[1], node)
+        r = self.binop(ast.Mod, args[0], args[1], node)
+        return self.emit("prim::TupleConstruct", [q, r], [T.TupleType((q.type, r.type))]).output
+
+    def builtin_ord(self, args, kw, node):
+        if len(args) != 1 or not isinstance(args[0].type, T.StrType):
+            return None
+        return self.scalar("ord", args[0], node=node)
+
+    def builtin_chr(self, args, kw, node):
+        if len(args) != 1 or not isinstance(args[0].type, T.IntType):
+            return None
+        return self.scalar("chr", args[0], node=node)
+
     def builtin_print(self, args, kw, node):
         self.emit("prim::Print", args, [])
         return self.const(None)
@@ -169,6 +252,11 @@ class BuiltinMixin:
                            f"{describe_type(lst.type)}", node,
                            hint=f"for tensors use torch.stack(xs).{name}()")
             return self.emit(f"aten::{name}", [lst], [lst.type.elem]).output
+        if len(args) > 2 and all(isinstance(a.type, _NUMS) for a in args):
+            v = args[0]                      # max(a, b, c): pairwise, left to right
+            for b in args[1:]:
+                v = self.min_max(name, [v, b], node)
+            return v
         if len(args) == 2 and all(isinstance(a.type, _NUMS) for a in args):
             a, b = args
             t = self.unify(a.type, b.type) or T.FLOAT

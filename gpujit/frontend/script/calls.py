@@ -74,22 +74,35 @@ def candidates_for_function(name, functional=False):
         found += _bindings("functional", name)
     found += [d for d in _bindings("function", name) if d not in found]
     if not found:
-        found = [d for d in _reg.OVERLOADS.get(f"aten::{name}", [])
+        found = [d for d in _reg.OVERLOADS.get(f"aten::{name}", []) + _more_overloads(name)
                  if d.schema.arguments and not _is_scalar_family(d)]
     # the Python-number overloads first (they take no Tensor, so never shadow a Tensor
     # overload): torch.lt(i, 10), torch.size(x, 0), as .code prints them
     found = [d for d in _reg.OVERLOADS.get(f"aten::{name}", [])
-             if _is_scalar_family(d) and d not in found] + found
+             if _is_scalar_family(d) and not _explicit_only(d) and d not in found] + found
     if not found and functional:
-        found = list(_reg.OVERLOADS.get(f"aten::{name}", []))
+        found = list(_reg.OVERLOADS.get(f"aten::{_FUNCTIONAL_ATEN.get(name, name)}", []))
     return found
+
+
+def _more_overloads(name):
+    """Ops a Python name covers beyond aten::<name> (PyTorch's x.split([1, 3]) is
+    split_with_sizes)."""
+    other = _ALSO.get(name)
+    return list(_reg.OVERLOADS.get(other, [])) if other else []
+
+
+_ALSO = {"split": "aten::split_with_sizes"}
+
+# F.<name> whose op ATen names otherwise (the wrapper binds its Python arguments to it)
+_FUNCTIONAL_ATEN = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd"}
 
 
 def candidates_for_method(name):
     """Overloads of the Tensor method `x.<name>(...)`: the method bindings, then other
     `aten::<name>` overloads whose first argument is a Tensor (x.size(0), x.dim())."""
     found = _bindings("method", name)
-    for d in _reg.OVERLOADS.get(f"aten::{name}", []):
+    for d in _reg.OVERLOADS.get(f"aten::{name}", []) + _more_overloads(name):
         args = d.schema.arguments
         if d not in found and args and args[0].type.is_tensor:
             found.append(d)
@@ -99,6 +112,11 @@ def candidates_for_method(name):
 def _is_scalar_family(d):
     from ...ops.scalar_ops import PYTHON_VALUED
     return d.name in PYTHON_VALUED
+
+
+def _explicit_only(d):
+    from ...ops.scalar_ops import EXPLICIT_ONLY
+    return d.name in EXPLICIT_ONLY
 
 
 # --------------------------------------------------------------------------------------
@@ -202,6 +220,28 @@ def union_hint(v) -> str:
 _ALIASES = {"input": ("self", "input", "indices"), "training": ("train",)}
 # schema arguments the Python wrappers fill themselves (Python values; made constants)
 _FILLED = {"cudnn_enabled": True}
+_REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
+# a wrapper's None that means "the same as another argument"
+_SAME_AS = {("aten::eye", "m"): "n"}
+
+
+def wrapper_reorders(pyfn, ops, nargs) -> bool:
+    """Does the Python wrapper take its first nargs arguments in another order than its op
+    (F.embedding(input, weight) is aten::embedding(weight, indices))? Then the call must
+    be bound by the wrapper's signature, not positionally."""
+    import inspect
+    try:
+        params = list(inspect.signature(pyfn).parameters)[:nargs]
+    except (TypeError, ValueError):
+        return False
+    for op in ops:
+        names = [a.name for a in op.schema.arguments]
+        for i, name in enumerate(params):
+            target = name if name in names else next(
+                (a for a in _ALIASES.get(name, ()) if a in names), None)
+            if target is not None and names.index(target) != i:
+                return True
+    return False
 
 
 def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
@@ -227,6 +267,8 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
         if target is not None:
             if known and c is None and target not in optional:
                 continue                 # the wrapper's None: the schema's own default
+            if target == "reduction" and known and c in _REDUCTION_ENUM:
+                v = _REDUCTION_ENUM[c]    # F.mse_loss(..., reduction="sum"): ATen's int
             out[target] = v
             continue
         if name == "inplace" and known and isinstance(c, bool):
@@ -241,6 +283,9 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
         for p in op.schema.arguments:
             if p.name not in out and not p.has_default and p.name in _FILLED:
                 out[p.name] = _FILLED[p.name]
+            same = _SAME_AS.get((op.schema.name, p.name))
+            if p.name not in out and same in out:
+                out[p.name] = out[same]     # gpujit.eye(n): eye.m(n, n)
     return out, inplace
 
 

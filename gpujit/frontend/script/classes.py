@@ -67,6 +67,9 @@ class ScriptClass:
 
     def python_method(self, name):
         fn = inspect.getattr_static(self.cls, name, None)
+        if name == "__init__" and inspect.isfunction(fn) and _generated_dataclass_init(
+                self.cls, fn):
+            return _dataclass_init(self.cls)
         return fn if inspect.isfunction(fn) else None
 
     def method_graph(self, name, caller=None, node=None):
@@ -117,6 +120,58 @@ class ScriptClass:
             self.method_graph(name)
 
 
+def _generated_dataclass_init(cls, fn) -> bool:
+    """Is fn the __init__ that @dataclass generated (it has no source to compile)?"""
+    import dataclasses
+    if not dataclasses.is_dataclass(cls):
+        return False
+    try:
+        inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        return True
+    return False
+
+
+_DATACLASS_INITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _dataclass_init(cls):
+    """The __init__ @dataclass generates, written out as source (registered in linecache,
+    so errors show it): `def __init__(self, name: str, dim: int = 4): self.name = name
+    ...`, then __post_init__ when the class has one. A default_factory field is a
+    required argument (scripted defaults are constants)."""
+    import dataclasses
+    import linecache
+    import typing
+    fn = _DATACLASS_INITS.get(cls)
+    if fn is not None:
+        return fn
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:                   # unresolvable names: the raw annotations
+        hints = {}
+    ns, params, body = {}, ["self"], []
+    for k, f in enumerate(x for x in dataclasses.fields(cls) if x.init):
+        ns[f"_t{k}"] = hints.get(f.name, f.type)
+        p = f"{f.name}: _t{k}"
+        if f.default is not dataclasses.MISSING:
+            ns[f"_d{k}"] = f.default
+            p += f" = _d{k}"
+        params.append(p)
+        body.append(f"    self.{f.name} = {f.name}")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    src = f"def __init__({', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
+    filename = f"<dataclass {cls.__module__}.{cls.__qualname__}.__init__>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(compile(src, filename, "exec"), ns)
+    fn = ns["__init__"]
+    fn.__qualname__ = f"{cls.__qualname__}.__init__"
+    fn.__module__ = cls.__module__
+    _DATACLASS_INITS[cls] = fn
+    return fn
+
+
 def _taken(name, cls) -> bool:
     """Does another class (or a module's type) already go by this ClassType name?"""
     t = T.class_type(name)
@@ -151,6 +206,12 @@ def object_value_type(v):
     """The IR type of a Python object whose class scripted code can use (an instance of a
     script / scriptable class, compiled on first use, or a NamedTuple of typed fields),
     else None: for typing module attributes from their values."""
+    if v is None:                 # `self.downsample = None`: None, which `is None` folds
+        return T.NONE
+    if isinstance(v, (set, frozenset)) and v:       # self.skip = {"b"}: a Set[str]
+        elems = {T.type_of_value(x) if isinstance(x, (bool, int, float, str)) else None
+                 for x in v}
+        return T.SetType(elems.pop()) if len(elems) == 1 and None not in elems else None
     cls = type(v)
     if isinstance(v, tuple) and hasattr(cls, "_fields"):
         from .types import namedtuple_type

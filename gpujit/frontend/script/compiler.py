@@ -138,6 +138,7 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
             v = self.const(None)
         else:
             self.error(f"'{kind}' outside a loop", s)
+        v = self.number_as(v, self.ret_type)
         self.check_return(v, s, kind)
         if isinstance(self.ret_type, T.UnionType) and v.type != self.ret_type:
             v = self.as_declared(v, self.ret_type)      # `return 1` / `return "a"`
@@ -463,6 +464,14 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         return RAISED
 
     # ------------------------------------------------------------------ assignment
+    def number_as(self, v, declared):
+        """A `number` (x.item(), a Scalar) where an int or float is declared is converted,
+        as Python would hand it over: `def acc(...) -> float: return t.mean().item()`."""
+        if isinstance(v.type, T.NumberType) and isinstance(declared, (T.IntType, T.FloatType)):
+            name = "Int" if isinstance(declared, T.IntType) else "Float"
+            return self.scalar(name, v)
+        return v
+
     def as_declared(self, v, declared):
         """v as a value of an annotated variable's declared type (a wider one: `x:
         Optional[Pair] = None` keeps Optional[Pair] through branches and loops)."""
@@ -476,6 +485,8 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
     def assign(self, target, v, stmt):
         if isinstance(target, ast.Name):
             declared = self.declared.get(target.id)
+            if declared is not None:
+                v = self.number_as(v, declared)
             if declared is not None and isinstance(stmt, (ast.Assign, ast.AugAssign,
                                                           ast.For)) and not (
                         v.type.is_subtype_of(declared) or (

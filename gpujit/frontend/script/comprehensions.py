@@ -2,9 +2,10 @@
 single-`for` list comprehensions): `[e for x in xs if c]`, `{k: v for k, v in d.items()}`,
 `{x % 3 for x in xs}`, with any number of `for` and `if` clauses.
 
-Each becomes a fresh list or dict and nested prim::Loops (one per `for`, over range(...),
-or a list: a dict's keys, a set, a str, enumerate(...), zip(...)) that add to it under prim::Ifs (one per `if`);
-a set comprehension is then set() of its list. The element type is known only once the
+Each becomes a fresh list or dict and nested prim::Loops (one per `for`: over range(...)
+with a constant step, a Tensor's rows, or a list: a dict's keys, a set, a str,
+enumerate(...), zip(...)) that add to it under prim::Ifs (one per `if`); a set
+comprehension is then set() of its list. The element type is known only once the
 element expression is compiled, so the container's type is set after."""
 from __future__ import annotations
 
@@ -98,17 +99,37 @@ class ComprehensionMixin:
         builtin = it.func.id if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) \
             and self.is_builtin(it.func.id) else None
         if builtin == "range":
-            args = [self.expr(a) for a in it.args]
-            if it.keywords or len(args) not in (1, 2) or \
-                    not all(isinstance(a.type, T.IntType) for a in args):
-                self.error("range() in a comprehension takes one or two int arguments", it,
-                           hint="for i in range(n) or range(a, b); filter with `if` for steps")
-            start = args[0] if len(args) == 2 else None
-            trip = args[-1] if start is None else self.scalar("sub", args[1], start)
-            self.index_loop(trip, lambda i: i if start is None else self.scalar("add", start, i),
-                            body)
-        else:
-            self.for_each(self.iterable_list(it), body, gen)
+            self.range_loop(it, body)
+            return
+        v = self.expr(it)
+        if isinstance(v.type, T.TensorType):     # [f(row) for row in x]: x's dim 0
+            self.index_loop(self.scalar("len", v, node=it), lambda i: self.call_op(
+                "select", [v, self.const(0), i], {}, it), body)
+            return
+        lst = self.as_list(v)
+        if lst is None:
+            self.error(f"a comprehension iterates over a list, dict, set, str, Tensor or "
+                       f"range(...); got {describe_type(v.type)}", it,
+                       hint="write a for loop instead")
+        self.for_each(lst, body, gen)
+
+    def range_loop(self, it, body):
+        """range(n), range(a, b) or range(a, b, step) with a constant step, counted."""
+        args = [self.expr(a) for a in it.args]
+        step = self.const_int(it.args[2]) if len(args) == 3 else 1
+        if it.keywords or len(args) not in (1, 2, 3) or not step or \
+                not all(isinstance(a.type, T.IntType) for a in args):
+            self.error("range() in a comprehension takes int arguments and a nonzero "
+                       "constant step", it, hint="range(n), range(a, b) or range(a, b, 2)")
+        start = args[0] if len(args) >= 2 else self.const(0)
+        span = args[1] if len(args) >= 2 else args[0]
+        # Python's len(range(a, b, s)): max(0, (b - a + s - sign(s)) // s)
+        d = self.scalar("sub", span, start) if step > 0 else self.scalar("sub", start, span)
+        n = self.scalar("floordiv", self.scalar("add", d, self.const(abs(step) - 1)),
+                        self.const(abs(step)))
+        trip = self.min_max("max", [n, self.const(0)], it)
+        self.index_loop(trip, lambda i: self.scalar("add", start, self.scalar(
+            "mul", i, self.const(step))) if step != 1 or len(args) >= 2 else i, body)
 
     def index_loop(self, trip, element, body):
         """A prim::Loop of `trip` iterations, body(element(i)) compiled in its block."""

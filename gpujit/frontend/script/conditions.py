@@ -149,19 +149,57 @@ class ConditionMixin:
             a, b = test.left, test.comparators[0]
             if isinstance(a, ast.Constant) and a.value is None:
                 a, b = b, a
-            if isinstance(a, ast.Name) and isinstance(b, ast.Constant) and b.value is None:
-                var = self.lookup_var(a.id)
-                if isinstance(var, Var) and _narrowable(var.value.type):
-                    members = calls.union_members(var.value.type)
+            name, t = self.refinable(a) if isinstance(b, ast.Constant) and \
+                b.value is None else (None, None)
+            if name is not None:
+                if _narrowable(t):
+                    members = calls.union_members(t)
                     if T.NONE in members:
-                        refs = _refs(a.id, [m for m in members if m != T.NONE])
+                        refs = _refs(name, [m for m in members if m != T.NONE])
                         return ({}, refs) if isinstance(test.ops[0], ast.Is) else (refs, {})
         return {}, {}
+
+    def refinable(self, node):
+        """(key, type) of what `is None` can narrow: a variable, or a field of a
+        NamedTuple variable (`if out.loss is not None:`; a NamedTuple never changes, so
+        the field stays narrowed until the variable is reassigned), else (None, None)."""
+        if isinstance(node, ast.Name):
+            var = self.lookup_var(node.id)
+            return (node.id, var.value.type) if isinstance(var, Var) else (None, None)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            var = self.lookup_var(node.value.id)
+            if isinstance(var, Var) and isinstance(var.value.type, T.NamedTupleType) and \
+                    node.attr in var.value.type.fields:
+                t = var.value.type
+                return f"{node.value.id}.{node.attr}", t.elems[t.fields.index(node.attr)]
+        return None, None
+
+    def refined_field(self, node):
+        """The narrowed value of `name.field` (see refinable) while `name` still holds
+        the NamedTuple it was narrowed on, else None."""
+        if not isinstance(node.value, ast.Name):
+            return None
+        r = self.lookup_var(f"{node.value.id}.{node.attr}")
+        var = self.lookup_var(node.value.id)
+        if isinstance(r, Refined) and isinstance(var, Var) and \
+                r.value.node.inputs[0].node.inputs[0] is var.value:
+            return r.value
+        return None
 
     def refine(self, refs):
         """Narrow the named Optional / Union variables in the current scope (a
         prim::unchecked_cast each, in the current block)."""
         for name, t in refs.items():
+            if "." in name:                  # a NamedTuple's field: `out.loss`
+                base, field = name.split(".")
+                var = self.lookup_var(base)
+                ty = var.value.type
+                k = ty.fields.index(field)
+                v = self.emit("prim::TupleIndex", [var.value, self.const(k)],
+                              [ty.elems[k]]).output
+                cast = self.emit("prim::unchecked_cast", [v], [t]).output
+                self.scopes[-1][name] = Refined(cast, var.where)
+                continue
             var = self.lookup_var(name)
             if isinstance(var, Var) and _narrowable(var.value.type) and var.value.type != t:
                 cast = self.emit("prim::unchecked_cast", [var.value], [t]).output

@@ -29,13 +29,16 @@ _SET_ALGEBRA = {"union": ast.BitOr, "intersection": ast.BitAnd, "difference": as
 class ContainerMethodsMixin:
     """ExprCompiler's container method calls (self is the compiler)."""
 
-    def method_args(self, kind, name, node, keywords=()):
+    def method_args(self, kind, name, node, keywords=(), expected=()):
+        """The arguments; expected[i] types the i-th one's literal (d.setdefault(k, [])
+        makes the dict's value type, xs.append([]) the list's element type)."""
         bad = [k.arg for k in node.keywords if k.arg not in keywords]
         if bad:
             self.error(f"{kind}.{name}() takes no keyword argument '{bad[0]}'", node,
                        hint="pass the arguments by position")
-        return [self.expr(a) for a in node.args], {k.arg: self.expr(k.value)
-                                                    for k in node.keywords}
+        hints = list(expected) + [None] * len(node.args)
+        return [self.expr(a, expected=h) for a, h in zip(node.args, hints)], \
+            {k.arg: self.expr(k.value) for k in node.keywords}
 
     def arity(self, kind, name, args, counts, node, usage):
         if len(args) not in counts:
@@ -56,8 +59,10 @@ class ContainerMethodsMixin:
     # ------------------------------------------------------------------ lists
     def list_method_call(self, lst, name, node):
         keywords = ("reverse",) if name == "sort" else ()
-        args, kw = self.method_args("list", name, node, keywords)
         elem = lst.type.elem
+        expected = {"append": (elem,), "insert": (None, elem),
+                    "extend": (lst.type,)}.get(name, ())
+        args, kw = self.method_args("list", name, node, keywords, expected)
         if name == "append":
             self.arity("list", name, args, (1,), node, "xs.append(x)")
             self.rebind(node.func.value, self.append_to(lst, args[0], node))
@@ -113,9 +118,10 @@ class ContainerMethodsMixin:
                    hint=f"supported: {_LIST_METHODS}, len(xs), xs[i], xs[a:b]")
 
     def sorted_list(self, seq, reverse, node):
-        """sorted(seq, reverse=...) as a new list (ints, floats, bools or strs)."""
+        """sorted(seq, reverse=...) as a new list (ints, floats, bools, strs, or tuples
+        led by one)."""
         lst = self.as_list(seq)
-        if lst is None or not isinstance(lst.type.elem, _SORTABLE):
+        if lst is None or not _sortable(lst.type.elem):
             self.error(f"sorting needs a list of ints, floats, bools or strs, got "
                        f"{describe_type(seq.type)}", node,
                        hint="for tensors use torch.sort(torch.stack(xs))")
@@ -151,8 +157,9 @@ class ContainerMethodsMixin:
 
     # ------------------------------------------------------------------ dicts
     def dict_method_call(self, d, name, node):
-        args, _ = self.method_args("dict", name, node)
         kt, vt = d.type.key, d.type.value
+        args, _ = self.method_args("dict", name, node, expected=(
+            (None, vt) if name in ("get", "pop", "setdefault") else ()))
         if name in ("keys", "values", "items"):
             self.arity("dict", name, args, (0,), node, f"d.{name}()")
             t = {"keys": kt, "values": vt, "items": T.TupleType((kt, vt))}[name]
@@ -256,3 +263,11 @@ class ContainerMethodsMixin:
             return self.const(None)
         self.error(f"a set has no method '{name}' in scripted code", node,
                    hint=f"supported: {_SET_METHODS}, len(s), x in s, | & - ^")
+
+
+def _sortable(t) -> bool:
+    """Python orders these: numbers, strs, and tuples led by one (`sorted(d.items())`;
+    later elements are compared only on ties, as in Python)."""
+    if isinstance(t, T.TupleType):
+        return bool(t.elems) and _sortable(t.elems[0])
+    return isinstance(t, _SORTABLE)

@@ -108,16 +108,6 @@ class ContainerMixin:
             return self.emit("aten::list", [v], [T.ListType(T.STR)]).output
         return None
 
-    def iterable_list(self, it):
-        """The list a comprehension iterates (range() is comprehension_loop's)."""
-        v = self.expr(it)
-        lst = self.as_list(v)
-        if lst is None:
-            self.error(f"a comprehension iterates over a list, dict, set, str or "
-                       f"range(...); got {describe_type(v.type)}", it,
-                       hint="write a for loop instead")
-        return lst
-
     def element_type(self, vals, node, what="a list"):
         """The one element type of a literal's values (an error when they mix)."""
         t = vals[0].type
@@ -131,7 +121,10 @@ class ContainerMixin:
 
     # ------------------------------------------------------------------ literals
     def expr_List(self, node, expected=None):
-        vals = [self.expr(e) for e in node.elts]
+        if isinstance(expected, T.OptionalType):
+            expected = expected.elem
+        hint = expected.elem if isinstance(expected, T.ListType) else None
+        vals = [self.expr(e, expected=hint) for e in node.elts]
         if not vals:
             # an empty list is a List[Tensor] unless annotated (TorchScript's rule)
             t = expected if isinstance(expected, T.ListType) else T.ListType(T.TENSOR)
@@ -146,8 +139,11 @@ class ContainerMixin:
         if any(k is None for k in node.keys):
             self.error("`**` in a dict literal is not supported", node,
                        hint="set each key with d[k] = v")
+        if isinstance(expected, T.OptionalType):
+            expected = expected.elem
+        hint = expected.value if isinstance(expected, T.DictType) else None
         keys = [self.expr(k) for k in node.keys]
-        vals = [self.expr(v) for v in node.values]
+        vals = [self.expr(v, expected=hint) for v in node.values]
         if not keys:
             # an empty dict is a Dict[str, Tensor] unless annotated (TorchScript's rule)
             t = expected if isinstance(expected, T.DictType) else \

@@ -265,6 +265,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             return self.const(obj, T.SCALAR_TYPE)
         if isinstance(obj, _device):
             return self.const(obj, T.DEVICE)
+        if type(obj) in (tuple, list, dict) and obj and _plain_data(obj):
+            # a global / closure table (NAMES = ["a", "b"]): its value when compiled
+            return self.constant_value(obj, node)
         what = "module" if inspect.ismodule(obj) else type(obj).__name__
         self.error(f"'{ast.unparse(node)}' is a Python {what}, which a scripted function "
                    f"cannot use as a value", node,
@@ -302,7 +305,12 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         return self.lookup(node.id, node)
 
     def expr_Tuple(self, node, expected=None):
-        vals = [self.expr(e) for e in node.elts]
+        # an annotation reaches the elements: `beams: List[Tuple[float, List[int]]] =
+        # [(0.0, [])]` makes that [] a List[int]
+        exp = expected.elem if isinstance(expected, T.OptionalType) else expected
+        hints = exp.elems if isinstance(exp, T.TupleType) and \
+            len(exp.elems) == len(node.elts) else [None] * len(node.elts)
+        vals = [self.expr(e, expected=h) for e, h in zip(node.elts, hints)]
         return self.emit("prim::TupleConstruct", vals,
                          [T.TupleType(tuple(v.type for v in vals))]).output
 
@@ -327,6 +335,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
     def expr_BinOp(self, node):
         if type(node.op) not in _BINOPS:
             self.error(f"the operator `{_op_text(node.op)}` is not supported", node)
+        if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and \
+                isinstance(node.left.value, str):
+            return self.percent_format(node)
         a, b = self.expr(node.left), self.expr(node.right)
         return self.binop(type(node.op), a, b, node)
 
@@ -338,6 +349,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if not isinstance(a.type, T.TensorType) and name in _SWAPPED:
                 a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2); 2 - x -> rsub
             return self.call_op(_TENSOR_NAMES.get(name, name), [a, b], {}, node)
+        if opcls is ast.Pow and self.is_int_power(a, b):
+            return self.int_power(a, b, node)
         v = self.container_binop(opcls, a, b, node)
         if v is None:
             v = self.str_binop(opcls, a, b, node)
@@ -448,6 +461,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if node.attr in ("dtype", "device"):
                 t = T.SCALAR_TYPE if node.attr == "dtype" else T.DEVICE
                 return self.emit(f"prim::{node.attr}", [v], [t]).output
+            if node.attr == "is_cuda":
+                return self.call_op("is_cuda", [v], {}, node, method=True)
         self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "
                    f"code", node)
 
@@ -488,6 +503,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                                node, hint="use gpujit functions")
                 name = func.attr
                 args, kwargs = self.call_args(node)
+                if name == "device" and owner.__name__ == "gpujit":
+                    return self.device_call(args, kwargs, node)
                 if not functional and not kwargs:
                     v = self.container_kind_call(name, args, node)    # torch.sorted(xs, ...)
                     if v is not None:
@@ -638,3 +655,14 @@ _EXPR_NAMES = {"ListComp": "a list comprehension", "DictComp": "a dict comprehen
                "JoinedStr": "an f-string", "Starred": "a starred expression",
                "NamedExpr": "`:=`", "Await": "await", "Yield": "yield",
                "YieldFrom": "yield from"}
+
+
+def _plain_data(obj) -> bool:
+    """Numbers, strs, None, and non-empty tuples / lists / dicts of them."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return True
+    if type(obj) in (tuple, list):
+        return bool(obj) and all(_plain_data(x) for x in obj)
+    if type(obj) is dict:
+        return bool(obj) and all(_plain_data(k) and _plain_data(v) for k, v in obj.items())
+    return False

@@ -52,6 +52,13 @@ class ObjectExprMixin:
 
     def expr_Call(self, node):
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "forward" and \
+                isinstance(func.value, ast.Subscript):
+            # self.blocks[key].forward(x) is self.blocks[key](x) (blog 003's workaround)
+            call = ast.Call(func=func.value, args=node.args, keywords=node.keywords)
+            ast.copy_location(call, node)
+            call.end_lineno, call.end_col_offset = node.end_lineno, node.end_col_offset
+            return self.expr_Call(call)
         if isinstance(func, (ast.Name, ast.Attribute)) and not any(
                 isinstance(a, ast.Starred) for a in node.args):
             found, obj = self._py_object_quiet(func)
@@ -143,11 +150,16 @@ class ObjectExprMixin:
             with self.at(node):
                 if isinstance(v.type, T.NamedTupleType):
                     self._evaluated.pop(id(node.value), None)
-                    return self.namedtuple_field(v, node)
+                    refined = self.refined_field(node)
+                    return refined if refined is not None else self.namedtuple_field(v, node)
                 sc = script_class_of(v.type)
                 if sc is not None:
                     self._evaluated.pop(id(node.value), None)
                     return self.object_attr(v, sc, node)
+                field = _named_return(v, node.attr)
+                if field is not None:
+                    self._evaluated.pop(id(node.value), None)
+                    return field
             try:
                 return super().expr_Attribute(node)
             finally:
@@ -180,3 +192,17 @@ class ObjectExprMixin:
                     return [t for t in special if t is not None] + \
                         super().isinstance_types(fake)
         return super().isinstance_types(node)
+
+
+def _named_return(v, attr):
+    """`torch.topk(x, k).indices`, `x.max(dim=1).values`: a field of an op's named
+    returns, when v is still the tuple of that op's outputs (else None)."""
+    n = v.node
+    if n.kind != "prim::TupleConstruct" or not n.inputs:
+        return None
+    src = n.inputs[0].node
+    op = getattr(src, "op", None)
+    if op is None or list(n.inputs) != list(src.outputs):
+        return None
+    names = [r.name for r in op.schema.returns]
+    return n.inputs[names.index(attr)] if attr in names else None

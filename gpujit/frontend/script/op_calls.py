@@ -13,14 +13,17 @@ from . import calls
 
 __all__ = ["OpCallMixin"]
 
+_REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
+
 
 class OpCallMixin:
     """ExprCompiler's registry-op calls (self is the compiler)."""
 
     def scalar(self, name, *args, node=None):
         """A Python-number op (aten::add.int, lt.float, neg.int, ...)."""
-        from ...ops.scalar_ops import PYTHON_VALUED
-        ops = [d for d in _reg.OVERLOADS.get(f"aten::{name}", []) if d.name in PYTHON_VALUED]
+        from ...ops.scalar_ops import PYTHON_VALUED, EXPLICIT_ONLY
+        ops = [d for d in _reg.OVERLOADS.get(f"aten::{name}", [])
+               if d.name in PYTHON_VALUED and d.name not in EXPLICIT_ONLY]
         return self.emit_call(ops, list(args), {}, node, name)
 
     def call_args(self, node):
@@ -31,8 +34,16 @@ class OpCallMixin:
         """A call of gpujit.<name> / F.<name>: its op by the arguments' types, or, when
         no overload fits as written, the arguments bound by the Python function's own
         signature (F.dropout(x, p, training, inplace) -> aten::dropout(x, p, train))."""
+        if name == "pow" and len(args) == 2 and not kwargs and self.is_int_power(*args):
+            return self.int_power(*args, node)          # torch.pow(n, 2), as .code has it
+        if name == "einsum" and len(args) > 1 and all(isinstance(a.type, T.TensorType)
+                                                      for a in args[1:]):
+            # torch.einsum("ij,jk->ik", a, b): the operands as the schema's Tensor[]
+            args = [args[0], self.emit("prim::ListConstruct", args[1:],
+                                       [T.ListType(T.TENSOR)]).output]
         ops = calls.candidates_for_function(name, functional)
-        if ops and inspect.isfunction(pyfn) and "inplace" not in kwargs:
+        if ops and inspect.isfunction(pyfn) and "inplace" not in kwargs and \
+                not calls.wrapper_reorders(pyfn, ops, len(args)):
             m, _ = calls.resolve(ops, args, kwargs)
             if m is not None:
                 return self.emit_call(ops, args, kwargs, node, name)
@@ -49,6 +60,32 @@ class OpCallMixin:
                 return self.emit_call(ops, [], kw, node, name)
         return self.call_op(name, args, kwargs, node, functional=functional)
 
+    def is_int_power(self, a, b):
+        """int ** a non-negative int constant: an int in Python (not TorchScript's float)."""
+        known, k = self.constant_of(b)
+        return isinstance(a.type, T.IntType) and isinstance(b.type, T.IntType) and known \
+            and k >= 0
+
+    def int_power(self, a, b, node):
+        return self.emit_call([_reg.OPS["aten::pow.int_to_int"]], [a, b], {}, node, "pow")
+
+    def device_call(self, args, kwargs, node):
+        """gpujit.device("cuda", 0) of constants: a Device constant."""
+        from ...device import device as _device
+        consts = [self.constant_of(a) for a in list(args) + list(kwargs.values())]
+        if not all(k for k, _ in consts) or any(isinstance(a.type, T.DeviceType)
+                                                for a in args):
+            if len(args) == 1 and not kwargs and isinstance(args[0].type, T.DeviceType):
+                return args[0]
+            self.error("gpujit.device() needs constant arguments in scripted code", node,
+                       hint='write gpujit.device("cuda"), or pass a device argument')
+        vals = [c for _, c in consts]
+        try:
+            dev = _device(*vals[:len(args)], **dict(zip(kwargs, vals[len(args):])))
+        except (TypeError, ValueError, RuntimeError) as e:
+            self.error(f"gpujit.device(): {e}", node)
+        return self.const(dev, T.DEVICE)
+
     def constant_value(self, value, node):
         """A Python constant (tuples and lists of scalars too) as graph values."""
         if isinstance(value, tuple):
@@ -61,6 +98,14 @@ class OpCallMixin:
             if any(v.type != t for v in vals):
                 self.error(f"the constant {value!r} mixes types", node)
             return self.emit("prim::ListConstruct", vals, [T.ListType(t)]).output
+        if isinstance(value, dict) and value:
+            keys = [self.constant_value(k, node) for k in value]
+            vals = [self.constant_value(v, node) for v in value.values()]
+            kt, vt = keys[0].type, vals[0].type
+            if any(k.type != kt for k in keys) or any(v.type != vt for v in vals):
+                self.error(f"the constant {value!r} mixes types", node)
+            items = [x for kv in zip(keys, vals) for x in kv]
+            return self.emit("prim::DictConstruct", items, [T.DictType(kt, vt)]).output
         return self.python_value(value, node)
 
     @staticmethod
@@ -71,6 +116,11 @@ class OpCallMixin:
         return True, v.node.attrs.get("value")
 
     def call_op(self, name, args, kwargs, node, method=False, functional=False):
+        if name == "norm" and not calls.candidates_for_method("norm"):
+            return self.norm_call(args, kwargs, node)
+        if name == "normalize" and functional and \
+                not calls.candidates_for_function(name, functional):
+            return self.normalize_call(args, kwargs, node)
         if method:
             ops = calls.candidates_for_method(name)
         else:
@@ -92,10 +142,52 @@ class OpCallMixin:
                     self.error(f"gpujit has no in-place '{name}'", node)
         return self.emit_call(ops, args, kwargs, node, name)
 
+    def norm_call(self, args, kwargs, node):
+        """x.norm(p, dim, keepdim) / gpujit.norm: a Python wrapper in eager gpujit; its
+        vector norms (p a number, or 'fro' over at most two dims) are linalg_vector_norm."""
+        names = ["self", "p", "dim", "keepdim"]
+        if len(args) > len(names) or any(k not in names[1:] + ["dtype"] for k in kwargs):
+            self.error("norm() takes (input, p, dim, keepdim, dtype=)", node)
+        bound = dict(zip(names, args), **kwargs)
+        p = bound.pop("p", None)
+        if p is not None:
+            known, c = self.constant_of(p)
+            if known and isinstance(c, str):
+                dim = bound.get("dim")
+                ndims = 1 if dim is None or isinstance(dim.type, T.IntType) else \
+                    len(dim.node.inputs) if dim.node.kind == "prim::ListConstruct" else 3
+                if c != "fro" or (dim is not None and ndims > 2):
+                    self.error(f"norm(p={c!r}) is not supported in scripted code", node,
+                               hint="call gpujit.linalg.matrix_norm for matrix norms")
+                p = None
+            elif known and c is None:
+                p = None
+        bound["ord"] = p if p is not None else self.const(2)
+        self_v = bound.pop("self")
+        ops = list(_reg.OVERLOADS.get("aten::linalg_vector_norm", []))
+        return self.emit_call(ops, [self_v], bound, node, "norm")
+
+    def normalize_call(self, args, kwargs, node):
+        """F.normalize(x, p=2.0, dim=1, eps=1e-12): x / max(||x||_p along dim, eps), as
+        the Python wrapper computes it."""
+        names = ["input", "p", "dim", "eps"]
+        if len(args) > len(names) or any(k not in names for k in kwargs):
+            self.error("normalize() takes (input, p=2.0, dim=1, eps=1e-12)", node)
+        bound = dict(zip(names, args), **kwargs)
+        x = bound["input"]
+        norm = self.norm_call([x], {"p": bound.get("p", self.const(2.0)),
+                                    "dim": bound.get("dim", self.const(1)),
+                                    "keepdim": self.const(True)}, node)
+        den = self.call_op("clamp_min", [norm, bound.get("eps", self.const(1e-12))], {},
+                           node, method=True)
+        den = self.call_op("expand_as", [den, x], {}, node, method=True)
+        return self.call_op("div", [x, den], {}, node)
+
     def emit_call(self, ops, args, kwargs, node, name):
         m, misses = calls.resolve(ops, args, kwargs)
         if m is None:
-            self.error(calls.no_match_message(name, ops, misses, args, kwargs), node)
+            self.error(calls.no_match_message(name, ops, misses, args, kwargs), node,
+                       hint=_optional_hint(list(args) + list(kwargs.values())))
         op = m.op
         inputs = []
         for p, (kind, x) in zip(op.schema.arguments, m.items):
@@ -125,6 +217,18 @@ class OpCallMixin:
         if isinstance(value, tuple):
             et = t.elem if isinstance(t, T.OptionalType) else t
             return self.const(list(value), et)
+        if isinstance(value, str) and isinstance(t, T.IntType) and value in _REDUCTION_ENUM:
+            return self.const(_REDUCTION_ENUM[value])      # `int reduction=Mean`
         if isinstance(value, str) and not isinstance(t, T.StrType):
             return self.const(value, T.STR)
         return self.const(value)
+
+
+def _optional_hint(values):
+    """The usual cause of a mismatch with an Optional argument, said as a fix."""
+    opt = next((v for v in values if isinstance(v.type, T.OptionalType)), None)
+    if opt is None:
+        return None
+    name = opt.debug_name if opt.has_debug_name() else "the value"
+    return (f"{name} is {opt.type.annotation()} and may be None: test `if {name} is not "
+            f"None:` (or assert it) before using it")

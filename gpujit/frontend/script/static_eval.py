@@ -1,7 +1,8 @@
 """What scripted code knows at compile time about a few Python calls:
 `gpujit.jit.is_scripting()` (also `torch.jit.is_scripting()` under `import gpujit as
-torch`) is True in scripted code, and `hasattr(self.sub, "name")` on modules is known (as
-TorchScript evaluates it), so
+torch`) is True in scripted code, `hasattr(self.sub, "name")` on modules is known (as
+TorchScript evaluates it), and so is `self.downsample is None` when the attribute is None
+(or of a type that is never None), so
 
     if not torch.jit.is_scripting():
         <Python-only code>
@@ -46,6 +47,10 @@ def static_condition(c, test):
         if any(v is True for v in vals):
             return None if any(v is None for v in vals[:vals.index(True)]) else True
         return False if all(v is False for v in vals) else None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
+            isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+        v = _static_is_none(c, test.left, test.comparators[0])
+        return None if v is None else v == isinstance(test.ops[0], ast.Is)
     if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
             test.func.id == "hasattr" and hasattr(c, "static_hasattr"):
         return c.static_hasattr(test)       # hasattr(self.sub, "x") on modules
@@ -57,3 +62,32 @@ def static_condition(c, test):
             if v is not UNKNOWN:
                 return bool(v)
     return None
+
+
+def _self_attribute(node) -> bool:
+    """self.a / self.a.b: an attribute chain of the method's object."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id == "self"
+
+
+def _static_is_none(c, a, b):
+    """`self.downsample is None` when the attribute's type decides it: True for a None
+    attribute (a submodule set to None), False for a type that is never None; else None
+    (decided at run time)."""
+    from ...ir import types as T
+    from .errors import FrontendError
+    if isinstance(a, ast.Constant) and a.value is None:
+        a, b = b, a
+    if not (isinstance(b, ast.Constant) and b.value is None and isinstance(a, ast.Attribute)
+            and _self_attribute(a)):
+        return None
+    try:
+        t = c.expr(a).type             # a GetAttr at most; unused ones are removed later
+    except FrontendError:
+        return None
+    if isinstance(t, T.NoneType):
+        return True
+    if isinstance(t, (T.OptionalType, T.UnionType, T.AnyType)):
+        return None
+    return False

@@ -1,5 +1,6 @@
-"""Strings in scripted code: f-strings, `str(x)`, `s.format(...)`, the str methods
-(upper, split, join, strip, startswith, replace, find, isdigit, ...), and `s * n`.
+"""Strings in scripted code: f-strings, `str(x)`, `s.format(...)`, printf-style
+`"%d of %s" % (i, name)` with a constant format, the str methods (upper, split, join,
+strip, startswith, replace, find, count, zfill, isdigit, ...), and `s * n`.
 
 An f-string `f"{x} and {n:.3f}"` becomes one aten::format node over a format string
 ("{} and {:.3f}") and its fields, which is Python's own str.format at run time, so ints,
@@ -10,6 +11,7 @@ ops of the scalar family (ops/scalar_str.py), resolved and checked like any call
 from __future__ import annotations
 
 import ast
+import re
 
 from ...ir import types as T
 from ...ops import registry as _reg
@@ -32,8 +34,59 @@ def _holds_tensor(t) -> bool:
     return isinstance(t, (T.ClassType, T.UnionType, T.AnyType))
 
 
+_PERCENT = re.compile(r"%(?P<flags>[-+ 0#]*)(?P<width>\d*)(?:\.(?P<prec>\d+))?"
+                      r"(?P<type>[diouxXeEfFgGcrs%])")
+
+
+def _percent_to_format(fmt):
+    """'%5.2f | %s%%' -> ('{:5.2f} | {!s}%', ['f', 's']): printf-style to str.format."""
+    out, kinds, pos = [], [], 0
+    for m in _PERCENT.finditer(fmt):
+        out.append(fmt[pos:m.start()].replace("{", "{{").replace("}", "}}"))
+        pos = m.end()
+        k = m.group("type")
+        if k == "%":
+            out.append("%")
+            continue
+        flags, width, prec = m.group("flags"), m.group("width"), m.group("prec")
+        if k in "rs":
+            align = "<" if "-" in flags or not width else ">"
+            out.append("{!" + k + (":" + align + width if width else "") + "}")
+        else:
+            k = {"i": "d", "u": "d", "F": "f"}.get(k, k)
+            spec = ("<" if "-" in flags else "") + ("+" if "+" in flags else
+                                                    " " if " " in flags else "") + \
+                ("#" if "#" in flags else "") + ("0" if "0" in flags and "-" not in flags
+                                                 else "") + width + \
+                ("." + prec if prec is not None else "") + k
+            out.append("{:" + spec + "}")
+        kinds.append(k)
+    out.append(fmt[pos:].replace("{", "{{").replace("}", "}}"))
+    return "".join(out), kinds
+
+
 class StringMixin:
     """ExprCompiler's string forms (self is the compiler)."""
+
+    def percent_format(self, node):
+        """`"%d of %s" % (i, name)` with a constant format: one aten::format, as an
+        f-string (Python's %-rules: %d of a float truncates it)."""
+        fmt, kinds = _percent_to_format(node.left.value)
+        elts = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+        if len(elts) != len(kinds):
+            self.error(f"the format has {len(kinds)} fields but {len(elts)} values are "
+                       f"given", node)
+        args = []
+        for e, k in zip(elts, kinds):
+            v = self.format_arg(self.expr(e), "" if k in "rs" else k, e)
+            if k in "dxXoc" and isinstance(v.type, T.FloatType):
+                v = self.scalar("Int", v)
+            elif k in "eEfgG" and isinstance(v.type, T.IntType):
+                v = self.scalar("Float", v)
+            args.append(v)
+        if not args:
+            return self.const(fmt.replace("{{", "{").replace("}}", "}"))
+        return self.emit("aten::format", [self.const(fmt), *args], [T.STR]).output
 
     def to_str(self, v, node):
         """str(v) as Python (or eager gpujit, for a Tensor) writes it."""
