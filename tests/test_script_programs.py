@@ -1407,17 +1407,11 @@ class CallsWithDefaults(nn.Module):
         return self.a(x) + self.a(x, scale=3.0) + self.a.forward(x, x)
 
 
-_DEFAULTS = ("frontend/script/modules.py class_method_call binds a submodule call "
-             "positionally: omitted arguments with defaults (`self.attn(x)` with mask=None) "
-             "are an error")
 
-
-@pytest.mark.xfail(strict=True, reason=_DEFAULTS)
 def test_submodule_call_uses_parameter_defaults():
     check(CallsWithDefaults(), torch.ones(2))
 
 
-@pytest.mark.xfail(strict=True, reason=_DEFAULTS)
 def test_gpt_with_kv_cache_and_exported_generate():
     m = GPT().eval()
     idx = torch.tensor([[1, 2, 3]])

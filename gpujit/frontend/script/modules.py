@@ -471,10 +471,17 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
         if dropped is not None:
             return dropped
         graph = self.ctx.method_graph(sm, name, node, self)
-        args, kwargs = self.call_args(node)
         params = graph.inputs[1:]
-        names = [_plain(p.debug_name) for p in params]
         what = f"{sm.original_name}.{name}"
+        info = self.ctx.info.get(id(sm))
+        fn = getattr(type(info.module), name, None) if info is not None else None
+        if inspect.isfunction(fn) and \
+                len(inspect.signature(fn).parameters) == len(graph.inputs):
+            # bound by the Python method's signature: keywords and default arguments
+            bound = self.bind_call(fn, params, what, node, skip_self=True)
+            return self.emit_method_call(v, name, graph, bound)
+        args, kwargs = self.call_args(node)
+        names = [_plain(p.debug_name) for p in params]
         for k in kwargs:
             if k not in names[len(args):]:
                 self.error(f"{what}() got an unexpected keyword argument '{k}'", node)
@@ -488,6 +495,9 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
                                                      and isinstance(p.type, T.TensorType))):
                 self.error(f"argument {k + 1} ('{names[k]}') of {what}() expects "
                            f"{describe_type(p.type)}, got {describe_type(a.type)}", node)
+        return self.emit_method_call(v, name, graph, bound)
+
+    def emit_method_call(self, v, name, graph, bound):
         outs = [o.type for o in graph.outputs]
         n = self.emit("prim::CallMethod", [v] + bound, outs, attrs={"name": name})
         n.meta["callee"] = graph
