@@ -485,9 +485,6 @@ def test_module_dict_and_int_attributes_read_and_mutated():
     assert s.weights == e.weights and s.calls == e.calls
 
 
-@pytest.mark.xfail(strict=True, reason="runtime: a hoisted GetAttr of a list attribute is "
-                   "unboxed as a copy (runtime/support.py unbox), so later calls' appends "
-                   "are lost")
 def test_module_list_attribute_appended_on_every_call():
     x = torch.ones(2)
     e, s = Counter(), torch.jit.script(Counter())
@@ -1018,9 +1015,6 @@ def use_vocab(text: str) -> Tuple[List[int], int]:
     return v.encode(text), len(v.itos)
 
 
-@pytest.mark.xfail(strict=True, reason="runtime/codegen.py _get_attr: `_unbox` copies a "
-                   "list/dict read from an object attribute, so the optimized run's "
-                   "self.stoi[w] = ... and self.itos.append(w) are lost")
 def test_script_class_vocabulary():
     check(use_vocab, "a c d b")
 

@@ -48,18 +48,25 @@ def box(v):
 
 
 def unbox(v):
-    """Tensors to their arrays, containers recursed; other values unchanged."""
+    """Tensors to their arrays, containers recursed; other values unchanged. A container
+    with nothing to unbox is returned itself, so the code that mutates it (`xs.append`,
+    `self.counts[k] = n`) mutates the caller's (or the module attribute's) object, as
+    Python would."""
     if isinstance(v, _reg._Tensor):
         return v._data
     t = type(v)
     if t is list:
-        return [unbox(x) for x in v]
+        out = [unbox(x) for x in v]
+        return v if all(a is b for a, b in zip(out, v)) else out
     if t is tuple:
-        return tuple(unbox(x) for x in v)
+        out = tuple(unbox(x) for x in v)
+        return v if all(a is b for a, b in zip(out, v)) else out
     if t is dict:
-        return {k: unbox(x) for k, x in v.items()}
+        out = {k: unbox(x) for k, x in v.items()}
+        return v if all(out[k] is x for k, x in v.items()) else out
     if isinstance(v, tuple):
-        return t(*[unbox(x) for x in v])
+        out = [unbox(x) for x in v]
+        return v if all(a is b for a, b in zip(out, v)) else t(*out)
     return v
 
 
