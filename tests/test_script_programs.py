@@ -918,9 +918,6 @@ def union_arg(x: Union[int, str]) -> int:
     return len(x)
 
 
-@pytest.mark.xfail(strict=True, reason="runtime codegen: after an If whose output joins "
-                   "x * scale, `x + bias` (bias a refined Optional[Tensor] input) falls "
-                   "to the generic _op_add and names `bias_t`, which is never defined")
 def test_optional_number_and_optional_tensor_arguments():
     s = check(optional_numbers, torch.ones(2), 2.0, torch.ones(2))
     same(s(torch.ones(2)), optional_numbers(torch.ones(2)))

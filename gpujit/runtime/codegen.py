@@ -105,6 +105,7 @@ class CodeGenerator:
         self.names = {}        # Value -> variable name or constant expression
         self.objs = {}         # Value -> expression of the Tensor object it is (identity)
         self.used_objs = set()
+        self.obj_sources = {}       # alias Value -> the Value whose Tensor object it shares
         self.pre = []          # function entry: module attribute reads and their guards
         self.lines = []
         self.depth = 1
@@ -171,6 +172,10 @@ class CodeGenerator:
         e = self.objs.get(v)
         if e is not None:
             self.used_objs.add(v)
+            src = self.obj_sources.get(v)      # an alias (unchecked_cast) of an input
+            while src is not None:
+                self.used_objs.add(src)
+                src = self.obj_sources.get(src)
         return e
 
     def _constant(self, v):
@@ -622,6 +627,7 @@ def _alias(cg, n):
     o = cg.objs.get(n.inputs[0])
     if o is not None:
         cg.objs[n.output] = o
+        cg.obj_sources[n.output] = n.inputs[0]
 
 
 def _print(cg, n):
