@@ -1060,8 +1060,6 @@ class BasicBlock(nn.Module):
         return F.relu(out + identity)
 
 
-@pytest.mark.xfail(strict=True, reason="nn/modules/conv.py: _conv_forward's `bias` is not "
-                   "annotated Optional[Tensor], so Conv2d(bias=False) cannot be scripted")
 def test_resnet_block_with_bias_free_convs():
     check(BasicBlock(2, 4, 2).eval(), torch.randn(1, 2, 6, 6))
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import gpujit
+from ...tensor import Tensor
 
 from .. import functional as F, init
 from ..module import Module
@@ -111,7 +113,7 @@ class Conv1d(_ConvNd):
                          padding_, _single(dilation), False, _single(0), groups, bias,
                          padding_mode, device=device, dtype=dtype)
 
-    def _conv_forward(self, input, weight, bias):
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Optional[Tensor]):
         if self.padding_mode != "zeros":
             return F.conv1d(self._padded(input), weight, bias, self.stride, _single(0),
                             self.dilation, self.groups)
@@ -133,7 +135,7 @@ class Conv2d(_ConvNd):
                          padding_, _pair(dilation), False, _pair(0), groups, bias,
                          padding_mode, device=device, dtype=dtype)
 
-    def _conv_forward(self, input, weight, bias):
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Optional[Tensor]):
         if self.padding_mode != "zeros":
             return F.conv2d(self._padded(input), weight, bias, self.stride, _pair(0),
                             self.dilation, self.groups)
