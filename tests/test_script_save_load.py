@@ -536,3 +536,19 @@ def test_models_that_call_python_cannot_be_saved():
     f = torch.jit.script(calls)
     with pytest.raises(ArchiveError, match="calls the Python function 'in_python'"):
         torch.jit.save(f, io.BytesIO())
+
+
+class Tagged(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tags = {"a", "b"}
+        self.ids = {3, 1, 2}
+
+    def forward(self, name: str, k: int) -> bool:
+        return name in self.tags and k in self.ids
+
+
+def test_set_attributes_round_trip():
+    loaded = roundtrip(torch.jit.script(Tagged()))
+    assert loaded.tags == {"a", "b"} and loaded.ids == {1, 2, 3}
+    assert loaded("a", 2) and not loaded("c", 2) and not loaded("a", 5)

@@ -41,6 +41,8 @@ def encode(v, saver):
         return {"tuple": [encode(x, saver) for x in v]}
     if isinstance(v, list):
         return {"list": [encode(x, saver) for x in v]}
+    if isinstance(v, (set, frozenset)):
+        return {"set": [encode(x, saver) for x in sorted(v, key=repr)]}
     if isinstance(v, dict):
         return {"dict": [[encode(k, saver), encode(x, saver)] for k, x in v.items()]}
     from ..device import device
@@ -79,9 +81,9 @@ def decode(j, loader):
             return float(x)
         if tag == "tensor":
             return loader.tensor(x)
-        if tag in ("tuple", "list"):
+        if tag in ("tuple", "list", "set"):
             items = [decode(e, loader) for e in expect(x, list, tag)]
-            return tuple(items) if tag == "tuple" else items
+            return tuple(items) if tag == "tuple" else set(items) if tag == "set" else items
         if tag == "dict":
             return {decode(k, loader): decode(e, loader)
                     for k, e in (expect(p, list, "dict item") for p in expect(x, list, tag))}
