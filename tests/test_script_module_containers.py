@@ -186,3 +186,27 @@ def test_enumerate_over_a_module_list_and_static_hasattr():
         _close(a, b)
         for p, q in zip(la, lb):
             _close(p, q)
+
+
+class _Base(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x, scale: float = 1.0):
+        return self.fc(x) * scale
+
+
+class _Child(_Base):
+    def forward(self, x, scale: float = 2.0):
+        return super().forward(x, scale) + super(_Child, self).forward(x)
+
+
+def test_super_calls_the_base_class_method_for_this_module():
+    torch.manual_seed(5)
+    m = _Child()
+    s = torch.jit.script(m)
+    x = torch.rand(2, 3)
+    _close(s(x), m(x))
+    _close(s(x, 0.5), m(x, 0.5))
+    assert "super__Base_forward" in s._script_methods

@@ -1620,8 +1620,5 @@ class DoubledLinear(nn.Linear):
         return super().forward(x) * 2
 
 
-@pytest.mark.xfail(strict=True, reason="frontend/script/modules.py: `super().forward(x)` in a "
-                   "module method (the base class's method compiled for this module) is "
-                   "not supported")
 def test_subclass_of_a_layer_calls_super_forward():
     check(DoubledLinear(2, 2), torch.ones(1, 2))

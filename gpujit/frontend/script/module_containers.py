@@ -7,6 +7,7 @@ names are not identifiers."""
 from __future__ import annotations
 
 import ast
+import inspect
 
 from ...ir import types as T
 from .calls import describe_type
@@ -127,10 +128,43 @@ class ModuleContainerMixin:
         self.dict_view[v] = ("enumerate", start)
         return v
 
+    def super_method_call(self, node):
+        """`super().forward(x)` in a module method: the base class's method, compiled for
+        this module as a method of its own (`super_<Base>_<name>`), called on self."""
+        f = node.func
+        info = self.ctx.info.get(id(self.sm))
+        cls = type(info.module) if info is not None else None
+        me = inspect.unwrap(self.fn)
+        owners = [k for k in (cls.__mro__ if cls else ()) if k.__dict__.get(me.__name__) is me]
+        if f.value.args:                                 # super(Cls, self)
+            found, named = self.py_object(f.value.args[0])
+            owners = [named] if found and cls is not None and named in cls.__mro__ else []
+        if not owners:
+            self.error("super() is supported in methods of the scripted module's class", node)
+        mro = cls.__mro__
+        base_fn, base = None, None
+        for k in mro[mro.index(owners[0]) + 1:]:
+            cand = k.__dict__.get(f.attr)
+            if inspect.isfunction(cand):
+                base_fn, base = cand, k
+                break
+        if base_fn is None:
+            self.error(f"no base class of {owners[0].__name__} defines '{f.attr}'", node)
+        name = f"super_{base.__name__}_{f.attr}"
+        graph = self.ctx.method_graph(self.sm, name, node, self, fn=base_fn)
+        self_v = self.graph.inputs[0]
+        bound = self.bind_call(base_fn, graph.inputs[1:], f"{base.__name__}.{f.attr}", node,
+                               skip_self=True)
+        return self.emit_method_call(self_v, name, graph, bound)
+
     def expr_Call(self, node):
         """`self.layers[i](x)` / `self.blocks[key](x)` with a variable index: a prim::If
-        chain that calls the chosen module (TorchScript rejects these)."""
+        chain that calls the chosen module (TorchScript rejects these); super().f(...)."""
         f = node.func
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Call) and \
+                isinstance(f.value.func, ast.Name) and f.value.func.id == "super" and \
+                len(f.value.args) in (0, 2) and self.is_builtin("super"):
+            return self.super_method_call(node)
         if isinstance(f, ast.Name) and f.id in ("getattr", "hasattr") and \
                 self.is_builtin(f.id) and len(node.args) == 2 and not node.keywords and \
                 isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):

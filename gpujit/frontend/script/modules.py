@@ -210,8 +210,9 @@ class _Context:
             self.method_graph(sm, name)
         return sm
 
-    def method_graph(self, sm, name, node=None, caller=None):
-        """The graph of method `name` of the scripted module sm, compiled on first use."""
+    def method_graph(self, sm, name, node=None, caller=None, fn=None):
+        """The graph of method `name` of the scripted module sm, compiled on first use
+        (from `fn` when given: a base class's method that `super()` names)."""
         m = sm._script_methods.get(name)
         if m is not None:
             return m.graph
@@ -229,7 +230,7 @@ class _Context:
                 caller.error(msg, node, hint="scripted methods cannot be recursive; "
                                              "write a loop")
             raise FrontendError(msg)
-        fn = getattr(type(info.module), name, None)
+        fn = fn or getattr(type(info.module), name, None)
         if not inspect.isfunction(fn):
             msg = f"'{info.original_name}' has no method '{name}'"
             if caller is not None:
