@@ -30,11 +30,19 @@ def test_factories_match_eager_values_and_dtypes():
     assert [t.dtype for t in got[1:5]] == [torch.bool, torch.int64, torch.float32, torch.int64]
 
 
-def nested(x):
-    return torch.tensor([[1, 2], [3, 4]])
+def nested(x, n: int):
+    return torch.tensor([[1, 2], [3, n]]), torch.tensor([[[0.5]], [[1.5]]], dtype=torch.float64)
 
 
-def test_nested_list_literal_is_a_clear_error():
-    with pytest.raises(FrontendError, match="no variant of 'tensor' accepts") as e:
-        torch.jit.script(nested)
+def nested_variable(rows: List[List[int]]):
+    return torch.tensor(rows)
+
+
+def test_nested_list_literals_and_a_clear_error_for_a_nested_variable():
+    s = torch.jit.script(nested)
+    for got, want in zip(s(torch.ones(1), 7), nested(torch.ones(1), 7)):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(FrontendError, match="needs the list written out") as e:
+        torch.jit.script(nested_variable)
     assert "<--- HERE" in str(e.value)

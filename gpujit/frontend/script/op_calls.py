@@ -30,10 +30,31 @@ class OpCallMixin:
         return [self.expr(a) for a in node.args], {k.arg: self.expr(k.value)
                                                     for k in node.keywords}
 
+    def nested_tensor_literal(self, data, kwargs, node):
+        """gpujit.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=...): the registry's aten::tensor
+        takes a flat list; a nested list literal is the stack of its rows' tensors."""
+        if data.node.kind != "prim::ListConstruct" or not data.node.inputs:
+            self.error("gpujit.tensor() of a nested list needs the list written out in "
+                       "the call", node,
+                       hint="build the rows with gpujit.tensor(row) and gpujit.stack them")
+        rows = []
+        for row in data.node.inputs:
+            if isinstance(row.type.elem, T.ListType):
+                rows.append(self.nested_tensor_literal(row, kwargs, node))
+            else:
+                rows.append(self.call_wrapper(None, "tensor", [row], dict(kwargs), node,
+                                              False))
+        lst = self.emit("prim::ListConstruct", rows, [T.ListType(T.TENSOR)]).output
+        return self.call_op("stack", [lst], {}, node)
+
     def call_wrapper(self, pyfn, name, args, kwargs, node, functional):
         """A call of gpujit.<name> / F.<name>: its op by the arguments' types, or, when
         no overload fits as written, the arguments bound by the Python function's own
         signature (F.dropout(x, p, training, inplace) -> aten::dropout(x, p, train))."""
+        if name == "tensor" and not functional and len(args) == 1 and \
+                isinstance(args[0].type, T.ListType) and \
+                isinstance(args[0].type.elem, T.ListType):
+            return self.nested_tensor_literal(args[0], kwargs, node)
         if name == "pow" and len(args) == 2 and not kwargs and self.is_int_power(*args):
             return self.int_power(*args, node)          # torch.pow(n, 2), as .code has it
         if name == "einsum" and len(args) > 1 and all(isinstance(a.type, T.TensorType)
