@@ -40,6 +40,7 @@ class _GraphCallable:
         self._executable = None
         self._inlined = None
         self._defaults = {}      # parameter name -> default value (Python's, or saved)
+        self._arity = len(graph.inputs)     # checked per call: fewer args -> defaults
 
     @property
     def graph(self):
@@ -77,7 +78,7 @@ class _GraphCallable:
         self._executable = None
 
     def _run(self, leading, args, kwargs):
-        if kwargs or len(leading) + len(args) < len(self._graph.inputs):
+        if kwargs or len(leading) + len(args) < self._arity:
             args = self._bind_kwargs(args, kwargs, len(leading))
         grad = _needs_grad(args, leading[0] if leading else None)
         session = _tracer.current_session()
@@ -188,7 +189,7 @@ class ScriptFunction(_GraphCallable):
     def __call__(self, *args, **kwargs):
         if kwargs or _tracer._Active.session is not None or _fusers.strict_fusion_active() or (
                 _reg.dispatch_state.autograd is not None and _grad_state.enabled) or \
-                len(args) < len(self._graph.inputs):
+                len(args) < self._arity:
             return self._run((), args, kwargs)
         exe = self._executable or self._get_executable()
         return exe.entry(*args)
@@ -215,7 +216,7 @@ class ScriptMethod(_GraphCallable):
     def __call__(self, *args, **kwargs):
         if kwargs or _tracer._Active.session is not None or _fusers.strict_fusion_active() or (
                 _reg.dispatch_state.autograd is not None and _grad_state.enabled) or \
-                len(args) + 1 < len(self._graph.inputs):
+                len(args) + 1 < self._arity:
             return self._run((self.owner,), args, kwargs)
         exe = self._executable or self._get_executable()
         return exe.entry(self.owner, *args)
