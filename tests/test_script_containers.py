@@ -615,3 +615,23 @@ def test_containers_and_strings_as_conditions_follow_python():
         a = (list(args[0]), args[1], dict(args[2]), args[3])
         b = (list(args[0]), args[1], dict(args[2]), args[3])
         assert sf(*a) == truthiness(*b)
+
+
+def starred(xs: List[int], x):
+    first, *rest = xs
+    *init, last = xs
+    a, *mid, b = xs
+    n, *dims = x.shape
+    p, *q = (1, 2, 3)
+    return first, rest, init, last, a, mid, b, n, dims, p, q
+
+
+def test_starred_unpacking_follows_python():
+    sf = gpujit.jit.script(starred)
+    x = gpujit.ones(2, 3, 4)
+    for xs in ([1, 2, 3, 4], [5, 6]):
+        got, want = sf(list(xs), x), starred(list(xs), x)
+        assert [list(g) if isinstance(g, (list, tuple)) else g for g in got] == \
+            [list(w) if isinstance(w, (list, tuple)) else w for w in want]
+    with pytest.raises(ValueError, match="not enough values to unpack"):
+        sf([1], x)

@@ -639,9 +639,9 @@ def match_stmt(n: int):
     return 0
 
 
-@bad("starred")
-def starred_assign(n: int):
-    a, *b = [n, n, n]   # HERE
+@bad("cannot unpack")
+def starred_assign(d: Dict[str, int]):
+    a, *b = d   # HERE
     return a
 
 

@@ -506,8 +506,9 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         if isinstance(target, (ast.Tuple, ast.List)):
             n = len(target.elts)
             if any(isinstance(e, ast.Starred) for e in target.elts):
-                self.error("starred unpacking is not supported", target,
-                           hint="unpack each element by position")
+                for e, o in self.starred_unpack(target, v):   # a, *rest = xs
+                    self.assign(e, o, stmt)
+                return
             t = v.type
             if isinstance(t, T.TupleType):
                 if len(t.elems) != n:

@@ -108,6 +108,47 @@ class ContainerMixin:
             return self.emit("aten::list", [v], [T.ListType(T.STR)]).output
         return None
 
+    def starred_unpack(self, target, v):
+        """`first, *rest = xs` / `b, *dims = x.shape`: (target, value) pairs, the starred
+        name getting a list of the middle elements, as Python's (of a list, or of a tuple
+        whose middle elements share one type); too few elements raise ValueError."""
+        elts = target.elts
+        star = [k for k, e in enumerate(elts) if isinstance(e, ast.Starred)]
+        if len(star) != 1:
+            self.error("an unpacking takes at most one starred name", target)
+        k, after = star[0], len(elts) - star[0] - 1
+        t = v.type
+        if isinstance(t, T.TupleType):
+            if len(t.elems) < len(elts) - 1:
+                self.error(f"cannot unpack a tuple of {len(t.elems)} values into "
+                           f"{len(elts) - 1} or more names", target)
+            vals = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+            mid = vals[k:len(vals) - after]
+            et = self.element_type(mid, target) if mid else T.TENSOR
+            rest = self.emit("prim::ListConstruct", mid, [T.ListType(et)]).output
+            names = elts[:k] + [elts[k].value] + elts[k + 1:]
+            return list(zip(names, vals[:k] + [rest] + vals[len(vals) - after:]))
+        if not isinstance(t, T.ListType):
+            self.error(f"cannot unpack {describe_type(t)}", target,
+                       hint="unpack a tuple or a list")
+        short = self.scalar("lt", self.len_of(v), self.const(len(elts) - 1))
+        branch = self.emit("prim::If", [short], [])
+        with self.in_block(branch.add_block()):
+            self.emit("prim::RaiseException",
+                      [self.const(f"not enough values to unpack (expected at least "
+                                  f"{len(elts) - 1})"), self.const("builtins.ValueError")], [])
+        branch.add_block()
+        pairs = [(e, self.emit("aten::__getitem__", [v, self.const(i)], [t.elem]).output)
+                 for i, e in enumerate(elts[:k])]
+        opt = T.OptionalType(T.INT)
+        end = self.const(-after) if after else self.const(None, opt)
+        rest = self.emit("aten::slice", [v, self.const(k), end, self.const(1)], [t]).output
+        pairs.append((elts[k].value, rest))
+        pairs += [(e, self.emit("aten::__getitem__", [v, self.const(i - len(elts))],
+                                [t.elem]).output)
+                  for i, e in enumerate(elts) if i > k]
+        return pairs
+
     def element_type(self, vals, node, what="a list"):
         """The one element type of a literal's values (an error when they mix)."""
         t = vals[0].type
