@@ -36,3 +36,15 @@ def test_everyday_methods_match_eager():
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
         else:
             assert got == want and type(got) is type(want)
+
+
+def on_device(x):
+    if x.device.type == "cuda" or x.is_cuda:
+        return x * 2
+    return x + 1
+
+
+def test_device_type_and_is_cuda():
+    s = torch.jit.script(on_device)
+    x = torch.ones(2)
+    np.testing.assert_array_equal(s(x).numpy(), on_device(x).numpy())

@@ -261,6 +261,12 @@ def is_cuda(xp, self):
     return not isinstance(self, (np.ndarray, np.generic))
 
 
+@_scalar_op("aten::device_type(Device self) -> str")
+def device_type(xp, self):
+    """`x.device.type` in scripted code: "cpu" or "cuda"."""
+    return self.type
+
+
 # ------------------------------------------------------------------ dtypes, devices, lists
 # `x.dtype == torch.float32`, `x.device != y.device`, `list(x.shape) == [2, 3]`: Python's
 # == on the values (dtype and device objects, lists)

@@ -95,6 +95,8 @@ OPINFOS += [
            samples=[Sample(np.array([1.0], np.float32)), Sample(np.array([1], np.int64)),
                     Sample(np.array(True))]),
     OpInfo("aten::is_cuda", ref=lambda a: False, samples=[Sample(np.array([1.0], np.float32))]),
+    OpInfo("aten::device_type", ref=lambda d: d.type,
+           samples=[Sample(_dt().device("cpu"))]),
     OpInfo("aten::pow.int_to_int", ref=lambda a, b: a ** b,
            samples=[Sample(3, 2), Sample(-2, 3), Sample(5, 0)],
            errors=[ErrorSample(2, -1, exc=ValueError)]),
