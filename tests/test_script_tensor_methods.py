@@ -1,9 +1,13 @@
 """Tensor methods and functions scripted code uses every day, against the same code run
 eagerly: chunk/split/unbind/cat, clamp, casts (x.float(), x.long(), x.type_as(y)),
 new_zeros, masked_fill, functional activations, reductions with dim, item() arithmetic."""
+from typing import List
+
 import numpy as np
+import pytest
 
 import gpujit as torch
+from gpujit.frontend.script import FrontendError
 
 F = torch.nn.functional
 
@@ -48,3 +52,22 @@ def test_device_type_and_is_cuda():
     s = torch.jit.script(on_device)
     x = torch.ones(2)
     np.testing.assert_array_equal(s(x).numpy(), on_device(x).numpy())
+
+
+def to_lists(x, m):
+    a: List[float] = x.tolist()
+    b = torch.jit.annotate(List[List[int]], m.tolist())
+    return a, b, sum(a) + len(b)
+
+
+def untyped_tolist(x):
+    return x.tolist()
+
+
+def test_tolist_with_its_type_written():
+    s = torch.jit.script(to_lists)
+    x, m = torch.tensor([1.5, 2.5]), torch.tensor([[1, 2], [3, 4]])
+    assert s(x, m) == to_lists(x, m)
+    assert s(x, m) == to_lists(x, m)            # the optimized run too
+    with pytest.raises(FrontendError, match="needs its type written"):
+        torch.jit.script(untyped_tolist)

@@ -209,6 +209,7 @@ CONTAINER_OPS = {
     "aten::values": (lambda d: list(d.values()), "list({0}.values())"),
     "aten::items": (lambda d: list(d.items()), "list({0}.items())"),
     "aten::list": (list, "list({0})"),
+    "aten::tolist": (lambda t: t.tolist(), "{0}.tolist()"),
     "aten::append": (_append, None),
     "aten::_set_item": (_set_item, None),
     "aten::pop": (_pop, None),

@@ -282,6 +282,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if expected is not None and isinstance(node, (ast.List, ast.Tuple, ast.Dict,
                                                                  ast.Set)):
                 return m(node, expected)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr == "tolist" and not node.args and not node.keywords:
+                return self.tolist(node, expected)
             if isinstance(expected, T.SetType) and isinstance(node, ast.Call) and \
                     isinstance(node.func, ast.Name) and node.func.id == "set" and \
                     not node.args and self.is_builtin("set"):
@@ -573,6 +576,21 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return self.class_method_call(fv, "forward", node)
         self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
                    hint="call gpujit functions, tensor methods or builtins")
+
+    def tolist(self, node, expected):
+        """`vals: List[float] = x.tolist()`: the Tensor's values as (nested) Python lists
+        of the annotated type, as TorchScript requires the type to be written."""
+        v = self.expr(node.func.value)
+        if not isinstance(v.type, T.TensorType):
+            return self.expr_Call(node)
+        t, depth = expected, 0
+        while isinstance(t, T.ListType):
+            t, depth = t.elem, depth + 1
+        if depth == 0 or not isinstance(t, (T.IntType, T.FloatType, T.BoolType)):
+            self.error("x.tolist() needs its type written: a (nested) List of int, float or "
+                       "bool", node, hint="vals: List[float] = x.tolist(), or "
+                                          "torch.jit.annotate(List[List[int]], x.tolist())")
+        return self.emit("aten::tolist", [v], [expected]).output
 
     def callee_object(self, func):
         """(True, obj) when a call's callee names a Python object (py_object), without
