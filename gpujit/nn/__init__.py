@@ -8,7 +8,7 @@ from .modules import (  # noqa: F401
     Unflatten, Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, ELU, SELU, CELU, GELU, SiLU, Mish,
     Softplus, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, LogSoftmax, Sequential,
     ModuleList, ModuleDict, ParameterList, ParameterDict, L1Loss, MSELoss, NLLLoss,
-    CrossEntropyLoss, BCELoss, BCEWithLogitsLoss,
+    CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, RNNCell, GRUCell, LSTMCell,
 )
 from . import init, modules  # noqa: F401,E402
 

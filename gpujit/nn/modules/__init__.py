@@ -16,6 +16,7 @@ from .activation import (  # noqa: F401
 from .container import (  # noqa: F401
     Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict,
 )
+from .rnn import RNNCell, GRUCell, LSTMCell  # noqa: F401
 from .loss import (  # noqa: F401
     L1Loss, MSELoss, NLLLoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss,
 )
