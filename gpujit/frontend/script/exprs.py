@@ -581,8 +581,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         """`vals: List[float] = x.tolist()`: the Tensor's values as (nested) Python lists
         of the annotated type, as TorchScript requires the type to be written."""
         v = self.expr(node.func.value)
-        if not isinstance(v.type, T.TensorType):
-            return self.expr_Call(node)
+        if not isinstance(v.type, T.TensorType):     # (no other scripted type has it)
+            self.error(f"{describe_type(v.type)} has no method 'tolist' in scripted code",
+                       node)
         t, depth = expected, 0
         while isinstance(t, T.ListType):
             t, depth = t.elem, depth + 1
