@@ -212,8 +212,10 @@ class FusedGroup:
             kernel = None
             self._note_failure(f"building the kernel of {kind} #{number} failed: "
                                f"{type(e).__name__}: {e}")
+        # the guard checks what the kernel assumes: call its launcher without the re-check
         s = Specialization(kind, number, guard, spec, kernel,
-                           kernel if kernel is not None else self._failed_build,
+                           getattr(kernel, "launch", kernel) if kernel is not None
+                           else self._failed_build,
                            self.arg_names)
         self.specializations.append(s)
         self._rebuild()

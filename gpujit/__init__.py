@@ -68,6 +68,7 @@ from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa
                   Final, Attribute, script_if_tracing)
 from . import fusers, kernels  # noqa: E402,F401
 from .fusers import FusionWarning  # noqa: E402,F401
+from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402,F401
 
 from .ops import codecache as _codecache  # noqa: E402
 _codecache.flush()          # the entry points compiled by this import, for the next one

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from . import cache as _cache
 from .cache import CacheInfo, cache_info, clear_cache
 from .emit import generate
 from .launch import ShapeMismatch, make_launcher
-from .spec import ArgSpec, KernelSpec, KernelBuildError, arg_spec
+from .spec import ArgSpec, KernelSpec, KernelBuildError, arg_spec, check_args
 
 __all__ = ["ArgSpec", "KernelSpec", "Kernel", "build", "arg_spec", "spec_for", "cache_info",
            "clear_cache", "CacheInfo", "KernelBuildError", "ShapeMismatch", "TARGETS",
@@ -33,9 +35,11 @@ TARGETS = ("cpu", "cuda", "sim")
 
 class Kernel:
     """A compiled fusion group. `kernel(*args)` takes the group's inputs (NumPy/CuPy arrays
-    for tensors, numbers for scalars, in the subgraph's input order), allocates the
-    C-contiguous outputs and returns them as a tuple. `launch` is the same function without
-    the method call; `source` the generated module, `launcher_source` the host side."""
+    for tensors, numbers for scalars, in the subgraph's input order), checks them against
+    the spec (kernels read memory as the spec says), allocates the C-contiguous outputs and
+    returns them as a tuple. `launch` is the same without the check, for callers that
+    have checked already (the fuser's guards); `source` the generated module,
+    `launcher_source` the host side."""
 
     def __init__(self, spec, target, ks, launch, compiled, disk_hit, extra=None):
         self.spec = spec
@@ -47,10 +51,17 @@ class Kernel:
         self.launcher_source = launch.source
         self.compiled = compiled
         self.disk_hit = disk_hit
-        self.extra = extra or {}          # cuda: the PTX, its entry, the CuPy module
+        self.extra = extra or {}   # cpu: the disk entry; cuda: the PTX, its entry, the module
 
     def __call__(self, *args):
+        check_args(self.spec, args, self._array_type())
         return self.launch(*args)
+
+    def _array_type(self):
+        if self.target == "cuda":
+            import cupy
+            return cupy.ndarray
+        return np.ndarray
 
     def __repr__(self):
         mode = "STATIC" if self.spec.static else "DYNAMIC"
@@ -108,7 +119,8 @@ def _compile(spec, target) -> Kernel:
         print(f"[gpujit] kernel ({target}):\n{ks.text}", flush=True)
     extra, sm = {}, None
     if target == "cpu":
-        compiled, disk_hit = targets.compile_cpu(ks.text)
+        compiled, disk_hit, path = targets.compile_cpu(ks.text)
+        extra = {"cache_file": path}
     elif target == "sim":
         compiled, disk_hit = targets.compile_sim(ks.text), False
     else:

@@ -3,24 +3,26 @@
 One body (the scalar code of every node, kernels/scalar_codegen.py) inside a loop over the
 output's flat index `i`, wrapped per target:
 
-- cpu: `@njit(signature, parallel=True, cache=True)` with `for i in prange(n)`;
+- cpu: a numba `@cfunc` over the ndarray objects' data pointers with
+  `for i in range(start, stop)`: the launcher cuts [0, n) into chunks and runs them on
+  threads (kernels/threads.py); the compiled code is loaded and called without numba
+  (kernels/native.py);
 - cuda / sim: a plain function with a grid-stride loop
   `for i in range(cuda.grid(1), n, cuda.gridsize(1))`, compiled to PTX (cuda) or by the
   simulator's `cuda.jit` (sim).
 
-Index arithmetic. Every tensor argument arrives as a 1-D array; the kernel reads element
+Index arithmetic. Every tensor argument arrives as a 1-D array (a pointer on the CPU); the kernel reads element
 `i` of inputs that are C-contiguous with the output's shape ("flat"), element 0 of
 single-element inputs (loaded once, before the loop), and for any other input ("strided")
 the offset `sum(i_d * stride_d) + shift` from the multi-index of `i` over the dims that do
 not broadcast (a broadcast dim has stride 0 and is left out; the shift makes offsets of
 negative strides start at the input's lowest address, where the launcher points the 1-D
-array). STATIC kernels bake sizes, strides and shifts in as literals; DYNAMIC kernels take
+array; a CPU kernel counts from the data pointer instead, negative offsets allowed). STATIC kernels bake sizes, strides and shifts in as literals; DYNAMIC kernels take
 them as int64 arguments. When no input is strided and every output has the full shape, the
 loop is the flat fast path: no division at all.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -37,7 +39,7 @@ _NB = {_dt.bool: "boolean", _dt.uint8: "uint8", _dt.int8: "int8", _dt.int16: "in
        _dt.int32: "int32", _dt.int64: "int64", _dt.float16: "float16",
        _dt.float32: "float32", _dt.float64: "float64"}
 _WEAK = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
-PARALLEL_MIN = 1 << 16        # elements; smaller STATIC CPU kernels are serial loops
+PARALLEL_MIN = 1 << 16        # elements; smaller CPU launches run on the calling thread
 
 
 @dataclass
@@ -158,8 +160,9 @@ def _product(terms):
     return " * ".join(terms) if terms else "1"
 
 
-def _strided_offset(layout, spec_in, plan, k):
-    """sum(i_d * stride_d) + shift for strided input k, and its DYNAMIC parameters."""
+def _strided_offset(layout, spec_in, plan, k, target):
+    """sum(i_d * stride_d) + shift for strided input k, and its DYNAMIC parameters. On the
+    CPU offsets count from the data pointer (negative ones too): no shift."""
     R, nd = layout.rank, plan.ndim
     terms, params = [], []
     if layout.static:
@@ -176,22 +179,42 @@ def _strided_offset(layout, spec_in, plan, k):
                 terms.append(f"i{d}")
             elif st != 0:
                 terms.append(f"i{d} * {st}")
-        if shift:
+        if shift and target != "cpu":
             terms.append(str(shift))
     else:
         for d in layout.dims:
             if not plan.bcast[d]:
                 terms.append(f"i{d} * st{k}_{d}")
                 params.append(f"st{k}_{d}")
-        terms.append(f"sh{k}")
-        params.append(f"sh{k}")
+        if target != "cpu":
+            terms.append(f"sh{k}")
+            params.append(f"sh{k}")
     return (" + ".join(terms) if terms else "0"), params
+
+
+def _load(target, cg, plan, k, off):
+    """x{k} = element `off` of input k."""
+    ld = "_ld16" if plan.dtype is _dt.float16 else ""
+    if target == "cpu":
+        elem = f"{cg.use('_ld_' + storage_type(plan.dtype, target))}(a{k}, {off})"
+    else:
+        elem = f"a{k}[{off}]"
+    return f"x{k} = {ld}({elem})" if ld else f"x{k} = {elem}"
+
+
+def _store(target, cg, dt, j, off, code):
+    if target == "cpu":
+        return f"{cg.use('_st_' + storage_type(dt, target))}(o{j}, {off}, {code})"
+    return f"o{j}[{off}] = {code}"
 
 
 def _assemble(spec, target, layout, cg, used, stores):
     inputs = spec.inputs
     size = _sizes_expr(layout)
     params, sig = [], []        # sig: ("in" | "out" | "num", numba type name)
+    if target == "cpu":         # the chunk of the index range this call computes
+        params += ["start", "stop"]
+        sig += [("num", "int64")] * 2
     for k, (s, plan) in enumerate(zip(inputs, layout.inputs)):
         if s.kind == "scalar":
             params.append(f"p{k}")
@@ -202,24 +225,27 @@ def _assemble(spec, target, layout, cg, used, stores):
     for j, o in enumerate(layout.outputs):
         params.append(f"o{j}")
         sig.append(("out", storage_type(o.dtype, target)))
-    params.append("n")
-    sig.append(("num", "int64"))
+    if target != "cpu":
+        params.append("n")
+        sig.append(("num", "int64"))
     extra = []
     if not layout.static:
         extra += [f"s{d}" for d in layout.dims]
 
     pre, index, loads = [], [], []
+    if target == "cpu":         # the ndarray objects' data pointers
+        pre += [f"{p} = {cg.use('_data')}({p})" for p in params
+                if p[0] in "ao" and p[1:].isdigit() and (p[0] == "o" or int(p[1:]) in used)]
     for k in sorted(used):
         plan = layout.inputs[k]
-        ld = "_ld16" if plan.dtype is _dt.float16 else ""
         if plan.kind == "one":
-            pre.append(f"x{k} = {ld}(a{k}[0])" if ld else f"x{k} = a{k}[0]")
+            pre.append(_load(target, cg, plan, k, "0"))
         elif plan.kind == "flat":
-            loads.append(f"x{k} = {ld}(a{k}[i])" if ld else f"x{k} = a{k}[i]")
+            loads.append(_load(target, cg, plan, k, "i"))
         else:
-            off, p = _strided_offset(layout, inputs[k], plan, k)
+            off, p = _strided_offset(layout, inputs[k], plan, k, target)
             extra += p
-            loads.append(f"x{k} = {ld}(a{k}[{off}])" if ld else f"x{k} = a{k}[{off}]")
+            loads.append(_load(target, cg, plan, k, off))
     if not layout.flat and layout.dims:
         # the multi-index of i, last dim first (fresh names: numba's parfor pass rejects
         # reassigning a copy of the loop index)
@@ -233,9 +259,9 @@ def _assemble(spec, target, layout, cg, used, stores):
     writes = []
     for j, (o, code) in enumerate(zip(layout.outputs, stores)):
         if o.kind == "full":
-            writes.append(f"o{j}[i] = {code}")
+            writes.append(_store(target, cg, o.dtype, j, "i", code))
         elif o.kind == "one":
-            writes.append(f"if i == 0:\n    o{j}[0] = {code}")
+            writes.append(f"if i == 0:\n    {_store(target, cg, o.dtype, j, '0', code)}")
         else:
             cond = " and ".join(f"i{d} == 0" for d in layout.dims if o.bcast[d])
             kept = [d for d in layout.dims if not o.bcast[d]]
@@ -243,37 +269,32 @@ def _assemble(spec, target, layout, cg, used, stores):
             for x, d in enumerate(kept):
                 stride = _product([size[d2] for d2 in kept[x + 1:]])
                 terms.append(f"i{d}" if stride == "1" else f"i{d} * ({stride})")
-            writes.append(f"if {cond}:\n    o{j}[{' + '.join(terms) or '0'}] = {code}")
+            off = " + ".join(terms) or "0"
+            writes.append(f"if {cond}:\n    {_store(target, cg, o.dtype, j, off, code)}")
     params += extra
     sig += [("num", "int64")] * len(extra)
-    ret = "int64" if (cg.zero_division and target == "cpu") else "void"
-    signature = f"{ret}({', '.join(t if k == 'num' else f'{t}[::1]' for k, t in sig)})"
-    # the CPU signature as numba types: inputs are read-only arrays, so that read-only
-    # views (np.broadcast_to) are accepted as well as writable ones
-    cpu_sig = f"_nbt.{ret}(" + ", ".join(
-        f"_nbt.{t}" if k == "num" else
-        f"_nbt.Array(_nbt.{t}, 1, 'C'{', readonly=True' if k == 'in' else ''})"
-        for k, t in sig) + ")"
-
     inner = index + loads + cg.lines + writes
-    # a STATIC kernel of few elements runs serially: a parallel launch costs more than
-    # it saves there, and a serial loop compiles about 3x faster
-    parallel = not (layout.static and math.prod(layout.sizes) < PARALLEL_MIN)
     lines = []
     if target == "cpu":
-        lines.append(f"@njit({cpu_sig}, parallel={parallel}, error_model='numpy', "
-                     f"fastmath={{'contract'}}, cache=True, nogil=True)")
+        # a C function over pointers (kernels/native.py), one chunk [start, stop) per call;
+        # it returns the number of integer zero divisors it met
+        signature = "int64(" + ", ".join(t if k == "num" else "voidptr" for k, t in sig) + ")"
+        cpu_sig = "_nbt.int64(" + ", ".join(
+            f"_nbt.{t}" if k == "num" else "_nbt.voidptr" for k, t in sig) + ")"
+        lines.append(f"@cfunc({cpu_sig}, error_model='numpy', fastmath={{'contract'}})")
+    else:
+        signature = f"void({', '.join(t if k == 'num' else f'{t}[::1]' for k, t in sig)})"
     lines.append(f"def kernel({', '.join(params)}):")
     body = list(pre)
     if cg.zero_division:
         body.append("zd = 0")
     if target == "cpu":
-        body.append("for i in prange(n):" if parallel else "for i in range(n):")
+        body.append("for i in range(start, stop):")
     else:
         body.append("for i in range(cuda.grid(1), n, cuda.gridsize(1)):")
     body += ["    " + ln.replace("\n", "\n    ") for ln in inner]
-    if cg.zero_division and target == "cpu":
-        body.append("return zd")
+    if target == "cpu":
+        body.append("return zd" if cg.zero_division else "return 0")
     lines += ["    " + ln.replace("\n", "\n    ") for ln in body]
     mode = "STATIC" if layout.static else "DYNAMIC"
     head = (f"# gpujit fused kernel: target {target}, {mode}, "

@@ -19,7 +19,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from gpujit import dtypes as _dt
 
-from .emit import KernelSource
+from .emit import PARALLEL_MIN, KernelSource
+from .threads import run_chunks
 
 __all__ = ["make_launcher", "ShapeMismatch", "base_view", "cuda_base"]
 
@@ -71,14 +72,15 @@ def _zero_division_error():
 
 def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=None):
     """The launcher function of kernel source `ks` (its source is `launcher.source`).
-    launch_fn: the compiled kernel (cpu: the numba dispatcher; sim: the simulator kernel;
+    launch_fn: the compiled kernel (cpu: the ctypes function; sim: the simulator kernel;
     cuda: the CuPy function of the loaded PTX). empty: the output allocator (default
     numpy.empty, cupy.empty for cuda)."""
     L = _LauncherWriter(ks, spec, sm_count)
     src = L.write()
     ns = {"_kern": launch_fn, "_np": np, "_base": base_view, "_cbase": cuda_base,
-          "_u16": np.uint16, "_f64": np.float64, "_i64": np.int64, "_bool": np.bool_,
-          "_zde": _zero_division_error, "_Mismatch": ShapeMismatch, "_min": min}
+          "_f64": np.float64, "_i64": np.int64, "_bool": np.bool_,
+          "_zde": _zero_division_error, "_Mismatch": ShapeMismatch, "_min": min,
+          "_par": run_chunks}
     for j, o in enumerate(ks.layout.outputs):
         ns[f"_odt{j}"] = o.dtype.np
     if empty is not None:
@@ -142,7 +144,10 @@ class _LauncherWriter:
         for k, p in enumerate(lay.inputs):
             if p.kind != "strided" or f"a{k}" not in self.ks.params:
                 continue
-            if self.target != "cuda":
+            if self.target == "cpu":      # element strides, from the data pointer
+                if not lay.static:
+                    self.emit(f"t{k} = a{k}.strides")
+            elif self.target != "cuda":
                 self.emit(f"b{k}, sh{k}, t{k} = _base(a{k})")
             elif lay.static:          # the lowest address and the span are known
                 s = spec.inputs[k]
@@ -153,9 +158,15 @@ class _LauncherWriter:
                 self.emit(f"span{k} = {hi - lo + 1}")
             else:
                 self.emit(f"b{k}, span{k}, sh{k}, t{k} = _cbase(a{k})")
-        call_args = [self.arg(name) for name in self.ks.params]
+        call_args = [self.arg(name) for name in self.ks.params if name not in ("start", "stop")]
         if self.target == "cpu":
-            call = f"_kern({', '.join(call_args)})"
+            args = ", ".join(call_args)
+            if lay.static and int(n) < PARALLEL_MIN:
+                call = f"_kern(0, n, {args})"
+            elif lay.static:
+                call = f"_par(_kern, n, {args})"
+            else:
+                call = f"(_kern(0, n, {args}) if n < {PARALLEL_MIN} else _par(_kern, n, {args}))"
             if self.ks.zero_division:
                 self.emit(f"if {call}:")
                 self.emit("raise _zde()", 2)
@@ -181,6 +192,8 @@ class _LauncherWriter:
         if name.startswith("st"):
             k, d = (int(x) for x in name[2:].split("_"))
             p = lay.inputs[k]
+            if target == "cpu":
+                return f"t{k}[{d - (lay.rank - p.ndim)}] // {p.dtype.itemsize}"
             return f"t{k}[{d - (lay.rank - p.ndim)}]"
         if name.startswith("p"):
             k = int(name[1:])
@@ -188,6 +201,8 @@ class _LauncherWriter:
             if target == "cpu":
                 return f"{kind}({name})"
             return {"float": "_f64", "int": "_i64", "bool": "_bool"}[kind] + f"({name})"
+        if target == "cpu" and name[0] in "ao":
+            return name                   # the ndarray: the kernel reads its data pointer
         if name.startswith("a"):
             k = int(name[1:])
             p = lay.inputs[k]
@@ -198,8 +213,6 @@ class _LauncherWriter:
                 count = "1" if p.kind == "one" else "n"
                 return f"0, 0, {count}, {item}, {name}.data.ptr, {count}, {item}"
             view = f"b{k}" if p.kind == "strided" else f"{name}.reshape(-1)"
-            if target == "cpu" and p.dtype is _dt.float16:
-                view += ".view(_u16)"
             if target == "sim":        # copied in, never back (it may be a read-only view)
                 view = f"_In({view})"
             return view
@@ -211,7 +224,5 @@ class _LauncherWriter:
                 count = {"full": "n", "one": "1"}.get(o.kind, f"{name}.size")
                 return f"0, 0, {count}, {item}, {name}.data.ptr, {count}, {item}"
             view = f"{name}.reshape(-1)"
-            if target == "cpu" and o.dtype is _dt.float16:
-                view += ".view(_u16)"
             return view
         raise AssertionError(f"unknown kernel parameter {name}")

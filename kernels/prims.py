@@ -16,13 +16,14 @@ Only the primitives a kernel uses are emitted, each after those it calls.
 from __future__ import annotations
 
 from . import cpu_math
+from .native import DATA_OFFSET
 
 __all__ = ["prelude", "HEADERS"]
 
 TARGETS = ("cpu", "cuda", "sim")
 
 HEADERS = {
-    "cpu": ("import math\nimport numpy as np\nfrom numba import njit, prange\n"
+    "cpu": ("import math\nimport numpy as np\nfrom numba import cfunc, njit\n"
             "from numba.core import types as _nbt\n"),
     "cuda": "import math\nimport numpy as np\nfrom numba import cuda\n",
     "sim": "import math\nimport numpy as np\nfrom numba import cuda\n",
@@ -279,6 +280,51 @@ _RH = "@DEVICE\ndef _rh(x):\n    return np.float32(np.float16(x))\n"
 _define("_rh", {"cpu": cpu_math.source("_rh"), "cuda": _RH, "sim": _RH})
 _define("_h2f", {"cpu": cpu_math.source("_h2f")}, targets=("cpu",))
 _define("_f2h", {"cpu": cpu_math.source("_f2h")}, targets=("cpu",))
+
+# ------------------------------------------------------------------ CPU memory access
+# CPU kernels take tensors as ndarray objects and read and write their memory through
+# pointers (kernels/native.py): _data(obj) is the data pointer, _ld_<t>(p, k) element k of
+# a <t> array at p (k may be negative: strides are relative to the data pointer),
+# _st_<t>(p, k, v) stores v (cast to <t> by numba at the call)
+_define("_data", {"cpu": f'''
+@intrinsic
+def _data(typingctx, obj):
+    sig = _nbt.voidptr(_nbt.voidptr)
+
+    def codegen(context, builder, signature, args):
+        i8p = _llir.IntType(8).as_pointer()
+        slot = builder.gep(builder.bitcast(args[0], i8p),
+                           [_llir.Constant(_llir.IntType(64), {DATA_OFFSET})])
+        return builder.load(builder.bitcast(slot, i8p.as_pointer()))
+    return sig, codegen
+'''}, targets=("cpu",))
+_LD = '''
+@intrinsic
+def _ld_{t}(typingctx, ptr, k):
+    sig = _nbt.{t}(_nbt.voidptr, _nbt.int64)
+
+    def codegen(context, builder, signature, args):
+        dm = context.data_model_manager[_nbt.{t}]
+        p = builder.bitcast(args[0], dm.get_data_type().as_pointer())
+        return dm.from_data(builder, builder.load(builder.gep(p, [args[1]])))
+    return sig, codegen
+'''
+_ST = '''
+@intrinsic
+def _st_{t}(typingctx, ptr, k, v):
+    sig = _nbt.void(_nbt.voidptr, _nbt.int64, _nbt.{t})
+
+    def codegen(context, builder, signature, args):
+        dm = context.data_model_manager[_nbt.{t}]
+        p = builder.bitcast(args[0], dm.get_data_type().as_pointer())
+        builder.store(dm.as_data(builder, args[2]), builder.gep(p, [args[1]]))
+        return context.get_dummy_value()
+    return sig, codegen
+'''
+for _t in ("boolean", "uint8", "int8", "int16", "int32", "int64", "uint16", "float32",
+           "float64"):
+    _define(f"_ld_{_t}", {"cpu": _LD.format(t=_t)}, targets=("cpu",))
+    _define(f"_st_{_t}", {"cpu": _ST.format(t=_t)}, targets=("cpu",))
 
 
 def _closure(names, target):

@@ -15,7 +15,7 @@ import numpy as np
 
 from gpujit import dtypes as _dt
 
-__all__ = ["ArgSpec", "KernelSpec", "arg_spec", "Layout", "KernelBuildError"]
+__all__ = ["ArgSpec", "KernelSpec", "arg_spec", "check_args", "Layout", "KernelBuildError"]
 
 
 class KernelBuildError(RuntimeError):
@@ -68,6 +68,37 @@ def arg_spec(x, static: bool) -> ArgSpec:
         if isinstance(x, py):
             return ArgSpec("scalar", dt)
     raise TypeError(f"a kernel argument must be an array or a number, not {type(x).__name__}")
+
+
+def check_args(spec: KernelSpec, args, array_type):
+    """Raise TypeError/ValueError unless `args` are what the kernel of `spec` was built for
+    (its code reads memory by the sizes, strides and dtypes of the spec: an array that
+    does not match would be read wrongly, not rejected)."""
+    if len(args) != len(spec.inputs):
+        raise TypeError(f"the kernel takes {len(spec.inputs)} arguments, got {len(args)}")
+    for k, (s, a) in enumerate(zip(spec.inputs, args)):
+        if s.kind == "scalar":
+            if not isinstance(a, (bool, int, float, np.bool_, np.number)):
+                raise TypeError(f"kernel argument {k} must be a number, not "
+                                f"{type(a).__name__}")
+            continue
+        if not isinstance(a, array_type):
+            raise TypeError(f"kernel argument {k} must be a {array_type.__module__}."
+                            f"{array_type.__name__}, not {type(a).__name__}")
+        if not a.dtype.isnative or _dt.from_numpy_dtype(a.dtype) is not s.dtype:
+            raise TypeError(f"kernel argument {k} has dtype {a.dtype}; the kernel was built "
+                            f"for {s.dtype}")
+        have = arg_spec(a, spec.static)
+        if have.ndim != s.ndim or have.broadcast != s.broadcast:
+            raise ValueError(f"kernel argument {k} has shape {tuple(a.shape)}; the kernel was "
+                             f"built for rank {s.ndim} with size-1 dims {s.broadcast}")
+        if spec.static and (have.sizes, have.strides) != (s.sizes, s.strides):
+            raise ValueError(f"kernel argument {k} has shape {have.sizes} and strides "
+                             f"{have.strides}; the STATIC kernel was built for {s.sizes} and "
+                             f"{s.strides}")
+        if s.contiguous and not have.contiguous:
+            raise ValueError(f"kernel argument {k} is not C-contiguous; the kernel was built "
+                             f"for a contiguous one")
 
 
 # --------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Compiling generated kernel modules, per target, through the disk cache.
 
-- cpu: the module is written once to `<cache>/cpu/gen_<sha>.py` (sha of its text and the
-  library versions) and imported from there, so numba's own `cache=True` can store the
-  compiled code beside it (it cannot cache code exec'd from a string). A manifest lists
-  numba's cache files with their checksums; a mismatch removes them before import.
+- cpu: numba compiles the module's `kernel` (a cfunc); its object code for this host CPU is
+  stored under `<cache>/cpu/<sha>.json` (sha of the module text, llvmlite's version, the
+  host CPU and gpujit's version) and loaded with llvmlite, so a warm process never imports
+  numba (kernels/native.py).
 - cuda: `numba.cuda.compile_ptx` (never the dispatcher) to PTX, stored with its entry name
   (read from the PTX: numba's mangled names carry a process counter) under
   `<cache>/cuda/<sha>.json`, keyed by the module text, signature, compute capability and
@@ -13,15 +13,10 @@
 """
 from __future__ import annotations
 
-import glob
-import importlib.metadata
-import importlib.util
 import linecache
-import os
 import re
 import sys
 import warnings
-from pathlib import Path
 
 from . import cache as _cache
 from .spec import KernelBuildError
@@ -36,6 +31,8 @@ def versions() -> str:
     """Library versions that key the disk cache."""
     global _VERSIONS
     if _VERSIONS is None:         # (without importing numba: a PTX disk hit never needs it)
+        import importlib.metadata
+
         import gpujit
 
         def version(dist):
@@ -59,92 +56,42 @@ def _exec_module(text, name):
 
 # ------------------------------------------------------------------------------ cpu
 
-def _numba_files(manifest, stem, directory):
-    files = set(manifest.get("files", {})) if manifest else set()
-    files.update(glob.glob(os.path.join(directory, "__pycache__", f"{stem}.kernel-*")))
-    if manifest and manifest.get("cache_path"):
-        files.update(glob.glob(os.path.join(manifest["cache_path"], f"{stem}.kernel-*")))
-    return files
-
-
-def _purge(files, sums: Path):
-    for f in list(files) + [str(sums)]:
-        try:
-            os.unlink(f)
-        except OSError:
-            pass
-
-
-def _manifest_ok(manifest):
-    for f, digest in manifest.get("files", {}).items():
-        try:
-            if _cache.sha256(Path(f).read_bytes()) != digest:
-                return False
-        except OSError:
-            return False
-    return bool(manifest.get("files"))
-
-
 def compile_cpu(text: str):
-    """(numba dispatcher of the module's `kernel`, loaded from the disk cache?)"""
-    sha = _cache.sha256(text + "\n# " + versions())[:40]
-    directory = _cache.cache_dir() / "cpu"
-    stem = f"gen_{sha}"
-    path, sums = directory / f"{stem}.py", directory / f"{stem}.sums"
-    try:
-        current = path.read_text()
-    except OSError:
-        current = None
-    manifest = _cache.read_verified_json(sums)
-    if current != text:
-        _purge(_numba_files(manifest, stem, str(directory)), sums)
-        _cache.atomic_write(path, text)
-        manifest = None
-    elif manifest is not None and not _manifest_ok(manifest):
-        _purge(_numba_files(manifest, stem, str(directory)), sums)
-        manifest = None
-    had_files = bool(_numba_files(manifest, stem, str(directory)))
-    try:
-        disp = _import_kernel(path, sha)
-    except Exception as e:
-        if not had_files:
-            raise KernelBuildError(f"numba could not compile the generated kernel "
-                                   f"{path}:\n{e}") from e
-        # a cache file numba could not read: remove what is there and compile afresh
-        _purge(_numba_files(manifest, stem, str(directory)), sums)
-        disp = _import_kernel(path, sha)
-    disk_hit = bool(sum(disp.stats.cache_hits.values()))
-    if not disk_hit:
-        _write_manifest(disp, stem, sums)
-    return disp, disk_hit
-
-
-def _import_kernel(path: Path, sha):
-    name = f"gpujit_kernel_{sha}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    try:
-        spec.loader.exec_module(mod)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return mod.kernel
-
-
-def _write_manifest(disp, stem, sums: Path):
-    try:
-        cache_path = disp._cache._cache_path        # numba's FunctionCache (internal)
-    except AttributeError:
-        return
-    files = {}
-    for f in glob.glob(os.path.join(cache_path, f"{stem}.kernel-*")):
+    """(ctypes function of the module's `kernel`, loaded from the disk cache?, the cache
+    entry's path)"""
+    from . import native
+    key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version()]))[:40]
+    path = _cache.cache_dir() / "cpu" / f"{key}.json"
+    entry = _cache.read_verified_json(path)
+    if entry is not None:
         try:
-            files[f] = _cache.sha256(Path(f).read_bytes())
-        except OSError:
-            return
-    if files:
-        _cache.write_verified_json(sums, {"cache_path": cache_path, "files": files})
+            return native.load(entry), True, path
+        except native.NativeLoadError:
+            pass                      # compiled again below (numba registers its symbols)
+    try:                              # @cfunc with a signature: compiled when defined
+        cf = _exec_module(text, f"gpujit_kernel_{key}")["kernel"]
+    except Exception as e:
+        raise KernelBuildError(f"numba could not compile the generated kernel:\n{e}\n"
+                               f"{text}") from e
+    entry = native.build_entry(cf)
+    if entry is None:                 # no ELF objects here: numba's own function
+        _KEEP.append(cf)
+        return native.function_type(_c_params(cf))(cf.address), False, None
+    _cache.write_verified_json(path, entry)
+    return native.load(entry), False, path
+
+
+_KEEP = []         # numba cfuncs whose code is called directly (non-ELF platforms)
+
+
+def _c_params(cf):
+    names = {"voidptr": "ptr", "int64": "i64", "float64": "double", "bool": "i8"}
+    return [names[str(t)] for t in cf._sig.args]
+
+
+def _gpujit_version():
+    import gpujit
+    return f"gpujit {gpujit.__version__}"
 
 
 # ------------------------------------------------------------------------------ cuda

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 
 import numpy as np
 import pytest
@@ -296,7 +297,7 @@ def test_a_dynamic_kernel_serves_other_sizes_of_its_pattern():
 def test_static_kernels_bake_sizes_and_strides_in():
     x, y = LAYOUTS["transposed"]
     k = K.build(K.spec_for(traced(_pair, x, y), (x, y), static=True), "cpu")
-    assert "i1 = i % 5" in k.source and "x0 = a0[i0 + i1 * 4]" in k.source
+    assert "i1 = i % 5" in k.source and "x0 = _ld_float32(a0, i0 + i1 * 4)" in k.source
     assert "n = 20" in k.launcher_source
     d = K.build(K.spec_for(traced(_pair, x, y), (x, y), static=False), "cpu")
     assert "i1 = i % s1" in d.source and "st0_0" in d.source
@@ -340,12 +341,88 @@ def test_integer_division_by_zero_raises_as_eager(static):
     y = np.array([[1, 2, 0], [3, 1, 2]], np.int32)
     g = traced(lambda a, b: (a // b) * 2 + a % b, x, np.ones_like(y))
     k = K.build(K.spec_for(g, (x, y), static=static), "cpu")
-    assert ("in prange(n)" in k.source) != static    # DYNAMIC: a parallel loop's reduction
+    assert "return zd" in k.source                  # each chunk counts its zero divisors
     with pytest.raises(ZeroDivisionError) as e:
         k(x, y)
     with pytest.raises(type(e.value)):
         gpujit.from_numpy(x) // gpujit.from_numpy(y)
     assert_same(k(x, y + (y == 0))[0], reference(g, (x, y + (y == 0)))[0])
+    if not static:                                  # in a parallel launch: the last chunk
+        big_x = np.arange(1 << 17, dtype=np.int32).reshape(2, -1)
+        big_y = np.ones_like(big_x)
+        big_y[1, -1] = 0
+        with pytest.raises(ZeroDivisionError):
+            k(big_x, big_y)
+
+
+def test_parallel_launches_cut_the_range_into_chunks(monkeypatch):
+    """Large launches run in chunks that cover the range once and give the serial result."""
+    from gpujit.kernels import threads
+    x = _R.standard_normal((3, 1 << 16)).astype(np.float32)
+    g = traced(lambda a: (a * 0.5).tanh() + a.abs(), x)
+    k = K.build(K.spec_for(g, (x,), static=True), "cpu")
+    assert "_par(_kern, n," in k.launcher_source
+    calls = []
+    real = threads.run_chunks
+
+    def spy(fn, n, *args):
+        def chunk(lo, hi, *a):
+            calls.append((lo, hi, threading.get_ident()))
+            return fn(lo, hi, *a)
+        return real(chunk, n, *args)
+    monkeypatch.setitem(k.launch.__globals__, "_par", spy)
+    old = threads.get_num_threads()
+    try:
+        threads.set_num_threads(4)
+        out = k(x)[0]
+        spans = sorted((lo, hi) for lo, hi, _ in calls)
+        assert len(spans) > 4 and spans[0][0] == 0 and spans[-1][1] == x.size
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))     # no gap, no overlap
+        assert min(calls)[2] == threading.get_ident()    # the caller starts at once
+        assert_same(out, reference(g, (x,))[0])
+        threads.set_num_threads(1)
+        calls.clear()
+        assert_same(k(x)[0], out)
+        assert len(calls) == 1
+    finally:
+        threads.set_num_threads(old)
+    with pytest.raises(ValueError, match="positive int"):
+        threads.set_num_threads(0)
+
+
+def test_chunks_run_on_several_threads_at_once():
+    from gpujit.kernels import threads
+    barrier = threading.Barrier(3, timeout=20)
+    seen = set()
+
+    def chunk(lo, hi, scale):
+        if lo == 0 or len(seen) < 3:      # the first chunks wait for each other
+            seen.add(threading.get_ident())
+            barrier.wait()
+        return (hi - lo) * scale
+    old = threads.get_num_threads()
+    try:
+        threads.set_num_threads(3)
+        assert threads.run_chunks(chunk, 1 << 18, 2) == 2 << 18
+        assert len(seen) == 3
+    finally:
+        threads.set_num_threads(old)
+
+
+def test_an_error_in_a_chunk_reaches_the_caller():
+    from gpujit.kernels import threads
+
+    def chunk(lo, hi):
+        if lo > 0:
+            raise OverflowError(f"chunk at {lo}")
+        return 0
+    old = threads.get_num_threads()
+    try:
+        threads.set_num_threads(2)
+        with pytest.raises(OverflowError, match="chunk at"):
+            threads.run_chunks(chunk, 1 << 18)
+    finally:
+        threads.set_num_threads(old)
 
 
 def test_mixed_dtypes_promote_as_eager():
@@ -364,7 +441,7 @@ def test_the_chain_and_gelu_in_parallel_kernels():
     for fn in fns:
         for static in (True, False):
             k = run_and_compare(traced(fn, x, y), (x, y), static=static)
-            assert "in prange(n)" in k.source
+            assert "_par(_kern, n," in k.launcher_source
         assert "_vexp_f32" in k.source             # the vectorizable exp, not libm
         x64, y64 = x.astype(np.float64), y.astype(np.float64)
         k = run_and_compare(traced(fn, x64, y64), (x64, y64), static=False)
@@ -384,7 +461,7 @@ def test_dump_prints_the_generated_source(monkeypatch, capsys):
     k = K.build(K.spec_for(g, (x,), static=True), "cpu")
     out = capsys.readouterr().out
     assert "[gpujit] kernel (cpu)" in out and k.source in out
-    assert "def kernel(a0, o0, n):" in k.source
+    assert "def kernel(start, stop, a0, o0):" in k.source
 
 
 # ------------------------------------------------------------------ random graphs

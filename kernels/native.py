@@ -1,0 +1,220 @@
+"""Native CPU kernels: numba compiles, llvmlite loads, ctypes calls.
+
+A CPU kernel module defines `kernel` as a numba `cfunc` over raw pointers. At a cold
+compile (numba imported) its LLVM IR is taken, numba's wrappers (`cfunc.*`, `cpython.*`:
+they report exceptions through numba's helper library) are dropped, a plain C entry point
+`gpujit_kernel` that calls numba's function is added, and the module becomes an object file
+for this host CPU. That object is what the disk cache keeps: a later process loads it with
+llvmlite's MCJIT and calls it through ctypes, without importing numba at all (importing
+numba and initialising its CPU target costs ~0.27 s; llvmlite ~20 ms), which is what
+makes the first call of a compiled function with a warm cache fast.
+
+The entry point takes tensors as Python objects (ctypes `py_object`): the kernel reads
+each ndarray's data pointer from the object (the field after the object header, NumPy's
+`PyArrayObject_fields.data`; checked against `ndarray.ctypes.data` once per process), which
+costs less per call than ctypes converting pointers or numba's dispatcher unboxing arrays.
+ctypes releases the GIL during the call, so chunks of one launch run in parallel on
+Python threads (kernels/threads.py).
+
+Every symbol the object needs from outside (libm's `tanhf`...) is listed in the cache entry
+(read from the ELF symbol table) and must resolve in this process before the object is
+loaded: an unresolved symbol would abort LLVM's linker. Non-ELF platforms call numba's
+own cfunc and keep nothing on disk.
+"""
+from __future__ import annotations
+
+import base64
+import ctypes
+import re
+import struct
+import sys
+import threading
+
+import numpy as np
+
+__all__ = ["DATA_OFFSET", "abi_key", "build_entry", "load", "NativeLoadError"]
+
+ENTRY = "gpujit_kernel"
+# where an ndarray's data pointer sits in its object: right after the object header
+DATA_OFFSET = object.__basicsize__
+_CTYPES = {"ptr": ctypes.py_object, "i64": ctypes.c_int64, "double": ctypes.c_double,
+           "i8": ctypes.c_bool}
+
+_lock = threading.Lock()
+_state = {}           # "ll": llvmlite.binding, "tm": the host target machine
+_engines = []         # every loaded engine lives as long as the process (kernels may)
+
+
+class NativeLoadError(RuntimeError):
+    """A cached object cannot be loaded in this process (a symbol it needs is missing)."""
+
+
+def _probe_offset():
+    """Whether ndarray objects keep their data pointer at DATA_OFFSET here."""
+    for a in (np.zeros(3), np.arange(7, dtype=np.int8)[2:]):
+        if ctypes.c_void_p.from_address(id(a) + DATA_OFFSET).value != a.ctypes.data:
+            return False
+    return True
+
+
+OFFSET_OK = _probe_offset()
+
+
+def _llvm():
+    """llvmlite.binding, initialised, and the target machine of this host (cached)."""
+    if "tm" not in _state:
+        with _lock:
+            if "tm" not in _state:
+                import llvmlite.binding as ll
+                ll.initialize_native_target()
+                ll.initialize_native_asmprinter()
+                target = ll.Target.from_default_triple()
+                tm = target.create_target_machine(
+                    cpu=ll.get_host_cpu_name(), features=ll.get_host_cpu_features().flatten(),
+                    opt=3, reloc="pic", codemodel="default")
+                _state["ll"], _state["tm"] = ll, tm
+    return _state["ll"], _state["tm"]
+
+
+def abi_key() -> str:
+    """What an object file depends on besides the kernel's source: llvmlite's LLVM, this
+    host's triple, CPU and features, and the object layout the entry point reads."""
+    if "key" not in _state:
+        import llvmlite
+        ll, _ = _llvm()
+        _state["key"] = (f"llvmlite {llvmlite.__version__}; {ll.get_default_triple()}; "
+                         f"{ll.get_host_cpu_name()}; {ll.get_host_cpu_features().flatten()}; "
+                         f"data offset {DATA_OFFSET}; {sys.implementation.cache_tag}")
+    return _state["key"]
+
+
+# ------------------------------------------------------------------ cold: numba -> object
+
+_DEFINE = re.compile(r'^define [^@]*@("?)([^"(\s]+)\1\((.*)\)[^(]*\{$')
+
+
+def _functions(ir):
+    """(name, parameter text, first line, last line) of every function defined in ir."""
+    lines = ir.splitlines()
+    out, start = [], None
+    for k, line in enumerate(lines):
+        m = _DEFINE.match(line)
+        if m:
+            start = (m.group(2), m.group(3), k)
+        elif line == "}" and start is not None:
+            out.append((*start, k))
+            start = None
+    return lines, out
+
+
+def _param_types(params):
+    """The LLVM types of a parameter list text (attributes and names dropped)."""
+    types, depth, cur = [], 0, ""
+    for ch in params + ",":
+        if ch == "," and depth == 0:
+            types.append(cur.strip().split(" ")[0])
+            cur = ""
+            continue
+        depth += ch in "({[<"
+        depth -= ch in ")}]>"
+        cur += ch
+    return [t for t in types if t]
+
+
+def _wrapped_ir(ir: str, inner: str):
+    """The IR without numba's wrappers, plus `gpujit_kernel` calling `inner`; and the
+    C parameter types of the entry point."""
+    lines, funcs = _functions(ir)
+    drop, params = set(), None
+    for name, ptext, a, b in funcs:
+        if name.startswith(("cfunc.", "cpython.")):
+            drop.update(range(a, b + 1))
+        if name == inner:
+            params = _param_types(ptext)
+    if params is None:
+        raise RuntimeError(f"numba's IR has no function {inner}")
+    args = params[2:]                 # after numba's (return slot, exception slot)
+    c_types = ["i8" if t == "i1" else t for t in args]
+    body, call = [], []
+    for k, (t, c) in enumerate(zip(args, c_types)):
+        if t != c:
+            body.append(f"  %b{k} = trunc i8 %a{k} to i1")
+            call.append(f"i1 %b{k}")
+        else:
+            call.append(f"{t} %a{k}")
+    wrapper = "\n".join([
+        f"define i64 @{ENTRY}({', '.join(f'{c} %a{k}' for k, c in enumerate(c_types))}) {{",
+        "  %ret = alloca i64", "  store i64 0, ptr %ret", "  %exc = alloca ptr", *body,
+        f'  %st = call i32 @"{inner}"(ptr %ret, ptr %exc{"".join(", " + c for c in call)})',
+        "  %v = load i64, ptr %ret", "  ret i64 %v", "}"])
+    kept = [ln for k, ln in enumerate(lines) if k not in drop]
+    return "\n".join(kept) + "\n" + wrapper + "\n", c_types
+
+
+def build_entry(cfunc_obj) -> dict | None:
+    """The cache entry (object code, entry point types, undefined symbols) of a compiled
+    numba cfunc; None where the object format is not ELF (then call `cfunc_obj.address`)."""
+    ll, tm = _llvm()
+    inner = cfunc_obj.native_name[len("cfunc."):]
+    ir, c_types = _wrapped_ir(cfunc_obj.inspect_llvm(), inner)
+    mod = ll.parse_assembly(ir)
+    mod.verify()
+    obj = tm.emit_object(mod)
+    undefined = elf_undefined_symbols(obj)
+    if undefined is None:
+        return None
+    return {"object": base64.b64encode(obj).decode(), "entry": ENTRY, "params": c_types,
+            "undefined": undefined}
+
+
+def elf_undefined_symbols(obj: bytes):
+    """Names of the undefined symbols of a 64-bit little-endian ELF object, or None."""
+    if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:
+        return None
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + k * shentsize)
+                for k in range(shnum)]
+    names = []
+    for sh in sections:
+        if sh[1] != 2:            # SHT_SYMTAB
+            continue
+        strtab = sections[sh[6]]
+        strings = obj[strtab[4]:strtab[4] + strtab[5]]
+        for off in range(sh[4], sh[4] + sh[5], sh[9] or 24):
+            st_name, _info, _other, shndx = struct.unpack_from("<IBBH", obj, off)
+            if shndx == 0 and st_name:
+                names.append(strings[st_name:strings.index(b"\0", st_name)].decode())
+    return sorted(set(names))
+
+
+# ------------------------------------------------------------------ warm: object -> call
+
+def function_type(params):
+    return ctypes.CFUNCTYPE(ctypes.c_int64, *(_CTYPES[t] for t in params))
+
+
+def load(entry: dict):
+    """The ctypes function of a cache entry, loaded with llvmlite's MCJIT."""
+    if not OFFSET_OK:
+        raise NativeLoadError("ndarray objects do not keep their data pointer where "
+                              "gpujit's CPU kernels read it")
+    ll, tm = _llvm()
+    missing = [s for s in entry["undefined"] if not ll.address_of_symbol(s)]
+    if missing:
+        raise NativeLoadError(f"symbols not found in this process: {missing}")
+    try:
+        obj = base64.b64decode(entry["object"], validate=True)
+        params = entry["params"]
+        ftype = function_type(params)
+    except (ValueError, KeyError, TypeError) as e:
+        raise NativeLoadError(f"a malformed cache entry: {e}") from e
+    with _lock:
+        engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
+        engine.add_object_file(ll.ObjectFileRef.from_data(obj))
+        engine.finalize_object()
+        address = engine.get_function_address(entry["entry"])
+        _engines.append(engine)
+    if not address:
+        raise NativeLoadError(f"the object has no function {entry['entry']}")
+    return ftype(address)
