@@ -218,3 +218,45 @@ def load(entry: dict):
     if not address:
         raise NativeLoadError(f"the object has no function {entry['entry']}")
     return ftype(address)
+
+
+# ------------------------------------------------------------------ a spin wait
+
+_SPIN_IR = """
+define void @gpujit_spin(ptr %flag, i64 %seen, i64 %limit) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [0, %entry], [%i1, %next]
+  %v = load atomic i64, ptr %flag acquire, align 8
+  %changed = icmp ne i64 %v, %seen
+  br i1 %changed, label %out, label %next
+next:
+  %i1 = add i64 %i, 1
+  %more = icmp ult i64 %i1, %limit
+  br i1 %more, label %loop, label %out
+out:
+  ret void
+}
+"""
+
+
+def spin_function():
+    """spin(address of an int64, seen, limit): returns when the int64 is no longer `seen`
+    or after `limit` reads. Called through ctypes (without the GIL), it lets a worker
+    thread notice new work within a µs instead of sleeping (kernels/threads.py)."""
+    if "spin" not in _state:
+        ll, tm = _llvm()
+        mod = ll.parse_assembly(_SPIN_IR)
+        mod.verify()
+        obj = tm.emit_object(mod)
+        with _lock:
+            if "spin" not in _state:
+                engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
+                engine.add_object_file(ll.ObjectFileRef.from_data(obj))
+                engine.finalize_object()
+                _engines.append(engine)
+                _state["spin"] = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64,
+                                                  ctypes.c_int64)(
+                    engine.get_function_address("gpujit_spin"))
+    return _state["spin"]

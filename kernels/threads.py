@@ -2,9 +2,10 @@
 
 CPU kernels are called through ctypes, which releases the GIL for the call, so chunks run
 in parallel on ordinary Python threads. Waking a sleeping thread takes tens of µs (~30 µs
-on a 2-core VM), so a launch is cut into more chunks than threads and the caller starts
-on them at once: workers take chunks as they wake, and a launch that ends before they do
-costs the caller nothing more. Launches below kernels/emit.py PARALLEL_MIN elements run
+on a 2-core VM), so an idle worker first spins for ~0.25 ms in native code, without the
+GIL, watching a counter of posted launches, and a launch is cut into more chunks than
+threads: the caller starts on them at once, workers take chunks as they come, and a
+launch that ends before a worker wakes costs the caller nothing more. Launches below kernels/emit.py PARALLEL_MIN elements run
 on the caller alone.
 
 `set_num_threads` / `get_num_threads` (also `gpujit.set_num_threads`, as
@@ -13,14 +14,16 @@ the number of CPUs this process may run on.
 """
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
+import queue
 import threading
 
 __all__ = ["get_num_threads", "set_num_threads", "run_chunks"]
 
 _ALIGN = 64           # chunk boundaries at multiples of this many elements (cache lines)
-_MIN_CHUNK = 1 << 14  # elements: smaller chunks cost more to hand out than they save
+_MIN_CHUNK = 1 << 13  # elements: smaller chunks cost more to hand out than they save
 
 
 def _default_threads():
@@ -32,6 +35,8 @@ def _default_threads():
 
 _threads = int(os.environ.get("GPUJIT_NUM_THREADS", "0") or 0) or _default_threads()
 _jobs = None                  # queue.SimpleQueue the workers wait on
+_posted = ctypes.c_int64(0)   # counts posted launches: idle workers spin on it for a while
+_SPIN = 1_000_000             # reads (~0.25 ms) a worker spins before it sleeps
 _workers = 0
 _pool_lock = threading.Lock()
 
@@ -59,48 +64,70 @@ if hasattr(os, "register_at_fork"):
 
 
 def _worker(jobs):
+    from . import native
+    spin, posted = native.spin_function(), ctypes.addressof(_posted)
     while True:
-        jobs.get().work()
+        seen = _posted.value
+        try:
+            job = jobs.get_nowait()
+        except queue.Empty:
+            spin(posted, seen, _SPIN)     # the next job, seen within a µs (GIL released)
+            try:
+                job = jobs.get_nowait()
+            except queue.Empty:
+                job = jobs.get()          # asleep until a job comes
+        job.work()
 
 
 def _queue(workers):
-    """The job queue, with at least `workers` threads waiting on it."""
+    """The job queue, with at least `workers` threads waiting on it, and the spin wait."""
     global _jobs, _workers
+    from . import native
+    spin = native.spin_function()
     with _pool_lock:
         if _jobs is None:
-            import queue
             _jobs = queue.SimpleQueue()
         while _workers < workers:
             threading.Thread(target=_worker, args=(_jobs,), name=f"gpujit-cpu-{_workers}",
                              daemon=True).start()
             _workers += 1
-        return _jobs
+        return _jobs, spin
 
 
 class _Job:
     """One launch's chunks. Threads take chunks until none is left (next() on a count is
     atomic), so the caller starts at once and a worker that wakes late only takes what
-    remains; the caller then waits only for chunks a worker has taken."""
+    remains; the thread that ends the last chunk sets `finished` (which the caller spins
+    on for a while) and releases `lock` (on which it then sleeps)."""
 
     def __init__(self, fn, bounds, args):
         self.fn, self.bounds, self.args = fn, bounds, args
-        self.take = itertools.count()
-        self.results = []
+        self.take, self.ended = itertools.count(), itertools.count()
+        self.results = [0] * len(bounds)
         self.error = None
-        self.done = threading.Event()
+        self.finished = ctypes.c_int64(0)
+        self.lock = threading.Lock()
+        self.lock.acquire()
 
     def work(self):
         fn, bounds, args, results = self.fn, self.bounds, self.args, self.results
+        last = len(bounds) - 1
         for k in self.take:
-            if k >= len(bounds):
+            if k > last:
                 return
             try:
-                results.append(fn(*bounds[k], *args))
+                results[k] = fn(*bounds[k], *args)
             except BaseException as e:          # the caller re-raises it
                 self.error = e
-                results.append(0)
-            if len(results) == len(bounds):
-                self.done.set()
+            if next(self.ended) == last:
+                self.finished.value = 1
+                self.lock.release()
+
+    def wait(self, spin):
+        if not self.finished.value:
+            spin(ctypes.addressof(self.finished), 0, _SPIN)
+            if not self.finished.value:
+                self.lock.acquire()
 
 
 def run_chunks(fn, n, *args):
@@ -109,16 +136,16 @@ def run_chunks(fn, n, *args):
     t = min(_threads, max(1, n // _MIN_CHUNK))
     if t <= 1:
         return fn(0, n, *args)
-    pieces = min(4 * t, max(t, n // _MIN_CHUNK))
+    pieces = min(8 * t, n // _MIN_CHUNK)
     step = -(-n // pieces)
     step = -(-step // _ALIGN) * _ALIGN
     job = _Job(fn, [(lo, min(lo + step, n)) for lo in range(0, n, step)], args)
-    jobs = _queue(t - 1)
+    jobs, spin = _queue(t - 1)
     for _ in range(t - 1):
         jobs.put(job)
+    _posted.value += 1                # wakes spinning workers (a lost update only delays)
     job.work()
-    if len(job.results) < len(job.bounds):
-        job.done.wait()
+    job.wait(spin)
     if job.error is not None:
         raise job.error
     return sum(job.results)
