@@ -1,6 +1,7 @@
 """gpujit.kernels: fusion group -> code. Generated numba source from the registry's scalar
-expressions, compiled for CUDA (PTX launched through CuPy), for the CPU (numba njit) and for
-numba's CUDA simulator, plus the on-disk kernel cache (the fuser issue). It knows nothing
+expressions, compiled for CUDA (PTX launched through CuPy), for the CPU (a numba cfunc whose
+object code is loaded with llvmlite and called through ctypes) and for numba's CUDA
+simulator, plus the on-disk kernel cache (the fuser issue). It knows nothing
 about the frontend or the graph passes.
 
     spec = KernelSpec(subgraph, tuple(arg_spec(a, static=True) for a in args), device, True)
@@ -12,7 +13,8 @@ The stages, one module each: spec.py (what a kernel is specialized on, the itera
 layout), scalar_codegen.py (each node's scalar expression as typed Python), prims.py and
 cpu_math.py (the functions those call, per target), emit.py (the kernel module: loop,
 index arithmetic), launch.py (the host launcher: outputs, argument packing), targets.py
-(compiling through the disk cache), cache.py (memory/disk cache, counters).
+(compiling through the disk cache), native.py (CPU object code: emit, load, call),
+threads.py (CPU launches in chunks on threads), cache.py (memory/disk cache, counters).
 """
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ ask for the same new kernel compile it once (the other 7 wait for that key and t
 while kernels of other keys compile concurrently (numba serializes its compiler with its
 own lock; no thread holds one of ours while waiting for it on another key's behalf).
 
-On disk, every entry carries a checksum: a generated CPU module is named by the hash of
-its text and compared with it, numba's cache files beside it are listed with their
-SHA-256 in a manifest, PTX entries store the hash of their content. A corrupt or truncated
+On disk, every entry carries a checksum: CPU entries (object code, kernels/native.py) and
+PTX entries are JSON that stores the SHA-256 of its content, named by a hash of the kernel
+source and what the code depends on. A corrupt or truncated
 entry is removed and compiled again. Files are written to a temporary name and renamed,
 so a reader never sees half a file.
 """

@@ -87,7 +87,7 @@ def check_args(spec: KernelSpec, args, array_type):
                             f"{array_type.__name__}, not {type(a).__name__}")
         if not a.dtype.isnative or _dt.from_numpy_dtype(a.dtype) is not s.dtype:
             raise TypeError(f"kernel argument {k} has dtype {a.dtype}; the kernel was built "
-                            f"for {s.dtype}")
+                            f"for {np.dtype(s.dtype.np)}")
         have = arg_spec(a, spec.static)
         if have.ndim != s.ndim or have.broadcast != s.broadcast:
             raise ValueError(f"kernel argument {k} has shape {tuple(a.shape)}; the kernel was "

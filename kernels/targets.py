@@ -60,6 +60,9 @@ def compile_cpu(text: str):
     """(ctypes function of the module's `kernel`, loaded from the disk cache?, the cache
     entry's path)"""
     from . import native
+    if not native.OFFSET_OK:
+        raise KernelBuildError("this Python's ndarray objects do not keep their data pointer "
+                               "where gpujit's CPU kernels read it; CPU fusion is off")
     key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version()]))[:40]
     path = _cache.cache_dir() / "cpu" / f"{key}.json"
     entry = _cache.read_verified_json(path)
@@ -78,14 +81,17 @@ def compile_cpu(text: str):
         _KEEP.append(cf)
         return native.function_type(_c_params(cf))(cf.address), False, None
     _cache.write_verified_json(path, entry)
-    return native.load(entry), False, path
+    try:
+        return native.load(entry), False, path
+    except native.NativeLoadError as e:
+        raise KernelBuildError(f"the compiled CPU kernel cannot be loaded: {e}") from e
 
 
 _KEEP = []         # numba cfuncs whose code is called directly (non-ELF platforms)
 
 
 def _c_params(cf):
-    names = {"voidptr": "ptr", "int64": "i64", "float64": "double", "bool": "i8"}
+    names = {"void*": "ptr", "int64": "i64", "float64": "double", "bool": "i8"}
     return [names[str(t)] for t in cf._sig.args]
 
 

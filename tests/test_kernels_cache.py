@@ -215,3 +215,38 @@ def test_the_kernel_source_is_importable_python():
     compile(k.source, "kernel", "exec")
     compile(k.launcher_source, "launcher", "exec")
     assert gpujit.__version__
+
+
+def test_without_elf_objects_the_kernel_runs_numbas_own_function(monkeypatch):
+    """Where object files are not ELF (macOS, Windows) nothing is cached on disk and the
+    kernel calls numba's compiled cfunc directly: the same launcher, the same answers."""
+    from gpujit.kernels import native
+    monkeypatch.setattr(native, "elf_undefined_symbols", lambda obj: None)
+    g = traced(lambda x, s, f: (x * s).tanh() + (x > 0) * f, X, 0.5, True)
+    for static in (True, False):
+        k = K.build(K.spec_for(g, (X, 0.5, True), static=static), "cpu")
+        assert k.extra["cache_file"] is None and not k.disk_hit
+        for s, f in ((0.5, True), (-2.0, False)):
+            assert_same(k(X, s, f)[0], reference(g, (X, s, f))[0])
+
+
+def test_kernel_calls_check_their_arguments():
+    """A kernel reads memory as its spec says: Kernel.__call__ refuses what does not fit."""
+    g = _graph(3.25)
+    k = K.build(K.spec_for(g, (X,), static=True), "cpu")
+    with pytest.raises(TypeError, match="dtype float64; the kernel was built for float32"):
+        k(X.astype(np.float64))
+    with pytest.raises(TypeError, match="dtype >f4"):
+        k(X.astype(">f4"))
+    with pytest.raises(ValueError, match=r"strides \(1, 4\); the STATIC kernel was built"):
+        k(np.ascontiguousarray(X.T).T)
+    with pytest.raises(ValueError, match="shape"):
+        k(X[:2])
+    with pytest.raises(TypeError, match="must be a numpy.ndarray, not list"):
+        k(X.tolist())
+    with pytest.raises(TypeError, match="takes 1 arguments, got 2"):
+        k(X, X)
+    d = K.build(K.spec_for(g, (X,), static=False), "cpu")
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        d(X[:, ::2])
+    assert_same(d(X[:, ::2].copy())[0], reference(g, (X[:, ::2].copy(),))[0])
