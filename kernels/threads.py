@@ -33,7 +33,17 @@ def _default_threads():
         return max(1, os.cpu_count() or 1)
 
 
-_threads = int(os.environ.get("GPUJIT_NUM_THREADS", "0") or 0) or _default_threads()
+def _env_threads():
+    value = os.environ.get("GPUJIT_NUM_THREADS", "")
+    try:
+        return max(0, int(value)) if value else 0
+    except ValueError:
+        import warnings
+        warnings.warn(f"GPUJIT_NUM_THREADS={value!r} is not an int; using the CPU count")
+        return 0
+
+
+_threads = _env_threads() or _default_threads()
 _jobs = None                  # queue.SimpleQueue the workers wait on
 _posted = ctypes.c_int64(0)   # counts posted launches: idle workers spin on it for a while
 _SPIN = 1_000_000             # reads (~0.25 ms) a worker spins before it sleeps

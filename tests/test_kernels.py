@@ -387,7 +387,8 @@ def test_parallel_launches_cut_the_range_into_chunks(monkeypatch):
     finally:
         threads.set_num_threads(old)
     with pytest.raises(ValueError, match="positive int"):
-        threads.set_num_threads(0)
+        gpujit.set_num_threads(0)                   # the public name, as torch's
+    assert gpujit.get_num_threads() == old
 
 
 def test_chunks_run_on_several_threads_at_once():
