@@ -11,15 +11,16 @@ output's flat index `i`, wrapped per target:
   `for i in range(cuda.grid(1), n, cuda.gridsize(1))`, compiled to PTX (cuda) or by the
   simulator's `cuda.jit` (sim).
 
-Index arithmetic. Every tensor argument arrives as a 1-D array (a pointer on the CPU); the kernel reads element
-`i` of inputs that are C-contiguous with the output's shape ("flat"), element 0 of
-single-element inputs (loaded once, before the loop), and for any other input ("strided")
-the offset `sum(i_d * stride_d) + shift` from the multi-index of `i` over the dims that do
-not broadcast (a broadcast dim has stride 0 and is left out; the shift makes offsets of
-negative strides start at the input's lowest address, where the launcher points the 1-D
-array; a CPU kernel counts from the data pointer instead, negative offsets allowed). STATIC kernels bake sizes, strides and shifts in as literals; DYNAMIC kernels take
-them as int64 arguments. When no input is strided and every output has the full shape, the
-loop is the flat fast path: no division at all.
+Index arithmetic. Every tensor argument arrives as a 1-D array (a pointer on the CPU); the
+kernel reads element `i` of inputs that are C-contiguous with the output's shape ("flat"),
+element 0 of single-element inputs (loaded once, before the loop), and for any other input
+("strided") the offset `sum(i_d * stride_d) + shift` from the multi-index of `i` over the
+dims that do not broadcast (a broadcast dim has stride 0 and is left out; the shift makes
+offsets of negative strides start at the input's lowest address, where the launcher points
+the 1-D array; a CPU kernel counts from the data pointer instead, negative offsets
+allowed). STATIC kernels bake sizes, strides and shifts in as literals; DYNAMIC kernels
+take them as int64 arguments. When no input is strided and every output has the full
+shape, the loop is the flat fast path: no division at all.
 """
 from __future__ import annotations
 

@@ -4,8 +4,9 @@ A kernel body is the same text for every target; it calls named primitives (`_ex
 `_ifloordiv`, `_rh` ...) and each target's module header binds those names:
 
 - cpu: numba (the kernel a `cfunc` over pointers, helpers `njit`, memory through the
-  `_data`/`_ld_<t>`/`_st_<t>` intrinsics below). float32 exp/tanh are the vectorizable versions of kernels/cpu_math.py
-  (PyPI's llvmlite has no SVML, so libm calls would keep the loop scalar); float16 arrays
+  `_data`/`_ld_<t>`/`_st_<t>` intrinsics below). float32 exp/tanh are the vectorizable
+  versions of kernels/cpu_math.py (PyPI's llvmlite has no SVML, so libm calls would keep
+  the loop scalar); float16 arrays
   travel as uint16 and convert through LLVM's half type (numba's CPU target has no float16).
 - cuda: numba.cuda device code; `math.*` lowers to libdevice.
 - sim: the same kernel under numba's CUDA simulator, which runs it as Python on NumPy

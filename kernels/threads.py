@@ -5,8 +5,8 @@ in parallel on ordinary Python threads. Waking a sleeping thread takes tens of Â
 on a 2-core VM), so an idle worker first spins for ~0.25 ms in native code, without the
 GIL, watching a counter of posted launches, and a launch is cut into more chunks than
 threads: the caller starts on them at once, workers take chunks as they come, and a
-launch that ends before a worker wakes costs the caller nothing more. Launches below kernels/emit.py PARALLEL_MIN elements run
-on the caller alone.
+launch that ends before a worker wakes costs the caller nothing more. Launches below
+kernels/emit.py PARALLEL_MIN elements run on the caller alone.
 
 `set_num_threads` / `get_num_threads` (also `gpujit.set_num_threads`, as
 `torch.set_num_threads`; or GPUJIT_NUM_THREADS) choose how many threads; the default is
