@@ -154,12 +154,9 @@ def _wrapped_ir(ir: str, inner: str):
 def build_entry(cfunc_obj) -> dict | None:
     """The cache entry (object code, entry point types, undefined symbols) of a compiled
     numba cfunc; None where the object format is not ELF (then call `cfunc_obj.address`)."""
-    ll, tm = _llvm()
     inner = cfunc_obj.native_name[len("cfunc."):]
     ir, c_types = _wrapped_ir(cfunc_obj.inspect_llvm(), inner)
-    mod = ll.parse_assembly(ir)
-    mod.verify()
-    obj = tm.emit_object(mod)
+    obj = _emit(ir)
     undefined = elf_undefined_symbols(obj)
     if undefined is None:
         return None
@@ -190,6 +187,25 @@ def elf_undefined_symbols(obj: bytes):
 
 # ------------------------------------------------------------------ warm: object -> call
 
+def _emit(ir: str) -> bytes:
+    """LLVM IR text -> an object file for this host."""
+    ll, tm = _llvm()
+    mod = ll.parse_assembly(ir)
+    mod.verify()
+    return tm.emit_object(mod)
+
+
+def _link(obj: bytes, name: str) -> int:
+    """The address of function `name` of object `obj`, loaded into an engine of its own
+    (kernels' objects may define the same helper names); call with _lock held."""
+    ll, tm = _llvm()
+    engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
+    engine.add_object_file(ll.ObjectFileRef.from_data(obj))
+    engine.finalize_object()
+    _engines.append(engine)
+    return engine.get_function_address(name)
+
+
 def function_type(params):
     return ctypes.CFUNCTYPE(ctypes.c_int64, *(_CTYPES[t] for t in params))
 
@@ -199,22 +215,17 @@ def load(entry: dict):
     if not OFFSET_OK:
         raise NativeLoadError("ndarray objects do not keep their data pointer where "
                               "gpujit's CPU kernels read it")
-    ll, tm = _llvm()
-    missing = [s for s in entry["undefined"] if not ll.address_of_symbol(s)]
+    ll, _ = _llvm()
+    try:
+        missing = [s for s in entry["undefined"] if not ll.address_of_symbol(s)]
+        obj = base64.b64decode(entry["object"], validate=True)
+        ftype = function_type(entry["params"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise NativeLoadError(f"a malformed cache entry: {e!r}") from e
     if missing:
         raise NativeLoadError(f"symbols not found in this process: {missing}")
-    try:
-        obj = base64.b64decode(entry["object"], validate=True)
-        params = entry["params"]
-        ftype = function_type(params)
-    except (ValueError, KeyError, TypeError) as e:
-        raise NativeLoadError(f"a malformed cache entry: {e}") from e
     with _lock:
-        engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
-        engine.add_object_file(ll.ObjectFileRef.from_data(obj))
-        engine.finalize_object()
-        address = engine.get_function_address(entry["entry"])
-        _engines.append(engine)
+        address = _link(obj, entry["entry"])
     if not address:
         raise NativeLoadError(f"the object has no function {entry['entry']}")
     return ftype(address)
@@ -246,17 +257,9 @@ def spin_function():
     or after `limit` reads. Called through ctypes (without the GIL), it lets a worker
     thread notice new work within a µs instead of sleeping (kernels/threads.py)."""
     if "spin" not in _state:
-        ll, tm = _llvm()
-        mod = ll.parse_assembly(_SPIN_IR)
-        mod.verify()
-        obj = tm.emit_object(mod)
+        obj = _emit(_SPIN_IR)
         with _lock:
             if "spin" not in _state:
-                engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
-                engine.add_object_file(ll.ObjectFileRef.from_data(obj))
-                engine.finalize_object()
-                _engines.append(engine)
                 _state["spin"] = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64,
-                                                  ctypes.c_int64)(
-                    engine.get_function_address("gpujit_spin"))
+                                                  ctypes.c_int64)(_link(obj, "gpujit_spin"))
     return _state["spin"]
