@@ -51,6 +51,17 @@ def test_cuda_kernels_compile_to_ptx(static):
     assert entry in head
 
 
+@needs_nvvm
+@pytest.mark.parametrize("dtype_name", ["float16", "int8", "bool"])
+def test_every_fusible_op_compiles_to_ptx(dtype_name):
+    """numba.cuda types every op's scalar code for the device (float16 has its own math):
+    the simulator runs the same text as Python and would not notice."""
+    g, args, labels = sweep_graph(dtype_name)
+    ptx, entry = K.ptx_for(K.spec_for(g, args, static=False), cc=(9, 0))
+    head = ptx[ptx.index(".visible .entry"):]
+    assert entry in head and len(labels) > 10
+
+
 # ------------------------------------------------------------------ the launch, emulated
 
 class _DeviceArray:
