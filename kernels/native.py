@@ -206,6 +206,48 @@ def _link(obj: bytes, name: str) -> int:
     return engine.get_function_address(name)
 
 
+def _libraries():
+    """The C libraries whose functions objects may call: this process's global symbols
+    (libc, pthreads) and the C math library."""
+    if "libs" not in _state:
+        libs = [ctypes.CDLL(None)]
+        for name in ("libm.so.6", "libm.dylib", "msvcrt"):
+            try:
+                libs.append(ctypes.CDLL(name))
+                break
+            except OSError:
+                continue
+        _state["libs"] = libs
+    return _state["libs"]
+
+
+# numba's helper-library functions that only call the C99 function of the same name
+_NUMBA_C99 = {"numba_nextafter": "nextafter", "numba_nextafterf": "nextafterf"}
+
+
+def resolve_symbols(names):
+    """Make LLVM's linker find each external function in `names` (libm's `sinf`...);
+    the names it still cannot find. numba's code calls a few C99 functions through its
+    helper library (`numba_nextafterf` just calls `nextafterf`): those resolve to the C
+    library's own, so a warm process never needs numba."""
+    ll, _ = _llvm()
+    missing = []
+    for name in names:
+        if ll.address_of_symbol(name):
+            continue
+        address, c_name = None, _NUMBA_C99.get(name, name)
+        for lib in _libraries():
+            try:
+                address = address or ctypes.cast(getattr(lib, c_name), ctypes.c_void_p).value
+            except AttributeError:
+                pass
+        if address:
+            ll.add_symbol(name, address)
+        else:
+            missing.append(name)
+    return missing
+
+
 def function_type(params):
     return ctypes.CFUNCTYPE(ctypes.c_int64, *(_CTYPES[t] for t in params))
 
@@ -215,9 +257,8 @@ def load(entry: dict):
     if not OFFSET_OK:
         raise NativeLoadError("ndarray objects do not keep their data pointer where "
                               "gpujit's CPU kernels read it")
-    ll, _ = _llvm()
     try:
-        missing = [s for s in entry["undefined"] if not ll.address_of_symbol(s)]
+        missing = resolve_symbols(entry["undefined"])
         obj = base64.b64decode(entry["object"], validate=True)
         ftype = function_type(entry["params"])
     except (ValueError, KeyError, TypeError) as e:

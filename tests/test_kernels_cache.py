@@ -130,8 +130,9 @@ _WARM = """
 import sys, time
 import gpujit
 x = gpujit.rand(1000); y = gpujit.rand(1000)
-def chain(x, y):
-    return gpujit.tanh(x * 0.5 + y) * gpujit.sigmoid(x - y) + gpujit.relu(x)
+def chain(x, y):        # sin, expm1: libm's; nan_to_num: numba's helper (nextafterf)
+    z = gpujit.tanh(x * 0.5 + y) * gpujit.sigmoid(x - y) + gpujit.relu(x)
+    return z + gpujit.sin(y) * gpujit.expm1(x) + gpujit.nan_to_num(x / (y - 0.5))
 t = gpujit.trace(chain, (x, y), check_trace=False)
 t0 = time.perf_counter()
 t(x, y); out = t(x, y)
@@ -154,6 +155,8 @@ def test_a_warm_process_runs_fused_code_without_importing_numba(tmp_path):
         runs.append((eval(info), numba_imported == "True", float(seconds), float(total)))
     (cold, cold_numba, _, t_cold), (warm, warm_numba, s, t_warm) = runs
     assert cold[2] == 1 and cold_numba                  # compiled: numba was needed
+    entry, = [kcache.read_verified_json(p) for p in tmp_path.glob("**/cpu/*.json")]
+    assert {"sinf", "expm1f", "numba_nextafterf"} <= set(entry["undefined"])
     assert warm[2:] == (0, 1) and not warm_numba        # loaded: numba never imported
     assert abs(t_cold - t_warm) < 1e-3
     print(f"first two calls in a warm process: {s * 1e3:.0f} ms")
