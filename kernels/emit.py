@@ -40,7 +40,7 @@ _NB = {_dt.bool: "boolean", _dt.uint8: "uint8", _dt.int8: "int8", _dt.int16: "in
        _dt.int32: "int32", _dt.int64: "int64", _dt.float16: "float16",
        _dt.float32: "float32", _dt.float64: "float64"}
 _WEAK = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
-PARALLEL_MIN = 1 << 17        # elements; smaller CPU launches run on the calling thread
+PARALLEL_MIN = 1 << 14        # elements; smaller CPU launches run on the calling thread
 
 
 @dataclass

@@ -13,8 +13,8 @@ The entry point takes tensors as Python objects (ctypes `py_object`): the kernel
 each ndarray's data pointer from the object (the field after the object header, NumPy's
 `PyArrayObject_fields.data`; checked against `ndarray.ctypes.data` once per process), which
 costs less per call than ctypes converting pointers or numba's dispatcher unboxing arrays.
-ctypes releases the GIL during the call, so chunks of one launch run in parallel on
-Python threads (kernels/threads.py).
+ctypes releases the GIL during the call; large launches run in chunks on native threads
+(kernels/threads.py).
 
 Every symbol the object needs from outside (libm's `tanhf`...) is listed in the cache entry
 (read from the ELF symbol table) and must resolve in this process before the object is
@@ -195,15 +195,17 @@ def _emit(ir: str) -> bytes:
     return tm.emit_object(mod)
 
 
-def _link(obj: bytes, name: str) -> int:
-    """The address of function `name` of object `obj`, loaded into an engine of its own
-    (kernels' objects may define the same helper names); call with _lock held."""
+def _link(obj: bytes, *names: str) -> list:
+    """The addresses of functions `names` of object `obj`, loaded into an engine of its
+    own (kernels' objects may define the same helper names); call with _lock held."""
     ll, tm = _llvm()
     engine = ll.create_mcjit_compiler(ll.parse_assembly(""), tm)
     engine.add_object_file(ll.ObjectFileRef.from_data(obj))
     engine.finalize_object()
     _engines.append(engine)
-    return engine.get_function_address(name)
+    # never freed, not even at interpreter exit: native pool threads may still be in it
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(engine))
+    return [engine.get_function_address(name) for name in names]
 
 
 def _libraries():
@@ -252,6 +254,25 @@ def function_type(params):
     return ctypes.CFUNCTYPE(ctypes.c_int64, *(_CTYPES[t] for t in params))
 
 
+def kernel_function(params, address):
+    """The ctypes function of a kernel entry point at `address`; its `params` and
+    `address` let kernels/threads.py call it from native worker threads."""
+    fn = function_type(params)(address)
+    fn.params, fn.address = tuple(params), address
+    return fn
+
+
+def load_ir(ir: str, functions: dict) -> list:
+    """Compile LLVM IR of gpujit's own (calling nothing but the C library) and load it;
+    per name of `functions`, a ctypes function of (restype, *argtypes), or the bare
+    address where the value is None."""
+    obj = _emit(ir)
+    with _lock:
+        addresses = _link(obj, *functions)
+    return [a if sig is None else ctypes.CFUNCTYPE(*sig)(a)
+            for a, sig in zip(addresses, functions.values())]
+
+
 def load(entry: dict):
     """The ctypes function of a cache entry, loaded with llvmlite's MCJIT."""
     if not OFFSET_OK:
@@ -260,47 +281,14 @@ def load(entry: dict):
     try:
         missing = resolve_symbols(entry["undefined"])
         obj = base64.b64decode(entry["object"], validate=True)
-        ftype = function_type(entry["params"])
+        params = [str(t) for t in entry["params"]]
+        function_type(params)
     except (ValueError, KeyError, TypeError) as e:
         raise NativeLoadError(f"a malformed cache entry: {e!r}") from e
     if missing:
         raise NativeLoadError(f"symbols not found in this process: {missing}")
     with _lock:
-        address = _link(obj, entry["entry"])
+        address, = _link(obj, entry["entry"])
     if not address:
         raise NativeLoadError(f"the object has no function {entry['entry']}")
-    return ftype(address)
-
-
-# ------------------------------------------------------------------ a spin wait
-
-_SPIN_IR = """
-define void @gpujit_spin(ptr %flag, i64 %seen, i64 %limit) {
-entry:
-  br label %loop
-loop:
-  %i = phi i64 [0, %entry], [%i1, %next]
-  %v = load atomic i64, ptr %flag acquire, align 8
-  %changed = icmp ne i64 %v, %seen
-  br i1 %changed, label %out, label %next
-next:
-  %i1 = add i64 %i, 1
-  %more = icmp ult i64 %i1, %limit
-  br i1 %more, label %loop, label %out
-out:
-  ret void
-}
-"""
-
-
-def spin_function():
-    """spin(address of an int64, seen, limit): returns when the int64 is no longer `seen`
-    or after `limit` reads. Called through ctypes (without the GIL), it lets a worker
-    thread notice new work within a µs instead of sleeping (kernels/threads.py)."""
-    if "spin" not in _state:
-        obj = _emit(_SPIN_IR)
-        with _lock:
-            if "spin" not in _state:
-                _state["spin"] = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64,
-                                                  ctypes.c_int64)(_link(obj, "gpujit_spin"))
-    return _state["spin"]
+    return kernel_function(params, address)

@@ -79,7 +79,7 @@ def compile_cpu(text: str):
     entry = native.build_entry(cf)
     if entry is None:                 # no ELF objects here: numba's own function
         _KEEP.append(cf)
-        return native.function_type(_c_params(cf))(cf.address), False, None
+        return native.kernel_function(_c_params(cf), cf.address), False, None
     _cache.write_verified_json(path, entry)
     try:
         return native.load(entry), False, path

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 
 import numpy as np
 import pytest
@@ -353,77 +352,6 @@ def test_integer_division_by_zero_raises_as_eager(static):
         big_y[1, -1] = 0
         with pytest.raises(ZeroDivisionError):
             k(big_x, big_y)
-
-
-def test_parallel_launches_cut_the_range_into_chunks(monkeypatch):
-    """Large launches run in chunks that cover the range once and give the serial result."""
-    from gpujit.kernels import threads
-    x = _R.standard_normal((3, 1 << 16)).astype(np.float32)
-    g = traced(lambda a: (a * 0.5).tanh() + a.abs(), x)
-    k = K.build(K.spec_for(g, (x,), static=True), "cpu")
-    assert "_par(_kern, n," in k.launcher_source
-    calls = []
-    real = threads.run_chunks
-
-    def spy(fn, n, *args):
-        def chunk(lo, hi, *a):
-            calls.append((lo, hi, threading.get_ident()))
-            return fn(lo, hi, *a)
-        return real(chunk, n, *args)
-    monkeypatch.setitem(k.launch.__globals__, "_par", spy)
-    old = threads.get_num_threads()
-    try:
-        threads.set_num_threads(4)
-        out = k(x)[0]
-        spans = sorted((lo, hi) for lo, hi, _ in calls)
-        assert len(spans) > 4 and spans[0][0] == 0 and spans[-1][1] == x.size
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))     # no gap, no overlap
-        assert min(calls)[2] == threading.get_ident()    # the caller starts at once
-        assert_same(out, reference(g, (x,))[0])
-        threads.set_num_threads(1)
-        calls.clear()
-        assert_same(k(x)[0], out)
-        assert len(calls) == 1
-    finally:
-        threads.set_num_threads(old)
-    with pytest.raises(ValueError, match="positive int"):
-        gpujit.set_num_threads(0)                   # the public name, as torch's
-    assert gpujit.get_num_threads() == old
-
-
-def test_chunks_run_on_several_threads_at_once():
-    from gpujit.kernels import threads
-    barrier = threading.Barrier(3, timeout=20)
-    seen = set()
-
-    def chunk(lo, hi, scale):
-        if lo == 0 or len(seen) < 3:      # the first chunks wait for each other
-            seen.add(threading.get_ident())
-            barrier.wait()
-        return (hi - lo) * scale
-    old = threads.get_num_threads()
-    try:
-        threads.set_num_threads(3)
-        assert threads.run_chunks(chunk, 1 << 18, 2) == 2 << 18
-        assert len(seen) == 3
-    finally:
-        threads.set_num_threads(old)
-
-
-def test_an_error_in_a_chunk_reaches_the_caller():
-    from gpujit.kernels import threads
-
-    def chunk(lo, hi):
-        if lo > 0:
-            raise OverflowError(f"chunk at {lo}")
-        return 0
-    old = threads.get_num_threads()
-    try:
-        threads.set_num_threads(2)
-        with pytest.raises(OverflowError, match="chunk at"):
-            threads.run_chunks(chunk, 1 << 18)
-    finally:
-        threads.set_num_threads(old)
 
 
 def test_mixed_dtypes_promote_as_eager():
