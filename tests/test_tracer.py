@@ -419,3 +419,21 @@ def test_jit_disabled_by_environment(monkeypatch):
                                                       torch.rand(3, 4))}) is m
         monkeypatch.delenv(var)
     assert isinstance(torch.jit.trace(f, torch.rand(2)), torch.jit.ScriptFunction)
+
+
+def test_one_tensor_passed_for_two_parameters_traces_both():
+    """trace(f, (x, x)): each parameter is its own graph input (torch's tracer makes the
+    repeat a view), so the traced function serves two different tensors afterwards."""
+    gpujit = torch
+    x = gpujit.from_numpy(np.linspace(-2, 2, 12, dtype=np.float32))
+    y = x * 3 + 1
+
+    def f(a, b):
+        return a * 2 - b
+
+    t = gpujit.jit.trace(f, (x, x))
+    uses = [n for n in t.graph.nodes if n.kind == "aten::mul"][0]
+    assert uses.inputs[0] is t.graph.inputs[0]
+    np.testing.assert_allclose(t(x, y).numpy(), (x * 2 - y).numpy())
+    tt = gpujit.jit.trace(lambda p: p[0] - p[1], ((x, x),))
+    np.testing.assert_allclose(tt((x, y)).numpy(), (x - y).numpy())

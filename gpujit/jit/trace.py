@@ -60,6 +60,21 @@ def _as_tuple(example_inputs):
     return (example_inputs,)
 
 
+def _distinct(a, seen):
+    """a with each repeated Tensor replaced by a view of it (as torch's tracer does), so
+    `trace(f, (x, x))` records f's two parameters as two graph inputs."""
+    if isinstance(a, Tensor):
+        if id(a) in seen:
+            a = a.view(tuple(a.shape))
+        seen.add(id(a))
+        return a
+    if isinstance(a, (tuple, list)):
+        return type(a)(_distinct(x, seen) for x in a)
+    if isinstance(a, dict):
+        return {k: _distinct(x, seen) for k, x in a.items()}
+    return a
+
+
 def _trace_graph(target, inputs, strict, module=None, method="forward", types=None):
     """Run target(*inputs) under a TraceSession; the top graph and the session."""
     session = _tr.TraceSession(module)
@@ -74,6 +89,7 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     else:
         fn_for_names = fn
     names = _tr._param_names(fn_for_names, len(inputs))
+    inputs = _distinct(inputs, set())
     for name, a in zip(names, inputs):
         _tr.bind_input(rec, name, a)
     with _tr.tracing(session):
