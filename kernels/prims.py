@@ -17,6 +17,10 @@ Only the primitives a kernel uses are emitted, each after those it calls.
 """
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
+
 from . import cpu_math
 from .native import DATA_OFFSET
 
@@ -31,6 +35,7 @@ HEADERS = {
     "sim": "import math\nimport numpy as np\nfrom numba import cuda\n",
 }
 _TYPES = ("_u8 = np.uint8\n_i8 = np.int8\n_i16 = np.int16\n_i32 = np.int32\n_i64 = np.int64\n"
+          "_u64 = np.uint64\n"
           "_f16 = np.float16\n_f32 = np.float32\n_f64 = np.float64\n")
 # CUDA helpers are inlined into the kernel's IR: a separately compiled device function
 # would ask numba for the current GPU, and PTX for a given cc must compile without one
@@ -121,6 +126,25 @@ def _remainder_{s}(a, b):
         mod = {F}(_copysign_{s}({F}(0.0), b))
     return {F}(mod)
 """
+# x ** e for a Python-number exponent e known only at run time: PyTorch's special cases
+# (as the codegen emits them for a constant e), else pow
+_SPOW = """
+@DEVICE
+def _spow_{s}(x, e):
+    if e == 0.5:
+        return {F}(_sqrt_{s}(x))
+    if e == -0.5:
+        return {F}({F}(1.0) / _sqrt_{s}(x))
+    if e == 2.0:
+        return {F}(x * x)
+    if e == 3.0:
+        return {F}(x * x * x)
+    if e == -1.0:
+        return {F}({F}(1.0) / x)
+    if e == -2.0:
+        return {F}({F}(1.0) / (x * x))
+    return {F}(_pow_{s}(x, e))
+"""
 # Giles' erfinv (as gpujit.ops.special): polynomial guess, two Newton steps, in float64
 _ERFINV = """
 @DEVICE
@@ -166,6 +190,7 @@ for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
             deps=(f"_fmod_{_s}", f"_floor_{_s}", f"_copysign_{_s}"))
     _define(f"_remainder_{_s}", _REMAINDER.format(s=_s, F=_F),
             deps=(f"_fmod_{_s}", f"_copysign_{_s}"))
+    _define(f"_spow_{_s}", _SPOW.format(s=_s, F=_F), deps=(f"_sqrt_{_s}", f"_pow_{_s}"))
     _define(f"_erfinv_{_s}", _ERFINV.format(s=_s),
             deps=("_log_f64", "_sqrt_f64", "_erf_f64", "_exp_f64", "_copysign_f64"))
 
@@ -201,6 +226,13 @@ def _nextafter_f16(x, y):
 # also counts it and the launcher raises, as eager gpujit does), INT_MIN // -1 wraps,
 # shifts by a count outside [0, bits) give 0 (or the sign for >>), negative integer
 # powers follow PyTorch (1 -> 1, -1 -> +-1, else 0)
+# int64 arithmetic that wraps as NumPy's and PyTorch's: numba's signed operations carry
+# LLVM's `nsw` (overflow is undefined), which lets the optimizer fold `x * x == 0` to
+# `x == 0`; unsigned operations wrap. (Narrower ints compute in int64 and cannot overflow.)
+for _name, _expr in (("_wadd", "_u64(a) + _u64(b)"), ("_wsub", "_u64(a) - _u64(b)"),
+                     ("_wmul", "_u64(a) * _u64(b)")):
+    _define(_name, f"@DEVICE\ndef {_name}(a, b):\n    return _i64({_expr})\n")
+_define("_wneg", "@DEVICE\ndef _wneg(a):\n    return _i64(_u64(0) - _u64(a))\n")
 _define("_ifloordiv", """
 @DEVICE
 def _ifloordiv(a, b):
@@ -209,9 +241,9 @@ def _ifloordiv(a, b):
     if b == 0:
         return _i64(0)
     if b == -1:
-        return -a
+        return _wneg(a)
     return a // b
-""")
+""", deps=("_wneg",))
 _define("_imod", """
 @DEVICE
 def _imod(a, b):
@@ -247,11 +279,11 @@ def _ipow(a, b):
     r = _i64(1)
     while b > 0:
         if b & 1:
-            r = r * a
-        a = a * a
+            r = _wmul(r, a)
+        a = _wmul(a, a)
         b = b >> 1
     return r
-""")
+""", deps=("_wmul",))
 _define("_shl", """
 @DEVICE
 def _shl(a, b, bits):
@@ -270,6 +302,63 @@ def _shr(a, b, bits):
         return _i64(-1) if a < 0 else _i64(0)
     return a >> b
 """)
+
+# float -> integer conversions, where C's are undefined (nan, inf, out of range: LLVM's
+# fptosi gives poison, which the optimizer exploits). The CPU follows what NumPy does on
+# this host, on every target, so that fused code agrees with eager CPU code everywhere
+# (GPU-vs-CPU checks compare with the CPU); on x86 that is the cvtt instructions'
+# "integer indefinite": int64 and int32 get their minimum, narrower types the int32
+# result's low bits. Elsewhere (a host whose NumPy saturates), saturation (nan -> 0).
+# CuPy's own astype on the GPU saturates: only eager GPU code differs, and only there.
+_F2I_X86 = """
+@DEVICE
+def _f2i_{t}(v):
+    d = _f64(v)
+    if d != d or d >= {hi} or d <= {lo}:
+        return _i64({indefinite})
+    return _i64(d)
+"""
+_F2I_SAT = """
+@DEVICE
+def _f2i_{t}(v):
+    d = _f64(v)
+    if d != d:
+        return _i64(0)
+    if d >= {max}.0:
+        return _i64({max})
+    if d <= {min}.0:
+        return _i64({min})
+    return _i64(d)
+"""
+
+
+def _x86_conversion(v, dtype):
+    """What the cvtt instructions give for float v converted to integer dtype."""
+    wide = 64 if dtype.itemsize == 8 else 32
+    if v != v or not -2.0 ** (wide - 1) - 1 < v < 2.0 ** (wide - 1):
+        r = -(1 << (wide - 1))
+    else:
+        r = int(v)
+    return int(np.array(r, np.int64).astype(dtype))
+
+
+def _host_converts_like_x86():
+    probe = [np.nan, np.inf, -np.inf, 1e300, -3e9, 3e9, 70000.2, -200.5, 300.7]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return all([int(x) for x in np.array(probe).astype(t)] ==
+                   [_x86_conversion(v, np.dtype(t)) for v in probe]
+                   for t in (np.int64, np.int32, np.int16, np.int8, np.uint8))
+
+
+HOST_X86_CONVERSIONS = _host_converts_like_x86()
+for _t in ("int64", "int32", "int16", "int8", "uint8"):
+    _info = np.iinfo(_t)
+    _wide = 64 if _t == "int64" else 32
+    _x86 = _F2I_X86.format(t=_t, hi=repr(2.0 ** (_wide - 1)), lo=repr(-2.0 ** (_wide - 1) - 1),
+                           indefinite=-(1 << (_wide - 1)))
+    _sat = _F2I_SAT.format(t=_t, max=_info.max, min=_info.min)
+    _define(f"_f2i_{_t}", _x86 if HOST_X86_CONVERSIONS else _sat)
 
 # ------------------------------------------------------------------ float16
 # _ld16: a loaded float16 element as float32; _st16: a float32 as the stored element;

@@ -200,6 +200,8 @@ class ScalarCodegen:
             return f"{self.use('_rh')}({src})"
         if S is _dt.float16 and T is _dt.float32:
             return code
+        if S.category == _dt.FLOATING and T.category == _dt.INTEGRAL:
+            return f"{CTOR[T]}({self.use('_f2i_' + T.name)}({code}))"
         return f"{CTOR[T]}({code})"
 
     def as_type(self, e: E, T) -> str:
@@ -267,12 +269,29 @@ class ScalarCodegen:
         if name == "USub":
             if _is_bool(T):
                 raise KernelBuildError("negation of a bool is not supported (as in PyTorch)")
+            if T is _dt.int64:
+                return E(f"{self.use('_wneg')}({a.code})", T)
             return E(_narrow(f"(-{a.code})", T), _opmath(T) if _is_concrete(T) else T)
         if _is_bool(T):
             return E(f"(not {a.code})", T)
         if _is_float(T):
             raise KernelBuildError("bitwise not of a float")
         return E(_narrow(f"(~{a.code})", T), T)
+
+    def scalar_power(self, A, b: E, B, T) -> E:
+        """A ** b for a Python-number exponent b (B: its code as T): PyTorch's special
+        cases (0.5 is sqrt, -1 a reciprocal...), as eager computes them."""
+        s, F = SUFFIX[T], "_f32" if SUFFIX[T] == "f32" else "_f64"
+        if not b.known:
+            return E(f"{self.use('_spow_' + s)}({A}, {B})", _opmath(T))
+        X = self.tmp(E(A, T)).code
+        sqrt = self.use(f"_sqrt_{s}")
+        form = {0.5: f"{F}({sqrt}({X}))", -0.5: f"({F}(1.0) / {F}({sqrt}({X})))",
+                2.0: f"({X} * {X})", 3.0: f"({X} * {X} * {X})", -1.0: f"({F}(1.0) / {X})",
+                -2.0: f"({F}(1.0) / ({X} * {X}))"}.get(float(b.const))
+        if form is None:
+            form = f"{F}({self.use('_pow_' + s)}({X}, {B}))"
+        return E(form, _opmath(T))
 
     _PY = {"Add": "+", "Sub": "-", "Mult": "*", "Div": "/", "FloorDiv": "//", "Mod": "%",
            "Pow": "**", "BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<",
@@ -303,6 +322,8 @@ class ScalarCodegen:
                 raise KernelBuildError(f"{sym} on bools is not supported")
             if not concrete:
                 return E(f"({A} {sym} {B})", T)
+            if is_float and name == "Pow" and b.ty in ("float", "int"):
+                return self.scalar_power(A, b, B, T)
             if is_float:
                 prim = {"FloorDiv": "_floordiv", "Mod": "_remainder", "Pow": "_pow"}[name]
                 return E(f"{self.use(f'{prim}_{SUFFIX[T]}')}({A}, {B})", _opmath(T))
@@ -323,6 +344,9 @@ class ScalarCodegen:
                 return E(f"({A} {'|' if name == 'Add' else '&'} {B})", T)
             if is_bool:
                 T = "int"
+            if T is _dt.int64:
+                prim = {"Add": "_wadd", "Sub": "_wsub", "Mult": "_wmul"}[name]
+                return E(f"{self.use(prim)}({A}, {B})", T)
             return E(_narrow(f"({A} {sym} {B})", T), _opmath(T) if concrete else T)
         if name in ("BitAnd", "BitOr", "BitXor"):
             if is_float:
@@ -489,8 +513,13 @@ class ScalarCodegen:
         if op.inplace_of is not None:
             ot = args[params[0].name][0].ty
         env = {}
+        base = op.inplace_of or op
         for pname, (e, rank) in args.items():
-            if pname in operands and ct is not None:
+            if (pname == "exponent" and base.name.startswith("aten::pow") and rank is None
+                    and not _is_concrete(e.ty) and ct is not None
+                    and ct.category == _dt.FLOATING):
+                env[pname] = e        # a Python number: sqrt for 0.5 & co. (scalar_power)
+            elif pname in operands and ct is not None:
                 env[pname] = E(self.as_type(e, ct), _opmath(ct))
             else:
                 env[pname] = e

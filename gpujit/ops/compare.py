@@ -8,8 +8,9 @@ from .registry import op
 
 @op("aten::isclose(Tensor self, Tensor other, float rtol=1e-05, float atol=1e-08, "
     "bool equal_nan=False) -> Tensor", tags={"pointwise", "comparison"}, promote="compare",
-    scalar="where(isnan({self}) & isnan({other}), {equal_nan}, "
-           "({self} == {other}) | (abs({self} - {other}) <= {atol} + {rtol} * abs({other})))")
+    scalar="({self} == {other}) | (isnan({self}) & isnan({other}) & {equal_nan}) | "
+           "(isfinite(abs({self} - {other})) & "
+           "(abs({self} - {other}) <= {atol} + {rtol} * abs({other})))")
 def isclose(xp, self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if rtol < 0 or atol < 0:
         raise RuntimeError(f"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative")

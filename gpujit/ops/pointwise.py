@@ -184,7 +184,38 @@ def power(xp, self, exponent):
             odd = (exponent % 2) != 0
             inv = xp.where(self == 1, 1, xp.where(self == -1, xp.where(odd, -1, 1), 0))
             return xp.where(neg, inv, r)
-    return xp.power(self, exponent)
+    floating = getattr(getattr(self, "dtype", None), "kind", "") == "f"
+    if floating and not hasattr(exponent, "dtype"):
+        special = _scalar_power(xp, self, float(exponent))
+        if special is not None:
+            return special
+    r = xp.power(self, exponent)
+    if xp is _np and floating and getattr(exponent, "dtype", None) is not None:
+        # NumPy takes sqrt for a 0-dim (or stride-0) exponent of 0.5: pow(-0, .5) is +0 and
+        # pow(-inf, .5) +inf, as PyTorch's pow of two tensors gives
+        fix = (exponent == 0.5) & ((self == 0) | (self == -_np.inf))
+        if fix.any():
+            r = xp.where(fix, xp.abs(self), r)
+    return r
+
+
+def _scalar_power(xp, x, e):
+    """x ** e for a Python-number exponent where PyTorch computes it another way than pow
+    (sqrt, rsqrt, square, cube, reciprocal): their answers differ at -0, -inf and in the
+    last bit. None for any other exponent."""
+    if e == 0.5:
+        return xp.sqrt(x)
+    if e == -0.5:
+        return 1 / xp.sqrt(x)
+    if e == 2:
+        return x * x
+    if e == 3:
+        return x * x * x
+    if e == -1:
+        return 1 / x
+    if e == -2:
+        return 1 / (x * x)
+    return None
 
 
 @op("aten::neg(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=NO_BOOL,

@@ -1,0 +1,104 @@
+"""Fused code gives eager's (and PyTorch's) answers where C's arithmetic is undefined or
+differs: special values, float -> int conversions, integer overflow, pow's special cases.
+Each function is scripted and called three times: profiled (unfused), then fused."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit import Tensor
+
+INF, NAN = float("inf"), float("nan")
+
+
+def _calls(fn, *args, n=3):
+    f = torch.jit.script(fn)
+    out = [f(*args) for _ in range(n)]
+    assert "TensorExprGroup" in str(f.graph_for(*args)), f.graph_for(*args)
+    return [tuple(o) if isinstance(o, tuple) else (o,) for o in out]
+
+
+def _same(outs, *want):
+    for call, got in enumerate(outs):
+        for g, w in zip(got, want):
+            w = np.asarray(w, g.numpy().dtype)
+            np.testing.assert_array_equal(g.numpy(), w, err_msg=f"call {call + 1}")
+            if w.dtype.kind == "f":
+                zero = w == 0
+                assert (np.signbit(g.numpy()[zero]) == np.signbit(w[zero])).all(), \
+                    f"call {call + 1}: the sign of a zero"
+
+
+def isclose_with_inf(x: Tensor, y: Tensor):
+    return ~torch.isclose(x * 1.0, y)
+
+
+def test_isclose_of_infinities_fused():
+    x, y = torch.tensor([1.0, INF, 3.0, INF, NAN]), torch.tensor([INF, -INF, 3.0, INF, NAN])
+    _same(_calls(isclose_with_inf, x, y), [True, True, False, False, True])
+
+
+def square_of_long(x: Tensor):
+    return torch.square(x.long()) == 0, x.int(), x.to(torch.uint8), x.to(torch.int8)
+
+
+def test_float_to_int_conversions_of_special_values_fused():
+    """inf, nan and out-of-range floats convert as eager converts them on this host (on
+    x86, as PyTorch's CPU: the minimum for int64/int32, its low bits for narrower types),
+    and int64 arithmetic on the result wraps (x * x of INT64_MIN is 0)."""
+    vals = [INF, -INF, NAN, 1e300, 3e9, 2.0, -1.5, 300.7, -200.5]
+    x = torch.tensor(vals, dtype=torch.float64)
+    outs = _calls(square_of_long, x)
+    eager = square_of_long(x)
+    from gpujit.kernels.prims import HOST_X86_CONVERSIONS
+    if HOST_X86_CONVERSIONS:
+        assert eager[0].tolist() == [True, True, True, True, False, False, False, False, False]
+        assert eager[1].tolist()[:5] == [-2 ** 31] * 5
+        assert eager[2].tolist()[5:] == [2, 255, 44, 56]
+    _same(outs, *[e.numpy() for e in eager])
+
+
+def int64_overflow(x: Tensor):
+    y = x * 1
+    return y * y, y + y, -y, (y + 1) > y
+
+
+def test_int64_arithmetic_wraps_fused():
+    x = torch.tensor([2 ** 62, -2 ** 63, 2 ** 63 - 1, 5], dtype=torch.int64)
+    _same(_calls(int64_overflow, x), *[e.numpy() for e in int64_overflow(x)])
+    assert int64_overflow(x)[3].tolist() == [True, True, False, True]
+
+
+def pow_constants(x: Tensor):
+    y = x * 1
+    return y ** 0.5, y ** -0.5, y ** 2, y ** 3, y ** -1, y ** -2, y ** 1.5
+
+
+def pow_runtime(x: Tensor, e: float):
+    return (x * 1) ** e
+
+
+def pow_tensor(x: Tensor, e: Tensor):
+    return torch.pow(x * 1, e)
+
+
+def test_pow_with_a_python_exponent_uses_pytorchs_special_cases():
+    """x ** 0.5 is sqrt (sqrt(-0) = -0, sqrt(-inf) = nan), x ** -0.5 is 1/sqrt, ... as in
+    PyTorch; with a tensor exponent, pow (pow(-0, 0.5) = +0)."""
+    x = torch.tensor([-INF, -0.0, 4.0, -4.0])
+    want = [[NAN, -0.0, 2.0, NAN], [NAN, -INF, 0.5, NAN], [INF, 0.0, 16.0, 16.0],
+            [-INF, -0.0, 64.0, -64.0], [-0.0, -INF, 0.25, -0.25], [0.0, INF, 0.0625, 0.0625],
+            [INF, 0.0, 8.0, NAN]]
+    _same(_calls(pow_constants, x), *want)
+    for e, w in zip((0.5, -0.5, 2.0, 3.0, -1.0, -2.0, 1.5), want):
+        _same(_calls(pow_runtime, x, e), w)
+    _same(_calls(pow_tensor, x, torch.tensor(0.5)), [INF, 0.0, 2.0, NAN])
+    _same(_calls(pow_tensor, x, torch.full([4], 0.5)), [INF, 0.0, 2.0, NAN])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_pow_special_cases_in_other_float_dtypes(dtype):
+    x = torch.tensor([-INF, -0.0, 4.0, 9.0], dtype=getattr(torch, dtype))
+    outs = _calls(pow_constants, x)
+    _same(outs, *[e.numpy() for e in pow_constants(x)])
