@@ -102,3 +102,52 @@ def test_other_with_statements_are_clear_errors():
     assert "`with torch.no_grad():`" in msg and "gpujit.strict_fusion()" in msg
     assert "inference_mode" in msg
     assert "<--- HERE" in msg
+
+
+def region_when_off_a(x, y):
+    with torch.strict_fusion():
+        z = torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+    return z + 1
+
+
+def region_when_off_b(x, y):
+    with torch.strict_fusion():
+        z = torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+    return z + 1
+
+
+def chain_when_off_a(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+def chain_when_off_b(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+@pytest.mark.parametrize("switch", ["empty strategy", "GPUJIT_FUSION=0"])
+def test_strict_fusion_raises_when_fusion_is_off(switch, monkeypatch):
+    """strict_fusion asserts that code runs fused: with fusion off nothing does, and the
+    error says so (in a scripted region and around calls in Python)."""
+    # (functions of their own: a scripted function's compiled code is cached)
+    region, chain = ((region_when_off_a, chain_when_off_a) if switch == "empty strategy"
+                     else (region_when_off_b, chain_when_off_b))
+    if switch == "empty strategy":
+        old = gpujit.set_fusion_strategy([])
+        want = "the fusion strategy is empty"
+    else:
+        old = None
+        monkeypatch.setenv("GPUJIT_FUSION", "0")
+        want = "GPUJIT_FUSION=0"
+    try:
+        f = gpujit.jit.script(region)
+        with pytest.raises(StrictFusionError, match=want) as e:
+            f(X, Y)
+        assert "aten::tanh(Tensor self) -> Tensor" in str(e.value)
+        g = gpujit.jit.script(chain)
+        np.testing.assert_allclose(g(X, Y).numpy(), g(X, Y).numpy())   # unchecked: fine
+        with pytest.raises(StrictFusionError, match=want):
+            with gpujit.strict_fusion():
+                g(X, Y)
+    finally:
+        if old is not None:
+            gpujit.set_fusion_strategy(old)

@@ -113,7 +113,9 @@ class _GraphCallable:
         out = exe(*args)
         spec = exe._active.get(key)
         if had is not None and spec is not None and spec.unfused:
-            raise _fusers.StrictFusionError(spec.unfused, where=f"a call of {self.name}")
+            why = spec.unfused_reason
+            raise _fusers.StrictFusionError(spec.unfused, where=f"a call of {self.name}",
+                                            reasons={n: why for n in spec.unfused} if why else None)
         return out
 
     def fusion_report(self, *args, **kwargs):

@@ -83,6 +83,7 @@ class Specialization:
         self.attr_specs = ()        # ((GetAttr node, spec), ...) guarded at entry
         self.groups = ()            # the FusedGroups its code calls
         self.unfused = ()           # nodes left unfused (what strict_fusion reports)
+        self.unfused_reason = None  # why, when fusion was off for all of them
         self.stale = False
         self._graph = None
         self._exe_graph = exe.graph
@@ -184,7 +185,10 @@ class Executable:
         _COUNTERS[self.name] = k + 1
         spec = Specialization(self, key, f"{self.name}_{k}", profile)
         graph, prof, hoisted = self.graph, profile, self._hoisted
-        fusing = self.fuse and fusion.fusion_enabled()
+        off = fusion.fusion_off_reason() if self.fuse else None
+        fusing = self.fuse and off is None
+        if off is not None:
+            fusion.check_strict_unfused(graph, off)
         if fusing:
             graph, prof, groups = fusion.fuse_profiled(self.graph, profile)
             if groups:
@@ -200,7 +204,8 @@ class Executable:
                            fusion_budget=self.fusion_budget)
         source, ns = cg.generate()
         spec.groups = cg.groups
-        spec.unfused = _unfused(graph) if fusing else ()
+        spec.unfused = _unfused(graph) if self.fuse else ()
+        spec.unfused_reason = off
         spec.source = source
         spec.fn = compile_source(source, spec.filename, ns, spec.name)
         spec.attr_specs = tuple((n, cg.specs.get(n.output)) for n in hoisted)

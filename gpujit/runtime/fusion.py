@@ -33,10 +33,29 @@ def set_profiling_runs(n: int) -> int:
 
 def fusion_enabled() -> bool:
     """Fusion is on unless GPUJIT_FUSION=0 or the strategy is empty."""
+    return fusion_off_reason() is None
+
+
+def fusion_off_reason():
+    """Why fusion is off (what strict_fusion reports for every unfused op), or None."""
     if os.environ.get("GPUJIT_FUSION", "1") == "0":
-        return False
+        return "fusion is off (GPUJIT_FUSION=0)"
     from .. import fusers
-    return bool(fusers.get_fusion_strategy())
+    if not fusers.get_fusion_strategy():
+        return "fusion is off (the fusion strategy is empty: gpujit.set_fusion_strategy)"
+    return None
+
+
+def check_strict_unfused(graph, reason):
+    """With fusion off, a scripted `with gpujit.strict_fusion():` region that does tensor
+    work raises (from the call that builds the optimized code), as when its ops cannot
+    fuse; `reason` says why nothing fused."""
+    from ..fusers.strict import strict_regions, StrictFusionError, unfused_nodes
+    for enter, nodes in strict_regions(graph):
+        bad = unfused_nodes(nodes)
+        if bad:
+            raise StrictFusionError(bad, enter.source_range or "a strict_fusion region",
+                                    reasons={n: reason for n in bad})
 
 
 def _values(graph):
