@@ -94,7 +94,8 @@ _define("_tanh_f32", {"cpu": "_tanh_f32 = _vtanh_f32\n", "cuda": "_tanh_f32 = ma
                       "sim": "_tanh_f32 = np.tanh\n"}, deps=("_vtanh_f32",))
 
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
-# an integer, the remainder with the divisor's sign
+# an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,
+# as PyTorch's)
 _FLOORDIV = """
 @DEVICE
 def _floordiv_{s}(a, b):
@@ -122,8 +123,6 @@ def _remainder_{s}(a, b):
     if mod != 0:
         if (b < 0) != (mod < 0):
             mod = mod + b
-    else:
-        mod = {F}(_copysign_{s}({F}(0.0), b))
     return {F}(mod)
 """
 # x ** e for a Python-number exponent e known only at run time: PyTorch's special cases
@@ -188,8 +187,7 @@ def _erfinv_{s}(x):
 for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
     _define(f"_floordiv_{_s}", _FLOORDIV.format(s=_s, F=_F),
             deps=(f"_fmod_{_s}", f"_floor_{_s}", f"_copysign_{_s}"))
-    _define(f"_remainder_{_s}", _REMAINDER.format(s=_s, F=_F),
-            deps=(f"_fmod_{_s}", f"_copysign_{_s}"))
+    _define(f"_remainder_{_s}", _REMAINDER.format(s=_s, F=_F), deps=(f"_fmod_{_s}",))
     _define(f"_spow_{_s}", _SPOW.format(s=_s, F=_F), deps=(f"_sqrt_{_s}", f"_pow_{_s}"))
     _define(f"_erfinv_{_s}", _ERFINV.format(s=_s),
             deps=("_log_f64", "_sqrt_f64", "_erf_f64", "_exp_f64", "_copysign_f64"))

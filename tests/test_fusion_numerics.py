@@ -102,3 +102,31 @@ def test_pow_special_cases_in_other_float_dtypes(dtype):
     x = torch.tensor([-INF, -0.0, 4.0, 9.0], dtype=getattr(torch, dtype))
     outs = _calls(pow_constants, x)
     _same(outs, *[e.numpy() for e in pow_constants(x)])
+
+
+def int_scalars_out_of_range(x: Tensor, b: int):
+    y = x * 1
+    return (y > 300, torch.clamp(y, min=-1), y // 300, y % -3, torch.sub(y, x, alpha=-3),
+            y < b, y + b, torch.addcmul(y, x, x, value=-2))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16"])
+def test_python_ints_wrap_into_narrow_integer_tensors_as_in_pytorch(dtype):
+    """An int that does not fit the tensor's dtype wraps into it (u8 > 300 is u8 > 44),
+    in eager code and in fused kernels alike, where NumPy would raise or compare exactly."""
+    x = torch.tensor([1, 120, 250 if dtype == "uint8" else -100], dtype=getattr(torch, dtype))
+    eager = int_scalars_out_of_range(x, -1)
+    _same(_calls(int_scalars_out_of_range, x, -1), *[e.numpy() for e in eager])
+    if dtype == "uint8":        # PyTorch 2.13's answers
+        assert [e.tolist() for e in eager] == [
+            [False, True, True], [255, 255, 255], [0, 2, 5], [1, 120, 250], [4, 224, 232],
+            [True, True, True], [0, 119, 249], [255, 248, 178]]
+
+
+def remainder_zeros(x: Tensor, y: Tensor):
+    return (x * 1) % y, torch.remainder(x * 1, 3.0)
+
+
+def test_a_zero_remainder_keeps_the_dividends_sign():
+    x, y = torch.tensor([-0.0, 0.0, 3.0, -3.0, 1.5]), torch.tensor([3.0, -3.0, -3.0, 3.0, -0.5])
+    _same(_calls(remainder_zeros, x, y), [-0.0, 0.0, 0.0, -0.0, 0.0], [-0.0, 0.0, 0.0, -0.0, 1.5])

@@ -74,6 +74,18 @@ def _check_alpha(a, b, alpha):
     if type(alpha) is float and _kind(a, b) in "biu":
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                            "point number.")
+    return _wrap_scalar(alpha, a, b)
+
+
+def _wrap_scalar(v, *arrays):
+    """An int argument (alpha, value) wrapped into the tensors' narrow integer dtype, as
+    PyTorch and the fused kernels convert it (NumPy would raise OverflowError)."""
+    if type(v) is int:
+        for a in arrays:
+            dt = getattr(a, "dtype", None)
+            if dt is not None and dt in _reg._NARROW:
+                return _reg._wrap_int(v, dt)
+    return v
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -83,7 +95,7 @@ def _check_alpha(a, b, alpha):
 def add(xp, self, other, alpha=1):
     if alpha == 1:
         return xp.add(self, other)
-    _check_alpha(self, other, alpha)
+    alpha = _check_alpha(self, other, alpha)
     return xp.add(self, xp.multiply(other, alpha))
 
 
@@ -92,7 +104,7 @@ def add(xp, self, other, alpha=1):
 def sub(xp, self, other, alpha=1):
     if alpha == 1:
         return xp.subtract(self, other)
-    _check_alpha(self, other, alpha)
+    alpha = _check_alpha(self, other, alpha)
     return xp.subtract(self, xp.multiply(other, alpha))
 
 
@@ -101,7 +113,7 @@ def sub(xp, self, other, alpha=1):
 def rsub(xp, self, other, alpha=1):
     if alpha == 1:
         return xp.subtract(other, self)
-    _check_alpha(self, other, alpha)
+    alpha = _check_alpha(self, other, alpha)
     return xp.subtract(other, xp.multiply(self, alpha))
 
 
@@ -155,10 +167,15 @@ def floor_divide(xp, self, other):
 @op("aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
     dtypes=NO_BOOL, scalar="{self} % {other}")
 def remainder(xp, self, other):
-    """Python's modulo: the result has the sign of the divisor."""
+    """Python's modulo: the result has the sign of the divisor (a zero result, as in
+    PyTorch, the dividend's: NumPy gives it the divisor's)."""
     if _is_int(self, other):
         _check_divisor(xp, other)
-    return xp.remainder(self, other)
+        return xp.remainder(self, other)
+    r = xp.remainder(self, other)
+    if getattr(r, "dtype", None) is not None and r.dtype.kind == "f":
+        r = xp.where(r == 0, xp.copysign(r, self), r)
+    return r
 
 
 @op("aten::fmod.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
@@ -661,6 +678,7 @@ def lerp(xp, self, end, weight):
     tags=_PW, inplace=True, dtypes=NO_BOOL, scalar="{self} + {value} * {tensor1} * {tensor2}")
 def addcmul(xp, self, tensor1, tensor2, value=1):
     s, t1 = _f32(self), _f32(tensor1)
+    value = _wrap_scalar(value, s, t1)
     return s + value * t1 * tensor2 if value != 1 else s + t1 * tensor2
 
 

@@ -417,6 +417,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append(f"            a_{n} = a_{n}.astype(npt)")
         L.append(f"    else:")
         L.append(f"        a_{n} = {n}")
+        # a Python int wraps into a narrower integer compute type (PyTorch: u8 > 300 is
+        # u8 > 44, clamp(u8, min=-1) clamps at 255), as fused kernels convert it
+        L.append(f"        if type(a_{n}) is int and npt in _NARROW:")
+        L.append(f"            a_{n} = _wrapi(a_{n}, npt)")
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")
@@ -514,6 +518,16 @@ def _wrap_ret(rt, expr, s, names):
     return expr
 
 
+_NARROW = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max), 1 << (8 * np.dtype(t).itemsize))
+           for t in (np.int8, np.int16, np.int32, np.uint8)}
+
+
+def _wrap_int(v, npt):
+    """Python int v as a value of the narrow integer dtype npt (two's complement)."""
+    lo, hi, span = _NARROW[npt]
+    return v if lo <= v <= hi else (v - lo) % span + lo
+
+
 def _compile(op, src, fname, consts):
     from ..device import resolve
     ns = dict(__name__="gpujit.ops.generated", _S=dispatch_state, _op=op, _impl=op.impl, _T=_Tensor, _np=np, _nd=np.ndarray,
@@ -521,7 +535,7 @@ def _compile(op, src, fname, consts):
               _opdev=_operand_device, _sk=scalar_kind, _cache=op._cache,
               _unwrap_for=unwrap_for, _bcast_err=broadcast_error, _wrap=wrap,
               _wrap_array=wrap_array, _finish_inplace=finish_inplace, _nt=op.namedtuple,
-              _resolve=resolve, _to_dtype=_dt.to_dtype)
+              _resolve=resolve, _to_dtype=_dt.to_dtype, _NARROW=_NARROW, _wrapi=_wrap_int)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

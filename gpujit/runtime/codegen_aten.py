@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve
+from ..ops import registry as _reg
 from ..ops.registry import scalar_kind
 from ..ops.scalar_ops import PYTHON_FORMS, PYTHON_VALUED
 from .assume import NO_CONSTANT, constant_of, known
@@ -191,6 +192,16 @@ def _pointwise(cg, n, op, args):
         if sd is None or (ot is not sd and not _dt.can_cast(ot, sd)):
             return False
 
+    if ct.np in _reg._NARROW:
+        # a Python int operand wraps into a narrow integer compute type, as in eager
+        for a in operands:
+            if isinstance(a.spec, ValueSpec) and a.spec.pytype is int:
+                if a.const is NO_CONSTANT:
+                    a.expr = (f"{cg.bind(_reg._wrap_int, 'wrap_int')}({a.expr}, "
+                              f"{cg.bind_np_dtype(ct)})")
+                elif not isinstance(a.const, bool):
+                    a.const = _reg._wrap_int(a.const, ct.np)
+                    a.expr = repr(a.const)
     exprs, probe_args, tensors, int_operands = {}, [], [], []
     overflow_consts, can_probe = False, True
     for a in args:
