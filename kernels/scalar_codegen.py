@@ -149,6 +149,11 @@ def _narrow(code, T):
     return code
 
 
+# Python-number arguments that float16 ops use in float32 (PyTorch's opmath scalars; mul
+# and div get it from their compute type, gpujit/ops/registry.py opmath_scalars)
+_OPMATH_SCALARS = {"aten::lerp.Scalar": ("weight",), "aten::lerp.Tensor": ("weight",)}
+
+
 def _expression(op, args, ct):
     """The op's scalar expression; where eager gpujit computes a dtype differently from
     the one registry expression, the form it uses for that dtype."""
@@ -515,10 +520,13 @@ class ScalarCodegen:
         env = {}
         base = op.inplace_of or op
         for pname, (e, rank) in args.items():
-            if (pname == "exponent" and base.name.startswith("aten::pow") and rank is None
-                    and not _is_concrete(e.ty) and ct is not None
-                    and ct.category == _dt.FLOATING):
+            weak = rank is None and not _is_concrete(e.ty)
+            if (pname == "exponent" and base.name.startswith("aten::pow") and weak
+                    and ct is not None and ct.category == _dt.FLOATING):
                 env[pname] = e        # a Python number: sqrt for 0.5 & co. (scalar_power)
+            elif ct is _dt.float16 and weak and pname in _OPMATH_SCALARS.get(base.name, ()):
+                # as eager and PyTorch: a float16 lerp's Python-number weight in float32
+                env[pname] = E(self.as_type(e, _dt.float32), _dt.float32)
             elif pname in operands and ct is not None:
                 env[pname] = E(self.as_type(e, ct), _opmath(ct))
             else:

@@ -130,3 +130,44 @@ def remainder_zeros(x: Tensor, y: Tensor):
 def test_a_zero_remainder_keeps_the_dividends_sign():
     x, y = torch.tensor([-0.0, 0.0, 3.0, -3.0, 1.5]), torch.tensor([3.0, -3.0, -3.0, 3.0, -0.5])
     _same(_calls(remainder_zeros, x, y), [-0.0, 0.0, 0.0, -0.0, 0.0], [-0.0, 0.0, 0.0, -0.0, 1.5])
+
+
+def half_with_python_numbers(x: Tensor, y: Tensor, s: float):
+    return (x / 1e6, x * 0.1, x * s, torch.lerp(x, y, 0.2501), x + 0.2501,
+            torch.nn.functional.leaky_relu(-x, 0.1))
+
+
+def half_with_python_numbers_unfused(x: Tensor, y: Tensor, s: float):
+    return (x / 1e6, x * 0.1, x * s, torch.lerp(x, y, 0.2501), x + 0.2501,
+            torch.nn.functional.leaky_relu(-x, 0.1))
+
+
+def test_float16_times_a_python_number_computes_in_float32():
+    """As PyTorch: float16 multiplied or divided by a Python number (and lerp's weight) in
+    float32, the number not rounded to float16 first (h / 1e6 is not h / inf); add and
+    sub round it (1000 + 0.2501 is 1000 in float16 arithmetic)."""
+    x = torch.tensor([1000.0, 3.0, 0.5], dtype=torch.float16)
+    y = x + 1
+    want = [[0.0010004043579101562, 2.9802322387695312e-06, 4.76837158203125e-07],
+            [100.0, 0.300048828125, 0.04998779296875], [100.0, 0.300048828125, 0.04998779296875],
+            [1000.5, 3.25, 0.75], [1000.0, 3.25, 0.75],
+            [-100.0, -0.300048828125, -0.04998779296875]]
+    assert [t.tolist() for t in half_with_python_numbers(x, y, 0.1)] == want
+    _same(_calls(half_with_python_numbers, x, y, 0.1), *want)
+    old = torch.set_fusion_strategy([])             # the generated executor, unfused
+    try:
+        f = torch.jit.script(half_with_python_numbers_unfused)
+        for _ in range(2):
+            assert [t.tolist() for t in f(x, y, 0.1)] == want
+    finally:
+        torch.set_fusion_strategy(old)
+
+
+def to_half(x: Tensor):
+    return (x * 1).half()
+
+
+def test_float64_to_float16_rounds_through_float32():
+    x = torch.tensor([65519.999999, 1 + 2 ** -11 + 2 ** -40], dtype=torch.float64)
+    assert x.half().tolist() == [INF, 1.0]                  # PyTorch's answer
+    _same(_calls(to_half, x), [INF, 1.0])

@@ -41,7 +41,9 @@ def relu6(xp, self):
     inplace=True, dtypes=FLOATS,
     scalar="where({self} > 0, {self}, {self} * {negative_slope})")
 def leaky_relu(xp, self, negative_slope=0.01):
-    return xp.where(self > 0, self, self * negative_slope)
+    # the slope multiplies in float32 for float16 (as PyTorch's, and the fused kernels)
+    wide = self.astype("float32") if self.dtype == "float16" else self
+    return xp.where(self > 0, self, wide * negative_slope)
 
 
 def _elu(xp, x, alpha, scale, input_scale):

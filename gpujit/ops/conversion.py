@@ -30,7 +30,15 @@ def to_dtype(xp, self, dtype, non_blocking=False, copy=False):
         return self
     if dtype is _dt.bool:
         return self != 0
-    return self.astype(dtype.np)
+    return _astype(self, dtype)
+
+
+def _astype(a, dtype):
+    """a as dtype; float64 -> float16 through float32, as PyTorch (and the fused kernels)
+    convert: one rounding less would differ where the float32 rounding decides a tie."""
+    if dtype is _dt.float16 and a.dtype == np.float64:
+        a = a.astype(np.float32)
+    return a.astype(dtype.np)
 
 
 def _to_device_meta(self, device, dtype=None, non_blocking=False, copy=False):
@@ -43,7 +51,7 @@ def _to_device_meta(self, device, dtype=None, non_blocking=False, copy=False):
 def to_device(xp, self, device, dtype=None, non_blocking=False, copy=False):
     a = transfer(xp, self, device)
     if dtype is not None and a.dtype != dtype.np:
-        a = a.astype(dtype.np)
+        a = _astype(a, dtype)
     elif copy and a is self:
         a = a.copy()
     return a

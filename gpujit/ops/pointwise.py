@@ -117,8 +117,9 @@ def rsub(xp, self, other, alpha=1):
     return xp.subtract(other, xp.multiply(self, alpha))
 
 
+# (opmath_scalars: float16 times or by a Python number computes in float32, as PyTorch)
 @op("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
-    scalar="{self} * {other}")
+    scalar="{self} * {other}", opmath_scalars=True)
 def mul(xp, self, other):
     return xp.multiply(self, other)
 
@@ -138,7 +139,7 @@ _TRUNC_DIV = ("({self} // {other} + where((({self} % {other}) != 0) & "
 
 
 @op("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor",
-    tags=_PW, inplace=True, promote=_div_types, dtypes=NO_BOOL,
+    tags=_PW, inplace=True, promote=_div_types, dtypes=NO_BOOL, opmath_scalars=True,
     scalar=f"where({{rounding_mode}} == 'trunc', {_TRUNC_DIV}, where({{rounding_mode}} == "
            f"'floor', {{self}} // {{other}}, {{self}} / {{other}}))")
 def div(xp, self, other, rounding_mode=None):

@@ -257,8 +257,11 @@ class OpDef:
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
-                 cross_device=False):
+                 cross_device=False, opmath_scalars=False):
         self.schema = schema
+        # opmath_scalars: with float16 operands and a Python number, compute in float32
+        # (PyTorch's mul and div: the number is not rounded to float16 first)
+        self.opmath_scalars = opmath_scalars
         # cross_device: the other tensors move to the first one's device (copy_), instead
         # of the same-device check every other op makes
         self.cross_device = cross_device
@@ -336,6 +339,9 @@ class OpDef:
             r = self.promote(ct, *extras)
         else:
             r = PROMOTE_MODES[self.promote](ct)
+        if (self.opmath_scalars and r[0] is _dt.float16
+                and any(k[1] == _dt.SCALAR for k in kinds)):
+            r = (_dt.float32, r[1])
         if r[0] not in self.dtypes:
             raise unsupported_dtype(self, r[0])
         if not callable(self.promote):
@@ -568,7 +574,7 @@ def build_entry_points(op: OpDef):
 
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
-       namedtuple_name=None, cross_device=False):
+       namedtuple_name=None, cross_device=False, opmath_scalars=False):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). See the module docstring."""
@@ -577,7 +583,8 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
         d = OpDef(s, impl, tags=tags, meta=meta, scalar=scalar, promote=promote,
                   dtypes=dtypes, operands=operands, method=method, function=function,
                   inplace=inplace, functional=functional, name=name,
-                  namedtuple_name=namedtuple_name, cross_device=cross_device)
+                  namedtuple_name=namedtuple_name, cross_device=cross_device,
+                  opmath_scalars=opmath_scalars)
         register(d)
         if inplace and d.is_pointwise:
             _declare_inplace_variant(d)
@@ -600,7 +607,8 @@ def _declare_inplace_variant(d):
     name = d.inplace_name if isinstance(d.inplace_name, str) else d.public_name + "_"
     v = OpDef(s2, d.impl, tags=(d.tags - {"pointwise"}) | {"inplace", "pointwise"},
               meta=d.meta, scalar=d.scalar, promote=d.promote, dtypes=d.dtypes,
-              operands=d.operands, method=name, function=False, name=name)
+              operands=d.operands, method=name, function=False, name=name,
+              opmath_scalars=d.opmath_scalars)
     v.inplace_of = d
     d.inplace_variant = v
     register(v)

@@ -166,7 +166,8 @@ def probe(op, ct_np, args):
             arrays.append(x)
         elif a[0] == "scalar":
             plain.append(a[1])
-            if a[2] and _fits(a[1], ct_np):
+            # (float16 ops keep a Python number in float32: PyTorch's opmath, pointwise.py)
+            if a[2] and _fits(a[1], ct_np) and ct_np != np.float16:
                 arrays.append(ct_np.type(a[1]))
                 consts.append(name)
             else:
