@@ -265,8 +265,17 @@ def kernel_function(params, address):
 def load_ir(ir: str, functions: dict) -> list:
     """Compile LLVM IR of gpujit's own (calling nothing but the C library) and load it;
     per name of `functions`, a ctypes function of (restype, *argtypes), or the bare
-    address where the value is None."""
-    obj = _emit(ir)
+    address where the value is None. The object is kept in the disk cache (the thread
+    pool's costs ~15 ms to compile, a process's first large launch would pay it)."""
+    from . import cache as _cache
+    path = (_cache.cache_dir() / "cpu" /
+            f"native-{_cache.sha256(chr(10).join([ir, abi_key()]))[:40]}.json")
+    entry = _cache.read_verified_json(path)
+    try:
+        obj = base64.b64decode(entry["object"], validate=True)
+    except (TypeError, KeyError, ValueError):
+        obj = _emit(ir)
+        _cache.write_verified_json(path, {"object": base64.b64encode(obj).decode()})
     with _lock:
         addresses = _link(obj, *functions)
     return [a if sig is None else ctypes.CFUNCTYPE(*sig)(a)

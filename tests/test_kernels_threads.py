@@ -183,3 +183,19 @@ def test_the_thread_count_is_public_and_checked(num_threads):
         gpujit.set_num_threads(0)                   # the public name, as torch's
     with pytest.raises(ValueError, match="positive int"):
         gpujit.set_num_threads(True)
+
+
+def test_native_helpers_are_kept_in_the_disk_cache(tmp_path, monkeypatch):
+    """The pool's and the trampolines' object code is compiled once per host: a new
+    process loads it (a corrupt entry is compiled again)."""
+    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path))
+    ir = "define i64 @twice(i64 %x) {\n  %r = add i64 %x, %x\n  ret i64 %r\n}\n"
+    sig = {"twice": (ctypes.c_int64, ctypes.c_int64)}
+    assert native.load_ir(ir, sig)[0](21) == 42
+    entry, = tmp_path.glob("kernels/cpu/native-*.json")
+    real = native._emit
+    monkeypatch.setattr(native, "_emit", lambda ir: pytest.fail("compiled again"))
+    assert native.load_ir(ir, sig)[0](5) == 10           # from the disk
+    entry.write_bytes(entry.read_bytes()[:-9])
+    monkeypatch.setattr(native, "_emit", real)
+    assert native.load_ir(ir, sig)[0](4) == 8
