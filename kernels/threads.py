@@ -105,13 +105,24 @@ define internal i1 @ready(i64 %g, i64 %seen) {
   ret i1 %r
 }
 
-; spinning on a condition: after 4096 rounds, give the CPU away each round
-define internal void @relax(i64 %i) {
-  %long = icmp ugt i64 %i, 4096
-  br i1 %long, label %yield, label %out
+; until lo <= *p <= hi: spin, and after 4096 rounds give the CPU away each round
+define internal void @spin_until(ptr %p, i64 %lo, i64 %hi) {
+entry:
+  br label %test
+test:
+  %i = phi i64 [0, %entry], [%i1, %wait], [%i1, %yield]
+  %v = load atomic i64, ptr %p seq_cst, align 8
+  %above = icmp sge i64 %v, %lo
+  %below = icmp sle i64 %v, %hi
+  %in = and i1 %above, %below
+  br i1 %in, label %out, label %wait
+wait:
+  %i1 = add i64 %i, 1
+  %long = icmp ugt i64 %i1, 4096
+  br i1 %long, label %yield, label %test
 yield:
   %y = call i32 @sched_yield()
-  br label %out
+  br label %test
 out:
   ret void
 }
@@ -224,17 +235,7 @@ entry:
   %g = load atomic i64, ptr @gen seq_cst, align 8
   %odd = add i64 %g, 1
   store atomic i64 %odd, ptr @gen seq_cst, align 8
-  br label %drain
-drain:
-  %i = phi i64 [0, %entry], [%i1, %draining]
-  %b = load atomic i64, ptr @busy seq_cst, align 8
-  %idle = icmp eq i64 %b, 0
-  br i1 %idle, label %publish, label %draining
-draining:
-  %i1 = add i64 %i, 1
-  call void @relax(i64 %i1)
-  br label %drain
-publish:
+  call void @spin_until(ptr @busy, i64 0, i64 0)
   store ptr %t, ptr @tramp
   store ptr %f, ptr @fn
   store ptr %a, ptr @args
@@ -258,17 +259,7 @@ wake:
   br label %run
 run:
   call void @work()
-  br label %finish
-finish:
-  %j = phi i64 [0, %run], [%j1, %finishing]
-  %d = load atomic i64, ptr @done seq_cst, align 8
-  %all = icmp sge i64 %d, %chunks
-  br i1 %all, label %out, label %finishing
-finishing:
-  %j1 = add i64 %j, 1
-  call void @relax(i64 %j1)
-  br label %finish
-out:
+  call void @spin_until(ptr @done, i64 %chunks, i64 9223372036854775807)
   %r = load atomic i64, ptr @result seq_cst, align 8
   ret i64 %r
 }
@@ -355,8 +346,11 @@ def _get_pool():
             if _pool is None and _pool_error is None:
                 try:
                     _pool = _Pool()
-                except Exception as e:        # (the launch runs on the caller alone)
+                except Exception as e:        # the launches run on the caller alone
                     _pool_error = e
+                    import warnings
+                    warnings.warn(f"gpujit: CPU kernels run on one thread, the thread "
+                                  f"pool could not be built: {e}", RuntimeWarning)
     return _pool
 
 

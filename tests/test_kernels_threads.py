@@ -102,6 +102,7 @@ def _caller():
 
 def test_a_launch_covers_its_range_once_on_several_threads(rec, num_threads):
     num_threads(3)
+    assert threads._get_pool() is not None, threads._pool_error     # (else: serial)
     n = (1 << 17) + 37                       # the last chunk is short
     total, counts, owners = _record(rec, n, wait=True)
     assert total == n                        # the chunks' results are summed
