@@ -524,6 +524,11 @@ class ScalarCodegen:
             if (pname == "exponent" and base.name.startswith("aten::pow") and weak
                     and ct is not None and ct.category == _dt.FLOATING):
                 env[pname] = e        # a Python number: sqrt for 0.5 & co. (scalar_power)
+            elif (base.name == "aten::addcmul" and pname == "value" and weak and ct is not None
+                  and ct.category == _dt.INTEGRAL and e.ty == "float"):
+                # PyTorch converts the value to the integer dtype first (0.5 -> 0), as eager
+                env[pname] = (E.constant(int(e.const)) if e.known
+                              else E(f"{self.use('_f2i_int64')}({e.code})", "int"))
             elif ct is _dt.float16 and weak and pname in _OPMATH_SCALARS.get(base.name, ()):
                 # as eager and PyTorch: a float16 lerp's Python-number weight in float32
                 env[pname] = E(self.as_type(e, _dt.float32), _dt.float32)

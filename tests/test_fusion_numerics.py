@@ -171,3 +171,13 @@ def test_float64_to_float16_rounds_through_float32():
     x = torch.tensor([65519.999999, 1 + 2 ** -11 + 2 ** -40], dtype=torch.float64)
     assert x.half().tolist() == [INF, 1.0]                  # PyTorch's answer
     _same(_calls(to_half, x), [INF, 1.0])
+
+
+def addcmul_ints(x: Tensor, y: Tensor, v: float):
+    return torch.addcmul(x, y, y, value=0.5) + 1, torch.addcmul(x, y, y, value=v) * 1
+
+
+def test_addcmul_of_integers_truncates_a_float_value_first():
+    x = torch.tensor([[9], [-2]], dtype=torch.int64)
+    y = torch.tensor([[-5, 7]], dtype=torch.int8)
+    _same(_calls(addcmul_ints, x, y, 2.7), [[10, 10], [-1, -1]], [[59, 107], [48, 96]])

@@ -679,6 +679,8 @@ def lerp(xp, self, end, weight):
     tags=_PW, inplace=True, dtypes=NO_BOOL, scalar="{self} + {value} * {tensor1} * {tensor2}")
 def addcmul(xp, self, tensor1, tensor2, value=1):
     s, t1 = _f32(self), _f32(tensor1)
+    if type(value) is float and _kind(s, t1) in "iu":
+        value = int(value)          # PyTorch converts it to the integer dtype (0.5 -> 0)
     value = _wrap_scalar(value, s, t1)
     return s + value * t1 * tensor2 if value != 1 else s + t1 * tensor2
 
