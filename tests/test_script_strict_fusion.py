@@ -151,3 +151,42 @@ def test_strict_fusion_raises_when_fusion_is_off(switch, monkeypatch):
     finally:
         if old is not None:
             gpujit.set_fusion_strategy(old)
+
+
+def chain_under_fuser_none(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+def chain_under_fuser1(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+def test_torch_jit_fuser_and_onednn_switches():
+    """torch.jit.fuser("none") turns fusion off for code built in the block (and a
+    strict_fusion check says so); the TorchScript backends' names all mean gpujit's
+    fuser; enable_onednn_fusion is recorded (gpujit has no oneDNN backend)."""
+    with torch.jit.fuser("none"):
+        f = torch.jit.script(chain_under_fuser_none)
+        f(X, Y), f(X, Y)
+        assert "TensorExprGroup" not in str(f.graph_for(X, Y))
+        with pytest.raises(StrictFusionError, match=r"fuser\('none'\)"):
+            with torch.strict_fusion():
+                f(X, Y)
+    with torch.jit.fuser("fuser2"):
+        g = torch.jit.script(chain_under_fuser1)
+        g(X, Y), g(X, Y)
+        assert "TensorExprGroup" in str(g.graph_for(X, Y))
+    np.testing.assert_allclose(f(X, Y).numpy(), g(X, Y).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="unrecognized fuser option"):
+        with torch.jit.fuser("nnc"):
+            pass
+    assert torch.jit.onednn_fusion_enabled() is False
+    torch.jit.enable_onednn_fusion(True)
+    try:
+        assert torch.jit.onednn_fusion_enabled() is True
+    finally:
+        torch.jit.enable_onednn_fusion(False)
+    with torch.jit.optimized_execution(False):
+        from gpujit.runtime.fusion import fusion_enabled
+        assert not fusion_enabled()
+    assert fusion_enabled()

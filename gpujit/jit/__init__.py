@@ -12,7 +12,8 @@ from .futures import Future, fork, wait
 from .freeze import freeze, optimize_for_inference
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
                       StrictFusionError)
-from ..runtime.fusion import set_profiling_runs, profiling_runs
+from ..runtime.fusion import (set_profiling_runs, profiling_runs, fuser, optimized_execution,
+                              enable_onednn_fusion, onednn_fusion_enabled)
 
 __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tracing",
            "ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
@@ -20,4 +21,5 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs",
            "script", "ignore", "unused", "export", "is_scripting", "annotate", "Final",
            "Attribute", "script_if_tracing", "FrontendError", "save", "load", "ArchiveError",
-           "Future", "fork", "wait", "freeze", "optimize_for_inference"]
+           "Future", "fork", "wait", "freeze", "optimize_for_inference", "fuser",
+           "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled"]

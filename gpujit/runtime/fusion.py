@@ -3,18 +3,62 @@ profiled types) goes through `gpujit.fusers.fuse`; each `prim::TensorExprGroup` 
 makes becomes, in the generated code, one call of a `FusedGroup` (guards, kernels, the
 unfused fallback) on the raw arrays. The `with gpujit.strict_fusion():` regions of a
 scripted graph are checked right after fusing (fusers.check_strict_regions); with fusion
-off (GPUJIT_FUSION=0, an empty strategy) nothing is fused and nothing is checked."""
+off (GPUJIT_FUSION=0, an empty strategy, `gpujit.jit.fuser("none")`,
+`gpujit.jit.optimized_execution(False)`) nothing is fused and a strict region raises.
+
+Fusion settings are read when a function builds its optimized code for new input types:
+code built inside `with gpujit.jit.fuser("none"):` stays unfused after the block."""
 from __future__ import annotations
 
+import contextlib
 import os
 
 from ..ir import types as T
 from .profile import Profile
 
 __all__ = ["fuse_profiled", "fusion_enabled", "emit_group", "set_profiling_runs",
-           "profiling_runs"]
+           "profiling_runs", "fuser", "optimized_execution", "enable_onednn_fusion",
+           "onednn_fusion_enabled"]
 
-_SETTINGS = {"profiling_runs": 1}
+_SETTINGS = {"profiling_runs": 1, "fuser": "fuser1", "optimize": True, "onednn": False}
+# torch.jit.fuser's names: the legacy fuser, NNC, nvFuser, oneDNN; gpujit has one fuser,
+# which every name but "none" turns on
+FUSER_NAMES = ("fuser0", "fuser1", "fuser2", "fuser3", "none")
+
+
+@contextlib.contextmanager
+def fuser(name: str):
+    """`with gpujit.jit.fuser("fuser1"):` (torch.jit.fuser): "none" turns fusion off in
+    the block; "fuser0"-"fuser3" (TorchScript's backends) all mean gpujit's fuser."""
+    if name not in FUSER_NAMES:
+        raise ValueError(f"unrecognized fuser option (name: {name}); expected one of "
+                         f"{', '.join(FUSER_NAMES)}")
+    prev, _SETTINGS["fuser"] = _SETTINGS["fuser"], name
+    try:
+        yield
+    finally:
+        _SETTINGS["fuser"] = prev
+
+
+@contextlib.contextmanager
+def optimized_execution(should_optimize: bool):
+    """`with gpujit.jit.optimized_execution(False):` (torch.jit.optimized_execution):
+    code built in the block is not fused."""
+    prev, _SETTINGS["optimize"] = _SETTINGS["optimize"], bool(should_optimize)
+    try:
+        yield
+    finally:
+        _SETTINGS["optimize"] = prev
+
+
+def enable_onednn_fusion(enabled: bool) -> None:
+    """torch.jit.enable_onednn_fusion: recorded for onednn_fusion_enabled(); gpujit has
+    no oneDNN backend, its own fuser makes the CPU kernels either way."""
+    _SETTINGS["onednn"] = bool(enabled)
+
+
+def onednn_fusion_enabled() -> bool:
+    return _SETTINGS["onednn"]
 
 
 def profiling_runs() -> int:
@@ -40,6 +84,10 @@ def fusion_off_reason():
     """Why fusion is off (what strict_fusion reports for every unfused op), or None."""
     if os.environ.get("GPUJIT_FUSION", "1") == "0":
         return "fusion is off (GPUJIT_FUSION=0)"
+    if _SETTINGS["fuser"] == "none":
+        return "fusion is off (inside gpujit.jit.fuser('none'))"
+    if not _SETTINGS["optimize"]:
+        return "fusion is off (inside gpujit.jit.optimized_execution(False))"
     from .. import fusers
     if not fusers.get_fusion_strategy():
         return "fusion is off (the fusion strategy is empty: gpujit.set_fusion_strategy)"
