@@ -214,7 +214,8 @@ def sweep_kernels():
     helper = subprocess.Popen([sys.executable, "-c", code], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     build_sweep(SWEEP_DTYPES[1::2])
-    helper.wait()
+    _, err = helper.communicate()       # (reads stderr to the end: no full pipe, no leak)
+    assert helper.returncode == 0, err.decode(errors="replace")
     return True
 
 
