@@ -253,3 +253,15 @@ def test_kernel_calls_check_their_arguments():
     with pytest.raises(ValueError, match="not C-contiguous"):
         d(X[:, ::2])
     assert_same(d(X[:, ::2].copy())[0], reference(g, (X[:, ::2].copy(),))[0])
+
+
+def test_the_ptx_cache_key_reads_library_versions_without_importlib_metadata():
+    import importlib.metadata
+    from gpujit.kernels import targets
+    for dist in ("numba", "numba-cuda", "llvmlite", "numpy"):
+        try:
+            want = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            want = "none"
+        assert targets._dist_version(dist) == want, dist
+    assert targets._dist_version("gpujit-no-such-dist") == "none"
