@@ -22,6 +22,18 @@ step() {   # step NAME COMMAND...: run, log to $logs/NAME.log, remember a failur
   local rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || { echo "== $name failed (exit $rc)"; status=1; }
 }
+# what the machine offers (a failed run then says why at once): the GPU, CuPy, numba's
+# CUDA target and its toolkit (NVVM, to compile PTX)
+step env python3 -c "
+import numpy, numba, cupy
+from numba import cuda
+print('numpy', numpy.__version__, 'numba', numba.__version__, 'cupy', cupy.__version__)
+print('devices', cupy.cuda.runtime.getDeviceCount(), cupy.cuda.Device(0).compute_capability)
+def probe(a):
+    a[0] = 1
+ptx, _ = cuda.compile_ptx(probe, 'void(float32[::1])', cc=(9, 0))
+print('NVVM ok: PTX of', len(ptx), 'bytes')
+"
 step demo python3 -m gpujit
 step pytest-cuda python3 -m pytest -m cuda -q
 step pytest-all python3 -m pytest -q -x
