@@ -134,7 +134,15 @@ def resolve(d) -> device:
 
 
 def xp_for(d: device):
-    return np if d is cpu else require_cupy()
+    """The array namespace of device d; for cuda:N it also makes N CuPy's current device
+    (CuPy allocates and launches on the current device: an op on cuda:1 tensors must not
+    run on cuda:0)."""
+    if d is cpu:
+        return np
+    cp = require_cupy()
+    if d.index is not None and d.index != cp.cuda.runtime.getDevice():
+        cp.cuda.runtime.setDevice(d.index)
+    return cp
 
 
 def device_of_array(a) -> device:

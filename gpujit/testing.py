@@ -308,7 +308,7 @@ def assert_consistent(fn, *inputs, rtol=None, atol=None):
         where = ", ".join(f"output{_fmt_path(p)} on {d}" for p, d in wrong)
         raise AssertionError(f"the CUDA run returned tensors that are not on CUDA: {where}")
     assert_close(results[gpu], results[_cpu], rtol=rtol, atol=atol, check_dtype=True,
-                 msg=lambda m: "CUDA result (actual) differs from CPU result (expected):\n\n"
+                 equal_nan=True, msg=lambda m: "CUDA result (actual) differs from CPU result (expected):\n\n"
                  + m)
 
 

@@ -76,7 +76,7 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
     cuda: the CuPy function of the loaded PTX). empty: the output allocator (default
     numpy.empty, cupy.empty for cuda)."""
     L = _LauncherWriter(ks, spec, sm_count)
-    src = L.write()
+    src = L.write(guard=ks.target == "cuda" and empty is None)
     ns = {"_kern": launch_fn, "_np": np, "_base": base_view, "_cbase": cuda_base,
           "_f64": np.float64, "_i64": np.int64, "_bool": np.bool_,
           "_zde": _zero_division_error, "_Mismatch": ShapeMismatch, "_min": min,
@@ -88,6 +88,7 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
     elif ks.target == "cuda":
         import cupy
         ns["_empty"] = cupy.empty
+        ns["_getdev"], ns["_setdev"] = cupy.cuda.runtime.getDevice, cupy.cuda.runtime.setDevice
     else:
         ns["_empty"] = np.empty
     if ks.target == "sim":
@@ -111,10 +112,14 @@ class _LauncherWriter:
     def emit(self, line, indent=1):
         self.lines.append("    " * indent + line)
 
-    def write(self):
+    def write(self, guard=False):
         lay, spec = self.layout, self.spec
         args = [f"a{k}" if s.kind == "tensor" else f"p{k}" for k, s in enumerate(spec.inputs)]
         self.lines.append(f"def launch({', '.join(args)}):")
+        if guard:       # the kernel's module lives on its device: allocate and launch there
+            index = spec.device.index or 0
+            self.emit(f"if _getdev() != {index}:")
+            self.emit(f"_setdev({index})", 2)
         R = lay.rank
         if lay.static:
             sizes = {d: str(lay.sizes[d]) for d in range(R)}

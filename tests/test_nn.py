@@ -448,7 +448,7 @@ def test_module_cuda_round_trip_keeps_parameters():
     assert m.fc.weight is w and w.is_cuda and m.steps.is_cuda and m.cache.is_cuda
     y = m(torch.ones(2, 3, device="cuda"))
     assert y.is_cuda
-    np.testing.assert_allclose(y.cpu().numpy(), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y.detach().cpu().numpy(), ref, rtol=1e-5, atol=1e-6)
     sd = m.state_dict()
     assert sd["fc.weight"].is_cuda
     m.to("cpu", torch.float64)

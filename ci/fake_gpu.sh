@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The GPU tier's tests against tests/fakecupy, a NumPy-backed stand-in for CuPy: checks
+# gpujit's CuPy calls, device placement and the fused kernels' argument packing without a
+# GPU (not CUDA itself: ci/gpu.sh on a GPU machine does that).
+#   bash ci/fake_gpu.sh [pytest arguments]      (default: every cuda-marked test)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cache=$(mktemp -d)
+trap 'rm -rf "$cache"' EXIT
+PYTHONPATH=tests/fakecupy GPUJIT_CACHE_DIR=$cache exec python3 -m pytest -m cuda -q \
+  -p no:cacheprovider "${@:-tests}"

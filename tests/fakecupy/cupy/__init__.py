@@ -1,0 +1,755 @@
+"""A fake, NumPy-backed `cupy` for exercising gpujit's CuPy code paths without a GPU.
+
+Mimics real CuPy where gpujit could go wrong:
+  * cupy.ndarray is NOT a numpy.ndarray (a wrapper); np.asarray(x) raises TypeError
+    ("Implicit conversion to a NumPy array is not allowed"), as CuPy's __array__ does.
+  * ufuncs / cupy functions given a numpy.ndarray raise TypeError (Unsupported type),
+    as CuPy's kernel argument preprocessing does; Python/NumPy scalars are accepted.
+  * numpy functions on cupy arrays dispatch through __array_function__ only when CuPy
+    has a function of that name (else numpy's "no implementation found" TypeError).
+  * reductions / indexing return 0-dim cupy arrays, never NumPy scalars.
+  * no __index__ (range(cupy_0d) fails as with CuPy).
+  * .data.ptr is the host address of element 0 (so emulated kernels read the memory).
+  * cupy.cuda.function.Module: launches are EMULATED from the kernel's Python text,
+    recovered by hooking gpujit.kernels.targets.compile_ptx (see _emulate.py).
+Names that real CuPy does not export (per cupy/__init__.py of upstream master) raise
+AttributeError. Events that look suspicious but are allowed are logged to $FAKECUPY_LOG
+when it is set.
+"""
+from __future__ import annotations
+
+import ctypes as _ctypes
+import os as _os
+import warnings as _warnings
+
+import numpy as _np
+
+_HERE = _os.path.dirname(__file__)
+with open(_os.path.join(_os.path.dirname(_HERE), "cupy_names.txt")) as _f:
+    _CUPY_NAMES = frozenset(_f.read().split())
+with open(_os.path.join(_os.path.dirname(_HERE), "ndarray_names.txt")) as _f:
+    _ND_NAMES = frozenset(_f.read().split()) | {
+        "sum", "mean", "prod", "var", "std", "argmax", "argmin", "astype", "trace", "base",
+        "nonzero", "dtype", "shape", "size", "data", "__array_priority__", "cumsum",
+        "cumprod", "round", "conj", "view", "nbytes"}
+
+_LOG = _os.environ.get("FAKECUPY_LOG")
+
+
+def _log(msg):
+    if not _LOG:
+        return
+    import traceback
+    stack = "".join(traceback.format_stack(limit=8)[:-2])
+    with open(_LOG, "a") as f:
+        f.write(f"=== {msg}\n{stack}\n")
+
+
+# ----------------------------------------------------------------------------- memory
+
+class MemoryPointer:
+    """A device pointer: the host address of a NumPy buffer (kept alive by `_owner`)."""
+    __slots__ = ("_owner", "ptr", "_lo", "_hi", "device_id")
+
+    def __init__(self, owner, ptr, lo, hi, device_id=0):
+        self._owner, self.ptr, self._lo, self._hi = owner, int(ptr), lo, hi
+        self.device_id = device_id
+
+    @property
+    def device(self):
+        from .cuda import Device
+        return Device(self.device_id)
+
+    def __add__(self, k):
+        return MemoryPointer(self._owner, self.ptr + int(k), self._lo, self._hi, self.device_id)
+
+    __radd__ = __add__
+
+    def __sub__(self, k):
+        return MemoryPointer(self._owner, self.ptr - int(k), self._lo, self._hi, self.device_id)
+
+    def __int__(self):
+        return self.ptr
+
+    def copy_from_device(self, src, size):
+        _ctypes.memmove(self.ptr, src.ptr, size)
+
+    def copy_to_host(self, dst, size):
+        _ctypes.memmove(dst, self.ptr, size)
+
+    def memset(self, value, size):
+        _ctypes.memset(self.ptr, value, size)
+
+
+def _root(a):
+    r = a
+    while isinstance(r.base, _np.ndarray):
+        r = r.base
+    return r
+
+
+def _memptr(a, dev):
+    r = _root(a)
+    lo = r.__array_interface__["data"][0]
+    if r.size:
+        lo = min(lo, lo + sum((n - 1) * s for n, s in zip(r.shape, r.strides) if s < 0))
+        hi = lo + r.nbytes if (r.flags.c_contiguous or r.flags.f_contiguous) else \
+            lo + sum((n - 1) * abs(s) for n, s in zip(r.shape, r.strides)) + r.itemsize
+    else:
+        hi = lo
+    from ._emulate import register_alloc
+    register_alloc(lo, r)
+    return MemoryPointer(r, a.__array_interface__["data"][0], lo, hi, dev)
+
+
+# ----------------------------------------------------------------------------- devices
+
+class _State:
+    current = 0
+
+
+def _ndev():
+    return int(_os.environ.get("FAKECUPY_NDEV", "1"))
+
+
+# ----------------------------------------------------------------------------- wrapping
+
+def _wrap(r, dev=None):
+    if isinstance(r, ndarray):
+        return r
+    if isinstance(r, _np.ndarray):
+        return ndarray._from_np(r, dev)
+    if isinstance(r, _np.generic):
+        return ndarray._from_np(_np.asarray(r), dev)
+    if isinstance(r, tuple):
+        return tuple(_wrap(x, dev) for x in r)
+    if isinstance(r, list):
+        return [_wrap(x, dev) for x in r]
+    return r
+
+
+def _unwrap(x, what, allow_host=False):
+    """numpy values of cupy arrays (recursively through lists/tuples); numpy arrays
+    raise TypeError unless allow_host (as CuPy's argument preprocessing does)."""
+    if isinstance(x, ndarray):
+        return x._a
+    if isinstance(x, _np.ndarray):
+        if not allow_host:
+            raise TypeError(f"Unsupported type {type(x)} (fake cupy: a numpy.ndarray "
+                            f"passed to cupy {what}; real CuPy rejects host arrays)")
+        return x
+    if isinstance(x, (list, tuple)):
+        t = [_unwrap(v, what, allow_host) for v in x]
+        return tuple(t) if isinstance(x, tuple) else t
+    if isinstance(x, MemoryPointer):
+        raise TypeError(f"fake cupy: MemoryPointer passed to {what}")
+    return x
+
+
+def _check_devices(xs, what):
+    for x in xs:
+        if isinstance(x, ndarray) and x._dev != _State.current:
+            _log(f"cross-device: {what} on an array of cuda:{x._dev} while the current "
+                 f"device is cuda:{_State.current} (CuPy: peer access or ValueError; the "
+                 f"result is allocated on cuda:{_State.current})")
+            if _os.environ.get("FAKECUPY_STRICT_DEVICE"):
+                raise ValueError(f"The device where the array resides ({x._dev}) is different "
+                                 f"from the current device ({_State.current}).")
+
+
+def _check_operand(x):
+    return isinstance(x, (ndarray, _np.ndarray, _np.generic, int, float, complex, bool))
+
+
+import weakref as _weakref  # noqa: E402
+_ALLOCS = _weakref.WeakValueDictionary()
+
+
+class ndarray:
+    """cupy.ndarray(shape, dtype=float, memptr=None, strides=None, order='C')."""
+    __slots__ = ("_a", "_dev", "__weakref__")
+    __array_priority__ = 100
+    __hash__ = None
+
+    def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
+        if isinstance(shape, int):
+            shape = (shape,)
+        dtype = _np.dtype(dtype)
+        if memptr is None:
+            a = _np.empty(shape, dtype, order=order)
+            if strides is not None:
+                raise NotImplementedError("fake cupy: strides without memptr")
+        else:
+            nbytes = memptr._hi - memptr._lo
+            buf = (_ctypes.c_char * max(nbytes, 1)).from_address(memptr._lo)
+            a = _np.ndarray(shape, dtype, buffer=_np.frombuffer(buf, _np.uint8),
+                            offset=memptr.ptr - memptr._lo, strides=strides, order=order)
+            # keep the owner alive
+            a = _KeepAlive(a, memptr._owner)
+        self._a = a
+        self._dev = _State.current if memptr is None else memptr.device_id
+
+    @classmethod
+    def _from_np(cls, a, dev=None):
+        r = _root(a)
+        try:
+            _ALLOCS[id(r)] = r
+        except TypeError:
+            pass
+        self = object.__new__(cls)
+        self._a = a
+        self._dev = _State.current if dev is None else dev
+        return self
+
+    # ---- attributes
+    @property
+    def shape(self):
+        return self._a.shape
+
+    @shape.setter
+    def shape(self, s):
+        self._a.shape = s
+
+    @property
+    def strides(self):
+        return self._a.strides
+
+    @property
+    def dtype(self):
+        return self._a.dtype
+
+    @property
+    def ndim(self):
+        return self._a.ndim
+
+    @property
+    def size(self):
+        return self._a.size
+
+    @property
+    def itemsize(self):
+        return self._a.itemsize
+
+    @property
+    def nbytes(self):
+        return self._a.nbytes
+
+    @property
+    def flags(self):
+        return self._a.flags
+
+    @property
+    def _c_contiguous(self):
+        return self._a.flags.c_contiguous
+
+    @property
+    def _f_contiguous(self):
+        return self._a.flags.f_contiguous
+
+    @property
+    def data(self):
+        return _memptr(self._a, self._dev)
+
+    @property
+    def device(self):
+        from .cuda import Device
+        return Device(self._dev)
+
+    @property
+    def base(self):
+        b = self._a.base
+        return ndarray._from_np(b, self._dev) if isinstance(b, _np.ndarray) else None
+
+    @property
+    def T(self):
+        return ndarray._from_np(self._a.T, self._dev)
+
+    @property
+    def mT(self):
+        return ndarray._from_np(self._a.mT, self._dev)
+
+    @property
+    def real(self):
+        return ndarray._from_np(self._a.real, self._dev)
+
+    @property
+    def imag(self):
+        return ndarray._from_np(self._a.imag, self._dev)
+
+    @property
+    def __cuda_array_interface__(self):
+        a = self._a
+        return {"shape": a.shape, "typestr": a.dtype.str,
+                "data": (a.__array_interface__["data"][0], False),
+                "strides": None if a.flags.c_contiguous else a.strides, "version": 3}
+
+    def __dlpack_device__(self):
+        return (2, self._dev)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        if stream is not None and not isinstance(stream, int):
+            raise TypeError(f"stream must be an int, got {type(stream)}")
+        # (a CPU capsule: only the fake from_dlpack reads it)
+        return self._a.__dlpack__(max_version=max_version)
+
+    # ---- conversions
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use "
+                        "`.get()` to construct a NumPy array explicitly.")
+
+    def get(self, stream=None, order="C", out=None, blocking=True):
+        if out is not None:
+            out[...] = self._a
+            return out
+        return _np.array(self._a, order=order, copy=True)
+
+    def set(self, arr, stream=None):
+        if not isinstance(arr, _np.ndarray):
+            raise TypeError(f"Only numpy.ndarray can be set to cupy.ndarray, not {type(arr)}")
+        if arr.shape != self.shape or arr.dtype != self.dtype:
+            raise ValueError("Shape/dtype mismatch in set()")
+        self._a[...] = arr
+
+    def item(self):
+        return self._a.item()
+
+    def tolist(self):
+        return self._a.tolist()
+
+    def __int__(self):
+        return int(self.get())
+
+    def __float__(self):
+        return float(self.get())
+
+    def __complex__(self):
+        return complex(self.get())
+
+    def __bool__(self):
+        if self.size == 0:
+            _warnings.warn("The truth value of an empty array is ambiguous.",
+                           DeprecationWarning)
+            return False
+        if self.size == 1:
+            return bool(self._a.reshape(()))
+        raise ValueError("The truth value of an array with more than one element is "
+                         "ambiguous. Use a.any() or a.all()")
+
+    def __repr__(self):
+        return repr(self.get())
+
+    def __str__(self):
+        return str(self.get())
+
+    def __format__(self, spec):
+        return format(self.get(), spec)
+
+    def __reduce__(self):
+        return array, (self.get(),)
+
+    def __copy__(self):
+        return ndarray._from_np(self._a.copy(), self._dev)
+
+    def __deepcopy__(self, memo):
+        return ndarray._from_np(self._a.copy(), self._dev)
+
+    @classmethod
+    def __class_getitem__(cls, item):
+        from types import GenericAlias
+        return GenericAlias(cls, item)
+
+    # ---- containers
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __getitem__(self, idx):
+        idx = _unwrap(idx, "indexing", allow_host=True)
+        return _wrap(self._a[idx], self._dev)
+
+    def __setitem__(self, idx, value):
+        idx = _unwrap(idx, "indexing", allow_host=True)
+        if isinstance(value, _np.ndarray) and value.size > 1:
+            _log(f"host->device copy in __setitem__ of a numpy array {value.shape} (allowed "
+                 f"by CuPy: core.array(value))")
+        value = _unwrap(value, "setitem", allow_host=True)
+        self._a[idx] = value
+
+    # ---- numpy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = ufunc.__name__
+        if name not in _CUPY_NAMES:
+            return NotImplemented
+        for x in inputs:
+            if not _check_operand(x):
+                return NotImplemented
+        ins = _unwrap(inputs, f"ufunc {name}")
+        out = kwargs.get("out")
+        if out is not None:
+            if not isinstance(out, tuple):
+                out = (out,)
+            for o in out:
+                if o is not None and not isinstance(o, ndarray):
+                    raise TypeError(f"fake cupy: out= of ufunc {name} must be cupy.ndarray, "
+                                    f"not {type(o)}")
+            kwargs["out"] = tuple(o._a if o is not None else None for o in out)
+        _check_devices(inputs + tuple(out or ()), f"ufunc {name}")
+        r = getattr(ufunc, method)(*ins, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _wrap(r)          # CuPy allocates results on the current device
+
+    def __array_function__(self, func, types, args, kwargs):
+        mod = func.__module__.split(".")[1:]
+        target = _this
+        try:
+            for m in mod:
+                target = getattr(target, m)
+            cf = getattr(target, func.__name__)
+        except AttributeError:
+            return NotImplemented
+        for t in types:
+            if not issubclass(t, (ndarray, _np.ndarray)):
+                return NotImplemented
+        return cf(*args, **kwargs)
+
+    # ---- operators
+    def __eq__(self, other):
+        if other is None or type(other).__eq__ is object.__eq__:
+            return zeros(self.shape, dtype=_np.bool_)
+        if not _check_operand(other):
+            return NotImplemented
+        return _np.equal(self, other)
+
+    def __ne__(self, other):
+        if other is None or type(other).__eq__ is object.__eq__:
+            return ones(self.shape, dtype=_np.bool_)
+        if not _check_operand(other):
+            return NotImplemented
+        return _np.not_equal(self, other)
+
+    def __neg__(self):
+        return _np.negative(self)
+
+    def __pos__(self):
+        return _np.positive(self)
+
+    def __abs__(self):
+        return _np.absolute(self)
+
+    def __invert__(self):
+        return _np.invert(self)
+
+    def __divmod__(self, o):
+        return _np.divmod(self, o)
+
+    def __rdivmod__(self, o):
+        return _np.divmod(o, self)
+
+
+class _KeepAlive(_np.ndarray):
+    """A numpy view on raw memory that keeps the owning buffer alive."""
+
+    def __new__(cls, a, owner):
+        v = a.view(cls)
+        v._owner = owner
+        return v
+
+    def __array_finalize__(self, obj):
+        self._owner = getattr(obj, "_owner", None)
+
+
+def _make_binop(uf):
+    def op(self, other):
+        if not _check_operand(other):
+            return NotImplemented
+        return uf(self, other)
+
+    def rop(self, other):
+        if not _check_operand(other):
+            return NotImplemented
+        return uf(other, self)
+
+    def iop(self, other):
+        if not _check_operand(other):
+            return NotImplemented
+        uf(self, other, out=(self,))
+        return self
+    return op, rop, iop
+
+
+for _name, _uf in [("add", _np.add), ("sub", _np.subtract), ("mul", _np.multiply),
+                   ("truediv", _np.true_divide), ("floordiv", _np.floor_divide),
+                   ("mod", _np.remainder), ("pow", _np.power), ("lshift", _np.left_shift),
+                   ("rshift", _np.right_shift), ("and", _np.bitwise_and),
+                   ("or", _np.bitwise_or), ("xor", _np.bitwise_xor),
+                   ("matmul", _np.matmul)]:
+    _op, _rop, _iop = _make_binop(_uf)
+    setattr(ndarray, f"__{_name}__", _op)
+    setattr(ndarray, f"__r{_name}__", _rop)
+    setattr(ndarray, f"__i{_name}__", _iop)
+for _name, _uf in [("lt", _np.less), ("le", _np.less_equal), ("gt", _np.greater),
+                   ("ge", _np.greater_equal)]:
+    setattr(ndarray, f"__{_name}__", _make_binop(_uf)[0])
+
+
+def _make_method(name):
+    def method(self, *args, **kwargs):
+        args = _unwrap(args, f"ndarray.{name}", allow_host=True)
+        kwargs = {k: _unwrap(v, f"ndarray.{name}", allow_host=True) for k, v in kwargs.items()}
+        out = kwargs.get("out")
+        if name == "astype" and "order" not in kwargs:
+            kwargs["order"] = "K"
+        if name in ("sort", "argsort"):
+            if kwargs.get("kind") not in (None, "stable"):
+                raise NotImplementedError(f"cupy {name}: only kind='stable' is supported")
+            kwargs["kind"] = "stable"
+        if name in ("item", "tolist", "tobytes"):
+            return getattr(self._a, name)(*args, **kwargs)
+        r = getattr(self._a, name)(*args, **kwargs)
+        if name == "fill":
+            return None
+        return _wrap(r, self._dev)
+    method.__name__ = name
+    return method
+
+
+for _name in sorted(_ND_NAMES):
+    if _name.startswith("_") or _name in ndarray.__dict__:
+        continue
+    if callable(getattr(_np.ndarray, _name, None)):
+        setattr(ndarray, _name, _make_method(_name))
+ndarray.__module__ = "cupy"
+
+
+class ufunc:
+    """A cupy ufunc over numpy's: rejects host arrays; .at/.reduce/.accumulate as CuPy."""
+    _AT = {"add": ("add", (_np.int32, _np.int64, _np.float16, _np.float32, _np.float64,
+                           _np.uint32, _np.uint64)),
+           "subtract": ("sub", (_np.int32, _np.uint32)),
+           "maximum": ("max", (_np.int32, _np.int64, _np.float32, _np.float64, _np.uint32,
+                               _np.uint64)),
+           "minimum": ("min", (_np.int32, _np.int64, _np.float32, _np.float64, _np.uint32,
+                               _np.uint64)),
+           "bitwise_and": ("and", (_np.int32, _np.int64, _np.uint32, _np.uint64)),
+           "bitwise_or": ("or", (_np.int32, _np.int64, _np.uint32, _np.uint64)),
+           "bitwise_xor": ("xor", (_np.int32, _np.int64, _np.uint32, _np.uint64))}
+
+    def __init__(self, uf):
+        self._uf = uf
+        self.__name__ = uf.__name__
+        self.nin, self.nout, self.nargs = uf.nin, uf.nout, uf.nargs
+        self.types = uf.types
+
+    def __repr__(self):
+        return f"<ufunc 'cupy_{self.__name__}'>"
+
+    def __call__(self, *args, **kwargs):
+        for x in args:
+            if not _check_operand(x):
+                raise TypeError(f"Unsupported type {type(x)}")
+        return self._uf(*args, **kwargs)    # dispatches to ndarray.__array_ufunc__
+
+    def at(self, a, indices, b=None):
+        if self.__name__ not in self._AT:
+            raise NotImplementedError(f"`{self.__name__}.at` is not supported yet")
+        if not isinstance(a, ndarray):
+            raise TypeError(f"fake cupy: {self.__name__}.at on {type(a)}")
+        if not issubclass(a.dtype.type, self._AT[self.__name__][1]):
+            raise TypeError(f"cupy.{self.__name__}.at only supports "
+                            f"{self._AT[self.__name__][1]} as data type, not {a.dtype}")
+        if isinstance(b, _np.ndarray) and b.ndim > 0:
+            _log(f"host array value in cupy.{self.__name__}.at (CuPy copies it: core.array)")
+        idx = _unwrap(indices, "at", allow_host=True)
+        b = _unwrap(b, "at", allow_host=True)
+        self._uf.at(a._a, idx, _np.asarray(b).astype(a.dtype, copy=False))
+
+    def reduce(self, array, axis=0, dtype=None, out=None, keepdims=False):
+        if self.__name__ == "add":
+            return array.sum(axis, dtype, out, keepdims)
+        if self.__name__ == "multiply":
+            return array.prod(axis, dtype, out, keepdims)
+        raise NotImplementedError(f"`{self.__name__}.reduce` is not supported yet")
+
+    def accumulate(self, array, axis=0, dtype=None, out=None):
+        if self.__name__ == "add":
+            return array.cumsum(axis, dtype, out)
+        if self.__name__ == "multiply":
+            return array.cumprod(axis, dtype, out)
+        raise NotImplementedError(f"`{self.__name__}.accumulate` is not supported yet")
+
+    def reduceat(self, array, indices, axis=0, dtype=None, out=None):
+        if self.__name__ == "add":
+            return _wrap(_np.add.reduceat(_unwrap(array, "reduceat"),
+                                          _unwrap(indices, "reduceat"), axis, dtype))
+        raise NotImplementedError(f"`{self.__name__}.reduceat` is not supported yet")
+
+    def outer(self, A, B, **kwargs):
+        return self._uf.outer(A, B, **kwargs)
+
+
+# ----------------------------------------------------------------------------- functions
+
+_HOST_OK = {"array", "asarray", "asanyarray", "asnumpy", "get_array_module"}
+
+
+def _wrap_func(name, f, allow_host=False):
+    def w(*args, **kwargs):
+        if name in ("sort", "argsort"):
+            if kwargs.get("kind") not in (None, "stable"):
+                raise NotImplementedError(f"cupy {name}: only kind='stable' is supported")
+            kwargs["kind"] = "stable"
+        _check_devices(tuple(a for a in args if isinstance(a, ndarray)), name)
+        args = _unwrap(args, name, allow_host)
+        out = kwargs.get("out")
+        kwargs = {k: _unwrap(v, name, allow_host) for k, v in kwargs.items()}
+        r = f(*args, **kwargs)
+        if isinstance(out, ndarray):
+            return out
+        return _wrap(r)
+    w.__name__ = name
+    w.__qualname__ = name
+    w.__module__ = "cupy"
+    w._fake_of = f
+    return w
+
+
+def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, **kw):
+    dev = None
+    if isinstance(obj, ndarray):
+        dev = obj._dev
+        obj = obj._a
+    elif isinstance(obj, (list, tuple)):
+        obj = _unwrap(obj, "array", allow_host=True)
+    elif hasattr(obj, "__cuda_array_interface__"):
+        raise NotImplementedError("fake cupy: array from a foreign __cuda_array_interface__")
+    a = _np.array(obj, dtype=dtype, copy=True if copy else None, order=order, ndmin=ndmin)
+    if a.dtype == object:
+        raise ValueError("Unsupported dtype object")
+    if a is obj and not copy:
+        return ndarray._from_np(a, dev)
+    return ndarray._from_np(a, dev)
+
+
+def asarray(a, dtype=None, order=None, *, blocking=False):
+    if isinstance(a, ndarray):
+        if (dtype is None or _np.dtype(dtype) == a.dtype) and order in (None, "K", "A"):
+            return a
+        return ndarray._from_np(_np.asarray(a._a, dtype=dtype, order=order), a._dev)
+    if isinstance(a, _np.ndarray):       # host -> device: always a copy
+        return ndarray._from_np(_np.array(a, dtype=dtype, order=order or "K", copy=True))
+    return array(a, dtype=dtype, copy=False, order=order or "K")
+
+
+asanyarray = asarray
+
+
+def asnumpy(a, stream=None, order="C", out=None, blocking=True):
+    if isinstance(a, ndarray):
+        return a.get(stream=stream, order=order, out=out)
+    if hasattr(a, "__cuda_array_interface__"):
+        raise NotImplementedError("fake cupy: asnumpy of a foreign CUDA array")
+    return _np.asarray(a, order=order)
+
+
+def get_array_module(*args):
+    for a in args:
+        if isinstance(a, ndarray):
+            return _this
+    return _np
+
+
+def empty(shape, dtype=float, order="C"):
+    return ndarray._from_np(_np.empty(shape, dtype, order=order))
+
+
+def zeros(shape, dtype=float, order="C"):
+    return ndarray._from_np(_np.zeros(shape, dtype, order=order))
+
+
+def ones(shape, dtype=float, order="C"):
+    return ndarray._from_np(_np.ones(shape, dtype, order=order))
+
+
+class _AsHost:
+    def __init__(self, x):
+        self.x = x
+
+    def __dlpack__(self, **k):
+        return self.x.__dlpack__(max_version=k.get("max_version"))
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+
+def from_dlpack(x, *, device=None, copy=None):
+    if not hasattr(x, "__dlpack_device__"):
+        raise TypeError("from_dlpack: object has no __dlpack_device__")
+    kind, dev = x.__dlpack_device__()
+    if int(kind) not in (2, 13):
+        raise ValueError(f"fake cupy.from_dlpack: device type {kind} is not CUDA")
+    return ndarray._from_np(_np.from_dlpack(_AsHost(x)), int(dev))
+
+
+def fuse(*a, **k):
+    raise NotImplementedError("fake cupy: fuse")
+
+
+class _Pool:
+    def used_bytes(self):
+        return sum(r.nbytes for r in list(_ALLOCS.values()))
+
+    def total_bytes(self):
+        return self.used_bytes()
+
+    def free_all_blocks(self, stream=None):
+        pass
+
+    def n_free_blocks(self):
+        return 0
+
+
+_POOL, _PINNED = _Pool(), _Pool()
+
+
+def get_default_memory_pool():
+    return _POOL
+
+
+def get_default_pinned_memory_pool():
+    return _PINNED
+
+
+from . import cuda  # noqa: E402
+from . import random  # noqa: E402
+from . import lib  # noqa: E402
+from . import linalg  # noqa: E402
+from . import fft  # noqa: E402
+from . import testing  # noqa: E402
+
+import sys as _sys  # noqa: E402
+
+_this = _sys.modules[__name__]
+
+_DTYPE_LIKE = (type,)
+_cache = {}
+
+
+def __getattr__(name):
+    if name in _cache:
+        return _cache[name]
+    if name not in _CUPY_NAMES or not hasattr(_np, name):
+        raise AttributeError(f"fake cupy: module 'cupy' has no attribute {name!r}")
+    obj = getattr(_np, name)
+    if isinstance(obj, _np.ufunc):
+        obj = ufunc(obj)
+    elif (callable(obj) and not isinstance(obj, type)):
+        obj = _wrap_func(name, obj, allow_host=name in _HOST_OK)
+    _cache[name] = obj
+    return obj

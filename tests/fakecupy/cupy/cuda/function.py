@@ -1,0 +1,36 @@
+"""Fake cupy.cuda.function: Module.load(ptx) / get_function(entry) -> emulated launch."""
+
+
+class Function:
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+        from .._emulate import emulator_for
+        self._run = emulator_for(name, module._ptx)
+
+    def __call__(self, grid, block, args, shared_mem=0, stream=None, enable_cooperative_groups=False):
+        if not isinstance(grid, tuple) or not isinstance(block, tuple):
+            raise TypeError("fake cupy: grid and block must be tuples")
+        if not isinstance(args, tuple):
+            raise TypeError("fake cupy: args must be a tuple")
+        self._run(grid, block, args)
+
+
+class Module:
+    def __init__(self):
+        self._ptx = None
+
+    def load(self, cubin):
+        if not isinstance(cubin, bytes):
+            raise TypeError(f"Module.load takes bytes, not {type(cubin)}")
+        self._ptx = cubin.decode()
+
+    def load_file(self, fname):
+        with open(fname) as f:
+            self._ptx = f.read()
+
+    def get_function(self, name):
+        if self._ptx is None:
+            raise RuntimeError("fake cupy: get_function before load")
+        if f".entry {name}(" not in self._ptx and f".entry {name} (" not in self._ptx:
+            raise RuntimeError(f"CUDA_ERROR_NOT_FOUND: named symbol not found: {name}")
+        return Function(self, name)

@@ -1,0 +1,7 @@
+import numpy as _np
+from . import _wrap_func
+
+
+def __getattr__(name):
+    f = getattr(_np.fft, name)
+    return _wrap_func("fft." + name, f) if callable(f) and not isinstance(f, type) else f

@@ -1,0 +1,1 @@
+from . import scipy  # noqa: F401

@@ -1,0 +1,44 @@
+"""Fake cupyx.scipy.special: erf, erfc, erfinv elementwise (via math / bisection)."""
+import math
+
+import numpy as _np
+
+import cupy as _cp
+
+
+def _elementwise(fn, name):
+    vf = _np.vectorize(fn, otypes=[_np.float64])
+
+    def f(x, out=None):
+        if not isinstance(x, _cp.ndarray):
+            if isinstance(x, _np.ndarray):
+                raise TypeError(f"Unsupported type {type(x)} (fake cupyx.{name})")
+            x = _cp.asarray(x)
+        a = x._a
+        dt = a.dtype if a.dtype.kind == "f" else _np.dtype(_np.float64)
+        r = vf(a).astype(dt)
+        return _cp.ndarray._from_np(_np.asarray(r), x._dev)
+    f.__name__ = name
+    return f
+
+
+def _erfinv(y):
+    if y <= -1:
+        return -math.inf if y == -1 else math.nan
+    if y >= 1:
+        return math.inf if y == 1 else math.nan
+    if y != y:
+        return math.nan
+    lo, hi = -10.0, 10.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if math.erf(mid) < y:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+erf = _elementwise(math.erf, "erf")
+erfc = _elementwise(math.erfc, "erfc")
+erfinv = _elementwise(_erfinv, "erfinv")

@@ -1,0 +1,29 @@
+"""The GPU tier's Python side, without a GPU: the `@pytest.mark.cuda` tests of the kernel,
+script, device and testing modules run in a subprocess against tests/fakecupy, a
+NumPy-backed stand-in for CuPy that behaves as CuPy does where gpujit could go wrong
+(no implicit conversion to NumPy, 0-dim results, the current device, kernel arguments
+packed as numba's ABI, pointers inside live allocations; fused launches are emulated from
+the kernel's text). It checks gpujit's CuPy calls, not CUDA: `ci/gpu.sh` on a GPU does.
+Run the whole tier this way with `bash ci/fake_gpu.sh`."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FILES = ["test_kernels_cuda.py", "test_script_cuda.py", "test_device.py", "test_testing.py",
+         "test_fusers_kernels.py"]
+
+
+def test_the_gpu_tier_runs_against_a_numpy_backed_cupy(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "fakecupy"),
+               GPUJIT_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-p",
+                        "no:cacheprovider", *[os.path.join(HERE, f) for f in FILES]],
+                       capture_output=True, text=True, env=env, cwd=os.path.dirname(HERE),
+                       timeout=900)
+    tail = "\n".join(r.stdout.strip().splitlines()[-15:])
+    assert r.returncode == 0, tail + r.stderr[-3000:]
+    assert " passed" in tail and " failed" not in tail, tail
