@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
-PYTHONPATH=tests/fakecupy GPUJIT_CACHE_DIR=$cache exec python3 -m pytest -m cuda -q \
+FAKECUPY_NDEV=${FAKECUPY_NDEV:-2} PYTHONPATH=tests/fakecupy GPUJIT_CACHE_DIR=$cache exec python3 -m pytest -m cuda -q \
   -p no:cacheprovider "${@:-tests}"

@@ -185,3 +185,25 @@ def test_mixing_devices_raises_naming_both():
         gpujit.mul(b, a)
     # a 0-dim CPU tensor joins a CUDA op as a scalar, as in PyTorch
     assert (b + gpujit.tensor(2.0)).device == b.device
+
+
+@pytest.mark.cuda
+def test_ops_on_a_second_gpu_run_there():
+    """CuPy allocates and launches on its current device: an op (eager, or a fused kernel)
+    on cuda:1 tensors must make cuda:1 current, whatever was current before."""
+    if gpujit.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs (the fake CuPy has two with FAKECUPY_NDEV=2)")
+    import cupy
+
+    @gpujit.jit.script
+    def f(a, b):
+        return (a * b + 1.0).relu().sigmoid()
+
+    x = gpujit.ones(4, device="cuda:1")
+    for _ in range(3):
+        cupy.cuda.runtime.setDevice(0)
+        y = (x + 1).exp()
+        z = f(x, x)
+        for t in (y, z):
+            assert t.device == gpujit.device("cuda:1") and t._data.device.id == 1
+    np.testing.assert_allclose(z.cpu().numpy(), 1 / (1 + np.exp(-2.0)), rtol=1e-6)

@@ -1,7 +1,7 @@
 """The GPU tier's Python side, without a GPU: the `@pytest.mark.cuda` tests of the kernel,
 script, device and testing modules run in a subprocess against tests/fakecupy, a
 NumPy-backed stand-in for CuPy that behaves as CuPy does where gpujit could go wrong
-(no implicit conversion to NumPy, 0-dim results, the current device, kernel arguments
+(no implicit conversion to NumPy, 0-dim results, two devices and the current one, kernel arguments
 packed as numba's ABI, pointers inside live allocations; fused launches are emulated from
 the kernel's text). It checks gpujit's CuPy calls, not CUDA: `ci/gpu.sh` on a GPU does.
 Run the whole tier this way with `bash ci/fake_gpu.sh`."""
@@ -17,7 +17,8 @@ FILES = ["test_kernels_cuda.py", "test_script_cuda.py", "test_device.py", "test_
 
 
 def test_the_gpu_tier_runs_against_a_numpy_backed_cupy(tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "fakecupy"),
+    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "fakecupy"), FAKECUPY_NDEV="2",
+               FAKECUPY_STRICT_DEVICE="1",
                GPUJIT_CACHE_DIR=str(tmp_path))
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     r = subprocess.run([sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-p",
