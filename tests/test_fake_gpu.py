@@ -1,9 +1,9 @@
 """The GPU tier's Python side, without a GPU: the `@pytest.mark.cuda` tests of the kernel,
 script, device and testing modules run in a subprocess against tests/fakecupy, a
-NumPy-backed stand-in for CuPy that behaves as CuPy does where gpujit could go wrong
-(no implicit conversion to NumPy, 0-dim results, two devices and the current one, kernel arguments
-packed as numba's ABI, pointers inside live allocations; fused launches are emulated from
-the kernel's text). It checks gpujit's CuPy calls, not CUDA: `ci/gpu.sh` on a GPU does.
+NumPy-backed stand-in for CuPy that behaves as CuPy does where gpujit could go wrong (no
+implicit conversion to NumPy, 0-dim results, two devices and the current one, kernel
+arguments packed as numba's ABI, pointers inside live allocations; fused launches are
+emulated from the kernel's text). It checks gpujit's CuPy calls, not CUDA: `ci/gpu.sh` on a GPU does.
 Run the whole tier this way with `bash ci/fake_gpu.sh`."""
 from __future__ import annotations
 
