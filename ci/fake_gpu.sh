@@ -3,6 +3,8 @@
 # gpujit's CuPy calls, device placement and the fused kernels' argument packing without a
 # GPU (not CUDA itself: ci/gpu.sh on a GPU machine does that).
 #   bash ci/fake_gpu.sh [pytest arguments]      (default: every cuda-marked test)
+# Without NVVM (numba-cuda's toolkit extra) there is no PTX, so the PTX disk-cache test
+# (test_kernels_cuda.py::test_the_chain_on_the_gpu_and_its_ptx_cache) cannot pass.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache=$(mktemp -d)
