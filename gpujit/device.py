@@ -136,7 +136,7 @@ def resolve(d) -> device:
 def xp_for(d: device):
     """The array namespace of device d; for cuda:N it also makes N CuPy's current device
     (CuPy allocates and launches on the current device: an op on cuda:1 tensors must not
-    run on cuda:0)."""
+    run on cuda:0). N stays current afterwards, as after CuPy's `Device(N).use()`."""
     if d is cpu:
         return np
     cp = require_cupy()

@@ -200,10 +200,14 @@ def test_ops_on_a_second_gpu_run_there():
         return (a * b + 1.0).relu().sigmoid()
 
     x = gpujit.ones(4, device="cuda:1")
-    for _ in range(3):
+    try:
+        for _ in range(3):
+            cupy.cuda.runtime.setDevice(0)
+            y = (x + 1).exp()
+            z = f(x, x)
+            for t in (y, z):
+                assert t.device == gpujit.device("cuda:1") and t._data.device.id == 1
+        assert cupy.cuda.runtime.getDevice() == 1    # (it stays current, as Device.use())
+        np.testing.assert_allclose(z.cpu().numpy(), 1 / (1 + np.exp(-2.0)), rtol=1e-6)
+    finally:
         cupy.cuda.runtime.setDevice(0)
-        y = (x + 1).exp()
-        z = f(x, x)
-        for t in (y, z):
-            assert t.device == gpujit.device("cuda:1") and t._data.device.id == 1
-    np.testing.assert_allclose(z.cpu().numpy(), 1 / (1 + np.exp(-2.0)), rtol=1e-6)
