@@ -78,17 +78,18 @@ def _median_us(fn, sync, budget_s):
     return _time_us(fn, budget_s, sync, batches=7, max_number=20000)
 
 
-def _cold_and_warm(tmp):
+def _cold_and_warm(tmp, device="cpu"):
     """Cold compile of the traced chain's group, then its first call in a fresh process
-    that finds the kernel in the disk cache (ms)."""
+    that finds the kernel in the disk cache (ms), on `device`."""
     code = (
         "import time, gpujit\n"
         "t0 = time.perf_counter()\n"
-        "x = gpujit.rand(1024); y = gpujit.rand(1024)\n"
+        f"x = gpujit.rand(1024, device={device!r}); y = gpujit.rand(1024, device={device!r})\n"
         "def chain(x, y):\n"
         "    return gpujit.tanh(x * 0.5 + y) * gpujit.sigmoid(x - y) + gpujit.relu(x)\n"
         "t = gpujit.trace(chain, (x, y), check_trace=False)\n"
-        "t1 = time.perf_counter(); t(x, y); t(x, y); t2 = time.perf_counter()\n"
+        "t1 = time.perf_counter(); t(x, y); t(x, y); gpujit.cuda.synchronize() "
+        f"if {device!r} != 'cpu' else None; t2 = time.perf_counter()\n"
         "print((t2 - t1) * 1e3, gpujit.kernels.cache_info().compiles)\n")
     env = dict(os.environ, GPUJIT_CACHE_DIR=tmp)
     out = []
@@ -143,8 +144,8 @@ def run(device_name, repeats, max_log2=None):
                 copy_src = xp.zeros(3 * n, dtype=np.float32)
                 row["copy_us"] = _median_us(lambda: copy_dst.__setitem__(slice(None), copy_src),
                                             sync, budget)
-            if torch is not None:
-                td = "cuda" if dev.type == "cuda" else "cpu"
+            td = "cuda" if dev.type == "cuda" else "cpu"
+            if torch is not None and (td == "cpu" or torch.cuda.is_available()):
                 tx, ty = torch.from_numpy(hx).to(td), torch.from_numpy(hy).to(td)
                 tsync = torch.cuda.synchronize if td == "cuda" else (lambda: None)
                 tf = tfns[name]
@@ -171,7 +172,7 @@ def run(device_name, repeats, max_log2=None):
             rows.append({k2: (round(v, 3) if isinstance(v, float) else v)
                          for k2, v in row.items()})
     with tempfile.TemporaryDirectory() as tmp:
-        compile_times = _cold_and_warm(tmp)
+        compile_times = _cold_and_warm(tmp, str(dev))
     return {
         "benchmark": "fused elementwise functions (traced) vs peers",
         "device": str(dev), "peer": peer, "dtype": "float32",

@@ -86,6 +86,8 @@ def run(device_name, repeats):
            "gpujit_ms": round(g_ms, 3), "gpujit_first_loss": first}
     try:
         import torch
+        if dev == "cuda" and not torch.cuda.is_available():
+            raise ImportError("this torch has no CUDA")       # no peer to compare with
         torch.set_num_threads(os.cpu_count() or 1)
         t_sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
         t_step = _make_step(torch, dev, ws, x, y)

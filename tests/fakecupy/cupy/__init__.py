@@ -698,7 +698,10 @@ def from_dlpack(x, *, device=None, copy=None):
 
 
 def fuse(*a, **k):
-    raise NotImplementedError("fake cupy: fuse")
+    """cupy.fuse: here the function itself (NumPy computes it)."""
+    if a and callable(a[0]) and not k:
+        return a[0]
+    return lambda f: f
 
 
 class _Pool:
