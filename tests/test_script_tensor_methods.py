@@ -71,3 +71,19 @@ def test_tolist_with_its_type_written():
     assert s(x, m) == to_lists(x, m)            # the optimized run too
     with pytest.raises(FrontendError, match="needs its type written"):
         torch.jit.script(untyped_tolist)
+
+
+def strides_of(x: torch.Tensor):
+    s: List[int] = x.stride()
+    return x * s[0] + x.stride(1) + x.stride(-2)
+
+
+def test_stride_in_scripted_code_matches_eager():
+    f = torch.jit.script(strides_of)
+    for x in (torch.ones(2, 3), torch.ones(2, 3).t(), torch.ones(4, 6)[::2, ::3]):
+        want = x * x.stride()[0] + x.stride(1) + x.stride(-2)
+        for _ in range(3):
+            np.testing.assert_array_equal(f(x).numpy(), want.numpy())
+    assert "torch.stride(x)" in f.code
+    with pytest.raises(IndexError, match="out of range"):
+        f(torch.tensor(1.0))

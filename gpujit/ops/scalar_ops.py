@@ -226,6 +226,20 @@ def size(xp, self):
     return [int(s) for s in self.shape]
 
 
+@_scalar_op("aten::stride(Tensor self) -> int[]", meta=lambda self: [None] * len(self.shape))
+def stride(xp, self):
+    """`x.stride()` in scripted code: element strides, as PyTorch's."""
+    return [int(s) // self.itemsize for s in self.strides]
+
+
+@_scalar_op("aten::stride.int(Tensor self, int dim) -> int")
+def stride_int(xp, self, dim):
+    if self.ndim == 0:
+        raise IndexError(f"stride(): dimension specified as {dim} but tensor has no "
+                         f"dimensions")
+    return int(self.strides[wrap_dim(dim, self.ndim)]) // self.itemsize
+
+
 @_scalar_op("aten::dim(Tensor self) -> int")
 def dim(xp, self):
     return self.ndim
