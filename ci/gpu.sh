@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU tier, run from the repository root on a machine with an NVIDIA GPU:
-#   bash ci/gpu.sh
+#   bash ci/gpu.sh                   (the fuser's GPU checks; GPU_STEPS=rest|all|"names")
 # Installs gpujit without the network (plus the NumPy wheel carried in .whl/, since
 # numba-cuda 0.30 cannot import its CUDA target with NumPy 2.5), runs the CUDA tests, the
 # whole suite, the benchmarks and the CUDA example, and copies logs and benchmark JSON to $OUT when set.
@@ -15,8 +15,19 @@ fi
 python3 -m pip install -q --no-deps --no-build-isolation -e . || exit 1
 
 status=0
+# GPU_STEPS chooses the steps (device time is scarce: 15 minutes a session, 10 a call):
+# "issue" (default) is what the fuser's GPU checks need, in that order; "rest" the others;
+# "all" both; or a list of step names.
+steps=${GPU_STEPS:-issue}
+case $steps in
+  issue) steps="env pytest-cuda bench-fusion bench-script demo" ;;
+  rest) steps="pytest-all bench-eager bench-executor bench-training example-train" ;;
+  all) steps="env pytest-cuda bench-fusion bench-script demo pytest-all bench-eager
+              bench-executor bench-training example-train" ;;
+esac
 step() {   # step NAME COMMAND...: run, log to $logs/NAME.log, remember a failure
   local name=$1; shift
+  case " $(echo $steps) " in *" $name "*) ;; *) return 0 ;; esac
   echo "== $name: $*"
   "$@" 2>&1 | tee "$logs/$name.log"
   local rc=${PIPESTATUS[0]}
@@ -34,14 +45,14 @@ def probe(a):
 ptx, _ = cuda.compile_ptx(probe, 'void(float32[::1])', cc=(9, 0))
 print('NVVM ok: PTX of', len(ptx), 'bytes')
 "
-step demo python3 -m gpujit
 step pytest-cuda python3 -m pytest -m cuda -q
+step bench-fusion python3 benchmarks/fusion.py --device cuda
+step bench-script python3 benchmarks/script.py
+step demo python3 -m gpujit
 step pytest-all python3 -m pytest -q -x
 step bench-eager python3 benchmarks/eager.py
 step bench-executor python3 benchmarks/executor.py --device all
 step bench-training python3 benchmarks/training.py --device all
-step bench-fusion python3 benchmarks/fusion.py --device all
-step bench-script python3 benchmarks/script.py
 step example-train python3 examples/train_mlp.py --device cuda
 if [ -n "${OUT:-}" ]; then
   cp benchmarks/results/eager-*.json benchmarks/results/executor-*.json \
