@@ -152,3 +152,27 @@ def test_eight_threads_calling_a_new_function_compile_each_kernel_once():
         close(r, want)
     after = torch.kernels.cache_info()
     assert after.compiles + after.disk_hits - before.compiles - before.disk_hits <= 1
+
+
+def fused_for_last_graph(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+def matmul_for_last_graph(x, y):
+    return torch.matmul(x, y)
+
+
+def test_last_executed_optimized_graph():
+    """torch.jit.last_executed_optimized_graph(): the optimized graph of the compiled
+    function called last (what PyTorch's fusion tests inspect)."""
+    f = torch.jit.script(fused_for_last_graph)
+    g = torch.jit.script(matmul_for_last_graph)
+    x = torch.rand(4, 4)
+    for _ in range(3):
+        f(x, x)
+    last = torch.jit.last_executed_optimized_graph()
+    assert "prim::TensorExprGroup" in str(last) and str(last) == str(f.graph_for(x, x))
+    for _ in range(2):
+        g(x, x)
+    last = torch.jit.last_executed_optimized_graph()
+    assert "aten::matmul" in str(last) and "TensorExprGroup" not in str(last)

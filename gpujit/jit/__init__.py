@@ -2,7 +2,7 @@
 The same names are exported from `gpujit` itself."""
 from ..frontend.tracer import TracerWarning
 from .objects import (ScriptFunction, ScriptMethod, ScriptModule, TracedModule,
-                      RecursiveScriptModule)
+                      RecursiveScriptModule, last_executed_optimized_graph)
 from .trace import trace, trace_module, TracingCheckError, is_tracing
 from .script import (script, ignore, unused, export, is_scripting, annotate, Final,
                      Attribute, script_if_tracing, jit_isinstance as isinstance)
@@ -22,4 +22,5 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "script", "ignore", "unused", "export", "is_scripting", "annotate", "Final",
            "Attribute", "script_if_tracing", "FrontendError", "save", "load", "ArchiveError",
            "Future", "fork", "wait", "freeze", "optimize_for_inference", "fuser",
-           "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled"]
+           "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled",
+           "last_executed_optimized_graph"]

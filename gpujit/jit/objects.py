@@ -14,7 +14,21 @@ from ..tensor import Tensor
 from ..ir import types as T
 from ..nn.module import Module
 
-__all__ = ["ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
+_LAST = [None]          # the executable of the compiled function called last
+
+
+def last_executed_optimized_graph():
+    """torch.jit.last_executed_optimized_graph: the optimized graph (fusion groups and
+    guards included) of the compiled function called last, as built for the input types
+    it saw last (its newest specialization)."""
+    exe = _LAST[0]
+    if exe is None:
+        raise RuntimeError("no compiled function has run yet")
+    specs = exe.specializations
+    return specs[-1].graph if specs else exe.graph
+
+
+__all__ = ["last_executed_optimized_graph", "ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
            "RecursiveScriptModule"]
 
 
@@ -92,7 +106,7 @@ class _GraphCallable:
             return out
         if grad:
             return self._call_graph(leading, args, grad)
-        exe = self._get_executable()
+        exe = _LAST[0] = self._get_executable()
         if _fusers.strict_fusion_active():
             return self._run_strict(exe, (*leading, *args))
         return exe(*leading, *args)
@@ -193,7 +207,7 @@ class ScriptFunction(_GraphCallable):
                 _reg.dispatch_state.autograd is not None and _grad_state.enabled) or \
                 len(args) < self._arity:
             return self._run((), args, kwargs)
-        exe = self._executable or self._get_executable()
+        exe = _LAST[0] = self._executable or self._get_executable()
         return exe.entry(*args)
 
     def graph_for(self, *args, **kwargs):
@@ -220,7 +234,7 @@ class ScriptMethod(_GraphCallable):
                 _reg.dispatch_state.autograd is not None and _grad_state.enabled) or \
                 len(args) + 1 < self._arity:
             return self._run((self.owner,), args, kwargs)
-        exe = self._executable or self._get_executable()
+        exe = _LAST[0] = self._executable or self._get_executable()
         return exe.entry(self.owner, *args)
 
     def graph_for(self, *args, **kwargs):
