@@ -17,6 +17,7 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from ..ir import types as T
 from ..ir.schema_match import has_side_effects
+from .strategy import fusion_on
 
 __all__ = ["GROUP_KIND", "SUPPORTED_DTYPES", "unfusible_reason", "node_device",
            "tensor_type_problem", "runs_on", "is_group", "is_bookkeeping"]
@@ -147,6 +148,9 @@ def unfusible_reason(node, alias_db=None) -> str | None:
     devices = {v.type.device for v in list(node.inputs) + list(node.outputs) if _is_tensor(v)}
     if len(devices) > 1:
         return f"mixed devices ({', '.join(sorted(str(d) for d in devices))})"
+    if dev is not None and not fusion_on(dev.type):
+        return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
+                f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
     if alias_db is not None:
         for r, o in zip(op.schema.returns, node.outputs):
             if r.type.alias and alias_db.has_writers(o):

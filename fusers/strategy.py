@@ -21,13 +21,28 @@ import operator
 import threading
 
 __all__ = ["set_fusion_strategy", "get_fusion_strategy", "FusionBudget", "STATIC",
-           "DYNAMIC", "DEFAULT_STRATEGY"]
+           "DYNAMIC", "DEFAULT_STRATEGY", "set_fusion_on", "fusion_on"]
 
 STATIC, DYNAMIC = "STATIC", "DYNAMIC"
 DEFAULT_STRATEGY = ((STATIC, 2), (DYNAMIC, 10))
 
 _strategy = list(DEFAULT_STRATEGY)
 _lock = threading.Lock()
+_on_device = {"cpu": True, "cuda": True}     # TorchScript's can_fuse_on_cpu / _gpu
+
+
+def set_fusion_on(device_type: str, enabled: bool) -> bool:
+    """Allow or forbid fusion of ops on one device type ("cpu" or "cuda"; TorchScript's
+    `torch._C._jit_override_can_fuse_on_cpu/gpu`); returns the previous setting. Read when
+    a function builds its optimized code."""
+    if device_type not in _on_device:
+        raise ValueError(f"device type must be 'cpu' or 'cuda', got {device_type!r}")
+    prev, _on_device[device_type] = _on_device[device_type], bool(enabled)
+    return prev
+
+
+def fusion_on(device_type: str) -> bool:
+    return _on_device.get(device_type, False)
 
 
 def _validate(strategy) -> list:

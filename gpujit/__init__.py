@@ -67,6 +67,7 @@ from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa
                   strict_fusion, script, ignore, unused, export, is_scripting, annotate,
                   Final, Attribute, script_if_tracing)
 from . import fusers, kernels  # noqa: E402,F401
+from . import _C  # noqa: E402,F401  (TorchScript's torch._C switches)
 from .fusers import FusionWarning  # noqa: E402,F401
 from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402,F401
 

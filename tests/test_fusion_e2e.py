@@ -176,3 +176,43 @@ def test_last_executed_optimized_graph():
         g(x, x)
     last = torch.jit.last_executed_optimized_graph()
     assert "aten::matmul" in str(last) and "TensorExprGroup" not in str(last)
+
+
+def chain_for_cpu_switch(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+def test_torch_C_fusion_switches():
+    """The torch._C switches that TorchScript fusion code calls map onto gpujit's."""
+    C = torch._C
+    old_runs = C._jit_set_num_profiled_runs(2)
+    try:
+        assert C._jit_get_num_profiled_runs() == 2 == torch.jit.profiling_runs()
+    finally:
+        C._jit_set_num_profiled_runs(old_runs)
+    assert C._jit_can_fuse_on_cpu() and C._jit_texpr_fuser_enabled()
+    assert C._jit_set_profiling_executor(True) is True
+    with pytest.raises(RuntimeError, match="always runs the profiling executor"):
+        C._jit_set_profiling_mode(False)
+    x = torch.rand(4, 4)
+    C._jit_override_can_fuse_on_cpu(False)
+    try:
+        f = torch.jit.script(chain_for_cpu_switch)
+        for _ in range(3):
+            f(x, x)
+        assert "TensorExprGroup" not in str(f.graph_for(x, x))
+        assert "fusion on cpu is off" in f.fusion_report(x, x)
+    finally:
+        C._jit_override_can_fuse_on_cpu(True)
+    C._jit_set_texpr_fuser_enabled(False)
+    try:
+        assert not C._jit_texpr_fuser_enabled()
+        from gpujit.runtime.fusion import fusion_enabled
+        assert not fusion_enabled()
+    finally:
+        C._jit_set_texpr_fuser_enabled(True)
+    assert C._get_graph_executor_optimize(False) is True
+    try:
+        assert C._get_graph_executor_optimize() is False
+    finally:
+        C._set_graph_executor_optimize(True)

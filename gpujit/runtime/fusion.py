@@ -26,14 +26,33 @@ _SETTINGS = {"profiling_runs": 1, "fuser": "fuser1", "optimize": True, "onednn":
 FUSER_NAMES = ("fuser0", "fuser1", "fuser2", "fuser3", "none")
 
 
-@contextlib.contextmanager
-def fuser(name: str):
-    """`with gpujit.jit.fuser("fuser1"):` (torch.jit.fuser): "none" turns fusion off in
-    the block; "fuser0"-"fuser3" (TorchScript's backends) all mean gpujit's fuser."""
+def set_fuser(name: str) -> str:
+    """Switch the fuser for code built from now on (see `fuser`); returns the previous."""
     if name not in FUSER_NAMES:
         raise ValueError(f"unrecognized fuser option (name: {name}); expected one of "
                          f"{', '.join(FUSER_NAMES)}")
     prev, _SETTINGS["fuser"] = _SETTINGS["fuser"], name
+    return prev
+
+
+def current_fuser() -> str:
+    return _SETTINGS["fuser"]
+
+
+def set_optimizing(should_optimize: bool) -> bool:
+    prev, _SETTINGS["optimize"] = _SETTINGS["optimize"], bool(should_optimize)
+    return prev
+
+
+def optimizing() -> bool:
+    return _SETTINGS["optimize"]
+
+
+@contextlib.contextmanager
+def fuser(name: str):
+    """`with gpujit.jit.fuser("fuser1"):` (torch.jit.fuser): "none" turns fusion off in
+    the block; "fuser0"-"fuser3" (TorchScript's backends) all mean gpujit's fuser."""
+    prev = set_fuser(name)
     try:
         yield
     finally:
@@ -44,7 +63,7 @@ def fuser(name: str):
 def optimized_execution(should_optimize: bool):
     """`with gpujit.jit.optimized_execution(False):` (torch.jit.optimized_execution):
     code built in the block is not fused."""
-    prev, _SETTINGS["optimize"] = _SETTINGS["optimize"], bool(should_optimize)
+    prev = set_optimizing(should_optimize)
     try:
         yield
     finally:

@@ -1,0 +1,94 @@
+"""`torch._C`'s switches that TorchScript fusion code and tests call, mapped onto gpujit's
+settings, so such code runs under `import gpujit as torch` (private in PyTorch; here only
+these names exist):
+
+    torch._C._jit_set_num_profiled_runs(1)          # gpujit.jit.set_profiling_runs
+    torch._C._jit_override_can_fuse_on_cpu(True)    # fusion of CPU ops on/off
+    torch._C._jit_set_texpr_fuser_enabled(True)     # the fuser on/off (jit.fuser("none"))
+    torch._C._get_graph_executor_optimize()         # jit.optimized_execution
+
+gpujit always runs the profiling executor: `_jit_set_profiling_executor` and
+`_jit_set_profiling_mode` accept True (and return True) and refuse False.
+`_debug_set_fusion_group_inlining` only records its flag (gpujit never inlines groups back).
+Settings are read when a function builds its optimized code.
+"""
+from __future__ import annotations
+
+from .fusers import strategy as _strategy
+from .runtime import fusion as _fusion
+
+__all__ = ["_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
+           "_jit_override_can_fuse_on_cpu", "_jit_override_can_fuse_on_gpu",
+           "_jit_can_fuse_on_cpu", "_jit_can_fuse_on_gpu", "_jit_set_texpr_fuser_enabled",
+           "_jit_texpr_fuser_enabled", "_get_graph_executor_optimize",
+           "_set_graph_executor_optimize", "_jit_set_profiling_executor",
+           "_jit_set_profiling_mode", "_debug_set_fusion_group_inlining",
+           "_debug_get_fusion_group_inlining"]
+
+_inlining = [True]
+
+
+def _jit_set_num_profiled_runs(n: int) -> int:
+    return _fusion.set_profiling_runs(n)
+
+
+def _jit_get_num_profiled_runs() -> int:
+    return _fusion.profiling_runs()
+
+
+def _jit_override_can_fuse_on_cpu(enabled: bool) -> None:
+    _strategy.set_fusion_on("cpu", enabled)
+
+
+def _jit_override_can_fuse_on_gpu(enabled: bool) -> None:
+    _strategy.set_fusion_on("cuda", enabled)
+
+
+def _jit_can_fuse_on_cpu() -> bool:
+    return _strategy.fusion_on("cpu")
+
+
+def _jit_can_fuse_on_gpu() -> bool:
+    return _strategy.fusion_on("cuda")
+
+
+def _jit_set_texpr_fuser_enabled(enabled: bool) -> None:
+    _fusion.set_fuser("fuser1" if enabled else "none")
+
+
+def _jit_texpr_fuser_enabled() -> bool:
+    return _fusion.current_fuser() != "none"
+
+
+def _get_graph_executor_optimize(should_optimize=None) -> bool:
+    prev = _fusion.optimizing()
+    if should_optimize is not None:
+        _fusion.set_optimizing(should_optimize)
+    return prev
+
+
+def _set_graph_executor_optimize(should_optimize: bool) -> None:
+    _fusion.set_optimizing(should_optimize)
+
+
+def _profiling_only(name, enabled) -> bool:
+    if not enabled:
+        raise RuntimeError(f"{name}(False): gpujit always runs the profiling executor "
+                           f"(there is no legacy executor to switch to)")
+    return True
+
+
+def _jit_set_profiling_executor(enabled: bool) -> bool:
+    return _profiling_only("_jit_set_profiling_executor", enabled)
+
+
+def _jit_set_profiling_mode(enabled: bool) -> bool:
+    return _profiling_only("_jit_set_profiling_mode", enabled)
+
+
+def _debug_set_fusion_group_inlining(enabled: bool) -> None:
+    _inlining[0] = bool(enabled)
+
+
+def _debug_get_fusion_group_inlining() -> bool:
+    return _inlining[0]
