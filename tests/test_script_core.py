@@ -615,10 +615,6 @@ def e_device_cond(x):
     return 0
 
 
-def e_shift(n: int):
-    return n << 2
-
-
 def e_assign_item(x):
     x[0] = "a"
     return x
@@ -640,7 +636,6 @@ def e_assign_item(x):
     (e_varargs, "*xs"),
     (e_nested_def, "a nested function definition is not supported"),
     (e_device_cond, "a Device cannot be used as a condition"),
-    (e_shift, "the operator `<<` is not supported"),
     (e_assign_item, "cannot store a str in a Tensor"),
 ])
 def test_error_corpus(fn, words):

@@ -763,11 +763,6 @@ def assign_tuple_item(x):
     return t
 
 
-@bad("<<")
-def shift_op(n: int):
-    return n << 2   # HERE
-
-
 @bad("tuple", "index")
 def tuple_index_out_of_range(x):
     t = (x, x)

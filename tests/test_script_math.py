@@ -169,3 +169,23 @@ def bad_getattr(x: Tensor, name: str):
 def test_getattr_needs_a_constant_name():
     with pytest.raises(FrontendError, match="getattr\\(\\) takes an object and a constant"):
         compile_function(bad_getattr)
+
+
+def shifts_and_bits(x: Tensor, n: int):
+    a = x << 2
+    b = x >> n
+    c = (n << 3) | (n & 1) ^ (n >> 1)
+    return a + b + c, c
+
+
+def test_shift_and_bitwise_operators_on_ints_and_tensors():
+    import numpy as np
+    f = gpujit.jit.script(shifts_and_bits)
+    x = gpujit.tensor([1, 8, -16], dtype=gpujit.int32)
+    for n in (2, 5, 0):
+        for _ in range(2):
+            got, c = f(x, n)
+            want, c_want = shifts_and_bits(x, n)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+            assert c == c_want
+    assert "torch.bitwise_left_shift(x, 2)" in f.code

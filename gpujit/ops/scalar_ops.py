@@ -130,6 +130,11 @@ def not_(xp, self):
 and_bool = _binary("__and__", operator.and_, "bool", "bool", "&")
 or_bool = _binary("__or__", operator.or_, "bool", "bool", "|")
 xor_bool = _binary("__xor__", operator.xor, "bool", "bool", "^")
+and_int = _binary("__and__", operator.and_, "int", "int", "&")
+or_int = _binary("__or__", operator.or_, "int", "int", "|")
+xor_int = _binary("__xor__", operator.xor, "int", "int", "^")
+lshift_int = _binary("__lshift__", operator.lshift, "int", "int", "<<")
+rshift_int = _binary("__rshift__", operator.rshift, "int", "int", ">>")
 
 
 # ------------------------------------------------------------------ conversions

@@ -42,10 +42,11 @@ _NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty"
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
            ast.FloorDiv: "floordiv", ast.Mod: "remainder", ast.Pow: "pow",
            ast.MatMult: "matmul", ast.BitAnd: "__and__", ast.BitOr: "__or__",
-           ast.BitXor: "__xor__"}
+           ast.BitXor: "__xor__", ast.LShift: "__lshift__", ast.RShift: "__rshift__"}
 # the Tensor op of an operator whose scalar op has another name
 _TENSOR_NAMES = {"floordiv": "floor_divide", "__and__": "bitwise_and",
-                 "__or__": "bitwise_or", "__xor__": "bitwise_xor"}
+                 "__or__": "bitwise_or", "__xor__": "bitwise_xor",
+                 "__lshift__": "bitwise_left_shift", "__rshift__": "bitwise_right_shift"}
 _INPLACE = {"add": "add_", "sub": "sub_", "mul": "mul_", "div": "div_"}
 _NUMS = (T.IntType, T.FloatType)
 # a number on the left of a Tensor: the op with the Tensor first (as TorchScript emits)
