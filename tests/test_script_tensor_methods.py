@@ -87,3 +87,32 @@ def test_stride_in_scripted_code_matches_eager():
     assert "torch.stride(x)" in f.code
     with pytest.raises(IndexError, match="out of range"):
         f(torch.tensor(1.0))
+
+
+def alias_calls(x: torch.Tensor, y: torch.Tensor):
+    a = torch.true_divide(x, y) + torch.multiply(x, 2) - x.subtract(y)
+    b = torch.arctan(a).negative() + x.absolute() + torch.divide(x, 4)
+    return torch.greater(b, 0.5), torch.concat([a, b]), torch.less_equal(a, b), x.fix()
+
+
+def test_pytorch_alias_names_in_eager_and_scripted_code():
+    """torch.multiply & co. are the ops they alias (TorchScript normalizes them the same
+    way: the graph shows aten::mul)."""
+    from gpujit.ops.aliases import ALIASES
+    from gpujit.ops import registry
+    for alias, target in ALIASES.items():
+        for kind in ("function", "method"):
+            table = registry._PUBLIC.get(kind, {})
+            if target in table:        # (or gpujit has an op of the alias's own name)
+                assert table[alias] == table[target] or all(
+                    d.name.startswith(f"aten::{alias}") for d in table[alias]), (alias, kind)
+    assert torch.multiply is not None and torch.Tensor.arctan is not None
+    f = torch.jit.script(alias_calls)
+    x, y = torch.rand(2, 3) + 1, torch.rand(2, 3) + 1
+    for _ in range(3):
+        for got, want in zip(f(x, y), alias_calls(x, y)):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    g = str(f.graph)
+    assert "aten::mul" in g and "aten::multiply" not in g and "aten::atan" in g
+    z = torch.ones(3)
+    assert z.multiply_(2) is z and z.tolist() == [2.0, 2.0, 2.0]
