@@ -527,3 +527,45 @@ def test_seed_002_tutorial_verbatim(tmp_path, monkeypatch):
     y = eager(mod.rnn_loop.cell)
     _close(mod.rnn_loop(xs), (y, y))
     _close(mod.traced(xs), torch.relu(eager(mod.traced.loop.cell)))
+
+
+class _OldStyle(torch.jit.ScriptModule):
+    """TorchScript's deprecated API: subclass ScriptModule, mark methods script_method."""
+
+    def __init__(self, n, m):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.rand(n, m))
+        self.lin = torch.nn.Linear(n, 2)
+        self.scale = 2.0
+
+    @torch.jit.script_method
+    def forward(self, x):
+        return self.lin(self.helper(self.weight.mv(x)))
+
+    def helper(self, y):
+        return y * self.scale
+
+    @torch.jit.script_method
+    def norm_of(self, x):
+        return self.weight.mv(x).abs().sum()
+
+
+class _OldStyleChild(_OldStyle):
+    def __init__(self):
+        super().__init__(3, 4)          # compiled once, after this outermost __init__
+        self.extra = 1.0
+
+
+def test_deprecated_script_module_subclass_with_script_methods():
+    m = _OldStyle(3, 4)
+    x = torch.rand(4)
+    want = m.lin(m.weight.mv(x) * 2.0)
+    assert type(m.forward).__name__ == "ScriptMethod"
+    assert "prim::CallMethod" in str(m.graph) and "def forward" in m.code
+    np.testing.assert_allclose(m(x).detach().numpy(), want.detach().numpy(), rtol=1e-6)
+    m.scale = 3.0                       # the graphs read the instance's attributes
+    np.testing.assert_allclose(m(x).detach().numpy(),
+                               m.lin(m.weight.mv(x) * 3.0).detach().numpy(), rtol=1e-6)
+    assert float(m.norm_of(x)) == pytest.approx(float(m.weight.mv(x).abs().sum()), rel=1e-6)
+    c = _OldStyleChild()
+    assert c.extra == 1.0 and type(c.forward).__name__ == "ScriptMethod"

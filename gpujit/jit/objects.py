@@ -17,6 +17,25 @@ from ..nn.module import Module
 _LAST = [None]          # the executable of the compiled function called last
 
 
+def _compile_script_methods(module):
+    """Compile a ScriptModule subclass instance's `@script_method`s (as gpujit.script of
+    the same module would) and bind the compiled methods to the instance."""
+    from ..frontend.script.modules import script_module
+    names = [n for n in dir(type(module))
+             if getattr(getattr(type(module), n, None), "_gpujit_script_method", False)]
+    compiled = script_module(module, recompile=True)
+    object.__setattr__(module, "_type", compiled._type)
+    # the graphs read the instance's own attributes: later changes (m.eval(), a new
+    # weight) are seen as by any scripted module
+    for name, m in compiled._script_methods.items():
+        object.__setattr__(module, name, module._add_method(name, m.graph))
+    for name, sub in compiled._modules.items():     # scripted, sharing their parameters
+        module._modules[name] = sub
+    missing = [n for n in names if n not in compiled._script_methods]
+    if missing:
+        raise RuntimeError(f"{type(module).__name__}: @script_method {missing} not compiled")
+
+
 def last_executed_optimized_graph():
     """torch.jit.last_executed_optimized_graph: the optimized graph (fusion groups and
     guards included) of the compiled function called last, as built for the input types
@@ -256,6 +275,27 @@ class ScriptModule(Module):
         object.__setattr__(self, "_script_methods", {})
         object.__setattr__(self, "original_name", type(self).__name__)
         object.__setattr__(self, "_type", None)
+
+    def __init_subclass__(cls, **kwargs):
+        """A user's subclass with `@torch.jit.script_method` methods (TorchScript's
+        deprecated API): once an instance's outermost __init__ has run, its marked methods
+        (and what they call) are compiled and bound to the instance."""
+        super().__init_subclass__(**kwargs)
+        if not any(getattr(f, "_gpujit_script_method", False) for f in vars(cls).values()):
+            return
+        init = cls.__init__
+
+        def __init__(self, *args, **kw):
+            depth = self.__dict__.get("_script_init_depth", 0)
+            object.__setattr__(self, "_script_init_depth", depth + 1)
+            try:
+                init(self, *args, **kw)
+            finally:
+                object.__setattr__(self, "_script_init_depth", depth)
+            if depth == 0:
+                _compile_script_methods(self)
+        __init__.__wrapped__ = init
+        cls.__init__ = __init__
 
     def _add_method(self, name, graph):
         m = ScriptMethod(self, graph, name)

@@ -158,6 +158,15 @@ def export(fn):
     return fn
 
 
+def script_method(fn):
+    """`@torch.jit.script_method` on a method of a `torch.jit.ScriptModule` subclass (the
+    deprecated way to script a module): the method is compiled when an instance has been
+    constructed (gpujit/jit/objects.py ScriptModule.__init_subclass__)."""
+    fn._gpujit_export = True
+    fn._gpujit_script_method = True
+    return fn
+
+
 def function_modifier(fn) -> str | None:
     """'export', 'ignore', 'drop' (ignore(drop=True) and @unused) or None: how the
     compiler treats a function or method."""

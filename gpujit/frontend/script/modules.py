@@ -177,9 +177,9 @@ class _Context:
         self.info = {}           # id(ScriptModule) -> _ModuleInfo
         self.in_progress = []    # (ScriptModule, method name) being compiled
 
-    def script(self, mod, path=None):
+    def script(self, mod, path=None, recompile=False):
         ScriptModule = _script_module_base()
-        if isinstance(mod, ScriptModule):
+        if isinstance(mod, ScriptModule) and not recompile:
             if mod._type is None:
                 from ..tracer import class_type_for
                 object.__setattr__(mod, "_type", class_type_for(mod))
@@ -332,9 +332,11 @@ def _is_sequential(m):
     return isinstance(m, _c.Sequential) or getattr(m, "original_name", None) == "Sequential"
 
 
-def script_module(mod):
-    """gpujit.script(module): the module and its submodules compiled, recursively."""
-    return _Context().script(mod)
+def script_module(mod, recompile=False):
+    """gpujit.script(module): the module and its submodules compiled, recursively.
+    recompile: compile `mod` even though it is a ScriptModule (a subclass instance with
+    `@script_method`s, gpujit/jit/objects.py)."""
+    return _Context().script(mod, recompile=recompile)
 
 
 # ---------------------------------------------------------------------- method compiler
