@@ -4,8 +4,8 @@ from ..frontend.tracer import TracerWarning
 from .objects import (ScriptFunction, ScriptMethod, ScriptModule, TracedModule,
                       RecursiveScriptModule, last_executed_optimized_graph)
 from .trace import trace, trace_module, TracingCheckError, is_tracing
-from .script import (script, ignore, unused, export, script_method, is_scripting, annotate, Final,
-                     Attribute, script_if_tracing, jit_isinstance as isinstance)
+from .script import (script, ignore, unused, export, script_method, is_scripting, annotate,
+                     Final, Attribute, script_if_tracing, jit_isinstance as isinstance)
 from ..frontend.script.errors import FrontendError
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
@@ -19,7 +19,8 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
            "RecursiveScriptModule", "set_fusion_strategy", "get_fusion_strategy",
            "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs",
-           "script", "ignore", "unused", "export", "script_method", "is_scripting", "annotate", "Final",
+           "script", "ignore", "unused", "export", "script_method", "is_scripting",
+           "annotate", "Final",
            "Attribute", "script_if_tracing", "FrontendError", "save", "load", "ArchiveError",
            "Future", "fork", "wait", "freeze", "optimize_for_inference", "fuser",
            "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled",

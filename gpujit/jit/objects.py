@@ -47,8 +47,8 @@ def last_executed_optimized_graph():
     return specs[-1].graph if specs else exe.graph
 
 
-__all__ = ["last_executed_optimized_graph", "ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
-           "RecursiveScriptModule"]
+__all__ = ["last_executed_optimized_graph", "ScriptFunction", "ScriptMethod", "ScriptModule",
+           "TracedModule", "RecursiveScriptModule"]
 
 
 def _schema_type(t) -> str:
