@@ -525,6 +525,94 @@ isinf = _float_test("isinf", False)
 isfinite = _float_test("isfinite", True)
 
 
+def _signed_inf_test(name, sign):
+    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, promote="compare",
+        dtypes=NO_BOOL, scalar=f"isinf({{self}}) & ({{self}} {'>' if sign > 0 else '<'} 0)")
+    def impl(xp, self):
+        if self.dtype.kind in "iu":
+            return xp.zeros(self.shape, dtype=bool)
+        return xp.isinf(self) & ((self > 0) if sign > 0 else (self < 0))
+    impl.__name__ = name
+    return impl
+
+
+isposinf = _signed_inf_test("isposinf", 1)
+isneginf = _signed_inf_test("isneginf", -1)
+
+
+@op("aten::signbit(Tensor self) -> Tensor", tags=_PW, promote="compare", dtypes=NO_BOOL,
+    scalar="copysign(1.0, {self}) < 0")
+def signbit(xp, self):
+    return xp.signbit(self)
+
+
+# ------------------------------------------------------------------ more float math
+
+@op("aten::deg2rad(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    dtypes=NO_BOOL, scalar="{self} * 0.017453292519943295")
+def deg2rad(xp, self):
+    return self * 0.017453292519943295
+
+
+@op("aten::rad2deg(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    dtypes=NO_BOOL, scalar="{self} * 57.29577951308232")
+def rad2deg(xp, self):
+    return self * 57.29577951308232
+
+
+def _nan_ignoring(name, ufunc, extreme):
+    @op(f"aten::{name}(Tensor self, Tensor other) -> Tensor", tags=_PW, dtypes=NO_BOOL,
+        scalar=f"where(isnan({{self}}), {{other}}, where(isnan({{other}}), {{self}}, "
+               f"{extreme}({{self}}, {{other}})))")
+    def impl(xp, self, other):
+        return getattr(xp, ufunc)(self, other)
+    impl.__name__ = name
+    return impl
+
+
+fmax = _nan_ignoring("fmax", "fmax", "maximum")
+fmin = _nan_ignoring("fmin", "fmin", "minimum")
+
+
+@op("aten::logaddexp(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
+    dtypes=NO_BOOL, scalar="where({self} == {other}, {self} + 0.6931471805599453, "
+    "maximum({self}, {other}) + log1p(exp(-abs({self} - {other}))))")
+def logaddexp(xp, self, other):
+    return xp.logaddexp(self, other)
+
+
+@op("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
+    dtypes=NO_BOOL, scalar="where({self} == {other}, {self} + 1, maximum({self}, {other}) "
+    "+ log1p(exp2(-abs({self} - {other}))) * 1.4426950408889634)")
+def logaddexp2(xp, self, other):
+    return xp.logaddexp2(self, other)
+
+
+@op("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
+    scalar="where(isnan({other}), {other}, where({self} == 0, 0, {self} * log({other})))")
+def xlogy(xp, self, other):
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        return xp.where(xp.isnan(other), other,
+                        xp.where(self == 0, 0, self * xp.log(other))).astype(
+                            xp.result_type(self, other))
+
+
+@op("aten::sinc(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="where({self} == 0, 1, sin({self} * 3.141592653589793) / "
+           "({self} * 3.141592653589793))")
+def sinc(xp, self):
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        t = _f32(self) * 3.141592653589793          # (float16 in float32, rounded once)
+        return xp.where(self == 0, 1, xp.sin(t) / t).astype(self.dtype)
+
+
+@op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW, dtypes=NO_BOOL,
+    scalar="where({self} == 0, {values}, where({self} > 0, 1, 0))")
+def heaviside(xp, self, values):
+    return xp.where(self == 0, values, xp.where(self > 0, 1, 0)).astype(
+        xp.result_type(self, values))
+
+
 @op("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) "
     "-> Tensor", tags=_PW, inplace=True,
     scalar="where(isnan({self}), ifnone({nan}, 0), where(isinf({self}), where({self} > 0, "
@@ -716,6 +804,7 @@ from . import activation as _activation  # noqa: E402,F401
 import math as _math  # noqa: E402
 
 from .registry import derivative as _derivative  # noqa: E402
+from .registry import nondifferentiable as _nondifferentiable  # noqa: E402
 
 
 def _gpujit():
@@ -974,3 +1063,48 @@ def _addcmul_grad(grad, tensor1, tensor2, value):
 def _addcdiv_grad(grad, tensor1, tensor2, value):
     g = _scaled(grad, value)
     return grad, g / tensor2, -g * tensor1 / (tensor2 * tensor2)
+
+
+# ------------------------------------------------------------------ more float math: grads
+# (PyTorch's derivatives.yaml formulas)
+
+_derivative(deg2rad)(lambda grad, self: grad * (_math.pi / 180))
+_derivative(rad2deg)(lambda grad, self: grad * (180 / _math.pi))
+
+
+@_derivative(sinc)
+def _sinc_grad(grad, self):
+    px = self * _math.pi
+    d = (px * px.cos() - px.sin()) / (px * self)
+    return grad * d.masked_fill(self == 0, 0)
+
+
+@_derivative(fmax)
+def _fmax_grad(grad, self, other):
+    first = (self >= other).logical_or(other.isnan())
+    return _keep(first, grad), _keep(first.logical_not(), grad)
+
+
+@_derivative(fmin)
+def _fmin_grad(grad, self, other):
+    first = (self <= other).logical_or(other.isnan())
+    return _keep(first, grad), _keep(first.logical_not(), grad)
+
+
+@_derivative(logaddexp)
+def _logaddexp_grad(grad, self, other):
+    return grad / (1 + (other - self).exp()), grad / (1 + (self - other).exp())
+
+
+@_derivative(logaddexp2)
+def _logaddexp2_grad(grad, self, other):
+    return grad / (1 + (other - self).exp2()), grad / (1 + (self - other).exp2())
+
+
+@_derivative(xlogy)
+def _xlogy_grad(grad, self, other):
+    return grad * other.log().masked_fill(self == 0, 0), grad * self / other
+
+
+_nondifferentiable(heaviside, reason="a step function (PyTorch does not differentiate "
+                                     "heaviside either)")

@@ -601,4 +601,59 @@ BLEND = [
                             match="Integer division with addcdiv is no longer supported")]),
 ]
 
-OPINFOS = ARITH + MATH + ROUNDING + CLAMP + COMPARE + LOGICAL + BLEND
+# ---------------------------------------------------------------- more float math, tests
+
+def _f64(a):
+    return np.asarray(a, np.float64)
+
+
+def _xlogy_ref(a, b):
+    a, b = _f64(a), _f64(b)
+    with np.errstate(all="ignore"):
+        return np.where(np.isnan(b), NAN, np.where(a == 0, 0.0, a * np.log(b)))
+
+
+def _sinc_ref(a):
+    a = _f64(a)
+    with np.errstate(all="ignore"):
+        return np.where(a == 0, 1.0, np.sin(np.pi * a) / (np.pi * a))
+
+
+def _heaviside_ref(a, b):          # PyTorch: a == 0 ? b : a > 0 (nan -> 0)
+    return np.where(a == 0, b, np.where(a > 0, 1, 0))
+
+
+def _logaddexp_ref(base):
+    def ref(a, b):
+        a, b = _f64(a), _f64(b)
+        with np.errstate(all="ignore"):
+            return np.logaddexp(a, b) if base == "e" else np.logaddexp2(a, b)
+    return ref
+
+
+MORE = [
+    info("aten::deg2rad", unary_samples(NO_BOOL, as_float), lambda a: _f64(a) * (np.pi / 180)),
+    info("aten::rad2deg", unary_samples(NO_BOOL, as_float), lambda a: _f64(a) * (180 / np.pi)),
+    info("aten::isposinf", unary_samples(NO_BOOL, to_bool), lambda a: _f64(a) == INF),
+    info("aten::isneginf", unary_samples(NO_BOOL, to_bool), lambda a: _f64(a) == -INF),
+    info("aten::signbit", unary_samples(NO_BOOL, to_bool), lambda a: np.signbit(_f64(a))),
+    info("aten::sinc", unary_samples(ALL, as_float), _sinc_ref),
+    info("aten::fmax", binary_samples(NO_BOOL, _same, bool_operands=False),
+         lambda a, b: np.fmax(_f64(a), _f64(b))),
+    info("aten::fmin", binary_samples(NO_BOOL, _same, bool_operands=False),
+         lambda a, b: np.fmin(_f64(a), _f64(b))),
+    info("aten::logaddexp", binary_samples(NO_BOOL, as_float, bool_operands=False),
+         _logaddexp_ref("e")),
+    info("aten::logaddexp2", binary_samples(NO_BOOL, as_float, bool_operands=False),
+         _logaddexp_ref("2")),
+    info("aten::xlogy.Tensor", binary_samples(
+        ALL, as_float, rhs=lambda *shape, dtype=F32, low=0.1: arr(*shape, dtype=dtype,
+                                                                 low=max(low, 0.1),
+                                                                 high=3.0)) + [
+        Sample(np.array([0.0, 0.0, 2.0, -1.5], F32), np.array([0.0, NAN, -1.0, 0.5], F32))],
+        _xlogy_ref),
+    info("aten::heaviside", binary_samples(NO_BOOL, _same, bool_operands=False),
+         _heaviside_ref),
+]
+
+OPINFOS = ARITH + MATH + ROUNDING + CLAMP + COMPARE + LOGICAL + BLEND + MORE
