@@ -106,11 +106,13 @@ def strict_regions(graph) -> list:
     return out
 
 
-def check_strict_regions(graph):
+def check_strict_regions(graph, reason=None):
     """Raise StrictFusionError for the first strict_fusion region of a fused graph that
     leaves tensor work outside fusion groups (constants and shape bookkeeping aside);
-    the error points at the region's `with` line."""
+    the error points at the region's `with` line. `reason`: why every op is unfused
+    (fusion is off), instead of what the fuser recorded."""
     for enter, nodes in strict_regions(graph):
         bad = unfused_nodes(nodes)
         if bad:
-            raise StrictFusionError(bad, enter.source_range or "a strict_fusion region")
+            raise StrictFusionError(bad, enter.source_range or "a strict_fusion region",
+                                    reasons={n: reason for n in bad} if reason else None)

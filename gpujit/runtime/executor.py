@@ -187,8 +187,9 @@ class Executable:
         graph, prof, hoisted = self.graph, profile, self._hoisted
         off = fusion.fusion_off_reason() if self.fuse else None
         fusing = self.fuse and off is None
-        if off is not None:
-            fusion.check_strict_unfused(graph, off)
+        if off is not None:         # a strict_fusion region raises: nothing fuses
+            from ..fusers.strict import check_strict_regions
+            check_strict_regions(graph, reason=off)
         if fusing:
             graph, prof, groups = fusion.fuse_profiled(self.graph, profile)
             if groups:

@@ -113,18 +113,6 @@ def fusion_off_reason():
     return None
 
 
-def check_strict_unfused(graph, reason):
-    """With fusion off, a scripted `with gpujit.strict_fusion():` region that does tensor
-    work raises (from the call that builds the optimized code), as when its ops cannot
-    fuse; `reason` says why nothing fused."""
-    from ..fusers.strict import strict_regions, StrictFusionError, unfused_nodes
-    for enter, nodes in strict_regions(graph):
-        bad = unfused_nodes(nodes)
-        if bad:
-            raise StrictFusionError(bad, enter.source_range or "a strict_fusion region",
-                                    reasons={n: reason for n in bad})
-
-
 def _values(graph):
     yield from graph.inputs
     for n in graph.walk():
