@@ -149,11 +149,6 @@ def _narrow(code, T):
     return code
 
 
-# Python-number arguments that float16 ops use in float32 (PyTorch's opmath scalars; mul
-# and div get it from their compute type, gpujit/ops/registry.py opmath_scalars)
-_OPMATH_SCALARS = {"aten::lerp.Scalar": ("weight",), "aten::lerp.Tensor": ("weight",)}
-
-
 def _expression(op, args, ct):
     """The op's scalar expression; where eager gpujit computes a dtype differently from
     the one registry expression, the form it uses for that dtype."""
@@ -520,17 +515,16 @@ class ScalarCodegen:
         env = {}
         base = op.inplace_of or op
         for pname, (e, rank) in args.items():
-            weak = rank is None and not _is_concrete(e.ty)
-            if (pname == "exponent" and base.name.startswith("aten::pow") and weak
-                    and ct is not None and ct.category == _dt.FLOATING):
-                env[pname] = e        # a Python number: sqrt for 0.5 & co. (scalar_power)
-            elif (base.name == "aten::addcmul" and pname == "value" and weak and ct is not None
-                  and ct.category == _dt.INTEGRAL and e.ty == "float"):
-                # PyTorch converts the value to the integer dtype first (0.5 -> 0), as eager
+            # a Python number some ops take otherwise (OpDef.number_args, the registry)
+            rule = base.number_args.get(pname) if rank is None and not _is_concrete(e.ty) \
+                else None
+            if rule == "weak" and ct is not None and ct.category == _dt.FLOATING:
+                env[pname] = e        # pow's exponent: sqrt for 0.5 & co. (scalar_power)
+            elif rule == "int_in_int" and ct is not None and ct.category == _dt.INTEGRAL \
+                    and e.ty == "float":
                 env[pname] = (E.constant(int(e.const)) if e.known
                               else E(f"{self.use('_f2i_int64')}({e.code})", "int"))
-            elif ct is _dt.float16 and weak and pname in _OPMATH_SCALARS.get(base.name, ()):
-                # as eager and PyTorch: a float16 lerp's Python-number weight in float32
+            elif rule == "opmath" and ct is _dt.float16:
                 env[pname] = E(self.as_type(e, _dt.float32), _dt.float32)
             elif pname in operands and ct is not None:
                 env[pname] = E(self.as_type(e, ct), _opmath(ct))

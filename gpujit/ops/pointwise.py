@@ -189,7 +189,8 @@ def fmod(xp, self, other):
 
 
 @op("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags=_PW,
-    inplace=True, dtypes=NO_BOOL, scalar="{self} ** {exponent}")
+    inplace=True, dtypes=NO_BOOL, scalar="{self} ** {exponent}",
+    number_args={"exponent": "weak"})
 def power(xp, self, exponent):
     if _is_int(self, exponent):
         if not hasattr(exponent, "dtype"):
@@ -752,19 +753,20 @@ def _lerp(xp, self, end, weight):
 
 
 @op("aten::lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor", tags=_PW,
-    inplace=True, dtypes=FLOATS, scalar=_LERP)
+    inplace=True, dtypes=FLOATS, scalar=_LERP, number_args={"weight": "opmath"})
 def lerp_tensor(xp, self, end, weight):
     return _lerp(xp, self, end, weight)
 
 
 @op("aten::lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor", tags=_PW,
-    inplace=True, dtypes=FLOATS, scalar=_LERP)
+    inplace=True, dtypes=FLOATS, scalar=_LERP, number_args={"weight": "opmath"})
 def lerp(xp, self, end, weight):
     return _lerp(xp, self, end, weight)
 
 
 @op("aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
-    tags=_PW, inplace=True, dtypes=NO_BOOL, scalar="{self} + {value} * {tensor1} * {tensor2}")
+    tags=_PW, inplace=True, dtypes=NO_BOOL, scalar="{self} + {value} * {tensor1} * {tensor2}",
+    number_args={"value": "int_in_int"})
 def addcmul(xp, self, tensor1, tensor2, value=1):
     s, t1 = _f32(self), _f32(tensor1)
     if type(value) is float and _kind(s, t1) in "iu":

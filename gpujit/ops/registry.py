@@ -257,8 +257,14 @@ class OpDef:
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
-                 cross_device=False, opmath_scalars=False):
+                 cross_device=False, opmath_scalars=False, number_args=None):
         self.schema = schema
+        # number_args: how a fused kernel takes a Python number given for a parameter, where
+        # it differs from converting it to the compute dtype (as eager computes it):
+        # "weak" keeps it a number (pow's exponent: sqrt for 0.5), "opmath" makes it
+        # float32 for float16 (lerp's weight), "int_in_int" truncates a float to an int
+        # when the op computes in an integer type (addcmul's value)
+        self.number_args = dict(number_args or {})
         # opmath_scalars: with float16 operands and a Python number, compute in float32
         # (PyTorch's mul and div: the number is not rounded to float16 first)
         self.opmath_scalars = opmath_scalars
@@ -574,7 +580,7 @@ def build_entry_points(op: OpDef):
 
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
-       namedtuple_name=None, cross_device=False, opmath_scalars=False):
+       namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). See the module docstring."""
@@ -584,7 +590,7 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
                   dtypes=dtypes, operands=operands, method=method, function=function,
                   inplace=inplace, functional=functional, name=name,
                   namedtuple_name=namedtuple_name, cross_device=cross_device,
-                  opmath_scalars=opmath_scalars)
+                  opmath_scalars=opmath_scalars, number_args=number_args)
         register(d)
         if inplace and d.is_pointwise:
             _declare_inplace_variant(d)
@@ -608,7 +614,7 @@ def _declare_inplace_variant(d):
     v = OpDef(s2, d.impl, tags=(d.tags - {"pointwise"}) | {"inplace", "pointwise"},
               meta=d.meta, scalar=d.scalar, promote=d.promote, dtypes=d.dtypes,
               operands=d.operands, method=name, function=False, name=name,
-              opmath_scalars=d.opmath_scalars)
+              opmath_scalars=d.opmath_scalars, number_args=d.number_args)
     v.inplace_of = d
     d.inplace_variant = v
     register(v)
