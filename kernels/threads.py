@@ -365,8 +365,12 @@ def run_chunks(fn, n, *args):
         return fn(0, n, *args)
     try:
         pool.grow(t - 1)
-        tramp, pack = pool.trampoline(tuple(params[2:]))
-        slots = pack.pack(*[id(a) if p == "ptr" else a for p, a in zip(params[2:], args)])
+        cached = getattr(fn, "pooled", None)      # (pool, trampoline, packer, pointers?)
+        if cached is None or cached[0] is not pool:
+            tramp, pack = pool.trampoline(tuple(params[2:]))
+            cached = fn.pooled = (pool, tramp, pack.pack, [p == "ptr" for p in params[2:]])
+        _, tramp, pack, ptrs = cached
+        slots = pack(*[id(a) if k else a for k, a in zip(ptrs, args)])
         pieces = min(8 * t, n // _MIN_CHUNK)
         step = -(-n // pieces)
         step = -(-step // _ALIGN) * _ALIGN
