@@ -171,6 +171,8 @@ def run(device_name, repeats, max_log2=None):
             row["speedup_vs_eager"] = row["eager_us"] / row["fused_us"]
             rows.append({k2: (round(v, 3) if isinstance(v, float) else v)
                          for k2, v in row.items()})
+            # each row as it is measured: a run stopped part-way still leaves its figures
+            print("  measured", rows[-1], file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         compile_times = _cold_and_warm(tmp, str(dev))
     return {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU tier, run from the repository root on a machine with an NVIDIA GPU:
-#   bash ci/gpu.sh                   (the fuser's GPU checks; GPU_STEPS=rest|all|"names")
+#   bash ci/gpu.sh                   (the fuser's GPU checks; GPU_STEPS=rest|all|"names",
+#                                     GPU_STEP_TIMEOUT=seconds a step, GPU_TEST_WORKERS=8)
 # Installs gpujit without the network (plus the NumPy wheel carried in .whl/, since
 # numba-cuda 0.30 cannot import its CUDA target with NumPy 2.5), runs the CUDA tests, the
 # whole suite, the benchmarks and the CUDA example, and copies logs and benchmark JSON to $OUT when set.
@@ -25,11 +26,14 @@ case $steps in
   all) steps="env pytest-cuda bench-fusion bench-script demo pytest-all bench-eager
               bench-executor bench-training example-train" ;;
 esac
+started=$(mktemp)       # benchmark JSON newer than this is what this run wrote
+# xdist spreads the CUDA tests over processes (CuPy compiles a kernel per new op and dtype)
+xdist=$(python3 -c "import xdist" 2>/dev/null && echo "-n ${GPU_TEST_WORKERS:-8}")
 step() {   # step NAME COMMAND...: run, log to $logs/NAME.log, remember a failure
   local name=$1; shift
   case " $(echo $steps) " in *" $name "*) ;; *) return 0 ;; esac
   echo "== $name: $*"
-  "$@" 2>&1 | tee "$logs/$name.log"
+  timeout -k 10 "${GPU_STEP_TIMEOUT:-0}" "$@" 2>&1 | tee "$logs/$name.log"
   local rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || { echo "== $name failed (exit $rc)"; status=1; }
 }
@@ -45,18 +49,16 @@ def probe(a):
 ptx, _ = cuda.compile_ptx(probe, 'void(float32[::1])', cc=(9, 0))
 print('NVVM ok: PTX of', len(ptx), 'bytes')
 "
-step pytest-cuda python3 -m pytest -m cuda -q
+step pytest-cuda python3 -m pytest -m cuda -q -rfE --durations=15 $xdist
 step bench-fusion python3 benchmarks/fusion.py --device cuda
 step bench-script python3 benchmarks/script.py
 step demo python3 -m gpujit
-step pytest-all python3 -m pytest -q -x
+step pytest-all python3 -m pytest -q -x $xdist
 step bench-eager python3 benchmarks/eager.py
 step bench-executor python3 benchmarks/executor.py --device all
 step bench-training python3 benchmarks/training.py --device all
 step example-train python3 examples/train_mlp.py --device cuda
-if [ -n "${OUT:-}" ]; then
-  cp benchmarks/results/eager-*.json benchmarks/results/executor-*.json \
-     benchmarks/results/training-*.json benchmarks/results/fusion-*.json \
-     benchmarks/results/script-*.json "$OUT"/ 2>/dev/null
+if [ -n "${OUT:-}" ]; then     # only what this run measured ($OUT takes 8 files)
+  find benchmarks/results -name '*.json' -newer "$started" -exec cp {} "$OUT"/ \;
 fi
 exit $status

@@ -255,7 +255,8 @@ def _copy_to(x, dev):
     if isinstance(x, Tensor):
         a = x._data
         if dev is _cpu:
-            a = a.get() if x._device is not _cpu else a.copy()
+            # keep the layout, as PyTorch's .to(device) does (preserve_format)
+            a = a.get(order="A") if x._device is not _cpu else a.copy(order="K")
         else:
             cp = cupy_or_none()
             with cp.cuda.Device(dev.index):
