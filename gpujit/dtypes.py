@@ -244,3 +244,33 @@ class finfo:
         self.tiny = self.smallest_normal = _builtin_float(info.tiny)
         self.resolution = _builtin_float(info.resolution)
         self.dtype = d.name
+
+
+# ------------------------------------------------------------------ float -> int
+# C leaves a float -> integer conversion of nan, inf or an out-of-range value undefined.
+# gpujit gives what NumPy gives on this host everywhere (eager CPU and GPU, fused kernels on
+# every target), so that GPU-vs-CPU checks agree; on x86 that is the cvtt instructions'
+# "integer indefinite": int64 and int32 get their minimum, narrower types the low bits of
+# the int32 result (-1.5 -> uint8 is 255, as PyTorch gives on CPU and CUDA).
+
+def _x86_conversion(v, dtype):
+    """What the cvtt instructions give for float v converted to integer dtype."""
+    wide = 64 if dtype.itemsize == 8 else 32
+    if v != v or not -2.0 ** (wide - 1) - 1 < v < 2.0 ** (wide - 1):
+        r = -(1 << (wide - 1))
+    else:
+        r = _builtin_int(v)
+    return _builtin_int(np.array(r, np.int64).astype(dtype))
+
+
+def _host_converts_like_x86():
+    import warnings
+    probe = [np.nan, np.inf, -np.inf, 1e300, -3e9, 3e9, 70000.2, -200.5, 300.7]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return all([_builtin_int(x) for x in np.array(probe).astype(t)] ==
+                   [_x86_conversion(v, np.dtype(t)) for v in probe]
+                   for t in (np.int64, np.int32, np.int16, np.int8, np.uint8))
+
+
+HOST_X86_CONVERSIONS = _host_converts_like_x86()

@@ -252,11 +252,14 @@ def _copy_to(x, dev):
     """x with every Tensor in it copied to dev (lists, tuples, dicts are rebuilt)."""
     from .tensor import Tensor
     from .ops.registry import wrap
+    from .ops.conversion import transfer
     if isinstance(x, Tensor):
         a = x._data
-        if dev is _cpu:
-            # keep the layout, as PyTorch's .to(device) does (preserve_format)
-            a = a.get(order="A") if x._device is not _cpu else a.copy(order="K")
+        # a copy in the same layout, as PyTorch's .to(device) makes (preserve_format)
+        if (x._device is _cpu) != (dev is _cpu):
+            a = transfer(None, a, dev)
+        elif dev is _cpu:
+            a = a.copy(order="K")
         else:
             cp = cupy_or_none()
             with cp.cuda.Device(dev.index):

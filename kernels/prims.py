@@ -17,8 +17,6 @@ Only the primitives a kernel uses are emitted, each after those it calls.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from . import cpu_math
@@ -307,7 +305,8 @@ def _shr(a, b, bits):
 # (GPU-vs-CPU checks compare with the CPU); on x86 that is the cvtt instructions'
 # "integer indefinite": int64 and int32 get their minimum, narrower types the int32
 # result's low bits. Elsewhere (a host whose NumPy saturates), saturation (nan -> 0).
-# CuPy's own astype on the GPU saturates: only eager GPU code differs, and only there.
+# Eager CuPy conversions follow the same rule (gpujit/ops/conversion.py), as PyTorch's
+# agree across devices.
 _F2I_X86 = """
 @DEVICE
 def _f2i_{t}(v):
@@ -330,26 +329,7 @@ def _f2i_{t}(v):
 """
 
 
-def _x86_conversion(v, dtype):
-    """What the cvtt instructions give for float v converted to integer dtype."""
-    wide = 64 if dtype.itemsize == 8 else 32
-    if v != v or not -2.0 ** (wide - 1) - 1 < v < 2.0 ** (wide - 1):
-        r = -(1 << (wide - 1))
-    else:
-        r = int(v)
-    return int(np.array(r, np.int64).astype(dtype))
-
-
-def _host_converts_like_x86():
-    probe = [np.nan, np.inf, -np.inf, 1e300, -3e9, 3e9, 70000.2, -200.5, 300.7]
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return all([int(x) for x in np.array(probe).astype(t)] ==
-                   [_x86_conversion(v, np.dtype(t)) for v in probe]
-                   for t in (np.int64, np.int32, np.int16, np.int8, np.uint8))
-
-
-HOST_X86_CONVERSIONS = _host_converts_like_x86()
+from gpujit.dtypes import HOST_X86_CONVERSIONS  # noqa: E402  (NumPy on this host)
 for _t in ("int64", "int32", "int16", "int8", "uint8"):
     _info = np.iinfo(_t)
     _wide = 64 if _t == "int64" else 32

@@ -122,6 +122,34 @@ def test_transfers_round_trip():
 
 
 @pytest.mark.cuda
+def test_transfers_keep_a_dense_layout():
+    """As PyTorch's .to(device) (preserve_format): a dense tensor keeps its strides, a
+    tensor with gaps arrives contiguous; values are kept either way."""
+    base = gpujit.arange(24, dtype=gpujit.float32).reshape(2, 3, 4)
+    for x in (base.permute(2, 0, 1), base.transpose(0, 1),
+              base[:, :, ::2], base.permute(1, 2, 0).contiguous()):
+        dense = x.is_contiguous() or x.permute(*sorted(
+            range(x.dim()), key=lambda d: -x.stride(d))).is_contiguous()
+        y = x.cuda()
+        assert y.stride() == (x.stride() if dense else x.contiguous().stride())
+        z = y.cpu()
+        assert z.stride() == y.stride()
+        np.testing.assert_array_equal(z.numpy(), x.numpy())
+
+
+@pytest.mark.cuda
+def test_float_to_int_conversions_agree_across_devices():
+    """Out-of-range float -> int conversions give the CPU's answers on the GPU too (CuPy's
+    astype saturates; PyTorch converts through int64 on either device)."""
+    vals = [-1.5, -200.5, 300.7, 2.5, -0.5, 70000.2, -3e9, 3e9, float("nan"), float("inf")]
+    x = gpujit.tensor(vals, dtype=gpujit.float32)
+    for dt in (gpujit.uint8, gpujit.int8, gpujit.int16, gpujit.int32, gpujit.int64):
+        np.testing.assert_array_equal(x.cuda().to(dt).cpu().numpy(), x.to(dt).numpy(),
+                                      err_msg=str(dt))
+    assert x.cuda().to(gpujit.uint8).cpu().tolist()[0] == 255
+
+
+@pytest.mark.cuda
 def test_cuda_namespace_facts():
     assert gpujit.cuda.is_available()
     n = gpujit.cuda.device_count()

@@ -10,12 +10,30 @@ from .registry import op
 
 
 def transfer(xp, a, dst):
-    """Move array a to device dst (xp is dst's namespace)."""
+    """Move array a to device dst (xp is dst's namespace). A dense array (no gaps, no
+    overlaps) keeps its strides, as PyTorch's .to(device) (preserve_format): x.t().cuda()
+    is still transposed; any other array arrives C-contiguous."""
     if dst is _cpu:
-        return a.get() if not isinstance(a, np.ndarray) else a
+        return _keep_layout(a, lambda c: c.get()) if not isinstance(a, np.ndarray) else a
     cp = require_cupy()
     with cp.cuda.Device(dst.index):
+        if isinstance(a, np.ndarray):
+            return _keep_layout(a, cp.asarray)
         return cp.asarray(a)
+
+
+def _keep_layout(a, move):
+    """move(a), a copy of array a to another device, in a's memory order when a is dense."""
+    if a.ndim < 2 or a.flags.c_contiguous:
+        return move(a)
+    order = sorted(range(a.ndim), key=lambda d: -a.strides[d])   # outermost dim first
+    t = a.transpose(order)
+    if not t.flags.c_contiguous:        # gaps, overlaps or negative strides
+        return move(a)
+    back = [0] * a.ndim
+    for i, d in enumerate(order):
+        back[d] = i
+    return move(t).transpose(back)
 
 
 def _to_dtype_meta(self, dtype, non_blocking=False, copy=False):
@@ -38,7 +56,22 @@ def _astype(a, dtype):
     convert: one rounding less would differ where the float32 rounding decides a tie."""
     if dtype is _dt.float16 and a.dtype == np.float64:
         a = a.astype(np.float32)
+    if (a.dtype.kind == "f" and dtype.category == _dt.INTEGRAL and _dt.HOST_X86_CONVERSIONS
+            and not isinstance(a, np.ndarray)):
+        return _float_to_int_as_host(a, dtype)
     return a.astype(dtype.np)
+
+
+def _float_to_int_as_host(a, dtype):
+    """CuPy array a (floats) as integer dtype the way this host's NumPy converts
+    (dtypes.HOST_X86_CONVERSIONS): CuPy's astype saturates (-1.5 -> uint8 is 0 on the GPU,
+    255 on the CPU and in PyTorch on either device)."""
+    import cupy
+    wide = np.int64 if dtype.itemsize == 8 else np.int32
+    bits = 8 * np.dtype(wide).itemsize
+    fits = (a > -2.0 ** (bits - 1) - 1) & (a < 2.0 ** (bits - 1))      # False for nan
+    r = cupy.where(fits, a.astype(wide), wide(np.iinfo(wide).min))
+    return r.astype(dtype.np)
 
 
 def _to_device_meta(self, device, dtype=None, non_blocking=False, copy=False):

@@ -593,8 +593,9 @@ def logaddexp2(xp, self, other):
     scalar="where(isnan({other}), {other}, where({self} == 0, 0, {self} * log({other})))")
 def xlogy(xp, self, other):
     with _np.errstate(divide="ignore", invalid="ignore"):
-        return xp.where(xp.isnan(other), other,
-                        xp.where(self == 0, 0, self * xp.log(other))).astype(
+        # (a Python number for self or other: CuPy's where takes only an array condition)
+        return xp.where(xp.asarray(xp.isnan(other)), other,
+                        xp.where(xp.asarray(self == 0), 0, self * xp.log(other))).astype(
                             xp.result_type(self, other))
 
 
@@ -610,7 +611,7 @@ def sinc(xp, self):
 @op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW, dtypes=NO_BOOL,
     scalar="where({self} == 0, {values}, where({self} > 0, 1, 0))")
 def heaviside(xp, self, values):
-    return xp.where(self == 0, values, xp.where(self > 0, 1, 0)).astype(
+    return xp.where(xp.asarray(self == 0), values, xp.where(xp.asarray(self > 0), 1, 0)).astype(
         xp.result_type(self, values))
 
 
