@@ -6,13 +6,21 @@ has the output shapes and element count as literals; a DYNAMIC one reads the ite
 sizes from the inputs that do not broadcast (checking that the others agree). The CUDA
 launcher packs arguments as numba's kernel ABI expects (NOTES-numba-cupy.md): each array
 is (meminfo=0, parent=0, nitems, itemsize, data, shape, stride-in-bytes) for our 1-D
-arrays, scalars are NumPy scalars of the parameter's exact width, and it calls the CuPy
-function of the loaded PTX, so numba's dispatcher is not on the call path.
+arrays, one value per scalar, and launches the loaded PTX's function itself, so numba's
+dispatcher is not on the call path. CuPy's `Function.__call__` boxes each of those ~20
+arguments in a NumPy scalar (~12 µs a launch on the H200 machine); instead each launcher
+owns a parameter block (one 8-byte slot per parameter, `cuLaunchKernel`'s kernelParams
+pointing at them): constants are written once, each call writes only what changes (data
+pointers; DYNAMIC sizes and strides; numbers) under a lock and calls the driver's
+cuLaunchKernel (`cupy.cuda.driver.launchKernel`) on the current CuPy stream (~6 µs).
+`unpack_kernel_params` reads such a block back (tests, debugging).
 """
 from __future__ import annotations
 
+import ctypes
 import linecache
 import math
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -22,7 +30,7 @@ from gpujit import dtypes as _dt
 from .emit import PARALLEL_MIN, KernelSource
 from .threads import run_chunks
 
-__all__ = ["make_launcher", "ShapeMismatch", "base_view", "cuda_base"]
+__all__ = ["make_launcher", "ShapeMismatch", "base_view", "cuda_base", "unpack_kernel_params"]
 
 THREADS = 256
 _KIND = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
@@ -70,12 +78,17 @@ def _zero_division_error():
     return IntegerDivisionByZero("ZeroDivisionError")
 
 
-def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=None):
+def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=None,
+                  launch_kernel=None, stream=None):
     """The launcher function of kernel source `ks` (its source is `launcher.source`).
     launch_fn: the compiled kernel (cpu: the ctypes function; sim: the simulator kernel;
     cuda: the CuPy function of the loaded PTX). empty: the output allocator (default
-    numpy.empty, cupy.empty for cuda)."""
-    L = _LauncherWriter(ks, spec, sm_count)
+    numpy.empty, cupy.empty for cuda). A cuda launch_fn with an int `ptr` (its CUfunction)
+    is launched with launch_kernel(f, gx, gy, gz, bx, by, bz, shared, stream, params,
+    extra) (default cupy.cuda.driver.launchKernel) on stream() (default CuPy's current
+    stream); without one, by calling launch_fn(grid, block, args) as CuPy's Function."""
+    direct = ks.target == "cuda" and type(getattr(launch_fn, "ptr", None)) is int
+    L = _LauncherWriter(ks, spec, sm_count, direct)
     src = L.write(guard=ks.target == "cuda" and empty is None)
     ns = {"_kern": launch_fn, "_np": np, "_base": base_view, "_cbase": cuda_base,
           "_f64": np.float64, "_i64": np.int64, "_bool": np.bool_,
@@ -94,6 +107,18 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
     if ks.target == "sim":
         from numba import cuda
         ns["_In"] = cuda.In
+    if direct:
+        if launch_kernel is None or stream is None:
+            import cupy
+            launch_kernel = launch_kernel or cupy.cuda.driver.launchKernel
+            stream = stream or cupy.cuda.get_current_stream
+        vals = np.zeros(max(len(L.slots), 1), np.int64)
+        for j, value in L.constants.items():
+            vals[j] = value
+        ptrs = np.array([vals.ctypes.data + 8 * j for j in range(len(vals))], np.uint64)
+        ns.update(_v=vals, _vf=vals.view(np.float64), _pv=ptrs, _pp=ptrs.ctypes.data,
+                  _fp=launch_fn.ptr, _launch=launch_kernel, _stream=stream,
+                  _lk=threading.Lock())
     filename = f"<gpujit launcher {id(ks):x}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     exec(compile(src, filename, "exec"), ns)
@@ -103,11 +128,15 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
 
 
 class _LauncherWriter:
-    def __init__(self, ks, spec, sm_count):
+    def __init__(self, ks, spec, sm_count, direct=False):
         self.ks, self.spec, self.layout = ks, spec, ks.layout
         self.target = ks.target
         self.sm_count = sm_count
+        self.direct = direct
         self.lines = []
+        self.known = {}         # launcher variables whose value is a literal (STATIC)
+        self.slots = []         # direct launch: (expression, "i" | "f") per 8-byte slot
+        self.constants = {}     # direct launch: slot -> int written once
 
     def emit(self, line, indent=1):
         self.lines.append("    " * indent + line)
@@ -125,6 +154,7 @@ class _LauncherWriter:
             sizes = {d: str(lay.sizes[d]) for d in range(R)}
             n = str(math.prod(lay.sizes))
             self.emit(f"n = {n}")
+            self.known["n"] = n
         else:
             sizes = {d: "1" for d in range(R)}
             for d in lay.dims:
@@ -144,8 +174,9 @@ class _LauncherWriter:
             self.emit(f"o{j} = _empty(({''.join(f'{s}, ' for s in shape)}), _odt{j})")
             outs.append(f"o{j}")
         ret = f"({', '.join(outs)},)"
-        self.emit("if n == 0:")
-        self.emit(f"return {ret}", 2)
+        if not (lay.static and int(n)):
+            self.emit("if n == 0:")
+            self.emit(f"return {ret}", 2)
         for k, p in enumerate(lay.inputs):
             if p.kind != "strided" or f"a{k}" not in self.ks.params:
                 continue
@@ -161,9 +192,11 @@ class _LauncherWriter:
                 off = f" - {-lo * p.dtype.itemsize}" if lo else ""
                 self.emit(f"b{k} = a{k}.data.ptr{off}")
                 self.emit(f"span{k} = {hi - lo + 1}")
+                self.known[f"span{k}"] = str(hi - lo + 1)
             else:
                 self.emit(f"b{k}, span{k}, sh{k}, t{k} = _cbase(a{k})")
-        call_args = [self.arg(name) for name in self.ks.params if name not in ("start", "stop")]
+        call_args = [", ".join(self.fields(name)) for name in self.ks.params
+                     if name not in ("start", "stop")]
         if self.target == "cpu":
             args = ", ".join(call_args)
             if lay.static and int(n) < PARALLEL_MIN:
@@ -183,12 +216,46 @@ class _LauncherWriter:
             cap = 32 * (self.sm_count or 1)
             grid = (str(min((int(n) + THREADS - 1) // THREADS, cap)) if lay.static
                     else f"_min((n + {THREADS - 1}) // {THREADS}, {cap})")
-            self.emit(f"_kern(({grid},), ({THREADS},), ({''.join(a + ', ' for a in call_args)}))")
+            if self.direct:
+                self._direct_launch(grid)
+            else:
+                self.emit(f"_kern(({grid},), ({THREADS},), "
+                          f"({''.join(a + ', ' for a in call_args)}))")
         self.emit(f"return {ret}")
         return "\n".join(self.lines) + "\n"
 
+    def _direct_launch(self, grid):
+        """Write the parameter block's changing slots and call cuLaunchKernel."""
+        writes = []
+        for name in self.ks.params:
+            kind = "i"
+            if name.startswith("p"):
+                kind = "f" if _KIND[self.spec.inputs[int(name[1:])].dtype] == "float" else "i"
+            for expr in self.fields(name, packed=False):
+                j = len(self.slots)
+                self.slots.append((expr, kind))
+                literal = self.known.get(expr, expr)
+                if kind == "i" and literal.lstrip("-").isdigit():
+                    self.constants[j] = int(literal)
+                else:
+                    writes.append(f"{'_vf' if kind == 'f' else '_v'}[{j}] = {expr}")
+        self.emit("with _lk:        # one launch at a time fills this kernel's parameter block")
+        for w in writes:
+            self.emit(w, 2)
+        self.emit(f"_launch(_fp, {grid}, 1, 1, {THREADS}, 1, 1, 0, _stream().ptr, _pp, 0)", 2)
+
+    def fields(self, name, packed=True):
+        """The values passed for kernel parameter `name`: seven for an array (numba's ABI),
+        one for a number (packed: as a NumPy scalar of its exact width, for CuPy's
+        Function; else the plain value, written into an 8-byte slot)."""
+        if self.target == "cuda" and name[0] in "ao" and name[1:].isdigit():
+            return self.arg(name).split(", ")
+        if name.startswith("p") and not packed:
+            return [name]
+        return [self.arg(name)]
+
     def arg(self, name):
-        """The value passed for kernel parameter `name`."""
+        """The value passed for kernel parameter `name` (an array's seven joined by ', ')."""
         lay, target = self.layout, self.target
         if name == "n" or name.startswith("s") and name[1:].isdigit():
             return name
@@ -231,3 +298,28 @@ class _LauncherWriter:
             view = f"{name}.reshape(-1)"
             return view
         raise AssertionError(f"unknown kernel parameter {name}")
+
+
+_SCALAR_READ = {"float64": ctypes.c_double, "int64": ctypes.c_int64,
+                "boolean": ctypes.c_uint8}
+
+
+def unpack_kernel_params(kernel_params, signature):
+    """The arguments that cuLaunchKernel with `kernel_params` (the address of an array of
+    pointers, one per parameter of numba's kernel ABI) passes to a kernel of numba
+    signature `signature`, as CuPy's Function takes them: seven ints per `T[::1]` array
+    (meminfo, parent, nitems, itemsize, data, shape, stride), an int or a NumPy scalar of
+    the parameter's width per number."""
+    kinds = [t.strip() for t in signature[signature.index("(") + 1:-1].split(",")]
+    count = sum(7 if k.endswith("[::1]") else 1 for k in kinds)
+    ptrs = (ctypes.c_void_p * count).from_address(kernel_params)
+    out, j = [], 0
+    for kind in kinds:
+        if kind.endswith("[::1]"):
+            out += [ctypes.c_int64.from_address(ptrs[j + f]).value for f in range(7)]
+            j += 7
+        else:
+            v = _SCALAR_READ[kind].from_address(ptrs[j]).value
+            out.append({"float64": np.float64, "boolean": np.bool_}.get(kind, int)(v))
+            j += 1
+    return tuple(out)

@@ -16,7 +16,7 @@ import pytest
 
 from gpujit import kernels as K
 from gpujit.kernels.emit import generate
-from gpujit.kernels.launch import base_view, make_launcher
+from gpujit.kernels.launch import base_view, make_launcher, unpack_kernel_params
 
 from test_kernels import (kernel_cache_dir, LAYOUTS, _A, _pair, _scalar_graph,  # noqa: F401
                           traced, reference, assert_same, sweep_graph)
@@ -133,27 +133,50 @@ def _emulated_cuda_kernel(ks):
     return launch
 
 
-def _emulated_cuda(graph, args, static):
+class _Stream:
+    ptr = 0
+
+
+def _emulated_cuda(graph, args, static, direct=False):
+    """Launch through the CUDA launcher, with CuPy's Function call or (direct) a
+    parameter block and cuLaunchKernel, both emulated."""
     spec = K.spec_for(graph, args, static=static)
     ks = generate(spec, "cuda")
-    launch = make_launcher(ks, spec, _emulated_cuda_kernel(ks), sm_count=2,
+    fn, extra = _emulated_cuda_kernel(ks), {}
+    if direct:
+        calls = []
+
+        def launch_kernel(f, gx, gy, gz, bx, by, bz, shared, stream, params, ext):
+            assert (f, gy, gz, by, bz, shared, stream, ext) == (fn.ptr, 1, 1, 1, 1, 0, 0, 0)
+            calls.append(params)
+            fn((gx,), (bx,), unpack_kernel_params(params, ks.signature))
+        fn.ptr = 12345
+        extra = {"launch_kernel": launch_kernel, "stream": lambda: _Stream}
+    launch = make_launcher(ks, spec, fn, sm_count=2, **extra,
                            empty=lambda shape, dtype: _DeviceArray(np.empty(shape, dtype)))
+    assert ("_launch(_fp" in launch.source) == direct
     dev = [_DeviceArray(a) if isinstance(a, np.ndarray) else a for a in args]
     return [o.a for o in launch(*dev)]
 
 
+@pytest.mark.parametrize("direct", [False, True], ids=["Function", "cuLaunchKernel"])
 @pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
-def test_the_cuda_launcher_packs_numbas_kernel_abi(static):
+def test_the_cuda_launcher_packs_numbas_kernel_abi(static, direct):
     """Without a GPU: the CUDA launcher's arguments, read back as numba's ABI defines them
     (pointers of the lowest addresses of strided inputs, spans, exact-width scalars), run
-    the CUDA kernel's text thread by thread and give eager's answers."""
+    the CUDA kernel's text thread by thread and give eager's answers; passed as CuPy's
+    Function takes them or written into the launcher's cuLaunchKernel parameter block."""
     for case in ("transposed", "negative strides", "outer product", "0-dim", "sliced"):
         x, y = LAYOUTS[case]
         g = traced(_pair, x, y)
-        for o, r in zip(_emulated_cuda(g, (x, y), static), reference(g, (x, y))):
+        for o, r in zip(_emulated_cuda(g, (x, y), static, direct), reference(g, (x, y))):
             assert_same(o, r, case)
     args = (_A, 0.25, 3, True)
-    for o, r in zip(_emulated_cuda(_scalar_graph(), args, static),
+    for o, r in zip(_emulated_cuda(_scalar_graph(), args, static, direct),
+                    reference(_scalar_graph(), args)):
+        assert_same(o, r)
+    args = (_A, -1.5, -7, False)        # the same launcher again: new values in the block
+    for o, r in zip(_emulated_cuda(_scalar_graph(), args, static, direct),
                     reference(_scalar_graph(), args)):
         assert_same(o, r)
 

@@ -146,6 +146,11 @@ class LaunchError(AssertionError):
     pass
 
 
+def signature_of(entry):
+    """The numba signature of the kernel compiled under PTX entry name `entry`."""
+    return _KERNELS[entry][1]
+
+
 def emulator_for(entry, ptx):
     install_hooks()
     if entry not in _KERNELS:

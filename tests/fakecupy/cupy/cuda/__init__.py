@@ -6,7 +6,7 @@ import itertools as _it
 import time as _time
 
 from .. import _State, _ndev, MemoryPointer  # noqa: F401
-from . import runtime, function, curand  # noqa: F401
+from . import runtime, function, curand, driver  # noqa: F401
 from .function import Module, Function  # noqa: F401
 
 

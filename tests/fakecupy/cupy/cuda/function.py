@@ -1,11 +1,21 @@
 """Fake cupy.cuda.function: Module.load(ptx) / get_function(entry) -> emulated launch."""
 
 
+import itertools
+import weakref
+
+_BY_PTR = weakref.WeakValueDictionary()     # the fake CUfunction handles
+_handles = itertools.count(0x7f0000001000, 0x40)
+
+
 class Function:
     def __init__(self, module, name):
         self.module, self.name = module, name
-        from .._emulate import emulator_for
+        from .._emulate import emulator_for, signature_of
         self._run = emulator_for(name, module._ptx)
+        self._signature = signature_of(name)
+        self.ptr = next(_handles)
+        _BY_PTR[self.ptr] = self
 
     def __call__(self, grid, block, args, shared_mem=0, stream=None, enable_cooperative_groups=False):
         if not isinstance(grid, tuple) or not isinstance(block, tuple):
