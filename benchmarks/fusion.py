@@ -8,7 +8,8 @@ Two float32 workloads, traced with gpujit.trace so the fuser turns each into one
 Peers: gpujit eager, NumPy (CPU) / CuPy (GPU), and when installed on the machine CuPy
 `fuse`, torch eager, `torch.jit.script` (NNC) and `torch.compile`. Sizes 2^10 ... 2^24 on the
 CPU, ... 2^26 on a GPU. Reported: µs per call (median of batches) and effective GB/s
-(inputs read once + output written once). Also: cold compile time of a group, and the
+(inputs read once + output written once; a copy's counts what it reads and writes, so
+`bandwidth_vs_copy` compares like with like). Also: cold compile time of a group, and the
 first call of the traced chain in a fresh process with a warm disk cache.
 
     python benchmarks/fusion.py [--device cpu|cuda|all] [--repeats 7] [--max-log2 24]
@@ -167,6 +168,13 @@ def run(device_name, repeats, max_log2=None):
                         row["torch_compile_error"] = str(e)[:200]
             bytes_moved = 3 * 4 * n
             row["fused_GBps"] = bytes_moved / row["fused_us"] / 1e3
+            if "copy_us" in row:        # a copy of the same bytes reads and writes them
+                row["copy_GBps"] = 2 * bytes_moved / row["copy_us"] / 1e3
+                row["bandwidth_vs_copy"] = row["fused_GBps"] / row["copy_GBps"]
+            if "torch_compile_us" in row:
+                row["speedup_vs_torch_compile"] = row["torch_compile_us"] / row["fused_us"]
+            if "torch_script_nnc_us" in row:
+                row["time_vs_nnc"] = row["fused_us"] / row["torch_script_nnc_us"]
             row[f"speedup_vs_{peer}"] = row[f"{peer}_us"] / row["fused_us"]
             row["speedup_vs_eager"] = row["eager_us"] / row["fused_us"]
             rows.append({k2: (round(v, 3) if isinstance(v, float) else v)
@@ -196,6 +204,9 @@ def print_table(report):
     has_torch = any("torch_eager_us" in r for r in report["results"])
     if has_torch:
         head += f"{'torch µs':>11}{'NNC µs':>10}"
+    has_copy = any("copy_GBps" in r for r in report["results"])
+    if has_copy:
+        head += f"{'GB/s':>8}{'vs copy':>9}{'compile µs':>12}"
     print(head)
     for r in report["results"]:
         line = (f"  {r['function']:<6}{'2^' + str(r['log2_n']):>6}{r['fused_us']:>11.1f}"
@@ -204,6 +215,9 @@ def print_table(report):
         if has_torch:
             line += f"{r.get('torch_eager_us', float('nan')):>11.1f}"
             line += f"{r.get('torch_script_nnc_us', float('nan')):>10.1f}"
+        if has_copy:
+            line += (f"{r['fused_GBps']:>8.0f}{r['bandwidth_vs_copy']:>8.2f}x"
+                     f"{r.get('torch_compile_us', float('nan')):>12.1f}")
         if not r["correct"]:
             line += "  WRONG RESULT"
         print(line)

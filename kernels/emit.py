@@ -8,8 +8,11 @@ output's flat index `i`, wrapped per target:
   threads (kernels/threads.py); the compiled code is loaded and called without numba
   (kernels/native.py);
 - cuda / sim: a plain function with a grid-stride loop
-  `for i in range(cuda.grid(1), n, cuda.gridsize(1))`, compiled to PTX (cuda) or by the
-  simulator's `cuda.jit` (sim).
+  `i = cuda.grid(1); while i < n: ...; i += cuda.gridsize(1)`, compiled to PTX (cuda) or
+  by the simulator's `cuda.jit` (sim). When every input read is flat (or one element) and
+  every output is written whole, a vector loop comes first: 4 elements per thread and
+  array in one 16-byte access (`_ld4`/`_st4`), taken when the launcher finds every such
+  array 16-byte aligned (the `vec` argument), the scalar loop doing the rest.
 
 Index arithmetic. Every tensor argument arrives as a 1-D array (a pointer on the CPU); the
 kernel reads element `i` of inputs that are C-contiguous with the output's shape ("flat"),
@@ -209,6 +212,47 @@ def _store(target, cg, dt, j, off, code):
     return f"o{j}[{off}] = {code}"
 
 
+VECTOR_MAX_LINES = 48   # longer bodies: compute-bound, and 5 copies would slow NVVM down
+
+
+def _vectorizable(target, layout, cg, stores):
+    """Whether the CUDA/simulator kernel gets a vector loop: every input read is flat or
+    a single element, every output is written whole, the body does not use the index and
+    is short (the vector loop holds four copies of it, plus the scalar loop's)."""
+    if target == "cpu" or not layout.flat or not layout.dims:
+        return False
+    if len(cg.lines) + len(stores) > VECTOR_MAX_LINES:
+        return False
+    if any(o.kind != "full" for o in layout.outputs):
+        return False
+    return not re.search(r"\bi\b", "\n".join(cg.lines + stores))
+
+
+def _vector_loop(layout, cg, used, stores):
+    """The loop over whole vectors of 4 elements (`_ld4`/`_st4`: one 16-byte access per
+    float32 array): each thread loads its 4 elements of every flat input, computes the
+    body once per lane and stores 4 per output; the remaining n % 4 elements are left to
+    the scalar loop that follows (i starts after the vectors)."""
+    flat = [k for k in sorted(used) if layout.inputs[k].kind == "flat"]
+    lane_name = {k: re.compile(rf"\bx{k}\b") for k in flat}
+    out = ["nvec = n - n % 4", "jv = i * 4", "while jv < nvec:"]
+    for k in flat:
+        out.append(f"    {', '.join(f'x{k}_{l}' for l in range(4))} = {cg.use('_ld4')}(a{k}, jv)")
+        if layout.inputs[k].dtype is _dt.float16:
+            out += [f"    x{k}_{l} = {cg.use('_ld16')}(x{k}_{l})" for l in range(4)]
+    for l in range(4):
+        def lane(text):
+            for k, rx in lane_name.items():
+                text = rx.sub(f"x{k}_{l}", text)
+            return text
+        out += ["    " + lane(ln).replace("\n", "\n    ") for ln in cg.lines]
+        out += [f"    r{j}_{l} = {lane(code)}" for j, code in enumerate(stores)]
+    for j in range(len(stores)):
+        out.append(f"    {cg.use('_st4')}(o{j}, jv, {', '.join(f'r{j}_{l}' for l in range(4))})")
+    out += ["    jv += step * 4", "i = nvec + i"]
+    return out
+
+
 def _assemble(spec, target, layout, cg, used, stores):
     inputs = spec.inputs
     size = _sizes_expr(layout)
@@ -226,8 +270,12 @@ def _assemble(spec, target, layout, cg, used, stores):
     for j, o in enumerate(layout.outputs):
         params.append(f"o{j}")
         sig.append(("out", storage_type(o.dtype, target)))
+    vector = _vectorizable(target, layout, cg, stores)
     if target != "cpu":
         params.append("n")
+        sig.append(("num", "int64"))
+    if vector:                  # 1 when every vector-accessed array is 16-byte aligned
+        params.append("vec")
         sig.append(("num", "int64"))
     extra = []
     if not layout.static:
@@ -292,10 +340,16 @@ def _assemble(spec, target, layout, cg, used, stores):
     if target == "cpu":
         body.append("for i in range(start, stop):")
     else:
-        body.append("for i in range(cuda.grid(1), n, cuda.gridsize(1)):")
+        body += ["i = cuda.grid(1)", "step = cuda.gridsize(1)"]
+        if vector:
+            body += ["if vec:"] + ["    " + ln.replace("\n", "\n    ")
+                                   for ln in _vector_loop(layout, cg, used, stores)]
+        body.append("while i < n:")
     body += ["    " + ln.replace("\n", "\n    ") for ln in inner]
     if target == "cpu":
         body.append("return zd" if cg.zero_division else "return 0")
+    else:
+        body.append("    i += step")
     lines += ["    " + ln.replace("\n", "\n    ") for ln in body]
     mode = "STATIC" if layout.static else "DYNAMIC"
     head = (f"# gpujit fused kernel: target {target}, {mode}, "

@@ -261,6 +261,12 @@ class _LauncherWriter:
             return name
         if name.startswith("sh"):
             return name
+        if name == "vec":               # the vector loop's accesses need 16-byte alignment
+            ptr = "data.ptr" if target == "cuda" else "ctypes.data"
+            arrays = [f"a{k}" for k, p in enumerate(lay.inputs)
+                      if p.kind == "flat" and f"a{k}" in self.ks.params]
+            arrays += [f"o{j}" for j in range(len(lay.outputs))]
+            return f"(0 if ({' | '.join(f'{a}.{ptr}' for a in arrays)}) & 15 else 1)"
         if name.startswith("st"):
             k, d = (int(x) for x in name[2:].split("_"))
             p = lay.inputs[k]

@@ -170,17 +170,20 @@ def sweep_values(dtype, shape=(4, 5), seed=0):
 
 
 @functools.lru_cache(None)
-def sweep_graph(dtype_name):
-    """(graph, args, labels): every fusible op applied to inputs of one dtype, each an
-    output of one group (ops that reject the dtype are left out, as eager rejects them)."""
+def sweep_graph(dtype_name, op_names=None, shape=(4, 5)):
+    """(graph, args, labels): every fusible op (or those named) applied to inputs of one
+    dtype, each an output of one group (ops that reject the dtype are left out, as eager
+    rejects them)."""
     dtype = dt.to_dtype(dtype_name)
-    vals = sweep_values(dtype)
+    vals = sweep_values(dtype, shape)
     names = ["x", "y", "z", "m", "c0"]
     g = Graph()
     ins = {n: g.add_input(n, TensorType.of(gpujit.from_numpy(vals[n]))) for n in names}
     tens = {n: gpujit.from_numpy(vals[n]) for n in names}
     labels = []
     for op in fusible_ops():
+        if op_names is not None and op.name not in op_names:
+            continue
         for args in op_calls(op):
             try:
                 with np.errstate(all="ignore"):
@@ -195,6 +198,38 @@ def sweep_graph(dtype_name):
 
 
 SWEEP_DTYPES = [d.name for d in dt.ALL]
+
+
+def vector_sweeps(dtype_name, target="cuda", shape=(3, 7), per=8):
+    """Every fusible op in groups small enough for the CUDA kernels' vector loop (21
+    elements: 5 vectors and a tail of 1): [(graph, args, labels)], each group's kernel
+    checked to have the loop (a group too long for it is halved)."""
+    from gpujit.kernels.emit import generate
+    out, names = [], [op.name for op in fusible_ops()]
+    todo = [tuple(names[i:i + per]) for i in range(0, len(names), per)]
+    while todo:
+        chunk = todo.pop()
+        g, args, labels = sweep_graph(dtype_name, chunk, shape)
+        if not labels:
+            continue
+        if "vec" in generate(K.spec_for(g, args, static=True), target).params:
+            out.append((g, args, labels))
+        elif len(chunk) > 1:
+            todo += [chunk[:len(chunk) // 2], chunk[len(chunk) // 2:]]
+        else:
+            raise AssertionError(f"{chunk[0]} alone is too long for the vector loop")
+    return out
+
+
+def misaligned(a):
+    """A copy of array a whose data starts 1 element past a 16-byte boundary."""
+    if a.ndim == 0:
+        return a
+    buf = np.empty(a.size + 16, a.dtype)
+    start = next(k for k in range(1, 17) if (buf.ctypes.data + k * a.itemsize) % 16)
+    out = buf[start:start + a.size].reshape(a.shape)
+    out[...] = a
+    return out
 
 
 def build_sweep(names, target="cpu"):

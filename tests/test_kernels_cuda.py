@@ -14,12 +14,15 @@ import types
 import numpy as np
 import pytest
 
+import gpujit
 from gpujit import kernels as K
+from gpujit.kernels import prims
 from gpujit.kernels.emit import generate
 from gpujit.kernels.launch import base_view, make_launcher, unpack_kernel_params
 
 from test_kernels import (kernel_cache_dir, LAYOUTS, _A, _pair, _scalar_graph,  # noqa: F401
-                          traced, reference, assert_same, sweep_graph)
+                          traced, reference, assert_same, sweep_graph, vector_sweeps,
+                          misaligned)
 
 
 def _nvvm_available():
@@ -49,6 +52,33 @@ def test_cuda_kernels_compile_to_ptx(static):
     # 2 inputs and 3 outputs of 7 ABI fields, n, and for DYNAMIC sizes/strides/shifts
     assert params == 5 * 7 + 1 + (0 if static else 2 + 2 + 1)
     assert entry in head
+
+
+_VECTOR_PTX = {"float32": r"ld\.global\.v4\.f32", "float16": r"ld\.global\.v4\.(b16|f16|u16)",
+               "float64": r"ld\.global\.v2\.f64", "int8": r"ld\.global\.v4\.(u8|s8|b8)",
+               "bool": r"ld\.global\.v4\.(u8|s8|b8)", "int64": r"ld\.global\.v2\.(u64|s64|b64)"}
+
+
+@needs_nvvm
+@pytest.mark.parametrize("dtype_name", list(_VECTOR_PTX))
+def test_flat_kernels_load_and_store_vectors(dtype_name):
+    """A flat group's kernel reads and writes 16 bytes (4 elements, 8 of float16 in two
+    halves...) per access in its vector loop: numba alone emits only scalar accesses."""
+    dtype = getattr(gpujit, dtype_name)
+    x = gpujit.ones(1000, dtype=dtype)
+    y = gpujit.ones(1000, dtype=dtype)
+    g = traced(lambda a, b: (a * b + a) * b if dtype_name != "bool" else (a & b) | a, x, y)
+    ptx, _ = K.ptx_for(K.spec_for(g, (x.numpy(), y.numpy()), static=True), cc=(9, 0))
+    assert re.search(_VECTOR_PTX[dtype_name], ptx), ptx[-3000:]
+    assert re.search(_VECTOR_PTX[dtype_name].replace("ld", "st"), ptx)
+
+
+@needs_nvvm
+@pytest.mark.parametrize("dtype_name", ["float16", "bool", "float64"])
+def test_vector_loops_of_every_fusible_op_compile_to_ptx(dtype_name):
+    for g, args, labels in vector_sweeps(dtype_name):
+        ptx, _ = K.ptx_for(K.spec_for(g, args, static=False), cc=(9, 0))
+        assert re.search(_VECTOR_PTX.get(dtype_name, "v4"), ptx), labels
 
 
 @needs_nvvm
@@ -104,7 +134,8 @@ def _emulated_cuda_kernel(ks):
     device pointers and runs the kernel's Python text for every thread of the grid."""
     cuda = _Cuda()
     ns = {"cuda": cuda}
-    exec(compile(ks.text.replace("from numba import cuda\n", ""), "<cuda kernel>", "exec"), ns)
+    text = prims.emulation_text(ks.text)       # the vector accesses as Python
+    exec(compile(text.replace("from numba import cuda\n", ""), "<cuda kernel>", "exec"), ns)
     kinds = [t.strip() for t in ks.signature[ks.signature.index("(") + 1:-1].split(",")]
 
     def launch(grid, block, args):
@@ -181,6 +212,21 @@ def test_the_cuda_launcher_packs_numbas_kernel_abi(static, direct):
         assert_same(o, r)
 
 
+@pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
+def test_vector_loops_emulated(static):
+    """Without a GPU: a flat kernel's vector loop and its scalar tail (21 elements), and
+    the scalar loop alone when an input is misaligned, launched through the launcher's
+    alignment flag and cuLaunchKernel parameter block, emulated (the simulator tier runs
+    every fusible op's vector loop)."""
+    rng = np.random.default_rng(3)
+    x, y = (rng.standard_normal((3, 7)).astype(np.float32) for _ in range(2))
+    g = traced(_pair, x, y)
+    assert "_ld4(a0, jv)" in generate(K.spec_for(g, (x, y), static=static), "cuda").text
+    for inputs in ((x, y), (misaligned(x), y), (x, misaligned(y))):
+        for o, r in zip(_emulated_cuda(g, inputs, static, True), reference(g, (x, y))):
+            assert_same(o, r)
+
+
 # ------------------------------------------------------------------ on a GPU
 
 GPU_TOL = {np.dtype(np.float16): (1e-2, 1e-3), np.dtype(np.float32): (3e-5, 1e-6),
@@ -223,6 +269,17 @@ def _gpu_compare(graph, args, static, labels=None):
 def test_every_fusible_op_on_the_gpu(dtype_name):
     g, args, labels = sweep_graph(dtype_name)
     _gpu_compare(g, args, static=True, labels=labels)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype_name", ["float32", "float16", "float64", "int32", "bool"])
+def test_every_fusible_op_in_vector_loops_on_the_gpu(dtype_name):
+    """Each fusible op in a kernel with the vector loop (21 elements: 5 vectors, a tail),
+    with aligned inputs and with a misaligned one (the scalar loop)."""
+    for g, args, labels in vector_sweeps(dtype_name):
+        k = _gpu_compare(g, args, static=True, labels=labels)
+        assert "_ld4(" in k.source and "(0 if (" in k.launcher_source
+        _gpu_compare(g, [misaligned(a) for a in args], static=False, labels=labels)
 
 
 @pytest.mark.cuda

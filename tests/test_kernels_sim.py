@@ -29,6 +29,14 @@ for name in t.SWEEP_DTYPES:
     for label, o, r in zip(labels, k(*args), t.reference(g, args)):
         t.assert_same(o, r, label)
         checks += 1
+for name in ("float32", "float16", "float64", "int32", "bool"):   # the vector loop
+    for g, args, labels in t.vector_sweeps(name, "sim"):
+        for inputs in (args, [t.misaligned(a) for a in args]):
+            k = K.build(K.spec_for(g, inputs, static=True), "sim")
+            assert "_ld4(a0, jv)" in k.source
+            for label, o, r in zip(labels, k(*inputs), t.reference(g, args)):
+                t.assert_same(o, r, label)
+                checks += 1
 for case, (x, y) in t.LAYOUTS.items():
     for static in (True, False):
         t.run_and_compare(t.traced(t._pair, x, y), (x, y), target="sim", static=static)

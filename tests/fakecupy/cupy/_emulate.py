@@ -159,7 +159,8 @@ def emulator_for(entry, ptx):
     text, signature = _KERNELS[entry]
     cuda = _Cuda()
     ns = {"cuda": cuda, "math": _CudaMath(), "_libdevice": _LibDevice()}
-    src = (text.replace("from numba import cuda\n", "").replace("import math\n", "")
+    from gpujit.kernels.prims import emulation_text
+    src = (emulation_text(text).replace("from numba import cuda\n", "").replace("import math\n", "")
            .replace("from numba.cuda import libdevice as _libdevice\n", ""))
     if "numba" in src:
         raise RuntimeError(f"fake cupy: kernel text imports more of numba: {entry}")
