@@ -213,9 +213,13 @@ class _LauncherWriter:
         elif self.target == "sim":
             self.emit(f"_kern[_min((n + 31) // 32, 2), 32]({', '.join(call_args)})")
         else:
-            cap = 32 * (self.sm_count or 1)
-            grid = (str(min((int(n) + THREADS - 1) // THREADS, cap)) if lay.static
-                    else f"_min((n + {THREADS - 1}) // {THREADS}, {cap})")
+            # threads: one per element (a vector loop: per 4), at most 32 blocks per SM
+            # (64 with the vector loop: its loads are wider; both were the fastest in a
+            # sweep of grid caps on an H200, 2026-11-30)
+            per = THREADS * (4 if "vec" in self.ks.params else 1)
+            cap = (64 if "vec" in self.ks.params else 32) * (self.sm_count or 1)
+            grid = (str(min((int(n) + per - 1) // per, cap)) if lay.static
+                    else f"_min((n + {per - 1}) // {per}, {cap})")
             if self.direct:
                 self._direct_launch(grid)
             else:

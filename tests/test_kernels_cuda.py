@@ -157,7 +157,9 @@ def _emulated_cuda_kernel(ks):
         assert not args
         n = vals[ks.params.index("n")]
         cuda.nthreads = grid[0] * block[0]
-        assert block == (256,) and (cuda.nthreads >= n or grid[0] == 2 * 32)   # 32 per SM
+        per = 4 if "vec" in ks.params else 1        # elements per thread and pass
+        cap = 2 * (64 if "vec" in ks.params else 32)  # blocks per SM (2 SMs here)
+        assert block == (256,) and (cuda.nthreads * per >= n or grid[0] == cap)
         with np.errstate(all="ignore"):
             for cuda.tid in range(cuda.nthreads):
                 ns["kernel"](*vals)
