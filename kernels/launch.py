@@ -100,7 +100,7 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
         ns["_empty"] = empty
     elif ks.target == "cuda":
         import cupy
-        ns["_empty"] = cupy.empty
+        ns["_empty"] = cupy.ndarray    # = cupy.empty(shape, dtype), one Python call less
         ns["_getdev"], ns["_setdev"] = cupy.cuda.runtime.getDevice, cupy.cuda.runtime.setDevice
     else:
         ns["_empty"] = np.empty
