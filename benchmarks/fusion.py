@@ -223,7 +223,7 @@ def print_table(report):
         head += f"{'torch µs':>11}{'NNC µs':>10}"
     has_copy = any("copy_GBps" in r for r in report["results"])
     if has_copy:
-        head += f"{'GB/s':>8}{'vs copy':>9}{'compile µs':>12}"
+        head += f"{'GB/s':>8}{'vs copy':>9}{'t.compile µs':>13}"
     print(head)
     for r in report["results"]:
         line = (f"  {r['function']:<6}{'2^' + str(r['log2_n']):>6}{r['fused_us']:>11.1f}"
@@ -234,7 +234,7 @@ def print_table(report):
             line += f"{r.get('torch_script_nnc_us', float('nan')):>10.1f}"
         if has_copy:
             line += (f"{r['fused_GBps']:>8.0f}{r['bandwidth_vs_copy']:>8.2f}x"
-                     f"{r.get('torch_compile_us', float('nan')):>12.1f}")
+                     f"{r.get('torch_compile_us', float('nan')):>13.1f}")
         if not r["correct"]:
             line += "  WRONG RESULT"
         print(line)
