@@ -253,13 +253,20 @@ class finfo:
 # "integer indefinite": int64 and int32 get their minimum, narrower types the low bits of
 # the int32 result (-1.5 -> uint8 is 255, as PyTorch gives on CPU and CUDA).
 
+def x86_conversion_range(np_dtype):
+    """(wide, lo, hi, indefinite) of cvtt's float -> integer np_dtype: a float strictly
+    between lo and hi truncates into the wide type (int64 for 8-byte targets, else int32),
+    any other (and nan) gives `indefinite`; a narrower target keeps the low bits. Eager
+    CuPy (ops/conversion.py) and the fused kernels' `_f2i_<t>` (kernels/prims.py) use it."""
+    bits = 64 if np.dtype(np_dtype).itemsize == 8 else 32
+    return (np.int64 if bits == 64 else np.int32, -2.0 ** (bits - 1) - 1, 2.0 ** (bits - 1),
+            -(1 << (bits - 1)))
+
+
 def _x86_conversion(v, dtype):
     """What the cvtt instructions give for float v converted to integer dtype."""
-    wide = 64 if dtype.itemsize == 8 else 32
-    if v != v or not -2.0 ** (wide - 1) - 1 < v < 2.0 ** (wide - 1):
-        r = -(1 << (wide - 1))
-    else:
-        r = _builtin_int(v)
+    _, lo, hi, indefinite = x86_conversion_range(dtype)
+    r = _builtin_int(v) if lo < v < hi else indefinite
     return _builtin_int(np.array(r, np.int64).astype(dtype))
 
 

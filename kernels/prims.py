@@ -329,12 +329,11 @@ def _f2i_{t}(v):
 """
 
 
-from gpujit.dtypes import HOST_X86_CONVERSIONS  # noqa: E402  (NumPy on this host)
+from gpujit.dtypes import HOST_X86_CONVERSIONS, x86_conversion_range  # noqa: E402
 for _t in ("int64", "int32", "int16", "int8", "uint8"):
     _info = np.iinfo(_t)
-    _wide = 64 if _t == "int64" else 32
-    _x86 = _F2I_X86.format(t=_t, hi=repr(2.0 ** (_wide - 1)), lo=repr(-2.0 ** (_wide - 1) - 1),
-                           indefinite=-(1 << (_wide - 1)))
+    _, _lo, _hi, _indefinite = x86_conversion_range(_t)
+    _x86 = _F2I_X86.format(t=_t, hi=repr(_hi), lo=repr(_lo), indefinite=_indefinite)
     _sat = _F2I_SAT.format(t=_t, max=_info.max, min=_info.min)
     _define(f"_f2i_{_t}", _x86 if HOST_X86_CONVERSIONS else _sat)
 

@@ -67,11 +67,9 @@ def _float_to_int_as_host(a, dtype):
     (dtypes.HOST_X86_CONVERSIONS): CuPy's astype saturates (-1.5 -> uint8 is 0 on the GPU,
     255 on the CPU and in PyTorch on either device)."""
     import cupy
-    wide = np.int64 if dtype.itemsize == 8 else np.int32
-    bits = 8 * np.dtype(wide).itemsize
-    fits = (a > -2.0 ** (bits - 1) - 1) & (a < 2.0 ** (bits - 1))      # False for nan
-    r = cupy.where(fits, a.astype(wide), wide(np.iinfo(wide).min))
-    return r.astype(dtype.np)
+    wide, lo, hi, indefinite = _dt.x86_conversion_range(dtype.np)
+    fits = (a > lo) & (a < hi)                  # False for nan
+    return cupy.where(fits, a.astype(wide), wide(indefinite)).astype(dtype.np)
 
 
 def _to_device_meta(self, device, dtype=None, non_blocking=False, copy=False):
