@@ -137,6 +137,7 @@ class _LauncherWriter:
         self.known = {}         # launcher variables whose value is a literal (STATIC)
         self.slots = []         # direct launch: (expression, "i" | "f") per 8-byte slot
         self.constants = {}     # direct launch: slot -> int written once
+        self.ptrs = {}          # cuda: array name -> the local holding its data pointer
 
     def emit(self, line, indent=1):
         self.lines.append("    " * indent + line)
@@ -195,6 +196,10 @@ class _LauncherWriter:
                 self.known[f"span{k}"] = str(hi - lo + 1)
             else:
                 self.emit(f"b{k}, span{k}, sh{k}, t{k} = _cbase(a{k})")
+        if self.target == "cuda" and "vec" in self.ks.params:
+            for a in self._vector_arrays():     # read once: a kernel argument and the
+                self.ptrs[a] = f"d{a}"          # alignment test both need them
+                self.emit(f"d{a} = {a}.data.ptr")
         call_args = [", ".join(self.fields(name)) for name in self.ks.params
                      if name not in ("start", "stop")]
         if self.target == "cpu":
@@ -248,6 +253,13 @@ class _LauncherWriter:
             self.emit(w, 2)
         self.emit(f"_launch(_fp, {grid}, 1, 1, {THREADS}, 1, 1, 0, _stream().ptr, _pp, 0)", 2)
 
+    def _vector_arrays(self):
+        """The arrays a vector loop reads and writes 4 elements at a time."""
+        lay = self.layout
+        return ([f"a{k}" for k, p in enumerate(lay.inputs)
+                 if p.kind == "flat" and f"a{k}" in self.ks.params]
+                + [f"o{j}" for j in range(len(lay.outputs))])
+
     def fields(self, name, packed=True):
         """The values passed for kernel parameter `name`: seven for an array (numba's ABI),
         one for a number (packed: as a NumPy scalar of its exact width, for CuPy's
@@ -266,11 +278,9 @@ class _LauncherWriter:
         if name.startswith("sh"):
             return name
         if name == "vec":               # the vector loop's accesses need 16-byte alignment
-            ptr = "data.ptr" if target == "cuda" else "ctypes.data"
-            arrays = [f"a{k}" for k, p in enumerate(lay.inputs)
-                      if p.kind == "flat" and f"a{k}" in self.ks.params]
-            arrays += [f"o{j}" for j in range(len(lay.outputs))]
-            return f"(0 if ({' | '.join(f'{a}.{ptr}' for a in arrays)}) & 15 else 1)"
+            ptrs = [self.ptrs[a] if target == "cuda" else f"{a}.ctypes.data"
+                    for a in self._vector_arrays()]
+            return f"(0 if ({' | '.join(ptrs)}) & 15 else 1)"
         if name.startswith("st"):
             k, d = (int(x) for x in name[2:].split("_"))
             p = lay.inputs[k]
@@ -293,7 +303,8 @@ class _LauncherWriter:
                 if p.kind == "strided":
                     return f"0, 0, span{k}, {item}, b{k}, span{k}, {item}"
                 count = "1" if p.kind == "one" else "n"
-                return f"0, 0, {count}, {item}, {name}.data.ptr, {count}, {item}"
+                ptr = self.ptrs.get(name, f"{name}.data.ptr")
+                return f"0, 0, {count}, {item}, {ptr}, {count}, {item}"
             view = f"b{k}" if p.kind == "strided" else f"{name}.reshape(-1)"
             if target == "sim":        # copied in, never back (it may be a read-only view)
                 view = f"_In({view})"
@@ -304,7 +315,8 @@ class _LauncherWriter:
             item = o.dtype.itemsize
             if target == "cuda":
                 count = {"full": "n", "one": "1"}.get(o.kind, f"{name}.size")
-                return f"0, 0, {count}, {item}, {name}.data.ptr, {count}, {item}"
+                ptr = self.ptrs.get(name, f"{name}.data.ptr")
+                return f"0, 0, {count}, {item}, {ptr}, {count}, {item}"
             view = f"{name}.reshape(-1)"
             return view
         raise AssertionError(f"unknown kernel parameter {name}")
