@@ -22,6 +22,8 @@ import os
 
 import numpy as np
 
+from gpujit._gc import gc_paused
+
 from . import cache as _cache
 from .cache import CacheInfo, cache_info, clear_cache
 from .emit import generate
@@ -115,6 +117,11 @@ def build(spec: KernelSpec, target: str) -> Kernel:
 
 
 def _compile(spec, target) -> Kernel:
+    with gc_paused():       # numba's compile trips full collections (gpujit/_gc.py)
+        return _compile_now(spec, target)
+
+
+def _compile_now(spec, target) -> Kernel:
     from . import targets
     ks = generate(spec, target)
     if "kernels" in os.environ.get("GPUJIT_DUMP", "").split(","):
@@ -140,7 +147,8 @@ def ptx_for(spec: KernelSpec, cc=(9, 0)):
     """(PTX, entry name) of the CUDA kernel of `spec` for compute capability cc, without a
     GPU (needs the CUDA toolkit's NVVM, as numba-cuda[cu12]/[cu13] install). Disk-cached."""
     from . import targets
-    ks = generate(spec, "cuda")
-    ptx, entry, disk_hit = targets.compile_ptx(ks.text, ks.signature, cc)
+    with gc_paused():
+        ks = generate(spec, "cuda")
+        ptx, entry, disk_hit = targets.compile_ptx(ks.text, ks.signature, cc)
     _cache.count("disk_hits" if disk_hit else "compiles")
     return ptx, entry

@@ -265,3 +265,70 @@ def test_the_ptx_cache_key_reads_library_versions_without_importlib_metadata():
             want = "none"
         assert targets._dist_version(dist) == want, dist
     assert targets._dist_version("gpujit-no-such-dist") == "none"
+
+
+# ------------------------------------------------------------------ the collector paused
+
+def test_compiling_pauses_the_cyclic_collector(monkeypatch):
+    """numba's compile trips full collections of the whole process (gpujit/_gc.py): a kernel
+    compiles with the collector off, which is back on afterwards."""
+    import gc
+    from gpujit.kernels import targets
+    seen = []
+    real = targets.compile_cpu
+
+    def spy(text):
+        seen.append(gc.isenabled())
+        return real(text)
+
+    monkeypatch.setattr(targets, "compile_cpu", spy)
+    assert gc.isenabled()
+    K.build(K.spec_for(_graph(2.75), (X,), static=True), "cpu")
+    assert seen == [False] and gc.isenabled()
+
+
+def test_the_collector_pause_nests_and_keeps_a_programs_choice():
+    import gc
+    from gpujit._gc import gc_paused
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()          # the outer compile is still running
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        with gc_paused():
+            1 / 0
+    assert gc.isenabled()                  # back on after an error
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()          # the program had turned it off: it stays off
+    finally:
+        gc.enable()
+
+
+def test_the_collector_comes_back_after_concurrent_compiles():
+    """Threads pausing at once: on again only when the last one is done."""
+    import gc
+    from gpujit._gc import gc_paused
+    inside, go = threading.Barrier(4), threading.Event()
+    states = []
+
+    def worker():
+        with gc_paused():
+            inside.wait()
+            go.wait()
+            states.append(gc.isenabled())
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    inside.wait()
+    assert not gc.isenabled()
+    go.set()
+    for t in threads:
+        t.join()
+    assert states == [False, False, False]     # each still inside its own pause
+    assert gc.isenabled()

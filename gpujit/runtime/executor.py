@@ -30,6 +30,7 @@ import sys
 import weakref
 
 from .. import dtypes as _dt
+from .._gc import gc_paused
 from ..ir import types as T
 from . import fusion
 from .assume import hoisted_attrs, specialized_graph
@@ -175,7 +176,8 @@ class Executable:
         self.stats["profiling_runs"] += 1
         if profile.runs < fusion.profiling_runs():
             return result            # more profiling runs before the optimized code is built
-        spec = self._compile(key, profile, args[0] if self._hoisted else None)
+        with gc_paused():       # see gpujit/_gc.py
+            spec = self._compile(key, profile, args[0] if self._hoisted else None)
         self._active[key] = spec
         self._build_dispatcher()
         return result
