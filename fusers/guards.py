@@ -1,7 +1,8 @@
 """Guards: what a specialization's kernel assumes about its arguments, checked per call.
 
 A tensor argument is checked for its dtype and rank, and then for a STATIC specialization
-its exact sizes and (byte) strides, for a DYNAMIC one which dims have size 1 (they
+its exact sizes and (byte) strides (for CuPy arrays whose strides were C-contiguous: the
+sizes and CuPy's contiguity flag, the same test without building a tuple), for a DYNAMIC one which dims have size 1 (they
 broadcast) and whether it is C-contiguous; a scalar argument for its Python type; and every
 guard checks the default float dtype (Python floats and integer true division promote to
 it). All tensors must be of the target's array type (numpy for "cpu"/"sim", cupy for
@@ -111,7 +112,13 @@ class Guard:
             out.append(f"d{j} is {c}d")
             if g.shape is not None:
                 ns[c + "s"], ns[c + "t"] = g.shape, g.strides
-                out.append(f"s{j} == {c}s and {a}.strides == {c}t")
+                if "._c_contiguous" in contiguity and _is_c_contiguous(g):
+                    # CuPy keeps the flag: cheaper than building the strides tuple, and
+                    # the same test (C-contiguous strides are fixed by the sizes, but for
+                    # dims of size 1, which no index uses)
+                    out.append(f"s{j} == {c}s and {contiguity.format(a)}")
+                else:
+                    out.append(f"s{j} == {c}s and {a}.strides == {c}t")
                 continue
             out.append(f"len(s{j}) == {g.ndim}")
             for k, b in enumerate(g.broadcast):
@@ -119,6 +126,17 @@ class Guard:
             if g.contiguous is not None:
                 out.append(("" if g.contiguous else "not ") + contiguity.format(a))
         return out
+
+
+def _is_c_contiguous(g) -> bool:
+    """Are a STATIC guard's strides C-contiguous for its sizes (NumPy's and CuPy's rule:
+    dims of size 1 do not count)?"""
+    expect = g.np_dtype.itemsize
+    for n, st in zip(reversed(g.shape), reversed(g.strides)):
+        if n != 1 and st != expect:
+            return False
+        expect *= n
+    return True
 
 
 def build_dispatcher(name, kinds, specs, array_type, miss, fail, contiguity,

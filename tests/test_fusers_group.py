@@ -459,3 +459,24 @@ def test_cuda_groups_guard_on_cupy_arrays_and_mixed_devices_fall_back():
         group(gx, y)                           # a 4-element CPU tensor does not
     (out,) = group(x, y)                       # all on the CPU: no CUDA kernel for them
     np.testing.assert_allclose(out, chain_ref(x, y), rtol=1e-6)
+
+
+@pytest.mark.cuda
+def test_cuda_static_guards_read_cupys_contiguity_flag():
+    """On CuPy arrays a STATIC guard of C-contiguous inputs tests the sizes and CuPy's
+    `_c_contiguous` flag (no strides tuple to build per call); a transposed input of the
+    same sizes still fails it and gets its own kernel."""
+    import cupy
+    group, b = make_group(target="cuda")
+    x, y = f32(4, 4), f32(4, 4, seed=1)
+    gx, gy = cupy.asarray(x), cupy.asarray(y)
+    group(gx, gy)
+    assert "a0._c_contiguous" in group.dispatch_source
+    assert ".strides ==" not in group.dispatch_source
+    (out,) = group(gx.T, gy)
+    np.testing.assert_allclose(out.get(), chain_ref(x.T, y), rtol=1e-6)
+    assert len(b.kernels) == 2 and [s.kind for s in group.specializations] == ["STATIC"] * 2
+    assert "a0.strides ==" in group.dispatch_source        # the transposed one's guard
+    (out,) = group(gx, gy)
+    np.testing.assert_allclose(out.get(), chain_ref(x, y), rtol=1e-6)
+    assert len(b.kernels) == 2 and b.calls == 3 and not b.violations

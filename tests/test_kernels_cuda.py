@@ -286,6 +286,24 @@ def test_every_fusible_op_in_vector_loops_on_the_gpu(dtype_name):
 
 
 @pytest.mark.cuda
+def test_a_launcher_makes_its_gpu_current_only_where_there_are_several(monkeypatch):
+    """With one GPU it is always current: no per-call device check (~0.1 µs)."""
+    import cupy
+    from gpujit.kernels import launch as L
+    x = np.arange(6, dtype=np.float32)
+    g = traced(lambda a, b: (a * b).exp() - a, x, x)
+    spec = K.spec_for(g, [_on_device(x)] * 2, static=True)
+    several = cupy.cuda.runtime.getDeviceCount() > 1
+    assert ("_getdev()" in K.build(spec, "cuda").launcher_source) == several
+    monkeypatch.setattr(L, "_several_gpus", lambda: False)
+    g = traced(lambda a, b: (a * b).exp() - a * 2.0, x, x)     # not in the memory cache
+    k = K.build(K.spec_for(g, [_on_device(x)] * 2, static=True), "cuda")
+    assert "_getdev" not in k.launcher_source
+    out = k(_on_device(x), _on_device(x))[0].get()
+    np.testing.assert_allclose(out, np.exp(x * x) - x * 2, rtol=1e-6)
+
+
+@pytest.mark.cuda
 @pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
 def test_layouts_and_scalars_on_the_gpu(static):
     for case, (x, y) in LAYOUTS.items():

@@ -15,6 +15,11 @@ from ..ir import types as T
 from ..nn.module import Module
 
 _LAST = [None]          # the executable of the compiled function called last
+# read on every call (bound once: each module attribute lookup costs on the fast path):
+# tracing, strict_fusion (this thread's depth) and autograd recording take the slow path
+_Active = _tracer._Active
+_strict = _fusers.strict._state
+_dispatch = _reg.dispatch_state
 
 
 def _compile_script_methods(module):
@@ -222,12 +227,12 @@ class ScriptFunction(_GraphCallable):
         self.__doc__ = getattr(original, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
-        if kwargs or _tracer._Active.session is not None or _fusers.strict_fusion_active() or (
-                _reg.dispatch_state.autograd is not None and _grad_state.enabled) or \
+        if kwargs or _Active.session is not None or _strict.depth or (
+                _dispatch.autograd is not None and _grad_state.enabled) or \
                 len(args) < self._arity:
             return self._run((), args, kwargs)
         exe = _LAST[0] = self._executable or self._get_executable()
-        return exe.entry(*args)
+        return exe._dispatch(*args)
 
     def graph_for(self, *args, **kwargs):
         return self._graph_for((), args)
@@ -249,12 +254,12 @@ class ScriptMethod(_GraphCallable):
         self.owner = module
 
     def __call__(self, *args, **kwargs):
-        if kwargs or _tracer._Active.session is not None or _fusers.strict_fusion_active() or (
-                _reg.dispatch_state.autograd is not None and _grad_state.enabled) or \
+        if kwargs or _Active.session is not None or _strict.depth or (
+                _dispatch.autograd is not None and _grad_state.enabled) or \
                 len(args) + 1 < self._arity:
             return self._run((self.owner,), args, kwargs)
         exe = _LAST[0] = self._executable or self._get_executable()
-        return exe.entry(self.owner, *args)
+        return exe._dispatch(self.owner, *args)
 
     def graph_for(self, *args, **kwargs):
         return self._graph_for((self.owner,), args)
