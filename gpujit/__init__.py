@@ -34,6 +34,7 @@ del _fam
 
 from ._tensor_str import set_printoptions, get_printoptions, printoptions  # noqa: E402,F401
 from . import nn, testing, random  # noqa: E402,F401
+from . import special  # noqa: E402,F401  (torch.special)
 from . import optim  # noqa: E402,F401
 from .nn import Parameter  # noqa: E402,F401
 

@@ -59,6 +59,7 @@ _MATH = {  # scalar-language name -> (math name, numpy name)
     "cosh": ("cosh", "cosh"), "tanh": ("tanh", "tanh"), "asinh": ("asinh", "arcsinh"),
     "acosh": ("acosh", "arccosh"), "atanh": ("atanh", "arctanh"), "atan2": ("atan2", "arctan2"),
     "pow": ("pow", "power"), "fmod": ("fmod", "fmod"), "copysign": ("copysign", "copysign"),
+    "hypot": ("hypot", "hypot"),
 }
 for _fn, (_m, _n) in _MATH.items():
     for _s in ("f32", "f64"):
@@ -70,6 +71,25 @@ for _fn, (_m, _n) in _MATH.items():
 for _fn in ("erf", "erfc"):        # NumPy has none; Python's math.erf is total
     for _s in ("f32", "f64"):
         _define(f"_{_fn}_{_s}", f"_{_fn}_{_s} = math.{_fn}\n")
+# lgamma: libm's (numba's CPU math, libdevice on CUDA): +inf at the poles and at +-inf.
+# Python's math.lgamma raises there (and on overflow), so the simulator's tests them first.
+_LGAMMA_SIM = """
+@DEVICE
+def _lgamma_{s}(x):
+    xd = float(x)
+    if xd != xd:
+        return xd
+    if xd == math.inf or xd == -math.inf or (xd <= 0.0 and xd == math.floor(xd)):
+        return math.inf
+    try:
+        return math.lgamma(xd)
+    except OverflowError:
+        return math.inf
+"""
+for _s in ("f32", "f64"):
+    _define(f"_lgamma_{_s}", {"cpu": f"_lgamma_{_s} = math.lgamma\n",
+                              "cuda": f"_lgamma_{_s} = math.lgamma\n",
+                              "sim": _LGAMMA_SIM.format(s=_s)})
 for _fn in ("floor", "ceil", "trunc", "rint", "nextafter"):
     for _s in ("f32", "f64"):
         # math.floor & co. return ints on the CPU and in Python; CUDA's return floats
@@ -182,7 +202,43 @@ def _erfinv_{s}(x):
         y = y - (_f64(_erf_f64(y)) - xd) / (1.1283791670955126 * _f64(_exp_f64(-y * y)))
     return y
 """
+# PyTorch's calc_digamma (as gpujit.ops.special.digamma), in float64: reflection for
+# x < 0, the recurrence up to 10, the asymptotic series
+_DIGAMMA = """
+@DEVICE
+def _digamma_{s}(x):
+    xd = _f64(x)
+    if xd == 0.0:
+        return _f64(_copysign_f64(math.inf, -xd))
+    refl = 0.0
+    if xd < 0.0:
+        t = _f64(_trunc_f64(xd))
+        if xd == t:
+            return math.nan
+        refl = math.pi / _f64(_tan_f64(math.pi * (xd - t)))
+        xd = 1.0 - xd
+    result = 0.0
+    while xd < 10.0:
+        result = result - 1.0 / xd
+        xd = xd + 1.0
+    if xd == 10.0:
+        return result + 2.25175258906672110764 - refl
+    y = 0.0
+    if xd < 1.0e17:
+        z = 1.0 / (xd * xd)
+        p = 8.33333333333333333333E-2
+        p = p * z + -2.10927960927960927961E-2
+        p = p * z + 7.57575757575757575758E-3
+        p = p * z + -4.16666666666666666667E-3
+        p = p * z + 3.96825396825396825397E-3
+        p = p * z + -8.33333333333333333333E-3
+        p = p * z + 8.33333333333333333333E-2
+        y = z * p
+    return result + _f64(_log_f64(xd)) - 0.5 / xd - y - refl
+"""
 for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
+    _define(f"_digamma_{_s}", _DIGAMMA.format(s=_s),
+            deps=("_log_f64", "_tan_f64", "_trunc_f64", "_copysign_f64"))
     _define(f"_floordiv_{_s}", _FLOORDIV.format(s=_s, F=_F),
             deps=(f"_fmod_{_s}", f"_floor_{_s}", f"_copysign_{_s}"))
     _define(f"_remainder_{_s}", _REMAINDER.format(s=_s, F=_F), deps=(f"_fmod_{_s}",))

@@ -44,8 +44,8 @@ _SIMPLE = re.compile(r"[\w.]+|_\w+\(-?[\w.]+\)|\(-math\.inf\)")   # a name or a 
 # functions of one float argument, by their scalar-language name
 FLOAT_UNARY = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos",
                "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
-               "atanh", "erf", "erfc", "erfinv")
-FLOAT_BINARY = ("atan2", "pow", "fmod", "copysign", "nextafter")
+               "atanh", "erf", "erfc", "erfinv", "lgamma", "digamma")
+FLOAT_BINARY = ("atan2", "pow", "fmod", "copysign", "nextafter", "hypot")
 ROUNDING = {"floor": "floor", "ceil": "ceil", "trunc": "trunc", "round": "rint"}
 
 

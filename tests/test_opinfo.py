@@ -166,7 +166,8 @@ def test_inplace_variant(name):
         except Exception:
             continue
         self_t = args[0].clone()
-        ok_cast = dt.can_cast(expected.dtype, self_t.dtype)
+        ok_cast = dt.can_cast(expected.dtype, self_t.dtype) and (
+            expected.dtype is self_t.dtype or not op.inplace_exact_dtype)  # float_power_
         ok_shape = tuple(expected.shape) == tuple(self_t.shape)
         if ok_cast and ok_shape:
             out = op.public(self_t, *args[1:], **kwargs)

@@ -59,10 +59,20 @@ def _act(name, input, inplace, *args):
 
 def _set_ops():
     for name in ("relu", "relu6", "leaky_relu", "elu", "selu", "celu", "silu", "mish",
-                 "hardtanh", "hardsigmoid", "hardswish", "threshold"):
+                 "hardtanh", "hardsigmoid", "hardswish", "threshold", "hardshrink",
+                 "softshrink", "prelu"):
         fn, op = globals()[name], _OPS.get(f"aten::{name}")
         if op is not None:
             fn.op = op
+    logsigmoid.op = _OPS["aten::log_sigmoid"]
+
+
+def _from_source(fn):
+    """A composite of gpujit ops that scripted code compiles from its own source, as
+    TorchScript compiles torch.nn.functional's Python-level functions (F.tanhshrink):
+    its ops then fuse with their neighbours."""
+    fn.__gpujit_script_source__ = True
+    return fn
 
 
 def relu(input, inplace=False):
@@ -139,6 +149,47 @@ def threshold(input, threshold, value, inplace=False):
 
 def threshold_(input, threshold, value):
     return _act("threshold", input, True, threshold, value)
+
+
+def hardshrink(input, lambd=0.5):
+    return _op("aten::hardshrink")(input, lambd)
+
+
+def softshrink(input, lambd=0.5):
+    return _op("aten::softshrink")(input, lambd)
+
+
+def logsigmoid(input):
+    return _op("aten::log_sigmoid")(input)
+
+
+def prelu(input, weight):
+    return _op("aten::prelu")(input, weight)
+
+
+@_from_source
+def tanhshrink(input):
+    """x - tanh(x)."""
+    return input - input.tanh()
+
+
+@_from_source
+def softsign(input):
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+@_from_source
+def glu(input, dim: int = -1):
+    """The gated linear unit: a * sigmoid(b), a and b the halves of input along dim."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    n = input.size(dim)
+    if n % 2 != 0:
+        d = dim + input.dim() if dim < 0 else dim
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
 
 
 # ---------------------------------------------------------------------- pooling

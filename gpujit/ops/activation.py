@@ -1,11 +1,20 @@
 """Activation functions (relu, gelu, silu, ...): pointwise ops, declared like those in
 pointwise.py (imported from there). Most are `python_module: nn` in PyTorch's
 native_functions.yaml, so they are bound only as `gpujit.nn.functional.<name>` (and their
-in-place `Tensor.<name>_`); relu, selu, celu and threshold are also `gpujit.<name>`.
+in-place `Tensor.<name>_`); relu, selu, celu and threshold are also `gpujit.<name>`;
+hardshrink and prelu are also `gpujit.<name>` and `Tensor.<name>`. PyTorch has no in-place
+hardshrink, softshrink, log_sigmoid or prelu, so neither does gpujit; log_sigmoid is bound
+as F.logsigmoid.
 """
 from __future__ import annotations
 
+import math as _math
+
+import numpy as _np
+
+from .. import dtypes as _dt
 from . import special as _special
+from .meta import TensorMeta as _TensorMeta
 from .pointwise import FLOATS, NO_BOOL, _PW, _f32
 from .registry import op
 
@@ -161,11 +170,103 @@ def threshold(xp, self, threshold, value):
     return xp.where(self <= threshold, value, self)
 
 
+@op("aten::hardshrink(Tensor self, Scalar lambd=0.5) -> Tensor", tags=_PW, functional=True,
+    dtypes=FLOATS, scalar="where(({self} >= -{lambd}) & ({self} <= {lambd}), 0, {self})")
+def hardshrink(xp, self, lambd=0.5):
+    """x where x < -lambd or x > lambd (NaN kept), else +0. float16 compares in float32
+    (as the fused kernels): PyTorch rounds lambd to float16 first, so the two differ only
+    for x == float16(lambd) when that rounds lambd up (PyTorch gives 0 there)."""
+    x = _f32(self)
+    return xp.where((x >= -lambd) & (x <= lambd), _zero_of(x.dtype), x)
+
+
+def _softshrink_check(np_dtype, lambd):
+    """PyTorch's range check of lambd, in the input dtype (NaN fails it too)."""
+    hi = float(_np.finfo(np_dtype).max)
+    if not 0 <= lambd <= hi:
+        shown = lambd if isinstance(lambd, int) else f"{float(lambd):g}"
+        raise RuntimeError(f"lambda must be in range [0, {hi:g}] for input dtype "
+                           f"{_dt.from_numpy_dtype(np_dtype).short_name}, but found {shown}")
+
+
+@op("aten::softshrink(Tensor self, Scalar lambd=0.5) -> Tensor", **_ACT, dtypes=FLOATS,
+    scalar="where({self} > {lambd}, {self} - {lambd}, "
+           "where({self} < -{lambd}, {self} + {lambd}, {self} * 0))")
+def softshrink(xp, self, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, else x * 0 (a signed zero; NaN
+    kept), as PyTorch's kernel; float16 in float32 with lambd a float32."""
+    _softshrink_check(self.dtype, lambd)
+    x = _f32(self)
+    return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * 0))
+
+
+@op("aten::log_sigmoid(Tensor self) -> Tensor", **dict(_ACT, functional="logsigmoid"),
+    dtypes=FLOATS, scalar="minimum({self}, 0) - log1p(exp(-abs({self})))")
+def log_sigmoid(xp, self):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow for any x."""
+    x = _f32(self)
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _prelu_weight_shape(self, weight):
+    """PyTorch's checks of prelu (at::prelu), in its order; the shape the weight is viewed
+    as to broadcast against self along dim 1 (self and weight: arrays or TensorMetas)."""
+    sd, wd = _dtype_of(self), _dtype_of(weight)
+    if sd is not wd:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got {sd.short_name} and "
+                           f"{wd.short_name}")
+    nd, w_shape = len(self.shape), tuple(weight.shape)
+    wn = None if None in w_shape else _math.prod(w_shape)
+    if wn != 1:
+        if nd == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        c = self.shape[1] if nd > 1 else 1
+        if c is not None and wn is not None and c != wn:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {wn} and channel size = {c}.")
+    if len(w_shape) > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {len(w_shape)}")
+    if nd == len(w_shape):
+        return w_shape
+    shape = [1] * nd
+    if nd > 1:
+        shape[1] = wn
+    return tuple(shape)
+
+
+def _dtype_of(a):
+    d = a.dtype
+    return d if isinstance(d, _dt.dtype) else _dt.from_numpy_dtype(d)
+
+
+def _prelu_meta(self, weight):
+    _prelu_weight_shape(self, weight)
+    if _dtype_of(self).category != _dt.FLOATING:
+        raise _prelu_dtype_error(self, getattr(self.device, "type", "cpu"))
+    return _TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+def _prelu_dtype_error(self, device_type):
+    return RuntimeError(f'"prelu_{device_type}" not implemented for '
+                        f"'{_dtype_of(self).short_name}'")
+
+
+@op("aten::prelu(Tensor self, Tensor weight) -> Tensor", tags={"nn"}, functional=True,
+    dtypes=FLOATS, meta=_prelu_meta)
+def prelu(xp, self, weight):
+    """x where x > 0, else weight * x; weight has 1 element or one per channel (dim 1).
+    Not fusible: the weight broadcasts along dim 1, not by NumPy's trailing-dim rule."""
+    w = weight.reshape(_prelu_weight_shape(self, weight))
+    if self.dtype.kind != "f":
+        raise _prelu_dtype_error(self, "cpu" if xp is _np else "cuda")
+    x, w = _f32(self), _f32(w)
+    return xp.where(x > 0, x, w * x).astype(self.dtype, copy=False)
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops; PyTorch's formulas and its
 # choices at the kinks (tools/autograd/derivatives.yaml, FunctionsManual.cpp)
-import math as _math  # noqa: E402
-
 from .registry import derivative as _derivative  # noqa: E402
 
 
@@ -265,3 +366,42 @@ def _hardswish_grad(grad, self):
 @_derivative(threshold)
 def _threshold_grad(grad, self, threshold):
     return grad.masked_fill(self <= threshold, 0)
+
+
+def _shrink_grad(grad, self, lambd):
+    # hardshrink_backward / softshrink_backward: 0 on [-lambd, lambd] (its ends included)
+    return grad.masked_fill((self >= -lambd) & (self <= lambd), 0)
+
+
+@_derivative(hardshrink)
+def _hardshrink_grad(grad, self, lambd):
+    return _shrink_grad(grad, self, lambd)
+
+
+@_derivative(softshrink)
+def _softshrink_grad(grad, self, lambd):
+    return _shrink_grad(grad, self, lambd)
+
+
+@_derivative(log_sigmoid)
+def _log_sigmoid_grad(grad, self):
+    # d/dx log(sigmoid(x)) = sigmoid(-x): 1 at -inf, 0 at +inf
+    return grad * (-self).sigmoid()
+
+
+@_derivative(prelu)
+def _prelu_grad(grad, self, weight, needs_grad):
+    # _prelu_kernel_backward on the weight viewed along dim 1; the weight's gradient is
+    # summed over the other dims (and viewed back as the weight's own shape)
+    shape = _prelu_weight_shape(self, weight)
+    w = weight.reshape(shape)
+    pos = self > 0
+    g_self = _where(pos, grad, w * grad) if needs_grad[0] else None
+    g_weight = None
+    if needs_grad[1]:
+        g = _where(pos, 0.0, self * grad)
+        dims = [d for d, s in enumerate(shape) if s == 1 and g.shape[d] != 1]
+        if dims:
+            g = g.sum(dims, keepdim=True)
+        g_weight = g.reshape(tuple(weight.shape))
+    return g_self, g_weight

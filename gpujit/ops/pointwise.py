@@ -253,9 +253,20 @@ def abs(xp, self):
     scalar="where({self} > 0, 1, 0) - where({self} < 0, 1, 0)")
 def sign(xp, self):
     """-1, 0 or 1; NaN gives 0 and bool stays bool, as in PyTorch."""
+    return _sign(xp, self)
+
+
+def _sign(xp, self):
     if self.dtype.kind == "b":
         return self.copy()
     return (self > 0).astype(self.dtype) - (self < 0).astype(self.dtype)
+
+
+@op("aten::sgn(Tensor self) -> Tensor", tags=_PW, inplace=True,
+    scalar="where({self} > 0, 1, 0) - where({self} < 0, 1, 0)")
+def sgn(xp, self):
+    """sign(x) for real dtypes (x / |x| is for complex numbers, which gpujit has not)."""
+    return _sign(xp, self)
 
 
 @op("aten::positive(Tensor(a) self) -> Tensor(a)", tags=_PW, dtypes=NO_BOOL,
@@ -368,6 +379,59 @@ def erfc(xp, self):
     scalar="erfinv({self})")
 def erfinv(xp, self):
     return _special.erfinv(xp, self)
+
+
+@op("aten::lgamma(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="lgamma({self})")
+def lgamma(xp, self):
+    """log|gamma(x)|; +inf at the poles (0, -0, the negative integers) and at +-inf."""
+    return _special.lgamma(xp, self)
+
+
+@op("aten::digamma(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="digamma({self})")
+def digamma(xp, self):
+    """psi(x) = lgamma'(x): -inf at +0, +inf at -0, NaN at the negative integers and -inf
+    (PyTorch's algorithm, computed in float64: gpujit/ops/special.py)."""
+    return _special.digamma(xp, self)
+
+
+def _polygamma_out(np_dtype):
+    return np_dtype if np_dtype.kind == "f" else _dt.get_default_dtype().np
+
+
+def _polygamma_meta(n, self):
+    dt = self.dtype if self.dtype.category == _dt.FLOATING else _dt.get_default_dtype()
+    return TensorMeta(dt, tuple(self.shape), self.device)
+
+
+# polygamma is not fused (no scalar expression: a loop per element whose length depends on
+# x); it is a plain op computed in float64 and rounded to the float result dtype once
+@op("aten::polygamma(int n, Tensor self) -> Tensor", method=False, meta=_polygamma_meta)
+def polygamma(xp, n, self):
+    """The n-th derivative of digamma (n = 0: digamma; n >= 1: (-1) ** (n + 1) n!
+    zeta(n + 1, x)). Integer and bool tensors give the default float dtype."""
+    return _special.polygamma(xp, n, self).astype(_polygamma_out(self.dtype), copy=False)
+
+
+def _polygamma_inplace_meta(self, n):
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::polygamma_(Tensor(a!) self, int n) -> Tensor(a!)", tags={"inplace"},
+    function=False, meta=_polygamma_inplace_meta)
+def polygamma_(xp, self, n):
+    if self.dtype.kind != "f":
+        raise RuntimeError(f"result type {_dt.get_default_dtype().short_name} can't be cast "
+                           f"to the desired output type {_short(self.dtype)}")
+    self[...] = _special.polygamma(xp, n, self)
+    return self
+
+
+@_reg.tensor_method("polygamma")
+def _tensor_polygamma(self, n):
+    """x.polygamma(n) is polygamma(n, x) (PyTorch binds the receiver to `self`)."""
+    return _reg.OPS["aten::polygamma"].public(n, self)
 
 
 # eps=None is PyTorch's eps=-1: no clamping. Clamping to [e, 1-e] with any e < 0 changes
@@ -597,6 +661,94 @@ def xlogy(xp, self, other):
         return xp.where(xp.asarray(xp.isnan(other)), other,
                         xp.where(xp.asarray(self == 0), 0, self * xp.log(other))).astype(
                             xp.result_type(self, other))
+
+
+# torch.special's own pointwise ops (bound only as gpujit.special.<name>, not gpujit.<name>
+# or Tensor methods, as in PyTorch)
+_SPECIAL = dict(tags=_PW, promote="float", function=False, method=False)
+
+
+@op("aten::special_xlog1py(Tensor self, Tensor other) -> Tensor", **_SPECIAL,
+    scalar="where(isnan({other}), {other}, where({self} == 0, 0, {self} * log1p({other})))")
+def special_xlog1py(xp, self, other):
+    """self * log1p(other), 0 where self is 0 (NaN where other is NaN)."""
+    if not hasattr(other, "dtype"):
+        other = float(other)        # (log1p of a Python bool would be a float16)
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        return xp.where(xp.asarray(xp.isnan(other)), other,
+                        xp.where(xp.asarray(self == 0), 0, self * xp.log1p(other))).astype(
+                            xp.result_type(self, other))
+
+
+# -x log(x) for x > 0, 0 at 0, -inf below 0 (log of False, 0: an infinity the scalar
+# language can write), NaN for NaN
+@op("aten::special_entr(Tensor self) -> Tensor", **_SPECIAL,
+    scalar="where({self} > 0, -{self} * log({self}), where({self} == 0, 0, "
+           "where({self} < 0, log({self} != {self}), {self})))")
+def special_entr(xp, self):
+    x = _f32(self)
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        out = xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1)), x * 0)
+        return xp.where(x < 0, -_np.inf, out).astype(x.dtype)
+
+
+# the standard normal CDF, (1 + erf(x / sqrt 2)) / 2 = erfc(-x / sqrt 2) / 2
+@op("aten::special_ndtr(Tensor self) -> Tensor", **_SPECIAL,
+    scalar="erfc({self} * -0.7071067811865476) * 0.5")
+def special_ndtr(xp, self):
+    return _special.erfc(xp, _f32(self) * -0.7071067811865476) * 0.5
+
+
+@op("aten::hypot(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    dtypes=FLOATS, scalar="hypot({self}, {other})")
+def hypot(xp, self, other):
+    """sqrt(self ** 2 + other ** 2) without overflow; inf if either is +-inf (even with a
+    NaN), as C's hypot. Floating-point tensors only, as PyTorch."""
+    return xp.hypot(self, other)
+
+
+@op("aten::copysign.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    promote="float", scalar="copysign({self}, {other})")
+def copysign(xp, self, other):
+    """|self| with the sign (bit) of other: -0.0 and NaNs with the sign bit count as
+    negative. Integers and bools give the default float dtype."""
+    return xp.copysign(self, other)
+
+
+@op("aten::nextafter(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    dtypes=FLOATS, scalar="nextafter({self}, {other})")
+def nextafter(xp, self, other):
+    """The next representable value after self towards other, in the result dtype
+    (float16 steps by float16 ulps). Floating-point tensors only, as PyTorch."""
+    return xp.nextafter(self, other)
+
+
+@op("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    promote="float", scalar="{self} * exp2(trunc({other} * 0.5)) * exp2({other} - "
+                            "trunc({other} * 0.5))")
+def ldexp(xp, self, other):
+    """self * 2 ** other, scaled in two halves so that 2 ** other does not overflow where
+    the product does not (exact for integer exponents, as PyTorch's ldexp with an integer
+    tensor: 1e-30 * 2 ** 130 is finite); float16 computes in float32."""
+    s, o = _f32(self), _f32(other)
+    h = xp.trunc(o * 0.5)
+    return s * xp.exp2(h) * xp.exp2(o - h)
+
+
+def _float_power_types(ct):
+    return _dt.float64, _dt.float64
+
+
+@op("aten::float_power.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags=_PW,
+    inplace=True, promote=_float_power_types, scalar="{self} ** {exponent}",
+    number_args={"exponent": "weak"})
+def float_power(xp, self, exponent):
+    """pow computed in float64 (both operands converted first), for every input dtype;
+    the in-place form needs a float64 self, as PyTorch."""
+    return power(xp, self, exponent)
+
+
+float_power.op.inplace_variant.inplace_exact_dtype = True
 
 
 @op("aten::sinc(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
@@ -956,10 +1108,17 @@ _UNARY_GRADS = {
     "erfc": lambda grad, self: grad * -_TWO_OVER_SQRT_PI * (-self * self).exp(),
     "erfinv": lambda grad, result: grad * _HALF_SQRT_PI * (result * result).exp(),
     "nan_to_num": lambda grad, self: grad * self.isfinite(),
+    "lgamma": lambda grad, self: grad * self.digamma(),
+    "digamma": lambda grad, self: grad * _gpujit().polygamma(1, self),
 }
 for _name, _fn in _UNARY_GRADS.items():
     _derivative(f"aten::{_name}")(_fn)
-_derivative(floor, ceil, trunc, round_, round_decimals, sign)(_zero_grad)
+_derivative(floor, ceil, trunc, round_, round_decimals, sign, sgn)(_zero_grad)
+
+
+@_derivative(polygamma, polygamma_)
+def _polygamma_grad(grad, n, self):
+    return grad * _gpujit().polygamma(n + 1, self)
 
 
 @_derivative(logit)
@@ -1109,5 +1268,52 @@ def _xlogy_grad(grad, self, other):
     return grad * other.log().masked_fill(self == 0, 0), grad * self / other
 
 
+@_derivative(special_xlog1py)
+def _xlog1py_grad(grad, self, other):
+    return grad * other.log1p().masked_fill(self == 0, 0), grad * self / (other + 1)
+
+
+@_derivative(special_entr)
+def _entr_grad(grad, self):
+    """-(1 + log x); -inf at 0 as PyTorch (NaN below 0)."""
+    return grad * -(self.log() + 1)
+
+
+@_derivative(special_ndtr)
+def _ndtr_grad(grad, self):
+    return grad * (self * self * -0.5).exp() * 0.3989422804014327
+
+
+@_derivative(hypot)
+def _hypot_grad(grad, self, other, result):
+    return grad * self / result, grad * other / result
+
+
+@_derivative(copysign)
+def _copysign_grad(grad, self, result):
+    """PyTorch's copysign_tensor_self_backward: +-grad by the sign change, 0 where self
+    is 0; other gets none (a sign bit)."""
+    ratio = (result / self).masked_fill(self == 0, 0)
+    return grad * ratio, _zero_grad(grad)
+
+
+@_derivative(ldexp)
+def _ldexp_grad(grad, other, result):
+    return grad * _gpujit().exp2(other), grad * result * _LN2
+
+
+@_derivative(float_power)
+def _float_power_grad(grad, self, exponent, result):
+    """pow's derivative on the float64 operands float_power computes with."""
+    g = _gpujit()
+    if _is_tensor(self) and self.is_floating_point():
+        self = self.to(g.float64)
+    if _is_tensor(exponent) and exponent.is_floating_point():
+        exponent = exponent.to(g.float64)
+    return _pow_grad(grad, self, exponent, result)
+
+
+_nondifferentiable(nextafter, reason="a step to the next representable number (PyTorch does "
+                                     "not implement its derivative)")
 _nondifferentiable(heaviside, reason="a step function (PyTorch does not differentiate "
                                      "heaviside either)")

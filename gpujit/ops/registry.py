@@ -211,11 +211,21 @@ def _inplace_cast_error(op, out_dt, self_dt):
                         f"the desired output type {self_dt.short_name}")
 
 
+def inplace_dtype_error(op, out_dt, self_dt):
+    """The error of an in-place op whose result dtype self cannot hold (or, for an op with
+    `inplace_exact_dtype`, is not self's: float_power_ on a float32 tensor)."""
+    if op.inplace_exact_dtype:
+        return RuntimeError(f"the base given to {op.public_name} has dtype "
+                            f"{self_dt.short_name} but the operation's result requires dtype "
+                            f"{out_dt.short_name}")
+    return _inplace_cast_error(op, out_dt, self_dt)
+
+
 def finish_inplace(op, self, r, out_dt):
     """Write the out-of-place result r into self (pointwise in-place variants)."""
     sd = self._dtype
-    if out_dt is not sd and not _dt.can_cast(out_dt, sd):
-        raise _inplace_cast_error(op, out_dt, sd)
+    if out_dt is not sd and (op.inplace_exact_dtype or not _dt.can_cast(out_dt, sd)):
+        raise inplace_dtype_error(op, out_dt, sd)
     a = self._data
     if r.shape != a.shape:
         raise RuntimeError(f"{op.public_name}: output with shape {list(a.shape)} doesn't "
@@ -301,6 +311,9 @@ class OpDef:
         self.public = None         # the public entry point (hook check first)
         self.inplace_of = None     # for generated in-place variants: the out-of-place op
         self.inplace_variant = None
+        # an in-place variant whose result dtype must be self's exactly (PyTorch's
+        # float_power_), not just castable to it
+        self.inplace_exact_dtype = False
 
     def bind(self, args, kwargs):
         """The call's arguments in schema order, defaults filled in (a TypeError like

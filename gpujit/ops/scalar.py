@@ -42,6 +42,7 @@ FUNCTIONS = {
     "atan2": np.arctan2, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "erf": _special_fn("erf"),
     "erfc": _special_fn("erfc"), "erfinv": _special_fn("erfinv"), "nextafter": np.nextafter,
+    "lgamma": _special_fn("lgamma"), "digamma": _special_fn("digamma"), "hypot": np.hypot,
     "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "round": np.rint,
     "fabs": np.abs, "abs": np.abs, "pow": np.power, "fmod": np.fmod, "copysign": np.copysign,
     "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,

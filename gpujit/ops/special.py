@@ -1,10 +1,15 @@
-"""erf, erfc and erfinv over an array namespace (NumPy has none of them, and gpujit does not
-depend on SciPy).
+"""erf, erfc, erfinv, lgamma, digamma and polygamma over an array namespace (NumPy has
+none of them, and gpujit does not depend on SciPy).
 
-On NumPy they are `numba.vectorize` ufuncs of `math.erf` / `math.erfc`, compiled on first
-use (numba is imported then, not when gpujit is imported); float16 goes through float32,
-integers through float64. `erfinv` is a rational first guess refined by Newton steps on
-`erf`. On CuPy, `cupyx.scipy.special` has all three.
+On NumPy erf, erfc and lgamma are `numba.vectorize` ufuncs of `math.erf` / `math.erfc` /
+`math.lgamma` (libm's: +inf at the poles), compiled on first use (numba is imported then,
+not when gpujit is imported); float16 goes through float32, integers through float64.
+`erfinv` is a rational first guess refined by Newton steps on `erf`. On CuPy,
+`cupyx.scipy.special` has erf, erfc, erfinv and gammaln.
+
+digamma and polygamma are PyTorch's algorithms (ATen's Math.h, from Cephes) written once
+as array code over `xp`, in float64, so NumPy and CuPy compute them alike (and the fused
+kernels' `_digamma_*` primitive, kernels/prims.py, is the same formula per element).
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import math
 
 import numpy as np
 
-__all__ = ["erf", "erfc", "erfinv"]
+__all__ = ["erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma"]
 
 _UFUNCS: dict = {}
 
@@ -25,7 +30,11 @@ def _erfc_scalar(x):
     return math.erfc(x)
 
 
-_SCALAR = {"erf": _erf_scalar, "erfc": _erfc_scalar}
+def _lgamma_scalar(x):
+    return math.lgamma(x)
+
+
+_SCALAR = {"erf": _erf_scalar, "erfc": _erfc_scalar, "lgamma": _lgamma_scalar}
 
 
 def _ufunc(name):
@@ -63,6 +72,15 @@ def erfc(xp, a):
     return _numpy_apply("erfc", a)
 
 
+def lgamma(xp, a):
+    """log|gamma(x)|: +inf at 0, -0, the negative integers and +-inf (libm's lgamma)."""
+    if xp is not np:
+        from cupyx.scipy.special import gammaln as f
+        return f(a)
+    with np.errstate(divide="ignore", over="ignore"):   # poles, overflow: +inf, silently
+        return _numpy_apply("lgamma", a)
+
+
 # Giles, "Approximating the erfinv function" (GPU Computing Gems, 2010): single-precision
 # polynomials in w = -log(1 - x^2); two Newton steps on erf then reach float64 accuracy.
 _CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
@@ -97,3 +115,106 @@ def erfinv(xp, a):
         # |x| == 1 gives +-inf, |x| > 1 and NaN give NaN (the log above already does)
         y = np.where(np.abs(x) == 1.0, np.copysign(np.inf, x), y)
     return y.astype(out_dt, copy=False)
+
+
+# ------------------------------------------------------------------ digamma, polygamma
+# PyTorch's calc_digamma (double): reflection for x < 0, the recurrence up to x >= 10, then
+# the asymptotic series; psi(+-0) = -+inf, NaN at the negative integers and -inf
+_PSI_10 = 2.25175258906672110764
+_PSI_A = (8.33333333333333333333E-2, -2.10927960927960927961E-2, 7.57575757575757575758E-3,
+          -4.16666666666666666667E-3, 3.96825396825396825397E-3, -8.33333333333333333333E-3,
+          8.33333333333333333333E-2)
+
+
+def _float_out(a):
+    return a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
+
+
+def digamma(xp, a):
+    a = xp.asarray(a)
+    out_dt = _float_out(a)
+    x = a.astype(np.float64)
+    with np.errstate(all="ignore"):
+        trunc = xp.trunc(x)
+        neg = x < 0
+        # psi(x) = psi(1 - x) - pi / tan(pi * r), r the fractional part of x (more exact
+        # than pi * x for |x| > 1)
+        refl = xp.where(neg, math.pi / xp.tan(math.pi * (x - trunc)), 0.0)
+        y = xp.where(neg, 1.0 - x, x)
+        res = xp.zeros_like(y)
+        for _ in range(10):                     # y in (0, 10): at most 10 steps to 10
+            m = y < 10.0
+            res = xp.where(m, res - 1.0 / y, res)
+            y = xp.where(m, y + 1.0, y)
+        z = 1.0 / (y * y)
+        series = xp.where(y < 1.0e17, z * _horner(_PSI_A, z), 0.0)
+        r = xp.where(y == 10.0, res + _PSI_10, res + xp.log(y) - 0.5 / y - series) - refl
+        r = xp.where(x == 0, xp.copysign(xp.asarray(math.inf), -x), r)
+        r = xp.where(neg & (x == trunc), math.nan, r)
+    return r.astype(out_dt, copy=False)
+
+
+# Cephes' zeta(x, q) (PyTorch's zeta): the direct sum until the terms are negligible (at
+# least 9 terms and q + k > 9), then Euler-Maclaurin with the Bernoulli numbers below
+_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9,
+           7.47242496e10, -2.950130727918164224e12, 1.1646782814350067249e14,
+           -4.5979787224074726105e15, 1.8152105401943546773e17, -7.1661652561756670113e18)
+_MACHEP = 1.11022302462515654042E-16
+
+
+def _zeta(xp, x, q):
+    """The Hurwitz zeta function zeta(x, q) = sum over k >= 0 of (q + k) ** -x, for a
+    Python float x > 1 and a float64 array q: +inf at q = 0, -1, -2 ... and -inf. Each
+    element runs Cephes' loop (masked); a negative q takes about |q| passes, as PyTorch's
+    loop takes |q| steps."""
+    with np.errstate(all="ignore"):
+        pole = (q <= 0) & (q == xp.floor(q))
+        s = xp.power(q, -x)
+        a = q
+        b = xp.zeros_like(q)
+        done = pole
+        i = 0
+        while True:
+            go = ~done if i < 9 else ~done & (a <= 9.0)
+            if i >= 9 and not bool(go.any()):
+                break
+            i += 1
+            a = xp.where(go, a + 1.0, a)
+            t = xp.power(a, -x)
+            b = xp.where(go, t, b)
+            s = xp.where(go, s + t, s)
+            done = done | (go & (-_MACHEP * s < b) & (b < _MACHEP * s))
+        em = ~done                      # the rest: Euler-Maclaurin
+        w = a
+        s = xp.where(em, s + b * w / (x - 1.0) - 0.5 * b, s)
+        fac, k = 1.0, 0.0
+        for c in _ZETA_A:
+            fac *= x + k
+            b = b / w
+            t = fac * b / c
+            s = xp.where(em, s + t, s)
+            em = em & ~(xp.abs(t / s) < _MACHEP)
+            k += 1.0
+            fac *= x + k
+            b = b / w
+            k += 1.0
+        return xp.where(pole, math.inf, s)
+
+
+def polygamma(xp, n, a):
+    """The n-th derivative of digamma: digamma for n = 0, else (-1) ** (n + 1) n!
+    zeta(n + 1, x) (PyTorch's formula, which its trigamma series approximates for n = 1:
+    the same values at +-inf, inf instead of its large finite values at the poles)."""
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if n == 0:
+        return digamma(xp, a)
+    a = xp.asarray(a)
+    out_dt = _float_out(a)
+    x = a.astype(np.float64)
+    fact = float(math.factorial(n)) if n <= 170 else math.inf
+    with np.errstate(all="ignore"):
+        r = ((1.0 if n % 2 else -1.0) * fact) * _zeta(xp, float(n + 1), x)
+        if n == 1:                      # PyTorch's trigamma: 0 at +inf, NaN at -inf
+            r = xp.where(x == math.inf, 0.0, xp.where(x == -math.inf, math.nan, r))
+    return r.astype(out_dt, copy=False)

@@ -189,7 +189,8 @@ def _pointwise(cg, n, op, args):
     inplace = op.inplace_of is not None
     if inplace:
         sd = operands[0].spec.dtype if isinstance(operands[0].spec, TensorSpec) else None
-        if sd is None or (ot is not sd and not _dt.can_cast(ot, sd)):
+        if sd is None or (ot is not sd and (op.inplace_exact_dtype
+                                            or not _dt.can_cast(ot, sd))):
             return False
 
     if ct.np in _reg._NARROW:

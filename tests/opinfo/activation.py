@@ -58,6 +58,40 @@ def _threshold_ref(x, threshold, value):
     return np.where(x <= threshold, value, x)
 
 
+def _shrink_ref(soft):
+    def ref(x, lambd=0.5):
+        x = _f(x)
+        inside = (x >= -lambd) & (x <= lambd)
+        if not soft:
+            return np.where(inside, 0.0, x)
+        return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, x * 0))
+    return ref
+
+
+def _log_sigmoid_ref(x):
+    return -np.logaddexp(0.0, -_f(x))
+
+
+def _prelu_ref(x, w):
+    x, w = _f(x), _f(w)
+    if x.ndim != w.ndim:             # the weight runs along dim 1 (PyTorch's prelu docs)
+        shape = [1] * x.ndim
+        if x.ndim > 1:
+            shape[1] = w.size
+        w = w.reshape(shape)
+    return np.where(x > 0, x, w * x)
+
+
+# a value at each end of [-lambd, lambd], just outside them, zeros of both signs, inf, nan
+_EDGES = np.array([-0.5, 0.5, -0.25, 0.25, 0.0, -0.0, 0.5078125, -0.5078125, 3.0, -3.0,
+                   np.inf, -np.inf, np.nan])
+
+
+def _lambd_error(dt_name, lo_hi, found, *args, **kwargs):
+    return ErrorSample(*args, match=(rf"^lambda must be in range \[0, {lo_hi}\] for input dtype "
+                                     rf"{dt_name}, but found {found}$"), **kwargs)
+
+
 def _not_int(name):
     return [dtype_error(name, arr(3, dtype=I64), dt="int64")]
 
@@ -114,4 +148,49 @@ OPINFOS = [
         Sample(arr(3, 4, dtype=I8, low=-3, high=3), 0.9, 7.5).expect_dtype(G.int8),
         Sample(special(), 0.0, NAN), Sample(arr(), 0.0, 2.0), Sample(arr(0, 2), 0.0, 1.0)],
         ref=_threshold_ref, errors=[dtype_error("threshold", arr(3, dtype=B), 0, 1)]),
+    OpInfo("aten::hardshrink", samples=float_samples() + [
+        Sample(arr(3, 4, low=-1, high=1), 0.3), Sample(arr(5, dtype=F64), lambd=1.5),
+        Sample(arr(3, 4, dtype=np.float16, low=-1, high=1), 0.25)] + [
+        Sample(_EDGES.astype(d), 0.5) for d in FLOATS] + [
+        Sample(_EDGES.astype(F32), 0), Sample(_EDGES.astype(F64), -1.0),
+        Sample(arr(2, 3), lambd=2)], ref=_shrink_ref(False),
+        errors=_not_int("hardshrink") + [dtype_error("hardshrink", arr(3, dtype=B))]),
+    OpInfo("aten::softshrink", samples=float_samples() + [
+        Sample(arr(3, 4, low=-1, high=1), 0.3), Sample(arr(5, dtype=F64), lambd=1.5),
+        Sample(arr(3, 4, dtype=np.float16, low=-1, high=1), 0.25)] + [
+        Sample(_EDGES.astype(d), 0.5) for d in FLOATS] + [
+        Sample(_EDGES.astype(F32), 0), Sample(_EDGES.astype(F64), 1e300),
+        Sample(arr(2, 3), lambd=2)], ref=_shrink_ref(True),
+        errors=_not_int("softshrink") + [
+            _lambd_error("Float", r"3\.40282e\+38", r"-0\.5", arr(3), -0.5),
+            _lambd_error("Float", r"3\.40282e\+38", "-1", arr(3), -1),
+            _lambd_error("Float", r"3\.40282e\+38", "nan", arr(3), NAN),
+            _lambd_error("Float", r"3\.40282e\+38", r"1e\+39", arr(3), 1e39),
+            _lambd_error("Half", "65504", "70000", arr(3, dtype=np.float16), 7e4),
+            _lambd_error("Double", r"1\.79769e\+308", "inf", arr(3, dtype=F64),
+                         math.inf)]),
+    OpInfo("aten::log_sigmoid", samples=float_samples(low=-6, high=6) + [
+        Sample(np.array([-800.0, -40.0, -1e-8, 1e-8, 40.0, 800.0], F64)),
+        Sample(np.array([-100.0, -20.0, 20.0, 100.0], F32))],
+        ref=_log_sigmoid_ref, errors=_not_int("log_sigmoid")),
+    OpInfo("aten::prelu", samples=[
+        Sample(arr(2, 3, 4), arr(3, low=0, high=1)),
+        Sample(arr(2, 3, 2, 2, dtype=F64), arr(3, dtype=F64)),
+        Sample(arr(2, 3, 4), arr(1)), Sample(arr(4, 3, dtype=F64), arr(dtype=F64)),
+        Sample(arr(2, 3, dtype=np.float16), arr(3, dtype=np.float16)),
+        Sample(arr(5), arr(1)), Sample(arr(5), arr()), Sample(arr(), arr(1)),
+        Sample(arr(), arr()), Sample(arr(0, 3), arr(3)), Sample(special(), arr(1)),
+        Sample(arr(3, 1, 2), arr(1))], ref=_prelu_ref,
+        errors=[
+            ErrorSample(arr(2, 3), arr(2), match=r"^Mismatch of parameter numbers and input "
+                        r"channel size\. Found parameter numbers = 2 and channel size = 3\.$"),
+            ErrorSample(arr(3), arr(3), match="Found parameter numbers = 3 and channel "
+                                              "size = 1"),
+            ErrorSample(arr(), arr(2), match=r"^Not allow zero-dim input tensor\.$"),
+            ErrorSample(arr(2, 3), arr(1, 3), match=r"^prelu: Expected `weight` to be a "
+                                                    r"scalar or 1D tensor, but got: ndim = 2$"),
+            ErrorSample(arr(3), arr(1, dtype=F64), match="^prelu: Type promoting not "
+                                                         "supported. Got Float and Double$"),
+            ErrorSample(arr(3, dtype=I64), arr(1, dtype=I64),
+                        match="\"prelu_cpu\" not implemented for 'Long'")]),
 ]

@@ -657,3 +657,190 @@ MORE = [
 ]
 
 OPINFOS = ARITH + MATH + ROUNDING + CLAMP + COMPARE + LOGICAL + BLEND + MORE
+
+
+# ---------------------------------------------------------------- gamma family, float bits
+# Independent references in float64, element by element in Python: math.lgamma; digamma and
+# polygamma by the recurrence up to x >= 30 and the asymptotic (Bernoulli) series there,
+# with digamma's reflection formula below 0.
+
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def _elementwise(fn):
+    def ref(x):
+        x = np.asarray(x, np.float64)
+        return np.vectorize(fn, otypes=[np.float64])(x) if x.size else x.copy()
+    return ref
+
+
+def _lgamma_one(x):
+    if math.isnan(x):
+        return NAN
+    if math.isinf(x) or (x <= 0 and x == math.floor(x)):
+        return INF
+    return math.lgamma(x)
+
+
+def _digamma_one(x):
+    if math.isnan(x) or x == -INF:
+        return NAN
+    if x == INF:
+        return INF
+    if x == 0:
+        return math.copysign(INF, -x)
+    if x < 0:
+        if x == math.floor(x):
+            return NAN
+        return _digamma_one(1 - x) - math.pi / math.tan(math.pi * x)
+    acc = 0.0
+    while x < 30:
+        acc -= 1 / x
+        x += 1
+    s = math.log(x) - 1 / (2 * x)
+    for k, b in enumerate(_BERNOULLI, 1):
+        s -= b / (2 * k * x ** (2 * k))
+    return acc + s
+
+
+def _polygamma_one(n, x):
+    """(-1) ** (n + 1) n! sum_k (x + k) ** -(n + 1) (n >= 1): the sum up to x + k >= 30,
+    the Euler-Maclaurin tail of the Hurwitz zeta function after."""
+    if n == 0:
+        return _digamma_one(x)
+    sign = 1.0 if n % 2 else -1.0
+    if math.isnan(x):
+        return NAN
+    if x == INF:
+        return 0.0 if n == 1 else NAN          # (n >= 2: NaN, as PyTorch's zeta)
+    if x == -INF:
+        return NAN if n == 1 else sign * INF
+    if x <= 0 and x == math.floor(x):
+        return sign * INF
+    s, total = n + 1, 0.0
+    while x < 30:
+        total += x ** -s
+        x += 1
+    tail = x ** (1 - s) / (s - 1) + x ** -s / 2
+    rising, fact = 1.0, 1.0                    # s (s+1) ... (s+2k-2), (2k)!
+    for k, b in enumerate(_BERNOULLI, 1):
+        rising *= (s + 2 * k - 2) * (s + 2 * k - 3) if k > 1 else s
+        fact *= (2 * k) * (2 * k - 1)
+        tail += b / fact * rising * x ** (-s - 2 * k + 1)
+    return sign * math.factorial(n) * (total + tail)
+
+
+def _polygamma_ref(n, x):
+    return _elementwise(lambda v: _polygamma_one(n, v))(x)
+
+
+def _gamma_samples(low, high, *args):
+    """unary_samples (every dtype, 0-dim, empty, inf/nan/+-0) plus values near the poles
+    and far out."""
+    s = unary_samples(ALL, as_float, low, high, *args)
+    s.append(Sample(np.array([-0.5, -1.5, -3.25, -1e-3, 1e-3, 1.0, 2.0, 0.5, 10.0, 30.5,
+                              1e3, -7.75], F64), *args))
+    return s
+
+
+def _nextafter_check(sample, out):
+    """Exactly NumPy's nextafter in the result dtype (float16 steps by float16 ulps)."""
+    with np.errstate(over="ignore"):            # (the largest float16 to inf)
+        a, b = (np.asarray(v).astype(out.dtype.np) for v in sample.args)
+        np.testing.assert_array_equal(out.numpy(), np.nextafter(a, b))
+
+
+def _ldexp_exp(*shape, dtype=F32, **_):
+    return arr(*shape, dtype=dtype, low=0 if np.dtype(dtype) == U8 else -4, high=6)
+
+
+SPECIAL = [
+    info("aten::lgamma", _gamma_samples(-4.0, 5.0), _elementwise(_lgamma_one)),
+    info("aten::digamma", _gamma_samples(-4.0, 5.0), _elementwise(_digamma_one)),
+    info("aten::polygamma",
+         [Sample(n, *s.args).expect_dtype(s.dtype) for n in (1, 2)
+          for s in _gamma_samples(-3.0, 4.0)] +
+         [Sample(0, arr(3, 4, low=-3, high=4)), Sample(3, arr(5, dtype=F64, low=0.1, high=5)),
+          Sample(4, np.array([-2.5, 0.25, 1.0, 7.0], F32)),
+          Sample(1, arr(3, 4, dtype=I32, low=1, high=9)).expect_dtype(G.float32)],
+         lambda n, x: _polygamma_ref(n, x),
+         errors=[ErrorSample(-1, arr(3), match=r"polygamma\(n, x\) does not support "
+                                                r"negative n")]),
+    info("aten::polygamma_",
+         [Sample(arr(3, 4, dtype=d, low=-3, high=4), n) for d in FLOATS for n in (0, 1, 2)]
+         + [Sample(special(F32), 1), Sample(arr(dtype=F64), 3)],
+         lambda x, n: _polygamma_ref(n, x),
+         errors=[ErrorSample(arr(3, dtype=I32), 1, match="can't be cast to the desired "
+                                                         "output type Int"),
+                 ErrorSample(arr(3), -2, match="does not support negative n")]),
+    info("aten::hypot", binary_samples(FLOATS, _same) + [
+        Sample(special(), special()[::-1].copy()),
+        Sample(np.array([3e38, 1e-30, -5.0], F32), np.array([3e38, 1e-30, 12.0], F32))],
+        lambda a, b: np.hypot(_f64(a), _f64(b)),
+        errors=[dtype_error("hypot", arr(3, dtype=I32), arr(3, dtype=I32), dt="int32"),
+                shape_error(arr(2, 3), arr(4))]),
+    info("aten::copysign.Tensor", binary_samples(ALL, as_float) + [
+        Sample(special(), special()[::-1].copy()), Sample(special(), -0.0),
+        Sample(np.array([1, -2, 0], I64), -1).expect_dtype(G.float32)],
+        lambda a, b: np.copysign(_f64(a), _f64(b))),
+    info("aten::nextafter", binary_samples(FLOATS, _same) + [
+        Sample(special(), special()[::-1].copy()),
+        Sample(np.array([0.0, 1.0, -1.0, 65504.0], F16), np.array([1.0, 0.0, INF, INF], F16)),
+        Sample(np.array([0.0, -0.0, 1.0], F64), np.array([-1.0, 1.0, 1.0], F64))],
+        None, check=_nextafter_check,
+        errors=[dtype_error("nextafter", arr(3, dtype=I64), arr(3, dtype=I64), dt="int64")]),
+    info("aten::ldexp.Tensor", binary_samples(ALL, as_float, rhs=_ldexp_exp) + [
+        Sample(arr(4, dtype=F16), np.array([1, 10, 15, 17], I32)).expect_dtype(G.float16),
+        Sample(np.array([1e-30, 3.0, -2.0], F32), np.array([100, 127, -130], I64))],
+        lambda a, b: _f64(a) * 2.0 ** _f64(b)),
+    info("aten::sgn", unary_samples(ALL, _same),
+         lambda a: a if a.dtype == B else np.where(a > 0, 1, np.where(a < 0, -1, 0))),
+    info("aten::float_power.Tensor_Tensor", binary_samples(
+        ALL, lambda d: G.float64, lhs=_pow_base, rhs=_pow_exp, scalars=(3, 2.5, 2, True)) + [
+        Sample(arr(4, dtype=F32, low=0.1), 0.5).expect_dtype(G.float64),
+        Sample(np.array([-8.0, 4.0, 0.0], F32), np.array([1 / 3, -0.5, -1.0], F32)),
+        Sample(np.array([2, -3, 0], I32), -2).expect_dtype(G.float64),
+        Sample(2.5, arr(4, dtype=F16)).expect_dtype(G.float64)],
+        lambda a, b: np.power(_f64(a), _f64(b))),
+]
+
+OPINFOS = OPINFOS + SPECIAL
+
+
+# ---------------------------------------------------------------- torch.special's own ops
+
+def _xlog1py_ref(a, b):
+    a, b = _f64(a), _f64(b)
+    with np.errstate(all="ignore"):
+        return np.where(np.isnan(b), NAN, np.where(a == 0, 0.0, a * np.log1p(b)))
+
+
+def _entr_ref(a):
+    a = _f64(a)
+    with np.errstate(all="ignore"):
+        return np.where(a > 0, -a * np.log(np.where(a > 0, a, 1)),
+                        np.where(a == 0, 0.0, np.where(a < 0, -INF, a)))
+
+
+def _ndtr_ref(a):
+    return np.vectorize(lambda v: 0.5 * math.erfc(-v / math.sqrt(2)),
+                        otypes=[np.float64])(_f64(a))
+
+
+SPECIAL_NS = [
+    # (no Python bool operand: the scalar-expression check evaluates log1p(True) alone in
+    # NumPy, as float16; the kernels compute it in float32, see test_special_namespace.py)
+    info("aten::special_xlog1py", binary_samples(
+        ALL, as_float, rhs=lambda *shape, dtype=F32, low=-0.9: arr(*shape, dtype=dtype,
+                                                                  low=max(low, -0.9),
+                                                                  high=3.0),
+        scalars=(3, 2.5, 2, -2)) + [
+        Sample(np.array([0.0, 0.0, 2.0, -1.5, 1.0], F32),
+               np.array([0.0, NAN, -1.0, 0.5, -2.0], F32))],
+        _xlog1py_ref),
+    info("aten::special_entr", unary_samples(ALL, as_float, 0.05, 3) + [
+        Sample(np.array([0.0, -0.0, -1.0, 0.5, INF, NAN], F32))], _entr_ref),
+    info("aten::special_ndtr", unary_samples(ALL, as_float, -4, 4), _ndtr_ref),
+]
+
+OPINFOS = OPINFOS + SPECIAL_NS

@@ -13,8 +13,9 @@ from ...ir.schema_match import type_matches
 from ...ops import registry as _reg
 
 __all__ = ["FunctionCallMixin", "static_isinstance", "union_members", "union_of",
-           "split_members", "candidates_for_function",
-           "candidates_for_method", "match_schema", "schema_arg_type", "describe_type",
+           "split_members", "candidates_for_function", "alias_target",
+           "candidates_for_method", "methods_with_later_self", "match_schema",
+           "schema_arg_type", "describe_type",
            "describe_arg_type", "Match"]
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
@@ -107,6 +108,14 @@ def candidates_for_method(name):
         if d not in found and args and args[0].type.is_tensor:
             found.append(d)
     return found
+
+
+def methods_with_later_self(name):
+    """Overloads of `aten::<name>` whose Tensor `self` comes after other arguments
+    (polygamma(int n, Tensor self)): Tensor methods in PyTorch, the receiver bound to
+    `self`."""
+    return [d for d in _reg.OVERLOADS.get(f"aten::{name}", [])
+            if any(a.name == "self" and a.type.is_tensor for a in d.schema.arguments[1:])]
 
 
 def _is_scalar_family(d):
@@ -293,6 +302,30 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
 # calls of Python functions (compiled recursively), scripted and traced functions, and
 # isinstance() (from static types, or a run-time test of a Union): ExprCompiler's methods
 # (self is the compiler)
+
+def alias_target(module, name):
+    """(name, module) a scripted `module.name(...)` call resolves by: another name for a
+    function of gpujit or gpujit.nn.functional (gpujit.special.expit is gpujit.sigmoid,
+    special.psi is gpujit.digamma) becomes a call of that function, an op's entry point
+    bound only in `module` (special.ndtr) a call of its op."""
+    obj = getattr(module, name, None)
+    real = getattr(obj, "__name__", name)
+    if not inspect.isfunction(obj) or real == name:
+        return name, module
+    import gpujit
+    for home in (gpujit, gpujit.nn.functional):
+        if getattr(home, real, None) is obj:
+            return real, home
+    if getattr(obj, "op", None) is not None:       # an op bound only there: special.ndtr
+        return obj.op.public_name, gpujit
+    return name, module
+
+
+def compiled_from_source(obj) -> bool:
+    """Is obj a gpujit Python function that scripted code compiles from its own source
+    (nn.functional's composites of ops, marked by `_from_source` there: F.tanhshrink)?"""
+    return inspect.isfunction(obj) and getattr(obj, "__gpujit_script_source__", False)
+
 
 class FunctionCallMixin:
     def call_python_function(self, fn, node):

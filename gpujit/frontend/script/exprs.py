@@ -508,6 +508,10 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                     self.error(f"calls into module '{owner.__name__}' are not supported",
                                node, hint="use gpujit functions")
                 name = func.attr
+                if calls.compiled_from_source(getattr(owner, name, None)):
+                    return self.call_python_function(getattr(owner, name), node)
+                name, owner = calls.alias_target(owner, name)   # special.expit: sigmoid
+                functional = owner.__name__.endswith("nn.functional")
                 args, kwargs = self.call_args(node)
                 if name == "device" and owner.__name__ == "gpujit":
                     return self.device_call(args, kwargs, node)
@@ -551,6 +555,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         if isinstance(func, ast.Name) and self.is_builtin(func.id):
             return self.builtin_call(func.id, node)
         found, obj = self.py_object(func)
+        if found and calls.compiled_from_source(obj):
+            return self.call_python_function(obj, node)
         if found and getattr(obj, "op", None) is not None:
             return self.call_op(obj.op.public_name, *self.call_args(node), node)
         if found and callable(obj) and getattr(obj, "__module__", "") == \

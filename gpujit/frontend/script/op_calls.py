@@ -144,6 +144,13 @@ class OpCallMixin:
             return self.normalize_call(args, kwargs, node)
         if method:
             ops = calls.candidates_for_method(name)
+            if not ops and args:
+                # x.polygamma(n): an op whose `self` is not its first argument takes the
+                # receiver as `self` (PyTorch's method binding), the rest in order
+                ops = calls.methods_with_later_self(name)
+                if ops and "self" not in kwargs:
+                    return self.emit_call(ops, args[1:], dict(kwargs, self=args[0]), node,
+                                          name)
         else:
             ops = calls.candidates_for_function(name, functional)
         if not ops:

@@ -11,7 +11,8 @@ from .sparse import Embedding  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .activation import (  # noqa: F401
     Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Softplus,
-    Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, LogSoftmax,
+    Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, LogSoftmax, Hardshrink, Softshrink,
+    Tanhshrink, Softsign, LogSigmoid, GLU, PReLU,
 )
 from .container import (  # noqa: F401
     Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict,
@@ -20,3 +21,15 @@ from .rnn import RNNCell, GRUCell, LSTMCell  # noqa: F401
 from .loss import (  # noqa: F401
     L1Loss, MSELoss, NLLLoss, CrossEntropyLoss, BCELoss, BCEWithLogitsLoss,
 )
+
+__all__ = [  # every name imported above (what a star-import gives)
+    "Module", "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "MaxPool2d",
+    "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+    "LayerNorm", "GroupNorm", "Dropout", "Embedding", "Flatten", "Unflatten", "Threshold",
+    "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
+    "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+    "Hardshrink", "Softshrink", "Tanhshrink", "Softsign", "LogSigmoid", "GLU", "PReLU",
+    "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "RNNCell",
+    "GRUCell", "LSTMCell", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
+    "BCEWithLogitsLoss",
+]

@@ -121,7 +121,8 @@ class _CudaMath:
                 try:
                     return t(f(float(x)))
                 except (ValueError, OverflowError):
-                    return t(np.nan)
+                    # libdevice's lgamma: +inf at the poles and on overflow
+                    return t(np.inf if name == "lgamma" else np.nan)
             return g
         uf = getattr(np, m.get(name, name))
 

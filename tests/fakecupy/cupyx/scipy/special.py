@@ -1,4 +1,4 @@
-"""Fake cupyx.scipy.special: erf, erfc, erfinv elementwise (via math / bisection)."""
+"""Fake cupyx.scipy.special: erf, erfc, erfinv, gammaln elementwise (via math / bisection)."""
 import math
 
 import numpy as _np
@@ -39,6 +39,19 @@ def _erfinv(y):
     return (lo + hi) / 2
 
 
+def _gammaln(x):
+    # CUDA's lgamma: +inf at the poles and at +-inf (Python's math.lgamma raises there)
+    if x != x:
+        return x
+    if math.isinf(x) or (x <= 0 and x == math.floor(x)):
+        return math.inf
+    try:
+        return math.lgamma(x)
+    except OverflowError:
+        return math.inf
+
+
 erf = _elementwise(math.erf, "erf")
 erfc = _elementwise(math.erfc, "erfc")
 erfinv = _elementwise(_erfinv, "erfinv")
+gammaln = _elementwise(_gammaln, "gammaln")

@@ -1,0 +1,56 @@
+"""`gpujit.special`: PyTorch's `torch.special` namespace.
+
+Most names are the same ops as elsewhere (`expit` is `gpujit.sigmoid`, `gammaln` is
+`gpujit.lgamma`, ...): the same function objects, so scripted code resolves them to the
+same graph nodes and the fuser fuses them as any pointwise op. `ndtr`, `entr` and
+`xlog1py` are PyTorch's `aten::special_*` pointwise ops (fusible), bound only here.
+`multigammaln` is eager Python over lgamma (it checks its input's values).
+"""
+from __future__ import annotations
+
+import math
+
+import gpujit as _g
+from gpujit.ops import registry as _reg
+
+__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
+           "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
+           "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
+
+erf = _g.erf
+erfc = _g.erfc
+erfinv = _g.erfinv
+exp2 = _g.exp2
+expit = _g.sigmoid
+expm1 = _g.expm1
+log1p = _g.log1p
+logit = _g.logit
+logsumexp = _g.logsumexp
+round = _g.round
+sinc = _g.sinc
+xlogy = _g.xlogy
+softmax = _g.softmax
+log_softmax = _g.log_softmax
+gammaln = _g.lgamma
+digamma = _g.digamma
+psi = _g.digamma
+polygamma = _g.polygamma
+
+
+ndtr = _reg.OPS["aten::special_ndtr"].public
+entr = _reg.OPS["aten::special_entr"].public
+xlog1py = _reg.OPS["aten::special_xlog1py"].public
+
+
+def multigammaln(input, p: int):
+    """The log of the multivariate gamma function of dimension p: sum over j < p of
+    lgamma(input - j / 2), plus p (p - 1) / 4 log(pi). Every element must be greater than
+    (p - 1) / 2."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    if not bool((input > (p - 1) / 2).all()):
+        raise RuntimeError("All elements must be greater than (p-1)/2")
+    out = _g.lgamma(input)
+    for j in range(1, p):
+        out = out + _g.lgamma(input - j / 2)
+    return out + p * (p - 1) / 4 * math.log(math.pi)
