@@ -11,7 +11,8 @@ than `min_group_size` ops are put back, groups whose results nobody reads are dr
 each group's inputs and outputs are ordered as their values are defined.
 
 A producer merges into a consumer when both are on the same device, the group stays within
-128 inputs+outputs, and the producer can move down to just before the consumer: every node
+128 inputs+outputs, its tensor inputs' profiled sizes broadcast together (one kernel walks
+one iteration space), and the producer can move down to just before the consumer: every node
 in between that depends on it (reads its results, or writes memory it reads, or reads
 memory it writes, as the AliasDb says) moves after the consumer instead, which must not
 depend on any of them (that would be a cycle), and no node in between may have side
@@ -24,6 +25,7 @@ Each node outside a group gets `node.meta["fusion"]`: why it was not fused.
 """
 from __future__ import annotations
 
+from ..ir.types import TensorType
 from ..passes.alias_analysis import AliasDb, is_mutable_type
 from ..ir.schema_match import has_side_effects
 from .functionalize import functionalize_inplace
@@ -74,6 +76,32 @@ def _definition_order(graph) -> dict:
         for v in n.outputs:
             order[v] = len(order)
     return order
+
+
+def _iteration_space_problem(consumer, producer):
+    """A group's kernel walks one iteration space, the broadcast of its tensor inputs: two
+    independent computations whose sizes do not broadcast together (box areas of shape
+    [4] next to corner pairs of shape [4, 4, 2]) cannot share a group. None when the
+    merged group's inputs (as profiled) broadcast, or their sizes are not all known."""
+    inside = set(producer.outputs)
+    sizes = []
+    for n in (consumer, producer):
+        for v in n.inputs:
+            t = v.type
+            if v in inside or not isinstance(t, TensorType):
+                continue
+            if t.sizes is None or any(d is None for d in t.sizes):
+                return None
+            sizes.append(tuple(t.sizes))
+    rank = max((len(x) for x in sizes), default=0)
+    for d in range(1, rank + 1):
+        seen = {x[-d] for x in sizes if len(x) >= d and x[-d] != 1}
+        if len(seen) > 1:
+            a, b = (next(list(x) for x in sizes if len(x) >= d and x[-d] == n)
+                    for n in sorted(seen)[:2])
+            return (f"its inputs' sizes do not broadcast together ({a} and {b}): one "
+                    f"kernel walks one iteration space")
+    return None
 
 
 class _Partitioner:
@@ -174,7 +202,7 @@ class _Partitioner:
         n_args = sum(len(n.inputs) + len(n.outputs) for n in (consumer, producer))
         if n_args > MAX_GROUP_ARGS:
             return f"the group would have more than {MAX_GROUP_ARGS} inputs and outputs"
-        return None
+        return _iteration_space_problem(consumer, producer)
 
     def move_before(self, producer, consumer):
         """Move producer to just before consumer (its dependents in between go after the

@@ -359,6 +359,26 @@ def test_adjacent_independent_groups_merge():
         """)
 
 
+def test_groups_whose_sizes_do_not_broadcast_stay_apart():
+    """One kernel walks one iteration space: box areas of shape [4] and corner pairs of
+    shape [4, 2] never share a group (the kernel could not be built); [4] and [4, 4] do."""
+    out, groups, g = fuse("""
+        graph(%x : F4,
+              %p : Float(4, 2, strides=[2, 1], requires_grad=0, device=cpu),
+              %w : F44):
+          %a : F4 = aten::sin(%x)
+          %b : F4 = aten::cos(%a)
+          %c : Float(4, 2, strides=[2, 1], requires_grad=0, device=cpu) = aten::exp(%p)
+          %d : Float(4, 2, strides=[2, 1], requires_grad=0, device=cpu) = aten::log(%c)
+          %e : F44 = aten::tanh(%w)
+          %f : F44 = aten::mul(%e, %b)
+          return (%f, %d)
+        """)
+    assert len(groups) == 2
+    ins = sorted(sorted(v.debug_name for v in n.inputs) for n in groups)
+    assert ins == [["p"], ["w", "x"]]
+
+
 def test_blocks_fuse_inside_and_an_unprofiled_branch_does_not_block_the_rest():
     out, groups, g = fuse("""
         graph(%x : F4,
