@@ -607,10 +607,17 @@ def _f64(a):
     return np.asarray(a, np.float64)
 
 
-def _xlogy_ref(a, b):
-    a, b = _f64(a), _f64(b)
-    with np.errstate(all="ignore"):
-        return np.where(np.isnan(b), NAN, np.where(a == 0, 0.0, a * np.log(b)))
+def _xlog_ref(log):
+    """The reference of xlogy (log) and special.xlog1py (log1p): a * log(b), 0 where a
+    is 0, NaN where b is."""
+    def ref(a, b):
+        a, b = _f64(a), _f64(b)
+        with np.errstate(all="ignore"):
+            return np.where(np.isnan(b), NAN, np.where(a == 0, 0.0, a * log(b)))
+    return ref
+
+
+_xlogy_ref = _xlog_ref(np.log)
 
 
 def _sinc_ref(a):
@@ -809,10 +816,7 @@ OPINFOS = OPINFOS + SPECIAL
 
 # ---------------------------------------------------------------- torch.special's own ops
 
-def _xlog1py_ref(a, b):
-    a, b = _f64(a), _f64(b)
-    with np.errstate(all="ignore"):
-        return np.where(np.isnan(b), NAN, np.where(a == 0, 0.0, a * np.log1p(b)))
+_xlog1py_ref = _xlog_ref(np.log1p)
 
 
 def _entr_ref(a):
