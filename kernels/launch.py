@@ -13,13 +13,17 @@ owns a parameter block (one 8-byte slot per parameter, `cuLaunchKernel`'s kernel
 pointing at them): constants are written once, each call writes only what changes (data
 pointers; DYNAMIC sizes and strides; numbers) under a lock and calls the driver's
 cuLaunchKernel (`cupy.cuda.driver.launchKernel`) on the current CuPy stream (~6 µs).
-`unpack_kernel_params` reads such a block back (tests, debugging).
+`unpack_kernel_params` reads such a block back (tests, debugging). STATIC launchers also
+recycle small outputs whose last user is gone (RECYCLE_FREE below), saving CuPy's
+allocation.
 """
 from __future__ import annotations
 
 import ctypes
 import linecache
 import math
+import os
+import sys
 import threading
 
 import numpy as np
@@ -33,6 +37,32 @@ from .threads import run_chunks
 __all__ = ["make_launcher", "ShapeMismatch", "base_view", "cuda_base", "unpack_kernel_params"]
 
 THREADS = 256
+
+# Output recycling (CUDA, STATIC launchers, outputs of at most RECYCLE_MAX_BYTES): CuPy's
+# allocation of an output is ~2 µs of a ~10 µs small launch (the H200 host). A launcher
+# instead keeps the last two buffers of each small output, and reuses one when nothing
+# else refers to it any more (the user dropped the tensor: CuPy would have returned its
+# memory to the pool) and it was last written on the current stream (the pool's rule:
+# work queued on that stream before is ordered before the new kernel). Nothing can tell a
+# reused buffer from a new one: no reference to it is left. "Nothing else refers to it" is
+# its reference count: the launcher's slot, the local holding it and the argument of
+# sys.getrefcount; RECYCLE_FREE is that count, measured once below on the same code shape
+# (interpreters that borrow stack references count fewer). Views, DLPack capsules and
+# Tensors hold references, so their buffers are never reused while they live. Off
+# (RECYCLE_FREE = None) outside CPython, or with GPUJIT_RECYCLE=0.
+RECYCLE_MAX_BYTES = 1 << 16
+
+
+def _free_count():
+    """What sys.getrefcount reports for an object held only by a list slot and a local,
+    read as the generated launchers read it."""
+    ns = {"_rc": sys.getrefcount, "_r0": [object()]}
+    exec("def probe():\n    o0 = _r0[0]\n    return _rc(o0)\n", ns)
+    return ns["probe"]()
+
+
+RECYCLE_FREE = (_free_count() if sys.implementation.name == "cpython"
+                and os.environ.get("GPUJIT_RECYCLE", "1") != "0" else None)
 _KIND = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
 
 
@@ -120,6 +150,9 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
                   _fp=launch_fn.ptr, _launch=launch_kernel, _stream=stream)
         lock = threading.Lock()
         ns["_acquire"], ns["_release"] = lock.acquire, lock.release
+        ns["_rc"] = sys.getrefcount
+        for j in L.recycled:      # two buffers per recycled output (None: none yet)
+            ns[f"_r{j}"], ns[f"_rs{j}"] = [None, None], [None, None]
     filename = f"<gpujit launcher {id(ks):x}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     exec(compile(src, filename, "exec"), ns)
@@ -146,9 +179,11 @@ class _LauncherWriter:
         self.slots = []         # direct launch: (expression, "i" | "f") per 8-byte slot
         self.constants = {}     # direct launch: slot -> int written once
         self.ptrs = {}          # cuda: array name -> the local holding its data pointer
+        self.indent = 0         # lines written inside the launch lock's try: one level more
+        self.recycled = {}      # output j -> its size in bytes (see _recycle_outputs)
 
     def emit(self, line, indent=1):
-        self.lines.append("    " * indent + line)
+        self.lines.append("    " * (indent + self.indent) + line)
 
     def write(self, guard=False):
         lay, spec = self.layout, self.spec
@@ -178,9 +213,19 @@ class _LauncherWriter:
                               f"at dimension {d}')", 2)
             self.emit(f"n = {' * '.join(f's{d}' for d in lay.dims) or '1'}")
         outs = []
+        self.recycled = self._recycled_outputs(sizes) if RECYCLE_FREE is not None else {}
+        if self.recycled:        # take the lock first: a free buffer goes to one call only
+            self.emit("_sp = _stream().ptr")
+            self.emit("_acquire()")
+            self.emit("try:")
+            self.indent = 1
         for j, o in enumerate(lay.outputs):
             shape = lay.output_shape(o, [sizes[d] for d in range(R)])
-            self.emit(f"o{j} = _empty(({''.join(f'{s}, ' for s in shape)}), _odt{j})")
+            alloc = f"_empty(({''.join(f'{s}, ' for s in shape)}), _odt{j})"
+            if j in self.recycled:
+                self._recycle(j, alloc)
+            else:
+                self.emit(f"o{j} = {alloc}")
             outs.append(f"o{j}")
         ret = f"({', '.join(outs)},)"
         if not (lay.static and int(n)):
@@ -239,7 +284,41 @@ class _LauncherWriter:
                 self.emit(f"_kern(({grid},), ({THREADS},), "
                           f"({''.join(a + ', ' for a in call_args)}))")
         self.emit(f"return {ret}")
+        if self.recycled:
+            self.indent = 0
+            self.emit("finally:")
+            self.emit("_release()", 2)
         return "\n".join(self.lines) + "\n"
+
+    def _recycled_outputs(self, sizes):
+        """{output j: bytes} of the outputs this launcher recycles: a STATIC launch of
+        the parameter block's kind, outputs of 1 to RECYCLE_MAX_BYTES bytes."""
+        lay = self.layout
+        if not (self.direct and lay.static):
+            return {}
+        out = {}
+        for j, o in enumerate(lay.outputs):
+            shape = lay.output_shape(o, [int(sizes[d]) for d in range(lay.rank)])
+            nbytes = math.prod(shape) * o.dtype.itemsize
+            if 0 < nbytes <= RECYCLE_MAX_BYTES:
+                out[j] = nbytes
+        return out
+
+    def _recycle(self, j, alloc):
+        """o{j}: one of the two buffers this launcher keeps for output j when nothing but
+        the launcher refers to it any more and it was last written on this stream, else a
+        new one, kept in place of the older (see RECYCLE_FREE)."""
+        free = f"_rc(o{j}) == {RECYCLE_FREE}"
+        self.emit(f"o{j} = _r{j}[0]          # a buffer only this launcher still holds?")
+        self.emit(f"if not ({free} and _rs{j}[0] == _sp):")
+        self.emit(f"o{j} = _r{j}[1]", 2)
+        self.emit(f"if {free} and _rs{j}[1] == _sp:", 2)
+        self.emit(f"_r{j}[0], _r{j}[1], _rs{j}[0], _rs{j}[1] = o{j}, _r{j}[0], _sp, "
+                  f"_rs{j}[0]", 3)
+        self.emit("else:", 2)
+        self.emit(f"o{j} = {alloc}", 3)
+        self.emit(f"_r{j}[0], _r{j}[1], _rs{j}[0], _rs{j}[1] = o{j}, _r{j}[0], _sp, "
+                  f"_rs{j}[0]", 3)
 
     def _direct_launch(self, grid):
         """Write the parameter block's changing slots and call cuLaunchKernel."""
@@ -256,6 +335,11 @@ class _LauncherWriter:
                     self.constants[j] = int(literal)
                 else:
                     writes.append(f"{'_vf' if kind == 'f' else '_v'}[{j}] = {expr}")
+        if self.recycled:         # the lock is held since the outputs were taken
+            for w in writes:
+                self.emit(w)
+            self.emit(f"_launch(_fp, {grid}, 1, 1, {THREADS}, 1, 1, 0, _sp, _pp, 0)")
+            return
         # one launch at a time fills this kernel's parameter block (acquire/release: half
         # the cost of `with lock:`)
         self.emit("_acquire()")

@@ -303,6 +303,100 @@ def test_a_launcher_makes_its_gpu_current_only_where_there_are_several(monkeypat
     np.testing.assert_allclose(out, np.exp(x * x) - x * 2, rtol=1e-6)
 
 
+# ------------------------------------------------------------------ output recycling
+
+def _recycling_kernel(n=64, static=True, c=0.5):
+    x = np.linspace(-2, 2, n).astype(np.float32)
+    g = traced(lambda a, b: (a * c + b).tanh() - b, x, x)
+    return K.build(K.spec_for(g, [_on_device(x)] * 2, static=static), "cuda"), x
+
+
+def _want(x, y, c=0.5):
+    return np.tanh(x * c + y) - y
+
+
+@pytest.mark.cuda
+def test_a_dropped_output_buffer_is_reused_and_a_held_one_never():
+    """A STATIC launcher keeps two buffers per small output: one nothing else refers to
+    (and last written on this stream) serves the next call; one the caller still holds,
+    directly or through a view, is never written again."""
+    from gpujit.kernels import launch as L
+    if L.RECYCLE_FREE is None:
+        pytest.skip("output recycling is off here")
+    k, x = _recycling_kernel()
+    assert "_rc(o0) == " in k.launcher_source
+    dx = _on_device(x)
+    ys = [_on_device(x * s) for s in (1.0, 2.0, 3.0, 4.0)]
+    first = k(dx, ys[0])[0]
+    ident = id(first)
+    np.testing.assert_allclose(first.get(), _want(x, x), rtol=1e-6)
+    del first
+    again = k(dx, ys[1])[0]
+    assert id(again) == ident                     # the dropped buffer, reused
+    np.testing.assert_allclose(again.get(), _want(x, x * 2), rtol=1e-6)
+    held = again                                  # held: the next calls write elsewhere
+    other = k(dx, ys[2])[0]
+    third = k(dx, ys[3])[0]
+    for a in (held, other, third):
+        assert sum(a is b for b in (held, other, third)) == 1
+    np.testing.assert_allclose(held.get(), _want(x, x * 2), rtol=1e-6)
+    np.testing.assert_allclose(other.get(), _want(x, x * 3), rtol=1e-6)
+    np.testing.assert_allclose(third.get(), _want(x, x * 4), rtol=1e-6)
+    view = held[8:]                               # a view keeps its base busy
+    del held, other, third
+    outs = [k(dx, ys[0])[0] for _ in range(3)]
+    assert all(o is not view.base for o in outs)
+    np.testing.assert_allclose(view.get(), _want(x, x * 2)[8:], rtol=1e-6)
+
+
+@pytest.mark.cuda
+def test_recycling_keeps_to_the_stream_and_to_small_static_outputs():
+    import cupy
+    from gpujit.kernels import launch as L
+    if L.RECYCLE_FREE is None:
+        pytest.skip("output recycling is off here")
+    k, x = _recycling_kernel(c=0.25)
+    dx = _on_device(x)
+    ident = id(k(dx, dx)[0])
+    with cupy.cuda.Stream() as st:                # last written on the null stream
+        out = k(dx, dx)[0]
+        st.synchronize()
+    assert id(out) != ident
+    np.testing.assert_allclose(out.get(), _want(x, x, 0.25), rtol=1e-6)
+    big, _ = _recycling_kernel(n=L.RECYCLE_MAX_BYTES // 4 + 1, c=0.75)
+    dyn, _ = _recycling_kernel(static=False, c=0.125)
+    assert "_rc(" not in big.launcher_source and "_rc(" not in dyn.launcher_source
+
+
+@pytest.mark.cuda
+def test_threads_calling_a_recycling_function_get_their_own_answers():
+    import threading
+    import gpujit
+
+    @gpujit.jit.script
+    def f(a, b):
+        return (a * 0.5 + b).tanh() * b
+
+    x = gpujit.from_numpy(np.linspace(-1, 1, 256).astype(np.float32)).cuda()
+    f(x, x), f(x, x)
+    errors = []
+
+    def work(s):
+        y = x * s
+        want = np.tanh(x.cpu().numpy() * 0.5 + y.cpu().numpy()) * y.cpu().numpy()
+        for _ in range(50):
+            got = f(x, y).cpu().numpy()
+            if not np.allclose(got, want, rtol=1e-5, atol=1e-6):
+                errors.append(s)
+
+    threads = [threading.Thread(target=work, args=(float(s),)) for s in range(1, 9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
 def test_layouts_and_scalars_on_the_gpu(static):
