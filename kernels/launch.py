@@ -49,7 +49,7 @@ THREADS = 256
 # sys.getrefcount; RECYCLE_FREE is that count, measured once below on the same code shape
 # (interpreters that borrow stack references count fewer). Views, DLPack capsules and
 # Tensors hold references, so their buffers are never reused while they live. Off
-# (RECYCLE_FREE = None) outside CPython, or with GPUJIT_RECYCLE=0.
+# (RECYCLE_FREE = None) outside CPython, on free-threaded builds, or with GPUJIT_RECYCLE=0.
 RECYCLE_MAX_BYTES = 1 << 16
 
 
@@ -62,6 +62,7 @@ def _free_count():
 
 
 RECYCLE_FREE = (_free_count() if sys.implementation.name == "cpython"
+                and getattr(sys, "_is_gil_enabled", lambda: True)()   # (free-threaded: off)
                 and os.environ.get("GPUJIT_RECYCLE", "1") != "0" else None)
 _KIND = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
 
