@@ -4,7 +4,8 @@ Most names are the same ops as elsewhere (`expit` is `gpujit.sigmoid`, `gammaln`
 `gpujit.lgamma`, ...): the same function objects, so scripted code resolves them to the
 same graph nodes and the fuser fuses them as any pointwise op. `ndtr`, `entr` and
 `xlog1py` are PyTorch's `aten::special_*` pointwise ops (fusible), bound only here.
-`multigammaln` is eager Python over lgamma (it checks its input's values).
+`multigammaln` is Python over lgamma (it checks its input's values), which scripted code
+compiles from its source.
 """
 from __future__ import annotations
 
@@ -42,6 +43,13 @@ entr = _reg.OPS["aten::special_entr"].public
 xlog1py = _reg.OPS["aten::special_xlog1py"].public
 
 
+def _from_source(fn):
+    """Scripted code compiles fn from its source (see gpujit.nn.functional)."""
+    fn.__gpujit_script_source__ = True
+    return fn
+
+
+@_from_source
 def multigammaln(input, p: int):
     """The log of the multivariate gamma function of dimension p: sum over j < p of
     lgamma(input - j / 2), plus p (p - 1) / 4 log(pi). Every element must be greater than

@@ -100,3 +100,25 @@ def test_a_python_bool_operand_computes_in_float32_fused():
         out = _xlog1py_true(x, y).numpy()
         np.testing.assert_allclose(out, [math.log(2), 0, math.log(2)], rtol=1e-7)
     assert "prim::TensorExprGroup" in str(_xlog1py_true.graph_for(x, y))
+
+
+@torch.jit.script
+def _special_more(x, y):
+    a = torch.special.round(x) + torch.special.logsumexp(x, 0) + torch.special.softmax(x, 0)
+    b = torch.special.multigammaln(y, 2) + torch.special.log_softmax(x, dim=0) + \
+        torch.special.psi(y)
+    return a + b + torch.special.polygamma(1, y) + torch.special.xlogy(y, 2.0)
+
+
+def test_every_kind_of_special_name_scripts():
+    """Aliases (round, psi), ops with a dim (softmax), Python-level multigammaln (compiled
+    from its source) and polygamma (n first) in scripted code, as eager computes them."""
+    x = gpujit.tensor([0.4, 1.6, -2.5])
+    y = gpujit.tensor([1.5, 2.0, 3.0])
+    want = (S.round(x) + S.logsumexp(x, 0) + S.softmax(x, 0) + S.multigammaln(y, 2)
+            + S.log_softmax(x, dim=0) + S.psi(y) + S.polygamma(1, y) + S.xlogy(y, 2.0))
+    for _ in range(2):
+        np.testing.assert_allclose(_special_more(x, y).numpy(), want.numpy(), rtol=1e-6)
+    # the values PyTorch 2.x gives for the same expression (computed once by hand)
+    np.testing.assert_allclose(want.numpy() + (2.0 ** x).numpy(),
+                               [4.4107, 10.2959, 0.6367], atol=2e-4)
