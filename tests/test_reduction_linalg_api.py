@@ -22,7 +22,7 @@ def _ops_called(fn):
     try:
         out = fn()
     finally:
-        registry.dispatch_state.hook = None
+        registry.dispatch_state.refresh()    # the hook it had (autograd's, once active)
     return calls, out
 
 
