@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import gpujit as _g
+from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
@@ -41,12 +42,6 @@ polygamma = _g.polygamma
 ndtr = _reg.OPS["aten::special_ndtr"].public
 entr = _reg.OPS["aten::special_entr"].public
 xlog1py = _reg.OPS["aten::special_xlog1py"].public
-
-
-def _from_source(fn):
-    """Scripted code compiles fn from its source (see gpujit.nn.functional)."""
-    fn.__gpujit_script_source__ = True
-    return fn
 
 
 @_from_source
