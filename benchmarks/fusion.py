@@ -86,6 +86,37 @@ def _scripted_us(fn, X, Y, sync, budget):
     return _median_us(lambda: s(X, Y), sync, budget)
 
 
+def _call_breakdown(dev, xp, sync):
+    """Where one call of the traced chain at 2^10 goes, outside in (µs, medians): the
+    whole call, the executor's dispatcher (the Tensors in), the fusion group (its guard and
+    the launch, raw arrays in), the launcher alone, and on a GPU what a launch cannot
+    avoid: cuLaunchKernel of the same kernel and parameter block, the current stream, and
+    the allocation of an output (which STATIC launchers recycle)."""
+    n = 1 << 10
+    rng = np.random.default_rng(0)
+    X = gpujit.tensor(rng.standard_normal(n, dtype=np.float32), device=dev)
+    Y = gpujit.tensor(rng.standard_normal(n, dtype=np.float32), device=dev)
+    traced = gpujit.trace(chain, (X, Y), check_trace=False)
+    for _ in range(3):
+        traced(X, Y)
+    exe = traced._executable
+    (group,) = exe.specializations[-1].groups
+    kernel = group.specializations[-1].kernel
+    A, B = X._data, Y._data
+    t = {"call": lambda: traced(X, Y), "executor": lambda: exe._dispatch(X, Y),
+         "group": lambda: group.call(A, B), "launcher": lambda: kernel.launch(A, B)}
+    g = kernel.launch.__globals__
+    if dev.type == "cuda" and "_pp" in g:
+        t["cuLaunchKernel"] = lambda: g["_launch"](g["_fp"], 1, 1, 1, 256, 1, 1, 0,
+                                                   xp.cuda.get_current_stream().ptr,
+                                                   g["_pp"], 0)
+        t["current_stream"] = lambda: xp.cuda.get_current_stream().ptr
+        t["allocation"] = lambda: xp.ndarray((n,), np.float32)
+    out = {k: round(_median_us(f, sync, 0.2), 3) for k, f in t.items()}
+    out["recycles_outputs"] = "_rc(" in kernel.launcher_source
+    return out
+
+
 def _cold_and_warm(tmp, device="cpu"):
     """The first two calls of the traced chain in a fresh process with an empty kernel
     cache (the compiler's imports and first-use costs included), then those of a second,
@@ -198,6 +229,11 @@ def run(device_name, repeats, max_log2=None):
                          for k2, v in row.items()})
             # each row as it is measured: a run stopped part-way still leaves its figures
             print("  measured", rows[-1], file=sys.stderr, flush=True)
+    try:
+        breakdown = _call_breakdown(dev, xp, sync)
+    except Exception as e:          # noqa: BLE001 - a probe must not lose the run
+        breakdown = {"error": f"{type(e).__name__}: {e}"[:300]}
+    print("  call breakdown (2^10 chain, µs):", breakdown, file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         compile_times = _cold_and_warm(tmp, str(dev))
     return {
@@ -210,6 +246,7 @@ def run(device_name, repeats, max_log2=None):
                      "numba": _version("numba"), "torch": getattr(torch, "__version__", None)},
         "kernel_cache": gpujit.kernels.cache_info()._asdict(),
         "compile": compile_times,
+        "call_breakdown_us": breakdown,
         "results": rows,
     }
 
