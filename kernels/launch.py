@@ -50,8 +50,8 @@ THREADS = 256
 # (interpreters that borrow stack references count fewer). Views, DLPack capsules and
 # Tensors hold references, so their buffers are never reused while they live. Off
 # (RECYCLE_FREE = None) outside CPython, on free-threaded builds, or with GPUJIT_RECYCLE=0.
-# The kept buffers (<= 2 x 64 KiB per output) count as allocated memory while the kernel
-# stays in the memory cache (kernels.clear_cache() drops them).
+# The kept buffers (<= 2 x 64 KiB per output) count as allocated memory for as long as
+# the kernel lives (the memory cache and the compiled functions using it hold it).
 RECYCLE_MAX_BYTES = 1 << 16
 
 
