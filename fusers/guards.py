@@ -2,8 +2,8 @@
 
 A tensor argument is checked for its dtype and rank, and then for a STATIC specialization
 its exact sizes and (byte) strides (for CuPy arrays whose strides were C-contiguous: the
-sizes and CuPy's contiguity flag, the same test without building a tuple), for a DYNAMIC one which dims have size 1 (they
-broadcast) and whether it is C-contiguous; a scalar argument for its Python type; and every
+sizes and CuPy's contiguity flag, the same test without building a tuple), for a DYNAMIC
+one which dims have size 1 (they broadcast) and whether it is C-contiguous; a scalar argument for its Python type; and every
 guard checks the default float dtype (Python floats and integer true division promote to
 it). All tensors must be of the target's array type (numpy for "cpu"/"sim", cupy for
 "cuda") and, on a machine with several GPUs, on the group's GPU.
@@ -16,6 +16,7 @@ for the slow path: it says which condition failed, in words, for GPUJIT_DUMP=rec
 from __future__ import annotations
 
 from .. import dtypes as _dt
+from ..ops.meta import is_c_contiguous
 
 __all__ = ["ArgGuard", "Guard", "build_dispatcher", "display_name"]
 
@@ -112,7 +113,8 @@ class Guard:
             out.append(f"d{j} is {c}d")
             if g.shape is not None:
                 ns[c + "s"], ns[c + "t"] = g.shape, g.strides
-                if "._c_contiguous" in contiguity and _is_c_contiguous(g):
+                if "._c_contiguous" in contiguity and is_c_contiguous(
+                        g.shape, g.strides, g.np_dtype.itemsize):
                     # CuPy keeps the flag: cheaper than building the strides tuple, and
                     # the same test (C-contiguous strides are fixed by the sizes, but for
                     # dims of size 1, which no index uses)
@@ -126,17 +128,6 @@ class Guard:
             if g.contiguous is not None:
                 out.append(("" if g.contiguous else "not ") + contiguity.format(a))
         return out
-
-
-def _is_c_contiguous(g) -> bool:
-    """Are a STATIC guard's strides C-contiguous for its sizes (NumPy's and CuPy's rule:
-    dims of size 1 do not count)?"""
-    expect = g.np_dtype.itemsize
-    for n, st in zip(reversed(g.shape), reversed(g.strides)):
-        if n != 1 and st != expect:
-            return False
-        expect *= n
-    return True
 
 
 def build_dispatcher(name, kinds, specs, array_type, miss, fail, contiguity,

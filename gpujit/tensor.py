@@ -167,13 +167,8 @@ class Tensor:
         a = self._data
         if a.flags.c_contiguous:
             return True
-        # PyTorch ignores strides of size-1 dims
-        expected = self._dtype.itemsize
-        for size, st in zip(reversed(a.shape), reversed(a.strides)):
-            if size != 1 and st != expected:
-                return False
-            expected *= size
-        return True
+        from .ops.meta import is_c_contiguous      # PyTorch ignores size-1 dims' strides
+        return is_c_contiguous(a.shape, a.strides, self._dtype.itemsize)
 
     def is_floating_point(self):
         return self._dtype.category == _dt.FLOATING

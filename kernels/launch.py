@@ -183,7 +183,7 @@ class _LauncherWriter:
         self.constants = {}     # direct launch: slot -> int written once
         self.ptrs = {}          # cuda: array name -> the local holding its data pointer
         self.indent = 0         # lines written inside the launch lock's try: one level more
-        self.recycled = {}      # output j -> its size in bytes (see _recycle_outputs)
+        self.recycled = ()      # the outputs it recycles (see _recycled_outputs)
 
     def emit(self, line, indent=1):
         self.lines.append("    " * (indent + self.indent) + line)
@@ -216,7 +216,7 @@ class _LauncherWriter:
                               f"at dimension {d}')", 2)
             self.emit(f"n = {' * '.join(f's{d}' for d in lay.dims) or '1'}")
         outs = []
-        self.recycled = self._recycled_outputs(sizes) if RECYCLE_FREE is not None else {}
+        self.recycled = self._recycled_outputs(sizes) if RECYCLE_FREE is not None else ()
         if self.recycled:        # take the lock first: a free buffer goes to one call only
             self.emit("_sp = _stream().ptr")
             self.emit("_acquire()")
@@ -294,18 +294,15 @@ class _LauncherWriter:
         return "\n".join(self.lines) + "\n"
 
     def _recycled_outputs(self, sizes):
-        """{output j: bytes} of the outputs this launcher recycles: a STATIC launch of
-        the parameter block's kind, outputs of 1 to RECYCLE_MAX_BYTES bytes."""
+        """The outputs this launcher recycles: those of 1 to RECYCLE_MAX_BYTES bytes of a
+        STATIC launch of the parameter block's kind."""
         lay = self.layout
         if not (self.direct and lay.static):
-            return {}
-        out = {}
-        for j, o in enumerate(lay.outputs):
-            shape = lay.output_shape(o, [int(sizes[d]) for d in range(lay.rank)])
-            nbytes = math.prod(shape) * o.dtype.itemsize
-            if 0 < nbytes <= RECYCLE_MAX_BYTES:
-                out[j] = nbytes
-        return out
+            return ()
+        return tuple(j for j, o in enumerate(lay.outputs)
+                     if 0 < math.prod(lay.output_shape(o, [int(sizes[d]) for d in
+                                                           range(lay.rank)]))
+                     * o.dtype.itemsize <= RECYCLE_MAX_BYTES)
 
     def _recycle(self, j, alloc):
         """o{j}: one of the two buffers this launcher keeps for output j when nothing but
@@ -315,13 +312,10 @@ class _LauncherWriter:
         self.emit(f"o{j} = _r{j}[0]          # a buffer only this launcher still holds?")
         self.emit(f"if not ({free} and _rs{j}[0] == _sp):")
         self.emit(f"o{j} = _r{j}[1]", 2)
-        self.emit(f"if {free} and _rs{j}[1] == _sp:", 2)
-        self.emit(f"_r{j}[0], _r{j}[1], _rs{j}[0], _rs{j}[1] = o{j}, _r{j}[0], _sp, "
-                  f"_rs{j}[0]", 3)
-        self.emit("else:", 2)
+        self.emit(f"if not ({free} and _rs{j}[1] == _sp):", 2)
         self.emit(f"o{j} = {alloc}", 3)
         self.emit(f"_r{j}[0], _r{j}[1], _rs{j}[0], _rs{j}[1] = o{j}, _r{j}[0], _sp, "
-                  f"_rs{j}[0]", 3)
+                  f"_rs{j}[0]", 2)        # the newest first
 
     def _direct_launch(self, grid):
         """Write the parameter block's changing slots and call cuLaunchKernel."""

@@ -52,6 +52,17 @@ def wrap_dim(dim, ndim):
     return dim % n
 
 
+def is_c_contiguous(shape, strides, itemsize) -> bool:
+    """Are byte `strides` C-contiguous for `shape` (PyTorch's, NumPy's and CuPy's rule:
+    the strides of dims of size 1 do not count)?"""
+    expected = itemsize
+    for size, st in zip(reversed(shape), reversed(strides)):
+        if size != 1 and st != expected:
+            return False
+        expected *= size
+    return True
+
+
 def broadcast_shapes(*shapes):
     nd = max((len(s) for s in shapes), default=0)
     out = []
