@@ -41,29 +41,40 @@ THREADS = 256
 # Output recycling (CUDA, STATIC launchers, outputs of at most RECYCLE_MAX_BYTES): CuPy's
 # allocation of an output is ~2 µs of a ~10 µs small launch (the H200 host). A launcher
 # instead keeps the last two buffers of each small output, and reuses one when nothing
-# else refers to it any more (the user dropped the tensor: CuPy would have returned its
-# memory to the pool) and it was last written on the current stream (the pool's rule:
-# work queued on that stream before is ordered before the new kernel). Nothing can tell a
-# reused buffer from a new one: no reference to it is left. "Nothing else refers to it" is
-# its reference count: the launcher's slot, the local holding it and the argument of
-# sys.getrefcount; RECYCLE_FREE is that count, measured once below on the same code shape
-# (interpreters that borrow stack references count fewer). Views, DLPack capsules and
-# Tensors hold references, so their buffers are never reused while they live. Off
-# (RECYCLE_FREE = None) outside CPython, on free-threaded builds, or with GPUJIT_RECYCLE=0.
+# else refers to its memory any more (the user dropped the tensor: CuPy would have
+# returned the memory to the pool) and it was last written on the current stream (the
+# pool's rule: work queued on that stream before is ordered before the new kernel).
+# Nothing can tell a reused buffer from a new one: nothing refers to its memory.
+# "Nothing refers to its memory" is three reference counts, as CuPy holds memory: the
+# array (views, DLPack capsules and Tensors hold it), its MemoryPointer `.data` (arrays
+# made over `memptr=x.data`, as cupy's as_strided makes them, hold only that) and the
+# allocation `.data.mem` (pointers `x.data + k` and arrays over them hold only that).
+# Each must be what sys.getrefcount reports for an object held by one slot and the
+# generated code's local (RECYCLE_FREE: measured once below on the same code shape;
+# interpreters that borrow stack references count fewer). Off (RECYCLE_FREE = None)
+# outside CPython, on free-threaded builds, or with GPUJIT_RECYCLE=0.
 # The kept buffers (<= 2 x 64 KiB per output) count as allocated memory for as long as
 # the kernel lives (the memory cache and the compiled functions using it hold it).
 RECYCLE_MAX_BYTES = 1 << 16
 
 
-def _free_count():
-    """What sys.getrefcount reports for an object held only by a list slot and a local,
-    read as the generated launchers read it."""
-    ns = {"_rc": sys.getrefcount, "_r0": [object()]}
-    exec("def probe():\n    o0 = _r0[0]\n    return _rc(o0)\n", ns)
+def _free_counts():
+    """What sys.getrefcount reports, read as the generated launchers read them, for an
+    array held only by a list slot and a local, its `.data` and its `.data.mem` (each
+    held only by its owner's field)."""
+    class Held:
+        pass
+    o = Held()
+    o.data = Held()
+    o.data.mem = Held()
+    ns = {"_rc": sys.getrefcount, "_r0": [o]}
+    del o
+    exec("def probe():\n    o0 = _r0[0]\n"
+         "    return _rc(o0), _rc(o0.data), _rc(o0.data.mem)\n", ns)
     return ns["probe"]()
 
 
-RECYCLE_FREE = (_free_count() if sys.implementation.name == "cpython"
+RECYCLE_FREE = (_free_counts() if sys.implementation.name == "cpython"
                 and getattr(sys, "_is_gil_enabled", lambda: True)()   # (free-threaded: off)
                 and os.environ.get("GPUJIT_RECYCLE", "1") != "0" else None)
 _KIND = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
@@ -308,7 +319,8 @@ class _LauncherWriter:
         """o{j}: one of the two buffers this launcher keeps for output j when nothing but
         the launcher refers to it any more and it was last written on this stream, else a
         new one, kept in place of the older (see RECYCLE_FREE)."""
-        free = f"_rc(o{j}) == {RECYCLE_FREE}"
+        a, p, m = RECYCLE_FREE
+        free = f"_rc(o{j}) == {a} and _rc(o{j}.data) == {p} and _rc(o{j}.data.mem) == {m}"
         self.emit(f"o{j} = _r{j}[0]          # a buffer only this launcher still holds?")
         self.emit(f"if not ({free} and _rs{j}[0] == _sp):")
         self.emit(f"o{j} = _r{j}[1]", 2)

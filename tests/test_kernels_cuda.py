@@ -342,11 +342,51 @@ def test_a_dropped_output_buffer_is_reused_and_a_held_one_never():
     np.testing.assert_allclose(held.get(), _want(x, x * 2), rtol=1e-6)
     np.testing.assert_allclose(other.get(), _want(x, x * 3), rtol=1e-6)
     np.testing.assert_allclose(third.get(), _want(x, x * 4), rtol=1e-6)
-    view = held[8:]                               # a view keeps its base busy
-    del held, other, third
+    del held, other
+    view = third[8:]                              # a view keeps its base busy
+    del third
     outs = [k(dx, ys[0])[0] for _ in range(3)]
     assert all(o is not view.base for o in outs)
-    np.testing.assert_allclose(view.get(), _want(x, x * 2)[8:], rtol=1e-6)
+    np.testing.assert_allclose(view.get(), _want(x, x * 4)[8:], rtol=1e-6)
+
+
+@pytest.mark.cuda
+def test_memory_shared_without_a_view_is_never_reused():
+    """Arrays over an output's memory that do not hold the array itself: cupy's
+    as_strided holds only its MemoryPointer, `cupy.ndarray(memptr=out.data + k)` only
+    the allocation. Their memory is never written again while they live."""
+    import cupy
+    import gpujit
+    from gpujit.kernels import launch as L
+    if L.RECYCLE_FREE is None:
+        pytest.skip("output recycling is off here")
+    k, x = _recycling_kernel(c=0.625)
+    dx = _on_device(x)
+    ys = [_on_device(x * s) for s in (1.0, 2.0)]
+    want = _want(x, x, 0.625)
+    out = k(dx, ys[0])[0]
+    strided = cupy.lib.stride_tricks.as_strided(out, shape=(16,), strides=(8,))
+    del out
+    later = [k(dx, ys[1])[0] for _ in range(3)]
+    np.testing.assert_allclose(strided.get(), want[:32:2], rtol=1e-6)
+    out = k(dx, ys[0])[0]
+    shifted = cupy.ndarray((8,), np.float32, memptr=out.data + 16)
+    del out, later
+    later = [k(dx, ys[1])[0] for _ in range(3)]
+    np.testing.assert_allclose(shifted.get(), want[4:12], rtol=1e-6)
+
+    @gpujit.jit.script
+    def f(a, b):
+        return (a * 0.625 + b).tanh() - b
+
+    t = gpujit.from_numpy(x).cuda()
+    f(t, t), f(t, t)
+    r = f(t, t)
+    w = r.unfold(0, 4, 3)                         # windows: cupy's as_strided, no base
+    del r
+    later = [f(t, t * 2) for _ in range(3)]
+    np.testing.assert_allclose(w.cpu().numpy(), want[np.arange(21)[:, None] * 3
+                                                       + np.arange(4)], rtol=1e-6)
 
 
 @pytest.mark.cuda

@@ -10,6 +10,10 @@ Mimics real CuPy where gpujit could go wrong:
   * reductions / indexing return 0-dim cupy arrays, never NumPy scalars.
   * no __index__ (range(cupy_0d) fails as with CuPy).
   * .data.ptr is the host address of element 0 (so emulated kernels read the memory).
+  * who holds what, as CuPy: an array keeps its MemoryPointer (`.data`, the same object
+    each time), a MemoryPointer its allocation (`.mem`, shared by `ptr + k`), a view its
+    base array (`.base`), an array made over `memptr=` only that MemoryPointer (so
+    reference counts, which gpujit's output recycling reads, are CuPy's).
   * cupy.cuda.function.Module: launches are EMULATED from the kernel's Python text,
     recovered by hooking gpujit.kernels.targets.compile_ptx (see _emulate.py).
 Names that real CuPy does not export (per cupy/__init__.py of upstream master) raise
@@ -47,13 +51,20 @@ def _log(msg):
 
 # ----------------------------------------------------------------------------- memory
 
-class MemoryPointer:
-    """A device pointer: the host address of a NumPy buffer (kept alive by `_owner`)."""
-    __slots__ = ("_owner", "ptr", "_lo", "_hi", "device_id")
+class _Memory:
+    """An allocation (CuPy's Memory / PooledMemory): only MemoryPointers refer to it."""
+    __slots__ = ()
 
-    def __init__(self, owner, ptr, lo, hi, device_id=0):
+
+class MemoryPointer:
+    """A device pointer: the host address of a NumPy buffer (kept alive by `_owner`) in
+    allocation `mem`."""
+    __slots__ = ("_owner", "ptr", "_lo", "_hi", "device_id", "mem")
+
+    def __init__(self, owner, ptr, lo, hi, device_id=0, mem=None):
         self._owner, self.ptr, self._lo, self._hi = owner, int(ptr), lo, hi
         self.device_id = device_id
+        self.mem = _Memory() if mem is None else mem
 
     @property
     def device(self):
@@ -61,12 +72,14 @@ class MemoryPointer:
         return Device(self.device_id)
 
     def __add__(self, k):
-        return MemoryPointer(self._owner, self.ptr + int(k), self._lo, self._hi, self.device_id)
+        return MemoryPointer(self._owner, self.ptr + int(k), self._lo, self._hi, self.device_id,
+                             self.mem)
 
     __radd__ = __add__
 
     def __sub__(self, k):
-        return MemoryPointer(self._owner, self.ptr - int(k), self._lo, self._hi, self.device_id)
+        return MemoryPointer(self._owner, self.ptr - int(k), self._lo, self._hi, self.device_id,
+                             self.mem)
 
     def __int__(self):
         return self.ptr
@@ -163,11 +176,12 @@ def _check_operand(x):
 
 import weakref as _weakref  # noqa: E402
 _ALLOCS = _weakref.WeakValueDictionary()
+_OWNERS = _weakref.WeakValueDictionary()    # id(numpy root) -> the array that owns it
 
 
 class ndarray:
     """cupy.ndarray(shape, dtype=float, memptr=None, strides=None, order='C')."""
-    __slots__ = ("_a", "_dev", "__weakref__")
+    __slots__ = ("_a", "_dev", "_mp", "_base", "__weakref__")
     __array_priority__ = 100
     __hash__ = None
 
@@ -188,6 +202,8 @@ class ndarray:
             a = _KeepAlive(a, memptr._owner)
         self._a = a
         self._dev = _State.current if memptr is None else memptr.device_id
+        self._mp, self._base = memptr, None          # (CuPy: no base, the memptr held)
+        _OWNERS[id(_root(a))] = self
 
     @classmethod
     def _from_np(cls, a, dev=None):
@@ -196,9 +212,19 @@ class ndarray:
             _ALLOCS[id(r)] = r
         except TypeError:
             pass
+        dev = _State.current if dev is None else dev
+        owner = _OWNERS.get(id(r))
+        if owner is not None and _root(owner._a) is not r:
+            owner = None
+        if owner is not None and owner._a is a and owner._dev == dev:
+            return owner                             # (CuPy returns the same array)
         self = object.__new__(cls)
         self._a = a
-        self._dev = _State.current if dev is None else dev
+        self._dev = dev
+        self._mp = None
+        self._base = owner if r is not a else None   # a view keeps its base alive
+        if owner is None and r is a:
+            _OWNERS[id(r)] = self
         return self
 
     # ---- attributes
@@ -248,7 +274,13 @@ class ndarray:
 
     @property
     def data(self):
-        return _memptr(self._a, self._dev)
+        mp = self._mp
+        if mp is None:                               # made once, kept (as CuPy's field)
+            mp = _memptr(self._a, self._dev)
+            if self._base is not None:               # the base's allocation
+                mp.mem = self._base.data.mem
+            self._mp = mp
+        return mp
 
     @property
     def device(self):
@@ -257,6 +289,8 @@ class ndarray:
 
     @property
     def base(self):
+        if self._base is not None:
+            return self._base
         b = self._a.base
         return ndarray._from_np(b, self._dev) if isinstance(b, _np.ndarray) else None
 
