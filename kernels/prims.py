@@ -245,6 +245,15 @@ for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
     _define(f"_spow_{_s}", _SPOW.format(s=_s, F=_F), deps=(f"_sqrt_{_s}", f"_pow_{_s}"))
     _define(f"_erfinv_{_s}", _ERFINV.format(s=_s),
             deps=("_log_f64", "_sqrt_f64", "_erf_f64", "_exp_f64", "_copysign_f64"))
+# x ** e of a float16 x (held in float32) and a Python-number exponent e: PyTorch's CPU
+# kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf), its CUDA
+# kernel takes sqrt, rsqrt and 1/x for 0.5, -0.5 and -1 as for every float dtype (as
+# eager gpujit: NumPy arrays, CuPy arrays); the simulator's reference is eager NumPy
+# (NumPy's float32 power takes sqrt for 0.5: the simulator computes in float16)
+_define("_hpow_f32", {"cpu": "_hpow_f32 = _pow_f32\n", "cuda": "_hpow_f32 = _spow_f32\n",
+                      "sim": "@DEVICE\ndef _hpow_f32(x, e):\n"
+                             "    return _f32(np.power(_f16(x), _f16(e)))\n"},
+        deps=("_pow_f32", "_spow_f32"))
 
 # the float16 after x in the direction of y, x and y float16 values held in float32
 _define("_nextafter_f16", """

@@ -171,6 +171,7 @@ class ScalarCodegen:
         self.zero_division = False
         self._tmp = 0
         self._half = False        # the node being translated computes in float16
+        self._half_out = False    # ... or gives float16 (computing in float32)
 
     # ------------------------------------------------------------------ plumbing
     def use(self, name):
@@ -282,6 +283,9 @@ class ScalarCodegen:
         """A ** b for a Python-number exponent b (B: its code as T): PyTorch's special
         cases (0.5 is sqrt, -1 a reciprocal...), as eager computes them."""
         s, F = SUFFIX[T], "_f32" if SUFFIX[T] == "f32" else "_f64"
+        if self._half_out and T in (_dt.float16, _dt.float32) and (
+                not b.known or float(b.const) in (0.5, -0.5)):
+            return E(f"_f32({self.use('_hpow_f32')}({A}, {B}))", _opmath(T))
         if not b.known:
             return E(f"{self.use('_spow_' + s)}({A}, {B})", _opmath(T))
         X = self.tmp(E(A, T)).code
@@ -530,6 +534,7 @@ class ScalarCodegen:
                 env[pname] = E(self.as_type(e, ct), _opmath(ct))
             else:
                 env[pname] = e
+        self._half_out = ot is _dt.float16
         r = self.translate(_expression(op, args, ct), env, half=ct is _dt.float16)
         return self.assign(name, E(self.as_type(r, ot), ot))
 

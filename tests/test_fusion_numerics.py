@@ -104,6 +104,18 @@ def test_pow_special_cases_in_other_float_dtypes(dtype):
     _same(outs, *[e.numpy() for e in pow_constants(x)])
 
 
+def test_float16_pow_of_a_half_has_no_sqrt_special_cases():
+    """PyTorch's CPU kernel for a float16 tensor ** a Python number is plain pow (no sqrt or
+    rsqrt for 0.5 and -0.5): (-0) ** 0.5 = +0, (-inf) ** 0.5 = +inf, (-inf) ** -0.5 = +0."""
+    x = torch.tensor([-INF, -0.0, 4.0, -4.0], dtype=torch.float16)
+    half, rhalf = [INF, 0.0, 2.0, NAN], [0.0, INF, 0.5, NAN]
+    _same([(x ** 0.5, x ** -0.5)], half, rhalf)                              # eager
+    outs = _calls(pow_constants, x)
+    _same([o[:2] for o in outs], half, rhalf)
+    _same(_calls(pow_runtime, x, 0.5), half)
+    _same(_calls(pow_runtime, x, -0.5), rhalf)
+
+
 def int_scalars_out_of_range(x: Tensor, b: int):
     y = x * 1
     return (y > 300, torch.clamp(y, min=-1), y // 300, y % -3, torch.sub(y, x, alpha=-3),

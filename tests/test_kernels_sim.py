@@ -41,6 +41,11 @@ for case, (x, y) in t.LAYOUTS.items():
     for static in (True, False):
         t.run_and_compare(t.traced(t._pair, x, y), (x, y), target="sim", static=static)
         checks += 1
+h = np.array([-np.inf, -0.0, 0.0, 4.0, -4.0, np.nan, 9.0, 0.25], np.float16)
+for static in (True, False):   # float16 ** 0.5: pow, as eager NumPy (and PyTorch's CPU)
+    t.run_and_compare(t.traced(lambda x: ((x * 1) ** 0.5, (x * 1) ** -0.5), h), (h,),
+                      target="sim", static=static)
+    checks += 1
 for static in (True, False):
     g = t._scalar_graph()
     k = t.run_and_compare(g, (t._A, 0.25, 3, True), target="sim", static=static)

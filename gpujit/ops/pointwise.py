@@ -204,7 +204,10 @@ def power(xp, self, exponent):
             inv = xp.where(self == 1, 1, xp.where(self == -1, xp.where(odd, -1, 1), 0))
             return xp.where(neg, inv, r)
     floating = getattr(getattr(self, "dtype", None), "kind", "") == "f"
-    if floating and not hasattr(exponent, "dtype"):
+    # PyTorch's CPU kernel for float16 is plain pow (pow(-0, 0.5) = +0); its CUDA kernel
+    # takes the special cases for every float dtype
+    if floating and not hasattr(exponent, "dtype") and not (xp is _np and
+                                                           self.dtype == _np.float16):
         special = _scalar_power(xp, self, float(exponent))
         if special is not None:
             return special
