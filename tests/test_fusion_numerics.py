@@ -175,6 +175,26 @@ def test_float16_times_a_python_number_computes_in_float32():
         torch.set_fusion_strategy(old)
 
 
+def half_by_zero_dim(x: Tensor, s: Tensor, i: Tensor, d: Tensor):
+    a = x + 0.0
+    return (a * i, a / d, a // s, torch.div(a, s, rounding_mode="trunc"), s * a, a + s,
+            a // 0.1)
+
+
+def test_float16_times_a_zero_dim_tensor_computes_in_float32():
+    """As PyTorch's mul, div and floor_divide: a 0-dim tensor of another dtype as the second
+    operand of a float16 tensor is not rounded to float16 first (h * tensor(100000) is not
+    h * inf), nor is a Python number for //; as the first operand (and for add) it is
+    (PyTorch's answers)."""
+    x = torch.tensor([1e-3, 3.0, 1000.0, -7.5], dtype=torch.float16)
+    s, i, d = torch.tensor(0.1), torch.tensor(100000), torch.tensor(1e-6, dtype=torch.float64)
+    want = [[100.0625, INF, INF, -INF], [1000.5, INF, INF, -INF], [0.0, 29.0, 10000.0, -75.0],
+            [0.0, 30.0, 10000.0, -75.0], [0.00010001659393310547, 0.2998046875, 100.0, -0.75],
+            [0.1009521484375, 3.099609375, 1000.0, -7.3984375], [0.0, 29.0, 10000.0, -75.0]]
+    _same([half_by_zero_dim(x, s, i, d)], *want)                             # eager
+    _same(_calls(half_by_zero_dim, x, s, i, d), *want)
+
+
 def to_half(x: Tensor):
     return (x * 1).half()
 

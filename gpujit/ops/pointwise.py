@@ -117,7 +117,8 @@ def rsub(xp, self, other, alpha=1):
     return xp.subtract(other, xp.multiply(self, alpha))
 
 
-# (opmath_scalars: float16 times or by a Python number computes in float32, as PyTorch)
+# (opmath_scalars: float16 times or by a Python number, or by a 0-dim tensor of another
+# dtype, computes in float32, as PyTorch)
 @op("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
     scalar="{self} * {other}", opmath_scalars=True)
 def mul(xp, self, other):
@@ -158,7 +159,7 @@ def div(xp, self, other, rounding_mode=None):
 
 
 @op("aten::floor_divide(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
-    dtypes=NO_BOOL, scalar="{self} // {other}")
+    dtypes=NO_BOOL, scalar="{self} // {other}", opmath_scalars=True)
 def floor_divide(xp, self, other):
     if _is_int(self, other):
         _check_divisor(xp, other)
