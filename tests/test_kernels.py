@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import gpujit
 from gpujit import dtypes as dt
 from gpujit import kernels as K
-from gpujit.ir import Graph, TensorType, FLOAT, INT, BOOL
+from gpujit.ir import Graph, TensorType, Value, FLOAT, INT, BOOL
 from gpujit.ops import registry
 from gpujit.runtime.interpreter import interpret
 
@@ -436,7 +436,10 @@ _UNARY = ["aten::neg", "aten::abs", "aten::exp", "aten::tanh", "aten::sigmoid", 
 _BINARY = ["aten::add.Tensor", "aten::sub.Tensor", "aten::mul.Tensor", "aten::maximum",
            "aten::minimum", "aten::gt.Tensor", "aten::eq.Tensor", "aten::remainder.Tensor",
            "aten::bitwise_and.Tensor"]
-_DTYPES = [dt.float32, dt.float64, dt.float16, dt.int32, dt.int64, dt.bool]
+_DTYPES = list(dt.ALL)
+# values that C arithmetic, libm and the conversions treat specially
+_SPECIAL_FLOATS = [np.nan, np.inf, -np.inf, -0.0, 0.0, 0.5, 1e-30, 7e4, -3.0]
+_SPECIAL_INTS = ["min", "max", 0, -1, 1]
 
 
 def _array(draw, dtype, shape, layout):
@@ -445,13 +448,23 @@ def _array(draw, dtype, shape, layout):
     n = int(np.prod(full))
     seed = draw(st.integers(0, 2 ** 16))
     rng = np.random.default_rng(seed)
+    special = n > 0 and draw(st.booleans())
     if dtype is dt.bool:
         a = rng.random(n) < 0.5
     elif dtype.category == dt.INTEGRAL:
         a = rng.integers(1, 9, n) * rng.choice([-1, 1], n)
+        if special:
+            info = np.iinfo(dtype.np)
+            a[rng.random(n) < 0.3] = int({"min": info.min, "max": info.max}.get(
+                v := rng.choice(_SPECIAL_INTS), v))
+        a = a.astype(np.int64).astype(dtype.np)
     else:
         a = rng.standard_normal(n) * 2
-    a = a.astype(dtype.np).reshape(full)
+        if special:
+            pick = rng.random(n) < 0.3
+            a[pick] = rng.choice(_SPECIAL_FLOATS, int(pick.sum()))
+    with np.errstate(over="ignore"):
+        a = a.astype(dtype.np).reshape(full)
     if layout == "transposed":
         return a.T
     if layout == "sliced" and shape:
@@ -478,25 +491,41 @@ def elementwise_graphs(draw):
         s = draw(st.sampled_from([0.5, -2.0, 3, True]))
         args.append(s)
         values.append((g.add_input("s", {float: FLOAT, int: INT, bool: BOOL}[type(s)]), s))
+    mask = None
     nodes = 0
     for _ in range(draw(st.integers(2, 6))):
-        if draw(st.booleans()):
+        kind = draw(st.sampled_from(["unary", "binary", "any"]))
+        if kind == "any":                  # any fusible op of the registry, as the sweep
+            op = draw(st.sampled_from(fusible_ops()))
+            call = draw(st.sampled_from(op_calls(op)))
+            if "m" in call and mask is None:
+                m = _array(draw, dt.bool, base, "contiguous")
+                args.append(m)
+                mask = (g.add_input("m", TensorType.of(gpujit.from_numpy(np.array(m)))),
+                        gpujit.from_numpy(np.array(m)))
+            picks = [mask if a == "m" else draw(st.sampled_from(values))
+                     if isinstance(a, str) else (a[1], a[1]) for a in call]
+        elif kind == "unary":
             op = registry.OPS[draw(st.sampled_from(_UNARY))]
             picks = [draw(st.sampled_from(values))]
         else:
             op = registry.OPS[draw(st.sampled_from(_BINARY))]
             picks = [draw(st.sampled_from(values)), draw(st.sampled_from(values))]
-        if not isinstance(picks[0][1], gpujit.Tensor):
+        if kind != "any" and not isinstance(picks[0][1], gpujit.Tensor):
             picks.reverse()
         if not isinstance(picks[0][1], gpujit.Tensor):
             continue
-        extra = [1] if op.name in ("aten::add.Tensor", "aten::sub.Tensor") else []
+        extra = [1] if kind != "any" and op.name in ("aten::add.Tensor",
+                                                     "aten::sub.Tensor") else []
         try:
             with np.errstate(all="ignore"):
                 r = op.eager(*[p[1] for p in picks], *extra)
         except Exception:
             continue                       # not defined for these dtypes (as eager)
-        ins = [p[0] for p in picks] + [g.insert_constant(e) for e in extra]
+        if not isinstance(r, gpujit.Tensor):
+            continue
+        ins = [p[0] if isinstance(p[0], Value) else g.insert_constant(p[0]) for p in picks]
+        ins += [g.insert_constant(e) for e in extra]
         values.append((add_node(g, op, ins, r), r))
         nodes += 1
     if nodes == 0:
@@ -509,7 +538,7 @@ def elementwise_graphs(draw):
     return g, args, draw(st.booleans())
 
 
-@settings(max_examples=15, deadline=None, derandomize=True,
+@settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(elementwise_graphs())
 def test_random_elementwise_graphs_match_eager(case):
