@@ -107,7 +107,9 @@ def strict_regions(graph) -> list:
             for _, nodes in open_regions:
                 nodes.append(n)
             for b in n.blocks:
-                visit(b, open_regions)
+                # a region the block closes (a `return` inside the `with`) stays open
+                # for the block's siblings
+                visit(b, list(open_regions))
     visit(graph.block, [])
     return out
 

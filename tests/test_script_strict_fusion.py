@@ -94,6 +94,42 @@ def test_region_inside_a_branch():
                                    np.asarray((X * Y + 2.0).numpy()))
 
 
+def return_in_region(x):
+    with torch.jit.strict_fusion():        # torch.jit.strict_fusion's own docstring example
+        return x + x + x
+
+
+def return_in_region_unfused(x, w):
+    with torch.jit.strict_fusion():
+        return torch.matmul(x, w) + 1
+
+
+def exits_in_regions(x, n: int):
+    for i in range(n):
+        with torch.no_grad():
+            if i == 2:
+                break
+            if i == 0:
+                continue
+            x = x * 2 + 1
+    return x
+
+
+def test_return_break_continue_inside_with_regions():
+    f = gpujit.jit.script(return_in_region)
+    for _ in range(3):
+        np.testing.assert_allclose(f(X).numpy(), (X * 3).numpy(), rtol=1e-6)
+    assert "prim::TensorExprGroup" in str(f.graph_for(X))
+    (enter, nodes), = strict_regions(f.graph)
+    assert "aten::add" in [n.kind for n in nodes]
+    g = gpujit.jit.script(return_in_region_unfused)
+    with pytest.raises(StrictFusionError, match="aten::matmul"):
+        g(X, Y)
+    h = gpujit.jit.script(exits_in_regions)
+    for _ in range(3):
+        np.testing.assert_allclose(h(X, 5).numpy(), (X * 2 + 1).numpy())
+
+
 def test_other_with_statements_are_clear_errors():
     with pytest.raises(FrontendError) as e:
         gpujit.jit.script(other_with)

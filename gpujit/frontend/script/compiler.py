@@ -179,6 +179,9 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                     return on_exit("continue", s)
             if isinstance(s, ast.If) and has_exit(s):
                 return self.if_with_exit(s, stmts[i + 1:], on_exit, slot_names)
+            if isinstance(s, ast.With) and has_exit(s):
+                with self.at(s):
+                    return self.with_exit(s, stmts[i + 1:], on_exit, slot_names)
             r = self.stmt(s)
             if r is RAISED:
                 return RAISED
@@ -201,6 +204,25 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                 self.refine(refs)
                 results.append(self.path(list(body) + list(rest), on_exit, slot_names))
         return self.merge_paths(node, results, s, slot_names)
+
+    def with_exit(self, s, rest, on_exit, slot_names):
+        """A `with` region whose body returns, breaks or continues (`with
+        torch.jit.strict_fusion(): return x + x`): every path through the body closes the
+        region (prim::Exit) where it leaves it, after computing the returned value."""
+        region = self.with_region(s)
+        with self.at(s.items[0].context_expr):
+            self.emit("prim::Enter", [], [], attrs={"name": region})
+
+        def leave(kind, st, value=None):
+            if kind == "return" and value is None:
+                with self.at(st):
+                    value = self.return_value(st)
+            with self.at(s):
+                self.emit("prim::Exit", [], [], attrs={"name": region})
+            if kind == "fall":
+                return self.path(list(rest), on_exit, slot_names)
+            return on_exit(kind, st, value)
+        return self.path(list(s.body), leave, slot_names)
 
     def merge_paths(self, node, results, s, slot_names):
         """The outputs of a prim::If whose two blocks end paths: per slot, the one type of
@@ -279,6 +301,16 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         executor's fusion step checks it (runtime/fusion.py). `with torch.no_grad():` /
         `torch.enable_grad()`: a region (named so) that runs with gradient recording off /
         on, as eager code. No other `with`."""
+        region = self.with_region(s)
+        with self.at(s.items[0].context_expr):
+            self.emit("prim::Enter", [], [], attrs={"name": region})
+        if self.stmts(s.body) is RAISED:
+            return RAISED
+        self.emit("prim::Exit", [], [], attrs={"name": region})
+        return None
+
+    def with_region(self, s):
+        """The region name of a `with` scripted code supports, else a FrontendError."""
         item = s.items[0]
         region = self._region_name(item.context_expr) if len(s.items) == 1 and \
             item.optional_vars is None else None
@@ -289,12 +321,7 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                        f"`with {what}:`); scripted code has `with gpujit.strict_fusion():`, "
                        f"`with torch.no_grad():` and `with torch.enable_grad():`",
                        s, hint="move the code out of the `with` block")
-        with self.at(item.context_expr):
-            self.emit("prim::Enter", [], [], attrs={"name": region})
-        if self.stmts(s.body) is RAISED:
-            return RAISED
-        self.emit("prim::Exit", [], [], attrs={"name": region})
-        return None
+        return region
 
     def _region_name(self, expr):
         """strict_fusion / no_grad / enable_grad for `with` of that call, else None."""

@@ -104,6 +104,8 @@ def has_exit(s) -> bool:
         return True
     if isinstance(s, ast.If):
         return any(has_exit(c) for c in s.body + s.orelse)
+    if isinstance(s, ast.With):
+        return any(has_exit(c) for c in s.body)
     if isinstance(s, (ast.For, ast.While)):
         return has_return(s.body)
     return False
