@@ -123,6 +123,30 @@ def test_strict_fusion_around_calls():
     m(x, w)                          # outside the block: runs normally
 
 
+def test_the_reason_an_op_alone_did_not_fuse_when_no_group_forms():
+    # no group in the whole graph: the partitioner's reasons still reach graph_for,
+    # fusion_report and strict_fusion (they said "unknown shape of input %x" and
+    # "fusible, but the graph was not fused")
+    x = torch.randn(4, 4)
+
+    def lone_sin(a):
+        return torch.sin(a)
+
+    def mul_then_sum(a):
+        return (a * 2).sum()
+
+    s = torch.jit.trace(lone_sin, (x,))
+    r = torch.jit.trace(mul_then_sum, (x,))
+    want = "no fusible op next to it"
+    assert want in str(s.fusion_report(x)) and want in str(r.fusion_report(x))
+    assert "reduction" in str(r.fusion_report(x))
+    for f in (s, r):
+        f(x), f(x)
+        with pytest.raises(torch.jit.StrictFusionError, match=want):
+            with torch.strict_fusion():
+                f(x)
+
+
 def test_eight_threads_calling_a_new_function_compile_each_kernel_once():
     import threading
 

@@ -192,11 +192,14 @@ class Executable:
         if off is not None:         # a strict_fusion region raises: nothing fuses
             from ..fusers.strict import check_strict_regions
             check_strict_regions(graph, reason=off)
+        report = graph
         if fusing:
-            graph, prof, groups = fusion.fuse_profiled(self.graph, profile)
+            graph, prof, groups, report = fusion.fuse_profiled(self.graph, profile)
             if groups:
                 hoisted = hoisted_attrs(graph)
                 spec.profile, spec._exe_graph, spec._graph = prof, graph, graph
+            else:       # shown with the reasons the partitioner recorded
+                spec._graph = report
         if fusing and self.fusion_budget is None:
             from .. import fusers
             # a function keeps the strategy in force when it first compiles (documented)
@@ -207,7 +210,7 @@ class Executable:
                            fusion_budget=self.fusion_budget)
         source, ns = cg.generate()
         spec.groups = cg.groups
-        spec.unfused = _unfused(graph) if self.fuse else ()
+        spec.unfused = _unfused(report) if self.fuse else ()
         spec.unfused_reason = off
         spec.source = source
         spec.fn = compile_source(source, spec.filename, ns, spec.name)

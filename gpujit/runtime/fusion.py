@@ -150,8 +150,10 @@ def remap_profile(profile, src, dst) -> Profile:
 
 
 def fuse_profiled(graph, profile):
-    """(fused graph, its profile, group nodes), or (graph, profile, []) when nothing fused.
-    The fused graph is a copy of `graph` with the profiled types on its Values."""
+    """(fused graph, its profile, group nodes, fused graph), or (graph, profile, [], the
+    partitioned copy) when nothing fused. The fused graph is a copy of `graph` with the
+    profiled types on its Values; the last item, fused or not, holds why each node outside
+    a group was not fused (what graph_for, fusion_report and strict_fusion show)."""
     from .. import fusers
     from ..fusers.strict import check_strict_regions
     from .assume import specialized_graph
@@ -161,9 +163,9 @@ def fuse_profiled(graph, profile):
     # be in a group (StrictFusionError, raised from the first profiled call, otherwise)
     check_strict_regions(fg)
     if not groups:
-        return graph, profile, []
+        return graph, profile, [], fg
     fg.lint()
-    return fg, remap_profile(profile, graph, fg), groups
+    return fg, remap_profile(profile, graph, fg), groups, fg
 
 
 def _target(node):
