@@ -147,6 +147,37 @@ def test_the_reason_an_op_alone_did_not_fuse_when_no_group_forms():
                 f(x)
 
 
+def test_strict_fusion_catches_calls_that_run_the_whole_graph_unfused():
+    # a call that records gradients, and a new input signature past the executor's
+    # max_specializations, run op by op: strict_fusion said nothing (and the latter did
+    # not warn either)
+    def f(a, b):
+        return (a * 2 + b).relu()
+
+    s = torch.jit.script(f)
+    x = torch.randn(3)
+    xr = torch.randn(3, requires_grad=True)
+    s(x, x), s(x, x)
+    with torch.strict_fusion():
+        s(x, x)
+        with pytest.raises(torch.jit.StrictFusionError, match="records gradients"):
+            s(xr, x)
+        with torch.no_grad():
+            s(xr, x), s(xr, x)
+    exe = s._get_executable()
+    ranks = [torch.randn(*[2] * r) for r in range(1, exe.max_specializations + 2)]
+    with pytest.warns(torch.fusers.FusionWarning, match="most specializations"):
+        for a in ranks:
+            s(a, a), s(a, a)
+    for a in ranks[:exe.max_specializations - 1]:
+        with torch.strict_fusion():
+            close(s(a, a), f(a, a))
+    with pytest.raises(torch.jit.StrictFusionError, match="most specializations"):
+        with torch.strict_fusion():
+            s(ranks[-1], ranks[-1])
+    close(s(ranks[-1], ranks[-1]), f(ranks[-1], ranks[-1]))
+
+
 def test_eight_threads_calling_a_new_function_compile_each_kernel_once():
     import threading
 

@@ -129,6 +129,10 @@ class _GraphCallable:
                                 args, out)
             return out
         if grad:
+            if _fusers.strict_fusion_active():
+                self._strict_unfused(self._get_executable(), (
+                    "the call records gradients (an input or parameter requires grad), and "
+                    "such calls run unfused, op by op (under no_grad() it runs fused)"))
             return self._call_graph(leading, args, grad)
         exe = _LAST[0] = self._get_executable()
         if _fusers.strict_fusion_active():
@@ -148,13 +152,27 @@ class _GraphCallable:
         run fully fused (profiling calls, which build that code, are exempt)."""
         key = exe.key(args)
         had = exe._active.get(key)
+        interpreted = exe.stats["interpreted"]
         out = exe(*args)
+        if exe.stats["interpreted"] != interpreted:
+            self._strict_unfused(exe, (
+                f"{self.name} has made the most specializations it may "
+                f"({exe.max_specializations}, one per signature of input types); "
+                f"new signatures run unfused, op by op"))
         spec = exe._active.get(key)
         if had is not None and spec is not None and spec.unfused:
             why = spec.unfused_reason
             raise _fusers.StrictFusionError(spec.unfused, where=f"a call of {self.name}",
                                             reasons={n: why for n in spec.unfused} if why else None)
         return out
+
+    def _strict_unfused(self, exe, why):
+        """Inside strict_fusion, a call that runs the whole graph unfused: raise, naming
+        the graph's tensor work (a graph without any passes)."""
+        nodes = _fusers.unfused_nodes(exe.graph)
+        if nodes:
+            raise _fusers.StrictFusionError(nodes, where=f"a call of {self.name}",
+                                            reasons={n: why for n in nodes})
 
     def fusion_report(self, *args, **kwargs):
         """Which ops of the graph that runs for these inputs fused, and why the others did

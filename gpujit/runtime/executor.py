@@ -12,9 +12,10 @@ A call goes through a generated dispatcher whose guards compare each tensor inpu
 the specializations made so far, and calls the matching generated function. A new key
 costs one interpreter run, whose result is returned and whose profile the new
 specialization's code is generated from. After `max_specializations` compilations, new keys
-run in the interpreter (same answers, eager speed). A specialization whose code meets a
-path the profile never saw keeps running it generically and asks for a new profile on the
-next call with its key; module attributes whose type changed (model.double()) make the
+run in the interpreter (same answers, eager speed; a FusionWarning says so once, and
+inside strict_fusion such a call raises). A specialization whose code meets a path the
+profile never saw keeps running it generically and asks for a new profile on the next call
+with its key; module attributes whose type changed (model.double()) make the
 call leave the generated code before anything ran (a deopt) and choose or make the
 specialization that fits them. `GPUJIT_DUMP=graph,code` prints each new specialization's
 graph and source.
@@ -167,6 +168,8 @@ class Executable:
 
     def _specialize(self, key, args):
         if len(self.specializations) >= self.max_specializations:
+            if not self.stats["interpreted"]:
+                _warn_interpreted(self)
             self.stats["interpreted"] += 1
             return interpret(self.graph, *args)
         profile = self._profiles.get(key)
@@ -328,6 +331,16 @@ class Executable:
     def __repr__(self):
         return (f"<gpujit.runtime.Executable {self.name}: {len(self.specializations)} "
                 f"specialization(s)>")
+
+
+def _warn_interpreted(exe):
+    """Once per function: new input signatures now run unfused, op by op."""
+    from ..fusers.group import _warn, _dump
+    msg = (f"{exe.name} has made the most specializations it may "
+           f"({exe.max_specializations}, one per signature of input dtypes, ranks and "
+           f"devices); inputs of new signatures run unfused, op by op")
+    _dump(msg)
+    _warn(f"gpujit: {msg}")
 
 
 def _unfused(graph):
