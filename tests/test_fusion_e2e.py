@@ -233,6 +233,24 @@ def test_last_executed_optimized_graph():
     assert "aten::matmul" in str(last) and "TensorExprGroup" not in str(last)
 
 
+def chain_for_profiling_runs(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+def test_graph_for_makes_the_profiling_runs_it_needs():
+    # with 3 profiling runs, graph_for / fusion_report of a fresh function showed the
+    # untyped graph and "unknown shape of input %x" for every op
+    old = torch.jit.set_profiling_runs(3)
+    try:
+        f = torch.jit.script(chain_for_profiling_runs)
+        x = torch.rand(4, 4)
+        assert "prim::TensorExprGroup" in str(f.graph_for(x, x))
+        assert f._get_executable().stats["profiling_runs"] == 3
+        assert "unknown shape" not in str(f.fusion_report(x, x))
+    finally:
+        torch.jit.set_profiling_runs(old)
+
+
 def chain_for_cpu_switch(x, y):
     return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
 

@@ -305,12 +305,18 @@ class Executable:
     # ------------------------------------------------------------------ inspection
     def specialization_for(self, *args):
         """The specialization that serves these arguments (made by calling, if needed:
-        that runs the graph once)."""
+        that runs the graph once, or as many times as the profiling runs it still needs
+        (gpujit.jit.set_profiling_runs); None past max_specializations)."""
         key = self.key(args)
         spec = self._active.get(key)
-        if spec is None:
+        for _ in range(fusion.profiling_runs()):
+            if spec is not None:
+                break
+            full = len(self.specializations) >= self.max_specializations
             self(*args)
             spec = self._active.get(key)
+            if full:
+                break
         return spec
 
     def graph_for(self, *args):
