@@ -130,6 +130,35 @@ def test_return_break_continue_inside_with_regions():
         np.testing.assert_allclose(h(X, 5).numpy(), (X * 2 + 1).numpy())
 
 
+def two_items(x):
+    with torch.no_grad(), torch.jit.strict_fusion():
+        y = (x * 2 + 1).relu()
+    return y
+
+
+def region_bound_by_as(x):
+    with torch.jit.strict_fusion() as s:
+        y = x * 2 + 1
+    return y
+
+
+def test_with_of_two_regions_and_with_as():
+    f = gpujit.jit.script(two_items)
+    kinds = [(n.kind, n.attrs.get("name")) for n in f.graph.nodes
+             if n.kind in ("prim::Enter", "prim::Exit")]
+    assert kinds == [("prim::Enter", "no_grad"), ("prim::Enter", "strict_fusion"),
+                     ("prim::Exit", "strict_fusion"), ("prim::Exit", "no_grad")]
+    xr = gpujit.tensor([0.5, -1.0], requires_grad=True)
+    for _ in range(3):
+        y = f(xr)
+        assert not y.requires_grad
+        np.testing.assert_allclose(y.numpy(), np.maximum(xr.detach().numpy() * 2 + 1, 0))
+    assert "prim::TensorExprGroup" in str(f.graph_for(X))
+    with pytest.raises(FrontendError, match=r"as s:` binds the region's object") as e:
+        gpujit.jit.script(region_bound_by_as)
+    assert "drop `as s`" in str(e.value)
+
+
 def test_other_with_statements_are_clear_errors():
     with pytest.raises(FrontendError) as e:
         gpujit.jit.script(other_with)

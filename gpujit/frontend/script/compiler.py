@@ -209,16 +209,13 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         """A `with` region whose body returns, breaks or continues (`with
         torch.jit.strict_fusion(): return x + x`): every path through the body closes the
         region (prim::Exit) where it leaves it, after computing the returned value."""
-        region = self.with_region(s)
-        with self.at(s.items[0].context_expr):
-            self.emit("prim::Enter", [], [], attrs={"name": region})
+        regions = self.enter_regions(s)
 
         def leave(kind, st, value=None):
             if kind == "return" and value is None:
                 with self.at(st):
                     value = self.return_value(st)
-            with self.at(s):
-                self.emit("prim::Exit", [], [], attrs={"name": region})
+            self.exit_regions(s, regions)
             if kind == "fall":
                 return self.path(list(rest), on_exit, slot_names)
             return on_exit(kind, st, value)
@@ -301,27 +298,41 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         executor's fusion step checks it (runtime/fusion.py). `with torch.no_grad():` /
         `torch.enable_grad()`: a region (named so) that runs with gradient recording off /
         on, as eager code. No other `with`."""
-        region = self.with_region(s)
-        with self.at(s.items[0].context_expr):
-            self.emit("prim::Enter", [], [], attrs={"name": region})
+        regions = self.enter_regions(s)
         if self.stmts(s.body) is RAISED:
             return RAISED
-        self.emit("prim::Exit", [], [], attrs={"name": region})
+        self.exit_regions(s, regions)
         return None
 
-    def with_region(self, s):
-        """The region name of a `with` scripted code supports, else a FrontendError."""
-        item = s.items[0]
-        region = self._region_name(item.context_expr) if len(s.items) == 1 and \
-            item.optional_vars is None else None
-        if region is None:
-            what = ast.unparse(s.items[0].context_expr) if len(s.items) == 1 else \
-                ", ".join(ast.unparse(i.context_expr) for i in s.items)
+    def with_regions(self, s):
+        """The region names of a `with` scripted code supports (one per item: `with
+        torch.no_grad(), gpujit.strict_fusion():` nests them), else a FrontendError."""
+        regions = [self._region_name(i.context_expr) for i in s.items]
+        if None in regions:
+            what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
             self.error(f"a `with` statement is not supported in scripted functions (here "
                        f"`with {what}:`); scripted code has `with gpujit.strict_fusion():`, "
                        f"`with torch.no_grad():` and `with torch.enable_grad():`",
                        s, hint="move the code out of the `with` block")
-        return region
+        for i in s.items:
+            if i.optional_vars is not None:
+                self.error(f"`with {ast.unparse(i.context_expr)} as "
+                           f"{ast.unparse(i.optional_vars)}:` binds the region's object, "
+                           f"which scripted code does not have", i.optional_vars,
+                           hint=f"drop `as {ast.unparse(i.optional_vars)}`")
+        return regions
+
+    def enter_regions(self, s):
+        regions = self.with_regions(s)
+        for item, region in zip(s.items, regions):
+            with self.at(item.context_expr):
+                self.emit("prim::Enter", [], [], attrs={"name": region})
+        return regions
+
+    def exit_regions(self, s, regions):
+        with self.at(s):
+            for region in reversed(regions):
+                self.emit("prim::Exit", [], [], attrs={"name": region})
 
     def _region_name(self, expr):
         """strict_fusion / no_grad / enable_grad for `with` of that call, else None."""
