@@ -102,6 +102,38 @@ def test_static_then_dynamic_then_unfused_budget():
         torch.set_fusion_strategy(prev)
 
 
+def chain_kept_strategy_a(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+def chain_kept_strategy_b(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
+def test_a_function_keeps_its_strategy_when_it_changes_later():
+    # documented: a function keeps the strategy in force when it first compiles; an
+    # empty strategy set later stopped it fusing new input signatures, and a function
+    # first compiled under an empty strategy fused once it was set again
+    x = torch.randn(4)
+    xd = x.double()
+    a = torch.jit.script(chain_kept_strategy_a)
+    a(x, x), a(x, x)
+    prev = torch.set_fusion_strategy([])
+    try:
+        b = torch.jit.script(chain_kept_strategy_b)
+        b(x, x), b(x, x)
+        a(xd, xd), a(xd, xd)
+    finally:
+        torch.set_fusion_strategy(prev)
+    b(xd, xd), b(xd, xd)
+    assert "prim::TensorExprGroup" in str(a.graph_for(xd, xd))
+    assert "prim::TensorExprGroup" not in str(b.graph_for(xd, xd))
+    with pytest.raises(torch.jit.StrictFusionError, match="the fusion strategy is empty"):
+        with torch.strict_fusion():
+            b(xd, xd)
+    close(b(xd, xd), chain_kept_strategy_b(xd, xd))
+
+
 def test_strict_fusion_around_calls():
     x, y, w = torch.randn(4, 4), torch.randn(4, 4), torch.randn(4, 4)
     t = torch.jit.trace(chain, (x, y))

@@ -190,7 +190,11 @@ class Executable:
         _COUNTERS[self.name] = k + 1
         spec = Specialization(self, key, f"{self.name}_{k}", profile)
         graph, prof, hoisted = self.graph, profile, self._hoisted
-        off = fusion.fusion_off_reason() if self.fuse else None
+        if self.fuse and self.fusion_budget is None:
+            from .. import fusers
+            # a function keeps the strategy in force when it first compiles (documented)
+            self.fusion_budget = fusers.FusionBudget(fusers.get_fusion_strategy(), name=self.name)
+        off = fusion.fusion_off_reason(self.fusion_budget.strategy) if self.fuse else None
         fusing = self.fuse and off is None
         if off is not None:         # a strict_fusion region raises: nothing fuses
             from ..fusers.strict import check_strict_regions
@@ -203,10 +207,6 @@ class Executable:
                 spec.profile, spec._exe_graph, spec._graph = prof, graph, graph
             else:       # shown with the reasons the partitioner recorded
                 spec._graph = report
-        if fusing and self.fusion_budget is None:
-            from .. import fusers
-            # a function keeps the strategy in force when it first compiles (documented)
-            self.fusion_budget = fusers.FusionBudget(fusers.get_fusion_strategy(), name=self.name)
         cg = CodeGenerator(graph, prof, spec.name, hoisted,
                            stale=functools.partial(self._mark_stale, weakref.ref(spec)),
                            deopt=functools.partial(self._deopt, spec), module=module,

@@ -99,16 +99,19 @@ def fusion_enabled() -> bool:
     return fusion_off_reason() is None
 
 
-def fusion_off_reason():
-    """Why fusion is off (what strict_fusion reports for every unfused op), or None."""
+def fusion_off_reason(strategy=None):
+    """Why fusion is off (what strict_fusion reports for every unfused op), or None.
+    strategy: a function's own copy of the fusion strategy (default: the one in force)."""
     if os.environ.get("GPUJIT_FUSION", "1") == "0":
         return "fusion is off (GPUJIT_FUSION=0)"
     if _SETTINGS["fuser"] == "none":
         return "fusion is off (inside gpujit.jit.fuser('none'))"
     if not _SETTINGS["optimize"]:
         return "fusion is off (inside gpujit.jit.optimized_execution(False))"
-    from .. import fusers
-    if not fusers.get_fusion_strategy():
+    if strategy is None:
+        from .. import fusers
+        strategy = fusers.get_fusion_strategy()
+    if not strategy:
         return "fusion is off (the fusion strategy is empty: gpujit.set_fusion_strategy)"
     return None
 
