@@ -20,8 +20,8 @@ from __future__ import annotations
 import operator
 import threading
 
-__all__ = ["set_fusion_strategy", "get_fusion_strategy", "FusionBudget", "STATIC",
-           "DYNAMIC", "DEFAULT_STRATEGY", "set_fusion_on", "fusion_on"]
+__all__ = ["set_fusion_strategy", "get_fusion_strategy", "FusionBudget", "FusionStrategyError",
+           "STATIC", "DYNAMIC", "DEFAULT_STRATEGY", "set_fusion_on", "fusion_on"]
 
 STATIC, DYNAMIC = "STATIC", "DYNAMIC"
 DEFAULT_STRATEGY = ((STATIC, 2), (DYNAMIC, 10))
@@ -45,35 +45,44 @@ def fusion_on(device_type: str) -> bool:
     return _on_device.get(device_type, False)
 
 
+class FusionStrategyError(ValueError, TypeError):
+    """A strategy of the wrong shape or a depth that is not a non-negative int. Both a
+    ValueError (gpujit's documented error) and a TypeError (what torch raises for these)."""
+
+
 def _validate(strategy) -> list:
     if isinstance(strategy, (str, bytes)) or not hasattr(strategy, "__iter__"):
-        raise ValueError(f"set_fusion_strategy expects a list of (\"STATIC\" | \"DYNAMIC\", "
+        raise FusionStrategyError(f"set_fusion_strategy expects a list of (\"STATIC\" | \"DYNAMIC\", "
                          f"depth) pairs, got {strategy!r}")
     out = []
     for item in strategy:
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise ValueError(f"set_fusion_strategy: each entry must be a (\"STATIC\" | "
-                             f"\"DYNAMIC\", depth) pair, got {item!r}")
+            raise FusionStrategyError(f"set_fusion_strategy: each entry must be a "
+                                      f"(\"STATIC\" | \"DYNAMIC\", depth) pair, got {item!r}")
         name, depth = item
         if not isinstance(name, str) or name not in (STATIC, DYNAMIC):
-            raise ValueError(f"set_fusion_strategy: unknown specialization kind {name!r}; "
-                             f"expected exactly \"STATIC\" or \"DYNAMIC\"")
+            error = ValueError if isinstance(name, str) else FusionStrategyError
+            raise error(f"set_fusion_strategy: unknown specialization kind {name!r}; "
+                        f"expected exactly \"STATIC\" or \"DYNAMIC\"")
         try:
             if isinstance(depth, bool):
                 raise TypeError
             d = operator.index(depth)
         except TypeError:
-            raise ValueError(f"set_fusion_strategy: the depth of {name} must be an int, got "
-                             f"{depth!r}") from None
+            raise FusionStrategyError(f"set_fusion_strategy: the depth of {name} must be an "
+                                      f"int, got {depth!r}") from None
         if d < 0:
-            raise ValueError(f"set_fusion_strategy: the depth of {name} must be >= 0, got {d}")
+            raise FusionStrategyError(f"set_fusion_strategy: the depth of {name} must be >= 0, "
+                                      f"got {d}")
         out.append((name, d))
     return out
 
 
 def set_fusion_strategy(strategy) -> list:
     """Set the process-wide strategy (a list of ("STATIC" | "DYNAMIC", depth) pairs);
-    returns the previous one. Bad names or depths raise ValueError."""
+    returns the previous one. Bad names raise ValueError; a wrong shape or a depth that
+    is not an int >= 0 raises FusionStrategyError, both a ValueError and a TypeError (torch
+    raises TypeError for those)."""
     new = _validate(strategy)
     global _strategy
     with _lock:

@@ -48,6 +48,17 @@ def test_bad_strategies_raise_value_error_and_change_nothing(bad, words):
     assert fusers.get_fusion_strategy() == before
 
 
+@pytest.mark.parametrize("bad", [
+    [("STATIC", -1)], [("STATIC", 1.5)], [("STATIC",)], [("STATIC", 1, 2)], ["STATIC"],
+    "STATIC", None, 5, [("DYNAMIC", None)], [(2, "STATIC")]])
+def test_shape_and_depth_errors_are_also_type_errors_as_in_torch(bad):
+    # torch.jit.set_fusion_strategy raises TypeError for these (ValueError for a bad name)
+    with pytest.raises(TypeError):
+        fusers.set_fusion_strategy(bad)
+    with pytest.raises(ValueError):
+        fusers.set_fusion_strategy(bad)
+
+
 def test_budget_walks_the_strategy_per_group():
     b = FusionBudget([("STATIC", 2), ("DYNAMIC", 1), ("STATIC", 1)], name="f")
     g1, g2 = object(), object()
