@@ -356,3 +356,47 @@ def test_script_if_tracing_records_control_flow():
 ])
 def test_jit_isinstance(value, ann, ok):
     assert jit_isinstance(value, ann) is ok
+
+
+def arg_int(x, n: int):
+    return x * n
+
+
+def arg_float(a: float):
+    return a
+
+
+def arg_list(x, l: List[int]):
+    return x + l[0]
+
+
+def arg_optional(x, y: Optional[torch.Tensor]):
+    return x if y is None else x + y
+
+
+def test_arguments_are_checked_and_converted_as_torchscript_does():
+    # a scripted function took any argument: a float for `n: int` multiplied by 2.5, an
+    # int for `a: float` came back an int, a number for a Tensor ran eagerly
+    x = torch.ones(2)
+    f = script(arg_int)
+    for bad, found in ((2.5, "float"), (torch.ones(2), "Tensor"), (None, "NoneType")):
+        for _ in range(2):
+            with pytest.raises(RuntimeError, match=f"arg_int\\(\\) Expected a value of type "
+                               f"'int' for argument 'n' but instead found type '{found}'"):
+                f(x, bad)
+    with pytest.raises(RuntimeError, match="type 'Tensor' for argument 'x' but instead "
+                                           "found type 'float'"):
+        f(1.0, 2)
+    np.testing.assert_allclose(f(x, True).numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(f(x, torch.tensor(3)).numpy(), [3.0, 3.0])   # item()
+    g = script(arg_float)
+    for v in (1, True, torch.tensor(2.0), np.int64(3)):
+        assert type(g(v)) is float and g(v) == float(v)
+    h = script(arg_list)
+    np.testing.assert_allclose(h(x, (2, 3)).numpy(), [3.0, 3.0])
+    with pytest.raises(RuntimeError, match="'List\\[int\\]' for argument 'l'"):
+        h(x, [1.5])
+    o = script(arg_optional)
+    np.testing.assert_allclose(o(x, None).numpy(), [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="'Optional\\[Tensor\\]' for argument 'y'"):
+        o(x, 3)

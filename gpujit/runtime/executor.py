@@ -34,6 +34,7 @@ from .. import dtypes as _dt
 from .._gc import gc_paused
 from ..ir import types as T
 from . import fusion
+from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator
 from .interpreter import interpret, callee_graph, call_inputs
@@ -160,6 +161,7 @@ class Executable:
         return (_dt._default_float,) + tuple(input_key(a) for a in args)
 
     def _miss(self, *args):
+        args = coerce_args(self.graph, self.name, args)
         key = self.key(args)
         spec = self._active.get(key)
         if spec is not None:

@@ -1,0 +1,142 @@
+"""A compiled function's arguments checked against its parameter types, and converted as
+TorchScript converts them when it is called from Python: an int or bool for a `float`
+parameter becomes a float, a one-element Tensor for an `int`/`float`/`bool` parameter
+becomes that number, a tuple for a `List[T]` becomes a list; anything else of the wrong
+type raises TorchScript's error
+
+    f() Expected a value of type 'int' for argument 'n' but instead found type 'float'.
+
+The executor calls `coerce_args` only for calls its generated dispatcher did not take
+(new input types), so calls with the exact types pay nothing.
+"""
+from __future__ import annotations
+
+import numbers
+
+from ..ir import types as T
+from ..ops import registry as _reg
+
+__all__ = ["coerce_args", "ArgumentTypeError"]
+
+
+class ArgumentTypeError(RuntimeError):
+    """An argument of a compiled function does not have (and does not convert to) the
+    type of its parameter."""
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _number(v):
+    """A one-element Tensor's value (TorchScript takes it for a number parameter)."""
+    if isinstance(v, _reg._Tensor) and v._data.size == 1:
+        return v.item()
+    raise _Mismatch
+
+
+def _convert(v, t):
+    """v as a value of IR type t, or _Mismatch."""
+    if isinstance(t, T.TensorType):
+        if v is None or isinstance(v, _reg._Tensor):     # None: as TorchScript allows
+            return v
+        raise _Mismatch
+    if isinstance(t, T.BoolType):
+        if isinstance(v, bool):
+            return v
+        if v is None or isinstance(v, (int, float)):
+            return bool(v)
+        return bool(_number(v))
+    if isinstance(t, T.IntType):
+        if isinstance(v, int):
+            return int(v) if isinstance(v, bool) else v
+        if isinstance(v, _reg._Tensor):
+            return int(_number(v))
+        if isinstance(v, numbers.Integral):         # NumPy integers
+            return int(v)
+        raise _Mismatch
+    if isinstance(t, T.FloatType):
+        if isinstance(v, float):
+            return v
+        if isinstance(v, _reg._Tensor):
+            return float(_number(v))
+        if isinstance(v, numbers.Real):             # ints, bools, NumPy numbers
+            return float(v)
+        raise _Mismatch
+    if isinstance(t, T.NumberType):
+        if isinstance(v, (int, float)):
+            return v
+        return _number(v)
+    if isinstance(t, T.StrType):
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bytes):
+            return v.decode()
+        raise _Mismatch
+    if isinstance(t, T.DeviceType):
+        from ..device import device
+        if isinstance(v, device):
+            return v
+        if isinstance(v, str):
+            return device(v)
+        raise _Mismatch
+    if isinstance(t, T.NoneType):
+        if v is None:
+            return v
+        raise _Mismatch
+    if isinstance(t, T.OptionalType):
+        return None if v is None else _convert(v, t.elem)
+    if isinstance(t, T.UnionType):
+        for u in t.types:
+            try:
+                return _convert(v, u)
+            except _Mismatch:
+                pass
+        raise _Mismatch
+    if isinstance(t, T.ListType):
+        if not isinstance(v, (list, tuple)):
+            raise _Mismatch
+        out = [_convert(x, t.elem) for x in v]
+        # the caller's own list when nothing changed (scripted code may append to it)
+        if isinstance(v, list) and all(a is b for a, b in zip(out, v)):
+            return v
+        return out
+    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+        if not isinstance(v, (list, tuple)) or len(v) != len(t.elems):
+            raise _Mismatch
+        out = tuple(_convert(x, e) for x, e in zip(v, t.elems))
+        if isinstance(v, tuple) and all(a is b for a, b in zip(out, v)):
+            return v
+        return out
+    if isinstance(t, T.DictType):
+        if not isinstance(v, dict):
+            raise _Mismatch
+        out = {_convert(k, t.key): _convert(x, t.value) for k, x in v.items()}
+        if all(a is b and out[a] is v[b] for a, b in zip(out, v)):
+            return v                     # the caller's own dict when nothing changed
+        return out
+    return v        # class types, Any, devices, named tuples...: what the code checks
+
+
+def coerce_args(graph, name, args):
+    """args converted to the types of graph's inputs (a tuple), or ArgumentTypeError."""
+    out = None
+    for i, (v, inp) in enumerate(zip(args, graph.inputs)):
+        try:
+            c = _convert(v, inp.type)
+        except _Mismatch:
+            t = inp.type
+            what = t.annotation()
+            if isinstance(t, T.TensorType) and inp.debug_name != "self":
+                what = "Tensor"
+            param = inp.debug_name.rsplit(".", 1)[0] if inp.debug_name.rsplit(".", 1)[-1] \
+                .isdigit() else inp.debug_name
+            raise ArgumentTypeError(
+                f"{name}() Expected a value of type '{what}' for argument '{param}' but "
+                f"instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}") \
+                from None
+        if c is not v:
+            if out is None:
+                out = list(args)
+            out[i] = c
+    return args if out is None else tuple(out)
