@@ -283,6 +283,20 @@ def test_graph_for_makes_the_profiling_runs_it_needs():
         torch.jit.set_profiling_runs(old)
 
 
+def scaled_for_graph_for(x, y, scale: float = 2.0):
+    return (x * scale + y).relu()
+
+
+def test_graph_for_takes_keyword_arguments_and_defaults():
+    # graph_for / fusion_report dropped keyword arguments and did not fill in defaults
+    # ("f() missing 1 required positional argument: 'scale'")
+    f = torch.jit.script(scaled_for_graph_for)
+    x = torch.rand(4)
+    for g in (f.graph_for(x, x), f.graph_for(x, y=x), f.graph_for(x, x, scale=3.0)):
+        assert "prim::TensorExprGroup" in str(g)
+    assert "fused" in str(f.fusion_report(x, y=x))
+
+
 def chain_for_cpu_switch(x, y):
     return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
 

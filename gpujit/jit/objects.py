@@ -194,7 +194,9 @@ class _GraphCallable:
             raise TypeError(f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
         return out
 
-    def _graph_for(self, leading, args):
+    def _graph_for(self, leading, args, kwargs=None):
+        if kwargs or len(leading) + len(args) < self._arity:
+            args = self._bind_kwargs(args, dict(kwargs or {}), len(leading))
         return self._get_executable().graph_for(*leading, *args)
 
 
@@ -253,7 +255,7 @@ class ScriptFunction(_GraphCallable):
         return exe._dispatch(*args)
 
     def graph_for(self, *args, **kwargs):
-        return self._graph_for((), args)
+        return self._graph_for((), args, kwargs)
 
     def save(self, f, _extra_files=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
@@ -280,7 +282,7 @@ class ScriptMethod(_GraphCallable):
         return exe._dispatch(self.owner, *args)
 
     def graph_for(self, *args, **kwargs):
-        return self._graph_for((self.owner,), args)
+        return self._graph_for((self.owner,), args, kwargs)
 
     def __repr__(self):
         return f"<gpujit.jit.ScriptMethod {self.owner._get_name()}.{self.name}>"
