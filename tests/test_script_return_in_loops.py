@@ -495,13 +495,13 @@ def inside_with(xs: List[int]) -> int:
     return 0
 
 
-def test_return_in_a_loop_inside_with():
-    # every path leaves the region (prim::Exit) before it returns
-    f = gpujit.jit.script(inside_with)
-    for _ in range(2):
-        assert [f(v) for v in ([0, 3, 5], [], [0, 0], [7])] == [3, 0, 0, 7]
-    exits = [n for n in f.graph.walk() if n.kind == "prim::Exit"]
-    assert len(exits) == 2 and all(n.owning_block is not f.graph.block for n in exits)
+def test_return_in_a_loop_inside_with_is_a_clean_error():
+    with pytest.raises(FrontendError) as e:
+        compile_function(inside_with)
+    msg = str(e.value)
+    assert "inside an `if` or a loop of a `with gpujit.strict_fusion():` block is not " \
+        "supported yet" in msg, msg
+    assert "for x in xs:" in msg and "<--- HERE" in msg
 
 
 def constant_trips(xs: List[int], v: int) -> int:

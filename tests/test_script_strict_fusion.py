@@ -106,13 +106,24 @@ def return_in_region_unfused(x, w):
 
 def exits_in_regions(x, n: int):
     for i in range(n):
+        if i == 0:
+            continue
         with torch.no_grad():
-            if i == 2:
-                break
-            if i == 0:
-                continue
             x = x * 2 + 1
+            continue
+    while True:
+        with torch.no_grad():
+            with torch.jit.strict_fusion():
+                x = (x - 1) * 2
+                break
     return x
+
+
+def nested_exit_in_region(x, b: bool):
+    with torch.no_grad():
+        if b:
+            return x * 2
+    return x * 3
 
 
 def test_return_break_continue_inside_with_regions():
@@ -126,8 +137,16 @@ def test_return_break_continue_inside_with_regions():
     with pytest.raises(StrictFusionError, match="aten::matmul"):
         g(X, Y)
     h = gpujit.jit.script(exits_in_regions)
+    want = X.numpy()
+    for _ in range(4):
+        want = want * 2 + 1
     for _ in range(3):
-        np.testing.assert_allclose(h(X, 5).numpy(), (X * 2 + 1).numpy())
+        np.testing.assert_allclose(h(X, 5).numpy(), (want - 1) * 2, rtol=1e-6)
+    # an exit nested in an `if` of the block would close the region inside that branch,
+    # which `.code` (what a saved model holds) cannot say
+    with pytest.raises(FrontendError, match=r"inside an `if` or a loop of a `with "
+                                            r"torch.no_grad\(\):` block is not supported"):
+        gpujit.jit.script(nested_exit_in_region)
 
 
 def two_items(x):

@@ -206,9 +206,21 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         return self.merge_paths(node, results, s, slot_names)
 
     def with_exit(self, s, rest, on_exit, slot_names):
-        """A `with` region whose body returns, breaks or continues (`with
-        torch.jit.strict_fusion(): return x + x`): every path through the body closes the
-        region (prim::Exit) where it leaves it, after computing the returned value."""
+        """A `with` region whose body ends in a return, break or continue (`with
+        torch.jit.strict_fusion(): return x + x`): the region closes (prim::Exit) after the
+        returned value is computed, in the block that opened it. An exit nested in an `if`
+        or a loop of the body would close it inside that block, which `.code` (and so a
+        saved model) cannot say: not supported yet."""
+        body = self.fold_static_ifs(s.body)
+        last = body[-1] if body else None
+        nested = next((c for c in body[:-1] if has_exit(c)), None) or (
+            last if not isinstance(last, (ast.Return, ast.Break, ast.Continue, ast.With))
+            else None)
+        if nested is not None:
+            what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
+            self.error(f"a return, break or continue inside an `if` or a loop of a `with "
+                       f"{what}:` block is not supported yet", nested,
+                       hint="set a variable in the block and return after it")
         regions = self.enter_regions(s)
 
         def leave(kind, st, value=None):
@@ -219,7 +231,7 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
             if kind == "fall":
                 return self.path(list(rest), on_exit, slot_names)
             return on_exit(kind, st, value)
-        return self.path(list(s.body), leave, slot_names)
+        return self.path(list(body), leave, slot_names)
 
     def merge_paths(self, node, results, s, slot_names):
         """The outputs of a prim::If whose two blocks end paths: per slot, the one type of
