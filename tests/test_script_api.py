@@ -392,6 +392,7 @@ def test_arguments_are_checked_and_converted_as_torchscript_does():
     g = script(arg_float)
     for v in (1, True, torch.tensor(2.0), np.int64(3)):
         assert type(g(v)) is float and g(v) == float(v)
+    assert "Float(" in str(f.graph_for(x, torch.tensor(3)))    # the converted call's graph
     h = script(arg_list)
     np.testing.assert_allclose(h(x, (2, 3)).numpy(), [3.0, 3.0])
     with pytest.raises(RuntimeError, match="'List\\[int\\]' for argument 'l'"):

@@ -309,6 +309,7 @@ class Executable:
         """The specialization that serves these arguments (made by calling, if needed:
         that runs the graph once, or as many times as the profiling runs it still needs
         (gpujit.jit.set_profiling_runs); None past max_specializations)."""
+        args = coerce_args(self.graph, self.name, args)
         key = self.key(args)
         spec = self._active.get(key)
         for _ in range(fusion.profiling_runs()):
