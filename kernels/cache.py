@@ -11,7 +11,7 @@ On disk, every entry carries a checksum: CPU entries (object code, kernels/nativ
 PTX entries are JSON that stores the SHA-256 of its content, named by a hash of the kernel
 source and what the code depends on. A corrupt or truncated
 entry is removed and compiled again. Files are written to a temporary name and renamed,
-so a reader never sees half a file.
+so a reader never sees half a file; a write that fails (read-only or full disk) is skipped.
 """
 from __future__ import annotations
 
@@ -127,9 +127,16 @@ def atomic_write(path: Path, data):
         raise
 
 
-def write_verified_json(path: Path, payload: dict):
+def write_verified_json(path: Path, payload: dict) -> bool:
+    """Store payload under path with its checksum; whether it was written. Best effort:
+    a cache that cannot be written (a read-only or full file system, a directory in the
+    way) only means compiling again in the next process, never a failed kernel."""
     body = json.dumps(payload, sort_keys=True)
-    atomic_write(path, json.dumps({"sha256": sha256(body), "body": body}))
+    try:
+        atomic_write(path, json.dumps({"sha256": sha256(body), "body": body}))
+    except OSError:
+        return False
+    return True
 
 
 def read_verified_json(path: Path):

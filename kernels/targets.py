@@ -92,7 +92,8 @@ def compile_cpu(text: str):
     if entry is None:                 # no ELF objects here: numba's own function
         _KEEP.append(cf)
         return native.kernel_function(_c_params(cf), cf.address), False, None
-    _cache.write_verified_json(path, entry)
+    if not _cache.write_verified_json(path, entry):
+        path = None                   # not cached on disk (read-only cache directory)
     try:
         return native.load(entry), False, path
     except native.NativeLoadError as e:

@@ -212,6 +212,33 @@ def test_clear_cache_can_remove_the_disk_cache(tmp_path, monkeypatch):
     assert K.cache_info() == K.CacheInfo(0, 0, 0, 0)
 
 
+def test_a_cache_directory_that_cannot_be_written_only_skips_the_disk(tmp_path, monkeypatch):
+    """Writing the disk cache is best effort: a read-only or full file system, or a file
+    where the cpu/ folder should be, leaves the kernel compiled and fused (it was a
+    failed build, the function running unfused with a FusionWarning)."""
+    import warnings
+    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path))
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "kernels" / "cpu").write_text("not a folder")
+    K.clear_cache()
+    g = _graph(3.5)
+    k = K.build(K.spec_for(g, (X,), static=True), "cpu")
+    assert K.cache_info() == K.CacheInfo(hits=0, misses=1, compiles=1, disk_hits=0)
+    assert k.extra["cache_file"] is None
+    assert_same(k(X)[0], reference(g, (X,))[0])
+
+    def f(x, y):
+        return gpujit.tanh(x * 0.75 + y) * gpujit.sigmoid(x - y)
+    x, y = gpujit.randn(64), gpujit.randn(64)
+    t = gpujit.trace(f, (x, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gpujit.FusionWarning)
+        for _ in range(3):
+            out = t(x, y)
+    assert "TensorExprGroup" in str(gpujit.jit.last_executed_optimized_graph())
+    gpujit.testing.assert_close(out, f(x, y))
+
+
 def test_the_kernel_source_is_importable_python():
     """A kernel's module is plain Python a reader can open (the launcher too)."""
     k = K.build(K.spec_for(_graph(1.25), (X,), static=True), "cpu")
