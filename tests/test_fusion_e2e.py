@@ -241,6 +241,71 @@ def test_eight_threads_calling_a_new_function_compile_each_kernel_once():
     assert after.compiles + after.disk_hits - before.compiles - before.disk_hits <= 1
 
 
+
+@pytest.mark.parametrize("how", ["script", "trace, new dtype"])
+def test_eight_threads_calling_a_new_function_make_one_specialization(how):
+    """Threads that meet a new function (or a new input key of one) at once: one thread
+    profiles and compiles, the others wait and run its code. They each made their own
+    specialization of the same key (and executable), spending the specialization budget
+    and the fusion strategy's STATIC slots on duplicates."""
+    import threading
+
+    def f(x, y):
+        return torch.sigmoid(x * 1.75 - y) * 3 + torch.tanh(y) * x
+
+    x, y = torch.randn(300), torch.randn(300)
+    if how == "script":
+        fn = torch.jit.script(f)
+    else:
+        fn = torch.jit.trace(f, (x, y), check_trace=False)
+        fn(x, y)
+        x, y = x.double(), y.double()
+    import logging
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    log = logging.getLogger("gpujit.fusers")
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
+    before = torch.kernels.cache_info()
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            for _ in range(3):
+                results.append(fn(x, y))
+        except Exception as e:          # noqa: BLE001 - reported below
+            errors.append(e)
+
+    import sys
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)         # threads interleave often: the race shows
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    want = f(x, y)
+    for r in results:
+        close(r, want)
+    log.removeHandler(handler)
+    log.setLevel(level)
+    new = [m for m in seen if "new specialization" in m]
+    assert len(new) == 1 and "STATIC #1" in new[0], new
+    exe = fn._executable
+    keys = [s.key for s in exe.specializations]
+    assert len(keys) == len(set(keys)) == (1 if how == "script" else 2), keys
+    after = torch.kernels.cache_info()
+    assert after.misses - before.misses == 1
+
+
 def fused_for_last_graph(x, y):
     return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
 

@@ -5,6 +5,7 @@ the graph through the executor (gpujit.runtime)."""
 from __future__ import annotations
 
 import copy
+import threading
 
 from .. import fusers as _fusers
 from ..autograd.grad_mode import state as _grad_state
@@ -15,6 +16,7 @@ from ..ir import types as T
 from ..nn.module import Module
 
 _LAST = [None]          # the executable of the compiled function called last
+_EXE_LOCK = threading.RLock()   # threads calling a new function make one Executable
 # read on every call (bound once: each module attribute lookup costs on the fast path):
 # tracing, strict_fusion (this thread's depth) and autograd recording take the slow path
 _Active = _tracer._Active
@@ -108,8 +110,10 @@ class _GraphCallable:
 
     def _get_executable(self):
         if self._executable is None:
-            from ..runtime import Executable
-            self._executable = Executable(self._graph, self.name)
+            with _EXE_LOCK:
+                if self._executable is None:
+                    from ..runtime import Executable
+                    self._executable = Executable(self._graph, self.name)
         return self._executable
 
     def _invalidate(self):

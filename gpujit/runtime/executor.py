@@ -28,6 +28,7 @@ import linecache
 import os
 import re
 import sys
+import threading
 import weakref
 
 from .. import dtypes as _dt
@@ -142,6 +143,10 @@ class Executable:
         self._active: dict = {}       # key -> the Specialization the dispatcher calls
         self._profiles: dict = {}     # key -> Profile (accumulates over re-profiles)
         self._hoisted = hoisted_attrs(g)
+        # one thread profiles and compiles a new key; the others wait and then call its
+        # code (without it, 8 threads calling a new function made 8 specializations of one
+        # key, spending the budget and the fusion strategy's)
+        self._lock = threading.RLock()
         used = set()
         self._params = [_py_name(v.debug_name, used) for v in g.inputs]
         self._build_dispatcher()
@@ -164,6 +169,11 @@ class Executable:
         args = coerce_args(self.graph, self.name, args)
         key = self.key(args)
         spec = self._active.get(key)
+        if spec is None and len(self.specializations) < self.max_specializations:
+            with self._lock:
+                spec = self._active.get(key)
+                if spec is None:
+                    return self._specialize(key, args)
         if spec is not None:
             return spec.fn(*args)
         return self._specialize(key, args)
@@ -245,6 +255,10 @@ class Executable:
 
     def _deopt(self, spec, *args):
         """A module attribute no longer has the type `spec` was made for."""
+        with self._lock:
+            return self._deopt_locked(spec, *args)
+
+    def _deopt_locked(self, spec, *args):
         self.stats["deopts"] += 1
         for other in reversed(self.specializations):
             if other is not spec and other.key == spec.key and other.attrs_fit(args[0]):
