@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 
 from .. import dtypes as _dt
+from .._dump import dumping as _dumping
 from ..ir import types as T
 from .fusibility import node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
@@ -70,8 +71,7 @@ def _warn(msg):
 def _dump(msg):
     """Log, and print when GPUJIT_DUMP has `recompile`."""
     log.info(msg)
-    flags = {f.strip() for f in os.environ.get("GPUJIT_DUMP", "").split(",")}
-    if "recompile" in flags:
+    if _dumping("recompile"):
         print(f"[gpujit] {msg}")
         sys.stdout.flush()
 

@@ -18,10 +18,10 @@ threads.py (CPU launches in chunks on threads), cache.py (memory/disk cache, cou
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
+from gpujit._dump import dumping as _dumping
 from gpujit._gc import gc_paused
 
 from . import cache as _cache
@@ -124,7 +124,7 @@ def _compile(spec, target) -> Kernel:
 def _compile_now(spec, target) -> Kernel:
     from . import targets
     ks = generate(spec, target)
-    if "kernels" in os.environ.get("GPUJIT_DUMP", "").split(","):
+    if _dumping("kernels"):
         print(f"[gpujit] kernel ({target}):\n{ks.text}", flush=True)
     extra, sm = {}, None
     if target == "cpu":

@@ -330,6 +330,34 @@ def test_gpujit_dump_prints_graph_and_code(capsys, monkeypatch):
     assert f"[gpujit] code of {name}:\ndef {name}(x):" in out
 
 
+
+def test_gpujit_dump_entries_ignore_spaces_and_case_and_unknown_ones_warn(capsys, monkeypatch):
+    """Every layer reads GPUJIT_DUMP alike: `fusion, Kernels` prints the fusion graph and
+    the kernel (the kernel layer skipped " kernels" with its space), and an entry gpujit
+    does not know (a typo: "kernel") is named in a warning instead of printing nothing."""
+    import warnings
+    from gpujit import _dump
+    monkeypatch.setenv("GPUJIT_DUMP", "fusion, Kernels")
+
+    def f(x, y):
+        return gpujit.tanh(x * 1.125 + y) * gpujit.sigmoid(y)
+    x, y = gpujit.randn(16), gpujit.randn(16)
+    t = gpujit.jit.trace(f, (x, y))
+    for _ in range(2):
+        t(x, y)
+    out = capsys.readouterr().out
+    assert "[gpujit] graph of " in out and "prim::TensorExprGroup_0" in out
+    assert "[gpujit] kernel (cpu):" in out
+    monkeypatch.setenv("GPUJIT_DUMP", "kernel,graph")
+    monkeypatch.setattr(_dump, "_warned", set())
+    with pytest.warns(UserWarning, match=r"GPUJIT_DUMP: unknown entry 'kernel' \(known: "
+                                         r"ops, graph, code, fusion, kernels, recompile\)"):
+        assert _dump.dump_flags() == {"kernel", "graph"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _dump.dump_flags()                    # once per entry
+
+
 def test_raise_exception_names_the_class():
     g, exe = compile_ir("""graph(%x : Tensor, %n : int):
   %zero : int = prim::Constant[value=0]()

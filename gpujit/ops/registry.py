@@ -18,13 +18,13 @@ type promotion is one cached dict lookup, and there is no per-call loop over arg
 from __future__ import annotations
 
 import linecache
-import os
 import warnings
 from collections import namedtuple
 
 import numpy as np
 
 from .. import dtypes as _dt
+from .._dump import dumping as _dumping
 from ..device import cpu as _cpu, xp_for as _xp_for
 from .schema import parse_schema, Schema
 
@@ -587,7 +587,7 @@ def build_entry_points(op: OpDef):
     op.public.__name__ = op.public.__qualname__ = op.public_name
     op.public.__doc__ = f"{op.schema}\n\n{op.doc or ''}".rstrip()
     op.public.op = op
-    if "ops" in os.environ.get("GPUJIT_DUMP", "").split(","):
+    if _dumping("ops"):
         print(f"[gpujit] eager entry point of {op.name}:\n{pub_src}\n")
 
 

@@ -25,13 +25,13 @@ from __future__ import annotations
 import functools
 import keyword
 import linecache
-import os
 import re
 import sys
 import threading
 import weakref
 
 from .. import dtypes as _dt
+from .._dump import dump_flags
 from .._gc import gc_paused
 from ..ir import types as T
 from . import fusion
@@ -47,9 +47,6 @@ __all__ = ["Executable", "Specialization", "CallSite", "compile_source", "dump_f
 _COUNTERS: dict = {}
 
 
-def dump_flags():
-    """The GPUJIT_DUMP entries (comma-separated), read when code is generated."""
-    return {f.strip() for f in os.environ.get("GPUJIT_DUMP", "").split(",") if f.strip()}
 
 
 def compile_source(source, filename, namespace, fname):
