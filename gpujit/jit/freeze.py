@@ -22,13 +22,65 @@ def _attribute_value(obj, name):
     return getattr(obj, name)
 
 
+_ALIASING_READS = frozenset({"aten::__getitem__", "prim::ListIndex", "prim::DictIndex",
+                             "prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex",
+                             "aten::values", "aten::items"})
+
+
+def _eval_mode_read(node) -> bool:
+    """An op that writes its running statistics only when training (aten::batch_norm's
+    `Tensor(a!)? running_mean`), called with training off: a frozen module is in eval
+    mode, so `training` is False or `self.training`."""
+    schema = getattr(node.op, "schema", None)
+    names = [a.name for a in schema.arguments] if schema is not None else []
+    if "training" not in names or names.index("training") >= len(node.inputs):
+        return False
+    flag = node.inputs[names.index("training")].node
+    if flag.kind == "prim::GetAttr":
+        return flag.attrs.get("name") == "training"
+    return flag.kind == "prim::Constant" and flag.attrs.get("value") is False
+
+
+def _written_in_graph(value, db) -> bool:
+    """Does the graph write `value` in place (`self.buf.add_(1)`, `self.seen.append(1)`,
+    `self.buf[0] = 1`), directly or through a view or element of it? Such an attribute
+    stays an attribute, as in torch.jit.freeze (folded, every read would be a constant
+    of the value at freezing time, and each write would change a copy)."""
+    from ..passes.alias_analysis import is_mutable_type
+    seen, todo = set(), [value]
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        for use in v.uses:
+            n = use.user
+            if v in db.writes_to(n) and not _eval_mode_read(n):
+                return True
+            if n.kind in ("prim::CallFunction", "prim::CallMethod", "prim::PythonOp"):
+                return True
+            derived = list(n.outputs)
+            if n.kind in ("prim::If", "prim::Loop"):
+                derived += [x for b in n.blocks for x in b.inputs]
+            elif not (n.kind in _ALIASING_READS or n.kind.startswith("prim::")
+                      or (n.op is not None and ({"view", "inplace"} & n.op.tags))):
+                derived = []
+            todo.extend(o for o in derived if is_mutable_type(o.type))
+    return False
+
+
 def _freeze_graph(graph, root, preserved):
     """Replace GetAttr chains from `self` by constants (in place), except attributes that
-    the graph assigns (prim::SetAttr) or that are preserved."""
+    the graph assigns (prim::SetAttr) or writes in place, and those that are preserved."""
     from ..nn.module import Module
     from ..ir import types as T
+    from ..passes.alias_analysis import AliasDb
+    db = AliasDb(graph)
     assigned = {(id(n.inputs[0]), n.attrs["name"]) for n in graph.walk()
                 if n.kind == "prim::SetAttr"}
+    # names of attributes written in place (of any object: coarse, and safe)
+    written = {n.attrs["name"] for n in graph.walk()
+               if n.kind == "prim::GetAttr" and _written_in_graph(n.output, db)}
     objects = {graph.inputs[0]: root}
     for n in list(graph.walk()):
         if n.kind != "prim::GetAttr" or n.inputs[0] not in objects:
@@ -39,7 +91,7 @@ def _freeze_graph(graph, root, preserved):
                 not isinstance(n.output.type, T.NamedTupleType):
             objects[n.output] = value
             continue
-        if name in preserved or (id(n.inputs[0]), name) in assigned or any(
+        if name in preserved or name in written or (id(n.inputs[0]), name) in assigned or any(
                 u.user.kind == "prim::SetAttr" for u in n.inputs[0].uses):
             continue
         from ..tensor import Tensor
@@ -51,6 +103,28 @@ def _freeze_graph(graph, root, preserved):
             c.set_debug_name(n.output.debug_name)
         n.output.replace_all_uses_with(c)
         n.destroy()
+
+
+def _keep_read_attributes(graph, mod, frozen):
+    """Give `frozen` the attributes its graph still reads from `self` (those the code
+    assigns or writes in place, as `self.count += 1` or `self.seen.append(x)`, are not
+    folded). The values are shared with `mod`, as torch.jit.freeze shares them: a tensor
+    or list the frozen module writes is the scripted module's too."""
+    for n in graph.walk():
+        if n.kind != "prim::GetAttr" or n.inputs[0] is not graph.inputs[0]:
+            continue
+        name = n.attrs["name"]
+        if name in frozen.__dict__ or any(name in frozen.__dict__.get(d, {})
+                                          for d in ("_modules", "_buffers")):
+            continue
+        value = _attribute_value(mod, name)
+        if name in mod.__dict__.get("_buffers", {}) and "_buffers" in frozen.__dict__:
+            frozen.__dict__["_buffers"][name] = value       # a buffer stays a buffer
+            continue
+        object.__setattr__(frozen, name, value)
+        attr_t = mod._type.attributes.get(name) if mod._type is not None else None
+        if attr_t is not None:
+            frozen._type.attributes[name] = attr_t
 
 
 def freeze(mod, preserved_attrs=None, optimize_numerics=True):
@@ -90,6 +164,7 @@ def freeze(mod, preserved_attrs=None, optimize_numerics=True):
         g = m.inlined_graph.copy()
         _freeze_graph(g, mod, preserved)
         optimize(g)
+        _keep_read_attributes(g, mod, frozen)
         g.inputs[0].type = frozen._type
         frozen._add_method(name, g)
         frozen._script_methods[name]._defaults = dict(m._defaults)
