@@ -40,3 +40,17 @@ def test_cache_can_be_turned_off(tmp_path):
     env = {"GPUJIT_CACHE_DIR": str(tmp_path), "GPUJIT_CODE_CACHE": "0"}
     assert int(_run(env)[0]) > 500 and int(_run(env)[0]) > 500
     assert _file(str(tmp_path)) == []
+
+
+def test_a_cache_file_that_cannot_be_written_leaves_no_temporary_files(tmp_path):
+    """When the file cannot be replaced (here a folder in its place; a full disk alike)
+    every import compiles, as before, but no longer leaves its ~2 MB temporary file in
+    the cache folder."""
+    env = {"GPUJIT_CACHE_DIR": str(tmp_path)}
+    _run(env)
+    path, = _file(str(tmp_path))
+    os.unlink(path)
+    os.mkdir(path)
+    for _ in range(2):
+        assert int(_run(env)[0]) > 500
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]

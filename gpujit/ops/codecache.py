@@ -73,6 +73,7 @@ def flush():
         return
     _state["codes"] = {k: v for k, v in codes.items() if k in used}
     path = _path()
+    tmp = None
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
@@ -81,4 +82,10 @@ def flush():
         os.replace(tmp, path)
         _state["dirty"] = False
     except OSError:
-        pass                            # a read-only home: compile at every import
+        # a read-only home or a full disk: compile at every import, and leave no
+        # half-written temporary file behind (one per import, ~2 MB each)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
