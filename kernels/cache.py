@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections import namedtuple
@@ -47,33 +48,63 @@ def cache_info() -> CacheInfo:
         return CacheInfo(**_counts)
 
 
+def _root() -> Path:
+    return Path(os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "gpujit"))
+
+
 def cache_dir() -> Path:
     """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels; when that cannot be written
-    (a read-only home), a directory of this user under the system's temporary directory."""
-    root = os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "gpujit")
-    path = Path(root) / "kernels"
+    (a read-only home), a private directory of this user under the system's temporary
+    directory (see _private_fallback)."""
+    path = _root() / "kernels"
     try:
         path.mkdir(parents=True, exist_ok=True)
         if os.access(path, os.W_OK):
             return path
     except OSError:
         pass
-    uid = os.getuid() if hasattr(os, "getuid") else "user"
-    return Path(tempfile.gettempdir()) / f"gpujit-{uid}" / "kernels"
+    return _private_fallback()
+
+
+_fallback: list = []
+
+
+def _private_fallback() -> Path:
+    """<tmp>/gpujit-<uid>/kernels when this user owns <tmp>/gpujit-<uid> and nobody else
+    may write to it, else a new private directory for this process. The cache holds
+    machine code this process loads and runs: a folder another user created (or can write
+    to) in a shared /tmp must not be trusted."""
+    if _fallback:
+        return _fallback[0]
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    base = Path(tempfile.gettempdir()) / f"gpujit-{uid if uid is not None else 'user'}"
+    path = None
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(base)
+        if stat.S_ISDIR(st.st_mode) and (uid is None or st.st_uid == uid) and \
+                not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            path = base / "kernels"
+            path.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        path = None
+    if path is None:
+        path = Path(tempfile.mkdtemp(prefix="gpujit-")) / "kernels"
+    _fallback.append(path)
+    return path
 
 
 def clear_cache(memory=True, disk=False):
-    """Forget compiled kernels (and reset the counters) and/or delete the disk cache."""
+    """Forget compiled kernels (and reset the counters) and/or delete the disk cache (the
+    directory kernels are cached in now: cache_dir())."""
     if memory:
         with _lock:
             _memory.clear()
             for k in _counts:
                 _counts[k] = 0
     if disk:
-        root = os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
-            os.path.expanduser("~"), ".cache", "gpujit")
-        shutil.rmtree(Path(root) / "kernels", ignore_errors=True)
+        shutil.rmtree(cache_dir(), ignore_errors=True)
 
 
 def lookup_or_build(key1, key2, build):
