@@ -650,3 +650,21 @@ def test_too_many_arguments_says_why():
     with pytest.raises(FrontendError) as e:
         compile_function(e_too_many)
     assert "takes 1 positional argument but 2 were given" in str(e.value)
+
+
+def test_scripted_raises_are_jit_errors_and_their_python_class():
+    """torch.jit.Error catches what scripted code raises; so does the class it names."""
+    @gpujit.jit.script
+    def f(x: int):
+        assert x > 0, "neg"
+        if x > 10:
+            raise ValueError("big")
+        return x
+
+    for arg, cls in ((-1, AssertionError), (11, ValueError)):
+        with pytest.raises(gpujit.jit.Error) as info:
+            f(arg)
+        assert isinstance(info.value, cls) and type(info.value).__name__ == cls.__name__
+    with pytest.raises(AssertionError, match="neg"):
+        f(-1)
+    assert f(3) == 3

@@ -393,3 +393,25 @@ def test_copy_across_devices():
     h = gpujit.zeros(2, 3, device="cuda")
     h.copy_(gpujit.ones(2, 3))
     assert h.device.type == "cuda" and h.cpu().tolist() == [[1.0] * 3] * 2
+
+
+def test_resize_in_place_as_torch():
+    """The torch.jit page's `torch.tensor([...]).resize_(1, 3, 1, 1)`: the same number of
+    elements keeps the values; more keeps the old ones first; the tensor object stays."""
+    t = gpujit.tensor([103.939, 116.779, 123.68])
+    r = t.resize_(1, 3, 1, 1)
+    assert r is t and t.shape == (1, 3, 1, 1) and t.is_contiguous()
+    np.testing.assert_allclose(t.numpy().ravel(), [103.939, 116.779, 123.68], rtol=1e-6)
+    p = gpujit.nn.Parameter(gpujit.tensor([1.0, 2.0, 3.0]).resize_([1, 3, 1, 1]))
+    assert p.shape == (1, 3, 1, 1) and p.requires_grad
+    g = gpujit.arange(6).reshape(2, 3).t()               # not contiguous: row-major order
+    g.resize_(6)
+    assert g.tolist() == [0, 3, 1, 4, 2, 5]
+    u = gpujit.arange(4.0)
+    v = u.resize_(2, 3)
+    assert v.shape == (2, 3) and v.reshape(-1)[:4].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert gpujit.zeros(2, 2).resize_as_(gpujit.ones(4)).shape == (4,)
+    with pytest.raises(RuntimeError, match="require grad"):
+        gpujit.zeros(3, requires_grad=True).resize_(4)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        gpujit.zeros(3).resize_(-1)

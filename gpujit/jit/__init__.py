@@ -7,6 +7,7 @@ from .trace import trace, trace_module, TracingCheckError, is_tracing
 from .script import (script, ignore, unused, export, script_method, is_scripting, annotate,
                      Final, Attribute, script_if_tracing, jit_isinstance as isinstance)
 from ..frontend.script.errors import FrontendError
+from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
 from .freeze import freeze, optimize_for_inference
@@ -21,7 +22,7 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs",
            "script", "ignore", "unused", "export", "script_method", "is_scripting",
            "annotate", "Final",
-           "Attribute", "script_if_tracing", "FrontendError", "save", "load", "ArchiveError",
+           "Attribute", "script_if_tracing", "FrontendError", "Error", "save", "load", "ArchiveError",
            "Future", "fork", "wait", "freeze", "optimize_for_inference", "fuser",
            "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled",
            "last_executed_optimized_graph"]

@@ -23,7 +23,7 @@ from ..ir import types as T
 from ..ir.parser import parse_type
 from ..ops.registry import wrap as _wrap
 
-__all__ = ["interpret", "InterpreterError", "exception_for", "callee_graph", "call_inputs",
+__all__ = ["interpret", "InterpreterError", "Error", "exception_for", "callee_graph", "call_inputs",
            "num_to_tensor", "PRIM_HANDLERS", "CONTAINER_OPS", "KeyErrorAt",
            "isinstance_test"]
 
@@ -306,10 +306,32 @@ def _loop(node, env, profile):
     return tuple(carried)
 
 
+class Error(Exception):
+    """An exception raised by scripted code (`raise`, a failed `assert`): torch.jit.Error.
+    What scripted code raises is also an instance of the Python class it names, so
+    `except AssertionError` and `except torch.jit.Error` both catch a failed assert."""
+
+
+Error.__module__ = "gpujit.jit"
+
+
+_RAISED: dict = {}      # builtin exception class -> its subclass that is also an Error
+
+
+def _raised_class(cls):
+    sub = _RAISED.get(cls)
+    if sub is None:
+        sub = type(cls.__name__, (cls, Error), {"__module__": cls.__module__,
+                                                 "__qualname__": cls.__qualname__})
+        sub = _RAISED.setdefault(cls, sub)
+    return sub
+
+
 def exception_for(msg, cls_name=None, where=None):
     """The exception prim::RaiseException raises: the named builtin exception class
-    ('builtins.ValueError' or 'ValueError'), RuntimeError otherwise; `where` (the scripted
-    line, see raise_location) follows the message, as TorchScript's traceback does."""
+    ('builtins.ValueError' or 'ValueError'), RuntimeError otherwise, also a jit Error;
+    `where` (the scripted line, see raise_location) follows the message, as TorchScript's
+    traceback does."""
     cls = RuntimeError
     if isinstance(cls_name, str) and cls_name:
         found = getattr(builtins, cls_name.rsplit(".", 1)[-1], None)
@@ -317,7 +339,14 @@ def exception_for(msg, cls_name=None, where=None):
             cls = found
     if where:
         msg = f"{msg}\n  in scripted code at {where}"
-    return cls(msg)
+    if not issubclass(cls, Exception):      # SystemExit & co. stay what they are
+        return cls(msg)
+    if issubclass(Error, cls):              # raise Exception(...)
+        return Error(msg)
+    try:
+        return _raised_class(cls)(msg)
+    except TypeError:   # a class that cannot be combined or made from a message alone
+        return _raised_class(RuntimeError)(f"{cls.__name__}: {msg}")
 
 
 def raise_location(node):
