@@ -45,3 +45,48 @@ def test_enable_grad_inside_no_grad():
     with torch.no_grad():
         assert s(x).requires_grad == twice(x).requires_grad
     assert torch.is_grad_enabled()
+
+
+class _Scaled(torch.nn.Module):
+    """Tensors that require grad held as plain attributes (not Parameters), one of them in
+    a list of a submodule: eager code records gradients for them."""
+
+    def __init__(self, alpha, ws):
+        super().__init__()
+        self.alpha = alpha
+        self.inner = _Gates(ws)
+
+    def forward(self, x):
+        return torch.tanh(x * self.alpha) + self.inner(x)
+
+
+class _Gates(torch.nn.Module):
+    def __init__(self, ws):
+        super().__init__()
+        self.ws = ws
+
+    def forward(self, x):
+        for w in self.ws:
+            x = torch.sigmoid(x * w)
+        return x
+
+
+def test_tensor_attributes_that_require_grad_record_gradients_on_every_call():
+    # the first call (profiling) recorded gradients, the optimized (fused) calls after it
+    # did not: only parameters and buffers were asked whether they require grad
+    alpha = torch.full((3,), 0.5, requires_grad=True)
+    ws = [torch.full((3,), 1.5, requires_grad=True)]
+    m = torch.jit.script(_Scaled(alpha, ws))
+    x = torch.tensor([[0.1, -0.2, 0.3], [1.0, 2.0, -3.0]])
+    ref_a, ref_w = None, None
+    for _ in range(4):
+        out = m(x)
+        assert out.requires_grad
+        out.sum().backward()
+        if ref_a is None:
+            ref_a, ref_w = alpha.grad.numpy().copy(), ws[0].grad.numpy().copy()
+        np.testing.assert_allclose(alpha.grad.numpy(), ref_a, rtol=1e-6)
+        np.testing.assert_allclose(ws[0].grad.numpy(), ref_w, rtol=1e-6)
+        alpha.grad = ws[0].grad = None
+    with torch.no_grad():
+        assert not m(x).requires_grad

@@ -122,7 +122,8 @@ class _GraphCallable:
     def _run(self, leading, args, kwargs):
         if kwargs or len(leading) + len(args) < self._arity:
             args = self._bind_kwargs(args, kwargs, len(leading))
-        grad = _needs_grad(args, leading[0] if leading else None)
+        grad = _needs_grad(args, leading[0] if leading else None,
+                           self._tensor_attr_paths() if leading else ())
         session = _tracer.current_session()
         if session is not None and not session.paused:
             # called while tracing: compute (recording gradients if needed), then copy the
@@ -203,13 +204,59 @@ class _GraphCallable:
             args = self._bind_kwargs(args, dict(kwargs or {}), len(leading))
         return self._get_executable().graph_for(*leading, *args)
 
+    def _tensor_attr_paths(self):
+        """The attributes of the module (name paths from `self`) that this method, with
+        what it calls, reads and that may hold a Tensor: plain tensor attributes
+        (`self.alpha = torch.zeros(1, requires_grad=True)`), lists of tensors... whose
+        requires_grad decides, as parameters do, whether a call records gradients."""
+        paths = self.__dict__.get("_attr_paths")
+        if paths is None:
+            paths = self._attr_paths = _tensor_attr_paths(self.inlined_graph)
+        return paths
 
-def _needs_grad(args, module):
-    """Would eager code record gradients for this call (grad mode on, and an input or a
-    parameter of the module requires grad)?"""
+
+def _may_hold_tensor(t):
+    if isinstance(t, (T.TensorType, T.AnyType)):
+        return True
+    if isinstance(t, (T.ListType, T.OptionalType, T.SetType)):
+        return _may_hold_tensor(t.elem)
+    if isinstance(t, T.TupleType):
+        return any(_may_hold_tensor(e) for e in t.elems)
+    if isinstance(t, T.DictType):
+        return _may_hold_tensor(t.value)
+    if isinstance(t, T.UnionType):
+        return any(_may_hold_tensor(e) for e in t.types)
+    return False
+
+
+def _tensor_attr_paths(graph):
+    """((name, ...), ...): the prim::GetAttr chains from the graph's module input that
+    end in a value that may hold a Tensor."""
+    if not graph.inputs or not isinstance(graph.inputs[0].type, T.ClassType):
+        return ()
+    chains = {graph.inputs[0]: ()}
+    out = []
+    for n in graph.walk():
+        if n.kind == "prim::GetAttr" and n.inputs[0] in chains:
+            path = chains[n.inputs[0]] + (n.attrs["name"],)
+            if isinstance(n.output.type, T.ClassType):
+                chains[n.output] = path
+            elif _may_hold_tensor(n.output.type) and path not in out:
+                out.append(path)
+    return tuple(out)
+
+
+def _needs_grad(args, module, attr_paths=()):
+    """Would eager code record gradients for this call (grad mode on, and an input, a
+    parameter of the module or a tensor attribute the code reads requires grad)?"""
     if _reg.dispatch_state.autograd is None or not _grad_state.enabled:
         return False
     stack = list(args)
+    for path in attr_paths:
+        v = module
+        for name in path:
+            v = getattr(v, name, None)
+        stack.append(v)
     while stack:
         a = stack.pop()
         if isinstance(a, Tensor):
