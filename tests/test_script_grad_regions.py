@@ -90,3 +90,31 @@ def test_tensor_attributes_that_require_grad_record_gradients_on_every_call():
         alpha.grad = ws[0].grad = None
     with torch.no_grad():
         assert not m(x).requires_grad
+
+
+@torch.jit.script
+class _HC:
+    def __init__(self, h: torch.Tensor, c: torch.Tensor):
+        self.h = h
+        self.c = c
+
+
+def _cell(x: torch.Tensor, s: _HC) -> torch.Tensor:
+    return torch.tanh(x + s.h) * torch.sigmoid(s.c)
+
+
+def test_tensors_in_a_script_class_argument_record_gradients_on_every_call():
+    f = torch.jit.script(_cell)
+    x = torch.tensor([0.5, -1.0, 2.0])
+    h = torch.tensor([0.1, 0.2, 0.3], requires_grad=True)
+    c = torch.tensor([-0.1, 0.0, 1.0], requires_grad=True)
+    grads = []
+    for _ in range(4):
+        out = f(x, _HC(h, c))
+        assert out.requires_grad
+        out.sum().backward()
+        grads.append((h.grad.numpy().copy(), c.grad.numpy().copy()))
+        h.grad = c.grad = None
+    for gh, gc in grads[1:]:
+        np.testing.assert_allclose(gh, grads[0][0], rtol=1e-6)
+        np.testing.assert_allclose(gc, grads[0][1], rtol=1e-6)

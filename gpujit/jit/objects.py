@@ -247,8 +247,9 @@ def _tensor_attr_paths(graph):
 
 
 def _needs_grad(args, module, attr_paths=()):
-    """Would eager code record gradients for this call (grad mode on, and an input, a
-    parameter of the module or a tensor attribute the code reads requires grad)?"""
+    """Would eager code record gradients for this call (grad mode on, and an input (or a
+    tensor in an input's list, tuple, dict or TorchScript-class object), a parameter of the
+    module or a tensor attribute the code reads requires grad)?"""
     if _reg.dispatch_state.autograd is None or not _grad_state.enabled:
         return False
     stack = list(args)
@@ -257,6 +258,7 @@ def _needs_grad(args, module, attr_paths=()):
         for name in path:
             v = getattr(v, name, None)
         stack.append(v)
+    seen = set()
     while stack:
         a = stack.pop()
         if isinstance(a, Tensor):
@@ -266,6 +268,9 @@ def _needs_grad(args, module, attr_paths=()):
             stack.extend(a)
         elif isinstance(a, dict):
             stack.extend(a.values())
+        elif type(a) in _script_classes and id(a) not in seen:
+            seen.add(id(a))         # an object of a TorchScript class: its attributes
+            stack.extend(vars(a).values())
     if isinstance(module, Module):
         return any(p.requires_grad for p in module.parameters()) or any(
             b.requires_grad for b in module.buffers())
@@ -493,3 +498,4 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
 
 
 from ..frontend.script.modules import RecursiveScriptModule  # noqa: E402 (cycle)
+from ..frontend.script.classes import _CLASSES as _script_classes  # noqa: E402 (cycle)
