@@ -374,6 +374,13 @@ def test_analytic_gradients_and_kinks_as_pytorch():
         g, = torch.autograd.grad(fn(x).sum(), [x])
         # 0 on [-lambd, lambd] including its ends; 1 outside (and for NaN)
         assert npy(g).tolist() == [0.0] * 6 + [1.0] * 5
+    # hardswish / hardsigmoid at their kinks +-3: hardswish' is 0 at -3 and 1 at 3,
+    # hardsigmoid' is 0 at both (the open interval (-3, 3) only)
+    x = T(np.array([-4.0, -3.0, 0.0, 3.0, 4.0], np.float32)).requires_grad_()
+    g, = torch.autograd.grad(F.hardswish(x).sum(), [x])
+    assert npy(g).tolist() == [0.0, 0.0, 0.5, 1.0, 1.0]
+    g, = torch.autograd.grad(F.hardsigmoid(x).sum(), [x])
+    np.testing.assert_allclose(npy(g), [0.0, 0.0, 1 / 6, 0.0, 0.0], rtol=1e-6)
     x = T(np.array([-math.inf, -2.0, 0.0, 2.0, math.inf])).requires_grad_()
     g, = torch.autograd.grad(F.logsigmoid(x).sum(), [x])
     np.testing.assert_allclose(npy(g), [1.0, 1 / (1 + math.exp(-2)), 0.5,

@@ -360,7 +360,8 @@ def _hardsigmoid_grad(grad, self):
 
 @_derivative(hardswish)
 def _hardswish_grad(grad, self):
-    return _where(self < -3, 0.0, _where(self <= 3, grad * (self / 3 + 0.5), grad))
+    # hardswish_backward: 0 for x <= -3, x / 3 + 1/2 on (-3, 3), 1 for x >= 3
+    return _where(self <= -3, 0.0, _where(self < 3, grad * (self / 3 + 0.5), grad))
 
 
 @_derivative(threshold)
