@@ -175,6 +175,33 @@ def test_batchnorm2d_train_and_eval():
         m(T(x[0]))
 
 
+def test_batchnorm_training_backward_and_a_module_used_twice():
+    # aten::batch_norm writes its running statistics in place (their version goes up),
+    # and its backward saved them: every training backward raised "modified by an
+    # inplace operation"
+    x = randn(6, 3) * 2 + 1
+    for train in (True, False):
+        m = nn.BatchNorm1d(3)
+        m.train(train)
+        xt = T(x).requires_grad_()
+        y = m(xt)
+        z = m(y * 0.5 + 1.0)              # the same module (and statistics) twice
+        (z * z).sum().backward()
+        # the same computation from primitive ops, eagerly differentiated
+        xr = T(x).requires_grad_()
+        rm, rv = torch.zeros(3), torch.ones(3)
+
+        def bn(v):
+            if not train:
+                return (v - rm) / (rv + 1e-5).sqrt()
+            mu = v.mean(0, keepdim=True)
+            return (v - mu) / (((v - mu) ** 2).mean(0, keepdim=True) + 1e-5).sqrt()
+        zr = bn(bn(xr) * 0.5 + 1.0)
+        (zr * zr).sum().backward()
+        np.testing.assert_allclose(npy(xt.grad), npy(xr.grad), rtol=1e-4, atol=1e-5)
+        assert m.weight.grad is not None and tuple(m.weight.grad.shape) == (3,)
+
+
 def test_batchnorm1d_cumulative_and_no_stats():
     m = nn.BatchNorm1d(4, momentum=None)
     a, b = randn(6, 4), randn(6, 4)

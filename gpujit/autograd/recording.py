@@ -95,7 +95,11 @@ def _record(op, args):
             return result               # integer / bool outputs carry no gradient
         raise RuntimeError(f"the derivative for '{op.name}' is not implemented "
                            f"({op.schema})")
-    # what the derivative reads, saved before an in-place op overwrites self
+    # what the derivative reads, saved before an in-place op overwrites self (or another
+    # argument it writes: batch_norm's running statistics in training)
+    written = {a.name for a in op.schema.arguments if a.type.is_write}
+    if inplace:
+        written.add(names[0])
     pre = {}
     for p in d.params:
         if p in ("result", "needs_grad"):
@@ -105,7 +109,7 @@ def _record(op, args):
             pre[p] = tuple(t._data.shape) if isinstance(t, Tensor) else None
             continue
         v = bound[p]
-        if inplace and p == names[0] and isinstance(v, Tensor):
+        if p in written and isinstance(v, Tensor):
             # the value before the write; recorded when it requires grad (double backward)
             v = (_reg.OPS["aten::clone"].public(v) if _requires(v)
                  else _reg.wrap(v._data.copy(), v._dtype, v._device))
