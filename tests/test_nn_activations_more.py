@@ -417,6 +417,23 @@ def _group_body(g, k=0):
         "with prim::TensorExprGroup_")[0]
 
 
+def elu_tail(x):
+    return F.elu(x, 0.5, False) + F.celu(x, 0.5, False) + F.hardtanh(x, -0.5, 0.5, False)
+
+
+def test_scripted_wrapper_arguments_bind_by_the_wrappers_signature():
+    # F.elu(input, alpha, inplace) matched aten::elu(self, alpha, scale, input_scale)
+    # positionally: `inplace` (False) became `scale`, and nn.ELU's forward returned 0 for
+    # every positive input
+    x = T(np.array([-3.0, -1.0, -0.2, 0.0, 0.5, 2.0], np.float32))
+    f = torch.jit.script(elu_tail)
+    m = torch.jit.script(nn.Sequential(nn.ELU(0.5), nn.Tanh()))
+    for _ in range(3):
+        np.testing.assert_allclose(npy(f(x)), npy(elu_tail(x)), rtol=1e-6)
+        np.testing.assert_allclose(npy(m(x)), npy(torch.tanh(F.elu(x, 0.5))), rtol=1e-6)
+    assert "aten::elu(%x, %" in str(f.graph) and "False" not in str(f.graph)
+
+
 @pytest.mark.parametrize("dt", FLOATS, ids=lambda d: np.dtype(d).name)
 def test_scripted_function_fuses_into_one_group(dt):
     f = torch.jit.script(pointwise_chain)

@@ -236,18 +236,26 @@ _SAME_AS = {("aten::eye", "m"): "n"}
 
 def wrapper_reorders(pyfn, ops, nargs) -> bool:
     """Does the Python wrapper take its first nargs arguments in another order than its op
-    (F.embedding(input, weight) is aten::embedding(weight, indices))? Then the call must
-    be bound by the wrapper's signature, not positionally."""
+    (F.embedding(input, weight) is aten::embedding(weight, indices)), or one that its op
+    does not have where the op has another (F.elu(input, alpha, inplace) is not
+    aten::elu(self, alpha, scale))? Then the call must be bound by the wrapper's
+    signature, not positionally."""
     import inspect
     try:
         params = list(inspect.signature(pyfn).parameters)[:nargs]
     except (TypeError, ValueError):
         return False
+    every = {a.name for op in ops for a in op.schema.arguments}
+    # a parameter no overload has, under its name or an alias (F.elu's `inplace`)
+    foreign = {n for n in params if n not in every and not
+               any(a in every for a in _ALIASES.get(n, ()))}
     for op in ops:
         names = [a.name for a in op.schema.arguments]
         for i, name in enumerate(params):
             target = name if name in names else next(
                 (a for a in _ALIASES.get(name, ()) if a in names), None)
+            if name in foreign and i < len(names):
+                return True
             if target is not None and names.index(target) != i:
                 return True
     return False
