@@ -279,6 +279,25 @@ def test_flatten_unflatten():
         nn.Unflatten(1, (2, 2.0))
 
 
+
+def test_unflatten_and_bilinear_script():
+    # Unflatten's list(self.unflattened_size) (a Tuple) and Bilinear's getattr(F, ...)
+    # did not compile: torch.jit.script of either module raised
+    y = randn(2, 6)
+    u = torch.jit.script(nn.Unflatten(-1, (2, -1)))
+    for _ in range(2):
+        check(u(T(y)), y.reshape(2, 2, 3))
+    with pytest.raises(RuntimeError, match="don't multiply up to the size of dim 1"):
+        torch.jit.script(nn.Unflatten(1, (4, -1)))(T(y))
+    for bias in (True, False):
+        m = nn.Bilinear(3, 4, 2, bias=bias)
+        s = torch.jit.script(m)
+        a, b = T(randn(5, 3)), T(randn(5, 4))
+        for _ in range(2):
+            np.testing.assert_allclose(npy(s(a, b)), npy(m(a, b)), rtol=1e-6)
+        assert tuple(s(T(randn(3)), T(randn(4))).shape) == (2,)
+
+
 # ---------------------------------------------------------------------- activations
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946

@@ -1,6 +1,8 @@
 """Flatten, Unflatten (torch.nn.modules.flatten)."""
 from __future__ import annotations
 
+from typing import List
+
 from ..module import Module
 
 __all__ = ["Flatten", "Unflatten"]
@@ -51,7 +53,9 @@ class Unflatten(Module):
         if not 0 <= dim < max(nd, 1):
             raise IndexError(f"Dimension out of range (expected to be in range of "
                              f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {self.dim})")
-        sizes = list(self.unflattened_size)
+        sizes: List[int] = []
+        for s in self.unflattened_size:       # (a Tuple constant when scripted)
+            sizes.append(s)
         n = input.size(dim)
         known = 1
         for s in sizes:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import gpujit
 
 from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
+from ...tensor import Tensor
 
 __all__ = ["Identity", "Linear", "Bilinear"]
 
@@ -54,8 +56,10 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-def _bilinear(input1, input2, weight, bias):
-    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o]."""
+@F._from_source
+def _bilinear(input1, input2, weight, bias: Optional[Tensor]):
+    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o] (scripted code compiles
+    it from this source)."""
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError(f"bilinear(): input batch dimensions do not match: got "
                            f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
@@ -65,13 +69,13 @@ def _bilinear(input1, input2, weight, bias):
     if input2.size(-1) != weight.size(2):
         raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
                            f"{input2.size(-1)} but expected {weight.size(2)}")
-    lead = tuple(input1.shape[:-1])
+    lead = list(input1.shape[:-1])
     x1 = input1.reshape(-1, input1.size(-1))
     x2 = input2.reshape(-1, input2.size(-1))
     y = gpujit.einsum("bi,oij,bj->bo", x1, weight, x2)
     if bias is not None:
         y = y + bias
-    return y.reshape(lead + (weight.size(0),))
+    return y.reshape(lead + [weight.size(0)])
 
 
 class Bilinear(Module):
@@ -100,9 +104,6 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        fn = getattr(F, "bilinear", None)
-        if fn is not None:
-            return fn(input1, input2, self.weight, self.bias)
         return _bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self):
