@@ -569,3 +569,29 @@ def test_deprecated_script_module_subclass_with_script_methods():
     assert float(m.norm_of(x)) == pytest.approx(float(m.weight.mv(x).abs().sum()), rel=1e-6)
     c = _OldStyleChild()
     assert c.extra == 1.0 and type(c.forward).__name__ == "ScriptMethod"
+
+
+class _Counter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("count", torch.zeros(1))
+        self.register_buffer("ema", torch.zeros(3))
+
+    def forward(self, x):
+        self.count += 1                  # a buffer updated by augmented assignment
+        self.ema *= 0.5
+        self.ema += x.mean(0) * 0.5
+        return torch.tanh(x) + self.count - self.ema
+
+
+def test_augmented_assignment_to_a_tensor_attribute_updates_it_in_place():
+    # `self.count += 1` (Python: in place on the tensor) was refused as an assignment to
+    # the buffer
+    s, e = torch.jit.script(_Counter()), _Counter()
+    x = torch.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]])
+    count = s.count
+    with torch.no_grad():
+        for _ in range(4):
+            _close(s(x), e(x))
+    assert s.count is count and _np(s.count).tolist() == [4.0]
+    _close(s.ema, e.ema)

@@ -393,7 +393,10 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         if isinstance(s.target, (ast.Attribute, ast.Subscript)):   # self.n += 1, d[k] += 1
             cur = self.expr(s.target)
             rhs = self.expr(s.value)
-            v = self.binop(type(s.op), cur, rhs, s, inplace=isinstance(cur.type, T.TensorType))
+            tensor = isinstance(cur.type, T.TensorType)
+            v = self.binop(type(s.op), cur, rhs, s, inplace=tensor)
+            if tensor and isinstance(s.target, ast.Attribute):
+                return      # self.count += 1: updated in place, the attribute is unchanged
             self.assign(s.target, v, s)
             return
         if not isinstance(s.target, ast.Name):
