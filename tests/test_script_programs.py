@@ -349,6 +349,20 @@ def confusion(pred: Tensor, target: Tensor) -> Dict[int, int]:
     return counts
 
 
+def loss_and_stats(x: Tensor) -> Tuple[float, int]:
+    # Tensor.item() is a Scalar: TorchScript converts it where a float is declared
+    return (x.abs().sum().item() + float(x.max()), int((x > 0).sum()))
+
+
+class Stats(NamedTuple):
+    mean: float
+    total: Tuple[float, int]
+
+
+def named_stats(x: Tensor) -> Stats:
+    return Stats(x.mean().item(), (x.sum().item(), 3))
+
+
 def test_metrics():
     logits = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6],
                            [0.3, 0.4, 0.3]])
@@ -356,6 +370,8 @@ def test_metrics():
     check(accuracy, logits, target)
     check(topk_accuracy, logits, target, 2)
     check(confusion, logits.argmax(1), target)
+    check(loss_and_stats, logits)
+    check(named_stats, logits)
 
 
 # ============================================================ losses

@@ -323,6 +323,7 @@ class ClassValueMixin:
                 if f not in defaults:
                     self.error(f"{what}() is missing field '{f}'", node)
                 v = self.constant_value(defaults[f], node)
+            v = self.number_as(v, ft)       # a Scalar (x.item()) for a float / int field
             if not _fits(v.type, ft):
                 self.error(f"field '{f}' of {what} is {describe_type(ft)}, got "
                            f"{describe_type(v.type)}", node)

@@ -523,6 +523,21 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         if isinstance(v.type, T.NumberType) and isinstance(declared, (T.IntType, T.FloatType)):
             name = "Int" if isinstance(declared, T.IntType) else "Float"
             return self.scalar(name, v)
+        if isinstance(v.type, T.TupleType) and isinstance(declared, T.TupleType) and \
+                len(v.type.elems) == len(declared.elems) and any(
+                    _holds_number(e) for e in v.type.elems):
+            # `-> Tuple[float, int]: return (t.sum().item(), n)`: element by element
+            if v.node.kind == "prim::TupleConstruct" and not isinstance(
+                    v.type, T.NamedTupleType):
+                elems = list(v.node.inputs)
+            else:
+                elems = self.emit("prim::TupleUnpack", [v], list(v.type.elems)).outputs
+            elems = [self.number_as(e, d) for e, d in zip(elems, declared.elems)]
+            t = T.TupleType(tuple(e.type for e in elems))
+            out = self.emit("prim::TupleConstruct", elems, [t]).output
+            if v.node.kind == "prim::TupleConstruct" and not v.uses:
+                v.node.destroy()                    # the tuple of Scalars, now unused
+            return out
         return v
 
     def as_declared(self, v, declared):
@@ -662,3 +677,8 @@ def _compile_function(fn, arg_types=None, make_compiler=None) -> Graph:
         raise FrontendError(f"gpujit could not compile this line of '{src.name}' (internal "
                             f"error {type(e).__name__}: {e}; please report it)",
                             c.cur or src.range(src.fdef)) from e
+
+
+def _holds_number(t):
+    return isinstance(t, T.NumberType) or (
+        isinstance(t, T.TupleType) and any(_holds_number(e) for e in t.elems))
