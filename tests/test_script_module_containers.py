@@ -210,3 +210,54 @@ def test_super_calls_the_base_class_method_for_this_module():
     _close(s(x), m(x))
     _close(s(x, 0.5), m(x, 0.5))
     assert "super__Base_forward" in s._script_methods
+
+
+class _Scales(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pl = nn.ParameterList([nn.Parameter(torch.full((2,), 0.5 * (i + 1)))
+                                    for i in range(3)])
+        self.pd = nn.ParameterDict({"a": nn.Parameter(torch.ones(2)),
+                                    "b": nn.Parameter(torch.full((2,), 3.0))})
+
+    def forward(self, x):
+        for p in self.pl:                       # TorchScript iterates a ParameterList
+            x = torch.sigmoid(x * p) + x
+        for i, p in enumerate(self.pl):
+            x = x + p * i
+        for k, p in self.pd.items():
+            x = x * p
+        return x * self.pl[-1] + self.pd["b"] + len(self.pl) + len(self.pd)
+
+
+def test_parameter_list_and_dict_iterate_index_and_train():
+    # `for p in self.params:` over an nn.ParameterList raised "cannot iterate over module"
+    e = _Scales()
+    s = torch.jit.script(e)
+    x = torch.tensor([0.5, -1.0])
+    for _ in range(2):
+        with torch.no_grad():
+            _close(s(x), e(x))
+    s(x).sum().backward()
+    ref = [p.grad.numpy().copy() for p in e.parameters()]
+    e.zero_grad()
+    e(x).sum().backward()
+    for p, g in zip(e.parameters(), ref):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-6)
+    with torch.no_grad():
+        e.pl[0].fill_(2.0)                      # the parameters are read, not copied
+        _close(s(x), e(x))
+
+
+class _VarIndex(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pl = nn.ParameterList([nn.Parameter(torch.ones(2))])
+
+    def forward(self, x, i: int):
+        return x * self.pl[i]
+
+
+def test_parameter_list_variable_index_is_refused():
+    with pytest.raises(FrontendError, match="indexed with a constant int"):
+        torch.jit.script(_VarIndex())

@@ -13,7 +13,8 @@ from ...ir import types as T
 from .calls import describe_type
 from .exprs import unify
 
-__all__ = ["ModuleContainerMixin", "is_container", "is_module_dict", "is_sequential_sm"]
+__all__ = ["ModuleContainerMixin", "is_container", "is_module_dict", "is_sequential_sm",
+           "is_param_container"]
 
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
@@ -22,6 +23,16 @@ def is_container(m) -> bool:
     from ...nn.modules import container as _c
     return isinstance(m, (_c.Sequential, _c.ModuleList, _c.ModuleDict)) or getattr(
         m, "original_name", None) in _CONTAINERS
+
+
+def is_param_container(m) -> bool:
+    """nn.ParameterList / nn.ParameterDict: indexed and iterated like the module
+    containers, their elements the parameters (prim::GetAttr of a Tensor)."""
+    return getattr(m, "original_name", None) in ("ParameterList", "ParameterDict")
+
+
+def _param_names(sm):
+    return [n for n, p in sm._parameters.items() if p is not None]
 
 
 def is_module_dict(m) -> bool:
@@ -44,6 +55,8 @@ class ModuleContainerMixin:
 
     def class_index(self, v, sl, node):
         sm = self.module_of(v, node)
+        if is_param_container(sm):
+            return self.param_index(v, sm, sl)
         if not is_container(sm):
             self.error(f"module '{sm.original_name}' cannot be indexed", node)
         if is_module_dict(sm):
@@ -73,6 +86,8 @@ class ModuleContainerMixin:
         ModuleDict: its keys, as Python; after `.values()` its modules, after `.items()`
         (key, module) pairs that the loop target unpacks)."""
         sm = self.module_of(v, node)
+        if is_param_container(sm):
+            return self.param_elements(v, sm)
         if not is_container(sm):
             self.error(f"cannot iterate over module '{sm.original_name}'", node,
                        hint="iterate over an nn.Sequential, nn.ModuleList or nn.ModuleDict")
@@ -92,6 +107,42 @@ class ModuleContainerMixin:
             return [lambda name=name: self.const(name) for name in sm._modules]
         return [lambda name=name, sub=sub: self.submodule_value(v, sub, name)
                 for name, sub in sm._modules.items() if sub is not None]
+
+    def param_index(self, v, sm, sl):
+        names = _param_names(sm)
+        if sm.original_name == "ParameterDict":
+            key = sl.value if isinstance(sl, ast.Constant) and isinstance(sl.value, str) \
+                else None
+            if key is None or key not in names:
+                self.error(f"a ParameterDict is indexed with one of its keys as a constant "
+                           f"string ({', '.join(map(repr, names)) or 'it has none'})", sl)
+            return self.get_attr(v, key, T.TENSOR)
+        k = self.const_int(sl)
+        if k is None:
+            self.error("a ParameterList is indexed with a constant int in scripted code", sl,
+                       hint="iterate with `for p in self.params:`")
+        if not -len(names) <= k < len(names):
+            self.error(f"index {k} is out of range for a ParameterList of {len(names)} "
+                       f"parameters", sl)
+        return self.get_attr(v, names[k], T.TENSOR)
+
+    def param_elements(self, v, sm):
+        """`for p in self.params:` (and enumerate(), `.items()`, `.values()`, a
+        ParameterDict's keys), unrolled over the parameters."""
+        names = _param_names(sm)
+        view = self.dict_view.get(v)
+
+        def get(name):
+            return self.get_attr(v, name, T.TENSOR)
+        if isinstance(view, tuple):                  # enumerate(self.params, start)
+            return [lambda k=k, name=name: (self.const(view[1] + k), get(name))
+                    for k, name in enumerate(names)]
+        if sm.original_name == "ParameterDict":
+            if view == "items":
+                return [lambda name=name: (self.const(name), get(name)) for name in names]
+            if view != "values":
+                return [lambda name=name: self.const(name) for name in names]
+        return [lambda name=name: get(name) for name in names]
 
     def static_hasattr(self, call):
         """hasattr(<self or a submodule path>, "name") decided at compile time, else None."""
@@ -119,6 +170,9 @@ class ModuleContainerMixin:
         """enumerate(self.layers): the container value, marked so that a for loop over it
         unrolls (index, module) pairs."""
         sm = self.module_of(v, node)
+        if sm.original_name == "ParameterList":
+            self.dict_view[v] = ("enumerate", start)
+            return v
         if not is_container(sm):
             self.error(f"cannot enumerate module '{sm.original_name}'", node,
                        hint="enumerate an nn.Sequential, nn.ModuleList or nn.ModuleDict")

@@ -24,7 +24,8 @@ from ...nn.module import Module
 from .calls import describe_type
 from .compiler import FunctionCompiler, compile_function
 from .module_containers import ModuleContainerMixin, is_container as _is_container, \
-    is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm
+    is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
+    is_param_container
 from .errors import FrontendError
 
 __all__ = ["script_module", "RecursiveScriptModule"]
@@ -451,6 +452,8 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
         if script_class_of(v.type) is not None:
             return super().class_len(v, node)
         sm = self.module_of(v, node)
+        if is_param_container(sm):
+            return self.const(len([p for p in sm._parameters.values() if p is not None]))
         if not _is_container(sm):
             self.error(f"module '{sm.original_name}' has no len()", node)
         return self.const(len(sm._modules))
@@ -458,6 +461,14 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
     # ------------------------------------------------------------------ calls
     def class_method_call(self, v, name, node):
         sm = self.module_of(v, node)
+        if sm.original_name == "ParameterDict" and name in ("keys", "values", "items") and \
+                not node.args:
+            if name == "keys":
+                return self.emit("prim::ListConstruct",
+                                 [self.const(k) for k, p in sm._parameters.items()
+                                  if p is not None], [T.ListType(T.STR)]).output
+            self.dict_view[v] = name
+            return v
         if _is_module_dict(sm) and name in ("keys", "values", "items") and not node.args:
             if name == "keys":
                 return self.emit("prim::ListConstruct", [self.const(k) for k in sm._modules],
