@@ -118,3 +118,50 @@ def test_tensors_in_a_script_class_argument_record_gradients_on_every_call():
     for gh, gc in grads[1:]:
         np.testing.assert_allclose(gh, grads[0][0], rtol=1e-6)
         np.testing.assert_allclose(gc, grads[0][1], rtol=1e-6)
+
+
+def _scaled_if_grad(x, y):
+    z = torch.tanh(x) + y
+    if z.requires_grad:
+        z = z * 2.0
+    return z, x.requires_grad, z.requires_grad
+
+
+class _GradFlags(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(2))
+        self.register_buffer("b", torch.ones(2))
+
+    def forward(self, x):
+        return x * self.w + self.b, self.w.requires_grad, self.b.requires_grad
+
+
+def test_requires_grad_attribute_as_eager_in_every_mode():
+    # `x.requires_grad` did not compile ("a Tensor has no attribute 'requires_grad'")
+    f = torch.jit.script(_scaled_if_grad)
+    x = torch.tensor([0.5, -1.0], requires_grad=True)
+    y = torch.tensor([1.0, 2.0])
+    for _ in range(3):                      # recording: the interpreter
+        z, xr, zr = f(x, y)
+        assert (xr, zr) == (True, True) and z.requires_grad
+        np.testing.assert_allclose(z.detach().numpy(), 2 * (np.tanh([0.5, -1.0]) + [1, 2]),
+                                   rtol=1e-6)
+    with torch.no_grad():
+        for _ in range(3):                  # profiled, then generated (fused) code
+            z, xr, zr = f(x, y)
+            assert (xr, zr) == (True, False) and not z.requires_grad
+            np.testing.assert_allclose(z.numpy(), np.tanh([0.5, -1.0]) + [1, 2], rtol=1e-6)
+    for _ in range(3):
+        assert f(x.detach(), y)[1:] == (False, False)
+    m = torch.jit.script(_GradFlags())
+    with torch.no_grad():
+        for _ in range(3):
+            assert m(x)[1:] == (True, False)
+        m.w.requires_grad_(False)
+        for _ in range(2):
+            assert m(x)[1:] == (False, False)
+    buf = io.BytesIO()
+    torch.jit.save(f, buf)
+    buf.seek(0)
+    assert torch.jit.load(buf)(x, y)[1:] == (True, True)

@@ -652,6 +652,13 @@ def _device(cg, n):
         cg.emit(f"{cg.define(n.output)} = _device_of({x})")
 
 
+def _requires_grad(cg, n):
+    # generated code runs only when no gradient is recorded: a tensor it computes never
+    # requires grad; an input, a parameter or buffer answers for itself
+    o = cg.obj(n.inputs[0])
+    cg.emit(f"{cg.define(n.output)} = {o + '.requires_grad' if o is not None else 'False'}")
+
+
 _PRIM_EMITTERS = {
     "prim::ListConstruct": _list_construct, "prim::TupleConstruct": _tuple_construct,
     "prim::TupleUnpack": _unpack, "prim::ListUnpack": _unpack,
@@ -661,6 +668,7 @@ _PRIM_EMITTERS = {
     "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _alias,
     "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
+    "prim::requires_grad": _requires_grad,
     "prim::TensorExprGroup": fusion.emit_group,
     "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
     "prim::Enter": _region_marker, "prim::Exit": _region_marker,

@@ -432,6 +432,10 @@ def _device(node, env, profile):
     return (env[node.inputs[0]].device,)
 
 
+def _requires_grad(node, env, profile):
+    return (bool(getattr(env[node.inputs[0]], "requires_grad", False)),)
+
+
 # --------------------------------------------------------------------------------------
 # prim::isinstance[types=[...]](%x): which member of a Union (or Optional) x holds at run
 # time. `types` lists the members the test accepts, as graph text (`int`, `Tensor`,
@@ -554,4 +558,5 @@ PRIM_HANDLERS = {
     "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _identity,
     "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
+    "prim::requires_grad": _requires_grad,
 }

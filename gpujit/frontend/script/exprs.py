@@ -467,6 +467,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return self.emit(f"prim::{node.attr}", [v], [t]).output
             if node.attr == "is_cuda":
                 return self.call_op("is_cuda", [v], {}, node, method=True)
+            if node.attr == "requires_grad":
+                return self.emit("prim::requires_grad", [v], [T.BOOL]).output
         if isinstance(v.type, T.DeviceType) and node.attr == "type":
             return self.scalar("device_type", v, node=node)       # x.device.type == "cuda"
         self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "

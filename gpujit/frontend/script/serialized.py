@@ -94,6 +94,7 @@ _RULES = {
     "prim::NumToTensor": (1, _num_to_tensor),
     "prim::dtype": (1, lambda c, a, n: [T.SCALAR_TYPE]),
     "prim::device": (1, lambda c, a, n: [T.DEVICE]),
+    "prim::requires_grad": (1, lambda c, a, n: [T.BOOL]),
 }
 
 
