@@ -39,6 +39,27 @@ def test_leaf_grads_accumulate_and_broadcast_is_summed():
     assert a.grad.shape == (3, 1) and b.grad.shape == (4,)
 
 
+def test_grads_accumulate_in_place_into_the_existing_grad_tensor():
+    # as PyTorch's AccumulateGrad (no create_graph): a reference to p.grad sees later
+    # backwards, and zero_grad(set_to_none=False) zeroes the tensor it holds; a new .grad
+    # tensor was made on every backward, so held references went stale
+    w = f64(3)
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    (w * x).sum().backward()
+    g = w.grad
+    (w * x * 2).sum().backward()
+    assert w.grad is g
+    np.testing.assert_allclose(g.numpy(), [3.0, 6.0, 9.0])
+    opt = torch.optim.SGD([w], lr=0.1)
+    opt.zero_grad(set_to_none=False)
+    (w * x).sum().backward()
+    assert w.grad is g
+    np.testing.assert_allclose(g.numpy(), [1.0, 2.0, 3.0])
+    # with create_graph the sum is a new tensor (it is recorded)
+    (w * w).sum().backward(create_graph=True)
+    assert w.grad is not g and w.grad.requires_grad
+
+
 def test_non_scalar_backward_needs_gradient():
     x = f64(3)
     y = x * 2

@@ -200,6 +200,11 @@ def _accumulate_into(leaf, g):
             # shared (a caller's gradient, a view, or given to another leaf too): copy, so
             # in-place updates of .grad (optimizers, clipping) never reach anything else
             ag.grad = _reg.wrap(g._data.copy(), g._dtype, g._device)
+    elif not grad_mode.state.enabled:
+        # PyTorch's AccumulateGrad: without create_graph the new gradient is added into
+        # .grad in place, so a reference to p.grad (kept by user code, zeroed by
+        # zero_grad(set_to_none=False)) sees every backward
+        ag.grad.add_(g)
     else:
         ag.grad = ag.grad + g
     _handed.add(id(ag.grad._data))
