@@ -434,6 +434,22 @@ def test_scripted_wrapper_arguments_bind_by_the_wrappers_signature():
     assert "aten::elu(%x, %" in str(f.graph) and "False" not in str(f.graph)
 
 
+def dropout_in_place(x, train: bool):
+    y = x * 1.0
+    F.dropout(y, 0.0, train, True)
+    return F.dropout(y, 1.0, train, True)
+
+
+def test_scripted_in_place_dropout_binds_to_dropout_():
+    # F.dropout(x, p, training, True) bound aten::dropout's `input` to dropout_, whose
+    # first argument is `self`: the call did not compile
+    f = torch.jit.script(dropout_in_place)
+    x = T(np.array([1.0, -2.0, 3.0], np.float32))
+    for _ in range(2):
+        assert npy(f(x, True)).tolist() == [0.0, 0.0, 0.0]
+        assert npy(f(x, False)).tolist() == [1.0, -2.0, 3.0]
+
+
 @pytest.mark.parametrize("dt", FLOATS, ids=lambda d: np.dtype(d).name)
 def test_scripted_function_fuses_into_one_group(dt):
     f = torch.jit.script(pointwise_chain)

@@ -74,9 +74,16 @@ class OpCallMixin:
                 kw, inplace = r
                 kw = {k: v if hasattr(v, "node") else self.const(v) for k, v in kw.items()}
                 if inplace:
+                    out_of_place = {op.schema.arguments[0].name for op in
+                                    calls.candidates_for_function(name, functional)
+                                    if op.schema.arguments}
                     ops = calls.candidates_for_method(name + "_")
                     if not ops:
                         self.error(f"gpujit has no in-place '{name}_'", node)
+                    first = ops[0].schema.arguments[0].name
+                    for k in out_of_place - {first}:    # dropout(input, ...): dropout_(self,
+                        if k in kw and first not in kw:  # ...)
+                            kw[first] = kw.pop(k)
                     return self.emit_call(ops, [], kw, node, name + "_")
                 return self.emit_call(ops, [], kw, node, name)
         return self.call_op(name, args, kwargs, node, functional=functional)
