@@ -35,7 +35,8 @@ _BOOKKEEPING_PRIMS = frozenset({
     "prim::Constant", "prim::ListConstruct", "prim::TupleConstruct", "prim::TupleUnpack",
     "prim::ListUnpack", "prim::TupleIndex", "prim::DictConstruct", "prim::GetAttr",
     "prim::SetAttr", "prim::unchecked_cast", "prim::Uninitialized", "prim::If",
-    "prim::Loop", "prim::dtype", "prim::device", "prim::requires_grad", "prim::Enter",
+    "prim::Loop", "prim::dtype", "prim::device", "prim::requires_grad", "prim::data",
+    "prim::grad", "prim::is_leaf", "prim::itemsize", "prim::nbytes", "prim::Enter",
     "prim::Exit",
     "prim::RaiseException", "prim::Print", "prim::RecordFunction"})
 # ops that read a tensor's metadata only (no data, no device work)

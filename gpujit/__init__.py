@@ -11,7 +11,7 @@ from . import dtypes as _dtypes
 from .dtypes import (  # noqa: F401
     dtype, bool, uint8, int8, int16, int32, int64, float16, float32, float64, half, float,
     double, short, int, long, promote_types, result_type, can_cast, get_default_dtype,
-    set_default_dtype, iinfo, finfo,
+    set_default_dtype, iinfo, finfo, layout, strided,
 )
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401

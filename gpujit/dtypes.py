@@ -281,3 +281,20 @@ def _host_converts_like_x86():
 
 
 HOST_X86_CONVERSIONS = _host_converts_like_x86()
+
+
+class layout:
+    """A tensor's memory layout (torch.layout); gpujit tensors are all `strided`."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return "strided" if self.name == "strided" else (layout, (self.name,))
+
+
+strided = layout("strided")

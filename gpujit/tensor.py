@@ -504,11 +504,23 @@ class Tensor:
 
     @property
     def T(self):
-        return self.permute(*range(self._data.ndim - 1, -1, -1))
+        return _registry.OPS["aten::numpy_T"].public(self)
 
     @property
     def mT(self):
-        return self.transpose(-2, -1)
+        return _registry.OPS["aten::mT"].public(self)
+
+    @property
+    def H(self):
+        return _registry.OPS["aten::matrix_H"].public(self)
+
+    @property
+    def mH(self):
+        return _registry.OPS["aten::mH"].public(self)
+
+    @property
+    def layout(self):
+        return _dt.strided
 
     # ---------------------------------------------------------------- DLPack
     def __dlpack__(self, *args, **kwargs):

@@ -9,5 +9,5 @@ from .registry import op, OPS, OVERLOADS, get, dispatch_state  # noqa: F401
 
 FAMILIES = ("scalar_ops", "pointwise", "activation", "compare", "conversion", "views",
             "indexing", "creation", "random", "random_ops", "reduction", "linalg", "shape",
-            "shape_order", "shape_index", "nn", "nn_norm", "nn_loss",
+            "shape_order", "shape_index", "views_strided", "nn", "nn_norm", "nn_loss",
             "aliases")     # (last: it binds other names to the ops declared above)

@@ -659,6 +659,28 @@ def _requires_grad(cg, n):
     cg.emit(f"{cg.define(n.output)} = {o + '.requires_grad' if o is not None else 'False'}")
 
 
+def _data(cg, n):
+    # no gradient is recorded here: x.data is x's array (boxed again where it leaves)
+    cg.names[n.output] = cg.ref(n.inputs[0])
+
+
+def _grad(cg, n):
+    # x.grad of an input, a parameter or buffer (read when the line runs); None for a
+    # tensor the generated code computed
+    o = cg.obj(n.inputs[0])
+    cg.emit(f"{cg.define(n.output)} = {'_unbox(' + o + '.grad)' if o is not None else 'None'}")
+
+
+def _is_leaf(cg, n):
+    # a tensor computed while nothing records is a leaf, as in PyTorch
+    o = cg.obj(n.inputs[0])
+    cg.emit(f"{cg.define(n.output)} = {o + '.is_leaf' if o is not None else 'True'}")
+
+
+def _array_attr(cg, n):
+    cg.emit(f"{cg.define(n.output)} = int({cg.ref(n.inputs[0])}.{n.kind[6:]})")
+
+
 _PRIM_EMITTERS = {
     "prim::ListConstruct": _list_construct, "prim::TupleConstruct": _tuple_construct,
     "prim::TupleUnpack": _unpack, "prim::ListUnpack": _unpack,
@@ -668,7 +690,8 @@ _PRIM_EMITTERS = {
     "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _alias,
     "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
-    "prim::requires_grad": _requires_grad,
+    "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
+    "prim::is_leaf": _is_leaf, "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
     "prim::TensorExprGroup": fusion.emit_group,
     "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
     "prim::Enter": _region_marker, "prim::Exit": _region_marker,

@@ -436,6 +436,26 @@ def _requires_grad(node, env, profile):
     return (bool(getattr(env[node.inputs[0]], "requires_grad", False)),)
 
 
+def _data(node, env, profile):
+    return (env[node.inputs[0]].data,)
+
+
+def _grad(node, env, profile):
+    return (env[node.inputs[0]].grad,)
+
+
+def _is_leaf(node, env, profile):
+    return (env[node.inputs[0]].is_leaf,)
+
+
+def _itemsize(node, env, profile):
+    return (env[node.inputs[0]].itemsize,)
+
+
+def _nbytes(node, env, profile):
+    return (env[node.inputs[0]].nbytes,)
+
+
 # --------------------------------------------------------------------------------------
 # prim::isinstance[types=[...]](%x): which member of a Union (or Optional) x holds at run
 # time. `types` lists the members the test accepts, as graph text (`int`, `Tensor`,
@@ -558,5 +578,6 @@ PRIM_HANDLERS = {
     "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _identity,
     "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
-    "prim::requires_grad": _requires_grad,
+    "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
+    "prim::is_leaf": _is_leaf, "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
 }

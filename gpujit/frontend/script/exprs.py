@@ -130,6 +130,13 @@ class _Scope:
         self.c.scopes.pop()
 
 
+# tensor attributes scripted code reads through a registry op / a prim node (TorchScript's)
+_TENSOR_VIEW_ATTRS = {"ndim": "dim", "T": "numpy_T", "mT": "mT", "H": "matrix_H",
+                      "mH": "mH"}
+_TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.OptionalType(T.TENSOR), "is_leaf": T.BOOL,
+                      "itemsize": T.INT, "nbytes": T.INT}
+
+
 class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, ContainerMixin,
                    ContainerMethodsMixin, ComprehensionMixin, BuiltinMixin, StringMixin):
     """Emitting nodes, the variable environment, and expressions."""
@@ -266,6 +273,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             return self.const(obj, T.SCALAR_TYPE)
         if isinstance(obj, _device):
             return self.const(obj, T.DEVICE)
+        if isinstance(obj, _dt.layout):
+            return self.const(0)          # torch.strided: an int in TorchScript
         if type(obj) in (tuple, list, dict) and obj and _plain_data(obj):
             # a global / closure table (NAMES = ["a", "b"]): its value when compiled
             return self.constant_value(obj, node)
@@ -469,6 +478,14 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return self.call_op("is_cuda", [v], {}, node, method=True)
             if node.attr == "requires_grad":
                 return self.emit("prim::requires_grad", [v], [T.BOOL]).output
+            op = _TENSOR_VIEW_ATTRS.get(node.attr)
+            if op is not None:                          # x.ndim, x.T, x.mT, x.H, x.mH
+                return self.call_op(op, [v], {}, node)
+            t = _TENSOR_PRIM_ATTRS.get(node.attr)
+            if t is not None:             # x.data, x.grad, x.is_leaf, x.itemsize, x.nbytes
+                return self.emit(f"prim::{node.attr}", [v], [t]).output
+            if node.attr == "layout":
+                return self.const(0)      # TorchScript's int for torch.strided, the only one
         if isinstance(v.type, T.DeviceType) and node.attr == "type":
             return self.scalar("device_type", v, node=node)       # x.device.type == "cuda"
         self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "

@@ -95,6 +95,11 @@ _RULES = {
     "prim::dtype": (1, lambda c, a, n: [T.SCALAR_TYPE]),
     "prim::device": (1, lambda c, a, n: [T.DEVICE]),
     "prim::requires_grad": (1, lambda c, a, n: [T.BOOL]),
+    "prim::data": (1, lambda c, a, n: [T.TENSOR]),
+    "prim::grad": (1, lambda c, a, n: [T.OptionalType(T.TENSOR)]),
+    "prim::is_leaf": (1, lambda c, a, n: [T.BOOL]),
+    "prim::itemsize": (1, lambda c, a, n: [T.INT]),
+    "prim::nbytes": (1, lambda c, a, n: [T.INT]),
 }
 
 
