@@ -1,5 +1,9 @@
-"""Transposing views (`x.T`, `x.mT`, `x.H`, `x.mH`, `adjoint`). gpujit has no complex
-dtypes, so the conjugating transposes (`H`, `mH`, `adjoint`) transpose."""
+"""Transposing views (`x.T`, `x.mT`, `x.H`, `x.mH`, `adjoint`) and `as_strided`.
+
+`as_strided` reads its strides and storage offset relative to the tensor's storage (the
+array that owns the memory), as PyTorch does, and returns a view of that storage. gpujit
+has no complex dtypes, so the conjugating transposes (`H`, `mH`, `adjoint`) transpose.
+"""
 from __future__ import annotations
 
 from .meta import TensorMeta
@@ -71,6 +75,66 @@ def adjoint(xp, self):
     return _swap(xp, self)
 
 
+# ------------------------------------------------------------------ as_strided
+def storage_of(a):
+    """(a 1-D view of the storage array a lies in, as a's dtype; a's offset in it, in
+    elements). The storage is the array that owns the memory (NumPy/CuPy `base`)."""
+    import numpy as np
+    root = a
+    while type(getattr(root, "base", None)) is type(a):
+        root = root.base
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        root = a if (a.flags.c_contiguous or a.flags.f_contiguous) else a.copy()
+    flat = root.reshape(-1, order="A")
+    if flat.dtype != a.dtype:                # a reinterpreting view (x.view(dtype))
+        nbytes = flat.size * flat.dtype.itemsize
+        flat = flat.view("u1")[:nbytes - nbytes % a.dtype.itemsize].view(a.dtype)
+    if isinstance(a, np.ndarray):
+        off = a.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
+    else:
+        off = a.data.ptr - flat.data.ptr
+    return flat, off // a.dtype.itemsize
+
+
+def _as_strided_meta(self, size, stride, storage_offset=None):
+    _check_geometry(size, stride, storage_offset)
+    return TensorMeta(self.dtype, tuple(int(s) for s in size), self.device)
+
+
+def _check_geometry(size, stride, storage_offset):
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, "
+                           f"got strides: {list(stride)}")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"as_strided: negative size in {list(size)}")
+    if storage_offset is not None and storage_offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {storage_offset}")
+
+
+@op("aten::as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, "
+    "SymInt? storage_offset=None) -> Tensor(a)", tags=_VIEW, meta=_as_strided_meta)
+def as_strided(xp, self, size, stride, storage_offset=None):
+    """A view of self's storage with the given sizes and strides (in elements), starting
+    storage_offset elements into the storage (default: where self starts)."""
+    size, stride = [int(s) for s in size], [int(s) for s in stride]
+    _check_geometry(size, stride, storage_offset)
+    flat, own = storage_of(self)
+    off = own if storage_offset is None else int(storage_offset)
+    isz = self.dtype.itemsize
+    if all(size):
+        need = off + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+        if need > flat.size:
+            raise RuntimeError(
+                f"setStorage: sizes {size}, strides {stride}, storage offset {off}, and "
+                f"itemsize {isz} requiring a storage size of {need * isz} are out of "
+                f"bounds for storage of size {flat.size * isz}")
+    start = flat[min(off, flat.size):]
+    return xp.lib.stride_tricks.as_strided(start, shape=tuple(size),
+                                           strides=tuple(s * isz for s in stride))
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops
 from .registry import derivative as _derivative  # noqa: E402
@@ -84,3 +148,30 @@ def _numpy_t_grad(grad):
 @_derivative(mT, mH, adjoint, matrix_H)
 def _mt_grad(grad):
     return grad.transpose(-2, -1)
+
+
+@_derivative(as_strided)
+def _as_strided_grad(grad, self, size, stride, storage_offset):
+    """Scatter grad to the storage positions the view read, then gather self's positions
+    (as PyTorch's as_strided_backward for an input that does not overlap itself)."""
+    import gpujit
+    own_off = self.storage_offset()
+    off = own_off if storage_offset is None else storage_offset
+    out_pos = _positions(size, stride, off, grad.device)
+    in_pos = _positions(list(self.shape), list(self.stride()), own_off, grad.device)
+    n = 1 + max(int(out_pos.max().item()) if out_pos.numel() else 0,
+                int(in_pos.max().item()) if in_pos.numel() else 0)
+    store = gpujit.zeros(n, dtype=grad.dtype, device=grad.device)
+    store = store.index_add(0, out_pos, grad.reshape(-1))
+    return store.index_select(0, in_pos).reshape(list(self.shape))
+
+
+def _positions(size, stride, offset, device):
+    """The storage index of every element of a (size, stride, offset) view, flattened."""
+    import gpujit
+    pos = gpujit.full([1] * len(size) or [1], offset, dtype=gpujit.int64, device=device)
+    for d, (n, s) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[d] = n
+        pos = pos + (gpujit.arange(n, device=device) * s).reshape(shape)
+    return pos.reshape(-1) if size else pos.reshape(1)
