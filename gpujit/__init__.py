@@ -31,6 +31,7 @@ _bind(globals(), Tensor, vars(_functional))
 for _fam in _families:
     globals().update(getattr(_fam, "PUBLIC", {}))
 del _fam
+pairwise_distance = _functional.pairwise_distance     # torch.pairwise_distance
 
 from ._tensor_str import set_printoptions, get_printoptions, printoptions  # noqa: E402,F401
 from . import nn, testing, random  # noqa: E402,F401

@@ -9,7 +9,8 @@ from .modules import (  # noqa: F401
     Softplus, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, LogSoftmax, Hardshrink,
     Softshrink, Tanhshrink, Softsign, LogSigmoid, GLU, PReLU, Sequential,
     ModuleList, ModuleDict, ParameterList, ParameterDict, L1Loss, MSELoss, NLLLoss,
-    CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, RNNCell, GRUCell, LSTMCell,
+    CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, RNNCell, GRUCell, LSTMCell, Softmin,
+    PairwiseDistance, CosineSimilarity,
 )
 from . import init, modules  # noqa: F401,E402
 
@@ -24,5 +25,6 @@ __all__ = [  # every name imported above (what a star-import gives)
     "LogSoftmax", "Hardshrink", "Softshrink", "Tanhshrink", "Softsign", "LogSigmoid", "GLU",
     "PReLU", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
-    "RNNCell", "GRUCell", "LSTMCell", "init", "modules", "utils",
+    "RNNCell", "GRUCell", "LSTMCell", "Softmin", "PairwiseDistance", "CosineSimilarity",
+    "init", "modules", "utils",
 ]

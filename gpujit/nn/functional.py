@@ -7,7 +7,9 @@ inplace, max_norm ...) and call registry ops, so the tracer records the ops them
 """
 import contextlib as _contextlib
 import warnings as _warnings
+from typing import Optional
 
+from ..dtypes import dtype as _dtype
 from ..ops.registry import OPS as _OPS
 
 
@@ -190,6 +192,33 @@ def glu(input, dim: int = -1):
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()
+
+
+@_from_source
+def _softmax_dim(ndim: int) -> int:
+    """The dim PyTorch's softmax/softmin pick when none is given (a deprecated call)."""
+    if ndim == 0 or ndim == 1 or ndim == 3:
+        return 0
+    return 1
+
+
+@_from_source
+def softmin(input, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype: Optional[_dtype] = None):
+    """softmax(-input) along dim (computed in dtype when given)."""
+    if dim is None:
+        dim = _softmax_dim(input.dim())
+    return (-input).softmax(dim, dtype=dtype)
+
+
+# ---------------------------------------------------------------------- distances
+
+@_from_source
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    """The p-norm of x1 - x2 + eps over the last dimension (of the broadcast), as
+    torch.pairwise_distance."""
+    nd = x1.dim() if x1.dim() > x2.dim() else x2.dim()
+    return (x1 - x2 + eps).norm(p, nd - 1, keepdim)
 
 
 # ---------------------------------------------------------------------- pooling

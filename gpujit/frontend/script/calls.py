@@ -335,6 +335,16 @@ def compiled_from_source(obj) -> bool:
     return inspect.isfunction(obj) and getattr(obj, "__gpujit_script_source__", False)
 
 
+def _int_coded(t):
+    """A dtype or layout: an int in TorchScript (saved code annotates it `int`)."""
+    return isinstance(t, (T.ScalarTypeType, T.LayoutType))
+
+
+def _opt_int(t):
+    return isinstance(t, T.IntType) or (isinstance(t, T.OptionalType) and
+                                        isinstance(t.elem, T.IntType))
+
+
 class FunctionCallMixin:
     def call_python_function(self, fn, node):
         """A call of a plain Python function: compiled from its own source and signature
@@ -387,7 +397,8 @@ class FunctionCallMixin:
             values = args
         for k, (v, p) in enumerate(zip(values, params)):
             ok = v.type.is_subtype_of(p.type) or (
-                isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType))
+                isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType)) or (
+                _int_coded(v.type) and _opt_int(p.type))
             if not ok:
                 pname = p.debug_name
                 self.error(f"argument {k + 1} ('{pname}') of '{name}' must be "

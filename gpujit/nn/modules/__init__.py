@@ -11,9 +11,10 @@ from .sparse import Embedding  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .activation import (  # noqa: F401
     Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Softplus,
-    Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, LogSoftmax, Hardshrink, Softshrink,
-    Tanhshrink, Softsign, LogSigmoid, GLU, PReLU,
+    Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, Softmin, LogSoftmax, Hardshrink,
+    Softshrink, Tanhshrink, Softsign, LogSigmoid, GLU, PReLU,
 )
+from .distance import PairwiseDistance, CosineSimilarity  # noqa: F401
 from .container import (  # noqa: F401
     Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict,
 )
@@ -27,9 +28,9 @@ __all__ = [  # every name imported above (what a star-import gives)
     "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
     "LayerNorm", "GroupNorm", "Dropout", "Embedding", "Flatten", "Unflatten", "Threshold",
     "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
-    "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
-    "Hardshrink", "Softshrink", "Tanhshrink", "Softsign", "LogSigmoid", "GLU", "PReLU",
+    "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "Softmax", "Softmin",
+    "LogSoftmax", "Hardshrink", "Softshrink", "Tanhshrink", "Softsign", "LogSigmoid", "GLU", "PReLU",
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "RNNCell",
     "GRUCell", "LSTMCell", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
-    "BCEWithLogitsLoss",
+    "BCEWithLogitsLoss", "PairwiseDistance", "CosineSimilarity",
 ]

@@ -9,7 +9,7 @@ from ..parameter import Parameter
 
 __all__ = ["Threshold", "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "ELU", "SELU", "CELU",
            "GELU", "SiLU", "Mish", "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh",
-           "Softmax", "LogSoftmax", "Hardshrink", "Softshrink", "Tanhshrink", "Softsign",
+           "Softmax", "Softmin", "LogSoftmax", "Hardshrink", "Softshrink", "Tanhshrink", "Softsign",
            "LogSigmoid", "GLU", "PReLU"]
 
 
@@ -241,6 +241,25 @@ class Softmax(Module):
 
     def forward(self, input):
         return F.softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmin(Module):
+    __constants__ = ["dim"]
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if not hasattr(self, "dim"):
+            self.dim = None
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"

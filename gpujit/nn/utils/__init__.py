@@ -1,7 +1,8 @@
-"""gpujit.nn.utils: gradient clipping (torch.nn.utils)."""
+"""gpujit.nn.utils: gradient clipping and flat parameter vectors (torch.nn.utils)."""
 from .clip_grad import (  # noqa: F401
     clip_grad_norm_, clip_grad_norm, clip_grad_value_, get_total_norm, clip_grads_with_norm_,
 )
+from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
-           "clip_grads_with_norm_"]
+           "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters"]
