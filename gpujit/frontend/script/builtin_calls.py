@@ -22,13 +22,13 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "int": "int(a number, str or one-element Tensor)",
           "float": "float(a number, str or one-element Tensor)",
           "bool": "bool(a number, container or one-element Tensor)", "str": "str(x)",
-          "list": "list(a list, set, str or dict)", "set": "set(a list of ints, floats, "
+          "list": "list(a list, tuple, set, str or dict)", "set": "set(a list of ints, floats, "
           "bools or strs)", "sorted": "sorted(a list, reverse=False)",
           "print": "print(a, b, ...)", "min": "min(a, b, ...) of numbers, or min(a list)",
           "max": "max(a, b, ...) of numbers, or max(a list)", "abs": "abs(a number or Tensor)",
           "round": "round(x) or round(x, ndigits) of a number",
           "sum": "sum(a list of numbers)", "enumerate": "enumerate(xs) or enumerate(xs, 1)",
-          "zip": "zip(xs, ys, ...) of lists", "isinstance": "isinstance(x, int)",
+          "zip": "zip(xs, ys, ...) of lists or tuples", "isinstance": "isinstance(x, int)",
           "getattr": 'getattr(obj, "name")', "hasattr": 'hasattr(obj, "name")',
           "reversed": "reversed(a list or str)", "any": "any(a list of bools)",
           "all": "all(a list of bools)", "divmod": "divmod(a, b) of numbers",
@@ -121,9 +121,11 @@ class BuiltinMixin:
     def builtin_list(self, args, kw, node):
         if len(args) != 1:
             return None
-        lst = self.as_list(args[0])
+        lst = self.as_list(args[0], "list() of")
         if lst is None:
             return None
+        if isinstance(args[0].type, T.TupleType):
+            return lst                      # a new list already
         return self.emit("aten::list", [lst], [lst.type]).output
 
     def builtin_dict(self, args, kw, node):
@@ -156,7 +158,7 @@ class BuiltinMixin:
         v = args[0]
         if isinstance(v.type, T.SetType):
             return self.emit("aten::copy", [v], [v.type]).output
-        lst = self.as_list(v)
+        lst = self.as_list(v, "set() of")
         return None if lst is None else self.new_set(lst, node)
 
     def builtin_enumerate(self, args, kw, node):
@@ -168,7 +170,7 @@ class BuiltinMixin:
             if start is None:
                 self.error("enumerate() of modules needs an int constant start", node)
             return self.enumerate_modules(args[0], start, node)
-        lst = self.as_list(args[0]) if len(args) in (1, 2) else None
+        lst = self.as_list(args[0], "enumerate() of") if len(args) in (1, 2) else None
         if lst is None or (len(args) == 2 and not isinstance(args[1].type, T.IntType)):
             return None
         start = args[1] if len(args) == 2 else self.const(0)
@@ -177,7 +179,7 @@ class BuiltinMixin:
 
     def builtin_zip(self, args, kw, node):
         """zip(xs, ys, ...) as the list of its tuples."""
-        lists = [self.as_list(a) for a in args]
+        lists = [self.as_list(a, "zip() of") for a in args]
         if not lists or any(lst is None for lst in lists):
             return None
         t = T.ListType(T.TupleType(tuple(lst.type.elem for lst in lists)))

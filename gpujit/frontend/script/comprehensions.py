@@ -106,10 +106,11 @@ class ComprehensionMixin:
             self.index_loop(self.scalar("len", v, node=it), lambda i: self.call_op(
                 "select", [v, self.const(0), i], {}, it), body)
             return
-        lst = self.as_list(v)
+        with self.at(it):
+            lst = self.as_list(v, "a comprehension over")
         if lst is None:
-            self.error(f"a comprehension iterates over a list, dict, set, str, Tensor or "
-                       f"range(...); got {describe_type(v.type)}", it,
+            self.error(f"a comprehension iterates over a list, tuple, dict, set, str, Tensor "
+                       f"or range(...); got {describe_type(v.type)}", it,
                        hint="write a for loop instead")
         self.for_each(lst, body, gen)
 

@@ -120,7 +120,7 @@ class ContainerMethodsMixin:
     def sorted_list(self, seq, reverse, node):
         """sorted(seq, reverse=...) as a new list (ints, floats, bools, strs, or tuples
         led by one)."""
-        lst = self.as_list(seq)
+        lst = self.as_list(seq, "sorted() of")
         if lst is None or not _sortable(lst.type.elem):
             self.error(f"sorting needs a list of ints, floats, bools or strs, got "
                        f"{describe_type(seq.type)}", node,

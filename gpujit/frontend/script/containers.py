@@ -93,13 +93,16 @@ class ContainerMixin:
             block.register_output(self.const(True))
         return node
 
-    def as_list(self, v):
+    def as_list(self, v, tuple_use=None):
         """The list a loop or comprehension iterates for v: a list itself, a dict's keys,
-        a set's elements (in Python's own iteration order), a str's characters; None for
-        other types."""
+        a set's elements (in Python's own iteration order), a str's characters; with
+        tuple_use (what converts it: "list() of", "a comprehension over"...), a tuple whose
+        elements share one type, as TorchScript; None for other types."""
         t = v.type
         if isinstance(t, T.ListType):
             return v
+        if isinstance(t, T.TupleType) and tuple_use is not None:
+            return self.tuple_as_list(v, tuple_use)
         if isinstance(t, T.DictType):
             return self.emit("aten::keys", [v], [T.ListType(t.key)]).output
         if isinstance(t, T.SetType):
@@ -107,6 +110,22 @@ class ContainerMixin:
         if isinstance(t, T.StrType):
             return self.emit("aten::list", [v], [T.ListType(T.STR)]).output
         return None
+
+    def tuple_as_list(self, v, use):
+        """The list of a tuple's elements (`list(t)`, `[f(x) for x in t]`): they must share
+        one type (an empty tuple gives a List[Tensor], as `[]`)."""
+        t = v.type
+        vals = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs if t.elems else []
+        et = T.TENSOR
+        for k, x in enumerate(vals):
+            u = x.type if k == 0 else _unify(et, x.type)
+            if u is None:
+                self.error(f"{use} a tuple needs elements of one type; "
+                           f"{describe_type(t)} mixes {describe_type(et)} and "
+                           f"{describe_type(x.type)}",
+                           hint="iterate it with a for loop (unrolled), or index it")
+            et = u
+        return self.emit("prim::ListConstruct", vals, [T.ListType(general(et))]).output
 
     def starred_unpack(self, target, v):
         """`first, *rest = xs` / `b, *dims = x.shape`: (target, value) pairs, the starred

@@ -1,0 +1,68 @@
+"""Scripted `list(a_tuple)`, comprehensions over a tuple, and zip()/enumerate() of tuples:
+TorchScript accepts them when the tuple's elements share one type (results checked against
+torch 2.13 when written); a tuple that mixes types gets an error naming the construct."""
+from typing import List, Tuple
+
+import pytest
+
+import gpujit as torch
+from gpujit import Tensor
+from gpujit.frontend.script import FrontendError
+
+
+def ints(t: Tuple[int, int, int]):
+    a = list(t)
+    a.append(10)                            # a new list: the tuple is unchanged
+    return a, [x * 2 for x in t], [x for x in t if x > 1], [x + y for x, y in zip(t, t)]
+
+
+def tensors(t: Tuple[Tensor, Tensor]) -> Tensor:
+    xs: List[Tensor] = list(t)
+    xs.append(t[0] * 3.0)
+    return torch.cat([x + 1.0 for x in xs] + [v * float(i) for i, v in enumerate(t)])
+
+
+def nested(t: Tuple[Tuple[int, int], Tuple[int, int]]):
+    return [list(p) for p in t], list(()), {v: v * 2 for v in t[0]}, list((1, 2, 3))
+
+
+def test_list_and_comprehensions_of_tuples():
+    s = torch.jit.script(ints)
+    assert s((1, 2, 3)) == ([1, 2, 3, 10], [2, 4, 6], [2, 3], [2, 4, 6]) == ints((1, 2, 3))
+    st = torch.jit.script(tensors)
+    x, y = torch.tensor([1.0, 2.0]), torch.tensor([5.0])
+    for _ in range(3):                      # profiled, then generated code
+        assert st((x, y)).tolist() == [2.0, 3.0, 6.0, 4.0, 7.0, 0.0, 0.0, 5.0]
+    assert tensors((x, y)).tolist() == st((x, y)).tolist()
+    sn = torch.jit.script(nested)
+    assert sn(((1, 2), (3, 4))) == ([[1, 2], [3, 4]], [], {1: 2, 2: 4}, [1, 2, 3])
+
+
+def mixed_list(t: Tuple[int, float]):
+    return list(t)
+
+
+def mixed_comp(t: Tuple[int, str]):
+    return [x for x in t]
+
+
+@pytest.mark.parametrize("fn,what,line", [
+    (mixed_list, "list() of a tuple needs elements of one type; a Tuple[int, float] mixes "
+                 "an int and a float", "return list(t)"),
+    (mixed_comp, "a comprehension over a tuple needs elements of one type", "[x for x in t]"),
+])
+def test_a_tuple_of_mixed_types_is_a_clear_error(fn, what, line):
+    with pytest.raises(FrontendError) as e:
+        torch.jit.script(fn)
+    assert what in str(e.value) and line in str(e.value)
+
+
+def loop_over_mixed(t: Tuple[int, float]) -> float:
+    s = 0.0
+    for v in t:                             # a for statement still unrolls any tuple
+        s += v
+    return s
+
+
+def test_for_statement_over_a_mixed_tuple_still_unrolls():
+    assert torch.jit.script(loop_over_mixed)((1, 2.5)) == 3.5
