@@ -450,6 +450,35 @@ def test_scripted_in_place_dropout_binds_to_dropout_():
         assert npy(f(x, False)).tolist() == [1.0, -2.0, 3.0]
 
 
+def dropout_input_in_place(x, p: float, train: bool):
+    return F.dropout(x, p, train, True)
+
+
+@pytest.mark.parametrize("scripted", [False, True])
+@pytest.mark.parametrize("train,p", [(True, 0.0), (False, 0.0), (False, 0.5), (False, 1.0)])
+def test_in_place_dropout_that_changes_nothing_is_no_write(scripted, train, p):
+    # dropout_ with p == 0 or not training returns its input untouched (ATen's early
+    # `return input`): it bumped the version anyway (and recorded a node), so backward
+    # through ReLU(inplace=True), which saves its result, failed
+    m = nn.Sequential(nn.Linear(4, 4), nn.ReLU(inplace=True), nn.Dropout(p, inplace=True))
+    m.train(train)
+    if scripted:
+        m = torch.jit.script(m)
+    x = torch.ones(2, 4, requires_grad=True)
+    for _ in range(3):
+        x.grad = None
+        m(x).sum().backward()
+        assert npy(x.grad).shape == (2, 4)
+    f = torch.jit.script(dropout_input_in_place) if scripted else dropout_input_in_place
+    with torch.no_grad():
+        for _ in range(3):      # the compiled code too: no version bump of its input
+            y = torch.ones(3)
+            assert f(y, p, train) is y and y._version == 0
+    z = torch.ones(3)
+    assert F.dropout(z, 0.0, True) is z and F.dropout(z, 0.0, True, True) is z
+    assert z._version == 0
+
+
 @pytest.mark.parametrize("dt", FLOATS, ids=lambda d: np.dtype(d).name)
 def test_scripted_function_fuses_into_one_group(dt):
     f = torch.jit.script(pointwise_chain)

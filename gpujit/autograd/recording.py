@@ -135,8 +135,12 @@ def _record(op, args):
     if "needs_grad" in d.params:
         pre["needs_grad"] = tuple(m is not None and (m[0] != "list" or any(m[1]))
                                   for m in inputs_meta)
+    if inplace and isinstance(args[0], Tensor):
+        version = args[0]._version
     with grad_mode.no_grad():
         result = op.eager(*args)
+    if inplace and isinstance(args[0], Tensor) and args[0]._version == version:
+        return result       # the op left self as it was (dropout_ when not training)
     outs = _as_tuple(result)
     list_output = isinstance(result, tuple) and len(op.schema.returns) == 1
     out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if isinstance(r, Tensor)

@@ -276,7 +276,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zero elements with probability p and scale the rest by 1/(1-p) when training."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training:
+    if not training or p == 0:      # the input itself, untouched (ATen's early return)
         return input
     if inplace:
         return _op("aten::dropout_")(input, p, training)

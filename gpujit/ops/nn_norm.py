@@ -222,11 +222,13 @@ def dropout(xp, input, p, train):
     tags=_NN | {"random", "inplace"}, method=False, dtypes=FLOATS,
     meta=lambda self, p, train: (_dropout_check(p, self), _same(self))[1])
 def dropout_(xp, self, p, train):
-    """In-place dropout."""
+    """In-place dropout; self untouched (its version too) when not training or p == 0."""
     _dropout_check(p, self)
-    if train and p == 1:
+    if not train or p == 0 or self.size == 0:
+        return _reg.UNCHANGED
+    if p == 1:
         self[...] = 0
-    elif train and p != 0 and self.size:
+    else:
         out, keep = _dropout(xp, self, p)
         self[...] = out
         _remember_mask(self, keep)

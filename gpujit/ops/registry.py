@@ -221,6 +221,19 @@ def inplace_dtype_error(op, out_dt, self_dt):
     return _inplace_cast_error(op, out_dt, self_dt)
 
 
+class _Unchanged:
+    __slots__ = ()
+
+    def __repr__(self):
+        return "UNCHANGED"
+
+
+# what an in-place op's impl returns when it leaves self as it was (dropout_ with p == 0 or
+# not training, as ATen's early `return input`): self keeps its version, and autograd
+# records no node for the call
+UNCHANGED = _Unchanged()
+
+
 def finish_inplace(op, self, r, out_dt):
     """Write the out-of-place result r into self (pointwise in-place variants)."""
     sd = self._dtype
@@ -516,7 +529,8 @@ def _gen_generic(op, fname, consts):
                           for a in s.arguments)
     L.append(f"    r = _impl(xp, {call_args})")
     rets = s.returns
-    if s.is_inplace:
+    if s.is_inplace:    # an impl that wrote nothing returns UNCHANGED: no new version
+        L.append(f"    if r is _UNCHANGED: return {names[0]}")
         L.append(f"    {names[0]}._version += 1")
     if len(rets) == 1:
         L.append("    return " + _wrap_ret(rets[0], "r", s, names))
@@ -563,7 +577,8 @@ def _compile(op, src, fname, consts):
               _opdev=_operand_device, _sk=scalar_kind, _cache=op._cache,
               _unwrap_for=unwrap_for, _bcast_err=broadcast_error, _wrap=wrap,
               _wrap_array=wrap_array, _finish_inplace=finish_inplace, _nt=op.namedtuple,
-              _resolve=resolve, _to_dtype=_dt.to_dtype, _NARROW=_NARROW, _wrapi=_wrap_int)
+              _resolve=resolve, _to_dtype=_dt.to_dtype, _NARROW=_NARROW, _wrapi=_wrap_int,
+              _UNCHANGED=UNCHANGED)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

@@ -355,6 +355,7 @@ def _generic(cg, n, op, args):
     call = _call_expr(cg, op, dev, [_Arg(a.name, a.type, a.value, a.expr, a.spec,
                                          consts[a.name]) for a in args], exprs)
     rets, outs = s.returns, n.outputs
+    wrote = None
     if len(outs) == 0:
         cg.emit(call)
     elif len(rets) == 1 and len(outs) == 1:
@@ -362,7 +363,11 @@ def _generic(cg, n, op, args):
         if rt.type.base == "Tensor" and not rt.type.is_list and rt.type.alias and \
                 rt.type.is_write:
             aliased = next((a for a in args if a.type.alias == rt.type.alias), None)
-            cg.emit(call)
+            if s.is_inplace:    # the impl may return UNCHANGED: it wrote nothing
+                wrote = cg.new_var("wrote")
+                cg.emit(f"{wrote} = {call} is not {cg.bind(_reg.UNCHANGED, 'UNCHANGED')}")
+            else:
+                cg.emit(call)
             cg.names[outs[0]] = aliased.expr
             if aliased.value is not None and aliased.value in cg.objs:
                 cg.objs[outs[0]] = cg.objs[aliased.value]
@@ -384,7 +389,7 @@ def _generic(cg, n, op, args):
     if s.is_inplace and args and args[0].value is not None and outs:
         o = cg.obj(args[0].value)
         if o is not None:
-            cg.emit(f"{o}._version += 1")
+            cg.emit(f"if {wrote}: {o}._version += 1" if wrote else f"{o}._version += 1")
             cg.objs.setdefault(outs[0], o)
     return True
 
