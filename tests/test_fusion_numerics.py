@@ -8,6 +8,7 @@ import pytest
 
 import gpujit as torch
 from gpujit import Tensor
+from gpujit.nn import functional as F
 
 INF, NAN = float("inf"), float("nan")
 
@@ -213,3 +214,24 @@ def test_addcmul_of_integers_truncates_a_float_value_first():
     x = torch.tensor([[9], [-2]], dtype=torch.int64)
     y = torch.tensor([[-5, 7]], dtype=torch.int8)
     _same(_calls(addcmul_ints, x, y, 2.7), [[10, 10], [-1, -1]], [[59, 107], [48, 96]])
+
+
+def signed_zero_min_max(x0: Tensor, y0: Tensor):
+    x = x0 * 1.0
+    y = y0 * 1.0
+    return (torch.relu(x), F.relu6(x), F.hardtanh(x, -0.0, 0.0), torch.clamp(x, min=0.0),
+            torch.clamp(x, min=-0.0), torch.clamp(x, max=0.0), torch.clamp_min(x, 0.0),
+            torch.clamp_max(x, -0.0), F.elu(x), F.selu(x), F.celu(x),
+            torch.maximum(x, y), torch.minimum(x, y), torch.fmax(x, y), torch.fmin(x, y))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_min_max_keep_the_first_operand_on_ties_of_signed_zeros(dtype):
+    """PyTorch's maximum/minimum/clamp and relu return self on ties (max(-0., 0.) is -0.),
+    as the fused kernels do; eager (the first call) followed NumPy, which returns either
+    zero by dtype and SIMD lane."""
+    n = 37                                     # past NumPy's SIMD width, with a tail
+    x = torch.tensor(([-0.0, 0.0] * n)[:n], dtype=dtype)
+    y = torch.tensor(([0.0, -0.0] * n)[:n], dtype=dtype)
+    outs = _calls(signed_zero_min_max, x, y)
+    _same(outs, *[x.numpy()] * 15)       # each a zero with x's sign

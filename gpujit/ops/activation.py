@@ -17,6 +17,7 @@ from . import special as _special
 from .meta import TensorMeta as _TensorMeta
 from .pointwise import FLOATS, NO_BOOL, _PW, _f32
 from .registry import op
+from .scalar import tie_first as _tie_first
 
 _ACT = dict(tags=_PW, functional=True, method=False, function=False)
 
@@ -24,8 +25,8 @@ _ACT = dict(tags=_PW, functional=True, method=False, function=False)
 @op("aten::relu(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=NO_BOOL,
     functional=True, scalar="maximum({self}, 0)")
 def relu(xp, self):
-    # maximum propagates NaN as torch.relu does
-    return xp.maximum(self, _zero_of(self.dtype))
+    # maximum propagates NaN as torch.relu does (and keeps -0.)
+    return _tie_first(xp, "maximum", self, _zero_of(self.dtype))
 
 
 _ZEROS: dict = {}
@@ -43,7 +44,7 @@ def _zero_of(np_dtype):
 @op("aten::relu6(Tensor self) -> Tensor", **_ACT, inplace=True, dtypes=NO_BOOL,
     scalar="minimum(maximum({self}, 0), 6)")
 def relu6(xp, self):
-    return xp.minimum(xp.maximum(self, 0), 6)
+    return _tie_first(xp, "minimum", _tie_first(xp, "maximum", self, 0), 6)
 
 
 @op("aten::leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor", **_ACT,
@@ -58,7 +59,7 @@ def leaky_relu(xp, self, negative_slope=0.01):
 def _elu(xp, x, alpha, scale, input_scale):
     x = _f32(x)
     # minimum(): the negative branch never overflows where the positive one is chosen
-    neg = xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale)
+    neg = xp.expm1(_tie_first(xp, "minimum", x, 0) * input_scale) * (alpha * scale)
     return xp.where(x > 0, x * scale, neg)
 
 
@@ -144,7 +145,7 @@ def _int_bounds(a, lo, hi, name):
     inplace=True, dtypes=NO_BOOL, scalar="minimum(maximum({self}, {min_val}), {max_val})")
 def hardtanh(xp, self, min_val=-1, max_val=1):
     lo, hi = _int_bounds(self, min_val, max_val, "hardtanh")
-    return xp.minimum(xp.maximum(self, lo), hi)
+    return _tie_first(xp, "minimum", _tie_first(xp, "maximum", self, lo), hi)
 
 
 @op("aten::hardsigmoid(Tensor self) -> Tensor", **_ACT, inplace=True, dtypes=FLOATS,

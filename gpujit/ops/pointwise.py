@@ -15,6 +15,7 @@ from . import registry as _reg
 from . import special as _special
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op
+from .scalar import tie_first as _tie_first
 
 NO_BOOL = tuple(d for d in _dt.ALL if d is not _dt.bool)
 INTS = (_dt.bool,) + _dt.INTEGRAL_TYPES
@@ -498,9 +499,10 @@ def _clamp(xp, self, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if min is not None:
-        self = xp.maximum(self, min)     # maximum/minimum propagate NaN, as clamp does
+        # maximum/minimum propagate NaN, as clamp does; self on ties (signed zeros)
+        self = _tie_first(xp, "maximum", self, min)
     if max is not None:
-        self = xp.minimum(self, max)
+        self = _tie_first(xp, "minimum", self, max)
     return self
 
 
@@ -535,7 +537,7 @@ def _declare_clamp_bound(name, ufunc, arg):
                              (f"aten::{name}.Tensor(Tensor self, Tensor {arg}) -> Tensor",
                               None)):
         def impl(xp, self, bound):
-            return getattr(xp, ufunc)(self, bound)
+            return _tie_first(xp, ufunc, self, bound)
         impl.__name__ = name
         ops.append(op(schema, tags=_PW, inplace=True, dtypes=NO_BOOL, operands=operands,
                       scalar=f"{ufunc}({{self}}, {{{arg}}})")(impl))
@@ -549,13 +551,13 @@ clamp_max, clamp_max_tensor = _declare_clamp_bound("clamp_max", "minimum", "max"
 @op("aten::maximum(Tensor self, Tensor other) -> Tensor", tags=_PW,
     scalar="maximum({self}, {other})")
 def maximum(xp, self, other):
-    return xp.maximum(self, other)      # NaN-propagating, as torch.maximum
+    return _tie_first(xp, "maximum", self, other)      # NaN-propagating, as torch.maximum
 
 
 @op("aten::minimum(Tensor self, Tensor other) -> Tensor", tags=_PW,
     scalar="minimum({self}, {other})")
 def minimum(xp, self, other):
-    return xp.minimum(self, other)
+    return _tie_first(xp, "minimum", self, other)
 
 
 # ------------------------------------------------------------------ comparisons, tests
@@ -634,7 +636,7 @@ def _nan_ignoring(name, ufunc, extreme):
         scalar=f"where(isnan({{self}}), {{other}}, where(isnan({{other}}), {{self}}, "
                f"{extreme}({{self}}, {{other}})))")
     def impl(xp, self, other):
-        return getattr(xp, ufunc)(self, other)
+        return _tie_first(xp, ufunc, self, other)
     impl.__name__ = name
     return impl
 

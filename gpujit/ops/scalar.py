@@ -30,6 +30,23 @@ def _special_fn(name):
     return fn
 
 
+def tie_first(xp, name, a, b):
+    """xp.<name>(a, b) for name in maximum, minimum, fmax, fmin, returning a on ties, as
+    PyTorch and the fused kernels do (maximum(-0., 0.) is -0.): NumPy returns either zero,
+    by dtype and by SIMD lane."""
+    r = getattr(xp, name)(a, b)
+    if r.dtype.kind != "f":
+        return r
+    return xp.where(a == b, a, r)
+
+
+def _tie_first_np(name):
+    def fn(a, b):
+        return tie_first(np, name, a, b)
+    fn.__name__ = name
+    return fn
+
+
 def _ifnone(x, default):
     return default if x is None else x
 
@@ -46,8 +63,8 @@ FUNCTIONS = {
     "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "round": np.rint,
     "fabs": np.abs, "abs": np.abs, "pow": np.power, "fmod": np.fmod, "copysign": np.copysign,
     "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
-    "minimum": np.minimum, "maximum": np.maximum,   # NaN-propagating, as torch
-    "fmin": np.fmin, "fmax": np.fmax,
+    # NaN-propagating, as torch; the first operand on ties (signed zeros)
+    **{n: _tie_first_np(n) for n in ("minimum", "maximum", "fmin", "fmax")},
     "where": _where,
     # ifnone(c, d): an optional constant argument (clamp's min, logit's eps, ...) with its
     # default; the fuser resolves it when it substitutes the constants
