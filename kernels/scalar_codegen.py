@@ -157,6 +157,9 @@ def _expression(op, args, ct):
             and ct.category == _dt.FLOATING and args["rounding_mode"][0].const == "trunc"):
         # floats: trunc(a / b), as eager (the integer form's a // b gives nan for inf / b)
         return "trunc({self} / {other})"
+    if base.name == "aten::logit" and ct is not None:
+        from gpujit.ops.pointwise import logit_expression
+        return logit_expression(ct)         # eps and 1 - eps rounded to ct, as eager
     return op.scalar
 
 

@@ -235,3 +235,24 @@ def test_min_max_keep_the_first_operand_on_ties_of_signed_zeros(dtype):
     y = torch.tensor(([0.0, -0.0] * n)[:n], dtype=dtype)
     outs = _calls(signed_zero_min_max, x, y)
     _same(outs, *[x.numpy()] * 15)       # each a zero with x's sign
+
+
+def logit_small_eps(x: Tensor):
+    return torch.logit(x * 1.0, 1e-6) * 1.0
+
+
+def logit_large_eps(x: Tensor):
+    return torch.logit(x * 1.0, 0.7) * 1.0
+
+
+def test_logit_bounds_are_rounded_to_the_tensors_dtype():
+    """PyTorch clamps to lo = eps and hi = 1 - lo in the tensor's dtype: in float16 1 - 1e-6
+    is 1, so logit(1.) is inf (float32 bounds gave 13.8), and eps itself rounds up to
+    1.013e-6; with eps > 0.5 (lo > hi) an input below lo becomes lo."""
+    x = torch.tensor([0.0, 1.0, 0.5, float("nan")], dtype=torch.float16)
+    lo = float(np.log(np.float32(np.float16(1e-6))))
+    _same(_calls(logit_small_eps, x), np.array([lo, INF, 0.0, NAN], np.float16))
+    y = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    hi = 1 - 0.7
+    _same(_calls(logit_large_eps, y), [np.log(0.7 / (1 - 0.7)), np.log(hi / (1 - hi))])
+

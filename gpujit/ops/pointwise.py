@@ -441,15 +441,33 @@ def _tensor_polygamma(self, n):
 
 # eps=None is PyTorch's eps=-1: no clamping. Clamping to [e, 1-e] with any e < 0 changes
 # only inputs outside [0, 1], whose logit is NaN either way, so one expression covers both.
-_LOGIT_Z = "minimum(maximum({self}, ifnone({eps}, -1)), 1 - ifnone({eps}, -1))"
+# PyTorch clamps as x < lo ? lo : (x > hi ? hi : x) (eps > 0.5: lo > hi), with lo = eps and
+# hi = 1 - lo in the computation dtype: float16 rounds 1 - 1e-6 to 1, so logit(1.) is inf.
+# CAST rounds to that dtype; the kernels (scalar_codegen._expression) name it, float64 needs
+# none.
+_LOGIT_LO = "CAST(ifnone({eps}, -1))"
+_LOGIT_HI = f"CAST(1 - {_LOGIT_LO})"
+_LOGIT_Z = (f"where({{self}} < {_LOGIT_LO}, {_LOGIT_LO}, "
+            f"where({{self}} > {_LOGIT_HI}, {_LOGIT_HI}, {{self}}))")
+_LOGIT = f"log({_LOGIT_Z} / (1 - {_LOGIT_Z}))"
+
+
+def logit_expression(ct):
+    """logit's scalar expression computing in dtype ct (its bounds rounded to ct)."""
+    cast = f"cast_{ct.name}" if ct in (_dt.float16, _dt.float32) else ""
+    return _LOGIT.replace("CAST", cast)
 
 
 @op("aten::logit(Tensor self, float? eps=None) -> Tensor", tags=_PW, inplace=True,
-    promote="float", scalar=f"log({_LOGIT_Z} / (1 - {_LOGIT_Z}))")
+    promote="float", scalar=_LOGIT.replace("CAST", ""))
 def logit(xp, self, eps=None):
     x = _f32(self)
     if eps is not None and eps >= 0:
-        x = xp.clip(x, eps, 1 - eps)
+        t = self.dtype.type
+        lo = t(eps)
+        with _np.errstate(all="ignore"):
+            hi = t(1) - lo              # rounded in self's dtype, as PyTorch's
+        x = xp.where(x < lo, lo, xp.where(x > hi, hi, x))
     return xp.log(x / (1 - x))
 
 
