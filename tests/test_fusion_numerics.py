@@ -256,3 +256,15 @@ def test_logit_bounds_are_rounded_to_the_tensors_dtype():
     hi = 1 - 0.7
     _same(_calls(logit_large_eps, y), [np.log(0.7 / (1 - 0.7)), np.log(hi / (1 - hi))])
 
+
+def ldexp_of(x: Tensor, e: Tensor):
+    return torch.ldexp(x * 1.0, e * 1.0) * 1.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_ldexp_with_an_infinite_exponent(dtype):
+    """x * 2 ** inf is +-inf (NaN for 0), x * 2 ** -inf is +-0 (NaN for inf), as PyTorch;
+    the two-halves scaling gave NaN (inf - inf) for every x."""
+    x = torch.tensor([1.0, 0.0, -2.0, INF, 3.0, 0.0, -1.0], dtype=dtype)
+    e = torch.tensor([INF, INF, INF, -INF, -INF, -INF, -INF], dtype=dtype)
+    _same(_calls(ldexp_of, x, e), [INF, NAN, -INF, NAN, 0.0, 0.0, -0.0])

@@ -748,15 +748,18 @@ def nextafter(xp, self, other):
 
 
 @op("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
-    promote="float", scalar="{self} * exp2(trunc({other} * 0.5)) * exp2({other} - "
-                            "trunc({other} * 0.5))")
+    promote="float", scalar="{self} * exp2(trunc({other} * 0.5)) * exp2(where("
+                            "isinf({other}), {other}, {other} - trunc({other} * 0.5)))")
 def ldexp(xp, self, other):
     """self * 2 ** other, scaled in two halves so that 2 ** other does not overflow where
     the product does not (exact for integer exponents, as PyTorch's ldexp with an integer
-    tensor: 1e-30 * 2 ** 130 is finite); float16 computes in float32."""
+    tensor: 1e-30 * 2 ** 130 is finite); float16 computes in float32. An infinite exponent
+    scales by inf (or 0) in both halves (inf - inf would be NaN)."""
     s, o = _f32(self), _f32(other)
     h = xp.trunc(o * 0.5)
-    return s * xp.exp2(h) * xp.exp2(o - h)
+    with _np.errstate(invalid="ignore"):
+        rest = xp.where(xp.isinf(o), o, o - h)
+    return s * xp.exp2(h) * xp.exp2(rest)
 
 
 def _float_power_types(ct):
