@@ -186,3 +186,33 @@ def test_comparison_and_logical_results_are_bool():
         for op in (G.eq, G.ne, G.lt, G.le, G.gt, G.ge, G.logical_and, G.logical_xor):
             assert op(a, b).dtype is G.bool
     assert G.isnan(t("i32")).dtype is G.bool and not G.isnan(t("i32")).any()
+
+
+def _bool_ops(b, c, i, x):
+    b = b & b
+    return (G.isposinf(b), G.isneginf(b), G.signbit(b), G.fmax(b, c), G.fmin(b, c),
+            G.heaviside(b, c), G.clamp_min(b, c), G.clamp_max(b, c), G.clamp(b, min=c),
+            G.clamp(b, max=c), G.clamp_min(x, c), G.fmax(b, i))
+
+
+def test_bool_tensors_in_float_tests_fmax_heaviside_and_tensor_bounded_clamps():
+    # PyTorch takes bool here (a bool result for bool operands); eager refused them
+    b, c = G.tensor([True, False, True, False]), G.tensor([False, False, True, True])
+    i, x = G.tensor([1, 0, -2, 5]), G.tensor([0.5, -1.0, 0.0, 2.0])
+    want = [([False] * 4, G.bool)] * 3 + [
+        ([True, False, True, True], G.bool), ([False, False, True, False], G.bool),
+        ([True, False, True, True], G.bool), ([True, False, True, True], G.bool),
+        ([False, False, True, False], G.bool), ([True, False, True, True], G.bool),
+        ([False, False, True, False], G.bool), ([0.5, 0.0, 1.0, 2.0], G.float32),
+        ([1, 0, 1, 5], G.int64)]
+    f = G.jit.script(_bool_ops)
+    for got in [_bool_ops(b, c, i, x)] + [f(b, c, i, x) for _ in range(3)]:
+        assert [(t.tolist(), t.dtype) for t in got] == want
+    d = b.clone()
+    d.clamp_min_(c)
+    assert d.tolist() == [True, False, True, True]
+    # a Python-number bound, or both bounds, stay refused for bool (as PyTorch)
+    for call in (lambda: G.clamp_max(b, True), lambda: G.clamp(b, c, c),
+                 lambda: G.clip(b, c, c)):
+        with pytest.raises(RuntimeError, match="bool"):
+            call()

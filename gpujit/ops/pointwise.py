@@ -513,9 +513,13 @@ def frac(xp, self):
 
 # ------------------------------------------------------------------ clamping, min/max
 
-def _clamp(xp, self, min=None, max=None):
+def _clamp(xp, self, min=None, max=None, name="clamp"):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if self.dtype == bool and min is not None and max is not None:
+        # (bool clamps with one tensor bound, which PyTorch runs as clamp_min/clamp_max)
+        raise _reg.UnsupportedDtypeError(f"{name} does not support dtype bool with both "
+                                         f"bounds (one bound only)")
     if min is not None:
         # maximum/minimum propagate NaN, as clamp does; self on ties (signed zeros)
         self = _tie_first(xp, "maximum", self, min)
@@ -537,10 +541,12 @@ def _declare_clamp(name):
             (f"aten::{name}.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor",
              None)):
         def impl(xp, self, min=None, max=None):
-            return _clamp(xp, self, min, max)
+            return _clamp(xp, self, min, max, name)
         impl.__name__ = name
-        ops.append(op(schema, tags=_PW, inplace=True, dtypes=NO_BOOL, operands=operands,
-                      scalar=_CLAMP)(impl))
+        # bool: with tensor bounds only (PyTorch's clamp_min/clamp_max.Tensor take bool;
+        # a Python number bound, clamp's Scalar overload, does not)
+        ops.append(op(schema, tags=_PW, inplace=True, operands=operands, scalar=_CLAMP,
+                      dtypes=NO_BOOL if operands else _dt.ALL)(impl))
     return ops
 
 
@@ -557,7 +563,8 @@ def _declare_clamp_bound(name, ufunc, arg):
         def impl(xp, self, bound):
             return _tie_first(xp, ufunc, self, bound)
         impl.__name__ = name
-        ops.append(op(schema, tags=_PW, inplace=True, dtypes=NO_BOOL, operands=operands,
+        ops.append(op(schema, tags=_PW, inplace=True, operands=operands,
+                      dtypes=NO_BOOL if operands else _dt.ALL,     # bool: tensor bound only
                       scalar=f"{ufunc}({{self}}, {{{arg}}})")(impl))
     return ops
 
@@ -616,9 +623,9 @@ isfinite = _float_test("isfinite", True)
 
 def _signed_inf_test(name, sign):
     @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, promote="compare",
-        dtypes=NO_BOOL, scalar=f"isinf({{self}}) & ({{self}} {'>' if sign > 0 else '<'} 0)")
+        scalar=f"isinf({{self}}) & ({{self}} {'>' if sign > 0 else '<'} 0)")
     def impl(xp, self):
-        if self.dtype.kind in "iu":
+        if self.dtype.kind in "biu":
             return xp.zeros(self.shape, dtype=bool)
         return xp.isinf(self) & ((self > 0) if sign > 0 else (self < 0))
     impl.__name__ = name
@@ -629,9 +636,11 @@ isposinf = _signed_inf_test("isposinf", 1)
 isneginf = _signed_inf_test("isneginf", -1)
 
 
-@op("aten::signbit(Tensor self) -> Tensor", tags=_PW, promote="compare", dtypes=NO_BOOL,
+@op("aten::signbit(Tensor self) -> Tensor", tags=_PW, promote="compare",
     scalar="copysign(1.0, {self}) < 0")
 def signbit(xp, self):
+    if self.dtype == bool:
+        return xp.zeros(self.shape, dtype=bool)
     return xp.signbit(self)
 
 
@@ -650,7 +659,7 @@ def rad2deg(xp, self):
 
 
 def _nan_ignoring(name, ufunc, extreme):
-    @op(f"aten::{name}(Tensor self, Tensor other) -> Tensor", tags=_PW, dtypes=NO_BOOL,
+    @op(f"aten::{name}(Tensor self, Tensor other) -> Tensor", tags=_PW,
         scalar=f"where(isnan({{self}}), {{other}}, where(isnan({{other}}), {{self}}, "
                f"{extreme}({{self}}, {{other}})))")
     def impl(xp, self, other):
@@ -787,7 +796,7 @@ def sinc(xp, self):
         return xp.where(self == 0, 1, xp.sin(t) / t).astype(self.dtype)
 
 
-@op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW, dtypes=NO_BOOL,
+@op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW,
     scalar="where({self} == 0, {values}, where({self} > 0, 1, 0))")
 def heaviside(xp, self, values):
     return xp.where(xp.asarray(self == 0), values, xp.where(xp.asarray(self > 0), 1, 0)).astype(
