@@ -477,6 +477,9 @@ def test_in_place_dropout_that_changes_nothing_is_no_write(scripted, train, p):
     z = torch.ones(3)
     assert F.dropout(z, 0.0, True) is z and F.dropout(z, 0.0, True, True) is z
     assert z._version == 0
+    leaf = torch.ones(3, requires_grad=True)    # no write: no in-place-on-a-leaf error
+    for _ in range(3):
+        assert f(leaf, p, train) is leaf and leaf._version == 0
 
 
 @pytest.mark.parametrize("dt", FLOATS, ids=lambda d: np.dtype(d).name)

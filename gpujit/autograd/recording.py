@@ -69,6 +69,8 @@ def _record(op, args):
                                            op.schema.arguments[0].type.is_write)
     names = [a.name for a in op.schema.arguments]
     bound = dict(zip(names, args))
+    if inplace and op.unchanged_when is not None and op.unchanged_when(*args):
+        return _no_grad_result(op, args)    # no write (dropout_ when not training)
     if inplace:
         target = args[0]
         if isinstance(target, Tensor) and _requires(target) and target._ag.grad_fn is None:

@@ -224,7 +224,7 @@ def dropout(xp, input, p, train):
 def dropout_(xp, self, p, train):
     """In-place dropout; self untouched (its version too) when not training or p == 0."""
     _dropout_check(p, self)
-    if not train or p == 0 or self.size == 0:
+    if _dropout_unchanged(self, p, train) or self.size == 0:
         return _reg.UNCHANGED
     if p == 1:
         self[...] = 0
@@ -233,6 +233,13 @@ def dropout_(xp, self, p, train):
         self[...] = out
         _remember_mask(self, keep)
     return self
+
+
+def _dropout_unchanged(self, p, train):
+    return not train or p == 0
+
+
+dropout_.op.unchanged_when = _dropout_unchanged
 
 
 # ---------------------------------------------------------------------- embedding

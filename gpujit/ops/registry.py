@@ -295,6 +295,9 @@ class OpDef:
         # cross_device: the other tensors move to the first one's device (copy_), instead
         # of the same-device check every other op makes
         self.cross_device = cross_device
+        # unchanged_when(*args): an in-place op's test that the call leaves self as it is
+        # (its impl then returns UNCHANGED); autograd skips its in-place checks for it
+        self.unchanged_when = None
         self.name = schema.qualified_name
         self.impl = impl
         unknown = set(tags) - TAGS
