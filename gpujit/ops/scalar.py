@@ -37,7 +37,12 @@ def tie_first(xp, name, a, b):
     r = getattr(xp, name)(a, b)
     if r.dtype.kind != "f":
         return r
-    return xp.where(a == b, a, r)
+    if xp is np and not (r == 0).any():
+        return r        # no zero, no tie of signed zeros (the common case, one pass)
+    wrong = (a == b) & (xp.signbit(a) != xp.signbit(r))    # a tie of zeros, b's sign
+    if xp is np and not wrong.any():
+        return r
+    return xp.where(wrong, a, r)
 
 
 def _tie_first_np(name):
