@@ -400,3 +400,27 @@ def test_torch_C_fusion_switches():
         assert C._get_graph_executor_optimize() is False
     finally:
         C._set_graph_executor_optimize(True)
+
+
+def test_tuple_assignments_do_not_split_a_group():
+    """`x, y = a * 2, b * 3` builds and unpacks a tuple: its elements feed the next ops
+    directly, so one group computes everything (as TorchScript's tuple lowering); a tuple
+    that is also returned stays, with its elements from the group."""
+    @torch.jit.script
+    def f(a, b):
+        x, y = a * 2.0, b * 3.0
+        t = (x - y, a)
+        return (t[0] + t[1]).sigmoid() * x, t
+
+    a = torch.tensor(np.linspace(-1, 1, 16, dtype=np.float32))
+    b = torch.tensor(np.linspace(2, 0, 16, dtype=np.float32))
+    for _ in range(3):
+        out, t = f(a, b)
+    g = str(f.graph_for(a, b))
+    assert g.count("prim::TensorExprGroup_0(") == 1 and "TupleUnpack" not in g
+    an, bn = a.numpy(), b.numpy()
+    x, y = an * 2, bn * 3
+    np.testing.assert_allclose(out.numpy(), 1 / (1 + np.exp(-(x - y + an))) * x, rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(t[0].numpy(), x - y, rtol=1e-5, atol=1e-6)
+    assert t[1] is a or np.array_equal(t[1].numpy(), an)

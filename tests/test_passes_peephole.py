@@ -140,6 +140,33 @@ CASES = {
           %g : Tensor = aten::t(%f)
           return (%e, %g)
         """), None),
+    # a tuple built and taken apart at once leaves its elements (what `x, y = a, b` and
+    # `t[1]` compile to); the construct stays for its other use, DCE's to remove
+    "tuple_unpack_and_index": (ir("""
+        graph(%a : Tensor,
+              %b : Tensor):
+          %1 : int = prim::Constant[value=1]()
+          %t : (Tensor, Tensor) = prim::TupleConstruct(%a, %b)
+          %x : Tensor, %y : Tensor = prim::TupleUnpack(%t)
+          %z : Tensor = prim::TupleIndex(%t, %1)
+          %r : Tensor = aten::add(%x, %y, %1)
+          %s : Tensor = aten::mul(%r, %z)
+          return (%s, %t)
+        """), ir("""
+        graph(%a : Tensor,
+              %b : Tensor):
+          %1 : int = prim::Constant[value=1]()
+          %t : (Tensor, Tensor) = prim::TupleConstruct(%a, %b)
+          %r : Tensor = aten::add(%a, %b, %1)
+          %s : Tensor = aten::mul(%r, %b)
+          return (%s, %t)
+        """)),
+    # a tuple from elsewhere (an input) is left alone
+    "tuple_input_stays": (ir("""
+        graph(%t : (Tensor, Tensor)):
+          %x : Tensor, %y : Tensor = prim::TupleUnpack(%t)
+          return (%x, %y)
+        """), None),
 }
 
 GRAPHS = [text for pair in CASES.values() for text in pair if text is not None]

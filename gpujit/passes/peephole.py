@@ -8,6 +8,10 @@
   returns self then, so this is exact).
 - `aten::t(aten::t(x))` -> x for x of known rank <= 2 (t of a 3-d tensor is an error,
   which must stay).
+- `prim::TupleUnpack(prim::TupleConstruct(a, b, ...))` -> a, b, ... and
+  `prim::TupleIndex(prim::TupleConstruct(...), i)` -> element i of a constant i (tuples are
+  immutable): `x, y = a * 2, b * 3` leaves no tuple between the ops, which would stop
+  fusion, as TorchScript's tuple lowering.
 
 The rewritten node is removed; what it read is left to DCE. (`x + 0` -> x differs from
 the addition only at x = -0.0, where the sum is +0.0; TorchScript makes the same rewrite.)
@@ -27,11 +31,32 @@ def peephole_optimize(graph) -> None:
     for node in list(graph.walk()):
         if node.owning_block is None:
             continue
+        elements = _tuple_elements(node)
+        if elements is not None:
+            for out, v in zip(node.outputs, elements):
+                out.replace_all_uses_with(v)
+            node.destroy()
+            continue
         same = _rewrite(node)
         if same is None:
             continue
         node.output.replace_all_uses_with(same)
         node.destroy()
+
+
+def _tuple_elements(node):
+    """The values a TupleUnpack / TupleIndex of a TupleConstruct gives, or None."""
+    if node.kind not in ("prim::TupleUnpack", "prim::TupleIndex") or not node.inputs:
+        return None
+    made = node.inputs[0].node
+    if made.kind != "prim::TupleConstruct":
+        return None
+    if node.kind == "prim::TupleUnpack":
+        return list(made.inputs) if len(made.inputs) == len(node.outputs) else None
+    i = constant_value(node.inputs[1]) if len(node.inputs) > 1 else None
+    if type(i) is not int or not -len(made.inputs) <= i < len(made.inputs):
+        return None
+    return [made.inputs[i]]
 
 
 def _rewrite(node):
