@@ -323,8 +323,9 @@ class ndarray:
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         if stream is not None and not isinstance(stream, int):
             raise TypeError(f"stream must be an int, got {type(stream)}")
-        # (a CPU capsule: only the fake from_dlpack reads it)
-        return self._a.__dlpack__(max_version=max_version)
+        # (a CPU capsule: only the fake from_dlpack reads it). CuPy's capsule holds the
+        # array itself (its manager context): so does this one, through a view of it
+        return _KeepAlive(self._a, self).__dlpack__(max_version=max_version)
 
     # ---- conversions
     def __array__(self, dtype=None, copy=None):

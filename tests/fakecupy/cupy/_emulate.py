@@ -147,6 +147,20 @@ class LaunchError(AssertionError):
     pass
 
 
+def _aligned(access):
+    """A vector access (_ld4/_st4 of kernels.prims) that checks its address's alignment
+    as the PTX load/store does (min(16, 4 x itemsize) bytes: else a misaligned-address
+    fault on a GPU)."""
+    def checked(a, j, *rest):
+        align = min(16, 4 * a.itemsize)
+        addr = a.ctypes.data + j * a.itemsize
+        if addr % align:
+            raise LaunchError(f"misaligned vector access: {addr:#x} is not {align}-byte "
+                              f"aligned (CUDA_ERROR_MISALIGNED_ADDRESS)")
+        return access(a, j, *rest)
+    return checked
+
+
 def signature_of(entry):
     """The numba signature of the kernel compiled under PTX entry name `entry`."""
     return _KERNELS[entry][1]
@@ -166,6 +180,9 @@ def emulator_for(entry, ptx):
     if "numba" in src:
         raise RuntimeError(f"fake cupy: kernel text imports more of numba: {entry}")
     exec(compile(src, f"<emulated {entry}>", "exec"), ns)
+    for name in ("_ld4", "_st4"):      # the GPU faults on a misaligned vector access
+        if name in ns:
+            ns[name] = _aligned(ns[name])
     kernel = ns["kernel"]
     params = re.search(r"^def kernel\(([^)]*)\):", text, re.M).group(1)
     params = [p.strip() for p in params.split(",") if p.strip()]
