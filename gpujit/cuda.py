@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 
-from .device import cupy_or_none, require_cupy, device as _device
+from .device import cupy_or_none, require_cupy, device as _device, current_index, set_current
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
            "Event", "device", "manual_seed", "manual_seed_all", "get_device_name",
@@ -31,14 +31,14 @@ def _index(dev) -> int:
     """The device ordinal of an int, 'cuda:1', a gpujit/torch device, or None (current)."""
     cp = require_cupy("gpujit.cuda")
     if dev is None:
-        return cp.cuda.runtime.getDevice()
+        return current_index(cp)
     if isinstance(dev, int) and not isinstance(dev, bool):
         idx = dev
     else:
         d = _device(dev)
         if d.type != "cuda":
             raise ValueError(f"Expected a cuda device, but got: {d}")
-        idx = cp.cuda.runtime.getDevice() if d.index is None else d.index
+        idx = current_index(cp) if d.index is None else d.index
     n = cp.cuda.runtime.getDeviceCount()
     if not 0 <= idx < n:
         raise RuntimeError(f"CUDA device cuda:{idx} does not exist; this machine has {n} "
@@ -51,7 +51,7 @@ def current_device() -> int:
 
 
 def set_device(dev) -> None:
-    require_cupy("gpujit.cuda").cuda.Device(_index(dev)).use()
+    set_current(_index(dev), require_cupy("gpujit.cuda"))
 
 
 class device:

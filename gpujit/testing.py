@@ -299,7 +299,8 @@ def assert_consistent(fn, *inputs, rtol=None, atol=None):
     if cp is None:
         _skip("assert_consistent compares a CPU run with a CUDA run and needs CuPy and an "
               "NVIDIA GPU; none was found (" + CUDA_INSTALL_HINT + ")")
-    gpu = _device("cuda", cp.cuda.runtime.getDevice())
+    from .device import current_index
+    gpu = _device("cuda", current_index(cp))
     results = {}
     for dev in (_cpu, gpu):
         f = fn

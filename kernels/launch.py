@@ -145,7 +145,8 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
     elif ks.target == "cuda":
         import cupy
         ns["_empty"] = cupy.ndarray    # = cupy.empty(shape, dtype), one Python call less
-        ns["_getdev"], ns["_setdev"] = cupy.cuda.runtime.getDevice, cupy.cuda.runtime.setDevice
+        from gpujit.device import make_current      # ('cuda' keeps meaning the device
+        ns["_getdev"], ns["_setdev"] = cupy.cuda.runtime.getDevice, make_current  # before)
     else:
         ns["_empty"] = np.empty
     if ks.target == "sim":

@@ -239,3 +239,41 @@ def test_ops_on_a_second_gpu_run_there():
         np.testing.assert_allclose(z.cpu().numpy(), 1 / (1 + np.exp(-2.0)), rtol=1e-6)
     finally:
         cupy.cuda.runtime.setDevice(0)
+
+
+@pytest.mark.cuda
+def test_ops_on_a_second_gpu_leave_cuda_meaning_the_current_device():
+    """As in PyTorch, whose ops restore the device they switch from: after ops (eager,
+    fused) and moves to cuda:1, 'cuda', .cuda() and current_device() still mean cuda:0;
+    set_device (or CuPy's Device.use() of another device) changes what they mean."""
+    if gpujit.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs (the fake CuPy has two with FAKECUPY_NDEV=2)")
+    import cupy
+
+    @gpujit.jit.script
+    def f(a, b):
+        return (a * b + 1.0).relu().sigmoid()
+
+    try:
+        gpujit.cuda.set_device(0)
+        a = gpujit.ones(4, device="cuda")
+        x = gpujit.ones(4).to("cuda:1")
+        for _ in range(3):
+            z = f(x, x)
+            y = (x + 1).exp()
+            assert z.device == y.device == gpujit.device("cuda:1")
+            assert gpujit.cuda.current_device() == 0
+            b = gpujit.ones(4, device="cuda")
+            c = gpujit.ones(4).cuda()
+            assert b.device == c.device == gpujit.device("cuda:0")
+            assert (a + b + c).device == gpujit.device("cuda:0")
+        gpujit.cuda.set_device(1)
+        assert gpujit.ones(1, device="cuda").device == gpujit.device("cuda:1")
+        (a + 1).exp()                                 # an op on cuda:0 while 1 is current
+        assert gpujit.cuda.current_device() == 1
+        gpujit.cuda.set_device(0)
+        (x + 1).exp()
+        cupy.cuda.Device(0).use()                     # CuPy's: what 'cuda' means, too
+        assert gpujit.ones(1).cuda().device == gpujit.device("cuda:0")
+    finally:
+        gpujit.cuda.set_device(0)

@@ -219,9 +219,9 @@ def generator_for(dev, generator=None):
 
 def _cuda_index(device):
     if device is None:
-        from ..device import cupy_or_none
+        from ..device import cupy_or_none, current_index
         cp = cupy_or_none()
-        return cp.cuda.runtime.getDevice() if cp is not None else 0
+        return current_index(cp) if cp is not None else 0
     if isinstance(device, int):
         return device
     d = _device_cls(device)
