@@ -117,6 +117,26 @@ def test_tensor_of_cupy_array_copies():
 
 # ---------------------------------------------------------------- PyTorch
 
+@pytest.mark.cuda
+def test_as_tensor_of_a_foreign_cuda_array_interface_shares():
+    """Any object with __cuda_array_interface__ (numba device arrays, PyTorch CUDA
+    tensors...), not only CuPy arrays: as_tensor shares its memory, tensor copies it."""
+    import cupy
+    a = cupy.arange(6, dtype=cupy.float32)
+
+    class Foreign:
+        def __init__(self, x):
+            self.x, self.__cuda_array_interface__ = x, x.__cuda_array_interface__
+
+    t = gpujit.as_tensor(Foreign(a))
+    c = gpujit.tensor(Foreign(a[::2]))
+    assert t.device == c.device == "cuda:0" and t.dtype is gpujit.float32
+    assert t.data_ptr() == a.data.ptr
+    a[0] = 7
+    assert t.tolist() == [7.0, 1.0, 2.0, 3.0, 4.0, 5.0] and c.tolist() == [0.0, 2.0, 4.0]
+    assert gpujit.as_tensor(Foreign(a), dtype=gpujit.int64).tolist() == [7, 1, 2, 3, 4, 5]
+
+
 def test_torch_from_gpujit_cpu():
     torch = pytest.importorskip("torch")
     t = gpujit.arange(6, dtype=gpujit.float32).reshape(2, 3)

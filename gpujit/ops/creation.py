@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes as _dt
-from ..device import cpu as _cpu, resolve as _resolve, device_of_array, xp_for
+from ..device import cpu as _cpu, resolve as _resolve, device_of_array, xp_for, require_cupy
 from . import registry as _reg
 from .meta import TensorMeta
 from .registry import op, OPS
@@ -314,6 +314,9 @@ def _array_from(data, dtype, dev, copy):
             t = t.clone()
         return t._data, t._dtype, t._device
     if hasattr(data, "__cuda_array_interface__") or type(data).__module__.startswith("cupy"):
+        cp = require_cupy()
+        if not isinstance(data, cp.ndarray):   # a foreign CUDA array (numba, PyTorch...):
+            data = cp.asarray(data)            # CuPy's view of its memory, holding it
         dt = dtype or _dt.from_numpy_dtype(data.dtype)
         src_dev = device_of_array(data)
         target = dev or src_dev
@@ -386,7 +389,7 @@ def from_dlpack(ext):
         a = np.from_dlpack(ext)
         return _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), _cpu)
     if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
-        from ..device import require_cupy, device
+        from ..device import device
         cp = require_cupy("DLPack CUDA tensors")
         a = cp.from_dlpack(ext)
         return _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), device("cuda", int(dev_id)))

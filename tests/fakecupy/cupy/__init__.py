@@ -312,6 +312,7 @@ class ndarray:
 
     @property
     def __cuda_array_interface__(self):
+        self.data                 # (registers the allocation: foreign views find it)
         a = self._a
         return {"shape": a.shape, "typestr": a.dtype.str,
                 "data": (a.__array_interface__["data"][0], False),
@@ -663,13 +664,35 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, **kw):
     elif isinstance(obj, (list, tuple)):
         obj = _unwrap(obj, "array", allow_host=True)
     elif hasattr(obj, "__cuda_array_interface__"):
-        raise NotImplementedError("fake cupy: array from a foreign __cuda_array_interface__")
+        view = _from_cuda_array_interface(obj)
+        if not copy and (dtype is None or _np.dtype(dtype) == view.dtype) and not ndmin:
+            return view
+        dev, obj = view._dev, view._a
     a = _np.array(obj, dtype=dtype, copy=True if copy else None, order=order, ndmin=ndmin)
     if a.dtype == object:
         raise ValueError("Unsupported dtype object")
     if a is obj and not copy:
         return ndarray._from_np(a, dev)
     return ndarray._from_np(a, dev)
+
+
+def _from_cuda_array_interface(obj):
+    """An array over a foreign object's device memory (CuPy: over UnownedMemory, which
+    holds the object)."""
+    cai = obj.__cuda_array_interface__
+    ptr, dtype = cai["data"][0], _np.dtype(cai["typestr"])
+    shape, strides = tuple(cai["shape"]), cai.get("strides")
+    if not ptr or not _np.prod(shape):
+        return ndarray._from_np(_np.empty(shape, dtype))
+    from ._emulate import _LIVE
+    for lo, r in list(_LIVE.items()):
+        if lo <= ptr < lo + r.nbytes:
+            owner = _OWNERS.get(id(r))
+            dev = owner._dev if owner is not None else _State.current
+            mp = MemoryPointer((r, obj), ptr, lo, lo + r.nbytes, dev)
+            return ndarray(shape, dtype, memptr=mp, strides=strides)
+    raise ValueError(f"fake cupy: __cuda_array_interface__ pointer {ptr:#x} is not in a "
+                     f"fake device allocation")
 
 
 def asarray(a, dtype=None, order=None, *, blocking=False):
