@@ -30,8 +30,17 @@ def register_alloc(lo, root):
 
 
 def _inside(ptr, nbytes):
+    """Whether [ptr, ptr + nbytes) lies in a live allocation; with FAKECUPY_STRICT_DEVICE,
+    one of the current device (no peer access)."""
+    import os
+    from . import _OWNERS, _State
     for lo, r in list(_LIVE.items()):
         if lo <= ptr and ptr + nbytes <= lo + r.nbytes:
+            owner = _OWNERS.get(id(r))
+            if (owner is not None and owner._dev != _State.current
+                    and os.environ.get("FAKECUPY_STRICT_DEVICE")):
+                raise LaunchError(f"[{ptr:#x}, +{nbytes}) is memory of cuda:{owner._dev}, "
+                                  f"launched on cuda:{_State.current} (an illegal address)")
             return True
     return False
 

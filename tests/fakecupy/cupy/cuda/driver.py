@@ -21,4 +21,5 @@ def launchKernel(f, grid_dim_x, grid_dim_y, grid_dim_z, block_dim_x, block_dim_y
         raise LaunchError(f"launched on stream {stream:#x}, not CuPy's current stream")
     if not kernel_params:
         raise LaunchError("no kernelParams")
+    fn._check_device()
     fn._run((grid_dim_x,), (block_dim_x,), unpack_kernel_params(kernel_params, fn._signature))

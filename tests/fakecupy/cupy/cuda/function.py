@@ -22,12 +22,23 @@ class Function:
             raise TypeError("fake cupy: grid and block must be tuples")
         if not isinstance(args, tuple):
             raise TypeError("fake cupy: args must be a tuple")
+        self._check_device()
         self._run(grid, block, args)
+
+    def _check_device(self):
+        from .. import _State
+        from .._emulate import LaunchError
+        if _State.current != self.module._device:
+            raise LaunchError(f"CUDA_ERROR_INVALID_HANDLE: a function of cuda:"
+                              f"{self.module._device}'s module launched while cuda:"
+                              f"{_State.current} is current")
 
 
 class Module:
     def __init__(self):
         self._ptx = None
+        from .. import _State
+        self._device = _State.current      # (a module lives in the current device's context)
 
     def load(self, cubin):
         if not isinstance(cubin, bytes):
