@@ -294,27 +294,48 @@ def assert_consistent(fn, *inputs, rtol=None, atol=None):
     """Run fn on CPU copies and on CUDA copies of the inputs (Tensors nested in lists,
     tuples and dicts are moved; an nn.Module — anything with `.to` and `.parameters` — is
     deep-copied and moved) and assert that the outputs agree with dtype-aware tolerances
-    and that the CUDA run returned CUDA tensors. Skips when no CUDA GPU is present."""
+    and that the CUDA run returned CUDA tensors. A compiled function or module (scripted,
+    traced, or a module holding one) runs its profiling runs and then its optimized
+    (fused) code on each device, and each run is compared. Skips when no CUDA GPU is
+    present."""
     cp = cupy_or_none()
     if cp is None:
         _skip("assert_consistent compares a CPU run with a CUDA run and needs CuPy and an "
               "NVIDIA GPU; none was found (" + CUDA_INSTALL_HINT + ")")
     from .device import current_index
     gpu = _device("cuda", current_index(cp))
+    runs = 1
+    if _compiled(fn):       # the optimized code runs after the profiling runs
+        from .runtime.fusion import profiling_runs
+        runs = profiling_runs() + 1
     results = {}
     for dev in (_cpu, gpu):
         f = fn
         if hasattr(fn, "to") and hasattr(fn, "parameters"):
             f = copy.deepcopy(fn)
             f.to(dev)
-        results[dev] = f(*_copy_to(list(inputs), dev))
-    wrong = list(_tensors_not_on_cuda(results[gpu]))
-    if wrong:
-        where = ", ".join(f"output{_fmt_path(p)} on {d}" for p, d in wrong)
-        raise AssertionError(f"the CUDA run returned tensors that are not on CUDA: {where}")
-    assert_close(results[gpu], results[_cpu], rtol=rtol, atol=atol, check_dtype=True,
-                 equal_nan=True, msg=lambda m: "CUDA result (actual) differs from CPU result (expected):\n\n"
-                 + m)
+        results[dev] = [f(*_copy_to(list(inputs), dev)) for _ in range(runs)]
+    for k in range(runs):
+        which = "" if runs == 1 else (f" (run {k + 1} of {runs}: "
+                                      f"{'optimized' if k == runs - 1 else 'profiling'})")
+        wrong = list(_tensors_not_on_cuda(results[gpu][k]))
+        if wrong:
+            where = ", ".join(f"output{_fmt_path(p)} on {d}" for p, d in wrong)
+            raise AssertionError(f"the CUDA run{which} returned tensors that are not on "
+                                 f"CUDA: {where}")
+        assert_close(results[gpu][k], results[_cpu][k], rtol=rtol, atol=atol,
+                     check_dtype=True, equal_nan=True,
+                     msg=lambda m: f"CUDA result{which} (actual) differs from CPU result "
+                     f"(expected):\n\n" + m)
+
+
+def _compiled(fn):
+    """Whether fn is a scripted/traced function or module, or a module holding one."""
+    if hasattr(fn, "graph_for"):
+        return True
+    modules = getattr(fn, "modules", None)
+    return callable(modules) and hasattr(fn, "parameters") and any(
+        hasattr(m, "graph_for") for m in modules())
 
 
 def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):

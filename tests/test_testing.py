@@ -182,3 +182,28 @@ def test_assert_consistent_fails_on_device_dependent_results():
 def test_assert_consistent_fails_when_cuda_run_returns_cpu_tensors():
     with pytest.raises(AssertionError, match=r"not on CUDA: output\[1\] on cpu"):
         assert_consistent(lambda x: (x, x.cpu()), gpujit.ones(2))
+
+
+@pytest.mark.cuda
+def test_assert_consistent_compares_the_fused_code_of_compiled_functions(monkeypatch):
+    """A scripted function's first call only profiles: assert_consistent runs it until
+    its optimized (fused) code runs, on each device, and compares every run."""
+    from gpujit import kernels
+
+    build = kernels.build
+
+    def off_by_one_on_cuda(spec, target):
+        k = build(spec, target)
+        if target != "cuda":
+            return k
+        return lambda *args: tuple(o + 1 for o in k(*args))
+
+    monkeypatch.setattr(kernels, "build", off_by_one_on_cuda)
+
+    @gpujit.jit.script
+    def f(x, y):
+        return gpujit.tanh(x * 0.375 + y) * gpujit.sigmoid(x - y)
+
+    x = gpujit.tensor(np.linspace(-2, 2, 64, dtype=np.float32))
+    with pytest.raises(AssertionError, match=r"CUDA result \(run 2 of 2: optimized\)"):
+        assert_consistent(f, x, x * 2)
