@@ -39,7 +39,10 @@ def tie_first(xp, name, a, b):
         return r
     if xp is np and not (r == 0).any():
         return r        # no zero, no tie of signed zeros (the common case, one pass)
-    wrong = (a == b) & (xp.signbit(a) != xp.signbit(r))    # a tie of zeros, b's sign
+    # a tie of zeros that took b's sign (a may be a NumPy/Python number next to a CuPy
+    # array: compared through xp's ufuncs, its sign read on the host)
+    sa = xp.signbit(a) if isinstance(a, xp.ndarray) else bool(np.signbit(a))
+    wrong = xp.logical_and(xp.equal(a, b), xp.not_equal(xp.signbit(r), sa))
     if xp is np and not wrong.any():
         return r
     return xp.where(wrong, a, r)
