@@ -277,3 +277,40 @@ def test_ops_on_a_second_gpu_leave_cuda_meaning_the_current_device():
         assert gpujit.ones(1).cuda().device == gpujit.device("cuda:0")
     finally:
         gpujit.cuda.set_device(0)
+
+
+@pytest.mark.cuda
+def test_threads_on_two_gpus_share_a_scripted_function():
+    """CUDA's current device is per thread: threads running one scripted function on
+    cuda:0 and cuda:1 at once each get their own device's answers, and 'cuda' still
+    means cuda:0 in each."""
+    if gpujit.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs (the fake CuPy has two with FAKECUPY_NDEV=2)")
+    import threading
+
+    @gpujit.jit.script
+    def f(a, b):
+        return (a * 0.5 + b).tanh() * b
+
+    x0 = np.linspace(-1, 1, 256).astype(np.float32)
+    errors = []
+
+    def work(dev, s):
+        try:
+            x = gpujit.from_numpy(x0).to(dev)
+            want = np.tanh(x0 * 0.5 + x0 * s) * (x0 * s)
+            for _ in range(20):
+                r = f(x, x * s)
+                assert r.device == gpujit.device(dev)
+                np.testing.assert_allclose(r.cpu().numpy(), want, rtol=1e-5, atol=1e-6)
+                assert gpujit.ones(1, device="cuda").device == gpujit.device("cuda:0")
+        except Exception as e:          # (pytest does not see a thread's exception)
+            errors.append((dev, s, e))
+
+    threads = [threading.Thread(target=work, args=(f"cuda:{i % 2}", i + 1.0))
+               for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

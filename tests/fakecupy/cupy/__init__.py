@@ -117,8 +117,15 @@ def _memptr(a, dev):
 
 # ----------------------------------------------------------------------------- devices
 
-class _State:
+import threading as _threading  # noqa: E402
+
+
+class _ThreadState(_threading.local):
+    """The current device, per thread (as CUDA's: a new thread starts on device 0)."""
     current = 0
+
+
+_State = _ThreadState()
 
 
 def _ndev():

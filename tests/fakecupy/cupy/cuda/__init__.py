@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib as _contextlib
 import itertools as _it
+import threading as _threading
 import time as _time
 
 from .. import _State, _ndev, MemoryPointer  # noqa: F401
@@ -100,24 +101,29 @@ class Stream:
         return True
 
     def use(self):
-        _CUR[0] = self
+        _CUR.stream = self
         return self
 
     def __enter__(self):
-        self._prev.append(_CUR[0])
-        _CUR[0] = self
+        self._prev.append(_CUR.stream)
+        _CUR.stream = self
         return self
 
     def __exit__(self, *exc):
-        _CUR[0] = self._prev.pop()
+        _CUR.stream = self._prev.pop()
 
 
 Stream.null = Stream(null=True)
-_CUR = [Stream.null]
+class _CurrentStream(_threading.local):
+    """CuPy's current stream, per thread."""
+    stream = Stream.null
+
+
+_CUR = _CurrentStream()
 
 
 def get_current_stream(device_id=None):
-    return _CUR[0]
+    return _CUR.stream
 
 
 class Event:
