@@ -30,10 +30,11 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._dump import dumping as _dumping
+from .._gc import gc_paused
 from ..ir import types as T
 from .fusibility import node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
-from .kernel_api import KernelSpec, default_builder
+from .kernel_api import KernelSpec, LauncherBusy, default_builder
 from .specialize import arg_specs, retype, unfit_reason, array_device, ZERO_SIZE
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
@@ -168,7 +169,9 @@ class FusedGroup:
 
     def _miss(self, *args):
         """No guard accepted args (or they are not arrays of the target's type)."""
-        with self._lock:            # one thread decides and builds; the others then find it
+        # one thread decides and builds; the others then find it. The collector stays
+        # paused until the lock is released: a finalizer it runs may call this function
+        with gc_paused(), self._lock:
             action, detail = self._decide(args)
         if action == "run":
             return self._run(detail, args)
@@ -251,6 +254,8 @@ class FusedGroup:
         s = self.specializations[i]
         if s.kernel is None or isinstance(exc, StrictFusionError):
             raise exc                       # raised by the fallback itself
+        if isinstance(exc, LauncherBusy):   # a call from inside its own launch (a
+            return self._unfused(args, str(exc))    # finalizer...): no fault of the kernel
         out = self._fallback(*args)
         self.kernel_failures += 1
         s.failures += 1

@@ -2,9 +2,9 @@
 (`default_builder`, looked up at each build so tests can replace it)."""
 from __future__ import annotations
 
-from gpujit.kernels import ArgSpec, KernelSpec
+from gpujit.kernels import ArgSpec, KernelSpec, LauncherBusy
 
-__all__ = ["ArgSpec", "KernelSpec", "default_builder"]
+__all__ = ["ArgSpec", "KernelSpec", "LauncherBusy", "default_builder"]
 
 
 def default_builder(spec, target):

@@ -27,12 +27,12 @@ from gpujit._gc import gc_paused
 from . import cache as _cache
 from .cache import CacheInfo, cache_info, clear_cache
 from .emit import generate
-from .launch import ShapeMismatch, make_launcher
+from .launch import LauncherBusy, ShapeMismatch, make_launcher
 from .spec import ArgSpec, KernelSpec, KernelBuildError, arg_spec, check_args
 
 __all__ = ["ArgSpec", "KernelSpec", "Kernel", "build", "arg_spec", "spec_for", "cache_info",
-           "clear_cache", "CacheInfo", "KernelBuildError", "ShapeMismatch", "TARGETS",
-           "structure_key", "ptx_for"]
+           "clear_cache", "CacheInfo", "KernelBuildError", "ShapeMismatch", "LauncherBusy",
+           "TARGETS", "structure_key", "ptx_for"]
 
 TARGETS = ("cpu", "cuda", "sim")
 

@@ -34,7 +34,7 @@ from gpujit import dtypes as _dt
 from .emit import PARALLEL_MIN, KernelSource
 from .threads import run_chunks
 
-__all__ = ["make_launcher", "ShapeMismatch", "base_view", "cuda_base", "unpack_kernel_params"]
+__all__ = ["make_launcher", "ShapeMismatch", "LauncherBusy", "base_view", "cuda_base", "unpack_kernel_params"]
 
 THREADS = 256
 
@@ -82,6 +82,12 @@ _KIND = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
 
 class ShapeMismatch(RuntimeError):
     """A DYNAMIC kernel was called with inputs whose sizes do not broadcast together."""
+
+
+class LauncherBusy(RuntimeError):
+    """A launcher was called from inside its own call on the same thread (a finalizer or
+    a signal handler that ran there calls the same function): its parameter block is
+    being filled, so this call must run another way (the fused group runs it unfused)."""
 
 
 def _elem_strides(x):
@@ -163,8 +169,11 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
         ptrs = np.array([vals.ctypes.data + 8 * j for j in range(len(vals))], np.uint64)
         ns.update(_v=vals, _vf=vals.view(np.float64), _pv=ptrs, _pp=ptrs.ctypes.data,
                   _fp=launch_fn.ptr, _launch=launch_kernel, _stream=stream)
-        lock = threading.Lock()
+        # an RLock, and `_busy`: a call from inside this thread's own launch (a finalizer
+        # run by the collector there...) raises LauncherBusy instead of waiting for ever
+        lock = threading.RLock()
         ns["_acquire"], ns["_release"] = lock.acquire, lock.release
+        ns["_busy"], ns["_Busy"] = [0], LauncherBusy
         ns["_rc"] = sys.getrefcount
         for j in L.recycled:      # two buffers per recycled output (None: none yet)
             ns[f"_r{j}"], ns[f"_rs{j}"] = [None, None], [None, None]
@@ -231,8 +240,7 @@ class _LauncherWriter:
         self.recycled = self._recycled_outputs(sizes) if RECYCLE_FREE is not None else ()
         if self.recycled:        # take the lock first: a free buffer goes to one call only
             self.emit("_sp = _stream().ptr")
-            self.emit("_acquire()")
-            self.emit("try:")
+            self._lock()
             self.indent = 1
         for j, o in enumerate(lay.outputs):
             shape = lay.output_shape(o, [sizes[d] for d in range(R)])
@@ -301,9 +309,22 @@ class _LauncherWriter:
         self.emit(f"return {ret}")
         if self.recycled:
             self.indent = 0
-            self.emit("finally:")
-            self.emit("_release()", 2)
+            self._unlock()
         return "\n".join(self.lines) + "\n"
+
+    def _lock(self):
+        """Take the launch lock and open its try: (see LauncherBusy)."""
+        self.emit("_acquire()")
+        self.emit("if _busy[0]:")
+        self.emit("_release()", 2)
+        self.emit("raise _Busy('called again from inside its own launch')", 2)
+        self.emit("_busy[0] = 1")
+        self.emit("try:")
+
+    def _unlock(self):
+        self.emit("finally:")
+        self.emit("_busy[0] = 0", 2)
+        self.emit("_release()", 2)
 
     def _recycled_outputs(self, sizes):
         """The outputs this launcher recycles: those of 1 to RECYCLE_MAX_BYTES bytes of a
@@ -352,13 +373,11 @@ class _LauncherWriter:
             return
         # one launch at a time fills this kernel's parameter block (acquire/release: half
         # the cost of `with lock:`)
-        self.emit("_acquire()")
-        self.emit("try:")
+        self._lock()
         for w in writes:
             self.emit(w, 2)
         self.emit(f"_launch(_fp, {grid}, 1, 1, {THREADS}, 1, 1, 0, _stream().ptr, _pp, 0)", 2)
-        self.emit("finally:")
-        self.emit("_release()", 2)
+        self._unlock()
 
     def _vector_arrays(self):
         """The arrays a vector loop reads and writes 4 elements at a time."""

@@ -438,6 +438,56 @@ def test_threads_calling_a_recycling_function_get_their_own_answers():
 
 
 @pytest.mark.cuda
+def test_a_call_from_inside_its_own_launch_runs_unfused_and_does_not_hang(monkeypatch):
+    """A finalizer that the garbage collector runs during a launch (or a signal handler)
+    may call the same function: the launcher's lock is this thread's own, so that call
+    must not wait for it (a hang) nor refill the parameter block being filled: it runs
+    unfused."""
+    import gc
+    import threading
+    import cupy
+    import gpujit
+
+    @gpujit.jit.script
+    def f(a, b):
+        return (a * 0.4375 + b).tanh() * b
+
+    x0 = np.linspace(-1, 1, 64).astype(np.float32)
+    want = np.tanh(x0 * 0.4375 + x0) * x0
+    x = gpujit.from_numpy(x0).cuda()
+    inner = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            inner.append(f(x, x).cpu().numpy())
+
+    launch = cupy.cuda.driver.launchKernel
+
+    def collecting_launch(*args):      # the collector runs inside the launch
+        gc.collect()
+        return launch(*args)
+
+    monkeypatch.setattr(cupy.cuda.driver, "launchKernel", collecting_launch)
+    outer = []
+
+    def calls():
+        for _ in range(4):
+            Cycle()
+            outer.append(f(x, x).cpu().numpy())
+
+    t = threading.Thread(target=calls, daemon=True)
+    t.start()
+    t.join(120)
+    assert not t.is_alive(), "a call from inside its own launch waited for its lock"
+    assert len(outer) == 4 and len(inner) >= 2
+    for r in outer + inner:
+        np.testing.assert_allclose(r, want, rtol=1e-6)
+
+
+@pytest.mark.cuda
 @pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
 def test_layouts_and_scalars_on_the_gpu(static):
     for case, (x, y) in LAYOUTS.items():
