@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
            "GeneratorType", "ListType", "TupleType", "DictType", "SetType", "OptionalType",
-           "UnionType", "ClassType", "NamedTupleType", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
+           "UnionType", "ClassType", "NamedTupleType", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "type_of_value", "register_class_type",
            "class_type"]
 
@@ -303,3 +303,20 @@ def type_of_value(v) -> Type:
         vt = vs.pop() if len(vs) == 1 else TENSOR
         return DictType(kt, TENSOR if isinstance(vt, TensorType) else vt)
     raise TypeError(f"{type(v).__name__} values have no IR type")
+
+
+def may_hold_tensor(t, objects=True) -> bool:
+    """Whether a value of type t may be or hold a Tensor: itself, in a list, set, tuple,
+    dict, Optional or Union, as Any; with `objects`, also in a class instance (a module
+    or TorchScript object)."""
+    if isinstance(t, (TensorType, AnyType)):
+        return True
+    if isinstance(t, (ListType, SetType, OptionalType)):
+        return may_hold_tensor(t.elem, objects)
+    if isinstance(t, TupleType):
+        return any(may_hold_tensor(e, objects) for e in t.elems)
+    if isinstance(t, DictType):
+        return may_hold_tensor(t.key, objects) or may_hold_tensor(t.value, objects)
+    if isinstance(t, UnionType):
+        return any(may_hold_tensor(e, objects) for e in t.types)
+    return objects and isinstance(t, ClassType)

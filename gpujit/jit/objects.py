@@ -215,20 +215,6 @@ class _GraphCallable:
         return paths
 
 
-def _may_hold_tensor(t):
-    if isinstance(t, (T.TensorType, T.AnyType)):
-        return True
-    if isinstance(t, (T.ListType, T.OptionalType, T.SetType)):
-        return _may_hold_tensor(t.elem)
-    if isinstance(t, T.TupleType):
-        return any(_may_hold_tensor(e) for e in t.elems)
-    if isinstance(t, T.DictType):
-        return _may_hold_tensor(t.value)
-    if isinstance(t, T.UnionType):
-        return any(_may_hold_tensor(e) for e in t.types)
-    return False
-
-
 def _tensor_attr_paths(graph):
     """((name, ...), ...): the prim::GetAttr chains from the graph's module input that
     end in a value that may hold a Tensor."""
@@ -241,7 +227,7 @@ def _tensor_attr_paths(graph):
             path = chains[n.inputs[0]] + (n.attrs["name"],)
             if isinstance(n.output.type, T.ClassType):
                 chains[n.output] = path
-            elif _may_hold_tensor(n.output.type) and path not in out:
+            elif T.may_hold_tensor(n.output.type, objects=False) and path not in out:
                 out.append(path)
     return tuple(out)
 

@@ -22,18 +22,6 @@ __all__ = ["StringMixin"]
 _CONVERSIONS = {-1: "", ord("s"): "!s", ord("r"): "!r", ord("a"): "!a"}
 
 
-def _holds_tensor(t) -> bool:
-    if isinstance(t, T.TensorType):
-        return True
-    if isinstance(t, (T.ListType, T.SetType, T.OptionalType)):
-        return _holds_tensor(t.elem)
-    if isinstance(t, T.TupleType):
-        return any(_holds_tensor(e) for e in t.elems)
-    if isinstance(t, T.DictType):
-        return _holds_tensor(t.key) or _holds_tensor(t.value)
-    return isinstance(t, (T.ClassType, T.UnionType, T.AnyType))
-
-
 _PERCENT = re.compile(r"%(?P<flags>[-+ 0#]*)(?P<width>\d*)(?:\.(?P<prec>\d+))?"
                       r"(?P<type>[diouxXeEfFgGcrs%])")
 
@@ -95,7 +83,7 @@ class StringMixin:
             return v
         if isinstance(t, T.TensorType):
             return self.emit("aten::str", [v], [T.STR], op=_reg.OPS["aten::str.Tensor"]).output
-        if _holds_tensor(t):
+        if T.may_hold_tensor(t):
             self.error(f"str() of {describe_type(t)} is not supported in scripted code", node,
                        hint="format its elements one by one")
         return self.emit("aten::str", [v], [T.STR]).output
@@ -106,7 +94,7 @@ class StringMixin:
         if isinstance(v.type, T.TensorType):
             return self.call_op("item", [v], {}, node, method=True) if spec else \
                 self.to_str(v, node)
-        if _holds_tensor(v.type):
+        if T.may_hold_tensor(v.type):
             self.error(f"{describe_type(v.type)} cannot be formatted in scripted code", node,
                        hint="format its elements one by one")
         return v
