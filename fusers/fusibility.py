@@ -19,6 +19,11 @@ from ..ir import types as T
 from ..ir.schema_match import has_side_effects
 from .strategy import fusion_on
 
+CONSTANT_CHUNK = "prim::ConstantChunk"
+# `with` regions' markers: opaque to alias analysis (they may write anything they are
+# given), but a strict_fusion or no_grad region writes no tensor
+_REGION_MARKERS = frozenset({"prim::Enter", "prim::Exit"})
+
 __all__ = ["GROUP_KIND", "SUPPORTED_DTYPES", "unfusible_reason", "node_device",
            "tensor_type_problem", "runs_on", "is_group", "is_bookkeeping"]
 
@@ -112,6 +117,8 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return "constant (copied into the groups that use it)"
     if kind in ("prim::If", "prim::Loop"):
         return "control flow (the ops in its blocks fuse among themselves)"
+    if kind == CONSTANT_CHUNK:
+        return _chunk_problem(node, alias_db)
     if kind.startswith("prim::"):
         if has_side_effects(node):
             return f"{kind} has side effects (runs in Python)"
@@ -158,6 +165,30 @@ def unfusible_reason(node, alias_db=None) -> str | None:
             if r.type.alias and alias_db.has_writers(o):
                 return ("its result may share memory with its input, and that memory is "
                         "written in place")
+    return None
+
+
+def _chunk_problem(node, alias_db) -> str | None:
+    """Why a prim::ConstantChunk (x.chunk(c, d) unpacked, fusers/chunks.py) cannot be
+    fused (None: it can): its input and pieces must have complete types on one device,
+    and nothing may write the pieces (a fused piece is a copy, not a view)."""
+    x = node.inputs[0]
+    problem = tensor_type_problem(x.type) if _is_tensor(x) else "not a tensor"
+    if problem:
+        return f"{problem} of input {_name(x)}"
+    if not x.type.sizes or not -len(x.type.sizes) <= node.attrs["dim"] < len(x.type.sizes):
+        return "chunk of a dimension the input does not have"
+    for o in node.outputs:
+        problem = tensor_type_problem(o.type)
+        if problem:
+            return f"{problem} of its result {_name(o)}"
+    dev = x.type.device
+    if not fusion_on(dev.type):
+        return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
+                f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
+    if alias_db is not None and any(w.kind not in _REGION_MARKERS
+                                    for o in node.outputs for w in alias_db.writers(o)):
+        return "its pieces share memory with its input, and that memory is written in place"
     return None
 
 

@@ -34,7 +34,7 @@ from .._gc import gc_paused
 from ..ir import types as T
 from .fusibility import node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
-from .kernel_api import KernelSpec, LauncherBusy, default_builder
+from .kernel_api import KernelSpec, LauncherBusy, chunked_dims, default_builder
 from .specialize import arg_specs, retype, unfit_reason, array_device, ZERO_SIZE
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
@@ -95,7 +95,9 @@ class Specialization:
             elif g.shape is not None:
                 parts.append(f"{name}: {list(g.shape)}")
             else:
-                parts.append(f"{name}: [{', '.join('1' if b else '*' for b in g.broadcast)}]")
+                fixed = dict(g.fixed)     # (the sizes of chunked dims)
+                dims = ('1' if b else str(fixed.get(d, '*')) for d, b in enumerate(g.broadcast))
+                parts.append(f"{name}: [{', '.join(dims)}]")
         return ", ".join(parts)
 
     def __repr__(self):
@@ -204,9 +206,12 @@ class FusedGroup:
         except Exception as e:
             return "untyped", e
         self.budget.take(self)
-        guard = Guard([ArgGuard.of(a, static, k == "tensor") for a, k in zip(args, self.kinds)],
+        # a DYNAMIC kernel with chunks is specialized on the sizes of the dims they cut
+        fixed = {} if static else chunked_dims(sub)
+        guard = Guard([ArgGuard.of(a, static, k == "tensor", fixed.get(j, ()))
+                       for j, (a, k) in enumerate(zip(args, self.kinds))],
                       static, _dt._default_float, self._device_id)
-        spec = KernelSpec(sub, arg_specs(args, self.kinds, static), dev, static)
+        spec = KernelSpec(sub, arg_specs(args, self.kinds, static, fixed), dev, static)
         number = self.budget.made(self, kind)
         why = self._why_new(args, kind)
         try:

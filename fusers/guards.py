@@ -3,7 +3,8 @@
 A tensor argument is checked for its dtype and rank, and then for a STATIC specialization
 its exact sizes and (byte) strides (for CuPy arrays whose strides were C-contiguous: the
 sizes and CuPy's contiguity flag, the same test without building a tuple), for a DYNAMIC
-one which dims have size 1 (they broadcast) and whether it is C-contiguous; a scalar argument for its Python type; and every
+one which dims have size 1 (they broadcast), the exact size of the dims the group's chunks
+cut (kernels/chunks.py) and whether it is C-contiguous; a scalar argument for its Python type; and every
 guard checks the default float dtype (Python floats and integer true division promote to
 it). All tensors must be of the target's array type (numpy for "cpu"/"sim", cupy for
 "cuda") and, on a machine with several GPUs, on the group's GPU.
@@ -33,22 +34,24 @@ def display_name(v) -> str:
 class ArgGuard:
     """Expectations about one argument (None fields are not checked)."""
     __slots__ = ("kind", "np_dtype", "ndim", "shape", "strides", "broadcast", "contiguous",
-                 "pytype")
+                 "pytype", "fixed")
 
     def __init__(self, kind, np_dtype=None, ndim=0, shape=None, strides=None, broadcast=(),
-                 contiguous=None, pytype=None):
+                 contiguous=None, pytype=None, fixed=()):
         self.kind, self.np_dtype, self.ndim = kind, np_dtype, ndim
         self.shape, self.strides, self.broadcast = shape, strides, broadcast
         self.contiguous, self.pytype = contiguous, pytype
+        self.fixed = fixed          # DYNAMIC: (dim, size) pairs checked all the same
 
     @classmethod
-    def of(cls, a, static, is_tensor):
+    def of(cls, a, static, is_tensor, fixed_dims=()):
         if not is_tensor:
             return cls("scalar", pytype=type(a))
         shape = tuple(a.shape)
         return cls("tensor", a.dtype, len(shape), shape if static else None,
                    tuple(a.strides) if static else None, tuple(s == 1 for s in shape),
-                   None if static else bool(a.flags.c_contiguous))
+                   None if static else bool(a.flags.c_contiguous),
+                   fixed=() if static else tuple((d, shape[d]) for d in sorted(fixed_dims)))
 
 
 class Guard:
@@ -92,6 +95,10 @@ class Guard:
                 return (f"{name} dim {dims[0]} has size {shape[dims[0]]} (the kernel "
                         f"{'broadcasts' if g.broadcast[dims[0]] else 'does not broadcast'} "
                         f"it)")
+            for d, size in g.fixed:
+                if shape[d] != size:
+                    return (f"{name} dim {d} has size {shape[d]}, not {size} (the kernel "
+                            f"chunks it)")
             if g.contiguous is not None and bool(a.flags.c_contiguous) != g.contiguous:
                 return (f"{name} is {'not ' if g.contiguous else ''}contiguous (the kernel "
                         f"assumes it is{'' if g.contiguous else ' not'})")
@@ -123,8 +130,12 @@ class Guard:
                     out.append(f"s{j} == {c}s and {a}.strides == {c}t")
                 continue
             out.append(f"len(s{j}) == {g.ndim}")
+            fixed = dict(g.fixed)
             for k, b in enumerate(g.broadcast):
-                out.append(f"s{j}[{k}] {'==' if b else '!='} 1")
+                if k in fixed:
+                    out.append(f"s{j}[{k}] == {fixed[k]}")
+                else:
+                    out.append(f"s{j}[{k}] {'==' if b else '!='} 1")
             if g.contiguous is not None:
                 out.append(("" if g.contiguous else "not ") + contiguity.format(a))
         return out

@@ -28,8 +28,9 @@ from __future__ import annotations
 from ..ir.types import TensorType
 from ..passes.alias_analysis import AliasDb, is_mutable_type
 from ..ir.schema_match import has_side_effects
+from .chunks import chunk_params, restore, space_shapes, to_constant_chunks
 from .functionalize import functionalize_inplace
-from .fusibility import unfusible_reason, node_device, is_group
+from .fusibility import CONSTANT_CHUNK, unfusible_reason, node_device, is_group
 from .subgraph import (new_group, absorb, unmerge, op_count, origin, sort_inputs,
                        sort_outputs)
 
@@ -46,7 +47,10 @@ def fuse(graph, *, min_group_size=2) -> list:
             or min_group_size < 1:
         raise ValueError(f"min_group_size must be a positive int, got {min_group_size!r}")
     functionalize_inplace(graph)
-    return _Partitioner(graph, min_group_size).run()
+    to_constant_chunks(graph)
+    groups = _Partitioner(graph, min_group_size).run()
+    restore(graph)              # the chunks no group took
+    return groups
 
 
 def _free_inputs(node):
@@ -78,11 +82,13 @@ def _definition_order(graph) -> dict:
     return order
 
 
-def _iteration_space_problem(consumer, producer):
+def _iteration_space_problem(consumer, producer, space):
     """A group's kernel walks one iteration space, the broadcast of its tensor inputs: two
     independent computations whose sizes do not broadcast together (box areas of shape
     [4] next to corner pairs of shape [4, 4, 2]) cannot share a group. None when the
-    merged group's inputs (as profiled) broadcast, or their sizes are not all known."""
+    merged group's inputs (as profiled) broadcast, or their sizes are not all known. An
+    input read through chunks only counts with the shape of a piece (`space`, from
+    chunks.space_shapes; a chunk node's own input likewise)."""
     inside = set(producer.outputs)
     sizes = []
     for n in (consumer, producer):
@@ -92,7 +98,13 @@ def _iteration_space_problem(consumer, producer):
                 continue
             if t.sizes is None or any(d is None for d in t.sizes):
                 return None
-            sizes.append(tuple(t.sizes))
+            shape = space.get(v, tuple(t.sizes))
+            if n.kind == CONSTANT_CHUNK:
+                chunks, dim = chunk_params(n)
+                if dim is not None:
+                    step = -(-t.sizes[dim] // chunks)
+                    shape = tuple(t.sizes[:dim]) + (step,) + tuple(t.sizes[dim + 1:])
+            sizes.append(shape)
     rank = max((len(x) for x in sizes), default=0)
     for d in range(1, rank + 1):
         seen = {x[-d] for x in sizes if len(x) >= d and x[-d] != 1}
@@ -118,6 +130,7 @@ class _Partitioner:
                 if r is None:
                     self.devices[n] = node_device(n)
         self.origin = {}                  # group output -> the original value it replaced
+        self.space = space_shapes(graph, self.handled)
         self.merge_failure = {}           # node -> why its last merge attempt failed
         self.too_small = set()
 
@@ -181,7 +194,10 @@ class _Partitioner:
 
     # ------------------------------------------------------------------ merging
     def try_merge(self, consumer, producer):
-        why = self.merge_problem(consumer, producer) or self.move_before(producer, consumer)
+        why = self.merge_problem(consumer, producer)
+        if not why and producer.kind == CONSTANT_CHUNK:
+            producer = self.own_chunk(producer, consumer)
+        why = why or self.move_before(producer, consumer)
         if why:
             self.merge_failure[producer] = why
             self.merge_failure.setdefault(consumer, why)
@@ -202,7 +218,28 @@ class _Partitioner:
         n_args = sum(len(n.inputs) + len(n.outputs) for n in (consumer, producer))
         if n_args > MAX_GROUP_ARGS:
             return f"the group would have more than {MAX_GROUP_ARGS} inputs and outputs"
-        return _iteration_space_problem(consumer, producer)
+        return _iteration_space_problem(consumer, producer, self.space)
+
+    def own_chunk(self, producer, consumer):
+        """A chunk whose pieces are also read outside `consumer`: the group gets a copy of
+        its own (its pieces are views of an input from outside the group: the group must
+        not return them, as its results would be copies, not views) and the others keep
+        the original, which goes when nobody reads it any more."""
+        if not any(u.user is not consumer for o in producer.outputs for u in o.uses):
+            return producer
+        copy = self.graph.create(CONSTANT_CHUNK, list(producer.inputs),
+                                 attrs=dict(producer.attrs),
+                                 output_types=[o.type for o in producer.outputs],
+                                 source_range=producer.source_range, scope=producer.scope)
+        copy.insert_before(consumer)
+        for new, old in zip(copy.outputs, producer.outputs):
+            for u in [u for u in old.uses if u.user is consumer]:
+                consumer.replace_input(u.offset, new)
+        self.reasons[copy] = None
+        self.devices[copy] = self.devices[producer]
+        if not any(o.uses for o in producer.outputs):
+            producer.destroy()
+        return copy
 
     def move_before(self, producer, consumer):
         """Move producer to just before consumer (its dependents in between go after the

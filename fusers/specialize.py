@@ -16,6 +16,8 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, device as _device
 from ..ir import types as T
 from ..ops.meta import TensorMeta, broadcast_shapes, run_meta
+from ..ops.shape import chunk_rule
+from .fusibility import CONSTANT_CHUNK
 from .kernel_api import ArgSpec
 
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
@@ -80,18 +82,22 @@ def unfit_reason(args, kinds, names, array_type):
     return ZERO_SIZE if zero else None
 
 
-def arg_specs(args, kinds, static):
+def arg_specs(args, kinds, static, fixed=None):
+    """The ArgSpec of each argument; `fixed` (input index -> dims) names the dims whose
+    sizes a DYNAMIC kernel is specialized on all the same (those chunks cut)."""
     out = []
-    for a, kind in zip(args, kinds):
+    for k, (a, kind) in enumerate(zip(args, kinds)):
         if kind == "scalar":
             out.append(ArgSpec("scalar", scalar_dtype(a)))
             continue
         shape = tuple(a.shape)
         item = a.itemsize
+        dims = () if static or not fixed else sorted(fixed.get(k, ()))
         out.append(ArgSpec("tensor", _dt._FROM_NP[a.dtype], len(shape),
                            shape if static else None,
                            tuple(s // item for s in a.strides) if static else None,
-                           bool(a.flags.c_contiguous), tuple(s == 1 for s in shape)))
+                           bool(a.flags.c_contiguous), tuple(s == 1 for s in shape),
+                           tuple((d, shape[d]) for d in dims)))
     return tuple(out)
 
 
@@ -118,6 +124,18 @@ def retype(subgraph, args, device, static):
     for n in g.nodes:
         if n.kind == "prim::Constant":
             vals[n.output] = n.attrs.get("value")
+            continue
+        if n.kind == CONSTANT_CHUNK:
+            x = vals[n.inputs[0]]
+            d, sizes = chunk_rule(x.shape, n.attrs["chunks"], n.attrs["dim"])
+            if sizes is None or len(sizes) != len(n.outputs):
+                raise ValueError(f"prim::ListUnpack: expected {len(n.outputs)} values to "
+                                 f"unpack, got {len(sizes or ())}")
+            for o, size in zip(n.outputs, sizes):
+                shape = x.shape[:d] + (size,) + x.shape[d + 1:]
+                o.type = _tensor_type(x.dtype, shape, contiguous_strides(shape), device,
+                                      static)
+                vals[o] = TensorMeta(x.dtype, shape, device)
             continue
         ins = [vals[v] for v in n.inputs]
         meta = run_meta(n.op, *ins)

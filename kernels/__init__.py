@@ -18,6 +18,7 @@ threads.py (CPU launches in chunks on threads), cache.py (memory/disk cache, cou
 """
 from __future__ import annotations
 
+import dataclasses
 
 import numpy as np
 
@@ -26,13 +27,14 @@ from gpujit._gc import gc_paused
 
 from . import cache as _cache
 from .cache import CacheInfo, cache_info, clear_cache
+from .chunks import chunked_dims
 from .emit import generate
 from .launch import LauncherBusy, ShapeMismatch, make_launcher
 from .spec import ArgSpec, KernelSpec, KernelBuildError, arg_spec, check_args
 
 __all__ = ["ArgSpec", "KernelSpec", "Kernel", "build", "arg_spec", "spec_for", "cache_info",
            "clear_cache", "CacheInfo", "KernelBuildError", "ShapeMismatch", "LauncherBusy",
-           "TARGETS", "structure_key", "ptx_for"]
+           "TARGETS", "structure_key", "ptx_for", "chunked_dims"]
 
 TARGETS = ("cpu", "cuda", "sim")
 
@@ -81,7 +83,13 @@ def spec_for(subgraph, args, device=None, static=True) -> KernelSpec:
         dev = next((getattr(a, "device", None) for a in args
                     if hasattr(a, "shape") and type(a).__module__.startswith("cupy")), None)
         device = _device("cuda", dev.id) if dev is not None else _device("cpu")
-    return KernelSpec(subgraph, tuple(arg_spec(a, static) for a in args), device, static)
+    specs = tuple(arg_spec(a, static) for a in args)
+    if not static:        # a DYNAMIC kernel is specialized on the sizes its chunks cut
+        fixed = chunked_dims(subgraph)
+        specs = tuple(dataclasses.replace(s, fixed=tuple((d, a.shape[d])
+                                                         for d in sorted(fixed[k])))
+                      if k in fixed else s for k, (s, a) in enumerate(zip(specs, args)))
+    return KernelSpec(subgraph, specs, device, static)
 
 
 def structure_key(graph) -> str:
@@ -93,7 +101,7 @@ def structure_key(graph) -> str:
         for k, o in enumerate(n.outputs):
             ids[o] = f"n{j}.{k}"
         const = repr((type(n.attrs.get("value")).__name__, n.attrs.get("value"))) \
-            if n.kind == "prim::Constant" else ""
+            if n.kind == "prim::Constant" else repr(sorted(n.attrs.items()))
         op = n.op.name if n.op is not None else ""
         parts.append(f"{n.kind}|{op}|{','.join(ids.get(v, '?') for v in n.inputs)}|{const}")
     parts.append("->" + ",".join(f"{ids.get(v, '?')}:{getattr(v.type, 'dtype', None)}"

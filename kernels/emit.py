@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from gpujit import dtypes as _dt
 from gpujit.ir import TensorType
 
-from . import prims
+from . import chunks, prims
 from .scalar_codegen import E, ScalarCodegen
 from .spec import KernelBuildError, Layout
 
@@ -63,8 +63,10 @@ def storage_type(dt, target):
     return _NB[dt]
 
 
-def _analyse(graph, inputs):
-    """Live nodes, and for each graph output the set of tensor inputs it depends on."""
+def _analyse(graph, inputs, piece_of):
+    """Live nodes (chunks, which only say where pieces are, excluded), for each graph output
+    the set of tensor inputs (logical: pieces count after the group inputs) it depends on,
+    and the group inputs read whole."""
     if len(graph.inputs) != len(inputs):
         raise KernelBuildError(f"the subgraph takes {len(graph.inputs)} inputs but the spec "
                                f"has {len(inputs)}")
@@ -74,20 +76,30 @@ def _analyse(graph, inputs):
     for node in graph.nodes:
         if node.blocks:
             raise KernelBuildError(f"{node.kind} with blocks cannot be fused")
+        if node.kind == chunks.KIND:
+            for o in node.outputs:
+                m = piece_of.get(o)
+                deps[o] = frozenset([len(inputs) + m]) if m is not None else frozenset()
+            continue
         d = frozenset().union(*(deps[v] for v in node.inputs))
         for o in node.outputs:
             deps[o] = d
-    live, work = set(), list(graph.outputs)
+    live, work, whole = set(), list(graph.outputs), set()
     while work:
         v = work.pop()
+        if v in piece_of:
+            continue
+        if v in graph.inputs:
+            whole.add(graph.inputs.index(v))
+            continue
         n = v.node
-        if n.kind == "prim::Param" or n in live or v in graph.inputs:
+        if n.kind == "prim::Param" or n in live:
             continue
         if n.kind != "prim::Constant" and (n.op is None or not n.op.scalar):
             raise KernelBuildError(f"{n.kind} has no scalar expression and cannot be fused")
         live.add(n)
         work.extend(n.inputs)
-    return [n for n in graph.nodes if n in live], [deps[v] for v in graph.outputs]
+    return [n for n in graph.nodes if n in live], [deps[v] for v in graph.outputs], whole
 
 
 def _output_dtype(v):
@@ -102,10 +114,14 @@ def generate(spec, target: str) -> KernelSource:
     """The kernel module for `spec` (a KernelSpec) on `target` ("cpu", "cuda" or "sim")."""
     if target not in prims.TARGETS:
         raise ValueError(f"kernel target must be one of {prims.TARGETS}, not {target!r}")
-    graph, inputs = spec.subgraph, tuple(spec.inputs)
-    nodes, out_deps = _analyse(graph, inputs)
+    inputs = tuple(spec.inputs)
+    graph, pieces, piece_of = chunks.distribute(spec.subgraph, inputs)
+    nodes, out_deps, whole = _analyse(graph, inputs, piece_of)
+    bases = frozenset(p.source for p in pieces)
+    if bases & whole:
+        raise KernelBuildError("a group input read both whole and in chunks")
     out_dtypes = [_output_dtype(v) for v in graph.outputs]
-    layout = Layout(inputs, out_deps, out_dtypes, spec.static)
+    layout = Layout(inputs, out_deps, out_dtypes, spec.static, pieces, bases)
     cg = ScalarCodegen()
 
     values, ranks = {}, {}
@@ -118,6 +134,9 @@ def generate(spec, target: str) -> KernelSource:
                 raise KernelBuildError(f"a scalar argument must be int64, float64 or bool, "
                                        f"not {s.dtype}")
             values[v] = E(f"p{k}", _WEAK[s.dtype])
+    for v, m in piece_of.items():
+        values[v] = E(f"x{len(inputs) + m}", pieces[m].spec.dtype)
+        ranks[v] = pieces[m].spec.ndim
     for j, node in enumerate(nodes):
         if node.kind == "prim::Constant":
             val = node.attrs.get("value")
@@ -142,10 +161,10 @@ def generate(spec, target: str) -> KernelSource:
             code = f"{cg.use('_st16')}({code})"
         stores.append(code)
     text = "\n".join(cg.lines + stores)
-    used = {k for k, s in enumerate(inputs)
+    used = {k for k, s in enumerate(inputs + tuple(p.spec for p in pieces))
             if s.kind == "tensor" and re.search(rf"\bx{k}\b", text)}
     for k in used:
-        if inputs[k].dtype is _dt.float16:
+        if layout.inputs[k].dtype is _dt.float16:
             cg.use("_ld16")
     return _assemble(spec, target, layout, cg, used, stores)
 
@@ -164,45 +183,71 @@ def _product(terms):
     return " * ".join(terms) if terms else "1"
 
 
-def _strided_offset(layout, spec_in, plan, k, target):
+def _origin(plan, strides):
+    """A piece's first element, in elements from its group input's element 0 (0 for a
+    group input itself)."""
+    if plan.piece is None:
+        return 0
+    return sum(a * st for a, st in zip(plan.piece.starts, strides))
+
+
+def _static_shift(spec_in):
+    """Elements from the lowest address an array's negative strides reach to its element 0
+    (where the CUDA/simulator launcher points the 1-D array)."""
+    return -sum((n - 1) * st for n, st in zip(spec_in.sizes, spec_in.strides) if st < 0)
+
+
+def _strided_offset(layout, inputs, plan, k, target):
     """sum(i_d * stride_d) + shift for strided input k, and its DYNAMIC parameters. On the
-    CPU offsets count from the data pointer (negative ones too): no shift."""
+    CPU offsets count from the data pointer (negative ones too): no shift. A piece of a
+    group input (plan.piece) reads that input's memory, from its first element."""
     R, nd = layout.rank, plan.ndim
     terms, params = [], []
     if layout.static:
-        shift = 0
-        for dd in range(nd):
-            st = spec_in.strides[dd]
-            if st < 0:
-                shift -= (spec_in.sizes[dd] - 1) * st
+        base = inputs[plan.source if plan.piece is not None else k]
+        strides = base.strides
         for d in layout.dims:
             if plan.bcast[d]:
                 continue
-            st = spec_in.strides[d - (R - nd)]
+            st = strides[d - (R - nd)]
             if st == 1:
                 terms.append(f"i{d}")
             elif st != 0:
                 terms.append(f"i{d} * {st}")
-        if shift and target != "cpu":
-            terms.append(str(shift))
+        const = _origin(plan, strides) + (_static_shift(base) if target != "cpu" else 0)
+        if const:
+            terms.append(str(const))
     else:
         for d in layout.dims:
             if not plan.bcast[d]:
                 terms.append(f"i{d} * st{k}_{d}")
                 params.append(f"st{k}_{d}")
-        if target != "cpu":
+        if target != "cpu" or plan.piece is not None:
             terms.append(f"sh{k}")
             params.append(f"sh{k}")
     return (" + ".join(terms) if terms else "0"), params
 
 
+def _one_offset(layout, inputs, plan, k, target):
+    """Where the single element of a one-element input is: 0 for a group input (the
+    launcher passes its address), a piece's first element in its input's memory."""
+    if plan.piece is None:
+        return "0", []
+    if not layout.static:
+        return f"sh{k}", [f"sh{k}"]
+    base = inputs[plan.source]
+    return str(_origin(plan, base.strides)
+               + (_static_shift(base) if target != "cpu" else 0)), []
+
+
 def _load(target, cg, plan, k, off):
-    """x{k} = element `off` of input k."""
+    """x{k} = element `off` of input k (of the group input a piece is read from)."""
     ld = "_ld16" if plan.dtype is _dt.float16 else ""
+    src = plan.source if plan.piece is not None else k
     if target == "cpu":
-        elem = f"{cg.use('_ld_' + storage_type(plan.dtype, target))}(a{k}, {off})"
+        elem = f"{cg.use('_ld_' + storage_type(plan.dtype, target))}(a{src}, {off})"
     else:
-        elem = f"a{k}[{off}]"
+        elem = f"a{src}[{off}]"
     return f"x{k} = {ld}({elem})" if ld else f"x{k} = {elem}"
 
 
@@ -282,17 +327,21 @@ def _assemble(spec, target, layout, cg, used, stores):
         extra += [f"s{d}" for d in layout.dims]
 
     pre, index, loads = [], [], []
+    arrays = {layout.inputs[k].source if layout.inputs[k].piece is not None else k
+              for k in used}
     if target == "cpu":         # the ndarray objects' data pointers
         pre += [f"{p} = {cg.use('_data')}({p})" for p in params
-                if p[0] in "ao" and p[1:].isdigit() and (p[0] == "o" or int(p[1:]) in used)]
+                if p[0] in "ao" and p[1:].isdigit() and (p[0] == "o" or int(p[1:]) in arrays)]
     for k in sorted(used):
         plan = layout.inputs[k]
         if plan.kind == "one":
-            pre.append(_load(target, cg, plan, k, "0"))
+            off, p = _one_offset(layout, inputs, plan, k, target)
+            extra += p
+            pre.append(_load(target, cg, plan, k, off))
         elif plan.kind == "flat":
             loads.append(_load(target, cg, plan, k, "i"))
         else:
-            off, p = _strided_offset(layout, inputs[k], plan, k, target)
+            off, p = _strided_offset(layout, inputs, plan, k, target)
             extra += p
             loads.append(_load(target, cg, plan, k, off))
     if not layout.flat and layout.dims:

@@ -122,6 +122,15 @@ def cuda_base(x):
     return x.data.ptr + lo * x.itemsize, hi - lo + 1, -lo, t
 
 
+def _size_expr(k, p, d):
+    """The size along dim d of input k (plan p) as launcher code: a piece's size where the
+    kernel fixes it (a chunked dim), else the array's."""
+    if p.piece is not None:
+        known = p.piece.known[d]
+        return str(known) if known is not None else f"a{p.source}.shape[{d}]"
+    return f"a{k}.shape[{d}]"
+
+
 def _zero_division_error():
     """Eager gpujit's error for an integer division by zero on the CPU."""
     from gpujit.ops.pointwise import IntegerDivisionByZero
@@ -229,10 +238,10 @@ class _LauncherWriter:
                 holders = [(k, p) for k, p in enumerate(lay.inputs)
                            if p.kind in ("flat", "strided") and not p.bcast[d]]
                 k0, p0 = holders[0]
-                self.emit(f"s{d} = a{k0}.shape[{d - (R - p0.ndim)}]")
+                self.emit(f"s{d} = {_size_expr(k0, p0, d - (R - p0.ndim))}")
                 sizes[d] = f"s{d}"
                 for k, p in holders[1:]:
-                    self.emit(f"if a{k}.shape[{d - (R - p.ndim)}] != s{d}:")
+                    self.emit(f"if {_size_expr(k, p, d - (R - p.ndim))} != s{d}:")
                     self.emit(f"raise _Mismatch('the sizes of the fused inputs do not broadcast "
                               f"at dimension {d}')", 2)
             self.emit(f"n = {' * '.join(f's{d}' for d in lay.dims) or '1'}")
@@ -255,7 +264,7 @@ class _LauncherWriter:
             self.emit("if n == 0:")
             self.emit(f"return {ret}", 2)
         for k, p in enumerate(lay.inputs):
-            if p.kind != "strided" or f"a{k}" not in self.ks.params:
+            if p.kind not in ("strided", "base") or f"a{k}" not in self.ks.params:
                 continue
             if self.target == "cpu":      # element strides, from the data pointer
                 if not lay.static:
@@ -402,7 +411,16 @@ class _LauncherWriter:
         if name == "n" or name.startswith("s") and name[1:].isdigit():
             return name
         if name.startswith("sh"):
-            return name
+            k = int(name[2:])
+            p = lay.inputs[k]
+            if p.piece is None:
+                return name
+            # a piece: its first element, from where its input's 1-D array starts
+            src = p.source
+            terms = [f"{a} * t{src}[{d}]" for d, a in enumerate(p.piece.starts) if a]
+            if target == "cpu":
+                return (f"({' + '.join(terms)}) // {p.dtype.itemsize}" if terms else "0")
+            return " + ".join([f"sh{src}"] + terms)
         if name == "vec":               # the vector loop's accesses need 16-byte alignment
             ptrs = [self.ptrs[a] if target == "cuda" else f"{a}.ctypes.data"
                     for a in self._vector_arrays()]
@@ -410,9 +428,10 @@ class _LauncherWriter:
         if name.startswith("st"):
             k, d = (int(x) for x in name[2:].split("_"))
             p = lay.inputs[k]
+            src = p.source if p.piece is not None else k
             if target == "cpu":
-                return f"t{k}[{d - (lay.rank - p.ndim)}] // {p.dtype.itemsize}"
-            return f"t{k}[{d - (lay.rank - p.ndim)}]"
+                return f"t{src}[{d - (lay.rank - p.ndim)}] // {p.dtype.itemsize}"
+            return f"t{src}[{d - (lay.rank - p.ndim)}]"
         if name.startswith("p"):
             k = int(name[1:])
             kind = _KIND[self.spec.inputs[k].dtype]
@@ -426,12 +445,12 @@ class _LauncherWriter:
             p = lay.inputs[k]
             item = p.dtype.itemsize
             if target == "cuda":
-                if p.kind == "strided":
+                if p.kind in ("strided", "base"):
                     return f"0, 0, span{k}, {item}, b{k}, span{k}, {item}"
                 count = "1" if p.kind == "one" else "n"
                 ptr = self.ptrs.get(name, f"{name}.data.ptr")
                 return f"0, 0, {count}, {item}, {ptr}, {count}, {item}"
-            view = f"b{k}" if p.kind == "strided" else f"{name}.reshape(-1)"
+            view = f"b{k}" if p.kind in ("strided", "base") else f"{name}.reshape(-1)"
             if target == "sim":        # copied in, never back (it may be a read-only view)
                 view = f"_In({view})"
             return view

@@ -32,6 +32,8 @@ class ArgSpec:
     strides: tuple | None = None    # STATIC: exact element strides; DYNAMIC: None
     contiguous: bool = False        # C-contiguous
     broadcast: tuple = ()           # per dim: True where this input has size 1
+    fixed: tuple = ()               # DYNAMIC: (dim, size) of dims whose size is baked in
+                                    # all the same (the dims chunks cut: kernels/chunks.py)
 
     def __post_init__(self):
         if self.kind not in ("tensor", "scalar"):
@@ -96,6 +98,10 @@ def check_args(spec: KernelSpec, args, array_type):
             raise ValueError(f"kernel argument {k} has shape {have.sizes} and strides "
                              f"{have.strides}; the STATIC kernel was built for {s.sizes} and "
                              f"{s.strides}")
+        for d, size in s.fixed:
+            if a.shape[d] != size:
+                raise ValueError(f"kernel argument {k} has size {a.shape[d]} at dimension "
+                                 f"{d}; the kernel was built for {size} there")
         if s.contiguous and not have.contiguous:
             raise ValueError(f"kernel argument {k} is not C-contiguous; the kernel was built "
                              f"for a contiguous one")
@@ -105,11 +111,14 @@ def check_args(spec: KernelSpec, args, array_type):
 
 @dataclass(frozen=True)
 class InputPlan:
-    index: int            # position in the kernel's argument list
-    kind: str             # "scalar", "one" (a single element), "flat" (indexed by i), "strided"
+    index: int            # position in the kernel's argument list (pieces: after them all)
+    kind: str             # "scalar", "one" (a single element), "flat" (indexed by i),
+                          # "strided", "base" (a group input read only through pieces)
     dtype: object
     ndim: int
     bcast: tuple          # padded to the iteration rank (missing leading dims broadcast)
+    source: int = -1      # a piece: the group input it is read from
+    piece: object = None  # a piece: its kernels.chunks.Piece
 
 
 @dataclass(frozen=True)
@@ -125,27 +134,35 @@ class Layout:
     (size 1, skipped by the index arithmetic), the plan of each input and output, and
     whether the flat fast path applies (no strided input, no partially broadcast output)."""
 
-    def __init__(self, inputs, output_deps, output_dtypes, static):
-        tensors = [s for s in inputs if s.kind == "tensor"]
-        self.rank = R = max((s.ndim for s in tensors), default=0)
+    def __init__(self, inputs, output_deps, output_dtypes, static, pieces=(),
+                 bases=frozenset()):
+        n_in = len(inputs)
+        inputs = tuple(inputs) + tuple(p.spec for p in pieces)     # logical inputs
+        walked = [s for k, s in enumerate(inputs) if s.kind == "tensor" and k not in bases]
+        self.rank = R = max((s.ndim for s in walked), default=0)
         self.static = static
-        padded = [(True,) * (R - s.ndim) + tuple(s.broadcast) if s.kind == "tensor" else None
-                  for s in inputs]
+        padded = [(True,) * (R - s.ndim) + tuple(s.broadcast)
+                  if s.kind == "tensor" and k not in bases else None
+                  for k, s in enumerate(inputs)]
         self.unit = tuple(all(p[d] for p in padded if p is not None) for d in range(R))
         self.dims = tuple(d for d in range(R) if not self.unit[d])   # dims the index walks
         self.sizes = None
         if static:
-            self.sizes = self._static_sizes(inputs)
+            self.sizes = self._static_sizes(walked)
         plans = []
         for k, (s, p) in enumerate(zip(inputs, padded)):
+            piece = pieces[k - n_in] if k >= n_in else None
+            extra = {} if piece is None else {"source": piece.source, "piece": piece}
             if s.kind == "scalar":
                 plans.append(InputPlan(k, "scalar", s.dtype, 0, ()))
+            elif p is None:
+                plans.append(InputPlan(k, "base", s.dtype, s.ndim, (True,) * R))
             elif all(p):
-                plans.append(InputPlan(k, "one", s.dtype, s.ndim, p))
-            elif s.contiguous and s.ndim == R and p == self.unit:
+                plans.append(InputPlan(k, "one", s.dtype, s.ndim, p, **extra))
+            elif s.contiguous and s.ndim == R and p == self.unit and piece is None:
                 plans.append(InputPlan(k, "flat", s.dtype, s.ndim, p))
             else:
-                plans.append(InputPlan(k, "strided", s.dtype, s.ndim, p))
+                plans.append(InputPlan(k, "strided", s.dtype, s.ndim, p, **extra))
         self.inputs = tuple(plans)
         outs = []
         for deps, dt in zip(output_deps, output_dtypes):

@@ -271,7 +271,9 @@ def _split_method(self, split_size, dim=0):
     return split(self, split_size, dim)
 
 
-def _chunk_rule(shape, chunks, dim):
+def chunk_rule(shape, chunks, dim):
+    """(dim wrapped, the sizes of the pieces) of x.chunk(chunks, dim) for x of `shape`
+    (sizes None when shape[dim] is unknown); the fuser's chunks read it too."""
     d = _dim_of(shape, dim, "chunk")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
@@ -285,9 +287,9 @@ def _chunk_rule(shape, chunks, dim):
 
 
 @op("aten::chunk(Tensor(a) self, int chunks, int dim=0) -> Tensor(a)[]", tags=_VIEW,
-    meta=lambda self, chunks, dim=0: _pieces_meta(self, *_chunk_rule(self.shape, chunks, dim)))
+    meta=lambda self, chunks, dim=0: _pieces_meta(self, *chunk_rule(self.shape, chunks, dim)))
 def chunk(xp, self, chunks, dim=0):
-    d, sizes = _chunk_rule(self.shape, chunks, dim)
+    d, sizes = chunk_rule(self.shape, chunks, dim)
     return _pieces(xp, self, d, sizes)
 
 

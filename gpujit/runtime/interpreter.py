@@ -265,6 +265,16 @@ def _unpack(node, env, profile):
     return tuple(seq)
 
 
+def _constant_chunk(node, env, profile):
+    """prim::ConstantChunk[chunks=c, dim=d](%x): x.chunk(c, d) unpacked (inside fusion
+    groups, fusers/chunks.py)."""
+    parts = env[node.inputs[0]].chunk(node.attrs["chunks"], node.attrs["dim"])
+    if len(parts) != len(node.outputs):
+        raise ValueError(f"prim::ListUnpack: expected {len(node.outputs)} values to unpack, "
+                         f"got {len(parts)}")
+    return tuple(parts)
+
+
 def _tuple_index(node, env, profile):
     return (env[node.inputs[0]][env[node.inputs[1]]],)
 
@@ -572,6 +582,7 @@ PRIM_HANDLERS = {
     "prim::Constant": _constant, "prim::ListConstruct": _list_construct,
     "prim::TupleConstruct": _tuple_construct, "prim::TupleUnpack": _unpack,
     "prim::ListUnpack": _unpack, "prim::TupleIndex": _tuple_index,
+    "prim::ConstantChunk": _constant_chunk,
     "prim::DictConstruct": _dict_construct, "prim::GetAttr": _get_attr,
     "prim::SetAttr": _set_attr, "prim::If": _if, "prim::Loop": _loop,
     "prim::RaiseException": _raise, "prim::CallFunction": _call,

@@ -1,0 +1,196 @@
+"""`x.chunk(c, d)` inside fusion groups: TorchScript's prim::ConstantChunk.
+
+`a, b, c = x.chunk(3, 1)` is `aten::chunk(%x, 3, 1)` (a list) unpacked by
+`prim::ListUnpack`. Before partitioning, each such pair with constant `chunks` and `dim`
+becomes one node, `prim::ConstantChunk[chunks=3, dim=1](%x)`, with the unpacked pieces as
+its outputs (they keep the numbers and names of the values they replace, so the profile
+still describes them): a node the fuser can put into a group, as NNC does (an LSTM cell's
+`gates.chunk(4, 1)` between the gate sums and the gate activations no longer splits its
+pointwise ops into two groups). A kernel reads a piece of a group input with the input's
+strides from an offset, and a piece of a value computed inside the group by computing
+that value's ops on the piece (kernels/chunks.py). The pairs that end up outside every
+group are turned back into `aten::chunk` + `prim::ListUnpack` (`restore`), so only fusion
+groups ever hold the node.
+
+`space_shapes(graph)` gives, per value, the shape it takes part in a kernel's iteration
+space with: a value that only feeds chunks (directly, or through pointwise ops) is
+walked piece by piece, so it counts with the shape of one piece.
+"""
+from __future__ import annotations
+
+from ..ir import types as T
+from ..ir.schema_match import has_side_effects
+from .fusibility import CONSTANT_CHUNK as KIND
+
+__all__ = ["KIND", "to_constant_chunks", "restore", "space_shapes", "chunk_params"]
+_META = "constant_chunk"        # node.meta: what `restore` needs to rebuild the pair
+
+
+def _int_constant(v):
+    n = v.node
+    if n.kind != "prim::Constant" or not isinstance(v.type, T.IntType):
+        return None
+    val = n.attrs.get("value")
+    return val if isinstance(val, int) and not isinstance(val, bool) else None
+
+
+def _walk_blocks(block):
+    yield block
+    for n in block.nodes:
+        for b in n.blocks:
+            yield from _walk_blocks(b)
+
+
+def _take_over(new, old):
+    """new takes old's number and name (old is about to go)."""
+    name, unique = old.debug_name, old.unique
+    old.set_debug_name(None)
+    new.unique = unique
+    new.set_debug_name(name)
+
+
+def to_constant_chunks(graph) -> int:
+    """Turn each `aten::chunk(x, <int constant>, <int constant>)` whose list only a
+    `prim::ListUnpack` of as many values reads into a prim::ConstantChunk node, in place.
+    Returns how many it made."""
+    made = 0
+    for block in list(_walk_blocks(graph.block)):
+        for n in list(block.nodes):
+            if n.kind != "aten::chunk" or len(n.inputs) not in (2, 3):
+                continue
+            if not isinstance(n.inputs[0].type, T.TensorType):
+                continue
+            chunks = _int_constant(n.inputs[1])
+            dim = _int_constant(n.inputs[2]) if len(n.inputs) == 3 else 0
+            if chunks is None or dim is None or chunks < 1:
+                continue
+            lst = n.outputs[0]
+            if len(lst.uses) != 1:
+                continue
+            unpack = lst.uses[0].user
+            if (unpack.kind != "prim::ListUnpack" or unpack.owning_block is not block
+                    or len(unpack.outputs) != chunks):
+                continue
+            cc = graph.create(KIND, [n.inputs[0]], attrs={"chunks": chunks, "dim": dim},
+                              output_types=[o.type for o in unpack.outputs],
+                              source_range=n.source_range, scope=n.scope)
+            cc.insert_before(unpack)
+            cc.meta[_META] = (lst.type, lst.unique, lst.debug_name, n.op, n.source_range,
+                              unpack.source_range)
+            for new, old in zip(cc.outputs, unpack.outputs):
+                old.replace_all_uses_with(new)
+                _take_over(new, old)
+            unpack.destroy()
+            consts = [v.node for v in n.inputs[1:]]
+            n.destroy()
+            for c in consts:
+                if not c.outputs[0].uses and c.owning_block is not None:
+                    c.destroy()
+            made += 1
+    return made
+
+
+def restore(graph) -> int:
+    """Turn the prim::ConstantChunk nodes left outside fusion groups back into
+    `aten::chunk` + `prim::ListUnpack` (what the executor runs). Returns how many."""
+    done = 0
+    for block in list(_walk_blocks(graph.block)):
+        for cc in [n for n in block.nodes if n.kind == KIND]:
+            list_type, list_unique, list_name, op, chunk_range, unpack_range = \
+                cc.meta.get(_META) or (T.ListType(T.TENSOR), None, None, None,
+                                       cc.source_range, cc.source_range)
+            with graph.inserting_before(cc):
+                c = graph.insert_constant(cc.attrs["chunks"])
+                d = graph.insert_constant(cc.attrs["dim"])
+            chunk = graph.create("aten::chunk", [cc.inputs[0], c, d],
+                                 output_types=[list_type], source_range=chunk_range,
+                                 scope=cc.scope)
+            if op is not None:
+                chunk.op = op
+            chunk.meta.update((k, v) for k, v in cc.meta.items() if k != _META)
+            chunk.insert_before(cc)
+            lst = chunk.outputs[0]
+            if list_unique is not None:
+                lst.unique = list_unique
+                lst.set_debug_name(list_name)
+            unpack = graph.create("prim::ListUnpack", [lst],
+                                  output_types=[o.type for o in cc.outputs],
+                                  source_range=unpack_range, scope=cc.scope)
+            unpack.insert_before(cc)
+            for new, old in zip(unpack.outputs, cc.outputs):
+                old.replace_all_uses_with(new)
+                _take_over(new, old)
+            cc.destroy()
+            done += 1
+    return done
+
+
+def chunk_params(node):
+    """(chunks, dim wrapped to the input's rank) of a prim::ConstantChunk node (dim None
+    when the input's rank is not known)."""
+    chunks, dim = node.attrs["chunks"], node.attrs["dim"]
+    t = node.inputs[0].type
+    rank = len(t.sizes) if isinstance(t, T.TensorType) and t.sizes is not None else None
+    if rank is None:
+        return chunks, None
+    if rank == 0 or not -rank <= dim < rank:
+        return chunks, None
+    return chunks, dim % rank
+
+
+def _sizes(v):
+    t = v.type
+    if not isinstance(t, T.TensorType) or t.sizes is None or any(s is None for s in t.sizes):
+        return None
+    return tuple(t.sizes)
+
+
+def _piece(shape, chunks, dim):
+    step = -(-shape[dim] // chunks) if chunks else shape[dim]
+    return shape[:dim] + (step,) + shape[dim + 1:]
+
+
+def space_shapes(graph, fusible) -> dict:
+    """Value -> the shape it has in a kernel's iteration space when it is read through
+    chunks only: a tensor all of whose uses are fusible prim::ConstantChunk nodes of one
+    (chunks, dim), or fusible pointwise ops whose results are read that way along the
+    same dim, counts with the shape of one piece. Values not in the dict count with their
+    own shape. `fusible(node)` says whether a node may be fused."""
+    views = {}                                    # value -> (chunks, dim) or None (whole)
+
+    def view_of_use(v, use):
+        user = use.user
+        if not fusible(user) or has_side_effects(user):
+            return None
+        if user.kind == KIND:
+            chunks, dim = chunk_params(user)
+            return (chunks, dim) if dim is not None else None
+        if len(user.outputs) != 1 or user.blocks:
+            return None
+        out = views.get(user.outputs[0])
+        if out is None:
+            return None
+        chunks, d_out = out
+        so, sv = _sizes(user.outputs[0]), _sizes(v)
+        if so is None or sv is None:
+            return None
+        d = d_out - (len(so) - len(sv))
+        if d < 0 or sv[d] == 1:
+            return "free"               # broadcast along the chunked dim: whole, as is
+        return (chunks, d)
+
+    for block in _walk_blocks(graph.block):
+        for n in reversed(block.nodes):
+            for v in n.outputs:
+                if not isinstance(v.type, T.TensorType) or not v.uses or _sizes(v) is None:
+                    continue
+                seen = {view_of_use(v, u) for u in v.uses} - {"free"}
+                if len(seen) == 1 and None not in seen \
+                        and not any(v is o for o in block.outputs):
+                    views[v] = seen.pop()
+        for v in (graph.inputs if block is graph.block else block.inputs):
+            if isinstance(v.type, T.TensorType) and v.uses and _sizes(v) is not None:
+                seen = {view_of_use(v, u) for u in v.uses} - {"free"}
+                if len(seen) == 1 and None not in seen:
+                    views[v] = seen.pop()
+    return {v: _piece(_sizes(v), c, d) for v, (c, d) in views.items()}

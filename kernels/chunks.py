@@ -1,0 +1,286 @@
+"""Chunks in a kernel: `prim::ConstantChunk[chunks=c, dim=d](%x)` (x.chunk(c, d) unpacked,
+which the fuser puts into groups as NNC does).
+
+A kernel walks one iteration space, and a piece of a chunk has the shape of that space, not
+the chunked value's. So before code generation each chunk of a value computed inside the
+group is moved up through the pointwise op that computes it: piece j of `op(u, w)` is
+`op(piece j of u, piece j of w)` (an operand that broadcasts along the chunked dim is used
+whole), until every chunk reads a group input (or a piece of one). TorchScript's old fuser
+did the same ("chunk motion"); the ops are computed once per piece, and every element of
+the chunked value once in all, since the pieces do not overlap.
+
+A piece of a group input is then a *view*: the input's memory read with its strides from
+an offset (the piece's first element), with the piece's sizes; the kernel reads the input
+once per piece it uses (kernels/emit.py, "logical inputs"). The sizes of chunked dims must
+be known when the kernel is built: STATIC kernels know every size, and DYNAMIC ones are
+specialized on the sizes of the dims that are chunked (`chunked_dims`; the fuser's guard
+checks them), so every piece's size and offset along those dims is a literal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpujit.ir import TensorType
+from gpujit.ops.meta import is_c_contiguous
+from gpujit.ops.shape import chunk_rule
+
+from .spec import ArgSpec, KernelBuildError
+
+__all__ = ["KIND", "Piece", "distribute", "chunked_dims"]
+
+KIND = "prim::ConstantChunk"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of group input `source` that the kernel reads: `starts` (per dim of the
+    input, the first index read), `known` (per dim: the piece's size where it is fixed
+    when the kernel is built, else None: the input's size) and its ArgSpec."""
+    source: int
+    starts: tuple
+    known: tuple
+    spec: ArgSpec
+
+
+def _params(node, rank):
+    chunks, dim = node.attrs["chunks"], node.attrs["dim"]
+    if rank == 0 or not -rank <= dim < rank:
+        raise KernelBuildError(f"chunk along dim {dim} of a tensor of rank {rank}")
+    return chunks, dim % rank
+
+
+def _rank(v):
+    t = v.type
+    if not isinstance(t, TensorType) or t.sizes is None:
+        raise KernelBuildError(f"%{v.debug_name} is not a tensor of known rank ({t})")
+    return len(t.sizes)
+
+
+def _is_tensor(v):
+    return isinstance(v.type, TensorType)
+
+
+def chunked_dims(graph) -> dict:
+    """Subgraph input index -> the dims (of that input) some chunk of the group cuts,
+    directly or through the pointwise ops it is moved through (by rank alignment: a dim
+    that turns out to broadcast is listed too, harmlessly). Empty without chunks."""
+    if not any(n.kind == KIND for n in graph.nodes):
+        return {}
+    dims = {}                                  # value -> set of its dims that are chunked
+    for n in reversed(graph.nodes):
+        if n.kind == "prim::Constant":
+            continue
+        if n.kind == KIND:
+            x = n.inputs[0]
+            r = _rank(x)
+            want = {_params(n, r)[1]}
+            for o in n.outputs:
+                want |= dims.get(o, set())
+            dims.setdefault(x, set()).update(want)
+            continue
+        out = set()
+        for o in n.outputs:
+            out |= dims.get(o, set())
+        if not out:
+            continue
+        ro = max(_rank(o) for o in n.outputs if _is_tensor(o))
+        for u in n.inputs:
+            if _is_tensor(u):
+                ru = _rank(u)
+                dims.setdefault(u, set()).update(d - (ro - ru) for d in out if d >= ro - ru)
+    return {k: frozenset(dims[v]) for k, v in enumerate(graph.inputs) if dims.get(v)}
+
+
+class _Shapes:
+    """Per value: sizes (int where known, else None) and which dims have size 1."""
+
+    def __init__(self):
+        self.sizes, self.bcast = {}, {}
+
+    def set(self, v, sizes):
+        self.sizes[v] = tuple(sizes)
+        self.bcast[v] = tuple(s == 1 for s in sizes)
+
+    def set_input(self, v, spec):
+        if spec.sizes is not None:
+            self.set(v, spec.sizes)
+            return
+        fixed = dict(spec.fixed)
+        self.sizes[v] = tuple(1 if b else fixed.get(d) for d, b in enumerate(spec.broadcast))
+        self.bcast[v] = tuple(spec.broadcast)
+
+    def pointwise(self, n):
+        ins = [u for u in n.inputs if _is_tensor(u)]
+        rank = max((len(self.sizes[u]) for u in ins), default=0)
+        sizes, bcast = [], []
+        for d in range(rank):
+            held = [self.sizes[u][d - (rank - len(self.sizes[u]))] for u in ins
+                    if d - (rank - len(self.sizes[u])) >= 0
+                    and not self.bcast[u][d - (rank - len(self.sizes[u]))]]
+            bcast.append(not held)
+            sizes.append(next((s for s in held if s is not None), None) if held else 1)
+        for o in n.outputs:
+            self.sizes[o], self.bcast[o] = tuple(sizes), tuple(bcast)
+
+    def chunk(self, n):
+        x = n.inputs[0]
+        chunks, d = _params(n, len(self.sizes[x]))
+        size = self.sizes[x][d]
+        if size is None:
+            raise KernelBuildError(f"chunk along dim {d}, whose size the kernel is not "
+                                   f"specialized on")
+        try:
+            sizes = chunk_rule((size,), chunks, 0)[1]
+        except RuntimeError as e:
+            raise KernelBuildError(str(e)) from None
+        if len(sizes) != len(n.outputs):
+            raise KernelBuildError(f"x.chunk({chunks}, {d}) of size {size} makes "
+                                   f"{len(sizes)} pieces, not {len(n.outputs)}")
+        for o, s in zip(n.outputs, sizes):
+            shape = list(self.sizes[x])
+            shape[d] = s
+            self.sizes[o] = tuple(shape)
+            self.bcast[o] = tuple(b if i != d else s == 1
+                                  for i, b in enumerate(self.bcast[x]))
+        return chunks, d, sizes
+
+
+def _piece_type(t, sizes):
+    return TensorType(t.dtype, tuple(sizes), None, t.device, False)
+
+
+def distribute(graph, inputs):
+    """(graph, pieces, piece_of): `graph` with every chunk moved up to the group inputs
+    (a copy; the graph itself when it has no chunk), the Pieces the kernel reads and, for
+    each piece value of the returned graph read by an op (or returned), its index in
+    `pieces`. Raises KernelBuildError for what a kernel cannot do."""
+    if not any(n.kind == KIND for n in graph.nodes):
+        return graph, [], {}
+    g = graph.copy()
+    shapes = _Shapes()
+    for v, s in zip(g.inputs, inputs):
+        if s.kind == "tensor":
+            shapes.set_input(v, s)
+    cut = {}
+    for n in g.nodes:
+        if n.kind == "prim::Constant":
+            continue
+        if n.kind == KIND:
+            cut[n] = shapes.chunk(n)
+        else:
+            shapes.pointwise(n)
+    _move_chunks(g, shapes, cut)
+    return _pieces(g, inputs, shapes, cut)
+
+
+def _move_chunks(g, shapes, cut):
+    inputs = set(g.inputs)
+    moved = True
+    while moved:
+        moved = False
+        for n in list(g.nodes):
+            if n.kind != KIND or n.owning_block is None:
+                continue
+            v = n.inputs[0]
+            p = v.node
+            if v in inputs or p.kind == KIND:
+                continue
+            if p.kind == "prim::Constant" or p.op is None or not p.op.scalar \
+                    or len(p.outputs) != 1:
+                raise KernelBuildError(f"a chunk of the result of {p.kind}, which the "
+                                       f"kernel cannot compute piece by piece")
+            _move_one(g, n, p, shapes, cut)
+            moved = True
+
+
+def _move_one(g, n, p, shapes, cut):
+    """Replace chunk n of p's result by p computed on chunks of p's operands."""
+    chunks, d, sizes = cut.pop(n)
+    v = p.outputs[0]
+    rank = len(shapes.sizes[v])
+    operand_chunks = {}
+    for j, out in enumerate(n.outputs):
+        if not out.uses:
+            continue
+        ins = []
+        for u in p.inputs:
+            if not _is_tensor(u):
+                ins.append(u)
+                continue
+            du = d - (rank - len(shapes.sizes[u]))
+            if du < 0 or shapes.bcast[u][du]:
+                ins.append(u)               # broadcast along the chunked dim: whole
+                continue
+            cc = operand_chunks.get(u)
+            if cc is None:
+                cc = g.create(KIND, [u], attrs={"chunks": chunks, "dim": du},
+                              output_types=[u.type] * len(n.outputs))
+                cc.insert_before(n)
+                got = shapes.chunk(cc)
+                if got[2] != sizes:
+                    raise KernelBuildError("operands of a chunked op are cut differently")
+                for o in cc.outputs:
+                    o.type = _piece_type(u.type, shapes.sizes[o])
+                cut[cc] = got
+                operand_chunks[u] = cc
+            ins.append(cc.outputs[j])
+        c = g.create(p.kind, ins, output_types=[_piece_type(v.type, shapes.sizes[out])],
+                     attrs=dict(p.attrs), source_range=p.source_range)
+        c.op = p.op
+        c.insert_before(n)
+        shapes.pointwise(c)
+        out.replace_all_uses_with(c.outputs[0])
+    n.destroy()
+    if not v.uses:
+        p.destroy()
+
+
+def _pieces(g, inputs, shapes, cut):
+    index = {v: k for k, v in enumerate(g.inputs)}
+    views = {}                   # value -> (input k, starts, known sizes)
+
+    def view(v):
+        if v in views:
+            return views[v]
+        if v in index:
+            k = index[v]
+            s = inputs[k]
+            if s.kind != "tensor":
+                raise KernelBuildError("a chunk of a number")
+            known = tuple(s.sizes) if s.sizes is not None else (None,) * s.ndim
+            views[v] = (k, (0,) * s.ndim, known)
+            return views[v]
+        n = v.node
+        chunks, d, sizes = cut[n]
+        k, starts, known = view(n.inputs[0])
+        j = n.outputs.index(v)
+        starts = list(starts)
+        starts[d] += sum(sizes[:j])
+        known = list(known)
+        known[d] = sizes[j]
+        views[v] = (k, tuple(starts), tuple(known))
+        return views[v]
+
+    pieces, piece_of, seen = [], {}, {}
+    returned = set(g.outputs)
+    for n in g.nodes:
+        if n.kind != KIND:
+            continue
+        for o in n.outputs:
+            if o in returned or any(u.user.kind != KIND for u in o.uses):
+                key = view(o)               # equal pieces (two chunks of one input) are
+                if key not in seen:         # read once
+                    k, starts, known = key
+                    seen[key] = len(pieces)
+                    pieces.append(Piece(k, starts, known,
+                                        _piece_spec(inputs[k], known, shapes.bcast[o])))
+                piece_of[o] = seen[key]
+    return g, pieces, piece_of
+
+
+def _piece_spec(spec, known, bcast):
+    if spec.sizes is not None:
+        sizes = tuple(known)
+        return ArgSpec("tensor", spec.dtype, spec.ndim, sizes, spec.strides,
+                       is_c_contiguous(sizes, spec.strides, 1), tuple(s == 1 for s in sizes))
+    return ArgSpec("tensor", spec.dtype, spec.ndim, None, None, False, tuple(bcast))

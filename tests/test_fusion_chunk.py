@@ -1,0 +1,417 @@
+"""`x.chunk(c, d)` inside fusion groups (prim::ConstantChunk, fusers/chunks.py and
+kernels/chunks.py): what PyTorch's NNC tests check (test_jit_fuser_te.py: chunk
+correctness, chunk distributes over its producer, chunk motion deduplicates inputs, several
+chunks, the LSTM cell in one group), the kernels' piece reads (layouts, uneven pieces,
+chunks of chunks, DYNAMIC kernels specialized on chunked sizes) on the CPU and in the
+simulator, and the cases that must stay unfused or keep PyTorch's aliasing."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit import kernels as K
+from gpujit.fusers.chunks import to_constant_chunks
+
+from test_kernels import kernel_cache_dir, run_and_compare, traced  # noqa: F401,F811
+
+
+def close(a, b, tol=1e-5):
+    np.testing.assert_allclose(np.asarray(a.numpy(), np.float64),
+                               np.asarray(b.numpy(), np.float64), rtol=tol, atol=tol)
+
+
+def groups(g):
+    return str(g).count("= prim::TensorExprGroup_")
+
+
+def outside(g):
+    """The text of the graph without its groups' subgraphs."""
+    return str(g).split("\nwith prim::TensorExprGroup_")[0]
+
+
+# --------------------------------------------------------------- PyTorch's NNC tests
+
+def chunk_4_0(x):
+    x0, x1, x2, x3 = x.chunk(4, 0)
+    return x0 + x1 + x2 + x3
+
+
+def chunk_4_1(x):
+    x0, x1, x2, x3 = x.chunk(4, 1)
+    return x0 + x1 + x2 + x3
+
+
+def chunk_4_last(x):
+    x0, x1, x2, x3 = x.chunk(4, 2)
+    return x0 + x1 + x2 + x3
+
+
+CHUNK_INPUTS = {
+    "split size 1": lambda: torch.randn(4, 4, 4),
+    "contiguous": lambda: torch.randn(12, 8, 16),
+    "non-contiguous": lambda: torch.randn(12, 8, 16).transpose(1, 2),
+    "flipped": lambda: torch.randn(8, 4, 12).flip(2),
+}
+
+
+@pytest.mark.parametrize("mode", ["script", "trace"])
+@pytest.mark.parametrize("fn", [chunk_4_0, chunk_4_1, chunk_4_last])
+@pytest.mark.parametrize("case", list(CHUNK_INPUTS))
+def test_chunk_correctness_and_all_fused(fn, case, mode):
+    x = CHUNK_INPUTS[case]()
+    f = torch.jit.script(fn) if mode == "script" else torch.jit.trace(fn, (x,))
+    for _ in range(3):
+        got = f(x)
+    close(got, fn(x))
+    g = f.graph_for(x)
+    assert groups(g) == 1
+    assert "aten::chunk" not in outside(g) and "ListUnpack" not in outside(g)
+    assert "prim::ConstantChunk[chunks=4, dim=" in str(g)
+
+
+def test_chunk_of_a_scripted_input_prints_as_torchscript():
+    def fn(x):
+        a, b, c = x.chunk(3, 1)
+        return a * b + c
+    x = torch.randn(10, 6)
+    f = torch.jit.script(fn)
+    f(x)
+    g = f.graph_for(x)
+    assert "prim::ConstantChunk[chunks=3, dim=1]" in str(g)
+    assert groups(g) == 1 and "aten::" not in outside(g)
+    close(f(x), fn(x))
+
+
+def test_chunk_distributes_over_its_producer():
+    def f(x, y):
+        z1, z2 = (x + y).chunk(2, dim=1)
+        return z1 * z2
+    x, y = torch.randn(4, 4), torch.randn(4, 4)
+    t = torch.jit.trace(f, (x, y))
+    t(x, y)
+    g = str(t.graph_for(x, y))
+    assert "with prim::TensorExprGroup_" in g and g.count("ConstantChunk") == 1
+    close(t(x, y), f(x, y))
+    close(t(x.t().contiguous(), y), t(x.t(), y))      # one kernel per layout
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_chunk_motion_deduplicates_inputs(depth):
+    def func1(x):
+        z = x * x
+        z0, z1 = z.chunk(2)
+        return z0 * z1
+
+    def func2(x):
+        z = x * x * x
+        z0, z1 = z.chunk(2)
+        return z0 * z1
+    fn = func1 if depth == 2 else func2
+    x = torch.tensor([1.1, 1.2])
+    f = torch.jit.script(fn)
+    f(x)
+    g = f.graph_for(x)
+    assert groups(g) == 1
+    group = next(n for n in g.nodes if n.kind == "prim::TensorExprGroup")
+    assert len(group.inputs) == 1
+    close(f(x), fn(x))
+
+
+def test_several_chunks_of_several_inputs_fuse():
+    def fn(s, x, y, z):
+        z1, z2 = z.chunk(2, 2)
+        x1, x2, x3 = x.chunk(3, 1)
+        y1, y2 = y.chunk(2, 0)
+        return s + x1 + x2 + x3 + y1 + y2 + z1 + z2
+    args = (torch.randn(5, 2, 3), torch.randn(5, 6, 3), torch.randn(10, 2, 3),
+            torch.randn(5, 2, 6))
+    f = torch.jit.script(fn)
+    f(*args)
+    g = f.graph_for(*args)
+    assert groups(g) == 1 and "aten::" not in outside(g)
+    close(f(*args), fn(*args))
+
+
+def lstm_cell(x, hx, cx, w_ih, w_hh, b_ih, b_hh):
+    gates = torch.mm(x, w_ih.t()) + torch.mm(hx, w_hh.t()) + b_ih + b_hh
+    ingate, forgetgate, cellgate, outgate = gates.chunk(4, 1)
+    ingate = torch.sigmoid(ingate)
+    forgetgate = torch.sigmoid(forgetgate)
+    cellgate = torch.tanh(cellgate)
+    outgate = torch.sigmoid(outgate)
+    cy = (forgetgate * cx) + (ingate * cellgate)
+    hy = outgate * torch.tanh(cy)
+    return hy, cy
+
+
+def lstm_inputs(batch=3, inp=5, hidden=4, dtype=torch.float32):
+    return [torch.randn(*s, dtype=dtype) for s in
+            [(batch, inp), (batch, hidden), (batch, hidden), (4 * hidden, inp),
+             (4 * hidden, hidden), (4 * hidden,), (4 * hidden,)]]
+
+
+@pytest.mark.parametrize("mode", ["script", "trace"])
+def test_the_lstm_cell_is_one_group(mode):
+    args = lstm_inputs()
+    f = torch.jit.script(lstm_cell) if mode == "script" else torch.jit.trace(lstm_cell,
+                                                                              tuple(args))
+    f(*args)
+    g = f.graph_for(*args)
+    assert groups(g) == 1
+    rest = outside(g)
+    assert "aten::chunk" not in rest and "aten::add" not in rest and "aten::sigmoid" not in rest
+    for got, want in zip(f(*args), lstm_cell(*args)):
+        close(got, want)
+    report = f.fusion_report(*args)
+    assert "prim::ConstantChunk" in report and "aten::chunk" not in report
+
+
+def test_an_lstm_cell_under_strict_fusion_passes():
+    def cell(gates, cx):
+        with torch.jit.strict_fusion():
+            i, f, c, o = gates.chunk(4, 1)
+            cy = torch.sigmoid(f) * cx + torch.sigmoid(i) * torch.tanh(c)
+            hy = torch.sigmoid(o) * torch.tanh(cy)
+        return hy, cy
+    s = torch.jit.script(cell)
+    gates, cx = torch.randn(3, 16), torch.randn(3, 4)
+    for _ in range(3):
+        got = s(gates, cx)
+    for a, b in zip(got, cell(gates, cx)):
+        close(a, b)
+    with torch.strict_fusion():        # around calls, in Python
+        s(gates, cx)
+
+
+def test_lstm_cell_new_batch_sizes_and_a_dynamic_kernel_specialized_on_the_chunk_dim():
+    f = torch.jit.script(lstm_cell)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for batch, hidden in [(3, 4), (3, 4), (2, 4), (7, 4), (9, 4), (6, 5), (5, 5)]:
+            args = lstm_inputs(batch, 5, hidden)
+            for got, want in zip(f(*args), lstm_cell(*args)):
+                close(got, want)
+            seen.append(batch)
+    (group,) = [g for s in f._get_executable().specializations for g in s.groups]
+    kinds = [s.kind for s in group.specializations]
+    # STATIC twice (3 and 2), then DYNAMIC for the other batch sizes of hidden size 4,
+    # and one more DYNAMIC kernel for hidden size 5 (the chunked dim is specialized on)
+    assert kinds == ["STATIC", "STATIC", "DYNAMIC", "DYNAMIC"], kinds
+    assert group.fallback_calls == 0
+
+
+# ------------------------------------------------ what stays unfused, aliasing, errors
+
+def test_a_returned_piece_stays_a_view_of_the_input():
+    def fn(x):
+        a, b = x.chunk(2, 1)
+        return a, torch.sigmoid(a) * b + 1
+    x = torch.randn(3, 4)
+    f = torch.jit.script(fn)
+    for _ in range(3):
+        a, r = f(x)
+    close(r, fn(x)[1])
+    assert groups(f.graph_for(x)) == 1
+    x.add_(1)                                  # the returned piece sees the write
+    close(a, x[:, :2])
+
+
+def test_pieces_written_in_place_are_not_fused():
+    def fn(x):
+        a, b = (x * 2).chunk(2, 0)
+        a.add_(1)
+        return a * b + b
+    x = torch.randn(4, 3)
+    f = torch.jit.script(fn)
+    for _ in range(3):
+        got = f(x)
+    close(got, fn(x))
+
+
+def test_a_chunk_feeding_unfused_ops_stays_outside_and_runs():
+    def fn(x, w):
+        a, b = x.chunk(2, 1)
+        return torch.mm(a, w) + torch.mm(b, w)
+    x, w = torch.randn(3, 8), torch.randn(4, 2)
+    f = torch.jit.script(fn)
+    for _ in range(3):
+        got = f(x, w)
+    close(got, fn(x, w))
+    rest = outside(f.graph_for(x, w))
+    assert "aten::chunk" in rest and "prim::ListUnpack" in rest and "ConstantChunk" not in rest
+
+
+def test_uneven_pieces_broadcast_as_eager():
+    def fn(x):
+        a, b, c, d = x.chunk(4, 1)           # sizes 3, 3, 3, 1 along dim 1
+        return a + d * 2, b - c
+    f = torch.jit.script(fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for shape in [(3, 10), (3, 10), (2, 10), (5, 10), (7, 10), (5, 13), (5, 8), (4, 4)]:
+            x = torch.randn(*shape)
+            for got, want in zip(f(x), fn(x)):
+                close(got, want)
+    assert groups(f.graph_for(x)) == 1
+
+
+def test_a_chunk_that_makes_too_few_pieces_raises_as_eager():
+    def fn(x):
+        a, b, c, d = x.chunk(4, 0)
+        return a + b + c + d
+    f = torch.jit.script(fn)
+    x = torch.randn(8, 3)
+    f(x)
+    f(x)
+    with pytest.raises(Exception, match="4"):
+        f(torch.randn(6, 3))                 # 3 pieces of 2
+
+
+def test_chunks_on_cuda_are_fused_like_on_the_cpu():
+    """Nothing device-specific in the partition: a CPU graph suffices to see the group; the
+    cuda tier below runs it."""
+    args = lstm_inputs()
+    f = torch.jit.trace(lstm_cell, tuple(args))
+    f(*args)
+    assert groups(f.graph_for(*args)) == 1
+
+
+# --------------------------------------------------------------- kernels: piece reads
+
+def _chunk_graph(fn, *examples):
+    g = traced(fn, *examples)
+    assert to_constant_chunks(g) >= 1
+    g.lint()
+    return g
+
+
+def _lstm_like(g, b):
+    i, f, c, o = (g + b).chunk(4, 1)
+    cy = torch.sigmoid(f) + torch.sigmoid(i) * torch.tanh(c)
+    return torch.sigmoid(o) * torch.tanh(cy), cy
+
+
+def _chunk_of_chunk(x):
+    a, b = x.chunk(2, 0)
+    a0, a1 = a.chunk(2, 1)
+    b0, b1 = b.chunk(2, 1)
+    return a0 * a1 + b1, a1 - b0
+
+
+def _piece_out(x):
+    a, b = (x * 2).chunk(2, 1)
+    return a, b + 1
+
+
+_R = np.random.default_rng(3)
+_X = _R.standard_normal((6, 8)).astype(np.float32)
+KERNEL_CASES = {
+    "input, dim 1": (lambda x: sum(x.chunk(4, 1)[1:], x.chunk(4, 1)[0]), (_X,)),
+    "input, dim 0": (lambda x: x.chunk(2, 0)[0] * x.chunk(2, 0)[1], (_X,)),
+    "transposed": (lambda x: x.chunk(2, 1)[0] - x.chunk(2, 1)[1], (_X.T,)),
+    "negative strides": (lambda x: x.chunk(2, 1)[0] - x.chunk(2, 1)[1], (_X[::-1, ::-1],)),
+    "sliced": (lambda x: x.chunk(2, 1)[0] * 3 + x.chunk(2, 1)[1], (_X[1:5, ::2],)),
+    "lstm-like": (_lstm_like, (_R.standard_normal((3, 16)).astype(np.float32),
+                               _R.standard_normal(16).astype(np.float32))),
+    "uneven": (lambda x: x.chunk(3, 1)[0] + x.chunk(3, 1)[2], (_R.standard_normal((4, 7))
+                                                               .astype(np.float32),)),
+    "size-1 pieces": (lambda x: x.chunk(4, 1)[0] * x.chunk(4, 1)[3], (_X[:, :4],)),
+    "piece returned": (_piece_out, (_X,)),
+}
+
+
+def _kernel_graph(name):
+    fn, args = KERNEL_CASES[name]
+    if fn in (_lstm_like, _piece_out):
+        return _chunk_graph(fn, *args), args
+    # the lambdas chunk the same input twice: one trace of both calls, two ListUnpacks
+    return _chunk_graph(fn, *args), args
+
+
+@pytest.mark.parametrize("static", [True, False])
+@pytest.mark.parametrize("name", list(KERNEL_CASES))
+def test_kernels_read_pieces_of_their_inputs(name, static):
+    g, args = _kernel_graph(name)
+    k = run_and_compare(g, args, target="cpu", static=static)
+    assert "ConstantChunk" not in k.source
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_a_chunk_of_a_chunk(static):
+    x = _R.standard_normal((8, 4)).astype(np.float32)
+    g = traced(_chunk_of_chunk, x)
+    to_constant_chunks(g)
+    run_and_compare(g, (x,), target="cpu", static=static)
+
+
+def test_a_dynamic_kernel_is_specialized_on_the_chunked_dim():
+    g, (x, b) = _kernel_graph("lstm-like")
+    spec = K.spec_for(g, (x, b), static=False)
+    assert spec.inputs[0].fixed == ((1, 16),) and spec.inputs[1].fixed == ((0, 16),)
+    k = K.build(spec, "cpu")
+    x2 = _R.standard_normal((9, 16)).astype(np.float32)
+    np.testing.assert_allclose(k(x2, b)[0], run_and_compare(g, (x2, b))(x2, b)[0], rtol=1e-6)
+    with pytest.raises(ValueError, match="dimension 1"):
+        k(_R.standard_normal((9, 20)).astype(np.float32), b)
+
+
+def test_the_cache_key_sees_chunk_parameters():
+    g2 = _chunk_graph(lambda x: x.chunk(2, 1)[0] + x.chunk(2, 1)[1], _X)
+    g4 = _chunk_graph(lambda x: x.chunk(2, 0)[0] + x.chunk(2, 0)[1], _X)
+    assert K.structure_key(g2) != K.structure_key(g4)
+
+
+# --------------------------------------------------------------- the simulator tier
+
+SIM = r"""
+import sys
+sys.path.insert(0, {tests!r})
+import numpy as np
+import test_fusion_chunk as t
+from test_kernels import run_and_compare
+n = 0
+for name in t.KERNEL_CASES:
+    g, args = t._kernel_graph(name)
+    for static in (True, False):
+        k = run_and_compare(g, args, target="sim", static=static)
+        assert "cuda.grid(1)" in k.source
+        n += 1
+print("checked", n)
+"""
+
+
+def test_piece_reads_in_the_simulator(kernel_cache_dir):  # noqa: F811
+    tests = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=str(kernel_cache_dir))
+    r = subprocess.run([sys.executable, "-c", SIM.format(tests=tests)], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"checked {2 * len(KERNEL_CASES)}" in r.stdout
+
+
+# --------------------------------------------------------------- the GPU tier
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("mode", ["script", "trace"])
+def test_the_lstm_cell_fuses_on_the_gpu(mode):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    cpu = lstm_inputs(4, 6, 8)
+    gpu = [a.cuda() for a in cpu]
+    f = torch.jit.script(lstm_cell) if mode == "script" else torch.jit.trace(lstm_cell,
+                                                                              tuple(gpu))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for batch in (4, 4, 5, 9, 12):
+            cpu = lstm_inputs(batch, 6, 8)
+            gpu = [a.cuda() for a in cpu]
+            for got, want in zip(f(*gpu), lstm_cell(*cpu)):
+                close(got.cpu(), want, tol=1e-5)
+    assert groups(f.graph_for(*gpu)) == 1
