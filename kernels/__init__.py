@@ -12,7 +12,8 @@ about the frontend or the graph passes.
 The stages, one module each: spec.py (what a kernel is specialized on, the iteration-space
 layout), scalar_codegen.py (each node's scalar expression as typed Python), prims.py and
 cpu_math.py (the functions those call, per target), emit.py (the kernel module: loop,
-index arithmetic), launch.py (the host launcher: outputs, argument packing), targets.py
+index arithmetic), chunks.py (chunks in a kernel: moved up to the group inputs, whose
+pieces are read in place), launch.py (the host launcher: outputs, argument packing), targets.py
 (compiling through the disk cache), native.py (CPU object code: emit, load, call),
 threads.py (CPU launches in chunks on threads), cache.py (memory/disk cache, counters).
 """
