@@ -1,4 +1,5 @@
-"""`x.chunk(c, d)` inside fusion groups: TorchScript's prim::ConstantChunk.
+"""`x.chunk(c, d)` and `torch.cat([...], d)` inside fusion groups: TorchScript's
+prim::ConstantChunk and prim::FusedConcat.
 
 `a, b, c = x.chunk(3, 1)` is `aten::chunk(%x, 3, 1)` (a list) unpacked by
 `prim::ListUnpack`. Before partitioning, each such pair with constant `chunks` and `dim`
@@ -8,21 +9,26 @@ still describes them): a node the fuser can put into a group, as NNC does (an LS
 `gates.chunk(4, 1)` between the gate sums and the gate activations no longer splits its
 pointwise ops into two groups). A kernel reads a piece of a group input with the input's
 strides from an offset, and a piece of a value computed inside the group by computing
-that value's ops on the piece (kernels/chunks.py). The pairs that end up outside every
-group are turned back into `aten::chunk` + `prim::ListUnpack` (`restore`), so only fusion
-groups ever hold the node.
+that value's ops on the piece (kernels/chunks.py). Likewise `torch.cat([a, b], 1)` of a
+list built right there (`prim::ListConstruct`, read by nothing else) with a constant dim
+becomes `prim::FusedConcat[dim=1](%a, %b)` (the old TorchScript fuser's node): a kernel
+walks the result and computes each element from the one input it comes from. The nodes
+that end up outside every group are turned back into what they were (`restore`), so
+only fusion groups ever hold them.
 
 `space_shapes(graph)` gives, per value, the shape it takes part in a kernel's iteration
 space with: a value that only feeds chunks (directly, or through pointwise ops) is
-walked piece by piece, so it counts with the shape of one piece.
+walked piece by piece, so it counts with the shape of one piece; one that only feeds a
+cat counts with the shape of the cat's result.
 """
 from __future__ import annotations
 
 from ..ir import types as T
 from ..ir.schema_match import has_side_effects
-from .fusibility import CONSTANT_CHUNK as KIND
+from .fusibility import CONSTANT_CHUNK as KIND, FUSED_CONCAT as CAT
 
-__all__ = ["KIND", "to_constant_chunks", "restore", "space_shapes", "chunk_params"]
+__all__ = ["KIND", "CAT", "to_constant_chunks", "to_fused_concats", "restore",
+           "space_shapes", "chunk_params", "concat_params"]
 _META = "constant_chunk"        # node.meta: what `restore` needs to rebuild the pair
 
 
@@ -90,11 +96,70 @@ def to_constant_chunks(graph) -> int:
     return made
 
 
+def to_fused_concats(graph) -> int:
+    """Turn each `aten::cat(%list, <int constant>)` of a `prim::ListConstruct` of tensors
+    that nothing else reads into a prim::FusedConcat node, in place. Returns how many."""
+    made = 0
+    for block in list(_walk_blocks(graph.block)):
+        for n in list(block.nodes):
+            if n.kind != "aten::cat" or len(n.inputs) not in (1, 2):
+                continue
+            dim = _int_constant(n.inputs[1]) if len(n.inputs) == 2 else 0
+            lst = n.inputs[0]
+            build = lst.node
+            if (dim is None or build.kind != "prim::ListConstruct" or len(lst.uses) != 1
+                    or build.owning_block is not block or not build.inputs
+                    or not all(isinstance(v.type, T.TensorType) for v in build.inputs)):
+                continue
+            cat = graph.create(CAT, list(build.inputs), attrs={"dim": dim},
+                               output_types=[n.output.type], source_range=n.source_range,
+                               scope=n.scope)
+            cat.insert_before(n)
+            cat.meta[_META] = (lst.type, lst.unique, lst.debug_name, n.op, build.source_range,
+                               n.source_range)
+            n.output.replace_all_uses_with(cat.output)
+            _take_over(cat.output, n.output)
+            consts = [v.node for v in n.inputs[1:]]
+            n.destroy()
+            build.destroy()
+            for c in consts:
+                if not c.outputs[0].uses and c.owning_block is not None:
+                    c.destroy()
+            made += 1
+    return made
+
+
+def _restore_concat(graph, cat):
+    list_type, list_unique, list_name, op, build_range, cat_range = cat.meta.get(_META) or (
+        T.ListType(T.TENSOR), None, None, None, cat.source_range, cat.source_range)
+    build = graph.create("prim::ListConstruct", list(cat.inputs), output_types=[list_type],
+                         source_range=build_range, scope=cat.scope)
+    build.insert_before(cat)
+    lst = build.outputs[0]
+    if list_unique is not None:
+        lst.unique = list_unique
+        lst.set_debug_name(list_name)
+    with graph.inserting_before(cat):
+        d = graph.insert_constant(cat.attrs["dim"])
+    node = graph.create("aten::cat", [lst, d], output_types=[cat.output.type],
+                        source_range=cat_range, scope=cat.scope)
+    if op is not None:
+        node.op = op
+    node.meta.update((k, v) for k, v in cat.meta.items() if k != _META)
+    node.insert_before(cat)
+    cat.output.replace_all_uses_with(node.output)
+    _take_over(node.output, cat.output)
+    cat.destroy()
+
+
 def restore(graph) -> int:
     """Turn the prim::ConstantChunk nodes left outside fusion groups back into
     `aten::chunk` + `prim::ListUnpack` (what the executor runs). Returns how many."""
     done = 0
     for block in list(_walk_blocks(graph.block)):
+        for cat in [n for n in block.nodes if n.kind == CAT]:
+            _restore_concat(graph, cat)
+            done += 1
         for cc in [n for n in block.nodes if n.kind == KIND]:
             list_type, list_unique, list_name, op, chunk_range, unpack_range = \
                 cc.meta.get(_META) or (T.ListType(T.TENSOR), None, None, None,
@@ -125,6 +190,17 @@ def restore(graph) -> int:
     return done
 
 
+def concat_params(node):
+    """(dim wrapped to the result's rank, the result's size there) of a prim::FusedConcat
+    node (None, None when not known)."""
+    t = node.output.type
+    sizes = t.sizes if isinstance(t, T.TensorType) else None
+    dim = node.attrs["dim"]
+    if not sizes or not -len(sizes) <= dim < len(sizes):
+        return None, None
+    return dim % len(sizes), sizes[dim % len(sizes)]
+
+
 def chunk_params(node):
     """(chunks, dim wrapped to the input's rank) of a prim::ConstantChunk node (dim None
     when the input's rank is not known)."""
@@ -152,11 +228,12 @@ def _piece(shape, chunks, dim):
 
 def space_shapes(graph, fusible) -> dict:
     """Value -> the shape it has in a kernel's iteration space when it is read through
-    chunks only: a tensor all of whose uses are fusible prim::ConstantChunk nodes of one
-    (chunks, dim), or fusible pointwise ops whose results are read that way along the
-    same dim, counts with the shape of one piece. Values not in the dict count with their
-    own shape. `fusible(node)` says whether a node may be fused."""
-    views = {}                                    # value -> (chunks, dim) or None (whole)
+    chunks or a cat only: a tensor all of whose uses are fusible prim::ConstantChunk nodes
+    of one (chunks, dim), or fusible pointwise ops whose results are read that way along
+    the same dim, counts with the shape of one piece; likewise for one input of a
+    prim::FusedConcat, with the shape of the cat's result. Values not in the dict count
+    with their own shape. `fusible(node)` says whether a node may be fused."""
+    views = {}                  # value -> ("chunk", chunks, dim) / ("cat", size, dim)
 
     def view_of_use(v, use):
         user = use.user
@@ -164,20 +241,23 @@ def space_shapes(graph, fusible) -> dict:
             return None
         if user.kind == KIND:
             chunks, dim = chunk_params(user)
-            return (chunks, dim) if dim is not None else None
+            return ("chunk", chunks, dim) if dim is not None else None
+        if user.kind == CAT:
+            dim, size = concat_params(user)
+            return ("cat", size, dim) if dim is not None and size is not None else None
         if len(user.outputs) != 1 or user.blocks:
             return None
         out = views.get(user.outputs[0])
         if out is None:
             return None
-        chunks, d_out = out
+        kind, n, d_out = out
         so, sv = _sizes(user.outputs[0]), _sizes(v)
         if so is None or sv is None:
             return None
         d = d_out - (len(so) - len(sv))
         if d < 0 or sv[d] == 1:
             return "free"               # broadcast along the chunked dim: whole, as is
-        return (chunks, d)
+        return (kind, n, d)
 
     for block in _walk_blocks(graph.block):
         for n in reversed(block.nodes):
@@ -193,4 +273,5 @@ def space_shapes(graph, fusible) -> dict:
                 seen = {view_of_use(v, u) for u in v.uses} - {"free"}
                 if len(seen) == 1 and None not in seen:
                     views[v] = seen.pop()
-    return {v: _piece(_sizes(v), c, d) for v, (c, d) in views.items()}
+    return {v: _piece(_sizes(v), n, d) if kind == "chunk" else
+            _sizes(v)[:d] + (n,) + _sizes(v)[d + 1:] for v, (kind, n, d) in views.items()}

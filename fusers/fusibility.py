@@ -20,6 +20,7 @@ from ..ir.schema_match import has_side_effects
 from .strategy import fusion_on
 
 CONSTANT_CHUNK = "prim::ConstantChunk"
+FUSED_CONCAT = "prim::FusedConcat"
 # `with` regions' markers: opaque to alias analysis (they may write anything they are
 # given), but a strict_fusion or no_grad region writes no tensor
 _REGION_MARKERS = frozenset({"prim::Enter", "prim::Exit"})
@@ -119,6 +120,8 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return "control flow (the ops in its blocks fuse among themselves)"
     if kind == CONSTANT_CHUNK:
         return _chunk_problem(node, alias_db)
+    if kind == FUSED_CONCAT:
+        return _concat_problem(node)
     if kind.startswith("prim::"):
         if has_side_effects(node):
             return f"{kind} has side effects (runs in Python)"
@@ -189,6 +192,37 @@ def _chunk_problem(node, alias_db) -> str | None:
     if alias_db is not None and any(w.kind not in _REGION_MARKERS
                                     for o in node.outputs for w in alias_db.writers(o)):
         return "its pieces share memory with its input, and that memory is written in place"
+    return None
+
+
+def _concat_problem(node) -> str | None:
+    """Why a prim::FusedConcat (torch.cat of a list built for it, fusers/chunks.py) cannot
+    be fused (None: it can): its inputs must have complete types of one rank on one
+    device, and equal sizes but along the cat's dim (a kernel does not broadcast them)."""
+    out = node.output
+    for v in list(node.inputs) + [out]:
+        problem = tensor_type_problem(v.type)
+        if problem:
+            return f"{problem} of {'its result' if v is out else 'input'} {_name(v)}"
+    rank = len(out.type.sizes)
+    dim = node.attrs["dim"]
+    if rank == 0 or not -rank <= dim < rank:
+        return "cat along a dimension the result does not have"
+    dim %= rank
+    for v in node.inputs:
+        sizes = v.type.sizes
+        if len(sizes) != rank or any(a != b for i, (a, b) in enumerate(zip(sizes, out.type.sizes))
+                                     if i != dim):
+            return (f"input {_name(v)} of sizes {list(sizes)} does not line up with the "
+                    f"result's {list(out.type.sizes)} (a kernel does not broadcast cat's "
+                    f"inputs)")
+    devices = {v.type.device for v in list(node.inputs) + [out]}
+    if len(devices) > 1:
+        return f"mixed devices ({', '.join(sorted(str(d) for d in devices))})"
+    dev = out.type.device
+    if not fusion_on(dev.type):
+        return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
+                f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
     return None
 
 

@@ -34,7 +34,7 @@ from .._gc import gc_paused
 from ..ir import types as T
 from .fusibility import node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
-from .kernel_api import KernelSpec, LauncherBusy, chunked_dims, default_builder
+from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder
 from .specialize import arg_specs, retype, unfit_reason, array_device, ZERO_SIZE
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
@@ -206,8 +206,8 @@ class FusedGroup:
         except Exception as e:
             return "untyped", e
         self.budget.take(self)
-        # a DYNAMIC kernel with chunks is specialized on the sizes of the dims they cut
-        fixed = {} if static else chunked_dims(sub)
+        # a DYNAMIC kernel with chunks or cats is specialized on the sizes of the dims they cut
+        fixed = {} if static else cut_dims(sub)
         guard = Guard([ArgGuard.of(a, static, k == "tensor", fixed.get(j, ()))
                        for j, (a, k) in enumerate(zip(args, self.kinds))],
                       static, _dt._default_float, self._device_id)

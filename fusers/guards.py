@@ -97,8 +97,8 @@ class Guard:
                         f"it)")
             for d, size in g.fixed:
                 if shape[d] != size:
-                    return (f"{name} dim {d} has size {shape[d]}, not {size} (the kernel "
-                            f"chunks it)")
+                    return (f"{name} dim {d} has size {shape[d]}, not {size} (a chunk or "
+                            f"cat of the group cuts it)")
             if g.contiguous is not None and bool(a.flags.c_contiguous) != g.contiguous:
                 return (f"{name} is {'not ' if g.contiguous else ''}contiguous (the kernel "
                         f"assumes it is{'' if g.contiguous else ' not'})")

@@ -1,11 +1,11 @@
 """The boundary to gpujit.kernels: the ArgSpec / KernelSpec dataclasses, `build`
-(`default_builder`, looked up at each build so tests can replace it) and `chunked_dims`
+(`default_builder`, looked up at each build so tests can replace it) and `cut_dims`
 (the dims a DYNAMIC kernel with chunks is specialized on)."""
 from __future__ import annotations
 
-from gpujit.kernels import ArgSpec, KernelSpec, LauncherBusy, chunked_dims
+from gpujit.kernels import ArgSpec, KernelSpec, LauncherBusy, cut_dims
 
-__all__ = ["ArgSpec", "KernelSpec", "LauncherBusy", "chunked_dims", "default_builder"]
+__all__ = ["ArgSpec", "KernelSpec", "LauncherBusy", "cut_dims", "default_builder"]
 
 
 def default_builder(spec, target):

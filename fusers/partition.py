@@ -28,9 +28,11 @@ from __future__ import annotations
 from ..ir.types import TensorType
 from ..passes.alias_analysis import AliasDb, is_mutable_type
 from ..ir.schema_match import has_side_effects
-from .chunks import chunk_params, restore, space_shapes, to_constant_chunks
+from .chunks import (chunk_params, restore, space_shapes, to_constant_chunks,
+                     to_fused_concats)
 from .functionalize import functionalize_inplace
-from .fusibility import CONSTANT_CHUNK, unfusible_reason, node_device, is_group
+from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, unfusible_reason, node_device,
+                          is_group)
 from .subgraph import (new_group, absorb, unmerge, op_count, origin, sort_inputs,
                        sort_outputs)
 
@@ -48,8 +50,9 @@ def fuse(graph, *, min_group_size=2) -> list:
         raise ValueError(f"min_group_size must be a positive int, got {min_group_size!r}")
     functionalize_inplace(graph)
     to_constant_chunks(graph)
+    to_fused_concats(graph)
     groups = _Partitioner(graph, min_group_size).run()
-    restore(graph)              # the chunks no group took
+    restore(graph)              # the chunks and cats no group took
     return groups
 
 
@@ -104,6 +107,8 @@ def _iteration_space_problem(consumer, producer, space):
                 if dim is not None:
                     step = -(-t.sizes[dim] // chunks)
                     shape = tuple(t.sizes[:dim]) + (step,) + tuple(t.sizes[dim + 1:])
+            elif n.kind == FUSED_CONCAT:       # its inputs line up with its result
+                shape = tuple(n.output.type.sizes)
             sizes.append(shape)
     rank = max((len(x) for x in sizes), default=0)
     for d in range(1, rank + 1):

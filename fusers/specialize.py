@@ -16,8 +16,8 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, device as _device
 from ..ir import types as T
 from ..ops.meta import TensorMeta, broadcast_shapes, run_meta
-from ..ops.shape import chunk_rule
-from .fusibility import CONSTANT_CHUNK
+from ..ops.shape import cat_rule, chunk_rule
+from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT
 from .kernel_api import ArgSpec
 
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
@@ -138,6 +138,16 @@ def retype(subgraph, args, device, static):
                 vals[o] = TensorMeta(x.dtype, shape, device)
             continue
         ins = [vals[v] for v in n.inputs]
+        if n.kind == FUSED_CONCAT:
+            dt, shape, _, keep = cat_rule([m.shape for m in ins], [m.dtype for m in ins],
+                                          n.attrs["dim"])
+            if len(keep) != len(ins):
+                raise ValueError("torch.cat of a 1-D empty tensor (it is skipped) runs "
+                                 "unfused")
+            out = n.output
+            out.type = _tensor_type(dt, shape, contiguous_strides(shape), device, static)
+            vals[out] = TensorMeta(dt, tuple(shape), device)
+            continue
         meta = run_meta(n.op, *ins)
         shape = broadcast_shapes(*[m.shape for m in ins if isinstance(m, TensorMeta)])
         out = n.output

@@ -28,14 +28,14 @@ from gpujit._gc import gc_paused
 
 from . import cache as _cache
 from .cache import CacheInfo, cache_info, clear_cache
-from .chunks import chunked_dims
+from .chunks import cut_dims
 from .emit import generate
 from .launch import LauncherBusy, ShapeMismatch, make_launcher
 from .spec import ArgSpec, KernelSpec, KernelBuildError, arg_spec, check_args
 
 __all__ = ["ArgSpec", "KernelSpec", "Kernel", "build", "arg_spec", "spec_for", "cache_info",
            "clear_cache", "CacheInfo", "KernelBuildError", "ShapeMismatch", "LauncherBusy",
-           "TARGETS", "structure_key", "ptx_for", "chunked_dims"]
+           "TARGETS", "structure_key", "ptx_for", "cut_dims"]
 
 TARGETS = ("cpu", "cuda", "sim")
 
@@ -86,7 +86,7 @@ def spec_for(subgraph, args, device=None, static=True) -> KernelSpec:
         device = _device("cuda", dev.id) if dev is not None else _device("cpu")
     specs = tuple(arg_spec(a, static) for a in args)
     if not static:        # a DYNAMIC kernel is specialized on the sizes its chunks cut
-        fixed = chunked_dims(subgraph)
+        fixed = cut_dims(subgraph)
         specs = tuple(dataclasses.replace(s, fixed=tuple((d, a.shape[d])
                                                          for d in sorted(fixed[k])))
                       if k in fixed else s for k, (s, a) in enumerate(zip(specs, args)))

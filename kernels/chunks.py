@@ -1,5 +1,6 @@
-"""Chunks in a kernel: `prim::ConstantChunk[chunks=c, dim=d](%x)` (x.chunk(c, d) unpacked,
-which the fuser puts into groups as NNC does).
+"""Chunks and cats in a kernel: `prim::ConstantChunk[chunks=c, dim=d](%x)` (x.chunk(c, d)
+unpacked) and `prim::FusedConcat[dim=d](%a, %b)` (torch.cat([a, b], d)), which the fuser
+puts into groups as NNC does.
 
 A kernel walks one iteration space, and a piece of a chunk has the shape of that space, not
 the chunked value's. So before code generation each chunk of a value computed inside the
@@ -11,10 +12,18 @@ the chunked value once in all, since the pieces do not overlap.
 
 A piece of a group input is then a *view*: the input's memory read with its strides from
 an offset (the piece's first element), with the piece's sizes; the kernel reads the input
-once per piece it uses (kernels/emit.py, "logical inputs"). The sizes of chunked dims must
-be known when the kernel is built: STATIC kernels know every size, and DYNAMIC ones are
-specialized on the sizes of the dims that are chunked (`chunked_dims`; the fuser's guard
-checks them), so every piece's size and offset along those dims is a literal.
+once per piece it uses (kernels/emit.py, "logical inputs").
+
+A cat is the other way round: the kernel walks the cat's result, and element i (along the
+cat's dim) comes from the one input whose range holds i. Each input gets nodes of its own
+(`Branch`: the pointwise ops computing it, cloned), which read their leaves through views
+shifted by the input's offset, and the kernel computes only the branch an element is in
+(`if i_d < 4: ... elif ...`), so it never reads outside an input.
+
+The sizes along cut dims must be known when the kernel is built: STATIC kernels know every
+size, and DYNAMIC ones are specialized on the sizes of the dims chunks and cats cut
+(`cut_dims`; the fuser's guard checks them), so every piece's size and offset along those
+dims is a literal.
 """
 from __future__ import annotations
 
@@ -26,9 +35,11 @@ from gpujit.ops.shape import chunk_rule
 
 from .spec import ArgSpec, KernelBuildError
 
-__all__ = ["KIND", "Piece", "distribute", "chunked_dims"]
+__all__ = ["KIND", "CAT", "Piece", "Branch", "distribute", "cut_dims"]
 
 KIND = "prim::ConstantChunk"
+CAT = "prim::FusedConcat"
+CAT_VIEW = "prim::CatView"     # (kernels only) one cat input's leaf, read at its offset
 
 
 @dataclass(frozen=True)
@@ -60,20 +71,19 @@ def _is_tensor(v):
     return isinstance(v.type, TensorType)
 
 
-def chunked_dims(graph) -> dict:
-    """Subgraph input index -> the dims (of that input) some chunk of the group cuts,
-    directly or through the pointwise ops it is moved through (by rank alignment: a dim
-    that turns out to broadcast is listed too, harmlessly). Empty without chunks."""
-    if not any(n.kind == KIND for n in graph.nodes):
+def cut_dims(graph) -> dict:
+    """Subgraph input index -> the dims (of that input) some chunk or cat of the group
+    cuts, directly or through the pointwise ops between (by rank alignment: a dim that
+    turns out to broadcast is listed too, harmlessly). Empty without chunks and cats."""
+    if not any(n.kind in (KIND, CAT) for n in graph.nodes):
         return {}
-    dims = {}                                  # value -> set of its dims that are chunked
+    dims = {}                            # value -> set of its dims that are cut
     for n in reversed(graph.nodes):
         if n.kind == "prim::Constant":
             continue
         if n.kind == KIND:
             x = n.inputs[0]
-            r = _rank(x)
-            want = {_params(n, r)[1]}
+            want = {_params(n, _rank(x))[1]}
             for o in n.outputs:
                 want |= dims.get(o, set())
             dims.setdefault(x, set()).update(want)
@@ -81,6 +91,8 @@ def chunked_dims(graph) -> dict:
         out = set()
         for o in n.outputs:
             out |= dims.get(o, set())
+        if n.kind == CAT:
+            out.add(_cat_dim(n))
         if not out:
             continue
         ro = max(_rank(o) for o in n.outputs if _is_tensor(o))
@@ -89,6 +101,14 @@ def chunked_dims(graph) -> dict:
                 ru = _rank(u)
                 dims.setdefault(u, set()).update(d - (ro - ru) for d in out if d >= ro - ru)
     return {k: frozenset(dims[v]) for k, v in enumerate(graph.inputs) if dims.get(v)}
+
+
+def _cat_dim(n):
+    rank = _rank(n.inputs[0])
+    dim = n.attrs["dim"]
+    if rank == 0 or not -rank <= dim < rank:
+        raise KernelBuildError(f"cat along dim {dim} of tensors of rank {rank}")
+    return dim % rank
 
 
 class _Shapes:
@@ -145,17 +165,54 @@ class _Shapes:
         return chunks, d, sizes
 
 
+    def concat(self, n):
+        """The sizes of a cat's result: its inputs' sizes (which must line up but along
+        the dim, whose sizes must be known: the kernel's branch offsets)."""
+        d = _cat_dim(n)
+        ins = [self.sizes[u] for u in n.inputs]
+        if any(len(x) != len(ins[0]) for x in ins):
+            raise KernelBuildError("cat of tensors of different ranks")
+        along = [x[d] for x in ins]
+        if any(a is None for a in along):
+            raise KernelBuildError(f"cat along dim {d}, whose sizes the kernel is not "
+                                   f"specialized on")
+        out = []
+        for i in range(len(ins[0])):
+            if i == d:
+                out.append(sum(along))
+                continue
+            known = {x[i] for x in ins} - {None}
+            if len(known) > 1:
+                raise KernelBuildError(f"cat of tensors whose sizes differ at dim {i}")
+            out.append(known.pop() if known else None)
+        self.sizes[n.output] = tuple(out)
+        self.bcast[n.output] = tuple(x == 1 for x in out)
+        return d, along
+
+
 def _piece_type(t, sizes):
     return TensorType(t.dtype, tuple(sizes), None, t.device, False)
 
 
+@dataclass
+class Branch:
+    """One input of a cat, as the kernel computes it: when the index along the cat's dim
+    is in [start, start + size), from its own nodes (in order) and pieces (`local`: the
+    logical inputs loaded there)."""
+    start: int
+    size: int
+    nodes: list
+    local: list
+
+
 def distribute(graph, inputs):
-    """(graph, pieces, piece_of): `graph` with every chunk moved up to the group inputs
-    (a copy; the graph itself when it has no chunk), the Pieces the kernel reads and, for
-    each piece value of the returned graph read by an op (or returned), its index in
-    `pieces`. Raises KernelBuildError for what a kernel cannot do."""
-    if not any(n.kind == KIND for n in graph.nodes):
-        return graph, [], {}
+    """(graph, pieces, piece_of, branches): `graph` with every chunk moved up to the group
+    inputs and every cat's inputs computed by nodes of their own (a copy; the graph itself
+    when it has neither), the Pieces the kernel reads, for each piece value of the returned
+    graph read by an op (or returned) its index in `pieces`, and per cat node its Branches.
+    Raises KernelBuildError for what a kernel cannot do."""
+    if not any(n.kind in (KIND, CAT) for n in graph.nodes):
+        return graph, [], {}, {}
     g = graph.copy()
     shapes = _Shapes()
     for v, s in zip(g.inputs, inputs):
@@ -167,10 +224,93 @@ def distribute(graph, inputs):
             continue
         if n.kind == KIND:
             cut[n] = shapes.chunk(n)
+        elif n.kind == CAT:
+            shapes.concat(n)
         else:
             shapes.pointwise(n)
     _move_chunks(g, shapes, cut)
-    return _pieces(g, inputs, shapes, cut)
+    branch_of = _plan_concats(g, shapes, cut)
+    g, pieces, piece_of = _pieces(g, inputs, shapes, cut)
+    branches = {}
+    for n in g.nodes:
+        if n.kind == CAT:
+            along = cut[n]
+            starts = [sum(along[:b]) for b in range(len(along))]
+            branches[n] = [Branch(starts[b], along[b], [], []) for b in range(len(along))]
+    for n in g.nodes:
+        where = branch_of.get(n)
+        if where is not None:
+            branches[where[0]][where[1]].nodes.append(n)
+    for v, m in piece_of.items():
+        where = branch_of.get(v.node)
+        if where is not None and m not in branches[where[0]][where[1]].local:
+            branches[where[0]][where[1]].local.append(m)
+    return g, pieces, piece_of, branches
+
+
+def _plan_concats(g, shapes, cut):
+    """Give each input of each cat nodes of its own: the pointwise ops computing it are
+    cloned per input (`clone`), reading its leaves (group inputs, pieces) through
+    prim::CatView nodes that shift the index along the cat's dim by the input's offset
+    (a leaf of size 1 there that the input broadcasts is read as is). Returns node ->
+    (cat node, input position) for the clones and views."""
+    branch_of = {}
+    leaves = set(g.inputs)
+    for c in [n for n in g.nodes if n.kind == CAT]:
+        d = _cat_dim(c)
+        rank = len(shapes.sizes[c.output])
+        total = shapes.sizes[c.output][d]
+        cut[c] = [shapes.sizes[u][d] for u in c.inputs]     # (before the inputs change)
+        start = 0
+        for b, u in enumerate(list(c.inputs)):
+            size = shapes.sizes[u][d]
+            memo = {}
+
+            def clone(v, b=b, start=start, size=size, memo=memo):
+                if v in memo:
+                    return memo[v]
+                if not _is_tensor(v):
+                    return v
+                dv = d - (rank - len(shapes.sizes[v]))
+                if dv < 0 or (shapes.bcast[v][dv] and size != 1):
+                    memo[v] = v               # broadcast along the cat's dim: as is
+                    return v
+                p = v.node
+                if v in leaves or p.kind in (KIND, CAT_VIEW):
+                    view = g.create(CAT_VIEW, [v], attrs={"dim": dv, "shift": start,
+                                                          "size": total},
+                                    output_types=[v.type])
+                    view.insert_before(c)
+                    sizes = list(shapes.sizes[v])
+                    sizes[dv] = total
+                    shapes.sizes[view.output] = tuple(sizes)
+                    shapes.bcast[view.output] = tuple(x == 1 for x in sizes)
+                    cut[view] = ("cat", dv, start, total)
+                    branch_of[view] = (c, b)
+                    memo[v] = view.output
+                    return view.output
+                if p.kind == CAT:
+                    raise KernelBuildError("a cat of a cat")
+                if p.kind == "prim::Constant" or p.op is None or not p.op.scalar \
+                        or len(p.outputs) != 1:
+                    raise KernelBuildError(f"a cat of the result of {p.kind}")
+                ins = [clone(x) for x in p.inputs]
+                n = g.create(p.kind, ins, output_types=[v.type], attrs=dict(p.attrs),
+                             source_range=p.source_range)
+                n.op = p.op
+                n.insert_before(c)
+                shapes.pointwise(n)
+                branch_of[n] = (c, b)
+                memo[v] = n.output
+                return n.output
+
+            c.replace_input(b, clone(u))
+            start += size
+    for n in reversed(list(g.nodes)):          # the originals nothing reads any more
+        if n.kind not in ("prim::Constant", KIND) and n not in branch_of \
+                and not any(o.uses for o in n.outputs):
+            n.destroy()
+    return branch_of
 
 
 def _move_chunks(g, shapes, cut):
@@ -251,23 +391,27 @@ def _pieces(g, inputs, shapes, cut):
             views[v] = (k, (0,) * s.ndim, known)
             return views[v]
         n = v.node
-        chunks, d, sizes = cut[n]
         k, starts, known = view(n.inputs[0])
-        j = n.outputs.index(v)
-        starts = list(starts)
-        starts[d] += sum(sizes[:j])
-        known = list(known)
-        known[d] = sizes[j]
+        starts, known = list(starts), list(known)
+        if n.kind == CAT_VIEW:        # index i along d reads element i - shift
+            _, d, shift, total = cut[n]
+            starts[d] -= shift
+            known[d] = total
+        else:
+            chunks, d, sizes = cut[n]
+            j = n.outputs.index(v)
+            starts[d] += sum(sizes[:j])
+            known[d] = sizes[j]
         views[v] = (k, tuple(starts), tuple(known))
         return views[v]
 
     pieces, piece_of, seen = [], {}, {}
     returned = set(g.outputs)
     for n in g.nodes:
-        if n.kind != KIND:
+        if n.kind not in (KIND, CAT_VIEW):
             continue
         for o in n.outputs:
-            if o in returned or any(u.user.kind != KIND for u in o.uses):
+            if o in returned or any(u.user.kind not in (KIND, CAT_VIEW) for u in o.uses):
                 key = view(o)               # equal pieces (two chunks of one input) are
                 if key not in seen:         # read once
                     k, starts, known = key

@@ -76,7 +76,7 @@ def _analyse(graph, inputs, piece_of):
     for node in graph.nodes:
         if node.blocks:
             raise KernelBuildError(f"{node.kind} with blocks cannot be fused")
-        if node.kind == chunks.KIND:
+        if node.kind in (chunks.KIND, chunks.CAT_VIEW):
             for o in node.outputs:
                 m = piece_of.get(o)
                 deps[o] = frozenset([len(inputs) + m]) if m is not None else frozenset()
@@ -95,7 +95,7 @@ def _analyse(graph, inputs, piece_of):
         n = v.node
         if n.kind == "prim::Param" or n in live:
             continue
-        if n.kind != "prim::Constant" and (n.op is None or not n.op.scalar):
+        if n.kind not in ("prim::Constant", chunks.CAT) and (n.op is None or not n.op.scalar):
             raise KernelBuildError(f"{n.kind} has no scalar expression and cannot be fused")
         live.add(n)
         work.extend(n.inputs)
@@ -115,7 +115,7 @@ def generate(spec, target: str) -> KernelSource:
     if target not in prims.TARGETS:
         raise ValueError(f"kernel target must be one of {prims.TARGETS}, not {target!r}")
     inputs = tuple(spec.inputs)
-    graph, pieces, piece_of = chunks.distribute(spec.subgraph, inputs)
+    graph, pieces, piece_of, branches = chunks.distribute(spec.subgraph, inputs)
     nodes, out_deps, whole = _analyse(graph, inputs, piece_of)
     bases = frozenset(p.source for p in pieces)
     if bases & whole:
@@ -137,7 +137,17 @@ def generate(spec, target: str) -> KernelSource:
     for v, m in piece_of.items():
         values[v] = E(f"x{len(inputs) + m}", pieces[m].spec.dtype)
         ranks[v] = pieces[m].spec.ndim
+    in_branch = {n for bl in branches.values() for br in bl for n in br.nodes}
+    local, local_params = set(), []
     for j, node in enumerate(nodes):
+        if node in in_branch:
+            continue            # computed in its cat's branch
+        if node.kind == chunks.CAT:
+            ranks[node.output] = len(node.output.type.sizes)
+            values[node.output] = _concat(
+                node, branches[node], f"v{j}", cg, values, ranks, layout, inputs, target,
+                local, local_params)
+            continue
         if node.kind == "prim::Constant":
             val = node.attrs.get("value")
             if hasattr(val, "shape"):
@@ -166,7 +176,53 @@ def generate(spec, target: str) -> KernelSource:
     for k in used:
         if layout.inputs[k].dtype is _dt.float16:
             cg.use("_ld16")
-    return _assemble(spec, target, layout, cg, used, stores)
+    return _assemble(spec, target, layout, cg, used, stores, local, local_params)
+
+
+def _concat(node, branches, name, cg, values, ranks, layout, inputs, target, local,
+            local_params):
+    """The code of a cat's result: `if i_d < 4: <branch 0> elif ...: ... else: ...`, each
+    branch loading its own pieces and computing its own nodes (kernels/chunks.py), so an
+    element reads only the input it comes from. Returns its E."""
+    out_dt = _output_dtype(node.output)
+    rank = ranks[node.output]
+    dim = node.attrs["dim"] % rank
+    d = dim + (layout.rank - rank)
+    blocks = []
+    for b, br in enumerate(branches):
+        if br.size == 0:
+            continue
+        saved, cg.lines = cg.lines, []
+        for m in br.local:
+            k = len(inputs) + m
+            plan = layout.inputs[k]
+            if plan.kind == "one":
+                off, params = _one_offset(layout, inputs, plan, k, target)
+            else:
+                off, params = _strided_offset(layout, inputs, plan, k, target)
+            local.add(k)
+            local_params += [p for p in params if p not in local_params]
+            cg.lines.append(_load(target, cg, plan, k, off))
+        for i, n in enumerate(br.nodes):
+            if n.kind != chunks.CAT_VIEW:
+                values[n.output] = cg.node(n, values, ranks, f"{name}b{b}_{i}")
+                ranks[n.output] = max((ranks[v] for v in n.inputs if v in ranks), default=0)
+        cg.lines.append(f"{name} = {cg.as_type(values[node.inputs[b]], out_dt)}")
+        blocks.append((br.start + br.size, cg.lines))
+        cg.lines = saved
+    if len(blocks) > 1 and d not in layout.dims:
+        raise KernelBuildError("a cat whose dim the kernel does not walk")
+    if len(blocks) == 1:
+        cg.lines.extend(blocks[0][1])
+    else:
+        parts = []
+        for x, (end, lines) in enumerate(blocks):
+            head = ("else:" if x == len(blocks) - 1 else
+                    f"{'if' if x == 0 else 'elif'} i{d} < {end}:")
+            parts.append(head + "\n" + "\n".join("    " + ln.replace("\n", "\n    ")
+                                                  for ln in lines))
+        cg.lines.append("\n".join(parts))
+    return E(name, out_dt)
 
 
 # --------------------------------------------------------------------------------------
@@ -298,7 +354,7 @@ def _vector_loop(layout, cg, used, stores):
     return out
 
 
-def _assemble(spec, target, layout, cg, used, stores):
+def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_params=()):
     inputs = spec.inputs
     size = _sizes_expr(layout)
     params, sig = [], []        # sig: ("in" | "out" | "num", numba type name)
@@ -332,7 +388,8 @@ def _assemble(spec, target, layout, cg, used, stores):
     if target == "cpu":         # the ndarray objects' data pointers
         pre += [f"{p} = {cg.use('_data')}({p})" for p in params
                 if p[0] in "ao" and p[1:].isdigit() and (p[0] == "o" or int(p[1:]) in arrays)]
-    for k in sorted(used):
+    extra += list(local_params)         # (the loads in cat branches: emitted there)
+    for k in sorted(used - set(local)):
         plan = layout.inputs[k]
         if plan.kind == "one":
             off, p = _one_offset(layout, inputs, plan, k, target)

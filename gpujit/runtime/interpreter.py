@@ -275,6 +275,13 @@ def _constant_chunk(node, env, profile):
     return tuple(parts)
 
 
+def _fused_concat(node, env, profile):
+    """prim::FusedConcat[dim=d](%a, %b, ...): torch.cat([a, b, ...], d) (inside fusion
+    groups, fusers/chunks.py)."""
+    import gpujit
+    return (gpujit.cat([env[v] for v in node.inputs], node.attrs["dim"]),)
+
+
 def _tuple_index(node, env, profile):
     return (env[node.inputs[0]][env[node.inputs[1]]],)
 
@@ -582,7 +589,7 @@ PRIM_HANDLERS = {
     "prim::Constant": _constant, "prim::ListConstruct": _list_construct,
     "prim::TupleConstruct": _tuple_construct, "prim::TupleUnpack": _unpack,
     "prim::ListUnpack": _unpack, "prim::TupleIndex": _tuple_index,
-    "prim::ConstantChunk": _constant_chunk,
+    "prim::ConstantChunk": _constant_chunk, "prim::FusedConcat": _fused_concat,
     "prim::DictConstruct": _dict_construct, "prim::GetAttr": _get_attr,
     "prim::SetAttr": _set_attr, "prim::If": _if, "prim::Loop": _loop,
     "prim::RaiseException": _raise, "prim::CallFunction": _call,

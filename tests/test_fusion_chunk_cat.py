@@ -1,9 +1,11 @@
-"""`x.chunk(c, d)` inside fusion groups (prim::ConstantChunk, fusers/chunks.py and
-kernels/chunks.py): what PyTorch's NNC tests check (test_jit_fuser_te.py: chunk
-correctness, chunk distributes over its producer, chunk motion deduplicates inputs, several
-chunks, the LSTM cell in one group), the kernels' piece reads (layouts, uneven pieces,
-chunks of chunks, DYNAMIC kernels specialized on chunked sizes) on the CPU and in the
-simulator, and the cases that must stay unfused or keep PyTorch's aliasing."""
+"""`x.chunk(c, d)` and `torch.cat([...], d)` inside fusion groups (prim::ConstantChunk and
+prim::FusedConcat, fusers/chunks.py and kernels/chunks.py): what PyTorch's NNC tests check
+(test_jit_fuser_te.py: chunk correctness, chunk distributes over its producer, chunk motion
+deduplicates inputs, several chunks, the LSTM cell in one group, cat of computed inputs,
+cat's inputs are not broadcast, a negative dim, an op after the cat), the kernels' piece
+reads and cat branches (layouts, uneven pieces, chunks of chunks, DYNAMIC kernels
+specialized on cut sizes) on the CPU and in the simulator, and the cases that must stay
+unfused or keep PyTorch's aliasing."""
 from __future__ import annotations
 
 import os
@@ -16,7 +18,7 @@ import pytest
 
 import gpujit as torch
 from gpujit import kernels as K
-from gpujit.fusers.chunks import to_constant_chunks
+from gpujit.fusers.chunks import to_constant_chunks, to_fused_concats
 
 from test_kernels import kernel_cache_dir, run_and_compare, traced  # noqa: F401,F811
 
@@ -283,6 +285,113 @@ def test_chunks_on_cuda_are_fused_like_on_the_cpu():
     assert groups(f.graph_for(*args)) == 1
 
 
+# --------------------------------------------------------------- cat
+
+def cat_of_sums(*args):
+    args_2 = [v + i for i, v in enumerate(args)]
+    v = torch.cat(args_2, dim=1)
+    return v * v
+
+
+def cat_negative_dim(*args):
+    args_2 = [v + i for i, v in enumerate(args)]
+    v = torch.cat(args_2, dim=-1)
+    return v * v
+
+
+def cat_checks_inputs(x, y):
+    return torch.cat([x + 2 * x + x ** 2, y + 4 * y + y ** 3], dim=0)
+
+
+def cat_then_log(x, y, z):
+    return torch.log(torch.cat([x, y, z]))
+
+
+def cat_promotes(a, b):
+    return torch.cat([a, b * 2], 1) + 0.5
+
+
+def cat_broadcast_in_a_branch(a, b, c):
+    return torch.cat([a * c, b], 0) - c
+
+
+CAT_CASES = {
+    "sums": (cat_of_sums, lambda: [torch.randn(16, n) for n in (128, 16, 1)]),
+    "negative dim": (cat_negative_dim, lambda: [torch.randn(4, 3, n) for n in (5, 1, 2)]),
+    "inputs not broadcast": (cat_checks_inputs, lambda: [torch.randn(2, 4), torch.randn(1, 4)]),
+    "op after": (cat_then_log, lambda: [torch.rand(2, 3) + .1, torch.rand(4, 3) + .1,
+                                        torch.rand(1, 3) + .1]),
+    "promotes": (cat_promotes, lambda: [torch.randint(0, 5, (3, 2)), torch.randn(3, 4)]),
+    "broadcast in a branch": (cat_broadcast_in_a_branch,
+                              lambda: [torch.randn(2, 3), torch.randn(5, 3), torch.randn(3)]),
+    "strided": (cat_of_sums, lambda: [torch.randn(5, 12).t(), torch.randn(12, 3),
+                                      torch.randn(7, 12)[::2].t().flip(1)]),
+}
+
+
+@pytest.mark.parametrize("mode", ["script", "trace"])
+@pytest.mark.parametrize("case", list(CAT_CASES))
+def test_cat_is_fused_and_matches_eager(case, mode):
+    fn, make = CAT_CASES[case]
+    args = make()
+    if mode == "script" and fn in (cat_of_sums, cat_negative_dim):
+        pytest.skip("*args: traced only (as in PyTorch's test)")
+    f = torch.jit.script(fn) if mode == "script" else torch.jit.trace(fn, tuple(args))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            got = f(*args)
+    want = fn(*args)
+    assert got.dtype is want.dtype and got.shape == want.shape
+    close(got, want, tol=1e-5 if case != "inputs not broadcast" else 1e-4)
+    g = f.graph_for(*args)
+    assert groups(g) == 1 and "aten::" not in outside(g)
+    assert "prim::FusedConcat" in str(g)
+
+
+def test_cat_of_mismatched_inputs_raises_as_eager():
+    f = torch.jit.script(cat_checks_inputs)
+    x, y = torch.randn(2, 4), torch.randn(1, 4)
+    f(x, y)
+    f(x, y)
+    with pytest.raises(Exception, match="[Ss]izes of tensors must match"):
+        f(torch.randn(2, 4), torch.randn(1, 3))
+
+
+def test_cat_dynamic_kernels_are_specialized_on_the_cat_dim():
+    f = torch.jit.script(cat_broadcast_in_a_branch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for n, m in [(2, 3), (2, 3), (3, 3), (4, 3), (4, 5), (4, 8), (2, 3)]:
+            a, b, c = torch.randn(n, m), torch.randn(5, m), torch.randn(m)
+            close(f(a, b, c), cat_broadcast_in_a_branch(a, b, c))
+    (group,) = [g for s in f._get_executable().specializations for g in s.groups]
+    # STATIC (2, 3) and (3, 3); DYNAMIC for 4 rows of a (any width), none for (2, 3) again
+    assert [s.kind for s in group.specializations] == ["STATIC", "STATIC", "DYNAMIC"]
+    assert group.fallback_calls == 0
+
+
+def test_a_cat_of_empty_1d_tensors_runs_unfused():
+    def fn(x, e):
+        return torch.cat([x * 2, e], 0) + 1
+    x, e = torch.randn(3, 2), torch.zeros(0)
+    f = torch.jit.script(fn)
+    for _ in range(3):
+        close(f(x, e), fn(x, e))
+
+
+def test_a_cat_whose_inputs_are_read_elsewhere_as_well():
+    def fn(a, b):
+        s = a * 2
+        return torch.cat([s, b + 1], 0), s - 1
+    a, b = torch.randn(2, 3), torch.randn(4, 3)
+    f = torch.jit.script(fn)
+    for _ in range(3):
+        got = f(a, b)
+    for x, y in zip(got, fn(a, b)):
+        close(x, y)
+
+
 # --------------------------------------------------------------- kernels: piece reads
 
 def _chunk_graph(fn, *examples):
@@ -327,8 +436,32 @@ KERNEL_CASES = {
 }
 
 
+def _cat_kernel_case(fn, *args):
+    g = traced(fn, *args)
+    assert to_fused_concats(g) >= 1
+    g.lint()
+    return g
+
+
+KERNEL_CASES.update({
+    "cat of inputs": (lambda x, y: gpujit_cat([x, y], 0) * 2, (_X[:2], _X[2:])),
+    "cat of computed, dim 1": (lambda x, y: gpujit_cat([x * x, y + 1, x - y], 1),
+                               (_X[:, :3], _X[:, 5:])),
+    "cat, broadcast in a branch": (lambda x, b: gpujit_cat([x * b, x], 0) - b,
+                                   (_X[:3].T.copy().T, _X[0])),
+    "cat, flipped": (lambda x, y: gpujit_cat([x, y * 3], 1), (_X[::-1, :2], _X[:, 2:])),
+    "cat of one-row inputs": (lambda x, y: gpujit_cat([x, y], 0) + 1, (_X[:1], _X[1:2])),
+})
+
+
+def gpujit_cat(xs, d):
+    return torch.cat(xs, d)
+
+
 def _kernel_graph(name):
     fn, args = KERNEL_CASES[name]
+    if name.startswith("cat"):
+        return _cat_kernel_case(fn, *args), args
     if fn in (_lstm_like, _piece_out):
         return _chunk_graph(fn, *args), args
     # the lambdas chunk the same input twice: one trace of both calls, two ListUnpacks
@@ -374,7 +507,7 @@ SIM = r"""
 import sys
 sys.path.insert(0, {tests!r})
 import numpy as np
-import test_fusion_chunk as t
+import test_fusion_chunk_cat as t
 from test_kernels import run_and_compare
 n = 0
 for name in t.KERNEL_CASES:
@@ -414,4 +547,22 @@ def test_the_lstm_cell_fuses_on_the_gpu(mode):
             gpu = [a.cuda() for a in cpu]
             for got, want in zip(f(*gpu), lstm_cell(*cpu)):
                 close(got.cpu(), want, tol=1e-5)
+    assert groups(f.graph_for(*gpu)) == 1
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("case", ["inputs not broadcast", "op after", "promotes",
+                                  "broadcast in a branch", "strided"])
+def test_cat_fuses_on_the_gpu(case):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    fn, make = CAT_CASES[case]
+    cpu = make()
+    gpu = [a.cuda() for a in cpu]
+    f = torch.jit.trace(fn, tuple(gpu))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            got = f(*gpu)
+    close(got.cpu(), fn(*cpu), tol=1e-4)
     assert groups(f.graph_for(*gpu)) == 1
