@@ -450,6 +450,29 @@ def test_scripted_in_place_dropout_binds_to_dropout_():
         assert npy(f(x, False)).tolist() == [1.0, -2.0, 3.0]
 
 
+def dropout_training_kw(x):
+    return F.relu(F.dropout(x, training=False))
+
+
+def dropout_training_flag(x, t: bool):
+    return F.dropout(x, training=t)
+
+
+def test_scripted_dropout_training_keyword_keeps_default_p():
+    # F.dropout(x, training=False) (PyTorch's test_jit_fuser_te test_dropout): the call was
+    # rebound by the wrapper's signature without its default p=0.5, and aten::dropout's p
+    # is required: "missing argument 'p'"
+    f = torch.jit.script(dropout_training_kw)
+    g = torch.jit.script(dropout_training_flag)
+    x = T(np.array([1.0, -2.0, 3.0], np.float32))
+    for _ in range(3):
+        assert npy(f(x)).tolist() == [1.0, 0.0, 3.0]
+        assert npy(g(x, False)).tolist() == [1.0, -2.0, 3.0]
+    assert "value=0.5" in str(f.graph)
+    kept = npy(g(torch.ones(4000), True))
+    assert set(np.unique(kept).tolist()) <= {0.0, 2.0} and 0.4 < (kept == 0).mean() < 0.6
+
+
 def dropout_input_in_place(x, p: float, train: bool):
     return F.dropout(x, p, train, True)
 

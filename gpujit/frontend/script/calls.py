@@ -296,6 +296,17 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
             continue
         return (f"its argument '{name}' has no counterpart in the op schema; only its "
                 f"default ({default!r}) is supported in scripted code")
+    required = {p.name for op in ops for p in op.schema.arguments if not p.has_default}
+    for name, param in sig.parameters.items():
+        # F.dropout(x, training=False): the wrapper's default p=0.5 for the schema's
+        # required p
+        if name in bound or param.default is inspect.Parameter.empty or \
+                param.default is None:
+            continue
+        target = name if name in names else next(
+            (a for a in _ALIASES.get(name, ()) if a in names), None)
+        if target in required and target not in out:
+            out[target] = param.default
     for op in ops:
         for p in op.schema.arguments:
             if p.name not in out and not p.has_default and p.name in _FILLED:
