@@ -21,7 +21,8 @@ import operator
 import threading
 
 __all__ = ["set_fusion_strategy", "get_fusion_strategy", "FusionBudget", "FusionStrategyError",
-           "STATIC", "DYNAMIC", "DEFAULT_STRATEGY", "set_fusion_on", "fusion_on"]
+           "STATIC", "DYNAMIC", "DEFAULT_STRATEGY", "set_fusion_on", "fusion_on",
+           "set_fusion_group_inlining", "fusion_group_inlining"]
 
 STATIC, DYNAMIC = "STATIC", "DYNAMIC"
 DEFAULT_STRATEGY = ((STATIC, 2), (DYNAMIC, 10))
@@ -29,6 +30,7 @@ DEFAULT_STRATEGY = ((STATIC, 2), (DYNAMIC, 10))
 _strategy = list(DEFAULT_STRATEGY)
 _lock = threading.Lock()
 _on_device = {"cpu": True, "cuda": True}     # TorchScript's can_fuse_on_cpu / _gpu
+_group_inlining = [True]
 
 
 def set_fusion_on(device_type: str, enabled: bool) -> bool:
@@ -43,6 +45,19 @@ def set_fusion_on(device_type: str, enabled: bool) -> bool:
 
 def fusion_on(device_type: str) -> bool:
     return _on_device.get(device_type, False)
+
+
+def set_fusion_group_inlining(enabled: bool) -> bool:
+    """Put groups of a single op back into the graph (True, the default: a group needs
+    two ops) or keep them (False; TorchScript's `torch._C._debug_set_fusion_group_inlining`,
+    which PyTorch's fuser tests turn off). Returns the previous setting; read when a
+    function builds its optimized code."""
+    prev, _group_inlining[0] = _group_inlining[0], bool(enabled)
+    return prev
+
+
+def fusion_group_inlining() -> bool:
+    return _group_inlining[0]
 
 
 class FusionStrategyError(ValueError, TypeError):

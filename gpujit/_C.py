@@ -9,7 +9,8 @@ these names exist):
 
 gpujit always runs the profiling executor: `_jit_set_profiling_executor` and
 `_jit_set_profiling_mode` accept True (and return True) and refuse False.
-`_debug_set_fusion_group_inlining` only records its flag (gpujit never inlines groups back).
+`_debug_set_fusion_group_inlining(False)` keeps single-op fusion groups (the default puts
+them back: a group needs two ops), as PyTorch's fuser tests set it.
 Settings are read when a function builds its optimized code.
 """
 from __future__ import annotations
@@ -24,8 +25,6 @@ __all__ = ["_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_set_graph_executor_optimize", "_jit_set_profiling_executor",
            "_jit_set_profiling_mode", "_debug_set_fusion_group_inlining",
            "_debug_get_fusion_group_inlining"]
-
-_inlining = [True]
 
 
 def _jit_set_num_profiled_runs(n: int) -> int:
@@ -87,8 +86,8 @@ def _jit_set_profiling_mode(enabled: bool) -> bool:
 
 
 def _debug_set_fusion_group_inlining(enabled: bool) -> None:
-    _inlining[0] = bool(enabled)
+    _strategy.set_fusion_group_inlining(enabled)
 
 
 def _debug_get_fusion_group_inlining() -> bool:
-    return _inlining[0]
+    return _strategy.fusion_group_inlining()

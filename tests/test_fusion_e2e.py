@@ -402,6 +402,40 @@ def test_torch_C_fusion_switches():
         C._set_graph_executor_optimize(True)
 
 
+def single_isnan(x):
+    return x != x
+
+
+def single_rsub(x):
+    return 1 - x
+
+
+def single_neg(x):
+    return -x
+
+
+def test_fusion_group_inlining_off_keeps_single_op_groups():
+    """torch._C._debug_set_fusion_group_inlining(False), which PyTorch's fuser tests set,
+    keeps a group of one op (x.isnan(), 1 - x); gpujit recorded the flag and ignored it."""
+    C = torch._C
+    x = torch.tensor([1.0, float("nan"), -2.0])
+    f = torch.jit.script(single_neg)
+    for _ in range(3):
+        f(x)
+    assert "TensorExprGroup" not in str(f.graph_for(x))
+    assert C._debug_get_fusion_group_inlining() is True
+    C._debug_set_fusion_group_inlining(False)
+    try:
+        assert C._debug_get_fusion_group_inlining() is False
+        for fn in (single_isnan, single_rsub):
+            g = torch.jit.script(fn)
+            for _ in range(3):
+                np.testing.assert_array_equal(g(x).numpy(), fn(x).numpy())
+            assert str(g.graph_for(x)).count("prim::TensorExprGroup_0(") == 1
+    finally:
+        C._debug_set_fusion_group_inlining(True)
+
+
 def test_tuple_assignments_do_not_split_a_group():
     """`x, y = a * 2, b * 3` builds and unpacks a tuple: its elements feed the next ops
     directly, so one group computes everything (as TorchScript's tuple lowering); a tuple

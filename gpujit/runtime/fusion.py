@@ -159,9 +159,10 @@ def fuse_profiled(graph, profile):
     a group was not fused (what graph_for, fusion_report and strict_fusion show)."""
     from .. import fusers
     from ..fusers.strict import check_strict_regions
+    from ..fusers.strategy import fusion_group_inlining
     from .assume import specialized_graph
     fg = specialized_graph(graph, profile)
-    groups = fusers.fuse(fg)
+    groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1)
     # `with gpujit.strict_fusion():` in scripted code: every op of the region must now
     # be in a group (StrictFusionError, raised from the first profiled call, otherwise)
     check_strict_regions(fg)
