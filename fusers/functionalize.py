@@ -72,12 +72,26 @@ def _candidate(node, db, tensors) -> bool:
     self_ = node.inputs[0]
     if self_.node.owning_block is not node.owning_block or not _fresh_result(self_):
         return False
-    if db.writers(self_) != [node]:
+    writers = db.writers(self_)
+    if node not in writers:
         return False
-    allowed = {self_, node.outputs[0]}
+    # x = a * b; x.add_(1); x.mul_(2): the first write qualifies when every other writer
+    # is a later in-place op on self_ in this block (it then writes the first one's
+    # result, and qualifies in turn)
+    later = [w for w in writers if w is not node]
+    if any(not _later_inplace_on(w, node, self_) for w in later):
+        return False
+    allowed = {self_, node.outputs[0]} | {w.outputs[0] for w in later}
     if any(v not in allowed and db.may_alias(v, self_) for v in tensors):
         return False
     return _same_result(node, op.inplace_of)
+
+
+def _later_inplace_on(w, node, self_) -> bool:
+    op = w.op if w.kind.startswith("aten::") else None
+    block = node.owning_block
+    return op is not None and op.inplace_of is not None and w.owning_block is block \
+        and w.inputs[0] is self_ and block.nodes.index(w) > block.nodes.index(node)
 
 
 def _ancestor_in(node, block):
@@ -106,20 +120,28 @@ def _rewire_later_uses(node):
 
 def functionalize_inplace(graph) -> int:
     """Rewrite the in-place ops that qualify (see the module docstring); how many."""
-    db = AliasDb(graph)
-    tensors = [v for v in graph.inputs if isinstance(v.type, T.TensorType)]
-    for n in graph.walk():
-        tensors += [v for v in n.outputs if isinstance(v.type, T.TensorType)]
-        for b in n.blocks:
-            tensors += [v for v in b.inputs if isinstance(v.type, T.TensorType)]
-    chosen = [n for n in graph.walk() if _candidate(n, db, tensors)]
-    for n in chosen:
-        functional = n.op.inplace_of
-        _rewire_later_uses(n)
-        n.kind = functional.schema.name
-        n.op = functional
-    _drop_dead(chosen)
-    return len(chosen)
+    total = 0
+    while True:                 # a chain of writes to one tensor: one write per round
+        db = AliasDb(graph)
+        tensors = [v for v in graph.inputs if isinstance(v.type, T.TensorType)]
+        for n in graph.walk():
+            tensors += [v for v in n.outputs if isinstance(v.type, T.TensorType)]
+            for b in n.blocks:
+                tensors += [v for v in b.inputs if isinstance(v.type, T.TensorType)]
+        chosen, written = [], set()
+        for n in graph.walk():
+            if n.inputs and n.inputs[0] not in written and _candidate(n, db, tensors):
+                chosen.append(n)
+                written.add(n.inputs[0])
+        for n in chosen:
+            functional = n.op.inplace_of
+            _rewire_later_uses(n)
+            n.kind = functional.schema.name
+            n.op = functional
+        _drop_dead(chosen)
+        total += len(chosen)
+        if not chosen:
+            return total
 
 
 def _drop_dead(nodes):

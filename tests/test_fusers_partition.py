@@ -505,10 +505,39 @@ def test_in_place_ops_on_fresh_intermediates_fuse_as_out_of_place_ops():
         """)
 
 
+def test_a_chain_of_in_place_ops_on_a_fresh_intermediate_fuses():
+    # z = x * y; z.relu_(); z.neg_(): the first write became out-of-place only when it
+    # was the one writer of %a, so a chain of writes never fused
+    out, groups, g = fuse("""
+        graph(%x : F4,
+              %y : F4):
+          %a : F4 = aten::mul(%x, %y)
+          %b : F4 = aten::relu_(%a)
+          %c : F4 = aten::neg_(%a)
+          %d : F4 = aten::sin(%a)
+          return (%b, %c, %d)
+        """)
+    # every later reader of %a (and of %b, the first write's alias) reads the last value
+    assert out == expand("""
+        graph(%x : F4,
+              %y : F4):
+          %c : F4, %d : F4 = prim::TensorExprGroup_0(%x, %y)
+          return (%c, %c, %d)
+        with prim::TensorExprGroup_0 = graph(%x : F4,
+                                             %y : F4):
+          %a : F4 = aten::mul(%x, %y)
+          %b : F4 = aten::relu(%a)
+          %c : F4 = aten::neg(%b)
+          %d : F4 = aten::sin(%c)
+          return (%c, %d)
+        """)
+
+
 @pytest.mark.parametrize("body", [
-    # written twice
+    # written again through a view of it
     """%b : F4 = aten::relu_(%a)
-          %c : F4 = aten::neg_(%a)""",
+          %v : F4 = aten::positive(%a)
+          %c : F4 = aten::neg_(%v)""",
     # a view of it exists
     """%v : F4 = aten::positive(%a)
           %b : F4 = aten::relu_(%a)

@@ -436,6 +436,27 @@ def test_fusion_group_inlining_off_keeps_single_op_groups():
         C._debug_set_fusion_group_inlining(True)
 
 
+def in_place_chain(x, y):
+    z = x * y
+    z.add_(1)
+    a = z * 3
+    z.mul_(2)
+    z.sigmoid_()
+    return a, z
+
+
+def test_a_chain_of_in_place_ops_fuses_with_eager_answers():
+    f = torch.jit.script(in_place_chain)
+    x, y = torch.randn(4, 4), torch.randn(4, 4)
+    xn, yn = x.numpy().astype(np.float64), y.numpy().astype(np.float64)
+    for _ in range(3):
+        a, z = f(x, y)
+        np.testing.assert_allclose(a.numpy(), (xn * yn + 1) * 3, rtol=1e-5)
+        np.testing.assert_allclose(z.numpy(), 1 / (1 + np.exp(-(xn * yn + 1) * 2)), rtol=1e-5)
+    assert "in-place" not in f.fusion_report(x, y)
+    assert str(f.graph_for(x, y)).count("prim::TensorExprGroup_0(") == 1
+
+
 def test_tuple_assignments_do_not_split_a_group():
     """`x, y = a * 2, b * 3` builds and unpacks a tuple: its elements feed the next ops
     directly, so one group computes everything (as TorchScript's tuple lowering); a tuple
