@@ -15,7 +15,8 @@ from ..tensor import Tensor
 from ..ir import types as T
 from ..nn.module import Module
 
-_LAST = [None]          # the executable of the compiled function called last
+_LAST = [None]          # the executable of the compiled function called last ((exe, "grad")
+                        # when that call recorded gradients and ran its graph op by op)
 _EXE_LOCK = threading.RLock()   # threads calling a new function make one Executable
 # read on every call (bound once: each module attribute lookup costs on the fast path):
 # tracing, strict_fusion (this thread's depth) and autograd recording take the slow path
@@ -50,6 +51,8 @@ def last_executed_optimized_graph():
     exe = _LAST[0]
     if exe is None:
         raise RuntimeError("no compiled function has run yet")
+    if isinstance(exe, tuple):          # a call that recorded gradients: op by op
+        return exe[0].graph
     specs = exe.specializations
     return specs[-1].graph if specs else exe.graph
 
@@ -138,6 +141,7 @@ class _GraphCallable:
                 self._strict_unfused(self._get_executable(), (
                     "the call records gradients (an input or parameter requires grad), and "
                     "such calls run unfused, op by op (under no_grad() it runs fused)"))
+            _LAST[0] = (self._get_executable(), "grad")
             return self._call_graph(leading, args, grad)
         exe = _LAST[0] = self._get_executable()
         if _fusers.strict_fusion_active():
