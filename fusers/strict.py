@@ -89,18 +89,19 @@ def check_strict_fusion(graph, where=None):
         raise StrictFusionError(nodes, where)
 
 
-def strict_regions(graph) -> list:
+def strict_regions(graph, name=REGION_NAME) -> list:
     """[(prim::Enter node, [the nodes between it and its prim::Exit, nested blocks
-    included])] for every `with gpujit.strict_fusion():` region of a scripted graph."""
+    included])] for every `with gpujit.strict_fusion():` region of a scripted graph
+    (name: the regions of another `with`, "no_grad"...)."""
     out = []
 
     def visit(block, open_regions):
         for n in block.nodes:
-            if n.kind == "prim::Enter" and n.attrs.get("name") == REGION_NAME:
+            if n.kind == "prim::Enter" and n.attrs.get("name") == name:
                 open_regions.append((n, []))
                 out.append(open_regions[-1])
                 continue
-            if n.kind == "prim::Exit" and n.attrs.get("name") == REGION_NAME:
+            if n.kind == "prim::Exit" and n.attrs.get("name") == name:
                 if open_regions:
                     open_regions.pop()
                 continue
@@ -114,12 +115,20 @@ def strict_regions(graph) -> list:
     return out
 
 
-def check_strict_regions(graph, reason=None):
+def check_strict_regions(graph, reason=None, *, skip_no_grad=False):
     """Raise StrictFusionError for the first strict_fusion region of a fused graph that
     leaves tensor work outside fusion groups (constants and shape bookkeeping aside);
     the error points at the region's `with` line. `reason`: why every op is unfused
-    (fusion is off), instead of what the fuser recorded."""
+    (fusion is off), instead of what the fuser recorded. skip_no_grad: leave out the
+    regions inside a scripted `with torch.no_grad():` (a call that records gradients
+    records nothing there)."""
+    inside = set()
+    if skip_no_grad:
+        for _, nodes in strict_regions(graph, "no_grad"):
+            inside.update(nodes)
     for enter, nodes in strict_regions(graph):
+        if enter in inside:
+            continue
         bad = unfused_nodes(nodes)
         if bad:
             raise StrictFusionError(bad, enter.source_range or "a strict_fusion region",

@@ -274,3 +274,50 @@ def test_torch_jit_fuser_and_onednn_switches():
         from gpujit.runtime.fusion import fusion_enabled
         assert not fusion_enabled()
     assert fusion_enabled()
+
+
+def region_with_grad(x):
+    with torch.jit.strict_fusion():
+        return x * 2.0 + 1.0
+
+
+def region_of_rand_with_grad(x):
+    with torch.jit.strict_fusion():
+        return torch.rand([2, 2]) + x + x
+
+
+def region_past_max_specializations(x):
+    with torch.jit.strict_fusion():
+        return x * 2.0 + 1.0
+
+
+def test_region_raises_when_the_call_records_gradients():
+    """A call that records gradients runs the graph op by op: a scripted strict_fusion
+    region says so (as TorchScript's test_with_strict_fusion's test_autodiff expects an
+    error), instead of running unchecked; under no_grad() the same call runs fused."""
+    xg = X.clone().requires_grad_(True)
+    for fn in (region_with_grad, region_of_rand_with_grad):
+        f = torch.jit.script(fn)
+        for _ in range(2):
+            with pytest.raises(StrictFusionError, match="records gradients") as e:
+                f(xg)
+            assert "aten::add" in str(e.value) and "strict_fusion()" in str(e.value)
+    f = torch.jit.script(region_with_grad)
+    with torch.no_grad():
+        for _ in range(3):
+            np.testing.assert_allclose(f(xg).numpy(), X.numpy() * 2 + 1)
+
+
+def test_region_raises_past_max_specializations():
+    """Past its 8 input signatures a function runs op by op: its scripted strict_fusion
+    region raises instead of running unfused unchecked."""
+    import warnings
+    f = torch.jit.script(region_past_max_specializations)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for r in range(1, 9):
+            x = torch.ones([2] * r)
+            f(x), f(x)
+        with pytest.raises(StrictFusionError, match="most specializations") as e:
+            f(torch.ones([2] * 9))
+    assert "aten::mul" in str(e.value)

@@ -137,11 +137,15 @@ class _GraphCallable:
                                 args, out)
             return out
         if grad:
+            why = ("the call records gradients (an input or parameter requires grad), and "
+                   "such calls run unfused, op by op (under no_grad() it runs fused)")
+            exe = self._get_executable()
+            # a scripted strict_fusion region (not one inside a scripted no_grad block,
+            # where the call records nothing)
+            exe.check_strict_regions(why, skip_no_grad=True)
             if _fusers.strict_fusion_active():
-                self._strict_unfused(self._get_executable(), (
-                    "the call records gradients (an input or parameter requires grad), and "
-                    "such calls run unfused, op by op (under no_grad() it runs fused)"))
-            _LAST[0] = (self._get_executable(), "grad")
+                self._strict_unfused(exe, why)
+            _LAST[0] = (exe, "grad")
             return self._call_graph(leading, args, grad)
         exe = _LAST[0] = self._get_executable()
         if _fusers.strict_fusion_active():

@@ -140,6 +140,7 @@ class Executable:
         self._active: dict = {}       # key -> the Specialization the dispatcher calls
         self._profiles: dict = {}     # key -> Profile (accumulates over re-profiles)
         self._hoisted = hoisted_attrs(g)
+        self._has_strict_regions = None   # does g hold a scripted strict_fusion region?
         # one thread profiles and compiles a new key; the others wait and then call its
         # code (without it, 8 threads calling a new function made 8 specializations of one
         # key, spending the budget and the fusion strategy's)
@@ -177,6 +178,11 @@ class Executable:
 
     def _specialize(self, key, args):
         if len(self.specializations) >= self.max_specializations:
+            # op by op: a scripted strict_fusion region raises (it could not run fused)
+            self.check_strict_regions(
+                f"{self.name} has made the most specializations it may "
+                f"({self.max_specializations}, one per signature of input types); new "
+                f"signatures run unfused, op by op")
             if not self.stats["interpreted"]:
                 _warn_interpreted(self)
             self.stats["interpreted"] += 1
@@ -193,6 +199,18 @@ class Executable:
         self._active[key] = spec
         self._build_dispatcher()
         return result
+
+    def check_strict_regions(self, reason, *, skip_no_grad=False):
+        """A call about to run the whole graph op by op (past max_specializations, or
+        recording gradients): a scripted `with strict_fusion():` region of the graph with
+        tensor work raises StrictFusionError, `reason` saying why nothing is fused
+        (skip_no_grad: not the regions inside a scripted `with torch.no_grad():`)."""
+        if self._has_strict_regions is None:
+            from ..fusers.strict import strict_regions
+            self._has_strict_regions = bool(strict_regions(self.graph))
+        if self._has_strict_regions:
+            from ..fusers.strict import check_strict_regions
+            check_strict_regions(self.graph, reason=reason, skip_no_grad=skip_no_grad)
 
     def _compile(self, key, profile, module=None):
         k = _COUNTERS.get(self.name, 0)
