@@ -321,3 +321,25 @@ def test_region_raises_past_max_specializations():
         with pytest.raises(StrictFusionError, match="most specializations") as e:
             f(torch.ones([2] * 9))
     assert "aten::mul" in str(e.value)
+
+
+def region_with_spent_budget(x):
+    with torch.jit.strict_fusion():
+        y = x * 2.0 + 1.0
+    return y
+
+
+def test_region_raises_when_its_group_budget_is_spent():
+    """A group of a scripted region whose specialization budget is spent runs unfused:
+    the region raises (as a call inside the Python `with strict_fusion():` does) instead
+    of running unfused unchecked."""
+    old = gpujit.set_fusion_strategy([("STATIC", 1)])
+    try:
+        f = torch.jit.script(region_with_spent_budget)
+        for _ in range(3):
+            np.testing.assert_allclose(f(torch.ones(2)).numpy(), [3.0, 3.0])
+        with pytest.raises(StrictFusionError, match="budget is spent") as e:
+            f(torch.ones(3))
+    finally:
+        gpujit.set_fusion_strategy(old)
+    assert "aten::mul" in str(e.value) and "y = x * 2.0 + 1.0" in str(e.value)

@@ -183,7 +183,12 @@ def _target(node):
 def emit_group(cg, n):
     """Generated code for one prim::TensorExprGroup node: `a, b = _group_0(x, y, 2.5)`."""
     from .. import fusers
-    group = fusers.FusedGroup(n, cg.fusion_budget, _target(n))
+    inside = cg.__dict__.get("_strict_nodes")
+    if inside is None:      # the nodes of the graph's scripted strict_fusion regions
+        from ..fusers.strict import strict_regions
+        inside = cg._strict_nodes = {m for _, ns in strict_regions(cg.graph) for m in ns}
+    # a group of a region raises when it would run unfused (budget spent, kernel failed)
+    group = fusers.FusedGroup(n, cg.fusion_budget, _target(n), strict=n in inside)
     group.budget_key = len(cg.groups)     # the k-th group of every specialization shares
     name = cg.bind(group, "group")
     cg.groups.append(group)
