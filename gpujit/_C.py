@@ -24,7 +24,7 @@ __all__ = ["_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_texpr_fuser_enabled", "_get_graph_executor_optimize",
            "_set_graph_executor_optimize", "_jit_set_profiling_executor",
            "_jit_set_profiling_mode", "_debug_set_fusion_group_inlining",
-           "_debug_get_fusion_group_inlining"]
+           "_debug_get_fusion_group_inlining", "_last_executed_optimized_graph"]
 
 
 def _jit_set_num_profiled_runs(n: int) -> int:
@@ -91,3 +91,9 @@ def _debug_set_fusion_group_inlining(enabled: bool) -> None:
 
 def _debug_get_fusion_group_inlining() -> bool:
     return _strategy.fusion_group_inlining()
+
+
+def _last_executed_optimized_graph():
+    """torch.jit.last_executed_optimized_graph's name in torch._C."""
+    from .jit.objects import last_executed_optimized_graph
+    return last_executed_optimized_graph()

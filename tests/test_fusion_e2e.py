@@ -328,6 +328,7 @@ def test_last_executed_optimized_graph():
         g(x, x)
     last = torch.jit.last_executed_optimized_graph()
     assert "aten::matmul" in str(last) and "TensorExprGroup" not in str(last)
+    assert torch._C._last_executed_optimized_graph() is last
     # a call that records gradients (runs op by op) is the last one executed too: it
     # kept showing the previous function's graph
     f(torch.rand(4, 4, requires_grad=True), x)
