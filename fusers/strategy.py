@@ -7,7 +7,7 @@ Walking the list, the first STATIC-depth specializations of a group bake exact s
 strides into the kernel, the next DYNAMIC-depth ones take sizes and strides at run time
 (rank, dtype, device, which dims broadcast and contiguity stay fixed). When all are made,
 new input types run unfused (the same answers, eager speed), and a warning says so once.
-An empty list means: never fuse.
+An empty list, or one whose depths are all 0 (`[("DYNAMIC", 0)]`), means: never fuse.
 
 A function copies the strategy in force when it is compiled (its first optimized call):
 changing the strategy later affects functions compiled later, not the ones that exist, as

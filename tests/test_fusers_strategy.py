@@ -85,3 +85,32 @@ def test_empty_strategy_never_specializes():
     assert b.take(object()) is None and b.total == 0
     with pytest.raises(ValueError):
         FusionBudget([("FAST", 1)])
+
+
+def _chain_for_zero_depth(x, y):
+    return (x * 0.5 + y).tanh() * (x - y).sigmoid()
+
+
+@pytest.mark.parametrize("strategy", [[("DYNAMIC", 0)], [("STATIC", 0), ("DYNAMIC", 0)]])
+def test_strategy_of_zero_depths_turns_fusion_off(strategy):
+    """`set_fusion_strategy([("DYNAMIC", 0)])` (what users write to turn fusion off;
+    TorchScript's executor then runs without fusion) fuses nothing, as an empty list does:
+    no groups whose every call misses its (spent) budget, no 'made all the
+    specializations' warning, and strict_fusion says fusion is off."""
+    import warnings
+    import gpujit
+    from gpujit.runtime.fusion import fusion_enabled
+    fusers.set_fusion_strategy(strategy)
+    assert not fusion_enabled()
+    f = gpujit.jit.script(_chain_for_zero_depth)
+    x, y = gpujit.rand(8), gpujit.rand(8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            out = f(x, y)
+    np.testing.assert_allclose(out.numpy(), np.tanh(x.numpy() * 0.5 + y.numpy())
+                               / (1 + np.exp(-(x.numpy() - y.numpy()))), rtol=1e-6)
+    assert "TensorExprGroup" not in str(f.graph_for(x, y))
+    with pytest.raises(gpujit.jit.StrictFusionError, match="allows no specializations"):
+        with gpujit.strict_fusion():
+            f(x, y)

@@ -95,7 +95,8 @@ def set_profiling_runs(n: int) -> int:
 
 
 def fusion_enabled() -> bool:
-    """Fusion is on unless GPUJIT_FUSION=0 or the strategy is empty."""
+    """Fusion is on unless GPUJIT_FUSION=0 or the strategy is empty (or its depths are
+    all 0)."""
     return fusion_off_reason() is None
 
 
@@ -113,6 +114,10 @@ def fusion_off_reason(strategy=None):
         strategy = fusers.get_fusion_strategy()
     if not strategy:
         return "fusion is off (the fusion strategy is empty: gpujit.set_fusion_strategy)"
+    if not any(depth for _, depth in strategy):
+        # as TorchScript, whose executor runs without fusion when the depths add up to 0
+        return (f"fusion is off (the fusion strategy {list(strategy)} allows no "
+                f"specializations: gpujit.set_fusion_strategy)")
     return None
 
 
