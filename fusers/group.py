@@ -32,10 +32,11 @@ from .. import dtypes as _dt
 from .._dump import dumping as _dumping
 from .._gc import gc_paused
 from ..ir import types as T
-from .fusibility import node_device
+from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
 from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder
-from .specialize import arg_specs, retype, unfit_reason, array_device, ZERO_SIZE
+from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
+                         layout_perm)
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
 from .subgraph import subgraph_of
@@ -75,6 +76,19 @@ def _dump(msg):
     if _dumping("recompile"):
         print(f"[gpujit] {msg}")
         sys.stdout.flush()
+
+
+def _permuted(launch, perm, kinds):
+    """launch run on the tensor arguments transposed by perm, its outputs transposed back."""
+    inv = tuple(sorted(range(len(perm)), key=perm.__getitem__))
+    tensors = [j for j, k in enumerate(kinds) if k == "tensor"]
+
+    def call(*args):
+        args = list(args)
+        for j in tensors:
+            args[j] = args[j].transpose(perm)
+        return tuple(o.transpose(inv) for o in launch(*args))
+    return call
 
 
 class Specialization:
@@ -156,6 +170,7 @@ class FusedGroup:
         self._contiguity = _contiguity(self._array_type)
         self._device_id = _device_id(target)
         self._spent_noted = False
+        self._cuts = any(n.kind in (CONSTANT_CHUNK, FUSED_CONCAT) for n in self.subgraph.nodes)
         self._lock = threading.Lock()
         self._rebuild()
 
@@ -201,17 +216,27 @@ class FusedGroup:
             return "spent", None
         static = kind == STATIC
         dev = array_device(next(a for a, k in zip(args, self.kinds) if k == "tensor"))
+        # the kernel runs on the arguments in the dim order of their memory layout, so that
+        # its outputs are laid out as eager's (transposed inputs: transposed outputs); not
+        # with chunks or cats, whose dims are the arguments' own
+        perm = None if self._cuts else layout_perm(args, self.kinds)
+        kargs = args if perm is None else [
+            a.transpose(perm) if k == "tensor" else a for a, k in zip(args, self.kinds)]
         try:
-            sub = retype(self.subgraph, args, dev, static)
+            sub = retype(self.subgraph, kargs, dev, static)
         except Exception as e:
             return "untyped", e
         self.budget.take(self)
         # a DYNAMIC kernel with chunks or cats is specialized on the sizes of the dims they cut
         fixed = {} if static else cut_dims(sub)
-        guard = Guard([ArgGuard.of(a, static, k == "tensor", fixed.get(j, ()))
-                       for j, (a, k) in enumerate(zip(args, self.kinds))],
-                      static, _dt._default_float, self._device_id)
-        spec = KernelSpec(sub, arg_specs(args, self.kinds, static, fixed), dev, static)
+        arg_guards = []
+        for j, (a, ka, k) in enumerate(zip(args, kargs, self.kinds)):
+            g = ArgGuard.of(a, static, k == "tensor", fixed.get(j, ()))
+            if k == "tensor" and g.contiguous is not None:
+                g.contiguous = bool(ka.flags.c_contiguous)
+            arg_guards.append(g)
+        guard = Guard(arg_guards, static, _dt._default_float, self._device_id, perm)
+        spec = KernelSpec(sub, arg_specs(kargs, self.kinds, static, fixed), dev, static)
         number = self.budget.made(self, kind)
         why = self._why_new(args, kind)
         try:
@@ -221,10 +246,10 @@ class FusedGroup:
             self._note_failure(f"building the kernel of {kind} #{number} failed: "
                                f"{type(e).__name__}: {e}")
         # the guard checks what the kernel assumes: call its launcher without the re-check
-        s = Specialization(kind, number, guard, spec, kernel,
-                           getattr(kernel, "launch", kernel) if kernel is not None
-                           else self._failed_build,
-                           self.arg_names)
+        fn = getattr(kernel, "launch", kernel) if kernel is not None else self._failed_build
+        if perm is not None and kernel is not None:
+            fn = _permuted(fn, perm, self.kinds)
+        s = Specialization(kind, number, guard, spec, kernel, fn, self.arg_names)
         self.specializations.append(s)
         self._rebuild()
         _dump(f"{self.name}: new specialization {kind} #{number} for {s} — {why}")

@@ -58,9 +58,12 @@ class Guard:
     """The guard of one specialization: an ArgGuard per argument, and the default float
     dtype when the group's results depend on it."""
 
-    def __init__(self, args, static, default_float=None, device_id=None):
+    def __init__(self, args, static, default_float=None, device_id=None, perm=None):
         self.args = tuple(args)
         self.static = static
+        # the dim order the kernel runs in (specialize.layout_perm): a DYNAMIC guard's
+        # contiguity is that of the arguments transposed by it
+        self.perm = perm
         self.default_float = default_float
         self.device_id = device_id
 
@@ -99,7 +102,8 @@ class Guard:
                 if shape[d] != size:
                     return (f"{name} dim {d} has size {shape[d]}, not {size} (a chunk or "
                             f"cat of the group cuts it)")
-            if g.contiguous is not None and bool(a.flags.c_contiguous) != g.contiguous:
+            t = a if self.perm is None else a.transpose(self.perm)
+            if g.contiguous is not None and bool(t.flags.c_contiguous) != g.contiguous:
                 return (f"{name} is {'not ' if g.contiguous else ''}contiguous (the kernel "
                         f"assumes it is{'' if g.contiguous else ' not'})")
         return None
@@ -137,7 +141,8 @@ class Guard:
                 else:
                     out.append(f"s{j}[{k}] {'==' if b else '!='} 1")
             if g.contiguous is not None:
-                out.append(("" if g.contiguous else "not ") + contiguity.format(a))
+                t = a if self.perm is None else f"{a}.transpose({self.perm})"
+                out.append(("" if g.contiguous else "not ") + contiguity.format(t))
         return out
 
 

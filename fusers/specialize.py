@@ -7,6 +7,8 @@ types follow these arguments, node by node as eager gpujit types them (each op's
 its promotion of the operand kinds; sizes by broadcasting). A STATIC kernel gets exact
 sizes and strides (outputs C-contiguous, as kernels allocate them); a DYNAMIC one gets
 dtype and rank only (sizes `*`), so its kernel, and its cache key, serve every size.
+Arguments laid out in another dim order than C's (transposed, permuted) are transposed
+to it first, and the outputs back (`layout_perm`): fused outputs have eager's layout.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT
 from .kernel_api import ArgSpec
 
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
-           "ZERO_SIZE", "unfit_reason"]
+           "ZERO_SIZE", "unfit_reason", "layout_perm"]
 
 ZERO_SIZE = "a 0-size tensor (nothing to compute)"
 
@@ -82,9 +84,40 @@ def unfit_reason(args, kinds, names, array_type):
     return ZERO_SIZE if zero else None
 
 
+def layout_perm(args, kinds):
+    """The dim order in which the group's outputs are laid out as eager code lays them out
+    (NumPy's and PyTorch's elementwise ops follow their inputs' memory layout: the sum of
+    two transposed matrices is transposed), or None for C order. Only when every tensor
+    argument has the outputs' rank and those with the outputs' full sizes all order their
+    dims by stride in one non-C order P (no 0 or negative strides): the kernel then runs on
+    the arguments transposed by P (views) and its outputs are transposed back (views, laid
+    out as eager's)."""
+    tensors = [a for a, k in zip(args, kinds) if k == "tensor"]
+    if not tensors:
+        return None
+    rank = tensors[0].ndim
+    if rank < 2 or any(a.ndim != rank for a in tensors):
+        return None
+    shape = tuple(max(sizes) for sizes in zip(*(a.shape for a in tensors)))
+    perm = None
+    for a in tensors:
+        if tuple(a.shape) != shape:
+            continue
+        if any(st <= 0 for n, st in zip(a.shape, a.strides) if n > 1):
+            return None
+        p = tuple(sorted(range(rank), key=lambda d: (-a.strides[d] if a.shape[d] > 1 else 0, d)))
+        if perm is None:
+            perm = p
+        elif p != perm:
+            return None
+    if perm is None or perm == tuple(range(rank)):
+        return None
+    return perm
+
+
 def arg_specs(args, kinds, static, fixed=None):
     """The ArgSpec of each argument; `fixed` (input index -> dims) names the dims whose
-    sizes a DYNAMIC kernel is specialized on all the same (those chunks cut)."""
+    sizes a DYNAMIC kernel is specialized on all the same (those chunks and cats cut)."""
     out = []
     for k, (a, kind) in enumerate(zip(args, kinds)):
         if kind == "scalar":

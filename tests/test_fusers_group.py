@@ -220,15 +220,53 @@ def test_non_contiguous_inputs_get_their_own_dynamic_kernel():
     group, b = make_group(strategy=[("DYNAMIC", 3)])
     x, y = f32(3, 5), f32(3, 5, seed=1)
     group(x, y)
-    xt, yt = f32(5, 3).T, f32(5, 3, seed=1).T
-    (out,) = group(xt, yt)
-    np.testing.assert_allclose(out, chain_ref(xt, yt), rtol=1e-6)
+    xs, ys = f32(3, 10)[:, ::2], f32(3, 10, seed=1)[:, ::2]
+    (out,) = group(xs, ys)
+    np.testing.assert_allclose(out, chain_ref(xs, ys), rtol=1e-6)
     a, c = group.specializations
     assert [s.contiguous for s in a.spec.inputs] == [True, True]
     assert [s.contiguous for s in c.spec.inputs] == [False, False]
     group(f32(6, 2), f32(6, 2))          # contiguous again: the first kernel serves it
     assert len(group.specializations) == 2 and a.kernel.calls == 2
     assert not b.violations
+
+
+@pytest.mark.parametrize("strategy", [[("DYNAMIC", 3)], [("STATIC", 3)]])
+def test_transposed_inputs_give_outputs_laid_out_as_eager(strategy):
+    """Eager elementwise ops follow their inputs' memory layout (NumPy, PyTorch): the
+    kernel runs on the inputs transposed back to C order (a contiguous kernel) and its
+    outputs are transposed the same way, so `y.t().view(-1)` works on a fused result as
+    on eager's (it raised on every optimized call)."""
+    group, b = make_group(strategy=strategy)
+    xt, yt = f32(5, 3).T, f32(5, 3, seed=1).T
+    for _ in range(2):
+        (out,) = group(xt, yt)
+        np.testing.assert_allclose(out, chain_ref(xt, yt), rtol=1e-6)
+        assert out.strides == chain_ref(xt, yt).strides == (4, 12)
+    (s,) = group.specializations
+    assert [i.contiguous for i in s.spec.inputs] == [True, True] and s.guard.perm == (1, 0)
+    # the same dim order, not dense: a kernel of its own, still laid out as eager
+    xs = f32(10, 3)[::2].T
+    (out,) = group(xs, yt)
+    np.testing.assert_allclose(out, chain_ref(xs, yt), rtol=1e-6)
+    assert out.strides == (4, 12) and len(group.specializations) == 2
+    # C order again: a C-ordered kernel
+    (out,) = group(f32(3, 5), f32(3, 5))
+    assert out.flags.c_contiguous and len(group.specializations) == 3
+    assert not b.violations and group.fallback_calls == 0
+
+
+def transposed_chain(x):
+    return (x * 2).sigmoid().t().view(-1)
+
+
+def test_fused_outputs_of_transposed_inputs_can_be_viewed_as_eager():
+    import gpujit
+    f = gpujit.jit.script(transposed_chain)
+    x = gpujit.rand(4, 6).t()
+    want = transposed_chain(x).numpy()
+    for _ in range(3):
+        np.testing.assert_allclose(f(x).numpy(), want, rtol=1e-6)
 
 
 def test_static_kernels_check_strides():
