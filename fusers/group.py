@@ -36,7 +36,7 @@ from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
 from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
-                         layout_perm)
+                         layout_perm, in_layout)
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
 from .subgraph import subgraph_of
@@ -86,7 +86,7 @@ def _permuted(launch, perm, kinds):
     def call(*args):
         args = list(args)
         for j in tensors:
-            args[j] = args[j].transpose(perm)
+            args[j] = in_layout(args[j], perm)
         return tuple(o.transpose(inv) for o in launch(*args))
     return call
 
@@ -221,7 +221,7 @@ class FusedGroup:
         # with chunks or cats, whose dims are the arguments' own
         perm = None if self._cuts else layout_perm(args, self.kinds)
         kargs = args if perm is None else [
-            a.transpose(perm) if k == "tensor" else a for a, k in zip(args, self.kinds)]
+            in_layout(a, perm) if k == "tensor" else a for a, k in zip(args, self.kinds)]
         try:
             sub = retype(self.subgraph, kargs, dev, static)
         except Exception as e:

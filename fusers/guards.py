@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from ..ops.meta import is_c_contiguous
+from .specialize import in_layout, in_layout_expr
 
 __all__ = ["ArgGuard", "Guard", "build_dispatcher", "display_name"]
 
@@ -102,7 +103,7 @@ class Guard:
                 if shape[d] != size:
                     return (f"{name} dim {d} has size {shape[d]}, not {size} (a chunk or "
                             f"cat of the group cuts it)")
-            t = a if self.perm is None else a.transpose(self.perm)
+            t = a if self.perm is None else in_layout(a, self.perm)
             if g.contiguous is not None and bool(t.flags.c_contiguous) != g.contiguous:
                 return (f"{name} is {'not ' if g.contiguous else ''}contiguous (the kernel "
                         f"assumes it is{'' if g.contiguous else ' not'})")
@@ -141,7 +142,7 @@ class Guard:
                 else:
                     out.append(f"s{j}[{k}] {'==' if b else '!='} 1")
             if g.contiguous is not None:
-                t = a if self.perm is None else f"{a}.transpose({self.perm})"
+                t = a if self.perm is None else in_layout_expr(a, g.ndim, self.perm)
                 out.append(("" if g.contiguous else "not ") + contiguity.format(t))
         return out
 

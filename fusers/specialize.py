@@ -23,7 +23,7 @@ from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT
 from .kernel_api import ArgSpec
 
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
-           "ZERO_SIZE", "unfit_reason", "layout_perm"]
+           "ZERO_SIZE", "unfit_reason", "layout_perm", "in_layout", "in_layout_expr"]
 
 ZERO_SIZE = "a 0-size tensor (nothing to compute)"
 
@@ -88,17 +88,18 @@ def layout_perm(args, kinds):
     """The dim order in which the group's outputs are laid out as eager code lays them out
     (NumPy's and PyTorch's elementwise ops follow their inputs' memory layout: the sum of
     two transposed matrices is transposed), or None for C order. Only when every tensor
-    argument has the outputs' rank and those with the outputs' full sizes all order their
+    argument with the outputs' full sizes orders its
     dims by stride in one non-C order P (no 0 or negative strides): the kernel then runs on
-    the arguments transposed by P (views) and its outputs are transposed back (views, laid
-    out as eager's)."""
+    the arguments transposed by P (views; those of lower rank first get leading 1-dims,
+    `in_layout`) and its outputs are transposed back (views, laid out as eager's)."""
     tensors = [a for a, k in zip(args, kinds) if k == "tensor"]
     if not tensors:
         return None
-    rank = tensors[0].ndim
-    if rank < 2 or any(a.ndim != rank for a in tensors):
+    rank = max(a.ndim for a in tensors)
+    if rank < 2:
         return None
-    shape = tuple(max(sizes) for sizes in zip(*(a.shape for a in tensors)))
+    shape = tuple(max(sizes) for sizes in zip(*(
+        (1,) * (rank - a.ndim) + tuple(a.shape) for a in tensors)))
     perm = None
     for a in tensors:
         if tuple(a.shape) != shape:
@@ -113,6 +114,18 @@ def layout_perm(args, kinds):
     if perm is None or perm == tuple(range(rank)):
         return None
     return perm
+
+
+def in_layout(a, perm):
+    """Array a (of rank len(perm) or less: leading 1-dims added) transposed by perm."""
+    pad = len(perm) - a.ndim
+    return (a[(None,) * pad] if pad else a).transpose(perm)
+
+
+def in_layout_expr(expr, ndim, perm):
+    """in_layout as a Python expression on the expression of an array of rank ndim."""
+    pad = len(perm) - ndim
+    return f"{expr}[{'None, ' * pad}].transpose({perm})" if pad else f"{expr}.transpose({perm})"
 
 
 def arg_specs(args, kinds, static, fixed=None):

@@ -256,6 +256,21 @@ def test_transposed_inputs_give_outputs_laid_out_as_eager(strategy):
     assert not b.violations and group.fallback_calls == 0
 
 
+def test_permuted_input_and_a_lower_rank_one_give_eager_layout():
+    """A channels-last style input (N, H, W, C) from permute plus a per-channel vector
+    (of lower rank): the output is laid out as eager's, the kernel runs in C order."""
+    group, b = make_group(strategy=[("DYNAMIC", 3)])
+    x = f32(2, 3, 4, 5).transpose(0, 2, 3, 1)
+    bias = f32(3, seed=2)
+    for _ in range(2):
+        (out,) = group(x, bias)
+        np.testing.assert_allclose(out, chain_ref(x, bias), rtol=1e-6)
+        assert out.strides == chain_ref(x, bias).strides
+    (s,) = group.specializations
+    assert s.guard.perm == (0, 3, 1, 2) and [i.contiguous for i in s.spec.inputs] == [True, True]
+    assert not b.violations and group.fallback_calls == 0
+
+
 def transposed_chain(x):
     return (x * 2).sigmoid().t().view(-1)
 
