@@ -306,7 +306,10 @@ class _Partitioner:
         for n in list(block.nodes):
             for b in n.blocks:
                 self.wrap_single_nodes(b)
-            if not is_group(n) and self.reasons.get(n, "constant") is None:
+            # (a chunk alone computes nothing: its pieces are views of its input, which a
+            # group would return as copies)
+            if not is_group(n) and self.reasons.get(n, "constant") is None \
+                    and n.kind != CONSTANT_CHUNK:
                 group = new_group(self.graph, n)
                 absorb(group, n, self.origin)
 
