@@ -485,3 +485,20 @@ def test_tuple_assignments_do_not_split_a_group():
                                atol=1e-6)
     np.testing.assert_allclose(t[0].numpy(), x - y, rtol=1e-5, atol=1e-6)
     assert t[1] is a or np.array_equal(t[1].numpy(), an)
+
+
+def test_scripted_type_as_and_to_dtype_of_a_tensor_fuse():
+    def f(x, y):
+        return x.type_as(x + y) * 2
+
+    def g(x, y):
+        return (x * 2).to(y.dtype) + y
+    for fn in (f, g):
+        s = torch.jit.script(fn)
+        for dx, dy in [(torch.float32, torch.float64)] * 3 + [(torch.int32, torch.float16)] * 3:
+            x, y = torch.randn(4).to(dx), torch.randn(4).to(dy)
+            got, want = s(x, y), fn(x, y)
+            assert got.dtype is want.dtype
+            close(got.double(), want.double(), rtol=1e-3, atol=1e-3)
+        report = s.fusion_report(x, y)
+        assert "aten::to" in report.split("unfused")[0] and "prim::dtype" not in report

@@ -167,6 +167,7 @@ def fuse_profiled(graph, profile):
     from ..fusers.strategy import fusion_group_inlining
     from .assume import specialized_graph
     fg = specialized_graph(graph, profile)
+    _fold_dtypes(fg)
     groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1)
     # `with gpujit.strict_fusion():` in scripted code: every op of the region must now
     # be in a group (StrictFusionError, raised from the first profiled call, otherwise)
@@ -175,6 +176,40 @@ def fuse_profiled(graph, profile):
         return graph, profile, [], fg
     fg.lint()
     return fg, remap_profile(profile, graph, fg), groups, fg
+
+
+def _fold_dtypes(graph):
+    """`prim::dtype(%v)` of a tensor whose profiled dtype is known becomes that constant
+    (scripted `x.type_as(y)` and `x.to(y.dtype)`), so the cast can fuse: an optimized graph
+    serves only inputs of the dtypes it was profiled with (the executor's key), and every
+    tensor's dtype follows from those."""
+    for n in list(graph.walk()):
+        if n.kind != "prim::dtype":
+            continue
+        t = n.inputs[0].type
+        if isinstance(t, T.TensorType) and t.dtype is not None:
+            producer = n.inputs[0].node
+            with graph.inserting_before(n):
+                c = graph.insert_constant(t.dtype, n.output.type)
+            n.output.replace_all_uses_with(c)
+            n.destroy()
+            _drop_if_dead(producer)
+
+
+def _drop_if_dead(node):
+    """Remove a pure registry op (and then its producers) whose results nobody reads: a
+    value computed only for its dtype (`x.type_as(x + y)`)."""
+    from ..ir.schema_match import has_side_effects
+    op = node.op if node.kind.startswith("aten::") else None
+    if (op is None or node.blocks or node.owning_block is None
+            or any(o.uses for o in node.outputs) or has_side_effects(node)
+            or op.inplace_of is not None or any(a.type.is_write for a in op.schema.arguments)
+            or {"random", "nondeterministic"} & set(op.tags)):     # (the RNG state moves)
+        return
+    producers = [v.node for v in node.inputs]
+    node.destroy()
+    for p in producers:
+        _drop_if_dead(p)
 
 
 def _target(node):
