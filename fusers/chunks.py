@@ -55,6 +55,15 @@ def _take_over(new, old):
     new.set_debug_name(name)
 
 
+def _destroy(node):
+    """Remove node, and the constants only it read."""
+    consts = [v.node for v in node.inputs if v.node.kind == "prim::Constant"]
+    node.destroy()
+    for c in consts:
+        if not c.outputs[0].uses and c.owning_block is not None:
+            c.destroy()
+
+
 def to_constant_chunks(graph) -> int:
     """Turn each `aten::chunk(x, <int constant>, <int constant>)` whose list only a
     `prim::ListUnpack` of as many values reads into a prim::ConstantChunk node, in place.
@@ -87,11 +96,7 @@ def to_constant_chunks(graph) -> int:
                 old.replace_all_uses_with(new)
                 _take_over(new, old)
             unpack.destroy()
-            consts = [v.node for v in n.inputs[1:]]
-            n.destroy()
-            for c in consts:
-                if not c.outputs[0].uses and c.owning_block is not None:
-                    c.destroy()
+            _destroy(n)
             made += 1
     return made
 
@@ -119,12 +124,8 @@ def to_fused_concats(graph) -> int:
                                n.source_range)
             n.output.replace_all_uses_with(cat.output)
             _take_over(cat.output, n.output)
-            consts = [v.node for v in n.inputs[1:]]
-            n.destroy()
+            _destroy(n)
             build.destroy()
-            for c in consts:
-                if not c.outputs[0].uses and c.owning_block is not None:
-                    c.destroy()
             made += 1
     return made
 
