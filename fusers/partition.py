@@ -89,12 +89,22 @@ def _iteration_space_problem(consumer, producer, space):
     """A group's kernel walks one iteration space, the broadcast of its tensor inputs: two
     independent computations whose sizes do not broadcast together (box areas of shape
     [4] next to corner pairs of shape [4, 4, 2]) cannot share a group. None when the
-    merged group's inputs (as profiled) broadcast, or their sizes are not all known. An
-    input read through chunks only counts with the shape of a piece (`space`, from
-    chunks.space_shapes; a chunk node's own input likewise)."""
+    merged group's inputs and the results it returns (as profiled) broadcast, or their
+    sizes are not all known. An input read through chunks only counts with the shape of
+    a piece (`space`, from chunks.space_shapes); a chunk node with the pieces the group
+    reads (an uneven chunk's are not all alike); a cat's inputs with its result's."""
     inside = set(producer.outputs)
     sizes = []
     for n in (consumer, producer):
+        if n.kind == CONSTANT_CHUNK:
+            # walked piece by piece: the pieces the group reads count, not the chunked
+            # value (an uneven chunk's last piece is smaller than the others)
+            for o in n.outputs:
+                if any(n is consumer or u.user is consumer for u in o.uses):
+                    if o.type.sizes is None or any(d is None for d in o.type.sizes):
+                        return None
+                    sizes.append(tuple(o.type.sizes))
+            continue
         for v in n.inputs:
             t = v.type
             if v in inside or not isinstance(t, TensorType):
@@ -102,22 +112,28 @@ def _iteration_space_problem(consumer, producer, space):
             if t.sizes is None or any(d is None for d in t.sizes):
                 return None
             shape = space.get(v, tuple(t.sizes))
-            if n.kind == CONSTANT_CHUNK:
-                chunks, dim = chunk_params(n)
-                if dim is not None:
-                    step = -(-t.sizes[dim] // chunks)
-                    shape = tuple(t.sizes[:dim]) + (step,) + tuple(t.sizes[dim + 1:])
-            elif n.kind == FUSED_CONCAT:       # its inputs line up with its result
+            if n.kind == FUSED_CONCAT:       # its inputs line up with its result
                 shape = tuple(n.output.type.sizes)
             sizes.append(shape)
+        # the results the group would return are computed in the same space: with chunks
+        # and cats they need not have its inputs' sizes (a piece of an uneven chunk, a
+        # chunk of a piece, a cat's result next to a result read by another cat)
+        for o in n.outputs:
+            t = o.type
+            if not isinstance(t, TensorType) or not any(u.user is not consumer
+                                                        for u in o.uses):
+                continue
+            if t.sizes is None or any(d is None for d in t.sizes):
+                return None
+            sizes.append(tuple(t.sizes))
     rank = max((len(x) for x in sizes), default=0)
     for d in range(1, rank + 1):
         seen = {x[-d] for x in sizes if len(x) >= d and x[-d] != 1}
         if len(seen) > 1:
             a, b = (next(list(x) for x in sizes if len(x) >= d and x[-d] == n)
                     for n in sorted(seen)[:2])
-            return (f"its inputs' sizes do not broadcast together ({a} and {b}): one "
-                    f"kernel walks one iteration space")
+            return (f"its inputs' (or results') sizes do not broadcast together ({a} and "
+                    f"{b}): one kernel walks one iteration space")
     return None
 
 

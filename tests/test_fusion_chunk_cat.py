@@ -264,6 +264,57 @@ def test_uneven_pieces_broadcast_as_eager():
     assert groups(f.graph_for(x)) == 1
 
 
+def _uneven_pieces_apart(x):
+    a, b = x.chunk(2, 1)                 # sizes 3 and 2 along dim 1
+    return a * 2, b * 2
+
+
+def _uneven_three_apart(x):
+    a, b, c = x.chunk(3, 1)              # sizes 3, 3, 2
+    return torch.sigmoid(a) * b, c + 1
+
+
+def _chunk_of_a_piece(x):
+    a, b = (x * x).chunk(2, 1)
+    c, d = (a + 1).chunk(2, 0)
+    return c * d + 1, b
+
+
+def _chunk_of_a_cat(x, y):
+    c = torch.cat([x * 2, y], 1)
+    a, b = c.chunk(2, 1)
+    return a * b
+
+
+def _cat_of_a_cat(x, y):
+    z = torch.cat([x, y], 1)
+    w = torch.cat([z, z], 0)
+    return w + 1
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (_uneven_pieces_apart, [(4, 5)]), (_uneven_three_apart, [(4, 8)]),
+    (_chunk_of_a_piece, [(4, 8)]), (_chunk_of_a_cat, [(3, 3), (3, 3)]),
+    (_cat_of_a_cat, [(3, 2), (3, 2)])])
+def test_groups_whose_results_differ_in_size_are_not_formed(fn, shapes):
+    """A group's results must lie in its one iteration space too: pieces of an uneven
+    chunk read apart, a chunk of a piece next to another piece, a chunk or a cat of a
+    cat's result made groups whose every kernel failed to build (a FusionWarning, and
+    every call ran unfused)."""
+    f = torch.jit.script(fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for rows in (4, 4, 3, 6):
+            args = [torch.randn(rows, *s[1:]) for s in shapes]
+            got, want = f(*args), fn(*args)
+            for a, b in zip(got if isinstance(got, tuple) else (got,),
+                            want if isinstance(want, tuple) else (want,)):
+                close(a, b)
+    for s in f._get_executable().specializations:
+        for g in s.groups:
+            assert g.fallback_calls == 0 and g.specializations
+
+
 def test_a_chunk_that_makes_too_few_pieces_raises_as_eager():
     def fn(x):
         a, b, c, d = x.chunk(4, 0)
