@@ -230,6 +230,7 @@ def distribute(graph, inputs):
             shapes.pointwise(n)
     _move_chunks(g, shapes, cut)
     branch_of = _plan_concats(g, shapes, cut)
+    _whole_pieces(g, shapes, cut)
     g, pieces, piece_of = _pieces(g, inputs, shapes, cut)
     branches = {}
     for n in g.nodes:
@@ -311,6 +312,28 @@ def _plan_concats(g, shapes, cut):
                 and not any(o.uses for o in n.outputs):
             n.destroy()
     return branch_of
+
+
+def _whole_pieces(g, shapes, cut):
+    """A group input read in pieces (chunks, cat views) and also whole (the real and
+    imaginary halves of `x` and `x / (re * re + im * im)`) is read whole through one more
+    piece: the whole input, from its first element (`x.chunk(1, 0)`), so that the kernel
+    reads the input's memory only through pieces."""
+    for v in g.inputs:
+        if not _is_tensor(v) or not v.uses:
+            continue
+        users = [u.user for u in v.uses]
+        if not any(n.kind in (KIND, CAT_VIEW) for n in users) \
+                or all(n.kind in (KIND, CAT_VIEW) for n in users):
+            continue
+        whole = g.create(KIND, [v], attrs={"chunks": 1, "dim": 0}, output_types=[v.type])
+        whole.insert_before(next(n for n in g.nodes if n.kind != "prim::Constant"))
+        for u in [u for u in v.uses if u.user.kind not in (KIND, CAT_VIEW)
+                  and u.user is not whole]:
+            u.user.replace_input(u.offset, whole.output)
+        shapes.sizes[whole.output] = shapes.sizes[v]
+        shapes.bcast[whole.output] = shapes.bcast[v]
+        cut[whole] = (1, 0, [shapes.sizes[v][0]])
 
 
 def _move_chunks(g, shapes, cut):

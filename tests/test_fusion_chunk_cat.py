@@ -315,6 +315,33 @@ def test_groups_whose_results_differ_in_size_are_not_formed(fn, shapes):
             assert g.fallback_calls == 0 and g.specializations
 
 
+def _halves_and_whole(x):
+    re, im = x.chunk(2, -1)
+    return x / (re * re + im * im)
+
+
+def _cat_and_whole(x, y):
+    return torch.cat([x * 2, y], 0) + x
+
+
+@pytest.mark.parametrize("fn, make", [
+    (_halves_and_whole, lambda n: [torch.randn(n, 2)]),
+    (_halves_and_whole, lambda n: [torch.randn(2, n).t()]),
+    (_cat_and_whole, lambda n: [torch.randn(1, 3), torch.randn(n, 3)])])
+def test_an_input_read_whole_and_in_pieces(fn, make):
+    """x / (re * re + im * im) of x's halves: the kernel reads x whole through one more
+    piece (was: every kernel failed to build, 'a group input read both whole and in
+    chunks', and every call ran unfused with a FusionWarning)."""
+    f = torch.jit.script(fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for n in (4, 4, 3, 5, 7):
+            args = make(n)
+            close(f(*args), fn(*args))
+    (group,) = [g for s in f._get_executable().specializations for g in s.groups]
+    assert group.fallback_calls == 0 and "DYNAMIC" in [s.kind for s in group.specializations]
+
+
 def test_a_chunk_that_makes_too_few_pieces_raises_as_eager():
     def fn(x):
         a, b, c, d = x.chunk(4, 0)
@@ -418,7 +445,8 @@ def test_cat_dynamic_kernels_are_specialized_on_the_cat_dim():
             close(f(a, b, c), cat_broadcast_in_a_branch(a, b, c))
     (group,) = [g for s in f._get_executable().specializations for g in s.groups]
     # STATIC (2, 3) and (3, 3); DYNAMIC for 4 rows of a (any width), none for (2, 3) again
-    assert [s.kind for s in group.specializations] == ["STATIC", "STATIC", "DYNAMIC"]
+    assert [s.kind for s in group.specializations] == ["STATIC", "STATIC", "DYNAMIC"], \
+        group.specializations
     assert group.fallback_calls == 0
 
 
@@ -484,6 +512,8 @@ KERNEL_CASES = {
                                                                .astype(np.float32),)),
     "size-1 pieces": (lambda x: x.chunk(4, 1)[0] * x.chunk(4, 1)[3], (_X[:, :4],)),
     "piece returned": (_piece_out, (_X,)),
+    "read whole and in pieces": (lambda x: x / (x.chunk(2, 1)[0] ** 2 + x.chunk(2, 1)[1] ** 2),
+                                 (_X[::-1, 3:5],)),
 }
 
 
@@ -502,6 +532,8 @@ KERNEL_CASES.update({
                                    (_X[:3].T.copy().T, _X[0])),
     "cat, flipped": (lambda x, y: gpujit_cat([x, y * 3], 1), (_X[::-1, :2], _X[:, 2:])),
     "cat of one-row inputs": (lambda x, y: gpujit_cat([x, y], 0) + 1, (_X[:1], _X[1:2])),
+    "cat, an input read whole too": (lambda x, y: gpujit_cat([x, y * 2], 0) * x,
+                                     (_X[:1, ::-1], _X[2:].T.copy().T)),
 })
 
 
@@ -617,3 +649,26 @@ def test_cat_fuses_on_the_gpu(case):
             got = f(*gpu)
     close(got.cpu(), fn(*cpu), tol=1e-4)
     assert groups(f.graph_for(*gpu)) == 1
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("fn, make", [
+    (_halves_and_whole, lambda n: [torch.randn(n, 2)]),
+    (_halves_and_whole, lambda n: [torch.randn(2, n).t().flip(0)]),
+    (_cat_and_whole, lambda n: [torch.randn(1, 3), torch.randn(n, 3)]),
+    (_uneven_three_apart, lambda n: [torch.randn(n, 8)])])
+def test_inputs_read_whole_and_in_pieces_on_the_gpu(fn, make):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    f = torch.jit.script(fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for n in (4, 4, 3, 5, 7):
+            cpu = make(n)
+            got, want = f(*[a.cuda() for a in cpu]), fn(*cpu)
+            for a, b in zip(got if isinstance(got, tuple) else (got,),
+                            want if isinstance(want, tuple) else (want,)):
+                close(a.cpu(), b, tol=1e-5)
+    for s in f._get_executable().specializations:
+        for g in s.groups:
+            assert g.fallback_calls == 0
