@@ -34,7 +34,7 @@ from .functionalize import functionalize_inplace
 from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, unfusible_reason, node_device,
                           is_group)
 from .subgraph import (new_group, absorb, unmerge, op_count, origin, sort_inputs,
-                       sort_outputs)
+                       sort_outputs, subgraph_of)
 
 __all__ = ["fuse", "MAX_GROUP_ARGS", "FUSION_META"]
 
@@ -135,6 +135,34 @@ def _iteration_space_problem(consumer, producer, space):
             return (f"its inputs' (or results') sizes do not broadcast together ({a} and "
                     f"{b}): one kernel walks one iteration space")
     return None
+
+
+def _cat_into_cut(consumer, producer):
+    """Would the merged group chunk or concatenate a value computed from a cat's result
+    (directly or through pointwise ops)? Its kernel could not compute it."""
+    if producer.kind == FUSED_CONCAT:
+        derived = set(producer.outputs)
+    elif is_group(producer):
+        sub, inner = subgraph_of(producer), set()
+        for n in sub.nodes:
+            if n.kind == FUSED_CONCAT or any(v in inner for v in n.inputs):
+                inner.update(n.outputs)
+        derived = {o for o, v in zip(producer.outputs, sub.outputs) if v in inner}
+    else:
+        return False
+    if not derived:
+        return False
+    if not is_group(consumer):
+        return consumer.kind in (CONSTANT_CHUNK, FUSED_CONCAT) and \
+            any(v in derived for v in consumer.inputs)
+    sub = subgraph_of(consumer)
+    reached = {p for p, v in zip(sub.inputs, consumer.inputs) if v in derived}
+    for n in sub.nodes:
+        if any(v in reached for v in n.inputs):
+            if n.kind in (CONSTANT_CHUNK, FUSED_CONCAT):
+                return True
+            reached.update(n.outputs)
+    return False
 
 
 class _Partitioner:
@@ -239,6 +267,9 @@ class _Partitioner:
         n_args = sum(len(n.inputs) + len(n.outputs) for n in (consumer, producer))
         if n_args > MAX_GROUP_ARGS:
             return f"the group would have more than {MAX_GROUP_ARGS} inputs and outputs"
+        if _cat_into_cut(consumer, producer):
+            return ("a cat's result would be chunked or concatenated again in the group (a "
+                    "kernel computes a cat's elements branch by branch, not piece by piece)")
         return _iteration_space_problem(consumer, producer, self.space)
 
     def own_chunk(self, producer, consumer):

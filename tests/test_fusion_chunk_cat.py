@@ -292,10 +292,21 @@ def _cat_of_a_cat(x, y):
     return w + 1
 
 
+def _chunk_of_a_cat_into_columns(x, y):
+    a, b = torch.cat([x, y], 0).chunk(2, 1)      # pieces (2n, 1): they broadcast
+    return a * b
+
+
+def _cat_of_a_cat_of_columns(x, y):
+    z = torch.cat([x, y], 0)
+    return torch.cat([z, -z], 1) * 2
+
+
 @pytest.mark.parametrize("fn, shapes", [
     (_uneven_pieces_apart, [(4, 5)]), (_uneven_three_apart, [(4, 8)]),
     (_chunk_of_a_piece, [(4, 8)]), (_chunk_of_a_cat, [(3, 3), (3, 3)]),
-    (_cat_of_a_cat, [(3, 2), (3, 2)])])
+    (_cat_of_a_cat, [(3, 2), (3, 2)]), (_chunk_of_a_cat_into_columns, [(3, 2), (3, 2)]),
+    (_cat_of_a_cat_of_columns, [(3, 1), (3, 1)])])
 def test_groups_whose_results_differ_in_size_are_not_formed(fn, shapes):
     """A group's results must lie in its one iteration space too: pieces of an uneven
     chunk read apart, a chunk of a piece next to another piece, a chunk or a cat of a
@@ -672,3 +683,4 @@ def test_inputs_read_whole_and_in_pieces_on_the_gpu(fn, make):
     for s in f._get_executable().specializations:
         for g in s.groups:
             assert g.fallback_calls == 0
+
