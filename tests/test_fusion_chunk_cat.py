@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import gpujit as torch
 from gpujit import kernels as K
@@ -684,3 +685,154 @@ def test_inputs_read_whole_and_in_pieces_on_the_gpu(fn, make):
         for g in s.groups:
             assert g.fallback_calls == 0
 
+
+# --------------------------------------------------------------- random programs
+
+_UNARY_FNS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "neg": torch.neg,
+              "abs": torch.abs}
+_BINARY_FNS = {"add": torch.add, "mul": torch.mul, "sub": torch.sub}
+
+
+def _broadcast(a, b):
+    try:
+        return tuple(np.broadcast_shapes(a, b))
+    except ValueError:
+        return None
+
+
+@st.composite
+def chunk_cat_programs(draw):
+    """A random program of pointwise ops, x.chunk(c, d) (unpacked) and torch.cat([...], d)
+    on 1-3 inputs with a batch dim, as steps the interpreter `_run_program` runs: chunks
+    of inputs and of computed values along any dim (negative ones too, uneven pieces),
+    cats along any dim of inputs, pieces and computed values (one value twice too),
+    operands that broadcast, transposed and flipped inputs, two dtypes."""
+    rank = draw(st.integers(2, 3))
+    rest = tuple(draw(st.sampled_from([2, 3, 4, 6])) for _ in range(rank - 1))
+    inputs, shapes = [], []
+    for _ in range(draw(st.integers(1, 3))):
+        shape = [None] + list(rest)
+        if draw(st.booleans()) and draw(st.booleans()):
+            shape[draw(st.integers(1, rank - 1))] = 1
+        layout = draw(st.sampled_from(["contiguous", "transposed", "flipped"]))
+        dtype = draw(st.sampled_from(["float32", "float32", "float64"]))
+        inputs.append((tuple(shape), layout, dtype))
+        shapes.append(tuple(shape))
+    steps = []
+    b0 = 4
+    concrete = [tuple(b0 if s is None else s for s in sh) for sh in shapes]
+    def pick(n):                        # mostly one of the latest values
+        return draw(st.integers(max(0, n - 3), n - 1) | st.integers(0, n - 1))
+    for _ in range(draw(st.integers(2, 7))):
+        kind = draw(st.sampled_from(["unary", "binary", "binary", "chunk", "chunk", "cat",
+                                     "cat"]))
+        n = len(concrete)
+        if kind == "unary":
+            i = pick(n)
+            steps.append(("unary", draw(st.sampled_from(sorted(_UNARY_FNS))), i))
+            concrete.append(concrete[i])
+        elif kind == "binary":
+            i, j = pick(n), pick(n)
+            out = _broadcast(concrete[i], concrete[j])
+            if out is None:
+                continue
+            steps.append(("binary", draw(st.sampled_from(sorted(_BINARY_FNS))), i, j))
+            concrete.append(out)
+        elif kind == "chunk":
+            i = pick(n)
+            r = len(concrete[i])
+            d = draw(st.integers(-r, r - 1))
+            c = draw(st.integers(1, 3))
+            size = concrete[i][d]
+            step = -(-size // c)
+            pieces = [min(step, size - k * step) for k in range(c) if k * step < size]
+            if len(pieces) != c:
+                continue
+            steps.append(("chunk", i, c, d))
+            for p in pieces:
+                sh = list(concrete[i])
+                sh[d] = p
+                concrete.append(tuple(sh))
+        else:
+            i = pick(n)
+            r = len(concrete[i])
+            d = draw(st.integers(-r, r - 1))
+            like = [j for j in range(n) if len(concrete[j]) == r and all(
+                a == b for k, (a, b) in enumerate(zip(concrete[j], concrete[i]))
+                if k != d % r)]
+            picks = [i] + [draw(st.sampled_from(like)) for _ in range(draw(st.integers(1, 2)))]
+            steps.append(("cat", tuple(picks), d))
+            sh = list(concrete[i])
+            sh[d] = sum(concrete[j][d] for j in picks)
+            concrete.append(tuple(sh))
+    if not steps:
+        return None
+    n = len(concrete)
+    outs = sorted({n - 1, draw(st.integers(0, n - 1))})
+    batches = [b0, b0] + [draw(st.integers(1, 7)) for _ in range(3)]
+    return inputs, steps, outs, batches, draw(st.integers(0, 2 ** 16))
+
+
+def _run_program(steps, outs, *xs):
+    vals = list(xs)
+    for s in steps:
+        if s[0] == "unary":
+            vals.append(_UNARY_FNS[s[1]](vals[s[2]]))
+        elif s[0] == "binary":
+            vals.append(_BINARY_FNS[s[1]](vals[s[2]], vals[s[3]]))
+        elif s[0] == "chunk":
+            pieces = vals[s[1]].chunk(s[2], s[3])
+            if len(pieces) != s[2]:
+                raise RuntimeError(f"expected {s[2]} pieces, got {len(pieces)}")
+            vals.extend(pieces)
+        else:
+            vals.append(torch.cat([vals[j] for j in s[1]], s[2]))
+    return tuple(vals[j] for j in outs)
+
+
+def _program_inputs(inputs, batch, seed):
+    rng = np.random.default_rng(seed + batch)
+    out = []
+    for shape, layout, dtype in inputs:
+        shape = tuple(batch if s is None else s for s in shape)
+        if layout == "transposed":          # memory in reversed dim order
+            base = torch.from_numpy(rng.standard_normal(shape[::-1]).astype(dtype))
+            out.append(base.permute(list(range(len(shape)))[::-1]))
+        elif layout == "flipped":           # a negative stride (a NumPy view)
+            out.append(torch.from_numpy(rng.standard_normal(shape).astype(dtype)[..., ::-1]))
+        else:
+            out.append(torch.from_numpy(rng.standard_normal(shape).astype(dtype)))
+    return out
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(chunk_cat_programs())
+def test_random_programs_with_chunks_and_cats_match_eager(case):
+    """Traced random programs of pointwise ops, chunks and cats, called with the batch
+    sizes of the profiling run, two STATIC kernels and DYNAMIC ones, match eager gpujit."""
+    if case is None:
+        return
+    inputs, steps, outs, batches, seed = case
+
+    def fn(*xs):
+        return _run_program(steps, outs, *xs)
+    f = None
+    for batch in batches:
+        xs = _program_inputs(inputs, batch, seed)
+        try:
+            want = fn(*xs)
+        except Exception:
+            want = None
+        if f is None:
+            if want is None:
+                return
+            f = torch.jit.trace(fn, tuple(xs))
+        if want is None:        # (a trace need not raise: it may not compute what does)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = f(*xs)
+        for a, b in zip(got, want):
+            assert a.dtype is b.dtype and a.shape == b.shape, (steps, batch)
+            close(a, b)
