@@ -462,6 +462,22 @@ def test_cat_dynamic_kernels_are_specialized_on_the_cat_dim():
     assert group.fallback_calls == 0
 
 
+def test_a_cat_of_transposed_inputs_is_contiguous_as_torch():
+    """torch.cat lays its result out C-contiguous whatever its inputs' layout; eager
+    gpujit's (NumPy's concatenate) came out transposed for transposed inputs, so
+    `torch.cat(...).view(-1)` raised on the profiling call and eagerly, not fused."""
+    def fn(x, y):
+        z = torch.cat([x * 2, y], 0)
+        return z.view(-1), z.stride(0)
+    x, y = torch.randn(3, 4).t(), torch.randn(3, 4).t()
+    assert torch.cat([x, y], 0).is_contiguous() and torch.cat([x, y], 1).is_contiguous()
+    f = torch.jit.script(fn)
+    for _ in range(3):
+        got, stride = f(x, y)
+        close(got, fn(x, y)[0])
+        assert stride == 3
+
+
 def test_a_cat_of_empty_1d_tensors_runs_unfused():
     def fn(x, e):
         return torch.cat([x * 2, e], 0) + 1

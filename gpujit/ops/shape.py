@@ -80,6 +80,15 @@ def _list_meta_device(tensors):
     return tensors[0].device if tensors else None
 
 
+def _cat_layout(xp, out):
+    """torch.cat's result is C-contiguous (but for 4-D/5-D channels-last inputs, which
+    keep their layout): NumPy/CuPy's concatenate lays it out as its inputs are, so that of
+    transposed matrices came out transposed (x.view(-1) then raised)."""
+    if out.ndim in (4, 5) or out.flags.c_contiguous:
+        return out
+    return xp.ascontiguousarray(out)
+
+
 @op("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", tags=_SHAPE, method=False,
     meta=lambda tensors, dim=0: TensorMeta(
         cat_rule([t.shape for t in tensors], [t.dtype for t in tensors], dim)[0],
@@ -93,14 +102,15 @@ def cat(xp, tensors, dim=0):
             # one dtype, one rank: NumPy/CuPy's concatenate is torch.cat; its errors are
             # re-raised in torch's words by cat_rule below
             try:
-                return xp.concatenate(tensors, axis=wrap_dim(dim, nd0))
+                return _cat_layout(xp, xp.concatenate(tensors, axis=wrap_dim(dim, nd0)))
             except (ValueError, IndexError):
                 pass
     dt, shape, d, keep = cat_rule([a.shape for a in tensors],
                                   [np_dtype_of(a) for a in tensors], dim)
     if not keep:
         return xp.empty(shape, dt.np)
-    return xp.concatenate([tensors[i].astype(dt.np, copy=False) for i in keep], axis=d)
+    return _cat_layout(xp, xp.concatenate(
+        [tensors[i].astype(dt.np, copy=False) for i in keep], axis=d))
 
 
 def stack_rule(shapes, dtypes, dim):
