@@ -257,22 +257,22 @@ def _tuple_construct(node, env, profile):
     return (tuple(env[v] for v in node.inputs),)
 
 
-def _unpack(node, env, profile):
-    seq = env[node.inputs[0]]
+def _unpacked(seq, node, kind):
     if len(seq) != len(node.outputs):
-        raise ValueError(f"{node.kind}: expected {len(node.outputs)} values to unpack, got "
+        raise ValueError(f"{kind}: expected {len(node.outputs)} values to unpack, got "
                          f"{len(seq)}")
     return tuple(seq)
+
+
+def _unpack(node, env, profile):
+    return _unpacked(env[node.inputs[0]], node, node.kind)
 
 
 def _constant_chunk(node, env, profile):
     """prim::ConstantChunk[chunks=c, dim=d](%x): x.chunk(c, d) unpacked (inside fusion
     groups, fusers/chunks.py)."""
     parts = env[node.inputs[0]].chunk(node.attrs["chunks"], node.attrs["dim"])
-    if len(parts) != len(node.outputs):
-        raise ValueError(f"prim::ListUnpack: expected {len(node.outputs)} values to unpack, "
-                         f"got {len(parts)}")
-    return tuple(parts)
+    return _unpacked(parts, node, "prim::ListUnpack")
 
 
 def _fused_concat(node, env, profile):
