@@ -20,6 +20,7 @@ StrictFusionError instead (0-size inputs excepted: there is nothing to compute).
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -34,7 +35,7 @@ from .._gc import gc_paused
 from ..ir import types as T
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
-from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder
+from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder, register_maker
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
                          layout_perm, in_layout)
 from .strategy import FusionBudget, STATIC
@@ -117,6 +118,32 @@ class Specialization:
     def __repr__(self):
         return f"<Specialization {self.kind} #{self.number} ({self})>"
 
+    def label(self) -> str:
+        """'STATIC(16x1024)', 'DYNAMIC(*x*)' ('*' a size read at run time, '1' a
+        broadcast dim; dims aligned right, as broadcasting does), '... unfused' when its
+        kernel could not be built."""
+        tensors = [g for g in self.guard.args if g.kind != "scalar"]
+        ndim = max((g.ndim for g in tensors), default=0)
+        dims = []
+        for k in range(ndim):           # k-th dim from the right
+            sizes = set()
+            for g in tensors:
+                d = g.ndim - 1 - k
+                if d < 0:
+                    continue
+                if g.shape is not None:
+                    size = g.shape[d]
+                else:
+                    size = dict(g.fixed).get(d, 1 if g.broadcast[d] else "*")
+                sizes.add(size)
+            real = sizes - {1}
+            dims.append(str(next(iter(real)) if len(real) == 1 else "*" if real else 1))
+        text = f"{self.kind}({'x'.join(reversed(dims))})"
+        return text if self.kernel is not None else text + " unfused"
+
+
+_serials = itertools.count()
+
 
 def _array_type(target):
     if target == "cuda":
@@ -172,7 +199,14 @@ class FusedGroup:
         self._spent_noted = False
         self._cuts = any(n.kind in (CONSTANT_CHUNK, FUSED_CONCAT) for n in self.subgraph.nodes)
         self._lock = threading.Lock()
+        self.serial = next(_serials)
         self._rebuild()
+        register_maker(self)        # kernels.cache_info() lists its specializations
+
+    def specialization_summary(self):
+        """(function name, this group's number in the function or None, [labels])."""
+        return (self.budget.name, getattr(self, "budget_key", None),
+                [s.label() for s in self.specializations])
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args):

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from gpujit.kernels import ArgSpec, KernelSpec, LauncherBusy, cut_dims
+from gpujit.kernels.cache import register_maker
 
-__all__ = ["ArgSpec", "KernelSpec", "LauncherBusy", "cut_dims", "default_builder"]
+__all__ = ["ArgSpec", "KernelSpec", "LauncherBusy", "cut_dims", "default_builder",
+           "register_maker"]
 
 
 def default_builder(spec, target):

@@ -22,18 +22,42 @@ import shutil
 import stat
 import tempfile
 import threading
+import weakref
 from collections import namedtuple
 from pathlib import Path
 
-__all__ = ["CacheInfo", "cache_info", "clear_cache", "cache_dir", "lookup_or_build", "count",
+__all__ = ["CacheInfo", "cache_info", "clear_cache", "register_maker", "cache_dir", "lookup_or_build", "count",
            "atomic_write", "sha256", "read_verified_json", "write_verified_json"]
 
-CacheInfo = namedtuple("CacheInfo", "hits misses compiles disk_hits")
+class CacheInfo(namedtuple("CacheInfo", "hits misses compiles disk_hits")):
+    """The four counters (a tuple of them: compared and unpacked as such), and
+    `specializations`: each live compiled function's kernels, as
+    {function name: ['STATIC(1024)', 'DYNAMIC(*x*)', ...]} (a function with several
+    fusion groups has an entry per group, named as the group)."""
+
+    def __new__(cls, hits=0, misses=0, compiles=0, disk_hits=0, specializations=None):
+        self = super().__new__(cls, hits, misses, compiles, disk_hits)
+        self.specializations = dict(specializations or {})
+        return self
+
+    def __repr__(self):
+        return (f"CacheInfo(hits={self.hits}, misses={self.misses}, compiles={self.compiles}, "
+                f"disk_hits={self.disk_hits}, specializations={self.specializations})")
+
 
 _lock = threading.Lock()
 _memory: dict = {}          # structure key -> {spec key -> Kernel}
 _building: dict = {}        # (structure key, spec key) -> Lock of that key
 _counts = {"hits": 0, "misses": 0, "compiles": 0, "disk_hits": 0}
+# what made kernels: objects with `specialization_summary() -> (name, part, [str, ...])`
+# (the fusion groups register themselves: kernels does not import the layer above it)
+_makers = weakref.WeakSet()
+
+
+def register_maker(obj):
+    """Let cache_info() list obj's specializations while obj lives."""
+    with _lock:
+        _makers.add(obj)
 
 
 def count(name, k=1):
@@ -45,7 +69,18 @@ def cache_info() -> CacheInfo:
     """Memory hits and misses of `kernels.build`, kernels compiled (numba or NVVM ran) and
     kernels loaded from the disk cache, since the process started or `clear_cache()`."""
     with _lock:
-        return CacheInfo(**_counts)
+        counts = dict(_counts)
+        makers = list(_makers)
+    parts: dict = {}        # name -> {part -> [str, ...]}, in the order they were made
+    for m in sorted(makers, key=lambda m: m.serial):
+        name, part, kinds = m.specialization_summary()
+        if kinds:
+            parts.setdefault(name, {}).setdefault(part, []).extend(kinds)
+    specs = {}
+    for name, by_part in parts.items():
+        for part, kinds in by_part.items():
+            specs[name if set(by_part) <= {0, None} else f"{name} group {part}"] = kinds
+    return CacheInfo(**counts, specializations=specs)
 
 
 def _root() -> Path:

@@ -381,3 +381,43 @@ def test_the_temporary_fallback_directory_must_be_private(tmp_path, monkeypatch)
     assert kcache.cache_dir() == shared / "kernels"
     kcache.clear_cache(memory=False, disk=True)
     assert not (shared / "kernels").exists()
+
+
+def test_cache_info_lists_each_functions_specializations():
+    """UX.md: cache_info() shows {function: ['STATIC(...)', 'DYNAMIC(*)']}; still a tuple
+    of the four counters (compared and unpacked as before)."""
+    def spec_chain(x, y):
+        return torch_tanh(x * 0.5 + y) * gpujit.sigmoid(x - y)
+
+    def spec_two(x, w):
+        return (x.sin() * 2).mm(w).relu() + 1
+
+    torch_tanh = gpujit.tanh
+    old = gpujit.set_fusion_strategy([("STATIC", 2), ("DYNAMIC", 2)])
+    try:
+        f = gpujit.trace(spec_chain, (gpujit.rand(1024), gpujit.rand(1024)),
+                         check_trace=False)
+        for n in (1024, 1024, 4096, 77, 5):
+            f(gpujit.rand(n), gpujit.rand(n))
+        x = gpujit.rand(4, 8)
+        for _ in range(2):
+            f(x, gpujit.rand(8))
+        g = gpujit.trace(spec_two, (gpujit.rand(3, 3), gpujit.rand(3, 3)), check_trace=False)
+        for _ in range(2):
+            g(gpujit.rand(3, 3), gpujit.rand(3, 3))
+        info = K.cache_info()
+    finally:
+        gpujit.set_fusion_strategy(old)
+    # 1024 and 4096 baked in; 77 and 5 share one DYNAMIC kernel; [4, 8] with [8] a second
+    assert info.specializations["spec_chain"] == [
+        "STATIC(1024)", "STATIC(4096)", "DYNAMIC(*)", "DYNAMIC(*x*)"]
+    # two groups around the matmul: an entry each
+    assert info.specializations["spec_two group 0"] == ["STATIC(3x3)"]
+    assert info.specializations["spec_two group 1"] == ["STATIC(3x3)"]
+    assert "specializations={" in repr(info) and "'spec_chain': ['STATIC(1024)'" in repr(info)
+    hits, misses, compiles, disk_hits = info
+    assert info == K.CacheInfo(hits, misses, compiles, disk_hits)
+    del f, g
+    import gc
+    gc.collect()
+    assert "spec_chain" not in K.cache_info().specializations    # gone with the function
