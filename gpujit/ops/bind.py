@@ -5,6 +5,7 @@ family is imported. Nothing here defines behaviour; it only names registry entry
 from __future__ import annotations
 
 from . import registry
+from ..dtypes import dtype as _dtype
 
 # Python operator -> (registry public name, how the operands are arranged)
 OPERATORS = {
@@ -45,8 +46,11 @@ def _varargs(fn):
     def method(self, *sizes, **kwargs):
         if not sizes:
             return fn(self, **kwargs)
-        if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
-            sizes = sizes[0]
+        if len(sizes) == 1:
+            if isinstance(sizes[0], (list, tuple)):
+                sizes = sizes[0]
+            elif isinstance(sizes[0], _dtype):      # x.view(torch.int32)
+                return fn(self, sizes[0], **kwargs)
         return fn(self, tuple(sizes), **kwargs)
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__

@@ -1,6 +1,8 @@
 """View ops: results share memory with their input, as in PyTorch (NumPy/CuPy views)."""
 from __future__ import annotations
 
+import numpy as np
+
 from .meta import TensorMeta, wrap_dim
 from .registry import op
 
@@ -51,6 +53,78 @@ def view(xp, self, size):
             f"{list(self.shape)} -> {list(shape)}); at least one dimension spans across two "
             f"contiguous subspaces. Use .reshape(...) instead.") from None
     return v
+
+
+def _view_dtype_shape(shape, strides, old, dtype, offset=0):
+    """The shape of a tensor of dtype `old` (strides in elements, None when not known)
+    viewed as `dtype`, by PyTorch's rules; a RuntimeError naming both dtypes."""
+    new = dtype.itemsize
+    shape = list(shape)
+    if old.itemsize == new:
+        return tuple(shape)
+
+    def fail(what, got=None):
+        tail = "" if got is None else f", but got {got}"
+        return RuntimeError(f"{what} to view {old.short_name} as {dtype.short_name} "
+                            f"(different element sizes){tail}")
+    if not shape:
+        raise fail("self.dim() cannot be 0")
+    if strides is not None and strides[-1] != 1 and shape[-1] != 1:
+        raise fail("self.stride(-1) must be 1", strides[-1])
+    if new < old.itemsize:
+        shape[-1] *= old.itemsize // new
+        return tuple(shape)
+    ratio = new // old.itemsize
+    if shape[-1] % ratio:
+        raise fail(f"self.size(-1) must be divisible by {ratio}", shape[-1])
+    if offset % ratio:
+        raise fail(f"self.storage_offset() must be divisible by {ratio}", offset)
+    for d, st in enumerate((strides or ())[:-1]):
+        if st % ratio and shape[d] != 1:
+            raise fail(f"self.stride({d}) must be divisible by {ratio}", st)
+    shape[-1] //= ratio
+    return tuple(shape)
+
+
+def _view_dtype_meta(self, dtype):
+    return TensorMeta(dtype, _view_dtype_shape(self.shape, None, self.dtype, dtype),
+                      self.device)
+
+
+def _byte_offset(xp, a):
+    """Where a starts in its allocation, in bytes (its storage offset times its itemsize)."""
+    if xp.__name__ != "numpy":     # (as Tensor.storage_offset: CuPy views keep their root)
+        return a.data.ptr - (a.base if a.base is not None else a).data.ptr
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+
+
+@op("aten::view.dtype(Tensor(a) self, ScalarType dtype) -> Tensor(a)", tags=_VIEW,
+    function=False, meta=_view_dtype_meta)
+def view_dtype(xp, self, dtype):
+    """The same bytes read as another dtype: a different element size scales the last
+    dim, which must have stride 1 (PyTorch's rules)."""
+    from .. import dtypes as _dt
+    item = self.itemsize
+    strides = tuple(s // item for s in self.strides) if self.size else None
+    shape = _view_dtype_shape(self.shape, strides,
+                              _dt.from_numpy_dtype(self.dtype), dtype,
+                              _byte_offset(xp, self) // item)
+    if item == dtype.itemsize:
+        return self.view(dtype.np)
+    if self.size == 0:          # no bytes to share (and NumPy's strides may be anything)
+        return xp.empty(shape, dtype.np)
+    # the last dim has stride 1 (or size 1, whose stride does not matter): its bytes are
+    # read as elements of the new size; the other dims keep their byte strides
+    if xp.__name__ == "numpy":
+        src = self
+        if self.strides[-1] != item:
+            src = np.lib.stride_tricks.as_strided(self, self.shape,
+                                                  self.strides[:-1] + (item,))
+        return src.view(dtype.np)
+    return xp.ndarray(shape, dtype.np, self.data, self.strides[:-1] + (dtype.itemsize,))
 
 
 @op("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", tags=_VIEW,
@@ -387,3 +461,9 @@ def _unfold_grad(grad, self, dimension, size, step):
     g = g.reshape(tuple(g.shape[:d]) + (n * size,) + tuple(g.shape[d + 2:]))
     idx = (_positions(grad, 0, n).unsqueeze(1) * step + _positions(grad, 0, size)).reshape(-1)
     return put_along(g, self.shape, d, idx)
+
+
+from .registry import nondifferentiable as _nondifferentiable  # noqa: E402
+
+_nondifferentiable(view_dtype, reason="the same bytes read as another dtype (PyTorch: "
+                   "output_differentiability False)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import gpujit as G
 from . import OpInfo, Sample, ErrorSample, rand, ALL_DTYPES
 
 F32, I64, B = np.float32, np.int64, np.bool_
@@ -31,6 +32,33 @@ VIEW = OpInfo(
             ErrorSample(rand(0, 3), [3, 0, -1], match="invalid for input of size 0"),
             ErrorSample(np.ascontiguousarray(rand(4, 3)).T, [12],
                         match=r"view size is not compatible.*Use .reshape\(...\) instead")])
+
+def _view_dtype_check(sample, out):
+    """NumPy's view of the sample's own bytes (the reference's arguments are upcast)."""
+    x, dtype = sample.args
+    if x.ndim and x.strides[-1] != x.itemsize and x.shape[-1] == 1:
+        x = np.lib.stride_tricks.as_strided(x, x.shape, x.strides[:-1] + (x.itemsize,))
+    want = x.view(dtype.np)
+    got = out.numpy()
+    assert got.dtype == want.dtype and got.shape == want.shape, (got.shape, want.shape)
+    np.testing.assert_array_equal(got.reshape(-1).view(np.uint8), want.reshape(-1).view(np.uint8))
+
+
+VIEW_DTYPE = OpInfo(
+    "aten::view.dtype", ref=None, check=_view_dtype_check,
+    noncontiguous=False,     # a last dim of stride != 1 is an error case, below
+    samples=[Sample(rand(2, 6), G.int32), Sample(rand(2, 6), G.float16),
+             Sample(rand(2, 6), G.float64), Sample(rand(3, 4, dtype=np.int16), G.uint8),
+             Sample(rand(), G.int32), Sample(rand(0, 4), G.int16),
+             Sample(rand(4, 3).T, G.int32), Sample(rand(4, 1)[::2], G.int16),
+             Sample(rand(4, dtype=np.uint8), G.bool),
+             *[Sample(rand(2, 8, dtype=d), G.uint8) for d in ALL_DTYPES]],
+    errors=[ErrorSample(rand(), G.int16, match="self.dim\\(\\) cannot be 0 to view Float "
+                        "as Short"),
+            ErrorSample(rand(2, 3), G.float64, match="self.size\\(-1\\) must be divisible "
+                        "by 2 to view Float as Double"),
+            ErrorSample(rand(4, 3).T, G.int16, match="self.stride\\(-1\\) must be 1 to view "
+                        "Float as Short")])
 
 RESHAPE = OpInfo(
     "aten::reshape", ref=lambda x, shape: x.reshape(_infer(shape, x.size)),
@@ -182,5 +210,5 @@ UNFOLD = OpInfo(
                                                 "but size is 4"),
             ErrorSample(rand(3), 0, 2, 0, match="step is 0 but must be > 0")])
 
-OPINFOS = [VIEW, RESHAPE, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW,
+OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW,
            SELECT, SLICE, UNFOLD]
