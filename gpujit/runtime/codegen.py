@@ -31,7 +31,7 @@ from ..tensor import Tensor
 from ..ir import types as T
 from . import fusion
 from .assume import assume, always_raises, constant_of
-from .interpreter import exception_for, num_to_tensor
+from .interpreter import emit_warning, exception_for, num_to_tensor
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec
 from . import codegen_aten
 from . import support
@@ -93,7 +93,8 @@ class CodeGenerator:
                    "_box": support.box, "_unbox": support.unbox, "_item": support.item,
                    "_bcast": support.broadcast_failure,
                    "_shape_error": support.inplace_shape_error,
-                   "_exception_for": exception_for, "_dtype_of": support.dtype_of,
+                   "_exception_for": exception_for, "_emit_warning": emit_warning,
+                   "_dtype_of": support.dtype_of,
                    "_device_of": support.device_of, "_num_to_tensor": num_to_tensor}
         self.has_stale = stale is not None
         if stale is not None:
@@ -634,6 +635,12 @@ def _print(cg, n):
     cg.emit(f"print({', '.join(box_expr(cg, v) for v in n.inputs)})")
 
 
+def _warn(cg, n):
+    node = cg.bind(n, "node")
+    args = ", ".join(cg.ref(v) for v in n.inputs)
+    cg.emit(f"_emit_warning({node}, {args})")
+
+
 def _dtype(cg, n):
     s = cg.specs.get(n.inputs[0])
     x = cg.ref(n.inputs[0])
@@ -689,7 +696,7 @@ _PRIM_EMITTERS = {
     "prim::Loop": _loop, "prim::RaiseException": _raise, "prim::CallFunction": _call,
     "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _alias,
-    "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
+    "prim::Print": _print, "aten::warn": _warn, "prim::dtype": _dtype, "prim::device": _device,
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
     "prim::is_leaf": _is_leaf, "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
     "prim::TensorExprGroup": fusion.emit_group,

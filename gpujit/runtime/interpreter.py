@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import warnings
 
 from ..ops import registry as _reg
 
@@ -441,6 +442,21 @@ def _print(node, env, profile):
     return None
 
 
+def _warn(node, env, profile):
+    emit_warning(node, env[node.inputs[0]], env[node.inputs[1]] if len(node.inputs) > 1 else 2)
+    return None
+
+
+def emit_warning(node, message, stacklevel=2):
+    """aten::warn: a UserWarning attributed to the scripted source line (as TorchScript),
+    each time it runs; from Python's stack when the node has no source."""
+    sr = node.source_range
+    if sr is not None and getattr(sr, "filename", None):
+        warnings.warn_explicit(message, UserWarning, sr.filename, sr.line)
+    else:
+        warnings.warn(message, UserWarning, stacklevel=max(int(stacklevel), 1))
+
+
 def _dtype(node, env, profile):
     return (env[node.inputs[0]].dtype,)
 
@@ -595,7 +611,7 @@ PRIM_HANDLERS = {
     "prim::RaiseException": _raise, "prim::CallFunction": _call,
     "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _identity,
-    "prim::Print": _print, "prim::dtype": _dtype, "prim::device": _device,
+    "prim::Print": _print, "aten::warn": _warn, "prim::dtype": _dtype, "prim::device": _device,
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
     "prim::is_leaf": _is_leaf, "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
 }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
+import warnings
 
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
@@ -514,6 +516,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         found, obj = self.callee_object(func)
         if found and getattr(obj, "__module__", "") == "gpujit.jit.futures":
             return self.future_call(obj, node)
+        if found and obj is warnings.warn or _is_torch_warn(self, func):
+            return self.warn_call(node)
         prim = serialized.prim_function(self, func)
         if prim is not None:                                        # archive code only
             return serialized.compile_prim_call(self, prim, node)
@@ -619,6 +623,38 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                                           "torch.jit.annotate(List[List[int]], x.tolist())")
         return self.emit("aten::tolist", [v], [expected]).output
 
+    def warn_call(self, node):
+        """`warnings.warn(message, stacklevel=2)`: aten::warn, as TorchScript (a
+        UserWarning pointing at this line, each time it runs; `torch.warn(message, 3)`
+        is how .code writes it back)."""
+        args, kw = list(node.args), {k.arg: k.value for k in node.keywords}
+        bad = set(kw) - {"message", "stacklevel"}
+        if len(args) > 2 or bad or (len(args) == 2 and "stacklevel" in kw):
+            self.error("warnings.warn in scripted code takes a message and stacklevel= "
+                       "(TorchScript warns with UserWarning; a category cannot be given)",
+                       node, hint='warnings.warn("message")')
+        msg = args[0] if args else kw.get("message")
+        if msg is None:
+            self.error("warnings.warn() needs a message", node)
+        level = args[1] if len(args) == 2 else kw.get("stacklevel")
+        if level is not None and not (isinstance(level, ast.Constant) and
+                                      type(level.value) is int):
+            found, obj = self.py_object(level) if isinstance(level, ast.Name) else (0, 0)
+            if found and isinstance(obj, type) and issubclass(obj, Warning):
+                self.error(f"warnings.warn in scripted code cannot take a category "
+                           f"({obj.__name__}): TorchScript warns with UserWarning", level,
+                           hint='warnings.warn("message")')
+        m = self.expr(msg)
+        if not isinstance(m.type, T.StrType):
+            self.error(f"warnings.warn() takes a str message, not {describe_type(m.type)}",
+                       msg)
+        lv = self.expr(level) if level is not None else self.const(2)
+        if not isinstance(lv.type, T.IntType):
+            self.error(f"warnings.warn(stacklevel=) takes an int, not "
+                       f"{describe_type(lv.type)}", level)
+        self.emit("aten::warn", [m, lv], [], attrs={"warn_id": _next_warn_id()})
+        return self.const(None)
+
     def callee_object(self, func):
         """(True, obj) when a call's callee names a Python object (py_object), without
         complaining about a missing module attribute (registry ops have no attribute)."""
@@ -713,3 +749,18 @@ def _plain_data(obj) -> bool:
     if type(obj) is dict:
         return bool(obj) and all(_plain_data(k) and _plain_data(v) for k, v in obj.items())
     return False
+
+
+_warn_ids = itertools.count()
+
+
+def _next_warn_id():
+    return next(_warn_ids)
+
+
+def _is_torch_warn(c, func):
+    """`torch.warn(message, stacklevel)`: what .code prints for aten::warn."""
+    if not (isinstance(func, ast.Attribute) and func.attr == "warn"):
+        return False
+    found, owner = c.py_object(func.value)
+    return found and inspect.ismodule(owner) and owner.__name__ == "gpujit"
