@@ -246,3 +246,40 @@ def test_conv2d_is_vectorized():
     xp = np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
     ref = (xp[3, :, 10:13, 20:23] * w.numpy()[7]).sum() + b.numpy()[7]
     assert abs(out.numpy()[3, 7, 10, 20] - ref) < 1e-3
+
+
+@pytest.mark.parametrize("shape, dim", [((3,), 0), ((2, 3), 1), ((2, 3, 4), 0),
+                                        ((2, 3, 4, 5), 1)])
+def test_softmax_without_dim_picks_pytorchs_dim_and_warns(shape, dim):
+    import warnings
+    x = gpujit.rand(*shape)
+    for name in ("softmax", "log_softmax", "softmin"):
+        fn = getattr(F, name)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            got = fn(x)
+        want = fn(x, dim)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+        assert [str(m.message) for m in w] == [
+            f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+            f"include dim=X as an argument."]
+        assert w[0].filename == __file__         # points at the caller, as PyTorch's
+
+
+def _implicit_softmax(x):
+    return F.softmax(x) * 2 + F.log_softmax(x, -1)
+
+
+def test_scripted_softmax_without_dim_fuses_around_and_warns_each_call():
+    import warnings
+    s = gpujit.jit.script(_implicit_softmax)
+    x = gpujit.rand(2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _implicit_softmax(x)
+    for _ in range(3):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            got = s(x)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+        assert len(w) == 1 and "Implicit dimension choice for softmax" in str(w[0].message)

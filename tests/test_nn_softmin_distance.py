@@ -43,11 +43,13 @@ def test_softmin_eager_matches_numpy():
     assert r.dtype == torch.float64
     np.testing.assert_allclose(r.numpy(), _softmin_ref(x, 0), rtol=1e-12)
     np.testing.assert_allclose(torch.nn.Softmin(1)(t).numpy(), _softmin_ref(x, 1), rtol=1e-5)
-    # no dim: PyTorch's legacy choice (0 for 0-, 1- and 3-d inputs, else 1)
-    np.testing.assert_allclose(F.softmin(t).numpy(), _softmin_ref(x, 1), rtol=1e-5)
+    # no dim: PyTorch's legacy choice (0 for 0-, 1- and 3-d inputs, else 1), with its warning
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmin"):
+        np.testing.assert_allclose(F.softmin(t).numpy(), _softmin_ref(x, 1), rtol=1e-5)
     y = _rand(2, 3, 4)
-    np.testing.assert_allclose(F.softmin(torch.from_numpy(y)).numpy(), _softmin_ref(y, 0),
-                               rtol=1e-5)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmin"):
+        np.testing.assert_allclose(F.softmin(torch.from_numpy(y)).numpy(), _softmin_ref(y, 0),
+                                   rtol=1e-5)
     assert repr(torch.nn.Softmin(dim=1)) == "Softmin(dim=1)"
 
 
@@ -112,6 +114,7 @@ class _Net(torch.nn.Module):
         return self.soft(self.dist(x, y)), self.cos(x, y)
 
 
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice")
 def test_scripted_and_traced_as_eager():
     x, y = torch.from_numpy(_rand(4, 5)), torch.from_numpy(_rand(4, 5, seed=9))
     s = torch.jit.script(scripted_fns)

@@ -195,8 +195,11 @@ def glu(input, dim: int = -1):
 
 
 @_from_source
-def _softmax_dim(ndim: int) -> int:
-    """The dim PyTorch's softmax/softmin pick when none is given (a deprecated call)."""
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    """The dim PyTorch's softmax/softmin/log_softmax pick when none is given (a deprecated
+    call: it warns, as PyTorch)."""
+    _warnings.warn("Implicit dimension choice for " + name + " has been deprecated. Change "
+                   "the call to include dim=X as an argument.", stacklevel=stacklevel)
     if ndim == 0 or ndim == 1 or ndim == 3:
         return 0
     return 1
@@ -207,8 +210,28 @@ def softmin(input, dim: Optional[int] = None, _stacklevel: int = 3,
             dtype: Optional[_dtype] = None):
     """softmax(-input) along dim (computed in dtype when given)."""
     if dim is None:
-        dim = _softmax_dim(input.dim())
+        dim = _softmax_dim("softmin", input.dim(), _stacklevel)
     return (-input).softmax(dim, dtype=dtype)
+
+
+@_from_source
+def softmax(input, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype: Optional[_dtype] = None):
+    """exp(x) / sum(exp(x)) along dim (computed in dtype when given); without dim, the
+    deprecated implicit choice (PyTorch's, with its warning)."""
+    if dim is None:
+        dim = _softmax_dim("softmax", input.dim(), _stacklevel)
+    return input.softmax(dim, dtype=dtype)
+
+
+@_from_source
+def log_softmax(input, dim: Optional[int] = None, _stacklevel: int = 3,
+                dtype: Optional[_dtype] = None):
+    """log(softmax(x)) along dim, computed stably (in dtype when given); without dim, the
+    deprecated implicit choice (PyTorch's, with its warning)."""
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
+    return input.log_softmax(dim, dtype=dtype)
 
 
 # ---------------------------------------------------------------------- distances

@@ -227,6 +227,10 @@ class Tanh(Module):
         return gpujit.tanh(input)
 
 
+# F.softmax's implicit-dim warning names the line that called the module
+_MODULE_STACKLEVEL = 5
+
+
 class Softmax(Module):
     __constants__ = ["dim"]
 
@@ -240,7 +244,7 @@ class Softmax(Module):
             self.dim = None
 
     def forward(self, input):
-        return F.softmax(input, self.dim)
+        return F.softmax(input, self.dim, _stacklevel=_MODULE_STACKLEVEL)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -259,7 +263,7 @@ class Softmin(Module):
             self.dim = None
 
     def forward(self, input):
-        return F.softmin(input, self.dim)
+        return F.softmin(input, self.dim, _stacklevel=_MODULE_STACKLEVEL)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -278,7 +282,7 @@ class LogSoftmax(Module):
             self.dim = None
 
     def forward(self, input):
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, self.dim, _stacklevel=_MODULE_STACKLEVEL)
 
     def extra_repr(self):
         return f"dim={self.dim}"
