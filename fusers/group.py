@@ -37,7 +37,7 @@ from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
 from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder, register_maker
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
-                         layout_perm, in_layout)
+                         layout_perm, in_layout, permute_cuts)
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
 from .subgraph import subgraph_of
@@ -251,13 +251,24 @@ class FusedGroup:
         static = kind == STATIC
         dev = array_device(next(a for a, k in zip(args, self.kinds) if k == "tensor"))
         # the kernel runs on the arguments in the dim order of their memory layout, so that
-        # its outputs are laid out as eager's (transposed inputs: transposed outputs); not
-        # with chunks or cats, whose dims are the arguments' own
-        perm = None if self._cuts else layout_perm(args, self.kinds)
+        # its outputs are laid out as eager's (transposed inputs: transposed outputs); the
+        # dims chunks and cats cut are renumbered for that order
+        cuts = None
+        if self._cuts:
+            try:
+                cuts = cut_dims(retype(self.subgraph, args, dev, False))
+            except Exception as e:
+                return "untyped", e
+        perm = layout_perm(args, self.kinds, cuts)
+        base = self.subgraph
+        if perm is not None and self._cuts:
+            base = permute_cuts(self.subgraph, args, self.kinds, perm)
+            if base is None:
+                perm, base = None, self.subgraph
         kargs = args if perm is None else [
             in_layout(a, perm) if k == "tensor" else a for a, k in zip(args, self.kinds)]
         try:
-            sub = retype(self.subgraph, kargs, dev, static)
+            sub = retype(base, kargs, dev, static)
         except Exception as e:
             return "untyped", e
         self.budget.take(self)
@@ -265,7 +276,11 @@ class FusedGroup:
         fixed = {} if static else cut_dims(sub)
         arg_guards = []
         for j, (a, ka, k) in enumerate(zip(args, kargs, self.kinds)):
-            g = ArgGuard.of(a, static, k == "tensor", fixed.get(j, ()))
+            cuts = fixed.get(j, ())
+            if perm is not None and cuts:       # the kernel's dims -> the argument's
+                pad = len(perm) - a.ndim
+                cuts = {perm[d] - pad for d in cuts if perm[d] >= pad}
+            g = ArgGuard.of(a, static, k == "tensor", cuts)
             if k == "tensor" and g.contiguous is not None:
                 g.contiguous = bool(ka.flags.c_contiguous)
             arg_guards.append(g)

@@ -23,7 +23,8 @@ from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT
 from .kernel_api import ArgSpec
 
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
-           "ZERO_SIZE", "unfit_reason", "layout_perm", "in_layout", "in_layout_expr"]
+           "ZERO_SIZE", "unfit_reason", "layout_perm", "in_layout", "in_layout_expr",
+           "permute_cuts"]
 
 ZERO_SIZE = "a 0-size tensor (nothing to compute)"
 
@@ -84,25 +85,34 @@ def unfit_reason(args, kinds, names, array_type):
     return ZERO_SIZE if zero else None
 
 
-def layout_perm(args, kinds):
+def layout_perm(args, kinds, cuts=None):
     """The dim order in which the group's outputs are laid out as eager code lays them out
     (NumPy's and PyTorch's elementwise ops follow their inputs' memory layout: the sum of
     two transposed matrices is transposed), or None for C order. Only when every tensor
     argument with the outputs' full sizes orders its
     dims by stride in one non-C order P (no 0 or negative strides): the kernel then runs on
     the arguments transposed by P (views; those of lower rank first get leading 1-dims,
-    `in_layout`) and its outputs are transposed back (views, laid out as eager's)."""
-    tensors = [a for a, k in zip(args, kinds) if k == "tensor"]
+    `in_layout`) and its outputs are transposed back (views, laid out as eager's).
+    `cuts` (argument index -> dims) names the dims chunks and cats cut: an argument
+    read in pieces or as one input of a cat has the outputs' sizes but there."""
+    tensors = [(j, a) for j, (a, k) in enumerate(zip(args, kinds)) if k == "tensor"]
     if not tensors:
         return None
-    rank = max(a.ndim for a in tensors)
+    rank = max(a.ndim for _, a in tensors)
     if rank < 2:
         return None
-    shape = tuple(max(sizes) for sizes in zip(*(
-        (1,) * (rank - a.ndim) + tuple(a.shape) for a in tensors)))
+    cuts = cuts or {}
+
+    def sizes(j, a):                # (a cut dim: None)
+        cut = cuts.get(j, ())
+        return (1,) * (rank - a.ndim) + tuple(None if d in cut and n > 1 else n
+                                              for d, n in enumerate(a.shape))
+    shape = tuple(max((n for n in col if n is not None), default=None) for col in zip(*(
+        sizes(j, a) for j, a in tensors)))
     perm = None
-    for a in tensors:
-        if tuple(a.shape) != shape:
+    for j, a in tensors:
+        if a.ndim != rank or any(n is not None and n != m
+                                 for n, m in zip(sizes(j, a), shape)):
             continue
         if any(st <= 0 for n, st in zip(a.shape, a.strides) if n > 1):
             return None
@@ -120,6 +130,31 @@ def in_layout(a, perm):
     """Array a (of rank len(perm) or less: leading 1-dims added) transposed by perm."""
     pad = len(perm) - a.ndim
     return (a[(None,) * pad] if pad else a).transpose(perm)
+
+
+def permute_cuts(subgraph, args, kinds, perm):
+    """A copy of subgraph for the arguments transposed by perm (`in_layout`: rank
+    len(perm)), its chunks and cats cutting the dims they cut of the arguments as they
+    are (their dim attributes count in each value's own rank), or None when the group
+    does not run in that order as eager: torch.cat's result of rank < 4 is C-contiguous,
+    whatever its inputs' layout."""
+    full = len(perm)
+    g = subgraph.copy()
+    rank = {p: a.ndim for p, a, k in zip(g.inputs, args, kinds) if k == "tensor"}
+    for n in g.nodes:
+        r = max((rank[v] for v in n.inputs if v in rank), default=None)
+        if r is None:
+            continue
+        if n.kind in (CONSTANT_CHUNK, FUSED_CONCAT):
+            if n.kind == FUSED_CONCAT and r < 4:
+                return None
+            d = n.attrs["dim"]
+            if r and -r <= d < r:       # (else retype raises eager's error)
+                n.attrs["dim"] = perm.index(full - r + d % r)
+        for o in n.outputs:
+            if isinstance(o.type, T.TensorType):
+                rank[o] = r
+    return g
 
 
 def in_layout_expr(expr, ndim, perm):

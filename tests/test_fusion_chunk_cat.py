@@ -478,6 +478,64 @@ def test_a_cat_of_transposed_inputs_is_contiguous_as_torch():
         assert stride == 3
 
 
+def _gated_halves(x):
+    a, b = x.chunk(2, 1)
+    return torch.sigmoid(a) * b
+
+
+def _halves_of_a_product(x, y):
+    a, b = (x * y).chunk(2, -3)
+    return a.tanh() * b, a + 1
+
+
+def _channels_last_cat(x, y):
+    a, b = x.chunk(2, 1)
+    return torch.cat([a * b, y.relu()], 1) + 1
+
+
+def _cat_of_a_half(x, y):
+    a, b = x.chunk(2, 0)
+    return torch.cat([a * b, y], 1) * 2, a + b
+
+
+LAYOUT_CASES = {
+    "chunk of a transposed matrix": (_gated_halves, lambda n: [torch.randn(6, n).t()]),
+    "chunk of a permuted product": (_halves_of_a_product, lambda n: [
+        torch.randn(4, 2 * n, 3).permute(1, 2, 0), torch.randn(4, 3).t()]),
+    "channels-last cat": (_channels_last_cat, lambda n: [
+        torch.randn(n, 4, 5, 4).permute(0, 3, 1, 2), torch.randn(n, 4, 5, 3).permute(0, 3, 1, 2)]),
+    "2-D cat (C-contiguous)": (_cat_of_a_half, lambda n: [
+        torch.randn(3, 2 * n).t(), torch.randn(2, n).t()]),
+}
+
+
+@pytest.mark.parametrize("strategy", ["STATIC", "DYNAMIC"])
+@pytest.mark.parametrize("case", list(LAYOUT_CASES))
+def test_groups_with_chunks_and_cats_lay_outputs_out_as_eager(case, strategy):
+    """The outputs of a group with chunks or cats have eager's layout (transposed inputs:
+    transposed outputs; a cat of rank < 4: C-contiguous), on fused calls as on the
+    profiling one. The kernel runs in the inputs' memory order with the chunks' and cats'
+    dims renumbered; it ran in C order, so `y.view(-1)` of a gated half of a transposed
+    matrix worked eagerly and raised once fused (or the other way round)."""
+    fn, make = LAYOUT_CASES[case]
+    old = torch.jit.set_fusion_strategy([(strategy, 4)])
+    try:
+        f = torch.jit.script(fn)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for n in (4, 4, 4, 6, 6, 8):
+                args = make(n)
+                got, want = f(*args), fn(*args)
+                got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+                for g, w in zip(got, want):
+                    assert g.stride() == w.stride(), (n, g.stride(), w.stride())
+                    close(g, w)
+        fused = [g for s in f._get_executable().specializations for g in s.groups]
+        assert fused and all(g.fallback_calls == 0 and g.specializations for g in fused)
+    finally:
+        torch.jit.set_fusion_strategy(old)
+
+
 def test_a_cat_of_empty_1d_tensors_runs_unfused():
     def fn(x, e):
         return torch.cat([x * 2, e], 0) + 1
@@ -641,6 +699,30 @@ def test_piece_reads_in_the_simulator(kernel_cache_dir):  # noqa: F811
 
 
 # --------------------------------------------------------------- the GPU tier
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("strategy", ["STATIC", "DYNAMIC"])
+@pytest.mark.parametrize("case", list(LAYOUT_CASES))
+def test_groups_with_chunks_and_cats_lay_outputs_out_as_eager_on_the_gpu(case, strategy):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    fn, make = LAYOUT_CASES[case]
+    old = torch.jit.set_fusion_strategy([(strategy, 4)])
+    try:
+        f = torch.jit.script(fn)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for n in (4, 4, 4, 6, 8):
+                cpu = make(n)
+                got, want = f(*[a.cuda() for a in cpu]), fn(*cpu)
+                got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+                for g, w in zip(got, want):
+                    assert g.stride() == w.stride(), (n, g.stride(), w.stride())
+                    close(g.cpu(), w, tol=1e-5)
+    finally:
+        torch.jit.set_fusion_strategy(old)
+
+
 
 @pytest.mark.cuda
 @pytest.mark.parametrize("mode", ["script", "trace"])
