@@ -37,7 +37,7 @@ from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name
 from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder, register_maker
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
-                         layout_perm, in_layout, permute_cuts)
+                         layout_perm, in_layout, permute_cuts, space_problem)
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
 from .subgraph import subgraph_of
@@ -197,6 +197,7 @@ class FusedGroup:
         self._contiguity = _contiguity(self._array_type)
         self._device_id = _device_id(target)
         self._spent_noted = False
+        self._space_noted = False
         self._cuts = any(n.kind in (CONSTANT_CHUNK, FUSED_CONCAT) for n in self.subgraph.nodes)
         self._lock = threading.Lock()
         self.serial = next(_serials)
@@ -228,6 +229,11 @@ class FusedGroup:
             return self._run(detail, args)
         if action == "spent":
             return self._spent(args)
+        if action == "space":       # no kernel computes these sizes: unfused, no budget
+            if not self._space_noted:
+                self._space_noted = True
+                _dump(f"{self.name}: {detail}; inputs of such sizes run unfused")
+            return self._unfused(args, detail)
         if action == "untyped":     # the ops do not take these types: eager raises why
             out = self._fallback(*args)
             _dump(f"{self.name}: could not type its ops for these inputs ({detail}); "
@@ -245,20 +251,24 @@ class FusedGroup:
         for i, s in enumerate(self.specializations):   # made by another thread, or equal
             if s.guard.mismatch(args, self.arg_names, self._array_type) is None:
                 return "run", i                         # but not identical dtypes
+        dev = array_device(next(a for a, k in zip(args, self.kinds) if k == "tensor"))
+        cuts = None
+        if self._cuts:
+            try:
+                typed = retype(self.subgraph, args, dev, True)
+            except Exception as e:
+                return "untyped", e
+            why = space_problem(typed)
+            if why is not None:
+                return "space", why
+            cuts = cut_dims(typed)
         kind = self.budget.next_kind(self)
         if kind is None:
             return "spent", None
         static = kind == STATIC
-        dev = array_device(next(a for a, k in zip(args, self.kinds) if k == "tensor"))
         # the kernel runs on the arguments in the dim order of their memory layout, so that
         # its outputs are laid out as eager's (transposed inputs: transposed outputs); the
         # dims chunks and cats cut are renumbered for that order
-        cuts = None
-        if self._cuts:
-            try:
-                cuts = cut_dims(retype(self.subgraph, args, dev, False))
-            except Exception as e:
-                return "untyped", e
         perm = layout_perm(args, self.kinds, cuts)
         base = self.subgraph
         if perm is not None and self._cuts:

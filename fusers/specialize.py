@@ -24,7 +24,7 @@ from .kernel_api import ArgSpec
 
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
            "ZERO_SIZE", "unfit_reason", "layout_perm", "in_layout", "in_layout_expr",
-           "permute_cuts"]
+           "permute_cuts", "space_problem"]
 
 ZERO_SIZE = "a 0-size tensor (nothing to compute)"
 
@@ -130,6 +130,27 @@ def in_layout(a, perm):
     """Array a (of rank len(perm) or less: leading 1-dims added) transposed by perm."""
     pad = len(perm) - a.ndim
     return (a[(None,) * pad] if pad else a).transpose(perm)
+
+
+def space_problem(typed):
+    """Why no kernel computes the group for these sizes (`typed`: the subgraph retyped
+    with exact sizes), else None. A kernel walks one iteration space: the pieces it reads
+    and the results it returns must broadcast together, and the pieces of an uneven chunk
+    do not (5 rows in 2: 3 and 2), though those of the sizes the group was profiled with
+    were (4 rows: 2 and 2)."""
+    from .chunks import space_shapes
+    space = space_shapes(typed, lambda n: True)     # (a piece a cat reads: the cat's)
+    sizes = [space.get(o, tuple(o.type.sizes)) for n in typed.nodes
+             if n.kind == CONSTANT_CHUNK for o in n.outputs if o.uses]
+    sizes += [tuple(v.type.sizes) for v in typed.outputs if isinstance(v.type, T.TensorType)]
+    for d in range(1, max((len(x) for x in sizes), default=0) + 1):
+        seen = sorted({x[-d] for x in sizes if len(x) >= d and x[-d] != 1})
+        if len(seen) > 1:
+            a, b = (next(list(x) for x in sizes if len(x) >= d and x[-d] == n)
+                    for n in seen[:2])
+            return (f"its pieces (or results) have sizes that do not broadcast together "
+                    f"({a} and {b}, an uneven chunk): one kernel walks one iteration space")
+    return None
 
 
 def permute_cuts(subgraph, args, kinds, perm):

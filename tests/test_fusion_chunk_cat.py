@@ -327,6 +327,54 @@ def test_groups_whose_results_differ_in_size_are_not_formed(fn, shapes):
             assert g.fallback_calls == 0 and g.specializations
 
 
+@pytest.mark.parametrize("strategy", [[("STATIC", 1), ("DYNAMIC", 3)], [("STATIC", 4)]])
+def test_pieces_that_turn_uneven_at_a_new_size_run_unfused_quietly(strategy):
+    """Profiled with 4 rows (pieces of 2 and 2), called with 5 (3 and 2): no kernel walks
+    both pieces, so those sizes run unfused, spending no specialization and warning
+    nothing. A kernel was built for them and failed on every call (ShapeMismatch, 'the
+    sizes of the fused inputs do not broadcast'), a FusionWarning, a DYNAMIC slot spent
+    per odd size."""
+    def _both_halves(x):
+        a, b = x.chunk(2, 0)
+        return a.sigmoid() + 1, b * 2
+    old = torch.jit.set_fusion_strategy(strategy)
+    try:
+        f = torch.jit.script(_both_halves)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for rows in (4, 4, 4, 5, 7, 5, 6, 3):
+                x = torch.randn(rows, 3)
+                got, want = f(x), _both_halves(x)
+                for g, w in zip(got, want):
+                    assert g.shape == w.shape
+                    close(g, w)
+        (group,) = [g for s in f._get_executable().specializations for g in s.groups]
+        assert group.kernel_failures == 0
+        assert group.fallback_calls == 3                # 5, 7 and 5 rows
+        assert all(s.kernel is not None for s in group.specializations)
+        with pytest.raises(torch.jit.StrictFusionError, match="uneven chunk"):
+            with torch.jit.strict_fusion():
+                group(np.ones((5, 3), np.float32))
+    finally:
+        torch.jit.set_fusion_strategy(old)
+
+
+def test_pieces_a_cat_reads_count_with_the_cats_sizes():
+    """Pieces read by a cat lie in the cat's iteration space: sizes where they differ
+    from the cat's result are fused, not run unfused as uneven."""
+    def halves_stacked(x):
+        a, b = x.chunk(2, 1)
+        return torch.cat([a * b, a - b], 0).tanh()
+    f = torch.jit.script(halves_stacked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for rows in (1, 2, 3, 4, 5):
+            x = torch.randn(rows, 4)
+            close(f(x), halves_stacked(x))
+    (group,) = [g for s in f._get_executable().specializations for g in s.groups]
+    assert group.fallback_calls == 0 and len(group.specializations) == 4
+
+
 def _halves_and_whole(x):
     re, im = x.chunk(2, -1)
     return x / (re * re + im * im)
