@@ -116,7 +116,13 @@ def layout_perm(args, kinds, cuts=None):
             continue
         if any(st <= 0 for n, st in zip(a.shape, a.strides) if n > 1):
             return None
-        p = tuple(sorted(range(rank), key=lambda d: (-a.strides[d] if a.shape[d] > 1 else 0, d)))
+        # the dims of size > 1 by stride, in their places; a dim of size 1 stays where it
+        # is (its stride means nothing: moved, it gave fused results other strides there)
+        big = [d for d in range(rank) if a.shape[d] > 1]
+        p = list(range(rank))
+        for slot, d in zip(big, sorted(big, key=lambda d: (-a.strides[d], d))):
+            p[slot] = d
+        p = tuple(p)
         if perm is None:
             perm = p
         elif p != perm:

@@ -271,6 +271,20 @@ def test_permuted_input_and_a_lower_rank_one_give_eager_layout():
     assert not b.violations and group.fallback_calls == 0
 
 
+@pytest.mark.parametrize("strategy", [[("DYNAMIC", 3)], [("STATIC", 3)]])
+def test_dims_of_size_1_keep_their_place_in_the_layout(strategy):
+    """A dim of size 1 has no order of its own: a C-contiguous (1, 6) input gives a
+    C-contiguous kernel and eager's strides (6, 1) (it ran 'transposed', giving (1, 1)),
+    and in a permuted input the other dims are ordered around it."""
+    group, b = make_group(strategy=strategy)
+    for x in (f32(1, 6), f32(6, 1, 3).transpose(2, 1, 0), f32(3, 1, 6)):
+        (out,) = group(x, x)
+        np.testing.assert_allclose(out, chain_ref(x, x), rtol=1e-6)
+        assert out.strides == chain_ref(x, x).strides
+    assert [s.guard.perm for s in group.specializations][0] is None
+    assert not b.violations and group.fallback_calls == 0
+
+
 def transposed_chain(x):
     return (x * 2).sigmoid().t().view(-1)
 
