@@ -147,7 +147,10 @@ class Tensor:
 
     def stride(self, dim=None):
         isz = self._dtype.itemsize
-        st = tuple(s // isz for s in self._data.strides)
+        a = self._data
+        st = tuple(s // isz for s in a.strides)
+        if not a.size and a.ndim and not any(st):
+            st = _empty_strides(a.shape)    # NumPy's new empty arrays say 0: torch's rule
         if dim is None:
             return st
         return st[_wrap_dim(dim, self._data.ndim)]
@@ -537,6 +540,16 @@ class Tensor:
     def __setitem__(self, index, value):
         from .ops.indexing import setitem
         setitem(self, index, value)
+
+
+def _empty_strides(shape):
+    """The strides PyTorch gives a new tensor with no elements (C order, each size taken
+    as at least 1): NumPy makes them all 0."""
+    st, k = [], 1
+    for n in reversed(shape):
+        st.append(k)
+        k *= max(int(n), 1)
+    return tuple(reversed(st))
 
 
 def _base_ptr(a):

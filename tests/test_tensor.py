@@ -57,6 +57,10 @@ def test_strides_in_elements_like_torch():
     assert gpujit.zeros(3, 1).expand(3, 5).stride() == (1, 0)
     assert x.permute(1, 0).stride() == (1, 4)
     assert gpujit.zeros(2, 3, 4, dtype=gpujit.float64).stride() == (12, 4, 1)
+    # new tensors without elements: C order with each size taken as at least 1 (NumPy
+    # says 0 for all); slices keep their strides
+    assert gpujit.zeros(0, 3).stride() == (3, 1) and gpujit.rand(2, 0, 3).stride() == (3, 3, 1)
+    assert gpujit.empty(0).stride() == (1,) and x.t()[2:2].stride() == (1, 4)
 
 
 def test_is_contiguous():
