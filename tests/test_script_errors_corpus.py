@@ -1197,7 +1197,7 @@ def stack_of_tensors(x):
     return torch.stack(x, x)   # HERE
 
 
-@bad("'softmax'", "dim=str")
+@bad("'softmax'", "('dim')", "got a str")
 def softmax_dim_str(x):
     return F.softmax(x, dim="a")   # HERE
 
