@@ -17,6 +17,8 @@ import threading
 
 from ..ir.graph import SourceRange
 from .report import unfused_nodes, unfused_reason, source_location, source_text, node_label
+from .fusibility import is_group
+from .subgraph import subgraph_of
 
 __all__ = ["strict_fusion", "strict_fusion_active", "StrictFusionError",
            "check_strict_fusion", "strict_regions", "check_strict_regions", "REGION_NAME"]
@@ -55,15 +57,36 @@ class StrictFusionError(RuntimeError):
 
     nodes: the unfused nodes; where: the strict_fusion region (a SourceRange of the `with`
     line, or a description such as "a call of f"); reasons: {node: why} overriding what
-    the fuser recorded."""
+    the fuser recorded; groups: the fusion groups of a region that fused into more than
+    one group (then `nodes` is empty)."""
 
-    def __init__(self, nodes, where=None, reasons=None):
+    def __init__(self, nodes, where=None, reasons=None, groups=()):
         self.nodes = list(nodes)
         self.where = where
         self.reasons = dict(reasons or {})
+        self.groups = list(groups)
         super().__init__(self._message())
 
+    def _where(self, lines):
+        if isinstance(self.where, SourceRange):
+            lines.append(self.where.highlight())
+        elif self.where:
+            lines.append(f"  in {self.where}")
+        return "\n".join(lines)
+
     def _message(self):
+        if self.groups and not self.nodes:
+            lines = [f"found multiple fusions inside strict_fusion ({len(self.groups)} fusion "
+                     f"groups, one expected):"]
+            for i, g in enumerate(self.groups):
+                ops = [m for m in subgraph_of(g).nodes if m.kind != "prim::Constant"]
+                first = next((m for m in ops if m.source_range is not None), None)
+                lines.append(f"  group {i}: {', '.join(m.kind for m in ops)}    "
+                             f"{source_location(ops)}    "
+                             f"{source_text(first) if first is not None else ''}".rstrip())
+            lines.append("  (independent computations, or ones the fuser keeps apart, "
+                         "run as separate kernels)")
+            return self._where(lines)
         rows = []
         for n in self.nodes:
             why = self.reasons.get(n) or unfused_reason(n)
@@ -74,11 +97,7 @@ class StrictFusionError(RuntimeError):
         for label, loc, text, why in rows:
             lines.append(f"  {label:<{w1}}    {loc:<{w2}}    {text}".rstrip())
             lines.append(f"      not fused: {why}")
-        if isinstance(self.where, SourceRange):
-            lines.append(self.where.highlight())
-        elif self.where:
-            lines.append(f"  in {self.where}")
-        return "\n".join(lines)
+        return self._where(lines)
 
 
 def check_strict_fusion(graph, where=None):
@@ -133,3 +152,34 @@ def check_strict_regions(graph, reason=None, *, skip_no_grad=False):
         if bad:
             raise StrictFusionError(bad, enter.source_range or "a strict_fusion region",
                                     reasons={n: reason for n in bad} if reason else None)
+        several = _groups_run_together([n for n in nodes if is_group(n)])
+        if several:
+            raise StrictFusionError((), enter.source_range or "a strict_fusion region",
+                                    groups=several)
+
+
+def _branches(node):
+    """{prim::If node: index of its block holding `node`} for every `if` around node."""
+    out = {}
+    b = node.owning_block
+    while b is not None and b.owning_node is not None:
+        owner = b.owning_node
+        if owner.kind == "prim::If":
+            out[owner] = owner.blocks.index(b)
+        b = owner.owning_block
+    return out
+
+
+def _groups_run_together(groups):
+    """The groups of a region of which two or more can run on one call (PyTorch's "Found
+    multiple fusions"); groups in different branches of one `if` exclude each other."""
+    if len(groups) < 2:
+        return []
+    paths = [_branches(g) for g in groups]
+    together = []
+    for i, p in enumerate(paths):
+        for j, q in enumerate(paths):
+            if i != j and not any(q.get(k, v) != v for k, v in p.items()):
+                together.append(groups[i])
+                break
+    return together

@@ -343,3 +343,47 @@ def test_region_raises_when_its_group_budget_is_spent():
     finally:
         gpujit.set_fusion_strategy(old)
     assert "aten::mul" in str(e.value) and "y = x * 2.0 + 1.0" in str(e.value)
+
+
+def two_groups_region(x, y, z):
+    with torch.jit.strict_fusion():
+        a = (x * y + 1).relu()
+        b = (z * 2 - 1).sigmoid()
+    return a, b
+
+
+def one_group_per_branch(x, flag: bool):
+    with torch.jit.strict_fusion():
+        if flag:
+            y = (x * 2 + 1).relu()
+        else:
+            y = (x - 1).sigmoid() * 3
+    return y
+
+
+def test_two_fusion_groups_in_one_region_raise():
+    """PyTorch's "Found multiple fusions": a region must run as one kernel; groups in
+    the two branches of an `if` (one kernel a call) are fine."""
+    f = gpujit.jit.script(two_groups_region)
+    z = gpujit.tensor([0.5, 1.0, -2.0])
+    with pytest.raises(StrictFusionError) as e:
+        for _ in range(3):
+            f(X, Y, z)
+    msg = str(e.value)
+    line = two_groups_region.__code__.co_firstlineno
+    assert msg.splitlines()[0] == \
+        "found multiple fusions inside strict_fusion (2 fusion groups, one expected):"
+    assert f"group 0: aten::mul, aten::add, aten::relu    test_script_strict_fusion.py:" \
+           f"{line + 2}    a = (x * y + 1).relu()" in msg
+    assert f"group 1: aten::mul, aten::sub, aten::sigmoid    test_script_strict_fusion.py:" \
+           f"{line + 3}    b = (z * 2 - 1).sigmoid()" in msg
+    assert f'File "{__file__}", line {line + 1}' in msg
+    g = gpujit.jit.script(one_group_per_branch)
+    old = gpujit._C._jit_set_num_profiled_runs(2)      # profile both branches
+    try:
+        for flag in (True, False, True, False):
+            want = (X * 2 + 1).relu() if flag else (X - 1).sigmoid() * 3
+            np.testing.assert_allclose(g(X, flag).numpy(), want.numpy(), rtol=1e-6)
+    finally:
+        gpujit._C._jit_set_num_profiled_runs(old)
+    assert str(g.graph_for(X, True)).count("= prim::TensorExprGroup_") == 2
