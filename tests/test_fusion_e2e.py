@@ -314,9 +314,14 @@ def matmul_for_last_graph(x, y):
     return torch.matmul(x, y)
 
 
-def test_last_executed_optimized_graph():
+def test_last_executed_optimized_graph(monkeypatch):
     """torch.jit.last_executed_optimized_graph(): the optimized graph of the compiled
     function called last (what PyTorch's fusion tests inspect)."""
+    from gpujit.jit import objects
+    monkeypatch.setattr(objects, "_LAST", [None])
+    # before any compiled function has run: None, as PyTorch's (it raised)
+    assert torch.jit.last_executed_optimized_graph() is None
+    assert torch._C._last_executed_optimized_graph() is None
     f = torch.jit.script(fused_for_last_graph)
     g = torch.jit.script(matmul_for_last_graph)
     x = torch.rand(4, 4)

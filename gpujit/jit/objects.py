@@ -47,10 +47,11 @@ def _compile_script_methods(module):
 def last_executed_optimized_graph():
     """torch.jit.last_executed_optimized_graph: the optimized graph (fusion groups and
     guards included) of the compiled function called last, as built for the input types
-    it saw last (its newest specialization)."""
+    it saw last (its newest specialization); None before any compiled function has run,
+    as PyTorch's."""
     exe = _LAST[0]
     if exe is None:
-        raise RuntimeError("no compiled function has run yet")
+        return None
     if isinstance(exe, tuple):          # a call that recorded gradients: op by op
         return exe[0].graph
     specs = exe.specializations
