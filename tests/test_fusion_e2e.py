@@ -341,6 +341,30 @@ def test_last_executed_optimized_graph(monkeypatch):
     assert "aten::matmul" not in last and "TensorExprGroup" not in last
 
 
+def chain_for_graph_for_grad(x, y):
+    return (x * y + 1).relu()
+
+
+def test_graph_for_of_inputs_that_require_grad():
+    """graph_for(x) with x.requires_grad shows the graph such a call runs (op by op,
+    untyped), not the specialization of an earlier call whose types say requires_grad=0."""
+    f = torch.jit.script(chain_for_graph_for_grad)
+    x, y = torch.rand(4, 4), torch.rand(4, 4)
+    xr = x.clone().requires_grad_()
+    for _ in range(3):
+        f(x, y)
+    assert "requires_grad=0" in str(f.graph_for(x, y))
+    for _ in range(2):
+        f(xr, y).sum().backward()
+    g = f.graph_for(xr, y)
+    assert "requires_grad=0" not in str(g) and "TensorExprGroup" not in str(g)
+    assert str(g) == str(torch.jit.last_executed_optimized_graph())
+    assert "the call records gradients" in str(f.fusion_report(xr, y))
+    assert "TensorExprGroup" in str(f.graph_for(x, y))
+    with torch.no_grad():
+        assert "TensorExprGroup" in str(f.graph_for(xr, y))
+
+
 def chain_for_profiling_runs(x, y):
     return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
 

@@ -138,8 +138,7 @@ class _GraphCallable:
                                 args, out)
             return out
         if grad:
-            why = ("the call records gradients (an input or parameter requires grad), and "
-                   "such calls run unfused, op by op (under no_grad() it runs fused)")
+            why = _GRAD_WHY
             exe = self._get_executable()
             # a scripted strict_fusion region (not one inside a scripted no_grad block,
             # where the call records nothing)
@@ -211,7 +210,18 @@ class _GraphCallable:
     def _graph_for(self, leading, args, kwargs=None):
         if kwargs or len(leading) + len(args) < self._arity:
             args = self._bind_kwargs(args, dict(kwargs or {}), len(leading))
-        return self._get_executable().graph_for(*leading, *args)
+        exe = self._get_executable()
+        if _needs_grad(args, leading[0] if leading else None,
+                       self._tensor_attr_paths() if leading else ()):
+            # a call that records gradients runs the graph op by op (_call_graph), not a
+            # specialization (whose types say requires_grad=0): show that graph, each node
+            # with why it is not fused
+            from ..fusers.partition import FUSION_META
+            g = exe.graph.copy()
+            for n in g.walk():
+                n.meta[FUSION_META] = _GRAD_WHY
+            return g
+        return exe.graph_for(*leading, *args)
 
     def _tensor_attr_paths(self):
         """The attributes of the module (name paths from `self`) that this method, with
@@ -222,6 +232,10 @@ class _GraphCallable:
         if paths is None:
             paths = self._attr_paths = _tensor_attr_paths(self.inlined_graph)
         return paths
+
+
+_GRAD_WHY = ("the call records gradients (an input or parameter requires grad), and such "
+             "calls run unfused, op by op (under no_grad() it runs fused)")
 
 
 def _tensor_attr_paths(graph):
