@@ -324,6 +324,9 @@ class ScalarCodegen:
                 T, A, B = self.operands(a, b, _dt.float64 if concrete else "float")
             T = _opmath(T) if concrete else T
             return E(f"({A} / {B})", T)
+        if name == "Pow" and is_bool and concrete:
+            # (a bool tensor to a Python bool, the one bool pow PyTorch computes)
+            return E(f"({A} | (not {B}))", T)
         if name in ("FloorDiv", "Mod", "Pow"):
             if is_bool:
                 raise KernelBuildError(f"{sym} on bools is not supported")

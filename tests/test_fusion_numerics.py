@@ -268,3 +268,28 @@ def test_ldexp_with_an_infinite_exponent(dtype):
     x = torch.tensor([1.0, 0.0, -2.0, INF, 3.0, 0.0, -1.0], dtype=dtype)
     e = torch.tensor([INF, INF, INF, -INF, -INF, -INF, -INF], dtype=dtype)
     _same(_calls(ldexp_of, x, e), [INF, NAN, -INF, NAN, 0.0, 0.0, -0.0])
+
+
+def bool_pow_and_alpha(b, c):
+    return (torch.pow(b, True) & c).add(b, alpha=-1) | torch.pow(c, False)
+
+
+def bool_minus_one(b, c):
+    return (b & c) - 1
+
+
+def test_bool_pow_alpha_and_subtraction_scripted_and_fused():
+    """Scripted and fused as eager: a bool tensor to a Python bool fuses (the kernel build
+    failed: '** on bools is not supported'), `-` on bools raises PyTorch's error."""
+    f = torch.jit.script(bool_pow_and_alpha)
+    b, c = torch.tensor([True, False, True, False]), torch.tensor([False, False, True, True])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            assert f(b, c).tolist() == [True, True, True, True]
+    assert "TensorExprGroup" in str(f.graph_for(b, c))
+    g = torch.jit.script(bool_minus_one)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool"):
+            g(b, c)

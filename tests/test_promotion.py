@@ -216,3 +216,31 @@ def test_bool_tensors_in_float_tests_fmax_heaviside_and_tensor_bounded_clamps():
                  lambda: G.clip(b, c, c)):
         with pytest.raises(RuntimeError, match="bool"):
             call()
+
+
+def test_bool_subtraction_negation_and_pow_as_pytorch():
+    """`-` with a bool operand (a Python bool counts) raises PyTorch's message, whatever the
+    other operand; pow computes in bool for a bool tensor to a Python bool (x ** True is x,
+    x ** False is all True) and has no other bool kernel; add's alpha is cast to bool."""
+    b, c = G.tensor([True, False, True]), G.tensor([False, False, True])
+    i = G.tensor([1, 2, 3])
+    one = "with a bool tensor is not supported. If you are trying to invert a mask"
+    two = "with two bool tensors is not supported. Use the `^` or `logical_xor()`"
+    for f, msg in ((lambda: b - 1, one), (lambda: 1 - b, one), (lambda: b - 1.5, one),
+                   (lambda: i - b, one), (lambda: b - i, one), (lambda: G.rsub(b, 1), one),
+                   (lambda: b.sub(1), one), (lambda: i.clone().sub_(b), one),
+                   (lambda: b - c, two), (lambda: b - True, two), (lambda: True - b, two),
+                   (lambda: b.clone().sub_(c), two),
+                   (lambda: -b, "Negation, the `-` operator, on a bool tensor")):
+        with pytest.raises(RuntimeError, match="Subtraction|Negation") as e:
+            f()
+        assert msg in str(e.value)
+    for r, want in ((G.pow(b, True), [True, False, True]), (b ** False, [True, True, True]),
+                    (b.clone().pow_(True), [True, False, True])):
+        assert r.dtype == G.bool and r.tolist() == want
+    assert (b ** 2).dtype == G.int64 and (2 ** b).tolist() == [2, 1, 2]
+    for f in (lambda: G.pow(b, c), lambda: G.pow(True, b), lambda: G.pow(b, G.tensor(True))):
+        with pytest.raises(NotImplementedError, match="\"pow\" not implemented for 'Bool'"):
+            f()
+    assert b.add(c, alpha=-1).tolist() == [True, False, True]      # it gave [T, F, F]
+    assert b.add(c, alpha=2).tolist() == [True, False, True]

@@ -75,6 +75,8 @@ def _check_alpha(a, b, alpha):
     if type(alpha) is float and _kind(a, b) in "biu":
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                            "point number.")
+    if _kind(a, b) == "b":
+        return bool(alpha)      # PyTorch casts alpha to bool: x.add(y, alpha=-1) is x | y
     return _wrap_scalar(alpha, a, b)
 
 
@@ -120,6 +122,23 @@ def rsub(xp, self, other, alpha=1):
 
 # (opmath_scalars: float16 times or by a Python number, or by a 0-dim tensor of another
 # dtype, computes in float32, as PyTorch)
+def _no_bool_subtraction(kinds):
+    """PyTorch refuses `-` with a bool operand (a Python bool is one), whatever the result
+    type would be."""
+    bools = sum(1 for k in kinds[:2] if k[0] is _dt.bool)
+    if bools == 2:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if bools:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+
+
+for _d in (sub.op, sub.op.inplace_variant, rsub.op):
+    _d.check_kinds = _no_bool_subtraction
+
+
 @op("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
     scalar="{self} * {other}", opmath_scalars=True)
 def mul(xp, self, other):
@@ -191,9 +210,11 @@ def fmod(xp, self, other):
 
 
 @op("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags=_PW,
-    inplace=True, dtypes=NO_BOOL, scalar="{self} ** {exponent}",
-    number_args={"exponent": "weak"})
+    inplace=True, scalar="{self} ** {exponent}", number_args={"exponent": "weak"})
 def power(xp, self, exponent):
+    if _kind(self, exponent) == "b":
+        # (_bool_power: a bool tensor to a Python bool) x ** True is x, x ** False is 1
+        return self.copy() if exponent else xp.ones_like(self)
     if _is_int(self, exponent):
         if not hasattr(exponent, "dtype"):
             if exponent < 0:
@@ -221,6 +242,17 @@ def power(xp, self, exponent):
         if fix.any():
             r = xp.where(fix, xp.abs(self), r)
     return r
+
+
+def _bool_power(kinds):
+    """PyTorch's pow computes in bool only for a bool tensor to a Python bool (its
+    exponent-0 and exponent-1 shortcuts); bool tensors otherwise have no pow kernel."""
+    if all(k[0] is _dt.bool for k in kinds) and not (
+            len(kinds) == 2 and kinds[0][1] != _dt.SCALAR and kinds[1][1] == _dt.SCALAR):
+        raise NotImplementedError('"pow" not implemented for \'Bool\'')
+
+
+power.op.check_kinds = power.op.inplace_variant.check_kinds = _bool_power
 
 
 def _scalar_power(xp, x, e):
@@ -252,6 +284,16 @@ def neg(xp, self):
     scalar="abs({self})")
 def abs(xp, self):
     return xp.abs(self)
+
+
+def _no_bool_negation(kinds):
+    if kinds[0][0] is _dt.bool:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+
+
+neg.op.check_kinds = neg.op.inplace_variant.check_kinds = _no_bool_negation
 
 
 @op("aten::sign(Tensor self) -> Tensor", tags=_PW, inplace=True,

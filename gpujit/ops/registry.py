@@ -298,6 +298,9 @@ class OpDef:
         # unchanged_when(*args): an in-place op's test that the call leaves self as it is
         # (its impl then returns UNCHANGED); autograd skips its in-place checks for it
         self.unchanged_when = None
+        # check_kinds(kinds): raises for operand dtypes the op refuses before promotion
+        # (PyTorch's sub of a bool tensor), where `dtypes` sees only the computation dtype
+        self.check_kinds = None
         self.name = schema.qualified_name
         self.impl = impl
         unknown = set(tags) - TAGS
@@ -370,6 +373,8 @@ class OpDef:
         r = None if callable(self.promote) else self._cache.get(kinds)
         if r is not None:
             return r
+        if self.check_kinds is not None:        # (kinds that fail are never cached)
+            self.check_kinds(kinds)
         ct = _dt.result_type_from_kinds(kinds)
         if callable(self.promote):
             r = self.promote(ct, *extras)
