@@ -14,6 +14,7 @@ on graph inputs (or anything else) are left alone, and the partitioner keeps the
 from __future__ import annotations
 
 from ..ir import types as T
+from ..ir.graph import kind_of
 from ..ir.schema_match import has_side_effects
 from ..ops.meta import TensorMeta, run_meta
 from ..passes.alias_analysis import AliasDb
@@ -136,7 +137,7 @@ def functionalize_inplace(graph) -> int:
         for n in chosen:
             functional = n.op.inplace_of
             _rewire_later_uses(n)
-            n.kind = functional.schema.name
+            n.kind = kind_of(functional.schema.name)
             n.op = functional
         _drop_dead(chosen)
         total += len(chosen)

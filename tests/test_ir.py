@@ -243,3 +243,44 @@ graph(%x : Tensor):
     assert kinds["aten::add_"] and kinds["aten::rand"]
     assert not kinds["aten::neg"] and not kinds["prim::Constant"]
     assert ir.is_mutating(g.nodes[1]) and ir.is_nondeterministic(g.nodes[3])
+
+
+def _fused_for_graph_api(x, y):
+    z = torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+    return z.sum()
+
+
+def test_torch_c_graph_api_spelling():
+    """Code written for torch._C's graphs (PyTorch's fuser tests: assertAllFused) calls
+    methods where gpujit's passes read attributes; both work on the same objects."""
+    f = torch.jit.script(_fused_for_graph_api)
+    x, y = torch.rand(4, 4), torch.rand(4, 4)
+    for _ in range(3):
+        f(x, y)
+    g = torch.jit.last_executed_optimized_graph()
+    assert [n.kind() for n in g.nodes()] == ["prim::Constant", "prim::TensorExprGroup",
+                                             "aten::sum"]
+    assert [n.kind for n in g.nodes] == [n.kind() for n in g.nodes()]
+    assert type(g.nodes[0].kind()) is str and g.nodes[0].kind == "prim::Constant"
+    group = g.findNode("prim::TensorExprGroup")
+    assert group is g.nodes[1] and g.findNode("aten::mul") is None
+    assert [v.debugName() for v in group.inputs()] == ["x", "y"]
+    out = group.output()
+    assert out is next(group.outputs()) and out.node() is group
+    assert out.type().kind() == "TensorType" and out.type().scalarType() == "Float"
+    assert out.type().varyingSizes() == [4, 4] and out.type().isComplete()
+    assert [u.user.kind() for u in out.uses()] == ["aten::sum"]
+    sub = group.g("Subgraph")
+    assert len(sub.findAllNodes("aten::mul")) == 2
+    assert sub.findNode("aten::tanh").schema() == "aten::tanh(Tensor self) -> Tensor"
+    c = sub.findNode("prim::Constant")
+    assert c.hasAttribute("value") and c.attributeNames() == ["value"]
+    assert c.f("value") in (0.5, 1)
+    assert g.param_node().kind() == "prim::Param" and g.return_node().kind() == "prim::Return"
+    assert list(g.inputs())[0].type().kind() == "TensorType"
+    assert T.IntType().kind() == "IntType" and T.StrType().kind() == "StringType"
+    # a kind rewritten by a pass or read by the parser is callable too
+    h = parse_ir("graph(%x : Tensor):\n  %y : Tensor = prim::TensorExprGroup_0(%x)\n"
+                 "  return (%y)\nwith prim::TensorExprGroup_0 = graph(%a : Tensor):\n"
+                 "  %b : Tensor = aten::relu(%a)\n  return (%b)\n")
+    assert [n.kind() for n in h.nodes()] == ["prim::TensorExprGroup"]

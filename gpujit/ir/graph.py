@@ -3,6 +3,12 @@ Nodes between a param node (its inputs) and a return node (its outputs); a Node 
 (`aten::mul`, `prim::If`, ...), input Values, output Values, attributes, sub-blocks and a
 source range; a Value has a unique name, a type and its uses. Every pass may call
 `graph.lint()`; the tests call it after every pass.
+
+Passes read attributes (`g.nodes`, `n.kind`, `n.inputs`, `v.type`, `v.node`); code written
+for torch._C's graphs calls methods (`for n in g.nodes(): n.kind()`, `n.inputs()`,
+`v.type()`, `v.node()`, `n.g("Subgraph")`, `g.findAllNodes(kind)`): both work, as the
+lists are `Seq`s (lists whose call is PyTorch's iterator), a kind is a `Kind` (a str whose
+call returns the str) and Nodes, Values and Types return themselves when called.
 """
 from __future__ import annotations
 
@@ -11,7 +17,36 @@ from dataclasses import dataclass
 
 from . import types as T
 
-__all__ = ["Graph", "Block", "Node", "Value", "Use", "SourceRange", "LintError"]
+__all__ = ["Graph", "Block", "Node", "Value", "Use", "SourceRange", "LintError", "Seq", "Kind",
+           "kind_of"]
+
+
+class Seq(list):
+    """A list of nodes, Values, blocks or uses; calling it, as torch._C's `g.nodes()`,
+    `n.inputs()`, gives an iterator over it."""
+    __slots__ = ()
+
+    def __call__(self):
+        return iter(self)
+
+
+class Kind(str):
+    """A node's kind: a str; `n.kind()` (torch._C's spelling) returns it as a plain str."""
+    __slots__ = ()
+
+    def __call__(self):
+        return str(self)
+
+
+_KINDS: dict = {}
+
+
+def kind_of(kind: str) -> Kind:
+    """The shared Kind of a kind string (what every assignment to Node.kind goes through)."""
+    k = _KINDS.get(kind)
+    if k is None:
+        k = _KINDS[kind] = Kind(kind)
+    return k
 
 
 class LintError(AssertionError):
@@ -52,9 +87,26 @@ class Value:
         self.node = node
         self.offset = offset
         self.type = type_
-        self.uses: list[Use] = []
+        self.uses: list[Use] = Seq()
         self.unique = unique
         self._name = None
+
+    def __call__(self):                 # torch._C's n.output() / v.node().output()
+        return self
+
+    # torch._C's method names
+    def debugName(self) -> str:
+        return self.debug_name
+
+    def setDebugName(self, name):
+        return self.set_debug_name(name)
+
+    def setType(self, t):
+        self.type = t
+        return self
+
+    def replaceAllUsesWith(self, other):
+        self.replace_all_uses_with(other)
 
     @property
     def graph(self):
@@ -85,11 +137,11 @@ class Node:
 
     def __init__(self, graph, kind, attrs=None, source_range=None, scope=None):
         self.graph = graph
-        self.kind = kind
-        self.inputs: list[Value] = []
-        self.outputs: list[Value] = []
+        self.kind = kind_of(kind)
+        self.inputs: list[Value] = Seq()
+        self.outputs: list[Value] = Seq()
         self.attrs: dict = dict(attrs or {})
-        self.blocks: list[Block] = []
+        self.blocks: list[Block] = Seq()
         self.source_range = source_range
         self.scope = scope
         self.owning_block = None
@@ -223,6 +275,60 @@ class Node:
         from .schema_match import has_side_effects
         return has_side_effects(self)
 
+    # ----------------------------------------------------------------- torch._C's names
+    def __call__(self):                 # v.node()
+        return self
+
+    def input(self) -> Value:
+        if len(self.inputs) != 1:
+            raise LintError(f"{self.kind} has {len(self.inputs)} inputs, not one")
+        return self.inputs[0]
+
+    def inputsAt(self, i) -> Value:
+        return self.inputs[i]
+
+    def outputsAt(self, i) -> Value:
+        return self.outputs[i]
+
+    def inputsSize(self) -> int:
+        return len(self.inputs)
+
+    def outputsSize(self) -> int:
+        return len(self.outputs)
+
+    def hasAttribute(self, name) -> bool:
+        return name in self.attrs
+
+    def hasAttributes(self) -> bool:
+        return bool(self.attrs)
+
+    def attributeNames(self) -> list:
+        return list(self.attrs)
+
+    def g(self, name):                  # n.g("Subgraph")
+        return self.attrs[name]
+
+    i = f = s = ival = t = g            # (n.i("value"), n.s("name"), ...)
+
+    def owningBlock(self):
+        return self.owning_block
+
+    def sourceRange(self) -> str:
+        return str(self.source_range) if self.source_range is not None else ""
+
+    def schema(self) -> str:
+        op = self.op
+        return str(op.schema) if op is not None else "(no schema)"
+
+    def hasUses(self) -> bool:
+        return any(v.uses for v in self.outputs)
+
+    def findNode(self, kind, recurse=True):
+        return next(_find(self.blocks, kind, recurse), None)
+
+    def findAllNodes(self, kind, recurse=True):
+        return list(_find(self.blocks, kind, recurse))
+
     def __repr__(self):
         outs = ", ".join(repr(v) for v in self.outputs)
         ins = ", ".join(repr(v) for v in self.inputs)
@@ -235,7 +341,7 @@ class Block:
     def __init__(self, graph, owning_node):
         self.graph = graph
         self.owning_node = owning_node
-        self.nodes: list[Node] = []
+        self.nodes: list[Node] = Seq()
         self.param_node = Node(graph, "prim::Param")
         self.param_node.owning_block = self
         self.return_node = Node(graph, "prim::Return")
@@ -286,7 +392,32 @@ class Block:
             n.owning_block = None
         for v in self.inputs:
             self.graph._forget(v)
-        self.nodes = []
+        self.nodes = Seq()
+
+    # torch._C's names (b.nodes(), b.inputs() and b.outputs() are the lists' calls)
+    def paramNode(self):
+        return self.param_node
+
+    def returnNode(self):
+        return self.return_node
+
+    def owningNode(self):
+        return self.owning_node
+
+    def findNode(self, kind, recurse=True):
+        return next(_find([self], kind, recurse), None)
+
+    def findAllNodes(self, kind, recurse=True):
+        return list(_find([self], kind, recurse))
+
+
+def _find(blocks, kind, recurse):
+    for b in blocks:
+        for n in b.nodes:
+            if n.kind == kind:
+                yield n
+            if recurse and n.blocks:
+                yield from _find(n.blocks, kind, recurse)
 
 
 _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
@@ -367,6 +498,14 @@ class Graph:
 
     def walk(self):
         return self.block.walk()
+
+    # torch._C's names (g.nodes(), g.inputs(), g.outputs(), g.param_node() and
+    # g.return_node() are calls of what the properties return)
+    def findNode(self, kind, recurse=True):
+        return self.block.findNode(kind, recurse)
+
+    def findAllNodes(self, kind, recurse=True):
+        return self.block.findAllNodes(kind, recurse)
 
     # ----------------------------------------------------------------- node creation
     def create(self, kind, inputs=(), n_outputs=1, attrs=None, output_types=None,

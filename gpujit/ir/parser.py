@@ -6,7 +6,7 @@ import json
 import re
 
 from . import types as T
-from .graph import Graph, SourceRange
+from .graph import Graph, SourceRange, kind_of
 from .printer import SUBGRAPH_ATTR
 
 __all__ = ["parse_ir", "parse_type", "IRParseError", "Opaque"]
@@ -316,7 +316,7 @@ class _Parser:
         n.attrs = attrs
         m = re.match(r"(prim::\w+?)_(\d+)$", kind)
         if m:
-            n.kind = m.group(1)
+            n.kind = kind_of(m.group(1))
             self.groups.setdefault(kind, []).append(n)
         c.ws(newlines=False)
         if c.s.startswith(", scope:", c.i):

@@ -22,6 +22,15 @@ __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", 
 class Type:
     __slots__ = ()
 
+    def __call__(self):
+        """torch._C's `v.type()` (here `v.type` is the Type itself)."""
+        return self
+
+    def kind(self) -> str:
+        """torch._C's name of the type's kind: 'TensorType', 'IntType', 'ListType'..."""
+        name = type(self).__name__
+        return _TORCH_KIND.get(name, name)
+
     def annotation(self) -> str:
         return str(self)
 
@@ -70,6 +79,9 @@ for _cls, _n in ((IntType, "IntType"), (FloatType, "FloatType"), (BoolType, "Boo
     _cls.__name__ = _cls.__qualname__ = _n
 
 
+_TORCH_KIND = {"StrType": "StringType", "DeviceType": "DeviceObjType"}
+
+
 @dataclass(frozen=True)
 class TensorType(Type):
     """A tensor, with whatever is known of it (None = unknown). `sizes` is None when the
@@ -96,6 +108,17 @@ class TensorType(Type):
     @property
     def dim(self):
         return None if self.sizes is None else len(self.sizes)
+
+    # torch._C's names that the fields (sizes, dtype, device, requires_grad) do not take
+    def isComplete(self) -> bool:
+        return self.is_complete
+
+    def scalarType(self):
+        """'Float', 'Long'... (None when unknown)."""
+        return None if self.dtype is None else self.dtype.short_name
+
+    def varyingSizes(self):
+        return None if self.sizes is None else list(self.sizes)
 
     def with_(self, **kw) -> "TensorType":
         d = dict(dtype=self.dtype, sizes=self.sizes, strides=self.strides,
