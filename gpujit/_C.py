@@ -11,6 +11,12 @@ gpujit always runs the profiling executor: `_jit_set_profiling_executor` and
 `_jit_set_profiling_mode` accept True (and return True) and refuse False.
 `_debug_set_fusion_group_inlining(False)` keeps single-op fusion groups (the default puts
 them back: a group needs two ops), as PyTorch's fuser tests set it.
+`_jit_set_fusion_strategy` is torch.jit.set_fusion_strategy; `_jit_set_bailout_depth(n)`
+(deprecated in PyTorch) sets [("STATIC", n)]. The NNC switches PyTorch's fuser tests flip
+in setUp (`_jit_set_te_must_use_llvm_cpu`, `_jit_set_texpr_reductions_enabled`,
+`_jit_set_texpr_dynamic_shape_enabled`, `_jit_texpr_set_fallback_allowed`) are recorded
+and read back; they change nothing (gpujit's kernels are numba's, reductions run
+unfused, and dynamic shapes follow the fusion strategy).
 Settings are read when a function builds its optimized code.
 """
 from __future__ import annotations
@@ -24,7 +30,12 @@ __all__ = ["_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_texpr_fuser_enabled", "_get_graph_executor_optimize",
            "_set_graph_executor_optimize", "_jit_set_profiling_executor",
            "_jit_set_profiling_mode", "_debug_set_fusion_group_inlining",
-           "_debug_get_fusion_group_inlining", "_last_executed_optimized_graph"]
+           "_debug_get_fusion_group_inlining", "_last_executed_optimized_graph",
+           "_jit_set_fusion_strategy", "_jit_set_bailout_depth", "_jit_set_te_must_use_llvm_cpu",
+           "_jit_get_te_must_use_llvm_cpu", "_jit_set_texpr_reductions_enabled",
+           "_jit_texpr_reductions_enabled", "_jit_set_texpr_dynamic_shape_enabled",
+           "_jit_texpr_dynamic_shape_enabled", "_jit_texpr_set_fallback_allowed",
+           "_jit_texpr_fallback_allowed"]
 
 
 def _jit_set_num_profiled_runs(n: int) -> int:
@@ -97,3 +108,54 @@ def _last_executed_optimized_graph():
     """torch.jit.last_executed_optimized_graph's name in torch._C."""
     from .jit.objects import last_executed_optimized_graph
     return last_executed_optimized_graph()
+
+
+def _jit_set_fusion_strategy(strategy) -> list:
+    """torch.jit.set_fusion_strategy's name in torch._C: returns the previous strategy."""
+    return _strategy.set_fusion_strategy(strategy)
+
+
+def _jit_set_bailout_depth(depth: int) -> int:
+    """PyTorch's deprecated spelling of [("STATIC", depth)]; returns the previous total
+    depth (the sum of the strategy's depths)."""
+    prev = _strategy.set_fusion_strategy([("STATIC", depth)])
+    return sum(d for _, d in prev)
+
+
+# NNC switches with no effect in gpujit: recorded so code that saves and restores them works
+_NNC = {"must_use_llvm_cpu": True, "reductions": False, "dynamic_shape": False,
+        "fallback_allowed": False}
+
+
+def _jit_set_te_must_use_llvm_cpu(use_llvm: bool) -> None:
+    _NNC["must_use_llvm_cpu"] = bool(use_llvm)
+
+
+def _jit_get_te_must_use_llvm_cpu() -> bool:
+    return _NNC["must_use_llvm_cpu"]
+
+
+def _jit_set_texpr_reductions_enabled(enabled: bool) -> bool:
+    prev, _NNC["reductions"] = _NNC["reductions"], bool(enabled)
+    return prev
+
+
+def _jit_texpr_reductions_enabled() -> bool:
+    return _NNC["reductions"]
+
+
+def _jit_set_texpr_dynamic_shape_enabled(enabled: bool) -> None:
+    _NNC["dynamic_shape"] = bool(enabled)
+
+
+def _jit_texpr_dynamic_shape_enabled() -> bool:
+    return _NNC["dynamic_shape"]
+
+
+def _jit_texpr_set_fallback_allowed(allowed: bool) -> bool:
+    prev, _NNC["fallback_allowed"] = _NNC["fallback_allowed"], bool(allowed)
+    return prev
+
+
+def _jit_texpr_fallback_allowed() -> bool:
+    return _NNC["fallback_allowed"]

@@ -435,6 +435,25 @@ def test_torch_C_fusion_switches():
         assert C._get_graph_executor_optimize() is False
     finally:
         C._set_graph_executor_optimize(True)
+    # the fusion strategy's torch._C spellings, and the NNC switches PyTorch's fuser tests
+    # save, set and restore in setUp/tearDown (they were missing: AttributeError)
+    old = C._jit_set_fusion_strategy([("STATIC", 3)])
+    try:
+        assert C._jit_set_fusion_strategy([("DYNAMIC", 5)]) == [("STATIC", 3)]
+        assert C._jit_set_bailout_depth(4) == 5
+        assert torch.jit.get_fusion_strategy() == [("STATIC", 4)]
+    finally:
+        torch.jit.set_fusion_strategy(old)
+    assert C._jit_get_te_must_use_llvm_cpu() is True
+    C._jit_set_te_must_use_llvm_cpu(False)
+    assert C._jit_get_te_must_use_llvm_cpu() is False
+    C._jit_set_te_must_use_llvm_cpu(True)
+    assert C._jit_set_texpr_reductions_enabled(True) is False
+    assert C._jit_texpr_reductions_enabled() is True
+    C._jit_set_texpr_reductions_enabled(False)
+    assert C._jit_texpr_dynamic_shape_enabled() is False
+    assert C._jit_texpr_set_fallback_allowed(True) is False
+    assert C._jit_texpr_set_fallback_allowed(False) is True
 
 
 def single_isnan(x):
