@@ -284,3 +284,6 @@ def test_torch_c_graph_api_spelling():
                  "  return (%y)\nwith prim::TensorExprGroup_0 = graph(%a : Tensor):\n"
                  "  %b : Tensor = aten::relu(%a)\n  return (%b)\n")
     assert [n.kind() for n in h.nodes()] == ["prim::TensorExprGroup"]
+    assert isinstance(g, torch._C.Graph) and isinstance(group, torch._C.Node)
+    assert isinstance(out, torch._C.Value) and isinstance(g.block(), torch._C.Block)
+    assert list(g.block().nodes()) == g.nodes and g.str() == str(g)

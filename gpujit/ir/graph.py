@@ -395,6 +395,9 @@ class Block:
         self.nodes = Seq()
 
     # torch._C's names (b.nodes(), b.inputs() and b.outputs() are the lists' calls)
+    def __call__(self):                 # g.block()
+        return self
+
     def paramNode(self):
         return self.param_node
 
@@ -503,6 +506,9 @@ class Graph:
     # g.return_node() are calls of what the properties return)
     def findNode(self, kind, recurse=True):
         return self.block.findNode(kind, recurse)
+
+    def str(self) -> str:
+        return self.__str__()
 
     def findAllNodes(self, kind, recurse=True):
         return self.block.findAllNodes(kind, recurse)
