@@ -58,10 +58,16 @@ def _is_tensor(v) -> bool:
     return isinstance(v.type, T.TensorType)
 
 
+def _container_access(node) -> bool:
+    """`xs[i]` of a list, dict or tuple (a tensor taken out of a container, no compute)."""
+    return (node.kind == "aten::__getitem__" and bool(node.inputs) and isinstance(
+        node.inputs[0].type, (T.ListType, T.DictType, T.TupleType)))
+
+
 def is_bookkeeping(node) -> bool:
     """Shape and container bookkeeping (constants, tuples, lists, attributes, control flow,
     size queries, scalar arithmetic): what strict_fusion does not ask to be fused."""
-    if node.kind in _BOOKKEEPING_PRIMS:
+    if node.kind in _BOOKKEEPING_PRIMS or _container_access(node):
         return True
     if any(_is_tensor(o) for o in node.outputs):
         return False
@@ -127,6 +133,8 @@ def unfusible_reason(node, alias_db=None) -> str | None:
             return f"{kind} has side effects (runs in Python)"
         return ("shape/container bookkeeping (runs in Python)" if is_bookkeeping(node)
                 else f"{kind} is not an op the fuser handles (runs in Python)")
+    if _container_access(node):
+        return "shape/container bookkeeping (runs in Python)"
     op = node.op
     if op is None:
         return "no registry op takes these input types"

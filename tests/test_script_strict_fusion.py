@@ -2,6 +2,8 @@
 marked in the graph, a region that fully fuses runs normally, one that leaves an op
 unfused raises StrictFusionError naming the op, its kind and the user's line once the
 graph is optimized (the first call)."""
+from typing import List
+
 import numpy as np
 import pytest
 
@@ -387,3 +389,20 @@ def test_two_fusion_groups_in_one_region_raise():
     finally:
         gpujit._C._jit_set_num_profiled_runs(old)
     assert str(g.graph_for(X, True)).count("= prim::TensorExprGroup_") == 2
+
+
+def region_of_list_items(xs: List[torch.Tensor]):
+    with torch.jit.strict_fusion():
+        a = (xs[0] * xs[1] + xs[2]).relu()
+    return a
+
+
+def test_list_items_in_a_region_are_bookkeeping():
+    """`xs[i]` of a List[Tensor] is container access, not unfused tensor work (it raised,
+    'aten::__getitem__ ... not fused: no registry op takes these input types')."""
+    f = gpujit.jit.script(region_of_list_items)
+    xs = [X, Y, X]
+    for _ in range(3):
+        np.testing.assert_allclose(f(xs).numpy(), (X * Y + X).relu().numpy())
+    report = str(f.fusion_report(xs))
+    assert "no registry op" not in report and "container bookkeeping" in report
