@@ -401,3 +401,16 @@ def test_arguments_are_checked_and_converted_as_torchscript_does():
     np.testing.assert_allclose(o(x, None).numpy(), [1.0, 1.0])
     with pytest.raises(RuntimeError, match="'Optional\\[Tensor\\]' for argument 'y'"):
         o(x, 3)
+
+
+def _schema_defaults(x, alpha: float = 0.1, k: int = -2, name: str = "a", flag: bool = True,
+                     n: Optional[int] = None, whole: float = 2.0, tiny: float = 1e-5):
+    return x * alpha
+
+
+def test_schema_shows_default_values_as_torchscript():
+    s = torch.jit.script(_schema_defaults)
+    assert s.schema == (
+        '_schema_defaults(Tensor x, float alpha=0.10000000000000001, int k=-2, str name="a", '
+        'bool flag=True, int? n=None, float whole=2., float tiny=1.0000000000000001e-05) '
+        '-> Tensor')

@@ -107,7 +107,13 @@ class _GraphCallable:
 
     @property
     def schema(self) -> str:
-        ins = [f"{_schema_type(v.type)} {_plain(v.debug_name)}" for v in self._graph.inputs]
+        ins = []
+        for v in self._graph.inputs:
+            name = _plain(v.debug_name)
+            arg = f"{_schema_type(v.type)} {name}"
+            if name in self._defaults:
+                arg += "=" + _schema_default(self._defaults[name])
+            ins.append(arg)
         outs = [_schema_type(v.type) for v in self._graph.outputs]
         ret = outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"
         return f"{self.name}({', '.join(ins)}) -> {ret}"
@@ -294,6 +300,20 @@ def python_defaults(fn) -> dict:
     except (TypeError, ValueError):
         return {}
     return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def _schema_default(value) -> str:
+    """A default value as TorchScript's schemas print it: float=2., str="a", int[]=[1, 2]."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        text = "%.17g" % value
+        return text if any(c in text for c in ".eni") else text + "."
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_schema_default(x) for x in value) + "]"
+    return str(value)
 
 
 def _plain(name):
