@@ -287,3 +287,7 @@ def test_torch_c_graph_api_spelling():
     assert isinstance(g, torch._C.Graph) and isinstance(group, torch._C.Node)
     assert isinstance(out, torch._C.Value) and isinstance(g.block(), torch._C.Block)
     assert list(g.block().nodes()) == g.nodes and g.str() == str(g)
+    # str(node): the node's lines of the graph's text, as torch._C.Node's
+    assert str(g.findNode("aten::sum")) in str(g)
+    assert str(g.findNode("aten::sum")).startswith("%") and str(group).count("\n") > 2
+    assert str(group).splitlines()[0] in str(g) and "with prim::TensorExprGroup_0" in str(group)

@@ -329,6 +329,11 @@ class Node:
     def findAllNodes(self, kind, recurse=True):
         return list(_find(self.blocks, kind, recurse))
 
+    def __str__(self):
+        """The node's lines of its graph's text (blocks included), as torch._C.Node's."""
+        from .printer import print_node
+        return print_node(self)
+
     def __repr__(self):
         outs = ", ".join(repr(v) for v in self.outputs)
         ins = ", ".join(repr(v) for v in self.inputs)

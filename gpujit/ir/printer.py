@@ -113,6 +113,15 @@ class _Printer:
         self.lines.append(f"  return ({self.value_list(g.outputs, False)})")
 
 
+def print_node(n) -> str:
+    """One node as the graph prints it (with its blocks; a group's subgraph after it)."""
+    p = _Printer()
+    p.node(n, 0)
+    for label, sub in p.subgraphs:
+        p.graph(sub, head=f"with {label} = graph")
+    return "\n".join(p.lines) + "\n"
+
+
 def print_graph(g) -> str:
     p = _Printer()
     p.graph(g)
