@@ -100,7 +100,7 @@ def test_strict_fusion_error_names_each_node_its_line_and_the_region(model):
         "      not fused: not pointwise (runs on NumPy)\n"
         f'  File "{model}", line 3\n'
         "        with gpujit.strict_fusion():\n"
-        "             ~~~~ <--- HERE")
+        "             ~~~~~~~~~~~~~~~~~~~~~~ <--- HERE")
     assert [n.kind for n in info.value.nodes] == ["aten::matmul"]
 
 

@@ -70,8 +70,39 @@ class SourceRange:
         """`File "f.py", line 3` + the line + a caret under the column, for errors."""
         out = f'  File "{self.filename}", line {self.line}'
         if self.text:
-            out += f"\n    {self.text.rstrip()}\n    {' ' * self.col}~~~~ <--- HERE"
+            width = _expression_width(self.text, self.col)
+            out += f"\n    {self.text.rstrip()}\n    {' ' * self.col}{'~' * width} <--- HERE"
         return out
+
+
+def _expression_width(text, col):
+    """How many characters the expression starting at text[col] spans: a dotted name and
+    the calls/subscripts after it (`gpujit.strict_fusion()`), brackets balanced."""
+    i, n = col, len(text)
+    while i < n:
+        j = i
+        while j < n and (text[j].isalnum() or text[j] in "_."):
+            j += 1
+        if j < n and text[j] in "([":
+            depth, quote = 0, None
+            while j < n:
+                c = text[j]
+                if quote:
+                    quote = None if c == quote else quote
+                elif c in "'\"":
+                    quote = c
+                elif c in "([{":
+                    depth += 1
+                elif c in ")]}":
+                    depth -= 1
+                    if depth == 0:
+                        j += 1
+                        break
+                j += 1
+        if j == i:
+            break
+        i = j
+    return max(i - col, 1)
 
 
 @dataclass(frozen=True)
