@@ -133,7 +133,11 @@ def layout_perm(args, kinds, cuts=None):
 
 
 def in_layout(a, perm):
-    """Array a (of rank len(perm) or less: leading 1-dims added) transposed by perm."""
+    """Array a (of rank len(perm) or less: leading 1-dims added) transposed by perm. A
+    0-dim array stays one: it broadcasts as it is, and a 0-dim tensor takes part in type
+    promotion as a number does (uint8 + an int8 0-dim tensor is uint8, not int16)."""
+    if a.ndim == 0:
+        return a
     pad = len(perm) - a.ndim
     return (a[(None,) * pad] if pad else a).transpose(perm)
 
@@ -186,6 +190,8 @@ def permute_cuts(subgraph, args, kinds, perm):
 
 def in_layout_expr(expr, ndim, perm):
     """in_layout as a Python expression on the expression of an array of rank ndim."""
+    if ndim == 0:
+        return expr
     pad = len(perm) - ndim
     return f"{expr}[{'None, ' * pad}].transpose({perm})" if pad else f"{expr}.transpose({perm})"
 

@@ -550,3 +550,48 @@ def test_scripted_type_as_and_to_dtype_of_a_tensor_fuse():
             close(got.double(), want.double(), rtol=1e-3, atol=1e-3)
         report = s.fusion_report(x, y)
         assert "aten::to" in report.split("unfused")[0] and "prim::dtype" not in report
+
+
+def scaled_by_0dim(x, y):
+    return torch.relu(x * 2 + y) - y
+
+
+@pytest.mark.parametrize("strategy", [[("STATIC", 2)], [("DYNAMIC", 2)]])
+def test_transposed_input_and_a_0dim_tensor_keep_eagers_dtype(strategy):
+    """A transposed input makes the kernel run on its arguments transposed to C order; a
+    0-dim tensor argument was made a (1, 1) array for it, so the kernel promoted it as a
+    dimensioned tensor (uint8 with an int8 0-dim tensor: int16) and the result, labelled
+    uint8, held an int16 array."""
+    prev = torch.set_fusion_strategy(strategy)
+    try:
+        x = torch.randint(0, 10, (3, 4), dtype=torch.uint8).t()
+        y = torch.tensor(3, dtype=torch.int8)
+        t = torch.jit.trace(scaled_by_0dim, (x, y))
+        want = scaled_by_0dim(x, y)
+        for _ in range(3):
+            got = t(x, y)
+            assert got.dtype is want.dtype and got.numpy().dtype == want.numpy().dtype
+            assert got.stride() == want.stride() == (1, 4)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    finally:
+        torch.set_fusion_strategy(prev)
+
+
+@pytest.mark.parametrize("strategy", [[("STATIC", 2)], [("DYNAMIC", 2)]])
+@pytest.mark.parametrize("shape", [(1, 4), (4, 1), (1, 1, 4), (2, 1, 3)])
+def test_size_1_dims_keep_eagers_strides(strategy, shape):
+    """A dim of size 1 says nothing about the layout: (1, 4) with strides (4, 1) was taken
+    for a transposed input, and the fused result came out with strides (1, 1) (or (4, 4))
+    where eager's and PyTorch's are (4, 1)."""
+    prev = torch.set_fusion_strategy(strategy)
+    try:
+        x = torch.randn(*shape)
+        y = torch.tensor(0.5, dtype=torch.float64)
+        t = torch.jit.trace(chain, (x, y))
+        want = chain(x, y)
+        for _ in range(3):
+            got = t(x, y)
+            assert got.stride() == want.stride()
+            close(got, want)
+    finally:
+        torch.set_fusion_strategy(prev)
