@@ -393,8 +393,9 @@ class Tensor:
                                 f"device or a Tensor")
         dtype = self._dtype if dtype is None else _dt.to_dtype(dtype)
         dev = self._device if dev is None else _resolve_device(dev)
-        if dev is self._device and dtype is self._dtype and not copy:
-            return self
+        if dev is self._device and dtype is self._dtype and not copy \
+                and _registry.dispatch_state.tracing is None:   # a trace records the cast,
+            return self                 # which later inputs of other dtypes need
         if dev is self._device:
             return _ops()["aten::to.dtype"].public(self, dtype, non_blocking, copy)
         return _ops()["aten::to.device"].public(self, dev, dtype, non_blocking, copy)

@@ -595,3 +595,31 @@ def test_size_1_dims_keep_eagers_strides(strategy, shape):
             close(got, want)
     finally:
         torch.set_fusion_strategy(prev)
+
+
+def cast_of_scaled(x, y):
+    return (x * 2).to(torch.float32) - y
+
+
+def plus_zero(x):
+    return (x + 0) * 1
+
+
+def test_a_traced_function_called_with_new_dtypes_keeps_its_casts_and_promotions():
+    """`.to(torch.float32)` of a float32 tensor returned self without recording, and the
+    passes rewrote `x + 0` by the example's dtype: called with int or bool tensors the
+    traced function gave int results where eager and PyTorch give float32 / int64."""
+    f32 = torch.ones(2, 3)
+    t = torch.jit.trace(cast_of_scaled, (f32, f32))
+    assert "aten::to" in str(t.graph)
+    u = torch.jit.trace(plus_zero, (f32,))
+    for x, y in [(torch.ones(2, 3, dtype=torch.bool), torch.ones(2, 3, dtype=torch.int32)),
+                 (torch.arange(6, dtype=torch.int8).view(2, 3), torch.ones(3)),
+                 (torch.zeros(0, dtype=torch.int16), torch.zeros(0, dtype=torch.int16))]:
+        for _ in range(3):
+            got, want = t(x, y), cast_of_scaled(x, y)
+            assert got.dtype is want.dtype is torch.float32
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+            got, want = u(x), plus_zero(x)
+            assert got.dtype is want.dtype and want.dtype is not torch.bool
+            np.testing.assert_array_equal(got.numpy(), want.numpy())

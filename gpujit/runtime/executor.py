@@ -118,6 +118,26 @@ class Specialization:
         return f"<Specialization {self.name} key={self.key}>"
 
 
+def _erase_tensor_facts(graph):
+    """Forget the dtypes, sizes and strides on graph's tensor Values (in place): a traced
+    graph carries those of its example inputs, which later calls need not share, and the
+    passes must not rewrite by them (`x.to(torch.float32)` traced on a float32 tensor was
+    dropped, so an int tensor gave an int result). Each specialization's graph gets the
+    types its profile saw (specialized_graph)."""
+    def erase(v):
+        t = v.type
+        if isinstance(t, T.TensorType) and (t.dtype is not None or t.sizes is not None):
+            v.type = t.with_(dtype=None, sizes=None, strides=None, requires_grad=None)
+    for v in graph.inputs:
+        erase(v)
+    for n in graph.walk():
+        for b in n.blocks:
+            for v in b.inputs:
+                erase(v)
+        for v in n.outputs:
+            erase(v)
+
+
 class Executable:
     """An optimized graph, callable on Tensors and Python values (a module object first
     when the graph's first input is a module)."""
@@ -127,6 +147,7 @@ class Executable:
         from .. import passes
         g = graph.copy()
         if optimize:
+            _erase_tensor_facts(g)
             passes.optimize(g)
         g.lint()
         self.graph = g
