@@ -242,6 +242,27 @@ def test_ops_on_a_second_gpu_run_there():
 
 
 @pytest.mark.cuda
+def test_a_move_from_one_gpu_to_another_copies_there():
+    """x.to("cuda:1") of a cuda:0 tensor lands on cuda:1 (CuPy's asarray copies across
+    GPUs; the fake CuPy returned the cuda:0 array, so ops on the moved tensor, eager or
+    fused, raised CuPy's 'different from the current device' error)."""
+    if gpujit.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs (the fake CuPy has two with FAKECUPY_NDEV=2)")
+
+    @gpujit.jit.script
+    def f(a, b):
+        return (a * b + 1.0).relu().sigmoid()
+
+    x = gpujit.arange(4, dtype=gpujit.float32, device="cuda:0")
+    y = x.to("cuda:1")
+    assert y.device == gpujit.device("cuda:1") and y._data.device.id == 1
+    assert x._data.device.id == 0
+    for _ in range(3):
+        np.testing.assert_allclose(f(y, y).cpu().numpy(), f(x, x).cpu().numpy())
+    np.testing.assert_array_equal((y + 1).cpu().numpy(), np.arange(1, 5))
+
+
+@pytest.mark.cuda
 def test_ops_on_a_second_gpu_leave_cuda_meaning_the_current_device():
     """As in PyTorch, whose ops restore the device they switch from: after ops (eager,
     fused) and moves to cuda:1, 'cuda', .cuda() and current_device() still mean cuda:0;

@@ -704,6 +704,9 @@ def _from_cuda_array_interface(obj):
 
 def asarray(a, dtype=None, order=None, *, blocking=False):
     if isinstance(a, ndarray):
+        if a._dev != _State.current:     # CuPy copies an array of another GPU to this one
+            return ndarray._from_np(_np.array(a._a, dtype=dtype, order=order or "K",
+                                              copy=True))
         if (dtype is None or _np.dtype(dtype) == a.dtype) and order in (None, "K", "A"):
             return a
         return ndarray._from_np(_np.asarray(a._a, dtype=dtype, order=order), a._dev)
