@@ -133,6 +133,8 @@ def set_default_dtype(d) -> None:
                         f"got {d!r}")
     _default_float = d
     _RESULT_CACHE.clear()
+    for cache in DEFAULT_DTYPE_CACHES:      # the ops' promotion caches (ops.registry)
+        cache.clear()
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
@@ -180,6 +182,9 @@ def _scalar_dtype(x):
 # operand kinds for the result-type cache
 DIM, ZERO_DIM, SCALAR = 0, 1, 2
 _RESULT_CACHE: dict = {}
+# caches of results that depend on the default dtype (an int tensor's sigmoid is of the
+# default float dtype): set_default_dtype empties them
+DEFAULT_DTYPE_CACHES: list = []
 
 
 def result_type_from_kinds(kinds: tuple) -> dtype:

@@ -623,3 +623,26 @@ def test_a_traced_function_called_with_new_dtypes_keeps_its_casts_and_promotions
             got, want = u(x), plus_zero(x)
             assert got.dtype is want.dtype and want.dtype is not torch.bool
             np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def sigmoid_of_int(x):
+    return torch.sigmoid(x) * 2 + 1
+
+
+def test_a_new_default_dtype_gives_fused_results_of_it():
+    """A function fused for an int tensor at the default float32, then called after
+    set_default_dtype(float64), returns float64 as eager and PyTorch do (it kept float32)."""
+    old = torch.get_default_dtype()
+    f = torch.jit.script(sigmoid_of_int)
+    x = torch.arange(6, dtype=torch.int32).view(2, 3)
+    try:
+        for _ in range(2):
+            assert f(x).dtype is torch.float32
+        torch.set_default_dtype(torch.float64)
+        for _ in range(3):
+            got, want = f(x), sigmoid_of_int(x)
+            assert got.dtype is want.dtype is torch.float64
+            assert got.numpy().dtype == np.float64
+            np.testing.assert_allclose(got.numpy(), want.numpy())
+    finally:
+        torch.set_default_dtype(old)

@@ -161,6 +161,21 @@ def test_default_dtype_changes_float_scalars():
     assert (t("i32") + 2.5).dtype is G.float32
 
 
+def test_default_dtype_changes_what_int_tensors_compute_after_a_first_call():
+    """An op's promotion cache kept the default dtype of its first call: sigmoid of an int
+    tensor stayed float32 after set_default_dtype(float64) (eager, and so fused code)."""
+    old = G.get_default_dtype()
+    x = t("i32")
+    assert G.sigmoid(x).dtype is G.exp(x).dtype is G.float32
+    G.set_default_dtype(G.float64)
+    try:
+        assert G.sigmoid(x).dtype is G.exp(x).dtype is G.sqrt(x).dtype is G.float64
+        assert x.sigmoid().numpy().dtype == np.float64
+    finally:
+        G.set_default_dtype(old)
+    assert G.sigmoid(x).dtype is G.float32
+
+
 @pytest.mark.parametrize("dst,src", [("f32", "f32"), ("f32", "i32"), ("f32", "u8"),
                                      ("f32", "b"), ("f32", "f64"), ("i32", "i64"),
                                      ("i32", "u8"), ("u8", "i32")])

@@ -325,7 +325,8 @@ class OpDef:
         if any(r.name for r in schema.returns) and len(schema.returns) > 1:
             self.namedtuple = namedtuple(namedtuple_name or schema.base_name,
                                          [r.name for r in schema.returns])
-        self._cache = {}
+        self._cache = {}            # operand kinds -> (compute, out) dtypes
+        _dt.DEFAULT_DTYPE_CACHES.append(self._cache)
         self.source = None
         self.eager = None          # no-hook entry point, same signature as the public one
         self.public = None         # the public entry point (hook check first)
