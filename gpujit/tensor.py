@@ -416,6 +416,9 @@ class Tensor:
         return self.to(_dt.to_dtype(dtype))
 
     def type_as(self, other):
+        if _registry.dispatch_state.tracing is not None:    # the trace follows other's dtype
+            from .frontend.tracer import trace_type_as
+            return trace_type_as(self, other)
         return self.to(other._dtype)
 
     def float(self):

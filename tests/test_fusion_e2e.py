@@ -646,3 +646,23 @@ def test_a_new_default_dtype_gives_fused_results_of_it():
             np.testing.assert_allclose(got.numpy(), want.numpy())
     finally:
         torch.set_default_dtype(old)
+
+
+def type_as_then_mul(x, y):
+    return x.type_as(y) * y + 1
+
+
+def test_a_traced_type_as_follows_the_dtype_of_its_argument():
+    """A traced `x.type_as(y)` casts to y's dtype in every call, as PyTorch's trace
+    (aten::type_as) does; it recorded y's dtype at trace time as a constant."""
+    t = torch.jit.trace(type_as_then_mul, (torch.ones(2, 3), torch.ones(2, 3)))
+    assert "prim::dtype" in str(t.graph)
+    for dx, dy in [(torch.float32, torch.int32), (torch.int8, torch.float16),
+                   (torch.bool, torch.uint8), (torch.float64, torch.float64)]:
+        x = torch.arange(6).view(2, 3).to(dx)
+        y = (torch.arange(6).view(2, 3) - 2).to(dy)
+        want = type_as_then_mul(x, y)
+        for _ in range(3):
+            got = t(x, y)
+            assert got.dtype is want.dtype and got.numpy().dtype == want.numpy().dtype
+            np.testing.assert_array_equal(got.numpy(), want.numpy())

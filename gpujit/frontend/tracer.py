@@ -360,6 +360,31 @@ def _hook(op, args):
     return s.record(op, args, result)
 
 
+def trace_type_as(t, other):
+    """`t.type_as(other)` while tracing: recorded as TorchScript's scripted form,
+    `aten::to(t, prim::dtype(other))`, so that the trace follows other's dtype in later
+    calls (it recorded other's dtype at trace time as a constant)."""
+    s = _Active.session
+    op = _reg.get("aten::to.dtype")
+    args = [t, other._dtype, False, False]
+    if s is None or s.paused:
+        return op.public(*args)
+    result = _reg.dispatch_state.compute(op, args)
+    sr = source_range_here()
+    scope = "/".join(s.scopes) or None
+    for rec in s.recorders:
+        dtype_of = rec.value_of(other, T.TENSOR)
+        n = s._record_into(rec, op, args, result, sr, scope)
+        d = rec.graph.create("prim::dtype", [dtype_of], output_types=[T.SCALAR_TYPE],
+                             source_range=sr, scope=scope)
+        d.insert_before(n)
+        const = n.inputs[1]
+        n.replace_input(1, d.output)
+        if not const.uses and const.node.kind == "prim::Constant":
+            const.node.destroy()
+    return result
+
+
 def _reg_is_inplace(op):
     return any(a.type.is_write for a in op.schema.arguments)
 
