@@ -379,9 +379,10 @@ class Tensor:
         kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        like = None
         for a in args:
             if isinstance(a, Tensor):
-                dev, dtype = a._device, a._dtype
+                dev, dtype, like = a._device, a._dtype, a
             elif isinstance(a, _dt.dtype) or a in (bool, int, float):
                 dtype = a
             elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
@@ -391,11 +392,15 @@ class Tensor:
             else:
                 raise TypeError(f"to() received an invalid argument {a!r}; expected a dtype, a "
                                 f"device or a Tensor")
+        cast = dtype is not None
         dtype = self._dtype if dtype is None else _dt.to_dtype(dtype)
         dev = self._device if dev is None else _resolve_device(dev)
-        if dev is self._device and dtype is self._dtype and not copy \
-                and _registry.dispatch_state.tracing is None:   # a trace records the cast,
-            return self                 # which later inputs of other dtypes need
+        if (like is not None and dev is self._device and not copy
+                and _registry.dispatch_state.tracing is not None):
+            return self.type_as(like)       # (the trace follows like's dtype)
+        if dev is self._device and dtype is self._dtype and not copy and not (
+                cast and _registry.dispatch_state.tracing is not None):
+            return self     # (a trace records a cast asked for: later inputs may need it)
         if dev is self._device:
             return _ops()["aten::to.dtype"].public(self, dtype, non_blocking, copy)
         return _ops()["aten::to.device"].public(self, dev, dtype, non_blocking, copy)

@@ -666,3 +666,21 @@ def test_a_traced_type_as_follows_the_dtype_of_its_argument():
             got = t(x, y)
             assert got.dtype is want.dtype and got.numpy().dtype == want.numpy().dtype
             np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def to_like_and_cpu(x, y):
+    return x.to(y) * 2 + x.cpu()
+
+
+def test_a_traced_to_of_a_tensor_or_a_device_keeps_following_the_inputs_dtypes():
+    """`x.to(y)` follows y's dtype in a trace (as type_as); `x.cpu()` of a CPU tensor
+    records no cast (it casts to nothing), so an int x stays int."""
+    t = torch.jit.trace(to_like_and_cpu, (torch.ones(3), torch.ones(3)))
+    for dx, dy in [(torch.int64, torch.int64), (torch.int32, torch.float64),
+                   (torch.float32, torch.int8)]:
+        x, y = torch.arange(3).to(dx), torch.ones(3).to(dy)
+        want = to_like_and_cpu(x, y)
+        for _ in range(3):
+            got = t(x, y)
+            assert got.dtype is want.dtype
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
