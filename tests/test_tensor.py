@@ -419,3 +419,38 @@ def test_resize_in_place_as_torch():
         gpujit.zeros(3, requires_grad=True).resize_(4)
     with pytest.raises(RuntimeError, match="negative dimension"):
         gpujit.zeros(3).resize_(-1)
+
+
+def _check_writes_through_expand(device):
+    x = gpujit.ones(1, 4, device=device)
+    y = x.expand(3, 4)
+    for write in (lambda: y.add_(1), lambda: y.relu_(), lambda: y.mul_(y),
+                  lambda: y.copy_(gpujit.rand(3, 4, device=device))):
+        with pytest.raises(RuntimeError, match="more than one element of the written-to "
+                           "tensor refers to a single memory location"):
+            write()
+    assert x.tolist() == [[1.0] * 4]               # nothing was written
+    y.fill_(2)                                     # PyTorch writes these through
+    assert x.tolist() == [[2.0] * 4]
+    y[0] = 5
+    assert x.tolist() == [[5.0] * 4]
+    y[1].add_(1)                                   # a row of it has no overlap
+    assert x.tolist() == [[6.0] * 4]
+    y.zero_()
+    assert x.tolist() == [[0.0] * 4]
+    assert gpujit.ones(1, 0, device=device).expand(3, 0).add_(1).shape == (3, 0)
+    z = gpujit.ones(2, 1, device=device).expand(2, 3)
+    z[:, 0].copy_(gpujit.tensor([7.0, 8.0], device=device))
+    assert z.tolist() == [[7.0] * 3, [8.0] * 3]
+
+
+def test_in_place_writes_to_expanded_tensors_follow_pytorch():
+    """In-place ops on a tensor whose elements share memory (expand) raise PyTorch's
+    error (NumPy's 'assignment destination is read-only' leaked out); fill_, zero_ and
+    writes to parts without overlap go through to the memory, as in PyTorch."""
+    _check_writes_through_expand("cpu")
+
+
+@pytest.mark.cuda
+def test_in_place_writes_to_expanded_tensors_on_cuda():
+    _check_writes_through_expand("cuda")

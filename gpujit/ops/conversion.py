@@ -6,7 +6,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import cpu as _cpu, require_cupy
 from .meta import TensorMeta, same_as
-from .registry import op
+from .registry import op, has_internal_overlap, internal_overlap_error, writable_target
 
 
 def transfer(xp, a, dst):
@@ -131,8 +131,13 @@ def copy_(xp, self, src, non_blocking=False):
     if src.dtype != self.dtype and self.dtype == np.bool_:
         src = src != 0
     if xp is np:
-        np.copyto(self, src, casting="unsafe")
+        try:
+            np.copyto(self, src, casting="unsafe")
+        except ValueError:          # a read-only view (expand): torch's rules decide
+            np.copyto(writable_target(self, "copy_"), src, casting="unsafe")
     else:
+        if has_internal_overlap(self):
+            raise internal_overlap_error()
         self[...] = src
     return self
 
@@ -141,14 +146,20 @@ def copy_(xp, self, src, non_blocking=False):
     function=False, meta=same_as(0))
 def fill_(xp, self, value):
     from .shape_index import cast_scalar     # wraps like PyTorch (uint8 fill -1 -> 255)
-    self.fill(cast_scalar(value, self.dtype))
+    _fill_target(xp, self, "fill_").fill(cast_scalar(value, self.dtype))
     return self
+
+
+def _fill_target(xp, a, what):
+    """fill_ and zero_ write an expanded tensor's memory (PyTorch does: every element gets
+    the same value)."""
+    return a if xp is not np or a.flags.writeable else writable_target(a, what, True)
 
 
 @op("aten::zero_(Tensor(a!) self) -> Tensor(a!)", tags={"inplace"}, function=False,
     meta=same_as(0))
 def zero_(xp, self):
-    self.fill(0)
+    _fill_target(xp, self, "zero_").fill(0)
     return self
 
 

@@ -244,11 +244,48 @@ def finish_inplace(op, self, r, out_dt):
         raise RuntimeError(f"{op.public_name}: output with shape {list(a.shape)} doesn't "
                            f"match the broadcast shape {list(r.shape)}")
     if type(a) is np.ndarray:
-        np.copyto(a, r, casting="unsafe")
+        try:
+            np.copyto(a, r, casting="unsafe")
+        except ValueError:          # a read-only view (expand): torch's rules decide
+            np.copyto(writable_target(a, op.public_name), r, casting="unsafe")
     else:
+        if has_internal_overlap(a):
+            raise internal_overlap_error()
         a[...] = r
     self._version += 1
     return self
+
+
+def has_internal_overlap(a) -> bool:
+    """Whether elements of `a` share memory through a stride-0 dim (expand), PyTorch's
+    has_internal_overlap == YES."""
+    return a.size > 1 and any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides))
+
+
+def internal_overlap_error():
+    return RuntimeError(
+        "unsupported operation: more than one element of the written-to tensor refers to a "
+        "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def writable_target(a, what, overlap_ok=False):
+    """A NumPy array `a` that refused a write (read-only: a view made by expand, or memory
+    NumPy was given read-only) as a writable array over the same memory, where PyTorch
+    writes: not with internal overlap (unless overlap_ok: fill_, zero_), not into memory
+    that is read-only itself."""
+    if a.flags.writeable:
+        return a
+    if not overlap_ok and has_internal_overlap(a):
+        raise internal_overlap_error()
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable:
+        raise RuntimeError(f"{what}: the tensor's memory is read-only (a NumPy array that is "
+                           f"not writeable was shared without a copy)")
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root.reshape(-1) if root.flags.c_contiguous
+                      else root, offset=offset, strides=a.strides)
 
 
 # --------------------------------------------------------------------------------------

@@ -812,7 +812,15 @@ _DTYPE_LIKE = (type,)
 _cache = {}
 
 
+def _writable_broadcast_to(array, shape, subok=False):
+    # CuPy's broadcast_to is a writable view (CuPy has no read-only arrays); NumPy's is not
+    b = _np.broadcast_to(array, shape)
+    return _np.lib.stride_tricks.as_strided(array, b.shape, b.strides)
+
+
 def __getattr__(name):
+    if name == "broadcast_to" and name not in _cache:
+        _cache[name] = _wrap_func(name, _writable_broadcast_to)
     if name in _cache:
         return _cache[name]
     if name not in _CUPY_NAMES or not hasattr(_np, name):
