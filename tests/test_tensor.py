@@ -454,3 +454,17 @@ def test_in_place_writes_to_expanded_tensors_follow_pytorch():
 @pytest.mark.cuda
 def test_in_place_writes_to_expanded_tensors_on_cuda():
     _check_writes_through_expand("cuda")
+
+
+def test_copies_of_expanded_tensors_are_c_ordered_as_pytorch():
+    """A cast or clone of an expanded tensor is C-contiguous, as PyTorch's (NumPy's 'K'
+    order laid an expanded row out transposed: strides (1, 3))."""
+    a = gpujit.arange(12).reshape(3, 4)[:1].expand(3, 4)
+    for r, k in ((a.to(gpujit.int8), 1), (a.clone(), 1), (a.float(), 1),
+                 (a + a.to(gpujit.int8), 2)):
+        assert r.stride() == (4, 1) and r.is_contiguous()
+        assert r.view(-1).tolist() == [0, k, 2 * k, 3 * k] * 3
+    t = gpujit.rand(3, 1).t().expand(5, 3)
+    assert t.double().stride() == (3, 1)
+    x = gpujit.rand(3, 4).t()                   # dense: the copy keeps its layout
+    assert x.clone().stride() == (1, 4) and x.double().stride() == (1, 4)
