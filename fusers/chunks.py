@@ -127,7 +127,46 @@ def to_fused_concats(graph) -> int:
             _destroy(n)
             build.destroy()
             made += 1
+    if made:
+        _flatten_cats(graph)
     return made
+
+
+def _cat_dim(n):
+    """A FusedConcat's dim counted from 0 (None when its rank is unknown and it is < 0)."""
+    d = n.attrs["dim"]
+    if d >= 0:
+        return d
+    t = n.output.type
+    rank = len(t.sizes) if isinstance(t, T.TensorType) and t.sizes is not None else None
+    return d + rank if rank else None
+
+
+def _flatten_cats(graph):
+    """cat([cat([a, b], d), c], d) reads a, b, c directly: cat([a, b, c], d) (the same
+    values; dtypes promote over all of them alike). A kernel computes a cat branch by branch
+    and cannot walk a cat inside another, so a nested cat split the fusion group in two."""
+    for block in list(_walk_blocks(graph.block)):
+        for n in list(block.nodes):
+            if n.kind != CAT or n.owning_block is None or _cat_dim(n) is None:
+                continue
+            ins = []
+            for v in n.inputs:
+                m = v.node
+                if (m.kind == CAT and m.owning_block is block and _cat_dim(m) == _cat_dim(n)
+                        and v.type.dim == n.output.type.dim):
+                    ins.extend(m.inputs)
+                else:
+                    ins.append(v)
+            if len(ins) == len(n.inputs):
+                continue
+            old = list(n.inputs)
+            n.remove_all_inputs()
+            for v in ins:
+                n.add_input(v)
+            for v in old:
+                if v.node.kind == CAT and not v.uses:
+                    v.node.destroy()
 
 
 def _restore_concat(graph, cat):

@@ -605,6 +605,39 @@ def test_a_cat_whose_inputs_are_read_elsewhere_as_well():
         close(x, y)
 
 
+def _nested_cat(x, y, z):
+    with torch.jit.strict_fusion():
+        r = torch.cat([torch.cat([x * 2, y + 1]), z * 3], -2).relu()
+    return r
+
+
+def _nested_cat_shared(x, y, z):
+    inner = torch.cat([x * 2, y + 1], 1)
+    return torch.cat([inner, z.sigmoid()], -1) * 2, inner.sum()
+
+
+def test_a_cat_of_a_cat_along_the_same_dim_is_one_cat():
+    """cat([cat([a, b]), c]) is cat([a, b, c]) (dim 0 and -2 of 2-D values alike): one
+    group, so a strict_fusion region around it passes (it fused into two groups and raised
+    'found multiple fusions'); an inner cat read elsewhere stays for its other reader, and
+    dtypes promote over all the pieces as eager's two cats do."""
+    f = torch.jit.script(_nested_cat)
+    x, y, z = torch.rand(2, 3), torch.rand(2, 3), torch.rand(4, 3)
+    for _ in range(3):
+        got = f(x, y, z)
+    close(got, _nested_cat(x, y, z))
+    g = f.graph_for(x, y, z)
+    assert groups(g) == 1 and str(g).count("prim::FusedConcat") == 1
+    h = torch.jit.script(_nested_cat_shared)
+    x, y = torch.rand(2, 3), torch.rand(2, 3, dtype=torch.float64)
+    for _ in range(3):
+        got = h(x, y, z[:2])
+    want = _nested_cat_shared(x, y, z[:2])
+    assert got[0].dtype == want[0].dtype == torch.float64
+    close(got[0], want[0])
+    close(got[1], want[1])
+
+
 # --------------------------------------------------------------- kernels: piece reads
 
 def _chunk_graph(fn, *examples):
