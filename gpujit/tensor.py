@@ -477,7 +477,7 @@ class Tensor:
         return self._new_factory("aten::ones", size, dtype, device)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::empty", size, dtype, device)
+        return self._new_factory("aten::empty.memory_format", size, dtype, device)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         return self._new_factory("aten::full", (size,), dtype, device, (fill_value,))

@@ -468,3 +468,11 @@ def test_copies_of_expanded_tensors_are_c_ordered_as_pytorch():
     assert t.double().stride() == (3, 1)
     x = gpujit.rand(3, 4).t()                   # dense: the copy keeps its layout
     assert x.clone().stride() == (1, 4) and x.double().stride() == (1, 4)
+
+
+def test_new_empty():
+    # new_empty looked up 'aten::empty', which the registry names aten::empty.memory_format
+    x = gpujit.ones(2, dtype=gpujit.float64)
+    e = x.new_empty(3, 4)
+    assert tuple(e.shape) == (3, 4) and e.dtype is gpujit.float64
+    assert tuple(x.new_empty((2, 5)).shape) == (2, 5)
