@@ -36,6 +36,7 @@ pairwise_distance = _functional.pairwise_distance     # torch.pairwise_distance
 from ._tensor_str import set_printoptions, get_printoptions, printoptions  # noqa: E402,F401
 from . import nn, testing, random  # noqa: E402,F401
 from . import special  # noqa: E402,F401  (torch.special)
+from . import linalg  # noqa: E402,F401  (torch.linalg)
 from . import optim  # noqa: E402,F401
 from .nn import Parameter  # noqa: E402,F401
 
@@ -68,6 +69,18 @@ from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa
                   ScriptFunction, ScriptModule, TracedModule, set_fusion_strategy,
                   strict_fusion, script, ignore, unused, export, is_scripting, annotate,
                   Final, Attribute, script_if_tracing)
+_jit_trace = trace
+
+
+def trace(*args, **kwargs):
+    """torch.trace(input): the sum of a matrix's diagonal (the op aten::trace); with a
+    function or module first, gpujit.jit.trace(fn, example_inputs, ...) (the tracer, which
+    gpujit also offers at the top level)."""
+    if args and isinstance(args[0], Tensor) or "input" in kwargs or "self" in kwargs:
+        return _registry.OPS["aten::trace"].public(*args, **kwargs)
+    return _jit_trace(*args, **kwargs)
+
+
 from . import fusers, kernels  # noqa: E402,F401
 from . import _C  # noqa: E402,F401  (TorchScript's torch._C switches)
 from .fusers import FusionWarning  # noqa: E402,F401

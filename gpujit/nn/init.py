@@ -185,7 +185,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     if rows < cols:
         flattened = flattened.t()
     q, r = gpujit.linalg.qr(flattened)
-    d = gpujit.diagonal(r, 0)
+    d = gpujit.einsum("ii->i", r)      # the diagonal of r
     q = q * d.sign()
     if rows < cols:
         q = q.t()

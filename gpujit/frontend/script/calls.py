@@ -326,12 +326,15 @@ def alias_target(module, name):
     """(name, module) a scripted `module.name(...)` call resolves by: another name for a
     function of gpujit or gpujit.nn.functional (gpujit.special.expit is gpujit.sigmoid,
     special.psi is gpujit.digamma) becomes a call of that function, an op's entry point
-    bound only in `module` (special.ndtr) a call of its op."""
+    bound only in `module` (special.ndtr) a call of its op; linalg.<name> is the op
+    aten::linalg_<name> (all its overloads: linalg.norm's Scalar and str orders)."""
+    import gpujit
+    if module is getattr(gpujit, "linalg", None) and f"aten::linalg_{name}" in _reg.OVERLOADS:
+        return f"linalg_{name}", gpujit     # torch.linalg.<name> is aten::linalg_<name>
     obj = getattr(module, name, None)
     real = getattr(obj, "__name__", name)
     if not inspect.isfunction(obj) or real == name:
         return name, module
-    import gpujit
     for home in (gpujit, gpujit.nn.functional):
         if getattr(home, real, None) is obj:
             return real, home

@@ -1,0 +1,32 @@
+"""`gpujit.linalg`: PyTorch's `torch.linalg` namespace.
+
+Every name is a registry op, `aten::linalg_<name>` as in PyTorch (declared in
+gpujit/ops/linalg.py and gpujit/ops/linalg_decomp.py): scripted code calling
+`torch.linalg.<name>` resolves to that op, and its meta rule types the result (named
+tuples keep their fields: `torch.linalg.qr(A).Q`). `matmul` is `gpujit.matmul`.
+"""
+from __future__ import annotations
+
+import gpujit as _g
+from gpujit.ops import registry as _reg
+from gpujit.ops.overloads import make_dispatcher as _dispatcher
+from gpujit.ops.linalg_decomp import LinAlgError
+
+__all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul",
+           "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
+           "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm"]
+
+
+def _bind(name):
+    ops = _reg.OVERLOADS[f"aten::linalg_{name}"]
+    fn = _dispatcher(name, ops)
+    if len(ops) > 1:
+        fn.__module__ = __name__
+    return fn
+
+
+matmul = _g.matmul
+for _n in __all__:
+    if _n not in ("LinAlgError", "matmul"):
+        globals()[_n] = _bind(_n)
+del _n

@@ -1,0 +1,440 @@
+"""OpInfos of torch.linalg's inverses, solves, decompositions and norms
+(gpujit/ops/linalg_decomp.py). References are NumPy's (np.linalg, in float64).
+Decompositions whose factors are unique only up to signs (QR, SVD, eigh) are checked by
+their defining properties (A = Q R with Q orthonormal and R upper triangular, ...) rather
+than against NumPy's factors, and are not compared across devices (cuSOLVER may choose
+other signs)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import OpInfo, Sample, ErrorSample, rand
+from .linalg import grad_rand
+
+F32, F64, I64 = np.float32, np.float64, np.int64
+_TOL = dict(rtol=1e-4, atol=1e-4)
+
+
+def wc(*shape, dtype=F32, g=False):
+    """A well-conditioned (batch of) square matrix: random plus n on the diagonal."""
+    n = shape[-1]
+    a = grad_rand(*shape) if g else rand(*shape, dtype=F64)
+    return (a + n * np.eye(n)).astype(F64 if g else dtype)
+
+
+def spd(*shape, dtype=F32, g=False):
+    a = grad_rand(*shape) if g else rand(*shape, dtype=F64)
+    n = shape[-1]
+    s = a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+    return s.astype(F64 if g else dtype)
+
+
+def _f(x):
+    return np.asarray(x, np.float64)
+
+
+# ---------------------------------------------------------------- checks of decompositions
+
+def _np(t):
+    return t.numpy().astype(np.float64)
+
+
+def _close(a, b, tol):
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def _tol(t):
+    return 1e-3 if t.dtype.name == "float32" else 1e-9
+
+
+def _orthonormal_cols(q, tol):
+    k = q.shape[-1]
+    _close(np.swapaxes(q, -1, -2) @ q, np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)), tol)
+
+
+def _qr_check(sample, out):
+    a = _f(sample.args[0])
+    mode = sample.args[1] if len(sample.args) > 1 else sample.kwargs.get("mode", "reduced")
+    q, r = out
+    tol = _tol(r)
+    R = _np(r)
+    assert np.allclose(np.tril(R, -1), 0), "R is not upper triangular"
+    if mode == "r":
+        assert tuple(q.shape) == (0,)
+        _close(np.abs(R), np.abs(np.linalg.qr(a, mode="r")), tol)
+        return
+    Q = _np(q)
+    _orthonormal_cols(Q, tol)
+    _close(Q @ R, a, tol)
+
+
+def _svd_check(sample, out, old=False):
+    a = _f(sample.args[0])
+    u, s, v = out
+    tol = _tol(s)
+    S = _np(s)
+    _close(S, np.linalg.svd(a, compute_uv=False), tol)
+    compute_uv = sample.kwargs.get("compute_uv", sample.args[2] if len(sample.args) > 2
+                                   else True)
+    if old and not compute_uv:
+        assert not _np(u).any() and not _np(v).any()
+        return
+    U, Vh = _np(u), _np(v)
+    if old:
+        Vh = np.swapaxes(Vh, -1, -2)
+    _orthonormal_cols(U, tol)
+    _orthonormal_cols(np.swapaxes(Vh, -1, -2), tol)
+    k = S.shape[-1]
+    _close((U[..., :, :k] * S[..., None, :]) @ Vh[..., :k, :], a, tol)
+
+
+def _eigh_check(sample, out):
+    a = _f(sample.args[0])
+    uplo = sample.args[1] if len(sample.args) > 1 else sample.kwargs.get("UPLO", "L")
+    w, v = out
+    tol = _tol(w)
+    W, V = _np(w), _np(v)
+    _close(W, np.linalg.eigvalsh(a, UPLO=uplo), tol)
+    sym = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2) if uplo == "L" else \
+        np.triu(a) + np.swapaxes(np.triu(a, 1), -1, -2)
+    _orthonormal_cols(V, tol)
+    _close(sym @ V, V * W[..., None, :], tol * 10)
+
+
+# ---------------------------------------------------------------- references
+
+def _solve_ref(A, B, left=True):
+    vec = left and (B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]))
+    inv = np.linalg.inv(A)
+    if vec:
+        return (inv @ B[..., None])[..., 0]
+    return inv @ B if left else B @ inv
+
+
+def _logdet_ref(A):
+    s, l = np.linalg.slogdet(A)
+    return np.where(s < 0, np.nan, l)
+
+
+def _rank_ref(A, atol=None, rtol=None, hermitian=False):
+    s = np.abs(np.linalg.eigvalsh(A)) if hermitian else np.linalg.svd(A, compute_uv=False)
+    m, n = A.shape[-2:]
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else np.finfo(np.float32).eps * max(m, n)
+    tol = np.maximum(atol or 0.0, rtol * s.max(-1, keepdims=True))
+    return (s > tol).sum(-1)
+
+
+def _pinv_ref(A, atol=None, rtol=None, hermitian=False):
+    # singular values below 1e-5 of the largest are float32 rounding of a lower rank (the
+    # inputs are upcast; gpujit cuts at float32's eps * max(m, n), as torch)
+    return np.linalg.pinv(A, rcond=1e-5, hermitian=hermitian)
+
+
+def _mnorm_ref(x, ord, dim=(-2, -1), keepdim=False, dtype=None):
+    return np.linalg.norm(x, ord, axis=tuple(dim), keepdims=keepdim)
+
+
+def _norm_ref(x, ord=None, dim=None, keepdim=False, dtype=None):
+    if isinstance(dim, int):
+        dim = (dim,)
+    if ord is None and dim is None:
+        r = np.sqrt((x * x).sum())
+        return r.reshape((1,) * x.ndim) if keepdim else r
+    if dim is not None and len(dim) == 1 and isinstance(ord, (int, float)) and ord not in (
+            0, 1, 2, -1, -2, np.inf, -np.inf):
+        r = (np.abs(x) ** ord).sum(dim[0], keepdims=keepdim) ** (1 / ord)
+        return r
+    return np.linalg.norm(x, ord, axis=None if dim is None else tuple(dim), keepdims=keepdim)
+
+
+def _cross_ref(a, b, dim=-1):
+    return np.cross(a, b, axis=dim)
+
+
+def _old_cross_ref(a, b, dim=None):
+    if dim is None:
+        dim = next(i for i, s in enumerate(np.broadcast_shapes(a.shape, b.shape)) if s == 3)
+    return np.cross(*np.broadcast_arrays(a, b), axis=dim)
+
+
+def _vecdot_ref(x, y, dim=-1):
+    return (x * y).sum(dim)
+
+
+def _multi_dot_ref(tensors):
+    return np.linalg.multi_dot(tensors)
+
+
+# ---------------------------------------------------------------- samples
+
+def _square_samples():
+    return [Sample(wc(3, 3, g=True)), Sample(wc(2, 3, 3, g=True)), Sample(wc(4, 4, g=True)),
+            Sample(wc(5, 5)), Sample(wc(2, 2, 4, 4)), Sample(wc(3, 3, dtype=F64)),
+            Sample(wc(1, 1))]
+
+
+_NOT_FLOAT = "Expected a floating point or complex tensor as input. Got Long"
+
+
+def _square_errors(name):
+    return [ErrorSample(rand(2, 3), match=f"{name}: A must be batches of square matrices, "
+                        f"but they are 2 by 3 matrices"),
+            ErrorSample(rand(3), match=f"{name}: The input tensor A must have at least 2 "
+                        f"dimensions."),
+            ErrorSample(rand(3, 3, dtype=I64), match=f"{name}: {_NOT_FLOAT}"),
+            ErrorSample(rand(3, 3, dtype=np.float16), match=f"{name}: Low precision dtypes "
+                        f"not supported. Got Half")]
+
+
+_SINGULAR = np.array([[1., 2, 3], [2, 4, 6], [1, 1, 1]], F32)
+
+
+def _solve_samples():
+    g = grad_rand
+    return [Sample(wc(3, 3, g=True), g(3)), Sample(wc(2, 3, 3, g=True), g(3, 2)),
+            Sample(wc(3, 3, g=True), g(2, 3), left=False),
+            Sample(wc(4, 4), rand(4)), Sample(wc(2, 4, 4), rand(2, 4)),
+            Sample(wc(2, 4, 4), rand(4, 3)), Sample(wc(4, 4), rand(3, 4, 2)),
+            Sample(wc(4, 4, dtype=F64), rand(2, 4, dtype=F64), left=False)]
+
+
+def _rect(*shape, g=False, dtype=F32):
+    return grad_rand(*shape) if g else rand(*shape, dtype=dtype)
+
+
+def _rect_samples(extra=()):
+    out = [Sample(_rect(4, 3, g=True), *extra), Sample(_rect(3, 3, g=True), *extra),
+           Sample(_rect(2, 4, 3, g=True), *extra),
+           Sample(_rect(5, 3), *extra), Sample(_rect(3, 5), *extra),
+           Sample(_rect(2, 3, 4, 3), *extra), Sample(_rect(4, 4, dtype=F64), *extra)]
+    return out
+
+
+def _qr_samples():
+    out = _rect_samples()
+    out += [Sample(_rect(5, 3), "complete"), Sample(_rect(3, 5), "complete"),
+            Sample(_rect(2, 5, 3), mode="r"), Sample(_rect(3, 5), "r")]
+    return out
+
+
+def _svd_samples():
+    out = _rect_samples((False,))
+    out += [Sample(_rect(5, 3)), Sample(_rect(2, 3, 5)),
+            Sample(_rect(3, 3, dtype=F64), full_matrices=True)]
+    return out
+
+
+def _old_svd_samples():
+    out = _rect_samples()
+    out += [Sample(_rect(5, 3), False), Sample(_rect(2, 3, 5), compute_uv=False),
+            Sample(_rect(3, 5), some=False)]
+    return out
+
+
+def _sym_samples():
+    return [Sample(spd(3, 3, g=True)), Sample(spd(2, 3, 3, g=True)),
+            Sample(rand(4, 4, dtype=F64)), Sample(rand(4, 4), "U"),
+            Sample(spd(2, 5, 5)), Sample(rand(3, 3, dtype=F64), UPLO="U")]
+
+
+def _pinv_samples():
+    lowrank = (rand(5, 2, dtype=F64) @ rand(2, 4, dtype=F64)).astype(F32)
+    return [Sample(_rect(4, 3, g=True)), Sample(_rect(3, 4, g=True)),
+            Sample(_rect(2, 3, 3, g=True)), Sample(_rect(5, 3)), Sample(lowrank),
+            Sample(spd(4, 4), hermitian=True)]
+
+
+def _rank_samples():
+    lowrank = (rand(5, 2, dtype=F64) @ rand(2, 4, dtype=F64)).astype(F32)
+    return [Sample(lowrank), Sample(rand(2, 4, 3)), Sample(np.ones((3, 3), F32)),
+            Sample(spd(3, 3), hermitian=True),
+            Sample(np.diag([1.0, 0.5, 1e-3]).astype(F64), atol=0.1),
+            Sample(np.diag([1.0, 0.5, 1e-3]).astype(F64), rtol=0.6)]
+
+
+def _mpow_samples():
+    return [Sample(wc(3, 3, g=True), 3), Sample(wc(2, 3, 3, g=True), -2),
+            Sample(wc(3, 3, g=True), 0), Sample(wc(4, 4), 5), Sample(wc(2, 3, 3), -1),
+            Sample(wc(4, 4), 1), Sample(rand(3, 3, dtype=I64, low=-3, high=3), 3),
+            Sample(rand(3, 3, dtype=I64), 0)]
+
+
+def _cross_samples(old=False):
+    g = grad_rand
+    out = [Sample(g(3), g(3)), Sample(g(4, 3), g(1, 3)), Sample(g(3, 2), g(3, 2), dim=0),
+           Sample(rand(5, 3), rand(5, 3)), Sample(rand(2, 3, 4), rand(2, 3, 4), dim=1),
+           Sample(rand(4, 3, dtype=I64), rand(4, 3, dtype=I64)),
+           Sample(rand(2, 3, dtype=F64), rand(2, 3, dtype=F64), dim=-1)]
+    if old:
+        out = [Sample(*s.args, dim=s.kwargs["dim"]) if "dim" in s.kwargs else Sample(*s.args,
+               dim=-1) for s in out]
+        out.append(Sample(rand(3, 4), rand(3, 4)))      # dim=None: the first dim of size 3
+    return out
+
+
+def _vecdot_samples():
+    g = grad_rand
+    return [Sample(g(4), g(4)), Sample(g(3, 4), g(4)), Sample(g(3, 4), g(3, 4), dim=0),
+            Sample(rand(2, 5, 3), rand(5, 3)), Sample(rand(4, dtype=F64), rand(4, dtype=F64))]
+
+
+def _trace_samples():
+    g = grad_rand
+    return [Sample(g(3, 3)), Sample(g(3, 4)), Sample(g(5, 2)), Sample(rand(4, 4)),
+            Sample(rand(3, 3, dtype=I64)), Sample(rand(3, 2, dtype=np.int32)),
+            Sample(rand(0, 3))]
+
+
+def _multi_dot_samples():
+    g = grad_rand
+    return [Sample([g(3), g(3, 4), g(4)]), Sample([g(2, 3), g(3, 4), g(4, 2)]),
+            Sample([g(3, 2), g(2)]), Sample([rand(3), rand(3, 4)]),
+            Sample([rand(2, 3), rand(3, 4), rand(4, 5), rand(5)]),
+            Sample([rand(3, 3, dtype=I64), rand(3, 3, dtype=I64)])]
+
+
+def _mnorm_samples():
+    g = grad_rand
+    out = [Sample(g(3, 4), 1), Sample(g(2, 3, 3), float("inf")), Sample(g(4, 3), 2),
+           Sample(g(3, 4), -2), Sample(g(3, 3), -1), Sample(g(3, 4), float("-inf"))]
+    out += [Sample(rand(2, 3, 4), o) for o in (1, -1, 2, -2, float("inf"), float("-inf"))]
+    out += [Sample(rand(3, 2, 4), 2, (0, 2), keepdim=True), Sample(rand(3, 4, dtype=F64), 1,
+                                                                  dim=(1, 0))]
+    return out
+
+
+def _norm_samples():
+    g = grad_rand
+    return [Sample(g(3, 4)), Sample(g(3, 4), 2), Sample(g(2, 3, 4), 3, (1,)),
+            Sample(g(4), float("inf")), Sample(rand(2, 3, 4), None, (1, 2)),
+            Sample(rand(3, 4), 1, keepdim=True), Sample(rand(3, 4), -2),
+            Sample(rand(2, 3, 4), 0.5, 2), Sample(rand(2, 3, 4), keepdim=True),
+            Sample(rand(5, dtype=F64), 1), Sample(rand(2, 3, 4), 2, (0, 2))]
+
+
+def _norm_str_samples():
+    g = grad_rand
+    return [Sample(g(3, 4), "fro"), Sample(g(3, 4), "nuc"), Sample(g(2, 3, 4), "fro", (0, 2)),
+            Sample(rand(2, 3, 4), "nuc", (1, 2), keepdim=True)]
+
+
+OPINFOS = [
+    OpInfo("aten::linalg_inv", samples=_square_samples, ref=np.linalg.inv, **_TOL,
+           errors=_square_errors("linalg.inv") + [
+               ErrorSample(_SINGULAR, match=r"linalg.inv: The diagonal element 3 is zero, "
+                           r"the inversion could not be completed because the input matrix "
+                           r"is singular."),
+               ErrorSample(np.zeros((2, 2, 2), F32), match=r"linalg.inv: \(Batch element 0\): "
+                           r"The diagonal element 1 is zero")]),
+    OpInfo("aten::linalg_det", samples=_square_samples, ref=np.linalg.det, **_TOL,
+           errors=_square_errors("linalg.det")),
+    OpInfo("aten::linalg_slogdet", samples=_square_samples,
+           ref=lambda A: tuple(np.linalg.slogdet(A)), **_TOL,
+           errors=_square_errors("linalg.slogdet")),
+    OpInfo("aten::logdet", samples=lambda: [Sample(spd(3, 3, g=True)),
+                                            Sample(spd(2, 3, 3, g=True)),
+                                            Sample(spd(4, 4)),
+                                            Sample(np.diag([-1.0, 2.0]).astype(F32))],
+           ref=_logdet_ref, **_TOL, errors=_square_errors("logdet")),
+    OpInfo("aten::linalg_solve", samples=_solve_samples, ref=_solve_ref, **_TOL, errors=[
+        ErrorSample(np.eye(3, dtype=F32), rand(2, 3), match=r"linalg.solve: Incompatible "
+                    r"shapes of A and B for the equation AX = B \(3x3 and 2x3\)"),
+        ErrorSample(np.eye(4, dtype=F32), rand(4, 2), left=False, match=r"equation XA = B "
+                    r"\(4x4 and 4x2\)"),
+        ErrorSample(np.eye(3, dtype=F32), rand(3, dtype=F64), match="Expected A and B to "
+                    "have the same dtype, but found A of type Float and B of type Double"),
+        ErrorSample(_SINGULAR, rand(3), match="The solver failed because the input matrix "
+                    "is singular")]),
+    # cholesky and eigh read one triangle of A: finite differences of the other triangle
+    # are zero while the derivative is PyTorch's symmetric one, so gradcheck runs in
+    # tests/test_linalg.py on symmetrized inputs instead
+    OpInfo("aten::linalg_cholesky", grad=False,
+           samples=lambda: [Sample(spd(3, 3)), Sample(spd(2, 4, 4)),
+                            Sample(spd(3, 3, dtype=F64), upper=True)],
+           ref=lambda A, upper=False: np.swapaxes(np.linalg.cholesky(A), -1, -2) if upper
+           else np.linalg.cholesky(A), **_TOL, errors=_square_errors("linalg.cholesky") + [
+               ErrorSample(np.array([[1., 2], [2, 1]], F32), match=r"linalg.cholesky: The "
+                           r"factorization could not be completed because the input is not "
+                           r"positive-definite \(the leading minor of order 2 is not "
+                           r"positive-definite\).")]),
+    OpInfo("aten::linalg_qr", samples=_qr_samples, check=_qr_check, gpu=False, errors=[
+        ErrorSample(rand(3, 3), "x", match="qr received unrecognized mode 'x'"),
+        ErrorSample(rand(3), match="linalg.qr: The input tensor A must have at least 2"),
+        ErrorSample(rand(3, 3, dtype=I64), match=f"linalg.qr: {_NOT_FLOAT}")]),
+    OpInfo("aten::linalg_svd", samples=_svd_samples, check=_svd_check, gpu=False, errors=[
+        ErrorSample(rand(3), match="linalg.svd: The input tensor A must have at least 2"),
+        ErrorSample(rand(3, 3, dtype=I64), match=f"linalg.svd: {_NOT_FLOAT}")]),
+    OpInfo("aten::svd", samples=_old_svd_samples, gpu=False,
+           check=lambda s, out: _svd_check(s, out, old=True)),
+    OpInfo("aten::linalg_svdvals", samples=_rect_samples,
+           ref=lambda A: np.linalg.svd(A, compute_uv=False), **_TOL),
+    OpInfo("aten::linalg_eigh", samples=_sym_samples, check=_eigh_check, gpu=False,
+           grad=False, errors=[
+               ErrorSample(rand(3, 3), "X", match="Expected UPLO argument to be 'L' or 'U', "
+                           "but got X")] + _square_errors("linalg.eigh")),
+    OpInfo("aten::linalg_eigvalsh", samples=_sym_samples, grad=False,
+           ref=lambda A, UPLO="L": np.linalg.eigvalsh(A, UPLO=UPLO), **_TOL),
+    OpInfo("aten::linalg_pinv", samples=_pinv_samples, ref=_pinv_ref, rtol=1e-3, atol=1e-3,
+           errors=[ErrorSample(rand(3, 3, dtype=I64), match=r"linalg.pinv\(Long\{\[3, 3\]\}\)"
+                               r": expected a tensor with 2 or more dimensions of float")]),
+    OpInfo("aten::pinverse", samples=lambda: [Sample(_rect(4, 3, g=True)),
+                                              Sample(_rect(2, 3, 4, g=True)),
+                                              Sample(_rect(3, 3, g=True), 1e-10),
+                                              Sample(_rect(5, 2))],
+           ref=lambda A, rcond=1e-15: np.linalg.pinv(A, rcond=rcond), rtol=1e-3, atol=1e-3),
+    OpInfo("aten::linalg_matrix_rank", samples=_rank_samples, ref=_rank_ref,
+           errors=[ErrorSample(rand(3, 3, dtype=I64), match=f"linalg.matrix_rank: "
+                               f"{_NOT_FLOAT}")]),
+    OpInfo("aten::linalg_matrix_power", samples=_mpow_samples,
+           ref=lambda A, n: np.linalg.matrix_power(A, n), **_TOL, errors=[
+               ErrorSample(rand(2, 3), 2, match="linalg.matrix_power: A must be batches of "
+                           "square matrices, but they are 2 by 3 matrices"),
+               ErrorSample(rand(3), 2, match="linalg.matrix_power: The input tensor A must "
+                           "have at least 2 dimensions."),
+               ErrorSample(rand(3, 3, dtype=I64), -1, match=f"linalg.inv: {_NOT_FLOAT}")]),
+    OpInfo("aten::linalg_cross", samples=_cross_samples, ref=_cross_ref, **_TOL, errors=[
+        ErrorSample(rand(3, 4), rand(3, 4), match="linalg.cross: inputs dimension -1 must "
+                    "have length 3. Got 4 and 4"),
+        ErrorSample(rand(3), rand(3, dtype=F64), match="expected scalar type Float but "
+                    "found Double")]),
+    OpInfo("aten::cross", samples=lambda: _cross_samples(old=True), ref=_old_cross_ref,
+           **_TOL, errors=[ErrorSample(rand(2, 4), rand(2, 4), match="no dimension of size 3 "
+                                       "in input")]),
+    OpInfo("aten::linalg_vecdot", samples=_vecdot_samples, ref=_vecdot_ref, **_TOL, errors=[
+        ErrorSample(rand(3, dtype=I64), rand(3, dtype=I64), match=f"linalg.vecdot: "
+                    f"{_NOT_FLOAT}"),
+        ErrorSample(rand(3), rand(3, dtype=F64), match="linalg.vecdot: Expected x and y to "
+                    "have the same dtype, but found x of type Float and y of type Double")]),
+    OpInfo("aten::trace", samples=_trace_samples, ref=np.trace, **_TOL, errors=[
+        ErrorSample(rand(2, 3, 4), match="trace: expected a matrix, but got tensor with dim "
+                    "3"),
+        ErrorSample(rand(3, 3, dtype=np.bool_), match="\"trace\" not implemented for "
+                    "'Bool'")]),
+    OpInfo("aten::linalg_multi_dot", samples=_multi_dot_samples, ref=_multi_dot_ref, **_TOL,
+           errors=[
+               ErrorSample([rand(3)], match=r"multi_dot\(\): expected at least 2 tensors but "
+                           r"got 1"),
+               ErrorSample([rand(3, 3, 3), rand(3, 3)], match=r"the first tensor must be 1D "
+                           r"or 2D but got 3D"),
+               ErrorSample([rand(3, 3), rand(4, 3)], match=r"tensors 0 and 1 with shapes "
+                           r"\[3, 3\] and \[4, 3\] cannot be multiplied"),
+               ErrorSample([rand(3, 3), rand(3, 3, 3), rand(3)], match="tensor 1 must be 2D "
+                           "but got 3D")]),
+    OpInfo("aten::linalg_matrix_norm", samples=_mnorm_samples, ref=_mnorm_ref, **_TOL,
+           errors=[ErrorSample(rand(3, 4), 0.5, match=r"linalg.matrix_norm: Order 0.5 not "
+                               r"supported."),
+                   ErrorSample(rand(3, 4), 3, match=r"Order 3 not supported."),
+                   ErrorSample(rand(3, 4, dtype=I64), 2, match=_NOT_FLOAT)]),
+    OpInfo("aten::linalg_norm", samples=_norm_samples, ref=_norm_ref, **_TOL, errors=[
+        ErrorSample(rand(2, 3, 4), 2, match="linalg.norm: If dim is not specified but ord is, "
+                    "the input must be 1D or 2D. Got 3D."),
+        ErrorSample(rand(2, 3, 4), None, (0, 1, 2), match=r"linalg.norm: If dim is specified, "
+                    r"it must be of length 1 or 2. Got \[0, 1, 2\]"),
+        ErrorSample(rand(3, dtype=I64), match=f"linalg.vector_norm: {_NOT_FLOAT}")]),
+    OpInfo("aten::linalg_norm.ord_str", samples=_norm_str_samples,
+           ref=lambda x, ord, dim=None, keepdim=False: np.linalg.norm(
+               x, ord, axis=None if dim is None else tuple(dim), keepdims=keepdim), **_TOL,
+           errors=[ErrorSample(rand(3), "fro", match="linalg.matrix_norm: The input tensor A "
+                               "must have at least 2 dimensions.")]),
+]

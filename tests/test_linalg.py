@@ -1,0 +1,212 @@
+"""gpujit.linalg (torch.linalg) and the top-level linear-algebra names, against NumPy:
+values, shapes, named-tuple fields, batches, PyTorch's errors, scripted calls, gradients
+of the decompositions that read one triangle (on symmetrized inputs), and CUDA."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit.autograd import gradcheck
+
+rng = np.random.default_rng(7)
+
+
+def npy(t):
+    return t.detach().numpy()
+
+
+def wc(*shape, dtype=np.float64):
+    n = shape[-1]
+    return (rng.uniform(-1, 1, shape) + n * np.eye(n)).astype(dtype)
+
+
+def T(a):
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def test_namespace():
+    assert torch.linalg is __import__("gpujit").linalg
+    for name in ("norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
+                 "cholesky", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv",
+                 "matrix_rank", "matrix_power", "cross", "multi_dot", "vecdot", "matmul"):
+        assert callable(getattr(torch.linalg, name)), name
+    assert issubclass(torch.linalg.LinAlgError, RuntimeError)
+
+
+def test_values_batched():
+    a = wc(2, 3, 4, 4)
+    b = rng.uniform(-1, 1, (2, 3, 4, 2))
+    np.testing.assert_allclose(npy(torch.linalg.inv(T(a))), np.linalg.inv(a), rtol=1e-10)
+    np.testing.assert_allclose(npy(torch.linalg.det(T(a))), np.linalg.det(a), rtol=1e-10)
+    np.testing.assert_allclose(npy(torch.linalg.solve(T(a), T(b))), np.linalg.solve(a, b),
+                               rtol=1e-10)
+    sign, logabs = torch.linalg.slogdet(T(a))
+    r = torch.linalg.slogdet(T(a))
+    assert r.sign is r[0] and r.logabsdet is r[1]
+    np.testing.assert_allclose(npy(sign) * np.exp(npy(logabs)), np.linalg.det(a), rtol=1e-10)
+    np.testing.assert_allclose(npy(torch.linalg.matrix_power(T(a), 3)),
+                               np.linalg.matrix_power(a, 3), rtol=1e-10)
+    x = rng.uniform(-1, 1, (5, 4))
+    np.testing.assert_allclose(npy(torch.linalg.pinv(T(x))), np.linalg.pinv(x), atol=1e-10)
+    assert torch.linalg.matrix_rank(T(x[:, :2] @ x[:2, :])).item() == 2
+    assert torch.linalg.inv(T(a.astype(np.float32))).dtype is torch.float32
+
+
+def test_named_tuples_and_shapes():
+    a = rng.uniform(-1, 1, (2, 5, 3))
+    q, r = torch.linalg.qr(T(a))
+    res = torch.linalg.qr(T(a), mode="complete")
+    assert tuple(res.Q.shape) == (2, 5, 5) and tuple(res.R.shape) == (2, 5, 3)
+    np.testing.assert_allclose(npy(q) @ npy(r), a, atol=1e-12)
+    assert tuple(torch.linalg.qr(T(a), mode="r").Q.shape) == (0,)
+    s = torch.linalg.svd(T(a), full_matrices=False)
+    assert [tuple(t.shape) for t in s] == [(2, 5, 3), (2, 3), (2, 3, 3)]
+    np.testing.assert_allclose((npy(s.U) * npy(s.S)[..., None, :]) @ npy(s.Vh), a, atol=1e-12)
+    assert tuple(torch.linalg.svd(T(a)).U.shape) == (2, 5, 5)
+    np.testing.assert_allclose(npy(torch.linalg.svdvals(T(a))), npy(s.S), atol=1e-12)
+    old = torch.svd(T(a))
+    np.testing.assert_allclose((npy(old.U) * npy(old.S)[..., None, :]) @
+                               np.swapaxes(npy(old.V), -1, -2), a, atol=1e-12)
+    sym = a[0].T @ a[0]
+    e = torch.linalg.eigh(T(sym))
+    np.testing.assert_allclose(npy(e.eigenvalues), np.linalg.eigvalsh(sym), atol=1e-12)
+    np.testing.assert_allclose(sym @ npy(e.eigenvectors),
+                               npy(e.eigenvectors) * npy(e.eigenvalues), atol=1e-12)
+    np.testing.assert_allclose(npy(torch.linalg.eigvalsh(T(sym))), np.linalg.eigvalsh(sym))
+    L = torch.linalg.cholesky(T(sym + np.eye(3)))
+    np.testing.assert_allclose(npy(L) @ npy(L).T, sym + np.eye(3), atol=1e-12)
+    U = torch.linalg.cholesky(T(sym + np.eye(3)), upper=True)
+    np.testing.assert_allclose(npy(U), npy(L).T)
+
+
+def test_norms():
+    x = rng.uniform(-1, 1, (3, 4))
+    t = T(x)
+    for ord in (None, "fro", "nuc", 1, -1, 2, -2, float("inf"), float("-inf")):
+        np.testing.assert_allclose(npy(torch.linalg.norm(t, ord)), np.linalg.norm(x, ord),
+                                   rtol=1e-10)
+    np.testing.assert_allclose(npy(torch.linalg.norm(t, 3, dim=1)),
+                               (np.abs(x) ** 3).sum(1) ** (1 / 3), rtol=1e-10)
+    np.testing.assert_allclose(npy(torch.linalg.matrix_norm(t, 2)), np.linalg.norm(x, 2))
+    np.testing.assert_allclose(npy(torch.linalg.vector_norm(t)), np.linalg.norm(x))
+    with pytest.raises(RuntimeError, match="If dim is not specified but ord is, the input "
+                       "must be 1D or 2D. Got 3D."):
+        torch.linalg.norm(torch.ones(2, 2, 2), 2)
+
+
+def test_errors():
+    s = T(np.array([[1., 2, 3], [2, 4, 6], [1, 1, 1]]))
+    with pytest.raises(torch.linalg.LinAlgError, match="linalg.inv: The diagonal element 3 "
+                       "is zero, the inversion could not be completed because the input "
+                       "matrix is singular."):
+        torch.linalg.inv(s)
+    with pytest.raises(RuntimeError, match="linalg.inv: A must be batches of square "
+                       "matrices, but they are 2 by 3 matrices"):
+        torch.inverse(torch.ones(2, 3))
+    with pytest.raises(RuntimeError, match="linalg.det: Expected a floating point or complex "
+                       "tensor as input. Got Long"):
+        torch.det(torch.ones(3, 3, dtype=torch.int64))
+    with pytest.raises(torch.linalg.LinAlgError, match="not positive-definite"):
+        torch.linalg.cholesky(torch.tensor([[1., 2], [2, 1]]))
+    with pytest.raises(RuntimeError, match="multi_dot"):
+        torch.linalg.multi_dot([torch.ones(3)])
+
+
+def test_top_level_names():
+    a = wc(3, 3)
+    t = T(a)
+    np.testing.assert_allclose(npy(torch.inverse(t)), np.linalg.inv(a))
+    np.testing.assert_allclose(npy(t.inverse()), np.linalg.inv(a))
+    np.testing.assert_allclose(t.det().item(), np.linalg.det(a))
+    spd = a @ a.T
+    np.testing.assert_allclose(torch.logdet(T(spd)).item(), np.log(np.linalg.det(spd)))
+    assert np.isnan(torch.logdet(torch.tensor([[-1., 0], [0, 1]])).item())
+    np.testing.assert_allclose(npy(torch.pinverse(t)), np.linalg.inv(a), rtol=1e-8)
+    np.testing.assert_allclose(npy(torch.matrix_power(t, 2)), a @ a)
+    np.testing.assert_allclose(npy(t.matrix_power(-1)), np.linalg.inv(a))
+    assert torch.trace(torch.arange(9).reshape(3, 3)).item() == 12
+    assert t.trace().item() == pytest.approx(np.trace(a))
+    with pytest.warns(UserWarning, match="Using torch.cross without specifying the dim"):
+        c = torch.cross(T(np.eye(3)), T(np.roll(np.eye(3), 1, 0)))
+    np.testing.assert_allclose(npy(c), np.cross(np.eye(3), np.roll(np.eye(3), 1, 0), axis=0))
+    v = rng.uniform(-1, 1, (4, 3))
+    np.testing.assert_allclose(npy(torch.linalg.cross(T(v), T(v[::-1]))),
+                               np.cross(v, v[::-1]))
+    np.testing.assert_allclose(npy(torch.linalg.vecdot(T(v), T(v))), (v * v).sum(-1))
+    # gpujit.trace with a function is still the tracer
+    traced = torch.trace(lambda x: x * 2, (torch.ones(2),))
+    assert traced(torch.ones(2)).tolist() == [2.0, 2.0]
+
+
+def _scripted(x, b):
+    q, r = torch.linalg.qr(x)
+    n = torch.linalg.norm(x) + torch.linalg.norm(x, "fro") + torch.linalg.norm(x, 2)
+    e = torch.linalg.eigh(x @ x.mT).eigenvalues
+    return torch.linalg.inv(x) @ q, r, n, e, torch.linalg.solve(x, b), torch.inverse(x)
+
+
+def test_scripted():
+    f = torch.jit.script(_scripted)
+    x, b = T(wc(3, 3)), T(rng.uniform(-1, 1, 3))
+    got, want = f(x, b), _scripted(x, b)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(npy(g), npy(w), rtol=1e-10)
+    s = str(f.graph)
+    for k in ("aten::linalg_qr", "aten::linalg_norm", "aten::linalg_inv", "aten::linalg_eigh",
+              "aten::linalg_solve"):
+        assert k in s, k
+
+
+def _sym(f):
+    return lambda a: f(0.5 * (a + a.mT))
+
+
+def test_gradients_of_symmetric_inputs():
+    a = wc(3, 3)
+    A = T(a @ a.T).requires_grad_()
+    assert gradcheck(_sym(lambda x: torch.linalg.cholesky(x)), [A])
+    assert gradcheck(_sym(lambda x: torch.linalg.cholesky(x, upper=True)), [A])
+    assert gradcheck(_sym(lambda x: torch.linalg.eigvalsh(x)), [A])
+    # eigenvectors up to sign: a sign-invariant function of them
+    assert gradcheck(_sym(lambda x: torch.linalg.eigh(x).eigenvectors.pow(2)), [A])
+    assert gradcheck(_sym(lambda x: torch.linalg.eigh(x).eigenvalues), [A])
+
+
+def test_gradients():
+    A = T(wc(2, 3, 3)).requires_grad_()
+    B = T(rng.uniform(-1, 1, (2, 3))).requires_grad_()
+    assert gradcheck(lambda a: torch.linalg.inv(a), [A])
+    assert gradcheck(lambda a: torch.linalg.det(a), [A])
+    assert gradcheck(lambda a, b: torch.linalg.solve(a, b), [A, B])
+    assert gradcheck(lambda a: torch.linalg.norm(a, 2, dim=(-2, -1)), [A])
+    assert gradcheck(lambda a: torch.linalg.svd(a, full_matrices=False).S, [A])
+
+
+def test_orthogonal_init():
+    w = torch.empty(4, 6)
+    torch.nn.init.orthogonal_(w)
+    a = npy(w)
+    np.testing.assert_allclose(a @ a.T, np.eye(4), atol=1e-5)
+
+
+@pytest.mark.cuda
+def test_cuda_matches_cpu():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    a = wc(2, 4, 4, dtype=np.float32)
+    c = T(a).to("cuda")
+    for f in (torch.linalg.inv, torch.linalg.det, torch.linalg.svdvals, torch.linalg.eigvalsh,
+              torch.linalg.pinv, lambda x: torch.linalg.norm(x, 2, dim=(-2, -1)),
+              lambda x: torch.linalg.solve(x, x[..., 0])):
+        r = f(c)
+        assert r.device.type == "cuda"
+        np.testing.assert_allclose(r.cpu().numpy(), npy(f(T(a))), rtol=1e-4, atol=1e-4)
+    q, r = torch.linalg.qr(c)
+    np.testing.assert_allclose((q @ r).cpu().numpy(), a, atol=1e-4)
+    u, s, vh = torch.linalg.svd(c)
+    np.testing.assert_allclose(((u * s.unsqueeze(-2)) @ vh).cpu().numpy(), a, atol=1e-4)
+    with pytest.raises(torch.linalg.LinAlgError, match="linalg.inv"):
+        torch.linalg.inv(torch.zeros(3, 3, device="cuda"))
