@@ -43,6 +43,7 @@ from .nn import Parameter  # noqa: E402,F401
 contiguous_format = "contiguous_format"
 preserve_format = "preserve_format"
 channels_last = "channels_last"
+channels_last_3d = "channels_last_3d"
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)

@@ -168,10 +168,11 @@ class Tensor:
 
     def is_contiguous(self, memory_format=None):
         a = self._data
-        if a.flags.c_contiguous:
+        from .ops import memory_format as _mf      # PyTorch ignores size-1 dims' strides
+        fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
+        if a.flags.c_contiguous and fmt not in (_mf.CHANNELS_LAST, _mf.CHANNELS_LAST_3D):
             return True
-        from .ops.meta import is_c_contiguous      # PyTorch ignores size-1 dims' strides
-        return is_c_contiguous(a.shape, a.strides, self._dtype.itemsize)
+        return _mf.is_contiguous_as(a.shape, a.strides, self._dtype.itemsize, fmt)
 
     def is_floating_point(self):
         return self._dtype.category == _dt.FLOATING
@@ -376,7 +377,7 @@ class Tensor:
         dtype = kwargs.pop("dtype", None)
         non_blocking = kwargs.pop("non_blocking", False)
         copy = kwargs.pop("copy", False)
-        kwargs.pop("memory_format", None)
+        memory_format = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         like = None
@@ -395,6 +396,16 @@ class Tensor:
         cast = dtype is not None
         dtype = self._dtype if dtype is None else _dt.to_dtype(dtype)
         dev = self._device if dev is None else _resolve_device(dev)
+        if memory_format is not None:
+            from .ops import memory_format as _mf
+            fmt = _mf.canonical(memory_format)
+            if (dev is self._device and dtype is self._dtype and not copy and fmt in (
+                    _mf.PRESERVE, _mf.suggest(self._data.shape, self._data.strides))):
+                _mf.check_rank(fmt, self._data.ndim)
+                return self              # (as aten::to.dtype_layout: nothing to change)
+            return _ops()["aten::to.dtype_layout"].public(
+                self, dtype=dtype, device=dev, non_blocking=non_blocking, copy=copy,
+                memory_format=memory_format)
         if (like is not None and dev is self._device and not copy
                 and _registry.dispatch_state.tracing is not None):
             return self.type_as(like)       # (the trace follows like's dtype)

@@ -53,7 +53,7 @@ def _analytical(fn, inputs, diff, out, n_out):
     jac = {i: np.zeros((inputs[i]._data.size, n_out)) for i in diff}
     for k in range(n_out):
         g = zeros_like(out)
-        g._data.reshape(-1)[k] = 1
+        g._data[np.unravel_index(k, g._data.shape)] = 1   # (g has out's layout: no reshape)
         grads = _grad([out], [inputs[i] for i in diff], [g], retain_graph=True,
                       allow_unused=True)
         for i, gi in zip(diff, grads):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from ..device import cpu as _cpu, require_cupy
+from ..device import cpu as _cpu, device_of_array, require_cupy
+from . import memory_format as _mf
 from .meta import TensorMeta, same_as
 from .registry import op, has_internal_overlap, internal_overlap_error, writable_target
 
@@ -12,7 +13,7 @@ from .registry import op, has_internal_overlap, internal_overlap_error, writable
 def transfer(xp, a, dst):
     """Move array a to device dst (xp is dst's namespace). A dense array (no gaps, no
     overlaps) keeps its strides, as PyTorch's .to(device) (preserve_format): x.t().cuda()
-    is still transposed; any other array arrives C-contiguous."""
+    is still transposed; any other array arrives dense in the order of its strides."""
     if dst is _cpu:
         return _keep_layout(a, lambda c: c.get()) if not isinstance(a, np.ndarray) else a
     cp = require_cupy()
@@ -23,13 +24,14 @@ def transfer(xp, a, dst):
 
 
 def _keep_layout(a, move):
-    """move(a), a copy of array a to another device, in a's memory order when a is dense."""
+    """move(a), a copy of array a to another device, in a's memory order (PyTorch's
+    preserve_format: a dense array keeps its strides, any other the order of its strides)."""
     if a.ndim < 2 or a.flags.c_contiguous:
         return move(a)
-    order = sorted(range(a.ndim), key=lambda d: -a.strides[d])   # outermost dim first
+    order = _mf.dense_order(a.shape, a.strides)
     t = a.transpose(order)
-    if not t.flags.c_contiguous:        # gaps, overlaps or negative strides
-        return move(a)
+    if isinstance(t, np.ndarray):
+        t = np.ascontiguousarray(t)     # (a CuPy array's get() is C-ordered)
     back = [0] * a.ndim
     for i, d in enumerate(order):
         back[d] = i
@@ -46,9 +48,31 @@ def _to_dtype_meta(self, dtype, non_blocking=False, copy=False):
 def to_dtype(xp, self, dtype, non_blocking=False, copy=False):
     if self.dtype == dtype.np and not copy:
         return self
-    if dtype is _dt.bool:
-        return self != 0
-    return _astype(self, dtype)
+    if self.ndim > 1 and not self.flags.c_contiguous:
+        # PyTorch's preserve_format: in the order of self's strides (NumPy's astype
+        # order="K" puts a broadcast dim innermost)
+        order = _mf.dense_order(self.shape, self.strides)
+        if _plain_cast(self, dtype):        # converted while copied: one pass
+            out = _mf.empty(xp, self.shape, dtype.np, order)
+            out[...] = self
+            return out
+        t = self.transpose(order)
+        return _mf.alloc(xp, lambda _: xp.ascontiguousarray(_convert(t, dtype)), self.shape,
+                         order)
+    return _convert(self, dtype)
+
+
+def _plain_cast(a, dtype):
+    """Whether a's values convert to dtype as an assignment converts them (not to bool,
+    not float64 -> float16 (through float32), not CuPy's saturating float -> int)."""
+    if dtype is _dt.bool or (dtype is _dt.float16 and a.dtype == np.float64):
+        return False
+    return isinstance(a, np.ndarray) or not (a.dtype.kind == "f" and
+                                             dtype.category == _dt.INTEGRAL)
+
+
+def _convert(a, dtype):
+    return a != 0 if dtype is _dt.bool else _astype(a, dtype)
 
 
 def _astype(a, dtype):
@@ -98,19 +122,61 @@ def to_device(xp, self, device, dtype=None, non_blocking=False, copy=False):
     return a
 
 
+def _to_layout_meta(self, dtype=None, layout=None, device=None, pin_memory=None,
+                    non_blocking=False, copy=False, memory_format=None):
+    return TensorMeta(dtype or self.dtype, tuple(self.shape), device or self.device)
+
+
+@op("aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, "
+    "Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, "
+    "MemoryFormat? memory_format=None) -> Tensor(a)", method=False, function=False,
+    meta=_to_layout_meta)
+def to_dtype_layout(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
+                    non_blocking=False, copy=False, memory_format=None):
+    """x.to(dtype=..., device=..., memory_format=...): as PyTorch, self itself when nothing
+    changes and the format is preserve_format or the one suggest_memory_format reads from
+    self's strides (a transposed matrix .to(memory_format=contiguous_format) stays
+    transposed); else a copy, laid out as self (preserve_format) or in the format."""
+    fmt = _mf.canonical(memory_format)
+    order = None if fmt == _mf.PRESERVE else _mf.format_order(fmt, self.ndim)
+    same_dev = device is None or device == device_of_array(self)
+    same_dtype = dtype is None or self.dtype == dtype.np
+    if same_dev and same_dtype and not copy and (
+            order is None or _mf.suggest(self.shape, self.strides) == fmt):
+        return self
+    a = self if same_dev else transfer(xp, self, device)
+    if not same_dtype:
+        a = to_dtype(xp, a, dtype)
+    if order is not None:
+        want = tuple(st * a.itemsize for st in _mf.strides_in(a.shape, order))
+        if a is self or tuple(a.strides) != want:
+            a = _mf.copy_in(xp, a, order)
+    elif a is self:
+        a = _mf.copy_in(xp, a, _mf.order_for(a, _mf.PRESERVE))
+    return a
+
+
 @op("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor",
     meta=same_as(0))
 def clone(xp, self, memory_format=None):
-    # torch.preserve_format: a dense tensor keeps its strides (x.t().clone() is not contiguous)
-    if memory_format == "contiguous_format":
-        return xp.array(self, copy=True, order="C")
-    return self.copy(order=_copy_order(self))
+    # torch.preserve_format: a dense tensor keeps its strides (x.t().clone() is not
+    # contiguous), any other the order of its strides (ops/memory_format.py)
+    fmt = _mf.canonical(memory_format)
+    return _mf.copy_in(xp, self, _mf.order_for(self, fmt))
 
 
 @op("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=contiguous_format) "
     "-> Tensor(a)", function=False, meta=same_as(0))
 def contiguous(xp, self, memory_format="contiguous_format"):
-    return self if self.flags.c_contiguous else xp.ascontiguousarray(self)
+    fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
+    if fmt in (_mf.CONTIGUOUS, _mf.PRESERVE) and self.flags.c_contiguous:
+        return self
+    _mf.check_rank(fmt, self.ndim)
+    if _mf.is_contiguous_as(self.shape, self.strides, self.itemsize, fmt):
+        return self
+    if fmt == _mf.PRESERVE:
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    return _mf.copy_in(xp, self, _mf.format_order(fmt, self.ndim))
 
 
 @op("aten::detach(Tensor(a) self) -> Tensor(a)", tags={"view"}, meta=same_as(0))
@@ -186,7 +252,7 @@ def _identity_grad(grad):
     return grad                 # autograd casts the gradient back to the input's dtype
 
 
-@_derivative(to_device, wrt=("self",))
+@_derivative(to_device, to_dtype_layout, wrt=("self",))
 def _to_device_grad(grad, self):
     return grad if grad.device == self.device else grad.to(self.device)
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve, device_of_array, xp_for, require_cupy
+from . import memory_format as _mf
 from . import registry as _reg
 from .meta import TensorMeta
 from .registry import op, OPS
@@ -74,7 +75,10 @@ def _ones(xp, size, dtype=None, layout=None, device=None, pin_memory=None):
     memory_format=None: _factory_meta(size, dtype, device=device))
 def _empty(xp, size, dtype=None, layout=None, device=None, pin_memory=None,
            memory_format=None):
-    return xp.empty(size, dtype=_default(dtype).np)
+    fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
+    if fmt == _mf.PRESERVE:
+        raise RuntimeError("unsupported memory format Preserve")
+    return _mf.empty(xp, size, _default(dtype).np, _mf.format_order(fmt, len(size)))
 
 
 def _fill_dtype(fill_value, dtype):
@@ -135,8 +139,9 @@ def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=N
 @public
 def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
           memory_format=None, pin_memory=False):
-    return _finish(OPS["aten::empty.memory_format"].public(_size_arg(size), dtype=dtype,
-                                                           device=device), requires_grad)
+    return _finish(OPS["aten::empty.memory_format"].public(
+        _size_arg(size), dtype=dtype, device=device, memory_format=memory_format),
+        requires_grad)
 
 
 @public
@@ -161,12 +166,30 @@ def _like_np(self, dtype):
     return (dtype.np if dtype is not None else self.dtype)
 
 
+def like_order(self, memory_format):
+    """The memory order of a *_like factory's result: self's (preserve_format, the
+    default: PyTorch's empty_like) or memory_format's."""
+    return _mf.order_for(self, _mf.canonical(memory_format))
+
+
+def like_alloc(xp, make, self, memory_format):
+    """make(sizes) (values in C order) laid out as a *_like factory's result."""
+    return _mf.alloc(xp, make, self.shape, like_order(self, memory_format))
+
+
+def _like_filled(xp, self, npdt, memory_format, value):
+    out = _mf.empty(xp, self.shape, npdt, like_order(self, memory_format))
+    if value is not None:
+        out.fill(value)
+    return out
+
+
 @op(f"aten::zeros_like(Tensor self, *, {_LIKE_TAIL}", tags={"factory"}, method=False,
     meta=lambda self, dtype=None, layout=None, device=None, pin_memory=None,
     memory_format=None: _like_meta(self, dtype=dtype, device=device))
 def zeros_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
                memory_format=None):
-    return xp.zeros(self.shape, dtype=_like_np(self, dtype))
+    return _like_filled(xp, self, _like_np(self, dtype), memory_format, 0)
 
 
 @op(f"aten::ones_like(Tensor self, *, {_LIKE_TAIL}", tags={"factory"}, method=False,
@@ -174,7 +197,7 @@ def zeros_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
     memory_format=None: _like_meta(self, dtype=dtype, device=device))
 def ones_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
               memory_format=None):
-    return xp.ones(self.shape, dtype=_like_np(self, dtype))
+    return _like_filled(xp, self, _like_np(self, dtype), memory_format, 1)
 
 
 @op(f"aten::empty_like(Tensor self, *, {_LIKE_TAIL}", tags={"factory"}, method=False,
@@ -182,7 +205,7 @@ def ones_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
     memory_format=None: _like_meta(self, dtype=dtype, device=device))
 def empty_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
                memory_format=None):
-    return xp.empty(self.shape, dtype=_like_np(self, dtype))
+    return _like_filled(xp, self, _like_np(self, dtype), memory_format, None)
 
 
 @op(f"aten::full_like(Tensor self, Scalar fill_value, *, {_LIKE_TAIL}", tags={"factory"},
@@ -193,7 +216,7 @@ def full_like(xp, self, fill_value, dtype=None, layout=None, device=None, pin_me
               memory_format=None):
     from .shape_index import cast_scalar
     npdt = _like_np(self, dtype)
-    return xp.full(self.shape, cast_scalar(fill_value, npdt), dtype=npdt)
+    return _like_filled(xp, self, npdt, memory_format, cast_scalar(fill_value, npdt))
 
 
 def _arange_dtype(start, end, step, dtype):

@@ -12,6 +12,7 @@ from ..device import cpu as _cpu, device as _device_cls, device_of_array
 from .meta import TensorMeta, broadcast_shapes, same_as
 from .registry import op, OPS
 from .random import generator_for
+from .creation import like_alloc
 
 PUBLIC = {}
 
@@ -120,7 +121,8 @@ def _like_meta(dtype_rule, low_high=0):
 def rand_like(xp, self, generator=None, dtype=None, layout=None, device=None,
               pin_memory=None, memory_format=None):
     dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), "uniform")
-    return _gen_like(self, device, generator).uniform(self.shape, dt.np)
+    return like_alloc(xp, lambda s: _gen_like(self, device, generator).uniform(s, dt.np), self,
+                      memory_format)
 
 
 @op(f"aten::randn_like(Tensor self, *, {_LIKE_TAIL}) -> Tensor", tags=_RF, method=False,
@@ -128,14 +130,15 @@ def rand_like(xp, self, generator=None, dtype=None, layout=None, device=None,
 def randn_like(xp, self, generator=None, dtype=None, layout=None, device=None,
                pin_memory=None, memory_format=None):
     dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), "normal")
-    return _gen_like(self, device, generator).normal(self.shape, dt.np)
+    return like_alloc(xp, lambda s: _gen_like(self, device, generator).normal(s, dt.np), self,
+                      memory_format)
 
 
-def _randint_like(self, low, high, generator, dtype, device):
+def _randint_like(xp, self, low, high, generator, dtype, device, memory_format):
     _check_range(low, high)
     dt = dtype.np if dtype is not None else self.dtype
-    return _gen_like(self, device, generator).integers(int(low), int(high),
-                                                       self.shape).astype(dt, copy=False)
+    return like_alloc(xp, lambda s: _gen_like(self, device, generator).integers(
+        int(low), int(high), s).astype(dt, copy=False), self, memory_format)
 
 
 @op(f"aten::randint_like(Tensor self, SymInt high, *, {_LIKE_TAIL}) -> Tensor", tags=_RF,
@@ -143,7 +146,7 @@ def _randint_like(self, low, high, generator, dtype, device):
     meta=_like_meta(lambda d: d, 1))
 def randint_like(xp, self, high, generator=None, dtype=None, layout=None, device=None,
                  pin_memory=None, memory_format=None):
-    return _randint_like(self, 0, high, generator, dtype, device)
+    return _randint_like(xp, self, 0, high, generator, dtype, device, memory_format)
 
 
 @op(f"aten::randint_like.low_dtype(Tensor self, SymInt low, SymInt high, *, {_LIKE_TAIL}) "
@@ -151,7 +154,7 @@ def randint_like(xp, self, high, generator=None, dtype=None, layout=None, device
     meta=_like_meta(lambda d: d, 2))
 def randint_like_low(xp, self, low, high, generator=None, dtype=None, layout=None,
                      device=None, pin_memory=None, memory_format=None):
-    return _randint_like(self, low, high, generator, dtype, device)
+    return _randint_like(xp, self, low, high, generator, dtype, device, memory_format)
 
 
 # ------------------------------------------------------------------ normal(mean, std)
@@ -486,7 +489,8 @@ def _like(name):
            requires_grad=False, memory_format=None, pin_memory=False):
         _, finish = _size_and_finish()
         return finish(OPS[f"aten::{name}"].public(input, generator=generator, dtype=dtype,
-                                                  device=device), requires_grad)
+                                                  device=device, memory_format=memory_format),
+                      requires_grad)
     fn.__name__ = name
     PUBLIC[name] = fn
     return fn
@@ -509,8 +513,8 @@ def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, 
         low = args.pop() if args else 0
     _, finish = _size_and_finish()
     return finish(OPS["aten::randint_like.low_dtype"].public(
-        input, int(low), int(high), generator=generator, dtype=dtype, device=device),
-        requires_grad)
+        input, int(low), int(high), generator=generator, dtype=dtype, device=device,
+        memory_format=memory_format), requires_grad)
 
 
 # ------------------------------------------------------------------ derivatives

@@ -245,6 +245,20 @@ def stride_int(xp, self, dim):
     return int(self.strides[wrap_dim(dim, self.ndim)]) // self.itemsize
 
 
+@_scalar_op("aten::is_contiguous(Tensor self) -> bool")
+def is_contiguous(xp, self):
+    """`x.is_contiguous()` in scripted code (the strides of size-1 dims do not count)."""
+    return bool(self.flags.c_contiguous)
+
+
+@_scalar_op("aten::is_contiguous.memory_format(Tensor self, MemoryFormat memory_format) "
+            "-> bool")
+def is_contiguous_memory_format(xp, self, memory_format):
+    from . import memory_format as _mf
+    fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
+    return _mf.is_contiguous_as(self.shape, self.strides, self.itemsize, fmt)
+
+
 @_scalar_op("aten::dim(Tensor self) -> int")
 def dim(xp, self):
     return self.ndim

@@ -48,12 +48,38 @@ TO_DEVICE = OpInfo(
              Sample(rand(3, dtype=I32), G.device("cpu"), dtype=G.bool, copy=True),
              Sample(rand(), G.device("cpu"), None, False, True)])
 
+TO_DTYPE_LAYOUT = OpInfo(
+    "aten::to.dtype_layout",
+    ref=lambda x, dtype=None, *a, **k: x if dtype is None else _cast(x, dtype.np),
+    # float64 results first (gradcheck checks the first few samples)
+    samples=[Sample(rand(2, 3, 4, 5), memory_format="channels_last"),
+             Sample(rand(2, 3, 4, 5), dtype=G.float64, memory_format="channels_last"),
+             Sample(rand(3, 4).T, dtype=G.float64, memory_format="contiguous_format"),
+             Sample(rand(2, 3, 4, 5), dtype=G.int32, memory_format=0),
+             Sample(rand(3, 4).T, dtype=G.float16),
+             Sample(rand(3, 4), device=G.device("cpu"), copy=True),
+             Sample(rand(2, 3, 4, 5, 6), memory_format="channels_last_3d")],
+    errors=[ErrorSample(rand(2, 3), memory_format="channels_last",
+                        match="required rank 4 tensor to use channels_last format")])
+
 _ALL = [Sample(rand(3, 4, dtype=d)) for d in ALL_DTYPES] + [
     Sample(rand()), Sample(rand(0, 3)), Sample(rand(4, 3).T)]
 
+_FORMATS = [Sample(rand(2, 3, 4, 5), memory_format="channels_last"),
+            Sample(rand(2, 4, 5, 3).transpose(0, 3, 1, 2), memory_format="contiguous_format"),
+            Sample(rand(2, 3, 4, 5, 6), memory_format="channels_last_3d"),
+            Sample(rand(2, 3, 4, 5), memory_format=2)]        # (TorchScript's int)
 CLONE = OpInfo("aten::clone", ref=lambda x, **k: x,
-               samples=_ALL + [Sample(rand(2, 3).T, memory_format="contiguous_format")])
-CONTIGUOUS = OpInfo("aten::contiguous", ref=lambda x, **k: x, samples=_ALL)
+               samples=_ALL + _FORMATS + [Sample(rand(2, 3).T, memory_format="contiguous_format"),
+                                          Sample(rand(2, 3).T, memory_format="preserve_format")],
+               errors=[ErrorSample(rand(2, 3), memory_format="channels_last",
+                                   match="required rank 4 tensor to use channels_last format")])
+CONTIGUOUS = OpInfo(
+    "aten::contiguous", ref=lambda x, **k: x, samples=_ALL + _FORMATS,
+    errors=[ErrorSample(rand(2, 3, 4), memory_format="channels_last_3d",
+                        match="required rank 5 tensor to use channels_last_3d format"),
+            ErrorSample(rand(2, 3).T, memory_format="preserve_format",
+                        match="preserve memory format is unsupported")])
 DETACH = OpInfo("aten::detach", ref=lambda x: x, samples=_ALL)
 
 ITEM = OpInfo(
@@ -93,4 +119,4 @@ FILL_ = OpInfo(
 
 ZERO_ = OpInfo("aten::zero_", ref=lambda x: np.zeros_like(x), samples=_ALL)
 
-OPINFOS = [TO_DTYPE, TO_DEVICE, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, ZERO_]
+OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, ZERO_]

@@ -561,6 +561,16 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                                 "device": self.emit("prim::device", [self_v],
                                                     [T.DEVICE]).output}
                         return self.call_op(_NEW_FACTORIES[func.attr], args, like, node)
+                    if func.attr == "to" and "memory_format" in kw and len(args) <= 2:
+                        # x.to(dtype | device [, dtype], memory_format=...): to.dtype_layout
+                        # (gpujit's to.dtype / to.device take no memory_format)
+                        kinds = [("dtype" if isinstance(a.type, (T.ScalarTypeType, T.IntType))
+                                  else "device" if isinstance(a.type, (T.DeviceType, T.StrType))
+                                  else None) for a in args]
+                        if None not in kinds and len(set(kinds)) == len(kinds) and not (
+                                set(kinds) & set(kw)):
+                            kw = dict(kw, **dict(zip(kinds, args)))
+                            return self.call_op("to", [self_v], kw, node, method=True)
                     if func.attr == "type_as" and len(args) == 1 and not kw:
                         dt = self.emit("prim::dtype", [args[0]], [T.SCALAR_TYPE]).output
                         return self.call_op("to", [self_v, dt], {}, node, method=True)

@@ -298,6 +298,8 @@ class ndarray:
     def base(self):
         if self._base is not None:
             return self._base
+        if self._mp is not None:
+            return None                  # (CuPy: an array made on a memptr has no base)
         b = self._a.base
         return ndarray._from_np(b, self._dev) if isinstance(b, _np.ndarray) else None
 

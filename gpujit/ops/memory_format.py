@@ -1,0 +1,183 @@
+"""PyTorch's memory formats on NumPy/CuPy arrays: which memory order (a permutation of the
+dims, outermost first) a result of clone / contiguous / empty / the *_like factories is laid
+out in, and the is_contiguous(memory_format) checks.
+
+gpujit spells the formats as the str constants `gpujit.contiguous_format`, `preserve_format`,
+`channels_last` and `channels_last_3d`; a TorchScript graph (or a loaded one) gives them as
+the ints of c10::MemoryFormat (0 .. 3). `canonical` takes either.
+
+An array is laid out in `order` when it is `a.transpose(order)` of a C-contiguous array
+`a`; `empty` makes one (a new array, not a view), `alloc` one of values made in C order
+(a generator's draw ...) and `copy_in` copies an array into one.
+"""
+from __future__ import annotations
+
+CONTIGUOUS = "contiguous_format"
+PRESERVE = "preserve_format"
+CHANNELS_LAST = "channels_last"
+CHANNELS_LAST_3D = "channels_last_3d"
+
+_BY_INT = {0: CONTIGUOUS, 1: PRESERVE, 2: CHANNELS_LAST, 3: CHANNELS_LAST_3D}
+_NAMES = frozenset(_BY_INT.values())
+# channels-last memory orders, outermost dim first (N, H, W, C / N, D, H, W, C), and the
+# order torch checks their strides in, innermost first
+_ORDERS = {CHANNELS_LAST: (4, (0, 2, 3, 1)), CHANNELS_LAST_3D: (5, (0, 2, 3, 4, 1))}
+_INNER_FIRST = {CHANNELS_LAST: (1, 3, 2, 0), CHANNELS_LAST_3D: (1, 4, 3, 2, 0)}
+
+
+def canonical(fmt, default=PRESERVE):
+    """The format's str name; None is `default` (PyTorch's preserve_format for clone and the
+    *_like factories, contiguous_format for empty)."""
+    if fmt is None:
+        return default
+    if isinstance(fmt, str) and fmt in _NAMES:
+        return fmt
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt in _BY_INT:
+        return _BY_INT[fmt]
+    raise TypeError(f"memory_format must be a memory format (gpujit.contiguous_format, "
+                    f"gpujit.channels_last ...), got {fmt!r}")
+
+
+def check_rank(fmt, ndim):
+    if fmt in _ORDERS and ndim != _ORDERS[fmt][0]:
+        raise RuntimeError(f"required rank {_ORDERS[fmt][0]} tensor to use {fmt} format")
+
+
+def format_order(fmt, ndim):
+    """The memory order of an explicit format (not preserve_format) at rank ndim."""
+    check_rank(fmt, ndim)
+    return _ORDERS[fmt][1] if fmt in _ORDERS else tuple(range(ndim))
+
+
+def is_contiguous_as(shape, strides, itemsize, fmt):
+    """PyTorch's x.is_contiguous(memory_format=fmt) for byte `strides`: the strides of the
+    dims of size 1 do not count; channels_last is False below or above rank 4 (3d: 5);
+    preserve_format checks C-contiguity, as torch."""
+    if fmt not in _ORDERS:
+        from .meta import is_c_contiguous
+        return is_c_contiguous(shape, strides, itemsize)
+    if len(shape) != _ORDERS[fmt][0]:
+        return False
+    expected = itemsize
+    for d in _INNER_FIRST[fmt]:
+        if shape[d] != 1:
+            if strides[d] != expected:
+                return False
+            expected *= shape[d]
+    return True
+
+
+def is_channels_last_strided(shape, strides):
+    """PyTorch's is_channels_last_strides_2d / _3d (what suggest_memory_format reads): the
+    strides order the dims as channels-last, ambiguous cases (N111, a zero stride on C)
+    counting as contiguous."""
+    fmt = CHANNELS_LAST if len(shape) == 4 else CHANNELS_LAST_3D if len(shape) == 5 else None
+    if fmt is None or strides[1] == 0:
+        return False
+    lo = 0
+    for d in _INNER_FIRST[fmt]:
+        if shape[d] == 0 or strides[d] < lo:
+            return False
+        if d == 0 and lo == strides[1]:
+            return False
+        lo = strides[d] * (shape[d] if shape[d] > 1 else 1)
+    return True
+
+
+def suggest(shape, strides):
+    """PyTorch's suggest_memory_format."""
+    if is_channels_last_strided(shape, strides):
+        return CHANNELS_LAST if len(shape) == 4 else CHANNELS_LAST_3D
+    return CONTIGUOUS
+
+
+def dense_order(shape, strides):
+    """The memory order PyTorch gives a preserve_format result (empty_like, clone, to):
+    the order of infer_dense_strides, which sorts the dims by stride as TensorIterator does
+    (a zero stride keeps its place, equal strides put the larger size outside), so that a
+    dense input gets its own strides and any other the permutation of its strides."""
+    ndim = len(shape)
+    perm = list(range(ndim - 1, -1, -1))           # innermost first
+
+    def should_swap(d0, d1):
+        s0, s1 = strides[d0], strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        if s0 != s1:
+            return -1 if s0 < s1 else 1
+        return 1 if shape[d0] > shape[d1] else 0
+
+    for i in range(1, ndim):
+        d1 = i
+        for j in range(1, i + 1):
+            d0 = i - j
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return tuple(reversed(perm))
+
+
+def order_for(a, fmt):
+    """The memory order of a result laid out from array a in format fmt (canonical)."""
+    if fmt == PRESERVE:
+        if a.ndim < 2 or a.flags.c_contiguous:
+            return tuple(range(a.ndim))
+        return dense_order(a.shape, a.strides)
+    return format_order(fmt, a.ndim)
+
+
+def strides_in(shape, order):
+    """The element strides of a dense array of `shape` laid out in `order` (a size-1 dim's
+    as NumPy's and PyTorch's: the stride of the dims inside it)."""
+    st, n = [0] * len(shape), 1
+    for d in reversed(order):
+        st[d] = n
+        n *= max(shape[d], 1)
+    return tuple(st)
+
+
+def _is_identity(order):
+    return all(i == d for i, d in enumerate(order))
+
+
+def empty(xp, shape, dtype, order):
+    """A new array (no view: its .base is None) of `shape` laid out in `order`."""
+    shape = tuple(shape)
+    n = 1
+    for d in shape:
+        n *= d
+    if _is_identity(order) or n == 0:
+        return xp.empty(shape, dtype=dtype)
+    import numpy as np
+    dtype = np.dtype(dtype)
+    strides = tuple(s * dtype.itemsize for s in strides_in(shape, order))
+    if xp is np:
+        return np.ndarray(shape, dtype, strides=strides)
+    # CuPy: an array on a memory pointer of its own has no base
+    return xp.ndarray(shape, dtype, memptr=xp.empty(n, dtype).data, strides=strides)
+
+
+def alloc(xp, make, shape, order):
+    """make(sizes) (a C-contiguous array of values) for `shape`, laid out in `order`: the
+    values are made in memory order (a random draw fills memory as PyTorch's does)."""
+    if _is_identity(order):
+        return make(tuple(shape))
+    arr = make(tuple(shape[d] for d in order))
+    back = [0] * len(order)
+    for i, d in enumerate(order):
+        back[d] = i
+    out = empty(xp, shape, arr.dtype, order)
+    out[...] = arr.transpose(back)
+    return out
+
+
+def copy_in(xp, a, order):
+    """A copy of array a laid out in `order`."""
+    if _is_identity(order):
+        return xp.array(a, copy=True, order="C")
+    out = empty(xp, a.shape, a.dtype, order)
+    out[...] = a
+    return out

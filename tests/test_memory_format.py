@@ -1,0 +1,302 @@
+"""Memory formats (torch.contiguous_format, preserve_format, channels_last,
+channels_last_3d): the strides of clone / contiguous / to / empty / the *_like factories,
+is_contiguous(memory_format=...), in eager, scripted and fused code, on the CPU and (cuda
+marked) on the GPU. The expected strides are PyTorch 2.13's, written out."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+cl = torch.channels_last
+cl3d = torch.channels_last_3d
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+def _rand(*size, device="cpu"):
+    return torch.rand(*size, device=device)
+
+
+# name -> (make the input, its sizes, its strides as PyTorch has them)
+INPUTS = {
+    "t_slice": (lambda d: _rand(6, 4, device=d).t()[:, ::2], (4, 3), (1, 8)),
+    "slice": (lambda d: _rand(4, 6, device=d)[:, ::2], (4, 3), (6, 2)),
+    "cl": (lambda d: _rand(2, 3, 4, 5, device=d).contiguous(memory_format=cl),
+           (2, 3, 4, 5), (60, 1, 15, 3)),
+    "cl_slice": (lambda d: _rand(2, 3, 4, 6, device=d).contiguous(memory_format=cl)[..., ::2],
+                 (2, 3, 4, 3), (72, 1, 18, 6)),
+    "perm_slice": (lambda d: _rand(2, 3, 4, 6, device=d).permute(0, 3, 1, 2)[:, ::2],
+                   (2, 3, 3, 4), (72, 2, 24, 6)),
+    "expand": (lambda d: _rand(3, 1, device=d).expand(3, 4), (3, 4), (1, 0)),
+    "cl_expand": (lambda d: _rand(2, 3, 1, 1, device=d).contiguous(memory_format=cl)
+                  .expand(2, 3, 4, 5), (2, 3, 4, 5), (3, 1, 0, 0)),
+    "bcast": (lambda d: _rand(4, 1, 5, device=d).expand(4, 3, 5), (4, 3, 5), (5, 0, 1)),
+    "cl_c1": (lambda d: _rand(2, 1, 4, 5, device=d).contiguous(memory_format=cl),
+              (2, 1, 4, 5), (20, 20, 5, 1)),
+    "perm_3d": (lambda d: _rand(2, 3, 4, 5, 6, device=d).permute(0, 2, 3, 4, 1),
+                (2, 4, 5, 6, 3), (360, 30, 6, 1, 120)),
+    "cl3d": (lambda d: _rand(2, 3, 4, 5, 6, device=d).contiguous(memory_format=cl3d),
+             (2, 3, 4, 5, 6), (360, 1, 90, 18, 3)),
+    "perm": (lambda d: _rand(2, 3, 4, 5, device=d).permute(2, 0, 3, 1),
+             (4, 2, 5, 3), (5, 60, 1, 20)),
+    "perm_slice2": (lambda d: _rand(2, 3, 4, 6, device=d).permute(2, 0, 3, 1)[:, :, ::2],
+                    (4, 2, 3, 3), (6, 72, 2, 24)),
+}
+
+# what PyTorch answers for each input: preserve_format results (empty_like, clone, to(dtype),
+# randint_like, x + 1 ...), contiguous(memory_format=channels_last) (None: rank is not 4),
+# to(memory_format=channels_last), to(memory_format=contiguous_format), is_contiguous() and
+# is_contiguous(memory_format=channels_last / channels_last_3d)
+EXPECTED = {
+    "t_slice": ((1, 4), None, None, (1, 8), False, False, False),
+    "slice": ((3, 1), None, None, (6, 2), False, False, False),
+    "cl": ((60, 1, 15, 3), (60, 1, 15, 3), (60, 1, 15, 3), (60, 20, 5, 1), False, True, False),
+    "cl_slice": ((36, 1, 9, 3), (36, 1, 9, 3), (72, 1, 18, 6), (36, 12, 3, 1), False, False,
+                 False),
+    "perm_slice": ((36, 1, 12, 3), (36, 1, 12, 3), (72, 2, 24, 6), (36, 12, 4, 1), False,
+                   False, False),
+    "expand": ((4, 1), None, None, (1, 0), False, False, False),
+    "cl_expand": ((60, 20, 5, 1), (60, 1, 15, 3), (60, 1, 15, 3), (3, 1, 0, 0), False, False,
+                  False),
+    "bcast": ((15, 5, 1), None, None, (5, 0, 1), False, False, False),
+    "cl_c1": ((20, 20, 5, 1), (20, 20, 5, 1), (20, 1, 5, 1), (20, 20, 5, 1), True, True, False),
+    "perm_3d": ((360, 30, 6, 1, 120), None, None, (360, 30, 6, 1, 120), False, False, False),
+    "cl3d": ((360, 1, 90, 18, 3), None, None, (360, 120, 30, 6, 1), False, False, True),
+    "perm": ((5, 60, 1, 20), (30, 1, 6, 2), (30, 1, 6, 2), (5, 60, 1, 20), False, False, False),
+    "perm_slice2": ((3, 36, 1, 12), (18, 1, 6, 2), (18, 1, 6, 2), (6, 72, 2, 24), False, False,
+                    False),
+}
+
+
+def _input(name, device):
+    make, shape, strides = INPUTS[name]
+    x = make(device)
+    assert tuple(x.shape) == shape and x.stride() == strides
+    return x
+
+
+def _values(t):
+    return np.asarray(t.cpu()._data)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_preserve_format_results_keep_the_layout_as_torch(name, device):
+    x = _input(name, device)
+    want = EXPECTED[name][0]
+    results = {
+        "empty_like": torch.empty_like(x), "zeros_like": torch.zeros_like(x),
+        "ones_like": torch.ones_like(x), "full_like": torch.full_like(x, 2.5),
+        "rand_like": torch.rand_like(x), "randn_like": torch.randn_like(x),
+        "randint_like": torch.randint_like(x, 7), "clone": x.clone(),
+        "clone(preserve)": x.clone(memory_format=torch.preserve_format),
+        "to(float64)": x.to(torch.float64), "to(int32)": x.to(torch.int32),
+        "empty_like(int32)": torch.empty_like(x, dtype=torch.int32),
+        "to(memory_format=preserve, copy)": x.to(memory_format=torch.preserve_format,
+                                                 copy=True),
+    }
+    for what, r in results.items():
+        assert r.stride() == want, what
+        assert r.device == x.device and tuple(r.shape) == tuple(x.shape), what
+    np.testing.assert_array_equal(_values(results["clone"]), _values(x))
+    np.testing.assert_array_equal(_values(results["zeros_like"]), 0)
+    np.testing.assert_array_equal(_values(results["full_like"]), 2.5)
+    np.testing.assert_array_equal(_values(results["to(float64)"]), _values(x).astype(np.float64))
+    r = _values(results["randint_like"])
+    assert r.min() >= 0 and r.max() < 7
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_explicit_formats_and_is_contiguous_as_torch(name, device):
+    x = _input(name, device)
+    _, ccl, tocl, toc, is_c, is_cl, is_cl3d = EXPECTED[name]
+    assert x.is_contiguous() is is_c
+    assert x.is_contiguous(memory_format=torch.contiguous_format) is is_c
+    assert x.is_contiguous(memory_format=cl) is is_cl
+    assert x.is_contiguous(memory_format=cl3d) is is_cl3d
+    assert x.to(memory_format=torch.contiguous_format).stride() == toc
+    assert x.contiguous().stride() == x.contiguous(memory_format=torch.contiguous_format).stride()
+    assert x.contiguous().is_contiguous()
+    for r in (x.contiguous(), x.clone(memory_format=torch.contiguous_format),
+              torch.empty_like(x, memory_format=torch.contiguous_format)):
+        assert r.is_contiguous()
+    if ccl is None:
+        for f in (lambda: x.contiguous(memory_format=cl), lambda: x.clone(memory_format=cl),
+                  lambda: x.to(memory_format=cl), lambda: torch.empty_like(x, memory_format=cl),
+                  lambda: torch.rand_like(x, memory_format=cl)):
+            with pytest.raises(RuntimeError, match="required rank 4 tensor to use "
+                                                   "channels_last format"):
+                f()
+        return
+    y = x.contiguous(memory_format=cl)
+    assert y.stride() == ccl and y.is_contiguous(memory_format=cl)
+    np.testing.assert_array_equal(_values(y), _values(x))
+    assert x.to(memory_format=cl).stride() == tocl
+    # a copy laid out in the format: PyTorch's strides for it, whatever the input's
+    fmt = (60, 1, 15, 3) if x.shape == (2, 3, 4, 5) else None
+    for r in (x.clone(memory_format=cl), torch.empty_like(x, memory_format=cl),
+              torch.zeros_like(x, memory_format=cl), torch.rand_like(x, memory_format=cl),
+              torch.full_like(x, 1, memory_format=cl), x.to(torch.float64, memory_format=cl)):
+        assert r.is_contiguous(memory_format=cl)
+        if fmt is not None:
+            assert r.stride() == fmt
+    np.testing.assert_array_equal(_values(x.to(torch.float64, memory_format=cl)),
+                                  _values(x).astype(np.float64))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_channels_last_factories(device):
+    e = torch.empty(2, 3, 4, 5, memory_format=cl, device=device)
+    assert e.stride() == (60, 1, 15, 3) and e.device.type == device
+    assert torch.empty(2, 3, 4, 5, 6, memory_format=cl3d, device=device).stride() == \
+        (360, 1, 90, 18, 3)
+    assert torch.empty(2, 3, memory_format=torch.contiguous_format).stride() == (3, 1)
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last"):
+        torch.empty(2, 3, memory_format=cl)
+    with pytest.raises(RuntimeError, match="required rank 5 tensor to use channels_last_3d"):
+        torch.empty(2, 3, 4, 5, memory_format=cl3d)
+    with pytest.raises(RuntimeError, match="unsupported memory format Preserve"):
+        torch.empty(2, 3, memory_format=torch.preserve_format)
+    # size-1 dims: channels-last strides as PyTorch lays them out
+    assert torch.empty(2, 1, 4, 5, memory_format=cl).stride() == (20, 1, 5, 1)
+    assert torch.empty(2, 3, 1, 1, memory_format=cl).stride() == (3, 1, 3, 3)
+    x = _rand(2, 3, 1, 1, device=device)
+    assert x.to(memory_format=cl).stride() == (3, 1, 3, 3)
+
+
+def test_contiguous_and_to_return_self_when_nothing_changes():
+    x = torch.rand(2, 3, 4, 5)
+    y = x.contiguous(memory_format=cl)
+    assert y.contiguous(memory_format=cl).stride() == y.stride()
+    assert x.contiguous(memory_format=torch.preserve_format).stride() == (60, 20, 5, 1)
+    with pytest.raises(RuntimeError, match="preserve memory format is unsupported by the "
+                                           "contiguous operator"):
+        torch.rand(3, 4).t().contiguous(memory_format=torch.preserve_format)
+    with pytest.raises(RuntimeError, match="required rank 5 tensor to use channels_last_3d"):
+        x.contiguous(memory_format=cl3d)
+    # to(memory_format=f) aliases when f is the format suggested by the strides
+    t = x.transpose(2, 3)
+    assert t.to(memory_format=torch.contiguous_format) is t
+    assert y.to(memory_format=cl) is y and x.to(memory_format=torch.preserve_format) is x
+    assert y.to(memory_format=torch.contiguous_format).stride() == (60, 20, 5, 1)
+    assert x.to(memory_format=cl) is not x
+    assert not x.is_contiguous(memory_format=cl) and not torch.rand(2, 3, 4).is_contiguous(
+        memory_format=cl)
+
+
+def test_channels_last_results_are_not_views():
+    """An in-place op under autograd is refused on views; a channels-last copy is not one."""
+    x = torch.rand(2, 3, 4, 5, requires_grad=True)
+    y = x.contiguous(memory_format=cl) * 1
+    for z in (y.clone(), x.clone(memory_format=cl), torch.zeros_like(y) + y):
+        z.mul_(2)
+        assert z.stride() == (60, 1, 15, 3)
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.ones((2, 3, 4, 5)))
+    assert torch.empty_like(y)._data.base is None
+
+
+def test_memory_formats_in_scripted_code():
+    @torch.jit.script
+    def f(x):
+        y = x.contiguous(memory_format=torch.channels_last)
+        return (y, y.is_contiguous(memory_format=torch.channels_last),
+                x.is_contiguous(memory_format=torch.channels_last), x.is_contiguous(),
+                y.is_contiguous())
+
+    x = torch.rand(2, 3, 4, 5)
+    y, a, b, c, d = f(x)
+    assert y.stride() == (60, 1, 15, 3) and (a, b, c, d) == (True, False, True, False)
+
+    @torch.jit.script
+    def g(x):
+        return (torch.empty(2, 3, 4, 5, memory_format=torch.channels_last),
+                torch.empty_like(x, memory_format=torch.channels_last),
+                torch.rand_like(x, memory_format=torch.channels_last),
+                x.clone(memory_format=torch.channels_last),
+                x.to(memory_format=torch.channels_last),
+                x.to(torch.float64, memory_format=torch.channels_last),
+                x.to(dtype=torch.float64, memory_format=torch.channels_last),
+                x.unsqueeze(2).contiguous(memory_format=torch.channels_last_3d),
+                x.clone(memory_format=torch.preserve_format))
+
+    r = g(x)
+    for t in r[:7]:
+        assert t.stride() == (60, 1, 15, 3)
+    assert r[5].dtype == torch.float64 and r[6].dtype == torch.float64
+    np.testing.assert_array_equal(r[5].numpy(), x.numpy().astype(np.float64))
+    assert r[7].stride() == (60, 1, 60, 15, 3)
+    assert r[8].stride() == (60, 20, 5, 1)
+
+    @torch.jit.script
+    def bad(x):
+        return x[0].contiguous(memory_format=torch.channels_last)
+
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last"):
+        bad(x)
+
+
+def test_memory_format_ints_of_torchscript_graphs():
+    """A TorchScript graph spells the formats as ints (c10::MemoryFormat)."""
+    from gpujit.ops import OPS
+    x = torch.rand(2, 3, 4, 5)
+    assert OPS["aten::contiguous"].public(x, memory_format=2).stride() == (60, 1, 15, 3)
+    assert OPS["aten::clone"].public(x, memory_format=2).stride() == (60, 1, 15, 3)
+    assert OPS["aten::empty_like"].public(x, memory_format=2).stride() == (60, 1, 15, 3)
+    assert x.is_contiguous(memory_format=0) and not x.is_contiguous(memory_format=2)
+    with pytest.raises(TypeError, match="memory_format must be a memory format"):
+        x.contiguous(memory_format="nhwc")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_fused_results_of_channels_last_inputs_are_channels_last(device):
+    @torch.jit.script
+    def f(x, y):
+        return (x * 2).relu() + y, torch.sigmoid(x) * y
+
+    @torch.jit.script
+    def g(x):
+        y = x.contiguous(memory_format=torch.channels_last)
+        return y * 2 + 1
+
+    @torch.jit.script
+    def h(x):
+        return torch.zeros_like(x) + x.clone() * 3
+
+    x = _rand(2, 3, 4, 5, device=device).contiguous(memory_format=cl)
+    y = _rand(2, 3, 4, 5, device=device).contiguous(memory_format=cl)
+    xc = _rand(2, 3, 4, 5, device=device)
+    for _ in range(3):                  # profile, then run the fused kernels
+        a, b = f(x, y)
+        c = g(xc)
+        e = h(x)
+    for r in (a, b, c, e):
+        assert r.stride() == (60, 1, 15, 3)
+    np.testing.assert_allclose(_values(a), np.maximum(_values(x) * 2, 0) + _values(y),
+                               rtol=1e-6)
+    np.testing.assert_allclose(_values(c), _values(xc) * 2 + 1, rtol=1e-6)
+    np.testing.assert_allclose(_values(e), _values(x) * 3, rtol=1e-6)
+    assert "TensorExprGroup" in str(torch.jit.last_executed_optimized_graph())
+
+
+@pytest.mark.cuda
+def test_device_moves_keep_or_set_the_format():
+    x = torch.rand(2, 3, 4, 5)
+    g = x.to("cuda", memory_format=cl)
+    assert g.device.type == "cuda" and g.stride() == (60, 1, 15, 3)
+    np.testing.assert_array_equal(g.cpu().numpy(), x.numpy())
+    assert g.cpu().stride() == (60, 1, 15, 3)            # preserve_format
+    assert g.to("cpu", memory_format=torch.contiguous_format).stride() == (60, 20, 5, 1)
+    s = x.permute(0, 3, 1, 2)[:, ::2]                     # not dense: its strides' order
+    assert s.cuda().stride() == (36, 1, 12, 3)
+
+
+def test_module_to_channels_last_converts_4d_parameters():
+    m = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 3), torch.nn.BatchNorm2d(6))
+    w = m[0].weight
+    assert m.to(memory_format=cl) is m
+    assert m[0].weight.stride() == (27, 1, 9, 3) and m[0].bias.stride() == (1,)
+    assert isinstance(m[0].weight, torch.nn.Parameter) and m[0].weight.requires_grad
+    np.testing.assert_array_equal(m[0].weight.detach().numpy(), w.detach().numpy())
+    m.to(torch.float64, memory_format=cl)
+    assert m[0].weight.stride() == (27, 1, 9, 3) and m[0].weight.dtype == torch.float64
