@@ -50,11 +50,12 @@ def _addindent(s_, num_spaces):
 
 
 def _parse_to(args, kwargs):
-    """Module.to(device=None, dtype=None, non_blocking=False) / to(dtype) / to(tensor)."""
+    """Module.to(device=None, dtype=None, non_blocking=False, memory_format=None) / to(dtype)
+    / to(tensor)."""
     dev = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     non_blocking = kwargs.pop("non_blocking", False)
-    kwargs.pop("memory_format", None)
+    memory_format = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
@@ -71,7 +72,7 @@ def _parse_to(args, kwargs):
                             f"not a device, a dtype or a Tensor")
     if dev is not None:
         dev = _resolve_device(dev)
-    return dev, dtype, non_blocking
+    return dev, dtype, non_blocking, memory_format
 
 
 class Module(ModuleStateMixin):
@@ -378,7 +379,7 @@ class Module(ModuleStateMixin):
         return self
 
     def to(self, *args, **kwargs):
-        dev, dtype, non_blocking = _parse_to(args, dict(kwargs))
+        dev, dtype, non_blocking, memory_format = _parse_to(args, dict(kwargs))
         if dtype is not None:
             dtype = _dt.to_dtype(dtype)
             if dtype.category != _dt.FLOATING:
@@ -391,6 +392,8 @@ class Module(ModuleStateMixin):
                 kw["device"] = dev
             if dtype is not None and t.is_floating_point():
                 kw["dtype"] = dtype
+            if memory_format is not None and t.dim() in (4, 5):   # as PyTorch: 4-d, 5-d only
+                kw["memory_format"] = memory_format
             return t.to(non_blocking=non_blocking, **kw) if kw else t
 
         return self._apply(convert)
