@@ -300,3 +300,20 @@ def test_module_to_channels_last_converts_4d_parameters():
     np.testing.assert_array_equal(m[0].weight.detach().numpy(), w.detach().numpy())
     m.to(torch.float64, memory_format=cl)
     assert m[0].weight.stride() == (27, 1, 9, 3) and m[0].weight.dtype == torch.float64
+
+
+def test_conv2d_of_channels_last_input_or_weight_is_channels_last():
+    F = torch.nn.functional
+    x, w, b = torch.rand(2, 3, 6, 7), torch.rand(4, 3, 3, 3), torch.rand(4)
+    xc, wc = x.contiguous(memory_format=cl), w.contiguous(memory_format=cl)
+    want = F.conv2d(x, w, b).numpy()
+    for r in (F.conv2d(xc, w, b), F.conv2d(x, wc, b), F.conv2d(xc, wc, b)):
+        assert r.stride() == (80, 1, 20, 4)
+        np.testing.assert_allclose(r.numpy(), want, rtol=1e-5)
+    assert F.conv2d(xc, w, padding=1).stride() == (168, 1, 28, 4)
+    assert F.conv2d(torch.rand(2, 6, 6, 7).contiguous(memory_format=cl), w[:, :3], groups=2) \
+        .stride() == (80, 1, 20, 4)
+    assert F.conv2d(x, w).stride() == (80, 20, 5, 1)
+    assert F.conv2d(x[0], wc).stride() == (1, 20, 4)     # (a channels-last result's [0])
+    m = torch.nn.Conv2d(3, 4, 3).to(memory_format=cl)
+    assert m(x).stride() == (80, 1, 20, 4)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta
 from .registry import op
 
@@ -238,6 +239,12 @@ def _conv(xp, nd, input, weight, bias, stride, padding, dilation, groups):
                           (1, out_shape[-1]))[:, :, 0, :]
     else:
         out = conv2d_core(xp, x, weight, bias, pads, stride, dilation, groups, out_shape[-2:])
+        if _mf.suggest(weight.shape, weight.strides) == _mf.CHANNELS_LAST or (
+                batched and _mf.suggest(input.shape, input.strides) == _mf.CHANNELS_LAST):
+            # PyTorch: channels-last input or weight -> channels-last result
+            if batched:
+                return _mf.copy_in(xp, out, _mf.format_order(_mf.CHANNELS_LAST, 4))
+            return _mf.copy_in(xp, out[0], (1, 2, 0))       # H, W, C as the batched one
     return xp.ascontiguousarray(out if batched else out[0])
 
 
