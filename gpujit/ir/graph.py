@@ -538,6 +538,15 @@ class Graph:
     def walk(self):
         return self.block.walk()
 
+    def all_values(self):
+        """Every Value defined in the graph: its inputs, then each node's block inputs and
+        outputs, depth first."""
+        yield from self.inputs
+        for n in self.walk():
+            for b in n.blocks:
+                yield from b.inputs
+            yield from n.outputs
+
     # torch._C's names (g.nodes(), g.inputs(), g.outputs(), g.param_node() and
     # g.return_node() are calls of what the properties return)
     def findNode(self, kind, recurse=True):

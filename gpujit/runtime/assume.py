@@ -257,12 +257,6 @@ def specialized_graph(graph, profile):
         t = profile.types.get(orig) if orig is not None else None
         if t is not None and isinstance(v.type, T.TensorType):
             v.type = t
-    for v in g.inputs:
+    for v in g.all_values():
         refine(v)
-    for n in g.walk():
-        for b in n.blocks:
-            for v in b.inputs:
-                refine(v)
-        for v in n.outputs:
-            refine(v)
     return g

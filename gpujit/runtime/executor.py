@@ -128,14 +128,8 @@ def _erase_tensor_facts(graph):
         t = v.type
         if isinstance(t, T.TensorType) and (t.dtype is not None or t.sizes is not None):
             v.type = t.with_(dtype=None, sizes=None, strides=None, requires_grad=None)
-    for v in graph.inputs:
+    for v in graph.all_values():
         erase(v)
-    for n in graph.walk():
-        for b in n.blocks:
-            for v in b.inputs:
-                erase(v)
-        for v in n.outputs:
-            erase(v)
 
 
 class Executable:
