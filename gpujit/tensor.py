@@ -157,9 +157,9 @@ class Tensor:
 
     def storage_offset(self):
         a = self._data
-        base = a.base if a.base is not None else a
         if isinstance(a, np.ndarray):
-            return (a.__array_interface__["data"][0] - _base_ptr(base)) // self._dtype.itemsize
+            return (a.__array_interface__["data"][0] - _base_ptr(a)) // self._dtype.itemsize
+        base = a.base if a.base is not None else a
         return (a.data.ptr - base.data.ptr) // self._dtype.itemsize
 
     def data_ptr(self):
@@ -573,8 +573,16 @@ def _empty_strides(shape):
 
 
 def _base_ptr(a):
-    while isinstance(a, np.ndarray) and a.base is not None and isinstance(a.base, np.ndarray):
-        a = a.base
+    """Where the memory of ndarray a's storage starts: the root of its base chain, through
+    the holder object np.lib.stride_tricks.as_strided puts between a view and its array
+    (as_strided, unfold and diagonal views)."""
+    while isinstance(a, np.ndarray) and a.base is not None:
+        b = a.base
+        if not isinstance(b, np.ndarray):
+            b = getattr(b, "base", None)          # as_strided's DummyArray keeps the array
+            if not isinstance(b, np.ndarray):
+                break
+        a = b
     return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else 0
 
 
