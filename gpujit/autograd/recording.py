@@ -76,7 +76,9 @@ def _record(op, args):
         if isinstance(target, Tensor) and _requires(target) and target._ag.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
-        if isinstance(target, Tensor) and (target._data.base is not None or (
+        # (t_, squeeze_ restride self without writing: nothing for a view to miss)
+        if isinstance(target, Tensor) and "inplace_view" not in op.tags and (
+                target._data.base is not None or (
                 target._ag is not None and target._ag.has_views)):
             raise RuntimeError(
                 f"{op.public_name}: an in-place operation writes into a view (or a tensor "

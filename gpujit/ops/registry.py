@@ -36,7 +36,8 @@ __all__ = ["op", "OpDef", "OPS", "OVERLOADS", "get", "dispatch_state", "TAGS", "
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpujit\.ops(\.|$)")
 
 TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondeterministic",
-                  "factory", "linalg", "shape", "nn", "comparison", "no_fuse"})
+                  "factory", "linalg", "shape", "nn", "comparison", "no_fuse",
+                  "inplace_view"})   # t_, squeeze_: the impl returns self's new view
 
 OPS: dict = {}           # qualified name 'aten::add.Tensor' -> OpDef
 OVERLOADS: dict = {}     # 'aten::add' -> [OpDef, ...] in declaration order
@@ -577,6 +578,8 @@ def _gen_generic(op, fname, consts):
     rets = s.returns
     if s.is_inplace:    # an impl that wrote nothing returns UNCHANGED: no new version
         L.append(f"    if r is _UNCHANGED: return {names[0]}")
+        if "inplace_view" in op.tags:     # t_, squeeze_: self becomes the impl's view
+            L.append(f"    {names[0]}._data = r")
         L.append(f"    {names[0]}._version += 1")
     if len(rets) == 1:
         L.append("    return " + _wrap_ret(rets[0], "r", s, names))

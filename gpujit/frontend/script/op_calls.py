@@ -16,6 +16,17 @@ __all__ = ["OpCallMixin"]
 _REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
 
 
+def _packs_varargs(pyfn, ops):
+    """A Python function f(*tensors, ...) over ops whose first argument is a Tensor[]."""
+    if not inspect.isfunction(pyfn):
+        return False
+    params = list(inspect.signature(pyfn).parameters.values())
+    if not params or params[0].kind is not inspect.Parameter.VAR_POSITIONAL:
+        return False
+    return all(op.schema.arguments and op.schema.arguments[0].type.base == "Tensor" and
+               op.schema.arguments[0].type.is_list for op in ops)
+
+
 class OpCallMixin:
     """ExprCompiler's registry-op calls (self is the compiler)."""
 
@@ -63,6 +74,14 @@ class OpCallMixin:
             args = [args[0], self.emit("prim::ListConstruct", args[1:],
                                        [T.ListType(T.TENSOR)]).output]
         ops = calls.candidates_for_function(name, functional)
+        if name == "tensordot" and not functional and len(args) < 4 and \
+                "dims_self" not in kwargs:
+            args, kwargs = self.tensordot_dims(args, kwargs, node)
+        elif ops and args and _packs_varargs(pyfn, ops) and \
+                all(isinstance(a.type, T.TensorType) for a in args):
+            # torch.block_diag(a, b), torch.meshgrid(x, y, indexing="ij"): the Python
+            # function's *tensors as the schema's Tensor[]
+            args = [self.emit("prim::ListConstruct", args, [T.ListType(T.TENSOR)]).output]
         if ops and inspect.isfunction(pyfn) and "inplace" not in kwargs and \
                 not calls.wrapper_reorders(pyfn, ops, len(args)):
             m, _ = calls.resolve(ops, args, kwargs)
@@ -87,6 +106,45 @@ class OpCallMixin:
                     return self.emit_call(ops, [], kw, node, name + "_")
                 return self.emit_call(ops, [], kw, node, name)
         return self.call_op(name, args, kwargs, node, functional=functional)
+
+    def tensordot_dims(self, args, kwargs, node):
+        """torch.tensordot(a, b, dims): a constant int n (a's last n dims with b's first
+        n) or pair of dim lists, as aten::tensordot's two int lists."""
+        args, kwargs = list(args), dict(kwargs)
+        if len(args) >= 3:
+            dims = args.pop(2)
+        else:
+            dims = kwargs.pop("dims", None)
+        if dims is None:
+            dims_v = 2
+        else:
+            known, dims_v = self.constant_tree(dims)
+            if not known:
+                self.error("torch.tensordot(): dims must be a constant in scripted code (an "
+                           "int or a pair of dim lists)", node)
+        if isinstance(dims_v, int):
+            if dims_v < 0:
+                self.error(f"tensordot expects dims >= 0, but got dims={dims_v}", node)
+            da, db = list(range(-dims_v, 0)), list(range(dims_v))
+        elif isinstance(dims_v, (list, tuple)) and len(dims_v) == 2:
+            da, db = ([d] if isinstance(d, int) else list(d) for d in dims_v)
+        else:
+            self.error(f"torch.tensordot(): dims must be an int or a pair of dim lists, got "
+                       f"{dims_v!r}", node)
+
+        def int_list(vals):
+            return self.emit("prim::ListConstruct", [self.const(v) for v in vals],
+                             [T.ListType(T.INT)]).output
+        return args[:2] + [int_list(da), int_list(db)], kwargs
+
+    def constant_tree(self, v):
+        """(True, value) for a constant or a list/tuple literal of constants."""
+        if v.node.kind in ("prim::ListConstruct", "prim::TupleConstruct"):
+            items = [self.constant_tree(x) for x in v.node.inputs]
+            if all(k for k, _ in items):
+                return True, [x for _, x in items]
+            return False, None
+        return self.constant_of(v)
 
     def is_int_power(self, a, b):
         """int ** a non-negative int constant: an int in Python (not TorchScript's float)."""
