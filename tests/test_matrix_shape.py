@@ -232,3 +232,30 @@ def test_cuda_matches_cpu():
                                torch.cdist(T(a), T(a)).numpy(), rtol=1e-6)
     z = torch.zeros(4, 4, device="cuda").fill_diagonal_(3.0)
     assert float(z.sum().cpu()) == 12.0
+
+
+def test_scripted_inplace_view_ops_after_profiling():
+    """The compiled code (after the profiling runs) restrides self's variable and its
+    Tensor object: later uses, the caller's tensor and branches/loops see the new shape."""
+    @torch.jit.script
+    def f(x, z, flag: bool):
+        x.t_()
+        y = z * 2.0 + 1
+        if flag:
+            y.t_()
+        for i in range(3):
+            y.unsqueeze_(0)
+            y.squeeze_(0)
+            y.transpose_(0, 1)
+        return x * 2, y * z if flag else y * z.t(), x.shape[0]
+
+    for i in range(5):
+        flag = i % 2 == 0
+        x, z = torch.arange(6.).reshape(2, 3), torch.arange(6.).reshape(3, 2)
+        a, b, n = f(x, z, flag)
+        nz = np.arange(6.0, dtype=np.float32).reshape(3, 2)
+        y = nz * 2 + 1
+        want = y * nz if flag else y.T * nz.T    # t_ and 3 transposes, or 3 transposes
+        assert tuple(x.shape) == (3, 2) and n == 3
+        np.testing.assert_array_equal(a.numpy(), np.arange(6.0).reshape(2, 3).T * 2)
+        np.testing.assert_array_equal(b.numpy(), want)

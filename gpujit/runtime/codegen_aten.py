@@ -363,7 +363,20 @@ def _generic(cg, n, op, args):
         if rt.type.base == "Tensor" and not rt.type.is_list and rt.type.alias and \
                 rt.type.is_write:
             aliased = next((a for a in args if a.type.alias == rt.type.alias), None)
-            if s.is_inplace:    # the impl may return UNCHANGED: it wrote nothing
+            if "inplace_view" in op.tags:
+                # t_, squeeze_: the impl returns self's new view, which becomes self (the
+                # variable every use of self reads, and its Tensor object when it has one)
+                name = cg.names.get(aliased.value) if aliased.value is not None else None
+                if name is None or name != aliased.expr or not name.isidentifier() or \
+                        name.startswith("_"):
+                    from .codegen import CodeGenError
+                    raise CodeGenError(f"{op.public_name}: the executor cannot restride "
+                                       f"{aliased.expr} in place (not a local tensor)")
+                cg.emit(f"{name} = {call}")
+                o = cg.obj(aliased.value)
+                if o is not None:
+                    cg.emit(f"{o}._data = {name}")
+            elif s.is_inplace:    # the impl may return UNCHANGED: it wrote nothing
                 wrote = cg.new_var("wrote")
                 cg.emit(f"{wrote} = {call} is not {cg.bind(_reg.UNCHANGED, 'UNCHANGED')}")
             else:
