@@ -159,8 +159,8 @@ class Tensor:
         a = self._data
         if isinstance(a, np.ndarray):
             return (a.__array_interface__["data"][0] - _base_ptr(a)) // self._dtype.itemsize
-        base = a.base if a.base is not None else a
-        return (a.data.ptr - base.data.ptr) // self._dtype.itemsize
+        # (CuPy: where the array starts in its allocation; as_strided's arrays have no base)
+        return (a.data.ptr - a.data.mem.ptr) // self._dtype.itemsize
 
     def data_ptr(self):
         a = self._data

@@ -93,8 +93,8 @@ def _view_dtype_meta(self, dtype):
 
 def _byte_offset(xp, a):
     """Where a starts in its allocation, in bytes (its storage offset times its itemsize)."""
-    if xp.__name__ != "numpy":     # (as Tensor.storage_offset: CuPy views keep their root)
-        return a.data.ptr - (a.base if a.base is not None else a).data.ptr
+    if xp.__name__ != "numpy":     # (as Tensor.storage_offset: CuPy's allocation start)
+        return a.data.ptr - a.data.mem.ptr
     root = a
     while isinstance(root.base, np.ndarray):
         root = root.base

@@ -52,8 +52,12 @@ def _log(msg):
 # ----------------------------------------------------------------------------- memory
 
 class _Memory:
-    """An allocation (CuPy's Memory / PooledMemory): only MemoryPointers refer to it."""
-    __slots__ = ()
+    """An allocation (CuPy's Memory / PooledMemory): only MemoryPointers refer to it; `ptr`
+    is where it starts."""
+    __slots__ = ("ptr",)
+
+    def __init__(self, ptr=0):
+        self.ptr = int(ptr)
 
 
 class MemoryPointer:
@@ -64,7 +68,7 @@ class MemoryPointer:
     def __init__(self, owner, ptr, lo, hi, device_id=0, mem=None):
         self._owner, self.ptr, self._lo, self._hi = owner, int(ptr), lo, hi
         self.device_id = device_id
-        self.mem = _Memory() if mem is None else mem
+        self.mem = _Memory(lo) if mem is None else mem
 
     @property
     def device(self):
