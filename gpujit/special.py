@@ -16,7 +16,7 @@ from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
-           "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
+           "i0", "i1", "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
            "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
 
 erf = _g.erf
@@ -42,6 +42,8 @@ polygamma = _g.polygamma
 ndtr = _reg.OPS["aten::special_ndtr"].public
 entr = _reg.OPS["aten::special_entr"].public
 xlog1py = _reg.OPS["aten::special_xlog1py"].public
+i1 = _reg.OPS["aten::special_i1"].public
+i0 = _g.i0
 
 
 @_from_source

@@ -15,7 +15,8 @@ from opinfo import all_opinfos, ErrorSample
 
 INFOS = all_opinfos()
 POINTWISE = sorted(n for n, o in registry.OPS.items()
-                   if o.is_pointwise and o.inplace_of is None and o.operands)
+                   if o.is_pointwise and o.inplace_of is None and o.operands
+                   and "no_fuse" not in o.tags)     # no_fuse: pointwise, run eagerly only
 
 # The expression runs step by step in the computation dtype, the eager body may round
 # once (float16 math in float32) or use another formula (logaddexp for log1p(exp)):

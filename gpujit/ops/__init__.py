@@ -9,5 +9,6 @@ from .registry import op, OPS, OVERLOADS, get, dispatch_state  # noqa: F401
 
 FAMILIES = ("scalar_ops", "pointwise", "activation", "compare", "conversion", "views",
             "indexing", "creation", "random", "random_ops", "reduction", "linalg",
-            "linalg_decomp", "shape", "shape_order", "shape_index", "views_strided", "nn",
-            "nn_norm", "nn_loss", "matrix_shape", "aliases")     # (last: it binds other names to the ops declared above)
+            "linalg_decomp", "shape", "shape_order", "shape_index", "reduction_extra",
+            "views_strided", "nn", "nn_norm", "nn_loss", "matrix_shape",
+            "aliases")     # (last: it binds other names to the ops declared above)

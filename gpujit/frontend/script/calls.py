@@ -343,6 +343,32 @@ def alias_target(module, name):
     return name, module
 
 
+def boolean_dispatch(obj, node):
+    """TorchScript's boolean dispatch: a gpujit function whose result type depends on a
+    bool flag (torch.unique's return_inverse / return_counts) names, in
+    `__gpujit_boolean_dispatch__`, (flag, position, default, if_true, if_false); a call
+    with the flag a literal (or left out) compiles the variant it selects, which may
+    dispatch again. Returns obj itself when it does not dispatch, NOT_LITERAL when the
+    flag is not a literal."""
+    import ast
+    while callable(obj) and getattr(obj, "__gpujit_boolean_dispatch__", None):
+        flag, pos, default, if_true, if_false = obj.__gpujit_boolean_dispatch__
+        arg = next((k.value for k in node.keywords if k.arg == flag), None)
+        if arg is None and len(node.args) > pos:
+            arg = node.args[pos]
+        if arg is None:
+            value = default
+        elif isinstance(arg, ast.Constant) and isinstance(arg.value, bool):
+            value = arg.value
+        else:
+            return NOT_LITERAL
+        obj = if_true if value else if_false
+    return obj
+
+
+NOT_LITERAL = object()
+
+
 def compiled_from_source(obj) -> bool:
     """Is obj a gpujit Python function that scripted code compiles from its own source
     (nn.functional's composites of ops, marked by `_from_source` there: F.tanhshrink)?"""

@@ -531,8 +531,12 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                     self.error(f"calls into module '{owner.__name__}' are not supported",
                                node, hint="use gpujit functions")
                 name = func.attr
-                if calls.compiled_from_source(getattr(owner, name, None)):
-                    return self.call_python_function(getattr(owner, name), node)
+                target = calls.boolean_dispatch(getattr(owner, name, None), node)
+                if target is calls.NOT_LITERAL:
+                    self.error(f"'{name}': its bool flags must be literals (True/False) in "
+                               f"scripted code: they decide the type it returns", node)
+                if calls.compiled_from_source(target):
+                    return self.call_python_function(target, node)
                 name, owner = calls.alias_target(owner, name)   # special.expit: sigmoid
                 functional = owner.__name__.endswith("nn.functional")
                 args, kwargs = self.call_args(node)
@@ -588,6 +592,13 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         if isinstance(func, ast.Name) and self.is_builtin(func.id):
             return self.builtin_call(func.id, node)
         found, obj = self.py_object(func)
+        if found:
+            target = calls.boolean_dispatch(obj, node)
+            if target is calls.NOT_LITERAL:
+                self.error(f"'{ast.unparse(func)}': its bool flags must be literals "
+                           f"(True/False) in scripted code: they decide the type it "
+                           f"returns", node)
+            obj = target
         if found and calls.compiled_from_source(obj):
             return self.call_python_function(obj, node)
         if found and getattr(obj, "op", None) is not None:
