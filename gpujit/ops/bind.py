@@ -42,7 +42,12 @@ def _reversed(fn):
     return rop
 
 
-def _varargs(fn):
+def _varargs(fn, sizes_fn=None):
+    """A method taking sizes as varargs (x.view(2, 3)); `sizes_fn`, when given, is the
+    overload that takes sizes, called directly (x.view(torch.int32) goes to `fn`, which
+    chooses among the overloads: choosing costs ~2 us a call)."""
+    sized = sizes_fn or fn
+
     def method(self, *sizes, **kwargs):
         if not sizes:
             return fn(self, **kwargs)
@@ -51,7 +56,7 @@ def _varargs(fn):
                 sizes = sizes[0]
             elif isinstance(sizes[0], _dtype):      # x.view(torch.int32)
                 return fn(self, sizes[0], **kwargs)
-        return fn(self, tuple(sizes), **kwargs)
+        return sized(self, tuple(sizes), **kwargs)
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method
@@ -74,7 +79,11 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
     for name, fn in methods.items():
         if name in own:
             continue   # a Python-level method of Tensor (to, float, size ...) wins
-        setattr(tensor_cls, name, _varargs(fn) if name in VARARG_METHODS else fn)
+        if name in VARARG_METHODS:
+            sized = registry.OPS.get(f"aten::{name}")
+            fn = _varargs(fn, sized.public if sized is not None and sized.bind_method
+                          else None)
+        setattr(tensor_cls, name, fn)
     for name, fn in registry.EXTRA_METHODS.items():
         if name not in own:
             setattr(tensor_cls, name, fn)
