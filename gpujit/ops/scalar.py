@@ -30,6 +30,19 @@ def _special_fn(name):
     return fn
 
 
+def _zero_tie_possible(a, b):
+    """Whether maximum/minimum(a, b) can meet a tie of zeros (NumPy arrays or numbers): a
+    has a zero and b is or has one. Zeros are rare in inputs, not in results (relu's,
+    clamp's), so a's are looked at, and b only when it is a number."""
+    if not isinstance(b, np.ndarray) and b != 0 and b == b:
+        return False        # (a number other than 0 and NaN: no zero to tie with)
+    if isinstance(a, np.ndarray):
+        return bool((a == 0).any())
+    if a != 0:
+        return False
+    return bool((b == 0).any()) if isinstance(b, np.ndarray) else b == 0
+
+
 def tie_first(xp, name, a, b):
     """xp.<name>(a, b) for name in maximum, minimum, fmax, fmin, returning a on ties, as
     PyTorch and the fused kernels do (maximum(-0., 0.) is -0.): NumPy returns either zero,
@@ -37,8 +50,8 @@ def tie_first(xp, name, a, b):
     r = getattr(xp, name)(a, b)
     if r.dtype.kind != "f":
         return r
-    if xp is np and not (r == 0).any():
-        return r        # no zero, no tie of signed zeros (the common case, one pass)
+    if xp is np and not _zero_tie_possible(a, b):
+        return r        # a tie of signed zeros needs a zero in a (the common case: none)
     # a tie of zeros that took b's sign (a may be a NumPy/Python number next to a CuPy
     # array: compared through xp's ufuncs, its sign read on the host)
     sa = xp.signbit(a) if isinstance(a, xp.ndarray) else bool(np.signbit(a))
