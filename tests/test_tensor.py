@@ -476,3 +476,24 @@ def test_new_empty():
     e = x.new_empty(3, 4)
     assert tuple(e.shape) == (3, 4) and e.dtype is gpujit.float64
     assert tuple(x.new_empty((2, 5)).shape) == (2, 5)
+
+
+@pytest.mark.parametrize("value, dtype, fits", [
+    (1e10, gpujit.float16, False), (float("inf"), gpujit.float16, True),
+    (float("nan"), gpujit.float16, True), (300, gpujit.uint8, False), (-1, gpujit.uint8, True),
+    (-256, gpujit.uint8, False), (-129, gpujit.int8, False), (2 ** 63, gpujit.int64, False),
+    (float("inf"), gpujit.int32, False), (1e39, gpujit.float32, False),
+    (3.4e38, gpujit.float32, True)])
+def test_fill_values_that_overflow_the_dtype_raise_as_pytorch(value, dtype, fits):
+    """c10's checked conversion: fill_/full/full_like of a value the dtype cannot hold
+    raise (they filled inf or wrapped: full((2,), 300, dtype=uint8) gave 44); inf/NaN go
+    into floating types and -1 into unsigned ones (all ones), as in PyTorch."""
+    for make in (lambda: gpujit.full((2,), value, dtype=dtype),
+                 lambda: gpujit.zeros(2, dtype=dtype).fill_(value),
+                 lambda: gpujit.full_like(gpujit.zeros(2, dtype=dtype), value)):
+        if fits:
+            make()
+        else:
+            with pytest.raises(RuntimeError, match="value cannot be converted to type .* "
+                               "without overflow"):
+                make()

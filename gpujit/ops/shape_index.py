@@ -34,12 +34,42 @@ def _scalar(v):
 
 
 def cast_scalar(value, npdtype):
-    """A Python scalar converted like PyTorch's fill (wrapping into small int types)."""
+    """A Python scalar converted like PyTorch's fill: wrapping into small int types only
+    where c10's checked conversion does (uint8 fill -1 is 255), else its overflow error."""
     value = _scalar(value)
     if npdtype == np.bool_:
         return bool(value)
+    npdtype = np.dtype(npdtype)
+    if _overflows(value, npdtype):
+        raise RuntimeError(f"value cannot be converted to type {_C10_NAMES[npdtype.name]} "
+                           f"without overflow")
     with np.errstate(all="ignore"):
         return np.asarray(value).astype(npdtype).item()
+
+
+_C10_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double",
+              "uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
+              "int64": "int64_t"}
+
+
+def _overflows(value, npdtype) -> bool:
+    """c10::overflows: a finite value outside the dtype's range (inf and NaN convert to
+    floating types; a negative int converts to an unsigned type when its magnitude fits,
+    as -1 to 255)."""
+    if isinstance(value, (bool, np.bool_)) or npdtype.name not in _C10_NAMES:
+        return False
+    if npdtype.kind == "f":
+        if value != value or value in (float("inf"), float("-inf")):
+            return False
+        info = np.finfo(npdtype)
+        return not float(info.min) <= float(value) <= float(info.max)
+    info = np.iinfo(npdtype)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return True
+    if info.min == 0 and value < 0:             # unsigned: -1 is all ones
+        return -value > info.max
+    return not info.min <= value <= info.max
 
 
 # ------------------------------------------------------------------ accumulation helpers
