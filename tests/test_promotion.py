@@ -259,3 +259,13 @@ def test_bool_subtraction_negation_and_pow_as_pytorch():
             f()
     assert b.add(c, alpha=-1).tolist() == [True, False, True]      # it gave [T, F, F]
     assert b.add(c, alpha=2).tolist() == [True, False, True]
+
+
+def test_an_unsupported_dtype_raises_not_implemented_error_as_pytorch():
+    """PyTorch raises NotImplementedError ('"gcd_cpu" not implemented for 'Float''), a
+    RuntimeError; gpujit's UnsupportedDtypeError is one (and stays a TypeError)."""
+    for call in (lambda: torch.gcd(torch.ones(2), torch.ones(2)),
+                 lambda: torch.ones(2).bitwise_and(torch.ones(2))):
+        with pytest.raises(NotImplementedError) as e:
+            call()
+        assert isinstance(e.value, RuntimeError) and isinstance(e.value, TypeError)

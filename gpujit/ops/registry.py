@@ -197,8 +197,9 @@ def broadcast_error(op, operands, exc):
     return exc
 
 
-class UnsupportedDtypeError(RuntimeError, TypeError):
-    """An op called with a dtype it does not support (PyTorch raises RuntimeError)."""
+class UnsupportedDtypeError(NotImplementedError, TypeError):
+    """An op called with a dtype it does not support: PyTorch raises NotImplementedError
+    ('"gcd_cpu" not implemented for 'Float''), a RuntimeError."""
 
 
 def unsupported_dtype(op, dt):
