@@ -264,8 +264,8 @@ def test_bool_subtraction_negation_and_pow_as_pytorch():
 def test_an_unsupported_dtype_raises_not_implemented_error_as_pytorch():
     """PyTorch raises NotImplementedError ('"gcd_cpu" not implemented for 'Float''), a
     RuntimeError; gpujit's UnsupportedDtypeError is one (and stays a TypeError)."""
-    for call in (lambda: torch.gcd(torch.ones(2), torch.ones(2)),
-                 lambda: torch.ones(2).bitwise_and(torch.ones(2))):
+    for call in (lambda: G.gcd(G.ones(2), G.ones(2)),
+                 lambda: G.ones(2).bitwise_and(G.ones(2))):
         with pytest.raises(NotImplementedError) as e:
             call()
         assert isinstance(e.value, RuntimeError) and isinstance(e.value, TypeError)
