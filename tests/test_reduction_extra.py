@@ -231,3 +231,38 @@ def test_cuda_matches_cpu():
         for x, y in zip(cpu, gpu):
             assert y.device.type == "cuda"
             assert_close(y.cpu(), x, rtol=1e-5, atol=1e-6)
+
+
+def _unique_methods(x):
+    a = x.unique()
+    b, c = (x * 2).unique(return_counts=True)
+    d, e = x.unique(sorted=True, return_inverse=True)
+    return a, b, c, d, e, x.unique_consecutive()
+
+
+def test_scripted_unique_method_form():
+    """x.unique(...) in scripted code is torch.unique(x, ...) (its literal flags choose the
+    return type); it raised 'gpujit has no Tensor method unique'."""
+    s = torch.jit.script(_unique_methods)
+    x = torch.tensor([3, 1, 3, 2, 2])
+    want = _unique_methods(x)
+    for _ in range(3):
+        got = s(x)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.tolist() == w.tolist()
+
+
+def _consecutive(x):
+    return x.unique_consecutive(), torch.unique_consecutive(x, return_counts=True)
+
+
+def test_scripted_unique_consecutive_saves_and_loads(tmp_path):
+    """Archive code calls torch.unique_consecutive, the op (three results); read back, it
+    went through the Python function's flag dispatch ('cannot unpack a Tensor')."""
+    s = torch.jit.script(_consecutive)
+    s.save(str(tmp_path / "m.pt"))
+    loaded = torch.jit.load(str(tmp_path / "m.pt"))
+    x = torch.tensor([1, 1, 2, 2, 2, 1])
+    a, (b, c) = loaded(x)
+    assert a.tolist() == [1, 2, 1] and b.tolist() == [1, 2, 1] and c.tolist() == [2, 3, 1]

@@ -35,6 +35,10 @@ def _is_const(node, value) -> bool:
 __all__ = ["ExprCompiler", "Var", "Refined", "OneBranch", "unify", "fallback_annotation_type"]
 
 
+# Tensor methods scripted as the gpujit function of the same name with the tensor first:
+# their bool flags choose what they return (TorchScript's boolean dispatch)
+_FUNCTION_METHODS = frozenset({"unique", "unique_consecutive"})
+
 # x.float() / x.long() / ...: x.to(<dtype>) (Tensor methods eager code has in Python)
 _CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16",
                  "long": "int64", "int": "int32", "short": "int16", "char": "int8",
@@ -526,30 +530,14 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if found and inspect.ismodule(owner) and owner.__name__ == "math":
                 return self.math_call(func.attr, node)
             if found and inspect.ismodule(owner):
-                functional = owner.__name__.endswith("nn.functional")
                 if not owner.__name__.startswith("gpujit") and owner.__name__ != "math":
                     self.error(f"calls into module '{owner.__name__}' are not supported",
                                node, hint="use gpujit functions")
-                name = func.attr
-                target = calls.boolean_dispatch(getattr(owner, name, None), node)
-                if target is calls.NOT_LITERAL:
-                    self.error(f"'{name}': its bool flags must be literals (True/False) in "
-                               f"scripted code: they decide the type it returns", node)
-                if calls.compiled_from_source(target):
-                    return self.call_python_function(target, node)
-                name, owner = calls.alias_target(owner, name)   # special.expit: sigmoid
-                functional = owner.__name__.endswith("nn.functional")
-                args, kwargs = self.call_args(node)
-                if name == "device" and owner.__name__ == "gpujit":
-                    return self.device_call(args, kwargs, node)
-                if not functional and not kwargs:
-                    v = self.container_kind_call(name, args, node)    # torch.sorted(xs, ...)
-                    if v is not None:
-                        return v
-                return self.call_wrapper(getattr(owner, name, None), name, args, kwargs,
-                                         node, functional)
+                return self.module_call(owner, func.attr, node)
             if not found:
                 self_v = self.expr(func.value)
+                if isinstance(self_v.type, T.TensorType) and func.attr in _FUNCTION_METHODS:
+                    return self.function_method_call(self_v, func, node)
                 if isinstance(self_v.type, T.ClassType):
                     return self.class_method_call(self_v, func.attr, node)
                 if isinstance(self_v.type, T.TensorType):
@@ -643,6 +631,46 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                        "bool", node, hint="vals: List[float] = x.tolist(), or "
                                           "torch.jit.annotate(List[List[int]], x.tolist())")
         return self.emit("aten::tolist", [v], [expected]).output
+
+    def function_method_call(self, self_v, func, node):
+        """x.unique(...): gpujit.unique(x, ...), whose bool flags decide its return type
+        (the receiver, already compiled, is passed under a name no program can use)."""
+        import gpujit
+        hidden = "$receiver"
+        self.scopes.append({hidden: Var(self_v, node)})
+        try:
+            call = ast.copy_location(ast.Call(
+                func=func, args=[ast.copy_location(ast.Name(hidden, ast.Load()), func.value),
+                                 *node.args], keywords=node.keywords), node)
+            return self.module_call(gpujit, func.attr, call)
+        finally:
+            self.scopes.pop()
+
+    def module_call(self, owner, name, node):
+        """`owner.name(...)`: a function of a gpujit module (torch.relu, F.softmax, ...).
+        Archive code (.code read back by jit.load) calls the registry's ops by name:
+        torch.unique_consecutive there is the op, not the Python function that chooses a
+        variant by its flags (the variant was compiled into a helper of its own)."""
+        archive = isinstance(self.fn.__globals__.get("ops"), serialized._OpsNamespace)
+        target = getattr(owner, name, None)
+        if not archive:
+            target = calls.boolean_dispatch(target, node)
+        if target is calls.NOT_LITERAL:
+            self.error(f"'{name}': its bool flags must be literals (True/False) in "
+                       f"scripted code: they decide the type it returns", node)
+        if calls.compiled_from_source(target):
+            return self.call_python_function(target, node)
+        name, owner = calls.alias_target(owner, name)   # special.expit: sigmoid
+        functional = owner.__name__.endswith("nn.functional")
+        args, kwargs = self.call_args(node)
+        if name == "device" and owner.__name__ == "gpujit":
+            return self.device_call(args, kwargs, node)
+        if not functional and not kwargs:
+            v = self.container_kind_call(name, args, node)    # torch.sorted(xs, ...)
+            if v is not None:
+                return v
+        return self.call_wrapper(getattr(owner, name, None), name, args, kwargs,
+                                 node, functional)
 
     def warn_call(self, node):
         """`warnings.warn(message, stacklevel=2)`: aten::warn, as TorchScript (a
