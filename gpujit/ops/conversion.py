@@ -83,17 +83,7 @@ def _astype(a, dtype):
     if (a.dtype.kind == "f" and dtype.category == _dt.INTEGRAL and _dt.HOST_X86_CONVERSIONS
             and not isinstance(a, np.ndarray)):
         return _float_to_int_as_host(a, dtype)
-    return a.astype(dtype.np, order=_copy_order(a))
-
-
-def _copy_order(a):
-    """The layout of a copy of `a` as PyTorch makes it: a's own ('K') when a is dense, C
-    order when a repeats elements through a stride-0 dim (NumPy's 'K' then gives odd
-    layouts: an expand of a row came out transposed)."""
-    st = a.strides
-    if 0 not in st or not any(s == 0 and n > 1 for n, s in zip(a.shape, st)):
-        return "K"
-    return "C"
+    return a.astype(dtype.np)
 
 
 def _float_to_int_as_host(a, dtype):
