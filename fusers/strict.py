@@ -134,20 +134,12 @@ def strict_regions(graph, name=REGION_NAME) -> list:
     return out
 
 
-def check_strict_regions(graph, reason=None, *, skip_no_grad=False):
+def check_strict_regions(graph, reason=None):
     """Raise StrictFusionError for the first strict_fusion region of a fused graph that
     leaves tensor work outside fusion groups (constants and shape bookkeeping aside);
     the error points at the region's `with` line. `reason`: why every op is unfused
-    (fusion is off), instead of what the fuser recorded. skip_no_grad: leave out the
-    regions inside a scripted `with torch.no_grad():` (a call that records gradients
-    records nothing there)."""
-    inside = set()
-    if skip_no_grad:
-        for _, nodes in strict_regions(graph, "no_grad"):
-            inside.update(nodes)
+    (fusion is off), instead of what the fuser recorded."""
     for enter, nodes in strict_regions(graph):
-        if enter in inside:
-            continue
         bad = unfused_nodes(nodes)
         if bad:
             raise StrictFusionError(bad, enter.source_range or "a strict_fusion region",

@@ -85,8 +85,9 @@ def test_tensor_attributes_that_require_grad_record_gradients_on_every_call():
         out.sum().backward()
         if ref_a is None:
             ref_a, ref_w = alpha.grad.numpy().copy(), ws[0].grad.numpy().copy()
-        np.testing.assert_allclose(alpha.grad.numpy(), ref_a, rtol=1e-6)
-        np.testing.assert_allclose(ws[0].grad.numpy(), ref_w, rtol=1e-6)
+        # (the profiling call's gradients are eager's, the later ones fused kernels')
+        np.testing.assert_allclose(alpha.grad.numpy(), ref_a, rtol=1e-5)
+        np.testing.assert_allclose(ws[0].grad.numpy(), ref_w, rtol=1e-5)
         alpha.grad = ws[0].grad = None
     with torch.no_grad():
         assert not m(x).requires_grad

@@ -293,17 +293,27 @@ def region_past_max_specializations(x):
         return x * 2.0 + 1.0
 
 
-def test_region_raises_when_the_call_records_gradients():
-    """A call that records gradients runs the graph op by op: a scripted strict_fusion
-    region says so (as TorchScript's test_with_strict_fusion's test_autodiff expects an
-    error), instead of running unchecked; under no_grad() the same call runs fused."""
+def test_region_fuses_when_the_call_records_gradients():
+    """A call that records gradients runs its fusion groups (each recording one backward
+    node, gpujit.jit.autodiff): a fully fusible scripted strict_fusion region passes, with
+    PyTorch's gradients, as TorchScript's DifferentiableGraph does; a region with an
+    unfusible op (TorchScript's test_with_strict_fusion test_autodiff: torch.rand) raises
+    naming it."""
+    for _ in range(3):
+        f = torch.jit.script(region_with_grad)
+        for _ in range(3):
+            xg = X.clone().requires_grad_(True)
+            out = f(xg)
+            assert out.grad_fn is not None
+            np.testing.assert_allclose(out.detach().numpy(), X.numpy() * 2 + 1)
+            out.sum().backward()
+            np.testing.assert_allclose(xg.grad.numpy(), np.full(X.shape, 2.0))
+    f = torch.jit.script(region_of_rand_with_grad)
     xg = X.clone().requires_grad_(True)
-    for fn in (region_with_grad, region_of_rand_with_grad):
-        f = torch.jit.script(fn)
-        for _ in range(2):
-            with pytest.raises(StrictFusionError, match="records gradients") as e:
-                f(xg)
-            assert "aten::add" in str(e.value) and "strict_fusion()" in str(e.value)
+    with pytest.raises(StrictFusionError, match="aten::rand") as e:
+        for _ in range(3):
+            f(xg)
+    assert "unfused operators" in str(e.value) and "strict_fusion()" in str(e.value)
     f = torch.jit.script(region_with_grad)
     with torch.no_grad():
         for _ in range(3):

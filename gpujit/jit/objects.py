@@ -14,9 +14,9 @@ from ..ops import registry as _reg
 from ..tensor import Tensor
 from ..ir import types as T
 from ..nn.module import Module
+from .autodiff import DifferentiableGroup as _DiffGroup
 
-_LAST = [None]          # the executable of the compiled function called last ((exe, "grad")
-                        # when that call recorded gradients and ran its graph op by op)
+_LAST = [None]          # the executable of the compiled function called last
 _EXE_LOCK = threading.RLock()   # threads calling a new function make one Executable
 # read on every call (bound once: each module attribute lookup costs on the fast path):
 # tracing, strict_fusion (this thread's depth) and autograd recording take the slow path
@@ -52,8 +52,6 @@ def last_executed_optimized_graph():
     exe = _LAST[0]
     if exe is None:
         return None
-    if isinstance(exe, tuple):          # a call that recorded gradients: op by op
-        return exe[0].graph
     specs = exe.specializations
     return specs[-1].graph if specs else exe.graph
 
@@ -143,19 +141,12 @@ class _GraphCallable:
             session.record_call(self.inlined_graph, leading[0] if leading else None,
                                 args, out)
             return out
-        if grad:
-            why = _GRAD_WHY
-            exe = self._get_executable()
-            # a scripted strict_fusion region (not one inside a scripted no_grad block,
-            # where the call records nothing)
-            exe.check_strict_regions(why, skip_no_grad=True)
-            if _fusers.strict_fusion_active():
-                self._strict_unfused(exe, why)
-            _LAST[0] = (exe, "grad")
-            return self._call_graph(leading, args, grad)
         exe = _LAST[0] = self._get_executable()
         if _fusers.strict_fusion_active():
-            return self._run_strict(exe, (*leading, *args))
+            return self._run_strict(exe, (*leading, *args), grad)
+        if grad:
+            # fused groups record one backward node each, fused too (jit/autodiff.py)
+            return exe.call_recording(*leading, *args, runner=_DiffGroup)
         return exe(*leading, *args)
 
     def _call_graph(self, leading, args, grad):
@@ -166,13 +157,13 @@ class _GraphCallable:
             return interpret(self._get_executable().graph, *leading, *args)
         return self._get_executable()(*leading, *args)
 
-    def _run_strict(self, exe, args):
+    def _run_strict(self, exe, args, grad=False):
         """Inside `with gpujit.strict_fusion():` every call that runs optimized code must
         run fully fused (profiling calls, which build that code, are exempt)."""
         key = exe.key(args)
         had = exe._active.get(key)
         interpreted = exe.stats["interpreted"]
-        out = exe(*args)
+        out = exe.call_recording(*args, runner=_DiffGroup) if grad else exe(*args)
         if exe.stats["interpreted"] != interpreted:
             self._strict_unfused(exe, (
                 f"{self.name} has made the most specializations it may "
@@ -216,18 +207,9 @@ class _GraphCallable:
     def _graph_for(self, leading, args, kwargs=None):
         if kwargs or len(leading) + len(args) < self._arity:
             args = self._bind_kwargs(args, dict(kwargs or {}), len(leading))
-        exe = self._get_executable()
-        if _needs_grad(args, leading[0] if leading else None,
-                       self._tensor_attr_paths() if leading else ()):
-            # a call that records gradients runs the graph op by op (_call_graph), not a
-            # specialization (whose types say requires_grad=0): show that graph, each node
-            # with why it is not fused
-            from ..fusers.partition import FUSION_META
-            g = exe.graph.copy()
-            for n in g.walk():
-                n.meta[FUSION_META] = _GRAD_WHY
-            return g
-        return exe.graph_for(*leading, *args)
+        # (a call that records gradients runs the same optimized graph, its groups
+        # recording a backward node each: jit/autodiff.py)
+        return self._get_executable().graph_for(*leading, *args)
 
     def _tensor_attr_paths(self):
         """The attributes of the module (name paths from `self`) that this method, with
@@ -239,9 +221,6 @@ class _GraphCallable:
             paths = self._attr_paths = _tensor_attr_paths(self.inlined_graph)
         return paths
 
-
-_GRAD_WHY = ("the call records gradients (an input or parameter requires grad), and such "
-             "calls run unfused, op by op (under no_grad() it runs fused)")
 
 
 def _tensor_attr_paths(graph):

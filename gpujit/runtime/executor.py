@@ -38,7 +38,7 @@ from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator
-from .interpreter import interpret, callee_graph, call_inputs
+from .interpreter import GROUP_RUNNER, interpret, callee_graph, call_inputs
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
 from .support import unbox
 
@@ -86,6 +86,7 @@ class Specialization:
         self.unfused = ()           # nodes left unfused (what strict_fusion reports)
         self.unfused_reason = None  # why, when fusion was off for all of them
         self.stale = False
+        self.runners = None         # what call_recording attached to its group nodes
         self._graph = None
         self._exe_graph = exe.graph
 
@@ -191,6 +192,33 @@ class Executable:
             return spec.fn(*args)
         return self._specialize(key, args)
 
+    def call_recording(self, *args, runner=None):
+        """A call that records gradients (an input or parameter requires grad): the
+        optimized graph of the specialization for these inputs run node by node through
+        the recording ops, its fusion groups through `runner(FusedGroup)` (a callable on
+        the group's arguments that runs the kernel and records one backward node,
+        gpujit.jit.autodiff). A new key profiles (recording) and compiles as a call
+        without gradients would; past max_specializations, or for module attributes the
+        code was not made for, the graph runs op by op."""
+        args = coerce_args(self.graph, self.name, args)
+        key = self.key(args)
+        spec = self._active.get(key)
+        if spec is None:
+            with self._lock:
+                spec = self._active.get(key)
+                if spec is None:
+                    return self._specialize(key, args)
+        if not spec.groups or runner is None or (
+                self._hoisted and not spec.attrs_fit(args[0])):
+            return interpret(self.graph, *args)
+        if spec.runners is None:
+            with self._lock:
+                if spec.runners is None:
+                    for g in spec.groups:
+                        g.node.meta[GROUP_RUNNER] = runner(g)
+                    spec.runners = runner
+        return interpret(spec._exe_graph, *args)
+
     def _specialize(self, key, args):
         if len(self.specializations) >= self.max_specializations:
             # op by op: a scripted strict_fusion region raises (it could not run fused)
@@ -215,17 +243,16 @@ class Executable:
         self._build_dispatcher()
         return result
 
-    def check_strict_regions(self, reason, *, skip_no_grad=False):
-        """A call about to run the whole graph op by op (past max_specializations, or
-        recording gradients): a scripted `with strict_fusion():` region of the graph with
-        tensor work raises StrictFusionError, `reason` saying why nothing is fused
-        (skip_no_grad: not the regions inside a scripted `with torch.no_grad():`)."""
+    def check_strict_regions(self, reason):
+        """A call about to run the whole graph op by op (past max_specializations): a
+        scripted `with strict_fusion():` region of the graph with tensor work raises
+        StrictFusionError, `reason` saying why nothing is fused."""
         if self._has_strict_regions is None:
             from ..fusers.strict import strict_regions
             self._has_strict_regions = bool(strict_regions(self.graph))
         if self._has_strict_regions:
             from ..fusers.strict import check_strict_regions
-            check_strict_regions(self.graph, reason=reason, skip_no_grad=skip_no_grad)
+            check_strict_regions(self.graph, reason=reason)
 
     def _compile(self, key, profile, module=None):
         k = _COUNTERS.get(self.name, 0)

@@ -600,8 +600,23 @@ def _isinstance(node, env, profile):
     return (test(env[node.inputs[0]]),)
 
 
+def _tensor_expr_group(node, env, profile):
+    """prim::TensorExprGroup (an optimized graph run node by node: a call that records
+    gradients): the runner the executor attached to the node (its FusedGroup, recording
+    one backward node), else the group's ops one by one."""
+    args = [env[v] for v in node.inputs]
+    runner = node.meta.get(GROUP_RUNNER)
+    if runner is not None:
+        return runner(args)
+    from ..fusers.subgraph import subgraph_of
+    out = interpret(subgraph_of(node), *args)
+    return out if len(node.outputs) > 1 else (out,)
+
+
+GROUP_RUNNER = "group_runner"      # node.meta key of a group node's runner
+
 PRIM_HANDLERS = {
-    "prim::isinstance": _isinstance,
+    "prim::isinstance": _isinstance, "prim::TensorExprGroup": _tensor_expr_group,
     "prim::Constant": _constant, "prim::ListConstruct": _list_construct,
     "prim::TupleConstruct": _tuple_construct, "prim::TupleUnpack": _unpack,
     "prim::ListUnpack": _unpack, "prim::TupleIndex": _tuple_index,

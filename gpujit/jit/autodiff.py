@@ -1,0 +1,317 @@
+"""Fusion groups in calls that record gradients (TorchScript's DifferentiableGraph).
+
+A call of a compiled function whose inputs (or module parameters) require grad runs its
+optimized graph node by node through the recording ops, as eager code would, except for
+its fusion groups: each `prim::TensorExprGroup` runs its fused kernel and records ONE
+backward node, `FusedGroupBackward`, whose backward is fused too:
+
+    forward:   z = group(x, y, 0.5)            one kernel; saves x and y (not intermediates)
+    backward:  gx, gy = backward_fn(x, y, gz)  recomputes the group's ops from x and y and
+                                               applies each op's registry derivative in
+                                               reverse: a traced graph run by an Executable,
+                                               so it profiles, fuses and caches like any other
+
+The backward of a group is traced once per argument signature (shapes, dtypes, the
+group's Python number arguments, which inputs need a gradient) and the traced graph is
+compiled as a function of its own (`<function> group k backward`). Recomputing the forward
+inside the backward kernel costs reads of the group's inputs and no stored intermediates
+(what nvFuser and torch.compile's min-cut partitioner do for pointwise work).
+
+The same walk over the group's ops runs op by op, recording, when a backward itself
+records gradients (create_graph=True: double backward), while a trace records the calling
+program, after BACKWARD_CACHE signatures, or when the traced graph would hold a tensor
+it did not compute (a derivative that reads data outside registry ops). Each gives the
+gradient eager autograd gives.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import warnings
+
+from .. import dtypes as _dt
+from ..autograd import grad_mode
+from ..autograd.graph import FREED, Node, SavedTensor, fit_gradient
+from ..autograd.recording import edge_of, mark_result
+from ..frontend import tracer as _tracer
+from ..ir import types as T
+from ..ops import registry as _reg
+from ..runtime.interpreter import GROUP_RUNNER
+from ..tensor import Tensor
+
+__all__ = ["DifferentiableGroup", "FusedGroupBackward", "group_backward", "GROUP_RUNNER",
+           "BACKWARD_CACHE"]
+
+BACKWARD_CACHE = 16             # traced backward graphs kept per group (then op by op)
+
+_CHUNK = "prim::ConstantChunk"
+_CONCAT = "prim::FusedConcat"
+
+
+def _call(op, args):
+    """An op call on the public path: recorded by a trace and by autograd when on."""
+    hook = _reg.dispatch_state.hook
+    return hook(op, tuple(args)) if hook is not None else op.eager(*args)
+
+
+def _floating(t):
+    return isinstance(t, Tensor) and t._dtype.category == _dt.FLOATING
+
+
+def _recompute(sub, values):
+    """Run the group's subgraph on `values` (its inputs) through the public ops; the
+    environment of every Value."""
+    import gpujit
+    env = dict(zip(sub.inputs, values))
+    for n in sub.nodes:
+        k = n.kind
+        if k == "prim::Constant":
+            outs = (n.attrs.get("value"),)
+        elif k == _CHUNK:
+            outs = env[n.inputs[0]].chunk(n.attrs["chunks"], n.attrs["dim"])
+        elif k == _CONCAT:
+            outs = (gpujit.cat([env[v] for v in n.inputs], n.attrs["dim"]),)
+        else:
+            op = n.op
+            if op is None:
+                raise RuntimeError(f"a fusion group holds {k}, which has no registry op")
+            args = [env[v] for v in n.inputs]
+            args += [p.default for p in op.schema.arguments[len(args):]]
+            r = _call(op, args)
+            outs = tuple(r) if len(n.outputs) > 1 else (r,)
+        for v, r in zip(n.outputs, outs):
+            env[v] = r
+    return env
+
+
+def _add(a, b):
+    return b if a is None else (a if b is None else a + b)
+
+
+def _node_grads(n, env, gouts, req):
+    """The gradients of node n's inputs (None where none flows) from its outputs'."""
+    import gpujit
+    k = n.kind
+    if k == _CHUNK:
+        x = env[n.inputs[0]]
+        pieces = [g if g is not None else gpujit.zeros_like(env[o])
+                  for o, g in zip(n.outputs, gouts)]
+        return [gpujit.cat(pieces, n.attrs["dim"])]
+    if k == _CONCAT:
+        g = gouts[0]
+        dim, start, out = n.attrs["dim"], 0, []
+        for v in n.inputs:
+            size = env[v].shape[dim]
+            out.append(g.narrow(dim, start, size) if v in req else None)
+            start += size
+        return out
+    op = n.op
+    d = op.derivative
+    if d is None or isinstance(d, _reg.NonDifferentiable):
+        return [None] * len(n.inputs)
+    names = [a.name for a in op.schema.arguments]
+    args = [env[v] for v in n.inputs]
+    args += [p.default for p in op.schema.arguments[len(args):]]
+    bound = dict(zip(names, args))
+    pos = {name: i for i, name in enumerate(names)}
+    kw = {}
+    for p in d.params:
+        if p == "result":
+            outs = [env[o] for o in n.outputs]
+            kw[p] = outs[0] if len(outs) == 1 else tuple(outs)
+        elif p == "needs_grad":
+            kw[p] = tuple(pos.get(w) is not None and pos[w] < len(n.inputs)
+                          and n.inputs[pos[w]] in req for w in d.wrt)
+        elif p not in bound and p.endswith("_shape"):
+            t = bound[p[:-6]]
+            kw[p] = tuple(t.shape) if isinstance(t, Tensor) else None
+        else:
+            kw[p] = bound[p]
+    if len(n.outputs) == 1:
+        g = gouts[0]
+    else:
+        g = tuple(x if x is not None else gpujit.zeros_like(env[o])
+                  for o, x in zip(n.outputs, gouts))
+    res = d.fn(g, **kw)
+    if len(d.wrt) == 1:
+        res = (res,)
+    grads = [None] * len(n.inputs)
+    for w, gw in zip(d.wrt, res):
+        i = pos.get(w)
+        if gw is None or i is None or i >= len(n.inputs) or n.inputs[i] not in req:
+            continue
+        t = env[n.inputs[i]]
+        grads[i] = fit_gradient(gw, (tuple(t._data.shape), t._dtype))
+    return grads
+
+
+def group_backward(sub, values, grads, needs):
+    """The gradients of the group's inputs (one per subgraph input, None where `needs`
+    says no or none flows) given its inputs `values` and its outputs' gradients `grads`
+    (None for outputs that carry none): the ops recomputed, then each op's registry
+    derivative applied in reverse order, all through public ops (a trace records them;
+    under create_graph autograd does)."""
+    env = _recompute(sub, values)
+    req = {v for v, nd in zip(sub.inputs, needs) if nd}
+    for n in sub.nodes:
+        if any(v in req for v in n.inputs):
+            req.update(o for o in n.outputs if _floating(env[o]))
+    buf = {}
+    for o, g in zip(sub.outputs, grads):
+        if g is not None and o in req:
+            buf[o] = _add(buf.get(o), g)
+    for n in reversed(sub.nodes):
+        gouts = [buf.get(o) for o in n.outputs]
+        if all(g is None for g in gouts) or not any(v in req for v in n.inputs):
+            continue
+        for v, g in zip(n.inputs, _node_grads(n, env, gouts, req)):
+            if g is not None:
+                buf[v] = _add(buf.get(v), g)
+    return [buf.get(v) if nd else None for v, nd in zip(sub.inputs, needs)]
+
+
+class _Backward:
+    """A traced backward graph for one argument signature: `fn(*tensors)` -> the
+    gradients that are not None, `present[i]` whether input i gets one."""
+    __slots__ = ("fn", "present")
+
+    def __init__(self, fn, present):
+        self.fn, self.present = fn, present
+
+
+class DifferentiableGroup:
+    """What the interpreter calls for a prim::TensorExprGroup node in a call that records
+    gradients: the FusedGroup's kernel (guards, fallback) on the raw arrays, and a
+    FusedGroupBackward node for outputs that need a gradient."""
+
+    def __init__(self, group):
+        self.group = group
+        self.sub = group.subgraph
+        self.kinds = group.kinds
+        self.name = re.sub(r"\W", "_", f"{group.name} backward")    # f_group_0_backward
+        self.backwards: dict = {}
+        self.traced = 0             # backward graphs traced (tests, reports)
+        self._lock = threading.Lock()
+
+    def __call__(self, args):
+        group, kinds = self.group, self.kinds
+        raw = [a._data if k == "tensor" else a for a, k in zip(args, kinds)]
+        outs = group.call(*raw)
+        dev = next(a._device for a, k in zip(args, kinds) if k == "tensor")
+        results = [_reg.wrap_array(o, dev) for o in outs]
+        if not grad_mode.state.enabled:
+            return results
+        edges = [edge_of(a) if k == "tensor" and _floating(a) else None
+                 for a, k in zip(args, kinds)]
+        if all(e is None for e in edges):
+            return results
+        node = FusedGroupBackward(self, args, edges, results)
+        for i, r in enumerate(results):
+            if _floating(r):
+                mark_result(r, node, i)
+        return results
+
+    # ------------------------------------------------------------------ backward
+    def backward(self, values, grads, needs):
+        """Input gradients (None where none): fused when it can be, else op by op."""
+        if grad_mode.state.enabled or _tracer.current_session() is not None:
+            return group_backward(self.sub, values, grads, needs)
+        key = self._key(values, grads, needs)
+        bw = self.backwards.get(key)
+        if bw is None:
+            with self._lock:
+                bw = self.backwards.get(key)
+                if bw is None:
+                    if len(self.backwards) >= BACKWARD_CACHE:
+                        return group_backward(self.sub, values, grads, needs)
+                    bw, result = self._trace(values, grads, needs)
+                    self.backwards[key] = bw
+                    return result
+        if bw is False:
+            return group_backward(self.sub, values, grads, needs)
+        tensors = [v for v, k in zip(values, self.kinds) if k == "tensor"]
+        tensors += [g for g in grads if g is not None]
+        got = bw.fn(*tensors)
+        if not isinstance(got, tuple):
+            got = (got,)
+        it = iter(got)
+        return [next(it) if p else None for p in bw.present]
+
+    def _key(self, values, grads, needs):
+        key = []
+        for v, k in zip(values, self.kinds):
+            if k == "tensor":
+                key.append((tuple(v._data.shape), v._dtype, v._device))
+            else:
+                key.append((type(v), v))
+        key.append(tuple(g is not None for g in grads))
+        key.append(tuple(needs))
+        key.append(_dt._default_float)
+        return tuple(key)
+
+    def _trace(self, values, grads, needs):
+        """(the compiled backward, or False when it cannot be traced; this call's input
+        gradients)."""
+        from ..runtime import Executable
+        from .trace import _trace_graph
+        tensor_pos = [i for i, k in enumerate(self.kinds) if k == "tensor"]
+        grad_pos = [i for i, g in enumerate(grads) if g is not None]
+        inputs = [values[i] for i in tensor_pos] + [grads[i] for i in grad_pos]
+        holder = {}
+
+        def backward_fn(*ts):
+            vals = list(values)
+            for i, t in zip(tensor_pos, ts):
+                vals[i] = t
+            gs = [None] * len(grads)
+            for i, t in zip(grad_pos, ts[len(tensor_pos):]):
+                gs[i] = t
+            res = group_backward(self.sub, vals, gs, needs)
+            holder["result"] = res
+            return tuple(g for g in res if g is not None)
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                graph, _ = _trace_graph(backward_fn, tuple(inputs), True)
+        except Exception:
+            return False, group_backward(self.sub, values, grads, needs)
+        result = holder["result"]
+        present = tuple(g is not None for g in result)
+        if not any(present) or any(
+                n.kind == "prim::Constant" and isinstance(n.output.type, T.TensorType)
+                for n in graph.nodes):
+            return False, result        # a tensor the trace did not compute
+        self.traced += 1
+        exe = Executable(graph, self.name)
+        return _Backward(exe, present), result
+
+
+class FusedGroupBackward(Node):
+    """The backward node of one fusion group's run (PyTorch's name for a fused
+    DifferentiableGraph's node: DifferentiableGraphBackward)."""
+
+    def __init__(self, runner, args, edges, results):
+        super().__init__()
+        self.runner = runner
+        name = self.name()
+        self.saved = [SavedTensor(a, name, 0) if k == "tensor" else a
+                      for a, k in zip(args, runner.kinds)]
+        self.needs = tuple(e is not None for e in edges)
+        self.next_functions = tuple(e or (None, 0) for e in edges)
+        self.out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if _floating(r)
+                              else None for r in results)
+
+    def name(self):
+        return "DifferentiableGraphBackward"
+
+    def release(self):
+        self.released = True
+        self.saved = None
+
+    def apply(self, grads):
+        if self.released:
+            raise RuntimeError(FREED)
+        values = [s.unpack() if isinstance(s, SavedTensor) else s for s in self.saved]
+        gs = [g if m is not None else None for g, m in zip(grads, self.out_meta)]
+        return self.runner.backward(values, gs, self.needs)

@@ -1,0 +1,429 @@
+"""Fusion in calls that record gradients (gpujit/jit/autodiff.py): a compiled function
+called with inputs (or parameters) that require grad runs its fusion groups' kernels, each
+recording one backward node whose backward is a traced, fused graph of its own. The
+gradients must be eager autograd's (NumPy-checked where it is simple), everywhere."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit as torch
+from gpujit.jit import autodiff
+from gpujit.runtime.interpreter import GROUP_RUNNER, interpret
+
+from test_kernels import add_node, fusible_ops, op_calls
+
+_R = np.random.default_rng(7)
+
+
+def _t(*shape, grad=True, dtype=np.float32, lo=-2.0, hi=2.0):
+    a = _R.uniform(lo, hi, shape).astype(dtype)
+    t = torch.from_numpy(a)
+    return t.requires_grad_(True) if grad else t
+
+
+def _runners(f, *args):
+    """The DifferentiableGroups of the specialization that serves args."""
+    exe = f._get_executable()
+    spec = exe._active[exe.key(list(args))]
+    return [g.node.meta[GROUP_RUNNER] for g in spec.groups if GROUP_RUNNER in g.node.meta]
+
+
+def _grads(fn, inputs):
+    inputs = list(inputs)
+    tensors = [t for t in inputs if isinstance(t, torch.Tensor)]
+    for t in tensors:
+        t.grad = None
+    out = fn(*inputs)
+    outs = out if isinstance(out, tuple) else (out,)
+    loss = sum(((o * (k + 1.0)).sum() for k, o in enumerate(outs)
+                if o.dtype.is_floating_point), torch.zeros(()))
+    loss.backward()
+    res = [o.detach().numpy().copy() for o in outs] + [
+        t.grad.numpy().copy() if t.grad is not None else None for t in tensors]
+    for t in tensors:
+        t.grad = None
+    return res
+
+
+def _check(fn, inputs, rtol=2e-5, atol=1e-6, calls=4):
+    """Fused forward and backward (from the 2nd call) give eager's values and grads."""
+    f = torch.jit.script(fn)
+    want = _grads(fn, inputs)
+    for _ in range(calls):
+        got = _grads(f, inputs)
+        for w, g in zip(want, got):
+            if w is None:
+                assert g is None
+            else:
+                np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+    return f
+
+
+def chain(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y) + torch.relu(x)
+
+
+def gelu_plus(x, y):
+    return torch.nn.functional.gelu(x, approximate="tanh") + y
+
+
+def broadcasting(x, b):
+    return (x * b).sigmoid() * 3.0 - b
+
+
+def scalar_arg(x, y, alpha: float):
+    return torch.exp(x * alpha) / (1.0 + y * y)
+
+
+def two_outputs(x, y):
+    a = (x + y).tanh()
+    return a * 2.0, (a - x).square()
+
+
+def with_matmul(x, w, b):
+    h = torch.relu(x @ w + b)
+    return (h * h).mean() + (h.sigmoid() * 2.0).sum()
+
+
+def with_where(x, y):
+    return torch.where(x > y, x * y, (x - y).abs()) + 1.0
+
+
+def cast_inside(x, y):
+    return (x.double() * y.double()).exp().float() * x
+
+
+def same_input_twice(x):
+    return (x * x).sin() + x
+
+
+def lstm_cell(x, hx, cx, w_ih, w_hh, b_ih, b_hh):
+    gates = x @ w_ih.t() + hx @ w_hh.t() + b_ih + b_hh
+    i, f, g, o = gates.chunk(4, 1)
+    i = torch.sigmoid(i)
+    f = torch.sigmoid(f)
+    g = torch.tanh(g)
+    o = torch.sigmoid(o)
+    cy = f * cx + i * g
+    hy = o * torch.tanh(cy)
+    return hy, cy
+
+
+def concat(x, y):
+    return torch.cat([x * 2.0, y.sigmoid()], 1).tanh() * 3.0
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (chain, [(6, 5), (6, 5)]),
+    (gelu_plus, [(7,), (7,)]),
+    (broadcasting, [(3, 4), (4,)]),
+    (two_outputs, [(5, 3), (5, 3)]),
+    (with_matmul, [(4, 3), (3, 5), (5,)]),
+    (with_where, [(8,), (8,)]),
+    (cast_inside, [(6,), (6,)]),
+    (same_input_twice, [(9,)]),
+    (concat, [(2, 3), (2, 4)]),
+])
+def test_gradients_of_fused_functions_are_eager_autograds(fn, shapes):
+    inputs = [_t(*s) for s in shapes]
+    f = _check(fn, inputs)
+    runners = _runners(f, *inputs)
+    assert runners, f"{fn.__name__}: no fusion group ran recording gradients"
+    # the backward of each group was traced once and runs fused (a group of its own)
+    for r in runners:
+        assert r.traced == 1
+        bw = next(iter(r.backwards.values()))
+        assert any(s.groups for s in bw.fn.specializations), r.name
+
+
+def test_python_number_arguments_and_inputs_that_need_no_grad():
+    x, y = _t(4, 4), _t(4, 4, grad=False)
+    f = _check(scalar_arg, [x, y, 0.75], rtol=1e-4)
+    # a new number is a new backward trace (numbers are constants of the traced graph)
+    got = _grads(f, [x, y, -0.25])
+    want = _grads(scalar_arg, [x, y, -0.25])
+    for w, g in zip(want, got):
+        if w is not None:
+            np.testing.assert_allclose(g, w, rtol=1e-4)
+    assert got[-1] is None         # y needs no gradient
+
+
+def test_lstm_cell_chunk_group_backward():
+    n, h = 3, 5
+    inputs = [_t(n, 4), _t(n, h), _t(n, h), _t(4 * h, 4), _t(4 * h, h), _t(4 * h), _t(4 * h)]
+    f = _check(lstm_cell, inputs, rtol=1e-4, atol=1e-5)
+    assert _runners(f, *inputs)
+
+
+def test_numpy_reference_for_the_chain():
+    x, y = _t(50), _t(50)
+    f = torch.jit.script(chain)
+    xs, ys = x.detach().numpy().astype(np.float64), y.detach().numpy().astype(np.float64)
+    t = np.tanh(xs * 0.5 + ys)
+    s = 1 / (1 + np.exp(-(xs - ys)))
+    gx = (1 - t * t) * 0.5 * s + t * s * (1 - s) + (xs > 0)
+    gy = (1 - t * t) * s - t * s * (1 - s)
+    for _ in range(3):
+        x.grad = y.grad = None
+        f(x, y).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), gx, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y.grad.numpy(), gy, rtol=1e-5, atol=1e-6)
+
+
+def test_new_shapes_and_dtypes_get_their_own_backward():
+    f = torch.jit.script(broadcasting)
+    for shape, bshape, dtype in [((3, 4), (4,), np.float32), ((5, 2), (2,), np.float32),
+                                 ((3, 4), (3, 1), np.float32), ((2, 6), (6,), np.float64),
+                                 ((3, 4), (4,), np.float32)]:
+        x, b = _t(*shape, dtype=dtype), _t(*bshape, dtype=dtype)
+        want = _grads(broadcasting, [x, b])
+        for _ in range(3):
+            got = _grads(f, [x, b])
+            for w, g in zip(want, got):
+                np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_past_the_backward_cache_gradients_run_op_by_op(monkeypatch):
+    monkeypatch.setattr(autodiff, "BACKWARD_CACHE", 1)
+    f = torch.jit.script(chain)
+    for n in (4, 5, 6):
+        x, y = _t(n), _t(n)
+        want = _grads(chain, [x, y])
+        for _ in range(2):
+            got = _grads(f, [x, y])
+            for w, g in zip(want, got):
+                np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    (r,) = _runners(f, x, y)
+    assert r.traced == 1 and len(r.backwards) == 1
+
+
+def test_double_backward_through_a_fused_group():
+    def fn(x):
+        return (x * x * x).sin() + x
+    f = torch.jit.script(fn)
+    x0 = _R.uniform(-1, 1, 6).astype(np.float64)
+    for _ in range(3):
+        x = torch.from_numpy(x0.copy()).requires_grad_(True)
+        y = f(x)
+        (g,) = torch.autograd.grad(y.sum(), [x], create_graph=True)
+        (gg,) = torch.autograd.grad(g.sum(), [x])
+        # d/dx sin(x^3) + x = 3x^2 cos(x^3) + 1;  d2 = 6x cos(x^3) - 9x^4 sin(x^3)
+        np.testing.assert_allclose(g.detach().numpy(), 3 * x0 ** 2 * np.cos(x0 ** 3) + 1,
+                                   rtol=1e-10)
+        np.testing.assert_allclose(gg.numpy(), 6 * x0 * np.cos(x0 ** 3)
+                                   - 9 * x0 ** 4 * np.sin(x0 ** 3), rtol=1e-10)
+
+
+def test_backward_twice_and_inplace_changes_raise_as_pytorch():
+    f = torch.jit.script(chain)
+    x, y = _t(5), _t(5)
+    for _ in range(2):
+        f(x, y)
+    out = f(x, y)
+    assert out.grad_fn is not None
+    s = out.sum()
+    s.backward(retain_graph=True)
+    s.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        s.backward()
+    xl = x.detach().clone().requires_grad_(True)
+    a = xl * 1.0
+    out = f(a, y)
+    with torch.no_grad():
+        a.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_module_training_steps_match_eager():
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(6, 8)
+            self.fc2 = torch.nn.Linear(8, 3)
+
+        def forward(self, x):
+            h = self.fc1(x)
+            h = torch.tanh(h * 0.5) * torch.sigmoid(h) + h.relu()
+            return self.fc2(h).sigmoid() * 2.0 - 1.0
+
+    torch.manual_seed(0)
+    eager = Net()
+    scripted = torch.jit.script(Net())
+    scripted.load_state_dict(eager.state_dict())
+    opt_e = torch.optim.SGD(eager.parameters(), lr=0.1)
+    opt_s = torch.optim.SGD(scripted.parameters(), lr=0.1)
+    xs = [torch.from_numpy(_R.standard_normal((4, 6)).astype(np.float32)) for _ in range(6)]
+    for x in xs:
+        for model, opt in ((eager, opt_e), (scripted, opt_s)):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+    for (name, p), q in zip(eager.named_parameters(), scripted.parameters()):
+        np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-4,
+                                   atol=1e-6, err_msg=name)
+    assert "TensorExprGroup" in str(scripted.forward.graph_for(xs[0]))
+
+
+def test_traced_functions_and_no_grad_regions():
+    x, y = _t(4, 3), _t(4, 3)
+    tf = torch.jit.trace(chain, (x.detach(), y.detach()))
+    for _ in range(3):
+        got = _grads(tf, [x, y])
+    want = _grads(chain, [x, y])
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+    def part(x, y):
+        with torch.no_grad():
+            z = (x * 2.0).tanh() + 1.0
+        return (z * y).sigmoid() * 2.0
+    f = torch.jit.script(part)
+    for _ in range(3):
+        x.grad = y.grad = None
+        out = f(x, y)
+        out.sum().backward()
+        assert x.grad is None
+        z = (x.detach() * 2.0).tanh() + 1.0
+        s = (z * y.detach()).sigmoid()
+        np.testing.assert_allclose(y.grad.numpy(), (2 * s * (1 - s) * z).numpy(), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def _sweep_values(lo, hi, shape=(3, 4)):
+    x = _R.uniform(lo, hi, shape)
+    y = _R.uniform(0.5, 1.5, shape) * _R.choice([-1.0, 1.0], shape)
+    z = _R.uniform(0.5, 1.5, shape)
+    m = _R.random(shape) < 0.5
+    return x, y, z, m, np.asarray(x.reshape(-1)[5])
+
+
+_NAMES = ["x", "y", "z", "m", "c0"]
+
+
+def _differentiable_calls(vals):
+    """(op, args) of every fusible op with a derivative whose result and eager gradients
+    are finite on vals (float64 x, y, z that require grad)."""
+    from gpujit.ops import registry
+    out = []
+    for op in fusible_ops():
+        d = op.derivative
+        if d is None or isinstance(d, registry.NonDifferentiable):
+            continue
+        for args in op_calls(op):
+            tens = {n: torch.from_numpy(v.copy()) for n, v in zip(_NAMES, vals)}
+            for n in "xyz":
+                tens[n].requires_grad_(True)
+            try:
+                with np.errstate(all="ignore"):
+                    # (all arguments positionally, through autograd's recording call)
+                    r = registry.dispatch_state.compute(
+                        op, [tens[a] if isinstance(a, str) else a[1] for a in args])
+            except Exception:
+                continue
+            if not (r.dtype.is_floating_point and r.requires_grad):
+                continue
+            gs = torch.autograd.grad(r.sum(), [tens[n] for n in "xyz"], allow_unused=True)
+            if np.isfinite(r.detach().numpy()).all() and all(
+                    g is None or np.isfinite(g.numpy()).all() for g in gs):
+                out.append((op, args))
+    return out
+
+
+def _sweep_graph(vals, calls):
+    """A graph whose one output is the sum of every call's result times its own weight
+    (so that the calls make one fusion group)."""
+    from gpujit.ir import Graph, TensorType
+    g = Graph()
+    ins = {n: g.add_input(n, TensorType.of(torch.from_numpy(v))) for n, v in zip(_NAMES, vals)}
+    tens = {n: torch.from_numpy(v) for n, v in zip(_NAMES, vals)}
+    add = registry_op("aten::add.Tensor")
+    mul = registry_op("aten::mul.Tensor")
+    total, total_v = None, None
+    for k, (op, args) in enumerate(calls):
+        r = op.eager(*[tens[a] if isinstance(a, str) else a[1] for a in args])
+        v = add_node(g, op, [ins[a] if isinstance(a, str) else g.insert_constant(a[1])
+                             for a in args], r)
+        r = mul.eager(r, 1.0 + k / 8)
+        v = add_node(g, mul, [v, g.insert_constant(1.0 + k / 8)], r)
+        if total is None:
+            total, total_v = r, v
+        else:
+            total = add.eager(total, r, 1)
+            total_v = add_node(g, add, [total_v, v, g.insert_constant(1)], total)
+    g.register_output(total_v)
+    return g
+
+
+def registry_op(name):
+    from gpujit.ops import registry
+    return registry.OPS[name]
+
+
+def _input_grads(call, vals):
+    xs = [torch.from_numpy(v.copy()) for v in vals]
+    for t in xs[:3]:
+        t.requires_grad_(True)
+    out = call(*xs)
+    return [None if g is None else g.numpy()
+            for g in torch.autograd.grad(out.sum(), xs[:3], allow_unused=True)]
+
+
+def _same(want, got):
+    return all((a is None and b is None) or (a is not None and b is not None and
+               np.allclose(a, b, rtol=1e-9, atol=1e-12)) for a, b in zip(want, got))
+
+
+@pytest.mark.parametrize("lo, hi", [(-0.9, 0.9), (1.1, 2.5)])
+def test_every_differentiable_fusible_op_of_the_registry(lo, hi):
+    """Every fusible op of the registry with a derivative, applied to float64 inputs (two
+    value ranges, so that log, acosh, asin... each meet their domain) and summed into one
+    fused group: the fused backward gives eager autograd's gradients. A failure names the
+    ops whose gradients differ."""
+    from gpujit.jit.objects import ScriptFunction
+    vals = _sweep_values(lo, hi)
+    calls = _differentiable_calls(vals)
+    assert len(calls) > 40
+    g = _sweep_graph(vals, calls)
+    want = _input_grads(lambda *a: interpret(g, *a), vals)
+    f = ScriptFunction(g, "sweep")
+    for _ in range(3):
+        got = _input_grads(f, vals)
+    xs = [torch.from_numpy(v) for v in vals]
+    runners = _runners(f, *xs)
+    assert len(runners) == 1 and runners[0].traced == 1
+    if not _same(want, got):        # name the ops whose gradient differs
+        bad = []
+        for call in calls:
+            one = _sweep_graph(vals, [call])
+            fo = ScriptFunction(one, "one")
+            w = _input_grads(lambda *a: interpret(one, *a), vals)
+            for _ in range(3):
+                h = _input_grads(fo, vals)
+            if not _same(w, h):
+                bad.append(f"{call[0].name}{call[1]}")
+        raise AssertionError(f"fused gradients differ from eager's for {bad}")
+
+
+@pytest.mark.cuda
+def test_fused_training_on_cuda_matches_cpu():
+    from gpujit.testing import assert_consistent
+    x, y = _t(64, 33), _t(33)
+    fc = torch.jit.script(broadcasting)
+    xc = x.detach().to("cuda").requires_grad_(True)
+    bc = y.detach().to("cuda").requires_grad_(True)
+    want = _grads(broadcasting, [x, y])
+    for _ in range(3):
+        for t in (xc, bc):
+            t.grad = None
+        out = fc(xc, bc)
+        out.sum().backward()
+    got_out = fc(xc, bc).detach()
+    np.testing.assert_allclose(got_out.cpu().numpy(), want[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xc.grad.cpu().numpy(), want[1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bc.grad.cpu().numpy(), want[2], rtol=1e-5, atol=1e-5)
+    assert _runners(fc, xc, bc)
+    assert_consistent(lambda a, b: fc(a, b), x.detach(), y.detach())
