@@ -22,9 +22,10 @@ status=0
 steps=${GPU_STEPS:-issue}
 case $steps in
   issue) steps="env pytest-cuda bench-fusion bench-script demo" ;;
-  rest) steps="pytest-all bench-eager bench-executor bench-training example-train" ;;
+  rest) steps="pytest-all bench-eager bench-executor bench-training bench-fused-training
+               example-train" ;;
   all) steps="env pytest-cuda bench-fusion bench-script demo pytest-all bench-eager
-              bench-executor bench-training example-train" ;;
+              bench-executor bench-training bench-fused-training example-train" ;;
 esac
 started=$(mktemp)       # benchmark JSON newer than this is what this run wrote
 # xdist spreads the CUDA tests over processes (CuPy compiles a kernel per new op and dtype)
@@ -57,6 +58,7 @@ step pytest-all python3 -m pytest -q -x $xdist
 step bench-eager python3 benchmarks/eager.py
 step bench-executor python3 benchmarks/executor.py --device all
 step bench-training python3 benchmarks/training.py --device all
+step bench-fused-training python3 benchmarks/fused_training.py --device cuda
 step example-train python3 examples/train_mlp.py --device cuda
 if [ -n "${OUT:-}" ]; then     # only what this run measured ($OUT takes 8 files)
   find benchmarks/results -name '*.json' -newer "$started" -exec cp {} "$OUT"/ \;

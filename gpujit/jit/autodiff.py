@@ -93,7 +93,6 @@ def _node_grads(n, env, gouts, req):
     import gpujit
     k = n.kind
     if k == _CHUNK:
-        x = env[n.inputs[0]]
         pieces = [g if g is not None else gpujit.zeros_like(env[o])
                   for o, g in zip(n.outputs, gouts)]
         return [gpujit.cat(pieces, n.attrs["dim"])]
