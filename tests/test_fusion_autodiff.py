@@ -427,3 +427,38 @@ def test_fused_training_on_cuda_matches_cpu():
     np.testing.assert_allclose(bc.grad.cpu().numpy(), want[2], rtol=1e-5, atol=1e-5)
     assert _runners(fc, xc, bc)
     assert_consistent(lambda a, b: fc(a, b), x.detach(), y.detach())
+
+
+def _data_dependent_sigmoid_derivative(grad, result):
+    # reads its data as a Python value: a trace would bake the branch taken
+    if float(result.sum()) > 0:
+        return grad * result * (1 - result)
+    return grad * (result - result * result)
+
+
+def _outside_registry_sigmoid_derivative(grad, result):
+    from gpujit.ops.registry import wrap
+    r = result._data
+    return grad * wrap(r * (1 - r), result._dtype, result._device)
+
+
+@pytest.mark.parametrize("deriv", [_data_dependent_sigmoid_derivative,
+                                   _outside_registry_sigmoid_derivative])
+def test_derivatives_whose_trace_would_not_generalize_run_op_by_op(monkeypatch, deriv):
+    """A backward whose trace reads data as Python values (TracerWarning) or computes
+    outside the registry ops (a tensor constant) is not reused: the walk runs op by op."""
+    from gpujit.ops import registry
+    op = registry.OPS["aten::sigmoid"]
+    monkeypatch.setattr(op, "derivative",
+                        registry.Derivative(deriv, ("self",), ("result",)))
+
+    def fn(x):
+        return (x * 2.0).sigmoid() + x
+    f = torch.jit.script(fn)
+    for k in range(4):
+        x = _t(6, lo=-1.0 + k, hi=1.0 + k)
+        f(x).sum().backward()
+        s = 1 / (1 + np.exp(-2.0 * x.detach().numpy().astype(np.float64)))
+        np.testing.assert_allclose(x.grad.numpy(), 2 * s * (1 - s) + 1, rtol=1e-5)
+    (r,) = _runners(f, x)
+    assert r.traced == 0 and list(r.backwards.values()) == [False]

@@ -270,17 +270,20 @@ class DifferentiableGroup:
             return tuple(g for g in res if g is not None)
 
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 graph, _ = _trace_graph(backward_fn, tuple(inputs), True)
         except Exception:
             return False, group_backward(self.sub, values, grads, needs)
         result = holder["result"]
         present = tuple(g is not None for g in result)
-        if not any(present) or any(
+        if not any(present) or any(issubclass(w.category, _tracer.TracerWarning)
+                                   for w in caught) or any(
                 n.kind == "prim::Constant" and isinstance(n.output.type, T.TensorType)
                 for n in graph.nodes):
-            return False, result        # a tensor the trace did not compute
+            # a derivative that read its data as Python values (a branch on x.item()...)
+            # or computed outside the registry ops: its trace would not generalize
+            return False, result
         self.traced += 1
         exe = Executable(graph, self.name)
         return _Backward(exe, present), result
