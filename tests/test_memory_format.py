@@ -317,3 +317,113 @@ def test_conv2d_of_channels_last_input_or_weight_is_channels_last():
     assert F.conv2d(x[0], wc).stride() == (1, 20, 4)     # (a channels-last result's [0])
     m = torch.nn.Conv2d(3, 4, 3).to(memory_format=cl)
     assert m(x).stride() == (80, 1, 20, 4)
+
+
+def _torch_and_gpujit_strides(build, fn):
+    """fn's result strides on the same inputs under torch (the oracle) and gpujit."""
+    real = pytest.importorskip("torch")
+    out = []
+    for T in (real, torch):
+        args = build(T)
+        out.append((fn(T, *args).stride(), [tuple(a.stride()) for a in args]))
+    return out
+
+
+def _operand(T, rng, shape, perm, kind):
+    """A tensor of `shape` laid out in `perm` (outermost first), then sliced or expanded."""
+    inv = [perm.index(i) for i in range(len(perm))]
+    if kind == "slice":
+        big = [n * 2 for n in shape]
+        t = T.tensor(rng.rand(*[big[p] for p in perm])).permute(*inv)
+        return t[tuple(slice(None, None, 2) for _ in shape)]
+    if kind == "expand":
+        small = [1 if n > 1 and i % 2 else n for i, n in enumerate(shape)]
+        t = T.tensor(rng.rand(*[small[p] for p in perm])).permute(*inv)
+        return t.expand(*shape)
+    return T.tensor(rng.rand(*[shape[p] for p in perm])).permute(*inv)
+
+
+def test_elementwise_results_are_laid_out_as_torch_tensor_iterator():
+    """add / mul / where / addcmul / lt / maximum / neg of permuted, sliced, expanded and
+    lower-rank operands: the result's strides are PyTorch's (the first operand that
+    orders the dims decides, TensorIterator's reorder_dimensions), not NumPy's order="K"
+    (x.permute(2, 0, 1) * 2 + y with y C-contiguous was C-contiguous)."""
+    pytest.importorskip("torch")
+    import itertools
+    import random
+    ops = [(2, lambda T, a, b: a * 2 + b), (2, lambda T, a, b: T.mul(a, b)),
+           (2, lambda T, a, b: a < b), (2, lambda T, a, b: T.maximum(a, b)),
+           (3, lambda T, c, a, b: T.where(c > 0.5, a, b)),
+           (3, lambda T, a, b, c: T.addcmul(a, b, c)), (1, lambda T, a: -a)]
+    rnd = random.Random(0)
+    checked = 0
+    for _ in range(400):
+        rank = rnd.randint(2, 4)
+        full = tuple(rnd.choice((2, 3, 4, 5)) for _ in range(rank))
+        k, fn = rnd.choice(ops)
+        specs = []
+        for _ in range(k):
+            r = rnd.choice((rank, rank, rank - 1))
+            shape = full[rank - r:]
+            perm = list(range(r))
+            rnd.shuffle(perm)
+            specs.append((shape, tuple(perm), rnd.choice(("dense", "dense", "slice", "expand"))))
+
+        def build(T, specs=specs):
+            rng = np.random.RandomState(1)
+            return [_operand(T, rng, *s) for s in specs]
+        (want, win), (got, gin) = _torch_and_gpujit_strides(build, fn)
+        assert win == gin, specs
+        assert got == want, specs
+        checked += 1
+    assert checked == 400
+    # the brief's case, and a number or a lower-rank operand next to a permuted one
+    real = pytest.importorskip("torch")
+    for T in (real, torch):
+        x = T.ones(4, 3, 12).permute(2, 0, 1)
+        assert (x * 2 + T.ones(12, 4, 3)).stride() == (1, 36, 12)
+        assert (T.ones(12, 4, 3) + x * 2).stride() == (12, 3, 1)
+        assert (x + T.ones(3)).stride() == (1, 36, 12)
+        assert (x + 1).stride() == (1, 36, 12)
+
+
+def test_expand_keeps_the_stride_of_size_1_dims_as_torch():
+    x = torch.zeros(3, 1)
+    assert x.expand(2, 3, 1).stride() == (0, 1, 1)
+    assert x.expand(1, 3, 1).stride() == (3, 1, 1)
+    assert x.expand(1, 1, 3, 4).stride() == (3, 3, 1, 0)
+    assert torch.zeros(2, 1).t().expand(1, 1, 2).stride() == (1, 1, 1)
+    assert torch.zeros(()).expand(1, 3).stride() == (0, 0)
+    y = torch.zeros(2, 1).t().expand(3, 1, 2)
+    np.testing.assert_array_equal(y.numpy(), np.zeros((3, 1, 2)))
+
+
+REDUCTIONS = {
+    "sum": lambda x, k: x.sum(1, keepdim=k), "sum2": lambda x, k: x.sum((0, 2), keepdim=k),
+    "mean": lambda x, k: x.mean(-1, keepdim=k), "amax": lambda x, k: x.amax(0, keepdim=k),
+    "prod": lambda x, k: x.prod(2, keepdim=k), "var": lambda x, k: x.var(1, keepdim=k),
+    "std": lambda x, k: x.std((1, 3), keepdim=k), "norm": lambda x, k: x.norm(dim=1, keepdim=k),
+    "max": lambda x, k: x.max(3, keepdim=k)[0], "argmax": lambda x, k: x.argmax(1, keepdim=k),
+    "logsumexp": lambda x, k: x.logsumexp(1, keepdim=k),
+    "cumsum": lambda x, k: x.cumsum(1), "softmax": lambda x, k: x.softmax(2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions_of_permuted_inputs_are_contiguous_as_torch(name):
+    """PyTorch's reductions (scans, softmaxes) return C-contiguous results whatever the
+    input's layout; NumPy's kept the input's dim order (x.permute(...).sum(-1))."""
+    x = torch.rand(5, 4, 6, 3)
+    for t in (x.permute(2, 0, 3, 1), x.contiguous(memory_format=cl), x[:, ::2],
+              x.transpose(1, 2)):
+        for keepdim in (False, True):
+            r = REDUCTIONS[name](t, keepdim)
+            assert r.is_contiguous() and r.stride() == torch.empty(r.shape).stride()
+
+    @torch.jit.script
+    def f(x):
+        return (x.permute(2, 0, 3, 1) * 2).sum(-1), (x.permute(2, 0, 3, 1) + 1).amax(1)
+
+    for _ in range(3):              # profiled, then compiled
+        for r in f(x):
+            assert r.stride() == torch.empty(r.shape).stride()

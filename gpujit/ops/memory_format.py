@@ -181,3 +181,121 @@ def copy_in(xp, a, order):
     out = empty(xp, a.shape, a.dtype, order)
     out[...] = a
     return out
+
+
+def _dense(shape, st):
+    """PyTorch's is_non_overlapping_and_dense for element strides `st`."""
+    if len(shape) == 1:
+        return shape[0] < 2 or st[0] == 1
+    need = 1
+    for d in sorted(range(len(shape)), key=lambda d: (shape[d] < 2, st[d])):
+        if shape[d] < 2:
+            return True
+        if st[d] != need:
+            return False
+        need *= shape[d]
+    return True
+
+
+def iterator_strides(arrays, shape):
+    """The element strides PyTorch's TensorIterator gives the result of an elementwise op
+    of `shape` on `arrays` (its tensor operands in order; None for a number, which is a
+    0-dim tensor there), or None for C order. Operands of the result's shape, all
+    C-contiguous, all channels-last or all dense with equal strides lay it out as they are
+    (fast setup); else the dims are sorted by the strides of the first operand that
+    orders them (broadcast dims ignored, equal strides: the smaller size inside), as
+    TensorIteratorBase::compute_strides / reorder_dimensions do."""
+    ndim = len(shape)
+    ops = [a for a in arrays if a is not None]
+    if len(ops) == len(arrays) and ndim and all(a.shape == shape for a in ops):
+        if all(a.flags.c_contiguous for a in ops):
+            return None
+        sts = [tuple(s // a.itemsize for s in a.strides) for a in ops]
+        if ndim == 4 and all(is_contiguous_as(shape, a.strides, a.itemsize, CHANNELS_LAST)
+                             for a in ops):
+            return strides_in(shape, _ORDERS[CHANNELS_LAST][1])
+        if all(s == sts[0] for s in sts) and min(sts[0]) >= 0 and _dense(shape, sts[0]):
+            return sts[0]
+    if ndim < 2:
+        return None
+    bst = []
+    for a in ops:
+        off = ndim - a.ndim
+        bst.append((0,) * off + tuple(0 if n == 1 and shape[off + i] != 1 else s
+                                      for i, (n, s) in enumerate(zip(a.shape, a.strides))))
+
+    def should_swap(d0, d1):
+        for st in bst:
+            s0, s1 = st[d0], st[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    perm = list(range(ndim - 1, -1, -1))           # innermost first
+    for i in range(1, ndim):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    if perm == list(range(ndim - 1, -1, -1)):
+        return None
+    st, n = [0] * ndim, 1
+    for d in perm:
+        st[d] = n
+        n *= shape[d]
+    return tuple(st)
+
+
+def empty_strided(xp, shape, dtype, strides):
+    """A new array of `shape` with element `strides` (those of a dense layout)."""
+    import numpy as np
+    dtype = np.dtype(dtype)
+    n = 1
+    for d in shape:
+        n *= d
+    bst = tuple(s * dtype.itemsize for s in strides)
+    if xp is np:
+        return np.ndarray(shape, dtype, strides=bst)
+    return xp.ndarray(shape, dtype, memptr=xp.empty(n, dtype).data, strides=bst)
+
+
+def iterator_layout(xp, r, arrays):
+    """Result r of an elementwise op on `arrays` (tensor operands, None for numbers) laid
+    out as PyTorch lays it out (`iterator_strides`): r itself when it already is, else a
+    copy. NumPy's order="K" follows all operands at once, PyTorch the first one that
+    orders the dims (x.t() + y puts the sum in x's order; NumPy in C order)."""
+    if r.ndim == 0 or r.size == 0:
+        return r
+    st = iterator_strides(arrays, r.shape)
+    item = r.itemsize
+    if st is None:
+        if r.flags.c_contiguous and (r.ndim < 2 or r.strides == tuple(
+                s * item for s in strides_in(r.shape, range(r.ndim)))):
+            return r
+        st = strides_in(r.shape, range(r.ndim))
+    elif r.strides == tuple(s * item for s in st):
+        return r
+    out = empty_strided(xp, r.shape, r.dtype, st)
+    out[...] = r
+    return out
+
+
+def c_layout(xp, r):
+    """Array r with PyTorch's contiguous strides (those of torch.empty: a dim of size 1
+    too): r itself when it has them, else a C-ordered copy. Numbers pass through."""
+    if getattr(r, "ndim", 0) == 0:
+        return r
+    if r.flags.c_contiguous and (1 not in r.shape or r.strides == tuple(
+            s * r.itemsize for s in strides_in(r.shape, range(r.ndim)))):
+        return r
+    out = xp.empty(r.shape, r.dtype)
+    out[...] = r
+    return out

@@ -499,9 +499,16 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append("        r = _op.compute_types(kinds)")
         L.append("    ct, ot = r")
     L.append("    npt = ct.np")
+    if not inplace:
+        # an operand not C-contiguous: the result is laid out as PyTorch's TensorIterator
+        # lays it out (memory_format.iterator_layout), not as NumPy's order="K"
+        L.append("    lay = False")
     for n in operands:
         L.append(f"    if isinstance({n}, _T):")
         L.append(f"        a_{n} = {n}._data if {n}._device is dev else _unwrap_for({n}, dev)")
+        if not inplace:
+            L.append(f"        if not a_{n}.flags.c_contiguous:")
+            L.append(f"            lay = True")
         L.append(f"        if a_{n}.dtype != npt:")
         L.append(f"            a_{n} = a_{n}.astype(npt)")
         L.append(f"    else:")
@@ -513,6 +520,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")
+    if not inplace:
+        for n in aux:
+            L.append(f"    if isinstance({n}, _T) and not a_{n}.flags.c_contiguous:")
+            L.append(f"        lay = True")
     L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
     L.append("    try:")
@@ -531,6 +542,20 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     if inplace:
         L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot)")
     else:
+        allt = [n for n in names if n in operands or n in aux]     # (torch's order)
+        L.append("    if lay:")
+        if any(n in optional for n in allt):
+            L.append("        arrays = []")
+            for n in allt:
+                ind = "        "
+                if n in optional:                # (None: no operand)
+                    L.append(f"        if {n} is not None:")
+                    ind += "    "
+                L.append(f"{ind}arrays.append({n}._data if isinstance({n}, _T) else None)")
+            L.append("        r = _iter_layout(xp, r, arrays)")
+        else:
+            arrays = ", ".join(f"({n}._data if isinstance({n}, _T) else None)" for n in allt)
+            L.append(f"        r = _iter_layout(xp, r, ({arrays},))")
         L.append("    return _wrap(r, ot, dev)")
     return "\n".join(L)
 
@@ -582,12 +607,15 @@ def _gen_generic(op, fname, consts):
         if "inplace_view" in op.tags:     # t_, squeeze_: self becomes the impl's view
             L.append(f"    {names[0]}._data = r")
         L.append(f"    {names[0]}._version += 1")
+    # PyTorch's reductions, scans and softmaxes return C-contiguous results whatever the
+    # input's layout (NumPy's keep the order of the input's dims)
+    c = "reduction" in op.tags
     if len(rets) == 1:
-        L.append("    return " + _wrap_ret(rets[0], "r", s, names))
+        L.append("    return " + _wrap_ret(rets[0], "r", s, names, c))
     elif len(rets) == 0:
         L.append("    return None")
     else:
-        items = ", ".join(_wrap_ret(rt, f"r[{i}]", s, names) for i, rt in enumerate(rets))
+        items = ", ".join(_wrap_ret(rt, f"r[{i}]", s, names, c) for i, rt in enumerate(rets))
         if op.namedtuple is not None:
             L.append(f"    return _nt({items})")
         else:
@@ -595,13 +623,15 @@ def _gen_generic(op, fname, consts):
     return "\n".join(L)
 
 
-def _wrap_ret(rt, expr, s, names):
+def _wrap_ret(rt, expr, s, names, c_order=False):
     t = rt.type
     if t.base == "Tensor" and not t.is_list:
         if t.alias and t.is_write:   # returns self (in-place / out=): the same Tensor object
             for a in s.arguments:
                 if a.type.alias == t.alias:
                     return a.name
+        if c_order:
+            return f"_wrap_array(_c_layout(xp, {expr}), dev)"
         return f"_wrap_array({expr}, dev)"
     if t.base == "Tensor":
         return f"tuple([_wrap_array(x, dev) for x in {expr}])"   # torch returns tuples
@@ -622,13 +652,15 @@ def _wrap_int(v, npt):
 
 def _compile(op, src, fname, consts):
     from ..device import resolve
+    from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
     ns = dict(__name__="gpujit.ops.generated", _S=dispatch_state, _op=op, _impl=op.impl, _T=_Tensor, _np=np, _nd=np.ndarray,
               _cpu=_cpu, _xp_for=_xp_for, _join=_join_device, _Retry=_DevMismatchRetry,
               _opdev=_operand_device, _sk=scalar_kind, _cache=op._cache,
               _unwrap_for=unwrap_for, _bcast_err=broadcast_error, _wrap=wrap,
               _wrap_array=wrap_array, _finish_inplace=finish_inplace, _nt=op.namedtuple,
               _resolve=resolve, _to_dtype=_dt.to_dtype, _NARROW=_NARROW, _wrapi=_wrap_int,
-              _UNCHANGED=UNCHANGED)
+              _UNCHANGED=UNCHANGED, _iter_layout=_iter_layout,
+              _c_layout=_c_layout)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

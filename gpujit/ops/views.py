@@ -229,7 +229,21 @@ def expand_shape(shape, size):
     meta=lambda self, size, implicit=False: TensorMeta(
         self.dtype, expand_shape(self.shape, size), self.device))
 def expand(xp, self, size, implicit=False):
-    return xp.broadcast_to(self, expand_shape(self.shape, size))
+    shape = expand_shape(self.shape, size)
+    r = xp.broadcast_to(self, shape)
+    if 1 in shape:
+        # NumPy gives every dim of size 1 stride 0; PyTorch keeps an unexpanded dim's
+        # stride and gives a new leading dim of size 1 that of the dims inside it (the
+        # strides order the result's dims when an elementwise op lays out its result)
+        st = list(r.strides)
+        lead = len(shape) - self.ndim
+        for i in range(len(shape) - 1, -1, -1):
+            if shape[i] == 1:
+                st[i] = (self.strides[i - lead] if i >= lead else
+                         shape[i + 1] * st[i + 1] if i + 1 < len(shape) else 0)
+        if tuple(st) != r.strides:
+            r = xp.lib.stride_tricks.as_strided(r, shape=shape, strides=tuple(st))
+    return r
 
 
 def _squeeze_shape(shape, dim):

@@ -282,6 +282,8 @@ def _pointwise(cg, n, op, args):
     if raw is None:
         cg.emit(f"if {target}.dtype != {ot_np}:")
         cg.emit(f"    {target} = {target}.astype({ot_np})")
+    if not inplace:
+        _iterator_layout(cg, op, args, target, dev)
     if inplace:
         self_arg = operands[0]
         se = self_arg.expr
@@ -295,6 +297,28 @@ def _pointwise(cg, n, op, args):
         cg.names[out] = se
         _bump_version(cg, self_arg.value, out)
     return True
+
+
+def _iterator_layout(cg, op, args, target, dev):
+    """Eager's layout of a pointwise result (registry._gen_pointwise): an operand not
+    C-contiguous lays it out as PyTorch's TensorIterator does, not as NumPy's order="K"."""
+    arrays, tensors = [], []
+    for a in args:
+        s = a.spec
+        if isinstance(s, TensorSpec):
+            arrays.append(a.expr)
+            if s.ndim != 0:
+                tensors.append(a.expr)
+        elif a.name in op.operands and isinstance(s, ValueSpec) and \
+                s.pytype in (int, float, bool):
+            arrays.append("None")
+    if not tensors or all(a.spec.ndim is not None and a.spec.ndim < 2 for a in args
+                          if isinstance(a.spec, TensorSpec)):
+        return          # (a result of rank < 2 is laid out as NumPy lays it out)
+    from ..ops.memory_format import iterator_layout
+    fn = cg.bind(iterator_layout, "iter_layout")
+    cg.emit(f"if not ({' and '.join(f'{e}.flags.c_contiguous' for e in tensors)}):")
+    cg.emit(f"    {target} = {fn}({cg.xp_name(dev)}, {target}, ({', '.join(arrays)},))")
 
 
 def _fits(value, ct):
@@ -385,19 +409,19 @@ def _generic(cg, n, op, args):
             if aliased.value is not None and aliased.value in cg.objs:
                 cg.objs[outs[0]] = cg.objs[aliased.value]
         else:
-            fixed = call if op.name in PYTHON_VALUED else _fix(cg, rt, call, outs[0], dev)
+            fixed = call if op.name in PYTHON_VALUED else _fix(cg, rt, call, outs[0], dev, op)
             cg.emit(f"{cg.define(outs[0])} = {fixed}")
     elif len(outs) == len(rets):
         names = [cg.define(v) for v in outs]
         cg.emit(f"{', '.join(names)} = {call}")
         for name, rt, v in zip(names, rets, outs):
-            fixed = _fix(cg, rt, name, v, dev)
+            fixed = _fix(cg, rt, name, v, dev, op)
             if fixed != name:
                 cg.emit(f"{name} = {fixed}")
     else:
         t = cg.define(outs[0])
         cg.emit(f"{t} = {call}")
-        items = [_fix(cg, rt, f"{t}[{i}]", None, dev) for i, rt in enumerate(rets)]
+        items = [_fix(cg, rt, f"{t}[{i}]", None, dev, op) for i, rt in enumerate(rets)]
         cg.emit(f"{t} = ({', '.join(items)},)")
     if s.is_inplace and args and args[0].value is not None and outs:
         o = cg.obj(args[0].value)
@@ -414,10 +438,13 @@ def _has_tensor(specs):
     return False
 
 
-def _fix(cg, rt, e, v, dev):
+def _fix(cg, rt, e, v, dev, op=None):
     """An impl's result as the eager entry point returns it (in raw form)."""
     t = rt.type
     if t.base == "Tensor" and not t.is_list:
+        if op is not None and "reduction" in op.tags:     # C-contiguous, as eager's
+            from ..ops.memory_format import c_layout
+            e = f"{cg.bind(c_layout, 'c_layout')}({cg.xp_name(dev)}, {e})"
         # NumPy gives 0-dim results as scalars; CPU tensors in generated code are ndarrays
         return f"_asarray({e})" if dev is _cpu else e
     if t.base == "Tensor":
