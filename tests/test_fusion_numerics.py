@@ -293,3 +293,66 @@ def test_bool_pow_alpha_and_subtraction_scripted_and_fused():
     for _ in range(3):
         with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool"):
             g(b, c)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_eager_min_max_signed_zeros_as_torch(dtype):
+    """Eager clamp / relu6 / hardtanh / clamp_min / clamp_max with number bounds on inputs
+    full of +0. and -0. (relu-like data): the same bits as torch 2.13; with tensor
+    operands (maximum / minimum / fmax / fmin / clamp) self on ties, as the fused kernels
+    (torch's own answer there depends on its SIMD path). Their tie check looks at the
+    operands' zeros of opposite signs, not at every zero."""
+    real = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a = rng.choice(np.array([0.0, -0.0, 1.5, -2.0, 7.0, NAN]), size=(5, 37)).astype(dtype)
+    b = rng.choice(np.array([0.0, -0.0, 1.0, -1.0]), size=(5, 37)).astype(dtype)
+    c = rng.choice(np.array([0.0, -0.0, 3.0]), size=(1, 37)).astype(dtype)
+
+    def numbers(T, x):
+        Fn = T.nn.functional
+        out = [T.clamp(x, 0, 6), T.clamp(x, -0.0, 6), T.clamp(x, -1, 0), T.clamp(x, -1, -0.0),
+               Fn.relu6(x), Fn.hardtanh(x, 0.0, 1.0), Fn.hardtanh(x, -0.0, 0.0),
+               T.clamp_min(x, 0.0), T.clamp_min(x, -0.0), T.clamp_max(x, 0.0),
+               T.clamp_max(x, -0.0), T.clamp(x, min=-0.0), T.clamp(x, max=0.0)]
+        return [np.asarray(o.numpy()) for o in out]
+
+    def _same_bits(g, w, what):
+        assert g.dtype == w.dtype, what
+        np.testing.assert_array_equal(np.signbit(g), np.signbit(w), err_msg=what)
+        np.testing.assert_array_equal(g, w, err_msg=what)
+
+    for i, (g, w) in enumerate(zip(numbers(torch, torch.tensor(a)), numbers(real, real.tensor(a)))):
+        _same_bits(g, w, str(i))
+
+    def first(f, x, y):                 # f(x, y), x on ties
+        x, y = np.broadcast_arrays(x, y)
+        return np.where(x == y, x, f(x, y))
+    x, y, z = (torch.tensor(v) for v in (a, b, c))
+    for name, got, want in [
+            ("maximum", torch.maximum(x, y), first(np.maximum, a, b)),
+            ("minimum", torch.minimum(x, y), first(np.minimum, a, b)),
+            ("maximum yx", torch.maximum(y, x), first(np.maximum, b, a)),
+            ("fmax", torch.fmax(x, y), first(np.fmax, a, b)),
+            ("fmin", torch.fmin(x, y), first(np.fmin, a, b)),
+            ("maximum z", torch.maximum(x, z), first(np.maximum, a, c)),
+            ("minimum zx", torch.minimum(z, x), first(np.minimum, c, a)),
+            ("clamp z", torch.clamp(x, z, None), first(np.maximum, a, c)),
+            ("clamp max z", torch.clamp(x, None, z), first(np.minimum, a, c)),
+            ("clamp -z z", torch.clamp(x, -z, z),
+             first(np.minimum, first(np.maximum, a, -c), c))]:
+        _same_bits(got.numpy(), want, name)
+
+
+def test_min_max_of_relu_like_data_skip_the_sign_test(monkeypatch):
+    """clamp(relu(x), 0, 6) and the like: the input's zeros are all +0., no tie can take
+    the bound's sign, and eager runs no sign test of the result's zeros (it did on every
+    call whose input had a zero: clamp(x, 0, 6) of such x 1.35x slower on 2^20 floats)."""
+    x = torch.relu(torch.randn(1000))
+    calls = []
+    signbit = np.signbit
+    monkeypatch.setattr(np, "signbit", lambda *a, **k: calls.append(1) or signbit(*a, **k))
+    for r in (torch.clamp(x, 0, 6), F.relu6(x), F.hardtanh(x, 0.0, 1.0),
+              torch.clamp_min(x, 0.0), torch.maximum(x, torch.zeros(1000)),
+              torch.minimum(x, torch.randn(1000))):
+        assert r.shape == (1000,)
+    assert not calls
