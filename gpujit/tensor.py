@@ -174,6 +174,13 @@ class Tensor:
             return True
         return _mf.is_contiguous_as(a.shape, a.strides, self._dtype.itemsize, fmt)
 
+    def contiguous(self, memory_format="contiguous_format"):
+        """self itself when it is contiguous in memory_format (as PyTorch: x.contiguous()
+        is x), else aten::contiguous's copy. A trace records the call either way."""
+        if _registry.dispatch_state.tracing is None and self.is_contiguous(memory_format):
+            return self
+        return _ops()["aten::contiguous"].public(self, memory_format=memory_format)
+
     def is_floating_point(self):
         return self._dtype.category == _dt.FLOATING
 

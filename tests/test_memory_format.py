@@ -427,3 +427,29 @@ def test_reductions_of_permuted_inputs_are_contiguous_as_torch(name):
     for _ in range(3):              # profiled, then compiled
         for r in f(x):
             assert r.stride() == torch.empty(r.shape).stride()
+
+
+def test_contiguous_returns_self_when_already_contiguous():
+    """x.contiguous() is x for a contiguous x (as PyTorch), in the format asked for; a
+    copy otherwise; x.to(x.dtype) / to(x.device) / type_as(x) are x too."""
+    x = torch.rand(2, 3, 4, 5)
+    assert x.contiguous() is x and x.contiguous(memory_format=torch.preserve_format) is x
+    y = x.contiguous(memory_format=cl)
+    assert y is not x and y.contiguous(memory_format=cl) is y
+    assert y.contiguous() is not y and y.contiguous().stride() == (60, 20, 5, 1)
+    g = torch.rand(3, 4, requires_grad=True)
+    assert g.contiguous() is g
+    t = g.t()
+    assert t.contiguous() is not t and t.contiguous().is_contiguous()
+    assert x.to(x.dtype) is x and x.to("cpu") is x and x.type_as(x) is x and x.float() is x
+    assert x.to(x.dtype, copy=True) is not x
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last"):
+        torch.rand(3, 4).contiguous(memory_format=cl)
+
+    def f(x):
+        return x.contiguous() * 2
+
+    traced = torch.jit.trace(f, (torch.rand(3, 4),))
+    assert "aten::contiguous" in str(traced.graph)
+    m = torch.rand(4, 3)
+    np.testing.assert_allclose(traced(m.t()).numpy(), (m.t() * 2).numpy())
