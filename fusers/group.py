@@ -279,7 +279,7 @@ class FusedGroup:
         # the kernel runs on the arguments in the dim order of their memory layout, so that
         # its outputs are laid out as eager's (transposed inputs: transposed outputs); the
         # dims chunks and cats cut are renumbered for that order
-        perm = layout_perm(args, self.kinds, cuts)
+        perm = layout_perm(args, self.kinds, cuts, self.subgraph)
         base = self.subgraph
         if perm is not None and self._cuts:
             base = permute_cuts(self.subgraph, args, self.kinds, perm)

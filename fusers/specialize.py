@@ -85,7 +85,85 @@ def unfit_reason(args, kinds, names, array_type):
     return ZERO_SIZE if zero else None
 
 
-def layout_perm(args, kinds, cuts=None):
+class _Layout:
+    """A tensor's sizes and element strides, as memory_format.iterator_strides reads an
+    array (itemsize 1)."""
+    __slots__ = ("shape", "strides", "ndim", "flags", "c_contiguous")
+    itemsize = 1
+
+    def __init__(self, shape, strides):
+        self.shape, self.strides, self.ndim = tuple(shape), tuple(strides), len(shape)
+        self.flags = self
+        need = 1
+        self.c_contiguous = True
+        for n, st in zip(reversed(self.shape), reversed(self.strides)):
+            if n == 0:
+                self.c_contiguous = True
+                break
+            if n != 1 and st != need:
+                self.c_contiguous = False
+            need *= n
+
+
+_UNKNOWN = object()
+
+
+def eager_perm(subgraph, args, kinds):
+    """The dim order eager code lays the group's outputs out in, node by node as its
+    elementwise ops do (memory_format.iterator_strides: the first operand that orders
+    the dims decides, x.t() * 2 + y is transposed, y + x.t() * 2 is not), as layout_perm
+    gives it (None: C order), or _UNKNOWN when a node is not elementwise or the outputs
+    disagree."""
+    from ..ops.memory_format import iterator_strides, strides_in
+    vals = {}
+    for p, a, k in zip(subgraph.inputs, args, kinds):
+        vals[p] = _Layout(a.shape, tuple(s // a.itemsize for s in a.strides)) \
+            if k == "tensor" else a
+    for n in subgraph.nodes:
+        if n.kind == "prim::Constant":
+            vals[n.output] = n.attrs.get("value")
+            continue
+        op = getattr(n, "op", None)
+        if op is None or not op.is_pointwise or len(n.outputs) != 1:
+            return _UNKNOWN
+        arrays = []
+        for v, arg in zip(n.inputs, op.schema.arguments):
+            if v not in vals:
+                return _UNKNOWN
+            x = vals[v]
+            if isinstance(x, _Layout):
+                arrays.append(x)
+            elif arg.name in op.operands and x is not None:
+                arrays.append(None)           # a number: a 0-dim operand
+        tensors = [x for x in arrays if x is not None]
+        if not tensors:
+            return _UNKNOWN
+        shape = broadcast_shapes(*[x.shape for x in tensors])
+        st = None
+        if not all(x.flags.c_contiguous for x in tensors if x.ndim):
+            st = iterator_strides(arrays, shape)      # (as eager: registry._gen_pointwise)
+        vals[n.output] = _Layout(shape, st if st is not None else
+                                 strides_in(shape, range(len(shape))))
+    perm = _UNKNOWN
+    rank = max((a.ndim for a, k in zip(args, kinds) if k == "tensor"), default=0)
+    for v in subgraph.outputs:
+        x = vals.get(v)
+        if not isinstance(x, _Layout) or x.ndim != rank:
+            return _UNKNOWN
+        big = [d for d in range(rank) if x.shape[d] > 1]
+        p = list(range(rank))
+        for slot, d in zip(big, sorted(big, key=lambda d: (-x.strides[d], d))):
+            p[slot] = d
+        p = tuple(p)
+        if perm is not _UNKNOWN and p != perm:
+            return _UNKNOWN
+        perm = p
+    if perm is _UNKNOWN or perm == tuple(range(rank)):
+        return None if perm is not _UNKNOWN else _UNKNOWN
+    return perm
+
+
+def layout_perm(args, kinds, cuts=None, subgraph=None):
     """The dim order in which the group's outputs are laid out as eager code lays them out
     (NumPy's and PyTorch's elementwise ops follow their inputs' memory layout: the sum of
     two transposed matrices is transposed), or None for C order. Only when every tensor
@@ -101,6 +179,11 @@ def layout_perm(args, kinds, cuts=None):
     rank = max(a.ndim for _, a in tensors)
     if rank < 2:
         return None
+    if subgraph is not None and not cuts and all(
+            st >= 0 for _, a in tensors for n, st in zip(a.shape, a.strides) if n > 1):
+        perm = eager_perm(subgraph, args, kinds)
+        if perm is not _UNKNOWN:
+            return perm
     cuts = cuts or {}
 
     def sizes(j, a):                # (a cut dim: None)

@@ -304,7 +304,11 @@ def test_static_kernels_check_strides():
     group(x, x)
     (out,) = group(x.T, x)
     np.testing.assert_allclose(out, chain_ref(x.T, x), rtol=1e-6)
-    assert [s.spec.inputs[0].strides for s in group.specializations] == [(4, 1), (1, 4)]
+    # (x.T first: eager lays the result out transposed, as torch's TensorIterator, so the
+    # kernel runs on the arguments transposed: x.T as (4, 1), x as (1, 4))
+    assert [tuple(i.strides for i in s.spec.inputs[:2]) for s in group.specializations] == [
+        ((4, 1), (4, 1)), ((4, 1), (1, 4))]
+    assert out.strides == (4, 16)
     assert not b.violations
 
 

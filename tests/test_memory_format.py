@@ -453,3 +453,55 @@ def test_contiguous_returns_self_when_already_contiguous():
     assert "aten::contiguous" in str(traced.graph)
     m = torch.rand(4, 3)
     np.testing.assert_allclose(traced(m.t()).numpy(), (m.t() * 2).numpy())
+
+
+def _chain1(a, b):
+    return a * 2 + b
+
+
+def _chain2(a, b):
+    return (a + b).relu() * b
+
+
+def _chain3(a, b):
+    return b + a.sigmoid()
+
+
+def _chain4(a, b):
+    return (a * b, a - b)
+
+
+def _chain5(a, b):
+    return (b * a).tanh() + (a - 1)
+
+
+def test_fused_results_are_laid_out_as_eager_and_torch():
+    """A scripted elementwise chain on permuted / sliced / expanded / lower-rank inputs:
+    the profiling call (eager ops) and the fused calls return torch's strides (the fused
+    kernel runs in the dim order eager's ops give the outputs, node by node: the first
+    operand that orders the dims decides; x.permute(2, 0, 1) * 2 + y with y C-contiguous
+    was C-contiguous fused)."""
+    import random
+    import types
+    real = pytest.importorskip("torch")
+    fns = [_chain1, _chain2, _chain3, _chain4, _chain5]
+    rnd = random.Random(5)
+    for _ in range(40):
+        rank = rnd.randint(2, 4)
+        full = tuple(rnd.choice((2, 3, 4, 5)) for _ in range(rank))
+        fn = rnd.choice(fns)
+        specs = []
+        for _ in range(2):
+            r = rnd.choice((rank, rank, rank - 1))
+            perm = list(range(r))
+            rnd.shuffle(perm)
+            specs.append((full[rank - r:], tuple(perm),
+                          rnd.choice(("dense", "dense", "slice", "expand"))))
+        want = fn(*[_operand(real, np.random.RandomState(1), *s) for s in specs])
+        want = [t.stride() for t in (want if isinstance(want, tuple) else (want,))]
+        args = [_operand(torch, np.random.RandomState(1), *s) for s in specs]
+        sf = torch.jit.script(types.FunctionType(fn.__code__, globals(), fn.__name__))
+        for call in range(3):
+            out = sf(*args)
+            got = [t.stride() for t in (out if isinstance(out, tuple) else (out,))]
+            assert got == want, (fn.__name__, specs, call)
