@@ -34,7 +34,7 @@ from .._dump import dumping as _dumping
 from .._gc import gc_paused
 from ..ir import types as T
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
-from .guards import ArgGuard, Guard, build_dispatcher, display_name
+from .guards import ArgGuard, Guard, build_dispatcher, display_name, stride_order
 from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder, register_maker
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
                          layout_perm, in_layout, permute_cuts, space_problem)
@@ -303,6 +303,8 @@ class FusedGroup:
             g = ArgGuard.of(a, static, k == "tensor", cuts)
             if k == "tensor" and g.contiguous is not None:
                 g.contiguous = bool(ka.flags.c_contiguous)
+                if not g.contiguous and a.ndim >= 2:
+                    g.order = stride_order(a)
             arg_guards.append(g)
         guard = Guard(arg_guards, static, _dt._default_float, self._device_id, perm)
         spec = KernelSpec(sub, arg_specs(kargs, self.kinds, static, fixed), dev, static)

@@ -23,6 +23,11 @@ from .specialize import in_layout, in_layout_expr
 __all__ = ["ArgGuard", "Guard", "build_dispatcher", "display_name"]
 
 
+def stride_order(a):
+    """The dims of array a by stride, largest first (ties: the later dim first)."""
+    return tuple(sorted(range(a.ndim), key=a.strides.__getitem__, reverse=True))
+
+
 def display_name(v) -> str:
     """`x` for %x.1, `%3` for a numbered value (how messages name a group input)."""
     name = v.debug_name
@@ -35,7 +40,7 @@ def display_name(v) -> str:
 class ArgGuard:
     """Expectations about one argument (None fields are not checked)."""
     __slots__ = ("kind", "np_dtype", "ndim", "shape", "strides", "broadcast", "contiguous",
-                 "pytype", "fixed")
+                 "pytype", "fixed", "order")
 
     def __init__(self, kind, np_dtype=None, ndim=0, shape=None, strides=None, broadcast=(),
                  contiguous=None, pytype=None, fixed=()):
@@ -43,6 +48,10 @@ class ArgGuard:
         self.shape, self.strides, self.broadcast = shape, strides, broadcast
         self.contiguous, self.pytype = contiguous, pytype
         self.fixed = fixed          # DYNAMIC: (dim, size) pairs checked all the same
+        # DYNAMIC, an argument not contiguous (in the kernel's dim order): its dims by
+        # stride (`stride_order`), which with the others' contiguity fixes the dim order
+        # eager lays the outputs out in (specialize.eager_perm)
+        self.order = None
 
     @classmethod
     def of(cls, a, static, is_tensor, fixed_dims=()):
@@ -107,6 +116,9 @@ class Guard:
             if g.contiguous is not None and bool(t.flags.c_contiguous) != g.contiguous:
                 return (f"{name} is {'not ' if g.contiguous else ''}contiguous (the kernel "
                         f"assumes it is{'' if g.contiguous else ' not'})")
+            if g.order is not None and stride_order(a) != g.order:
+                return (f"{name} orders its dims by stride as {list(stride_order(a))}, not "
+                        f"{list(g.order)} (the results' layout follows it)")
         return None
 
     def conditions(self, i, ns, contiguity):
@@ -144,6 +156,9 @@ class Guard:
             if g.contiguous is not None:
                 t = a if self.perm is None else in_layout_expr(a, g.ndim, self.perm)
                 out.append(("" if g.contiguous else "not ") + contiguity.format(t))
+            if g.order is not None:
+                ns["_order"], ns[c + "o"] = stride_order, g.order
+                out.append(f"_order({a}) == {c}o")
         return out
 
 

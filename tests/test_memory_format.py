@@ -505,3 +505,23 @@ def test_fused_results_are_laid_out_as_eager_and_torch():
             out = sf(*args)
             got = [t.stride() for t in (out if isinstance(out, tuple) else (out,))]
             assert got == want, (fn.__name__, specs, call)
+
+
+def test_dynamic_fused_kernels_keep_eagers_layout_for_each_argument_order():
+    """One DYNAMIC kernel served every non-contiguous layout of an argument; the layout
+    eager gives the result follows that argument's dim order, so a later call in another
+    order got the first one's (a * 2 + b with a sliced in several dim orders)."""
+    real = pytest.importorskip("torch")
+
+    @torch.jit.script
+    def f(a, b):
+        return a * 2 + b
+
+    def sliced(T, perm):
+        inv = [perm.index(i) for i in range(3)]
+        big = [8, 6, 10]
+        return T.ones(*[big[p] for p in perm]).permute(*inv)[::2, ::2, ::2]
+
+    for perm in [(0, 1, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0), (1, 0, 2), (0, 2, 1), (2, 0, 1)]:
+        want = (sliced(real, list(perm)) * 2 + real.ones(4, 3, 5)).stride()
+        assert f(sliced(torch, list(perm)), torch.ones(4, 3, 5)).stride() == want, perm
