@@ -501,13 +501,14 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    npt = ct.np")
     if not inplace:
         # an operand not C-contiguous: the result is laid out as PyTorch's TensorIterator
-        # lays it out (memory_format.iterator_layout), not as NumPy's order="K"
+        # lays it out (memory_format.iterator_layout), not as NumPy's order="K" (a 1-D
+        # operand next to C-contiguous ones orders no dims: C order, as NumPy's)
         L.append("    lay = False")
     for n in operands:
         L.append(f"    if isinstance({n}, _T):")
         L.append(f"        a_{n} = {n}._data if {n}._device is dev else _unwrap_for({n}, dev)")
         if not inplace:
-            L.append(f"        if not a_{n}.flags.c_contiguous:")
+            L.append(f"        if a_{n}.ndim > 1 and not a_{n}.flags.c_contiguous:")
             L.append(f"            lay = True")
         L.append(f"        if a_{n}.dtype != npt:")
         L.append(f"            a_{n} = a_{n}.astype(npt)")
@@ -522,7 +523,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
                  f" if isinstance({n}, _T) else {n}")
     if not inplace:
         for n in aux:
-            L.append(f"    if isinstance({n}, _T) and not a_{n}.flags.c_contiguous:")
+            L.append(f"    if isinstance({n}, _T) and a_{n}.ndim > 1 and "
+                     f"not a_{n}.flags.c_contiguous:")
             L.append(f"        lay = True")
     L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
@@ -631,7 +633,8 @@ def _wrap_ret(rt, expr, s, names, c_order=False):
                 if a.type.alias == t.alias:
                     return a.name
         if c_order:
-            return f"_wrap_array(_c_layout(xp, {expr}), dev)"
+            return (f"_wrap_array({expr} if getattr({expr}, 'ndim', 0) < 2 else "
+                    f"_c_layout(xp, {expr}), dev)")
         return f"_wrap_array({expr}, dev)"
     if t.base == "Tensor":
         return f"tuple([_wrap_array(x, dev) for x in {expr}])"   # torch returns tuples

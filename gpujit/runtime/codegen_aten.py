@@ -307,7 +307,7 @@ def _iterator_layout(cg, op, args, target, dev):
         s = a.spec
         if isinstance(s, TensorSpec):
             arrays.append(a.expr)
-            if s.ndim != 0:
+            if s.ndim is None or s.ndim > 1:
                 tensors.append(a.expr)
         elif a.name in op.operands and isinstance(s, ValueSpec) and \
                 s.pytype in (int, float, bool):
