@@ -140,7 +140,8 @@ def eager_perm(subgraph, args, kinds):
             return _UNKNOWN
         shape = broadcast_shapes(*[x.shape for x in tensors])
         st = None
-        if not all(x.flags.c_contiguous for x in tensors if x.ndim):
+        if not op.contiguous_result and not all(x.flags.c_contiguous for x in tensors
+                                                if x.ndim):
             st = iterator_strides(arrays, shape)      # (as eager: registry._gen_pointwise)
         vals[n.output] = _Layout(shape, st if st is not None else
                                  strides_in(shape, range(len(shape))))

@@ -525,3 +525,40 @@ def test_dynamic_fused_kernels_keep_eagers_layout_for_each_argument_order():
     for perm in [(0, 1, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0), (1, 0, 2), (0, 2, 1), (2, 0, 1)]:
         want = (sliced(real, list(perm)) * 2 + real.ones(4, 3, 5)).stride()
         assert f(sliced(torch, list(perm)), torch.ones(4, 3, 5)).stride() == want, perm
+
+
+def test_results_of_permuted_inputs_laid_out_as_torch_beyond_elementwise():
+    """masked_fill / tril / triu / roll / stack / layer_norm return C-contiguous results
+    (PyTorch clones contiguous or allocates empty): gpujit kept the input's order, so
+    x.permute(...).masked_fill(m, 0).view(-1) raised; flip and sort keep the input's
+    layout, as PyTorch's empty_like (they were C-contiguous)."""
+    real = pytest.importorskip("torch")
+
+    def cases(T):
+        x = T.arange(60.0).reshape(4, 3, 5).permute(2, 0, 1)
+        return {
+            "masked_fill": x.masked_fill(x > 20, 0.0),
+            "masked_fill_t": x.masked_fill(x > 20, T.tensor(1.0)),
+            "tril": x.tril(), "triu": x.triu(1), "roll": x.roll(1, 0),
+            "roll_flat": x.roll(2), "stack": T.stack([x, x], 1),
+            "layer_norm": T.nn.functional.layer_norm(x, (3,)),
+            "flip": x.flip(0), "sort": x.sort(1)[0], "sort_idx": x.sort(1)[1],
+            "argsort": x.argsort(2),
+        }
+    want = {k: (v.stride(), v.tolist()) for k, v in cases(real).items()}
+    got = cases(torch)
+    for k, v in got.items():
+        assert v.stride() == want[k][0], k
+        np.testing.assert_allclose(np.array(v.tolist()), np.array(want[k][1]), rtol=1e-5,
+                                   err_msg=k)
+        if v.is_contiguous():
+            assert v.view(-1).shape == (v.numel(),)
+
+    @torch.jit.script
+    def f(x, m):
+        return x.masked_fill(m, 0.0).view(-1), (x * 2).masked_fill(m, 1.0).view(-1)
+
+    x = torch.rand(4, 3, 5).permute(2, 0, 1)
+    for _ in range(3):              # profiled, then compiled (and fused)
+        a, b = f(x, x > 0.5)
+        np.testing.assert_allclose(a.numpy(), np.where(x.numpy() > 0.5, 0, x.numpy()).ravel())

@@ -109,6 +109,7 @@ def _normalize(xp, x, axes, eps):
 
 @op("aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, "
     "Tensor? bias=None, float eps=1e-05, bool cudnn_enable=True) -> Tensor", tags=_NN,
+    contiguous=True,
     method=False, functional=True, dtypes=FLOATS,
     meta=lambda input, normalized_shape, weight=None, bias=None, *rest: (
         _ln_check(input, normalized_shape, weight, bias), _same(input))[1])

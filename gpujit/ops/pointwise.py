@@ -954,7 +954,7 @@ def _masked_fill(xp, self, mask, value):
 
 
 @op("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", tags=_PW,
-    inplace=True, operands=("self",), meta=_masked_fill_meta,
+    inplace=True, operands=("self",), meta=_masked_fill_meta, contiguous=True,
     scalar="where({mask}, {value}, {self})")
 def masked_fill_tensor(xp, self, mask, value):
     if value.ndim != 0:
@@ -964,7 +964,7 @@ def masked_fill_tensor(xp, self, mask, value):
 
 
 @op("aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor", tags=_PW,
-    inplace=True, operands=("self",), meta=_masked_fill_meta,
+    inplace=True, operands=("self",), meta=_masked_fill_meta, contiguous=True,
     scalar="where({mask}, {value}, {self})")
 def masked_fill(xp, self, mask, value):
     return _masked_fill(xp, self, mask, value)

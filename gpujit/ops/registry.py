@@ -319,8 +319,13 @@ class OpDef:
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
-                 cross_device=False, opmath_scalars=False, number_args=None):
+                 cross_device=False, opmath_scalars=False, number_args=None,
+                 contiguous=False):
         self.schema = schema
+        # contiguous: the result is C-contiguous whatever the inputs' layout (PyTorch's
+        # reductions; masked_fill, tril, roll, stack, layer_norm ...), not laid out as
+        # the inputs (pointwise ops: as TensorIterator; NumPy's order="K" otherwise)
+        self.contiguous_result = contiguous or "reduction" in tags
         # number_args: how a fused kernel takes a Python number given for a parameter, where
         # it differs from converting it to the compute dtype (as eager computes it):
         # "weak" keeps it a number (pow's exponent: sqrt for 0.5), "opmath" makes it
@@ -499,7 +504,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append("        r = _op.compute_types(kinds)")
         L.append("    ct, ot = r")
     L.append("    npt = ct.np")
-    if not inplace:
+    lay_out = not inplace and not op.contiguous_result
+    if lay_out:
         # an operand not C-contiguous: the result is laid out as PyTorch's TensorIterator
         # lays it out (memory_format.iterator_layout), not as NumPy's order="K" (a 1-D
         # operand next to C-contiguous ones orders no dims: C order, as NumPy's)
@@ -507,7 +513,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     for n in operands:
         L.append(f"    if isinstance({n}, _T):")
         L.append(f"        a_{n} = {n}._data if {n}._device is dev else _unwrap_for({n}, dev)")
-        if not inplace:
+        if lay_out:
             L.append(f"        if a_{n}.ndim > 1 and not a_{n}.flags.c_contiguous:")
             L.append(f"            lay = True")
         L.append(f"        if a_{n}.dtype != npt:")
@@ -521,7 +527,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")
-    if not inplace:
+    if lay_out:
         for n in aux:
             L.append(f"    if isinstance({n}, _T) and a_{n}.ndim > 1 and "
                      f"not a_{n}.flags.c_contiguous:")
@@ -543,6 +549,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("        r = r.astype(ot.np)")
     if inplace:
         L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot)")
+    elif op.contiguous_result:
+        L.append("    if r.ndim > 1:")
+        L.append("        r = _c_layout(xp, r)")
+        L.append("    return _wrap(r, ot, dev)")
     else:
         allt = [n for n in names if n in operands or n in aux]     # (torch's order)
         L.append("    if lay:")
@@ -611,7 +621,7 @@ def _gen_generic(op, fname, consts):
         L.append(f"    {names[0]}._version += 1")
     # PyTorch's reductions, scans and softmaxes return C-contiguous results whatever the
     # input's layout (NumPy's keep the order of the input's dims)
-    c = "reduction" in op.tags
+    c = op.contiguous_result
     if len(rets) == 1:
         L.append("    return " + _wrap_ret(rets[0], "r", s, names, c))
     elif len(rets) == 0:
@@ -696,7 +706,8 @@ def build_entry_points(op: OpDef):
 
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
-       namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None):
+       namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
+       contiguous=False):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). See the module docstring."""
@@ -706,7 +717,8 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
                   dtypes=dtypes, operands=operands, method=method, function=function,
                   inplace=inplace, functional=functional, name=name,
                   namedtuple_name=namedtuple_name, cross_device=cross_device,
-                  opmath_scalars=opmath_scalars, number_args=number_args)
+                  opmath_scalars=opmath_scalars, number_args=number_args,
+                  contiguous=contiguous)
         register(d)
         if inplace and d.is_pointwise:
             _declare_inplace_variant(d)

@@ -126,6 +126,7 @@ def stack_rule(shapes, dtypes, dim):
 
 
 @op("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", tags=_SHAPE, method=False,
+    contiguous=True,
     meta=lambda tensors, dim=0: TensorMeta(
         *stack_rule([t.shape for t in tensors], [t.dtype for t in tensors], dim)[:2],
         _list_meta_device(tensors)))
@@ -471,6 +472,7 @@ def _tri(name, fn_name, inplace):
               f"aten::{name}(Tensor self, int diagonal=0) -> Tensor")
 
     @op(schema, tags={"inplace"} if inplace else _SHAPE, function=not inplace,
+        contiguous=not inplace,
         meta=lambda self, diagonal=0: (_tri_check(fn_name, self.shape), TensorMeta(
             self.dtype, tuple(self.shape), self.device))[1])
     def impl(xp, self, diagonal=0):

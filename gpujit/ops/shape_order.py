@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta, int_list, wrap_dim
 from .registry import op
 
@@ -30,7 +31,8 @@ def flip(xp, self, dims):
     dims = _flip_dims(self.ndim, dims)
     if self.ndim == 0 or not dims:
         return self.copy()
-    return xp.flip(self, axis=dims).copy()
+    # laid out as self (PyTorch's empty_like: a transposed input gives a transposed result)
+    return _mf.copy_in(xp, xp.flip(self, axis=dims), _mf.order_for(self, _mf.PRESERVE))
 
 
 def _roll_rule(ndim, shifts, dims):
@@ -44,6 +46,7 @@ def _roll_rule(ndim, shifts, dims):
 
 
 @op("aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", tags=_SHAPE,
+    contiguous=True,
     meta=lambda self, shifts, dims=(): (_roll_rule(len(self.shape), shifts, dims),
                                         TensorMeta(self.dtype, tuple(self.shape),
                                                    self.device))[1])
@@ -84,7 +87,11 @@ def _sort(xp, self, dim, descending):
     if self.ndim == 0:
         return self.copy(), xp.zeros((), np.int64)
     idx = argsort_along(xp, self, d, descending).astype(np.int64, copy=False)
-    return xp.take_along_axis(self, idx, axis=d), idx
+    values = xp.take_along_axis(self, idx, axis=d)
+    order = _mf.order_for(self, _mf.PRESERVE)      # as self's strides (PyTorch's sort)
+    if any(i != o for i, o in enumerate(order)):
+        values, idx = _mf.copy_in(xp, values, order), _mf.copy_in(xp, idx, order)
+    return values, idx
 
 
 @op("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, "

@@ -302,6 +302,10 @@ def _pointwise(cg, n, op, args):
 def _iterator_layout(cg, op, args, target, dev):
     """Eager's layout of a pointwise result (registry._gen_pointwise): an operand not
     C-contiguous lays it out as PyTorch's TensorIterator does, not as NumPy's order="K"."""
+    if op.contiguous_result:
+        from ..ops.memory_format import c_layout
+        cg.emit(f"{target} = {cg.bind(c_layout, 'c_layout')}({cg.xp_name(dev)}, {target})")
+        return
     arrays, tensors = [], []
     for a in args:
         s = a.spec
@@ -442,7 +446,7 @@ def _fix(cg, rt, e, v, dev, op=None):
     """An impl's result as the eager entry point returns it (in raw form)."""
     t = rt.type
     if t.base == "Tensor" and not t.is_list:
-        if op is not None and "reduction" in op.tags:     # C-contiguous, as eager's
+        if op is not None and op.contiguous_result:      # C-contiguous, as eager's
             from ..ops.memory_format import c_layout
             e = f"{cg.bind(c_layout, 'c_layout')}({cg.xp_name(dev)}, {e})"
         # NumPy gives 0-dim results as scalars; CPU tensors in generated code are ndarrays
