@@ -526,7 +526,7 @@ def _cdist_rule(s1, s2, d1, d2, p):
 
 
 @op("aten::cdist(Tensor x1, Tensor x2, float p=2., int? compute_mode=None) -> Tensor",
-    tags=_LA, method=False,
+    tags=_LA, method=False, contiguous=True,
     meta=lambda x1, x2, p=2., compute_mode=None: TensorMeta(x1.dtype, _cdist_rule(
         tuple(x1.shape), tuple(x2.shape), x1.dtype, x2.dtype, p), x1.device))
 def cdist(xp, x1, x2, p=2., compute_mode=None):

@@ -299,3 +299,16 @@ def c_layout(xp, r):
     out = xp.empty(r.shape, r.dtype)
     out[...] = r
     return out
+
+
+def suggest_layout(xp, r, a):
+    """Array r laid out in the format suggest_memory_format reads from array a's strides
+    (channels-last for a channels-last a of r's rank, else C-contiguous): PyTorch's
+    empty_like(a, a.suggest_memory_format()), as group_norm and roll allocate."""
+    fmt = suggest(a.shape, a.strides) if a.ndim == r.ndim else CONTIGUOUS
+    if fmt == CONTIGUOUS:
+        return c_layout(xp, r)
+    order = format_order(fmt, r.ndim)
+    if r.strides == tuple(s * r.itemsize for s in strides_in(r.shape, order)):
+        return r
+    return copy_in(xp, r, order)

@@ -388,7 +388,7 @@ def _cos_meta(x1, x2, dim=1, eps=1e-08):
 
 
 @op("aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor",
-    tags=_NN, method=False, functional=True, dtypes=FLOATS, meta=_cos_meta)
+    contiguous=True, tags=_NN, method=False, functional=True, dtypes=FLOATS, meta=_cos_meta)
 def cosine_similarity(xp, x1, x2, dim=1, eps=1e-08):
     """sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)) along dim (broadcast x1, x2)."""
     m = _cos_meta(TensorMeta(dtype_of(x1), x1.shape, None),

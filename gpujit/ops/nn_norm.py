@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import device_of_array
+from . import memory_format as _mf
 from .meta import TensorMeta
 from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, sizes
 from . import registry as _reg
@@ -166,7 +167,8 @@ def group_norm(xp, input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_e
         out = out * weight.astype(ct, copy=False).reshape(shape)
     if bias is not None:
         out = out + bias.astype(ct, copy=False).reshape(shape)
-    return out.astype(input.dtype, copy=False)
+    # C-contiguous, channels-last for a channels-last input (PyTorch's native_group_norm)
+    return _mf.suggest_layout(xp, out.astype(input.dtype, copy=False), input)
 
 
 # ---------------------------------------------------------------------- dropout
@@ -307,6 +309,7 @@ def _one_hot_meta(self, num_classes=-1):
 
 
 @op("aten::one_hot(Tensor self, int num_classes=-1) -> Tensor", tags=_NN, method=False,
+    contiguous=True,
     function=False, functional=True, meta=_one_hot_meta, dtypes=(_dt.int64,))
 def one_hot(xp, self, num_classes=-1):
     """int64 one-hot encoding along a new last dim (num_classes=-1: max + 1 classes)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta, int_list, wrap_dim, broadcast_shapes
 from .registry import op, OPS, tensor_method
 from .views import expand_shape, _transpose_meta
@@ -126,14 +127,17 @@ def stack_rule(shapes, dtypes, dim):
 
 
 @op("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", tags=_SHAPE, method=False,
-    contiguous=True,
     meta=lambda tensors, dim=0: TensorMeta(
         *stack_rule([t.shape for t in tensors], [t.dtype for t in tensors], dim)[:2],
         _list_meta_device(tensors)))
 def stack(xp, tensors, dim=0):
     dt, shape, d = stack_rule([a.shape for a in tensors], [np_dtype_of(a) for a in tensors],
                               dim)
-    return xp.stack([a.astype(dt.np, copy=False) for a in tensors], axis=d)
+    r = xp.stack([a.astype(dt.np, copy=False) for a in tensors], axis=d)
+    if tensors and any(a.ndim in (4, 5) and _mf.suggest(a.shape, a.strides) != _mf.CONTIGUOUS
+                       for a in tensors):
+        return r            # (channels-last inputs: PyTorch's cat keeps their layout)
+    return _mf.c_layout(xp, r)      # (PyTorch's; NumPy's kept permuted inputs' order)
 
 
 def _stack_family(name, prep):

@@ -46,7 +46,6 @@ def _roll_rule(ndim, shifts, dims):
 
 
 @op("aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", tags=_SHAPE,
-    contiguous=True,
     meta=lambda self, shifts, dims=(): (_roll_rule(len(self.shape), shifts, dims),
                                         TensorMeta(self.dtype, tuple(self.shape),
                                                    self.device))[1])
@@ -56,7 +55,9 @@ def roll(xp, self, shifts, dims=()):
         return xp.roll(self.reshape(-1), shifts[0]).reshape(self.shape)
     if self.ndim == 0:
         return self.copy()
-    return xp.roll(self, tuple(shifts), axis=tuple(dims))
+    # C-contiguous, or channels-last for a channels-last self (PyTorch's empty_like in
+    # the suggested format; NumPy's kept a permuted self's order)
+    return _mf.suggest_layout(xp, xp.roll(self, tuple(shifts), axis=tuple(dims)), self)
 
 
 _STABLE = {"kind": "stable"}
