@@ -462,3 +462,27 @@ def test_derivatives_whose_trace_would_not_generalize_run_op_by_op(monkeypatch, 
         np.testing.assert_allclose(x.grad.numpy(), 2 * s * (1 - s) + 1, rtol=1e-5)
     (r,) = _runners(f, x)
     assert r.traced == 0 and list(r.backwards.values()) == [False]
+
+
+def _hooked(x, y):
+    return torch.tanh(x) * y, torch.sigmoid(x) + y
+
+
+def test_hooks_and_retain_grad_on_fused_group_outputs():
+    # the group's backward node must list its outputs (out_refs), or the engine skips
+    # their register_hook / retain_grad from the 2nd (fused) call on.  (An output that
+    # the group also uses gets, as in TorchScript, only the gradient from outside.)
+    f = torch.jit.script(_hooked)
+    x0, y0 = _t(3, 4), _t(4)
+    for k in range(4):
+        got = []
+        for fn in (f, _hooked):
+            x, y = x0.detach().requires_grad_(), y0.detach().requires_grad_()
+            a, b = fn(x, y)
+            a.retain_grad()
+            b.register_hook(lambda g: g * 3)
+            (a.sum() + b.sum()).backward()
+            got.append((a.grad, x.grad, y.grad))
+            assert fn is _hooked or k == 0 or _runners(f, x, y)
+        for g, w in zip(*got):
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import threading
 import warnings
+import weakref
 
 from .. import dtypes as _dt
 from ..autograd import grad_mode
@@ -205,9 +206,14 @@ class DifferentiableGroup:
         if all(e is None for e in edges):
             return results
         node = FusedGroupBackward(self, args, edges, results)
+        refs = []
         for i, r in enumerate(results):
             if _floating(r):
                 mark_result(r, node, i)
+                refs.append(weakref.ref(r))
+            else:
+                refs.append(None)
+        node.out_refs = refs        # register_hook / retain_grad on the outputs (engine)
         return results
 
     # ------------------------------------------------------------------ backward
