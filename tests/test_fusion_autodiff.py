@@ -486,3 +486,26 @@ def test_hooks_and_retain_grad_on_fused_group_outputs():
             assert fn is _hooked or k == 0 or _runners(f, x, y)
         for g, w in zip(*got):
             np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5)
+
+
+def _reads_only_some(x, y, z):
+    return torch.sigmoid(x) + y - z
+
+
+def test_inplace_change_of_an_input_no_derivative_reads_is_no_error():
+    # sigmoid's derivative reads its result (recomputed from x); add/sub read nothing, so
+    # changing y or z in place after the call is no error (as in PyTorch)
+    f = torch.jit.script(_reads_only_some)
+    a0, b0, c0 = _t(5), _t(5), _t(5)
+    for k in range(4):
+        a, b, c = (t.detach().requires_grad_() for t in (a0, b0, c0))
+        x, y, z = a * 1, b * 1, c * 1
+        r = f(x, y, z)
+        assert k == 0 or _runners(f, x, y, z)
+        y.add_(1)
+        z.mul_(2)
+        r.sum().backward()
+        s = 1 / (1 + np.exp(-a0.detach().numpy()))
+        np.testing.assert_allclose(a.grad.numpy(), s * (1 - s), rtol=1e-5)
+        np.testing.assert_allclose(b.grad.numpy(), np.ones(5))
+        np.testing.assert_allclose(c.grad.numpy(), -np.ones(5))

@@ -145,6 +145,39 @@ def _node_grads(n, env, gouts, req):
     return grads
 
 
+def value_inputs(sub, needs):
+    """Per subgraph input, whether the backward reads its value (for `needs`, the inputs
+    that need a gradient): an input some derivative reads, or that one of the values a
+    derivative reads is computed from. The others serve only for shapes and dtypes, so an
+    in-place change of one after the call is no error (as in PyTorch, which saves only
+    what its derivatives name)."""
+    req = {v for v, nd in zip(sub.inputs, needs) if nd}
+    producer, read = {}, set()
+    for n in sub.nodes:
+        for o in n.outputs:
+            producer[o] = n
+        if not any(v in req for v in n.inputs):
+            continue
+        req.update(n.outputs)
+        d = n.op.derivative if n.kind not in (_CHUNK, _CONCAT) and n.op is not None else None
+        if d is None or isinstance(d, _reg.NonDifferentiable):
+            continue
+        pos = {a.name: i for i, a in enumerate(n.op.schema.arguments)}
+        for p in d.params:
+            if p == "result":
+                read.update(n.outputs)
+            elif p in pos and pos[p] < len(n.inputs):
+                read.add(n.inputs[pos[p]])
+    seen, stack = set(), list(read)
+    while stack:
+        v = stack.pop()
+        if v not in seen:
+            seen.add(v)
+            if v in producer:
+                stack.extend(producer[v].inputs)
+    return tuple(v in seen for v in sub.inputs)
+
+
 def group_backward(sub, values, grads, needs):
     """The gradients of the group's inputs (one per subgraph input, None where `needs`
     says no or none flows) given its inputs `values` and its outputs' gradients `grads`
@@ -191,6 +224,7 @@ class DifferentiableGroup:
         self.name = re.sub(r"\W", "_", f"{group.name} backward")    # f_group_0_backward
         self.backwards: dict = {}
         self.traced = 0             # backward graphs traced (tests, reports)
+        self.reads: dict = {}       # needs -> value_inputs(sub, needs)
         self._lock = threading.Lock()
 
     def __call__(self, args):
@@ -303,9 +337,14 @@ class FusedGroupBackward(Node):
         super().__init__()
         self.runner = runner
         name = self.name()
-        self.saved = [SavedTensor(a, name, 0) if k == "tensor" else a
-                      for a, k in zip(args, runner.kinds)]
-        self.needs = tuple(e is not None for e in edges)
+        self.needs = needs = tuple(e is not None for e in edges)
+        reads = runner.reads.get(needs)
+        if reads is None:
+            reads = runner.reads[needs] = value_inputs(runner.sub, needs)
+        # inputs whose values no derivative reads are kept for their shapes only: no
+        # version check (an in-place change of one after the call is no error)
+        self.saved = [SavedTensor(a, name, 0) if k == "tensor" and r else a
+                      for a, k, r in zip(args, runner.kinds, reads)]
         self.next_functions = tuple(e or (None, 0) for e in edges)
         self.out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if _floating(r)
                               else None for r in results)
