@@ -509,3 +509,43 @@ def test_inplace_change_of_an_input_no_derivative_reads_is_no_error():
         np.testing.assert_allclose(a.grad.numpy(), s * (1 - s), rtol=1e-5)
         np.testing.assert_allclose(b.grad.numpy(), np.ones(5))
         np.testing.assert_allclose(c.grad.numpy(), -np.ones(5))
+
+
+def _in_thread(fn):
+    import threading
+    out = {}
+
+    def run():
+        try:
+            out["r"] = fn()
+        except Exception as e:      # noqa: BLE001 - handed to the test thread
+            out["e"] = e
+    th = threading.Thread(target=run)
+    th.start()
+    th.join()
+    if "e" in out:
+        raise out["e"]
+    return out["r"]
+
+
+def test_grad_mode_and_tracing_are_per_thread():
+    # a backward (grad mode off while it runs) or a trace (a fused group's backward is
+    # traced at its first fused backward) in one thread must not change what another
+    # thread's ops record, as in PyTorch, where both states are thread-local
+    f = torch.jit.script(chain)
+    w = _t(4)
+    seen = []
+    x = _t(3, 4)
+    y = f(x, w)
+    y.register_hook(lambda g: seen.append(_in_thread(lambda: f(_t(3, 4), w).requires_grad)))
+    y.sum().backward()
+    assert seen == [True]
+    with torch.no_grad():
+        assert _in_thread(torch.is_grad_enabled)
+
+    def traced(a):
+        r = _in_thread(lambda: (w * 2).sum())
+        assert r.requires_grad
+        return a * 2
+    tf = torch.jit.trace(traced, (_t(3, grad=False),))
+    assert [n.kind for n in tf.graph.nodes if n.kind == "aten::mul"] == ["aten::mul"]

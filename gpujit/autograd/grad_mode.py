@@ -3,13 +3,16 @@ decorators, as in torch.autograd.grad_mode."""
 from __future__ import annotations
 
 import functools
+import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled"]
 
 
-class _GradState:
-    __slots__ = ("enabled", "inference")
+class _GradState(threading.local):
+    """Per thread, as in PyTorch (a backward in one thread, which runs with grad mode
+    off, must not stop another thread's forward from recording); each thread starts
+    with grad mode on. (No __slots__: slots of a threading.local are shared.)"""
 
     def __init__(self):
         self.enabled = True

@@ -14,6 +14,7 @@ import inspect
 import linecache
 import os
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -315,8 +316,15 @@ def class_type_for(m) -> T.ClassType:
 
 
 # ---------------------------------------------------------------------- the active session
-class _Active:
+class _ActiveState(threading.local):
+    """The session tracing in this thread: ops of other threads, which pass through the
+    same (process-wide) dispatch hook meanwhile, are not recorded into it."""
     session = None
+
+
+_Active = _ActiveState()
+_installs = [0]             # threads tracing now: the hooks stay installed while any is
+_installs_lock = threading.Lock()
 
 
 def current_session():
@@ -583,19 +591,24 @@ class tracing:
             raise RuntimeError("gpujit.trace was called while another trace is running; "
                                "trace the inner function first and call the traced object")
         _Active.session = self.session
-        _reg.dispatch_state.tracing = _hook
-        _reg.dispatch_state.refresh()
-        _reg.dispatch_state.escape = _escape
-        _module.call_hook.hook = _module_call
+        with _installs_lock:
+            _installs[0] += 1
+            _reg.dispatch_state.tracing = _hook
+            _reg.dispatch_state.refresh()
+            _reg.dispatch_state.escape = _escape
+            _module.call_hook.hook = _module_call
         return self.session
 
     def __exit__(self, *exc):
         from ..nn import module as _module
         _Active.session = None
-        _reg.dispatch_state.tracing = None
-        _reg.dispatch_state.refresh()
-        _reg.dispatch_state.escape = None
-        _module.call_hook.hook = None
+        with _installs_lock:
+            _installs[0] -= 1
+            if not _installs[0]:
+                _reg.dispatch_state.tracing = None
+                _reg.dispatch_state.refresh()
+                _reg.dispatch_state.escape = None
+                _module.call_hook.hook = None
 
 
 class paused:
