@@ -549,3 +549,20 @@ def test_grad_mode_and_tracing_are_per_thread():
         return a * 2
     tf = torch.jit.trace(traced, (_t(3, grad=False),))
     assert [n.kind for n in tf.graph.nodes if n.kind == "aten::mul"] == ["aten::mul"]
+
+
+def test_version_error_names_what_the_changed_tensor_is():
+    # the changed tensor is an input of the fused group's node, not its output: the
+    # message names the tensor's own grad_fn (as PyTorch), the hint the node that saved it
+    f = torch.jit.script(chain)
+    a, w = _t(3, 4), _t(4)
+    for k in range(3):
+        x = a * 1
+        r = f(x, w)
+        x.add_(1)
+        with pytest.raises(RuntimeError) as info:
+            r.sum().backward()
+        msg = str(info.value)
+        assert "which is output 0 of AddBackward0, is at version 1" in msg, msg
+        if k:
+            assert "the backward of DifferentiableGraphBackward needs" in msg, msg

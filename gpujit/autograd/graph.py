@@ -41,10 +41,15 @@ class SavedTensor:
         t = self.tensor
         if t._version != self.version:
             shape = "x".join(str(s) for s in t._data.shape) or "scalar"
+            # what the tensor is now (as PyTorch says it): the output of its grad_fn, which
+            # the in-place op made, or nothing for a leaf; not the node that saved it
+            ag = t._ag
+            which = (f", which is output {ag.output_nr} of {ag.grad_fn.name()},"
+                     if ag is not None and ag.grad_fn is not None else "")
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: [gpujit.{t._dtype.short_name}Tensor [{shape}]], which is "
-                f"output {self.index} of {self.node_name}, is at version {t._version}; "
+                f"an inplace operation: [gpujit.{t._dtype.short_name}Tensor [{shape}]]{which}"
+                f" is at version {t._version}; "
                 f"expected version {self.version} instead. Hint: the backward of "
                 f"{self.node_name} needs the value it had when it was computed; avoid the "
                 f"in-place operation or use .clone() before it.")
