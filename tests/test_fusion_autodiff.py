@@ -566,3 +566,20 @@ def test_version_error_names_what_the_changed_tensor_is():
         assert "which is output 0 of AddBackward0, is at version 1" in msg, msg
         if k:
             assert "the backward of DifferentiableGraphBackward needs" in msg, msg
+
+
+def _one_output_without_grad(x, w, y):
+    return torch.tanh(x) * w, torch.sigmoid(y) * 2 + y
+
+
+def test_group_outputs_computed_only_from_inputs_without_grad_do_not_require_it():
+    f = torch.jit.script(_one_output_without_grad)
+    x, w, y = _t(3, grad=False), _t(3), _t(3, grad=False)
+    for k in range(4):
+        a, b = f(x, w, y)
+        assert k == 0 or _runners(f, x, w, y)
+        assert a.requires_grad and not b.requires_grad and b.grad_fn is None
+        np.testing.assert_allclose(b.numpy(), _one_output_without_grad(x, w, y)[1].numpy())
+        (a * b).sum().backward()
+        np.testing.assert_allclose(w.grad.numpy(), (torch.tanh(x) * b).numpy(), rtol=1e-6)
+        w.grad = None

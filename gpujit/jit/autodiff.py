@@ -33,7 +33,7 @@ import weakref
 from .. import dtypes as _dt
 from ..autograd import grad_mode
 from ..autograd.graph import FREED, Node, SavedTensor, fit_gradient
-from ..autograd.recording import edge_of, mark_result
+from ..autograd.recording import _NO_GRAD_TAGS, edge_of, mark_result
 from ..frontend import tracer as _tracer
 from ..ir import types as T
 from ..ops import registry as _reg
@@ -178,6 +178,24 @@ def value_inputs(sub, needs):
     return tuple(v in seen for v in sub.inputs)
 
 
+def grad_outputs(sub, needs):
+    """Per subgraph output, whether it requires grad when the inputs `needs` says do: it
+    is computed from one of them through ops that carry gradient (as eager recording
+    decides op by op; an output computed only from inputs that need none does not)."""
+    req = {v for v, nd in zip(sub.inputs, needs) if nd}
+    for n in sub.nodes:
+        if not any(v in req for v in n.inputs):
+            continue
+        if n.kind not in (_CHUNK, _CONCAT):
+            op = n.op
+            d = op.derivative if op is not None else None
+            if isinstance(d, _reg.NonDifferentiable) or (
+                    op is not None and d is None and op.tags & _NO_GRAD_TAGS):
+                continue
+        req.update(n.outputs)
+    return tuple(o in req for o in sub.outputs)
+
+
 def group_backward(sub, values, grads, needs):
     """The gradients of the group's inputs (one per subgraph input, None where `needs`
     says no or none flows) given its inputs `values` and its outputs' gradients `grads`
@@ -225,6 +243,7 @@ class DifferentiableGroup:
         self.backwards: dict = {}
         self.traced = 0             # backward graphs traced (tests, reports)
         self.reads: dict = {}       # needs -> value_inputs(sub, needs)
+        self.requiring: dict = {}   # needs -> grad_outputs(sub, needs)
         self._lock = threading.Lock()
 
     def __call__(self, args):
@@ -242,7 +261,7 @@ class DifferentiableGroup:
         node = FusedGroupBackward(self, args, edges, results)
         refs = []
         for i, r in enumerate(results):
-            if _floating(r):
+            if node.out_meta[i] is not None:
                 mark_result(r, node, i)
                 refs.append(weakref.ref(r))
             else:
@@ -346,8 +365,13 @@ class FusedGroupBackward(Node):
         self.saved = [SavedTensor(a, name, 0) if k == "tensor" and r else a
                       for a, k, r in zip(args, runner.kinds, reads)]
         self.next_functions = tuple(e or (None, 0) for e in edges)
-        self.out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if _floating(r)
-                              else None for r in results)
+        requiring = runner.requiring.get(needs)
+        if requiring is None:
+            requiring = runner.requiring[needs] = grad_outputs(runner.sub, needs)
+        # outputs computed only from inputs that need no gradient do not require grad
+        self.out_meta = tuple((tuple(r._data.shape), r._dtype, r._device)
+                              if rq and _floating(r) else None
+                              for r, rq in zip(results, requiring))
 
     def name(self):
         return "DifferentiableGraphBackward"
