@@ -583,3 +583,36 @@ def test_group_outputs_computed_only_from_inputs_without_grad_do_not_require_it(
         (a * b).sum().backward()
         np.testing.assert_allclose(w.grad.numpy(), (torch.tanh(x) * b).numpy(), rtol=1e-6)
         w.grad = None
+
+
+def test_backward_trace_leaves_the_process_warnings_state_alone(monkeypatch):
+    # the trace of a fused backward collects its TracerWarnings per thread: swapping the
+    # process-wide warnings filters (warnings.catch_warnings) while another thread swaps
+    # them too left that thread's recorder installed for good (warnings then vanished)
+    import threading
+    import warnings
+    from gpujit.frontend import tracer
+    from gpujit.ops import registry
+    op = registry.OPS["aten::sigmoid"]
+    plain = op.derivative.fn
+    entered, release, threads = threading.Event(), threading.Event(), []
+
+    def other():
+        with warnings.catch_warnings():
+            entered.set()
+            release.wait(5)
+
+    def deriv(grad, result):
+        if tracer.current_session() is not None and not threads:
+            threads.append(threading.Thread(target=other))
+            threads[0].start()
+            entered.wait(5)
+        return plain(grad, result)
+    monkeypatch.setattr(op, "derivative", registry.Derivative(deriv, ("self",), ("result",)))
+    f = torch.jit.script(chain)
+    before = (warnings.showwarning, list(warnings.filters))
+    for _ in range(3):
+        f(_t(3, 4), _t(4)).sum().backward()
+    release.set()
+    threads[0].join()
+    assert (warnings.showwarning, list(warnings.filters)) == before

@@ -68,6 +68,10 @@ def source_range_here():
 
 
 def warn_at_user(msg):
+    quiet = _Active.quiet
+    if quiet is not None:           # collected by the caller (a fused backward's trace)
+        quiet.append(msg)
+        return
     f = user_frame()
     if f is None:
         warnings.warn(msg, TracerWarning, stacklevel=2)
@@ -318,8 +322,10 @@ def class_type_for(m) -> T.ClassType:
 # ---------------------------------------------------------------------- the active session
 class _ActiveState(threading.local):
     """The session tracing in this thread: ops of other threads, which pass through the
-    same (process-wide) dispatch hook meanwhile, are not recorded into it."""
+    same (process-wide) dispatch hook meanwhile, are not recorded into it. `quiet`: a
+    list that collects this thread's TracerWarnings instead of showing them."""
     session = None
+    quiet = None
 
 
 _Active = _ActiveState()

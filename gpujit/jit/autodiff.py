@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 import threading
-import warnings
 import weakref
 
 from .. import dtypes as _dt
@@ -328,16 +327,21 @@ class DifferentiableGroup:
             holder["result"] = res
             return tuple(g for g in res if g is not None)
 
+        # the trace's TracerWarnings are collected, not shown (this thread's; not with
+        # warnings.catch_warnings, whose swap of the process-wide filters is not thread-safe)
+        active = _tracer._Active
+        prev, active.quiet = active.quiet, []
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                graph, _ = _trace_graph(backward_fn, tuple(inputs), True)
+            graph, _ = _trace_graph(backward_fn, tuple(inputs), True)
         except Exception:
+            graph = None
+        finally:
+            warned, active.quiet = active.quiet, prev
+        if graph is None:
             return False, group_backward(self.sub, values, grads, needs)
         result = holder["result"]
         present = tuple(g is not None for g in result)
-        if not any(present) or any(issubclass(w.category, _tracer.TracerWarning)
-                                   for w in caught) or any(
+        if not any(present) or warned or any(
                 n.kind == "prim::Constant" and isinstance(n.output.type, T.TensorType)
                 for n in graph.nodes):
             # a derivative that read its data as Python values (a branch on x.item()...)
