@@ -191,8 +191,17 @@ def grad_outputs(sub, needs):
             if isinstance(d, _reg.NonDifferentiable) or (
                     op is not None and d is None and op.tags & _NO_GRAD_TAGS):
                 continue
-        req.update(n.outputs)
+        # integer and bool results carry no gradient (x.long().float() * y)
+        req.update(o for o in n.outputs if _may_float(o))
     return tuple(o in req for o in sub.outputs)
+
+
+def _may_float(v):
+    """Whether a subgraph Value may hold a floating tensor (its profiled type says)."""
+    t = v.type
+    if not isinstance(t, T.TensorType):
+        return False
+    return t.dtype is None or t.dtype.category == _dt.FLOATING
 
 
 def group_backward(sub, values, grads, needs):
