@@ -31,7 +31,8 @@ def test_namespace():
     assert torch.linalg is __import__("gpujit").linalg
     for name in ("norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
                  "cholesky", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv",
-                 "matrix_rank", "matrix_power", "cross", "multi_dot", "vecdot", "matmul"):
+                 "matrix_rank", "matrix_power", "cross", "multi_dot", "vecdot", "matmul",
+                 "solve_triangular", "lu_factor", "lu", "lu_solve"):
         assert callable(getattr(torch.linalg, name)), name
     assert issubclass(torch.linalg.LinAlgError, RuntimeError)
 
@@ -191,6 +192,88 @@ def test_orthogonal_init():
     a = npy(w)
     np.testing.assert_allclose(a @ a.T, np.eye(4), atol=1e-5)
 
+
+def test_solve_triangular_and_lu():
+    a = rng.uniform(-1, 1, (2, 4, 4))
+    b = rng.uniform(-1, 1, (2, 4, 3))
+    x = torch.linalg.solve_triangular(T(a), T(b), upper=True)
+    np.testing.assert_allclose(np.triu(a) @ npy(x), b, atol=1e-10)
+    x = torch.linalg.solve_triangular(T(a), T(b).mT, upper=False, left=False,
+                                      unitriangular=True)
+    low = np.tril(a, -1) + np.eye(4)
+    np.testing.assert_allclose(npy(x) @ low, np.swapaxes(b, -1, -2), atol=1e-10)
+    # float A, double B: the result is A's dtype (PyTorch casts B)
+    assert torch.linalg.solve_triangular(T(a[0].astype(np.float32)), T(b[0]),
+                                         upper=True).dtype is torch.float32
+    # LAPACK's pivots (torch 2.13 gives these for this matrix)
+    m = np.array([[1., 2, 3], [4, 5, 6], [7, 8, 10]])
+    r = torch.linalg.lu_factor(T(m))
+    assert r.pivots.dtype is torch.int32 and r.pivots.tolist() == [3, 3, 3]
+    assert r.LU is r[0] and r.pivots is r[1]
+    P, L, U = torch.linalg.lu(T(m))
+    np.testing.assert_allclose(npy(P) @ npy(L) @ npy(U), m, atol=1e-12)
+    np.testing.assert_allclose(npy(torch.linalg.lu(T(m)).U), np.triu(npy(r.LU)))
+    up = torch.lu_unpack(r.LU, r.pivots)
+    for f in ("P", "L", "U"):
+        np.testing.assert_array_equal(npy(getattr(up, f)), npy(getattr(torch.linalg.lu(T(m)),
+                                                                          f)))
+    for s in ((5, 3), (3, 5)):
+        w = rng.uniform(-1, 1, s)
+        f = torch.linalg.lu(T(w))
+        assert [tuple(t.shape) for t in f] == [(s[0], s[0]), (s[0], 3), (3, s[1])]
+        np.testing.assert_allclose(npy(f.P) @ npy(f.L) @ npy(f.U), w, atol=1e-12)
+    for left, adjoint in ((True, False), (True, True), (False, False), (False, True)):
+        rhs = rng.uniform(-1, 1, (3, 2) if left else (2, 3))
+        got = npy(torch.linalg.lu_solve(r.LU, r.pivots, T(rhs), left=left, adjoint=adjoint))
+        mm = m.T if adjoint else m
+        want = np.linalg.solve(mm, rhs) if left else np.linalg.solve(mm.T, rhs.T).T
+        np.testing.assert_allclose(got, want, atol=1e-10)
+    # a singular matrix: lu works, lu_factor raises
+    P, L, U = torch.linalg.lu(torch.zeros(3, 3))
+    assert npy(P).tolist() == np.eye(3).tolist() and not npy(U).any()
+    with pytest.raises(torch.linalg.LinAlgError, match=r"torch.linalg.lu_factor: U\[1,1\] is "
+                       r"zero and using it on lu_solve would result in a division by zero"):
+        torch.linalg.lu_factor(torch.zeros(3, 3))
+    with pytest.raises(NotImplementedError, match="\"lu_cpu\" not implemented for 'Long'"):
+        torch.linalg.lu(torch.ones(3, 3, dtype=torch.int64))
+
+
+def _scripted_lu(A, B):
+    r = torch.linalg.lu_factor(A)
+    x = torch.linalg.lu_solve(r.LU, r.pivots, B)
+    P, L, U = torch.linalg.lu(A)
+    y = torch.linalg.solve_triangular(U, B, upper=True)
+    return x, r.pivots, P @ L @ U, y, torch.lu_unpack(r.LU, r.pivots).U
+
+
+def test_scripted_lu():
+    f = torch.jit.script(_scripted_lu)
+    a, b = wc(3, 3), rng.uniform(-1, 1, (3, 2))
+    got, want = f(T(a), T(b)), _scripted_lu(T(a), T(b))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(npy(g), npy(w), rtol=1e-10)
+    assert got[1].dtype is torch.int32
+    np.testing.assert_allclose(npy(got[0]), np.linalg.solve(a, b), atol=1e-10)
+    s = str(f.graph)
+    for k in ("aten::linalg_lu_factor", "aten::linalg_lu_solve", "aten::linalg_lu",
+              "aten::linalg_solve_triangular", "aten::lu_unpack"):
+        assert k in s, k
+
+
+def test_lu_gradients():
+    for s in ((3, 3), (2, 4, 3), (3, 5)):
+        A = T(rng.uniform(-1, 1, s)).requires_grad_()
+        assert gradcheck(lambda a: torch.linalg.lu(a)[1:], [A])
+        assert gradcheck(lambda a: torch.linalg.lu_factor(a).LU, [A])
+    A = T(wc(2, 3, 3)).requires_grad_()
+    B = T(rng.uniform(-1, 1, (3, 2))).requires_grad_()
+    assert gradcheck(lambda a, b: torch.linalg.lu_solve(*torch.linalg.lu_factor(a), b), [A, B])
+    assert gradcheck(lambda a, b: torch.linalg.lu_solve(*torch.linalg.lu_factor(a), b.mT,
+                                                        left=False, adjoint=True), [A, B])
+    assert gradcheck(lambda a, b: torch.linalg.solve_triangular(a, b, upper=False), [A, B])
+    assert gradcheck(lambda a, b: torch.linalg.solve_triangular(a, b.mT, upper=True,
+                                                                left=False,
+                                                                unitriangular=True), [A, B])
 
 @pytest.mark.cuda
 def test_cuda_matches_cpu():
