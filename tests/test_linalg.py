@@ -32,7 +32,7 @@ def test_namespace():
     for name in ("norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
                  "cholesky", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv",
                  "matrix_rank", "matrix_power", "cross", "multi_dot", "vecdot", "matmul",
-                 "solve_triangular", "lu_factor", "lu", "lu_solve"):
+                 "solve_triangular", "lu_factor", "lu", "lu_solve", "matrix_exp"):
         assert callable(getattr(torch.linalg, name)), name
     assert issubclass(torch.linalg.LinAlgError, RuntimeError)
 
@@ -274,6 +274,39 @@ def test_lu_gradients():
     assert gradcheck(lambda a, b: torch.linalg.solve_triangular(a, b.mT, upper=True,
                                                                 left=False,
                                                                 unitriangular=True), [A, B])
+
+def _scripted_expm(x):
+    return torch.linalg.matrix_exp(x) + x.matrix_exp()
+
+
+def test_matrix_exp():
+    t = 0.7
+    rot = torch.linalg.matrix_exp(torch.tensor([[0., t], [-t, 0.]], dtype=torch.float64))
+    np.testing.assert_allclose(npy(rot), [[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]],
+                               atol=1e-15)
+    # a nilpotent matrix: the series ends, exp(N) = I + N + N^2 / 2
+    n = np.triu(rng.uniform(-3, 3, (4, 4)), 1)
+    np.testing.assert_allclose(npy(torch.matrix_exp(T(n))), np.eye(4) + n + n @ n / 2 +
+                               n @ n @ n / 6, atol=1e-12)
+    # a batch whose norms need different scalings (symmetric: exp through eigh)
+    s = rng.uniform(-1, 1, (3, 3)) * 3
+    s = s + s.T
+    a = np.stack([np.eye(3) * 1e-3, s])
+    e = npy(T(a).matrix_exp())
+    w, v = np.linalg.eigh(s)
+    np.testing.assert_allclose(e[1], (v * np.exp(w)) @ v.T, rtol=1e-12,
+                               atol=1e-12 * np.exp(w).max())
+    np.testing.assert_allclose(e[0], np.diag(np.full(3, np.exp(1e-3))), atol=1e-15)
+    assert torch.matrix_exp(torch.ones(2, 2, dtype=torch.float16)).dtype is torch.float16
+    with pytest.raises(RuntimeError, match="linalg.matrix_exp: Expected a floating point or "
+                       "complex tensor as input. Got Long"):
+        torch.matrix_exp(torch.ones(2, 2, dtype=torch.int64))
+    f = torch.jit.script(_scripted_expm)
+    x = T(rng.uniform(-1, 1, (3, 3)))
+    np.testing.assert_allclose(npy(f(x)), 2 * npy(torch.matrix_exp(x)), rtol=1e-12)
+    assert "aten::linalg_matrix_exp" in str(f.graph) and "aten::matrix_exp" in str(f.graph)
+    A = T(rng.uniform(-2, 2, (2, 3, 3))).requires_grad_()
+    assert gradcheck(lambda a: torch.linalg.matrix_exp(a), [A])
 
 @pytest.mark.cuda
 def test_cuda_matches_cpu():

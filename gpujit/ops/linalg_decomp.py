@@ -1,8 +1,8 @@
 """`torch.linalg`: inverses, determinants, solves and the decompositions (Cholesky, QR,
 SVD, symmetric eigendecomposition, LU), triangular solves, pseudo-inverse, rank, matrix
-powers, cross/vecdot, multi_dot, and `linalg.norm` / the numeric-order
+powers and exponentials, cross/vecdot, multi_dot, and `linalg.norm` / the numeric-order
 `linalg.matrix_norm`; with the top-level names PyTorch also has (torch.inverse, det,
-logdet, pinverse, matrix_power, cross, trace, svd, lu_unpack).
+logdet, pinverse, matrix_power, cross, trace, svd, lu_unpack, matrix_exp).
 
 NumPy has no LU and no triangular solve: they are written here (substitution and
 partial pivoting column by column, vectorized over the batch), LAPACK's conventions
@@ -1120,6 +1120,92 @@ def linalg_lu_solve(xp, LU, pivots, B, left=True, adjoint=False):
     return xp.ascontiguousarray(x if left else _mT(x))
 
 
+# ------------------------------------------------------------------ matrix_exp
+
+_PADE = {
+    3: (120., 60., 12., 1.),
+    5: (30240., 15120., 3360., 420., 30., 1.),
+    7: (17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.),
+    9: (17643225600., 8821612800., 2075673600., 302702400., 30270240., 2162160., 110880.,
+        3960., 90., 1.),
+    13: (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+         129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+         40840800., 960960., 16380., 182., 1.)}
+# the largest 1-norm for which the degree-m Pade approximant is accurate to double precision
+# (Higham 2005, as scipy.linalg.expm and PyTorch)
+_THETA = ((3, 1.495585217958292e-2), (5, 2.539398330063230e-1), (7, 9.504178996162932e-1),
+          (9, 2.097847961257068), (13, 5.371920351148152))
+
+
+def _expm(xp, A):
+    """Scaling and squaring with a Pade approximant, batched: one degree for the batch (the
+    smallest that suits its largest norm), a scaling 2^-s per matrix."""
+    n = A.shape[-1]
+    norm = xp.abs(A).sum(-2).max(-1)                  # 1-norms, (batch...)
+    big = float(_host(norm.max())) if norm.size else 0.0
+    m = next((m for m, t in _THETA if big <= t), 13)
+    s = xp.zeros(norm.shape, np.int64)
+    if m == 13:
+        with np.errstate(divide="ignore"):
+            s = xp.maximum(0, xp.ceil(xp.log2(norm / _THETA[-1][1]))).astype(np.int64)
+        A = A / (2.0 ** s).astype(A.dtype)[..., None, None]
+    b = _PADE[m]
+    eye = xp.broadcast_to(xp.eye(n, dtype=A.dtype), A.shape)
+    A2 = xp.matmul(A, A)
+    if m < 13:
+        powers = [eye, A2]
+        while len(powers) < (m + 1) // 2:
+            powers.append(xp.matmul(powers[-1], A2))
+        U = xp.matmul(A, sum(b[2 * i + 1] * p for i, p in enumerate(powers)))
+        V = sum(b[2 * i] * p for i, p in enumerate(powers))
+    else:
+        A4 = xp.matmul(A2, A2)
+        A6 = xp.matmul(A4, A2)
+        U = xp.matmul(A, xp.matmul(A6, b[13] * A6 + b[11] * A4 + b[9] * A2) + b[7] * A6 +
+                      b[5] * A4 + b[3] * A2 + b[1] * eye)
+        V = (xp.matmul(A6, b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 +
+             b[2] * A2 + b[0] * eye)
+    R = xp.linalg.solve(V - U, V + U)
+    smax = int(_host(s.max())) if s.size else 0
+    for i in range(smax):
+        R = xp.where((s > i)[..., None, None], xp.matmul(R, R), R)
+    return R
+
+
+def _matrix_exp_check(name, shape, d):
+    _check_matrix(name, shape)
+    if d.category != _dt.FLOATING:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
+                           f"Got {d.short_name}")
+    _check_square(name, shape)
+
+
+def _matrix_exp_meta(self):
+    _matrix_exp_check("linalg.matrix_exp", tuple(self.shape), self.dtype)
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+def _matrix_exp(xp, self):
+    _matrix_exp_check("linalg.matrix_exp", self.shape, _dtn(self.dtype))
+    if self.size == 0:
+        return self.copy()
+    # float16: computed in float32 (PyTorch's CPU kernel overflows in half precision)
+    a = self.astype(np.float32) if self.dtype == np.float16 else self
+    return xp.ascontiguousarray(_expm(xp, a).astype(self.dtype, copy=False))
+
+
+@op("aten::linalg_matrix_exp(Tensor self) -> Tensor", tags=_LA, method=False,
+    function=False, meta=_matrix_exp_meta)
+def linalg_matrix_exp(xp, self):
+    return _matrix_exp(xp, self)
+
+
+@op("aten::matrix_exp(Tensor self) -> Tensor", tags=_LA, meta=_matrix_exp_meta)
+def matrix_exp(xp, self):
+    """torch.matrix_exp / Tensor.matrix_exp: linalg.matrix_exp."""
+    return _matrix_exp(xp, self)
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (PyTorch's formulas, tools/autograd/derivatives.yaml / FunctionsManual.cpp),
 # written with registry ops
@@ -1548,3 +1634,16 @@ def _lu_solve_grad(grad, LU, pivots, result, left, adjoint, needs_grad):
         gU = _st(U.mT, L.mT.matmul(gR), upper=False, left=False).triu()
         gLU = gR.tril(-1) + gU
     return gLU, gB
+
+
+@_derivative(linalg_matrix_exp, matrix_exp)
+def _matrix_exp_grad(grad, self):
+    """PyTorch's differential of exp at A^H in the direction grad: the upper-right block
+    of exp([[A^H, G], [0, A^H]])."""
+    G = _G()
+    n = self.shape[-1]
+    At = self.mT
+    top = G.cat([At, grad], -1)
+    bottom = G.cat([G.zeros_like(grad), At], -1)
+    big = OPS["aten::linalg_matrix_exp"].public(G.cat([top, bottom], -2))
+    return big[..., :n, n:]

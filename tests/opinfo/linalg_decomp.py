@@ -506,6 +506,48 @@ _LU_OPINFOS = [
 ]
 
 
+# ---------------------------------------------------------------- matrix_exp
+
+def _expm_ref(A):
+    """Taylor series of A / 2^s (1-norm below 1/2) to 30 terms, then s squarings."""
+    norm = np.abs(A).sum(-2).max() if A.size else 0.0
+    s = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0 else 0
+    a = A / 2.0 ** s
+    term = np.broadcast_to(np.eye(A.shape[-1]), A.shape).copy()
+    out = term.copy()
+    for k in range(1, 30):
+        term = term @ a / k
+        out = out + term
+    for _ in range(s):
+        out = out @ out
+    return out
+
+
+def _expm_samples():
+    g = grad_rand
+    mixed = np.stack([np.eye(3) * 1e-3, rand(3, 3, dtype=F64) * 4])
+    return [Sample(g(3, 3)), Sample(g(2, 3, 3) * 0.1), Sample(g(4, 4) * 2),
+            Sample(rand(5, 5)), Sample(rand(2, 4, 4) * 3), Sample(rand(3, 3) * 1e-3),
+            Sample(rand(3, 3, dtype=F64) * 10).tol(1e-6, 1e-6), Sample(mixed),
+            Sample(rand(1, 1)), Sample(rand(0, 0)), Sample(rand(2, 0, 0))]
+
+
+def _expm_errors(name):
+    return [ErrorSample(rand(2, 3), match=f"{name}: A must be batches of square matrices, "
+                        f"but they are 2 by 3 matrices"),
+            ErrorSample(rand(3), match=f"{name}: The input tensor A must have at least 2 "
+                        f"dimensions."),
+            ErrorSample(rand(3, 3, dtype=I64), match=f"{name}: {_NOT_FLOAT}")]
+
+
+_EXPM_OPINFOS = [
+    OpInfo("aten::linalg_matrix_exp", samples=_expm_samples, ref=_expm_ref, **_TOL,
+           errors=_expm_errors("linalg.matrix_exp")),
+    OpInfo("aten::matrix_exp", samples=_expm_samples, ref=_expm_ref, **_TOL,
+           errors=_expm_errors("linalg.matrix_exp")),
+]
+
+
 OPINFOS = [
     OpInfo("aten::linalg_inv", samples=_square_samples, ref=np.linalg.inv, **_TOL,
            errors=_square_errors("linalg.inv") + [
@@ -626,3 +668,4 @@ OPINFOS = [
                                "must have at least 2 dimensions.")]),
 ]
 OPINFOS += _LU_OPINFOS
+OPINFOS += _EXPM_OPINFOS
