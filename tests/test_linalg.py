@@ -32,7 +32,7 @@ def test_namespace():
     for name in ("norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
                  "cholesky", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv",
                  "matrix_rank", "matrix_power", "cross", "multi_dot", "vecdot", "matmul",
-                 "solve_triangular", "lu_factor", "lu", "lu_solve", "matrix_exp"):
+                 "solve_triangular", "lu_factor", "lu", "lu_solve", "matrix_exp", "lstsq"):
         assert callable(getattr(torch.linalg, name)), name
     assert issubclass(torch.linalg.LinAlgError, RuntimeError)
 
@@ -307,6 +307,46 @@ def test_matrix_exp():
     assert "aten::linalg_matrix_exp" in str(f.graph) and "aten::matrix_exp" in str(f.graph)
     A = T(rng.uniform(-2, 2, (2, 3, 3))).requires_grad_()
     assert gradcheck(lambda a: torch.linalg.matrix_exp(a), [A])
+
+def _scripted_lstsq(a, b):
+    r = torch.linalg.lstsq(a, b, driver="gelsd")
+    return r.solution, r.residuals, r.rank, r.singular_values
+
+
+def test_lstsq():
+    a, b = rng.uniform(-1, 1, (2, 5, 3)), rng.uniform(-1, 1, (2, 5, 2))
+    want = np.stack([np.linalg.lstsq(x, y, rcond=None)[0] for x, y in zip(a, b)])
+    # which fields each driver fills (torch 2.13 CPU; 'gelsy' is the default)
+    shapes = {None: [(2, 3, 2), (0,), (2,), (0,)], "gelsy": [(2, 3, 2), (0,), (2,), (0,)],
+              "gels": [(2, 3, 2), (2, 2), (0,), (0,)],
+              "gelsd": [(2, 3, 2), (2, 2), (2,), (2, 3)],
+              "gelss": [(2, 3, 2), (2, 2), (2,), (2, 3)]}
+    for driver, sh in shapes.items():
+        r = torch.linalg.lstsq(T(a), T(b), driver=driver)
+        assert [tuple(t.shape) for t in r] == sh, driver
+        assert r.rank.dtype is torch.int64
+        np.testing.assert_allclose(npy(r.solution), want, atol=1e-10)
+        if sh[1] != (0,):
+            np.testing.assert_allclose(npy(r.residuals),
+                                       ((a @ want - b) ** 2).sum(-2), atol=1e-10)
+    # a vector B; a wide A (no residuals); a rank-deficient A (rank 2, no residuals)
+    r = torch.linalg.lstsq(T(a[0]), T(b[0, :, 0]), driver="gelss")
+    assert tuple(r.solution.shape) == (3,) and tuple(r.residuals.shape) == (1,)
+    assert tuple(torch.linalg.lstsq(T(a[0].T), T(b[0, :3])).solution.shape) == (5, 2)
+    low = a[0, :, :2] @ rng.uniform(-1, 1, (2, 3))
+    r = torch.linalg.lstsq(T(low), T(b[0]), driver="gelsd")
+    assert r.rank.item() == 2 and tuple(r.residuals.shape) == (0,)
+    np.testing.assert_allclose(npy(r.solution), np.linalg.pinv(low) @ b[0], atol=1e-10)
+    with pytest.raises(RuntimeError, match=r"parameter `driver` should be one of \(gels, "
+                       r"gelsy, gelsd, gelss\)"):
+        torch.linalg.lstsq(T(a), T(b), driver="qr")
+    f = torch.jit.script(_scripted_lstsq)
+    for g, w in zip(f(T(a), T(b)), _scripted_lstsq(T(a), T(b))):
+        np.testing.assert_allclose(npy(g), npy(w))
+    assert "aten::linalg_lstsq" in str(f.graph)
+    A, B = T(a).requires_grad_(), T(b).requires_grad_()
+    assert gradcheck(lambda x, y: torch.linalg.lstsq(x, y).solution, [A, B])
+    assert gradcheck(lambda x, y: torch.linalg.lstsq(x, y, driver="gels").residuals, [A, B])
 
 @pytest.mark.cuda
 def test_cuda_matches_cpu():

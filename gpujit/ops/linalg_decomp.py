@@ -1206,6 +1206,96 @@ def matrix_exp(xp, self):
     return _matrix_exp(xp, self)
 
 
+# ------------------------------------------------------------------ lstsq
+
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def _lstsq_check(sa, sb, da, db, driver):
+    if da not in (_dt.float32, _dt.float64) or db not in (_dt.float32, _dt.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    if da is not db:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
+                           f"dtype, but got input's dtype {da.short_name} and other's dtype "
+                           f"{db.short_name}")
+    if len(sa) < 2:
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if driver is not None and driver not in _LSTSQ_DRIVERS:
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           "gelsy, gelsd, gelss)")
+    vec = len(sb) == 1 or len(sb) == len(sa) - 1      # PyTorch's rule: by dims only
+    sbm = tuple(sb) + (1,) if vec else tuple(sb)
+    if len(sbm) < 2 or sbm[-2] != sa[-2]:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    return vec, broadcast_shapes(tuple(sa[:-2]), sbm[:-2]), sbm[-1]
+
+
+def _lstsq_shapes(sa, sb, da, db, driver):
+    """(vector case, solution, residuals (when computed), rank, singular_values shapes)."""
+    vec, batch, k = _lstsq_check(sa, sb, da, db, driver)
+    driver = driver or "gelsy"
+    m, n = sa[-2], sa[-1]
+    sol = batch + ((n,) if vec else (n, k))
+    res = batch + (k,) if m > n and driver != "gelsy" else (0,)
+    # rank and singular values are A's: its batch dims, not the broadcast ones (PyTorch)
+    rank = (0,) if driver == "gels" else tuple(sa[:-2])
+    sv = tuple(sa[:-2]) + (min(m, n),) if driver in ("gelsd", "gelss") else (0,)
+    return vec, sol, res, rank, sv
+
+
+def _lstsq_meta(self, b, rcond=None, driver=None):
+    _, sol, res, rank, sv = _lstsq_shapes(tuple(self.shape), tuple(b.shape), self.dtype,
+                                          b.dtype, driver)
+    d = self.dtype
+    # residuals stay empty at run time for a rank-deficient input: their size is unknown
+    res = res if res == (0,) else tuple(None for _ in res)
+    return (TensorMeta(d, sol, self.device), TensorMeta(d, res, self.device),
+            TensorMeta(_dt.int64, rank, self.device), TensorMeta(d, sv, self.device))
+
+
+@op("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> "
+    "(Tensor solution, Tensor residuals, Tensor rank, Tensor singular_values)", tags=_LA,
+    method=False, function=False, meta=_lstsq_meta, namedtuple_name="linalg_lstsq")
+def linalg_lstsq(xp, self, b, rcond=None, driver=None):
+    """The minimum-norm least-squares solution through the SVD (singular values at most
+    rcond * the largest count as zero; rcond defaults to eps * max(m, n)) for every driver;
+    which other fields are filled follows PyTorch's drivers (CPU default 'gelsy': rank
+    only; 'gels': residuals only; 'gelsd' / 'gelss': all). Residuals (m > n) are returned
+    only when every matrix has full rank, as LAPACK's."""
+    vec, sol, res, rank_s, sv_s = _lstsq_shapes(self.shape, b.shape, _dtn(self.dtype),
+                                                _dtn(b.dtype), driver)
+    driver = driver or "gelsy"
+    m, n = self.shape[-2:]
+    batch = sol[:-1] if vec else sol[:-2]
+    B = b[..., None] if vec else b
+    k = B.shape[-1]
+    A = self
+    B = xp.broadcast_to(B, batch + (m, k))
+    if rcond is None or rcond < 0:
+        rcond = float(np.finfo(self.dtype).eps) * max(m, n)
+    if A.size == 0:
+        s = xp.zeros(A.shape[:-2] + (min(m, n),), self.dtype)
+        X = xp.zeros(batch + (n, k), self.dtype)
+        r = xp.zeros(A.shape[:-2], np.int64)
+    else:
+        u, s, vh = xp.linalg.svd(A, full_matrices=False)
+        keep = s > rcond * s.max(-1, keepdims=True)
+        sinv = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
+        X = xp.matmul(_mT(vh) * sinv[..., None, :], xp.matmul(_mT(u), B))
+        X = xp.broadcast_to(X, batch + (n, k))
+        r = keep.sum(-1).astype(np.int64)
+    X = X.astype(self.dtype, copy=False)
+    e = xp.zeros((0,), self.dtype)
+    residuals = e
+    if res != (0,) and (driver == "gels" or bool(_host((r == n).all()))):
+        d = xp.matmul(A, X) - B
+        residuals = (d * d).sum(-2).astype(self.dtype, copy=False)
+    rank = xp.zeros((0,), np.int64) if driver == "gels" else xp.asarray(r)
+    sv = s.astype(self.dtype, copy=False) if sv_s != (0,) else e.copy()
+    return (xp.ascontiguousarray(X[..., 0] if vec else X), residuals, rank,
+            xp.ascontiguousarray(sv))
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (PyTorch's formulas, tools/autograd/derivatives.yaml / FunctionsManual.cpp),
 # written with registry ops
@@ -1647,3 +1737,34 @@ def _matrix_exp_grad(grad, self):
     bottom = G.cat([G.zeros_like(grad), At], -1)
     big = OPS["aten::linalg_matrix_exp"].public(G.cat([top, bottom], -2))
     return big[..., :n, n:]
+
+
+@_derivative(linalg_lstsq, wrt=("self", "b"))
+def _lstsq_grad(grad, self, b, result, needs_grad):
+    """PyTorch's linalg_lstsq_backward through pinv(A), plus the residuals' gradient (at
+    the least-squares solution d residual / dX = 0): 2 (AX - B) gL X^T and -2 (AX - B) gL,
+    and the singular values' (as linalg.svdvals)."""
+    gX, gL = grad[0], grad[1]
+    vec, *_ = _lstsq_shapes(tuple(self.shape), tuple(b.shape), self.dtype, b.dtype, None)
+    X, B = result[0], b
+    if vec:
+        gX, X, B = gX.unsqueeze(-1), X.unsqueeze(-1), B.unsqueeze(-1)
+    pinvA = OPS["aten::linalg_pinv"].public(self)
+    gA = _pinv_backward(gX.matmul(B.mT), pinvA, self) if needs_grad[0] else None
+    gB = pinvA.mT.matmul(gX) if needs_grad[1] else None
+    if gL is not None and gL.numel() and tuple(result[1].shape) != (0,):
+        r = self.matmul(X) - B
+        w = r * gL.unsqueeze(-2)
+        if needs_grad[0]:
+            gA = gA + 2 * w.matmul(X.mT)
+        if needs_grad[1]:
+            gB = gB - 2 * w
+    gS = grad[3]
+    if needs_grad[0] and gS is not None and gS.numel():
+        # PyTorch leaves singular_values without a gradient; gpujit gives svdvals' (its
+        # autograd has no per-output differentiability)
+        U, _, Vh = OPS["aten::linalg_svd"].public(self.detach(), False)
+        gA = gA + U.matmul(_diag(gS)).matmul(Vh)
+    if vec and gB is not None:
+        gB = gB.squeeze(-1)
+    return gA, gB

@@ -548,6 +548,59 @@ _EXPM_OPINFOS = [
 ]
 
 
+# ---------------------------------------------------------------- lstsq
+
+def _lstsq_ref(A, B, rcond=None, driver=None):
+    driver = driver or "gelsy"
+    m, n = A.shape[-2:]
+    vec = B.ndim == 1 or B.ndim == A.ndim - 1
+    Bm = B[..., None] if vec else B
+    batch = np.broadcast_shapes(A.shape[:-2], Bm.shape[:-2])
+    Ab = np.broadcast_to(A, batch + (m, n))
+    Bb = np.broadcast_to(Bm, batch + Bm.shape[-2:])
+    rc = np.finfo(np.float32).eps * max(m, n) if rcond is None else rcond
+    X = np.zeros(batch + (n, Bm.shape[-1]))
+    for i in np.ndindex(batch):
+        X[i] = np.linalg.lstsq(Ab[i], Bb[i], rcond=rc)[0]
+    s = np.linalg.svd(A, compute_uv=False)
+    rank = (s > rc * s.max(-1, keepdims=True)).sum(-1)
+    res = np.zeros((0,))
+    if m > n and driver != "gelsy" and (driver == "gels" or (rank == n).all()):
+        res = ((Ab @ X - Bb) ** 2).sum(-2)
+    return (X[..., 0] if vec else X, res, np.zeros((0,), np.int64) if driver == "gels" else
+            rank, s if driver in ("gelsd", "gelss") else np.zeros((0,)))
+
+
+def _lstsq_samples():
+    g = grad_rand
+    low = (rand(5, 2, dtype=F64) @ rand(2, 3, dtype=F64)).astype(F32)
+    return [Sample(g(5, 3), g(5, 2)), Sample(g(3, 5), g(3, 2), driver="gelsd"),
+            Sample(g(2, 4, 3), g(2, 4), driver="gels"),
+            Sample(rand(6, 3), rand(6), driver="gelss"),
+            Sample(rand(2, 1, 5, 3), rand(2, 3, 5, 2), None, driver="gelsd"),
+            Sample(rand(4, 4, dtype=F64), rand(4, 2, dtype=F64), driver="gelsy"),
+            Sample(low, rand(5, 2)), Sample(low, rand(5, 2), driver="gelss").tol(1e-3, 1e-3),
+            Sample(rand(5, 3), rand(5, 2), 0.5, driver="gelsd").tol(1e-3, 1e-3)]
+
+
+_LSTSQ_OPINFOS = [
+    OpInfo("aten::linalg_lstsq", samples=_lstsq_samples, ref=_lstsq_ref, rtol=1e-3, atol=1e-3,
+           errors=[
+               ErrorSample(rand(5, 3), rand(5, 2, dtype=F64), match="torch.linalg.lstsq: "
+                           "Expected input and other to have the same dtype, but got input's "
+                           "dtype Float and other's dtype Double"),
+               ErrorSample(rand(5, 3), rand(5, 2), driver="foo", match=r"torch.linalg.lstsq: "
+                           r"parameter `driver` should be one of \(gels, gelsy, gelsd, "
+                           r"gelss\)"),
+               ErrorSample(rand(5, 3), rand(4, 2), match=r"torch.linalg.lstsq: input.size\(-2\)"
+                           r" should match other.size\(-2\)"),
+               ErrorSample(rand(3), rand(3, 2), match="torch.linalg.lstsq: input must have at "
+                           "least 2 dimensions."),
+               ErrorSample(rand(3, 3, dtype=I64), rand(3, 3, dtype=I64), match="This function "
+                           "doesn't handle types other than float and double")]),
+]
+
+
 OPINFOS = [
     OpInfo("aten::linalg_inv", samples=_square_samples, ref=np.linalg.inv, **_TOL,
            errors=_square_errors("linalg.inv") + [
@@ -669,3 +722,4 @@ OPINFOS = [
 ]
 OPINFOS += _LU_OPINFOS
 OPINFOS += _EXPM_OPINFOS
+OPINFOS += _LSTSQ_OPINFOS
