@@ -32,7 +32,8 @@ def test_namespace():
     for name in ("norm", "vector_norm", "matrix_norm", "inv", "det", "slogdet", "solve",
                  "cholesky", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv",
                  "matrix_rank", "matrix_power", "cross", "multi_dot", "vecdot", "matmul",
-                 "solve_triangular", "lu_factor", "lu", "lu_solve", "matrix_exp", "lstsq"):
+                 "solve_triangular", "lu_factor", "lu", "lu_solve", "matrix_exp", "lstsq",
+                 "inv_ex", "cholesky_ex", "solve_ex"):
         assert callable(getattr(torch.linalg, name)), name
     assert issubclass(torch.linalg.LinAlgError, RuntimeError)
 
@@ -347,6 +348,66 @@ def test_lstsq():
     A, B = T(a).requires_grad_(), T(b).requires_grad_()
     assert gradcheck(lambda x, y: torch.linalg.lstsq(x, y).solution, [A, B])
     assert gradcheck(lambda x, y: torch.linalg.lstsq(x, y, driver="gels").residuals, [A, B])
+
+def _scripted_ex(a, b):
+    r = torch.linalg.inv_ex(a)
+    c = torch.linalg.cholesky_ex(a @ a.mT)
+    s = torch.linalg.solve_ex(a, b)
+    return r.inverse, r.info, c.L, c.info, s.result, s.info, torch.cholesky_solve(b, c.L)
+
+
+def test_ex_variants_and_cholesky_solve():
+    sing = np.array([[1., 2, 3], [2, 4, 6], [1, 1, 1]])
+    batch = T(np.stack([wc(3, 3), sing]))
+    r = torch.linalg.inv_ex(batch)
+    assert r.info.dtype is torch.int32 and r.info.tolist() == [0, 3]
+    np.testing.assert_allclose(npy(r.inverse)[0], np.linalg.inv(npy(batch)[0]), atol=1e-12)
+    with pytest.raises(torch.linalg.LinAlgError, match=r"linalg.inv_ex: \(Batch element 1\): "
+                       r"The diagonal element 3 is zero"):
+        torch.linalg.inv_ex(batch, check_errors=True)
+    s = torch.linalg.solve_ex(batch, torch.ones(3, dtype=torch.float64))
+    assert s.info.tolist() == [0, 3] and tuple(s.result.shape) == (2, 3)
+    with pytest.raises(torch.linalg.LinAlgError, match="torch.linalg.solve_ex: \\(Batch element "
+                       "1\\): The solver failed because the input matrix is singular."):
+        torch.linalg.solve_ex(batch, torch.ones(3, dtype=torch.float64), check_errors=True)
+    # LAPACK's partial factor and info (torch 2.13: L = [[1, 0], [2, -3]], info 2)
+    c = torch.linalg.cholesky_ex(torch.tensor([[1., 2], [2, 1]]))
+    assert c.info.item() == 2 and npy(c.L).tolist() == [[1., 0.], [2., -3.]]
+    p = wc(3, 3)
+    p = p @ p.T
+    c = torch.linalg.cholesky_ex(T(p), upper=True)
+    assert c.info.item() == 0
+    np.testing.assert_allclose(npy(c.L).T @ npy(c.L), p, atol=1e-12)
+    b = rng.uniform(-1, 1, (2, 3, 2))
+    L = np.linalg.cholesky(p)
+    noisy = L + np.triu(np.ones((3, 3)), 1)          # the other triangle is not read
+    np.testing.assert_allclose(npy(torch.cholesky_solve(T(b), T(noisy))),
+                               np.linalg.solve(p, b), atol=1e-10)
+    np.testing.assert_allclose(npy(T(b).cholesky_solve(T(noisy.T), upper=True)),
+                               np.linalg.solve(p, b), atol=1e-10)
+    np.testing.assert_allclose(npy(torch.cholesky_inverse(T(noisy))), np.linalg.inv(p),
+                               atol=1e-10)
+    np.testing.assert_allclose(npy(T(noisy.T).cholesky_inverse(True)), np.linalg.inv(p),
+                               atol=1e-10)
+    f = torch.jit.script(_scripted_ex)
+    a = T(wc(3, 3))
+    bb = T(rng.uniform(-1, 1, (3, 2)))
+    for g, w in zip(f(a, bb), _scripted_ex(a, bb)):
+        np.testing.assert_allclose(npy(g), npy(w), rtol=1e-10)
+    for k in ("aten::linalg_inv_ex", "aten::linalg_cholesky_ex", "aten::linalg_solve_ex",
+              "aten::cholesky_solve"):
+        assert k in str(f.graph), k
+    A = T(wc(2, 3, 3)).requires_grad_()
+    B = T(rng.uniform(-1, 1, (3, 2))).requires_grad_()
+    assert gradcheck(lambda x: torch.linalg.inv_ex(x).inverse, [A])
+    assert gradcheck(lambda x, y: torch.linalg.solve_ex(x, y).result, [A, B])
+    P = T(p).requires_grad_()
+    assert gradcheck(_sym(lambda x: torch.linalg.cholesky_ex(x).L), [P])
+    Lt = T(L).requires_grad_()
+    assert gradcheck(lambda l, y: torch.cholesky_solve(y, l.tril()), [Lt, B])
+    assert gradcheck(lambda l, y: torch.cholesky_solve(y, l.tril().mT, upper=True), [Lt, B])
+    assert gradcheck(lambda l: torch.cholesky_inverse(l.tril()), [Lt])
+    assert gradcheck(lambda l: torch.cholesky_inverse(l.tril().mT, upper=True), [Lt])
 
 @pytest.mark.cuda
 def test_cuda_matches_cpu():

@@ -601,6 +601,96 @@ _LSTSQ_OPINFOS = [
 ]
 
 
+# ---------------------------------------------------------------- *_ex, cholesky_solve
+
+def _info_ref(A):
+    """LAPACK getrf's info: the 1-based index of U's first zero diagonal entry, or 0."""
+    out = []
+    for a in A.reshape((-1,) + A.shape[-2:]):
+        z = np.flatnonzero(_lu_one(a)[0].diagonal() == 0)
+        out.append(z[0] + 1 if z.size else 0)
+    return np.array(out, np.int32).reshape(A.shape[:-2])
+
+
+def _inv_ex_ref(A, check_errors=False):
+    return np.linalg.inv(A), _info_ref(A)
+
+
+def _solve_ex_ref(A, B, left=True, check_errors=False):
+    return _solve_ref(A, B, left), _info_ref(A)
+
+
+def _cholesky_ex_ref(A, upper=False, check_errors=False):
+    L = np.linalg.cholesky(A)
+    return (np.swapaxes(L, -1, -2) if upper else L), np.zeros(A.shape[:-2], np.int32)
+
+
+def _lower(*shape, g=False, dtype=F32):
+    """A Cholesky factor (its other triangle holds values the ops must not read)."""
+    L = np.linalg.cholesky(spd(*shape, dtype=F64))
+    noise = grad_rand(*shape) if g else rand(*shape, dtype=F64)
+    return (L + np.triu(noise, 1)).astype(F64 if g else dtype)
+
+
+def _chol_solve_ref(B, L, upper=False):
+    L = np.triu(L) if upper else np.tril(L)
+    A = np.swapaxes(L, -1, -2) @ L if upper else L @ np.swapaxes(L, -1, -2)
+    return np.linalg.inv(A) @ B
+
+
+def _chol_inverse_ref(L, upper=False):
+    return _chol_solve_ref(np.broadcast_to(np.eye(L.shape[-1]), L.shape), L, upper)
+
+
+_NOT_PD = np.array([[1., 2], [2, 1]], F32)
+_EX_OPINFOS = [
+    # info of singular inputs (whose inverse is inf / nan): tests/test_linalg.py
+    OpInfo("aten::linalg_inv_ex", samples=_square_samples, ref=_inv_ex_ref, **_TOL,
+           errors=_square_errors("linalg.inv") + [
+               ErrorSample(_SINGULAR, check_errors=True, match="linalg.inv_ex: The diagonal "
+                           "element 3 is zero, the inversion could not be completed because "
+                           "the input matrix is singular.")]),
+    OpInfo("aten::linalg_solve_ex", samples=_solve_samples, ref=_solve_ex_ref, **_TOL,
+           errors=[ErrorSample(np.stack([np.eye(3), _SINGULAR]).astype(F32), rand(3),
+                               check_errors=True, match=r"torch.linalg.solve_ex: \(Batch "
+                               r"element 1\): The solver failed because the input matrix is "
+                               r"singular.")]),
+    # reads one triangle of A: gradcheck in tests/test_linalg.py on symmetrized inputs
+    OpInfo("aten::linalg_cholesky_ex", grad=False,
+           samples=lambda: [Sample(spd(3, 3)), Sample(spd(2, 4, 4), upper=True),
+                            Sample(spd(3, 3, dtype=F64))],
+           ref=_cholesky_ex_ref, **_TOL,
+           errors=[ErrorSample(_NOT_PD, check_errors=True, match=r"linalg.cholesky_ex: The "
+                               r"factorization could not be completed because the input is "
+                               r"not positive-definite \(the leading minor of order 2 is not "
+                               r"positive-definite\).")]),
+    # cholesky_solve / cholesky_inverse read one triangle of the factor: gradcheck in
+    # tests/test_linalg.py through tril()
+    OpInfo("aten::cholesky_solve", grad=False,
+           samples=lambda: [Sample(rand(3, 2), _lower(3, 3)),
+                            Sample(rand(2, 3, 2), _lower(3, 3), True),
+                            Sample(rand(4, 1), _lower(2, 4, 4)),
+                            Sample(rand(3, 2, dtype=F64), _lower(3, 3, dtype=F64), upper=True)],
+           ref=_chol_solve_ref, **_TOL, errors=[
+               ErrorSample(rand(2), rand(2, 2), match="b should have at least 2 dimensions, "
+                           "but has 1 dimensions instead"),
+               ErrorSample(rand(3, 3), rand(2, 2), match="Incompatible matrix sizes for "
+                           "cholesky_solve: each A matrix is 2 by 2 but each b matrix is 3 "
+                           "by 3"),
+               ErrorSample(rand(2, 3, dtype=F64), rand(2, 2), match="Expected b and A to have "
+                           "the same dtype, but found b of type Double and A of type Float "
+                           "instead.")]),
+    OpInfo("aten::cholesky_inverse", grad=False,
+           samples=lambda: [Sample(_lower(3, 3)), Sample(_lower(2, 4, 4), True),
+                            Sample(_lower(3, 3, dtype=F64), upper=False)],
+           ref=_chol_inverse_ref, **_TOL, errors=[
+               ErrorSample(rand(2, 3), match="cholesky_inverse: A must be batches of square "
+                           "matrices, but they are 2 by 3 matrices"),
+               ErrorSample(rand(2, 2, dtype=I64), exc=NotImplementedError,
+                           match="\"cholesky_inverse_out_cpu\" not implemented for 'Long'")]),
+]
+
+
 OPINFOS = [
     OpInfo("aten::linalg_inv", samples=_square_samples, ref=np.linalg.inv, **_TOL,
            errors=_square_errors("linalg.inv") + [
@@ -723,3 +813,4 @@ OPINFOS = [
 OPINFOS += _LU_OPINFOS
 OPINFOS += _EXPM_OPINFOS
 OPINFOS += _LSTSQ_OPINFOS
+OPINFOS += _EX_OPINFOS
