@@ -527,7 +527,7 @@ def _expm_samples():
     g = grad_rand
     mixed = np.stack([np.eye(3) * 1e-3, rand(3, 3, dtype=F64) * 4])
     return [Sample(g(3, 3)), Sample(g(2, 3, 3) * 0.1), Sample(g(4, 4) * 2),
-            Sample(rand(5, 5)), Sample(rand(2, 4, 4) * 3), Sample(rand(3, 3) * 1e-3),
+            Sample(rand(5, 5)), Sample(rand(2, 4, 4) * 2), Sample(rand(3, 3) * 1e-3),
             Sample(rand(3, 3, dtype=F64) * 10).tol(1e-6, 1e-6), Sample(mixed),
             Sample(rand(1, 1)), Sample(rand(0, 0)), Sample(rand(2, 0, 0))]
 
@@ -541,9 +541,10 @@ def _expm_errors(name):
 
 
 _EXPM_OPINFOS = [
-    OpInfo("aten::linalg_matrix_exp", samples=_expm_samples, ref=_expm_ref, **_TOL,
-           errors=_expm_errors("linalg.matrix_exp")),
-    OpInfo("aten::matrix_exp", samples=_expm_samples, ref=_expm_ref, **_TOL,
+    # float32's error grows with the norm (the squarings): relative 1e-3
+    OpInfo("aten::linalg_matrix_exp", samples=_expm_samples, ref=_expm_ref, rtol=1e-3,
+           atol=1e-3, errors=_expm_errors("linalg.matrix_exp")),
+    OpInfo("aten::matrix_exp", samples=_expm_samples, ref=_expm_ref, rtol=1e-3, atol=1e-3,
            errors=_expm_errors("linalg.matrix_exp")),
 ]
 
@@ -573,13 +574,15 @@ def _lstsq_ref(A, B, rcond=None, driver=None):
 
 def _lstsq_samples():
     g = grad_rand
-    low = (rand(5, 2, dtype=F64) @ rand(2, 3, dtype=F64)).astype(F32)
+    # rank 2 (a zero column), with an rcond far from float32's rounding of the zero
+    # singular value and from the others
+    low = np.concatenate([rand(5, 2), np.zeros((5, 1), F32)], -1)
     return [Sample(g(5, 3), g(5, 2)), Sample(g(3, 5), g(3, 2), driver="gelsd"),
             Sample(g(2, 4, 3), g(2, 4), driver="gels"),
             Sample(rand(6, 3), rand(6), driver="gelss"),
             Sample(rand(2, 1, 5, 3), rand(2, 3, 5, 2), None, driver="gelsd"),
             Sample(rand(4, 4, dtype=F64), rand(4, 2, dtype=F64), driver="gelsy"),
-            Sample(low, rand(5, 2)), Sample(low, rand(5, 2), driver="gelss").tol(1e-3, 1e-3),
+            Sample(low, rand(5, 2), 1e-4), Sample(low, rand(5, 2), 1e-4, driver="gelss"),
             Sample(rand(5, 3), rand(5, 2), 0.5, driver="gelsd").tol(1e-3, 1e-3)]
 
 
