@@ -166,3 +166,33 @@ def test_requires_grad_attribute_as_eager_in_every_mode():
     torch.jit.save(f, buf)
     buf.seek(0)
     assert torch.jit.load(buf)(x, y)[1:] == (True, True)
+
+
+def _grad_mode_branches(x):
+    if torch.is_grad_enabled():
+        y = x * 2
+    else:
+        y = x * 3
+    with torch.no_grad():
+        inside = torch.is_grad_enabled()
+    return y, inside
+
+
+def test_scripted_is_grad_enabled_reads_the_mode_at_each_call():
+    """torch.is_grad_enabled() in scripted code (TorchScript has it): the grad mode when
+    the call runs, never folded into a constant by the first calls' mode; it survives
+    save/load."""
+    import io
+    f = torch.jit.script(_grad_mode_branches)
+    x = torch.ones(2)
+    buf = io.BytesIO()
+    torch.jit.save(f, buf)
+    loaded = torch.jit.load(io.BytesIO(buf.getvalue()))
+    for g in (f, loaded):
+        for _ in range(3):
+            y, inside = g(x)
+            assert y.tolist() == [2.0, 2.0] and inside is False
+            with torch.no_grad():
+                y, inside = g(x)
+            assert y.tolist() == [3.0, 3.0] and inside is False
+    assert "torch.is_grad_enabled()" in f.code

@@ -375,4 +375,16 @@ def _round_to(a, ndigits):
 
 round_ndigits = _math_op("aten::round.float_ndigits(float a, int ndigits) -> float", _round_to)
 
+
+
+@op("aten::is_grad_enabled() -> bool", meta=_META["bool"], function=False, method=False,
+    tags={"nondeterministic"})      # (never folded, merged or dropped: the mode changes)
+def is_grad_enabled(xp):
+    """Scripted `torch.is_grad_enabled()`: this thread's grad mode when the call runs."""
+    from ..autograd.grad_mode import is_grad_enabled as enabled
+    return enabled()
+
+
+PYTHON_VALUED.add("aten::is_grad_enabled")
+
 from . import scalar_str  # noqa: E402,F401  (str ops: after the numbers, before Tensor ops)

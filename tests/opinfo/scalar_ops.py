@@ -69,6 +69,8 @@ OPINFOS += [
     _binary("__rshift__", operator.rshift, "int", [(48, 4), (-7, 1), (5, 70)],
             [ErrorSample(1, -1, exc=ValueError, match="negative shift count")]),
     OpInfo("aten::__not__", ref=operator.not_, samples=[Sample(True), Sample(False)]),
+    # (the tests run with grad mode on; test_script_grad_regions checks it under no_grad)
+    OpInfo("aten::is_grad_enabled", ref=lambda: True, samples=[Sample()]),
     OpInfo("aten::neg.int", ref=operator.neg, samples=[Sample(3), Sample(-4), Sample(0)]),
     OpInfo("aten::neg.float", ref=lambda a: -float(a),
            samples=[Sample(2.5), Sample(-0.0), Sample(3)]),
