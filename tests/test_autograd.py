@@ -314,3 +314,38 @@ def test_gradients_given_to_two_leaves_are_not_shared():
     (h + 0).sum().backward()
     c.grad.mul_(7)
     np.testing.assert_allclose(h.grad.numpy(), [1, 1, 1])
+
+
+def test_only_what_the_needed_gradients_read_is_saved():
+    """mul / div / matmul / mm / bmm / addmm / linear keep only the operand the needed
+    gradient reads (PyTorch saves per needed input too): changing the other one in place
+    before backward is no error; changing a kept one still is."""
+    a = torch.randn(3, requires_grad=True)
+    w = torch.randn(3)
+    x = a * 1
+    r = x * w                       # only x needs grad: w is kept, x is not
+    x.add_(1)
+    r.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), w.numpy())
+    for make in (lambda m, v: m @ v, lambda m, v: m.mm(v), lambda m, v: m / v.sum()):
+        m = torch.randn(3, 3, requires_grad=True)
+        v = torch.randn(3, 3) + 3.0
+        y = m * 1
+        out = make(y, v)
+        y.add_(1)                   # y's own gradient reads v only
+        out.sum().backward()
+        assert m.grad is not None
+    lin = torch.nn.Linear(3, 2)
+    inp = torch.randn(4, 3)
+    out = lin(inp)
+    with torch.no_grad():
+        lin.weight.add_(1.0)        # the input needs no gradient: the weight is not kept
+    out.sum().backward()
+    np.testing.assert_allclose(lin.weight.grad.numpy(),
+                               np.tile(inp.numpy().sum(0), (2, 1)), rtol=1e-5)
+    inp.requires_grad_(True)
+    out = lin(inp)
+    with torch.no_grad():
+        lin.weight.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()

@@ -139,6 +139,11 @@ def _record(op, args):
     if "needs_grad" in d.params:
         pre["needs_grad"] = tuple(m is not None and (m[0] != "list" or any(m[1]))
                                   for m in inputs_meta)
+        if d.reads is not None:     # keep only what the needed gradients read
+            needed = d.needed(pre["needs_grad"])
+            for p in pre:
+                if p not in needed and p != "needs_grad" and not p.endswith("_shape"):
+                    pre[p] = None
     if inplace and isinstance(args[0], Tensor):
         version = args[0]._version
     with grad_mode.no_grad():

@@ -162,7 +162,9 @@ def value_inputs(sub, needs):
         if d is None or isinstance(d, _reg.NonDifferentiable):
             continue
         pos = {a.name: i for i, a in enumerate(n.op.schema.arguments)}
-        for p in d.params:
+        wants = tuple(pos.get(w) is not None and pos[w] < len(n.inputs)
+                      and n.inputs[pos[w]] in req for w in d.wrt)
+        for p in d.needed(wants):
             if p == "result":
                 read.update(n.outputs)
             elif p in pos and pos[p] < len(n.inputs):

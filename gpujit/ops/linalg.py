@@ -617,31 +617,36 @@ def _scaled(t, k):
     return t if k == 1 else t * k
 
 
-@_derivative(matmul)
-def _matmul_grad(grad, self, other, needs_grad):
+@_derivative(matmul, reads={"self": ("other",), "other": ("self",)})
+def _matmul_grad(grad, self, other, self_shape, other_shape, needs_grad):
     # a vector operand is a one-row (self) or one-column (other) matrix; the engine sums
-    # the gradients of broadcast batch dims back to each operand's shape
-    a = self.unsqueeze(0) if self.dim() == 1 else self
-    b = other.unsqueeze(-1) if other.dim() == 1 else other
-    g = grad.unsqueeze(-1) if other.dim() == 1 else grad
-    g = g.unsqueeze(-2) if self.dim() == 1 else g
-    ga = g.matmul(b.mT) if needs_grad[0] else None
-    gb = a.mT.matmul(g) if needs_grad[1] else None
-    if ga is not None and self.dim() == 1:
-        ga = ga.squeeze(-2)
-    if gb is not None and other.dim() == 1:
-        gb = gb.squeeze(-1)
+    # the gradients of broadcast batch dims back to each operand's shape. Only the operand
+    # the needed gradient reads is kept (the other is None)
+    sv, ov = len(self_shape) == 1, len(other_shape) == 1
+    g = grad.unsqueeze(-1) if ov else grad
+    g = g.unsqueeze(-2) if sv else g
+    ga = gb = None
+    if needs_grad[0]:
+        b = other.unsqueeze(-1) if ov else other
+        ga = g.matmul(b.mT)
+        ga = ga.squeeze(-2) if sv else ga
+    if needs_grad[1]:
+        a = self.unsqueeze(0) if sv else self
+        gb = a.mT.matmul(g)
+        gb = gb.squeeze(-1) if ov else gb
     return ga, gb
 
 
-@_derivative(mm)
-def _mm_grad(grad, self, mat2):
-    return grad.mm(mat2.t()), self.t().mm(grad)
+@_derivative(mm, reads={"self": ("mat2",), "mat2": ("self",)})
+def _mm_grad(grad, self, mat2, needs_grad):
+    return (grad.mm(mat2.t()) if needs_grad[0] else None,
+            self.t().mm(grad) if needs_grad[1] else None)
 
 
-@_derivative(bmm)
-def _bmm_grad(grad, self, mat2):
-    return grad.bmm(mat2.transpose(1, 2)), self.transpose(1, 2).bmm(grad)
+@_derivative(bmm, reads={"self": ("mat2",), "mat2": ("self",)})
+def _bmm_grad(grad, self, mat2, needs_grad):
+    return (grad.bmm(mat2.transpose(1, 2)) if needs_grad[0] else None,
+            self.transpose(1, 2).bmm(grad) if needs_grad[1] else None)
 
 
 @_derivative(mv)
@@ -654,10 +659,11 @@ def _dot_grad(grad, self, tensor):
     return grad * tensor, grad * self
 
 
-@_derivative(addmm)
-def _addmm_grad(grad, mat1, mat2, beta, alpha):
-    return (_scaled(grad, beta), _scaled(grad.mm(mat2.t()), alpha),
-            _scaled(mat1.t().mm(grad), alpha))
+@_derivative(addmm, reads={"mat1": ("mat2",), "mat2": ("mat1",)})
+def _addmm_grad(grad, mat1, mat2, beta, alpha, needs_grad):
+    return (_scaled(grad, beta),
+            _scaled(grad.mm(mat2.t()), alpha) if needs_grad[1] else None,
+            _scaled(mat1.t().mm(grad), alpha) if needs_grad[2] else None)
 
 
 @_derivative(baddbmm)
@@ -706,14 +712,17 @@ def _einsum_grad(grad, equation, tensors):
     return grads
 
 
-@_derivative(linear)
-def _linear_grad(grad, input, weight, bias, needs_grad):
+@_derivative(linear, reads={"input": ("weight",), "weight": ("input",)})
+def _linear_grad(grad, input, weight, weight_shape, bias, needs_grad):
     # the engine sums the bias gradient over the leading dims; no GEMM for an input (or a
-    # weight) that needs no gradient
-    if weight.dim() == 1:               # y = input @ w: one output feature, dim dropped
+    # weight) that needs no gradient, and only the operand the needed gradient reads is
+    # kept (a weight changed in place before backward is no error when the input needs no
+    # gradient, as in PyTorch)
+    if len(weight_shape) == 1:          # y = input @ w: one output feature, dim dropped
         g = grad.unsqueeze(-1)
-        return g * weight, g * input, grad
-    out_f, in_f = weight.shape
+        return (g * weight if needs_grad[0] else None,
+                g * input if needs_grad[1] else None, grad)
+    out_f, in_f = weight_shape
     gi = grad.matmul(weight) if needs_grad[0] else None
     gw = grad.reshape(-1, out_f).t().matmul(input.reshape(-1, in_f)) if needs_grad[1] else None
     return gi, gw, grad

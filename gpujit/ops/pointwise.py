@@ -1073,9 +1073,10 @@ def _sub_grad(grad, alpha):
     return grad, (-grad if alpha == 1 else grad * -alpha)
 
 
-@_derivative(mul)
-def _mul_grad(grad, self, other):
-    return grad * other, grad * self
+@_derivative(mul, reads={"self": ("other",), "other": ("self",)})
+def _mul_grad(grad, self, other, needs_grad):
+    return (grad * other if needs_grad[0] else None,
+            grad * self if needs_grad[1] else None)
 
 
 @_derivative(neg)
@@ -1103,11 +1104,12 @@ def _rsub_grad(grad, alpha):
     return (-grad if alpha == 1 else grad * -alpha), grad
 
 
-@_derivative(div)
-def _div_grad(grad, self, other, rounding_mode):
+@_derivative(div, reads={"self": ("other",), "other": ("self", "other")})
+def _div_grad(grad, self, other, rounding_mode, needs_grad):
     if rounding_mode is not None:           # trunc / floor: piecewise constant
         return _zero_grad(grad), _zero_grad(grad)
-    return grad / other, -grad * self / (other * other)
+    return (grad / other if needs_grad[0] else None,
+            -grad * self / (other * other) if needs_grad[1] else None)
 
 
 @_derivative(floor_divide)

@@ -781,11 +781,30 @@ class Derivative:
     (a tuple when there
     are several), None for no gradient. Autograd saves only what fn names, checks those
     tensors' versions at backward, sums broadcast gradients back to each input's shape and
-    casts them to its dtype."""
-    __slots__ = ("fn", "wrt", "params")
+    casts them to its dtype.
 
-    def __init__(self, fn, wrt, params):
+    `reads` (optional, {wrt name: (names its gradient reads)}): a tensor named there is
+    saved only when an input whose gradient reads it needs one, else fn gets None for it
+    and must not compute that input's gradient (it reads needs_grad): `x * w` with only x
+    requiring grad keeps w, not x, so changing x in place before backward is no error, as
+    in PyTorch, whose autograd saves per needed output too."""
+    __slots__ = ("fn", "wrt", "params", "reads")
+
+    def __init__(self, fn, wrt, params, reads=None):
         self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
+        self.reads = reads
+
+    def needed(self, needs):
+        """The params fn reads when the wrt inputs needing a gradient are `needs` (a bool
+        per wrt name)."""
+        if self.reads is None:
+            return set(self.params)
+        named = {p for ps in self.reads.values() for p in ps}
+        out = {p for p in self.params if p not in named}
+        for w, nd in zip(self.wrt, needs):
+            if nd:
+                out.update(self.reads.get(w, ()))
+        return out
 
 
 class NonDifferentiable:
@@ -804,12 +823,12 @@ def _opdefs(target):
     return [target.op]        # an impl function decorated with @op
 
 
-def derivative(*targets, wrt=None):
+def derivative(*targets, wrt=None, reads=None):
     """@derivative(sigmoid) def _(grad, result): return grad * result * (1 - result)
 
     targets: impl functions declared with @op, OpDefs, or qualified names. wrt defaults to
-    the schema's Tensor / Tensor[] arguments in order. The in-place variant of each op
-    gets the same derivative."""
+    the schema's Tensor / Tensor[] arguments in order; reads: see Derivative. The in-place
+    variant of each op gets the same derivative."""
     import inspect
 
     def deco(fn):
@@ -825,7 +844,11 @@ def derivative(*targets, wrt=None):
                                     f"{d.schema}")
                 w = wrt if wrt is not None else tuple(
                     a.name for a in d.schema.arguments if a.type.base == "Tensor")
-                d.derivative = Derivative(fn, w, params)
+                if reads is not None and ("needs_grad" not in params or any(
+                        p not in params for ps in reads.values() for p in ps)):
+                    raise TypeError(f"derivative of {d.name}: `reads` needs needs_grad and "
+                                    f"names only its parameters")
+                d.derivative = Derivative(fn, w, params, reads)
                 if d.inplace_variant is not None:
                     d.inplace_variant.derivative = d.derivative
         return fn
