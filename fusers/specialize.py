@@ -151,17 +151,25 @@ def eager_perm(subgraph, args, kinds):
         x = vals.get(v)
         if not isinstance(x, _Layout) or x.ndim != rank:
             return _UNKNOWN
-        big = [d for d in range(rank) if x.shape[d] > 1]
-        p = list(range(rank))
-        for slot, d in zip(big, sorted(big, key=lambda d: (-x.strides[d], d))):
-            p[slot] = d
-        p = tuple(p)
+        p = stride_order(x.shape, x.strides)
         if perm is not _UNKNOWN and p != perm:
             return _UNKNOWN
         perm = p
     if perm is _UNKNOWN or perm == tuple(range(rank)):
         return None if perm is not _UNKNOWN else _UNKNOWN
     return perm
+
+
+def stride_order(shape, strides):
+    """The dim order of a layout: the dims of size > 1 sorted by stride (outermost first),
+    each in the place of one of them; a dim of size 1 stays where it is (its stride means
+    nothing: moved, it gave fused results other strides there)."""
+    rank = len(shape)
+    big = [d for d in range(rank) if shape[d] > 1]
+    p = list(range(rank))
+    for slot, d in zip(big, sorted(big, key=lambda d: (-strides[d], d))):
+        p[slot] = d
+    return tuple(p)
 
 
 def layout_perm(args, kinds, cuts=None, subgraph=None):
@@ -200,13 +208,7 @@ def layout_perm(args, kinds, cuts=None, subgraph=None):
             continue
         if any(st <= 0 for n, st in zip(a.shape, a.strides) if n > 1):
             return None
-        # the dims of size > 1 by stride, in their places; a dim of size 1 stays where it
-        # is (its stride means nothing: moved, it gave fused results other strides there)
-        big = [d for d in range(rank) if a.shape[d] > 1]
-        p = list(range(rank))
-        for slot, d in zip(big, sorted(big, key=lambda d: (-a.strides[d], d))):
-            p[slot] = d
-        p = tuple(p)
+        p = stride_order(a.shape, a.strides)
         if perm is None:
             perm = p
         elif p != perm:

@@ -96,28 +96,37 @@ def dense_order(shape, strides):
     the order of infer_dense_strides, which sorts the dims by stride as TensorIterator does
     (a zero stride keeps its place, equal strides put the larger size outside), so that a
     dense input gets its own strides and any other the permutation of its strides."""
+    return tuple(reversed(_sorted_dims(shape, [strides])))
+
+
+def _sorted_dims(shape, stride_lists):
+    """The dims innermost first, sorted by TensorIterator's rule: by the strides of the
+    first stride list that orders two dims (a zero stride orders nothing; equal strides:
+    the larger size outside), an insertion sort, so unordered dims keep their places."""
     ndim = len(shape)
-    perm = list(range(ndim - 1, -1, -1))           # innermost first
 
     def should_swap(d0, d1):
-        s0, s1 = strides[d0], strides[d1]
-        if s0 == 0 or s1 == 0:
-            return 0
-        if s0 != s1:
-            return -1 if s0 < s1 else 1
-        return 1 if shape[d0] > shape[d1] else 0
+        for st in stride_lists:
+            s0, s1 = st[d0], st[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
 
+    perm = list(range(ndim - 1, -1, -1))           # innermost first
     for i in range(1, ndim):
         d1 = i
-        for j in range(1, i + 1):
-            d0 = i - j
+        for d0 in range(i - 1, -1, -1):
             c = should_swap(perm[d0], perm[d1])
             if c > 0:
                 perm[d0], perm[d1] = perm[d1], perm[d0]
                 d1 = d0
             elif c < 0:
                 break
-    return tuple(reversed(perm))
+    return perm
 
 
 def order_for(a, fmt):
@@ -223,28 +232,7 @@ def iterator_strides(arrays, shape):
         off = ndim - a.ndim
         bst.append((0,) * off + tuple(0 if n == 1 and shape[off + i] != 1 else s
                                       for i, (n, s) in enumerate(zip(a.shape, a.strides))))
-
-    def should_swap(d0, d1):
-        for st in bst:
-            s0, s1 = st[d0], st[d1]
-            if s0 == 0 or s1 == 0:
-                continue
-            if s0 != s1:
-                return -1 if s0 < s1 else 1
-            if shape[d0] > shape[d1]:
-                return 1
-        return 0
-
-    perm = list(range(ndim - 1, -1, -1))           # innermost first
-    for i in range(1, ndim):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
+    perm = _sorted_dims(shape, bst)
     if perm == list(range(ndim - 1, -1, -1)):
         return None
     st, n = [0] * ndim, 1
