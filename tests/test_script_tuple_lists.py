@@ -1,7 +1,7 @@
 """Scripted `list(a_tuple)`, comprehensions over a tuple, and zip()/enumerate() of tuples:
 TorchScript accepts them when the tuple's elements share one type (results checked against
 torch 2.13 when written); a tuple that mixes types gets an error naming the construct."""
-from typing import List, Tuple
+from typing import List, Optional, Tuple, Union
 
 import pytest
 
@@ -66,3 +66,28 @@ def loop_over_mixed(t: Tuple[int, float]) -> float:
 
 def test_for_statement_over_a_mixed_tuple_still_unrolls():
     assert torch.jit.script(loop_over_mixed)((1, 2.5)) == 3.5
+
+
+def _opt_list(s: Optional[List[int]]) -> int:
+    return 0 if s is None else sum(s)
+
+
+def _list(s: List[int]) -> int:
+    return len(s)
+
+
+def _union(s: Union[int, List[int]]) -> int:
+    return 1
+
+
+def test_a_tuple_passed_for_a_list_parameter_becomes_a_list():
+    """TorchScript converts a tuple argument of a List[int] / Optional[List[int]] parameter
+    (it does not for a Union: that stays an error)."""
+    def f(x: int):
+        return _opt_list((1, x)) + _list((x, 2, 3))
+    assert torch.jit.script(f)(5) == 9
+
+    def g(x: int):
+        return _union((x, 2))
+    with pytest.raises(FrontendError, match="Tuple"):
+        torch.jit.script(g)

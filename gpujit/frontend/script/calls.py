@@ -435,6 +435,8 @@ class FunctionCallMixin:
                 self.error(f"'{name}' takes {len(params)} positional arguments but "
                            f"{len(args)}{' and keywords' if kwargs else ''} were given", node)
             values = args
+        values = [self.tuple_for_list_param(v, p.type, compiled_from_source(fn))
+                  for v, p in zip(values, params)]
         for k, (v, p) in enumerate(zip(values, params)):
             ok = v.type.is_subtype_of(p.type) or (
                 isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType)) or (
@@ -451,6 +453,24 @@ class FunctionCallMixin:
         if len(outs) == 1:
             return n.output
         return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(outs))]).output
+
+    def tuple_for_list_param(self, v, ptype, calls_source=False):
+        """A tuple passed for a List[E] (or Optional[List[E]]) parameter becomes a list, as
+        TorchScript converts (f((1, 2)) for `s: List[int]`); for a Union holding a List[E]
+        only in gpujit's own library composites (F.interpolate(x, size=(5, 7)), whose
+        TorchScript overloads take List[int])."""
+        if not isinstance(v.type, T.TupleType) or v.type.is_subtype_of(ptype):
+            return v
+        t = ptype.elem if isinstance(ptype, T.OptionalType) else ptype
+        if isinstance(t, T.UnionType) and calls_source:
+            lists = [m for m in t.types if isinstance(m, T.ListType)]
+            t = lists[0] if len(lists) == 1 else t
+        if not isinstance(t, T.ListType) or \
+                not all(e.is_subtype_of(t.elem) for e in v.type.elems):
+            return v
+        elems = v.node.inputs if v.node.kind == "prim::TupleConstruct" else \
+            self.emit("prim::TupleUnpack", [v], list(v.type.elems)).outputs
+        return self.emit("prim::ListConstruct", list(elems), [t]).output
 
     def isinstance_types(self, node):
         """The IR types an isinstance() class argument names (a class, typing generic,
