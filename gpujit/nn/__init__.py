@@ -10,7 +10,7 @@ from .modules import (  # noqa: F401
     Softshrink, Tanhshrink, Softsign, LogSigmoid, GLU, PReLU, Sequential,
     ModuleList, ModuleDict, ParameterList, ParameterDict, L1Loss, MSELoss, NLLLoss,
     CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, RNNCell, GRUCell, LSTMCell, Softmin,
-    PairwiseDistance, CosineSimilarity,
+    PairwiseDistance, CosineSimilarity, Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,
 )
 from . import init, modules  # noqa: F401,E402
 
@@ -26,5 +26,5 @@ __all__ = [  # every name imported above (what a star-import gives)
     "PReLU", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
     "RNNCell", "GRUCell", "LSTMCell", "Softmin", "PairwiseDistance", "CosineSimilarity",
-    "init", "modules", "utils",
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "init", "modules", "utils",
 ]

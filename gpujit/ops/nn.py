@@ -471,27 +471,33 @@ def avg_pool2d(xp, self, kernel_size, stride=(), padding=0, ceil_mode=False,
     return out if batched else out[0]
 
 
-def _adaptive_sizes(in_shape, output_size):
-    if len(in_shape) not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+def _adaptive_sizes(in_shape, output_size, nd=2):
+    name = f"adaptive_avg_pool{nd}d"
+    if nd == 1:
+        if len(in_shape) not in (2, 3):
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {len(in_shape)}-"
+                               f"dimensional tensor for argument #1 'self' (while checking "
+                               f"arguments for adaptive_avg_pool1d)")
+    elif len(in_shape) not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
                            f"{sizes(in_shape)}")
     for i in range(1, len(in_shape)):
-        if in_shape[i] == 0:
-            raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size "
+        if in_shape[i] == 0 and nd != 1:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size "
                                f"for non-batch dimensions, but input has sizes "
                                f"{sizes(in_shape)} with dimension {i} being empty")
     if isinstance(output_size, (int, np.integer)):
-        output_size = (output_size, output_size)
+        output_size = (output_size,) * nd
     output_size = tuple(output_size)
     if len(output_size) == 1:
-        output_size = output_size * 2
-    if len(output_size) != 2:
-        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
-    out = tuple(in_shape[-2 + i] if o is None else int(o) for i, o in enumerate(output_size))
+        output_size = output_size * nd
+    if len(output_size) != nd:
+        raise RuntimeError(f"{name}: output_size must be {nd}")
+    out = tuple(in_shape[-nd + i] if o is None else int(o) for i, o in enumerate(output_size))
     if any(o is not None and o < 0 for o in out):
-        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater "
+        raise RuntimeError(f"{name}: elements of output_size must be greater "
                            f"than or equal to 0 but received {list(out)}")
-    return tuple(in_shape[:-2]) + out
+    return tuple(in_shape[:-nd]) + out
 
 
 def _adaptive_matrix(xp, n_in, n_out, dt):
@@ -520,7 +526,43 @@ def adaptive_avg_pool2d(xp, self, output_size):
     return xp.ascontiguousarray(out.astype(self.dtype, copy=False))
 
 
-from . import nn_norm, nn_loss  # noqa: E402,F401  (register the rest of the family)
+def _adaptive_nd(xp, self, output_size, nd):
+    """Adaptive average pooling over the last nd dims: one averaging matrix per dim."""
+    name = f"adaptive_avg_pool{nd}d"
+    check_float(name, self)
+    out_shape = _adaptive_sizes(self.shape, output_size, nd)
+    ct = compute_dtype(xp, self)
+    y = self.astype(ct, copy=False)
+    for i in range(nd):
+        axis = self.ndim - nd + i
+        a = _adaptive_matrix(xp, self.shape[axis], out_shape[axis], ct)
+        y = xp.moveaxis(xp.matmul(xp.moveaxis(y, axis, -1), a.T), -1, axis)
+    return xp.ascontiguousarray(y.astype(self.dtype, copy=False))
+
+
+def _adaptive_nd_meta(nd):
+    def meta(self, output_size):
+        check_float(f"adaptive_avg_pool{nd}d", self)
+        return TensorMeta(self.dtype, _adaptive_sizes(self.shape, output_size, nd),
+                          self.device)
+    return meta
+
+
+@op("aten::adaptive_avg_pool1d(Tensor self, int[1] output_size) -> Tensor", tags=_NN,
+    method=False, function=True, functional=True, dtypes=FLOATS, meta=_adaptive_nd_meta(1))
+def adaptive_avg_pool1d(xp, self, output_size):
+    """Adaptive average pooling of the last dim."""
+    return _adaptive_nd(xp, self, output_size, 1)
+
+
+@op("aten::adaptive_avg_pool3d(Tensor self, SymInt[3] output_size) -> Tensor", tags=_NN,
+    method=False, function=False, functional=True, dtypes=FLOATS, meta=_adaptive_nd_meta(3))
+def adaptive_avg_pool3d(xp, self, output_size):
+    """Adaptive average pooling of the last three dims (None keeps that input size)."""
+    return _adaptive_nd(xp, self, output_size, 3)
+
+
+from . import nn_norm, nn_loss, nn_upsample  # noqa: E402,F401  (register the rest of the family)
 
 
 # ---------------------------------------------------------------------- derivatives
@@ -656,3 +698,24 @@ def _adaptive_avg_pool2d_grad(grad, self):
                             device=grad.device)
               for n, o in zip(self.shape[-2:], grad.shape[-2:]))
     return ah.t().matmul(grad).matmul(aw)
+
+
+def _adaptive_nd_grad(grad, self_shape, nd):
+    gpujit, _ = _F()
+    g = grad
+    for i in range(nd):
+        axis = len(self_shape) - nd + i
+        a = gpujit.tensor(_adaptive_matrix(np, self_shape[axis], grad.shape[axis], np.float64),
+                          dtype=grad.dtype, device=grad.device)
+        g = g.movedim(axis, -1).matmul(a).movedim(-1, axis)
+    return g
+
+
+@_derivative(adaptive_avg_pool1d)
+def _adaptive_avg_pool1d_grad(grad, self_shape):
+    return _adaptive_nd_grad(grad, self_shape, 1)
+
+
+@_derivative(adaptive_avg_pool3d)
+def _adaptive_avg_pool3d_grad(grad, self_shape):
+    return _adaptive_nd_grad(grad, self_shape, 3)

@@ -15,6 +15,8 @@ Each node becomes one of:
 """
 from __future__ import annotations
 
+import ast
+
 import functools
 import itertools
 import string
@@ -460,11 +462,23 @@ def _fix(cg, rt, e, v, dev, op=None):
 
 # ---------------------------------------------------------------------- containers
 
+def _scalar_literal(expr):
+    """Is expr the text of a Python number, bool or None (an inlined constant)?"""
+    try:
+        v = ast.literal_eval(expr)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return v is None or isinstance(v, (int, float, complex))
+
+
 def _container(cg, n):
     """A Python list/dict operation (values inside are raw, as everywhere in the code)."""
     fn, form = CONTAINER_OPS[n.kind]
     args = [cg.ref(v) for v in n.inputs]
-    if form is not None and _placeholders(form) == len(args):
+    # `None[i]` (a constant in a branch that never runs: an inlined library function's
+    # other case) is a SyntaxWarning when the code is compiled: call the function instead
+    scalar_base = form is not None and form.startswith("{0}[") and _scalar_literal(args[0])
+    if form is not None and _placeholders(form) == len(args) and not scalar_base:
         call = form.format(*args)
     else:
         call = f"{cg.bind(fn, n.kind.split('::')[1].strip('_'))}({', '.join(args)})"

@@ -4,6 +4,8 @@ positions (tiny sizes) or plain NumPy formulas, written from PyTorch's documente
 semantics, independent of the vectorized implementations. Losses: opinfo/nn_loss.py."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 import gpujit as G
@@ -361,4 +363,176 @@ OPINFOS = [
                            match=r"\"avg_pool2d\" not implemented for 'Int'")]),
     OpInfo("aten::adaptive_avg_pool2d", samples=_adaptive_samples,
            ref=ref_adaptive_avg_pool2d, errors=_adaptive_errors()),
+]
+
+
+# ---------------------------------------------------------------------- upsampling
+# References loop over output positions and sum the taps of every spatial dim together
+# (ATen's index arithmetic: nearest in float32, the source coordinate of linear/cubic from
+# align_corners or the scale).
+
+def _up_scale(n_in, n_out, align_corners, scale):
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+
+
+def _up_taps_1d(mode, n_in, n_out, j, align_corners, scale):
+    """[(index, weight)] of output position j along one dim."""
+    if mode in ("nearest", "nearest-exact"):
+        s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
+        off = np.float32(0.5) if mode == "nearest-exact" else np.float32(0)
+        if mode == "nearest" and n_out == n_in:
+            return [(j, 1.0)]
+        if mode == "nearest" and n_out == 2 * n_in:
+            return [(j // 2, 1.0)]
+        return [(min(int(np.floor((np.float32(j) + off) * s)), n_in - 1), 1.0)]
+    s = _up_scale(n_in, n_out, align_corners, scale)
+    src = s * j if align_corners else s * (j + 0.5) - 0.5
+    if mode == "linear":
+        if n_out == n_in and not align_corners:
+            return [(j, 1.0)]
+        src = max(src, 0.0)
+        i0 = min(int(np.floor(src)), n_in - 1)
+        lam = min(max(src - i0, 0.0), 1.0)
+        return [(i0, 1 - lam), (min(i0 + 1, n_in - 1), lam)]
+    a = -0.75
+    f = int(np.floor(src))
+    t = src - f
+
+    def k(x):       # Keys' cubic convolution kernel
+        x = abs(x)
+        return ((a + 2) * x - (a + 3)) * x * x + 1 if x <= 1 else \
+            ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return [(min(max(f - 1 + m, 0), n_in - 1), k(t + 1 - m)) for m in range(4)]
+
+
+def ref_upsample(mode):
+    def ref(x, output_size, *rest):
+        align_corners = rest[0] if len(rest) == 2 else False
+        scales = rest[-1]
+        nd = x.ndim - 2
+        if output_size is None:
+            out = [int(np.floor(n * s)) for n, s in zip(x.shape[2:], scales)]
+        else:
+            out = list(output_size)
+            scales = [None] * nd
+        y = np.zeros(x.shape[:2] + tuple(out))
+        for pos in itertools.product(*(range(o) for o in out)):
+            taps = [_up_taps_1d(mode, x.shape[2 + d], out[d], pos[d], align_corners, scales[d])
+                    for d in range(nd)]
+            acc = 0.0
+            for combo in itertools.product(*taps):
+                w = np.prod([c[1] for c in combo])
+                acc = acc + w * x[(Ellipsis,) + tuple(c[0] for c in combo)].astype(np.float64)
+            y[(Ellipsis,) + pos] = acc
+        if x.dtype == np.uint8:
+            return y.astype(np.uint8)
+        return y.astype(x.dtype)
+    return ref
+
+
+def _up_samples(nd, ac):
+    def samples():
+        a = (False,) if ac else ()
+        t = (True,) if ac else ()
+        out = [Sample(rand(1, 2, *(3,) * nd, dtype=F64), [5] * nd, *a, None),   # small first
+               Sample(rand(2, 3, *(4,) * nd, dtype=F32), [7] * nd, *a, None),
+               Sample(rand(1, 2, *(5,) * nd, dtype=F32), [3] * nd, *a, None),
+               Sample(rand(1, 2, *(4,) * nd, dtype=F64), None, *a, [2.0] * nd),
+               Sample(rand(1, 2, *(4,) * nd, dtype=F64), None, *a, [1.7] * nd),
+               Sample(rand(1, 2, *(6,) * nd, dtype=F64), None, *a, [0.6] * nd),
+               Sample(rand(1, 1, *(3,) * nd, dtype=F64), [3] * nd, *a, None),
+               Sample(rand(1, 2, *(4,) * nd, dtype=F16), [6] * nd, *a, None).tol(**HALF_TOL),
+               Sample(rand(0, 2, *(3,) * nd, dtype=F32), [4] * nd, *a, None)]
+        if ac:
+            out += [Sample(rand(1, 2, *(3,) * nd, dtype=F64), [5] * nd, *t, None),
+                    Sample(rand(1, 2, *(5,) * nd, dtype=F64), [2] * nd, *t, None),
+                    Sample(rand(1, 2, *(4,) * nd, dtype=F64), [1] * nd, *t, None),
+                    Sample(rand(1, 2, *(4,) * nd, dtype=F64), None, *t, [1.5] * nd)]
+        else:
+            out += [Sample(rand(1, 2, *(4,) * nd, dtype=np.uint8), [7] * nd, None)]
+        return out
+    return samples
+
+
+def _up_errors(name, nd, ac):
+    a = (False,) if ac else ()
+    x = rand(1, 2, *(3,) * nd, dtype=F32)
+    return [ErrorSample(x, [4] * nd, *a, [2.0] * nd,
+                        match="Must specify exactly one of output_size and scale_factors"),
+            ErrorSample(x, None, *a, None,
+                        match="Must specify exactly one of output_size and scale_factors"),
+            ErrorSample(x, [4] * (nd + 1), *a, None, match="output_size->size"),
+            ErrorSample(x, [0] * nd, *a, None,
+                        match="Input and output sizes should be greater than 0"),
+            ErrorSample(rand(1, 2, *(3,) * nd, dtype=np.int64), [4] * nd, *a, None,
+                        exc=RuntimeError, match=f"\"{name}\" not implemented for 'Long'")]
+
+
+def _up_opinfos():
+    out = []
+    for (mode, nd), name in (
+            (("nearest", 1), "upsample_nearest1d"), (("nearest", 2), "upsample_nearest2d"),
+            (("nearest", 3), "upsample_nearest3d"),
+            (("nearest-exact", 1), "_upsample_nearest_exact1d"),
+            (("nearest-exact", 2), "_upsample_nearest_exact2d"),
+            (("nearest-exact", 3), "_upsample_nearest_exact3d"),
+            (("linear", 1), "upsample_linear1d"), (("linear", 2), "upsample_bilinear2d"),
+            (("linear", 3), "upsample_trilinear3d"), (("cubic", 2), "upsample_bicubic2d")):
+        ac = "nearest" not in mode
+        out.append(OpInfo(f"aten::{name}.vec", samples=_up_samples(nd, ac),
+                          ref=ref_upsample(mode), errors=_up_errors(name, nd, ac),
+                          atol=1e-5, rtol=1e-5))
+        scale_kw = {f"scales_{d}": 0.5 for d in "dhw"[3 - nd:]}
+
+        def plain_samples(nd=nd, ac=ac, scale_kw=scale_kw):
+            a = (True,) if ac else ()
+            return [Sample(rand(1, 2, *(3,) * nd, dtype=F64), [5] * nd, *a),
+                    Sample(rand(1, 2, *(4,) * nd, dtype=F32), [2] * nd, *a, **scale_kw)]
+
+        def plain_ref(x, output_size, *a, mode=mode, nd=nd, **scales):
+            sc = [scales.get(f"scales_{d}") for d in "dhw"[3 - nd:]]
+            if any(s is not None for s in sc):    # the scales set the source coordinates
+                out = ref_upsample(mode)(x, None, *a, sc)
+                assert list(out.shape[2:]) == list(output_size)
+                return out
+            return ref_upsample(mode)(x, output_size, *a, None)
+        out.append(OpInfo(f"aten::{name}", samples=plain_samples, ref=plain_ref,
+                          atol=1e-5, rtol=1e-5))
+    return out
+
+
+def ref_adaptive_avg_pool(nd):
+    def ref(x, output_size):
+        osz = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
+        osz = osz * nd if len(osz) == 1 else osz
+        ins = x.shape[-nd:]
+        out = [n if o is None else o for n, o in zip(ins, osz)]
+        y = np.zeros(x.shape[:-nd] + tuple(out))
+        for pos in itertools.product(*(range(o) for o in out)):
+            win = tuple(slice((p * n) // o, -(-((p + 1) * n) // o))
+                        for p, n, o in zip(pos, ins, out))
+            y[(Ellipsis,) + pos] = x[(Ellipsis,) + win].mean(axis=tuple(range(-nd, 0)))
+        return y.astype(x.dtype)
+    return ref
+
+
+OPINFOS += _up_opinfos() + [
+    OpInfo("aten::adaptive_avg_pool1d", ref=ref_adaptive_avg_pool(1), samples=lambda: [
+        Sample(rand(1, 2, 7, dtype=F64), 3), Sample(rand(2, 5, dtype=F32), [4]),
+        Sample(rand(2, 3, 6, dtype=F32), 9), Sample(rand(2, 0, 6, dtype=F32), 2),
+        Sample(rand(2, 3, 8, dtype=F16), 4).tol(**HALF_TOL)],
+        errors=[ErrorSample(rand(2, 3, 4, 5, dtype=F32), 2, match="Expected 2 to 3 dimensions"),
+                ErrorSample(rand(2, 3, dtype=np.int64), 2,
+                            match=r"\"adaptive_avg_pool1d\" not implemented for 'Long'")]),
+    OpInfo("aten::adaptive_avg_pool3d", ref=ref_adaptive_avg_pool(3), samples=lambda: [
+        Sample(rand(1, 2, 3, 4, 5, dtype=F64), (2, 3, 2)),
+        Sample(rand(2, 3, 4, 5, dtype=F32), (2, None, 3)),
+        Sample(rand(1, 2, 4, 4, 4, dtype=F32), 2), Sample(rand(1, 1, 2, 3, 2, dtype=F32), 4)],
+        errors=[ErrorSample(rand(2, 5, dtype=F32), 2,
+                            match=r"adaptive_avg_pool3d\(\): Expected 4D or 5D tensor, but "
+                                  r"got \[2, 5\]"),
+                ErrorSample(rand(1, 2, 3, 3, 3, dtype=F32), (2, 3),
+                            match="output_size must be 3")]),
 ]

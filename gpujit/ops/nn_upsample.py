@@ -1,0 +1,247 @@
+"""nn ops: upsampling (F.interpolate's aten::upsample_* ops, the `.vec` overloads PyTorch's
+F.interpolate calls, and the explicit-size ones traced graphs hold).
+
+Every mode is separable: the output is the input resampled along each spatial dim in turn
+(the last first, as ATen's kernels nest their sums). Along one dim an output position reads
+one (nearest), two (linear) or four (cubic) input positions with weights; the positions and
+weights follow ATen's index arithmetic (computed in float32 for float32/float16 inputs, as
+ATen's opmath, so nearest indices agree bit for bit). The gradient is the transposed map: a
+matmul with each dim's (out, in) weight matrix, a constant of the geometry.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta
+from .nn import _NN, compute_dtype, dtype_of, not_implemented, sizes
+from .registry import op, derivative as _derivative
+
+_FLOATS_U8 = _dt.FLOATING_TYPES + (_dt.uint8,)
+_DIMS = ("D", "H", "W")
+
+
+# ---------------------------------------------------------------------- geometry
+
+def _output_size(name, nd, in_shape, output_size, scale_factors):
+    """ATen's upsample::compute_output_size plus the common checks: (out sizes, scales)."""
+    if output_size is not None and scale_factors is not None or \
+            output_size is None and scale_factors is None:
+        raise RuntimeError("Must specify exactly one of output_size and scale_factors")
+    if len(in_shape) != nd + 2:
+        raise RuntimeError(f"It is expected input_size equals to {nd + 2}, but got size "
+                           f"{len(in_shape)}" if output_size is None or len(output_size) == nd
+                           else f"Expected static_cast<int64_t>(output_size->size()) == "
+                           f"spatial_dimensions to be true, but got false.")
+    if output_size is not None:
+        out = tuple(int(s) for s in output_size)
+        if len(out) != nd:
+            raise RuntimeError("Expected static_cast<int64_t>(output_size->size()) == "
+                               "spatial_dimensions to be true, but got false.")
+        scales = (None,) * nd
+    else:
+        scales = tuple(float(s) for s in scale_factors)
+        if len(scales) != nd:
+            raise RuntimeError("Expected static_cast<int64_t>(scale_factors->size()) == "
+                               "spatial_dimensions to be true, but got false.")
+        out = tuple(int(math.floor(n * s)) for n, s in zip(in_shape[2:], scales))
+    spatial = tuple(in_shape[2:])
+    dims = _DIMS[3 - nd:]
+    if any(n is not None and n <= 0 for n in spatial) or any(o <= 0 for o in out):
+        ins = ", ".join(f"{d}: {n}" for d, n in zip(dims, spatial))
+        outs = ", ".join(f"{d}: {o}" for d, o in zip(dims, out))
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({ins}) output ({outs})")
+    if in_shape[0] != 0 and in_shape[1] == 0:
+        raise RuntimeError(f"Non-empty {nd + 2}D data tensor expected but got a tensor with "
+                           f"sizes {sizes(in_shape)}")
+    return out, scales
+
+
+def _scale(n_in, n_out, align_corners, scale):
+    """ATen's area_pixel_compute_scale (align_corners) / compute_scales_value."""
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+
+
+def _taps(mode, n_in, n_out, align_corners, scale, ct):
+    """(indices, weights) along one dim: lists of k integer arrays (n_out,) and k weight
+    arrays (n_out,) (weights None for nearest)."""
+    j = np.arange(n_out)
+    if mode in ("nearest", "nearest-exact"):
+        if mode == "nearest" and n_out == n_in:
+            return [j], None
+        if mode == "nearest" and n_out == 2 * n_in:
+            return [j >> 1], None
+        s = np.float32(1.0 / scale if scale is not None and scale > 0 else
+                       np.float32(n_in) / np.float32(n_out))
+        src = j.astype(np.float32) + np.float32(0.5) if mode == "nearest-exact" else \
+            j.astype(np.float32)
+        return [np.minimum(np.floor(src * s).astype(np.int64), n_in - 1)], None
+    ct = np.dtype(ct)
+    s = ct.type(_scale(n_in, n_out, align_corners, scale))
+    jj = j.astype(ct)
+    if mode == "linear":
+        if n_out == n_in and not align_corners:
+            return [j, j], [np.ones(n_out, ct), np.zeros(n_out, ct)]
+        src = s * jj if align_corners else np.maximum(s * (jj + ct.type(0.5)) - ct.type(0.5),
+                                                      ct.type(0))
+        i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+        lam1 = np.clip(src - i0.astype(ct), 0, 1).astype(ct)
+        i1 = np.where(i0 < n_in - 1, i0 + 1, i0)
+        return [i0, i1], [(ct.type(1) - lam1).astype(ct), lam1]
+    # cubic (A = -0.75), indices clamped to the edge
+    src = s * jj if align_corners else s * (jj + ct.type(0.5)) - ct.type(0.5)
+    fl = np.floor(src)
+    t = (src - fl).astype(ct)
+    a = ct.type(-0.75)
+
+    def conv1(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def conv2(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    one = ct.type(1)
+    w = [conv2(t + one), conv1(t), conv1(one - t), conv2((one - t) + one)]
+    base = fl.astype(np.int64)
+    idx = [np.clip(base - 1 + k, 0, n_in - 1) for k in range(4)]
+    return idx, [x.astype(ct) for x in w]
+
+
+def _matrix(mode, n_in, n_out, align_corners, scale):
+    """The (n_out, n_in) float64 matrix of one dim's resampling (the gradient's map)."""
+    idx, w = _taps(mode, n_in, n_out, align_corners, scale, np.float64)
+    m = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    for k, i in enumerate(idx):
+        np.add.at(m, (rows, i), 1.0 if w is None else w[k])
+    return m
+
+
+def _resample(xp, x, mode, out, align_corners, scales):
+    nd = len(out)
+    ct = compute_dtype(xp, x) if x.dtype.kind == "f" else np.dtype(np.float32)
+    odt = x.dtype
+    y = x
+    for d in reversed(range(nd)):
+        axis = 2 + d
+        idx, w = _taps(mode, x.shape[axis], out[d], align_corners, scales[d], ct)
+        if w is None:
+            y = xp.take(y, xp.asarray(idx[0]), axis=axis)
+            continue
+        if y.dtype != ct:
+            y = y.astype(ct)
+        shape = [1] * y.ndim
+        shape[axis] = out[d]
+        acc = None
+        for i, wk in zip(idx, w):
+            term = xp.take(y, xp.asarray(i), axis=axis) * xp.asarray(wk).reshape(shape)
+            acc = term if acc is None else acc + term
+        y = acc
+    if y.dtype != odt:
+        if odt.kind == "u":     # uint8: rounded, saturated
+            y = xp.clip(xp.rint(y), 0, 255)
+        y = y.astype(odt)
+    return xp.ascontiguousarray(y)
+
+
+# ---------------------------------------------------------------------- ops
+
+_ATEN = {("nearest", 1): "upsample_nearest1d", ("nearest", 2): "upsample_nearest2d",
+         ("nearest", 3): "upsample_nearest3d",
+         ("nearest-exact", 1): "_upsample_nearest_exact1d",
+         ("nearest-exact", 2): "_upsample_nearest_exact2d",
+         ("nearest-exact", 3): "_upsample_nearest_exact3d",
+         ("linear", 1): "upsample_linear1d", ("linear", 2): "upsample_bilinear2d",
+         ("linear", 3): "upsample_trilinear3d", ("cubic", 2): "upsample_bicubic2d"}
+
+
+def _check_dtype(name, dt):
+    """Floating types; uint8 for the nearest modes (PyTorch's uint8 bilinear/bicubic are a
+    fixed-point kernel of their own, not matched here)."""
+    if dt.category != _dt.FLOATING and not (dt is _dt.uint8 and "nearest" in name):
+        raise not_implemented(name, dt)
+
+
+def _make(mode, nd):
+    name = _ATEN[(mode, nd)]
+    ac = mode not in ("nearest", "nearest-exact")
+    ac_arg = "bool align_corners, " if ac else ""
+
+    def meta_vec(input, output_size, *rest):
+        scale_factors = rest[-1]
+        _check_dtype(name, dtype_of(input))
+        out, _ = _output_size(name, nd, input.shape, output_size, scale_factors)
+        return TensorMeta(input.dtype, tuple(input.shape[:2]) + out, input.device)
+
+    def impl_vec(xp, input, output_size, *rest):
+        align_corners = rest[0] if ac else False
+        scale_factors = rest[-1]
+        _check_dtype(name, dtype_of(input))
+        out, scales = _output_size(name, nd, input.shape, output_size, scale_factors)
+        return _resample(xp, input, mode, out, align_corners, scales)
+    impl_vec.__name__ = impl_vec.__qualname__ = name + "_vec"
+    vec = op(f"aten::{name}.vec(Tensor input, SymInt[]? output_size, {ac_arg}"
+             f"float[]? scale_factors) -> Tensor", tags=_NN, method=False, function=False,
+             meta=meta_vec, dtypes=_FLOATS_U8 if not ac else _dt.FLOATING_TYPES)(impl_vec)
+
+    scale_args = ", ".join(f"float? scales_{d.lower()}=None" for d in _DIMS[3 - nd:])
+
+    def explicit(xp_or_meta, input, output_size, rest):
+        align_corners = rest[0] if ac else False
+        sc = tuple(rest[1:] if ac else rest)
+        sc = sc + (None,) * (nd - len(sc))
+        out, _ = _output_size(name, nd, input.shape, output_size, None)
+        return out, align_corners, sc
+
+    def meta(input, output_size, *rest):
+        _check_dtype(name, dtype_of(input))
+        out = explicit(None, input, output_size, rest)[0]
+        return TensorMeta(input.dtype, tuple(input.shape[:2]) + out, input.device)
+
+    def impl(xp, input, output_size, *rest):
+        _check_dtype(name, dtype_of(input))
+        out, align_corners, sc = explicit(xp, input, output_size, rest)
+        return _resample(xp, input, mode, out, align_corners, sc)
+    impl.__name__ = impl.__qualname__ = name
+    plain = op(f"aten::{name}(Tensor self, SymInt[{nd}] output_size, {ac_arg}{scale_args}) "
+               f"-> Tensor", tags=_NN, method=False, function=False, meta=meta,
+               dtypes=_FLOATS_U8 if not ac else _dt.FLOATING_TYPES)(impl)
+
+    def vec_grad(grad, **kw):
+        out, scales = _output_size(name, nd, kw["input_shape"], kw["output_size"],
+                                   kw["scale_factors"])
+        return _backward(grad, kw["input_shape"], mode, out, kw.get("align_corners", False),
+                         scales)
+
+    def plain_grad(grad, **kw):
+        shape = kw["self_shape"]
+        out = _output_size(name, nd, shape, kw["output_size"], None)[0]
+        sc = tuple(kw[f"scales_{d.lower()}"] for d in _DIMS[3 - nd:])
+        return _backward(grad, shape, mode, out, kw.get("align_corners", False), sc)
+    for fn, first, d in ((vec_grad, "input", vec), (plain_grad, "self", plain)):
+        names = ["grad"] + [first + "_shape" if a.name == first else a.name
+                            for a in d.op.schema.arguments]
+        fn.__signature__ = inspect.Signature(
+            [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+        _derivative(d, wrt=(first,))(fn)
+    return vec, plain
+
+
+def _backward(grad, in_shape, mode, out, align_corners, scales):
+    import gpujit
+    g = grad
+    nd = len(out)
+    for d in range(nd):
+        axis = 2 + d
+        m = _matrix(mode, in_shape[axis], out[d], align_corners, scales[d])
+        mt = gpujit.tensor(m, dtype=grad.dtype, device=grad.device)
+        g = g.movedim(axis, -1).matmul(mt).movedim(-1, axis)
+    return g
+
+
+UPSAMPLE = {key: _make(*key) for key in _ATEN}
