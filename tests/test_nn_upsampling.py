@@ -143,3 +143,21 @@ def test_interpolate_on_cuda_matches_cpu():
         got = F.interpolate(x.cuda(), scale_factor=1.5, mode=mode)
         assert got.device.type == "cuda"
         np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=1e-6)
+
+
+def test_pixel_shuffle_modules_as_torch_scripted_and_differentiable():
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 8, 3, 4)).astype(np.float32)
+    for cls, r in (("PixelShuffle", 2), ("PixelUnshuffle", 1)):
+        gm, tm = getattr(gpujit.nn, cls)(r), getattr(torch.nn, cls)(r)
+        assert repr(gm) == repr(tm)
+    seq = gpujit.nn.Sequential(gpujit.nn.PixelShuffle(2), gpujit.nn.PixelUnshuffle(2))
+    s = gpujit.jit.script(seq)
+    want = torch.nn.PixelShuffle(2)(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(gpujit.jit.script(gpujit.nn.PixelShuffle(2))(
+        gpujit.tensor(x)).numpy(), want)
+    for _ in range(3):
+        np.testing.assert_array_equal(s(gpujit.tensor(x)).numpy(), x)
+    a = gpujit.randn(1, 8, 2, 4, dtype=gpujit.float64, requires_grad=True)
+    assert gradcheck(lambda t: F.pixel_shuffle(t, 2), (a,))
+    assert gradcheck(lambda t: F.pixel_unshuffle(t, 2), (a,))

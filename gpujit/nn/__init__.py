@@ -11,6 +11,7 @@ from .modules import (  # noqa: F401
     ModuleList, ModuleDict, ParameterList, ParameterDict, L1Loss, MSELoss, NLLLoss,
     CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, RNNCell, GRUCell, LSTMCell, Softmin,
     PairwiseDistance, CosineSimilarity, Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,
+    PixelShuffle, PixelUnshuffle,
 )
 from . import init, modules  # noqa: F401,E402
 
@@ -26,5 +27,5 @@ __all__ = [  # every name imported above (what a star-import gives)
     "PReLU", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
     "RNNCell", "GRUCell", "LSTMCell", "Softmin", "PairwiseDistance", "CosineSimilarity",
-    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "init", "modules", "utils",
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "init", "modules", "utils",
 ]

@@ -245,3 +245,75 @@ def _backward(grad, in_shape, mode, out, align_corners, scales):
 
 
 UPSAMPLE = {key: _make(*key) for key in _ATEN}
+
+
+# ---------------------------------------------------------------------- pixel (un)shuffle
+# (N..., C*r*r, H, W) <-> (N..., C, H*r, W*r): a reshape, a permutation and a reshape.
+
+def _shuffle_shape(name, shape, r, up):
+    what = "upscale_factor" if up else "downscale_factor"
+    if len(shape) < 3:
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got "
+                           f"input with {len(shape)} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"{name} expects a positive {what}, but got {r}")
+    c, h, w = shape[-3:]
+    if up:
+        if c % (r * r):
+            raise RuntimeError(f"{name} expects its input's 'channel' dimension to be "
+                               f"divisible by the square of upscale_factor, but "
+                               f"input.size(-3)={c} is not divisible by {r * r}")
+        return tuple(shape[:-3]) + (c // (r * r), h * r, w * r)
+    if h % r:
+        raise RuntimeError(f"{name} expects height to be divisible by downscale_factor, but "
+                           f"input.size(-2)={h} is not divisible by {r}")
+    if w % r:
+        raise RuntimeError(f"{name} expects width to be divisible by downscale_factor, but "
+                           f"input.size(-1)={w} is not divisible by {r}")
+    return tuple(shape[:-3]) + (c * r * r, h // r, w // r)
+
+
+def _shuffle(xp, x, r, up):
+    lead = x.shape[:-3]
+    c, h, w = x.shape[-3:]
+    k = len(lead)
+    if up:
+        oc = c // (r * r)
+        y = x.reshape(lead + (oc, r, r, h, w))
+        y = y.transpose(tuple(range(k)) + (k, k + 3, k + 1, k + 4, k + 2))
+        return xp.ascontiguousarray(y).reshape(lead + (oc, h * r, w * r))
+    y = x.reshape(lead + (c, h // r, r, w // r, r))
+    y = y.transpose(tuple(range(k)) + (k, k + 2, k + 4, k + 1, k + 3))
+    return xp.ascontiguousarray(y).reshape(lead + (c * r * r, h // r, w // r))
+
+
+@op("aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor", tags=_NN,
+    method=False, functional=True,
+    meta=lambda self, upscale_factor: TensorMeta(
+        self.dtype, _shuffle_shape("pixel_shuffle", self.shape, upscale_factor, True),
+        self.device))
+def pixel_shuffle(xp, self, upscale_factor):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
+    _shuffle_shape("pixel_shuffle", self.shape, upscale_factor, True)
+    return _shuffle(xp, self, upscale_factor, True)
+
+
+@op("aten::pixel_unshuffle(Tensor self, int downscale_factor) -> Tensor", tags=_NN,
+    method=False, functional=True,
+    meta=lambda self, downscale_factor: TensorMeta(
+        self.dtype, _shuffle_shape("pixel_unshuffle", self.shape, downscale_factor, False),
+        self.device))
+def pixel_unshuffle(xp, self, downscale_factor):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
+    _shuffle_shape("pixel_unshuffle", self.shape, downscale_factor, False)
+    return _shuffle(xp, self, downscale_factor, False)
+
+
+@_derivative(pixel_shuffle)
+def _pixel_shuffle_grad(grad, upscale_factor):
+    return pixel_unshuffle.op.public(grad, upscale_factor)
+
+
+@_derivative(pixel_unshuffle)
+def _pixel_unshuffle_grad(grad, downscale_factor):
+    return pixel_shuffle.op.public(grad, downscale_factor)

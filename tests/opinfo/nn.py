@@ -536,3 +536,49 @@ OPINFOS += _up_opinfos() + [
                 ErrorSample(rand(1, 2, 3, 3, 3, dtype=F32), (2, 3),
                             match="output_size must be 3")]),
 ]
+
+
+# ---------------------------------------------------------------------- pixel (un)shuffle
+
+def ref_pixel_shuffle(x, r):
+    *lead, c, h, w = x.shape
+    out = np.zeros(tuple(lead) + (c // (r * r), h * r, w * r), x.dtype)
+    for oc in range(c // (r * r)):
+        for i in range(h * r):
+            for j in range(w * r):
+                out[..., oc, i, j] = x[..., oc * r * r + (i % r) * r + j % r, i // r, j // r]
+    return out
+
+
+def ref_pixel_unshuffle(x, r):
+    *lead, c, h, w = x.shape
+    out = np.zeros(tuple(lead) + (c * r * r, h // r, w // r), x.dtype)
+    for oc in range(c * r * r):
+        for i in range(h // r):
+            for j in range(w // r):
+                out[..., oc, i, j] = x[..., oc // (r * r), i * r + (oc % (r * r)) // r,
+                                       j * r + oc % r]
+    return out
+
+
+OPINFOS += [
+    OpInfo("aten::pixel_shuffle", ref=ref_pixel_shuffle, samples=lambda: [
+        Sample(rand(1, 4, 2, 3, dtype=F64), 2), Sample(rand(3, 2, 8, 2, 2, dtype=F32), 2),
+        Sample(rand(9, 2, 2, dtype=np.int64), 3), Sample(rand(1, 4, 2, 2, dtype=np.bool_), 1),
+        Sample(rand(0, 4, 1, 1, dtype=F32), 2)],
+        errors=[ErrorSample(rand(2, 3, dtype=F32), 2, match="at least 3 dimensions, but got "
+                            r"input with 2 dimension\(s\)"),
+                ErrorSample(rand(1, 3, 2, 2, dtype=F32), 2, match=r"input.size\(-3\)=3 is "
+                            "not divisible by 4"),
+                ErrorSample(rand(1, 4, 2, 2, dtype=F32), 0,
+                            match="expects a positive upscale_factor, but got 0")]),
+    OpInfo("aten::pixel_unshuffle", ref=ref_pixel_unshuffle, samples=lambda: [
+        Sample(rand(1, 2, 4, 6, dtype=F64), 2), Sample(rand(2, 1, 3, 6, 3, dtype=F32), 3),
+        Sample(rand(3, 4, 2, dtype=np.int32), 2)],
+        errors=[ErrorSample(rand(1, 3, 3, 2, dtype=F32), 2, match=r"expects height to be "
+                            r"divisible by downscale_factor, but input.size\(-2\)=3"),
+                ErrorSample(rand(1, 3, 2, 3, dtype=F32), 2, match=r"expects width to be "
+                            r"divisible by downscale_factor, but input.size\(-1\)=3"),
+                ErrorSample(rand(1, 3, 2, 2, dtype=F32), -1,
+                            match="expects a positive downscale_factor, but got -1")]),
+]

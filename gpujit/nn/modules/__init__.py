@@ -3,7 +3,9 @@ from ..module import Module  # noqa: F401
 from .linear import Identity, Linear, Bilinear  # noqa: F401
 from .conv import Conv1d, Conv2d  # noqa: F401
 from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
-from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d  # noqa: F401
+from .upsampling import (  # noqa: F401
+    Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle,
+)
 from .normalization import (  # noqa: F401
     BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm,
 )
@@ -34,5 +36,5 @@ __all__ = [  # every name imported above (what a star-import gives)
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "RNNCell",
     "GRUCell", "LSTMCell", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
     "BCEWithLogitsLoss", "PairwiseDistance", "CosineSimilarity", "Upsample",
-    "UpsamplingNearest2d", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
 ]
