@@ -9,6 +9,7 @@ from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .graph import Node
 from . import recording as _recording
+from . import functional  # noqa: E402,F401  (torch.autograd.functional)
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled", "backward", "grad", "Function", "FunctionCtx",
