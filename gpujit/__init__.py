@@ -65,6 +65,8 @@ def get_ops():
 from . import autograd  # noqa: E402
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: E402,F401
                        is_grad_enabled, is_inference_mode_enabled)
+from .autograd.anomaly_mode import (is_anomaly_enabled,  # noqa: E402,F401
+                                    is_anomaly_check_nan_enabled, set_anomaly_enabled)
 from . import jit  # noqa: E402
 from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa: E402,F401
                   ScriptFunction, ScriptModule, TracedModule, set_fusion_strategy,

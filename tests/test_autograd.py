@@ -349,3 +349,96 @@ def test_only_what_the_needed_gradients_read_is_saved():
         lin.weight.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+
+
+def test_detect_anomaly_raises_on_nan_and_keeps_the_forward_traceback():
+    x = torch.tensor([0.0, 1.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
+        ctx = autograd.detect_anomaly()
+    with ctx:
+        assert torch.is_anomaly_enabled() and torch.is_anomaly_check_nan_enabled()
+        y = x.sqrt()            # the line the warning must name
+        assert "y = x.sqrt()" in y.grad_fn.metadata["traceback_"][-1]
+        z = (y * 0).sum()
+        with pytest.warns(UserWarning, match=r"(?s)Error detected in SqrtBackward0\. Traceback "
+                                             r"of forward call that caused the error:\n.*"
+                                             r"y = x\.sqrt\(\)"):
+            with pytest.raises(RuntimeError, match=r"^Function 'SqrtBackward0' returned "
+                                                   r"nan values in its 0th output\.$"):
+                z.backward()
+    assert not torch.is_anomaly_enabled()
+    with autograd.set_detect_anomaly(True, check_nan=False):
+        (x.sqrt() * 0).sum().backward()     # no NaN check: a NaN gradient, as PyTorch
+    assert np.isnan(x.grad.numpy()[0])
+    autograd.set_detect_anomaly(True)       # as a call it stays on
+    assert torch.is_anomaly_enabled()
+    autograd.set_detect_anomaly(False)
+    assert "traceback_" not in x.exp().grad_fn.metadata
+
+
+def test_saved_tensors_hooks_pack_and_unpack_what_autograd_saves():
+    packed, unpacked = [], []
+
+    def pack(t):
+        packed.append((torch.is_grad_enabled(), t.grad_fn is not None))
+        return t * 1
+
+    def unpack(p):
+        unpacked.append(torch.is_grad_enabled())
+        return p
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = x.exp()                 # saves its result (seen with its grad_fn)
+        z = (y * y).sum()           # saves self and other
+    assert packed == [(False, True)] * 3
+    g, = autograd.grad(z, x, create_graph=True)
+    assert unpacked == [True] * 3
+    np.testing.assert_allclose(g.detach().numpy(), 2 * np.exp([2.0, 4.0]), rtol=1e-6)
+    g.sum().backward()              # double backward through the unpacked values
+    np.testing.assert_allclose(x.grad.numpy(), 4 * np.exp([2.0, 4.0]), rtol=1e-6)
+
+    class Twice(autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            a, = ctx.saved_tensors
+            return g * a
+
+    packed.clear()
+    with autograd.graph.saved_tensors_hooks(pack, unpack):
+        out = Twice.apply(x)
+    assert len(packed) == 1
+    x.grad = None
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 2.0])
+
+    with autograd.graph.saved_tensors_hooks(lambda t: t, lambda p: 3):
+        y = x.exp()
+    with pytest.raises(TypeError, match="unpack_hook expected to be a Tensor but got "
+                                        "result of type int"):
+        y.sum().backward()
+    with autograd.graph.disable_saved_tensors_hooks("no hooks here"):
+        with pytest.raises(RuntimeError, match="^no hooks here$"):
+            with autograd.graph.saved_tensors_hooks(pack, unpack):
+                pass
+        x.exp()
+
+
+def test_save_on_cpu_keeps_the_version_check():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with autograd.graph.save_on_cpu(pin_memory=True):
+        y = x * 3
+        z = y * y
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])
+    with autograd.graph.save_on_cpu():
+        y = x * 3
+        z = y * y
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from . import grad_mode
+from . import anomaly_mode as _anomaly
 from .graph import AccumulateGrad
 from .recording import edge_of
 
@@ -165,7 +166,8 @@ def _run_node(node, buf, retain_graph, accumulate):
     full = [g if g is not None or m is None else _zeros(m)
             for g, m in zip(buf, node.out_meta)]
     # hooks and retain_grad of the non-leaf tensors this node produced ran at the edge
-    in_grads = node.apply(full)
+    in_grads = (node.apply(full) if not _anomaly.state.enabled
+                else _anomaly.run_checked(node, full))
     for h in node._hooks:
         r = h(tuple(in_grads), tuple(full))
         if r is not None:

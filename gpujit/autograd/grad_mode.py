@@ -17,6 +17,9 @@ class _GradState(threading.local):
     def __init__(self):
         self.enabled = True
         self.inference = False
+        # saved_tensors_hooks' stack: (pack_hook, unpack_hook), or (None, message) where
+        # disable_saved_tensors_hooks forbids saving; the last entry applies
+        self.saved_hooks = []
 
 
 state = _GradState()

@@ -8,8 +8,11 @@ from __future__ import annotations
 import weakref
 
 from ..tensor import Tensor
+from .grad_mode import state as _grad_state
+from . import anomaly_mode as _anomaly
 
-__all__ = ["Node", "OpBackward", "AccumulateGrad", "SavedTensor", "backward_name"]
+__all__ = ["Node", "OpBackward", "AccumulateGrad", "SavedTensor", "backward_name",
+           "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
 FREED = ("Trying to backward through the graph a second time (or directly access saved "
          "tensors after they have already been freed). Saved intermediate values of the "
@@ -27,33 +30,84 @@ def backward_name(op) -> str:
 
 class SavedTensor:
     """A tensor a derivative needs, with its version when saved: using it after an
-    in-place change raises PyTorch's error instead of giving a wrong gradient."""
-    __slots__ = ("tensor", "version", "ref", "node_name", "index")
+    in-place change raises PyTorch's error instead of giving a wrong gradient.
+
+    Inside saved_tensors_hooks(pack, unpack) the tensor is not kept: pack(tensor) is, and
+    unpack(packed) gives the tensor back when the backward reads it (save_on_cpu)."""
+    __slots__ = ("tensor", "version", "ref", "node_name", "index", "unpack_hook", "edge")
 
     def __init__(self, t, node_name, index):
-        self.tensor = t
         self.version = t._version
         self.ref = weakref.ref(t)
         self.node_name = node_name
         self.index = index
+        hooks = _grad_state.saved_hooks
+        if not hooks or hooks[-1][0] is None:      # none, or disable_saved_tensors_hooks
+            self.tensor = t
+            self.unpack_hook = None
+            return
+        pack, unpack = hooks[-1]
+        # where a gradient of the unpacked value flows under create_graph (weakly: a node
+        # saving its own output would otherwise hold itself)
+        ag = t._ag
+        if ag is not None and ag.requires_grad:
+            from .recording import edge_of
+            node, nr = edge_of(t)
+            self.edge = (weakref.ref(node), nr)
+        else:
+            self.edge = None
+        self.unpack_hook = unpack
+        prev = _grad_state.enabled
+        _grad_state.enabled = False         # as PyTorch: pack records nothing
+        try:
+            self.tensor = pack(t)
+        finally:
+            _grad_state.enabled = prev
 
     def unpack(self):
+        if self.unpack_hook is not None:
+            return self._unpack_hooked()
         t = self.tensor
         if t._version != self.version:
-            shape = "x".join(str(s) for s in t._data.shape) or "scalar"
-            # what the tensor is now (as PyTorch says it): the output of its grad_fn, which
-            # the in-place op made, or nothing for a leaf; not the node that saved it
-            ag = t._ag
-            which = (f", which is output {ag.output_nr} of {ag.grad_fn.name()},"
-                     if ag is not None and ag.grad_fn is not None else "")
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: [gpujit.{t._dtype.short_name}Tensor [{shape}]]{which}"
-                f" is at version {t._version}; "
-                f"expected version {self.version} instead. Hint: the backward of "
-                f"{self.node_name} needs the value it had when it was computed; avoid the "
-                f"in-place operation or use .clone() before it.")
+            self._modified(t)
         return t
+
+    def _modified(self, t):
+        shape = "x".join(str(s) for s in t._data.shape) or "scalar"
+        # what the tensor is now (as PyTorch says it): the output of its grad_fn, which
+        # the in-place op made, or nothing for a leaf; not the node that saved it
+        ag = t._ag
+        which = (f", which is output {ag.output_nr} of {ag.grad_fn.name()},"
+                 if ag is not None and ag.grad_fn is not None else "")
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by "
+            f"an inplace operation: [gpujit.{t._dtype.short_name}Tensor [{shape}]]{which}"
+            f" is at version {t._version}; "
+            f"expected version {self.version} instead. Hint: the backward of "
+            f"{self.node_name} needs the value it had when it was computed; avoid the "
+            f"in-place operation or use .clone() before it.")
+
+    def _unpack_hooked(self):
+        orig = self.ref()
+        if orig is not None and orig._version != self.version:
+            self._modified(orig)
+        t = self.unpack_hook(self.tensor)
+        if not isinstance(t, Tensor):
+            raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor "
+                            f"but got result of type {type(t).__name__}")
+        if self.edge is not None and _grad_state.enabled:
+            # create_graph: the unpacked value stands for the saved one in the graph
+            node = self.edge[0]()
+            if node is not None:
+                from .recording import mark_result
+                t = _reg_wrap(t)
+                mark_result(t, node, self.edge[1])    # (an AccumulateGrad: the leaf's)
+        return t
+
+
+def _reg_wrap(t):
+    from ..ops.registry import wrap
+    return wrap(t._data, t._dtype, t._device)
 
 
 class Node:
@@ -66,6 +120,8 @@ class Node:
         self._pre_hooks = []
         self.metadata = {}
         self.out_meta = ()          # per output: (shape, dtype, device) for zero-filling
+        if _anomaly.state.enabled:
+            self.metadata["traceback_"] = _anomaly.forward_traceback()
 
     def name(self) -> str:
         return type(self).__name__
@@ -201,3 +257,55 @@ class AccumulateGrad(Node):
 
     def apply(self, grads):
         return []
+
+
+class saved_tensors_hooks:
+    """Context manager: what autograd saves for backward inside it (op derivatives'
+    inputs and outputs, ctx.save_for_backward) is kept as pack_hook(tensor) and given back
+    as unpack_hook(packed) when the backward reads it. The innermost pair applies."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self):
+        stack = _grad_state.saved_hooks
+        if stack and stack[-1][0] is None:
+            raise RuntimeError(stack[-1][1])
+        stack.append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *args):
+        _grad_state.saved_hooks.pop()
+        return False
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors live in host memory until the backward needs them, then return to
+    their device (pin_memory is accepted; host memory is what NumPy allocates)."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        def pack(t):
+            if t._device.type == "cpu":
+                return (t._device, t.clone())
+            return (t._device, t.to("cpu"))
+
+        def unpack(packed):
+            device, t = packed
+            return t.to(device, non_blocking=pin_memory)
+        super().__init__(pack, unpack)
+
+
+class disable_saved_tensors_hooks:
+    """Context manager: inside it, entering saved_tensors_hooks raises RuntimeError with
+    error_message (and tensors are saved as they are)."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        _grad_state.saved_hooks.append((None, self.error_message))
+
+    def __exit__(self, *args):
+        _grad_state.saved_hooks.pop()
+        return False

@@ -164,9 +164,6 @@ def _record(op, args):
             saved[k] = [SavedTensor(x, node_name, 0) for x in v]
         else:
             saved[k] = v
-    if "result" in d.params:
-        saved["result"] = (SavedTensor(result, node_name, 0) if isinstance(result, Tensor)
-                           else result)
     if list_output:
         node.metadata["list_output"] = True
     refs = []
@@ -177,6 +174,10 @@ def _record(op, args):
         else:
             refs.append(None)
     node.out_refs = refs
+    if "result" in d.params:
+        # saved once it is this node's output (a pack hook sees its grad_fn, as in PyTorch)
+        saved["result"] = (SavedTensor(result, node_name, 0) if isinstance(result, Tensor)
+                           else result)
     if "view" in op.tags:
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:
