@@ -1,0 +1,169 @@
+"""Activation checkpointing (torch.utils.checkpoint): the forward keeps none of what its
+backward needs; the first backward read recomputes the checkpointed function (with the RNG
+state it first ran with) and takes the saved tensors from that run. Built on
+autograd.graph.saved_tensors_hooks, as PyTorch's use_reentrant=False variant; both
+variants run this way in gpujit."""
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+from ..autograd import grad_mode
+from ..autograd.graph import saved_tensors_hooks
+from ..tensor import Tensor
+
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn"]
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def noop_context_fn():
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+def _rng_states(args):
+    """The CPU generator's state and those of the CUDA devices of the tensor args."""
+    from ..ops import random as _random
+    devices = sorted({a.device.index or 0 for a in args
+                      if isinstance(a, Tensor) and a.device.type == "cuda"})
+    cuda_states = [(d, _random.cuda_get_rng_state(f"cuda:{d}")) for d in devices]
+    return _random.get_rng_state(), cuda_states
+
+
+def _set_rng_states(states):
+    from ..ops import random as _random
+    cpu, cuda_states = states
+    _random.set_rng_state(cpu)
+    for d, s in cuda_states:
+        _random.cuda_set_rng_state(s, f"cuda:{d}")
+
+
+class _Frame:
+    """One checkpointed call: the metadata of what its forward saved, and the values of
+    the recomputation once a backward asked for one."""
+    __slots__ = ("fn", "args", "kwargs", "rng", "metas", "recomputed", "check",
+                 "context_fn", "grad_enabled")
+
+    def pack(self, t):
+        self.metas.append((tuple(t._data.shape), t._dtype, t._device))
+        return len(self.metas) - 1
+
+    def unpack(self, i):
+        if self.recomputed is None:
+            self._recompute()
+        try:
+            return self.recomputed[i]
+        except IndexError:
+            raise CheckpointError(
+                f"torch.utils.checkpoint: Recomputed values for the following tensors have "
+                f"different metadata than during the forward pass: the forward saved "
+                f"{len(self.metas)} tensors, the recomputation {len(self.recomputed)}") \
+                from None
+
+    def _recompute(self):
+        got = []
+
+        def pack(t):
+            got.append(t)
+            return len(got) - 1
+
+        cur = _rng_states(self.args) if self.rng is not None else None
+        try:
+            if self.rng is not None:
+                _set_rng_states(self.rng)
+            _, recompute_ctx = self.context_fn()
+            with grad_mode.set_grad_enabled(True), saved_tensors_hooks(pack, got.__getitem__), \
+                    recompute_ctx:
+                self.fn(*self.args, **self.kwargs)
+        finally:
+            if cur is not None:
+                _set_rng_states(cur)
+        if self.check:
+            for i, (m, t) in enumerate(zip(self.metas, got)):
+                now = (tuple(t._data.shape), t._dtype, t._device)
+                if now != m:
+                    raise CheckpointError(
+                        f"torch.utils.checkpoint: Recomputed values for the following "
+                        f"tensors have different metadata than during the forward pass.\n"
+                        f"tensor at position {i}:\nsaved metadata: "
+                        f"{{'shape': {list(m[0])}, 'dtype': {m[1]}, 'device': {m[2]}}}\n"
+                        f"recomputed metadata: {{'shape': {list(now[0])}, 'dtype': "
+                        f"{now[1]}, 'device': {now[2]}}}\n")
+            if len(got) < len(self.metas):
+                raise CheckpointError(
+                    f"torch.utils.checkpoint: A different number of tensors was saved during "
+                    f"the original forward and recomputation.\nNumber of tensors saved during "
+                    f"forward: {len(self.metas)}\nNumber of tensors saved during "
+                    f"recomputation: {len(got)}.")
+        self.recomputed = got
+        self.fn = self.args = self.kwargs = None      # the recomputation is done
+
+
+def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
+               determinism_check="default", debug=False, **kwargs):
+    """function(*args, **kwargs), keeping no intermediate values for backward: the backward
+    recomputes them."""
+    if use_reentrant is None:
+        warnings.warn(
+            "torch.utils.checkpoint: the use_reentrant parameter should be passed "
+            "explicitly. Starting in PyTorch 2.9, calling checkpoint without use_reentrant "
+            "will raise an exception. use_reentrant=False is recommended, but if you need to "
+            "preserve the current default behavior, you can pass use_reentrant=True. Refer "
+            "to docs for more details on the differences between the two variants.",
+            stacklevel=2)
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs and use_reentrant:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+    if use_reentrant and (context_fn is not noop_context_fn or debug is not False):
+        raise ValueError("Passing `context_fn` or `debug` is only supported when "
+                         "use_reentrant=False.")
+    if determinism_check not in ("default", "none"):
+        raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
+                         f"{determinism_check}")
+    frame = _Frame()
+    frame.fn, frame.args, frame.kwargs = function, args, kwargs
+    frame.rng = _rng_states(args) if preserve else None
+    frame.metas, frame.recomputed = [], None
+    frame.check = determinism_check == "default"
+    frame.context_fn = context_fn
+    forward_ctx, _ = context_fn()
+    with saved_tensors_hooks(frame.pack, frame.unpack), forward_ctx:
+        return function(*args, **kwargs)
+
+
+def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
+    """A Sequential (or list of modules) run in `segments` checkpointed chunks (the last
+    chunk runs normally)."""
+    if use_reentrant is None:
+        warnings.warn(
+            "torch.utils.checkpoint.checkpoint_sequential: the use_reentrant parameter "
+            "should be passed explicitly. In version 2.9 we will raise an exception if "
+            "use_reentrant is not passed. use_reentrant=False is recommended, but if you "
+            "need to preserve the current default behavior, you can pass "
+            "use_reentrant=True. Refer to docs for more details on the differences between "
+            "the two variants.", stacklevel=2)
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(arg for arg in kwargs))
+
+    def run_function(start, end, functions):
+        def forward(x):
+            for j in range(start, end + 1):
+                x = functions[j](x)
+            return x
+        return forward
+
+    from ..nn import Sequential
+    if isinstance(functions, Sequential):
+        functions = list(functions.children())
+    segment_size = len(functions) // segments
+    end = -1
+    for start in range(0, segment_size * (segments - 1), segment_size):
+        end = start + segment_size - 1
+        input = checkpoint(run_function(start, end, functions), input,
+                           use_reentrant=use_reentrant, preserve_rng_state=preserve)
+    return run_function(end + 1, len(functions) - 1, functions)(input)

@@ -1,0 +1,180 @@
+"""DataLoader (torch.utils.data.DataLoader): batches of a dataset, read in the main
+process. Argument checks and errors are PyTorch's; worker processes (num_workers > 0)
+are not implemented and raise."""
+from __future__ import annotations
+
+from . import _collate
+from .dataset import IterableDataset, TensorDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+
+__all__ = ["DataLoader", "get_worker_info"]
+
+default_collate = _collate.default_collate
+default_convert = _collate.default_convert
+
+
+def get_worker_info():
+    """None: gpujit loads in the main process, never in a worker."""
+    return None
+
+
+class _InfiniteConstantSampler(Sampler):
+    def __iter__(self):
+        while True:
+            yield None
+
+
+class DataLoader:
+    """Batches of `dataset` by batch_size (or a batch_sampler), shuffled with `generator`
+    (or the default generator) when shuffle=True, collated by collate_fn."""
+
+    _initialized = False
+
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None,
+                 batch_sampler=None, num_workers=0, collate_fn=None, pin_memory=False,
+                 drop_last=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None,
+                 persistent_workers=False, pin_memory_device="", in_order=True):
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use "
+                             "num_workers=0 to disable multiprocessing.")
+        if num_workers > 0:
+            raise NotImplementedError(
+                f"gpujit's DataLoader loads batches in the main process only: "
+                f"num_workers={num_workers} is not supported; use num_workers=0")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in "
+                             "multiprocessing.let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None.")
+        if persistent_workers:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.dataset = dataset
+        self.num_workers = num_workers
+        self.prefetch_factor = prefetch_factor
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.in_order = in_order
+
+        if isinstance(dataset, IterableDataset):
+            self._dataset_kind = "iterable"
+            if isinstance(shuffle, bool) and shuffle:       # shuffle=False is allowed
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"shuffle option, but got shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"sampler option, but got sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"batch_sampler option, but got batch_sampler="
+                                 f"{batch_sampler}")
+        else:
+            shuffle = bool(shuffle)
+            self._dataset_kind = "map"
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with "
+                                 "batch_size, shuffle, sampler, and drop_last")
+            batch_size = None
+            drop_last = False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is "
+                             "mutually exclusive with drop_last")
+        if sampler is None:
+            if self._dataset_kind == "iterable":
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=generator)
+            else:
+                sampler = SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.generator = generator
+        if collate_fn is None:
+            collate_fn = default_collate if batch_sampler is not None else default_convert
+        self.collate_fn = collate_fn
+        self.persistent_workers = persistent_workers
+        self._initialized = True
+
+    def __setattr__(self, attr, val):
+        if self._initialized and attr in ("batch_size", "batch_sampler", "sampler",
+                                          "drop_last", "dataset", "persistent_workers"):
+            raise ValueError(f"{attr} attribute should not be set after "
+                             f"{self.__class__.__name__} is initialized")
+        super().__setattr__(attr, val)
+
+    @property
+    def _auto_collation(self):
+        return self.batch_sampler is not None
+
+    @property
+    def _index_sampler(self):
+        return self.batch_sampler if self._auto_collation else self.sampler
+
+    def __len__(self):
+        if self._dataset_kind == "iterable":
+            length = len(self.dataset)
+            if self.batch_size is not None:
+                if self.drop_last:
+                    length = length // self.batch_size
+                else:
+                    length = -(-length // self.batch_size)
+            return length
+        return len(self._index_sampler)
+
+    def __iter__(self):
+        if self._dataset_kind == "iterable":
+            return self._iter_iterable()
+        return self._iter_map()
+
+    def _iter_map(self):
+        dataset, collate = self.dataset, self.collate_fn
+        auto = self._auto_collation
+        fast = (auto and collate is default_collate and type(dataset) is TensorDataset)
+        getitems = getattr(dataset, "__getitems__", None) if auto else None
+        if fast:
+            from ... import tensor, int64
+            tensors = dataset.tensors
+        for index in self._index_sampler:
+            if fast:
+                # what default_collate of the samples would stack, read with one index
+                # op per tensor instead of one per sample and tensor
+                idx = tensor(index, dtype=int64)
+                yield [t[idx.to(t.device)] for t in tensors]
+            elif not auto:
+                yield collate(dataset[index])
+            elif getitems is not None:
+                yield collate(getitems(index))
+            else:
+                yield collate([dataset[i] for i in index])
+
+    def _iter_iterable(self):
+        it = iter(self.dataset)
+        collate = self.collate_fn
+        if not self._auto_collation:
+            for data in it:
+                yield collate(data)
+            return
+        size, drop_last = self.batch_size, self.drop_last
+        while True:
+            data = []
+            for _ in range(size):
+                try:
+                    data.append(next(it))
+                except StopIteration:
+                    break
+            if not data or (drop_last and len(data) < size):
+                return
+            yield collate(data)
+            if len(data) < size:
+                return
