@@ -68,6 +68,34 @@ CASES = {
           %n : int = prim::Constant[value=1]()
           return (%q, %bad, %r, %lt, %m, %n)
         """)),
+    # `is` / `is not` of constants: an inlined function's `if size is not None:` given
+    # None loses its branch; a test on a value that is not a constant stays
+    "identity_of_constants": (ir("""
+        graph(%x : Tensor, %o : int?):
+          %none : NoneType = prim::Constant()
+          %n : int[]? = prim::Constant()
+          %two : int = prim::Constant[value=2]()
+          %a : bool = aten::__isnot__(%n, %none)
+          %b : bool = aten::__is__(%two, %none)
+          %c : bool = aten::__is__(%o, %none)
+          %y : Tensor = prim::If(%a)
+            block0():
+              %z : Tensor = aten::mul(%x, %two)
+              -> (%z)
+            block1():
+              -> (%x)
+          return (%y, %b, %c)
+        """), ir("""
+        graph(%x : Tensor,
+              %o : int?):
+          %none : NoneType = prim::Constant()
+          %n : int[]? = prim::Constant()
+          %two : int = prim::Constant[value=2]()
+          %a : bool = prim::Constant[value=0]()
+          %b : bool = prim::Constant[value=0]()
+          %c : bool = aten::__is__(%o, %none)
+          return (%x, %b, %c)
+        """)),
     # tensor results are never folded, even from constant inputs
     "tensors_stay": (ir("""
         graph(%x : Tensor):

@@ -4,7 +4,8 @@ Folded:
 - registry ops (`node.op`) whose inputs are all constants, none of them a Tensor, and whose
   results are not tensors, by calling the op (`node.op.eager(*values)`);
 - prim::ListConstruct / prim::TupleConstruct of constants, prim::ListUnpack /
-  prim::TupleUnpack of a constant;
+  prim::TupleUnpack of a constant; `a is b` / `a is not b` of constants (an inlined
+  function's `if size is not None:` given None: its branch goes);
 - prim::If on a constant condition (the taken block replaces the node);
 - prim::Loop that runs zero times (constant trip count <= 0 or constant false condition).
 
@@ -22,6 +23,9 @@ from ..ir.schema_match import has_side_effects, is_nondeterministic
 from .alias_analysis import AliasDb, is_mutable_type
 
 __all__ = ["propagate_constants", "constant_value", "NOT_CONSTANT"]
+
+# identity tests (Python's own `is`, not registry ops): folded when both sides are constants
+_IDENTITY = {"aten::__is__": lambda a, b: a is b, "aten::__isnot__": lambda a, b: a is not b}
 
 
 class _NotConstant:
@@ -98,6 +102,8 @@ class _Folder:
             if not isinstance(seq, (list, tuple)) or len(seq) != len(node.outputs):
                 return False        # the length error is the program's, at run time
             return self.replace(node, list(seq))
+        if kind in _IDENTITY:       # `x is None` of constants (an inlined call's None)
+            return self.replace(node, [_IDENTITY[kind](*values)])
         op = node.op
         if op is None or has_side_effects(node) or is_nondeterministic(node):
             return False
