@@ -71,7 +71,8 @@ CASES = {
     # `is` / `is not` of constants: an inlined function's `if size is not None:` given
     # None loses its branch; a test on a value that is not a constant stays
     "identity_of_constants": (ir("""
-        graph(%x : Tensor, %o : int?):
+        graph(%x : Tensor,
+              %o : int?):
           %none : NoneType = prim::Constant()
           %n : int[]? = prim::Constant()
           %two : int = prim::Constant[value=2]()
