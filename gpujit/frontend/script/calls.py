@@ -299,13 +299,14 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
     required = {p.name for op in ops for p in op.schema.arguments if not p.has_default}
     for name, param in sig.parameters.items():
         # F.dropout(x, training=False): the wrapper's default p=0.5 for the schema's
-        # required p
-        if name in bound or param.default is inspect.Parameter.empty or \
-                param.default is None:
+        # required p; F.batch_norm(x, rm, rv, training=True): its weight=None for the
+        # schema's required `Tensor? weight`
+        if name in bound or param.default is inspect.Parameter.empty:
             continue
         target = name if name in names else next(
             (a for a in _ALIASES.get(name, ()) if a in names), None)
-        if target in required and target not in out:
+        if target in required and target not in out and (
+                param.default is not None or target in optional):
             out[target] = param.default
     for op in ops:
         for p in op.schema.arguments:
