@@ -302,7 +302,8 @@ def test_repr_exact():
     assert repr(nn.Conv1d(2, 4, 3, padding="same")) == \
         "Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=same)"
     assert repr(nn.BatchNorm2d(64)) == \
-        "BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        ("BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+         "track_running_stats=True)")
     assert repr(MyCell()) == \
         "MyCell(\n  (linear): Linear(in_features=4, out_features=4, bias=True)\n)"
     seq = nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.Conv2d(20, 64, 5), nn.ReLU())
@@ -341,7 +342,8 @@ def test_repr_exact():
     (lambda: nn.LayerNorm(10), "LayerNorm((10,), eps=1e-05, elementwise_affine=True)"),
     (lambda: nn.GroupNorm(2, 4), "GroupNorm(2, 4, eps=1e-05, affine=True)"),
     (lambda: nn.BatchNorm1d(3, momentum=None, affine=False),
-     "BatchNorm1d(3, eps=1e-05, momentum=None, affine=False, track_running_stats=True)"),
+     "BatchNorm1d(3, eps=1e-05, momentum=None, affine=False, bias=False, "
+     "track_running_stats=True)"),
     (lambda: nn.Dropout(), "Dropout(p=0.5, inplace=False)"),
     (lambda: nn.Embedding(10, 3, padding_idx=0), "Embedding(10, 3, padding_idx=0)"),
     (lambda: nn.Embedding(10, 3, max_norm=1.0), "Embedding(10, 3, max_norm=1.0)"),

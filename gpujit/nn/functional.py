@@ -443,6 +443,30 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return out
 
 
+def _verify_spatial_size(size):
+    size_prods = 1
+    for i in range(2, len(size)):
+        size_prods *= size[i]
+    if size_prods == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                         f"size {size}")
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    """Instance normalization (each sample's channels over their spatial dims); with
+    use_input_stats, updates running_mean/running_var in place when given."""
+    if use_input_stats:
+        _verify_spatial_size(input.size())
+    out = _op("aten::instance_norm")(input, weight, bias, running_mean, running_var,
+                                     use_input_stats, momentum, eps, True)
+    if use_input_stats:
+        for t in (running_mean, running_var):
+            if t is not None:
+                t._version += 1
+    return out
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p along dim, eps)."""
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)

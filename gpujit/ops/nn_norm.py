@@ -171,6 +171,73 @@ def group_norm(xp, input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_e
     return _mf.suggest_layout(xp, out.astype(input.dtype, copy=False), input)
 
 
+# ---------------------------------------------------------------------- instance norm
+
+def _in_check(input, weight, bias, running_mean, running_var, use_input_stats):
+    """ATen's instance_norm runs batch_norm on the (1, N*C, *) view with the per-channel
+    tensors repeated N times: its errors count N*C elements."""
+    check_float("instance_norm", input)
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
+    shape = tuple(input.shape)
+    if len(shape) < 2:
+        raise ValueError(f"instance_norm: expected an input with at least 2 dimensions "
+                         f"(N, C, ...), but got input of size {sizes(shape)}")
+    if shape[0] is None or shape[1] is None:
+        return
+    nc = shape[0] * shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None:
+            n = int(np.prod(t.shape, dtype=np.int64)) * shape[0]
+            if n != nc:
+                raise RuntimeError(f"{name} should contain {nc} elements not {n}")
+
+
+@op("aten::instance_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor(a!)? running_mean, "
+    "Tensor(b!)? running_var, bool use_input_stats, float momentum, float eps, "
+    "bool cudnn_enabled) -> Tensor", tags=_NN, method=False, dtypes=FLOATS,
+    meta=lambda input, weight, bias, running_mean, running_var, use_input_stats, *rest: (
+        _in_check(input, weight, bias, running_mean, running_var, use_input_stats),
+        _same(input))[1])
+def instance_norm(xp, input, weight, bias, running_mean, running_var, use_input_stats,
+                  momentum, eps, cudnn_enabled):
+    """Normalize each (sample, channel) plane over the spatial dims. With use_input_stats
+    the running statistics (if given) move towards the batch means of the per-instance
+    mean and unbiased variance, as ATen's batch_norm on the (1, N*C, *) view does."""
+    _in_check(input, weight, bias, running_mean, running_var, use_input_stats)
+    if input.size == 0:
+        return input.copy()
+    c = input.shape[1]
+    ct = compute_dtype(xp, input)
+    x = input.astype(ct, copy=False)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if use_input_stats:
+        axes = tuple(range(2, input.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)
+        n = x.size // (input.shape[0] * c)
+        if running_mean is not None:
+            running_mean[...] = ((1 - momentum) * running_mean.reshape(c) + momentum
+                                 * mean.reshape(input.shape[0], c).mean(axis=0)
+                                 ).reshape(running_mean.shape)
+        if running_var is not None:
+            unbiased = var.reshape(input.shape[0], c) * (n / (n - 1) if n > 1
+                                                         else float("nan"))
+            running_var[...] = ((1 - momentum) * running_var.reshape(c) + momentum
+                                * unbiased.mean(axis=0)).reshape(running_var.shape)
+    else:
+        mean = running_mean.reshape(shape).astype(ct, copy=False)
+        var = running_var.reshape(shape).astype(ct, copy=False)
+    out = (x - mean) * (1 / xp.sqrt(var + eps)).astype(ct, copy=False)
+    if weight is not None:
+        out = out * weight.astype(ct, copy=False).reshape(shape)
+    if bias is not None:
+        out = out + bias.astype(ct, copy=False).reshape(shape)
+    return out.astype(input.dtype, copy=False)
+
+
 # ---------------------------------------------------------------------- dropout
 
 def _dropout_check(p, input):
@@ -480,6 +547,16 @@ def _group_norm_grad(grad, input, num_groups, weight, bias, eps):
     dims = [0] + list(range(2, input.dim()))
     gw = (grad * xhat.reshape(input.shape)).sum(dims) if weight is not None else None
     return gi.reshape(input.shape), gw, grad.sum(dims) if bias is not None else None
+
+
+@_derivative(instance_norm)
+def _instance_norm_grad(grad, input, weight, bias, running_mean, running_var,
+                        use_input_stats, eps):
+    """With the input's statistics: group_norm with one group per channel; with the
+    running ones: batch_norm in evaluation."""
+    if use_input_stats:
+        return _group_norm_grad(grad, input, input.shape[1], weight, bias, eps) + (None, None)
+    return _batch_norm_grad(grad, input, weight, bias, running_mean, running_var, False, eps)
 
 
 @_derivative(dropout, dropout_)

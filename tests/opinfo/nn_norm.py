@@ -69,6 +69,56 @@ def _bn_errors():
                         True, match="\"batch_norm\" not implemented for 'Long'")]
 
 
+def ref_instance_norm(x, weight, bias, running_mean, running_var, use_input_stats, momentum,
+                      eps, cudnn_enabled=True):
+    if x.size == 0:
+        return x
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    if use_input_stats:
+        axes = tuple(range(2, x.ndim))
+        mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    y = (x - mean) / np.sqrt(var + eps)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def _in_samples():
+    # small enough for gradcheck: affine, with and without the input's statistics
+    out = [Sample(rand(2, 3, 4, dtype=F64), rand(3, dtype=F64), rand(3, dtype=F64),
+                  rand(3, dtype=F64), positive(3, dtype=F64), True, 0.1, 1e-5, True),
+           Sample(rand(2, 3, 4, dtype=F64), rand(3, dtype=F64), rand(3, dtype=F64),
+                  rand(3, dtype=F64), positive(3, dtype=F64), False, 0.1, 1e-5, True)]
+    for d in (F32, F64, F16):
+        tol = HALF_TOL if d is F16 else {}
+        x = rand(3, 2, 3, 4, dtype=d)
+        out += [Sample(x, None, None, None, None, True, 0.1, 1e-5, True).tol(**tol),
+                Sample(x, rand(2, dtype=d), None, rand(2, dtype=d), positive(2, dtype=d),
+                       True, 0.3, 1e-3, True).tol(**tol)]
+    out += [Sample(rand(2, 3, 2, 2, 2, dtype=F32), None, rand(3), None, None, True, 0.1,
+                   1e-5, False),
+            Sample(rand(0, 3, 4, dtype=F32), None, None, None, None, True, 0.1, 1e-5, True),
+            Sample(rand(2, 3, dtype=F32), None, None, None, None, True, 0.1, 1e-5, True)]
+    return out
+
+
+def _in_errors():
+    x = rand(2, 3, 5, dtype=F32)
+    return [ErrorSample(x, None, None, None, None, False, 0.1, 1e-5, True,
+                        match="Expected running_mean and running_var to be defined when "
+                              "use_input_stats is false"),
+            ErrorSample(x, rand(4), None, None, None, True, 0.1, 1e-5, True,
+                        match="weight should contain 6 elements not 8"),
+            ErrorSample(x, None, None, rand(2), positive(3), True, 0.1, 1e-5, True,
+                        match="running_mean should contain 6 elements not 4"),
+            ErrorSample(rand(4, 3, 2, dtype=np.int64), None, None, None, None, True, 0.1,
+                        1e-5, True, match="\"instance_norm\" not implemented for 'Long'")]
+
+
 def ref_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     axes = tuple(range(x.ndim - len(ns), x.ndim))
@@ -374,6 +424,8 @@ def _pad_errors():
 OPINFOS = [
     OpInfo("aten::batch_norm", samples=_bn_samples, ref=ref_batch_norm, errors=_bn_errors(),
            atol=1e-5, rtol=1e-5),
+    OpInfo("aten::instance_norm", samples=_in_samples, ref=ref_instance_norm,
+           errors=_in_errors(), atol=1e-5, rtol=1e-5),
     OpInfo("aten::layer_norm", samples=_ln_samples, ref=ref_layer_norm, errors=_ln_errors(),
            atol=1e-5, rtol=1e-5),
     OpInfo("aten::group_norm", samples=_gn_samples, ref=ref_group_norm, errors=_gn_errors(),

@@ -7,7 +7,8 @@ from .upsampling import (  # noqa: F401
     Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle,
 )
 from .normalization import (  # noqa: F401
-    BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm,
+    BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,
+    LayerNorm, GroupNorm,
 )
 from .dropout import Dropout  # noqa: F401
 from .sparse import Embedding  # noqa: F401
@@ -28,7 +29,7 @@ from .loss import (  # noqa: F401
 
 __all__ = [  # every name imported above (what a star-import gives)
     "Module", "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "MaxPool2d",
-    "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+    "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
     "LayerNorm", "GroupNorm", "Dropout", "Embedding", "Flatten", "Unflatten", "Threshold",
     "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
     "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "Softmax", "Softmin",
