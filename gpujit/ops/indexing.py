@@ -62,19 +62,111 @@ def index(xp, self, indices):
         raise IndexError(f"index out of range: {e}") from None
 
 
+def _sizes(shape):
+    return "[" + ", ".join("?" if s is None else str(s) for s in shape) + "]"
+
+
+def _index_put_error(self, indices, values):
+    """PyTorch's error for index_put(self, indices, values) (metas or arrays), or None:
+    the dtypes, the index count, the indices' broadcast, the values' broadcast to the
+    indexing result."""
+    sd, vd = _gdt(self.dtype), _gdt(values.dtype)
+    if sd is not vd:
+        return RuntimeError(f"Index put requires the source and destination dtypes match, "
+                            f"got {sd.short_name} for the destination and {vd.short_name} "
+                            f"for the source.")
+    nd, used, shapes = len(self.shape), 0, []
+    for i in indices:
+        if i is None:
+            used += 1
+            continue
+        d = _gdt(i.dtype)
+        if d.category != _dt.INTEGRAL and d is not _dt.bool:
+            return IndexError("tensors used as indices must be long, int, byte or bool "
+                              "tensors")
+        if d is _dt.bool or d is _dt.uint8:
+            used += max(len(i.shape), 1)
+            shapes.append((None,))
+        else:
+            used += 1
+            shapes.append(tuple(i.shape))
+    if used > nd:
+        return IndexError(f"too many indices for tensor of dimension {nd} (got {used})")
+    try:
+        _broadcast_known(shapes)
+    except ValueError:
+        return IndexError("shape mismatch: indexing tensors could not be broadcast together "
+                          "with shapes " + ", ".join(_sizes(s) for s in shapes))
+    res = tuple(_index_meta(TensorMeta(sd, tuple(self.shape), None),
+                            [_meta_of(i) for i in indices]).shape)
+    vs = tuple(values.shape)
+    if len(vs) > len(res) and any(s != 1 for s in vs[:len(vs) - len(res)]) or any(
+            a is not None and b is not None and a != b and a != 1
+            for a, b in zip(reversed(vs), reversed(res))):
+        return RuntimeError(f"shape mismatch: value tensor of shape {_sizes(vs)} cannot be "
+                            f"broadcast to indexing result of shape {_sizes(res)}")
+    return None
+
+
+def _meta_of(i):
+    if i is None or isinstance(i, TensorMeta):
+        return i
+    return TensorMeta(_gdt(i.dtype), tuple(i.shape), None)
+
+
+def _gdt(d):
+    return d if isinstance(d, _dt.dtype) else _dt.from_numpy_dtype(d)
+
+
+def _broadcast_known(shapes):
+    """Broadcast shapes whose None sizes (bool masks) match anything."""
+    out = []
+    for s in shapes:
+        for k, n in enumerate(reversed(s)):
+            if k == len(out):
+                out.append(n)
+            elif n is not None and out[k] is not None and n != out[k] and 1 not in (n, out[k]):
+                raise ValueError
+            elif out[k] in (1, None) and n is not None:
+                out[k] = n
+    return tuple(reversed(out))
+
+
+def _index_put_meta(self, indices, values, accumulate=False):
+    e = _index_put_error(self, indices, values)
+    if e is not None:
+        raise e
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+def _index_put(xp, out, indices, values, accumulate):
+    if values.dtype != out.dtype:
+        raise _index_put_error(out, indices, values)
+    try:
+        idx = _check_index_arrays(out, indices)
+        if accumulate:
+            from .shape_index import add_at   # CuPy's add.at lacks int64/int8/bool: handled
+            add_at(xp, out, idx, values)
+        else:
+            out[idx] = values
+    except (IndexError, ValueError) as e:
+        err = _index_put_error(out, indices, values)
+        if err is not None:
+            raise err from None
+        raise IndexError(str(e).replace("for axis", "for dimension")) from None
+    return out
+
+
 @op("aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, "
-    "bool accumulate=False) -> Tensor(a!)", tags={"inplace"}, function=False,
-    meta=lambda self, indices, values, accumulate=False: self)
+    "bool accumulate=False) -> Tensor(a!)", tags={"inplace"}, meta=_index_put_meta)
 def index_put_(xp, self, indices, values, accumulate=False):
-    idx = _check_index_arrays(self, indices)
-    if values.dtype != self.dtype:
-        values = values.astype(self.dtype)
-    if accumulate:
-        from .shape_index import add_at      # CuPy's add.at lacks int64/int8/bool: handled
-        add_at(xp, self, idx, values)
-    else:
-        self[idx] = values
-    return self
+    return _index_put(xp, self, indices, values, accumulate)
+
+
+@op("aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) "
+    "-> Tensor", meta=_index_put_meta)
+def index_put(xp, self, indices, values, accumulate=False):
+    return _index_put(xp, self.copy(), indices, values, accumulate)
 
 
 def _is_int(x):
@@ -218,7 +310,7 @@ def _index_grad(grad, self, indices):
     return out.index_put_(list(indices), grad, True)
 
 
-@_derivative(index_put_, wrt=("self", "values"))
+@_derivative(index_put_, index_put, wrt=("self", "values"))
 def _index_put_grad(grad, indices, accumulate):
     """self keeps the gradient where it was not overwritten (all of it with accumulate);
     values get the gradient of the entries they were written to (summed back over

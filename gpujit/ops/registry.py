@@ -594,6 +594,9 @@ def _gen_generic(op, fname, consts):
         for a in tensor_args:
             n = a.name
             if a.type.is_list:
+                # a Tensor is iterable: as a Tensor[] it would be read row by row
+                L.append(f"    if isinstance({n}, _T): raise TypeError(\"{s.name.split('::')[-1]}(): "
+                         f"argument '{n}' must be tuple of Tensors, not Tensor\")")
                 L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else x for x in {n}]"
                          + (f" if {n} is not None else None" if a.type.optional else ""))
             else:

@@ -1,6 +1,6 @@
 """OpInfos of the advanced-indexing ops (gpujit/ops/indexing.py): `index.Tensor` (what
-x[idx] runs after the basic part of the index became views), `index_put_` (x[idx] = v)
-and `alias`. A None entry in `indices` means "all of this dim" (NumPy's `:`), so the
+x[idx] runs after the basic part of the index became views), `index_put_` (x[idx] = v),
+`index_put` and `alias`. A None entry in `indices` means "all of this dim" (NumPy's `:`), so the
 reference is NumPy's own advanced indexing; tests/test_indexing.py covers the full
 x[...] syntax, where PyTorch and NumPy differ."""
 from __future__ import annotations
@@ -49,9 +49,7 @@ def _index_put_ref(x, indices, values, accumulate=False):
     return out
 
 
-INDEX_PUT_ = OpInfo(
-    "aten::index_put_", ref=_index_put_ref,
-    samples=[
+_INDEX_PUT_SAMPLES = [
         Sample(rand(5, 3), [np.array([0, 4])], rand(2, 3)),
         Sample(rand(5, 3), [np.array([0, 4])], rand(3)),                       # broadcast values
         Sample(rand(5, 3), [np.array([0, 4]), np.array([2, 1])], rand()),
@@ -62,11 +60,39 @@ INDEX_PUT_ = OpInfo(
         Sample(rand(4, dtype=I32), [np.array([2])], np.array([7], dtype=I32)),
         Sample(rand(4, dtype=U8), [np.array([0, 0])], np.array([200, 100], dtype=U8), True),
         Sample(rand(3, dtype=B), [np.array([0, 2])], np.array([True, False])),
-        Sample(rand(4, 2, dtype=F64), [np.array([3])], rand(1, 2, dtype=F32)),
-    ],
-    errors=[ErrorSample(rand(5), [np.array([7])], rand(1), exc=IndexError)])
+        Sample(rand(4, 2, dtype=F64), [np.array([3])], rand(1, 2, dtype=F64)),
+        Sample(rand(4, 3, 2), [np.array([0, 1]), None, np.array([1, 0])], rand(3)),
+        Sample(rand(5, 3), [np.array([[1], [2]]), np.array([0, 2])], rand(2, 2)),
+        Sample(rand(5, 3), [None, rand(3, dtype=B)], rand()),
+        Sample(rand(5, 3), [np.array([1, 1, -1])], rand(3, 3), True),
+        Sample(rand(5, 3), [np.zeros(0, dtype=I64)], rand(3)),
+]
+
+# PyTorch's messages for bad index_put arguments (x.index_put(...), x[idx] = v)
+_INDEX_PUT_ERRORS = [
+    ErrorSample(rand(5), [np.array([7])], rand(1), exc=IndexError,
+                match="index 7 is out of bounds for dimension 0 with size 5"),
+    ErrorSample(rand(4, 2, dtype=F64), [np.array([3])], rand(1, 2, dtype=F32),
+                match="Index put requires the source and destination dtypes match, got "
+                      "Double for the destination and Float for the source."),
+    ErrorSample(rand(3, 4), [np.array([0, 2])], rand(3), match=r"shape mismatch: value "
+                r"tensor of shape \[3\] cannot be broadcast to indexing result of shape "
+                r"\[2, 4\]"),
+    ErrorSample(rand(3, 4), [np.array([0, 2])] * 3, rand(), exc=IndexError,
+                match=r"too many indices for tensor of dimension 2 \(got 3\)"),
+    ErrorSample(rand(3, 4), [np.array([0, 1]), np.array([0, 1, 2])], rand(), exc=IndexError,
+                match=r"shape mismatch: indexing tensors could not be broadcast together "
+                      r"with shapes \[2\], \[3\]"),
+    ErrorSample(rand(3, 4), [np.array([0.0])], rand(), exc=IndexError,
+                match="tensors used as indices must be long, int, byte or bool tensors"),
+]
+
+INDEX_PUT_ = OpInfo("aten::index_put_", ref=_index_put_ref, samples=_INDEX_PUT_SAMPLES,
+                    errors=_INDEX_PUT_ERRORS)
+INDEX_PUT = OpInfo("aten::index_put", ref=_index_put_ref, samples=_INDEX_PUT_SAMPLES,
+                   errors=_INDEX_PUT_ERRORS)
 
 ALIAS = OpInfo("aten::alias", ref=lambda x: x,
                samples=[Sample(rand(3, 4)), Sample(rand()), Sample(rand(2, dtype=B))])
 
-OPINFOS = [INDEX, INDEX_PUT_, ALIAS]
+OPINFOS = [INDEX, INDEX_PUT_, INDEX_PUT, ALIAS]

@@ -405,7 +405,10 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         view, indices = self.tensor_index(x, sl, node, gather=False)
         if indices is not None:
             if not isinstance(value.type, T.TensorType):
-                value = self.call_op("tensor", [value], {}, node)
+                # a number: a tensor of x's dtype and device (index_put_ takes no other)
+                like = {"dtype": self.emit("prim::dtype", [view], [T.SCALAR_TYPE]).output,
+                        "device": self.emit("prim::device", [view], [T.DEVICE]).output}
+                value = self.call_op("tensor", [value], like, node)
             self.call_op("index_put_", [view, indices, value], {}, node, method=True)
         elif isinstance(value.type, T.TensorType):
             self.call_op("copy_", [view, value], {}, node, method=True)
