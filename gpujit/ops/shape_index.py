@@ -504,6 +504,49 @@ def masked_select(xp, self, mask):
     return xp.broadcast_to(self, shape)[xp.broadcast_to(mask, shape)]
 
 
+def _masked_scatter_rule(self_shape, self_dt, mask_shape, mask_dt, src_dt, inplace):
+    """The result's shape: self's (the mask expanded to it) in place, else the broadcast."""
+    if mask_dt is not _dt.bool:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with "
+                           f"dtype {mask_dt.short_name}")
+    if src_dt is not self_dt:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
+                           f"got{self_dt.short_name} and {src_dt.short_name}")
+    if inplace:
+        from .views import expand_shape
+        return expand_shape(tuple(mask_shape), tuple(self_shape))
+    return broadcast_shapes(tuple(mask_shape), tuple(self_shape))    # PyTorch's order
+
+
+def _declare_masked_scatter(inplace):
+    name = "masked_scatter_" if inplace else "masked_scatter"
+    self_t, ret = ("Tensor(a!) self", "Tensor(a!)") if inplace else ("Tensor self", "Tensor")
+
+    @op(f"aten::{name}({self_t}, Tensor mask, Tensor source) -> {ret}",
+        tags=_INPLACE if inplace else _SHAPE, function=not inplace,
+        meta=lambda self, mask, source: TensorMeta(self.dtype, _masked_scatter_rule(
+            self.shape, self.dtype, mask.shape, mask.dtype, source.dtype, inplace),
+            self.device))
+    def impl(xp, self, mask, source):
+        """Fill self where mask is True with source's leading elements, in order."""
+        shape = _masked_scatter_rule(self.shape, _dt_of(self), mask.shape, _dt_of(mask),
+                                     _dt_of(source), inplace)
+        out = self if inplace else xp.broadcast_to(self, shape).copy()
+        m = xp.broadcast_to(mask, shape)
+        k = int(m.sum())
+        if k > source.size:
+            raise RuntimeError("Number of elements of source < number of ones in mask")
+        if k:
+            out[m] = source.reshape(-1)[:k]
+        return out
+    impl.__name__ = name
+    return impl
+
+
+masked_scatter = _declare_masked_scatter(False)
+masked_scatter_ = _declare_masked_scatter(True)
+
+
 def _argwhere(xp, self):
     return xp.argwhere(self).astype(np.int64, copy=False)
 
@@ -683,6 +726,19 @@ def _take_along_dim_grad(grad, self, indices, dim):
     d, (idx_shape, self_shape) = _tad_rule(tuple(self.shape), tuple(indices.shape),
                                            indices.dtype, dim)
     return _zeros(self_shape, grad).scatter_add(d, indices.expand(idx_shape), grad)
+
+
+@_derivative(masked_scatter, masked_scatter_, wrt=("self", "source"))
+def _masked_scatter_grad(grad, mask, source):
+    """self keeps the gradient where the mask is False; source's leading elements get the
+    gradient of the positions they filled, the rest zero (PyTorch's
+    masked_scatter_backward)."""
+    import gpujit
+    picked = grad.masked_select(mask)
+    rest = source.numel() - picked.numel()
+    if rest > 0:
+        picked = gpujit.cat([picked, _zeros((rest,), grad)])
+    return grad.masked_fill(mask, 0), picked.reshape(source.shape)
 
 
 @_derivative(masked_select, wrt=("self",))

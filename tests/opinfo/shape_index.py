@@ -287,6 +287,38 @@ MASKED_SELECT = OpInfo(
             ErrorSample(rand(3), rand(4, dtype=B), match="must match")])
 
 
+def _masked_scatter_ref(x, mask, source):
+    xb, mb = np.broadcast_arrays(x, mask)
+    out = xb.copy()
+    out[mb] = source.reshape(-1)[:int(mb.sum())]
+    return out
+
+
+_MS_SAMPLES = [Sample(rand(3, 4), rand(3, 4, dtype=B), rand(12)),
+               Sample(rand(3, 4), rand(4, dtype=B), rand(4, 5)),
+               Sample(rand(3, 4, dtype=I64), rand(3, 4, dtype=B), rand(2, 6, dtype=I64)),
+               Sample(rand(2, 3, dtype=B), rand(2, 3, dtype=B), rand(7, dtype=B)),
+               Sample(rand(), np.array(True), rand(1)),
+               Sample(rand(0, 2), rand(2, dtype=B), rand(0)),
+               Sample(rand(3, 2), np.zeros((3, 2), B), rand(0))]
+_MS_ERRORS = [ErrorSample(rand(3), rand(3, dtype=U8), rand(3),
+                          match="masked_scatter_ only supports boolean masks, but got mask "
+                                "with dtype Byte"),
+              ErrorSample(rand(3), rand(3, dtype=B), rand(3, dtype=np.float64),
+                          match="masked_scatter: expected self and source to have same "
+                                "dtypes but gotFloat and Double"),
+              ErrorSample(rand(3), np.ones(3, B), rand(2),
+                          match="Number of elements of source < number of ones in mask")]
+MASKED_SCATTER = OpInfo(
+    "aten::masked_scatter", ref=_masked_scatter_ref,
+    samples=_MS_SAMPLES + [Sample(rand(4), rand(3, 1, dtype=B), rand(12))],
+    errors=_MS_ERRORS + [ErrorSample(rand(3), rand(4, dtype=B), rand(4), match="must match")])
+MASKED_SCATTER_ = OpInfo(
+    "aten::masked_scatter_", ref=_masked_scatter_ref, samples=_MS_SAMPLES,
+    errors=_MS_ERRORS + [ErrorSample(rand(3), rand(2, 3, dtype=B), rand(6),
+                                     match="the number of sizes provided")])
+
+
 def _nonzero_ref(x):
     if x.ndim == 0:
         return np.zeros((1, 0) if x != 0 else (0, 0), dtype=I64)
@@ -307,7 +339,7 @@ NONZERO_NUMPY = OpInfo("aten::nonzero_numpy",
                        samples=_nonzero_samples)
 
 OPINFOS = [GATHER, *SCATTERS, INDEX_SELECT, *INDEX_FILLS, *INDEX_ADDS, TAKE, TAKE_ALONG_DIM,
-           MASKED_SELECT, NONZERO, ARGWHERE, NONZERO_NUMPY]
+           MASKED_SELECT, MASKED_SCATTER, MASKED_SCATTER_, NONZERO, ARGWHERE, NONZERO_NUMPY]
 
 
 OPINFOS.append(OpInfo(
