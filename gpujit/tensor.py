@@ -64,6 +64,12 @@ def _ops():
     return _registry.OPS
 
 
+
+# Tensor.type()'s strings: "torch.FloatTensor", "torch.cuda.FloatTensor" (and gpujit.*)
+_TYPE_STRINGS = {f"{mod}.{'cuda.' if cuda else ''}{d.short_name}Tensor": (d, cuda)
+                 for d in _dt.ALL for cuda in (False, True) for mod in ("torch", "gpujit")}
+
+
 class Tensor:
     __slots__ = ("_data", "_dtype", "_device", "_version", "_ag", "__weakref__")
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
@@ -433,10 +439,31 @@ class Tensor:
             device = _device_cls("cuda", device)
         return self.to(device, non_blocking=non_blocking)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """x.type(): PyTorch's type string ("torch.FloatTensor", "torch.cuda.LongTensor");
+        x.type(dtype or type string): x itself when already of that type, else a copy of
+        it (a string's "cuda." or its absence also chooses the device, as in PyTorch)."""
         if dtype is None:
-            return f"gpujit.{'cuda.' if self.is_cuda else ''}{self._dtype.short_name}Tensor"
-        return self.to(_dt.to_dtype(dtype))
+            return f"torch.{'cuda.' if self.is_cuda else ''}{self._dtype.short_name}Tensor"
+        if kwargs:
+            if set(kwargs) - {"async"}:
+                raise TypeError(f"type() got an unexpected keyword argument "
+                                f"'{next(iter(set(kwargs) - {'async'}))}'")
+            non_blocking = kwargs["async"]
+        if isinstance(dtype, str):
+            want = _TYPE_STRINGS.get(dtype)
+            if want is None:
+                raise ValueError(f"invalid type: {dtype!r}")
+            dt, cuda = want
+            if dt is self._dtype and cuda == self.is_cuda:
+                return self
+            if cuda == self.is_cuda:
+                return self.to(dt, non_blocking=non_blocking)
+            return self.to("cuda" if cuda else "cpu", dt, non_blocking=non_blocking)
+        dt = _dt.to_dtype(dtype)
+        if dt is self._dtype:
+            return self
+        return self.to(dt, non_blocking=non_blocking)
 
     def type_as(self, other):
         if _registry.dispatch_state.tracing is not None:    # the trace follows other's dtype

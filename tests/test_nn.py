@@ -112,7 +112,7 @@ def test_registration_errors():
     with pytest.raises(TypeError, match="to parameter 'w'"):
         m.register_parameter("w", torch.zeros(1))
     m.w = nn.Parameter(torch.zeros(1))
-    with pytest.raises(TypeError, match="cannot assign 'gpujit.FloatTensor' as parameter 'w'"):
+    with pytest.raises(TypeError, match="cannot assign 'torch.FloatTensor' as parameter 'w'"):
         m.w = torch.zeros(1)
     with pytest.raises(TypeError, match="is not a Module subclass"):
         m.add_module("c", 3)

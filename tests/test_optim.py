@@ -440,7 +440,7 @@ def test_errors():
         optim.SGD([])
     with pytest.raises(TypeError, match="params argument given to the optimizer should be an "
                                         "iterable of Tensors or dicts, but got "
-                                        "gpujit.FloatTensor"):
+                                        "torch.FloatTensor"):
         optim.SGD(p)
     with pytest.raises(TypeError, match="optimizer can only optimize Tensors, but one of the "
                                         "params is int"):
