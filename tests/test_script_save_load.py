@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 import zipfile
 from typing import Dict, Final, List, NamedTuple, Optional, Tuple
 
@@ -552,3 +553,60 @@ def test_set_attributes_round_trip():
     loaded = roundtrip(torch.jit.script(Tagged()))
     assert loaded.tags == {"a", "b"} and loaded.ids == {1, 2, 3}
     assert loaded("a", 2) and not loaded("c", 2) and not loaded("a", 5)
+
+
+def _dtype_of(x: torch.Tensor) -> torch.dtype:
+    return x.dtype
+
+
+def _dtype_or_none(x: Optional[torch.Tensor]) -> Optional[torch.dtype]:
+    if x is None:
+        return None
+    return x.dtype
+
+
+def _takes_dtype(x, d: Optional[torch.dtype]):
+    return x if d is None else x.to(d)
+
+
+def _uses_dtypes(x, m: Optional[torch.Tensor]):
+    return _takes_dtype(x.to(_dtype_of(x)), _dtype_or_none(m))
+
+
+def test_functions_returning_dtypes_load_back():
+    """Saved code annotates a dtype `int` (TorchScript's): `-> int` / `-> Optional[int]`
+    functions returning x.dtype, and an Optional dtype passed on, compile back."""
+    f = torch.jit.script(_uses_dtypes)
+    g = roundtrip(f)
+    x = torch.ones(2)
+    _close(g(x, None), f(x, None))
+    _close(g(x, torch.zeros(1, dtype=torch.float64)), f(x, torch.zeros(1, dtype=torch.float64)))
+    assert g(x, torch.zeros(1, dtype=torch.float64)).dtype == torch.float64
+
+
+def _warns_once(x):
+    if x.sum() < 0:
+        warnings.warn("negative")
+    return x
+
+
+class _WarnA(nn.Module):
+    def forward(self, x):
+        return _warns_once(x)
+
+
+class _WarnB(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = _WarnA()
+
+    def forward(self, x):
+        return self.a(_warns_once(x))
+
+
+def test_helper_that_warns_called_from_two_modules_saves():
+    """A function compiled for two modules gives the same graph (the warn's id is its call
+    site's), so the model saves."""
+    m = torch.jit.script(_WarnB())
+    loaded = roundtrip(m)
+    _close(loaded(torch.ones(2)), m(torch.ones(2)))

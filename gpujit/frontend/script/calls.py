@@ -381,6 +381,16 @@ def _int_coded(t):
     return isinstance(t, (T.ScalarTypeType, T.LayoutType))
 
 
+def as_int_coded(t):
+    """t with dtypes and layouts as TorchScript's ints, also inside Optional (saved code
+    annotates a function that returns x.dtype `-> int`, or `-> Optional[int]`)."""
+    if _int_coded(t):
+        return T.INT
+    if isinstance(t, T.OptionalType) and _int_coded(t.elem):
+        return T.OptionalType(T.INT)
+    return t
+
+
 def _opt_int(t):
     return isinstance(t, T.IntType) or (isinstance(t, T.OptionalType) and
                                         isinstance(t.elem, T.IntType))
@@ -441,7 +451,8 @@ class FunctionCallMixin:
         for k, (v, p) in enumerate(zip(values, params)):
             ok = v.type.is_subtype_of(p.type) or (
                 isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType)) or (
-                _int_coded(v.type) and _opt_int(p.type))
+                _int_coded(v.type) and _opt_int(p.type)) or \
+                as_int_coded(v.type).is_subtype_of(as_int_coded(p.type))
             if not ok:
                 pname = p.debug_name
                 self.error(f"argument {k + 1} ('{pname}') of '{name}' must be "

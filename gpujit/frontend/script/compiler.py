@@ -25,7 +25,7 @@ import threading
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from .errors import FrontendError
-from .calls import describe_type
+from .calls import describe_type, as_int_coded
 from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
 from .classes import ClassValueMixin, script_class_of
 from .object_exprs import ObjectExprMixin
@@ -150,7 +150,8 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
     def check_return(self, v, where, kind):
         """A returned value must have the declared return type (if one is declared)."""
         if self.ret_type is not None and not v.type.is_subtype_of(self.ret_type) and not (
-                isinstance(v.type, T.TensorType) and isinstance(self.ret_type, T.TensorType)):
+                isinstance(v.type, T.TensorType) and isinstance(self.ret_type, T.TensorType)) \
+                and not as_int_coded(v.type).is_subtype_of(as_int_coded(self.ret_type)):
             what = "falls off its end (returns None)" if kind == "fall" else \
                 f"returns {describe_type(v.type)}"
             self.error(f"'{self.src.name}' is declared to return "

@@ -704,7 +704,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         if not isinstance(lv.type, T.IntType):
             self.error(f"warnings.warn(stacklevel=) takes an int, not "
                        f"{describe_type(lv.type)}", level)
-        self.emit("aten::warn", [m, lv], [], attrs={"warn_id": _next_warn_id()})
+        where = self.src.range(node)
+        self.emit("aten::warn", [m, lv], [],
+                  attrs={"warn_id": _warn_id((where.filename, where.line, node.col_offset))})
         return self.const(None)
 
     def callee_object(self, func):
@@ -804,10 +806,17 @@ def _plain_data(obj) -> bool:
 
 
 _warn_ids = itertools.count()
+_warn_sites: dict = {}
 
 
-def _next_warn_id():
-    return next(_warn_ids)
+def _warn_id(site):
+    """One id per warnings.warn call site (file, line, column): a function compiled again
+    (from two modules, two methods) gives the same graph, so a model that calls it from
+    both still saves."""
+    i = _warn_sites.get(site)
+    if i is None:
+        i = _warn_sites[site] = next(_warn_ids)
+    return i
 
 
 def _is_torch_warn(c, func):
