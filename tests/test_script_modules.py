@@ -595,3 +595,43 @@ def test_augmented_assignment_to_a_tensor_attribute_updates_it_in_place():
             _close(s(x), e(x))
     assert s.count is count and _np(s.count).tolist() == [4.0]
     _close(s.ema, e.ema)
+
+
+class _WithActivation(torch.nn.Module):
+    """A function attribute (TransformerEncoderLayer.activation = F.relu), compiled
+    where self.activation(...) calls it, as TorchScript does."""
+
+    def __init__(self, activation):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 3)
+        self.activation = activation
+
+    def forward(self, x):
+        return self.activation(self.lin(x))
+
+
+def _shifted_tanh(x):
+    return torch.tanh(x) + 1
+
+
+def test_function_attributes_are_called():
+    x = torch.randn(2, 3)
+    for fn in (torch.nn.functional.relu, torch.nn.functional.gelu, torch.sigmoid,
+               _shifted_tanh):
+        m = _WithActivation(fn)
+        s = torch.jit.script(m)
+        np.testing.assert_allclose(s(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+        assert s.activation is fn
+
+
+def _identity_of(a, b):
+    return a is b, a is not b
+
+
+def test_scripted_tensor_identity():
+    """TorchScript's `a is b` on tensors (aten::__is__; MultiheadAttention's self-attention
+    test): it raised '`is` / `is not` is supported for comparing with None only'."""
+    f = torch.jit.script(_identity_of)
+    x = torch.ones(2)
+    assert f(x, x) == (True, False)
+    assert f(x, x.clone()) == (False, True)

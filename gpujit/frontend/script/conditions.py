@@ -226,6 +226,10 @@ class ConditionMixin:
     def compare(self, op, a, b, node):
         if isinstance(op, (ast.Is, ast.IsNot)):
             na, nb = isinstance(a.type, T.NoneType), isinstance(b.type, T.NoneType)
+            if isinstance(a.type, T.TensorType) and isinstance(b.type, T.TensorType):
+                # TorchScript's identity test of two tensors (self-attention's `query is key`)
+                kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
+                return self.emit(kind, [a, b], [T.BOOL]).output
             if not (na or nb):
                 self.error("`is` / `is not` is supported for comparing with None only",
                            node, hint="use == to compare values")

@@ -590,11 +590,26 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                            f"(True/False) in scripted code: they decide the type it "
                            f"returns", node)
             obj = target
-        if found and calls.compiled_from_source(obj):
+        if found:
+            v = self.call_object(obj, func, node)
+            if v is not None:
+                return v
+        if not found and not isinstance(func, ast.Attribute):
+            fv = self.expr(func)
+            if isinstance(fv.type, T.ClassType):
+                return self.class_method_call(fv, "forward", node)
+        self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
+                   hint="call gpujit functions, tensor methods or builtins")
+
+    def call_object(self, obj, func, node):
+        """The call `node` of the Python object obj (a global function, a registry
+        function, a scripted function, or a module's function attribute), or None when
+        scripted code cannot call it."""
+        if calls.compiled_from_source(obj):
             return self.call_python_function(obj, node)
-        if found and getattr(obj, "op", None) is not None:
+        if getattr(obj, "op", None) is not None:
             return self.call_op(obj.op.public_name, *self.call_args(node), node)
-        if found and callable(obj) and getattr(obj, "__module__", "") == \
+        if callable(obj) and getattr(obj, "__module__", "") == \
                 "gpujit.nn.modules.utils":
             # _pair(0), _single(k): layer helpers on constants fold at compile time
             args, kw = self.call_args(node)
@@ -605,19 +620,14 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return self.constant_value(value, node)
             self.error(f"'{ast.unparse(func)}' can only be called with constant arguments",
                        node)
-        if found and calls.is_compiled_function(obj):
+        if calls.is_compiled_function(obj):
             return self.call_function(obj, obj.graph, obj.name, node)
-        if found and inspect.isfunction(obj) and \
+        if inspect.isfunction(obj) and \
                 not getattr(obj, "__module__", "").startswith("gpujit"):
             return self.call_python_function(obj, node)
-        if found and callable(obj) and getattr(obj, "__module__", "").startswith("gpujit"):
+        if callable(obj) and getattr(obj, "__module__", "").startswith("gpujit"):
             return self.call_op(obj.__name__, *self.call_args(node), node)
-        if not found and not isinstance(func, ast.Attribute):
-            fv = self.expr(func)
-            if isinstance(fv.type, T.ClassType):
-                return self.class_method_call(fv, "forward", node)
-        self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
-                   hint="call gpujit functions, tensor methods or builtins")
+        return None
 
     def tolist(self, node, expected):
         """`vals: List[float] = x.tolist()`: the Tensor's values as (nested) Python lists

@@ -271,6 +271,7 @@ class _ModuleInfo:
         self.constants = {}      # name -> Python value
         self.attr_types = {}     # plain attribute name -> Type
         self.untyped = {}        # plain attribute name -> why it has no type
+        self.functions = {}      # function attribute name -> the function (F.relu)
 
     def collect_attributes(self):
         cls = type(self.module)
@@ -284,6 +285,13 @@ class _ModuleInfo:
         builtin = cls.__module__.startswith("gpujit.nn.")
         for name, value in d.items():
             if name in _MODULE_INTERNALS or name in self.sm.__dict__:
+                continue
+            if inspect.isfunction(value) or (callable(value) and
+                                             getattr(value, "op", None) is not None):
+                # a function attribute (TransformerEncoderLayer.activation = F.relu):
+                # TorchScript compiles the function where self.<name>(...) calls it
+                self.functions[name] = value
+                object.__setattr__(self.sm, name, value)
                 continue
             if name in consts or (builtin and _is_hyperparameter(value)):
                 self.constants[name] = value
@@ -461,6 +469,9 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
     # ------------------------------------------------------------------ calls
     def class_method_call(self, v, name, node):
         sm = self.module_of(v, node)
+        info = self.ctx.info.get(id(sm))
+        if info is not None and name in info.functions:
+            return self.call_object(info.functions[name], node.func, node)
         if sm.original_name == "ParameterDict" and name in ("keys", "values", "items") and \
                 not node.args:
             if name == "keys":
