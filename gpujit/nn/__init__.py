@@ -12,7 +12,8 @@ from .modules import (  # noqa: F401
     ModuleList, ModuleDict, ParameterList, ParameterDict, L1Loss, MSELoss, NLLLoss,
     CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, RNNCell, GRUCell, LSTMCell, Softmin,
     PairwiseDistance, CosineSimilarity, Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,
-    PixelShuffle, PixelUnshuffle,
+    PixelShuffle, PixelUnshuffle, MultiheadAttention, Transformer, TransformerEncoder,
+    TransformerDecoder, TransformerEncoderLayer, TransformerDecoderLayer,
 )
 from . import init, modules  # noqa: F401,E402
 
@@ -28,5 +29,7 @@ __all__ = [  # every name imported above (what a star-import gives)
     "PReLU", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
     "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
     "RNNCell", "GRUCell", "LSTMCell", "Softmin", "PairwiseDistance", "CosineSimilarity",
-    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "init", "modules", "utils",
+    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
+    "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+    "TransformerEncoderLayer", "TransformerDecoderLayer", "init", "modules", "utils",
 ]
