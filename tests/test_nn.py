@@ -339,7 +339,11 @@ def test_repr_exact():
                               "ceil_mode=False)"),
     (lambda: nn.AvgPool2d(3, 1), "AvgPool2d(kernel_size=3, stride=1, padding=0)"),
     (lambda: nn.AdaptiveAvgPool2d((1, 1)), "AdaptiveAvgPool2d(output_size=(1, 1))"),
-    (lambda: nn.LayerNorm(10), "LayerNorm((10,), eps=1e-05, elementwise_affine=True)"),
+    (lambda: nn.LayerNorm(10), "LayerNorm((10,), eps=1e-05, elementwise_affine=True, bias=True)"),
+    (lambda: nn.LayerNorm(3, bias=False),
+     "LayerNorm((3,), eps=1e-05, elementwise_affine=True, bias=False)"),
+    (lambda: nn.LayerNorm(3, elementwise_affine=False),
+     "LayerNorm((3,), eps=1e-05, elementwise_affine=False, bias=False)"),
     (lambda: nn.GroupNorm(2, 4), "GroupNorm(2, 4, eps=1e-05, affine=True)"),
     (lambda: nn.BatchNorm1d(3, momentum=None, affine=False),
      "BatchNorm1d(3, eps=1e-05, momentum=None, affine=False, bias=False, "
