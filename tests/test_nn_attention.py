@@ -84,6 +84,10 @@ def test_sdpa_shapes_gqa_and_dtypes():
         F.scaled_dot_product_attention(G(Q), G(K), G(V).double())
     with pytest.raises(RuntimeError, match="attn_mask dtype to be bool or float"):
         F.scaled_dot_product_attention(G(Q), G(K), G(V), attn_mask=G(BOOL).long())
+    with pytest.raises(RuntimeError, match="query, key, and value to all be  at least 2 dim"):
+        F.scaled_dot_product_attention(G(Q[0, 0, 0]), G(K[0, 0, 0]), G(V[0, 0, 0]))
+    with pytest.raises(RuntimeError, match="Number of heads in key and value must divide"):
+        F.scaled_dot_product_attention(G(Q), G(K[:, :2]), G(V[:, :2]), enable_gqa=True)
 
 
 def test_sdpa_gradients():
@@ -188,6 +192,10 @@ def test_mha_unbatched_causal_and_init():
           rm(R(x3), R(x3), R(x3), attn_mask=mask, is_causal=True, need_weights=False)[0])
     with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal"):
         gm(G(x3), G(x3), G(x3), is_causal=True)
+    with pytest.raises(AssertionError, match=r"Expected key_padded_mask.shape\[0\] to be 3"):
+        gm(G(x3), G(x3), G(x3), key_padding_mask=G(np.zeros((2, L), bool)))
+    with pytest.raises(RuntimeError, match="The shape of the 2D attn_mask is"):
+        gm(G(x3), G(x3), G(x3), attn_mask=G(np.zeros((L, L + 1), bool)))
     fresh = nn.MultiheadAttention(E, H, add_bias_kv=True)
     assert float(fresh.in_proj_bias.abs().sum()) == 0.0
     assert float(fresh.out_proj.bias.abs().sum()) == 0.0

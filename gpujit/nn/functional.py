@@ -532,17 +532,17 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
                            f"query.dtype: {query.dtype} key.dtype: {key.dtype} and "
                            f"value.dtype: {value.dtype} instead.")
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
-        raise RuntimeError(f"scaled_dot_product_attention: query, key and value need at "
-                           f"least 2 dimensions, got {query.dim()}, {key.dim()} and "
-                           f"{value.dim()}")
+        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 "
+                           f"dimensional, but got query.dim: {query.dim()} key.dim: "
+                           f"{key.dim()} and value.dim: {value.dim()} instead.")
     if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
         hq = query.size(-3)
         hk = key.size(-3)
         if hk != hq:
             if hk == 0 or hq % hk != 0 or value.size(-3) != hk:
-                raise RuntimeError(f"scaled_dot_product_attention: number of heads in key/"
-                                   f"value ({hk}, {value.size(-3)}) must divide the number "
-                                   f"of heads in query ({hq})")
+                raise RuntimeError(f"Number of heads in key and value must divide the "
+                                   f"number of heads in query (got {hq} query heads, {hk} "
+                                   f"key heads and {value.size(-3)} value heads)")
             key = key.repeat_interleave(hq // hk, -3)
             value = value.repeat_interleave(hq // hk, -3)
     if scale is None:
@@ -789,9 +789,12 @@ def multi_head_attention_forward(
             key_padding_mask = _gpujit.nn.functional.pad(key_padding_mask, [0, 1])
     src_len = k.size(1)
     if key_padding_mask is not None:
-        if list(key_padding_mask.shape) != [bsz, src_len]:
-            raise AssertionError(f"expecting key_padding_mask shape of {[bsz, src_len]}, but "
-                                 f"got {list(key_padding_mask.shape)}")
+        if key_padding_mask.size(0) != bsz:
+            raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
+                                 f"{key_padding_mask.size(0)}")
+        if key_padding_mask.size(1) != src_len:
+            raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+                                 f"{key_padding_mask.size(1)}")
         kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1) \
             .reshape(bsz * num_heads, 1, src_len)
         if attn_mask is None:
