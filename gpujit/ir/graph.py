@@ -43,6 +43,8 @@ _KINDS: dict = {}
 
 def kind_of(kind: str) -> Kind:
     """The shared Kind of a kind string (what every assignment to Node.kind goes through)."""
+    if type(kind) is Kind:              # (a copied node's: already the shared one)
+        return kind
     k = _KINDS.get(kind)
     if k is None:
         k = _KINDS[kind] = Kind(kind)

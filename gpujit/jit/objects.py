@@ -121,7 +121,10 @@ class _GraphCallable:
             with _EXE_LOCK:
                 if self._executable is None:
                     from ..runtime import Executable
-                    self._executable = Executable(self._graph, self.name)
+                    # the inlined graph when a method already made it (its attribute
+                    # paths): the executor's own inlining then has nothing left to do
+                    g = self._inlined if self._inlined is not None else self._graph
+                    self._executable = Executable(g, self.name)
         return self._executable
 
     def _invalidate(self):

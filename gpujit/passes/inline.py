@@ -9,13 +9,17 @@ The callee of a node is, in this order: `node.meta["callee"]` (a Graph, or an ob
 attribute, or that of the `prim::Constant[name=...]` function value passed first); for
 prim::CallMethod, `node.inputs[0].type.methods[name]` (a ClassType's method graphs take
 self first). A call whose callee is not known is left as it is (the executor calls it).
-Callee bodies are inlined first, so calls inside them disappear too; a function that calls
-itself cannot be inlined and is an error, as in TorchScript.
+Callee bodies are inlined first, so calls inside them disappear too, and then
+constant-propagated and cleared of dead code once (TorchScript inlines a callee's
+pre-optimized graph likewise); a function that calls itself cannot be inlined and is an
+error, as in TorchScript.
 """
 from __future__ import annotations
 
 from ..ir import Graph
 from ..ir import types as T
+from .constant_propagation import propagate_constants
+from .dce import eliminate_dead_code
 
 __all__ = ["inline_calls", "inline", "inlined_graph", "InlineError"]
 
@@ -89,6 +93,12 @@ class _Inliner:
             return hit[1]
         body = callee.copy()
         self.run(body, stack)
+        # as TorchScript inlines a callee's pre-optimized graph: what its own constants
+        # decide (branches of inlined helpers, dead values) goes once here, not in every
+        # copy (a scripted nn.Transformer's inlining cloned 230k nodes for a graph of 26k;
+        # optimized, 4.5k)
+        propagate_constants(body)
+        eliminate_dead_code(body)
         self.done[id(callee)] = (callee, body)
         return body
 
