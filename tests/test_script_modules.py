@@ -1,7 +1,7 @@
 """gpujit.script(module): recursive module scripting, the tutorial's programs (MyCell,
 MyDecisionGate, MyRNNLoop holding a traced cell, WrapRNN traced around a scripted loop),
 attributes, constants, containers, method calls, and the errors."""
-from typing import Final
+from typing import Final, Optional
 
 import numpy as np
 import pytest
@@ -635,3 +635,17 @@ def test_scripted_tensor_identity():
     x = torch.ones(2)
     assert f(x, x) == (True, False)
     assert f(x, x.clone()) == (False, True)
+
+
+def _identity_of_optional(a: Optional[torch.Tensor], b: torch.Tensor):
+    return a is b, a is not b
+
+
+def test_scripted_identity_of_an_optional_tensor_and_a_tensor():
+    """`a is b` with a an Optional[Tensor] (TorchScript accepts it; it raised 'supported for
+    comparing with None only')."""
+    f = torch.jit.script(_identity_of_optional)
+    x = torch.ones(2)
+    assert f(x, x) == (True, False)
+    assert f(x.clone(), x) == (False, True)
+    assert f(None, x) == (False, True)

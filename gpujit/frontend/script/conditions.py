@@ -226,8 +226,9 @@ class ConditionMixin:
     def compare(self, op, a, b, node):
         if isinstance(op, (ast.Is, ast.IsNot)):
             na, nb = isinstance(a.type, T.NoneType), isinstance(b.type, T.NoneType)
-            if isinstance(a.type, T.TensorType) and isinstance(b.type, T.TensorType):
-                # TorchScript's identity test of two tensors (self-attention's `query is key`)
+            if _tensorish(a.type) and _tensorish(b.type):
+                # TorchScript's identity test of two tensors (self-attention's `query is key`),
+                # either of them Optional
                 kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
                 return self.emit(kind, [a, b], [T.BOOL]).output
             if not (na or nb):
@@ -314,3 +315,10 @@ def op_text(op):
     """An operator as the user wrote it, for messages."""
     return {ast.LShift: "<<", ast.RShift: ">>", ast.In: "in", ast.NotIn: "not in",
             ast.Invert: "~"}.get(type(op), type(op).__name__)
+
+
+def _tensorish(t):
+    """A Tensor or an Optional[Tensor] (what `a is b` compares by identity)."""
+    if isinstance(t, T.OptionalType):
+        t = t.elem
+    return isinstance(t, T.TensorType)
