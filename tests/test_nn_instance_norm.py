@@ -183,3 +183,24 @@ def test_instance_norm_on_cuda_matches_cpu():
     xc = gpujit.tensor(x).cuda().requires_grad_()
     m(xc).sum().backward()
     assert xc.grad.device.type == "cuda" and m.weight.grad.device.type == "cuda"
+
+
+@pytest.mark.parametrize("xd, pd, msg", [
+    ("float64", "float32", "all inputs must share same datatype"),
+    ("float32", "float64", "expect parameter to have scalar type of Float"),
+    ("float16", "float64", "expect parameter to have scalar type of Float"),
+    ("float16", "float32", None)])
+def test_batch_and_instance_norm_refuse_mixed_dtypes_as_pytorch(xd, pd, msg):
+    import gpujit
+    F = gpujit.nn.functional
+    x = gpujit.randn(2, 3, 4).to(getattr(gpujit, xd))
+    p = gpujit.ones(3, dtype=getattr(gpujit, pd))
+    calls = [lambda: F.instance_norm(x, weight=p),
+             lambda: F.batch_norm(x, gpujit.zeros(3, dtype=p.dtype), p),
+             lambda: F.batch_norm(x, None, None, weight=p, training=True)]
+    for call in calls:
+        if msg is None:
+            assert call().dtype == x.dtype
+        else:
+            with pytest.raises(RuntimeError, match=msg):
+                call()

@@ -21,8 +21,24 @@ def _same(self, *args, **kwargs):
 
 # ---------------------------------------------------------------------- batch norm
 
+def _mixed_dtype_check(input, *params):
+    """PyTorch's CPU rule for normalization parameters: the input's dtype, or float32 for a
+    float16 input."""
+    di = dtype_of(input)
+    for t in params:
+        if t is None:
+            continue
+        d = dtype_of(t)
+        if d is di or (di is _dt.float16 and d is _dt.float32):
+            continue
+        if d is _dt.float32:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+
+
 def _bn_check(input, weight, bias, running_mean, running_var, training):
     check_float("batch_norm", input)
+    _mixed_dtype_check(input, weight, bias, running_mean, running_var)
     if len(input.shape) < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, "
                          f"...), but got input of size {sizes(input.shape)}")
@@ -177,6 +193,7 @@ def _in_check(input, weight, bias, running_mean, running_var, use_input_stats):
     """ATen's instance_norm runs batch_norm on the (1, N*C, *) view with the per-channel
     tensors repeated N times: its errors count N*C elements."""
     check_float("instance_norm", input)
+    _mixed_dtype_check(input, weight, bias, running_mean, running_var)
     if not use_input_stats and (running_mean is None or running_var is None):
         raise RuntimeError("Expected running_mean and running_var to be defined when "
                            "use_input_stats is false")
