@@ -193,3 +193,34 @@ def test_assignment_shape_mismatch_is_an_error():
         x[0] = T([1.0, 2.0, 3.0])
     with pytest.raises((RuntimeError, ValueError)):
         x[T([0, 1])] = T([1.0, 2.0, 3.0])
+
+
+def test_setitem_of_a_number_is_recorded_by_a_trace_without_warning():
+    """x[0] = 2 is fill_ on the view, x[idx] = 2 index_put_ of a `full` tensor: ops a trace
+    records (the number's tensor was made outside the traced ops: a constant, with a
+    TracerWarning); values as PyTorch's for every dtype (x[1] = 1e10 on float16 is inf)."""
+    import warnings
+
+    def f(x, i):
+        y = x * 1
+        y[0] = 2
+        y[i] = 3.5
+        return y
+
+    x, i = gpujit.zeros(4), gpujit.tensor([1, 3])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tf = gpujit.jit.trace(f, (x, i))
+    # (PyTorch's own warning about writing through a view may come; not the constant one)
+    assert not [w for w in caught if "constant" in str(w.message)]
+    kinds = [n.kind for n in tf.graph.nodes]
+    assert "aten::fill_" in kinds and "aten::full" in kinds
+    assert tf(gpujit.ones(4), gpujit.tensor([2])).tolist() == [2.0, 1.0, 3.5, 1.0]
+    h = gpujit.zeros(3, dtype=gpujit.float16)
+    h[1] = 1e10
+    h[gpujit.tensor([2])] = -1e10
+    assert h.tolist() == [0.0, float("inf"), float("-inf")]
+    b = gpujit.zeros(3, dtype=gpujit.int64)
+    b[1] = 2.7
+    b[gpujit.tensor([False, False, True])] = True
+    assert b.tolist() == [0, 2, 1]

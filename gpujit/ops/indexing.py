@@ -274,9 +274,22 @@ def getitem(t, index):
 
 def setitem(t, index, value):
     view, indices = _decompose(t, index)
+    number = isinstance(value, (bool, int, float)) and not (
+        t._dtype is _dt.float16 and isinstance(value, float) and abs(value) > 65504.0)
+    # (x[i] = 1e10 on float16 gives inf in PyTorch, where fill_ / full raise: made below)
+    if number and indices is None:
+        OPS["aten::fill_.Scalar"].public(view, value)     # x[0] = 2 (a trace records it)
+        if view is not t:
+            t._version += 1
+        return
     if not isinstance(value, _reg._Tensor):
-        from .creation import tensor
-        value = tensor(value, dtype=t._dtype, device=t._device)
+        if number:
+            # a factory op, which a trace records (a tensor made outside the traced ops
+            # was a constant, with a warning, for `x[i] = 2`)
+            value = OPS["aten::full"].public((), value, dtype=t._dtype, device=t._device)
+        else:
+            from .creation import tensor
+            value = tensor(value, dtype=t._dtype, device=t._device)
     if indices is None:
         OPS["aten::copy_"].public(view, value)
     else:
