@@ -442,3 +442,41 @@ def test_save_on_cpu_keeps_the_version_check():
     y.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
+
+
+def test_grad_layout_contract():
+    # PyTorch's AccumulateGrad gives a dense leaf a .grad with the leaf's strides and any
+    # other leaf a contiguous one, whatever layout the backward produced: y * x with x
+    # channels_last made y.grad channels_last (y.grad.view(-1) then failed)
+    base = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    x = torch.tensor(base).contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = torch.tensor(base).requires_grad_()
+    (x * y + 1).relu().sum().backward()
+    assert x.grad.stride() == (60, 1, 15, 3) and y.grad.stride() == (60, 20, 5, 1)
+    y.grad.view(-1)
+    f = torch.jit.script(lambda_mul_relu)
+    for _ in range(3):
+        x.grad = y.grad = None
+        f(x, y).sum().backward()
+        assert x.grad.stride() == (60, 1, 15, 3) and y.grad.stride() == (60, 20, 5, 1)
+    a = torch.tensor(base[0, 0]).t().requires_grad_()            # strides (1, 5)
+    b = torch.tensor(base[0, 0]).t().contiguous().requires_grad_()
+    (a * b).sum().backward()
+    assert a.grad.stride() == (1, 5) and b.grad.stride() == (4, 1)
+    np.testing.assert_array_equal(a.grad.numpy(), b.detach().numpy())
+    s = torch.randn(4, 6)[:, ::2].detach().requires_grad_()       # not dense: contiguous
+    (s.t() * 2).sum().backward()
+    assert s.grad.stride() == (3, 1)
+    # create_graph: the copy is recorded
+    c = torch.tensor(base).contiguous(memory_format=torch.channels_last).requires_grad_()
+    w = torch.tensor(base).requires_grad_()
+    (c * w).sum().backward(create_graph=True)
+    assert w.grad.stride() == (60, 20, 5, 1) and w.grad.requires_grad
+    c.grad = None
+    w.grad.sum().backward()
+    assert c.grad.stride() == (60, 1, 15, 3)
+    np.testing.assert_array_equal(c.grad.numpy(), np.ones_like(base))
+
+
+def lambda_mul_relu(x, y):
+    return (x * y + 1).relu()

@@ -4,6 +4,7 @@ the gradients that reach each node's outputs, then either accumulate into the le
 from __future__ import annotations
 
 from ..ops import registry as _reg
+from ..device import xp_for
 from ..tensor import Tensor
 from . import grad_mode
 from . import anomaly_mode as _anomaly
@@ -195,13 +196,14 @@ def _accumulate_into(leaf, g):
         g = g.detach() if g._ag is not None else g
     if ag.grad is None:
         if g._ag is not None and g._ag.requires_grad:
-            ag.grad = g
-        elif _fresh(g):
+            ag.grad = g if _obeys_layout(g, leaf) else _clone_obeying(g, leaf)
+        elif _fresh(g) and _obeys_layout(g, leaf):
             ag.grad = g          # made by this backward and handed to no one else: keep it
         else:
-            # shared (a caller's gradient, a view, or given to another leaf too): copy, so
-            # in-place updates of .grad (optimizers, clipping) never reach anything else
-            ag.grad = _reg.wrap(g._data.copy(), g._dtype, g._device)
+            # shared (a caller's gradient, a view, or given to another leaf too), or laid
+            # out otherwise than the leaf: copy, so in-place updates of .grad (optimizers,
+            # clipping) never reach anything else
+            ag.grad = _clone_obeying(g, leaf)
     elif not grad_mode.state.enabled:
         # PyTorch's AccumulateGrad: without create_graph the new gradient is added into
         # .grad in place, so a reference to p.grad (kept by user code, zeroed by
@@ -210,6 +212,45 @@ def _accumulate_into(leaf, g):
     else:
         ag.grad = ag.grad + g
     _handed.add(id(ag.grad._data))
+
+
+def _obeys_layout(g, leaf):
+    """PyTorch's gradient layout contract (obeys_layout_contract): a leaf that is
+    non-overlapping and dense gets a .grad with its strides (size-1 dims aside, unless
+    0-strided), any other leaf a contiguous .grad."""
+    from ..ops import memory_format as _mf
+    shape = tuple(leaf._data.shape)
+    vs = leaf.stride()
+    if tuple(g._data.shape) != shape:
+        return True
+    if _mf._dense(shape, vs):
+        return all((gs != 0) if n == 1 else (gs == s)
+                   for n, gs, s in zip(shape, g.stride(), vs))
+    return g.is_contiguous()
+
+
+def _clone_obeying(g, leaf):
+    """PyTorch's clone_obey_contract: a copy of g with the leaf's strides when the leaf is
+    non-overlapping and dense, else a contiguous one (recorded when g requires grad)."""
+    from ..ops import memory_format as _mf
+    shape = tuple(leaf._data.shape)
+    vs = leaf.stride()
+    dense = tuple(g._data.shape) == shape and _mf._dense(shape, vs)
+    if g._ag is not None and g._ag.requires_grad:
+        if not dense:
+            return g.clone(memory_format="contiguous_format")
+        # recorded ops only: the leaf's dims from outermost to innermost, contiguous
+        perm = sorted(range(len(shape)), key=lambda d: -vs[d])
+        inv = sorted(range(len(perm)), key=lambda k: perm[k])
+        return g.permute(perm).clone(memory_format="contiguous_format").permute(inv)
+    a = g._data
+    xp = xp_for(g._device)
+    if dense and a.ndim:
+        out = _mf.empty_strided(xp, a.shape, a.dtype, vs)
+        out[...] = a
+    else:
+        out = xp.array(a, copy=True, order="C")
+    return _reg.wrap(out, g._dtype, g._device)
 
 
 # arrays of gradients already stored in a .grad (or given as root gradients) during the
