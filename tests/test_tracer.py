@@ -195,6 +195,32 @@ def test_check_inputs_pass_for_shape_independent_code():
     np.testing.assert_allclose(run(traced, x).detach().numpy(), np.maximum(x.detach().numpy() * 2, 0), rtol=1e-6)
 
 
+def test_trace_check_runs_as_pytorch():
+    # PyTorch's trace check runs, per input set, the trace again, the traced module, the
+    # Python module and (outputs agreeing) the repeated trace; the check inputs replace
+    # the example inputs. A training BatchNorm's statistics count each run: tracing one
+    # left num_batches_tracked at 4 (PyTorch: 5), with two check inputs at 13 (PyTorch: 9)
+    rng = np.random.default_rng(0)
+    xs = [torch.tensor(rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(3)]
+    m = torch.nn.BatchNorm1d(3)
+    torch.jit.trace(m, xs[0])
+    assert m.num_batches_tracked.item() == 5
+    m = torch.nn.BatchNorm1d(3)
+    torch.jit.trace(m, xs[0], check_trace=False)
+    assert m.num_batches_tracked.item() == 1
+    m = torch.nn.BatchNorm1d(3)
+    torch.jit.trace(m, xs[0], check_inputs=[(xs[1],), (xs[2],)])
+    assert m.num_batches_tracked.item() == 9
+    # running_mean after PyTorch's sequence of updates: x0, then per check input 4 times
+    want = np.zeros(3)
+    for x in [xs[0]] + [xs[1]] * 4 + [xs[2]] * 4:
+        want = 0.9 * want + 0.1 * x.numpy().mean(0)
+    np.testing.assert_allclose(m.running_mean.numpy(), want, rtol=1e-5, atol=1e-6)
+    m = torch.nn.BatchNorm1d(3)
+    torch.jit.trace_module(m, {"forward": xs[0]})
+    assert m.num_batches_tracked.item() == 5
+
+
 def test_inplace_on_view_warns_like_the_seed():
     def fill_row_zero(x):
         x[0] = torch.rand(*x.shape[1:2])

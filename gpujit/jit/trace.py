@@ -137,7 +137,9 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     fn = ScriptFunction(graph, name, func)
     if check_trace:
         _check(lambda ins: _trace_graph(func, ins, strict)[0], fn, func,
-               [inputs] + [_as_tuple(c) for c in (check_inputs or [])],
+               # PyTorch checks the check_inputs when given, else the example inputs
+               [_as_tuple(c) for c in check_inputs] if check_inputs is not None
+               else [inputs],
                check_tolerance, session, is_check_inputs=check_inputs is not None)
     return fn
 
@@ -171,7 +173,8 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
             extra = [c[method] for c in (check_inputs or []) if method in c]
             _check(lambda ins, m=method: _trace_graph(None, ins, strict, mod, m, types)[0],
                    tm._method(method), getattr(mod, method),
-                   [_as_tuple(example)] + [_as_tuple(c) for c in extra], check_tolerance,
+                   [_as_tuple(c) for c in extra] if check_inputs is not None
+                   else [_as_tuple(example)], check_tolerance,
                    sessions[method], is_check_inputs=bool(extra))
     return tm
 
@@ -226,18 +229,26 @@ def _graph_diff(a: str, b: str) -> str:
 
 
 def _check(retrace, compiled, python_fn, input_sets, tol, session, is_check_inputs):
+    """PyTorch's _check_trace, per input set: trace again, run the trace, the Python
+    function and (when those agree) the repeated trace, then compare the graphs. Each run
+    counts: a module's buffers (BatchNorm's running statistics, num_batches_tracked) see
+    as many updates as in PyTorch."""
     first = _canonical(compiled.graph)
     for inputs in input_sets:
         g2 = retrace(_clone(inputs))
-        other = _canonical(g2)
-        if other != first:
-            raise TracingCheckError(_graph_diff(first, other))
-    for inputs in input_sets:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TracerWarning)
             traced_out = compiled(*_clone(inputs))
             eager_out = python_fn(*_clone(inputs))
-        _compare_outputs(_flatten(traced_out), _flatten(eager_out), tol, session)
+        other = _canonical(g2)
+        if _compare_outputs(_flatten(traced_out), _flatten(eager_out), tol, session) \
+                and other == first:
+            # the repeated trace is the same graph: running it is running this one
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TracerWarning)
+                compiled(*_clone(inputs))
+        if other != first:
+            raise TracingCheckError(_graph_diff(first, other))
 
 
 def _flatten(x):
@@ -251,10 +262,13 @@ def _flatten(x):
 
 
 def _compare_outputs(traced, eager, tol, session):
+    """Warn for each output that differs; whether all agree."""
+    same = True
     for i, (a, b) in enumerate(zip(traced, eager)):
         detail = _mismatch(a, b, tol)
         if detail is None:
             continue
+        same = False
         nd = ""
         if session.nondeterministic:
             nd = ("Trace had nondeterministic nodes. Did you forget call .eval() on your "
@@ -264,6 +278,7 @@ def _compare_outputs(traced, eager, tol, session):
         _tr.warn_at_user(f"{nd}Output nr {i + 1}. of the traced function does not match the "
                          f"corresponding output of the Python function. Detailed error:\n"
                          f"{detail}")
+    return same
 
 
 def _mismatch(a, b, tol):
