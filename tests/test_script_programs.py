@@ -1638,3 +1638,22 @@ class DoubledLinear(nn.Linear):
 
 def test_subclass_of_a_layer_calls_super_forward():
     check(DoubledLinear(2, 2), torch.ones(1, 2))
+
+
+def _checked_double(x):
+    torch._assert(x.dim() == 2, "expected a 2-D input")
+    torch._assert(x.sum() > 0, "expected a positive sum")
+    return x * 2
+
+
+def test_torch_assert_eager_and_scripted():
+    """torch._assert (torchvision's shape checks): a bool or a Tensor condition, eager and
+    scripted ('gpujit has no function _assert' before)."""
+    import pytest
+    s = torch.jit.script(_checked_double)
+    for f in (_checked_double, s):
+        assert f(torch.ones(2, 2)).tolist() == [[2.0, 2.0], [2.0, 2.0]]
+        with pytest.raises(AssertionError, match="expected a 2-D input"):
+            f(torch.ones(3))
+        with pytest.raises(AssertionError, match="expected a positive sum"):
+            f(-torch.ones(2, 2))
