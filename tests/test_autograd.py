@@ -480,3 +480,37 @@ def test_grad_layout_contract():
 
 def lambda_mul_relu(x, y):
     return (x * y + 1).relu()
+
+
+def test_leaf_grad_layout_contract():
+    """A leaf's .grad is laid out as PyTorch's AccumulateGrad lays it out: with the leaf's
+    strides when it is dense (a C-contiguous parameter reached by a gradient in a permuted
+    operand's layout got that layout: p.grad.view(-1) raised), else C-contiguous; a
+    retained non-leaf gradient is C-contiguous (it kept an expanded ones array)."""
+    x = f64(4, 3, seed=1).detach().t()            # (3, 4) laid out transposed
+    p = f64(3, 4, seed=2)                         # C-contiguous leaf
+    (x * p).sum().backward()                      # x * p takes x's layout
+    assert p.grad.stride() == (4, 1) and p.grad.view(-1).shape == (12,)
+    np.testing.assert_allclose(p.grad.numpy(), x.numpy())
+    w = f64(4, 3, seed=3).detach().t().requires_grad_()
+    (w * f64(3, 4, seed=4, requires_grad=False)).sum().backward()
+    assert w.grad.stride() == (1, 3)
+    c = torch.randn(2, 3, 4, 5).contiguous(memory_format=torch.channels_last)
+    c.requires_grad_()
+    (c * 2).sum().backward()
+    assert c.grad.stride() == (60, 1, 15, 3)
+    s = f64(6, 4, seed=5).detach()[::2].requires_grad_()     # not dense: C-contiguous
+    (s.t() * 3).sum().backward()
+    assert s.grad.stride() == (4, 1)
+    np.testing.assert_allclose(s.grad.numpy(), np.full((3, 4), 3.0))
+    # create_graph: copied differentiably into the leaf's layout
+    v = f64(4, 3, seed=6).detach().t().requires_grad_()
+    (v * v * v).t().sum().backward(create_graph=True)
+    assert v.grad.stride() == (1, 3) and v.grad.grad_fn is not None
+    # retain_grad of a non-leaf: a C-contiguous copy
+    z = f64(3, 4, seed=7).t().exp()
+    z.retain_grad()
+    z.sum().backward()
+    assert z.grad.stride() == (3, 1)
+    z.grad.add_(1)
+    np.testing.assert_allclose(z.grad.numpy(), np.full((4, 3), 2.0))

@@ -4,7 +4,7 @@ the gradients that reach each node's outputs, then either accumulate into the le
 from __future__ import annotations
 
 from ..ops import registry as _reg
-from ..device import xp_for
+from ..ops import memory_format as _mf
 from ..tensor import Tensor
 from . import grad_mode
 from . import anomaly_mode as _anomaly
@@ -147,6 +147,11 @@ def _tensor_hooks(node, buf):
                 buf[nr] = r
         if ag.retains_grad:
             g = buf[nr]
+            if ag.grad is None and not _c_strided(g._data):
+                # PyTorch's retain_grad stores grad.clone(contiguous_format): an
+                # expanded or permuted gradient is copied C-contiguous
+                from .. import contiguous_format
+                g = g.clone(memory_format=contiguous_format)
             g = g if grad_mode.state.enabled else _reg.wrap(g._data, g._dtype, g._device)
             ag.grad = g if ag.grad is None else ag.grad + g
             _handed.add(id(ag.grad._data))
@@ -196,14 +201,14 @@ def _accumulate_into(leaf, g):
         g = g.detach() if g._ag is not None else g
     if ag.grad is None:
         if g._ag is not None and g._ag.requires_grad:
-            ag.grad = g if _obeys_layout(g, leaf) else _clone_obeying(g, leaf)
-        elif _fresh(g) and _obeys_layout(g, leaf):
+            ag.grad = g if _obeys_layout(g._data, leaf._data) else _copy_as(g, leaf)
+        elif _fresh(g) and _obeys_layout(g._data, leaf._data):
             ag.grad = g          # made by this backward and handed to no one else: keep it
         else:
-            # shared (a caller's gradient, a view, or given to another leaf too), or laid
-            # out otherwise than the leaf: copy, so in-place updates of .grad (optimizers,
-            # clipping) never reach anything else
-            ag.grad = _clone_obeying(g, leaf)
+            # shared (a caller's gradient, a view, or given to another leaf too): copy, so
+            # in-place updates of .grad (optimizers, clipping) never reach anything else;
+            # laid out as PyTorch's AccumulateGrad lays it out (clone_obey_contract)
+            ag.grad = _reg.wrap(_layout_copy(g, leaf._data), g._dtype, g._device)
     elif not grad_mode.state.enabled:
         # PyTorch's AccumulateGrad: without create_graph the new gradient is added into
         # .grad in place, so a reference to p.grad (kept by user code, zeroed by
@@ -214,43 +219,63 @@ def _accumulate_into(leaf, g):
     _handed.add(id(ag.grad._data))
 
 
-def _obeys_layout(g, leaf):
-    """PyTorch's gradient layout contract (obeys_layout_contract): a leaf that is
-    non-overlapping and dense gets a .grad with its strides (size-1 dims aside, unless
-    0-strided), any other leaf a contiguous .grad."""
-    from ..ops import memory_format as _mf
-    shape = tuple(leaf._data.shape)
-    vs = leaf.stride()
-    if tuple(g._data.shape) != shape:
+def _c_strided(a):
+    return a.ndim < 2 and (a.ndim == 0 or a.size < 2 or a.strides[0] == a.itemsize) \
+        or a.flags.c_contiguous and 0 not in a.strides
+
+
+def _elem_strides(a):
+    return tuple(s // a.itemsize for s in a.strides)
+
+
+def _dense_leaf(la):
+    """PyTorch's is_non_overlapping_and_dense for leaf array la (of size > 0)."""
+    lst = _elem_strides(la)
+    return min(lst) >= 0 and _mf._dense(la.shape, lst)
+
+
+def _obeys_layout(ga, la):
+    """PyTorch's gradient layout contract (utils::obeys_layout_contract): the gradient of a
+    non-overlapping and dense leaf has the leaf's strides (those of its size-1 dims aside,
+    but for 0), of any other leaf C-contiguous strides."""
+    if ga.ndim == 0 or ga.size == 0:
         return True
-    if _mf._dense(shape, vs):
-        return all((gs != 0) if n == 1 else (gs == s)
-                   for n, gs, s in zip(shape, g.stride(), vs))
-    return g.is_contiguous()
+    if _dense_leaf(la):
+        for n, gs, ls in zip(ga.shape, _elem_strides(ga), _elem_strides(la)):
+            if (gs != ls) if n != 1 else gs == 0:
+                return False
+        return True
+    return ga.flags.c_contiguous
 
 
-def _clone_obeying(g, leaf):
-    """PyTorch's clone_obey_contract: a copy of g with the leaf's strides when the leaf is
-    non-overlapping and dense, else a contiguous one (recorded when g requires grad)."""
-    from ..ops import memory_format as _mf
-    shape = tuple(leaf._data.shape)
-    vs = leaf.stride()
-    dense = tuple(g._data.shape) == shape and _mf._dense(shape, vs)
-    if g._ag is not None and g._ag.requires_grad:
-        if not dense:
-            return g.clone(memory_format="contiguous_format")
-        # recorded ops only: the leaf's dims from outermost to innermost, contiguous
-        perm = sorted(range(len(shape)), key=lambda d: -vs[d])
-        inv = sorted(range(len(perm)), key=lambda k: perm[k])
-        return g.permute(perm).clone(memory_format="contiguous_format").permute(inv)
-    a = g._data
+def _layout_copy(g, la):
+    """A copy of gradient g's array laid out as PyTorch's clone_obey_contract lays it out:
+    with leaf array la's strides when la is non-overlapping and dense, else C-contiguous."""
+    ga = g._data
+    if ga.ndim == 0 or ga.size == 0:
+        return ga.copy()
+    from ..device import xp_for
     xp = xp_for(g._device)
-    if dense and a.ndim:
-        out = _mf.empty_strided(xp, a.shape, a.dtype, vs)
-        out[...] = a
+    if _dense_leaf(la):
+        out = _mf.empty_strided(xp, ga.shape, ga.dtype, _elem_strides(la))
     else:
-        out = xp.array(a, copy=True, order="C")
-    return _reg.wrap(out, g._dtype, g._device)
+        out = xp.empty(ga.shape, ga.dtype)
+    out[...] = ga
+    return out
+
+
+def _copy_as(g, leaf):
+    """create_graph: g copied into the leaf's layout, differentiably (PyTorch's copy_ into
+    new_empty_strided, or clone(contiguous_format)): recorded ops only, the leaf's dims
+    permuted outermost first, cloned contiguous and permuted back."""
+    from .. import contiguous_format
+    la = leaf._data
+    if not _dense_leaf(la) or la.ndim == 0:
+        return g.clone(memory_format=contiguous_format)
+    vs = _elem_strides(la)
+    perm = sorted(range(la.ndim), key=lambda d: -vs[d])
+    inv = sorted(range(len(perm)), key=lambda k: perm[k])
+    return g.permute(perm).clone(memory_format=contiguous_format).permute(inv)
 
 
 # arrays of gradients already stored in a .grad (or given as root gradients) during the
