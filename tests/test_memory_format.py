@@ -571,3 +571,29 @@ def test_results_of_permuted_inputs_laid_out_as_torch_beyond_elementwise():
     for _ in range(3):              # profiled, then compiled (and fused)
         a, b = f(x, x > 0.5)
         np.testing.assert_allclose(a.numpy(), np.where(x.numpy() > 0.5, 0, x.numpy()).ravel())
+
+
+def test_cat_family_layout_as_compute_output_memory_format():
+    """cat / hstack / vstack / dstack / stack of 4-D inputs are channels-last only when all
+    inputs are (PyTorch's compute_output_memory_format), else C-contiguous: transposed or
+    mixed channels-last/contiguous inputs kept NumPy's layout (view(-1) raised) and
+    hstack of permuted 3-D inputs came out permuted. Strides are PyTorch 2.13's."""
+    x = _rand(2, 3, 4, 5)
+    c = x.contiguous(memory_format=cl)
+    t = _rand(2, 3, 5, 4).transpose(2, 3)
+    e = _rand(2, 1, 4, 5).expand(2, 3, 4, 5)
+    assert torch.cat([t, t], 1).stride() == (120, 20, 5, 1)
+    assert torch.cat([c, e], 1).stride() == (120, 20, 5, 1)
+    assert torch.cat([e, c], 0).stride() == (60, 20, 5, 1)
+    assert torch.cat([c, c], 1).stride() == (120, 1, 30, 6)
+    assert torch.hstack([t, t]).stride() == (120, 20, 5, 1)
+    assert torch.vstack([c, e]).stride() == (60, 20, 5, 1)
+    assert torch.dstack([t, t]).stride() == (120, 40, 5, 1)
+    assert torch.stack([c, x], 1).stride() == (120, 60, 20, 5, 1)
+    assert torch.stack([c, c], 4).stride() == (120, 40, 10, 2, 1)
+    p = _rand(4, 2, 3).permute(1, 2, 0)
+    h = torch.hstack([p, p])
+    assert h.stride() == (24, 4, 1) and h.view(-1).shape == (48,)
+    np.testing.assert_array_equal(h.numpy(), np.concatenate([p.numpy()] * 2, 1))
+    np.testing.assert_array_equal(torch.cat([c, e], 1).numpy(),
+                                  np.concatenate([c.numpy(), e.numpy()], 1))

@@ -293,7 +293,24 @@ def suggest_layout(xp, r, a):
     """Array r laid out in the format suggest_memory_format reads from array a's strides
     (channels-last for a channels-last a of r's rank, else C-contiguous): PyTorch's
     empty_like(a, a.suggest_memory_format()), as group_norm and roll allocate."""
-    fmt = suggest(a.shape, a.strides) if a.ndim == r.ndim else CONTIGUOUS
+    return format_layout(xp, r, suggest(a.shape, a.strides) if a.ndim == r.ndim else CONTIGUOUS)
+
+
+def output_format(arrays, ndim):
+    """PyTorch's compute_output_memory_format (cat, stack): the format all of `arrays`
+    suggest (channels-last when all of them are channels-last of rank `ndim`), else
+    contiguous_format."""
+    fmt = None
+    for a in arrays:
+        f = suggest(a.shape, a.strides) if a.ndim == ndim else CONTIGUOUS
+        if f == CONTIGUOUS or (fmt is not None and f != fmt):
+            return CONTIGUOUS
+        fmt = f
+    return fmt or CONTIGUOUS
+
+
+def format_layout(xp, r, fmt):
+    """Array r laid out in explicit format fmt: r itself when it is, else a copy."""
     if fmt == CONTIGUOUS:
         return c_layout(xp, r)
     order = format_order(fmt, r.ndim)

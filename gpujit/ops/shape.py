@@ -81,11 +81,13 @@ def _list_meta_device(tensors):
     return tensors[0].device if tensors else None
 
 
-def _cat_layout(xp, out):
-    """torch.cat's result is C-contiguous (but for 4-D/5-D channels-last inputs, which
-    keep their layout): NumPy/CuPy's concatenate lays it out as its inputs are, so that of
-    transposed matrices came out transposed (x.view(-1) then raised)."""
-    if out.ndim in (4, 5) or out.flags.c_contiguous:
+def _cat_layout(xp, out, tensors):
+    """torch.cat's result is C-contiguous but when all inputs are channels-last (4-D/5-D)
+    (compute_output_memory_format): NumPy/CuPy's concatenate lays it out as its inputs
+    are, so that of transposed matrices came out transposed (x.view(-1) then raised)."""
+    if out.ndim in (4, 5):
+        return _mf.format_layout(xp, out, _mf.output_format(tensors, out.ndim))
+    if out.flags.c_contiguous:
         return out
     return xp.ascontiguousarray(out)
 
@@ -103,7 +105,8 @@ def cat(xp, tensors, dim=0):
             # one dtype, one rank: NumPy/CuPy's concatenate is torch.cat; its errors are
             # re-raised in torch's words by cat_rule below
             try:
-                return _cat_layout(xp, xp.concatenate(tensors, axis=wrap_dim(dim, nd0)))
+                return _cat_layout(xp, xp.concatenate(tensors, axis=wrap_dim(dim, nd0)),
+                                   tensors)
             except (ValueError, IndexError):
                 pass
     dt, shape, d, keep = cat_rule([a.shape for a in tensors],
@@ -111,7 +114,7 @@ def cat(xp, tensors, dim=0):
     if not keep:
         return xp.empty(shape, dt.np)
     return _cat_layout(xp, xp.concatenate(
-        [tensors[i].astype(dt.np, copy=False) for i in keep], axis=d))
+        [tensors[i].astype(dt.np, copy=False) for i in keep], axis=d), tensors)
 
 
 def stack_rule(shapes, dtypes, dim):
@@ -134,9 +137,9 @@ def stack(xp, tensors, dim=0):
     dt, shape, d = stack_rule([a.shape for a in tensors], [np_dtype_of(a) for a in tensors],
                               dim)
     r = xp.stack([a.astype(dt.np, copy=False) for a in tensors], axis=d)
-    if tensors and any(a.ndim in (4, 5) and _mf.suggest(a.shape, a.strides) != _mf.CONTIGUOUS
-                       for a in tensors):
-        return r            # (channels-last inputs: PyTorch's cat keeps their layout)
+    if tensors and tensors[0].ndim in (4, 5) and d < tensors[0].ndim and \
+            _mf.output_format(tensors, tensors[0].ndim) != _mf.CONTIGUOUS:
+        return r            # (channels-last inputs: PyTorch's stack keeps their layout)
     return _mf.c_layout(xp, r)      # (PyTorch's; NumPy's kept permuted inputs' order)
 
 
@@ -159,8 +162,8 @@ def _stack_family(name, prep):
                                             [np_dtype_of(a) for a in tensors])
         if not keep:
             return xp.empty(shape, dt.np)
-        return xp.concatenate([tensors[i].reshape(shapes[i]).astype(dt.np, copy=False)
-                               for i in keep], axis=d)
+        parts = [tensors[i].reshape(shapes[i]).astype(dt.np, copy=False) for i in keep]
+        return _cat_layout(xp, xp.concatenate(parts, axis=d), parts)
     impl.__name__ = name
     impl.rule = rule            # for the derivative (end of file)
     return impl
