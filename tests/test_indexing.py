@@ -224,3 +224,24 @@ def test_setitem_of_a_number_is_recorded_by_a_trace_without_warning():
     b[1] = 2.7
     b[gpujit.tensor([False, False, True])] = True
     assert b.tolist() == [0, 2, 1]
+
+
+def test_advanced_index_result_layout_as_torch():
+    """aten::index lays its result out as PyTorch's AdvancedIndex / TensorIterator does
+    (strides are PyTorch 2.13's): NumPy puts the indexed dims outermost in memory, so
+    x[:, [0, 2]] of a C-contiguous x was not contiguous and .view(-1) raised."""
+    import gpujit as torch
+    x = torch.arange(24.).reshape(2, 3, 4)
+    r = x[:, [0, 2]]
+    assert r.stride() == (8, 4, 1) and r.view(-1).shape == (16,)
+    np.testing.assert_array_equal(r.numpy(), x.numpy()[:, [0, 2]])
+    assert x[..., [3, 1, 0]].stride() == (9, 3, 1)
+    assert x[:, torch.tensor([[0, 1], [2, 0]])].stride() == (16, 8, 4, 1)
+    p = torch.arange(24.).reshape(3, 4, 2).permute(2, 0, 1)     # strides (1, 8, 2)
+    assert p[:, [0, 2]].stride() == (1, 2, 4)
+    assert p[[1, 0], :, [2, 3]].stride() == (3, 1)
+    assert p[1:, [0, 2], 1:3].stride() == (4, 2, 1)             # a size-1 dim
+    m = x[:, :, 0] > 4
+    assert x[m].stride() == (4, 1)
+    assert p[:, p[0, :, 0] > 0].stride() == (1, 2, 4)
+    np.testing.assert_array_equal(p[:, [0, 2]].numpy(), p.numpy()[:, [0, 2]])

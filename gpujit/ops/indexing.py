@@ -12,6 +12,7 @@ from .. import dtypes as _dt
 from .meta import TensorMeta
 from .registry import op, OPS
 from . import registry as _reg
+from . import memory_format as _mf
 
 
 _MASK_SENTINEL = 1_000_003   # stands for a data-dependent size in shape inference
@@ -56,10 +57,40 @@ def _check_index_arrays(self, indices):
 @op("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", method=False,
     function=False, meta=_index_meta)
 def index(xp, self, indices):
+    idx = _check_index_arrays(self, indices)
     try:
-        return self[_check_index_arrays(self, indices)]
+        r = self[idx]
     except IndexError as e:
         raise IndexError(f"index out of range: {e}") from None
+    if r.ndim < 2 or r.size < 2:
+        return r
+    return _index_layout(xp, r, self, idx)
+
+
+def _index_layout(xp, r, self, idx):
+    """Result r of self[idx] laid out as PyTorch's aten::index lays it out
+    (memory_format.index_strides): NumPy puts the indexed dims outermost in memory
+    (x[:, [0, 2]] of a C-contiguous x was not contiguous: .view(-1) raised)."""
+    info = []
+    for i in idx:
+        if isinstance(i, slice):
+            info.append(None)
+        elif i.dtype == np.bool_:
+            if i.ndim == 0:
+                return r
+            n = int(xp.count_nonzero(i))
+            info.extend([((n,), (i.ndim,))] * i.ndim)    # nonzero()'s columns
+        else:
+            info.append((i.shape, tuple(s // i.itemsize for s in i.strides)))
+    st = _mf.index_strides(self.shape, tuple(s // self.itemsize for s in self.strides), info)
+    item = r.itemsize
+    if st is None:
+        return _mf.c_layout(xp, r)
+    if r.strides == tuple(s * item for s in st):
+        return r
+    out = _mf.empty_strided(xp, r.shape, r.dtype, st)
+    out[...] = r
+    return out
 
 
 def _sizes(shape):

@@ -242,6 +242,82 @@ def iterator_strides(arrays, shape):
     return tuple(st)
 
 
+class _Strided:
+    """What iterator_strides reads of an array, for an operand that is only a layout."""
+    __slots__ = ("shape", "strides", "itemsize", "ndim", "flags", "c_contiguous")
+
+    def __init__(self, shape, st):
+        self.shape, self.ndim, self.itemsize = tuple(shape), len(shape), 1
+        self.strides = tuple(st)
+        need, c = 1, True
+        for n, x in zip(reversed(self.shape), reversed(self.strides)):
+            if n != 1 and x != need:
+                c = False
+            need *= n
+        self.c_contiguous, self.flags = c, self
+
+
+def index_strides(shape, st, indices):
+    """The element strides PyTorch's advanced indexing (aten::index) gives its result, or
+    None for C order. shape/st: the indexed array's sizes and element strides; indices:
+    per dim None or (sizes, element strides) of an integer index (a bool mask already
+    made its nonzero() columns). As AdvancedIndex / make_index_iterator: indexed dims not
+    adjacent go to the front, the indexed dims are replaced by the indices' broadcast
+    shape with stride 0, and a TensorIterator over that and the indices lays it out."""
+    ndim = len(shape)
+    indices = list(indices) + [None] * (ndim - len(indices))
+    pos = [i for i, x in enumerate(indices) if x is not None]
+    if pos != list(range(pos[0], pos[-1] + 1)):
+        order = pos + [i for i in range(ndim) if indices[i] is None]
+        shape, st = [shape[i] for i in order], [st[i] for i in order]
+        indices = [indices[i] for i in order]
+    before, nidx = pos[0] if pos == list(range(pos[0], pos[-1] + 1)) else 0, len(pos)
+    after = ndim - before - nidx
+    shapes = [x[0] for x in indices if x is not None]
+    bnd = max(len(s) for s in shapes)
+    bs = [1] * bnd
+    for s in shapes:
+        for i, n in enumerate(s):
+            j = bnd - len(s) + i
+            if n != 1:
+                bs[j] = n
+    rshape = tuple(shape[:before]) + tuple(bs) + tuple(shape[before + nidx:])
+    ops = [_Strided(rshape, tuple(st[:before]) + (0,) * bnd + tuple(st[before + nidx:]))]
+    vshape = (1,) * before + tuple(bs) + (1,) * after
+    for x in indices:
+        if x is None:
+            continue
+        ish, ist = x
+        off = bnd - len(ish)        # expand_outplace, then reshape_indexer's view
+        est = (0,) * off + tuple(0 if n == 1 and bs[off + i] != 1 else s
+                                 for i, (n, s) in enumerate(zip(ish, ist)))
+        ops.append(_Strided(vshape, _view_strides(tuple(bs), est, vshape)))
+    return iterator_strides(ops, rshape)
+
+
+def _view_strides(oldshape, oldstride, newshape):
+    """The strides PyTorch's view gives (computeStride) when newshape only adds size-1
+    dims to oldshape (each size-1 dim gets the stride of the chunk it lands in)."""
+    if not oldshape:
+        return (1,) * len(newshape)
+    newstride = [0] * len(newshape)
+    view_d = len(newshape) - 1
+    chunk_base = oldstride[-1]
+    tensor_numel = view_numel = 1
+    for td in range(len(oldshape) - 1, -1, -1):
+        tensor_numel *= oldshape[td]
+        if td == 0 or (oldshape[td - 1] != 1 and
+                       oldstride[td - 1] != tensor_numel * chunk_base):
+            while view_d >= 0 and (view_numel < tensor_numel or newshape[view_d] == 1):
+                newstride[view_d] = view_numel * chunk_base
+                view_numel *= newshape[view_d]
+                view_d -= 1
+            if td > 0:
+                chunk_base = oldstride[td - 1]
+                tensor_numel = view_numel = 1
+    return tuple(newstride)
+
+
 def empty_strided(xp, shape, dtype, strides):
     """A new array of `shape` with element `strides` (those of a dense layout)."""
     import numpy as np
