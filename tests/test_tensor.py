@@ -304,6 +304,19 @@ def test_sort_and_split_return_torch_types():
     assert gpujit.nonzero(gpujit.tensor([0, 5])).tolist() == [[1]]
 
 
+def test_topk_results_are_c_contiguous():
+    """topk's values and indices are C-contiguous as torch's (the indices were a slice of
+    the argsort, so i.view(-1) raised)."""
+    x = gpujit.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32))
+    for t in (x, x.permute(1, 2, 0)):
+        for d in range(3):
+            v, i = t.topk(2, d)
+            assert v.is_contiguous() and i.is_contiguous()
+            assert i.view(-1).shape == (i.numel(),)
+            np.testing.assert_array_equal(np.take_along_axis(t.numpy(), i.numpy(), d),
+                                          v.numpy())
+
+
 # ------------------------------------------------------------------ creation and dtypes
 
 def test_tensor_infers_dtypes_like_torch():

@@ -130,7 +130,7 @@ def _topk_rule(shape, k, dim):
 
 
 @op("aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> "
-    "(Tensor values, Tensor indices)", tags=_SHAPE,
+    "(Tensor values, Tensor indices)", tags=_SHAPE, contiguous=True,
     meta=lambda self, k, dim=-1, largest=True, sorted=True: (
         TensorMeta(self.dtype, _topk_rule(self.shape, k, dim)[1], self.device),
         TensorMeta(_dt.int64, _topk_rule(self.shape, k, dim)[1], self.device)))
