@@ -597,3 +597,26 @@ def test_cat_family_layout_as_compute_output_memory_format():
     np.testing.assert_array_equal(h.numpy(), np.concatenate([p.numpy()] * 2, 1))
     np.testing.assert_array_equal(torch.cat([c, e], 1).numpy(),
                                   np.concatenate([c.numpy(), e.numpy()], 1))
+
+
+def test_norm_and_pool_results_in_suggested_format():
+    """batch_norm, max_pool2d (values and indices) and adaptive_avg_pool2d lay 4-D results
+    out in input.suggest_memory_format() as PyTorch's CPU kernels, instance_norm
+    C-contiguous: a transposed input's layout leaked into batch_norm / max_pool2d
+    (.view(2, -1) raised) and instance_norm kept channels-last. Strides: PyTorch 2.13's."""
+    F = torch.nn.functional
+    t = _rand(2, 3, 5, 4).transpose(2, 3)
+    c = _rand(2, 3, 6, 6).contiguous(memory_format=cl)
+    rm, rv = torch.zeros(3), torch.ones(3)
+    y = F.batch_norm(t, rm, rv, training=True)
+    assert y.stride() == (60, 20, 5, 1) and y.view(2, -1).shape == (2, 60)
+    assert F.batch_norm(c, rm, rv).stride() == (108, 1, 18, 3)
+    assert F.max_pool2d(t, 2).stride() == (12, 4, 2, 1)
+    v, i = F.max_pool2d(c, 2, return_indices=True)
+    assert v.stride() == i.stride() == (27, 1, 9, 3)
+    assert F.adaptive_avg_pool2d(c, 2).stride() == (12, 1, 6, 3)
+    assert F.instance_norm(c).stride() == (108, 36, 6, 1)
+    xs = t.numpy()
+    m = xs.mean(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(y.numpy(), (xs - m) / np.sqrt(
+        xs.var(axis=(0, 2, 3), keepdims=True) + 1e-5), rtol=1e-4, atol=1e-5)

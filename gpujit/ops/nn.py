@@ -377,6 +377,8 @@ def _max_pool(xp, x, kernel_size, stride, padding, dilation, ceil_mode, with_ind
     fill = -np.inf if isfloat else np.iinfo(x.dtype).min
     win = _windows(xp, x, k, s, p, d, (oh, ow), fill)
     values = win.max(axis=(-2, -1))
+    if batched:     # PyTorch's output in input.suggest_memory_format()
+        values = _mf.suggest_layout(xp, values, x)
     if not with_indices:
         return values if batched else values[0]
     flat = win.reshape(win.shape[:4] + (k[0] * k[1],))
@@ -395,6 +397,8 @@ def _max_pool(xp, x, kernel_size, stride, padding, dilation, ceil_mode, with_ind
     h0 = hstart + xp.maximum((-hstart + d[0] - 1) // d[0], 0) * d[0]
     w0 = wstart + xp.maximum((-wstart + d[1] - 1) // d[1], 0) * d[1]
     idx = xp.where(inside, hh * w + ww, h0 * w + w0).astype(np.int64)
+    if batched:
+        idx = _mf.suggest_layout(xp, idx, x)
     return (values, idx) if batched else (values[0], idx[0])
 
 
@@ -523,7 +527,8 @@ def adaptive_avg_pool2d(xp, self, output_size):
     ah = _adaptive_matrix(xp, h, out_shape[-2], ct)
     aw = _adaptive_matrix(xp, w, out_shape[-1], ct)
     out = xp.matmul(xp.matmul(ah, self.astype(ct, copy=False)), aw.T)
-    return xp.ascontiguousarray(out.astype(self.dtype, copy=False))
+    # PyTorch's output in input.suggest_memory_format() (channels-last stays so)
+    return _mf.suggest_layout(xp, out.astype(self.dtype, copy=False), self)
 
 
 def _adaptive_nd(xp, self, output_size, nd):

@@ -91,7 +91,9 @@ def batch_norm(xp, input, weight, bias, running_mean, running_var, training, mom
         out = out * weight.astype(ct, copy=False).reshape(shape)
     if bias is not None:
         out = out + bias.astype(ct, copy=False).reshape(shape)
-    return out.astype(input.dtype, copy=False)
+    # PyTorch's empty_like(input, input.suggest_memory_format()): channels-last stays
+    # channels-last, any other layout (a transposed input) gives a C-contiguous result
+    return _mf.suggest_layout(xp, out.astype(input.dtype, copy=False), input)
 
 
 # ---------------------------------------------------------------------- layer / group norm
@@ -252,7 +254,8 @@ def instance_norm(xp, input, weight, bias, running_mean, running_var, use_input_
         out = out * weight.astype(ct, copy=False).reshape(shape)
     if bias is not None:
         out = out + bias.astype(ct, copy=False).reshape(shape)
-    return out.astype(input.dtype, copy=False)
+    # C-contiguous as PyTorch's (batch_norm on input.contiguous().view(1, N*C, *))
+    return _mf.c_layout(xp, out.astype(input.dtype, copy=False))
 
 
 # ---------------------------------------------------------------------- dropout
