@@ -510,3 +510,16 @@ def test_fill_values_that_overflow_the_dtype_raise_as_pytorch(value, dtype, fits
             with pytest.raises(RuntimeError, match="value cannot be converted to type .* "
                                "without overflow"):
                 make()
+
+
+def test_torch_top_level_inplace_functions():
+    """torch.relu_(x), torch.clamp_(x, ...), torch.zero_(x)...: torch's top-level in-place
+    functions are the Tensor methods (they were missing); torch has no torch.add_."""
+    x = gpujit.tensor([-1.0, 2.0, 0.25])
+    assert gpujit.relu_(x) is x and x.tolist() == [0.0, 2.0, 0.25]
+    gpujit.clamp_(x, max=1.0)
+    gpujit.sqrt_(x)
+    assert x.tolist() == [0.0, 1.0, 0.5]
+    gpujit.zero_(x)
+    assert x.tolist() == [0.0, 0.0, 0.0]
+    assert not hasattr(gpujit, "add_")

@@ -36,6 +36,27 @@ OPERATORS = {
 VARARG_METHODS = ("view", "reshape", "permute", "expand", "repeat", "tile", "flip")
 
 
+# torch's top-level in-place functions (torch.relu_(x) is x.relu_()), bound where Tensor has
+# the method; torch has no torch.add_ / mul_ ..., so neither does gpujit
+TOPLEVEL_INPLACE = (
+    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
+    "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "celu_", "clamp_",
+    "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_",
+    "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_",
+    "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
+    "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "selu_",
+    "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "threshold_",
+    "trunc_", "xlogy_", "zero_")
+
+
+def _method_as_function(name):
+    def fn(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"torch.{name}(input, ...): input.{name}(...)."
+    return fn
+
+
 def _reversed(fn):
     def rop(self, other):
         return fn(other, self)
@@ -99,3 +120,6 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         tensor_cls.__ne__ = _eq(methods["ne"], True)
         tensor_cls.__hash__ = lambda self: id(self)
     tensor_cls.__pos__ = lambda self: self
+    for name in TOPLEVEL_INPLACE:
+        if name not in namespace and hasattr(tensor_cls, name):
+            namespace[name] = _method_as_function(name)
