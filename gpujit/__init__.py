@@ -93,3 +93,4 @@ from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402,F401
 
 from .ops import codecache as _codecache  # noqa: E402
 _codecache.flush()          # the entry points compiled by this import, for the next one
+from .serialization.pickled import save, load  # noqa: E402,F401  (torch.save / torch.load)

@@ -465,3 +465,25 @@ def test_one_tensor_passed_for_two_parameters_traces_both():
     np.testing.assert_allclose(t(x, y).numpy(), (x * 2 - y).numpy())
     tt = gpujit.jit.trace(lambda p: p[0] - p[1], ((x, x),))
     np.testing.assert_allclose(tt((x, y)).numpy(), (x - y).numpy())
+
+
+def test_submodule_called_with_numbers_and_keyword_arguments():
+    """A submodule called with a Python number / None / keyword arguments traces (the
+    values become constants of its graph, as in torch), where it raised TypeError."""
+    class Sub(torch.nn.Module):
+        def forward(self, x, k: int, mask=None):
+            return x * k if mask is None else x * mask
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.s = Sub()
+
+        def forward(self, x):
+            return self.s(x, 2) + self.s(x, 3, mask=x)
+
+    m, x = M(), torch.rand(3)
+    t = torch.jit.trace(m, x)
+    x2 = torch.rand(3)
+    np.testing.assert_allclose(t(x2).numpy(), (x2 * 2 + x2 * x2).numpy(), rtol=1e-6)
+    assert [v.debugName() for v in t.s.graph.inputs()][1:] == ["x"]

@@ -424,7 +424,10 @@ def _module_call(module, call, args, kwargs):
         rec = Recorder(s, module, s.module_type(module))
         names = _param_names(module.forward, len(args))
         for name, a in zip(names, args):
-            bind_input(rec, name, a)
+            if _holds_only_tensors(a):
+                bind_input(rec, name, a)
+            # else (a number, None, a string...): as in torch, the submodule's graph bakes
+            # the value in as a constant where its ops use it
         s.module_graphs[id(module)] = (module, rec)
         s.recorders.append(rec)
     try:
@@ -446,6 +449,16 @@ def _param_names(fn, n):
         params = []
     names = [p.name for p in params[:n]]
     return names + [f"argument_{i + 1}" for i in range(len(names), n)]
+
+
+def _holds_only_tensors(a):
+    if isinstance(a, Tensor):
+        return True
+    if isinstance(a, (tuple, list)):
+        return all(isinstance(x, Tensor) for x in a)
+    if isinstance(a, dict):
+        return all(isinstance(k, str) and isinstance(x, Tensor) for k, x in a.items())
+    return False
 
 
 def bind_input(rec, name, a):

@@ -1,0 +1,416 @@
+"""`gpujit.save` / `gpujit.load`: objects holding tensors (state_dicts, optimizer states,
+checkpoint dicts, lists, tensors) in PyTorch's `torch.save` format, so files move both ways
+between gpujit and PyTorch.
+
+The format (torch/serialization.py, "new zipfile serialization"): an uncompressed zip whose
+entries sit under one top-level folder,
+
+    <name>/data.pkl            the object, pickled (protocol 2); each tensor is a call of
+                               torch._utils._rebuild_tensor_v2(storage, offset, size,
+                               stride, requires_grad, hooks), each storage a persistent id
+                               ("storage", torch.<Type>Storage, key, location, numel)
+    <name>/data/<key>          a storage's raw bytes (little-endian)
+    <name>/byteorder, .format_version, .storage_alignment, version
+
+gpujit writes the pickle with its own picklers (the global names are PyTorch's, written
+without importing torch) and reads it with an unpickler that maps PyTorch's names to
+gpujit's. Views of one tensor share a storage in the file and share memory again after
+loading, as in PyTorch. As PyTorch 2.6+, `load` defaults to weights_only=True: only tensors,
+containers, numbers, strings, dtypes and devices are unpickled; anything else raises
+UnpicklingError naming the global (weights_only=False unpickles arbitrary objects: only for
+files you trust).
+"""
+from __future__ import annotations
+
+import collections
+import io
+import os
+import pickle
+import sys
+import warnings
+import zipfile
+
+__all__ = ["save", "load"]
+
+_STORAGE_DTYPES = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "int16",
+                   "Int": "int32", "Long": "int64", "Half": "float16", "Float": "float32",
+                   "Double": "float64"}
+_UNSUPPORTED_STORAGES = ("BFloat16", "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8",
+                         "QInt32", "Float8_e4m3fn", "Float8_e5m2")
+
+
+class _Global:
+    """A global of PyTorch's (module, name) written into the pickle as a GLOBAL opcode
+    without importing it."""
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):      # pickle asks that a reduce function be callable
+        raise TypeError(f"{self.module}.{self.name} is a marker for pickling")
+
+
+class _SavedStorage:
+    def __init__(self, key, type_name, location, flat):
+        self.key, self.type_name, self.location, self.flat = key, type_name, location, flat
+
+
+class _Pickler(pickle._Pickler):
+    """The pure-Python pickler (its save_global can be overridden) writing gpujit tensors,
+    parameters, dtypes and devices as PyTorch's save does."""
+
+    def __init__(self, file, protocol):
+        super().__init__(file, protocol)
+        self.storages = {}            # (address, dtype name) -> _SavedStorage
+        self._hooks = collections.OrderedDict()
+
+    def persistent_id(self, obj):
+        if isinstance(obj, _SavedStorage):
+            return ("storage", _Global("torch", obj.type_name + "Storage"), obj.key,
+                    obj.location, int(obj.flat.size))
+        return None
+
+    def reducer_override(self, obj):
+        from ..tensor import Tensor
+        from ..nn.parameter import Parameter
+        from ..dtypes import dtype
+        from ..device import device
+        if isinstance(obj, _Global):
+            return obj.name                   # -> save_global
+        if isinstance(obj, dtype):
+            return obj.name                   # torch.float32 pickles as the global
+        if isinstance(obj, device):
+            return (_Global("torch", "device"), (str(obj),))
+        if isinstance(obj, Parameter):
+            return (_Global("torch._utils", "_rebuild_parameter"),
+                    (Tensor.detach(obj), obj.requires_grad, self._hooks))
+        if isinstance(obj, Tensor):
+            storage, offset = self._storage(obj)
+            return (_Global("torch._utils", "_rebuild_tensor_v2"),
+                    (storage, offset, tuple(obj.shape), tuple(obj.stride()),
+                     obj.requires_grad, self._hooks))
+        return NotImplemented
+
+    def save_global(self, obj, name=None):
+        from ..dtypes import dtype
+        if isinstance(obj, _Global):
+            module, name = obj.module, obj.name
+        elif isinstance(obj, dtype):
+            module, name = "torch", obj.name
+        else:
+            return super().save_global(obj, name)
+        self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode("utf-8"))
+        self.memoize(obj)
+
+    def _storage(self, t):
+        from ..ops.views_strided import storage_of
+        a = t._data
+        flat, offset = storage_of(a)
+        addr = (flat.__array_interface__["data"][0] if hasattr(flat, "__array_interface__")
+                else flat.data.ptr)
+        k = (addr, flat.size, t.dtype.name)
+        s = self.storages.get(k)
+        if s is None:
+            s = _SavedStorage(str(len(self.storages)), t.dtype.short_name, str(t.device), flat)
+            self.storages[k] = s
+        return s, offset
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Save obj (tensors, nn.Module state_dicts, optimizer states, dicts/lists/tuples of
+    them, numbers, strings) to f (a path or a writable binary file) in torch.save's format."""
+    if pickle_module is not None and pickle_module is not pickle:
+        raise ValueError("gpujit.save: only the standard pickle module is supported")
+    if not _use_new_zipfile_serialization:
+        raise ValueError("gpujit.save writes only the zipfile format "
+                         "(_use_new_zipfile_serialization=True)")
+    if pickle_protocol < 2:
+        raise ValueError(f"gpujit.save: pickle_protocol must be 2 or more, got {pickle_protocol}")
+    buf = io.BytesIO()
+    pickler = _Pickler(buf, pickle_protocol)
+    pickler.dump(obj)
+    if isinstance(f, (str, os.PathLike)):
+        stem = os.path.splitext(os.path.basename(os.fspath(f)))[0]
+        name = "".join(c if c.isalnum() or c in "_-" else "_" for c in stem) or "archive"
+    else:
+        name = "archive"
+    records = [("data.pkl", buf.getvalue()), (".format_version", b"1"),
+               (".storage_alignment", b"64")]
+    if not _disable_byteorder_record:
+        records.append(("byteorder", sys.byteorder.encode()))
+    for s in pickler.storages.values():
+        flat = s.flat
+        host = flat if s.location == "cpu" else flat.get()
+        records.append((f"data/{s.key}", host.astype(host.dtype.newbyteorder("<"),
+                                                      copy=False).tobytes()))
+    records.append(("version", b"3\n"))
+    opened = isinstance(f, (str, os.PathLike))
+    fh = open(f, "wb") if opened else f
+    try:
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as z:
+            for rec, data in records:
+                _write_aligned(z, f"{name}/{rec}", data)
+    finally:
+        if opened:
+            fh.close()
+
+
+def _write_aligned(z, arcname, data, alignment=64):
+    """A stored zip entry whose data starts at a multiple of `alignment` in the file (as
+    PyTorch's writer pads with an extra field), so readers may map storages in place."""
+    info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    header = 30 + len(arcname.encode("utf-8"))
+    start = z.fp.tell() + header
+    pad = (-(start + 4)) % alignment
+    info.extra = b"FB" + pad.to_bytes(2, "little") + b"Z" * pad
+    z.writestr(info, data)
+
+
+# ====================================================================== load
+
+class _StorageType:
+    def __init__(self, name):
+        kind = name[:-len("Storage")]
+        if kind in _UNSUPPORTED_STORAGES:
+            raise pickle.UnpicklingError(
+                f"gpujit.load: the file holds a {kind} tensor (torch.{name}); gpujit has no "
+                f"{kind} dtype")
+        self.dtype_name = _STORAGE_DTYPES.get(kind, "uint8")   # UntypedStorage: bytes
+
+
+class _LoadedStorage:
+    """A storage read from the file: a flat array on its device. `map_location` callables
+    get one of these, as PyTorch's get a storage, and may return it or `.cpu()`/`.cuda()`."""
+
+    def __init__(self, flat, device):
+        self.flat, self.device = flat, device
+
+    def _moved(self, device):
+        import gpujit
+        dev = gpujit.device(device)
+        if dev == self.device:
+            return self
+        from ..ops.registry import wrap
+        from .. import dtypes as _dt
+        t = wrap(self.flat, _dt.from_numpy_dtype(self.flat.dtype), self.device).to(dev)
+        return _LoadedStorage(t._data, dev)
+
+    def cpu(self):
+        return self._moved("cpu")
+
+    def cuda(self, device=None):
+        return self._moved("cuda" if device is None else f"cuda:{int(device)}"
+                           if isinstance(device, int) else device)
+
+    def size(self):
+        return int(self.flat.size)
+
+    def __len__(self):
+        return int(self.flat.size)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       metadata=None):
+    from ..ops.registry import wrap
+    from .. import dtypes as _dt
+    flat = storage.flat
+    isz = flat.dtype.itemsize
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if all(size):
+        need = int(storage_offset) + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+        if need > flat.size:
+            raise RuntimeError(f"gpujit.load: a tensor of size {list(size)}, stride "
+                               f"{list(stride)} and offset {storage_offset} does not fit its "
+                               f"storage of {flat.size} elements (a corrupt file?)")
+    start = flat[min(int(storage_offset), flat.size):]
+    xp = sys.modules["cupy"] if storage.device.type == "cuda" else __import__("numpy")
+    a = xp.lib.stride_tricks.as_strided(start, shape=size,
+                                        strides=tuple(s * isz for s in stride))
+    t = wrap(a, _dt.from_numpy_dtype(flat.dtype), storage.device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride):
+    return _rebuild_tensor_v2(storage, storage_offset, size, stride, False, None)
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks):
+    from ..nn.parameter import Parameter
+    return Parameter(data, requires_grad)
+
+
+def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+    p = _rebuild_parameter(data, requires_grad, backward_hooks)
+    for k, v in (state or {}).items():
+        setattr(p, k, v)
+    return p
+
+
+def _torch_globals():
+    import gpujit
+    from .. import dtypes as _dt
+    g = {("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+         ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
+         ("torch", "device"): gpujit.device,
+         ("torch", "Size"): gpujit.Size,
+         ("collections", "OrderedDict"): collections.OrderedDict,
+         ("builtins", "set"): set, ("builtins", "frozenset"): frozenset,
+         ("builtins", "complex"): complex, ("builtins", "slice"): slice,
+         ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _codecs_encode}
+    for kind in list(_STORAGE_DTYPES) + list(_UNSUPPORTED_STORAGES) + ["Untyped"]:
+        g[("torch", kind + "Storage")] = kind + "Storage"     # made lazily: see find_class
+    for d in _dt.ALL:
+        g[("torch", d.name)] = d
+    for alias in ("half", "float", "double", "short", "int", "long"):
+        g[("torch", alias)] = getattr(_dt, alias)
+    return g
+
+
+def _codecs_encode(s, encoding="latin1"):
+    import codecs
+    return codecs.encode(s, encoding)
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, archive, restore, weights_only):
+        super().__init__(file, encoding="utf-8")
+        self._archive, self._restore, self._weights_only = archive, restore, weights_only
+        self._globals = _torch_globals()
+        self._loaded = {}
+
+    def find_class(self, module, name):
+        if module == "__builtin__":          # protocol 2's name (Python 2) for builtins
+            module = "builtins"
+        v = self._globals.get((module, name))
+        if isinstance(v, str):
+            return _StorageType(v)
+        if v is not None:
+            return v
+        if self._weights_only:
+            raise pickle.UnpicklingError(
+                f"Weights only load failed: unsupported global GLOBAL {module}.{name}. "
+                f"gpujit.load(..., weights_only=True) (the default, as in PyTorch 2.6+) "
+                f"unpickles only tensors, containers, numbers, strings, dtypes and devices; "
+                f"pass weights_only=False if you trust the file")
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise pickle.UnpicklingError(f"gpujit.load: unknown persistent id {pid!r}")
+        _, stype, key, location, numel = pid
+        if key not in self._loaded:
+            import numpy as np
+            if not isinstance(stype, _StorageType):
+                raise pickle.UnpicklingError(f"gpujit.load: {stype!r} is not a storage type")
+            dt = np.dtype(stype.dtype_name)
+            data = self._archive.read(f"data/{key}")
+            if len(data) < int(numel) * dt.itemsize:
+                raise RuntimeError(f"gpujit.load: storage data/{key} holds {len(data)} bytes, "
+                                   f"{int(numel) * dt.itemsize} expected (a truncated file?)")
+            flat = np.frombuffer(data, dtype=dt.newbyteorder(self._archive.byteorder),
+                                 count=int(numel)).astype(dt)
+            self._loaded[key] = self._restore(_LoadedStorage(flat, _cpu()), str(location))
+        return self._loaded[key]
+
+
+def _cpu():
+    import gpujit
+    return gpujit.device("cpu")
+
+
+class _Archive:
+    def __init__(self, z):
+        names = z.namelist()
+        pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+        if not pkl:
+            raise RuntimeError("gpujit.load: the zip archive has no <name>/data.pkl: not a "
+                               "file written by torch.save / gpujit.save")
+        self.z, self.prefix = z, pkl[0][:-len("data.pkl")]
+        bo = self.prefix + "byteorder"
+        self.byteorder = "<" if bo not in names or z.read(bo) == b"little" else ">"
+
+    def read(self, rec):
+        try:
+            return self.z.read(self.prefix + rec)
+        except KeyError:
+            raise RuntimeError(f"gpujit.load: the archive has no record {rec!r} "
+                               f"(a truncated or corrupt file?)") from None
+
+
+def _restore_location(map_location):
+    """(storage, location tag) -> storage on the device PyTorch's load would pick."""
+    import gpujit
+
+    def default(storage, location):
+        dev = gpujit.device(location)
+        if dev.type == "cuda" and not gpujit.cuda.is_available():
+            raise RuntimeError(
+                "Attempting to deserialize object on a CUDA device but "
+                "torch.cuda.is_available() is False. If you are running on a CPU-only "
+                "machine, please use torch.load with map_location=torch.device('cpu') to "
+                "map your storages to the CPU.")
+        return storage._moved(dev)
+
+    if map_location is None:
+        return default
+    if isinstance(map_location, dict):
+        return lambda s, loc: default(s, map_location.get(loc, loc))
+    if isinstance(map_location, (str, gpujit.device)):
+        return lambda s, loc: default(s, str(map_location))
+    if callable(map_location):
+        def call(s, loc):
+            r = map_location(s, loc)
+            if r is None:
+                return default(s, loc)
+            if not isinstance(r, _LoadedStorage):
+                raise TypeError(f"map_location returned a {type(r).__name__}; it must "
+                                f"return the storage it was given (or .cpu()/.cuda() of it)")
+            return r
+        return call
+    raise TypeError(f"map_location must be None, a string, a gpujit.device, a dict or a "
+                    f"callable, not {type(map_location).__name__}")
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Load an object saved by gpujit.save or torch.save (the zipfile format) from f (a path
+    or a readable binary file): tensors come back on the device they were saved from, or
+    where map_location says ('cpu', a device, a dict of location -> location, or a
+    callable(storage, location) as PyTorch's)."""
+    if pickle_module is not None and pickle_module is not pickle:
+        raise ValueError("gpujit.load: only the standard pickle module is supported")
+    if weights_only is None:
+        weights_only = os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0") in ("0", "")
+    opened = isinstance(f, (str, os.PathLike))
+    fh = open(f, "rb") if opened else f
+    try:
+        if not zipfile.is_zipfile(fh):
+            raise RuntimeError(
+                "gpujit.load: not a zip file: gpujit reads torch.save's zipfile format "
+                "(PyTorch 1.6 and newer); files saved with "
+                "_use_new_zipfile_serialization=False are not supported")
+        fh.seek(0)
+        with zipfile.ZipFile(fh) as z:
+            if any(n.endswith("/manifest.json") and n.count("/") == 1 for n in z.namelist()) \
+                    and not any(n.endswith("/data.pkl") for n in z.namelist()):
+                warnings.warn("'gpujit.load' received a zip file that looks like a "
+                              "TorchScript archive dispatching to 'gpujit.jit.load' (call "
+                              "'gpujit.jit.load' directly to silence this warning)",
+                              UserWarning, stacklevel=2)
+                fh.seek(0)
+                from .reader import load as jit_load
+                return jit_load(fh, map_location=map_location)
+            archive = _Archive(z)
+            data = archive.read("data.pkl")
+            up = _Unpickler(io.BytesIO(data), archive, _restore_location(map_location),
+                            weights_only)
+            return up.load()
+    finally:
+        if opened:
+            fh.close()
