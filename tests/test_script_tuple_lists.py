@@ -91,3 +91,20 @@ def test_a_tuple_passed_for_a_list_parameter_becomes_a_list():
         return _union((x, 2))
     with pytest.raises(FrontendError, match="Tuple"):
         torch.jit.script(g)
+
+
+def test_tuple_concatenation():
+    """`t + (x,)` makes a new tuple, also of a module's tuple attribute (view(self.k + (-1,)))."""
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = (2, 2)
+
+        def forward(self, x):
+            t = (1, 2.5) + (x,) + ()
+            return x.view(self.k + (-1,)), t
+
+    m = torch.jit.script(M())
+    x = torch.rand(16)
+    v, t = m(x)
+    assert v.shape == (2, 2, 4) and t[:2] == (1, 2.5) and t[2] is x

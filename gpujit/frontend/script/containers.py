@@ -315,6 +315,12 @@ class ContainerMixin:
     def container_binop(self, opcls, a, b, node):
         """`+` and `*` on lists, `|` `&` `-` `^` on sets; None when neither applies."""
         ta, tb = a.type, b.type
+        if isinstance(ta, T.TupleType) and isinstance(tb, T.TupleType) and opcls is ast.Add:
+            # tuple concatenation: a new tuple of both element lists (as TorchScript)
+            vals = [x for v, t in ((a, ta), (b, tb)) if t.elems
+                    for x in self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs]
+            return self.emit("prim::TupleConstruct", vals,
+                             [T.TupleType(tuple(x.type for x in vals))]).output
         if isinstance(ta, T.ListType) and opcls is ast.Add:
             if not isinstance(tb, T.ListType) or _unify(ta, tb) != ta:
                 self.error(f"no variant of 'add' accepts ({short_type(ta)}, "
