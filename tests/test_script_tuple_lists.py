@@ -108,3 +108,22 @@ def test_tuple_concatenation():
     x = torch.rand(16)
     v, t = m(x)
     assert v.shape == (2, 2, 4) and t[:2] == (1, 2.5) and t[2] is x
+
+
+def test_pair_single_of_module_attributes():
+    """_pair(self.k) / _single(self.s) of non-constant values are lists, as TorchScript's
+    aten::_pair (they raised 'can only be called with constant arguments')."""
+    from gpujit.nn.modules.utils import _pair, _single
+    import gpujit.nn.functional as F
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = 2
+            self.s = (1,)
+
+        def forward(self, x):
+            return F.avg_pool2d(x, _pair(self.k), _pair(1)), _single(self.s)
+
+    y, s = torch.jit.script(M())(torch.rand(1, 1, 4, 4))
+    assert y.shape == (1, 1, 3, 3) and s == [1]

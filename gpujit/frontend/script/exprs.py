@@ -618,6 +618,15 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 vals = [c for _, c in consts]
                 value = obj(*vals[:len(args)], **dict(zip(kw, vals[len(args):])))
                 return self.constant_value(value, node)
+            n = {"_single": 1, "_pair": 2, "_triple": 3}.get(getattr(obj, "__name__", ""))
+            if n is not None and len(args) == 1 and not kw:
+                # _pair(self.k) of a value: a list, as TorchScript's aten::_pair(int[2])
+                v = args[0]
+                if isinstance(v.type, (T.IntType, T.FloatType, T.BoolType)):
+                    return self.emit("prim::ListConstruct", [v] * n,
+                                     [T.ListType(v.type)]).output
+                if isinstance(v.type, (T.ListType, T.TupleType)):
+                    return self.as_list(v, f"{obj.__name__}() of")
             self.error(f"'{ast.unparse(func)}' can only be called with constant arguments",
                        node)
         if calls.is_compiled_function(obj):
