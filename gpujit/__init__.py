@@ -94,3 +94,11 @@ from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402,F401
 from .ops import codecache as _codecache  # noqa: E402
 _codecache.flush()          # the entry points compiled by this import, for the next one
 from .serialization.pickled import save, load  # noqa: E402,F401  (torch.save / torch.load)
+from . import backends  # noqa: E402,F401  (torch.backends.cudnn.benchmark = True ...)
+from .device import set_default_device, get_default_device  # noqa: E402,F401
+from .runtime_flags import (set_float32_matmul_precision,  # noqa: E402,F401
+                            get_float32_matmul_precision, use_deterministic_algorithms,
+                            are_deterministic_algorithms_enabled,
+                            is_deterministic_algorithms_warn_only_enabled, set_flush_denormal,
+                            typename, is_storage, set_num_interop_threads,
+                            get_num_interop_threads)

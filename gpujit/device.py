@@ -189,3 +189,20 @@ def device_of_array(a) -> device:
     if isinstance(a, np.ndarray) or isinstance(a, np.generic):
         return cpu
     return device("cuda", a.device.id)
+
+
+# torch.set_default_device: where factory functions (empty, zeros, rand, arange, tensor...)
+# put tensors when no device is given. [None]: never set (CPU, and as_tensor/tensor of a
+# tensor keep its device). A list, so generated op code reads the current one.
+DEFAULT_FACTORY_DEVICE: list = [None]
+
+
+def set_default_device(d) -> None:
+    """gpujit.set_default_device('cuda') / (None): the device factory functions use when
+    they are given none (as torch.set_default_device; 'cuda' means the current GPU at the
+    time of the call)."""
+    DEFAULT_FACTORY_DEVICE[0] = None if d is None else resolve(d)
+
+
+def get_default_device() -> device:
+    return DEFAULT_FACTORY_DEVICE[0] or cpu

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._dump import dumping as _dumping
-from ..device import cpu as _cpu, xp_for as _xp_for
+from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV
 from .schema import parse_schema, Schema
 
 __all__ = ["op", "OpDef", "OPS", "OVERLOADS", "get", "dispatch_state", "TAGS", "derivative",
@@ -608,7 +608,7 @@ def _gen_generic(op, fname, consts):
         L.append(f"        {dev_arg} = _resolve({dev_arg})")
         L.append(f"        dev = {dev_arg}")
     L.append("    if dev is None:")
-    L.append("        dev = _cpu")
+    L.append("        dev = _defdev[0] or _cpu" if dev_arg else "        dev = _cpu")
     L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     for a in s.arguments:
         if a.type.base == "ScalarType":
@@ -670,7 +670,7 @@ def _compile(op, src, fname, consts):
     from ..device import resolve
     from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
     ns = dict(__name__="gpujit.ops.generated", _S=dispatch_state, _op=op, _impl=op.impl, _T=_Tensor, _np=np, _nd=np.ndarray,
-              _cpu=_cpu, _xp_for=_xp_for, _join=_join_device, _Retry=_DevMismatchRetry,
+              _cpu=_cpu, _defdev=_DEFDEV, _xp_for=_xp_for, _join=_join_device, _Retry=_DevMismatchRetry,
               _opdev=_operand_device, _sk=scalar_kind, _cache=op._cache,
               _unwrap_for=unwrap_for, _bcast_err=broadcast_error, _wrap=wrap,
               _wrap_array=wrap_array, _finish_inplace=finish_inplace, _nt=op.namedtuple,
