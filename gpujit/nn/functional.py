@@ -868,26 +868,6 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _op("aten::huber_loss")(input, target, _enum(reduction), delta)
 
 
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
-           log_target=False):
-    """KL divergence with input as log-probabilities; reduction='batchmean' divides the sum
-    by the batch size (the mathematical definition)."""
-    if size_average is not None or reduce is not None:
-        enum = _enum(_legacy_reduction(size_average, reduce, reduction))
-    else:
-        if reduction == "mean":
-            _warnings.warn("reduction: 'mean' divides the total loss by both the batch size "
-                          "and the support size.'batchmean' divides only by the batch size, "
-                          "and aligns with the KL div math definition.'mean' will be changed "
-                          "to behave the same as 'batchmean' in the next major release.",
-                          stacklevel=2)
-        enum = _enum("sum" if reduction == "batchmean" else reduction)
-    reduced = _op("aten::kl_div")(input, target, enum, log_target=log_target)
-    if reduction == "batchmean" and input.dim() != 0:
-        reduced = reduced / input.size()[0]
-    return reduced
-
-
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -965,3 +945,5 @@ for _f, _name in ((avg_pool2d, "aten::avg_pool2d"),
                   (adaptive_avg_pool3d, "aten::adaptive_avg_pool3d"), (pad, "aten::pad")):
     _f.op = _OPS[_name]
 del _f, _name
+from . import _functional_losses as _more  # noqa: E402  (losses, rms_norm, LRN, dropouts)
+globals().update({_n: getattr(_more, _n) for _n in _more.__all__})

@@ -1,0 +1,346 @@
+"""gpujit.nn.functional's margin, embedding, ranking, Poisson / Gaussian NLL and triplet
+losses (re-exported by functional.py), as PyTorch 2.13 computes them (ATen's formulas for
+the ones PyTorch implements in C++), composed of registry ops: autograd, tracing and
+scripting (`_from_source`: scripted code compiles these bodies) come with the ops.
+"""
+import math as _math
+import warnings
+from typing import Callable, Optional
+
+import gpujit as _gpujit
+
+from . import functional as F
+
+__all__ = [
+    "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+    "soft_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss",
+    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+]
+
+
+def _from_source(fn):
+    fn.__gpujit_script_source__ = True
+    return fn
+
+
+@_from_source
+def _reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
+    """PyTorch's _Reduction.legacy_get_string when size_average / reduce are given."""
+    if size_average is None and reduce is None:
+        return reduction
+    sa = True if size_average is None else size_average
+    rd = True if reduce is None else reduce
+    ret = "none"
+    if sa and rd:
+        ret = "mean"
+    elif rd:
+        ret = "sum"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  "reduction='" + ret + "' instead.")
+    return ret
+
+
+@_from_source
+def _enum(reduction: str) -> int:
+    """_Reduction.get_enum."""
+    if reduction == "none":
+        return 0
+    if reduction == "mean":
+        return 1
+    if reduction == "sum":
+        return 2
+    raise ValueError(reduction + " is not a valid value for reduction")
+
+
+@_from_source
+def _reduce(loss, reduction: str):
+    """ATen's apply_loss_reduction with _Reduction.get_enum's check."""
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(reduction + " is not a valid value for reduction")
+
+
+@_from_source
+def kl_div(input, target, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+           reduction: str = "mean", log_target: bool = False):
+    """KL divergence with input as log-probabilities (target too with log_target);
+    reduction='batchmean' divides the sum by the batch size (the mathematical definition)."""
+    if size_average is not None or reduce is not None:
+        reduction_enum = _enum(_reduction(size_average, reduce, reduction))
+    else:
+        if reduction == "mean":
+            warnings.warn("reduction: 'mean' divides the total loss by both the batch size "
+                          "and the support size.'batchmean' divides only by the batch size, "
+                          "and aligns with the KL div math definition.'mean' will be changed "
+                          "to behave the same as 'batchmean' in the next major release.",
+                          stacklevel=2)
+        if reduction == "batchmean":
+            reduction_enum = 2
+        else:
+            reduction_enum = _enum(reduction)
+    reduced = _gpujit.kl_div(input, target, reduction_enum, log_target=log_target)
+    if reduction == "batchmean" and input.dim() != 0:
+        reduced = reduced / input.size()[0]
+    return reduced
+
+
+@_from_source
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0,
+                        size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                        reduction: str = "mean"):
+    """max(0, -target * (input1 - input2) + margin)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got "
+            "sizes: input1: " + str(input1.size()) + ", input2: " + str(input2.size())
+            + ", target: " + str(target.size()) + " ")
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+@_from_source
+def hinge_embedding_loss(input, target, margin: float = 1.0,
+                         size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                         reduction: str = "mean"):
+    """x where target is 1, max(0, margin - x) where it is -1 (ATen's: both where it is
+    neither)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    zeros = _gpujit.zeros_like(input)
+    margin_clamp = (margin - input).clamp_min(0)
+    output_margin = _gpujit.where(target != 1, margin_clamp, zeros)
+    output_self = _gpujit.where(target != -1, input, zeros)
+    return _reduce(output_margin + output_self, reduction)
+
+
+@_from_source
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
+                          size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                          reduction: str = "mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    targ_dim = target.dim()
+    if targ_dim != 1 and targ_dim != 0:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if targ_dim == 1:
+        if input1.dim() != 2 or input2.dim() != 2:
+            raise RuntimeError(
+                "1D target tensor expects 2D input tensors, but found inputs with sizes "
+                + str(list(input1.size())) + " and " + str(list(input2.size())) + ".")
+    elif input1.dim() != 1 or input2.dim() != 1:
+        raise RuntimeError(
+            "0D target tensor expects 1D input tensors, but found inputs with sizes "
+            + str(list(input1.size())) + " and " + str(list(input2.size())) + ".")
+    eps = 1e-12
+    prod_sum = (input1 * input2).sum(targ_dim)
+    mag_square1 = (input1 * input1).sum(targ_dim) + eps
+    mag_square2 = (input2 * input2).sum(targ_dim) + eps
+    cos = prod_sum / (mag_square1 * mag_square2).sqrt()
+    zeros = _gpujit.zeros_like(cos)
+    pos = 1 - cos
+    neg = (cos - margin).clamp_min(0)
+    out = _gpujit.where(target == 1, pos, zeros) + _gpujit.where(target == -1, neg, zeros)
+    return _reduce(out, reduction)
+
+
+@_from_source
+def soft_margin_loss(input, target, size_average: Optional[bool] = None,
+                     reduce: Optional[bool] = None, reduction: str = "mean"):
+    """log(1 + exp(-target * input))."""
+    reduction = _reduction(size_average, reduce, reduction)
+    return _reduce((-input * target).exp().log1p(), reduction)
+
+
+@_from_source
+def multilabel_soft_margin_loss(input, target, weight: Optional[_gpujit.Tensor] = None,
+                                size_average: Optional[bool] = None,
+                                reduce: Optional[bool] = None, reduction: str = "mean"):
+    """The per-class binary logistic loss, averaged over the classes (the last dim)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = -(target * F.logsigmoid(input) + (1 - target) * F.logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    c = input.size(class_dim)
+    loss = loss.sum(dim=class_dim) / c
+    return _reduce(loss, reduction)
+
+
+@_from_source
+def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
+                           reduce: Optional[bool] = None, reduction: str = "mean"):
+    """sum over target classes j (target's leading entries before the first -1) and
+    non-target classes i of max(0, 1 - (x[j] - x[i])), divided by the class count."""
+    reduction = _reduction(size_average, reduce, reduction)
+    nd = input.dim()
+    if not ((nd <= 1 and input.numel() != 0) or (nd == 2 and input.size(1) != 0)):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch "
+                           "size, but got: " + str(list(input.size())))
+    if nd <= 1:
+        if not (target.dim() <= 1 and target.numel() == input.numel()):
+            raise RuntimeError("inconsistent target size: " + str(list(target.size()))
+                               + " for input of size: " + str(list(input.size())))
+    elif not (target.dim() == 2 and target.size(0) == input.size(0)
+              and target.size(1) == input.size(1)):
+        raise RuntimeError("inconsistent target size: " + str(list(target.size()))
+                           + " for input of size: " + str(list(input.size())))
+    c = input.numel() if nd <= 1 else input.size(1)
+    x = input.reshape(-1, c)
+    t = target.reshape(-1, c)
+    valid = (t >= 0).long().cumprod(1)                # the slots before the first -1
+    idx = t.clamp_min(0) * valid
+    is_target = (F.one_hot(idx, c) * valid.unsqueeze(2)).sum(1) > 0
+    xj = x.gather(1, idx)
+    pair = (1 - xj.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)
+    keep = valid.unsqueeze(2).to(x.dtype) * (~is_target).unsqueeze(1).to(x.dtype)
+    loss = (pair * keep).sum([1, 2]) / c
+    if nd <= 1:
+        loss = loss.squeeze(0)
+    return _reduce(loss, reduction)
+
+
+@_from_source
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
+                      weight: Optional[_gpujit.Tensor] = None,
+                      size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                      reduction: str = "mean"):
+    """sum over classes j != y of max(0, margin - x[y] + x[j])^p (times weight[y]),
+    divided by the class count."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    nd = input.dim()
+    if not ((nd <= 1 and input.numel() != 0) or (nd == 2 and input.size(1) != 0)):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch "
+                           "size, but got: " + str(list(input.size())))
+    n = 1 if nd <= 1 else input.size(0)
+    c = input.numel() if nd <= 1 else input.size(1)
+    if not (target.dim() <= 1 and target.numel() == n):
+        raise RuntimeError("inconsistent target size, expected " + str(n) + " but got "
+                           + str(list(target.size())))
+    if weight is not None:
+        if not (weight.dim() <= 1 and weight.numel() == c):
+            raise RuntimeError("inconsistent weight size, expected " + str(c) + " but got "
+                               + str(list(weight.size())))
+    x = input.reshape(n, c)
+    y = target.reshape(n, 1)
+    m = (margin - x.gather(1, y) + x).clamp_min(0)
+    if p == 2:
+        m = m * m
+    if weight is not None:
+        m = m * weight.reshape(-1)[y.reshape(-1)].unsqueeze(1)
+    m = m.masked_fill(F.one_hot(y.reshape(-1), c) != 0, 0.0)
+    loss = m.sum(1) / c
+    if target.dim() == 0:
+        loss = loss.squeeze(0)
+    return _reduce(loss, reduction)
+
+
+@_from_source
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
+                     size_average: Optional[bool] = None, eps: float = 1e-8,
+                     reduce: Optional[bool] = None, reduction: str = "mean"):
+    """exp(input) - target * input (log_input), input - target * log(input + eps)
+    otherwise; full adds Stirling's approximation of log(target!) where target > 1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if reduction != "none" and reduction != "mean" and reduction != "sum":
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * _math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log(max(var, eps)) + (input - target)^2 / max(var, eps)), plus
+    0.5 * log(2 pi) when full; var may have one dim fewer, or one dim of size 1."""
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * _gpujit.ones_like(input)
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.dim() == var.dim() and sum(
+                y for x, y in zip(input.shape, var.shape) if x != y) == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction != "none" and reduction != "mean" and reduction != "sum":
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with _gpujit.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * _math.log(2 * _math.pi)
+    return _reduce(loss, reduction)
+
+
+def _check_triplet_dims(anchor, positive, negative):
+    a, p, n = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == p and p == n):
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have "
+                           f"the same number of dimensions, but got: anchor {a}D, positive "
+                           f"{p}D, and negative {n}D inputs")
+
+
+@_from_source
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False,
+                        size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                        reduction: str = "mean"):
+    """max(0, margin + d(a, p) - d(a, n)), d the p-norm pairwise distance (swap: d(a, n)
+    is min(d(a, n), d(p, n)))."""
+    reduction = _reduction(size_average, reduce, reduction)
+    a_dim = anchor.dim()
+    p_dim = positive.dim()
+    n_dim = negative.dim()
+    if not (a_dim == p_dim and p_dim == n_dim):
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            "of dimensions, but got: anchor " + str(a_dim) + "D, positive " + str(p_dim)
+            + "D, and negative " + str(n_dim) + "D inputs")
+    dist_pos = F.pairwise_distance(anchor, positive, p, eps)
+    dist_neg = F.pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        dist_neg = _gpujit.minimum(dist_neg, F.pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *,
+                                      distance_function: Optional[Callable] = None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """triplet_margin_loss with any distance function (pairwise_distance by default); not
+    scriptable, as in PyTorch (it takes a Callable)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet_dims(anchor, positive, negative)
+    if distance_function is None:
+        distance_function = F.pairwise_distance
+    dist_pos = distance_function(anchor, positive)
+    dist_neg = distance_function(anchor, negative)
+    if swap:
+        dist_neg = _gpujit.minimum(dist_neg, distance_function(positive, negative))
+    return _reduce((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+
+
+from ._functional_norm import (  # noqa: E402
+    rms_norm, local_response_norm, dropout1d, dropout2d, dropout3d, alpha_dropout,
+    feature_alpha_dropout,
+)
+
+__all__ += ["rms_norm", "local_response_norm", "dropout1d", "dropout2d", "dropout3d",
+            "alpha_dropout", "feature_alpha_dropout"]

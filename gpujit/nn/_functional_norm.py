@@ -1,0 +1,213 @@
+"""gpujit.nn.functional's rms_norm, local_response_norm and the channel-wise and alpha
+dropouts (re-exported by functional.py through _functional_losses), as PyTorch 2.13
+computes them, composed of registry ops (`_from_source`: scripted code compiles them)."""
+import warnings
+from typing import List, Optional
+
+import gpujit as _gpujit
+
+
+__all__ = ["rms_norm", "local_response_norm", "dropout1d", "dropout2d", "dropout3d",
+           "alpha_dropout", "feature_alpha_dropout"]
+
+
+def _from_source(fn):
+    fn.__gpujit_script_source__ = True
+    return fn
+
+
+@_from_source
+def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor] = None,
+             eps: Optional[float] = None):
+    """x / sqrt(mean(x^2 over the normalized dims) + eps) * weight; eps defaults to the
+    machine epsilon of the input's (opmath) dtype, as ATen's rms_norm."""
+    ns: List[int] = [int(d) for d in normalized_shape]
+    nd = len(ns)
+    if nd < 1:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = "
+                           + str(ns))
+    if weight is not None:
+        if list(weight.size()) != ns:
+            raise RuntimeError("Expected weight to be of same shape as normalized_shape, but "
+                               "got weight of shape " + str(list(weight.size()))
+                               + " and normalized_shape = " + str(ns))
+    shape = list(input.size())
+    ok = input.dim() >= nd
+    if ok:
+        for i in range(nd):
+            if shape[input.dim() - nd + i] != ns[i]:
+                ok = False
+    if not ok:
+        raise RuntimeError("Given normalized_shape=" + str(ns)
+                           + ", expected input with shape [*, "
+                           + str(ns)[1:] + ", but got input of size"
+                           + str(shape))
+    x = input
+    if input.dtype == _gpujit.float16:
+        x = input.float()
+    if eps is None:     # numeric_limits<opmath_t>::epsilon()
+        e = 2.220446049250313e-16 if x.dtype == _gpujit.float64 else 1.1920928955078125e-07
+    else:
+        e = eps
+    dims = [input.dim() - 1 - i for i in range(nd)]
+    out = (x * (x.pow(2).mean(dims, keepdim=True) + e).rsqrt()).to(input.dtype)
+    if weight is not None:
+        out = out * weight
+    return out
+
+
+@_from_source
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0):
+    """input / (k + alpha / size * sum of input^2 over `size` neighbouring channels)^beta
+    (the window zero-padded: size // 2 channels before, (size - 1) // 2 after)."""
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError("Expected 3D or higher dimensionality                          "
+                         "input (got " + str(dim) + " dimensions)")
+    if input.numel() == 0:
+        return input
+    c = input.size(1)
+    sq = input * input
+    front = list(input.size())
+    front[1] = size // 2
+    back = list(input.size())
+    back[1] = (size - 1) // 2
+    padded = _gpujit.cat([sq.new_zeros(front), sq, sq.new_zeros(back)], 1)
+    div = padded.narrow(1, 0, c)
+    for j in range(1, size):
+        div = div + padded.narrow(1, j, c)
+    div = (div / size * alpha + k).pow(beta)
+    return input / div
+
+
+@_from_source
+def _feature_noise(input, p: float, alpha: bool):
+    """ATen's _dropout_impl for feature (channel-wise) dropout: Bernoulli(1 - p) per
+    (sample, channel), scaled; with alpha, (a, b) of alpha dropout."""
+    if input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = [input.size(0), input.size(1)] + [1] * (input.dim() - 2)
+    return input.new_empty(shape).bernoulli_(1 - p)
+
+
+@_from_source
+def _dropout_impl(input, p: float, train: bool, feature: bool, alpha: bool,
+                  inplace: bool):
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got "
+                         + str(p))
+    if p == 0 or not train or input.numel() == 0:
+        return input
+    if p == 1:
+        if inplace:
+            return input.mul_(0)
+        return input * 0.0
+    if feature:
+        noise = _feature_noise(input, p, alpha)
+    else:
+        noise = _gpujit.empty_like(input).bernoulli_(1 - p)
+    if alpha:
+        a_const = 1.7580993408473766
+        a = 1.0 / ((a_const * a_const * p + 1) * (1 - p)) ** 0.5
+        b = (noise - 1) * (a_const * a) + a_const * a * p
+        noise = noise * a
+        if inplace:
+            return input.mul_(noise).add_(b)
+        return input * noise + b
+    noise = noise / (1 - p)
+    if inplace:
+        return input.mul_(noise)
+    return input * noise
+
+
+@_from_source
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole channels of a (N, C, L) or (C, L) input with probability p."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got "
+                         + str(p))
+    inp_dim = input.dim()
+    if inp_dim != 2 and inp_dim != 3:
+        raise RuntimeError(
+            "dropout1d: Expected 2D or 3D input, but received a " + str(inp_dim)
+            + "D input. Note that dropout1d exists to provide channel-wise dropout on inputs "
+            "with 1 spatial dimension, a channel dimension, and an optional batch dimension "
+            "(i.e. 2D or 3D inputs).")
+    if inp_dim == 2:
+        if inplace:
+            return _dropout_impl(input.unsqueeze_(0), p, training, True, False,
+                                 True).squeeze_(0)
+        return _dropout_impl(input.unsqueeze(0), p, training, True, False,
+                             False).squeeze(0)
+    return _dropout_impl(input, p, training, True, False, inplace)
+
+
+@_from_source
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole channels of a (N, C, H, W) input with probability p (a 3-D input is
+    taken as (N, C, L), as PyTorch does, with its warning)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got "
+                         + str(p))
+    inp_dim = input.dim()
+    if inp_dim != 3 and inp_dim != 4:
+        warnings_msg = (
+            "dropout2d: Received a " + str(inp_dim) + "-D input to dropout2d, which is "
+            "deprecated and will result in an error in a future release. To retain the "
+            "behavior and silence this warning, please use dropout instead. Note that "
+            "dropout2d exists to provide channel-wise dropout on inputs with 2 spatial "
+            "dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or "
+            "4D inputs).")
+        _warn(warnings_msg)
+    if inp_dim == 3:
+        _warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+              "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+              "where C is the channel dim. This behavior will change in a future release to "
+              "interpret the input as one without a batch dimension, i.e. shape (C, H, W). "
+              "To maintain the 1D channel-wise dropout behavior, please switch to using "
+              "dropout1d instead.")
+    return _dropout_impl(input, p, training, True, False, inplace)
+
+
+@_from_source
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input with probability p."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got "
+                         + str(p))
+    inp_dim = input.dim()
+    if inp_dim != 4 and inp_dim != 5:
+        _warn("dropout3d: Received a " + str(inp_dim) + "-D input to dropout3d, which is "
+              "deprecated and will result in an error in a future release. To retain the "
+              "behavior and silence this warning, please use dropout instead. Note that "
+              "dropout3d exists to provide channel-wise dropout on inputs with 3 spatial "
+              "dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or "
+              "5D inputs).")
+    if inp_dim == 4:
+        if inplace:
+            return _dropout_impl(input.unsqueeze_(0), p, training, True, False,
+                                 True).squeeze_(0)
+        return _dropout_impl(input.unsqueeze(0), p, training, True, False,
+                             False).squeeze(0)
+    return _dropout_impl(input, p, training, True, False, inplace)
+
+
+@_from_source
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
+    """Dropout that keeps a SELU network's zero mean and unit variance: dropped elements
+    take SELU's negative saturation value, then an affine map restores the moments."""
+    return _dropout_impl(input, p, training, False, True, inplace)
+
+
+@_from_source
+def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,
+                          inplace: bool = False):
+    """alpha_dropout of whole channels."""
+    return _dropout_impl(input, p, training, True, True, inplace)
+
+
+@_from_source
+def _warn(msg: str):
+    warnings.warn(msg, stacklevel=3)
