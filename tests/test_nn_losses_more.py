@@ -155,7 +155,8 @@ def test_triplet_margin_losses(reduction):
     cos = lambda u, v: 1 - F.cosine_similarity(u, v)  # noqa: E731
     out = F.triplet_margin_with_distance_loss(T(a), T(p), T(n), distance_function=cos,
                                               margin=0.5, reduction=reduction)
-    c = lambda u, v: 1 - (u * v).sum(1) / np.linalg.norm(u, axis=1) / np.linalg.norm(v, axis=1)  # noqa: E731,E501
+    def c(u, v):
+        return 1 - (u * v).sum(1) / np.linalg.norm(u, axis=1) / np.linalg.norm(v, axis=1)
     assert_close(out, np.float32(reduce_np(np.maximum(0, 0.5 + c(a, p) - c(a, n)), reduction)),
                  rtol=1e-5, atol=1e-6)
     with pytest.raises(RuntimeError, match="same number of dimensions"):
@@ -297,3 +298,101 @@ def test_against_torch(reduction):
         for g, tt in zip(ga, ta):
             if tt.grad is not None:
                 assert_close(g.grad, tt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------- CTC
+
+def _ctc_ref(lp, seq, n_frames, blank=0):
+    """-log p(seq | lp[:n_frames]) by the log-space alpha recursion."""
+    ext = [blank]
+    for v in seq:
+        ext += [v, blank]
+    s = len(ext)
+    if n_frames == 0:
+        return 0.0 if not seq else math.inf
+    alpha = np.full(s, -np.inf)
+    alpha[0] = lp[0, ext[0]]
+    if s > 1:
+        alpha[1] = lp[0, ext[1]]
+    for t in range(1, n_frames):
+        new = np.full(s, -np.inf)
+        for j in range(s):
+            terms = [alpha[j]] + ([alpha[j - 1]] if j > 0 else [])
+            if j > 1 and ext[j] != blank and ext[j] != ext[j - 2]:
+                terms.append(alpha[j - 2])
+            new[j] = np.logaddexp.reduce(terms) + lp[t, ext[j]]
+        alpha = new
+    tail = np.logaddexp(alpha[-1], alpha[-2]) if s > 1 else alpha[-1]
+    return -tail
+
+
+def _log_softmax(x, axis):
+    m = x.max(axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis, keepdims=True))
+
+
+@pytest.mark.parametrize("reduction", RED)
+def test_ctc_loss_values_and_gradient(reduction):
+    x = rng.standard_normal((10, 4, 5))
+    lp = _log_softmax(x, 2)
+    tg = np.array([[1, 2, 2, 3], [4, 4, 1, 0], [1, 1, 1, 1], [2, 3, 0, 0]])
+    il, tl = [10, 8, 3, 6], [4, 3, 4, 0]
+    ref = np.array([_ctc_ref(lp[:, b], list(tg[b, :tl[b]]), il[b]) for b in range(4)])
+    assert np.isinf(ref[2])                # 4 repeated labels cannot fit in 3 frames
+    ref0 = np.where(np.isinf(ref), 0.0, ref)
+    expect = {"none": ref0, "sum": ref0.sum(),
+              "mean": (ref0 / np.maximum(tl, 1)).mean()}[reduction]
+    out = F.ctc_loss(T(lp), T(tg), il, tl, reduction=reduction, zero_infinity=True)
+    assert_close(out, expect, rtol=1e-7, atol=1e-9)
+    inf = F.ctc_loss(T(lp), T(tg), T(np.array(il)), T(np.array(tl)), reduction="none")
+    assert np.isinf(inf.numpy()[2])
+    # the gradient through log_softmax against finite differences of the reference
+    xt = T(x, grad=True)
+    F.ctc_loss(xt.log_softmax(2), T(tg), il, tl, reduction=reduction,
+               zero_infinity=True).sum().backward()
+
+    def f(v):
+        lpv = _log_softmax(v, 2)
+        r = np.array([_ctc_ref(lpv[:, b], list(tg[b, :tl[b]]), il[b]) for b in range(4)])
+        r = np.where(np.isinf(r), 0.0, r)
+        return {"none": r.sum(), "sum": r.sum(), "mean": (r / np.maximum(tl, 1)).mean()}[
+            reduction]
+    num = np.zeros_like(x)
+    for i in [(0, 0, 1), (2, 1, 4), (5, 3, 0), (9, 0, 3), (7, 1, 2), (1, 2, 2)]:
+        d = np.zeros_like(x)
+        d[i] = 1e-6
+        num[i] = (f(x + d) - f(x - d)) / 2e-6
+        assert_close(xt.grad.numpy()[i], num[i], rtol=1e-5, atol=1e-8)
+
+
+def test_ctc_loss_concatenated_targets_unbatched_and_module():
+    lp = _log_softmax(rng.standard_normal((8, 3, 4)), 2).astype(np.float32)
+    flat = np.array([1, 2, 3, 3, 2])
+    out = nn.CTCLoss(blank=0, reduction="none")(T(lp), T(flat), [8, 7, 5], [2, 3, 0])
+    ref = [_ctc_ref(lp[:, 0], [1, 2], 8), _ctc_ref(lp[:, 1], [3, 3, 2], 7),
+           _ctc_ref(lp[:, 2], [], 5)]
+    assert_close(out, np.array(ref, np.float32), rtol=1e-5, atol=1e-5)
+    one = F.ctc_loss(T(lp[:, 0]), T(np.array([1, 2])), 8, 2)
+    assert one.shape == ()
+    assert_close(one, np.float32(ref[0] / 2), rtol=1e-5, atol=1e-5)
+    with pytest.raises(RuntimeError, match="blank must be in label range"):
+        F.ctc_loss(T(lp), T(flat), [8, 7, 5], [2, 3, 0], blank=4)
+    with pytest.raises(RuntimeError, match="Expected input_lengths to have value at most 8"):
+        F.ctc_loss(T(lp), T(flat), [9, 7, 5], [2, 3, 0])
+
+
+def test_ctc_loss_against_torch():
+    torch = pytest.importorskip("torch")
+    x = randn(12, 4, 5)
+    tg = np.array([[1, 2, 2, 3], [4, 4, 1, 0], [1, 1, 1, 1], [2, 3, 0, 0]])
+    il, tl = [12, 9, 3, 7], [4, 3, 4, 0]
+    for reduction in RED:
+        lp = torch.tensor(x).log_softmax(2).detach().numpy()
+        g, t = T(lp, grad=True), torch.tensor(lp, requires_grad=True)
+        r = F.ctc_loss(g, T(tg), il, tl, reduction=reduction, zero_infinity=True)
+        e = torch.nn.functional.ctc_loss(t, torch.tensor(tg), il, tl, reduction=reduction,
+                                         zero_infinity=True)
+        assert_close(r, e.detach().numpy(), rtol=1e-5, atol=1e-5)
+        r.sum().backward()
+        e.sum().backward()
+        assert_close(g.grad, t.grad.numpy(), rtol=1e-4, atol=1e-5)   # log_probs' own

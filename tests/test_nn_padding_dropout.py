@@ -108,7 +108,8 @@ def test_channel_dropout_zeroes_whole_channels(fn, shape):
 
 
 def test_channel_dropout_checks_inplace_and_modules():
-    with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input, but received a 4D"):
+    with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input, but received "
+                                           "a 4D"):
         F.dropout1d(T(randn(2, 3, 4, 5)))
     with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
         F.dropout2d(T(randn(2, 3, 4, 5)), 1.5)
@@ -119,7 +120,8 @@ def test_channel_dropout_checks_inplace_and_modules():
     x = T(np.ones((4, 8, 3), np.float32))
     y = F.dropout1d(x, 0.5, True, inplace=True)
     assert y is x and set(np.unique(x.numpy())) <= {0.0, 2.0}
-    assert_close(F.dropout2d(T(np.ones((2, 3, 2, 2), np.float32)), 1.0), np.zeros((2, 3, 2, 2)))
+    assert_close(F.dropout2d(T(np.ones((2, 3, 2, 2), np.float32)), 1.0),
+                 np.zeros((2, 3, 2, 2)))
     for cls in (nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
                 nn.FeatureAlphaDropout):
         m = cls(0.3)

@@ -15,7 +15,7 @@ __all__ = [
     "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
     "soft_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss",
     "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
+    "triplet_margin_with_distance_loss", "ctc_loss",
 ]
 
 
@@ -335,6 +335,120 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *,
     if swap:
         dist_neg = _gpujit.minimum(dist_neg, distance_function(positive, negative))
     return _reduce((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+
+
+def _lengths(x, name):
+    if isinstance(x, _gpujit.Tensor):
+        return [int(v) for v in x.reshape(-1).tolist()]
+    if isinstance(x, int):
+        return [x]
+    return [int(v) for v in x]
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """Connectionist Temporal Classification loss: -log of the total probability of the
+    alignments of each target to its input (ATen's alpha recursion, here over scaled
+    probabilities in float64: each step's normalizer is summed in log space); log_probs
+    (T, N, C) or (T, C), targets padded (N, S) or concatenated. Gradients come from
+    autograd through the recursion (not scriptable here: lengths are read eagerly)."""
+    enum = _enum(reduction)
+    batched = log_probs.dim() == 3
+    if log_probs.dim() not in (2, 3):
+        raise RuntimeError(f"ctc_loss: expected log_probs to be 2-D or 3-D, got "
+                           f"{log_probs.dim()}-D")
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    t_max, n, c = lp.shape
+    in_len = _lengths(input_lengths, "input_lengths")
+    tg_len = _lengths(target_lengths, "target_lengths")
+    if not (0 <= blank < c):
+        raise RuntimeError("blank must be in label range")
+    if len(in_len) != n:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if len(tg_len) != n:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    tg = targets.reshape(1, -1) if not batched and targets.dim() == 1 else targets
+    seqs = []
+    offset = 0
+    for b in range(n):
+        L = tg_len[b]
+        if in_len[b] < 0 or in_len[b] > t_max:
+            raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but "
+                               f"got value {in_len[b]} (while checking arguments for "
+                               f"ctc_loss_cpu)")
+        if L < 0:
+            raise RuntimeError("target_lengths must be non-negative")
+        if tg.dim() == 1:
+            seq = tg[offset:offset + L]
+            offset += L
+        else:
+            if L > tg.shape[1]:
+                raise RuntimeError(f"Expected tensor to have size at least {L} at dimension "
+                                   f"1, but got size {tg.shape[1]} for argument #2 'targets' "
+                                   f"(while checking arguments for ctc_loss_cpu)")
+            seq = tg[b, :L]
+        seqs.append([int(v) for v in seq.tolist()])
+    # feasible: enough frames for the labels plus a blank between each repeated pair
+    feasible = [in_len[b] >= len(s) + sum(1 for i in range(1, len(s)) if s[i] == s[i - 1])
+                for b, s in enumerate(seqs)]
+    run = [s if ok else [] for s, ok in zip(seqs, feasible)]   # infeasible: inf, below
+    s_max = 2 * max([len(s) for s in run] + [0]) + 1
+    ext = [[blank] * s_max for _ in range(n)]
+    allow2 = [[False] * s_max for _ in range(n)]
+    for b, s in enumerate(run):
+        for i, v in enumerate(s):
+            ext[b][2 * i + 1] = v
+            if i > 0 and v != s[i - 1]:
+                allow2[b][2 * i + 1] = True
+    ext_t = _gpujit.tensor(ext, dtype=_gpujit.int64)
+    valid = _gpujit.tensor([[j < 2 * len(s) + 1 for j in range(s_max)] for s in run])
+    allow2_t = _gpujit.tensor(allow2)
+    p = lp.to(_gpujit.float64).exp().gather(2, ext_t.unsqueeze(0).expand(t_max, n, s_max))
+    p = p * valid.unsqueeze(0).to(p.dtype)
+    start = _gpujit.tensor([[1.0 if j < 2 else 0.0 for j in range(s_max)]] * n,
+                           dtype=_gpujit.float64)
+    alpha = start * p[0]
+    lens = _gpujit.tensor(in_len)
+    norm = alpha.sum(1, keepdim=True)
+    log_c = norm.log().masked_fill(lens.unsqueeze(1) == 0, 0.0)
+    alpha = alpha / norm.masked_fill(norm == 0, 1.0)
+    zero1 = alpha.new_zeros([n, 1])
+    zero2 = alpha.new_zeros([n, 2])
+    for t in range(1, t_max):
+        s1 = _gpujit.cat([zero1, alpha[:, :-1]], 1)
+        s2 = _gpujit.cat([zero2, alpha[:, :-2]], 1) if s_max > 2 else alpha.new_zeros(
+            alpha.shape)
+        new = (alpha + s1 + s2 * allow2_t.to(alpha.dtype)) * p[t]
+        norm = new.sum(1, keepdim=True)
+        active = (lens > t).unsqueeze(1)
+        log_c = log_c + _gpujit.where(active, norm.log(), log_c.new_zeros([n, 1]))
+        alpha = _gpujit.where(active, new / norm.masked_fill(norm == 0, 1.0), alpha)
+    last = _gpujit.tensor([[2 * len(s)] for s in run])
+    prev = _gpujit.tensor([[max(2 * len(s) - 1, 0)] for s in run])
+    has_prev = _gpujit.tensor([[len(s) > 0] for s in run]).to(alpha.dtype)
+    tail = alpha.gather(1, last) + alpha.gather(1, prev) * has_prev
+    empty = _gpujit.tensor([[in_len[b] == 0] for b in range(n)])
+    # no frames: probability 1 for an empty target (none is feasible otherwise)
+    tail = _gpujit.where(empty, _gpujit.ones_like(tail), tail)
+    loss = -(log_c + tail.log()).reshape(n)
+    inf = _gpujit.full([n], float("inf"), dtype=loss.dtype)
+    ok = _gpujit.tensor(feasible)
+    loss = _gpujit.where(ok, loss, inf).to(log_probs.dtype)
+    # ATen's ctc_loss_backward returns exp(log_probs) - (alignment posteriors): the
+    # derivative as if log_probs were log_softmax's logits. Added here with value 0, so the
+    # gradient reaching log_probs is PyTorch's (through a log_softmax both are the same).
+    frames = _gpujit.tensor([[t < in_len[b] and feasible[b] for b in range(n)]
+                             for t in range(t_max)])
+    extra = (lp.exp() * frames.unsqueeze(2).to(lp.dtype)).sum([0, 2])
+    loss = loss + (extra - extra.detach())
+    if zero_infinity:
+        loss = _gpujit.where(loss == float("inf"), _gpujit.zeros_like(loss), loss)
+    if enum == 1:
+        lt = _gpujit.tensor(tg_len, dtype=loss.dtype).clamp_min(1)
+        return (loss / lt).mean()
+    if enum == 2:
+        return loss.sum()
+    return loss if batched else loss.reshape([])
 
 
 from ._functional_norm import (  # noqa: E402

@@ -56,7 +56,7 @@ from .loss_extra import (  # noqa: F401,E402
     SmoothL1Loss, HuberLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
     CosineEmbeddingLoss, SoftMarginLoss, MultiLabelSoftMarginLoss, MultiLabelMarginLoss,
     MultiMarginLoss, PoissonNLLLoss, GaussianNLLLoss, TripletMarginLoss,
-    TripletMarginWithDistanceLoss,
+    TripletMarginWithDistanceLoss, CTCLoss,
 )
 from .normalization_extra import (  # noqa: F401,E402
     RMSNorm, LocalResponseNorm, Softmax2d,
@@ -71,7 +71,8 @@ __all__ += [
     "SmoothL1Loss", "HuberLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
     "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
     "MultiLabelMarginLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
-    "TripletMarginLoss", "TripletMarginWithDistanceLoss", "RMSNorm", "LocalResponseNorm",
+    "TripletMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss",
+    "RMSNorm", "LocalResponseNorm",
     "Softmax2d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d",
     "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d",
     "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
