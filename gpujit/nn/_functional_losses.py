@@ -353,6 +353,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     (T, N, C) or (T, C), targets padded (N, S) or concatenated. Gradients come from
     autograd through the recursion (not scriptable here: lengths are read eagerly)."""
     enum = _enum(reduction)
+    dev = log_probs.device
     batched = log_probs.dim() == 3
     if log_probs.dim() not in (2, 3):
         raise RuntimeError(f"ctc_loss: expected log_probs to be 2-D or 3-D, got "
@@ -400,15 +401,16 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
             ext[b][2 * i + 1] = v
             if i > 0 and v != s[i - 1]:
                 allow2[b][2 * i + 1] = True
-    ext_t = _gpujit.tensor(ext, dtype=_gpujit.int64)
-    valid = _gpujit.tensor([[j < 2 * len(s) + 1 for j in range(s_max)] for s in run])
-    allow2_t = _gpujit.tensor(allow2)
+    ext_t = _gpujit.tensor(ext, dtype=_gpujit.int64, device=dev)
+    valid = _gpujit.tensor([[j < 2 * len(s) + 1 for j in range(s_max)] for s in run],
+                           device=dev)
+    allow2_t = _gpujit.tensor(allow2, device=dev)
     p = lp.to(_gpujit.float64).exp().gather(2, ext_t.unsqueeze(0).expand(t_max, n, s_max))
     p = p * valid.unsqueeze(0).to(p.dtype)
     start = _gpujit.tensor([[1.0 if j < 2 else 0.0 for j in range(s_max)]] * n,
-                           dtype=_gpujit.float64)
+                           dtype=_gpujit.float64, device=dev)
     alpha = start * p[0]
-    lens = _gpujit.tensor(in_len)
+    lens = _gpujit.tensor(in_len, device=dev)
     norm = alpha.sum(1, keepdim=True)
     log_c = norm.log().masked_fill(lens.unsqueeze(1) == 0, 0.0)
     alpha = alpha / norm.masked_fill(norm == 0, 1.0)
@@ -423,28 +425,28 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         active = (lens > t).unsqueeze(1)
         log_c = log_c + _gpujit.where(active, norm.log(), log_c.new_zeros([n, 1]))
         alpha = _gpujit.where(active, new / norm.masked_fill(norm == 0, 1.0), alpha)
-    last = _gpujit.tensor([[2 * len(s)] for s in run])
-    prev = _gpujit.tensor([[max(2 * len(s) - 1, 0)] for s in run])
-    has_prev = _gpujit.tensor([[len(s) > 0] for s in run]).to(alpha.dtype)
+    last = _gpujit.tensor([[2 * len(s)] for s in run], device=dev)
+    prev = _gpujit.tensor([[max(2 * len(s) - 1, 0)] for s in run], device=dev)
+    has_prev = _gpujit.tensor([[len(s) > 0] for s in run], device=dev).to(alpha.dtype)
     tail = alpha.gather(1, last) + alpha.gather(1, prev) * has_prev
-    empty = _gpujit.tensor([[in_len[b] == 0] for b in range(n)])
+    empty = _gpujit.tensor([[in_len[b] == 0] for b in range(n)], device=dev)
     # no frames: probability 1 for an empty target (none is feasible otherwise)
     tail = _gpujit.where(empty, _gpujit.ones_like(tail), tail)
     loss = -(log_c + tail.log()).reshape(n)
-    inf = _gpujit.full([n], float("inf"), dtype=loss.dtype)
-    ok = _gpujit.tensor(feasible)
+    inf = _gpujit.full([n], float("inf"), dtype=loss.dtype, device=dev)
+    ok = _gpujit.tensor(feasible, device=dev)
     loss = _gpujit.where(ok, loss, inf).to(log_probs.dtype)
     # ATen's ctc_loss_backward returns exp(log_probs) - (alignment posteriors): the
     # derivative as if log_probs were log_softmax's logits. Added here with value 0, so the
     # gradient reaching log_probs is PyTorch's (through a log_softmax both are the same).
     frames = _gpujit.tensor([[t < in_len[b] and feasible[b] for b in range(n)]
-                             for t in range(t_max)])
+                             for t in range(t_max)], device=dev)
     extra = (lp.exp() * frames.unsqueeze(2).to(lp.dtype)).sum([0, 2])
     loss = loss + (extra - extra.detach())
     if zero_infinity:
         loss = _gpujit.where(loss == float("inf"), _gpujit.zeros_like(loss), loss)
     if enum == 1:
-        lt = _gpujit.tensor(tg_len, dtype=loss.dtype).clamp_min(1)
+        lt = _gpujit.tensor(tg_len, dtype=loss.dtype, device=dev).clamp_min(1)
         return (loss / lt).mean()
     if enum == 2:
         return loss.sum()
