@@ -83,9 +83,9 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
 
 
 @_from_source
-def _feature_noise(input, p: float, alpha: bool):
-    """ATen's _dropout_impl for feature (channel-wise) dropout: Bernoulli(1 - p) per
-    (sample, channel), scaled; with alpha, (a, b) of alpha dropout."""
+def _feature_noise(input, p: float):
+    """ATen's make_feature_noise, drawn: Bernoulli(1 - p) per (sample, channel),
+    broadcast over the remaining dims."""
     if input.dim() < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     shape = [input.size(0), input.size(1)] + [1] * (input.dim() - 2)
@@ -105,7 +105,7 @@ def _dropout_impl(input, p: float, train: bool, feature: bool, alpha: bool,
             return input.mul_(0)
         return input * 0.0
     if feature:
-        noise = _feature_noise(input, p, alpha)
+        noise = _feature_noise(input, p)
     else:
         noise = _gpujit.empty_like(input).bernoulli_(1 - p)
     if alpha:
