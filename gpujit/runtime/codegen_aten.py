@@ -293,8 +293,19 @@ def _pointwise(cg, n, op, args):
         cg.emit(f"if {target}.shape != {se}.shape:")
         cg.emit(f"    raise _shape_error({opname}, {se}, {target})")
         if dev is _cpu:
-            cg.emit(f"_copyto({se}, {target}, casting='unsafe')")
+            # a read-only view (an expanded input) refuses NumPy's write: eager's rules
+            # (finish_inplace) decide, writing where PyTorch writes (a 0- or 1-element
+            # expand) and raising PyTorch's internal-overlap error where it refuses
+            writable = cg.bind(_reg.writable_target, "writable_target")
+            cg.emit("try:")
+            cg.emit(f"    _copyto({se}, {target}, casting='unsafe')")
+            cg.emit("except ValueError:")
+            cg.emit(f"    _copyto({writable}({se}, {op.public_name!r}), {target}, "
+                    f"casting='unsafe')")
         else:
+            overlap = cg.bind(_reg.has_internal_overlap, "has_internal_overlap")
+            cg.emit(f"if {overlap}({se}):")
+            cg.emit(f"    raise {cg.bind(_reg.internal_overlap_error, 'overlap_error')}()")
             cg.emit(f"{se}[...] = {target}")
         cg.names[out] = se
         _bump_version(cg, self_arg.value, out)
