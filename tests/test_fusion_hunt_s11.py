@@ -42,13 +42,30 @@ _UNARY = ["torch.neg({a})", "{a}.abs()", "torch.exp({a})", "torch.tanh({a})",
           "torch.clamp({a}, None, 1)", "torch.clamp({a}, -0.5, {s})", "torch.logical_not({a})",
           "torch.where({a} > 0, {a}, {s})", "torch.where({a} < 1, 2, {a})",
           "torch.nan_to_num({a})", "torch.isnan({a})", "{a} * 0.0", "-{a} - 0.0",
-          "torch.reciprocal({a})", "torch.frac({a})", "torch.round({a})"]
+          "torch.reciprocal({a})", "torch.frac({a})", "torch.round({a})",
+          "torch.nn.functional.gelu({a})", "torch.nn.functional.softplus({a})",
+          "torch.nn.functional.leaky_relu({a}, 0.2)", "torch.nn.functional.hardtanh({a})",
+          "torch.nn.functional.silu({a})", "torch.nn.functional.elu({a})",
+          "{a} << 1", "{a} >> 1", "~{a}", "torch.remainder({a}, {s})", "torch.fmod({a}, {i})",
+          "{a} ** {i}", "torch.pow({s}, {a})", "{a}.bool()", "{a}.to(torch.float16) * {s}",
+          "torch.erf({a})", "torch.log1p({a})", "torch.rsqrt({a})", "torch.trunc({a})",
+          "torch.ceil({a})", "torch.sin({a})", "{a}.clone()", "{a}.contiguous()",
+          "torch.where({a} > 1, 1.5, {i})", "{a}.int() // {i}", "{a}.long() % {i}"]
 _BINARY = ["{a} + {b}", "{a} - {b} * 2", "{a} * {b}", "{a} / {b}", "{a} // {b}",
            "{a} % {b}", "torch.fmod({a}, {b})", "torch.maximum({a}, {b})",
            "torch.minimum({a}, {b})", "torch.where({a} > {b}, {a}, {b})", "{a} == {b}",
            "{a} & {b}", "{a} | {b}", "{a}.type_as({b})", "torch.pow({a}, {b})",
            "torch.atan2({a}, {b})", "torch.clamp({a}, {b}, None)",
-           "torch.add({a}, {b}, alpha=2)", "{a} * {s} + {b} * {i}"]
+           "torch.add({a}, {b}, alpha=2)", "{a} * {s} + {b} * {i}",
+           "torch.lerp({a}, {b}, 0.3)", "torch.addcmul({a}, {a}, {b}, value=2)", "{a} ^ {b}",
+           "torch.logical_and({a}, {b})", "{a}.to({b}.dtype)",
+           "torch.masked_fill({a}, {b} > 0, {s})", "torch.hypot({a}, {b})",
+           "torch.copysign({a}, {b})", "{a} != {b}", "{a} <= {b} * {s}"]
+# statements with control flow around fusible code: {v} the new value
+_CONTROL = ["{v} = {a} * 1.0\n    for _k in range(2):\n        {v} = torch.tanh({v}) * {s} + {b}",
+            "if {i} > 0:\n        {v} = {a} * 2 + {b}\n    else:\n        {v} = {a} - {s} * {b}",
+            "{v} = {a} + 0\n    while bool(({v} > 100).any()):\n        {v} = {v} * 0.5",
+            "{v} = {a} * {b}\n    if bool(({v} > 0).all()):\n        {v} = {v}.sqrt() + 1"]
 _INPLACE = ["{a}.add_({b})", "{a}.mul_({s})", "{a}.clamp_(min=0)", "{a}.sub_(1)",
             "{a}.relu_()", "{a}.div_(2)"]
 _DTYPES = ["float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool"]
@@ -90,7 +107,7 @@ def programs(draw):
     names = [f"x{k}" for k in range(n_in)]
     lines, tensors, fresh = [], list(names), []
     for k in range(draw(st.integers(2, 7))):
-        kind = draw(st.sampled_from(["u", "u", "b", "b", "i"]))
+        kind = draw(st.sampled_from(["u", "u", "b", "b", "i", "c"]))
         a = draw(st.sampled_from(tensors))
         b = draw(st.sampled_from(tensors))
         if kind == "i":
@@ -100,9 +117,12 @@ def programs(draw):
             target = draw(st.sampled_from(fresh if draw(st.booleans()) else tensors))
             lines.append(draw(st.sampled_from(_INPLACE)).format(a=target, b=b, s="s", i="i"))
             continue
-        tpl = draw(st.sampled_from(_UNARY if kind == "u" else _BINARY))
         v = f"v{k}"
-        lines.append(f"{v} = " + tpl.format(a=a, b=b, s="s", i="i"))
+        if kind == "c":
+            lines.append(draw(st.sampled_from(_CONTROL)).format(v=v, a=a, b=b, s="s", i="i"))
+        else:
+            tpl = draw(st.sampled_from(_UNARY if kind == "u" else _BINARY))
+            lines.append(f"{v} = " + tpl.format(a=a, b=b, s="s", i="i"))
         tensors.append(v)
         fresh.append(v)
     if not fresh:
