@@ -6,6 +6,7 @@ and broadcasting, each called with a sequence of new sizes, strides and dtypes.
 
 tests/test_kernels.py's property test feeds hand-built graphs straight to the kernel
 emitter; this one goes through gpujit.jit.script as a user does."""
+import os
 import importlib
 import itertools
 import sys
@@ -205,7 +206,9 @@ def check_program(src, bcast, calls):
                     _same(gj, ge, what + " (input after the call)")
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
+# 80 fixed examples in the suite (~40 s); GPUJIT_FUZZ_EXAMPLES=600 for a longer hunt
+@settings(max_examples=int(os.environ.get("GPUJIT_FUZZ_EXAMPLES", "80")), deadline=None,
+          derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
 @given(programs())
