@@ -15,6 +15,12 @@ from .modules import (  # noqa: F401
     PixelShuffle, PixelUnshuffle, MultiheadAttention, Transformer, TransformerEncoder,
     TransformerDecoder, TransformerEncoderLayer, TransformerDecoderLayer,
 )
+from .modules import (  # noqa: F401,E402  (pooling / convolution variants)
+    Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, MaxPool1d, MaxPool3d,
+    AvgPool1d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d, AdaptiveMaxPool3d, LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d,
+    MaxUnpool2d, MaxUnpool3d, Fold, Unfold,
+)
 from . import init, modules  # noqa: F401,E402
 
 from . import utils  # noqa: F401,E402
@@ -56,4 +62,10 @@ __all__ += [
     "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d",
     "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
     "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+]
+__all__ += [  # pooling / convolution variants
+    "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "MaxPool1d",
+    "MaxPool3d", "AvgPool1d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d",
+    "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Fold", "Unfold",
 ]

@@ -947,3 +947,4 @@ for _f, _name in ((avg_pool2d, "aten::avg_pool2d"),
 del _f, _name
 from . import _functional_losses as _more  # noqa: E402  (losses, rms_norm, LRN, dropouts)
 globals().update({_n: getattr(_more, _n) for _n in _more.__all__})
+from .functional_conv_pool import *  # noqa: E402,F401,F403  (pooling / conv variants)

@@ -568,6 +568,7 @@ def adaptive_avg_pool3d(xp, self, output_size):
 
 
 from . import nn_norm, nn_loss, nn_upsample  # noqa: E402,F401  (register the rest of the family)
+from . import nn_pool, nn_conv  # noqa: E402,F401  (N-d pooling, conv3d, transposed convs)
 
 
 # ---------------------------------------------------------------------- derivatives

@@ -344,13 +344,14 @@ def alias_target(module, name):
     return name, module
 
 
-def boolean_dispatch(obj, node):
+def boolean_dispatch(obj, node, resolve=None):
     """TorchScript's boolean dispatch: a gpujit function whose result type depends on a
     bool flag (torch.unique's return_inverse / return_counts) names, in
     `__gpujit_boolean_dispatch__`, (flag, position, default, if_true, if_false); a call
     with the flag a literal (or left out) compiles the variant it selects, which may
     dispatch again. Returns obj itself when it does not dispatch, NOT_LITERAL when the
-    flag is not a literal."""
+    flag is not a literal (`resolve(ast_node)` -> (True, value) for a compile-time constant
+    that is not a literal: a module's __constants__ attribute)."""
     import ast
     while callable(obj) and getattr(obj, "__gpujit_boolean_dispatch__", None):
         flag, pos, default, if_true, if_false = obj.__gpujit_boolean_dispatch__
@@ -362,7 +363,10 @@ def boolean_dispatch(obj, node):
         elif isinstance(arg, ast.Constant) and isinstance(arg.value, bool):
             value = arg.value
         else:
-            return NOT_LITERAL
+            # a module constant (MaxPool1d's self.return_indices, in __constants__)
+            ok, value = resolve(arg) if resolve is not None else (False, None)
+            if not ok or not isinstance(value, bool):
+                return NOT_LITERAL
         obj = if_true if value else if_false
     return obj
 
@@ -468,12 +472,18 @@ class FunctionCallMixin:
 
     def tuple_for_list_param(self, v, ptype, calls_source=False):
         """A tuple passed for a List[E] (or Optional[List[E]]) parameter becomes a list, as
-        TorchScript converts (f((1, 2)) for `s: List[int]`); for a Union holding a List[E]
+        TorchScript converts (f((1, 2)) for `s: List[int]`), and in gpujit's own library
+        composites an int for a List[int] one ([n]); for a Union holding a List[E]
         only in gpujit's own library composites (F.interpolate(x, size=(5, 7)), whose
         TorchScript overloads take List[int])."""
+        t = ptype.elem if isinstance(ptype, T.OptionalType) else ptype
+        if calls_source and isinstance(v.type, T.IntType) and isinstance(t, T.ListType) \
+                and v.type.is_subtype_of(t.elem):
+            # TorchScript's BroadcastingList: F.max_pool1d(x, 3) in gpujit's library
+            # composites; their ops repeat a one-element list over the dims
+            return self.emit("prim::ListConstruct", [v], [t]).output
         if not isinstance(v.type, T.TupleType) or v.type.is_subtype_of(ptype):
             return v
-        t = ptype.elem if isinstance(ptype, T.OptionalType) else ptype
         if isinstance(t, T.UnionType) and calls_source:
             lists = [m for m in t.types if isinstance(m, T.ListType)]
             t = lists[0] if len(lists) == 1 else t

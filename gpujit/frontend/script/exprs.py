@@ -584,7 +584,7 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             return self.builtin_call(func.id, node)
         found, obj = self.py_object(func)
         if found:
-            target = calls.boolean_dispatch(obj, node)
+            target = calls.boolean_dispatch(obj, node, self._constant_flag)
             if target is calls.NOT_LITERAL:
                 self.error(f"'{ast.unparse(func)}': its bool flags must be literals "
                            f"(True/False) in scripted code: they decide the type it "
@@ -668,6 +668,14 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         finally:
             self.scopes.pop()
 
+    def _constant_flag(self, arg):
+        """(True, value) when the expression `arg` compiles to a constant (a module's
+        __constants__ attribute such as self.return_indices), else (False, None)."""
+        if not (isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name)
+                and arg.value.id == "self"):
+            return False, None
+        return self.constant_of(self.expr(arg))
+
     def module_call(self, owner, name, node):
         """`owner.name(...)`: a function of a gpujit module (torch.relu, F.softmax, ...).
         Archive code (.code read back by jit.load) calls the registry's ops by name:
@@ -676,7 +684,7 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         archive = isinstance(self.fn.__globals__.get("ops"), serialized._OpsNamespace)
         target = getattr(owner, name, None)
         if not archive:
-            target = calls.boolean_dispatch(target, node)
+            target = calls.boolean_dispatch(target, node, self._constant_flag)
         if target is calls.NOT_LITERAL:
             self.error(f"'{name}': its bool flags must be literals (True/False) in "
                        f"scripted code: they decide the type it returns", node)

@@ -1,0 +1,284 @@
+"""nn ops: conv3d and the transposed convolutions conv_transpose1d/2d/3d (nn.py holds
+conv1d/conv2d).
+
+conv3d is im2col by a strided window view and one batched matmul over the groups, as
+nn.py's conv2d. A transposed convolution is one batched matmul (each input pixel times
+each group's weights gives a kernel-sized patch) followed by col2im: the patches summed
+into the output with one strided slice add per kernel tap. Their gradients are
+convolutions of either kind, so they record for double backward.
+"""
+from __future__ import annotations
+
+import math
+
+from .meta import TensorMeta
+from .nn import (_NN, FLOATS, _check_same_type, _conv_geometry, as_strided, check_float,
+                 compute_dtype, expand_param, sizes)
+from .nn_pool import col2im_core
+from .registry import op, derivative as _derivative
+
+
+def conv_nd_core(xp, x, w, b, pads, stride, dilation, groups, out):
+    """x (N, C, *S), w (O, C/groups, *k) -> (N, O, *out) by im2col and a matmul."""
+    nd = len(out)
+    ct = compute_dtype(xp, x)
+    odt = x.dtype
+    x, w = x.astype(ct, copy=False), w.astype(ct, copy=False)
+    if any(p for pr in pads for p in pr):
+        x = xp.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    n, o, cg, k = x.shape[0], w.shape[0], w.shape[1], tuple(w.shape[2:])
+    g, og = groups, o // groups
+    st = x.strides
+    win = as_strided(xp, x, (n, g, cg) + tuple(out) + k,
+                     (st[0], cg * st[1], st[1]) + tuple(st[2 + i] * stride[i] for i in range(nd))
+                     + tuple(st[2 + i] * dilation[i] for i in range(nd)))
+    perm = (1, 0) + tuple(3 + i for i in range(nd)) + (2,) + tuple(3 + nd + i
+                                                                  for i in range(nd))
+    m = math.prod(out)
+    cols = win.transpose(perm).reshape(g, n * m, cg * math.prod(k))
+    r = xp.matmul(cols, w.reshape(g, og, -1).transpose(0, 2, 1))      # (G, N*M, O/G)
+    r = r.reshape(g, n, m, og).transpose(1, 0, 3, 2).reshape((n, o) + tuple(out))
+    if b is not None:
+        r = r + b.astype(ct, copy=False).reshape((1, o) + (1,) * nd)
+    return xp.ascontiguousarray(r.astype(odt, copy=False))
+
+
+def _conv3d(xp, input, weight, bias, stride, padding, dilation, groups):
+    _check_same_type(input, weight, bias)
+    check_float("conv3d", input)
+    batched, pads, stride, dilation, out_shape = _conv_geometry(
+        3, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,
+        dilation, groups)
+    x = input if batched else input[None]
+    r = conv_nd_core(xp, x, weight, bias, pads, stride, dilation, groups, out_shape[-3:])
+    return r if batched else r[0]
+
+
+def _conv3d_meta(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    _check_same_type(input, weight, bias)
+    check_float("conv3d", input)
+    shape = _conv_geometry(3, input.shape, weight.shape, None if bias is None else bias.shape,
+                           stride, padding, dilation, groups)[-1]
+    return TensorMeta(input.dtype, tuple(shape), input.device)
+
+
+@op("aten::conv3d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=1, "
+    "SymInt[3] padding=0, SymInt[3] dilation=1, SymInt groups=1) -> Tensor", tags=_NN,
+    meta=_conv3d_meta, method=False, functional=True, dtypes=FLOATS)
+def conv3d(xp, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W) input (cross-correlation)."""
+    return _conv3d(xp, input, weight, bias, stride, padding, dilation, groups)
+
+
+@op("aten::conv3d.padding(Tensor input, Tensor weight, Tensor? bias=None, "
+    "SymInt[3] stride=1, str padding=\"valid\", SymInt[3] dilation=1, SymInt groups=1) "
+    "-> Tensor", tags=_NN, meta=_conv3d_meta, method=False, functional=True, dtypes=FLOATS)
+def conv3d_padding(xp, input, weight, bias=None, stride=1, padding="valid", dilation=1,
+                   groups=1):
+    """conv3d with padding='same' or 'valid'."""
+    return _conv3d(xp, input, weight, bias, stride, padding, dilation, groups)
+
+
+# ---------------------------------------------------------------------- transposed
+
+def _transpose_geometry(nd, in_shape, w_shape, b_shape, stride, padding, output_padding,
+                        groups, dilation):
+    """Validate conv_transpose{nd}d as ATen; (batched, stride, padding, output_padding,
+    dilation, output shape)."""
+    name = f"conv_transpose{nd}d"
+    if len(in_shape) not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {sizes(in_shape)}")
+    batched = len(in_shape) == nd + 2
+    shape = tuple(in_shape) if batched else (1,) + tuple(in_shape)
+    s = expand_param(stride, nd, "stride")
+    p = expand_param(padding, nd, "padding")
+    op_ = expand_param(output_padding, nd, "output_padding")
+    d = expand_param(dilation, nd, "dilation")
+    if len(w_shape) != nd + 2:
+        raise RuntimeError(f"Expected {len(w_shape)}-dimensional input for {len(w_shape)}-"
+                           f"dimensional weight {sizes(w_shape)}, but got {len(shape)}-"
+                           f"dimensional input of size {sizes(shape)} instead")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(x < 0 for x in p):
+        raise RuntimeError("negative padding is not supported")
+    if any(x < 0 for x in op_):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(x <= 0 for x in s):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(x <= 0 for x in d):
+        raise RuntimeError("dilation should be greater than zero")
+    if any(o >= ss and o >= dd for o, ss, dd in zip(op_, s, d)):
+        dims = ["depth", "height", "width"][3 - nd:] if nd > 1 else ["width"]
+        parts = ([f"output_padding_{n}: {v}" for n, v in zip(dims, op_)]
+                 + [f"stride_{n}: {v}" for n, v in zip(dims, s)]
+                 + [f"dilation_{n}: {v}" for n, v in zip(dims, d)])
+        raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                           "but got " + " ".join(parts))
+    if shape[1] is not None and shape[1] != w_shape[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {sizes(w_shape)}, expected "
+                           f"input{sizes(shape)} to have {w_shape[0]} channels, but got "
+                           f"{shape[1]} channels instead")
+    if w_shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"{sizes(w_shape)} instead")
+    o = w_shape[1] * groups
+    if b_shape is not None and (len(b_shape) != 1 or b_shape[0] != o):
+        raise RuntimeError(f"Given transposed=1, weight of size {sizes(w_shape)}, expected "
+                           f"bias to be 1-dimensional with {o} elements, but got bias of "
+                           f"size {sizes(b_shape)} instead")
+    out = []
+    for i in range(nd):
+        n = shape[2 + i]
+        out.append(None if n is None else (n - 1) * s[i] - 2 * p[i]
+                   + d[i] * (w_shape[2 + i] - 1) + op_[i] + 1)
+    if any(x is not None and x <= 0 for x in out):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, shape[2:]))})"
+                           f". Calculated output size per channel: "
+                           f"({' x '.join(map(str, out))}). Output size is too small")
+    out_shape = (shape[0], o) + tuple(out)
+    return batched, s, p, op_, d, out_shape if batched else out_shape[1:]
+
+
+def _conv_transpose(xp, nd, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation):
+    _check_same_type(input, weight, bias)
+    check_float(f"conv_transpose{nd}d", input)
+    batched, s, p, _, d, out_shape = _transpose_geometry(
+        nd, input.shape, weight.shape, None if bias is None else bias.shape, stride,
+        padding, output_padding, groups, dilation)
+    x = input if batched else input[None]
+    ct = compute_dtype(xp, x)
+    odt = x.dtype
+    x, w = x.astype(ct, copy=False), weight.astype(ct, copy=False)
+    n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    g, cg, og, k = groups, c // groups, w.shape[1], tuple(w.shape[2:])
+    m = math.prod(spatial)
+    xm = x.reshape(n, g, cg, m).transpose(1, 0, 3, 2).reshape(g, n * m, cg)
+    wm = w.reshape(g, cg, og * math.prod(k))
+    cols = xp.matmul(xm, wm)                                  # (G, N*M, O/G * prod(k))
+    cols = cols.reshape((g, n) + spatial + (og,) + k)
+    perm = (1, 0, 2 + nd) + tuple(2 + i for i in range(nd)) + tuple(3 + nd + i
+                                                                   for i in range(nd))
+    cols = cols.transpose(perm).reshape((n, g * og) + spatial + k)
+    out = tuple(out_shape[-nd:])
+    r = col2im_core(xp, cols, out, k, d, p, s, spatial)
+    if bias is not None:
+        r = r + bias.astype(ct, copy=False).reshape((1, g * og) + (1,) * nd)
+    r = xp.ascontiguousarray(r.astype(odt, copy=False))
+    return r if batched else r[0]
+
+
+def _transpose_meta(nd):
+    def meta(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+             dilation=1):
+        _check_same_type(input, weight, bias)
+        check_float(f"conv_transpose{nd}d", input)
+        shape = _transpose_geometry(nd, input.shape, weight.shape,
+                                    None if bias is None else bias.shape, stride, padding,
+                                    output_padding, groups, dilation)[-1]
+        return TensorMeta(input.dtype, tuple(shape), input.device)
+    return meta
+
+
+def _transpose_op(nd):
+    @op(f"aten::conv_transpose{nd}d{'.input' if nd > 1 else ''}(Tensor input, Tensor weight, Tensor? bias=None, "
+        f"SymInt[{nd}] stride=1, SymInt[{nd}] padding=0, SymInt[{nd}] output_padding=0, "
+        f"SymInt groups=1, SymInt[{nd}] dilation=1) -> Tensor", tags=_NN,
+        meta=_transpose_meta(nd), method=False, functional=True, dtypes=FLOATS)
+    def impl(xp, input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+             dilation=1):
+        return _conv_transpose(xp, nd, input, weight, bias, stride, padding, output_padding,
+                               groups, dilation)
+    impl.__name__ = impl.__qualname__ = f"conv_transpose{nd}d"
+    impl.__doc__ = (f"{nd}-D transposed convolution (the gradient of conv{nd}d with respect "
+                    f"to its input), weight (C_in, C_out / groups, *kernel).")
+    return impl
+
+
+conv_transpose1d = _transpose_op(1)
+conv_transpose2d = _transpose_op(2)
+conv_transpose3d = _transpose_op(3)
+
+
+# ---------------------------------------------------------------------- derivatives
+
+def _conv_fn(nd):
+    import gpujit
+    return getattr(gpujit, f"conv{nd}d")
+
+
+def _ct_fn(nd):
+    import gpujit
+    return getattr(gpujit.nn.functional, f"conv_transpose{nd}d")
+
+
+def weight_grad(nd, gout, inp, w_shape, pads, stride, dilation, groups):
+    """d/d weight of conv{nd}d: conv{nd}d of the (padded) input, batch and channels
+    swapped, with the gradient as the kernel (stride and dilation exchange roles)."""
+    import gpujit
+    flat = []
+    for pr in reversed(pads):
+        flat += [pr[0], pr[1]]
+    x = gpujit.nn.functional.pad(inp, flat) if any(flat) else inp
+    n, c, sp = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    o, out = gout.shape[1], tuple(gout.shape[2:])
+    cg = c // groups
+    perm = (2, 1, 0) + tuple(3 + i for i in range(nd))
+    xi = x.reshape((n, groups, cg) + sp).permute(perm).reshape((cg, groups * n) + sp)
+    gw = gout.reshape((n, groups, o // groups) + out).permute(
+        (1, 2, 0) + tuple(3 + i for i in range(nd))).reshape((o, n) + out)
+    r = _conv_fn(nd)(xi, gw, None, dilation, 0, stride, groups)   # (C/groups, O, >=k)
+    for i in range(nd):
+        r = r.narrow(2 + i, 0, w_shape[2 + i])
+    return r.transpose(0, 1)
+
+
+def input_grad(nd, gout, weight, spatial, pads, stride, dilation, groups):
+    """d/d input of conv{nd}d: the transposed convolution of the gradient (taps from the
+    padded input's start), padded / cropped to the input."""
+    import gpujit
+    full = _ct_fn(nd)(gout, weight, None, stride, 0, 0, groups, dilation)
+    for i in range(nd):
+        have, want = full.shape[2 + i], pads[i][0] + spatial[i]
+        if have < want:
+            widths = [0, 0] * nd
+            widths[2 * (nd - 1 - i) + 1] = want - have
+            full = gpujit.nn.functional.pad(full, widths)
+        full = full.narrow(2 + i, pads[i][0], spatial[i])
+    return full
+
+
+@_derivative(conv3d, conv3d_padding)
+def _conv3d_grad(grad, input, weight, bias, stride, padding, dilation, groups):
+    batched, pads, s, d, _ = _conv_geometry(3, input.shape, weight.shape, None, stride,
+                                            padding, dilation, groups)
+    x, g = (input, grad) if batched else (input.unsqueeze(0), grad.unsqueeze(0))
+    gi = input_grad(3, g, weight, tuple(x.shape[2:]), pads, s, d, groups)
+    gw = weight_grad(3, g, x, tuple(weight.shape), pads, s, d, groups)
+    gb = g.sum([0, 2, 3, 4]) if bias is not None else None
+    return (gi if batched else gi.squeeze([0])), gw, gb
+
+
+def _transpose_grad(nd):
+    def grad_fn(grad, input, weight, bias, stride, padding, output_padding, groups,
+                dilation):
+        batched, s, p, _, d, _ = _transpose_geometry(nd, input.shape, weight.shape, None,
+                                                     stride, padding, output_padding, groups,
+                                                     dilation)
+        x, g = (input, grad) if batched else (input.unsqueeze(0), grad.unsqueeze(0))
+        # the input's gradient is the forward convolution of the output's
+        gi = _conv_fn(nd)(g, weight, None, s, p, d, groups)
+        # the weight's: conv's weight gradient with input and output exchanged
+        gw = weight_grad(nd, x, g, tuple(weight.shape), tuple((q, q) for q in p), s, d,
+                         groups)
+        gb = g.sum([0] + list(range(2, 2 + nd))) if bias is not None else None
+        return (gi if batched else gi.squeeze([0])), gw, gb
+    return grad_fn
+
+
+for _f, _nd in ((conv_transpose1d, 1), (conv_transpose2d, 2), (conv_transpose3d, 3)):
+    _derivative(_f)(_transpose_grad(_nd))
+del _f, _nd

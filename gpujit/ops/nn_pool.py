@@ -1,0 +1,613 @@
+"""nn ops: N-d pooling beyond nn.py's 2-D ones: max_pool1d/3d (+ indices), avg_pool1d/3d,
+adaptive_max_pool1d/2d/3d, max_unpool2d/3d, im2col / col2im (F.unfold / F.fold).
+
+Every pooling op reduces a strided window view (N, C, *out, *kernel) of the padded input;
+adaptive max pooling gathers each output's (clamped) window with one `take` per dim; the
+scatter-like ops (col2im, unpooling) loop over kernel taps only, each tap one strided slice
+of the whole output. Derivatives are registry ops (scatter_add / gather / conv_transpose),
+so they record for double backward.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta
+from .nn import (_NN, FLOATS, NO_BOOL, _pool_out, as_strided, check_float, compute_dtype,
+                 dtype_of, not_implemented, sizes)
+from .registry import op, derivative as _derivative
+
+
+def _tuple(v, n, name, what):
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return (int(v),) * n
+    v = tuple(int(x) for x in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f"{name}: {what} must either be a single int, or a tuple of "
+                           f"{['', 'one', 'two', 'three'][n]} ints")
+    return v
+
+
+def pool_geometry(name, nd, in_shape, kernel_size, stride, padding, dilation, ceil_mode):
+    """Validate an nd pooling call (ATen's checks); (batched, k, s, p, d, output shape)."""
+    k = _tuple(kernel_size, nd, name, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple(stride, nd, name, "stride")
+    p = _tuple(padding, nd, name, "padding")
+    d = _tuple(dilation, nd, name, "dilation")
+    if len(in_shape) not in (nd + 1, nd + 2) or any(x == 0 for x in in_shape[-nd - 1:]):
+        if nd == 3:
+            raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+        raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with "
+                           f"optional 0 dim batch size for input, but got:{sizes(in_shape)}")
+    if any(x <= 0 for x in k):
+        raise RuntimeError(f"{name}: kernel_size must be greater than zero, but got "
+                           f"{list(k)}")
+    if any(x <= 0 for x in s):
+        raise RuntimeError(f"{name}: stride must be greater than zero, but got {list(s)}")
+    if any(x <= 0 for x in d):
+        raise RuntimeError(f"{name}: dilation must be greater than zero, but got {list(d)}")
+    if any(x < 0 for x in p):
+        raise RuntimeError(f"{name}: pad must be non-negative, but got {list(p)}")
+    if any(pp > kk // 2 for pp, kk in zip(p, k)):
+        if nd == 1:
+            raise RuntimeError(f"{name}() padding should be at most half of kernel size, but "
+                               f"got padding={p[0]} and kernel_size={k[0]}")
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                           f"pad={list(p)}, kernel_size={list(k)}")
+    spatial = tuple(in_shape[-nd:])
+    out = tuple(None if n is None else _pool_out(n, kk, pp, ss, dd, ceil_mode)
+                for n, kk, pp, ss, dd in zip(spatial, k, p, s, d))
+    if any(o is not None and o < 1 for o in out):
+        if nd == 1:
+            raise RuntimeError(f"{name}() Invalid computed output size: {out[0]}")
+        c = in_shape[-nd - 1]
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (c,) + spatial))}). "
+                           f"Calculated output size: ({'x'.join(map(str, (c,) + out))}). "
+                           f"Output size is too small")
+    return len(in_shape) == nd + 2, k, s, p, d, tuple(in_shape[:-nd]) + out
+
+
+def windows(xp, x, k, s, p, d, out, fill):
+    """(N, C, *out, *k) strided view of x (N, C, *spatial) padded with `fill` (enough on
+    the far side for ceil_mode's partial last window)."""
+    nd = len(k)
+    spatial = x.shape[2:]
+    far = [max((o - 1) * ss + dd * (kk - 1) + 1 - n - pp, 0)
+           for o, ss, dd, kk, n, pp in zip(out, s, d, k, spatial, p)]
+    if any(p) or any(far):
+        x = xp.pad(x, ((0, 0), (0, 0)) + tuple(zip(p, far)), constant_values=fill)
+    st = x.strides
+    return as_strided(xp, x, x.shape[:2] + tuple(out) + tuple(k),
+                      st[:2] + tuple(st[2 + i] * s[i] for i in range(nd))
+                      + tuple(st[2 + i] * d[i] for i in range(nd)))
+
+
+def _flat_index(xp, pos, spatial):
+    """Per-dim positions (broadcastable arrays) -> flat index over the spatial dims."""
+    idx = pos[0]
+    for p, n in zip(pos[1:], spatial[1:]):
+        idx = idx * n + p
+    return idx
+
+
+def _grid(xp, out, i, nd):
+    """arange(out[i]) shaped to broadcast along output dim i of nd."""
+    shape = [1] * nd
+    shape[i] = out[i]
+    return xp.arange(out[i]).reshape(shape)
+
+
+# ---------------------------------------------------------------------- max pooling
+
+def _max_pool(xp, name, nd, x, kernel_size, stride, padding, dilation, ceil_mode, with_idx):
+    if dtype_of(x) is _dt.bool:
+        raise not_implemented(name, _dt.bool)
+    batched, k, s, p, d, out_shape = pool_geometry(name, nd, x.shape, kernel_size, stride,
+                                                   padding, dilation, ceil_mode)
+    if not batched:
+        x = x[None]
+    spatial, out = x.shape[2:], out_shape[-nd:]
+    isfloat = x.dtype.kind == "f"
+    fill = -np.inf if isfloat else np.iinfo(x.dtype).min
+    win = windows(xp, x, k, s, p, d, out, fill)
+    axes = tuple(range(-nd, 0))
+    values = xp.ascontiguousarray(win.max(axis=axes))
+    if not with_idx:
+        return values if batched else values[0]
+    flat = win.reshape(win.shape[:2 + nd] + (math.prod(k),))
+    # the first maximum in scan order (the last NaN, as ATen's `val > max || isnan(val)`);
+    # a window of only the lowest value points at its first in-bounds tap
+    a = flat.argmax(axis=-1)
+    if isfloat:
+        nan = xp.isnan(flat)
+        last_nan = flat.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        a = xp.where(nan.any(axis=-1), last_nan, a)
+    pos, first, inside = [], [], True
+    rem = a
+    for i in reversed(range(nd)):
+        tap = rem % k[i]
+        rem = rem // k[i]
+        start = _grid(xp, out, i, nd) * s[i] - p[i]
+        q = start + tap * d[i]
+        pos.insert(0, q)
+        first.insert(0, start + xp.maximum((-start + d[i] - 1) // d[i], 0) * d[i])
+        inside = inside & (q >= 0) & (q < spatial[i])
+    idx = xp.where(inside, _flat_index(xp, pos, spatial),
+                   _flat_index(xp, first, spatial)).astype(np.int64)
+    idx = xp.ascontiguousarray(xp.broadcast_to(idx, values.shape))
+    return (values, idx) if batched else (values[0], idx[0])
+
+
+def _max_meta(name, nd, with_idx):
+    def meta(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+        if self.dtype is _dt.bool:
+            raise not_implemented(name, self.dtype)
+        shape = pool_geometry(name, nd, self.shape, kernel_size, stride, padding, dilation,
+                              ceil_mode)[-1]
+        out = TensorMeta(self.dtype, shape, self.device)
+        return (out, TensorMeta(_dt.int64, shape, self.device)) if with_idx else out
+    return meta
+
+
+def _max_schema(nd, with_idx):
+    i = "_with_indices" if with_idx else ""
+    ret = "(Tensor, Tensor)" if with_idx else "Tensor"
+    return (f"aten::max_pool{nd}d{i}(Tensor self, int[{nd}] kernel_size, int[{nd}] stride=[], "
+            f"int[{nd}] padding=0, int[{nd}] dilation=1, bool ceil_mode=False) -> {ret}")
+
+
+@op(_max_schema(1, False), tags=_NN, method=False, meta=_max_meta("max_pool1d", 1, False),
+    dtypes=NO_BOOL)
+def max_pool1d(xp, self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """1-D max pooling over (N, C, L) or (C, L); padding counts as -inf."""
+    return _max_pool(xp, "max_pool1d", 1, self, kernel_size, stride, padding, dilation,
+                     ceil_mode, False)
+
+
+@op(_max_schema(1, True), tags=_NN, method=False, function=True,
+    meta=_max_meta("max_pool1d", 1, True), dtypes=NO_BOOL)
+def max_pool1d_with_indices(xp, self, kernel_size, stride=(), padding=0, dilation=1,
+                            ceil_mode=False):
+    """max_pool1d and the input index of each maximum."""
+    return _max_pool(xp, "max_pool1d", 1, self, kernel_size, stride, padding, dilation,
+                     ceil_mode, True)
+
+
+@op(_max_schema(3, False), tags=_NN, method=False, meta=_max_meta("max_pool3d", 3, False),
+    dtypes=NO_BOOL)
+def max_pool3d(xp, self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W); padding counts as -inf."""
+    return _max_pool(xp, "max_pool3d", 3, self, kernel_size, stride, padding, dilation,
+                     ceil_mode, False)
+
+
+@op(_max_schema(3, True), tags=_NN, method=False, function=False,
+    meta=_max_meta("max_pool3d", 3, True), dtypes=NO_BOOL)
+def max_pool3d_with_indices(xp, self, kernel_size, stride=(), padding=0, dilation=1,
+                            ceil_mode=False):
+    """max_pool3d and the flat (d * H * W + h * W + w) input index of each maximum."""
+    return _max_pool(xp, "max_pool3d", 3, self, kernel_size, stride, padding, dilation,
+                     ceil_mode, True)
+
+
+# ---------------------------------------------------------------------- average pooling
+
+def _avg_divisor(xp, spatial, k, s, p, out, count_include_pad, divisor_override):
+    """The divisor of each output position (an (*out) array), or divisor_override."""
+    if divisor_override is not None:
+        return divisor_override
+    nd = len(k)
+    div = 1
+    for i in range(nd):
+        start = _grid(xp, out, i, nd) * s[i] - p[i]
+        end = xp.minimum(start + k[i], spatial[i] + p[i])
+        div = div * (end - start if count_include_pad else
+                     xp.minimum(end, spatial[i]) - xp.maximum(start, 0))
+    return div
+
+
+def _avg_check(name, dt):
+    if dt.category != _dt.FLOATING and dt is not _dt.int64:
+        raise not_implemented(name, dt)
+
+
+def _avg_pool(xp, name, nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    _avg_check(name, dtype_of(x))
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    batched, k, s, p, _, out_shape = pool_geometry(name, nd, x.shape, kernel_size, stride,
+                                                   padding, 1, ceil_mode)
+    if not batched:
+        x = x[None]
+    spatial, out = x.shape[2:], out_shape[-nd:]
+    odt = x.dtype
+    if odt.kind == "f":
+        x = x.astype(compute_dtype(xp, x), copy=False)
+    total = windows(xp, x, k, s, p, (1,) * nd, out, 0).sum(axis=tuple(range(-nd, 0)))
+    div = _avg_divisor(xp, spatial, k, s, p, out, count_include_pad, divisor_override)
+    if odt.kind == "f":
+        r = (total / div).astype(odt, copy=False)
+    else:   # C++ integer division truncates toward zero
+        q = xp.abs(total) // div
+        r = xp.where(total < 0, -q, q).astype(odt, copy=False)
+    r = xp.ascontiguousarray(r)
+    return r if batched else r[0]
+
+
+def _avg_meta(name, nd):
+    def meta(self, kernel_size, stride=(), padding=0, ceil_mode=False,
+             count_include_pad=True, divisor_override=None):
+        _avg_check(name, self.dtype)
+        shape = pool_geometry(name, nd, self.shape, kernel_size, stride, padding, 1,
+                              ceil_mode)[-1]
+        return TensorMeta(self.dtype, shape, self.device)
+    return meta
+
+
+@op("aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=0, "
+    "bool ceil_mode=False, bool count_include_pad=True) -> Tensor", tags=_NN, method=False,
+    functional=True, meta=_avg_meta("avg_pool1d", 1), dtypes=FLOATS + (_dt.int64,))
+def avg_pool1d(xp, self, kernel_size, stride=(), padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """1-D average pooling over (N, C, L) or (C, L)."""
+    return _avg_pool(xp, "avg_pool1d", 1, self, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+@op("aten::avg_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, "
+    "bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) "
+    "-> Tensor", tags=_NN, method=False, function=False, functional=True,
+    meta=_avg_meta("avg_pool3d", 3), dtypes=FLOATS + (_dt.int64,))
+def avg_pool3d(xp, self, kernel_size, stride=(), padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W)."""
+    return _avg_pool(xp, "avg_pool3d", 3, self, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+# ---------------------------------------------------------------------- adaptive max
+
+def _adaptive_max_shape(nd, in_shape, output_size):
+    name = f"adaptive_max_pool{nd}d"
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (int(output_size),)
+    output_size = tuple(output_size)
+    if len(output_size) == 1:
+        output_size = output_size * nd
+    if len(output_size) != nd:
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be {nd}")
+    if len(in_shape) not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: "
+                           f"{sizes(in_shape)}")
+    for i in range(1, len(in_shape)):
+        if in_shape[i] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for "
+                               f"non-batch dimensions, but input has sizes "
+                               f"{sizes(in_shape)} with dimension {i} being empty")
+    out = tuple(in_shape[-nd + i] if o is None else int(o) for i, o in enumerate(output_size))
+    return tuple(in_shape[:-nd]) + out
+
+
+def _adaptive_max(xp, nd, x, output_size):
+    name = f"adaptive_max_pool{nd}d"
+    check_float(name, x)
+    out_shape = _adaptive_max_shape(nd, x.shape, output_size)
+    batched = x.ndim == nd + 2
+    if not batched:
+        x = x[None]
+    spatial, out = x.shape[2:], out_shape[-nd:]
+    g, starts = x, []
+    for i in range(nd):    # gather dim i as (out_i, K_i) clamped windows
+        n, o = spatial[i], out[i]
+        j = xp.arange(o)
+        start = (j * n) // o
+        end = ((j + 1) * n + o - 1) // o
+        kk = int(max(((jj + 1) * n + o - 1) // o - (jj * n) // o for jj in range(o))) \
+            if o else 1
+        tap = xp.minimum(start[:, None] + xp.arange(kk)[None, :], end[:, None] - 1)
+        g = xp.take(g, tap, axis=2 + 2 * i)     # (..., out_i, K_i, next dims)
+        starts.append((tap, kk))
+    perm = (0, 1) + tuple(2 + 2 * i for i in range(nd)) + tuple(3 + 2 * i for i in range(nd))
+    win = g.transpose(perm)
+    flat = win.reshape(win.shape[:2 + nd] + (-1,))
+    a = flat.argmax(axis=-1)
+    nan = xp.isnan(flat)
+    a = xp.where(nan.any(axis=-1), flat.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1), a)
+    values = xp.ascontiguousarray(xp.take_along_axis(flat, a[..., None], -1)[..., 0])
+    pos, rem = [], a
+    for i in reversed(range(nd)):
+        tap, kk = starts[i]
+        t = rem % kk
+        rem = rem // kk
+        shape = [1] * nd
+        shape[i] = out[i]
+        pos.insert(0, tap[xp.arange(out[i]).reshape(shape), t])
+    idx = xp.ascontiguousarray(_flat_index(xp, pos, spatial).astype(np.int64))
+    return (values, idx) if batched else (values[0], idx[0])
+
+
+def _adaptive_max_meta(nd):
+    def meta(self, output_size):
+        check_float(f"adaptive_max_pool{nd}d", self)
+        shape = _adaptive_max_shape(nd, self.shape, output_size)
+        return (TensorMeta(self.dtype, shape, self.device),
+                TensorMeta(_dt.int64, shape, self.device))
+    return meta
+
+
+def _adaptive_max_op(nd):
+    @op(f"aten::adaptive_max_pool{nd}d(Tensor self, int[{nd}] output_size) -> "
+        f"(Tensor, Tensor)", tags=_NN, method=False, function=nd == 1, dtypes=FLOATS,
+        meta=_adaptive_max_meta(nd))
+    def impl(xp, self, output_size):
+        return _adaptive_max(xp, nd, self, output_size)
+    impl.__name__ = impl.__qualname__ = f"adaptive_max_pool{nd}d"
+    impl.__doc__ = (f"Adaptive {nd}-D max pooling and the flat input index of each "
+                    f"maximum.")
+    return impl
+
+
+adaptive_max_pool1d = _adaptive_max_op(1)
+adaptive_max_pool2d = _adaptive_max_op(2)
+adaptive_max_pool3d = _adaptive_max_op(3)
+
+
+# ---------------------------------------------------------------------- max unpooling
+
+def _unpool(xp, nd, x, indices, output_size):
+    name = f"max_unpool{nd}d"
+    out = tuple(int(o) for o in output_size)
+    if len(out) != nd:
+        raise RuntimeError(f"There should be exactly {nd} elements but got {len(out)}")
+    if tuple(x.shape) != tuple(indices.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input "
+                           f"tensor ({sizes(x.shape)}) but got indices tensor with shape: "
+                           f"{sizes(indices.shape)}")
+    if dtype_of(indices) is not _dt.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{dtype_of(indices).short_name}")
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Input to {name} should be a {nd + 1}d or {nd + 2}d Tensor, but "
+                           f"got a tensor with {x.ndim} dimensions.")
+    lead = x.shape[:-nd]
+    n_out = math.prod(out)
+    v = x.reshape(lead + (-1,))
+    i = indices.reshape(lead + (-1,))
+    if i.size and (int(i.min()) < 0 or int(i.max()) >= n_out):
+        bad = int(i.min()) if int(i.min()) < 0 else int(i.max())
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(map(str, out))}")
+    r = xp.zeros(lead + (n_out,), x.dtype)
+    xp.put_along_axis(r, i, v, axis=-1)
+    return r.reshape(lead + out)
+
+
+def _unpool_meta(nd):
+    def meta(self, indices, output_size, *rest):
+        return TensorMeta(self.dtype, tuple(self.shape[:-nd]) + tuple(output_size),
+                          self.device)
+    return meta
+
+
+@op("aten::max_unpool2d(Tensor self, Tensor indices, SymInt[2] output_size) -> Tensor",
+    tags=_NN, method=False, function=False, dtypes=NO_BOOL, meta=_unpool_meta(2))
+def max_unpool2d(xp, self, indices, output_size):
+    """Inverse of max_pool2d: each value put at its flat index of an output of zeros."""
+    return _unpool(xp, 2, self, indices, output_size)
+
+
+@op("aten::max_unpool3d(Tensor self, Tensor indices, SymInt[3] output_size, int[3] stride, "
+    "int[3] padding) -> Tensor", tags=_NN, method=False, function=False, dtypes=NO_BOOL,
+    meta=_unpool_meta(3))
+def max_unpool3d(xp, self, indices, output_size, stride, padding):
+    """Inverse of max_pool3d: each value put at its flat index of an output of zeros."""
+    return _unpool(xp, 3, self, indices, output_size)
+
+
+# ---------------------------------------------------------------------- im2col / col2im
+
+def _fold_params(kernel_size, dilation, padding, stride):
+    k = _tuple(kernel_size, 2, "im2col", "kernel_size")
+    d = _tuple(dilation, 2, "im2col", "dilation")
+    p = _tuple(padding, 2, "im2col", "padding")
+    s = _tuple(stride, 2, "im2col", "stride")
+    if any(x <= 0 for x in k) or any(x <= 0 for x in d) or any(x <= 0 for x in s) or \
+            any(x < 0 for x in p):
+        raise RuntimeError(f"im2col: kernel_size, dilation and stride should be greater "
+                           f"than zero and padding non-negative, but got kernel_size="
+                           f"{k}, dilation={d}, padding={p}, stride={s}")
+    return k, d, p, s
+
+
+def _blocks(hw, k, d, p, s):
+    return tuple((n + 2 * pp - (dd * (kk - 1) + 1)) // ss + 1
+                 for n, kk, dd, pp, ss in zip(hw, k, d, p, s))
+
+
+def _im2col_shape(in_shape, kernel_size, dilation, padding, stride):
+    k, d, p, s = _fold_params(kernel_size, dilation, padding, stride)
+    if len(in_shape) not in (3, 4) or any(x == 0 for x in in_shape[-3:]):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch "
+                           f"size and other non-zero dimensions for input, but got: "
+                           f"{sizes(in_shape)}")
+    b = _blocks(in_shape[-2:], k, d, p, s)
+    if any(x < 1 for x in b):
+        raise RuntimeError(f"Given input with spatial size ({in_shape[-2]}, {in_shape[-1]}), "
+                           f"kernel_size=({k[0]}, {k[1]}), dilation=({d[0]}, {d[1]}), "
+                           f"padding=({p[0]}, {p[1]}), calculated shape of the array of "
+                           f"sliding blocks as ({b[0]}, {b[1]}), but its components must "
+                           f"be at least one.")
+    return (k, d, p, s, b), tuple(in_shape[:-3]) + (in_shape[-3] * k[0] * k[1], b[0] * b[1])
+
+
+@op("aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, "
+    "int[2] stride) -> Tensor", tags=_NN, method=False, function=False, dtypes=NO_BOOL,
+    meta=lambda self, kernel_size, dilation, padding, stride: TensorMeta(
+        self.dtype, _im2col_shape(self.shape, kernel_size, dilation, padding, stride)[1],
+        self.device))
+def im2col(xp, self, kernel_size, dilation, padding, stride):
+    """F.unfold: (N, C, H, W) -> (N, C * kH * kW, L) sliding blocks."""
+    (k, d, p, s, b), shape = _im2col_shape(self.shape, kernel_size, dilation, padding,
+                                           stride)
+    x = self if self.ndim == 4 else self[None]
+    win = windows(xp, x, k, s, p, d, b, 0)                # (N, C, bH, bW, kH, kW)
+    cols = win.transpose(0, 1, 4, 5, 2, 3).reshape((x.shape[0],) + shape[-2:])
+    cols = xp.ascontiguousarray(cols)
+    return cols if self.ndim == 4 else cols[0]
+
+
+def col2im_core(xp, cols, out_spatial, k, d, p, s, blocks):
+    """Sum (N, C, *blocks, *k) window values into (N, C, *out_spatial) (padding cropped):
+    one strided slice add per kernel tap."""
+    nd = len(k)
+    full = tuple(n + 2 * pp for n, pp in zip(out_spatial, p))
+    full = tuple(max(f, (b - 1) * ss + dd * (kk - 1) + 1)
+                 for f, b, ss, dd, kk in zip(full, blocks, s, d, k))
+    r = xp.zeros(cols.shape[:2] + full, cols.dtype)
+    for tap in np.ndindex(*k):
+        sl = tuple(slice(t * dd, t * dd + (b - 1) * ss + 1, ss)
+                   for t, dd, b, ss in zip(tap, d, blocks, s))
+        r[(slice(None), slice(None)) + sl] += cols[(Ellipsis,) + tuple(tap)]
+    crop = tuple(slice(pp, pp + n) for pp, n in zip(p, out_spatial))
+    return xp.ascontiguousarray(r[(slice(None), slice(None)) + crop[:nd]])
+
+
+def _col2im_shape(in_shape, output_size, kernel_size, dilation, padding, stride):
+    k, d, p, s = _fold_params(kernel_size, dilation, padding, stride)
+    out = _tuple(output_size, 2, "col2im", "output_size")
+    if len(in_shape) not in (2, 3) or any(x == 0 for x in in_shape[-2:]):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly "
+                           f"0 batch size and non-zero dimensions for input, but got: "
+                           f"{sizes(in_shape)}")
+    c_k = in_shape[-2]
+    if c_k % (k[0] * k[1]):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the "
+                           f"product of kernel_size, but got input.size(1)={c_k} and "
+                           f"kernel_size=({k[0]}, {k[1]})")
+    b = _blocks(out, k, d, p, s)
+    if in_shape[-1] != b[0] * b[1]:
+        raise RuntimeError(f"Given output_size=({out[0]}, {out[1]}), kernel_size=({k[0]}, "
+                           f"{k[1]}), dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), "
+                           f"stride=({s[0]}, {s[1]}), expected size of input's dimension 2 "
+                           f"to match the calculated number of sliding blocks {b[0]} * "
+                           f"{b[1]} = {b[0] * b[1]}, but got input.size(2)={in_shape[-1]}.")
+    return (k, d, p, s, b, out), tuple(in_shape[:-2]) + (c_k // (k[0] * k[1]),) + out
+
+
+@op("aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, "
+    "int[2] padding, int[2] stride) -> Tensor", tags=_NN, method=False, function=False,
+    dtypes=NO_BOOL,
+    meta=lambda self, output_size, kernel_size, dilation, padding, stride: TensorMeta(
+        self.dtype, _col2im_shape(self.shape, output_size, kernel_size, dilation, padding,
+                                  stride)[1], self.device))
+def col2im(xp, self, output_size, kernel_size, dilation, padding, stride):
+    """F.fold: (N, C * kH * kW, L) sliding blocks summed into (N, C, H, W)."""
+    (k, d, p, s, b, out), shape = _col2im_shape(self.shape, output_size, kernel_size,
+                                                dilation, padding, stride)
+    x = self if self.ndim == 3 else self[None]
+    cols = x.reshape((x.shape[0], shape[-3]) + k + b).transpose(0, 1, 4, 5, 2, 3)
+    r = col2im_core(xp, cols, out, k, d, p, s, b)
+    return r if self.ndim == 3 else r[0]
+
+
+# ---------------------------------------------------------------------- derivatives
+
+def _scatter(grad, indices, shape, nd):
+    """Each output's gradient added at its input index (overlaps accumulate)."""
+    import gpujit
+    lead = tuple(shape[:-nd])
+    z = gpujit.zeros(lead + (math.prod(shape[-nd:]),), dtype=grad.dtype, device=grad.device)
+    return z.scatter_add(-1, indices.reshape(lead + (-1,)),
+                         grad.reshape(lead + (-1,))).reshape(tuple(shape))
+
+
+def _max_grad(op_with_idx, nd):
+    def grad_fn(grad, self, kernel_size, stride, padding, dilation, ceil_mode):
+        import gpujit
+        with gpujit.no_grad():
+            idx = op_with_idx.op(self, kernel_size, stride, padding, dilation, ceil_mode)[1]
+        return _scatter(grad, idx, self.shape, nd)
+    return grad_fn
+
+
+_derivative(max_pool1d)(_max_grad(max_pool1d_with_indices, 1))
+_derivative(max_pool3d)(_max_grad(max_pool3d_with_indices, 3))
+
+
+def _idx_grad(nd):
+    def grad_fn(grad, self, result):
+        return _scatter(grad[0], result[1], self.shape, nd)
+    return grad_fn
+
+
+for _f, _nd in ((max_pool1d_with_indices, 1), (max_pool3d_with_indices, 3),
+                (adaptive_max_pool1d, 1), (adaptive_max_pool2d, 2), (adaptive_max_pool3d, 3)):
+    _derivative(_f, wrt=("self",))(_idx_grad(_nd))
+del _f, _nd
+
+
+def _avg_grad(nd, name):
+    def grad_fn(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override=None):
+        import gpujit
+        batched, k, s, p, _, out_shape = pool_geometry(name, nd, self.shape, kernel_size,
+                                                       stride, padding, 1, ceil_mode)
+        spatial, out = tuple(self.shape[-nd:]), out_shape[-nd:]
+        div = _avg_divisor(np, spatial, k, s, p, out, count_include_pad, divisor_override)
+        if not isinstance(div, int):
+            div = gpujit.tensor(np.broadcast_to(div, out).copy(), dtype=grad.dtype,
+                                device=grad.device)
+        g = (grad / div).reshape((-1, 1) + out)
+        ones = gpujit.ones((1, 1) + k, dtype=grad.dtype, device=grad.device)
+        ct = getattr(gpujit.nn.functional, f"conv_transpose{nd}d")
+        full = ct(g, ones, None, s)         # every window's taps, from -p on
+        for i in range(nd):
+            have = full.shape[2 + i]
+            if have < p[i] + spatial[i]:
+                pads = [0, 0] * nd
+                pads[2 * (nd - 1 - i) + 1] = p[i] + spatial[i] - have
+                full = gpujit.nn.functional.pad(full, pads)
+            full = full.narrow(2 + i, p[i], spatial[i])
+        return full.reshape(self.shape)
+    return grad_fn
+
+
+_avg1_grad = _avg_grad(1, "avg_pool1d")
+
+
+@_derivative(avg_pool1d)
+def _avg_pool1d_grad(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad):
+    return _avg1_grad(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+_derivative(avg_pool3d)(_avg_grad(3, "avg_pool3d"))
+
+
+@_derivative(max_unpool2d, wrt=("self",))
+def _max_unpool2d_grad(grad, self, indices):
+    lead = tuple(self.shape[:-2])
+    return grad.reshape(lead + (-1,)).gather(-1, indices.reshape(lead + (-1,))).reshape(
+        self.shape)
+
+
+@_derivative(max_unpool3d, wrt=("self",))
+def _max_unpool3d_grad(grad, self, indices):
+    lead = tuple(self.shape[:-3])
+    return grad.reshape(lead + (-1,)).gather(-1, indices.reshape(lead + (-1,))).reshape(
+        self.shape)
+
+
+@_derivative(im2col)
+def _im2col_grad(grad, self, kernel_size, dilation, padding, stride):
+    return col2im.op.public(grad, tuple(self.shape[-2:]), kernel_size, dilation, padding,
+                            stride)
+
+
+@_derivative(col2im)
+def _col2im_grad(grad, output_size, kernel_size, dilation, padding, stride):
+    return im2col.op.public(grad, kernel_size, dilation, padding, stride)
