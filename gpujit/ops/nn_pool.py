@@ -1,10 +1,9 @@
 """nn ops: N-d pooling beyond nn.py's 2-D ones: max_pool1d/3d (+ indices), avg_pool1d/3d,
-adaptive_max_pool1d/2d/3d, max_unpool2d/3d, im2col / col2im (F.unfold / F.fold).
+adaptive_max_pool1d/2d/3d, max_unpool2d/3d (nn_conv.py: im2col / col2im, F.unfold / fold).
 
 Every pooling op reduces a strided window view (N, C, *out, *kernel) of the padded input;
-adaptive max pooling gathers each output's (clamped) window with one `take` per dim; the
-scatter-like ops (col2im, unpooling) loop over kernel taps only, each tap one strided slice
-of the whole output. Derivatives are registry ops (scatter_add / gather / conv_transpose),
+adaptive max pooling gathers each output's (clamped) window with one `take` per dim;
+unpooling puts values along the flattened spatial dims. Derivatives are registry ops (scatter_add / gather / conv_transpose),
 so they record for double backward.
 """
 from __future__ import annotations
@@ -410,112 +409,6 @@ def max_unpool3d(xp, self, indices, output_size, stride, padding):
     return _unpool(xp, 3, self, indices, output_size)
 
 
-# ---------------------------------------------------------------------- im2col / col2im
-
-def _fold_params(kernel_size, dilation, padding, stride):
-    k = _tuple(kernel_size, 2, "im2col", "kernel_size")
-    d = _tuple(dilation, 2, "im2col", "dilation")
-    p = _tuple(padding, 2, "im2col", "padding")
-    s = _tuple(stride, 2, "im2col", "stride")
-    if any(x <= 0 for x in k) or any(x <= 0 for x in d) or any(x <= 0 for x in s) or \
-            any(x < 0 for x in p):
-        raise RuntimeError(f"im2col: kernel_size, dilation and stride should be greater "
-                           f"than zero and padding non-negative, but got kernel_size="
-                           f"{k}, dilation={d}, padding={p}, stride={s}")
-    return k, d, p, s
-
-
-def _blocks(hw, k, d, p, s):
-    return tuple((n + 2 * pp - (dd * (kk - 1) + 1)) // ss + 1
-                 for n, kk, dd, pp, ss in zip(hw, k, d, p, s))
-
-
-def _im2col_shape(in_shape, kernel_size, dilation, padding, stride):
-    k, d, p, s = _fold_params(kernel_size, dilation, padding, stride)
-    if len(in_shape) not in (3, 4) or any(x == 0 for x in in_shape[-3:]):
-        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch "
-                           f"size and other non-zero dimensions for input, but got: "
-                           f"{sizes(in_shape)}")
-    b = _blocks(in_shape[-2:], k, d, p, s)
-    if any(x < 1 for x in b):
-        raise RuntimeError(f"Given input with spatial size ({in_shape[-2]}, {in_shape[-1]}), "
-                           f"kernel_size=({k[0]}, {k[1]}), dilation=({d[0]}, {d[1]}), "
-                           f"padding=({p[0]}, {p[1]}), calculated shape of the array of "
-                           f"sliding blocks as ({b[0]}, {b[1]}), but its components must "
-                           f"be at least one.")
-    return (k, d, p, s, b), tuple(in_shape[:-3]) + (in_shape[-3] * k[0] * k[1], b[0] * b[1])
-
-
-@op("aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, "
-    "int[2] stride) -> Tensor", tags=_NN, method=False, function=False, dtypes=NO_BOOL,
-    meta=lambda self, kernel_size, dilation, padding, stride: TensorMeta(
-        self.dtype, _im2col_shape(self.shape, kernel_size, dilation, padding, stride)[1],
-        self.device))
-def im2col(xp, self, kernel_size, dilation, padding, stride):
-    """F.unfold: (N, C, H, W) -> (N, C * kH * kW, L) sliding blocks."""
-    (k, d, p, s, b), shape = _im2col_shape(self.shape, kernel_size, dilation, padding,
-                                           stride)
-    x = self if self.ndim == 4 else self[None]
-    win = windows(xp, x, k, s, p, d, b, 0)                # (N, C, bH, bW, kH, kW)
-    cols = win.transpose(0, 1, 4, 5, 2, 3).reshape((x.shape[0],) + shape[-2:])
-    cols = xp.ascontiguousarray(cols)
-    return cols if self.ndim == 4 else cols[0]
-
-
-def col2im_core(xp, cols, out_spatial, k, d, p, s, blocks):
-    """Sum (N, C, *blocks, *k) window values into (N, C, *out_spatial) (padding cropped):
-    one strided slice add per kernel tap."""
-    nd = len(k)
-    full = tuple(n + 2 * pp for n, pp in zip(out_spatial, p))
-    full = tuple(max(f, (b - 1) * ss + dd * (kk - 1) + 1)
-                 for f, b, ss, dd, kk in zip(full, blocks, s, d, k))
-    r = xp.zeros(cols.shape[:2] + full, cols.dtype)
-    for tap in np.ndindex(*k):
-        sl = tuple(slice(t * dd, t * dd + (b - 1) * ss + 1, ss)
-                   for t, dd, b, ss in zip(tap, d, blocks, s))
-        r[(slice(None), slice(None)) + sl] += cols[(Ellipsis,) + tuple(tap)]
-    crop = tuple(slice(pp, pp + n) for pp, n in zip(p, out_spatial))
-    return xp.ascontiguousarray(r[(slice(None), slice(None)) + crop[:nd]])
-
-
-def _col2im_shape(in_shape, output_size, kernel_size, dilation, padding, stride):
-    k, d, p, s = _fold_params(kernel_size, dilation, padding, stride)
-    out = _tuple(output_size, 2, "col2im", "output_size")
-    if len(in_shape) not in (2, 3) or any(x == 0 for x in in_shape[-2:]):
-        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly "
-                           f"0 batch size and non-zero dimensions for input, but got: "
-                           f"{sizes(in_shape)}")
-    c_k = in_shape[-2]
-    if c_k % (k[0] * k[1]):
-        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the "
-                           f"product of kernel_size, but got input.size(1)={c_k} and "
-                           f"kernel_size=({k[0]}, {k[1]})")
-    b = _blocks(out, k, d, p, s)
-    if in_shape[-1] != b[0] * b[1]:
-        raise RuntimeError(f"Given output_size=({out[0]}, {out[1]}), kernel_size=({k[0]}, "
-                           f"{k[1]}), dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), "
-                           f"stride=({s[0]}, {s[1]}), expected size of input's dimension 2 "
-                           f"to match the calculated number of sliding blocks {b[0]} * "
-                           f"{b[1]} = {b[0] * b[1]}, but got input.size(2)={in_shape[-1]}.")
-    return (k, d, p, s, b, out), tuple(in_shape[:-2]) + (c_k // (k[0] * k[1]),) + out
-
-
-@op("aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, "
-    "int[2] padding, int[2] stride) -> Tensor", tags=_NN, method=False, function=False,
-    dtypes=NO_BOOL,
-    meta=lambda self, output_size, kernel_size, dilation, padding, stride: TensorMeta(
-        self.dtype, _col2im_shape(self.shape, output_size, kernel_size, dilation, padding,
-                                  stride)[1], self.device))
-def col2im(xp, self, output_size, kernel_size, dilation, padding, stride):
-    """F.fold: (N, C * kH * kW, L) sliding blocks summed into (N, C, H, W)."""
-    (k, d, p, s, b, out), shape = _col2im_shape(self.shape, output_size, kernel_size,
-                                                dilation, padding, stride)
-    x = self if self.ndim == 3 else self[None]
-    cols = x.reshape((x.shape[0], shape[-3]) + k + b).transpose(0, 1, 4, 5, 2, 3)
-    r = col2im_core(xp, cols, out, k, d, p, s, b)
-    return r if self.ndim == 3 else r[0]
-
-
 # ---------------------------------------------------------------------- derivatives
 
 def _scatter(grad, indices, shape, nd):
@@ -600,14 +493,3 @@ def _max_unpool3d_grad(grad, self, indices):
     lead = tuple(self.shape[:-3])
     return grad.reshape(lead + (-1,)).gather(-1, indices.reshape(lead + (-1,))).reshape(
         self.shape)
-
-
-@_derivative(im2col)
-def _im2col_grad(grad, self, kernel_size, dilation, padding, stride):
-    return col2im.op.public(grad, tuple(self.shape[-2:]), kernel_size, dilation, padding,
-                            stride)
-
-
-@_derivative(col2im)
-def _col2im_grad(grad, output_size, kernel_size, dilation, padding, stride):
-    return im2col.op.public(grad, kernel_size, dilation, padding, stride)
