@@ -15,7 +15,7 @@ import numpy as np
 
 from .meta import TensorMeta
 from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, as_strided,
-                 check_float, compute_dtype, expand_param, sizes)
+                 check_float, compute_dtype, dtype_of, expand_param, sizes)
 from .nn_pool import _tuple, windows
 from .registry import op, derivative as _derivative
 
@@ -160,7 +160,7 @@ def _col2im_shape(in_shape, output_size, kernel_size, dilation, padding, stride)
     if c_k % (k[0] * k[1]):
         raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the "
                            f"product of kernel_size, but got input.size(1)={c_k} and "
-                           f"kernel_size=({k[0]}, {k[1]})")
+                           f"kernel_size=({k[0]}, {k[1]}).")
     b = _blocks(out, k, d, p, s)
     if in_shape[-1] != b[0] * b[1]:
         raise RuntimeError(f"Given output_size=({out[0]}, {out[1]}), kernel_size=({k[0]}, "
@@ -243,16 +243,28 @@ def _transpose_geometry(nd, in_shape, w_shape, b_shape, stride, padding, output_
         out.append(None if n is None else (n - 1) * s[i] - 2 * p[i]
                    + d[i] * (w_shape[2 + i] - 1) + op_[i] + 1)
     if any(x is not None and x <= 0 for x in out):
-        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, shape[2:]))})"
+        ins, outs = tuple(shape[2:]), tuple(out)
+        if nd == 1:     # ATen runs it as a 2-D convolution of height 1
+            ins, outs = (1,) + ins, (1,) + outs
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, ins))})"
                            f". Calculated output size per channel: "
-                           f"({' x '.join(map(str, out))}). Output size is too small")
+                           f"({' x '.join(map(str, outs))}). Output size is too small")
     out_shape = (shape[0], o) + tuple(out)
     return batched, s, p, op_, d, out_shape if batched else out_shape[1:]
 
 
+def _check_types(input, weight, bias):
+    """ATen's wording for a transposed convolution of mixed dtypes."""
+    for other in (weight, bias):
+        if other is not None and dtype_of(other) is not dtype_of(input):
+            raise RuntimeError(f"expected scalar type {dtype_of(input).short_name} but found "
+                               f"{dtype_of(other).short_name}")
+    _check_same_type(input, weight, bias)
+
+
 def _conv_transpose(xp, nd, input, weight, bias, stride, padding, output_padding, groups,
                     dilation):
-    _check_same_type(input, weight, bias)
+    _check_types(input, weight, bias)
     check_float(f"conv_transpose{nd}d", input)
     batched, s, p, _, d, out_shape = _transpose_geometry(
         nd, input.shape, weight.shape, None if bias is None else bias.shape, stride,
@@ -282,7 +294,7 @@ def _conv_transpose(xp, nd, input, weight, bias, stride, padding, output_padding
 def _transpose_meta(nd):
     def meta(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
              dilation=1):
-        _check_same_type(input, weight, bias)
+        _check_types(input, weight, bias)
         check_float(f"conv_transpose{nd}d", input)
         shape = _transpose_geometry(nd, input.shape, weight.shape,
                                     None if bias is None else bias.shape, stride, padding,

@@ -26,6 +26,9 @@ def _tuple(v, n, name, what):
     if len(v) == 1:
         return v * n
     if len(v) != n:
+        if n == 1:
+            raise RuntimeError(f"{name}() {what} must be an int, list of ints or tuple of "
+                               f"ints of size 1 but got size {len(v)}")
         raise RuntimeError(f"{name}: {what} must either be a single int, or a tuple of "
                            f"{['', 'one', 'two', 'three'][n]} ints")
     return v
@@ -38,33 +41,45 @@ def pool_geometry(name, nd, in_shape, kernel_size, stride, padding, dilation, ce
         else _tuple(stride, nd, name, "stride")
     p = _tuple(padding, nd, name, "padding")
     d = _tuple(dilation, nd, name, "dilation")
+    if name == "avg_pool1d" and len(in_shape) not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {len(in_shape)}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for "
+                           f"avg_pool1d)")
     if len(in_shape) not in (nd + 1, nd + 2) or any(x == 0 for x in in_shape[-nd - 1:]):
         if nd == 3:
             raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
         raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with "
                            f"optional 0 dim batch size for input, but got:{sizes(in_shape)}")
+    one = (lambda v: v[0]) if nd == 1 else list
     if any(x <= 0 for x in k):
-        raise RuntimeError(f"{name}: kernel_size must be greater than zero, but got "
-                           f"{list(k)}")
+        raise RuntimeError(f"{name}() kernel_size must be greater than zero, but got "
+                           f"{one(k)}")
     if any(x <= 0 for x in s):
-        raise RuntimeError(f"{name}: stride must be greater than zero, but got {list(s)}")
-    if any(x <= 0 for x in d):
-        raise RuntimeError(f"{name}: dilation must be greater than zero, but got {list(d)}")
+        raise RuntimeError(f"{name}() stride must be greater than zero, but got {one(s)}")
     if any(x < 0 for x in p):
-        raise RuntimeError(f"{name}: pad must be non-negative, but got {list(p)}")
-    if any(pp > kk // 2 for pp, kk in zip(p, k)):
-        if nd == 1:
+        raise RuntimeError(f"{name}() padding must be non-negative, but got {one(p)}")
+    if any(x <= 0 for x in d):
+        raise RuntimeError(f"{name}() dilation must be greater than zero, but got {one(d)}")
+    for pp, kk, dd in zip(p, k, d):
+        if name == "max_pool1d" and pp > kk // 2:
             raise RuntimeError(f"{name}() padding should be at most half of kernel size, but "
-                               f"got padding={p[0]} and kernel_size={k[0]}")
-        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                           f"pad={list(p)}, kernel_size={list(k)}")
+                               f"got padding={pp} and kernel_size={kk}")
+        if pp > ((kk - 1) * dd + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
     spatial = tuple(in_shape[-nd:])
+    if name == "avg_pool3d" and all(n is not None for n in spatial) and \
+            any(n < kk for n, kk in zip(spatial, k)):
+        raise RuntimeError(f"input image (T: {spatial[0]} H: {spatial[1]} W: {spatial[2]}) "
+                           f"smaller than kernel size (kT: {k[0]} kH: {k[1]} kW: {k[2]})")
     out = tuple(None if n is None else _pool_out(n, kk, pp, ss, dd, ceil_mode)
                 for n, kk, pp, ss, dd in zip(spatial, k, p, s, d))
     if any(o is not None and o < 1 for o in out):
-        if nd == 1:
+        if name == "max_pool1d":
             raise RuntimeError(f"{name}() Invalid computed output size: {out[0]}")
         c = in_shape[-nd - 1]
+        if nd == 1:     # avg_pool1d runs as a 2-D pooling of height 1
+            spatial, out = (1,) + spatial, (1,) + out
         raise RuntimeError(f"Given input size: ({'x'.join(map(str, (c,) + spatial))}). "
                            f"Calculated output size: ({'x'.join(map(str, (c,) + out))}). "
                            f"Output size is too small")
@@ -290,7 +305,11 @@ def _adaptive_max_shape(nd, in_shape, output_size):
                                f"non-batch dimensions, but input has sizes "
                                f"{sizes(in_shape)} with dimension {i} being empty")
     out = tuple(in_shape[-nd + i] if o is None else int(o) for i, o in enumerate(output_size))
-    return tuple(in_shape[:-nd]) + out
+    full = tuple(in_shape[:-nd]) + out
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(out)}: "
+                           f"{sizes(full)}")
+    return full
 
 
 def _adaptive_max(xp, nd, x, output_size):
@@ -307,8 +326,8 @@ def _adaptive_max(xp, nd, x, output_size):
         j = xp.arange(o)
         start = (j * n) // o
         end = ((j + 1) * n + o - 1) // o
-        kk = int(max(((jj + 1) * n + o - 1) // o - (jj * n) // o for jj in range(o))) \
-            if o else 1
+        jh = np.arange(o)     # the widest window, from the geometry alone (host)
+        kk = int((((jh + 1) * n + o - 1) // o - (jh * n) // o).max()) if o else 1
         tap = xp.minimum(start[:, None] + xp.arange(kk)[None, :], end[:, None] - 1)
         g = xp.take(g, tap, axis=2 + 2 * i)     # (..., out_i, K_i, next dims)
         starts.append((tap, kk))
@@ -381,9 +400,11 @@ def _unpool(xp, nd, x, indices, output_size):
     if i.size and (int(i.min()) < 0 or int(i.max()) >= n_out):
         bad = int(i.min()) if int(i.min()) < 0 else int(i.max())
         raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
-                           f"{'x'.join(map(str, out))}")
-    r = xp.zeros(lead + (n_out,), x.dtype)
-    xp.put_along_axis(r, i, v, axis=-1)
+                           f"{'x'.join(map(str, out))})")
+    rows = math.prod(lead)
+    r = xp.zeros(rows * n_out, x.dtype)
+    flat = (xp.arange(rows).reshape(-1, 1) * n_out + i.reshape(rows, -1)).reshape(-1)
+    r[flat] = v.reshape(-1)
     return r.reshape(lead + out)
 
 
