@@ -397,8 +397,9 @@ def _unpool(xp, nd, x, indices, output_size):
     n_out = math.prod(out)
     v = x.reshape(lead + (-1,))
     i = indices.reshape(lead + (-1,))
-    if i.size and (int(i.min()) < 0 or int(i.max()) >= n_out):
-        bad = int(i.min()) if int(i.min()) < 0 else int(i.max())
+    invalid = ((i < 0) | (i >= n_out)).reshape(-1)
+    if invalid.size and bool(invalid.any()):
+        bad = int(i.reshape(-1)[int(invalid.argmax())])      # the first, in order
         raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
                            f"{'x'.join(map(str, out))})")
     rows = math.prod(lead)
