@@ -253,40 +253,58 @@ fold.__gpujit_script_source__ = True
 # TorchScript's boolean dispatch: a call whose return_indices is a literal or a module
 # constant compiles the variant it selects (compiled from source, calling the op).
 
-def _max_pool1d_indices(input, kernel_size: List[int], stride: List[int], padding: List[int],
-                        dilation: List[int], ceil_mode: bool = False,
+def _max_pool1d_indices(input, kernel_size: List[int],
+                        stride: Optional[List[int]] = None,
+                        padding: List[int] = [0], dilation: List[int] = [1],  # noqa: B006
+                        ceil_mode: bool = False,
                         return_indices: bool = False):
-    return _mp1_i(input, kernel_size, stride, padding, dilation, ceil_mode)
+    s = kernel_size if stride is None else stride
+    return _mp1_i(input, kernel_size, s, padding, dilation, ceil_mode)
 
 
-def _max_pool1d_values(input, kernel_size: List[int], stride: List[int], padding: List[int],
-                       dilation: List[int], ceil_mode: bool = False,
+def _max_pool1d_values(input, kernel_size: List[int],
+                       stride: Optional[List[int]] = None,
+                       padding: List[int] = [0], dilation: List[int] = [1],  # noqa: B006
+                       ceil_mode: bool = False,
                        return_indices: bool = False):
-    return _mp1_v(input, kernel_size, stride, padding, dilation, ceil_mode)
+    s = kernel_size if stride is None else stride
+    return _mp1_v(input, kernel_size, s, padding, dilation, ceil_mode)
 
 
-def _max_pool2d_indices(input, kernel_size: List[int], stride: List[int], padding: List[int],
-                        dilation: List[int], ceil_mode: bool = False,
+def _max_pool2d_indices(input, kernel_size: List[int],
+                        stride: Optional[List[int]] = None,
+                        padding: List[int] = [0], dilation: List[int] = [1],  # noqa: B006
+                        ceil_mode: bool = False,
                         return_indices: bool = False):
-    return _mp2_i(input, kernel_size, stride, padding, dilation, ceil_mode)
+    s = kernel_size if stride is None else stride
+    return _mp2_i(input, kernel_size, s, padding, dilation, ceil_mode)
 
 
-def _max_pool2d_values(input, kernel_size: List[int], stride: List[int], padding: List[int],
-                       dilation: List[int], ceil_mode: bool = False,
+def _max_pool2d_values(input, kernel_size: List[int],
+                       stride: Optional[List[int]] = None,
+                       padding: List[int] = [0], dilation: List[int] = [1],  # noqa: B006
+                       ceil_mode: bool = False,
                        return_indices: bool = False):
-    return _mp2_v(input, kernel_size, stride, padding, dilation, ceil_mode)
+    s = kernel_size if stride is None else stride
+    return _mp2_v(input, kernel_size, s, padding, dilation, ceil_mode)
 
 
-def _max_pool3d_indices(input, kernel_size: List[int], stride: List[int], padding: List[int],
-                        dilation: List[int], ceil_mode: bool = False,
+def _max_pool3d_indices(input, kernel_size: List[int],
+                        stride: Optional[List[int]] = None,
+                        padding: List[int] = [0], dilation: List[int] = [1],  # noqa: B006
+                        ceil_mode: bool = False,
                         return_indices: bool = False):
-    return _mp3_i(input, kernel_size, stride, padding, dilation, ceil_mode)
+    s = kernel_size if stride is None else stride
+    return _mp3_i(input, kernel_size, s, padding, dilation, ceil_mode)
 
 
-def _max_pool3d_values(input, kernel_size: List[int], stride: List[int], padding: List[int],
-                       dilation: List[int], ceil_mode: bool = False,
+def _max_pool3d_values(input, kernel_size: List[int],
+                       stride: Optional[List[int]] = None,
+                       padding: List[int] = [0], dilation: List[int] = [1],  # noqa: B006
+                       ceil_mode: bool = False,
                        return_indices: bool = False):
-    return _mp3_v(input, kernel_size, stride, padding, dilation, ceil_mode)
+    s = kernel_size if stride is None else stride
+    return _mp3_v(input, kernel_size, s, padding, dilation, ceil_mode)
 
 
 def _list_with_default(out: List[Optional[int]], defaults: List[int]) -> List[int]:
