@@ -1,11 +1,16 @@
-"""Recurrent cells as torch.nn has them: RNNCell, GRUCell, LSTMCell — PyTorch's equations,
-parameter names (weight_ih, weight_hh, bias_ih, bias_hh) and initialisation
-(U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))). Written with registry ops, so they run
-eagerly, record gradients, trace and script (a loop over time steps is user code)."""
+"""Recurrent cells and layers as torch.nn has them: RNNCell, GRUCell, LSTMCell and RNN,
+LSTM (with proj_size), GRU — PyTorch's equations, parameter names (weight_ih, weight_hh,
+bias_ih, bias_hh; weight_ih_l0, ..._reverse, weight_hr_l0 for layers) and initialisation
+(U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))). Written with registry ops (linear,
+sigmoid, tanh, chunk, stack) in a loop over time steps, so they run eagerly, record
+gradients, trace and script. The layers take PackedSequence input too (eagerly: the
+packed path is Python code, as TorchScript's forward overload for it is)."""
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+import numbers
+import warnings
+from typing import List, Optional, Tuple
 
 import gpujit
 from ...tensor import Tensor
@@ -13,7 +18,7 @@ from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["RNNCell", "GRUCell", "LSTMCell"]
+__all__ = ["RNNCell", "GRUCell", "LSTMCell", "RNNBase", "RNN", "LSTM", "GRU"]
 
 
 class _CellBase(Module):
@@ -108,3 +113,431 @@ class LSTMCell(_CellBase):
         c2 = gpujit.sigmoid(f) * c + gpujit.sigmoid(i) * gpujit.tanh(g)
         h2 = gpujit.sigmoid(o) * gpujit.tanh(c2)
         return h2, c2
+
+
+class RNNBase(Module):
+    """What RNN, LSTM and GRU share: PyTorch's constructor checks, parameters (per layer and
+    direction: weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, weight_hr_l{k},
+    "_reverse" for the backward direction), `_flat_weights` in that order, `all_weights`,
+    and the layer / time loop. A subclass gives `_cell(gi, gh, state, base)`: gi, gh the
+    input and hidden projections (biases added) of one step, state [h] or [h, c]; it
+    returns the new state, whose [0] is the step's output."""
+    __constants__ = ["mode", "input_size", "hidden_size", "num_layers", "bias",
+                     "batch_first", "dropout", "bidirectional", "proj_size"]
+    __jit_unused_properties__ = ["all_weights"]
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
+                 device=None, dtype=None):
+        super().__init__()
+        kw = {"device": device, "dtype": dtype}
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        num_directions = 2 if bidirectional else 1
+        if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or \
+                isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, "
+                          "so non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        for name, v in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(v, bool):
+                raise TypeError(f"{name} should be of type bool, got: {type(v).__name__}")
+        for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(v, int):
+                raise TypeError(f"{name} should be of type int, got: {type(v).__name__}")
+            if v <= 0:
+                raise ValueError(f"{name} must be greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        gates = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}.get(mode)
+        if gates is None:
+            raise ValueError("Unrecognized RNN mode: " + mode)
+        gate_size = gates * hidden_size
+        real_hidden = proj_size if proj_size > 0 else hidden_size
+        self._flat_weights_names = []
+        self._all_weights = []
+        for layer in range(num_layers):
+            for direction in range(num_directions):
+                in_size = input_size if layer == 0 else real_hidden * num_directions
+                shapes = [(gate_size, in_size), (gate_size, real_hidden)]
+                names = ["weight_ih_l{}{}", "weight_hh_l{}{}"]
+                if bias:
+                    shapes += [(gate_size,), (gate_size,)]
+                    names += ["bias_ih_l{}{}", "bias_hh_l{}{}"]
+                if proj_size > 0:
+                    shapes.append((proj_size, hidden_size))
+                    names.append("weight_hr_l{}{}")
+                suffix = "_reverse" if direction == 1 else ""
+                names = [n.format(layer, suffix) for n in names]
+                for n, shape in zip(names, shapes):
+                    setattr(self, n, Parameter(gpujit.empty(shape, **kw)))
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
+        self._init_flat_weights()
+        self.reset_parameters()
+
+    def _init_flat_weights(self):
+        self._flat_weights = [getattr(self, n) if hasattr(self, n) else None
+                              for n in self._flat_weights_names]
+
+    def __setattr__(self, attr, value):
+        if "_flat_weights_names" in self.__dict__ and attr in self._flat_weights_names \
+                and "_flat_weights" in self.__dict__:
+            # keep self._flat_weights up to date when a weight is reassigned
+            self._flat_weights[self._flat_weights_names.index(attr)] = value
+        super().__setattr__(attr, value)
+
+    def _apply(self, *args, **kwargs):
+        ret = super()._apply(*args, **kwargs)
+        self._init_flat_weights()
+        return ret
+
+    def flatten_parameters(self):
+        """cuDNN's weight-buffer compaction: nothing to do here (a no-op, as in PyTorch off
+        cuDNN)."""
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    @property
+    def all_weights(self):
+        return [[getattr(self, w) for w in ws] for ws in self._all_weights]
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if self.proj_size != 0:
+            s += ", proj_size={proj_size}"
+        if self.num_layers != 1:
+            s += ", num_layers={num_layers}"
+        if self.bias is not True:
+            s += ", bias={bias}"
+        if self.batch_first is not False:
+            s += ", batch_first={batch_first}"
+        if self.dropout != 0:
+            s += ", dropout={dropout}"
+        if self.bidirectional is not False:
+            s += ", bidirectional={bidirectional}"
+        return s.format(**self.__dict__)
+
+    # ---- checks (PyTorch's messages) ----
+    def _check_input(self, input: Tensor, packed: bool):
+        if not gpujit.jit.is_scripting():
+            if input.dtype != self._flat_weights[0].dtype:
+                w = self._flat_weights[0].dtype
+                raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
+                                 f"({w}). Convert input: input.to({w}), or convert model: "
+                                 f"model.to({input.dtype})")
+        expected = 2 if packed else 3
+        if input.dim() != expected:
+            raise RuntimeError(f"input must have {expected} dimensions, got {input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.size(-1)}")
+
+    def _check_hidden(self, hx: Tensor, size: int, batch: int, msg: str):
+        D = 2 if self.bidirectional else 1
+        expected = [self.num_layers * D, batch, size]
+        if hx.dim() != 3 or hx.size(0) != expected[0] or hx.size(1) != expected[1] or \
+                hx.size(2) != expected[2]:
+            raise RuntimeError(msg + f" size ({expected[0]}, {expected[1]}, {expected[2]}), "
+                               f"got {list(hx.size())}")
+
+    # ---- the layer / time loop ----
+    def _per_direction(self) -> int:
+        n = 4 if self.bias else 2
+        return n + 1 if self.proj_size > 0 else n
+
+    def _projections(self, x: Tensor, base: int) -> Tensor:
+        gi = F.linear(x, self._flat_weights[base])
+        if self.bias:
+            gi = gi + self._flat_weights[base + 2]
+        return gi
+
+    def _hidden_proj(self, h: Tensor, base: int) -> Tensor:
+        gh = F.linear(h, self._flat_weights[base + 1])
+        if self.bias:
+            gh = gh + self._flat_weights[base + 3]
+        return gh
+
+    def _run(self, x: Tensor, hx: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+        """x: (L, N, H_in) time-major; hx: [h0] or [h0, c0], (layers * D, N, *)."""
+        D = 2 if self.bidirectional else 1
+        per = self._per_direction()
+        finals: List[List[Tensor]] = []
+        for _ in range(len(hx)):
+            finals.append([])
+        L = x.size(0)
+        for layer in range(self.num_layers):
+            outs_dir: List[Tensor] = []
+            for direction in range(D):
+                idx = layer * D + direction
+                base = idx * per
+                state: List[Tensor] = []
+                for s0 in hx:
+                    state.append(s0[idx])
+                gi = self._projections(x, base)
+                outs: List[Tensor] = []
+                for s in range(L):
+                    t = s if direction == 0 else L - 1 - s
+                    state = self._cell(gi[t], self._hidden_proj(state[0], base), state, base)
+                    outs.append(state[0])
+                out = gpujit.stack(outs, 0)
+                if direction == 1:
+                    out = out.flip([0])
+                outs_dir.append(out)
+                for k in range(len(state)):
+                    finals[k].append(state[k])
+            x = outs_dir[0] if D == 1 else gpujit.cat(outs_dir, 2)
+            if self.dropout > 0.0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        hn: List[Tensor] = []
+        for f in finals:
+            hn.append(gpujit.stack(f, 0))
+        return x, hn
+
+    def _run_packed(self, data, batch_sizes, hx):
+        """The packed loop (eager only): step t runs the first batch_sizes[t] rows; rows
+        past them keep their state (finished sequences forwards, not yet started ones
+        backwards)."""
+        D = 2 if self.bidirectional else 1
+        per = self._per_direction()
+        bsz = [int(b) for b in batch_sizes.tolist()]
+        offs = [0]
+        for b in bsz:
+            offs.append(offs[-1] + b)
+        finals = [[] for _ in hx]
+        for layer in range(self.num_layers):
+            outs_dir = []
+            for direction in range(D):
+                idx = layer * D + direction
+                base = idx * per
+                state = [s0[idx] for s0 in hx]
+                gi = self._projections(data, base)
+                outs = [None] * len(bsz)
+                steps = range(len(bsz)) if direction == 0 else range(len(bsz) - 1, -1, -1)
+                for t in steps:
+                    bs = bsz[t]
+                    cur = [s[:bs] for s in state]
+                    new = self._cell(gi[offs[t]:offs[t + 1]], self._hidden_proj(cur[0], base),
+                                     cur, base)
+                    state = [n if bs == s.size(0) else gpujit.cat([n, s[bs:]], 0)
+                             for n, s in zip(new, state)]
+                    outs[t] = new[0]
+                outs_dir.append(gpujit.cat(outs, 0))
+                for k, s in enumerate(state):
+                    finals[k].append(s)
+            data = outs_dir[0] if D == 1 else gpujit.cat(outs_dir, 1)
+            if self.dropout > 0.0 and self.training and layer < self.num_layers - 1:
+                data = F.dropout(data, self.dropout, True)
+        return data, [gpujit.stack(f, 0) for f in finals]
+
+    def _state_sizes(self) -> List[int]:
+        return [self.hidden_size]
+
+    def _forward_packed(self, packed, hx):
+        from ..utils.rnn import PackedSequence
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        self._check_input(data, True)
+        batch = int(batch_sizes[0])
+        D = 2 if self.bidirectional else 1
+        sizes = self._state_sizes()
+        if hx is None:
+            states = [gpujit.zeros(self.num_layers * D, batch, n, dtype=data.dtype,
+                                   device=data.device) for n in sizes]
+        else:
+            states = list(hx) if isinstance(hx, (tuple, list)) else [hx]
+            if sorted_indices is not None:
+                states = [s.index_select(1, sorted_indices) for s in states]
+            self._check_states(states, batch)
+        out, hn = self._run_packed(data, batch_sizes, states)
+        if unsorted_indices is not None:
+            hn = [h.index_select(1, unsorted_indices) for h in hn]
+        out = PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices)
+        return out, (hn[0] if len(hn) == 1 else (hn[0], hn[1]))
+
+    def _check_states(self, states: List[Tensor], batch: int):
+        self._check_hidden(states[0], self.hidden_size, batch, "Expected hidden")
+
+
+class _SingleStateRNN(RNNBase):
+    """RNN and GRU: one state tensor h."""
+
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        if not gpujit.jit.is_scripting():
+            self._init_flat_weights()
+            from ..utils.rnn import PackedSequence
+            if isinstance(input, PackedSequence):
+                return self._forward_packed(input, hx)
+        if input.dim() != 2 and input.dim() != 3:
+            raise ValueError(f"{self._prefix()}: Expected input to be 2D or 3D, got "
+                             f"{input.dim()}D tensor instead")
+        is_batched = input.dim() == 3
+        batch_dim = 0 if self.batch_first else 1
+        if not is_batched:
+            input = input.unsqueeze(batch_dim)
+            if hx is not None:
+                if hx.dim() != 2:
+                    raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but "
+                                       f"got {hx.dim()}-D tensor")
+                hx = hx.unsqueeze(1)
+        else:
+            if hx is not None and hx.dim() != 3:
+                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
+                                   f"{hx.dim()}-D tensor")
+        batch = input.size(0) if self.batch_first else input.size(1)
+        D = 2 if self.bidirectional else 1
+        if hx is None:
+            h0 = gpujit.zeros(self.num_layers * D, batch, self.hidden_size,
+                              dtype=input.dtype, device=input.device)
+        else:
+            h0 = hx
+        self._check_input(input, False)
+        self._check_hidden(h0, self.hidden_size, batch, "Expected hidden")
+        x = input.transpose(0, 1) if self.batch_first else input
+        out, hn = self._run(x, [h0])
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        h = hn[0]
+        if not is_batched:
+            out = out.squeeze(batch_dim)
+            h = h.squeeze(1)
+        return out, h
+
+
+class RNN(_SingleStateRNN):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), stacked
+    num_layers deep, optionally bidirectional."""
+
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if len(args) > 3:
+            self.nonlinearity = args[3]
+            args = args[:3] + args[4:]
+        else:
+            self.nonlinearity = kwargs.pop("nonlinearity", "tanh")
+        if self.nonlinearity == "tanh":
+            mode = "RNN_TANH"
+        elif self.nonlinearity == "relu":
+            mode = "RNN_RELU"
+        else:
+            raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' "
+                             f"or 'relu'.")
+        super().__init__(mode, *args, **kwargs)
+
+    def _prefix(self) -> str:
+        return "RNN"
+
+    def _cell(self, gi: Tensor, gh: Tensor, state: List[Tensor], base: int) -> List[Tensor]:
+        if self.mode == "RNN_TANH":
+            return [gpujit.tanh(gi + gh)]
+        return [gpujit.relu(gi + gh)]
+
+
+class GRU(_SingleStateRNN):
+    """Multi-layer GRU: r, z, n gates as GRUCell, h_t = (1 - z) * n + z * h_{t-1}."""
+
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        super().__init__("GRU", *args, **kwargs)
+
+    def _prefix(self) -> str:
+        return "GRU"
+
+    def _cell(self, gi: Tensor, gh: Tensor, state: List[Tensor], base: int) -> List[Tensor]:
+        i_r, i_z, i_n = gi.chunk(3, -1)
+        h_r, h_z, h_n = gh.chunk(3, -1)
+        r = gpujit.sigmoid(i_r + h_r)
+        z = gpujit.sigmoid(i_z + h_z)
+        n = gpujit.tanh(i_n + r * h_n)
+        return [(1 - z) * n + z * state[0]]
+
+
+class LSTM(RNNBase):
+    """Multi-layer LSTM (gates i, f, g, o as LSTMCell); with proj_size > 0 the hidden
+    state is projected, h_t = W_hr (o * tanh(c_t)). Returns (output, (h_n, c_n))."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
+
+    def _state_sizes(self) -> List[int]:
+        return [self.proj_size if self.proj_size > 0 else self.hidden_size, self.hidden_size]
+
+    def _check_states(self, states: List[Tensor], batch: int):
+        real = self.proj_size if self.proj_size > 0 else self.hidden_size
+        self._check_hidden(states[0], real, batch, "Expected hidden[0]")
+        self._check_hidden(states[1], self.hidden_size, batch, "Expected hidden[1]")
+
+    def _cell(self, gi: Tensor, gh: Tensor, state: List[Tensor], base: int) -> List[Tensor]:
+        i, f, g, o = (gi + gh).chunk(4, -1)
+        c = gpujit.sigmoid(f) * state[1] + gpujit.sigmoid(i) * gpujit.tanh(g)
+        h = gpujit.sigmoid(o) * gpujit.tanh(c)
+        if self.proj_size > 0:
+            h = F.linear(h, self._flat_weights[base + self._per_direction() - 1])
+        return [h, c]
+
+    def forward(self, input: Tensor, hx: Optional[Tuple[Tensor, Tensor]] = None
+                ) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
+        if not gpujit.jit.is_scripting():
+            self._init_flat_weights()
+            from ..utils.rnn import PackedSequence
+            if isinstance(input, PackedSequence):
+                return self._forward_packed(input, hx)
+        if input.dim() != 2 and input.dim() != 3:
+            raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D "
+                             f"instead")
+        is_batched = input.dim() == 3
+        batch_dim = 0 if self.batch_first else 1
+        if not is_batched:
+            input = input.unsqueeze(batch_dim)
+        batch = input.size(0) if self.batch_first else input.size(1)
+        D = 2 if self.bidirectional else 1
+        real = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if hx is None:
+            h0 = gpujit.zeros(self.num_layers * D, batch, real, dtype=input.dtype,
+                              device=input.device)
+            c0 = gpujit.zeros(self.num_layers * D, batch, self.hidden_size,
+                              dtype=input.dtype, device=input.device)
+        else:
+            h0, c0 = hx
+            if is_batched:
+                if h0.dim() != 3 or c0.dim() != 3:
+                    raise RuntimeError(f"For batched 3-D input, hx and cx should also be 3-D "
+                                       f"but got ({h0.dim()}-D, {c0.dim()}-D) tensors")
+            else:
+                if h0.dim() != 2 or c0.dim() != 2:
+                    raise RuntimeError(f"For unbatched 2-D input, hx and cx should also be "
+                                       f"2-D but got ({h0.dim()}-D, {c0.dim()}-D) tensors")
+                h0 = h0.unsqueeze(1)
+                c0 = c0.unsqueeze(1)
+        self._check_input(input, False)
+        self._check_hidden(h0, real, batch, "Expected hidden[0]")
+        self._check_hidden(c0, self.hidden_size, batch, "Expected hidden[1]")
+        x = input.transpose(0, 1) if self.batch_first else input
+        out, hn = self._run(x, [h0, c0])
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        h, c = hn[0], hn[1]
+        if not is_batched:
+            out = out.squeeze(batch_dim)
+            h = h.squeeze(1)
+            c = c.squeeze(1)
+        return out, (h, c)
