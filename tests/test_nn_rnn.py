@@ -375,6 +375,7 @@ def test_torch_error_messages_agree():
         lambda M: M.nn.GRU(3, 4)(M.zeros(2, 3), M.zeros(1, 1, 4)),
         lambda M: M.nn.LSTM(3, 4, proj_size=5),
         lambda M: M.nn.RNN(3, 4, nonlinearity="gelu"),
+        lambda M: M.nn.GRU(3, 4)(M.zeros(0, 2, 3)),
     ]
     for case in cases:
         with pytest.raises(Exception) as te:

@@ -284,6 +284,8 @@ class RNNBase(Module):
         for _ in range(len(hx)):
             finals.append([])
         L = x.size(0)
+        if L == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         for layer in range(self.num_layers):
             outs_dir: List[Tensor] = []
             for direction in range(D):
