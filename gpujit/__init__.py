@@ -102,3 +102,4 @@ from .runtime_flags import (set_float32_matmul_precision,  # noqa: E402,F401
                             is_deterministic_algorithms_warn_only_enabled, set_flush_denormal,
                             typename, is_storage, set_num_interop_threads,
                             get_num_interop_threads)
+from .jit.compile import compile  # noqa: E402,F401  (torch.compile: script + fuse, eager fallback)
