@@ -103,3 +103,11 @@ from .runtime_flags import (set_float32_matmul_precision,  # noqa: E402,F401
                             typename, is_storage, set_num_interop_threads,
                             get_num_interop_threads)
 from .jit.compile import compile  # noqa: E402,F401  (torch.compile: script + fuse, eager fallback)
+from . import amp, cpu  # noqa: E402,F401  (torch.amp, torch.cpu)
+from .amp.autocast_mode import (autocast, is_autocast_enabled,  # noqa: E402,F401
+                                set_autocast_enabled, get_autocast_dtype, set_autocast_dtype,
+                                is_autocast_cache_enabled, set_autocast_cache_enabled,
+                                clear_autocast_cache, autocast_increment_nesting,
+                                autocast_decrement_nesting, is_autocast_cpu_enabled,
+                                get_autocast_gpu_dtype, get_autocast_cpu_dtype)
+cuda.amp = amp.cuda_amp

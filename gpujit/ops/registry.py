@@ -51,8 +51,11 @@ class _DispatchState:
     tracer's when tracing, else autograd's, else None (eager calls then pay nothing), and
     `compute(op, args)` autograd's recording call when autograd is on, else op.eager: the
     tracer computes through it, so a traced run records gradients too. `escape`, when set,
-    is told when a tensor's data leaves as Python values outside any op (tolist, numpy)."""
-    __slots__ = ("hook", "escape", "tracing", "autograd", "compute")
+    is told when a tensor's data leaves as Python values outside any op (tolist, numpy).
+    `autocast`, set only while an autocast region is enabled (gpujit/amp), sits in front of
+    both: it casts the arguments of the ops on its lists, then calls `inner` (the tracer's
+    or autograd's hook, or the op's eager body), so its casts are recorded ops."""
+    __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner")
 
     def __init__(self):
         self.hook = None
@@ -60,9 +63,12 @@ class _DispatchState:
         self.tracing = None
         self.autograd = None
         self.compute = _eager_call
+        self.autocast = None
+        self.inner = None
 
     def refresh(self):
-        self.hook = self.tracing or self.autograd
+        self.inner = self.tracing or self.autograd
+        self.hook = self.autocast or self.inner
         self.compute = self.autograd or _eager_call
 
 

@@ -1,0 +1,28 @@
+"""gpujit.cpu (torch.cpu): the CPU device namespace; `amp.autocast` is torch.cpu.amp's
+(deprecated) form of autocast('cpu', ...)."""
+from __future__ import annotations
+
+__all__ = ["is_available", "device_count", "current_device", "synchronize", "amp"]
+
+
+def is_available() -> bool:
+    return True
+
+
+def device_count() -> int:
+    return 1
+
+
+def current_device() -> str:
+    return "cpu"
+
+
+def synchronize(device=None) -> None:
+    """NumPy computes eagerly: nothing to wait for."""
+
+
+def __getattr__(name):
+    if name == "amp":
+        from .amp import cpu_amp
+        return cpu_amp
+    raise AttributeError(f"module 'gpujit.cpu' has no attribute {name!r}")
