@@ -118,6 +118,7 @@ def _install():
             _active[d] = _dtype[d]
     s = _reg.dispatch_state
     s.autocast = _hook if _active else None
+    s.autocast_compute = _compute
     s.refresh()
 
 
@@ -208,6 +209,18 @@ def _hook(op, args):
     args = _policy_args(op, args)
     inner = _reg.dispatch_state.inner
     return inner(op, args) if inner is not None else op.eager(*args)
+
+
+def _compute(op, args):
+    """dispatch_state.compute inside a region: the interpreter's and the tracer's call."""
+    args = _policy_args(op, args)
+    ag = _reg.dispatch_state.autograd
+    return ag(op, args) if ag is not None else op.eager(*args)
+
+
+def active() -> bool:
+    """Is an autocast region enabled now (compiled code then runs node by node)?"""
+    return _reg.dispatch_state.autocast is not None
 
 
 # ------------------------------------------------------------------ the context manager

@@ -144,6 +144,12 @@ class _GraphCallable:
             session.record_call(self.inlined_graph, leading[0] if leading else None,
                                 args, out)
             return out
+        if _reg.dispatch_state.autocast is not None:
+            # an autocast region: its casts apply to the ops of the graph as to eager ones
+            # (as PyTorch's dispatcher applies them to a scripted function's ops), so the
+            # optimized graph runs node by node through the autocasting compute
+            from ..runtime import interpret
+            return interpret(self._get_executable().graph, *leading, *args)
         exe = _LAST[0] = self._get_executable()
         if _fusers.strict_fusion_active():
             return self._run_strict(exe, (*leading, *args), grad)

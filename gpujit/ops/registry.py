@@ -54,8 +54,11 @@ class _DispatchState:
     is told when a tensor's data leaves as Python values outside any op (tolist, numpy).
     `autocast`, set only while an autocast region is enabled (gpujit/amp), sits in front of
     both: it casts the arguments of the ops on its lists, then calls `inner` (the tracer's
-    or autograd's hook, or the op's eager body), so its casts are recorded ops."""
-    __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner")
+    or autograd's hook, or the op's eager body), so its casts are recorded ops; `compute`
+    is then `autocast_compute` (the same casts, then autograd's call or the eager body), so
+    graphs run node by node (the interpreter) follow the region too."""
+    __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
+                 "autocast_compute")
 
     def __init__(self):
         self.hook = None
@@ -65,11 +68,13 @@ class _DispatchState:
         self.compute = _eager_call
         self.autocast = None
         self.inner = None
+        self.autocast_compute = None
 
     def refresh(self):
         self.inner = self.tracing or self.autograd
         self.hook = self.autocast or self.inner
-        self.compute = self.autograd or _eager_call
+        self.compute = (self.autocast_compute if self.autocast is not None
+                        else self.autograd or _eager_call)
 
 
 def _eager_call(op, args):

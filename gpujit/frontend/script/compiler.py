@@ -321,6 +321,14 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         """The region names of a `with` scripted code supports (one per item: `with
         torch.no_grad(), gpujit.strict_fusion():` nests them), else a FrontendError."""
         regions = [self._region_name(i.context_expr) for i in s.items]
+        for i in s.items:
+            if self._is_autocast(i.context_expr):
+                self.error(f"`with {ast.unparse(i.context_expr)}:` is not supported in "
+                           f"scripted functions: gpujit's script compiler does not apply "
+                           f"autocast regions", s,
+                           hint="put the `with` around the call of the scripted function "
+                                "(its ops then follow the region), trace the function (the "
+                                "trace records the casts), or cast with .half()/.float()")
         if None in regions:
             what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
             self.error(f"a `with` statement is not supported in scripted functions (here "
@@ -346,6 +354,13 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         with self.at(s):
             for region in reversed(regions):
                 self.emit("prim::Exit", [], [], attrs={"name": region})
+
+    def _is_autocast(self, expr):
+        from ...amp import autocast
+        if not (isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute))):
+            return False
+        found, obj = self.py_object(expr.func)
+        return found and isinstance(obj, type) and issubclass(obj, autocast)
 
     def _region_name(self, expr):
         """strict_fusion / no_grad / enable_grad for `with` of that call, else None."""
