@@ -2,6 +2,8 @@
 (deprecated) form of autocast('cpu', ...)."""
 from __future__ import annotations
 
+from .amp import cpu_amp as amp
+
 __all__ = ["is_available", "device_count", "current_device", "synchronize", "amp"]
 
 
@@ -20,9 +22,3 @@ def current_device() -> str:
 def synchronize(device=None) -> None:
     """NumPy computes eagerly: nothing to wait for."""
 
-
-def __getattr__(name):
-    if name == "amp":
-        from .amp import cpu_amp
-        return cpu_amp
-    raise AttributeError(f"module 'gpujit.cpu' has no attribute {name!r}")

@@ -117,7 +117,9 @@ def test_amp_and_cpu_amp_spellings():
         ctx = gpujit.cpu.amp.autocast(dtype=f16)
     with ctx:
         assert gpujit.mm(_x(2, 2), _x(2, 2)).dtype is f16
-    from gpujit.cuda.amp import GradScaler, autocast  # noqa: F401  (importable)
+    from gpujit.cuda.amp import GradScaler, autocast
+    assert issubclass(GradScaler, gpujit.amp.GradScaler)
+    assert issubclass(autocast, gpujit.autocast)
 
 
 def test_cpu_without_dtype_names_bfloat16_and_other_dtypes_disable():
