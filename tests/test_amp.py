@@ -419,3 +419,33 @@ def test_cuda_training_with_gradscaler():
         s.step(opt)
         s.update()
     assert s.get_scale() == 2.0 ** 16
+
+
+def test_custom_fwd_casts_inputs_and_custom_bwd_follows_forward():
+    seen = {}
+
+    class MyMM(gpujit.autograd.Function):
+        @staticmethod
+        @gpujit.amp.custom_fwd(device_type="cpu", cast_inputs=gpujit.float32)
+        def forward(ctx, a, b):
+            seen["fwd"] = (a.dtype, b.dtype, gpujit.is_autocast_enabled("cpu"))
+            ctx.save_for_backward(a, b)
+            return a.mm(b)
+
+        @staticmethod
+        @gpujit.amp.custom_bwd(device_type="cpu")
+        def backward(ctx, g):
+            seen["bwd"] = gpujit.is_autocast_enabled("cpu")
+            a, b = ctx.saved_tensors
+            return g.mm(b.t()), a.t().mm(g)
+
+    a = _x(2, 3).half().requires_grad_()
+    b = _x(3, 2, seed=1).requires_grad_()
+    with gpujit.autocast("cpu", dtype=f16):
+        out = MyMM.apply(a, b)
+    assert seen["fwd"] == (f32, f32, False) and out.dtype is f32
+    out.sum().backward()
+    assert seen["bwd"] is False
+    assert a.grad.dtype is f16 and b.grad.dtype is f32
+    with gpujit.autocast("cpu", enabled=False):      # no dtype needed when disabled
+        assert not gpujit.is_autocast_enabled("cpu")

@@ -238,8 +238,8 @@ class autocast:
                  cache_enabled=None):
         _check_device_type(device_type)
         self.device = device_type
-        if dtype is None:
-            dtype = get_autocast_dtype(device_type)    # raises for cpu (bfloat16)
+        if dtype is None:       # cpu's default is bfloat16: an enabled region raises
+            dtype = get_autocast_dtype(device_type) if enabled else _dtype[device_type]
         self.fast_dtype = dtype
         self._cache_enabled = (is_autocast_cache_enabled() if cache_enabled is None
                                else cache_enabled)

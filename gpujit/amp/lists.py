@@ -38,7 +38,7 @@ prod softmax log_softmax cumprod cumsum linalg_vector_norm linalg_matrix_norm su
 
 _PROMOTE_CUDA = """
 addcdiv addcmul atan2 bilinear cross linalg_cross dot vdot grid_sampler index_put
-index_put_ scatter_add tensordot"""
+scatter_add tensordot"""
 
 _BANNED_CUDA = "binary_cross_entropy"
 
