@@ -449,3 +449,32 @@ def test_custom_fwd_casts_inputs_and_custom_bwd_follows_forward():
     assert a.grad.dtype is f16 and b.grad.dtype is f32
     with gpujit.autocast("cpu", enabled=False):      # no dtype needed when disabled
         assert not gpujit.is_autocast_enabled("cpu")
+
+
+def test_tracing_a_module_needs_cache_enabled_false_as_in_pytorch():
+    m = gpujit.nn.Linear(4, 2)
+    x = _x(3, 4)
+    # as PyTorch: the cached weight cast of the checking run is no value of that trace
+    with pytest.raises(RuntimeError, match="Cannot insert a Tensor that requires grad"):
+        with gpujit.autocast("cpu", dtype=f16):
+            gpujit.jit.trace(m, (x,))
+    with gpujit.autocast("cpu", dtype=f16, cache_enabled=False):
+        tr = gpujit.jit.trace(m, (x,))
+    assert [n.kind for n in tr.graph.nodes].count("aten::to") == 3
+    r = tr(x)
+    assert r.dtype is f16
+    np.testing.assert_array_equal(
+        r.detach().numpy(), F.linear(x.half(), m.weight.half(), m.bias.half()).detach().numpy())
+
+
+def test_scripted_module_under_eager_autocast():
+    m = gpujit.nn.Sequential(gpujit.nn.Linear(4, 8), gpujit.nn.ReLU(), gpujit.nn.Linear(8, 2))
+    sm = gpujit.jit.script(m)
+    x = _x(3, 4)
+    assert sm(x).dtype is f32
+    with gpujit.autocast("cpu", dtype=f16):
+        a, b = sm(x), m(x)
+    assert a.dtype is f16
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    a.float().sum().backward()
+    assert m[0].weight.grad.dtype is f32
