@@ -478,3 +478,24 @@ def test_scripted_module_under_eager_autocast():
     np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     a.float().sum().backward()
     assert m[0].weight.grad.dtype is f32
+
+
+def test_gradient_accumulation_inside_one_region_reuses_the_cached_cast():
+    w = gpujit.nn.Parameter(_x(4, 4))
+    with gpujit.autocast("cpu", dtype=f16):
+        for seed in (1, 2):
+            gpujit.mm(_x(3, 4, seed=seed), w).sum().backward()
+    assert w.grad.dtype is f32
+    expected = (_x(3, 4, seed=1).half().float().sum(0) + _x(3, 4, seed=2).half().float().sum(0))
+    np.testing.assert_allclose(w.grad.numpy(), np.repeat(expected.numpy()[:, None], 4, 1),
+                               rtol=1e-3, atol=1e-3)
+    # a cast saves no tensor: its node runs again (PyTorch's ToCopyBackward0); exp's does not
+    x = _x(3).requires_grad_()
+    z = x.half()
+    z.sum().backward()
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 2.0, np.float32))
+    y = x.exp()
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.sum().backward()

@@ -172,8 +172,13 @@ class OpBackward(Node):
         return self._name
 
     def release(self):
-        self.released = True
-        self.saved = None
+        # a node that saved no tensor (a dtype cast: ToCopyBackward0) can run again, as in
+        # PyTorch (autocast's cached weight cast serves every backward of its region)
+        if self.saved and any(isinstance(v, SavedTensor) or (
+                isinstance(v, list) and any(isinstance(x, SavedTensor) for x in v))
+                for v in self.saved.values()):
+            self.released = True
+            self.saved = None
 
     def apply(self, grads):
         if self.released:
