@@ -1,0 +1,92 @@
+"""`gpujit.fft`: PyTorch's `torch.fft` namespace, the parts gpujit's dtypes can express.
+
+gpujit has no complex dtype, so the transforms whose results (or, for ihfft, inputs'
+spectra) are complex tensors are not offered: calling one raises a RuntimeError that says
+so. What is real-valued is here, written over registry ops (so it is differentiable,
+scripted and traced as they are): `fftfreq`, `rfftfreq` (the sample frequencies, as
+`arange` scaled), `fftshift`, `ifftshift` (a `roll` of each dim by half its size).
+"""
+from __future__ import annotations
+
+import gpujit as _g
+
+__all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+
+_COMPLEX = ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2",
+            "irfft2", "hfft2", "ihfft2", "fftn", "ifftn", "rfftn", "irfftn", "hfftn",
+            "ihfftn")
+
+
+def _freq(name, n, d, dtype, layout, device, requires_grad, count):
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"{name}(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"{name}: n must be non-negative, got {n}")
+    dtype = _g.get_default_dtype() if dtype is None else dtype
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"{name} requires a floating point or complex dtype")
+    k = _g.arange(count, dtype=_g.int64, device=device)
+    if name == "fftfreq":
+        k = _g.where(k < (n + 1) // 2, k, k - n)
+    out = (k.to(dtype) / (n * d)).to(dtype)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def fftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=False):
+    """The sample frequencies of an n-point FFT with spacing d:
+    [0, 1, ..., ceil(n/2)-1, -floor(n/2), ..., -1] / (d n)."""
+    return _freq("fftfreq", n, d, dtype, layout, device, requires_grad, n)
+
+
+def rfftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=False):
+    """The sample frequencies of rfft over n points: [0, 1, ..., n//2] / (d n)."""
+    return _freq("rfftfreq", n, d, dtype, layout, device, requires_grad,
+                 n // 2 + 1)
+
+
+def _shift(input, dim, sign):
+    if dim is None:
+        dims = list(range(input.dim()))
+    elif isinstance(dim, int):
+        dims = [dim]
+    else:
+        dims = list(dim)
+    if not dims:
+        return input.clone()
+    nd = max(input.dim(), 1)
+    for d in dims:
+        if not -nd <= d < nd:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-nd}, {nd - 1}], but got {d})")
+    dims = [d % nd for d in dims]
+    shifts = [(input.shape[d] // 2) if sign > 0 else -(input.shape[d] // 2) for d in dims]
+    return _g.roll(input, shifts, dims)
+
+
+def fftshift(input, dim=None):
+    """Moves the zero-frequency term to the centre: a roll of each dim in `dim` (all by
+    default) by size // 2."""
+    return _shift(input, dim, 1)
+
+
+def ifftshift(input, dim=None):
+    """The inverse of fftshift: a roll of each dim by -(size // 2)."""
+    return _shift(input, dim, -1)
+
+
+def _no_complex(name):
+    def f(*args, **kwargs):
+        raise RuntimeError(
+            f"gpujit.fft.{name}: gpujit has no complex dtypes, so the complex-valued FFTs "
+            "(fft, rfft, irfft, hfft, their 2-D / n-D and inverse forms) are not available; "
+            "gpujit.fft offers fftfreq, rfftfreq, fftshift and ifftshift")
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"torch.fft.{name}: needs complex tensors, which gpujit does not have."
+    return f
+
+
+for _n in _COMPLEX:
+    globals()[_n] = _no_complex(_n)
+del _n
