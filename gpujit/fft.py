@@ -8,7 +8,10 @@ scripted and traced as they are): `fftfreq`, `rfftfreq` (the sample frequencies,
 """
 from __future__ import annotations
 
+from typing import List, Optional
+
 import gpujit as _g
+from gpujit.nn.functional import _from_source
 
 __all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
@@ -46,34 +49,51 @@ def rfftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=Fa
                  n // 2 + 1)
 
 
-def _shift(input, dim, sign):
-    if dim is None:
-        dims = list(range(input.dim()))
-    elif isinstance(dim, int):
-        dims = [dim]
-    else:
-        dims = list(dim)
-    if not dims:
-        return input.clone()
+@_from_source
+def _shift(input, dims: List[int], sign: int):
     nd = max(input.dim(), 1)
+    if len(dims) == 0:
+        return input.clone()
+    shifts: List[int] = []
+    wrapped: List[int] = []
     for d in dims:
-        if not -nd <= d < nd:
-            raise IndexError(f"Dimension out of range (expected to be in range of "
-                             f"[{-nd}, {nd - 1}], but got {d})")
-    dims = [d % nd for d in dims]
-    shifts = [(input.shape[d] // 2) if sign > 0 else -(input.shape[d] // 2) for d in dims]
-    return _g.roll(input, shifts, dims)
+        if d < -nd or d >= nd:
+            raise IndexError("Dimension out of range (expected to be in range of [" + str(-nd)
+                             + ", " + str(nd - 1) + "], but got " + str(d) + ")")
+        d = d % nd
+        wrapped.append(d)
+        shifts.append(sign * (input.size(d) // 2))
+    return _g.roll(input, shifts, wrapped)
 
 
-def fftshift(input, dim=None):
+@_from_source
+def _all_dims(input) -> List[int]:
+    return list(range(input.dim()))
+
+
+def _int_dims(dim):
+    return [dim]
+
+
+@_from_source
+def fftshift(input, dim: Optional[List[int]] = None):
     """Moves the zero-frequency term to the centre: a roll of each dim in `dim` (all by
-    default) by size // 2."""
-    return _shift(input, dim, 1)
+    default; an int or a list of ints) by size // 2."""
+    if dim is None:
+        return _shift(input, _all_dims(input), 1)
+    if not _g.jit.is_scripting() and isinstance(dim, int):
+        return _shift(input, _int_dims(dim), 1)
+    return _shift(input, list(dim), 1)
 
 
-def ifftshift(input, dim=None):
+@_from_source
+def ifftshift(input, dim: Optional[List[int]] = None):
     """The inverse of fftshift: a roll of each dim by -(size // 2)."""
-    return _shift(input, dim, -1)
+    if dim is None:
+        return _shift(input, _all_dims(input), -1)
+    if not _g.jit.is_scripting() and isinstance(dim, int):
+        return _shift(input, _int_dims(dim), -1)
+    return _shift(input, list(dim), -1)
 
 
 def _no_complex(name):

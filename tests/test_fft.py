@@ -67,3 +67,16 @@ def test_against_torch():
     for dim in (None, 1, (0, 2)):
         np.testing.assert_array_equal(gfft.fftshift(gpujit.tensor(x), dim).numpy(),
                                       torch.fft.fftshift(torch.tensor(x), dim).numpy())
+
+
+def _scripted_shifts(x):
+    return gpujit.fft.fftshift(x) * 100 + gpujit.fft.ifftshift(x, [1]) + gpujit.fft.fftshift(x, 0)
+
+
+def test_fftshift_ifftshift_scripted():
+    x = gpujit.arange(12.0).reshape(3, 4)
+    s = gpujit.jit.script(_scripted_shifts)
+    np.testing.assert_array_equal(s(x).numpy(), _scripted_shifts(x).numpy())
+    xn = x.numpy()
+    np.testing.assert_array_equal(s(x).numpy(), np.fft.fftshift(xn) * 100
+                                  + np.fft.ifftshift(xn, 1) + np.fft.fftshift(xn, 0))
