@@ -1,10 +1,12 @@
 """`gpujit.fft`: PyTorch's `torch.fft` namespace, the parts gpujit's dtypes can express.
 
-gpujit has no complex dtype, so the transforms whose results (or, for ihfft, inputs'
-spectra) are complex tensors are not offered: calling one raises a RuntimeError that says
-so. What is real-valued is here, written over registry ops (so it is differentiable,
-scripted and traced as they are): `fftfreq`, `rfftfreq` (the sample frequencies, as
-`arange` scaled), `fftshift`, `ifftshift` (a `roll` of each dim by half its size).
+gpujit has no complex dtype, so the transforms whose results are complex tensors (fft,
+ifft, rfft, ihfft and their 2-D / n-D forms) are not offered: calling one raises a
+RuntimeError that says so. What is real-valued is here: `irfft`/`irfft2`/`irfftn` and
+`hfft`/`hfft2`/`hfftn` of real inputs (registry ops, gpujit/ops/fft_ops.py, with their
+derivatives), `fftfreq`, `rfftfreq` (the sample frequencies, `arange` scaled),
+`fftshift`, `ifftshift` (a `roll` of each dim by half its size; compiled from source in
+scripted code).
 """
 from __future__ import annotations
 
@@ -12,12 +14,21 @@ from typing import List, Optional
 
 import gpujit as _g
 from gpujit.nn.functional import _from_source
+from gpujit.ops import registry as _reg
 
-__all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+__all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift", "irfft", "irfft2", "irfftn",
+           "hfft", "hfft2", "hfftn"]
 
-_COMPLEX = ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2",
-            "irfft2", "hfft2", "ihfft2", "fftn", "ifftn", "rfftn", "irfftn", "hfftn",
-            "ihfftn")
+_COMPLEX = ("fft", "ifft", "rfft", "ihfft", "fft2", "ifft2", "rfft2", "ihfft2", "fftn",
+            "ifftn", "rfftn", "ihfftn")
+
+# the complex-to-real transforms, for real inputs (registry ops: gpujit/ops/fft_ops.py)
+irfft = _reg.OPS["aten::fft_irfft"].public
+irfft2 = _reg.OPS["aten::fft_irfft2"].public
+irfftn = _reg.OPS["aten::fft_irfftn"].public
+hfft = _reg.OPS["aten::fft_hfft"].public
+hfft2 = _reg.OPS["aten::fft_hfft2"].public
+hfftn = _reg.OPS["aten::fft_hfftn"].public
 
 
 def _freq(name, n, d, dtype, layout, device, requires_grad, count):
@@ -100,8 +111,9 @@ def _no_complex(name):
     def f(*args, **kwargs):
         raise RuntimeError(
             f"gpujit.fft.{name}: gpujit has no complex dtypes, so the complex-valued FFTs "
-            "(fft, rfft, irfft, hfft, their 2-D / n-D and inverse forms) are not available; "
-            "gpujit.fft offers fftfreq, rfftfreq, fftshift and ifftshift")
+            "(fft, ifft, rfft, ihfft and their 2-D / n-D forms) are not available; "
+            "gpujit.fft offers irfft*, hfft* of real inputs, fftfreq, rfftfreq, fftshift "
+            "and ifftshift")
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"torch.fft.{name}: needs complex tensors, which gpujit does not have."
     return f

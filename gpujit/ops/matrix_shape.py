@@ -942,3 +942,4 @@ def _squeeze__grad(grad, self_shape):
 
 _nondiff(tril_indices, triu_indices, reason="integer index tensors made from sizes (a "
          "factory)")
+from . import fft_ops  # noqa: E402,F401  (torch.fft's real-input c2r transforms)
