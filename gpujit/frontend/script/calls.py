@@ -15,6 +15,7 @@ from ...ops import registry as _reg
 __all__ = ["FunctionCallMixin", "static_isinstance", "union_members", "union_of",
            "split_members", "candidates_for_function", "alias_target",
            "candidates_for_method", "methods_with_later_self", "match_schema",
+           "bool_as_number",
            "schema_arg_type", "describe_type",
            "describe_arg_type", "Match"]
 
@@ -140,15 +141,36 @@ class Match:
         self.op, self.items = op, items
 
 
-def _fits(p, t, op) -> bool:
+def _fits(p, t, op, convert=False) -> bool:
     if type_matches(p.type, t):
         return True
+    if convert and isinstance(t, T.BoolType) and not p.type.is_list and \
+            p.type.base in ("int", "SymInt", "float"):
+        return True          # TorchScript's implicit aten::Int / aten::Float of a bool
     return op.is_pointwise and p.name in op.operands and isinstance(t, _NUM)
 
 
-def match_schema(op, args, kwargs):
+def bool_as_number(op, p) -> str | None:
+    """'Int' / 'Float' when a bool passed for schema argument p of op is converted first,
+    as TorchScript's schema matching does (aten::Int for a Scalar or int, aten::Float for
+    a float): `x * flag` is mul(x, Int(flag)), so a bool tensor times True is int64 in
+    scripted code (eager keeps bool). Python-number ops take their bools as they are."""
+    from ...ops.scalar_ops import PYTHON_VALUED
+    if op.name in PYTHON_VALUED or p.type.is_list:
+        return None
+    base = p.type.base
+    if base == "float":
+        return "Float"
+    if base in ("Scalar", "int", "SymInt") or (
+            base == "Tensor" and op.is_pointwise and p.name in op.operands):
+        return "Int"
+    return None
+
+
+def match_schema(op, args, kwargs, convert=False):
     """args: [(Value)], kwargs: {name: Value}. Returns a Match, or the reason (a str) the
-    schema does not accept the call."""
+    schema does not accept the call. convert: a bool also fits an int or float argument
+    (TorchScript's second pass, with implicit conversions)."""
     params = op.schema.arguments
     positional = [p for p in params if not p.kwarg_only]
     items = []
@@ -180,7 +202,7 @@ def match_schema(op, args, kwargs):
             continue
         else:
             return f"missing argument {p.name!r}"
-        if not _fits(p, a.type, op):
+        if not _fits(p, a.type, op, convert):
             return f"{p.name!r} expected {describe_arg_type(p.type)}, got {short_type(a.type)}"
         items.append(("value", a))
     return Match(op, items)
@@ -194,6 +216,12 @@ def resolve(ops, args, kwargs):
         if isinstance(m, Match):
             return m, misses
         misses.append((op, m))
+    if any(isinstance(a.type, T.BoolType) for a in list(args) + list(kwargs.values())
+           if not isinstance(a, tuple)):
+        for op in ops:            # then with a bool converted to an int / float argument
+            m = match_schema(op, args, kwargs, convert=True)
+            if isinstance(m, Match):
+                return m, misses
     return None, misses
 
 

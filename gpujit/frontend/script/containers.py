@@ -327,8 +327,18 @@ class ContainerMixin:
                            f"{short_type(tb)}): a list adds a list of the same type", node,
                            hint="both lists must hold the same type")
             return self.emit("aten::add", [a, b], [ta]).output
+        if opcls is ast.Mult and (isinstance(ta, T.TupleType) or isinstance(tb, T.TupleType)) \
+                and not (isinstance(ta, T.ListType) or isinstance(tb, T.ListType)):
+            # (3,) * 2: TorchScript converts the tuple to a list and repeats that ([3, 3])
+            if isinstance(ta, T.TupleType):
+                a = self.tuple_as_list(a, node)
+            else:
+                b = self.tuple_as_list(b, node)
+            ta, tb = a.type, b.type
         if opcls is ast.Mult and (isinstance(ta, T.ListType) or isinstance(tb, T.ListType)):
             lst, n = (a, b) if isinstance(ta, T.ListType) else (b, a)
+            if isinstance(n.type, T.BoolType):
+                n = self.scalar("Int", n, node=node)          # [x] * flag: Int(flag)
             if not isinstance(n.type, T.IntType):
                 self.error(f"a list can be multiplied by an int only, not "
                            f"{describe_type(n.type)}", node)
@@ -344,6 +354,20 @@ class ContainerMixin:
                            hint="sets combine with | & - ^ with a set of the same type")
             return self.emit(f"aten::{kind}", [a, b], [ta]).output
         return None
+
+    def tuple_as_list(self, v, node):
+        """A tuple whose elements share one type as the list of them (TorchScript's
+        tuple-to-list conversion for a `t[]` argument: `tuple * int`)."""
+        elems = list(v.type.elems)
+        e = elems[0] if elems else None
+        for x in elems[1:]:
+            e = _unify(e, x) if e is not None else None
+        if e is None or isinstance(e, T.NoneType):
+            self.error(f"{describe_type(v.type)} cannot be repeated with `*`: only a tuple "
+                       f"whose elements have one type converts to a list", node,
+                       hint="build the list yourself, or repeat a list")
+        vals = self.emit("prim::TupleUnpack", [v], elems).outputs
+        return self.emit("prim::ListConstruct", list(vals), [T.ListType(e)]).output
 
     # ------------------------------------------------------------------ archive spelling
     def container_kind_call(self, name, args, node):

@@ -346,6 +346,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return self.const(-node.operand.value)
             if isinstance(v.type, T.TensorType):
                 return self.call_op("neg", [v], {}, node)
+            if isinstance(v.type, T.BoolType):
+                v = self.scalar("Int", v, node=node)       # -flag: neg(Int(flag))
             return self.scalar("neg", v, node=node)
         if isinstance(v.type, T.TensorType):
             return self.call_op("bitwise_not", [v], {}, node)
@@ -368,12 +370,34 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if not isinstance(a.type, T.TensorType) and name in _SWAPPED:
                 a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2); 2 - x -> rsub
             return self.call_op(_TENSOR_NAMES.get(name, name), [a, b], {}, node)
+        a, b = self.bools_as_numbers(opcls, a, b, node)
         if opcls is ast.Pow and self.is_int_power(a, b):
             return self.int_power(a, b, node)
         v = self.container_binop(opcls, a, b, node)
         if v is None:
             v = self.str_binop(opcls, a, b, node)
         return v if v is not None else self.scalar(name, a, b, node=node)
+
+    def bools_as_numbers(self, opcls, a, b, node):
+        """A bool operand of an arithmetic operator on Python numbers is converted first,
+        as TorchScript's schema matching does: aten::Float when the other operand is a
+        float, else aten::Int (flag + flag is 2, n // flag an int division); `&`, `|`,
+        `^` of two bools stay bool."""
+        ta, tb = a.type, b.type
+        if not (isinstance(ta, T.BoolType) or isinstance(tb, T.BoolType)):
+            return a, b
+        if isinstance(ta, T.BoolType) and isinstance(tb, T.BoolType) and \
+                opcls in (ast.BitAnd, ast.BitOr, ast.BitXor):
+            return a, b
+        nums = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+        if not (isinstance(ta, nums) and isinstance(tb, nums)):
+            return a, b                  # [True] * 2, a bool with a container
+        to = "Float" if isinstance(ta, T.FloatType) or isinstance(tb, T.FloatType) else "Int"
+        if isinstance(ta, T.BoolType):
+            a = self.scalar(to, a, node=node)
+        if isinstance(tb, T.BoolType):
+            b = self.scalar(to, b, node=node)
+        return a, b
 
     # ------------------------------------------------------------------ subscripts
     def expr_Subscript(self, node):

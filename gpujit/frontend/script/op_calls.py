@@ -288,6 +288,8 @@ class OpCallMixin:
                 x = self.emit("prim::ListConstruct", x, [T.ListType(T.INT)]).output
             elif kind == "default":
                 x = self.default_const(p, x)
+            elif isinstance(x.type, T.BoolType) and calls.bool_as_number(op, p):
+                x = self.scalar(calls.bool_as_number(op, p), x, node=node)
             elif p.type.is_list and isinstance(x.type, T.IntType):
                 x = self.emit("prim::ListConstruct", [x], [T.ListType(T.INT)]).output
             elif p.type.is_list and isinstance(x.type, T.TupleType):
