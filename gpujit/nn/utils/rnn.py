@@ -10,7 +10,7 @@ sorted by length (enforce_sorted=False)."""
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import gpujit
 from ...tensor import Tensor
@@ -164,28 +164,40 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     return padded, lengths_t
 
 
-def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right") -> Tensor:
+def pad_sequence(sequences: Union[Tensor, List[Tensor]], batch_first: bool = False,
+                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
     """Stacks tensors of shape (L_i, *) into (T, B, *) ((B, T, *) with batch_first),
-    padding with padding_value on padding_side ("right" or "left")."""
-    if padding_side not in ("left", "right"):
+    padding with padding_value on padding_side ("right" or "left"). Scripted code
+    compiles it from this source (TorchScript scripts torch's pad_sequence)."""
+    if padding_side != "left" and padding_side != "right":
         raise ValueError(f"Expected padding_side to be one of left or right, but got "
                          f"{padding_side}.")
+    seqs: List[Tensor] = []
     if isinstance(sequences, Tensor):
-        sequences = sequences.unbind(0)
-    sequences = list(sequences)
-    if not sequences:
+        seqs = sequences.unbind(0)
+    else:
+        for s in sequences:
+            seqs.append(s)
+    if len(seqs) == 0:
         raise RuntimeError("received an empty list of sequences")
-    T = max(s.size(0) for s in sequences)
-    tail = list(sequences[0].shape[1:])
-    out = []
-    for s in sequences:
-        n = T - s.size(0)
-        if n:
+    longest = 0
+    for s in seqs:
+        longest = max(longest, s.size(0))
+    tail = list(seqs[0].shape[1:])
+    out: List[Tensor] = []
+    for s in seqs:
+        n = longest - s.size(0)
+        if n > 0:
             pad = gpujit.full([n] + tail, padding_value, dtype=s.dtype, device=s.device)
-            s = gpujit.cat([s, pad] if padding_side == "right" else [pad, s], 0)
+            if padding_side == "right":
+                s = gpujit.cat([s, pad], 0)
+            else:
+                s = gpujit.cat([pad, s], 0)
         out.append(s)
     return gpujit.stack(out, 0 if batch_first else 1)
+
+
+pad_sequence.__gpujit_script_source__ = True
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths: Tensor,
