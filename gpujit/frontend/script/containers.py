@@ -331,9 +331,9 @@ class ContainerMixin:
                 and not (isinstance(ta, T.ListType) or isinstance(tb, T.ListType)):
             # (3,) * 2: TorchScript converts the tuple to a list and repeats that ([3, 3])
             if isinstance(ta, T.TupleType):
-                a = self.tuple_as_list(a, node)
+                a = self.tuple_as_list(a, "repeating with `*`")
             else:
-                b = self.tuple_as_list(b, node)
+                b = self.tuple_as_list(b, "repeating with `*`")
             ta, tb = a.type, b.type
         if opcls is ast.Mult and (isinstance(ta, T.ListType) or isinstance(tb, T.ListType)):
             lst, n = (a, b) if isinstance(ta, T.ListType) else (b, a)
@@ -354,20 +354,6 @@ class ContainerMixin:
                            hint="sets combine with | & - ^ with a set of the same type")
             return self.emit(f"aten::{kind}", [a, b], [ta]).output
         return None
-
-    def tuple_as_list(self, v, node):
-        """A tuple whose elements share one type as the list of them (TorchScript's
-        tuple-to-list conversion for a `t[]` argument: `tuple * int`)."""
-        elems = list(v.type.elems)
-        e = elems[0] if elems else None
-        for x in elems[1:]:
-            e = _unify(e, x) if e is not None else None
-        if e is None or isinstance(e, T.NoneType):
-            self.error(f"{describe_type(v.type)} cannot be repeated with `*`: only a tuple "
-                       f"whose elements have one type converts to a list", node,
-                       hint="build the list yourself, or repeat a list")
-        vals = self.emit("prim::TupleUnpack", [v], elems).outputs
-        return self.emit("prim::ListConstruct", list(vals), [T.ListType(e)]).output
 
     # ------------------------------------------------------------------ archive spelling
     def container_kind_call(self, name, args, node):

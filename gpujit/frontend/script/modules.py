@@ -495,6 +495,7 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
         dropped = self.dropped_call(sm, name, node)
         if dropped is not None:
             return dropped
+        name = self.overload_for(sm, name, node)
         graph = self.ctx.method_graph(sm, name, node, self)
         params = graph.inputs[1:]
         what = f"{sm.original_name}.{name}"
@@ -521,6 +522,43 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
                 self.error(f"argument {k + 1} ('{names[k]}') of {what}() expects "
                            f"{describe_type(p.type)}, got {describe_type(a.type)}", node)
         return self.emit_method_call(v, name, graph, bound)
+
+    def overload_for(self, sm, name, node):
+        """The method a call of `name` runs: a module class lists methods standing for
+        overloads of it in `__script_overloads__` ({"forward": ("forward_packed",)}, as
+        TorchScript's @_overload_method forward overloads of nn.LSTM); the first whose
+        annotated parameters accept the positional arguments' types, else `name`."""
+        info = self.ctx.info.get(id(sm))
+        cls = type(info.module) if info is not None else None
+        others = (getattr(cls, "__script_overloads__", None) or {}).get(name, ())
+        if not others or not node.args:
+            return name
+        from .types import signature_types
+        args, kwargs = self.call_args(node)
+        self._evaluated_args = (node, args, kwargs)     # the call binds these, not anew
+        types = [a.type for a in args]
+
+        def accepts(method):
+            fn = getattr(cls, method, None)
+            if not inspect.isfunction(fn):
+                return False
+            params, _ = signature_types(fn, self_type=sm._type)
+            params = params[1:]
+            if len(types) > len(params):
+                return False
+            return all(t.is_subtype_of(p) or (
+                isinstance(t, T.TensorType) and isinstance(p, T.TensorType))
+                for t, (_, p) in zip(types, params))
+        if accepts(name):
+            return name
+        return next((m for m in others if accepts(m)), name)
+
+    def call_args(self, node):
+        done = getattr(self, "_evaluated_args", None)
+        if done is not None and done[0] is node:
+            self._evaluated_args = None
+            return list(done[1]), dict(done[2])
+        return super().call_args(node)
 
     def emit_method_call(self, v, name, graph, bound):
         outs = [o.type for o in graph.outputs]

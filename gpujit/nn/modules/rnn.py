@@ -17,6 +17,7 @@ from ...tensor import Tensor
 from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 
 __all__ = ["RNNCell", "GRUCell", "LSTMCell", "RNNBase", "RNN", "LSTM", "GRU"]
 
@@ -314,65 +315,97 @@ class RNNBase(Module):
             hn.append(gpujit.stack(f, 0))
         return x, hn
 
-    def _run_packed(self, data, batch_sizes, hx):
-        """The packed loop (eager only): step t runs the first batch_sizes[t] rows; rows
-        past them keep their state (finished sequences forwards, not yet started ones
-        backwards)."""
+    def _run_packed(self, data: Tensor, batch_sizes: Tensor,
+                    hx: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+        """The packed loop: step t runs the first batch_sizes[t] rows; rows past them keep
+        their state (finished sequences forwards, not yet started ones backwards)."""
         D = 2 if self.bidirectional else 1
         per = self._per_direction()
-        bsz = [int(b) for b in batch_sizes.tolist()]
-        offs = [0]
+        bsz: List[int] = []
+        for i in range(batch_sizes.size(0)):
+            bsz.append(int(batch_sizes[i]))
+        offs: List[int] = [0]
         for b in bsz:
             offs.append(offs[-1] + b)
-        finals = [[] for _ in hx]
+        steps = len(bsz)
+        finals: List[List[Tensor]] = []
+        for _ in range(len(hx)):
+            finals.append([])
         for layer in range(self.num_layers):
-            outs_dir = []
+            outs_dir: List[Tensor] = []
             for direction in range(D):
                 idx = layer * D + direction
                 base = idx * per
-                state = [s0[idx] for s0 in hx]
+                state: List[Tensor] = []
+                for s0 in hx:
+                    state.append(s0[idx])
                 gi = self._projections(data, base)
-                outs = [None] * len(bsz)
-                steps = range(len(bsz)) if direction == 0 else range(len(bsz) - 1, -1, -1)
-                for t in steps:
+                outs: List[Tensor] = []
+                for s in range(steps):
+                    t = s if direction == 0 else steps - 1 - s
                     bs = bsz[t]
-                    cur = [s[:bs] for s in state]
-                    new = self._cell(gi[offs[t]:offs[t + 1]], self._hidden_proj(cur[0], base),
-                                     cur, base)
-                    state = [n if bs == s.size(0) else gpujit.cat([n, s[bs:]], 0)
-                             for n, s in zip(new, state)]
-                    outs[t] = new[0]
+                    cur: List[Tensor] = []
+                    for st in state:
+                        cur.append(st[:bs])
+                    new = self._cell(gi[offs[t]:offs[t + 1]],
+                                     self._hidden_proj(cur[0], base), cur, base)
+                    kept: List[Tensor] = []
+                    for k in range(len(new)):
+                        if bs == state[k].size(0):
+                            kept.append(new[k])
+                        else:
+                            kept.append(gpujit.cat([new[k], state[k][bs:]], 0))
+                    state = kept
+                    outs.append(new[0])
+                if direction == 1:
+                    outs.reverse()
                 outs_dir.append(gpujit.cat(outs, 0))
-                for k, s in enumerate(state):
-                    finals[k].append(s)
+                for k in range(len(state)):
+                    finals[k].append(state[k])
             data = outs_dir[0] if D == 1 else gpujit.cat(outs_dir, 1)
             if self.dropout > 0.0 and self.training and layer < self.num_layers - 1:
                 data = F.dropout(data, self.dropout, True)
-        return data, [gpujit.stack(f, 0) for f in finals]
+        hn: List[Tensor] = []
+        for f in finals:
+            hn.append(gpujit.stack(f, 0))
+        return data, hn
+
+    # scripted code calls forward_packed where forward's input is a PackedSequence
+    # (TorchScript's @_overload_method forward overloads of nn.LSTM / nn.GRU)
+    __script_overloads__ = {"forward": ("forward_packed",)}
 
     def _state_sizes(self) -> List[int]:
         return [self.hidden_size]
 
-    def _forward_packed(self, packed, hx):
-        from ..utils.rnn import PackedSequence
-        data, batch_sizes, sorted_indices, unsorted_indices = packed
+    def _forward_packed(self, packed: PackedSequence, states: List[Tensor]
+                        ) -> Tuple[PackedSequence, List[Tensor]]:
+        """A PackedSequence through the layers; states: the initial states in the
+        caller's batch order ([] for zeros)."""
+        data = packed.data
+        batch_sizes = packed.batch_sizes
+        sorted_indices = packed.sorted_indices
+        unsorted_indices = packed.unsorted_indices
         self._check_input(data, True)
         batch = int(batch_sizes[0])
         D = 2 if self.bidirectional else 1
-        sizes = self._state_sizes()
-        if hx is None:
-            states = [gpujit.zeros(self.num_layers * D, batch, n, dtype=data.dtype,
-                                   device=data.device) for n in sizes]
+        hx: List[Tensor] = []
+        if len(states) == 0:
+            for n in self._state_sizes():
+                hx.append(gpujit.zeros(self.num_layers * D, batch, n, dtype=data.dtype,
+                                       device=data.device))
         else:
-            states = list(hx) if isinstance(hx, (tuple, list)) else [hx]
-            if sorted_indices is not None:
-                states = [s.index_select(1, sorted_indices) for s in states]
-            self._check_states(states, batch)
-        out, hn = self._run_packed(data, batch_sizes, states)
+            for st in states:
+                if sorted_indices is not None:
+                    st = st.index_select(1, sorted_indices)
+                hx.append(st)
+            self._check_states(hx, batch)
+        out, hn = self._run_packed(data, batch_sizes, hx)
         if unsorted_indices is not None:
-            hn = [h.index_select(1, unsorted_indices) for h in hn]
-        out = PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices)
-        return out, (hn[0] if len(hn) == 1 else (hn[0], hn[1]))
+            back: List[Tensor] = []
+            for h in hn:
+                back.append(h.index_select(1, unsorted_indices))
+            hn = back
+        return PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), hn
 
     def _check_states(self, states: List[Tensor], batch: int):
         self._check_hidden(states[0], self.hidden_size, batch, "Expected hidden")
@@ -384,9 +417,8 @@ class _SingleStateRNN(RNNBase):
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         if not gpujit.jit.is_scripting():
             self._init_flat_weights()
-            from ..utils.rnn import PackedSequence
             if isinstance(input, PackedSequence):
-                return self._forward_packed(input, hx)
+                return self.forward_packed(input, hx)
         if input.dim() != 2 and input.dim() != 3:
             raise ValueError(f"{self._prefix()}: Expected input to be 2D or 3D, got "
                              f"{input.dim()}D tensor instead")
@@ -421,6 +453,16 @@ class _SingleStateRNN(RNNBase):
             out = out.squeeze(batch_dim)
             h = h.squeeze(1)
         return out, h
+
+    def forward_packed(self, input: PackedSequence, hx: Optional[Tensor] = None
+                       ) -> Tuple[PackedSequence, Tensor]:
+        """forward of a PackedSequence (TorchScript's second forward overload: scripted
+        code calls this for `self.rnn(packed)`)."""
+        states: List[Tensor] = []
+        if hx is not None:
+            states.append(hx)
+        out, hn = self._forward_packed(input, states)
+        return out, hn[0]
 
 
 class RNN(_SingleStateRNN):
@@ -500,9 +542,8 @@ class LSTM(RNNBase):
                 ) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
         if not gpujit.jit.is_scripting():
             self._init_flat_weights()
-            from ..utils.rnn import PackedSequence
             if isinstance(input, PackedSequence):
-                return self._forward_packed(input, hx)
+                return self.forward_packed(input, hx)
         if input.dim() != 2 and input.dim() != 3:
             raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D "
                              f"instead")
@@ -543,3 +584,14 @@ class LSTM(RNNBase):
             h = h.squeeze(1)
             c = c.squeeze(1)
         return out, (h, c)
+
+    def forward_packed(self, input: PackedSequence, hx: Optional[Tuple[Tensor, Tensor]] = None
+                       ) -> Tuple[PackedSequence, Tuple[Tensor, Tensor]]:
+        """forward of a PackedSequence (TorchScript's second forward overload: scripted
+        code calls this for `self.lstm(packed)`)."""
+        states: List[Tensor] = []
+        if hx is not None:
+            states.append(hx[0])
+            states.append(hx[1])
+        out, hn = self._forward_packed(input, states)
+        return out, (hn[0], hn[1])

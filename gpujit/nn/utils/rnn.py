@@ -10,7 +10,7 @@ sorted by length (enforce_sorted=False)."""
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import gpujit
 from ...tensor import Tensor
@@ -28,7 +28,12 @@ def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
 class PackedSequence(namedtuple("PackedSequence",
                                 ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
     """Holds the data and list of batch_sizes of a packed sequence (never built by hand:
-    use pack_padded_sequence / pack_sequence)."""
+    use pack_padded_sequence / pack_sequence). Scripted code sees a NamedTuple of these
+    four fields (TorchScript's PackedSequence)."""
+    data: Tensor
+    batch_sizes: Tensor
+    sorted_indices: Optional[Tensor]
+    unsorted_indices: Optional[Tensor]
 
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None:
@@ -82,27 +87,52 @@ class PackedSequence(namedtuple("PackedSequence",
         return False
 
 
-def _lengths_list(lengths):
+def _lengths_list(lengths: Union[Tensor, List[int]]) -> List[int]:
+    out: List[int] = []
     if isinstance(lengths, Tensor):
         if lengths.dim() != 1:
-            raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got "
-                               f"{lengths.dim()}D {lengths.device.type} "
-                               f"{str(lengths.dtype).replace('torch.', '')} tensor")
-        return [int(v) for v in lengths.tolist()]
-    return [int(v) for v in lengths]
+            if not gpujit.jit.is_scripting():
+                raise RuntimeError(
+                    f"'lengths' argument should be a 1D CPU int64 tensor, but got "
+                    f"{lengths.dim()}D {lengths.device.type} "
+                    f"{str(lengths.dtype).replace('torch.', '')} tensor")
+            raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but "
+                               f"got {lengths.dim()}D tensor")
+        for i in range(lengths.size(0)):
+            out.append(int(lengths[i]))
+    else:
+        for v in lengths:
+            out.append(int(v))
+    return out
 
 
-def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
+def _descending_order(lens: List[int]) -> List[int]:
+    """The indices of lens, longest first; equal lengths keep their order (torch.sort)."""
+    order: List[int] = []
+    for i in range(len(lens)):
+        k = len(order)
+        while k > 0 and lens[order[k - 1]] < lens[i]:
+            k -= 1
+        order.insert(k, i)
+    return order
+
+
+def pack_padded_sequence(input: Tensor, lengths: Union[Tensor, List[int]],
+                         batch_first: bool = False,
                          enforce_sorted: bool = True) -> PackedSequence:
     """Packs a padded batch (T, B, *) ((B, T, *) with batch_first) of sequences of the
-    given lengths."""
+    given lengths. Scripted code compiles it from this source."""
     lens = _lengths_list(lengths)
-    sorted_indices = None
+    sorted_indices: Optional[Tensor] = None
     if not enforce_sorted:
-        order = sorted(range(len(lens)), key=lambda i: -lens[i])  # stable, as torch.sort
-        sorted_indices = gpujit.tensor(order, dtype=gpujit.int64, device=input.device)
-        lens = [lens[i] for i in order]
-        input = input.index_select(0 if batch_first else 1, sorted_indices)
+        order = _descending_order(lens)
+        si = gpujit.tensor(order, dtype=gpujit.int64, device=input.device)
+        sorted_indices = si
+        by_length: List[int] = []
+        for i in order:
+            by_length.append(lens[i])
+        lens = by_length
+        input = input.index_select(0 if batch_first else 1, si)
     if input.dim() < 2:
         raise RuntimeError(f"Expected input to have at least 2 dimensions, got {input.dim()}")
     if batch_first:
@@ -110,39 +140,55 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     if len(lens) != input.size(1):
         raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
                            f"{len(lens)} (batch_size={input.size(1)})")
-    if any(a < b for a, b in zip(lens, lens[1:])):
-        raise RuntimeError(
-            "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
-            "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
-            "pack_sequence to sidestep this requirement if you do not need ONNX exportability.")
-    if not lens or lens[-1] <= 0:
+    for i in range(len(lens) - 1):
+        if lens[i] < lens[i + 1]:
+            raise RuntimeError(
+                "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
+                "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
+                "pack_sequence to sidestep this requirement if you do not need ONNX "
+                "exportability.")
+    if len(lens) == 0 or lens[-1] <= 0:
         raise RuntimeError("Length of all samples has to be greater than 0, but found an "
                            "element in 'lengths' that is <= 0")
     if lens[0] > input.size(0):
         raise RuntimeError(f"Expected sequence length to be at most {input.size(0)}, but "
                            f"got {lens[0]}")
-    batch_sizes = [sum(1 for n in lens if n > t) for t in range(lens[0])]
-    data = gpujit.cat([input[t, :bs] for t, bs in enumerate(batch_sizes)], 0)
-    return PackedSequence(data, gpujit.tensor(batch_sizes, dtype=gpujit.int64),
-                          sorted_indices, None)
+    batch_sizes: List[int] = []
+    rows: List[Tensor] = []
+    for t in range(lens[0]):
+        bs = 0
+        for n in lens:
+            if n > t:
+                bs += 1
+        batch_sizes.append(bs)
+        rows.append(input[t, :bs])
+    return PackedSequence(gpujit.cat(rows, 0), gpujit.tensor(batch_sizes, dtype=gpujit.int64),
+                          sorted_indices, invert_permutation(sorted_indices))
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
-                        padding_value: float = 0.0, total_length: Optional[int] = None):
-    """Inverse of pack_padded_sequence: (padded (T, B, *) or (B, T, *), lengths)."""
-    data, bsz = sequence.data, [int(b) for b in sequence.batch_sizes.tolist()]
+                        padding_value: float = 0.0,
+                        total_length: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+    """Inverse of pack_padded_sequence: (padded (T, B, *) or (B, T, *), lengths).
+    Scripted code compiles it from this source."""
+    data = sequence.data
+    sizes = sequence.batch_sizes
+    bsz: List[int] = []
+    for i in range(sizes.size(0)):
+        bsz.append(int(sizes[i]))
     max_len = len(bsz)
+    length = max_len
     if total_length is not None:
         if total_length < max_len:
             raise ValueError(
                 "Expected total_length to be at least the length of the longest sequence "
                 f"in input, but got total_length={total_length} and max sequence length "
                 f"being {max_len}")
-    else:
-        total_length = max_len
+        length = total_length
     B = bsz[0]
     tail = list(data.shape[1:])
-    rows, off = [], 0
+    rows: List[Tensor] = []
+    off = 0
     for bs in bsz:
         step = data[off:off + bs]
         off += bs
@@ -150,18 +196,30 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
             step = gpujit.cat([step, gpujit.full([B - bs] + tail, padding_value,
                                                  dtype=data.dtype, device=data.device)], 0)
         rows.append(step)
-    for _ in range(total_length - max_len):
+    for _ in range(length - max_len):
         rows.append(gpujit.full([B] + tail, padding_value, dtype=data.dtype,
                                 device=data.device))
     padded = gpujit.stack(rows, 0)
-    lengths = [sum(1 for b in bsz if b > i) for i in range(B)]
+    lengths: List[int] = []
+    for i in range(B):
+        n = 0
+        for b in bsz:
+            if b > i:
+                n += 1
+        lengths.append(n)
     lengths_t = gpujit.tensor(lengths, dtype=gpujit.int64)
     if batch_first:
         padded = padded.transpose(0, 1)
-    if sequence.unsorted_indices is not None:
-        padded = padded.index_select(0 if batch_first else 1, sequence.unsorted_indices)
-        lengths_t = lengths_t[sequence.unsorted_indices.cpu()]
+    unsorted = sequence.unsorted_indices
+    if unsorted is not None:
+        padded = padded.index_select(0 if batch_first else 1, unsorted)
+        lengths_t = lengths_t.index_select(0, unsorted.to(lengths_t.device))
     return padded, lengths_t
+
+
+for _f in (_lengths_list, _descending_order, pack_padded_sequence, pad_packed_sequence,
+           invert_permutation):
+    _f.__gpujit_script_source__ = True
 
 
 def pad_sequence(sequences: Union[Tensor, List[Tensor]], batch_first: bool = False,
