@@ -11,7 +11,7 @@ import ast
 
 from ...ir import types as T
 from ...ops import registry as _reg
-from . import calls
+from . import calls, static_eval
 from .calls import describe_type
 from .variables import Refined, Var, unify
 
@@ -30,6 +30,9 @@ class ConditionMixin:
     """ExprCompiler's conditions (self is the compiler)."""
 
     def expr_IfExp(self, node):
+        known = static_eval.static_condition(self, node.test)
+        if known is not None:      # decided at compile time: only that value is compiled
+            return self.expr(node.body if known else node.orelse)
         cond = self.condition(node.test)
         n = self.emit("prim::If", [cond], [])
         vals = []

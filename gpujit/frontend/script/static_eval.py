@@ -52,6 +52,10 @@ def static_condition(c, test):
         v = _static_is_none(c, test.left, test.comparators[0])
         return None if v is None else v == isinstance(test.ops[0], ast.Is)
     if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
+            test.func.id == "isinstance" and len(test.args) == 2 and \
+            isinstance(test.args[0], ast.Name) and hasattr(c, "isinstance_types"):
+        return _static_isinstance(c, test)  # isinstance(h, tuple) with h: Tuple[...]
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
             test.func.id == "hasattr" and hasattr(c, "static_hasattr"):
         return c.static_hasattr(test)       # hasattr(self.sub, "x") on modules
     if isinstance(test, ast.Call) and not test.args and not test.keywords and \
@@ -62,6 +66,20 @@ def static_condition(c, test):
             if v is not UNKNOWN:
                 return bool(v)
     return None
+
+
+def _static_isinstance(c, test):
+    """isinstance(name, cls) decided by the variable's static type (TorchScript compiles
+    only the branch it takes: `h[0] if isinstance(h, tuple) else h`); None otherwise."""
+    from .calls import static_isinstance
+    from .variables import Var
+    found, obj = c.py_object(test.func)
+    if not found or obj is not isinstance:
+        return None
+    var = c.lookup_var(test.args[0].id)
+    if not isinstance(var, Var):
+        return None
+    return static_isinstance(var.value.type, c.isinstance_types(test))
 
 
 def _self_attribute(node) -> bool:
