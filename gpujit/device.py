@@ -6,6 +6,7 @@ on a machine without it.
 """
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -105,7 +106,24 @@ def cupy_or_none():
     return _cupy
 
 
+# CUDA does not survive fork(): a child forked after the parent used the GPU (e.g. a
+# DataLoader worker under the 'fork' start method) must not touch it, as in PyTorch.
+_forked_after_cuda = False
+
+
+def _after_fork_in_child():
+    global _forked_after_cuda
+    if _cupy is not None:
+        _forked_after_cuda = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def require_cupy(what="CUDA tensors"):
+    if _forked_after_cuda:
+        raise RuntimeError("Cannot re-initialize CUDA in forked subprocess. To use CUDA with "
+                           "multiprocessing, you must use the 'spawn' start method")
     cp = cupy_or_none()
     if cp is None:
         raise RuntimeError(f"{what}: no CUDA GPU is available (gpujit runs CUDA work through "

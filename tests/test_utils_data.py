@@ -1,7 +1,6 @@
 """gpujit.utils.data and gpujit.utils.checkpoint against PyTorch's (batches, collation,
 argument errors; checkpointed gradients)."""
 import collections
-import warnings
 
 import numpy as np
 import pytest
@@ -102,11 +101,11 @@ def test_errors_match_torch(i):
     assert str(got.value) == str(want.value)
 
 
-def test_workers_are_a_clear_error():
-    ds = gpujit.utils.data.TensorDataset(gpujit.zeros(4))
-    with pytest.raises(NotImplementedError, match="num_workers=2 is not supported; use "
-                                                  "num_workers=0"):
-        gpujit.utils.data.DataLoader(ds, num_workers=2)
+def test_workers_load_the_same_batches():
+    # worker processes themselves: tests/test_data_workers.py
+    ds = gpujit.utils.data.TensorDataset(gpujit.arange(4.))
+    got = gpujit.utils.data.DataLoader(ds, batch_size=3, num_workers=2, timeout=30)
+    assert [b[0].tolist() for b in got] == [[0.0, 1.0, 2.0], [3.0]]
 
 
 def test_shuffle_is_a_permutation_reproducible_by_seed_or_generator():

@@ -1,5 +1,5 @@
 """gpujit.utils.data: datasets, samplers and the DataLoader of torch.utils.data, loading
-in the main process (num_workers=0)."""
+in the main process (num_workers=0) or in worker processes (num_workers > 0)."""
 from .dataset import (Dataset, IterableDataset, TensorDataset, StackDataset,  # noqa: F401
                       ConcatDataset, ChainDataset, Subset, random_split)
 from .sampler import (Sampler, SequentialSampler, RandomSampler,  # noqa: F401

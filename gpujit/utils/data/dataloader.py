@@ -1,21 +1,18 @@
 """DataLoader (torch.utils.data.DataLoader): batches of a dataset, read in the main
-process. Argument checks and errors are PyTorch's; worker processes (num_workers > 0)
-are not implemented and raise."""
+process (num_workers=0) or in worker processes (num_workers > 0, _mp_iter). Argument
+checks and errors are PyTorch's."""
 from __future__ import annotations
 
 from . import _collate
+from ._worker import get_worker_info
 from .dataset import IterableDataset, TensorDataset
+from ._mp_iter import MultiProcessingDataLoaderIter, base_seed, resolve_context
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "get_worker_info"]
 
 default_collate = _collate.default_collate
 default_convert = _collate.default_convert
-
-
-def get_worker_info():
-    """None: gpujit loads in the main process, never in a worker."""
-    return None
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -38,18 +35,25 @@ class DataLoader:
         if num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use "
                              "num_workers=0 to disable multiprocessing.")
-        if num_workers > 0:
-            raise NotImplementedError(
-                f"gpujit's DataLoader loads batches in the main process only: "
-                f"num_workers={num_workers} is not supported; use num_workers=0")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
-        if prefetch_factor is not None:
+        if num_workers == 0 and prefetch_factor is not None:
             raise ValueError("prefetch_factor option could only be specified in "
                              "multiprocessing.let num_workers > 0 to enable multiprocessing, "
                              "otherwise set prefetch_factor to None.")
-        if persistent_workers:
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        if multiprocessing_context is not None:
+            if num_workers == 0:
+                raise ValueError(f"multiprocessing_context can only be used with "
+                                 f"multi-process loading (num_workers > 0), but got "
+                                 f"num_workers={num_workers}")
+            multiprocessing_context = resolve_context(multiprocessing_context)
+        self._iterator = None
         self.dataset = dataset
         self.num_workers = num_workers
         self.prefetch_factor = prefetch_factor
@@ -133,6 +137,15 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __iter__(self):
+        if self.num_workers > 0:
+            if not self.persistent_workers:
+                return MultiProcessingDataLoaderIter(self)
+            if self._iterator is None or self._iterator._shutdown:
+                self._iterator = MultiProcessingDataLoaderIter(self)
+            else:
+                self._iterator._reset(self)
+            return self._iterator
+        base_seed(self.generator)
         if self._dataset_kind == "iterable":
             return self._iter_iterable()
         return self._iter_map()
