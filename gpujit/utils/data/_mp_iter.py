@@ -66,7 +66,6 @@ class MultiProcessingDataLoaderIter:
         self._index_queues = []
         for i in range(self._num_workers):
             index_queue = ctx.Queue()
-            index_queue.cancel_join_thread()
             w = ctx.Process(
                 target=_worker._worker_loop,
                 args=(self._dataset_kind, self._dataset, index_queue,
@@ -215,8 +214,7 @@ class MultiProcessingDataLoaderIter:
         self._try_put_index()
         self._num_yielded += 1
         if isinstance(data, ExceptionWrapper):
-            self._shutdown_workers()
-            data.reraise()
+            data.reraise()      # the iterator goes on with the next batch, as torch's
         return data
 
     # -- shutdown ------------------------------------------------------------------------
@@ -238,8 +236,15 @@ class MultiProcessingDataLoaderIter:
                     w.terminate()
                     w.join(timeout=1.0)
             for q in self._index_queues:
-                q.cancel_join_thread()
+                # its feeder thread flushes what is left into the pipe (closing under a
+                # live feeder races with it); one blocked on a full pipe nobody reads
+                # any more is left behind, not waited for at exit
                 q.close()
+                feeder = getattr(q, "_thread", None)
+                if feeder is not None:
+                    feeder.join(timeout=1.0)
+                    if feeder.is_alive():
+                        q.cancel_join_thread()
             self._worker_result_queue.cancel_join_thread()
             self._worker_result_queue.close()
         except Exception:

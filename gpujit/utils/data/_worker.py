@@ -188,7 +188,7 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event,
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
                                   dataset=dataset)
         fetcher_cls = _IterableFetcher if dataset_kind == "iterable" else _MapFetcher
-        init_exception = None
+        init_exception = fetcher = None
         try:
             if init_fn is not None:
                 init_fn(worker_id)
