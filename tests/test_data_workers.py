@@ -50,6 +50,12 @@ def test_in_order_batches_match_single_process():
             assert a.dtype == c.dtype and b.dtype == d.dtype
 
 
+def test_in_order_false_gives_every_batch_once():
+    ds = H.SquaresDataset(9)
+    got = [b[1].tolist() for b in _loader(ds, batch_size=2, in_order=False)]
+    assert sorted(got) == [[0, 1], [2, 3], [4, 5], [6, 7], [8]]
+
+
 def test_batch_size_none_and_collate_fn_and_generator():
     ds = H.SquaresDataset(5)
     got = list(_loader(ds, batch_size=None))

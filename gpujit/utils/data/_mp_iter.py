@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import pickle
 import queue
 import signal
@@ -59,6 +60,7 @@ class MultiProcessingDataLoaderIter:
         self._in_order = loader.in_order
         self._shutdown = False
         self._workers = []
+        self._pid = os.getpid()     # a forked child's copy of this iterator owns nothing
         ctx = resolve_context(loader.multiprocessing_context)
         self._base_seed = base_seed(loader.generator)
         self._worker_result_queue = ctx.Queue()
@@ -203,6 +205,9 @@ class MultiProcessingDataLoaderIter:
                 self._try_put_index()
                 continue
             if idx != self._rcvd_idx:
+                if not self._in_order:      # in_order=False: hand out what came first
+                    del self._task_info[idx]
+                    return self._process_data(data)
                 if idx in self._task_info:
                     self._task_info[idx] += (data,)
                 continue
@@ -219,7 +224,7 @@ class MultiProcessingDataLoaderIter:
 
     # -- shutdown ------------------------------------------------------------------------
     def _shutdown_workers(self):
-        if self._shutdown:
+        if self._shutdown or os.getpid() != self._pid:
             return
         self._shutdown = True
         try:

@@ -12,8 +12,8 @@ from multiprocessing.reduction import ForkingPickler
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
-# how often a waiting worker / main process looks whether the other side is still alive
-MP_STATUS_CHECK_INTERVAL = 5.0
+# how often an idle worker looks whether the main process is still there / shut it down
+WORKER_POLL_INTERVAL = 0.5
 
 _worker_info = None
 
@@ -200,9 +200,12 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event,
         parent = os.getppid()
         while True:
             try:
-                r = index_queue.get(timeout=MP_STATUS_CHECK_INTERVAL)
+                r = index_queue.get(timeout=WORKER_POLL_INTERVAL)
             except queue.Empty:
-                if os.getppid() != parent:      # the main process is gone
+                # the main process is gone, or shut the workers down and its None did not
+                # come (a loader iterator collected as cyclic garbage can lose its queues'
+                # feeder threads before its __del__ sends the None)
+                if os.getppid() != parent or done_event.is_set():
                     break
                 continue
             if isinstance(r, _ResumeIteration):
