@@ -146,8 +146,15 @@ class ProbeResult:
         self.array_constants = array_constants
 
 
-def _sample(spec_dtype, ndim):
-    return np.ones((1,) * (1 if ndim is None else ndim), dtype=spec_dtype)
+def _sample(spec_dtype, ndim, fill=1):
+    with np.errstate(all="ignore"):
+        return np.full((1,) * (1 if ndim is None else ndim), fill).astype(spec_dtype)
+
+
+# the values a constant's NumPy scalar must answer as its Python number on (not only at 1:
+# pow's exponent 0.5 takes sqrt as a number, NumPy's pow as a NumPy scalar: -inf ** 0.5)
+_CHECK_FILLS = {"f": (1.0, -np.inf, np.inf, -0.0, np.nan, -2.5, 0.5, 3.0),
+                "i": (1, 0, -3, 7), "u": (1, 0, 7), "b": (True, False)}
 
 
 def probe(op, ct_np, args):
@@ -179,14 +186,39 @@ def probe(op, ct_np, args):
         with np.errstate(all="ignore"):
             r = np.asarray(op.impl(np, *plain))
             ok = ()
-            if consts:
-                r2 = np.asarray(op.impl(np, *arrays))
-                if r2.dtype == r.dtype and r2.shape == r.shape and np.array_equal(
-                        r, r2, equal_nan=r.dtype.kind in "fc"):
-                    ok = tuple(consts)
+            if consts and _same_answers(op, args, plain, arrays):
+                ok = tuple(consts)
     except Exception:
         return None
     return ProbeResult(r.dtype, ok)
+
+
+def _same_answers(op, args, plain, arrays):
+    """Whether the impl answers the same with the constants as NumPy scalars (`arrays`) as
+    with Python numbers (`plain`), on tensor samples holding each of _CHECK_FILLS."""
+    tensors = [k for k, a in enumerate(args) if a[0] == "tensor"]
+    # every tensor at each value in turn (the others at 1), then all at the same value
+    kinds = [np.dtype(args[k][1]).kind for k in tensors]
+    combos = [[1] * len(tensors)]
+    for j, kind in enumerate(kinds):
+        for v in _CHECK_FILLS.get(kind, (1,)):
+            combos.append([v if i == j else 1 for i in range(len(tensors))])
+    for combo in combos:
+        p, a = list(plain), list(arrays)
+        for k, v in zip(tensors, combo):
+            p[k] = a[k] = _sample(args[k][1], args[k][2], v)
+        try:
+            r = np.asarray(op.impl(np, *p))
+        except Exception:
+            continue                      # not defined there: the two must both raise
+        try:
+            r2 = np.asarray(op.impl(np, *a))
+        except Exception:
+            return False
+        if not (r2.dtype == r.dtype and r2.shape == r.shape and np.array_equal(
+                r, r2, equal_nan=r.dtype.kind in "fc")):
+            return False
+    return True
 
 
 def _fits(value, ct_np):
