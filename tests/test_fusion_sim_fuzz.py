@@ -11,7 +11,7 @@ subprocess. In it the runtime's choice of target for a CPU group ("cpu") is redi
 kernel. A kernel that fails to build or raises on good inputs (the group would quietly run
 unfused) fails the test.
 
-GPUJIT_SIM_FUZZ_EXAMPLES=400 for a longer hunt (default 40, ~30-60 s)."""
+GPUJIT_SIM_FUZZ_EXAMPLES=400 for a longer hunt (default 40, ~20-40 s)."""
 from __future__ import annotations
 
 import os
@@ -79,6 +79,8 @@ done = [0]
 def fuzz(case):
     if case is None:
         return
+    if "while" in case[0] and any(c[4] for c in case[2]):
+        return      # halving inf while it is > 100 never ends (eagerly either)
     h.check_program(*tiny(case))
     done[0] += 1
 
