@@ -65,7 +65,9 @@ _BINARY = ["{a} + {b}", "{a} - {b} * 2", "{a} * {b}", "{a} / {b}", "{a} // {b}",
 # statements with control flow around fusible code: {v} the new value
 _CONTROL = ["{v} = {a} * 1.0\n    for _k in range(2):\n        {v} = torch.tanh({v}) * {s} + {b}",
             "if {i} > 0:\n        {v} = {a} * 2 + {b}\n    else:\n        {v} = {a} - {s} * {b}",
-            "{v} = {a} + 0\n    while bool(({v} > 100).any()):\n        {v} = {v} * 0.5",
+            # (bounded: halving inf never ends)
+            "{v} = {a} + 0\n    _n = 0\n    while bool(({v} > 100).any()) and _n < 40:\n"
+            "        {v} = {v} * 0.5\n        _n += 1",
             "{v} = {a} * {b}\n    if bool(({v} > 0).all()):\n        {v} = {v}.sqrt() + 1"]
 _INPLACE = ["{a}.add_({b})", "{a}.mul_({s})", "{a}.clamp_(min=0)", "{a}.sub_(1)",
             "{a}.relu_()", "{a}.div_(2)"]

@@ -79,8 +79,6 @@ done = [0]
 def fuzz(case):
     if case is None:
         return
-    if "while" in case[0] and any(c[4] for c in case[2]):
-        return      # halving inf while it is > 100 never ends (eagerly either)
     h.check_program(*tiny(case))
     done[0] += 1
 
