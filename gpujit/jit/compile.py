@@ -15,7 +15,9 @@ from __future__ import annotations
 import functools
 import warnings
 
-__all__ = ["compile"]  # (OptimizedModule: made on first use, nn imports jit)
+from ..nn.module import Module
+
+__all__ = ["compile", "OptimizedModule"]
 
 _MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 _BACKENDS = ("inductor", "eager", "aot_eager", "cudagraphs", "gpujit")
@@ -73,67 +75,48 @@ def _call_or_eager(owner, compiled, eager, args, kwargs):
         return eager(*args, **kwargs)
 
 
-def _optimized_module_class():
-    from ..nn.module import Module
+class OptimizedModule(Module):
+    """What gpujit.compile(module) returns, as torch's: the original module as `_orig_mod`
+    (its parameters and state_dict keys under `_orig_mod.`), calls run the scripted module,
+    which shares the parameters; train()/eval() reach both."""
 
-    class OptimizedModule(Module):
-        """What gpujit.compile(module) returns, as torch's: the original module as
-        `_orig_mod` (its parameters and state_dict keys under `_orig_mod.`), calls run the
-        scripted module, which shares the parameters; train()/eval() reach both."""
+    def __init__(self, mod, fullgraph):
+        super().__init__()
+        self._orig_mod = mod
+        object.__setattr__(self, "_fullgraph", fullgraph)
+        object.__setattr__(self, "_compiled", None)
+        object.__setattr__(self, "_warned_args", False)
+        object.__setattr__(self, "_pairs", ())      # (original, scripted) submodules
+        object.__setattr__(self, "_flags", None)
 
-        def __init__(self, mod, fullgraph):
-            super().__init__()
-            self._orig_mod = mod
-            object.__setattr__(self, "_fullgraph", fullgraph)
-            object.__setattr__(self, "_compiled", None)
-            object.__setattr__(self, "_warned_args", False)
-            object.__setattr__(self, "_flags", None)
+    def forward(self, *args, **kwargs):
+        mod = self._orig_mod
+        if self._compiled is None:
+            c = _script_or_none(mod, self._fullgraph, type(mod).__name__) or False
+            object.__setattr__(self, "_compiled", c)
+            if c is not False:
+                scripted = dict(c.named_modules())
+                object.__setattr__(self, "_pairs", tuple(
+                    (m, scripted[name]) for name, m in mod.named_modules() if name in scripted))
+        if self._compiled is False:
+            return mod(*args, **kwargs)
+        self._sync_training()
+        return _call_or_eager(self, self._compiled, mod, args, kwargs)
 
-        def forward(self, *args, **kwargs):
-            mod = self._orig_mod
-            if self._compiled is None:
-                c = _script_or_none(mod, self._fullgraph, type(mod).__name__) or False
-                object.__setattr__(self, "_compiled", c)
-            if self._compiled is False:
-                return mod(*args, **kwargs)
-            self._sync_training()
-            return _call_or_eager(self, self._compiled, mod, args, kwargs)
+    def _sync_training(self):
+        # the scripted copy has its own `training` flags: mirror the original's
+        flags = tuple(m.training for m, _ in self._pairs)
+        if flags != self._flags:
+            for m, c in self._pairs:
+                if c.training != m.training:
+                    c.training = m.training
+            object.__setattr__(self, "_flags", flags)
 
-        def _sync_training(self):
-            # the scripted copy has its own `training` flags: mirror the original's
-            mods = list(self._orig_mod.named_modules())
-            flags = tuple(m.training for _, m in mods)
-            if flags != self._flags:
-                compiled = dict(self._compiled.named_modules())
-                for name, m in mods:
-                    c = compiled.get(name)
-                    if c is not None and c.training != m.training:
-                        c.training = m.training
-                object.__setattr__(self, "_flags", flags)
-
-        def __getattr__(self, name):
-            try:
-                return super().__getattr__(name)
-            except AttributeError:
-                return getattr(self._modules["_orig_mod"], name)
-
-    return OptimizedModule
-
-
-_OptimizedModule = None
-
-
-def __getattr__(name):
-    if name == "OptimizedModule":
-        return _module_class()
-    raise AttributeError(name)
-
-
-def _module_class():
-    global _OptimizedModule
-    if _OptimizedModule is None:
-        _OptimizedModule = _optimized_module_class()
-    return _OptimizedModule
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["_orig_mod"], name)
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
@@ -160,7 +143,6 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
         raise RuntimeError("compile() expected a callable or an nn.Module")
     if disable or backend == "eager":
         return model
-    from ..nn.module import Module
     if isinstance(model, Module):
-        return _module_class()(model, fullgraph)
+        return OptimizedModule(model, fullgraph)
     return _CompiledFunction(model, fullgraph)
