@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from .fusers import strategy as _strategy
 from .ir.graph import Graph, Block, Node, Value     # (isinstance(g, torch._C.Graph))
+from ._filecheck import FileCheck                   # torch._C.FileCheck
 from .runtime import fusion as _fusion
 
-__all__ = ["Graph", "Block", "Node", "Value", "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
+__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_override_can_fuse_on_cpu", "_jit_override_can_fuse_on_gpu",
            "_jit_can_fuse_on_cpu", "_jit_can_fuse_on_gpu", "_jit_set_texpr_fuser_enabled",
            "_jit_texpr_fuser_enabled", "_get_graph_executor_optimize",

@@ -1,5 +1,6 @@
 """gpujit.testing: `assert_close` (torch.testing.assert_close's checks and reports) and
-`assert_consistent` (the same computation on CPU and on CUDA must agree).
+`assert_consistent` (the same computation on CPU and on CUDA must agree), `FileCheck`
+(gpujit/_filecheck.py) and `make_tensor` (gpujit/_make_tensor.py).
 
 Both accept gpujit Tensors on any device, NumPy and CuPy arrays, PyTorch tensors, Python
 scalars, and lists/tuples/dicts nesting those. Values are compared on the host.
@@ -18,7 +19,11 @@ import numpy as np
 from . import dtypes as _dt
 from .device import cpu as _cpu, device as _device, cupy_or_none, CUDA_INSTALL_HINT
 
-__all__ = ["assert_close", "assert_allclose", "assert_consistent", "default_tolerances"]
+from ._filecheck import FileCheck
+from ._make_tensor import make_tensor
+
+__all__ = ["assert_close", "assert_allclose", "assert_consistent", "default_tolerances",
+           "FileCheck", "make_tensor"]
 
 # PyTorch's defaults (torch/testing/_comparison.py); integers and bool compare exactly
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5),
