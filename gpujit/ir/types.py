@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
            "GeneratorType", "ListType", "TupleType", "DictType", "SetType", "OptionalType",
-           "UnionType", "ClassType", "NamedTupleType", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
+           "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "type_of_value", "register_class_type",
            "class_type"]
 
@@ -256,6 +256,23 @@ class ClassType(Type):
 
     def annotation(self):
         return self.name.rsplit(".", 1)[-1]
+
+    def __eq__(self, other):
+        return isinstance(other, ClassType) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("class", self.name))
+
+
+@dataclass(frozen=True, eq=False)
+class InterfaceType(ClassType):
+    """A TorchScript interface (`@gpujit.jit.interface`): method signatures only.
+    `signatures` maps a method name to `(param_types, return_type)` (without self);
+    `is_module`: a module interface (held by module attributes, implemented by scripted
+    modules) rather than a class interface. A prim::CallMethod on a value of this type
+    has no callee graph: it runs the method of the object found at run time."""
+    signatures: dict = field(default_factory=dict)
+    is_module: bool = True
 
     def __eq__(self, other):
         return isinstance(other, ClassType) and other.name == self.name

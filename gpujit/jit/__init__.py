@@ -11,6 +11,7 @@ from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
 from .freeze import freeze, optimize_for_inference
+from .interface import interface
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
                       StrictFusionError)
 from ..runtime.fusion import (set_profiling_runs, profiling_runs, fuser, optimized_execution,
@@ -21,7 +22,7 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "RecursiveScriptModule", "set_fusion_strategy", "get_fusion_strategy",
            "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs",
            "script", "ignore", "unused", "export", "script_method", "is_scripting",
-           "annotate", "Final",
+           "annotate", "Final", "interface",
            "Attribute", "script_if_tracing", "FrontendError", "Error", "save", "load", "ArchiveError",
            "Future", "fork", "wait", "freeze", "optimize_for_inference", "fuser",
            "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled",

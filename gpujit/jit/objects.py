@@ -395,6 +395,18 @@ class ScriptModule(Module):
         __init__.__wrapped__ = init
         cls.__init__ = __init__
 
+    def __setattr__(self, name, value):
+        iface = (self.__dict__.get("_interface_attrs") or {}).get(name)
+        if iface is not None:    # a submodule declared with an interface type: swappable
+            from .interface import check_implements
+            if not isinstance(value, ScriptModule):
+                raise RuntimeError(
+                    f"Cannot assign to the attribute '{name}' (interface {iface.name}) of "
+                    f"a ScriptModule with non-scripted module {type(value).__name__}: "
+                    f"script it first with gpujit.jit.script")
+            check_implements(iface, value, where=f" (assigned to the attribute '{name}')")
+        super().__setattr__(name, value)
+
     def _add_method(self, name, graph):
         m = ScriptMethod(self, graph, name)
         self._script_methods[name] = m

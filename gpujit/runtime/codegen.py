@@ -601,8 +601,9 @@ def _raise(cg, n):
 
 
 def _call(cg, n):
-    from .executor import CallSite
-    site = CallSite(n)
+    from .executor import CallSite, DynamicCallSite
+    from .interpreter import is_dynamic_call
+    site = DynamicCallSite(n) if is_dynamic_call(n) else CallSite(n)
     fn = cg.bind(site, f"call_{n.attrs.get('name', 'fn')}")
     call = f"{fn}({', '.join(box_expr(cg, v) for v in site.args)})"
     outs = [cg.define(v) for v in n.outputs]

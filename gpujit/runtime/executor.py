@@ -38,7 +38,8 @@ from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator
-from .interpreter import GROUP_RUNNER, interpret, callee_graph, call_inputs
+from .interpreter import GROUP_RUNNER, interpret, callee_graph, call_inputs, \
+    dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
 from .support import unbox
 
@@ -426,6 +427,24 @@ def _warn_interpreted(exe):
 def _unfused(graph):
     from .. import fusers
     return tuple(fusers.unfused_nodes(graph))
+
+
+class DynamicCallSite:
+    """A prim::CallMethod on an interface-typed value: the method of the module passed
+    first, looked up at each call (the module may be swapped), one Executable per method
+    graph."""
+
+    def __init__(self, node):
+        self.name = node.attrs["name"]
+        self.args = list(node.inputs)
+        self._exes = {}
+
+    def __call__(self, obj, *args):
+        g = dynamic_callee(obj, self.name)
+        exe = self._exes.get(id(g))
+        if exe is None or exe[0] is not g:
+            exe = self._exes[id(g)] = (g, Executable(g, self.name))
+        return unbox(exe[1](obj, *args))
 
 
 class CallSite:

@@ -25,6 +25,7 @@ from ..ir.parser import parse_type
 from ..ops.registry import wrap as _wrap
 
 __all__ = ["interpret", "InterpreterError", "Error", "exception_for", "callee_graph", "call_inputs",
+           "is_dynamic_call", "dynamic_callee",
            "num_to_tensor", "PRIM_HANDLERS", "CONTAINER_OPS", "KeyErrorAt",
            "isinstance_test"]
 
@@ -405,9 +406,31 @@ def call_inputs(node, callee):
     return ins
 
 
+def is_dynamic_call(node) -> bool:
+    """A prim::CallMethod on an interface-typed value: its callee is the method of the
+    object found at run time (gpujit.jit.interface)."""
+    return node.kind == "prim::CallMethod" and node.inputs and \
+        getattr(node.inputs[0].type, "signatures", None) is not None and \
+        node.meta.get("callee") is None
+
+
+def dynamic_callee(obj, name):
+    """The graph of method `name` of the scripted module (or object) `obj`."""
+    m = (getattr(obj, "_script_methods", None) or {}).get(name)
+    if m is None:
+        raise InterpreterError(f"the {type(obj).__name__} held by an interface-typed value "
+                               f"has no compiled method '{name}'")
+    return m.graph
+
+
 def _call(node, env, profile):
-    g = callee_graph(node)
-    out = interpret(g, *[env[v] for v in call_inputs(node, g)])
+    if is_dynamic_call(node):
+        obj = env[node.inputs[0]]
+        g = dynamic_callee(obj, node.attrs["name"])
+        out = interpret(g, obj, *[env[v] for v in node.inputs[1:]])
+    else:
+        g = callee_graph(node)
+        out = interpret(g, *[env[v] for v in call_inputs(node, g)])
     if len(node.outputs) == 1 or not node.outputs:
         return (out,) if node.outputs else None
     return tuple(out)

@@ -27,6 +27,7 @@ from .module_containers import ModuleContainerMixin, is_container as _is_contain
     is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
     is_param_container
 from .errors import FrontendError
+from .interfaces import InterfaceMixin, check_interface_attrs
 
 __all__ = ["script_module", "RecursiveScriptModule"]
 
@@ -207,6 +208,7 @@ class _Context:
             sm._modules[name] = self.script(c, f"{info.path}.{name}") if c is not None \
                 else None
         info.collect_attributes()
+        check_interface_attrs(self, mod, sm, info.path)     # `impl: ModuleInterface`
         for name in info.methods_to_compile():
             self.method_graph(sm, name)
         return sm
@@ -350,7 +352,7 @@ def script_module(mod, recompile=False):
 
 # ---------------------------------------------------------------------- method compiler
 
-class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
+class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, FunctionCompiler):
     """A FunctionCompiler for a method: `self` is graph input 0, of the module's class
     type; values of class types stand for (scripted) modules."""
 
@@ -393,6 +395,10 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
 
     # ------------------------------------------------------------------ attributes
     def class_attr(self, v, node):
+        if isinstance(v.type, T.InterfaceType):
+            self.interface_call(v, node.attr, node)     # (the message for a non-method)
+            self.error(f"method '{node.attr}' of {v.type.annotation()} can only be called",
+                       node)
         sm = self.module_of(v, node)
         name = node.attr
         info = self.ctx.info.get(id(sm))
@@ -400,6 +406,9 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
             sub = sm._modules[name]
             if sub is None:
                 return self.const(None)
+            iface = getattr(sm, "_interface_attrs", {}).get(name)
+            if iface is not None:
+                return self.interface_attr(v, name, iface)
             return self.submodule_value(v, sub, name)
         if name in sm._parameters or name in sm._buffers:
             t = sm._parameters.get(name, sm._buffers.get(name))
@@ -468,6 +477,8 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
 
     # ------------------------------------------------------------------ calls
     def class_method_call(self, v, name, node):
+        if isinstance(v.type, T.InterfaceType):
+            return self.interface_call(v, name, node)
         sm = self.module_of(v, node)
         info = self.ctx.info.get(id(sm))
         if info is not None and name in info.functions:
@@ -487,8 +498,10 @@ class ModuleMethodCompiler(ModuleContainerMixin, FunctionCompiler):
             self.dict_view[v] = name     # `for m in self.blocks.values():` / `.items()`
             return v
         if name != "forward" and name in sm._modules:       # self.sub(x) with func node
-            return self.class_method_call(self.submodule_value(v, sm._modules[name], name),
-                                          "forward", node)
+            iface = getattr(sm, "_interface_attrs", {}).get(name)
+            sub = self.interface_attr(v, name, iface) if iface is not None else \
+                self.submodule_value(v, sm._modules[name], name)
+            return self.class_method_call(sub, "forward", node)
         if _is_container(sm) and name == "forward" and not _is_sequential_sm(sm):
             self.error(f"a {sm.original_name} cannot be called", node,
                        hint="iterate over it or index it with a constant")

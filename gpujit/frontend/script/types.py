@@ -114,6 +114,9 @@ class _Resolver:
         if cls is complex:
             self.fail("complex numbers are not supported by gpujit.script",
                       hint="use two floats, or a Tensor")
+        iface = vars(cls).get("__gpujit_interface__")     # @gpujit.jit.interface
+        if iface is not None:
+            return iface
         from .classes import is_scriptable_class, script_class
         if is_scriptable_class(cls):         # a TorchScript class, compiled on first use
             return script_class(cls).type
