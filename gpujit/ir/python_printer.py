@@ -557,7 +557,8 @@ class _FunctionPrinter:
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":
             return _isinstance_text(ins[0], n.attrs["types"])
-        if k == "prim::unchecked_cast" and (isinstance(out_type, T.UnionType) or
+        if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType,
+                                                                  T.InterfaceType)) or
                                             isinstance(n.inputs[0].type, T.UnionType)):
             # the Optional cast's type follows from its input; a Union's needs saying
             return f"ops.prim.unchecked_cast({ins[0]}, {out_type.annotation()})"

@@ -115,6 +115,11 @@ def _convert(v, t):
         if all(a is b and out[a] is v[b] for a, b in zip(out, v)):
             return v                     # the caller's own dict when nothing changed
         return out
+    if isinstance(t, T.InterfaceType):      # gpujit.jit.interface: a module implementing it
+        from ..jit.interface import incompatibility
+        if incompatibility(t, v) is not None:
+            raise _Mismatch
+        return v
     return v        # class types, Any, devices, named tuples...: what the code checks
 
 

@@ -357,6 +357,9 @@ class Executable:
                         break
                     ns[c + "d"], ns[c + "v"] = k[0], k[1]
                     conds.append(f"_{p}_d is {c}d and _{p}_v is {c}v and _{p}_n == {k[2]}")
+                elif isinstance(v.type, T.InterfaceType):   # must implement it, or _miss
+                    ns[c] = _implements(v.type)
+                    conds.append(f"{c}({p})")
                 elif isinstance(v.type, T.ClassType):
                     continue
                 elif isinstance(k, type):
@@ -427,6 +430,11 @@ def _warn_interpreted(exe):
 def _unfused(graph):
     from .. import fusers
     return tuple(fusers.unfused_nodes(graph))
+
+
+def _implements(iface):
+    from ..jit.interface import incompatibility
+    return lambda v: incompatibility(iface, v) is None
 
 
 class DynamicCallSite:

@@ -18,6 +18,7 @@ import zipfile
 
 import numpy as np
 
+from ..ir import types as T
 from ..ir.parser import parse_type
 from .archive import FORMAT, FORMAT_VERSION, ArchiveError, decode, expect
 
@@ -145,6 +146,13 @@ class _Loader:
                     fns[mname].__qualname__ = f"{name}.{mname}"
                     body[mname] = fns[mname]
                 cls = type(name, (), body)
+            elif rec.get("kind") == "interface":      # signatures filled below
+                from ..nn.module import Module
+                qualified = expect(rec.get("qualified"), str, f"interface {name}")
+                cls = type(name, (Module,) if rec.get("module") else (),
+                           {"__module__": "__archive__", "__qualname__": name})
+                cls.__gpujit_interface__ = T.InterfaceType(
+                    qualified, py_class=cls, is_module=bool(rec.get("module")))
             else:
                 raise ArchiveError(f"{self.label}: unknown kind of class {name}: "
                                    f"{rec.get('kind')!r}")
@@ -152,6 +160,18 @@ class _Loader:
             ns[name] = cls
         for name, rec in records.items():
             cls = self.classes[name]
+            if rec["kind"] == "interface":
+                t = cls.__gpujit_interface__
+                for m, sig in expect(rec.get("methods"), dict, "methods").items():
+                    sig = expect(sig, dict, f"method {m} of {name}")
+                    t.signatures[m] = (
+                        [expect(p, str, "parameter") for p in expect(sig.get("params"), list,
+                                                                      "params")],
+                        [self.type_of(p, ns, f"parameter of {name}.{m}")
+                         for p in expect(sig.get("types"), list, "types")],
+                        self.type_of(sig.get("return"), ns, f"return of {name}.{m}"))
+                T.register_class_type(t)
+                continue
             if rec["kind"] == "namedtuple":
                 types = [self.type_of(t, ns, f"field of {name}")
                          for t in expect(rec.get("types"), list, "types")]
@@ -198,6 +218,11 @@ class _Loader:
             a = expect(a, dict, f"attribute {k}")
             annotations[k] = self.type_of(a, namespace, f"attribute {path}.{k}")
             attrs[k] = decode(a.get("value"), self)
+        for k, cname in expect(rec.get("interfaces", {}), dict, "interfaces").items():
+            if cname not in self.classes:
+                raise ArchiveError(f"{self.label}: the interface {cname!r} of {path}.{k} is "
+                                   f"not in the archive")
+            annotations[k] = self.classes[cname]     # `k: Interface`, swappable
         body = {"__annotations__": annotations, "__constants__": list(consts),
                 "__module__": "__archive__", "__qualname__": name,
                 "original_name": name}     # a class attribute: not saved as state

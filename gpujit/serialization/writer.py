@@ -67,6 +67,16 @@ class _Saver:
             for e in t.elems:
                 self.note_type(e)
             return name
+        if isinstance(t, T.InterfaceType):      # gpujit.jit.interface: its signatures
+            self.classes[name] = {
+                "kind": "interface", "module": bool(t.is_module), "qualified": t.name,
+                "methods": {m: {"params": list(names), "types": [type_record(p) for p in ps],
+                                "return": type_record(r)}
+                            for m, (names, ps, r) in t.signatures.items()}}
+            for _, ps, r in t.signatures.values():
+                for p in list(ps) + [r]:
+                    self.note_type(p)
+            return name
         if script_class_of(t) is None:
             raise ArchiveError(f"cannot save a value of class '{name}': it is not a "
                                f"TorchScript class")
@@ -83,7 +93,7 @@ class _Saver:
     def note_type(self, t):
         """Record every script class / NamedTuple a type mentions."""
         for c in class_types(t):
-            if isinstance(c, T.NamedTupleType) or _is_script_class(c):
+            if isinstance(c, (T.NamedTupleType, T.InterfaceType)) or _is_script_class(c):
                 self.add_class(c)
 
     def note_graph_types(self, g):
@@ -159,6 +169,8 @@ class _Saver:
             self.note_type(t)
             attrs[k] = {**type_record(t), "value": encode(m.__dict__[k], self)}
         rec["attributes"] = attrs
+        rec["interfaces"] = {k: self.add_class(t) for k, t in
+                             (m.__dict__.get("_interface_attrs") or {}).items()}
         subs = {}
         for k, c in m._modules.items():
             if c is None:

@@ -823,6 +823,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                    hint="define __len__(self) -> int in the class" if sc is not None else None)
 
     def class_method_call(self, v, name, node):
+        if isinstance(v.type, T.InterfaceType):        # gpujit.jit.interface
+            from .interfaces import interface_call
+            return interface_call(self, v, name, node)
         self.error(f"{describe_type(v.type)} has no method '{name}' in scripted code", node)
 
     def class_index(self, v, sl, node):

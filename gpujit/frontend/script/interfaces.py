@@ -11,10 +11,9 @@ import inspect
 
 from ...ir import types as T
 from .calls import describe_type
-from .errors import FrontendError
 from .exprs import unify
 
-__all__ = ["InterfaceMixin", "declared_interfaces", "check_interface_attrs"]
+__all__ = ["InterfaceMixin", "declared_interfaces", "check_interface_attrs", "interface_call"]
 
 
 def declared_interfaces(module) -> dict:
@@ -22,8 +21,10 @@ def declared_interfaces(module) -> dict:
     (and its bases) that name an interface."""
     from .types import annotation_type
     out = {}
+    subs = module.__dict__.get("_modules") or {}
     for klass in reversed(type(module).__mro__):
-        anns = vars(klass).get("__annotations__", {})
+        anns = {k: a for k, a in (vars(klass).get("__annotations__") or {}).items()
+                if k in subs}
         if not anns:
             continue
         mod = inspect.getmodule(klass)
@@ -33,7 +34,7 @@ def declared_interfaces(module) -> dict:
                 continue
             try:
                 t = annotation_type(ann, env)
-            except FrontendError:
+            except Exception:       # (not a type the frontend reads: not an interface)
                 continue
             if isinstance(t, T.InterfaceType):
                 out[name] = t
@@ -58,6 +59,33 @@ def check_interface_attrs(ctx, mod, sm, path):
             return ctx.method_graph(sub, m)
         check_implements(iface, sub, compile_method,
                          where=f" (the attribute '{name}' of {path})")
+
+
+def interface_call(self, v, name, node):
+    """`v.name(...)` for an interface-typed v (any compiler: methods and functions)."""
+    iface = v.type
+    sig = iface.signatures.get(name)
+    if sig is None:
+        self.error(f"Tried to access nonexistent attribute or method '{name}' of type "
+                   f"'{iface.name}'.", node,
+                   hint=f"{iface.annotation()} declares "
+                        f"{', '.join(iface.signatures)}")
+    names, params, ret = sig
+    args, kwargs = self.call_args(node)
+    what = f"{iface.annotation()}.{name}"
+    for k in kwargs:
+        if k not in names[len(args):]:
+            self.error(f"{what}() got an unexpected keyword argument '{k}'", node)
+    bound = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
+    if len(bound) != len(params):
+        self.error(f"{what}() takes {len(params)} arguments but {len(bound)} were "
+                   f"given", node)
+    for k, (a, p) in enumerate(zip(bound, params)):
+        if not (a.type.is_subtype_of(p) or isinstance(p, T.AnyType) or (
+                isinstance(a.type, T.TensorType) and isinstance(p, T.TensorType))):
+            self.error(f"argument {k + 1} ('{names[k]}') of {what}() expects "
+                       f"{describe_type(p)}, got {describe_type(a.type)}", node)
+    return self.emit("prim::CallMethod", [v] + bound, [ret], attrs={"name": name}).output
 
 
 class InterfaceMixin:
@@ -87,29 +115,7 @@ class InterfaceMixin:
         return self.get_attr(v, name, iface)
 
     def interface_call(self, v, name, node):
-        iface = v.type
-        sig = iface.signatures.get(name)
-        if sig is None:
-            self.error(f"Tried to access nonexistent attribute or method '{name}' of type "
-                       f"'{iface.name}'.", node,
-                       hint=f"{iface.annotation()} declares "
-                            f"{', '.join(iface.signatures)}")
-        names, params, ret = sig
-        args, kwargs = self.call_args(node)
-        what = f"{iface.annotation()}.{name}"
-        for k in kwargs:
-            if k not in names[len(args):]:
-                self.error(f"{what}() got an unexpected keyword argument '{k}'", node)
-        bound = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
-        if len(bound) != len(params):
-            self.error(f"{what}() takes {len(params)} arguments but {len(bound)} were "
-                       f"given", node)
-        for k, (a, p) in enumerate(zip(bound, params)):
-            if not (a.type.is_subtype_of(p) or isinstance(p, T.AnyType) or (
-                    isinstance(a.type, T.TensorType) and isinstance(p, T.TensorType))):
-                self.error(f"argument {k + 1} ('{names[k]}') of {what}() expects "
-                           f"{describe_type(p)}, got {describe_type(a.type)}", node)
-        return self.emit("prim::CallMethod", [v] + bound, [ret], attrs={"name": name}).output
+        return interface_call(self, v, name, node)
 
     def stmt_AnnAssign(self, s):
         if s.value is not None and isinstance(s.target, ast.Name):

@@ -601,6 +601,9 @@ def value_matches_type(v, t: T.Type) -> bool:
         return isinstance(v, dict) and all(
             value_matches_type(k, t.key) and value_matches_type(x, t.value)
             for k, x in v.items())
+    if isinstance(t, T.InterfaceType):
+        from ...jit.interface import incompatibility
+        return incompatibility(t, v) is None
     if isinstance(t, T.ClassType):
         return t.py_class is not None and isinstance(v, t.py_class)
     return False
