@@ -324,3 +324,39 @@ def test_save_load_keeps_interfaces():
     _close(d(x, "new", 0), x * (x + 1) + 1 + 2 * x + 1)
     with pytest.raises(KeyError):
         d(x, "missing", 0)
+
+
+class OrigScriptModule(torch.jit.ScriptModule):
+    @torch.jit.script_method
+    def one(self, inp1, inp2):
+        # type: (Tensor, Tensor) -> Tensor
+        return inp1 + inp2 + 1
+
+    @torch.jit.script_method
+    def forward(self, input):
+        # type: (Tensor) -> Tensor
+        return input + self.one(input, input) + 1
+
+
+class HoldsScriptModule(nn.Module):
+    proxy_mod: ModuleInterface
+
+    def __init__(self):
+        super().__init__()
+        self.proxy_mod = OrigScriptModule()
+
+    def forward(self, input):
+        # type: (Tensor) -> Tensor
+        return self.proxy_mod.forward(input)
+
+
+def test_script_method_module_as_interface_and_freeze():
+    x = _x()
+    m = torch.jit.script(HoldsScriptModule())
+    _close(m(x), 3 * x + 2)
+    m.proxy_mod = torch.jit.script(NewModule())
+    _close(m(x), x * (x + 1) + 1)
+    # freezing keeps the interface call (its callee is only known at run time)
+    f = torch.jit.freeze(torch.jit.script(Proxy()).eval())
+    _close(f(x), 3 * x + 2)
+    assert 'prim::CallMethod[name="forward"]' in str(f.graph)
