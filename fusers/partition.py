@@ -16,8 +16,10 @@ one iteration space), and the producer can move down to just before the consumer
 in between that depends on it (reads its results, or writes memory it reads, or reads
 memory it writes, as the AliasDb says) moves after the consumer instead, which must not
 depend on any of them (that would be a cycle), and no node in between may have side
-effects (TorchScript's AliasDb::moveBeforeTopologicallyValid). Nothing is ever reordered
-around a side effect or an aliasing write.
+effects (TorchScript's AliasDb::moveBeforeTopologicallyValid). An in-place op its schema
+declares (`b.add_(3)`) is no such barrier: the AliasDb knows what it writes, so it stays
+after everything that reads that memory and moves after the consumer only when it must.
+Nothing is ever reordered around a side effect or an aliasing write.
 
 The AliasDb describes the graph before fusion; group outputs are mapped back to the values
 they replaced for its queries (groups themselves read only their inputs and write nothing).
@@ -27,8 +29,8 @@ from __future__ import annotations
 
 from ..ir.types import TensorType
 from ..passes.alias_analysis import AliasDb, is_mutable_type
-from ..ir.schema_match import has_side_effects
-from .chunks import (chunk_params, restore, space_shapes, to_constant_chunks,
+from ..ir.schema_match import SIDE_EFFECT_KINDS, is_nondeterministic
+from .chunks import (restore, space_shapes, to_constant_chunks,
                      to_fused_concats)
 from .functionalize import functionalize_inplace
 from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, unfusible_reason, node_device,
@@ -83,6 +85,19 @@ def _definition_order(graph) -> dict:
         for v in n.outputs:
             order[v] = len(order)
     return order
+
+
+def _barrier(node) -> bool:
+    """Can nothing move across node? Side effects the AliasDb does not model (printing,
+    raising, calls, container mutators, random ops), here or in its blocks. An op whose
+    schema declares its in-place writes is no barrier: `conflict` orders it against every
+    node that reads or writes that memory."""
+    if node.kind in _BARRIER_KINDS or is_nondeterministic(node):
+        return True
+    return any(_barrier(n) for b in node.blocks for n in b.nodes)
+
+
+_BARRIER_KINDS = SIDE_EFFECT_KINDS | {"prim::Closure", "prim::With"}
 
 
 def _iteration_space_problem(consumer, producer, space):
@@ -303,7 +318,7 @@ class _Partitioner:
             return None
         deps, outs = [], set(producer.outputs)
         for x in nodes[start + 1:end]:
-            if has_side_effects(x):
+            if _barrier(x):
                 return f"it would move across {x.kind}, which has side effects"
             if self.depends_on(x, [producer] + deps, outs):
                 deps.append(x)
@@ -312,8 +327,10 @@ class _Partitioner:
             dep_outs = {o for d in deps for o in d.outputs}
             if self.depends_on(consumer, deps, dep_outs):
                 culprit = next(d for d in deps if self.depends_on(consumer, [d], set(d.outputs)))
-                return (f"{culprit.kind} sits between them, reads its result and feeds the "
-                        f"group (fusing would make a cycle)")
+                how = ("reads its result" if any(v in outs for v in _free_inputs(culprit))
+                       else "must stay after it (their memory accesses conflict)")
+                return (f"{culprit.kind} sits between them, {how} and feeds the group "
+                        f"(fusing would make a cycle)")
         producer.move_before(consumer)
         prev = consumer
         for d in deps:
