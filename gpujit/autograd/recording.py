@@ -10,6 +10,7 @@ from ..ops import registry as _reg
 from ..tensor import Tensor
 from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedTensor
+from . import views as _views
 
 __all__ = ["autograd_call", "activate", "edge_of", "mark_result"]
 
@@ -37,6 +38,8 @@ def edge_of(t):
     ag = t._ag
     if ag is None or not ag.requires_grad:
         return None
+    if ag.view is not None:
+        _views.sync_view(t)         # its base was written since its grad_fn was made
     if ag.grad_fn is not None:
         return (ag.grad_fn, ag.output_nr)
     acc = ag.acc
@@ -77,14 +80,34 @@ def _record(op, args):
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
         # (t_, squeeze_ restride self without writing: nothing for a view to miss)
-        if isinstance(target, Tensor) and "inplace_view" not in op.tags and (
-                target._data.base is not None or (
-                target._ag is not None and target._ag.has_views)):
+        view = target._ag.view if isinstance(target, Tensor) and target._ag is not None \
+            else None
+        if view is not None and "inplace_view" not in op.tags:
+            # a recorded view of a base: the base's gradient goes through CopySlices
+            _views.check_overlap(target)
+            base = view.base
+            if base._ag is not None and base._ag.requires_grad and base._ag.grad_fn is None:
+                raise RuntimeError(_views.LEAF_VIEW)
+            base_edge = edge_of(base)
+            edge_of(target)                 # (brings the view's grad_fn up to date)
+            old = target._ag.grad_fn
+            result = _record_op(op, args, d, inplace, names, bound)
+            node = target._ag.grad_fn
+            if node is not old and isinstance(node, OpBackward):
+                _views.copy_slices(target, base_edge, op, node)
+            return result
+        if isinstance(target, Tensor) and "inplace_view" not in op.tags and \
+                target._data.base is not None and view is None:
             raise RuntimeError(
-                f"{op.public_name}: an in-place operation writes into a view (or a tensor "
-                f"with views) while gradients are recorded; gpujit's autograd does not "
-                f"track writes through views yet. Write it out of place (e.g. torch.where "
-                f"or torch.cat) or do it under torch.no_grad().")
+                f"{op.public_name}: an in-place operation writes into a view while "
+                f"gradients are recorded, and gpujit's autograd did not record the view "
+                f"(it was taken while nothing required grad, or by NumPy). Write it out of "
+                f"place (e.g. torch.where or torch.cat), take the view after the tensor "
+                f"requires grad, or do it under torch.no_grad().")
+    return _record_op(op, args, d, inplace, names, bound)
+
+
+def _record_op(op, args, d, inplace, names, bound):
     if isinstance(d, _reg.NonDifferentiable) or (d is None and op.tags & _NO_GRAD_TAGS):
         if inplace and isinstance(args[0], Tensor) and _requires(args[0]):
             # the tensor's old grad_fn would no longer describe its value
@@ -182,6 +205,7 @@ def _record(op, args):
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:
                 a._ag.has_views = True
+        _views.attach_views(args, outs)
     return result
 
 

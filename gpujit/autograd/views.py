@@ -1,0 +1,245 @@
+"""In-place writes through views while gradients are recorded (PyTorch's CopySlices).
+
+A view op recorded by autograd (`y[0]`, `y.t()`, `x.chunk(2)`...) whose result shares
+memory with its input remembers its *base*, the tensor at the root of the view chain
+(`_AutogradMeta.view`). An in-place op on such a view, `y[0].add_(w)`, changes the base
+too, so the base gets a new grad_fn, `CopySlices`: its backward takes the base's
+gradient, runs the in-place op's derivative on the part the view covers, puts the
+gradient for the view's old value back into that part and hands the whole to the base's
+old grad_fn (the op's other inputs, w, get theirs as usual). The view's own grad_fn then
+reads its part of the base's gradient (`AsStridedBackward0`).
+
+An in-place op on the base (or on another view of it) bumps the base's version; a view
+whose grad_fn was made at an older version gets a fresh `AsStridedBackward0` the next time
+a gradient edge to it is taken (`edge_of`), as PyTorch regenerates a view's grad_fn.
+
+Which elements of the base a view covers is worked out from the arrays' memory (their
+data pointers and strides), so it holds for any chain of view ops. The gradients are moved
+with registry ops (`index_select`, `index_put`), so double backward works through them."""
+from __future__ import annotations
+
+import weakref
+
+from .. import dtypes as _dt
+from ..ops import registry as _reg
+from ..tensor import Tensor
+from .graph import FREED, Node
+
+__all__ = ["ViewInfo", "attach_views", "copy_slices", "sync_view"]
+
+OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers "
+           "to a single memory location. Please clone() the tensor before performing the "
+           "operation.")
+LEAF_VIEW = ("a view of a leaf Variable that requires grad is being used in an in-place "
+             "operation.")
+
+
+class ViewInfo:
+    """A view's base tensor, the base's version when the view's grad_fn was last made,
+    and (lazily) the flat positions in the base of the view's elements."""
+    __slots__ = ("base", "version", "_pos", "_shape")
+
+    def __init__(self, base):
+        self.base = base
+        self.version = base._version
+        self._pos = None
+        self._shape = None
+
+    def positions(self, view):
+        """An int64 tensor of the view's shape: for each element, its index in the
+        base's C-order flattening."""
+        a = view._data
+        key = (tuple(a.shape), tuple(a.strides), _ptr(a), _ptr(self.base._data))
+        if self._pos is None or self._shape != key:
+            self._pos = _positions(a, self.base._data, view._device)
+            self._shape = key
+        return self._pos
+
+
+def _ptr(a):
+    return a.__array_interface__["data"][0] if hasattr(a, "__array_interface__") \
+        else a.data.ptr
+
+
+def _xp(a):
+    import numpy as np
+    return np if isinstance(a, np.ndarray) else __import__("cupy")
+
+
+def _byte_offsets(a, xp):
+    off = xp.zeros(a.shape, dtype=xp.int64)
+    for k, (n, s) in enumerate(zip(a.shape, a.strides)):
+        shape = [1] * a.ndim
+        shape[k] = n
+        off = off + (xp.arange(n, dtype=xp.int64) * s).reshape(shape)
+    return off
+
+
+def _positions(v, b, device):
+    xp = _xp(b)
+    if v.dtype.itemsize != b.dtype.itemsize:
+        raise RuntimeError("an in-place operation on a view of another dtype "
+                           "(Tensor.view(dtype)) cannot be differentiated")
+    base_off = _byte_offsets(b, xp).reshape(-1)
+    order = xp.argsort(base_off)          # (a base's elements have distinct offsets)
+    ordered = base_off[order]
+    want = (_byte_offsets(v, xp) + (_ptr(v) - _ptr(b))).reshape(-1)
+    i = xp.clip(xp.searchsorted(ordered, want), 0, max(ordered.size - 1, 0))
+    if want.size and (ordered.size == 0 or bool((ordered[i] != want).any())):
+        raise RuntimeError("an in-place operation writes into a view whose elements are "
+                           "not elements of its base; clone() the view first")
+    pos = order[i].reshape(v.shape)
+    return _reg.wrap(pos, _dt.int64, device)
+
+
+def _shares_memory(a, b):
+    if a.size == 0 or b.size == 0:
+        return False
+    xp = _xp(a)
+    return bool(xp.may_share_memory(a, b)) if xp.__name__ == "numpy" else \
+        bool(xp.shares_memory(a, b))
+
+
+def attach_views(args, results):
+    """After a recorded view op: results that share memory with args[0] remember its base
+    (the root of its own view chain)."""
+    src = args[0] if args else None
+    if not isinstance(src, Tensor):
+        return
+    info = src._ag.view if src._ag is not None else None
+    base = info.base if info is not None else src
+    for r in results:
+        if isinstance(r, Tensor) and r._ag is not None and r._ag.grad_fn is not None \
+                and _shares_memory(r._data, base._data):
+            r._ag.view = ViewInfo(base)
+            if base._ag is not None:
+                base._ag.has_views = True
+
+
+def sync_view(t):
+    """Give a view whose base was written since its grad_fn was made a fresh one."""
+    info = t._ag.view
+    base = info.base
+    if base._version == info.version:
+        return
+    info.version = base._version
+    if base._ag is None or not base._ag.requires_grad:
+        return
+    from .recording import edge_of
+    node = AsStridedBackward(info, t, edge_of(base))
+    t._ag.grad_fn = node
+    t._ag.output_nr = 0
+    node.out_refs = [weakref.ref(t)]
+
+
+def _meta(t):
+    return (tuple(t._data.shape), t._dtype, t._device)
+
+
+class AsStridedBackward(Node):
+    """A view's grad_fn made from its base's: the view's gradient placed into zeros of
+    the base's shape."""
+
+    def __init__(self, info, view, base_edge):
+        super().__init__()
+        self.pos = info.positions(view)
+        self.base_meta = _meta(info.base)
+        self.next_functions = (base_edge,)
+        self.out_meta = (_meta(view),)
+
+    def name(self):
+        return "AsStridedBackward0"
+
+    def apply(self, grads):
+        import gpujit
+        g = grads[0]
+        shape, dtype, device = self.base_meta
+        flat = gpujit.zeros(int(_numel(shape)), dtype=g.dtype, device=device)
+        flat = flat.index_put((self.pos.reshape(-1),), g.reshape(-1))
+        return [flat.reshape(shape).to(dtype)]
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+class CopySlices(Node):
+    """The base's grad_fn after an in-place op wrote into one of its views: `op_node` is
+    the op's own backward node (recorded on the view), `self_slot` where the view's old
+    value sits among its next_functions (None when the op does not depend on it)."""
+
+    def __init__(self, base, base_edge, pos, op_node, self_slot):
+        super().__init__()
+        self.pos = pos
+        self.op_node = op_node
+        self.self_slot = self_slot
+        others = tuple(e for k, e in enumerate(op_node.next_functions) if k != self_slot)
+        self.next_functions = (base_edge,) + others
+        self.out_meta = (_meta(base),)
+
+    def name(self):
+        return "torch::autograd::CopySlices"       # PyTorch's name() for it
+
+    def __repr__(self):
+        return f"<CopySlices object at {hex(id(self))}>"
+
+    def release(self):
+        self.released = True
+        self.op_node.release()
+
+    def apply(self, grads):
+        if self.released:
+            raise RuntimeError(FREED)
+        g = grads[0]
+        shape = self.out_meta[0][0]
+        idx = self.pos.reshape(-1)
+        flat = g.reshape(-1)
+        gv = flat.index_select(0, idx).reshape(tuple(self.pos._data.shape))
+        res = list(self.op_node.apply([gv]))
+        self_grad = res[self.self_slot] if self.self_slot is not None else None
+        if self_grad is None:
+            import gpujit
+            self_grad = gpujit.zeros_like(gv)
+        flat = flat.index_put((idx,), self_grad.reshape(-1).to(flat.dtype))
+        others = [r for k, r in enumerate(res) if k != self.self_slot]
+        return [flat.reshape(shape)] + others
+
+
+def self_slot(op_node, op):
+    """Where `self` (the written tensor) sits among op_node's next_functions."""
+    d = op.derivative
+    slot = 0
+    for w, meta in zip(d.wrt, op_node.inputs_meta):
+        if w == op.schema.arguments[0].name:
+            return slot
+        slot += len(meta[1]) if meta is not None and meta[0] == "list" else 1
+    return None
+
+
+def copy_slices(view, base_edge, op, op_node):
+    """Rewire after the in-place op `op` (backward node op_node) wrote into `view`."""
+    info = view._ag.view
+    base = info.base
+    pos = info.positions(view)
+    node = CopySlices(base, base_edge, pos, op_node, self_slot(op_node, op))
+    from .recording import mark_result
+    mark_result(base, node, 0)
+    node.out_refs = [weakref.ref(base)]
+    base._version += 1
+    info.version = base._version
+    # the view now reads its part of the base's new gradient
+    view_node = AsStridedBackward(info, view, (node, 0))
+    view._ag.grad_fn = view_node
+    view._ag.output_nr = 0
+    view_node.out_refs = [weakref.ref(view)]
+
+
+def check_overlap(view):
+    """PyTorch refuses an in-place write into an expanded view (one memory location for
+    several elements)."""
+    a = view._data
+    if any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
+        raise RuntimeError(OVERLAP)
