@@ -109,8 +109,9 @@ def attach_views(args, results):
     info = src._ag.view if src._ag is not None else None
     base = info.base if info is not None else src
     for r in results:
-        if isinstance(r, Tensor) and r._ag is not None and r._ag.grad_fn is not None \
-                and _shares_memory(r._data, base._data):
+        if isinstance(r, Tensor) and r is not src and r is not base and \
+                r._ag is not None and r._ag.grad_fn is not None and \
+                _shares_memory(r._data, base._data):
             r._ag.view = ViewInfo(base)
             if base._ag is not None:
                 base._ag.has_views = True
