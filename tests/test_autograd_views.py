@@ -161,3 +161,19 @@ def test_scripted_write_through_a_view_of_a_fused_result():
         gk[1] += gz2 * X[1] * 1.1 * 2.2
         np.testing.assert_allclose(k.grad.numpy(), gk, rtol=1e-5)
     assert f(_leaf(X), _leaf(K), _leaf([0.0])) is None
+
+
+@pytest.mark.cuda
+def test_writes_through_views_on_cuda_match_cpu():
+    X = _R.standard_normal((3, 4)).astype(np.float32)
+
+    def grads(dev):
+        x = torch.tensor(X, device=dev, requires_grad=True)
+        y = x * 2
+        y[0].add_(torch.ones(4, device=dev))
+        y.t()[1].mul_(3)
+        (y * y).sum().backward()
+        return y.detach().cpu().numpy(), x.grad.cpu().numpy()
+
+    for a, b in zip(grads("cpu"), grads("cuda")):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
