@@ -415,9 +415,11 @@ class Tensor:
             from .ops import memory_format as _mf
             fmt = _mf.canonical(memory_format)
             if (dev is self._device and dtype is self._dtype and not copy and fmt in (
-                    _mf.PRESERVE, _mf.suggest(self._data.shape, self._data.strides))):
+                    _mf.PRESERVE, _mf.suggest(self._data.shape, self._data.strides))
+                    and _registry.dispatch_state.tracing is None):
                 _mf.check_rank(fmt, self._data.ndim)
-                return self              # (as aten::to.dtype_layout: nothing to change)
+                return self              # (as aten::to.dtype_layout: nothing to change;
+                # a trace records it: a later input may be laid out otherwise)
             return _ops()["aten::to.dtype_layout"].public(
                 self, dtype=dtype, device=dev, non_blocking=non_blocking, copy=copy,
                 memory_format=memory_format)

@@ -55,9 +55,13 @@ def is_tracing() -> bool:
 
 
 def _as_tuple(example_inputs):
+    # as torch.jit.trace: a Tensor or a dict is one argument, a tuple the arguments, any
+    # other iterable (a list of Tensors) is made a tuple of them
     if isinstance(example_inputs, tuple):
         return example_inputs
-    return (example_inputs,)
+    if isinstance(example_inputs, (Tensor, dict)) or not hasattr(example_inputs, "__iter__"):
+        return (example_inputs,)
+    return tuple(example_inputs)
 
 
 def _distinct(a, seen):
@@ -182,7 +186,8 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
 # ---------------------------------------------------------------------- trace checking
 def _clone(x):
     if isinstance(x, Tensor):
-        c = _reg.wrap(x._data.copy(), x._dtype, x._device)    # a fresh leaf, unrecorded
+        # a fresh leaf, unrecorded, laid out as x (as x.clone(): a channels-last input stays so)
+        c = _reg.wrap(x._data.copy(order="K"), x._dtype, x._device)
         if x.requires_grad:
             c.requires_grad_(True)
         return c
