@@ -283,6 +283,9 @@ def space_shapes(graph, fusible) -> dict:
             chunks, dim = chunk_params(user)
             return ("chunk", chunks, dim) if dim is not None else None
         if user.kind == CAT:
+            sv, so = _sizes(v), _sizes(user.output)
+            if sv == (0,) and so is not None and len(so) != 1:
+                return ("empty", None, None)    # a legacy empty input: torch.cat skips it
             dim, size = concat_params(user)
             return ("cat", size, dim) if dim is not None and size is not None else None
         if len(user.outputs) != 1 or user.blocks:
@@ -294,6 +297,8 @@ def space_shapes(graph, fusible) -> dict:
         so, sv = _sizes(user.outputs[0]), _sizes(v)
         if so is None or sv is None:
             return None
+        if kind == "empty":     # computing a legacy empty cat input: no space of its own
+            return out if sv == (0,) else None
         d = d_out - (len(so) - len(sv))
         if d < 0 or sv[d] == 1:
             return "free"               # broadcast along the chunked dim: whole, as is
@@ -313,5 +318,5 @@ def space_shapes(graph, fusible) -> dict:
                 seen = {view_of_use(v, u) for u in v.uses} - {"free"}
                 if len(seen) == 1 and None not in seen:
                     views[v] = seen.pop()
-    return {v: _piece(_sizes(v), n, d) if kind == "chunk" else
+    return {v: () if kind == "empty" else _piece(_sizes(v), n, d) if kind == "chunk" else
             _sizes(v)[:d] + (n,) + _sizes(v)[d + 1:] for v, (kind, n, d) in views.items()}

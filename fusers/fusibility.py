@@ -203,6 +203,12 @@ def _chunk_problem(node, alias_db) -> str | None:
     return None
 
 
+def is_legacy_empty(sizes, rank) -> bool:
+    """A cat input of sizes [0] next to a result of another rank: torch.cat skips such
+    legacy empty tensors (only their dtype takes part in the result's)."""
+    return tuple(sizes) == (0,) and rank != 1
+
+
 def _concat_problem(node) -> str | None:
     """Why a prim::FusedConcat (torch.cat of a list built for it, fusers/chunks.py) cannot
     be fused (None: it can): its inputs must have complete types of one rank on one
@@ -219,6 +225,8 @@ def _concat_problem(node) -> str | None:
     dim %= rank
     for v in node.inputs:
         sizes = v.type.sizes
+        if is_legacy_empty(sizes, rank):
+            continue            # torch.cat skips it; the kernel never reads it
         if len(sizes) != rank or any(a != b for i, (a, b) in enumerate(zip(sizes, out.type.sizes))
                                      if i != dim):
             return (f"input {_name(v)} of sizes {list(sizes)} does not line up with the "

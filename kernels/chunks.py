@@ -214,6 +214,7 @@ def distribute(graph, inputs):
     if not any(n.kind in (KIND, CAT) for n in graph.nodes):
         return graph, [], {}, {}
     g = graph.copy()
+    _drop_legacy_empties(g)
     shapes = _Shapes()
     for v, s in zip(g.inputs, inputs):
         if s.kind == "tensor":
@@ -247,6 +248,33 @@ def distribute(graph, inputs):
         if where is not None and m not in branches[where[0]][where[1]].local:
             branches[where[0]][where[1]].local.append(m)
     return g, pieces, piece_of, branches
+
+
+def _drop_legacy_empties(g):
+    """Take the inputs of sizes [0] off cats of another rank (torch.cat skips them: the
+    result's type already counts their dtype). The group still takes them, so its guard
+    still checks them; a node computing one that nothing else reads goes too."""
+    for c in [n for n in g.nodes if n.kind == CAT]:
+        rank = _rank(c.output)
+        for i in reversed(range(len(c.inputs))):
+            v = c.inputs[i]
+            t = v.type
+            if isinstance(t, TensorType) and t.sizes is not None \
+                    and tuple(t.sizes) == (0,) and rank not in (None, 1):
+                if len(c.inputs) == 1:
+                    raise KernelBuildError("a cat of legacy empty tensors only")
+                c.remove_input(i)
+                _drop_if_dead(g, v)
+
+
+def _drop_if_dead(g, v):
+    if v.uses or v in g.inputs or v in g.outputs or len(v.node.outputs) != 1:
+        return
+    node = v.node
+    ins = list(node.inputs)
+    node.destroy()
+    for u in ins:
+        _drop_if_dead(g, u)
 
 
 def _plan_concats(g, shapes, cut):

@@ -901,3 +901,24 @@ def test_half_gelu_and_bn_relu_values():
                       / np.sqrt(npy(c).astype(np.float32) + 1e-5), 0)
     assert out.dtype is torch.half
     np.testing.assert_allclose(npy(out).astype(np.float32), want, rtol=5e-3, atol=5e-3)
+
+
+def test_cat_legacy_empty_computed_in_the_group_and_guarded():
+    def foo(*args):
+        v = torch.cat([a + i for i, a in enumerate(args)], dim=1)
+        return v * v
+
+    empty = torch.tensor([], dtype=torch.double)
+    values = [torch.randn(4, 3), empty, torch.randn(4, 2)]
+    t = torch.jit.trace(foo, values)
+    x = warm(t, *values)
+    assert_all_fused()
+    assert x.dtype is torch.double
+    want = _np_cat(1, [npy(values[0]).astype(np.float64), npy(values[2]) + 2.0], False)
+    np.testing.assert_allclose(npy(x), want)
+    # the same function given a non-empty tensor there: the guard sends it elsewhere
+    values[1] = torch.randn(4, 5, dtype=torch.double)
+    x = warm(t, *values)
+    parts = [(npy(v) + np.asarray(i, npy(v).dtype)).astype(np.float64)
+             for i, v in enumerate(values)]
+    np.testing.assert_allclose(npy(x), np.concatenate(parts, 1) ** 2)

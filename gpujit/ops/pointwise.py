@@ -64,9 +64,9 @@ def _broadcast_failure(name, *arrays):
         sizes = [s[-i] for s in shapes if len(s) >= i and s[-i] != 1]
         for s1, s2 in zip(sizes, sizes[1:]):
             if s1 != s2:
-                return RuntimeError(
-                    f"{name}: the size of tensor a ({s1}) must match the size of tensor b "
-                    f"({s2}) at non-singleton dimension {nd - i} (shapes "
+                return RuntimeError(    # PyTorch's words first: code matches them
+                    f"The size of tensor a ({s1}) must match the size of tensor b "
+                    f"({s2}) at non-singleton dimension {nd - i} ({name}: shapes "
                     f"{', '.join(str(list(s)) for s in shapes)})")
     return RuntimeError(f"{name}: shapes {shapes} are not broadcastable")
 

@@ -200,11 +200,11 @@ def broadcast_error(op, operands, exc):
             sizes = [(k, s[-i]) for k, s in enumerate(shapes) if len(s) >= i and s[-i] != 1]
             for (k1, s1), (k2, s2) in zip(sizes, sizes[1:]):
                 if s1 != s2:
-                    return RuntimeError(
-                        f"{op.public_name}: the size of tensor {names[min(k1, 1)]} ({s1}) "
+                    return RuntimeError(    # PyTorch's words first: code matches them
+                        f"The size of tensor {names[min(k1, 1)]} ({s1}) "
                         f"must match the size of tensor {names[min(k2, 1)]} ({s2}) at "
-                        f"non-singleton dimension {nd - i} (shapes {list(shapes[k1])} and "
-                        f"{list(shapes[k2])})")
+                        f"non-singleton dimension {nd - i} ({op.public_name}: shapes "
+                        f"{list(shapes[k1])} and {list(shapes[k2])})")
     return exc
 
 
