@@ -585,7 +585,7 @@ def test_loop():
     def f(x: torch.Tensor, y: torch.Tensor, z: int) -> torch.Tensor:
         b = y
         for i in range(z):
-            a = x + y
+            _ = x + y
             b = b + y
         return b
 
@@ -922,3 +922,16 @@ def test_cat_legacy_empty_computed_in_the_group_and_guarded():
     parts = [(npy(v) + np.asarray(i, npy(v).dtype)).astype(np.float64)
              for i, v in enumerate(values)]
     np.testing.assert_allclose(npy(x), np.concatenate(parts, 1) ** 2)
+
+
+@pytest.mark.parametrize("name", ["floor", "ceil", "trunc", "round", "fix"])
+def test_rounding_ops_refuse_bool_and_copy_integers(name):
+    fn = getattr(torch, name)
+    with pytest.raises(NotImplementedError, match="bool|Bool"):
+        fn(torch.tensor([True, False]))
+    i = torch.tensor([3, -2], dtype=torch.int32)
+    r = fn(i)
+    assert r.dtype is torch.int32 and r.tolist() == [3, -2]
+    t = torch.jit.trace(lambda x: fn(x + 1), (i,))
+    assert warm(t, i).tolist() == [4, -1]
+    assert_all_fused()

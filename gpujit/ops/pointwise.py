@@ -516,7 +516,8 @@ def logit(xp, self, eps=None):
 # ------------------------------------------------------------------ rounding
 
 def _rounding(name, ufunc):
-    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, inplace=True,
+    # (bool tensors are refused, as PyTorch: '"floor_vml_cpu" not implemented for 'Bool'')
+    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=NO_BOOL,
         scalar=f"{name}({{self}})")
     def impl(xp, self):
         if self.dtype.kind in "biu":

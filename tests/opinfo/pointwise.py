@@ -344,11 +344,14 @@ def _round_dec_ref(x, decimals):
     return np.rint(x * p) / p if decimals >= 0 else np.rint(x / p) * p
 
 
-ROUNDING = [info(f"aten::{n}", unary_samples(ALL, _same, -5, 5), ref)
+# bool tensors are refused, as PyTorch ('"floor_vml_cpu" not implemented for 'Bool'')
+ROUNDING = [info(f"aten::{n}", unary_samples(NO_BOOL, _same, -5, 5), ref,
+                 errors=[dtype_error(n, arr(3, dtype=B))])
             for n, ref in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc))]
 ROUNDING += [
-    info("aten::round", unary_samples(ALL, _same, -5, 5) + [
-        Sample(np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5], F32))], np.rint),
+    info("aten::round", unary_samples(NO_BOOL, _same, -5, 5) + [
+        Sample(np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5], F32))], np.rint,
+        errors=[dtype_error("round", arr(3, dtype=B))]),
     info("aten::round.decimals",
          [Sample(arr(3, 4, dtype=d, low=-50, high=50), decimals=k)
           for d in FLOATS for k in (2, -1)] + [
