@@ -75,6 +75,18 @@ def _free_inputs(node):
     return [v for v in used if v not in defined]
 
 
+def _returns_its_input(node) -> bool:
+    """A node whose result is its input itself (`x.to(x.dtype)`, `x.type_as(y)` of the
+    same dtype, `x.contiguous()`): alone in a group it would compute nothing but a copy,
+    where eager hands back x (and TorchScript leaves it unfused)."""
+    op = node.op
+    if op is None or not op.schema.returns or not op.schema.returns[0].type.alias:
+        return False
+    x, out = node.inputs[0].type, node.outputs[0].type
+    return isinstance(x, TensorType) and isinstance(out, TensorType) and \
+        x.dtype == out.dtype and x.sizes == out.sizes
+
+
 def _definition_order(graph) -> dict:
     """Value -> its place in the order values are defined (graph inputs first)."""
     order = {v: i for i, v in enumerate(graph.inputs)}
@@ -373,7 +385,7 @@ class _Partitioner:
             # (a chunk alone computes nothing: its pieces are views of its input, which a
             # group would return as copies)
             if not is_group(n) and self.reasons.get(n, "constant") is None \
-                    and n.kind != CONSTANT_CHUNK:
+                    and n.kind != CONSTANT_CHUNK and not _returns_its_input(n):
                 group = new_group(self.graph, n)
                 absorb(group, n, self.origin)
 
@@ -388,6 +400,8 @@ class _Partitioner:
                          f"(min_group_size)")
                 elif n in self.merge_failure:
                     r = f"fusible, but {self.merge_failure[n]}"
+                elif self.min_group_size <= 1 and _returns_its_input(n):
+                    r = "fusible, but alone it returns its input unchanged (nothing to fuse)"
                 else:
                     r = "fusible, but no fusible op next to it (a group needs at least "\
                         f"{self.min_group_size})"

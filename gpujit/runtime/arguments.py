@@ -1,6 +1,7 @@
 """A compiled function's arguments checked against its parameter types, and converted as
 TorchScript converts them when it is called from Python: an int or bool for a `float`
-parameter becomes a float, a one-element Tensor for an `int`/`float`/`bool` parameter
+parameter becomes a float, a dtype passes for an `int` parameter (TorchScript's ScalarType
+is an int: `def f(x, dtype: int): return x.to(dtype)`), a one-element Tensor for an `int`/`float`/`bool` parameter
 becomes that number, a tuple for a `List[T]` becomes a list; anything else of the wrong
 type raises TorchScript's error
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import dtypes as _dt
 from ..ir import types as T
 from ..ops import registry as _reg
 
@@ -50,6 +52,8 @@ def _convert(v, t):
     if isinstance(t, T.IntType):
         if isinstance(v, int):
             return int(v) if isinstance(v, bool) else v
+        if isinstance(v, _dt.dtype):
+            return v        # TorchScript's ScalarType is an int (`dtype: int`)
         if isinstance(v, _reg._Tensor):
             return int(_number(v))
         if isinstance(v, numbers.Integral):         # NumPy integers

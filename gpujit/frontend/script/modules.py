@@ -99,6 +99,12 @@ def _value_type(v):
         return T.TENSOR
     if isinstance(v, (bool, int, float, str)):
         return T.type_of_value(v)
+    from ... import dtypes as _dt
+    from ...device import device
+    if isinstance(v, _dt.dtype):        # TorchScript types a torch.dtype attribute as int
+        return T.SCALAR_TYPE
+    if isinstance(v, device):
+        return T.DEVICE
     if isinstance(v, tuple) and not hasattr(type(v), "_fields"):
         elems = [_value_type(x) for x in v]
         return None if any(e is None for e in elems) else T.TupleType(tuple(elems))
