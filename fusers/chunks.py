@@ -274,6 +274,7 @@ def space_shapes(graph, fusible) -> dict:
     prim::FusedConcat, with the shape of the cat's result. Values not in the dict count
     with their own shape. `fusible(node)` says whether a node may be fused."""
     views = {}                  # value -> ("chunk", chunks, dim) / ("cat", size, dim)
+    chunk_nodes = {}            # value -> the chunk nodes it is read through
 
     def view_of_use(v, use):
         user = use.user
@@ -281,6 +282,7 @@ def space_shapes(graph, fusible) -> dict:
             return None
         if user.kind == KIND:
             chunks, dim = chunk_params(user)
+            chunk_nodes.setdefault(v, set()).add(user)
             return ("chunk", chunks, dim) if dim is not None else None
         if user.kind == CAT:
             sv, so = _sizes(v), _sizes(user.output)
@@ -293,6 +295,7 @@ def space_shapes(graph, fusible) -> dict:
         out = views.get(user.outputs[0])
         if out is None:
             return None
+        chunk_nodes.setdefault(v, set()).update(chunk_nodes.get(user.outputs[0], ()))
         kind, n, d_out = out
         so, sv = _sizes(user.outputs[0]), _sizes(v)
         if so is None or sv is None:
@@ -318,5 +321,24 @@ def space_shapes(graph, fusible) -> dict:
                 seen = {view_of_use(v, u) for u in v.uses} - {"free"}
                 if len(seen) == 1 and None not in seen:
                     views[v] = seen.pop()
-    return {v: () if kind == "empty" else _piece(_sizes(v), n, d) if kind == "chunk" else
-            _sizes(v)[:d] + (n,) + _sizes(v)[d + 1:] for v, (kind, n, d) in views.items()}
+    def shape(v, kind, n, d):
+        if kind == "empty":
+            return ()
+        if kind == "cat":
+            return _sizes(v)[:d] + (n,) + _sizes(v)[d + 1:]
+        piece = _piece(_sizes(v), n, d)
+        # pieces read only on the way into one cat: the cat's shape (chunk, then cat)
+        cats = {_cat_of_pieces(c) for c in chunk_nodes.get(v, ())}
+        if len(cats) == 1 and None not in cats:
+            (size, cd), = cats
+            if all(len(_sizes(c.inputs[0]) or ()) == len(piece) for c in chunk_nodes[v]):
+                return piece[:cd] + (size,) + piece[cd + 1:]
+        return piece
+
+    def _cat_of_pieces(c):
+        seen = {views.get(o) for o in c.outputs if o.uses}
+        if len(seen) != 1 or None in seen:
+            return None
+        kind, size, cd = seen.pop()
+        return (size, cd) if kind == "cat" else None
+    return {v: shape(v, *view) for v, view in views.items()}

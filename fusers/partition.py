@@ -130,7 +130,8 @@ def _iteration_space_problem(consumer, producer, space):
                 if any(n is consumer or u.user is consumer for u in o.uses):
                     if o.type.sizes is None or any(d is None for d in o.type.sizes):
                         return None
-                    sizes.append(tuple(o.type.sizes))
+                    # (a piece read only on the way into a cat: with the cat's shape)
+                    sizes.append(space.get(o, tuple(o.type.sizes)))
             continue
         for v in n.inputs:
             t = v.type

@@ -950,3 +950,45 @@ def test_unary_ops(op):
         except AssertionError as e:
             failures.append(f"{dtype} {size}: {str(e)[:300]}")
     assert not failures, "\n".join(failures)
+
+
+def _chunk_cat_1(x, y):
+    a, b = (x + 1).chunk(2, 1)
+    return torch.cat((a * y, b.tanh()), 1)
+
+
+def _chunk_cat_2(x):
+    a, b = x.chunk(2, 0)
+    return torch.cat((a * 2, b + a), 1)
+
+
+@pytest.mark.parametrize("strategy", ["STATIC", "DYNAMIC"])
+def test_chunk_then_cat_one_group(strategy):
+    """(behind test_lstm_concat) a value chunked, its pieces computed on and concatenated:
+    the op making the chunked value, the chunk and the cat are one group."""
+    torch._C._jit_set_fusion_strategy([(strategy, 20)])
+    s1, s2 = torch.jit.script(_chunk_cat_1), torch.jit.script(_chunk_cat_2)
+    for shape in ((4, 8), (6, 6), (2, 10)):
+        x, y = randn(*shape), randn(shape[0], 1)
+        for _ in range(3):
+            close(s1(x, y), _chunk_cat_1(x, y))
+            close(s2(x), _chunk_cat_2(x))
+        assert_all_fused(s1.graph_for(x, y))
+        assert_all_fused(s2.graph_for(x))
+
+
+def test_compilation_unit():
+    cu = torch.jit.CompilationUnit(dedent("""
+        def helper(x):
+            return torch.sigmoid(x) * 2.0
+
+        def cell(x, y):
+            return helper(x) + y
+        """))
+    x, y = randn(3, 4), randn(3, 4) + 1
+    want = torch.sigmoid(x) * 2.0 + y
+    close(warmup(cu.cell, x, y, n=3), want)
+    assert cu.find_function("helper") is cu.helper
+    assert len(groups(cu.cell.graph_for(x, y))) == 1
+    with pytest.raises(AttributeError):
+        cu.missing

@@ -12,6 +12,7 @@ from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
 from .freeze import freeze, optimize_for_inference
 from .interface import interface
+from .compilation_unit import CompilationUnit
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
                       StrictFusionError)
 from ..runtime.fusion import (set_profiling_runs, profiling_runs, fuser, optimized_execution,
@@ -26,4 +27,4 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "Attribute", "script_if_tracing", "FrontendError", "Error", "save", "load", "ArchiveError",
            "Future", "fork", "wait", "freeze", "optimize_for_inference", "fuser",
            "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled",
-           "last_executed_optimized_graph"]
+           "last_executed_optimized_graph", "CompilationUnit"]

@@ -1,0 +1,68 @@
+"""`torch.jit.CompilationUnit(src)`: TorchScript functions compiled from source text.
+
+    cu = gpujit.jit.CompilationUnit('''
+    def cell(x, y):
+        return torch.tanh(x) * y
+    ''')
+    cu.cell(a, b)          # a ScriptFunction, profiled and fused like any scripted one
+
+The text is registered with `linecache` under a name of its own, so the script frontend
+reads each function's source (and error messages show its lines) as for a file. Names the
+text uses resolve as in TorchScript's source: `torch` (gpujit), `math`, `Tensor`,
+`List`/`Dict`/`Optional`/`Tuple`, and the functions defined before or after in the same unit.
+"""
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+import math
+import textwrap
+import typing
+
+__all__ = ["CompilationUnit"]
+
+_COUNTER = itertools.count()
+
+
+class CompilationUnit:
+    """Functions compiled from TorchScript source text (`define`), found as attributes."""
+
+    def __init__(self, lang: str | None = None, _frames_up: int = 0):
+        object.__setattr__(self, "_functions", {})
+        if lang is not None:
+            self.define(lang)
+
+    def define(self, src: str, rcb=None, _frames_up: int = 0):
+        """Compile every function of `src` (top-level `def`s) into this unit."""
+        import gpujit
+        from .script import script
+        src = textwrap.dedent(src)
+        filename = f"<gpujit.jit.CompilationUnit-{next(_COUNTER)}>"
+        lines = src.splitlines(True)
+        linecache.cache[filename] = (len(src), None, lines, filename)
+        names = [n.name for n in ast.parse(src).body if isinstance(n, ast.FunctionDef)]
+        env = {"torch": gpujit, "math": math, "Tensor": gpujit.Tensor,
+               "List": typing.List, "Dict": typing.Dict, "Optional": typing.Optional,
+               "Tuple": typing.Tuple, "Union": typing.Union, "Any": typing.Any,
+               "__name__": filename}
+        exec(compile(src, filename, "exec"), env)
+        for name in names:
+            self._functions[name] = script(env[name])
+        return self
+
+    def find_function(self, name):
+        return self._functions.get(name)
+
+    def get_functions(self):
+        return list(self._functions.values())
+
+    def __getattr__(self, name):
+        fns = self.__dict__.get("_functions", {})
+        if name in fns:
+            return fns[name]
+        raise AttributeError(f"'CompilationUnit' has no function '{name}'")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("CompilationUnit attributes are its compiled functions; use "
+                             "define(src) to add some")
