@@ -179,10 +179,21 @@ def test_unsqueeze_size_calculation():
         return r
     inputs = (torch.rand(20, 28, requires_grad=True), torch.rand(20))
     s = check_script(foo, inputs)
-    assert_all_fused(s.graph_for(*inputs))
+    # (NNC also fuses the unsqueeze of the input: test_unsqueeze_of_an_input_fuses)
+    assert_all_fused(s.graph_for(*inputs), except_for={"aten::unsqueeze"})
     out = s(*inputs)
     out.sum().backward()
     np.testing.assert_allclose(inputs[0].grad.numpy(), np.ones((20, 28)), rtol=1e-6)
+
+
+@pytest.mark.xfail(strict=True, reason="gpujit's kernels have no view ops: an unsqueeze "
+                   "of a group input stays outside the group (NNC fuses it)")
+def test_unsqueeze_of_an_input_fuses():
+    def foo(b, d):
+        return (b + d.unsqueeze(1) * 42.0) / 42.0
+    inputs = (torch.rand(20, 28), torch.rand(20))
+    s = check_script(foo, inputs)
+    assert_all_fused(s.graph_for(*inputs))
 
 
 def test_zero_element_tensors():
@@ -992,3 +1003,66 @@ def test_compilation_unit():
     assert len(groups(cu.cell.graph_for(x, y))) == 1
     with pytest.raises(AttributeError):
         cu.missing
+
+
+_SIM = r"""
+import sys
+sys.path.insert(0, {tests!r})
+import numpy as np
+import gpujit as torch
+import test_fuser_te_port_a as t
+from test_kernels import run_and_compare
+torch._C._jit_set_fusion_strategy([("STATIC", 20)])
+n = 0
+for fn, shapes in ((t._chunk_cat_1, ((4, 8), (4, 1))), (t._chunk_cat_2, ((6, 6),))):
+    arrays = [np.random.default_rng(k).standard_normal(s).astype(np.float32)
+              for k, s in enumerate(shapes)]
+    args = [torch.from_numpy(a) for a in arrays]
+    s = torch.jit.script(fn)
+    node, = s.graph_for(*args).findAllNodes("prim::TensorExprGroup")
+    names = [v.debug_name for v in s.graph_for(*args).inputs]
+    order = [names.index(v.debug_name) for v in node.inputs]
+    for static in (True, False):
+        k = run_and_compare(node.g("Subgraph"), [arrays[i] for i in order], target="sim",
+                            static=static)
+        assert "cuda.grid(1)" in k.source
+        n += 1
+print("checked", n)
+"""
+
+
+def test_chunk_then_cat_groups_in_the_simulator(tmp_path):
+    """The groups test_chunk_then_cat_one_group makes, built as CUDA kernels and run in
+    numba's CUDA simulator against the reference interpreter."""
+    import os
+    import subprocess
+    import sys
+    tests = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c", _SIM.format(tests=tests)], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "checked 4" in r.stdout
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("fn", [_gt_lt, _relu, _exp])
+def test_half_traced_on_the_gpu(fn):
+    """test_cuda_half: traced on CUDA half inputs, the half of the float32 values."""
+    x, y = randn(4, 4, dtype=torch.half), randn(4, 4, dtype=torch.half) * 2
+    fusion = torch.jit.trace(fn, (x.cuda(), y.cuda()), check_trace=False)
+    for _ in range(3):
+        got = fusion(x.cuda(), y.cuda())
+    assert got.dtype == torch.half
+    close(got.cpu(), fn(x.float(), y.float()).half())
+    assert_all_fused(fusion.graph_for(x.cuda(), y.cuda()))
+
+
+@pytest.mark.cuda
+def test_lstm_concat_on_the_gpu():
+    inputs = [a.cuda() for a in lstm_inputs()]
+    with fusion_group_inlining(True):
+        t = torch.jit.trace(lstm_cell_c, tuple(inputs))
+        got = warmup(t, *inputs, n=3)
+        assert len(groups(t.graph_for(*inputs))) == 1
+    close(got.cpu(), lstm_cell_c(*lstm_inputs()), rtol=1e-5)
