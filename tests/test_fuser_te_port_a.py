@@ -183,7 +183,7 @@ def test_unsqueeze_size_calculation():
     assert_all_fused(s.graph_for(*inputs), except_for={"aten::unsqueeze"})
     out = s(*inputs)
     out.sum().backward()
-    np.testing.assert_allclose(inputs[0].grad.numpy(), np.ones((20, 28)), rtol=1e-6)
+    np.testing.assert_allclose(inputs[0].grad.numpy(), np.full((20, 28), 1 / 42), rtol=1e-6)
 
 
 @pytest.mark.xfail(strict=True, reason="gpujit's kernels have no view ops: an unsqueeze "
