@@ -1066,3 +1066,12 @@ def test_lstm_concat_on_the_gpu():
         got = warmup(t, *inputs, n=3)
         assert len(groups(t.graph_for(*inputs))) == 1
     close(got.cpu(), lstm_cell_c(*lstm_inputs()), rtol=1e-5)
+
+
+def test_torch_to_pin_memory_not_fused():
+    @torch.jit.script
+    def foo(x, dtype: int):
+        return x.to(pin_memory=True)
+    out = warmup(foo, torch.tensor([3.0]), torch.int)
+    np.testing.assert_array_equal(out.numpy(), [3.0])
+    assert "TensorExpr" not in str(torch.jit.last_executed_optimized_graph())
