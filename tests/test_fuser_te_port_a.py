@@ -973,6 +973,11 @@ def _chunk_cat_2(x):
     return torch.cat((a * 2, b + a), 1)
 
 
+def _chunk_cat_3(x, y):
+    a, b = (x + 1).chunk(2, 1)          # x is 1 along the cat's dim: the pieces broadcast
+    return torch.cat((a * y, b * y), 0)
+
+
 @pytest.mark.parametrize("strategy", ["STATIC", "DYNAMIC"])
 def test_chunk_then_cat_one_group(strategy):
     """(behind test_lstm_concat) a value chunked, its pieces computed on and concatenated:
@@ -986,6 +991,12 @@ def test_chunk_then_cat_one_group(strategy):
             close(s2(x), _chunk_cat_2(x))
         assert_all_fused(s1.graph_for(x, y))
         assert_all_fused(s2.graph_for(x))
+    s3 = torch.jit.script(_chunk_cat_3)
+    for rows in (3, 5, 3):
+        x, y = randn(1, 8), randn(rows, 4)
+        for _ in range(3):
+            close(s3(x, y), _chunk_cat_3(x, y))
+        assert_all_fused(s3.graph_for(x, y))
 
 
 def test_compilation_unit():
