@@ -1086,3 +1086,15 @@ def test_torch_to_pin_memory_not_fused():
     out = warmup(foo, torch.tensor([3.0]), torch.int)
     np.testing.assert_array_equal(out.numpy(), [3.0])
     assert "TensorExpr" not in str(torch.jit.last_executed_optimized_graph())
+
+
+def test_dtype_attribute_scripts_and_saves():
+    import io
+    m = torch.jit.script(_To(torch.float64))
+    x = torch.ones(2)
+    assert m(x).dtype == torch.float64
+    buf = io.BytesIO()
+    torch.jit.save(m, buf)
+    buf.seek(0)
+    m2 = torch.jit.load(buf)
+    assert m2(x).dtype == torch.float64 and m2.dtype == torch.float64
