@@ -168,6 +168,7 @@ def fuse_profiled(graph, profile):
     from .assume import specialized_graph
     fg = specialized_graph(graph, profile)
     _fold_dtypes(fg)
+    _drop_same_device_to(fg)
     groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1)
     # `with gpujit.strict_fusion():` in scripted code: every op of the region must now
     # be in a group (StrictFusionError, raised from the first profiled call, otherwise)
@@ -194,6 +195,34 @@ def _fold_dtypes(graph):
             n.output.replace_all_uses_with(c)
             n.destroy()
             _drop_if_dead(producer)
+
+
+def _drop_same_device_to(graph):
+    """`x.to(device)` (aten::to.device) to the profiled device x already has, with no
+    other dtype and no copy=True, is x itself (aten::to returns self then): drop it, so
+    `x.to("cpu").relu()` fuses, as TorchScript's profiled graph does."""
+    from ..device import device as _device
+    from ..passes.constant_propagation import constant_value
+    for n in list(graph.walk()):
+        op = n.op if n.kind == "aten::to" else None
+        if op is None or op.name != "aten::to.device" or len(n.inputs) < 2:
+            continue
+        t = n.inputs[0].type
+        if not isinstance(t, T.TensorType) or t.device is None or t.dtype is None:
+            continue
+        dev = constant_value(n.inputs[1])
+        try:
+            dev = _device(dev) if isinstance(dev, (str, _device)) else None
+        except Exception:       # noqa: BLE001 - a bad device string: the error stays
+            continue
+        extra = [constant_value(v) for v in n.inputs[2:]]
+        dtype = extra[0] if extra else None
+        copy = extra[2] if len(extra) > 2 else False
+        if dev is None or dev != t.device or copy is not False or (
+                dtype is not None and dtype != t.dtype):
+            continue
+        n.output.replace_all_uses_with(n.inputs[0])
+        n.destroy()
 
 
 def _drop_if_dead(node):
