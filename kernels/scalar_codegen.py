@@ -157,6 +157,15 @@ def _expression(op, args, ct):
             and ct.category == _dt.FLOATING and args["rounding_mode"][0].const == "trunc"):
         # floats: trunc(a / b), as eager (the integer form's a // b gives nan for inf / b)
         return "trunc({self} / {other})"
+    if base.name in ("aten::deg2rad", "aten::rad2deg") and ct is _dt.float16:
+        # float16: the constant stays float32 (PyTorch multiplies in opmath by the
+        # unrounded constant; NumPy's half * float would round it to half first)
+        return op.scalar.replace("{self}", "cast_float32({self})", 1).replace(
+            " * ", " * cast_float32(", 1) + ")"
+    if base.name in ("aten::xlogy.Tensor", "aten::special_xlog1py") and ct is _dt.float16:
+        # float16: the log is rounded to half before the product, as eager (and PyTorch)
+        f = "log1p" if base.name == "aten::special_xlog1py" else "log"
+        return op.scalar.replace(f"{f}({{other}})", f"cast_float16({f}({{other}}))")
     if base.name == "aten::logit" and ct is not None:
         from gpujit.ops.pointwise import logit_expression
         return logit_expression(ct)         # eps and 1 - eps rounded to ct, as eager

@@ -677,3 +677,119 @@ def test_loopnest_relu():
 
     x, y = torch.randn(4, 4), torch.randn(4, 4)
     check_traced(fn, (x, y))
+
+
+# ---- TestNNCOpInfo.test_nnc_correctness: every fusible registry op on its OpInfo
+# samples (tests/opinfo/), traced (so profiled and fused) against the op run eagerly
+
+def _fusible_ops():
+    from gpujit.ops import registry
+    return sorted(n for n, o in registry.OPS.items()
+                  if o.is_pointwise and o.scalar and o.inplace_of is None
+                  and not any(a.type.is_write for a in o.schema.arguments))
+
+
+def _opinfos():
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from opinfo import all_opinfos
+    return all_opinfos()
+
+
+def _sample_fn(op, sample, slots):
+    def f(*ts):
+        args = list(sample.args)
+        for i, t in zip(slots, ts):
+            args[i] = t
+        return op.public(*args, **sample.kwargs)
+    return f
+
+
+@pytest.mark.parametrize("name", _fusible_ops())
+def test_nnc_correctness(name):
+    from gpujit.ops import registry
+    from opinfo import ErrorSample
+    op = registry.OPS[name]
+    info = _opinfos().get(name)
+    if info is None:
+        pytest.skip(f"{name} has no OpInfo")
+    seen = set()
+    for sample in info.get_samples():
+        if isinstance(sample, ErrorSample):
+            continue
+        slots = [i for i, a in enumerate(sample.args) if isinstance(a, np.ndarray)]
+        # one sample per signature (input dtypes and ranks, the other arguments): each
+        # new one costs a kernel compile
+        key = (tuple((sample.args[i].dtype, sample.args[i].ndim) for i in slots),
+               repr([a for a in sample.args if not isinstance(a, np.ndarray)]),
+               repr(sorted(sample.kwargs.items())))
+        if not slots or key in seen:
+            continue
+        seen.add(key)
+        tensors = [torch.from_numpy(sample.args[i].copy()) for i in slots]
+        f = _sample_fn(op, sample, slots)
+
+        try:
+            ref = f(*tensors)
+        except Exception:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = torch.jit.trace(f, tuple(tensors), check_trace=False)
+            for _ in range(3):
+                val = t(*tensors)
+        try:
+            torch.testing.assert_close(val, ref, equal_nan=True, rtol=1e-5, atol=1e-5)
+        except AssertionError as e:
+            raise AssertionError(f"{name} on {sample}: {e}\n{t.graph_for(*tensors)}") from None
+
+
+def _f16(n=4000, lo=-200, hi=200, seed=0):
+    return np.random.default_rng(seed).uniform(lo, hi, n).astype(np.float16)
+
+
+@pytest.mark.parametrize("name,c", [("deg2rad", 0.017453292519943295),
+                                    ("rad2deg", 57.29577951308232)])
+def test_half_deg2rad_rad2deg_round_once(name, c):
+    # PyTorch multiplies a float16 tensor by the float32 constant and rounds once (found
+    # by the port: NumPy's half * float rounded the constant to half first: 897 / 4000
+    # values of deg2rad were off by one half ulp, eager and fused)
+    a = _f16()
+    x = torch.from_numpy(a)
+    ref = (a.astype(np.float32) * np.float32(c)).astype(np.float16)
+    fn = getattr(torch, name)
+    np.testing.assert_array_equal(fn(x).numpy(), ref)
+    t = check_traced(lambda x: fn(x), (x,))
+    np.testing.assert_array_equal(t(x).numpy(), ref)
+
+
+@pytest.mark.parametrize("name", ["xlogy", "xlog1py"])
+def test_half_xlogy_fused_as_eager(name):
+    # eager (and PyTorch) round the log to half before the product; the kernel computed
+    # the whole expression in float32 and rounded once (528 / 4000 values differed)
+    a, b = _f16(lo=-2, hi=2, seed=1), _f16(lo=-2, hi=2, seed=2)
+    fn = torch.xlogy if name == "xlogy" else torch.special.xlog1py
+    x, y = torch.from_numpy(a), torch.from_numpy(b)
+    with np.errstate(all="ignore"):
+        lg = (np.log1p if name == "xlog1py" else np.log)(b.astype(np.float32)).astype(np.float16)
+        ref = np.where(np.isnan(b), b, np.where(a == 0, np.float16(0),
+                                                (a.astype(np.float32) * lg).astype(np.float16)))
+    np.testing.assert_array_equal(fn(x, y).numpy(), ref)
+    t = check_traced(lambda x, y: fn(x, y), (x, y))
+    np.testing.assert_array_equal(t(x, y).numpy(), ref)
+
+
+@pytest.mark.parametrize("name", ["xlogy", "xlog1py"])
+def test_half_xlogy_python_scalar(name):
+    # xlogy(half_x, 0.7): PyTorch wraps 0.7 as a half tensor (its log of half(0.7));
+    # eager took a float64 log of 0.7 (3570 / 4000 values differed); the kernel was right
+    a = _f16(lo=-3, hi=3, seed=3)
+    x = torch.from_numpy(a)
+    fn = torch.xlogy if name == "xlogy" else torch.special.xlog1py
+    npf = np.log1p if name == "xlog1py" else np.log
+    lg = npf(np.float32(np.float16(0.7))).astype(np.float16)
+    ref = np.where(a == 0, np.float16(0), (a.astype(np.float32) * lg).astype(np.float16))
+    np.testing.assert_array_equal(fn(x, 0.7).numpy(), ref)
+    t = check_traced(lambda x: fn(x, 0.7), (x,))
+    np.testing.assert_array_equal(t(x).numpy(), ref)

@@ -692,13 +692,21 @@ def signbit(xp, self):
 @op("aten::deg2rad(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     dtypes=NO_BOOL, scalar="{self} * 0.017453292519943295")
 def deg2rad(xp, self):
-    return self * 0.017453292519943295
+    return _half_in_f32(self, 0.017453292519943295)
+
+
+def _half_in_f32(self, c):
+    """self * c; float16 multiplies in float32 by the float32 constant and rounds once
+    (PyTorch's opmath: NumPy's half * float would round c to half first)."""
+    if self.dtype == _np.float16:
+        return (self.astype(_np.float32) * _np.float32(c)).astype(_np.float16)
+    return self * c
 
 
 @op("aten::rad2deg(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     dtypes=NO_BOOL, scalar="{self} * 57.29577951308232")
 def rad2deg(xp, self):
-    return self * 57.29577951308232
+    return _half_in_f32(self, 57.29577951308232)
 
 
 def _nan_ignoring(name, ufunc, extreme):
@@ -732,11 +740,23 @@ def logaddexp2(xp, self, other):
 @op("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
     scalar="where(isnan({other}), {other}, where({self} == 0, 0, {self} * log({other})))")
 def xlogy(xp, self, other):
+    self, other, rt = _common_scalars(xp, self, other)
     with _np.errstate(divide="ignore", invalid="ignore"):
         # (a Python number for self or other: CuPy's where takes only an array condition)
         return xp.where(xp.asarray(xp.isnan(other)), other,
-                        xp.where(xp.asarray(self == 0), 0, self * xp.log(other))).astype(
-                            xp.result_type(self, other))
+                        xp.where(xp.asarray(self == 0), 0, self * xp.log(other))).astype(rt)
+
+
+def _common_scalars(xp, self, other):
+    """(self, other, their result dtype) with a Python number among them made a 0-dim
+    array of that dtype, as PyTorch wraps it: xlogy(half_x, 0.7) takes the log of
+    half(0.7) (a float64 log of 0.7 gave another half result for 3570 / 4000 values)."""
+    rt = xp.result_type(self, other)
+    if not hasattr(self, "dtype"):
+        self = xp.asarray(self, dtype=rt)
+    if not hasattr(other, "dtype"):
+        other = xp.asarray(other, dtype=rt)
+    return self, other, rt
 
 
 # torch.special's own pointwise ops (bound only as gpujit.special.<name>, not gpujit.<name>
@@ -750,10 +770,10 @@ def special_xlog1py(xp, self, other):
     """self * log1p(other), 0 where self is 0 (NaN where other is NaN)."""
     if not hasattr(other, "dtype"):
         other = float(other)        # (log1p of a Python bool would be a float16)
+    self, other, rt = _common_scalars(xp, self, other)
     with _np.errstate(divide="ignore", invalid="ignore"):
         return xp.where(xp.asarray(xp.isnan(other)), other,
-                        xp.where(xp.asarray(self == 0), 0, self * xp.log1p(other))).astype(
-                            xp.result_type(self, other))
+                        xp.where(xp.asarray(self == 0), 0, self * xp.log1p(other))).astype(rt)
 
 
 # -x log(x) for x > 0, 0 at 0, -inf below 0 (log of False, 0: an infinity the scalar
