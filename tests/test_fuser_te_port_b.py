@@ -793,3 +793,31 @@ def test_half_xlogy_python_scalar(name):
     np.testing.assert_array_equal(fn(x, 0.7).numpy(), ref)
     t = check_traced(lambda x: fn(x, 0.7), (x,))
     np.testing.assert_array_equal(t(x).numpy(), ref)
+
+
+def strict_autodiff(x):
+    with torch.jit.strict_fusion():
+        return torch.rand([4]) + x + x + x
+
+
+def strict_separate(x, y):
+    with torch.jit.strict_fusion():
+        return x + x + x, y + y + y
+
+
+def test_with_strict_fusion_autodiff_and_separate():
+    s = torch.jit.script(strict_autodiff)
+    inp = torch.rand([4], requires_grad=True)
+    with pytest.raises(Exception) as err:
+        for _ in range(3):
+            s(inp)
+    assert "unfused operators" in str(err.value) and "aten::rand" in str(err.value)
+    # NNC makes two groups here and refuses them ("Found multiple fusions"); gpujit
+    # fuses the two independent chains into one group, so the region passes
+    s = torch.jit.script(strict_separate)
+    a, b = torch.rand([4], requires_grad=True), torch.rand([4], requires_grad=True)
+    for _ in range(3):
+        u, v = s(a, b)
+    torch.testing.assert_close(u, a * 3)
+    torch.testing.assert_close(v, b * 3)
+    assert len(find_groups(s.graph_for(a, b))) == 1
