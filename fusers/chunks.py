@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from ..ir import types as T
 from ..ir.schema_match import has_side_effects
-from .fusibility import CONSTANT_CHUNK as KIND, FUSED_CONCAT as CAT
+from .fusibility import CONSTANT_CHUNK as KIND, FUSED_CONCAT as CAT, UNSQUEEZE
 
 __all__ = ["KIND", "CAT", "to_constant_chunks", "to_fused_concats", "restore",
            "space_shapes", "chunk_params", "concat_params"]
@@ -271,9 +271,12 @@ def space_shapes(graph, fusible) -> dict:
     chunks or a cat only: a tensor all of whose uses are fusible prim::ConstantChunk nodes
     of one (chunks, dim), or fusible pointwise ops whose results are read that way along
     the same dim, counts with the shape of one piece; likewise for one input of a
-    prim::FusedConcat, with the shape of the cat's result. Values not in the dict count
+    prim::FusedConcat, with the shape of the cat's result; and a tensor read only through
+    unsqueezes at one dim (directly or through pointwise ops), with the unsqueezed shape
+    (fusers/views.py moves them onto the inputs). Values not in the dict count
     with their own shape. `fusible(node)` says whether a node may be fused."""
-    views = {}                  # value -> ("chunk", chunks, dim) / ("cat", size, dim)
+    views = {}                  # value -> ("chunk", chunks, dim) / ("cat", size, dim) /
+                                # ("unsq", None, dim)
     chunk_nodes = {}            # value -> the chunk nodes it is read through
 
     def view_of_use(v, use):
@@ -284,6 +287,13 @@ def space_shapes(graph, fusible) -> dict:
             chunks, dim = chunk_params(user)
             chunk_nodes.setdefault(v, set()).add(user)
             return ("chunk", chunks, dim) if dim is not None else None
+        if user.kind == UNSQUEEZE:              # (fusers/views.py)
+            sv, c = _sizes(v), user.inputs[1].node
+            if use.offset != 0 or sv is None or c.kind != "prim::Constant" or \
+                    not isinstance(c.attrs.get("value"), int) or \
+                    not -len(sv) - 1 <= c.attrs["value"] <= len(sv):
+                return None
+            return ("unsq", None, c.attrs["value"] % (len(sv) + 1))
         if user.kind == CAT:
             sv, so = _sizes(v), _sizes(user.output)
             if sv == (0,) and so is not None and len(so) != 1:
@@ -303,6 +313,8 @@ def space_shapes(graph, fusible) -> dict:
         if kind == "empty":     # computing a legacy empty cat input: no space of its own
             return out if sv == (0,) else None
         d = d_out - (len(so) - len(sv))
+        if kind == "unsq":      # (d <= 0: v's dims all lie right of the new one)
+            return "free" if d <= 0 else (kind, n, d)
         if d < 0 or sv[d] == 1:
             return "free"               # broadcast along the chunked dim: whole, as is
         return (kind, n, d)
@@ -324,6 +336,8 @@ def space_shapes(graph, fusible) -> dict:
     def shape(v, kind, n, d):
         if kind == "empty":
             return ()
+        if kind == "unsq":
+            return _sizes(v)[:d] + (1,) + _sizes(v)[d:]
         if kind == "cat":
             return _sizes(v)[:d] + (n,) + _sizes(v)[d + 1:]
         piece = _piece(_sizes(v), n, d)

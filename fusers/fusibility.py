@@ -21,11 +21,14 @@ from .strategy import fusion_on
 
 CONSTANT_CHUNK = "prim::ConstantChunk"
 FUSED_CONCAT = "prim::FusedConcat"
+# the one view op NNC fuses (x.unsqueeze(d), d a constant): a kernel reads the value it
+# unsqueezes with a size-1 dim inserted (fusers/views.py moves it onto the group inputs)
+UNSQUEEZE = "aten::unsqueeze"
 # `with` regions' markers: opaque to alias analysis (they may write anything they are
 # given), but a strict_fusion or no_grad region writes no tensor
 _REGION_MARKERS = frozenset({"prim::Enter", "prim::Exit"})
 
-__all__ = ["GROUP_KIND", "SUPPORTED_DTYPES", "unfusible_reason", "node_device",
+__all__ = ["GROUP_KIND", "UNSQUEEZE", "SUPPORTED_DTYPES", "unfusible_reason", "node_device",
            "tensor_type_problem", "runs_on", "is_group", "is_bookkeeping"]
 
 GROUP_KIND = "prim::TensorExprGroup"
@@ -135,6 +138,8 @@ def unfusible_reason(node, alias_db=None) -> str | None:
                 else f"{kind} is not an op the fuser handles (runs in Python)")
     if _container_access(node):
         return "shape/container bookkeeping (runs in Python)"
+    if kind == UNSQUEEZE:
+        return _unsqueeze_problem(node, alias_db)
     op = node.op
     if op is None:
         return "no registry op takes these input types"
@@ -200,6 +205,29 @@ def _chunk_problem(node, alias_db) -> str | None:
     if alias_db is not None and any(w.kind not in _REGION_MARKERS
                                     for o in node.outputs for w in alias_db.writers(o)):
         return "its pieces share memory with its input, and that memory is written in place"
+    return None
+
+
+def _unsqueeze_problem(node, alias_db) -> str | None:
+    """Why `x.unsqueeze(d)` cannot be fused (None: it can): d must be a constant, x and
+    the result complete tensor types on a device that fuses, and no in-place op may write
+    the result or x (a fused unsqueeze reads a copy's worth of x, not a view of it)."""
+    x, d = node.inputs[0], node.inputs[1]
+    if not _is_tensor(x):
+        return "unsqueeze of a number"
+    if not _constant(d):
+        return f"argument 'dim' ({_name(d)}) is not a constant"
+    for v in (x, node.output):
+        problem = tensor_type_problem(v.type)
+        if problem:
+            return f"{problem} of {'its result' if v is node.output else 'input'} {_name(v)}"
+    dev = x.type.device
+    if not fusion_on(dev.type):
+        return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
+                f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
+    if alias_db is not None and any(w.kind not in _REGION_MARKERS
+                                    for w in alias_db.writers(node.output)):
+        return "its result shares memory with its input, and that memory is written in place"
     return None
 
 

@@ -41,6 +41,7 @@ from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZ
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
 from .subgraph import subgraph_of
+from .views import has_unsqueeze, lower_unsqueezes, expand_args, view_ranks
 
 __all__ = ["FusedGroup", "Specialization", "FusionWarning", "TARGETS"]
 
@@ -89,6 +90,13 @@ def _permuted(launch, perm, kinds):
         for j in tensors:
             args[j] = in_layout(args[j], perm)
         return tuple(o.transpose(inv) for o in launch(*args))
+    return call
+
+
+def _with_views(launch, derived):
+    """launch run on the arguments followed by the views its unsqueezes read."""
+    def call(*args):
+        return launch(*expand_args(args, derived))
     return call
 
 
@@ -200,6 +208,14 @@ class FusedGroup:
         self._space_noted = False
         self._no_space: dict = {}   # argument sizes/dtypes -> why no kernel computes them
         self._cuts = any(n.kind in (CONSTANT_CHUNK, FUSED_CONCAT) for n in self.subgraph.nodes)
+        # unsqueezes: the kernel reads views of inputs (fusers/views.py), planned once
+        self._derived = self._ksub = self._view_problem = None
+        if has_unsqueeze(self.subgraph):
+            try:
+                self._ksub, self._derived = lower_unsqueezes(self.subgraph)
+                self._ranks = view_ranks(self.subgraph)
+            except Exception as e:
+                self._view_problem = f"no kernel computes its unsqueezes ({e})"
         self._lock = threading.Lock()
         self.serial = next(_serials)
         self._rebuild()
@@ -253,6 +269,18 @@ class FusedGroup:
             if s.guard.mismatch(args, self.arg_names, self._array_type) is None:
                 return "run", i                         # but not identical dtypes
         dev = array_device(next(a for a, k in zip(args, self.kinds) if k == "tensor"))
+        sub0, kinds, xargs = self.subgraph, self.kinds, args
+        if self._view_problem is not None:
+            return "space", self._view_problem
+        if self._derived is not None:
+            for k, r in self._ranks.items():
+                if args[k].ndim != r:
+                    return "space", (f"its unsqueezes were planned for inputs of rank "
+                                     f"{r}, got {args[k].ndim}")
+            sub0 = self._ksub
+            keep, derived = self._derived
+            kinds = tuple(self.kinds[k] for k in keep) + ("tensor",) * len(derived)
+            xargs = expand_args(args, self._derived)
         cuts = None
         if self._cuts:
             # sizes whose pieces do not make one iteration space: remembered by the sizes
@@ -279,14 +307,14 @@ class FusedGroup:
         # the kernel runs on the arguments in the dim order of their memory layout, so that
         # its outputs are laid out as eager's (transposed inputs: transposed outputs); the
         # dims chunks and cats cut are renumbered for that order
-        perm = layout_perm(args, self.kinds, cuts, self.subgraph)
-        base = self.subgraph
+        perm = layout_perm(xargs, kinds, cuts, sub0)
+        base = sub0
         if perm is not None and self._cuts:
             base = permute_cuts(self.subgraph, args, self.kinds, perm)
             if base is None:
                 perm, base = None, self.subgraph
-        kargs = args if perm is None else [
-            in_layout(a, perm) if k == "tensor" else a for a, k in zip(args, self.kinds)]
+        kargs = xargs if perm is None else [
+            in_layout(a, perm) if k == "tensor" else a for a, k in zip(xargs, kinds)]
         try:
             sub = retype(base, kargs, dev, static)
         except Exception as e:
@@ -307,7 +335,7 @@ class FusedGroup:
                     g.order = stride_order(a)
             arg_guards.append(g)
         guard = Guard(arg_guards, static, _dt._default_float, self._device_id, perm)
-        spec = KernelSpec(sub, arg_specs(kargs, self.kinds, static, fixed), dev, static)
+        spec = KernelSpec(sub, arg_specs(kargs, kinds, static, fixed), dev, static)
         number = self.budget.made(self, kind)
         why = self._why_new(args, kind)
         try:
@@ -319,7 +347,9 @@ class FusedGroup:
         # the guard checks what the kernel assumes: call its launcher without the re-check
         fn = getattr(kernel, "launch", kernel) if kernel is not None else self._failed_build
         if perm is not None and kernel is not None:
-            fn = _permuted(fn, perm, self.kinds)
+            fn = _permuted(fn, perm, kinds)
+        if self._derived is not None and kernel is not None:
+            fn = _with_views(fn, self._derived)
         s = Specialization(kind, number, guard, spec, kernel, fn, self.arg_names)
         self.specializations.append(s)
         self._rebuild()

@@ -33,8 +33,8 @@ from ..ir.schema_match import SIDE_EFFECT_KINDS, is_nondeterministic
 from .chunks import (restore, space_shapes, to_constant_chunks,
                      to_fused_concats)
 from .functionalize import functionalize_inplace
-from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, unfusible_reason, node_device,
-                          is_group)
+from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, UNSQUEEZE, unfusible_reason,
+                          node_device, is_group)
 from .subgraph import (new_group, absorb, unmerge, op_count, origin, sort_inputs,
                        sort_outputs, subgraph_of)
 
@@ -140,8 +140,8 @@ def _iteration_space_problem(consumer, producer, space):
             if t.sizes is None or any(d is None for d in t.sizes):
                 return None
             shape = space.get(v, tuple(t.sizes))
-            if n.kind == FUSED_CONCAT:       # its inputs line up with its result
-                shape = tuple(n.output.type.sizes)
+            if n.kind == FUSED_CONCAT or (n.kind == UNSQUEEZE and v is n.inputs[0]):
+                shape = tuple(n.output.type.sizes)   # (read lined up with its result)
             sizes.append(shape)
         # the results the group would return are computed in the same space: with chunks
         # and cats they need not have its inputs' sizes (a piece of an uneven chunk, a
@@ -163,6 +163,11 @@ def _iteration_space_problem(consumer, producer, space):
             return (f"its inputs' (or results') sizes do not broadcast together ({a} and "
                     f"{b}): one kernel walks one iteration space")
     return None
+
+
+def _kinds(node):
+    """The kinds of node, or of the nodes in its subgraph when it is a group."""
+    return {n.kind for n in subgraph_of(node).nodes} if is_group(node) else {node.kind}
 
 
 def _cat_into_cut(consumer, producer):
@@ -254,8 +259,8 @@ class _Partitioner:
 
     def scan(self, node):
         """Merge one producer into node (a fusible node or a group); the group or None."""
-        if not self.handled(node):
-            return None
+        if not self.handled(node) or node.kind == UNSQUEEZE:
+            return None             # (an unsqueeze joins its reader's group, never leads one)
         block = node.owning_block
         producers = []
         for v in node.inputs:
@@ -272,8 +277,8 @@ class _Partitioner:
     # ------------------------------------------------------------------ merging
     def try_merge(self, consumer, producer):
         why = self.merge_problem(consumer, producer)
-        if not why and producer.kind == CONSTANT_CHUNK:
-            producer = self.own_chunk(producer, consumer)
+        if not why and producer.kind in (CONSTANT_CHUNK, UNSQUEEZE):
+            producer = self.own_view(producer, consumer)
         why = why or self.move_before(producer, consumer)
         if why:
             self.merge_failure[producer] = why
@@ -295,22 +300,27 @@ class _Partitioner:
         n_args = sum(len(n.inputs) + len(n.outputs) for n in (consumer, producer))
         if n_args > MAX_GROUP_ARGS:
             return f"the group would have more than {MAX_GROUP_ARGS} inputs and outputs"
+        kinds = _kinds(consumer) | _kinds(producer)
+        if UNSQUEEZE in kinds and kinds & {CONSTANT_CHUNK, FUSED_CONCAT}:
+            return ("an unsqueeze and a chunk or cat would share the group (a kernel reads "
+                    "its inputs either way, not both)")
         if _cat_into_cut(consumer, producer):
             return ("a cat's result would be chunked or concatenated again in the group (a "
                     "kernel computes a cat's elements branch by branch, not piece by piece)")
         return _iteration_space_problem(consumer, producer, self.space)
 
-    def own_chunk(self, producer, consumer):
-        """A chunk whose pieces are also read outside `consumer`: the group gets a copy of
-        its own (its pieces are views of an input from outside the group: the group must
-        not return them, as its results would be copies, not views) and the others keep
-        the original, which goes when nobody reads it any more."""
+    def own_view(self, producer, consumer):
+        """A chunk (or unsqueeze) whose pieces are also read outside `consumer`: the group
+        gets a copy of its own (its pieces are views of an input from outside the group:
+        the group must not return them, as its results would be copies, not views) and
+        the others keep the original, which goes when nobody reads it any more."""
         if not any(u.user is not consumer for o in producer.outputs for u in o.uses):
             return producer
-        copy = self.graph.create(CONSTANT_CHUNK, list(producer.inputs),
+        copy = self.graph.create(producer.kind, list(producer.inputs),
                                  attrs=dict(producer.attrs),
                                  output_types=[o.type for o in producer.outputs],
                                  source_range=producer.source_range, scope=producer.scope)
+        copy.op = producer.op
         copy.insert_before(consumer)
         for new, old in zip(copy.outputs, producer.outputs):
             for u in [u for u in old.uses if u.user is consumer]:
@@ -386,7 +396,8 @@ class _Partitioner:
             # (a chunk alone computes nothing: its pieces are views of its input, which a
             # group would return as copies)
             if not is_group(n) and self.reasons.get(n, "constant") is None \
-                    and n.kind != CONSTANT_CHUNK and not _returns_its_input(n):
+                    and n.kind not in (CONSTANT_CHUNK, UNSQUEEZE) \
+                    and not _returns_its_input(n):
                 group = new_group(self.graph, n)
                 absorb(group, n, self.origin)
 

@@ -179,15 +179,12 @@ def test_unsqueeze_size_calculation():
         return r
     inputs = (torch.rand(20, 28, requires_grad=True), torch.rand(20))
     s = check_script(foo, inputs)
-    # (NNC also fuses the unsqueeze of the input: test_unsqueeze_of_an_input_fuses)
-    assert_all_fused(s.graph_for(*inputs), except_for={"aten::unsqueeze"})
+    assert_all_fused(s.graph_for(*inputs))      # the unsqueeze of an input too, as NNC
     out = s(*inputs)
     out.sum().backward()
     np.testing.assert_allclose(inputs[0].grad.numpy(), np.full((20, 28), 1 / 42), rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="gpujit's kernels have no view ops: an unsqueeze "
-                   "of a group input stays outside the group (NNC fuses it)")
 def test_unsqueeze_of_an_input_fuses():
     def foo(b, d):
         return (b + d.unsqueeze(1) * 42.0) / 42.0

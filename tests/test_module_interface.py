@@ -2,6 +2,8 @@
 PyTorch's test/jit/test_module_interface.py (values checked against literal formulas)."""
 from typing import Any, List
 
+import io
+
 import numpy as np
 import pytest
 
@@ -360,3 +362,17 @@ def test_script_method_module_as_interface_and_freeze():
     f = torch.jit.freeze(torch.jit.script(Proxy()).eval())
     _close(f(x), 3 * x + 2)
     assert 'prim::CallMethod[name="forward"]' in str(f.graph)
+
+
+def test_frozen_module_with_an_interface_call_saves_and_loads():
+    # freeze keeps the interface-typed submodule (its call is dispatched at run time):
+    # it must stay a submodule of the frozen module, saved and loaded with it
+    x = _x()
+    f = torch.jit.freeze(torch.jit.script(Proxy()).eval())
+    buf = io.BytesIO()
+    torch.jit.save(f, buf)
+    buf.seek(0)
+    g = torch.jit.load(buf)
+    _close(g(x), 3 * x + 2)
+    g.proxy_mod = torch.jit.script(NewModule())
+    _close(g(x), x * (x + 1) + 1)

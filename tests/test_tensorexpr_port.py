@@ -308,7 +308,8 @@ def test_binary_ops(name):
     t = torch.jit.trace(fn, (20 * torch.rand(1024), 20 * torch.rand(1024)))
     a, b = torch.rand(1024), torch.rand(1024)
     x = warm(t, a, b)
-    assert_all_fused()
+    if name != "type_as":       # (x.type_as(x + y) of one dtype: a no-op cast, returns x,
+        assert_all_fused()      # left unfused; the add is dead: only its dtype was read)
     want = _NP_BINARY[name](npy(a), npy(b))
     assert x.dtype is (torch.bool if want.dtype == np.bool_ else torch.float32)
     np.testing.assert_allclose(npy(x), want, atol=2e-3, rtol=1e-5)
@@ -700,9 +701,7 @@ def test_mask_unsqueeze_eq_zero_on_bool():
     x = torch.rand(4) > 0.5
     s = torch.jit.script(f)
     out = warm(s, x)
-    # NNC fuses the unsqueeze too; gpujit's kernels read no views of their inputs yet:
-    # the unsqueeze (a view, no data moved) runs before the fused eq
-    assert_all_fused(except_for=("aten::unsqueeze",))
+    assert_all_fused()              # the unsqueeze too, as NNC
     assert out.dtype is torch.bool and out.shape == (4, 1)
     np.testing.assert_array_equal(npy(out), (npy(x) == 0)[:, None])
 

@@ -121,6 +121,19 @@ def _keep_read_attributes(graph, mod, frozen):
         if name in mod.__dict__.get("_buffers", {}) and "_buffers" in frozen.__dict__:
             frozen.__dict__["_buffers"][name] = value       # a buffer stays a buffer
             continue
+        if name in mod.__dict__.get("_modules", {}) and "_modules" in frozen.__dict__:
+            # a submodule the code still calls (held by an interface-typed attribute: its
+            # methods are looked up at run time): it stays a submodule, saved with it
+            frozen.__dict__["_modules"][name] = value
+            iface = (mod.__dict__.get("_interface_attrs") or {}).get(name)
+            if iface is not None:
+                attrs = dict(frozen.__dict__.get("_interface_attrs") or {})
+                attrs[name] = iface
+                object.__setattr__(frozen, "_interface_attrs", attrs)
+            attr_t = mod._type.attributes.get(name) if mod._type is not None else None
+            if attr_t is not None:
+                frozen._type.attributes[name] = attr_t
+            continue
         object.__setattr__(frozen, name, value)
         attr_t = mod._type.attributes.get(name) if mod._type is not None else None
         if attr_t is not None:
