@@ -323,7 +323,11 @@ class FusedGroup:
         # a DYNAMIC kernel with chunks or cats is specialized on the sizes of the dims they cut
         fixed = {} if static else cut_dims(sub)
         arg_guards = []
-        for j, (a, ka, k) in enumerate(zip(args, kargs, self.kinds)):
+        # (with unsqueezes the kernel's arguments are not the group's: see views.py)
+        gargs = kargs if self._derived is None else [
+            in_layout(a, perm) if perm is not None and k == "tensor" else a
+            for a, k in zip(args, self.kinds)]
+        for j, (a, ka, k) in enumerate(zip(args, gargs, self.kinds)):
             cuts = fixed.get(j, ())
             if perm is not None and cuts:       # the kernel's dims -> the argument's
                 pad = len(perm) - a.ndim

@@ -51,7 +51,10 @@ _UNARY = ["torch.neg({a})", "{a}.abs()", "torch.exp({a})", "torch.tanh({a})",
           "{a} ** {i}", "torch.pow({s}, {a})", "{a}.bool()", "{a}.to(torch.float16) * {s}",
           "torch.erf({a})", "torch.log1p({a})", "torch.rsqrt({a})", "torch.trunc({a})",
           "torch.ceil({a})", "torch.sin({a})", "{a}.clone()", "{a}.contiguous()",
-          "torch.where({a} > 1, 1.5, {i})", "{a}.int() // {i}", "{a}.long() % {i}"]
+          "torch.where({a} > 1, 1.5, {i})", "{a}.int() // {i}", "{a}.long() % {i}",
+          # unsqueezes (fused since session 12); leading ones only: a trailing one squares
+          # the sizes when it meets the other values (the large calls would not fit)
+          "torch.unsqueeze({a}, 0) * {s}", "({a} * 2).unsqueeze(0) + {a}"]
 _BINARY = ["{a} + {b}", "{a} - {b} * 2", "{a} * {b}", "{a} / {b}", "{a} // {b}",
            "{a} % {b}", "torch.fmod({a}, {b})", "torch.maximum({a}, {b})",
            "torch.minimum({a}, {b})", "torch.where({a} > {b}, {a}, {b})", "{a} == {b}",

@@ -255,3 +255,16 @@ def test_unsqueezes_fused_on_cuda_match_cpu():
             assert o.device.type == "cuda"
             np.testing.assert_allclose(o.cpu().numpy(), w, rtol=1e-5, atol=1e-6)
         assert _outside(s.graph_for(*dev)) == 0
+
+
+def test_an_input_read_only_through_unsqueezes_and_numbers():
+    # (found by the fuzz with unsqueezes: the kernel's arguments then start with the
+    # number, and the guard read the contiguity of that number instead of the input's)
+    def f(x0, s: float):
+        return torch.unsqueeze(x0, 0) * s
+    s = torch.jit.script(f)
+    for x in (torch.tensor(1.5), torch.tensor(2.5, dtype=torch.float64), _t(3), _t(4, 2).t()):
+        for _ in range(2):
+            out = s(x, 0.5)
+        assert tuple(out.shape) == (1,) + tuple(x.shape) and out.dtype == x.dtype
+        np.testing.assert_allclose(out.numpy(), x.numpy()[None] * 0.5)
