@@ -345,8 +345,9 @@ def space_shapes(graph, fusible) -> dict:
         cats = {_cat_of_pieces(c) for c in chunk_nodes.get(v, ())}
         if len(cats) == 1 and None not in cats:
             (size, cd), = cats
-            if piece[cd] != 1 and all(len(_sizes(c.inputs[0]) or ()) == len(piece)
-                                      for c in chunk_nodes[v]):
+            if all(len(_sizes(c.inputs[0]) or ()) == len(piece) for c in chunk_nodes[v]) \
+                    and cd < len(piece) and piece[cd] != 1:     # (ranks first: cd counts
+                                                                # in the cat's)
                 return piece[:cd] + (size,) + piece[cd + 1:]
         return piece
 
