@@ -409,6 +409,7 @@ class Tensor:
                 raise TypeError(f"to() received an invalid argument {a!r}; expected a dtype, a "
                                 f"device or a Tensor")
         cast = dtype is not None
+        moved = dev is not None
         dtype = self._dtype if dtype is None else _dt.to_dtype(dtype)
         dev = self._device if dev is None else _resolve_device(dev)
         if memory_format is not None:
@@ -427,9 +428,9 @@ class Tensor:
                 and _registry.dispatch_state.tracing is not None):
             return self.type_as(like)       # (the trace follows like's dtype)
         if dev is self._device and dtype is self._dtype and not copy and not (
-                cast and _registry.dispatch_state.tracing is not None):
-            return self     # (a trace records a cast asked for: later inputs may need it)
-        if dev is self._device:
+                (cast or moved) and _registry.dispatch_state.tracing is not None):
+            return self     # (a trace records a cast or move asked for: later inputs may need it)
+        if dev is self._device and not moved:
             return _ops()["aten::to.dtype"].public(self, dtype, non_blocking, copy)
         return _ops()["aten::to.device"].public(self, dev, dtype, non_blocking, copy)
 

@@ -81,7 +81,9 @@ def warn_at_user(msg):
                                registry=f.f_globals.setdefault("__warningregistry__", {}))
 
 
-_SIZE_OPS = frozenset({"aten::size.int", "aten::numel"})
+# ops whose int result the trace follows (a TracedInt): sizes, and a 0-dim tensor passed
+# where an op takes an int (recorded as aten::Int, as TorchScript's tracer does)
+_SIZE_OPS = frozenset({"aten::size.int", "aten::numel", "aten::Int.Tensor"})
 
 
 class TracedInt(int):
@@ -357,6 +359,8 @@ def _hook(op, args):
         return _reg.dispatch_state.compute(op, args)
     if op.name == "aten::item":
         what = _describe_item_caller()
+    if op.name == "aten::item" and what != "a Python index":
+        # (torch's tracer is silent for __index__: a list indexed by a tensor, range(t))
         extra = (" (a tensor used as a condition, e.g. in an `if`, is the same thing)"
                  if what == "a Python boolean" else "")
         warn_at_user(f"Converting a tensor to {what} might cause the trace to be incorrect. "
@@ -365,6 +369,9 @@ def _hook(op, args):
                      f"not generalize to other inputs!{extra}")
     if _reg_is_inplace(op):
         s.check_inplace(op, args)
+    ints = _int_params(op)
+    if ints and any(isinstance(args[i], (Tensor, list, tuple)) for i in ints if i < len(args)):
+        args = _int_args(op, args, ints)
     # the op computes on plain ints (a TracedInt's own arithmetic would record again);
     # through autograd when it is on, so a traced run records gradients as eager does
     result = _reg.dispatch_state.compute(
@@ -372,6 +379,41 @@ def _hook(op, args):
     if "random" in op.tags or "nondeterministic" in op.tags:
         s.nondeterministic.append(op.name)
     return s.record(op, args, result)
+
+
+_INT_PARAMS: dict = {}
+
+
+def _int_params(op):
+    """Positions of op's int / int[] parameters."""
+    r = _INT_PARAMS.get(op.name)
+    if r is None:
+        r = _INT_PARAMS[op.name] = tuple(i for i, a in enumerate(op.schema.arguments)
+                                         if a.type.base in ("int", "SymInt"))
+    return r
+
+
+def _int_args(op, args, ints):
+    """The args of an op call with each 0-dim integer tensor given for an int (or an
+    element of an int[]) replaced by aten::Int of it, recorded, so the trace follows the
+    tensor's value (`x.topk(k)`, `x.view(n, -1)` with tensors k, n) instead of baking in a
+    constant."""
+    out = list(args)
+    for i in ints:
+        if i >= len(out):
+            break
+        a = out[i]
+        if isinstance(a, Tensor):
+            out[i] = _as_int(a)
+        elif isinstance(a, (list, tuple)) and any(isinstance(e, Tensor) for e in a):
+            out[i] = type(a)(_as_int(e) if isinstance(e, Tensor) else e for e in a)
+    return out
+
+
+def _as_int(t):
+    if t.ndim != 0 or t.is_floating_point() or t.is_complex():
+        return t          # the op's own error names what it got
+    return _reg.get("aten::Int.Tensor").public(t)
 
 
 def trace_type_as(t, other):
@@ -406,10 +448,11 @@ def _reg_is_inplace(op):
 def _escape(t, what):
     s = _Active.session
     if s is not None and not s.paused:
-        kind = "list" if what == "tolist" else "NumPy array"
-        warn_at_user(f"Converting a tensor to a Python {kind} ({what}()) might cause the "
-                     f"trace to be incorrect. We can't record the data flow of Python "
-                     f"values, so this value will be treated as a constant in the future.")
+        kind = "a Python list" if what == "tolist" else "a NumPy array"
+        warn_at_user(f"Converting a tensor to {kind} might cause the trace to be incorrect. "
+                     f"We can't record the data flow of Python values, so this value will be "
+                     f"treated as a constant in the future. This means that the trace might "
+                     f"not generalize to other inputs!")
 
 
 def _module_call(module, call, args, kwargs):
@@ -452,47 +495,102 @@ def _param_names(fn, n):
 
 
 def _holds_only_tensors(a):
+    """a is a Tensor or a (nested) tuple/list/dict of them: what becomes a graph input."""
+    try:
+        input_type(a)
+    except (RuntimeError, TypeError):
+        return False
+    return True
+
+
+def _type_words(a):
+    """The type of a Python value as TorchScript prints it in the tracer's errors."""
     if isinstance(a, Tensor):
-        return True
-    if isinstance(a, (tuple, list)):
-        return all(isinstance(x, Tensor) for x in a)
+        return "Tensor"
+    if isinstance(a, tuple):
+        return "Tuple[" + ", ".join(_type_words(x) for x in a) + "]"
+    if isinstance(a, list):
+        return "List[" + (_type_words(a[0]) if a else "Tensor") + "]"
     if isinstance(a, dict):
-        return all(isinstance(k, str) and isinstance(x, Tensor) for k, x in a.items())
-    return False
+        k, v = next(iter(a.items()), ("", None))
+        return f"Dict[{type(k).__name__}, {_type_words(v) if a else 'Tensor'}]"
+    return type(a).__name__
+
+
+_KEY_TYPES = {str: T.STR, int: T.INT, float: T.FLOAT, bool: T.BOOL}
+
+
+def input_type(a, top=True):
+    """The graph-input type of example argument a: a Tensor, or a (nested) tuple, list or
+    dict of them. A tuple keeps its elements' types; lists and dicts, whose length the
+    trace fixes but whose elements may change, hold shapeless `Tensor`s. Raises
+    RuntimeError with TorchScript's words for what cannot be traced."""
+    if isinstance(a, Tensor):
+        return T.TensorType.of(a) if top else T.TENSOR
+    if isinstance(a, tuple):
+        return T.TupleType(tuple(input_type(x, top) for x in a))
+    if isinstance(a, list):
+        if not a:
+            raise RuntimeError("Tracer cannot infer type of the input: List trace inputs "
+                               "must have elements")
+        elems = [input_type(x, False) for x in a]
+        for e, x in zip(elems, a):
+            if e != elems[0]:
+                raise RuntimeError(
+                    f"Tracer cannot infer type of the input: List inputs to traced "
+                    f"functions must have consistent element type. Found "
+                    f"{_type_words(a[0])} and {_type_words(x)}")
+        return T.ListType(elems[0])
+    if isinstance(a, dict):
+        if not a:
+            raise RuntimeError("Tracer cannot infer type of the input: Dictionary inputs "
+                               "must have entries")
+        kt = {_KEY_TYPES.get(type(k)) for k in a}
+        if None in kt or len(kt) != 1:
+            raise RuntimeError(
+                f"Tracer cannot infer type of the input: dictionary keys of traced inputs "
+                f"must all be str, all int, all float or all bool (got "
+                f"{sorted({type(k).__name__ for k in a})})")
+        vals = list(a.values())
+        elems = [input_type(x, False) for x in vals]
+        for e, x in zip(elems, vals):
+            if e != elems[0]:
+                raise RuntimeError(
+                    f"Tracer cannot infer type of the input: Dictionary inputs to traced "
+                    f"functions must have consistent type. Found {_type_words(vals[0])} "
+                    f"and {_type_words(x)}")
+        return T.DictType(kt.pop(), elems[0])
+    raise RuntimeError(
+        f"Type '{_type_words(a)}' cannot be traced. Only Tensors and (possibly nested) "
+        f"Lists, Dicts, and Tuples of Tensors can be traced")
 
 
 def bind_input(rec, name, a):
-    """A graph input for example argument a (a Tensor, or a tuple/list/dict of them)."""
+    """A graph input for example argument a (a Tensor, or a nested tuple/list/dict of
+    them), unpacked down to its tensors as TorchScript's tracer does: tuples and lists by
+    prim::TupleUnpack / prim::ListUnpack, dicts by one aten::__getitem__ per key of the
+    example (other keys may come and go; a missing one is an error when the trace runs)."""
+    v = rec.graph.add_input(name, input_type(a))
+    _unpack(rec, v, a, name)
+    return v
+
+
+def _unpack(rec, v, a, name):
     g = rec.graph
     if isinstance(a, Tensor):
-        v = g.add_input(name, T.TensorType.of(a))
         rec.bind(a, v)
-        return v
-    if isinstance(a, (tuple, list)):
-        elem_types = [T.TensorType.of(x) if isinstance(x, Tensor) else None for x in a]
-        if any(t is None for t in elem_types):
-            raise TypeError(f"trace: input {name!r} holds a {type(a).__name__} with "
-                            f"non-Tensor elements; only Tensors and (nested) tuples, lists "
-                            f"and dicts of Tensors can be traced inputs")
-        ty = T.TupleType(tuple(elem_types)) if isinstance(a, tuple) else T.ListType(T.TENSOR)
-        v = g.add_input(name, ty)
+    elif isinstance(a, (tuple, list)):
         kind = "prim::TupleUnpack" if isinstance(a, tuple) else "prim::ListUnpack"
-        n = g.insert_node(kind, [v], output_types=elem_types)
-        for x, o in zip(a, n.outputs):
-            rec.bind(x, o)
-        return v
-    if isinstance(a, dict):
-        if not all(isinstance(k, str) for k in a) or \
-                not all(isinstance(x, Tensor) for x in a.values()):
-            raise TypeError(f"trace: input {name!r} must be a dict of str to Tensor")
-        v = g.add_input(name, T.DictType(T.STR, T.TENSOR))
+        types = list(v.type.elems) if isinstance(a, tuple) else [v.type.elem] * len(a)
+        n = g.insert_node(kind, [v], output_types=types)
+        for x, o, i in zip(a, n.outputs, range(len(a))):
+            _unpack(rec, o, x, f"{name}[{i}]")
+    else:
         for k, x in a.items():
-            kv = g.insert_constant(k)
-            n = g.insert_node("aten::__getitem__", [v, kv], output_types=[T.TensorType.of(x)])
-            rec.bind(x, n.output)
-        return v
-    raise TypeError(f"trace: input {name!r} is a {type(a).__name__}; traced inputs must be "
-                    f"Tensors or (nested) tuples, lists or dicts of Tensors")
+            where = g.insert_constant(f"{name}[{k!r}], a key of the traced example input")
+            n = g.insert_node("aten::__getitem__", [v, g.insert_constant(k), where],
+                              output_types=[v.type.value])
+            _unpack(rec, n.output, x, f"{name}[{k!r}]")
 
 
 def output_value(rec, out, strict=True, where="output"):

@@ -55,11 +55,13 @@ def is_tracing() -> bool:
 
 
 def _as_tuple(example_inputs):
-    # as torch.jit.trace: a Tensor or a dict is one argument, a tuple the arguments, any
-    # other iterable (a list of Tensors) is made a tuple of them
+    """The positional arguments example_inputs stands for, as torch.jit.trace reads it: a
+    Tensor or a dict is the one argument, a tuple the arguments, and any other sequence
+    (a list) is taken as the tuple of its elements."""
     if isinstance(example_inputs, tuple):
         return example_inputs
-    if isinstance(example_inputs, (Tensor, dict)) or not hasattr(example_inputs, "__iter__"):
+    if isinstance(example_inputs, (Tensor, dict)) or not isinstance(
+            example_inputs, (list, range)) and not hasattr(example_inputs, "__iter__"):
         return (example_inputs,)
     return tuple(example_inputs)
 
@@ -73,7 +75,10 @@ def _distinct(a, seen):
         seen.add(id(a))
         return a
     if isinstance(a, (tuple, list)):
-        return type(a)(_distinct(x, seen) for x in a)
+        elems = [_distinct(x, seen) for x in a]
+        if hasattr(a, "_fields"):              # a namedtuple: its fields as arguments
+            return type(a)(*elems)
+        return type(a)(elems)
     if isinstance(a, dict):
         return {k: _distinct(x, seen) for k, x in a.items()}
     return a
@@ -93,7 +98,11 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     else:
         fn_for_names = fn
     names = _tr._param_names(fn_for_names, len(inputs))
-    inputs = _distinct(inputs, set())
+    # a parameter or buffer given as an input too (trace(m, m.weight)) is an input apart
+    # from the attribute: the graph reads the attribute where the module uses it
+    seen = {k for k, path in session.attr_paths.items() if path} if module is not None \
+        else set()
+    inputs = _distinct(inputs, seen)
     for name, a in zip(names, inputs):
         _tr.bind_input(rec, name, a)
     with _tr.tracing(session):
@@ -192,7 +201,8 @@ def _clone(x):
             c.requires_grad_(True)
         return c
     if isinstance(x, tuple):
-        return tuple(_clone(e) for e in x)
+        elems = [_clone(e) for e in x]
+        return type(x)(*elems) if hasattr(x, "_fields") else tuple(elems)
     if isinstance(x, list):
         return [_clone(e) for e in x]
     if isinstance(x, dict):

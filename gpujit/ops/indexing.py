@@ -240,7 +240,10 @@ def _decompose(t, index):
             res = ops["aten::unsqueeze"].public(res, d)
             d += 1
         elif _is_int(item):
-            res = ops["aten::select.int"].public(res, d, int(item))
+            # an int subclass stays itself: a size read while tracing (a TracedInt) keeps
+            # the select following the input's shape
+            res = ops["aten::select.int"].public(res, d, item if isinstance(item, int)
+                                                 else int(item))
         elif _is_bool_scalar(item):
             # PyTorch: a new dim here, indexed by [0] (True) or by nothing (False)
             from .creation import tensor
@@ -251,7 +254,8 @@ def _decompose(t, index):
         elif isinstance(item, _reg._Tensor) and item._data.ndim == 0 and \
                 item._dtype.category == _dt.INTEGRAL:
             # a 0-dim integer tensor indexes like an int: a select (a view)
-            res = ops["aten::select.int"].public(res, d, int(item.item()))
+            # (through aten::Int, which a trace records: the select follows the tensor)
+            res = ops["aten::select.int"].public(res, d, ops["aten::Int.Tensor"].public(item))
         elif isinstance(item, slice):
             if item != slice(None):
                 res = ops["aten::slice.Tensor"].public(res, d, item.start, item.stop,

@@ -110,8 +110,10 @@ def _set_item(c, k, v):
 # key or element take the scripted source line as a last argument (`where`, a str the
 # frontend adds) and re-raise Python's error naming it, as a compile error would.
 
-class KeyErrorAt(KeyError):
-    """A KeyError whose message reads as text (KeyError's own str() is its key's repr)."""
+class KeyErrorAt(KeyError, RuntimeError):
+    """A KeyError whose message reads as text (KeyError's own str() is its key's repr).
+    Also a RuntimeError, as TorchScript's failed dict lookups are (`except KeyError` and
+    `except RuntimeError` both catch it)."""
 
     def __str__(self):
         return str(self.args[0]) if self.args else ""

@@ -1,0 +1,655 @@
+"""PyTorch's test/jit/test_tracer.py (TestTracer, TestMixTracingScripting) ported as
+behaviour: values against NumPy or literals, what the graphs show, TracerWarnings,
+check_trace / check_inputs errors, containers in and out, modules and submodules."""
+import io
+import warnings
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+import gpujit.nn as nn
+import gpujit.nn.functional as F
+
+
+def N(t):
+    return t.detach().cpu().numpy()
+
+
+def close(a, b, tol=1e-6):
+    if isinstance(a, (tuple, list)):
+        assert isinstance(b, (tuple, list)) and len(a) == len(b)
+        for x, y in zip(a, b):
+            close(x, y, tol)
+        return
+    if isinstance(a, dict):
+        assert set(a) == set(b)
+        for k in a:
+            close(a[k], b[k], tol)
+        return
+    a = N(a) if isinstance(a, torch.Tensor) else np.asarray(a)
+    b = N(b) if isinstance(b, torch.Tensor) else np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def check_order(text, *parts):
+    """Each part occurs in text, in this order (FileCheck's check chain)."""
+    pos = 0
+    for p in parts:
+        i = text.find(p, pos)
+        assert i >= 0, f"{p!r} not found after position {pos} in\n{text}"
+        pos = i + len(p)
+
+
+def tracer_warnings(fn):
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [str(w.message) for w in ws if issubclass(w.category, torch.jit.TracerWarning)]
+
+
+def check_trace(fn, inputs, other_inputs=None, grads=True):
+    """PyTorch's checkTrace: the trace gives eager's values and gradients."""
+    traced = torch.jit.trace(fn, inputs)
+    for ins in [inputs] + ([other_inputs] if other_inputs is not None else []):
+        close(traced(*ins), fn(*ins))
+        if grads:
+            xs = [x.detach().requires_grad_(True) for x in ins]
+            ys = [x.detach().requires_grad_(True) for x in ins]
+            a, b = traced(*xs), fn(*ys)
+            a = a[0] if isinstance(a, tuple) else a
+            b = b[0] if isinstance(b, tuple) else b
+            a.sum().backward()
+            b.sum().backward()
+            for x, y in zip(xs, ys):
+                if y.grad is not None:
+                    close(x.grad, y.grad)
+    return traced
+
+
+# ---------------------------------------------------------------- basics
+def test_simple_sigmoid_tanh_values_and_grads():
+    x = torch.tensor([0.4], requires_grad=True)
+    y = torch.tensor([0.7], requires_grad=True)
+    check_trace(lambda x, y: torch.sigmoid(torch.tanh(x * (x + y))), (x, y))
+    v = 1 / (1 + np.exp(-np.tanh(0.4 * 1.1)))
+    close(torch.jit.trace(lambda x, y: torch.sigmoid(torch.tanh(x * (x + y))), (x, y))(x, y),
+          np.array([v], np.float32), 1e-6)
+
+
+def test_legacy_ctor_inside_trace():
+    class MyModule(nn.Module):
+        def forward(self, x):
+            return (x + 1, torch.FloatTensor([0]))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tm = torch.jit.trace(MyModule(), torch.randn(2, 2))
+    x = torch.ones(2, 2)
+    a, b = tm(x)
+    close(a, np.full((2, 2), 2.0, np.float32))
+    close(b, np.zeros(1, np.float32))
+
+
+def test_list_input_with_global_tensors():
+    class MyClass(nn.Module):
+        def forward(self, xs):
+            return torch.cat(xs, dim=0)
+
+    global input1, input2
+    input1 = torch.ones(2, 2)
+    input2 = torch.ones(2, 2)
+    m2 = torch.jit.trace(MyClass(), ((input1, input2),))
+    close(m2((torch.zeros(1, 2), torch.ones(2, 2))), np.r_[np.zeros((1, 2)), np.ones((2, 2))])
+
+
+def test_parameter_passed_as_input():
+    class M(nn.Module):
+        def __init__(self, x):
+            super().__init__()
+            self.x = nn.Parameter(x)
+
+        def forward(self, y):
+            return self.x + y
+
+    m = M(torch.rand(3, 4))
+    r = torch.jit.trace(m, m.x)
+    t2 = torch.rand(3, 4)
+    close(r(t2), N(m.x) + N(t2))
+
+
+def test_script_function_defined_in_traced_forward():
+    class TracedInlineDecision(nn.Module):
+        def forward(self, x, flag):
+            @torch.jit.script
+            def make_decision(flag, x):
+                if flag:
+                    return x
+                else:
+                    return torch.zeros_like(x)
+            x = torch.neg(x)
+            return make_decision(flag, x)
+
+    d = TracedInlineDecision()
+    t = torch.jit.trace(d, (torch.rand(3, 4), torch.tensor([True], dtype=torch.bool)),
+                        check_trace=True)
+    x = torch.rand(3, 4)
+    close(t(x, torch.tensor([True])), -N(x))
+    close(t(x, torch.tensor([False])), np.zeros((3, 4)))
+
+
+def test_single_tuple_output():
+    x = torch.tensor(2.)
+    f2 = torch.jit.trace(lambda x: (x,), x)
+    out = f2(x)
+    assert isinstance(out, tuple) and len(out) == 1
+    assert float(out[0]) == 2.0
+
+
+def test_namedtuple_input():
+    Point = namedtuple('point', ['x', 'y'])
+
+    def f(p):
+        if type(p) is tuple:
+            p = Point(*p)
+        return p.x + p.y
+
+    p = Point(torch.randn(1), torch.randn(1))
+    traced = torch.jit.trace(f, (p,))
+    close(traced(p), f(p))
+    q = Point(torch.ones(1), torch.ones(1))
+    close(traced(q), [2.0])
+
+
+def test_topk_with_tensor_k_follows_new_inputs():
+    class M(nn.Module):
+        def forward(self, x, y):
+            return x.topk(y, dim=1)[1]
+
+    mod = M()
+    traced = torch.jit.trace(mod, (torch.randint(0, 10, (20, 20)), torch.tensor(17)))
+    for n, k in ((9, 8), (50, 12)):
+        x = torch.tensor(np.random.permutation(n * n).reshape(n, n))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = traced(x, torch.tensor(k))
+        assert out.shape == (n, k)
+        np.testing.assert_array_equal(N(out), np.argsort(-N(x), axis=1)[:, :k])
+
+
+def test_type_as_trace_check():
+    a = torch.tensor([0.4], requires_grad=True)
+    b = torch.tensor([0.7], requires_grad=True)
+    t = torch.jit.trace(lambda x, y: x.type_as(y), (a, b))
+    out = t(torch.tensor([0.5]), torch.tensor([1], dtype=torch.int64))
+    assert out.dtype is torch.int64
+
+
+def test_index_by_tensor_and_constant_index_grad():
+    x = torch.tensor([0.4], requires_grad=True)
+    y = torch.tensor([0], dtype=torch.int64)
+    t = torch.jit.trace(lambda x, y: x[y], (x, y))
+    close(t(x, y), [0.4])
+
+    def fn(x):
+        return x[0]
+
+    traced = torch.jit.trace(fn, torch.ones(1))
+    for f in (fn, traced):
+        out = f(x)
+        g = torch.autograd.grad(out, x)[0]
+        close(out, np.float32(0.4))
+        close(g, [1.0])
+
+
+def test_index_put_with_mask():
+    mask = torch.tensor([[True, True, True], [True, False, False], [True, True, False]])
+
+    def test_fn(ten, mask):
+        ten[mask] = torch.ones(6)
+        return ten
+
+    traced = torch.jit.trace(test_fn, (torch.zeros(3, 3), mask))
+    ten = torch.rand(3, 3)
+    exp = N(ten).copy()
+    exp[N(mask)] = 1
+    close(traced(ten.clone(), mask), exp)
+
+
+def test_constant_from_diag_matmul():
+    def f(x):
+        return x.matmul(torch.diag(torch.tensor([2., 2.])))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = torch.jit.trace(f, (torch.randn(2, 2, requires_grad=True),))
+    x = torch.ones(2, 2, requires_grad=True)
+    out = t(x)
+    close(out, np.full((2, 2), 2.0))
+    out.sum().backward()
+    close(x.grad, np.full((2, 2), 2.0))
+
+
+def test_wrapped_number_no_inputs():
+    def foobar():
+        x = -10000.0
+        return x * torch.ones(1, dtype=torch.float)
+
+    t = torch.jit.trace(foobar, (), check_trace=True)
+    out = t()
+    assert out.dtype is torch.float32
+    close(out, [-10000.0])
+
+
+def test_inplace_transplant_graph():
+    def fn(x):
+        y = x.clone()
+        y.add_(2)
+        y.add_(3)
+        return y
+
+    t = torch.jit.trace(fn, (torch.tensor([0.], requires_grad=True),))
+    g = str(t.graph)
+    assert g.count("aten::clone") == 1 and g.count("aten::add_") == 2
+    close(t(torch.tensor([1.0])), [6.0])
+
+
+def test_force_outplace_fill_and_zero():
+    x = torch.randn(10, 15)
+    ft = torch.jit.trace(lambda x: torch.empty(x.shape).fill_(7), x, _force_outplace=True)
+    close(ft(x), np.full((10, 15), 7.0))
+    close(ft(torch.randn(2, 3)), np.full((2, 3), 7.0))
+    fz = torch.jit.trace(lambda x: torch.empty(x.shape).zero_(), x, _force_outplace=True)
+    close(fz(torch.randn(4, 1)), np.zeros((4, 1)))
+
+
+@pytest.mark.parametrize("rg", [False, True])
+def test_trace_size(rg):
+    def fn(x):
+        return x.view(x.shape[1] * 2, x.size(0), 2)
+
+    x = torch.randn(5, 2, 4, requires_grad=rg)
+    y = torch.randn(4, 8, 4, requires_grad=rg)
+    t = torch.jit.trace(fn, x)
+    assert t(y).shape == (16, 4, 2)
+    close(t(y), fn(y))
+    close(t(x), fn(x))
+
+
+@pytest.mark.parametrize("rg", [False, True])
+def test_trace_arange(rg):
+    x = torch.randn(5, 3, 2, requires_grad=rg)
+    y = torch.randn(8, 2, 4, requires_grad=rg)
+    a = torch.jit.trace(lambda x: torch.arange(x.shape[0]), x)
+    np.testing.assert_array_equal(N(a(y)), np.arange(8))
+    np.testing.assert_array_equal(N(a(x)), np.arange(5))
+    b = torch.jit.trace(lambda x: torch.arange(12), x)
+    np.testing.assert_array_equal(N(b(y)), np.arange(12))
+    c = torch.jit.trace(lambda x: torch.arange(start=x.shape[0], end=x.shape[0] + 5), x)
+    np.testing.assert_array_equal(N(c(y)), np.arange(8, 13))
+    np.testing.assert_array_equal(N(c(x)), np.arange(5, 10))
+
+
+def test_full_keeps_dynamic_shape():
+    ge = torch.jit.trace(lambda x: torch.full(x.shape, 2.), example_inputs=torch.randn(3, 4))
+    assert ge(torch.randn(2, 7)).shape == (2, 7)
+    close(ge(torch.randn(2, 7)), np.full((2, 7), 2.0))
+
+
+def test_slice_setitem_dynamic_shape():
+    def slice_setitem(x, y):
+        x[:, 2] = y + 1
+        return x
+
+    x = torch.randn(3, 4)
+    traced = torch.jit.trace(slice_setitem, (x, x[:, 0]))
+    x = torch.randn(10, 5)
+    exp = N(x).copy()
+    exp[:, 2] = exp[:, 0] + 1
+    close(traced(x.clone(), x[:, 0]), exp)
+
+
+@pytest.mark.parametrize("rg", [False, True])
+def test_trace_slice_follows_sizes(rg):
+    def slc(x):
+        return tuple(x[:x.size(0) - i, i:x.size(2), i:3] for i in range(4))
+
+    def slice_select(x):
+        return tuple(x[:, i:, x.size(2) - 5] for i in range(4))
+
+    x = torch.randn(5, 6, 7, requires_grad=rg)
+    y = torch.randn(7, 8, 9, requires_grad=rg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t1 = torch.jit.trace(slc, x)
+        t2 = torch.jit.trace(slice_select, x)
+    for f, t in ((slc, t1), (slice_select, t2)):
+        close(t(y), f(y))
+        close(t(x), f(x))
+    yn = N(y)
+    close(t1(y)[2], yn[:5, 2:9, 2:3])
+    close(t2(y)[1], yn[:, 1:, 4])
+
+
+def test_trace_casts_record_one_to():
+    casts = [
+        lambda x: x.byte(),
+        lambda x: x.float(),
+        lambda x: x.cpu(),
+        lambda x: x.to(device='cpu'),
+        lambda x: x.to(dtype=torch.int64),
+        lambda x: x.to(device='cpu', dtype=torch.float),
+        lambda x: x.to(x),
+    ]
+    for cast in casts:
+        t = torch.jit.trace(cast, torch.randn(2, 2))
+        assert sum(n.kind == 'aten::to' for n in t.graph.nodes()) == 1, str(t.graph)
+        x = torch.randn(2, 2) * 5
+        a, b = t(x), cast(x)
+        assert a.dtype is b.dtype
+        close(a, b)
+
+    t = torch.jit.trace(lambda x, y: x.to(y), (torch.randn(2, 2), torch.randn(1, 8)))
+    assert sum(n.kind == 'aten::to' for n in t.graph.nodes()) == 1
+    out = t(torch.randn(2, 2), torch.zeros(1, 10, dtype=torch.float64))
+    assert out.dtype is torch.float64
+
+
+def test_trace_warn_kinds_in_order():
+    def fn(x):
+        int(x)
+        y = x * 1
+        if y:
+            pass
+        q = [x, x * 4]
+        z = q[y]
+        float(z)
+        z.tolist()
+        z.numpy()
+        for _ in torch.ones(4, 4):
+            pass
+        return z + 4
+
+    _, ws = tracer_warnings(lambda: torch.jit.trace(fn, torch.tensor([1]), check_trace=False))
+    assert 'a Python integer' in ws[0]
+    assert 'a Python boolean' in ws[1]
+    assert 'a Python float' in ws[2]
+    assert 'a Python list' in ws[3]
+    assert 'a NumPy array' in ws[4]
+    assert 'Iterating over' in ws[5]
+
+
+def test_nested_tuple_output_graph():
+    def fn(x, y):
+        return x, (x * y[1], x * y[0])
+
+    x, y = torch.randn(2, 2), (torch.ones(2, 2), torch.randn(2, 2))
+    t = torch.jit.trace(fn, (x, y))
+    close(t(x, y), fn(x, y))
+    g = str(t.graph)
+    assert g.count("prim::TupleConstruct") == 2
+    lines = g.strip().splitlines()
+    assert "prim::TupleConstruct" in lines[-2] and "return" in lines[-1]
+
+
+def test_random_normal_follows_rng():
+    traced = torch.jit.trace(lambda m, s: torch.normal(m, s),
+                             (torch.zeros(2, 3), torch.ones(2, 3)), check_trace=False)
+    mean, std = torch.zeros(5, 5), torch.ones(5, 5)
+    torch.manual_seed(3)
+    a = torch.normal(mean, std)
+    torch.manual_seed(3)
+    b = traced(mean, std)
+    close(a, b)
+
+
+@pytest.mark.parametrize("kw", [{}, {"dtype": "int"}, {"out": True}])
+def test_tensor_factory_is_recorded(kw):
+    kwargs = {}
+    if "dtype" in kw:
+        kwargs["dtype"] = torch.int32
+    if "out" in kw:
+        kwargs["out"] = torch.tensor([])
+
+    def fn(x):
+        return x + torch.ones(2, 3, **kwargs)
+
+    inp = torch.ones(2, 3, dtype=kwargs.get("dtype", torch.float32))
+    t = torch.jit.trace(fn, inp)
+    assert "ones" in str(t.graph)
+    out = t(inp)
+    assert out.dtype is inp.dtype
+    close(out, np.full((2, 3), 2))
+
+
+def test_indexed_assignment_checktrace():
+    def stuff(x, y):
+        x = x.clone()
+        x[0] = y
+        return x
+
+    ex = torch.rand(3, 4)
+    check_trace(stuff, (ex, ex[0] + 1))
+
+
+def test_output_nesting_is_kept():
+    def fn(x):
+        return (x * 2, (x ** 2, x + 4, (x + 2,)), x * 4)
+
+    x = torch.randn(2, 2)
+    t = torch.jit.trace(fn, (x,))
+    out = t(x)
+    assert isinstance(out[1][2], tuple)
+    close(out, fn(x))
+
+
+def test_input_tuple_flattened():
+    def fn(x, t):
+        y, z = t
+        return x * y * z
+
+    check_trace(fn, (torch.randn(1), (torch.randn(1), torch.randn(1))), grads=False)
+
+
+def test_input_dict_empty_errors():
+    with pytest.raises(RuntimeError):
+        torch.jit.trace(lambda d: None, ({},))
+
+
+def test_input_dict_remembers_keys():
+    class TestModule(nn.Module):
+        def forward(self, dict_input):
+            return dict_input['x']
+
+    m = torch.jit.trace(TestModule(), ({'x': torch.tensor(1)},))
+    assert int(m({'x': torch.tensor(1)})) == 1
+    assert int(m({'x': torch.tensor(2)})) == 2
+    with pytest.raises(RuntimeError):
+        m({'y': torch.tensor(3)})
+    assert int(m({'x': torch.tensor(4), 'y': torch.tensor(3)})) == 4
+
+
+def test_input_dict_insertion_order():
+    class TestModule(nn.Module):
+        def forward(self, d):
+            return d['x'], d['y']
+
+    m = torch.jit.trace(TestModule(), ({'x': torch.tensor(1), 'y': torch.tensor(2)},))
+    a, b = m({'y': torch.tensor(4), 'x': torch.tensor(3)})
+    assert (int(a), int(b)) == (3, 4)
+
+
+def test_input_dict_recursive_int_keys():
+    class TestModule(nn.Module):
+        def forward(self, d):
+            return d['x'][1]
+
+    m = torch.jit.trace(TestModule(), ({'x': {1: torch.tensor(1)}},))
+    assert int(m({'x': {1: torch.tensor(2)}})) == 2
+
+
+def test_input_dict_mutation_checktrace():
+    def test(d):
+        d['x'].tanh_()
+        return d['x']
+
+    x = torch.rand(3, 4)
+    t = torch.jit.trace(test, ({'x': x.clone(), 'y': torch.rand(3, 4)},))
+    d = {'x': x.clone(), 'y': torch.rand(3, 4)}
+    out = t(d)
+    close(out, np.tanh(N(x)))
+    close(d['x'], np.tanh(N(x)))
+
+
+def test_input_dict_unify_dtypes():
+    def test(d):
+        return d['int'], d['float']
+
+    ins = {'int': torch.ones((2, 2), dtype=torch.int32), 'float': torch.ones((2, 2))}
+    t = torch.jit.trace(test, (ins,))
+    a, b = t(ins)
+    assert a.dtype is torch.int32 and b.dtype is torch.float32
+
+
+def test_input_tuple_of_dicts_and_dict_of_dicts_and_lists():
+    inner = {'x': {'y': torch.rand(2, 3)}}
+    t = torch.jit.trace(lambda t: t[0]['x']['y'], ((inner, inner),))
+    new = {'x': {'y': torch.ones(2, 3)}}
+    close(t((new, new)), np.ones((2, 3)))
+
+    ins = {'x': {'y': torch.rand(2, 3)}, 'force_unify': {'y': torch.rand(3, 2)}}
+    t = torch.jit.trace(lambda d: d['x']['y'], (ins,))
+    close(t(ins), ins['x']['y'])
+
+    t = torch.jit.trace(lambda d: d['x'][0], ({'x': [torch.rand(3, 2)]},))
+    close(t({'x': [torch.ones(3, 2)]}), np.ones((3, 2)))
+
+
+def test_input_list_toplevel_flattened():
+    ins = [torch.ones(2, 2), torch.rand(2, 2)]
+    t = torch.jit.trace(lambda t1, t2: torch.add(t1, t2), ins)
+    close(t(*ins), N(ins[1]) + 1)
+
+    class Test(nn.Module):
+        def forward(self, t1, t2):
+            return torch.add(t1, t2)
+    tm = torch.jit.trace(Test(), ins)
+    close(tm(*ins), N(ins[1]) + 1)
+
+
+def test_input_list_of_tuples():
+    t = torch.jit.trace(lambda l: l[0][0], ([(torch.ones(2, 2),)],))
+    close(t([(torch.zeros(2, 2),)]), np.zeros((2, 2)))
+
+
+def test_input_dict_empty_list_errors():
+    with pytest.raises(RuntimeError, match='List trace'):
+        torch.jit.trace(lambda d: None, ({1: []},))
+
+
+def test_input_list_mixed_type_errors():
+    with pytest.raises(RuntimeError, match='consistent'):
+        torch.jit.trace(lambda d: None, ([torch.rand(2, 3), (torch.ones(2), torch.ones(2))],))
+
+
+def test_conv_module_trace():
+    m = nn.Conv2d(16, 13, 3, bias=False)
+    x = torch.ones(2, 16, 10, 8)
+    t = torch.jit.trace(m, x)
+    close(t(x), m(x), 1e-4)
+
+
+def test_max_pool_in_graph():
+    x = torch.rand(2, 3, 10, 10)
+    t = torch.jit.trace(lambda x: F.max_pool2d(x, 2) + 2, (x,))
+    assert "aten::max_pool2d(" in str(t.graph_for(x))
+    exp = N(x).reshape(2, 3, 5, 2, 5, 2).max(axis=(3, 5)) + 2
+    close(t(x), exp)
+
+
+def test_nested_inplace_threshold():
+    x = torch.randn(2, 2)
+    t = torch.jit.trace(lambda x: F.threshold(x, 0, 0, inplace=True), (x.clone(),))
+    assert "threshold_" in str(t.graph)
+    y = x.clone()
+    close(t(y), np.where(N(x) > 0, N(x), 0))
+
+
+def test_repeated_input_and_output():
+    t = torch.jit.trace(lambda a, b: a + b, (torch.randn(2, 2),) * 2)
+    assert len(list(t.graph.inputs())) == 2
+
+    def fn(a, b):
+        z = a + b
+        return z, z
+
+    t = torch.jit.trace(fn, (torch.randn(2, 2), torch.randn(2, 2)))
+    out = list(t.graph.outputs())[0]
+    ins = list(out.node.inputs)
+    assert ins[0] is ins[1]
+
+
+def test_inplace_copy_into_zeros():
+    def f(x):
+        out = torch.zeros(x.size())
+        out.copy_(x)
+        return out
+
+    x = torch.randn(4, 4, requires_grad=True)
+    t = torch.jit.trace(f, (x,))
+    y = torch.randn(3, 5, requires_grad=True)
+    out = t(y)
+    close(out, y)
+    out.sum().backward()
+    close(y.grad, np.ones((3, 5)))
+
+
+def test_shared_param_one_input():
+    class MyModule(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b = self.a = nn.Parameter(torch.randn(2, 2))
+
+        def forward(self, x):
+            return x * self.a + self.b
+
+    m = MyModule()
+    t = torch.jit.trace(m, (torch.randn(2, 2),))
+    check_order(str(t.graph), "mul", "add")
+    x = torch.randn(2, 2)
+    close(t(x), N(x) * N(m.a) + N(m.a))
+
+
+def test_graph_executor_cases():
+    def rand(*a):
+        return torch.rand(*a)
+    check_trace(lambda a, b: a * b + b, (rand(1), rand(1)), (rand(2, 3), rand(2, 3)))
+    t = torch.jit.trace(lambda a, b: (b, a), (rand(1), rand(1)))
+    a, b = rand(1), rand(1)
+    close(t(a, b), (b, a))
+
+    def foo(a):
+        t = a * a
+        return t * t, 4 * t
+    check_trace(foo, (rand(1),))
+    check_trace(lambda a, b: a * a, (rand(1), rand(1)))
+    check_trace(lambda a, b: a * b / (a - 2 * b) + b, (rand(1), rand(1)))
+
+
+def test_double_backward_through_trace():
+    def foo(a, b):
+        return a * b / (a - b) + b
+
+    ge = torch.jit.trace(foo, (torch.rand(1), torch.rand(1)))
+    a, b = torch.rand(1, requires_grad=True), torch.rand(1, requires_grad=True)
+    r = ge(a, b)
+    da, db = torch.autograd.grad(r + 3, [a, b], create_graph=True)
+    g1 = torch.autograd.grad(da * db + db * db, [da, db])
+    r2 = foo(a, b)
+    da2, db2 = torch.autograd.grad(r2 + 3, [a, b], create_graph=True)
+    close(da, da2)
+    close(db, db2)
+    g2 = torch.autograd.grad(da2 * db2 + db2 * db2, [da2, db2])
+    close(g1, g2)
