@@ -282,6 +282,9 @@ class Tensor:
 
     def detach_(self):
         """Cut this tensor from the graph in place (it becomes a leaf without grad)."""
+        if _registry.dispatch_state.tracing is not None:
+            from .frontend.tracer import detach_
+            detach_(self)
         if self._ag is not None:
             self._ag.grad_fn = None
             self._ag.requires_grad = False
@@ -355,6 +358,8 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
+        if _registry.dispatch_state.escape is not None:
+            _registry.dispatch_state.escape(self, "iter")
         return iter(self.unbind(0))
 
     def __hash__(self):

@@ -146,7 +146,7 @@ def test_tuple_list_dict_inputs_and_outputs():
     pair = (torch.rand(2, 2), torch.rand(2, 2))
     items = [torch.rand(2, 2), torch.rand(2, 2)]
     d = {"k": torch.rand(2, 2)}
-    with pytest.raises(RuntimeError, match="list at the output"):
+    with pytest.warns(torch.TracerWarning, match="list at the output"):   # (as torch: a warning)
         torch.jit.trace(f, (pair, items, d))
     traced = torch.jit.trace(f, (pair, items, d), strict=False)
     text = roundtrip(traced.graph)
@@ -246,7 +246,7 @@ def test_item_and_tolist_warn():
     def g(x):
         return x + len(x.tolist())
 
-    with pytest.warns(torch.TracerWarning, match="tolist"):
+    with pytest.warns(torch.TracerWarning, match="a Python list"):
         torch.jit.trace(g, torch.rand(3), check_trace=False)
 
     def h(x):

@@ -4,6 +4,7 @@ check_trace / check_inputs errors, containers in and out, modules and submodules
 import io
 import warnings
 from collections import namedtuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -79,10 +80,10 @@ def test_simple_sigmoid_tanh_values_and_grads():
           np.array([v], np.float32), 1e-6)
 
 
-def test_legacy_ctor_inside_trace():
+def test_tensor_made_inside_trace_is_a_constant():
     class MyModule(nn.Module):
         def forward(self, x):
-            return (x + 1, torch.FloatTensor([0]))
+            return (x + 1, torch.tensor([0.0]))
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -653,3 +654,669 @@ def test_double_backward_through_trace():
     close(db, db2)
     g2 = torch.autograd.grad(da2 * db2 + db2 * db2, [da2, db2])
     close(g1, g2)
+
+
+def test_trace_decorator_style_and_module_attrs():
+    foo = torch.jit.trace(lambda a: a + a + a, torch.rand(1))
+    x = torch.randn(5, 5)
+    close(foo(x), 3 * N(x))
+
+
+def test_traced_module_submodules_state_dict_and_casts():
+    class Model(nn.Module):
+        def __init__(self, num_features, num_layers):
+            super().__init__()
+            self.num_layers = num_layers
+            layers = [[nn.Linear(num_features, num_features), nn.Sigmoid()]
+                      for _ in range(num_layers)]
+            self.submodule = nn.Sequential(*[m for pair in layers for m in pair])
+
+        def forward(self, x):
+            for i in range(self.num_layers):
+                x = self.submodule[i](x) + x
+            return x
+
+    model = Model(5, 3)
+    x = torch.randn(2, 5)
+    tm = torch.jit.trace(model, x)
+    repr(model)
+    close(tm(x), model(x), 1e-5)
+    lin = next(iter(tm.submodule._modules.values()))
+    with pytest.raises(AttributeError):
+        lin.in_features
+    lin.weight
+    lin.weight = nn.Parameter(torch.randn(*lin.weight.shape))
+    tm.double()
+    out = tm(x.double())
+    assert out.dtype is torch.float64
+    state = {k: v.clone() for k, v in tm.state_dict().items()}
+    new_state = {k: v.clone().fill_(1) for k, v in state.items()}
+    out = tm(x.double())
+    tm.load_state_dict(new_state)
+    out_ones = tm(x.double())
+    tm.load_state_dict(state)
+    close(tm(x.double()), out)
+    assert not np.allclose(N(out), N(out_ones))
+
+
+def test_export_import_same_values_and_grads(tmp_path):
+    def func(a, b):
+        return a * b / (a - 2 * b) + b
+
+    ins = [torch.tensor([0.55619788169860839844], requires_grad=True),
+           torch.tensor([0.25947844982147216797], requires_grad=True)]
+    ge1 = torch.jit.trace(func, ins)
+    buf = io.BytesIO()
+    torch.jit.save(ge1, buf)
+    buf.seek(0)
+    ge2 = torch.jit.load(buf)
+    o1, o2 = ge1(*ins), ge2(*ins)
+    g1 = torch.autograd.grad(o1, ins)
+    g2 = torch.autograd.grad(o2, ins)
+    assert float(o1) == float(o2)
+    assert all(float(a) == float(b) for a, b in zip(g1, g2))
+
+
+def test_autograd_function_inside_trace():
+    class MyFn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output
+
+    class MyFn2(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1, x - 1
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga + gb
+
+    fn = torch.jit.trace(lambda x: MyFn.apply(x + 2) + 3, torch.zeros(2))
+    close(fn(torch.tensor([1., 2., 3.])), [7., 8., 9.])
+    y = torch.randn(2, 2, requires_grad=True)
+    out = fn(y)
+    out.sum().backward()
+    close(y.grad, np.ones((2, 2)))
+
+    def f2(x):
+        a, b = MyFn2.apply(x + 2)
+        return a + b + 3
+    fn2 = torch.jit.trace(f2, torch.zeros(2))
+    close(fn2(torch.tensor([1., 2., 3.])), [9., 11., 13.])
+
+
+def test_autograd_function_graph_node_and_multi_output():
+    class Foo(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return y, x
+
+        @staticmethod
+        def backward(ctx, du, dv):
+            return dv, du
+
+    class Bar(nn.Module):
+        def forward(self, x, y):
+            return Foo.apply(x.relu(), y.relu())
+
+    x = torch.rand(3, 2, dtype=torch.float64)
+    y = torch.rand(1, 2, dtype=torch.float64)
+    traced = torch.jit.trace(Bar(), (x, y))
+    u, v = traced(x, y)
+    close(u, y)
+    close(v, x)
+
+
+def test_detach_recorded_and_result_needs_no_grad():
+    def foo(x, w):
+        return torch.matmul(x, w).detach()
+
+    def foo_(x, w):
+        y = torch.matmul(x, w)
+        y.detach_()
+        return y
+
+    for f, name in ((foo, "detach"), (foo_, "detach")):
+        traced = torch.jit.trace(f, (torch.rand(3, 4), torch.rand(4, 5)))
+        check_order(str(traced.graph), "matmul", name)
+        x, w = torch.rand(3, 4), torch.rand(4, 5, requires_grad=True)
+        r = traced(x, w)
+        close(r, N(x) @ N(w), 1e-5)
+        assert not r.requires_grad and r.grad_fn is None
+
+
+def test_detach_redispatch_inside_trace():
+    def foo(x, w):
+        y = torch.matmul(x, w)
+        assert y.requires_grad
+        y = y.detach()
+        assert not y.requires_grad
+        return y
+
+    def foo_(x, w):
+        y = torch.matmul(x, w)
+        assert y.requires_grad
+        y.detach_()
+        assert not y.requires_grad
+        return y
+
+    x, w = torch.rand(3, 4), torch.rand(4, 5, requires_grad=True)
+    torch.jit.trace(foo, (x, w), check_trace=False)
+    torch.jit.trace(foo_, (x, w), check_trace=False)
+
+
+def test_slice_full_dim_follows_input():
+    t = torch.jit.trace(lambda x: x[0:5, 0] + 1.0, (torch.rand(5, 4),))
+    x = torch.rand(6, 3)
+    close(t(x), N(x)[0:5, 0] + 1)
+
+
+def test_dict_passed_to_submodule():
+    class Foo(nn.Module):
+        def forward(self, x):
+            return {'a': x['a'] * x['b']}
+
+    class Bar(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.foo = Foo()
+
+        def forward(self, a, b):
+            return self.foo({'a': a, 'b': b})['a']
+
+    x = (torch.rand(3), torch.rand(3))
+    t = torch.jit.trace(Bar(), x)
+    y = (torch.rand(3), torch.rand(3))
+    close(t(*y), N(y[0]) * N(y[1]))
+
+
+def test_dict_output_strict_and_tensor_keys():
+    class StrKeys(nn.Module):
+        def forward(self, a, b):
+            return {'a': a, 'b': b}
+
+    class TensorKeys(nn.Module):
+        def forward(self, a, b):
+            return {a: b, b: a}
+
+    x = (torch.rand(3), torch.rand(3))
+    with pytest.raises(RuntimeError, match="Encountering a dict at the output"):
+        torch.jit.trace(StrKeys(), x)
+    t = torch.jit.trace(StrKeys(), x, strict=False)
+    close(t(*x), {'a': x[0], 'b': x[1]})
+    t = torch.jit.trace(TensorKeys(), x, strict=False)
+    out = t(*x)
+    assert len(out) == 2
+    for k, v in out.items():
+        close(v, x[1] if np.array_equal(N(k), N(x[0])) else x[0])
+
+
+def test_list_outputs():
+    def f():
+        return [torch.zeros(1), torch.zeros(5)]
+
+    with pytest.warns(torch.jit.TracerWarning, match="cause the trace to be incorrect"):
+        torch.jit.trace(f, [])
+    t = torch.jit.trace(f, [], strict=False)
+    out = t()
+    assert isinstance(out, list) and [o.shape for o in out] == [(1,), (5,)]
+    with pytest.raises(RuntimeError, match=r"Only tensors.+can be output from traced"):
+        torch.jit.trace(lambda: [1, 5], [])
+    with pytest.raises(RuntimeError, match=r"Only tensors.+can be output from traced"):
+        torch.jit.trace(lambda: [[torch.zeros(1)], [torch.zeros(5)]], [])
+
+
+def test_traced_fn_called_from_script_slice():
+    foo = torch.jit.trace(lambda x: x + 1.0, (torch.rand(3, 4),))
+
+    @torch.jit.script
+    def bar(x):
+        return foo(x)[0:1]
+
+    x = torch.rand(3, 4)
+    close(bar(x), (N(x) + 1)[0:1])
+
+
+def test_trace_of_script_fn_with_size_and_device():
+    @torch.jit.script
+    def tensor_size(x: torch.Tensor) -> torch.Tensor:
+        return torch.tensor([x.size()[0]])
+
+    assert N(tensor_size(torch.rand(15))).tolist() == [15]
+    t = torch.jit.trace(tensor_size, torch.rand(7))
+    assert N(t(torch.rand(15))).tolist() == [15]
+
+    @torch.jit.script
+    def use_device(x):
+        return torch.zeros_like(x, device=x.device)
+
+    t = torch.jit.trace(lambda x: use_device(x), torch.rand(7))
+    assert "prim::device" in str(t.graph)
+    close(t(torch.rand(3)), np.zeros(3))
+
+
+def test_trace_save_load(tmp_path):
+    out = torch.jit.trace(lambda x: x + 2, (torch.ones(2, 2),))
+    fname = str(tmp_path / "f.pt")
+    out.save(fname)
+    loaded = torch.jit.load(fname)
+    x = torch.randn(2, 2)
+    close(loaded(x), N(x) + 2)
+
+
+def test_arange_without_inputs():
+    class Test(nn.Module):
+        def forward(self):
+            return torch.arange(5)
+
+    t = torch.jit.trace(Test(), ())
+    np.testing.assert_array_equal(N(t()), np.arange(5))
+
+
+def test_save_load_copy_and_deepcopy():
+    import copy
+
+    class Test(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    m = Test()
+    traced = torch.jit.trace(m, torch.rand(1, 3, 16, 16))
+    buf = io.BytesIO()
+    torch.jit.save(traced, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    x = torch.rand(1, 3, 8, 8)
+    for c in (copy.copy(loaded), copy.deepcopy(loaded)):
+        close(c(x), m(x), 1e-5)
+
+
+def test_exported_methods_kept_on_traced_module():
+    class Foo(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = 3
+
+        @torch.jit.export
+        def __getstate__(self):
+            return (3, self.training)
+
+        @torch.jit.export
+        def __setstate__(self, state):
+            self.a = state[0]
+            self.training = state[1]
+
+        def forward(self, x):
+            return x + self.a
+
+    class Wrapper(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.foo = Foo()
+
+        def forward(self, x):
+            return self.foo(x)
+
+    traced = torch.jit.trace(Foo(), (torch.rand(3, 4),))
+    assert traced.__getstate__() == (3, True)
+    traced = torch.jit.trace(Wrapper(), (torch.rand(3, 4),))
+    assert traced.foo.__getstate__() == (3, True)
+    x = torch.rand(3, 4)
+    close(traced(x), N(x) + 3)
+
+    class Bar(nn.Module):
+        @torch.jit.export
+        def addTwo(self, x):
+            return x + 2
+
+        def forward(self, input):
+            return (lambda a: a + 1)(input)
+
+    class WrapperExports(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bar = Bar()
+
+        @torch.jit.export
+        def addOne(self, x):
+            return x + 1
+
+        def forward(self, x):
+            return self.bar(x)
+
+    traced = torch.jit.trace(WrapperExports(), (torch.rand(3, 4),))
+    close(traced.addOne(x), N(x) + 1)
+    close(traced.bar.addTwo(x), N(x) + 2)
+    close(traced(x), N(x) + 1)
+
+
+def test_autograd_function_in_submodule():
+    class TestFunc(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, input):
+            return torch.neg(input)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return torch.neg(grad_output)
+
+    class Inner(nn.Module):
+        def forward(self, x):
+            return torch.relu(TestFunc.apply(x))
+
+    class Wrapper(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tm = Inner()
+
+        def forward(self, x):
+            return self.tm(x)
+
+    t = torch.jit.trace(Wrapper(), (torch.rand(3, 4),))
+    x = torch.randn(3, 4)
+    close(t(x), np.maximum(-N(x), 0))
+
+
+def test_interpolate_scale_factor_not_baked():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, kernel_size=3, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return F.interpolate(y, mode='bilinear', align_corners=False, scale_factor=3)
+
+    f = M()
+    g = torch.jit.trace(f, (torch.zeros(1, 1, 8, 8),))
+    x = torch.rand(1, 1, 5, 5)
+    out = g(x)
+    assert out.shape == (1, 4, 15, 15)
+    close(out, f(x), 1e-5)
+
+
+def test_trace_of_script_fn_with_optional():
+    @torch.jit.script
+    def test(x: Optional[torch.Tensor]):
+        if x is None:
+            return torch.zeros(1)
+        else:
+            return x
+
+    f_none = torch.jit.trace(lambda: test(None), ())
+    close(f_none(), np.zeros(1))
+    f_tensor = torch.jit.trace(lambda: test(torch.zeros(2)), ())
+    close(f_tensor(), np.zeros(2))
+
+
+def test_trace_of_script_nested_lists():
+    @torch.jit.script
+    def foo(x):
+        return [[x + 1, x - 1], [x + 2, x - 2]]
+
+    def bar(x):
+        ls = foo(x)
+        return ls[0][0], ls[1][1]
+
+    traced = torch.jit.trace(bar, torch.rand(3, 4))
+    x = torch.rand(5, 6)
+    close(traced(x), bar(x))
+
+
+def test_traced_fn_and_traced_module_called_from_traced_module():
+    traced_fn = torch.jit.trace(lambda x: torch.neg(x), torch.rand(3, 4))
+
+    class TM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(4, 5))
+
+        def forward(self, x):
+            return traced_fn(torch.mm(x, self.param))
+
+    m = TM()
+    tm = torch.jit.trace(m, torch.rand(3, 4))
+    check_order(str(tm.graph), "aten::mm", "neg")
+    x = torch.rand(3, 4)
+    close(tm(x), -(N(x) @ N(m.param)), 1e-5)
+
+    class TM1(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(5, 7))
+
+        def forward(self, x):
+            return torch.mm(x, self.param)
+
+    class TM2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(4, 5))
+            self.mod = torch.jit.trace(TM1(), torch.rand(3, 5))
+
+        def forward(self, x):
+            return self.mod(torch.mm(x, self.param)) + 1.0
+
+    m2 = TM2()
+    tm2 = torch.jit.trace(m2, torch.rand(3, 4))
+    check_order(str(tm2.graph), "aten::mm", "aten::add")
+    close(tm2(x), N(x) @ N(m2.param) @ N(m2.mod.param) + 1, 1e-5)
+
+
+def test_index_put_values_from_broadcast_rhs():
+    # (torch views the (1, 1, 1, 4) value down to (4,) first: a TorchScript internal;
+    # the values are what count)
+    def f(target, indices, rhs):
+        target[indices] = rhs
+        return target
+
+    t = torch.jit.trace(f, (torch.rand(100), torch.tensor([1, 2, 3, 4]), torch.rand(1, 1, 1, 4)))
+    assert "index_put_" in str(t.graph)
+    out = t(torch.zeros(10), torch.tensor([0, 2, 4, 6]), torch.ones(1, 1, 1, 4))
+    close(out, [1, 0, 1, 0, 1, 0, 1, 0, 0, 0])
+    t = torch.jit.trace(f, (torch.rand(100), torch.tensor([1, 2, 3, 4]), torch.rand(4)))
+    out = t(torch.zeros(6), torch.tensor([5, 4, 3, 2]), torch.tensor([1., 2., 3., 4.]))
+    close(out, [0, 0, 4, 3, 2, 1])
+
+
+def test_checker_tensor_constant_differs():
+    # torch's example is `x.data`, which torch's tracer cannot follow; gpujit records it
+    # (aten::detach), so that trace generalizes. A tensor made from Python values can't be
+    # followed by either: the check names the constant that differs.
+    t = torch.jit.trace(lambda x: x + x.data, torch.rand(3, 4),
+                        check_inputs=[(torch.rand(3, 4),)])
+    x = torch.rand(2, 2)
+    close(t(x), 2 * N(x))
+    with pytest.raises(torch.jit.TracingCheckError,
+                       match='Tensor-valued Constant nodes differed in value across invocations'):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.jit.trace(lambda x: x + torch.tensor(x.tolist()), torch.rand(3, 4),
+                            check_inputs=[(torch.rand(3, 4),)])
+
+
+def test_checker_control_flow_and_memoization():
+    def foo(x):
+        for _ in range(x.size(0)):
+            x = torch.neg(x)
+        return x
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(torch.jit.TracingCheckError, match='Graphs differed across invocations!'):
+            torch.jit.trace(foo, torch.randn(3, 4), check_inputs=[torch.randn(4, 4)])
+
+        def bar(x):
+            if not hasattr(bar, 'cache'):
+                bar.cache = torch.neg(x)
+            return x + bar.cache
+
+        with pytest.raises(torch.jit.TracingCheckError, match='Graphs differed across invocations!'):
+            torch.jit.trace(bar, torch.rand(3, 4), check_inputs=[(torch.rand(3, 4),)])
+
+
+def test_checker_slice_lhs():
+    def foo(x):
+        for i in range(3):
+            x[i, :] = torch.zeros(4)
+        return x
+
+    t = torch.jit.trace(foo, (torch.rand(3, 4),))
+    close(t(torch.rand(3, 4)), np.zeros((3, 4)))
+
+
+def test_inplace_on_view_warns_and_check_mismatch():
+    def foo(x):
+        x.view(-1).add_(-x.view(-1))
+        return x
+
+    _, ws = tracer_warnings(lambda: torch.jit.trace(foo, torch.rand(3, 4), check_trace=False))
+    assert any("cause the trace to be incorrect" in w for w in ws)
+    _, ws = tracer_warnings(lambda: torch.jit.trace(foo, torch.rand(3, 4),
+                                                    check_inputs=[torch.rand(5, 6)]))
+    assert not any("Output nr 1." in w for w in ws)  # gpujit replays the write: no mismatch
+
+
+def test_lhs_index_number_and_ellipsis():
+    def foo(x):
+        x[0, 1] = 4
+        return x
+
+    t = torch.jit.trace(foo, torch.rand(3, 4))
+    out = t(torch.zeros(2, 2))
+    close(out, [[0, 4], [0, 0]])
+
+    def bar(y, x):
+        y[...] = x
+        return y
+
+    t = torch.jit.trace(bar, (torch.rand(3, 4), torch.rand(4)))
+    x = torch.rand(4)
+    close(t(torch.rand(3, 4), x), np.broadcast_to(N(x), (3, 4)))
+
+
+def test_checker_dropout_train_warns():
+    def foo(x):
+        return torch.dropout(x, p=0.5, train=True)
+
+    _, ws = tracer_warnings(lambda: torch.jit.trace(foo, torch.rand(3, 4),
+                                                    check_inputs=[torch.rand(5, 6)]))
+    assert any('Output nr 1. of the traced function does not match the corresponding output '
+               'of the Python function' in w for w in ws)
+    assert any('Trace had nondeterministic nodes' in w for w in ws)
+
+    x = torch.rand(3, 4)
+    t = torch.jit.trace(lambda x: torch.dropout(x, p=0.5, train=False), x)
+    close(t(x), x)
+
+
+def test_contiguous_recorded_and_copies():
+    x = torch.rand(2, 3, 4)
+    t = torch.jit.trace(lambda x: x[:, :, ::2].contiguous().view(12), (x,))
+    y = t(x)
+    close(y, N(x)[:, :, ::2].reshape(12))
+    assert not np.shares_memory(N(y), N(x))
+    t = torch.jit.trace(lambda x: x.contiguous(), (x,))
+    assert "aten::contiguous" in str(t.graph)
+
+
+def test_bitwise_not_uint8():
+    t = torch.jit.trace(lambda x: ~x, torch.zeros(3, 4, dtype=torch.uint8))
+    out = t(torch.zeros(3, dtype=torch.uint8))
+    assert out.dtype is torch.uint8
+    np.testing.assert_array_equal(N(out), [255, 255, 255])
+
+
+def test_modulelist_and_passed_submodule():
+    class MySubmod(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            return self.relu(x)
+
+    class MyMod(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ml = nn.ModuleList([MySubmod(), MySubmod()])
+
+        def forward(self, x):
+            for mod in self.ml:
+                x = mod(x)
+            return x
+
+    t = torch.jit.trace(MyMod(), (torch.rand(3, 4),))
+    x = torch.randn(3, 4)
+    close(t(x), np.maximum(N(x), 0))
+
+    class Sub2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            return self.relu(x), torch.neg(x)
+
+    class FMod(nn.Module):
+        def forward(self, x, submod):
+            return submod(x)
+
+    class Mod(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.sm = Sub2()
+            self.fm = FMod()
+
+        def forward(self, x):
+            return self.fm(x, self.sm)
+
+    t = torch.jit.trace(Mod(), (torch.rand(3, 4),))
+    a, b = t(x)
+    close(a, np.maximum(N(x), 0))
+    close(b, -N(x))
+
+
+def test_fork_wait_in_trace():
+    class Sub(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            return self.relu(x), torch.neg(x)
+
+    class Mod(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ml = nn.ModuleList([Sub() for _ in range(2)])
+
+        def forward(self, x):
+            futs = [torch.jit._fork(self.ml[i], x) for i in range(2)]
+            return torch.stack([torch.jit._wait(futs[i])[0] for i in range(2)])
+
+    t = torch.jit.trace(Mod(), torch.rand(3, 4))
+    x = torch.randn(3, 4)
+    close(t(x), np.stack([np.maximum(N(x), 0)] * 2))
+
+
+def test_records_variable_names():
+    def foo(bar, baz):
+        baz = bar + 3
+        quick_brown_fox = torch.neg(baz)
+        for _ in range(20):
+            yeet = quick_brown_fox - 3.14
+        return yeet
+
+    g = str(torch.jit.trace(foo, (torch.rand(3, 3), torch.rand(3, 3))).graph)
+    for name in ('bar', 'baz', 'quick_brown_fox'):
+        assert name in g

@@ -221,6 +221,32 @@ class Recorder:
         return T.type_of_value(r)
 
 
+def _name_values(recorders, args):
+    """Name the Values of an op's tensor arguments after the user's local variables that
+    hold them (`quick_brown_fox = torch.neg(baz)` prints as %quick_brown_fox), as
+    TorchScript's tracer does when a value is used."""
+    unnamed = []
+    for a in args:
+        if isinstance(a, Tensor):
+            for rec in recorders:
+                v = rec.env.get(id(a))
+                if v is not None and not v.has_debug_name() and v.node.kind != "prim::Param":
+                    unnamed.append((a, v))
+    if not unnamed:
+        return
+    f = user_frame()
+    if f is None:
+        return
+    names = {}
+    for k, x in f.f_locals.items():
+        if isinstance(x, Tensor) and k != "self" and k.isidentifier():
+            names.setdefault(id(x), k)
+    for a, v in unnamed:
+        k = names.get(id(a))
+        if k is not None:
+            v.set_debug_name(k)
+
+
 class TraceSession:
     """One call of the traced function: the stack of recorders and what they share."""
 
@@ -276,6 +302,7 @@ class TraceSession:
         other traced ints) comes back as a TracedInt that remembers its Values."""
         sr = source_range_here()
         scope = "/".join(self.scopes) or None
+        _name_values(self.recorders, args)
         nodes = [(rec, self._record_into(rec, op, args, result, sr, scope))
                  for rec in self.recorders]
         if type(result) is int and (op.name in _SIZE_OPS or any(
@@ -447,7 +474,11 @@ def _reg_is_inplace(op):
 
 def _escape(t, what):
     s = _Active.session
-    if s is not None and not s.paused:
+    if s is not None and not s.paused and what == "iter":
+        warn_at_user("Iterating over a tensor might cause the trace to be incorrect. Passing "
+                     "a tensor of different shape won't change the number of iterations "
+                     "executed (and might lead to errors or silently give incorrect results).")
+    elif s is not None and not s.paused:
         kind = "a Python list" if what == "tolist" else "a NumPy array"
         warn_at_user(f"Converting a tensor to {kind} might cause the trace to be incorrect. "
                      f"We can't record the data flow of Python values, so this value will be "
@@ -593,6 +624,39 @@ def _unpack(rec, v, a, name):
             _unpack(rec, n.output, x, f"{name}[{k!r}]")
 
 
+def _container_words(kind):
+    return (f"Encountering a {kind} at the output of the tracer might cause the trace to be "
+            f"incorrect, this is only valid if the container structure does not change based "
+            f"on the module's inputs. Consider using a constant container instead (e.g. for "
+            f"`list`, use a `tuple` instead. for `dict`, use a `NamedTuple` instead). If you "
+            f"absolutely need this and know the side effects, pass strict=False to trace() "
+            f"to allow this behavior.")
+
+
+def detach_(t):
+    """`t.detach_()` while tracing: recorded as aten::detach, whose result stands for t
+    from here on (as TorchScript's tracer records it)."""
+    s = _Active.session
+    if s is None or s.paused:
+        return
+    d = _reg.get("aten::detach").public(t)
+    for rec in s.recorders:
+        v = rec.env.get(id(d))
+        if v is not None:
+            rec.bind(t, v)
+
+
+def _erased(t):
+    """t with tensor shapes forgotten (the element type of a list or dict)."""
+    if isinstance(t, T.TensorType):
+        return T.TENSOR
+    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+        return T.TupleType(tuple(_erased(e) for e in t.elems))
+    if isinstance(t, T.ListType):
+        return T.ListType(_erased(t.elem))
+    return t
+
+
 def output_value(rec, out, strict=True, where="output"):
     g = rec.graph
     if isinstance(out, Tensor):
@@ -608,28 +672,30 @@ def output_value(rec, out, strict=True, where="output"):
                              output_types=[T.TupleType(tuple(e.type for e in elems))]).output
     if isinstance(out, list):
         if strict:
-            raise RuntimeError(
-                "Encountering a list at the output of the tracer might cause the trace to be "
-                "incorrect, this is only valid if the container structure does not change "
-                "based on the module's inputs. Consider using a constant container instead "
-                "(e.g. for `list`, use a `tuple` instead), or pass strict=False to trace()")
+            # (torch's tracer warns for a list, where it refuses a dict)
+            warn_at_user(_container_words("list"))
         elems = [output_value(rec, x, strict, where) for x in out]
         return g.insert_node("prim::ListConstruct", elems,
                              output_types=[T.ListType(T.TENSOR)]).output
     if isinstance(out, dict):
         if strict:
-            raise RuntimeError(
-                "Encountering a dict at the output of the tracer might cause the trace to be "
-                "incorrect, this is only valid if the container structure does not change "
-                "based on the module's inputs. Consider using a constant container instead "
-                "(e.g. for `dict`, use a `NamedTuple` instead), or pass strict=False to "
-                "trace()")
+            raise RuntimeError(_container_words("dict"))
         items = []
         for k, x in out.items():
-            items += [g.insert_constant(k), output_value(rec, x, strict, where)]
+            # a Tensor key is the traced tensor, as in torch ({a: b, b: a})
+            kv = output_value(rec, k, strict, where) if isinstance(k, Tensor) \
+                else g.insert_constant(k)
+            items += [kv, output_value(rec, x, strict, where)]
+        first = next(iter(out), "")
+        kt = T.TENSOR if isinstance(first, Tensor) else T.type_of_value(first)
+        vals = [_erased(v.type) for v in items[1::2]]
+        vt = vals[0] if vals else T.TENSOR
+        if any(t != vt for t in vals):
+            raise RuntimeError(f"the dict at the output holds values of different types "
+                               f"({', '.join(sorted(set(map(str, vals))))}); a traced "
+                               f"function's dict output needs values of one type")
         return g.insert_node("prim::DictConstruct", items,
-                             output_types=[T.DictType(T.type_of_value(next(iter(out), "")),
-                                                      T.TENSOR)]).output
+                             output_types=[T.DictType(kt, vt)]).output
     raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of tensors "
                        f"can be output from traced functions (got {type(out).__name__})")
 

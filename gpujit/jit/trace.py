@@ -264,6 +264,31 @@ def _check(retrace, compiled, python_fn, input_sets, tol, session, is_check_inpu
                 compiled(*_clone(inputs))
         if other != first:
             raise TracingCheckError(_graph_diff(first, other))
+        diff = _tensor_constants_diff(compiled.graph, g2)
+        if diff is not None:
+            raise TracingCheckError(None, diff)
+
+
+def _tensor_constants(graph):
+    return [n for n in graph.walk() if n.kind == "prim::Constant"
+            and isinstance(n.attrs.get("value"), Tensor)]
+
+
+def _tensor_constants_diff(a, b):
+    """The first tensor constant whose value differs between two traces of the same
+    graph (a tensor the trace could not follow: `.data` of an input, a global, a
+    tensor made from Python values), in words; None when all agree."""
+    for n, m in zip(_tensor_constants(a), _tensor_constants(b)):
+        x, y = n.attrs["value"], m.attrs["value"]
+        if x.shape != y.shape or x.dtype is not y.dtype or not np.array_equal(
+                np.asarray(x.cpu()._data), np.asarray(y.cpu()._data), equal_nan=True):
+            where = ""
+            sr = n.source_range
+            if sr is not None and getattr(sr, "filename", None):
+                where = f"\nSource Location:\n\t{sr.filename}:{sr.line}: {(sr.text or '').strip()}"
+            return (f"Node:\n\t{str(n).strip()}{where}\nComparison exception:\t"
+                    f"{_mismatch(x, y, 0.0) or 'the values differ'}")
+    return None
 
 
 def _flatten(x):

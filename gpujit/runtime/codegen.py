@@ -291,6 +291,9 @@ class CodeGenerator:
         n = v.node
         if _rebuilt_at_return(self, n):
             items = [self.wrap_expr(x) for x in n.inputs]
+            if n.kind == "prim::DictConstruct":       # (Tensor keys hash as Tensors)
+                return "{" + ", ".join(f"{k}: {x}" for k, x in zip(items[0::2],
+                                                                   items[1::2])) + "}"
             if n.kind == "prim::ListConstruct":
                 return "[" + ", ".join(items) + "]"
             cls = _objects.namedtuple_class(n.output.type)
@@ -385,7 +388,8 @@ def _last_uses(block):
         v = todo.pop()
         if v not in returned:
             returned.add(v)
-            if v.node.kind in ("prim::TupleConstruct", "prim::ListConstruct"):
+            if v.node.kind in ("prim::TupleConstruct", "prim::ListConstruct",
+                               "prim::DictConstruct"):
                 todo.extend(v.node.inputs)
     for n in block.nodes:
         for v in _reads(n):
@@ -440,7 +444,7 @@ def _rebuilt_at_return(cg, n):
     if n.owning_block is not cg.graph.block:
         return False
     return n.kind == "prim::TupleConstruct" or (
-        n.kind == "prim::ListConstruct"
+        n.kind in ("prim::ListConstruct", "prim::DictConstruct")
         and not any(has_side_effects(u.user) for u in n.output.uses))
 
 
@@ -497,6 +501,8 @@ def _tuple_index(cg, n):
 
 
 def _dict_construct(cg, n):
+    if _only_returned(cg, n):
+        return
     vals = [cg.ref(v) for v in n.inputs]
     items = ", ".join(f"{k}: {x}" for k, x in zip(vals[0::2], vals[1::2]))
     cg.emit(f"{cg.define(n.output)} = {{{items}}}")
