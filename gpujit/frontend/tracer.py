@@ -671,6 +671,10 @@ def output_value(rec, out, strict=True, where="output"):
         return g.insert_node("prim::TupleConstruct", elems,
                              output_types=[T.TupleType(tuple(e.type for e in elems))]).output
     if isinstance(out, list):
+        if not all(isinstance(x, Tensor) for x in out):
+            raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of "
+                               f"tensors can be output from traced functions (got a list "
+                               f"holding {', '.join(sorted({type(x).__name__ for x in out}))})")
         if strict:
             # (torch's tracer warns for a list, where it refuses a dict)
             warn_at_user(_container_words("list"))

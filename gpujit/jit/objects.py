@@ -523,7 +523,30 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
                              if c is not None else None)
     for name, graph in graphs_by_module.get(id(module), {}).items():
         tm._add_method(name, graph)
+    _script_exports(module, tm)
     return tm
+
+
+def _script_exports(module, tm):
+    """As torch.jit.trace does: the module's plain attributes (hyperparameters, ints,
+    tensors...) stay readable on the traced module, and its @torch.jit.export methods
+    are scripted onto it (a traced forward next to scripted methods)."""
+    import inspect
+    from ..frontend.script import modules as _sm
+    from ..frontend.tracer import class_type_for
+    from .script import function_modifier
+    if tm._type is None:
+        object.__setattr__(tm, "_type", class_type_for(module))
+    ctx = _sm._Context()
+    ctx.scripted[id(module)] = tm
+    info = _sm._ModuleInfo(module, tm, type(module).__name__)
+    ctx.info[id(tm)] = info
+    object.__setattr__(tm, "_script_constants", info.constants)
+    info.collect_attributes()
+    for name, fn in inspect.getmembers(type(module), inspect.isfunction):
+        if name != "forward" and name not in tm._script_methods and \
+                function_modifier(fn) == "export":
+            ctx.method_graph(tm, name)
 
 
 from ..frontend.script.modules import RecursiveScriptModule  # noqa: E402 (cycle)

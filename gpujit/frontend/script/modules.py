@@ -373,6 +373,12 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, FunctionCompile
         params, ret = signature_types(self.fn, self_type=self.sm._type)
         if not params:
             self.error(f"method '{self.src.name}' has no `self` parameter", self.src.fdef)
+        if self.src.name == "__setstate__" and len(params) == 2 and \
+                params[1][0] not in getattr(self.fn, "__annotations__", {}):
+            # as TorchScript: an unannotated state has the type __getstate__ returns
+            g = self.ctx.method_graph(self.sm, "__getstate__")
+            if len(g.outputs) == 1:
+                params = [params[0], (params[1][0], g.outputs[0].type)]
         return params, ret
 
     def module_of(self, v, node):
@@ -456,10 +462,12 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, FunctionCompile
             self.error(f"cannot assign to the {kind} '{name}' of {what} in scripted code",
                        node, hint="update it in place (e.g. with copy_) or outside "
                                   "the scripted method")
-        if name == "training" or (info is not None and name in info.constants):
+        if info is not None and name in info.constants:
             self.error(f"'{name}' of {what} is a constant in scripted code; it cannot be "
                        f"assigned", node)
-        t = info.attr_types.get(name) if info is not None else None
+        # (`self.training = ...`: a bool attribute, as in TorchScript; __setstate__ sets it)
+        t = T.BOOL if name == "training" else \
+            info.attr_types.get(name) if info is not None else None
         if t is None:
             self.error(f"{what} has no attribute '{name}' to assign (scripted code can only "
                        f"assign attributes that __init__ set)", node,
