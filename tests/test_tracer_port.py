@@ -1324,3 +1324,568 @@ def test_records_variable_names():
     g = str(torch.jit.trace(foo, (torch.rand(3, 3), torch.rand(3, 3))).graph)
     for name in ('bar', 'baz', 'quick_brown_fox'):
         assert name in g
+
+
+@pytest.mark.parametrize("kind", ["post_inplace", "post_return", "post_captured",
+                                  "pre_inplace", "pre_return"])
+def test_forward_hooks_are_traced(kind):
+    class Net(nn.Module):
+        def forward(self, x):
+            return x + x
+
+    b = torch.tensor(3.0)
+    hooks = {
+        "post_inplace": (True, lambda m, i, o: (i[0].add_(1), o.sub_(1)) and None,
+                         ("add(", "add_(", "sub_(")),
+        "post_return": (True, lambda m, i, o: (i[0].add_(1), o - 3)[1], ("add(", "add_(", "sub(")),
+        "post_captured": (True, lambda m, i, o: o - b, ("add(", "sub(")),
+        "pre_inplace": (False, lambda m, i: i[0].add_(3) and None, ("add_(", "add(")),
+        "pre_return": (False, lambda m, i: i[0] - 4, ("sub(", "add(")),
+    }
+    post, hook, order = hooks[kind]
+    n = Net()
+    (n.register_forward_hook if post else n.register_forward_pre_hook)(hook)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        module = torch.jit.trace(n, (torch.tensor(1.0),))
+    eager_in = torch.tensor(1.0)
+    eager_out = n(eager_in)
+    check_order(str(module.forward.graph), *order)
+    inp = torch.tensor(1.0)
+    out = module(inp)
+    assert float(inp) == float(eager_in)
+    assert float(out) == float(eager_out)
+
+
+def test_backward_hook_refused():
+    class Net(nn.Module):
+        def forward(self, x):
+            return x + x
+
+    n = Net()
+    n.register_full_backward_hook(lambda m, gi, go: None)
+    with pytest.raises(Exception, match="backward hooks assigned"):
+        torch.jit.trace(n, (torch.tensor(1.0),))
+
+
+def test_trace_multiple_methods_and_check_inputs():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+
+        def forward(self, x):
+            return self.conv(x)
+
+        def weighted_kernel_sum(self, weight):
+            return weight * self.conv.weight
+
+    w = torch.rand(1, 1, 3, 3)
+    xin = torch.rand(1, 1, 3, 3)
+    inputs = {'forward': xin, 'weighted_kernel_sum': w}
+    n = Net()
+    module = torch.jit.trace_module(n, inputs)
+    checks = [{'forward': torch.rand(1, 1, 3, 3), 'weighted_kernel_sum': torch.rand(1, 1, 3, 3)}
+              for _ in range(2)]
+    module = torch.jit.trace_module(n, inputs, check_trace=True, check_inputs=checks)
+    close(module.weighted_kernel_sum(w), N(w) * N(n.conv.weight))
+    close(module(xin), n(xin), 1e-5)
+    m2 = torch.jit.trace(n.forward, xin)
+    m2 = torch.jit.trace(n.forward, xin, check_trace=True, check_inputs=[xin])
+    close(m2(xin), n(xin), 1e-5)
+    with pytest.raises(AttributeError, match="trace doesn't support compiling individual "
+                                             "module's functions"):
+        torch.jit.trace(n.weighted_kernel_sum, inputs)
+
+
+def test_tensor_with_grad_as_constant_and_non_tensor_input():
+    param = torch.randn(3).requires_grad_()
+    with pytest.raises(RuntimeError, match="Cannot insert a Tensor that requires grad as a constant"):
+        torch.jit.trace(lambda x: x + param, torch.randn(3))
+    with pytest.raises(RuntimeError, match=r"Type 'Tuple\[int\]' cannot be traced"):
+        torch.jit.trace(lambda x: x, (1,))
+
+
+def test_none_submodule_and_conditional_property():
+    class TestModule(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.submod = nn.Linear(3, 4)
+            self.submod = None
+
+        def forward(self, inputs):
+            return inputs
+
+    tm = torch.jit.trace(TestModule(), torch.tensor(1.))
+    assert not hasattr(tm, "submod")
+
+    class Net(nn.Module):
+        def __init__(self, attr=None):
+            super().__init__()
+            if attr is not None:
+                self._attr = attr
+            self.attr_name = '_attr'
+
+        @property
+        def attr(self):
+            return getattr(self, self.attr_name)
+
+        def forward(self, x):
+            return x
+
+    t = torch.jit.trace(Net(), torch.ones(1))
+    close(t(torch.ones(1)), [1.0])
+
+
+def test_argument_names_captured():
+    def fn(first_arg, second_arg):
+        return first_arg + second_arg
+
+    g = str(torch.jit.trace(fn, (torch.ones(1), torch.ones(1))).graph)
+    lines = g.splitlines()
+    assert "first_arg" in lines[0] and "second_arg" in lines[1]
+
+    def fn2(first_arg, second_arg=1):
+        return first_arg + second_arg
+
+    g = str(torch.jit.trace(fn2, (torch.ones(1),)).graph)
+    assert "first_arg" in g and "second_arg" not in g
+
+    class TestModule(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+
+        def forward(self, first_arg, second_arg):
+            return self.conv(first_arg) + second_arg
+
+    m = TestModule()
+    ex = (torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3))
+    for t in (torch.jit.trace(m.forward, ex), torch.jit.trace(m, ex)):
+        check_order(str(t.graph), "first_arg", "second_arg")
+
+
+# ---------------------------------------------------------------- tracing and scripting mixed
+def test_trace_script_functions_with_containers():
+    @torch.jit.script
+    def func1(x: Tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        return x[0] + x[1]
+
+    @torch.jit.script
+    def func2(x: List[torch.Tensor]) -> torch.Tensor:
+        return x[0] + x[1]
+
+    a, b = torch.randn(5), torch.randn(5)
+    for f in (func1, func2):
+        t = torch.jit.trace(f, ((a, b),))
+        close(t((a, b)), N(a) + N(b))
+
+    @torch.jit.script
+    def func3(x: torch.Tensor, method: str = 'bilinear', align_corners: bool = True):
+        hw = x.shape[2:4]
+        return F.interpolate(x, hw, mode=method, align_corners=align_corners)
+
+    inp = torch.rand(1, 3, 6, 6)
+    t = torch.jit.trace(func3, (inp,))
+    close(t(inp), inp, 1e-6)
+
+
+def test_script_fn_returning_dict_inside_trace():
+    @torch.jit.script
+    def return_dict(input: torch.Tensor) -> Dict[str, torch.Tensor]:
+        return {"foo": input + 1}
+
+    class TraceModule(nn.Module):
+        def forward(self, input):
+            d = return_dict(input)
+            return d["foo"] + d["foo"]
+
+    x = torch.ones(1)
+    tm = torch.jit.trace(TraceModule(), x)
+    close(tm(x), [4.0])
+
+
+def test_trace_of_script_with_control_flow():
+    @torch.jit.script
+    def foo(a, c):
+        b = 0.0
+        if bool(a == 0.0):
+            b = 1.0
+        return b + c
+
+    a = torch.ones(1)
+    use = torch.jit.trace(lambda b: foo(b - 1.0, a) + 1.0, torch.zeros(1))
+    assert "Dynamic" not in str(use.graph)
+    assert float(use(torch.ones(1))) == 3
+    assert float(use(torch.zeros(1))) == 2
+
+
+def test_traced_fn_called_from_script_int():
+    foo = torch.jit.trace(lambda x: x + 1, torch.zeros(1, 1))
+
+    @torch.jit.script
+    def bar(x):
+        y = int(foo(x))
+        if 1 == 1:
+            y = 7
+        return y + 1
+
+    assert bar(torch.ones(1, 1)) == 8
+
+
+def test_slicing_and_indexing_follow_input():
+    foo_trace = torch.jit.trace(lambda x: x[-5:-3], torch.zeros(10))
+    a, b = torch.arange(0, 8), torch.arange(0, 20)
+    np.testing.assert_array_equal(N(foo_trace(a)), [3, 4])
+    np.testing.assert_array_equal(N(foo_trace(b)), [15, 16])
+    foo_trace = torch.jit.trace(lambda x: x[-2], torch.zeros(10))
+    assert int(foo_trace(a)) == 6 and int(foo_trace(b)) == 18
+
+
+def test_script_module_hierarchy_kept_in_trace(tmp_path):
+    class AnotherScriptMod(torch.jit.ScriptModule):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(1, 2, 3))
+
+        @torch.jit.script_method
+        def bar(self):
+            return torch.zeros(4, 5)
+
+    class SomeScriptMod(torch.jit.ScriptModule):
+        def __init__(self):
+            super().__init__()
+            self.asm = AnotherScriptMod()
+
+        @torch.jit.script_method
+        def foo(self):
+            return torch.zeros(3, 4)
+
+        @torch.jit.script_method
+        def bar(self):
+            return torch.zeros(4, 3)
+
+    class TraceMe(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ssm = SomeScriptMod()
+
+        def forward(self, x):
+            return self.ssm.bar() + x
+
+    traced = torch.jit.trace(TraceMe(), (torch.rand(4, 3),))
+    assert hasattr(traced.ssm, 'foo')
+    f = str(tmp_path / "m.pt")
+    torch.jit.save(traced, f)
+    imported = torch.jit.load(f)
+    assert hasattr(imported.ssm, 'foo') and hasattr(imported.ssm.asm, 'bar')
+    assert hasattr(imported.ssm.asm, 'param')
+    x = torch.rand(4, 3)
+    close(imported(x), x)
+    close(imported.ssm.foo(), np.zeros((3, 4)))
+
+
+def test_script_module_holding_traced_modules_saves():
+    class Param(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_parameter("bias", nn.Parameter(torch.empty(4, 4)))
+
+        def forward(self, x):
+            return x
+
+    class M3(torch.jit.ScriptModule):
+        def __init__(self, model):
+            super().__init__()
+            self.traced = torch.jit.trace(model, (torch.rand(3, 3)))
+
+        @torch.jit.script_method
+        def forward(self, x):
+            return self.traced(x)
+
+    class M2(nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.module = M3(model)
+
+        def forward(self, x):
+            return self.module(x)
+
+    class M1(torch.jit.ScriptModule):
+        def __init__(self, model):
+            super().__init__()
+            self.traced = torch.jit.trace(M2(model), (torch.rand(3, 3)))
+
+        @torch.jit.script_method
+        def forward(self, x):
+            return self.traced(x)
+
+    module = M1(Param())
+    buf = io.BytesIO()
+    torch.jit.save(module, buf)
+    buf.seek(0)
+    x = torch.rand(3, 3)
+    close(torch.jit.load(buf)(x), x)
+
+
+def test_script_and_traced_calls_each_other():
+    scripted_fn = torch.jit.script(lambda x: torch.neg(x)) if False else None
+
+    @torch.jit.script
+    def sfn(x):
+        return torch.neg(x)
+
+    class TM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(4, 5))
+
+        def forward(self, x):
+            return sfn(torch.mm(x, self.param))
+
+    m = TM()
+    tm = torch.jit.trace(m, torch.rand(3, 4))
+    x = torch.rand(3, 4)
+    close(tm(x), -(N(x) @ N(m.param)), 1e-5)
+
+    class ScriptMod(torch.jit.ScriptModule):
+        def __init__(self):
+            super().__init__()
+            self.param_foo = nn.Parameter(torch.rand(5, 7))
+
+        @torch.jit.script_method
+        def forward(self, x):
+            return torch.mm(x, self.param_foo)
+
+    class TM2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(4, 5))
+            self.mod = ScriptMod()
+
+        def forward(self, x):
+            return self.mod(torch.mm(x, self.param)) + 1.0
+
+    m2 = TM2()
+    tm2 = torch.jit.trace(m2, torch.rand(3, 4))
+    check_order(str(tm2.graph), "aten::mm", "aten::add")
+    close(tm2(x), N(x) @ N(m2.param) @ N(m2.mod.param_foo) + 1, 1e-5)
+
+    traced_fn = torch.jit.trace(lambda x: torch.neg(x), torch.rand(3, 4))
+
+    @torch.jit.script
+    def script_fn(x):
+        return traced_fn(x) + 1
+
+    close(script_fn(x), 1 - N(x))
+
+    class TracedMod(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(3, 5))
+
+        def forward(self, x):
+            return torch.mm(x, self.param)
+
+    class SM(torch.jit.ScriptModule):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(4, 3))
+            self.tm = torch.jit.trace(TracedMod(), torch.rand(3, 3))
+
+        @torch.jit.script_method
+        def forward(self, x):
+            return self.tm(torch.mm(x, self.param))
+
+    sm = SM()
+    y = torch.rand(2, 4)
+    close(sm(y), N(y) @ N(sm.param) @ N(sm.tm.param), 1e-5)
+
+    traced_fn3 = torch.jit.trace(lambda x: torch.neg(x), torch.rand(3, 3))
+
+    class SM3(torch.jit.ScriptModule):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.rand(4, 3))
+
+        @torch.jit.script_method
+        def forward(self, x):
+            return traced_fn3(torch.mm(x, self.param))
+
+    sm3 = SM3()
+    close(sm3(y), -(N(y) @ N(sm3.param)), 1e-5)
+
+
+def test_traced_module_not_a_submodule_called_from_script_errors():
+    class TM(nn.Module):
+        def forward(self, x):
+            return torch.mm(x, torch.zeros(4, 3))
+
+    tm = torch.jit.trace(TM(), torch.rand(3, 4))
+    with pytest.raises(RuntimeError, match="Cannot call a ScriptModule that is not a submodule "
+                                           "of the caller"):
+        @torch.jit.script
+        def script_fn(x):
+            return tm(x) + 1
+
+
+def test_script_module_calls_traced_with_two_args():
+    class M(nn.Module):
+        def forward(self, input, input2):
+            return input + input2
+
+    class M2(torch.jit.ScriptModule):
+        def __init__(self):
+            super().__init__()
+            self.m = torch.jit.trace(M(), (torch.zeros(4, 3), torch.zeros(4, 3)))
+
+        @torch.jit.script_method
+        def forward(self, inp):
+            return self.m(inp, inp)
+
+    m2 = M2()
+    close(m2(torch.ones(4, 3)), np.full((4, 3), 2.0))
+
+
+def test_dict_of_lists_input_through_scripted_submodule():
+    class testB(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(2, 2)
+
+        def forward(self, feature_map: Dict[str, List[torch.Tensor]]) -> torch.Tensor:
+            output = []
+            for i, j in feature_map.items():
+                output.append(self.linear(j[0]))
+            return torch.stack(output)
+
+    class testA(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b = torch.jit.script(testB())
+
+        def forward(self, input_map: Dict[str, List[torch.Tensor]]) -> torch.Tensor:
+            feature_map = {}
+            for i, j in input_map.items():
+                feature_map[i] = [j[0]]
+            return self.b(feature_map)
+
+    input_map = {"1": [torch.rand(2, 2), torch.rand(2, 2)], "3": [torch.rand(2, 2), torch.rand(2, 2)]}
+    model = testA()
+    traced = torch.jit.trace(model, input_map)
+    new = {"1": [torch.rand(2, 2), torch.randn(2, 2)], "3": [torch.rand(2, 2), torch.rand(2, 2)]}
+    close(traced(new), model(new), 1e-5)
+
+
+def test_script_returning_dict_of_tuples_inside_trace():
+    class ReturnsDict(nn.Module):
+        def forward(self, id_score_list: Dict[str, Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+                    ) -> Dict[str, Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+            v = id_score_list["1000"]
+            idx_keys = v[1] - 1500000
+            weights = v[2]
+            return {"1000": (v[0], idx_keys, weights)}
+
+    class ChecksDict(nn.Module):
+        def forward(self, input: Dict[str, Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
+            v = input["1000"]
+            return v[1] + 1
+
+    class TestModule(nn.Module):
+        def __init__(self, checks_dict, returns_dict):
+            super().__init__()
+            self.checks_dict = checks_dict
+            self.returns_dict = returns_dict
+
+        def forward(self, input: Dict[str, Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
+            return self.checks_dict(self.returns_dict(input))
+
+    input1 = {"1000": (torch.tensor([0]), torch.tensor([], dtype=torch.int64), torch.tensor([]))}
+    input2 = {"1000": (torch.tensor([0]), torch.tensor([1500000, 1500004], dtype=torch.int64),
+                       torch.tensor([2.0, 3.0]))}
+    eager = TestModule(torch.jit.script(ChecksDict()), torch.jit.script(ReturnsDict()))
+    traced = torch.jit.trace(eager, input1)
+    assert N(traced(input1)).tolist() == []
+    assert N(traced(input2)).tolist() == [1, 5]
+
+
+def test_dict_of_tuples_output_and_bad_dict():
+    class ReturnsDict(nn.Module):
+        def forward(self, k, v):
+            return {"imakey": (2 * k, 3 * v)}
+
+    class ReturnsBadDict(nn.Module):
+        def forward(self, k, v):
+            return {"imakey": (2 * k, 1)}
+
+    t = torch.jit.trace(ReturnsDict(), [torch.ones(1), torch.ones(1)], strict=False)
+    out = t(torch.ones(1), torch.ones(1))
+    assert list(out) == ["imakey"]
+    close(out["imakey"], ([2.0], [3.0]))
+    with pytest.raises(RuntimeError, match="cannot be understood by the tracer, only outputs "
+                                           "matching"):
+        torch.jit.trace(ReturnsBadDict(), [torch.ones(1), torch.ones(1)], strict=False)
+
+
+def test_linear_traced_as_aten_linear():
+    m = nn.Linear(20, 20)
+    inp = torch.rand(20, 20)
+    t = torch.jit.trace(m, (inp,))
+    assert "aten::linear" in str(t.graph)
+    close(t(inp), N(inp) @ N(m.weight).T + N(m.bias), 1e-5)
+
+
+def test_traced_module_with_scripted_interface_submodule():
+    class LeafModule(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.rand(19))
+
+        def forward(self, input: torch.Tensor):
+            return input + self.weight
+
+    class LowerModuleImpl(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.leaf = LeafModule()
+
+        def forward(self, input: torch.Tensor) -> torch.Tensor:
+            return self.leaf(input)
+
+    @torch.jit.interface
+    class LowerModuleInterface(nn.Module):
+        def forward(self, input: torch.Tensor) -> torch.Tensor:
+            pass
+
+    class MiddleModule(nn.Module):
+        lower: LowerModuleInterface
+
+        def __init__(self):
+            super().__init__()
+            self.lower = LowerModuleImpl()
+
+        def forward(self, input):
+            return self.lower(input)
+
+    class WrapperModule(nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.middle = m
+
+        def forward(self, input):
+            return self.middle(input)
+
+    class TopModule(nn.Module):
+        def __init__(self):
+            super().__init__()
+            m = torch.jit.script(MiddleModule())
+            self.sub1 = m
+            self.sub2 = WrapperModule(m)
+
+        def forward(self, input: torch.Tensor):
+            return self.sub1(input) + self.sub2(input)
+
+    top = TopModule()
+    t = torch.jit.trace(top, torch.ones(1))
+    w = N(top.sub1.lower.leaf.weight)
+    close(t(torch.ones(1)), 2 * (1 + w))

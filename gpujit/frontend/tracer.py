@@ -153,11 +153,13 @@ class Recorder:
         v = self.attr_values.get(id(obj))
         if v is not None:
             return v
-        path = self.session.attr_paths.get(id(obj))
-        if path is None or self.module is None:
+        if self.module is None or id(obj) not in self.session.attr_paths:
             return None
         prefix = self.session.attr_paths.get(id(self.module), ())
-        if path[:len(prefix)] != prefix or path == prefix:
+        # (an object reachable by several paths is read by the one under this module)
+        path = next((p for p in self.session.other_paths.get(id(obj), ())
+                     if p[:len(prefix)] == prefix and p != prefix), None)
+        if path is None:
             return None
         owner = self.module
         cur = self.self_value
@@ -195,6 +197,22 @@ class Recorder:
             if v is None:
                 v = self.session.constant_tensor(self, x)
             return v
+        if isinstance(x, dict) and _holds_tensor(x):
+            # a dict of tensors handed to an op or a compiled call: built in the graph
+            items = []
+            for k, e in x.items():
+                items += [g.insert_constant(k), self.value_of(e)]
+            vt = _erased(items[1].type)
+            return g.insert_node("prim::DictConstruct", items, output_types=[
+                T.DictType(T.type_of_value(next(iter(x))), vt)]).output
+        if isinstance(x, (list, tuple)) and any(
+                _holds_tensor(e) and not isinstance(e, Tensor) for e in x):
+            elems = [self.value_of(e) for e in x]
+            if isinstance(x, list):
+                return g.insert_node("prim::ListConstruct", elems, output_types=[
+                    T.ListType(_erased(elems[0].type))]).output
+            return g.insert_node("prim::TupleConstruct", elems, output_types=[
+                T.TupleType(tuple(e.type for e in elems))]).output
         if isinstance(x, (list, tuple)) and any(isinstance(e, Tensor) for e in x):
             elems = [self.value_of(e) for e in x]
             et = T.OptionalType(T.TENSOR) if any(e is None for e in x) else T.TENSOR
@@ -253,6 +271,7 @@ class TraceSession:
     def __init__(self, root_module=None):
         self.recorders: list[Recorder] = []
         self.attr_paths = {}     # id(submodule / param / buffer) -> attribute path from root
+        self.other_paths = {}    # id(...) -> every attribute path that reaches it
         self.module_graphs = {}  # id(submodule) -> (module, Recorder) of its first call
         self.module_types = {}
         self.scopes = [type(root_module).__name__] if root_module is not None else []
@@ -262,15 +281,15 @@ class TraceSession:
             self._index_module(root_module, ())
 
     def _index_module(self, m, path):
-        self.attr_paths[id(m)] = path
-        for name, p in m._parameters.items():
+        self.attr_paths.setdefault(id(m), path)
+        self.other_paths.setdefault(id(m), []).append(path)
+        for name, p in list(m._parameters.items()) + list(m._buffers.items()):
             if p is not None:
                 self.attr_paths.setdefault(id(p), path + (name,))
-        for name, b in m._buffers.items():
-            if b is not None:
-                self.attr_paths.setdefault(id(b), path + (name,))
+                self.other_paths.setdefault(id(p), []).append(path + (name,))
         for name, c in m._modules.items():
-            if c is not None and id(c) not in self.attr_paths:
+            if c is not None and path + (name,) not in self.other_paths.get(id(c), ()) \
+                    and len(path) < 64:
                 self._index_module(c, path + (name,))
 
     def module_type(self, m):
@@ -534,6 +553,16 @@ def _holds_only_tensors(a):
     return True
 
 
+def _holds_tensor(x):
+    if isinstance(x, Tensor):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensor(e) for e in x)
+    if isinstance(x, dict):
+        return any(_holds_tensor(e) for e in x.values())
+    return False
+
+
 def _type_words(a):
     """The type of a Python value as TorchScript prints it in the tracer's errors."""
     if isinstance(a, Tensor):
@@ -684,6 +713,15 @@ def output_value(rec, out, strict=True, where="output"):
     if isinstance(out, dict):
         if strict:
             raise RuntimeError(_container_words("dict"))
+        for x in out.values():
+            if not (isinstance(x, Tensor) or isinstance(x, tuple) and
+                    all(isinstance(e, Tensor) for e in x)):
+                raise RuntimeError(
+                    f"the {where} ({{{', '.join(f'{k!r}: ...' for k in out)}}}) of traced "
+                    f"region cannot be understood by the tracer, only outputs matching "
+                    f"dict[Union[str, Tensor], Union[Tensor, Tuple[Tensor, ...]]] can be a "
+                    f"dictionary output of a traced function (a value is a "
+                    f"{_type_words(x)})")
         items = []
         for k, x in out.items():
             # a Tensor key is the traced tensor, as in torch ({a: b, b: a})
@@ -759,6 +797,13 @@ def _bind_result(rec, r, v, seen=None):
         n = rec.graph.insert_node(kind, [v], output_types=types)
         for x, o in zip(r, n.outputs):
             _bind_result(rec, x, o, seen)
+    elif isinstance(r, dict) and isinstance(v.type, T.DictType) and _holds_tensor(r):
+        for k, x in r.items():          # (a scripted call returning a dict of tensors)
+            if isinstance(k, (str, int, float, bool)):
+                kv = rec.graph.insert_constant(k)
+                o = rec.graph.insert_node("aten::__getitem__", [v, kv],
+                                          output_types=[v.type.value]).output
+                _bind_result(rec, x, o, seen)
 
 
 TraceSession.check_inplace = _check_inplace

@@ -519,8 +519,8 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
     tm._non_persistent_buffers_set = set(getattr(module, "_non_persistent_buffers_set", ()))
     tm.training = module.training
     for name, c in module._modules.items():
-        tm._modules[name] = (traced_module_from(c, graphs_by_module, types, memo)
-                             if c is not None else None)
+        if c is not None:         # (a submodule set to None is left out, as in torch)
+            tm._modules[name] = traced_module_from(c, graphs_by_module, types, memo)
     for name, graph in graphs_by_module.get(id(module), {}).items():
         tm._add_method(name, graph)
     _script_exports(module, tm)

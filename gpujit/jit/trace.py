@@ -103,6 +103,16 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     seen = {k for k, path in session.attr_paths.items() if path} if module is not None \
         else set()
     inputs = _distinct(inputs, seen)
+    for a in inputs:
+        try:
+            _tr.input_type(a)
+        except RuntimeError as e:
+            if "cannot be traced" in str(e):     # (torch names the whole argument tuple)
+                raise RuntimeError(
+                    f"Type '{_tr._type_words(tuple(inputs))}' cannot be traced. Only Tensors "
+                    f"and (possibly nested) Lists, Dicts, and Tuples of Tensors can be "
+                    f"traced") from None
+            raise
     for name, a in zip(names, inputs):
         _tr.bind_input(rec, name, a)
     with _tr.tracing(session):
@@ -134,6 +144,9 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
                             check_inputs=checks, check_tolerance=check_tolerance,
                             strict=strict)
     owner = getattr(func, "__self__", None)
+    if isinstance(owner, Module) and getattr(func, "__name__", "") != "forward":
+        raise AttributeError("trace doesn't support compiling individual module's "
+                             "functions.\nPlease use trace_module")
     if isinstance(owner, Module) and getattr(func, "__name__", "") == "forward":
         checks = None if check_inputs is None else [{"forward": c} for c in check_inputs]
         return trace_module(owner, {"forward": example_inputs}, check_trace=check_trace,

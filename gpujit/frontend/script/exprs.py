@@ -655,6 +655,14 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                        node)
         if calls.is_compiled_function(obj):
             return self.call_function(obj, obj.graph, obj.name, node)
+        from ...nn.module import Module
+        if isinstance(obj, Module):
+            self.error("Cannot call a ScriptModule that is not a submodule of the caller"
+                       if hasattr(obj, "_script_methods") else
+                       f"Cannot call the module '{ast.unparse(func)}' ({type(obj).__name__}): "
+                       f"it is not a submodule of the caller", node,
+                       hint="make it an attribute of a scripted module and call it as "
+                            "self.<name>(...)")
         if inspect.isfunction(obj) and \
                 not getattr(obj, "__module__", "").startswith("gpujit"):
             return self.call_python_function(obj, node)
