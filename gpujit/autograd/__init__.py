@@ -19,3 +19,27 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
            "detect_anomaly", "set_detect_anomaly", "functional", "graph"]
 
 from . import graph  # noqa: E402,F401  (torch.autograd.graph: Node, saved_tensors_hooks, ...)
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, other):
+        from ..tensor import Tensor
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """torch.autograd.Variable, kept for old code: `Variable(t, requires_grad=False)` is a
+    tensor sharing t's data, cut from t's graph (a leaf), and every Tensor is a Variable."""
+
+    def __new__(cls, data, requires_grad=False, volatile=False):
+        from ..tensor import Tensor
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got "
+                            f"{type(data).__name__}")
+        out = data.detach()
+        if requires_grad:
+            out.requires_grad_(True)
+        return out
+
+
+__all__.append("Variable")
