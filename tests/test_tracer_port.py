@@ -1631,7 +1631,6 @@ def test_script_module_holding_traced_modules_saves():
 
 
 def test_script_and_traced_calls_each_other():
-    scripted_fn = torch.jit.script(lambda x: torch.neg(x)) if False else None
 
     @torch.jit.script
     def sfn(x):

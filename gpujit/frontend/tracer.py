@@ -10,7 +10,6 @@ buffers are read through `prim::GetAttr` chains from `self`.
 """
 from __future__ import annotations
 
-import inspect
 import linecache
 import os
 import sys
@@ -534,134 +533,6 @@ def _module_call(module, call, args, kwargs):
     return out
 
 
-def _param_names(fn, n):
-    try:
-        params = [p for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    names = [p.name for p in params[:n]]
-    return names + [f"argument_{i + 1}" for i in range(len(names), n)]
-
-
-def _holds_only_tensors(a):
-    """a is a Tensor or a (nested) tuple/list/dict of them: what becomes a graph input."""
-    try:
-        input_type(a)
-    except (RuntimeError, TypeError):
-        return False
-    return True
-
-
-def _holds_tensor(x):
-    if isinstance(x, Tensor):
-        return True
-    if isinstance(x, (list, tuple)):
-        return any(_holds_tensor(e) for e in x)
-    if isinstance(x, dict):
-        return any(_holds_tensor(e) for e in x.values())
-    return False
-
-
-def _type_words(a):
-    """The type of a Python value as TorchScript prints it in the tracer's errors."""
-    if isinstance(a, Tensor):
-        return "Tensor"
-    if isinstance(a, tuple):
-        return "Tuple[" + ", ".join(_type_words(x) for x in a) + "]"
-    if isinstance(a, list):
-        return "List[" + (_type_words(a[0]) if a else "Tensor") + "]"
-    if isinstance(a, dict):
-        k, v = next(iter(a.items()), ("", None))
-        return f"Dict[{type(k).__name__}, {_type_words(v) if a else 'Tensor'}]"
-    return type(a).__name__
-
-
-_KEY_TYPES = {str: T.STR, int: T.INT, float: T.FLOAT, bool: T.BOOL}
-
-
-def input_type(a, top=True):
-    """The graph-input type of example argument a: a Tensor, or a (nested) tuple, list or
-    dict of them. A tuple keeps its elements' types; lists and dicts, whose length the
-    trace fixes but whose elements may change, hold shapeless `Tensor`s. Raises
-    RuntimeError with TorchScript's words for what cannot be traced."""
-    if isinstance(a, Tensor):
-        return T.TensorType.of(a) if top else T.TENSOR
-    if isinstance(a, tuple):
-        return T.TupleType(tuple(input_type(x, top) for x in a))
-    if isinstance(a, list):
-        if not a:
-            raise RuntimeError("Tracer cannot infer type of the input: List trace inputs "
-                               "must have elements")
-        elems = [input_type(x, False) for x in a]
-        for e, x in zip(elems, a):
-            if e != elems[0]:
-                raise RuntimeError(
-                    f"Tracer cannot infer type of the input: List inputs to traced "
-                    f"functions must have consistent element type. Found "
-                    f"{_type_words(a[0])} and {_type_words(x)}")
-        return T.ListType(elems[0])
-    if isinstance(a, dict):
-        if not a:
-            raise RuntimeError("Tracer cannot infer type of the input: Dictionary inputs "
-                               "must have entries")
-        kt = {_KEY_TYPES.get(type(k)) for k in a}
-        if None in kt or len(kt) != 1:
-            raise RuntimeError(
-                f"Tracer cannot infer type of the input: dictionary keys of traced inputs "
-                f"must all be str, all int, all float or all bool (got "
-                f"{sorted({type(k).__name__ for k in a})})")
-        vals = list(a.values())
-        elems = [input_type(x, False) for x in vals]
-        for e, x in zip(elems, vals):
-            if e != elems[0]:
-                raise RuntimeError(
-                    f"Tracer cannot infer type of the input: Dictionary inputs to traced "
-                    f"functions must have consistent type. Found {_type_words(vals[0])} "
-                    f"and {_type_words(x)}")
-        return T.DictType(kt.pop(), elems[0])
-    raise RuntimeError(
-        f"Type '{_type_words(a)}' cannot be traced. Only Tensors and (possibly nested) "
-        f"Lists, Dicts, and Tuples of Tensors can be traced")
-
-
-def bind_input(rec, name, a):
-    """A graph input for example argument a (a Tensor, or a nested tuple/list/dict of
-    them), unpacked down to its tensors as TorchScript's tracer does: tuples and lists by
-    prim::TupleUnpack / prim::ListUnpack, dicts by one aten::__getitem__ per key of the
-    example (other keys may come and go; a missing one is an error when the trace runs)."""
-    v = rec.graph.add_input(name, input_type(a))
-    _unpack(rec, v, a, name)
-    return v
-
-
-def _unpack(rec, v, a, name):
-    g = rec.graph
-    if isinstance(a, Tensor):
-        rec.bind(a, v)
-    elif isinstance(a, (tuple, list)):
-        kind = "prim::TupleUnpack" if isinstance(a, tuple) else "prim::ListUnpack"
-        types = list(v.type.elems) if isinstance(a, tuple) else [v.type.elem] * len(a)
-        n = g.insert_node(kind, [v], output_types=types)
-        for x, o, i in zip(a, n.outputs, range(len(a))):
-            _unpack(rec, o, x, f"{name}[{i}]")
-    else:
-        for k, x in a.items():
-            where = g.insert_constant(f"{name}[{k!r}], a key of the traced example input")
-            n = g.insert_node("aten::__getitem__", [v, g.insert_constant(k), where],
-                              output_types=[v.type.value])
-            _unpack(rec, n.output, x, f"{name}[{k!r}]")
-
-
-def _container_words(kind):
-    return (f"Encountering a {kind} at the output of the tracer might cause the trace to be "
-            f"incorrect, this is only valid if the container structure does not change based "
-            f"on the module's inputs. Consider using a constant container instead (e.g. for "
-            f"`list`, use a `tuple` instead. for `dict`, use a `NamedTuple` instead). If you "
-            f"absolutely need this and know the side effects, pass strict=False to trace() "
-            f"to allow this behavior.")
-
-
 def detach_(t):
     """`t.detach_()` while tracing: recorded as aten::detach, whose result stands for t
     from here on (as TorchScript's tracer records it)."""
@@ -673,73 +544,6 @@ def detach_(t):
         v = rec.env.get(id(d))
         if v is not None:
             rec.bind(t, v)
-
-
-def _erased(t):
-    """t with tensor shapes forgotten (the element type of a list or dict)."""
-    if isinstance(t, T.TensorType):
-        return T.TENSOR
-    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
-        return T.TupleType(tuple(_erased(e) for e in t.elems))
-    if isinstance(t, T.ListType):
-        return T.ListType(_erased(t.elem))
-    return t
-
-
-def output_value(rec, out, strict=True, where="output"):
-    g = rec.graph
-    if isinstance(out, Tensor):
-        v = rec.env.get(id(out)) or rec.attr_value(out)
-        if v is None:
-            warn_at_user("the traced function returns a Tensor the trace could not record "
-                         "(made outside the traced ops): it is returned as a constant")
-            v = rec.session.constant_tensor(rec, out)
-        return v
-    if isinstance(out, tuple):
-        elems = [output_value(rec, x, strict, where) for x in out]
-        return g.insert_node("prim::TupleConstruct", elems,
-                             output_types=[T.TupleType(tuple(e.type for e in elems))]).output
-    if isinstance(out, list):
-        if not all(isinstance(x, Tensor) for x in out):
-            raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of "
-                               f"tensors can be output from traced functions (got a list "
-                               f"holding {', '.join(sorted({type(x).__name__ for x in out}))})")
-        if strict:
-            # (torch's tracer warns for a list, where it refuses a dict)
-            warn_at_user(_container_words("list"))
-        elems = [output_value(rec, x, strict, where) for x in out]
-        return g.insert_node("prim::ListConstruct", elems,
-                             output_types=[T.ListType(T.TENSOR)]).output
-    if isinstance(out, dict):
-        if strict:
-            raise RuntimeError(_container_words("dict"))
-        for x in out.values():
-            if not (isinstance(x, Tensor) or isinstance(x, tuple) and
-                    all(isinstance(e, Tensor) for e in x)):
-                raise RuntimeError(
-                    f"the {where} ({{{', '.join(f'{k!r}: ...' for k in out)}}}) of traced "
-                    f"region cannot be understood by the tracer, only outputs matching "
-                    f"dict[Union[str, Tensor], Union[Tensor, Tuple[Tensor, ...]]] can be a "
-                    f"dictionary output of a traced function (a value is a "
-                    f"{_type_words(x)})")
-        items = []
-        for k, x in out.items():
-            # a Tensor key is the traced tensor, as in torch ({a: b, b: a})
-            kv = output_value(rec, k, strict, where) if isinstance(k, Tensor) \
-                else g.insert_constant(k)
-            items += [kv, output_value(rec, x, strict, where)]
-        first = next(iter(out), "")
-        kt = T.TENSOR if isinstance(first, Tensor) else T.type_of_value(first)
-        vals = [_erased(v.type) for v in items[1::2]]
-        vt = vals[0] if vals else T.TENSOR
-        if any(t != vt for t in vals):
-            raise RuntimeError(f"the dict at the output holds values of different types "
-                               f"({', '.join(sorted(set(map(str, vals))))}); a traced "
-                               f"function's dict output needs values of one type")
-        return g.insert_node("prim::DictConstruct", items,
-                             output_types=[T.DictType(kt, vt)]).output
-    raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of tensors "
-                       f"can be output from traced functions (got {type(out).__name__})")
 
 
 def _check_inplace(self, op, args):
@@ -857,3 +661,8 @@ class paused:
     def __exit__(self, *exc):
         if self.session is not None:
             self.session.paused = self.saved
+
+
+# the boundary of a traced graph (its inputs and outputs): trace_boundary.py
+from .trace_boundary import (_param_names, _holds_only_tensors, _holds_tensor,  # noqa: E402
+                             _erased, bind_input, output_value)

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ..frontend import tracer as _tr
+from ..frontend import trace_boundary as _tb
 from ..frontend.tracer import TracerWarning
 from ..ir import types as T
 from ..ops import registry as _reg
@@ -97,7 +98,7 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
         fn_for_names = type(module).forward.__get__(module)
     else:
         fn_for_names = fn
-    names = _tr._param_names(fn_for_names, len(inputs))
+    names = _tb._param_names(fn_for_names, len(inputs))
     # a parameter or buffer given as an input too (trace(m, m.weight)) is an input apart
     # from the attribute: the graph reads the attribute where the module uses it
     seen = {k for k, path in session.attr_paths.items() if path} if module is not None \
@@ -105,22 +106,22 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     inputs = _distinct(inputs, seen)
     for a in inputs:
         try:
-            _tr.input_type(a)
+            _tb.input_type(a)
         except RuntimeError as e:
             if "cannot be traced" in str(e):     # (torch names the whole argument tuple)
                 raise RuntimeError(
-                    f"Type '{_tr._type_words(tuple(inputs))}' cannot be traced. Only Tensors "
+                    f"Type '{_tb._type_words(tuple(inputs))}' cannot be traced. Only Tensors "
                     f"and (possibly nested) Lists, Dicts, and Tuples of Tensors can be "
                     f"traced") from None
             raise
     for name, a in zip(names, inputs):
-        _tr.bind_input(rec, name, a)
+        _tb.bind_input(rec, name, a)
     with _tr.tracing(session):
         if module is not None and method == "forward":
             out = module(*inputs)
         else:
             out = fn(*inputs)
-    rec.graph.register_output(_tr.output_value(rec, out, strict))
+    rec.graph.register_output(_tb.output_value(rec, out, strict))
     return rec.graph, session
 
 
