@@ -1945,3 +1945,16 @@ def test_scripted_module_passed_as_interface():
     sm = torch.jit.script(m)
     ones = torch.ones(1, 1, 3, 3)
     close(torch.jit.script(fn_takes_interface)(sm), m(ones, ones), 1e-5)
+
+
+@pytest.mark.cuda
+def test_device_moves_recorded_for_other_devices():
+    # x.cpu() of a CPU example is recorded (aten::to), so CUDA inputs come back to the CPU
+    t = torch.jit.trace(lambda x: (x * 2).cpu(), torch.rand(3))
+    assert sum(n.kind == "aten::to" for n in t.graph.nodes()) == 1
+    x = torch.rand(3, device="cuda")
+    out = t(x)
+    assert out.device.type == "cpu"
+    close(out, 2 * N(x))
+    t = torch.jit.trace(lambda x: x.to(device="cpu") + 1, torch.rand(3))
+    assert t(x).device.type == "cpu"
