@@ -437,7 +437,9 @@ class Tensor:
             return self     # (a trace records a cast or move asked for: later inputs may need it)
         if dev is self._device and not moved:
             return _ops()["aten::to.dtype"].public(self, dtype, non_blocking, copy)
-        return _ops()["aten::to.device"].public(self, dev, dtype, non_blocking, copy)
+        # (a move alone records no dtype: the trace keeps later inputs' dtypes)
+        return _ops()["aten::to.device"].public(self, dev, dtype if cast else None,
+                                                non_blocking, copy)
 
     def cpu(self):
         return self.to(_cpu)
