@@ -205,7 +205,12 @@ class _FunctionPrinter:
             ret = T.TupleType(tuple(v.type for v in outs)).annotation()
         # one line (TorchScript breaks after each argument; a one-line signature reads and
         # greps better)
-        self.lines.append(f"def {name}({', '.join(params)}) -> {ret}:")
+        if any(_names_module(v.type) for v in outs):
+            # a module's type (a method returning self or a submodule) has no name the
+            # loader's code can see: the result type is inferred from the body instead
+            self.lines.append(f"def {name}({', '.join(params)}):")
+        else:
+            self.lines.append(f"def {name}({', '.join(params)}) -> {ret}:")
         self.index_block(g.block)
         self.scan_block(g.block)
         self.level = 1
@@ -638,6 +643,12 @@ class _FunctionPrinter:
             ets = t.elems if isinstance(t, T.TupleType) else [None] * len(v)
             inner = ", ".join(self.literal(x, e) for x, e in zip(v, ets))
             return "(" + inner + ("," if len(v) == 1 else "") + ")"
+        if isinstance(v, dict):      # a folded dict attribute (torch.jit.freeze)
+            if not v and isinstance(t, T.DictType):
+                return f"annotate({t.annotation()}, {{}})"
+            kt, vt = (t.key, t.value) if isinstance(t, T.DictType) else (None, None)
+            return "{" + ", ".join(f"{self.literal(k, kt)}: {self.literal(x, vt)}"
+                                   for k, x in v.items()) + "}"
         fn_name = getattr(v, "__name__", None)
         if callable(v) and isinstance(fn_name, str) and fn_name.isidentifier():
             return fn_name
@@ -647,3 +658,15 @@ class _FunctionPrinter:
                 return f"CONSTANTS.c{i}"
         self.tensor_constants.append(v)
         return f"CONSTANTS.c{len(self.tensor_constants) - 1}"
+
+
+def _names_module(t) -> bool:
+    """Does type t (or a type inside it) name a module's class type?"""
+    if isinstance(t, T.ClassType):     # script classes and named tuples know their class
+        return getattr(t, "py_class", None) is None and not isinstance(
+            t, (T.NamedTupleType, T.InterfaceType))
+    inner = list(getattr(t, "elems", ()) or ())
+    for k in ("elem", "key", "value"):
+        if isinstance(getattr(t, k, None), T.Type):
+            inner.append(getattr(t, k))
+    return any(_names_module(x) for x in inner)

@@ -57,6 +57,8 @@ def _written_in_graph(value, db) -> bool:
             n = use.user
             if v in db.writes_to(n) and not _eval_mode_read(n):
                 return True
+            if n.kind == "prim::SetAttr" and n.inputs[1] is v and is_mutable_type(v.type):
+                return True      # stored into an attribute: written through it later
             if n.kind in ("prim::CallFunction", "prim::CallMethod", "prim::PythonOp"):
                 return True
             derived = list(n.outputs)
@@ -69,119 +71,373 @@ def _written_in_graph(value, db) -> bool:
     return False
 
 
-def _freeze_graph(graph, root, preserved):
-    """Replace GetAttr chains from `self` by constants (in place), except attributes that
-    the graph assigns (prim::SetAttr) or writes in place, and those that are preserved."""
+_DROPOUTS = frozenset({"aten::dropout", "aten::feature_dropout", "aten::alpha_dropout",
+                       "aten::feature_alpha_dropout"})
+
+
+def _is_object(value, type_) -> bool:
+    """A module or a script-class object: freezing reads through it, never folds it."""
     from ..nn.module import Module
     from ..ir import types as T
-    from ..passes.alias_analysis import AliasDb
-    db = AliasDb(graph)
-    assigned = {(id(n.inputs[0]), n.attrs["name"]) for n in graph.walk()
-                if n.kind == "prim::SetAttr"}
-    # names of attributes written in place (of any object: coarse, and safe)
-    written = {n.attrs["name"] for n in graph.walk()
-               if n.kind == "prim::GetAttr" and _written_in_graph(n.output, db)}
-    objects = {graph.inputs[0]: root}
-    for n in list(graph.walk()):
-        if n.kind != "prim::GetAttr" or n.inputs[0] not in objects:
+    return isinstance(value, Module) or (isinstance(type_, T.ClassType)
+                                         and not isinstance(type_, T.NamedTupleType))
+
+
+def _tensors_in(value, out=None):
+    from ..tensor import Tensor
+    out = [] if out is None else out
+    if isinstance(value, Tensor):
+        out.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _tensors_in(v, out)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _tensors_in(k, out)
+            _tensors_in(v, out)
+    return out
+
+
+def _containers_in(value, out=None):
+    """The lists and dicts inside value (itself included): what Python code can write."""
+    out = [] if out is None else out
+    if isinstance(value, (list, dict)):
+        out.append(value)
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _containers_in(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _containers_in(v, out)
+    return out
+
+
+def _share_memory(a, b) -> bool:
+    x, y = a._data, b._data
+    if type(x).__module__.startswith("cupy") or type(y).__module__.startswith("cupy"):
+        if type(x) is not type(y):
+            return False
+        import cupy
+        return bool(cupy.may_share_memory(x, y))
+    import numpy as np
+    return bool(np.may_share_memory(x, y))
+
+
+def _overlap(u, v) -> bool:
+    """Do two attribute values share a tensor's memory or a (mutable) container?"""
+    cu, cv = _containers_in(u), _containers_in(v)
+    if any(a is b for a in cu for b in cv):
+        return True
+    tv = _tensors_in(v)
+    return any(_share_memory(a, b) for a in _tensors_in(u) for b in tv)
+
+
+def _all_attributes(root):
+    """(owner, name, value) for every parameter, buffer and plain attribute of root's
+    modules and of the script-class objects they hold (each owner once)."""
+    from ..nn.module import Module
+    from ..frontend.script.classes import _CLASSES
+    out, seen, todo = [], set(), [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
             continue
-        owner, name = objects[n.inputs[0]], n.attrs["name"]
-        value = _attribute_value(owner, name)
-        if isinstance(value, Module) or isinstance(n.output.type, T.ClassType) and \
-                not isinstance(n.output.type, T.NamedTupleType):
-            objects[n.output] = value
-            continue
-        if name in preserved or name in written or (id(n.inputs[0]), name) in assigned or any(
-                u.user.kind == "prim::SetAttr" for u in n.inputs[0].uses):
-            continue
+        seen.add(id(obj))
+        if isinstance(obj, Module):
+            d = obj.__dict__
+            items = list(d.get("_parameters", {}).items()) + list(d.get("_buffers", {}).items())
+            todo.extend(m for m in d.get("_modules", {}).values() if m is not None)
+            ctype = d.get("_type")
+            for k in (ctype.attributes if ctype is not None else ()):
+                if k in d and k != "training":
+                    items.append((k, d[k]))
+        else:
+            items = [(k, v) for k, v in getattr(obj, "__dict__", {}).items()
+                     if not k.startswith("_")]
+        for k, v in items:
+            if v is None:
+                continue
+            if isinstance(v, Module) or type(v) in _CLASSES:
+                todo.append(v)
+                continue
+            out.append((obj, k, v))
+    return out
+
+
+def _copy_constant(value):
+    """A folded value, the frozen module's own: tensors detached copies, lists and dicts
+    new containers (writing the scripted module's later does not change the frozen one)."""
+    from ..tensor import Tensor
+    if isinstance(value, Tensor):
+        return value.detach().clone()
+    if isinstance(value, list):
+        return [_copy_constant(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copy_constant(v) for k, v in value.items()}
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_copy_constant(v) for v in value)
+    return value
+
+
+class _Freezer:
+    """One torch.jit.freeze: the graphs of the methods kept (forward and the preserved
+    ones, of the root or of submodules), what they write, what stays an attribute, and
+    the frozen module tree built around them."""
+
+    def __init__(self, mod, preserved):
+        self.mod = mod
+        self.keep = set()          # (id(owner), name): stays an attribute
+        self.whole = set()         # id(module): preserved with all it holds
+        self.methods = []          # (owner, method name)
+        self.paths = []            # (owners along the path, name): preserved by the user
+        self.mutated = set()       # (id(owner), name): assigned or written in place
+        self.mutated_names = set()  # written through an owner freezing cannot name
+        self._resolve(preserved)
+
+    # ---------------------------------------------------------------- preserved names
+    def _resolve(self, preserved):
+        from ..nn.module import Module
+        from .objects import ScriptModule
+        mod = self.mod
+        if "forward" in mod._script_methods:
+            self.methods.append((mod, "forward"))
+        for path in preserved:
+            chain, owner = [mod], mod
+            parts = path.split(".")
+            for p in parts[:-1]:
+                sub = owner.__dict__.get("_modules", {}).get(p) \
+                    if isinstance(owner, Module) else None
+                if sub is None:
+                    raise RuntimeError(f"Unknown name: {path}")
+                chain.append(sub)
+                owner = sub
+            name = parts[-1]
+            if isinstance(owner, ScriptModule) and name in owner._script_methods:
+                if (owner, name) not in self.methods:
+                    self.methods.append((owner, name))
+            elif isinstance(owner, Module) and name in owner.__dict__.get("_modules", {}):
+                sub = owner._modules[name]
+                if sub is not None:
+                    self.whole.add(id(sub))
+                self.keep.add((id(owner), name))
+            elif hasattr(owner, name) and name not in type(owner).__dict__:
+                self.keep.add((id(owner), name))
+            else:
+                raise RuntimeError(f"Unknown name: {path}")
+            self.paths.append((chain, name))
+        if not self.methods:
+            raise RuntimeError("freeze: the module has no compiled method 'forward' "
+                               "(name the methods to keep in preserved_attrs)")
+
+    # ---------------------------------------------------------------- analysis
+    @staticmethod
+    def _objects(graph, root):
+        """Value -> the module or script object a GetAttr chain from self reads."""
+        objects = {graph.inputs[0]: root}
+        for n in graph.walk():
+            if n.kind == "prim::GetAttr" and n.inputs[0] in objects:
+                value = _attribute_value(objects[n.inputs[0]], n.attrs["name"])
+                if _is_object(value, n.output.type):
+                    objects[n.output] = value
+        return objects
+
+    def _scan(self, graph, objects):
+        from ..passes.alias_analysis import AliasDb
+        db = AliasDb(graph)
+        for n in graph.walk():
+            if n.kind == "prim::SetAttr" or (n.kind == "prim::GetAttr" and
+                                             _written_in_graph(n.output, db)):
+                owner = objects.get(n.inputs[0])
+                if owner is None:
+                    self.mutated_names.add(n.attrs["name"])
+                else:
+                    self.mutated.add((id(owner), n.attrs["name"]))
+            if n.kind == "prim::GetAttr" and n.output in objects and any(
+                    u.user.kind not in ("prim::GetAttr", "prim::SetAttr")
+                    for u in n.output.uses):
+                # a module returned or called at run time (an interface attribute) stays
+                # whole, as does the attribute holding it
+                obj = objects[n.output]
+                from ..nn.module import Module
+                if isinstance(obj, Module):
+                    self.whole.add(id(obj))
+                    self.keep.add((id(objects[n.inputs[0]]), n.attrs["name"]))
+        if any(o is graph.inputs[0] for o in graph.outputs):
+            raise RuntimeError("attempted to freeze a module that return itself")
+
+    def _spread_over_aliases(self):
+        """An attribute written in place that shares memory with another keeps that one
+        too; a written list, tuple or dict whose tensors overlap another attribute is
+        refused, as torch.jit.freeze refuses it."""
+        attrs = _all_attributes(self.mod)
+        by_key = {(id(o), k): v for o, k, v in attrs}
         from ..tensor import Tensor
-        if isinstance(value, Tensor):
-            value = value.detach().clone()
-        with graph.inserting_before(n):
-            c = graph.insert_constant(value, n.output.type, source_range=n.source_range)
-        if n.output.has_debug_name():
-            c.set_debug_name(n.output.debug_name)
-        n.output.replace_all_uses_with(c)
-        n.destroy()
+        for key in list(self.mutated):
+            v = by_key.get(key)
+            if v is None or isinstance(v, Tensor) or not _tensors_in(v):
+                continue
+            tv = _tensors_in(v)
+            for o, k, w in attrs:
+                if (id(o), k) != key and any(_share_memory(a, b) for a in tv
+                                             for b in _tensors_in(w)):
+                    raise RuntimeError(
+                        f"Freezing module contains attributes values that overlaps: "
+                        f"'{key[1]}' is written and shares memory with '{k}'; "
+                        f"freeze does not support it")
+        todo = [k for k in self.mutated if k in by_key]
+        while todo:
+            key = todo.pop()
+            v = by_key[key]
+            for o, k, w in attrs:
+                other = (id(o), k)
+                if other not in self.mutated and _overlap(v, w):
+                    self.mutated.add(other)
+                    todo.append(other)
 
+    def _stays(self, owner, name) -> bool:
+        return (id(owner) in self.whole or (id(owner), name) in self.keep
+                or (id(owner), name) in self.mutated or name in self.mutated_names)
 
-def _keep_read_attributes(graph, mod, frozen):
-    """Give `frozen` the attributes its graph still reads from `self` (those the code
-    assigns or writes in place, as `self.count += 1` or `self.seen.append(x)`, are not
-    folded). The values are shared with `mod`, as torch.jit.freeze shares them: a tensor
-    or list the frozen module writes is the scripted module's too."""
-    for n in graph.walk():
-        if n.kind != "prim::GetAttr" or n.inputs[0] is not graph.inputs[0]:
-            continue
-        name = n.attrs["name"]
-        if name in frozen.__dict__ or any(name in frozen.__dict__.get(d, {})
-                                          for d in ("_modules", "_buffers")):
-            continue
-        value = _attribute_value(mod, name)
-        if name in mod.__dict__.get("_buffers", {}) and "_buffers" in frozen.__dict__:
-            frozen.__dict__["_buffers"][name] = value       # a buffer stays a buffer
-            continue
-        if name in mod.__dict__.get("_modules", {}) and "_modules" in frozen.__dict__:
-            # a submodule the code still calls (held by an interface-typed attribute: its
-            # methods are looked up at run time): it stays a submodule, saved with it
-            frozen.__dict__["_modules"][name] = value
-            iface = (mod.__dict__.get("_interface_attrs") or {}).get(name)
+    # ---------------------------------------------------------------- folding
+    def _fold(self, graph, root):
+        objects = {graph.inputs[0]: root}
+        for n in list(graph.walk()):
+            if n.kind != "prim::GetAttr" or n.inputs[0] not in objects:
+                continue
+            owner, name = objects[n.inputs[0]], n.attrs["name"]
+            value = _attribute_value(owner, name)
+            if _is_object(value, n.output.type):
+                objects[n.output] = value
+                continue
+            if self._stays(owner, name):
+                continue
+            with graph.inserting_before(n):
+                c = graph.insert_constant(_copy_constant(value), n.output.type,
+                                          source_range=n.source_range)
+            if n.output.has_debug_name():
+                c.set_debug_name(n.output.debug_name)
+            n.output.replace_all_uses_with(c)
+            n.destroy()
+        for n in list(graph.walk()):       # dropout in eval mode is the identity
+            if n.kind in _DROPOUTS and n.op is not None and _training_off(n):
+                n.output.replace_all_uses_with(n.inputs[0])
+                n.destroy()
+
+    def run(self):
+        from ..passes import optimize
+        graphs = []
+        for owner, name in self.methods:
+            m = owner._script_methods[name]
+            g = m.inlined_graph.copy()
+            graphs.append((owner, name, m, g, self._objects(g, owner)))
+        for owner, name, m, g, objects in graphs:
+            self._scan(g, objects)
+        self._spread_over_aliases()
+        out = []
+        for owner, name, m, g, objects in graphs:
+            self._fold(g, owner)
+            optimize(g)
+            out.append((owner, name, m, g))
+        return self._build(out)
+
+    # ---------------------------------------------------------------- the frozen tree
+    def _shell(self, orig):
+        from ..frontend.script.modules import RecursiveScriptModule
+        from ..frontend.tracer import class_type_for
+        s = self.shells.get(id(orig))
+        if s is None:
+            s = RecursiveScriptModule()
+            object.__setattr__(s, "original_name", orig.original_name)
+            object.__setattr__(s, "_type", class_type_for(orig))
+            s.training = False
+            self.shells[id(orig)] = s
+        return s
+
+    def _attach(self, orig, shell, name):
+        """Give shell orig's attribute `name` (the same value: writes are shared)."""
+        from ..nn.module import Module
+        d, sd = orig.__dict__, shell.__dict__
+        value = _attribute_value(orig, name)
+        if name in d.get("_modules", {}):
+            sd["_modules"][name] = (self._shell(value) if value is not None and
+                                    id(value) not in self.whole else value)
+            iface = (d.get("_interface_attrs") or {}).get(name)
             if iface is not None:
-                attrs = dict(frozen.__dict__.get("_interface_attrs") or {})
+                attrs = dict(sd.get("_interface_attrs") or {})
                 attrs[name] = iface
-                object.__setattr__(frozen, "_interface_attrs", attrs)
-            attr_t = mod._type.attributes.get(name) if mod._type is not None else None
-            if attr_t is not None:
-                frozen._type.attributes[name] = attr_t
-            continue
-        object.__setattr__(frozen, name, value)
-        attr_t = mod._type.attributes.get(name) if mod._type is not None else None
-        if attr_t is not None:
-            frozen._type.attributes[name] = attr_t
+                object.__setattr__(shell, "_interface_attrs", attrs)
+        elif name in d.get("_parameters", {}):
+            sd["_parameters"][name] = value
+        elif name in d.get("_buffers", {}):
+            sd["_buffers"][name] = value
+            if name in getattr(orig, "_non_persistent_buffers_set", ()):
+                shell._non_persistent_buffers_set.add(name)
+        elif name != "training":
+            object.__setattr__(shell, name, value)
+        if orig._type is not None and name in orig._type.attributes:
+            shell._type.attributes[name] = orig._type.attributes[name]
+        return value if isinstance(value, Module) else None
+
+    def _build(self, graphs):
+        from ..nn.module import Module
+        self.shells = {}
+        frozen = self._shell(self.mod)
+        for chain, name in self.paths:      # what the user named exists, used or not
+            for parent, child in zip(chain, chain[1:]):
+                key = next(k for k, v in parent._modules.items() if v is child)
+                self._attach(parent, self._shell(parent), key)
+            owner = chain[-1]
+            if name not in owner.__dict__.get("_script_methods", {}):
+                self._attach(owner, self._shell(owner), name)
+        for owner, name, m, g in graphs:
+            where = {g.inputs[0]: owner}
+            for n in g.walk():
+                if n.kind not in ("prim::GetAttr", "prim::SetAttr") or \
+                        n.inputs[0] not in where:
+                    continue
+                o = where[n.inputs[0]]
+                if id(o) in self.whole:
+                    continue
+                sub = self._attach(o, self._shell(o), n.attrs["name"])
+                if n.kind == "prim::GetAttr" and isinstance(sub, Module):
+                    where[n.output] = sub
+            shell = self._shell(owner)
+            g.inputs[0].type = shell._type
+            shell._add_method(name, g)
+            shell._script_methods[name]._defaults = dict(m._defaults)
+        return frozen
+
+
+def _training_off(node) -> bool:
+    schema = node.op.schema
+    names = [a.name for a in schema.arguments]
+    if "train" in names:
+        k = names.index("train")
+    elif "training" in names:
+        k = names.index("training")
+    else:
+        return False
+    if k >= len(node.inputs):
+        return False
+    flag = node.inputs[k].node
+    return flag.kind == "prim::Constant" and flag.attrs.get("value") is False
 
 
 def freeze(mod, preserved_attrs=None, optimize_numerics=True):
     """A frozen copy of a scripted or traced module in eval mode: its forward (and the
-    methods named in preserved_attrs) with submodules inlined and the parameters, buffers
-    and attributes they read folded in as constants."""
+    methods named in preserved_attrs, `sub.method` for a submodule's) with submodules
+    inlined and the parameters, buffers and attributes they read folded in as constants.
+    What the code assigns or writes in place, and what shares memory with it, stays an
+    attribute (the scripted module's own value); so do the names in preserved_attrs
+    (`sub.attr` for a submodule's; a submodule named there stays whole)."""
     from .objects import ScriptModule
-    from ..frontend.script.modules import RecursiveScriptModule
-    from ..frontend.tracer import class_type_for
-    from ..passes import optimize
     if not isinstance(mod, ScriptModule):
         raise RuntimeError("Freezing expects a ScriptModule as input. Please use "
                            "torch.jit.script or torch.jit.trace to script your 'nn.Module'.")
     if mod.training:
         raise RuntimeError("Freezing is currently only implemented for modules in eval "
                            "mode. Please call .eval() on your module before freezing.")
-    preserved = set(preserved_attrs or ())
-    names = ["forward"] + [k for k in mod._script_methods if k in preserved and
-                           k != "forward"]
-    frozen = RecursiveScriptModule()
-    object.__setattr__(frozen, "original_name", mod.original_name)
-    object.__setattr__(frozen, "_type", class_type_for(mod))
-    frozen.training = False
-    for name in preserved:
-        if name in mod._parameters or name in mod._buffers:
-            raise RuntimeError(f"freeze: '{name}' is a parameter or buffer; preserved_attrs "
-                               f"keeps plain attributes and methods")
-        if name not in mod._script_methods and hasattr(mod, name):
-            object.__setattr__(frozen, name, getattr(mod, name))
-            attr_t = mod._type.attributes.get(name) if mod._type is not None else None
-            if attr_t is not None:
-                frozen._type.attributes[name] = attr_t
-    for name in names:
-        m = mod._script_methods.get(name)
-        if m is None:
-            raise RuntimeError(f"freeze: the module has no compiled method '{name}'")
-        g = m.inlined_graph.copy()
-        _freeze_graph(g, mod, preserved)
-        optimize(g)
-        _keep_read_attributes(g, mod, frozen)
-        g.inputs[0].type = frozen._type
-        frozen._add_method(name, g)
-        frozen._script_methods[name]._defaults = dict(m._defaults)
-    return frozen
+    return _Freezer(mod, list(preserved_attrs or ())).run()
 
 
 def optimize_for_inference(mod, other_methods=None):

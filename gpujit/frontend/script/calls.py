@@ -13,7 +13,7 @@ from ...ir.schema_match import type_matches
 from ...ops import registry as _reg
 
 __all__ = ["FunctionCallMixin", "static_isinstance", "union_members", "union_of",
-           "split_members", "candidates_for_function", "alias_target",
+           "split_members", "any_members", "candidates_for_function", "alias_target",
            "candidates_for_method", "methods_with_later_self", "match_schema",
            "bool_as_number",
            "schema_arg_type", "describe_type",
@@ -551,6 +551,10 @@ class FunctionCallMixin:
         types = self.isinstance_types(node)
         v = self.expr(node.args[0])
         t = v.type
+        if isinstance(t, T.AnyType):       # any value: a run-time test of its kind
+            matching = any_members(types, self, node)
+            return self.emit("prim::isinstance", [v], [T.BOOL],
+                             attrs={"types": [str(m) for m in matching]}).output
         verdict = static_isinstance(t, types)
         if verdict is not None:
             return self.const(verdict)
@@ -560,6 +564,27 @@ class FunctionCallMixin:
             return self.emit(kind, [v, self.const(None)], [T.BOOL]).output
         return self.emit("prim::isinstance", [v], [T.BOOL],
                          attrs={"types": [str(m) for m in matching]}).output
+
+
+_ANY_MEMBERS = {T.TensorType: T.TENSOR, T.IntType: T.INT, T.FloatType: T.FLOAT,
+                T.StrType: T.STR, T.NoneType: T.NONE}
+
+
+def any_members(types, c, node):
+    """The types isinstance(x, types) accepts for x of type Any (what a true test
+    narrows x to): Tensor, int, float, str, None, or a spelled-out generic."""
+    out = []
+    for x in types:
+        if isinstance(x, tuple):
+            t = _ANY_MEMBERS.get(x[0])
+            if t is None:
+                c.error("isinstance() of an Any value is supported with Tensor, int, "
+                        "float, str, None or a typed List[T] / Tuple[...] / Dict[K, V]",
+                        node)
+            out.append(t)
+        else:
+            out.append(x)
+    return out
 
 
 def union_members(t):
@@ -620,7 +645,9 @@ def _isinstance_type(cls, globals_, src, c, where):
 
 def static_isinstance(t, types):
     """True / False when the static type t decides isinstance(), None when it does not
-    (an Optional or Union value whose alternatives differ)."""
+    (an Optional or Union value whose alternatives differ, or an Any value)."""
+    if isinstance(t, T.AnyType):
+        return None
     alts = t.types if isinstance(t, T.UnionType) else \
         (t.elem, T.NONE) if isinstance(t, T.OptionalType) else None
     if alts is not None:

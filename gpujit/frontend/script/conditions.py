@@ -142,6 +142,9 @@ class ConditionMixin:
                 len(test.args) == 2 and isinstance(test.args[0], ast.Name):
             name = test.args[0].id
             var = self.lookup_var(name)
+            if isinstance(var, Var) and isinstance(var.value.type, T.AnyType):
+                yes = calls.any_members(self.isinstance_types(test), self, test)
+                return (_refs(name, yes), {}) if len(yes) == 1 else ({}, {})
             if isinstance(var, Var) and _narrowable(var.value.type):
                 yes, no = calls.split_members(var.value.type, self.isinstance_types(test))
                 if yes and no:
@@ -204,7 +207,8 @@ class ConditionMixin:
                 self.scopes[-1][name] = Refined(cast, var.where)
                 continue
             var = self.lookup_var(name)
-            if isinstance(var, Var) and _narrowable(var.value.type) and var.value.type != t:
+            if isinstance(var, Var) and (_narrowable(var.value.type) or isinstance(
+                    var.value.type, T.AnyType)) and var.value.type != t:
                 cast = self.emit("prim::unchecked_cast", [var.value], [t]).output
                 self.scopes[-1][name] = Refined(cast, var.where)
 

@@ -37,6 +37,8 @@ def unify(a, b):
     """The type of a variable that holds a on one path and b on another (None: none)."""
     if a == b:
         return a
+    if isinstance(a, T.AnyType) or isinstance(b, T.AnyType):
+        return T.ANY             # every type is a subtype of Any (TorchScript's unifyTypes)
     if isinstance(a, T.TensorType) and isinstance(b, T.TensorType):
         return T.TENSOR
     if isinstance(a, T.NoneType) and not isinstance(b, T.NoneType):
