@@ -53,9 +53,14 @@ class Consts(nn.Module):
         self.tt = [[torch.tensor([3.3, 2.3], requires_grad=True), None]]
 
     def forward(self, x):
+        # (torch also takes str() of the tuple, dict and lists holding tensors: gpujit's
+        # scripted str() refuses those, so their elements are formatted one by one)
+        tt = self.tt[0][0]
         return str(self.a) + str(self.b) + self.c + self.c2 + str(self.d) + \
-            str(self.e) + str(self.f) + str(self.f2) + str(self.g) + \
-            str(self.h) + str(self.h2) + str(self.t) + str(self.ts) + str(self.tt)
+            str(self.e) + str(self.f) + str(self.f2) + str(self.g[0]) + str(self.g[1]) + \
+            self.g[2] + str(self.g[3]) + str(self.h["layer"][0]) + \
+            str(self.h2["layer\xB1"][0]) + str(self.t) + str(self.ts[0]) + \
+            str(self.ts[1]) + (str(tt) if tt is not None else "")
 
 
 def test_freeze_module_folds_every_attribute_kind_and_saves():
@@ -66,6 +71,7 @@ def test_freeze_module_folds_every_attribute_kind_and_saves():
     for name in "a b c c2 d e f f2 g h h2 t ts tt".split():
         assert not hasattr(f, name), name
     assert f(x) == want
+    assert want.startswith("11.2hello")
 
 
 class _Sub1(nn.Module):

@@ -10,7 +10,7 @@ from ..frontend.script.errors import FrontendError
 from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
-_fork, _wait = fork, wait          # (torch.jit's older private names, still in use)
+_fork, _wait = fork, wait      # torch.jit._fork / _wait: the names TorchScript code also uses
 from .freeze import freeze, optimize_for_inference
 from .interface import interface
 from .compilation_unit import CompilationUnit

@@ -92,6 +92,25 @@ RecursiveScriptModule, _ScriptContainer = _make_class()
 
 # ---------------------------------------------------------------------- attribute types
 
+def _elem_type(v):
+    """An element's type: None is NoneType (`[[t, None]]` is a List[List[Optional[Tensor]]],
+    as TorchScript infers it)."""
+    return T.NONE if v is None else _value_type(v)
+
+
+def _unified(types):
+    """The one type of a container's elements (None when they have none)."""
+    from .variables import unify
+    out = None
+    for t in types:
+        if t is None:
+            return None
+        out = t if out is None else unify(out, t)
+        if out is None:
+            return None
+    return None if isinstance(out, T.NoneType) else out
+
+
 def _value_type(v):
     """The IR type of a plain Python attribute value, or None when it has none."""
     from ...tensor import Tensor
@@ -109,17 +128,13 @@ def _value_type(v):
         elems = [_value_type(x) for x in v]
         return None if any(e is None for e in elems) else T.TupleType(tuple(elems))
     if isinstance(v, list) and v:
-        elems = {_value_type(x) for x in v}
-        if None in elems:
-            return None
-        if len(elems) == 1:
-            return T.ListType(elems.pop())
-        return None
+        elem = _unified(_elem_type(x) for x in v)
+        return None if elem is None else T.ListType(elem)
     if isinstance(v, dict) and v:
-        keys, values = {_value_type(k) for k in v}, {_value_type(x) for x in v.values()}
-        if None in keys or None in values or len(keys) != 1 or len(values) != 1:
+        keys, values = {_value_type(k) for k in v}, _unified(_elem_type(x) for x in v.values())
+        if None in keys or values is None or len(keys) != 1:
             return None
-        return T.DictType(keys.pop(), values.pop())
+        return T.DictType(keys.pop(), values)
     from .classes import object_value_type      # objects of script classes, NamedTuples
     return object_value_type(v)
 
