@@ -3,7 +3,7 @@ to gpujit: values of frozen modules, which attributes remain, and the errors use
 Checks of internal IR after torch-only passes (mkldnn, cudnn, concat_frozen_linear) are
 not ported; conv-bn / conv-add folding are checked through the values they give."""
 import io
-from typing import Any, List
+from typing import Any
 
 import numpy as np
 import pytest
@@ -1069,6 +1069,8 @@ def test_conv_bn_folding_values(dims, use_bias, tracing):
     bn_cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[dims]
     mod, s, inp = _conv_case(conv_cls, bn_cls, use_bias, tracing)
     f = torch.jit.freeze(s)
+    assert "aten::batch_norm" not in str(f.graph)      # folded into the convolution
+    assert "aten::conv%dd" % dims in str(f.graph)
     with torch.no_grad():
         want = mod(inp)
     _eq(f(inp), want, rtol=1e-9, atol=1e-10)
@@ -1106,9 +1108,18 @@ def test_conv_add_mul_folding_values():
                 inp = torch.rand(4, 3, 4, 4, dtype=torch.float64)
                 with torch.no_grad():
                     want = mod(inp)
-                f = torch.jit.freeze(torch.jit.script(mod))
-                _eq(f(inp), want, rtol=1e-9, atol=1e-10)
-                assert f(inp).dtype == want.dtype
+                for f in (torch.jit.freeze(torch.jit.script(mod)),
+                          torch.jit.freeze(torch.jit.trace(mod, (inp,)))):
+                    _eq(f(inp), want, rtol=1e-9, atol=1e-10)
+                    assert f(inp).dtype == want.dtype
+                    # folded into the convolution when the constant is per channel and
+                    # of the weight's dtype (not the (32, 1, 32) broadcast, not int)
+                    folds = scalar or add_tensor is None or add_tensor.shape == (1, 1)
+                    if folds and (scalar or add_tensor is not None
+                                  or "Double(4, 3, 4, 4" in str(f.graph)):
+                        assert "aten::" + op.__name__ not in str(f.graph), op
+                    elif not folds:
+                        assert "aten::" + op.__name__ in str(f.graph), op
 
 
 def test_freeze_without_numerics_optimization_and_dropout_removed():
@@ -1117,8 +1128,14 @@ def test_freeze_without_numerics_optimization_and_dropout_removed():
     mod = nn.Sequential(conv, bn).eval()
     inp = torch.rand(4, 3, 4, 4)
     f = torch.jit.freeze(torch.jit.script(mod), optimize_numerics=False)
+    assert "aten::batch_norm" in str(f.graph)
     with torch.no_grad():
         _eq(f(inp), mod(inp), rtol=1e-5)
+    torch.jit.run_frozen_optimizations(f)
+    assert "aten::batch_norm" not in str(f.graph)
+    with torch.no_grad():
+        _eq(f(inp), mod(inp), rtol=1e-5, atol=1e-6)
+    assert "aten::batch_norm" not in str(torch.jit.freeze(torch.jit.script(mod)).graph)
     for drop, shape in ((nn.Dropout(0.5), (2,)), (nn.Dropout2d(0.5), (2, 2))):
         class Net(nn.Module):
             def __init__(self):

@@ -11,7 +11,7 @@ from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
 _fork, _wait = fork, wait      # torch.jit._fork / _wait: the names TorchScript code also uses
-from .freeze import freeze, optimize_for_inference
+from .freeze import freeze, optimize_for_inference, run_frozen_optimizations
 from .interface import interface
 from .compilation_unit import CompilationUnit
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
@@ -26,6 +26,7 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "script", "ignore", "unused", "export", "script_method", "is_scripting",
            "annotate", "Final", "interface",
            "Attribute", "script_if_tracing", "FrontendError", "Error", "save", "load", "ArchiveError",
-           "Future", "fork", "wait", "freeze", "optimize_for_inference", "fuser",
+           "Future", "fork", "wait", "freeze", "optimize_for_inference", "run_frozen_optimizations",
+           "fuser",
            "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled",
            "last_executed_optimized_graph", "CompilationUnit"]

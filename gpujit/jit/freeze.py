@@ -8,7 +8,7 @@ in `preserved_attrs` stay attributes (and methods named there stay methods).
 """
 from __future__ import annotations
 
-__all__ = ["freeze", "optimize_for_inference"]
+__all__ = ["freeze", "optimize_for_inference", "run_frozen_optimizations"]
 
 
 def _attribute_value(obj, name):
@@ -323,7 +323,7 @@ class _Freezer:
                 n.output.replace_all_uses_with(n.inputs[0])
                 n.destroy()
 
-    def run(self):
+    def run(self, optimize_numerics=True):
         from ..passes import optimize
         graphs = []
         for owner, name in self.methods:
@@ -337,6 +337,8 @@ class _Freezer:
         for owner, name, m, g, objects in graphs:
             self._fold(g, owner)
             optimize(g)
+            if optimize_numerics:
+                _optimize_frozen_graph(g)
             out.append((owner, name, m, g))
         return self._build(out)
 
@@ -437,7 +439,39 @@ def freeze(mod, preserved_attrs=None, optimize_numerics=True):
     if mod.training:
         raise RuntimeError("Freezing is currently only implemented for modules in eval "
                            "mode. Please call .eval() on your module before freezing.")
-    return _Freezer(mod, list(preserved_attrs or ())).run()
+    return _Freezer(mod, list(preserved_attrs or ())).run(optimize_numerics)
+
+
+def _optimize_frozen_graph(graph):
+    """The numerics-changing folds of a frozen graph (conv-bn, conv-add/sub/mul/div)."""
+    from ..passes import optimize
+    from ..passes.frozen_folding import fold_frozen_convolutions
+    fold_frozen_convolutions(graph)
+    optimize(graph)
+
+
+def run_frozen_optimizations(mod, optimize_numerics=True, preserved_methods=None):
+    """torch.jit.run_frozen_optimizations: fold a frozen module's constant parameters
+    into its convolutions (batch norm; adding, multiplying... by per-channel constants)
+    in forward and the methods named, in place. optimize_numerics=False leaves the
+    graphs as they are (every fold changes the rounding)."""
+    from .objects import ScriptModule
+    if not isinstance(mod, ScriptModule):
+        raise RuntimeError("run_frozen_optimizations expects a frozen ScriptModule "
+                           "(torch.jit.freeze it first)")
+    if not optimize_numerics:
+        return
+    for name in ["forward"] + list(preserved_methods or ()):
+        m = mod._script_methods.get(name)
+        if m is None:
+            if name == "forward":
+                continue
+            raise RuntimeError(f"run_frozen_optimizations: the module has no method {name!r}")
+        g = m.graph.copy()
+        _optimize_frozen_graph(g)
+        defaults = dict(m._defaults)
+        mod._add_method(name, g)
+        mod._script_methods[name]._defaults = defaults
 
 
 def optimize_for_inference(mod, other_methods=None):
