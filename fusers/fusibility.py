@@ -116,6 +116,11 @@ def _name(v):
     return f"%{v.debug_name}"
 
 
+def _fusion_off(dev) -> str:
+    return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
+            f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
+
+
 def unfusible_reason(node, alias_db=None) -> str | None:
     """None when the fuser may put `node` into a group, else why not. `alias_db` (an
     AliasDb of the graph) lets it tell in-place writes on graph inputs apart and refuse
@@ -174,8 +179,7 @@ def unfusible_reason(node, alias_db=None) -> str | None:
     if len(devices) > 1:
         return f"mixed devices ({', '.join(sorted(str(d) for d in devices))})"
     if dev is not None and not fusion_on(dev.type):
-        return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
-                f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
+        return _fusion_off(dev)
     if alias_db is not None:
         for r, o in zip(op.schema.returns, node.outputs):
             if r.type.alias and alias_db.has_writers(o):
@@ -200,8 +204,7 @@ def _chunk_problem(node, alias_db) -> str | None:
             return f"{problem} of its result {_name(o)}"
     dev = x.type.device
     if not fusion_on(dev.type):
-        return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
-                f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
+        return _fusion_off(dev)
     if alias_db is not None and any(w.kind not in _REGION_MARKERS
                                     for o in node.outputs for w in alias_db.writers(o)):
         return "its pieces share memory with its input, and that memory is written in place"
@@ -223,8 +226,7 @@ def _unsqueeze_problem(node, alias_db) -> str | None:
             return f"{problem} of {'its result' if v is node.output else 'input'} {_name(v)}"
     dev = x.type.device
     if not fusion_on(dev.type):
-        return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
-                f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
+        return _fusion_off(dev)
     if alias_db is not None and any(w.kind not in _REGION_MARKERS
                                     for w in alias_db.writers(node.output)):
         return "its result shares memory with its input, and that memory is written in place"
@@ -265,8 +267,7 @@ def _concat_problem(node) -> str | None:
         return f"mixed devices ({', '.join(sorted(str(d) for d in devices))})"
     dev = out.type.device
     if not fusion_on(dev.type):
-        return (f"fusion on {dev.type} is off (gpujit._C._jit_override_can_fuse_on_"
-                f"{'cpu' if dev.type == 'cpu' else 'gpu'}(False))")
+        return _fusion_off(dev)
     return None
 
 
