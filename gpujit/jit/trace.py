@@ -162,6 +162,10 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     if name == "<lambda>":
         name = "lambda_fn"
     fn = ScriptFunction(graph, name, func)
+    # the graph's inputs are the example inputs, all given in every call: the Python
+    # function's defaults are none of its (PyTorch's traced function has none either, and
+    # one the archive cannot hold, `cfg=Config()`, made jit.save fail)
+    fn._defaults = {}
     if check_trace:
         _check(lambda ins: _trace_graph(func, ins, strict)[0], fn, func,
                # PyTorch checks the check_inputs when given, else the example inputs

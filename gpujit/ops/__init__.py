@@ -5,10 +5,26 @@ dispatch hook); `meta` the shape/dtype rules shared by many ops; each family mod
 declares its ops with `@op(...)`. `gpujit/__init__.py` imports the families and binds the
 public functions, Tensor methods/operators and `nn.functional` from the registry.
 """
-from .registry import op, OPS, OVERLOADS, get, dispatch_state  # noqa: F401
+from .registry import op, OPS, OVERLOADS, get, dispatch_state
+
+__all__ = ["op", "OPS", "OVERLOADS", "get", "dispatch_state", "FAMILIES"]
 
 FAMILIES = ("scalar_ops", "pointwise", "activation", "compare", "conversion", "views",
             "indexing", "creation", "random", "random_ops", "reduction", "linalg",
             "linalg_decomp", "shape", "shape_order", "shape_index", "reduction_extra",
             "views_strided", "nn", "nn_norm", "nn_loss", "matrix_shape",
             "aliases")     # (last: it binds other names to the ops declared above)
+
+
+def __getattr__(name):
+    """`torch.ops.aten` (gpujit.ops.aten): PyTorch's operator namespace over the registry
+    (namespace.py). A submodule not imported yet is imported, as `from .ops import x`
+    expects."""
+    import importlib
+    import importlib.util
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    from .namespace import namespace
+    return namespace(name)

@@ -229,6 +229,26 @@ def zero_(xp, self):
     return self
 
 
+# aten::_cast_Float(x) ...: x.to(float32) (self when it has that dtype already), as
+# PyTorch's legacy casts; torch._cast_Float and torch.ops.aten._cast_Float call them
+_CASTS = {"Byte": _dt.uint8, "Char": _dt.int8, "Double": _dt.float64, "Float": _dt.float32,
+          "Half": _dt.float16, "Int": _dt.int32, "Long": _dt.int64, "Short": _dt.int16}
+
+
+def _declare_cast(suffix, dtype):
+    def meta(self, non_blocking=False):
+        return TensorMeta(dtype, tuple(self.shape), self.device)
+
+    def impl(xp, self, non_blocking=False):
+        return to_dtype(xp, self, dtype)
+    impl.__name__ = f"_cast_{suffix}"
+    impl.__doc__ = f"x as {dtype} (x itself when it is {dtype} already)."
+    return op(f"aten::_cast_{suffix}(Tensor self, bool non_blocking=False) -> Tensor",
+              method=False, meta=meta)(impl)
+
+
+CASTS = [_declare_cast(k, v) for k, v in _CASTS.items()]
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd)
 from .registry import derivative as _derivative  # noqa: E402
@@ -237,7 +257,7 @@ from .registry import nondifferentiable as _nondifferentiable  # noqa: E402
 _nondifferentiable(detach, reason="detach() returns a tensor cut from the graph")
 
 
-@_derivative(to_dtype, clone, contiguous)
+@_derivative(to_dtype, clone, contiguous, *CASTS)
 def _identity_grad(grad):
     return grad                 # autograd casts the gradient back to the input's dtype
 

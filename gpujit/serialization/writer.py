@@ -41,10 +41,14 @@ class _Saver:
         return self.add(f"data/{self.n_arrays - 1}.npy", buf.getvalue())
 
     def defaults(self, f):
-        try:
-            return {k: encode(v, self) for k, v in f._defaults.items()}
-        except TypeError as e:
-            raise ArchiveError(f"cannot save the default arguments of {f.name}: {e}") from None
+        out = {}
+        for k, v in f._defaults.items():
+            try:
+                out[k] = encode(v, self)
+            except TypeError as e:
+                raise ArchiveError(f"cannot save the default value of argument '{k}' of "
+                                   f"{f.name}: {e}") from None
+        return out
 
     def add_class(self, t) -> str:
         """Record a script class or NamedTuple type the saved code or values use; its

@@ -14,6 +14,9 @@ import warnings
 
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
+from ...ops import registry as _reg
+from ...ops.namespace import OpOverload, OpOverloadPacket, _OpNamespace
+from ...ops.scalar_ops import EXPLICIT_ONLY, PYTHON_VALUED
 from . import calls, serialized
 from .conditions import ConditionMixin, op_text as _op_text
 from .builtin_calls import BuiltinMixin
@@ -552,6 +555,12 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         prim = serialized.prim_function(self, func)
         if prim is not None:                                        # archive code only
             return serialized.compile_prim_call(self, prim, node)
+        if found and isinstance(obj, (OpOverloadPacket, OpOverload)):
+            return self.ops_namespace_call(obj, node)      # torch.ops.aten.relu(x)
+        if not found and isinstance(func, ast.Attribute) and \
+                isinstance(self.py_object(func.value)[1], _OpNamespace):
+            ns = self.py_object(func.value)[1].name
+            self.error(f"Unknown builtin op: {ns}::{func.attr}.", node)
         if isinstance(func, ast.Attribute):
             found, owner = self.py_object(func.value)
             if found and inspect.ismodule(owner) and owner.__name__ == "math":
@@ -767,6 +776,18 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         self.emit("aten::warn", [m, lv], [],
                   attrs={"warn_id": _warn_id((where.filename, where.line, node.col_offset))})
         return self.const(None)
+
+    def ops_namespace_call(self, obj, node):
+        """`torch.ops.aten.add(x, y)` (its overloads chosen by the arguments' types, as a
+        gpujit function's are) or `torch.ops.aten.add.Tensor(x, y)` (that overload)."""
+        args, kwargs = self.call_args(node)
+        if isinstance(obj, OpOverload):
+            return self.emit_call([obj.op], args, kwargs, node, obj.name())
+        # the Python-number overloads first (they take no Tensor), as for gpujit.<name>
+        allv = _reg.OVERLOADS[obj._qualified_op_name]
+        ovs = [o for o in allv if o.name in PYTHON_VALUED and o.name not in EXPLICIT_ONLY]
+        ovs += [o for o in allv if o not in ovs]
+        return self.emit_call(ovs, args, kwargs, node, obj._qualified_op_name)
 
     def callee_object(self, func):
         """(True, obj) when a call's callee names a Python object (py_object), without

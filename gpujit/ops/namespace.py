@@ -1,0 +1,260 @@
+"""`torch.ops.aten.<name>[.<overload>]`: PyTorch's operator namespace over the registry.
+
+`gpujit.ops` is the registry's package; its module `__getattr__` also serves `aten`
+(and any other name, as torch.ops does) as an `_OpNamespace` whose attributes are
+`OpOverloadPacket`s, one per schema name (`aten::add`), each with one `OpOverload` per
+overload (`.Tensor`, `.default` for the unnamed one). Calling a packet picks the overload
+by the arguments, as the registry's dispatch does (the overloads that take tensors first,
+then the Python-number ones); calling an overload checks the arguments against its schema.
+Both call the op's public entry point, so autograd, tracing (the op is recorded) and the
+scripting frontend (which compiles `torch.ops.aten.relu(x)` to the op) treat them as the
+op itself.
+
+The registry folds PyTorch's `.Scalar` overloads of pointwise binary ops (add.Scalar,
+mul.Scalar, lt.Scalar ...) into `.Tensor`, whose `other` takes a number too: a packet
+still offers `.Scalar` there, with PyTorch's schema, calling the `.Tensor` op.
+"""
+from __future__ import annotations
+
+import types
+from dataclasses import replace
+
+import numpy as np
+
+from . import registry as _reg
+from .overloads import _value_matches
+from .schema import ArgType
+
+__all__ = ["OpOverload", "OpOverloadPacket", "namespace"]
+
+_NUMBER = (int, float, bool, np.number, np.bool_)
+
+
+def _is_number(v):
+    return isinstance(v, _NUMBER)
+
+
+def _type_name(v):
+    if isinstance(v, _reg._Tensor):
+        return "Tensor"
+    if isinstance(v, (list, tuple)):
+        return f"List[{_type_name(v[0]) if v else 'Any'}]"
+    return type(v).__name__
+
+
+def _mismatch(opdef, schema, args, kwargs, lenient):
+    """None when the call fits `schema` (of opdef), else the reason, worded as PyTorch's
+    schema matching words it. lenient: a number fits a pointwise op's Tensor operand (the
+    registry's `.Tensor` overloads take numbers where PyTorch has a `.Scalar` one)."""
+    qn = f"{schema.name}()"
+    params = schema.arguments
+    positional = [p for p in params if not p.kwarg_only]
+    if len(args) > len(positional):
+        return (f"{qn} expected at most {len(positional)} argument(s) but received "
+                f"{len(args)} argument(s). Declaration: {schema}")
+    names = {p.name for p in params}
+    for k in kwargs:
+        if k not in names:
+            return f"Unknown keyword argument '{k}' for operator '{schema.name}'. " \
+                   f"Schema: {schema}"
+    for i, p in enumerate(params):
+        if i < len(args) and not p.kwarg_only:
+            v, where = args[i], f"Position: {i}\n"
+            if p.name in kwargs:
+                return f"{qn} got multiple values for argument '{p.name}'. " \
+                       f"Declaration: {schema}"
+        elif p.name in kwargs:
+            v, where = kwargs[p.name], ""
+        elif p.has_default:
+            continue
+        else:
+            return f"{qn} is missing value for argument '{p.name}'. Declaration: {schema}"
+        if _value_matches(p.type, v):
+            continue
+        if lenient and p.type.is_tensor and _is_number(v) and opdef.is_pointwise and \
+                p.name in opdef.operands:
+            continue
+        want = "number" if p.type.base == "Scalar" else str(replace(
+            p.type, alias=None, is_write=False))
+        return (f"{qn} Expected a value of type '{want}' for argument '{p.name}' but "
+                f"instead found type '{_type_name(v)}'.\n{where}Value: {v!r}\n"
+                f"Declaration: {schema}")
+    if lenient and not any(isinstance(v, _reg._Tensor)
+                           for v in list(args) + list(kwargs.values())):
+        return f"{qn} takes at least one Tensor. Declaration: {schema}"
+    return None
+
+
+class OpOverload:
+    """One overload of an op (`torch.ops.aten.add.Tensor`): `name()`, `_schema`, call."""
+
+    def __init__(self, packet, opdef, overload_name, schema=None):
+        self._op = opdef
+        self._schema = schema if schema is not None else opdef.schema
+        self._overloadname = overload_name
+        self.overloadpacket = packet
+        self.namespace, self._opname = packet._qualified_op_name.split("::")
+        self._name = self._schema.name + (
+            "" if overload_name == "default" else "." + overload_name)
+        self.__name__ = f"{self._opname}.{overload_name}"
+        self.__qualname__ = self._name
+        self.__module__ = f"gpujit.ops.{self.namespace}"
+        self.__doc__ = f"{self._schema}\n\n{opdef.doc or ''}".rstrip()
+
+    @property
+    def op(self):
+        """The registry's OpDef this overload calls."""
+        return self._op
+
+    def name(self):
+        return self._name
+
+    @property
+    def tags(self):
+        return sorted(self._op.tags)
+
+    @property
+    def is_view(self):
+        return any(r.type.alias and not r.type.is_write for r in self._schema.returns)
+
+    def __call__(self, *args, **kwargs):
+        why = _mismatch(self._op, self._schema, args, kwargs, lenient=True)
+        if why is not None:
+            raise RuntimeError(why)
+        if self._schema is not self._op.schema:
+            # add.Scalar(x, 2, 3): alpha is positional in PyTorch's schema, keyword-only
+            # in the registry's add.Tensor that runs it
+            params = self._schema.arguments
+            kwargs = dict(kwargs, **{p.name: v for p, v in zip(params[2:], args[2:])})
+            args = args[:2]
+        return self._op.public(*args, **kwargs)
+
+    def __repr__(self):
+        return f"<OpOverload(op='{self.namespace}.{self._opname}', " \
+               f"overload='{self._overloadname}')>"
+
+    def __str__(self):
+        return f"{self.namespace}.{self._opname}.{self._overloadname}"
+
+    def __hash__(self):
+        return hash(self._name)
+
+    def __eq__(self, other):
+        return isinstance(other, OpOverload) and other._name == self._name
+
+
+def _scalar_form(opdef):
+    """PyTorch's `.Scalar` schema for a registry `.Tensor` pointwise op whose second
+    Tensor operand also takes a number (add.Tensor -> add.Scalar), or None."""
+    s = opdef.schema
+    if s.overload != "Tensor" or not opdef.is_pointwise or len(s.arguments) < 2:
+        return None
+    other = s.arguments[1]
+    if not other.type.is_tensor or other.name not in opdef.operands:
+        return None
+    args = [s.arguments[0], replace(other, type=ArgType("Scalar"))]
+    args += [replace(a, kwarg_only=False) for a in s.arguments[2:]]
+    s2 = replace(s, overload="Scalar", arguments=tuple(args))
+    return replace(s2, text=str(s2))
+
+
+class OpOverloadPacket:
+    """All overloads of one op name (`torch.ops.aten.add`): attribute per overload,
+    `.overloads()`, and a call that picks the overload by the arguments."""
+
+    def __init__(self, ns, name, ovs):
+        from .scalar_ops import PYTHON_VALUED
+        self._qualified_op_name = f"{ns}::{name}"
+        self.__name__ = name
+        self.__qualname__ = name
+        self.__module__ = f"gpujit.ops.{ns}"
+        self._ns = ns
+        self._overloads = {}
+        for d in ovs:
+            self._overloads[d.schema.overload or "default"] = OpOverload(
+                self, d, d.schema.overload or "default")
+        for d in ovs:
+            s = _scalar_form(d)
+            if s is not None and "Scalar" not in self._overloads:
+                self._overloads["Scalar"] = OpOverload(self, d, "Scalar", s)
+        # Tensor overloads first: add(x, 1) is add.Tensor, add(3, 4) add.int, and a 0-dim
+        # tensor is not taken for add.Scalar_Scalar's number
+        self._tensor_ops = [d for d in ovs if d.name not in PYTHON_VALUED]
+        self._number_ops = [d for d in ovs if d.name in PYTHON_VALUED]
+        self.__doc__ = "\n".join(str(d.schema) for d in ovs)
+
+    @property
+    def op(self):
+        return self
+
+    def overloads(self):
+        return list(self._overloads)
+
+    def __getattr__(self, key):
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self.__dict__["_overloads"][key]
+        except KeyError:
+            raise AttributeError(f"The underlying op of '{self}' has no overload name "
+                                 f"'{key}'") from None
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._overloads))
+
+    def __call__(self, *args, **kwargs):
+        reasons = []
+        for ops, lenient in ((self._tensor_ops, False), (self._tensor_ops, True),
+                             (self._number_ops, False)):
+            for d in ops:
+                why = _mismatch(d, d.schema, args, kwargs, lenient)
+                if why is None:
+                    return d.public(*args, **kwargs)
+                if not lenient:
+                    reasons.append(why)
+        raise RuntimeError("Overloaded torch operator invoked from Python failed to match "
+                           "any schema:\n" + "\n\n".join(reasons) + "\n\n")
+
+    def __repr__(self):
+        return f"<OpOverloadPacket(op='{self}')>"
+
+    def __str__(self):
+        return self._qualified_op_name.replace("::", ".")
+
+    def __hash__(self):
+        return hash(self._qualified_op_name)
+
+
+class _OpNamespace(types.ModuleType):
+    """`torch.ops.aten`: its attributes are the registry's ops of that namespace."""
+
+    def __init__(self, name):
+        super().__init__(f"gpujit.ops.{name}")
+        self.name = name
+
+    def __getattr__(self, op_name):
+        if op_name.startswith("__"):
+            raise AttributeError(op_name)
+        ovs = _reg.OVERLOADS.get(f"{self.name}::{op_name}")
+        if not ovs:
+            raise AttributeError(f"'_OpNamespace' '{self.name}' object has no attribute "
+                                 f"'{op_name}'")
+        packet = OpOverloadPacket(self.name, op_name, ovs)
+        setattr(self, op_name, packet)
+        return packet
+
+    def __dir__(self):
+        prefix = self.name + "::"
+        return sorted(set(super().__dir__()) | {
+            n[len(prefix):] for n in _reg.OVERLOADS if n.startswith(prefix)})
+
+
+_NAMESPACES: dict = {}
+
+
+def namespace(name):
+    """The `_OpNamespace` for `torch.ops.<name>` (one per name)."""
+    ns = _NAMESPACES.get(name)
+    if ns is None:
+        ns = _NAMESPACES[name] = _OpNamespace(name)
+    return ns
