@@ -16,6 +16,7 @@ still offers `.Scalar` there, with PyTorch's schema, calling the `.Tensor` op.
 """
 from __future__ import annotations
 
+import functools
 import types
 from dataclasses import replace
 
@@ -233,9 +234,9 @@ class _OpNamespace(types.ModuleType):
         self.name = name
 
     def __getattr__(self, op_name):
-        if op_name.startswith("__"):
+        ovs = _reg.OVERLOADS.get(f"{self.name}::{op_name}")   # (aten::__and__ too)
+        if not ovs and op_name.startswith("__"):
             raise AttributeError(op_name)
-        ovs = _reg.OVERLOADS.get(f"{self.name}::{op_name}")
         if not ovs:
             raise AttributeError(f"'_OpNamespace' '{self.name}' object has no attribute "
                                  f"'{op_name}'")
@@ -249,6 +250,102 @@ class _OpNamespace(types.ModuleType):
             n[len(prefix):] for n in _reg.OVERLOADS if n.startswith(prefix)})
 
 
+# --------------------------------------------------------------------------------------
+# torch.ops.prim: the graph ops a user may call by name (no registry entry: the script
+# frontend and the interpreter know them by kind)
+
+def _num_to_tensor(a):
+    from .. import dtypes as _dt
+    import gpujit
+    if isinstance(a, _reg._Tensor):
+        a = a.item()
+    dt = _dt.bool if isinstance(a, (bool, np.bool_)) else \
+        _dt.int64 if isinstance(a, (int, np.integer)) else _dt.float64
+    return gpujit.tensor(a, dtype=dt)
+
+
+_PRIM = {   # name: ({overload: schema text}, eager function)
+    "NumToTensor": ({"Scalar": "prim::NumToTensor.Scalar(Scalar a) -> Tensor",
+                     "bool": "prim::NumToTensor.bool(bool a) -> Tensor"}, _num_to_tensor),
+    "device": ({"default": "prim::device(Tensor a) -> Device"}, lambda a: a.device),
+    "dtype": ({"default": "prim::dtype(Tensor a) -> ScalarType"}, lambda a: a.dtype),
+    "requires_grad": ({"default": "prim::requires_grad(Tensor a) -> bool"},
+                      lambda a: a.requires_grad),
+    "data": ({"default": "prim::data(Tensor(a) a) -> Tensor(a)"}, lambda a: a.data),
+    "grad": ({"default": "prim::grad(Tensor a) -> Tensor?"}, lambda a: a.grad),
+    "itemsize": ({"default": "prim::itemsize(Tensor a) -> int"}, lambda a: a.itemsize),
+    "nbytes": ({"default": "prim::nbytes(Tensor a) -> int"}, lambda a: a.nbytes),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _prim_classes():
+    """PrimOpPacket / PrimOpOverload: callable eagerly, and graph-op markers (PrimFunction)
+    the script frontend compiles `torch.ops.prim.NumToTensor(n)` from."""
+    from ..frontend.script.serialized import PrimFunction
+
+    class PrimOpOverload(PrimFunction):
+        def __init__(self, packet, overload, schema):
+            super().__init__(packet.kind)
+            self.overloadpacket, self._overloadname, self._schema = packet, overload, schema
+            self.__name__ = f"{packet.__name__}.{overload}"
+
+        def name(self):
+            return self.kind + ("" if self._overloadname == "default"
+                                else "." + self._overloadname)
+
+        def __call__(self, *args):
+            return self.overloadpacket(*args)
+
+        def __repr__(self):
+            return f"<OpOverload(op='prim.{self.overloadpacket.__name__}', " \
+                   f"overload='{self._overloadname}')>"
+
+    class PrimOpPacket(PrimFunction):
+        def __init__(self, name):
+            super().__init__(f"prim::{name}")
+            schemas, self._fn = _PRIM[name]
+            self.__name__ = name
+            self._qualified_op_name = self.kind
+            from .schema import parse_schema
+            self._overloads = {k: PrimOpOverload(self, k, parse_schema(v))
+                               for k, v in schemas.items()}
+
+        def overloads(self):
+            return list(self._overloads)
+
+        def __getattr__(self, key):
+            try:
+                return self.__dict__["_overloads"][key]
+            except KeyError:
+                raise AttributeError(f"The underlying op of 'prim.{self.__name__}' has no "
+                                     f"overload name '{key}'") from None
+
+        def __call__(self, *args):
+            n = len(next(iter(self._overloads.values()))._schema.arguments)
+            if len(args) != n:
+                raise RuntimeError(f"{self.kind}() expected {n} argument(s) but received "
+                                   f"{len(args)} argument(s)")
+            return self._fn(*args)
+
+        def __repr__(self):
+            return f"<OpOverloadPacket(op='prim.{self.__name__}')>"
+
+    return PrimOpPacket
+
+
+class _PrimNamespace(_OpNamespace):
+    def __getattr__(self, op_name):
+        if op_name.startswith("__") or op_name not in _PRIM:
+            return super().__getattr__(op_name)
+        packet = _prim_classes()(op_name)
+        setattr(self, op_name, packet)
+        return packet
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(_PRIM))
+
+
 _NAMESPACES: dict = {}
 
 
@@ -256,5 +353,5 @@ def namespace(name):
     """The `_OpNamespace` for `torch.ops.<name>` (one per name)."""
     ns = _NAMESPACES.get(name)
     if ns is None:
-        ns = _NAMESPACES[name] = _OpNamespace(name)
+        ns = _NAMESPACES[name] = (_PrimNamespace if name == "prim" else _OpNamespace)(name)
     return ns
