@@ -286,3 +286,36 @@ def test_prim_ops_scripted():
         return torch.ops.prim.NumToTensor(n) + x
     assert any(n.kind == "prim::NumToTensor" for n in f.graph.nodes)
     _close(f(3, torch.ones(2)), [4.0, 4.0])
+
+
+def test_against_torch_ops_aten():
+    real = pytest.importorskip("torch")
+    xs = np.array([[1.5, -2.0, 0.25], [3.0, -4.5, 0.0]], np.float32)
+    x, rx = torch.tensor(xs), real.tensor(xs)
+    calls = [("add", (1,), {}), ("add", ("x",), {"alpha": 2}), ("relu", (), {}),
+             ("sum", ([1],), {}), ("sum", (), {}), ("mul", (3,), {}), ("lt", (0,), {}),
+             ("_cast_Int", (), {}), ("_cast_Double", (), {}), ("max", (), {}),
+             ("sigmoid", (), {}), ("clamp", (-1, 1), {}), ("transpose", (0, 1), {}),
+             ("where", (), {})]
+    for name, args, kw in calls:
+        if name == "where":
+            got = getattr(aten, name)(x > 0, x, -x)
+            want = getattr(real.ops.aten, name)(rx > 0, rx, -rx)
+        else:
+            a = [x if v == "x" else v for v in args]
+            ra = [rx if v == "x" else v for v in args]
+            got = getattr(aten, name)(x, *a, **kw)
+            want = getattr(real.ops.aten, name)(rx, *ra, **kw)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], name
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, err_msg=name)
+    for name in ("relu", "add", "sum", "_cast_Float", "view"):
+        for ov in getattr(aten, name).overloads():
+            if ov in getattr(real.ops.aten, name).overloads():
+                assert str(getattr(getattr(aten, name), ov)._schema) == \
+                    str(getattr(getattr(real.ops.aten, name), ov)._schema), (name, ov)
+    for ns, name in (("aten", "nope"), ("prim", "nope")):
+        with pytest.raises(AttributeError) as mine:
+            getattr(getattr(torch.ops, ns), name)
+        with pytest.raises(AttributeError) as theirs:
+            getattr(getattr(real.ops, ns), name)
+        assert str(mine.value) == str(theirs.value)

@@ -27,4 +27,5 @@ def __getattr__(name):
     if importlib.util.find_spec(f"{__name__}.{name}") is not None:
         return importlib.import_module(f"{__name__}.{name}")
     from .namespace import namespace
-    return namespace(name)
+    ns = globals()[name] = namespace(name)      # found without this hook from now on
+    return ns
