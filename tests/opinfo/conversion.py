@@ -119,4 +119,23 @@ FILL_ = OpInfo(
 
 ZERO_ = OpInfo("aten::zero_", ref=lambda x: np.zeros_like(x), samples=_ALL)
 
-OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, ZERO_]
+
+
+def _cast_info(suffix, npdt):
+    # every dtype in; gradcheck (float64 finite differences) only where the result is
+    # float64: a float32/float16 result is too coarse for them (the derivative is
+    # to.dtype's, checked there with float64 results)
+    return OpInfo(f"aten::_cast_{suffix}", ref=lambda x, non_blocking=False: _cast(x, npdt),
+                  grad=np.dtype(npdt) == F64,
+                  samples=[Sample(rand(3, 4, dtype=F64, low=-3, high=3))] + [
+                      Sample(rand(3, 4, dtype=d, low=-3, high=3)).expect_dtype(
+                          _GD[np.dtype(npdt)]) for d in ALL_DTYPES] + [
+                      Sample(rand()), Sample(rand(0, 2)), Sample(rand(4, 3).T, True),
+                      Sample(rand(3, dtype=I64, low=250, high=260))])
+
+
+CASTS = [_cast_info(k, v) for k, v in (("Byte", U8), ("Char", np.int8), ("Short", np.int16),
+                                       ("Int", I32), ("Long", I64), ("Half", F16),
+                                       ("Float", F32), ("Double", F64))]
+
+OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, ZERO_] + CASTS
