@@ -29,6 +29,7 @@ __all__ = ["has_unsqueeze", "lower_unsqueezes", "expand_args", "view_ranks",
 class KernelBuildError(RuntimeError):
     """Unsqueezes a kernel cannot read (the group runs unfused)."""
 
+
 _MAX_STEPS = 4096
 
 
@@ -59,8 +60,9 @@ def lower_unsqueezes(subgraph):
     """(kernel graph, (keep, derived)) as the module docstring says: a copy of `subgraph`
     with no unsqueeze left, whose inputs are the group inputs it still reads (their
     indices: keep) followed by one per unsqueezed group input: derived[j] = (k, dims),
-    group input k with a size-1 dim inserted at each of dims in turn. Raises KernelBuildError for what a kernel cannot do (an unsqueeze of a
-    chunk's piece or of a cat, an unsqueezed input returned as it is)."""
+    group input k with a size-1 dim inserted at each of dims in turn. Raises
+    KernelBuildError for what a kernel cannot do (an unsqueeze next to a chunk or a cat,
+    of a 0-dim result, an unsqueezed input returned as it is)."""
     if any(n.kind in (CONSTANT_CHUNK, FUSED_CONCAT) for n in subgraph.nodes):
         raise KernelBuildError("an unsqueeze next to a chunk or a cat in one group")
     g = subgraph.copy()
