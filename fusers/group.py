@@ -80,16 +80,20 @@ def _dump(msg):
         sys.stdout.flush()
 
 
-def _permuted(launch, perm, kinds):
-    """launch run on the tensor arguments transposed by perm, its outputs transposed back."""
+def _permuted(launch, perm, kinds, out_ranks):
+    """launch run on the tensor arguments transposed by perm, its outputs transposed back;
+    an output of lower rank than perm (one computed from lower-rank arguments only: in
+    layout they got leading 1-dims) loses those 1-dims again."""
     inv = tuple(sorted(range(len(perm)), key=perm.__getitem__))
     tensors = [j for j, k in enumerate(kinds) if k == "tensor"]
+    drop = tuple((0,) * (len(perm) - r) for r in out_ranks)
 
     def call(*args):
         args = list(args)
         for j in tensors:
             args[j] = in_layout(args[j], perm)
-        return tuple(o.transpose(inv) for o in launch(*args))
+        return tuple(o.transpose(inv)[d] if d else o.transpose(inv)
+                     for o, d in zip(launch(*args), drop))
     return call
 
 
@@ -351,7 +355,9 @@ class FusedGroup:
         # the guard checks what the kernel assumes: call its launcher without the re-check
         fn = getattr(kernel, "launch", kernel) if kernel is not None else self._failed_build
         if perm is not None and kernel is not None:
-            fn = _permuted(fn, perm, kinds)
+            fn = _permuted(fn, perm, kinds,
+                           [len(perm) if v.type.sizes is None else len(v.type.sizes)
+                            for v in self.subgraph.outputs])
         if self._derived is not None and kernel is not None:
             fn = _with_views(fn, self._derived)
         s = Specialization(kind, number, guard, spec, kernel, fn, self.arg_names)

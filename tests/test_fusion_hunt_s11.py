@@ -250,3 +250,24 @@ def test_inplace_op_on_an_expanded_input_answers_as_eager(shape, base):
     x = torch.ones(2, 3)
     y, out = f(x, 2.0)
     assert out is x and float(x.sum()) == 12.0 and float(y.sum()) == 12.0
+
+
+def _two_ranks(x, y, s: float):
+    return x * 1 + 0, y.to(torch.float16) * s
+
+
+def test_a_lower_rank_result_of_a_group_run_in_its_inputs_layout_keeps_its_rank():
+    # (found by the fuzz) a group whose kernel runs in the memory order of a transposed
+    # rank-3 input (the outputs laid out as eager lays them out) gave its rank-2 result,
+    # computed from a rank-2 input only, a leading 1-dim: [1, 1, 2] for [1, 2]
+    s = torch.jit.script(_two_ranks)
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.standard_normal((2, 1, 7)).astype(np.float32)).permute(2, 1, 0)
+    y = torch.from_numpy(rng.standard_normal((1, 2)).astype(np.float32))
+    for _ in range(3):
+        a, b = s(x, y, 0.5)
+        assert tuple(a.shape) == (7, 1, 2) and tuple(b.shape) == (1, 2)
+        np.testing.assert_array_equal(a.numpy(), x.numpy())
+        np.testing.assert_array_equal(b.numpy(), y.numpy().astype(np.float16) * np.float16(0.5))
+    g = str(s.graph_for(x, y, 0.5)).split("\nwith ")[0]
+    assert g.count("= prim::TensorExprGroup_") == 1, g       # both results: one kernel
