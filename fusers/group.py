@@ -97,6 +97,20 @@ def _permuted(launch, perm, kinds, out_ranks):
     return call
 
 
+def _output_ranks(sub, args, kinds):
+    """Each output's rank for these arguments: the highest rank among the tensor
+    arguments it is computed from (its ops broadcast them)."""
+    deps = {v: {k} for k, v in enumerate(sub.inputs)}
+    for n in sub.nodes:
+        d = set()
+        for v in n.inputs:
+            d |= deps.get(v, set())
+        for o in n.outputs:
+            deps[o] = d
+    return [max((args[k].ndim for k in deps.get(v, ()) if kinds[k] == "tensor"), default=0)
+            for v in sub.outputs]
+
+
 def _with_views(launch, derived):
     """launch run on the arguments followed by the views its unsqueezes read."""
     def call(*args):
@@ -355,9 +369,7 @@ class FusedGroup:
         # the guard checks what the kernel assumes: call its launcher without the re-check
         fn = getattr(kernel, "launch", kernel) if kernel is not None else self._failed_build
         if perm is not None and kernel is not None:
-            fn = _permuted(fn, perm, kinds,
-                           [len(perm) if v.type.sizes is None else len(v.type.sizes)
-                            for v in self.subgraph.outputs])
+            fn = _permuted(fn, perm, kinds, _output_ranks(sub0, xargs, kinds))
         if self._derived is not None and kernel is not None:
             fn = _with_views(fn, self._derived)
         s = Specialization(kind, number, guard, spec, kernel, fn, self.arg_names)

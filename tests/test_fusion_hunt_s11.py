@@ -271,3 +271,25 @@ def test_a_lower_rank_result_of_a_group_run_in_its_inputs_layout_keeps_its_rank(
         np.testing.assert_array_equal(b.numpy(), y.numpy().astype(np.float16) * np.float16(0.5))
     g = str(s.graph_for(x, y, 0.5)).split("\nwith ")[0]
     assert g.count("= prim::TensorExprGroup_") == 1, g       # both results: one kernel
+
+
+def _dtype_by_data(x, y):
+    v = x * y.to(x.dtype)
+    if bool((v > 0).all()):
+        v = v.sqrt() + 1            # int64 -> float32, only when the data says so
+    return x.to(v.dtype), v * 2
+
+
+def test_a_dtype_that_depends_on_control_flow_is_read_at_run_time():
+    # (found by the fuzz) the profiled dtype of `v` after the if was folded into
+    # x.to(v.dtype) as a constant: a later call that took the other branch cast to the
+    # profiled dtype (int64) where eager casts to float32
+    s = torch.jit.script(_dtype_by_data)
+    neg = (torch.tensor([-1, 2, 3]), torch.tensor([1.0, 1.0, 1.0]))
+    pos = (torch.tensor([1, 4, 9]), torch.tensor([1.0, 1.0, 1.0]))
+    for args in (neg, neg, pos, neg, pos, pos):
+        a, b = s(*args)
+        wa, wb = _dtype_by_data(*args)
+        assert a.dtype is wa.dtype and b.dtype is wb.dtype, (a.dtype, wa.dtype)
+        np.testing.assert_allclose(a.numpy(), wa.numpy())
+        np.testing.assert_allclose(b.numpy(), wb.numpy())

@@ -179,16 +179,52 @@ def fuse_profiled(graph, profile):
     return fg, remap_profile(profile, graph, fg), groups, fg
 
 
+def _flow_dependent(graph) -> set:
+    """Values whose dtype (or device) need not be the profiled one on the next call with
+    inputs of the same types: results of a prim::If whose branches did not all give one
+    profiled dtype and device from values that are not flow-dependent themselves (a branch
+    the profiling run did not take is unknown), loop-carried values, and whatever is
+    computed from them (`if (x > 0).all(): v = v.sqrt()` makes an int v float only when
+    the data says so)."""
+    dep = set()
+
+    def same(vals):
+        kinds = {(v.type.dtype, v.type.device) if isinstance(v.type, T.TensorType)
+                 else None for v in vals}
+        return len(kinds) == 1 and None not in kinds and None not in next(iter(kinds)) \
+            and not any(v in dep for v in vals)
+
+    def walk(block):
+        for n in block.nodes:
+            if n.kind == "prim::Loop":
+                for b in n.blocks:
+                    dep.update(b.inputs)
+            for b in n.blocks:
+                walk(b)
+            if n.kind == "prim::Loop" or any(v in dep for v in n.inputs):
+                dep.update(n.outputs)
+            elif n.kind == "prim::If":
+                for i, o in enumerate(n.outputs):
+                    if isinstance(o.type, T.TensorType) and not same(
+                            [b.outputs[i] for b in n.blocks]):
+                        dep.add(o)
+    walk(graph.block)
+    return dep
+
+
 def _fold_dtypes(graph):
     """`prim::dtype(%v)` of a tensor whose profiled dtype is known becomes that constant
     (scripted `x.type_as(y)` and `x.to(y.dtype)`), so the cast can fuse: an optimized graph
     serves only inputs of the dtypes it was profiled with (the executor's key), and every
-    tensor's dtype follows from those."""
+    tensor's dtype follows from those, but for values that depend on control flow
+    (`_flow_dependent`), whose prim::dtype stays a run-time read."""
+    dep = None
     for n in list(graph.walk()):
         if n.kind != "prim::dtype":
             continue
+        dep = _flow_dependent(graph) if dep is None else dep
         t = n.inputs[0].type
-        if isinstance(t, T.TensorType) and t.dtype is not None:
+        if isinstance(t, T.TensorType) and t.dtype is not None and n.inputs[0] not in dep:
             producer = n.inputs[0].node
             with graph.inserting_before(n):
                 c = graph.insert_constant(t.dtype, n.output.type)
@@ -203,9 +239,13 @@ def _drop_same_device_to(graph):
     `x.to("cpu").relu()` fuses, as TorchScript's profiled graph does."""
     from ..device import device as _device
     from ..passes.constant_propagation import constant_value
+    dep = None
     for n in list(graph.walk()):
         op = n.op if n.kind == "aten::to" else None
         if op is None or op.name != "aten::to.device" or len(n.inputs) < 2:
+            continue
+        dep = _flow_dependent(graph) if dep is None else dep
+        if n.inputs[0] in dep:
             continue
         t = n.inputs[0].type
         if not isinstance(t, T.TensorType) or t.device is None or t.dtype is None:
