@@ -10,7 +10,6 @@ import numpy as np
 from ..frontend import tracer as _tr
 from ..frontend import trace_boundary as _tb
 from ..frontend.tracer import TracerWarning
-from ..ir import types as T
 from ..ops import registry as _reg
 from ..nn.module import Module
 from ..tensor import Tensor
@@ -228,16 +227,6 @@ def _clone(x):
     return x
 
 
-def _shapeless(t):
-    if isinstance(t, T.TensorType):
-        return T.TENSOR
-    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
-        return T.TupleType(tuple(_shapeless(e) for e in t.elems))
-    if isinstance(t, T.ListType):
-        return T.ListType(_shapeless(t.elem))
-    if isinstance(t, T.OptionalType):
-        return T.OptionalType(_shapeless(t.elem))
-    return t
 
 
 def _canonical(graph) -> str:
@@ -245,10 +234,10 @@ def _canonical(graph) -> str:
     g = graph.copy()
     for n in [g.param_node, *g.walk()]:
         for v in n.outputs:
-            v.type = _shapeless(v.type)
+            v.type = _tb._erased(v.type)
         for b in n.blocks:
             for v in b.inputs:
-                v.type = _shapeless(v.type)
+                v.type = _tb._erased(v.type)
     return str(g)
 
 
