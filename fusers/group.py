@@ -122,11 +122,14 @@ class Specialization:
     """One kernel of a group: its kind and number, guard, KernelSpec and the callable the
     dispatcher runs (the kernel, or the fallback when building it failed)."""
 
-    def __init__(self, kind, number, guard, spec, kernel, fn, names):
+    def __init__(self, kind, number, guard, spec, kernel, fn, names, shown=None):
         self.kind, self.number, self.guard = kind, number, guard
         self.spec, self.kernel, self.fn = spec, kernel, fn
         self.failures = 0           # calls whose kernel raised (noted once)
         self._names = names
+        # what label() describes: the guard's arguments, or (a group whose unsqueezes
+        # moved onto its inputs) ArgGuards of the views the kernel reads
+        self._shown = shown
 
     def __str__(self):
         parts = []
@@ -148,7 +151,7 @@ class Specialization:
         """'STATIC(16x1024)', 'DYNAMIC(*x*)' ('*' a size read at run time, '1' a
         broadcast dim; dims aligned right, as broadcasting does), '... unfused' when its
         kernel could not be built."""
-        tensors = [g for g in self.guard.args if g.kind != "scalar"]
+        tensors = [g for g in self._shown or self.guard.args if g.kind != "scalar"]
         ndim = max((g.ndim for g in tensors), default=0)
         dims = []
         for k in range(ndim):           # k-th dim from the right
@@ -372,7 +375,9 @@ class FusedGroup:
             fn = _permuted(fn, perm, kinds, _output_ranks(sub0, xargs, kinds))
         if self._derived is not None and kernel is not None:
             fn = _with_views(fn, self._derived)
-        s = Specialization(kind, number, guard, spec, kernel, fn, self.arg_names)
+        shown = None if self._derived is None else [
+            ArgGuard.of(a, static, k == "tensor") for a, k in zip(xargs, kinds)]
+        s = Specialization(kind, number, guard, spec, kernel, fn, self.arg_names, shown)
         self.specializations.append(s)
         self._rebuild()
         _dump(f"{self.name}: new specialization {kind} #{number} for {s} — {why}")

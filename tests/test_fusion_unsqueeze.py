@@ -214,6 +214,23 @@ def test_dynamic_strategy():
         torch.jit.set_fusion_strategy(old)
 
 
+def test_specialization_labels_give_the_kernels_sizes():
+    # the label names the sizes the kernel runs over (x: [3] read as [3, 1]), not the
+    # group's own arguments aligned right (that gave STATIC(3x*) for a 3x4 kernel)
+    from gpujit import kernels
+
+    def labelled(x, y):
+        return x.unsqueeze(1) * y + 1
+    t = torch.jit.trace(labelled, (_t(3), _t(3, 4)))
+    for n, m in ((3, 4), (5, 7), (6, 2)):
+        x, y = _t(n), _t(n, m)
+        for _ in range(3):
+            out = t(x, y)
+        _same(out, x.numpy()[:, None] * y.numpy() + 1)
+    assert kernels.cache_info().specializations["labelled"] == [
+        "STATIC(3x4)", "STATIC(5x7)", "DYNAMIC(*x*)"]
+
+
 SIM_SCRIPT = r"""
 import test_fusion_unsqueeze as U
 for f, make, ref in U.CASES:
