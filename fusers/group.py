@@ -21,6 +21,7 @@ StrictFusionError instead (0-size inputs excepted: there is nothing to compute).
 from __future__ import annotations
 
 import itertools
+import math
 import logging
 import os
 import sys
@@ -109,6 +110,33 @@ def _output_ranks(sub, args, kinds):
             deps[o] = d
     return [max((args[k].ndim for k in deps.get(v, ()) if kinds[k] == "tensor"), default=0)
             for v in sub.outputs]
+
+
+# the most elements a simulated ("sim") launch handles: each simulated element costs
+# ~16 us of Python, so larger calls of a simulated group run its CPU kernel instead
+SIM_MAX_ELEMENTS = 1 << 14
+
+
+def _small_on_sim(launch, build_cpu, kinds):
+    """launch (a simulated kernel's) for calls whose iteration space (bounded by the
+    largest size of each dim among the tensors, aligned right) has at most
+    SIM_MAX_ELEMENTS elements; larger calls run the same spec's CPU kernel (built on first
+    need)."""
+    tensors = [j for j, k in enumerate(kinds) if k == "tensor"]
+    cpu = []
+
+    def call(*args):
+        shapes = [args[j].shape for j in tensors]
+        rank = max(map(len, shapes), default=0)
+        n = math.prod(max((s[len(s) - rank + d] for s in shapes if len(s) - rank + d >= 0),
+                          default=1) for d in range(rank))
+        if n <= SIM_MAX_ELEMENTS:
+            return launch(*args)
+        if not cpu:
+            k = build_cpu()
+            cpu.append(getattr(k, "launch", k))
+        return cpu[0](*args)
+    return call
 
 
 def _with_views(launch, derived):
@@ -371,6 +399,8 @@ class FusedGroup:
                                f"{type(e).__name__}: {e}")
         # the guard checks what the kernel assumes: call its launcher without the re-check
         fn = getattr(kernel, "launch", kernel) if kernel is not None else self._failed_build
+        if self.target == "sim" and kernel is not None:
+            fn = _small_on_sim(fn, lambda: self.builder(spec, "cpu"), kinds)
         if perm is not None and kernel is not None:
             fn = _permuted(fn, perm, kinds, _output_ranks(sub0, xargs, kinds))
         if self._derived is not None and kernel is not None:

@@ -4,11 +4,13 @@ and loaded, and a scripted elementwise chain fused into one kernel and timed aga
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import time
 
 import numpy as np
 
 import gpujit as torch   # the point of gpujit: PyTorch code runs with this one change
+from gpujit.runtime.fusion import cpu_target as fusion_cpu_target
 
 
 def _version(dist):
@@ -185,6 +187,11 @@ def main():
     print(versions_line())
     dev, line = choose_device()
     print(line)
+    if dev.type == "cpu" and fusion_cpu_target() == "sim":
+        # the demo times kernels: under the simulator every element costs Python
+        os.environ["GPUJIT_FUSION_TARGET"] = "cpu"
+        print("numba's CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1): the demo times the "
+              "CPU kernels (other programs run small fused calls on the simulator)")
     print()
     run_models(dev)
     print()

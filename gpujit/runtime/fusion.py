@@ -285,8 +285,23 @@ def _target(node):
     for v in list(node.outputs) + list(node.inputs):
         t = v.type
         if isinstance(t, T.TensorType) and t.device is not None:
-            return "cpu" if t.device.type == "cpu" else "cuda"
-    return "cpu"
+            return cpu_target() if t.device.type == "cpu" else "cuda"
+    return cpu_target()
+
+
+def cpu_target():
+    """The kernel target of groups of CPU tensors: "cpu" (numba-compiled loops), or "sim"
+    (the CUDA kernel under numba's CUDA simulator) in a process started with
+    NUMBA_ENABLE_CUDASIM=1, so that without a GPU the CUDA code generator runs what
+    scripted and traced functions fuse (each simulated thread is Python: tiny sizes).
+    GPUJIT_FUSION_TARGET=cpu or =sim overrides that choice."""
+    want = os.environ.get("GPUJIT_FUSION_TARGET", "").strip().lower()
+    if want in ("cpu", "sim"):
+        return want
+    if want:
+        raise ValueError(f"GPUJIT_FUSION_TARGET={want!r}: expected 'cpu' or 'sim'")
+    return "sim" if os.environ.get("NUMBA_ENABLE_CUDASIM", "0").strip() not in ("", "0") \
+        else "cpu"
 
 
 def emit_group(cg, n):
