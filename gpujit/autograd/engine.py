@@ -336,9 +336,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if e is None:
             raise RuntimeError(f"One of the differentiated Tensors does not require grad "
                                f"(input {i})")
-        if e in capture:
-            continue
-        capture[e] = i
+        if e not in capture:
+            # dense: run_backward returns one result per distinct edge (an input given
+            # twice gets the one gradient twice)
+            capture[e] = len(capture)
     res = run_backward(outputs, list(grad_outputs), retain_graph, create_graph, capture)
     out = []
     for i, t in enumerate(inputs):
