@@ -101,12 +101,20 @@ def _definition_order(graph) -> dict:
 
 def _barrier(node) -> bool:
     """Can nothing move across node? Side effects the AliasDb does not model (printing,
-    raising, calls, container mutators, random ops), here or in its blocks. An op whose
-    schema declares its in-place writes is no barrier: `conflict` orders it against every
-    node that reads or writes that memory."""
-    if node.kind in _BARRIER_KINDS or is_nondeterministic(node):
+    raising, calls, container mutators), here or in its blocks. An op whose schema
+    declares its in-place writes is no barrier: `conflict` orders it against every node
+    that reads or writes that memory. Random ops are no barrier either (`_random`): what
+    the fuser moves across them is pure; only their order among themselves counts."""
+    if node.kind in _BARRIER_KINDS:
         return True
     return any(_barrier(n) for b in node.blocks for n in b.nodes)
+
+
+def _random(node) -> bool:
+    """Does node draw from a generator (here or in its blocks)? Two such nodes must keep
+    their order (the numbers each gets depend on it)."""
+    return is_nondeterministic(node) or any(_random(n) for b in node.blocks
+                                            for n in b.nodes)
 
 
 _BARRIER_KINDS = SIDE_EFFECT_KINDS | {"prim::Closure", "prim::With"}
@@ -347,6 +355,17 @@ class _Partitioner:
                 deps.append(x)
                 outs.update(x.outputs)
         if deps:
+            # deps go after the consumer: a random one must not pass a random one that
+            # stays (x * x + x + rand_like(x): the pure group moves across rand_like,
+            # as in NNC, and the generator draws keep their order)
+            moved = set(deps)
+            for d in deps:
+                if _random(d):
+                    later = nodes[nodes.index(d) + 1:end]
+                    other = next((x for x in later if x not in moved and _random(x)), None)
+                    if other is not None:
+                        return (f"{d.kind} would move after {other.kind}: random ops keep "
+                                f"their order")
             dep_outs = {o for d in deps for o in d.outputs}
             if self.depends_on(consumer, deps, dep_outs):
                 culprit = next(d for d in deps if self.depends_on(consumer, [d], set(d.outputs)))

@@ -343,6 +343,48 @@ def test_rand_like_next_to_a_group():
         assert bool(torch.all(o >= 0)) and bool(torch.all(o < 1))
 
 
+def _rand_between(x):
+    return x * x + x + torch.rand_like(x)
+
+
+def _rand_dep_and_other(x):
+    y = x * 2
+    a = torch.rand_like(y)      # reads y: would go after the group...
+    b = torch.randn_like(x)     # ...past this draw: refused, the draws keep their order
+    return (y + 1) * a - b
+
+
+def _dropout_between(x):
+    y = F.dropout(x * 2, 0.5, True)
+    return y.relu() + x.exp()
+
+
+@pytest.mark.parametrize("fn", [_rand_between, _rand_dep_and_other, _dropout_between])
+def test_random_ops_keep_their_draws(fn):
+    """A random op between a fused producer and its consumer no longer stops fusion (the
+    producer is pure: it moves across the draw, as in NNC), and the numbers drawn are
+    eager's for the same seed: random ops never pass one another."""
+    s = torch.jit.script(fn)
+    x = randn(4, 5, seed=25)
+    for seed in range(4):
+        torch.manual_seed(seed)
+        want = fn(x)
+        torch.manual_seed(seed)
+        close(s(x), want)
+
+
+def test_rand_like_between_fuses():
+    """(test_rand_cuda's x * x + x + rand_like(x)) the three pointwise ops are one group;
+    rand_like feeds it (the legacy fuser fused rand_like too; NNC, and gpujit, do not)."""
+    s = torch.jit.script(_rand_between)
+    x = randn(3, 4, 5, seed=26)
+    for _ in range(3):
+        s(x)
+    g = s.graph_for(x)
+    assert_all_fused(g, except_for={"aten::rand_like"})
+    assert [n.kind() for n in groups(g)[0].nodes()].count("aten::add") == 2
+
+
 def _rand_broadcast(x, y):
     r = torch.rand_like(y)
     return r * x + x
