@@ -24,6 +24,10 @@ from .ops import registry as _registry
 # functions (varargs sizes, wrappers) in a PUBLIC dict
 _families = [_importlib.import_module(f"{__name__}.ops.{f}") for f in _ops_pkg.FAMILIES]
 from . import cuda  # noqa: E402,F401
+from . import _tensor_types  # noqa: E402
+globals().update({f"{_k}Tensor": _v for _k, _v in _tensor_types.TYPES.items()})
+for _k, _v in _tensor_types.CUDA_TYPES.items():
+    setattr(cuda, f"{_k}Tensor", _v)
 from .nn import functional as _functional  # noqa: E402
 from .ops.bind import bind as _bind  # noqa: E402
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
+from . import _tensor_types
 from .device import cpu as _cpu, device as _device_cls, resolve as _resolve_device
 from .ops import registry as _registry
 
@@ -462,6 +463,8 @@ class Tensor:
                 raise TypeError(f"type() got an unexpected keyword argument "
                                 f"'{next(iter(set(kwargs) - {'async'}))}'")
             non_blocking = kwargs["async"]
+        if isinstance(dtype, _tensor_types.tensortype):   # x.type(torch.LongTensor)
+            dtype = f"torch.{'cuda.' if dtype.is_cuda else ''}{dtype.dtype.short_name}Tensor"
         if isinstance(dtype, str):
             want = _TYPE_STRINGS.get(dtype)
             if want is None:

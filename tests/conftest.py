@@ -124,7 +124,11 @@ def _check_saves_and_loads(m):
     buf.seek(0)
     loaded = gpujit.jit.load(buf)
     if isinstance(m, _obj.ScriptModule):
-        for a, b in zip(m.modules(), loaded.modules()):
+        # by name: a submodule used twice (nn.Sequential(lin, self.relu)) is one module
+        # before saving and two after loading (as in torch), so modules() do not pair up
+        loaded_modules = dict(loaded.named_modules(remove_duplicate=False))
+        for name, a in m.named_modules(remove_duplicate=False):
+            b = loaded_modules[name]
             assert sorted(a._script_methods) == sorted(b._script_methods), (a, b)
             assert list(a._parameters) == list(b._parameters)
             assert list(a._buffers) == list(b._buffers)

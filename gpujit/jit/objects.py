@@ -478,14 +478,19 @@ class ScriptModule(Module):
     def __deepcopy__(self, memo):
         # parameters and buffers are copied; graphs and the class type are shared (they are
         # not changed after tracing); methods are rebound to the copy, executors made anew
+        # (a torch.jit.ScriptModule subclass also holds its @script_methods as instance
+        # attributes: they are rebound too, never copied graph and all)
         new = self.__class__.__new__(self.__class__)
         memo[id(self)] = new
+        methods = {name: ScriptMethod(new, m.graph, name)
+                   for name, m in self._script_methods.items()}
         for k, v in self.__dict__.items():
-            if k not in ("_script_methods", "_type"):
+            if isinstance(v, ScriptMethod) and v.owner is self and k in methods:
+                object.__setattr__(new, k, methods[k])
+            elif k not in ("_script_methods", "_type"):
                 object.__setattr__(new, k, copy.deepcopy(v, memo))
         object.__setattr__(new, "_type", self._type)
-        object.__setattr__(new, "_script_methods", {
-            name: ScriptMethod(new, m.graph, name) for name, m in self._script_methods.items()})
+        object.__setattr__(new, "_script_methods", methods)
         return new
 
     def __dir__(self):

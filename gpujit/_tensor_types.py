@@ -1,0 +1,73 @@
+"""PyTorch's legacy tensor types: torch.FloatTensor, torch.LongTensor, ... and their
+torch.cuda.* twins.
+
+Each is an object of the metaclass `tensortype` (as in PyTorch): calling it builds a tensor
+of its dtype and device with the legacy constructor's rules (`LongTensor(2, 3)` and
+`LongTensor(torch.Size([2, 3]))` an uninitialized tensor of that size, `LongTensor([1, 2])`
+from data, `LongTensor()` an empty one, `LongTensor(t)` t itself when t has that type);
+`isinstance(x, torch.FloatTensor)` tells whether x is a float32 tensor on that kind of
+device; `x.type(torch.LongTensor)` converts; `.dtype` and `.is_cuda` read the type."""
+from __future__ import annotations
+
+from . import dtypes as _dt
+
+__all__ = ["tensortype", "TYPES", "CUDA_TYPES"]
+
+
+class tensortype(type):
+    """The metaclass of the legacy tensor types (torch.tensortype)."""
+
+    def __instancecheck__(cls, obj):
+        from .tensor import Tensor
+        return (isinstance(obj, Tensor) and obj.dtype is cls.dtype
+                and obj.is_cuda == cls.is_cuda)
+
+    def __call__(cls, *args, device=None):
+        from .tensor import Tensor, Size
+        from .device import device as _device
+        kind = "cuda" if cls.is_cuda else "cpu"
+        if device is not None:
+            dev = _device(device)
+            if dev.type != kind:
+                raise RuntimeError(f"legacy constructor expects device type: {kind} but "
+                                   f"device type: {dev.type} was passed")
+        else:
+            dev = _device(kind)
+        import gpujit
+        if not args:
+            return gpujit.empty(0, dtype=cls.dtype, device=dev)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            t = args[0]
+            if t.dtype is not cls.dtype or t.is_cuda != cls.is_cuda:
+                raise TypeError(f"expected {cls.__module__}.{cls.__name__} (got {t.type()})")
+            return t
+        if len(args) == 1 and isinstance(args[0], Size):
+            return gpujit.empty(tuple(args[0]), dtype=cls.dtype, device=dev)
+        if all(_is_int(a) for a in args):
+            return gpujit.empty(tuple(int(a) for a in args), dtype=cls.dtype, device=dev)
+        if len(args) == 1 and not isinstance(args[0], (str, bytes)):
+            return gpujit.tensor(args[0], dtype=cls.dtype, device=dev)
+        got = ", ".join(type(a).__name__ for a in args)
+        raise TypeError(f"new() received an invalid combination of arguments - got ({got}), "
+                        "but expected one of: (*, torch.device device), (Tensor other), "
+                        "(tuple of ints size, *, torch.device device), "
+                        "(object data, *, torch.device device)")
+
+    def __repr__(cls):
+        return f"<class '{cls.__module__}.{cls.__name__}'>"
+
+
+def _is_int(a):
+    import numbers
+    return isinstance(a, numbers.Integral) and not isinstance(a, bool)
+
+
+def _make(d, cuda):
+    mod = "torch.cuda" if cuda else "torch"
+    return tensortype(f"{d.short_name}Tensor", (), {"__module__": mod, "dtype": d,
+                                                     "is_cuda": cuda, "is_sparse": False})
+
+
+# ScalarType short name -> type, for the dtypes PyTorch has legacy types of
+TYPES = {d.short_name: _make(d, False) for d in _dt.ALL}
+CUDA_TYPES = {d.short_name: _make(d, True) for d in _dt.ALL}
