@@ -9,10 +9,13 @@ the overflow, underflow (denormal results), inf and NaN cases handled by selects
 Accuracy: within 1 ulp of the correctly rounded result over the whole float32 range
 (tests/test_kernels_cpu_math.py checks every 4096th bit pattern against float64).
 
-Both are inlined into the kernel by numba (`inline='always'`), so the loop body holds their
-code before LLVM sees it: left to LLVM's inliner, a call that grows past its threshold
-stays in the loop and keeps it scalar (10x slower). `fastmath={'contract'}` only allows FMA
-contraction (no flush to zero, no approximate division); the kernels use it too.
+Both are numba intrinsics that emit their LLVM instructions at each call, so the loop body
+holds their code before LLVM sees it: left to LLVM's inliner, a call that grows past its
+threshold stays in the loop and keeps it scalar (10x slower). (They were @njit functions
+with `inline='always'` before: numba's IR-level inlining took ~0.3 s per call site, 8 s to
+compile one backward kernel of an LSTM cell.) Their arithmetic carries only the `contract`
+fast-math flag, as the kernels' `fastmath={'contract'}`: FMA contraction, no flush to zero,
+no approximate division.
 
 The text below is what kernels embed (each generated module is self-contained, so the
 on-disk cache key, a hash of the module text, covers these functions too); `namespace()`
@@ -23,6 +26,7 @@ from __future__ import annotations
 __all__ = ["source", "namespace", "INTRINSIC_IMPORTS"]
 
 INTRINSIC_IMPORTS = ("from numba.extending import intrinsic\n"
+                     "from numba.core import cgutils as _cgutils\n"
                      "from llvmlite import ir as _llir\n")
 
 _SOURCES = {
@@ -66,45 +70,80 @@ def _f2h(typingctx, x):
 ''',
     # exp(x) = p(r) * 2^k, x = k ln2 + r, |r| <= ln2/2; 2^k as two factors so that k down
     # to -150 (denormal results) needs no denormal scale factor
-    "_vexp_f32": '''
-@njit(error_model='numpy', fastmath={'contract'}, inline='always')
-def _vexp_f32(x):
-    xc = x if x < _f32(88.72284) else _f32(88.72284)
-    xc = xc if xc > _f32(-103.972084) else _f32(-103.972084)
-    kf = np.floor(xc * _f32(1.4426950408889634) + _f32(0.5))
-    r = xc - kf * _f32(0.693359375)
-    r = r + kf * _f32(2.12194440e-4)
-    p = _f32(1.9875691500e-4)
-    p = p * r + _f32(1.3981999507e-3)
-    p = p * r + _f32(8.3334519073e-3)
-    p = p * r + _f32(4.1665795894e-2)
-    p = p * r + _f32(1.6666665459e-1)
-    p = p * r + _f32(5.0000001201e-1)
-    p = p * r * r + r + _f32(1.0)
-    k = _i32(kf)
-    k1 = _i32(k >> 1)
-    k2 = _i32(k - k1)
-    e = p * _i32_as_f32(_i32((k1 + 127) << 23)) * _i32_as_f32(_i32((k2 + 127) << 23))
-    return e if x == x else x
-''',
+    "_vexp_f32": """
+def _emit_vexp_f32(builder, x):
+    f32, i32 = _llir.FloatType(), _llir.IntType(32)
+    mod = builder.module
+    cf = lambda v: _llir.Constant(f32, float(_f32(v)))
+    ci = lambda v: _llir.Constant(i32, v)
+    fl = ('contract',)
+    mul = lambda a, b: builder.fmul(a, b, flags=fl)
+    add = lambda a, b: builder.fadd(a, b, flags=fl)
+    sub = lambda a, b: builder.fsub(a, b, flags=fl)
+    floor = _cgutils.get_or_insert_function(mod, _llir.FunctionType(f32, [f32]),
+                                            "llvm.floor.f32")
+    xc = builder.select(builder.fcmp_ordered('<', x, cf(88.72284)), x, cf(88.72284))
+    xc = builder.select(builder.fcmp_ordered('>', xc, cf(-103.972084)), xc,
+                        cf(-103.972084))
+    kf = builder.call(floor, [add(mul(xc, cf(1.4426950408889634)), cf(0.5))])
+    r = sub(xc, mul(kf, cf(0.693359375)))
+    r = add(r, mul(kf, cf(2.12194440e-4)))
+    p = cf(1.9875691500e-4)
+    for c in (1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+              5.0000001201e-1):
+        p = add(mul(p, r), cf(c))
+    p = add(add(mul(mul(p, r), r), r), cf(1.0))
+    k = builder.fptosi(kf, i32)
+    k1 = builder.ashr(k, ci(1))
+    k2 = builder.sub(k, k1)
+    s1 = builder.bitcast(builder.shl(builder.add(k1, ci(127)), ci(23)), f32)
+    s2 = builder.bitcast(builder.shl(builder.add(k2, ci(127)), ci(23)), f32)
+    e = mul(mul(p, s1), s2)
+    return builder.select(builder.fcmp_ordered('==', x, x), e, x)
+
+
+@intrinsic
+def _vexp_f32(typingctx, x):
+    sig = _nbt.float32(_nbt.float32)
+
+    def codegen(context, builder, signature, args):
+        return _emit_vexp_f32(builder, args[0])
+    return sig, codegen
+""",
     # tanh: an odd polynomial below 0.625 (no cancellation near 0), 1 - 2/(e^2|x| + 1) above
-    "_vtanh_f32": '''
-@njit(error_model='numpy', fastmath={'contract'}, inline='always')
-def _vtanh_f32(x):
-    z = x * x
-    p = _f32(-5.70498872745e-3)
-    p = p * z + _f32(2.06390887954e-2)
-    p = p * z + _f32(-5.37397155531e-2)
-    p = p * z + _f32(1.33314422036e-1)
-    p = p * z + _f32(-3.33332819422e-1)
-    small = p * z * x + x
-    small = math.copysign(small, x)             # odd: keeps the sign of -0.0
-    a = abs(x)
-    e = _vexp_f32(a + a)
-    big = _f32(1.0) - _f32(2.0) / (e + _f32(1.0))
-    big = big if x >= _f32(0.0) else -big
-    return small if a < _f32(0.625) else big
-''',
+    "_vtanh_f32": """
+@intrinsic
+def _vtanh_f32(typingctx, x):
+    sig = _nbt.float32(_nbt.float32)
+
+    def codegen(context, builder, signature, args):
+        f32 = _llir.FloatType()
+        x = args[0]
+        mod = builder.module
+        cf = lambda v: _llir.Constant(f32, float(_f32(v)))
+        fl = ('contract',)
+        mul = lambda a, b: builder.fmul(a, b, flags=fl)
+        add = lambda a, b: builder.fadd(a, b, flags=fl)
+        fnty = _llir.FunctionType(f32, [f32])
+        fabs = _cgutils.get_or_insert_function(mod, fnty, "llvm.fabs.f32")
+        copysign = _cgutils.get_or_insert_function(
+            mod, _llir.FunctionType(f32, [f32, f32]), "llvm.copysign.f32")
+        z = mul(x, x)
+        p = cf(-5.70498872745e-3)
+        for c in (2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1,
+                  -3.33332819422e-1):
+            p = add(mul(p, z), cf(c))
+        small = add(mul(mul(p, z), x), x)
+        small = builder.call(copysign, [small, x])      # odd: keeps the sign of -0.0
+        a = builder.call(fabs, [x])
+        e = _emit_vexp_f32(builder, add(a, a))
+        big = builder.fsub(cf(1.0), builder.fdiv(cf(2.0), add(e, cf(1.0)), flags=fl),
+                           flags=fl)
+        big = builder.select(builder.fcmp_ordered('>=', x, cf(0.0)), big,
+                             builder.fneg(big))
+        return builder.select(builder.fcmp_ordered('<', a, cf(0.625)), small, big)
+    return sig, codegen
+""",
 }
 
 

@@ -550,7 +550,7 @@ def test_time_sequence_prediction():
     torch.manual_seed(0)
     x = torch.rand(3, 4)
     model = TracedSequence()
-    compiled = check_model(model, [x], export_import=False)
+    compiled = check_model(model, [x])
     out = compiled["traced"](x)
     assert out.shape == (3, 6)
     # the LSTM cells' pointwise math fuses
