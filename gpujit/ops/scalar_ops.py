@@ -362,9 +362,26 @@ for _name in ("floor", "ceil", "trunc"):
 for _name in ("isnan", "isinf", "isfinite"):
     globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> bool",
                                            getattr(_math, _name))
+def _pow(a, b):
+    """TorchScript's pow on Python numbers (C's pow): nan for a negative base to a
+    fractional power, +-inf past the float range, where math.pow raises; 0.0 to a negative
+    power is TorchScript's RuntimeError."""
+    a, b = float(a), float(b)
+    if a == 0.0 and b < 0.0:
+        raise RuntimeError("0.0 cannot be raised to a negative power")
+    try:
+        return _math.pow(a, b)
+    except (ValueError, OverflowError):
+        import numpy as np
+        with np.errstate(all="ignore"):
+            return float(np.power(np.float64(a), np.float64(b)))
+
+
 for _name in ("pow", "atan2", "fmod", "copysign", "hypot"):
     globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a, float b) -> float",
-                                           getattr(_math, _name))
+                                           _pow if _name == "pow" else getattr(_math, _name))
+# x.item() ** y.item(): numbers whose type is known only at run time
+pow_scalar_scalar = _math_op("aten::pow.Scalar_Scalar(Scalar a, Scalar b) -> float", _pow)
 log_base = _math_op("aten::log.float_base(float a, float base) -> float", _math.log)
 round_float = _math_op("aten::round.float(float a) -> int", round)
 

@@ -106,17 +106,23 @@ def candidates_for_method(name):
     found = _bindings("method", name)
     for d in _reg.OVERLOADS.get(f"aten::{name}", []) + _more_overloads(name):
         args = d.schema.arguments
-        if d not in found and args and args[0].type.is_tensor:
+        if d not in found and args and args[0].type.is_tensor and not _later_self(args):
             found.append(d)
     return found
+
+
+def _later_self(args):
+    """A Tensor `self` after the first argument (where.self(Tensor condition, Tensor self,
+    Tensor other)): the receiver binds to it, not to the first Tensor (x.where(c, y) is
+    where(c, x, y))."""
+    return any(a.name == "self" and a.type.is_tensor for a in args[1:])
 
 
 def methods_with_later_self(name):
     """Overloads of `aten::<name>` whose Tensor `self` comes after other arguments
     (polygamma(int n, Tensor self)): Tensor methods in PyTorch, the receiver bound to
     `self`."""
-    return [d for d in _reg.OVERLOADS.get(f"aten::{name}", [])
-            if any(a.name == "self" and a.type.is_tensor for a in d.schema.arguments[1:])]
+    return [d for d in _reg.OVERLOADS.get(f"aten::{name}", []) if _later_self(d.schema.arguments)]
 
 
 def _is_scalar_family(d):

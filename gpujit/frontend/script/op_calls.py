@@ -209,13 +209,14 @@ class OpCallMixin:
             return self.normalize_call(args, kwargs, node)
         if method:
             ops = calls.candidates_for_method(name)
-            if not ops and args:
-                # x.polygamma(n): an op whose `self` is not its first argument takes the
-                # receiver as `self` (PyTorch's method binding), the rest in order
-                ops = calls.methods_with_later_self(name)
-                if ops and "self" not in kwargs:
-                    return self.emit_call(ops, args[1:], dict(kwargs, self=args[0]), node,
-                                          name)
+            later = calls.methods_with_later_self(name) if args and "self" not in kwargs \
+                else []
+            if later and (not ops or calls.resolve(ops, args, kwargs)[0] is None):
+                # x.polygamma(n), x.where(c, y): an op whose `self` is not its first
+                # argument takes the receiver as `self` (PyTorch's method binding), the
+                # rest in order
+                return self.emit_call(later, *self.bind_past_self(later, args, kwargs),
+                                      node, name)
         else:
             ops = calls.candidates_for_function(name, functional)
         if not ops:
@@ -234,6 +235,17 @@ class OpCallMixin:
                 if not ops:
                     self.error(f"gpujit has no in-place '{name}'", node)
         return self.emit_call(ops, args, kwargs, node, name)
+
+    @staticmethod
+    def bind_past_self(ops, args, kwargs):
+        """(args, kwargs) of a method call on an op whose Tensor `self` is not its first
+        argument: the receiver is `self`, the other positional arguments fill the schema's
+        other positional parameters in order (x.where(c, y): condition=c, other=y)."""
+        params = [p.name for p in ops[0].schema.arguments
+                  if not p.kwarg_only and p.name != "self"]
+        if len(args) - 1 > len(params) or any(k in kwargs for k in params[:len(args) - 1]):
+            return args[1:], dict(kwargs, self=args[0])     # no_match_message says why
+        return [], dict(zip(params, args[1:]), self=args[0], **kwargs)
 
     def norm_call(self, args, kwargs, node):
         """x.norm(p, dim, keepdim) / gpujit.norm: a Python wrapper in eager gpujit; its
