@@ -257,8 +257,6 @@ def test_prim_grad_undefined_and_defined():
     assert s(w).tolist() == [2.0, 4.0]
 
 
-@pytest.mark.xfail(strict=True, reason="scripted code has no torch.tensor(..., requires_grad=) "
-                   "nor requires_grad_(): the generated code computes on arrays")
 def test_grad_from_script():
     def test():
         a = torch.tensor(2.5, requires_grad=True)
@@ -271,8 +269,6 @@ def test_grad_from_script():
     assert a.grad.item() == 2.0
 
 
-@pytest.mark.xfail(strict=True, reason="scripted code cannot call backward/autograd.grad "
-                   "(aten::backward / aten::grad): no graph op for them yet")
 def test_script_backward_calls():
     def tensor_backward(input):
         output = torch.relu(input)
@@ -302,8 +298,6 @@ def test_script_backward_calls():
             _same(in_.grad, ref_in.grad)
 
 
-@pytest.mark.xfail(strict=True, reason="scripted code cannot call backward/autograd.grad "
-                   "(aten::backward / aten::grad): no graph op for them yet")
 def test_script_autograd_grad():
     def simple_grad(x, y) -> List[Optional[torch.Tensor]]:
         z = x + 2 * y + x * y

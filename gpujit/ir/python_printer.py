@@ -64,6 +64,11 @@ _CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "({1}
                     "aten::keys": "{0}.keys()", "aten::values": "{0}.values()",
                     "aten::items": "{0}.items()"}
 # container mutators: a statement; the node's output is the container itself
+# autograd calls from scripted code, as written
+_AUTOGRAD_FORMS = {"aten::grad": lambda ins: f"torch.autograd.grad({', '.join(ins)})",
+                   "aten::backward": lambda ins: f"torch.autograd.backward({', '.join(ins)})",
+                   "aten::requires_grad_":
+                   lambda ins: f"{_primary(ins[0])}.requires_grad_({ins[1]})"}
 _MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}] = {2}"}
 # `with` regions (prim::Enter / prim::Exit[name=...]) and the call that opens each
 _REGIONS = {"strict_fusion": "torch.jit.strict_fusion()", "no_grad": "torch.no_grad()",
@@ -575,6 +580,8 @@ class _FunctionPrinter:
             return f"annotate({out_type.annotation()}, {_primary(ins[0])}.tolist())"
         if k == "aten::set" and n.op is None and len(ins) <= 1:
             return f"set({ins[0]})" if ins else f"annotate({out_type.annotation()}, set())"
+        if k in _AUTOGRAD_FORMS and n.op is None:
+            return _AUTOGRAD_FORMS[k](ins)
         if k.startswith("aten::"):
             return f"{self.op_name(k)}({', '.join(self.schema_args(n, ins))})"
         args = ins + [f"{a}={self.literal(v, None)}" for a, v in n.attrs.items()

@@ -6,13 +6,17 @@ from __future__ import annotations
 from . import types as T
 
 __all__ = ["resolve_op", "type_matches", "schema_arg_type", "has_side_effects", "is_mutating",
-           "is_nondeterministic", "SIDE_EFFECT_KINDS"]
+           "is_nondeterministic", "SIDE_EFFECT_KINDS", "AUTOGRAD_KINDS"]
+
+# autograd called from scripted code (frontend/script/autograd_calls.py): they read and
+# write autograd state (.grad, requires_grad, the recorded history) no type shows
+AUTOGRAD_KINDS = frozenset({"aten::grad", "aten::backward", "aten::requires_grad_"})
 
 SIDE_EFFECT_KINDS = frozenset({
     "prim::RaiseException", "prim::Print", "aten::warn", "prim::SetAttr",
     "prim::CallFunction", "prim::CallMethod", "aten::append", "aten::insert",
     "aten::_set_item", "aten::pop", "aten::clear", "aten::extend", "aten::remove",
-    "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp"})
+    "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp"}) | AUTOGRAD_KINDS
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
 

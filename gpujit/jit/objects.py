@@ -151,6 +151,11 @@ class _GraphCallable:
             from ..runtime import interpret
             return interpret(self._get_executable().graph, *leading, *args)
         exe = _LAST[0] = self._get_executable()
+        if _calls_autograd(exe):
+            # x.backward(), torch.autograd.grad, requires_grad_: what they differentiate
+            # must be recorded, so the graph runs node by node through the recording ops
+            from ..runtime import interpret
+            return interpret(exe.graph, *leading, *args)
         if _fusers.strict_fusion_active():
             return self._run_strict(exe, (*leading, *args), grad)
         if grad:
@@ -247,6 +252,16 @@ def _tensor_attr_paths(graph):
             elif T.may_hold_tensor(n.output.type, objects=False) and path not in out:
                 out.append(path)
     return tuple(out)
+
+
+def _calls_autograd(exe) -> bool:
+    """Does the compiled graph call autograd itself (frontend/script/autograd_calls.py)?"""
+    r = exe.__dict__.get("_calls_autograd")
+    if r is None:
+        from ..ir.schema_match import AUTOGRAD_KINDS
+        r = exe.__dict__["_calls_autograd"] = any(n.kind in AUTOGRAD_KINDS
+                                                  for n in exe.graph.walk())
+    return r
 
 
 def _needs_grad(args, module, attr_paths=()):

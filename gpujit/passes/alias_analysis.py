@@ -28,13 +28,14 @@ An AliasDb describes the graph as it was when built: build a new one after chang
 from __future__ import annotations
 
 from ..ir import types as T
-from ..ir.schema_match import SIDE_EFFECT_KINDS
+from ..ir.schema_match import AUTOGRAD_KINDS, SIDE_EFFECT_KINDS
 
 __all__ = ["AliasDb", "is_mutable_type"]
 
 # calls whose bodies we cannot see: they may keep, alias and write what they are given
+# (autograd calls write leaves' .grad, anywhere)
 _OPAQUE_KINDS = frozenset({"prim::CallFunction", "prim::CallMethod", "prim::Enter",
-                           "prim::Exit", "prim::Closure", "prim::With"})
+                           "prim::Exit", "prim::Closure", "prim::With"}) | AUTOGRAD_KINDS
 # nodes that read only (their side effect is printing or raising)
 _READ_ONLY_KINDS = frozenset({"prim::Print", "prim::RaiseException", "aten::warn",
                               "prim::RecordFunction"})

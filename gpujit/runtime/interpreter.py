@@ -502,6 +502,28 @@ def _grad(node, env, profile):
     return (env[node.inputs[0]].grad,)
 
 
+def _autograd_grad(node, env, profile):
+    """aten::grad: torch.autograd.grad from scripted code (a Tensor?[])."""
+    from ..autograd import grad
+    outs, ins, gouts, retain, create, unused = (env[v] for v in node.inputs)
+    return (list(grad(list(outs), list(ins), None if gouts is None else list(gouts),
+                      retain_graph=retain, create_graph=create, allow_unused=unused)),)
+
+
+def _autograd_backward(node, env, profile):
+    """aten::backward: Tensor.backward / torch.autograd.backward from scripted code."""
+    from ..autograd import backward
+    tensors, grads, retain, create = (env[v] for v in node.inputs)
+    backward(list(tensors), None if grads is None else list(grads), retain_graph=retain,
+             create_graph=create)
+    return ()
+
+
+def _requires_grad_(node, env, profile):
+    t = env[node.inputs[0]]
+    return (t.requires_grad_(bool(env[node.inputs[1]])),)
+
+
 def _is_leaf(node, env, profile):
     return (env[node.inputs[0]].is_leaf,)
 
@@ -654,4 +676,6 @@ PRIM_HANDLERS = {
     "prim::Print": _print, "aten::warn": _warn, "prim::dtype": _dtype, "prim::device": _device,
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
     "prim::is_leaf": _is_leaf, "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
+    "aten::grad": _autograd_grad, "aten::backward": _autograd_backward,
+    "aten::requires_grad_": _requires_grad_,
 }

@@ -17,7 +17,7 @@ from ...ir.graph import Graph, SourceRange
 from ...ops import registry as _reg
 from ...ops.namespace import OpOverload, OpOverloadPacket, _OpNamespace
 from ...ops.scalar_ops import EXPLICIT_ONLY, PYTHON_VALUED
-from . import calls, serialized
+from . import autograd_calls, calls, serialized
 from .conditions import ConditionMixin, op_text as _op_text
 from .builtin_calls import BuiltinMixin
 from .comprehensions import ComprehensionMixin
@@ -548,6 +548,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return self.const(None, t)     # annotate(Optional[T], None): typed None
             return v
         found, obj = self.callee_object(func)
+        if found and autograd_calls.autograd_function(obj) is not None:
+            return autograd_calls.compile_autograd_call(
+                self, autograd_calls.autograd_function(obj), node)
         if found and getattr(obj, "__module__", "") == "gpujit.jit.futures":
             return self.future_call(obj, node)
         if found and obj is warnings.warn or _is_torch_warn(self, func):
@@ -576,6 +579,10 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                     return self.function_method_call(self_v, func, node)
                 if isinstance(self_v.type, T.ClassType):
                     return self.class_method_call(self_v, func.attr, node)
+                if isinstance(self_v.type, T.TensorType) and func.attr == "backward":
+                    return autograd_calls.compile_tensor_backward(self, self_v, node)
+                if isinstance(self_v.type, T.TensorType) and func.attr == "requires_grad_":
+                    return autograd_calls.compile_requires_grad_(self, self_v, node)
                 if isinstance(self_v.type, T.TensorType):
                     args, kw = self.call_args(node)
                     if func.attr in _CAST_METHODS and not args and not kw:

@@ -62,6 +62,15 @@ class OpCallMixin:
         """A call of gpujit.<name> / F.<name>: its op by the arguments' types, or, when
         no overload fits as written, the arguments bound by the Python function's own
         signature (F.dropout(x, p, training, inplace) -> aten::dropout(x, p, train))."""
+        if name == "tensor" and not functional and "requires_grad" in kwargs:
+            # torch.tensor(data, requires_grad=flag): the tensor, then requires_grad_
+            from .autograd_calls import with_requires_grad
+            kwargs = dict(kwargs)
+            flag = kwargs.pop("requires_grad")
+            if not isinstance(flag.type, T.BoolType):
+                self.error(f"tensor(): requires_grad must be a bool, not {flag.type}", node)
+            return with_requires_grad(self, self.call_wrapper(pyfn, name, args, kwargs, node,
+                                                              functional), flag)
         if name == "tensor" and not functional and len(args) == 1 and \
                 isinstance(args[0].type, T.ListType) and \
                 isinstance(args[0].type.elem, T.ListType):
