@@ -784,3 +784,113 @@ def test_polygamma_method_still_binds_n_first():
     a, b = f(x)
     np.testing.assert_allclose(_np(a), [4.934802, 1.644934, 0.644934], rtol=1e-5)
     np.testing.assert_allclose(_np(b), [-16.828796, -2.404114, -0.404114], rtol=1e-5)
+
+
+# ------------------------------------------------------------------ autograd calls in script
+
+def test_script_grad_create_graph_double_backward_through_a_call():
+    @torch.jit.script
+    def inner(x):
+        y = (x * x * x).sum()
+        return torch.autograd.grad([y], [x], create_graph=True)[0]
+
+    @torch.jit.script
+    def outer(x):
+        g = inner(x)
+        assert g is not None
+        return g * 2
+
+    for _ in range(3):
+        x = _t([1.0, 2.0], True)
+        r = outer(x)                          # 6 x^2
+        assert r.requires_grad and r.tolist() == [6.0, 24.0]
+        (gg,) = torch.autograd.grad(r.sum(), x)
+        assert gg.tolist() == [12.0, 24.0]    # 12 x
+
+
+def test_script_backward_accumulates_and_reads_grad_after():
+    @torch.jit.script
+    def step(w, x) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+        before = w.grad
+        loss = (w * x).sum()
+        loss.backward()
+        return before, w.grad
+
+    w = _t([1.0, 2.0], True)
+    for i in range(3):
+        before, after = step(w, _t([3.0, 4.0]))
+        assert (before is None) == (i == 0)
+        assert after.tolist() == [3.0 * (i + 1), 4.0 * (i + 1)]
+
+
+def test_script_requires_grad_and_tensor_requires_grad_flags():
+    @torch.jit.script
+    def f(x, flag: bool) -> Tuple[torch.Tensor, torch.Tensor, bool, bool]:
+        y = x.detach()
+        y.requires_grad_(flag)
+        t = torch.tensor([1.0, 2.0], requires_grad=flag)
+        return y, t, y.requires_grad, t.requires_grad
+
+    for flag in (True, False, True):
+        y, t, ry, rt = f(torch.ones(2), flag)
+        assert (y.requires_grad, t.requires_grad, ry, rt) == (flag, flag, flag, flag)
+        assert y.is_leaf and t.is_leaf and t.dtype == torch.float32
+
+
+def test_script_autograd_in_a_module_method():
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 1)
+
+        def forward(self, x) -> List[Optional[torch.Tensor]]:
+            out = self.lin(x).sum()
+            return torch.autograd.grad([out], [self.lin.weight, self.lin.bias])
+
+    m = torch.jit.script(M())
+    xa = _arr(4, 3)
+    for _ in range(3):
+        gw, gb = m(_t(xa))
+        np.testing.assert_allclose(_np(gw), xa.sum(0, keepdims=True), rtol=1e-5)
+        assert gb.tolist() == [4.0]
+        assert m.lin.weight.grad is None
+
+
+def test_script_autograd_errors_as_eager():
+    @torch.jit.script
+    def f(x) -> List[Optional[torch.Tensor]]:
+        y = x * 2
+        return torch.autograd.grad([y.sum()], [x])
+
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        f(torch.ones(2))
+
+    @torch.jit.script
+    def g(x):
+        y = x * 2
+        y.backward()
+
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar"):
+        g(_t([1.0, 2.0], True))
+
+    def bad(x) -> List[Optional[torch.Tensor]]:
+        return torch.autograd.grad([x.sum()], [x], foo=True)
+
+    with pytest.raises(Exception, match="unexpected keyword argument 'foo'"):
+        torch.jit.script(bad)
+
+
+def test_script_autograd_code_round_trips():
+    def f(x) -> List[Optional[torch.Tensor]]:
+        x.requires_grad_(True)
+        y = (x * x).sum()
+        return torch.autograd.grad([y], [x], retain_graph=True, allow_unused=True)
+
+    s = torch.jit.script(f)
+    code = s.code
+    assert "torch.autograd.grad(" in code and ".requires_grad_(True)" in code
+    again = torch.jit.CompilationUnit(code.replace("def f(", "def g(", 1)).g
+    for fn in (s, again):
+        x = torch.tensor([1.0, 3.0])
+        (g,) = fn(x)
+        assert g.tolist() == [2.0, 6.0] and x.requires_grad
