@@ -894,3 +894,54 @@ def test_script_autograd_code_round_trips():
         x = torch.tensor([1.0, 3.0])
         (g,) = fn(x)
         assert g.tolist() == [2.0, 6.0] and x.requires_grad
+
+
+def test_native_dropout_corner_cases_match_eager():
+    def t(x, p: float, train: bool):
+        return torch.dropout(x, p, train)
+
+    jit_t = torch.jit.script(t)
+    xa = _arr(5)
+    for train in (True, False):
+        for p in (0.0, 1.0):
+            for _ in range(2):
+                x, x_ref = _t(xa, True), _t(xa, True)
+                o, o_ref = jit_t(x, p, train), t(x_ref, p, train)
+                o.sum().backward()
+                o_ref.sum().backward()
+                assert o.equal(o_ref) and x.grad.equal(x_ref.grad)
+                if train and p == 1.0:
+                    assert o.tolist() == [0.0] * 5 and x.grad.tolist() == [0.0] * 5
+                else:
+                    np.testing.assert_array_equal(_np(o), xa)
+
+
+def test_dropout_zero_rate_of_output_and_grad():
+    @torch.jit.script
+    def func(x):
+        return F.dropout(x)
+
+    x = torch.ones(300, 300).requires_grad_()
+    for _ in range(3):
+        out = func(x)
+        (g,) = torch.autograd.grad(out.sum(), x)
+        zeros = (_np(out) == 0)
+        assert abs(zeros.mean() - 0.5) < 0.02
+        np.testing.assert_array_equal(_np(g) == 0, zeros)
+        assert set(np.unique(_np(out)).tolist()) <= {0.0, 2.0}
+
+
+def test_script_tensor_type_and_bool_literal():
+    def foo(x, t: torch.dtype):
+        return x.type(t)
+
+    def mul_true(x):
+        return torch.mul(x, True)
+
+    scr = torch.jit.script(foo)
+    x = _t(_arr(3, 4) * 4)
+    for t in (torch.int8, torch.float64, torch.float32, torch.float16, torch.bool):
+        r = scr(x, t)
+        assert r.dtype == t
+        np.testing.assert_array_equal(_np(r.float()), _np(foo(x, t).float()))
+    check_script(mul_true, (x,))

@@ -585,6 +585,15 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                     return autograd_calls.compile_requires_grad_(self, self_v, node)
                 if isinstance(self_v.type, T.TensorType):
                     args, kw = self.call_args(node)
+                    if func.attr == "type" and len(args) + len(kw) in (1, 2) and \
+                            set(kw) <= {"dtype", "non_blocking"}:
+                        # x.type(dtype, non_blocking=False): x.to(dtype, non_blocking), as
+                        # TorchScript compiles it
+                        bound = dict(zip(("dtype", "non_blocking"), args), **kw)
+                        if isinstance(bound.get("dtype", self.const(None)).type,
+                                      (T.ScalarTypeType, T.IntType)):
+                            return self.call_op("to", [self_v, bound.pop("dtype")], bound,
+                                                node, method=True)
                     if func.attr in _CAST_METHODS and not args and not kw:
                         from ... import dtypes as _dt       # x.float(): x.to(float32)
                         dt = self.const(getattr(_dt, _CAST_METHODS[func.attr]), T.SCALAR_TYPE)
