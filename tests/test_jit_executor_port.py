@@ -447,6 +447,18 @@ def test_floor_div_ints():
         for j in range(-8, 8):
             if j != 0:
                 assert foo(i, j) == i // j
+            else:
+                with pytest.raises(RuntimeError, match="division by 0"):
+                    foo(i, j)
+
+    @torch.jit.script
+    def mod(a: int, b: int) -> int:
+        return a % b
+
+    for _ in range(2):
+        assert mod(-7, 3) == 2
+        with pytest.raises(ZeroDivisionError, match="modulo by 0"):
+            mod(7, 0)
 
 
 def test_number_div_augassign_neg_abs():

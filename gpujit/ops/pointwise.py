@@ -13,6 +13,7 @@ import numpy as _np
 from .. import dtypes as _dt
 from . import registry as _reg
 from . import special as _special
+from . import scalar_ops as _scalar_ops
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op
 from .scalar import tie_first as _tie_first
@@ -24,9 +25,10 @@ FLOATS = _dt.FLOATING_TYPES
 _PW = {"pointwise"}
 
 
-class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
-    """PyTorch (CPU) raises RuntimeError('ZeroDivisionError') for integer division by zero;
-    this is both, so `except ZeroDivisionError` and `except RuntimeError` catch it."""
+# PyTorch (CPU) raises RuntimeError('ZeroDivisionError') for integer division by zero:
+# this is both ZeroDivisionError and RuntimeError (declared with the scalar ops, which
+# raise it for `a // 0` on ints)
+IntegerDivisionByZero = _scalar_ops.IntegerDivisionByZero
 
 
 def _kind(a, b):

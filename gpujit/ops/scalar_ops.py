@@ -61,13 +61,40 @@ def _binary(name, fn, arg_type, ret_type, form, convert=None):
 
 # ------------------------------------------------------------------ arithmetic
 # Python semantics: // and % round toward -inf (as TorchScript's floordiv/remainder do),
-# and a zero divisor raises ZeroDivisionError.
+# and a zero divisor raises ZeroDivisionError; on ints that is also TorchScript's
+# RuntimeError('division by 0').
+
+class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """PyTorch raises RuntimeError for integer division by zero (TorchScript's `a // 0`:
+    'division by 0'; a CPU int tensor's: 'ZeroDivisionError'); this is both, so `except
+    ZeroDivisionError` and `except RuntimeError` catch it."""
+
+
+def int_division_by_zero(what="division"):
+    """Raise `a // 0` / `a % 0` on ints (the generated code's forms call it as _int_div0)."""
+    raise IntegerDivisionByZero(f"{what} by 0")
+
+
+def _int_floordiv(a, b):
+    return a // b if b else int_division_by_zero()
+
+
+def _int_mod(a, b):
+    return a % b if b else int_division_by_zero("modulo")
+
 
 _ARITH = (("add", operator.add, "+"), ("sub", operator.sub, "-"),
           ("mul", operator.mul, "*"), ("floordiv", operator.floordiv, "//"),
           ("remainder", operator.mod, "%"))
+_INT_DIVISION = {"floordiv": (_int_floordiv, "({a} // {b} if {b} else _int_div0())"),
+                 "remainder": (_int_mod, "({a} % {b} if {b} else _int_div0('modulo'))")}
+# qualified name -> its form for a divisor not known to be non-zero (PYTHON_FORMS holds
+# the plain one, for a constant divisor)
+GUARDED_FORMS: dict = {}
 
 for _name, _fn, _form in _ARITH:
+    if _name in _INT_DIVISION:
+        _fn, GUARDED_FORMS[f"aten::{_name}.int"] = _INT_DIVISION[_name]
     globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "int", _form)
 for _name, _fn, _form in _ARITH:
     globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "float", _form, float)

@@ -27,7 +27,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve
 from ..ops import registry as _reg
 from ..ops.registry import scalar_kind
-from ..ops.scalar_ops import PYTHON_FORMS, PYTHON_VALUED
+from ..ops.scalar_ops import GUARDED_FORMS, PYTHON_FORMS, PYTHON_VALUED
 from .assume import NO_CONSTANT, constant_of, known
 from .impl_facts import direct_call, probe
 from .profile import TensorSpec, ValueSpec, ListSpec, TupleSpec, EMPTY, spec_of
@@ -149,7 +149,10 @@ def _python_form(cg, n, op, args):
         return False
     if op.name.endswith(".float") and not any(s.pytype is float for s in specs):
         return False       # float(int op int): the impl converts
-    expr = PYTHON_FORMS[op.name].format(**{a.name: a.expr for a in args})
+    form = PYTHON_FORMS[op.name]
+    if op.name in GUARDED_FORMS and args[1].const in (NO_CONSTANT, 0):
+        form = GUARDED_FORMS[op.name]       # int // b: TorchScript's 'division by 0'
+    expr = form.format(**{a.name: a.expr for a in args})
     cg.emit(f"{cg.define(n.output)} = {expr}")
     return True
 
