@@ -957,3 +957,56 @@ def test_script_tensor_type_and_bool_literal():
         assert r.dtype == t
         np.testing.assert_array_equal(_np(r.float()), _np(foo(x, t).float()))
     check_script(mul_true, (x,))
+
+
+def test_script_clamp_none_and_abs_and_bitwise():
+    def clamp_max_none(x):
+        return torch.clamp(x, min=2, max=None)
+
+    def clamp_max(x):
+        return torch.clamp(x, max=2)
+
+    def clamp_min_none(x):
+        return torch.clamp(x, min=None, max=2)
+
+    def tensor_abs(x):
+        return abs(x)
+
+    def float_abs(x: float) -> float:
+        return abs(x)
+
+    def bitwise(x, y):
+        return x & y, x ^ y, x | y
+
+    def bool_bitwise(x: bool, y: bool) -> Tuple[bool, bool, bool]:
+        return x & y, x ^ y, x | y
+
+    r = torch.arange(0, 5)
+    assert check_script(clamp_max_none, (r,))(r).tolist() == [2, 2, 2, 3, 4]
+    assert check_script(clamp_max, (r,))(r).tolist() == [0, 1, 2, 2, 2]
+    assert check_script(clamp_min_none, (r,))(r).tolist() == [0, 1, 2, 2, 2]
+    t = torch.tensor([-5, 10, -20])
+    assert check_script(tensor_abs, (t,))(t).tolist() == [5, 10, 20]
+    assert torch.jit.script(float_abs)(-3.14) == 3.14
+    check_script(bitwise, (torch.tensor(2), torch.tensor(3)))
+    s = torch.jit.script(bool_bitwise)
+    for a, b in itertools.product((True, False), repeat=2):
+        assert s(a, b) == (a & b, a ^ b, a | b)
+
+
+def test_logical_short_circuit_does_not_evaluate_the_right_side():
+    @torch.jit.script
+    def no_throw(t):
+        c1 = 1
+        if (False and bool(t[1])) or (True or bool(t[1])):
+            c1 = 0
+        return c1
+
+    assert no_throw(torch.zeros(0)) == 0
+
+    @torch.jit.script
+    def throws(t):
+        return False or bool(t[1])
+
+    with pytest.raises(IndexError, match="index 1 is out of bounds|out of range"):
+        throws(torch.zeros(0))

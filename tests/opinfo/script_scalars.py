@@ -32,7 +32,13 @@ for _name in ("atan2", "copysign", "hypot"):
     OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name), samples=_PAIRS))
 OPINFOS += [
     OpInfo("aten::pow.float", ref=math.pow, samples=[Sample(2.0, 3.0), Sample(4, 0.5),
-                                                     Sample(-2.0, 2)]),
+                                                     Sample(-2.0, 2)],
+           errors=[ErrorSample(0.0, -1.0, exc=RuntimeError)]),
+    # x.item() ** y.item(): a float whatever the numbers (TorchScript's pow.Scalar_Scalar)
+    OpInfo("aten::pow.Scalar_Scalar", ref=lambda a, b: math.pow(a, b),
+           samples=[Sample(2, 2), Sample(2, -2), Sample(0.5, 2), Sample(True, 3),
+                    Sample(9.0, 0.5)],
+           errors=[ErrorSample(0, -1, exc=RuntimeError)]),
     OpInfo("aten::fmod.float", ref=math.fmod, samples=[Sample(7.5, 2.0), Sample(-7, 3)],
            errors=[ErrorSample(1.0, 0.0, exc=ValueError)]),
     OpInfo("aten::log.float_base", ref=math.log, samples=[Sample(8.0, 2.0), Sample(100, 10)]),
