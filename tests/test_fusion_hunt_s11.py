@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
 import gpujit as torch
 
@@ -211,9 +211,14 @@ def check_program(src, bcast, calls):
                     _same(gj, ge, what + " (input after the call)")
 
 
-# 80 fixed examples in the suite (~40 s); GPUJIT_FUZZ_EXAMPLES=600 for a longer hunt
+# 80 fixed examples in the suite (~40 s); GPUJIT_FUZZ_EXAMPLES=600 for a longer hunt,
+# GPUJIT_FUZZ_SEED=<int> for other programs than the fixed ones
+_FUZZ_SEED = os.environ.get("GPUJIT_FUZZ_SEED")
+
+
+@seed(int(_FUZZ_SEED or 0))
 @settings(max_examples=int(os.environ.get("GPUJIT_FUZZ_EXAMPLES", "80")), deadline=None,
-          derandomize=True,
+          derandomize=_FUZZ_SEED is None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
 @given(programs())
