@@ -11,7 +11,8 @@ subprocess. In it the runtime's choice of target for a CPU group ("cpu") is redi
 kernel. A kernel that fails to build or raises on good inputs (the group would quietly run
 unfused) fails the test.
 
-GPUJIT_SIM_FUZZ_EXAMPLES=400 for a longer hunt (default 40, ~20-40 s)."""
+GPUJIT_SIM_FUZZ_EXAMPLES=400 for a longer hunt (default 40, ~20-40 s), GPUJIT_FUZZ_SEED=<int>
+for other programs than the fixed ones."""
 from __future__ import annotations
 
 import os
@@ -66,14 +67,15 @@ def tiny(case):
 """
 
 SCRIPT = PRELUDE + r"""
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 import test_fusion_hunt_s11 as h
 
 
 done = [0]
 
 
-@settings(max_examples={examples}, deadline=None, derandomize=True, database=None,
+@seed({seed})
+@settings(max_examples={examples}, deadline=None, derandomize={seed} is None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(h.programs())
 def fuzz(case):
@@ -100,7 +102,9 @@ def run_sim(code, cache_dir, timeout=900):
 @pytest.mark.sim
 def test_random_programs_on_the_simulated_cuda_target_match_eager():
     examples = int(os.environ.get("GPUJIT_SIM_FUZZ_EXAMPLES", "40"))
-    out = run_sim(SCRIPT.format(tests=os.path.dirname(__file__), examples=examples),
+    seed = os.environ.get("GPUJIT_FUZZ_SEED")      # (other programs than the fixed ones)
+    out = run_sim(SCRIPT.format(tests=os.path.dirname(__file__), examples=examples,
+                                seed=None if seed is None else int(seed)),
                   session_cache_dir())
     assert "kernels passed" in out
     print(out.strip())
