@@ -397,7 +397,9 @@ class _Partitioner:
         if is_group(a) and is_group(b):
             return False
         db = self.aliases
-        return db.writes_to_alias(a, self.accessed(b)) or db.writes_to_alias(b, self.accessed(a))
+        # (most nodes write nothing: then what the other one accesses does not matter)
+        return (db.writes_anything(a) and db.writes_to_alias(a, self.accessed(b))) or \
+            (db.writes_anything(b) and db.writes_to_alias(b, self.accessed(a)))
 
     # ------------------------------------------------------------------ clean-up
     def inline_small_groups(self, block):

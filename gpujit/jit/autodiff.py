@@ -231,6 +231,56 @@ def group_backward(sub, values, grads, needs):
     return [buf.get(v) if nd else None for v, nd in zip(sub.inputs, needs)]
 
 
+# Groups of one compiled function (one FusionBudget) that compute the same thing the same
+# way (an LSTM cell's group at every step of an unrolled loop) share their traced backward
+# graphs: the trace and its compile are done once per structure and signature.
+_SHARED = weakref.WeakKeyDictionary()    # FusionBudget -> {(structure, key): _Backward|False}
+_SHARED_LOCK = threading.Lock()
+_SCALARS = (int, float, bool, str, type(None))
+
+
+def _attr_key(a):
+    """A hashable stand-in for an attribute value that is equal only for equal values of
+    the same type (repr tells -0.0 from 0.0); None for values it cannot vouch for."""
+    if type(a) in _SCALARS:
+        return (type(a).__name__, repr(a))
+    if type(a) in (tuple, list):
+        items = tuple(_attr_key(x) for x in a)
+        return None if None in items else (type(a).__name__, items)
+    return None
+
+
+def structure_key(sub):
+    """A key equal for two group subgraphs with the same inputs' types, the same nodes
+    (kind, op, attributes, which values they read, results' types) in the same order and
+    the same outputs; their backward walks trace the same graph for the same arguments.
+    None when a node holds something the key cannot compare (blocks, object attributes)."""
+    index = {v: i for i, v in enumerate(sub.inputs)}
+    parts = [tuple(str(v.type) for v in sub.inputs)]
+    for n in sub.nodes:
+        if n.blocks:
+            return None
+        attrs = []
+        for k in sorted(n.attrs):
+            a = _attr_key(n.attrs[k])
+            if a is None:
+                return None
+            attrs.append((k, a))
+        try:
+            reads = tuple(index[v] for v in n.inputs)
+        except KeyError:
+            return None
+        parts.append((n.kind, id(n.op) if n.op is not None else None, tuple(attrs), reads,
+                      tuple(str(o.type) for o in n.outputs)))
+        for o in n.outputs:
+            index[o] = len(index)
+    try:
+        parts.append(tuple(index[v] for v in sub.outputs))
+    except KeyError:
+        return None
+    return tuple(parts)
+
+
 class _Backward:
     """A traced backward graph for one argument signature: `fn(*tensors)` -> the
     gradients that are not None, `present[i]` whether input i gets one."""
@@ -255,6 +305,7 @@ class DifferentiableGroup:
         self.reads: dict = {}       # needs -> value_inputs(sub, needs)
         self.requiring: dict = {}   # needs -> grad_outputs(sub, needs)
         self._lock = threading.Lock()
+        self._structure = False     # structure_key(sub), computed on the first backward
 
     def __call__(self, args):
         group, kinds = self.group, self.kinds
@@ -292,9 +343,16 @@ class DifferentiableGroup:
                 if bw is None:
                     if len(self.backwards) >= BACKWARD_CACHE:
                         return group_backward(self.sub, values, grads, needs)
-                    bw, result = self._trace(values, grads, needs)
+                    shared = self._shared()
+                    skey = (self._structure, key)
+                    bw = shared.get(skey) if shared is not None else None
+                    if bw is None:
+                        bw, result = self._trace(values, grads, needs)
+                        self.backwards[key] = bw
+                        if shared is not None:
+                            shared.setdefault(skey, bw)
+                        return result
                     self.backwards[key] = bw
-                    return result
         if bw is False:
             return group_backward(self.sub, values, grads, needs)
         tensors = [v for v, k in zip(values, self.kinds) if k == "tensor"]
@@ -304,6 +362,20 @@ class DifferentiableGroup:
             got = (got,)
         it = iter(got)
         return [next(it) if p else None for p in bw.present]
+
+    def _shared(self):
+        """The backward graphs shared by the groups of this one's function, or None when
+        its subgraph has no structure key."""
+        if self._structure is False:
+            self._structure = structure_key(self.sub)
+        if self._structure is None:
+            return None
+        budget = self.group.budget
+        with _SHARED_LOCK:
+            shared = _SHARED.get(budget)
+            if shared is None:
+                shared = _SHARED[budget] = {}
+        return shared
 
     def _key(self, values, grads, needs):
         key = []

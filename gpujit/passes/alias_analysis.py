@@ -95,6 +95,7 @@ class AliasDb:
         self._analyze_block(graph.block)
         self._solve()
         self._writers_by_class: dict = {}
+        self._writer_nodes = None     # every node in _writers_by_class (on demand)
         for node, written in self._writes.items():
             classes = set()
             for v in written:
@@ -302,6 +303,18 @@ class AliasDb:
         """Does node (or a node in its blocks) write memory that one of values may use?"""
         nodes = set(_self_and_nested(node))
         return any(w in nodes for v in values for w in self.writers(v))
+
+    def writes_anything(self, node) -> bool:
+        """Does node (or a node in its blocks) write anything the AliasDb knows of? When
+        not, `writes_to_alias(node, ...)` is False whatever the values."""
+        if self._writer_nodes is None:
+            self._writer_nodes = {n for ns in self._writers_by_class.values() for n in ns}
+        writers = self._writer_nodes
+        if not writers:
+            return False
+        if not node.blocks:
+            return node in writers
+        return any(n in writers for n in _self_and_nested(node))
 
     def writers(self, v) -> list:
         """The nodes that write v or a value that may alias it, in graph order."""
