@@ -66,10 +66,18 @@ def _same_result(node, functional) -> bool:
     return m.dtype is t.dtype and tuple(m.shape) == tuple(t.sizes)
 
 
-def _candidate(node, db, tensors) -> bool:
+def _inplace_pointwise(node) -> bool:
+    """Is node an in-place pointwise op with an out-of-place form (what `_candidate`
+    looks at further)?"""
     op = node.op if node.kind.startswith("aten::") else None
-    if op is None or op.inplace_of is None or not op.is_pointwise or not op.scalar:
+    return op is not None and op.inplace_of is not None and op.is_pointwise and \
+        bool(op.scalar)
+
+
+def _candidate(node, db, tensors) -> bool:
+    if not _inplace_pointwise(node):
         return False
+    op = node.op
     self_ = node.inputs[0]
     if self_.node.owning_block is not node.owning_block or not _fresh_result(self_):
         return False
@@ -123,6 +131,8 @@ def functionalize_inplace(graph) -> int:
     """Rewrite the in-place ops that qualify (see the module docstring); how many."""
     total = 0
     while True:                 # a chain of writes to one tensor: one write per round
+        if not any(n.inputs and _inplace_pointwise(n) for n in graph.walk()):
+            return total        # (no alias analysis for a graph with nothing to rewrite)
         db = AliasDb(graph)
         tensors = [v for v in graph.inputs if isinstance(v.type, T.TensorType)]
         for n in graph.walk():

@@ -2,6 +2,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+# the tests lint every graph after every pass of passes.optimize (it names the pass that
+# broke one); compiling outside the tests lints once per optimize
+os.environ.setdefault("GPUJIT_LINT_PASSES", "1")
 
 import pytest  # noqa: E402
 

@@ -112,3 +112,22 @@ def test_structure_key():
     assert autodiff._attr_key(0.0) != autodiff._attr_key(-0.0)
     assert autodiff._attr_key(1) != autodiff._attr_key(True) != autodiff._attr_key(1.0)
     assert autodiff._attr_key(object()) is None
+
+
+def test_optimize_lints_its_result_once_or_after_every_pass(monkeypatch):
+    """Outside the tests optimize lints once, at the end (GPUJIT_LINT_PASSES=1: after each
+    pass); either way a pass that breaks the graph is caught."""
+    import pytest
+    from gpujit import passes
+    from gpujit.ir import parse_ir, LintError
+
+    def breaks(graph):                  # a use record lost: lint's "lacks a use record"
+        n = next(n for n in graph.nodes if n.kind == "aten::mul")
+        n.inputs[0].uses.clear()
+
+    monkeypatch.setattr(passes, "PIPELINE", list(passes.PIPELINE[:-1]) + [breaks])
+    src = "graph(%x : Tensor):\n  %y : Tensor = aten::mul(%x, %x)\n  return (%y)\n"
+    for each in (False, True):
+        monkeypatch.setattr(passes, "LINT_EACH_PASS", each)
+        with pytest.raises(LintError, match="lacks a use record"):
+            passes.optimize(parse_ir(src))

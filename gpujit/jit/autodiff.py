@@ -30,6 +30,7 @@ import threading
 import weakref
 
 from .. import dtypes as _dt
+from .._gc import gc_paused
 from ..autograd import grad_mode
 from ..autograd.graph import FREED, Node, SavedTensor, fit_gradient
 from ..autograd.recording import _NO_GRAD_TAGS, edge_of, mark_result
@@ -347,7 +348,8 @@ class DifferentiableGroup:
                     skey = (self._structure, key)
                     bw = shared.get(skey) if shared is not None else None
                     if bw is None:
-                        bw, result = self._trace(values, grads, needs)
+                        with gc_paused():       # see gpujit/_gc.py
+                            bw, result = self._trace(values, grads, needs)
                         self.backwards[key] = bw
                         if shared is not None:
                             shared.setdefault(skey, bw)

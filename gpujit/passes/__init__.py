@@ -8,6 +8,8 @@ what the others left unused.
 """
 from __future__ import annotations
 
+import os
+
 from .alias_analysis import AliasDb
 from .constant_propagation import propagate_constants
 from .cse import eliminate_common_subexpressions, pool_constants
@@ -25,15 +27,24 @@ PIPELINE = [inline_calls, propagate_constants, peephole_optimize,
             eliminate_common_subexpressions, eliminate_dead_code]
 
 
+# lint after every pass of `optimize` (names the pass that broke a graph; the test suite
+# turns it on) rather than once at the end: GPUJIT_LINT_PASSES=1
+LINT_EACH_PASS = os.environ.get("GPUJIT_LINT_PASSES", "") not in ("", "0")
+
+
 def optimize(graph, unroll=False):
-    """Run every pass of PIPELINE on graph (in place); lint after each; return graph.
-    unroll=True also unrolls small constant loops (`unroll_loops`) after constant
-    propagation, and folds constants again in what the copies expose."""
+    """Run every pass of PIPELINE on graph (in place); lint the result (after each pass
+    when LINT_EACH_PASS); return graph. unroll=True also unrolls small constant loops
+    (`unroll_loops`) after constant propagation, and folds constants again in what the
+    copies expose."""
     passes = list(PIPELINE)
     if unroll:
         k = passes.index(propagate_constants) + 1
         passes[k:k] = [unroll_loops, propagate_constants]
     for p in passes:
         p(graph)
+        if LINT_EACH_PASS:
+            graph.lint()
+    if not LINT_EACH_PASS:
         graph.lint()
     return graph

@@ -141,11 +141,13 @@ class Executable:
     def __init__(self, graph, name="forward", *, max_specializations=8, optimize=True,
                  fuse=True):
         from .. import passes
-        g = graph.copy()
-        if optimize:
-            _erase_tensor_facts(g)
-            passes.optimize(g)
-        g.lint()
+        with gc_paused():       # see gpujit/_gc.py
+            g = graph.copy()
+            if optimize:
+                _erase_tensor_facts(g)
+                passes.optimize(g)          # (lints what it returns)
+            else:
+                g.lint()
         self.graph = g
         self.name = name
         self.fuse = fuse
@@ -234,11 +236,12 @@ class Executable:
         profile = self._profiles.get(key)
         if profile is None:
             profile = self._profiles[key] = Profile()
-        result = interpret(self.graph, *args, profile=profile)
-        self.stats["profiling_runs"] += 1
-        if profile.runs < fusion.profiling_runs():
-            return result            # more profiling runs before the optimized code is built
+        # (the profiling run too: its interpreter allocates as much as compiling does)
         with gc_paused():       # see gpujit/_gc.py
+            result = interpret(self.graph, *args, profile=profile)
+            self.stats["profiling_runs"] += 1
+            if profile.runs < fusion.profiling_runs():
+                return result        # more profiling runs before the optimized code is built
             spec = self._compile(key, profile, args[0] if self._hoisted else None)
         self._active[key] = spec
         self._build_dispatcher()
