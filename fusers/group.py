@@ -330,7 +330,7 @@ class FusedGroup:
             keep, derived = self._derived
             kinds = tuple(self.kinds[k] for k in keep) + ("tensor",) * len(derived)
             xargs = expand_args(args, self._derived)
-        cuts = None
+        cuts = typed = None
         if self._cuts:
             # sizes whose pieces do not make one iteration space: remembered by the sizes
             # and dtypes that decide it (a retype each call: 223 -> 43 us a call, CPU)
@@ -364,10 +364,13 @@ class FusedGroup:
                 perm, base = None, self.subgraph
         kargs = xargs if perm is None else [
             in_layout(a, perm) if k == "tensor" else a for a, k in zip(xargs, kinds)]
-        try:
-            sub = retype(base, kargs, dev, static)
-        except Exception as e:
-            return "untyped", e
+        if typed is not None and static and base is self.subgraph and kargs is args:
+            sub = typed             # (the same retype as above: no second copy)
+        else:
+            try:
+                sub = retype(base, kargs, dev, static)
+            except Exception as e:
+                return "untyped", e
         self.budget.take(self)
         # a DYNAMIC kernel with chunks or cats is specialized on the sizes of the dims they cut
         fixed = {} if static else cut_dims(sub)

@@ -433,7 +433,7 @@ class DifferentiableGroup:
             # or computed outside the registry ops: its trace would not generalize
             return False, result
         self.traced += 1
-        exe = Executable(graph, self.name)
+        exe = Executable(graph, self.name, copy=False)     # (the trace is ours alone)
         return _Backward(exe, present), result
 
 

@@ -139,10 +139,12 @@ class Executable:
     when the graph's first input is a module)."""
 
     def __init__(self, graph, name="forward", *, max_specializations=8, optimize=True,
-                 fuse=True):
+                 fuse=True, copy=True):
+        """copy=False: the Executable takes `graph` itself and changes it (for a graph
+        nobody else holds, such as a backward trace)."""
         from .. import passes
         with gc_paused():       # see gpujit/_gc.py
-            g = graph.copy()
+            g = graph.copy() if copy else graph
             if optimize:
                 _erase_tensor_facts(g)
                 passes.optimize(g)          # (lints what it returns)
