@@ -5,7 +5,10 @@
   (holding a scripted loop), written as in the tutorial (seed 002);
 - `fn200`: a generated 200-line function (arithmetic, `if`/`else`, `for` loops, int
   bookkeeping, a list), the same source imported once as `import gpujit as torch` and once
-  as `import torch`.
+  as `import torch`;
+- `first_calls`: the first 3 calls (forward, then forward+backward) of a scripted loop of
+  10 nn.LSTMCell steps in a fresh process, with an empty kernel disk cache (`cold`) and
+  with the kernels found there (`warm_disk`: the compile pipeline in Python alone).
 
 Each is timed two ways: `first` is the first script of it in a fresh process (after
 `import gpujit`, so it includes the compiler's own first-use costs; the best of a few
@@ -180,6 +183,68 @@ def _fresh_function(fn):
     return new
 
 
+_FIRST_CALLS = r'''
+import sys, time, warnings
+warnings.simplefilter("ignore")
+import {lib} as torch
+import {lib}.nn as nn
+
+
+class LSTM10(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(8, 16)
+
+    def forward(self, xs):
+        h = torch.zeros(4, 16)
+        c = torch.zeros(4, 16)
+        for i in range(10):
+            h, c = self.cell(xs[i], (h, c))
+        return h
+
+
+torch.manual_seed(0)
+xs = torch.rand(10, 4, 8)
+t0 = time.perf_counter()
+m = torch.jit.script(LSTM10())
+out = {{"script_ms": (time.perf_counter() - t0) * 1e3}}
+for name, grad in (("forward_ms", False), ("forward_backward_ms", True)):
+    if grad:
+        m = torch.jit.script(LSTM10())
+    ts = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with torch.set_grad_enabled(grad):
+            h = m(xs)
+            if grad:
+                h.sum().backward()
+        ts.append((time.perf_counter() - t0) * 1e3)
+    out[name] = [round(t, 2) for t in ts]
+out["script_ms"] = round(out["script_ms"], 2)
+print(out)
+'''
+
+
+def first_calls(lib):
+    """The first 3 calls of a scripted LSTM of 10 nn.LSTMCell steps (without and with
+    backward, each on a newly scripted module) in a fresh process: `cold` with an empty
+    kernel disk cache, `warm_disk` in a second process that finds the kernels there (what
+    the compile pipeline in Python costs: issue target 50 ms a first call), ms."""
+    import ast
+    res = {"model": "nn.LSTMCell(8, 16) in a scripted loop of 10 steps, batch 4"}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, GPUJIT_CACHE_DIR=cache)
+        # (in a file: scripting reads the module's source)
+        path = _write_module(cache, f"first_calls_{lib}", _FIRST_CALLS.format(lib=lib))
+        for which in ("cold", "warm_disk"):
+            r = subprocess.run([sys.executable, path], capture_output=True, text=True,
+                               env=env, timeout=600)
+            if r.returncode != 0:
+                return {"error": r.stderr.strip().splitlines()[-1:]}
+            res[which] = ast.literal_eval(r.stdout.strip().splitlines()[-1])
+    return res
+
+
 def run(device, repeats):
     import warnings
     import gpujit
@@ -224,7 +289,8 @@ def run(device, repeats):
             "versions": {"gpujit": _version("gpujit"), "numba": _version("numba"),
                          "torch": _version("torch")},
             "date": datetime.date.today().isoformat(),
-            "fn200_lines": 200, "results": results}
+            "fn200_lines": 200, "results": results,
+            "first_calls": {lib: first_calls(lib) for lib in libs}}
 
 
 def print_table(report):
@@ -236,6 +302,16 @@ def print_table(report):
             target = f"{'ok' if r['meets_target'] else 'MISSED'} {r['target_first_ms']:.0f}"
         print(f"  {r['lib']:8} {r['what']:10} {r['first_ms']:9.2f} {r['warm_ms']:9.2f} "
               f"{target:>8}")
+    for lib, fc in report.get("first_calls", {}).items():
+        if "error" in fc:
+            print(f"  {lib}: first calls failed: {fc['error']}")
+            continue
+        print(f"first 3 calls of {fc['model']} ({lib}), ms:")
+        for which in ("cold", "warm_disk"):
+            r = fc[which]
+            print(f"  {which:9} script {r['script_ms']:7.1f}  forward "
+                  f"{' '.join(f'{t:7.1f}' for t in r['forward_ms'])}  forward+backward "
+                  f"{' '.join(f'{t:7.1f}' for t in r['forward_backward_ms'])}")
 
 
 def main(argv=None):

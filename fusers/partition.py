@@ -129,40 +129,51 @@ def _iteration_space_problem(consumer, producer, space):
     a piece (`space`, from chunks.space_shapes); a chunk node with the pieces the group
     reads (an uneven chunk's are not all alike); a cat's inputs with its result's."""
     inside = set(producer.outputs)
-    sizes = []
+    sizes = {}                  # the distinct shapes, in the order first met
     for n in (consumer, producer):
         if n.kind == CONSTANT_CHUNK:
             # walked piece by piece: the pieces the group reads count, not the chunked
             # value (an uneven chunk's last piece is smaller than the others)
             for o in n.outputs:
                 if any(n is consumer or u.user is consumer for u in o.uses):
-                    if o.type.sizes is None or any(d is None for d in o.type.sizes):
+                    if o.type.sizes is None or None in o.type.sizes:
                         return None
                     # (a piece read only on the way into a cat: with the cat's shape)
-                    sizes.append(space.get(o, tuple(o.type.sizes)))
+                    shape = space.get(o)
+                    sizes[tuple(o.type.sizes) if shape is None else tuple(shape)] = None
             continue
+        lined_up = n.kind == FUSED_CONCAT or n.kind == UNSQUEEZE
         for v in n.inputs:
             t = v.type
             if v in inside or not isinstance(t, TensorType):
                 continue
-            if t.sizes is None or any(d is None for d in t.sizes):
+            if t.sizes is None or None in t.sizes:
                 return None
-            shape = space.get(v, tuple(t.sizes))
-            if n.kind == FUSED_CONCAT or (n.kind == UNSQUEEZE and v is n.inputs[0]):
+            if lined_up and (n.kind == FUSED_CONCAT or v is n.inputs[0]):
                 shape = tuple(n.output.type.sizes)   # (read lined up with its result)
-            sizes.append(shape)
+            else:
+                shape = space.get(v)
+                shape = tuple(t.sizes) if shape is None else tuple(shape)
+            sizes[shape] = None
         # the results the group would return are computed in the same space: with chunks
         # and cats they need not have its inputs' sizes (a piece of an uneven chunk, a
         # chunk of a piece, a cat's result next to a result read by another cat)
         for o in n.outputs:
             t = o.type
-            if not isinstance(t, TensorType) or not any(u.user is not consumer
-                                                        for u in o.uses):
+            if not isinstance(t, TensorType):
                 continue
-            if t.sizes is None or any(d is None for d in t.sizes):
+            for u in o.uses:
+                if u.user is not consumer:
+                    break
+            else:
+                continue
+            if t.sizes is None or None in t.sizes:
                 return None
-            sizes.append(tuple(t.sizes))
-    rank = max((len(x) for x in sizes), default=0)
+            sizes[tuple(t.sizes)] = None
+    if len(sizes) <= 1:
+        return None
+    sizes = list(sizes)
+    rank = max(len(x) for x in sizes)
     for d in range(1, rank + 1):
         seen = {x[-d] for x in sizes if len(x) >= d and x[-d] != 1}
         if len(seen) > 1:
