@@ -41,8 +41,11 @@ def _value_matches(t, v):
     if b == "bool":
         return isinstance(v, (bool, np.bool_))
     if b == "Scalar":
+        # a 0-dim tensor is a Scalar unless it requires grad (PyTorch's Python argument
+        # parser): torch.clamp(x, min_t) with min_t a 0-dim leaf is clamp.Tensor, so
+        # min_t gets its gradient
         return isinstance(v, (int, float, bool, np.number, np.bool_)) or (
-            isinstance(v, _reg._Tensor) and v._data.ndim == 0)
+            isinstance(v, _reg._Tensor) and v._data.ndim == 0 and not v.requires_grad)
     if b == "str":
         return isinstance(v, str)
     if b == "ScalarType":

@@ -156,6 +156,35 @@ def _fits(p, t, op, convert=False) -> bool:
     return op.is_pointwise and p.name in op.operands and isinstance(t, _NUM)
 
 
+def _empty_literal_choice(m, others, args, kwargs):
+    """Match m, or, when m takes an empty list literal that a later overload takes as a
+    float list, that one: torch.tensor([]) is float32 (eager's default dtype), not
+    tensor.bool_list's bool (TorchScript cannot run it at all)."""
+    empties = [a for a in list(args) + list(kwargs.values())
+               if not isinstance(a, tuple) and is_empty_list_literal(a)]
+    if not empties:
+        return m
+
+    def bases(match):
+        return {p.type.base for p, (kind, x) in zip(match.op.schema.arguments, match.items)
+                if kind == "value" and any(x is e for e in empties)}
+    if bases(m) == {"float"}:
+        return m
+    for op in others:
+        m2 = match_schema(op, args, kwargs)
+        if isinstance(m2, Match) and bases(m2) == {"float"}:
+            return m2
+    return m
+
+
+def is_empty_list_literal(v) -> bool:
+    """Is v a `[]` written as a call's argument? Its type is List[Tensor] (TorchScript's
+    rule for an unannotated empty list), but, as TorchScript's prim::EmptyListLiteral, it
+    fits any list parameter of the callee (torch.sum(x, []), x.view([]), torch.zeros([]))."""
+    return v.node.kind == "prim::ListConstruct" and not v.node.inputs and \
+        v.node.meta.get("empty_list_literal", False)
+
+
 def bool_as_number(op, p) -> str | None:
     """'Int' / 'Float' when a bool passed for schema argument p of op is converted first,
     as TorchScript's schema matching does (aten::Int for a Scalar or int, aten::Float for
@@ -208,7 +237,8 @@ def match_schema(op, args, kwargs, convert=False):
             continue
         else:
             return f"missing argument {p.name!r}"
-        if not _fits(p, a.type, op, convert):
+        if not _fits(p, a.type, op, convert) and not (p.type.is_list and
+                                                      is_empty_list_literal(a)):
             return f"{p.name!r} expected {describe_arg_type(p.type)}, got {short_type(a.type)}"
         items.append(("value", a))
     return Match(op, items)
@@ -217,10 +247,10 @@ def match_schema(op, args, kwargs, convert=False):
 def resolve(ops, args, kwargs):
     """(Match or None, [(op, reason)] of the overloads that did not fit)."""
     misses = []
-    for op in ops:
+    for i, op in enumerate(ops):
         m = match_schema(op, args, kwargs)
         if isinstance(m, Match):
-            return m, misses
+            return _empty_literal_choice(m, ops[i + 1:], args, kwargs), misses
         misses.append((op, m))
     if any(isinstance(a.type, T.BoolType) for a in list(args) + list(kwargs.values())
            if not isinstance(a, tuple)):
@@ -295,6 +325,27 @@ def wrapper_reorders(pyfn, ops, nargs) -> bool:
     return False
 
 
+def moved_parameter(pyfn, op, nargs):
+    """The schema argument, among op's first nargs, that the Python wrapper takes at
+    another position (aten::max_unpool2d's output_size is F.max_unpool2d's 6th argument,
+    its 3rd is kernel_size): binding a call's positional arguments to op as written
+    would give them other meanings. None when there is none (or no fixed signature)."""
+    import inspect
+    try:
+        params = list(inspect.signature(pyfn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return None
+    names = [p.name for p in params]
+    for i, a in enumerate(op.schema.arguments[:nargs]):
+        at = names.index(a.name) if a.name in names else \
+            names.index("input") if a.name == "self" and "input" in names else None
+        if at is not None and at != i:
+            return a.name
+    return None
+
+
 def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
     """Bind a call by the Python wrapper's signature and map it to schema names.
     constant_of(Value) -> (True, python value) for constants, else (False, None).
@@ -328,6 +379,8 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
         default = sig.parameters[name].default
         if known and default is not inspect.Parameter.empty and c == default:
             continue
+        if default is inspect.Parameter.empty:
+            return f"its argument '{name}' has no counterpart in the op schema"
         return (f"its argument '{name}' has no counterpart in the op schema; only its "
                 f"default ({default!r}) is supported in scripted code")
     required = {p.name for op in ops for p in op.schema.arguments if not p.has_default}
@@ -516,6 +569,13 @@ class FunctionCallMixin:
             # TorchScript's BroadcastingList: F.max_pool1d(x, 3) in gpujit's library
             # composites; their ops repeat a one-element list over the dims
             return self.emit("prim::ListConstruct", [v], [t]).output
+        if calls_source and isinstance(v.type, T.ListType) and isinstance(t, T.ListType) \
+                and v.node.kind == "prim::ListConstruct" and not v.type.is_subtype_of(t) \
+                and v.type.elem.is_subtype_of(t.elem):
+            # a list literal of ints for a library composite's List[Optional[int]]
+            # (F.adaptive_max_pool2d(x, [3, 2]): TorchScript's F takes List[int] there;
+            # gpujit's also takes None entries)
+            return self.emit("prim::ListConstruct", list(v.node.inputs), [t]).output
         if not isinstance(v.type, T.TupleType) or v.type.is_subtype_of(ptype):
             return v
         if isinstance(t, T.UnionType) and calls_source:

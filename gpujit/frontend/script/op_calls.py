@@ -5,6 +5,7 @@ resolves), Python wrappers whose parameters differ from their op's schema
 (aten::add.int, lt.float, ...)."""
 from __future__ import annotations
 
+import ast
 import inspect
 
 from ...ir import types as T
@@ -38,8 +39,14 @@ class OpCallMixin:
         return self.emit_call(ops, list(args), {}, node, name)
 
     def call_args(self, node):
-        return [self.expr(a) for a in node.args], {k.arg: self.expr(k.value)
-                                                    for k in node.keywords}
+        return [self.call_arg(a) for a in node.args], {k.arg: self.call_arg(k.value)
+                                                        for k in node.keywords}
+
+    def call_arg(self, e):
+        v = self.expr(e)
+        if isinstance(e, ast.List) and not e.elts:
+            v.node.meta["empty_list_literal"] = True    # calls.is_empty_list_literal
+        return v
 
     def nested_tensor_literal(self, data, kwargs, node):
         """gpujit.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=...): the registry's aten::tensor
@@ -114,6 +121,13 @@ class OpCallMixin:
                             kw[first] = kw.pop(k)
                     return self.emit_call(ops, [], kw, node, name + "_")
                 return self.emit_call(ops, [], kw, node, name)
+            m, _ = calls.resolve(ops, args, kwargs)
+            moved = m is not None and calls.moved_parameter(pyfn, m.op, len(args))
+            if moved:
+                # the op's schema would take these arguments positionally as others
+                # (F.max_unpool2d(x, idx, [4, 4]): kernel_size, not aten's output_size)
+                self.error(f"{name}(): {r} (the op's '{moved}' is another argument of "
+                           f"{name}())", node)
         return self.call_op(name, args, kwargs, node, functional=functional)
 
     def tensordot_dims(self, args, kwargs, node):
@@ -309,6 +323,13 @@ class OpCallMixin:
                 x = self.emit("prim::ListConstruct", x, [T.ListType(T.INT)]).output
             elif kind == "default":
                 x = self.default_const(p, x)
+            elif p.type.is_list and calls.is_empty_list_literal(x):
+                et = calls.schema_arg_type(p.type)
+                et = et.elem if isinstance(et, T.OptionalType) else et
+                if x.type != et:
+                    old, x = x, self.emit("prim::ListConstruct", [], [et]).output
+                    if not old.uses:
+                        old.node.destroy()
             elif isinstance(x.type, T.BoolType) and calls.bool_as_number(op, p):
                 x = self.scalar(calls.bool_as_number(op, p), x, node=node)
             elif p.type.is_list and isinstance(x.type, T.IntType):
@@ -335,6 +356,12 @@ class OpCallMixin:
             return self.const(list(value), et)
         if isinstance(value, str) and isinstance(t, T.IntType) and value in _REDUCTION_ENUM:
             return self.const(_REDUCTION_ENUM[value])      # `int reduction=Mean`
+        if value == "long" and isinstance(
+                t.elem if isinstance(t, T.OptionalType) else t, T.ScalarTypeType):
+            # `ScalarType? dtype=long` (randint, randperm, tril_indices): torch.int64, as
+            # .code writes it back (the string "long" did not compile again)
+            from ... import dtypes as _dt
+            return self.const(_dt.int64)
         if isinstance(value, str) and not isinstance(t, T.StrType):
             return self.const(value, T.STR)
         return self.const(value)
