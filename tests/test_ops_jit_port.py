@@ -336,3 +336,80 @@ def test_variant_consistency_jit(name):
             checked += r is None
     if not checked:
         pytest.skip(f"{name}: no sample scriptable as a call")
+
+
+# ---------------------------------------------------------------- test_jit_alias_remapping
+# PyTorch's aliases (torch.absolute for abs, x.arctan_() for atan_ ...) called as a
+# function, a method and in place, with the target op's samples (keywords as keywords):
+# scripted code shows the target op, never the alias (TorchScript's normalize_ops), and
+# gives the target's eager values. (special.expit / psi map through their Python names.)
+
+def _alias_cases():
+    from gpujit.ops.aliases import ALIASES
+    table = dict(ALIASES)
+    table.update({"special.expit": "sigmoid", "special.psi": "digamma",
+                  "special.exp2": "exp2", "special.expm1": "expm1"})
+    out = []
+    for alias, target in sorted(table.items()):
+        ops = [o for o in registry.OPS.values()
+               if o.inplace_of is None and o.public_name == target
+               and (o.bind_function or o.bind_method)]
+        out.extend((alias, o.name) for o in ops)
+    return out
+
+
+@pytest.mark.parametrize("alias,name", _alias_cases())
+def test_jit_alias_remapping(alias, name):
+    op = registry.OPS[name]
+    info = INFOS[name]
+    samples = [s for s in _samples(info, limit=2)
+               if s.args and isinstance(s.args[0], np.ndarray)]
+    if not samples:
+        pytest.skip(f"{name}: no sample with a tensor self")
+    target = op.schema.name            # aten::abs
+    checked = 0
+    for sample in samples:
+        forms = []
+        if op.bind_function or "." in alias:
+            forms.append(("function", f"torch.{alias}", False))
+        if op.bind_method and "." not in alias:
+            forms.append(("method", alias, False))
+        if op.inplace_variant is not None and "." not in alias:
+            forms.append(("inplace", alias + "_", True))
+        for kind, spelled, clone in forms:
+            p = _Params()
+            args = list(sample.args)
+            if kind == "function":
+                head = spelled
+            else:
+                head = f"{p.expr(args.pop(0))}.{spelled}"
+            try:
+                parts = [p.expr(a) for a in args]
+                parts += [f"{k}={p.expr(v)}" for k, v in sample.kwargs.items()]
+            except _Unwritable:
+                continue
+            params = ", ".join(f"t{i}" for i in range(len(p.arrays)))
+            body = "    t0 = t0.clone()\n" if clone else ""
+            src = f"def f({params}):\n{body}    return {head}({', '.join(parts)})\n"
+            # eager: the same call under the target's own name
+            real = f"torch.{op.public_name}" if kind == "function" else \
+                op.public_name + ("_" if clone else "")
+            env = {"torch": torch, "math": math}
+            exec(src.replace(f"{head}(", f"{head[:-len(spelled)]}{real}("), env)
+            try:
+                exp = env["f"](*_tensors(p.arrays, False))
+            except Exception:
+                continue                    # eager refuses it (an in-place cast)
+            f = torch.jit.CompilationUnit(src).f
+            kinds = {n.kind for n in f.graph.nodes()}
+            want = target + ("_" if clone else "")
+            assert want in kinds, f"{alias} ({kind}): no {want} in\n{f.graph}"
+            assert not any(k.split("::")[-1] in (alias, alias + "_") for k in kinds), \
+                f"{alias} ({kind}) stays an alias in\n{f.graph}"
+            for _ in range(2):
+                _compare(f(*_tensors(p.arrays, False)), exp, f"{alias} ({kind})",
+                         info.rtol, info.atol, True)
+            checked += 1
+    if not checked:
+        pytest.skip(f"{alias}: no sample eager accepts")
+

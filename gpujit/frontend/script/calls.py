@@ -71,6 +71,7 @@ def candidates_for_function(name, functional=False):
     """Overloads of `gpujit.<name>` (or `F.<name>` when functional), in resolution order.
     Python wrappers over an op (gpujit.zeros takes varargs sizes) fall back to the ops
     named `aten::<name>`."""
+    name = _normalized(name)
     found = []
     if functional:
         found += _bindings("functional", name)
@@ -85,6 +86,17 @@ def candidates_for_function(name, functional=False):
     if not found and functional:
         found = list(_reg.OVERLOADS.get(f"aten::{_FUNCTIONAL_ATEN.get(name, name)}", []))
     return found
+
+
+def _normalized(name):
+    """The target of an alias that is also an op of its own (torch.ger, x.swapaxes(),
+    torch.moveaxis): scripted code calls the target, as TorchScript's normalize_ops
+    rewrites aten::ger to aten::outer."""
+    from ...ops.aliases import ALIASES
+    base, suffix = (name[:-1], "_") if name.endswith("_") and not name.endswith("__") \
+        else (name, "")
+    target = ALIASES.get(base)
+    return target + suffix if target is not None else name
 
 
 def _more_overloads(name):
@@ -103,6 +115,7 @@ _FUNCTIONAL_ATEN = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss
 def candidates_for_method(name):
     """Overloads of the Tensor method `x.<name>(...)`: the method bindings, then other
     `aten::<name>` overloads whose first argument is a Tensor (x.size(0), x.dim())."""
+    name = _normalized(name)
     found = _bindings("method", name)
     for d in _reg.OVERLOADS.get(f"aten::{name}", []) + _more_overloads(name):
         args = d.schema.arguments
