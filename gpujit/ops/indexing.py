@@ -13,6 +13,7 @@ from .meta import TensorMeta
 from .registry import op, OPS
 from . import registry as _reg
 from . import memory_format as _mf
+from .overlap import no_overlap
 
 
 _MASK_SENTINEL = 1_000_003   # stands for a data-dependent size in shape inference
@@ -191,7 +192,7 @@ def _index_put(xp, out, indices, values, accumulate):
 @op("aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, "
     "bool accumulate=False) -> Tensor(a!)", tags={"inplace"}, meta=_index_put_meta)
 def index_put_(xp, self, indices, values, accumulate=False):
-    return _index_put(xp, self, indices, values, accumulate)
+    return _index_put(xp, self, indices, no_overlap(xp, self, values), accumulate)
 
 
 @op("aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) "

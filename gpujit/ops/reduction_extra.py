@@ -24,6 +24,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from .meta import TensorMeta, int_list, reduce_shape, wrap_dim
 from .registry import op, OPS, tensor_method
+from .overlap import no_overlap
 
 PUBLIC = {}
 
@@ -1169,6 +1170,8 @@ def _declare_index_copy(inplace):
         d = _index_copy_rule(name, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
                              source.shape, _dt_of(source))
         out = self if inplace else self.copy()
+        if inplace:
+            source = no_overlap(xp, self, source)
         a = out.reshape(1) if out.ndim == 0 else out
         idx = index.reshape(-1)
         check_bounds(xp, idx, a.shape[d], d, IndexError)
@@ -1221,6 +1224,8 @@ def _declare_put(inplace):
         _put_rule("put_", _dt_of(self), _dt_of(index), _dt_of(source), index.size,
                   source.size)
         out = self if inplace else self.copy()
+        if inplace:
+            source = no_overlap(xp, self, source)
         n = out.size
         idx = index.reshape(-1)
         if xp is np and idx.size:
@@ -1313,6 +1318,8 @@ def _declare_scatter_reduce(inplace):
         _sr_check(reduce)
         d = scatter_rule(name, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
                          src.shape, _dt_of(src))
+        if inplace:
+            no_overlap(xp, self, src)      # (PyTorch's error: out is a copy here)
         out = xp.array(self, copy=True, order="C")
         if index.size == 0:
             return self if inplace else out

@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta, wrap_dim, broadcast_shapes
 from .registry import op, OPS, tensor_method
+from .overlap import no_overlap
 
 PUBLIC = {}
 
@@ -280,6 +281,8 @@ def _declare_scatter(name, overload, value_kind, reduce_kw, inplace):
         d = scatter_rule(opname, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
                          src.shape if src is not None else None,
                          _dt_of(src) if src is not None else None, reduce)
+        if inplace and src is not None:
+            value = no_overlap(xp, self, value)
         out = _scatter_out(xp, self, inplace)
         scatter_into(xp, out, d, index, value, reduce or fixed_reduce)
         return _finish(self, out, inplace)
@@ -403,6 +406,8 @@ def _declare_index_add(inplace):
         d = index_add_rule(name, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
                            source.shape, _dt_of(source))
         out = self if inplace else self.copy()
+        if inplace:
+            source = no_overlap(xp, self, source)
         a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
         idx = index.reshape(-1)
         check_bounds(xp, idx, a.shape[d], d, IndexError)

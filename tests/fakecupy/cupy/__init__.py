@@ -39,6 +39,34 @@ with open(_os.path.join(_os.path.dirname(_HERE), "ndarray_names.txt")) as _f:
 
 _LOG = _os.environ.get("FAKECUPY_LOG")
 
+import json as _json  # noqa: E402
+with open(_os.path.join(_os.path.dirname(_HERE), "cupy_signatures.json")) as _f:
+    _SIGS = _json.load(_f)      # CuPy's parameter names (NumPy's functions take more)
+
+
+def _check_signature(qualname, params, args, kwargs):
+    """TypeError, as CuPy's function would raise, for arguments that CuPy's `qualname`
+    (parameter names `params`) does not take though NumPy's does."""
+    if params is None or any(p.startswith("**") for p in params):
+        return
+    positional = []
+    for p in params:
+        if p == "/":
+            continue
+        if p.startswith("*"):
+            positional = None
+            break
+        positional.append(p)
+    if positional is not None and len(args) > len(positional):
+        raise TypeError(f"{qualname}() takes at most {len(positional)} positional "
+                        f"arguments ({len(args)} given) (fake cupy: CuPy's signature is "
+                        f"({', '.join(params)}))")
+    names = {p.lstrip("*") for p in params}
+    for k in kwargs:
+        if k not in names:
+            raise TypeError(f"{qualname}() got an unexpected keyword argument '{k}' (fake "
+                            f"cupy: CuPy's signature is ({', '.join(params)}))")
+
 
 def _log(msg):
     if not _LOG:
@@ -183,6 +211,24 @@ def _check_devices(xs, what):
 
 def _check_operand(x):
     return isinstance(x, (ndarray, _np.ndarray, _np.generic, int, float, complex, bool))
+
+
+def _advanced(idx):
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    return any(isinstance(i, (ndarray, _np.ndarray, list)) for i in idx)
+
+
+def _check_scatter_source(a, idx, value, what):
+    """CuPy's assignment through an advanced index (and ufunc.at) is a scatter kernel that
+    writes `a` while it reads `value` (an ElementwiseKernel with a raw output: no copy of
+    an overlapping input, unlike its ufuncs and basic-slice copies): elements that are
+    both read and written get whatever the threads' order leaves. NumPy copies such a
+    value first; the fake refuses it so code relying on that is caught."""
+    if isinstance(value, ndarray) and value.size and a.size and _advanced(idx) and \
+            _np.shares_memory(a._a, value._a):
+        raise RuntimeError(f"fake cupy: {what} through an advanced index from a value that "
+                           f"shares memory with the array (CuPy's scatter kernel reads it "
+                           f"while writing: the result is undefined)")
 
 
 import weakref as _weakref  # noqa: E402
@@ -423,6 +469,7 @@ class ndarray:
         return _wrap(self._a[idx], self._dev)
 
     def __setitem__(self, idx, value):
+        _check_scatter_source(self, idx, value, "__setitem__")
         idx = _unwrap(idx, "indexing", allow_host=True)
         if isinstance(value, _np.ndarray) and value.size > 1:
             _log(f"host->device copy in __setitem__ of a numpy array {value.shape} (allowed "
@@ -438,6 +485,8 @@ class ndarray:
         for x in inputs:
             if not _check_operand(x):
                 return NotImplemented
+        if method == "__call__":
+            _check_ufunc_kwargs(name, kwargs)
         ins = _unwrap(inputs, f"ufunc {name}")
         out = kwargs.get("out")
         if out is not None:
@@ -549,7 +598,10 @@ for _name, _uf in [("lt", _np.less), ("le", _np.less_equal), ("gt", _np.greater)
 
 
 def _make_method(name):
+    sig = _SIGS["ndarray"].get(name)
+
     def method(self, *args, **kwargs):
+        _check_signature(f"cupy.ndarray.{name}", sig, args, kwargs)
         args = _unwrap(args, f"ndarray.{name}", allow_host=True)
         kwargs = {k: _unwrap(v, f"ndarray.{name}", allow_host=True) for k, v in kwargs.items()}
         out = kwargs.get("out")
@@ -577,6 +629,14 @@ for _name in sorted(_ND_NAMES):
 ndarray.__module__ = "cupy"
 
 
+def _check_ufunc_kwargs(name, kwargs):
+    """CuPy's ufuncs take out=, dtype= and casting= only (no where=, order=, subok=)."""
+    bad = {k: v for k, v in kwargs.items() if k not in ("out", "dtype", "casting")}
+    if bad:
+        raise TypeError(f"Wrong arguments {bad} (fake cupy: cupy.{name} takes out=, dtype=, "
+                        f"casting= only)")
+
+
 class ufunc:
     """A cupy ufunc over numpy's: rejects host arrays; .at/.reduce/.accumulate as CuPy."""
     _AT = {"add": ("add", (_np.int32, _np.int64, _np.float16, _np.float32, _np.float64,
@@ -600,6 +660,7 @@ class ufunc:
         return f"<ufunc 'cupy_{self.__name__}'>"
 
     def __call__(self, *args, **kwargs):
+        _check_ufunc_kwargs(self.__name__, kwargs)
         for x in args:
             if not _check_operand(x):
                 raise TypeError(f"Unsupported type {type(x)}")
@@ -615,6 +676,7 @@ class ufunc:
                             f"{self._AT[self.__name__][1]} as data type, not {a.dtype}")
         if isinstance(b, _np.ndarray) and b.ndim > 0:
             _log(f"host array value in cupy.{self.__name__}.at (CuPy copies it: core.array)")
+        _check_scatter_source(a, indices, b, f"{self.__name__}.at")
         idx = _unwrap(indices, "at", allow_host=True)
         b = _unwrap(b, "at", allow_host=True)
         self._uf.at(a._a, idx, _np.asarray(b).astype(a.dtype, copy=False))
@@ -649,7 +711,10 @@ _HOST_OK = {"array", "asarray", "asanyarray", "asnumpy", "get_array_module"}
 
 
 def _wrap_func(name, f, allow_host=False):
+    sig = _SIGS["functions"].get(name)
+
     def w(*args, **kwargs):
+        _check_signature(f"cupy.{name}", sig, args, kwargs)
         if name in ("sort", "argsort"):
             if kwargs.get("kind") not in (None, "stable"):
                 raise NotImplementedError(f"cupy {name}: only kind='stable' is supported")

@@ -1,0 +1,51 @@
+"""Sources that share memory with the tensor an in-place scatter writes.
+
+PyTorch refuses them (at::assert_no_overlap: index_put_ / x[idx] = v, index_copy_,
+index_add_, scatter_ / scatter_add_ / scatter_reduce_) when both are non-overlapping and
+dense and their memory ranges meet, fully or partly:
+
+    unsupported operation: some elements of the input tensor and the written-to tensor
+    refer to a single memory location. Please clone() the tensor before performing the
+    operation.
+
+and lets the others through (its "too hard to tell" case). `no_overlap` raises the same
+error for the same cases and hands back, for the others, a source that no longer shares
+memory with the destination: NumPy's fancy assignment and add.at copy an overlapping
+source themselves, but CuPy's scatter kernels (an ElementwiseKernel writing a `raw`
+output) read the source while they write, so without the copy a CUDA tensor would get
+whatever the threads' order left (and a CPU one NumPy's snapshot).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+OVERLAP_MESSAGE = ("unsupported operation: some elements of the input tensor and the "
+                   "written-to tensor refer to a single memory location. Please clone() "
+                   "the tensor before performing the operation.")
+
+
+def _ptr(a):
+    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+
+
+def _dense(a):
+    """PyTorch's is_non_overlapping_and_dense for a raw array (positive strides only)."""
+    expect = a.itemsize
+    for s, n in sorted((s, n) for n, s in zip(a.shape, a.strides) if n != 1):
+        if s != expect:
+            return False
+        expect *= n
+    return True
+
+
+def no_overlap(xp, out, src):
+    """src, or a copy of it when it may share memory with out; RuntimeError (PyTorch's)
+    when both are dense and their ranges meet (see the module docstring)."""
+    if not hasattr(src, "strides") or src.size == 0 or out.size == 0:
+        return src
+    if src is out or (_dense(out) and _dense(src)):
+        a, b = _ptr(out), _ptr(src)
+        if a < b + src.nbytes and b < a + out.nbytes:
+            raise RuntimeError(OVERLAP_MESSAGE)
+        return src
+    return src.copy() if xp.may_share_memory(out, src) else src

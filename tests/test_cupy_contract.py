@@ -1,0 +1,166 @@
+"""What gpujit relies on from CuPy where CuPy differs from NumPy.
+
+* In-place scatters (x[idx] = v, index_put_, index_copy_, index_add_, scatter_ /
+  scatter_add_ / scatter_reduce_, put_) whose source shares memory with the destination:
+  PyTorch refuses dense overlaps (at::assert_no_overlap); the others must give the same
+  result on both devices, though CuPy's scatter kernels read the source while they write
+  (tests/fakecupy refuses such a scatter, so the CUDA tier catches a missing copy).
+* tests/fakecupy takes only the parameters real CuPy's functions, ndarray methods and
+  ufuncs take (tests/fakecupy/cupy_signatures.json, from CuPy's source).
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+MSG = "some elements of the input tensor and the written-to tensor refer to a single memory"
+HERE = os.path.dirname(__file__)
+
+
+def _cases():
+    i6 = [1, 2, 3, 4, 5, 0]
+    return {
+        "setitem": lambda x, I: x.__setitem__(I(i6), x[1:7]),
+        "index_put_": lambda x, I: x.index_put_((I(i6),), x[1:7]),
+        "index_put_acc": lambda x, I: x.index_put_((I(i6),), x[1:7], accumulate=True),
+        "index_put_self": lambda x, I: x.index_put_((I(list(range(8))),), x),
+        "index_copy_": lambda x, I: x.index_copy_(0, I(i6), x[1:7]),
+        "index_add_": lambda x, I: x.index_add_(0, I(i6), x[1:7]),
+        "scatter_": lambda x, I: x.scatter_(0, I(i6), x[1:7]),
+        "scatter_add_": lambda x, I: x.scatter_add_(0, I(i6), x[1:7]),
+        "scatter_reduce_": lambda x, I: x.scatter_reduce_(0, I(i6), x[1:7], "amax"),
+        "put_": lambda x, I: x.put_(I(i6), x[1:7]),
+        "disjoint_part": lambda x, I: x.index_copy_(0, I([0, 1]), x[4:6]),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_cases()))
+def test_dense_overlapping_source_is_refused(name):
+    x = torch.arange(8.0)
+    with pytest.raises(RuntimeError, match=MSG):
+        _cases()[name](x, lambda v: torch.tensor(v))
+
+
+def _strided_cases():
+    # sources PyTorch lets through (not dense): NumPy's snapshot of the source is the answer
+    return {
+        "setitem": (lambda x, I: x.__setitem__(I([1, 2, 3, 0]), x[::2]),
+                    lambda a: a.__setitem__([1, 2, 3, 0], a[::2].copy())),
+        "index_copy_": (lambda x, I: x.index_copy_(0, I([1, 2, 3, 0]), x[::2]),
+                        lambda a: a.__setitem__([1, 2, 3, 0], a[::2].copy())),
+        "index_add_": (lambda x, I: x.index_add_(0, I([1, 2, 3, 0]), x[::2]),
+                       lambda a: np.add.at(a, [1, 2, 3, 0], a[::2].copy())),
+        "index_put_acc": (lambda x, I: x.index_put_((I([1, 1, 3, 0]),), x[::2],
+                                                    accumulate=True),
+                          lambda a: np.add.at(a, [1, 1, 3, 0], a[::2].copy())),
+        "scatter_": (lambda x, I: x.scatter_(0, I([1, 2, 3, 0]), x[::2]),
+                     lambda a: a.__setitem__([1, 2, 3, 0], a[::2].copy())),
+        "put_": (lambda x, I: x.put_(I([1, 2, 3, 0]), x[::2]),
+                 lambda a: a.__setitem__([1, 2, 3, 0], a[::2].copy())),
+    }
+
+
+def _run_strided(device):
+    out = {}
+    for name, (f, ref) in _strided_cases().items():
+        x = torch.arange(8.0, device=device)
+        f(x, lambda v: torch.tensor(v, device=device))
+        a = np.arange(8.0)
+        ref(a)
+        out[name] = (x.cpu().numpy(), a)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(_strided_cases()))
+def test_strided_overlapping_source_reads_a_snapshot(name):
+    got, want = _run_strided("cpu")[name]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_non_overlapping_sources_still_write_in_place():
+    x = torch.zeros(8)
+    y = torch.arange(8.0)
+    x.index_copy_(0, torch.tensor([7, 6, 5, 4, 3, 2, 1, 0]), y)
+    x[torch.tensor([0, 1])] = y[2:4]
+    np.testing.assert_array_equal(x.numpy(), [2, 3, 5, 4, 3, 2, 1, 0])
+    z = torch.arange(8.0)
+    z.index_put_((torch.tensor([0, 1]),), z.clone()[4:6])
+    np.testing.assert_array_equal(z.numpy()[:2], [4, 5])
+
+
+@pytest.mark.cuda
+def test_overlapping_scatters_on_cuda_match_cpu():
+    for name in sorted(_cases()):
+        x = torch.arange(8.0, device="cuda")
+        with pytest.raises(RuntimeError, match=MSG):
+            _cases()[name](x, lambda v: torch.tensor(v, device="cuda"))
+    for name, (got, want) in _run_strided("cuda").items():
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+# ------------------------------------------------------------------ the fake's signatures
+
+def _fake(code):
+    """Run `code` with tests/fakecupy as cupy (a subprocess: the suite may not use it)."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "fakecupy"))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_fakecupy_takes_only_cupys_parameters():
+    out = _fake("""
+import numpy as np, cupy as cp
+x = cp.arange(6.0)
+calls = [lambda: cp.sum(x, where=x > 1), lambda: x.max(initial=0),
+         lambda: cp.add(x, x, where=x > 1), lambda: np.add(x, x, where=x > 1),
+         lambda: cp.clip(x, min=0, max=1), lambda: x.item(0),
+         lambda: cp.linalg.matrix_exp(x), lambda: cp.concatenate([x], 0, None, 1)]
+for f in calls:
+    try:
+        f()
+        print("accepted")
+    except (TypeError, AttributeError) as e:
+        print(type(e).__name__)
+print(float(cp.sum(x, axis=0, keepdims=False)), float(cp.clip(x, 1, 2).sum()),
+      float(cp.add(x, x, dtype=np.float32, casting="same_kind").sum()))
+""").split()
+    assert out[:8] == ["TypeError"] * 6 + ["AttributeError", "TypeError"], out
+    assert out[8:] == ["15.0", "10.0", "30.0"]
+
+
+def test_fakecupy_refuses_scatters_reading_the_destination():
+    out = _fake("""
+import cupy as cp
+x = cp.arange(8.0)
+for f in (lambda: x.__setitem__(cp.arange(6), x[1:7]),
+          lambda: cp.add.at(x, cp.arange(3), x[2:5])):
+    try:
+        f()
+        print("accepted")
+    except RuntimeError:
+        print("refused")
+x[cp.arange(4)] = x[4:].copy()
+x[1:] = x[:-1]          # a basic slice: CuPy's copy kernel copies an overlapping input
+print(x.get().tolist())
+""").split("\n")
+    assert out[:2] == ["refused", "refused"]
+    assert out[2] == str([4.0, 4.0, 5.0, 6.0, 7.0, 4.0, 5.0, 6.0])
+
+
+def test_signature_table_covers_what_gpujit_calls():
+    with open(os.path.join(HERE, "fakecupy", "cupy_signatures.json")) as f:
+        sig = json.load(f)
+    for name in ("where", "zeros", "asarray", "broadcast_to", "ascontiguousarray", "arange",
+                 "concatenate", "moveaxis", "take_along_axis", "clip", "argsort",
+                 "pad", "cumsum", "searchsorted", "bincount", "unique", "einsum",
+                 "linalg.svd", "linalg.qr", "lib.stride_tricks.as_strided", "fft.rfft"):
+        assert name in sig["functions"], name
+    assert sig["functions"]["clip"] == ["a", "a_min", "a_max", "out"]
+    assert sig["ndarray"]["max"] == ["axis", "out", "keepdims"]
