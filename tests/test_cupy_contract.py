@@ -164,3 +164,28 @@ def test_signature_table_covers_what_gpujit_calls():
         assert name in sig["functions"], name
     assert sig["functions"]["clip"] == ["a", "a_min", "a_max", "out"]
     assert sig["ndarray"]["max"] == ["axis", "out", "keepdims"]
+
+
+def test_fakecupy_special_functions_return_cupys_dtypes():
+    # cupyx.scipy.special's loops: float16 erf/erfc/gammaln give float64, erfinv float32
+    out = _fake("""
+import numpy as np, cupy as cp
+from cupyx.scipy.special import erf, erfc, erfinv, gammaln
+h = cp.full(3, 0.25, np.float16)
+print(erf(h).dtype, erfc(h).dtype, erfinv(h).dtype, gammaln(h).dtype,
+      gammaln(cp.arange(1, 4)).dtype, erf(h.astype(np.float32)).dtype)
+""").split()
+    assert out == ["float64", "float64", "float32", "float64", "float64", "float32"]
+
+
+@pytest.mark.cuda
+def test_special_functions_keep_torchs_dtypes_on_cuda():
+    for dt in (torch.float16, torch.float32, torch.float64, torch.int64, torch.bool):
+        x = torch.tensor([0.25, -0.5, 2.0]).to(dt)
+        for f in (torch.erf, torch.erfc, torch.lgamma,
+                  lambda t: torch.erfinv(t * 0.3 if t.dtype is not torch.bool else t),
+                  lambda t: torch.nn.functional.gelu(t) if t.is_floating_point() else t):
+            c, g = f(x), f(x.cuda())
+            assert g.dtype == c.dtype and g.device.type == "cuda"
+            np.testing.assert_allclose(g.cpu().double().numpy(), c.double().numpy(),
+                                       rtol=2e-3, atol=1e-3)

@@ -6,6 +6,12 @@ import numpy as _np
 import cupy as _cp
 
 
+# CuPy's loops (cupyx/scipy/special/_erf.py, _gammaln.py): the first whose input type the
+# argument casts to safely gives the result type (float16 erf/erfc/gammaln: float64)
+_LOOPS = {"erf": ("e->d", "f->f", "d->d"), "erfc": ("e->d", "f->f", "d->d"),
+          "erfinv": ("f->f", "d->d"), "gammaln": ("l->d", "e->d", "f->f", "d->d")}
+
+
 def _elementwise(fn, name):
     vf = _np.vectorize(fn, otypes=[_np.float64])
 
@@ -15,8 +21,14 @@ def _elementwise(fn, name):
                 raise TypeError(f"Unsupported type {type(x)} (fake cupyx.{name})")
             x = _cp.asarray(x)
         a = x._a
-        dt = a.dtype if a.dtype.kind == "f" else _np.dtype(_np.float64)
-        r = vf(a).astype(dt)
+        for loop in _LOOPS[name]:
+            i, o = (_np.dtype(c) for c in loop.split("->"))
+            if _np.can_cast(a.dtype, i, "safe"):
+                break
+        else:
+            raise TypeError(f"Wrong type ({a.dtype}) of arguments for "
+                            f"cupyx_scipy_special_{name}")
+        r = vf(a.astype(i)).astype(o)
         return _cp.ndarray._from_np(_np.asarray(r), x._dev)
     f.__name__ = name
     return f
