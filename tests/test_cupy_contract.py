@@ -189,3 +189,31 @@ def test_special_functions_keep_torchs_dtypes_on_cuda():
             assert g.dtype == c.dtype and g.device.type == "cuda"
             np.testing.assert_allclose(g.cpu().double().numpy(), c.double().numpy(),
                                        rtol=2e-3, atol=1e-3)
+
+
+def test_fakecupy_ufunc_results_are_c_contiguous():
+    # CuPy allocates a ufunc's result C-contiguous (_get_out_args_from_optionals), where
+    # NumPy follows its operands' layout (order="K")
+    out = _fake("""
+import numpy as np, cupy as cp
+t = cp.ones((3, 4)).T
+print((t + 1).strides, np.exp(t).strides, (t * t).flags.c_contiguous,
+      t.astype(np.float32).strides, cp.where(t > 0, t, 0).strides, cp.clip(t, 0, 1).strides,
+      t.clip(0, 1).strides, t.T.T.strides)
+""").strip()
+    assert out == "(24, 8) (24, 8) True (4, 16) (24, 8) (24, 8) (24, 8) (8, 32)"
+
+
+@pytest.mark.cuda
+def test_pointwise_results_are_laid_out_as_on_the_cpu():
+    # PyTorch lays a pointwise result out as its first ordering operand (TensorIterator):
+    # gpujit must not take NumPy's order="K" for granted (CuPy's results are C-contiguous)
+    base = torch.arange(24.0).reshape(2, 3, 4)
+    for make in (lambda x: x.transpose(0, 2), lambda x: x.permute(1, 2, 0),
+                 lambda x: x[:, :, ::2]):
+        for f in (lambda a: a + 1, lambda a: a.exp(), lambda a: a * a, torch.sigmoid,
+                  lambda a: torch.where(a > 3, a, -a), lambda a: a.to(torch.float16),
+                  lambda a: a.clamp(2, 9), lambda a: a.round(), lambda a: a.nan_to_num()):
+            c, g = f(make(base)), f(make(base.cuda()))
+            assert g.stride() == c.stride() and g.is_contiguous() == c.is_contiguous()
+            np.testing.assert_array_equal(g.cpu().numpy(), c.numpy())

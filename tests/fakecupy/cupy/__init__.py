@@ -498,6 +498,8 @@ class ndarray:
                                     f"not {type(o)}")
             kwargs["out"] = tuple(o._a if o is not None else None for o in out)
         _check_devices(inputs + tuple(out or ()), f"ufunc {name}")
+        if method == "__call__" and out is None:
+            kwargs["order"] = "C"    # CuPy allocates ufunc results C-contiguous (not "K")
         r = getattr(ufunc, method)(*ins, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else out
@@ -616,6 +618,8 @@ def _make_method(name):
         r = getattr(self._a, name)(*args, **kwargs)
         if name == "fill":
             return None
+        if name in _C_RESULT and out is None and isinstance(r, _np.ndarray):
+            r = _np.ascontiguousarray(r)
         return _wrap(r, self._dev)
     method.__name__ = name
     return method
@@ -708,6 +712,9 @@ class ufunc:
 # ----------------------------------------------------------------------------- functions
 
 _HOST_OK = {"array", "asarray", "asanyarray", "asnumpy", "get_array_module"}
+# functions and methods that are CuPy ufuncs underneath: C-contiguous results (NumPy's
+# keep their operands' layout)
+_C_RESULT = {"where", "clip", "nan_to_num", "round", "around", "fix", "real_if_close"}
 
 
 def _wrap_func(name, f, allow_host=False):
@@ -726,6 +733,8 @@ def _wrap_func(name, f, allow_host=False):
         r = f(*args, **kwargs)
         if isinstance(out, ndarray):
             return out
+        if name in _C_RESULT and isinstance(r, _np.ndarray):
+            r = _np.ascontiguousarray(r)
         return _wrap(r)
     w.__name__ = name
     w.__qualname__ = name
