@@ -619,7 +619,7 @@ def _make_method(name):
         if name == "fill":
             return None
         if name in _C_RESULT and out is None and isinstance(r, _np.ndarray):
-            r = _np.ascontiguousarray(r)
+            r = r if r.flags.c_contiguous else r.copy(order="C")
         return _wrap(r, self._dev)
     method.__name__ = name
     return method
@@ -734,7 +734,7 @@ def _wrap_func(name, f, allow_host=False):
         if isinstance(out, ndarray):
             return out
         if name in _C_RESULT and isinstance(r, _np.ndarray):
-            r = _np.ascontiguousarray(r)
+            r = r if r.flags.c_contiguous else r.copy(order="C")
         return _wrap(r)
     w.__name__ = name
     w.__qualname__ = name
