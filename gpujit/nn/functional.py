@@ -100,6 +100,18 @@ def leaky_relu_(input, negative_slope=0.01):
     return _act("leaky_relu", input, True, negative_slope)
 
 
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU: a slope per element at or below 0, drawn uniformly in
+    [lower, upper] when training; (lower + upper) / 2 otherwise."""
+    if inplace:
+        return _op("aten::rrelu_")(input, lower, upper, training)
+    return _op("aten::rrelu")(input, lower, upper, training)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return _op("aten::rrelu_")(input, lower, upper, training)
+
+
 def elu(input, alpha=1.0, inplace=False):
     return _act("elu", input, inplace, alpha)
 

@@ -278,6 +278,75 @@ def prelu(xp, self, weight):
     return xp.where(x > 0, x, w * x).astype(self.dtype, copy=False)
 
 
+# ---------------------------------------------------------------------- rrelu
+# Randomized leaky ReLU: torch.rrelu / rrelu_ (F.rrelu and nn.RReLU call them). Training:
+# each element at or below 0 gets its own slope drawn uniformly in [lower, upper] from the
+# device's generator (or `generator`); otherwise the fixed slope (lower + upper) / 2, as
+# leaky_relu. Not pointwise-tagged: a random op is never fused nor deduplicated.
+
+_RRELU_SCHEMA = ("(Tensor{a} self, Scalar lower=0.125, Scalar upper=0.3333333333333333, "
+                 "bool training=False, Generator? generator=None) -> Tensor{a}")
+
+# output array id -> its per-element slope (1 where the input is > 0), while the output
+# lives and only once autograd is active: the derivative needs the slopes drawn
+_RRELU_NOISE: dict = {}
+
+
+def _rrelu_check(self, lower, upper):
+    from . import registry as _reg
+    from .nn import dtype_of
+    d = dtype_of(self)
+    if d not in FLOATS:
+        raise _reg.unsupported_dtype(rrelu.op, d)
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+
+
+def _rrelu_meta(self, lower=0.125, upper=1 / 3, training=False, generator=None):
+    _rrelu_check(self, lower, upper)
+    return _TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+def _rrelu(xp, self, lower, upper, training, generator):
+    """(output, slopes): slopes in the input's float type (float32 for float16)."""
+    _rrelu_check(self, lower, upper)
+    dt = _np.dtype(_np.float64 if self.dtype == _np.float64 else _np.float32)
+    neg = self <= 0
+    if training:
+        from ..device import device_of_array
+        from .random import generator_for
+        u = generator_for(device_of_array(self), generator).uniform(self.shape, dt)
+        slope = (u * dt.type(upper - lower) + dt.type(lower)).astype(dt, copy=False)
+    else:
+        slope = dt.type((lower + upper) / 2)
+    noise = xp.where(neg, slope, dt.type(1)).astype(dt, copy=False)
+    out = (self.astype(dt, copy=False) * noise).astype(self.dtype, copy=False)
+    return out, noise
+
+
+def _remember_noise(out, noise):
+    from . import registry as _reg
+    if _reg.dispatch_state.autograd is not None:
+        import weakref
+        _RRELU_NOISE[id(out)] = noise
+        weakref.finalize(out, _RRELU_NOISE.pop, id(out), None)
+    return out
+
+
+@op("aten::rrelu" + _RRELU_SCHEMA.format(a=""), tags={"random"}, method=False,
+    dtypes=FLOATS, meta=_rrelu_meta)
+def rrelu(xp, self, lower=0.125, upper=1 / 3, training=False, generator=None):
+    return _remember_noise(*_rrelu(xp, self, lower, upper, training, generator))
+
+
+@op("aten::rrelu_" + _RRELU_SCHEMA.format(a="(a!)"), tags={"random", "inplace"},
+    method=False, dtypes=FLOATS, meta=_rrelu_meta)
+def rrelu_(xp, self, lower=0.125, upper=1 / 3, training=False, generator=None):
+    out, noise = _rrelu(xp, self, lower, upper, training, generator)
+    self[...] = out
+    return _remember_noise(self, noise)
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops; PyTorch's formulas and its
 # choices at the kinks (tools/autograd/derivatives.yaml, FunctionsManual.cpp)
@@ -315,6 +384,17 @@ def _elu_grad(grad, self, alpha, scale, input_scale):
     clamped input, so a large positive x (whose branch is not taken) gives no inf."""
     neg = grad * (input_scale * alpha * scale) * (self.clamp_max(0) * input_scale).exp()
     return _where(self > 0, grad * scale, neg)
+
+
+@_derivative(rrelu, rrelu_)
+def _rrelu_grad(grad, result, lower, upper, training):
+    """rrelu_with_noise_backward: the slope each element was multiplied by (1 where the
+    input is > 0); without training, leaky_relu's with (lower + upper) / 2."""
+    from . import registry as _reg
+    noise = _RRELU_NOISE.get(id(result._data))
+    if noise is None:       # not stored: an empty output
+        return grad
+    return (grad * _reg.wrap_array(noise, result.device)).to(grad.dtype)
 
 
 @_derivative(elu)

@@ -21,7 +21,7 @@ from .dropout import Dropout  # noqa: F401
 from .sparse import Embedding  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .activation import (  # noqa: F401
-    Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Softplus,
+    Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, RReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Softplus,
     Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, Softmin, LogSoftmax, Hardshrink,
     Softshrink, Tanhshrink, Softsign, LogSigmoid, GLU, PReLU,
 )
@@ -43,7 +43,7 @@ __all__ = [  # every name imported above (what a star-import gives)
     "Module", "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "MaxPool2d",
     "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
     "LayerNorm", "GroupNorm", "Dropout", "Embedding", "Flatten", "Unflatten", "Threshold",
-    "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
+    "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
     "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "Softmax", "Softmin",
     "LogSoftmax", "Hardshrink", "Softshrink", "Tanhshrink", "Softsign", "LogSigmoid", "GLU", "PReLU",
     "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "RNNCell",
