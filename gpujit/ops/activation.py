@@ -320,7 +320,7 @@ def _rrelu(xp, self, lower, upper, training, generator):
     else:
         slope = dt.type((lower + upper) / 2)
     noise = xp.where(neg, slope, dt.type(1)).astype(dt, copy=False)
-    out = (self.astype(dt, copy=False) * noise).astype(self.dtype, copy=False)
+    out = xp.asarray((self.astype(dt, copy=False) * noise).astype(self.dtype, copy=False))
     return out, noise
 
 

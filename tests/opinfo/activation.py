@@ -194,3 +194,102 @@ OPINFOS = [
             ErrorSample(arr(3, dtype=I64), arr(1, dtype=I64),
                         match="\"prelu_cpu\" not implemented for 'Long'")]),
 ]
+
+
+# ---------------------------------------------------------------------- rrelu
+# Random when training: checked, not compared (slopes in [lower, upper], the gradient the
+# slope each element got); without training exactly leaky_relu with (lower + upper) / 2.
+
+def _rrelu_args(sample):
+    names = ("lower", "upper", "training")
+    vals = dict(zip(names, (0.125, 1 / 3, False)))
+    vals.update(zip(names, sample.args[1:]))
+    vals.update(sample.kwargs)
+    return sample.args[0], vals["lower"], vals["upper"], vals["training"]
+
+
+def _rrelu_grad_check(x, lower, upper, training):
+    leaf = G.from_numpy(x.astype(F64)).requires_grad_()
+    out = G.rrelu(leaf, lower, upper, training)
+    out.sum().backward()
+    o, g = out.detach().numpy(), leaf.grad.numpy()
+    neg = x <= 0
+    np.testing.assert_array_equal(g[~neg], 1.0)
+    if training:
+        assert ((g[neg] >= lower) & (g[neg] <= upper)).all()
+        nz = neg & (x != 0)
+        np.testing.assert_allclose(o[nz], x[nz] * g[nz], rtol=1e-12)   # the slope used
+    else:
+        np.testing.assert_allclose(g[neg], (lower + upper) / 2, rtol=1e-12)
+
+
+def _rrelu_check(sample, out):
+    x, lower, upper, training = _rrelu_args(sample)
+    o = out.numpy()
+    assert out.dtype.np == x.dtype and o.shape == x.shape
+    x64, o64 = _f(x), _f(o)
+    tol = 1e-3 if x.dtype == np.float16 else 1e-6
+    if not training:
+        np.testing.assert_allclose(o64, np.where(x64 > 0, x64, x64 * ((lower + upper) / 2)),
+                                   rtol=tol, atol=0)
+    else:
+        pos = ~(x64 <= 0)
+        np.testing.assert_array_equal(o64[pos], x64[pos])
+        neg = x64 < 0
+        slope = o64[neg] / x64[neg]
+        assert ((slope >= lower * (1 - tol)) & (slope <= upper * (1 + tol))).all()
+        if neg.sum() > 200 and upper - lower > 0.1:        # spread over the whole range
+            assert slope.min() < lower + 0.2 * (upper - lower)
+            assert slope.max() > upper - 0.2 * (upper - lower)
+        assert (o64[x64 == 0] == 0).all()
+    if x.size and x.ndim <= 2:
+        _rrelu_grad_check(x, lower, upper, training)
+
+
+def _rrelu_samples():
+    return [Sample(arr(30, 20), training=True), Sample(arr(40, 10, dtype=F64), 0.1, 0.9, True),
+            Sample(arr(64, 8, dtype=np.float16), 0.2, 0.3, True),
+            Sample(arr(3, 4)), Sample(arr(5, dtype=F64), 0.0, 1.0, False),
+            Sample(arr(2, 3, 4), upper=0.5, training=False),
+            Sample(np.array([-2.0, 0.0, -0.0, 3.0], F32), 0.25, 0.25, True),
+            Sample(arr(0, 3), training=True), Sample(arr(), training=True)]
+
+
+def _rrelu_inplace_check(sample, out):
+    # entries are 1 or -1; the sample's array is the tensor's memory or a copy of it after
+    # that run: -1 becomes -r after one run, -r * r' after two (slopes in [lower, upper])
+    x, lower, upper, training = _rrelu_args(sample)
+    o = _f(out.numpy())
+    assert (o[o > 0] == 1).all()
+    neg = -o[o < 0]
+    if not training:
+        m = (lower + upper) / 2
+        assert np.isclose(neg[:, None], [m, m * m], rtol=1e-6).any(axis=1).all()
+        return
+    one = (neg >= lower * (1 - 1e-6)) & (neg <= upper * (1 + 1e-6))
+    two = (neg >= lower * lower * (1 - 1e-6)) & (neg <= upper * upper * (1 + 1e-6))
+    assert (one | two).all()
+
+
+def _rrelu_inplace_samples():
+    signs = np.where(np.arange(400).reshape(20, 20) % 3 == 0, 1.0, -1.0)
+    return [Sample(signs.astype(F32), 0.125, 1 / 3, True),
+            Sample(signs.astype(F64), 0.5, 0.75, True),
+            Sample(signs[:5, :5].astype(F32), 0.1, 0.3, False)]
+
+
+def _rrelu_errors():
+    return [dtype_error("rrelu", arr(3, dtype=I64), dt="int64"),
+            ErrorSample(arr(3), 0.5, 0.2, True, exc=RuntimeError,
+                        match="^Lower bound should be less than or equal to the upper bound$"),
+            ErrorSample(arr(3), 0.5, 0.2, exc=RuntimeError, match="^Lower bound should be")]
+
+
+# grad=False: gradcheck redraws the slopes at every call (and rrelu_ would write into its
+# leaf); _rrelu_grad_check tests the derivative. gpu=False: random.
+OPINFOS += [
+    OpInfo("aten::rrelu", samples=_rrelu_samples, check=_rrelu_check, errors=_rrelu_errors(),
+           gpu=False, grad=False),
+    OpInfo("aten::rrelu_", samples=_rrelu_inplace_samples, check=_rrelu_inplace_check,
+           errors=_rrelu_errors(), gpu=False, grad=False),
+]
