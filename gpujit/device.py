@@ -92,17 +92,24 @@ _cupy = None
 _cupy_tried = False
 
 
+_cupy_lock = threading.Lock()
+
+
 def cupy_or_none():
-    """The cupy module if it imports and sees a GPU, else None (checked once)."""
+    """The cupy module if it imports and sees a GPU, else None (checked once; threads
+    that first ask at the same time wait for that one check: one that found `tried` set
+    before the answer was in used to see None, "no CUDA GPU is available")."""
     global _cupy, _cupy_tried
     if not _cupy_tried:
-        _cupy_tried = True
-        try:
-            import cupy
-            if cupy.cuda.runtime.getDeviceCount() > 0:
-                _cupy = cupy
-        except Exception:   # no cupy, no driver, or no device: CPU only
-            _cupy = None
+        with _cupy_lock:
+            if not _cupy_tried:
+                try:
+                    import cupy
+                    if cupy.cuda.runtime.getDeviceCount() > 0:
+                        _cupy = cupy
+                except Exception:   # no cupy, no driver, or no device: CPU only
+                    _cupy = None
+                _cupy_tried = True
     return _cupy
 
 

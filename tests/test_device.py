@@ -335,3 +335,34 @@ def test_threads_on_two_gpus_share_a_scripted_function():
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_threads_that_first_ask_for_cupy_together_all_get_it(monkeypatch):
+    """The one check for CuPy and a GPU: threads asking at once wait for it (one that saw
+    the check begun but not finished got None: 'no CUDA GPU is available')."""
+    import sys
+    import threading
+    import time
+    import types
+    D = sys.modules["gpujit.device"]        # (gpujit.device is the device class)
+
+    calls = []
+
+    def get_device_count():
+        calls.append(1)
+        time.sleep(0.05)
+        return 1
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(
+        getDeviceCount=get_device_count))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(D, "_cupy", None)
+    monkeypatch.setattr(D, "_cupy_tried", False)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(D.cupy_or_none()))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [fake] * 8 and len(calls) == 1

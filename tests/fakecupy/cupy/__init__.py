@@ -771,8 +771,10 @@ def _from_cuda_array_interface(obj):
     shape, strides = tuple(cai["shape"]), cai.get("strides")
     if not ptr or not _np.prod(shape):
         return ndarray._from_np(_np.empty(shape, dtype))
-    from ._emulate import _LIVE
-    for lo, r in list(_LIVE.items()):
+    from ._emulate import _LIVE, _LIVE_LOCK
+    with _LIVE_LOCK:
+        live = list(_LIVE.items())
+    for lo, r in live:
         if lo <= ptr < lo + r.nbytes:
             owner = _OWNERS.get(id(r))
             dev = owner._dev if owner is not None else _State.current
@@ -854,7 +856,11 @@ def fuse(*a, **k):
 
 class _Pool:
     def used_bytes(self):
-        return sum(r.nbytes for r in list(_ALLOCS.values()))
+        while True:     # (other threads allocate meanwhile: take a snapshot)
+            try:
+                return sum(r.nbytes for r in list(_ALLOCS.values()))
+            except RuntimeError:
+                continue
 
     def total_bytes(self):
         return self.used_bytes()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import re
 import sys
+import threading
 import weakref
 
 import numpy as np
@@ -20,11 +21,17 @@ import numpy as np
 _KERNELS = {}          # entry -> (text, signature)
 _HOOKED = set()
 _LIVE = weakref.WeakValueDictionary()   # lo address -> root numpy array (fake allocations)
+# threads allocate while a launch looks its pointers up: a WeakValueDictionary's items()
+# is a Python generator, so an insertion from another thread in the middle of it raised
+# "dictionary changed size during iteration" (the launch failed; gpujit ran unfused)
+_LIVE_LOCK = threading.Lock()
+_HOOK_LOCK = threading.RLock()
 
 
 def register_alloc(lo, root):
     try:
-        _LIVE[lo] = root
+        with _LIVE_LOCK:
+            _LIVE[lo] = root
     except TypeError:
         pass
 
@@ -34,7 +41,9 @@ def _inside(ptr, nbytes):
     one of the current device (no peer access)."""
     import os
     from . import _OWNERS, _State
-    for lo, r in list(_LIVE.items()):
+    with _LIVE_LOCK:
+        live = list(_LIVE.items())
+    for lo, r in live:
         if lo <= ptr and ptr + nbytes <= lo + r.nbytes:
             owner = _OWNERS.get(id(r))
             if (owner is not None and owner._dev != _State.current
@@ -46,12 +55,19 @@ def _inside(ptr, nbytes):
 
 
 def install_hooks():
+    with _HOOK_LOCK:
+        _install_hooks()
+
+
+def _install_hooks():
     for modname in ("gpujit.kernels.targets", "kernels.targets"):
         mod = sys.modules.get(modname)
         if mod is None or modname in _HOOKED:
             continue
+        orig = getattr(mod, "compile_ptx", None)
+        if orig is None:        # still being imported by another thread: hook it later
+            continue
         _HOOKED.add(modname)
-        orig = mod.compile_ptx
 
         def compile_ptx(text, signature, cc, _orig=orig):
             try:
