@@ -27,9 +27,6 @@ from .graph import FREED, Node
 
 __all__ = ["ViewInfo", "attach_views", "copy_slices", "sync_view"]
 
-OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers "
-           "to a single memory location. Please clone() the tensor before performing the "
-           "operation.")
 LEAF_VIEW = ("a view of a leaf Variable that requires grad is being used in an in-place "
              "operation.")
 
@@ -243,4 +240,4 @@ def check_overlap(view):
     several elements)."""
     a = view._data
     if any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
-        raise RuntimeError(OVERLAP)
+        raise _reg.internal_overlap_error()
