@@ -137,18 +137,7 @@ def _container_words(kind):
             f"to allow this behavior.")
 
 
-def _erased(t):
-    """t with tensor shapes forgotten (the element type of a list or dict; a traced
-    graph's input and output types)."""
-    if isinstance(t, T.TensorType):
-        return T.TENSOR
-    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
-        return T.TupleType(tuple(_erased(e) for e in t.elems))
-    if isinstance(t, T.ListType):
-        return T.ListType(_erased(t.elem))
-    if isinstance(t, T.OptionalType):
-        return T.OptionalType(_erased(t.elem))
-    return t
+_erased = T.without_shapes
 
 
 def output_value(rec, out, strict=True, where="output"):

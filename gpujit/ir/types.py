@@ -288,6 +288,21 @@ TENSOR = TensorType()
 _CLASS_TYPES: dict = {}
 
 
+def without_shapes(t: Type) -> Type:
+    """t with tensor shapes forgotten: Tensor, also inside tuples (not NamedTuples), lists
+    and Optionals (a traced graph's input and output types, a callee's outputs seen by a
+    caller that may pass other shapes)."""
+    if isinstance(t, TensorType):
+        return TENSOR
+    if isinstance(t, TupleType) and not isinstance(t, NamedTupleType):
+        return TupleType(tuple(without_shapes(e) for e in t.elems))
+    if isinstance(t, ListType):
+        return ListType(without_shapes(t.elem))
+    if isinstance(t, OptionalType):
+        return OptionalType(without_shapes(t.elem))
+    return t
+
+
 def register_class_type(t):
     """Known class / NamedTuple types by qualified name, so parsed text finds them."""
     _CLASS_TYPES[t.name] = t

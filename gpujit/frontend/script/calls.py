@@ -758,15 +758,4 @@ def _frontend_error():
     return FrontendError
 
 
-def _generalized(t):
-    """A callee's output type without a trace's shape specialization (the call may
-    receive other shapes): Tensor, also inside tuples and lists."""
-    if isinstance(t, T.TensorType):
-        return T.TENSOR
-    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
-        return T.TupleType(tuple(_generalized(e) for e in t.elems))
-    if isinstance(t, T.ListType):
-        return T.ListType(_generalized(t.elem))
-    if isinstance(t, T.OptionalType):
-        return T.OptionalType(_generalized(t.elem))
-    return t
+_generalized = T.without_shapes
