@@ -258,18 +258,30 @@ def test_torch_c_graph_api_spelling():
     for _ in range(3):
         f(x, y)
     g = torch.jit.last_executed_optimized_graph()
-    assert [n.kind() for n in g.nodes()] == ["prim::Constant", "prim::TensorExprGroup",
+    # the group behind its guard, as TorchScript shows it (PyTorch's assertAllFused walks
+    # this: a guard, the prim::If after it, the group in the If's first block)
+    assert [n.kind() for n in g.nodes()] == ["prim::Constant", "prim::TypeCheck", "prim::If",
                                              "aten::sum"]
     assert [n.kind for n in g.nodes] == [n.kind() for n in g.nodes()]
     assert type(g.nodes[0].kind()) is str and g.nodes[0].kind == "prim::Constant"
+    check, branch = g.nodes[1], g.nodes[2]
+    assert branch.prev() is check and check.next() is branch
+    assert g.nodes[0].prev().kind() == "prim::Param" and g.nodes[3].next().kind() == "prim::Return"
+    assert [v.debugName() for v in check.inputs()] == ["x", "y"]
+    assert branch.inputsAt(0) is check.outputsAt(2) and check.outputsAt(2).type().kind() == "BoolType"
+    fast, slow = branch.blocks()
     group = g.findNode("prim::TensorExprGroup")
-    assert group is g.nodes[1] and g.findNode("aten::mul") is None
-    assert [v.debugName() for v in group.inputs()] == ["x", "y"]
+    assert list(fast.nodes()) == [group] and g.findNode("aten::mul") is None
+    assert g.findNode("prim::TensorExprGroup", recurse=False) is None
+    assert list(group.inputs()) == list(check.outputs())[:2]
+    assert [n.kind() for n in slow.nodes()] == ["prim::Constant", "prim::CallFunction",
+                                                "prim::TupleUnpack"]
     out = group.output()
     assert out is next(group.outputs()) and out.node() is group
     assert out.type().kind() == "TensorType" and out.type().scalarType() == "Float"
     assert out.type().varyingSizes() == [4, 4] and out.type().isComplete()
-    assert [u.user.kind() for u in out.uses()] == ["aten::sum"]
+    assert [u.user.kind() for u in out.uses()] == ["prim::Return"]
+    assert [u.user.kind() for u in branch.output().uses()] == ["aten::sum"]
     sub = group.g("Subgraph")
     assert len(sub.findAllNodes("aten::mul")) == 2
     assert sub.findNode("aten::tanh").schema() == "aten::tanh(Tensor self) -> Tensor"

@@ -1,12 +1,12 @@
 """PyTorch's test_tensorexpr.py (NNC's end-to-end tests), as behaviour for gpujit: traced and
 scripted elementwise programs give eager's values and, where NNC fuses them, run as one
 prim::TensorExprGroup. References are NumPy or literal values, so these run without torch."""
-import re
 
 import numpy as np
 import pytest
 
 import gpujit as torch
+from fusion_asserts import fast_path_kinds
 import gpujit.nn.functional as F
 from gpujit import nn
 
@@ -38,12 +38,12 @@ def warm(f, *args):
 
 def assert_all_fused(graph=None, except_for=()):
     """One prim::TensorExprGroup at the top level and nothing else that computes."""
-    text = str(graph if graph is not None else torch.jit.last_executed_optimized_graph())
-    top = text.split("\nwith ")[0]
-    kinds = re.findall(r"= ([A-Za-z_]+::[A-Za-z_0-9]+)", top)
-    groups = [k for k in kinds if k.startswith("prim::TensorExprGroup")]
+    graph = graph if graph is not None else torch.jit.last_executed_optimized_graph()
+    text = str(graph)
+    kinds = fast_path_kinds(graph)
+    groups = [k for k in kinds if k == "prim::TensorExprGroup"]
     assert len(groups) == 1, text
-    others = [k for k in kinds if not k.startswith("prim::TensorExprGroup")
+    others = [k for k in kinds if k != "prim::TensorExprGroup"
               and k not in _ALLOWED and k not in except_for]
     assert not others, f"unfused: {others}\n{text}"
 

@@ -317,6 +317,19 @@ class Node:
             raise LintError(f"{self.kind} has {len(self.inputs)} inputs, not one")
         return self.inputs[0]
 
+    def prev(self) -> "Node":
+        """The node before this one in its block (the block's prim::Param node for the
+        first), as torch._C's n.prev()."""
+        b = self.owning_block
+        i = b.nodes.index(self)
+        return b.nodes[i - 1] if i else b.param_node
+
+    def next(self) -> "Node":
+        """The node after this one (the block's prim::Return node for the last)."""
+        b = self.owning_block
+        i = b.nodes.index(self)
+        return b.nodes[i + 1] if i + 1 < len(b.nodes) else b.return_node
+
     def inputsAt(self, i) -> Value:
         return self.inputs[i]
 

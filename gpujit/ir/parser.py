@@ -45,7 +45,7 @@ def _scalar_types():
 _SIMPLE = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR, "NoneType": T.NONE,
            "Device": T.DEVICE, "ScalarType": T.SCALAR_TYPE, "Scalar": T.NUMBER,
            "number": T.NUMBER, "Layout": T.LayoutType(), "Generator": T.GeneratorType(),
-           "Any": T.ANY, "Tensor": T.TENSOR}
+           "Any": T.ANY, "Tensor": T.TENSOR, "Function": T.FUNCTION}
 
 
 class _Cursor:
@@ -153,7 +153,8 @@ def _tensor_type(c, dtype):
             c.expect("[")
             strides = []
             while not c.eat("]"):
-                strides.append(int(c.match(_NUMBER, "a stride").group(0)))
+                strides.append(None if c.eat("*") else
+                               int(c.match(_NUMBER, "a stride").group(0)))
                 c.eat(",")
         elif c.eat("requires_grad="):
             rg = bool(int(c.match(_NUMBER, "0 or 1").group(0)))
@@ -202,6 +203,8 @@ def _constant(c: _Cursor):
         v = c.at("True")
         c.i += 4 if v else 5
         return v
+    if c.at("Tensor") or any(c.at(n + "(") for n in _scalar_types()):
+        return _type(c)             # a TypeCheck's types=[Float(4, 4, ...), ...]
     tok = c.match(_NUMBER, "a constant").group(0)
     if any(ch in tok for ch in ".eEna") :
         return float(tok)

@@ -60,6 +60,8 @@ def format_constant(v, type_=None) -> str:
         ets = type_.elems if isinstance(type_, T.TupleType) else [None] * len(v)
         inner = ", ".join(format_constant(x, t) for x, t in zip(v, ets))
         return "(" + inner + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, T.Type):           # a TypeCheck's types=[...]
+        return str(v)
     if type(v).__name__ == "Opaque":
         return v.text
     from .graph import Graph

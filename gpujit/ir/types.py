@@ -13,9 +13,9 @@ from .. import dtypes as _dt
 
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
-           "GeneratorType", "ListType", "TupleType", "DictType", "SetType", "OptionalType",
+           "GeneratorType", "FunctionType", "ListType", "TupleType", "DictType", "SetType", "OptionalType",
            "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
-           "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "type_of_value", "register_class_type",
+           "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "FUNCTION", "type_of_value", "register_class_type",
            "class_type"]
 
 
@@ -71,11 +71,12 @@ NumberType = _simple("Scalar", "number")
 LayoutType = _simple("Layout", "int")
 GeneratorType = _simple("Generator")
 AnyType = _simple("Any")
+FunctionType = _simple("Function")      # a function value (graph_for's fallback call)
 for _cls, _n in ((IntType, "IntType"), (FloatType, "FloatType"), (BoolType, "BoolType"),
                  (StrType, "StrType"), (NoneType, "NoneType"), (DeviceType, "DeviceType"),
                  (ScalarTypeType, "ScalarTypeType"), (NumberType, "NumberType"),
                  (LayoutType, "LayoutType"), (GeneratorType, "GeneratorType"),
-                 (AnyType, "AnyType")):
+                 (AnyType, "AnyType"), (FunctionType, "FunctionType")):
     _cls.__name__ = _cls.__qualname__ = _n
 
 
@@ -132,7 +133,8 @@ class TensorType(Type):
         if self.sizes is not None:
             parts += ["*" if s is None else str(s) for s in self.sizes]
             if self.strides is not None and len(self.strides) == len(self.sizes):
-                parts.append("strides=[" + ", ".join(str(s) for s in self.strides) + "]")
+                parts.append("strides=[" + ", ".join("*" if s is None else str(s)
+                                                     for s in self.strides) + "]")
         if self.requires_grad is not None:
             parts.append(f"requires_grad={int(self.requires_grad)}")
         if self.device is not None:
@@ -283,6 +285,7 @@ class InterfaceType(ClassType):
 
 INT, FLOAT, BOOL, STR, NONE = IntType(), FloatType(), BoolType(), StrType(), NoneType()
 DEVICE, SCALAR_TYPE, NUMBER, ANY = DeviceType(), ScalarTypeType(), NumberType(), AnyType()
+FUNCTION = FunctionType()
 TENSOR = TensorType()
 
 _CLASS_TYPES: dict = {}

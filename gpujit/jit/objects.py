@@ -53,7 +53,7 @@ def last_executed_optimized_graph():
     if exe is None:
         return None
     specs = exe.specializations
-    return specs[-1].graph if specs else exe.graph
+    return specs[-1].shown_graph() if specs else exe.graph
 
 
 __all__ = ["last_executed_optimized_graph", "ScriptFunction", "ScriptMethod", "ScriptModule",
@@ -201,7 +201,8 @@ class _GraphCallable:
     def fusion_report(self, *args, **kwargs):
         """Which ops of the graph that runs for these inputs fused, and why the others did
         not (one line per node, with the user's source line)."""
-        g = self.graph_for(*args, **kwargs)
+        g = self._graph_for((self.owner,) if isinstance(self, ScriptMethod) else (),
+                            args, kwargs, shown=False)
         return _fusers.format_fusion_report(_fusers.fusion_report(g))
 
     def _bind_kwargs(self, args, kwargs, skip):
@@ -218,12 +219,15 @@ class _GraphCallable:
             raise TypeError(f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
         return out
 
-    def _graph_for(self, leading, args, kwargs=None):
+    def _graph_for(self, leading, args, kwargs=None, shown=True):
+        """The optimized graph for these arguments; shown: with each fusion group behind
+        its guard (graph_for), else as it runs (fusion_report reads that)."""
         if kwargs or len(leading) + len(args) < self._arity:
             args = self._bind_kwargs(args, dict(kwargs or {}), len(leading))
         # (a call that records gradients runs the same optimized graph, its groups
         # recording a backward node each: jit/autodiff.py)
-        return self._get_executable().graph_for(*leading, *args)
+        exe = self._get_executable()
+        return (exe.graph_for if shown else exe.optimized_graph_for)(*leading, *args)
 
     def _tensor_attr_paths(self):
         """The attributes of the module (name paths from `self`) that this method, with

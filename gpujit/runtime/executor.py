@@ -98,6 +98,15 @@ class Specialization:
             self._graph = specialized_graph(self._exe_graph, self.profile)
         return self._graph
 
+    def shown_graph(self):
+        """graph, each fusion group behind the guard of its first specialization, as
+        graph_for and last_executed_optimized_graph show it (a copy; graph when no group
+        has specialized)."""
+        if not self.groups:
+            return self.graph
+        from ..fusers.display import guarded_graph
+        return guarded_graph(self.graph, self.groups)
+
     def attrs_fit(self, module):
         """Do the module's attributes (read now) have the types this code was made for?"""
         env = {self._exe_graph.inputs[0]: module}
@@ -403,7 +412,13 @@ class Executable:
         return spec
 
     def graph_for(self, *args):
-        """The optimized graph specialized for these arguments, with profiled types."""
+        """The optimized graph specialized for these arguments, with profiled types, each
+        fusion group behind its guard as TorchScript shows it (fusers/display.py)."""
+        spec = self.specialization_for(*args)
+        return spec.shown_graph() if spec is not None else self.graph
+
+    def optimized_graph_for(self, *args):
+        """graph_for's graph as it runs: the group nodes in place, no guards shown."""
         spec = self.specialization_for(*args)
         return spec.graph if spec is not None else self.graph
 

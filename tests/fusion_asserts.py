@@ -1,0 +1,29 @@
+"""What the fuser test ports share: reading an optimized graph as PyTorch's tests do.
+
+graph_for shows each fusion group as TorchScript does: a guard (prim::TypeCheck, or
+prim::TensorExprDynamicGuard) feeding a prim::If whose block0 holds the
+prim::TensorExprGroup and block1 the fallback call. `fast_path` is what runs when every
+guard passes (the nodes PyTorch's assertAllFused looks at)."""
+
+GROUP = "prim::TensorExprGroup"
+GUARDS = {"prim::TypeCheck", "prim::RequiresGradCheck", "prim::TensorExprDynamicGuard"}
+
+
+def is_guarded_if(n):
+    return n.kind() == "prim::If" and n.inputsAt(0).node().kind() in GUARDS
+
+
+def fast_path(block):
+    """block's nodes (a graph's top block), each guarded prim::If replaced by the nodes of
+    its block0 (recursively)."""
+    out = []
+    for n in block.nodes():
+        if is_guarded_if(n):
+            out += fast_path(list(n.blocks())[0])
+        else:
+            out.append(n)
+    return out
+
+
+def fast_path_kinds(graph):
+    return [n.kind() for n in fast_path(graph)]
