@@ -27,3 +27,10 @@ def fast_path(block):
 
 def fast_path_kinds(graph):
     return [n.kind() for n in fast_path(graph)]
+
+
+def unguarded(v):
+    """The value a group input stands for: a prim::TypeCheck passes its inputs on as
+    its outputs (the checked types)."""
+    n = v.node()
+    return n.inputsAt(v.offset) if n.kind() == "prim::TypeCheck" else v

@@ -121,7 +121,7 @@ def test_chunk_motion_deduplicates_inputs(depth):
     f(x)
     g = f.graph_for(x)
     assert groups(g) == 1
-    group = next(n for n in g.nodes if n.kind == "prim::TensorExprGroup")
+    group = g.findNode("prim::TensorExprGroup")
     assert len(group.inputs) == 1
     close(f(x), fn(x))
 
