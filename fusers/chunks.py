@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from ..ir import types as T
 from ..ir.schema_match import has_side_effects
+from .batch_norm import is_parameter_use
 from .fusibility import CONSTANT_CHUNK as KIND, FUSED_CONCAT as CAT, UNSQUEEZE
 
 __all__ = ["KIND", "CAT", "to_constant_chunks", "to_fused_concats", "restore",
@@ -287,6 +288,8 @@ def space_shapes(graph, fusible) -> dict:
             chunks, dim = chunk_params(user)
             chunk_nodes.setdefault(v, set()).add(user)
             return ("chunk", chunks, dim) if dim is not None else None
+        if is_parameter_use(user, v):           # lined up with dim 1 (fusers/batch_norm.py)
+            return None
         if user.kind == UNSQUEEZE:              # (fusers/views.py)
             sv, c = _sizes(v), user.inputs[1].node
             if use.offset != 0 or sv is None or c.kind != "prim::Constant" or \

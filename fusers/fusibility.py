@@ -17,6 +17,7 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from ..ir import types as T
 from ..ir.schema_match import has_side_effects
+from .batch_norm import BATCH_NORM, batch_norm_problem
 from .strategy import fusion_on
 
 CONSTANT_CHUNK = "prim::ConstantChunk"
@@ -145,6 +146,13 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return "shape/container bookkeeping (runs in Python)"
     if kind == UNSQUEEZE:
         return _unsqueeze_problem(node, alias_db)
+    if kind == BATCH_NORM and node.op is not None:
+        reason = batch_norm_problem(node, tensor_type_problem)
+        if reason is None:
+            dev = node_device(node)
+            if dev is not None and not fusion_on(dev.type):
+                return _fusion_off(dev)
+        return reason
     op = node.op
     if op is None:
         return "no registry op takes these input types"

@@ -32,6 +32,7 @@ from ..passes.alias_analysis import AliasDb, is_mutable_type
 from ..ir.schema_match import SIDE_EFFECT_KINDS, is_nondeterministic
 from .chunks import (restore, space_shapes, to_constant_chunks,
                      to_fused_concats)
+from .batch_norm import BATCH_NORM, is_parameter_use
 from .functionalize import functionalize_inplace
 from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, UNSQUEEZE, unfusible_reason,
                           node_device, is_group)
@@ -149,7 +150,9 @@ def _iteration_space_problem(consumer, producer, space):
                 continue
             if t.sizes is None or None in t.sizes:
                 return None
-            if lined_up and (n.kind == FUSED_CONCAT or v is n.inputs[0]):
+            if is_parameter_use(n, v):      # batch_norm's per-channel parameters
+                shape = tuple(n.output.type.sizes)
+            elif lined_up and (n.kind == FUSED_CONCAT or v is n.inputs[0]):
                 shape = tuple(n.output.type.sizes)   # (read lined up with its result)
             else:
                 shape = space.get(v)
@@ -320,9 +323,10 @@ class _Partitioner:
         if n_args > MAX_GROUP_ARGS:
             return f"the group would have more than {MAX_GROUP_ARGS} inputs and outputs"
         kinds = _kinds(consumer) | _kinds(producer)
-        if UNSQUEEZE in kinds and kinds & {CONSTANT_CHUNK, FUSED_CONCAT}:
-            return ("an unsqueeze and a chunk or cat would share the group (a kernel reads "
-                    "its inputs either way, not both)")
+        if kinds & {UNSQUEEZE, BATCH_NORM} and kinds & {CONSTANT_CHUNK, FUSED_CONCAT}:
+            what = "an unsqueeze" if UNSQUEEZE in kinds else "a batch_norm"
+            return (f"{what} and a chunk or cat would share the group (a kernel reads its "
+                    f"inputs either way, not both)")
         if _cat_into_cut(consumer, producer):
             return ("a cat's result would be chunked or concatenated again in the group (a "
                     "kernel computes a cat's elements branch by branch, not piece by piece)")

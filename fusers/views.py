@@ -20,6 +20,7 @@ group's inputs, of the ranks the group was profiled with (which the guards fix).
 from __future__ import annotations
 
 from ..ir import types as T
+from .batch_norm import BATCH_NORM, line_up
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, UNSQUEEZE
 
 __all__ = ["has_unsqueeze", "lower_unsqueezes", "expand_args", "view_ranks",
@@ -34,7 +35,9 @@ _MAX_STEPS = 4096
 
 
 def has_unsqueeze(graph) -> bool:
-    return any(n.kind == UNSQUEEZE for n in graph.nodes)
+    """Does the kernel read views of the group's inputs (unsqueezes, or batch_norm's
+    per-channel parameters)?"""
+    return any(n.kind in (UNSQUEEZE, BATCH_NORM) for n in graph.nodes)
 
 
 def _rank(v):
@@ -66,6 +69,7 @@ def lower_unsqueezes(subgraph):
     if any(n.kind in (CONSTANT_CHUNK, FUSED_CONCAT) for n in subgraph.nodes):
         raise KernelBuildError("an unsqueeze next to a chunk or a cat in one group")
     g = subgraph.copy()
+    line_up(g, UNSQUEEZE, _unsqueezed)      # batch_norm's parameters: [C] -> [C, 1, ...]
     source = {v: (k, ()) for k, v in enumerate(g.inputs)}     # value -> (input k, dims)
     made = {}                                                  # (k, dims) -> new input
     derived = []
@@ -95,10 +99,15 @@ def lower_unsqueezes(subgraph):
             m.destroy()
     n_in = len(subgraph.inputs)             # the group inputs the kernel still reads
     keep = tuple(k for k in range(n_in) if g.inputs[k].uses)
+    # views read only by a further unsqueeze (x.unsqueeze(1).unsqueeze(2)): not the kernel's
+    used = [j for j in range(len(derived)) if g.inputs[n_in + j].uses]
+    for j in reversed(range(len(derived))):
+        if j not in used:
+            g.block.erase_input(n_in + j)
     for k in reversed(range(n_in)):
         if k not in keep:
             g.block.erase_input(k)
-    return g, (keep, tuple(derived))
+    return g, (keep, tuple(derived[j] for j in used))
 
 
 def _move_up(g, n, x, d):

@@ -166,6 +166,10 @@ def _expression(op, args, ct):
         # float16: the log is rounded to half before the product, as eager (and PyTorch)
         f = "log1p" if base.name == "aten::special_xlog1py" else "log"
         return op.scalar.replace(f"{f}({{other}})", f"cast_float16({f}({{other}}))")
+    if base.name == "aten::_batch_norm_lined_up":
+        from gpujit.ops.fused_norm import expression
+        return expression(*(not (args[n][0].known and args[n][0].const is None)
+                            for n in ("weight", "bias")))
     if base.name == "aten::logit" and ct is not None:
         from gpujit.ops.pointwise import logit_expression
         return logit_expression(ct)         # eps and 1 - eps rounded to ct, as eager
