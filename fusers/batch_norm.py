@@ -74,8 +74,6 @@ def batch_norm_problem(node, tensor_type_problem) -> str | None:
         problem = tensor_type_problem(t)
         if problem:
             return f"{problem} of {pname} {_name(v)}"
-        if _const(v):
-            return f"{pname} {_name(v)} is a tensor constant (a kernel reads no constants)"
         if tuple(t.sizes) != (sizes[1],):
             return (f"{pname} {_name(v)} of sizes {list(t.sizes)} is not one value per "
                     f"channel of the input ([{sizes[1]}])")

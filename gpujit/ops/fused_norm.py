@@ -18,6 +18,8 @@ once, eps is never rounded to float16.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes
 from .nn import FLOATS, check_float
@@ -42,6 +44,17 @@ def expression(has_weight: bool, has_bias: bool) -> str:
 def _meta(input, weight, bias, running_mean, running_var, eps):
     check_float("batch_norm", input)
     _mixed_dtype_check(input, weight, bias, running_mean, running_var)
+    rank = len(input.shape)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        # a parameter's first dim lines up with the channels: its other dims are the
+        # size-1 ones it was unsqueezed with (a [1] would broadcast where eager raises)
+        if t is None:
+            continue
+        n = int(np.prod(t.shape, dtype=np.int64))
+        c = input.shape[rank - len(t.shape)] if 0 < len(t.shape) < rank else None
+        if c is None or n != c or any(s != 1 for s in t.shape[1:]):
+            raise RuntimeError(f"{name} should contain {c} elements not {n}")
     shapes = [tuple(t.shape) for t in (input, weight, bias, running_mean, running_var)
               if t is not None]
     return TensorMeta(input.dtype, broadcast_shapes(*shapes), input.device)
