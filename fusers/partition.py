@@ -153,7 +153,9 @@ def _iteration_space_problem(consumer, producer, space):
             if is_parameter_use(n, v):      # batch_norm's per-channel parameters
                 shape = tuple(n.output.type.sizes)
             elif lined_up and (n.kind == FUSED_CONCAT or v is n.inputs[0]):
-                shape = tuple(n.output.type.sizes)   # (read lined up with its result)
+                # (read lined up with its result, as the result is read: an unsqueeze's
+                # result unsqueezed again counts with the shape after both)
+                shape = tuple(space.get(n.output) or n.output.type.sizes)
             else:
                 shape = space.get(v)
                 shape = tuple(t.sizes) if shape is None else tuple(shape)
