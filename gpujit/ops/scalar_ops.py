@@ -60,9 +60,16 @@ def _binary(name, fn, arg_type, ret_type, form, convert=None):
 
 
 # ------------------------------------------------------------------ arithmetic
-# Python semantics: // and % round toward -inf (as TorchScript's floordiv/remainder do),
-# and a zero divisor raises ZeroDivisionError; on ints that is also TorchScript's
-# RuntimeError('division by 0').
+# TorchScript's semantics, which are C++'s where they differ from Python's: // and % on
+# ints round toward -inf and a zero divisor raises RuntimeError('division by 0'); on floats
+# (or an int with a float) `/` is IEEE division (1.0 / 0.0 is inf, 0.0 / 0.0 nan, never
+# ZeroDivisionError), `//` is floor(a / b) (5.0 // 0.1 is 50.0, not Python's 49.0) and
+# `%` is fmod(b + fmod(a, b), b) (nan for a zero divisor).
+
+import math as _math  # noqa: E402
+
+_INF, _NAN = float("inf"), float("nan")
+
 
 class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
     """PyTorch raises RuntimeError for integer division by zero (TorchScript's `a // 0`:
@@ -83,24 +90,73 @@ def _int_mod(a, b):
     return a % b if b else int_division_by_zero("modulo")
 
 
+def float_div_by_zero(a, b):
+    """a / 0 as IEEE division gives it: +-inf (the sign of a times the sign of b), nan
+    for 0 / 0 and nan / 0 (the generated code's `_fdiv0`)."""
+    a = float(a)
+    if a != a or a == 0.0:
+        return _NAN
+    return _math.copysign(_INF, a) * _math.copysign(1.0, b)
+
+
+def float_div(a, b):
+    """TorchScript's `a / b` on numbers: a float, IEEE on a zero divisor."""
+    return a / b if b else float_div_by_zero(a, b)
+
+
+def float_floordiv(a, b):
+    """TorchScript's `a // b` with a float operand: floor(a / b), a float."""
+    q = float_div(a, b)
+    if q != q or q in (_INF, -_INF) or q == 0.0:
+        return float(q)                       # nan, +-inf, +-0.0 (its sign kept)
+    return float(_math.floor(q))
+
+
+def c_fmod(a, b):
+    """C's fmod: nan where math.fmod raises (a zero divisor, an infinite dividend)."""
+    try:
+        return _math.fmod(a, b)
+    except ValueError:
+        return _NAN
+
+
+def float_remainder(a, b):
+    """TorchScript's `a % b` with a float operand: fmod(b + fmod(a, b), b), the sign of
+    b's (as Python's), nan for a zero divisor or an infinite operand."""
+    return c_fmod(b + c_fmod(float(a), float(b)), float(b))
+
+
 _ARITH = (("add", operator.add, "+"), ("sub", operator.sub, "-"),
           ("mul", operator.mul, "*"), ("floordiv", operator.floordiv, "//"),
           ("remainder", operator.mod, "%"))
 _INT_DIVISION = {"floordiv": (_int_floordiv, "({a} // {b} if {b} else _int_div0())"),
                  "remainder": (_int_mod, "({a} % {b} if {b} else _int_div0('modulo'))")}
+_FLOAT_DIVISION = {"floordiv": (float_floordiv, "_ffloordiv({a}, {b})"),
+                   "remainder": (float_remainder, "_fremainder({a}, {b})")}
 # qualified name -> its form for a divisor not known to be non-zero (PYTHON_FORMS holds
 # the plain one, for a constant divisor)
 GUARDED_FORMS: dict = {}
+_DIV_GUARDED = "({a} / {b} if {b} else _fdiv0({a}, {b}))"
 
 for _name, _fn, _form in _ARITH:
     if _name in _INT_DIVISION:
         _fn, GUARDED_FORMS[f"aten::{_name}.int"] = _INT_DIVISION[_name]
     globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "int", _form)
 for _name, _fn, _form in _ARITH:
-    globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "float", _form, float)
+    if _name in _FLOAT_DIVISION:
+        _fn, _call = _FLOAT_DIVISION[_name]
+        globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "float", _form, float)
+        PYTHON_FORMS[f"aten::{_name}.float"] = _call
+    else:
+        globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "float", _form, float)
 
-div_int = _binary("div", operator.truediv, "int", "float", "/")
-div_float = _binary("div", operator.truediv, "float", "float", "/")
+div_int = _binary("div", float_div, "int", "float", "/")
+div_float = _binary("div", float_div, "float", "float", "/", float)
+GUARDED_FORMS["aten::div.int"] = GUARDED_FORMS["aten::div.float"] = _DIV_GUARDED
+
+# the names the forms above call, in the generated code's namespace
+FORM_HELPERS = {"_int_div0": int_division_by_zero, "_fdiv0": float_div_by_zero,
+                "_ffloordiv": float_floordiv, "_fremainder": float_remainder}
 
 
 @_scalar_op("aten::neg.int(int a) -> int", form="-{a}")
@@ -111,6 +167,39 @@ def neg_int(xp, a):
 @_scalar_op("aten::neg.float(float a) -> float", form="-{a}")
 def neg_float(xp, a):
     return -float(a)
+
+
+def _divmod(a, b, what):
+    try:
+        return divmod(a, b)
+    except ZeroDivisionError:
+        raise RuntimeError(f"ZeroDivisionError: {what}") from None
+
+
+@_scalar_op("aten::divmod.int(int x, int y) -> (int, int)", meta=lambda x, y: (int, int))
+def divmod_int(xp, x, y):
+    """divmod(a, b) on ints (TorchScript's is Python's; a zero divisor is RuntimeError)."""
+    return _divmod(x, y, "integer division or modulo by zero")
+
+
+@_scalar_op("aten::divmod.float(float x, float y) -> (float, float)",
+            meta=lambda x, y: (float, float))
+def divmod_float(xp, x, y):
+    """divmod(a, b) with a float: Python's (divmod(5.0, 0.1) is (49.0, 0.0999...), unlike
+    5.0 // 0.1, which is 50.0); a zero divisor is RuntimeError."""
+    q, r = _divmod(float(x), float(y), "float divmod()")
+    return float(q), float(r)
+
+
+@_scalar_op("aten::abs.int(int a) -> int", form="abs({a})")
+def abs_int(xp, a):
+    return abs(a)
+
+
+@_scalar_op("aten::abs.float(float a) -> float", form="abs({a})")
+def abs_float(xp, a):
+    """abs(x) on a float: abs(-0.0) is 0.0."""
+    return abs(float(a))
 
 
 # ------------------------------------------------------------------ comparisons
@@ -143,8 +232,17 @@ def _number_op(name, fn, ret, form):
 
 for _name, _fn, _form in _COMPARE:
     globals()[f"{_name}_number"] = _number_op(_name, _fn, "bool", _form)
-for _name, _fn, _form in _ARITH[:3] + (("div", operator.truediv, "/"),):
+for _name, _fn, _form in _ARITH[:3]:
     globals()[f"{_name}_number"] = _number_op(_name, _fn, "Scalar", _form)
+
+
+@_scalar_op("aten::div.Scalar_Scalar(Scalar a, Scalar b) -> float", form="{a} / {b}")
+def div_number(xp, a, b):
+    """`/` on numbers whose type is known at run time: a float (IEEE on a zero divisor)."""
+    return float_div(a, b)
+
+
+GUARDED_FORMS["aten::div.Scalar_Scalar"] = _DIV_GUARDED
 
 
 # ------------------------------------------------------------------ bool logic
@@ -344,81 +442,17 @@ for _arg, _suffix in (("ScalarType", "ScalarType"), ("Device", "device"),
             form="{a} %s {b}" % _form)(_cmp)
 
 
-# overloads a call resolves to only when the frontend names them (pow.int_to_int for a
-# known non-negative exponent), never by matching argument types
+# overloads a call resolves to only when named (torch.ops.aten.pow.int_to_int), never by
+# matching argument types: `n ** k` on ints is aten::pow.int, a float, as in TorchScript
 EXPLICIT_ONLY = {"aten::pow.int_to_int"}
 
 
 @_scalar_op("aten::pow.int_to_int(int a, int b) -> int", form="{a} ** {b}")
 def pow_int_to_int(xp, a, b):
-    """`n ** 2`: an int, as Python gives for a non-negative int exponent (scripted code
-    uses it only for one known not to be negative)."""
+    """TorchScript's int-valued power (`n ** k` itself is aten::pow.int, a float)."""
     if b < 0:
-        raise ValueError("pow.int_to_int: negative exponent")
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return a ** b
-
-
-# ------------------------------------------------------------------ math
-# Python's `math` module on Python numbers, as scripted code calls it (`math.sqrt(n)`,
-# `math.floor(x)`): TorchScript's aten::sqrt.float(float a) -> float, floor.float -> int,
-# isnan.float -> bool, pow.float ... An int argument fits a float parameter.
-
-import math as _math  # noqa: E402
-
-MATH_OPS: set = set()      # the overloads math.<name> in scripted code resolves among
-
-
-def _math_op(schema, fn):
-    @_scalar_op(schema)
-    def impl(xp, *args):
-        return fn(*args)
-    name = schema.split("(", 1)[0]
-    MATH_OPS.add(name)
-    impl.__name__ = name.split("::")[1].replace(".", "_")
-    impl.__doc__ = f"Python's {fn.__module__}.{fn.__name__}."
-    return impl
-
-
-for _name in ("sqrt", "exp", "log", "log2", "log10", "fabs", "sin", "cos", "tan", "tanh",
-              "asin", "acos", "atan", "sinh", "cosh", "expm1", "log1p"):
-    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> float",
-                                           getattr(_math, _name))
-for _name in ("floor", "ceil", "trunc"):
-    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> int",
-                                           getattr(_math, _name))
-for _name in ("isnan", "isinf", "isfinite"):
-    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> bool",
-                                           getattr(_math, _name))
-def _pow(a, b):
-    """TorchScript's pow on Python numbers (C's pow): nan for a negative base to a
-    fractional power, +-inf past the float range, where math.pow raises; 0.0 to a negative
-    power is TorchScript's RuntimeError."""
-    a, b = float(a), float(b)
-    if a == 0.0 and b < 0.0:
-        raise RuntimeError("0.0 cannot be raised to a negative power")
-    try:
-        return _math.pow(a, b)
-    except (ValueError, OverflowError):
-        import numpy as np
-        with np.errstate(all="ignore"):
-            return float(np.power(np.float64(a), np.float64(b)))
-
-
-for _name in ("pow", "atan2", "fmod", "copysign", "hypot"):
-    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a, float b) -> float",
-                                           _pow if _name == "pow" else getattr(_math, _name))
-# x.item() ** y.item(): numbers whose type is known only at run time
-pow_scalar_scalar = _math_op("aten::pow.Scalar_Scalar(Scalar a, Scalar b) -> float", _pow)
-log_base = _math_op("aten::log.float_base(float a, float base) -> float", _math.log)
-round_float = _math_op("aten::round.float(float a) -> int", round)
-
-
-def _round_to(a, ndigits):
-    return round(float(a), ndigits)
-
-
-round_ndigits = _math_op("aten::round.float_ndigits(float a, int ndigits) -> float", _round_to)
-
 
 
 @op("aten::is_grad_enabled() -> bool", meta=_META["bool"], function=False, method=False,
@@ -431,4 +465,5 @@ def is_grad_enabled(xp):
 
 PYTHON_VALUED.add("aten::is_grad_enabled")
 
+from . import scalar_math  # noqa: E402,F401  (math.<name> on numbers)
 from . import scalar_str  # noqa: E402,F401  (str ops: after the numbers, before Tensor ops)

@@ -27,7 +27,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from ..ops.registry import wrap
-from ..ops.scalar_ops import int_division_by_zero
+from ..ops.scalar_ops import FORM_HELPERS
 from ..tensor import Tensor
 from ..ir import types as T
 from . import fusion
@@ -97,7 +97,7 @@ class CodeGenerator:
                    "_exception_for": exception_for, "_emit_warning": emit_warning,
                    "_dtype_of": support.dtype_of,
                    "_device_of": support.device_of, "_num_to_tensor": num_to_tensor,
-                   "_int_div0": int_division_by_zero}
+                   **FORM_HELPERS}
         self.has_stale = stale is not None
         if stale is not None:
             self.ns["_stale"] = stale

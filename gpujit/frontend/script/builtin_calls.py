@@ -217,9 +217,8 @@ class BuiltinMixin:
     def builtin_divmod(self, args, kw, node):
         if len(args) != 2 or not all(isinstance(a.type, _NUMS) for a in args):
             return None
-        q = self.binop(ast.FloorDiv, args[0], args[1], node)
-        r = self.binop(ast.Mod, args[0], args[1], node)
-        return self.emit("prim::TupleConstruct", [q, r], [T.TupleType((q.type, r.type))]).output
+        a, b = self.bools_as_numbers(ast.FloorDiv, args[0], args[1], node)
+        return self.scalar("divmod", a, b, node=node)       # aten::divmod.int / .float
 
     def builtin_ord(self, args, kw, node):
         if len(args) != 1 or not isinstance(args[0].type, T.StrType):
@@ -275,16 +274,13 @@ class BuiltinMixin:
             return None
         a = args[0]
         if isinstance(a.type, _NUMS):
-            c = self.scalar("lt", a, self.const(0), node=node)
-            return self.select(c, self.scalar_neg(a, node), a, a.type)
+            return self.scalar("abs", a, node=node)      # abs(-0.0) is 0.0
         return self.call_op("abs", args, {}, node)
 
     def builtin_round(self, args, kw, node):
         if len(args) not in (1, 2) or not isinstance(args[0].type, _NUMS):
             return None
-        if len(args) == 1 and isinstance(args[0].type, T.IntType):
-            return args[0]
-        return self.scalar("round", *args, node=node)
+        return self.scalar("round", *args, node=node)     # round(n): a float, as TorchScript's
 
     def builtin_sum(self, args, kw, node):
         if len(args) != 1:
@@ -301,12 +297,12 @@ class BuiltinMixin:
     # ------------------------------------------------------------------ math
     def math_call(self, name, node):
         """math.<name>(...) on Python numbers (registry ops in ops/scalar_ops.MATH_OPS)."""
-        from ...ops.scalar_ops import MATH_OPS
+        from ...ops.scalar_math import MATH_OPS
         ops = [d for d in _reg.OVERLOADS.get(f"aten::{name}", []) if d.name in MATH_OPS]
         if not ops:
             self.error(f"scripted code has no math function '{name}'", node,
                        hint="supported: sqrt exp log log2 log10 floor ceil trunc fabs pow "
-                            "sin cos tan tanh atan2 isnan isinf isfinite ...")
+                            "sin cos tan tanh atan2 isnan isinf isfinite gamma erf ...")
         args, kwargs = self.call_args(node)
         return self.emit_call(ops, args, kwargs, node, name)
 

@@ -374,8 +374,6 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2); 2 - x -> rsub
             return self.call_op(_TENSOR_NAMES.get(name, name), [a, b], {}, node)
         a, b = self.bools_as_numbers(opcls, a, b, node)
-        if opcls is ast.Pow and self.is_int_power(a, b):
-            return self.int_power(a, b, node)
         v = self.container_binop(opcls, a, b, node)
         if v is None:
             v = self.str_binop(opcls, a, b, node)

@@ -82,8 +82,6 @@ class OpCallMixin:
                 isinstance(args[0].type, T.ListType) and \
                 isinstance(args[0].type.elem, T.ListType):
             return self.nested_tensor_literal(args[0], kwargs, node)
-        if name == "pow" and len(args) == 2 and not kwargs and self.is_int_power(*args):
-            return self.int_power(*args, node)          # torch.pow(n, 2), as .code has it
         if name == "einsum" and len(args) > 1 and all(isinstance(a.type, T.TensorType)
                                                       for a in args[1:]):
             # torch.einsum("ij,jk->ik", a, b): the operands as the schema's Tensor[]
@@ -168,15 +166,6 @@ class OpCallMixin:
                 return True, [x for _, x in items]
             return False, None
         return self.constant_of(v)
-
-    def is_int_power(self, a, b):
-        """int ** a non-negative int constant: an int in Python (not TorchScript's float)."""
-        known, k = self.constant_of(b)
-        return isinstance(a.type, T.IntType) and isinstance(b.type, T.IntType) and known \
-            and k >= 0
-
-    def int_power(self, a, b, node):
-        return self.emit_call([_reg.OPS["aten::pow.int_to_int"]], [a, b], {}, node, "pow")
 
     def device_call(self, args, kwargs, node):
         """gpujit.device("cuda", 0) of constants: a Device constant."""

@@ -1,0 +1,161 @@
+"""Python's `math` module on Python numbers, as scripted code calls it (`math.sqrt(n)`,
+`math.floor(x)`): TorchScript's aten::sqrt.float(float a) -> float, floor.float -> int,
+isnan.float -> bool, pow.float ... An int argument fits a float parameter.
+
+TorchScript computes them with C's <cmath>, not Python's math: outside a function's domain
+the result is IEEE's (math.log(0.0) is -inf, math.sqrt(-1.0) nan, math.exp(1000.0) inf)
+where Python raises ValueError / OverflowError; a float that becomes an int (math.floor of
+inf or nan) is TorchScript's RuntimeError('Cannot convert float inf to integer').
+Declared after scalar_ops' numbers (scalar_ops imports this module at its end).
+"""
+from __future__ import annotations
+
+import math as _math
+
+import numpy as np
+
+from .scalar_ops import _scalar_op, c_fmod, float_div
+
+MATH_OPS: set = set()      # the overloads math.<name> in scripted code resolves among
+
+_INT64_MIN, _INT64_END = -2 ** 63, 2 ** 63
+
+
+def _math_op(schema, fn):
+    @_scalar_op(schema)
+    def impl(xp, *args):
+        return fn(*args)
+    name = schema.split("(", 1)[0]
+    MATH_OPS.add(name)
+    impl.__name__ = name.split("::")[1].replace(".", "_")
+    impl.__doc__ = f"C's {fn.__name__} on Python numbers (Python's math.{fn.__name__} " \
+                   f"where it has a result)."
+    return impl
+
+
+def _c_function(py, np_fn):
+    """math.<name> with C's result where Python raises (nan / +-inf, from NumPy's
+    float64 function, which is C's)."""
+    def fn(*args):
+        try:
+            return py(*args)
+        except (ValueError, OverflowError):
+            with np.errstate(all="ignore"):
+                return float(np_fn(*(np.float64(a) for a in args)))
+    fn.__name__ = py.__name__
+    return fn
+
+
+def _cannot_convert(a):
+    raise RuntimeError(f"Cannot convert float {float(a):f} to integer")
+
+
+def _rounding(py):
+    """math.floor / ceil / trunc: an int64, TorchScript's RuntimeError for inf, nan and
+    values past int64."""
+    def fn(a):
+        if a != a or a in (float("inf"), float("-inf")):
+            _cannot_convert(a)
+        r = py(a)
+        return r if _INT64_MIN <= r < _INT64_END else _cannot_convert(a)
+    fn.__name__ = py.__name__
+    return fn
+
+
+_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}
+
+for _name in ("sqrt", "exp", "log", "log2", "log10", "fabs", "sin", "cos", "tan", "tanh",
+              "asin", "acos", "atan", "sinh", "cosh", "expm1", "log1p"):
+    globals()[f"{_name}_float"] = _math_op(
+        f"aten::{_name}.float(float a) -> float",
+        _c_function(getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name))))
+for _name in ("floor", "ceil", "trunc"):
+    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> int",
+                                           _rounding(getattr(_math, _name)))
+for _name in ("isnan", "isinf", "isfinite"):
+    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> bool",
+                                           getattr(_math, _name))
+
+
+def _gamma(a):
+    try:
+        return _math.gamma(a)
+    except OverflowError:
+        return float("inf")
+    except ValueError:            # C's tgamma: +-inf at +-0, nan at negative ints, -inf
+        return _math.copysign(float("inf"), a) if a == 0 else float("nan")
+
+
+def _lgamma(a):
+    try:
+        return _math.lgamma(a)
+    except (ValueError, OverflowError):      # poles (0, negative ints): inf
+        return float("inf")
+
+
+for _name, _fn in (("gamma", _gamma), ("lgamma", _lgamma), ("erf", _math.erf),
+                   ("erfc", _math.erfc), ("degrees", _math.degrees),
+                   ("radians", _math.radians)):
+    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> float", _fn)
+
+
+def _factorial(a):
+    if a < 0:
+        raise RuntimeError("factorial() not defined for negative values")
+    return _math.factorial(a)
+
+
+factorial_int = _math_op("aten::factorial.int(int a) -> int", _factorial)
+gcd_int = _math_op("aten::gcd.int(int a, int b) -> int", _math.gcd)
+
+
+def _pow(a, b):
+    """TorchScript's pow on Python numbers (C's pow): nan for a negative base to a
+    fractional power, +-inf past the float range, where math.pow raises; 0.0 to a negative
+    power is TorchScript's RuntimeError."""
+    a, b = float(a), float(b)
+    if a == 0.0 and b < 0.0:
+        raise RuntimeError("0.0 cannot be raised to a negative power")
+    try:
+        return _math.pow(a, b)
+    except (ValueError, OverflowError):
+        with np.errstate(all="ignore"):
+            return float(np.power(np.float64(a), np.float64(b)))
+
+
+# int ** int: a float in TorchScript (2 ** 3 is 8.0, 2 ** -1 is 0.5), before pow.float
+pow_int = _math_op("aten::pow.int(int a, int b) -> float", _pow)
+for _name in ("pow", "atan2", "fmod", "copysign", "hypot"):
+    _fn = {"pow": _pow, "fmod": c_fmod}.get(_name) or _c_function(
+        getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name)))
+    globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a, float b) -> float",
+                                           _fn)
+# x.item() ** y.item(): numbers whose type is known only at run time
+pow_scalar_scalar = _math_op("aten::pow.Scalar_Scalar(Scalar a, Scalar b) -> float", _pow)
+
+
+def _log_base(a, base):
+    """math.log(a, base): log(a) / log(base), each C's (log(8, 1) is inf)."""
+    log = _c_function(_math.log, np.log)
+    return float_div(log(a), log(base))
+
+
+log_base = _math_op("aten::log.float_base(float a, float base) -> float", _log_base)
+
+
+def _round(a):
+    """round(x): TorchScript's aten::round.float, a float rounded half to even (C's
+    nearbyint: round(2.5) is 2.0, round(-0.5) -0.0, round(inf) inf)."""
+    a = float(a)
+    if a != a or a in (float("inf"), float("-inf")):
+        return a
+    r = float(round(a))
+    return _math.copysign(r, a) if r == 0.0 else r
+
+
+def _round_to(a, ndigits):
+    return round(float(a), ndigits)
+
+
+round_float = _math_op("aten::round.float(float a) -> float", _round)
+round_ndigits = _math_op("aten::round.float_ndigits(float a, int ndigits) -> float", _round_to)
