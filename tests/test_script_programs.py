@@ -1310,15 +1310,17 @@ def tensor_facts(x: Tensor) -> Tuple[bool, bool, bool, bool, bool, bool, bool, s
             x.device == torch.device("cpu"), str(x.device))
 
 
-def int_powers(n: int) -> Tuple[int, int, float, float]:
-    return n ** 2, n ** 0, n ** -1, 2.0 ** n
+def int_powers(n: int) -> Tuple[float, float, float, float]:
+    return n ** 2, n ** 0, n ** -1, 2.0 ** n       # int ** int: a float, as TorchScript's
 
 
 def test_dtype_device_list_comparisons_and_int_powers():
     check(tensor_facts, torch.zeros(4, 3))
     check(tensor_facts, torch.zeros(2, dtype=torch.int64))
-    check(int_powers, 3)
-    check(int_powers, -2)
+    f = torch.jit.script(int_powers)
+    for n, want in ((3, (9.0, 1.0, 1 / 3, 8.0)), (-2, (4.0, 1.0, -0.5, 0.25))):
+        got = f(n)
+        assert got == want and all(type(v) is float for v in got), got
 
 
 # ============================================================ a GPT with a KV cache
