@@ -104,6 +104,18 @@ def _full(xp, size, fill_value, dtype=None, layout=None, device=None, pin_memory
 _TENSOR_KINDS = {"bool": _dt.bool, "int": _dt.int64, "float": None}   # a float accepts an int
 
 
+def c_cast_int(v, npdt):
+    """A Python number stored into an integer dtype as TorchScript's torch.tensor(x,
+    dtype=...) does (a C cast, no overflow check): a float truncated toward zero (nan, inf
+    and values past int64 become int64's minimum, as x86 converts them), then wrapped to
+    the dtype's width (300 -> uint8 44, -1 -> 255, -0.5 -> 0)."""
+    if isinstance(v, float):
+        v = int(v) if v == v and -2.0 ** 63 <= v < 2.0 ** 63 else -2 ** 63
+    bits = npdt.itemsize * 8
+    v = int(v) & ((1 << bits) - 1)
+    return v - (1 << bits) if npdt.kind == "i" and v >> (bits - 1) else v
+
+
 def _declare_tensor_ops():
     for kind, inferred in _TENSOR_KINDS.items():
         for name, is_list in ((f"{kind}", False), (f"{kind}_list", True)):
@@ -115,7 +127,11 @@ def _declare_tensor_ops():
 
             def impl(xp, t, dtype=None, device=None, _inferred=inferred):
                 dt = dtype if dtype is not None else (_inferred or _dt.get_default_dtype())
-                return xp.asarray(t, dtype=dt.np)
+                npdt = np.dtype(dt.np)
+                if npdt.kind in "iu":
+                    t = [c_cast_int(v, npdt) for v in t] if isinstance(t, list) else \
+                        c_cast_int(t, npdt)
+                return xp.asarray(t, dtype=npdt)
             for fn_name in ("tensor", "as_tensor"):
                 op(f"aten::{fn_name}.{name}({arg} t, *, ScalarType? dtype=None, "
                    f"Device? device=None) -> Tensor", tags={"factory"}, function=False,

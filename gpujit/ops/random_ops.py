@@ -51,6 +51,15 @@ def _gen_like(a, device, generator):
 
 # ------------------------------------------------------------------ factories
 
+@op("aten::manual_seed(int seed) -> ()", meta=lambda seed: None, function=False,
+    method=False, tags={"nondeterministic"})     # (never folded, merged or dropped)
+def manual_seed(xp, seed):
+    """Scripted `torch.manual_seed(n)`: seeds the CPU and every CUDA generator, as eager
+    gpujit.manual_seed does (TorchScript's aten::manual_seed)."""
+    from .random import manual_seed as _seed
+    _seed(seed)
+
+
 @op(f"aten::rand(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
     method=False,
     meta=lambda size, generator=None, dtype=None, layout=None, device=None, pin_memory=None:

@@ -334,6 +334,8 @@ class OpCallMixin:
         n = self.emit(op.schema.name, inputs, rets, op=op)
         if len(rets) == 1:
             return n.output
+        if not rets:
+            return self.const(None)       # an op returning nothing (aten::manual_seed)
         return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(rets))]).output
 
     def default_const(self, p, value):
