@@ -379,3 +379,25 @@ def test_manual_seed_in_scripted_code():
     torch.jit.save(s, buf)
     buf.seek(0)
     assert torch.jit.load(buf)(3).tolist() == want.tolist()
+
+
+def float_min_max(a: float, b: float):
+    return min(a, b), max(a, b)
+
+
+@pytest.mark.parametrize("a,b,want", [
+    (NAN, 1.0, (1.0, 1.0)), (1.0, NAN, (NAN, NAN)), (0.0, -0.0, (-0.0, -0.0)),
+    (-0.0, 0.0, (0.0, 0.0)),
+])
+def test_min_max_of_floats_are_the_comparisons(a, b, want):
+    # TorchScript's min(a, b) is `a if a < b else b` (Python's min(nan, 1.0) is nan)
+    check(float_min_max, (a, b), want)
+
+
+def nan_compare(a: float, b: float):
+    return a == b, a != b, a < b, a <= b
+
+
+def test_nan_comparisons():
+    check(nan_compare, (NAN, NAN), (False, True, False, False))
+    check(nan_compare, (NAN, 1.0), (False, True, False, False))
