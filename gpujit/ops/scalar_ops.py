@@ -55,7 +55,7 @@ def _binary(name, fn, arg_type, ret_type, form, convert=None):
         r = fn(a, b)
         return r if convert is None else convert(r)
     impl.__name__ = f"{name}_{arg_type}"
-    impl.__doc__ = f"Python's {form} on {arg_type}s."
+    impl.__doc__ = f"TorchScript's {form} on {arg_type}s."
     return impl
 
 
@@ -143,12 +143,12 @@ for _name, _fn, _form in _ARITH:
         _fn, GUARDED_FORMS[f"aten::{_name}.int"] = _INT_DIVISION[_name]
     globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "int", _form)
 for _name, _fn, _form in _ARITH:
+    _call = None
     if _name in _FLOAT_DIVISION:
         _fn, _call = _FLOAT_DIVISION[_name]
-        globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "float", _form, float)
-        PYTHON_FORMS[f"aten::{_name}.float"] = _call
-    else:
-        globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "float", _form, float)
+    globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "float", _form, float)
+    if _call is not None:
+        PYTHON_FORMS[f"aten::{_name}.float"] = _call      # a helper, not Python's operator
 
 div_int = _binary("div", float_div, "int", "float", "/")
 div_float = _binary("div", float_div, "float", "float", "/", float)
