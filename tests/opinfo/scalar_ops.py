@@ -28,17 +28,26 @@ def _float_ref(fn):
 
 
 _ZERO_DIV = [ErrorSample(1, 0, exc=ZeroDivisionError)]
-_ZERO_DIV_F = [ErrorSample(1.0, 0.0, exc=ZeroDivisionError)]
 
 OPINFOS = []
 for _name, _fn in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
                    ("floordiv", operator.floordiv), ("remainder", operator.mod)):
     divides = _name in ("floordiv", "remainder")
     OPINFOS.append(_binary(_name, _fn, "int", _INTS, _ZERO_DIV if divides else ()))
-    OPINFOS.append(_binary(_name, _float_ref(_fn), "float", _FLOATS,
-                           _ZERO_DIV_F if divides else ()))
-OPINFOS.append(_binary("div", operator.truediv, "int", _INTS, _ZERO_DIV))
-OPINFOS.append(_binary("div", operator.truediv, "float", _FLOATS, _ZERO_DIV_F))
+    # (a float zero divisor is TorchScript's inf / nan, not an error: see
+    # tests/test_script_number_semantics.py)
+    OPINFOS.append(_binary(_name, _float_ref(_fn), "float", _FLOATS))
+OPINFOS.append(_binary("div", operator.truediv, "int", _INTS))
+OPINFOS.append(_binary("div", operator.truediv, "float", _FLOATS))
+OPINFOS += [
+    OpInfo("aten::divmod.int", ref=divmod, samples=_samples(_INTS), noncontiguous=False,
+           errors=[ErrorSample(1, 0, exc=RuntimeError, match="modulo by zero")]),
+    OpInfo("aten::divmod.float", ref=lambda a, b: tuple(map(float, divmod(a, b))),
+           samples=_samples(_FLOATS + [(5.0, 0.1)]), noncontiguous=False,
+           errors=[ErrorSample(1.0, 0.0, exc=RuntimeError, match="float divmod")]),
+    OpInfo("aten::abs.int", ref=abs, samples=[Sample(-3), Sample(4), Sample(0)]),
+    OpInfo("aten::abs.float", ref=abs, samples=[Sample(-2.5), Sample(-0.0), Sample(1.5)]),
+]
 
 for _name, _fn in (("lt", operator.lt), ("gt", operator.gt), ("le", operator.le),
                    ("ge", operator.ge), ("eq", operator.eq), ("ne", operator.ne)):
