@@ -111,7 +111,8 @@ _UNKNOWN = object()
 def eager_perm(subgraph, args, kinds):
     """The dim order eager code lays the group's outputs out in, node by node as its
     elementwise ops do (memory_format.iterator_strides: the first operand that orders
-    the dims decides, x.t() * 2 + y is transposed, y + x.t() * 2 is not), as layout_perm
+    the dims decides, x.t() * 2 + y is transposed, y + x.t() * 2 is not; a chunk's pieces
+    are views with the strides of what it cuts), as layout_perm
     gives it (None: C order), or _UNKNOWN when a node is not elementwise or the outputs
     disagree."""
     from ..ops.memory_format import iterator_strides, strides_in
@@ -122,6 +123,16 @@ def eager_perm(subgraph, args, kinds):
     for n in subgraph.nodes:
         if n.kind == "prim::Constant":
             vals[n.output] = n.attrs.get("value")
+            continue
+        if n.kind == CONSTANT_CHUNK:    # pieces: views with the strides of what they cut
+            x = vals.get(n.inputs[0])
+            if not isinstance(x, _Layout):
+                return _UNKNOWN
+            d, sizes = chunk_rule(x.shape, n.attrs["chunks"], n.attrs["dim"])
+            if sizes is None or len(sizes) != len(n.outputs):
+                return _UNKNOWN
+            for o, size in zip(n.outputs, sizes):
+                vals[o] = _Layout(x.shape[:d] + (size,) + x.shape[d + 1:], x.strides)
             continue
         op = getattr(n, "op", None)
         if op is None or not op.is_pointwise or len(n.outputs) != 1:
@@ -188,7 +199,7 @@ def layout_perm(args, kinds, cuts=None, subgraph=None):
     rank = max(a.ndim for _, a in tensors)
     if rank < 2:
         return None
-    if subgraph is not None and not cuts and all(
+    if subgraph is not None and all(
             st >= 0 for _, a in tensors for n, st in zip(a.shape, a.strides) if n > 1):
         perm = eager_perm(subgraph, args, kinds)
         if perm is not _UNKNOWN:

@@ -349,3 +349,215 @@ def test_zero_size_broadcast_against_size_1():
     x, y = rand(3, 4), rand(1, 4, seed=1)
     same(f(x, y), np.tanh(x.numpy()) * y.numpy() + 1)
     assert labels(f) == ["DYNAMIC(*x*)"]
+
+
+# ---------------------------------------------------------------- chunk and cat groups
+
+def dyn_chunk(x, y):
+    a, b = (x + y).chunk(2, dim=1)
+    return a * b + a
+
+
+def _chunk_ref(x, y):
+    a, b = np.split(x + y, 2, axis=1)
+    return a * b + a
+
+
+def test_chunk_group_cut_dim_fixed_other_dims_dynamic():
+    f = script(dyn_chunk)
+    for n in (4, 4, 7, 1000, 3):
+        x, y = rand(n, 6), rand(n, 6, seed=1)
+        same(f(x, y), _chunk_ref(x.numpy(), y.numpy()))
+    assert labels(f) == ["DYNAMIC(*x6)"]
+    for m in (8, 8, 10):            # the cut dim's size changes: a kernel each
+        x, y = rand(5, m), rand(5, m, seed=1)
+        same(f(x, y), _chunk_ref(x.numpy(), y.numpy()))
+    assert labels(f) == ["DYNAMIC(*x6)", "DYNAMIC(*x8)", "DYNAMIC(*x10)"]
+
+
+def test_chunk_group_uneven_sizes_run_unfused():
+    f = script(dyn_chunk)
+    x, y = rand(3, 4), rand(3, 4, seed=1)
+    same(f(x, y), _chunk_ref(x.numpy(), y.numpy()))
+    same(f(x, y), _chunk_ref(x.numpy(), y.numpy()))
+    # 5 columns in 2: pieces of 3 and 2 do not broadcast, as eager raises
+    x, y = rand(3, 5), rand(3, 5, seed=1)
+    with pytest.raises(RuntimeError, match="must match the size"):
+        f(x, y)
+    assert labels(f) == ["DYNAMIC(*x4)"]
+
+
+def test_chunk_group_transposed_input_new_sizes():
+    f = script(dyn_chunk)
+    for n in (3, 5, 9):
+        x, y = rand(6, n).t(), rand(6, n, seed=1).t()
+        same(f(x, y), _chunk_ref(x.numpy(), y.numpy()))
+    assert len(labels(f)) == 1
+
+
+def dyn_chunk3(x):
+    a, b, c = x.chunk(3, dim=0)
+    return a + b * c
+
+
+def test_chunk_dim0_rank3_new_sizes():
+    f = script(dyn_chunk3)
+    for m, k in [(2, 3), (5, 4), (1, 7), (5, 1)]:
+        x = rand(6, m, k)
+        a, b, c = np.split(x.numpy(), 3, axis=0)
+        same(f(x), a + b * c)
+    # (a dim that becomes 1 broadcasts: a new kernel for each pattern)
+    assert labels(f)[0] == "DYNAMIC(6x*x*)"      # (the input's cut size)
+    assert len(labels(f)) == 3
+
+
+def dyn_cat(x, y):
+    return torch.cat([x * 2, y + 1], dim=0)
+
+
+def test_cat_group_new_sizes():
+    f = script(dyn_cat)
+    for n, m, k in [(2, 3, 4), (2, 3, 4), (5, 1, 4), (3, 7, 9)]:
+        x, y = rand(n, k), rand(m, k, seed=1)
+        same(f(x, y), np.concatenate([x.numpy() * 2, y.numpy() + 1], axis=0))
+    # the cat's pieces along dim 0 are cut at fixed sizes: one kernel per pair of sizes
+    # (y's 1 row broadcasts nothing: a cat's input is not broadcast)
+    ls = labels(f)
+    assert len(ls) == 3, ls
+    for m in (4, 8):                # the same cut, another width: no new kernel
+        x, y = rand(3, m), rand(7, m, seed=1)
+        same(f(x, y), np.concatenate([x.numpy() * 2, y.numpy() + 1], axis=0))
+    assert len(labels(f)) == 3
+
+
+def dyn_cat_last(x, y):
+    return torch.cat([torch.relu(x), y * y], dim=-1) - 1
+
+
+def test_cat_last_dim_other_dims_dynamic():
+    f = script(dyn_cat_last)
+    for n in (2, 2, 6, 11):
+        x, y = rand(n, 3), rand(n, 5, seed=1)
+        same(f(x, y), np.concatenate([np.maximum(x.numpy(), 0), y.numpy() ** 2], -1) - 1)
+    assert len(labels(f)) == 1
+
+
+def dyn_chunk_cat(x, y):
+    a, b = x.chunk(2, dim=1)
+    return torch.cat([a * y, b + y], dim=0)
+
+
+def test_chunk_then_cat_new_sizes():
+    f = script(dyn_chunk_cat)
+    for n in (3, 3, 8, 2):
+        x, y = rand(n, 8), rand(n, 4, seed=1)
+        a, b = np.split(x.numpy(), 2, axis=1)
+        same(f(x, y), np.concatenate([a * y.numpy(), b + y.numpy()], axis=0))
+    assert len(labels(f)) == 3      # the cat cuts its result's dim 0 at n
+
+
+# ---------------------------------------------------------------- strategy and budget
+
+def dyn_budget(x, y):
+    return x * y - y
+
+
+def test_dynamic_budget_spent_runs_unfused_with_right_values():
+    old = torch._C._jit_set_fusion_strategy([("DYNAMIC", 1)])
+    try:
+        f = script(dyn_budget)
+        for n in (3, 3, 6):
+            x, y = rand(n, 4), rand(n, 4, seed=1)
+            same(f(x, y), x.numpy() * y.numpy() - y.numpy())
+        x, y = rand(3, 4), rand(1, 4, seed=1)          # a new broadcast: budget spent
+        with pytest.warns(UserWarning, match="made all the specializations"):
+            out = f(x, y)
+        same(out, x.numpy() * y.numpy() - y.numpy())
+        assert labels(f) == ["DYNAMIC(*x*)"]
+        x, y = rand(9, 2), rand(9, 2, seed=1)          # the kernel still serves its kind
+        same(f(x, y), x.numpy() * y.numpy() - y.numpy())
+    finally:
+        torch._C._jit_set_fusion_strategy(old)
+
+
+def test_static_then_dynamic():
+    old = torch._C._jit_set_fusion_strategy([("STATIC", 2), ("DYNAMIC", 2)])
+    try:
+        f = script(dyn_budget)
+        for n in (3, 3, 4, 5, 6, 7, 3, 4):
+            x, y = rand(n, 4), rand(n, 4, seed=1)
+            same(f(x, y), x.numpy() * y.numpy() - y.numpy())
+        assert labels(f) == ["STATIC(3x4)", "STATIC(4x4)", "DYNAMIC(*x*)"]
+    finally:
+        torch._C._jit_set_fusion_strategy(old)
+
+
+# ---------------------------------------------------------------- autograd, unsqueeze
+
+def dyn_grad(x, y):
+    return torch.tanh(x) * torch.sigmoid(y)
+
+
+def test_gradients_new_sizes():
+    f = script(dyn_grad)
+    for n, m in [(3, 4), (3, 4), (3, 4), (6, 2), (5, 7)]:
+        x = rand(n, m).requires_grad_()
+        y = rand(n, m, seed=1).requires_grad_()
+        out = f(x, y)
+        out.sum().backward()
+        xa, ya = x.detach().numpy(), y.detach().numpy()
+        same(out, np.tanh(xa) * sigmoid(ya))
+        same(x.grad, (1 - np.tanh(xa) ** 2) * sigmoid(ya))
+        same(y.grad, np.tanh(xa) * sigmoid(ya) * (1 - sigmoid(ya)))
+
+
+def dyn_unsqueeze(x, y):
+    return x.unsqueeze(1) * y + 1
+
+
+def test_unsqueeze_group_new_sizes():
+    f = script(dyn_unsqueeze)
+    for n, m in [(3, 4), (3, 4), (5, 2), (8, 9)]:
+        x, y = rand(n), rand(n, m, seed=1)
+        same(f(x, y), x.numpy()[:, None] * y.numpy() + 1)
+    assert len(labels(f)) == 1
+
+
+# ---------------------------------------------------------------- chunk groups' layout
+
+def dyn_chunk_layout(x, y):
+    a, b = (x * y).chunk(2, dim=0)
+    return a + b.sigmoid()
+
+
+def dyn_chunk_input_layout(x, y):
+    a, b = x.chunk(2, dim=1)
+    return a * y + b
+
+
+@pytest.mark.parametrize("strategy", ["STATIC", "DYNAMIC"])
+def test_chunk_group_outputs_laid_out_as_eager(strategy):
+    # eager: x * y follows x's layout (the first operand that orders the dims), and the
+    # pieces of a chunk are views with its strides: a transposed x gives a transposed
+    # result. The fused group ran in C order whenever a chunk cut its inputs.
+    old = torch._C._jit_set_fusion_strategy([(strategy, 20)])
+    try:
+        f = script(dyn_chunk_layout)
+        for n, m in [(2, 3), (2, 3), (2, 5), (2, 7)]:     # (the cut dim: 2n rows)
+            x, y = rand(m, 2 * n).t(), rand(2 * n, m, seed=1)
+            out = f(x, y)
+            a, b = np.split(x.numpy() * y.numpy(), 2, axis=0)
+            same(out, a + sigmoid(b))
+            assert out.stride() == (1, n), out.stride()
+        assert len(labels(f)) == (1 if strategy == "DYNAMIC" else 3)
+        g = script(dyn_chunk_input_layout)
+        for n, m, k in [(2, 3, 4), (2, 3, 4), (5, 2, 3)]:
+            x = rand(k, 2 * m, n).permute(2, 1, 0)         # (n, 2m, k), dims reversed
+            y = rand(n, m, k, seed=1)
+            out = g(x, y)
+            a, b = np.split(x.numpy(), 2, axis=1)
+            same(out, a * y.numpy() + b)
+            assert out.stride() == (x * 1).chunk(2, dim=1)[0].mul(y).stride() == \
+                (1, n, n * m), out.stride()
+    finally:
+        torch._C._jit_set_fusion_strategy(old)
