@@ -561,3 +561,41 @@ def test_chunk_group_outputs_laid_out_as_eager(strategy):
                 (1, n, n * m), out.stride()
     finally:
         torch._C._jit_set_fusion_strategy(old)
+
+
+def dyn_grad_bcast(x, y, z):
+    return torch.tanh(x * y) + z
+
+
+def test_broadcast_gradients_new_sizes():
+    # the gradients of broadcast operands sum over the dims they broadcast, at each size
+    f = script(dyn_grad_bcast)
+    for n, m in [(3, 4), (3, 4), (3, 4), (5, 4), (6, 2), (2, 9)]:
+        x = rand(n, m).requires_grad_()
+        y = rand(1, m, seed=1).requires_grad_()
+        z = rand(m, seed=2).requires_grad_()
+        out = f(x, y, z)
+        out.backward(torch.ones(n, m) * 2)
+        xa, ya = x.detach().numpy(), y.detach().numpy()
+        t = 1 - np.tanh(xa * ya) ** 2
+        same(out, np.tanh(xa * ya) + z.detach().numpy())
+        same(x.grad, 2 * t * ya, rtol=1e-4)
+        same(y.grad, (2 * t * xa).sum(0, keepdims=True), rtol=1e-4)
+        same(z.grad, np.full(m, 2.0 * n, np.float32))
+    assert labels(f) == ["DYNAMIC(*x*)"]
+
+
+def dyn_rank01(x, y):
+    return torch.tanh(x) * y - x
+
+
+def test_rank_0_and_1_size_1_patterns():
+    f = script(dyn_rank01)
+    cases = [((), ()), ((5,), (5,)), ((1,), (5,)), ((7,), (1,)), ((1,), (1,)), ((3,), (3,))]
+    for xs, ys in cases * 2:
+        x, y = rand(*xs), rand(*ys, seed=1)
+        xa, ya = x.numpy(), y.numpy()
+        same(f(x, y), np.tanh(xa) * ya - xa)
+    # a kernel per pattern of size-1 dims and rank (the first call of a rank profiles)
+    assert sorted(labels(f)) == ["DYNAMIC()", "DYNAMIC(*)", "DYNAMIC(*)", "DYNAMIC(*)",
+                                 "DYNAMIC(1)"]
