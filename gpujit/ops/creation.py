@@ -381,6 +381,8 @@ def _array_from(data, dtype, dev, copy):
                              "nested lists)")
         if dt is None:
             dt = _dt.from_numpy_dtype(a.dtype)
+        elif a.size and np.dtype(dt.np).kind in "iu" and a.dtype.kind in "fiu":
+            _check_overflow(a, dt)
     if a.dtype != dt.np:
         a = a.astype(dt.np)
     elif copy:
@@ -390,6 +392,24 @@ def _array_from(data, dtype, dev, copy):
         from .conversion import transfer
         a = transfer(xp_for(target), a, target)
     return a, dt, target
+
+
+def _check_overflow(a, dt):
+    """Python numbers stored into an integer dtype: PyTorch's checked conversion (c10's
+    `overflows`): a float must lie within the dtype's range (nan and inf never do); an
+    int within it too, but an unsigned dtype also takes negatives down to -max, which
+    wrap (torch.tensor(-1, dtype=torch.uint8) is 255)."""
+    info = np.iinfo(dt.np)
+    if a.dtype.kind == "f":     # (int64's max is no float: compare with 2**63 itself)
+        hi = a.max() > info.max if info.bits < 53 else a.max() >= 2.0 ** (info.bits - (
+            info.min < 0))
+        bad = not np.isfinite(a).all() or a.min() < info.min or hi
+    elif info.min == 0:
+        bad = a.max() > info.max or a.min() < -int(info.max)
+    else:
+        bad = a.min() < info.min or a.max() > info.max
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
 
 
 @public
