@@ -28,6 +28,25 @@ __all__ = ["propagate_constants", "constant_value", "NOT_CONSTANT"]
 _IDENTITY = {"aten::__is__": lambda a, b: a is b, "aten::__isnot__": lambda a, b: a is not b}
 
 
+# types whose values are never None: `x is None` of one is False (TorchScript's peephole
+# folds it too), e.g. an inlined `if weight is not None:` given a module's Parameter
+_NEVER_NONE = (T.TensorType, T.IntType, T.FloatType, T.BoolType, T.StrType, T.ListType,
+               T.TupleType, T.DictType, T.DeviceType)
+
+
+def _identity_with_none(values, inputs):
+    """`a is b` where one side is the constant None: True / False when the other side's
+    type says (None / a type that cannot hold None), else None (decided at run time)."""
+    for i in (0, 1):
+        v = inputs[1 - i]
+        if values[i] is None and inputs[i].node.kind == "prim::Constant":
+            if isinstance(v.type, T.NoneType):
+                return True
+            if isinstance(v.type, _NEVER_NONE):
+                return False
+    return None
+
+
 class _NotConstant:
     def __repr__(self):
         return "NOT_CONSTANT"
@@ -90,6 +109,10 @@ class _Folder:
         if kind == "prim::Loop":
             return self.fold_loop(node)
         values = [constant_value(v) for v in node.inputs]
+        if kind in _IDENTITY and len(values) == 2:
+            known = _identity_with_none(values, node.inputs)
+            if known is not None:   # `w is not None` of a value whose type cannot be None
+                return self.replace(node, [known if kind == "aten::__is__" else not known])
         if any(v is NOT_CONSTANT or _holds_tensor(v) for v in values):
             return False
         if any(is_mutable_type(v.type) and self.aliases.has_writers(v) for v in node.inputs):
