@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import pytest
@@ -697,3 +697,82 @@ def test_is_none_of_a_tensor_folds_after_inlining_optional_still_checks():
     np.testing.assert_allclose(_np(so(x, None)), np.maximum(xa, 0) + 1, rtol=1e-6)
     np.testing.assert_allclose(_np(so(x, w)), xa * wa + 1, rtol=1e-6)
     assert so.graph.findAllNodes("aten::__is__")
+
+
+# ---------------------------------------------------------------- ConvNeXt with timm's
+# drop_path: `(x.shape[0],) + (1,) * (x.ndim - 1)` is a List[int] in TorchScript (the
+# tuple becomes a list for aten::add.t when its elements are of the list's type)
+
+def drop_path(x, drop_prob: float = 0.0, training: bool = False, scale_by_keep: bool = True):
+    if drop_prob == 0.0 or not training:
+        return x
+    keep_prob = 1 - drop_prob
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
+    if keep_prob > 0.0 and scale_by_keep:
+        random_tensor.div_(keep_prob)
+    return x * random_tensor
+
+
+class DropPath(nn.Module):
+    def __init__(self, drop_prob: float = 0.0):
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x):
+        return drop_path(x, self.drop_prob, self.training, True)
+
+
+class ConvNeXtBlock(nn.Module):
+    def __init__(self, dim: int = 8, dp: float = 0.5):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(1e-1 * torch.ones(dim))
+        self.drop_path = DropPath(dp)
+
+    def forward(self, x):
+        shortcut = x
+        x = self.dwconv(x).permute(0, 2, 3, 1)
+        x = self.pwconv2(self.act(self.pwconv1(self.norm(x))))
+        x = (self.gamma * x).permute(0, 3, 1, 2)
+        return shortcut + self.drop_path(x)
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
+def test_convnext_block_with_drop_path(train):
+    torch.manual_seed(0)
+    m = ConvNeXtBlock().train(train)
+    x = torch.randn(4, 8, 6, 6)
+    s = torch.jit.script(m)
+    t = torch.jit.trace(m, (x,), check_trace=False)
+    torch.manual_seed(1)
+    eager = m(x)
+    for f in (s, t, s, t, s, t):
+        torch.manual_seed(1)
+        _same(f(x), eager)
+    if train:   # each sample's branch dropped whole, or scaled by 1 / keep = 2
+        branch = _np(eager - x).reshape(4, -1)
+        with torch.no_grad():
+            full = _np(m.eval()(x) - x).reshape(4, -1)
+        m.train()
+        for b, f in zip(branch, full):
+            assert np.all(b == 0) or np.allclose(b, 2 * f, rtol=1e-5, atol=1e-6)
+        s(x).sum().backward()
+        assert m.gamma.grad is not None
+
+
+def _tuple_plus_list(x, l: List[int]):
+    return x.new_zeros((x.shape[0],) + (1,) * (x.ndim - 1)).sum() + len(l + (x.shape[0],))
+
+
+def test_tuple_and_list_concatenate_as_torchscript():
+    s = torch.jit.script(_tuple_plus_list)
+    x = torch.ones(3, 4, 5)
+    assert float(s(x, [1, 2])) == 3.0
+    mixed = "def f(l: List[float]):\n    return (1,) + l\n"
+    with pytest.raises(Exception, match="add"):
+        torch.jit.CompilationUnit(mixed)

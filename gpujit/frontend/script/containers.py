@@ -321,6 +321,17 @@ class ContainerMixin:
                     for x in self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs]
             return self.emit("prim::TupleConstruct", vals,
                              [T.TupleType(tuple(x.type for x in vals))]).output
+        if opcls is ast.Add and {type(ta), type(tb)} == {T.TupleType, T.ListType}:
+            # `(x.shape[0],) + [1] * k`: TorchScript's aten::add.t converts the tuple to a
+            # list when its elements are of the list's element type
+            lt = ta if isinstance(ta, T.ListType) else tb
+            tup, tt = (a, ta) if isinstance(ta, T.TupleType) else (b, tb)
+            if all(e.is_subtype_of(lt.elem) for e in tt.elems):
+                vals = self.emit("prim::TupleUnpack", [tup], list(tt.elems)).outputs \
+                    if tt.elems else []
+                as_list = self.emit("prim::ListConstruct", vals, [lt]).output
+                a, b = (as_list, b) if tup is a else (a, as_list)
+                ta, tb = a.type, b.type
         if isinstance(ta, T.ListType) and opcls is ast.Add:
             if not isinstance(tb, T.ListType) or _unify(ta, tb) != ta:
                 self.error(f"no variant of 'add' accepts ({short_type(ta)}, "
