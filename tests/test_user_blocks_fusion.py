@@ -776,3 +776,75 @@ def test_tuple_and_list_concatenate_as_torchscript():
     mixed = "def f(l: List[float]):\n    return (1,) + l\n"
     with pytest.raises(Exception, match="add"):
         torch.jit.CompilationUnit(mixed)
+
+
+# ---------------------------------------------------------------- a ViT stem (cat of the
+# class token + position embedding fused), an LSTM over a sequence in a scripted loop
+
+class ViTStem(nn.Module):
+    def __init__(self, d: int = 16, p: int = 4):
+        super().__init__()
+        self.proj = nn.Conv2d(3, d, p, stride=p)
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos = nn.Parameter(torch.randn(1, 5, d) * 0.02)
+        self.mha = nn.MultiheadAttention(d, 2, batch_first=True)
+        self.fc = nn.Linear(d, d)
+
+    def forward(self, x):
+        x = self.proj(x).flatten(2).transpose(1, 2)
+        x = torch.cat((self.cls.expand(x.shape[0], -1, -1), x), dim=1) + self.pos
+        n = x.shape[1]
+        mask = torch.triu(torch.ones(n, n, dtype=torch.bool, device=x.device), 1)
+        y, w = self.mha(x, x, x, attn_mask=mask, need_weights=True)
+        s = torch.sigmoid(self.fc(y.mean(1, keepdim=True)))
+        return y * s + x, w
+
+
+def test_vit_stem_cat_and_gate_fused():
+    torch.manual_seed(0)
+    m = ViTStem().eval()
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        eager = m(x)
+        for f in (torch.jit.script(m), torch.jit.trace(m, (x,)),
+                  torch.jit.freeze(torch.jit.script(m))):
+            _same(_three(f, (x,)), eager)
+            groups = _groups(f.graph_for(x))
+            assert ["aten::sigmoid", "aten::mul", "aten::add"] in groups
+            assert any("aten::add" in g and len(g) == 2 for g in groups)  # cat + pos
+    w = _np(eager[1])
+    assert np.allclose(np.triu(w, 1), 0) and np.allclose(w.sum(-1), 1, atol=1e-6)
+
+
+def _lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    gates = torch.addmm(b_ih, x, w_ih.t()) + torch.addmm(b_hh, h, w_hh.t())
+    i, f, g, o = gates.chunk(4, 1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def _lstm_seq(xs, h, c, w_ih, w_hh, b_ih, b_hh):
+    outs: List[torch.Tensor] = []
+    for t in range(xs.size(0)):
+        h, c = _lstm_step(xs[t], h, c, w_ih, w_hh, b_ih, b_hh)
+        outs.append(h)
+    return torch.stack(outs), c
+
+
+def test_scripted_lstm_over_a_sequence():
+    H, In, S, B = 5, 6, 7, 3
+    ws = [_a(4 * H, In), _a(4 * H, H), _a(4 * H), _a(4 * H)]
+    xs = _a(S, B, In)
+    s = torch.jit.script(_lstm_seq)
+    args = [torch.tensor(xs), torch.zeros(B, H), torch.zeros(B, H)] + \
+        [torch.tensor(w) for w in ws]
+    out, c = _three(s, args)
+    assert len(_groups(s.graph_for(*args))) == 1
+    h, cn, ref = np.zeros((B, H)), np.zeros((B, H)), []
+    for t in range(S):
+        i, f, g, o = np.split(xs[t] @ ws[0].T + ws[2] + h @ ws[1].T + ws[3], 4, 1)
+        cn = _sig(f) * cn + _sig(i) * np.tanh(g)
+        h = _sig(o) * np.tanh(cn)
+        ref.append(h)
+    np.testing.assert_allclose(_np(out), np.stack(ref), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_np(c), cn, rtol=1e-5, atol=1e-5)
