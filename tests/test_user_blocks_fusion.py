@@ -848,3 +848,26 @@ def test_scripted_lstm_over_a_sequence():
         ref.append(h)
     np.testing.assert_allclose(_np(out), np.stack(ref), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(_np(c), cn, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["basic_block", "attn_block"])
+def test_loaded_scripted_module_trains_as_eager(name):
+    torch.manual_seed(0)
+    if name == "attn_block":
+        m, args = AttnBlock(p=0.0), (torch.randn(2, 5, 16), _mask(5))
+        ref = AttnBlock(p=0.0)
+    else:
+        m, args = BasicBlock(), (torch.randn(2, 8, 6, 6),)
+        ref = BasicBlock()
+    ref.load_state_dict(m.state_dict())
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(m.train()), buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    out = []
+    for mod in (ref.train(), loaded.train()):
+        out.append(_train(mod, mod, args, "sgd"))
+    assert sorted(out[0]) == sorted(out[1])
+    for k in out[0]:
+        np.testing.assert_allclose(out[1][k], out[0][k], rtol=1e-5, atol=1e-6, err_msg=k)
+    assert len(_groups(loaded.graph_for(*args))) == 1
