@@ -231,6 +231,98 @@ def _check_scatter_source(a, idx, value, what):
                            f"while writing: the result is undefined)")
 
 
+# ----------------------------------------------------------------------------- out of bounds
+
+def _oob_wrap(shape, idx, what):
+    """`idx` (an unwrapped index) with its integer arrays taken modulo the size of the
+    axis each indexes, as CuPy's take / scatter kernels do (_take_kernel_core,
+    _create_scatter_kernel, _prepare_array_indexing in cupy/_core/_routines_indexing.pyx):
+    an out-of-bounds index array does not raise in CuPy, it wraps around silently.
+    Scalar ints still raise IndexError (CuPy checks them on the host), so do bool masks
+    of the wrong shape and non-empty takes from a size-0 axis."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    ndim = len(shape)
+    consumed = 0
+    for i in items:
+        if i is None or i is Ellipsis or isinstance(i, (bool, _np.bool_)):
+            continue
+        if isinstance(i, (_np.ndarray, list)):
+            arr = _np.asarray(i)
+            consumed += arr.ndim if arr.dtype == _np.bool_ else 1
+        else:
+            consumed += 1
+    out, axis, changed = [], 0, False
+    for i in items:
+        if i is None or isinstance(i, (bool, _np.bool_)):
+            out.append(i)
+            continue
+        if i is Ellipsis:
+            out.append(i)
+            axis += max(ndim - consumed, 0)
+            continue
+        if isinstance(i, (_np.ndarray, list)):
+            arr = _np.asarray(i)
+            if arr.dtype == _np.bool_:
+                out.append(i)
+                axis += arr.ndim
+                continue
+            if arr.dtype.kind in "iu" and arr.size and axis < ndim and shape[axis] > 0:
+                n = shape[axis]
+                if int(arr.min()) < 0 or int(arr.max()) >= n:
+                    _log(f"out-of-bounds index wrapped in {what} (CuPy wraps, NumPy raises)")
+                    i, changed = _np.mod(arr, n), True
+            out.append(i)
+            axis += 1
+            continue
+        out.append(i)
+        axis += 1
+    if not changed:
+        return idx
+    return tuple(out) if isinstance(idx, tuple) else out[0]
+
+
+def _setitem_first_wins(a, idx, value):
+    """a[idx] = value where idx repeats a position: CuPy's scatter kernel leaves which
+    value lands undefined (NumPy: the last). The fake writes the FIRST, so code that
+    relies on NumPy's last-wins is caught. Returns False when idx repeats nothing."""
+    if not _advanced(idx):
+        return False
+    pos = _np.arange(a.size, dtype=_np.int64).reshape(a.shape)
+    tgt = pos[idx]
+    if tgt.size < 2 or _np.unique(tgt).size == tgt.size:
+        return False
+    _log("duplicate indices in an advanced-index assignment (CuPy: which value lands is "
+         "undefined; the fake writes the first)")
+    v = _np.broadcast_to(_np.asarray(value).astype(a.dtype, copy=False), tgt.shape)
+    a[_np.unravel_index(tgt.ravel()[::-1], a.shape)] = v.ravel()[::-1]
+    return True
+
+
+def _put(a, ind, v, mode="wrap"):
+    """CuPy's put: mode 'wrap' by default (NumPy's: 'raise'), 'raise' raises IndexError
+    ('invalid entry in indices array'), 'clip'; values repeat cyclically; a repeated
+    index leaves which value lands undefined (the fake: the first)."""
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError("clipmode not understood")
+    ind = _np.asarray(ind).ravel()
+    v = _np.asarray(v)
+    if v.size == 0:
+        return
+    n = a.size
+    if mode == "raise":
+        if ind.size and (int(ind.min()) < -n or int(ind.max()) >= n):
+            raise IndexError("invalid entry in indices array")
+        ind = _np.where(ind < 0, ind + n, ind)
+    elif mode == "wrap":
+        ind = _np.mod(ind, n) if n else ind
+    else:
+        ind = _np.clip(ind, 0, n - 1)
+    vals = _np.resize(v.astype(a.dtype, copy=False), ind.shape)
+    if ind.size and _np.unique(ind).size != ind.size:
+        ind, vals = ind[::-1], vals[::-1]
+    _np.put(a, ind, vals)
+
+
 import weakref as _weakref  # noqa: E402
 _ALLOCS = _weakref.WeakValueDictionary()
 _OWNERS = _weakref.WeakValueDictionary()    # id(numpy root) -> the array that owns it
@@ -465,7 +557,7 @@ class ndarray:
         return (self[i] for i in range(self.shape[0]))
 
     def __getitem__(self, idx):
-        idx = _unwrap(idx, "indexing", allow_host=True)
+        idx = _oob_wrap(self.shape, _unwrap(idx, "indexing", allow_host=True), "indexing")
         return _wrap(self._a[idx], self._dev)
 
     def __setitem__(self, idx, value):
@@ -475,7 +567,9 @@ class ndarray:
             _log(f"host->device copy in __setitem__ of a numpy array {value.shape} (allowed "
                  f"by CuPy: core.array(value))")
         value = _unwrap(value, "setitem", allow_host=True)
-        self._a[idx] = value
+        idx = _oob_wrap(self.shape, idx, "__setitem__")
+        if not _setitem_first_wins(self._a, idx, value):
+            self._a[idx] = value
 
     # ---- numpy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -615,6 +709,10 @@ def _make_method(name):
             kwargs["kind"] = "stable"
         if name in ("item", "tolist", "tobytes"):
             return getattr(self._a, name)(*args, **kwargs)
+        if name == "take":
+            kwargs["mode"] = "wrap"          # (CuPy's take wraps out-of-bounds indices)
+        if name == "put":
+            return _put(self._a, *args, **kwargs)
         r = getattr(self._a, name)(*args, **kwargs)
         if name == "fill":
             return None
@@ -681,7 +779,8 @@ class ufunc:
         if isinstance(b, _np.ndarray) and b.ndim > 0:
             _log(f"host array value in cupy.{self.__name__}.at (CuPy copies it: core.array)")
         _check_scatter_source(a, indices, b, f"{self.__name__}.at")
-        idx = _unwrap(indices, "at", allow_host=True)
+        idx = _oob_wrap(a.shape, _unwrap(indices, "at", allow_host=True),
+                        f"{self.__name__}.at")
         b = _unwrap(b, "at", allow_host=True)
         self._uf.at(a._a, idx, _np.asarray(b).astype(a.dtype, copy=False))
 
@@ -904,9 +1003,52 @@ def _writable_broadcast_to(array, shape, subok=False):
     return _np.lib.stride_tricks.as_strided(array, b.shape, b.strides)
 
 
+def _take(a, indices, axis=None, out=None):
+    return _np.take(a, indices, axis, out, mode="wrap")
+
+
+def _take_along_axis(a, indices, axis):
+    return a[_oob_wrap(a.shape, _along_axis_index(a.shape, indices, axis), "take_along_axis")]
+
+
+def _put_along_axis(arr, indices, values, axis):
+    # (CuPy: arr[fancy] = values, the scatter kernel: wraps; which of duplicates lands is
+    # undefined; an overlapping source is read while written)
+    if isinstance(values, _np.ndarray) and values.size and arr.size and \
+            _np.shares_memory(arr, values):
+        raise RuntimeError("fake cupy: put_along_axis from a value that shares memory with "
+                           "the array (CuPy's scatter kernel reads it while writing)")
+    idx = _oob_wrap(arr.shape, _along_axis_index(arr.shape, indices, axis), "put_along_axis")
+    if not _setitem_first_wins(arr, idx, values):
+        arr[idx] = values
+
+
+def _along_axis_index(shape, indices, axis):
+    """CuPy's _make_along_axis_idx: the fancy index that take/put_along_axis use."""
+    if indices.dtype.kind not in "iu":
+        raise IndexError("`indices` must be an integer array")
+    if axis is None:
+        raise NotImplementedError("fake cupy: take/put_along_axis with axis=None")
+    if len(shape) != indices.ndim:
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    axis = axis % len(shape)
+    fancy = []
+    for d, n in enumerate(shape):
+        if d == axis:
+            fancy.append(indices)
+        else:
+            fancy.append(_np.arange(n).reshape((1,) * d + (-1,) + (1,) * (len(shape) - d - 1)))
+    return tuple(fancy)
+
+
+_OVERRIDES = {"broadcast_to": _writable_broadcast_to, "take": _take, "put": _put,
+              "take_along_axis": _take_along_axis, "put_along_axis": _put_along_axis}
+
+
 def __getattr__(name):
-    if name == "broadcast_to" and name not in _cache:
-        _cache[name] = _wrap_func(name, _writable_broadcast_to)
+    if name in _OVERRIDES and name not in _cache:
+        f = _wrap_func(name, _OVERRIDES[name])
+        _cache[name] = f
     if name in _cache:
         return _cache[name]
     if name not in _CUPY_NAMES or not hasattr(_np, name):
