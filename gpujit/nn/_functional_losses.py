@@ -192,6 +192,8 @@ def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
     x = input.reshape(-1, c)
     t = target.reshape(-1, c)
     valid = (t >= 0).long().cumprod(1)                # the slots before the first -1
+    if bool(((t >= c) & (valid != 0)).any()):         # (one sync; CuPy would wrap it)
+        raise RuntimeError("argument #2 'target' is out of range")
     idx = t.clamp_min(0) * valid
     is_target = (F.one_hot(idx, c) * valid.unsqueeze(2)).sum(1) > 0
     xj = x.gather(1, idx)
@@ -228,6 +230,8 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
                                + str(list(weight.size())))
     x = input.reshape(n, c)
     y = target.reshape(n, 1)
+    if bool(((y < 0) | (y >= c)).any()):              # (one sync; CuPy would wrap it)
+        raise RuntimeError("target out of range")
     m = (margin - x.gather(1, y) + x).clamp_min(0)
     if p == 2:
         m = m * m

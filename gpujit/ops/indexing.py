@@ -14,6 +14,7 @@ from .registry import op, OPS
 from . import registry as _reg
 from . import memory_format as _mf
 from .overlap import no_overlap
+from . import bounds as _bounds
 
 
 _MASK_SENTINEL = 1_000_003   # stands for a data-dependent size in shape inference
@@ -28,12 +29,20 @@ def _index_meta(self, indices):
     """Shape of advanced indexing, from zero-strided dummies (no data touched). A bool
     mask selects a data-dependent number of elements: that size is None."""
     dummy = _zero_strided(self.shape, np.int8)
+    # a mask's nonzero() columns broadcast with the integer index arrays: where those fix
+    # the last size (not 1), the mask must select as many (else PyTorch's shape mismatch)
+    ints = [tuple(i.shape) for i in indices if i is not None and i.dtype is not _dt.bool]
+    try:
+        last = np.broadcast_shapes(*ints, (1,))[-1]
+    except ValueError:
+        last = 1                              # (the int arrays' own mismatch: NumPy's)
+    count = _MASK_SENTINEL if last == 1 else last
     idx = []
     for i in indices:
         if i is None:
             idx.append(slice(None))
         elif i.dtype is _dt.bool:
-            idx.extend([_zero_strided((_MASK_SENTINEL,), np.int64)] * max(len(i.shape), 1))
+            idx.extend([_zero_strided((count,), np.int64)] * max(len(i.shape), 1))
         else:
             idx.append(_zero_strided(i.shape, np.int64))
     shape = dummy[tuple(idx)].shape
@@ -55,10 +64,46 @@ def _check_index_arrays(self, indices):
     return tuple(out)
 
 
+def _check_index_values(xp, shape, idx):
+    """PyTorch's checks of an advanced index's arrays against the indexed shape, before
+    any element is read or written: bool masks' shapes, the index arrays' broadcast, then
+    every integer index in [-size, size) of the dim it indexes (bounds.check_many: CuPy
+    would wrap an out-of-bounds index around; one device sync for all the arrays). The
+    error names the dim as PyTorch's index kernel does: the position of the index array
+    among the (mask-expanded) index arrays."""
+    checks, shapes, axis, j = [], [], 0, 0
+    for i in idx:
+        if isinstance(i, slice):
+            axis += 1
+            continue
+        if i.dtype == np.bool_:
+            for k, m in enumerate(i.shape):
+                if axis + k < len(shape) and m != shape[axis + k]:
+                    raise IndexError(f"The shape of the mask {list(i.shape)} at index {k} "
+                                     f"does not match the shape of the indexed tensor "
+                                     f"{list(shape)} at index {axis + k}")
+            shapes.append((None,))
+            axis += i.ndim
+            j += i.ndim
+            continue
+        shapes.append(tuple(i.shape))
+        if axis < len(shape):
+            checks.append(_bounds.Check(i, shape[axis], j, IndexError, negative=True))
+        axis += 1
+        j += 1
+    try:
+        _broadcast_known(shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together "
+                         "with shapes " + ", ".join(_sizes(s) for s in shapes)) from None
+    _bounds.check_many(xp, checks)
+
+
 @op("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", method=False,
     function=False, meta=_index_meta)
 def index(xp, self, indices):
     idx = _check_index_arrays(self, indices)
+    _check_index_values(xp, self.shape, idx)
     try:
         r = self[idx]
     except IndexError as e:
@@ -176,6 +221,7 @@ def _index_put(xp, out, indices, values, accumulate):
         raise _index_put_error(out, indices, values)
     try:
         idx = _check_index_arrays(out, indices)
+        _check_index_values(xp, out.shape, idx)
         if accumulate:
             from .shape_index import add_at   # CuPy's add.at lacks int64/int8/bool: handled
             add_at(xp, out, idx, values)

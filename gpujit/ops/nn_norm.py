@@ -346,8 +346,8 @@ def _emb_check(weight, indices):
 
 
 def _check_index_range(xp, indices, n):
-    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n):
-        raise IndexError("index out of range in self")
+    from .bounds import check
+    check(xp, indices, n, 0, IndexError, "index out of range in self")   # (one sync on GPU)
 
 
 @op("aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, "
@@ -405,9 +405,10 @@ def one_hot(xp, self, num_classes=-1):
         if num_classes <= 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         return xp.zeros(self.shape + (num_classes,), np.int64)
-    if int(self.min()) < 0:
+    from .bounds import extrema
+    (mn, mx), = extrema(xp, self)                     # (one sync on the GPU)
+    if mn < 0:
         raise RuntimeError("Class values must be non-negative.")
-    mx = int(self.max())
     if num_classes == -1:
         num_classes = mx + 1
     elif mx >= num_classes:

@@ -1167,6 +1167,7 @@ def _declare_index_copy(inplace):
             TensorMeta(self.dtype, tuple(self.shape), self.device))[1])
     def impl(xp, self, dim, index, source):
         from .shape_index import check_bounds
+        from .bounds import DEFAULT_MSG
         d = _index_copy_rule(name, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
                              source.shape, _dt_of(source))
         out = self if inplace else self.copy()
@@ -1174,7 +1175,8 @@ def _declare_index_copy(inplace):
             source = no_overlap(xp, self, source)
         a = out.reshape(1) if out.ndim == 0 else out
         idx = index.reshape(-1)
-        check_bounds(xp, idx, a.shape[d], d, IndexError)
+        check_bounds(xp, idx, a.shape[d], d, IndexError,
+                     "index_copy_(): " + DEFAULT_MSG)
         src = source.reshape(1) if source.ndim == 0 else source
         a[(slice(None),) * d + (idx,)] = src
         return out
@@ -1220,7 +1222,7 @@ def _declare_put(inplace):
                       _numel(source.shape)),
             TensorMeta(self.dtype, tuple(self.shape), self.device))[1])
     def impl(xp, self, index, source, accumulate=False):
-        from .shape_index import add_at
+        from .shape_index import add_at, check_bounds, TAKE_MSG
         _put_rule("put_", _dt_of(self), _dt_of(index), _dt_of(source), index.size,
                   source.size)
         out = self if inplace else self.copy()
@@ -1228,11 +1230,7 @@ def _declare_put(inplace):
             source = no_overlap(xp, self, source)
         n = out.size
         idx = index.reshape(-1)
-        if xp is np and idx.size:
-            lo, hi = int(idx.min()), int(idx.max())
-            if lo < -n or hi >= n:
-                raise IndexError(f"out of range: tried to access index "
-                                 f"{lo if lo < -n else hi} on a tensor of {n} elements.")
+        check_bounds(xp, idx, n, 0, IndexError, TAKE_MSG, negative=True)
         idx = xp.where(idx < 0, idx + n, idx)
         work = out if out.flags.c_contiguous else xp.ascontiguousarray(out)
         flat = work.reshape(-1)

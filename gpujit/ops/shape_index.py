@@ -14,6 +14,7 @@ from .. import dtypes as _dt
 from .meta import TensorMeta, wrap_dim, broadcast_shapes
 from .registry import op, OPS, tensor_method
 from .overlap import no_overlap
+from . import bounds as _bounds
 
 PUBLIC = {}
 
@@ -118,14 +119,10 @@ def mul_at(xp, flat, lin, v):
     flat[tgt] = flat[tgt] * p[last]
 
 
-def check_bounds(xp, idx, size, dim, exc=RuntimeError, msg=None):
-    """PyTorch's CPU bounds check for index tensors (skipped on the GPU: no sync)."""
-    if xp is not np or idx.size == 0:
-        return
-    lo, hi = int(idx.min()), int(idx.max())
-    if lo < 0 or hi >= size:
-        bad = lo if lo < 0 else hi
-        raise exc(msg or f"index {bad} is out of bounds for dimension {dim} with size {size}")
+def check_bounds(xp, idx, size, dim, exc=RuntimeError, msg=None, negative=False):
+    """PyTorch's bounds check for an index tensor, on both devices (bounds.check: CuPy
+    wraps out-of-bounds indices around instead of raising; one sync on the GPU)."""
+    _bounds.check(xp, idx, size, dim, exc, msg or _bounds.DEFAULT_MSG, negative)
 
 
 def _check_index_dtype(name, idx_dt, allow_int32=False):
@@ -355,7 +352,7 @@ def _declare_index_fill(overload, inplace):
         out = self if inplace else self.copy()
         a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
         idx = index.reshape(-1)
-        check_bounds(xp, idx, a.shape[d], d, IndexError)
+        check_bounds(xp, idx, a.shape[d], d, IndexError, negative=True)
         v = value.astype(out.dtype) if overload == "int_Tensor" else cast_scalar(value,
                                                                                  out.dtype)
         a[(slice(None),) * d + (idx,)] = v
@@ -410,7 +407,7 @@ def _declare_index_add(inplace):
             source = no_overlap(xp, self, source)
         a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
         idx = index.reshape(-1)
-        check_bounds(xp, idx, a.shape[d], d, IndexError)
+        check_bounds(xp, idx, a.shape[d], d, IndexError, "index out of range in self")
         src = source.reshape(_nd1(source.shape))
         alpha = _scalar(alpha)
         if alpha != 1:
@@ -427,6 +424,8 @@ index_add_ = _declare_index_add(True)
 
 # ------------------------------------------------------------------ take / take_along_dim
 
+TAKE_MSG = "out of range: tried to access index {index} on a tensor of {size} elements."
+
 @op("aten::take(Tensor self, Tensor index) -> Tensor", tags=_SHAPE,
     meta=lambda self, index: (_check_index_dtype("take", index.dtype),
                               TensorMeta(self.dtype, tuple(index.shape), self.device))[1])
@@ -435,11 +434,7 @@ def take(xp, self, index):
     n = self.size
     if index.size and n == 0:
         raise IndexError("take(): tried to take from an empty tensor")
-    if xp is np and index.size:
-        lo, hi = int(index.min()), int(index.max())
-        if lo < -n or hi >= n:
-            raise IndexError(f"out of range: tried to access index {lo if lo < -n else hi} "
-                             f"on a tensor of {n} elements.")
+    check_bounds(xp, index, n, 0, IndexError, TAKE_MSG, negative=True)
     return xp.take(self.reshape(-1), xp.where(index < 0, index + n, index))
 
 
