@@ -98,6 +98,21 @@ def test_setitem_and_index_put(dev):
     np.testing.assert_array_equal(A(y), want)
 
 
+@pytest.mark.parametrize("dev", DEVICES)
+def test_size_zero_dims(dev):
+    msg = "index is out of bounds for dimension with size 0"
+    raises(IndexError, msg, lambda: torch.zeros(0, device=dev)[L([0], dev)])
+    raises(IndexError, msg, lambda: torch.zeros(2, 0, device=dev)[:, L([-1], dev)])
+    raises(IndexError, msg, lambda: torch.zeros(0, device=dev).index_put_(
+        (L([0], dev),), torch.tensor(1.0, device=dev)))
+    e = L([], dev)
+    assert tuple(torch.zeros(2, 0, device=dev)[:, e].shape) == (2, 0)
+    assert tuple(torch.zeros(0, 3, device=dev).index_put_(
+        (e,), torch.tensor(1.0, device=dev)).shape) == (0, 3)
+    raises(RuntimeError, OOB.format(i=0, d=0, n=0),
+           lambda: torch.zeros(0, device=dev).gather(0, L([0], dev)))
+
+
 # ------------------------------------------------------------------ dim-wise index ops
 
 @pytest.mark.parametrize("dev", DEVICES)

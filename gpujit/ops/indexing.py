@@ -28,7 +28,15 @@ def _zero_strided(shape, npdt):
 def _index_meta(self, indices):
     """Shape of advanced indexing, from zero-strided dummies (no data touched). A bool
     mask selects a data-dependent number of elements: that size is None."""
-    dummy = _zero_strided(self.shape, np.int8)
+    # (a size-0 dim indexed by an array: size 1 in the dummy, which the index replaces in
+    # the result; NumPy would raise out of bounds on the dummy's zeros)
+    shape, d = list(self.shape), 0
+    for i in indices:
+        k = 1 if i is None or i.dtype is not _dt.bool else len(i.shape)
+        if i is not None:
+            shape[d:d + k] = [max(n, 1) for n in shape[d:d + k]]
+        d += k
+    dummy = _zero_strided(shape, np.int8)
     # a mask's nonzero() columns broadcast with the integer index arrays: where those fix
     # the last size (not 1), the mask must select as many (else PyTorch's shape mismatch)
     ints = [tuple(i.shape) for i in indices if i is not None and i.dtype is not _dt.bool]
@@ -64,6 +72,9 @@ def _check_index_arrays(self, indices):
     return tuple(out)
 
 
+_EMPTY_DIM_MSG = "index is out of bounds for dimension with size 0"
+
+
 def _check_index_values(xp, shape, idx):
     """PyTorch's checks of an advanced index's arrays against the indexed shape, before
     any element is read or written: bool masks' shapes, the index arrays' broadcast, then
@@ -88,7 +99,8 @@ def _check_index_values(xp, shape, idx):
             continue
         shapes.append(tuple(i.shape))
         if axis < len(shape):
-            checks.append(_bounds.Check(i, shape[axis], j, IndexError, negative=True))
+            checks.append(_bounds.Check(i, shape[axis], j, IndexError, _EMPTY_DIM_MSG if
+                                        shape[axis] == 0 else _bounds.DEFAULT_MSG, True))
         axis += 1
         j += 1
     try:
