@@ -14,6 +14,11 @@ Mimics real CuPy where gpujit could go wrong:
     each time), a MemoryPointer its allocation (`.mem`, shared by `ptr + k`), a view its
     base array (`.base`), an array made over `memptr=` only that MemoryPointer (so
     reference counts, which gpujit's output recycling reads, are CuPy's).
+  * out-of-bounds integer index arrays WRAP AROUND (a[idx], a[idx] = v, take, put,
+    ufunc.at, take/put_along_axis), as CuPy's take/scatter kernels do; NumPy raises.
+    Scalar indices still raise IndexError (CuPy checks those on the host).
+  * assignment through an index that repeats a position writes the FIRST value there
+    (CuPy: undefined, its threads race; NumPy: the last), so relying on last-wins fails.
   * cupy.cuda.function.Module: launches are EMULATED from the kernel's Python text,
     recovered by hooking gpujit.kernels.targets.compile_ptx (see _emulate.py).
 Names that real CuPy does not export (per cupy/__init__.py of upstream master) raise
