@@ -336,3 +336,14 @@ print(y.get().tolist(), p.get().tolist(), w.get().tolist(), q.get().tolist())
 """)
     assert out == ["[0.0, 7.0, 0.0, 0.0] [0.0, 0.0, 1.0, 0.0] [[1.0, 0.0, 0.0], "
                    "[0.0, 3.0, 0.0]] [[0.0, 5.0], [0.0, 0.0]]"]
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_searchsorted_sorter(dev):
+    seq = torch.tensor([3.0, 1.0, 2.0], device=dev)
+    v = torch.tensor([2.5, 0.0], device=dev)
+    np.testing.assert_array_equal(A(torch.searchsorted(seq, v, sorter=L([1, 2, 0], dev))),
+                                  [2, 0])
+    for bad in (3, -1):
+        raises(RuntimeError, "torch.searchsorted(): sorter index out of range",
+               lambda: torch.searchsorted(seq, v, sorter=L([1, 2, bad], dev)))

@@ -743,6 +743,9 @@ def _ss_rule(seq_shape, val_shape, sorter_shape=None):
 
 def _searchsorted(xp, seq, values, out_int32, side, sorter):
     if sorter is not None:
+        from .bounds import check
+        check(xp, sorter, seq.shape[-1] if seq.ndim else 1, exc=RuntimeError,
+              msg="torch.searchsorted(): sorter index out of range")
         seq = xp.take_along_axis(seq, sorter.astype(_LONG), axis=-1)
     ct = np.result_type(seq.dtype, values.dtype)
     seq = seq.astype(ct, copy=False)
