@@ -273,7 +273,7 @@ def _oob_wrap(shape, idx, what):
                 continue
             if arr.dtype.kind in "iu" and arr.size and axis < ndim and shape[axis] > 0:
                 n = shape[axis]
-                if int(arr.min()) < 0 or int(arr.max()) >= n:
+                if int(arr.min()) < -n or int(arr.max()) >= n:   # (in range: as NumPy)
                     _log(f"out-of-bounds index wrapped in {what} (CuPy wraps, NumPy raises)")
                     i, changed = _np.mod(arr, n), True
             out.append(i)
