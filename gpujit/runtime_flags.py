@@ -4,7 +4,10 @@ typename / is_storage.
 
 gpujit's kernels are deterministic (no atomics in reductions; CuPy's reductions are
 tree-ordered) and its float32 matmuls are IEEE float32 (NumPy / cuBLAS without TF32), so
-these switches are kept and reported as set; they change no result.
+these switches are kept and reported as set; they change no result, except one:
+use_deterministic_algorithms(True) makes an assignment through an index that repeats a
+position (index_put_, x[idx] = v, scatter_, index_copy_, put_) write the last value on
+the GPU too (ops/bounds.assign; CuPy leaves it undefined, as PyTorch's CUDA kernels do).
 """
 from __future__ import annotations
 

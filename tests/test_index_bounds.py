@@ -347,3 +347,45 @@ def test_searchsorted_sorter(dev):
     for bad in (3, -1):
         raises(RuntimeError, "torch.searchsorted(): sorter index out of range",
                lambda: torch.searchsorted(seq, v, sorter=L([1, 2, bad], dev)))
+
+
+# ------------------------------------------------------------------ repeated positions
+
+@pytest.fixture
+def deterministic():
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_deterministic_assignment_with_repeated_indices_writes_the_last(dev, deterministic):
+    # (PyTorch: undefined by default on CUDA, the last under use_deterministic_algorithms;
+    # the fake CuPy writes the first, so this fails unless gpujit orders the writes)
+    v = torch.tensor([1.0, 2.0, 3.0, 4.0], device=dev)
+    x = torch.zeros(3, device=dev)
+    x.index_put_((L([1, 1, -2, 0], dev),), v)
+    np.testing.assert_array_equal(A(x), [4, 3, 0])
+    y = torch.zeros(2, 3, device=dev)
+    y[L([0, 0, 1], dev), L([2, -1, 0], dev)] = torch.tensor([5.0, 6.0, 7.0], device=dev)
+    y[:, L([1, 1], dev)] = torch.tensor([[8.0, 9.0]], device=dev)
+    np.testing.assert_array_equal(A(y), [[0, 9, 6], [7, 9, 0]])
+    s = torch.zeros(2, 3, device=dev).scatter_(1, L([[0, 0, 2], [1, 1, 1]], dev),
+                                               torch.arange(6.0, device=dev).reshape(2, 3))
+    np.testing.assert_array_equal(A(s), [[1, 0, 2], [0, 5, 0]])
+    c = torch.zeros(3, 2, device=dev).index_copy_(0, L([2, 2], dev),
+                                                  torch.tensor([[1.0, 2.0], [3.0, 4.0]],
+                                                               device=dev))
+    np.testing.assert_array_equal(A(c), [[0, 0], [0, 0], [3, 4]])
+    p = torch.zeros(4, device=dev).put_(L([3, -1, 0], dev), v[:3])
+    np.testing.assert_array_equal(A(p), [3, 0, 0, 2])
+
+
+def test_assign_without_repeats_or_on_the_host():
+    from gpujit.ops import bounds
+    a = np.zeros(4)
+    bounds.assign(np, a, np.array([1, 1]), np.array([5.0, 6.0]))
+    bounds.assign(np, a, slice(2, 4), 7.0)
+    np.testing.assert_array_equal(a, [0, 6, 7, 7])

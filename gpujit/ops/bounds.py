@@ -1,4 +1,5 @@
-"""Bounds checks for index tensors, PyTorch's errors on both devices.
+"""Index tensors where CuPy differs from NumPy: bounds checks (PyTorch's errors on both
+devices) and repeated positions in an assignment (assign).
 
 NumPy raises on an out-of-bounds index array; CuPy does not: its take / scatter kernels
 (a[idx], a[idx] = v, take, put, add.at, take_along_axis...) wrap the index around
@@ -67,3 +68,34 @@ def _first_bad(xp, c):
     flat = c.idx.reshape(-1)
     bad = (flat < c.lower()) | (flat >= c.size)
     return int(_host(flat[int(_host(bad.argmax()))]))
+
+
+# ------------------------------------------------------------------ repeated positions
+
+def _advanced(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return any(hasattr(i, "dtype") and getattr(i, "ndim", 0) > 0 for i in items)
+
+
+def assign(xp, a, idx, vals):
+    """a[idx] = vals (in place). Where idx names a position more than once, NumPy writes
+    the last value there; CuPy's scatter kernel leaves which one lands undefined (threads
+    race), as PyTorch's CUDA kernels do. Under use_deterministic_algorithms(True) the GPU
+    writes the last too, as PyTorch's deterministic index_put_ does: a stable sort of the
+    target positions keeps each position's last value (costs an arange of a.size, a sort
+    and a few gathers: only in that mode)."""
+    from ..runtime_flags import are_deterministic_algorithms_enabled
+    if xp is np or not _advanced(idx) or not are_deterministic_algorithms_enabled():
+        a[idx] = vals
+        return
+    pos = xp.arange(a.size, dtype=np.int64).reshape(a.shape)[idx]
+    if pos.size < 2:
+        a[idx] = vals
+        return
+    v = xp.broadcast_to(xp.asarray(vals).astype(a.dtype, copy=False), pos.shape).reshape(-1)
+    pos = pos.reshape(-1)
+    order = xp.argsort(pos, kind="stable")
+    sp = pos[order]
+    last = xp.ones(sp.shape, dtype=bool)
+    last[:-1] = sp[1:] != sp[:-1]
+    a[xp.unravel_index(sp[last], a.shape)] = v[order][last]

@@ -238,7 +238,7 @@ def _index_put(xp, out, indices, values, accumulate):
             from .shape_index import add_at   # CuPy's add.at lacks int64/int8/bool: handled
             add_at(xp, out, idx, values)
         else:
-            out[idx] = values
+            _bounds.assign(xp, out, idx, values)
     except (IndexError, ValueError) as e:
         err = _index_put_error(out, indices, values)
         if err is not None:

@@ -1170,7 +1170,7 @@ def _declare_index_copy(inplace):
             TensorMeta(self.dtype, tuple(self.shape), self.device))[1])
     def impl(xp, self, dim, index, source):
         from .shape_index import check_bounds
-        from .bounds import DEFAULT_MSG
+        from .bounds import DEFAULT_MSG, assign
         d = _index_copy_rule(name, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
                              source.shape, _dt_of(source))
         out = self if inplace else self.copy()
@@ -1181,7 +1181,7 @@ def _declare_index_copy(inplace):
         check_bounds(xp, idx, a.shape[d], d, IndexError,
                      "index_copy_(): " + DEFAULT_MSG)
         src = source.reshape(1) if source.ndim == 0 else source
-        a[(slice(None),) * d + (idx,)] = src
+        assign(xp, a, (slice(None),) * d + (idx,), src)
         return out
     impl.__name__ = name
     return impl
@@ -1226,6 +1226,7 @@ def _declare_put(inplace):
             TensorMeta(self.dtype, tuple(self.shape), self.device))[1])
     def impl(xp, self, index, source, accumulate=False):
         from .shape_index import add_at, check_bounds, TAKE_MSG
+        from .bounds import assign
         _put_rule("put_", _dt_of(self), _dt_of(index), _dt_of(source), index.size,
                   source.size)
         out = self if inplace else self.copy()
@@ -1240,7 +1241,7 @@ def _declare_put(inplace):
         if accumulate:
             add_at(xp, flat, idx, source.reshape(-1))
         else:
-            flat[idx] = source.reshape(-1)
+            assign(xp, flat, idx, source.reshape(-1))
         if work is not out:
             out[...] = work
         return out

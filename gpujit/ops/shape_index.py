@@ -228,7 +228,7 @@ def scatter_into(xp, out, d, index, src, reduce):
     else:
         vals = xp.full(lin.shape, cast_scalar(src, out.dtype), dtype=out.dtype)
     if reduce is None:
-        o[lin] = vals
+        _bounds.assign(xp, o, lin, vals)
     elif reduce == "add":
         add_at(xp, o, lin, vals)
     else:
