@@ -389,3 +389,44 @@ def test_assign_without_repeats_or_on_the_host():
     bounds.assign(np, a, np.array([1, 1]), np.array([5.0, 6.0]))
     bounds.assign(np, a, slice(2, 4), 7.0)
     np.testing.assert_array_equal(a, [0, 6, 7, 7])
+
+
+@pytest.mark.cuda
+def test_cpu_index_tensors_index_a_cuda_tensor():
+    """As PyTorch: index tensors may be on the CPU when the indexed tensor is on a GPU
+    (they move); other devices, and values on another device, are refused."""
+    a = np.arange(12.0).reshape(3, 4)
+    x = torch.tensor(a, dtype=torch.float32, device="cuda")
+    idx = torch.tensor([2, 0, -1])
+    np.testing.assert_array_equal(A(x[idx]), a[[2, 0, -1]])
+    np.testing.assert_array_equal(A(x[idx, torch.tensor([1, 1, 3])]), a[[2, 0, -1], [1, 1, 3]])
+    np.testing.assert_array_equal(A(x[:, torch.tensor([True, False, True, False])]),
+                                  a[:, [True, False, True, False]])
+    y = x.clone()
+    y[torch.tensor([2, 0])] = torch.zeros(2, 4, device="cuda")
+    b = a.copy()
+    b[[2, 0]] = 0
+    np.testing.assert_array_equal(A(y), b)
+    y = x.clone()
+    y.index_put_((torch.tensor([1]),), torch.tensor(7.0, device="cuda"), accumulate=True)
+    b = a.copy()
+    b[1] += 7
+    np.testing.assert_array_equal(A(y), b)
+    raises(IndexError, OOB.format(i=3, d=0, n=3), lambda: x[torch.tensor([3])])
+    # a CUDA index into a CPU tensor, and values on the CPU (not 0-dim), are refused
+    with pytest.raises(RuntimeError, match="indices should be either on cpu or on the same "
+                                           "device as the indexed tensor"):
+        torch.tensor(a)[torch.tensor([0], device="cuda")]
+    with pytest.raises(RuntimeError, match="same device"):
+        x.clone().index_put_((idx,), torch.zeros(3, 4))
+
+
+def test_cpu_indices_in_scripted_code_follow_eager():
+    """Scripted indexing with CPU tensors (the generated call) still works on the CPU."""
+    def f(x, i):
+        return x[i] * 2.0
+    s = torch.jit.script(f)
+    x = torch.arange(6.0)
+    i = torch.tensor([5, 0])
+    for _ in range(3):
+        np.testing.assert_array_equal(A(s(x, i)), [10.0, 0.0])

@@ -112,7 +112,7 @@ def _check_index_values(xp, shape, idx):
 
 
 @op("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", method=False,
-    function=False, meta=_index_meta)
+    function=False, meta=_index_meta, cross_device="indices")
 def index(xp, self, indices):
     idx = _check_index_arrays(self, indices)
     _check_index_values(xp, self.shape, idx)
@@ -248,13 +248,14 @@ def _index_put(xp, out, indices, values, accumulate):
 
 
 @op("aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, "
-    "bool accumulate=False) -> Tensor(a!)", tags={"inplace"}, meta=_index_put_meta)
+    "bool accumulate=False) -> Tensor(a!)", tags={"inplace"}, meta=_index_put_meta,
+    cross_device="indices")
 def index_put_(xp, self, indices, values, accumulate=False):
     return _index_put(xp, self, indices, no_overlap(xp, self, values), accumulate)
 
 
 @op("aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) "
-    "-> Tensor", meta=_index_put_meta)
+    "-> Tensor", meta=_index_put_meta, cross_device="indices")
 def index_put(xp, self, indices, values, accumulate=False):
     return _index_put(xp, self.copy(), indices, values, accumulate)
 

@@ -175,6 +175,18 @@ def _operand_device(op, xs):
     return dev
 
 
+def _index_devices(op, dev, indices):
+    """Index tensors must be on the CPU or on the indexed tensor's device (PyTorch's
+    rule: CPU index tensors move to it)."""
+    if indices is None:
+        return
+    for x in indices:
+        if isinstance(x, _Tensor) and x._device is not dev and x._device is not _cpu:
+            raise RuntimeError(
+                f"{op.public_name}: indices should be either on cpu or on the same device as "
+                f"the indexed tensor ({dev})")
+
+
 def scalar_kind(x):
     """(dtype, SCALAR) of a Python number; the common types are tested first (hot path),
     the rest follow dtypes' wrapped-number rule."""
@@ -348,7 +360,8 @@ class OpDef:
         # floor_divide: the number is not rounded to float16 first)
         self.opmath_scalars = opmath_scalars
         # cross_device: the other tensors move to the first one's device (copy_), instead
-        # of the same-device check every other op makes
+        # of the same-device check every other op makes; "indices": the tensors of the
+        # `indices` list may be on the CPU too (they move), the others share a device
         self.cross_device = cross_device
         # unchanged_when(*args): an in-place op's test that the call leaves self as it is
         # (its impl then returns UNCHANGED); autograd skips its in-place checks for it
@@ -598,7 +611,13 @@ def _gen_generic(op, fname, consts):
         L.append(f"    dev = {n}._device")
         L.append(f"    a_{n} = {n}._data")
     elif tensor_args:
-        if op.cross_device:
+        if op.cross_device == "indices":
+            # self and values on one device; an index tensor may also be on the CPU (it
+            # moves to self's device, as PyTorch's indexing allows)
+            others = [a.name for a in tensor_args if a.name != "indices"]
+            L.append(f"    dev = _opdev(_op, ({', '.join(others)},))")
+            L.append("    _index_devices(_op, dev, indices)")
+        elif op.cross_device:
             L.append(f"    dev = {tensor_args[0].name}._device")
         else:
             L.append(f"    dev = _opdev(_op, ({', '.join(a.name for a in tensor_args)},))")
@@ -682,7 +701,8 @@ def _compile(op, src, fname, consts):
     from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
     ns = dict(__name__="gpujit.ops.generated", _S=dispatch_state, _op=op, _impl=op.impl, _T=_Tensor, _np=np, _nd=np.ndarray,
               _cpu=_cpu, _defdev=_DEFDEV, _xp_for=_xp_for, _join=_join_device, _Retry=_DevMismatchRetry,
-              _opdev=_operand_device, _sk=scalar_kind, _cache=op._cache,
+              _opdev=_operand_device, _index_devices=_index_devices, _sk=scalar_kind,
+              _cache=op._cache,
               _unwrap_for=unwrap_for, _bcast_err=broadcast_error, _wrap=wrap,
               _wrap_array=wrap_array, _finish_inplace=finish_inplace, _nt=op.namedtuple,
               _resolve=resolve, _to_dtype=_dt.to_dtype, _NARROW=_NARROW, _wrapi=_wrap_int,

@@ -361,7 +361,7 @@ def _generic(cg, n, op, args):
         dev = spec.device
     elif tensor_args:
         first = tensor_args[0].spec
-        if op.cross_device:
+        if op.cross_device is True:     # ("indices": joined as usual; a clash -> eager)
             if not isinstance(first, TensorSpec):
                 return False
             dev = first.device
