@@ -277,7 +277,7 @@ def space_shapes(graph, fusible) -> dict:
     (fusers/views.py moves them onto the inputs). Values not in the dict count
     with their own shape. `fusible(node)` says whether a node may be fused."""
     views = {}                  # value -> ("chunk", chunks, dim) / ("cat", size, dim) /
-                                # ("unsq", None, dim)
+                                # ("unsq", positions of its dims, rank)
     chunk_nodes = {}            # value -> the chunk nodes it is read through
 
     def view_of_use(v, use):
@@ -296,7 +296,14 @@ def space_shapes(graph, fusible) -> dict:
                     not isinstance(c.attrs.get("value"), int) or \
                     not -len(sv) - 1 <= c.attrs["value"] <= len(sv):
                 return None
-            return ("unsq", None, c.attrs["value"] % (len(sv) + 1))
+            d = c.attrs["value"] % (len(sv) + 1)
+            # where v's dims land: past the new dim, and where the result's own land when
+            # it is unsqueezed again (x.unsqueeze(-1).unsqueeze(-1): [C] as [C, 1, 1])
+            pos, rank = tuple(range(d)) + tuple(range(d + 1, len(sv) + 1)), len(sv) + 1
+            out = views.get(user.output)
+            if out is not None and out != "free" and out[0] == "unsq":
+                pos, rank = tuple(out[1][k] for k in pos), out[2]
+            return ("unsq", pos, rank)
         if user.kind == CAT:
             sv, so = _sizes(v), _sizes(user.output)
             if sv == (0,) and so is not None and len(so) != 1:
@@ -315,9 +322,10 @@ def space_shapes(graph, fusible) -> dict:
             return None
         if kind == "empty":     # computing a legacy empty cat input: no space of its own
             return out if sv == (0,) else None
+        if kind == "unsq":      # (v's dims all right-aligned in the result: as it is)
+            pos = n[len(so) - len(sv):]
+            return "free" if pos == tuple(range(d_out - len(sv), d_out)) else (kind, pos, d_out)
         d = d_out - (len(so) - len(sv))
-        if kind == "unsq":      # (d <= 0: v's dims all lie right of the new one)
-            return "free" if d <= 0 else (kind, n, d)
         if d < 0 or sv[d] == 1:
             return "free"               # broadcast along the chunked dim: whole, as is
         return (kind, n, d)
@@ -339,8 +347,11 @@ def space_shapes(graph, fusible) -> dict:
     def shape(v, kind, n, d):
         if kind == "empty":
             return ()
-        if kind == "unsq":
-            return _sizes(v)[:d] + (1,) + _sizes(v)[d:]
+        if kind == "unsq":      # (n: where v's dims land, d: the rank they land in)
+            out = [1] * d
+            for k, size in zip(n, _sizes(v)):
+                out[k] = size
+            return tuple(out)
         if kind == "cat":
             return _sizes(v)[:d] + (n,) + _sizes(v)[d + 1:]
         piece = _piece(_sizes(v), n, d)

@@ -108,12 +108,30 @@ def resolve_op(node):
     return None
 
 
+# ops that write their `Tensor(a!)` arguments only when a bool argument is true: with it a
+# constant False they write nothing (batch_norm in inference reads its running statistics;
+# TorchScript's schema has no write annotation at all)
+_WRITES_ONLY_IF = {"aten::batch_norm": "training"}
+
+
+def writes_at_all(node) -> bool:
+    """False when node's op writes its `(a!)` arguments only if a bool argument
+    (_WRITES_ONLY_IF) is true, and that argument is a constant False."""
+    flag = _WRITES_ONLY_IF.get(node.kind)
+    if flag is None or node.op is None:
+        return True
+    for a, v in zip(node.op.schema.arguments, node.inputs):
+        if a.name == flag:
+            return not (v.node.kind == "prim::Constant" and v.node.attrs.get("value") is False)
+    return True
+
+
 def is_mutating(node) -> bool:
     """Does the node write into one of its inputs (an in-place or out= op)?"""
     op = node.op
     if op is None:
         return node.kind in SIDE_EFFECT_KINDS and node.kind.startswith("aten::")
-    return any(a.type.is_write for a in op.schema.arguments)
+    return any(a.type.is_write for a in op.schema.arguments) and writes_at_all(node)
 
 
 def is_nondeterministic(node) -> bool:

@@ -28,7 +28,7 @@ An AliasDb describes the graph as it was when built: build a new one after chang
 from __future__ import annotations
 
 from ..ir import types as T
-from ..ir.schema_match import AUTOGRAD_KINDS, SIDE_EFFECT_KINDS
+from ..ir.schema_match import AUTOGRAD_KINDS, SIDE_EFFECT_KINDS, writes_at_all
 
 __all__ = ["AliasDb", "is_mutable_type"]
 
@@ -223,10 +223,11 @@ class AliasDb:
         op = node.op
         args = op.schema.arguments
         by_alias: dict = {}
+        writes = writes_at_all(node)
         for a, v in zip(args, node.inputs):
             if a.type.alias and is_mutable_type(v.type):
                 by_alias.setdefault(a.type.alias, []).append(v)
-            if a.type.is_write and is_mutable_type(v.type):
+            if writes and a.type.is_write and is_mutable_type(v.type):
                 self._write(node, v)
                 if _is_container(v.type):
                     self._deep_writes.setdefault(node, set()).add(v)
