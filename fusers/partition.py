@@ -152,6 +152,8 @@ def _iteration_space_problem(consumer, producer, space):
                 return None
             if is_parameter_use(n, v):      # batch_norm's per-channel parameters
                 shape = tuple(n.output.type.sizes)
+            elif is_group(n) and _parameter_shape(n, v) is not None:
+                shape = _parameter_shape(n, v)      # (the same, inside a group)
             elif lined_up and (n.kind == FUSED_CONCAT or v is n.inputs[0]):
                 # (read lined up with its result, as the result is read: an unsqueeze's
                 # result unsqueezed again counts with the shape after both)
@@ -187,6 +189,21 @@ def _iteration_space_problem(consumer, producer, space):
             return (f"its inputs' (or results') sizes do not broadcast together ({a} and "
                     f"{b}): one kernel walks one iteration space")
     return None
+
+
+def _parameter_shape(group, v):
+    """The shape of the result of the batch_norm that reads group input v as a per-channel
+    parameter, when all the group's reads of v are such (None otherwise)."""
+    sub = subgraph_of(group)
+    shapes = set()
+    for k, w in enumerate(group.inputs):
+        if w is v:
+            for u in sub.inputs[k].uses:
+                if not is_parameter_use(u.user, sub.inputs[k]) or \
+                        u.user.output.type.sizes is None:
+                    return None
+                shapes.add(tuple(u.user.output.type.sizes))
+    return shapes.pop() if len(shapes) == 1 else None
 
 
 def _kinds(node):

@@ -146,7 +146,9 @@ def test_float64():
 @pytest.mark.parametrize("pdtype", [np.float16, np.float32])
 def test_float16_input_computes_in_float32(pdtype):
     # float16 parameters or float32 ones (PyTorch's CPU rule): computed in float32, the
-    # result float16, rounded once (eager's answer exactly)
+    # result float16, rounded once (eager's answer, but for the kernel's FMA contraction:
+    # its float32 value may differ from eager's in the last bit, which can round the
+    # float16 result the other way for some draws)
     x = _a(2, 3, 5, 5, dtype=np.float16)
     m, v, w, b = _stats(3, pdtype)
     args = _t(x, m, v, w, b)
@@ -154,7 +156,7 @@ def test_float16_input_computes_in_float32(pdtype):
     out = _calls(s, *args)
     eager = F.batch_norm(args[0], args[1], args[2], args[3], args[4], False, 0.1, 1e-5)
     assert out.dtype == torch.float16
-    np.testing.assert_array_equal(out.numpy(), eager.numpy())
+    np.testing.assert_array_max_ulp(out.numpy(), eager.numpy(), maxulp=1)
     _close(out, _ref(x, m, v, w, b), np.float16)
     assert _in_groups(s.graph_for(*args)) == 1
 
