@@ -34,3 +34,16 @@ def unguarded(v):
     its outputs (the checked types)."""
     n = v.node()
     return n.inputsAt(v.offset) if n.kind() == "prim::TypeCheck" else v
+
+
+def find_fusion_groups(graph):
+    """The subgraphs of the graph's fusion groups, in blocks too (PyTorch's
+    TestTEFuser.findFusionGroups)."""
+    result = []
+    for n in graph.nodes():
+        if n.kind() == GROUP:
+            result.append(n.g("Subgraph"))
+            continue
+        for block in n.blocks():
+            result += find_fusion_groups(block)
+    return result

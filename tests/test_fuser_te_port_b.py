@@ -14,6 +14,7 @@ import pytest
 
 import gpujit as torch
 import gpujit.nn.functional as F
+from fusion_asserts import find_fusion_groups
 
 FUSION_GROUP = "prim::TensorExprGroup"
 _GUARDS = {"prim::TypeCheck", "prim::RequiresGradCheck", "prim::TensorExprDynamicGuard"}
@@ -35,15 +36,7 @@ def _te_options():
         torch._C._debug_set_fusion_group_inlining(old_inline)
 
 
-def find_groups(graph):
-    out = []
-    for n in graph.nodes():
-        if n.kind() == FUSION_GROUP:
-            out.append(n.g("Subgraph"))
-            continue
-        for b in n.blocks():
-            out += find_groups(b)
-    return out
+find_groups = find_fusion_groups
 
 
 def assert_all_fused(graph, except_for=()):

@@ -8,6 +8,7 @@ import pytest
 
 import gpujit as torch
 from gpujit.ir import parse_ir
+from fusion_asserts import find_fusion_groups
 
 GROUP = "prim::TensorExprGroup"
 GUARDS = ("prim::TypeCheck", "prim::RequiresGradCheck", "prim::TensorExprDynamicGuard")
@@ -55,18 +56,6 @@ def assert_all_fused(graph, except_for=()):
             continue
         raise AssertionError("Found unexpected node:" + node.kind())
     assert guard_found
-
-
-def find_fusion_groups(graph):
-    """PyTorch's TestTEFuser.findFusionGroups."""
-    result = []
-    for n in graph.nodes():
-        if n.kind() == GROUP:
-            result.append(n.g("Subgraph"))
-            continue
-        for block in n.blocks():
-            result += find_fusion_groups(block)
-    return result
 
 
 def _run(f, *args, n=2):
