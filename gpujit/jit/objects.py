@@ -201,8 +201,7 @@ class _GraphCallable:
     def fusion_report(self, *args, **kwargs):
         """Which ops of the graph that runs for these inputs fused, and why the others did
         not (one line per node, with the user's source line)."""
-        g = self._graph_for((self.owner,) if isinstance(self, ScriptMethod) else (),
-                            args, kwargs, shown=False)
+        g = self._graph_for(self._leading(), args, kwargs, shown=False)
         return _fusers.format_fusion_report(_fusers.fusion_report(g))
 
     def _bind_kwargs(self, args, kwargs, skip):
@@ -218,6 +217,13 @@ class _GraphCallable:
         if kwargs:
             raise TypeError(f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
         return out
+
+    def _leading(self):
+        """The arguments the graph takes before the caller's (a method's module)."""
+        return ()
+
+    def graph_for(self, *args, **kwargs):
+        return self._graph_for(self._leading(), args, kwargs)
 
     def _graph_for(self, leading, args, kwargs=None, shown=True):
         """The optimized graph for these arguments; shown: with each fusion group behind
@@ -346,9 +352,6 @@ class ScriptFunction(_GraphCallable):
         exe = _LAST[0] = self._executable or self._get_executable()
         return exe._dispatch(*args)
 
-    def graph_for(self, *args, **kwargs):
-        return self._graph_for((), args, kwargs)
-
     def save(self, f, _extra_files=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
         from ..serialization import save
@@ -373,8 +376,8 @@ class ScriptMethod(_GraphCallable):
         exe = _LAST[0] = self._executable or self._get_executable()
         return exe._dispatch(self.owner, *args)
 
-    def graph_for(self, *args, **kwargs):
-        return self._graph_for((self.owner,), args, kwargs)
+    def _leading(self):
+        return (self.owner,)
 
     def __repr__(self):
         return f"<gpujit.jit.ScriptMethod {self.owner._get_name()}.{self.name}>"

@@ -99,9 +99,9 @@ class Specialization:
         return self._graph
 
     def shown_graph(self):
-        """graph, each fusion group behind the guard of its first specialization, as
-        graph_for and last_executed_optimized_graph show it (a copy; graph when no group
-        has specialized)."""
+        """graph, each fusion group behind its guard (fusers/display.py), as graph_for
+        and last_executed_optimized_graph show it (a copy; graph itself when it has no
+        group)."""
         if not self.groups:
             return self.graph
         from ..fusers.display import guarded_graph
