@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import inspect
 import threading
+import typing
 import weakref
 
 from ...ir import types as T
@@ -236,6 +237,12 @@ def script_class(cls) -> ScriptClass:
                                 f"TorchScript class is a plain Python class with its own "
                                 f"__init__", hint="define __init__(self, ...) that assigns "
                                                   "the attributes")
+        bases = [b for b in cls.__bases__ if b not in (object, typing.Generic)]
+        if bases:
+            raise FrontendError(f"class '{cls.__qualname__}' inherits from "
+                                f"'{bases[0].__qualname__}': TorchScript classes does not "
+                                f"support inheritance yet. Please directly inherit from "
+                                f"'object'.")
         sc = ScriptClass(cls)
         _CLASSES[cls] = sc
         _declare_annotated(sc)
@@ -361,6 +368,11 @@ class ClassValueMixin:
                 self.error(f"class '{sc.name}' has no attribute '{name}'; attributes are "
                            f"declared by assigning them in __init__", node,
                            hint=f"assign self.{name} in {sc.name}.__init__")
+            if self.block is not self.graph.block:
+                self.error(f"First assignment cannot be in a control-flow block: the "
+                           f"attribute '{name}' of {sc.name} would not exist on every path",
+                           node, hint=f"initialize self.{name} at the top level of "
+                                      f"__init__ first")
             if isinstance(value.type, T.NoneType) and declared is None:
                 self.error(f"the attribute '{name}' of {sc.name} is assigned None, so its "
                            f"type is unknown", node,
@@ -401,6 +413,33 @@ class ClassValueMixin:
             return n.output
         return self.emit("prim::TupleConstruct", n.outputs,
                          [T.TupleType(tuple(outs))]).output
+
+    def has_dunder(self, v, name):
+        """Does v's script class define the method `name` (`__contains__`, `__lt__`)?"""
+        sc = script_class_of(v.type)
+        return sc is not None and sc.python_method(name) is not None
+
+    def dunder_call(self, v, name, args, node, result=None):
+        """v.name(*args) for a protocol method (`x in obj` is obj.__contains__(x)), args
+        already evaluated; `result` is the type the protocol needs it to return."""
+        sc = script_class_of(v.type)
+        graph = sc.method_graph(name, self, node)
+        what = f"{sc.name}.{name}"
+        params = graph.inputs[1:]
+        if len(args) != len(params):
+            self.error(f"{what}() takes {len(params)} argument"
+                       f"{'s' if len(params) != 1 else ''} but {len(args)} were given", node)
+        for i, (a, p) in enumerate(zip(args, params)):
+            if not _fits(a.type, p.type):
+                self.error(f"argument {i + 1} of {what}() expects {describe_type(p.type)}, "
+                           f"got {describe_type(a.type)}", node)
+        outs = [o.type for o in graph.outputs]
+        if result is not None and (len(outs) != 1 or not _fits(outs[0], result)):
+            got = describe_type(outs[0]) if len(outs) == 1 else "a tuple"
+            self.error(f"{what} must return {describe_type(result)}, it returns {got}", node)
+        n = self.emit("prim::CallMethod", [v] + list(args), outs, attrs={"name": name})
+        n.meta["callee"] = graph
+        return n.output
 
     def bind_call(self, fn, params, what, node, skip_self=False):
         """The argument Values of a call, bound by fn's Python signature (keywords,

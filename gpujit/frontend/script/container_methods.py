@@ -121,7 +121,9 @@ class ContainerMethodsMixin:
         """sorted(seq, reverse=...) as a new list (ints, floats, bools, strs, or tuples
         led by one)."""
         lst = self.as_list(seq, "sorted() of")
-        if lst is None or not _sortable(lst.type.elem):
+        if lst is not None and self.orders_objects(lst.type.elem, node):
+            pass
+        elif lst is None or not _sortable(lst.type.elem):
             self.error(f"sorting needs a list of ints, floats, bools or strs, got "
                        f"{describe_type(seq.type)}", node,
                        hint="for tensors use torch.sort(torch.stack(xs))")
@@ -130,6 +132,22 @@ class ContainerMethodsMixin:
         if not isinstance(reverse.type, T.BoolType):
             self.error(f"reverse= must be a bool, got {describe_type(reverse.type)}", node)
         return self.emit("aten::sorted", [lst, reverse], [lst.type]).output
+
+    def orders_objects(self, elem, node):
+        """Is elem a script class that sorting can order: its `__lt__(self, other: Cls)
+        -> bool` (compiled here; the sort then calls it, as Python does)? A class without
+        one is an error."""
+        from .classes import script_class_of
+        sc = script_class_of(elem)
+        if sc is None:
+            return False
+        g = sc.method_graph("__lt__", self, node) if sc.python_method("__lt__") else None
+        if g is None or len(g.inputs) != 2 or g.inputs[1].type != elem or \
+                len(g.outputs) != 1 or not isinstance(g.outputs[0].type, T.BoolType):
+            self.error(f"sorting a list of {sc.name}: class {sc.name} must define a __lt__ "
+                       f"method taking another {sc.name} and returning a bool", node,
+                       hint=f"def __lt__(self, other: '{sc.name}') -> bool")
+        return True
 
     def list_index(self, lst, x, node):
         """xs.index(x): a loop that stops at the first equal element; ValueError when none

@@ -298,6 +298,8 @@ class ContainerMixin:
             elems = [t.key]
         elif isinstance(t, T.StrType):
             elems = [T.STR]
+        elif self.has_dunder(c, "__contains__"):      # an object: its __contains__
+            return self.dunder_call(c, "__contains__", [x], node, result=T.BOOL)
         else:
             self.error(f"`in` needs a list, tuple, dict, set or str on its right, got "
                        f"{describe_type(t)}", node,

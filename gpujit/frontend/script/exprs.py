@@ -269,6 +269,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return True, getattr(base, node.attr)
             if found and inspect.ismodule(base):
                 self.error(f"module '{base.__name__}' has no attribute '{node.attr}'", node)
+            if found and inspect.isclass(base) and isinstance(
+                    inspect.getattr_static(base, node.attr, None), staticmethod):
+                return True, getattr(base, node.attr)      # Cls.helper(x): a function
         return False, None
 
     def python_value(self, obj, node):
