@@ -8,7 +8,7 @@ Skipped from PyTorch's files (one line each):
 - test_class_type.test_init_compiled_first: __before_init__ is a no-op check of C++ ordering.
 """
 import io
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple  # noqa: F401  (annotations below)
 
 import numpy as np
 import pytest
@@ -343,3 +343,351 @@ def test_class_inheritance_is_refused():
         class Derived(Base):
             def two(self, x):
                 return x + self.b + 2
+
+
+# ---- save / load of modules whose code uses classes
+
+@torch.jit.script
+class _Keep:
+    def __init__(self, x):
+        self.x = x
+
+    def get_x(self):
+        return self.x
+
+    def clone(self):
+        return _Keep(self.x)
+
+
+@torch.jit.script
+class _Nested:
+    def __init__(self, y):
+        self.y = y
+
+
+@torch.jit.script
+class _Nested2:
+    def __init__(self, y):
+        self.y = y
+        self.nested = _Nested(y)
+
+
+@torch.jit.script
+class _Outer:
+    def __init__(self, x):
+        self.class_attr = _Nested(x)
+        self.class_attr2 = _Nested2(x)
+        self.x = self.class_attr.y + self.class_attr2.nested.y
+
+
+class _UsesKeep(torch.nn.Module):
+    def forward(self, a):
+        return _Keep(a).get_x()
+
+
+class _UsesClone(torch.nn.Module):
+    def forward(self, a):
+        return _Keep(a).clone().x
+
+
+class _UsesOuter(torch.nn.Module):
+    def forward(self, a):
+        return _Outer(a).x
+
+
+@pytest.mark.parametrize("mod, k", [(_UsesKeep, 1), (_UsesClone, 1), (_UsesOuter, 2)])
+def test_save_load_with_classes(mod, k):
+    m = torch.jit.script(mod())
+    loaded = roundtrip(m)
+    x = torch.tensor([[0.5, 1.0, -2.0], [3.0, 0.0, 4.0]])
+    np.testing.assert_array_equal(_np(loaded(x)), k * _np(x))
+
+
+# ---- interfaces
+
+@torch.jit.script
+class _Foo12:
+    def __init__(self):
+        pass
+
+    def one(self, x: Tensor, y: Tensor) -> Tensor:
+        return x + y
+
+    def two(self, x: Tensor) -> Tensor:
+        return 2 * x
+
+
+@torch.jit.script
+class _Bar12:
+    def __init__(self):
+        pass
+
+    def one(self, x: Tensor, y: Tensor) -> Tensor:
+        return x * y
+
+    def two(self, x: Tensor) -> Tensor:
+        return 2 / x
+
+
+@torch.jit.interface
+class _OneTwo:
+    def one(self, x: Tensor, y: Tensor) -> Tensor:
+        pass
+
+    def two(self, x: Tensor) -> Tensor:
+        pass
+
+
+@torch.jit.interface
+class _OneTwoThree:
+    def one(self, x: Tensor, y: Tensor) -> Tensor:
+        pass
+
+    def two(self, x: Tensor) -> Tensor:
+        pass
+
+    def three(self, x: Tensor) -> Tensor:
+        pass
+
+
+@torch.jit.interface
+class _OneTwoWrong:
+    def one(self, x: Tensor, y: Tensor) -> Tensor:
+        pass
+
+    def two(self, x: int) -> int:
+        pass
+
+
+@torch.jit.script
+class _NotMember:
+    def __init__(self):
+        pass
+
+    def one(self, x: Tensor, y: Tensor) -> Tensor:
+        return x + y
+
+
+@torch.jit.script
+class _NotMember2:
+    def __init__(self):
+        pass
+
+    def one(self, x: Tensor, y: Tensor) -> Tensor:
+        return x + y
+
+    def two(self, x: int) -> int:
+        return 3
+
+
+def _use_them(x):
+    a = _Foo12()
+    b = _Bar12()
+    c = torch.jit.annotate(List[_OneTwo], [a, b])
+    for i in range(len(c)):
+        x = c[i].one(x, x)
+        x = c[i].two(x)
+    return x
+
+
+def _as_interface(x: _OneTwo) -> _OneTwo:
+    return x
+
+
+def _inherit(x: _OneTwoThree) -> _OneTwo:
+    return _as_interface_s(x)
+
+
+_as_interface_s = torch.jit.script(_as_interface)
+
+
+def test_interfaces_of_classes():
+    x = torch.tensor([[0.5, 1.0], [2.0, -3.0]])
+    check_script(_use_them, x)
+    torch.jit.script(_inherit)                    # a wider interface is accepted
+
+    def wrong1():
+        return _as_interface_s(_NotMember())
+
+    def wrong2():
+        return _as_interface_s(_NotMember2())
+
+    def wrong3():
+        return _inherit_s(_as_interface_s(_Foo12()))
+
+    def wrong4(x: _OneTwoWrong) -> int:
+        return _as_interface_s(x)
+
+    _inherit_s = torch.jit.script(_inherit)
+    for fn, words in ((wrong1, "does not have method"),
+                      (wrong2, "is not compatible with interface"),
+                      (wrong3, "does not have method"),
+                      (wrong4, "is not compatible with interface")):
+        with pytest.raises(RuntimeError, match=words):
+            torch.jit.script(fn)
+
+
+class _PyAssign(torch.nn.Module):
+    proxy_mod: _OneTwo
+
+    def __init__(self, obj):
+        super().__init__()
+        self.proxy_mod = obj
+
+    def forward(self, x):
+        return self.proxy_mod.two(x)
+
+
+class _PyAssignThree(torch.nn.Module):
+    proxy_mod: _OneTwoThree
+
+    def __init__(self, obj):
+        super().__init__()
+        self.proxy_mod = obj
+
+    def forward(self, x):
+        return self.proxy_mod.two(x)
+
+
+def test_module_attribute_typed_by_an_interface():
+    x = torch.tensor([1.0, -2.0, 3.0])
+    m = torch.jit.script(_PyAssign(_Foo12()))
+    np.testing.assert_array_equal(_np(m(x)), [2.0, -4.0, 6.0])
+    np.testing.assert_array_equal(_np(roundtrip(m)(x)), [2.0, -4.0, 6.0])
+    with pytest.raises(RuntimeError, match="is not compatible with interface"):
+        torch.jit.script(_PyAssignThree(_Foo12()))
+
+    class PyClass:
+        def __init__(self):
+            pass
+    with pytest.raises(RuntimeError, match="not a TorchScript compatible type|"
+                                           "is not compatible with interface"):
+        torch.jit.script(_PyAssignThree(PyClass()))
+
+
+# ---- operator overloads
+
+@torch.jit.script
+class _TensorBox:
+    def __init__(self, x):
+        self.x = x
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __neg__(self):
+        self.x = -self.x
+        return self
+
+    def __mul__(self, other: Tensor) -> Tensor:
+        return self.x * other
+
+
+@torch.jit.script
+class _IntBox:
+    def __init__(self, x: int):
+        self.x = x
+
+    def __add__(self, other: int) -> int:
+        return self.x + other
+
+    def __sub__(self, other: int) -> int:
+        return self.x - other
+
+    def __mul__(self, other: int) -> int:
+        return self.x * other
+
+    def __pow__(self, other: int) -> int:
+        return int(self.x ** other)
+
+    def __truediv__(self, other: int) -> float:
+        return self.x / other
+
+    def __mod__(self, other: int) -> int:
+        return self.x % other
+
+    def __ne__(self, other: int) -> bool:  # type: ignore[override]
+        return self.x != other
+
+    def __eq__(self, other: int) -> bool:  # type: ignore[override]
+        return self.x == other
+
+    def __lt__(self, other: int) -> bool:
+        return self.x < other
+
+    def __gt__(self, other: int) -> bool:
+        return self.x > other
+
+    def __le__(self, other: int) -> bool:
+        return self.x <= other
+
+    def __ge__(self, other: int) -> bool:
+        return self.x >= other
+
+    def __and__(self, other: int) -> int:
+        return self.x & other
+
+    def __or__(self, other: int) -> int:
+        return self.x | other
+
+    def __xor__(self, other: int) -> int:
+        return self.x ^ other
+
+    def __getitem__(self, other: int) -> int:
+        return other + 1
+
+    def __setitem__(self, idx: int, val: int) -> None:
+        self.x = val * idx
+
+    def __call__(self, val: int) -> int:
+        return self.x * val * 3
+
+
+def _ov_tensor():
+    a = _TensorBox(torch.ones([3, 3]))
+    return len(a), -a * torch.zeros([3, 3])
+
+
+def _ov_setitem():
+    a = _IntBox(4)
+    a[1] = 5
+    return a.x
+
+
+def _ov_call():
+    a = _IntBox(5)
+    return a(2)
+
+
+def test_operator_overloads():
+    check_script(_ov_tensor)
+    check_script(_ov_setitem)
+    check_script(_ov_call)
+    for fn in (_op_add, _op_sub, _op_mul, _op_pow, _op_div, _op_mod, _op_ne, _op_eq, _op_lt,
+               _op_gt, _op_le, _op_ge, _op_and, _op_or, _op_xor, _op_getitem):
+        check_script(fn)
+
+
+def _op_add(): return _IntBox(4) + 3          # noqa: E704
+def _op_sub(): return _IntBox(4) - 3          # noqa: E704
+def _op_mul(): return _IntBox(4) * 3          # noqa: E704
+def _op_pow(): return _IntBox(4) ** 3         # noqa: E704
+def _op_div(): return _IntBox(4) / 3          # noqa: E704
+def _op_mod(): return _IntBox(4) % 3          # noqa: E704
+def _op_ne(): return _IntBox(4) != 3          # noqa: E704
+def _op_eq(): return _IntBox(4) == 3          # noqa: E704
+def _op_lt(): return _IntBox(4) < 3           # noqa: E704
+def _op_gt(): return _IntBox(4) > 3           # noqa: E704
+def _op_le(): return _IntBox(4) <= 3          # noqa: E704
+def _op_ge(): return _IntBox(4) >= 3          # noqa: E704
+def _op_and(): return _IntBox(4) & 3          # noqa: E704
+def _op_or(): return _IntBox(4) | 3           # noqa: E704
+def _op_xor(): return _IntBox(4) ^ 3          # noqa: E704
+def _op_getitem(): return _IntBox(4)[1]       # noqa: E704
+
+
+def test_operator_without_an_overload_names_it():
+    def f():
+        return _TensorBox(torch.tensor(1)) + _TensorBox(torch.tensor(1))
+    with pytest.raises(RuntimeError, match="__add__"):
+        torch.jit.script(f)

@@ -537,7 +537,8 @@ class _FunctionPrinter:
         if k == "prim::ListConstruct":
             text = f"[{', '.join(ins)}]"
             elem = out_type.elem if isinstance(out_type, T.ListType) else None
-            if not ins or isinstance(elem, (T.OptionalType, T.UnionType, T.AnyType)):
+            if not ins or isinstance(elem, (T.OptionalType, T.UnionType, T.AnyType,
+                                            T.InterfaceType)):
                 return f"annotate({out_type.annotation()}, {text})"
             return text
         if k == "prim::TupleConstruct":

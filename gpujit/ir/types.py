@@ -7,6 +7,7 @@ Types are immutable values: equal types compare equal and hash alike.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 from .. import dtypes as _dt
@@ -14,7 +15,8 @@ from .. import dtypes as _dt
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
            "GeneratorType", "FunctionType", "ListType", "TupleType", "DictType", "SetType", "OptionalType",
-           "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
+           "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "interface_mismatch",
+           "class_type_of_object", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "FUNCTION", "type_of_value", "register_class_type",
            "class_type"]
 
@@ -265,6 +267,48 @@ class ClassType(Type):
     def __hash__(self):
         return hash(("class", self.name))
 
+    def is_subtype_of(self, other):
+        if isinstance(other, InterfaceType) and not other.is_module and self != other:
+            return interface_mismatch(self, other) is None
+        return Type.is_subtype_of(self, other)
+
+
+def _method_signature(t, name):
+    """(param types without self, return type) of method `name` of a class or interface
+    type, or None when it has none."""
+    if isinstance(t, InterfaceType):
+        sig = t.signatures.get(name)
+        return None if sig is None else (list(sig[1]), sig[2])
+    g = t.methods.get(name)
+    if g is None:
+        return None
+    outs = [o.type for o in g.outputs]
+    return [i.type for i in g.inputs[1:]], outs[0] if len(outs) == 1 else TupleType(
+        tuple(outs))
+
+
+def _loosely(a, b):
+    return a.is_subtype_of(b) or (isinstance(a, TensorType) and isinstance(b, TensorType))
+
+
+def interface_mismatch(t, iface):
+    """Why class (or interface) type t does not implement the class interface iface,
+    in TorchScript's words; None when it does (each declared method present, taking what
+    the interface passes, returning what it declares)."""
+    for name, (names, params, ret) in iface.signatures.items():
+        got = _method_signature(t, name)
+        if got is None:
+            return (f"{t.annotation()} does not have method '{name}' on interface "
+                    f"{iface.annotation()}")
+        have, r = got
+        if len(have) != len(params) or not all(map(_loosely, params, have)) or \
+                not _loosely(r, ret):
+            def sig(ps, out):
+                return f"({', '.join(x.annotation() for x in ps)}) -> {out.annotation()}"
+            return (f"method '{name}' of {t.annotation()} {sig(have, r)} is not "
+                    f"compatible with interface {iface.annotation()}'s {sig(params, ret)}")
+    return None
+
 
 @dataclass(frozen=True, eq=False)
 class InterfaceType(ClassType):
@@ -289,6 +333,7 @@ FUNCTION = FunctionType()
 TENSOR = TensorType()
 
 _CLASS_TYPES: dict = {}
+_BY_PY_CLASS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def without_shapes(t: Type) -> Type:
@@ -307,9 +352,23 @@ def without_shapes(t: Type) -> Type:
 
 
 def register_class_type(t):
-    """Known class / NamedTuple types by qualified name, so parsed text finds them."""
+    """Known class / NamedTuple types by qualified name, so parsed text finds them (and
+    by their Python class, so an object's methods can be found at run time)."""
     _CLASS_TYPES[t.name] = t
+    if t.py_class is not None:
+        try:
+            _BY_PY_CLASS[t.py_class] = t
+        except TypeError:               # (a class that cannot be weakly referenced)
+            pass
     return t
+
+
+def class_type_of_object(obj):
+    """The ClassType of an object of a script class (None when it is not one)."""
+    try:
+        return _BY_PY_CLASS.get(type(obj))
+    except TypeError:
+        return None
 
 
 def class_type(name: str) -> Type:

@@ -419,10 +419,28 @@ def is_dynamic_call(node) -> bool:
 def dynamic_callee(obj, name):
     """The graph of method `name` of the scripted module (or object) `obj`."""
     m = (getattr(obj, "_script_methods", None) or {}).get(name)
+    if m is None and not hasattr(obj, "_script_methods"):
+        g = _object_method(obj, name)           # an object of a script class
+        if g is not None:
+            return g
     if m is None:
         raise InterpreterError(f"the {type(obj).__name__} held by an interface-typed value "
                                f"has no compiled method '{name}'")
     return m.graph
+
+
+def _object_method(obj, name):
+    """The graph of method `name` of an object of a script class (its ClassType, found
+    by the object's Python class, holds the compiled methods)."""
+    t = T.class_type_of_object(obj)
+    if t is None:
+        # a class no scripted code has named yet (a loaded model's object held by an
+        # interface-typed attribute): compiled now, as its first use would
+        from ..frontend.script.classes import is_scriptable_class, script_class
+        if not is_scriptable_class(type(obj)):
+            return None
+        t = script_class(type(obj)).type
+    return t.methods.get(name)
 
 
 def _call(node, env, profile):

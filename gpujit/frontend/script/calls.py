@@ -474,6 +474,16 @@ def boolean_dispatch(obj, node, resolve=None):
 NOT_LITERAL = object()
 
 
+def interface_why(t, want) -> str:
+    """': <why>' when `want` is a class interface that class type t does not implement
+    (TorchScript's 'does not have method' / 'is not compatible with interface'), else ''."""
+    if isinstance(want, T.InterfaceType) and not want.is_module and \
+            isinstance(t, T.ClassType) and not isinstance(t, T.NamedTupleType):
+        why = T.interface_mismatch(t, want)
+        return f": {why}" if why else ""
+    return ""
+
+
 def compiled_from_source(obj) -> bool:
     """Is obj a gpujit Python function that scripted code compiles from its own source
     (nn.functional's composites of ops, marked by `_from_source` there: F.tanhshrink)?"""
@@ -560,7 +570,8 @@ class FunctionCallMixin:
             if not ok:
                 pname = p.debug_name
                 self.error(f"argument {k + 1} ('{pname}') of '{name}' must be "
-                           f"{describe_type(p.type)}, got {describe_type(v.type)}", node,
+                           f"{describe_type(p.type)}, got {describe_type(v.type)}"
+                           f"{interface_why(v.type, p.type)}", node,
                            hint=union_hint(v) if isinstance(v.type, T.UnionType)
                            else None)
         outs = [_generalized(o.type) for o in graph.outputs]

@@ -439,7 +439,10 @@ class ClassValueMixin:
             self.error(f"{what} must return {describe_type(result)}, it returns {got}", node)
         n = self.emit("prim::CallMethod", [v] + list(args), outs, attrs={"name": name})
         n.meta["callee"] = graph
-        return n.output
+        if len(outs) == 1:
+            return n.output
+        return self.emit("prim::TupleConstruct", n.outputs,
+                         [T.TupleType(tuple(outs))]).output
 
     def bind_call(self, fn, params, what, node, skip_self=False):
         """The argument Values of a call, bound by fn's Python signature (keywords,

@@ -189,10 +189,11 @@ class ContainerMixin:
             # an empty list is a List[Tensor] unless annotated (TorchScript's rule)
             t = expected if isinstance(expected, T.ListType) else T.ListType(T.TENSOR)
             return self.emit("prim::ListConstruct", [], [t]).output
-        t = T.ListType(self.element_type(vals, node))
         if isinstance(expected, T.ListType) and all(elem_fits(v.type, expected.elem)
                                                     for v in vals):
-            t = expected
+            t = expected          # List[OneTwo] of objects of two classes it describes
+        else:
+            t = T.ListType(self.element_type(vals, node))
         return self.emit("prim::ListConstruct", vals, [t]).output
 
     def expr_Dict(self, node, expected=None):
@@ -411,6 +412,9 @@ class ContainerMixin:
             elem = t.value
         elif isinstance(t, T.TensorType):        # x[i] = v, x[mask] = 0: in place
             self.tensor_setitem(c, target.slice, v, node)
+            return True
+        elif self.has_dunder(c, "__setitem__"):   # obj[i] = v: obj.__setitem__(i, v)
+            self.dunder_call(c, "__setitem__", [self.expr(target.slice), v], target)
             return True
         else:
             return False

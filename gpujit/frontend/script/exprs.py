@@ -646,6 +646,10 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return v
         if not found and not isinstance(func, ast.Attribute):
             fv = self.expr(func)
+            from .classes import script_class_of
+            if script_class_of(fv.type) is not None:        # obj(x): obj.__call__(x)
+                return self.object_method_call(fv, script_class_of(fv.type), "__call__",
+                                               node)
             if isinstance(fv.type, T.ClassType):
                 return self.class_method_call(fv, "forward", node)
         self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,

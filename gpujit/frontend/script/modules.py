@@ -161,6 +161,21 @@ def _init_annotations(cls) -> dict:
 
 
 # what nn.Module.__init__ itself sets (not attributes of the user's module)
+def _check_class_interface(value, iface, name, cls):
+    """The object a module attribute annotated with a class interface holds must be of a
+    script class that implements it (TorchScript's wording)."""
+    t = _value_type(value)
+    if t is None or not isinstance(t, T.ClassType):
+        raise FrontendError(f"the attribute '{name}' of {cls.__name__} is annotated "
+                            f"{iface.annotation()}, but the value is not a TorchScript "
+                            f"compatible type (a {type(value).__name__})")
+    why = T.interface_mismatch(t, iface)
+    if why is not None:
+        raise FrontendError(f"the attribute '{name}' of {cls.__name__}: "
+                            f"{t.annotation()} is not compatible with interface "
+                            f"{iface.name}: {why}")
+
+
 _MODULE_INTERNALS = frozenset(Module().__dict__) | {"training", "__annotations__"}
 
 
@@ -326,6 +341,8 @@ class _ModuleInfo:
                 from .types import annotation_type
                 mod = inspect.getmodule(cls)
                 t = annotation_type(ann, vars(mod) if mod else None)
+                if isinstance(t, T.InterfaceType) and not t.is_module:
+                    _check_class_interface(value, t, name, cls)
             elif name in init_annotations:
                 from .types import annotation_expr_type
                 node, env = init_annotations[name]

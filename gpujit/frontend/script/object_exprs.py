@@ -24,6 +24,17 @@ from . import static_eval
 
 __all__ = ["ObjectExprMixin"]
 
+# the method an operator calls on a script-class object on its left (TorchScript has no
+# reflected __radd__ & co.)
+_BIN_DUNDERS = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__",
+                ast.Div: "__truediv__", ast.FloorDiv: "__floordiv__", ast.Mod: "__mod__",
+                ast.Pow: "__pow__", ast.MatMult: "__matmul__", ast.BitAnd: "__and__",
+                ast.BitOr: "__or__", ast.BitXor: "__xor__", ast.LShift: "__lshift__",
+                ast.RShift: "__rshift__"}
+_CMP_DUNDERS = {ast.Lt: "__lt__", ast.Gt: "__gt__", ast.LtE: "__le__", ast.GtE: "__ge__",
+                ast.Eq: "__eq__", ast.NotEq: "__ne__"}
+_UNARY_DUNDERS = {ast.USub: "__neg__", ast.UAdd: "__pos__", ast.Invert: "__invert__"}
+
 
 class ObjectExprMixin:
     """The compiler's hooks on exprs.py (FunctionCompiler inherits them)."""
@@ -79,6 +90,62 @@ class ObjectExprMixin:
                 finally:
                     self._evaluated.pop(id(func.value), None)
         return super().expr_Call(node)
+
+    # ---- operators on script-class objects: the class's dunder methods
+    def _overload(self, v, name, args, node, what):
+        """v.name(*args) when v is an object of a script class (None otherwise); an
+        object without that method is an error naming it."""
+        sc = script_class_of(v.type)
+        if sc is None:
+            return None
+        if sc.python_method(name) is None:
+            self.error(f"Tried to access nonexistent attribute or method '{name}' of type "
+                       f"'{sc.name}': {what} on a {sc.name} calls its {name}", node,
+                       hint=f"define {name} in class {sc.name}")
+        return self.dunder_call(v, name, args, node)
+
+    def binop(self, opcls, a, b, node, inplace=False):
+        if opcls in _BIN_DUNDERS:
+            v = self._overload(a, _BIN_DUNDERS[opcls], [b], node, "this operator")
+            if v is not None:
+                return v
+        return super().binop(opcls, a, b, node, inplace)
+
+    def compare(self, op, a, b, node):
+        if type(op) in _CMP_DUNDERS:
+            v = self._overload(a, _CMP_DUNDERS[type(op)], [b], node, "this comparison")
+            if v is not None:
+                return v
+        return super().compare(op, a, b, node)
+
+    def expr_UnaryOp(self, node):
+        if type(node.op) in _UNARY_DUNDERS and not self._py_object_quiet(node.operand)[0]:
+            v = self._evaluate_once(node.operand)
+            if script_class_of(v.type) is not None:
+                self._evaluated.pop(id(node.operand), None)
+                with self.at(node):
+                    return self._overload(v, _UNARY_DUNDERS[type(node.op)], [], node,
+                                          "this operator")
+        try:
+            return super().expr_UnaryOp(node)
+        finally:
+            self._evaluated.pop(id(node.operand), None)
+
+    def expr_Subscript(self, node):
+        if not self._py_object_quiet(node.value)[0]:
+            v = self._evaluate_once(node.value)
+            if script_class_of(v.type) is not None:
+                self._evaluated.pop(id(node.value), None)
+                if isinstance(node.slice, ast.Slice):
+                    self.error("slicing an object is not supported", node,
+                               hint="call a method that takes the bounds")
+                with self.at(node):
+                    return self._overload(v, "__getitem__", [self.expr(node.slice)], node,
+                                          "indexing")
+        try:
+            return super().expr_Subscript(node)
+        finally:
+            self._evaluated.pop(id(node.value), None)
 
     def python_callee(self, obj, node):
         """Calls decided by the Python object called: is_scripting() (True in scripted
