@@ -21,6 +21,11 @@ from ..ops import registry as _reg
 __all__ = ["coerce_args", "ArgumentTypeError"]
 
 
+def _is_module_class(cls) -> bool:
+    from ..nn.module import Module        # (nn.module imports the runtime: imported here)
+    return issubclass(cls, Module)
+
+
 class ArgumentTypeError(RuntimeError):
     """An argument of a compiled function does not have (and does not convert to) the
     type of its parameter."""
@@ -119,9 +124,19 @@ def _convert(v, t):
         if all(a is b and out[a] is v[b] for a, b in zip(out, v)):
             return v                     # the caller's own dict when nothing changed
         return out
+    if isinstance(t, T.InterfaceType) and not t.is_module:   # an object implementing it
+        ct = T.class_type_of_object(v)
+        if ct is None or T.interface_mismatch(ct, t) is not None:
+            raise _Mismatch
+        return v
     if isinstance(t, T.InterfaceType):      # gpujit.jit.interface: a module implementing it
         from ..jit.interface import incompatibility
         if incompatibility(t, v) is not None:
+            raise _Mismatch
+        return v
+    if isinstance(t, T.ClassType) and isinstance(t.py_class, type) and \
+            not _is_module_class(t.py_class):     # an object of a script class
+        if not isinstance(v, t.py_class):
             raise _Mismatch
         return v
     return v        # class types, Any, devices, named tuples...: what the code checks

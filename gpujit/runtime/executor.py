@@ -344,6 +344,8 @@ class Executable:
 
     # ------------------------------------------------------------------ dispatcher
     def _build_dispatcher(self):
+        """(An object of a script class is guarded by its Python class, as other
+        non-tensors: `type(p) is Cls`; another value goes to _miss, which checks it.)"""
         ps = self._params
         args = ", ".join(ps)
         ns = {"_miss": self._miss, "_dtypes": _dt, "_key": input_key}
@@ -374,8 +376,8 @@ class Executable:
                 elif isinstance(v.type, T.InterfaceType):   # must implement it, or _miss
                     ns[c] = _implements(v.type)
                     conds.append(f"{c}({p})")
-                elif isinstance(v.type, T.ClassType):
-                    continue
+                elif isinstance(v.type, T.ClassType) and not _is_object_type(v.type):
+                    continue                # a module (self): no guard
                 elif isinstance(k, type):
                     ns[c] = k
                     conds.append(f"type({p}) is {c}")
@@ -453,8 +455,21 @@ def _unfused(graph):
 
 
 def _implements(iface):
+    if not iface.is_module:                 # a class interface: the object's class type
+        def check(v):
+            t = T.class_type_of_object(v)
+            return t is not None and T.interface_mismatch(t, iface) is None
+        return check
     from ..jit.interface import incompatibility
     return lambda v: incompatibility(iface, v) is None
+
+
+def _is_object_type(t) -> bool:
+    """Is ClassType t a script class (its values Python objects of t.py_class), not a
+    module?"""
+    from ..nn.module import Module
+    return isinstance(t.py_class, type) and not issubclass(t.py_class, Module) and \
+        not isinstance(t, T.InterfaceType)
 
 
 class DynamicCallSite:

@@ -32,6 +32,7 @@ import weakref
 
 from ...ir import types as T
 from .calls import describe_type
+from .dataclass_methods import SYNTHESIZED, generated_by_dataclass, dataclass_method
 from .errors import FrontendError
 
 __all__ = ["script_class", "script_class_of", "is_scriptable_class", "object_value_type",
@@ -61,6 +62,7 @@ class ScriptClass:
         self.type = T.register_class_type(T.ClassType(name, py_class=cls))
         self.defining = False          # compiling __init__: new attributes may appear
         self.in_progress = []          # method names being compiled
+        self.class_methods = {}        # @classmethod graphs (not methods of the type)
 
     @property
     def name(self):
@@ -68,9 +70,9 @@ class ScriptClass:
 
     def python_method(self, name):
         fn = inspect.getattr_static(self.cls, name, None)
-        if name == "__init__" and inspect.isfunction(fn) and _generated_dataclass_init(
+        if inspect.isfunction(fn) and name in SYNTHESIZED and generated_by_dataclass(
                 self.cls, fn):
-            return _dataclass_init(self.cls)
+            return dataclass_method(self.cls, name)
         return fn if inspect.isfunction(fn) else None
 
     def method_graph(self, name, caller=None, node=None):
@@ -110,6 +112,18 @@ class ScriptClass:
         self.type.methods[name] = g
         return g
 
+    def class_method_graph(self, name, fn):
+        """The graph of @classmethod `name` (fn: its function), without its `cls`
+        parameter: `cls` names the class in the body."""
+        key = f"__classmethod__{name}"
+        g = self.class_methods.get(key)
+        if g is None:
+            from .compiler import compile_function
+            g = compile_function(fn, make_compiler=lambda f, src: _ClassLevelCompiler(
+                f, src, self))
+            self.class_methods[key] = g
+        return g
+
     def compile_all(self):
         """__init__ (declares the attributes), then every other method."""
         from ...jit.script import function_modifier
@@ -119,58 +133,6 @@ class ScriptClass:
                     name in _SKIPPED_DUNDERS or function_modifier(fn) in ("ignore", "drop"):
                 continue
             self.method_graph(name)
-
-
-def _generated_dataclass_init(cls, fn) -> bool:
-    """Is fn the __init__ that @dataclass generated (it has no source to compile)?"""
-    import dataclasses
-    if not dataclasses.is_dataclass(cls):
-        return False
-    try:
-        inspect.getsourcelines(fn)
-    except (OSError, TypeError):
-        return True
-    return False
-
-
-_DATACLASS_INITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _dataclass_init(cls):
-    """The __init__ @dataclass generates, written out as source (registered in linecache,
-    so errors show it): `def __init__(self, name: str, dim: int = 4): self.name = name
-    ...`, then __post_init__ when the class has one. A default_factory field is a
-    required argument (scripted defaults are constants)."""
-    import dataclasses
-    import linecache
-    import typing
-    fn = _DATACLASS_INITS.get(cls)
-    if fn is not None:
-        return fn
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:                   # unresolvable names: the raw annotations
-        hints = {}
-    ns, params, body = {}, ["self"], []
-    for k, f in enumerate(x for x in dataclasses.fields(cls) if x.init):
-        ns[f"_t{k}"] = hints.get(f.name, f.type)
-        p = f"{f.name}: _t{k}"
-        if f.default is not dataclasses.MISSING:
-            ns[f"_d{k}"] = f.default
-            p += f" = _d{k}"
-        params.append(p)
-        body.append(f"    self.{f.name} = {f.name}")
-    if hasattr(cls, "__post_init__"):
-        body.append("    self.__post_init__()")
-    src = f"def __init__({', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
-    filename = f"<dataclass {cls.__module__}.{cls.__qualname__}.__init__>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    exec(compile(src, filename, "exec"), ns)
-    fn = ns["__init__"]
-    fn.__qualname__ = f"{cls.__qualname__}.__init__"
-    fn.__module__ = cls.__module__
-    _DATACLASS_INITS[cls] = fn
-    return fn
 
 
 def _taken(name, cls) -> bool:
@@ -262,8 +224,36 @@ def _declare_annotated(sc):
     ann = vars(sc.cls).get("__annotations__", {})
     init = sc.python_method("__init__")
     env = function_globals(init) if init is not None else {}
+    import dataclasses
     for name, a in ann.items():
-        sc.type.attributes[name] = annotation_type(a, env)
+        if isinstance(a, dataclasses.InitVar) or (isinstance(a, str) and a.startswith((
+                "InitVar[", "dataclasses.InitVar["))):
+            continue                # a dataclass's __init__-only argument, no attribute
+        t = annotation_type(a, env)
+        _check_not_recursive(sc, name, t, lambda m: _raise(FrontendError(m)))
+        sc.type.attributes[name] = t
+
+
+def _raise(e):
+    raise e
+
+
+def _mentions(t, target) -> bool:
+    """Does type t hold a value of type target (in an Optional, list, tuple, dict...)?"""
+    if t == target:
+        return True
+    inner = [getattr(t, k, None) for k in ("elem", "key", "value")] + \
+        list(getattr(t, "elems", ()) or ()) + list(getattr(t, "types", ()) or ())
+    return any(isinstance(i, T.Type) and _mentions(i, target) for i in inner)
+
+
+def _check_not_recursive(sc, name, t, fail):
+    """An attribute may not hold the class itself: TorchScript has no recursive class
+    types (a Tree whose `parent: Optional[Tree]`)."""
+    if not isinstance(t, T.NamedTupleType) and _mentions(t, sc.type):
+        fail(f"the attribute '{name}' of {sc.name} is {describe_type(t)}: recursive "
+             f"class types are not supported (a class's attributes cannot hold the class "
+             f"itself)")
 
 
 def _generalized(t):
@@ -378,6 +368,7 @@ class ClassValueMixin:
                            f"type is unknown", node,
                            hint=f"annotate it in the class body: {name}: Optional[Tensor]")
             t = declared or _generalized(value.type)
+            _check_not_recursive(sc, name, t, lambda m: self.error(m, node))
             sc.type.attributes[name] = t
         if not _fits(value.type, t):
             self.error(f"the attribute '{name}' of {sc.name} is {describe_type(t)}; it "
@@ -389,10 +380,27 @@ class ClassValueMixin:
             getattr(self, "script_class", None) is sc
 
     # ---- calls
+    def class_level_call(self, sc, name, node):
+        """`obj.create(a)` / `Cls.create(a)` of a @staticmethod or @classmethod (its
+        `cls` is the class), compiled as a function; None when `name` is neither."""
+        import functools
+        raw = inspect.getattr_static(sc.cls, name, None)
+        if isinstance(raw, staticmethod):
+            return self.call_python_function(raw.__func__, node)
+        if not isinstance(raw, classmethod):
+            return None
+        fn = raw.__func__
+        graph = sc.class_method_graph(name, fn)
+        return self.call_function(functools.partial(fn, sc.cls), graph,
+                                  f"{sc.name}_{name}", node)
+
     def object_method_call(self, v, sc, name, node):
         from ...jit.script import function_modifier
         fn = sc.python_method(name)
         if fn is None:
+            got = self.class_level_call(sc, name, node)
+            if got is not None:
+                return got
             if name in sc.type.attributes:
                 self.error(f"the attribute '{name}' of {sc.name} is not callable", node)
             self.error(f"class '{sc.name}' has no method '{name}'", node)
@@ -510,7 +518,35 @@ def _make_method_compiler():
             if self.src.name == "__init__" and ret is None:
                 ret = T.NONE
             return params, ret
+    class ClassLevelCompiler(FunctionCompiler):
+        """A @classmethod: its first parameter (`cls`) is not an input but the class."""
+
+        def __init__(self, fn, src, sc):
+            super().__init__(fn, src)
+            self.script_class = sc
+            first = next(iter(inspect.signature(fn).parameters), None)
+            if first is None:
+                self.error(f"classmethod '{self.src.name}' has no `cls` parameter",
+                           self.src.fdef)
+            self.closure[first] = sc.cls
+            self.closure.setdefault(sc.cls.__name__, sc.cls)
+
+        def signature(self):
+            params, ret = super().signature()
+            return params[1:], ret
+    _LEVEL[0] = ClassLevelCompiler
     return ClassMethodCompiler
+
+
+_LEVEL = [None]
+
+
+def _ClassLevelCompiler(fn, src, sc):
+    """A ClassLevelCompiler (made with ClassMethodCompiler, on first use)."""
+    global _METHOD_COMPILER
+    if _LEVEL[0] is None:
+        _METHOD_COMPILER = _make_method_compiler()
+    return _LEVEL[0](fn, src, sc)
 
 
 def _ClassMethodCompiler(fn, src, sc):

@@ -161,6 +161,14 @@ def _init_annotations(cls) -> dict:
 
 
 # what nn.Module.__init__ itself sets (not attributes of the user's module)
+def _as_constant(v):
+    """A `__constants__` value as TorchScript stores it: lists become tuples (constants
+    cannot change), also inside tuples."""
+    if type(v) in (list, tuple):
+        return tuple(_as_constant(x) for x in v)
+    return v
+
+
 def _check_class_interface(value, iface, name, cls):
     """The object a module attribute annotated with a class interface holds must be of a
     script class that implements it (TorchScript's wording)."""
@@ -332,6 +340,8 @@ class _ModuleInfo:
                 object.__setattr__(self.sm, name, value)
                 continue
             if name in consts or (builtin and _is_hyperparameter(value)):
+                if name in consts:
+                    value = _as_constant(value)     # a list in __constants__: a tuple
                 self.constants[name] = value
                 object.__setattr__(self.sm, name, value)
                 continue

@@ -118,6 +118,25 @@ class ObjectExprMixin:
                 return v
         return super().compare(op, a, b, node)
 
+    def to_bool(self, v, node):
+        """`if obj:` / bool(obj): its __bool__."""
+        if self.has_dunder(v, "__bool__"):
+            return self.dunder_call(v, "__bool__", [], node, result=T.BOOL)
+        return super().to_bool(v, node)
+
+    def number_conversion(self, name, args, node):
+        """int(obj) / float(obj): its __int__ / __float__."""
+        if len(args) == 1 and self.has_dunder(args[0], f"__{name}__"):
+            return self.dunder_call(args[0], f"__{name}__", [], node,
+                                    result=T.INT if name == "int" else T.FLOAT)
+        return super().number_conversion(name, args, node)
+
+    def to_str(self, v, node):
+        """str(obj): its __str__."""
+        if self.has_dunder(v, "__str__"):
+            return self.dunder_call(v, "__str__", [], node, result=T.STR)
+        return super().to_str(v, node)
+
     def expr_UnaryOp(self, node):
         if type(node.op) in _UNARY_DUNDERS and not self._py_object_quiet(node.operand)[0]:
             v = self._evaluate_once(node.operand)

@@ -368,6 +368,13 @@ def _signature(fn, self_type=None):
                 f"gpujit.script does not support {star}{p.name} parameters "
                 f"(in {fn.__name__})", src.param_range(p.name) if src else None,
                 hint="give every parameter a name, or pass a List / Dict")
+    for p in plist:
+        if isinstance(p.default, (list, dict, set)):
+            raise FrontendError(
+                f"Mutable default parameters are not supported because Python binds them "
+                f"to the function and they persist across function calls (the default of "
+                f"'{p.name}' in {fn.__name__})", src.param_range(p.name) if src else None,
+                hint="make the default None and build the value in the body")
     comment = src.type_comment() if src else None
     params = []
     start = 0
