@@ -1158,3 +1158,134 @@ def test_dataclass_with_enum_default():
         p = _MixupParams2(a)
         return p.alpha, p.scheme == _Scheme2.A
     check_script(fn, 0.5)
+
+
+# ---- properties, __delitem__, objects as module attributes (newer test_class_type)
+
+def _free_function(x: int) -> int:
+    return x + 1
+
+
+@torch.jit.script
+class _Props:
+    def __init__(self, a: int):
+        self.a = a
+
+    @property
+    def attr(self) -> int:
+        return self.a - 1
+
+    @attr.setter
+    def attr(self, value: int):
+        self.a = value + 3
+
+
+@torch.jit.script
+class _NoSetter:
+    def __init__(self, a: int):
+        self.a = a
+
+    @property
+    def attr(self) -> int:
+        return _free_function(self.a)
+
+
+@torch.jit.script
+class _UsesProperty:
+    def __init__(self, a: int):
+        self.a = a
+
+    @property
+    def attr(self) -> int:
+        return self.a - 2
+
+    @attr.setter
+    def attr(self, value: int):
+        self.a = value + 4
+
+    def forward(self):
+        return self.attr
+
+
+class _ModuleWithProperties(torch.nn.Module):
+    def __init__(self, a: int):
+        super().__init__()
+        self.props = _Props(a)
+
+    def forward(self, a: int, b: int, c: int, d: int):
+        self.props.attr = a
+        props = _Props(b)
+        no_setter = _NoSetter(c)
+        uses = _UsesProperty(a + b)
+        props.attr = c
+        uses.attr = d
+        return self.props.attr + no_setter.attr + uses.forward()
+
+
+def test_properties_read_and_set():
+    want = _ModuleWithProperties(5)(5, 6, 7, 8)
+    sm = torch.jit.script(_ModuleWithProperties(5))
+    assert sm(5, 6, 7, 8) == want
+    assert roundtrip(sm)(5, 6, 7, 8) == want
+
+    def no_setter(c: int):
+        n = _NoSetter(c)
+        n.attr = 3
+    with pytest.raises(RuntimeError, match="property 'attr' of _NoSetter has no setter"):
+        torch.jit.script(no_setter)
+
+
+class _WithDel:
+    def __init__(self):
+        self._data: Dict[str, Tensor] = {"1": torch.tensor(1.0)}
+
+    def check(self, key: str) -> bool:
+        return key in self._data
+
+    def __delitem__(self, key: str):
+        del self._data[key]
+
+
+class _NoDel:
+    def __init__(self):
+        self._data: Dict[str, Tensor] = {"1": torch.tensor(1.0)}
+
+
+def _del_item() -> bool:
+    example = _WithDel()
+    del example["1"]
+    return example.check("1")
+
+
+def _del_missing():
+    example = _NoDel()
+    key = "1"
+    del example[key]
+
+
+def test_del_item_calls_dunder_delitem():
+    check_script(_del_item)
+    with pytest.raises(RuntimeError, match="Class does not define __delitem__"):
+        torch.jit.script(_del_missing)
+
+
+class _PlainClass:
+    def __init__(self, a: int):
+        self.a = a
+
+    def get_a(self) -> int:
+        return self.a
+
+
+class _HoldsObject(torch.nn.Module):
+    def __init__(self, obj):
+        super().__init__()
+        self.obj = obj
+
+    def forward(self) -> int:
+        return self.obj.get_a()
+
+
+def test_object_module_attribute_is_scripted_recursively():
+    m = _HoldsObject(_PlainClass(4))
+    assert torch.jit.script(m)() == m() == 4

@@ -69,6 +69,9 @@ class ScriptClass:
         return self.cls.__name__
 
     def python_method(self, name):
+        prop = _property_part(self.cls, name)
+        if prop is not None:                # __attr_getter / __attr_setter of a property
+            return prop
         fn = inspect.getattr_static(self.cls, name, None)
         if inspect.isfunction(fn) and name in SYNTHESIZED and generated_by_dataclass(
                 self.cls, fn):
@@ -133,6 +136,17 @@ class ScriptClass:
                     name in _SKIPPED_DUNDERS or function_modifier(fn) in ("ignore", "drop"):
                 continue
             self.method_graph(name)
+
+
+def _property_part(cls, name):
+    """The getter / setter function of `@property attr` that method `__attr_getter` /
+    `__attr_setter` (TorchScript's names for them) stands for, else None."""
+    for suffix, part in (("_getter", "fget"), ("_setter", "fset")):
+        if name.startswith("__") and name.endswith(suffix) and len(name) > 2 + len(suffix):
+            prop = inspect.getattr_static(cls, name[2:-len(suffix)], None)
+            if isinstance(prop, property) and inspect.isfunction(getattr(prop, part)):
+                return getattr(prop, part)
+    return None
 
 
 def _taken(name, cls) -> bool:
@@ -339,6 +353,8 @@ class ClassValueMixin:
     def object_attr(self, v, sc, node):
         name = node.attr
         t = sc.type.attributes.get(name)
+        if t is None and sc.python_method(f"__{name}_getter") is not None:
+            return self.dunder_call(v, f"__{name}_getter", [], node)     # a @property
         if t is None:
             if sc.python_method(name) is not None:
                 self.error(f"method '{name}' of {sc.name} can only be called here, not used "
@@ -353,6 +369,11 @@ class ClassValueMixin:
 
     def object_setattr(self, v, sc, name, value, node, declared=None):
         t = sc.type.attributes.get(name)
+        if t is None and sc.python_method(f"__{name}_setter") is not None:
+            self.dunder_call(v, f"__{name}_setter", [value], node)      # a @property
+            return
+        if t is None and sc.python_method(f"__{name}_getter") is not None:
+            self.error(f"the property '{name}' of {sc.name} has no setter", node)
         if t is None:
             if not (sc.defining and self.in_own_init(v, sc)):
                 self.error(f"class '{sc.name}' has no attribute '{name}'; attributes are "

@@ -444,8 +444,12 @@ class ContainerMixin:
             elif isinstance(c.type, T.ListType):
                 self.error("deleting a list slice is not supported", target,
                            hint="delete the items one by one: del xs[i]")
+            elif self.has_dunder(c, "__delitem__"):     # del obj[k]: obj.__delitem__(k)
+                self.dunder_call(c, "__delitem__", [self.expr(target.slice)], target)
             else:
-                self.error(f"cannot delete an item of {describe_type(c.type)}", target,
+                self.error(f"cannot delete an item of {describe_type(c.type)}: Class does "
+                           f"not define __delitem__" if isinstance(c.type, T.ClassType)
+                           else f"cannot delete an item of {describe_type(c.type)}", target,
                            hint="del works on list items and dict keys")
 
 
