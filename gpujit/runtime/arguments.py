@@ -124,7 +124,8 @@ def _convert(v, t):
         if all(a is b and out[a] is v[b] for a, b in zip(out, v)):
             return v                     # the caller's own dict when nothing changed
         return out
-    if isinstance(t, T.InterfaceType) and not t.is_module:   # an object implementing it
+    if isinstance(t, T.InterfaceType) and not t.is_module and \
+            not hasattr(v, "_script_methods"):       # an object (not a module) implementing it
         ct = T.class_type_of_object(v)
         if ct is None or T.interface_mismatch(ct, t) is not None:
             raise _Mismatch
@@ -136,7 +137,8 @@ def _convert(v, t):
         return v
     if isinstance(t, T.ClassType) and isinstance(t.py_class, type) and \
             not _is_module_class(t.py_class):     # an object of a script class
-        if not isinstance(v, t.py_class):
+        # (or of the class of the same name a loaded archive was saved with)
+        if not isinstance(v, t.py_class) and type(v).__name__ != t.py_class.__name__:
             raise _Mismatch
         return v
     return v        # class types, Any, devices, named tuples...: what the code checks

@@ -455,13 +455,14 @@ def _unfused(graph):
 
 
 def _implements(iface):
-    if not iface.is_module:                 # a class interface: the object's class type
-        def check(v):
-            t = T.class_type_of_object(v)
-            return t is not None and T.interface_mismatch(t, iface) is None
-        return check
     from ..jit.interface import incompatibility
-    return lambda v: incompatibility(iface, v) is None
+
+    def check(v):
+        if iface.is_module or hasattr(v, "_script_methods"):     # a scripted module
+            return incompatibility(iface, v) is None
+        t = T.class_type_of_object(v)       # a class interface: the object's class type
+        return t is not None and T.interface_mismatch(t, iface) is None
+    return check
 
 
 def _is_object_type(t) -> bool:

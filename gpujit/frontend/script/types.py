@@ -368,8 +368,9 @@ def _signature(fn, self_type=None):
                 f"gpujit.script does not support {star}{p.name} parameters "
                 f"(in {fn.__name__})", src.param_range(p.name) if src else None,
                 hint="give every parameter a name, or pass a List / Dict")
-    for p in plist:
-        if isinstance(p.default, (list, dict, set)):
+    user_code = not getattr(fn, "__module__", "").startswith("gpujit.")
+    for p in plist:       # (gpujit's own functional code never mutates its defaults)
+        if user_code and isinstance(p.default, (list, dict, set)):
             raise FrontendError(
                 f"Mutable default parameters are not supported because Python binds them "
                 f"to the function and they persist across function calls (the default of "
