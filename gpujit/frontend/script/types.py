@@ -368,7 +368,7 @@ def _signature(fn, self_type=None):
                 f"gpujit.script does not support {star}{p.name} parameters "
                 f"(in {fn.__name__})", src.param_range(p.name) if src else None,
                 hint="give every parameter a name, or pass a List / Dict")
-    user_code = not getattr(fn, "__module__", "").startswith("gpujit.")
+    user_code = not (getattr(fn, "__module__", None) or "").startswith("gpujit.")
     for p in plist:       # (gpujit's own functional code never mutates its defaults)
         if user_code and isinstance(p.default, (list, dict, set)):
             raise FrontendError(
