@@ -177,27 +177,27 @@ for _f in (_kernel_numel, _lp_finish, lp_pool1d, lp_pool2d, lp_pool3d):
 def _unpool_output_size(input, kernel_size: List[int], stride: List[int],
                         padding: List[int], output_size: Optional[List[int]]) -> List[int]:
     input_size = input.size()
-    default_size = []
+    default_size: List[int] = []
     for d in range(len(kernel_size)):
         default_size.append((input_size[-len(kernel_size) + d] - 1) * stride[d]
                             + kernel_size[d] - 2 * padding[d])
     if output_size is None:
         ret = default_size
     else:
-        output_size = list(output_size)
-        if len(output_size) == len(kernel_size) + 2:
-            output_size = output_size[2:]
-        if len(output_size) != len(kernel_size):
+        out_size = [int(e) for e in output_size]
+        if len(out_size) == len(kernel_size) + 2:
+            out_size = out_size[2:]
+        if len(out_size) != len(kernel_size):
             raise ValueError(f"output_size should be a sequence containing "
                              f"{len(kernel_size)} or {len(kernel_size) + 2} elements, but it "
-                             f"has a length of '{len(output_size)}'")
+                             f"has a length of '{len(out_size)}'")
         for d in range(len(kernel_size)):
             min_size = default_size[d] - stride[d]
             max_size = default_size[d] + stride[d]
-            if not (min_size < output_size[d] < max_size):
-                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be '
+            if not (min_size < out_size[d] < max_size):
+                raise ValueError(f'invalid output_size "{out_size}" (dim {d} must be '
                                  f'between {min_size} and {max_size})')
-        ret = output_size
+        ret = out_size
     for d in range(len(kernel_size)):
         if ret[d] < 0:
             raise ValueError(f"max_unpooling: output_size must contain non-negative spatial "
@@ -205,31 +205,47 @@ def _unpool_output_size(input, kernel_size: List[int], stride: List[int],
     return [int(r) for r in ret]
 
 
-def _unpool_args(nd, kernel_size, stride, padding):
-    k = _ntuple(kernel_size, nd)
-    return k, (k if stride is None else _ntuple(stride, nd)), _ntuple(padding, nd)
+def _unpool_list(v: List[int], nd: int) -> List[int]:
+    """A size argument as nd ints: an int (eager) or a one-element list repeated (script's
+    BroadcastingList: max_unpool2d(x, i, 2) passes [2]), a list or tuple as it is."""
+    if not _gpujit.jit.is_scripting() and isinstance(v, int):          # eager: an int
+        return [v for _ in range(nd)]
+    if len(v) == 1:
+        return [v[0] for _ in range(nd)]
+    return [int(e) for e in v]
 
 
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool1d(input, indices, kernel_size: List[int], stride: Optional[List[int]] = None,
+                 padding: List[int] = [0], output_size: Optional[List[int]] = None):  # noqa: B006
     """Partial inverse of max_pool1d: values put back at their indices, zeros elsewhere."""
-    k, s, p = _unpool_args(1, kernel_size, stride, padding)
-    size = _unpool_output_size(input, k, s, p, output_size)
-    return _op("aten::max_unpool2d")(input.unsqueeze(-1), indices.unsqueeze(-1),
-                                     size + [1]).squeeze(-1)
+    k = _unpool_list(kernel_size, 1)
+    s = k if stride is None else _unpool_list(stride, 1)
+    size = _unpool_output_size(input, k, s, _unpool_list(padding, 1), output_size)
+    return _unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), size + [1]).squeeze(-1)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input, indices, kernel_size: List[int], stride: Optional[List[int]] = None,
+                 padding: List[int] = [0], output_size: Optional[List[int]] = None):  # noqa: B006
     """Partial inverse of max_pool2d."""
-    k, s, p = _unpool_args(2, kernel_size, stride, padding)
-    size = _unpool_output_size(input, k, s, p, output_size)
-    return _op("aten::max_unpool2d")(input, indices, size)
+    k = _unpool_list(kernel_size, 2)
+    s = k if stride is None else _unpool_list(stride, 2)
+    size = _unpool_output_size(input, k, s, _unpool_list(padding, 2), output_size)
+    return _unpool2d(input, indices, size)
 
 
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool3d(input, indices, kernel_size: List[int], stride: Optional[List[int]] = None,
+                 padding: List[int] = [0], output_size: Optional[List[int]] = None):  # noqa: B006
     """Partial inverse of max_pool3d."""
-    k, s, p = _unpool_args(3, kernel_size, stride, padding)
+    k = _unpool_list(kernel_size, 3)
+    s = k if stride is None else _unpool_list(stride, 3)
+    p = _unpool_list(padding, 3)
     size = _unpool_output_size(input, k, s, p, output_size)
-    return _op("aten::max_unpool3d")(input, indices, size, s, p)
+    return _unpool3d(input, indices, size, s, p)
+
+
+_unpool2d, _unpool3d = _OPS["aten::max_unpool2d"].public, _OPS["aten::max_unpool3d"].public
+for _f in (_unpool_output_size, _unpool_list, max_unpool1d, max_unpool2d, max_unpool3d):
+    _f.__gpujit_script_source__ = True
 
 
 def unfold(input, kernel_size: List[int], dilation: List[int] = [1],  # noqa: B006

@@ -7,6 +7,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, device_of_array, require_cupy
 from . import memory_format as _mf
 from .meta import TensorMeta, same_as
+from .overlap import assert_no_partial_overlap
 from .registry import op, has_internal_overlap, internal_overlap_error, writable_target
 
 
@@ -187,6 +188,10 @@ def copy_(xp, self, src, non_blocking=False):
     if not hasattr(src, "dtype"):
         self[...] = src
         return self
+    if type(src) is type(self):
+        # PyTorch's copy_ is a TensorIterator: src sharing part of self's memory
+        # (x[1:].copy_(x[:-1])) is refused, the same elements are a no-op
+        assert_no_partial_overlap(self, (src,))
     if src.shape != self.shape:
         from .meta import broadcast_shapes
         shape = broadcast_shapes(self.shape, src.shape)

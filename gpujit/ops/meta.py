@@ -64,23 +64,35 @@ def is_c_contiguous(shape, strides, itemsize) -> bool:
 
 
 def broadcast_shapes(*shapes):
-    nd = max((len(s) for s in shapes), default=0)
-    out = []
-    for i in range(nd, 0, -1):
-        size = 1
-        for s in shapes:
-            if len(s) >= i:
-                d = s[-i]
-                if d is None:
-                    size = None if size in (1, None) else size
-                elif d != 1:
-                    if size not in (1, None) and size != d:
-                        raise RuntimeError(
-                            f"The size of tensor a ({size}) must match the size of tensor b "
-                            f"({d}) at non-singleton dimension {nd - i}")
-                    size = d
-        out.append(size)
-    return tuple(out)
+    """PyTorch's infer_size folded over the shapes in their order (TensorIterator's
+    compute_shape): a mismatch names the shape so far as tensor a and the next shape as
+    tensor b, at the first dimension from the right where they differ. A None size
+    (unknown) broadcasts as anything."""
+    out = ()
+    for s in shapes:
+        out = _infer_size(out, tuple(s))
+    return out
+
+
+def _infer_size(a, b):
+    na, nb = len(a), len(b)
+    nd = max(na, nb)
+    res = [1] * nd
+    for i in range(nd - 1, -1, -1):
+        k = nd - 1 - i
+        x = a[na - 1 - k] if k < na else 1
+        y = b[nb - 1 - k] if k < nb else 1
+        if y is None:
+            res[i] = None if x in (1, None) else x
+        elif y == 1:
+            res[i] = x
+        else:
+            if x not in (1, None) and x != y:
+                raise RuntimeError(
+                    f"The size of tensor a ({x}) must match the size of tensor b "
+                    f"({y}) at non-singleton dimension {i}")
+            res[i] = y
+    return tuple(res)
 
 
 def reduce_shape(shape, dim, keepdim):

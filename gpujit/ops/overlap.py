@@ -49,3 +49,30 @@ def no_overlap(xp, out, src):
             raise RuntimeError(OVERLAP_MESSAGE)
         return src
     return src.copy() if xp.may_share_memory(out, src) else src
+
+
+def _status(a, b):
+    """at::get_overlap_status for two raw arrays: "full" (the same elements, the same
+    strides), "partial" (their dense memory ranges meet otherwise), or None (apart, or one
+    of them not non-overlapping-and-dense: PyTorch's "too hard", let through). Pointer and
+    stride arithmetic only: no data is read."""
+    if a is b:
+        return "full"
+    if a.size == 0 or b.size == 0:
+        return None
+    pa, pb = _ptr(a), _ptr(b)
+    ea, eb = pa + a.size * a.itemsize, pb + b.size * b.itemsize
+    if not (pa < eb and pb < ea) or not (_dense(a) and _dense(b)):
+        return None
+    if pa == pb and ea == eb and a.shape == b.shape and a.strides == b.strides:
+        return "full"
+    return "partial"
+
+
+def assert_no_partial_overlap(out, inputs):
+    """PyTorch's TensorIterator check of a written-to array against each input (in-place
+    ops, copy_): the same elements are fine (x.add_(x)), part of them is refused
+    (x[1:].copy_(x[:-1]), x.add_(x.t()), x.add_(x[0]))."""
+    for b in inputs:
+        if b is not None and hasattr(b, "strides") and _status(out, b) == "partial":
+            raise RuntimeError(OVERLAP_MESSAGE)

@@ -57,22 +57,6 @@ def _short(np_dtype):
     return _dt.from_numpy_dtype(np_dtype).short_name
 
 
-def _broadcast_failure(name, *arrays):
-    """numpy's broadcast ValueError in PyTorch's words, for ops whose non-promoting tensor
-    arguments (a condition, a mask) the registry's message cannot see."""
-    shapes = [tuple(a.shape) for a in arrays if hasattr(a, "shape")]
-    nd = max(len(s) for s in shapes)
-    for i in range(1, nd + 1):
-        sizes = [s[-i] for s in shapes if len(s) >= i and s[-i] != 1]
-        for s1, s2 in zip(sizes, sizes[1:]):
-            if s1 != s2:
-                return RuntimeError(    # PyTorch's words first: code matches them
-                    f"The size of tensor a ({s1}) must match the size of tensor b "
-                    f"({s2}) at non-singleton dimension {nd - i} ({name}: shapes "
-                    f"{', '.join(str(list(s)) for s in shapes)})")
-    return RuntimeError(f"{name}: shapes {shapes} are not broadcastable")
-
-
 def _check_alpha(a, b, alpha):
     if type(alpha) is float and _kind(a, b) in "biu":
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
@@ -950,10 +934,7 @@ def where(xp, condition, self, other):
     if condition.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {_short(condition.dtype)}")
-    try:
-        return xp.where(condition, self, other)
-    except ValueError:
-        raise _broadcast_failure("where", condition, self, other) from None
+    return xp.where(condition, self, other)     # (a broadcast failure: registry's words)
 
 
 @_reg.tensor_method("where")
@@ -970,10 +951,7 @@ def _masked_fill(xp, self, mask, value):
     if mask.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
                            f"dtype {_short(mask.dtype)}")
-    try:
-        return xp.where(mask, value, self)   # the registry casts to self's dtype
-    except ValueError:
-        raise _broadcast_failure("masked_fill", self, mask) from None
+    return xp.where(mask, value, self)   # the registry casts to self's dtype
 
 
 @op("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", tags=_PW,
@@ -991,6 +969,12 @@ def masked_fill_tensor(xp, self, mask, value):
     scalar="where({mask}, {value}, {self})")
 def masked_fill(xp, self, mask, value):
     return _masked_fill(xp, self, mask, value)
+
+
+# masked_fill broadcasts mask with self (expand_outplace(mask, self)): a mismatch names the
+# mask tensor a; masked_fill_ (a TensorIterator over self, mask) names self a
+for _name in ("aten::masked_fill.Scalar", "aten::masked_fill.Tensor"):
+    _reg.OPS[_name].broadcast_order = (1, 0, 2)
 
 
 _LERP = ("where(abs({weight}) < 0.5, {self} + {weight} * ({end} - {self}), "

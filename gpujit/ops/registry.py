@@ -27,6 +27,7 @@ from .. import dtypes as _dt
 from .._dump import dumping as _dumping
 from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV
 from .schema import parse_schema, Schema
+from .overlap import assert_no_partial_overlap
 
 __all__ = ["op", "OpDef", "OPS", "OVERLOADS", "get", "dispatch_state", "TAGS", "derivative",
            "nondifferentiable", "Derivative", "NonDifferentiable"]
@@ -203,20 +204,22 @@ def scalar_kind(x):
 
 
 def broadcast_error(op, operands, exc):
-    """numpy's broadcast ValueError in PyTorch's words: both sizes and the dimension."""
+    """numpy's broadcast ValueError in PyTorch's words: both sizes and the dimension.
+    `operands`: the op's tensor arguments in schema order (None or a number where there is
+    no tensor), taken in the order PyTorch broadcasts them (the op's `broadcast_order`,
+    positions in that list, where its kernel differs: masked_fill broadcasts mask, then
+    self), then folded as TensorIterator does (meta.broadcast_shapes)."""
+    order = getattr(op, "broadcast_order", None)
+    if order is not None:
+        operands = [operands[i] for i in order if i < len(operands)]
     shapes = [tuple(x._data.shape) for x in operands if isinstance(x, _Tensor)]
     if len(shapes) >= 2:
-        names = "ab"
-        nd = max(len(s) for s in shapes)
-        for i in range(1, nd + 1):
-            sizes = [(k, s[-i]) for k, s in enumerate(shapes) if len(s) >= i and s[-i] != 1]
-            for (k1, s1), (k2, s2) in zip(sizes, sizes[1:]):
-                if s1 != s2:
-                    return RuntimeError(    # PyTorch's words first: code matches them
-                        f"The size of tensor {names[min(k1, 1)]} ({s1}) "
-                        f"must match the size of tensor {names[min(k2, 1)]} ({s2}) at "
-                        f"non-singleton dimension {nd - i} ({op.public_name}: shapes "
-                        f"{list(shapes[k1])} and {list(shapes[k2])})")
+        from .meta import broadcast_shapes
+        try:
+            broadcast_shapes(*shapes)
+        except RuntimeError as e:   # PyTorch's words first: code matches them
+            listed = ", ".join(str(list(s)) for s in shapes)
+            return RuntimeError(f"{e} ({op.public_name}: shapes {listed})")
     return exc
 
 
@@ -259,12 +262,18 @@ class _Unchanged:
 UNCHANGED = _Unchanged()
 
 
-def finish_inplace(op, self, r, out_dt):
-    """Write the out-of-place result r into self (pointwise in-place variants)."""
+def finish_inplace(op, self, r, out_dt, inputs=()):
+    """Write the out-of-place result r into self (pointwise in-place variants). `inputs`:
+    the other tensor operands' arrays (None for a scalar), refused when they share part of
+    self's memory, as PyTorch's TensorIterator refuses them (ops/overlap.py)."""
+    a = self._data
+    if has_internal_overlap(a):
+        raise internal_overlap_error()
+    if inputs:
+        assert_no_partial_overlap(a, inputs)
     sd = self._dtype
     if out_dt is not sd and (op.inplace_exact_dtype or not _dt.can_cast(out_dt, sd)):
         raise inplace_dtype_error(op, out_dt, sd)
-    a = self._data
     if r.shape != a.shape:
         raise RuntimeError(f"{op.public_name}: output with shape {list(a.shape)} doesn't "
                            f"match the broadcast shape {list(r.shape)}")
@@ -403,6 +412,9 @@ class OpDef:
         # an in-place variant whose result dtype must be self's exactly (PyTorch's
         # float_power_), not just castable to it
         self.inplace_exact_dtype = False
+        # positions, in the schema's tensor arguments, of the order PyTorch's kernel
+        # broadcasts them in where it is not the schema's (broadcast_error's words)
+        self.broadcast_order = None
 
     def bind(self, args, kwargs):
         """The call's arguments in schema order, defaults filled in (a TypeError like
@@ -561,7 +573,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    try:")
     L.append(f"        r = _impl(xp, {call_args})")
     L.append("    except ValueError as e:")
-    L.append(f"        raise _bcast_err(_op, ({', '.join(operands)},), e) from None")
+    tensor_args = [n for n in names if n in operands or n in aux]    # (schema order)
+    L.append(f"        raise _bcast_err(_op, ({', '.join(tensor_args)},), e) from None")
     L.append("    except OverflowError:")
     # a Python int that does not fit the tensor's integer dtype wraps, as in PyTorch
     wrapped = ", ".join(f"(_np.asarray(a_{n}) if type(a_{n}) is int else a_{n})"
@@ -572,7 +585,12 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    if r.dtype != ot.np:")
     L.append("        r = r.astype(ot.np)")
     if inplace:
-        L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot)")
+        others = [n for n in names[1:] if n in operands or n in aux]
+        if others:
+            ins = ", ".join(f"({n}._data if isinstance({n}, _T) else None)" for n in others)
+            L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot, ({ins},))")
+        else:
+            L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot)")
     elif op.contiguous_result:
         L.append("    if r.ndim > 1:")
         L.append("        r = _c_layout(xp, r)")

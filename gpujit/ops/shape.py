@@ -458,9 +458,30 @@ def broadcast_tensors(*tensors):
 
 
 def broadcast_shapes_public(*shapes):
+    """torch.broadcast_shapes: PyTorch's Python fold (torch._refs._broadcast_shapes) and its
+    words, which name the argument's index and the shape so far."""
     from ..tensor import Size
-    return Size(broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s)
-                                   for s in shapes]))
+    shapes = [(s,) if isinstance(s, (int, np.integer)) else s
+              for s in shapes if s is not None]
+    for s in shapes:
+        if not isinstance(s, (list, tuple)):
+            raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a "
+                               f"list of ints, got {s}")
+    common = [1] * max((len(s) for s in shapes), default=0)
+    for k, s in enumerate(shapes):
+        for i in range(-1, -1 - len(s), -1):
+            if s[i] == common[i]:
+                continue
+            if common[i] == 1:
+                if s[i] < 0:
+                    raise ValueError("Attempting to broadcast a dimension with negative "
+                                     "length!")
+                common[i] = s[i]
+            if s[i] != 1 and common[i] != s[i]:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {s[i]} at "
+                                   f"{i}! Mismatching argument at index {k} had {s}; but "
+                                   f"expected shape should be broadcastable to {common}")
+    return Size(int(d) for d in common)
 
 
 PUBLIC["broadcast_tensors"] = broadcast_tensors

@@ -293,6 +293,15 @@ def _pointwise(cg, n, op, args):
         self_arg = operands[0]
         se = self_arg.expr
         opname = cg.bind(op, f"op_{op.public_name}")
+        others = [e for e, _ in tensors if e != se]
+        if dev is _cpu:
+            # (CUDA tensors check internal overlap below, NumPy's read-only expand above)
+            cg.emit(f"if {cg.bind(_reg.has_internal_overlap, 'has_internal_overlap')}({se}):")
+            cg.emit(f"    raise {cg.bind(_reg.internal_overlap_error, 'overlap_error')}()")
+        if others:
+            # an input sharing part of self's memory: PyTorch's TensorIterator refuses it
+            check = cg.bind(_reg.assert_no_partial_overlap, "assert_no_partial_overlap")
+            cg.emit(f"{check}({se}, ({', '.join(others)},))")
         cg.emit(f"if {target}.shape != {se}.shape:")
         cg.emit(f"    raise _shape_error({opname}, {se}, {target})")
         if dev is _cpu:

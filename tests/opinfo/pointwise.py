@@ -557,7 +557,10 @@ def _masked_fill_samples(value):
 def _mf_errors(value):
     return [ErrorSample(arr(3), arr(3), value(1.0), match="only supports boolean masks, but "
                                                           "got mask with dtype Float"),
-            shape_error(arr(2, 3), _mask(4), value(1.0))]
+            # (PyTorch's masked_fill broadcasts the mask first: it is tensor a)
+            ErrorSample(arr(2, 3), _mask(4), value(1.0),
+                        match=r"tensor a \(4\) must match the size of tensor b \(3\) at "
+                              r"non-singleton dimension 1")]
 
 
 def _lerp_ref(a, b, w):
