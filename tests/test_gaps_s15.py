@@ -253,3 +253,52 @@ def test_overlap_scripted():
         with pytest.raises(RuntimeError, match=INTERNAL):
             _s_expand(torch.arange(6.))
         np.testing.assert_array_equal(_s_fine(torch.arange(6.)).numpy(), [6., 10, 14])
+
+
+# --- one submodule under two names ------------------------------------------------------
+
+class _Shared(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(2, 2)
+        self.b = self.a
+        self.c = torch.nn.Sequential(self.a, torch.nn.ReLU())
+
+    def forward(self, x):
+        return self.c(self.b(self.a(x)))
+
+
+@pytest.mark.parametrize("kind", ["script", "trace"])
+def test_shared_submodule_keeps_both_names(kind):
+    m = _Shared()
+    x = torch.randn(3, 2)
+    s = torch.jit.script(m) if kind == "script" else torch.jit.trace(m, x)
+    assert [n for n, _ in s.named_modules()] == ["", "a", "b", "c", "c.0", "c.1"]
+    assert [n for n, _ in s.named_children()] == ["a", "b", "c"]
+    assert list(s.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias",
+                                    "c.0.weight", "c.0.bias"]
+    assert [n for n, _ in s.named_parameters()] == ["a.weight", "a.bias"]   # shared tensors
+    # a module per name (as torch's), over the same parameter tensors
+    assert s.a is not s.b and s.a.weight is s.b.weight is m.a.weight
+    np.testing.assert_allclose(s(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+    with torch.no_grad():
+        s.a.weight.fill_(1.0)
+    assert float(s.b.weight.sum()) == 4.0 and float(m.a.weight.sum()) == 4.0
+    s.a.train(False)                     # the module objects are separate
+    assert s.b.training
+
+
+def test_shared_submodule_printed_and_coded_under_both_names():
+    s = torch.jit.script(_Shared())
+    assert repr(s) == ("RecursiveScriptModule(\n  original_name=_Shared\n"
+                       "  (a): RecursiveScriptModule(original_name=Linear)\n"
+                       "  (b): RecursiveScriptModule(original_name=Linear)\n"
+                       "  (c): RecursiveScriptModule(\n    original_name=Sequential\n"
+                       "    (0): RecursiveScriptModule(original_name=Linear)\n"
+                       "    (1): RecursiveScriptModule(original_name=ReLU)\n  )\n)")
+    code = s.code
+    assert "self.a" in code and "self.b" in code and "self.c" in code
+    t = torch.jit.trace(_Shared(), torch.randn(1, 2))
+    assert repr(t).startswith("_Shared(\n  original_name=_Shared\n"
+                              "  (a): Linear(original_name=Linear)\n"
+                              "  (b): Linear(original_name=Linear)\n")

@@ -87,7 +87,8 @@ def test_mycell_trace_graph_code_repr_and_results():
     cell = MyCell()
     x, h = torch.rand(3, 4), torch.rand(3, 4)
     traced = torch.jit.trace(cell, (x, h))
-    assert repr(traced) == "TracedModule[MyCell](\n  (linear): TracedModule[Linear]()\n)"
+    assert repr(traced) == ("MyCell(\n  original_name=MyCell\n"
+                            "  (linear): Linear(original_name=Linear)\n)")
     text = roundtrip(traced.graph)
     assert "aten::tanh" in text and ("aten::linear" in text or "aten::addmm" in text)
     assert 'prim::GetAttr[name="linear"](%self)' in text
@@ -127,7 +128,7 @@ def test_nested_module_with_control_flow_warns_and_freezes_branch():
     with pytest.warns(torch.TracerWarning, match="Python boolean") as rec:
         traced = torch.jit.trace(cell, (x, h))
     assert any(w.filename == __file__ for w in rec)
-    assert "TracedModule[MyDecisionGate]()" in repr(traced)
+    assert "(dg): MyDecisionGate(original_name=MyDecisionGate)" in repr(traced)
     text = roundtrip(traced.graph)
     assert "prim::If" not in text          # the branch taken was recorded, not the if
     assert "if " not in traced.code

@@ -520,21 +520,30 @@ class ScriptModule(Module):
 
 
 class TracedModule(ScriptModule):
+    """Printed as torch.jit.trace's modules print: `MyCell(original_name=MyCell ...)`."""
     _kind = "TracedModule"
+
+    def _get_name(self):
+        return self.original_name
+
+    def extra_repr(self):
+        return f"original_name={self.original_name}"
 
 
 
 
 def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
     """A TracedModule mirroring `module`: same parameter/buffer objects, submodules mirrored,
-    a forward for every module that has a recorded graph."""
+    a forward for every module that has a recorded graph. One module registered under two
+    names gets a TracedModule per name, sharing its parameters and buffers, as
+    torch.jit.trace does (named_modules lists both names); `memo` holds the ancestors being
+    mirrored (a module holding one of them gets that one back)."""
     if memo is None:
         memo = {}
     if id(module) in memo:
         return memo[id(module)]
     if isinstance(module, ScriptModule):
-        memo[id(module)] = module     # already compiled: keep it (and its methods)
-        return module
+        return module                 # already compiled: keep it (and its methods)
     tm = TracedModule()
     memo[id(module)] = tm
     object.__setattr__(tm, "original_name", type(module).__name__)
@@ -551,6 +560,7 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
     for name, graph in graphs_by_module.get(id(module), {}).items():
         tm._add_method(name, graph)
     _script_exports(module, tm)
+    del memo[id(module)]
     return tm
 
 

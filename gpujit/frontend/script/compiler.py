@@ -103,13 +103,19 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
             self.error(f"'{self.src.name}' is an async function (`async def`); scripted "
                        f"functions cannot be async or use await", fdef,
                        hint="use a plain def")
-        params, ret_type = self.signature()
         a = fdef.args
-        if a.vararg or a.kwarg or a.kwonlyargs:
+        if a.vararg or a.kwarg or any(d is not None for d in a.kw_defaults):
+            # (TorchScript's own refusal, in its words)
             node = a.vararg or a.kwarg or a.kwonlyargs[0]
+            self.error("Compiled functions can't take variable number of arguments or use "
+                       "keyword-only arguments with defaults", node,
+                       hint="list each parameter by name")
+        if a.kwonlyargs:
+            node = a.kwonlyargs[0]
             self.error("scripted functions take positional parameters only; "
                        "*args, **kwargs and keyword-only parameters are not supported",
                        node, hint="list each parameter by name")
+        params, ret_type = self.signature()
         if arg_types is not None:
             if len(arg_types) != len(params):
                 raise FrontendError(f"{self.src.name} takes {len(params)} parameters but "
@@ -406,6 +412,12 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         self.assign(s.target, v, s)
 
     def stmt_AugAssign(self, s):
+        if isinstance(s.target, ast.Subscript):
+            box = self.expr(s.target.value)
+            if isinstance(box.type, (T.TupleType, T.StrType)):   # (TorchScript's words)
+                self.error(f"{box.type.annotation()} does not support augmented "
+                           f"assignment.", s, hint="tuples and strs cannot change: build a "
+                                                   "new value")
         if isinstance(s.target, (ast.Attribute, ast.Subscript)):   # self.n += 1, d[k] += 1
             cur = self.expr(s.target)
             rhs = self.expr(s.value)
@@ -621,8 +633,11 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         if isinstance(target, ast.Subscript) and self.set_item(target, v, stmt):
             return
         if isinstance(target, ast.Subscript):
-            self.error("only items of lists, dicts and Tensors can be assigned", target,
-                       hint="tuples and strs cannot change: build a new value")
+            box = self.expr(target.value).type
+            what = (f"{box.annotation()} does not support subscripted assignment"
+                    if isinstance(box, T.TupleType) else
+                    "only items of lists, dicts and Tensors can be assigned")
+            self.error(what, target, hint="tuples and strs cannot change: build a new value")
         self.error(f"cannot assign to `{ast.unparse(target)}` in a scripted function",
                    target)
 

@@ -574,6 +574,15 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                     self.error(f"calls into module '{owner.__name__}' are not supported",
                                node, hint="use gpujit functions")
                 return self.module_call(owner, func.attr, node)
+            if not found and func.attr == "__getitem__":
+                # x.__getitem__(i) is x[i], as TorchScript compiles it
+                if len(node.args) != 1 or node.keywords:
+                    self.error(f"__getitem__ expected exactly 1 arguments, got "
+                               f"{len(node.args) + len(node.keywords)}", node)
+                sub = ast.copy_location(ast.Subscript(value=func.value, slice=node.args[0],
+                                                      ctx=ast.Load()), node)
+                ast.fix_missing_locations(sub)
+                return self.expr(sub)
             if not found:
                 self_v = self.expr(func.value)
                 if isinstance(self_v.type, T.TensorType) and func.attr in _FUNCTION_METHODS:

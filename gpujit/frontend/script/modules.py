@@ -219,7 +219,11 @@ class _Context:
     """One call of script_module: scripted modules by original, methods in progress."""
 
     def __init__(self):
-        self.scripted = {}       # id(original) -> ScriptModule
+        # id(original) -> ScriptModule, for the modules being scripted now (a module that
+        # holds one of its ancestors gets that ancestor's ScriptModule back). One module
+        # registered under two names gets a ScriptModule per name, sharing its parameters
+        # and buffers, as torch.jit.script does (named_modules lists both names).
+        self.scripted = {}
         self.info = {}           # id(ScriptModule) -> _ModuleInfo
         self.in_progress = []    # (ScriptModule, method name) being compiled
 
@@ -255,6 +259,8 @@ class _Context:
         check_interface_attrs(self, mod, sm, info.path)     # `impl: ModuleInterface`
         for name in info.methods_to_compile():
             self.method_graph(sm, name)
+        if path is not None:
+            del self.scripted[id(mod)]        # (done: another name gets its own)
         return sm
 
     def method_graph(self, sm, name, node=None, caller=None, fn=None):
