@@ -72,6 +72,11 @@ def _schema_type(t) -> str:
     return str(t)
 
 
+class ScriptArgumentError(RuntimeError, TypeError):
+    """A call of a compiled function or method with arguments its schema does not take
+    (a RuntimeError as in torch.jit, and a TypeError as for a Python function)."""
+
+
 class _GraphCallable:
     """The shared part of functions and methods: a graph, its name, the executor."""
 
@@ -131,7 +136,7 @@ class _GraphCallable:
         self._executable = None
 
     def _run(self, leading, args, kwargs):
-        if kwargs or len(leading) + len(args) < self._arity:
+        if kwargs or len(leading) + len(args) != self._arity:
             args = self._bind_kwargs(args, kwargs, len(leading))
         grad = _needs_grad(args, leading[0] if leading else None,
                            self._tensor_attr_paths() if leading else ())
@@ -204,8 +209,21 @@ class _GraphCallable:
         g = self._graph_for(self._leading(), args, kwargs, shown=False)
         return _fusers.format_fusion_report(_fusers.fusion_report(g))
 
+    def _too_many(self, given, skip):
+        most = self._arity - skip
+        if given > most:
+            raise ScriptArgumentError(
+                f"{self.name}() expected at most {most} argument(s) but received {given} "
+                f"argument(s). Declaration: {self.schema}")
+
     def _bind_kwargs(self, args, kwargs, skip):
         names = [_plain(v.debug_name) for v in self._graph.inputs[skip:]]
+        self._too_many(len(args), skip)
+        for n in names[:len(args)]:
+            if n in kwargs:
+                raise ScriptArgumentError(
+                    f"Argument '{n}' specified both as positional and keyword argument. "
+                    f"Schema: {self.schema}")
         out = list(args)
         for n in names[len(args):]:
             if n in kwargs:
@@ -213,9 +231,10 @@ class _GraphCallable:
             elif n in self._defaults:
                 out.append(self._defaults[n])
             else:
-                raise TypeError(f"{self.name}() missing argument {n!r}")
+                raise ScriptArgumentError(f"{self.name}() missing argument {n!r}")
         if kwargs:
-            raise TypeError(f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
+            raise ScriptArgumentError(
+                f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
         return out
 
     def _leading(self):
@@ -228,7 +247,7 @@ class _GraphCallable:
     def _graph_for(self, leading, args, kwargs=None, shown=True):
         """The optimized graph for these arguments; shown: with each fusion group behind
         its guard (graph_for), else as it runs (fusion_report reads that)."""
-        if kwargs or len(leading) + len(args) < self._arity:
+        if kwargs or len(leading) + len(args) != self._arity:
             args = self._bind_kwargs(args, dict(kwargs or {}), len(leading))
         # (a call that records gradients runs the same optimized graph, its groups
         # recording a backward node each: jit/autodiff.py)
@@ -347,7 +366,7 @@ class ScriptFunction(_GraphCallable):
     def __call__(self, *args, **kwargs):
         if kwargs or _Active.session is not None or _strict.depth or (
                 _dispatch.autograd is not None and _grad_state.enabled) or \
-                len(args) < self._arity:
+                len(args) != self._arity:
             return self._run((), args, kwargs)
         exe = _LAST[0] = self._executable or self._get_executable()
         return exe._dispatch(*args)
@@ -371,7 +390,7 @@ class ScriptMethod(_GraphCallable):
     def __call__(self, *args, **kwargs):
         if kwargs or _Active.session is not None or _strict.depth or (
                 _dispatch.autograd is not None and _grad_state.enabled) or \
-                len(args) + 1 < self._arity:
+                len(args) + 1 != self._arity:
             return self._run((self.owner,), args, kwargs)
         exe = _LAST[0] = self._executable or self._get_executable()
         return exe._dispatch(self.owner, *args)

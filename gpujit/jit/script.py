@@ -58,6 +58,12 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
     if isinstance(obj, Module):
+        obj = _prepare_scriptable(obj, {})
+    elif hasattr(obj, "__prepare_scriptable__") and not inspect.isclass(obj):
+        obj = obj.__prepare_scriptable__()
+        if isinstance(obj, (ScriptFunction, ScriptModule)):
+            return obj
+    if isinstance(obj, Module):
         from ..frontend.script.modules import script_module
         if example_inputs is None:
             return script_module(obj)
@@ -81,6 +87,15 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
             f"scripting a method of an nn.Module ({type(obj.__self__).__name__}."
             f"{obj.__name__}) is not supported yet in this build",
             hint="use gpujit.trace(module, example_inputs)")
+    call = getattr(type(obj), "__call__", None)
+    if not inspect.isfunction(obj) and inspect.isfunction(call) and any(
+            p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            for p in inspect.signature(call).parameters.values()):
+        raise FrontendError(
+            f"Compiled functions can't take variable number of arguments or use "
+            f"keyword-only arguments with defaults ({type(obj).__name__}.__call__)",
+            hint="give the class a __prepare_scriptable__ that returns a scriptable "
+                 "function or module")
     if not inspect.isfunction(obj):
         raise FrontendError(
             f"gpujit.script compiles Python functions; got {type(obj).__name__} "
@@ -110,6 +125,29 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if example_inputs is None:
         _COMPILED[obj] = fn
     return fn
+
+
+def _prepare_scriptable(obj, memo):
+    """The module to script for `obj`: what its `__prepare_scriptable__()` returns, if it
+    has one, with its submodules (in _modules and plain attributes) replaced the same way,
+    recursively; the originals' _modules are updated in place, as torch.jit does."""
+    if not isinstance(obj, Module) or isinstance(obj, ScriptModule):
+        return obj
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    if hasattr(obj, "__prepare_scriptable__"):
+        obj = obj.__prepare_scriptable__()
+    memo[key] = obj
+    if not isinstance(obj, Module):
+        return obj
+    subs = obj.__dict__.get("_modules") or {}
+    for k, v in list(subs.items()):
+        subs[k] = _prepare_scriptable(v, memo)
+    for k, v in list(obj.__dict__.items()):
+        if k != "_modules" and isinstance(v, Module) and not isinstance(v, ScriptModule):
+            obj.__dict__[k] = _prepare_scriptable(v, memo)
+    return obj
 
 
 # ------------------------------------------------------------------ function markers

@@ -661,6 +661,11 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                                                node)
             if isinstance(fv.type, T.ClassType):
                 return self.class_method_call(fv, "forward", node)
+        if found and inspect.isclass(obj):
+            from ...jit.script import function_modifier
+            if function_modifier(obj) in ("ignore", "drop"):
+                self.error(f"Cannot instantiate class '{obj.__name__}' in a script "
+                           f"function: it is marked @ignore", func)
         self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
                    hint="call gpujit functions, tensor methods or builtins")
 

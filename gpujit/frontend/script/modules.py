@@ -21,7 +21,7 @@ import typing
 
 from ...ir import types as T
 from ...nn.module import Module
-from .calls import describe_type
+from .calls import describe_type, is_compiled_function
 from .compiler import FunctionCompiler, compile_function
 from .module_containers import ModuleContainerMixin, is_container as _is_container, \
     is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
@@ -237,6 +237,9 @@ class _Context:
         hit = self.scripted.get(id(mod))
         if hit is not None:
             return hit
+        if "_parameters" not in mod.__dict__:       # Module.__init__ never ran
+            raise RuntimeError(f"'{type(mod).__name__}' has not been initialized, did you "
+                               f"forget to call 'super()'?")
         from ..tracer import class_type_for
         sm = _ScriptContainer() if _is_container(mod) else RecursiveScriptModule()
         self.scripted[id(mod)] = sm
@@ -259,6 +262,7 @@ class _Context:
         check_interface_attrs(self, mod, sm, info.path)     # `impl: ModuleInterface`
         for name in info.methods_to_compile():
             self.method_graph(sm, name)
+        _copy_ignored_methods(mod, sm)
         if path is not None:
             del self.scripted[id(mod)]        # (done: another name gets its own)
         return sm
@@ -338,8 +342,8 @@ class _ModuleInfo:
         for name, value in d.items():
             if name in _MODULE_INTERNALS or name in self.sm.__dict__:
                 continue
-            if inspect.isfunction(value) or (callable(value) and
-                                             getattr(value, "op", None) is not None):
+            if inspect.isfunction(value) or is_compiled_function(value) or (
+                    callable(value) and getattr(value, "op", None) is not None):
                 # a function attribute (TransformerEncoderLayer.activation = F.relu):
                 # TorchScript compiles the function where self.<name>(...) calls it
                 self.functions[name] = value
@@ -390,6 +394,25 @@ class _ModuleInfo:
             if name != "forward" and function_modifier(fn) == "export":
                 names.append(name)
         return names
+
+
+def _copy_ignored_methods(mod, sm):
+    """@ignore / @unused methods stay Python: the scripted module gets them bound to
+    itself (an instance's own override of one included), as TorchScript copies them."""
+    from ...jit.script import function_modifier
+    names = set(mod.__dict__) | {n for k in type(mod).__mro__ for n in vars(k)}
+    for name in sorted(names):
+        if name in sm._script_methods or name.startswith("__"):
+            continue
+        try:
+            raw = inspect.getattr_static(mod, name)
+        except AttributeError:
+            continue
+        if isinstance(raw, (staticmethod, classmethod)):
+            continue
+        fn = getattr(raw, "__func__", raw)
+        if inspect.isfunction(fn) and function_modifier(fn) in ("ignore", "drop"):
+            object.__setattr__(sm, name, fn.__get__(sm))
 
 
 def _is_sequential(m):
