@@ -446,6 +446,13 @@ class ScriptModule(Module):
                     f"a ScriptModule with non-scripted module {type(value).__name__}: "
                     f"script it first with gpujit.jit.script")
             check_implements(iface, value, where=f" (assigned to the attribute '{name}')")
+        prop = (self.__dict__.get("_script_properties") or {}).get(name)
+        if prop is not None:
+            if prop[1] is None:
+                raise AttributeError(f"the property '{name}' of {self._get_name()} has no "
+                                     f"setter")
+            self._script_methods[prop[1]](value)
+            return
         super().__setattr__(name, value)
 
     def _add_method(self, name, graph):
@@ -460,6 +467,9 @@ class ScriptModule(Module):
         sm = d.get("_script_methods")
         if sm is not None and name in sm:
             return sm[name]
+        prop = (d.get("_script_properties") or {}).get(name)
+        if prop is not None:            # a property of the class, compiled (its getter)
+            return sm[prop[0]]()
         return super().__getattr__(name)
 
     @property

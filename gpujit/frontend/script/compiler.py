@@ -91,6 +91,7 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
     def __init__(self, fn, src):
         super().__init__(fn, src)
         self.declared = {}         # annotated local name -> its declared Type
+        self.tuple_parts = {}      # TupleConstruct Value (an unrolled element) -> parts
 
     # ------------------------------------------------------------------ entry
     def signature(self):

@@ -230,6 +230,11 @@ class ConditionMixin:
             v = n.add_output(T.BOOL)
         return v
 
+    def same_module(self, a, b):
+        """Whether the values a and b are the same module (None: not modules; the module
+        compiler knows them)."""
+        return None
+
     def compare(self, op, a, b, node):
         if isinstance(op, (ast.Is, ast.IsNot)):
             na, nb = isinstance(a.type, T.NoneType), isinstance(b.type, T.NoneType)
@@ -238,6 +243,10 @@ class ConditionMixin:
                 # either of them Optional
                 kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
                 return self.emit(kind, [a, b], [T.BOOL]).output
+            same = self.same_module(a, b) if isinstance(a.type, T.ClassType) and \
+                isinstance(b.type, T.ClassType) else None
+            if same is not None:        # submodules: known when compiling
+                return self.const(same if isinstance(op, ast.Is) else not same)
             if not (na or nb):
                 self.error("`is` / `is not` is supported for comparing with None only",
                            node, hint="use == to compare values")

@@ -288,9 +288,20 @@ class ContainerMixin:
             self.error(f"the keys of this dict are {describe_type(d.type.key)}, not "
                        f"{describe_type(k.type)}", node)
 
+    def module_keys(self, c, node):
+        """The keys of a ModuleDict value (None when c is no ModuleDict; the module
+        compiler knows them)."""
+        return None
+
     def contains(self, c, x, node):
         """`x in c` for a list, tuple, dict (its keys), set or str: aten::__contains__."""
         t, xt = c.type, x.type
+        if isinstance(t, T.ClassType):
+            keys = self.module_keys(c, node)
+            if keys is not None:     # `"name" in self.blocks` (a ModuleDict)
+                c = self.emit("prim::ListConstruct", [self.const(k) for k in keys],
+                              [T.ListType(T.STR)]).output
+                t = c.type
         if isinstance(t, (T.ListType, T.SetType)):
             elems = [t.elem]
         elif isinstance(t, T.TupleType):

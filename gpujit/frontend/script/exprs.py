@@ -419,6 +419,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if not -n <= k < n:
                 self.error(f"tuple index {k} out of range for a tuple of {n} values", sl)
             k %= n
+            parts = self.tuple_parts.get(v)
+            if parts is not None:
+                return parts[k]
             return self.emit("prim::TupleIndex", [v, self.const(k)], [t.elems[k]]).output
         found = self.container_subscript(v, sl, node)
         if found is not None:

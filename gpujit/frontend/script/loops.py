@@ -50,6 +50,19 @@ class UnrolledTarget:
         self.loop, self.make = loop, make
 
 
+def _target_types(target, t) -> dict:
+    """{name: Type} that a for loop's target binds from elements of type t."""
+    if isinstance(target, ast.Name):
+        return {target.id: t}
+    if isinstance(target, (ast.Tuple, ast.List)) and isinstance(t, T.TupleType) and \
+            len(t.elems) == len(target.elts):
+        out = {}
+        for e, et in zip(target.elts, t.elems):
+            out.update(_target_types(e, et))
+        return out
+    return {}
+
+
 def _targets(node):
     if isinstance(node, ast.Name):
         yield node.id
@@ -153,7 +166,14 @@ class LoopMixin:
                        s.target, hint="unpack inside the loop body")
         if isinstance(it, ast.Tuple):
             return self.unroll(s, [lambda e=e: self.expr(e) for e in it.elts])
-        seq = self.expr(it)
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
+                it.func.id == "zip" and self.is_builtin("zip") and it.args and \
+                not it.keywords and not any(isinstance(a, ast.Starred) for a in it.args):
+            seq = self.zip_for_loop(it)
+            if isinstance(seq, list):           # of module containers: unrolled
+                return self.unroll(s, seq)
+        else:
+            seq = self.expr(it)
         lst = self.as_list(seq)             # a dict's keys, a set's elements, a str's chars
         if lst is not None:
             seq = lst
@@ -180,8 +200,24 @@ class LoopMixin:
         else:
             self.error(f"cannot iterate over {describe_type(t)}", it,
                        hint="iterate over range(...), a list, a tuple or a tensor")
+        elem_t = t.elem if isinstance(t, T.ListType) else T.TENSOR
         return self.loop(s, trip, self.const(True), elem, s.body, None,
-                         exclude=tuple(_targets(s.target)))
+                         exclude=tuple(_targets(s.target)),
+                         target_types=_target_types(s.target, elem_t))
+
+    def zip_for_loop(self, call):
+        """What `for ... in zip(a, b, ...)` runs over: of module containers (and their
+        .values() / .items()), the element tuples of an unrolled loop; else the list of
+        tuples that zip() makes."""
+        vals = [self.expr(a) for a in call.args]
+        if all(isinstance(v.type, T.ClassType) for v in vals):
+            elems = [self.class_elements(v, a) for v, a in zip(vals, call.args)]
+            return [lambda es=es: tuple(e() for e in es) for es in zip(*elems)]
+        out = self.builtin_zip(vals, {}, call)
+        if out is None:
+            self.error("zip() in a for loop takes lists, tuples or module containers, got "
+                       + ", ".join(describe_type(v.type) for v in vals), call)
+        return out
 
     def for_range(self, s, call):
         if not isinstance(s.target, ast.Name):
@@ -192,7 +228,8 @@ class LoopMixin:
             self.error("range() takes one to three int arguments", call)
         if len(args) == 1:
             return self.loop(s, args[0], self.const(True), None, s.body, None,
-                             exclude=(s.target.id,), index_name=s.target.id)
+                             exclude=(s.target.id,), index_name=s.target.id,
+                             target_types={s.target.id: T.INT})
         start, stop = args[0], args[1]
         step = 1
         if len(args) == 3:
@@ -210,7 +247,7 @@ class LoopMixin:
             off = i if step == 1 else self.scalar("mul", i, self.const(step))
             return self.scalar("add", start, off)
         return self.loop(s, trip, self.const(True), elem, s.body, None,
-                         exclude=(s.target.id,))
+                         exclude=(s.target.id,), target_types={s.target.id: T.INT})
 
     def unroll(self, s, elems):
         """A loop over a tuple or a module container, one copy of the body per element (the
@@ -232,15 +269,32 @@ class LoopMixin:
     def bind_unrolled(self, u):
         with self.at(u.loop.iter):
             v = u.make()
-        target = u.loop.target
-        if isinstance(v, tuple):        # (key, module) of a ModuleDict's .items()
-            if not (isinstance(target, ast.Tuple) and len(target.elts) == len(v)):
-                self.error("unpack each (key, module) pair in the loop target", target,
-                           hint="for name, module in self.blocks.items():")
-            for t, x in zip(target.elts, v):
-                self.assign(t, x, u.loop)
+        self.bind_unrolled_target(u.loop.target, v, u.loop)
+
+    def bind_unrolled_target(self, target, v, loop):
+        """Bind one unrolled element to the loop target: a Python tuple ((key, module) of
+        a ModuleDict's .items(), (i, element) of enumerate()) is unpacked, nested tuples
+        too; bound to a single name it becomes a tuple value."""
+        if not isinstance(v, tuple):
+            self.assign(target, v, loop)
             return
-        self.assign(target, v, u.loop)
+        if isinstance(target, (ast.Tuple, ast.List)):
+            if len(target.elts) != len(v):
+                self.error(f"the loop target unpacks {len(target.elts)} values, each "
+                           f"element has {len(v)}", target)
+            for t, x in zip(target.elts, v):
+                self.bind_unrolled_target(t, x, loop)
+            return
+        flat = [self.tuple_value(x) if isinstance(x, tuple) else x for x in v]
+        self.assign(target, self.tuple_value(tuple(flat)), loop)
+
+    def tuple_value(self, parts):
+        """A prim::TupleConstruct of the values; indexing it with a constant gives the
+        part itself back (a module stays that module: `item[1] is self.sub`)."""
+        out = self.emit("prim::TupleConstruct", list(parts),
+                        [T.TupleType(tuple(p.type for p in parts))]).output
+        self.tuple_parts[out] = parts
+        return out
 
     def after_loop_return(self, s, r, rest, on_exit, slot_names):
         """`if returned: return <value> else: <rest>` after a loop whose body returns."""
@@ -254,11 +308,20 @@ class LoopMixin:
         return self.merge_paths(node, results, s, slot_names)
 
     def loop(self, s, trip, cond, elem, body, cond_after, exclude, index_name=None,
-             endless=False):
+             endless=False, target_types=None):
         """A prim::Loop carrying the variables the body assigns (and defined before it);
-        a LoopReturn when the body returns (see the module docstring), else None."""
+        a LoopReturn when the body returns (see the module docstring), else None.
+        exclude: the loop's target names; one defined before the loop with a type its
+        elements fit (target_types) is carried too, so that after the loop it holds the
+        last element, as in Python."""
         carried = [n for n in assigned_names(body)
                    if n not in exclude and isinstance(self.lookup_var(n), Var)]
+        for n, t in (target_types or {}).items():
+            pre = self.lookup_var(n)
+            if n in exclude and n not in carried and isinstance(pre, Var):
+                pt = T.TENSOR if isinstance(pre.value.type, T.TensorType) else pre.value.type
+                if unify(pt, t) == pt:
+                    carried.append(n)
         init = [self.lookup_var(n) for n in carried]
         types = [T.TENSOR if isinstance(v.value.type, T.TensorType) else v.value.type
                  for v in init]
@@ -323,7 +386,8 @@ class LoopMixin:
             if n not in carried and n not in exclude and self.lookup_var(n) is None:
                 self.scopes[-1][n] = OneBranch(s, "loop")
         for n in exclude:
-            self.scopes[-1][n] = OneBranch(s, "loopvar")
+            if n not in carried:
+                self.scopes[-1][n] = OneBranch(s, "loopvar")
         if returns:
             return self.carry_return(node, outs[len(carried) + 1:], endless)
 

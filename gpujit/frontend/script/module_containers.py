@@ -13,16 +13,28 @@ from ...ir import types as T
 from .calls import describe_type
 from .exprs import unify
 
-__all__ = ["ModuleContainerMixin", "is_container", "is_module_dict", "is_sequential_sm",
+__all__ = ["ModuleContainerMixin", "container_kind", "is_container", "is_module_dict", "is_sequential_sm",
            "is_param_container"]
 
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
 
-def is_container(m) -> bool:
+def container_kind(m):
+    """'Sequential', 'ModuleList' or 'ModuleDict' for such a module (a subclass of one
+    included: a scripted one records its kind in `_container_kind`), else None."""
     from ...nn.modules import container as _c
-    return isinstance(m, (_c.Sequential, _c.ModuleList, _c.ModuleDict)) or getattr(
-        m, "original_name", None) in _CONTAINERS
+    for cls in (_c.Sequential, _c.ModuleList, _c.ModuleDict):
+        if isinstance(m, cls):
+            return cls.__name__
+    kind = getattr(m, "__dict__", {}).get("_container_kind")
+    if kind is not None:
+        return kind
+    name = getattr(m, "original_name", None)
+    return name if name in _CONTAINERS else None
+
+
+def is_container(m) -> bool:
+    return container_kind(m) is not None
 
 
 def is_param_container(m) -> bool:
@@ -36,11 +48,11 @@ def _param_names(sm):
 
 
 def is_module_dict(m) -> bool:
-    return getattr(m, "original_name", None) == "ModuleDict"
+    return container_kind(m) == "ModuleDict"
 
 
 def is_sequential_sm(sm):
-    return getattr(sm, "original_name", None) == "Sequential"
+    return container_kind(sm) == "Sequential"
 
 
 def module_has(sm, name) -> bool:
@@ -93,10 +105,17 @@ class ModuleContainerMixin:
                        hint="iterate over an nn.Sequential, nn.ModuleList or nn.ModuleDict")
         view = self.dict_view.get(v)
         if isinstance(view, tuple):                  # enumerate(self.layers, start)
-            subs = [(name, sub) for name, sub in sm._modules.items() if sub is not None]
-            return [lambda k=k, name=name, sub=sub: (self.const(view[1] + k),
-                                                     self.submodule_value(v, sub, name))
-                    for k, (name, sub) in enumerate(subs)]
+            start, inner = view[1], view[2]
+            if inner is None:
+                del self.dict_view[v]
+            else:
+                self.dict_view[v] = inner
+            try:
+                elems = self.class_elements(v, node)
+            finally:
+                self.dict_view[v] = view
+            return [lambda k=k, e=e: (self.const(start + k), e())
+                    for k, e in enumerate(elems)]
         if not is_module_dict(sm):
             view = None
         if view == "items":
@@ -107,6 +126,24 @@ class ModuleContainerMixin:
             return [lambda name=name: self.const(name) for name in sm._modules]
         return [lambda name=name, sub=sub: self.submodule_value(v, sub, name)
                 for name, sub in sm._modules.items() if sub is not None]
+
+    def same_module(self, a, b):
+        def module(v):
+            if self.graph.inputs and v is self.graph.inputs[0]:
+                return self.sm
+            return self.modules.get(v)
+        ma, mb = module(a), module(b)
+        if ma is None or mb is None or isinstance(a.type, T.InterfaceType) or \
+                isinstance(b.type, T.InterfaceType):
+            return None
+        return ma is mb
+
+    def module_keys(self, c, node):
+        sm = self.sm if self.graph.inputs and c is self.graph.inputs[0] else \
+            self.modules.get(c)
+        if sm is None or not is_module_dict(sm):
+            return None
+        return list(sm._modules)
 
     def param_index(self, v, sm, sl):
         names = _param_names(sm)
@@ -176,10 +213,8 @@ class ModuleContainerMixin:
         if not is_container(sm):
             self.error(f"cannot enumerate module '{sm.original_name}'", node,
                        hint="enumerate an nn.Sequential, nn.ModuleList or nn.ModuleDict")
-        if is_module_dict(sm):
-            self.error("enumerate() of a ModuleDict is not supported", node,
-                       hint="for name, module in self.blocks.items():")
-        self.dict_view[v] = ("enumerate", start)
+        # a ModuleDict: its keys, or after .values() / .items() its modules / pairs
+        self.dict_view[v] = ("enumerate", start, self.dict_view.get(v))
         return v
 
     def super_method_call(self, node):

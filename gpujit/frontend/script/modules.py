@@ -24,10 +24,13 @@ from ...nn.module import Module
 from .calls import describe_type, is_compiled_function
 from .compiler import FunctionCompiler, compile_function
 from .module_containers import ModuleContainerMixin, is_container as _is_container, \
+    container_kind as _container_kind, \
     is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
     is_param_container
 from .errors import FrontendError
 from .interfaces import InterfaceMixin, check_interface_attrs
+from .module_members import PropertyMixin, compile_properties, copy_ignored_methods, \
+    ignored_method
 
 __all__ = ["script_module", "RecursiveScriptModule"]
 
@@ -56,7 +59,7 @@ def _make_class():
         Python."""
 
         def __getitem__(self, idx):
-            if self.original_name == "ModuleDict":
+            if _container_kind(self) == "ModuleDict":
                 return self._modules[idx]
             mods = list(self._modules.values())
             if isinstance(idx, slice):
@@ -67,7 +70,7 @@ def _make_class():
             return len(self._modules)
 
         def __iter__(self):
-            if self.original_name == "ModuleDict":
+            if _container_kind(self) == "ModuleDict":
                 return iter(self._modules)
             return iter(self._modules.values())
 
@@ -241,7 +244,10 @@ class _Context:
             raise RuntimeError(f"'{type(mod).__name__}' has not been initialized, did you "
                                f"forget to call 'super()'?")
         from ..tracer import class_type_for
-        sm = _ScriptContainer() if _is_container(mod) else RecursiveScriptModule()
+        kind = _container_kind(mod)
+        sm = _ScriptContainer() if kind else RecursiveScriptModule()
+        if kind:
+            object.__setattr__(sm, "_container_kind", kind)
         self.scripted[id(mod)] = sm
         cls_type = class_type_for(mod)
         object.__setattr__(sm, "original_name", type(mod).__name__)
@@ -260,9 +266,8 @@ class _Context:
                 else None
         info.collect_attributes()
         check_interface_attrs(self, mod, sm, info.path)     # `impl: ModuleInterface`
-        for name in info.methods_to_compile():
-            self.method_graph(sm, name)
-        _copy_ignored_methods(mod, sm)
+        compile_properties(self, mod, sm, info.methods_to_compile())
+        copy_ignored_methods(mod, sm)
         if path is not None:
             del self.scripted[id(mod)]        # (done: another name gets its own)
         return sm
@@ -386,38 +391,13 @@ class _ModuleInfo:
         names = []
         fwd = getattr(cls, "forward", None)
         if inspect.isfunction(fwd) and fwd is not Module.forward and \
-                getattr(fwd, "__name__", "") != "_forward_unimplemented" and \
-                not (_is_container(self.module) and not _is_sequential(self.module)):
+                getattr(fwd, "__name__", "") != "_forward_unimplemented":
             if function_modifier(fwd) not in ("ignore", "drop"):
                 names.append("forward")
         for name, fn in inspect.getmembers(cls, inspect.isfunction):
             if name != "forward" and function_modifier(fn) == "export":
                 names.append(name)
         return names
-
-
-def _copy_ignored_methods(mod, sm):
-    """@ignore / @unused methods stay Python: the scripted module gets them bound to
-    itself (an instance's own override of one included), as TorchScript copies them."""
-    from ...jit.script import function_modifier
-    names = set(mod.__dict__) | {n for k in type(mod).__mro__ for n in vars(k)}
-    for name in sorted(names):
-        if name in sm._script_methods or name.startswith("__"):
-            continue
-        try:
-            raw = inspect.getattr_static(mod, name)
-        except AttributeError:
-            continue
-        if isinstance(raw, (staticmethod, classmethod)):
-            continue
-        fn = getattr(raw, "__func__", raw)
-        if inspect.isfunction(fn) and function_modifier(fn) in ("ignore", "drop"):
-            object.__setattr__(sm, name, fn.__get__(sm))
-
-
-def _is_sequential(m):
-    from ...nn.modules import container as _c
-    return isinstance(m, _c.Sequential) or getattr(m, "original_name", None) == "Sequential"
 
 
 def script_module(mod, recompile=False):
@@ -429,7 +409,8 @@ def script_module(mod, recompile=False):
 
 # ---------------------------------------------------------------------- method compiler
 
-class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, FunctionCompiler):
+class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
+                           FunctionCompiler):
     """A FunctionCompiler for a method: `self` is graph input 0, of the module's class
     type; values of class types stand for (scripted) modules."""
 
@@ -500,6 +481,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, FunctionCompile
             return self.get_attr(v, name, T.TENSOR)
         if name == "training":
             return self.get_attr(v, name, T.BOOL)
+        if name in getattr(sm, "_script_properties", {}):
+            return self.property_get(v, sm, name, node)
         if info is not None:
             if name in info.constants:
                 return self.constant_value(info.constants[name], node)
@@ -525,6 +508,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, FunctionCompile
         """`self.count = self.count + 1`: prim::SetAttr of a plain attribute, keeping its
         type (parameters, buffers, submodules and constants cannot be reassigned)."""
         sm = self.module_of(v, node)
+        if name in getattr(sm, "_script_properties", {}):
+            return self.property_set(v, sm, name, value, node)
         info = self.ctx.info.get(id(sm))
         what = sm.original_name
         if name in sm._parameters or name in sm._buffers or name in sm._modules:
@@ -556,6 +541,12 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, FunctionCompile
         sm = self.module_of(v, node)
         if is_param_container(sm):
             return self.const(len([p for p in sm._parameters.values() if p is not None]))
+        info = self.ctx.info.get(id(sm))
+        own = getattr(type(info.module), "__len__", None) if info is not None else None
+        if inspect.isfunction(own) and not own.__module__.startswith("gpujit."):
+            # the class's own __len__ (a container subclass overriding it): compiled
+            graph = self.ctx.method_graph(sm, "__len__", node, self)
+            return self.emit_method_call(v, "__len__", graph, [])
         if not _is_container(sm):
             self.error(f"module '{sm.original_name}' has no len()", node)
         return self.const(len(sm._modules))
@@ -587,12 +578,18 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, FunctionCompile
             sub = self.interface_attr(v, name, iface) if iface is not None else \
                 self.submodule_value(v, sm._modules[name], name)
             return self.class_method_call(sub, "forward", node)
-        if _is_container(sm) and name == "forward" and not _is_sequential_sm(sm):
+        if _is_container(sm) and name == "forward" and not _is_sequential_sm(sm) and \
+                "forward" not in sm._script_methods:
             self.error(f"a {sm.original_name} cannot be called", node,
                        hint="iterate over it or index it with a constant")
         dropped = self.dropped_call(sm, name, node)
         if dropped is not None:
             return dropped
+        ignored = ignored_method(self.ctx.info.get(id(sm)), name)
+        if ignored is not None:         # @ignore: Python called from the graph
+            from .python_calls import python_call
+            args, kwargs = self.call_args(node)
+            return python_call(self, ignored, [v] + list(args), kwargs, node, method=True)
         name = self.overload_for(sm, name, node)
         graph = self.ctx.method_graph(sm, name, node, self)
         params = graph.inputs[1:]
