@@ -25,6 +25,23 @@ __all__ = ["CompilationUnit"]
 _COUNTER = itertools.count()
 
 
+def source_functions(src: str, kind: str = "CompilationUnit") -> dict:
+    """{name: Python function} of the top-level `def`s of TorchScript source text, their
+    source registered with linecache (so that the script frontend reads it)."""
+    import gpujit
+    src = textwrap.dedent(src)
+    filename = f"<gpujit.jit.{kind}-{next(_COUNTER)}>"
+    lines = src.splitlines(True)
+    linecache.cache[filename] = (len(src), None, lines, filename)
+    names = [n.name for n in ast.parse(src).body if isinstance(n, ast.FunctionDef)]
+    env = {"torch": gpujit, "math": math, "Tensor": gpujit.Tensor,
+           "List": typing.List, "Dict": typing.Dict, "Optional": typing.Optional,
+           "Tuple": typing.Tuple, "Union": typing.Union, "Any": typing.Any,
+           "__name__": filename}
+    exec(compile(src, filename, "exec"), env)
+    return {name: env[name] for name in names}
+
+
 class CompilationUnit:
     """Functions compiled from TorchScript source text (`define`), found as attributes."""
 
@@ -35,20 +52,9 @@ class CompilationUnit:
 
     def define(self, src: str, rcb=None, _frames_up: int = 0):
         """Compile every function of `src` (top-level `def`s) into this unit."""
-        import gpujit
         from .script import script
-        src = textwrap.dedent(src)
-        filename = f"<gpujit.jit.CompilationUnit-{next(_COUNTER)}>"
-        lines = src.splitlines(True)
-        linecache.cache[filename] = (len(src), None, lines, filename)
-        names = [n.name for n in ast.parse(src).body if isinstance(n, ast.FunctionDef)]
-        env = {"torch": gpujit, "math": math, "Tensor": gpujit.Tensor,
-               "List": typing.List, "Dict": typing.Dict, "Optional": typing.Optional,
-               "Tuple": typing.Tuple, "Union": typing.Union, "Any": typing.Any,
-               "__name__": filename}
-        exec(compile(src, filename, "exec"), env)
-        for name in names:
-            self._functions[name] = script(env[name])
+        for name, fn in source_functions(src).items():
+            self._functions[name] = script(fn)
         return self
 
     def find_function(self, name):

@@ -5,6 +5,7 @@ the graph through the executor (gpujit.runtime)."""
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
 
 from .. import fusers as _fusers
@@ -36,7 +37,9 @@ def _compile_script_methods(module):
     # the graphs read the instance's own attributes: later changes (m.eval(), a new
     # weight) are seen as by any scripted module
     for name, m in compiled._script_methods.items():
-        object.__setattr__(module, name, module._add_method(name, m.graph))
+        method = module._add_method(name, m.graph)
+        if not isinstance(inspect.getattr_static(type(module), name, None), property):
+            object.__setattr__(module, name, method)     # (`forward` is a property)
     for name, sub in compiled._modules.items():     # scripted, sharing their parameters
         module._modules[name] = sub
     missing = [n for n in names if n not in compiled._script_methods]
@@ -454,6 +457,18 @@ class ScriptModule(Module):
             self._script_methods[prop[1]](value)
             return
         super().__setattr__(name, value)
+
+    def define(self, src: str):
+        """Compile the methods of TorchScript source text (`def forward(self, x): ...`)
+        as methods of this module, as torch.jit.ScriptModule.define does: they see the
+        attributes the module has now."""
+        from .compilation_unit import source_functions
+        defined = self.__dict__.get("_defined_methods")
+        if defined is None:
+            defined = {}
+            object.__setattr__(self, "_defined_methods", defined)
+        defined.update(source_functions(src, "ScriptModule.define"))
+        _compile_script_methods(self)
 
     def _add_method(self, name, graph):
         m = ScriptMethod(self, graph, name)

@@ -308,6 +308,18 @@ class BuiltinMixin:
 
     # ------------------------------------------------------------------ getattr / hasattr
     def attr_builtin(self, name, node):
+        if name == "getattr" and len(node.args) == 3 and not node.keywords and \
+                isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            # getattr(obj, "name", default): decided from the static type, as TorchScript
+            # does; a missing attribute is the default, evaluated only then
+            attr = node.args[1].value
+            found, obj = self.py_object(node.args[0])
+            has = hasattr(obj, attr) if found else \
+                self.has_attribute(self.expr(node.args[0]).type, attr)
+            if not has:
+                return self.expr(node.args[2])
+            node = ast.copy_location(ast.Call(func=node.func, args=node.args[:2],
+                                              keywords=[]), node)
         if len(node.args) != 2 or node.keywords or not (
                 isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
             self.error(f"{name}() takes an object and a constant attribute name", node,

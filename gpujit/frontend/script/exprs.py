@@ -663,7 +663,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 return self.object_method_call(fv, script_class_of(fv.type), "__call__",
                                                node)
             if isinstance(fv.type, T.ClassType):
-                return self.class_method_call(fv, "forward", node)
+                call = getattr(self, "call_module", None)     # (a module's hooks)
+                return call(fv, node) if call is not None else \
+                    self.class_method_call(fv, "forward", node)
         if found and inspect.isclass(obj):
             from ...jit.script import function_modifier
             if function_modifier(obj) in ("ignore", "drop"):

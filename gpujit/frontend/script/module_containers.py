@@ -306,8 +306,7 @@ class ModuleContainerMixin:
             key, sub = children[pos]
             ifn = self.emit("prim::If", [chosen(pos, key)], [])
             vals = []
-            for build in (lambda: self.class_method_call(
-                    self.submodule_value(cv, sub, key), "forward", node),
+            for build in (lambda: self.call_module(self.submodule_value(cv, sub, key), node),
                     lambda: chain(pos + 1)):
                 b = ifn.add_block()
                 with self.in_block(b), self.scope():

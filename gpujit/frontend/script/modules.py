@@ -29,6 +29,7 @@ from .module_containers import ModuleContainerMixin, is_container as _is_contain
     is_param_container
 from .errors import FrontendError
 from .interfaces import InterfaceMixin, check_interface_attrs
+from .module_hooks import HookCallMixin, compile_hooks
 from .module_members import PropertyMixin, compile_properties, copy_ignored_methods, \
     ignored_method
 
@@ -267,6 +268,7 @@ class _Context:
         info.collect_attributes()
         check_interface_attrs(self, mod, sm, info.path)     # `impl: ModuleInterface`
         compile_properties(self, mod, sm, info.methods_to_compile())
+        compile_hooks(self, mod, sm)
         copy_ignored_methods(mod, sm)
         if path is not None:
             del self.scripted[id(mod)]        # (done: another name gets its own)
@@ -292,7 +294,8 @@ class _Context:
                 caller.error(msg, node, hint="scripted methods cannot be recursive; "
                                              "write a loop")
             raise FrontendError(msg)
-        fn = fn or getattr(type(info.module), name, None)
+        fn = fn or info.module.__dict__.get("_defined_methods", {}).get(name) or \
+            getattr(type(info.module), name, None)      # (the first: define(src))
         if not inspect.isfunction(fn):
             msg = f"'{info.original_name}' has no method '{name}'"
             if caller is not None:
@@ -397,6 +400,8 @@ class _ModuleInfo:
         for name, fn in inspect.getmembers(cls, inspect.isfunction):
             if name != "forward" and function_modifier(fn) == "export":
                 names.append(name)
+        names += [n for n in self.module.__dict__.get("_defined_methods", ())
+                  if n not in names]          # ScriptModule.define(src)
         return names
 
 
@@ -410,7 +415,7 @@ def script_module(mod, recompile=False):
 # ---------------------------------------------------------------------- method compiler
 
 class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
-                           FunctionCompiler):
+                           HookCallMixin, FunctionCompiler):
     """A FunctionCompiler for a method: `self` is graph input 0, of the module's class
     type; values of class types stand for (scripted) modules."""
 
@@ -577,7 +582,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
             iface = getattr(sm, "_interface_attrs", {}).get(name)
             sub = self.interface_attr(v, name, iface) if iface is not None else \
                 self.submodule_value(v, sm._modules[name], name)
-            return self.class_method_call(sub, "forward", node)
+            return self.call_module(sub, node)
         if _is_container(sm) and name == "forward" and not _is_sequential_sm(sm) and \
                 "forward" not in sm._script_methods:
             self.error(f"a {sm.original_name} cannot be called", node,
