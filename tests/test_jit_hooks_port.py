@@ -2,7 +2,7 @@
 forward pre-hooks and hooks on scripted modules and submodules, compared with eager and
 literal values, and the errors for hooks whose signatures do not fit forward.
 
-Scripted modules are not saved here: gpujit's archive does not hold hooks yet.
+The scripted modules are saved and loaded with their hooks too.
 Skipped: test_hook_compilation_hint (skipped in torch too), test_forward_tuple_input
 (eager and TorchScript differ there by design: eager wraps a pre-hook's tuple result).
 """
@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 
 import gpujit as torch
-from jit_module_checks import _same, _x, check_module
+from jit_module_checks import _roundtrip, _same, _x, check_module
 
 nn = torch.nn
 
 
 # ---------------------------------------------------------------------- test_hooks
-# (scripted modules are not saved here: gpujit's archive does not hold hooks yet)
 
 class _InnerNoInput(nn.Module):
     def __init__(self, name):
@@ -194,6 +193,7 @@ def test_hooks_run_as_in_eager(case):
     eager = m(*[list(a) if isinstance(a, list) else a for a in args])
     sm = torch.jit.script(m)
     _same(eager, sm(*[list(a) if isinstance(a, list) else a for a in args]))
+    _same(eager, _roundtrip(sm)(*[list(a) if isinstance(a, list) else a for a in args]))
 
 
 def test_hook_results_literal():
@@ -202,6 +202,9 @@ def test_hook_results_literal():
     assert sm("a") == "a_outermod_ph_single_inner_mod_fh1_fh2"
     assert sm.submodule("x") == "x_ph_single_inner_mod_fh1_fh2"
     assert sm.submodule.forward("x") == "x_inner_mod"          # forward alone: no hooks
+    loaded = _roundtrip(sm)
+    assert loaded("a") == "a_outermod_ph_single_inner_mod_fh1_fh2"
+    assert loaded.submodule.forward("x") == "x_inner_mod"
     m, _ = _single("module", repeated=True)
     assert torch.jit.script(m)("a") == "a_ph_ph_outermod_inner_mod_fh_fh"
 
@@ -337,7 +340,7 @@ def test_tensor_hooks_on_a_scripted_layer():
     lin.register_forward_pre_hook(scale_input)
     lin.register_forward_hook(add_one)
     x = _x(4, 3)
-    sm = check_module(Net(), (x,), save=False)
+    sm = check_module(Net(), (x,))
     w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
     ref = np.maximum(2 * x.numpy() @ w.T + b + 1, 0)
     np.testing.assert_allclose(sm(x).detach().numpy(), ref, rtol=1e-5, atol=1e-6)

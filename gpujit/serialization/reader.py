@@ -227,6 +227,10 @@ class _Loader:
                 "__module__": "__archive__", "__qualname__": name,
                 "original_name": name}     # a class attribute: not saved as state
         methods = expect(rec.get("methods", []), list, "methods")
+        hooks = expect(rec.get("hooks", {}), dict, "hooks")
+        pre = expect(hooks.get("pre", []), list, "pre-hooks")
+        post = expect(hooks.get("post", []), list, "hooks")
+        hook_fns = {}
         if methods:
             fns = self.functions_from(rec.get("code"), namespace, path)
             for mname in methods:
@@ -238,6 +242,9 @@ class _Loader:
                     fn._gpujit_export = True
                 self.set_defaults(fn, expect(rec.get("defaults", {}), dict,
                                               "defaults").get(mname))
+                if mname in pre or mname in post:    # registered as hooks below
+                    hook_fns[mname] = fn
+                    continue
                 body[mname] = fn
         cls = type(name, (Module,), body)
         mod = Module.__new__(cls)
@@ -258,6 +265,13 @@ class _Loader:
         for k, sub in expect(rec.get("submodules", {}), dict, "submodules").items():
             mod._modules[k] = None if sub is None else self.module(sub, namespace,
                                                                     f"{path}.{k}")
+        for names, register in ((pre, mod.register_forward_pre_hook),
+                                (post, mod.register_forward_hook)):
+            for hname in names:
+                if hname not in hook_fns:
+                    raise ArchiveError(f"{self.label}: the code of {path} has no hook "
+                                       f"{hname!r}")
+                register(hook_fns[hname])
         return mod
 
 

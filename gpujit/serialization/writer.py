@@ -175,6 +175,9 @@ class _Saver:
         rec["attributes"] = attrs
         rec["interfaces"] = {k: self.add_class(t) for k, t in
                              (m.__dict__.get("_interface_attrs") or {}).items()}
+        hooks = m.__dict__.get("_script_hooks")
+        if hooks:       # compiled forward pre-hooks / hooks: methods, named in order
+            rec["hooks"] = {"pre": list(hooks[0]), "post": list(hooks[1])}
         subs = {}
         for k, c in m._modules.items():
             if c is None:
