@@ -148,17 +148,19 @@ def test_module_dict_items_loop_unpacks_names_and_modules():
     for k in want:
         _close(got[k], want[k])
 
-    class Bad(nn.Module):
+    # a single name bound to each (key, module) pair, as torch allows: pair[1] is the module
+    class Pairs(nn.Module):
         def __init__(self):
             super().__init__()
             self.heads = nn.ModuleDict({"a": nn.ReLU()})
 
         def forward(self, x):
             for pair in self.heads.items():
-                x = x + 1
+                assert pair[0] == "a"
+                x = pair[1](x) + 1
             return x
-    with pytest.raises(FrontendError, match=r"unpack each \(key, module\) pair"):
-        torch.jit.script(Bad())
+    x = torch.tensor([-1.0, 2.0])
+    _close(torch.jit.script(Pairs())(x), Pairs()(x))
 
 
 def test_enumerate_over_a_module_list_and_static_hasattr():
