@@ -214,7 +214,7 @@ def bad_pop(n: int):
 
 
 def bad_sort(x: Tensor):
-    xs = [x]
+    xs = [{"a": x}]
     xs.sort()
     return xs
 
@@ -243,7 +243,8 @@ def bad_list_plus(n: int):
 @pytest.mark.parametrize("fn,words", [
     (bad_append, "'append' got a str but the list holds"),
     (bad_pop, "list.pop() takes an int index, got a str"),
-    (bad_sort, "sorting needs a list of ints, floats, bools or strs, got a List[Tensor]"),
+    (bad_sort, "sorting needs a list of ints, floats, bools, strs or Tensors, got a "
+     "List[Dict[str, Tensor]]"),
     (bad_empty_append, "'append' got an int but the list holds a Tensor"),
     (bad_method, "a list has no method 'frob'"),
     (bad_slice_assign, "assigning to a list slice is not supported"),
@@ -438,9 +439,9 @@ def test_index_out_of_range_is_an_index_error_naming_the_scripted_line():
         with pytest.raises(IndexError) as e:
             run()
         msg = str(e.value)
-        assert "list index 5 out of range (length 2)" in msg, msg
+        assert "list index out of range (index 5, length 2)" in msg, msg
         assert "test_script_containers.py:" in msg and "return xs[i] + 1" in msg, msg
-    with pytest.raises(IndexError, match="list index -1 out of range") as e:
+    with pytest.raises(IndexError, match="pop from empty list") as e:
         interpret(compiled(pop_empty), 3)
     assert "return xs.pop()" in str(e.value)
 

@@ -629,7 +629,7 @@ def e_assign_item(x):
     (e_custom_raise, "only builtin exceptions can be raised"),
     (e_tuple_var_index, "a tuple can only be indexed with an int constant"),
     (e_lambda, "a lambda is not supported"),
-    (e_str_index, "a tensor index must be an int, a slice, None, ... or a Tensor, got a str"),
+    (e_str_index, "a tensor index must be an int, a slice, None, ..., a Tensor or a list of ints, got a str"),
     (e_global, "`global` is not supported"),
     (e_return_types, "the return value is a Tensor on one path and an int on another"),
     (e_declared, "'e_declared' is declared to return an int but returns a Tensor"),

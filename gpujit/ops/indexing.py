@@ -324,7 +324,9 @@ def _decompose(t, index):
         else:
             if isinstance(item, (list, tuple, bool, np.ndarray)):
                 from .creation import tensor
-                item = tensor(item, device=t._device)
+                # an empty list indexes nothing (a long index, as PyTorch reads it)
+                empty = isinstance(item, (list, tuple)) and len(item) == 0
+                item = tensor(item, device=t._device, dtype=_dt.int64 if empty else None)
             if not isinstance(item, _reg._Tensor):
                 raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and "
                                  f"long or bool tensors are valid indices (got "

@@ -442,6 +442,33 @@ for _arg, _suffix in (("ScalarType", "ScalarType"), ("Device", "device"),
             form="{a} %s {b}" % _form)(_cmp)
 
 
+def _tensor_lists_equal(a, b):
+    """TorchScript's list == of Tensor lists: same length and bool(x == y) for each pair
+    (a Tensor of more than one element has no truth value)."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        r = x == y
+        if getattr(r, "size", 1) != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is "
+                               "ambiguous")
+        if not bool(r):
+            return False
+    return True
+
+
+@_scalar_op("aten::eq.Tensor_list(Tensor[] a, Tensor[] b) -> bool")
+def eq_Tensor_list(xp, a, b):
+    """`xs == ys` of two Tensor lists."""
+    return _tensor_lists_equal(a, b)
+
+
+@_scalar_op("aten::ne.Tensor_list(Tensor[] a, Tensor[] b) -> bool")
+def ne_Tensor_list(xp, a, b):
+    """`xs != ys` of two Tensor lists."""
+    return not _tensor_lists_equal(a, b)
+
+
 # overloads a call resolves to only when named (torch.ops.aten.pow.int_to_int), never by
 # matching argument types: `n ** k` on ints is aten::pow.int, a float, as in TorchScript
 EXPLICIT_ONLY = {"aten::pow.int_to_int"}

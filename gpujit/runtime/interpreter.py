@@ -125,12 +125,15 @@ def _located(e, where):
     return cls(f"{e.args[0] if e.args else e}\n  in scripted code at {where}")
 
 
-def _missing(c, k):
-    """The error of a failed c[k] / c.pop(k), in words."""
+def _missing(c, k, pop=False):
+    """The error of a failed c[k] / c.pop(k), in Python's words plus the index and
+    length ("list index out of range (index 5, length 2)", "pop from empty list")."""
     if isinstance(c, dict):
         return KeyError(f"key {k!r} is not in the dict")
+    if pop and not c and k == -1:
+        return IndexError("pop from empty list")
     what = "string" if isinstance(c, str) else "list"
-    return IndexError(f"{what} index {k} out of range (length {len(c)})")
+    return IndexError(f"{what} index out of range (index {k}, length {len(c)})")
 
 
 def _getitem(c, k, where=None):
@@ -148,7 +151,7 @@ def _pop(c, k, where=None):
     except (IndexError, KeyError):
         if where is None:
             raise
-        raise _located(_missing(c, k), where) from None
+        raise _located(_missing(c, k, pop=True), where) from None
 
 
 def _remove(c, x, where=None):

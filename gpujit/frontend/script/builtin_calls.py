@@ -17,7 +17,7 @@ from .calls import describe_type
 __all__ = ["BuiltinMixin"]
 
 _NUMS = (T.IntType, T.FloatType)
-_KEYWORDS = {"sorted": ("reverse",)}
+_KEYWORDS = {"sorted": ("reverse",), "dict": None}     # None: any keyword
 _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "int": "int(a number, str or one-element Tensor)",
           "float": "float(a number, str or one-element Tensor)",
@@ -32,7 +32,8 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "getattr": 'getattr(obj, "name")', "hasattr": 'hasattr(obj, "name")',
           "reversed": "reversed(a list or str)", "any": "any(a list of bools)",
           "all": "all(a list of bools)", "divmod": "divmod(a, b) of numbers",
-          "dict": "dict(), dict(a dict) or dict(a list of (key, value) pairs)",
+          "dict": "dict(), dict(a dict), dict(a list of (key, value) pairs) or "
+                  "dict(key=value, ...) after any of those",
           "ord": "ord(a one-character str)", "chr": "chr(an int)"}
 
 
@@ -48,7 +49,7 @@ class BuiltinMixin:
             self.error("range() is supported only as the iterable of a for loop or "
                        "comprehension", node, hint="write `for i in range(n):`")
         allowed = _KEYWORDS.get(name, ())
-        bad = [k.arg for k in node.keywords if k.arg not in allowed]
+        bad = [k.arg for k in node.keywords if allowed is not None and k.arg not in allowed]
         if bad:
             self.error(f"{name}() takes no keyword argument '{bad[0]}' here", node,
                        hint="pass the arguments by position")
@@ -119,6 +120,8 @@ class BuiltinMixin:
         return self.to_str(args[0], node)
 
     def builtin_list(self, args, kw, node):
+        if not args:                        # list(): a List[Tensor], as [] (unannotated)
+            return self.emit("prim::ListConstruct", [], [T.ListType(T.TENSOR)]).output
         if len(args) != 1:
             return None
         lst = self.as_list(args[0], "list() of")
@@ -130,10 +133,26 @@ class BuiltinMixin:
 
     def builtin_dict(self, args, kw, node):
         """dict() (a Dict[str, Tensor], as `{}`), dict(d) (a copy) or dict(pairs) of a
-        list of (key, value) tuples (`dict(zip(names, values))`)."""
+        list of (key, value) tuples (`dict(zip(names, values))`); keyword arguments
+        (`dict(foo=1)`, `dict(d, baz=3)`) are str keys set after those."""
         if len(args) > 1:
             return None
-        if not args:
+        if kw:
+            vt = None
+            for x in kw.values():
+                vt = x.type if vt is None else self.unify(vt, x.type)
+                if vt is None:
+                    return None
+            base = self.builtin_dict(args, {}, node) if args else self.emit(
+                "prim::DictConstruct", [], [T.DictType(T.STR, vt)]).output
+            if base is None or base.type.key != T.STR or self.unify(
+                    base.type.value, vt) != base.type.value:
+                return None
+            for k, x in kw.items():
+                self.emit("aten::_set_item", [base, self.const(k), x], [base.type])
+            return base
+        if not args or (args[0].node.kind == "prim::ListConstruct" and
+                        not args[0].node.inputs and not args[0].uses):     # dict([])
             return self.emit("prim::DictConstruct", [], [T.DictType(T.STR, T.TENSOR)]).output
         v = args[0]
         if isinstance(v.type, T.DictType):
@@ -258,6 +277,11 @@ class BuiltinMixin:
             for b in args[1:]:
                 v = self.min_max(name, [v, b], node)
             return v
+        if len(args) == 2 and all(isinstance(a.type, T.ListType) for a in args) and \
+                args[0].type == args[1].type and isinstance(
+                    args[0].type.elem, (T.IntType, T.FloatType, T.BoolType)):
+            # min(xs, ys) of two lists: the lesser in Python's (lexicographic) order
+            return self.emit(f"aten::{name}", list(args), [args[0].type]).output
         if len(args) == 2 and all(isinstance(a.type, _NUMS) for a in args):
             a, b = args
             t = self.unify(a.type, b.type) or T.FLOAT

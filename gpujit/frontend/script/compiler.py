@@ -400,8 +400,14 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         v = self.expr(s.value, expected=t)
         if not (v.type.is_subtype_of(t) or (isinstance(v.type, T.TensorType)
                                             and isinstance(t, T.TensorType))):
-            self.error(f"'{ast.unparse(s.target)}' is annotated {t.annotation()} but "
-                       f"assigned {describe_type(v.type)}", s)
+            if isinstance(t, T.DictType) and isinstance(v.type, T.DictType):
+                which, actual = ("key", v.type.key) if v.type.key != t.key else \
+                    ("value", v.type.value)
+                self.error(f"Dict type annotation `{t.annotation()}` did not match the type "
+                           f"of an actual {which} type `{actual.annotation()}`", s)
+            self.error(f"Variable '{ast.unparse(s.target)}' is annotated with type "
+                       f"{t.annotation()} but is being assigned to a value of type "
+                       f"{v.type.annotation()}", s)
         if isinstance(s.target, ast.Name):
             self.declared[s.target.id] = t
         elif isinstance(s.target, ast.Attribute) and not self.py_object(s.target.value)[0]:
@@ -475,7 +481,8 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
             for var in live[1:]:
                 u = unify(t, var.value.type)
                 if u is None:
-                    self.branch_type_error(name, live[0], var)
+                    first, second = (var, live[0]) if var is outer else (live[0], var)
+                    self.branch_type_error(name, first, second, outer)
                 t = u
             outs.append((name, vals, t, live[-1].where))
         for name, vals, t, where in outs:
@@ -491,16 +498,23 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                     v = vals[k].value
                 block.register_output(v)
 
-    def branch_type_error(self, name, first, second):
+    def branch_type_error(self, name, first, second, outer=None):
         a, b = first.value.type, second.value.type
         fr = self.src.range(first.where)
         text = fr.text.strip() if fr.text else ""
         hint = "give both branches the same type"
         if isinstance(a, T.TensorType) != isinstance(b, T.TensorType):
             hint += f", e.g. {name} = torch.tensor(...)"
-        self.error(f"Variable '{name}' is {describe_type(a)} on one branch and "
-                   f"{describe_type(b)} on the other; a scripted variable keeps one type.",
-                   second.where, note=f"assigned {describe_type(a)} at line {fr.line}: {text}",
+        if first is outer:          # defined before the if, reassigned inside it
+            msg = (f"Variable '{name}' previously had type {a.annotation()} but is now "
+                   f"being assigned to a value of type {b.annotation()}")
+            if isinstance(a, T.ListType) and text.endswith("[]"):
+                hint = ("empty lists default to List[Tensor]; annotate the empty list, "
+                        f"e.g. {name}: List[int] = []")
+        else:
+            msg = (f"Variable '{name}' is {describe_type(a)} on one branch and "
+                   f"{describe_type(b)} on the other; a scripted variable keeps one type.")
+        self.error(msg, second.where, note=f"assigned {describe_type(a)} at line {fr.line}: {text}",
                    hint=hint)
 
     def stmt_Assert(self, s):

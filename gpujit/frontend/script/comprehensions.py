@@ -13,7 +13,7 @@ import ast
 
 from ...ir import types as T
 from .calls import describe_type
-from .containers import general, _HASHABLE
+from .containers import general, elem_fits, _HASHABLE
 
 __all__ = ["ComprehensionMixin"]
 
@@ -21,16 +21,18 @@ __all__ = ["ComprehensionMixin"]
 class ComprehensionMixin:
     """ExprCompiler's comprehensions (self is the compiler)."""
 
-    def expr_ListComp(self, node):
-        return self.comprehension(node, "list")
+    def expr_ListComp(self, node, expected=None):
+        return self.comprehension(node, "list", expected)
 
     def expr_SetComp(self, node):
         return self.comprehension(node, "set")
 
-    def expr_DictComp(self, node):
-        return self.comprehension(node, "dict")
+    def expr_DictComp(self, node, expected=None):
+        return self.comprehension(node, "dict", expected)
 
-    def comprehension(self, node, kind):
+    def comprehension(self, node, kind, expected=None):
+        """A list / set / dict comprehension; an annotation (`x: List[Optional[int]] =
+        [None for _ in ...]`) types it when its elements fit the annotation's."""
         # a set comprehension is set() of the list comprehension
         made = self.emit("prim::DictConstruct", [], [T.DictType(T.NONE, T.NONE)]) \
             if kind == "dict" else self.emit("prim::ListConstruct", [], [T.ListType(T.NONE)])
@@ -62,6 +64,13 @@ class ComprehensionMixin:
             level(0)
         parts = [self.comprehension_type([vs[i] for _, vs in adds], node, kind, i)
                  for i in range(len(adds[0][1]))]
+        if isinstance(expected, T.OptionalType):
+            expected = expected.elem
+        want = [expected.elem] if kind == "list" and isinstance(expected, T.ListType) else \
+            [expected.key, expected.value] if kind == "dict" and isinstance(
+                expected, T.DictType) else None
+        if want is not None and all(map(elem_fits, parts, want)):
+            parts = want
         t = T.DictType(parts[0], parts[1]) if kind == "dict" else T.ListType(parts[0])
         box.type = t
         for n, _ in adds:

@@ -119,14 +119,14 @@ class ContainerMethodsMixin:
 
     def sorted_list(self, seq, reverse, node):
         """sorted(seq, reverse=...) as a new list (ints, floats, bools, strs, or tuples
-        led by one)."""
+        led by one; Tensors, ordered by bool(x < y) as TorchScript's aten::sort.Tensor)."""
         lst = self.as_list(seq, "sorted() of")
         if lst is not None and self.orders_objects(lst.type.elem, node):
             pass
-        elif lst is None or not _sortable(lst.type.elem):
-            self.error(f"sorting needs a list of ints, floats, bools or strs, got "
-                       f"{describe_type(seq.type)}", node,
-                       hint="for tensors use torch.sort(torch.stack(xs))")
+        elif lst is None or not (_sortable(lst.type.elem) or
+                                 isinstance(lst.type.elem, T.TensorType)):
+            self.error(f"sorting needs a list of ints, floats, bools, strs or Tensors, got "
+                       f"{describe_type(seq.type)}", node)
         if reverse is None:
             reverse = self.const(False)
         if not isinstance(reverse.type, T.BoolType):

@@ -453,7 +453,8 @@ class ContainerMixin:
                 self.check_key(c, k, target.slice)
                 self.emit("aten::pop", [c, k, self.where(target)], [c.type.value])
             elif isinstance(c.type, T.ListType):
-                self.error("deleting a list slice is not supported", target,
+                self.error("del statements only support deletion at a single index, slicing "
+                           "is not supported", target,
                            hint="delete the items one by one: del xs[i]")
             elif self.has_dunder(c, "__delitem__"):     # del obj[k]: obj.__delitem__(k)
                 self.dunder_call(c, "__delitem__", [self.expr(target.slice)], target)

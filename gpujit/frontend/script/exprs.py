@@ -302,11 +302,19 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if m is None:
                 self.unsupported_expr(node)
             if expected is not None and isinstance(node, (ast.List, ast.Tuple, ast.Dict,
-                                                                 ast.Set)):
+                                                                 ast.Set, ast.ListComp,
+                                                                 ast.DictComp)):
                 return m(node, expected)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr == "tolist" and not node.args and not node.keywords:
                 return self.tolist(node, expected)
+            if isinstance(expected, (T.ListType, T.DictType)) and isinstance(
+                    node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id == ("list" if isinstance(expected, T.ListType) else "dict") \
+                    and not node.args and not node.keywords and self.is_builtin(node.func.id):
+                kind = "prim::ListConstruct" if isinstance(expected, T.ListType) else \
+                    "prim::DictConstruct"               # x: List[int] = list()
+                return self.emit(kind, [], [expected]).output
             if isinstance(expected, T.SetType) and isinstance(node, ast.Call) and \
                     isinstance(node.func, ast.Name) and node.func.id == "set" and \
                     not node.args and self.is_builtin("set"):
@@ -481,12 +489,19 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 dim += 1
                 continue
             i = self.expr(e)
+            if isinstance(i.type, T.ListType) and isinstance(i.type.elem, (T.IntType,
+                                                                         T.BoolType)):
+                # x[[0, 2]] / x[mask_list]: the list as a long (bool) index Tensor
+                from ... import dtypes as _dt
+                dt = _dt.int64 if isinstance(i.type.elem, T.IntType) else _dt.bool
+                i = self.call_op("tensor", [i], {"dtype": self.const(dt)}, node)
             if isinstance(i.type, T.TensorType) and not from_end and not ellipses:
                 tensor_indices[dim] = i
                 dim += 1
                 continue
             if not isinstance(i.type, T.IntType):
-                self.error(f"a tensor index must be an int, a slice, None, ... or a Tensor, "
+                self.error(f"a tensor index must be an int, a slice, None, ..., a Tensor or a "
+                           f"list of ints, "
                            f"got {describe_type(i.type)}", e,
                            hint="use gpujit.index_select or masked_select")
             v = self.call_op("select", [v, here, i], {}, node)
