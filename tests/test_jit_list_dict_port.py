@@ -533,3 +533,444 @@ def test_slice_index():
 
     check_raises(out_of_bounds, (a,), Exception,
                  "index 4 is out of bounds for dimension 0 with size 3")
+
+
+def test_comprehensions():
+    def comp(l: List[int]) -> List[int]:
+        n = [x * 3 for x in l]
+        return n
+
+    def comp_float(l: List[float]) -> List[float]:
+        n = [x * 3 for x in l]
+        return n
+
+    def two_comps(l1: List[int], l2: List[int]) -> List[int]:
+        n = [x * 3 for x in l1]
+        n2 = [x + 2 for x in l2]
+        return n + n2
+
+    def list_cast() -> int:
+        li = [int(i) for i in [torch.tensor(0), torch.tensor(1), torch.tensor(2)]]
+        return li[0] + li[1] + li[2]
+
+    def over_zip(names: List[int], results: List[int]) -> List[Tuple[int, int]]:
+        return [(k + 5, v - 2) for k, v in zip(names, results)]
+
+    def over_range(x: int) -> List[int]:
+        return [i for i in range(x)]
+
+    def changes_type():
+        a = [float(i) for i in range(5)]
+        b = [float(i) for i in [1, 2, 3, 4]]
+        c = [(float(i), j) for i, j in enumerate([1, 2, 3, 8])]
+        return a, b, c
+
+    def zero_iter():
+        return [str(i) for i, j in zip("", "")]
+
+    check_script(comp, [1, 2, 3])
+    check_script(comp_float, [1.0, 2.0, 3.0])
+    assert check_script(two_comps, [1, 2, 3], [4, 5])([1, 2, 3], [4, 5]) == [3, 6, 9, 6, 7]
+    check_script(list_cast)
+    check_script(over_zip, [1, 2, 4], [4, 7, 9])
+    check_script(over_zip, [5], [4, 7, 9])
+    for n in (9, 0, -1):
+        check_script(over_range, n)
+    check_script(changes_type)
+    check_script(zero_iter)
+
+
+def test_mutable_list_append_variants():
+    def append():
+        a = [0, 1]
+        a.append(2)
+        a.append(3)
+        return a == [0, 1, 2, 3]
+
+    def append_2():
+        a = [0, 1]
+        a.append(2)
+        a = [1]
+        a.append(4)
+        return a == [1, 4]
+
+    def append_if():
+        a = [1]
+        if 1 == 1:
+            a.append(4)
+        return a == [1, 4]
+
+    def append_if_else():
+        a = [1]
+        if 1 == 2:
+            a.append(4)
+        else:
+            a.append(10)
+        return a == [1, 10]
+
+    def append_loop():
+        a = torch.jit.annotate(List[int], [])
+        for i in range(5):
+            a.append(i)
+        return a == [0, 1, 2, 3, 4]
+
+    def append_loop_if():
+        a = torch.jit.annotate(List[int], [])
+        for i in range(5):
+            if i > 3:
+                a.append(i)
+            else:
+                a.append(0)
+        return a == [0, 0, 0, 0, 4]
+
+    def nested_loop():
+        a = torch.jit.annotate(List[int], [])
+        for i in range(2):
+            for j in range(2):
+                a.append(i + j)
+        return a == [0, 1, 1, 2]
+
+    for fn in (append, append_2, append_if, append_if_else, append_loop, append_loop_if,
+               nested_loop):
+        assert check_script(fn)() is True
+
+
+def _bar_appends(y: List[int]) -> None:
+    y.append(4)
+
+
+def _foo_calls_bar():
+    x = [1, 2, 3]
+    _bar_appends(x)
+    return x
+
+
+def test_mutable_list_function_inline():
+    torch.jit.script(_bar_appends)
+    assert torch.jit.script(_foo_calls_bar)() == [1, 2, 3, 4]
+
+
+def test_mutable_list_reverse_pop_clear_insert_remove():
+    def reverse_empty():
+        a = []
+        a.reverse()
+        return a == []
+
+    def reverse():
+        a = [1, 2, 3, 4]
+        a.reverse()
+        return a == [4, 3, 2, 1]
+
+    def tensor_reverse():
+        a = [torch.tensor(1), torch.tensor(2)]
+        a.reverse()
+        return a == [torch.tensor(2), torch.tensor(1)]
+
+    def pop():
+        a = [1, 2, 3, 4]
+        b = a.pop()
+        return b == 4 and len(a) == 3
+
+    def pop_at():
+        a = [1, 2, 3, 4]
+        b = a.pop(1)
+        return b == 2 and len(a) == 3
+
+    def pop_at_negative():
+        a = [1, 2, 3, 4]
+        b = a.pop(-2)
+        return b == 3 and len(a) == 3
+
+    def pop_slice():
+        a = [1, 2, 3, 4]
+        b = [1, 2, 3, 4]
+        a.pop()
+        b = b[:-1]
+        return a == b
+
+    def clear_empty():
+        a = torch.jit.annotate(List[int], [])
+        a.clear()
+        return len(a) == 0
+
+    def clear():
+        a = [1, 2, 3, 4]
+        a.clear()
+        return len(a) == 0
+
+    def insert():
+        a = [1, 2, 3, 4]
+        a.insert(2, 5)
+        return a == [1, 2, 5, 3, 4]
+
+    def insert_negative():
+        a = [1, 2, 3, 4]
+        a.insert(-1, 5)
+        return a == [1, 2, 3, 5, 4]
+
+    def insert_neg_out_of_bounds():
+        a = [1, 2, 3, 4]
+        a.insert(-10, 5)
+        return a == [5, 1, 2, 3, 4]
+
+    def insert_out_of_bounds():
+        a = [1, 2, 3, 4]
+        a.insert(10, 5)
+        return a == [1, 2, 3, 4, 5]
+
+    def remove():
+        a = [1, 2, 3, 4]
+        a.remove(3)
+        return a == [1, 2, 4]
+
+    def str_remove():
+        a = ["foo", "bar"]
+        a.remove("foo")
+        return a == ["bar"]
+
+    def remove_tensor():
+        a = [torch.ones(1), torch.zeros(1), torch.ones(2)]
+        a.remove(torch.zeros(1))
+        return len(a) == 2
+
+    def remove2():
+        a = [1]
+        a.remove(1)
+        return len(a) == 0
+
+    for fn in (reverse_empty, reverse, tensor_reverse, pop, pop_at, pop_at_negative,
+               pop_slice, clear_empty, clear, insert, insert_negative,
+               insert_neg_out_of_bounds, insert_out_of_bounds, remove, str_remove,
+               remove_tensor, remove2):
+        assert check_script(fn)() is True, fn.__name__
+
+
+def test_mutable_list_errors():
+    def pop_empty():
+        a = torch.jit.annotate(List[int], [])
+        return a.pop()
+
+    def remove_not_existing():
+        a = [1, 2, 3, 4]
+        a.remove(5)
+        return a
+
+    def index_not_existing():
+        a = [4, 1, 3, 2]
+        i = a.index(5)
+        return i
+
+    def tensor_index_not_existing():
+        a = [torch.tensor(4), torch.tensor(1), torch.tensor(3), torch.tensor(2)]
+        i = a.index(torch.tensor(5))
+        return i
+
+    def run(fn, regex):
+        with pytest.raises(Exception, match=regex) as e:
+            torch.jit.script(fn)()
+        return str(e.value)
+
+    msg = run(pop_empty, "pop from empty list")
+    assert "a.pop()" in msg, msg
+    msg = run(remove_not_existing, "not in list")
+    assert "a.remove(5)" in msg, msg
+    msg = run(index_not_existing, "'5' is not in list")
+    assert "a.index(5)" in msg, msg
+    msg = run(tensor_index_not_existing, "is not in list")
+    assert "a.index(" in msg, msg
+
+
+def test_list_index_and_count():
+    def list_index():
+        a = [4, 1, 3, 2]
+        i = a.index(3)
+        return i == 2
+
+    def list_str_index():
+        a = ["foo", "bar"]
+        i = a.index("bar")
+        return i == 1
+
+    def tensor_list_index():
+        a = [torch.tensor(4), torch.tensor(1), torch.tensor(3), torch.tensor(2)]
+        i = a.index(torch.tensor(3))
+        return i == 2
+
+    def list_count():
+        a = [4, 1, 4, 2, 4]
+        return a.count(4) == 3 and a.count(5) == 0
+
+    def list_str_count():
+        a = ["foo", "bar", "foo"]
+        return a.count("foo") == 2
+
+    def tensor_list_count():
+        a = [torch.tensor(4), torch.tensor(1), torch.tensor(4), torch.tensor(4)]
+        return a.count(torch.tensor(4)) == 3 and a.count(torch.tensor(5)) == 0
+
+    for fn in (list_index, list_str_index, tensor_list_index, list_count, list_str_count,
+               tensor_list_count):
+        assert check_script(fn)() is True, fn.__name__
+
+
+def test_extend_and_copy_lists():
+    def extend_tensors(a: List[Tensor], b: List[Tensor]) -> List[Tensor]:
+        a.extend(b)
+        return a
+
+    def extend_ints(a: List[int], b: List[int]) -> List[int]:
+        a.extend(b)
+        return a
+
+    def copy_tensors(a: List[Tensor]) -> List[Tensor]:
+        return a.copy()
+
+    def copy_ints(a: List[int]) -> List[int]:
+        return a.copy()
+
+    ts = [[], [torch.ones(2)], [torch.ones(2), torch.zeros(2), torch.ones(2) * 3]]
+    ints = [[], [1], [1, 2, 3]]
+    for l in ts:
+        for r in ts:
+            check_script(extend_tensors, l, r)
+        check_script(copy_tensors, l)
+    for l in ints:
+        for r in ints:
+            assert check_script(extend_ints, l, r)(list(l), r) == l + r
+        check_script(copy_ints, l)
+
+    # the scripted function mutates the caller's list, as Python does
+    sf = torch.jit.script(extend_ints)
+    mine = [1]
+    sf(mine, [2, 3])
+    assert mine == [1, 2, 3]
+    got = torch.jit.script(copy_ints)(mine)
+    got.append(9)
+    assert mine == [1, 2, 3]
+
+
+def test_min_max_single_list():
+    def min_int(li: List[int]) -> int:
+        return min(li)
+
+    def max_int(li: List[int]) -> int:
+        return max(li)
+
+    def min_bool(li: List[bool]) -> bool:
+        return min(li)
+
+    def max_bool(li: List[bool]) -> bool:
+        return max(li)
+
+    def min_float(li: List[float]) -> float:
+        return min(li)
+
+    def max_float(li: List[float]) -> float:
+        return max(li)
+
+    for li in ([1], [2, 1, 2], [-3, 4, 2], [-2, -7, 1, 4], [2, 1, 0, 4], []):
+        for fn, conv in ((min_int, int), (max_int, int), (min_bool, bool),
+                         (max_bool, bool), (min_float, float), (max_float, float)):
+            arg = [conv(x) for x in li]
+            if arg:
+                check_script(fn, arg)
+            else:
+                check_raises(fn, (arg,), ValueError, "empty")
+
+
+@pytest.mark.parametrize("dtype,conv", [("bool", bool), ("int64", int), ("float32", float),
+                                        ("float64", float)])
+def test_to_list(dtype, conv):
+    def to_list_0d_bool(x: Tensor) -> bool:
+        return torch.jit.annotate(bool, x.tolist())
+
+    def to_list_0d_int(x: Tensor) -> int:
+        return torch.jit.annotate(int, x.tolist())
+
+    def to_list_0d_float(x: Tensor) -> float:
+        return torch.jit.annotate(float, x.tolist())
+
+    def to_list_1d_bool(x: Tensor) -> List[bool]:
+        return torch.jit.annotate(List[bool], x.tolist())
+
+    def to_list_1d_int(x: Tensor) -> List[int]:
+        return torch.jit.annotate(List[int], x.tolist())
+
+    def to_list_1d_float(x: Tensor) -> List[float]:
+        return torch.jit.annotate(List[float], x.tolist())
+
+    def to_list_2d_bool(x: Tensor) -> List[List[bool]]:
+        return torch.jit.annotate(List[List[bool]], x.tolist())
+
+    def to_list_2d_int(x: Tensor) -> List[List[int]]:
+        return torch.jit.annotate(List[List[int]], x.tolist())
+
+    def to_list_2d_float(x: Tensor) -> List[List[float]]:
+        return torch.jit.annotate(List[List[float]], x.tolist())
+
+    def to_list_3d_bool(x: Tensor) -> List[List[List[bool]]]:
+        return torch.jit.annotate(List[List[List[bool]]], x.tolist())
+
+    def to_list_3d_int(x: Tensor) -> List[List[List[int]]]:
+        return torch.jit.annotate(List[List[List[int]]], x.tolist())
+
+    def to_list_3d_float(x: Tensor) -> List[List[List[float]]]:
+        return torch.jit.annotate(List[List[List[float]]], x.tolist())
+
+    kind = {bool: "bool", int: "int", float: "float"}[conv]
+    scope = dict(locals())
+    fns = [scope[f"to_list_{d}d_{kind}"] for d in range(4)]
+    rng = np.random.default_rng(0)
+    data = rng.integers(-3, 4, size=(2, 3, 2))
+    base = torch.tensor(data.astype(dtype))
+    for x in (base[0, 0, 0], base[0, 0], base[0], base, base.transpose(0, 1)):
+        want = np.asarray(x.numpy()).tolist()
+        got = torch.jit.script(fns[x.dim()])(x)
+        _same(got, want)
+
+
+def test_to_list_errors():
+    def missing_annotation(x: Tensor) -> List[float]:
+        li = x.tolist()
+        return li
+
+    def incorrect_annotation(x: Tensor) -> List[float]:
+        li = torch.jit.annotate(float, x.tolist())
+        return li
+
+    def unsupported_annotation(x: Tensor) -> List[float]:
+        li = torch.jit.annotate(List[str], x.tolist())
+        return li
+
+    def wrong_dim(x: Tensor) -> List[List[float]]:
+        li = torch.jit.annotate(List[List[float]], x.tolist())
+        return li
+
+    def incorrect_scalar_type(x: Tensor) -> List[float]:
+        li = torch.jit.annotate(List[float], x.tolist())
+        return li
+
+    script_error(missing_annotation, r"Expected type hint for result of tolist\(\)")
+    script_error(incorrect_annotation, r"Return value was annotated as having type "
+                 r"List\[float\] but is actually of type float")
+    script_error(unsupported_annotation,
+                 r"str is not one of the supported element types for tolist")
+    with pytest.raises(Exception, match="Output annotation list dimension and runtime "
+                       "tensor dimension must match"):
+        torch.jit.script(wrong_dim)(torch.ones(5, dtype=torch.float64))
+    with pytest.raises(Exception, match="Output annotation element type and runtime "
+                       "tensor element type must match"):
+        torch.jit.script(incorrect_scalar_type)(torch.ones(5, dtype=torch.int64))
+
+
+def test_no_element_type_annotation_and_unification_hint():
+    def bare_list(x: Tensor) -> List:
+        a: List = x.tolist()
+        return a
+
+    def not_a_list():
+        b: int = [2, 3]
+        return b
+
+    script_error(bare_list, "Attempted to use List without a contained type")
+    script_error(not_a_list, "Expected an annotation of type List")

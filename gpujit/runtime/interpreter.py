@@ -160,8 +160,10 @@ def _remove(c, x, where=None):
     except (ValueError, KeyError):
         if where is None:
             raise
-        cls, what = (KeyError, "set") if isinstance(c, set) else (ValueError, "list")
-        raise _located(cls(f"remove(x): {x!r} is not in the {what}"), where) from None
+        if isinstance(c, set):
+            raise _located(KeyError(f"remove(x): {x!r} is not in the set"), where) from None
+        raise _located(ValueError(f"list.remove(x): x not in list (x = {x!r})"),
+                       where) from None
     return c
 
 
@@ -182,6 +184,24 @@ def _extend(c, other):
 def _insert(c, i, x):
     c.insert(i, x)
     return c
+
+
+def _tolist(t, dim=None, kind=None):
+    """x.tolist() for an annotated `dim`-deep list of `kind` (TorchScript's prim::tolist
+    checks both against the Tensor it gets)."""
+    if dim is not None:
+        a = getattr(t, "_data", t)           # the array (generated code passes it raw)
+        if a.ndim != dim:
+            raise RuntimeError(f"Output annotation list dimension and runtime tensor "
+                               f"dimension must match for tolist() (annotated {dim}, the "
+                               f"Tensor has {a.ndim})")
+        k = a.dtype.kind
+        has = "bool" if k == "b" else "float" if k == "f" else "int" if k in "iu" else k
+        if has != kind:
+            raise RuntimeError(f"Output annotation element type and runtime tensor element "
+                               f"type must match for tolist() (annotated {kind}, the "
+                               f"Tensor's are {has})")
+    return t.tolist()
 
 
 def _clear(c):
@@ -216,7 +236,7 @@ CONTAINER_OPS = {
     "aten::values": (lambda d: list(d.values()), "list({0}.values())"),
     "aten::items": (lambda d: list(d.items()), "list({0}.items())"),
     "aten::list": (list, "list({0})"),
-    "aten::tolist": (lambda t: t.tolist(), "{0}.tolist()"),
+    "aten::tolist": (_tolist, "{0}.tolist()"),
     "aten::append": (_append, None),
     "aten::_set_item": (_set_item, None),
     "aten::pop": (_pop, None),

@@ -161,7 +161,10 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                 and not as_int_coded(v.type).is_subtype_of(as_int_coded(self.ret_type)):
             what = "falls off its end (returns None)" if kind == "fall" else \
                 f"returns {describe_type(v.type)}"
-            self.error(f"'{self.src.name}' is declared to return "
+            said = "" if kind == "fall" else (   # TorchScript's words first
+                f"Return value was annotated as having type {self.ret_type.annotation()} but "
+                f"is actually of type {v.type.annotation()}: ")
+            self.error(f"{said}'{self.src.name}' is declared to return "
                        f"{describe_type(self.ret_type)} but {what}",
                        where if where is not None else self.src.fdef,
                        hint="return a value of the declared type on every path")
@@ -405,6 +408,10 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                     ("value", v.type.value)
                 self.error(f"Dict type annotation `{t.annotation()}` did not match the type "
                            f"of an actual {which} type `{actual.annotation()}`", s)
+            if isinstance(s.value, (ast.List, ast.ListComp)) and not isinstance(
+                    t, T.ListType):
+                self.error(f"Expected an annotation of type List for the list on the right, "
+                           f"got {t.annotation()}", s)
             self.error(f"Variable '{ast.unparse(s.target)}' is annotated with type "
                        f"{t.annotation()} but is being assigned to a value of type "
                        f"{v.type.annotation()}", s)

@@ -167,9 +167,9 @@ class ContainerMethodsMixin:
         missing = self.scalar("lt", idx, self.const(0), node=node)
         branch = self.emit("prim::If", [missing], [])
         with self.in_block(branch.add_block()):
-            self.emit("prim::RaiseException",
-                      [self.const("list.index(x): x not in list"),
-                       self.const("builtins.ValueError")], [])
+            msg = self.emit("aten::format", [self.const("'{}' is not in list"), x],
+                            [T.STR]).output         # TorchScript's words: '5' is not in list
+            self.emit("prim::RaiseException", [msg, self.const("builtins.ValueError")], [])
         branch.add_block()
         return idx
 

@@ -389,9 +389,10 @@ class ContainerMixin:
         the arguments (`torch.add(x, 1)` stays a Tensor add)."""
         from ...runtime.interpreter import CONTAINER_OPS
         kind = f"aten::{name}"
-        if kind not in CONTAINER_OPS or not args or any(
-                isinstance(a.type, T.TensorType) for a in args):
-            return None
+        if kind not in CONTAINER_OPS or not args or isinstance(args[0].type, T.TensorType) \
+                or (any(isinstance(a.type, T.TensorType) for a in args) and not isinstance(
+                    args[0].type, (T.ListType, T.DictType, T.SetType)) and name != "format"):
+            return None      # (a Tensor list's torch.remove(xs, t) is a container op)
         if any(calls.match_schema(op, args, {}).__class__ is calls.Match
                for op in _reg.OVERLOADS.get(kind, [])):
             return None

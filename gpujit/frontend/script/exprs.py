@@ -744,11 +744,17 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         t, depth = expected, 0
         while isinstance(t, T.ListType):
             t, depth = t.elem, depth + 1
-        if depth == 0 or not isinstance(t, (T.IntType, T.FloatType, T.BoolType)):
-            self.error("x.tolist() needs its type written: a (nested) List of int, float or "
-                       "bool", node, hint="vals: List[float] = x.tolist(), or "
-                                          "torch.jit.annotate(List[List[int]], x.tolist())")
-        return self.emit("aten::tolist", [v], [expected]).output
+        if expected is None:
+            self.error("Expected type hint for result of tolist(): x.tolist() needs its "
+                       "type written", node, hint="vals: List[float] = x.tolist(), or "
+                       "torch.jit.annotate(List[List[int]], x.tolist())")
+        if not isinstance(t, (T.IntType, T.FloatType, T.BoolType)):
+            self.error(f"{t.annotation()} is not one of the supported element types for "
+                       f"tolist: int, float, bool", node,
+                       hint="annotate a (nested) List of int, float or bool, or one of them")
+        kind = {T.IntType: "int", T.FloatType: "float", T.BoolType: "bool"}[type(t)]
+        return self.emit("aten::tolist", [v, self.const(depth), self.const(kind)],
+                         [expected]).output
 
     def function_method_call(self, self_v, func, node):
         """x.unique(...): gpujit.unique(x, ...), whose bool flags decide its return type

@@ -126,7 +126,8 @@ class _Resolver:
 
     def bare(self, name):
         example = _EXAMPLE.get(name)
-        self.fail(f"'{name}' needs its element types in an annotation",
+        self.fail(f"Attempted to use {name} without a contained type: '{name}' needs its "
+                  f"element types in an annotation",
                   hint=f"write e.g. {example}" if example else None)
 
     def generic(self, origin, args, convert) -> T.Type:
