@@ -974,3 +974,306 @@ def test_no_element_type_annotation_and_unification_hint():
 
     script_error(bare_list, "Attempted to use List without a contained type")
     script_error(not_a_list, "Expected an annotation of type List")
+
+
+# ------------------------------------------------------------------ TestDict
+
+def _tensor_dict():
+    return {"a": torch.ones(1), "b": torch.ones(1) + 1, "c": torch.ones(1) + 2}
+
+
+def _tensor_dict2():
+    return {"x": torch.ones(1) + 100, "y": torch.ones(1) + 101, "z": torch.ones(1) + 102}
+
+
+def test_dict_bool_conversion():
+    def if_predicate(d: Dict[int, int]):
+        if d:
+            s, t = 0, 0
+            for k, v in d.items():
+                s += k
+                t += v
+            return s, t
+        else:
+            return -1, -1
+
+    def while_predicate(d: Dict[int, int]):
+        while d:
+            d.clear()
+
+    def ternary_predicate(d: Dict[int, int]):
+        return "non-empty" if d else "empty"
+
+    for fn in (if_predicate, while_predicate, ternary_predicate):
+        check_script(fn, {1: 2, 3: 5})
+        check_script(fn, {})
+
+
+def test_dict_del():
+    def fn(x: Dict[str, int]) -> Dict[str, int]:
+        del x["hi"]
+        return x
+
+    check_script(fn, {"hi": 2, "bye": 3})
+    with pytest.raises(KeyError) as e:
+        torch.jit.script(fn)({})
+    assert "hi" in str(e.value) and 'del x["hi"]' in str(e.value), str(e.value)
+
+
+def test_dict_variance():
+    def dictliteral_typed_from_annotation():
+        x: Dict[str, Optional[int]] = {"foo": None, "bar": None, "baz": None}
+        return x
+
+    def dictcomprehension_typed_from_annotation():
+        metasyntactics = ["foo", "bar", "baz"]
+        x: Dict[str, Optional[int]] = {word: None for word in metasyntactics}
+        return x
+
+    check_script(dictliteral_typed_from_annotation)
+    check_script(dictcomprehension_typed_from_annotation)
+
+    def invariant():
+        x: Dict[str, int] = {"foo": 1, "bar": 2, "baz": 3}
+        y: Dict[str, Optional[int]] = x
+        return x, y
+
+    def invariant_recursive():
+        x: Dict[str, int] = {"foo": 1, "bar": 2, "baz": 3}
+        y: Dict[str, Dict[str, int]] = {"foo": x, "bar": x, "baz": x}
+        z: Dict[str, Dict[str, Optional[int]]] = y
+        return x, z
+
+    script_error(invariant, r"Variable 'y' is annotated with type Dict\[str, Optional\[int\]\] "
+                 r"but is being assigned to a value of type Dict\[str, int\]")
+    script_error(invariant_recursive,
+                 r"Variable 'z' is annotated with type Dict\[str, Dict\[str, Optional\[int\]\]\]"
+                 r" but is being assigned to a value of type Dict\[str, Dict\[str, int\]\]")
+
+
+def test_dict_keys_values_len_copy_items():
+    def keys(x: Dict[str, Tensor]) -> List[str]:
+        return list(x.keys())
+
+    def specialized_list():
+        li = {1: 1, 2: 2}.keys()
+        li.append(3)
+        return li
+
+    def values(x: Dict[str, Tensor]) -> List[Tensor]:
+        return list(x.values())
+
+    def length(x: Dict[str, Tensor]) -> int:
+        return len(x)
+
+    def copy_(x: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        return x.copy()
+
+    def items(x: Dict[str, Tensor]) -> List[Tuple[str, Tensor]]:
+        return x.items()
+
+    d = _tensor_dict()
+    assert torch.jit.script(keys)(d) == ["a", "b", "c"]       # insertion order
+    assert torch.jit.script(specialized_list)() == [1, 2, 3]
+    _same(torch.jit.script(values)(d), list(d.values()))
+    check_script(length, d)
+    check_script(copy_, d)
+    got = torch.jit.script(items)(d)
+    _same(got, list(d.items()))
+    c = torch.jit.script(copy_)(d)
+    c["new"] = torch.ones(1)
+    assert "new" not in d
+
+
+def test_dict_pop_setdefault_update_clear_get():
+    def pop(x: Dict[str, Tensor], key: str) -> Tuple[Tensor, Dict[str, Tensor]]:
+        return x.pop(key), x
+
+    def default_pop(x: Dict[str, Tensor], key: str,
+                    default: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        return x.pop(key, default), x
+
+    def setdefault(x: Dict[str, Tensor], key: str, default: Tensor) -> Dict[str, Tensor]:
+        x.setdefault(key, default)
+        return x
+
+    def update(a: Dict[str, Tensor],
+               b: Dict[str, Tensor]) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
+        a.update(b)
+        return a, b
+
+    def update_existing_key() -> Dict[str, int]:
+        a: Dict[str, int] = {}
+        for i in range(3):
+            a.update({"a": i})
+        return a
+
+    def clear(x: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        x.clear()
+        return x
+
+    def get(x: Dict[str, Tensor], key: str) -> Optional[Tensor]:
+        return x.get(key)
+
+    def get_default(x: Dict[str, Tensor], key: str) -> Optional[Tensor]:
+        return x.get(key, torch.ones(2, 2) * 7)
+
+    def get_bool(x: Dict[bool, int], key: bool) -> Optional[int]:
+        return x.get(key)
+
+    def get_bool_default(x: Dict[bool, int], key: bool) -> int:
+        return x.get(key, 42)
+
+    d = _tensor_dict()
+    other = torch.full((2, 2), 3.0)
+    check_script(pop, d, "a")
+    check_script(default_pop, d, "a", other)
+    check_script(default_pop, d, "x", other)
+    with pytest.raises(KeyError) as e:
+        torch.jit.script(pop)(_tensor_dict(), "x")
+    assert "x.pop" in str(e.value), str(e.value)
+    check_script(setdefault, d, "a", other)
+    check_script(setdefault, d, "nonexistant", other)
+    check_script(update, d, _tensor_dict())
+    check_script(update, d, _tensor_dict2())
+    check_script(update_existing_key)
+    check_script(clear, d)
+    for k in ("a", "doesn't exist"):
+        check_script(get, d, k)
+        check_script(get_default, d, k)
+    for k in (True, False):
+        check_script(get_bool, {True: 1}, k)
+        check_script(get_bool_default, {True: 1}, k)
+
+
+def test_dict_aug_assign():
+    def aug_assign_dict_tensor(a: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        a["a"] += 1
+        a["b"] -= 12
+        a["c"] *= 122
+        a["c"] /= 2
+        a["c"] %= 2
+        return a
+
+    def aug_assign_dict_prim(a: Dict[str, float]) -> Dict[str, float]:
+        a["a"] += 3.4
+        a["b"] -= 2.4
+        a["c"] *= 3.0
+        a["c"] /= 2.0
+        a["c"] %= 2.0
+        return a
+
+    check_script(aug_assign_dict_tensor, _tensor_dict())
+    check_script(aug_assign_dict_prim, {"a": 3.0, "b": 2.0, "c": 4.0})
+
+
+def test_dict_popitem():
+    def popitem(x: Dict[str, Tensor]) -> Tuple[Tuple[str, Tensor], Dict[str, Tensor]]:
+        item = x.popitem()
+        return item, x
+
+    (k, v), rest = torch.jit.script(popitem)(_tensor_dict())
+    assert isinstance(k, str) and isinstance(v, Tensor) and len(rest) == 2
+    assert k not in rest
+
+    def popitem_empty(x: Dict[str, int]) -> Tuple[str, int]:
+        return x.popitem()
+
+    check_raises(popitem_empty, ({},), KeyError, "empty")
+
+
+def test_dict_basic():
+    def simple(x: Dict[str, int]) -> Dict[str, int]:
+        return x
+
+    def index(x: Dict[str, int]) -> int:
+        return x["item"]
+
+    def type_default() -> Dict[str, Tensor]:
+        return {}
+
+    def list_of_dicts() -> List[Dict[str, Tensor]]:
+        return [{"word": torch.ones(2) + 3}, {"other word": torch.ones(1) + 2}]
+
+    check_script(simple, {"item": 20, "other_item": 120})
+    check_script(index, {"item": 20, "other_item": 120})
+    check_script(type_default)
+    check_script(list_of_dicts)
+
+    def missing_index(x: Dict[str, int]) -> int:
+        return x["dne"]
+
+    with pytest.raises(KeyError) as e:
+        torch.jit.script(missing_index)({"item": 20, "other_item": 120})
+    assert "dne" in str(e.value) and 'x["dne"]' in str(e.value), str(e.value)
+
+    cu = torch.jit.CompilationUnit("""
+def literal1():
+    return torch.jit.annotate(Dict[int, float], {})
+def literal2():
+    return torch.jit.annotate(Dict[int, float], {10: 1.2})
+def literal3():
+    return torch.jit.annotate(Dict[int, float], {10: 1.2, 11: 1.3})
+""")
+    assert cu.literal1() == {}
+    assert cu.literal2() == {10: 1.2}
+    assert cu.literal3() == {10: 1.2, 11: 1.3}
+
+
+def test_dict_mutability_loop_key_type_and_view():
+    def fn() -> Dict[str, int]:
+        a = torch.jit.annotate(Dict[str, int], {})
+        a["ok"] = 10
+        return a
+
+    def loop(x: int) -> Dict[str, int]:
+        a = torch.jit.annotate(Dict[str, int], {})
+        for i in range(x):
+            a["ok"] = i
+        return a
+
+    def view(x, y):
+        l = {"a": x}
+        x_view = l["a"]
+        a = x + x
+        x_view.add_(y)
+        b = x + x
+        return a == b
+
+    assert torch.jit.script(fn)() == {"ok": 10}
+    assert torch.jit.script(loop)(10) == {"ok": 9}
+    x = torch.tensor([[0.5, 0.25], [1.0, 2.0]])
+    y = torch.tensor([[1.0, 0.0], [0.0, 3.0]])
+    check_script(view, x, y)
+
+    def none_key(a: Dict[str, int]) -> int:
+        return a[None]
+
+    script_error(none_key, "but instead found type")
+
+
+def test_dict_membership():
+    def fn(x: Dict[int, int], y: int) -> int:
+        return x.get(y, 3)
+
+    def optional(x: Dict[int, int], y: int) -> bool:
+        res = x.get(y)
+        return res is None
+
+    d = {1: 2, 3: 4}
+    for k in (3, 2):
+        check_script(fn, d, k)
+        check_script(optional, d, k)
+
+    def bad_types(x: Dict[int, int], y: int) -> int:
+        return x.get(y)
+
+    script_error(bad_types, "is actually of type Optional")
+
+
+def test_dict_popitem_unused_result_still_pops():
+    def drop_last(x: Dict[str, int]) -> Dict[str, int]:
+        x.popitem()
+        return x
+
+    check_script(drop_last, {"a": 1, "b": 2})

@@ -548,7 +548,10 @@ class _FunctionPrinter:
             return text
         if k == "prim::DictConstruct":
             items = ", ".join(f"{a}: {b}" for a, b in zip(ins[::2], ins[1::2]))
-            return f"annotate({out_type.annotation()}, {{}})" if not ins else f"{{{items}}}"
+            if not ins or isinstance(out_type.value, (T.OptionalType, T.UnionType,
+                                                      T.AnyType)):
+                return f"annotate({out_type.annotation()}, {{{items}}})"
+            return f"{{{items}}}"
         if k in ("prim::TupleIndex", "prim::DictIndex"):
             return f"{_primary(ins[0])}[{ins[1]}]"
         if k == "prim::TupleSlice":

@@ -42,7 +42,7 @@ _READ_ONLY_KINDS = frozenset({"prim::Print", "prim::RaiseException", "aten::warn
 # element reads: the output is (part of) an element of the container input
 _ELEMENT_READS = frozenset({"prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex",
                             "aten::__getitem__", "prim::ListIndex", "prim::DictIndex",
-                            "aten::pop", "aten::values", "aten::items"})
+                            "aten::pop", "aten::popitem", "aten::values", "aten::items"})
 _CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
                          "prim::DictConstruct"})
 
@@ -183,7 +183,7 @@ class AliasDb:
         elif kind in _ELEMENT_READS:
             for o in outs:
                 self._reads.append((o, node.inputs[0]))
-            if kind == "aten::pop":
+            if kind in ("aten::pop", "aten::popitem"):
                 self._write(node, node.inputs[0])
         elif kind == "prim::SetAttr":
             self._contain(node.inputs[0], node.inputs[1])

@@ -154,6 +154,16 @@ def _pop(c, k, where=None):
         raise _located(_missing(c, k, pop=True), where) from None
 
 
+def _popitem(d, where=None):
+    """dict.popitem(): the last inserted (key, value) pair, removed."""
+    try:
+        return d.popitem()
+    except KeyError:
+        if where is None:
+            raise
+        raise _located(KeyError("popitem(): dictionary is empty"), where) from None
+
+
 def _remove(c, x, where=None):
     try:
         c.remove(x)
@@ -241,6 +251,7 @@ CONTAINER_OPS = {
     "aten::_set_item": (_set_item, None),
     "aten::pop": (_pop, None),
     "aten::remove": (_remove, None),
+    "aten::popitem": (_popitem, None),
     "aten::extend": (_extend, None),
     "aten::insert": (_insert, None),
     "aten::clear": (_clear, None),

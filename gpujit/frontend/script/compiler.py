@@ -403,7 +403,8 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
         v = self.expr(s.value, expected=t)
         if not (v.type.is_subtype_of(t) or (isinstance(v.type, T.TensorType)
                                             and isinstance(t, T.TensorType))):
-            if isinstance(t, T.DictType) and isinstance(v.type, T.DictType):
+            if isinstance(t, T.DictType) and isinstance(v.type, T.DictType) and \
+                    isinstance(s.value, (ast.Call, ast.Dict, ast.DictComp)):
                 which, actual = ("key", v.type.key) if v.type.key != t.key else \
                     ("value", v.type.value)
                 self.error(f"Dict type annotation `{t.annotation()}` did not match the type "

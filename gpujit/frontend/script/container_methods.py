@@ -19,7 +19,7 @@ __all__ = ["ContainerMethodsMixin"]
 
 _LIST_METHODS = ("append, extend, insert, pop, remove, clear, sort, reverse, copy, count, "
                  "index")
-_DICT_METHODS = "keys, values, items, get, setdefault, update, pop, clear, copy"
+_DICT_METHODS = "keys, values, items, get, setdefault, update, pop, popitem, clear, copy"
 _SET_METHODS = ("add, remove, discard, update, clear, copy, union, intersection, "
                 "difference, symmetric_difference")
 _SET_ALGEBRA = {"union": ast.BitOr, "intersection": ast.BitAnd, "difference": ast.Sub,
@@ -226,6 +226,10 @@ class ContainerMethodsMixin:
             self.for_each(keys, lambda k: self.emit("aten::_set_item", [d, k, self.emit(
                 "aten::__getitem__", [other, k], [other.type.value]).output], [d.type]), node)
             return self.const(None)
+        if name == "popitem":            # the last item inserted, removed
+            self.arity("dict", name, args, (0,), node, "d.popitem()")
+            return self.emit("aten::popitem", [d, self.where(node)],
+                             [T.TupleType((kt, vt))]).output
         if name in ("clear", "copy"):
             self.arity("dict", name, args, (0,), node, f"d.{name}()")
             if name == "copy":

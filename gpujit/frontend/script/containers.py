@@ -285,8 +285,9 @@ class ContainerMixin:
     def check_key(self, d, k, node):
         if not elem_fits(k.type, d.type.key) and not (
                 isinstance(k.type, T.IntType) and isinstance(d.type.key, T.FloatType)):
-            self.error(f"the keys of this dict are {describe_type(d.type.key)}, not "
-                       f"{describe_type(k.type)}", node)
+            self.error(f"Expected key type '{d.type.key.annotation()}' for the dict index "
+                       f"but instead found type '{k.type.annotation()}': the keys of this dict "
+                       f"are {describe_type(d.type.key)}, not {describe_type(k.type)}", node)
 
     def module_keys(self, c, node):
         """The keys of a ModuleDict value (None when c is no ModuleDict; the module
@@ -487,6 +488,8 @@ def _container_result(name, types):
     if name in ("__getitem__", "pop"):
         return t0.elem if isinstance(t0, T.ListType) else t0.value \
             if isinstance(t0, T.DictType) else T.STR if isinstance(t0, T.StrType) else None
+    if name == "popitem" and isinstance(t0, T.DictType):
+        return T.TupleType((t0.key, t0.value))
     if name in ("keys", "values", "items") and isinstance(t0, T.DictType):
         return T.ListType({"keys": t0.key, "values": t0.value,
                            "items": T.TupleType((t0.key, t0.value))}[name])
@@ -501,7 +504,7 @@ def _container_result(name, types):
     if name == "set" and isinstance(t0, T.ListType):
         return T.SetType(t0.elem)
     if name in ("min", "max") and isinstance(t0, T.ListType):
-        return t0.elem
+        return t0 if len(types) == 2 and types[1] == t0 else t0.elem
     if name == "sum" and isinstance(t0, T.ListType):
         return T.FLOAT if isinstance(t0.elem, T.FloatType) else T.INT
     return None
