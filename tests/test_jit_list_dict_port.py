@@ -11,6 +11,7 @@ Not ported (with why):
 """
 import copy
 import re
+from collections import OrderedDict
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -1277,3 +1278,207 @@ def test_dict_popitem_unused_result_still_pops():
         return x
 
     check_script(drop_last, {"a": 1, "b": 2})
+
+
+def test_ordered_dict_and_dict_constructor():
+    def repeated_key():
+        return OrderedDict([(1, 2), (2, 3), (1, 4)])
+
+    def no_args():
+        a = OrderedDict()
+        a["one"] = torch.tensor(1)
+        a["two"] = torch.tensor(2)
+        return a
+
+    def dict_constructor():
+        a = dict()
+        a["one"] = torch.tensor(1)
+        return a, dict([(1, 2), (2, 3), (1, 4)])
+
+    def dict_initializer_list():
+        a = {"1": torch.tensor(1), "2": torch.tensor(2)}
+        output_order = []
+        for key in a:
+            output_order.append(a[key])
+        return output_order
+
+    for fn in (repeated_key, no_args, dict_constructor, dict_initializer_list):
+        check_script(fn)
+
+    def dict_error():
+        a = dict()
+        a[1] = 2
+        return a
+
+    # (TorchScript: "Arguments for call are not valid"; gpujit names the key types)
+    script_error(dict_error, "Expected key type 'str' for the dict index but instead found "
+                 "type 'int'")
+
+
+def test_dict_annotation_missing_contained_type():
+    def annotated_fn(input: Dict) -> Any:
+        return input
+
+    script_error(annotated_fn, "Attempted to use Dict without contained types")
+
+
+def test_dict_preserves_order():
+    def dict_ordering():
+        a: Dict[int, int] = {}
+        for i in range(1000):
+            a[i] = i + 1
+        return a
+
+    check_script(dict_ordering)
+    res = list(torch.jit.script(dict_ordering)().items())
+    assert res == [(i, i + 1) for i in range(1000)]
+
+
+class _OptionalDictConstruct(torch.nn.Module):
+    def use(self, buffer: Dict[str, Optional[Tensor]]):
+        return buffer["prev_key"]
+
+    def forward(self, x):
+        prev_key = x * 2
+        next_key = x + 1
+        saved_state: Dict[str, Optional[Tensor]] = {"prev_key": prev_key,
+                                                    "next_key": next_key}
+        return self.use(saved_state)
+
+
+def test_optional_dict_construct():
+    m = _OptionalDictConstruct()
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    sm = torch.jit.script(m)
+    for _ in range(3):
+        _same(sm(x), m(x))
+
+
+# ------------------------------------------------------------------ TestNamedTuple
+
+class FeatureVector(NamedTuple):
+    float_features: float
+    sequence_features: List[float]
+    time_since_first: float
+
+
+class FeatureVectorFwd(NamedTuple):
+    float_features: "float"
+    sequence_features: "List[float]"
+    time_since_first: "float"
+
+
+class Tup(NamedTuple):
+    a: int
+    b: int
+
+
+class MyCoolNamedTuple(NamedTuple):
+    a: int
+    b: float
+    c: List[int]
+
+
+class Config(NamedTuple):
+    size: int
+
+
+class MyNamedTupleFwd(NamedTuple):
+    a: "int"
+    b: "float"
+    c: "torch.Tensor"
+
+
+def _use_feature_vector(x) -> float:
+    fv = FeatureVector(3.0, [3.0], 3.0)
+    rv = fv.float_features
+    for val in fv.sequence_features:
+        rv += val
+    rv *= fv.time_since_first
+    return rv
+
+
+def _use_feature_vector_fwd(x) -> float:
+    fv = FeatureVectorFwd(3.0, [3.0], 3.0)
+    rv = fv.float_features
+    for val in fv.sequence_features:
+        rv += val
+    rv *= fv.time_since_first
+    return rv
+
+
+def test_namedtuple_fields_and_forward_refs():
+    x = torch.ones(3, 4)
+    assert torch.jit.script(_use_feature_vector)(x) == 18.0
+    assert torch.jit.script(_use_feature_vector_fwd)(x) == 18.0
+
+
+def test_namedtuple_constant_and_return():
+    def const():
+        return Tup(1, 2)
+
+    def ret(x):
+        fv = FeatureVector(3.0, [3.0], 3.0)
+        return fv
+
+    assert torch.jit.script(const)() == Tup(1, 2)
+    f = torch.jit.script(ret)
+    for _ in range(2):
+        out = f(torch.ones(3, 4))
+    assert out.float_features == 3.0 and out.sequence_features == [3.0]
+    assert out.time_since_first == 3.0
+
+
+class _ConfigsMod(torch.nn.Module):
+    configs: Dict[int, Config]
+
+    def __init__(self, configs):
+        super().__init__()
+        self.configs = configs
+
+    def forward(self, x):
+        for config in self.configs.values():
+            x += config.size
+        return x
+
+
+def test_namedtuple_as_attr():
+    m = _ConfigsMod({0: Config(size=16), 1: Config(size=2)})
+    s = torch.jit.script(m)
+    _same(s(torch.zeros(2)), torch.full((2,), 18.0))
+
+
+def test_namedtuple_slice_unpack_kwarg_construct_and_annotation():
+    def slice_unpack(a: int, b: float, c: List[int]):
+        tup = MyCoolNamedTuple(a, b, c)
+        my_a, my_b, my_c = tup
+        return tup[:1], my_a, my_c
+
+    def kwarg_construct():
+        tup = MyCoolNamedTuple(c=[1, 2, 3], b=3.5, a=9)
+        return tup
+
+    def identity(x: MyCoolNamedTuple) -> MyCoolNamedTuple:
+        return x
+
+    assert torch.jit.script(slice_unpack)(3, 3.5, [6]) == ((3,), 3, [6])
+    tup = torch.jit.script(kwarg_construct)()
+    assert (tup.a, tup.b, tup.c) == (9, 3.5, [1, 2, 3])
+    mnt = MyCoolNamedTuple(42, 420.0, [666])
+    assert torch.jit.script(identity)(mnt) == mnt
+
+    def wrong_types():
+        tup = MyCoolNamedTuple("foo", "bar", "baz")
+        return tup
+
+    script_error(wrong_types, "Expected a value of type 'int' for argument 'a' but "
+                 "instead found type 'str'")
+
+
+def _namedtuple_input(obj: MyNamedTupleFwd):
+    return ((obj.c + obj.b) ** obj.a).sin()
+
+
+def test_namedtuple_input_forwardref():
+    nt = MyNamedTupleFwd(4, 2.5, torch.tensor([[0.1, 0.2], [0.3, 0.4]]))
+    _same(torch.jit.script(_namedtuple_input)(nt), _namedtuple_input(nt))

@@ -336,7 +336,9 @@ class ClassValueMixin:
                 v = self.constant_value(defaults[f], node)
             v = self.number_as(v, ft)       # a Scalar (x.item()) for a float / int field
             if not _fits(v.type, ft):
-                self.error(f"field '{f}' of {what} is {describe_type(ft)}, got "
+                self.error(f"Expected a value of type '{ft.annotation()}' for argument "
+                           f"'{f}' but instead found type '{v.type.annotation()}': field "
+                           f"'{f}' of {what} is {describe_type(ft)}, got "
                            f"{describe_type(v.type)}", node)
             values.append(v)
         return self.emit("prim::TupleConstruct", values, [t]).output

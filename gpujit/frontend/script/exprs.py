@@ -8,6 +8,7 @@ Statements are compiler.py's."""
 from __future__ import annotations
 
 import ast
+import collections
 import inspect
 import itertools
 import warnings
@@ -418,6 +419,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         sl = node.slice
         if isinstance(t, T.TensorType):
             return self.tensor_index(v, sl, node)
+        if isinstance(t, T.TupleType) and isinstance(sl, ast.Slice):
+            return self.tuple_slice(v, sl)
         if isinstance(t, T.TupleType):
             k = self.const_int(sl)
             if k is None:
@@ -437,6 +440,24 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         if isinstance(t, T.ClassType):
             return self.class_index(v, sl, node)
         self.error(f"{describe_type(t)} cannot be indexed", node)
+
+    def tuple_slice(self, v, sl):
+        """tup[a:b:c] with constant bounds: a new (plain) tuple of the elements picked."""
+        bounds = []
+        for part in (sl.lower, sl.upper, sl.step):
+            k = None if part is None else self.const_int(part)
+            if part is not None and k is None:
+                self.error("a tuple can only be sliced with int constants", part,
+                           hint="use a list for slicing with a variable")
+            bounds.append(k)
+        if bounds[2] == 0:
+            self.error("slice step cannot be zero", sl.step)
+        elems = v.type.elems
+        picked = range(len(elems))[slice(*bounds)]
+        outs = [self.emit("prim::TupleIndex", [v, self.const(k)], [elems[k]]).output
+                for k in picked]
+        return self.emit("prim::TupleConstruct", outs,
+                         [T.TupleType(tuple(elems[k] for k in picked))]).output
 
     def tensor_setitem(self, x, sl, value, node):
         """`x[...] = value` in place, as eager Python does it: the indexed view filled
@@ -667,6 +688,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                            f"(True/False) in scripted code: they decide the type it "
                            f"returns", node)
             obj = target
+        if found and obj is collections.OrderedDict:
+            return self.builtin_call("dict", node)    # OrderedDict(...): a dict (ordered)
         if found:
             v = self.call_object(obj, func, node)
             if v is not None:

@@ -126,7 +126,9 @@ class _Resolver:
 
     def bare(self, name):
         example = _EXAMPLE.get(name)
-        self.fail(f"Attempted to use {name} without a contained type: '{name}' needs its "
+        what = "contained types" if name in ("Dict", "dict", "Tuple", "tuple") else \
+            "a contained type"
+        self.fail(f"Attempted to use {name} without {what}: '{name}' needs its "
                   f"element types in an annotation",
                   hint=f"write e.g. {example}" if example else None)
 
