@@ -75,7 +75,7 @@ from . import jit  # noqa: E402
 from .jit import (trace, trace_module, TracerWarning, TracingCheckError,  # noqa: E402,F401
                   ScriptFunction, ScriptModule, TracedModule, set_fusion_strategy,
                   strict_fusion, script, ignore, unused, export, is_scripting, annotate,
-                  Final, Attribute, script_if_tracing)
+                  Final, Attribute, script_if_tracing, ScriptList, ScriptDict)
 _jit_trace = trace
 
 

@@ -11,7 +11,7 @@ Not ported (with why):
 """
 import copy
 import re
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -144,13 +144,13 @@ def test_list_literal_reassignment_type_errors():
         x = []
         if 1 == 1:
             x = [1, 2, 3]
-        return
+        return x
 
     def reassign_bad_type():
         x = [1]
         if 1 == 1:
             x = [1.0]
-        return
+        return x
 
     def reassign_nested():
         x = torch.jit.annotate(List[int], [])
@@ -158,7 +158,7 @@ def test_list_literal_reassignment_type_errors():
             x = [1, 2, 3]
             if 1 == 1:
                 x = [1.0]
-        return
+        return x
 
     script_error(reassign_from_empty_literal, r"previously had type List\[Tensor\]")
     script_error(reassign_bad_type, "previously had type")
@@ -180,12 +180,12 @@ def test_list_variance():
     def invariant():
         x: List[int] = [1, 2, 3]
         y: List[Optional[int]] = x
-        return x
+        return x, y
 
     def invariant_recursive():
         x: List[List[int]] = [[1, 2], [3]]
         y: List[List[Optional[int]]] = x
-        return x
+        return x, y
 
     script_error(invariant, r"Variable 'y' is annotated with type List\[Optional\[int\]\] "
                  r"but is being assigned to a value of type List\[int\]")
@@ -814,6 +814,7 @@ def test_list_index_and_count():
         assert check_script(fn)() is True, fn.__name__
 
 
+@pytest.mark.filterwarnings("ignore:.*most specializations:UserWarning")
 def test_extend_and_copy_lists():
     def extend_tensors(a: List[Tensor], b: List[Tensor]) -> List[Tensor]:
         a.extend(b)
@@ -1482,3 +1483,187 @@ def _namedtuple_input(obj: MyNamedTupleFwd):
 def test_namedtuple_input_forwardref():
     nt = MyNamedTupleFwd(4, 2.5, torch.tensor([[0.1, 0.2], [0.3, 0.4]]))
     _same(torch.jit.script(_namedtuple_input)(nt), _namedtuple_input(nt))
+
+
+# ------------------------------------------------------------------ TestScriptDict
+
+def _script_dict_add(d: Dict[int, int], k: int, v: int):
+    d[k] = v
+
+
+def _script_list_add(l: List[int], e: int):
+    l.append(e)
+
+
+def _compare_eager_and_script(fn, data):
+    """fn on a plain list/dict and on its scripted copy: the same result (or the same
+    exception type), and the containers equal afterwards."""
+    plain, scripted = copy.deepcopy(data), torch.jit.script(copy.deepcopy(data))
+    got = []
+    for c in (plain, scripted):
+        try:
+            got.append(("ok", fn(c)))
+        except Exception as e:
+            got.append(("raised", type(e)))
+    assert got[0] == got[1], got
+    assert plain == scripted
+
+
+def test_script_dict_behaves_as_a_dict():
+    data = {1: 2, 3: 4}
+
+    def sum_keys(d):
+        s = 0
+        for k in d:
+            s += k
+        return s
+
+    def sum_pair_product(d):
+        s = 0
+        for k, v in d.items():
+            s += k * v
+        return s
+
+    def setitem(d):
+        d[1] = 10
+        d[3] = 11
+
+    def contains(d):
+        return 1 in d, 2 not in d, 3 in d, 4 not in d
+
+    def del_fn(d):
+        del d[1]
+
+    def del_fn_raises(d):
+        del d[10]
+
+    for fn in (repr, bool, len, sum_keys, sum_pair_product, setitem, contains, del_fn,
+               del_fn_raises, lambda d: d[1], lambda d: d[4], lambda d: d[2],
+               lambda d: d["key"]):
+        _compare_eager_and_script(fn, data)
+    for fn in (repr, bool, len):
+        _compare_eager_and_script(fn, {})
+
+    s = torch.jit.script(data)
+    assert isinstance(s, torch.jit.ScriptDict)
+    with pytest.raises(TypeError):
+        s["str"] = 3
+    with pytest.raises(TypeError):
+        s[3] = "str"
+    with pytest.raises(KeyError):
+        "str" in s
+    with pytest.raises(TypeError):
+        del s["str"]
+
+
+def test_script_dict_reference_semantics():
+    data = torch.jit.script({1: 2})
+    torch.jit.script(_script_dict_add)(data, 3, 4)
+    assert len(data) == 2 and 3 in data and data[3] == 4
+
+
+# ------------------------------------------------------------------ TestScriptList
+
+def test_script_list_behaves_as_a_list():
+    data = [1, 2, 3, 4]
+
+    def sum_elements(l):
+        s = 0
+        for k in l:
+            s += k
+        return s
+
+    def setitem(l):
+        l[1] = 10
+        l[3] = 11
+        l[-1] = 12
+
+    def setitem_slice(l):
+        l[:4:2] = [10, 11]
+        l[-2:] = [15, 16]
+
+    def out_of_range(l):
+        l[11] = 3
+
+    def out_of_range_negative(l):
+        l[-11] = 3
+
+    def wrong_index_type(l):
+        l["str"] = 3
+
+    def contains(l):
+        return 1 in l, 2 not in l, 3 in l, 4 not in l
+
+    def del_fn(l):
+        del l[1]
+
+    def del_fn_out_of_range(l):
+        del l[10]
+
+    def del_fn_wrong_type(l):
+        del l["str"]
+
+    def extend_list(l):
+        l.extend([4, 5, 6])
+
+    def extend_dict(l):
+        l.extend({4: 10, 5: 11, 6: 12})
+
+    getters = [lambda l, i=i: l[i] for i in (1, 3, -1, 5, -7)] + [
+        lambda l: l[1:3], lambda l: l[:], lambda l: l[1:], lambda l: l[:2],
+        lambda l: l[-1::-1], lambda l: l["key"]]
+    for fn in getters + [repr, bool, len, sum_elements, setitem, setitem_slice,
+                         out_of_range, out_of_range_negative, wrong_index_type, contains,
+                         del_fn, del_fn_out_of_range, del_fn_wrong_type, extend_list,
+                         extend_dict, lambda l: l.count(3), lambda l: l.remove(1),
+                         lambda l: l.remove(10), lambda l: l.append(1), lambda l: l.clear(),
+                         lambda l: l.insert(3, 3), lambda l: l.insert(0, 3),
+                         lambda l: l.insert(-2, 3), lambda l: l.pop(), lambda l: l.pop(2),
+                         lambda l: l.pop(-3), lambda l: l.pop(10)]:
+        _compare_eager_and_script(fn, data)
+    for fn in (repr, bool, len):
+        _compare_eager_and_script(fn, [])
+
+    s = torch.jit.script(data)
+    assert isinstance(s, torch.jit.ScriptList)
+    for bad in (lambda: s.__setitem__(0, "str"), lambda: "str" in s,
+                lambda: s.count("str"), lambda: s.remove("str"), lambda: s.append("str"),
+                lambda: s.extend(["a"]), lambda: s.extend({"a": 1}),
+                lambda: s.insert((0, "str"))):
+        with pytest.raises(TypeError):
+            bad()
+    assert s == data
+
+
+def test_script_list_reference_semantics():
+    l = torch.jit.script([1, 2])
+    torch.jit.script(_script_list_add)(l, 3)
+    assert len(l) == 3 and 3 in l and l[2] == 3
+
+
+def _defaultdict_of_lists():
+    return defaultdict(list)
+
+
+class _DefaultDictAttr(torch.nn.Module):
+    segments_groupby_col: Dict[str, List[str]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.segments_groupby_col = _defaultdict_of_lists()
+        self.col1 = "a"
+        self.col2 = "b"
+
+    def forward(self):
+        if self.col1 in self.segments_groupby_col.keys():
+            return 1
+        else:
+            return 2
+
+
+def test_defaultdict_attribute():
+    for _ in range(5):
+        m = _DefaultDictAttr()
+        s = torch.jit.script(m)
+        assert s() == 2
+        s.segments_groupby_col

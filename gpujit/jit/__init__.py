@@ -6,6 +6,7 @@ from .objects import (ScriptFunction, ScriptMethod, ScriptModule, TracedModule,
 from .trace import trace, trace_module, TracingCheckError, is_tracing
 from .script import (script, ignore, unused, export, script_method, is_scripting, annotate,
                      Final, Attribute, script_if_tracing, jit_isinstance as isinstance)
+from .script_containers import ScriptList, ScriptDict
 from ..frontend.script.errors import FrontendError
 from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
@@ -29,4 +30,4 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "Future", "fork", "wait", "freeze", "optimize_for_inference", "run_frozen_optimizations",
            "fuser",
            "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled",
-           "last_executed_optimized_graph", "CompilationUnit"]
+           "last_executed_optimized_graph", "CompilationUnit", "ScriptList", "ScriptDict"]

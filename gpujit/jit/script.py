@@ -49,7 +49,8 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     function's globals and closure (`_frames_up` / `_rcb` are accepted for torch.jit
     compatibility and not needed). `example_inputs`: a list of argument tuples; each
     unannotated parameter takes the type of its example values; for a module, a
-    `{module: [argument tuples]}` dict types the forward of each module named."""
+    `{module: [argument tuples]}` dict types the forward of each module named. A list or
+    dict becomes a ScriptList / ScriptDict (jit/script_containers.py)."""
     if not jit_enabled():
         return obj
     if optimize is not None:
@@ -57,6 +58,11 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
                       "optimization pipeline", FutureWarning, stacklevel=2)
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
+    if isinstance(obj, (list, dict)):      # TorchScript's ScriptList / ScriptDict
+        from .script_containers import ScriptList, ScriptDict
+        if isinstance(obj, (ScriptList, ScriptDict)):
+            return obj
+        return ScriptList(obj) if isinstance(obj, list) else ScriptDict(obj)
     if isinstance(obj, Module):
         obj = _prepare_scriptable(obj, {})
     elif hasattr(obj, "__prepare_scriptable__") and not inspect.isclass(obj):
