@@ -150,3 +150,22 @@ OPINFOS += [
 
 OPINFOS.append(OpInfo("aten::manual_seed", ref=lambda seed: None,
                       samples=[Sample(3), Sample(2 ** 40)]))
+
+
+def _tensor_lists_eq(a, b):
+    return len(a) == len(b) and all(bool(np.asarray(x) == np.asarray(y)) for x, y in zip(a, b))
+
+
+# `xs == ys` of two Tensor lists: bool(x == y) per pair (one-element Tensors only)
+_TENSOR_LISTS = [Sample([np.array([1.0], np.float32), np.array(2.0, np.float32)],
+                        [np.array([1.0], np.float32), np.array(2.0, np.float32)]),
+                 Sample([np.array([1.0], np.float32)], [np.array([3.0], np.float32)]),
+                 Sample([np.array([1], np.int64)], []), Sample([], [])]
+_AMBIGUOUS = ErrorSample([np.ones(2, np.float32)], [np.ones(2, np.float32)],
+                         exc=RuntimeError)
+OPINFOS += [
+    OpInfo("aten::eq.Tensor_list", ref=_tensor_lists_eq, samples=_TENSOR_LISTS,
+           errors=[_AMBIGUOUS]),
+    OpInfo("aten::ne.Tensor_list", ref=lambda a, b: not _tensor_lists_eq(a, b),
+           samples=_TENSOR_LISTS, errors=[_AMBIGUOUS]),
+]
