@@ -293,7 +293,9 @@ def finish_inplace(op, self, r, out_dt, inputs=()):
 def has_internal_overlap(a) -> bool:
     """Whether elements of `a` share memory through a stride-0 dim (expand), PyTorch's
     has_internal_overlap == YES."""
-    return a.size > 1 and any(st == 0 and n > 1 for n, st in zip(a.shape, a.strides))
+    strides = a.strides
+    return 0 in strides and a.size > 1 and \
+        any(st == 0 and n > 1 for n, st in zip(a.shape, strides))
 
 
 def internal_overlap_error():
