@@ -88,7 +88,7 @@ def trace(*args, **kwargs):
     return _jit_trace(*args, **kwargs)
 
 
-from ._asserts import _assert  # noqa: E402,F401  (torch._assert)
+from ._asserts import _assert, _check  # noqa: E402,F401  (torch._assert, torch._check)
 from . import fusers, kernels  # noqa: E402,F401
 from . import _C  # noqa: E402,F401  (TorchScript's torch._C switches)
 from . import utils  # noqa: E402,F401  (torch.utils.data, torch.utils.checkpoint)

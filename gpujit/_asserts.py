@@ -16,3 +16,18 @@ def _assert(condition: Union[bool, Tensor], message: str):
         assert condition, message
     else:
         assert bool(condition), message
+
+
+def _check(cond, message=None):
+    """torch._check: raise RuntimeError unless cond is True. message: a callable giving
+    the error's text (PyTorch's eager signature; scripted code also takes a str, as
+    TorchScript does)."""
+    if not isinstance(cond, bool):
+        raise TypeError(f"cond must be a bool, but got {type(cond)}")
+    if message is not None and not callable(message):
+        raise TypeError("message must be a callable")
+    if not cond:
+        raise RuntimeError(str(message()) if message is not None else CHECK_FAILED)
+
+
+CHECK_FAILED = "Expected cond to be True, but got False."

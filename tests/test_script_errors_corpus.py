@@ -578,13 +578,6 @@ def star_star_call(x):
     return torch.relu(x, **{})   # HERE
 
 
-@bad("del")
-def del_var(x):
-    y = x
-    del y   # HERE
-    return x
-
-
 @bad("class")
 def class_inside(x):
     class C:   # HERE
@@ -1150,11 +1143,6 @@ def add_missing_self(x):
 @bad("'relu'", "input2")
 def relu_unknown_keyword(x):
     return torch.relu(input=x, input2=x)   # HERE
-
-
-@bad("'add'", "alpha=Tensor")
-def method_alpha_tensor(x):
-    return x.add(x, alpha=x)   # HERE
 
 
 @bad("'sum'", "keepdim=str")

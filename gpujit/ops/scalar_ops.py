@@ -296,6 +296,41 @@ def float_tensor(xp, a):
     return float(_one_element(a, "float"))
 
 
+# TorchScript's implicit conversions of a Tensor passed for a number argument
+# (`x.unsqueeze(t)`, `x.addcmul(a, b, value=t)`): a 0-dim tensor's value. The frontend
+# checks requires_grad before them (the arrays here carry no autograd state).
+
+def _implicit(a, integral):
+    from ..dtypes import from_numpy_dtype, INTEGRAL
+    if a.ndim != 0:
+        raise RuntimeError("Cannot input a tensor of dimension other than 0 as a scalar "
+                           "argument")
+    dt = from_numpy_dtype(a.dtype)
+    if integral and dt.category != INTEGRAL:
+        raise RuntimeError(f"Cannot input a tensor of type {dt.short_name} as an integral "
+                           f"argument")
+    return a.item()
+
+
+@_scalar_op("aten::IntImplicit(Tensor a) -> int")
+def int_implicit(xp, a):
+    return int(_implicit(a, True))
+
+
+@_scalar_op("aten::FloatImplicit(Tensor a) -> float")
+def float_implicit(xp, a):
+    return float(_implicit(a, False))
+
+
+@op("aten::ScalarImplicit(Tensor a) -> Scalar", method=False, function=False,
+    meta=lambda a: {0: bool, 1: int, 2: float}[a.dtype.category])
+def scalar_implicit(xp, a):
+    return _implicit(a, False)
+
+
+PYTHON_VALUED.add("aten::ScalarImplicit")
+
+
 @_scalar_op("aten::Float.int(int a) -> float")
 def float_int(xp, a):
     return float(a)
@@ -417,6 +452,13 @@ def is_cuda(xp, self):
     """`x.is_cuda` in scripted code: its array lives on a GPU (not a NumPy array)."""
     import numpy as np
     return not isinstance(self, (np.ndarray, np.generic))
+
+
+@_scalar_op("aten::is_cpu(Tensor self) -> bool")
+def is_cpu(xp, self):
+    """`x.is_cpu` in scripted code: its array is a NumPy array."""
+    import numpy as np
+    return isinstance(self, (np.ndarray, np.generic))
 
 
 @_scalar_op("aten::device_type(Device self) -> str")

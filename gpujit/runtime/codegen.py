@@ -693,6 +693,11 @@ def _is_leaf(cg, n):
     cg.emit(f"{cg.define(n.output)} = {o + '.is_leaf' if o is not None else 'True'}")
 
 
+def _retains_grad(cg, n):
+    o = cg.obj(n.inputs[0])
+    cg.emit(f"{cg.define(n.output)} = {o + '.retains_grad' if o is not None else 'False'}")
+
+
 def _array_attr(cg, n):
     cg.emit(f"{cg.define(n.output)} = int({cg.ref(n.inputs[0])}.{n.kind[6:]})")
 
@@ -707,7 +712,8 @@ _PRIM_EMITTERS = {
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _alias,
     "prim::Print": _print, "aten::warn": _warn, "prim::dtype": _dtype, "prim::device": _device,
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
-    "prim::is_leaf": _is_leaf, "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
+    "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
+    "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
     "prim::TensorExprGroup": fusion.emit_group,
     "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
     "prim::Enter": _region_marker, "prim::Exit": _region_marker,

@@ -19,6 +19,7 @@ import builtins
 import numpy as np
 
 from .. import dtypes as _dt
+from .percent_format import percent_format
 from ..device import cpu as _cpu
 from ..ir import types as T
 from ..ir.parser import parse_type
@@ -123,6 +124,13 @@ def _located(e, where):
     """Python's IndexError / KeyError / ValueError e, with the scripted line it came from."""
     cls = KeyErrorAt if isinstance(e, KeyError) else type(e)
     return cls(f"{e.args[0] if e.args else e}\n  in scripted code at {where}")
+
+
+def _percent_format(fmt, where, *args):
+    try:
+        return percent_format(fmt, *args)
+    except RuntimeError as e:
+        raise _located(e, where) from None
 
 
 def _missing(c, k, pop=False):
@@ -272,6 +280,7 @@ CONTAINER_OPS = {
     "aten::__and__": (operator.and_, "({0} & {1})"),
     "aten::__xor__": (operator.xor, "({0} ^ {1})"),
     "aten::format": (_format, None),
+    "aten::percentFormat": (_percent_format, None),
     "aten::str": (str, "str({0})"),
     "aten::sum": (sum, "sum({0})"),
     "aten::enumerate": (lambda c, start: list(enumerate(c, start)),
@@ -580,6 +589,10 @@ def _is_leaf(node, env, profile):
     return (env[node.inputs[0]].is_leaf,)
 
 
+def _retains_grad(node, env, profile):
+    return (env[node.inputs[0]].retains_grad,)
+
+
 def _itemsize(node, env, profile):
     return (env[node.inputs[0]].itemsize,)
 
@@ -727,7 +740,8 @@ PRIM_HANDLERS = {
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _identity,
     "prim::Print": _print, "aten::warn": _warn, "prim::dtype": _dtype, "prim::device": _device,
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
-    "prim::is_leaf": _is_leaf, "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
+    "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
+    "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
     "aten::grad": _autograd_grad, "aten::backward": _autograd_backward,
     "aten::requires_grad_": _requires_grad_,
 }

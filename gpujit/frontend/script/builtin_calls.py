@@ -45,6 +45,8 @@ class BuiltinMixin:
             return self.isinstance_call(node)
         if name in ("getattr", "hasattr"):
             return self.attr_builtin(name, node)
+        if name == "slice":
+            return self.slice_object(node)
         if name == "range":
             self.error("range() is supported only as the iterable of a for loop or "
                        "comprehension", node, hint="write `for i in range(n):`")

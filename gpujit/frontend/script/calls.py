@@ -166,6 +166,8 @@ def _fits(p, t, op, convert=False) -> bool:
     if convert and isinstance(t, T.BoolType) and not p.type.is_list and \
             p.type.base in ("int", "SymInt", "float"):
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool
+    if convert and isinstance(t, T.TensorType) and tensor_as_number(op, p):
+        return True          # ... and aten::IntImplicit / FloatImplicit of a Tensor
     return op.is_pointwise and p.name in op.operands and isinstance(t, _NUM)
 
 
@@ -213,6 +215,18 @@ def bool_as_number(op, p) -> str | None:
             base == "Tensor" and op.is_pointwise and p.name in op.operands):
         return "Int"
     return None
+
+
+def tensor_as_number(op, p) -> str | None:
+    """'IntImplicit' / 'FloatImplicit' / 'ScalarImplicit' when a Tensor passed for schema
+    argument p of op (an int, float or Scalar, not Optional, not a list) is converted to
+    its value, as TorchScript's schema matching does (a 0-dim tensor; checked when it
+    runs)."""
+    from ...ops.scalar_ops import PYTHON_VALUED
+    if op.name in PYTHON_VALUED or p.type.is_list or p.type.optional:
+        return None
+    return {"int": "IntImplicit", "SymInt": "IntImplicit", "float": "FloatImplicit",
+            "Scalar": "ScalarImplicit"}.get(p.type.base)
 
 
 def match_schema(op, args, kwargs, convert=False):
@@ -265,9 +279,9 @@ def resolve(ops, args, kwargs):
         if isinstance(m, Match):
             return _empty_literal_choice(m, ops[i + 1:], args, kwargs), misses
         misses.append((op, m))
-    if any(isinstance(a.type, T.BoolType) for a in list(args) + list(kwargs.values())
-           if not isinstance(a, tuple)):
-        for op in ops:            # then with a bool converted to an int / float argument
+    if any(isinstance(a.type, (T.BoolType, T.TensorType))
+           for a in list(args) + list(kwargs.values()) if not isinstance(a, tuple)):
+        for op in ops:            # then with a bool / Tensor converted to a number argument
             m = match_schema(op, args, kwargs, convert=True)
             if isinstance(m, Match):
                 return m, misses

@@ -482,8 +482,9 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                     for _, frame, raised in branches]
             live = [v for v in vals if v is not RAISED]
             if not all(isinstance(v, Var) for v in live):
+                deleted = [v for v in live if isinstance(v, OneBranch) and v.why == "del"]
                 where = next(v.where for v in live if v is not None)
-                self.scopes[-1][name] = OneBranch(where)
+                self.scopes[-1][name] = deleted[0] if deleted else OneBranch(where)
                 continue
             t = live[0].value.type
             for var in live[1:]:

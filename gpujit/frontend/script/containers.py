@@ -22,7 +22,7 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from . import calls
 from .calls import describe_type, short_type
-from .variables import Var, unify as _unify
+from .variables import OneBranch, Var, unify as _unify
 
 __all__ = ["ContainerMixin", "elem_fits", "general"]
 
@@ -410,6 +410,7 @@ class ContainerMixin:
         or dict (the caller reports it)."""
         c = self.expr(target.value)
         t = c.type
+        target = self.with_desugared_slice(target)
         if isinstance(t, T.ListType):
             if isinstance(target.slice, ast.Slice):
                 self.error("assigning to a list slice is not supported", target,
@@ -438,12 +439,26 @@ class ContainerMixin:
         return True
 
     def stmt_Delete(self, s):
-        """`del xs[i]` / `del d[k]`: aten::pop with its result unused."""
+        """`del xs[i]` / `del d[k]`: aten::pop with its result unused; `del name`: the
+        name is undefined after it (on this path: an `if` that deletes it on one branch
+        leaves it undefined after the if)."""
         for target in s.targets:
+            if isinstance(target, ast.Name):
+                var = self.lookup_var(target.id)
+                if isinstance(var, OneBranch):
+                    self.lookup(target.id, target)      # says why it is not defined
+                if not isinstance(var, Var):
+                    self.error(f"undefined value '{target.id}': `del` deletes a local "
+                               f"variable, and '{target.id}' is not assigned before it",
+                               target)
+                self.scopes[-1][target.id] = OneBranch(s, "del")
+                continue
             if not isinstance(target, ast.Subscript):
-                self.error("`del` is supported on list and dict items only (del xs[i], "
-                           "del d[k])", target, hint="reassign the variable instead")
+                self.error("`del` is supported on names and on list and dict items only "
+                           "(del x, del xs[i], del d[k])", target,
+                           hint="reassign the variable instead")
             c = self.expr(target.value)
+            target = self.with_desugared_slice(target)
             if isinstance(c.type, T.ListType) and not isinstance(target.slice, ast.Slice):
                 i = self.expr(target.slice)
                 if not isinstance(i.type, T.IntType):
@@ -471,6 +486,7 @@ _SAME_AS_FIRST = {"append", "extend", "insert", "clear", "remove", "_set_item", 
                   "sorted", "reversed", "slice", "add", "sub", "__or__", "__and__",
                   "__xor__"}
 _FIXED = {"__contains__": T.BOOL, "len": T.INT, "count": T.INT, "format": T.STR,
+          "percentFormat": T.STR,
           "str": T.STR}
 
 

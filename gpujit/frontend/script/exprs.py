@@ -25,6 +25,7 @@ from .comprehensions import ComprehensionMixin
 from .container_methods import ContainerMethodsMixin
 from .containers import ContainerMixin
 from .op_calls import OpCallMixin
+from .slices import SliceMixin
 from .strings import StringMixin
 from .calls import describe_type
 from .errors import FrontendError
@@ -144,10 +145,11 @@ class _Scope:
 _TENSOR_VIEW_ATTRS = {"ndim": "dim", "T": "numpy_T", "mT": "mT", "H": "matrix_H",
                       "mH": "mH"}
 _TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.OptionalType(T.TENSOR), "is_leaf": T.BOOL,
-                      "itemsize": T.INT, "nbytes": T.INT}
+                      "retains_grad": T.BOOL, "itemsize": T.INT, "nbytes": T.INT}
 
 
-class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, ContainerMixin,
+class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMixin,
+                   ContainerMixin,
                    ContainerMethodsMixin, ComprehensionMixin, BuiltinMixin, StringMixin):
     """Emitting nodes, the variable environment, and expressions."""
 
@@ -219,6 +221,9 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
                 self.error(f"'{name}' is first assigned inside the loop at line {line}, so "
                            f"it is not defined after the loop", node,
                            hint=f"assign '{name}' before the loop")
+            if var.why == "del":
+                self.error(f"undefined value '{name}': it was deleted by `del` at line "
+                           f"{line}", node, hint=f"assign '{name}' again before using it")
             if var.why == "loopvar":
                 self.error(f"'{name}' is the variable of the loop at line {line}; it is "
                            f"not available after the loop", node,
@@ -374,7 +379,10 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
         if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and \
                 isinstance(node.left.value, str):
             return self.percent_format(node)
-        a, b = self.expr(node.left), self.expr(node.right)
+        a = self.expr(node.left)
+        if isinstance(node.op, ast.Mod) and isinstance(a.type, T.StrType):
+            return self.percent_format(node, template=a)        # `template % values`
+        b = self.expr(node.right)
         return self.binop(type(node.op), a, b, node)
 
     def binop(self, opcls, a, b, node, inplace=False):
@@ -416,12 +424,12 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
     def expr_Subscript(self, node):
         v = self.expr(node.value)
         t = v.type
-        sl = node.slice
+        sl = self.desugar_slices(node.slice)
         if isinstance(t, T.TensorType):
             return self.tensor_index(v, sl, node)
-        if isinstance(t, T.TupleType) and isinstance(sl, ast.Slice):
-            return self.tuple_slice(v, sl)
         if isinstance(t, T.TupleType):
+            if isinstance(sl, ast.Slice):
+                return self.tuple_slice(v, sl)
             k = self.const_int(sl)
             if k is None:
                 self.error("a tuple can only be indexed with an int constant", sl,
@@ -429,35 +437,13 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             n = len(t.elems)
             if not -n <= k < n:
                 self.error(f"tuple index {k} out of range for a tuple of {n} values", sl)
-            k %= n
-            parts = self.tuple_parts.get(v)
-            if parts is not None:
-                return parts[k]
-            return self.emit("prim::TupleIndex", [v, self.const(k)], [t.elems[k]]).output
+            return self.tuple_item(v, k % n)
         found = self.container_subscript(v, sl, node)
         if found is not None:
             return found
         if isinstance(t, T.ClassType):
             return self.class_index(v, sl, node)
         self.error(f"{describe_type(t)} cannot be indexed", node)
-
-    def tuple_slice(self, v, sl):
-        """tup[a:b:c] with constant bounds: a new (plain) tuple of the elements picked."""
-        bounds = []
-        for part in (sl.lower, sl.upper, sl.step):
-            k = None if part is None else self.const_int(part)
-            if part is not None and k is None:
-                self.error("a tuple can only be sliced with int constants", part,
-                           hint="use a list for slicing with a variable")
-            bounds.append(k)
-        if bounds[2] == 0:
-            self.error("slice step cannot be zero", sl.step)
-        elems = v.type.elems
-        picked = range(len(elems))[slice(*bounds)]
-        outs = [self.emit("prim::TupleIndex", [v, self.const(k)], [elems[k]]).output
-                for k in picked]
-        return self.emit("prim::TupleConstruct", outs,
-                         [T.TupleType(tuple(elems[k] for k in picked))]).output
 
     def tensor_setitem(self, x, sl, value, node):
         """`x[...] = value` in place, as eager Python does it: the indexed view filled
@@ -550,8 +536,8 @@ class ExprCompiler(calls.FunctionCallMixin, OpCallMixin, ConditionMixin, Contain
             if node.attr in ("dtype", "device"):
                 t = T.SCALAR_TYPE if node.attr == "dtype" else T.DEVICE
                 return self.emit(f"prim::{node.attr}", [v], [t]).output
-            if node.attr == "is_cuda":
-                return self.call_op("is_cuda", [v], {}, node, method=True)
+            if node.attr in ("is_cuda", "is_cpu"):
+                return self.call_op(node.attr, [v], {}, node, method=True)
             if node.attr == "requires_grad":
                 return self.emit("prim::requires_grad", [v], [T.BOOL]).output
             op = _TENSOR_VIEW_ATTRS.get(node.attr)

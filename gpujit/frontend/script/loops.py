@@ -184,9 +184,8 @@ class LoopMixin:
             self.error("unpacking in a for loop target is supported over lists only",
                        s.target, hint="unpack inside the loop body")
         if isinstance(t, T.TupleType):
-            return self.unroll(s, [lambda k=k, et=et: self.emit(
-                "prim::TupleIndex", [seq, self.const(k)], [et]).output
-                for k, et in enumerate(t.elems)])
+            return self.unroll(s, [lambda k=k: self.tuple_item(seq, k)
+                                   for k in range(len(t.elems))])
         if isinstance(t, T.ListType):
             trip = self.emit("aten::len", [seq], [T.INT], op=_reg.OPS["aten::len.t"]).output
 

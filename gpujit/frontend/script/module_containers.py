@@ -12,6 +12,7 @@ import inspect
 from ...ir import types as T
 from .calls import describe_type
 from .exprs import unify
+from .variables import Var
 
 __all__ = ["ModuleContainerMixin", "container_kind", "is_container", "is_module_dict", "is_sequential_sm",
            "is_param_container"]
@@ -81,6 +82,8 @@ class ModuleContainerMixin:
                 self.error(f"the ModuleDict has no module {key!r} (it has "
                            f"{', '.join(map(repr, sm._modules)) or 'none'})", sl)
             return self.submodule_value(v, sm._modules[key], key)
+        if isinstance(sl, ast.Slice):
+            return self.module_slice(v, sm, sl)
         k = self.const_int(sl)
         if k is None:
             self.error(f"a {sm.original_name} indexed with a variable can only be called "
@@ -92,6 +95,25 @@ class ModuleContainerMixin:
                        f"{len(names)} modules", sl)
         name = names[k]
         return self.submodule_value(v, sm._modules[name], name)
+
+    def module_slice(self, v, sm, sl):
+        """self.layers[1:3] / self.layers[::-1] with constant bounds: a tuple of the
+        submodules chosen, as TorchScript gives it (indexing it, iterating over it and
+        calling its items compile as for the modules themselves)."""
+        bounds = []
+        for e in (sl.lower, sl.upper, sl.step):
+            k = None if e is None or (isinstance(e, ast.Constant) and e.value is None) \
+                else self.const_int(e)
+            if e is not None and k is None and not (isinstance(e, ast.Constant) and
+                                                    e.value is None):
+                self.error(f"a {sm.original_name} is sliced with integer constants", e)
+            bounds.append(k)
+        if bounds[2] == 0:
+            self.error("slice step cannot be zero", sl.step)
+        names = [n for n, sub in sm._modules.items() if sub is not None]
+        items = [self.submodule_value(v, sm._modules[n], n) for n in names[slice(*bounds)]]
+        return self.emit("prim::TupleConstruct", items,
+                         [T.TupleType(tuple(i.type for i in items))]).output
 
     def class_elements(self, v, node):
         """What `for x in <module value>:` runs over, unrolled: the submodules (a
@@ -191,11 +213,15 @@ class ModuleContainerMixin:
         while isinstance(base, ast.Attribute):
             path.append(base.attr)
             base = base.value
-        if not (isinstance(base, ast.Name) and self.graph.inputs and
-                self.lookup_var(base.id) is not None and
-                self.lookup_var(base.id).value is self.graph.inputs[0]):
+        var = self.lookup_var(base.id) if isinstance(base, ast.Name) else None
+        if not isinstance(var, Var):
             return None
-        sm = self.sm
+        if self.graph.inputs and var.value is self.graph.inputs[0]:
+            sm = self.sm
+        elif var.value in self.modules:          # `for mod in self.layers:` unrolled
+            sm = self.modules[var.value]
+        else:
+            return None
         for name in reversed(path):
             sub = sm._modules.get(name)
             if sub is None:

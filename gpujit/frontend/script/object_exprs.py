@@ -18,6 +18,7 @@ import ast
 import inspect
 
 from ...ir import types as T
+from .calls import describe_type
 from .classes import script_class_of
 from .errors import FrontendError
 from . import static_eval
@@ -177,6 +178,9 @@ class ObjectExprMixin:
             return self.const(folded)
         if inspect.isclass(obj):
             return self.construct(obj, node)
+        from ..._asserts import _check
+        if obj is _check:
+            return self.torch_check(node)
         if inspect.isfunction(obj):
             modifier = function_modifier(obj)
             if modifier in ("ignore", "drop"):
@@ -186,6 +190,44 @@ class ObjectExprMixin:
                     return dropped_call(self, obj, obj.__name__, node)
                 return python_call(self, obj, args, kwargs, node)
         return None
+
+    def torch_check(self, node):
+        """torch._check(cond, message=None) as TorchScript compiles it: a RuntimeError
+        (the message, a str, or `lambda: <str>` as eager code writes it) unless cond."""
+        from ..._asserts import CHECK_FAILED
+        if len(node.args) + len(node.keywords) not in (1, 2) or len(node.args) > 2:
+            self.error("torch._check() expects 1 or 2 arguments (cond, message)", node)
+        given = dict(zip(("cond", "message"), node.args))
+        for kw in node.keywords:
+            if kw.arg not in ("cond", "message"):
+                self.error(f"torch._check() got an unexpected keyword argument "
+                           f"'{kw.arg}'", kw.value)
+            if kw.arg in given:
+                self.error(f"torch._check() got multiple values for argument "
+                           f"'{kw.arg}'", kw.value)
+            given[kw.arg] = kw.value
+        if "cond" not in given:
+            self.error("torch._check() missing required argument 'cond'", node)
+        cond = self.expr(given["cond"])
+        if not isinstance(cond.type, T.BoolType):
+            self.error(f"torch._check() expects cond to be a bool, got "
+                       f"{describe_type(cond.type)}", given["cond"],
+                       hint="compare it, or call .item() on a one-element tensor")
+        msg_node = given.get("message")
+        if isinstance(msg_node, ast.Lambda) and not (
+                msg_node.args.args or msg_node.args.vararg or msg_node.args.kwarg):
+            msg_node = msg_node.body
+        ifn = self.emit("prim::If", [cond], [])
+        ifn.add_block()
+        with self.in_block(ifn.add_block()):
+            msg = self.const(CHECK_FAILED) if msg_node is None else self.expr(msg_node)
+            if isinstance(msg.type, T.NoneType):
+                msg = self.const(CHECK_FAILED)
+            elif not isinstance(msg.type, T.StrType):
+                self.error(f"torch._check()'s message must be a str, got "
+                           f"{describe_type(msg.type)}", msg_node)
+            self.emit("prim::RaiseException", [msg, self.const("builtins.RuntimeError")], [])
+        return self.const(None)
 
     def method_on(self, recv, name, node):
         """`obj.name(...)` on an object of a script class, or an @ignore'd method of a

@@ -321,6 +321,8 @@ class OpCallMixin:
                         old.node.destroy()
             elif isinstance(x.type, T.BoolType) and calls.bool_as_number(op, p):
                 x = self.scalar(calls.bool_as_number(op, p), x, node=node)
+            elif isinstance(x.type, T.TensorType) and not p.type.is_tensor:
+                x = self.tensor_as_number(x, calls.tensor_as_number(op, p))
             elif p.type.is_list and isinstance(x.type, T.IntType):
                 x = self.emit("prim::ListConstruct", [x], [T.ListType(T.INT)]).output
             elif p.type.is_list and isinstance(x.type, T.TupleType):
@@ -337,6 +339,20 @@ class OpCallMixin:
         if not rets:
             return self.const(None)       # an op returning nothing (aten::manual_seed)
         return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(rets))]).output
+
+    def tensor_as_number(self, x, kind):
+        """aten::<kind> (IntImplicit, FloatImplicit, ScalarImplicit) of a Tensor passed for
+        a number argument, after TorchScript's check that it does not require grad."""
+        ifn = self.emit("prim::If", [self.emit("prim::requires_grad", [x], [T.BOOL]).output],
+                        [])
+        with self.in_block(ifn.add_block()):
+            self.emit("prim::RaiseException", [
+                self.const("Cannot input a tensor that requires grad as a scalar argument"),
+                self.const("builtins.RuntimeError")], [])
+        ifn.add_block()
+        t = {"IntImplicit": T.INT, "FloatImplicit": T.FLOAT}.get(kind, T.NUMBER)
+        ops = _reg.OVERLOADS[f"aten::{kind}"]
+        return self.emit(f"aten::{kind}", [x], [t], op=ops[0]).output
 
     def default_const(self, p, value):
         t = calls.schema_arg_type(p.type)

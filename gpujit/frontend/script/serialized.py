@@ -98,6 +98,7 @@ _RULES = {
     "prim::data": (1, lambda c, a, n: [T.TENSOR]),
     "prim::grad": (1, lambda c, a, n: [T.OptionalType(T.TENSOR)]),
     "prim::is_leaf": (1, lambda c, a, n: [T.BOOL]),
+    "prim::retains_grad": (1, lambda c, a, n: [T.BOOL]),
     "prim::itemsize": (1, lambda c, a, n: [T.INT]),
     "prim::nbytes": (1, lambda c, a, n: [T.INT]),
 }

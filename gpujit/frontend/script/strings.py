@@ -53,20 +53,46 @@ def _percent_to_format(fmt):
     return "".join(out), kinds
 
 
+def _fits_spec(k, t) -> bool:
+    """Does str.format format a value of type t for the %-specifier k (made a str.format
+    type by _percent_to_format) as %-formatting does?"""
+    if k in "rs":
+        return True
+    if k == "c":
+        return isinstance(t, T.IntType)
+    return isinstance(t, (T.IntType, T.FloatType, T.BoolType, T.TensorType))
+
+
 class StringMixin:
     """ExprCompiler's string forms (self is the compiler)."""
 
-    def percent_format(self, node):
-        """`"%d of %s" % (i, name)` with a constant format: one aten::format, as an
-        f-string (Python's %-rules: %d of a float truncates it)."""
-        fmt, kinds = _percent_to_format(node.left.value)
-        elts = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
-        if len(elts) != len(kinds):
-            self.error(f"the format has {len(kinds)} fields but {len(elts)} values are "
-                       f"given", node)
+    def percent_format(self, node, template=None):
+        """`"%d of %s" % (i, name)`: with a constant format whose fields fit the values,
+        one aten::format, as an f-string (Python's %-rules: %d of a float truncates it);
+        otherwise (template a str variable, a bad specifier, too few or too many values,
+        `%d` of a str) aten::percentFormat, which formats or raises TorchScript's error
+        when the line runs, as TorchScript does."""
+        if isinstance(node.right, ast.Tuple):
+            vals = [self.expr(e) for e in node.right.elts]
+            elts = node.right.elts
+        else:
+            v = self.expr(node.right)
+            vals = [v] if not isinstance(v.type, T.TupleType) else \
+                [self.tuple_item(v, k) for k in range(len(v.type.elems))]
+            elts = [node.right] * len(vals)
+        if template is None:
+            fmt, kinds = _percent_to_format(node.left.value)
+            if _PERCENT.sub("", node.left.value).count("%") or len(vals) != len(kinds) or \
+                    not isinstance(node.right, ast.Tuple) and len(vals) != 1 or \
+                    not all(_fits_spec(k, v.type) for k, v in zip(kinds, vals)):
+                template = self.const(node.left.value)
+        if template is not None:
+            # the line comes second (as container ops take it): its errors name it
+            return self.emit("aten::percentFormat", [template, self.where(node), *vals],
+                             [T.STR]).output
         args = []
-        for e, k in zip(elts, kinds):
-            v = self.format_arg(self.expr(e), "" if k in "rs" else k, e)
+        for e, k, v in zip(elts, kinds, vals):
+            v = self.format_arg(v, "" if k in "rs" else k, e)
             if k in "dxXoc" and isinstance(v.type, T.FloatType):
                 v = self.scalar("Int", v)
             elif k in "eEfgG" and isinstance(v.type, T.IntType):

@@ -25,8 +25,9 @@ class Refined(Var):
 
 class OneBranch:
     """A name not defined after the statement that assigned it: assigned on one branch of
-    an `if` (why="if"), first assigned inside a loop body ("loop"), or a loop variable
-    ("loopvar"). Using it later is an error that says so."""
+    an `if` (why="if"), first assigned inside a loop body ("loop"), a loop variable
+    ("loopvar"), or deleted by `del name` ("del"; where: the del statement). Using it
+    later is an error that says so."""
     __slots__ = ("where", "why")
 
     def __init__(self, where, why="if"):
