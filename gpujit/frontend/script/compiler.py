@@ -29,6 +29,7 @@ from .calls import describe_type, as_int_coded
 from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
 from .classes import ClassValueMixin, script_class_of
 from .object_exprs import ObjectExprMixin
+from .with_stmts import WithMixin
 from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit
 from . import static_eval
 
@@ -83,7 +84,8 @@ _UNSUPPORTED_STMTS = {
 }
 
 
-class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler):
+class FunctionCompiler(WithMixin, LoopMixin, ObjectExprMixin, ClassValueMixin,
+                       ExprCompiler):
     """Statements and paths (early exits), on top of ExprCompiler; loops (loops.py); objects of
     script classes and NamedTuples (classes.py), calls decided by the Python object called
     (object_exprs.py: @ignore'd functions, is_scripting(), classes)."""
@@ -216,34 +218,6 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
                 results.append(self.path(list(body) + list(rest), on_exit, slot_names))
         return self.merge_paths(node, results, s, slot_names)
 
-    def with_exit(self, s, rest, on_exit, slot_names):
-        """A `with` region whose body ends in a return, break or continue (`with
-        torch.jit.strict_fusion(): return x + x`): the region closes (prim::Exit) after the
-        returned value is computed, in the block that opened it. An exit nested in an `if`
-        or a loop of the body would close it inside that block, which `.code` (and so a
-        saved model) cannot say: not supported yet."""
-        body = self.fold_static_ifs(s.body)
-        last = body[-1] if body else None
-        nested = next((c for c in body[:-1] if has_exit(c)), None) or (
-            last if not isinstance(last, (ast.Return, ast.Break, ast.Continue, ast.With))
-            else None)
-        if nested is not None:
-            what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
-            self.error(f"a return, break or continue inside an `if` or a loop of a `with "
-                       f"{what}:` block is not supported yet", nested,
-                       hint="set a variable in the block and return after it")
-        regions = self.enter_regions(s)
-
-        def leave(kind, st, value=None):
-            if kind == "return" and value is None:
-                with self.at(st):
-                    value = self.return_value(st)
-            self.exit_regions(s, regions)
-            if kind == "fall":
-                return self.path(list(rest), on_exit, slot_names)
-            return on_exit(kind, st, value)
-        return self.path(list(body), leave, slot_names)
-
     def merge_paths(self, node, results, s, slot_names):
         """The outputs of a prim::If whose two blocks end paths: per slot, the one type of
         what the live paths give (an error if none); a path that raised gives
@@ -314,75 +288,6 @@ class FunctionCompiler(LoopMixin, ObjectExprMixin, ClassValueMixin, ExprCompiler
 
     def stmt_Pass(self, s):
         return None
-
-    def stmt_With(self, s):
-        """`with gpujit.strict_fusion():` — the region between prim::Enter and prim::Exit
-        (both named strict_fusion) must run fused once the graph is optimized; the
-        executor's fusion step checks it (runtime/fusion.py). `with torch.no_grad():` /
-        `torch.enable_grad()`: a region (named so) that runs with gradient recording off /
-        on, as eager code. No other `with`."""
-        regions = self.enter_regions(s)
-        if self.stmts(s.body) is RAISED:
-            return RAISED
-        self.exit_regions(s, regions)
-        return None
-
-    def with_regions(self, s):
-        """The region names of a `with` scripted code supports (one per item: `with
-        torch.no_grad(), gpujit.strict_fusion():` nests them), else a FrontendError."""
-        regions = [self._region_name(i.context_expr) for i in s.items]
-        for i in s.items:
-            if self._is_autocast(i.context_expr):
-                self.error(f"`with {ast.unparse(i.context_expr)}:` is not supported in "
-                           f"scripted functions: gpujit's script compiler does not apply "
-                           f"autocast regions", s,
-                           hint="put the `with` around the call of the scripted function "
-                                "(its ops then follow the region), trace the function (the "
-                                "trace records the casts), or cast with .half()/.float()")
-        if None in regions:
-            what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
-            self.error(f"a `with` statement is not supported in scripted functions (here "
-                       f"`with {what}:`); scripted code has `with gpujit.strict_fusion():`, "
-                       f"`with torch.no_grad():` and `with torch.enable_grad():`",
-                       s, hint="move the code out of the `with` block")
-        for i in s.items:
-            if i.optional_vars is not None:
-                self.error(f"`with {ast.unparse(i.context_expr)} as "
-                           f"{ast.unparse(i.optional_vars)}:` binds the region's object, "
-                           f"which scripted code does not have", i.optional_vars,
-                           hint=f"drop `as {ast.unparse(i.optional_vars)}`")
-        return regions
-
-    def enter_regions(self, s):
-        regions = self.with_regions(s)
-        for item, region in zip(s.items, regions):
-            with self.at(item.context_expr):
-                self.emit("prim::Enter", [], [], attrs={"name": region})
-        return regions
-
-    def exit_regions(self, s, regions):
-        with self.at(s):
-            for region in reversed(regions):
-                self.emit("prim::Exit", [], [], attrs={"name": region})
-
-    def _is_autocast(self, expr):
-        from ...amp import autocast
-        if not (isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute))):
-            return False
-        found, obj = self.py_object(expr.func)
-        return found and isinstance(obj, type) and issubclass(obj, autocast)
-
-    def _region_name(self, expr):
-        """strict_fusion / no_grad / enable_grad for `with` of that call, else None."""
-        from ...fusers import strict_fusion
-        from ...autograd import no_grad, enable_grad
-        if not (isinstance(expr, ast.Call) and not expr.args and not expr.keywords
-                and isinstance(expr.func, (ast.Name, ast.Attribute))):
-            return None
-        found, obj = self.py_object(expr.func)
-        names = {strict_fusion: "strict_fusion", no_grad: "no_grad",
-                 enable_grad: "enable_grad"}
-        return names.get(obj) if found else None
 
     def stmt_Expr(self, s):
         if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):

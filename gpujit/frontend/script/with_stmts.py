@@ -1,0 +1,186 @@
+"""`with` statements in scripted code (FunctionCompiler's mixin):
+
+- `with gpujit.strict_fusion():`, `with torch.no_grad():`, `with torch.enable_grad():`:
+  a region between prim::Enter and prim::Exit nodes named so (strict_fusion must run
+  fused once the graph is optimized, runtime/fusion.py checks it; the grad regions run
+  with gradient recording off / on, as eager code);
+- `with obj:` / `with obj as x:` over an object of a script class that defines
+  `__enter__(self)` and `__exit__(self, type: Any, value: Any, tb: Any)`, as TorchScript
+  takes it: `x = obj.__enter__()` when the block is entered and `obj.__exit__(None, None,
+  None)` on every path that leaves it (its end, a return, break or continue, also
+  inside an `if` or loop of the block).
+
+Known gap: when the block raises, __exit__ is not run (TorchScript's interpreter unwinds
+its open `with` objects; gpujit's executors have no unwinding yet)."""
+from __future__ import annotations
+
+import ast
+import inspect
+import typing
+
+from ...ir import types as T
+from .calls import describe_type
+from .classes import script_class_of
+from .errors import FrontendError
+from .loops import has_exit
+
+__all__ = ["WithMixin"]
+
+
+class WithMixin:
+    """FunctionCompiler's `with` (self is the compiler)."""
+
+    def stmt_With(self, s):
+        """A `with` whose body has no return, break or continue of its own."""
+        from .loops import RAISED
+        entered = self.enter_regions(s)
+        if self.stmts(s.body) is RAISED:
+            return RAISED
+        self.exit_regions(s, entered)
+        return None
+
+    def with_exit(self, s, rest, on_exit, slot_names):
+        """A `with` whose body returns, breaks or continues: each path that leaves the
+        block closes it first (its regions' prim::Exit, its objects' __exit__ calls).
+        A named region closes in the block that opened it only: an exit nested in an
+        `if` or a loop of its body would close it inside that block, which `.code` (and
+        so a saved model) cannot say: not supported yet for regions."""
+        body = self.fold_static_ifs(s.body)
+        last = body[-1] if body else None
+        nested = next((c for c in body[:-1] if has_exit(c)), None) or (
+            last if not isinstance(last, (ast.Return, ast.Break, ast.Continue, ast.With))
+            else None)
+        if nested is not None and any(self._region_name(i.context_expr) is not None
+                                      for i in s.items):
+            what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
+            self.error(f"a return, break or continue inside an `if` or a loop of a `with "
+                       f"{what}:` block is not supported yet", nested,
+                       hint="set a variable in the block and return after it")
+        entered = self.enter_regions(s)
+
+        def leave(kind, st, value=None):
+            if kind == "return" and value is None:
+                with self.at(st):
+                    value = self.return_value(st)
+            self.exit_regions(s, entered)
+            if kind == "fall":
+                return self.path(list(rest), on_exit, slot_names)
+            return on_exit(kind, st, value)
+        return self.path(list(body), leave, slot_names)
+
+    def enter_regions(self, s):
+        """Enter the items of `with` s in order: a region's prim::Enter, an object's
+        __enter__ (bound to its `as` target). Returns per item the region name or the
+        object Value, for exit_regions."""
+        entered = []
+        for item in s.items:
+            ctx = item.context_expr
+            if self._is_autocast(ctx):
+                self.error(f"`with {ast.unparse(ctx)}:` is not supported in scripted "
+                           f"functions: gpujit's script compiler does not apply autocast "
+                           f"regions", s,
+                           hint="put the `with` around the call of the scripted function "
+                                "(its ops then follow the region), trace the function (the "
+                                "trace records the casts), or cast with .half()/.float()")
+            region = self._region_name(ctx)
+            if region is not None:
+                if item.optional_vars is not None:
+                    self.error(f"`with {ast.unparse(ctx)} as "
+                               f"{ast.unparse(item.optional_vars)}:` binds the region's "
+                               f"object, which scripted code does not have",
+                               item.optional_vars,
+                               hint=f"drop `as {ast.unparse(item.optional_vars)}`")
+                with self.at(ctx):
+                    self.emit("prim::Enter", [], [], attrs={"name": region})
+                entered.append(region)
+                continue
+            with self.at(ctx):
+                try:
+                    obj = self.expr(ctx)
+                except FrontendError as e:
+                    self._unsupported_with(s, ctx, str(e).split("\n", 1)[0])
+                sc = self._context_manager_class(obj, ctx, s)
+                v = self.object_method_call(obj, sc, "__enter__", _method_call(ctx, "__enter__"))
+            if item.optional_vars is not None:
+                self.assign(item.optional_vars, v, s)
+            entered.append(obj)
+        return entered
+
+    def exit_regions(self, s, entered):
+        with self.at(s):
+            for e in reversed(entered):
+                if isinstance(e, str):
+                    self.emit("prim::Exit", [], [], attrs={"name": e})
+                    continue
+                sc = script_class_of(e.type)
+                call = _method_call(s.items[0].context_expr, "__exit__",
+                                    [ast.Constant(value=None)] * 3)
+                self.object_method_call(e, sc, "__exit__", call)
+
+    def _unsupported_with(self, s, ctx, why):
+        what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
+        self.error(f"a `with` statement is not supported in scripted functions (here `with "
+                   f"{what}:`: {why}); scripted code has `with gpujit.strict_fusion():`, "
+                   f"`with torch.no_grad():`, `with torch.enable_grad():` and `with obj:` "
+                   f"over an object of a script class that defines __enter__ and __exit__",
+                   ctx, hint="move the code out of the `with` block")
+
+    def _context_manager_class(self, obj, ctx, s):
+        """The ScriptClass of a `with` object, checked as TorchScript checks it."""
+        sc = script_class_of(obj.type)
+        enter = sc.python_method("__enter__") if sc is not None else None
+        exit_ = sc.python_method("__exit__") if sc is not None else None
+        if enter is None or exit_ is None:
+            kind = f"class '{sc.name}'" if sc is not None else describe_type(obj.type)
+            self._unsupported_with(s, ctx, f"{kind} does not define __enter__ and __exit__ "
+                                           f"methods")
+        if len(inspect.signature(enter).parameters) != 1:
+            self.error("__enter__ must have only one argument and one return value", ctx)
+        params = list(inspect.signature(exit_).parameters.values())
+        if len(params) != 4:
+            self.error("__exit__ must have four arguments and no return value", ctx)
+        for k, p in enumerate(params[1:], 1):
+            if p.annotation is not inspect.Parameter.empty and \
+                    not _is_any(p.annotation, exit_):
+                self.error(f"argument {k} of __exit__ must have Any type; __exit__ does "
+                           f"not support catching exceptions", ctx)
+        graph = sc.method_graph("__exit__", self, ctx)
+        if any(not isinstance(o.type, T.NoneType) for o in graph.outputs):
+            self.error("__exit__ must have four arguments and no return value", ctx)
+        return sc
+
+    def _is_autocast(self, expr):
+        from ...amp import autocast
+        if not (isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute))):
+            return False
+        found, obj = self.py_object(expr.func)
+        return found and isinstance(obj, type) and issubclass(obj, autocast)
+
+    def _region_name(self, expr):
+        """strict_fusion / no_grad / enable_grad for `with` of that call, else None."""
+        from ...fusers import strict_fusion
+        from ...autograd import no_grad, enable_grad
+        if not (isinstance(expr, ast.Call) and not expr.args and not expr.keywords
+                and isinstance(expr.func, (ast.Name, ast.Attribute))):
+            return None
+        found, obj = self.py_object(expr.func)
+        names = {strict_fusion: "strict_fusion", no_grad: "no_grad",
+                 enable_grad: "enable_grad"}
+        return names.get(obj) if found else None
+
+
+def _is_any(ann, fn) -> bool:
+    if isinstance(ann, str):
+        return ann in ("Any", "typing.Any") or fn.__globals__.get(ann) is typing.Any
+    return ann is typing.Any
+
+
+def _method_call(where, name, args=()):
+    """An AST call `<obj>.<name>(*args)` located at where (object_method_call reads its
+    arguments from it; the object itself is given as a Value)."""
+    call = ast.Call(func=ast.Attribute(value=ast.Name(id="_", ctx=ast.Load()), attr=name,
+                                       ctx=ast.Load()), args=list(args), keywords=[])
+    for n in ast.walk(call):
+        ast.copy_location(n, where)
+        n.end_lineno, n.end_col_offset = where.end_lineno, where.end_col_offset
+    return call
