@@ -15,14 +15,26 @@ Skipped from PyTorch's files (one line each, why):
   (torch.autograd.profiler.record_function / profile) in eager or scripted code.
 - test_with.test_with_exceptions: ported, xfail(strict): __exit__ does not run when the
   block raises (gpujit's executors do not unwind open `with` objects yet).
+- test_typing.test_optional_conversion's torch.jit._unwrap_optional (a private helper
+  gpujit does not have) and BroadcastingList2 (a TorchScript-only annotation).
+- test_typing.test_tuple_specialization: reads graph_for's input types, which gpujit does
+  not specialize to (its tuples are not profiled).
+- test_typing.test_dict_invalid_annotations (Dict[str, ScriptModule]): gpujit's
+  annotation errors are covered in test_script_types.py.
+- test_typing.test_namedtuple_redefine / error_source_attribution: covered by
+  test_script_types.py (two local NamedTuples of one name; bad annotations).
 """
-from typing import Any, Dict, List
+import collections
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
 
 import gpujit as torch
 from gpujit.testing import FileCheck
+
+
+_TYPE_COMMENT_NAMES = (Optional, Tuple)      # used by the `# type:` comments below
 
 
 def check_script(fn, *args):
@@ -1107,3 +1119,472 @@ def test_with_errors(fn, words):
         torch.jit.script(fn)
     assert "with c as _" in str(e.value)
 
+
+
+# ====================================================================== test_typing.py
+
+def _in_dict(x):
+    # type: (Dict[str, int]) -> bool
+    return "hi" in x
+
+
+def _not_in_dict(a):
+    # type: (Dict[str, int]) -> bool
+    if "hello" not in a:
+        return False
+    else:
+        return True
+
+
+def _dict_tensor_key(a, t):
+    # type: (Dict[Tensor, int], Tensor) -> bool
+    if t in a:
+        return True
+    else:
+        return False
+
+
+def test_dict_in_not_in():
+    check_script(_in_dict, {"hi": 2, "bye": 3})
+    check_script(_in_dict, {"bye": 3})
+    check_script(_not_in_dict, {"hello": 1, "world": 2})
+    check_script(_not_in_dict, {"world": 2})
+
+
+
+@pytest.mark.xfail(strict=True, reason="`t in d` for a Dict[Tensor, int] (keys by "
+                   "identity) is refused in scripted code")
+def test_dict_with_tensor_keys_in():
+    inp1, inp2 = torch.tensor(3), torch.tensor(5)
+    d = {inp1: 1, inp2: 3}
+    f = torch.jit.script(_dict_tensor_key)
+    for t in (torch.tensor(4), torch.tensor(3), inp1, inp2):   # keys by identity
+        assert f(d, t) == _dict_tensor_key(d, t)
+
+
+@torch.jit.script
+def _print_a():
+    print("a")
+    return 3
+
+
+@torch.jit.script
+def _print_b():
+    print("b")
+    return {3: 2, 4: 1}
+
+
+def _a_in_b():
+    return _print_a() in _print_b()
+
+
+def test_in_evaluates_left_then_right(capsys):
+    assert torch.jit.script(_a_in_b)()
+    assert capsys.readouterr().out == "a\nb\n"
+
+
+_ANNOTATION_MISMATCH = {
+    "list_element": ("""
+def fn():
+    l: List[int] = [1, 2, "foo", 3]
+    return l
+""", "List[int]"),
+    "dict_key": ("""
+def fn():
+    l1 = [1, 2, "foo", 3]
+    l2 = ["foo", "bar", "baz", "qux"]
+    d: Dict[int, str] = dict(zip(l1, l2))
+    return d
+""", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ANNOTATION_MISMATCH))
+def test_container_annotation_mismatch_is_a_compile_error(name):
+    src, words = _ANNOTATION_MISMATCH[name]
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.CompilationUnit().define(src)
+    if words:
+        assert words in str(e.value)
+
+
+def _tuple_io(x):
+    # type: (Tuple[Tensor, Tensor]) -> Tuple[Tensor, Tensor]
+    a, b = x
+    return b, a
+
+
+def _tuple_keyword():
+    f = tuple((1, 2))  # noqa: C409
+    return f
+
+
+def _tuple_create_return(x):
+    # type: (int) -> Tuple[Tensor, Tensor]
+    a = (torch.ones(x), torch.zeros(x))
+    return a
+
+
+def _list_io(x):
+    # type: (List[int]) -> Tuple[Tensor, List[int]]
+    return torch.ones(x), x
+
+
+def _nested_list(z):
+    # type: (Tuple[int, List[List[int]]]) -> int
+    x, y = z
+    return y[0][1]
+
+
+def _sum_int(x: List[int]) -> int:
+    return sum(x)
+
+
+def _sum_float(x: List[float]):
+    return sum(x)
+
+
+def _sum_bool(x: List[bool]):
+    return sum(x)
+
+
+def _list_unification():
+    return [1, None, 2]
+
+
+def _list_unification_tensors(x):
+    return [torch.ones(2, 2), None, x]
+
+
+def _sum_list(a):
+    # type: (List[int]) -> int
+    sum = 0
+    for i in a:
+        sum += i
+    return sum
+
+
+def _sum_list_literal():
+    # type: () -> int
+    sum = 0
+    for i in [1, 2, 3, 4, 5]:
+        sum += i
+    return sum
+
+
+def _for_in_string(x):
+    # type: (str) -> str
+    reverse = ""
+    for c in x:
+        reverse = c + reverse
+    return reverse
+
+
+def _for_in_list_of_strings(x):
+    # type: (List[str]) -> str
+    result = ""
+    for sub_str in x:
+        result += sub_str
+    return result
+
+
+def _for_in_dict(x):
+    # type: (Dict[str, int]) -> int
+    sum = 0
+    for key in x:
+        sum += x[key]
+    return sum
+
+
+def _dict_keys_values(x):
+    # type: (Dict[str, int]) -> Tuple[str, int]
+    key_str = ""
+    sum = 0
+    for key in x.keys():
+        key_str += key
+    for val in x.values():
+        sum += val
+    return key_str, sum
+
+
+def _for_tuple_unpack(x, y):
+    for i, j in [[3, 4], [5, 6], [7, 8]]:
+        x += i
+        y += j
+    return x, y
+
+
+def _nested_tuple_unpack(x, y):
+    # type: (List[int], List[int]) -> int
+    sum = 0
+    for i, (j, k), v in zip(x, enumerate(x), y):
+        sum += i + j + k + v
+    return sum
+
+
+def _dict_comprehension():
+    return {i: chr(i + 65) for i in range(4)}
+
+
+def _dict_comprehension_annotated():
+    d: Dict[int, str] = {i: chr(i + 65) for i in range(4)}
+    return d
+
+
+def _comprehension_reads_outer_scope():
+    lst = ["foo", "bar", "baz"]
+    return {l: len(l) for l in lst}  # noqa: E741
+
+
+def _for_over_tuple(x):
+    # type: (Tuple[int, float]) -> float
+    sum = 0.0
+    for a in x:
+        sum += float(a)
+    return sum
+
+
+def _for_over_tuple_of_tuples(x):
+    # type: (Tuple[Tuple[int, int], Tuple[int, int]]) -> int
+    sum = 0
+    for a in x:
+        sum += a[0]
+        sum += a[1]
+    return sum
+
+
+def _singleton_tuple_unpack(a):
+    (b,) = (a,)
+    return b + 1
+
+
+def _var_tuple_assign(x, y):
+    # type: (Tuple[Tensor, Tensor], Tensor) -> Tensor
+    (a, b), c = x, y
+    return a + b + c
+
+
+def _nested_tuple_assign(x, y, z):
+    # type: (int, Tuple[int, Tuple[int, int]], Tuple[int, int]) -> int
+    a, (b, (c, d)), (e, f) = x, y, z
+    return a + b + c + d + e + f
+
+
+def _subscript_tuple_assign(a, x, i):
+    # type: (List[int], Tensor, int) -> Tuple[int, Tensor, int]
+    a[i], (x[i], b) = 1, (2, 3)
+    return a[i] + 1, x + 5, b
+
+
+def _star_tuple_assign():
+    a, (b, *c), *d = 1, (2, 3, 4), 5, 6       # c, d: lists, as Python makes them
+    return a, b, c, d
+
+
+def _starred_alone(x):
+    a = (x, x, x)
+    *b, = a                  # TorchScript refuses it; gpujit does what Python does
+    return b
+
+
+def _multiple_assign():
+    a = b, c = d, f = (1, 1)
+    ten = torch.tensor(1)
+    ten1 = ten2 = ten.add_(1)
+    x = 1
+    y = 3
+    x, y = y, x + y
+    return a, b, c, d, f, ten, ten1, ten2, x, y
+
+
+def _optional_tuple(x=None):
+    # type: (Optional[Tuple[int, int]]) -> Tuple[int, int]
+    if x is None:
+        new_x = (1, 2)
+    else:
+        new_x = x
+    return new_x
+
+
+@pytest.mark.parametrize("fn, args", [
+    (_tuple_io, ((torch.arange(3.0), torch.arange(3.0) + 5),)), (_tuple_keyword, ()),
+    (_tuple_create_return, (3,)), (_list_io, ([3, 2],)),
+    (_nested_list, ((1, [[1, 2], [3, 4]]),)), (_sum_int, ([1, 2, 3],)),
+    (_sum_float, ([1.0, 2.0, 3.0],)), (_sum_float, ([1, 2.8, 3],)),
+    (_sum_bool, ([True, False, False],)), (_sum_bool, ([False, False, False],)),
+    (_list_unification, ()), (_list_unification_tensors, (torch.ones(2, 2),)),
+    (_sum_list, ([1, 2, 3, 4, 5],)), (_sum_list, ([],)), (_sum_list, ([1],)),
+    (_sum_list_literal, ()), (_for_in_string, ("hello",)), (_for_in_string, ("",)),
+    (_for_in_list_of_strings, (["hello", " ", "world", ""],)),
+    (_for_in_dict, ({"a": 1, "b": 2, "c": 3},)),
+    (_dict_keys_values, ({"a": 1, "b": 2, "c": 3},)),
+    (_for_tuple_unpack, (torch.tensor(3), torch.tensor(5))),
+    (_nested_tuple_unpack, ([1, 3, 5], [2, 4, 6])), (_dict_comprehension, ()),
+    (_dict_comprehension_annotated, ()), (_comprehension_reads_outer_scope, ()),
+    (_for_over_tuple, ((1, 2.5),)), (_for_over_tuple_of_tuples, (((1, 2), (4, 7)),)),
+    (_singleton_tuple_unpack, (torch.arange(3.0),)),
+    (_var_tuple_assign, ((torch.ones(1, 4), torch.arange(12.0).reshape(3, 4)),
+                         torch.ones(3, 4))),
+    (_nested_tuple_assign, (1, (2, (3, 4)), (5, 6))),
+    (_subscript_tuple_assign, ([12, 7, 9, 11], torch.tensor((3, 13, 17)), 0)),
+    (_star_tuple_assign, ()), (_multiple_assign, ()), (_starred_alone, (torch.ones(2),)),
+    (_optional_tuple, ((3, 4),)), (_optional_tuple, ())])
+def test_typing_programs_like_python(fn, args):
+    check_script(fn, *args)
+
+
+def _bool_lists(x):
+    # type: (List[bool]) -> Tuple[List[bool], List[bool], List[List[bool]]]
+    return x, [True, False], [[True]]
+
+
+def test_bool_list_io():
+    li_1, li_2, li_3 = torch.jit.script(_bool_lists)([True])
+    for li in (li_1, li_2, li_3[0]):
+        assert type(li[0]) is bool
+
+
+_TYPING_ERRORS = {
+    "tuple_two_args": ("""
+def fn():
+    return tuple(1, 2)
+""", "takes at most 1 argument"),
+    "tuple_of_list": ("""
+def fn():
+    return tuple([1, 2, 3])
+""", "cannot statically infer the expected"),
+    "iterate_int": ("""
+def fn(a: int) -> int:
+    sum = 0
+    for i in a:
+        sum += i
+    return sum
+""", "cannot iterate over an int"),
+    "list_of_iterables": ("""
+def fn(x):
+    for i, j in [2, 3, 4], [5, 6, 7]:
+        x += i
+        x += j
+    return x
+""", "a for loop over a tuple needs a single name as its target"),
+    "comprehension_variable_outside": ("""
+def fn():
+    d = {i: chr(i + 65) for i in range(4)}
+    i = i + 1
+""", "i"),
+    "tuple_item_augmented_assign": ("""
+def fn(a: Tuple[int, int]) -> Tuple[int, int]:
+    a[0] += 1
+    return a
+""", "only items of lists, dicts and Tensors can be assigned"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TYPING_ERRORS))
+def test_typing_compile_errors(name):
+    src, words = _TYPING_ERRORS[name]
+    with pytest.raises(RuntimeError, match=words):
+        torch.jit.CompilationUnit().define(src)
+
+
+@torch.jit.script
+def _opt_unify(weight, bias):
+    # type: (Optional[int], Optional[int]) -> Optional[int]
+    if weight is not None:
+        opt = None
+    else:
+        if bias is not None:
+            opt = 1
+        else:
+            opt = None
+    return opt
+
+
+@torch.jit.script
+def _if_none_assignment(x):
+    # type: (Optional[int]) -> int
+    if x is None:
+        x = 1
+    return x + 1
+
+
+@torch.jit.script
+def _unify_to_optional(x):
+    # type: (bool) -> Optional[int]
+    if x:
+        a = None
+    else:
+        a = 2
+    return a
+
+
+@torch.jit.script
+def _opt_list(x):
+    # type: (Optional[List[float]]) -> int
+    return 2
+
+
+@torch.jit.script
+def _opt_list_tuple_caller(x):
+    # type: (Tuple[float, float]) -> int
+    return _opt_list(x) + 2
+
+
+def test_optional_refinement_and_conversion():
+    assert _opt_unify(1, None) is None and _opt_unify(None, 2) == 1
+    assert _if_none_assignment(1) == 2 and _if_none_assignment(None) == 2
+    assert _unify_to_optional(True) is None and _unify_to_optional(False) == 2
+    assert _opt_list_tuple_caller((2.0, 3.0)) == 4
+
+
+_GoogLeNetOutputs = collections.namedtuple("GoogLeNetOutputs",
+                                           ["logits", "aux_logits2", "aux_logits1"])
+
+
+def _namedtuple_identity(x):
+    # type: (_GoogLeNetOutputs) -> _GoogLeNetOutputs
+    return x
+
+
+def test_namedtuple_from_collections():
+    f = torch.jit.script(_namedtuple_identity)
+    vals = torch.rand(3), torch.rand(4), torch.rand(5)
+    out = f(_GoogLeNetOutputs(logits=vals[0], aux_logits2=vals[1], aux_logits1=vals[2]))
+    assert out.logits is vals[0] or np.array_equal(out.logits.numpy(), vals[0].numpy())
+    assert np.array_equal(out.aux_logits1.numpy(), vals[2].numpy())
+    with pytest.raises(RuntimeError, match=r"NamedTuple\(logits, aux_logits2, aux_logits1\)"):
+        f(_GoogLeNetOutputs(logits="3", aux_logits2="4", aux_logits1="5"))
+
+
+class _BaseWithState(torch.nn.Module):
+    state: List[int]
+
+    def forward(self, x):
+        pass
+
+
+def _last_or_five(x: List[int]):
+    if x:
+        return x[-1]
+    return 5
+
+
+class _SubWithState(_BaseWithState):
+    def __init__(self, v):
+        super().__init__()
+        self.x = v
+        self.state = []
+
+    def forward(self, x):
+        return self.x + x + _last_or_five(self.state)
+
+
+class _LowestWithState(_SubWithState):
+    def __init__(self):
+        super().__init__(123)
+
+
+def test_inherited_class_annotations():
+    a, b = torch.jit.script(_LowestWithState()), torch.jit.script(_LowestWithState())
+    x = torch.tensor(1)
+    assert a(x).item() == b(x).item() == 129

@@ -117,6 +117,13 @@ def _convert(v, t):
         if isinstance(v, tuple) and all(a is b for a, b in zip(out, v)):
             return v
         return out
+    if isinstance(t, T.NamedTupleType):
+        if not isinstance(v, tuple) or len(v) != len(t.elems):
+            raise _Mismatch
+        out = [_convert(x, e) for x, e in zip(v, t.elems)]
+        if all(a is b for a, b in zip(out, v)):
+            return v
+        return type(v)(*out) if hasattr(type(v), "_fields") else tuple(out)
     if isinstance(t, T.DictType):
         if not isinstance(v, dict):
             raise _Mismatch
@@ -155,10 +162,14 @@ def coerce_args(graph, name, args):
             what = t.annotation()
             if isinstance(t, T.TensorType) and inp.debug_name != "self":
                 what = "Tensor"
+            shown = f"'{what}'"
+            if isinstance(t, T.NamedTupleType):           # as TorchScript says it
+                shown = (f"'{T.TupleType(tuple(t.elems)).annotation()}' (aka NamedTuple("
+                         f"{', '.join(t.fields)}))")
             param = inp.debug_name.rsplit(".", 1)[0] if inp.debug_name.rsplit(".", 1)[-1] \
                 .isdigit() else inp.debug_name
             raise ArgumentTypeError(
-                f"{name}() Expected a value of type '{what}' for argument '{param}' but "
+                f"{name}() Expected a value of type {shown} for argument '{param}' but "
                 f"instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}") \
                 from None
         if c is not v:

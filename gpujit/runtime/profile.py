@@ -151,6 +151,6 @@ def input_key(v):
     if isinstance(v, _reg._Tensor):
         return (v._dtype, v._device, v._data.ndim)
     t = type(v)
-    if t is tuple or t is list:
-        return (t, tuple(input_key(x) for x in v))
+    if t is tuple or t is list or (isinstance(v, tuple) and hasattr(t, "_fields")):
+        return (t, tuple(input_key(x) for x in v))       # (a NamedTuple: by its fields)
     return t

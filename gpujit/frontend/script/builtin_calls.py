@@ -34,6 +34,7 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "all": "all(a list of bools)", "divmod": "divmod(a, b) of numbers",
           "dict": "dict(), dict(a dict), dict(a list of (key, value) pairs) or "
                   "dict(key=value, ...) after any of those",
+          "tuple": "tuple() or tuple(a tuple)",
           "ord": "ord(a one-character str)", "chr": "chr(an int)"}
 
 
@@ -132,6 +133,19 @@ class BuiltinMixin:
         if isinstance(args[0].type, T.TupleType):
             return lst                      # a new list already
         return self.emit("aten::list", [lst], [lst.type]).output
+
+    def builtin_tuple(self, args, kw, node):
+        """tuple() / tuple(a tuple); a list's length is not known when compiling, so
+        tuple(a list) is an error (as in TorchScript)."""
+        if len(args) > 1:
+            self.error(f"tuple() takes at most 1 argument, got {len(args)}", node)
+        if not args:
+            return self.emit("prim::TupleConstruct", [], [T.TupleType(())]).output
+        if isinstance(args[0].type, T.TupleType):
+            return args[0]
+        self.error(f"cannot statically infer the expected size of a tuple made from "
+                   f"{describe_type(args[0].type)}", node,
+                   hint="write a tuple literal, e.g. (xs[0], xs[1])")
 
     def builtin_dict(self, args, kw, node):
         """dict() (a Dict[str, Tensor], as `{}`), dict(d) (a copy) or dict(pairs) of a
