@@ -1588,3 +1588,164 @@ def test_inherited_class_annotations():
     a, b = torch.jit.script(_LowestWithState()), torch.jit.script(_LowestWithState())
     x = torch.tensor(1)
     assert a(x).item() == b(x).item() == 129
+
+
+# ================================================================== test_isinstance.py
+
+def _isinst_int(x: Any):
+    assert torch.jit.isinstance(x, int)
+    assert not torch.jit.isinstance(x, float)
+
+
+def _isinst_float(x: Any):
+    assert torch.jit.isinstance(x, float)
+    assert not torch.jit.isinstance(x, int)
+
+
+def _isinst_bool(x: Any):
+    assert torch.jit.isinstance(x, bool)
+    assert not torch.jit.isinstance(x, float)
+
+
+def _isinst_list_str(x: Any):
+    assert torch.jit.isinstance(x, List[str])
+    assert not torch.jit.isinstance(x, List[int])
+    assert not torch.jit.isinstance(x, Tuple[int])
+
+
+def _isinst_list_tensor(x: Any):
+    assert torch.jit.isinstance(x, List[torch.Tensor])
+    assert not torch.jit.isinstance(x, Tuple[int])
+
+
+def _isinst_dict(x: Any):
+    assert torch.jit.isinstance(x, Dict[str, int])
+    assert not torch.jit.isinstance(x, Dict[int, str])
+    assert not torch.jit.isinstance(x, Dict[str, str])
+
+
+def _isinst_dict_tensor(x: Any):
+    assert torch.jit.isinstance(x, Dict[int, torch.Tensor])
+
+
+def _isinst_tuple(x: Any):
+    assert torch.jit.isinstance(x, Tuple[str, int, str])
+    assert not torch.jit.isinstance(x, Tuple[int, str, str])
+    assert not torch.jit.isinstance(x, Tuple[str])
+
+
+def _isinst_optional(x: Any):
+    assert torch.jit.isinstance(x, Optional[torch.Tensor])
+    assert not torch.jit.isinstance(x, Optional[str])
+
+
+def _isinst_optional_none(x: Any):
+    assert torch.jit.isinstance(x, Optional[torch.Tensor])
+
+
+def _isinst_list_nested(x: Any):
+    assert torch.jit.isinstance(x, List[Dict[str, int]])
+    assert not torch.jit.isinstance(x, List[List[str]])
+
+
+def _isinst_dict_nested(x: Any):
+    assert torch.jit.isinstance(x, Dict[str, Tuple[str, str, str]])
+    assert not torch.jit.isinstance(x, Dict[str, Tuple[int, int, int]])
+
+
+def _isinst_tuple_nested(x: Any):
+    assert torch.jit.isinstance(
+        x, Tuple[Dict[str, Tuple[str, str, str]], List[bool], Optional[str]])
+    assert not torch.jit.isinstance(x, Dict[str, Tuple[int, int, int]])
+    assert not torch.jit.isinstance(x, Tuple[str])
+    assert not torch.jit.isinstance(x, Tuple[List[bool], List[str], List[int]])
+
+
+def _isinst_optional_nested(x: Any):
+    assert torch.jit.isinstance(x, Optional[List[str]])
+
+
+def _isinst_not_list_tensor(x: Any):
+    assert not torch.jit.isinstance(x, List[torch.Tensor])
+
+
+def _isinst_in_if(x: Any):
+    if torch.jit.isinstance(x, List[int]):
+        assert True
+    if torch.jit.isinstance(x, List[str]):
+        assert not True
+
+
+def _isinst_if_else(x: Any):
+    if torch.jit.isinstance(x, Tuple[str, str, str]):
+        assert True
+    else:
+        assert not True
+
+
+def _isinst_in_while(x: Any):
+    count = 0
+    while torch.jit.isinstance(x, List[Dict[str, int]]) and count <= 0:
+        count = count + 1
+    assert count == 1
+
+
+def _isinst_refinement(obj: Any):
+    hit = False
+    if torch.jit.isinstance(obj, List[torch.Tensor]):
+        hit = not hit
+        for el in obj:
+            el.clamp(0, 0.5)
+    if torch.jit.isinstance(obj, Dict[str, str]):
+        hit = not hit
+        str_cat = ""
+        for val in obj.values():
+            str_cat = str_cat + val
+        assert "111222" == str_cat
+    assert hit
+
+
+_NESTED = ({"a": ("aa", "aa", "aa"), "b": ("bb", "bb", "bb")}, [True, False, True], None)
+
+
+@pytest.mark.parametrize("fn, x", [
+    (_isinst_int, 1), (_isinst_float, 1.0), (_isinst_bool, False),
+    (_isinst_list_str, ["1", "2", "3"]),
+    (_isinst_list_tensor, [torch.tensor([1.0]), torch.tensor([2.0])]),
+    (_isinst_dict, {"a": 1, "b": 2}), (_isinst_dict_tensor, {2: torch.tensor([2])}),
+    (_isinst_tuple, ("a", 1, "b")), (_isinst_optional, torch.ones(3, 3)),
+    (_isinst_optional_none, None),
+    (_isinst_list_nested, [{"a": 1, "b": 2}, {"aa": 11, "bb": 22}]),
+    (_isinst_dict_nested, {"a": ("aa", "aa", "aa"), "b": ("bb", "bb", "bb")}),
+    (_isinst_tuple_nested, _NESTED), (_isinst_optional_nested, ["a", "b", "c"]),
+    (_isinst_list_tensor, [torch.rand(3, 3), torch.rand(4, 3)]),
+    (_isinst_not_list_tensor, [1, 2, 3]), (_isinst_in_if, [1, 2, 3]),
+    (_isinst_if_else, ("a", "b", "c")),
+    (_isinst_in_while, [{"a": 1, "b": 2}, {"aa": 11, "bb": 22}]),
+    (_isinst_refinement, [torch.rand(3, 3), torch.rand(4, 3)]),
+    (_isinst_refinement, {"1": "111", "2": "222"})])
+def test_jit_isinstance_of_any(fn, x):
+    assert fn(x) is None                                # eager: the asserts hold
+    assert torch.jit.script(fn)(x) is None
+
+
+_NO_CONTAINED = {
+    "List": ("List", "Attempted to use List without a contained type. "
+                     r"Please add a contained type, e.g. List\[int\]"),
+    "Tuple": ("Tuple", "Attempted to use Tuple without a contained type. "
+                       r"Please add a contained type, e.g. Tuple\[int\]"),
+    "Optional": ("Optional", "Attempted to use Optional without a contained type. "
+                             r"Please add a contained type, e.g. Optional\[int\]"),
+    "Dict": ("Dict", "Attempted to use Dict without contained types. "
+                     r"Please add contained type, e.g. Dict\[int, int\]"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NO_CONTAINED))
+def test_jit_isinstance_without_contained_types(name):
+    ann, words = _NO_CONTAINED[name]
+    cu_src = f"def fn(x: Any):\n    assert torch.jit.isinstance(x, {ann})\n"
+    with pytest.raises(RuntimeError, match=words):
+        torch.jit.CompilationUnit().define(cu_src)
+    with pytest.raises(RuntimeError, match=words):
+        torch.jit.isinstance(["1"], getattr(__import__("typing"), ann))

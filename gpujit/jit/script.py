@@ -293,4 +293,21 @@ def jit_isinstance(obj, target_type) -> bool:
     """`gpujit.jit.isinstance(obj, List[int])`: isinstance for TorchScript types, checking
     containers element by element (an empty list is a List of anything)."""
     from ..frontend.script.types import annotation_type, value_matches_type
+    msg = bare_generic_message(target_type)
+    if msg is not None:
+        raise RuntimeError(msg)
     return value_matches_type(obj, annotation_type(target_type))
+
+
+def bare_generic_message(cls):
+    """TorchScript's error for typing.List / Tuple / Optional / Dict without the types they
+    contain (isinstance(x, List) cannot say which lists), else None."""
+    import typing
+    for name in ("List", "Tuple", "Optional"):
+        if cls is getattr(typing, name):
+            return (f"Attempted to use {name} without a contained type. Please add a "
+                    f"contained type, e.g. {name}[int]")
+    if cls is typing.Dict:
+        return ("Attempted to use Dict without contained types. Please add contained "
+                "type, e.g. Dict[int, int]")
+    return None

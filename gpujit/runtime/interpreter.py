@@ -684,6 +684,13 @@ def isinstance_test(static_type, accepted):
     elements are checked only where two members share one (List[int] / List[str]).
     `test.by_kind(v)` answers for all values of v's kind (None: it cannot)."""
     st = parse_type(static_type)
+    if isinstance(st, T.AnyType):      # an Any value: the accepted types, elements and all
+        yes = [parse_type(t) for t in accepted]
+
+        def any_test(v):
+            return any(_matches(v, m) for m in yes)
+        any_test.by_kind = lambda v: None
+        return any_test
     members = st.types if isinstance(st, T.UnionType) else \
         (st.elem, T.NONE) if isinstance(st, T.OptionalType) else (st,)
     yes = [parse_type(t) for t in accepted]

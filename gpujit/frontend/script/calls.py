@@ -646,6 +646,21 @@ class FunctionCallMixin:
                 out.append(_isinstance_type(c, self.fn.__globals__, self.src, self, it))
         return out
 
+    def is_isinstance_test(self, node) -> bool:
+        """Is node a call of the builtin isinstance(x, C) or of gpujit.jit.isinstance (as
+        `torch.jit.isinstance(x, List[int])`), with two arguments?"""
+        if not (isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords):
+            return False
+        f = node.func
+        if isinstance(f, ast.Name) and f.id == "isinstance" and self.is_builtin("isinstance"):
+            return True
+        if not isinstance(f, ast.Attribute):
+            return False
+        from ...jit.script import jit_isinstance
+        found, obj = self._py_object_quiet(f) if hasattr(self, "_py_object_quiet") else \
+            self.py_object(f)
+        return found and obj is jit_isinstance
+
     def isinstance_call(self, node):
         """isinstance() from static types: a constant when the static type decides it.
         On an Optional value it is a None check (`isinstance(x, int)` with x:
@@ -671,7 +686,7 @@ class FunctionCallMixin:
 
 
 _ANY_MEMBERS = {T.TensorType: T.TENSOR, T.IntType: T.INT, T.FloatType: T.FLOAT,
-                T.StrType: T.STR, T.NoneType: T.NONE}
+                T.StrType: T.STR, T.NoneType: T.NONE, T.BoolType: T.BOOL}
 
 
 def any_members(types, c, node):
@@ -683,7 +698,8 @@ def any_members(types, c, node):
             t = _ANY_MEMBERS.get(x[0])
             if t is None:
                 c.error("isinstance() of an Any value is supported with Tensor, int, "
-                        "float, str, None or a typed List[T] / Tuple[...] / Dict[K, V]",
+                        "float, bool, str, None or a typed List[T] / Tuple[...] / "
+                        "Dict[K, V] / Optional[T]",
                         node)
             out.append(t)
         else:
@@ -735,8 +751,11 @@ def _isinstance_type(cls, globals_, src, c, where):
     """A class argument of isinstance(): a tuple of IR type classes (a plain class: any
     value of its kind) or an IR type (a typing generic: List[int])."""
     from ...tensor import Tensor
+    from ...jit.script import bare_generic_message
     if cls is Tensor:
         return (T.TensorType,)
+    if bare_generic_message(cls) is not None:
+        c.error(bare_generic_message(cls), where)
     if cls in _PY_CLASSES:
         return _PY_CLASSES[cls]
     try:

@@ -137,9 +137,7 @@ class ConditionMixin:
                 t, f = self.refinements(v)
                 _narrow(merged, t if isinstance(test.op, ast.And) else f)
             return (merged, {}) if isinstance(test.op, ast.And) else ({}, merged)
-        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
-                test.func.id == "isinstance" and self.is_builtin("isinstance") and \
-                len(test.args) == 2 and isinstance(test.args[0], ast.Name):
+        if self.is_isinstance_test(test) and isinstance(test.args[0], ast.Name):
             name = test.args[0].id
             var = self.lookup_var(name)
             if isinstance(var, Var) and isinstance(var.value.type, T.AnyType):

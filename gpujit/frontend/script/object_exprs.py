@@ -179,8 +179,11 @@ class ObjectExprMixin:
         if inspect.isclass(obj):
             return self.construct(obj, node)
         from ..._asserts import _check
+        from ...jit.script import jit_isinstance
         if obj is _check:
             return self.torch_check(node)
+        if obj is jit_isinstance:                 # torch.jit.isinstance(x, List[int])
+            return self.isinstance_call(node)
         if inspect.isfunction(obj):
             modifier = function_modifier(obj)
             if modifier in ("ignore", "drop"):

@@ -51,8 +51,7 @@ def static_condition(c, test):
             isinstance(test.ops[0], (ast.Is, ast.IsNot)):
         v = _static_is_none(c, test.left, test.comparators[0])
         return None if v is None else v == isinstance(test.ops[0], ast.Is)
-    if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
-            test.func.id == "isinstance" and len(test.args) == 2 and \
+    if hasattr(c, "is_isinstance_test") and c.is_isinstance_test(test) and \
             isinstance(test.args[0], ast.Name) and hasattr(c, "isinstance_types"):
         return _static_isinstance(c, test)  # isinstance(h, tuple) with h: Tuple[...]
     if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
@@ -73,8 +72,9 @@ def _static_isinstance(c, test):
     only the branch it takes: `h[0] if isinstance(h, tuple) else h`); None otherwise."""
     from .calls import static_isinstance
     from .variables import Var
+    from ...jit.script import jit_isinstance
     found, obj = c.py_object(test.func)
-    if not found or obj is not isinstance:
+    if not found or (obj is not isinstance and obj is not jit_isinstance):
         return None
     var = c.lookup_var(test.args[0].id)
     if not isinstance(var, Var):
