@@ -23,6 +23,12 @@ Skipped from PyTorch's files (one line each, why):
   annotation errors are covered in test_script_types.py.
 - test_typing.test_namedtuple_redefine / error_source_attribution: covered by
   test_script_types.py (two local NamedTuples of one name; bad annotations).
+- test_exception: TorchScript wraps errors in torch.jit.Error ("operation failed in the
+  TorchScript interpreter"); gpujit raises the error's own class (a jit Error too) with
+  the scripted line, so those words are not checked. `torch.set_anomaly_enabled` in
+  scripted code and `{**d}` are compile errors in both (only `**` is checked).
+- test_enum.py: gpujit's script compiler has no Enum support yet (not ported; a feature
+  of its own).
 """
 import collections
 from typing import Any, Dict, List, Optional, Tuple
@@ -1749,3 +1755,191 @@ def test_jit_isinstance_without_contained_types(name):
         torch.jit.CompilationUnit().define(cu_src)
     with pytest.raises(RuntimeError, match=words):
         torch.jit.isinstance(["1"], getattr(__import__("typing"), ann))
+
+
+# ================================================================== test_exception.py
+
+class _ConvModule(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 10, kernel_size=5)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_op_error_message_comes_through():
+    with pytest.raises(RuntimeError, match=r"Expected 3D \(unbatched\) or 4D \(batched\) "
+                                           r"input to conv2d"):
+        torch.jit.script(_ConvModule())(torch.ones([123]))
+
+
+def _close_match(x):
+    return x.masked_fill(True)
+
+
+def test_builtin_call_that_no_overload_takes():
+    with pytest.raises(RuntimeError, match="no variant of 'masked_fill' accepts"):
+        torch.jit.script(_close_match)
+
+
+_RAISE_SRC = """
+def foo(cond):
+    if bool(cond):
+        raise ValueError(3)
+    return 1
+"""
+
+
+def _raise_always():
+    raise RuntimeError("Hi")
+
+
+def _raise_always_declared():
+    # type: () -> Tensor
+    raise Exception("Hi")
+
+
+def _a_escapes_scope():
+    if 1 == 1:
+        a = 1
+    else:
+        if 1 == 1:
+            raise Exception("Hi")
+        else:
+            raise Exception("Hi")
+    return a
+
+
+def _raise_tuple_message():
+    raise RuntimeError("hello", "goodbye")
+
+
+def _raise_class():
+    raise RuntimeError
+
+
+_BAD_RAISES = {
+    "undefined": ("""
+def foo(cond):
+    a = 3
+    if bool(cond):
+        raise ArbitraryError(a, "hi")
+    return a
+""", "ArbitraryError"),
+    "exception_as_value": ("""
+def foo():
+    a = Exception()
+    print(a)
+""", "Exception"),
+    "not_an_exception": ("""
+def foo():
+    raise 3 + 4
+""", None),
+}
+
+
+def test_exceptions():
+    cu = torch.jit.CompilationUnit()
+    cu.define(_RAISE_SRC)
+    assert cu.foo(torch.tensor(0)) == 1
+    with pytest.raises(ValueError, match="3"):
+        cu.foo(torch.tensor(1))
+    assert str(torch.jit.script(_raise_always).graph.outputs[0].type) == "NoneType"
+    assert str(torch.jit.script(_raise_always_declared).graph.outputs[0].type) == "Tensor"
+    with pytest.raises(Exception, match="Hi"):
+        torch.jit.script(_raise_always_declared)()
+    assert torch.jit.script(_a_escapes_scope)() == 1
+    f, g = torch.jit.script(_raise_tuple_message), torch.jit.script(_raise_class)
+    with pytest.raises(RuntimeError, match="hello, goodbye"):
+        f()
+    with pytest.raises(RuntimeError):
+        g()
+
+
+@pytest.mark.parametrize("name", sorted(_BAD_RAISES))
+def test_bad_raises_are_compile_errors(name):
+    src, words = _BAD_RAISES[name]
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.CompilationUnit().define(src)
+    if words:
+        assert words in str(e.value)
+
+
+_ASSERT_SRC = """
+def foo(cond):
+    assert bool(cond), "hi"
+    return 0
+"""
+
+
+def _assert_no_return(cond):
+    assert bool(cond), "hi"
+
+
+def test_assertions():
+    cu = torch.jit.CompilationUnit()
+    cu.define(_ASSERT_SRC)
+    assert cu.foo(torch.tensor(1)) == 0
+    with pytest.raises(AssertionError, match="hi"):
+        cu.foo(torch.tensor(0))
+    f = torch.jit.script(_assert_no_return)
+    f(torch.tensor(1))
+    with pytest.raises(AssertionError, match="hi"):
+        f(torch.tensor(0))
+
+
+@torch.jit.ignore
+def _python_op_raises(x):
+    raise Exception("bad!")
+
+
+def _calls_python_op(x):
+    return _python_op_raises(x)
+
+
+def test_python_op_exception():
+    with pytest.raises(Exception, match="bad!"):
+        torch.jit.script(_calls_python_op)(torch.tensor(4))
+
+
+def _dict_expansion():
+    d = {"foo": 1, "bar": 2, "baz": 3}
+    return {**d}
+
+
+def test_dict_expansion_is_refused():
+    with pytest.raises(RuntimeError, match=r"\*\*"):
+        torch.jit.script(_dict_expansion)
+
+
+class _MyValueError(ValueError):
+    pass
+
+
+def _raise_custom():
+    raise _MyValueError("test custom exception")
+
+
+def test_custom_python_exception():
+    f = torch.jit.script(_raise_custom)
+    with pytest.raises(_MyValueError, match="test custom exception"):
+        f()
+    class LocalError(KeyError):
+        pass
+
+    def raise_local():
+        raise LocalError("from a local class")
+    g = torch.jit.script(raise_local)       # its class cannot be imported: named
+    with pytest.raises(RuntimeError, match="LocalError: from a local class"):
+        g()
+
+
+def _raise_with_values(x, n: int):
+    raise ValueError(n, x.dim())
+
+
+def test_raise_message_of_several_values_and_non_strs():
+    f = torch.jit.script(_raise_with_values)
+    with pytest.raises(ValueError, match="3, 1"):
+        f(torch.zeros(2), 3)

@@ -539,10 +539,6 @@ def test_unsupported_and_wrong_programs(fn, words):
     assert "<--- HERE" in msg
 
 
-class Custom(Exception):
-    pass
-
-
 def e_too_many(x):
     return torch.tanh(x, x)
 
@@ -559,10 +555,6 @@ def e_break_in_tuple_loop(x, y):
     for t in (x, y):
         break
     return x
-
-
-def e_custom_raise(x):
-    raise Custom("no")
 
 
 def e_tuple_var_index(x, n: int):
@@ -626,7 +618,6 @@ def e_assign_item(x):
     (e_no_method, "gpujit has no Tensor method 'frobnicate'"),
     (e_break_in_tuple_loop, "`break` is not supported in a loop over a tuple or a module "
                             "container"),
-    (e_custom_raise, "only builtin exceptions can be raised"),
     (e_tuple_var_index, "a tuple can only be indexed with an int constant"),
     (e_lambda, "a lambda is not supported"),
     (e_str_index, "a tensor index must be an int, a slice, None, ..., a Tensor or a list of ints, got a str"),

@@ -33,10 +33,6 @@ def bad(*words, at=None, xfail=None):
     return register
 
 
-class Custom(Exception):
-    pass
-
-
 def helper(x):
     return x
 
@@ -702,11 +698,6 @@ def complex_literal(x):
     return x
 
 
-@bad("builtin exception")
-def raise_custom(x):
-    raise Custom("no")   # HERE
-
-
 @bad("raise")
 def raise_int(x):
     raise 3   # HERE
@@ -972,16 +963,6 @@ def assert_message_int(x):
 def assert_message_tensor(x):
     assert x, x   # HERE
     return x
-
-
-@bad("str", "Tensor")
-def raise_tensor_message(x):
-    raise ValueError(x)   # HERE
-
-
-@bad("one message")
-def raise_two_args(x):
-    raise ValueError(1, 2)   # HERE
 
 
 @bad("condition", "str")

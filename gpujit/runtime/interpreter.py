@@ -391,6 +391,29 @@ def _raised_class(cls):
     return sub
 
 
+@functools.lru_cache(maxsize=256)
+def _exception_class(name):
+    """The exception class 'builtins.ValueError' / 'ValueError' / 'pkg.mod.MyError' names
+    (a user's class by importing its module), or None."""
+    import importlib
+    import sys
+    parts = name.split(".")
+    found = None
+    if len(parts) == 1 or parts[0] == "builtins":
+        found = getattr(builtins, parts[-1], None)
+    for i in range(len(parts) - 1, 0, -1):     # the longest importable module prefix
+        if found is not None:
+            break
+        mod = ".".join(parts[:i])
+        try:
+            found = sys.modules.get(mod) or importlib.import_module(mod)
+        except Exception:
+            continue
+        for part in parts[i:]:
+            found = getattr(found, part, None)
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
+
+
 def exception_for(msg, cls_name=None, where=None):
     """The exception prim::RaiseException raises: the named builtin exception class
     ('builtins.ValueError' or 'ValueError'), RuntimeError otherwise, also a jit Error;
@@ -398,9 +421,11 @@ def exception_for(msg, cls_name=None, where=None):
     traceback does."""
     cls = RuntimeError
     if isinstance(cls_name, str) and cls_name:
-        found = getattr(builtins, cls_name.rsplit(".", 1)[-1], None)
-        if isinstance(found, type) and issubclass(found, BaseException):
+        found = _exception_class(cls_name)
+        if found is not None:
             cls = found
+        elif "." in cls_name and not cls_name.startswith("builtins."):
+            msg = f"{cls_name}: {msg}"        # a class that cannot be found: its name
     if where:
         msg = f"{msg}\n  in scripted code at {where}"
     if not issubclass(cls, Exception):      # SystemExit & co. stay what they are

@@ -458,19 +458,31 @@ class FunctionCompiler(WithMixin, LoopMixin, ObjectExprMixin, ClassValueMixin,
         call = exc if isinstance(exc, ast.Call) else None
         cls_node = call.func if call else exc
         found, cls = self.py_object(cls_node)
-        if not (found and isinstance(cls, type) and issubclass(cls, BaseException)
-                and cls.__module__ == "builtins"):
-            self.error(f"only builtin exceptions can be raised, not "
+        if not (found and isinstance(cls, type) and issubclass(cls, BaseException)):
+            self.error(f"exceptions must derive from BaseException: cannot raise "
                        f"'{ast.unparse(cls_node)}'", cls_node,
                        hint="raise ValueError(...), RuntimeError(...), ...")
         args = call.args if call else []
-        if len(args) > 1 or (call and call.keywords):
-            self.error("a raised exception takes at most one message argument", exc)
-        msg = self.message(args[0]) if args else self.const("")
-        if not isinstance(msg.type, T.StrType):
-            self.error(f"the exception message must be a str, got {describe_type(msg.type)}",
-                       args[0], hint="use an f-string or a str constant")
-        self.emit("prim::RaiseException", [msg, self.const(f"builtins.{cls.__name__}")], [])
+        if call and call.keywords:
+            self.error("a raised exception takes its message arguments by position", exc)
+        # the message: its arguments as strs, joined by ", " (as TorchScript writes them)
+        parts = []
+        for a in args:
+            v = self.message(a)
+            if not isinstance(v.type, T.StrType):
+                if T.may_hold_tensor(v.type) and not isinstance(v.type, T.TensorType):
+                    self.error(f"an exception message cannot show "
+                               f"{describe_type(v.type)}", a,
+                               hint="use an f-string or a str constant")
+                v = self.to_str(v, a)
+            parts.append(v)
+        msg = parts[0] if len(parts) == 1 else self.const("") if not parts else \
+            self.emit("aten::join", [self.const(", "), self.emit(
+                "prim::ListConstruct", parts, [T.ListType(T.STR)]).output], [T.STR]).output
+        # builtins.ValueError, or a user's class by its module and name (the run time
+        # raises that class when it can import it)
+        self.emit("prim::RaiseException", [msg, self.const(
+            f"{cls.__module__}.{cls.__qualname__}")], [])
         return RAISED
 
     # ------------------------------------------------------------------ assignment
