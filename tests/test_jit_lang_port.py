@@ -31,6 +31,7 @@ Skipped from PyTorch's files (one line each, why):
   of its own).
 """
 import collections
+import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -1943,3 +1944,82 @@ def test_raise_message_of_several_values_and_non_strs():
     f = torch.jit.script(_raise_with_values)
     with pytest.raises(ValueError, match="3, 1"):
         f(torch.zeros(2), 3)
+
+
+# ======================================================================= test_warn.py
+
+def _warn_once():
+    warnings.warn("I am warning you", stacklevel=2)
+
+
+def _warn_in_loop():
+    for _ in range(10):
+        warnings.warn("I am warning you", stacklevel=2)
+
+
+def _w1():
+    warnings.warn("I am warning you", stacklevel=2)
+
+
+def _w2():
+    warnings.warn("I am warning you", stacklevel=2)
+
+
+def _warn_via_function_in_loop():
+    for _ in range(10):
+        _w1()
+
+
+def _warn_two_functions():
+    _w1()
+    _w2()
+
+
+def _warn_two_functions_in_loop():
+    for _ in range(10):
+        _w1()
+        _w2()
+
+
+def _warn_from(caller: str):
+    warnings.warn("I am warning you from " + caller, stacklevel=2)
+
+
+def _warn_foo():
+    _warn_from("foo")
+
+
+def _warn_bar():
+    _warn_from("bar")
+
+
+def _shown(*calls):
+    """The warnings Python's default filter shows (each place once per call) while the
+    calls run."""
+    with warnings.catch_warnings(record=True) as w:
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for c in calls:
+            c()
+    return [f"{m.category.__name__}: {m.message}" for m in w]
+
+
+_EVERY_RUN = pytest.mark.xfail(strict=True, reason="a scripted warning shows each time "
+                               "its line runs, not once per call as TorchScript's warn_id")
+
+
+@pytest.mark.parametrize("fn, count", [
+    (_warn_once, 1), pytest.param(_warn_in_loop, 1, marks=_EVERY_RUN),
+    pytest.param(_warn_via_function_in_loop, 1, marks=_EVERY_RUN),
+    (_warn_two_functions, 2), pytest.param(_warn_two_functions_in_loop, 2, marks=_EVERY_RUN)])
+def test_warn_once_per_place_per_call(fn, count):
+    f = torch.jit.script(fn)
+    assert _shown(f) == ["UserWarning: I am warning you"] * count
+
+
+def test_warn_each_call_and_from_each_caller():
+    f = torch.jit.script(_warn_once)
+    assert _shown(f, f) == ["UserWarning: I am warning you"] * 2
+    foo, bar = torch.jit.script(_warn_foo), torch.jit.script(_warn_bar)
+    assert _shown(foo, bar) == ["UserWarning: I am warning you from foo",
+                                "UserWarning: I am warning you from bar"]
