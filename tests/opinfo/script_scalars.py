@@ -112,6 +112,23 @@ OPINFOS += [
            samples=[Sample(np.array([1.0], np.float32)), Sample(np.array([1], np.int64)),
                     Sample(np.array(True))]),
     OpInfo("aten::is_cuda", ref=lambda a: False, samples=[Sample(np.array([1.0], np.float32))]),
+    OpInfo("aten::is_cpu", ref=lambda a: True, samples=[Sample(np.array([1.0], np.float32))]),
+    # a Tensor passed for a number argument in scripted code (TorchScript's checks)
+    OpInfo("aten::IntImplicit", ref=lambda a: int(a), samples=[
+        Sample(np.array(3, np.int64)), Sample(np.array(-2, np.int32))], errors=[
+        ErrorSample(np.array(1.5, np.float32), exc=RuntimeError,
+                    match="Cannot input a tensor of type Float as an integral argument"),
+        ErrorSample(np.array([2], np.int64), exc=RuntimeError,
+                    match="Cannot input a tensor of dimension other than 0")]),
+    OpInfo("aten::FloatImplicit", ref=lambda a: float(a), samples=[
+        Sample(np.array(1.5, np.float32)), Sample(np.array(2, np.int64))], errors=[
+        ErrorSample(np.array([1.0, 2.0], np.float32), exc=RuntimeError,
+                    match="Cannot input a tensor of dimension other than 0")]),
+    OpInfo("aten::ScalarImplicit", ref=lambda a: a.item(), samples=[
+        Sample(np.array(1.5, np.float64)), Sample(np.array(7, np.int64)),
+        Sample(np.array(True))], errors=[
+        ErrorSample(np.array([1], np.int64), exc=RuntimeError,
+                    match="Cannot input a tensor of dimension other than 0")]),
     OpInfo("aten::device_type", ref=lambda d: d.type,
            samples=[Sample(_dt().device("cpu"))]),
     OpInfo("aten::pow.int_to_int", ref=lambda a, b: a ** b,
