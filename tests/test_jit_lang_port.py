@@ -1483,7 +1483,7 @@ def fn():
 def fn(a: Tuple[int, int]) -> Tuple[int, int]:
     a[0] += 1
     return a
-""", "only items of lists, dicts and Tensors can be assigned"),
+""", "does not support augmented assignment"),
 }
 
 

@@ -110,8 +110,10 @@ class FunctionCompiler(WithMixin, LoopMixin, ObjectExprMixin, ClassValueMixin,
         if a.vararg or a.kwarg or any(d is not None for d in a.kw_defaults):
             # (TorchScript's own refusal, in its words)
             node = a.vararg or a.kwarg or a.kwonlyargs[0]
+            what = (f"*{a.vararg.arg}" if a.vararg else f"**{a.kwarg.arg}" if a.kwarg else
+                    f"keyword-only {a.kwonlyargs[0].arg}=...")
             self.error("Compiled functions can't take variable number of arguments or use "
-                       "keyword-only arguments with defaults", node,
+                       f"keyword-only arguments with defaults ({what})", node,
                        hint="list each parameter by name")
         if a.kwonlyargs:
             node = a.kwonlyargs[0]
