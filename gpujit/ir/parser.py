@@ -125,6 +125,12 @@ def _type(c: _Cursor) -> T.Type:
             t = _SIMPLE[name]
         elif name == "Tensor" or name in _scalar_types():
             t = _tensor_type(c, _scalar_types().get(name))
+        elif name == "Enum" and c.eat("<"):            # Enum<__torch__.Color>
+            qual = c.match(_IDENT, "an enum name").group(0)
+            c.expect(">")
+            t = T.class_type(qual)
+            if not isinstance(t, T.EnumType):
+                t = T.EnumType(qual)
         else:
             t = T.class_type(name)
     while True:                      # postfix [] and ?

@@ -11,6 +11,7 @@ the subgraph follows the main graph as `with prim::TensorExprGroup_0 = graph(...
 """
 from __future__ import annotations
 
+import enum as _enum
 import json
 import math
 
@@ -37,6 +38,8 @@ def format_constant(v, type_=None) -> str:
     from .. import dtypes as _dt
     if v is None:
         return "None"
+    if isinstance(v, _enum.Enum):                 # __torch__.Color.RED
+        return f"{T.type_of_value(v).name}.{v.name}"
     if isinstance(v, bool):
         return str(int(v)) if isinstance(type_, T.BoolType) else str(v)
     if isinstance(v, int):

@@ -32,6 +32,7 @@ builtins this code calls (`torch`, `bool`, `range`, ...) are never given to valu
 """
 from __future__ import annotations
 
+import enum as _enum
 import json
 import keyword
 import math
@@ -571,6 +572,8 @@ class _FunctionPrinter:
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":
             return _isinstance_text(ins[0], n.attrs["types"])
+        if k in ("prim::EnumName", "prim::EnumValue"):
+            return f"{_primary(ins[0])}.{'name' if k == 'prim::EnumName' else 'value'}"
         if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType,
                                                                   T.InterfaceType)) or
                                             isinstance(n.inputs[0].type, T.UnionType)):
@@ -625,6 +628,8 @@ class _FunctionPrinter:
         from .. import dtypes as _dt
         if v is None:
             return "None"
+        if isinstance(v, _enum.Enum):                 # Color.RED
+            return f"{T.type_of_value(v).annotation()}.{v.name}"
         if isinstance(v, bool) or (isinstance(v, int) and isinstance(t, T.BoolType)):
             return "True" if v else "False"
         if isinstance(v, float) or (isinstance(v, int) and isinstance(t, T.FloatType)):

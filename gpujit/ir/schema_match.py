@@ -59,6 +59,8 @@ def _base_matches(base: str, t) -> bool:
         return isinstance(t, (T.LayoutType, T.IntType, T.StrType))
     if base == "Generator":
         return isinstance(t, T.GeneratorType)
+    if base == "AnyEnumType":
+        return isinstance(t, T.EnumType)
     return True
 
 

@@ -7,6 +7,7 @@ Types are immutable values: equal types compare equal and hash alike.
 """
 from __future__ import annotations
 
+import enum as _enum
 import weakref
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from .. import dtypes as _dt
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
            "GeneratorType", "FunctionType", "ListType", "TupleType", "DictType", "SetType", "OptionalType",
-           "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "interface_mismatch",
+           "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "EnumType", "interface_mismatch",
            "class_type_of_object", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "FUNCTION", "type_of_value", "register_class_type",
            "class_type"]
@@ -327,6 +328,28 @@ class InterfaceType(ClassType):
         return hash(("class", self.name))
 
 
+@dataclass(frozen=True, eq=False)
+class EnumType(Type):
+    """A Python Enum class in TorchScript: printed `Enum<__torch__.Color>` in graphs and
+    by its class name in code; `value_type` is its members' value type (int, float or
+    str). Identity is the name, as for classes. Values are the Python Enum members."""
+    name: str
+    value_type: Type = None
+    py_class: object = None
+
+    def __str__(self):
+        return f"Enum<{self.name}>"
+
+    def annotation(self):
+        return self.name.rsplit(".", 1)[-1]
+
+    def __eq__(self, other):
+        return isinstance(other, EnumType) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("enum", self.name))
+
+
 INT, FLOAT, BOOL, STR, NONE = IntType(), FloatType(), BoolType(), StrType(), NoneType()
 DEVICE, SCALAR_TYPE, NUMBER, ANY = DeviceType(), ScalarTypeType(), NumberType(), AnyType()
 FUNCTION = FunctionType()
@@ -382,6 +405,9 @@ def type_of_value(v) -> Type:
     from ..device import device as _device
     if isinstance(v, Tensor):
         return TensorType.of(v)
+    if isinstance(v, _enum.Enum):
+        from ..frontend.script.enums import enum_type
+        return enum_type(type(v))
     if v is None:
         return NONE
     if isinstance(v, bool):

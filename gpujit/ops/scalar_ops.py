@@ -536,3 +536,4 @@ PYTHON_VALUED.add("aten::is_grad_enabled")
 
 from . import scalar_math  # noqa: E402,F401  (math.<name> on numbers)
 from . import scalar_str  # noqa: E402,F401  (str ops: after the numbers, before Tensor ops)
+from . import scalar_enum  # noqa: E402,F401  (== / != of Enum members)

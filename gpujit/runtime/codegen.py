@@ -702,6 +702,11 @@ def _array_attr(cg, n):
     cg.emit(f"{cg.define(n.output)} = int({cg.ref(n.inputs[0])}.{n.kind[6:]})")
 
 
+def _enum_attr(cg, n):        # prim::EnumName / prim::EnumValue: the member's .name / .value
+    attr = "name" if n.kind == "prim::EnumName" else "value"
+    cg.emit(f"{cg.define(n.output)} = {cg.ref(n.inputs[0])}.{attr}")
+
+
 _PRIM_EMITTERS = {
     "prim::ListConstruct": _list_construct, "prim::TupleConstruct": _tuple_construct,
     "prim::TupleUnpack": _unpack, "prim::ListUnpack": _unpack,
@@ -714,6 +719,7 @@ _PRIM_EMITTERS = {
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
     "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
+    "prim::EnumName": _enum_attr, "prim::EnumValue": _enum_attr,
     "prim::TensorExprGroup": fusion.emit_group,
     "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
     "prim::Enter": _region_marker, "prim::Exit": _region_marker,

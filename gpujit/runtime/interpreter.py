@@ -8,6 +8,7 @@ the interpreter computes exactly what eager gpujit computes.
 """
 from __future__ import annotations
 
+import enum as _enum
 import functools
 import operator
 import warnings
@@ -626,6 +627,14 @@ def _nbytes(node, env, profile):
     return (env[node.inputs[0]].nbytes,)
 
 
+def _enum_name(node, env, profile):
+    return (env[node.inputs[0]].name,)
+
+
+def _enum_value(node, env, profile):
+    return (env[node.inputs[0]].value,)
+
+
 # --------------------------------------------------------------------------------------
 # prim::isinstance[types=[...]](%x): which member of a Union (or Optional) x holds at run
 # time. `types` lists the members the test accepts, as graph text (`int`, `Tensor`,
@@ -648,6 +657,8 @@ def _kind(v, has_bool):
         return "Tensor"
     if isinstance(v, tuple) and not hasattr(v, "_fields"):
         return "tuple"
+    if isinstance(v, _enum.Enum):           # (an `int, Enum` member is not an int here)
+        return t
     for base, kind in ((int, "int"), (float, "float"), (str, "str"), (list, "list"),
                        (dict, "dict"), (set, "set")):
         if isinstance(v, base):
@@ -662,6 +673,8 @@ _BASIC_KINDS = {int: "int", float: "float", str: "str", list: "list", dict: "dic
 def _member_kind(m):
     if isinstance(m, T.TensorType):
         return "Tensor"
+    if isinstance(m, T.EnumType):
+        return m.py_class if m.py_class is not None else str(m)
     if isinstance(m, (T.ClassType, T.NamedTupleType)):
         from .objects import object_class
         return object_class(m)
@@ -774,6 +787,7 @@ PRIM_HANDLERS = {
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
     "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
+    "prim::EnumName": _enum_name, "prim::EnumValue": _enum_value,
     "aten::grad": _autograd_grad, "aten::backward": _autograd_backward,
     "aten::requires_grad_": _requires_grad_,
 }

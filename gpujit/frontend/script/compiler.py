@@ -29,6 +29,7 @@ from .calls import describe_type, as_int_coded
 from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
 from .classes import ClassValueMixin, script_class_of
 from .object_exprs import ObjectExprMixin
+from .enums import EnumMixin
 from .with_stmts import WithMixin
 from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit
 from . import static_eval
@@ -84,7 +85,7 @@ _UNSUPPORTED_STMTS = {
 }
 
 
-class FunctionCompiler(WithMixin, LoopMixin, ObjectExprMixin, ClassValueMixin,
+class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassValueMixin,
                        ExprCompiler):
     """Statements and paths (early exits), on top of ExprCompiler; loops (loops.py); objects of
     script classes and NamedTuples (classes.py), calls decided by the Python object called

@@ -5,6 +5,8 @@ Each unannotated parameter takes the type of the values it gets; values of diffe
 types for one parameter are an error naming it, None with a T gives Optional[T]."""
 from __future__ import annotations
 
+import enum
+
 import inspect
 import weakref
 
@@ -89,6 +91,8 @@ def _value_type(v) -> T.Type:
         return T.TENSOR
     if v is None:
         return T.NONE
+    if isinstance(v, enum.Enum):
+        return T.type_of_value(v)
     for py, t in ((bool, T.BOOL), (int, T.INT), (float, T.FLOAT), (str, T.STR)):
         if isinstance(v, py):
             return t

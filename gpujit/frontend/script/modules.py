@@ -15,6 +15,7 @@ unrolled, and a ModuleList indexed by an int constant is a GetAttr of that child
 from __future__ import annotations
 
 import ast
+import enum
 import inspect
 import textwrap
 import typing
@@ -120,7 +121,7 @@ def _value_type(v):
     from ...tensor import Tensor
     if isinstance(v, Tensor):
         return T.TENSOR
-    if isinstance(v, (bool, int, float, str)):
+    if isinstance(v, (bool, int, float, str, enum.Enum)):    # (an Enum member: its Enum)
         return T.type_of_value(v)
     from ... import dtypes as _dt
     from ...device import device

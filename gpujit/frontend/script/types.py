@@ -15,6 +15,7 @@ archive cannot run Python hidden in an annotation.
 from __future__ import annotations
 
 import ast
+import enum
 import inspect
 import sys
 import textwrap
@@ -111,6 +112,9 @@ class _Resolver:
             return T.SCALAR_TYPE
         if issubclass(cls, tuple) and hasattr(cls, "_fields"):
             return namedtuple_type(cls)
+        if issubclass(cls, enum.Enum):
+            from .enums import enum_type
+            return enum_type(cls, self.sr)
         if cls is complex:
             self.fail("complex numbers are not supported by gpujit.script",
                       hint="use two floats, or a Tensor")
@@ -612,6 +616,9 @@ def value_matches_type(v, t: T.Type) -> bool:
         return isinstance(v, dict) and all(
             value_matches_type(k, t.key) and value_matches_type(x, t.value)
             for k, x in v.items())
+    if isinstance(t, T.EnumType):
+        return isinstance(v, enum.Enum) and (type(v) is t.py_class or (
+            t.py_class is None and T.type_of_value(v) == t))
     if isinstance(t, T.InterfaceType):
         from ...jit.interface import incompatibility
         return incompatibility(t, v) is None
