@@ -468,7 +468,6 @@ def test_dataclass_custom_eq_is_kept():
     check_script(fn, 1, 2, 3)
 
 
-@pytest.mark.xfail(strict=True, reason="gpujit has no TorchScript enums yet")
 def test_dataclass_with_enum_default():
     s = torch.jit.script(_MixupParams2)
     assert s is _MixupParams2

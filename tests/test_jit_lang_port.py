@@ -27,8 +27,7 @@ Skipped from PyTorch's files (one line each, why):
   TorchScript interpreter"); gpujit raises the error's own class (a jit Error too) with
   the scripted line, so those words are not checked. `torch.set_anomaly_enabled` in
   scripted code and `{**d}` are compile errors in both (only `**` is checked).
-- test_enum.py: gpujit's script compiler has no Enum support yet (not ported; a feature
-  of its own).
+- test_enum.py: ported in tests/test_jit_enum_port.py.
 """
 import collections
 import warnings

@@ -198,6 +198,13 @@ def _constant(c: _Cursor):
         name = c.match(_IDENT, "a name").group(0)
         c.expect(">")
         return Opaque(f"<{name}>")
+    if c.at("__torch__."):                       # an Enum member: __torch__.Color.RED
+        qual, _, member = c.match(_IDENT, "an enum member").group(0).rpartition(".")
+        t = T.class_type(qual)
+        found = getattr(getattr(t, "py_class", None), "__members__", {}).get(member)
+        if not isinstance(t, T.EnumType) or found is None:
+            c.error(f"unknown enum member {qual}.{member}")
+        return found
     if c.at("torch."):
         c.i += len("torch.")
         from .. import dtypes as _dt

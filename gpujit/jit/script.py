@@ -82,6 +82,10 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
                                 f"{obj.__qualname__}); gpujit.script compiles module "
                                 f"instances",
                                 hint=f"script an instance: gpujit.script({obj.__name__}(...))")
+        from ..frontend.script.enums import is_enum_class, enum_type
+        if is_enum_class(obj):          # an Enum: its type checked (TorchScript's errors)
+            enum_type(obj)
+            return obj
         from ..frontend.script.classes import script_class
         script_class(obj)
         return obj

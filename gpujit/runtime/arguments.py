@@ -12,6 +12,7 @@ The executor calls `coerce_args` only for calls its generated dispatcher did not
 """
 from __future__ import annotations
 
+import enum
 import numbers
 
 from .. import dtypes as _dt
@@ -48,6 +49,10 @@ def _convert(v, t):
         if v is None or isinstance(v, _reg._Tensor):     # None: as TorchScript allows
             return v
         raise _Mismatch
+    if isinstance(t, T.EnumType):           # a member of that Enum (not its value)
+        if not isinstance(v, enum.Enum) or T.type_of_value(v) != t:
+            raise _Mismatch
+        return v
     if isinstance(t, T.BoolType):
         if isinstance(v, bool):
             return v

@@ -17,6 +17,7 @@ literals or bound names. aten lowering lives in codegen_aten.py.
 """
 from __future__ import annotations
 
+import enum
 import keyword
 import math
 import re
@@ -68,6 +69,8 @@ class CodeGenError(RuntimeError):
 
 def python_literal(v):
     """Source text for a constant that Python can spell, else None."""
+    if isinstance(v, enum.Enum):          # an Enum member (an `int, Enum` one too): bound
+        return None
     if v is None or isinstance(v, (bool, str, int)):
         return repr(v)
     if isinstance(v, float) and math.isfinite(v):

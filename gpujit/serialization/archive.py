@@ -4,6 +4,7 @@ NamedTuples by class name), and types as records (IR text, plus the annotation t
 they name the archive's own classes)."""
 from __future__ import annotations
 
+import enum
 import math
 
 from ..ir import types as T
@@ -33,6 +34,8 @@ def encode(v, saver):
         return v if math.isfinite(v) else {"float": repr(v)}
     if isinstance(v, Tensor):
         return {"tensor": saver.tensor(v)}
+    if isinstance(v, enum.Enum):                     # a member of a TorchScript Enum
+        return {"enum": saver.add_class(T.type_of_value(v)), "member": v.name}
     if isinstance(v, tuple) and hasattr(type(v), "_fields"):
         from ..frontend.script.types import namedtuple_type
         name = saver.add_class(namedtuple_type(type(v)))
@@ -63,6 +66,12 @@ def encode(v, saver):
 def decode(j, loader):
     if j is None or isinstance(j, (bool, int, float, str)):
         return j
+    if isinstance(j, dict) and set(j) == {"enum", "member"}:
+        cls = loader.classes.get(j["enum"])
+        member = getattr(cls, "__members__", {}).get(j["member"])
+        if member is None:
+            raise ArchiveError(f"the manifest uses an Enum member it does not define: {j!r}")
+        return member
     if isinstance(j, dict) and set(j) in ({"namedtuple", "values"}, {"object", "attrs"}):
         cls = loader.classes.get(j.get("namedtuple", j.get("object")))
         if cls is None:
@@ -111,7 +120,7 @@ def class_types(t):
         yield t
         for e in t.elems:
             yield from class_types(e)
-    elif isinstance(t, T.ClassType):
+    elif isinstance(t, (T.ClassType, T.EnumType)):
         yield t
     elif isinstance(t, (T.ListType, T.OptionalType, T.SetType)):
         yield from class_types(t.elem)

@@ -146,6 +146,8 @@ class _Loader:
                     fns[mname].__qualname__ = f"{name}.{mname}"
                     body[mname] = fns[mname]
                 cls = type(name, (), body)
+            elif rec.get("kind") == "enum":
+                cls = _enum_class(name, rec, self)
             elif rec.get("kind") == "interface":      # signatures filled below
                 from ..nn.module import Module
                 qualified = expect(rec.get("qualified"), str, f"interface {name}")
@@ -160,6 +162,8 @@ class _Loader:
             ns[name] = cls
         for name, rec in records.items():
             cls = self.classes[name]
+            if rec["kind"] == "enum":
+                continue
             if rec["kind"] == "interface":
                 t = cls.__gpujit_interface__
                 for m, sig in expect(rec.get("methods"), dict, "methods").items():
@@ -381,3 +385,23 @@ def load(f, map_location=None, _extra_files=None):
         root = ld.module(manifest.get("root"), ns, "root")
     from ..frontend.script.modules import script_module
     return script_module(root)
+
+
+def _enum_class(name, rec, loader):
+    """The Enum class of an archive's record: the live class of that qualified name when
+    one with the same members exists (as TorchScript finds the Python class by name),
+    else a new one."""
+    import enum
+    qualified = expect(rec.get("qualified"), str, f"enum {name}")
+    members = []
+    for m in expect(rec.get("members"), list, f"members of enum {name}"):
+        mname, value = expect(m, list, f"member of enum {name}")
+        if not (isinstance(mname, str) and mname.isidentifier()):
+            raise ArchiveError(f"bad member name {mname!r} of enum {name}")
+        members.append((mname, decode(value, loader)))
+    live = T.class_type(qualified)
+    if isinstance(live, T.EnumType) and live.py_class is not None and \
+            [(m.name, m.value) for m in live.py_class] == members:
+        return live.py_class
+    cls = enum.Enum(name, members, module="__archive__")
+    return cls

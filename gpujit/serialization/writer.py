@@ -12,6 +12,7 @@ import zipfile
 import numpy as np
 
 from ..ir import types as T
+from ..ir.parser import parse_type
 from ..ir.python_printer import python_source
 from .archive import (FORMAT, FORMAT_VERSION, ArchiveError, encode, class_types,
                       type_record)
@@ -62,6 +63,11 @@ class _Saver:
                                    f"used; rename one of them to save this model")
             return name
         self.class_names[name] = t.name
+        if isinstance(t, T.EnumType):           # its members, by name, in order
+            self.classes[name] = {"kind": "enum", "qualified": t.name,
+                                  "members": [[m.name, encode(m.value, self)]
+                                              for m in t.py_class]}
+            return name
         if isinstance(t, T.NamedTupleType):
             rec = {"kind": "namedtuple", "fields": list(t.fields),
                    "types": [type_record(e) for e in t.elems]}
@@ -97,7 +103,8 @@ class _Saver:
     def note_type(self, t):
         """Record every script class / NamedTuple a type mentions."""
         for c in class_types(t):
-            if isinstance(c, (T.NamedTupleType, T.InterfaceType)) or _is_script_class(c):
+            if isinstance(c, (T.NamedTupleType, T.InterfaceType, T.EnumType)) or \
+                    _is_script_class(c):
                 self.add_class(c)
 
     def note_graph_types(self, g):
@@ -106,6 +113,9 @@ class _Saver:
         for n in g.walk():
             for v in n.outputs:
                 self.note_type(v.type)
+            if n.kind == "prim::isinstance":       # isinstance(x, Color) names the class
+                for t in n.attrs.get("types", ()):
+                    self.note_type(parse_type(t) if isinstance(t, str) else t)
 
     def code_of(self, graphs: dict, is_method: bool) -> str:
         """The source of several graphs (methods of one module, or functions), and of the

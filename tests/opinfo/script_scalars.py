@@ -3,6 +3,7 @@ functions on numbers (gpujit/ops/scalar_ops.py, MATH_OPS), round, and the str op
 and methods (gpujit/ops/scalar_str.py). The reference is Python itself."""
 from __future__ import annotations
 
+import enum
 import math
 
 import numpy as np
@@ -144,6 +145,19 @@ _EQ_SAMPLES = {
     "str_list": [Sample(["a"], ["a"]), Sample(["a"], ["b"])],
     "bool_list": [Sample([True], [True]), Sample([True, False], [False])],
 }
+
+
+class _Hue(enum.Enum):      # aten::eq.enum / ne.enum: Enum members
+    RED = 1
+    GREEN = 2
+
+
+class _Other(enum.Enum):
+    RED = 1
+
+
+_EQ_SAMPLES["enum"] = [Sample(_Hue.RED, _Hue.RED), Sample(_Hue.RED, _Hue.GREEN),
+                       Sample(_Hue.RED, _Other.RED)]
 for _suffix, _samples in _EQ_SAMPLES.items():
     OPINFOS.append(OpInfo(f"aten::eq.{_suffix}", ref=lambda a, b: a == b, samples=_samples))
     OPINFOS.append(OpInfo(f"aten::ne.{_suffix}", ref=lambda a, b: a != b, samples=_samples))

@@ -120,6 +120,15 @@ class EnumMixin:
         found, obj = self._py_object_quiet(node)
         return obj if found and is_enum_class(obj) else None
 
+    def _enum_object(self, node):
+        """(True, obj) when node names a Python object; `Color.RED` (also through an
+        alias of the class) is its member."""
+        if isinstance(node, ast.Attribute):
+            cls = self._enum_class_named(node.value)
+            if cls is not None and node.attr in cls.__members__:
+                return True, cls.__members__[node.attr]
+        return self._py_object_quiet(node)
+
     def stmt_For(self, s):
         if self._enum_class_named(s.iter) is not None:     # for c in Color
             self._enum_iterables.add(id(s.iter))
@@ -140,7 +149,7 @@ class EnumMixin:
 
     # ---- Color.RED, x.name, x.value
     def expr_Attribute(self, node):
-        found, base = self._py_object_quiet(node.value)
+        found, base = self._enum_object(node.value)
         if found and is_enum_class(base):
             t = enum_type(base, self.src.range(node))
             member = base.__members__.get(node.attr)
