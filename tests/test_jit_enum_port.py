@@ -18,7 +18,7 @@ under a used name gets a mangled one), so checks look for `Color>` / `Color.RED`
 """
 import io
 from enum import Enum
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -499,3 +499,40 @@ def test_save_load_roundtrip():
         assert loaded(x) == m(x)
     assert loaded(Color.GREEN) == (True, [1, 3], Color.GREEN, "bar as in foo bar", True)
     assert "Color.RED" in str(loaded.graph) or "Color>[]" in str(loaded.graph)
+
+
+def test_example_inputs_and_freeze():
+    def name_of(x):
+        return x.name
+
+    s = torch.jit.script(name_of, example_inputs=[(Color.BLUE,)])
+    assert "Enum<__torch__." in str(s.graph) and _twice(s, Color.BLUE) == "BLUE"
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.e = Color.GREEN
+
+        def forward(self, x):
+            if self.e == Color.GREEN:
+                return x * 2
+            return x
+
+    frozen = torch.jit.freeze(torch.jit.script(M()).eval())
+    assert "prim::GetAttr" not in str(frozen.graph)
+    assert frozen(torch.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_optional_enum_and_defaults():
+    @torch.jit.script
+    def opt(x: Optional[Color]) -> int:
+        if x is None:
+            return -1
+        return x.value
+
+    @torch.jit.script
+    def dflt(x: Color = Color.RED) -> str:
+        return x.name
+
+    assert _twice(opt, None) == -1 and _twice(opt, Color.GREEN) == 2
+    assert _twice(dflt) == "RED" and _twice(dflt, Color.BLUE) == "BLUE"
