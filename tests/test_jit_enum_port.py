@@ -11,7 +11,10 @@
 Skipped: TestEnumFeatureGuard (PyTorch's old EXPERIMENTAL_ENUM_SUPPORT switch, gone from
 PyTorch itself). Beyond the file: enums in lists and dicts, comprehensions over the class,
 jit.save / jit.load, `.code`, the generated-code path (calls after the first), and the
-refusals (the class as a value or called, `<`, `==` with a non-member).
+refusals (the class as a value or called, `<`, `==` with a non-member), str / f-strings /
+print (`Enum<Color.RED>`, TorchScript's text). Differences kept on purpose: an Enum in
+`__constants__` works (PyTorch refuses it), and `x is Color.RED` is Python's identity
+(TorchScript answers False).
 
 Graph text names types by qualified name: `Enum<__torch__.Color>` (a class defined again
 under a used name gets a mangled one), so checks look for `Color>` / `Color.RED`.
@@ -536,3 +539,24 @@ def test_optional_enum_and_defaults():
 
     assert _twice(opt, None) == -1 and _twice(opt, Color.GREEN) == 2
     assert _twice(dflt) == "RED" and _twice(dflt, Color.BLUE) == "BLUE"
+
+
+def test_str_format_and_print_write_torchscript_text(capsys):
+    @torch.jit.script
+    def f(x: Color):
+        print(x, 3)
+        return str(x), f"{x}", "{}".format(x), f"{x.name}:{x.value}"
+
+    assert _twice(f, Color.RED) == ("Enum<Color.RED>",) * 3 + ("RED:1",)
+    assert capsys.readouterr().out.splitlines() == ["Enum<Color.RED> 3"] * 3
+
+
+def test_identity_is_pythons():
+    # (TorchScript answers False for `x is Color.RED` whatever x is: it compares boxed
+    # copies; gpujit keeps Python's answer, members being singletons)
+    @torch.jit.script
+    def f(x: Color, y: Color):
+        return x is Color.RED, x is not y, x is x
+
+    assert _twice(f, Color.RED, Color.RED) == (True, False, True)
+    assert _twice(f, Color.GREEN, Color.RED) == (False, True, True)

@@ -9,11 +9,13 @@ list or dict element may hold its members, which stay the Python members at run 
 - `x.name` / `x.value` are `prim::EnumName` / `prim::EnumValue` (of a known member: its
   constant);
 - `==` / `!=` are `aten::eq.enum` / `aten::ne.enum` (members of different Enums are
-  never equal, as in Python); other operators and comparisons with non-members are
-  refused;
+  never equal, as in Python); `is` / `is not` are Python's identity (TorchScript answers
+  False for `x is Color.RED` even when x is RED); other operators and comparisons with
+  non-members are refused;
 - `for c in Color` (and comprehensions over it) iterate over the members, in definition
   order, as a constant list;
-- `isinstance(x, Color)`.
+- `isinstance(x, Color)`;
+- `str(x)`, f-strings, `.format` and `print` write TorchScript's `Enum<Color.RED>`.
 
 Errors are TorchScript's: mixed value types ("Could not unify type list ..."), other value
 types ("Cannot create Enum with value type ..."), a member that does not exist, the class
@@ -182,6 +184,11 @@ class EnumMixin:
         ea, eb = isinstance(a.type, T.EnumType), isinstance(b.type, T.EnumType)
         if not (ea or eb) or isinstance(op, (ast.In, ast.NotIn)):
             return super().compare(op, a, b, node)
+        if isinstance(op, (ast.Is, ast.IsNot)) and ea and eb:
+            # Python's identity of members (singletons): `x is Color.RED` is x == RED
+            # (TorchScript compares boxed copies there, and answers False)
+            kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
+            return self.emit(kind, [a, b], [T.BOOL]).output
         name = {ast.Eq: "eq", ast.NotEq: "ne"}.get(type(op))
         if name is None or not (ea and eb):
             sym = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=",
@@ -191,6 +198,26 @@ class EnumMixin:
                        hint="Enum members compare with == and != to members only")
         return self.emit(f"aten::{name}", [a, b], [T.BOOL],
                          op=_reg.OPS[f"aten::{name}.enum"]).output
+
+    # ---- str(x), f"{x}", "{}".format(x), print(x): TorchScript's `Enum<Color.RED>`
+    def _enum_text(self, v):
+        name = self.emit("prim::EnumName", [v], [T.STR]).output
+        fmt = self.const(f"Enum<{v.type.annotation()}.{{}}>")
+        return self.emit("aten::format", [fmt, name], [T.STR]).output
+
+    def to_str(self, v, node):
+        if isinstance(v.type, T.EnumType):
+            return self._enum_text(v)
+        return super().to_str(v, node)
+
+    def format_arg(self, v, spec, node):
+        if isinstance(v.type, T.EnumType):
+            return self._enum_text(v)
+        return super().format_arg(v, spec, node)
+
+    def builtin_print(self, args, kw, node):
+        args = [self._enum_text(a) if isinstance(a.type, T.EnumType) else a for a in args]
+        return super().builtin_print(args, kw, node)
 
     # ---- isinstance(x, Color), Color(1)
     def class_isinstance_type(self, cls):
