@@ -1158,8 +1158,6 @@ def test_dict_in_not_in():
 
 
 
-@pytest.mark.xfail(strict=True, reason="`t in d` for a Dict[Tensor, int] (keys by "
-                   "identity) is refused in scripted code")
 def test_dict_with_tensor_keys_in():
     inp1, inp2 = torch.tensor(3), torch.tensor(5)
     d = {inp1: 1, inp2: 3}

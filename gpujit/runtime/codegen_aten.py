@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve
+from ..ir import types as _T
 from ..ops import registry as _reg
 from ..ops.registry import scalar_kind
 from ..ops.scalar_ops import GUARDED_FORMS, PYTHON_FORMS, PYTHON_VALUED
@@ -498,6 +499,11 @@ def _container(cg, n):
     """A Python list/dict operation (values inside are raw, as everywhere in the code)."""
     fn, form = CONTAINER_OPS[n.kind]
     args = [cg.ref(v) for v in n.inputs]
+    if n.kind == "aten::__contains__" and isinstance(n.inputs[1].type, _T.TensorType):
+        # `t in d` of a Dict[Tensor, t]: the dict keeps its Tensor keys (by identity), so
+        # look for the Tensor object, not its array
+        from .codegen import box_expr
+        args[1] = box_expr(cg, n.inputs[1])
     # `None[i]` (a constant in a branch that never runs: an inlined library function's
     # other case) is a SyntaxWarning when the code is compiled: call the function instead
     scalar_base = form is not None and form.startswith("{0}[") and _scalar_literal(args[0])

@@ -318,6 +318,10 @@ class ContainerMixin:
                        f"{describe_type(t)}", node,
                        hint="for tensors compare explicitly, e.g. (x == v).any()")
         nums = (T.IntType, T.FloatType)
+        if isinstance(t, T.DictType) and isinstance(t.key, T.TensorType) and \
+                isinstance(xt, T.TensorType):
+            # aten::__contains__.Tensor: a Dict[Tensor, t] keys its tensors by identity
+            return self.emit("aten::__contains__", [c, x], [T.BOOL]).output
         if not isinstance(xt, _HASHABLE) or not any(
                 isinstance(e, _HASHABLE) and (_unify(e, xt) is not None or
                                               (isinstance(e, nums) and isinstance(xt, nums)))
