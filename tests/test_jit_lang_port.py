@@ -2001,14 +2001,9 @@ def _shown(*calls):
     return [f"{m.category.__name__}: {m.message}" for m in w]
 
 
-_EVERY_RUN = pytest.mark.xfail(strict=True, reason="a scripted warning shows each time "
-                               "its line runs, not once per call as TorchScript's warn_id")
-
-
 @pytest.mark.parametrize("fn, count", [
-    (_warn_once, 1), pytest.param(_warn_in_loop, 1, marks=_EVERY_RUN),
-    pytest.param(_warn_via_function_in_loop, 1, marks=_EVERY_RUN),
-    (_warn_two_functions, 2), pytest.param(_warn_two_functions_in_loop, 2, marks=_EVERY_RUN)])
+    (_warn_once, 1), (_warn_in_loop, 1), (_warn_via_function_in_loop, 1),
+    (_warn_two_functions, 2), (_warn_two_functions_in_loop, 2)])
 def test_warn_once_per_place_per_call(fn, count):
     f = torch.jit.script(fn)
     assert _shown(f) == ["UserWarning: I am warning you"] * count
@@ -2017,6 +2012,8 @@ def test_warn_once_per_place_per_call(fn, count):
 def test_warn_each_call_and_from_each_caller():
     f = torch.jit.script(_warn_once)
     assert _shown(f, f) == ["UserWarning: I am warning you"] * 2
+    f = torch.jit.script(_warn_in_loop)     # the profiled runs, then the optimized code
+    assert _shown(f, f, f, f) == ["UserWarning: I am warning you"] * 4
     foo, bar = torch.jit.script(_warn_foo), torch.jit.script(_warn_bar)
     assert _shown(foo, bar) == ["UserWarning: I am warning you from foo",
                                 "UserWarning: I am warning you from bar"]

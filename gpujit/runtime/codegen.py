@@ -113,6 +113,7 @@ class CodeGenerator:
         self.used_objs = set()
         self.obj_sources = {}       # alias Value -> the Value whose Tensor object it shares
         self.pre = []          # function entry: module attribute reads and their guards
+        self.warned = None     # the name of the set of aten::warn nodes that have warned
         self.lines = []
         self.depth = 1
 
@@ -650,7 +651,10 @@ def _print(cg, n):
 def _warn(cg, n):
     node = cg.bind(n, "node")
     args = ", ".join(cg.ref(v) for v in n.inputs)
-    cg.emit(f"_emit_warning({node}, {args})")
+    if cg.warned is None:       # the nodes that have warned in this call (as TorchScript)
+        cg.warned = cg.new_var("warned")
+        cg.pre.append(f"    {cg.warned} = set()")
+    cg.emit(f"_emit_warning({node}, {args}, warned={cg.warned})")
 
 
 def _dtype(cg, n):

@@ -554,14 +554,24 @@ def _print(node, env, profile):
     return None
 
 
+_WARNED = object()     # the env key of the aten::warn nodes that have warned in this call
+
+
 def _warn(node, env, profile):
-    emit_warning(node, env[node.inputs[0]], env[node.inputs[1]] if len(node.inputs) > 1 else 2)
+    emit_warning(node, env[node.inputs[0]], env[node.inputs[1]] if len(node.inputs) > 1 else 2,
+                 warned=env.setdefault(_WARNED, set()))
     return None
 
 
-def emit_warning(node, message, stacklevel=2):
+def emit_warning(node, message, stacklevel=2, warned=None):
     """aten::warn: a UserWarning attributed to the scripted source line (as TorchScript),
-    each time it runs; from Python's stack when the node has no source."""
+    from Python's stack when the node has no source. As TorchScript's interpreter (its
+    warned nodes), a node warns once per call of the function it runs in: `warned` holds
+    the nodes that already have, a warning in a loop shows on its first iteration only."""
+    if warned is not None:
+        if node in warned:
+            return
+        warned.add(node)
     sr = node.source_range
     if sr is not None and getattr(sr, "filename", None):
         warnings.warn_explicit(message, UserWarning, sr.filename, sr.line)
