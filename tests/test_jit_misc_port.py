@@ -292,7 +292,6 @@ def test_list_literal_infer():
     FileCheck().check("Tensor[] = prim::ListConstruct").run(test_return.graph)
 
 
-@pytest.mark.xfail(strict=True, reason="torch.BoolTensor/LongTensor/... legacy constructors are not compiled by gpujit's script frontend")
 def test_legacy_tensor_constructor():
     def test_all_dtypes():
         return (torch.BoolTensor([2]), torch.LongTensor([3]), torch.ByteTensor([4]),
@@ -334,6 +333,16 @@ def test_legacy_tensor_constructor():
 
     with pytest.raises(RuntimeError, match="hello"):
         torch.jit.script(bad_kwarg)
+
+    def from_values(n: int, xs: List[int]):      # sizes of values, data of a list value
+        return torch.FloatTensor(2, n), torch.FloatTensor(xs), torch.IntTensor([1], device="cpu")
+
+    s = torch.jit.script(from_values)
+    for _ in range(3):
+        a, b, c = s(3, [4, 5])
+        assert a.shape == (2, 3) and a.dtype == torch.float32
+        assert b.tolist() == [4.0, 5.0] and b.dtype == torch.float32
+        assert c.tolist() == [1] and c.dtype == torch.int32
 
 
 @pytest.mark.xfail(strict=True, reason="gpujit has no torch._jit_internal.BroadcastingListN / nn.common_types._size_N_t user annotations")

@@ -13,6 +13,7 @@ import inspect
 import itertools
 import warnings
 
+from ... import _tensor_types
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from ...ops import registry as _reg
@@ -704,6 +705,8 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
         scripted code cannot call it."""
         if calls.compiled_from_source(obj):
             return self.call_python_function(obj, node)
+        if isinstance(obj, _tensor_types.tensortype):      # torch.LongTensor(...)
+            return self.legacy_constructor_call(obj, node)
         if getattr(obj, "op", None) is not None:
             return self.call_op(obj.op.public_name, *self.call_args(node), node)
         if callable(obj) and getattr(obj, "__module__", "") == \
@@ -801,6 +804,8 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                        f"scripted code: they decide the type it returns", node)
         if calls.compiled_from_source(target):
             return self.call_python_function(target, node)
+        if isinstance(target, _tensor_types.tensortype):   # torch.LongTensor(...)
+            return self.legacy_constructor_call(target, node)
         name, owner = calls.alias_target(owner, name)   # special.expit: sigmoid
         functional = owner.__name__.endswith("nn.functional")
         args, kwargs = self.call_args(node)

@@ -184,6 +184,33 @@ class OpCallMixin:
             self.error(f"gpujit.device(): {e}", node)
         return self.const(dev, T.DEVICE)
 
+    def legacy_constructor_call(self, cls, node):
+        """torch.LongTensor(...) (a legacy tensor type called), as TorchScript compiles it:
+        no arguments an empty tensor, int arguments the sizes of an uninitialized one
+        (aten::empty), one other argument the data (aten::tensor); of the type's dtype,
+        on the type's kind of device unless a device= is given."""
+        args, kwargs = self.call_args(node)
+        schemas = ("Legacy Tensor Constructor only supports two schemas in TorchScript: "
+                   "'new(IntArrayRef size, *, Device? device=None)', "
+                   "'new(PyObject* data, *, Device? device=None)'")
+        for k in kwargs:
+            if k != "device":
+                self.error(f"{schemas}. Got kwarg {k}", node)
+        kw = {"dtype": self.const(cls.dtype, T.SCALAR_TYPE)}
+        if "device" in kwargs:
+            kw["device"] = kwargs["device"]
+        elif cls.is_cuda:
+            from ...device import device as _device
+            kw["device"] = self.const(_device("cuda"), T.DEVICE)
+        if not args or all(isinstance(a.type, T.IntType) for a in args):
+            sizes = self.emit("prim::ListConstruct", args or [self.const(0)],
+                              [T.ListType(T.INT)]).output
+            return self.call_op("empty", [sizes], kw, node)
+        if len(args) > 1:
+            self.error(f"{schemas}. Got multiple positional arguments that were not all "
+                       f"integers", node)
+        return self.call_op("tensor", args, kw, node)
+
     def constant_value(self, value, node):
         """A Python constant (tuples and lists of scalars too) as graph values."""
         if isinstance(value, tuple):
