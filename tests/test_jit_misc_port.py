@@ -261,7 +261,6 @@ def test_math_inf():
     assert _check_script(foo) == math.inf
 
 
-@pytest.mark.xfail(strict=True, reason="an empty list literal passed straight to a List[int] parameter is typed List[Tensor] in gpujit (TorchScript infers List[int] from the parameter)")
 def test_list_literal_infer():
     def expects_intlist(x: List[int]):
         x.append(3)
@@ -290,6 +289,25 @@ def test_list_literal_infer():
         return []
 
     FileCheck().check("Tensor[] = prim::ListConstruct").run(test_return.graph)
+
+
+def _optional_len(x: Optional[List[int]]) -> int:
+    return -1 if x is None else len(x)
+
+
+class _AppendsOne(torch.nn.Module):
+    def add_one(self, x: List[float]) -> List[float]:
+        x.append(1.0)
+        return x
+
+    def forward(self):
+        return self.add_one([]), _optional_len([])
+
+
+def test_list_literal_takes_the_parameter_type():
+    # an empty list literal fits an Optional[List[int]] parameter and a method's
+    # List[float] parameter too
+    assert torch.jit.script(_AppendsOne())() == ([1.0], 0)
 
 
 def test_legacy_tensor_constructor():

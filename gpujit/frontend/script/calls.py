@@ -576,6 +576,7 @@ class FunctionCallMixin:
             values = args
         values = [self.tuple_for_list_param(v, p.type, compiled_from_source(fn))
                   for v, p in zip(values, params)]
+        values = [self.empty_list_for_param(v, p.type) for v, p in zip(values, params)]
         for k, (v, p) in enumerate(zip(values, params)):
             ok = v.type.is_subtype_of(p.type) or (
                 isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType)) or (
@@ -594,6 +595,18 @@ class FunctionCallMixin:
         if len(outs) == 1:
             return n.output
         return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(outs))]).output
+
+    def empty_list_for_param(self, v, ptype):
+        """`f([])`: an empty list literal takes the list type of the parameter it is
+        passed to, as TorchScript's prim::EmptyListLiteral (unannotated, it would be a
+        List[Tensor]); any other value is returned as it is."""
+        pt = ptype.elem if isinstance(ptype, T.OptionalType) else ptype
+        if not (isinstance(pt, T.ListType) and v.type != pt and is_empty_list_literal(v)):
+            return v
+        new = self.emit("prim::ListConstruct", [], [pt]).output
+        if not v.uses:
+            v.node.destroy()
+        return new
 
     def tuple_for_list_param(self, v, ptype, calls_source=False):
         """A tuple passed for a List[E] (or Optional[List[E]]) parameter becomes a list, as
