@@ -185,8 +185,6 @@ def test_kwarg_support():
         torch.jit.script(Bad())
 
 
-@pytest.mark.xfail(strict=True, reason="gpujit's script frontend takes no keyword-only "
-                                       "parameters (TorchScript does, without defaults)")
 def test_kwarg_only_parameters():
     class M(torch.nn.Module):
         def forward(self, *, n_tokens: int, device_name: str):
@@ -198,6 +196,47 @@ def test_kwarg_only_parameters():
     with pytest.raises(RuntimeError, match="positional arg"):
         sm(3, "hello")
     assert sm(n_tokens=3, device_name="hello") == (3, "hello")
+
+
+def _plus(a: int, *, b: int) -> int:
+    return a + b
+
+
+class _KwOnlySub(torch.nn.Module):
+    def forward(self, a: int, *, n: int) -> int:
+        return a * n
+
+
+class _KwOnlyTop(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.sub = _KwOnlySub()
+
+    def forward(self, a: int, *, n: int):
+        return self.sub(a, n=n), self.helper(a, n=n), _plus(a, b=n)
+
+    def helper(self, a: int, *, n: int) -> int:
+        return a - n
+
+
+def test_kwarg_only_parameters_called_from_script_and_saved():
+    import io
+    sm = torch.jit.script(_KwOnlyTop())
+    assert sm(2, n=3) == (6, -1, 5)
+    assert "*, int n" in sm.forward.schema
+    buf = io.BytesIO()
+    torch.jit.save(sm, buf)
+    buf.seek(0)
+    lm = torch.jit.load(buf)
+    assert lm(2, n=3) == (6, -1, 5)
+    with pytest.raises(RuntimeError, match="positional arg"):
+        lm(2, 3)
+
+    def positional(x: int) -> int:
+        return _plus(x, 2)
+
+    with pytest.raises(RuntimeError, match="positional"):
+        torch.jit.script(positional)
 
 
 def test_tuple_subscripted_assign():

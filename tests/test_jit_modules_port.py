@@ -432,7 +432,7 @@ def test_prepare_scriptable_escape_hatch_for_a_callable_object():
         jit_obj(1, 2, 3, 4)
     with pytest.raises(RuntimeError, match="specified both as positional and keyword"):
         jit_obj(1, int1=2)
-    with pytest.raises(RuntimeError, match="missing argument 'int2'"):
+    with pytest.raises(RuntimeError, match="missing value for argument 'int2'"):
         jit_obj(1)
 
 

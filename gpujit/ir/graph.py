@@ -478,6 +478,10 @@ _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
 
 
 class Graph:
+    # how many of the last inputs are keyword-only parameters (`def f(a, *, b)`: 1); calls
+    # from Python and from scripted code pass them by name only
+    kwarg_only = 0
+
     def __init__(self):
         self._unique = 0
         self._names: dict[str, Value] = {}
@@ -635,6 +639,7 @@ class Graph:
             g.register_output(vmap[v])
         g._unique = self._unique
         g._suffix = dict(self._suffix)
+        g.kwarg_only = self.kwarg_only
         return g
 
     def insert_graph(self, callee: "Graph", inputs) -> list[Value]:

@@ -109,6 +109,17 @@ def _isinstance_text(x: str, types) -> str:
     return f"isinstance({x}, {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'})"
 
 
+def _keyword_only_by_name(n, args):
+    """A call's arguments as text, those for the callee's keyword-only parameters passed
+    by name (`f(a, b=x)` for `def f(a, *, b)`)."""
+    callee = n.meta.get("callee")
+    k = getattr(callee, "kwarg_only", 0)
+    if not k or len(args) > len(callee.inputs):
+        return list(args)
+    names = [_base_name(v.debug_name) for v in callee.inputs[len(callee.inputs) - k:]]
+    return list(args[:-k]) + [f"{a}={x}" for a, x in zip(names, args[-k:])]
+
+
 def _base_name(debug_name: str) -> str:
     m = _SUFFIX.match(debug_name)
     return m.group(1) if m else debug_name
@@ -199,8 +210,11 @@ class _FunctionPrinter:
         is_method = is_method and bool(inputs)
         names = self.argument_names(inputs, is_method, self_name, arg_names)
         params = []
+        first_kw = len(inputs) - g.kwarg_only
         for i, (v, n) in enumerate(zip(inputs, names)):
             self.exprs[v] = n
+            if i == first_kw and g.kwarg_only:
+                params.append("*")      # keyword-only parameters follow
             params.append(n if (i == 0 and is_method) else f"{n}: {v.type.annotation()}")
         outs = list(g.outputs)
         if len(outs) == 1:
@@ -560,12 +574,13 @@ class _FunctionPrinter:
         if k == "prim::GetAttr":
             return self.attribute(ins[0], n.attrs["name"])
         if k == "prim::CallMethod":
-            return f"{self.attribute(ins[0], n.attrs['name'])}({', '.join(ins[1:])})"
+            args = _keyword_only_by_name(n, ins[1:])
+            return f"{self.attribute(ins[0], n.attrs['name'])}({', '.join(args)})"
         if k == "prim::CallFunction":
             fn = n.attrs.get("name")
             if fn is None:
                 fn, ins = _primary(ins[0]), ins[1:]
-            return f"{fn}({', '.join(ins)})"
+            return f"{fn}({', '.join(_keyword_only_by_name(n, ins))})"
         if k == "prim::Print":
             return f"print({', '.join(ins)})"
         if k == "prim::Uninitialized":

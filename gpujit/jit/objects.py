@@ -90,7 +90,9 @@ class _GraphCallable:
         self._executable = None
         self._inlined = None
         self._defaults = {}      # parameter name -> default value (Python's, or saved)
-        self._arity = len(graph.inputs)     # checked per call: fewer args -> defaults
+        # checked per call: fewer args -> defaults; a function with keyword-only
+        # parameters never takes the positional fast path (-1)
+        self._arity = len(graph.inputs) if not graph.kwarg_only else -1
 
     @property
     def graph(self):
@@ -114,7 +116,10 @@ class _GraphCallable:
     @property
     def schema(self) -> str:
         ins = []
-        for v in self._graph.inputs:
+        first_kw = len(self._graph.inputs) - self._graph.kwarg_only
+        for i, v in enumerate(self._graph.inputs):
+            if i == first_kw and self._graph.kwarg_only:
+                ins.append("*")
             name = _plain(v.debug_name)
             arg = f"{_schema_type(v.type)} {name}"
             if name in self._defaults:
@@ -213,7 +218,12 @@ class _GraphCallable:
         return _fusers.format_fusion_report(_fusers.fusion_report(g))
 
     def _too_many(self, given, skip):
-        most = self._arity - skip
+        kw_only = self._graph.kwarg_only
+        most = len(self._graph.inputs) - skip - kw_only
+        if given > most and kw_only:        # (TorchScript's words, counting self)
+            raise ScriptArgumentError(
+                f"{self.name}() takes {most + skip} positional argument(s) but "
+                f"{given + skip} was/were given. Declaration: {self.schema}")
         if given > most:
             raise ScriptArgumentError(
                 f"{self.name}() expected at most {most} argument(s) but received {given} "
@@ -234,7 +244,9 @@ class _GraphCallable:
             elif n in self._defaults:
                 out.append(self._defaults[n])
             else:
-                raise ScriptArgumentError(f"{self.name}() missing argument {n!r}")
+                raise ScriptArgumentError(
+                    f"{self.name}() is missing value for argument '{n}'. "
+                    f"Declaration: {self.schema}")
         if kwargs:
             raise ScriptArgumentError(
                 f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")

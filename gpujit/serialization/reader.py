@@ -292,7 +292,7 @@ def _type_annotation(rec):
 
 def _annotations(fdef: ast.FunctionDef) -> dict:
     """The def's annotations as text (the frontend resolves them; nothing is evaluated)."""
-    out = {a.arg: ast.unparse(a.annotation) for a in fdef.args.args
+    out = {a.arg: ast.unparse(a.annotation) for a in fdef.args.args + fdef.args.kwonlyargs
            if a.annotation is not None}
     if fdef.returns is not None:
         out["return"] = ast.unparse(fdef.returns)

@@ -483,6 +483,11 @@ class ClassValueMixin:
         plist = list(sig.parameters.values())[1 if skip_self else 0:]
         by_name = dict(zip([p.name for p in plist], range(len(plist))))
         values = [None] * len(plist)
+        positional = sum(p.kind != p.KEYWORD_ONLY for p in plist)
+        if len(args) > positional and positional < len(plist):
+            self.error(f"{what}() takes {positional} positional argument"
+                       f"{'s' if positional != 1 else ''} but {len(args)} were given "
+                       f"(the others are keyword-only)", node)
         if len(args) > len(plist):
             self.error(f"{what}() takes {len(plist)} argument{'s' if len(plist) != 1 else ''}"
                        f" but {len(args)} were given", node)

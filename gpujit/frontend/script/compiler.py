@@ -116,18 +116,14 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
             self.error("Compiled functions can't take variable number of arguments or use "
                        f"keyword-only arguments with defaults ({what})", node,
                        hint="list each parameter by name")
-        if a.kwonlyargs:
-            node = a.kwonlyargs[0]
-            self.error("scripted functions take positional parameters only; "
-                       "*args, **kwargs and keyword-only parameters are not supported",
-                       node, hint="list each parameter by name")
         params, ret_type = self.signature()
         if arg_types is not None:
             if len(arg_types) != len(params):
                 raise FrontendError(f"{self.src.name} takes {len(params)} parameters but "
                                     f"{len(arg_types)} argument types were given")
             params = [(n, t) for (n, _), t in zip(params, arg_types)]
-        arg_nodes = {x.arg: x for x in a.posonlyargs + a.args}
+        arg_nodes = {x.arg: x for x in a.posonlyargs + a.args + a.kwonlyargs}
+        self.graph.kwarg_only = len(a.kwonlyargs)     # (passed by name only)
         for name, t in params:
             v = self.graph.add_input(name, t)
             self.scopes[-1][name] = Var(v, arg_nodes.get(name, fdef))
