@@ -277,7 +277,6 @@ def test_str_refine_any():
     assert forward("bar") == "bar"
 
 
-@pytest.mark.xfail(strict=True, reason="a function annotated -> Any cannot return a Tensor on one path and a str on another in gpujit (TorchScript unifies them to Any)")
 def test_if_returning_any():
     def if_function(inp: torch.Tensor) -> Any:
         if inp.shape[0] == 1:

@@ -589,7 +589,7 @@ class _FunctionPrinter:
             return _isinstance_text(ins[0], n.attrs["types"])
         if k in ("prim::EnumName", "prim::EnumValue"):
             return f"{_primary(ins[0])}.{'name' if k == 'prim::EnumName' else 'value'}"
-        if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType,
+        if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType, T.AnyType,
                                                                   T.InterfaceType)) or
                                             isinstance(n.inputs[0].type, T.UnionType)):
             # the Optional cast's type follows from its input; a Union's needs saying

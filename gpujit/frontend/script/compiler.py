@@ -148,8 +148,10 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
             self.error(f"'{kind}' outside a loop", s)
         v = self.number_as(v, self.ret_type)
         self.check_return(v, s, kind)
-        if isinstance(self.ret_type, T.UnionType) and v.type != self.ret_type:
-            v = self.as_declared(v, self.ret_type)      # `return 1` / `return "a"`
+        if isinstance(self.ret_type, (T.UnionType, T.AnyType)) and v.type != self.ret_type:
+            # `return 1` / `return "a"`; under `-> Any` each path's value is an Any (as
+            # TorchScript unifies them), whatever its own type
+            v = self.as_declared(v, self.ret_type)
         return [v]
 
     def return_value(self, s):
