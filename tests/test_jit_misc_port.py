@@ -401,9 +401,8 @@ def test_legacy_tensor_constructor():
         assert c.tolist() == [1] and c.dtype == torch.int32
 
 
-@pytest.mark.xfail(strict=True, reason="gpujit has no torch._jit_internal.BroadcastingListN / nn.common_types._size_N_t user annotations")
 def test_broadcasting_list():
-    from gpujit._jit_internal import BroadcastingList2  # noqa: F401 (missing: the xfail)
+    from gpujit._jit_internal import BroadcastingList2
     from gpujit.nn.common_types import _size_2_t
 
     def sum_i(x: _size_2_t) -> int:
@@ -414,6 +413,14 @@ def test_broadcasting_list():
 
     assert torch.jit.script(sum_i)(4) == 8
     assert torch.jit.script(sum_f)(4.5) == 9.0
+    assert torch.jit.script(sum_i)([1, 2]) == torch.jit.script(sum_i)((1, 2)) == 3
+
+    def caller(n: int, xs: List[int]) -> int:       # scripted callers pass n as [n, n]
+        return sum_i(n) + sum_i(xs) + sum_i((1, 2))
+
+    c = torch.jit.script(caller)
+    for _ in range(3):
+        assert c(3, [1, 2]) == 12
 
 
 def test_script_many_decorators():

@@ -481,6 +481,9 @@ class Graph:
     # how many of the last inputs are keyword-only parameters (`def f(a, *, b)`: 1); calls
     # from Python and from scripted code pass them by name only
     kwarg_only = 0
+    # input index -> n for the inputs declared as broadcasting lists (BroadcastingList2[int],
+    # _size_2_t): a List whose one-number argument stands for n copies of it
+    broadcast = {}
 
     def __init__(self):
         self._unique = 0
@@ -640,6 +643,7 @@ class Graph:
         g._unique = self._unique
         g._suffix = dict(self._suffix)
         g.kwarg_only = self.kwarg_only
+        g.broadcast = self.broadcast
         return g
 
     def insert_graph(self, callee: "Graph", inputs) -> list[Value]:

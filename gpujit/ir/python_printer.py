@@ -215,7 +215,10 @@ class _FunctionPrinter:
             self.exprs[v] = n
             if i == first_kw and g.kwarg_only:
                 params.append("*")      # keyword-only parameters follow
-            params.append(n if (i == 0 and is_method) else f"{n}: {v.type.annotation()}")
+            ann = v.type.annotation()
+            if i in g.broadcast and isinstance(v.type, T.ListType):
+                ann = f"BroadcastingList{g.broadcast[i]}[{v.type.elem.annotation()}]"
+            params.append(n if (i == 0 and is_method) else f"{n}: {ann}")
         outs = list(g.outputs)
         if len(outs) == 1:
             ret = outs[0].type.annotation()

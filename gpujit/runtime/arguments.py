@@ -159,7 +159,11 @@ def _convert(v, t):
 def coerce_args(graph, name, args):
     """args converted to the types of graph's inputs (a tuple), or ArgumentTypeError."""
     out = None
-    for i, (v, inp) in enumerate(zip(args, graph.inputs)):
+    for i, (given, inp) in enumerate(zip(args, graph.inputs)):
+        v = given
+        n = graph.broadcast.get(i)
+        if n is not None and isinstance(v, numbers.Number) and isinstance(inp.type, T.ListType):
+            v = [v] * n         # a BroadcastingListN parameter: one number for all n
         try:
             c = _convert(v, inp.type)
         except _Mismatch:
@@ -177,7 +181,7 @@ def coerce_args(graph, name, args):
                 f"{name}() Expected a value of type {shown} for argument '{param}' but "
                 f"instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}") \
                 from None
-        if c is not v:
+        if c is not given:
             if out is None:
                 out = list(args)
             out[i] = c

@@ -576,7 +576,8 @@ class FunctionCallMixin:
             values = args
         values = [self.tuple_for_list_param(v, p.type, compiled_from_source(fn))
                   for v, p in zip(values, params)]
-        values = [self.empty_list_for_param(v, p.type) for v, p in zip(values, params)]
+        values = [self.broadcast_for_param(self.empty_list_for_param(v, p.type), p)
+                  for v, p in zip(values, params)]
         for k, (v, p) in enumerate(zip(values, params)):
             ok = v.type.is_subtype_of(p.type) or (
                 isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType)) or (
@@ -595,6 +596,20 @@ class FunctionCallMixin:
         if len(outs) == 1:
             return n.output
         return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(outs))]).output
+
+    def broadcast_for_param(self, v, p):
+        """v passed for the callee's parameter p (a graph input): a number for a
+        broadcasting list parameter (BroadcastingList2[int], _size_2_t) becomes the list
+        of n copies of it, as TorchScript; any other value is returned as it is."""
+        g = p.node.graph
+        n = g.broadcast.get(p.offset) if g.broadcast and p.node is g.block.param_node \
+            else None
+        if n is None or not isinstance(p.type, T.ListType) or \
+                not isinstance(v.type, (T.IntType, T.FloatType, T.BoolType)):
+            return v
+        if not v.type.is_subtype_of(p.type.elem):
+            return v
+        return self.emit("prim::ListConstruct", [v] * n, [p.type]).output
 
     def empty_list_for_param(self, v, ptype):
         """`f([])`: an empty list literal takes the list type of the parameter it is

@@ -124,6 +124,11 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
             params = [(n, t) for (n, _), t in zip(params, arg_types)]
         arg_nodes = {x.arg: x for x in a.posonlyargs + a.args + a.kwonlyargs}
         self.graph.kwarg_only = len(a.kwonlyargs)     # (passed by name only)
+        from .types import broadcast_lengths
+        lengths = broadcast_lengths(self.fn)
+        if lengths:     # BroadcastingList2[int] parameters: input index -> n
+            self.graph.broadcast = {i: lengths[name] for i, (name, _) in enumerate(params)
+                                    if name in lengths}
         for name, t in params:
             v = self.graph.add_input(name, t)
             self.scopes[-1][name] = Var(v, arg_nodes.get(name, fdef))

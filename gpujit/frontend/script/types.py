@@ -23,7 +23,7 @@ import types as _pytypes
 import typing
 import weakref
 
-from ... import dtypes as _dt
+from ... import _jit_internal, dtypes as _dt
 from ...device import device as _device
 from ...ir import types as T
 from ...ir.graph import SourceRange
@@ -42,6 +42,8 @@ _DEFAULT_NAMES = {
     "Tensor": T.TENSOR, "Device": T.DEVICE, "number": T.NUMBER, "NoneType": T.NONE,
     "int": int, "float": float, "bool": bool, "str": str, "list": list, "tuple": tuple,
     "dict": dict, "set": set, "complex": complex, "None": None,
+    **{f"BroadcastingList{i}": getattr(_jit_internal, f"BroadcastingList{i}")
+       for i in range(1, 7)},
 }
 _DICT_KEYS = (T.StrType, T.IntType, T.FloatType, T.BoolType, T.TensorType)
 _BARE = {typing.List: "List", list: "list", typing.Dict: "Dict", dict: "dict",
@@ -69,10 +71,40 @@ def annotation_expr_type(node: ast.expr, globals_=None, source_range=None) -> T.
     return _Resolver(globals_ or {}, source_range).expr_type(node)
 
 
+def annotation_broadcast(annotation, globals_=None, source_range=None):
+    """(IR type, n): n the element count of a broadcasting list annotation
+    (BroadcastingList2[int], nn.common_types._size_2_t: a List whose one-number argument
+    is repeated n times, as TorchScript's), else None."""
+    r = _Resolver(globals_ or {}, source_range)
+    t = r.object_type(annotation)
+    return t, r.broadcast
+
+
 class _Resolver:
     def __init__(self, env, source_range):
         self.env = env
         self.sr = source_range
+        self.nesting = 0          # inside a generic's arguments
+        self.broadcast = None     # the top level's broadcasting list length
+
+    def nested(self, convert):
+        def inner(a):
+            self.nesting += 1
+            try:
+                return convert(a)
+            finally:
+                self.nesting -= 1
+        return inner
+
+    def broadcasting_list(self, mark, elem_type) -> T.Type:
+        """BroadcastingListN[T] / _size_N_t: a List[T]; at the top level of a parameter's
+        annotation its length n is kept (a single T argument is repeated n times)."""
+        if not isinstance(elem_type, (T.IntType, T.FloatType, T.BoolType)):
+            self.fail(f"a BroadcastingList holds ints, floats or bools, not "
+                      f"{elem_type.annotation()}")
+        if self.nesting == 0:
+            self.broadcast = mark.n
+        return T.ListType(elem_type)
 
     def fail(self, message, hint=None):
         raise FrontendError(message, self.sr, hint=hint)
@@ -92,8 +124,15 @@ class _Resolver:
         if _hashable(obj) and obj in _BARE:
             self.bare(_BARE[obj])
         origin = typing.get_origin(obj)
+        if origin is typing.Annotated:      # Annotated[T, ...]: T (a broadcasting list)
+            from ..._jit_internal import Broadcast
+            base, *marks = typing.get_args(obj)
+            mark = next((m for m in marks if isinstance(m, Broadcast)), None)
+            if mark is not None:
+                return self.broadcasting_list(mark, self.nested(self.object_type)(mark.elem))
+            return self.object_type(base)
         if origin is not None:
-            return self.generic(origin, typing.get_args(obj), self.object_type)
+            return self.generic(origin, typing.get_args(obj), self.nested(self.object_type))
         if isinstance(obj, type):
             return self.class_type(obj)
         self.fail(f"{obj!r} is not a type annotation gpujit.script understands",
@@ -201,6 +240,10 @@ class _Resolver:
             return _union([self.expr_type(node.left), self.expr_type(node.right)])
         if isinstance(node, ast.Subscript):
             origin = self.lookup(node.value)
+            from ..._jit_internal import BroadcastingListCls, Broadcast
+            if isinstance(origin, BroadcastingListCls):      # BroadcastingList2[int]
+                return self.broadcasting_list(Broadcast(origin.n, None),
+                                              self.nested(self.expr_type)(node.slice))
             if origin is typing.Tuple or origin is tuple:
                 origin_kind = tuple
             elif getattr(origin, "_gpujit_future", False):
@@ -216,7 +259,7 @@ class _Resolver:
                 self.fail(f"'{ast.unparse(node.value)}[...]' is not a type annotation "
                           "gpujit.script understands",
                           hint="use List, Tuple, Dict, Optional or Union")
-            return self.generic(origin_kind, args, self.expr_type)
+            return self.generic(origin_kind, args, self.nested(self.expr_type))
         if isinstance(node, (ast.Name, ast.Attribute)):
             return self.object_type(self.lookup(node))
         self.fail(f"'{ast.unparse(node)}' is not a type annotation gpujit.script "
@@ -385,6 +428,7 @@ def _signature(fn, self_type=None):
                 hint="make the default None and build the value in the body")
     comment = src.type_comment() if src else None
     params = []
+    broadcast = {}
     start = 0
     if self_type is not None and plist:
         params.append(_Param(plist[0].name, self_type, True, None))
@@ -399,7 +443,10 @@ def _signature(fn, self_type=None):
                 params.append(_Param(p.name, argtypes[i], True, sr))
                 continue
         elif p.annotation is not inspect.Parameter.empty:
-            params.append(_Param(p.name, annotation_type(p.annotation, env, sr), True, sr))
+            t, n = annotation_broadcast(p.annotation, env, sr)
+            if n is not None:
+                broadcast[p.name] = n
+            params.append(_Param(p.name, t, True, sr))
             continue
         params.append(_Param(p.name, _default_param_type(p.default), False, sr))
     if comment is None and sig.return_annotation is not inspect.Signature.empty:
@@ -412,7 +459,24 @@ def _signature(fn, self_type=None):
                 p.type = t
     for p, q in zip(params[start:], plist[start:]):
         _check_default(fn, p, q.default)
+    try:
+        _BROADCAST[fn] = broadcast
+    except TypeError:                   # (not weak-referenceable: no broadcasting lists)
+        pass
     return params, ret
+
+
+# function -> {parameter name: n} of its broadcasting list parameters (from _signature)
+_BROADCAST = weakref.WeakKeyDictionary()
+
+
+def broadcast_lengths(fn) -> dict:
+    """{parameter name: n} for fn's parameters annotated as broadcasting lists
+    (BroadcastingList2[int], _size_2_t), as its signature was last read."""
+    try:
+        return _BROADCAST.get(fn, {})
+    except TypeError:
+        return {}
 
 
 def _check_default(fn, p, default):
