@@ -34,6 +34,7 @@ from ..ir import types as T
 from . import fusion
 from .assume import assume, always_raises, constant_of
 from .interpreter import emit_warning, exception_for, num_to_tensor
+from .objects import unwind_with
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec
 from . import codegen_aten
 from . import support
@@ -98,6 +99,7 @@ class CodeGenerator:
                    "_bcast": support.broadcast_failure,
                    "_shape_error": support.inplace_shape_error,
                    "_exception_for": exception_for, "_emit_warning": emit_warning,
+                   "_unwind_with": unwind_with,
                    "_dtype_of": support.dtype_of,
                    "_device_of": support.device_of, "_num_to_tensor": num_to_tensor,
                    **FORM_HELPERS}
@@ -114,6 +116,7 @@ class CodeGenerator:
         self.obj_sources = {}       # alias Value -> the Value whose Tensor object it shares
         self.pre = []          # function entry: module attribute reads and their guards
         self.warned = None     # the name of the set of aten::warn nodes that have warned
+        self.entered = None    # the name of the list of objects `with obj:` has entered
         self.lines = []
         self.depth = 1
 
@@ -245,7 +248,12 @@ class CodeGenerator:
                 unwrap.append(f"    {name} = _unbox({name})")
         args = ", ".join(head)
         pre = [line.replace("@ARGS@", args) for line in self.pre]
-        src = [f"def {self.fname}({args}):"] + pre + unwrap + self.lines
+        body = self.lines
+        if self.entered is not None:    # `with obj:` bodies: exit them if one raises
+            body = ["    try:"] + ["    " + line for line in body] + [
+                "    except BaseException:",
+                f"        _unwind_with({self.entered})", "        raise"]
+        src = [f"def {self.fname}({args}):"] + pre + unwrap + body
         return "\n".join(src) + "\n"
 
     def emit_block(self, block, top=False):
@@ -490,7 +498,19 @@ def _python_op(cg, n):
 
 def _region_marker(cg, n):
     """prim::Enter / prim::Exit of a strict_fusion region: checked when the graph was
-    fused (runtime/fusion.py); nothing to run."""
+    fused (runtime/fusion.py); nothing to run. Those of `with obj:` keep the entered
+    objects in a list made at function entry, whose __exit__ the function's handler
+    calls if the body raises (see _assemble)."""
+    from .objects import OBJECT_REGION
+    if n.attrs.get("name") != OBJECT_REGION:
+        return
+    if cg.entered is None:
+        cg.entered = cg.new_var("entered")
+        cg.pre.append(f"    {cg.entered} = []")
+    if n.kind == "prim::Enter":
+        cg.emit(f"{cg.entered}.append({cg.ref(n.inputs[0])})")
+    else:
+        cg.emit(f"{cg.entered}.pop()")
 
 
 def _unpack(cg, n):

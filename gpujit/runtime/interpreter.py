@@ -51,6 +51,11 @@ def interpret(graph, *args, profile=None):
     enabled = state.enabled
     try:
         outs = _run_block(graph.block, env, profile)
+    except BaseException:
+        from .objects import ENTERED, unwind_with
+        if env.get(ENTERED):            # `with obj:` bodies left by the exception
+            unwind_with(env[ENTERED])
+        raise
     finally:
         state.enabled = enabled        # a no_grad region left by an exception
     return pack_outputs(outs)

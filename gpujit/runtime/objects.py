@@ -78,11 +78,32 @@ def _python_op(node, env, profile):
 
 
 _GRAD_REGIONS = {"no_grad": False, "enable_grad": True}
+# the name of the prim::Enter / prim::Exit pair around the body of `with obj:` (a script
+# class object): its input is the object, entered until the Exit
+OBJECT_REGION = "with"
+
+
+def unwind_with(entered):
+    """The body of `with obj:` raised: call the __exit__ of each object still entered,
+    innermost first (with None for the exception, as TorchScript's interpreter does); the
+    caller then raises again."""
+    while entered:
+        entered.pop().__exit__(None, None, None)
+
+
+ENTERED = object()      # the env key of the objects a call has entered (interpret())
 
 
 def _region_marker(node, env, profile):
     """strict_fusion regions do nothing at run time; no_grad / enable_grad regions switch
-    gradient recording (interpret() restores the mode it started with)."""
+    gradient recording (interpret() restores the mode it started with); `with obj:`
+    regions keep the entered objects for interpret() to exit if the body raises."""
+    if node.attrs.get("name") == OBJECT_REGION:
+        if node.kind == "prim::Enter":
+            env.setdefault(ENTERED, []).append(env[node.inputs[0]])
+        else:
+            env[ENTERED].pop()
+        return None
     mode = _GRAD_REGIONS.get(node.attrs.get("name"))
     if mode is not None:
         from ..autograd.grad_mode import state

@@ -129,6 +129,18 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
         # a cast to or from a Union says its type: ops.prim.unchecked_cast(x, int)
         v = c.expr(node.args[0])
         return c.emit(kind, [v], [c.annotation(node.args[1])]).output
+    if kind in ("prim::Enter", "prim::Exit") and len(node.args) == 1 and \
+            [k.arg for k in node.keywords] == ["name"]:
+        # the markers around the body of `with obj:` (the object whose __exit__ runs if
+        # the body raises), as saved code spells them: ops.prim.Enter(obj, name="with")
+        from ...runtime.objects import OBJECT_REGION
+        v = c.expr(node.args[0])
+        name = node.keywords[0].value
+        if not (isinstance(name, ast.Constant) and name.value == OBJECT_REGION) or \
+                not isinstance(v.type, T.ClassType):
+            c.error(f"{kind} takes an object and name={OBJECT_REGION!r}", node)
+        c.emit(kind, [v], [], attrs={"name": OBJECT_REGION})
+        return c.const(None)
     rule = _RULES.get(kind)
     if rule is None:
         c.error(f"this code calls the graph op {kind}, which gpujit cannot compile from "

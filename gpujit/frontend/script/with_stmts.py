@@ -19,6 +19,7 @@ import inspect
 import typing
 
 from ...ir import types as T
+from ...runtime.objects import OBJECT_REGION
 from .calls import describe_type
 from .classes import script_class_of
 from .errors import FrontendError
@@ -101,6 +102,9 @@ class WithMixin:
                     self._unsupported_with(s, ctx, str(e).split("\n", 1)[0])
                 sc = self._context_manager_class(obj, ctx, s)
                 v = self.object_method_call(obj, sc, "__enter__", _method_call(ctx, "__enter__"))
+                # entered: if what follows raises, the executors call its __exit__ (as
+                # TorchScript's interpreter unwinds), then raise again
+                self.emit("prim::Enter", [obj], [], attrs={"name": OBJECT_REGION})
             if item.optional_vars is not None:
                 self.assign(item.optional_vars, v, s)
             entered.append(obj)
@@ -113,6 +117,7 @@ class WithMixin:
                     self.emit("prim::Exit", [], [], attrs={"name": e})
                     continue
                 sc = script_class_of(e.type)
+                self.emit("prim::Exit", [e], [], attrs={"name": OBJECT_REGION})
                 call = _method_call(s.items[0].context_expr, "__exit__",
                                     [ast.Constant(value=None)] * 3)
                 self.object_method_call(e, sc, "__exit__", call)
