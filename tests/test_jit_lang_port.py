@@ -13,10 +13,8 @@ Skipped from PyTorch's files (one line each, why):
   0-dim one (aten::IntImplicit); the scripted answers are checked against TorchScript's.
 - test_with.test_with_record_function: gpujit has no autograd profiler
   (torch.autograd.profiler.record_function / profile) in eager or scripted code.
-- test_with.test_with_exceptions: ported, xfail(strict): __exit__ does not run when the
-  block raises (gpujit's executors do not unwind open `with` objects yet).
 - test_typing.test_optional_conversion's torch.jit._unwrap_optional (a private helper
-  gpujit does not have) and BroadcastingList2 (a TorchScript-only annotation).
+  gpujit does not have).
 - test_typing.test_tuple_specialization: reads graph_for's input types, which gpujit does
   not specialize to (its tuples are not profiled).
 - test_typing.test_dict_invalid_annotations (Dict[str, ScriptModule]): gpujit's
@@ -1528,9 +1526,15 @@ def _opt_list(x):
 
 
 @torch.jit.script
+def _broadcast_opt_list(x):
+    # type: (Optional[BroadcastingList2[float]]) -> int
+    return 2
+
+
+@torch.jit.script
 def _opt_list_tuple_caller(x):
     # type: (Tuple[float, float]) -> int
-    return _opt_list(x) + 2
+    return _opt_list(x) + _broadcast_opt_list(x)
 
 
 def test_optional_refinement_and_conversion():
