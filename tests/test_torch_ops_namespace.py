@@ -243,7 +243,7 @@ def test_traced_function_takes_every_traced_input():
     x = torch.ones(3)
     tf = torch.jit.trace(f, (x, torch.full((3,), 2.0)))
     _close(tf(x, x), [2.0, 2.0, 2.0])
-    with pytest.raises(TypeError, match="missing argument 'w'"):
+    with pytest.raises(TypeError, match="missing value for argument 'w'"):
         tf(x)                    # as torch: a traced function keeps no defaults
 
 
