@@ -391,6 +391,13 @@ class ScriptFunction(_GraphCallable):
         from ..serialization import save
         save(self, f, _extra_files=_extra_files)
 
+    def save_to_buffer(self, _extra_files=None):
+        """The bytes that save() would write (gpujit.jit.load reads them from a BytesIO)."""
+        import io
+        buf = io.BytesIO()
+        self.save(buf, _extra_files=_extra_files)
+        return buf.getvalue()
+
     def __repr__(self):
         return f"<gpujit.jit.ScriptFunction {self.name}>"
 
@@ -542,6 +549,13 @@ class ScriptModule(Module):
         """Save to a path or binary file object (see gpujit.jit.save)."""
         from ..serialization import save
         save(self, f, _extra_files=_extra_files)
+
+    def save_to_buffer(self, _extra_files=None):
+        """The bytes that save() would write (gpujit.jit.load reads them from a BytesIO)."""
+        import io
+        buf = io.BytesIO()
+        self.save(buf, _extra_files=_extra_files)
+        return buf.getvalue()
 
     def _get_name(self):
         return f"{self._kind}[{self.original_name}]"

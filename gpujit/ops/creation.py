@@ -44,10 +44,27 @@ def _size_arg(size):
     return [s if isinstance(s, int) else int(s) for s in size]
 
 
-def _finish(t, requires_grad):
+def _finish(t, requires_grad, out=None):
+    """A factory's result; with out= it is written into out (resized to its shape, in
+    out's dtype and device, which the factory was asked to use) and out is returned."""
+    if out is not None:
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            out.resize_(tuple(t.shape))
+            out.copy_(t)
+        t = out
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _out_dtype_device(out, dtype, device):
+    if out is None:
+        return dtype, device
+    if dtype is not None and dtype != out.dtype:
+        raise RuntimeError(f"dtype {dtype} does not match the dtype of the out= tensor "
+                           f"({out.dtype})")
+    return out.dtype, out.device
 
 
 def _factory_meta(size, dtype=None, layout=None, device=None, pin_memory=None):
@@ -142,20 +159,28 @@ _declare_tensor_ops()
 
 
 @public
-def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None):
+def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
+          pin_memory=False):
+    dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::zeros"].public(_size_arg(size), dtype=dtype, device=device),
-                   requires_grad)
+                   requires_grad, out)
 
 
 @public
-def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None):
+def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
+         pin_memory=False):
+    dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::ones"].public(_size_arg(size), dtype=dtype, device=device),
-                   requires_grad)
+                   requires_grad, out)
 
 
 @public
 def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
           memory_format=None, pin_memory=False):
+    if out is not None:           # PyTorch only resizes out; its values are left as they are
+        _out_dtype_device(out, dtype, device)
+        out.resize_(_size_arg(size))
+        return _finish(out, requires_grad)
     return _finish(OPS["aten::empty.memory_format"].public(
         _size_arg(size), dtype=dtype, device=device, memory_format=memory_format),
         requires_grad)
@@ -163,11 +188,12 @@ def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=
 
 @public
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
-         out=None):
+         out=None, pin_memory=False):
     if isinstance(size, (int, np.integer)):
         size = (size,)
+    dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::full"].public(_size_arg((size,)), fill_value, dtype=dtype,
-                                            device=device), requires_grad)
+                                            device=device), requires_grad, out)
 
 
 def _like_meta(self, *args, dtype=None, layout=None, device=None, pin_memory=None,

@@ -361,8 +361,8 @@ def load(f, map_location=None, _extra_files=None):
         if _extra_files is not None:
             extra = expect(manifest.get("extra_files", {}), dict, "extra files")
             for k in list(_extra_files):
-                if k in extra:
-                    _extra_files[k] = ld.read(extra[k])        # bytes, as torch gives
+                # bytes, as torch gives; a name the archive lacks reads as b"" (torch 2.x)
+                _extra_files[k] = ld.read(extra[k]) if k in extra else b""
         for k, rel in expect(manifest.get("tensor_constants", {}), dict, "constants").items():
             if not (isinstance(k, str) and k.isidentifier()):
                 raise ArchiveError(f"{label}: bad constant name {k!r}")

@@ -292,6 +292,10 @@ def save(m, f, _extra_files=None):
     manifest["sha256"] = {k[len(name) + 1:]: hashlib.sha256(v).hexdigest()
                           for k, v in s.entries.items()}
     own = isinstance(f, (str, os.PathLike))
+    if own:
+        parent = os.path.dirname(os.fspath(f))
+        if parent and not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
     fh = open(f, "wb") if own else f
     try:
         with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as z:
