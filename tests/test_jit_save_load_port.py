@@ -516,3 +516,302 @@ def test_parameters_buffers_submodules_are_the_same_after_loading():
     for (_, b), (_, c) in zip(m.named_buffers(), ml.named_buffers()):
         _eq(c, b)
     _eq(ml.t, m.t)
+
+
+# ========================================================================== test_union
+
+def _graph(sf):
+    return str(sf.graph)
+
+
+def test_union_annotation_prints_as_union_in_graph_and_code():
+    def f(a: Union[int, float], b: Optional[int]):
+        return 0
+
+    sf = torch.jit.script(f)
+    FileCheck().check("Union(").check("int?").run(_graph(sf))
+    FileCheck().check("Union[").check("Optional[int]").run(str(sf.code))
+    _check_script(f, (5, 6), (5., None))
+
+
+def test_union_of_scalars_and_the_error_for_a_non_member():
+    def f(x: Union[int, float]) -> str:
+        return "foo"
+
+    sf = _check_script(f, (1,), (1.0,))
+    with pytest.raises(RuntimeError, match=r"Expected a member of Union\[float, int\] but "
+                                           r"instead found type str"):
+        sf("1")
+
+
+def test_union_of_collections_and_the_errors_for_non_members():
+    def f(x: Union[Dict[str, int], List[int]]) -> str:
+        return "foo"
+
+    sf = _check_script(f, ({"foo": 1, "bar": 2, "baz": 3},), ([1, 2, 3],))
+    head = r"Expected a member of Union\[List\[int\], Dict\[str, int\]\] but instead found type "
+    with pytest.raises(RuntimeError, match=head + r"Dict\[str, str\]"):
+        sf({"foo": "bar", "baz": "qux"})
+    with pytest.raises(RuntimeError, match=head + r"List\[str\]"):
+        sf(["foo", "bar", "baz"])
+    with pytest.raises(RuntimeError, match=head + "str"):
+        sf("1")
+
+
+@torch.jit.script
+class _HoldsUnion:
+    def __init__(self, x: Union[int, str]) -> None:
+        self.x = x
+
+
+def _make_holder(x: Union[str, int]) -> _HoldsUnion:
+    return _HoldsUnion(x)
+
+
+def test_union_in_a_class_constructor():
+    assert _make_holder("foo").x == "foo" and _make_holder(1).x == 1
+    sf = torch.jit.script(_make_holder)
+    assert sf("foo").x == "foo" and sf(1).x == 1
+    with pytest.raises(RuntimeError, match=r"Expected a member of Union\[int, str\] but "
+                                           r"instead found type List\[str\]"):
+        sf(["foo", "bar", "baz"])
+
+
+def _u_return(x: int) -> Union[int, str]:
+    return "foo"
+
+
+def _u_annotation() -> Union[int, str]:
+    x: Union[int, str] = "foo"
+    return x
+
+
+def _u_typed_container() -> None:
+    l: List[Union[int, str]] = []
+    u1: Union[int, str] = "foo"
+    u2: Union[int, str] = 1
+    l.append(u1)
+    l.append(u2)
+
+
+def _u_type_comment():
+    # type: () -> Union[int, str]
+    x: Union[int, str] = "foo"
+    return x
+
+
+def _u_in_tuple():
+    t: Tuple[Union[int, str], Union[int, str]] = (1, "foo")
+    return t
+
+
+@torch.jit.script
+def _aux_square(i: int):
+    return int(i ** 2)
+
+
+@torch.jit.script
+def _aux_double(s: str):
+    return s + s
+
+
+def _u_reassigned() -> Union[int, str]:
+    x: Union[int, str] = "foo"
+    i: int = 3
+    x = i
+    y: int = _aux_square(x)
+    z: str = _aux_double(str(y))
+    x = z
+    return x
+
+
+def _u_larger() -> Union[int, str, Tensor]:
+    x: Union[int, str] = "foo"
+    return x
+
+
+def _u_dict_value():
+    x: Dict[str, Union[int, str]] = {}
+    x["foo"] = "bar"
+    x["baz"] = 2
+    return x["baz"]
+
+
+@pytest.mark.parametrize("fn,args", [
+    (_u_return, (1,)), (_u_annotation, ()), (_u_typed_container, ()),
+    (_u_type_comment, ()), (_u_in_tuple, ()), (_u_reassigned, ()), (_u_larger, ()),
+    (_u_dict_value, ())])
+def test_unions_in_annotations_returns_and_containers(fn, args):
+    _check_script(fn, args)
+
+
+def _append_str_to_int_list():
+    x: List[int] = [1, 2, 3]
+    x.append("foo")
+    return x
+
+
+def _append_float_to_union_list():
+    x: List[Union[int, str]] = [1, "foo", 3]
+    x.append(2.0)
+    return x
+
+
+def _append_str_to_empty_int_list():
+    x: List[int] = []
+    x.append("foo")
+    return x
+
+
+@pytest.mark.parametrize("fn,word", [(_append_str_to_int_list, "str"),
+                                     (_append_float_to_union_list, "float"),
+                                     (_append_str_to_empty_int_list, "str")])
+def test_an_annotated_list_type_is_not_widened_to_a_union(fn, word):
+    with pytest.raises(RuntimeError, match=f"Could not match type {word}"):
+        torch.jit.script(fn)()
+
+
+def _u_nested(x: Union[Union[int, str], float]) -> str:
+    return "foo"
+
+
+def _u_single(x: Union[int]) -> str:
+    return "foo"
+
+
+def _u_repeated(x: Union[int, str, int]) -> str:
+    return "foo"
+
+
+def _u_optionals(x: Union[int, Optional[float], Optional[int]]) -> str:
+    return "foo"
+
+
+def _u_subtypes(x: Union[str, Tuple[Optional[int], int], Tuple[int, int]]) -> str:
+    return "foo"
+
+
+def _u_repeated_lists(x: Union[List[str], List[float], List[str]]) -> str:
+    return "foo"
+
+
+def _u_order_a(x: Union[int, str]) -> str:
+    return "foo"
+
+
+def _u_order_b(x: Union[str, int]) -> str:
+    return "foo"
+
+
+def _u_lists_a(x: Union[List[str], List[int]]) -> str:
+    return "foo"
+
+
+def _u_lists_b(x: Union[List[int], List[str]]) -> str:
+    return "foo"
+
+
+@pytest.mark.parametrize("fn,printed", [
+    (_u_nested, "x : Union(float, int, str)"), (_u_single, "x : int"),
+    (_u_repeated, "x : Union(int, str)"), (_u_optionals, "x : Union(float, int, NoneType)"),
+    (_u_subtypes, "x : Union((int?, int), str)"),
+    (_u_repeated_lists, "x : Union(float[], str[])"),
+    (_u_order_a, "x : Union(int, str)"), (_u_order_b, "x : Union(int, str)"),
+    (_u_lists_a, "x : Union(int[], str[])"), (_u_lists_b, "x : Union(int[], str[])")])
+def test_union_members_are_flattened_deduplicated_and_sorted(fn, printed):
+    FileCheck().check(printed).run(_graph(torch.jit.script(fn)))
+
+
+@torch.jit.script
+def _inner_union_none(x: Union[int, None]) -> int:
+    if x is not None:
+        return x
+    else:
+        return 5
+
+
+@torch.jit.script
+def _inner_optional(x: Optional[int]) -> int:
+    if x is not None:
+        return x
+    else:
+        return 5
+
+
+def _pass_optionals() -> int:
+    a: Optional[int] = 5
+    b: Optional[int] = None
+    return _inner_union_none(a) + _inner_optional(b)
+
+
+def _pass_unions() -> int:
+    a: Union[int, None] = 5
+    b: Union[int, None] = None
+    return _inner_optional(a) + _inner_union_none(b)
+
+
+def test_union_with_none_is_optional():
+    assert torch.jit.script(_pass_optionals)() == 10
+    assert torch.jit.script(_pass_unions)() == 10
+
+
+def _optional_of_union(flag: int) -> Union[str, int, None]:
+    y: Union[int, str, None] = "foo"
+    if flag == 0:
+        x: Optional[Union[int, str]] = y
+    elif flag == 1:
+        x: Optional[Union[int, str]] = 1
+    else:
+        x: Optional[Union[int, str]] = None
+    return x
+
+
+def test_optional_of_a_union_is_flattened_and_saved_so():
+    sf = torch.jit.script(_optional_of_union)
+    assert (sf(0), sf(1), sf(2)) == ("foo", 1, None)
+    loaded = _roundtrip(sf)
+    assert (loaded(0), loaded(1), loaded(2)) == ("foo", 1, None)
+    FileCheck().check("Union[int, NoneType, str]").check("Union[int, NoneType, str]") \
+        .run(str(loaded.code))
+
+
+def _union_dict_key():
+    x: Dict[Union[int, str], str] = {}
+    x["foo"] = "bar"
+    return x["foo"]
+
+
+def test_a_union_as_dict_key_is_refused():
+    with pytest.raises(RuntimeError, match="only int, float, complex, Tensor, device and "
+                                           "string keys are supported"):
+        torch.jit.script(_union_dict_key)
+
+
+class _UnionAttr(torch.nn.Module):
+    x: Union[int, str]
+
+    def __init__(self, x: Union[int, str]):
+        super().__init__()
+        self.x: Union[int, str] = x
+
+    def forward(self, y: Union[int, str]):
+        self.x = y
+        return self.x
+
+
+class _UnionClassVar(torch.nn.Module):
+    x: Union[int, str] = "foo"
+
+    def __init__(self, y: int):
+        super().__init__()
+        x = y                       # noqa: F841 - a local, as in the original
+
+    def forward(self, z: str):
+        x = z
+        return x
+
+
+def test_modules_with_union_attributes():
+    _check_module(_UnionAttr(2), (1,), ("s",))
+    _check_module(_UnionAttr("bar"), ("foo",), (3,))
+    _check_module(_UnionClassVar(1), ("foo",))

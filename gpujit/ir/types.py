@@ -233,10 +233,52 @@ class OptionalType(Type):
     def annotation(self):
         return f"Optional[{self.elem.annotation()}]"
 
+    def is_subtype_of(self, other):
+        if isinstance(other, UnionType):       # Optional[int] <: Union[int, str, None]
+            return self.elem.is_subtype_of(other) and NONE.is_subtype_of(other)
+        return Type.is_subtype_of(self, other)
+
+
+# TorchScript's order of type kinds (c10's TypeKind), by which a Union sorts its members
+_KIND_ORDER = {k: i for i, k in enumerate((
+    "AnyType", "EnumType", "AnyEnumType", "TensorType", "StorageType", "TupleType",
+    "ListType", "DictType", "NumberType", "FloatType", "ComplexType", "FutureType",
+    "AwaitType", "RRefType", "IntType", "NoneType", "StringType", "GeneratorType",
+    "QuantizerType", "BoolType", "OptionalType", "VarType", "DeviceObjType",
+    "StreamObjType", "FunctionType", "ClassType", "PyObjectType", "CapsuleType",
+    "InterfaceType", "QSchemeType", "ScalarTypeType", "LayoutType", "MemoryFormatType"))}
+_KIND_ORDER["NamedTupleType"] = _KIND_ORDER["TupleType"]
+
+
+def canonical_union_members(types):
+    """A Union's members as TorchScript keeps them: nested Unions and Optionals
+    flattened, a member that is a subtype of another dropped, and the rest sorted by type
+    kind, then by their printed form (Union[str, int] is Union[int, str])."""
+    flat = []
+    for t in types:
+        parts = (t.types if isinstance(t, UnionType)
+                 else canonical_union_members((t.elem, NONE)) if isinstance(t, OptionalType)
+                 else (t,))
+        for p in parts:
+            if p not in flat:
+                flat.append(p)
+    kept = [t for i, t in enumerate(flat)
+            if not any(j != i and t != u and t.is_subtype_of(u) for j, u in enumerate(flat))]
+    return tuple(sorted(kept, key=lambda t: (_KIND_ORDER.get(t.kind(), len(_KIND_ORDER)),
+                                             str(t))))
+
 
 @dataclass(frozen=True)
 class UnionType(Type):
     types: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "types", canonical_union_members(self.types))
+
+    def is_subtype_of(self, other):
+        if self == other or isinstance(other, AnyType):
+            return True
+        return all(t.is_subtype_of(other) for t in self.types)
 
     def __str__(self):
         return "Union(" + ", ".join(str(t) for t in self.types) + ")"

@@ -101,12 +101,21 @@ def _convert(v, t):
     if isinstance(t, T.OptionalType):
         return None if v is None else _convert(v, t.elem)
     if isinstance(t, T.UnionType):
+        # a member the value already is wins (4 stays an int in a Union[float, int]);
+        # else the first member it converts to
+        first = None
         for u in t.types:
             try:
-                return _convert(v, u)
+                c = _convert(v, u)
             except _Mismatch:
-                pass
-        raise _Mismatch
+                continue
+            if c is v:
+                return c
+            if first is None:
+                first = (c,)
+        if first is None:
+            raise _Mismatch
+        return first[0]
     if isinstance(t, T.ListType):
         if not isinstance(v, (list, tuple)):
             raise _Mismatch
@@ -177,10 +186,18 @@ def coerce_args(graph, name, args):
                          f"{', '.join(t.fields)}))")
             param = inp.debug_name.rsplit(".", 1)[0] if inp.debug_name.rsplit(".", 1)[-1] \
                 .isdigit() else inp.debug_name
+            details = ""
+            if isinstance(t, T.UnionType):                # as TorchScript says it
+                try:
+                    found = T.type_of_value(v).annotation()
+                except TypeError:
+                    found = type(v).__name__
+                details = (f"\nCast error details: Expected a member of {what} but instead "
+                           f"found type {found}")
             raise ArgumentTypeError(
                 f"{name}() Expected a value of type {shown} for argument '{param}' but "
-                f"instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}") \
-                from None
+                f"instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}"
+                f"{details}") from None
         if c is not given:
             if out is None:
                 out = list(args)

@@ -147,10 +147,13 @@ class Profile:
 
 def input_key(v):
     """The part of an argument's type a specialization is chosen by: (dtype, device,
-    ndim) of a Tensor, the Python type of anything else, element-wise for tuples/lists."""
+    ndim) of a Tensor, the Python type of anything else, element-wise for tuples/lists,
+    by the set of key/value kinds for dicts."""
     if isinstance(v, _reg._Tensor):
         return (v._dtype, v._device, v._data.ndim)
     t = type(v)
     if t is tuple or t is list or (isinstance(v, tuple) and hasattr(t, "_fields")):
         return (t, tuple(input_key(x) for x in v))       # (a NamedTuple: by its fields)
+    if t is dict:       # by the kinds of its keys and values, so {"a": "b"} is not let in
+        return (t, frozenset((input_key(k), input_key(x)) for k, x in v.items()))  # as {"a": 1}
     return t

@@ -94,6 +94,7 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
     def __init__(self, fn, src):
         super().__init__(fn, src)
         self.declared = {}         # annotated local name -> its declared Type
+        self.narrowed = {}         # a value cast to its variable's declared Union -> the value
         self.tuple_parts = {}      # TupleConstruct Value (an unrolled element) -> parts
 
     # ------------------------------------------------------------------ entry
@@ -540,8 +541,14 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
                            f"keeps one type.", stmt,
                            hint=f"assign it a value of type {declared.annotation()}, or use "
                                 f"another name")
+            narrow = v
             if declared is not None:
                 v = self.as_declared(v, declared)
+            if v is not narrow and isinstance(stmt, ast.Assign) and isinstance(
+                    declared, (T.UnionType, T.OptionalType)):
+                # `x = i` (x: Union[int, str]): code that reads x before it is merged with
+                # another path sees the int, as TorchScript's stores and loads give it
+                self.narrowed[v] = narrow
             if not v.has_debug_name() and v.node.kind != "prim::Param":
                 v.set_debug_name(target.id)
             self.scopes[-1][target.id] = Var(v, stmt)

@@ -68,7 +68,10 @@ class ContainerMixin:
         elem = lst.type.elem
         if not elem_fits(v.type, elem):
             self.error(f"'append' got {describe_type(v.type)} but the list holds "
-                       f"{describe_type(elem)}", node,
+                       f"{describe_type(elem)}:\n  aten::append.t(t[](a!) self, t(c -> *) el) "
+                       f"-> t[](a!): Could not match type {v.type} to t in argument 'el': "
+                       f"Type variable 't' previously matched to type {elem} is matched to "
+                       f"type {v.type}.", node,
                        hint="a list holds one type; annotate it, e.g. xs: List[float] = []")
         return self.emit("aten::append", [lst, v], [lst.type]).output
 

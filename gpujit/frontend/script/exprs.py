@@ -342,7 +342,8 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
         self.error(f"a constant of type {type(v).__name__} is not supported", node)
 
     def expr_Name(self, node):
-        return self.lookup(node.id, node)
+        v = self.lookup(node.id, node)
+        return self.narrowed.get(v, v)
 
     def expr_Tuple(self, node, expected=None):
         # an annotation reaches the elements: `beams: List[Tuple[float, List[int]]] =

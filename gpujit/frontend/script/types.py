@@ -196,8 +196,8 @@ class _Resolver:
                 self.fail(f"Dict takes a key and a value type, got {len(args)} types")
             key = convert(args[0])
             if not isinstance(key, _DICT_KEYS):
-                self.fail(f"Dict keys must be str, int, float, bool or Tensor, got "
-                          f"{key.annotation()}")
+                self.fail(f"Cannot create dict for key type '{key}', only int, float, "
+                          f"complex, Tensor, device and string keys are supported")
             return T.DictType(key, convert(args[1]))
         if origin is typing.Union or origin is _pytypes.UnionType:
             return _union([convert(a) for a in args])
