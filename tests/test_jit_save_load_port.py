@@ -815,3 +815,224 @@ def test_modules_with_union_attributes():
     _check_module(_UnionAttr(2), (1,), ("s",))
     _check_module(_UnionAttr("bar"), ("foo",), (3,))
     _check_module(_UnionClassVar(1), ("foo",))
+
+
+def _r_basic(x: Union[int, str]) -> str:
+    if isinstance(x, str):
+        z = x + "bar"                   # noqa: F841
+        return x
+    else:
+        return "baz"
+
+
+def _r_union_rhs(x: int) -> str:
+    if torch.jit.isinstance(x, Union[int, str]):
+        return "bar"
+    else:
+        return "baz"
+
+
+def _r_tuple_rhs(x: Union[int, float, List[str]]) -> str:
+    if isinstance(x, (int, float)):
+        if isinstance(x, int):
+            return str(x)
+        else:
+            return "foo"
+    else:
+        if len(x):
+            return x[0]
+        else:
+            return "bar"
+
+
+def _r_tuple_rhs_noncontained(x: Union[int, List[str]]) -> str:
+    if isinstance(x, (int, float)):
+        y = x + x
+        return str(y)
+    else:
+        if len(x):
+            return x[0]
+        else:
+            return "bar"
+
+
+def _r_partial_tuple(x: Union[List[int], int]) -> int:
+    if torch.jit.isinstance(x, (int, float, str)):
+        z = x + 1                       # x is an int here
+        return z
+    else:
+        return 100
+
+
+def _r_partial_union(x: Union[List[int], int]) -> int:
+    if torch.jit.isinstance(x, Union[int, float, str]):
+        z = x + 1
+        return z
+    else:
+        return 100
+
+
+def _r_internal_declaration(flag: bool) -> str:
+    x: Union[int, str, None] = None
+    if flag:
+        y = "foo"                       # noqa: F841
+    else:
+        y = 1                           # noqa: F841
+    if isinstance(x, str):
+        return x
+    else:
+        return "bar"
+
+
+def _r_homogeneous_branches(x: int) -> Union[int, str]:
+    if x % 2:
+        return "foo"
+    else:
+        return "bar"
+
+
+def _r_schema_matching(x: Union[List[int], Dict[str, int]]) -> int:
+    if torch.jit.isinstance(x, List[int]):
+        return x[0]
+    else:
+        return list(x.values())[0]
+
+
+def _r_subtractive(x: Union[List[int], int]) -> int:
+    if not isinstance(x, int):
+        x.append(1)
+        return x[0]
+    else:
+        return x
+
+
+def _r_subtractive_container(x: Union[List[int], int]) -> int:
+    if not torch.jit.isinstance(x, List[int]):
+        return x
+    else:
+        x.append(1)
+        return x[0]
+
+
+def _r_aliasing():
+    x: List[Tensor] = []
+    z: List[Optional[List[Tensor]]] = []
+    z.append(x)
+    x_alias = z[0]
+    if torch.jit.isinstance(x_alias, List[Tensor]):
+        x_alias.append(torch.tensor(3))
+    return x
+
+
+def _r_annotated_branches(x: int) -> str:
+    if x % 2:
+        y: Union[str, int] = "bar"
+    else:
+        y: Union[str, int] = x
+    if isinstance(y, str):
+        return y
+    else:
+        return "baz"
+
+
+@pytest.mark.parametrize("fn,arg_sets", [
+    (_r_basic, [("foo",), (1,)]), (_r_union_rhs, [(1,)]),
+    (_r_tuple_rhs, [(1,), (1.0,), (["a", "b", "c"],)]),
+    (_r_tuple_rhs_noncontained, [(1,), (["a", "b", "c"],)]),
+    (_r_partial_tuple, [([1, 2, 3],), (1,)]), (_r_partial_union, [([1, 2, 3],), (1,)]),
+    (_r_internal_declaration, [(True,), (False,)]),
+    (_r_homogeneous_branches, [(1,), (8,)]),
+    (_r_schema_matching, [([1, 2, 3],), ({"foo": 1, "bar": 2, "baz": 3},)]),
+    (_r_subtractive, [(1,), ([1, 2, 3],)]),
+    (_r_subtractive_container, [(1,), ([1, 2, 3],)]),
+    (_r_annotated_branches, [(1,), (8,)])])
+def test_union_refinement(fn, arg_sets):
+    if fn in (_r_union_rhs, _r_partial_tuple, _r_partial_union, _r_schema_matching,
+              _r_subtractive_container):
+        # torch.jit.isinstance with a Union or a tuple: Python's isinstance would refuse
+        # typing generics, so compare with literal results
+        sf = torch.jit.script(fn)
+        loaded = _roundtrip(sf)
+        want = {_r_union_rhs: ["bar"], _r_partial_tuple: [100, 2],
+                _r_partial_union: [100, 2], _r_schema_matching: [1, 1],
+                _r_subtractive_container: [1, 1]}[fn]
+        for args, w in zip(arg_sets, want):
+            assert sf(*args) == w and loaded(*args) == w
+    else:
+        _check_script(fn, *arg_sets)
+
+
+def test_union_refinement_of_a_list_alias():
+    sf = torch.jit.script(_r_aliasing)
+    out = sf()
+    assert len(out) == 1 and out[0].item() == 3
+    assert len(_roundtrip(sf)()) == 1
+
+
+def _r_tuple_union_rhs(x: int) -> str:
+    if torch.jit.isinstance(x, (Union[int, str], float)):
+        y = x + x
+        return str(y)
+    else:
+        return "foo"
+
+
+def test_isinstance_with_a_tuple_holding_a_union():
+    assert torch.jit.script(_r_tuple_union_rhs)(1) == "2"
+
+
+def _r_statically_false(x: int) -> str:
+    if torch.jit.isinstance(x, (Union[str, float], List[str], str)):
+        z = x + "foo"
+        return z
+    else:
+        return "bar"
+
+
+def _r_statically_true(x: Union[List[int], int]) -> Union[List[int], int]:
+    if not torch.jit.isinstance(x, (int, List[int])):
+        return x
+    else:
+        l = [1, 2, 3]                   # noqa: E741
+        y: Union[List[int], int] = l
+        return y
+
+
+@pytest.mark.parametrize("fn,args,want", [(_r_statically_false, (1,), "bar"),
+                                          (_r_statically_true, (4,), [1, 2, 3])])
+def test_statically_known_isinstance_leaves_no_branch(fn, args, want):
+    sf = torch.jit.script(fn)
+    FileCheck().check_not("block0()").check_not("block1()").run(_graph(sf))
+    assert sf(*args) == want
+
+
+def _b_undeclared(x: int) -> str:
+    if x % 2:
+        y = "foo"
+    else:
+        y = x
+    if isinstance(y, str):
+        return y
+    else:
+        return "bar"
+
+
+def _b_widen(x: int) -> str:
+    y = "foo"
+    if x % 2:
+        y = "bar"
+    else:
+        y = x
+    if isinstance(y, str):
+        return y
+    else:
+        return "baz"
+
+
+def test_branches_do_not_infer_a_union_nobody_declared():
+    with pytest.raises(RuntimeError, match="y is set to type str in the true branch and "
+                                           "type int in the false branch"):
+        torch.jit.script(_b_undeclared)
+    with pytest.raises(RuntimeError, match="previously had type str but is now being "
+                                           "assigned to a value of type int"):
+        torch.jit.script(_b_widen)

@@ -644,8 +644,9 @@ class _FunctionPrinter:
         from ..tensor import Tensor
         from ..device import device
         from .. import dtypes as _dt
-        if v is None:
-            return "None"
+        if v is None:           # a None of a Union type keeps it (compiles back the same)
+            return f"annotate({t.annotation()}, None)" if isinstance(t, T.UnionType) \
+                else "None"
         if isinstance(v, _enum.Enum):                 # Color.RED
             return f"{T.type_of_value(v).annotation()}.{v.name}"
         if isinstance(v, bool) or (isinstance(v, int) and isinstance(t, T.BoolType)):

@@ -394,18 +394,28 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
                     for _, frame, raised in branches]
             live = [v for v in vals if v is not RAISED]
             if not all(isinstance(v, Var) for v in live):
-                deleted = [v for v in live if isinstance(v, OneBranch) and v.why == "del"]
+                deleted = [v for v in live if isinstance(v, OneBranch) and (
+                    v.why == "del" or isinstance(v.why, tuple))]    # del, or a type mismatch
                 where = next(v.where for v in live if v is not None)
                 self.scopes[-1][name] = deleted[0] if deleted else OneBranch(where)
                 continue
             t = live[0].value.type
             for var in live[1:]:
                 u = unify(t, var.value.type)
+                if u is None and not isinstance(outer, Var) and len(vals) == 2:
+                    # a name new in both branches: an error only where it is used after
+                    # the if (TorchScript's words)
+                    self.scopes[-1][name] = OneBranch(var.where, ("mismatch", live[0], var))
+                    break
                 if u is None:
                     first, second = (var, live[0]) if var is outer else (live[0], var)
+                    if isinstance(outer, Var) and first is not outer and \
+                            unify(outer.value.type, second.value.type) is None:
+                        first = outer       # reassigned with another type than before the if
                     self.branch_type_error(name, first, second, outer)
                 t = u
-            outs.append((name, vals, t, live[-1].where))
+            else:
+                outs.append((name, vals, t, live[-1].where))
         for name, vals, t, where in outs:
             out = node.add_output(t)
             out.set_debug_name(name)
@@ -434,7 +444,9 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
                         f"e.g. {name}: List[int] = []")
         else:
             msg = (f"Variable '{name}' is {describe_type(a)} on one branch and "
-                   f"{describe_type(b)} on the other; a scripted variable keeps one type.")
+                   f"{describe_type(b)} on the other; a scripted variable keeps one type. "
+                   f"(Type mismatch: {name} is set to type {a.annotation()} in the true "
+                   f"branch and type {b.annotation()} in the false branch)")
         self.error(msg, second.where, note=f"assigned {describe_type(a)} at line {fr.line}: {text}",
                    hint=hint)
 

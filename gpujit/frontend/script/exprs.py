@@ -218,6 +218,8 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
             return var.value
         if isinstance(var, OneBranch):
             line = self.src.range(var.where).line
+            if isinstance(var.why, tuple):      # ("mismatch", true-branch Var, other Var)
+                self.branch_type_error(name, var.why[1], var.why[2])
             if var.why == "loop":
                 self.error(f"'{name}' is first assigned inside the loop at line {line}, so "
                            f"it is not defined after the loop", node,
@@ -572,7 +574,7 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                                                 and isinstance(t, T.TensorType))):
                 self.error(f"annotate() says {t.annotation()} but the value is "
                            f"{describe_type(v.type)}", node)
-            if isinstance(t, T.OptionalType) and isinstance(v.type, T.NoneType):
+            if isinstance(t, (T.OptionalType, T.UnionType)) and isinstance(v.type, T.NoneType):
                 return self.const(None, t)     # annotate(Optional[T], None): typed None
             return v
         found, obj = self.callee_object(func)
