@@ -1036,3 +1036,131 @@ def test_branches_do_not_infer_a_union_nobody_declared():
     with pytest.raises(RuntimeError, match="previously had type str but is now being "
                                            "assigned to a value of type int"):
         torch.jit.script(_b_widen)
+
+
+_LIST_TEMPLATE = dedent("""
+    def fn():
+        x: {ann} = {lhs}
+        if torch.jit.isinstance(x, List[torch.Tensor]):
+            x.append(torch.tensor(3))
+        return x
+""")
+
+_LISTS = {
+    "empty": "[]",
+    "tensors": "[torch.arange(3), torch.arange(5)]",
+    "strs": '["foo", "bar", "baz"]',
+    "mixed": "[torch.arange(5), 1]",
+    "comp_tensors": "[torch.add(x, 1) for x in [torch.arange(3), torch.arange(5)]]",
+    "comp_strs": '[x + "!" for x in ["foo", "bar", "baz"]]',
+    "comp_mixed": "[torch.add(1, x) for x in [torch.arange(5), 1]]",
+}
+
+_STR_OR_TENSORS = "Union[List[str], List[torch.Tensor]]"
+_TENSORS_OR_INT = "Union[List[torch.Tensor], int]"
+_NO_LIST = "Union[int, torch.Tensor]"
+
+
+def _cu_fn(template, ann, lhs):
+    return getattr(torch.jit.CompilationUnit(template.format(ann=ann, lhs=lhs)), "fn")
+
+
+@pytest.mark.parametrize("ann,lhs,want", [
+    (_STR_OR_TENSORS, "tensors", [[0, 1, 2], [0, 1, 2, 3, 4], 3]),
+    (_STR_OR_TENSORS, "strs", ["foo", "bar", "baz"]),
+    (_STR_OR_TENSORS, "comp_tensors", [[1, 2, 3], [1, 2, 3, 4, 5], 3]),
+    (_STR_OR_TENSORS, "comp_strs", ["foo!", "bar!", "baz!"]),
+    (_TENSORS_OR_INT, "empty", [3]),
+    (_TENSORS_OR_INT, "tensors", [[0, 1, 2], [0, 1, 2, 3, 4], 3]),
+    (_TENSORS_OR_INT, "comp_tensors", [[1, 2, 3], [1, 2, 3, 4, 5], 3])])
+def test_a_list_literal_takes_the_list_member_of_a_union(ann, lhs, want):
+    fn = _cu_fn(_LIST_TEMPLATE, ann, _LISTS[lhs])
+    got = fn()
+    assert [x.tolist() if isinstance(x, Tensor) else x for x in got] == want
+
+
+@pytest.mark.parametrize("ann,lhs,msg", [
+    (_STR_OR_TENSORS, "empty", "there are multiple possible List type candidates in the "
+                               "Union annotation"),
+    (_STR_OR_TENSORS, "mixed", "none of those types match the types of the given list "
+                               "elements"),
+    (_NO_LIST, "empty", "Expected an Union type annotation with an inner List type"),
+    (_NO_LIST, "tensors", "Expected an Union type annotation with an inner List type"),
+    (_NO_LIST, "comp_tensors", "Expected an Union type annotation with an inner List type"),
+    (_TENSORS_OR_INT, "strs", r"List type annotation `List\[Tensor\]` did not match the "
+                              "types of the given list elements"),
+    (_TENSORS_OR_INT, "mixed", r"List type annotation `List\[Tensor\]` did not match the "
+                               "types of the given list elements"),
+    (_TENSORS_OR_INT, "comp_strs", r"List type annotation `List\[Tensor\]` did not match "
+                                   "the types of the given list elements")])
+def test_a_list_literal_that_fits_no_list_member_is_an_error(ann, lhs, msg):
+    with pytest.raises(RuntimeError, match=msg):
+        _cu_fn(_LIST_TEMPLATE, ann, _LISTS[lhs])
+
+
+_DICT_TEMPLATE = dedent("""
+    def fn():
+        x: {ann} = {lhs}
+        if torch.jit.isinstance(x, Dict[str, torch.Tensor]):
+            x["foo"] = torch.tensor(3)
+        return x
+""")
+
+_DICTS = {
+    "empty": "{}",
+    "str_tensor": '{"foo" : torch.arange(3), "bar" : torch.arange(5)}',
+    "str_int": '{"foo" : 1, "bar" : 2}',
+    "mixed": '{"foo" : torch.arange(3), "bar" : 2}',
+    "keyword": "dict(foo=torch.arange(3), baz=torch.arange(5))",
+    "iterable": 'dict([("foo", torch.arange(3)), ("bar", torch.arange(5))])',
+    "empty_iterable": "dict([])",
+    "mapping": 'dict({"foo" : torch.arange(3), "bar" : torch.arange(5)})',
+    "mapping_kwargs": 'dict({"foo" : torch.arange(3), "bar" : torch.arange(5)}, '
+                      'baz=torch.arange(7))',
+}
+
+_TWO_DICTS = "Union[Dict[str, torch.Tensor], Dict[str, int]]"
+_DICT_OR_INT = "Union[Dict[str, torch.Tensor], int]"
+
+
+def _plain(d):
+    return {k: v.tolist() if isinstance(v, Tensor) else v for k, v in d.items()}
+
+
+@pytest.mark.parametrize("ann,lhs,want", [
+    (_TWO_DICTS, "str_tensor", {"foo": 3, "bar": [0, 1, 2, 3, 4]}),
+    (_TWO_DICTS, "str_int", {"foo": 1, "bar": 2}),
+    (_DICT_OR_INT, "empty", {"foo": 3}),
+    (_DICT_OR_INT, "str_tensor", {"foo": 3, "bar": [0, 1, 2, 3, 4]}),
+    (_DICT_OR_INT, "keyword", {"foo": 3, "baz": [0, 1, 2, 3, 4]}),
+    (_DICT_OR_INT, "iterable", {"foo": 3, "bar": [0, 1, 2, 3, 4]}),
+    (_DICT_OR_INT, "empty_iterable", {"foo": 3}),
+    (_DICT_OR_INT, "mapping", {"foo": 3, "bar": [0, 1, 2, 3, 4]}),
+    (_DICT_OR_INT, "mapping_kwargs", {"foo": 3, "bar": [0, 1, 2, 3, 4],
+                                      "baz": [0, 1, 2, 3, 4, 5, 6]})])
+def test_a_dict_takes_the_dict_member_of_a_union(ann, lhs, want):
+    assert _plain(_cu_fn(_DICT_TEMPLATE, ann, _DICTS[lhs])()) == want
+
+
+@pytest.mark.parametrize("lhs,want", [
+    ("keyword", {"foo": 3, "baz": [0, 1, 2, 3, 4]}),
+    ("mapping", {"foo": 3, "bar": [0, 1, 2, 3, 4]})])
+def test_dict_calls_with_two_dict_members_are_inferred(lhs, want):
+    # TorchScript refuses these ("full type inference is not yet supported"); gpujit
+    # infers dict(...) and picks the member it fits
+    assert _plain(_cu_fn(_DICT_TEMPLATE, _TWO_DICTS, _DICTS[lhs])()) == want
+
+
+@pytest.mark.parametrize("ann,lhs,msg", [
+    (_STR_OR_TENSORS, "empty", "Expected an Union type annotation with an inner Dict type"),
+    (_TWO_DICTS, "mixed", "none of those dict types can hold the types of the given keys "
+                          "and values"),
+    (_NO_LIST, "empty", "Expected an Union type annotation with an inner Dict type"),
+    (_NO_LIST, "str_tensor", "Expected an Union type annotation with an inner Dict type"),
+    (_DICT_OR_INT, "str_int", r"Type annotation was inferred to be `Dict\[str, Tensor\]`, "
+                              "but the type of values given by the dict literal is"),
+    (_DICT_OR_INT, "mixed", r"Type annotation was inferred to be `Dict\[str, Tensor\]`, "
+                            "but the type of values given by the dict literal is")])
+def test_a_dict_that_fits_no_dict_member_is_an_error(ann, lhs, msg):
+    with pytest.raises(RuntimeError, match=msg):
+        _cu_fn(_DICT_TEMPLATE, ann, _DICTS[lhs])

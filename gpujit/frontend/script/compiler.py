@@ -312,7 +312,11 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
             self.error("an annotated name needs a value", s,
                        hint=f"write {ast.unparse(s.target)}: {ast.unparse(s.annotation)} = ...")
         t = self.annotation(s.annotation)
-        v = self.expr(s.value, expected=t)
+        if isinstance(t, T.UnionType) and isinstance(
+                s.value, (ast.List, ast.ListComp, ast.Dict, ast.DictComp)):
+            v = self.union_container_literal(t, s.value, s)
+        else:
+            v = self.expr(s.value, expected=t)
         if not (v.type.is_subtype_of(t) or (isinstance(v.type, T.TensorType)
                                             and isinstance(t, T.TensorType))):
             if isinstance(t, T.DictType) and isinstance(v.type, T.DictType) and \

@@ -22,6 +22,7 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from . import calls
 from .calls import describe_type, short_type
+from .errors import FrontendError
 from .variables import OneBranch, Var, unify as _unify
 
 __all__ = ["ContainerMixin", "elem_fits", "general"]
@@ -82,7 +83,9 @@ class ContainerMixin:
         if isinstance(receiver, ast.Name):
             old = self.lookup_var(receiver.id)
             if isinstance(old, Var) and old.value.type == v.type:
-                self.scopes[-1][receiver.id] = Var(v, old.where)
+                # a refined variable (isinstance(x, List[int])) stays refined: the mutation
+                # is no assignment to merge with the wider variable after the if
+                self.scopes[-1][receiver.id] = type(old)(v, old.where)
 
     def for_each(self, seq, body, where):
         """A prim::Loop over the elements of the list `seq`, body(elem) compiled in its
@@ -222,6 +225,55 @@ class ContainerMixin:
             t = expected
         items = [x for kv in zip(keys, vals) for x in kv]
         return self.emit("prim::DictConstruct", items, [t]).output
+
+    def union_container_literal(self, t, value, stmt):
+        """`x: Union[List[str], List[Tensor]] = [...]` (or a dict): the literal is built as
+        the one List (Dict) member of the Union its elements fit, as TorchScript picks it,
+        with TorchScript's errors when none or several could be meant."""
+        is_list = isinstance(value, (ast.List, ast.ListComp))
+        kind, word = (T.ListType, "List") if is_list else (T.DictType, "Dict")
+        cands = [m for m in t.types if isinstance(m, kind)]
+        if not cands:
+            self.error(f"Expected an Union type annotation with an inner {word} type, but "
+                       f"got {t.annotation()}", stmt)
+
+        def fits(v, c):
+            return v.type.is_subtype_of(c) or (
+                is_list and isinstance(v.type.elem, T.TensorType) and c.elem == T.TENSOR)
+        if len(cands) == 1:
+            c = cands[0]
+            try:
+                v = self.expr(value, expected=c)
+                ok = fits(v, c)
+            except FrontendError:
+                ok = False
+            if ok:
+                return v
+            if is_list:
+                self.error(f"List type annotation `{c.annotation()}` did not match the "
+                           f"types of the given list elements", stmt)
+            self.error(f"Type annotation was inferred to be `{c.annotation()}`, but the "
+                       f"type of values given by the dict literal is not {c.value.annotation()}",
+                       stmt)
+        shown = ", ".join(c.annotation() for c in cands)
+        if isinstance(value, (ast.List, ast.Dict)) and not (
+                value.elts if is_list else value.keys):
+            self.error(f"Cannot assign an empty {word.lower()} literal to a variable "
+                       f"annotated {t.annotation()}: there are multiple possible {word} "
+                       f"type candidates in the Union annotation ({shown})", stmt,
+                       hint=f"annotate it with one {word} type")
+        try:
+            v = self.expr(value)
+            match = next((c for c in cands if fits(v, c)), None)
+        except FrontendError:
+            match = None
+        if match is None:
+            what = ("none of those types match the types of the given list elements"
+                    if is_list else "none of those dict types can hold the types of the "
+                                    "given keys and values")
+            self.error(f"Union type annotation `{t.annotation()}` can hold {shown}, but "
+                       f"{what}", stmt)
+        return v
 
     def check_key_type(self, kt, node):
         if not isinstance(kt, _KEY_TYPES):
