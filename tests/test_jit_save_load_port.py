@@ -804,7 +804,8 @@ class _UnionClassVar(torch.nn.Module):
 
     def __init__(self, y: int):
         super().__init__()
-        x = y                       # noqa: F841 - a local, as in the original
+        x = y                       # a local, as in the original: no attribute
+        del x
 
     def forward(self, z: str):
         x = z
@@ -819,8 +820,8 @@ def test_modules_with_union_attributes():
 
 def _r_basic(x: Union[int, str]) -> str:
     if isinstance(x, str):
-        z = x + "bar"                   # noqa: F841
-        return x
+        z = x + "bar"
+        return z[:len(x)]
     else:
         return "baz"
 
@@ -875,9 +876,11 @@ def _r_partial_union(x: Union[List[int], int]) -> int:
 def _r_internal_declaration(flag: bool) -> str:
     x: Union[int, str, None] = None
     if flag:
-        y = "foo"                       # noqa: F841
+        y = "foo"                       # y: str here, int there, not read after the if
+        assert y == "foo"
     else:
-        y = 1                           # noqa: F841
+        y = 1
+        assert y == 1
     if isinstance(x, str):
         return x
     else:
