@@ -518,6 +518,39 @@ def test_parameters_buffers_submodules_are_the_same_after_loading():
     _eq(ml.t, m.t)
 
 
+def test_a_module_saved_twice_and_loaded_twice_gives_independent_copies():
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = _linear2()
+            self.register_buffer("steps", torch.zeros(1))
+
+        def forward(self, x):
+            self.steps += 1
+            return self.lin(x)
+
+    sm = torch.jit.script(Net())
+    b1, b2 = io.BytesIO(), io.BytesIO()
+    torch.jit.save(sm, b1)
+    torch.jit.save(sm, b2)
+    b1.seek(0)
+    b2.seek(0)
+    m1, m2 = torch.jit.load(b1), torch.jit.load(b2)
+    b1.seek(0)
+    m3 = torch.jit.load(b1, map_location=torch.device("cpu"))
+    x = torch.randn(4, 2)
+    want = sm(x)
+    for m in (m1, m2, m3):
+        _eq(m(x), want)
+    with torch.no_grad():
+        m1.lin.weight.fill_(0.)
+    assert float(m1(x).abs().sum()) == float(m1.lin.bias.abs().sum() * 4)
+    _eq(m2(x), want)                        # the other copy is untouched
+    assert m1.steps.tolist() == [2.] and m2.steps.tolist() == [2.] and \
+        m3.steps.tolist() == [1.] and sm.steps.tolist() == [1.]
+    assert m3.lin.weight.device == torch.device("cpu")
+
+
 # ========================================================================== test_union
 
 def _graph(sf):
