@@ -469,11 +469,14 @@ def device_type(xp, self):
 
 # ------------------------------------------------------------------ dtypes, devices, lists
 # `x.dtype == torch.float32`, `x.device != y.device`, `list(x.shape) == [2, 3]`: Python's
-# == on the values (dtype and device objects, lists)
+# == on the values (dtype and device objects, lists); Python Enum members (TorchScript's
+# aten::eq.enum: AnyEnumType matches Enum values only, ir/schema_match.py; members of
+# different Enums are never equal, as in Python)
 
 for _arg, _suffix in (("ScalarType", "ScalarType"), ("Device", "device"),
                       ("int[]", "int_list"), ("float[]", "float_list"),
-                      ("str[]", "str_list"), ("bool[]", "bool_list")):
+                      ("str[]", "str_list"), ("bool[]", "bool_list"),
+                      ("AnyEnumType", "enum")):
     for _name, _fn, _form in (("eq", operator.eq, "=="), ("ne", operator.ne, "!=")):
         def _cmp(xp, a, b, _fn=_fn):
             return _fn(a, b)
@@ -536,4 +539,3 @@ PYTHON_VALUED.add("aten::is_grad_enabled")
 
 from . import scalar_math  # noqa: E402,F401  (math.<name> on numbers)
 from . import scalar_str  # noqa: E402,F401  (str ops: after the numbers, before Tensor ops)
-from . import scalar_enum  # noqa: E402,F401  (== / != of Enum members)
