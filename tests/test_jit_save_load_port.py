@@ -169,8 +169,6 @@ def test_inplace_div_saved_and_loaded_refuses_int_results_as_eager():
             _eq(a, want)           # in place
 
 
-@pytest.mark.xfail(strict=True, reason="out= arguments of pointwise ops (aten::div.out) are "
-                   "not supported, neither eagerly nor in scripted code")
 def test_div_out_saved_and_loaded():
     m = _save_load_module(_DivOut)
     for va, vb in product(_VALS, _VALS):

@@ -11,14 +11,13 @@ buffers are read through `prim::GetAttr` chains from `self`.
 from __future__ import annotations
 
 import linecache
-import os
 import sys
 import threading
-import warnings
 
 import numpy as np
 
 from .. import ir
+from .._frames import user_frame, warn_at_user_frame
 from ..ir import types as T
 from ..ir.schema_match import schema_arg_type
 from ..ops import registry as _reg
@@ -30,24 +29,6 @@ __all__ = ["TracerWarning", "TracedInt", "Recorder", "TraceSession", "current_se
 
 class TracerWarning(Warning):
     """Something in the traced code will not be reproduced by the trace."""
-
-
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-_DEMO = os.path.join(_PKG_DIR, "__main__.py")
-
-
-def user_frame():
-    """The innermost frame outside gpujit's own package (the user's code; the demo in
-    gpujit/__main__.py counts as user code)."""
-    f = sys._getframe(1)
-    while f is not None:
-        fn = f.f_code.co_filename
-        if fn == _DEMO or not (fn.startswith(_PKG_DIR) or fn.startswith(("<gpujit", "<frozen"))):
-            return f
-        f = f.f_back
-    return None
 
 
 def source_range_here():
@@ -71,13 +52,7 @@ def warn_at_user(msg):
     if quiet is not None:           # collected by the caller (a fused backward's trace)
         quiet.append(msg)
         return
-    f = user_frame()
-    if f is None:
-        warnings.warn(msg, TracerWarning, stacklevel=2)
-    else:
-        warnings.warn_explicit(msg, TracerWarning, f.f_code.co_filename, f.f_lineno,
-                               module=f.f_globals.get("__name__"),
-                               registry=f.f_globals.setdefault("__warningregistry__", {}))
+    warn_at_user_frame(msg, TracerWarning)
 
 
 # ops whose int result the trace follows (a TracedInt): sizes, and a 0-dim tensor passed

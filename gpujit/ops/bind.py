@@ -92,10 +92,13 @@ def _eq(fn, negate):
 
 
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
+    from .out_variants import eligible, with_out
     functions = registry.public_bindings("function")
     methods = registry.public_bindings("method")
     for name, fn in functions.items():
-        namespace[name] = fn
+        ovs = registry._PUBLIC["function"][name]
+        # torch.div(a, b, out=o): PyTorch's .out overloads (out_variants.py)
+        namespace[name] = with_out(name, fn, ovs) if any(eligible(d) for d in ovs) else fn
     own = set(vars(tensor_cls))
     for name, fn in methods.items():
         if name in own:

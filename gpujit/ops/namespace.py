@@ -23,6 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import registry as _reg
+from .out_variants import eligible, out_variant
 from .overloads import _value_matches
 from .schema import ArgType
 
@@ -72,8 +73,9 @@ def _mismatch(opdef, schema, args, kwargs, lenient):
             return f"{qn} is missing value for argument '{p.name}'. Declaration: {schema}"
         if _value_matches(p.type, v):
             continue
-        if lenient and p.type.is_tensor and _is_number(v) and opdef.is_pointwise and \
-                p.name in opdef.operands:
+        base = opdef.out_of or opdef      # (an out= variant takes what its op takes)
+        if lenient and p.type.is_tensor and _is_number(v) and base.is_pointwise and \
+                p.name in base.operands:
             continue
         want = "number" if p.type.base == "Scalar" else str(replace(
             p.type, alias=None, is_write=False))
@@ -178,9 +180,13 @@ class OpOverloadPacket:
             s = _scalar_form(d)
             if s is not None and "Scalar" not in self._overloads:
                 self._overloads["Scalar"] = OpOverload(self, d, "Scalar", s)
+        # PyTorch's .out overloads (torch.ops.aten.add.out(x, y, out=o)): out_variants.py
+        outs = [out_variant(d) for d in ovs if eligible(d)]
+        for d in outs:
+            self._overloads.setdefault(d.schema.overload, OpOverload(self, d, d.schema.overload))
         # Tensor overloads first: add(x, 1) is add.Tensor, add(3, 4) add.int, and a 0-dim
         # tensor is not taken for add.Scalar_Scalar's number
-        self._tensor_ops = [d for d in ovs if d.name not in PYTHON_VALUED]
+        self._tensor_ops = [d for d in ovs if d.name not in PYTHON_VALUED] + outs
         self._number_ops = [d for d in ovs if d.name in PYTHON_VALUED]
         self.__doc__ = "\n".join(str(d.schema) for d in ovs)
 

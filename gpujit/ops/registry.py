@@ -38,7 +38,8 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpujit\.ops(
 
 TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondeterministic",
                   "factory", "linalg", "shape", "nn", "comparison", "no_fuse",
-                  "inplace_view"})   # t_, squeeze_: the impl returns self's new view
+                  "inplace_view",    # t_, squeeze_: the impl returns self's new view
+                  "out"})           # out= variants (out_variants.py)
 
 OPS: dict = {}           # qualified name 'aten::add.Tensor' -> OpDef
 OVERLOADS: dict = {}     # 'aten::add' -> [OpDef, ...] in declaration order
@@ -410,6 +411,7 @@ class OpDef:
         self.eager = None          # no-hook entry point, same signature as the public one
         self.public = None         # the public entry point (hook check first)
         self.inplace_of = None     # for generated in-place variants: the out-of-place op
+        self.out_of = None         # for out= variants (out_variants.py): the functional op
         self.inplace_variant = None
         # an in-place variant whose result dtype must be self's exactly (PyTorch's
         # float_power_), not just castable to it

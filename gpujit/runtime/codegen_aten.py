@@ -67,7 +67,8 @@ def emit_aten(cg, n):
     if op is None and n.kind in CONTAINER_OPS:
         _container(cg, n)
         return
-    if op is not None and all(known(cg.specs.get(v)) for v in (*n.inputs, *n.outputs)):
+    if op is not None and op.out_of is None and \
+            all(known(cg.specs.get(v)) for v in (*n.inputs, *n.outputs)):
         args = _args(cg, n, op)
         if op.name in PYTHON_FORMS and _python_form(cg, n, op, args):
             return
@@ -575,7 +576,9 @@ def _fallback(cg, n, op):
     outs = [cg.define(v) for v in n.outputs]
     call = f"{fn}({', '.join(args)})"
     cg.emit(f"{', '.join(outs)} = {call}" if outs else call)
-    if op is not None and op.schema.is_inplace and n.outputs and n.inputs:
-        o = cg.objs.get(n.inputs[0])
+    if op is not None and (op.schema.is_inplace or op.out_of is not None) and n.outputs \
+            and n.inputs:
+        # the node returns the Tensor it wrote: self (in place), or out (an out= call)
+        o = cg.objs.get(n.inputs[0 if op.out_of is None else -1])
         if o is not None:
             cg.objs[n.outputs[0]] = o

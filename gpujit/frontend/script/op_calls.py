@@ -273,7 +273,11 @@ class OpCallMixin:
                 ops = calls.candidates_for_method(name)
                 if not ops:
                     self.error(f"gpujit has no in-place '{name}'", node)
-        return self.emit_call(ops, args, kwargs, node, name)
+        out = None
+        if "out" in kwargs and not any(
+                p.name == "out" for op in ops for p in op.schema.arguments):
+            out = kwargs.pop("out")       # torch.div(a, b, out=o): the op's .out overload
+        return self.emit_call(ops, args, kwargs, node, name, out=out)
 
     @staticmethod
     def bind_past_self(ops, args, kwargs):
@@ -327,12 +331,17 @@ class OpCallMixin:
         den = self.call_op("expand_as", [den, x], {}, node, method=True)
         return self.call_op("div", [x, den], {}, node)
 
-    def emit_call(self, ops, args, kwargs, node, name):
+    def emit_call(self, ops, args, kwargs, node, name, out=None):
         m, misses = calls.resolve(ops, args, kwargs)
         if m is None:
             self.error(calls.no_match_message(name, ops, misses, args, kwargs), node,
                        hint=_optional_hint(list(args) + list(kwargs.values())))
-        op = m.op
+        if out is not None:
+            return self.emit_out_call(m.op, m, out, node, name)
+        return self.emit_op(m.op, self.op_inputs(m.op, m, node))
+
+    def op_inputs(self, op, m, node):
+        """The node inputs of op's call matched as m (calls.resolve)."""
         inputs = []
         for p, (kind, x) in zip(op.schema.arguments, m.items):
             if kind == "pack":
@@ -359,6 +368,22 @@ class OpCallMixin:
                 et = et.elem if isinstance(et, T.OptionalType) else et
                 x = self.emit("prim::ListConstruct", list(elems), [et]).output
             inputs.append(x)
+        return inputs
+
+    def emit_out_call(self, op, m, out, node, name):
+        """op's call with `out=` (PyTorch's .out overload, out_variants.py): the op's
+        inputs, then the out tensor, which the node writes and returns."""
+        from ...ops.out_variants import eligible, out_variant
+        if not eligible(op):
+            self.error(f"{name}() does not take an out= argument (keyword argument out "
+                       f"unknown for {op.schema})", node)
+        if not isinstance(out.type, T.TensorType):
+            self.error(f"Expected a value of type 'Tensor' for argument 'out' but instead "
+                       f"found type '{out.type}'", node)
+        inputs = self.op_inputs(op, m, node)
+        return self.emit_op(out_variant(op), inputs + [out])
+
+    def emit_op(self, op, inputs):
         rets = [calls.schema_arg_type(r.type) for r in op.schema.returns]
         n = self.emit(op.schema.name, inputs, rets, op=op)
         if len(rets) == 1:
