@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import typing
 
-__all__ = [f"BroadcastingList{i}" for i in range(1, 7)] + ["BroadcastingListCls", "Broadcast"]
+__all__ = [f"BroadcastingList{i}" for i in range(1, 7)] + ["BroadcastingListCls", "Broadcast",
+                                                          "_overload", "_overload_method"]
 
 
 class Broadcast:
@@ -44,3 +45,76 @@ BroadcastingList3 = BroadcastingListCls(3)
 BroadcastingList4 = BroadcastingListCls(4)
 BroadcastingList5 = BroadcastingListCls(5)
 BroadcastingList6 = BroadcastingListCls(6)
+
+
+# --------------------------------------------------------------------------------------
+# overloads: torch.jit._overload / _overload_method
+
+_OVERLOADED_FNS: dict = {}        # (module, qualname) -> [declaration, ...]
+_OVERLOADED_METHODS: dict = {}    # (module, class qualname, method name) -> [declaration]
+
+
+def _check_overload_body(func):
+    """An overload declaration's body is `pass` or `...` (a docstring may precede it), as
+    TorchScript requires."""
+    import ast
+    import inspect
+    import textwrap
+    try:
+        src = textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        return                  # (no source: TorchScript warns and goes on too)
+    fdef = next((n for n in ast.walk(ast.parse(src))
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if fdef is None:
+        return
+    body = list(fdef.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str) and len(body) > 1:
+        body = body[1:]         # a docstring
+    ok = len(body) == 1 and (isinstance(body[0], ast.Pass) or (
+        isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+        and body[0].value.value is Ellipsis))
+    if not ok:
+        raise RuntimeError("Only `pass` statement or `...` can be the body of overload "
+                           f"declaration:\n{src}")
+
+
+def _overload(func):
+    """`@torch.jit._overload`: declares one typed signature of the function defined next
+    (without the decorator). Python calls run that implementation; scripted code compiles
+    it once per declaration its calls use, chosen by the arguments' types."""
+    _check_overload_body(func)
+    _OVERLOADED_FNS.setdefault((func.__module__, func.__qualname__), []).append(func)
+    return func
+
+
+def _get_overloads(fn):
+    """The overload declarations of function fn (None when it has none)."""
+    key = (getattr(fn, "__module__", None), getattr(fn, "__qualname__", None))
+    decls = _OVERLOADED_FNS.get(key)
+    if not decls or fn in decls:     # (the last declaration itself is no implementation)
+        return None
+    return decls
+
+
+def _overload_method(func):
+    """`@torch.jit._overload_method`: the same for a method of a module class (e.g. a
+    forward taking a Tensor or a List[Tensor]): scripted callers pick the declaration by
+    the arguments' types, each compiled as its own method (`forward__0`, `forward__1`)."""
+    _check_overload_body(func)
+    cls, _, name = func.__qualname__.rpartition(".")
+    _OVERLOADED_METHODS.setdefault((func.__module__, cls, name), []).append(func)
+    return func
+
+
+def _get_overloaded_methods(cls, name):
+    """The overload declarations of method `name` of class cls (or of the base class that
+    defines the method), or None."""
+    for klass in getattr(cls, "__mro__", ()):
+        if name in vars(klass):
+            decls = _OVERLOADED_METHODS.get((klass.__module__, klass.__qualname__, name))
+            if decls and vars(klass)[name] not in decls:
+                return decls
+            return None
+    return None

@@ -12,6 +12,8 @@ from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
 _fork, _wait = fork, wait      # torch.jit._fork / _wait: the names TorchScript code also uses
+from .._jit_internal import _overload, _overload_method     # (torchvision's DenseNet uses them)
+_isinstance, _script_if_tracing = isinstance, script_if_tracing     # torch.jit's old names
 from .freeze import freeze, optimize_for_inference, run_frozen_optimizations
 from .interface import interface
 from .compilation_unit import CompilationUnit

@@ -511,7 +511,14 @@ class ScriptModule(Module):
         """The compiled forward, a ScriptMethod (`tm.forward.graph` works as in torch)."""
         m = self._script_methods.get("forward")
         if m is None:
+            overloads = sorted(n for n in self._script_methods if n.startswith("forward__"))
+
             def missing(*args, **kwargs):
+                if overloads:
+                    raise RuntimeError(
+                        f"{self._get_name()}.forward is overloaded (@torch.jit._overload_"
+                        f"method): scripted callers run the overload their arguments pick "
+                        f"({', '.join(overloads)}); it cannot be called directly")
                 raise RuntimeError(f"{self._get_name()} has no compiled forward (it was not "
                                    f"called while tracing its parent, so it has no graph)")
             return missing

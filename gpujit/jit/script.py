@@ -92,6 +92,12 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     original = getattr(obj, "_gpujit_original_fn", None)     # a script_if_tracing wrapper
     if original is not None:
         obj = original
+    from .._jit_internal import _get_overloads
+    if inspect.isfunction(obj) and _get_overloads(obj):
+        raise FrontendError(
+            f"Function {obj.__qualname__} cannot be directly compiled because it is "
+            f"overloaded. It must be used in a context of a function where its inputs can "
+            f"determine which overload to call.")
     if inspect.ismethod(obj) and isinstance(obj.__self__, Module):
         raise FrontendError(
             f"scripting a method of an nn.Module ({type(obj.__self__).__name__}."

@@ -535,21 +535,29 @@ class FunctionCallMixin:
                        f"from a scripted function", node,
                        hint="remove the marker so that it is compiled too")
         where = self.src.range(node)
+        from ..._jit_internal import _get_overloads
+        decls, call_args, decl, name = _get_overloads(fn), None, None, fn.__name__
+        if decls:           # @torch.jit._overload: the declaration the arguments fit
+            from .overloads import pick_overload
+            call_args = self.call_args(node)
+            k, decl = pick_overload(self, fn, decls, *call_args, node)
+            name = f"{name}__{k}"         # (each overload is a function of its own)
         try:
-            graph = compile_callee(fn, where, self.src.name)
+            graph = compile_callee(fn, where, self.src.name, signature_from=decl)
         except _frontend_error() as e:
             # the error points into the callee; say where it was called from
             if not str(e).startswith(f"'{fn.__name__}' is called recursively"):
                 e.args = (f"{e.args[0]}\n  (in '{fn.__name__}', called from "
                           f"'{self.src.name}' at {where.filename}:{where.line})",)
             raise
-        return self.call_function(fn, graph, fn.__name__, node)
+        return self.call_function(fn, graph, name, node, call_args)
 
-    def call_function(self, fn, graph, name, node):
+    def call_function(self, fn, graph, name, node, call_args=None):
         """prim::CallFunction[name=...](*args) with the callee graph in node.meta["callee"]
         (the inliner, executor and interpreter call it from there). Arguments bind by
-        the Python signature when there is one (keywords, defaults)."""
-        args, kwargs = self.call_args(node)
+        the Python signature when there is one (keywords, defaults); call_args: the
+        (args, kwargs) values when the caller has evaluated them already."""
+        args, kwargs = call_args if call_args is not None else self.call_args(node)
         params = list(graph.inputs)
         original = getattr(fn, "_original", fn)
         try:

@@ -91,6 +91,8 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
     script classes and NamedTuples (classes.py), calls decided by the Python object called
     (object_exprs.py: @ignore'd functions, is_scripting(), classes)."""
 
+    signature_from = None     # an @_overload declaration whose signature the body takes
+
     def __init__(self, fn, src):
         super().__init__(fn, src)
         self.declared = {}         # annotated local name -> its declared Type
@@ -100,7 +102,7 @@ class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassVa
     # ------------------------------------------------------------------ entry
     def signature(self):
         """([(name, Type)], return Type or None) of the compiled function."""
-        return _signature(self.fn, self.src)
+        return _signature(self.signature_from or self.fn, self.src)
 
     def compile(self, arg_types=None) -> Graph:
         fdef = self.src.fdef
@@ -621,10 +623,11 @@ def _signature(fn, src):
 _CALLEES = threading.local()      # the functions being compiled, outermost first, and a cache
 
 
-def compile_callee(fn, call_range, caller) -> Graph:
+def compile_callee(fn, call_range, caller, signature_from=None) -> Graph:
     """The graph of a plain Python function called from scripted code, compiled with its
-    own signature types (once per outermost compile). Recursion is an error: a scripted
-    function cannot call itself (there is no recursion in graphs)."""
+    own signature types, or those of `signature_from` (an @_overload declaration of it),
+    once per outermost compile. Recursion is an error: a scripted function cannot call
+    itself (there is no recursion in graphs)."""
     fn = inspect.unwrap(fn)
     stack = getattr(_CALLEES, "stack", None)
     if stack and any(f is fn for f in stack):
@@ -633,13 +636,25 @@ def compile_callee(fn, call_range, caller) -> Graph:
                             f"functions cannot be recursive", call_range,
                             hint="rewrite the recursion as a loop")
     cache = getattr(_CALLEES, "cache", None)
-    hit = cache.get(fn) if cache is not None else None
+    key = fn if signature_from is None else (fn, signature_from)
+    hit = cache.get(key) if cache is not None else None
     if hit is not None:
         return hit
-    g = compile_function(fn)
+    g = compile_function(fn, make_compiler=None if signature_from is None else
+                         overload_compiler(signature_from))
     if cache is not None:
-        cache[fn] = g
+        cache[key] = g
     return g
+
+
+def overload_compiler(decl, make=None):
+    """make_compiler for compile_function: `make` (default FunctionCompiler) whose
+    compiler takes the parameter and return types of overload declaration `decl`."""
+    def compiler(fn, src):
+        c = (make or FunctionCompiler)(fn, src)
+        c.signature_from = decl
+        return c
+    return compiler
 
 
 def compile_function(fn, arg_types=None, make_compiler=None) -> Graph:

@@ -23,7 +23,7 @@ import typing
 from ...ir import types as T
 from ...nn.module import Module
 from .calls import describe_type, is_compiled_function
-from .compiler import FunctionCompiler, compile_function
+from .compiler import FunctionCompiler, compile_function, overload_compiler
 from .module_containers import ModuleContainerMixin, is_container as _is_container, \
     container_kind as _container_kind, \
     is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
@@ -275,9 +275,10 @@ class _Context:
             del self.scripted[id(mod)]        # (done: another name gets its own)
         return sm
 
-    def method_graph(self, sm, name, node=None, caller=None, fn=None):
+    def method_graph(self, sm, name, node=None, caller=None, fn=None, signature_from=None):
         """The graph of method `name` of the scripted module sm, compiled on first use
-        (from `fn` when given: a base class's method that `super()` names)."""
+        (from `fn` when given: a base class's method that `super()` names; with the types
+        of `signature_from` when given: an @_overload_method declaration)."""
         m = sm._script_methods.get(name)
         if m is not None:
             return m.graph
@@ -312,8 +313,8 @@ class _Context:
             raise FrontendError(msg)
         self.in_progress.append((sm, name))
         try:
-            graph = compile_function(
-                fn, make_compiler=lambda f, src: ModuleMethodCompiler(f, src, self, sm))
+            graph = compile_function(fn, make_compiler=overload_compiler(
+                signature_from, lambda f, src: ModuleMethodCompiler(f, src, self, sm)))
         except FrontendError as e:
             if not getattr(e, "_gpujit_where", False):   # say which module, once
                 e.args = (f"{e.args[0]}\n  (while scripting {info.path}: "
@@ -391,12 +392,15 @@ class _ModuleInfo:
 
     def methods_to_compile(self):
         from ...jit.script import function_modifier
+        from ..._jit_internal import _get_overloaded_methods
         cls = type(self.module)
         names = []
         fwd = getattr(cls, "forward", None)
         if inspect.isfunction(fwd) and fwd is not Module.forward and \
                 getattr(fwd, "__name__", "") != "_forward_unimplemented":
-            if function_modifier(fwd) not in ("ignore", "drop"):
+            # (an @_overload_method forward compiles per overload, for its callers)
+            if function_modifier(fwd) not in ("ignore", "drop") and \
+                    not _get_overloaded_methods(cls, "forward"):
                 names.append("forward")
         for name, fn in inspect.getmembers(cls, inspect.isfunction):
             if name != "forward" and function_modifier(fn) == "export":
@@ -428,7 +432,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
 
     def signature(self):
         from .types import signature_types
-        params, ret = signature_types(self.fn, self_type=self.sm._type)
+        params, ret = signature_types(self.signature_from or self.fn,
+                                      self_type=self.sm._type)
         if not params:
             self.error(f"method '{self.src.name}' has no `self` parameter", self.src.fdef)
         if self.src.name == "__setstate__" and len(params) == 2 and \
@@ -631,6 +636,18 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         annotated parameters accept the positional arguments' types, else `name`."""
         info = self.ctx.info.get(id(sm))
         cls = type(info.module) if info is not None else None
+        from ..._jit_internal import _get_overloaded_methods
+        decls = _get_overloaded_methods(cls, name)
+        if decls:       # @torch.jit._overload_method: compiled as name__k for its callers
+            from .overloads import pick_overload
+            args, kwargs = self.call_args(node)
+            self._evaluated_args = (node, args, kwargs)     # the call binds these
+            impl = getattr(cls, name)
+            k, decl = pick_overload(self, impl, decls, args, kwargs, node,
+                                    self_type=sm._type)
+            self.ctx.method_graph(sm, f"{name}__{k}", node, self, fn=impl,
+                                  signature_from=decl)
+            return f"{name}__{k}"
         others = (getattr(cls, "__script_overloads__", None) or {}).get(name, ())
         if not others or not node.args:
             return name
