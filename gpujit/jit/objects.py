@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import inspect
 import threading
+import types as _pytypes
 
 from .. import fusers as _fusers
 from ..autograd.grad_mode import state as _grad_state
@@ -424,6 +425,45 @@ class ScriptMethod(_GraphCallable):
         return f"<gpujit.jit.ScriptMethod {self.owner._get_name()}.{self.name}>"
 
 
+def _same_module_type(a, b) -> bool:
+    """Whether scripted modules a and b have one TorchScript type: compiled from the same
+    class with the same constants, attribute types and submodules (recursively), so the
+    code compiled for a runs b as it would run a."""
+    ta, tb = a.__dict__.get("_type"), b.__dict__.get("_type")
+    if ta is tb:
+        return True
+    if ta is None or tb is None or ta.py_class is not tb.py_class or \
+            type(a) is not type(b) or a.original_name != b.original_name:
+        return False
+    if a.__dict__.get("_script_constants") != b.__dict__.get("_script_constants"):
+        return False
+    if set(ta.attributes) != set(tb.attributes) or list(a._modules) != list(b._modules):
+        return False
+    for k, t in ta.attributes.items():
+        if k in a._modules:
+            continue
+        if not (isinstance(t, T.ClassType) and isinstance(tb.attributes[k], T.ClassType)) \
+                and t != tb.attributes[k]:
+            return False
+    return all(isinstance(y, ScriptModule) and _same_module_type(x, y)
+               if isinstance(x, ScriptModule) else type(x) is type(y)
+               for x, y in zip(a._modules.values(), b._modules.values()))
+
+
+def _check_swap(name, old, value):
+    """Replacing submodule `name` of a scripted module (not declared with an interface
+    type): only by a scripted module of the same type, as TorchScript allows."""
+    if not isinstance(value, ScriptModule):
+        raise RuntimeError(f"Cannot re-assign modules in a ScriptModule with non-scripted "
+                           f"module, tried to replace existing module '{name}': {value!r}")
+    if not _same_module_type(old, value):
+        def shown(m):
+            t = m.__dict__.get("_type")
+            return t.name if t is not None else m.original_name
+        raise RuntimeError(f"Expected a value of type '{shown(old)}' for field '{name}', "
+                           f"but found '{shown(value)}'")
+
+
 class ScriptModule(Module):
     """The shared base of traced and scripted modules: a module whose methods are graphs.
     Parameters and buffers are the original module's own objects (training one trains the
@@ -468,6 +508,10 @@ class ScriptModule(Module):
                     f"a ScriptModule with non-scripted module {type(value).__name__}: "
                     f"script it first with gpujit.jit.script")
             check_implements(iface, value, where=f" (assigned to the attribute '{name}')")
+        else:
+            old = (self.__dict__.get("_modules") or {}).get(name)
+            if isinstance(old, ScriptModule):
+                _check_swap(name, old, value)
         prop = (self.__dict__.get("_script_properties") or {}).get(name)
         if prop is not None:
             if prop[1] is None:
@@ -492,6 +536,11 @@ class ScriptModule(Module):
     def _add_method(self, name, graph):
         m = ScriptMethod(self, graph, name)
         self._script_methods[name] = m
+        if isinstance(inspect.getattr_static(type(self), name, None), _pytypes.FunctionType):
+            # a compiled method named like an nn.Module one (`_save_to_state_dict`,
+            # `_load_from_state_dict` exported by the user): the instance's own attribute,
+            # as in TorchScript, so state_dict() / load_state_dict() call the override
+            object.__setattr__(self, name, m)
         if self._type is not None:
             self._type.methods[name] = graph
         return m
