@@ -50,14 +50,39 @@ def hoisted_attrs(graph) -> list:
     if not graph.inputs or not isinstance(graph.inputs[0].type, T.ClassType):
         return []
     set_names = {n.attrs.get("name") for n in graph.walk() if n.kind == "prim::SetAttr"}
+    # a call the graph does not see into (an interface method, a method not inlined,
+    # Python, a forked task) may set any attribute: reads in the top-level nodes after
+    # the first one that holds such a call stay where they are
+    stop = next((n for n in graph.block.nodes if _has_opaque_call(n)), None)
+    allowed = set()
+    for n in graph.block.nodes:
+        if n is stop:
+            break
+        allowed.add(n)
+        allowed.update(_nested_nodes(n))
     roots = {graph.inputs[0]}
     out = []
     for n in graph.walk():
-        if (n.kind == "prim::GetAttr" and n.inputs[0] in roots
+        if (n.kind == "prim::GetAttr" and n.inputs[0] in roots and n in allowed
                 and n.attrs.get("name") not in set_names):
             out.append(n)
             roots.add(n.output)
     return out
+
+
+_OPAQUE_CALLS = ("prim::CallMethod", "prim::CallFunction", "prim::PythonOp", "prim::fork",
+                 "aten::wait", "prim::awaitable", "aten::awaitable_wait")
+
+
+def _nested_nodes(n):
+    for b in n.blocks:
+        for m in b.nodes:
+            yield m
+            yield from _nested_nodes(m)
+
+
+def _has_opaque_call(n) -> bool:
+    return n.kind in _OPAQUE_CALLS or any(m.kind in _OPAQUE_CALLS for m in _nested_nodes(n))
 
 
 def _rank_free(spec):
