@@ -165,6 +165,20 @@ def _convert(v, t):
     return v        # class types, Any, devices, named tuples...: what the code checks
 
 
+def _interface_details(v, t) -> str:
+    """Why object v does not implement interface t (TorchScript's cast error details)."""
+    from ..jit.interface import incompatibility
+    if t.is_module or hasattr(v, "_script_methods"):
+        why = incompatibility(t, v)
+    else:
+        ct = T.class_type_of_object(v)
+        why = (f"{type(v).__name__} is not an object of a TorchScript class" if ct is None
+               else T.interface_mismatch(ct, t))
+    what = getattr(v, "original_name", None) or type(v).__name__
+    return (f"\nCast error details: Object of type {what} is not compatible with interface "
+            f"{t.name}\n{why}")
+
+
 def coerce_args(graph, name, args):
     """args converted to the types of graph's inputs (a tuple), or ArgumentTypeError."""
     out = None
@@ -194,6 +208,8 @@ def coerce_args(graph, name, args):
                     found = type(v).__name__
                 details = (f"\nCast error details: Expected a member of {what} but instead "
                            f"found type {found}")
+            elif isinstance(t, T.InterfaceType):
+                details = _interface_details(v, t)
             raise ArgumentTypeError(
                 f"{name}() Expected a value of type {shown} for argument '{param}' but "
                 f"instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}"
