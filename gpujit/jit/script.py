@@ -86,7 +86,8 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
         if is_enum_class(obj):          # an Enum: its type checked (TorchScript's errors)
             enum_type(obj)
             return obj
-        from ..frontend.script.classes import script_class
+        from ..frontend.script.classes import script_class, mark_explicit
+        mark_explicit(obj)
         script_class(obj)
         return obj
     original = getattr(obj, "_gpujit_original_fn", None)     # a script_if_tracing wrapper
@@ -167,6 +168,22 @@ def _prepare_scriptable(obj, memo):
 
 
 # ------------------------------------------------------------------ function markers
+
+class _IgnoreContextManager:
+    """`with torch.jit._IgnoreContextManager(a="inp:int", c="out:int"):` marks a block
+    that scripted code runs in Python (frontend/script/ignore_blocks.py); the keywords
+    name the block's inputs and outputs with their TorchScript types. In eager code it
+    does nothing."""
+
+    def __init__(self, **kwargs):
+        pass
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        return None
+
 
 def ignore(drop=False, **kwargs):
     """`@ignore`: the compiler leaves the function in Python and calls it from the graph

@@ -73,6 +73,8 @@ class ScriptClass:
         if prop is not None:                # __attr_getter / __attr_setter of a property
             return prop
         fn = inspect.getattr_static(self.cls, name, None)
+        if name == "__init__" and fn is object.__init__ and self.cls in _EXPLICIT:
+            return _empty_init(self.cls)
         if inspect.isfunction(fn) and name in SYNTHESIZED and generated_by_dataclass(
                 self.cls, fn):
             return dataclass_method(self.cls, name)
@@ -168,7 +170,44 @@ def is_scriptable_class(cls) -> bool:
         return False
     if issubclass(cls, (Module, Tensor, BaseException, enum.Enum, tuple)):
         return False
+    if cls in _EXPLICIT and _default_init(cls):     # @script on a class without __init__
+        return True
     return inspect.isfunction(inspect.getattr_static(cls, "__init__", None))
+
+
+# classes given to gpujit.jit.script themselves: one without an __init__ of its own (it
+# takes object's) is compiled too, with an empty __init__, as TorchScript compiles it
+_EXPLICIT: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def _default_init(cls) -> bool:
+    return inspect.getattr_static(cls, "__init__", None) is object.__init__
+
+
+def mark_explicit(cls):
+    """gpujit.jit.script(cls) was called: cls may be compiled without an __init__."""
+    _EXPLICIT.add(cls)
+
+
+def _empty_init(cls):
+    """`def __init__(self) -> None: pass`, written as source (registered in linecache)
+    for a class that takes object's __init__."""
+    fn = _EMPTY_INITS.get(cls)
+    if fn is None:
+        import linecache
+        src = "def __init__(self) -> None:\n    pass\n"
+        filename = f"<default __init__ of {cls.__module__}.{cls.__qualname__}>"
+        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+        ns: dict = {}
+        exec(compile(src, filename, "exec"), ns)
+        fn = ns["__init__"]
+        fn.__qualname__ = f"{cls.__qualname__}.__init__"
+        fn.__module__ = cls.__module__
+        _EMPTY_INITS[cls] = fn
+    return fn
+
+
+_EMPTY_INITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def script_class_of(t) -> "ScriptClass | None":
