@@ -7,6 +7,8 @@ from .trace import trace, trace_module, TracingCheckError, is_tracing
 from .script import (script, ignore, unused, export, script_method, is_scripting, annotate,
                      Final, Attribute, script_if_tracing, jit_isinstance as isinstance)
 from .script_containers import ScriptList, ScriptDict
+from .script import _IgnoreContextManager as _IgnoreCM
+_IgnoreContextManager = _IgnoreCM     # torch.jit._IgnoreContextManager (scripted: ignore_blocks)
 from ..frontend.script.errors import FrontendError
 from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError

@@ -31,6 +31,7 @@ from .classes import ClassValueMixin, script_class_of
 from .object_exprs import ObjectExprMixin
 from .enums import EnumMixin
 from .with_stmts import WithMixin
+from .ignore_blocks import IgnoreBlockMixin
 from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit
 from . import static_eval
 
@@ -85,7 +86,7 @@ _UNSUPPORTED_STMTS = {
 }
 
 
-class FunctionCompiler(EnumMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassValueMixin,
+class FunctionCompiler(EnumMixin, IgnoreBlockMixin, WithMixin, LoopMixin, ObjectExprMixin, ClassValueMixin,
                        ExprCompiler):
     """Statements and paths (early exits), on top of ExprCompiler; loops (loops.py); objects of
     script classes and NamedTuples (classes.py), calls decided by the Python object called

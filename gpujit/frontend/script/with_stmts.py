@@ -34,6 +34,8 @@ class WithMixin:
     def stmt_With(self, s):
         """A `with` whose body has no return, break or continue of its own."""
         from .loops import RAISED
+        if self.is_ignore_block(s):
+            return self.ignore_block(s)
         entered = self.enter_regions(s)
         if self.stmts(s.body) is RAISED:
             return RAISED
@@ -46,6 +48,8 @@ class WithMixin:
         A named region closes in the block that opened it only: an exit nested in an
         `if` or a loop of its body would close it inside that block, which `.code` (and
         so a saved model) cannot say: not supported yet for regions."""
+        if self.is_ignore_block(s):
+            self.ignore_block(s)            # (raises: such a block cannot return)
         body = self.fold_static_ifs(s.body)
         last = body[-1] if body else None
         nested = next((c for c in body[:-1] if has_exit(c)), None) or (
