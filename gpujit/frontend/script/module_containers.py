@@ -115,11 +115,56 @@ class ModuleContainerMixin:
         return self.emit("prim::TupleConstruct", items,
                          [T.TupleType(tuple(i.type for i in items))]).output
 
+    def module_walk_call(self, v, sm, name, node):
+        """`self.children()`, `self.named_children()`, `self.modules()`,
+        `self.named_modules()` of nn.Module (not overridden): the module value, marked so
+        that a for loop over it unrolls those modules (named: (name, module) pairs), as
+        TorchScript's. `modules()` starts with the module itself (calling it in its own
+        forward is a recursive call)."""
+        if node.args or node.keywords:
+            self.error(f"{name}() takes no arguments in scripted code", node)
+        walked = [sm]
+        if name in ("modules", "named_modules"):
+            walked = [m for _, m in sm.named_modules()]
+        if any(getattr(m, "_interface_attrs", None) and
+               set(m._interface_attrs) & set(m._modules) for m in walked):
+            self.error(f"Could not compile {name}() because module is an interface type. "
+                       f"Please file issue.", node,
+                       hint="call the submodules by name")
+        self.dict_view[v] = ("walk", name)
+        return v
+
+    def _walk_elements(self, v, sm, kind):
+        named = kind.startswith("named_")
+        if kind.endswith("children"):
+            pairs = [(n, lambda n=n, sub=sub: self.submodule_value(v, sub, n))
+                     for n, sub in sm._modules.items() if sub is not None]
+        else:
+            pairs, seen = [], set()
+
+            def walk(prefix, m, get):
+                if id(m) in seen:
+                    return
+                seen.add(id(m))
+                pairs.append((prefix, get))
+                for n, sub in m._modules.items():
+                    if sub is not None:
+                        walk(f"{prefix}.{n}" if prefix else n, sub,
+                             lambda get=get, n=n, sub=sub: self.submodule_value(get(), sub, n))
+            walk("", sm, lambda: v)
+        if named:
+            return [lambda n=n, get=get: (self.const(n), get()) for n, get in pairs]
+        return [get for _, get in pairs]
+
     def class_elements(self, v, node):
         """What `for x in <module value>:` runs over, unrolled: the submodules (a
         ModuleDict: its keys, as Python; after `.values()` its modules, after `.items()`
         (key, module) pairs that the loop target unpacks)."""
         sm = self.module_of(v, node)
+        view = self.dict_view.get(v)
+        if isinstance(view, tuple) and view[0] == "walk":    # self.children() ...
+            del self.dict_view[v]
+            return self._walk_elements(v, sm, view[1])
         if is_param_container(sm):
             return self.param_elements(v, sm)
         if not is_container(sm):

@@ -584,6 +584,9 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
                                  [T.ListType(T.STR)]).output
             self.dict_view[v] = name     # `for m in self.blocks.values():` / `.items()`
             return v
+        if name in _MODULE_WALKS and getattr(type(sm if info is None else info.module),
+                                             name, None) is getattr(Module, name):
+            return self.module_walk_call(v, sm, name, node)
         if name != "forward" and name in sm._modules:       # self.sub(x) with func node
             iface = getattr(sm, "_interface_attrs", {}).get(name)
             sub = self.interface_attr(v, name, iface) if iface is not None else \
@@ -704,6 +707,9 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         self.emit("prim::RaiseException",
                   [self.const(msg), self.const("builtins.RuntimeError")], [])
         return self.emit("prim::Uninitialized", [], [ret or T.TENSOR]).output
+
+
+_MODULE_WALKS = ("children", "named_children", "modules", "named_modules")
 
 
 def _plain(name):
