@@ -64,6 +64,7 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
             return obj
         return ScriptList(obj) if isinstance(obj, list) else ScriptDict(obj)
     if isinstance(obj, Module):
+        _refuse_parametrized(obj)
         obj = _prepare_scriptable(obj, {})
     elif hasattr(obj, "__prepare_scriptable__") and not inspect.isclass(obj):
         obj = obj.__prepare_scriptable__()
@@ -165,6 +166,20 @@ def _prepare_scriptable(obj, memo):
         if k != "_modules" and isinstance(v, Module) and not isinstance(v, ScriptModule):
             obj.__dict__[k] = _prepare_scriptable(v, memo)
     return obj
+
+
+def _refuse_parametrized(module):
+    """torch.nn.utils.parametrize does not work with scripting (TorchScript compiles the
+    property and raises when it runs): refused up front, naming the module."""
+    from ..nn.utils.parametrize import is_parametrized
+    for name, m in module.named_modules():
+        if is_parametrized(m):
+            from ..runtime.interpreter import Error
+            where = f"the submodule '{name}'" if name else "the module"
+            raise Error(f"Parametrization is not working with scripting: {where} "
+                        f"({type(m).__bases__[0].__name__}) has parametrized tensors "
+                        f"({', '.join(m.parametrizations)}); script it after "
+                        f"parametrize.remove_parametrizations, or trace it")
 
 
 # ------------------------------------------------------------------ function markers
