@@ -172,7 +172,15 @@ def _refuse_parametrized(module):
     """torch.nn.utils.parametrize does not work with scripting (TorchScript compiles the
     property and raises when it runs): refused up front, naming the module."""
     from ..nn.utils.parametrize import is_parametrized
-    for name, m in module.named_modules():
+    todo, seen = [("", module)], set()
+    while todo:                 # (named_modules needs Module.__init__ to have run)
+        name, m = todo.pop(0)
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        subs = m.__dict__.get("_modules") or {}
+        todo += [(f"{name}.{k}" if name else k, c) for k, c in subs.items()
+                 if isinstance(c, Module)]
         if is_parametrized(m):
             from ..runtime.interpreter import Error
             where = f"the submodule '{name}'" if name else "the module"
