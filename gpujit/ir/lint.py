@@ -82,6 +82,11 @@ def lint(graph):
         elif k == "prim::Constant":
             if n.inputs or len(n.outputs) != 1:
                 _fail("prim::Constant has no inputs and one output", n)
+        elif k == "prim::fork":
+            if n.inputs or len(n.blocks) != 1 or len(n.outputs) != 1 or \
+                    n.blocks[0].inputs or len(n.blocks[0].outputs) != 1:
+                _fail("prim::fork has one block (no inputs, the forked call's value) "
+                      "and one output (its Future)", n)
         elif n.blocks and k not in ("prim::Closure", "prim::With"):
             _fail(f"{k} cannot own blocks", n)
 

@@ -405,6 +405,8 @@ class _FunctionPrinter:
         elif k == "prim::SetAttr":
             obj, value = n.inputs
             self.line(f"{self.attribute(self.use(obj), n.attrs['name'])} = {self.use(value)}")
+        elif k == "prim::fork":
+            self.print_fork(n)
         elif n.blocks:
             self.print_block_call(n)
         else:
@@ -522,6 +524,19 @@ class _FunctionPrinter:
             self.print_assignment([c] + carried, [self.use(cond_next)] + next_values())
         self.level -= 1
 
+    def print_fork(self, n):
+        """prim::fork: its block as a local function, forked (`fut = fork(_block)`), as
+        TorchScript prints a fork's closure; the frontend compiles it back."""
+        b = n.blocks[0]
+        fn = self.gen_name("_block")
+        self.line(f"def {fn}():")
+        self.level += 1
+        self.print_block(b, True)
+        self.split_long_inlines(b.outputs)
+        self.line(f"return {self.use(b.outputs[0])}")
+        self.level -= 1
+        self.print_definition(n, f"fork({fn})")
+
     def print_block_call(self, n):
         """A node with blocks other than If/Loop (prim::With, prim::Closure, ...): each block
         becomes a local function, passed to the op after its inputs."""
@@ -586,6 +601,8 @@ class _FunctionPrinter:
             return f"{fn}({', '.join(_keyword_only_by_name(n, ins))})"
         if k == "prim::Print":
             return f"print({', '.join(ins)})"
+        if k == "aten::wait":
+            return f"torch.jit.wait({ins[0]})"
         if k == "prim::Uninitialized":
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":

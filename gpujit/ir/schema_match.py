@@ -16,7 +16,7 @@ SIDE_EFFECT_KINDS = frozenset({
     "prim::RaiseException", "prim::Print", "aten::warn", "prim::SetAttr",
     "prim::CallFunction", "prim::CallMethod", "aten::append", "aten::insert",
     "aten::_set_item", "aten::pop", "aten::popitem", "aten::clear", "aten::extend",
-    "aten::remove",
+    "aten::remove", "prim::fork", "aten::wait",
     "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp"}) | AUTOGRAD_KINDS
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)

@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
-           "GeneratorType", "FunctionType", "ListType", "TupleType", "DictType", "SetType", "OptionalType",
+           "GeneratorType", "FunctionType", "ListType", "FutureType", "TupleType", "DictType", "SetType", "OptionalType",
            "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "EnumType", "interface_mismatch",
            "class_type_of_object", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "FUNCTION", "type_of_value", "register_class_type",
@@ -200,12 +200,39 @@ class NamedTupleType(TupleType):
 
 
 @dataclass(frozen=True)
+class FutureType(Type):
+    """`Future[T]`: what torch.jit.fork returns, the value of a call that torch.jit.wait
+    gives back (a Future is not its value: using one as a T is a type error). Graphs
+    print it `Future[int]`; inside a Dict (and in schemas) TorchScript spells it
+    `Future(int)`."""
+    elem: Type
+
+    def __str__(self):
+        return f"Future[{self.elem}]"
+
+    def schema_str(self):
+        return f"Future({_schema_str(self.elem)})"
+
+    def annotation(self):
+        return f"Future[{self.elem.annotation()}]"
+
+    def is_subtype_of(self, other):
+        if isinstance(other, FutureType):     # Future is covariant, as TorchScript's
+            return self.elem.is_subtype_of(other.elem)
+        return Type.is_subtype_of(self, other)
+
+
+def _schema_str(t):
+    return t.schema_str() if isinstance(t, FutureType) else str(t)
+
+
+@dataclass(frozen=True)
 class DictType(Type):
     key: Type
     value: Type
 
     def __str__(self):
-        return f"Dict({self.key}, {self.value})"
+        return f"Dict({_schema_str(self.key)}, {_schema_str(self.value)})"
 
     def annotation(self):
         return f"Dict[{self.key.annotation()}, {self.value.annotation()}]"
@@ -481,6 +508,9 @@ def type_of_value(v) -> Type:
         if len(elems) > 1:
             raise TypeError(f"a set mixing {sorted(map(str, elems))} has no IR type")
         return SetType(elems.pop() if elems else INT)
+    from ..jit.futures import Future
+    if isinstance(v, Future):
+        return FutureType(v.element_type())
     if isinstance(v, dict):
         ks = {type_of_value(k) for k in v}
         vs = {type_of_value(x) for x in v.values()}
@@ -496,7 +526,7 @@ def may_hold_tensor(t, objects=True) -> bool:
     or TorchScript object)."""
     if isinstance(t, (TensorType, AnyType)):
         return True
-    if isinstance(t, (ListType, SetType, OptionalType)):
+    if isinstance(t, (ListType, SetType, OptionalType, FutureType)):
         return may_hold_tensor(t.elem, objects)
     if isinstance(t, TupleType):
         return any(may_hold_tensor(e, objects) for e in t.elems)

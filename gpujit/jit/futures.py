@@ -1,9 +1,11 @@
 """`gpujit.jit.fork` / `gpujit.jit.wait` / `gpujit.jit.Future`, as torch.jit has them.
 
-gpujit runs a forked call at once, in the calling thread, and returns a completed Future:
-that is what `torch.jit.fork` does in eager Python too, and it keeps answers deterministic.
-In scripted code `fork(fn, *args)` compiles to the call itself and `wait(fut)` to its value
-(a `Future[T]` is a T there): the graph has no parallelism to offer on one device stream.
+gpujit runs a forked call at once, in the calling thread, and returns a completed Future
+(PyTorch's semantics allow a fork to run at fork time on one thread; it keeps answers
+deterministic). What the call raised is kept in the Future and raised by `wait`, as
+PyTorch raises it there. Scripted code has the same semantics: `fork(fn, *args)` compiles
+to a `prim::fork` node whose block holds the call (run when the fork runs) and whose output
+is a `Future[T]`; `wait(fut)` compiles to `aten::wait`, whose output is the T.
 """
 from __future__ import annotations
 
@@ -16,13 +18,13 @@ _T = typing.TypeVar("_T")
 
 class Future(typing.Generic[_T]):
     """The result of `fork`: `wait()` returns it (or raises what the call raised).
-    `Future[Tensor]` in a scripted signature is a Tensor."""
+    `Future[Tensor]` in a scripted signature is a Future holding a Tensor."""
 
-    __slots__ = ("_value", "_error")
+    __slots__ = ("_value", "_error", "_type")
     _gpujit_future = True
 
-    def __init__(self, value=None, error=None):
-        self._value, self._error = value, error
+    def __init__(self, value=None, error=None, type_=None):
+        self._value, self._error, self._type = value, error, type_
 
     def done(self) -> bool:
         return True
@@ -34,6 +36,18 @@ class Future(typing.Generic[_T]):
 
     def value(self):
         return self.wait()
+
+    def element_type(self):
+        """The IR type of the value (the scripted Future[T]'s T, else the value's own)."""
+        from ..ir import types as T
+        if self._type is not None:
+            return self._type
+        if self._error is not None:
+            return T.ANY
+        try:
+            return T.type_of_value(self._value)
+        except TypeError:
+            return T.ANY
 
     def then(self, callback):
         """A Future of callback(self), run now (the value is ready)."""

@@ -30,6 +30,7 @@ from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
 from .classes import ClassValueMixin, script_class_of
 from .object_exprs import ObjectExprMixin
 from .enums import EnumMixin
+from .future_calls import compile_closure_def
 from .with_stmts import WithMixin
 from .ignore_blocks import IgnoreBlockMixin
 from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit
@@ -298,6 +299,9 @@ class FunctionCompiler(EnumMixin, IgnoreBlockMixin, WithMixin, LoopMixin, Object
 
     def stmt_Pass(self, s):
         return None
+
+    def stmt_FunctionDef(self, s):          # a local function to fork (future_calls.py)
+        return compile_closure_def(self, s)
 
     def stmt_Expr(self, s):
         if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):

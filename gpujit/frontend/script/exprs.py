@@ -19,7 +19,7 @@ from ...ir.graph import Graph, SourceRange
 from ...ops import registry as _reg
 from ...ops.namespace import OpOverload, OpOverloadPacket, _OpNamespace
 from ...ops.scalar_ops import EXPLICIT_ONLY, PYTHON_VALUED
-from . import autograd_calls, calls, serialized
+from . import autograd_calls, calls, future_calls, serialized
 from .conditions import ConditionMixin, op_text as _op_text
 from .builtin_calls import BuiltinMixin
 from .comprehensions import ComprehensionMixin
@@ -581,8 +581,8 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
         if found and autograd_calls.autograd_function(obj) is not None:
             return autograd_calls.compile_autograd_call(
                 self, autograd_calls.autograd_function(obj), node)
-        if found and getattr(obj, "__module__", "") == "gpujit.jit.futures":
-            return self.future_call(obj, node)
+        if found and future_calls.is_future_function(obj):
+            return future_calls.compile_future_call(self, obj, node)
         if found and obj is warnings.warn or _is_torch_warn(self, func):
             return self.warn_call(node)
         prim = serialized.prim_function(self, func)
@@ -878,24 +878,6 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
         if isinstance(func, ast.Name):
             return self.py_object(func)
         return False, None
-
-    def future_call(self, fn, node):
-        """`fork(f, *args)` is the call `f(*args)` and `wait(fut)` its value: scripted
-        code runs a fork at once (a Future[T] is a T), as gpujit.jit.fork does in Python."""
-        name = getattr(fn, "__name__", "")
-        if name == "fork":
-            if not node.args:
-                self.error("fork() takes the function to call and its arguments", node,
-                           hint="torch.jit.fork(fn, x, y)")
-            call = ast.copy_location(ast.Call(func=node.args[0], args=node.args[1:],
-                                              keywords=node.keywords), node)
-            return self.expr(call)
-        if name == "wait":
-            if len(node.args) != 1 or node.keywords:
-                self.error("wait() takes one Future", node, hint="torch.jit.wait(fut)")
-            return self.expr(node.args[0])
-        self.error(f"'{name}' cannot be called in scripted code", node,
-                   hint="use torch.jit.fork(fn, *args) and torch.jit.wait(fut)")
 
     def is_annotate(self, func):
         """Does `func` name gpujit.jit.annotate (or torch.jit.annotate under an alias)?"""

@@ -61,7 +61,9 @@ class _OpsNamespace(types.ModuleType):
 
 
 def archive_names() -> dict:
-    return {"ops": _OpsNamespace(), "uninitialized": PrimFunction("prim::Uninitialized")}
+    from ...jit.futures import fork
+    return {"ops": _OpsNamespace(), "uninitialized": PrimFunction("prim::Uninitialized"),
+            "fork": fork}
 
 
 def _unchecked_cast(c, args, node):

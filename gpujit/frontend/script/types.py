@@ -177,10 +177,10 @@ class _Resolver:
 
     def generic(self, origin, args, convert) -> T.Type:
         """`origin[args]`, with `convert` turning each argument into a Type."""
-        if getattr(origin, "_gpujit_future", False):      # gpujit.jit.Future[T]: a T
+        if getattr(origin, "_gpujit_future", False):      # gpujit.jit.Future[T]
             if len(args) != 1:
                 self.fail(f"Future takes one type, got {len(args)}")
-            return convert(args[0])
+            return T.FutureType(convert(args[0]))
         if origin is list:
             if len(args) != 1:
                 self.fail(f"List takes one element type, got {len(args)}")
