@@ -251,7 +251,6 @@ def test_tuple_subscripted_assign():
             a[0] += a[1]
 
 
-@pytest.mark.xfail(strict=True, reason="torch.jit.Future[int] annotations resolve to their element type (int) in gpujit's script frontend, not a Future type")
 def test_subexpression_future_types():
     @torch.jit.script
     def fn(x: List[torch.jit.Future[int]]) -> torch.jit.Future[int]:
@@ -458,7 +457,6 @@ def test_pow_tensor_float_exponent_repeated():
         np.testing.assert_allclose(res.numpy(), ref ** 2.0, rtol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="torch.jit.Future[int] annotations resolve to their element type in gpujit's script frontend")
 def test_optional_future_dict():
     @torch.jit.script
     def fn(x: Optional[dict[int, torch.jit.Future[int]]]) -> Optional[torch.jit.Future[int]]:

@@ -61,9 +61,9 @@ class _OpsNamespace(types.ModuleType):
 
 
 def archive_names() -> dict:
-    from ...jit.futures import fork
+    from ...jit.futures import Future, fork
     return {"ops": _OpsNamespace(), "uninitialized": PrimFunction("prim::Uninitialized"),
-            "fork": fork}
+            "fork": fork, "Future": Future}
 
 
 def _unchecked_cast(c, args, node):
