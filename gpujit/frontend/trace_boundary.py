@@ -6,7 +6,9 @@ from __future__ import annotations
 import inspect
 
 from ..ir import types as T
+from ..jit.futures import Future
 from ..tensor import Tensor
+from .trace_futures import check_not_fork_local
 
 
 def _param_names(fn, n):
@@ -143,7 +145,10 @@ _erased = T.without_shapes
 def output_value(rec, out, strict=True, where="output"):
     g = rec.graph
     if isinstance(out, Tensor):
-        v = rec.env.get(id(out)) or rec.attr_value(out)
+        v = rec.env.get(id(out))
+        if v is not None:
+            check_not_fork_local(rec, v)
+        v = v or rec.attr_value(out)
         if v is None:
             from .tracer import warn_at_user
             warn_at_user("the traced function returns a Tensor the trace could not record "
@@ -154,6 +159,12 @@ def output_value(rec, out, strict=True, where="output"):
         elems = [output_value(rec, x, strict, where) for x in out]
         return g.insert_node("prim::TupleConstruct", elems,
                              output_types=[T.TupleType(tuple(e.type for e in elems))]).output
+    if isinstance(out, Future) and id(rec) in (getattr(out, "_trace", None) or {}):
+        return out._trace[id(rec)]          # a Future a traced fork made
+    if isinstance(out, list) and out and all(isinstance(x, Future) for x in out):
+        elems = [output_value(rec, x, strict, where) for x in out]
+        return g.insert_node("prim::ListConstruct", elems,
+                             output_types=[T.ListType(elems[0].type)]).output
     if isinstance(out, list):
         if not all(isinstance(x, Tensor) for x in out):
             raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of "

@@ -22,6 +22,7 @@ from ..ir import types as T
 from ..ir.schema_match import schema_arg_type
 from ..ops import registry as _reg
 from ..tensor import Tensor
+from .trace_futures import check_not_fork_local
 
 __all__ = ["TracerWarning", "TracedInt", "Recorder", "TraceSession", "current_session", "user_frame",
            "source_range_here"]
@@ -166,6 +167,8 @@ class Recorder:
                                  output_types=[T.ListType(T.INT)]).output
         if isinstance(x, Tensor):
             v = self.env.get(id(x))
+            if v is not None:
+                check_not_fork_local(self, v)
             if v is None:
                 v = self.attr_value(x)
             if v is None:

@@ -20,16 +20,26 @@ class Future(typing.Generic[_T]):
     """The result of `fork`: `wait()` returns it (or raises what the call raised).
     `Future[Tensor]` in a scripted signature is a Future holding a Tensor."""
 
-    __slots__ = ("_value", "_error", "_type")
+    __slots__ = ("_value", "_error", "_type", "_trace")
     _gpujit_future = True
 
     def __init__(self, value=None, error=None, type_=None):
         self._value, self._error, self._type = value, error, type_
+        self._trace = None      # recorder id -> its prim::fork output (a traced fork)
 
     def done(self) -> bool:
         return True
 
     def wait(self):
+        if self._trace is not None:         # made by a traced fork: the wait is recorded
+            from ..frontend.tracer import current_session
+            s = current_session()
+            if s is not None and not s.paused:
+                from ..frontend.trace_futures import traced_wait
+                return traced_wait(s, self._trace, self._result())
+        return self._result()
+
+    def _result(self):
         if self._error is not None:
             raise self._error
         return self._value
@@ -61,6 +71,11 @@ def fork(func, *args, **kwargs) -> Future:
     """Run func(*args, **kwargs) and return a Future holding its result."""
     if not callable(func):
         raise TypeError(f"fork() expects a callable, got {type(func).__name__}")
+    from ..frontend.tracer import current_session
+    s = current_session()
+    if s is not None and not s.paused:          # recorded as prim::fork (trace_futures)
+        from ..frontend.trace_futures import traced_fork
+        return traced_fork(s, func, args, kwargs)
     try:
         return Future(func(*args, **kwargs))
     except Exception as e:              # raised again by wait(), as torch does

@@ -42,7 +42,8 @@ _READ_ONLY_KINDS = frozenset({"prim::Print", "prim::RaiseException", "aten::warn
 # element reads: the output is (part of) an element of the container input
 _ELEMENT_READS = frozenset({"prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex",
                             "aten::__getitem__", "prim::ListIndex", "prim::DictIndex",
-                            "aten::pop", "aten::popitem", "aten::values", "aten::items"})
+                            "aten::pop", "aten::popitem", "aten::values", "aten::items",
+                            "aten::wait"})
 _CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
                          "prim::DictConstruct"})
 
@@ -53,7 +54,7 @@ def is_mutable_type(t) -> bool:
     if isinstance(t, (T.TensorType, T.ListType, T.DictType, T.SetType, T.ClassType,
                       T.AnyType)):
         return True
-    if isinstance(t, T.OptionalType):
+    if isinstance(t, (T.OptionalType, T.FutureType)):   # a Future holds its value
         return is_mutable_type(t.elem)
     if isinstance(t, T.UnionType):
         return any(is_mutable_type(e) for e in t.types)
@@ -167,6 +168,11 @@ class AliasDb:
             self._join_positions(carried, node.outputs)
             self._analyze_block(body)
             self._join_positions(carried, body.outputs[1:])
+        elif kind == "prim::fork":          # its Future holds the block's value
+            b = node.blocks[0]
+            self._analyze_block(b)
+            for o in outs:
+                self._contain(o, b.outputs[0])
         elif kind in _OPAQUE_KINDS:
             for b in node.blocks:
                 self._analyze_block(b)

@@ -666,6 +666,9 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                     return self.set_method_call(self_v, func.attr, node)
                 if isinstance(self_v.type, T.StrType):
                     return self.str_method_call(self_v, func.attr, node)
+                if isinstance(self_v.type, T.FutureType) and func.attr == "wait" and \
+                        not node.args and not node.keywords:     # fut.wait(): aten::wait
+                    return self.emit("aten::wait", [self_v], [self_v.type.elem]).output
                 self.error(f"{describe_type(self_v.type)} has no method '{func.attr}' in "
                            f"scripted code yet", node)
         if isinstance(func, ast.Name) and self.is_builtin(func.id):
@@ -694,6 +697,7 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                 call = getattr(self, "call_module", None)     # (a module's hooks)
                 return call(fv, node) if call is not None else \
                     self.class_method_call(fv, "forward", node)
+            self.error(f"cannot call a value of type '{fv.type.annotation()}'", func)
         if found and inspect.isclass(obj):
             from ...jit.script import function_modifier
             if function_modifier(obj) in ("ignore", "drop"):

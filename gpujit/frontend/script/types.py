@@ -123,6 +123,9 @@ class _Resolver:
             return T.ANY
         if _hashable(obj) and obj in _BARE:
             self.bare(_BARE[obj])
+        if getattr(obj, "_gpujit_future", False) and not typing.get_args(obj):
+            self.fail("Attempted to use Future without a contained type: 'Future' needs "
+                      "its element type in an annotation", hint="write e.g. Future[Tensor]")
         origin = typing.get_origin(obj)
         if origin is typing.Annotated:      # Annotated[T, ...]: T (a broadcasting list)
             from ..._jit_internal import Broadcast
