@@ -49,7 +49,7 @@ def test_async_future_type_python():
     x = torch.randn(3, 4)
     outs = foo(x)
     for i, o in enumerate(outs):
-        np.testing.assert_allclose(_np(o), _np(x) + i, rtol=1e-6)
+        np.testing.assert_allclose(_np(o), _np(x) + i, rtol=1e-6, atol=1e-6)
 
 
 def test_async_parsing():
@@ -178,7 +178,7 @@ def test_async_script_multi_waits():
     x = torch.rand(2, 2)
     y1, y2 = wait_script(x)
     np.testing.assert_array_equal(_np(y1), _np(y2))
-    np.testing.assert_allclose(_np(y1), -_np(x).T + _np(x), rtol=1e-6)
+    np.testing.assert_allclose(_np(y1), -_np(x).T + _np(x), rtol=1e-6, atol=1e-6)
 
 
 def test_async_script_multi_forks():
@@ -211,7 +211,7 @@ def test_async_script_multi_forks():
     a, b, c = _np(x1), _np(x2), _np(x3)
     for _ in range(3):
         y1, y2, y3 = wait_script(x1, x2, x3)
-        np.testing.assert_allclose(_np(y1), -a.T + a, rtol=1e-6)
+        np.testing.assert_allclose(_np(y1), -a.T + a, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(_np(y2), -a.T + a - b.T, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(_np(y3), -c.T + b.T + a, rtol=1e-6, atol=1e-6)
     assert _count(wait_script.graph, "prim::fork") == 5
@@ -234,7 +234,7 @@ def test_async_kwargs():
         for wrapper in (func, torch.jit.trace(func, (x1, x2))):
             for out in (wrapper(x1, x2), wrapper(x1, x2=x2), wrapper(x1=x1, x2=x2),
                         wrapper(x2=x2, x1=x1)):
-                np.testing.assert_allclose(_np(out), y_hat, rtol=1e-6)
+                np.testing.assert_allclose(_np(out), y_hat, rtol=1e-6, atol=1e-6)
 
     @torch.jit.script
     def foo_script_args(x1, x2):
@@ -247,7 +247,7 @@ def test_async_kwargs():
     for wrapper in (foo_script_args, foo_script_kwargs):
         for out in (wrapper(x1, x2), wrapper(x1, x2=x2), wrapper(x1=x1, x2=x2),
                     wrapper(x2=x2, x1=x1)):
-            np.testing.assert_allclose(_np(out), y_hat, rtol=1e-6)
+            np.testing.assert_allclose(_np(out), y_hat, rtol=1e-6, atol=1e-6)
 
 
 def test_async_script_trace():
@@ -378,7 +378,7 @@ def test_trace_fork_wait():
     traced = torch.jit.trace(fn, (torch.rand(3, 4),))
     x = torch.rand(3, 4)
     for got, want in zip(traced(x), (-_np(x), -_np(x) + 1, _np(x) - 1)):
-        np.testing.assert_allclose(_np(got), want, rtol=1e-6)
+        np.testing.assert_allclose(_np(got), want, rtol=1e-6, atol=1e-6)
     g = traced.graph
     assert _count(g, "prim::fork") == 1
     assert _count(g, "aten::wait") == 1
@@ -426,7 +426,7 @@ def test_trace_fork_wait_list_modulecalls():
     x = torch.randn(5, 5)
     traced = torch.jit.trace(Wrapper(), (x,))
     y = torch.randn(5, 5)
-    np.testing.assert_allclose(_np(traced(y)), _np(y) + 3 * (_np(y) + 1), rtol=1e-5)
+    np.testing.assert_allclose(_np(traced(y)), _np(y) + 3 * (_np(y) + 1), rtol=1e-5, atol=1e-5)
 
 
 def test_trace_modulecalls_with_different_output_types():
@@ -445,7 +445,7 @@ def test_trace_modulecalls_with_different_output_types():
 
     traced = torch.jit.trace(M(), (torch.randn(5, 5),))
     y = torch.randn(5, 5)
-    np.testing.assert_allclose(_np(traced(y)), 2 * _np(y) + 1, rtol=1e-6)
+    np.testing.assert_allclose(_np(traced(y)), 2 * _np(y) + 1, rtol=1e-6, atol=1e-6)
 
 
 def test_no_future_subtype_message():
@@ -499,11 +499,11 @@ def test_future_values_in_containers_and_save_load(tmp_path):
 
     x = torch.rand(4)
     want = sum((_np(x) + i) ** 2 for i in range(3))
-    np.testing.assert_allclose(_np(fn(x, 3)), want, rtol=1e-5)
+    np.testing.assert_allclose(_np(fn(x, 3)), want, rtol=1e-5, atol=1e-6)
     path = tmp_path / "fork.pt"
     torch.jit.save(fn, str(path))
     loaded = torch.jit.load(str(path))
-    np.testing.assert_allclose(_np(loaded(x, 3)), want, rtol=1e-5)
+    np.testing.assert_allclose(_np(loaded(x, 3)), want, rtol=1e-5, atol=1e-6)
     assert _count(loaded.graph, "prim::fork") == 1
     assert "Future[Tensor][]" in str(loaded.graph)
 
