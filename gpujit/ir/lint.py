@@ -87,6 +87,11 @@ def lint(graph):
                     n.blocks[0].inputs or len(n.blocks[0].outputs) != 1:
                 _fail("prim::fork has one block (no inputs, the forked call's value) "
                       "and one output (its Future)", n)
+        elif k == "prim::awaitable":
+            if len(n.blocks) != 1 or len(n.outputs) != 1 or \
+                    len(n.blocks[0].inputs) != len(n.inputs) or len(n.blocks[0].outputs) != 1:
+                _fail("prim::awaitable has one block (taking the node's inputs, the call's "
+                      "arguments, and returning its value) and one output (its Await)", n)
         elif n.blocks and k not in ("prim::Closure", "prim::With"):
             _fail(f"{k} cannot own blocks", n)
 

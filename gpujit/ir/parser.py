@@ -121,9 +121,9 @@ def _type(c: _Cursor) -> T.Type:
                 c.eat(",")
             t = T.DictType(*args) if name == "Dict" else T.SetType(*args) \
                 if name == "Set" else T.UnionType(tuple(args))
-        elif name == "Future" and (c.at("[") or c.at("(")):    # Future[int] / Future(int)
+        elif name in ("Future", "Await") and (c.at("[") or c.at("(")):   # Future[int] / (int)
             close = "]" if c.eat("[") else (c.expect("("), ")")[1]
-            t = T.FutureType(_type(c))
+            t = (T.FutureType if name == "Future" else T.AwaitType)(_type(c))
             c.expect(close)
         elif name in _SIMPLE and not (name == "Tensor" and c.at("(")):
             t = _SIMPLE[name]

@@ -405,7 +405,7 @@ class _FunctionPrinter:
         elif k == "prim::SetAttr":
             obj, value = n.inputs
             self.line(f"{self.attribute(self.use(obj), n.attrs['name'])} = {self.use(value)}")
-        elif k == "prim::fork":
+        elif k in ("prim::fork", "prim::awaitable"):
             self.print_fork(n)
         elif n.blocks:
             self.print_block_call(n)
@@ -526,16 +526,23 @@ class _FunctionPrinter:
 
     def print_fork(self, n):
         """prim::fork: its block as a local function, forked (`fut = fork(_block)`), as
-        TorchScript prints a fork's closure; the frontend compiles it back."""
+        TorchScript prints a fork's closure; the frontend compiles it back. A
+        prim::awaitable's block takes the node's inputs as its parameters:
+        `aw = torch.jit._awaitable(_block, x)`."""
         b = n.blocks[0]
         fn = self.gen_name("_block")
-        self.line(f"def {fn}():")
+        self.assign_names(b.inputs)
+        self.line(f"def {fn}({', '.join(self.use(v) for v in b.inputs)}):")
         self.level += 1
         self.print_block(b, True)
         self.split_long_inlines(b.outputs)
         self.line(f"return {self.use(b.outputs[0])}")
         self.level -= 1
-        self.print_definition(n, f"fork({fn})")
+        if n.kind == "prim::fork":
+            self.print_definition(n, f"fork({fn})")
+        else:
+            args = "".join(f", {self.use(v)}" for v in n.inputs)
+            self.print_definition(n, f"torch.jit._awaitable({fn}{args})")
 
     def print_block_call(self, n):
         """A node with blocks other than If/Loop (prim::With, prim::Closure, ...): each block
@@ -603,6 +610,8 @@ class _FunctionPrinter:
             return f"print({', '.join(ins)})"
         if k == "aten::wait":
             return f"torch.jit.wait({ins[0]})"
+        if k in ("prim::awaitable_wait", "prim::awaitable_nowait"):
+            return f"torch.jit._{k[6:]}({ins[0]})"
         if k == "prim::Uninitialized":
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":

@@ -17,6 +17,7 @@ SIDE_EFFECT_KINDS = frozenset({
     "prim::CallFunction", "prim::CallMethod", "aten::append", "aten::insert",
     "aten::_set_item", "aten::pop", "aten::popitem", "aten::clear", "aten::extend",
     "aten::remove", "prim::fork", "aten::wait",
+    "prim::awaitable_wait",
     "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp"}) | AUTOGRAD_KINDS
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)

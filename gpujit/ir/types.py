@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 
 __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
-           "GeneratorType", "FunctionType", "ListType", "FutureType", "TupleType", "DictType", "SetType", "OptionalType",
+           "GeneratorType", "FunctionType", "ListType", "FutureType", "AwaitType", "TupleType", "DictType", "SetType", "OptionalType",
            "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "EnumType", "interface_mismatch",
            "class_type_of_object", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "FUNCTION", "type_of_value", "register_class_type",
@@ -222,8 +222,30 @@ class FutureType(Type):
         return Type.is_subtype_of(self, other)
 
 
+@dataclass(frozen=True)
+class AwaitType(Type):
+    """`Await[T]`: a delayed call (torch.jit._awaitable) whose value prim::awaitable_wait
+    gives (TorchScript inserts that wait where an Await[T] is used as a T). Printed like
+    a Future: `Await[int]`, `Await(int)` inside a Dict and in schemas."""
+    elem: Type
+
+    def __str__(self):
+        return f"Await[{self.elem}]"
+
+    def schema_str(self):
+        return f"Await({_schema_str(self.elem)})"
+
+    def annotation(self):
+        return f"Await[{self.elem.annotation()}]"
+
+    def is_subtype_of(self, other):
+        if isinstance(other, AwaitType):
+            return self.elem.is_subtype_of(other.elem)
+        return Type.is_subtype_of(self, other)
+
+
 def _schema_str(t):
-    return t.schema_str() if isinstance(t, FutureType) else str(t)
+    return t.schema_str() if isinstance(t, (FutureType, AwaitType)) else str(t)
 
 
 @dataclass(frozen=True)
@@ -509,8 +531,11 @@ def type_of_value(v) -> Type:
             raise TypeError(f"a set mixing {sorted(map(str, elems))} has no IR type")
         return SetType(elems.pop() if elems else INT)
     from ..jit.futures import Future
+    from ..jit.awaits import _Await
     if isinstance(v, Future):
         return FutureType(v.element_type())
+    if isinstance(v, _Await):
+        return AwaitType(v.element_type())
     if isinstance(v, dict):
         ks = {type_of_value(k) for k in v}
         vs = {type_of_value(x) for x in v.values()}
@@ -526,7 +551,7 @@ def may_hold_tensor(t, objects=True) -> bool:
     or TorchScript object)."""
     if isinstance(t, (TensorType, AnyType)):
         return True
-    if isinstance(t, (ListType, SetType, OptionalType, FutureType)):
+    if isinstance(t, (ListType, SetType, OptionalType, FutureType, AwaitType)):
         return may_hold_tensor(t.elem, objects)
     if isinstance(t, TupleType):
         return any(may_hold_tensor(e, objects) for e in t.elems)

@@ -43,9 +43,9 @@ _READ_ONLY_KINDS = frozenset({"prim::Print", "prim::RaiseException", "aten::warn
 _ELEMENT_READS = frozenset({"prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex",
                             "aten::__getitem__", "prim::ListIndex", "prim::DictIndex",
                             "aten::pop", "aten::popitem", "aten::values", "aten::items",
-                            "aten::wait"})
+                            "aten::wait", "prim::awaitable_wait"})
 _CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
-                         "prim::DictConstruct"})
+                         "prim::DictConstruct", "prim::awaitable_nowait"})
 
 
 def is_mutable_type(t) -> bool:
@@ -54,7 +54,7 @@ def is_mutable_type(t) -> bool:
     if isinstance(t, (T.TensorType, T.ListType, T.DictType, T.SetType, T.ClassType,
                       T.AnyType)):
         return True
-    if isinstance(t, (T.OptionalType, T.FutureType)):   # a Future holds its value
+    if isinstance(t, (T.OptionalType, T.FutureType, T.AwaitType)):  # (holds its value)
         return is_mutable_type(t.elem)
     if isinstance(t, T.UnionType):
         return any(is_mutable_type(e) for e in t.types)
@@ -168,8 +168,10 @@ class AliasDb:
             self._join_positions(carried, node.outputs)
             self._analyze_block(body)
             self._join_positions(carried, body.outputs[1:])
-        elif kind == "prim::fork":          # its Future holds the block's value
+        elif kind in ("prim::fork", "prim::awaitable"):   # holds the block's value
             b = node.blocks[0]
+            if b.inputs:                    # (an awaitable's: its arguments)
+                self._join_positions(list(node.inputs), list(b.inputs))
             self._analyze_block(b)
             for o in outs:
                 self._contain(o, b.outputs[0])

@@ -38,6 +38,7 @@ from .objects import unwind_with
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec
 from . import codegen_aten
 from . import support
+from . import future_nodes as _future_nodes
 from . import objects as _objects     # also registers the interpreter's object handlers
 
 __all__ = ["CodeGenerator", "CodeGenError", "python_literal"]
@@ -586,28 +587,6 @@ def _if(cg, n):
         cg.depth -= 1
 
 
-def _fork(cg, n):
-    """prim::fork: its block runs here, inside a try; the Future holds the value or the
-    error, which aten::wait raises (as the interpreter's prim::fork)."""
-    from ..jit.futures import Future
-    fut_cls = cg.bind(Future, "Future")
-    elem = cg.bind(n.output.type.elem, "future_type")
-    out = cg.define(n.output)
-    b = n.blocks[0]
-    cg.emit("try:")
-    cg.depth += 1
-    cg.emit_block(b)
-    cg.emit(f"{out} = {fut_cls}({box_expr(cg, b.outputs[0])}, type_={elem})")
-    cg.depth -= 1
-    cg.emit("except Exception as _fork_error:")
-    cg.emit(f"    {out} = {fut_cls}(error=_fork_error, type_={elem})")
-
-
-def _wait(cg, n):
-    out = cg.define(n.output)
-    cg.emit(f"{out} = _unbox({cg.ref(n.inputs[0])}.wait())")
-
-
 def _loop(cg, n):
     trip, cond0, init = n.inputs[0], n.inputs[1], n.inputs[2:]
     body = n.blocks[0]
@@ -773,5 +752,5 @@ _PRIM_EMITTERS = {
     "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
     "prim::Enter": _region_marker, "prim::Exit": _region_marker,
     "prim::isinstance": codegen_aten.emit_isinstance,
-    "prim::fork": _fork, "aten::wait": _wait,
+    **_future_nodes.EMITTERS,
 }

@@ -25,6 +25,7 @@ from ..device import cpu as _cpu
 from ..ir import types as T
 from ..ir.parser import parse_type
 from ..ops.registry import wrap as _wrap
+from . import future_nodes as _future_nodes
 
 __all__ = ["interpret", "InterpreterError", "Error", "exception_for", "callee_graph", "call_inputs",
            "is_dynamic_call", "dynamic_callee",
@@ -788,20 +789,6 @@ def _tensor_expr_group(node, env, profile):
 GROUP_RUNNER = "group_runner"      # node.meta key of a group node's runner
 
 
-def _fork(node, env, profile):
-    """prim::fork: its block (the forked call) runs now; the Future keeps its value, or
-    what it raised for aten::wait to raise (PyTorch raises a fork's error at the wait)."""
-    from ..jit.futures import Future
-    elem = node.outputs[0].type.elem
-    try:
-        return (Future(_run_block(node.blocks[0], env, profile)[0], type_=elem),)
-    except Exception as e:
-        return (Future(error=e, type_=elem),)
-
-
-def _wait(node, env, profile):
-    return (env[node.inputs[0]].wait(),)
-
 PRIM_HANDLERS = {
     "prim::isinstance": _isinstance, "prim::TensorExprGroup": _tensor_expr_group,
     "prim::Constant": _constant, "prim::ListConstruct": _list_construct,
@@ -819,5 +806,5 @@ PRIM_HANDLERS = {
     "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
     "prim::EnumName": _enum_name, "prim::EnumValue": _enum_value,
     "aten::grad": _autograd_grad, "aten::backward": _autograd_backward,
-    "aten::requires_grad_": _requires_grad_, "prim::fork": _fork, "aten::wait": _wait,
+    "aten::requires_grad_": _requires_grad_, **_future_nodes.HANDLERS,
 }

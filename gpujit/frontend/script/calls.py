@@ -586,6 +586,9 @@ class FunctionCallMixin:
                   for v, p in zip(values, params)]
         values = [self.broadcast_for_param(self.empty_list_for_param(v, p.type), p)
                   for v, p in zip(values, params)]
+        from .future_calls import implicit_wait        # an Await[T] passed for a T
+        values = [v if isinstance(p.type, (T.AwaitType, T.AnyType)) else implicit_wait(self, v)
+                  for v, p in zip(values, params)]
         for k, (v, p) in enumerate(zip(values, params)):
             ok = v.type.is_subtype_of(p.type) or (
                 isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType)) or (

@@ -23,6 +23,21 @@ by the wait (runtime/interpreter.py, runtime/codegen.py). Both nodes have side e
 so scripted code (and archive code) may define a local function without parameters and
 fork it: `compile_closure_def` records it, `compile_future_call` compiles its body into the
 fork's block (statements, then a final `return`).
+
+Awaits (torch.jit._awaitable, gpujit/jit/awaits.py) compile alike, but lazily:
+
+    aw = torch.jit._awaitable(fn, x, y)
+        -> %aw : Await[T] = prim::awaitable(%x, %y)
+             block0(%a, %b):
+               %r : T = <the call fn(a, b)>
+               -> (%r)
+    torch.jit._awaitable_wait(aw)   -> %v : T = prim::awaitable_wait(%aw)
+    torch.jit._awaitable_nowait(v)  -> %aw : Await[T] = prim::awaitable_nowait(%v)
+
+The arguments are evaluated where the Await is made; the block runs at the first wait.
+An Await[T] read as an object (`aw.attr`, `aw.method()`) or passed for a T parameter is
+waited on implicitly (`implicit_wait`), as TorchScript converts it. `.code` prints the
+block as a local function with the block's inputs as parameters, `_awaitable(_block, x, y)`.
 """
 from __future__ import annotations
 
@@ -30,21 +45,33 @@ import ast
 
 from ...ir import types as T
 
-__all__ = ["compile_future_call", "compile_closure_def", "is_future_function"]
+__all__ = ["compile_future_call", "compile_closure_def", "is_future_function",
+           "implicit_wait"]
+
+_AWAIT_FUNCTIONS = ("_awaitable", "_awaitable_wait", "_awaitable_nowait")
 
 
 def is_future_function(obj) -> bool:
-    return getattr(obj, "__module__", "") == "gpujit.jit.futures" and \
-        getattr(obj, "__name__", "") in ("fork", "wait")
+    mod, name = getattr(obj, "__module__", ""), getattr(obj, "__name__", "")
+    return (mod == "gpujit.jit.futures" and name in ("fork", "wait")) or \
+        (mod == "gpujit.jit.awaits" and name in _AWAIT_FUNCTIONS)
+
+
+def implicit_wait(c, v):
+    """v, or its value when v is an Await[T] (prim::awaitable_wait)."""
+    if isinstance(v.type, T.AwaitType):
+        return c.emit("prim::awaitable_wait", [v], [v.type.elem]).output
+    return v
 
 
 def compile_closure_def(c, s):
-    """`def name(): ...` inside a scripted function: a closure to fork."""
-    if s.args.args or s.args.vararg or s.args.kwarg or s.args.kwonlyargs or \
-            s.args.posonlyargs or s.decorator_list:
+    """`def name(...): ...` inside a scripted function: a closure to fork (no
+    parameters) or to make an Await of (torch.jit._awaitable(name, *args))."""
+    if s.args.vararg or s.args.kwarg or s.args.kwonlyargs or s.args.posonlyargs or \
+            s.args.defaults or s.decorator_list:
         c.error("a nested function definition is not supported in scripted functions "
-                "(only a local function without parameters, to pass to torch.jit.fork)", s,
-                hint="define it at module level")
+                "(only a local function with plain parameters, to pass to torch.jit.fork "
+                "or torch.jit._awaitable)", s, hint="define it at module level")
     body = [b for b in s.body if not (isinstance(b, ast.Expr) and
                                       isinstance(b.value, ast.Constant))]
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None or \
@@ -52,29 +79,42 @@ def compile_closure_def(c, s):
         c.error(f"local function '{s.name}' must end with its only `return <value>` "
                 f"(it is forked: its value is the Future's)", s)
     closures = c.__dict__.setdefault("closures", {})
-    closures[s.name] = body
+    closures[s.name] = ([a.arg for a in s.args.args], body)
     return None
 
 
-def _closure(c, node):
+def _closure(c, node, nargs=0):
+    """The (parameter names, body) of the local function node's first argument names."""
     closures = getattr(c, "closures", {})
-    if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.Name):
-        return closures.get(node.args[0].id)
+    if node.args and isinstance(node.args[0], ast.Name) and not node.keywords:
+        got = closures.get(node.args[0].id)
+        if got is not None and len(got[0]) != nargs:
+            c.error(f"local function '{node.args[0].id}' takes {len(got[0])} arguments "
+                    f"but {nargs} were given", node)
+        return got
     return None
+
+
+def _compile_body(c, body):
+    c.stmts(body[:-1])
+    return c.expr(body[-1].value)
 
 
 def compile_future_call(c, fn, node):
+    if fn.__name__ in _AWAIT_FUNCTIONS:
+        return _compile_await_call(c, fn.__name__, node)
     if fn.__name__ == "fork":
         if not node.args:
             c.error("fork() takes the function to call and its arguments", node,
                     hint="torch.jit.fork(fn, x, y)")
-        body = _closure(c, node)
+        closure = _closure(c, node, len(node.args) - 1)
+        if closure is not None and node.args[1:]:
+            c.error("torch.jit.fork of a local function takes no arguments", node)
         n = c.emit("prim::fork", [], [])
         b = n.add_block()
         with c.in_block(b), c.scope():
-            if body is not None:
-                c.stmts(body[:-1])
-                v = c.expr(body[-1].value)
+            if closure is not None:
+                v = _compile_body(c, closure[1])
             else:
                 call = ast.copy_location(ast.Call(func=node.args[0], args=node.args[1:],
                                                   keywords=node.keywords), node)
@@ -89,3 +129,45 @@ def compile_future_call(c, fn, node):
         c.error(f"aten::wait(Future(t) self) -> t: Could not match type {t} to Future[t] "
                 f"in argument 'self': Cannot match a future to {t}", node)
     return c.emit("aten::wait", [fut], [fut.type.elem]).output
+
+
+def _compile_await_call(c, name, node):
+    from .variables import Var
+    if name == "_awaitable_wait":
+        if len(node.args) != 1 or node.keywords:
+            c.error("_awaitable_wait() takes one Await", node)
+        aw = c.expr(node.args[0])
+        if not isinstance(aw.type, T.AwaitType):
+            t = aw.type.annotation()
+            c.error(f"prim::awaitable_wait(Await(t) self) -> t: Could not match type {t} "
+                    f"to Await[t] in argument 'self': Cannot match an Await to {t}", node)
+        return c.emit("prim::awaitable_wait", [aw], [aw.type.elem]).output
+    if name == "_awaitable_nowait":
+        if len(node.args) != 1 or node.keywords:
+            c.error("_awaitable_nowait() takes one value", node)
+        v = c.expr(node.args[0])
+        return c.emit("prim::awaitable_nowait", [v], [T.AwaitType(v.type)]).output
+    if not node.args or node.keywords:
+        c.error("_awaitable() takes the function to call and its positional arguments",
+                node, hint="torch.jit._awaitable(fn, x, y)")
+    args = [c.expr(a) for a in node.args[1:]]
+    closure = _closure(c, node, len(args))
+    n = c.emit("prim::awaitable", args, [])
+    b = n.add_block()
+    with c.in_block(b), c.scope():
+        if closure is not None:
+            names = closure[0]
+        else:
+            names = [f"__awaitable_arg{k}" for k in range(len(args))]
+        for a, nm in zip(args, names):
+            c.scopes[-1][nm] = Var(b.add_input(a.type, nm if closure else None), node)
+        if closure is not None:
+            v = _compile_body(c, closure[1])
+        else:
+            call = ast.copy_location(ast.Call(
+                func=node.args[0], keywords=[],
+                args=[ast.copy_location(ast.Name(id=nm, ctx=ast.Load()), a)
+                      for nm, a in zip(names, node.args[1:])]), node)
+            v = c.expr(call)
+        b.register_output(v)
+    return n.add_output(T.AwaitType(v.type))

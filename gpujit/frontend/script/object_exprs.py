@@ -19,6 +19,7 @@ import inspect
 
 from ...ir import types as T
 from .calls import describe_type
+from .future_calls import implicit_wait
 from .classes import script_class_of
 from .errors import FrontendError
 from . import static_eval
@@ -58,7 +59,7 @@ class ObjectExprMixin:
     def _evaluate_once(self, node):
         """Compute node's Value now; the next self.expr(node) returns it (so that the
         generic expression code, which evaluates node itself, does not emit it twice)."""
-        v = self.expr(node)
+        v = implicit_wait(self, self.expr(node))      # an Await[T] used as its T
         self._evaluated[id(node)] = v
         return v
 

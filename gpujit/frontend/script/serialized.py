@@ -62,8 +62,9 @@ class _OpsNamespace(types.ModuleType):
 
 def archive_names() -> dict:
     from ...jit.futures import Future, fork
+    from ...jit.awaits import _Await
     return {"ops": _OpsNamespace(), "uninitialized": PrimFunction("prim::Uninitialized"),
-            "fork": fork, "Future": Future}
+            "fork": fork, "Future": Future, "Await": _Await}
 
 
 def _unchecked_cast(c, args, node):

@@ -123,9 +123,11 @@ class _Resolver:
             return T.ANY
         if _hashable(obj) and obj in _BARE:
             self.bare(_BARE[obj])
-        if getattr(obj, "_gpujit_future", False) and not typing.get_args(obj):
-            self.fail("Attempted to use Future without a contained type: 'Future' needs "
-                      "its element type in an annotation", hint="write e.g. Future[Tensor]")
+        for flag, what in (("_gpujit_future", "Future"), ("_gpujit_await", "Await")):
+            if getattr(obj, flag, False) and not typing.get_args(obj):
+                self.fail(f"Attempted to use {what} without a contained type: '{what}' "
+                          f"needs its element type in an annotation",
+                          hint=f"write e.g. {what}[Tensor]")
         origin = typing.get_origin(obj)
         if origin is typing.Annotated:      # Annotated[T, ...]: T (a broadcasting list)
             from ..._jit_internal import Broadcast
@@ -184,6 +186,10 @@ class _Resolver:
             if len(args) != 1:
                 self.fail(f"Future takes one type, got {len(args)}")
             return T.FutureType(convert(args[0]))
+        if getattr(origin, "_gpujit_await", False):       # gpujit.jit._Await[T]
+            if len(args) != 1:
+                self.fail(f"Await takes one type, got {len(args)}")
+            return T.AwaitType(convert(args[0]))
         if origin is list:
             if len(args) != 1:
                 self.fail(f"List takes one element type, got {len(args)}")
@@ -249,7 +255,8 @@ class _Resolver:
                                               self.nested(self.expr_type)(node.slice))
             if origin is typing.Tuple or origin is tuple:
                 origin_kind = tuple
-            elif getattr(origin, "_gpujit_future", False):
+            elif getattr(origin, "_gpujit_future", False) or \
+                    getattr(origin, "_gpujit_await", False):
                 origin_kind = origin
             else:
                 origin_kind = _GENERIC_ORIGINS.get(_key(origin))
