@@ -7,9 +7,6 @@ read as an object (`aw.attr`, `aw.method()`) or passed for a T parameter is wait
 implicitly, as TorchScript converts it.
 
 Skipped, with the reason:
-- test_await_isinstance: isinstance(aw, torch.jit._Await) in scripted code (an
-  isinstance test against the Await class) is not supported by gpujit's frontend;
-  the Await value itself is tested below.
 - test_await_eager_lazy's isinstance(aw, torch._C._Await): torch._C's class; gpujit's
   Await class is gpujit.jit._Await (checked instead).
 """
@@ -260,6 +257,20 @@ def test_eager_await_non_scriptable():
 
 def _twice_plus_one(x: Tensor) -> Tensor:
     return 2 * (x + 1)
+
+
+def test_await_isinstance():
+    def main(x: Tensor) -> Tensor:
+        aw = torch.jit._awaitable(_twice_plus_one, x)
+        if torch.jit.is_scripting():
+            assert isinstance(aw, torch.jit._Await)
+        assert isinstance(aw, torch.jit._Await)
+        return torch.jit._awaitable_wait(aw)
+
+    sm = torch.jit.script(main)
+    inp = torch.eye(2)
+    _close(sm(inp), 2 * EYE + 2)
+    _close(main(inp), 2 * EYE + 2)
 
 
 def test_await_eager_lazy():

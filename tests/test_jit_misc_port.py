@@ -2,9 +2,6 @@
 test_aten_pow.py, ported as behaviour (gpujit's answers against literal values / Python).
 
 Skipped, with the reason:
-- test_misc.test_subexpression_List_Future / _Future_annotate / _Tuple_int_int_Future /
-  _Dict_int_Future / _Optional, test_future_isinstance: check torch.jit.Future[...] type
-  spellings in graphs; ported below where gpujit has jit.Future, see _future tests.
 - test_misc.test_export_opnames_interface: torch.jit.export_opnames and
   torch._C._enable_mobile_interface_call_export are mobile (lite interpreter) internals.
 - test_misc.test_parse_ir_* : torch._C.parse_ir + _create_function_from_graph build a
@@ -263,6 +260,26 @@ def test_subexpression_future_types():
         return x[0], x[2]
 
     FileCheck().check("(int, int, Future[int])").check("(int, Future[int])").run(fn2.graph)
+
+
+def test_subexpression_future_annotate_and_isinstance():
+    @torch.jit.script
+    def fn() -> torch.jit.Future[int]:
+        x: List[torch.jit.Future[int]] = []
+        return x[0]
+
+    FileCheck().check("Future[int][]").run(fn.graph)
+
+    @torch.jit.script
+    def fi(x: Any) -> torch.jit.Future[int]:
+        assert isinstance(x, torch.jit.Future[int])
+        return x
+
+    FileCheck().check("Future[int]").run(fi.graph)
+    fut = torch.jit.fork(lambda: 3)
+    assert fi(fut) is fut
+    with pytest.raises(AssertionError):
+        fi(torch.jit.fork(lambda: "three"))
 
 
 def test_str_refine_any():

@@ -620,7 +620,7 @@ class _FunctionPrinter:
             return f"{_primary(ins[0])}.{'name' if k == 'prim::EnumName' else 'value'}"
         if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType, T.AnyType,
                                                                   T.InterfaceType)) or
-                                            isinstance(n.inputs[0].type, T.UnionType)):
+                                            isinstance(n.inputs[0].type, (T.UnionType, T.AnyType))):
             # the Optional cast's type follows from its input; a Union's needs saying
             return f"ops.prim.unchecked_cast({ins[0]}, {out_type.annotation()})"
         if k in _SCALAR_CASTS and len(ins) == 1:

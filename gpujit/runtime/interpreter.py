@@ -706,6 +706,12 @@ def _member_kind(m):
         return type(_cpu)
     if isinstance(m, T.ScalarTypeType):
         return _dt.dtype
+    if isinstance(m, T.FutureType):
+        from ..jit.futures import Future
+        return Future
+    if isinstance(m, T.AwaitType):
+        from ..jit.awaits import _Await
+        return _Await
     return str(m)                    # int, float, bool, str, NoneType
 
 
@@ -726,6 +732,9 @@ def _matches(v, m):
         return v is None or _matches(v, m.elem)
     if isinstance(m, T.AnyType):
         return True
+    if isinstance(m, (T.FutureType, T.AwaitType)):      # its value's type, as it is known
+        return isinstance(v, _member_kind(m)) and (
+            isinstance(m.elem, T.AnyType) or v.element_type().is_subtype_of(m.elem))
     mk = _member_kind(m)
     return k == mk or (k == "bool" and mk == "int") or (
         isinstance(mk, type) and isinstance(v, mk))

@@ -797,6 +797,10 @@ def _isinstance_type(cls, globals_, src, c, where):
         c.error(bare_generic_message(cls), where)
     if cls in _PY_CLASSES:
         return _PY_CLASSES[cls]
+    if getattr(cls, "_gpujit_future", False) and isinstance(cls, type):   # any Future
+        return (T.FutureType,)
+    if getattr(cls, "_gpujit_await", False) and isinstance(cls, type):    # any Await
+        return (T.AwaitType,)
     try:
         return _annotation_type(cls, globals_, src)
     except _frontend_error():

@@ -93,6 +93,10 @@ def fallback_annotation_type(ann, globals_, src=None):
         return T.TupleType(tuple(s for s in sub if s != T.NONE or len(sub) != 1))
     if origin is dict:
         return T.DictType(sub[0], sub[1])
+    if getattr(origin, "_gpujit_future", False) and len(sub) == 1:
+        return T.FutureType(sub[0])
+    if getattr(origin, "_gpujit_await", False) and len(sub) == 1:
+        return T.AwaitType(sub[0])
     if origin is typing.Union:
         rest = [s for s in sub if not isinstance(s, T.NoneType)]
         if len(rest) == 1 and len(sub) == 2:

@@ -20,9 +20,10 @@ by the wait (runtime/interpreter.py, runtime/codegen.py). Both nodes have side e
       return fn(x, y)
     fut = fork(_block)
 
-so scripted code (and archive code) may define a local function without parameters and
-fork it: `compile_closure_def` records it, `compile_future_call` compiles its body into the
-fork's block (statements, then a final `return`).
+so archive code (gpujit.jit.load) may define a local function and fork it:
+`compile_closure_def` records it, `compile_future_call` compiles its body into the fork's
+block (statements, then a final `return`). Scripted source may not (TorchScript's
+frontend refuses a nested def too).
 
 Awaits (torch.jit._awaitable, gpujit/jit/awaits.py) compile alike, but lazily:
 
@@ -67,11 +68,11 @@ def implicit_wait(c, v):
 def compile_closure_def(c, s):
     """`def name(...): ...` inside a scripted function: a closure to fork (no
     parameters) or to make an Await of (torch.jit._awaitable(name, *args))."""
-    if s.args.vararg or s.args.kwarg or s.args.kwonlyargs or s.args.posonlyargs or \
-            s.args.defaults or s.decorator_list:
-        c.error("a nested function definition is not supported in scripted functions "
-                "(only a local function with plain parameters, to pass to torch.jit.fork "
-                "or torch.jit._awaitable)", s, hint="define it at module level")
+    from .serialized import is_archive_code
+    if not is_archive_code(c) or s.args.vararg or s.args.kwarg or s.args.kwonlyargs or \
+            s.args.posonlyargs or s.args.defaults or s.decorator_list:
+        c.error("a nested function definition is not supported in scripted functions",
+                s, hint="define it at module level")
     body = [b for b in s.body if not (isinstance(b, ast.Expr) and
                                       isinstance(b.value, ast.Constant))]
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None or \

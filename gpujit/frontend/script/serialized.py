@@ -16,6 +16,7 @@ import types
 from ...ir import types as T
 
 __all__ = ["PrimFunction", "ArchiveConstant", "archive_names", "compile_prim_call", "prim_function",
+           "is_archive_code",
            "constants_namespace"]
 
 
@@ -108,6 +109,12 @@ _RULES = {
 
 
 _IDENTITY = {"__is__": "aten::__is__", "__isnot__": "aten::__isnot__"}
+
+
+def is_archive_code(c) -> bool:
+    """Is c compiling archive code (gpujit.jit.load), whose namespace names `ops`?"""
+    found, obj = c.py_object(ast.Name(id="ops", ctx=ast.Load()))
+    return found and isinstance(obj, _OpsNamespace)
 
 
 def prim_function(c, func):
