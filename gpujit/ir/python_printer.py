@@ -75,7 +75,7 @@ _MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}
 _REGIONS = {"strict_fusion": "torch.jit.strict_fusion()", "no_grad": "torch.no_grad()",
             "enable_grad": "torch.enable_grad()"}
 _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
-                 "aten::str": "str"}
+                 "aten::str": "str", "aten::hash": "hash"}
 
 
 def python_source(graph, name: str = "forward", self_name: str | None = None,

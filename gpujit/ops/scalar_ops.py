@@ -514,6 +514,35 @@ def ne_Tensor_list(xp, a, b):
     return not _tensor_lists_equal(a, b)
 
 
+def script_hash(v):
+    """TorchScript's hash(): equal values hash equal (Python's hash of ints, floats, strs,
+    bools, devices, Enum members; a float nan hashes as every nan, as TorchScript's
+    does by value), a tuple by its elements, a Tensor by identity (its array); a list,
+    dict or set is unhashable (RuntimeError), also inside a tuple. None hashes as 0, as in TorchScript."""
+    if isinstance(v, tuple):
+        return hash(tuple(script_hash(x) for x in v))
+    if v is None or (isinstance(v, float) and v != v):
+        return 0                     # (Python's hash(None) differs between processes)
+    if isinstance(v, (list, dict, set)):
+        raise RuntimeError(f"unhashable type: '{type(v).__name__}'")
+    if hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__"):
+        return id(v)                 # a Tensor's array (ndarray, NumPy scalar or CuPy)
+    try:
+        return hash(v)
+    except TypeError as e:
+        raise RuntimeError(str(e)) from None
+
+
+@op("aten::hash.generic(t value) -> int", meta=_META["int"], function=False, method=False,
+    tags={"nondeterministic"})      # (never folded: a str's hash differs between processes)
+def hash_generic(xp, value):
+    """hash(x) in scripted code (dict keys, memo tables): script_hash."""
+    return script_hash(value)
+
+
+PYTHON_VALUED.add("aten::hash.generic")
+
+
 # overloads a call resolves to only when named (torch.ops.aten.pow.int_to_int), never by
 # matching argument types: `n ** k` on ints is aten::pow.int, a float, as in TorchScript
 EXPLICIT_ONLY = {"aten::pow.int_to_int"}

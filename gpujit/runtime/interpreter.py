@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .percent_format import percent_format
+from .script_text import script_str
 from ..device import cpu as _cpu
 from ..ir import types as T
 from ..ir.parser import parse_type
@@ -288,7 +289,7 @@ CONTAINER_OPS = {
     "aten::__xor__": (operator.xor, "({0} ^ {1})"),
     "aten::format": (_format, None),
     "aten::percentFormat": (_percent_format, None),
-    "aten::str": (str, "str({0})"),
+    "aten::str": (script_str, None),        # (Enum members as TorchScript writes them)
     "aten::sum": (sum, "sum({0})"),
     "aten::enumerate": (lambda c, start: list(enumerate(c, start)),
                         "list(enumerate({0}, {1}))"),

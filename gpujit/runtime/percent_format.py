@@ -39,7 +39,8 @@ def _str(v) -> str:
     if _is_tensor(v) and not isinstance(v, Tensor):
         from ..ops.scalar_str import _tensor_str
         return _tensor_str(v)
-    return str(v)
+    from .script_text import script_str
+    return script_str(v)
 
 
 def percent_format(fmt: str, *args) -> str:

@@ -1,6 +1,6 @@
 """Python builtins and the `math` module in scripted code: len, int, float, bool, str,
 min, max, abs, round, sum, sorted, reversed, any, all, divmod, ord, chr, list, set, dict,
-print, getattr / hasattr with a constant name (`range(...)` as an argument is its list:
+print, hash, getattr / hasattr with a constant name (`range(...)` as an argument is its list:
 list(range(n))), and math.sqrt / floor / isnan / pi / ... on Python numbers.
 
 Numbers go to the scalar family of the registry (ops/scalar_ops.py: aten::floor.float,
@@ -35,7 +35,8 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "dict": "dict(), dict(a dict), dict(a list of (key, value) pairs) or "
                   "dict(key=value, ...) after any of those",
           "tuple": "tuple() or tuple(a tuple)",
-          "ord": "ord(a one-character str)", "chr": "chr(an int)"}
+          "ord": "ord(a one-character str)", "chr": "chr(an int)",
+          "hash": "hash(x)"}
 
 
 class BuiltinMixin:
@@ -264,6 +265,14 @@ class BuiltinMixin:
         if len(args) != 1 or not isinstance(args[0].type, T.IntType):
             return None
         return self.scalar("chr", args[0], node=node)
+
+    def builtin_hash(self, args, kw, node):
+        """hash(x): aten::hash.generic (ops/scalar_ops.script_hash); a list, dict or set
+        compiles and is unhashable when run, as in TorchScript."""
+        if len(args) != 1:
+            return None
+        return self.emit("aten::hash", args, [T.INT],
+                         op=_reg.OPS["aten::hash.generic"]).output
 
     def builtin_print(self, args, kw, node):
         self.emit("prim::Print", args, [])

@@ -15,7 +15,8 @@ list or dict element may hold its members, which stay the Python members at run 
 - `for c in Color` (and comprehensions over it) iterate over the members, in definition
   order, as a constant list;
 - `isinstance(x, Color)`;
-- `str(x)`, f-strings, `.format` and `print` write TorchScript's `Enum<Color.RED>`.
+- `str(x)`, f-strings, `.format`, `%s` and `print` write TorchScript's `Enum<Color.RED>`,
+  also for members in a list, tuple, dict or Optional (`[Enum<Color.RED>]`).
 
 Errors are TorchScript's: mixed value types ("Could not unify type list ..."), other value
 types ("Cannot create Enum with value type ..."), a member that does not exist, the class
@@ -35,6 +36,21 @@ __all__ = ["enum_type", "is_enum_class", "EnumMixin"]
 
 _ENUMS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _VALUE_TYPES = {int: T.INT, float: T.FLOAT, str: T.STR}
+
+
+def _holds_enum(t) -> bool:
+    """Whether a value of type t is or holds an Enum member (in a list, tuple, dict, ...)."""
+    if isinstance(t, T.EnumType):
+        return True
+    if isinstance(t, (T.ListType, T.SetType, T.OptionalType)):
+        return _holds_enum(t.elem)
+    if isinstance(t, T.TupleType):
+        return any(_holds_enum(e) for e in t.elems)
+    if isinstance(t, T.DictType):
+        return _holds_enum(t.key) or _holds_enum(t.value)
+    if isinstance(t, T.UnionType):
+        return any(_holds_enum(e) for e in t.types)
+    return False
 
 
 def is_enum_class(obj) -> bool:
@@ -208,15 +224,17 @@ class EnumMixin:
     def to_str(self, v, node):
         if isinstance(v.type, T.EnumType):
             return self._enum_text(v)
-        return super().to_str(v, node)
+        return super().to_str(v, node)      # (in a container: runtime/script_text.py)
 
     def format_arg(self, v, spec, node):
         if isinstance(v.type, T.EnumType):
             return self._enum_text(v)
+        if _holds_enum(v.type):
+            return self.to_str(v, node)
         return super().format_arg(v, spec, node)
 
     def builtin_print(self, args, kw, node):
-        args = [self._enum_text(a) if isinstance(a.type, T.EnumType) else a for a in args]
+        args = [self.to_str(a, node) if _holds_enum(a.type) else a for a in args]
         return super().builtin_print(args, kw, node)
 
     # ---- isinstance(x, Color), Color(1)
