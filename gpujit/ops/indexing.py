@@ -326,7 +326,12 @@ def _decompose(t, index):
                 from .creation import tensor
                 # an empty list indexes nothing (a long index, as PyTorch reads it)
                 empty = isinstance(item, (list, tuple)) and len(item) == 0
+                seq = isinstance(item, (list, tuple))
                 item = tensor(item, device=t._device, dtype=_dt.int64 if empty else None)
+                if seq and item._dtype not in (_dt.bool, _dt.uint8, _dt.int64):
+                    # a list of numbers indexes as longs (PyTorch's
+                    # indexing_tensor_from_data: x[[0.1, 1.2]] is x[[0, 1]])
+                    item = item.to(_dt.int64)
             if not isinstance(item, _reg._Tensor):
                 raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and "
                                  f"long or bool tensors are valid indices (got "

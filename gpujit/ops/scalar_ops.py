@@ -286,9 +286,27 @@ def int_bool(xp, a):
     return int(a)
 
 
+class ConversionError(ValueError, RuntimeError):
+    """int("abc") / float("0.5 hello") in scripted code: TorchScript raises RuntimeError
+    (with Python's words); this is also the ValueError eager Python raises."""
+
+
+def _parse_number(kind, a):
+    """int(s) / float(s) of a str as TorchScript parses it: Python's literal, without the
+    surrounding whitespace or `_` separators Python also accepts."""
+    what = "invalid literal for int() with base 10" if kind is int else \
+        "could not convert string to float"
+    if a != a.strip() or "_" in a:
+        raise ConversionError(f"{what}: {a!r}")
+    try:
+        return kind(a)
+    except ValueError:
+        raise ConversionError(f"{what}: {a!r}") from None
+
+
 @_scalar_op("aten::Int.str(str a) -> int")
 def int_str(xp, a):
-    return int(a)
+    return _parse_number(int, a)
 
 
 @_scalar_op("aten::Float.Tensor(Tensor a) -> float")
@@ -343,7 +361,7 @@ def float_bool(xp, a):
 
 @_scalar_op("aten::Float.str(str a) -> float")
 def float_str(xp, a):
-    return float(a)
+    return _parse_number(float, a)
 
 
 # a Scalar (what x.item() gives in a graph) to a Python number: after the typed overloads

@@ -41,6 +41,9 @@ def _is_const(node, value) -> bool:
 __all__ = ["ExprCompiler", "Var", "Refined", "OneBranch", "unify", "fallback_annotation_type"]
 
 
+# the elements of a list that indexes a Tensor (x[[0, 2]], x[[0.5, 1.2]], x[[True, False]])
+_NUMBERS = (T.IntType, T.FloatType, T.BoolType)
+
 # Tensor methods scripted as the gpujit function of the same name with the tensor first:
 # their bool flags choose what they return (TorchScript's boolean dispatch)
 _FUNCTION_METHODS = frozenset({"unique", "unique_consecutive"})
@@ -504,12 +507,17 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                 dim += 1
                 continue
             i = self.expr(e)
-            if isinstance(i.type, T.ListType) and isinstance(i.type.elem, (T.IntType,
-                                                                         T.BoolType)):
-                # x[[0, 2]] / x[mask_list]: the list as a long (bool) index Tensor
+            inner = i.type
+            while isinstance(inner, T.ListType):
+                inner = inner.elem
+            if isinstance(i.type, T.ListType) and isinstance(inner, _NUMBERS):
+                # x[[0, 2]] / x[[[0, 1], [1, 0]]] / x[mask_list]: the (nested) list as a
+                # long (bool) index Tensor; floats index as longs, as in PyTorch
                 from ... import dtypes as _dt
-                dt = _dt.int64 if isinstance(i.type.elem, T.IntType) else _dt.bool
-                i = self.call_op("tensor", [i], {"dtype": self.const(dt)}, node)
+                dt = _dt.bool if isinstance(inner, T.BoolType) else _dt.int64
+                kw = {"dtype": self.const(dt)}
+                i = self.nested_tensor_literal(i, kw, node) if isinstance(
+                    i.type.elem, T.ListType) else self.call_op("tensor", [i], kw, node)
             if isinstance(i.type, T.TensorType) and not from_end and not ellipses:
                 tensor_indices[dim] = i
                 dim += 1

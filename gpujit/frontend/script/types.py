@@ -548,13 +548,16 @@ def _default_param_type(default):
 
 
 def _comment_types(fn, src, comment, plist, env):
-    """Parameter types (None for `...`) and return type of a `# type:` comment."""
+    """Parameter types (None for `...`) and return type (None: inferred) of a `# type:`
+    comment."""
     sr = src.comment_range()
     if any(p.annotation is not inspect.Parameter.empty for p in plist):
         raise FrontendError(f"{fn.__name__} has both a '# type:' comment and Python 3 "
                             "annotations", sr, hint="keep one of the two")
+    # `# type: (bool)` without `-> R`: the return type is inferred (as TorchScript's)
+    inferred = "->" not in comment
     try:
-        ft = ast.parse(comment, mode="func_type")
+        ft = ast.parse(comment + " -> None" if inferred else comment, mode="func_type")
     except SyntaxError:
         raise FrontendError(f"the type comment of {fn.__name__} is not of the form "
                             "'# type: (T1, T2) -> R'", sr) from None
@@ -569,7 +572,7 @@ def _comment_types(fn, src, comment, plist, env):
                 f"parameter{'s' if len(plist) != 1 else ''}", sr,
                 hint="give one type per parameter (leave out `self` in methods)")
         types = [annotation_expr_type(a, env, sr) for a in args]
-    return types, annotation_expr_type(ft.returns, env, sr)
+    return types, None if inferred else annotation_expr_type(ft.returns, env, sr)
 
 
 def function_globals(fn) -> dict:
