@@ -534,9 +534,9 @@ def ne_Tensor_list(xp, a, b):
 
 def script_hash(v):
     """TorchScript's hash(): equal values hash equal (Python's hash of ints, floats, strs,
-    bools, devices, Enum members; a float nan hashes as every nan, as TorchScript's
-    does by value), a tuple by its elements, a Tensor by identity (its array); a list,
-    dict or set is unhashable (RuntimeError), also inside a tuple. None hashes as 0, as in TorchScript."""
+    bools, devices, Enum members; a float nan hashes as every nan and None as 0, as
+    TorchScript's do), a tuple by its elements, a Tensor by identity (its array); a list,
+    dict or set is unhashable (RuntimeError), also inside a tuple."""
     if isinstance(v, tuple):
         return hash(tuple(script_hash(x) for x in v))
     if v is None or (isinstance(v, float) and v != v):
