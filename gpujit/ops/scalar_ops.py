@@ -292,16 +292,13 @@ class ConversionError(ValueError, RuntimeError):
 
 
 def _parse_number(kind, a):
-    """int(s) / float(s) of a str as TorchScript parses it: Python's literal, without the
-    surrounding whitespace or `_` separators Python also accepts."""
-    what = "invalid literal for int() with base 10" if kind is int else \
-        "could not convert string to float"
-    if a != a.strip() or "_" in a:
-        raise ConversionError(f"{what}: {a!r}")
+    """int(s) / float(s) of a str: Python's parse (which also takes the surrounding
+    whitespace TorchScript's C++ parser refuses: programs that run eagerly keep running),
+    with TorchScript's RuntimeError for a str that is no number."""
     try:
         return kind(a)
-    except ValueError:
-        raise ConversionError(f"{what}: {a!r}") from None
+    except ValueError as e:
+        raise ConversionError(str(e)) from None
 
 
 @_scalar_op("aten::Int.str(str a) -> int")
