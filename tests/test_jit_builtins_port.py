@@ -637,3 +637,51 @@ def test_type_comment_without_a_return_type():
     f = torch.jit.script(_comment_without_return)
     assert f(2, 0.5) == (2.5, "2")
     assert [str(v.type) for v in f.graph.inputs()] == ["int", "float"]
+
+
+def _more_str_methods(s: str) -> List[str]:
+    head, sep, tail = s.partition("b")
+    rhead, rsep, rtail = s.rpartition("b")
+    return [s.expandtabs(), s.expandtabs(4), head, sep, tail, rhead, rsep, rtail,
+            "|".join(s.partition("zz")), "|".join(s.rsplit(" ", 1)), "|".join(s.rsplit()),
+            "|".join(s.rsplit("b")), "|".join(s.splitlines()),
+            "|".join(s.splitlines(True)), str(s.index("b")), str(s.rindex("b")),
+            str(s.isdecimal()), str("12".isdecimal()), str("½".isnumeric()),
+            str(s.isprintable()), str("Ab Cd".istitle()), str("_x1".isidentifier())]
+
+
+def _int_texts(i: int) -> List[str]:
+    return [hex(i), oct(i), bin(i), hex(-i), bin(0)]
+
+
+def _pow_builtin(a: int, b: float, x: torch.Tensor) -> Tuple[float, float, float, torch.Tensor]:
+    return pow(a, 2), pow(b, a), pow(a, -1), pow(x, 2)
+
+
+def _any_all(xs: List[int], fs: List[float], ss: List[str]) -> List[bool]:
+    return [any(xs), all(xs), any(fs), all(fs), any(ss), all(ss), any([x > 1 for x in xs])]
+
+
+@pytest.mark.parametrize("fn, args", [
+    (_more_str_methods, ("ab\tcb d\nef b",)), (_more_str_methods, ("b\r\nxb",)),
+    (_int_texts, (26,)), (_int_texts, (5,)),
+    (_any_all, ([0, 2], [0.5, 1.0], ["", "a"])), (_any_all, ([], [0.0], ["x"]))])
+def test_more_builtins_like_python(fn, args):
+    check_script(fn, *args)
+
+
+def test_pow_builtin_is_the_power_operator():
+    # pow(int, int) is a float, as `**` is in TorchScript (aten::pow.int)
+    got = torch.jit.script(_pow_builtin)(3, 0.5, torch.tensor([1.0, 3.0]))
+    assert got[:3] == (9.0, 0.125, pytest.approx(1 / 3)) and type(got[0]) is float
+    np.testing.assert_array_equal(got[3].numpy(), [1.0, 9.0])
+
+
+def test_str_index_of_a_missing_substring():
+    @torch.jit.script
+    def find(s: str, sub: str) -> int:
+        return s.index(sub) + s.rindex(sub)
+
+    assert find("abcab", "b") == 5
+    with pytest.raises(RuntimeError, match="substring not found"):
+        find("abc", "z")

@@ -627,7 +627,8 @@ class _FunctionPrinter:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
         if k in _CONTAINER_FORMS and n.op is None:
             return _CONTAINER_FORMS[k].format(*ins)
-        if k in ("aten::min", "aten::max") and n.op is None:   # min(xs), min(xs, ys)
+        if k in ("aten::min", "aten::max", "aten::any", "aten::all") and n.op is None:
+            # min(xs), min(xs, ys), any(xs)
             return f"{k[6:]}({', '.join(ins)})"
         if k == "aten::tolist" and n.op is None:     # its type must be written
             return f"annotate({out_type.annotation()}, {_primary(ins[0])}.tolist())"

@@ -27,8 +27,28 @@ def _split_meta(self, sep, maxsplit):
     return [str] * len(self.split(sep, maxsplit))     # one str per piece
 
 
+def _lines_meta(self, keepends=False):
+    return [str] * len(self.splitlines(keepends))
+
+
 _META = {"str": _returns(str), "int": _returns(int), "bool": _returns(bool),
-         "str[]": _split_meta}
+         "str[]": _split_meta, "(str, str, str)": _returns((str, str, str))}
+_LIST_META = {"aten::splitlines": _lines_meta}
+
+
+class StrValueError(ValueError, RuntimeError):
+    """s.index("z") of a missing substring: TorchScript raises RuntimeError; this is also
+    the ValueError eager Python raises."""
+
+
+def _value_errors_as_runtime(fn):
+    def call(*args):
+        try:
+            return fn(*args)
+        except ValueError as e:
+            raise StrValueError(str(e)) from None
+    call.__qualname__ = getattr(fn, "__qualname__", "fn")
+    return call
 
 
 def _str_op(schema, fn, form=None):
@@ -39,7 +59,8 @@ def _str_op(schema, fn, form=None):
     if form is not None:
         PYTHON_FORMS[name] = form
 
-    @op(schema, meta=_META[ret], function=False, method=False)
+    @op(schema, meta=_LIST_META.get(name.split(".")[0], _META[ret]), function=False,
+        method=False)
     def impl(xp, *args):
         return fn(*args)
     impl.__name__ = name.split("::")[1].replace(".", "_")
@@ -85,6 +106,18 @@ _METHODS = (
     ("aten::center(str self, int width, str fillchar=\" \") -> str", str.center),
     ("aten::ljust(str self, int width, str fillchar=\" \") -> str", str.ljust),
     ("aten::rjust(str self, int width, str fillchar=\" \") -> str", str.rjust),
+    ("aten::expandtabs(str self, int tabsize=8) -> str", str.expandtabs),
+    ("aten::partition(str self, str separator) -> (str, str, str)", str.partition),
+    ("aten::rpartition(str self, str separator) -> (str, str, str)", str.rpartition),
+    ("aten::rsplit(str self, str? separator=None, int max=-1) -> str[]", str.rsplit),
+    ("aten::splitlines(str self, bool keepends=False) -> str[]", str.splitlines),
+    ("aten::index.str(str self, str substr) -> int", _value_errors_as_runtime(str.index)),
+    ("aten::rindex(str self, str substr) -> int", _value_errors_as_runtime(str.rindex)),
+    ("aten::isdecimal(str self) -> bool", str.isdecimal),
+    ("aten::isnumeric(str self) -> bool", str.isnumeric),
+    ("aten::isprintable(str self) -> bool", str.isprintable),
+    ("aten::istitle(str self) -> bool", str.istitle),
+    ("aten::isidentifier(str self) -> bool", str.isidentifier),
 )
 for _schema, _fn in _METHODS:
     _impl = _str_op(_schema, _fn)
@@ -103,6 +136,26 @@ def ord_str(xp, string):
 def chr_int(xp, i):
     """Python's chr(i)."""
     return chr(i)
+
+
+# ------------------------------------------------------------------ hex / oct / bin builtins
+
+@_scalar_op("aten::hex(int i) -> str")
+def hex_int(xp, i):
+    """Python's hex(i) ('-0x5' for -5)."""
+    return hex(i)
+
+
+@_scalar_op("aten::oct(int i) -> str")
+def oct_int(xp, i):
+    """Python's oct(i)."""
+    return oct(i)
+
+
+@_scalar_op("aten::bin(int i) -> str")
+def bin_int(xp, i):
+    """Python's bin(i)."""
+    return bin(i)
 
 
 # ------------------------------------------------------------------ str(Tensor)

@@ -280,6 +280,8 @@ CONTAINER_OPS = {
     "aten::set": (_new_set, None),
     "aten::min": (min, "min({0})"),
     "aten::max": (max, "max({0})"),
+    "aten::any": (any, "any({0})"),          # any(xs) / all(xs) of ints, floats or strs
+    "aten::all": (all, "all({0})"),
     # Python's operators: list + list, list * int, str + str, set | & - ^ set
     "aten::add": (operator.add, "({0} + {1})"),
     "aten::mul": (operator.mul, "({0} * {1})"),

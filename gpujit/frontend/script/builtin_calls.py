@@ -1,6 +1,6 @@
 """Python builtins and the `math` module in scripted code: len, int, float, bool, str,
-min, max, abs, round, sum, sorted, reversed, any, all, divmod, ord, chr, list, set, dict,
-print, hash, getattr / hasattr with a constant name (`range(...)` as an argument is its list:
+min, max, abs, round, pow, sum, sorted, reversed, any, all, divmod, ord, chr, list, set, dict,
+print, hash, hex, oct, bin, getattr / hasattr with a constant name (`range(...)` as an argument is its list:
 list(range(n))), and math.sqrt / floor / isnan / pi / ... on Python numbers.
 
 Numbers go to the scalar family of the registry (ops/scalar_ops.py: aten::floor.float,
@@ -36,7 +36,8 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
                   "dict(key=value, ...) after any of those",
           "tuple": "tuple() or tuple(a tuple)",
           "ord": "ord(a one-character str)", "chr": "chr(an int)",
-          "hash": "hash(x)"}
+          "hash": "hash(x)", "pow": "pow(a, b) of numbers or Tensors",
+          "hex": "hex(an int)", "oct": "oct(an int)", "bin": "bin(an int)"}
 
 
 class BuiltinMixin:
@@ -236,7 +237,8 @@ class BuiltinMixin:
                          [args[0].type]).output
 
     def builtin_any(self, args, kw, node):
-        """any(bools) is `True in bools`; all(bools) is `False not in bools`."""
+        """any(bools) is `True in bools`; all(bools) is `False not in bools`; of ints,
+        floats or strs, Python's any / all (TorchScript's aten::any.int, ...)."""
         return self.any_all(args, True)
 
     def builtin_all(self, args, kw, node):
@@ -244,8 +246,11 @@ class BuiltinMixin:
 
     def any_all(self, args, is_any):
         if len(args) != 1 or not isinstance(args[0].type, T.ListType) or \
-                not isinstance(args[0].type.elem, T.BoolType):
+                not isinstance(args[0].type.elem, (T.BoolType, T.IntType, T.FloatType,
+                                                   T.StrType)):
             return None
+        if not isinstance(args[0].type.elem, T.BoolType):     # any(ints): by truthiness
+            return self.emit(f"aten::{'any' if is_any else 'all'}", args, [T.BOOL]).output
         found = self.emit("aten::__contains__", [args[0], self.const(is_any)],
                           [T.BOOL]).output
         return found if is_any else self.scalar("__not__", found)
@@ -273,6 +278,27 @@ class BuiltinMixin:
             return None
         return self.emit("aten::hash", args, [T.INT],
                          op=_reg.OPS["aten::hash.generic"]).output
+
+    def builtin_pow(self, args, kw, node):
+        """pow(a, b) is `a ** b` (a float for two ints, as TorchScript's aten::pow.int)."""
+        if len(args) != 2:
+            return None
+        return self.binop(ast.Pow, args[0], args[1], node)
+
+    def builtin_hex(self, args, kw, node):
+        return self.int_text("hex", args, node)
+
+    def builtin_oct(self, args, kw, node):
+        return self.int_text("oct", args, node)
+
+    def builtin_bin(self, args, kw, node):
+        return self.int_text("bin", args, node)
+
+    def int_text(self, name, args, node):
+        """hex(i) / oct(i) / bin(i): aten::hex / oct / bin (Python's text)."""
+        if len(args) != 1 or not isinstance(args[0].type, (T.IntType, T.BoolType)):
+            return None
+        return self.scalar(name, args[0], node=node)
 
     def builtin_print(self, args, kw, node):
         self.emit("prim::Print", args, [])
