@@ -19,6 +19,7 @@ TorchScript's answer differs from Python's (round(x) and Scalar ** Scalar are fl
 tests hold PyTorch 2.13's answers as literals.
 """
 import enum
+import math
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -685,3 +686,18 @@ def test_str_index_of_a_missing_substring():
     assert find("abcab", "b") == 5
     with pytest.raises(RuntimeError, match="substring not found"):
         find("abc", "z")
+
+
+def _math_more(b: float, a: int) -> Tuple[float, float, float, float, float, float,
+                                          Tuple[float, float], int]:
+    return (math.remainder(b, 1.0), math.remainder(3.5, 1.0), math.remainder(b, 0.0),
+            math.asinh(b), math.acosh(b), math.atanh(2.0), math.modf(-b), abs(a > 0))
+
+
+def test_more_math_like_torchscript():
+    # PyTorch 2.13's answers: C's remainder (ties to even), nan where Python raises
+    got = torch.jit.script(_math_more)(2.5, 3)
+    assert got[:2] == (0.5, -0.5) and math.isnan(got[2]) and math.isnan(got[5])
+    assert got[3] == pytest.approx(1.6472311463710958, rel=1e-15)
+    assert got[4] == pytest.approx(1.566799236972411, rel=1e-15)
+    assert got[6] == (-0.5, -2.0) and got[7] == 1 and type(got[7]) is int

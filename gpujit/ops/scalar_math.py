@@ -62,10 +62,12 @@ def _rounding(py):
     return fn
 
 
-_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}
+_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
+                "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh"}
 
 for _name in ("sqrt", "exp", "log", "log2", "log10", "fabs", "sin", "cos", "tan", "tanh",
-              "asin", "acos", "atan", "sinh", "cosh", "expm1", "log1p"):
+              "asin", "acos", "atan", "sinh", "cosh", "expm1", "log1p", "asinh", "acosh",
+              "atanh"):
     globals()[f"{_name}_float"] = _math_op(
         f"aten::{_name}.float(float a) -> float",
         _c_function(getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name))))
@@ -130,6 +132,28 @@ for _name in ("pow", "atan2", "fmod", "copysign", "hypot"):
         getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name)))
     globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a, float b) -> float",
                                            _fn)
+
+
+def _remainder(a, b):
+    """math.remainder (C's IEEE remainder: the nearest multiple, ties to even); nan where
+    Python raises (a zero divisor, an infinite dividend)."""
+    try:
+        return _math.remainder(a, b)
+    except ValueError:
+        return float("nan")
+
+
+mathremainder_float = _math_op("aten::mathremainder.float(float a, float b) -> float",
+                               _remainder)    # (TorchScript's name: `%` is aten::remainder)
+
+
+@_scalar_op("aten::modf(float a) -> (float, float)", meta=lambda a: (float, float))
+def modf_float(xp, a):
+    """math.modf(x): its fractional and integral parts, each with x's sign."""
+    return _math.modf(a)
+
+
+MATH_OPS.add("aten::modf")
 # x.item() ** y.item(): numbers whose type is known only at run time
 pow_scalar_scalar = _math_op("aten::pow.Scalar_Scalar(Scalar a, Scalar b) -> float", _pow)
 

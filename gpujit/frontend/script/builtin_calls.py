@@ -348,6 +348,8 @@ class BuiltinMixin:
         if len(args) != 1:
             return None
         a = args[0]
+        if isinstance(a.type, T.BoolType):              # abs(True) is 1
+            a = self.emit_call(list(_reg.OVERLOADS["aten::Int"]), [a], {}, node, "int")
         if isinstance(a.type, _NUMS):
             return self.scalar("abs", a, node=node)      # abs(-0.0) is 0.0
         return self.call_op("abs", args, {}, node)
@@ -373,7 +375,8 @@ class BuiltinMixin:
     def math_call(self, name, node):
         """math.<name>(...) on Python numbers (registry ops in ops/scalar_ops.MATH_OPS)."""
         from ...ops.scalar_math import MATH_OPS
-        ops = [d for d in _reg.OVERLOADS.get(f"aten::{name}", []) if d.name in MATH_OPS]
+        op_name = {"remainder": "mathremainder"}.get(name, name)   # (`%` is aten::remainder)
+        ops = [d for d in _reg.OVERLOADS.get(f"aten::{op_name}", []) if d.name in MATH_OPS]
         if not ops:
             self.error(f"scripted code has no math function '{name}'", node,
                        hint="supported: sqrt exp log log2 log10 floor ceil trunc fabs pow "
