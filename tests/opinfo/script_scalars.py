@@ -200,3 +200,62 @@ OPINFOS += [
     OpInfo("aten::ne.Tensor_list", ref=lambda a, b: not _tensor_lists_eq(a, b),
            samples=_TENSOR_LISTS, errors=[_AMBIGUOUS]),
 ]
+
+
+# session 16 (helper ZV): more of Python's math, str methods, hex / oct / bin and hash()
+def _c_or_nan(fn):
+    def ref(*args):
+        try:
+            return fn(*args)
+        except ValueError:
+            return math.nan
+    return ref
+
+
+OPINFOS += [
+    OpInfo("aten::asinh.float", ref=math.asinh, samples=_ANY),
+    OpInfo("aten::acosh.float", ref=_c_or_nan(math.acosh),
+           samples=[Sample(1.0), Sample(2.5), Sample(7), Sample(0.5)]),
+    OpInfo("aten::atanh.float", ref=_c_or_nan(math.atanh),
+           samples=[Sample(0.5), Sample(-0.25), Sample(0), Sample(2.0)]),
+    # math.remainder: C's IEEE remainder (nan for a zero divisor, where Python raises)
+    OpInfo("aten::mathremainder.float", ref=_c_or_nan(math.remainder),
+           samples=[Sample(2.5, 1.0), Sample(3.5, 1.0), Sample(-7, 3), Sample(1.0, 0.0)]),
+    OpInfo("aten::modf", ref=math.modf, samples=[Sample(2.5), Sample(-3.25), Sample(4)]),
+    OpInfo("aten::hex", ref=hex, samples=[Sample(26), Sample(-5), Sample(0)]),
+    OpInfo("aten::oct", ref=oct, samples=[Sample(26), Sample(-5), Sample(0)]),
+    OpInfo("aten::bin", ref=bin, samples=[Sample(26), Sample(-5), Sample(0)]),
+    OpInfo("aten::expandtabs", ref=str.expandtabs,
+           samples=[Sample("a\tb"), Sample("ab\tc", 4), Sample("", 2)]),
+    OpInfo("aten::partition", ref=str.partition,
+           samples=[Sample("a=b=c", "="), Sample("abc", "zz")]),
+    OpInfo("aten::rpartition", ref=str.rpartition,
+           samples=[Sample("a=b=c", "="), Sample("abc", "zz")]),
+    OpInfo("aten::rsplit", ref=str.rsplit,
+           samples=[Sample("a b  c"), Sample("a,b,c", ",", 1), Sample("", None)]),
+    OpInfo("aten::splitlines", ref=str.splitlines,
+           samples=[Sample("a\nb\r\nc"), Sample("a\nb\n", True), Sample("")]),
+    OpInfo("aten::index.str", ref=str.index, samples=[Sample("banana", "an")],
+           errors=[ErrorSample("abc", "z", exc=RuntimeError, match="substring not found")]),
+    OpInfo("aten::rindex", ref=str.rindex, samples=[Sample("banana", "an")],
+           errors=[ErrorSample("abc", "z", exc=RuntimeError, match="substring not found")]),
+]
+for _name in ("isdecimal", "isnumeric", "isprintable", "istitle", "isidentifier"):
+    OPINFOS.append(OpInfo(f"aten::{_name}", ref=getattr(str, _name),
+                          samples=_TEXT + [Sample("12"), Sample("Ab Cd"), Sample("a\tb")]))
+
+
+def _hash_ref(v):
+    """TorchScript's hash of a number, str, bool or tuple of them: equal values hash
+    equal; None and nan hash as 0."""
+    if isinstance(v, tuple):
+        return hash(tuple(_hash_ref(x) for x in v))
+    return 0 if v is None or (isinstance(v, float) and v != v) else hash(v)
+
+
+OPINFOS.append(OpInfo(
+    "aten::hash.generic", ref=_hash_ref,
+    samples=[Sample(123), Sample(-1), Sample(1.5), Sample(math.nan), Sample("foo"),
+             Sample(True), Sample(None), Sample((1, "a", 2.5))],
+    errors=[ErrorSample((1, [1]), exc=RuntimeError, match="unhashable"),
+            ErrorSample([1], exc=RuntimeError, match="unhashable")]))
