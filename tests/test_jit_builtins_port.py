@@ -480,6 +480,15 @@ def test_print_of_enums_in_containers(capsys):
     assert capsys.readouterr().out == \
         "[Enum<_Color.RED>] Enum<_Color.GREEN> (Enum<_Color.GREEN>, 1)\n"
 
+    @torch.jit.script
+    def show_dicts(d: Dict[str, _Color], t: Dict[int, torch.Tensor]):
+        print(d, f"{d}")
+        print(t)                # (a container of Tensors prints as it is)
+
+    show_dicts({"a": _Color.RED}, {1: torch.ones(1)})
+    assert capsys.readouterr().out == \
+        "{'a': Enum<_Color.RED>} {'a': Enum<_Color.RED>}\n{1: tensor([1.])}\n"
+
 
 # ================================ Python builtins on numbers, strs and lists (test_jit.py)
 

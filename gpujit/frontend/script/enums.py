@@ -53,6 +53,12 @@ def _holds_enum(t) -> bool:
     return False
 
 
+def _as_text(t) -> bool:
+    """Is a value of type t printed and formatted through str() (runtime/script_text.py):
+    a container holding Enum members (one that may hold a Tensor prints as it is)."""
+    return _holds_enum(t) and not T.may_hold_tensor(t)
+
+
 def is_enum_class(obj) -> bool:
     return isinstance(obj, type) and issubclass(obj, enum.Enum)
 
@@ -229,12 +235,12 @@ class EnumMixin:
     def format_arg(self, v, spec, node):
         if isinstance(v.type, T.EnumType):
             return self._enum_text(v)
-        if _holds_enum(v.type):
+        if _as_text(v.type):
             return self.to_str(v, node)
         return super().format_arg(v, spec, node)
 
     def builtin_print(self, args, kw, node):
-        args = [self.to_str(a, node) if _holds_enum(a.type) else a for a in args]
+        args = [self.to_str(a, node) if _as_text(a.type) else a for a in args]
         return super().builtin_print(args, kw, node)
 
     # ---- isinstance(x, Color), Color(1)
