@@ -222,6 +222,9 @@ def test_densenet_with_overloaded_layer_forward_scripts_and_matches_eager():
     assert "forward__0" in code
     with pytest.raises(RuntimeError, match="forward is overloaded"):
         layer(x)
+    alone = torch.jit.script(_DenseLayer(3, 2, 2, 0.0))      # no scripted caller
+    with pytest.raises(RuntimeError, match="forward is overloaded"):
+        alone(x)
 
 
 def test_densenet_overloads_saved_loaded_and_frozen():

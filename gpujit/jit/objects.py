@@ -563,11 +563,12 @@ class ScriptModule(Module):
             overloads = sorted(n for n in self._script_methods if n.startswith("forward__"))
 
             def missing(*args, **kwargs):
-                if overloads:
+                if overloads or self.__dict__.get("_overloaded_forward"):
                     raise RuntimeError(
                         f"{self._get_name()}.forward is overloaded (@torch.jit._overload_"
                         f"method): scripted callers run the overload their arguments pick "
-                        f"({', '.join(overloads)}); it cannot be called directly")
+                        f"({', '.join(overloads) or 'none was called'}); it cannot be "
+                        f"called directly")
                 raise RuntimeError(f"{self._get_name()} has no compiled forward (it was not "
                                    f"called while tracing its parent, so it has no graph)")
             return missing

@@ -399,8 +399,9 @@ class _ModuleInfo:
         if inspect.isfunction(fwd) and fwd is not Module.forward and \
                 getattr(fwd, "__name__", "") != "_forward_unimplemented":
             # (an @_overload_method forward compiles per overload, for its callers)
-            if function_modifier(fwd) not in ("ignore", "drop") and \
-                    not _get_overloaded_methods(cls, "forward"):
+            if _get_overloaded_methods(cls, "forward"):
+                object.__setattr__(self.sm, "_overloaded_forward", True)
+            elif function_modifier(fwd) not in ("ignore", "drop"):
                 names.append("forward")
         for name, fn in inspect.getmembers(cls, inspect.isfunction):
             if name != "forward" and function_modifier(fn) == "export":
