@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 import gpujit as torch
+import gpujit.nn.functional as F
 from fusion_asserts import find_fusion_groups
 
 _R = np.random.default_rng(1616)
@@ -745,3 +746,186 @@ def test_scripted_and_eager_training_losses_equal_with_momentum():
         assert losses[1] == pytest.approx(losses[0], rel=1e-5), step
     for p, q in zip(eager.parameters(), scripted.parameters()):
         np.testing.assert_allclose(_np(q), _np(p), rtol=1e-4, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# grad mode regions, second order, frozen layers, boundaries
+
+
+def _enable_inside(x, y):
+    with torch.no_grad():
+        a = x * 2.0
+        with torch.enable_grad():
+            z = (a * y).sigmoid() * 2.0
+        b = z * 3.0
+    return z, b, a
+
+
+class _EnableGradModule(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 3)
+
+    def forward(self, x):
+        with torch.enable_grad():
+            h = self.fc(x)
+            z = h.tanh() * torch.sigmoid(h)
+        return z, x.relu().sum()
+
+
+def test_enable_grad_region_records_when_called_under_no_grad():
+    # (TorchScript refuses `with torch.enable_grad():`; gpujit scripts it, so it must do
+    # what eager does: record inside the region even when called under no_grad. The
+    # compiled code used to run without recording from the 2nd call on.)
+    f = torch.jit.script(_enable_inside)
+    x, y = _t(5), _t(5)
+    X, Y = _np(x), _np(y)
+    s = _sigmoid(2 * X * Y)
+    for _ in range(4):
+        with torch.no_grad():
+            z, b, a = f(x, y)
+        assert (z.requires_grad, b.requires_grad, a.requires_grad) == (True, False, False)
+        x.grad = y.grad = None
+        z.sum().backward()
+        assert x.grad is None           # a = 2x was computed under no_grad
+        np.testing.assert_allclose(y.grad.numpy(), 2 * s * (1 - s) * 2 * X, rtol=1e-5,
+                                   atol=1e-6)
+        z, b, a = f(x, y)
+        assert (z.requires_grad, b.requires_grad, a.requires_grad) == (True, False, False)
+    with torch.no_grad():               # nothing requires grad: nothing recorded
+        z, _, _ = f(_t(5, grad=False), _t(5, grad=False))
+    assert not z.requires_grad
+    m = torch.jit.script(_EnableGradModule())
+    for _ in range(4):
+        with torch.no_grad():
+            z, r = m(_t(2, 3, grad=False))
+        assert z.requires_grad and not r.requires_grad
+        z.sum().backward()
+        assert m.fc.weight.grad is not None
+        m.fc.weight.grad = None
+
+
+def _critic_block():
+    class Critic(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(4, 8)
+            self.fc2 = torch.nn.Linear(8, 1)
+            self.alpha = torch.nn.Parameter(torch.tensor(0.7))
+
+        def forward(self, x):
+            h = self.fc1(x)
+            h = torch.tanh(h) * self.alpha + torch.nn.functional.softplus(h) * 0.3
+            return self.fc2(h)
+    return Critic()
+
+
+def test_gradient_penalty_training_step_matches_eager():
+    """WGAN-GP: the input gradient of a scripted critic taken with create_graph=True, its
+    norm penalised, backward to the parameters (double backward through fused groups)."""
+    torch.manual_seed(2)
+    eager = _critic_block().double()
+    scripted = torch.jit.script(_critic_block().double())
+    scripted.load_state_dict(eager.state_dict())
+    for _ in range(4):
+        x = torch.from_numpy(_R.standard_normal((6, 4)))
+        res = []
+        for m in (eager, scripted):
+            for p in m.parameters():
+                p.grad = None
+            xi = x.clone().requires_grad_()
+            out = m(xi)
+            g, = torch.autograd.grad(out.sum(), [xi], create_graph=True)
+            loss = ((g.norm(2, dim=1) - 1) ** 2).mean() + out.mean()
+            loss.backward()
+            res.append([float(loss)] + [p.grad.numpy().copy() for p in m.parameters()])
+        assert res[1][0] == pytest.approx(res[0][0], rel=1e-12)
+        for a, b in zip(res[0][1:], res[1][1:]):
+            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+
+
+def test_frozen_layers_and_profiles_without_grad():
+    torch.manual_seed(4)
+    eager = _Block(4, 6, 2)
+    scripted = torch.jit.script(_Block(4, 6, 2))
+    scripted.load_state_dict(eager.state_dict())
+    x = torch.from_numpy(_arr(3, 4))
+    with torch.no_grad():           # profiled and compiled without gradients first
+        for _ in range(3):
+            scripted(x)
+    for freeze in (False, True, True, False, True, False):
+        grads = []
+        for m in (eager, scripted):
+            m.fc1.weight.requires_grad_(not freeze)
+            m.fc1.bias.requires_grad_(not freeze)
+            for p in m.parameters():
+                p.grad = None
+            out = m(x)
+            (out ** 2).sum().backward()
+            grads.append([None if p.grad is None else p.grad.numpy().copy()
+                          for p in m.parameters()])
+        for a, b in zip(*grads):
+            assert (a is None) == (b is None) == (freeze and a is None)
+            if a is not None:
+                np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    # the fused activation recorded one backward node for its group
+    assert "DifferentiableGraphBackward" in repr(out.grad_fn.next_functions[0][0]) or \
+        _groups(scripted.forward, x) == 1
+
+
+def _at_boundaries(x, y):
+    return (torch.where(x > 0, torch.sqrt(x), torch.zeros_like(x)) + torch.maximum(x, y)
+            + torch.minimum(x * 1.0, y) + x.abs() + x.relu() + torch.clamp(x, -1.0, 1.0)
+            + F.hardtanh(x * 1.0) + F.relu6(x * 4.0) + F.threshold(x * 1.0, 1.0, 0.5)
+            + F.leaky_relu(x * 2.0, 0.1) + F.hardswish(x * 3.0) + torch.sign(y) * x)
+
+
+def test_gradients_at_ties_and_boundaries_equal_eager():
+    vals = np.array([0.0, -0.0, 1.0, -1.0, 3.0, -3.0, 0.5, -0.5, 1.5, 2.0, -2.0, 1.5])
+    yvals = np.array([0.0, 0.0, 1.0, -1.0, 3.0, 2.0, 0.5, 0.25, 1.5, 2.0, -2.0, 0.0])
+
+    def run(g):
+        x = torch.from_numpy(vals.copy()).requires_grad_()
+        y = torch.from_numpy(yvals.copy()).requires_grad_()
+        o = g(x, y)
+        o.sum().backward()
+        return _np(o), x.grad.numpy(), y.grad.numpy()
+
+    want = run(_at_boundaries)
+    f = torch.jit.script(_at_boundaries)
+    for _ in range(4):
+        for w, g in zip(want, run(f)):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=0, equal_nan=True)
+    x = torch.from_numpy(vals).requires_grad_()
+    assert _groups(f, x, torch.from_numpy(yvals)) == 1
+    # a few of them written out: d/dx at x = 0 of sqrt-where is nan (0 * inf), as eager
+    assert np.isnan(want[1][0])
+    # x = y = 1.5 (index 8): maximum and minimum split the gradient evenly
+    np.testing.assert_allclose(want[2][8], 0.5 + 0.5)     # (sign(y) has gradient 0)
+
+
+def test_noncontiguous_and_expanded_output_gradients():
+    f = torch.jit.script(_act)
+    x0, y0, g0 = _arr(4, 6), _arr(4, 6), _arr(6, 4)
+    X, Y = x0.astype(np.float64), y0.astype(np.float64)
+    gy = (1 - np.tanh(X * Y) ** 2) * X * _sigmoid(X) + 1
+    for _ in range(3):
+        x = torch.from_numpy(x0.copy()).requires_grad_()
+        y = torch.from_numpy(y0.copy()).requires_grad_()
+        f(x, y).backward(torch.from_numpy(g0).t())             # a transposed gradient
+        np.testing.assert_allclose(y.grad.numpy(), gy * g0.T, rtol=1e-5, atol=1e-6)
+        y.grad = None
+        f(x, y).backward(torch.from_numpy(g0[0, :4]).expand(6, 4).t())   # stride 0
+        np.testing.assert_allclose(y.grad.numpy(), gy * g0[0, :4, None], rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_gradcheck_and_gradgradcheck_of_a_fused_function():
+    f = torch.jit.script(_act)
+    x = torch.from_numpy(_R.standard_normal((3, 4))).requires_grad_()
+    y = torch.from_numpy(_R.standard_normal((3, 4))).requires_grad_()
+    for _ in range(3):
+        f(x, y)
+    assert torch.autograd.gradcheck(f, (x, y))
+    assert torch.autograd.gradgradcheck(f, (x, y))
+    assert torch.autograd.gradcheck(f, (x, y.detach()))

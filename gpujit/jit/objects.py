@@ -148,7 +148,8 @@ class _GraphCallable:
         if kwargs or len(leading) + len(args) != self._arity:
             args = self._bind_kwargs(args, kwargs, len(leading))
         grad = _needs_grad(args, leading[0] if leading else None,
-                           self._tensor_attr_paths() if leading else ())
+                           self._tensor_attr_paths() if leading else (),
+                           _enables_grad(self._get_executable()))
         session = _tracer.current_session()
         if session is not None and not session.paused:
             # called while tracing: compute (recording gradients if needed), then copy the
@@ -309,11 +310,23 @@ def _calls_autograd(exe) -> bool:
     return r
 
 
-def _needs_grad(args, module, attr_paths=()):
-    """Would eager code record gradients for this call (grad mode on, and an input (or a
-    tensor in an input's list, tuple, dict or TorchScript-class object), a parameter of the
-    module or a tensor attribute the code reads requires grad)?"""
-    if _reg.dispatch_state.autograd is None or not _grad_state.enabled:
+def _enables_grad(exe) -> bool:
+    """Does the compiled graph hold a `with torch.enable_grad():` region? (Called under
+    no_grad, such a region records gradients as eager code would.)"""
+    r = exe.__dict__.get("_enables_grad")
+    if r is None:
+        r = exe.__dict__["_enables_grad"] = any(
+            n.kind == "prim::Enter" and n.attrs.get("name") == "enable_grad"
+            for n in exe.graph.walk())
+    return r
+
+
+def _needs_grad(args, module, attr_paths=(), enables_grad=False):
+    """Would eager code record gradients for this call (grad mode on, or the code enabling
+    it in a `with torch.enable_grad():` region, and an input (or a tensor in an input's
+    list, tuple, dict or TorchScript-class object), a parameter of the module or a tensor
+    attribute the code reads requires grad)?"""
+    if _reg.dispatch_state.autograd is None or not (_grad_state.enabled or enables_grad):
         return False
     stack = list(args)
     for path in attr_paths:
@@ -380,11 +393,13 @@ class ScriptFunction(_GraphCallable):
         self.__doc__ = getattr(original, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
+        exe = self._executable or self._get_executable()
         if kwargs or _Active.session is not None or _strict.depth or (
-                _dispatch.autograd is not None and _grad_state.enabled) or \
+                _dispatch.autograd is not None and (
+                    _grad_state.enabled or _enables_grad(exe))) or \
                 len(args) != self._arity:
             return self._run((), args, kwargs)
-        exe = _LAST[0] = self._executable or self._get_executable()
+        _LAST[0] = exe
         return exe._dispatch(*args)
 
     def save(self, f, _extra_files=None):
@@ -411,11 +426,13 @@ class ScriptMethod(_GraphCallable):
         self.owner = module
 
     def __call__(self, *args, **kwargs):
+        exe = self._executable or self._get_executable()
         if kwargs or _Active.session is not None or _strict.depth or (
-                _dispatch.autograd is not None and _grad_state.enabled) or \
+                _dispatch.autograd is not None and (
+                    _grad_state.enabled or _enables_grad(exe))) or \
                 len(args) + 1 != self._arity:
             return self._run((self.owner,), args, kwargs)
-        exe = _LAST[0] = self._executable or self._get_executable()
+        _LAST[0] = exe
         return exe._dispatch(self.owner, *args)
 
     def _leading(self):
