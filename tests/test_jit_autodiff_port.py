@@ -929,3 +929,70 @@ def test_gradcheck_and_gradgradcheck_of_a_fused_function():
     assert torch.autograd.gradcheck(f, (x, y))
     assert torch.autograd.gradgradcheck(f, (x, y))
     assert torch.autograd.gradcheck(f, (x, y.detach()))
+
+
+def _grad_off_then_on(x):
+    torch.set_grad_enabled(False)
+    y = (x * 2.0).sigmoid() * 3.0
+    torch.set_grad_enabled(True)
+    return y, (x * 3.0).tanh() * 2.0
+
+
+def _grad_off(x):
+    torch.set_grad_enabled(False)
+    return x * 2.0
+
+
+def _gated(x, y, train: bool):
+    torch.set_grad_enabled(train)
+    h = (x * y).sigmoid() * 2.0 + y
+    torch.set_grad_enabled(True)
+    return h, h.requires_grad
+
+
+def test_scripted_set_grad_enabled_switches_the_mode_as_eager():
+    """TorchScript's aten::set_grad_enabled: the mode switches from there on, past the end
+    of the call (as eager's torch.set_grad_enabled(False) does), for compiled calls too
+    (gpujit could not script it; the interpreter also put the caller's mode back)."""
+    f, off, gated = (torch.jit.script(g) for g in (_grad_off_then_on, _grad_off, _gated))
+    x, y = _t(3), _t(3, grad=False)
+    X = _np(x)
+    try:
+        for _ in range(4):
+            a, b = f(x)
+            assert not a.requires_grad and b.requires_grad
+            with torch.no_grad():
+                a, b = f(x)
+                assert not a.requires_grad and b.requires_grad   # enabled by the call
+                assert torch.is_grad_enabled()
+            np.testing.assert_allclose(_np(a), 3 * _sigmoid(2 * X), rtol=1e-6)
+            x.grad = None
+            b.sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), 2 * 3 * (1 - np.tanh(3 * X) ** 2),
+                                       rtol=1e-5)
+            out = off(x)
+            assert not out.requires_grad and not torch.is_grad_enabled()
+            torch.set_grad_enabled(True)
+            for train in (True, False, True):
+                h, r = gated(x, y, train)
+                assert h.requires_grad == r == train
+        assert "torch.set_grad_enabled(False)" in f.code
+    finally:
+        torch.set_grad_enabled(True)
+
+
+def _raises_in_no_grad(x, k: int):
+    with torch.no_grad():
+        y = x * 2.0
+        if k > 0:
+            raise ValueError("k")
+    return y
+
+
+def test_grad_mode_restored_when_a_region_is_left_by_an_exception():
+    f = torch.jit.script(_raises_in_no_grad)
+    for _ in range(3):
+        assert f(_t(2), 0) is not None
+        with pytest.raises(Exception, match="k"):
+            f(_t(2), 1)
+        assert torch.is_grad_enabled()

@@ -18,7 +18,8 @@ SIDE_EFFECT_KINDS = frozenset({
     "aten::_set_item", "aten::pop", "aten::popitem", "aten::clear", "aten::extend",
     "aten::remove", "prim::fork", "aten::wait",
     "prim::awaitable_wait",
-    "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp"}) | AUTOGRAD_KINDS
+    "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp",
+    "aten::set_grad_enabled"}) | AUTOGRAD_KINDS     # (the grad mode: nothing moves across)
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
 

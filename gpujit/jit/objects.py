@@ -311,13 +311,14 @@ def _calls_autograd(exe) -> bool:
 
 
 def _enables_grad(exe) -> bool:
-    """Does the compiled graph hold a `with torch.enable_grad():` region? (Called under
-    no_grad, such a region records gradients as eager code would.)"""
+    """Can the compiled graph switch grad mode on (a `with torch.enable_grad():` region, a
+    `torch.set_grad_enabled(b)` call)? Called under no_grad, what runs after the switch
+    records gradients as eager code would."""
     r = exe.__dict__.get("_enables_grad")
     if r is None:
         r = exe.__dict__["_enables_grad"] = any(
-            n.kind == "prim::Enter" and n.attrs.get("name") == "enable_grad"
-            for n in exe.graph.walk())
+            (n.kind == "prim::Enter" and n.attrs.get("name") == "enable_grad")
+            or n.kind == "aten::set_grad_enabled" for n in exe.graph.walk())
     return r
 
 

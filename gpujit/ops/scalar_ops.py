@@ -581,5 +581,15 @@ def is_grad_enabled(xp):
 
 PYTHON_VALUED.add("aten::is_grad_enabled")
 
+
+@op("aten::set_grad_enabled(bool val) -> ()", meta=lambda val: None, function=False,
+    method=False, tags={"nondeterministic"})     # (never folded, merged or dropped)
+def set_grad_enabled(xp, val):
+    """Scripted `torch.set_grad_enabled(b)`: switches this thread's grad mode from here on,
+    past the end of the call, as TorchScript's aten::set_grad_enabled does (a compiled call
+    with it records gradients as eager code would: jit/objects.py)."""
+    from ..autograd.grad_mode import state
+    state.enabled = bool(val)
+
 from . import scalar_math  # noqa: E402,F401  (math.<name> on numbers)
 from . import scalar_str  # noqa: E402,F401  (str ops: after the numbers, before Tensor ops)

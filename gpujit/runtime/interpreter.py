@@ -49,17 +49,18 @@ def interpret(graph, *args, profile=None):
         profile.runs += 1
         for v, a in zip(graph.inputs, args):
             profile.observe(v, a)
-    from ..autograd.grad_mode import state
-    enabled = state.enabled
     try:
         outs = _run_block(graph.block, env, profile)
     except BaseException:
         from .objects import ENTERED, unwind_with
         if env.get(ENTERED):            # `with obj:` bodies left by the exception
             unwind_with(env[ENTERED])
+        if env.get("grad_modes"):       # no_grad / enable_grad regions left by it: the
+            from ..autograd.grad_mode import state      # mode before the outermost one
+            state.enabled = env["grad_modes"][0]
         raise
-    finally:
-        state.enabled = enabled        # a no_grad region left by an exception
+    # (a scripted torch.set_grad_enabled(b) outlives the call, as eager's and
+    # TorchScript's do)
     return pack_outputs(outs)
 
 
