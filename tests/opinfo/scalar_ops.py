@@ -80,6 +80,9 @@ OPINFOS += [
     OpInfo("aten::__not__", ref=operator.not_, samples=[Sample(True), Sample(False)]),
     # (the tests run with grad mode on; test_script_grad_regions checks it under no_grad)
     OpInfo("aten::is_grad_enabled", ref=lambda: True, samples=[Sample()]),
+    # (True only: False would leave the rest of the process without gradients;
+    # test_jit_autodiff_port checks both, restoring the mode)
+    OpInfo("aten::set_grad_enabled", ref=lambda val: None, samples=[Sample(True)]),
     OpInfo("aten::neg.int", ref=operator.neg, samples=[Sample(3), Sample(-4), Sample(0)]),
     OpInfo("aten::neg.float", ref=lambda a: -float(a),
            samples=[Sample(2.5), Sample(-0.0), Sample(3)]),
