@@ -289,8 +289,9 @@ class autocast:
         def decorate_autocast(*args, **kwargs):
             with self:
                 return func(*args, **kwargs)
-        decorate_autocast.__script_unsupported = (
-            "@autocast() decorator is not supported in script mode")
+        # (set by name: written as an attribute inside the class it would be mangled)
+        setattr(decorate_autocast, "__script_unsupported",
+                "@autocast() decorator is not supported in script mode")
         return decorate_autocast
 
 

@@ -74,6 +74,17 @@ _MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}
 # `with` regions (prim::Enter / prim::Exit[name=...]) and the call that opens each
 _REGIONS = {"strict_fusion": "torch.jit.strict_fusion()", "no_grad": "torch.no_grad()",
             "enable_grad": "torch.enable_grad()"}
+
+
+def _region_call(n):
+    """The call a `with` region's prim::Enter prints as."""
+    a = n.attrs
+    if a["name"] == "autocast":
+        return (f"torch.autocast(\"{a['device_type']}\", dtype=torch.{a['dtype']}, "
+                f"enabled={bool(a['enabled'])})")
+    return _REGIONS[a["name"]]
+
+
 _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
                  "aten::str": "str", "aten::hash": "hash"}
 
@@ -377,9 +388,10 @@ class _FunctionPrinter:
             self.line(f"{self.exprs[obj]} = {cls}({args})")
             for o in n.outputs:
                 self.exprs[o] = "None"
-        elif k in ("prim::Enter", "prim::Exit") and n.attrs.get("name") in _REGIONS:
+        elif k in ("prim::Enter", "prim::Exit") and (n.attrs.get("name") in _REGIONS
+                                                      or n.attrs.get("name") == "autocast"):
             if k == "prim::Enter":
-                self.line(f"with {_REGIONS[n.attrs['name']]}:")
+                self.line(f"with {_region_call(n)}:")
                 self.level += 1
                 self.regions.append((n.owning_block, len(self.lines)))
             elif self.regions and self.regions[-1][0] is n.owning_block:

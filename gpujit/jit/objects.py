@@ -398,6 +398,7 @@ class ScriptFunction(_GraphCallable):
         if kwargs or _Active.session is not None or _strict.depth or (
                 _dispatch.autograd is not None and (
                     _grad_state.enabled or _enables_grad(exe))) or \
+                _dispatch.autocast is not None or \
                 len(args) != self._arity:
             return self._run((), args, kwargs)
         _LAST[0] = exe
@@ -431,6 +432,7 @@ class ScriptMethod(_GraphCallable):
         if kwargs or _Active.session is not None or _strict.depth or (
                 _dispatch.autograd is not None and (
                     _grad_state.enabled or _enables_grad(exe))) or \
+                _dispatch.autocast is not None or \
                 len(args) + 1 != self._arity:
             return self._run((self.owner,), args, kwargs)
         _LAST[0] = exe

@@ -58,6 +58,8 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
                       "optimization pipeline", FutureWarning, stacklevel=2)
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
+    if hasattr(obj, "__script_unsupported"):    # (@autocast()-decorated functions)
+        raise RuntimeError("TorchScript error: " + getattr(obj, "__script_unsupported"))
     if isinstance(obj, (list, dict)):      # TorchScript's ScriptList / ScriptDict
         from .script_containers import ScriptList, ScriptDict
         if isinstance(obj, (ScriptList, ScriptDict)):

@@ -254,6 +254,57 @@ def _declare_cast(suffix, dtype):
 
 CASTS = [_declare_cast(k, v) for k, v in _CASTS.items()]
 
+
+# The casts the script compiler's autocast pass (gpujit/amp/jit_pass.py) puts in front of
+# the ops of an autocast region, as TorchScript's: they decide by the tensor at run time
+# (its dtype and device), so a 'cuda' region leaves CPU tensors alone.
+def _autocast_target(self, cuda_enabled, cpu_enabled, to, src):
+    dev_type = self.device.type
+    on = cuda_enabled if dev_type == "cuda" else cpu_enabled if dev_type == "cpu" else False
+    return to(dev_type) if on and self.dtype in src else None
+
+
+def _reduced_meta(self, cuda_enabled, cpu_enabled, cuda_dtype, cpu_dtype):
+    to = _autocast_target(self, cuda_enabled, cpu_enabled,
+                          lambda d: cuda_dtype if d == "cuda" else cpu_dtype, (_dt.float32,))
+    return TensorMeta(to or self.dtype, tuple(self.shape), self.device)
+
+
+def _full_meta(self, cuda_enabled, cpu_enabled):
+    to = _autocast_target(self, cuda_enabled, cpu_enabled, lambda d: _dt.float32,
+                          (_dt.float16,))
+    return TensorMeta(to or self.dtype, tuple(self.shape), self.device)
+
+
+def _array_dtype_device(a):
+    return _dt.from_numpy_dtype(a.dtype), ("cpu" if isinstance(a, np.ndarray) else "cuda")
+
+
+@op("aten::_autocast_to_reduced_precision(Tensor(a) self, bool cuda_enabled, "
+    "bool cpu_enabled, ScalarType cuda_dtype, ScalarType cpu_dtype) -> Tensor(a)",
+    method=True, meta=_reduced_meta)
+def _autocast_to_reduced_precision(xp, self, cuda_enabled, cpu_enabled, cuda_dtype,
+                                   cpu_dtype):
+    """self as its region's dtype when it is a float32 tensor on a device whose autocast
+    the region enables; else self."""
+    dtype, dev = _array_dtype_device(self)
+    on = cuda_enabled if dev == "cuda" else cpu_enabled
+    if not on or dtype is not _dt.float32:
+        return self
+    return to_dtype(xp, self, cuda_dtype if dev == "cuda" else cpu_dtype)
+
+
+@op("aten::_autocast_to_full_precision(Tensor(a) self, bool cuda_enabled, "
+    "bool cpu_enabled) -> Tensor(a)", method=True, meta=_full_meta)
+def _autocast_to_full_precision(xp, self, cuda_enabled, cpu_enabled):
+    """self as float32 when it is a float16 tensor on a device whose autocast the region
+    enables; else self."""
+    dtype, dev = _array_dtype_device(self)
+    on = cuda_enabled if dev == "cuda" else cpu_enabled
+    if not on or dtype is not _dt.float16:
+        return self
+    return to_dtype(xp, self, _dt.float32)
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd)
 from .registry import derivative as _derivative  # noqa: E402
@@ -262,7 +313,8 @@ from .registry import nondifferentiable as _nondifferentiable  # noqa: E402
 _nondifferentiable(detach, reason="detach() returns a tensor cut from the graph")
 
 
-@_derivative(to_dtype, clone, contiguous, *CASTS)
+@_derivative(to_dtype, clone, contiguous, _autocast_to_reduced_precision,
+             _autocast_to_full_precision, *CASTS)
 def _identity_grad(grad):
     return grad                 # autograd casts the gradient back to the input's dtype
 

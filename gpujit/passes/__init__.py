@@ -2,7 +2,7 @@
 
 Each pass is a function `Graph -> None` that changes the graph in place, in a module of
 its own. The order follows TorchScript's runOptimization: inline calls so every later pass
-sees one graph; fold constants (which removes untaken branches and zero-trip loops);
+sees one graph; put the casts of autocast regions in front of the ops they cover; fold constants (which removes untaken branches and zero-trip loops);
 peephole rewrites (`x * 1` -> x); CSE, which pools constants first; DCE last, to sweep
 what the others left unused.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from .alias_analysis import AliasDb
+from .autocast import insert_autocast_casts
 from .constant_propagation import propagate_constants
 from .cse import eliminate_common_subexpressions, pool_constants
 from .dce import eliminate_dead_code
@@ -21,9 +22,9 @@ from .peephole import peephole_optimize
 __all__ = ["PIPELINE", "optimize", "AliasDb", "propagate_constants",
            "eliminate_common_subexpressions", "pool_constants", "eliminate_dead_code",
            "inline_calls", "inlined_graph", "InlineError", "unroll_loops",
-           "peephole_optimize"]
+           "peephole_optimize", "insert_autocast_casts"]
 
-PIPELINE = [inline_calls, propagate_constants, peephole_optimize,
+PIPELINE = [inline_calls, insert_autocast_casts, propagate_constants, peephole_optimize,
             eliminate_common_subexpressions, eliminate_dead_code]
 
 

@@ -58,6 +58,9 @@ def interpret(graph, *args, profile=None):
         if env.get("grad_modes"):       # no_grad / enable_grad regions left by it: the
             from ..autograd.grad_mode import state      # mode before the outermost one
             state.enabled = env["grad_modes"][0]
+        if env.get("autocast_states"):  # autocast regions left by the exception
+            from .objects import unwind_autocast
+            unwind_autocast(env["autocast_states"])
         raise
     # (a scripted torch.set_grad_enabled(b) outlives the call, as eager's and
     # TorchScript's do)

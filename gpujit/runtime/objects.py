@@ -104,6 +104,9 @@ def _region_marker(node, env, profile):
         else:
             env[ENTERED].pop()
         return None
+    if node.attrs.get("name") == "autocast":
+        _autocast_marker(node, env)
+        return None
     mode = _GRAD_REGIONS.get(node.attrs.get("name"))
     if mode is not None:
         from ..autograd.grad_mode import state
@@ -113,6 +116,45 @@ def _region_marker(node, env, profile):
         elif env.get("grad_modes"):
             state.enabled = env["grad_modes"].pop()
     return None
+
+
+def unwind_autocast(states):
+    """The body of a scripted autocast region raised: restore the eager autocast state it
+    changed (the outermost one saved)."""
+    saved = next((s for s in states if s is not None), None)
+    states.clear()
+    if saved is not None:
+        from ..amp import autocast_mode as _am
+        _am._enabled.update(saved[0])
+        _am._dtype.update(saved[1])
+        _am._install()
+
+
+def _autocast_marker(node, env):
+    """A scripted autocast region run node by node inside an eager autocast region (the
+    only time the interpreter runs with autocast's dispatch hook on): the hook follows the
+    scripted region while it is open (an enabled=False region turns it off for its
+    device), as TorchScript's pass starts from the eager state. Outside eager regions
+    the explicit casts the autocast pass inserted do all the work."""
+    from ..amp import autocast_mode as _am
+    stack = env.setdefault("autocast_states", [])
+    if node.kind == "prim::Exit":
+        saved = stack.pop() if stack else None
+        if saved is not None:
+            _am._enabled.update(saved[0])
+            _am._dtype.update(saved[1])
+            _am._install()
+        return
+    if not _am.active():
+        stack.append(None)
+        return
+    stack.append((dict(_am._enabled), dict(_am._dtype)))
+    dev = node.attrs["device_type"]
+    _am._enabled[dev] = bool(node.attrs["enabled"])
+    if node.attrs["enabled"]:
+        from .. import dtypes as _dt
+        _am._dtype[dev] = getattr(_dt, node.attrs["dtype"])
+    _am._install()
 
 
 PRIM_HANDLERS.update({

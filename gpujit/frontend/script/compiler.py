@@ -310,6 +310,8 @@ class FunctionCompiler(EnumMixin, IgnoreBlockMixin, WithMixin, LoopMixin, Object
         return None
 
     def stmt_Assign(self, s):
+        if self.autocast_assign(s):         # `on = torch.autocast(...)`, for `with on:`
+            return
         v = self.expr(s.value)
         for t in s.targets:
             self.assign(t, v, s)

@@ -4,6 +4,9 @@
   a region between prim::Enter and prim::Exit nodes named so (strict_fusion must run
   fused once the graph is optimized, runtime/fusion.py checks it; the grad regions run
   with gradient recording off / on, as eager code);
+- `with torch.autocast(...):` (and torch.amp / torch.cuda.amp / torch.cpu.amp's
+  autocast): a region between prim::Enter / prim::Exit named "autocast"; the autocast
+  pass (passes/autocast.py) casts the ops it covers (autocast_regions.py);
 - `with obj:` / `with obj as x:` over an object of a script class that defines
   `__enter__(self)` and `__exit__(self, type: Any, value: Any, tb: Any)`, as TorchScript
   takes it: `x = obj.__enter__()` when the block is entered and `obj.__exit__(None, None,
@@ -24,11 +27,12 @@ from .calls import describe_type
 from .classes import script_class_of
 from .errors import FrontendError
 from .loops import has_exit
+from .autocast_regions import AutocastMixin, AUTOCAST
 
 __all__ = ["WithMixin"]
 
 
-class WithMixin:
+class WithMixin(AutocastMixin):
     """FunctionCompiler's `with` (self is the compiler)."""
 
     def stmt_With(self, s):
@@ -56,6 +60,7 @@ class WithMixin:
             last if not isinstance(last, (ast.Return, ast.Break, ast.Continue, ast.With))
             else None)
         if nested is not None and any(self._region_name(i.context_expr) is not None
+                                      or self.autocast_region(i.context_expr) is not None
                                       for i in s.items):
             what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
             self.error(f"a return, break or continue inside an `if` or a loop of a `with "
@@ -80,13 +85,18 @@ class WithMixin:
         entered = []
         for item in s.items:
             ctx = item.context_expr
-            if self._is_autocast(ctx):
-                self.error(f"`with {ast.unparse(ctx)}:` is not supported in scripted "
-                           f"functions: gpujit's script compiler does not apply autocast "
-                           f"regions", s,
-                           hint="put the `with` around the call of the scripted function "
-                                "(its ops then follow the region), trace the function (the "
-                                "trace records the casts), or cast with .half()/.float()")
+            spec = self.autocast_region(ctx)
+            if spec is not None:
+                if item.optional_vars is not None:
+                    self.error(f"`with {ast.unparse(ctx)} as "
+                               f"{ast.unparse(item.optional_vars)}:` is not supported in "
+                               f"scripted code (the autocast object cannot be bound)",
+                               item.optional_vars,
+                               hint=f"drop `as {ast.unparse(item.optional_vars)}`")
+                with self.at(ctx):
+                    self.emit("prim::Enter", [], [], attrs={"name": AUTOCAST, **spec})
+                entered.append(AUTOCAST)
+                continue
             region = self._region_name(ctx)
             if region is not None:
                 if item.optional_vars is not None:
@@ -157,13 +167,6 @@ class WithMixin:
         if any(not isinstance(o.type, T.NoneType) for o in graph.outputs):
             self.error("__exit__ must have four arguments and no return value", ctx)
         return sc
-
-    def _is_autocast(self, expr):
-        from ...amp import autocast
-        if not (isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute))):
-            return False
-        found, obj = self.py_object(expr.func)
-        return found and isinstance(obj, type) and issubclass(obj, autocast)
 
     def _region_name(self, expr):
         """strict_fusion / no_grad / enable_grad for `with` of that call, else None."""
