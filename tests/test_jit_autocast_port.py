@@ -388,8 +388,12 @@ def test_casts_are_graph_nodes_and_save_load(t):
         with torch.autocast("cpu", dtype=torch.float16):
             e = torch.mm(a, b)
         return e * 2 + 1
+    for _ in range(3):
+        r = fn(t.a, t.b)
+    _close16(r, (t.a.numpy() @ t.b.numpy()) * 2 + 1)
     g = str(fn.graph_for(t.a, t.b))
     assert g.count("aten::_autocast_to_reduced_precision") == 2
+    assert "prim::TensorExprGroup_" in g          # the float16 pointwise tail fuses
     assert 'with torch.autocast("cpu", dtype=torch.float16, enabled=True):' in fn.code
     buf = io.BytesIO()
     torch.jit.save(fn, buf)
