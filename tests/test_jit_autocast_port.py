@@ -120,6 +120,8 @@ def test_duplicate_inputs(t):
         return e, f
     e, f = fn(t.a, t.b)
     assert (e.dtype, f.dtype) == (f16, f16)
+    # one cast per distinct input of each op
+    assert str(fn.graph_for(t.a, t.b)).count("_autocast_to_reduced_precision") == 2
 
 
 def test_fp32_policy_cpu(t):

@@ -95,13 +95,16 @@ def _insert_casts(graph, n, kind, extra, cast_op):
     """A `kind` cast of each Tensor input of n, placed just before n. Tensor lists (cat,
     stack) are not cast, as TorchScript's pass leaves them: their ops promote anyway."""
     consts = None
+    done = {}                               # torch.mm(a, a): one cast of a
     for i, v in enumerate(list(n.inputs)):
         if isinstance(v.type, T.TensorType):
             if v.node.kind == kind and v.node.inputs[1:] and \
                     [_const(x) for x in v.node.inputs[1:]] == extra:
                 continue                    # cast already (code saved with its casts)
             consts = consts or _consts(graph, n, extra)
-            n.replace_input(i, _cast(graph, n, kind, v, consts, cast_op))
+            if v not in done:
+                done[v] = _cast(graph, n, kind, v, consts, cast_op)
+            n.replace_input(i, done[v])
         elif isinstance(v.type, T.OptionalType) and isinstance(v.type.elem, T.TensorType) \
                 and not (v.node.kind == "prim::Constant" and "value" not in v.node.attrs):
             # a Tensor? (linear's bias): cast when it is a tensor, as eager autocast does
