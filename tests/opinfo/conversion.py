@@ -138,4 +138,32 @@ CASTS = [_cast_info(k, v) for k, v in (("Byte", U8), ("Char", np.int8), ("Short"
                                        ("Int", I32), ("Long", I64), ("Half", F16),
                                        ("Float", F32), ("Double", F64))]
 
-OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, ZERO_] + CASTS
+
+
+def _reduced_ref(x, cuda_enabled, cpu_enabled, cuda_dtype, cpu_dtype):
+    # (CPU samples: the cpu flags decide) float32 only is cast, to the region's dtype
+    return x.astype(cpu_dtype.np) if cpu_enabled and x.dtype == F32 else x
+
+
+def _full_ref(x, cuda_enabled, cpu_enabled):
+    return x.astype(F32) if cpu_enabled and x.dtype == F16 else x
+
+
+# the casts the scripted autocast pass inserts (passes/autocast.py): float64 first
+# (gradcheck reads the first samples), then the cases a region meets
+AUTOCAST_REDUCED = OpInfo(
+    "aten::_autocast_to_reduced_precision", ref=_reduced_ref,
+    samples=[Sample(rand(3, dtype=F64), False, True, G.float16, G.float16),
+             Sample(rand(2, 3), False, True, G.float16, G.float16).expect_dtype(G.float16),
+             Sample(rand(2, 3), True, False, G.float16, G.float16),
+             Sample(rand(3, dtype=F16), False, True, G.float16, G.float16),
+             Sample(rand(3, dtype=I64), False, True, G.float16, G.float16)])
+AUTOCAST_FULL = OpInfo(
+    "aten::_autocast_to_full_precision", ref=_full_ref,
+    samples=[Sample(rand(3, dtype=F64), False, True),
+             Sample(rand(2, 3, dtype=F16), False, True).expect_dtype(G.float32),
+             Sample(rand(2, 3, dtype=F16), True, False),
+             Sample(rand(3), False, True), Sample(rand(3, dtype=I32), False, True)])
+
+OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_,
+           ZERO_, AUTOCAST_REDUCED, AUTOCAST_FULL] + CASTS
