@@ -20,6 +20,7 @@ import pytest
 
 import gpujit as torch
 
+_TYPE_COMMENT_NAMES = (Dict, List, Optional, Tuple)   # used by `# type:` comments below
 
 def check_script(fn, *args):
     """fn scripted gives what fn gives in Python (values, and types of non-tensors)."""
@@ -78,7 +79,8 @@ def test_if_define():
     def foo3(a):
         b = 1
         if bool(a == 0):
-            c = 4       # noqa: F841
+            c = 4
+            b = c - 3
         else:
             b = 0
         return b + 1
@@ -281,3 +283,192 @@ def _star_of_a_tensor(rep):
 def test_star_assign_of_a_tensor_fails():
     msg = _script_error(_star_of_a_tensor)
     assert "cannot unpack a Tensor" in msg and "a, *b = torch.neg(rep)" in msg, msg
+
+
+# ------------------------------------------------------------------ factories, loops, where
+
+def test_zeros_with_dtype_device_layout():
+    d = torch.device("cpu")
+
+    @torch.jit.script
+    def create():
+        return torch.zeros([1, 1, 2], dtype=torch.float, device=d, layout=torch.strided)
+
+    r = create()
+    assert r.dtype == torch.float and r.tolist() == [[[0., 0.]]]
+
+    def foo():
+        return torch.zeros(3, 4, 5, dtype=torch.int)
+
+    assert check_script(foo).dtype == torch.int32
+
+
+def test_rand_in_script():
+    def f():
+        a = torch.rand([3, 4])
+        return a + 1.0 - a
+
+    np.testing.assert_allclose(torch.jit.script(f)().numpy(), np.ones((3, 4)), rtol=1e-6)
+
+
+def test_loops_of_a_runtime_trip_count():
+    def fn(x):
+        y = 0
+        for i in range(int(x)):
+            y -= i
+        return y
+
+    def fn_nested(x):
+        y = 0
+        for _ in range(10):
+            for j in range(int(x)):
+                y -= j
+        return y
+
+    def fn_unused(x):
+        y = 0
+        for _ in range(int(x)):
+            y += 1
+        return y
+
+    for n in (-20, -2, -1, 0, 1, 2, 10, 17):
+        for f in (fn, fn_nested, fn_unused):
+            check_script(f, torch.tensor(n))
+
+
+def test_constant_loops():
+    def fn():
+        y = 0
+        for _ in range(10):
+            y -= 1
+        return y
+
+    def fn2():
+        y = 0
+        for i in range(10):
+            y -= i
+        return y
+
+    assert check_script(fn) == -10
+    assert check_script(fn2) == -45
+
+
+def test_where_and_where_method():
+    def fn(x, y):
+        return torch.where(x > 0.0, x, y)
+
+    def fn2(x, y):
+        return x.where(x > 0.0, y)
+
+    x = torch.tensor([[-1., 2.], [3., -4.], [0., 5.]])
+    for f in (fn, fn2):
+        assert check_script(f, x, torch.ones(3, 2)).tolist() == [[1., 2.], [3., 1.], [1., 5.]]
+
+
+def test_return_tuple_and_return_not_at_end():
+    def return_tuple(x):
+        a = (x, x)
+        return a, x
+
+    def return_stmt(x):
+        if bool(x > 3):
+            return x + 3
+        else:
+            return x
+
+    check_script(return_tuple, torch.arange(4.))
+    assert check_script(return_stmt, torch.tensor([5.])).tolist() == [8.]
+    assert check_script(return_stmt, torch.tensor([1.])).tolist() == [1.]
+
+
+def test_singleton_tuple_unpack_and_for_over_list_of_lists():
+    def foo(a):
+        b, = (a,)
+        return b + 1
+
+    def for_unpack(x, y):
+        # PyTorch 2.x accepts it (old TorchScript refused "Iteration variable unpacking")
+        for i, j in [[3, 4], [5, 6], [7, 8]]:
+            x += i
+            y += j
+        return x, y
+
+    check_script(foo, torch.arange(3.))
+    assert check_script(for_unpack, torch.zeros(1), torch.zeros(1)) is not None
+
+
+def _cu_error(src):
+    with pytest.raises((RuntimeError, SyntaxError)) as e:
+        torch.jit.CompilationUnit(src)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("src, words", [
+    ("def f(x):\n    return x.splork(3)\n", ["'splork'", "x.splork(3)"]),
+    ("def f(x):\n    for _ in range():\n        x += 1\n    return x\n",
+     ["range()", "for _ in range():"]),
+    ("def f(x):\n    for i, j in [2, 3, 4], [5, 6, 7]:\n        x += i\n    return x\n",
+     ["for i, j in [2, 3, 4], [5, 6, 7]:"]),
+    ("def f(x):\n    return torch.unsqueeze(3, 4, 5, 6, 7, 8)\n", ["unsqueeze", "6 were given"]),
+    ("def f(x):\n    print(x, flush=True)\n    return x\n", ["print()", "keyword", "flush"]),
+    ("def f(x):\n    return x.unsqueeze\n", ["'unsqueeze'", "return x.unsqueeze"]),
+    ("def f(x):\n    a = x.unsqueeze.myattr\n    return a\n", ["'unsqueeze'"]),
+    ("def f(x):\n    return x(3, 4, 5)\n", ["cannot call a value of type 'Tensor'"]),
+    # refused by Python's parser already (TorchScript words them itself)
+    ("def f(x):\n    a, b += x\n    return a, b\n", ["illegal expression for augmented"]),
+    ("def f(x):\n    x + 1 = x\n    return x\n", ["cannot assign to expression"]),
+    ("def f():\n    a, *b, *c = [1, 2, 3, 4, 5, 6]\n    return a\n", ["multiple starred"]),
+    ("def f():\n    x = 0\n    for *a in [1, 2, 3]:\n        x = x + 1\n    return x\n",
+     ["starred assignment target"]),
+    # TorchScript's own words
+    ("def test():\n    return 1\n\ndef test():\n    return 2\n",
+     ["method 'test' already defined"]),
+])
+def test_unsupported_constructs_are_named(src, words):
+    msg = _cu_error(src)
+    assert all(w in msg for w in words), msg
+
+
+def test_define_twice_is_an_error():
+    cu = torch.jit.CompilationUnit("def a(x):\n    return x\n")
+    with pytest.raises(RuntimeError, match="method 'a' already defined"):
+        cu.define("def a(x):\n    return x + 1\n")
+    assert cu.a(torch.ones(1)).tolist() == [1.]
+
+
+def _test_fn():
+    return 3
+
+
+def _wrong_use_as_tuple(self):
+    a, b = _test_fn
+    return a
+
+
+def _python_val_doesnt_have_attr():
+    return math.abcd
+
+
+def _wrong_module_attr_lookup():
+    return np.random.RandomState
+
+
+def _somefunc():
+    # type: () -> Tuple[Tuple[Tensor, Tensor]]
+    return torch.zeros(3, 4), torch.zeros(4, 5)  # noqa: T484
+
+
+def _wrong_return_type():
+    return _somefunc()
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_wrong_use_as_tuple, ["'_test_fn'", "cannot use as a value"]),
+    (_python_val_doesnt_have_attr, ["has no attribute 'abcd'"]),
+    (_wrong_module_attr_lookup, ["RandomState", "cannot use as a value"]),
+    (_wrong_return_type, ["annotated as having type Tuple[Tuple[Tensor, Tensor]] but is "
+                          "actually of type Tuple[Tensor, Tensor]"]),
+])
+def test_python_values_misused(fn, words):
+    msg = _script_error(fn)
+    assert all(w in msg for w in words), msg

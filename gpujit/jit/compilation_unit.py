@@ -34,6 +34,9 @@ def source_functions(src: str, kind: str = "CompilationUnit") -> dict:
     lines = src.splitlines(True)
     linecache.cache[filename] = (len(src), None, lines, filename)
     names = [n.name for n in ast.parse(src).body if isinstance(n, ast.FunctionDef)]
+    for k, name in enumerate(names):
+        if name in names[:k]:
+            raise RuntimeError(f"method '{name}' already defined.")
     env = {"torch": gpujit, "math": math, "Tensor": gpujit.Tensor,
            "List": typing.List, "Dict": typing.Dict, "Optional": typing.Optional,
            "Tuple": typing.Tuple, "Union": typing.Union, "Any": typing.Any,
@@ -53,7 +56,11 @@ class CompilationUnit:
     def define(self, src: str, rcb=None, _frames_up: int = 0):
         """Compile every function of `src` (top-level `def`s) into this unit."""
         from .script import script
-        for name, fn in source_functions(src).items():
+        fns = source_functions(src)
+        for name in fns:
+            if name in self._functions:
+                raise RuntimeError(f"method '{name}' already defined.")
+        for name, fn in fns.items():
             self._functions[name] = script(fn)
         return self
 

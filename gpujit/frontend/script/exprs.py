@@ -709,7 +709,8 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                 call = getattr(self, "call_module", None)     # (a module's hooks)
                 return call(fv, node) if call is not None else \
                     self.class_method_call(fv, "forward", node)
-            self.error(f"cannot call a value of type '{fv.type.annotation()}'", func)
+            self.error(f"cannot call a value of type '{fv.type.annotation()}'", func,
+                       hint="call gpujit functions, tensor methods or builtins")
         if found and inspect.isclass(obj):
             from ...jit.script import function_modifier
             if function_modifier(obj) in ("ignore", "drop"):
