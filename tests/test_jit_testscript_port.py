@@ -472,3 +472,504 @@ def _wrong_return_type():
 def test_python_values_misused(fn, words):
     msg = _script_error(fn)
     assert all(w in msg for w in words), msg
+
+
+# ------------------------------------------------------------------ tuples
+
+def _tuple_index(a):
+    if bool(a):
+        b = (1, 2)
+    else:
+        b = (0, 2)
+    return b[-2], b[1]
+
+
+def _tuple_index_non_constant(a):
+    if bool(a):
+        b = 1
+    else:
+        b = 0
+    c = (0, 1)
+    return c[b]
+
+
+def _tuple_index_mixed(i: int):
+    c = (0, "x")
+    return c[i]
+
+
+def _tuple_index_dynamic(i: int, t: Tuple[int, int]):
+    c = (0, 1)
+    return c[i] + t[i] + c[-i]
+
+
+def _tuple_index_float():
+    c = (1, 2)
+    return c[0.1]
+
+
+def _tuple_index_out_of_range_pos():
+    c = (1, 2)
+    return c[2]
+
+
+def _tuple_index_out_of_range_neg():
+    c = (1, 2)
+    return c[-3]
+
+
+def test_tuple_indexing():
+    check_script(_tuple_index, torch.tensor([0]))
+    check_script(_tuple_index, torch.tensor([1]))
+    assert str(torch.jit.script(_tuple_index).graph).count("prim::TupleIndex") == 2
+    # a runtime index of a tuple of one element type: TorchScript accepts it (2.x)
+    s = torch.jit.script(_tuple_index_non_constant)
+    assert s(torch.tensor(1)) == 1 and s(torch.tensor(0)) == 0
+    msg = _script_error(_tuple_index_mixed)
+    assert "Cannot index into a Tuple[int, str] with a non-integer literal" in msg, msg
+    with pytest.raises(IndexError):
+        torch.jit.script(_tuple_index_dynamic)(2, (1, 2))
+    assert torch.jit.script(_tuple_index_dynamic)(-1, (1, 2)) == 4
+    msg = _script_error(_tuple_index_float)
+    assert "tuple ind" in msg and "c[0.1]" in msg, msg
+    for f in (_tuple_index_out_of_range_pos, _tuple_index_out_of_range_neg):
+        msg = _script_error(f)
+        assert "out of range" in msg, msg
+
+
+def _namedtuple_unknown(x):
+    return x.max(dim=1).unknown_symbol
+
+
+def _tuple_doc(x):
+    print((x, x, x).__doc__)
+    return x
+
+
+def test_namedtuple_attr():
+    def f(x):
+        return x.max(dim=1).indices + torch.max(x, dim=1).indices
+
+    check_script(f, torch.arange(60.).reshape(3, 4, 5).sin())
+    msg = _script_error(_namedtuple_unknown)
+    assert "unknown_symbol" in msg, msg
+    msg = _script_error(_tuple_doc)
+    assert "__doc__" in msg, msg
+
+
+def test_tuple_slicing():
+    def tuple_slice(a):
+        if bool(a):
+            b = (1, 2, 3, 4)
+        else:
+            b = (4, 3, 2, 1)
+        c = b[-4:4]
+        e = c[1:-1]
+        return e
+
+    assert check_script(tuple_slice, torch.tensor([1])) == (2, 3)
+    assert check_script(tuple_slice, torch.tensor([0])) == (3, 2)
+
+    def end_out_of_bounds():
+        c = (1, 2)
+        return c[2:10]
+
+    assert check_script(end_out_of_bounds) == ()
+
+
+def _index_an_int():
+    a = 8
+    return a[0]
+
+
+def test_indexing_error():
+    msg = _script_error(_index_an_int)
+    assert "a[0]" in msg and "int" in msg, msg
+
+
+# ------------------------------------------------------------------ annotations
+
+def _return_tup(x):
+    # type: (Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]
+    return x, x  # noqa: T484
+
+
+def _tuple_arg(x):
+    # type: (Tuple[Tensor, Tensor]) -> Tensor
+    return x + 1  # noqa: T484
+
+
+def test_annotated_mismatches():
+    msg = _script_error(_return_tup)
+    assert "but is actually of type" in msg, msg
+    msg = _script_error(_tuple_arg)
+    assert "x + 1" in msg and "Tuple[Tensor, Tensor]" in msg, msg
+
+
+def test_non_tensor_args_and_outputs():
+    @torch.jit.script
+    def fn(x, y):
+        # type: (Tensor, float) -> float
+        return float((x + y).sum())
+
+    z = fn(torch.ones(2, 2), 1)
+    assert isinstance(z, float) and z == 8.0
+
+
+@pytest.mark.parametrize("ann, ret, arg, want", [
+    ("Tensor", "Tensor", None, None),
+    ("torch.Tensor", "Tensor", None, None),
+    ("str", "str", "hi", ("hi", "hi")),
+    ("int", "int", 3, (3, 3)),
+    ("bool", "bool", True, (True, True)),
+    ("List[int]", "List[int]", [1, 2], ([1, 2], [1, 2])),
+    ("Optional[int]", "Optional[int]", 4, (4, 4)),
+])
+@pytest.mark.parametrize("style", ["py3", "mypy"])
+def test_annotation_styles_of_string_frontend(ann, ret, arg, want, style):
+    if style == "py3":
+        src = (f"def foo(x : {ann}, y : Tuple[Tensor, Tensor]) -> Tuple[{ret}, {ret}]:\n"
+               f"    return x, x\n")
+    else:
+        src = (f"def foo(x, y):\n    # type: ({ann}, Tuple[Tensor, Tensor]) -> "
+               f"Tuple[{ret}, {ret}]\n    return x, x\n")
+    cu = torch.jit.CompilationUnit(src)
+    y = (torch.ones(1), torch.ones(1))
+    if arg is None:
+        t = torch.arange(3.)
+        a, b = cu.foo(t, y)
+        assert a.tolist() == b.tolist() == [0., 1., 2.]
+    else:
+        assert cu.foo(arg, y) == want
+    # a ScriptModule's define takes the same annotations
+    m = torch.jit.ScriptModule()
+    m.define(src.replace("def foo(x", "def foo(self, x"))
+    got = m.foo(torch.arange(3.) if arg is None else arg, y)
+    if arg is not None:
+        assert got == want
+
+
+def test_broadcasting_list_annotations():
+    from gpujit.jit.annotations import BroadcastingList3
+    src = ("def foo(x : BroadcastingList2[int]) -> List[int]:\n    return x\n")
+    cu = torch.jit.CompilationUnit(src)
+    assert cu.foo(3) == [3, 3]
+    assert cu.foo([1, 2]) == [1, 2]
+
+    def bar(x: BroadcastingList3[float]) -> List[float]:
+        return x
+
+    assert torch.jit.script(bar)(2.5) == [2.5, 2.5, 2.5]
+
+
+@pytest.mark.parametrize("cast", ["byte", "char", "double", "float", "int", "long", "short"])
+def test_method_casts(cast):
+    cu = torch.jit.CompilationUnit(f"def cast_to(x):\n    return x.{cast}()\n")
+    x = torch.arange(60.).reshape(3, 4, 5) * 2.1
+    got, want = cu.cast_to(x), getattr(x, cast)()
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_string_frontend_elif():
+    code = '''
+        def elif_test(niter : int):
+            rv = 0
+            for i in range(niter):
+                if i % 3 == 0 and i % 5 == 0:
+                    rv += 35
+                elif i % 3 == 0:
+                    rv += 3
+                elif i % 5 == 0:
+                    rv += 5
+                else:
+                    rv += i
+            return rv
+    '''
+    assert torch.jit.CompilationUnit(code).elif_test(101) == 3028
+
+
+def _close_match(x):
+    return x.masked_fill(True)
+
+
+def test_builtin_error_message():
+    msg = _script_error(_close_match)
+    assert "masked_fill" in msg and "x.masked_fill(True)" in msg, msg
+
+
+def test_set_grad_enabled_in_script():
+    # PyTorch's test_builtin_error_message used it as an unknown op; TorchScript 2.x runs it
+    def f(x):
+        torch.set_grad_enabled(False)
+        y = x * 2
+        torch.set_grad_enabled(True)
+        z = x * 3
+        return y.requires_grad, z.requires_grad, torch.is_grad_enabled()
+
+    s = torch.jit.script(f)
+    x = torch.ones(2, requires_grad=True)
+    for _ in range(4):              # profiled and optimized runs too
+        assert s(x) == f(x) == (False, True, True)
+    assert "torch.set_grad_enabled(False)" in s.code
+
+
+# ------------------------------------------------------------------ raise / assert
+
+def test_exceptions_raise_at_runtime():
+    cu = torch.jit.CompilationUnit('''
+        def foo(cond):
+            if bool(cond):
+                raise ValueError(3)
+            return 1
+    ''')
+    assert cu.foo(torch.tensor(0)) == 1
+    with pytest.raises(torch.jit.Error):
+        cu.foo(torch.tensor(1))
+
+    @torch.jit.script
+    def foo2(cond):
+        a = 3
+        if bool(cond):
+            raise RuntimeError(a, "hi")
+        return a
+
+    assert foo2(torch.tensor(0)) == 3
+    with pytest.raises(torch.jit.Error):
+        foo2(torch.tensor(1))
+
+
+def _raise_in_else_then_use():
+    if True:
+        a = 1
+    else:
+        raise Exception("Hi")
+    return a
+
+
+def test_raise_ends_a_branch():
+    # TorchScript (2.x) knows the else branch does not fall through: `a` is defined
+    assert check_script(_raise_in_else_then_use) == 1
+
+
+def test_assertions():
+    cu = torch.jit.CompilationUnit('''
+        def foo(cond):
+            assert bool(cond), "hi"
+            return 0
+    ''')
+    assert cu.foo(torch.tensor(1)) == 0
+    with pytest.raises(torch.jit.Error, match="hi"):
+        cu.foo(torch.tensor(0))
+
+    @torch.jit.script
+    def foo(cond):
+        assert bool(cond), "hi"
+
+    assert foo(torch.tensor(1)) is None
+    with pytest.raises(torch.jit.Error):
+        foo(torch.tensor(0))
+
+
+def test_python_function_called_from_script_raises():
+    def python_op(x):
+        raise Exception("bad!")
+
+    @torch.jit.script
+    def fn(x):
+        return python_op(x)
+
+    with pytest.raises(Exception, match="bad!"):
+        fn(torch.tensor(4))
+
+
+def test_plain_functions_called_from_script():
+    def not_a_script_fn(x):
+        return x + 2
+
+    @torch.jit.script
+    def even_more_inner(x):
+        return x + 1
+
+    @torch.jit.script
+    def inner(x):
+        return not_a_script_fn(x) + x + even_more_inner(x)
+
+    @torch.jit.script
+    def strong_script_fn(x):
+        if bool(x.norm() > 2):
+            x = x + 3
+        return x + 4 + inner(x)
+
+    def fn(x):
+        x = not_a_script_fn(x)
+        x = strong_script_fn(x)
+        return x
+
+    check_script(fn, torch.arange(60.).reshape(3, 4, 5) / 50)
+    check_script(fn, torch.zeros(2) - 2)
+
+
+# ------------------------------------------------------------------ in-place and lhs
+
+def test_inplace_add_out_and_augmented_assign():
+    def foo(a, b):
+        c = a + b
+        c.add_(b)
+        return c
+
+    def foo_out(a, b):
+        c = a + b
+        e = 2 * a
+        torch.add(c, b, out=e)
+        return e
+
+    def foo_aug(a, b):
+        a += b
+        a -= b
+        a /= b
+        a *= b
+        return a, b
+
+    a, b = torch.tensor([1., 2., 3.]), torch.tensor([.5, .25, 4.])
+    for f in (foo, foo_out, foo_aug):
+        check_script(f, a, b)
+
+
+def test_pass_statements():
+    def foo(x):
+        # type: (bool) -> int
+        for _i in range(3):
+            pass
+        if x:
+            pass
+        else:
+            pass
+        return 3
+
+    assert check_script(foo, True) == 3
+
+
+def test_optional_conversion():
+    @torch.jit.script
+    def other_fn(x=None):
+        # type: (Optional[int]) -> int
+        assert x is not None
+        return x
+
+    @torch.jit.script
+    def fn(x):
+        # type: (int) -> int
+        return other_fn(x)
+
+    assert fn(2) == 2
+
+    @torch.jit.script
+    def unify_to_optional(x):
+        # type: (bool) -> Optional[int]
+        if x:
+            a = None
+        else:
+            a = 2
+        return a
+
+    assert unify_to_optional(True) is None
+    assert unify_to_optional(False) == 2
+
+    @torch.jit.script
+    def opt_list(x):
+        # type: (Optional[List[float]]) -> int
+        return 2
+
+    @torch.jit.script
+    def opt_list_tuple_caller(x):
+        # type: (List[float]) -> int
+        return opt_list(x) + opt_list(None)
+
+    assert opt_list_tuple_caller([2., 3.]) == 4
+
+
+def test_lhs_indexing_forms():
+    def f1(a, b):
+        a = a.clone()
+        a[0] = b
+        return a
+
+    def f2(x, y):
+        a = torch.exp(x)
+        b = x == 1
+        a[b] = y[b]
+        return a
+
+    def f3(x, y):
+        a = torch.exp(x)
+        b = x == 1
+        a[b] += y[b]
+        return a
+
+    def f4(a, b):
+        ls = [a]
+        ls[0] = b
+        return ls
+
+    def f5(x):
+        a = torch.zeros(3, 4)
+        a.copy_(x)
+        return a
+
+    def f6(a, b):
+        a[0] += b
+        return a
+
+    def f7(a, b):
+        a = a.clone()
+        ls = [a, b]
+        ls[0] += b
+        return ls
+
+    def f8():
+        ls = [1, 2, 3]
+        ls[0] += 5
+        return ls
+
+    def f9(a, b):
+        a = a.clone()
+        foo, a[0], bar = (1, b, 3)
+        return foo, a, bar
+
+    a, b = torch.arange(6.).reshape(2, 3), torch.tensor([7., 8., 9.])
+    x = torch.tensor([[1., 2., 1.], [0., 1., 3.], [1., 1., 1.], [2., 2., 2.]])
+    for f in (f1, f4, f6, f7, f9):
+        check_script(f, a, b)
+    for f in (f2, f3):
+        check_script(f, x, x * 10)
+    check_script(f5, torch.arange(12.).reshape(3, 4))
+    assert check_script(f8) == [6, 2, 3]
+
+
+def test_bool_dispatch_of_return_indices():
+    F = torch.nn.functional
+
+    def kwarg_false(x):
+        # type: (Tensor) -> Tensor
+        return F.max_pool1d(x, 1, 1, return_indices=False)
+
+    def kwarg_true(x):
+        # type: (Tensor) -> Tuple[Tensor, Tensor]
+        return F.max_pool1d(x, 1, 1, return_indices=True)
+
+    def full_kwarg_false(x):
+        # type: (Tensor) -> Tensor
+        return F.max_pool1d(x, 1, 1, ceil_mode=False, return_indices=False)
+
+    def use_default(x):
+        # type: (Tensor) -> Tensor
+        return F.max_pool1d(x, 1, 1)
+
+    def arg_true(x):
+        # type: (Tensor) -> Tuple[Tensor, Tensor]
+        return F.max_pool1d(x, 1, 1, 0, 1, False, True)
+
+    x = torch.arange(27.).reshape(3, 3, 3).cos()
+    for f in (kwarg_false, kwarg_true, full_kwarg_false, use_default, arg_true):
+        check_script(f, x)

@@ -558,7 +558,7 @@ def e_break_in_tuple_loop(x, y):
 
 
 def e_tuple_var_index(x, n: int):
-    t = (x, x)
+    t = (x, 1)          # (x, x)[n] is fine: its elements share one type
     return t[n]
 
 
@@ -618,7 +618,7 @@ def e_assign_item(x):
     (e_no_method, "gpujit has no Tensor method 'frobnicate'"),
     (e_break_in_tuple_loop, "`break` is not supported in a loop over a tuple or a module "
                             "container"),
-    (e_tuple_var_index, "a tuple can only be indexed with an int constant"),
+    (e_tuple_var_index, "cannot resolve the output type"),
     (e_lambda, "a lambda is not supported"),
     (e_str_index, "a tensor index must be an int, a slice, None, ..., a Tensor or a list of ints, got a str"),
     (e_global, "`global` is not supported"),

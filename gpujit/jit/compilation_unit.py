@@ -41,6 +41,9 @@ def source_functions(src: str, kind: str = "CompilationUnit") -> dict:
            "List": typing.List, "Dict": typing.Dict, "Optional": typing.Optional,
            "Tuple": typing.Tuple, "Union": typing.Union, "Any": typing.Any,
            "__name__": filename}
+    from .. import _jit_internal
+    env.update({f"BroadcastingList{i}": getattr(_jit_internal, f"BroadcastingList{i}")
+                for i in range(1, 4)})
     exec(compile(src, filename, "exec"), env)
     return {name: env[name] for name in names}
 

@@ -443,8 +443,7 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                 return self.tuple_slice(v, sl)
             k = self.const_int(sl)
             if k is None:
-                self.error("a tuple can only be indexed with an int constant", sl,
-                           hint="use a list for indexing with a variable")
+                return self.tuple_dynamic_item(v, sl)
             n = len(t.elems)
             if not -n <= k < n:
                 self.error(f"tuple index {k} out of range for a tuple of {n} values", sl)

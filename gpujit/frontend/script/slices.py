@@ -85,6 +85,20 @@ class SliceMixin:
             return v.node.inputs[k]
         return self.emit("prim::TupleIndex", [v, self.const(k)], [t]).output
 
+    def tuple_dynamic_item(self, v, sl):
+        """v[i] of a tuple with an int computed at run time: prim::TupleIndex, as
+        TorchScript does, when all its elements have one type (else the type of v[i]
+        is not known when compiling); an index out of range raises IndexError."""
+        i = self.expr(sl)
+        t = v.type
+        if not isinstance(i.type, T.IntType):
+            self.error(f"tuple indices must be integers, not {i.type.annotation()}", sl)
+        if not t.elems or any(e != t.elems[0] for e in t.elems[1:]):
+            self.error(f"Cannot index into a {t.annotation()} with a non-integer literal "
+                       f"because we cannot resolve the output type", sl,
+                       hint="index it with an int constant, or use a list")
+        return self.emit("prim::TupleIndex", [v, i], [t.elems[0]]).output
+
     def tuple_slice(self, v, sl):
         """t[a:b:c] of a tuple with constant bounds: the tuple of the elements chosen, as
         Python chooses them (TorchScript's prim::TupleSlice, lowered)."""
