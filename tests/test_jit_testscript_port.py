@@ -973,3 +973,312 @@ def test_bool_dispatch_of_return_indices():
     x = torch.arange(27.).reshape(3, 3, 3).cos()
     for f in (kwarg_false, kwarg_true, full_kwarg_false, use_default, arg_true):
         check_script(f, x)
+
+
+def test_infer_size_of_two_shapes():
+    def fn(x, y):
+        # type: (Tensor, Tensor) -> List[int]
+        return torch.broadcast_shapes(x.size(), y.size())
+
+    def fn2(x, y):
+        # type: (Tensor, Tensor) -> List[int]
+        return torch.ops.aten._infer_size(x.size(), y.size())   # torch._C._infer_size
+
+    for f in (fn, fn2):
+        s = torch.jit.script(f)
+        for _ in range(3):
+            assert s(torch.ones(2, 1, 2), torch.ones(4, 1)) == [2, 4, 2]
+        with pytest.raises(RuntimeError, match="Attempting to broadcast a dimension of length 4"):
+            s(torch.ones(2, 3), torch.ones(4))
+
+
+# ------------------------------------------------------------------ mutation and DCE
+
+def test_mutable_dce():
+    @torch.jit.script
+    def foo():
+        a = torch.rand(2, 3)
+        a += torch.rand(2, 3)
+        b = torch.rand(2, 3)
+        b += torch.rand(2, 3)
+        return a
+
+    assert foo().shape == (2, 3)
+
+    @torch.jit.script
+    def foo_input(a):
+        a += torch.ones(2, 3)       # a graph input written in place: kept
+
+    a = torch.zeros(2, 3)
+    foo_input(a)
+    assert a.tolist() == [[1.] * 3] * 2
+
+    def fn_wildcards():
+        x = torch.ones(2, 3)
+        ls = []
+        ls.append(x)
+        x_view = ls[0]
+        x.add_(torch.ones(2, 3))
+        return x_view
+
+    assert check_script(fn_wildcards).tolist() == [[2.] * 3] * 2
+
+    def fn_list(a):
+        ls = []
+        ls.append(a)
+        c = ls[0]
+        c += torch.ones(2, 3)
+        return a
+
+    check_script(fn_list, torch.zeros(2, 3))
+
+    def fn_loop(a):
+        ls = []
+        ls.append(a)
+        i = 0
+        while i < 3:
+            c = ls[0]
+            c += torch.ones(2, 3)
+            i += 1
+        return a
+
+    assert check_script(fn_loop, torch.zeros(2, 3)).tolist() == [[3.] * 3] * 2
+
+
+def test_view_writes_through_list_and_dict():
+    def fn(x, y):
+        ls = []
+        ls.append(x)
+        x_view = ls[0]
+        a = x + x
+        x_view.add_(y)
+        b = x + x
+        return a == b
+
+    def fn_dict(x, y):
+        d = {"a": x}
+        x_view = d["a"]
+        a = x + x
+        x_view.add_(y)
+        b = x + x
+        return a == b
+
+    x, y = torch.arange(6.).reshape(2, 3), torch.tensor([[0., 1., 0.], [1., 0., 0.]])
+    for f in (fn, fn_dict):
+        assert check_script(f, x, y).tolist() == [[True, False, True], [False, True, True]]
+
+
+def test_select_after_chunk_writes_input():
+    def foo(x):
+        chunked = torch.chunk(x, 1)
+        foo = chunked[0]
+        foo.add_(5)
+        return x
+
+    assert check_script(foo, torch.zeros(2, 3)).tolist() == [[5.] * 3] * 2
+
+
+# ------------------------------------------------------------------ returns
+
+def test_non_final_return():
+    def simple(x):
+        if bool(x > 3):
+            return x + 1
+        else:
+            return x + 2
+        raise RuntimeError("nope")
+
+    def nest(x):
+        x = x + 1
+        if bool(x > 3):
+            if bool(x > 4):
+                x += 1
+            return x + 1
+        else:
+            return x + 2
+
+    def early_ret(x):
+        x = x + 1
+        if bool(x > 3):
+            return x + 1
+        x = x + 1
+        return x + 2
+
+    def nest_early_ret(x):
+        x = x + 1
+        if bool(x > 3):
+            if bool(x > 4):
+                return x + 2
+            return x + 1
+        x = x + 1
+        return x + 2
+
+    def not_early_ret(x):
+        if bool(x > 3):
+            if bool(x > 4):
+                return 1
+            print("foo")
+        else:
+            print("5")
+        return 7
+
+    def not_total_ret(x):
+        if bool(x > 3):
+            if bool(x > 4):
+                return 1
+            else:
+                return 2
+        else:
+            print("5")
+        return 7
+
+    def nest_while_ret(x):
+        while bool(x > 4):
+            if bool(x < 3):
+                return 4
+        return 5
+
+    def nest_for_ret(x):
+        for _ in range(3):
+            if bool(x < 3):
+                return 4
+        return 5
+
+    # PyTorch 2.x compiles all of these (old TorchScript refused the last four)
+    for v in (0., 3.5, 4.5, 6.):
+        for f in (simple, nest, early_ret, nest_early_ret, not_early_ret, not_total_ret,
+                  nest_for_ret):
+            check_script(f, torch.tensor([v]))
+    check_script(nest_while_ret, torch.tensor([1.]))
+
+
+def test_list_python_op():
+    def python_list_op(lst):
+        # type: (List[Tensor]) -> Tensor
+        return lst[0]
+
+    def fn(lst):
+        # type: (List[Tensor]) -> Tensor
+        return python_list_op(lst)
+
+    check_script(fn, [torch.ones(2) + 2, torch.ones(2)])
+
+
+# ------------------------------------------------------------------ dicts
+
+def test_dict_ops_and_literals():
+    d = {"a": torch.ones(1), "b": torch.ones(1) + 1, "c": torch.ones(1) + 2}
+
+    @torch.jit.script
+    def keys(x):
+        # type: (Dict[str, Tensor]) -> List[str]
+        return list(x.keys())
+
+    @torch.jit.script
+    def values(x):
+        # type: (Dict[str, Tensor]) -> List[Tensor]
+        return list(x.values())
+
+    def length(x):
+        # type: (Dict[str, Tensor]) -> int
+        return len(x)
+
+    assert keys(d) == ["a", "b", "c"]
+    assert [v.item() for v in values(d)] == [1., 2., 3.]
+    assert check_script(length, d) == 3
+
+    def simple(x):
+        # type: (Dict[str, int]) -> Dict[str, int]
+        return x
+
+    def index(x):
+        # type: (Dict[str, int]) -> int
+        return x["item"]
+
+    def type_default():
+        # type: () -> Dict[str, Tensor]
+        return {}
+
+    def list_of_dicts():
+        # type: () -> List[Dict[str, Tensor]]
+        return [{"word": torch.ones(2) + 3}, {"other word": torch.ones(1) + 2}]
+
+    check_script(simple, {"item": 20, "other_item": 120})
+    assert check_script(index, {"item": 20, "other_item": 120}) == 20
+    assert check_script(type_default) == {}
+    check_script(list_of_dicts)
+
+    @torch.jit.script
+    def missing_index(x):
+        # type: (Dict[str, int]) -> int
+        return x["dne"]
+
+    with pytest.raises(KeyError):
+        missing_index({"item": 20, "other_item": 120})
+
+    cu = torch.jit.CompilationUnit('''
+        def literal1():
+            return torch.jit.annotate(Dict[int, float], {})
+        def literal2():
+            return torch.jit.annotate(Dict[int, float], {10: 1.2})
+        def literal3():
+            return torch.jit.annotate(Dict[int, float], {10: 1.2, 11: 1.3})
+    ''')
+    assert cu.literal1() == {}
+    assert cu.literal2() == {10: 1.2}
+    assert cu.literal3() == {10: 1.2, 11: 1.3}
+
+    @torch.jit.script
+    def mut():
+        # type: () -> Dict[str, int]
+        a = torch.jit.annotate(Dict[str, int], {})
+        a["ok"] = 10
+        return a
+
+    assert mut() == {"ok": 10}
+
+
+def test_dict_to_python_function():
+    def python_lookup(my_dict, keys):
+        # type: (Dict[str, int], List[str]) -> List[int]
+        return [my_dict[k] for k in keys]
+
+    def fn(my_dict, keys):
+        # type: (Dict[str, int], List[str]) -> List[int]
+        return python_lookup(my_dict, keys)
+
+    assert check_script(fn, {"a": 1, "b": 2, "c": 3}, ["a", "c"]) == [1, 3]
+
+
+def test_module_dict_attribute_indexed_by_str():
+    class M(torch.nn.Module):
+        def __init__(self, table):
+            super().__init__()
+            self.table = torch.jit.Attribute(table, Dict[str, torch.Tensor])
+            self.x = torch.nn.Parameter(torch.tensor([100.0]))
+
+        def forward(self, key):
+            # type: (str) -> Tensor
+            return self.table[key] + self.x
+
+    m = torch.jit.script(M({c: torch.ones(1) + ord(c) - ord("a") for c in "abcdefg"}))
+    assert m("c").tolist() == [103.]
+
+
+def test_optional_tuple_and_split():
+    def fn(x=None):
+        # type: (Optional[Tuple[int, int]]) -> Tuple[int, int]
+        if x is None:
+            new_x = (1, 2)
+        else:
+            new_x = x
+        return new_x
+
+    assert check_script(fn, (3, 4)) == (3, 4)
+    assert check_script(fn) == (1, 2)
+
+    def split_two(tensor):
+        a, b, c = torch.split(tensor, 2, dim=1)
+        return a, b, c
+
+    check_script(split_two, torch.arange(18.).reshape(3, 6))

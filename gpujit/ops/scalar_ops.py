@@ -412,6 +412,27 @@ def stride(xp, self):
     return [int(s) // self.itemsize for s in self.strides]
 
 
+def _broadcast_meta(a, b):
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return [None] * max(len(a), len(b))
+    return list
+
+
+@_scalar_op("aten::broadcast_shapes(int[] a, int[] b) -> int[]", meta=_broadcast_meta)
+def broadcast_shapes(xp, a, b):
+    """Scripted `torch.broadcast_shapes(s, t)` (TorchScript's takes two shapes): the shape
+    both broadcast to, with eager torch.broadcast_shapes' errors."""
+    from .shape import broadcast_shapes_public
+    return list(broadcast_shapes_public(list(a), list(b)))
+
+
+@_scalar_op("aten::_infer_size(int[] a, int[] b) -> int[]", meta=_broadcast_meta)
+def _infer_size(xp, a, b):
+    """Scripted `torch._C._infer_size(s, t)`: as broadcast_shapes."""
+    from .shape import broadcast_shapes_public
+    return list(broadcast_shapes_public(list(a), list(b)))
+
+
 @_scalar_op("aten::stride.int(Tensor self, int dim) -> int")
 def stride_int(xp, self, dim):
     if self.ndim == 0:
