@@ -182,6 +182,21 @@ OPINFOS += [
 OPINFOS.append(OpInfo("aten::manual_seed", ref=lambda seed: None,
                       samples=[Sample(3), Sample(2 ** 40)]))
 
+# (True only: the tests run with grad mode on, and a False would leave it off)
+OPINFOS.append(OpInfo("aten::set_grad_enabled", ref=lambda val: None, samples=[Sample(True)]))
+
+
+def _ref_broadcast(a, b):
+    return [int(d) for d in np.broadcast_shapes(tuple(a), tuple(b))]
+
+
+for _name in ("aten::broadcast_shapes", "aten::_infer_size"):
+    OPINFOS.append(OpInfo(_name, ref=_ref_broadcast,
+                          samples=[Sample([2, 1, 3], [4, 1]), Sample([], [5]),
+                                   Sample([1], [1]), Sample([0, 1], [3])],
+                          errors=[ErrorSample([2, 3], [4], exc=RuntimeError,
+                                              match="Attempting to broadcast a dimension")]))
+
 
 def _tensor_lists_eq(a, b):
     return len(a) == len(b) and all(bool(np.asarray(x) == np.asarray(y)) for x, y in zip(a, b))
