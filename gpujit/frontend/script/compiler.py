@@ -187,8 +187,14 @@ class FunctionCompiler(EnumMixin, IgnoreBlockMixin, WithMixin, LoopMixin, Object
         """Compile a statement list into the current block up to the end of every path;
         returns the values on_exit gives for it (or RAISED). What follows an `if` that
         exits, or a loop that returns, is compiled on the paths that go on."""
-        stmts = self.fold_static_ifs(stmts)
-        for i, s in enumerate(stmts):
+        stmts = list(stmts)
+        i = -1
+        while i + 1 < len(stmts):
+            i += 1
+            s = stmts[i]
+            if self.fold_static_if(stmts, i):
+                i -= 1
+                continue
             if isinstance(s, UnrolledTarget):
                 self.bind_unrolled(s)
                 continue
@@ -266,19 +272,41 @@ class FunctionCompiler(EnumMixin, IgnoreBlockMixin, WithMixin, LoopMixin, Object
     # ------------------------------------------------------------------ statements
     def fold_static_ifs(self, stmts):
         """An `if` whose test is known at compile time (`if not torch.jit.is_scripting():`)
-        is replaced by the branch scripted code runs; the other is never compiled."""
+        is replaced by the branch scripted code runs; the other is never compiled. (A look
+        ahead at a statement list: a test on a variable is decided when reached, by
+        fold_static_if, as the variable's type there may differ.)"""
         out = []
         for s in stmts:
             if isinstance(s, ast.If):
-                v = static_eval.static_condition(self, s.test)
+                v = static_eval.static_condition(self, s.test, names=False)
                 if v is not None:
                     out.extend(self.fold_static_ifs(s.body if v else s.orelse))
                     continue
             out.append(s)
         return out
 
+    def fold_static_if(self, stmts, i):
+        """stmts[i], reached now, an `if` decided at compile time (`if x is None:` with x
+        a Tensor, `if not torch.jit.is_scripting():`): replaced in place by the branch
+        that runs; True when it was."""
+        s = stmts[i]
+        if not isinstance(s, ast.If):
+            return False
+        v = static_eval.static_condition(self, s.test)
+        if v is None:
+            return False
+        stmts[i:i + 1] = s.body if v else s.orelse
+        return True
+
     def stmts(self, stmts):
-        for s in self.fold_static_ifs(stmts):
+        stmts = list(stmts)
+        i = -1
+        while i + 1 < len(stmts):
+            i += 1
+            if self.fold_static_if(stmts, i):
+                i -= 1
+                continue
+            s = stmts[i]
             if isinstance(s, (ast.Return, ast.Break, ast.Continue)) or (
                     isinstance(s, (ast.If, ast.For, ast.While)) and has_exit(s)):
                 what = "a `return` inside a loop" if isinstance(s, (ast.For, ast.While)) \

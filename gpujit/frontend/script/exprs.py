@@ -737,7 +737,8 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                 vals = [c for _, c in consts]
                 value = obj(*vals[:len(args)], **dict(zip(kw, vals[len(args):])))
                 return self.constant_value(value, node)
-            n = {"_single": 1, "_pair": 2, "_triple": 3}.get(getattr(obj, "__name__", ""))
+            n = {"_single": 1, "_pair": 2, "_triple": 3, "_quadruple": 4}.get(
+                getattr(obj, "__name__", ""))
             if n is not None and len(args) == 1 and not kw:
                 # _pair(self.k) of a value: a list, as TorchScript's aten::_pair(int[2])
                 v = args[0]

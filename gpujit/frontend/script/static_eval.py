@@ -32,14 +32,15 @@ def call_value(obj):
         return UNKNOWN
 
 
-def static_condition(c, test):
+def static_condition(c, test, names=True):
     """True / False when the `if` test is decided at compile time, else None. c: the
-    compiler (for name lookup)."""
+    compiler (for name lookup). names=False: tests on local variables are left undecided
+    (a look ahead, before the statements that assign them are compiled)."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        v = static_condition(c, test.operand)
+        v = static_condition(c, test.operand, names)
         return None if v is None else not v
     if isinstance(test, ast.BoolOp):
-        vals = [static_condition(c, v) for v in test.values]
+        vals = [static_condition(c, v, names) for v in test.values]
         if isinstance(test.op, ast.And):
             if any(v is False for v in vals):
                 return None if any(v is None for v in vals[:vals.index(False)]) else False
@@ -49,7 +50,7 @@ def static_condition(c, test):
         return False if all(v is False for v in vals) else None
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
             isinstance(test.ops[0], (ast.Is, ast.IsNot)):
-        v = _static_is_none(c, test.left, test.comparators[0])
+        v = _static_is_none(c, test.left, test.comparators[0], names)
         return None if v is None else v == isinstance(test.ops[0], ast.Is)
     if hasattr(c, "is_isinstance_test") and c.is_isinstance_test(test) and \
             isinstance(test.args[0], ast.Name) and hasattr(c, "isinstance_types"):
@@ -89,20 +90,32 @@ def _self_attribute(node) -> bool:
     return isinstance(node, ast.Name) and node.id == "self"
 
 
-def _static_is_none(c, a, b):
-    """`self.downsample is None` when the attribute's type decides it: True for a None
-    attribute (a submodule set to None), False for a type that is never None; else None
-    (decided at run time)."""
+def _static_is_none(c, a, b, names=True):
+    """`self.downsample is None` / `x is None` when the attribute's or variable's type
+    decides it: True for None (a submodule set to None), False for a type that is never
+    None; else None (decided at run time)."""
     from ...ir import types as T
     from .errors import FrontendError
     if isinstance(a, ast.Constant) and a.value is None:
         a, b = b, a
-    if not (isinstance(b, ast.Constant) and b.value is None and isinstance(a, ast.Attribute)
-            and _self_attribute(a)):
+    if not (isinstance(b, ast.Constant) and b.value is None):
         return None
-    try:
-        t = c.expr(a).type             # a GetAttr at most; unused ones are removed later
-    except FrontendError:
+    if isinstance(a, ast.Constant):
+        return a.value is None                   # `None is None`
+    if isinstance(a, ast.Name) and names:
+        # a variable whose type decides it (TorchScript's always-None / never-None
+        # refinement): `x is None` with x a Tensor compiles only the else branch
+        from .variables import Var
+        var = c.lookup_var(a.id) if hasattr(c, "lookup_var") else None
+        if not isinstance(var, Var):
+            return None
+        t = var.value.type
+    elif isinstance(a, ast.Attribute) and _self_attribute(a):
+        try:
+            t = c.expr(a).type         # a GetAttr at most; unused ones are removed later
+        except FrontendError:
+            return None
+    else:
         return None
     if isinstance(t, T.NoneType):
         return True

@@ -445,7 +445,7 @@ def _signature(fn, self_type=None):
         start = 1
     ret = None
     if comment is not None:
-        argtypes, ret = _comment_types(fn, src, comment, plist[start:], env)
+        argtypes, ret, broadcast = _comment_types(fn, src, comment, plist[start:], env)
     for i, p in enumerate(plist[start:]):
         sr = src.param_range(p.name) if src else None
         if comment is not None:
@@ -563,7 +563,7 @@ def _comment_types(fn, src, comment, plist, env):
                             "'# type: (T1, T2) -> R'", sr) from None
     args = ft.argtypes
     if len(args) == 1 and isinstance(args[0], ast.Constant) and args[0].value is Ellipsis:
-        types = [None] * len(plist)
+        types, broadcast = [None] * len(plist), {}
     else:
         if len(args) != len(plist):
             raise FrontendError(
@@ -571,8 +571,13 @@ def _comment_types(fn, src, comment, plist, env):
                 f"{'s' if len(args) != 1 else ''} but {fn.__name__} has {len(plist)} "
                 f"parameter{'s' if len(plist) != 1 else ''}", sr,
                 hint="give one type per parameter (leave out `self` in methods)")
-        types = [annotation_expr_type(a, env, sr) for a in args]
-    return types, None if inferred else annotation_expr_type(ft.returns, env, sr)
+        types, broadcast = [], {}
+        for p, a in zip(plist, args):
+            r = _Resolver(env, sr)
+            types.append(r.expr_type(a))
+            if r.broadcast is not None:      # (float, BroadcastingList3[float])
+                broadcast[p.name] = r.broadcast
+    return types, None if inferred else annotation_expr_type(ft.returns, env, sr), broadcast
 
 
 def function_globals(fn) -> dict:
