@@ -401,6 +401,9 @@ def _array_from(data, dtype, dev, copy):
                 isinstance(x, _reg._Tensor) for x in data):
             data = [x.tolist() if isinstance(x, _reg._Tensor) else x for x in data]
         dt = dtype or _infer_dtype(data)
+        ragged = _ragged(data)
+        if ragged is not None:
+            raise ragged[0](ragged[1])
         a = np.asarray(data)
         if a.dtype == object:
             raise ValueError("expected a sequence of equal-length sequences (got ragged "
@@ -418,6 +421,29 @@ def _array_from(data, dtype, dev, copy):
         from .conversion import transfer
         a = transfer(xp_for(target), a, target)
     return a, dt, target
+
+
+def _ragged(data, dim=0):
+    """(exception class, PyTorch's words) for nested lists of unequal lengths ("expected
+    sequence of length 2 at dim 1 (got 1)"), or None when they are rectangular."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+    seqs = [isinstance(x, (list, tuple)) for x in data]
+    if not any(seqs):
+        return None
+    if not all(seqs):          # numbers and lists mixed: PyTorch's TypeErrors
+        return (TypeError, "not a sequence" if seqs[0] else
+                "'list' object cannot be interpreted as an integer")
+    n = len(data[0])
+    for x in data[1:]:
+        if len(x) != n:
+            return ValueError, f"expected sequence of length {n} at dim {dim + 1} " \
+                               f"(got {len(x)})"
+    for x in data:
+        why = _ragged(x, dim + 1)
+        if why is not None:
+            return why
+    return None
 
 
 def _check_overflow(a, dt):
