@@ -411,3 +411,141 @@ def test_torch_tensor(li, options):
     got = cu.func()
     assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape)
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+# ------------------------------------------------------------------ .to, not, is, isinstance
+
+def _to(t, expr, device="cpu"):
+    src = (f"def func(t):\n    device = \"{device}\"\n    non_blocking = False\n"
+           f"    return {expr}\n")
+    return torch.jit.CompilationUnit(src).func(t)
+
+
+def test_tensor_to_copies_only_when_asked():
+    t = torch.tensor(5)
+    for expr in ("t.to(t, non_blocking=non_blocking)", "t.to(t.dtype, non_blocking=non_blocking)",
+                 "t.to(torch.empty_like(t), non_blocking=non_blocking)",
+                 "t.to(device, non_blocking=non_blocking)",
+                 "t.to(device, t.dtype, non_blocking=non_blocking)"):
+        r = _to(t, expr)      # (PyTorch checks `is`; gpujit returns a view of t's data)
+        assert r.data_ptr() == t.data_ptr() and r.dtype == t.dtype, expr
+    for expr in ("t.to(t, non_blocking=non_blocking, copy=True)",
+                 "t.to(t.dtype, non_blocking=non_blocking, copy=True)",
+                 "t.to(device, non_blocking=non_blocking, copy=True)",
+                 "t.to(device, t.dtype, non_blocking=non_blocking, copy=True)"):
+        r = _to(t, expr)
+        assert r.data_ptr() != t.data_ptr() and r.item() == 5, expr
+    assert _to(t, "t.to('cpu', dtype=torch.float32)").dtype == torch.float32
+    assert _to(t, "t.to(dtype=torch.float32)").dtype == torch.float32
+    assert _to(t, "t.to(torch.float32)").device == t.device
+    assert _to(t, "t.to('cpu')").data_ptr() == t.data_ptr()
+    assert _to(t, "t.to(dtype=t.dtype, device=t.device, copy=False)").data_ptr() == t.data_ptr()
+    assert _to(t, "t.to('cpu', copy=True)").data_ptr() != t.data_ptr()
+
+
+def test_tensor_to_is_differentiable():
+    t = torch.tensor(5).float().requires_grad_()
+    for expr in ("t.to(torch.float32)", "t.to('cpu')", "t.to(torch.float64)"):
+        out = _to(t, expr)
+        (g,) = torch.autograd.grad(out.sum(), t)
+        assert g.item() == 1.0 and g.dtype == torch.float32, expr
+
+    @torch.jit.script
+    def func2(t, t_ref):
+        return t.to(t_ref)
+
+    out = func2(t, torch.tensor(4).double())
+    assert out.dtype == torch.float64
+    (g,) = torch.autograd.grad(out.sum(), t)
+    assert g.item() == 1.0
+
+
+def test_not_and_is_isnot():
+    def not_op(a):
+        return not bool(a > 1)
+
+    assert check_script(not_op, torch.tensor(2)) is False
+    # (gpujit refuses `is` between bools: only comparisons with None, a list checked below)
+    literals = ["True", "False", "None"]
+    for op, lhs, rhs in itertools.product(["is", "is not"], literals, literals):
+        if "None" not in (lhs, rhs):
+            continue
+        src = f"def func():\n    # type: () -> bool\n    return {lhs} {op} {rhs}\n"
+        scope = {}
+        exec(src, scope)
+        assert torch.jit.CompilationUnit(src).func() == scope["func"](), src
+
+
+@pytest.mark.parametrize("inp, typ, hint", [
+    (True, "bool", "bool"), (1, "int", "int"), (1.0, "float", "float"),
+    (torch.tensor(1), "torch.Tensor", "Tensor"), ([1, 2], "list", "List[int]"),
+    ((1.0,), "tuple", "Tuple[float]"), ([1, 2], "(list, tuple)", "List[int]"),
+    (1, "(int, float, bool)", "int"), (1, "float", "int"), (1.0, "(list, tuple)", "float"),
+])
+def test_isinstance_of_static_types(inp, typ, hint):
+    src = f"def func(x):\n    # type: ({hint}) -> bool\n    return isinstance(x, {typ})\n"
+    scope = {"torch": torch}
+    exec(src, scope)
+    assert torch.jit.CompilationUnit(src).func(inp) == scope["func"](inp)
+
+
+def _pyfunc(a):
+    return a * 3.0
+
+
+def test_python_calls_from_string_and_function():
+    cu = torch.jit.CompilationUnit('''
+def other_func(a):
+    return a + a
+
+def test_call_python(a):
+    b = _pyfunc(a)
+    b = other_func(b)
+    i = 0
+    while i < 10:
+        b = _pyfunc(b)
+        if bool(b > 3.0):
+            b = _pyfunc(b)
+        i = 11
+    return b
+''')
+    # names the text does not define resolve in the scope that created the unit
+    assert cu.test_call_python(torch.tensor(1.)).item() == 54.0
+
+    def local_fn(a):
+        return a - 1
+
+    cu2 = torch.jit.CompilationUnit("def g(a):\n    return local_fn(a) * 2\n")
+    assert cu2.g(torch.tensor(3.)).item() == 4.0
+    msg = _cu_error("def h(a):\n    return pyfunc2(a)\n")
+    assert "pyfunc2" in msg, msg
+
+
+def test_python_call_annotation():
+    @torch.jit.script
+    def foo(a):
+        return _pyfunc(a) + _pyfunc(a)
+
+    assert foo(torch.tensor(1.)).item() == 6.0
+
+
+def test_desugar_module_and_docstring():
+    F = torch.nn.functional
+
+    def fn(x, slope):
+        a = torch.abs(x)
+        b = torch.nn.functional.prelu(x, slope)
+        c = F.prelu(x, slope)
+        return a, b, c
+
+    check_script(fn, torch.arange(-3., 4), torch.tensor([0.5]))
+
+    @torch.jit.script
+    def with_docstring(x):
+        """test str"""
+        y = x
+        """y is the same as x"""
+        return y
+
+    assert with_docstring.__doc__ == "test str"
+    assert with_docstring(torch.ones(1)).tolist() == [1.]
