@@ -182,9 +182,6 @@ OPINFOS += [
 OPINFOS.append(OpInfo("aten::manual_seed", ref=lambda seed: None,
                       samples=[Sample(3), Sample(2 ** 40)]))
 
-# (True only: the tests run with grad mode on, and a False would leave it off)
-OPINFOS.append(OpInfo("aten::set_grad_enabled", ref=lambda val: None, samples=[Sample(True)]))
-
 
 def _ref_broadcast(a, b):
     return [int(d) for d in np.broadcast_shapes(tuple(a), tuple(b))]
