@@ -723,7 +723,7 @@ def _script_exports(module, tm):
         object.__setattr__(tm, "_type", class_type_for(module))
     ctx = _sm._Context()
     ctx.scripted[id(module)] = tm
-    info = _sm._ModuleInfo(module, tm, type(module).__name__)
+    info = _sm.ModuleInfo(module, tm, type(module).__name__)
     ctx.info[id(tm)] = info
     object.__setattr__(tm, "_script_constants", info.constants)
     info.collect_attributes()

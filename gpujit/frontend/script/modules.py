@@ -14,21 +14,18 @@ unrolled, and a ModuleList indexed by an int constant is a GetAttr of that child
 """
 from __future__ import annotations
 
-import ast
-import enum
 import inspect
-import textwrap
-import typing
 
 from ...ir import types as T
 from ...nn.module import Module
-from .calls import describe_type, is_compiled_function
+from .calls import describe_type
 from .compiler import FunctionCompiler, compile_function, overload_compiler
 from .module_containers import ModuleContainerMixin, is_container as _is_container, \
     container_kind as _container_kind, \
     is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
     is_param_container
 from .errors import FrontendError
+from .module_attrs import ModuleInfo
 from .interfaces import InterfaceMixin, check_interface_attrs
 from .module_hooks import HookCallMixin, compile_hooks
 from .module_members import PropertyMixin, compile_properties, copy_ignored_methods, \
@@ -95,129 +92,6 @@ RecursiveScriptModule, _ScriptContainer = _make_class()
 
 
 
-# ---------------------------------------------------------------------- attribute types
-
-def _elem_type(v):
-    """An element's type: None is NoneType (`[[t, None]]` is a List[List[Optional[Tensor]]],
-    as TorchScript infers it)."""
-    return T.NONE if v is None else _value_type(v)
-
-
-def _unified(types):
-    """The one type of a container's elements (None when they have none)."""
-    from .variables import unify
-    out = None
-    for t in types:
-        if t is None:
-            return None
-        out = t if out is None else unify(out, t)
-        if out is None:
-            return None
-    return None if isinstance(out, T.NoneType) else out
-
-
-def _value_type(v):
-    """The IR type of a plain Python attribute value, or None when it has none."""
-    from ...tensor import Tensor
-    if isinstance(v, Tensor):
-        return T.TENSOR
-    if isinstance(v, (bool, int, float, str, enum.Enum)):    # (an Enum member: its Enum)
-        return T.type_of_value(v)
-    from ... import dtypes as _dt
-    from ...device import device
-    if isinstance(v, _dt.dtype):        # TorchScript types a torch.dtype attribute as int
-        return T.SCALAR_TYPE
-    if isinstance(v, device):
-        return T.DEVICE
-    if isinstance(v, tuple) and not hasattr(type(v), "_fields"):
-        elems = [_value_type(x) for x in v]
-        return None if any(e is None for e in elems) else T.TupleType(tuple(elems))
-    if isinstance(v, list) and v:
-        elem = _unified(_elem_type(x) for x in v)
-        return None if elem is None else T.ListType(elem)
-    if isinstance(v, dict) and v:
-        keys, values = {_value_type(k) for k in v}, _unified(_elem_type(x) for x in v.values())
-        if None in keys or values is None or len(keys) != 1:
-            return None
-        return T.DictType(keys.pop(), values)
-    from .classes import object_value_type      # objects of script classes, NamedTuples
-    return object_value_type(v)
-
-
-def _init_annotations(cls) -> dict:
-    """`self.x: Dict[str, int] = {}` in __init__ (of the class and its bases): name ->
-    annotation AST and the globals to resolve it in, so empty containers get their type."""
-    out = {}
-    for klass in reversed(cls.__mro__):
-        init = klass.__dict__.get("__init__")
-        if not inspect.isfunction(init):
-            continue
-        try:
-            src = textwrap.dedent(inspect.getsource(init))
-            tree = ast.parse(src)
-        except (OSError, TypeError, SyntaxError):
-            continue
-        for node in ast.walk(tree):
-            t = node.target if isinstance(node, ast.AnnAssign) else None
-            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and \
-                    t.value.id == "self":
-                out[t.attr] = (node.annotation, init.__globals__)
-    return out
-
-
-# what nn.Module.__init__ itself sets (not attributes of the user's module)
-def _as_constant(v):
-    """A `__constants__` value as TorchScript stores it: lists become tuples (constants
-    cannot change), also inside tuples."""
-    if type(v) in (list, tuple):
-        return tuple(_as_constant(x) for x in v)
-    return v
-
-
-def _check_class_interface(value, iface, name, cls):
-    """The object a module attribute annotated with a class interface holds must be of a
-    script class that implements it (TorchScript's wording)."""
-    t = _value_type(value)
-    if t is None or not isinstance(t, T.ClassType):
-        raise FrontendError(f"the attribute '{name}' of {cls.__name__} is annotated "
-                            f"{iface.annotation()}, but the value is not a TorchScript "
-                            f"compatible type (a {type(value).__name__})")
-    why = T.interface_mismatch(t, iface)
-    if why is not None:
-        raise FrontendError(f"the attribute '{name}' of {cls.__name__}: "
-                            f"{t.annotation()} is not compatible with interface "
-                            f"{iface.name}: {why}")
-
-
-_MODULE_INTERNALS = frozenset(Module().__dict__) | {"training", "__annotations__"}
-
-
-def _is_hyperparameter(v) -> bool:
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return True
-    return isinstance(v, tuple) and all(_is_hyperparameter(x) for x in v)
-
-
-def _declared_types(cls) -> dict:
-    """Attribute annotations of the class and its bases (`x: int`, `Final[int]`)."""
-    out = {}
-    for klass in reversed(cls.__mro__):
-        out.update(getattr(klass, "__dict__", {}).get("__annotations__", {}))
-    return out
-
-
-def _constant_names(cls) -> set:
-    names = set()
-    for klass in cls.__mro__:
-        names.update(getattr(klass, "__dict__", {}).get("__constants__", ()))
-    for name, ann in _declared_types(cls).items():
-        text = ann if isinstance(ann, str) else repr(ann)
-        if ann is typing.Final or typing.get_origin(ann) is typing.Final or \
-                text.split("[")[0].split(".")[-1] == "Final":
-            names.add(name)
-    return names
-
-
 # ---------------------------------------------------------------------- scripting
 
 class _Context:
@@ -229,7 +103,7 @@ class _Context:
         # registered under two names gets a ScriptModule per name, sharing its parameters
         # and buffers, as torch.jit.script does (named_modules lists both names).
         self.scripted = {}
-        self.info = {}           # id(ScriptModule) -> _ModuleInfo
+        self.info = {}           # id(ScriptModule) -> ModuleInfo (module_attrs.py)
         self.in_progress = []    # (ScriptModule, method name) being compiled
 
     def script(self, mod, path=None, recompile=False):
@@ -254,7 +128,7 @@ class _Context:
         cls_type = class_type_for(mod)
         object.__setattr__(sm, "original_name", type(mod).__name__)
         object.__setattr__(sm, "_type", cls_type)
-        info = _ModuleInfo(mod, sm, path or type(mod).__name__)
+        info = ModuleInfo(mod, sm, path or type(mod).__name__)
         self.info[id(sm)] = info
         object.__setattr__(sm, "_script_constants", info.constants)   # for save
         for name, p in mod._parameters.items():
@@ -326,89 +200,6 @@ class _Context:
         from ...jit.objects import python_defaults
         sm._add_method(name, graph)._defaults = python_defaults(fn)
         return graph
-
-
-class _ModuleInfo:
-    """What the compiler knows of one original module: attribute types and constants."""
-
-    def __init__(self, module, sm, path):
-        self.module, self.sm, self.path = module, sm, path
-        self.original_name = type(module).__name__
-        self.constants = {}      # name -> Python value
-        self.attr_types = {}     # plain attribute name -> Type
-        self.untyped = {}        # plain attribute name -> why it has no type
-        self.functions = {}      # function attribute name -> the function (F.relu)
-
-    def collect_attributes(self):
-        cls = type(self.module)
-        consts = _constant_names(cls)
-        declared = _declared_types(cls)
-        init_annotations = _init_annotations(cls) if not cls.__module__.startswith(
-            ("gpujit.", "__archive__")) else {}
-        d = self.module.__dict__
-        # gpujit.nn's own modules: their settings (in_features, inplace, eps, ...) are
-        # constants, as torch.nn lists them in __constants__
-        builtin = cls.__module__.startswith("gpujit.nn.")
-        for name, value in d.items():
-            if name in _MODULE_INTERNALS or name in self.sm.__dict__:
-                continue
-            if inspect.isfunction(value) or is_compiled_function(value) or (
-                    callable(value) and getattr(value, "op", None) is not None):
-                # a function attribute (TransformerEncoderLayer.activation = F.relu):
-                # TorchScript compiles the function where self.<name>(...) calls it
-                self.functions[name] = value
-                object.__setattr__(self.sm, name, value)
-                continue
-            if name in consts or (builtin and _is_hyperparameter(value)):
-                if name in consts:
-                    value = _as_constant(value)     # a list in __constants__: a tuple
-                self.constants[name] = value
-                object.__setattr__(self.sm, name, value)
-                continue
-            t = None
-            ann = declared.get(name)
-            if ann is not None:
-                from .types import annotation_type
-                mod = inspect.getmodule(cls)
-                t = annotation_type(ann, vars(mod) if mod else None)
-                if isinstance(t, T.InterfaceType) and not t.is_module:
-                    _check_class_interface(value, t, name, cls)
-            elif name in init_annotations:
-                from .types import annotation_expr_type
-                node, env = init_annotations[name]
-                t = annotation_expr_type(node, env)
-            if t is None:
-                t = _value_type(value)
-            if t is None:
-                self.untyped[name] = type(value).__name__
-                continue
-            self.attr_types[name] = t
-            object.__setattr__(self.sm, name, value)
-            self.sm._type.attributes[name] = t
-        for name in consts:
-            if name not in self.constants and hasattr(cls, name):
-                self.constants[name] = getattr(cls, name)
-                object.__setattr__(self.sm, name, self.constants[name])
-
-    def methods_to_compile(self):
-        from ...jit.script import function_modifier
-        from ..._jit_internal import _get_overloaded_methods
-        cls = type(self.module)
-        names = []
-        fwd = getattr(cls, "forward", None)
-        if inspect.isfunction(fwd) and fwd is not Module.forward and \
-                getattr(fwd, "__name__", "") != "_forward_unimplemented":
-            # (an @_overload_method forward compiles per overload, for its callers)
-            if _get_overloaded_methods(cls, "forward"):
-                object.__setattr__(self.sm, "_overloaded_forward", True)
-            elif function_modifier(fwd) not in ("ignore", "drop"):
-                names.append("forward")
-        for name, fn in inspect.getmembers(cls, inspect.isfunction):
-            if name != "forward" and function_modifier(fn) == "export":
-                names.append(name)
-        names += [n for n in self.module.__dict__.get("_defined_methods", ())
-                  if n not in names]          # ScriptModule.define(src)
-        return names
 
 
 def script_module(mod, recompile=False):
