@@ -1,0 +1,245 @@
+"""FunctionCompiler's assignment statements (`=`, annotated `x: T = v`, `+=`, unpacking,
+attribute and item targets: a variable keeps its declared type), `assert` and `raise`."""
+from __future__ import annotations
+
+import ast
+
+from ...ir import types as T
+from .calls import describe_type
+from .classes import script_class_of
+from .exprs import Var
+from .loops import RAISED
+
+__all__ = ["StatementMixin"]
+
+
+class StatementMixin:
+    """Assignment, assert and raise statements (self is the FunctionCompiler)."""
+
+    def stmt_Assign(self, s):
+        if self.autocast_assign(s):         # `on = torch.autocast(...)`, for `with on:`
+            return
+        v = self.expr(s.value)
+        for t in s.targets:
+            self.assign(t, v, s)
+
+    def stmt_AnnAssign(self, s):
+        if s.value is None:
+            self.error("an annotated name needs a value", s,
+                       hint=f"write {ast.unparse(s.target)}: {ast.unparse(s.annotation)} = ...")
+        t = self.annotation(s.annotation)
+        if isinstance(t, T.UnionType) and isinstance(
+                s.value, (ast.List, ast.ListComp, ast.Dict, ast.DictComp)):
+            v = self.union_container_literal(t, s.value, s)
+        else:
+            v = self.expr(s.value, expected=t)
+        if not (v.type.is_subtype_of(t) or (isinstance(v.type, T.TensorType)
+                                            and isinstance(t, T.TensorType))):
+            if isinstance(t, T.DictType) and isinstance(v.type, T.DictType) and \
+                    isinstance(s.value, (ast.Call, ast.Dict, ast.DictComp)):
+                which, actual = ("key", v.type.key) if v.type.key != t.key else \
+                    ("value", v.type.value)
+                self.error(f"Dict type annotation `{t.annotation()}` did not match the type "
+                           f"of an actual {which} type `{actual.annotation()}`", s)
+            if isinstance(s.value, (ast.List, ast.ListComp)) and not isinstance(
+                    t, T.ListType):
+                self.error(f"Expected an annotation of type List for the list on the right, "
+                           f"got {t.annotation()}", s)
+            self.error(f"Variable '{ast.unparse(s.target)}' is annotated with type "
+                       f"{t.annotation()} but is being assigned to a value of type "
+                       f"{v.type.annotation()}", s)
+        if isinstance(s.target, ast.Name):
+            self.declared[s.target.id] = t
+        elif isinstance(s.target, ast.Attribute) and not self.py_object(s.target.value)[0]:
+            obj = self.expr(s.target.value)
+            sc = script_class_of(obj.type)
+            if sc is not None:               # self.x: Optional[Tensor] = None in __init__
+                self.object_setattr(obj, sc, s.target.attr, v, s.target, declared=t)
+                return
+        self.assign(s.target, v, s)
+
+    def stmt_AugAssign(self, s):
+        if isinstance(s.target, ast.Subscript):
+            box = self.expr(s.target.value)
+            if isinstance(box.type, (T.TupleType, T.StrType)):   # (TorchScript's words)
+                self.error(f"{box.type.annotation()} does not support augmented "
+                           f"assignment.", s, hint="tuples and strs cannot change: build a "
+                                                   "new value")
+        if isinstance(s.target, (ast.Attribute, ast.Subscript)):   # self.n += 1, d[k] += 1
+            cur = self.expr(s.target)
+            rhs = self.expr(s.value)
+            tensor = isinstance(cur.type, T.TensorType)
+            v = self.binop(type(s.op), cur, rhs, s, inplace=tensor)
+            if tensor and isinstance(s.target, ast.Attribute):
+                return      # self.count += 1: updated in place, the attribute is unchanged
+            self.assign(s.target, v, s)
+            return
+        if not isinstance(s.target, ast.Name):
+            self.error("augmented assignment is supported on plain names only", s,
+                       hint=f"write {ast.unparse(s.target)} = {ast.unparse(s.target)} ... ")
+        cur = self.lookup(s.target.id, s.target)
+        rhs = self.expr(s.value)
+        v = self.binop(type(s.op), cur, rhs, s, inplace=isinstance(cur.type, T.TensorType))
+        self.assign(s.target, v, s)
+
+    def stmt_Assert(self, s):
+        cond = self.condition(s.test)
+        node = self.emit("prim::If", [cond], [])
+        node.add_block()
+        with self.in_block(node.add_block()):
+            if s.msg is not None:
+                msg = self.message(s.msg)
+                if not isinstance(msg.type, T.StrType):
+                    self.error("an assert message must be a str", s.msg)
+            else:
+                msg = self.const(f"assert {ast.unparse(s.test)}")
+            self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
+        self.refine(self.refinements(s.test)[0])
+
+    def message(self, node):
+        """An exception message: a str expression (f-strings are formatted at run time,
+        when the raise happens)."""
+        return self.expr(node)
+
+    def stmt_Raise(self, s):
+        exc = s.exc
+        if exc is None:
+            self.error("a bare `raise` is not supported", s,
+                       hint="raise a builtin exception, e.g. raise ValueError('...')")
+        call = exc if isinstance(exc, ast.Call) else None
+        cls_node = call.func if call else exc
+        found, cls = self.py_object(cls_node)
+        if not (found and isinstance(cls, type) and issubclass(cls, BaseException)):
+            self.error(f"exceptions must derive from BaseException: cannot raise "
+                       f"'{ast.unparse(cls_node)}'", cls_node,
+                       hint="raise ValueError(...), RuntimeError(...), ...")
+        args = call.args if call else []
+        if call and call.keywords:
+            self.error("a raised exception takes its message arguments by position", exc)
+        # the message: its arguments as strs, joined by ", " (as TorchScript writes them)
+        parts = []
+        for a in args:
+            v = self.message(a)
+            if not isinstance(v.type, T.StrType):
+                if T.may_hold_tensor(v.type) and not isinstance(v.type, T.TensorType):
+                    self.error(f"an exception message cannot show "
+                               f"{describe_type(v.type)}", a,
+                               hint="use an f-string or a str constant")
+                v = self.to_str(v, a)
+            parts.append(v)
+        msg = parts[0] if len(parts) == 1 else self.const("") if not parts else \
+            self.emit("aten::join", [self.const(", "), self.emit(
+                "prim::ListConstruct", parts, [T.ListType(T.STR)]).output], [T.STR]).output
+        # builtins.ValueError, or a user's class by its module and name (the run time
+        # raises that class when it can import it)
+        self.emit("prim::RaiseException", [msg, self.const(
+            f"{cls.__module__}.{cls.__qualname__}")], [])
+        return RAISED
+
+    # ------------------------------------------------------------------ assignment
+    def number_as(self, v, declared):
+        """A `number` (x.item(), a Scalar) where an int or float is declared is converted,
+        as Python would hand it over: `def acc(...) -> float: return t.mean().item()`."""
+        if isinstance(v.type, T.NumberType) and isinstance(declared, (T.IntType, T.FloatType)):
+            name = "Int" if isinstance(declared, T.IntType) else "Float"
+            return self.scalar(name, v)
+        if isinstance(v.type, T.TupleType) and isinstance(declared, T.TupleType) and \
+                len(v.type.elems) == len(declared.elems) and any(
+                    _holds_number(e) for e in v.type.elems):
+            # `-> Tuple[float, int]: return (t.sum().item(), n)`: element by element
+            if v.node.kind == "prim::TupleConstruct" and not isinstance(
+                    v.type, T.NamedTupleType):
+                elems = list(v.node.inputs)
+            else:
+                elems = self.emit("prim::TupleUnpack", [v], list(v.type.elems)).outputs
+            elems = [self.number_as(e, d) for e, d in zip(elems, declared.elems)]
+            t = T.TupleType(tuple(e.type for e in elems))
+            out = self.emit("prim::TupleConstruct", elems, [t]).output
+            if v.node.kind == "prim::TupleConstruct" and not v.uses:
+                v.node.destroy()                    # the tuple of Scalars, now unused
+            return out
+        return v
+
+    def as_declared(self, v, declared):
+        """v as a value of an annotated variable's declared type (a wider one: `x:
+        Optional[Pair] = None` keeps Optional[Pair] through branches and loops)."""
+        if v.type == declared or isinstance(declared, T.TensorType) or (
+                isinstance(v.type, T.ListType) and isinstance(declared, T.ListType)):
+            return v
+        if v.node.kind == "prim::Constant" and isinstance(v.type, T.NoneType):
+            return self.const(None, declared)
+        return self.emit("prim::unchecked_cast", [v], [declared]).output
+
+    def assign(self, target, v, stmt):
+        if isinstance(target, ast.Name):
+            declared = self.declared.get(target.id)
+            if declared is not None:
+                v = self.number_as(v, declared)
+            if declared is not None and isinstance(stmt, (ast.Assign, ast.AugAssign,
+                                                          ast.For)) and not (
+                        v.type.is_subtype_of(declared) or (
+                            isinstance(v.type, T.TensorType)
+                            and isinstance(declared, T.TensorType))):
+                self.error(f"Variable '{target.id}' is annotated {declared.annotation()} "
+                           f"but assigned {describe_type(v.type)}; a scripted variable "
+                           f"keeps one type.", stmt,
+                           hint=f"assign it a value of type {declared.annotation()}, or use "
+                                f"another name")
+            narrow = v
+            if declared is not None:
+                v = self.as_declared(v, declared)
+            if v is not narrow and isinstance(stmt, ast.Assign) and isinstance(
+                    declared, (T.UnionType, T.OptionalType)):
+                # `x = i` (x: Union[int, str]): code that reads x before it is merged with
+                # another path sees the int, as TorchScript's stores and loads give it
+                self.narrowed[v] = narrow
+            if not v.has_debug_name() and v.node.kind != "prim::Param":
+                v.set_debug_name(target.id)
+            self.scopes[-1][target.id] = Var(v, stmt)
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            n = len(target.elts)
+            if any(isinstance(e, ast.Starred) for e in target.elts):
+                for e, o in self.starred_unpack(target, v):   # a, *rest = xs
+                    self.assign(e, o, stmt)
+                return
+            t = v.type
+            if isinstance(t, T.TupleType):
+                if len(t.elems) != n:
+                    self.error(f"cannot unpack a tuple of {len(t.elems)} values into {n} "
+                               f"names", target)
+                outs = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+            elif isinstance(t, T.ListType):
+                outs = self.emit("prim::ListUnpack", [v], [t.elem] * n).outputs
+            else:
+                self.error(f"cannot unpack {describe_type(t)}", target,
+                           hint="unpack a tuple or a list")
+            for e, o in zip(target.elts, outs):
+                self.assign(e, o, stmt)
+            return
+        if isinstance(target, ast.Attribute):
+            found, _ = self.py_object(target.value)
+            if not found:
+                obj = self.expr(target.value)
+                sc = script_class_of(obj.type)
+                if sc is not None:
+                    self.object_setattr(obj, sc, target.attr, v, target)
+                    return
+                if isinstance(obj.type, T.ClassType):
+                    self.class_setattr(obj, target.attr, v, target)
+                    return
+        if isinstance(target, ast.Subscript) and self.set_item(target, v, stmt):
+            return
+        if isinstance(target, ast.Subscript):
+            box = self.expr(target.value).type
+            what = (f"{box.annotation()} does not support subscripted assignment"
+                    if isinstance(box, T.TupleType) else
+                    "only items of lists, dicts and Tensors can be assigned")
+            self.error(what, target, hint="tuples and strs cannot change: build a new value")
+        self.error(f"cannot assign to `{ast.unparse(target)}` in a scripted function",
+                   target)
+
+
+def _holds_number(t):
+    return isinstance(t, T.NumberType) or (
+        isinstance(t, T.TupleType) and any(_holds_number(e) for e in t.elems))
