@@ -762,7 +762,8 @@ def isinstance_test(static_type, accepted):
         any_test.by_kind = lambda v: None
         return any_test
     members = st.types if isinstance(st, T.UnionType) else \
-        (st.elem, T.NONE) if isinstance(st, T.OptionalType) else (st,)
+        (st.elem, T.NONE) if isinstance(st, T.OptionalType) else \
+        (T.INT, T.FLOAT) if isinstance(st, T.NumberType) else (st,)
     yes = [parse_type(t) for t in accepted]
     no = [m for m in members if m not in yes]
     has_bool = any(isinstance(m, T.BoolType) for m in members)

@@ -753,6 +753,8 @@ def union_members(t):
         return tuple(t.types)
     if isinstance(t, T.OptionalType):
         return (t.elem, T.NONE)
+    if isinstance(t, T.NumberType):     # a Scalar (`x.item()`): an int or a float
+        return (T.INT, T.FLOAT)
     return (t,)
 
 
@@ -814,8 +816,8 @@ def static_isinstance(t, types):
     (an Optional or Union value whose alternatives differ, or an Any value)."""
     if isinstance(t, T.AnyType):
         return None
-    alts = t.types if isinstance(t, T.UnionType) else \
-        (t.elem, T.NONE) if isinstance(t, T.OptionalType) else None
+    alts = union_members(t) if isinstance(t, (T.UnionType, T.OptionalType, T.NumberType)) \
+        else None
     if alts is not None:
         verdicts = {static_isinstance(a, types) for a in alts}
         return verdicts.pop() if len(verdicts) == 1 else None

@@ -245,6 +245,14 @@ class ConditionMixin:
                 isinstance(b.type, T.ClassType) else None
             if same is not None:        # submodules: known when compiling
                 return self.const(same if isinstance(op, ast.Is) else not same)
+            prim = (T.BoolType, T.IntType, T.FloatType, T.StrType)
+            if isinstance(a.type, prim) and isinstance(b.type, prim):
+                # immutable values: identity is equality of one type (TorchScript's
+                # normalization of `x is True` to aten::eq); values of two types never are
+                if type(a.type) is type(b.type):
+                    return self.scalar("eq" if isinstance(op, ast.Is) else "ne", a, b,
+                                       node=node)
+                return self.const(isinstance(op, ast.IsNot))
             if not (na or nb):
                 self.error("`is` / `is not` is supported for comparing with None only",
                            node, hint="use == to compare values")
@@ -301,7 +309,9 @@ class ConditionMixin:
 
 
 def _narrowable(t):
-    return isinstance(t, (T.OptionalType, T.UnionType))
+    """Can a condition narrow a value of type t (an Optional, a Union, or a Scalar, which
+    is an int or a float)?"""
+    return isinstance(t, (T.OptionalType, T.UnionType, T.NumberType))
 
 
 def _may_be_none(t):
