@@ -118,6 +118,7 @@ class CodeGenerator:
         self.pre = []          # function entry: module attribute reads and their guards
         self.warned = None     # the name of the set of aten::warn nodes that have warned
         self.entered = None    # the name of the list of objects `with obj:` has entered
+        self._alias_db = None  # the graph's AliasDb, built when a return needs it
         self.lines = []
         self.depth = 1
 
@@ -453,14 +454,23 @@ def _only_returned(cg, n):
 def _rebuilt_at_return(cg, n):
     """Does the return rebuild this top-level tuple/list from its items (the same
     objects as the items, inputs included)? A tuple always (it cannot change); a list
-    unless a node that may mutate it uses it (aten::append, aten::_set_item, a loop or
-    if holding one): then the list object itself is returned."""
+    unless something may mutate it: a node using it that writes (aten::append,
+    aten::_set_item, a loop or if holding one), or a write through an alias of it (an
+    inner list read back out of its outer list, `l[0].append(5)`): then the list object
+    itself is returned."""
     from ..ir.schema_match import has_side_effects
     if n.owning_block is not cg.graph.block:
         return False
-    return n.kind == "prim::TupleConstruct" or (
-        n.kind in ("prim::ListConstruct", "prim::DictConstruct")
-        and not any(has_side_effects(u.user) for u in n.output.uses))
+    if n.kind == "prim::TupleConstruct":
+        return True
+    if n.kind not in ("prim::ListConstruct", "prim::DictConstruct") or \
+            any(has_side_effects(u.user) for u in n.output.uses):
+        return False
+    db = cg._alias_db
+    if db is None:
+        from ..passes.alias_analysis import AliasDb
+        db = cg._alias_db = AliasDb(cg.graph)
+    return not db.has_writers(n.output)
 
 
 def _list_construct(cg, n):
