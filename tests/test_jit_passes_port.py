@@ -544,9 +544,71 @@ def test_setattr_on_local_object_after_freeze():
 
     t2 = torch.jit.script(Thing2())
     t2.eval()
+    # freezing inlines Thing1.__init__: nothing can see t1, so its writes go
     t2 = torch.jit.freeze(t2)
+    kinds = _kinds(t2.graph)
+    assert "prim::SetAttr" not in kinds and "prim::CreateObject" not in kinds
     for _ in range(CALLS):
         np.testing.assert_array_equal(t2().numpy(), np.ones((2, 2)))
+
+
+def test_setattr_kept_while_the_object_is_seen():
+    @torch.jit.script
+    class Acc:
+        def __init__(self) -> None:
+            self.n = 0
+
+        def bump(self) -> None:
+            self.n += 1
+
+    class M(nn.Module):
+        def forward(self, k: int):
+            a = Acc()
+            out = 0
+            for i in range(k):
+                out += a.n              # read on the next trip
+                a.n = a.n + 1
+            b = Acc()
+            b.n = 5
+            kept = [b]                  # returned inside a list
+            c = Acc()
+            c.n = 7                     # seen by nobody
+            d = Acc()
+            d.bump()
+            e = Acc()
+            e.n = 3
+            if k > 1:
+                out += e.n
+            last = a.n
+            a.n = 100                   # after the last read
+            return out, kept, d.n, last
+
+    m = M()
+    s = torch.jit.script(m)
+    f = torch.jit.freeze(torch.jit.script(M()).eval())
+    for fn in (s, f):
+        for k in (0, 3):
+            for _ in range(CALLS):
+                got, want = fn(k), m(k)
+                assert (got[0], got[1][0].n, got[2], got[3]) == \
+                    (want[0], want[1][0].n, want[2], want[3])
+
+
+def test_class_new_then_setattr():
+    # TorchScript's spelling of a construction whose __init__ was inlined
+    @torch.jit.script
+    class Box:
+        def __init__(self) -> None:
+            self.x = torch.zeros(1)
+
+    def make():
+        b = Box.__new__(Box)
+        b.x = torch.ones(2)
+        return b.x
+
+    s = torch.jit.script(make)
+    for _ in range(CALLS):
+        np.testing.assert_array_equal(s().numpy(), np.ones(2))
 
 
 # --- test_if_hoisting.py ----------------------------------------------------------------

@@ -281,6 +281,12 @@ class AliasDb:
         return (is_mutable_type(a.type) and is_mutable_type(b.type)
                 and self._find(a) is self._find(b))
 
+    def may_reach(self, container, v) -> bool:
+        """May v share memory with container or with something inside it (transitively:
+        an object's attribute, a list's element, a tuple's list's element)?"""
+        return (is_mutable_type(container.type) and is_mutable_type(v.type)
+                and self._find(v) in self._reach(container))
+
     def is_wildcard(self, v) -> bool:
         """Is v a graph input, or did it reach code we cannot see?"""
         return is_mutable_type(v.type) and self._find(v) is self.wildcard

@@ -8,34 +8,54 @@ the matching output of both blocks, and an unused loop-carried value of a prim::
 anything that stays. The analysis is mark-then-sweep: marking walks each block backwards
 from the live roots (block outputs, side effects); a loop body is marked until the set of
 live carried values stops growing, because a carried value read in one trip feeds the next.
+
+A prim::SetAttr is a side effect only while something can still see the object: it goes
+(as in TorchScript, whose DCE asks its AliasDb) when the object is local, not returned and
+not reachable from anything live after it, e.g. a local object whose __init__ was inlined
+by freezing and whose attributes nothing reads. Then its prim::CreateObject goes too.
 """
 from __future__ import annotations
 
 from ..ir.schema_match import has_side_effects
+from .alias_analysis import AliasDb
 
 __all__ = ["eliminate_dead_code"]
 
 
 def eliminate_dead_code(graph) -> None:
     """Remove dead nodes and dead prim::If / prim::Loop outputs, in place."""
-    live = _Live()
+    live = _Live(graph)
     live.block(graph.block, [True] * len(graph.outputs))
     _sweep_block(graph.block, live)
 
 
 class _Live:
-    def __init__(self):
+    def __init__(self, graph):
+        self.graph = graph
         self.values = set()
         self.nodes = set()
+        self._db = None
 
     def block(self, block, keep_outputs):
         for v, keep in zip(block.outputs, keep_outputs):
             if keep:
                 self.values.add(v)
         for node in reversed(block.nodes):
-            if node in self.nodes or has_side_effects(node) or \
-                    any(o in self.values for o in node.outputs):
+            if node in self.nodes or any(o in self.values for o in node.outputs) or \
+                    (has_side_effects(node) and not self.unseen_write(node)):
                 self.node(node)
+
+    def unseen_write(self, node) -> bool:
+        """Is node a prim::SetAttr on an object nothing can see afterwards: local (not
+        an input, not handed to opaque code), not returned, not reachable from a live
+        value? (Marking runs backwards, so the later readers are already live; a loop is
+        marked again until no node is added.)"""
+        if node.kind != "prim::SetAttr":
+            return False
+        if self._db is None:
+            self._db = AliasDb(self.graph)
+        db, obj = self._db, node.inputs[0]
+        return not db.escapes(obj) and not any(db.may_reach(v, obj) for v in self.values)
 
     def node(self, node):
         self.nodes.add(node)
@@ -60,9 +80,10 @@ class _Live:
                     for k in range(n)]
         keep = carried()
         while True:
+            marked = len(self.nodes)
             self.block(body, [True] + keep)
             again = carried()
-            if again == keep:
+            if again == keep and len(self.nodes) == marked:
                 break
             keep = again
         self.values.update(node.inputs[:2])

@@ -348,6 +348,22 @@ class ClassValueMixin:
         self.object_method_call(obj, sc, "__init__", node)
         return obj
 
+    def class_new(self, func, node):
+        """`Pair.__new__(Pair)`: an object of the script class with no attribute set yet
+        (prim::CreateObject, TorchScript's spelling of a construction whose __init__ was
+        inlined, as frozen or inlined code prints it); None when func's owner is not a
+        script class."""
+        found, cls = self.py_object(func.value)
+        if not (found and isinstance(cls, type) and is_scriptable_class(cls)) or \
+                issubclass(cls, tuple):
+            return None
+        sc = script_class(cls)
+        if len(node.args) != 1 or node.keywords or \
+                self.py_object(node.args[0]) != (True, cls):
+            self.error(f"{sc.name}.__new__ takes the class itself: "
+                       f"{sc.name}.__new__({sc.name})", node)
+        return self.emit("prim::CreateObject", [], [sc.type]).output
+
     def construct_namedtuple(self, cls, node):
         from .types import namedtuple_type
         t = namedtuple_type(cls)

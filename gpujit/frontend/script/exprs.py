@@ -605,6 +605,10 @@ class ExprCompiler(SliceMixin, calls.FunctionCallMixin, OpCallMixin, ConditionMi
                 isinstance(self.py_object(func.value)[1], _OpNamespace):
             ns = self.py_object(func.value)[1].name
             self.error(f"Unknown builtin op: {ns}::{func.attr}.", node)
+        if isinstance(func, ast.Attribute) and func.attr == "__new__":
+            v = self.class_new(func, node)             # Cls.__new__(Cls)
+            if v is not None:
+                return v
         if isinstance(func, ast.Attribute):
             found, owner = self.py_object(func.value)
             if found and inspect.ismodule(owner) and owner.__name__ == "math":
