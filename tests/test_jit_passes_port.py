@@ -1137,3 +1137,28 @@ def test_observable_mutation_kept_fresh_one_removed():
     assert "aten::mul_" in _kinds(g)
     for group in g.findAllNodes("prim::TensorExprGroup"):
         assert "aten::add_" not in _kinds(group.g("Subgraph"))
+
+
+def test_list_idioms_fold_when_nothing_writes_the_list():
+    def length(x, y, z):
+        return len([x, y, z])
+
+    def items(x, y, z):
+        li = [x, y, z]
+        return li[1], li[-2]
+
+    def written(x, y, z):
+        li = [x, y, z]
+        for i in range(len(x)):
+            li.append(x)
+        return len(li), li[-2]
+
+    args = (torch.ones(2), torch.zeros(2), torch.full((2,), 3.0))
+    check_script(length, args)
+    g = torch.jit.last_executed_optimized_graph()
+    assert "aten::len" not in _kinds(g) and "prim::ListConstruct" not in _kinds(g)
+    check_script(items, args)
+    assert "aten::__getitem__" not in _kinds(torch.jit.last_executed_optimized_graph())
+    check_script(written, args, (torch.ones(1), torch.zeros(1), torch.zeros(1)))
+    kinds = _kinds(torch.jit.last_executed_optimized_graph())
+    assert "aten::len" in kinds and "aten::__getitem__" in kinds

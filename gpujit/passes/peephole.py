@@ -12,6 +12,10 @@
   `prim::TupleIndex(prim::TupleConstruct(...), i)` -> element i of a constant i (tuples are
   immutable): `x, y = a * 2, b * 3` leaves no tuple between the ops, which would stop
   fusion, as TorchScript's tuple lowering.
+- `aten::len(prim::ListConstruct(a, b, c))` -> 3 and `aten::__getitem__` of such a list
+  at a constant index in range -> that item, when nothing may write the list (the
+  AliasDb finds no writer: no append, no handing it to opaque code), as TorchScript's
+  list idioms.
 
 The rewritten node is removed; what it read is left to DCE. (`x + 0` -> x differs from
 the addition only at x = -0.0, where the sum is +0.0; TorchScript makes the same rewrite.)
@@ -21,6 +25,7 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from ..ir import types as T
 from ..ops.registry import scalar_kind
+from .alias_analysis import AliasDb
 from .constant_propagation import constant_value
 
 __all__ = ["peephole_optimize"]
@@ -28,9 +33,16 @@ __all__ = ["peephole_optimize"]
 
 def peephole_optimize(graph) -> None:
     """Apply the rewrites above everywhere, in place."""
+    db = []           # the AliasDb, built when a list idiom needs it (writers only go away)
     for node in list(graph.walk()):
         if node.owning_block is None:
             continue
+        if node.kind in ("aten::len", "aten::__getitem__") and node.inputs and \
+                node.inputs[0].node.kind == "prim::ListConstruct":
+            if not db:
+                db.append(AliasDb(graph))
+            if _list_idiom(graph, node, db[0]):
+                continue
         elements = _tuple_elements(node)
         if elements is not None:
             for out, v in zip(node.outputs, elements):
@@ -42,6 +54,30 @@ def peephole_optimize(graph) -> None:
             continue
         node.output.replace_all_uses_with(same)
         node.destroy()
+
+
+def _list_idiom(graph, node, db) -> bool:
+    """Rewrite len / a constant-index read of an unwritten ListConstruct; True if done."""
+    made = node.inputs[0].node
+    items = list(made.inputs)
+    if db.has_writers(made.output):
+        return False
+    if node.kind == "aten::len":
+        if len(node.inputs) != 1:
+            return False
+        with graph.inserting_before(node):
+            same = graph.insert_constant(len(items), None, node.source_range)
+    else:
+        i = constant_value(node.inputs[1]) if len(node.inputs) > 1 else None
+        if type(i) is not int or not -len(items) <= i < len(items):
+            return False            # out of range: the IndexError stays
+        same = items[i]
+        t, want = same.type, node.output.type
+        if t != want and not (isinstance(t, T.TensorType) and isinstance(want, T.TensorType)):
+            return False            # (an item of a narrower type than the list's)
+    node.output.replace_all_uses_with(same)
+    node.destroy()
+    return True
 
 
 def _tuple_elements(node):
