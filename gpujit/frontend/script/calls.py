@@ -5,15 +5,13 @@ and the inputs of the node in schema order (defaults become constants). A call n
 accepts gets an error listing every schema and why each did not match."""
 from __future__ import annotations
 
-import ast
 import inspect
 
 from ...ir import types as T
 from ...ir.schema_match import type_matches
 from ...ops import registry as _reg
 
-__all__ = ["FunctionCallMixin", "static_isinstance", "union_members", "union_of",
-           "split_members", "any_members", "candidates_for_function", "alias_target",
+__all__ = ["FunctionCallMixin", "candidates_for_function", "alias_target",
            "candidates_for_method", "methods_with_later_self", "match_schema",
            "bool_as_number",
            "schema_arg_type", "describe_type",
@@ -307,7 +305,8 @@ def no_match_message(name, ops, misses, args, kwargs) -> str:
 def union_hint(v) -> str:
     """What to do with a Union value v used where one of its members is needed."""
     name = v.debug_name.split(".")[0] if v.has_debug_name() else "x"
-    cls = _isinstance_spelling(v.type.types[0])
+    from .isinstance_exprs import isinstance_spelling
+    cls = isinstance_spelling(v.type.types[0])
     return (f"A {v.type.annotation()} value must be narrowed to one member first: test "
             f"it with isinstance(), e.g. `if isinstance({name}, {cls}):`, and use it there")
 
@@ -665,181 +664,11 @@ class FunctionCallMixin:
             self.emit("prim::TupleUnpack", [v], list(v.type.elems)).outputs
         return self.emit("prim::ListConstruct", list(elems), [t]).output
 
-    def isinstance_types(self, node):
-        """The IR types an isinstance() class argument names (a class, typing generic,
-        or a tuple of those)."""
-        if len(node.args) != 2 or node.keywords:
-            self.error("isinstance() takes a value and a class", node)
-        cls_node = node.args[1]
-        items = cls_node.elts if isinstance(cls_node, ast.Tuple) else [cls_node]
-        out = []
-        for it in items:
-            found, cls = self.py_object(it)
-            if not found:
-                try:
-                    cls = eval(compile(ast.Expression(it), "<isinstance>", "eval"),  # noqa: S307
-                               {**self.fn.__globals__, **self.closure})
-                except Exception:
-                    self.error(f"unknown class '{ast.unparse(it)}' in isinstance()", it)
-            for c in (cls if isinstance(cls, tuple) else (cls,)):
-                out.append(_isinstance_type(c, self.fn.__globals__, self.src, self, it))
-        return out
-
-    def is_isinstance_test(self, node) -> bool:
-        """Is node a call of the builtin isinstance(x, C) or of gpujit.jit.isinstance (as
-        `torch.jit.isinstance(x, List[int])`), with two arguments?"""
-        if not (isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords):
-            return False
-        f = node.func
-        if isinstance(f, ast.Name) and f.id == "isinstance" and self.is_builtin("isinstance"):
-            return True
-        if not isinstance(f, ast.Attribute):
-            return False
-        from ...jit.script import jit_isinstance
-        found, obj = self._py_object_quiet(f) if hasattr(self, "_py_object_quiet") else \
-            self.py_object(f)
-        return found and obj is jit_isinstance
-
-    def isinstance_call(self, node):
-        """isinstance() from static types: a constant when the static type decides it.
-        On an Optional value it is a None check (`isinstance(x, int)` with x:
-        Optional[int] is `x is not None`); on a Union (or an Optional whose answer differs
-        by member) it is a run-time test, prim::isinstance, whose `types` attribute lists
-        the members it accepts (graph-text spellings, as parse_type reads them)."""
-        types = self.isinstance_types(node)
-        v = self.expr(node.args[0])
-        t = v.type
-        if isinstance(t, T.AnyType):       # any value: a run-time test of its kind
-            matching = any_members(types, self, node)
-            return self.emit("prim::isinstance", [v], [T.BOOL],
-                             attrs={"types": [str(m) for m in matching]}).output
-        verdict = static_isinstance(t, types)
-        if verdict is not None:
-            return self.const(verdict)
-        matching, _ = split_members(t, types)
-        if isinstance(t, T.OptionalType):
-            kind = "aten::__is__" if matching == [T.NONE] else "aten::__isnot__"
-            return self.emit(kind, [v, self.const(None)], [T.BOOL]).output
-        return self.emit("prim::isinstance", [v], [T.BOOL],
-                         attrs={"types": [str(m) for m in matching]}).output
-
-
-_ANY_MEMBERS = {T.TensorType: T.TENSOR, T.IntType: T.INT, T.FloatType: T.FLOAT,
-                T.StrType: T.STR, T.NoneType: T.NONE, T.BoolType: T.BOOL}
-
-
-def any_members(types, c, node):
-    """The types isinstance(x, types) accepts for x of type Any (what a true test
-    narrows x to): Tensor, int, float, str, None, or a spelled-out generic."""
-    out = []
-    for x in types:
-        if isinstance(x, tuple):
-            t = _ANY_MEMBERS.get(x[0])
-            if t is None:
-                c.error("isinstance() of an Any value is supported with Tensor, int, "
-                        "float, bool, str, None or a typed List[T] / Tuple[...] / "
-                        "Dict[K, V] / Optional[T]",
-                        node)
-            out.append(t)
-        else:
-            out.append(x)
-    return out
-
-
-def union_members(t):
-    """The alternatives of a value of type t: a Union's members, an Optional's element
-    and None, or t alone."""
-    if isinstance(t, T.UnionType):
-        return tuple(t.types)
-    if isinstance(t, T.OptionalType):
-        return (t.elem, T.NONE)
-    if isinstance(t, T.NumberType):     # a Scalar (`x.item()`): an int or a float
-        return (T.INT, T.FLOAT)
-    return (t,)
-
-
-def union_of(members):
-    """The type of a value that is one of members (the inverse of union_members): one
-    member is itself, one member and None an Optional, more a Union."""
-    members = list(dict.fromkeys(members))
-    if len(members) == 1:
-        return members[0]
-    others = [m for m in members if m != T.NONE]
-    if len(others) == 1:
-        return T.OptionalType(others[0])
-    return T.UnionType(tuple(members))
-
-
-def split_members(t, types):
-    """([members isinstance(x, types) accepts], [the others]) for x of static type t."""
-    yes, no = [], []
-    for m in union_members(t):
-        (yes if static_isinstance(m, types) else no).append(m)
-    return yes, no
-
-
-def _isinstance_spelling(t) -> str:
-    """A member type as an isinstance() class argument (`int`, `Tensor`, `List[int]`)."""
-    return "type(None)" if isinstance(t, T.NoneType) else t.annotation()
-
-
-_PY_CLASSES = {int: (T.IntType, T.BoolType), float: (T.FloatType,), bool: (T.BoolType,),
-               str: (T.StrType,), list: (T.ListType,), tuple: (T.TupleType,),
-               dict: (T.DictType,), set: (T.SetType,), type(None): (T.NoneType,)}
-
-
-def _isinstance_type(cls, globals_, src, c, where):
-    """A class argument of isinstance(): a tuple of IR type classes (a plain class: any
-    value of its kind) or an IR type (a typing generic: List[int])."""
-    from ...tensor import Tensor
-    from ...jit.script import bare_generic_message
-    if cls is Tensor:
-        return (T.TensorType,)
-    if bare_generic_message(cls) is not None:
-        c.error(bare_generic_message(cls), where)
-    if cls in _PY_CLASSES:
-        return _PY_CLASSES[cls]
-    if getattr(cls, "_gpujit_future", False) and isinstance(cls, type):   # any Future
-        return (T.FutureType,)
-    if getattr(cls, "_gpujit_await", False) and isinstance(cls, type):    # any Await
-        return (T.AwaitType,)
-    try:
-        return _annotation_type(cls, globals_, src)
-    except _frontend_error():
-        c.error(f"isinstance() with {getattr(cls, '__name__', cls)!r} is not supported",
-                where, hint="use int, float, bool, str, Tensor, list, tuple, dict or "
-                            "List[T] / Tuple[...] / Dict[K, V]")
-
-
-def static_isinstance(t, types):
-    """True / False when the static type t decides isinstance(), None when it does not
-    (an Optional or Union value whose alternatives differ, or an Any value)."""
-    if isinstance(t, T.AnyType):
-        return None
-    alts = union_members(t) if isinstance(t, (T.UnionType, T.OptionalType, T.NumberType)) \
-        else None
-    if alts is not None:
-        verdicts = {static_isinstance(a, types) for a in alts}
-        return verdicts.pop() if len(verdicts) == 1 else None
-    for x in types:
-        if isinstance(x, tuple):
-            if isinstance(t, x):
-                return True
-        elif t == x or (isinstance(t, T.TensorType) and isinstance(x, T.TensorType)) or \
-                t.is_subtype_of(x):
-            return True
-    return False
-
 
 def is_compiled_function(obj):
     """A gpujit.script'ed or gpujit.trace'd function (a ScriptFunction and its graph)."""
     from ...jit.objects import ScriptFunction
     return isinstance(obj, ScriptFunction)
-
-
-def _annotation_type(ann, globals_, src):
-    from .exprs import fallback_annotation_type
-    return fallback_annotation_type(ann, globals_, src)
 
 
 def _frontend_error():

@@ -11,7 +11,8 @@ import ast
 
 from ...ir import types as T
 from ...ops import registry as _reg
-from . import calls, static_eval
+from . import static_eval
+from . import isinstance_exprs as isx
 from .calls import describe_type
 from .variables import Refined, Var, unify
 
@@ -141,10 +142,10 @@ class ConditionMixin:
             name = test.args[0].id
             var = self.lookup_var(name)
             if isinstance(var, Var) and isinstance(var.value.type, T.AnyType):
-                yes = calls.any_members(self.isinstance_types(test), self, test)
+                yes = isx.any_members(self.isinstance_types(test), self, test)
                 return (_refs(name, yes), {}) if len(yes) == 1 else ({}, {})
             if isinstance(var, Var) and _narrowable(var.value.type):
-                yes, no = calls.split_members(var.value.type, self.isinstance_types(test))
+                yes, no = isx.split_members(var.value.type, self.isinstance_types(test))
                 if yes and no:
                     return _refs(name, yes), _refs(name, no)
             return {}, {}
@@ -157,7 +158,7 @@ class ConditionMixin:
                 b.value is None else (None, None)
             if name is not None:
                 if _narrowable(t):
-                    members = calls.union_members(t)
+                    members = isx.union_members(t)
                     if T.NONE in members:
                         refs = _refs(name, [m for m in members if m != T.NONE])
                         return ({}, refs) if isinstance(test.ops[0], ast.Is) else (refs, {})
@@ -321,7 +322,7 @@ def _may_be_none(t):
 
 def _refs(name, members):
     """{name: the type of members}, or nothing for None alone."""
-    return {} if list(members) == [T.NONE] else {name: calls.union_of(members)}
+    return {} if list(members) == [T.NONE] else {name: isx.union_of(members)}
 
 
 def _narrow(known, refs):
@@ -330,8 +331,8 @@ def _narrow(known, refs):
     for name, t in refs.items():
         old = known.get(name)
         if old is not None:
-            both = [m for m in calls.union_members(old) if m in calls.union_members(t)]
-            t = calls.union_of(both) if both else t
+            both = [m for m in isx.union_members(old) if m in isx.union_members(t)]
+            t = isx.union_of(both) if both else t
         known[name] = t
 
 

@@ -15,6 +15,7 @@ from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from . import calls, serialized
 from .call_exprs import CallExprMixin, plain_data
+from .isinstance_exprs import IsinstanceMixin
 from .conditions import ConditionMixin, op_text as _op_text
 from .builtin_calls import BuiltinMixin
 from .comprehensions import ComprehensionMixin
@@ -141,9 +142,9 @@ _TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.OptionalType(T.TENSOR), "is_le
                       "retains_grad": T.BOOL, "itemsize": T.INT, "nbytes": T.INT}
 
 
-class ExprCompiler(CallExprMixin, SliceMixin, calls.FunctionCallMixin, OpCallMixin,
-                   ConditionMixin, ContainerMixin, ContainerMethodsMixin, ComprehensionMixin,
-                   BuiltinMixin, StringMixin):
+class ExprCompiler(CallExprMixin, SliceMixin, calls.FunctionCallMixin, IsinstanceMixin,
+                   OpCallMixin, ConditionMixin, ContainerMixin, ContainerMethodsMixin,
+                   ComprehensionMixin, BuiltinMixin, StringMixin):
     """Emitting nodes, the variable environment, and expressions."""
 
     def __init__(self, fn, src):

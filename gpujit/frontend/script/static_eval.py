@@ -71,7 +71,7 @@ def static_condition(c, test, names=True):
 def _static_isinstance(c, test):
     """isinstance(name, cls) decided by the variable's static type (TorchScript compiles
     only the branch it takes: `h[0] if isinstance(h, tuple) else h`); None otherwise."""
-    from .calls import static_isinstance
+    from .isinstance_exprs import static_isinstance
     from .variables import Var
     from ...jit.script import jit_isinstance
     found, obj = c.py_object(test.func)
