@@ -9,7 +9,8 @@ import pytest
 import gpujit
 from gpujit.ir import ClassType, parse_ir, register_class_type
 from gpujit.passes import (PIPELINE, eliminate_common_subexpressions, eliminate_dead_code,
-                           inline_calls, optimize, peephole_optimize, propagate_constants)
+                           inline_calls, insert_autocast_casts, optimize, peephole_optimize,
+                           propagate_constants)
 
 
 def ir(text):
@@ -160,8 +161,8 @@ class Module:
 
 
 def test_pipeline_order():
-    assert PIPELINE == [inline_calls, propagate_constants, peephole_optimize,
-                        eliminate_common_subexpressions, eliminate_dead_code]
+    assert PIPELINE == [inline_calls, insert_autocast_casts, propagate_constants,
+                        peephole_optimize, eliminate_common_subexpressions, eliminate_dead_code]
 
 
 def test_optimize_sample():

@@ -76,12 +76,21 @@ def compile_closure_def(c, s):
     body = [b for b in s.body if not (isinstance(b, ast.Expr) and
                                       isinstance(b.value, ast.Constant))]
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None or \
-            any(isinstance(n, ast.Return) for b in body[:-1] for n in ast.walk(b)):
+            any(_has_return(b) for b in body[:-1]):
         c.error(f"local function '{s.name}' must end with its only `return <value>` "
                 f"(it is forked: its value is the Future's)", s)
     closures = c.__dict__.setdefault("closures", {})
     closures[s.name] = ([a.arg for a in s.args.args], body)
     return None
+
+
+def _has_return(node) -> bool:
+    """Whether statement node returns (a nested fork's `def _block` returns for itself)."""
+    if isinstance(node, ast.Return):
+        return True
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return False
+    return any(_has_return(n) for n in ast.iter_child_nodes(node))
 
 
 def _closure(c, node, nargs=0):
