@@ -1,9 +1,9 @@
 """`gpujit.linalg`: PyTorch's `torch.linalg` namespace.
 
 Every name is a registry op, `aten::linalg_<name>` as in PyTorch (declared in
-gpujit/ops/linalg.py and gpujit/ops/linalg_decomp.py): scripted code calling
-`torch.linalg.<name>` resolves to that op, and its meta rule types the result (named
-tuples keep their fields: `torch.linalg.qr(A).Q`). `matmul` is `gpujit.matmul`.
+gpujit/ops/linalg.py and gpujit/ops/linalg_{decomp,lu,spectral,matfn}.py): scripted code
+calling `torch.linalg.<name>` resolves to that op, and its meta rule types the result
+(named tuples keep their fields: `torch.linalg.qr(A).Q`). `matmul` is `gpujit.matmul`.
 """
 from __future__ import annotations
 

@@ -908,7 +908,7 @@ def _addr_grad(grad, vec1, vec2, beta, alpha, needs_grad):
 def _chain_matmul_grad(grad, matrices, needs_grad):
     if len(matrices) == 1:
         return [grad]
-    from .linalg_decomp import _multi_dot_grad
+    from .linalg_matfn import _multi_dot_grad
     return _multi_dot_grad(grad, matrices, needs_grad)
 
 

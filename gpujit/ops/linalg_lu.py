@@ -1,0 +1,639 @@
+"""`torch.linalg` triangular solves and LU, and the solvers built on them:
+linalg.solve_triangular, linalg.lu_factor / lu / lu_solve, torch.lu_unpack, the `_ex`
+variants (inv_ex, cholesky_ex, solve_ex: LAPACK's int32 `info` instead of raising, unless
+check_errors), cholesky_solve and cholesky_inverse, with their derivatives.
+
+NumPy has no LU and no triangular solve: they are written here (substitution and
+partial pivoting column by column, vectorized over the batch), LAPACK's conventions
+(getrf's 1-based int32 pivots). Checks and errors are linalg_decomp.py's.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, broadcast_shapes
+from .registry import op, OPS
+from .registry import derivative as _derivative
+from .linalg_decomp import (LinAlgError, _G, _check, _check_matrix, _check_square,
+                            _cholesky_grad, _dtn, _echeck, _host, _mT, _not_pd_error,
+                            _raising, _singular_error, _solve_dtypes, _solve_grad,
+                            _solve_meta, _solve_shapes, linalg_solve)
+
+_LA = {"linalg"}
+
+
+# ------------------------------------------------------------------ triangular solves, LU
+
+def _not_impl(kernel, d):
+    """PyTorch's error for a dtype its CPU kernel lacks (a NotImplementedError, which is a
+    RuntimeError)."""
+    if d not in (_dt.float32, _dt.float64):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{d.short_name}'")
+
+
+def _flat(xp, a):
+    """(..., m, n) -> (batch, m, n), a fresh contiguous copy."""
+    return xp.array(a, copy=True).reshape((-1,) + a.shape[-2:])
+
+
+def _trisolve(xp, a, b, upper, unit):
+    """A X = B for a triangular A (only its triangle is read), by substitution row by row,
+    vectorized over the batch and the columns of B. a: (..., n, n), b: (..., n, k) with the
+    same batch dims. Division by a zero diagonal gives inf / nan, as LAPACK's trtrs."""
+    n = a.shape[-1]
+    x = xp.zeros(b.shape, a.dtype)
+    rows = range(n - 1, -1, -1) if upper else range(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in rows:
+            r = b[..., i, :]
+            if upper and i + 1 < n:
+                r = r - xp.matmul(a[..., i:i + 1, i + 1:], x[..., i + 1:, :])[..., 0, :]
+            elif not upper and i > 0:
+                r = r - xp.matmul(a[..., i:i + 1, :i], x[..., :i, :])[..., 0, :]
+            x[..., i, :] = r if unit else r / a[..., i, i, None]
+    return x
+
+
+def _st_shapes(sa, sb, left, name="linalg.solve_triangular"):
+    sa, sb = tuple(sa), tuple(sb)
+    _check_square(name, sa)
+    _check_matrix(name, sb, "B")
+    n = sa[-1]
+    if (sb[-2] if left else sb[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation {eq} "
+                           f"({n}x{n} and {sb[-2]}x{sb[-1]})")
+    return broadcast_shapes(sa[:-2], sb[:-2]) + sb[-2:]
+
+
+def _st_meta(self, B, upper, left=True, unitriangular=False):
+    _not_impl("triangular_solve_cpu", self.dtype)
+    return TensorMeta(self.dtype, _st_shapes(self.shape, B.shape, left), self.device)
+
+
+@op("aten::linalg_solve_triangular(Tensor self, Tensor B, *, bool upper, bool left=True, "
+    "bool unitriangular=False) -> Tensor", tags=_LA, method=False, function=False,
+    meta=_st_meta)
+def linalg_solve_triangular(xp, self, B, upper, left=True, unitriangular=False):
+    """A X = B (or X A = B) for a triangular A; B is cast to A's dtype (PyTorch)."""
+    _not_impl("triangular_solve_cpu", _dtn(self.dtype))
+    shape = _st_shapes(self.shape, B.shape, left)
+    A, B = self, B.astype(self.dtype, copy=False)
+    if not left:                 # X A = B  <=>  A^T X^T = B^T
+        A, B, upper = _mT(A), _mT(B), not upper
+    bshape = shape if left else shape[:-2] + (shape[-1], shape[-2])
+    a = xp.broadcast_to(A, bshape[:-2] + A.shape[-2:])
+    b = xp.broadcast_to(B, bshape)
+    r = _trisolve(xp, a, b, upper, unitriangular) if b.size else xp.zeros(bshape, A.dtype)
+    return xp.ascontiguousarray(r if left else _mT(r))
+
+
+def _lu(xp, A):
+    """LAPACK getrf: partial pivoting on a (..., m, n) batch, vectorized over the batch.
+    Returns (LU, pivots int32 1-based (..., min(m, n)), info (batch,): the 1-based column of
+    the first zero pivot, 0 if none)."""
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    a = _flat(xp, A)
+    nb = a.shape[0]
+    bi = xp.arange(nb)
+    piv = xp.zeros((nb, k), np.int32)
+    info = xp.zeros((nb,), np.int64)
+    for j in range(k):
+        p = j + xp.argmax(xp.abs(a[:, j:, j]), axis=1)
+        piv[:, j] = (p + 1).astype(np.int32)
+        rj = a[:, j, :].copy()
+        a[:, j, :] = a[bi, p, :]
+        a[bi, p, :] = rj
+        d = a[:, j, j]
+        zero = d == 0
+        info = xp.where((info == 0) & zero, j + 1, info)
+        if j + 1 < m:
+            # a zero pivot leaves a zero column below it (it was the largest): not scaled
+            l = a[:, j + 1:, j] / xp.where(zero, 1, d)[:, None]
+            a[:, j + 1:, j] = l
+            if j + 1 < n:
+                a[:, j + 1:, j + 1:] -= l[:, :, None] * a[:, j, None, j + 1:]
+    return (a.reshape(A.shape), piv.reshape(A.shape[:-2] + (k,)), info)
+
+
+def _perm(xp, piv, m):
+    """LAPACK's row interchanges -> perm (batch, m): row i of L U is row perm[i] of A."""
+    p = piv.reshape((-1, piv.shape[-1])).astype(np.int64) - 1
+    nb = p.shape[0]
+    bi = xp.arange(nb)
+    perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()
+    for j in range(p.shape[1]):
+        t = perm[:, j].copy()
+        perm[:, j] = perm[bi, p[:, j]]
+        perm[bi, p[:, j]] = t
+    return perm
+
+
+def _perm_matrix(xp, piv, m, dtype):
+    """P with A = P L U, (..., m, m)."""
+    perm = _perm(xp, piv, m)
+    nb = perm.shape[0]
+    P = xp.zeros((nb, m, m), dtype)
+    P[xp.arange(nb)[:, None], perm, xp.arange(m)[None, :]] = 1
+    return P.reshape(piv.shape[:-1] + (m, m))
+
+
+def _unpack(xp, LU):
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    L = xp.tril(LU[..., :, :k], -1) + xp.eye(m, k, dtype=LU.dtype)
+    U = xp.triu(LU[..., :k, :])
+    return L, U
+
+
+def _lu_check(name, shape, d, kernel="lu_cpu"):
+    _not_impl(kernel, d)
+    if len(shape) < 2:
+        raise RuntimeError(f"torch.{name}: Expected tensor with 2 or more dimensions. Got "
+                           f"size: [{', '.join(str(s) for s in shape)}] instead")
+
+
+def _pivot_check(pivot):
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the "
+                           "CPU")
+
+
+def _lu_factor_meta(A, pivot=True):
+    _lu_check("lu_factor", A.shape, A.dtype)
+    _pivot_check(pivot)
+    s = tuple(A.shape)
+    k = None if s[-1] is None or s[-2] is None else min(s[-2:])
+    return TensorMeta(A.dtype, s, A.device), TensorMeta(_dt.int32, s[:-2] + (k,), A.device)
+
+
+@op("aten::linalg_lu_factor(Tensor A, *, bool pivot=True) -> (Tensor LU, Tensor pivots)",
+    tags=_LA, method=False, function=False, meta=_lu_factor_meta,
+    namedtuple_name="linalg_lu_factor")
+def linalg_lu_factor(xp, A, pivot=True):
+    """LAPACK's compact LU (L's unit diagonal implied) and its 1-based row interchanges."""
+    _lu_check("lu_factor", A.shape, _dtn(A.dtype))
+    _pivot_check(pivot)
+    LU, piv, info = _lu(xp, A)
+    bad = np.flatnonzero(_host(info))
+    if bad.size:
+        i = int(bad[0])
+        j = int(_host(info)[i])
+        pre = f"(Batch element {i}): " if A.ndim > 2 else ""
+        raise LinAlgError(f"torch.linalg.lu_factor: {pre}U[{j},{j}] is zero and using it on "
+                          f"lu_solve would result in a division by zero. If you still want "
+                          f"to perform the factorization, consider calling linalg.lu(A, "
+                          f"pivot) or linalg.lu_factor_ex(A, pivot)")
+    return LU, piv
+
+
+def _lu_shapes(s):
+    *b, m, n = s
+    b = tuple(b)
+    k = None if m is None or n is None else min(m, n)
+    return b + (m, m), b + (m, k), b + (k, n)
+
+
+def _lu_meta(A, pivot=True):
+    _lu_check("lu", A.shape, A.dtype)
+    _pivot_check(pivot)
+    return tuple(TensorMeta(A.dtype, s, A.device) for s in _lu_shapes(tuple(A.shape)))
+
+
+@op("aten::linalg_lu(Tensor A, *, bool pivot=True) -> (Tensor P, Tensor L, Tensor U)",
+    tags=_LA, method=False, function=False, meta=_lu_meta, namedtuple_name="linalg_lu")
+def linalg_lu(xp, A, pivot=True):
+    """A = P L U (P a permutation matrix of A's dtype); a singular A is not an error."""
+    _lu_check("lu", A.shape, _dtn(A.dtype))
+    _pivot_check(pivot)
+    LU, piv, _ = _lu(xp, A)
+    L, U = _unpack(xp, LU)
+    return _perm_matrix(xp, piv, A.shape[-2], A.dtype), L, U
+
+
+def _lu_unpack_check(shape, ps, pd):
+    if len(shape) < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got "
+                           f"size: [{', '.join(str(s) for s in shape)}] instead")
+    if pd is not _dt.int32:
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor "
+                           "of torch.int32 dtype.\nNote: this function is intended to be used "
+                           "with the output produced by torch.linalg.lu_factor")
+
+
+def _lu_unpack_shapes(s, unpack_data, unpack_pivots):
+    sp, sl, su = _lu_shapes(s)
+    return (sp if unpack_pivots else (0,)), (sl if unpack_data else (0,)), \
+        (su if unpack_data else (0,))
+
+
+def _lu_unpack_meta(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    _lu_unpack_check(LU_data.shape, LU_pivots.shape, LU_pivots.dtype)
+    return tuple(TensorMeta(LU_data.dtype, s, LU_data.device) for s in
+                 _lu_unpack_shapes(tuple(LU_data.shape), unpack_data, unpack_pivots))
+
+
+@op("aten::lu_unpack(Tensor LU_data, Tensor LU_pivots, bool unpack_data=True, "
+    "bool unpack_pivots=True) -> (Tensor P, Tensor L, Tensor U)", tags=_LA, method=False,
+    meta=_lu_unpack_meta, namedtuple_name="lu_unpack")
+def lu_unpack(xp, LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """linalg.lu_factor's output -> (P, L, U); the parts not asked for are empty."""
+    _lu_unpack_check(LU_data.shape, LU_pivots.shape, _dtn(LU_pivots.dtype))
+    m = LU_data.shape[-2]
+    e = xp.zeros((0,), LU_data.dtype)
+    P = _perm_matrix(xp, LU_pivots, m, LU_data.dtype) if unpack_pivots else e
+    L, U = _unpack(xp, LU_data) if unpack_data else (e, e.copy())
+    return P, L, U
+
+
+def _lu_solve_check(sl, sp, sb, dl, dp, db, left):
+    _not_impl("lu_solve_cpu", dl)
+    if dl is not db:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but "
+                           f"found LU of type {dl.short_name} and B of type {db.short_name} "
+                           f"instead")
+    if dp is not _dt.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type "
+                           "torch.int32")
+    _check_square("torch.linalg.lu_solve", tuple(sl))
+    if len(sp) < 1 or sp[-1] != sl[-1]:
+        raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the "
+                           "dimension of the matrix")
+    return _st_shapes(sl, sb, left, "linalg.lu_solve")
+
+
+def _lu_solve_meta(LU, pivots, B, left=True, adjoint=False):
+    s = _lu_solve_check(LU.shape, pivots.shape, B.shape, LU.dtype, pivots.dtype, B.dtype, left)
+    return TensorMeta(LU.dtype, s, LU.device)
+
+
+def _swap_rows(xp, b, p, reverse):
+    """Apply LAPACK's interchanges p (batch, n; 0-based) to the rows of b (batch, n, k):
+    in order (P^T b), or reversed (P b)."""
+    bi = xp.arange(b.shape[0])
+    js = range(p.shape[1] - 1, -1, -1) if reverse else range(p.shape[1])
+    for j in js:
+        t = b[:, j, :].copy()
+        b[:, j, :] = b[bi, p[:, j], :]
+        b[bi, p[:, j], :] = t
+    return b
+
+
+@op("aten::linalg_lu_solve(Tensor LU, Tensor pivots, Tensor B, *, bool left=True, "
+    "bool adjoint=False) -> Tensor", tags=_LA, method=False, function=False,
+    meta=_lu_solve_meta)
+def linalg_lu_solve(xp, LU, pivots, B, left=True, adjoint=False):
+    """A X = B (A^H X = B with adjoint; X A = B with left=False) from linalg.lu_factor's
+    A = P L U."""
+    shape = _lu_solve_check(LU.shape, pivots.shape, B.shape, _dtn(LU.dtype),
+                            _dtn(pivots.dtype), _dtn(B.dtype), left)
+    if not left:     # X op(A) = B  <=>  op(A)^T X^T = B^T
+        B, adjoint = _mT(B), not adjoint
+    bshape = shape if left else shape[:-2] + (shape[-1], shape[-2])
+    batch = bshape[:-2]
+    n = LU.shape[-1]
+    if B.size == 0 or n == 0:
+        r = xp.zeros(bshape, LU.dtype)
+        return xp.ascontiguousarray(r if left else _mT(r))
+    lu = xp.broadcast_to(LU, batch + (n, n)).reshape((-1, n, n))
+    p = xp.broadcast_to(pivots, batch + (n,)).reshape((-1, n)).astype(np.int64) - 1
+    b = _flat(xp, xp.broadcast_to(B, bshape))
+    if not adjoint:       # U X = L^{-1} P^T B
+        y = _trisolve(xp, lu, _swap_rows(xp, b, p, False), False, True)
+        x = _trisolve(xp, lu, y, True, False)
+    else:                 # A^T = U^T L^T P^T: X = P L^{-T} U^{-T} B
+        luT = _mT(lu)
+        y = _trisolve(xp, luT, b, False, False)
+        x = _swap_rows(xp, _trisolve(xp, luT, y, True, True), p, True)
+    x = x.reshape(bshape)
+    return xp.ascontiguousarray(x if left else _mT(x))
+
+
+# ------------------------------------------------------------------ *_ex (info), cholesky_solve
+
+def _info_of(xp, piv_info, batch):
+    return xp.asarray(piv_info).astype(np.int32).reshape(batch)
+
+
+def _lu_inverse(xp, LU, piv):
+    """inv(A) from A = P L U (flattened batch): inf / nan for a singular A, as LAPACK."""
+    n = LU.shape[-1]
+    eye = xp.broadcast_to(xp.eye(n, dtype=LU.dtype), LU.shape).copy()
+    p = piv.reshape((-1, n)).astype(np.int64) - 1
+    y = _trisolve(xp, LU, _swap_rows(xp, eye, p, False), False, True)
+    return _trisolve(xp, LU, y, True, False)
+
+
+def _inv_ex_meta(A, check_errors=False):
+    _check("linalg.inv", A.shape, A.dtype)
+    return (TensorMeta(A.dtype, tuple(A.shape), A.device),
+            TensorMeta(_dt.int32, tuple(A.shape[:-2]), A.device))
+
+
+@op("aten::linalg_inv_ex(Tensor A, *, bool check_errors=False) -> (Tensor inverse, "
+    "Tensor info)", tags=_LA, method=False, function=False, meta=_inv_ex_meta,
+    namedtuple_name="linalg_inv_ex")
+def linalg_inv_ex(xp, A, check_errors=False):
+    """linalg.inv and LAPACK's info (the 1-based index of the first zero pivot, 0 if A is
+    invertible) instead of an error, unless check_errors."""
+    _echeck("linalg.inv", A)
+    batch = A.shape[:-2]
+    if A.size == 0:
+        return A.copy(), xp.zeros(batch, np.int32)
+    LU, piv, info = _lu(xp, A)
+    if not bool(_host(info).any()):
+        return xp.linalg.inv(A), _info_of(xp, info, batch)
+    if check_errors:
+        raise _singular_error("linalg.inv_ex", A)
+    n = A.shape[-1]
+    inv = _lu_inverse(xp, LU.reshape((-1, n, n)), piv)
+    return inv.reshape(A.shape).astype(A.dtype, copy=False), _info_of(xp, info, batch)
+
+
+def _chol_partial(xp, A):
+    """Column-by-column Cholesky of a (batch, n, n) float array (its lower triangle), as
+    LAPACK's potf2: (L, info); for a matrix that is not positive-definite, info is the order
+    of the first bad leading minor and L holds the columns computed before it (the bad
+    diagonal entry left as computed, the rest of A's lower triangle as it was)."""
+    a = xp.tril(A).astype(A.dtype, copy=True)
+    nb, n = a.shape[0], a.shape[-1]
+    info = xp.zeros((nb,), np.int64)
+    for j in range(n):
+        live = info == 0
+        d = a[:, j, j] - (a[:, j, :j] * a[:, j, :j]).sum(-1)
+        bad = live & ~(d > 0)
+        info = xp.where(bad, j + 1, info)
+        ok = live & ~bad
+        dj = xp.where(ok, xp.sqrt(xp.where(ok, d, 1)), xp.where(bad, d, a[:, j, j]))
+        a[:, j, j] = dj
+        if j + 1 < n:
+            col = (a[:, j + 1:, j] - xp.matmul(a[:, j + 1:, :j], a[:, j, :j, None])[..., 0])
+            a[:, j + 1:, j] = xp.where(ok[:, None], col / xp.where(ok, dj, 1)[:, None],
+                                       a[:, j + 1:, j])
+    return a, info
+
+
+def _cholesky_ex_meta(self, upper=False, check_errors=False):
+    _check("linalg.cholesky", self.shape, self.dtype)
+    return (TensorMeta(self.dtype, tuple(self.shape), self.device),
+            TensorMeta(_dt.int32, tuple(self.shape[:-2]), self.device))
+
+
+@op("aten::linalg_cholesky_ex(Tensor self, *, bool upper=False, bool check_errors=False) "
+    "-> (Tensor L, Tensor info)", tags=_LA, method=False, function=False,
+    meta=_cholesky_ex_meta, namedtuple_name="linalg_cholesky_ex")
+def linalg_cholesky_ex(xp, self, upper=False, check_errors=False):
+    """linalg.cholesky and LAPACK's info (the order of the first leading minor that is not
+    positive-definite, 0 if none) instead of an error, unless check_errors."""
+    _echeck("linalg.cholesky", self)
+    batch = self.shape[:-2]
+    if self.size == 0:
+        return self.copy(), xp.zeros(batch, np.int32)
+    try:
+        with _raising(xp):
+            L = xp.linalg.cholesky(self)
+        info = xp.zeros(batch, np.int32)
+    except np.linalg.LinAlgError:
+        if check_errors:
+            raise _not_pd_error("linalg.cholesky_ex", self) from None
+        n = self.shape[-1]
+        L, info = _chol_partial(xp, self.reshape((-1, n, n)))
+        L, info = L.reshape(self.shape), _info_of(xp, info, batch)
+    L = L.astype(self.dtype, copy=False)
+    return (xp.ascontiguousarray(_mT(L)) if upper else L), info
+
+
+def _solve_ex_meta(A, B, left=True, check_errors=False):
+    return (_solve_meta(A, B, left),
+            TensorMeta(_dt.int32, tuple(A.shape[:-2]), A.device))
+
+
+@op("aten::linalg_solve_ex(Tensor A, Tensor B, *, bool left=True, bool check_errors=False) "
+    "-> (Tensor result, Tensor info)", tags=_LA, method=False, function=False,
+    meta=_solve_ex_meta, namedtuple_name="linalg_solve_ex")
+def linalg_solve_ex(xp, A, B, left=True, check_errors=False):
+    """linalg.solve and LAPACK's info for A (the first zero pivot, 0 if none) instead of an
+    error, unless check_errors."""
+    _solve_dtypes(_dtn(A.dtype), _dtn(B.dtype))
+    vec, shape = _solve_shapes(A.shape, B.shape, left)
+    batch = A.shape[:-2]
+    if A.size == 0:
+        return linalg_solve(xp, A, B, left), xp.zeros(batch, np.int32)
+    LU, piv, info = _lu(xp, A)
+    h = _host(info)
+    if not h.any():
+        return linalg_solve(xp, A, B, left), _info_of(xp, info, batch)
+    if check_errors:
+        i = int(np.flatnonzero(h)[0])
+        pre = f"(Batch element {i}): " if A.ndim > 2 else ""
+        raise LinAlgError(f"torch.linalg.solve_ex: {pre}The solver failed because the input "
+                          f"matrix is singular.")
+    # as LAPACK: the substitutions run through the zero pivot (inf / nan)
+    r = linalg_lu_solve(xp, LU, piv, B[..., None] if vec else B, left=left)
+    return xp.ascontiguousarray(r[..., 0] if vec else r), _info_of(xp, info, batch)
+
+
+def _chol_solve_check(sb, sa, db, da):
+    if len(sb) < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {len(sb)} "
+                           f"dimensions instead")
+    if len(sa) < 2:
+        raise RuntimeError(f"u should have at least 2 dimensions, but has {len(sa)} "
+                           f"dimensions instead")
+    if db is not da:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{db.short_name} and A of type {da.short_name} instead.")
+    _not_impl("cholesky_solve_cpu", da)
+    if sa[-1] != sa[-2] or sa[-1] != sb[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is "
+                           f"{sa[-2]} by {sa[-1]} but each b matrix is {sb[-2]} by {sb[-1]}")
+    return broadcast_shapes(tuple(sb[:-2]), tuple(sa[:-2])) + tuple(sb[-2:])
+
+
+def _chol_solve_meta(self, input2, upper=False):
+    return TensorMeta(self.dtype, _chol_solve_check(tuple(self.shape), tuple(input2.shape),
+                                                    self.dtype, input2.dtype), self.device)
+
+
+def _chol_solve(xp, b, L, upper):
+    """(L L^T)^{-1} b from the lower factor L (U^T U with upper: L = U^T); one triangle of
+    the factor is read."""
+    if upper:
+        L = _mT(L)
+    y = _trisolve(xp, L, b, False, False)
+    return _trisolve(xp, _mT(L), y, True, False)
+
+
+@op("aten::cholesky_solve(Tensor self, Tensor input2, bool upper=False) -> Tensor",
+    tags=_LA, meta=_chol_solve_meta)
+def cholesky_solve(xp, self, input2, upper=False):
+    """torch.cholesky_solve(B, L): A X = B for A = L L^T (U^T U with upper)."""
+    shape = _chol_solve_check(self.shape, input2.shape, _dtn(self.dtype), _dtn(input2.dtype))
+    n = input2.shape[-1]
+    b = xp.broadcast_to(self, shape)
+    L = xp.broadcast_to(input2, shape[:-2] + (n, n))
+    if b.size == 0:
+        return xp.zeros(shape, self.dtype)
+    return xp.ascontiguousarray(_chol_solve(xp, b, L, upper).astype(self.dtype, copy=False))
+
+
+def _chol_inverse_check(shape, d):
+    _check_matrix("cholesky_inverse", shape)
+    _check_square("cholesky_inverse", shape)
+    _not_impl("cholesky_inverse_out_cpu", d)
+
+
+@op("aten::cholesky_inverse(Tensor self, bool upper=False) -> Tensor", tags=_LA,
+    meta=lambda self, upper=False: TensorMeta(
+        self.dtype, (_chol_inverse_check(tuple(self.shape), self.dtype),
+                     tuple(self.shape))[1], self.device))
+def cholesky_inverse(xp, self, upper=False):
+    """torch.cholesky_inverse(L): (L L^T)^{-1} (U^T U with upper)."""
+    _chol_inverse_check(self.shape, _dtn(self.dtype))
+    if self.size == 0:
+        return self.copy()
+    n = self.shape[-1]
+    eye = xp.broadcast_to(xp.eye(n, dtype=self.dtype), self.shape)
+    return xp.ascontiguousarray(_chol_solve(xp, eye, self, upper).astype(self.dtype,
+                                                                         copy=False))
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (PyTorch's formulas, tools/autograd/derivatives.yaml / FunctionsManual.cpp),
+# written with registry ops
+
+
+def _st(A, B, upper, left=True, unitriangular=False):
+    return OPS["aten::linalg_solve_triangular"].public(A, B, upper=upper, left=left,
+                                                       unitriangular=unitriangular)
+
+
+@_derivative(linalg_solve_triangular)
+def _solve_triangular_grad(grad, self, result, upper, left, unitriangular, needs_grad):
+    """PyTorch's linalg_solve_triangular_backward: gB = A^{-H} gX, gA = -gB X^H restricted
+    to A's triangle (its strict triangle when unitriangular)."""
+    gB = _st(self.mT, grad, not upper, left, unitriangular)
+    gA = None
+    if needs_grad[0]:
+        gA = -(gB.matmul(result.mT)) if left else -(result.mT.matmul(gB))
+        gA = gA.triu(int(unitriangular)) if upper else gA.tril(-int(unitriangular))
+    return gA, (gB if needs_grad[1] else None)
+
+
+def _lu_backward(gL, gU, P, L, U):
+    """PyTorch's linalg_lu_backward (pivot=True, real case)."""
+    m, n = L.shape[-2], U.shape[-1]
+    k = min(m, n)
+    G = _G()
+    gL, gU = gL.tril(-1), gU.triu()      # L's unit diagonal and U's zeros are constants
+    if m == n:
+        gA = L.mT.matmul(gL).tril(-1) + gU.matmul(U.mT).triu()
+        gA = _st(U.mT, gA, upper=False, left=False)
+        gA = _st(L.mT, gA, upper=True, unitriangular=True)
+    elif m < n:        # wide: U = [U1 U2]
+        U1 = U.narrow(-1, 0, k)
+        gA = L.mT.matmul(gL) - gU.triu().matmul(U.mT)
+        gA = _st(U1.mT, gA.tril(-1), upper=False, left=False)
+        gA = G.cat([gA + gU.narrow(-1, 0, k).triu(), gU.narrow(-1, k, n - k)], -1)
+        gA = _st(L.mT, gA, upper=True, unitriangular=True)
+    else:              # tall: L = [L1; L2]
+        L1 = L.narrow(-2, 0, k)
+        gA = gU.matmul(U.mT) - L.mT.matmul(gL)
+        gA = _st(L1.mT, gA.triu(), upper=True, unitriangular=True)
+        gA = G.cat([gA + gL.narrow(-2, 0, k).tril(-1), gL.narrow(-2, k, m - k)], -2)
+        gA = _st(U.mT, gA, upper=False, left=False)
+    return P.matmul(gA)
+
+
+@_derivative(linalg_lu)
+def _lu_grad(grad, result):
+    P, L, U = result
+    return _lu_backward(grad[1], grad[2], P, L, U)
+
+
+@_derivative(linalg_lu_factor)
+def _lu_factor_grad(grad, result):
+    """PyTorch's lu_factor_ex_backward: LU's gradient split into L's and U's."""
+    LU, piv = result
+    g = grad[0]
+    P, L, U = OPS["aten::lu_unpack"].public(LU.detach(), piv)
+    m, n = LU.shape[-2], LU.shape[-1]
+    k = min(m, n)
+    return _lu_backward(g.narrow(-1, 0, k), g.narrow(-2, 0, k), P, L, U)
+
+
+@_derivative(lu_unpack, wrt=("LU_data",))
+def _lu_unpack_grad(grad, LU_data, unpack_data):
+    if not unpack_data:
+        return None
+    _, gL, gU = grad
+    m, n = LU_data.shape[-2], LU_data.shape[-1]
+    k = min(m, n)
+    G = _G()
+    gL, gU = gL.tril(-1), gU.triu()
+    if m < n:
+        gL = G.cat([gL, G.zeros(gL.shape[:-1] + (n - k,), dtype=gL.dtype,
+                                  device=gL.device)], -1)
+    elif m > n:
+        gU = G.cat([gU, G.zeros(gU.shape[:-2] + (m - k, n), dtype=gU.dtype,
+                                  device=gU.device)], -2)
+    return gL + gU
+
+
+@_derivative(linalg_lu_solve, wrt=("LU", "B"))
+def _lu_solve_grad(grad, LU, pivots, result, left, adjoint, needs_grad):
+    """PyTorch's linalg_lu_solve_LU (LU's gradient) and lu_solve(..., !adjoint) (B's)."""
+    solve = OPS["aten::linalg_lu_solve"].public
+    gB = solve(LU, pivots, grad, left=left, adjoint=not adjoint) if needs_grad[1] else None
+    if not needs_grad[0]:
+        return None, gB
+    X, gX = result, grad
+    P, L, U = OPS["aten::lu_unpack"].public(LU.detach(), pivots)
+    if left != adjoint:
+        gR = _st(U.mT, -((gX if left else gX.mT).matmul(X.mT if left else X)), upper=False)
+        gL = _st(L.mT, gR.matmul(U.mT), upper=True, unitriangular=True).tril(-1)
+        gLU = gL + gR.triu()
+    else:
+        gR = -(P.mT.matmul(X if left else X.mT).matmul(gX.mT if left else gX).matmul(P))
+        gR = _st(L.mT, gR, upper=True, left=False, unitriangular=True)
+        gU = _st(U.mT, L.mT.matmul(gR), upper=False, left=False).triu()
+        gLU = gR.tril(-1) + gU
+    return gLU, gB
+
+
+@_derivative(linalg_inv_ex)
+def _inv_ex_grad(grad, result):
+    r = result[0].mT
+    return -(r.matmul(grad[0]).matmul(r))
+
+
+@_derivative(linalg_cholesky_ex)
+def _cholesky_ex_grad(grad, result, upper):
+    return _cholesky_grad(grad[0], result[0], upper)
+
+
+@_derivative(linalg_solve_ex)
+def _solve_ex_grad(grad, A, B, result, left, needs_grad):
+    return _solve_grad(grad[0], A, B, result[0], left, needs_grad)
+
+
+@_derivative(cholesky_solve)
+def _cholesky_solve_grad(grad, input2, result, upper, needs_grad):
+    """PyTorch's cholesky_solve_backward."""
+    gB = OPS["aten::cholesky_solve"].public(grad, input2, upper)
+    gL = None
+    if needs_grad[1]:
+        c = gB.matmul(result.mT)
+        c = c + c.mT
+        gL = -(input2.matmul(c)) if upper else -(c.matmul(input2))
+    return gB, gL
+
+
+@_derivative(cholesky_inverse)
+def _cholesky_inverse_grad(grad, self, result, upper):
+    """PyTorch's cholesky_inverse_backward."""
+    c = grad + grad.mT
+    c = result.matmul(c).matmul(result)
+    return -(self.matmul(c)) if upper else -(c.matmul(self))

@@ -1,0 +1,541 @@
+"""`torch.linalg` matrix functions and products: linalg.matrix_power, linalg.matrix_exp /
+torch.matrix_exp, linalg.cross / torch.cross, linalg.vecdot, torch.trace,
+linalg.multi_dot, and `linalg.norm` / the numeric-order `linalg.matrix_norm`, with their
+derivatives. Checks and errors are linalg_decomp.py's.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, broadcast_shapes, wrap_dim
+from .registry import op, OPS
+from . import linalg as _la
+from .reduction import _keep
+from .registry import derivative as _derivative
+from .linalg_decomp import (_G, _check_float, _check_matrix, _check_square, _dtn, _eye_like,
+                            _host, _inv, linalg_inv)
+
+_LA = {"linalg"}
+
+
+# ------------------------------------------------------------------ matrix_power
+
+def _mpow_meta(self, n):
+    _check_square("linalg.matrix_power", tuple(self.shape))
+    if n < 0:
+        _check_float("linalg.inv", self.dtype)
+    _la._not_bool("matmul", self.dtype) if n > 1 else None
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::linalg_matrix_power(Tensor self, int n) -> Tensor", tags=_LA,
+    function="matrix_power", method="matrix_power", meta=_mpow_meta)
+def linalg_matrix_power(xp, self, n):
+    _check_square("linalg.matrix_power", self.shape)
+    if n < 0:
+        self = linalg_inv(xp, self)
+        n = -n
+    if n == 0:
+        return xp.broadcast_to(xp.eye(self.shape[-1], dtype=self.dtype), self.shape).copy()
+    if n > 1:
+        _la._not_bool("matmul", _dtn(self.dtype))
+    result, base = None, self
+    while n:
+        if n & 1:
+            result = base if result is None else _la._product(xp, result, base)
+        n >>= 1
+        if n:
+            base = _la._product(xp, base, base)
+    return xp.array(result, copy=True) if result is self else result
+
+
+# ------------------------------------------------------------------ cross, vecdot, trace
+
+def _cross_check(sa, sb, da, db, dim):
+    if da is not db:
+        raise RuntimeError(f"expected scalar type {da.short_name} but found {db.short_name}")
+    if len(sa) != len(sb):
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    shape = broadcast_shapes(tuple(sa), tuple(sb))
+    d = wrap_dim(dim, len(shape))
+    if sa[d] != 3 or sb[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{sa[d]} and {sb[d]}")
+    return shape, d
+
+
+def _cross_default_dim(sa, sb):
+    shape = broadcast_shapes(tuple(sa), tuple(sb))
+    for i, s in enumerate(shape):
+        if s == 3:
+            return i
+    raise RuntimeError("no dimension of size 3 in input")
+
+
+def _cross(xp, a, b, d):
+    shape = broadcast_shapes(a.shape, b.shape)
+    a, b = xp.broadcast_to(a, shape), xp.broadcast_to(b, shape)
+
+    def c(x, i):
+        return xp.take(x, [i], axis=d)
+    return xp.concatenate([c(a, 1) * c(b, 2) - c(a, 2) * c(b, 1),
+                           c(a, 2) * c(b, 0) - c(a, 0) * c(b, 2),
+                           c(a, 0) * c(b, 1) - c(a, 1) * c(b, 0)], axis=d)
+
+
+def _lcross_meta(self, other, dim=-1):
+    shape, _ = _cross_check(self.shape, other.shape, self.dtype, other.dtype, dim)
+    return TensorMeta(self.dtype, shape, self.device)
+
+
+@op("aten::linalg_cross(Tensor self, Tensor other, *, int dim=-1) -> Tensor", tags=_LA,
+    method=False, function=False, meta=_lcross_meta)
+def linalg_cross(xp, self, other, dim=-1):
+    _, d = _cross_check(self.shape, other.shape, _dtn(self.dtype), _dtn(other.dtype), dim)
+    return _cross(xp, self, other, d)
+
+
+def _cross_meta(self, other, dim=None):
+    if dim is None:
+        dim = _cross_default_dim(self.shape, other.shape)
+    return _lcross_meta(self, other, dim)
+
+
+@op("aten::cross(Tensor self, Tensor other, int? dim=None) -> Tensor", tags=_LA,
+    meta=_cross_meta)
+def cross(xp, self, other, dim=None):
+    """torch.cross: without dim, the first dimension of size 3 (deprecated by PyTorch, which
+    warns; linalg.cross's default is the last dimension)."""
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\n"
+                      "Please either pass the dim explicitly or simply use torch.linalg.cross."
+                      "\nThe default value of dim will change to agree with that of "
+                      "linalg.cross in a future release.", UserWarning, stacklevel=3)
+        dim = _cross_default_dim(self.shape, other.shape)
+    return linalg_cross(xp, self, other, dim)
+
+
+def _vecdot_check(sx, sy, dx, dy, dim):
+    _check_float("linalg.vecdot", dx)
+    if dx is not dy:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found "
+                           f"x of type {dx.short_name} and y of type {dy.short_name} instead")
+    shape = broadcast_shapes(tuple(sx), tuple(sy))
+    d = wrap_dim(dim, len(shape))
+    return shape[:d] + shape[d + 1:], d
+
+
+@op("aten::linalg_vecdot(Tensor x, Tensor y, *, int dim=-1) -> Tensor", tags=_LA,
+    method=False, function=False,
+    meta=lambda x, y, dim=-1: TensorMeta(
+        x.dtype, _vecdot_check(x.shape, y.shape, x.dtype, y.dtype, dim)[0], x.device))
+def linalg_vecdot(xp, x, y, dim=-1):
+    _, d = _vecdot_check(x.shape, y.shape, _dtn(x.dtype), _dtn(y.dtype), dim)
+    return xp.asarray((x * y).sum(d)).astype(x.dtype, copy=False)
+
+
+def _trace_check(shape, d):
+    if len(shape) != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {len(shape)}")
+    _la._not_bool("trace", d)
+    return d if d.category == _dt.FLOATING else _dt.int64
+
+
+@op("aten::trace(Tensor self) -> Tensor", tags=_LA | {"reduction"},
+    meta=lambda self: TensorMeta(_trace_check(self.shape, self.dtype), (), self.device))
+def trace(xp, self):
+    out = _trace_check(self.shape, _dtn(self.dtype))
+    k = min(self.shape)
+    diag = self[xp.arange(k), xp.arange(k)]
+    acc = np.float32 if out is _dt.float16 else out.np
+    return xp.asarray(diag.astype(acc).sum()).astype(out.np)
+
+
+# ------------------------------------------------------------------ multi_dot
+
+def _multi_dot_check(shapes, dtypes):
+    n = len(shapes)
+    if n < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
+    for i, d in enumerate(dtypes):
+        if d is not dtypes[0]:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but "
+                               f"tensor 0 is {_la._CNAME[dtypes[0].name]} and tensor {i} "
+                               f"{_la._CNAME[d.name]}")
+    for i, s in enumerate(shapes):
+        if i == 0 and len(s) not in (1, 2):
+            raise RuntimeError(f"multi_dot(): the first tensor must be 1D or 2D but got "
+                               f"{len(s)}D")
+        if i == n - 1 and len(s) not in (1, 2):
+            raise RuntimeError(f"multi_dot(): the last tensor must be 1D or 2D but got "
+                               f"{len(s)}D")
+        if 0 < i < n - 1 and len(s) != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {len(s)}D")
+    mats = [tuple(s) for s in shapes]
+    if len(mats[0]) == 1:
+        mats[0] = (1,) + mats[0]
+    if len(mats[-1]) == 1:
+        mats[-1] = mats[-1] + (1,)
+    for i in range(n - 1):
+        if mats[i][1] != mats[i + 1][0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes "
+                               f"{list(shapes[i])} and {list(shapes[i + 1])} cannot be "
+                               f"multiplied")
+    out = ()
+    if len(shapes[0]) == 2:
+        out += (shapes[0][0],)
+    if len(shapes[-1]) == 2:
+        out += (shapes[-1][1],)
+    return out
+
+
+@op("aten::linalg_multi_dot(Tensor[] tensors) -> Tensor", tags=_LA, method=False,
+    function=False,
+    meta=lambda tensors: TensorMeta(
+        tensors[0].dtype if tensors else _dt.float32,
+        _multi_dot_check([tuple(t.shape) for t in tensors], [t.dtype for t in tensors]),
+        tensors[0].device if tensors else None))
+def linalg_multi_dot(xp, tensors):
+    shape = _multi_dot_check([t.shape for t in tensors], [_dtn(t.dtype) for t in tensors])
+    _la._not_bool("multi_dot", _dtn(tensors[0].dtype))
+    r = tensors[0]
+    for t in tensors[1:]:
+        r = _la._product(xp, r, t)
+    return xp.asarray(r).reshape(shape)
+
+
+# ------------------------------------------------------------------ norms
+
+def _mnorm_num_check(ord):
+    if ord not in (1, -1, 2, -2, math.inf, -math.inf):
+        o = int(ord) if float(ord).is_integer() else ord
+        raise RuntimeError(f"linalg.matrix_norm: Order {o} not supported.")
+
+
+def _mnorm_num_meta(self, ord, dim=(-2, -1), keepdim=False, dtype=None):
+    _mnorm_num_check(ord)
+    return _la._mnorm_meta(self, "fro", dim, keepdim, dtype)
+
+
+def _matrix_norm_num(xp, x, ord, d, keepdim):
+    m = xp.moveaxis(x, d, (-2, -1))
+    ord = float(ord)
+    pick = (lambda a: a.max(-1)) if ord > 0 else (lambda a: a.min(-1))
+    if abs(ord) == 1:
+        r = pick(xp.abs(m).sum(-2))
+    elif math.isinf(ord):
+        r = pick(xp.abs(m).sum(-1))
+    else:
+        r = pick(xp.linalg.svd(m, compute_uv=False))
+    if keepdim:
+        for i in sorted(d):
+            r = xp.expand_dims(r, i)
+    return r
+
+
+@op("aten::linalg_matrix_norm(Tensor self, Scalar ord, int[] dim=[-2,-1], "
+    "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
+    function=False, method=False, meta=_mnorm_num_meta)
+def linalg_matrix_norm(xp, self, ord, dim=(-2, -1), keepdim=False, dtype=None):
+    out = _la._norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm").np
+    _mnorm_num_check(ord)
+    d = _la._mnorm_dims(dim, self.ndim)
+    x = self.astype(np.float32 if out == np.float16 else out, copy=False)
+    if x.size == 0:
+        raise RuntimeError("linalg.matrix_norm: the input has no elements (torch: max(): "
+                           "Expected reduction dim to be specified for input.numel() == 0)")
+    return xp.asarray(_matrix_norm_num(xp, x, ord, d, keepdim)).astype(out, copy=False)
+
+
+def _norm_plan(ndim, ord, dim):
+    """torch.linalg.norm's choice: ('vector', ord, dims or None) or ('matrix', ord, dims)."""
+    if dim is not None:
+        dim = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
+    if ord is None:
+        if dim is None or len(dim) == 1:
+            return "vector", 2, dim
+        if len(dim) == 2:
+            return "matrix", "fro", dim
+    else:
+        if dim is None:
+            if ndim not in (1, 2):
+                raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the "
+                                   f"input must be 1D or 2D. Got {ndim}D.")
+            dim = list(range(ndim))
+        if isinstance(ord, str):
+            return "matrix", ord, dim
+        if len(dim) == 1:
+            return "vector", ord, dim
+        if len(dim) == 2:
+            return "matrix", ord, dim
+    raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got "
+                       f"{dim}")
+
+
+def _norm_meta(self, ord=None, dim=None, keepdim=False, dtype=None):
+    kind, o, d = _norm_plan(len(self.shape), ord, dim)
+    if kind == "vector":
+        return _la._vnorm_meta(self, o, d, keepdim, dtype)
+    if isinstance(o, str):
+        if len(self.shape) < 2:
+            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                               "dimensions.")
+        return _la._mnorm_meta(self, o, d, keepdim, dtype)
+    return _mnorm_num_meta(self, o, d, keepdim, dtype)
+
+
+def _norm(xp, self, ord, dim, keepdim, dtype):
+    kind, o, d = _norm_plan(self.ndim, ord, dim)
+    if kind == "vector":
+        return _la.linalg_vector_norm(xp, self, o, d, keepdim, dtype)
+    if isinstance(o, str):
+        if self.ndim < 2:
+            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                               "dimensions.")
+        return _la.linalg_matrix_norm(xp, self, o, d, keepdim, dtype)
+    return linalg_matrix_norm(xp, self, o, d, keepdim, dtype)
+
+
+@op("aten::linalg_norm(Tensor self, Scalar? ord=None, int[1]? dim=None, bool keepdim=False, "
+    "*, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"}, function=False,
+    method=False, meta=_norm_meta)
+def linalg_norm(xp, self, ord=None, dim=None, keepdim=False, dtype=None):
+    return _norm(xp, self, ord, dim, keepdim, dtype)
+
+
+@op("aten::linalg_norm.ord_str(Tensor self, str ord, int[1]? dim=None, bool keepdim=False, "
+    "*, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"}, function=False,
+    method=False, meta=_norm_meta)
+def linalg_norm_ord_str(xp, self, ord, dim=None, keepdim=False, dtype=None):
+    return _norm(xp, self, ord, dim, keepdim, dtype)
+
+
+# ------------------------------------------------------------------ matrix_exp
+
+_PADE = {
+    3: (120., 60., 12., 1.),
+    5: (30240., 15120., 3360., 420., 30., 1.),
+    7: (17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.),
+    9: (17643225600., 8821612800., 2075673600., 302702400., 30270240., 2162160., 110880.,
+        3960., 90., 1.),
+    13: (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+         129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+         40840800., 960960., 16380., 182., 1.)}
+# the largest 1-norm for which the degree-m Pade approximant is accurate to double precision
+# (Higham 2005, as scipy.linalg.expm and PyTorch)
+_THETA = ((3, 1.495585217958292e-2), (5, 2.539398330063230e-1), (7, 9.504178996162932e-1),
+          (9, 2.097847961257068), (13, 5.371920351148152))
+
+
+def _expm(xp, A):
+    """Scaling and squaring with a Pade approximant, batched: one degree for the batch (the
+    smallest that suits its largest norm), a scaling 2^-s per matrix."""
+    n = A.shape[-1]
+    norm = xp.abs(A).sum(-2).max(-1)                  # 1-norms, (batch...)
+    big = float(_host(norm.max())) if norm.size else 0.0
+    m = next((m for m, t in _THETA if big <= t), 13)
+    s = xp.zeros(norm.shape, np.int64)
+    if m == 13:
+        with np.errstate(divide="ignore"):
+            s = xp.maximum(0, xp.ceil(xp.log2(norm / _THETA[-1][1]))).astype(np.int64)
+        A = A / (2.0 ** s).astype(A.dtype)[..., None, None]
+    b = _PADE[m]
+    eye = xp.broadcast_to(xp.eye(n, dtype=A.dtype), A.shape)
+    A2 = xp.matmul(A, A)
+    if m < 13:
+        powers = [eye, A2]
+        while len(powers) < (m + 1) // 2:
+            powers.append(xp.matmul(powers[-1], A2))
+        U = xp.matmul(A, sum(b[2 * i + 1] * p for i, p in enumerate(powers)))
+        V = sum(b[2 * i] * p for i, p in enumerate(powers))
+    else:
+        A4 = xp.matmul(A2, A2)
+        A6 = xp.matmul(A4, A2)
+        U = xp.matmul(A, xp.matmul(A6, b[13] * A6 + b[11] * A4 + b[9] * A2) + b[7] * A6 +
+                      b[5] * A4 + b[3] * A2 + b[1] * eye)
+        V = (xp.matmul(A6, b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 +
+             b[2] * A2 + b[0] * eye)
+    R = xp.linalg.solve(V - U, V + U)
+    smax = int(_host(s.max())) if s.size else 0
+    for i in range(smax):
+        R = xp.where((s > i)[..., None, None], xp.matmul(R, R), R)
+    return R
+
+
+def _matrix_exp_check(name, shape, d):
+    _check_matrix(name, shape)
+    if d.category != _dt.FLOATING:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
+                           f"Got {d.short_name}")
+    _check_square(name, shape)
+
+
+def _matrix_exp_meta(self):
+    _matrix_exp_check("linalg.matrix_exp", tuple(self.shape), self.dtype)
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+def _matrix_exp(xp, self):
+    _matrix_exp_check("linalg.matrix_exp", self.shape, _dtn(self.dtype))
+    if self.size == 0:
+        return self.copy()
+    # float16: computed in float32 (PyTorch's CPU kernel overflows in half precision)
+    a = self.astype(np.float32) if self.dtype == np.float16 else self
+    return xp.ascontiguousarray(_expm(xp, a).astype(self.dtype, copy=False))
+
+
+@op("aten::linalg_matrix_exp(Tensor self) -> Tensor", tags=_LA, method=False,
+    function=False, meta=_matrix_exp_meta)
+def linalg_matrix_exp(xp, self):
+    return _matrix_exp(xp, self)
+
+
+@op("aten::matrix_exp(Tensor self) -> Tensor", tags=_LA, meta=_matrix_exp_meta)
+def matrix_exp(xp, self):
+    """torch.matrix_exp / Tensor.matrix_exp: linalg.matrix_exp."""
+    return _matrix_exp(xp, self)
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (PyTorch's formulas, tools/autograd/derivatives.yaml / FunctionsManual.cpp),
+# written with registry ops
+
+
+def _mpow_backward(grad, A, n):
+    """sum_k (A^T)^k grad (A^T)^(n-1-k)."""
+    if n == 0:
+        return grad * 0
+    powers = [None] * n
+    At = A.mT
+    powers[0] = _eye_like(A)
+    for k in range(1, n):
+        powers[k] = powers[k - 1].matmul(At)
+    out = None
+    for k in range(n):
+        t = powers[k].matmul(grad).matmul(powers[n - 1 - k])
+        out = t if out is None else out + t
+    return out
+
+
+@_derivative(linalg_matrix_power)
+def _mpow_grad(grad, self, n):
+    if n >= 0:
+        return _mpow_backward(grad, self, n)
+    B = _inv(self)
+    gB = _mpow_backward(grad, B, -n)
+    return -(B.mT.matmul(gB).matmul(B.mT))
+
+
+@_derivative(linalg_cross)
+def _lcross_grad(grad, self, other, dim):
+    c = OPS["aten::linalg_cross"].public
+    return c(other, grad, dim=dim), c(grad, self, dim=dim)
+
+
+@_derivative(cross)
+def _cross_grad(grad, self, other, dim):
+    if dim is None:
+        dim = _cross_default_dim(tuple(self.shape), tuple(other.shape))
+    c = OPS["aten::linalg_cross"].public
+    return c(other, grad, dim=dim), c(grad, self, dim=dim)
+
+
+@_derivative(linalg_vecdot)
+def _vecdot_grad(grad, x, y, dim):
+    nd = max(x.dim(), y.dim())
+    g = grad.unsqueeze(wrap_dim(dim, nd))
+    return g * y, g * x
+
+
+@_derivative(trace)
+def _trace_grad(grad, self):
+    m, n = self.shape
+    return grad * _G().eye(m, n, dtype=grad.dtype, device=grad.device)
+
+
+@_derivative(linalg_multi_dot)
+def _multi_dot_grad(grad, tensors, needs_grad):
+    mats = list(tensors)
+    first_vec, last_vec = mats[0].dim() == 1, mats[-1].dim() == 1
+    if first_vec:
+        mats[0] = mats[0].unsqueeze(0)
+    if last_vec:
+        mats[-1] = mats[-1].unsqueeze(-1)
+    g = grad
+    if first_vec:
+        g = g.unsqueeze(0)
+    if last_vec:
+        g = g.unsqueeze(-1)
+    out = []
+    for i, t in enumerate(tensors):
+        if not needs_grad[0]:
+            out.append(None)
+            continue
+        gi = g
+        if i > 0:
+            left = mats[0]
+            for x in mats[1:i]:
+                left = left.matmul(x)
+            gi = left.mT.matmul(gi)
+        if i < len(mats) - 1:
+            right = mats[i + 1]
+            for x in mats[i + 2:]:
+                right = right.matmul(x)
+            gi = gi.matmul(right.mT)
+        out.append(gi.reshape(tuple(t.shape)))
+    return out
+
+
+def _matrix_norm_num_backward(grad, self, result, ord, dim, keepdim):
+    nd = self.dim()
+    d = _la._mnorm_dims(dim, nd)
+    gk = _keep(grad, nd, list(d), keepdim).movedim(d, (-2, -1))
+    rk = _keep(result, nd, list(d), keepdim).movedim(d, (-2, -1))
+    m = self.movedim(d, (-2, -1))
+    ord = float(ord)
+    if abs(ord) == 2:
+        U, S, Vh = OPS["aten::linalg_svd"].public(m.detach(), False)
+        k = 0 if ord > 0 else S.shape[-1] - 1
+        gx = gk * U[..., :, k:k + 1].matmul(Vh[..., k:k + 1, :])
+    else:
+        ax = -2 if abs(ord) == 1 else -1       # 1: column sums; inf: row sums
+        other = -1 if ax == -2 else -2
+        sums = m.abs().sum(ax, keepdim=True)
+        mask = sums == rk
+        w = mask / mask.sum(other, keepdim=True)
+        gx = m.sign() * gk * w
+    return gx.movedim((-2, -1), d)
+
+
+@_derivative(linalg_matrix_norm)
+def _mnorm_num_grad(grad, self, result, ord, dim, keepdim):
+    return _matrix_norm_num_backward(grad, self, result, ord, dim, keepdim)
+
+
+@_derivative(linalg_norm, linalg_norm_ord_str)
+def _norm_grad(grad, self, result, ord, dim, keepdim):
+    kind, o, d = _norm_plan(self.dim(), ord, dim)
+    if kind == "vector":
+        return _la._vector_norm_backward(grad, self, result, o, d, keepdim)
+    if o == "fro":
+        return _la._vector_norm_backward(grad, self, result, 2, d, keepdim)
+    if o == "nuc":
+        return _la._matrix_norm_grad(grad, self, result, o, d, keepdim)
+    return _matrix_norm_num_backward(grad, self, result, o, d, keepdim)
+
+
+@_derivative(linalg_matrix_exp, matrix_exp)
+def _matrix_exp_grad(grad, self):
+    """PyTorch's differential of exp at A^H in the direction grad: the upper-right block
+    of exp([[A^H, G], [0, A^H]])."""
+    G = _G()
+    n = self.shape[-1]
+    At = self.mT
+    top = G.cat([At, grad], -1)
+    bottom = G.cat([G.zeros_like(grad), At], -1)
+    big = OPS["aten::linalg_matrix_exp"].public(G.cat([top, bottom], -2))
+    return big[..., :n, n:]
