@@ -1,0 +1,79 @@
+"""Two factories with PyTorch's calling conventions (Python entry points in `PUBLIC`):
+logspace and empty_strided.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu
+from .meta import TensorMeta, int_list
+from .registry import op, OPS
+
+PUBLIC = {}
+
+
+# ------------------------------------------------------------------ logspace / empty_strided
+
+_FACTORY_TAIL = "ScalarType? dtype=None, Layout? layout=None, Device? device=None, " \
+                "bool? pin_memory=None) -> Tensor"
+
+
+def _default(dtype):
+    return _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+
+
+@op(f"aten::logspace(Scalar start, Scalar end, int steps, float base=10.0, *, "
+    f"{_FACTORY_TAIL}", tags={"factory"}, function=False, method=False,
+    meta=lambda start, end, steps, base=10.0, dtype=None, layout=None, device=None,
+    pin_memory=None: TensorMeta(_default(dtype), (steps,), device or _cpu))
+def _logspace(xp, start, end, steps, base=10.0, dtype=None, layout=None, device=None,
+              pin_memory=None):
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    e = xp.linspace(float(start), float(end), steps, dtype=np.float64)
+    r = xp.power(float(base), e)
+    out = _default(dtype).np
+    if out.kind in "iub":
+        r = xp.floor(r + 0.5) if out.kind != "b" else r
+    return r.astype(out)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
+             layout=None, out=None):
+    """torch.logspace: base ** linspace(start, end, steps)."""
+    from .registry import _Tensor
+    vals = [v.item() if isinstance(v, _Tensor) else v for v in (start, end)]
+    t = OPS["aten::logspace"].public(vals[0], vals[1], steps, base, dtype=dtype, device=device)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+PUBLIC["logspace"] = logspace
+
+
+@op(f"aten::empty_strided(SymInt[] size, SymInt[] stride, *, {_FACTORY_TAIL}",
+    tags={"factory"}, function=False, method=False,
+    meta=lambda size, stride, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_default(dtype), tuple(int_list(size)), device or _cpu))
+def _empty_strided(xp, size, stride, dtype=None, layout=None, device=None, pin_memory=None):
+    size, stride = int_list(size), int_list(stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(size)}: {size}")
+    npdt = _default(dtype).np
+    n = 1 + sum((s - 1) * st for s, st in zip(size, stride)) if all(size) else 0
+    buf = xp.zeros(max(n, 1), npdt)
+    st = tuple(s * npdt.itemsize for s in stride)
+    return xp.lib.stride_tricks.as_strided(buf, tuple(size), st)
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):
+    """torch.empty_strided: an uninitialized tensor (zeros here) with the given strides."""
+    t = OPS["aten::empty_strided"].public(list(size), list(stride), dtype=dtype, device=device)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+PUBLIC["empty_strided"] = empty_strided
