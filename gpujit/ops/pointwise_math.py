@@ -1,0 +1,562 @@
+"""Pointwise float math: exp, tanh, sigmoid, the unary ufuncs (exp2, expm1, log*, sqrt,
+trigonometric and hyperbolic functions), rsqrt, reciprocal, atan2, erf / erfc / erfinv,
+lgamma, digamma, polygamma, logit, deg2rad / rad2deg, fmax / fmin, logaddexp(2), xlogy,
+torch.special's xlog1py / entr / ndtr, hypot, copysign, nextafter, ldexp, float_power,
+sinc, heaviside and nan_to_num, with their derivatives. Conventions as in pointwise.py.
+"""
+from __future__ import annotations
+
+import math as _math
+
+import numpy as _np
+
+from .. import dtypes as _dt
+from . import registry as _reg
+from . import special as _special
+from .meta import TensorMeta
+from .registry import op
+from .scalar import tie_first as _tie_first
+from .registry import derivative as _derivative
+from .registry import nondifferentiable as _nondifferentiable
+from .pointwise import (FLOATS, NO_BOOL, _PW, _f32, _gpujit, _is_tensor, _keep, _pow_grad,
+                        _short, _zero_grad, power)
+
+
+# ------------------------------------------------------------------ float math
+
+@op("aten::exp(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="exp({self})")
+def exp(xp, self):
+    return xp.exp(self)
+
+
+@op("aten::tanh(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    functional=True, scalar="tanh({self})")
+def tanh(xp, self):
+    return xp.tanh(self)
+
+
+@op("aten::sigmoid(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    functional=True, scalar="1 / (1 + exp(-{self}))")
+def sigmoid(xp, self):
+    x = _f32(self)
+    if x.ndim == 0:
+        return 1 / (1 + xp.exp(-x))
+    # one temporary, updated in place: a third fewer allocations than 1 / (1 + exp(-x))
+    t = xp.negative(x)
+    xp.exp(t, out=t)
+    t += _one_of(t.dtype)
+    return xp.reciprocal(t, out=t)
+
+
+_ONES: dict = {}
+
+
+def _one_of(np_dtype):
+    one = _ONES.get(np_dtype)
+    if one is None:
+        one = _ONES[np_dtype] = np_dtype.type(1)
+    return one
+
+
+def _unary_float(name, ufunc, scalar):
+    @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+        scalar=scalar)
+    def impl(xp, self):
+        return getattr(xp, ufunc)(self)
+    impl.__name__ = name
+    return impl
+
+
+for _name, _ufunc, _fn in (
+        ("exp2", "exp2", "exp2"), ("expm1", "expm1", "expm1"), ("log", "log", "log"),
+        ("log2", "log2", "log2"), ("log10", "log10", "log10"), ("log1p", "log1p", "log1p"),
+        ("sqrt", "sqrt", "sqrt"), ("sin", "sin", "sin"), ("cos", "cos", "cos"),
+        ("tan", "tan", "tan"), ("asin", "arcsin", "asin"), ("acos", "arccos", "acos"),
+        ("atan", "arctan", "atan"), ("sinh", "sinh", "sinh"), ("cosh", "cosh", "cosh"),
+        ("asinh", "arcsinh", "asinh"), ("acosh", "arccosh", "acosh"),
+        ("atanh", "arctanh", "atanh")):
+    globals()[_name] = _unary_float(_name, _ufunc, f"{_fn}({{self}})")
+
+
+@op("aten::rsqrt(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="1 / sqrt({self})")
+def rsqrt(xp, self):
+    return 1 / xp.sqrt(_f32(self))
+
+
+@op("aten::reciprocal(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="1 / {self}")
+def reciprocal(xp, self):
+    return xp.reciprocal(self)
+
+
+@op("aten::atan2(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    promote="float", scalar="atan2({self}, {other})")
+def atan2(xp, self, other):
+    return xp.arctan2(self, other)
+
+
+@op("aten::erf(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="erf({self})")
+def erf(xp, self):
+    return _special.erf(xp, self)
+
+
+@op("aten::erfc(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="erfc({self})")
+def erfc(xp, self):
+    return _special.erfc(xp, self)
+
+
+@op("aten::erfinv(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="erfinv({self})")
+def erfinv(xp, self):
+    return _special.erfinv(xp, self)
+
+
+@op("aten::lgamma(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="lgamma({self})")
+def lgamma(xp, self):
+    """log|gamma(x)|; +inf at the poles (0, -0, the negative integers) and at +-inf."""
+    return _special.lgamma(xp, self)
+
+
+@op("aten::digamma(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="digamma({self})")
+def digamma(xp, self):
+    """psi(x) = lgamma'(x): -inf at +0, +inf at -0, NaN at the negative integers and -inf
+    (PyTorch's algorithm, computed in float64: gpujit/ops/special.py)."""
+    return _special.digamma(xp, self)
+
+
+def _polygamma_out(np_dtype):
+    return np_dtype if np_dtype.kind == "f" else _dt.get_default_dtype().np
+
+
+def _polygamma_meta(n, self):
+    dt = self.dtype if self.dtype.category == _dt.FLOATING else _dt.get_default_dtype()
+    return TensorMeta(dt, tuple(self.shape), self.device)
+
+
+# polygamma is not fused (no scalar expression: a loop per element whose length depends on
+# x); it is a plain op computed in float64 and rounded to the float result dtype once
+@op("aten::polygamma(int n, Tensor self) -> Tensor", method=False, meta=_polygamma_meta)
+def polygamma(xp, n, self):
+    """The n-th derivative of digamma (n = 0: digamma; n >= 1: (-1) ** (n + 1) n!
+    zeta(n + 1, x)). Integer and bool tensors give the default float dtype."""
+    return _special.polygamma(xp, n, self).astype(_polygamma_out(self.dtype), copy=False)
+
+
+def _polygamma_inplace_meta(self, n):
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::polygamma_(Tensor(a!) self, int n) -> Tensor(a!)", tags={"inplace"},
+    function=False, meta=_polygamma_inplace_meta)
+def polygamma_(xp, self, n):
+    if self.dtype.kind != "f":
+        raise RuntimeError(f"result type {_dt.get_default_dtype().short_name} can't be cast "
+                           f"to the desired output type {_short(self.dtype)}")
+    self[...] = _special.polygamma(xp, n, self)
+    return self
+
+
+@_reg.tensor_method("polygamma")
+def _tensor_polygamma(self, n):
+    """x.polygamma(n) is polygamma(n, x) (PyTorch binds the receiver to `self`)."""
+    return _reg.OPS["aten::polygamma"].public(n, self)
+
+
+# eps=None is PyTorch's eps=-1: no clamping. Clamping to [e, 1-e] with any e < 0 changes
+# only inputs outside [0, 1], whose logit is NaN either way, so one expression covers both.
+# PyTorch clamps as x < lo ? lo : (x > hi ? hi : x) (eps > 0.5: lo > hi), with lo = eps and
+# hi = 1 - lo in the computation dtype: float16 rounds 1 - 1e-6 to 1, so logit(1.) is inf.
+# CAST rounds to that dtype; the kernels (scalar_codegen._expression) name it, float64 needs
+# none.
+_LOGIT_LO = "CAST(ifnone({eps}, -1))"
+_LOGIT_HI = f"CAST(1 - {_LOGIT_LO})"
+_LOGIT_Z = (f"where({{self}} < {_LOGIT_LO}, {_LOGIT_LO}, "
+            f"where({{self}} > {_LOGIT_HI}, {_LOGIT_HI}, {{self}}))")
+_LOGIT = f"log({_LOGIT_Z} / (1 - {_LOGIT_Z}))"
+
+
+def logit_expression(ct):
+    """logit's scalar expression computing in dtype ct (its bounds rounded to ct)."""
+    cast = f"cast_{ct.name}" if ct in (_dt.float16, _dt.float32) else ""
+    return _LOGIT.replace("CAST", cast)
+
+
+@op("aten::logit(Tensor self, float? eps=None) -> Tensor", tags=_PW, inplace=True,
+    promote="float", scalar=_LOGIT.replace("CAST", ""))
+def logit(xp, self, eps=None):
+    x = _f32(self)
+    if eps is not None and eps >= 0:
+        t = self.dtype.type
+        lo = t(eps)
+        with _np.errstate(all="ignore"):
+            hi = t(1) - lo              # rounded in self's dtype, as PyTorch's
+        x = xp.where(x < lo, lo, xp.where(x > hi, hi, x))
+    return xp.log(x / (1 - x))
+
+
+# ------------------------------------------------------------------ more float math
+
+@op("aten::deg2rad(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    dtypes=NO_BOOL, scalar="{self} * 0.017453292519943295")
+def deg2rad(xp, self):
+    return _half_in_f32(self, 0.017453292519943295)
+
+
+def _half_in_f32(self, c):
+    """self * c; float16 multiplies in float32 by the float32 constant and rounds once
+    (PyTorch's opmath: NumPy's half * float would round c to half first)."""
+    if self.dtype == _np.float16:
+        return (self.astype(_np.float32) * _np.float32(c)).astype(_np.float16)
+    return self * c
+
+
+@op("aten::rad2deg(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    dtypes=NO_BOOL, scalar="{self} * 57.29577951308232")
+def rad2deg(xp, self):
+    return _half_in_f32(self, 57.29577951308232)
+
+
+def _nan_ignoring(name, ufunc, extreme):
+    @op(f"aten::{name}(Tensor self, Tensor other) -> Tensor", tags=_PW,
+        scalar=f"where(isnan({{self}}), {{other}}, where(isnan({{other}}), {{self}}, "
+               f"{extreme}({{self}}, {{other}})))")
+    def impl(xp, self, other):
+        return _tie_first(xp, ufunc, self, other)
+    impl.__name__ = name
+    return impl
+
+
+fmax = _nan_ignoring("fmax", "fmax", "maximum")
+fmin = _nan_ignoring("fmin", "fmin", "minimum")
+
+
+@op("aten::logaddexp(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
+    dtypes=NO_BOOL, scalar="where({self} == {other}, {self} + 0.6931471805599453, "
+    "maximum({self}, {other}) + log1p(exp(-abs({self} - {other}))))")
+def logaddexp(xp, self, other):
+    return xp.logaddexp(self, other)
+
+
+@op("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
+    dtypes=NO_BOOL, scalar="where({self} == {other}, {self} + 1, maximum({self}, {other}) "
+    "+ log1p(exp2(-abs({self} - {other}))) * 1.4426950408889634)")
+def logaddexp2(xp, self, other):
+    return xp.logaddexp2(self, other)
+
+
+@op("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
+    scalar="where(isnan({other}), {other}, where({self} == 0, 0, {self} * log({other})))")
+def xlogy(xp, self, other):
+    self, other, rt = _common_scalars(xp, self, other)
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        # (a Python number for self or other: CuPy's where takes only an array condition)
+        return xp.where(xp.asarray(xp.isnan(other)), other,
+                        xp.where(xp.asarray(self == 0), 0, self * xp.log(other))).astype(rt)
+
+
+def _common_scalars(xp, self, other):
+    """(self, other, their result dtype) with a Python number among them made a 0-dim
+    array of that dtype, as PyTorch wraps it: xlogy(half_x, 0.7) takes the log of
+    half(0.7) (a float64 log of 0.7 gave another half result for 3570 / 4000 values)."""
+    rt = xp.result_type(self, other)
+    if not hasattr(self, "dtype"):
+        self = xp.asarray(self, dtype=rt)
+    if not hasattr(other, "dtype"):
+        other = xp.asarray(other, dtype=rt)
+    return self, other, rt
+
+
+# torch.special's own pointwise ops (bound only as gpujit.special.<name>, not gpujit.<name>
+# or Tensor methods, as in PyTorch)
+_SPECIAL = dict(tags=_PW, promote="float", function=False, method=False)
+
+
+@op("aten::special_xlog1py(Tensor self, Tensor other) -> Tensor", **_SPECIAL,
+    scalar="where(isnan({other}), {other}, where({self} == 0, 0, {self} * log1p({other})))")
+def special_xlog1py(xp, self, other):
+    """self * log1p(other), 0 where self is 0 (NaN where other is NaN)."""
+    if not hasattr(other, "dtype"):
+        other = float(other)        # (log1p of a Python bool would be a float16)
+    self, other, rt = _common_scalars(xp, self, other)
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        return xp.where(xp.asarray(xp.isnan(other)), other,
+                        xp.where(xp.asarray(self == 0), 0, self * xp.log1p(other))).astype(rt)
+
+
+# -x log(x) for x > 0, 0 at 0, -inf below 0 (log of False, 0: an infinity the scalar
+# language can write), NaN for NaN
+@op("aten::special_entr(Tensor self) -> Tensor", **_SPECIAL,
+    scalar="where({self} > 0, -{self} * log({self}), where({self} == 0, 0, "
+           "where({self} < 0, log({self} != {self}), {self})))")
+def special_entr(xp, self):
+    x = _f32(self)
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        out = xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1)), x * 0)
+        return xp.where(x < 0, -_np.inf, out).astype(x.dtype)
+
+
+# the standard normal CDF, (1 + erf(x / sqrt 2)) / 2 = erfc(-x / sqrt 2) / 2
+@op("aten::special_ndtr(Tensor self) -> Tensor", **_SPECIAL,
+    scalar="erfc({self} * -0.7071067811865476) * 0.5")
+def special_ndtr(xp, self):
+    return _special.erfc(xp, _f32(self) * -0.7071067811865476) * 0.5
+
+
+@op("aten::hypot(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    dtypes=FLOATS, scalar="hypot({self}, {other})")
+def hypot(xp, self, other):
+    """sqrt(self ** 2 + other ** 2) without overflow; inf if either is +-inf (even with a
+    NaN), as C's hypot. Floating-point tensors only, as PyTorch."""
+    return xp.hypot(self, other)
+
+
+@op("aten::copysign.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    promote="float", scalar="copysign({self}, {other})")
+def copysign(xp, self, other):
+    """|self| with the sign (bit) of other: -0.0 and NaNs with the sign bit count as
+    negative. Integers and bools give the default float dtype."""
+    return xp.copysign(self, other)
+
+
+@op("aten::nextafter(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    dtypes=FLOATS, scalar="nextafter({self}, {other})")
+def nextafter(xp, self, other):
+    """The next representable value after self towards other, in the result dtype
+    (float16 steps by float16 ulps). Floating-point tensors only, as PyTorch."""
+    return xp.nextafter(self, other)
+
+
+@op("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    promote="float", scalar="{self} * exp2(trunc({other} * 0.5)) * exp2(where("
+                            "isinf({other}), {other}, {other} - trunc({other} * 0.5)))")
+def ldexp(xp, self, other):
+    """self * 2 ** other, scaled in two halves so that 2 ** other does not overflow where
+    the product does not (exact for integer exponents, as PyTorch's ldexp with an integer
+    tensor: 1e-30 * 2 ** 130 is finite); float16 computes in float32. An infinite exponent
+    scales by inf (or 0) in both halves (inf - inf would be NaN)."""
+    s, o = _f32(self), _f32(other)
+    h = xp.trunc(o * 0.5)
+    with _np.errstate(invalid="ignore"):
+        rest = xp.where(xp.isinf(o), o, o - h)
+    return s * xp.exp2(h) * xp.exp2(rest)
+
+
+def _float_power_types(ct):
+    return _dt.float64, _dt.float64
+
+
+@op("aten::float_power.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags=_PW,
+    inplace=True, promote=_float_power_types, scalar="{self} ** {exponent}",
+    number_args={"exponent": "weak"})
+def float_power(xp, self, exponent):
+    """pow computed in float64 (both operands converted first), for every input dtype;
+    the in-place form needs a float64 self, as PyTorch."""
+    return power(xp, self, exponent)
+
+
+float_power.op.inplace_variant.inplace_exact_dtype = True
+
+
+@op("aten::sinc(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
+    scalar="where({self} == 0, 1, sin({self} * 3.141592653589793) / "
+           "({self} * 3.141592653589793))")
+def sinc(xp, self):
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        t = _f32(self) * 3.141592653589793          # (float16 in float32, rounded once)
+        return xp.where(self == 0, 1, xp.sin(t) / t).astype(self.dtype)
+
+
+@op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW,
+    scalar="where({self} == 0, {values}, where({self} > 0, 1, 0))")
+def heaviside(xp, self, values):
+    return xp.where(xp.asarray(self == 0), values, xp.where(xp.asarray(self > 0), 1, 0)).astype(
+        xp.result_type(self, values))
+
+
+@op("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) "
+    "-> Tensor", tags=_PW, inplace=True,
+    scalar="where(isnan({self}), ifnone({nan}, 0), where(isinf({self}), where({self} > 0, "
+           "ifnone({posinf}, nextafter({self}, 0)), ifnone({neginf}, nextafter({self}, 0))), "
+           "{self}))")
+def nan_to_num(xp, self, nan=None, posinf=None, neginf=None):
+    """NaN -> nan (0), +-inf -> posinf/neginf (the dtype's largest finite values)."""
+    if self.dtype.kind in "biu":
+        return self.copy()
+    return xp.nan_to_num(self, nan=0.0 if nan is None else nan, posinf=posinf,
+                         neginf=neginf)
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd): written with registry ops, so they can be differentiated
+# again (create_graph=True) and later traced and fused. The formulas, and the choices at
+# kinks and ties, are PyTorch's (tools/autograd/derivatives.yaml, FunctionsManual.cpp).
+
+
+@_derivative(exp)
+def _exp_grad(grad, result):
+    return grad * result
+
+
+@_derivative(tanh)
+def _tanh_grad(grad, result):
+    return grad * (1 - result * result)
+
+
+@_derivative(sigmoid)
+def _sigmoid_grad(grad, result):
+    return grad * result * (1 - result)
+
+
+@_derivative(atan2)
+def _atan2_grad(grad, self, other):
+    recip = (self * self + other * other).reciprocal()
+    return grad * other * recip, grad * -self * recip
+
+
+_LN2, _LN10 = _math.log(2.0), _math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / _math.sqrt(_math.pi)
+_HALF_SQRT_PI = 0.5 * _math.sqrt(_math.pi)
+
+
+# one-line derivatives of the unary ops: name -> fn(grad, self | result)
+_UNARY_GRADS = {
+    "exp2": lambda grad, result: grad * result * _LN2,
+    "expm1": lambda grad, result: grad * (result + 1),
+    "log": lambda grad, self: grad / self,
+    "log2": lambda grad, self: grad / (self * _LN2),
+    "log10": lambda grad, self: grad / (self * _LN10),
+    "log1p": lambda grad, self: grad / (self + 1),
+    "sqrt": lambda grad, result: grad / (2 * result),
+    "rsqrt": lambda grad, result: grad * -0.5 * result * result * result,
+    "reciprocal": lambda grad, result: -grad * result * result,
+    "sin": lambda grad, self: grad * self.cos(),
+    "cos": lambda grad, self: -grad * self.sin(),
+    "tan": lambda grad, result: grad * (1 + result * result),
+    "asin": lambda grad, self: grad * (1 - self * self).rsqrt(),
+    "acos": lambda grad, self: -grad * (1 - self * self).rsqrt(),
+    "atan": lambda grad, self: grad / (1 + self * self),
+    "sinh": lambda grad, self: grad * self.cosh(),
+    "cosh": lambda grad, self: grad * self.sinh(),
+    "asinh": lambda grad, self: grad * (self * self + 1).rsqrt(),
+    "acosh": lambda grad, self: grad * (self * self - 1).rsqrt(),
+    "atanh": lambda grad, self: grad / (1 - self * self),
+    "erf": lambda grad, self: grad * _TWO_OVER_SQRT_PI * (-self * self).exp(),
+    "erfc": lambda grad, self: grad * -_TWO_OVER_SQRT_PI * (-self * self).exp(),
+    "erfinv": lambda grad, result: grad * _HALF_SQRT_PI * (result * result).exp(),
+    "nan_to_num": lambda grad, self: grad * self.isfinite(),
+    "lgamma": lambda grad, self: grad * self.digamma(),
+    "digamma": lambda grad, self: grad * _gpujit().polygamma(1, self),
+}
+for _name, _fn in _UNARY_GRADS.items():
+    _derivative(f"aten::{_name}")(_fn)
+
+
+@_derivative(polygamma, polygamma_)
+def _polygamma_grad(grad, n, self):
+    return grad * _gpujit().polygamma(n + 1, self)
+
+
+@_derivative(logit)
+def _logit_grad(grad, self, eps):
+    g = grad / (self * (1 - self))
+    if eps is None or eps < 0:              # no clamping: NaN outside [0, 1], as PyTorch
+        return g.masked_fill((self < 0) | (self > 1), float("nan"))
+    return g.masked_fill((self < eps) | (self > 1 - eps), 0)   # clamped: constant there
+
+
+# ------------------------------------------------------------------ more float math: grads
+# (PyTorch's derivatives.yaml formulas)
+
+_derivative(deg2rad)(lambda grad, self: grad * (_math.pi / 180))
+_derivative(rad2deg)(lambda grad, self: grad * (180 / _math.pi))
+
+
+@_derivative(sinc)
+def _sinc_grad(grad, self):
+    px = self * _math.pi
+    d = (px * px.cos() - px.sin()) / (px * self)
+    return grad * d.masked_fill(self == 0, 0)
+
+
+@_derivative(fmax)
+def _fmax_grad(grad, self, other):
+    first = (self >= other).logical_or(other.isnan())
+    return _keep(first, grad), _keep(first.logical_not(), grad)
+
+
+@_derivative(fmin)
+def _fmin_grad(grad, self, other):
+    first = (self <= other).logical_or(other.isnan())
+    return _keep(first, grad), _keep(first.logical_not(), grad)
+
+
+@_derivative(logaddexp)
+def _logaddexp_grad(grad, self, other):
+    return grad / (1 + (other - self).exp()), grad / (1 + (self - other).exp())
+
+
+@_derivative(logaddexp2)
+def _logaddexp2_grad(grad, self, other):
+    return grad / (1 + (other - self).exp2()), grad / (1 + (self - other).exp2())
+
+
+@_derivative(xlogy)
+def _xlogy_grad(grad, self, other):
+    return grad * other.log().masked_fill(self == 0, 0), grad * self / other
+
+
+@_derivative(special_xlog1py)
+def _xlog1py_grad(grad, self, other):
+    return grad * other.log1p().masked_fill(self == 0, 0), grad * self / (other + 1)
+
+
+@_derivative(special_entr)
+def _entr_grad(grad, self):
+    """-(1 + log x); -inf at 0 as PyTorch (NaN below 0)."""
+    return grad * -(self.log() + 1)
+
+
+@_derivative(special_ndtr)
+def _ndtr_grad(grad, self):
+    return grad * (self * self * -0.5).exp() * 0.3989422804014327
+
+
+@_derivative(hypot)
+def _hypot_grad(grad, self, other, result):
+    return grad * self / result, grad * other / result
+
+
+@_derivative(copysign)
+def _copysign_grad(grad, self, result):
+    """PyTorch's copysign_tensor_self_backward: +-grad by the sign change, 0 where self
+    is 0; other gets none (a sign bit)."""
+    ratio = (result / self).masked_fill(self == 0, 0)
+    return grad * ratio, _zero_grad(grad)
+
+
+@_derivative(ldexp)
+def _ldexp_grad(grad, other, result):
+    return grad * _gpujit().exp2(other), grad * result * _LN2
+
+
+@_derivative(float_power)
+def _float_power_grad(grad, self, exponent, result):
+    """pow's derivative on the float64 operands float_power computes with."""
+    g = _gpujit()
+    if _is_tensor(self) and self.is_floating_point():
+        self = self.to(g.float64)
+    if _is_tensor(exponent) and exponent.is_floating_point():
+        exponent = exponent.to(g.float64)
+    return _pow_grad(grad, self, exponent, result)
+
+
+_nondifferentiable(nextafter, reason="a step to the next representable number (PyTorch does "
+                                     "not implement its derivative)")
+_nondifferentiable(heaviside, reason="a step function (PyTorch does not differentiate "
+                                     "heaviside either)")

@@ -1,0 +1,179 @@
+"""Pointwise selection and three-operand ops: where (and Tensor.where), masked_fill,
+lerp, addcmul and addcdiv, with their derivatives. Conventions as in pointwise.py.
+"""
+from __future__ import annotations
+
+from .. import dtypes as _dt
+from . import registry as _reg
+from .meta import TensorMeta, broadcast_shapes
+from .registry import op
+from .registry import derivative as _derivative
+from .pointwise import (FLOATS, NO_BOOL, _PW, _f32, _keep, _kind, _scaled, _short,
+                        _wrap_scalar)
+
+
+# ------------------------------------------------------------------ selection
+
+def _operand_kind(v):
+    if isinstance(v, TensorMeta):
+        return (v.dtype, _dt.ZERO_DIM if len(v.shape) == 0 else _dt.DIM)
+    return _reg.scalar_kind(v)
+
+
+def _meta_device(*metas):
+    ts = [m for m in metas if isinstance(m, TensorMeta)]
+    return next((m.device for m in ts if len(m.shape)), ts[0].device)
+
+
+def _where_meta(condition, self, other):
+    dt = _dt.result_type_from_kinds((_operand_kind(self), _operand_kind(other)))
+    metas = [m for m in (condition, self, other) if isinstance(m, TensorMeta)]
+    return TensorMeta(dt, broadcast_shapes(*(m.shape for m in metas)), _meta_device(*metas))
+
+
+@op("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor", tags=_PW,
+    operands=("self", "other"), method=False, meta=_where_meta,
+    scalar="where({condition}, {self}, {other})")
+def where(xp, condition, self, other):
+    if condition.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {_short(condition.dtype)}")
+    return xp.where(condition, self, other)     # (a broadcast failure: registry's words)
+
+
+@_reg.tensor_method("where")
+def _tensor_where(self, condition, y):
+    """x.where(condition, y) is where(condition, x, y)."""
+    return _reg.OPS["aten::where.self"].public(condition, self, y)
+
+
+def _masked_fill_meta(self, mask, value):
+    return TensorMeta(self.dtype, broadcast_shapes(self.shape, mask.shape), self.device)
+
+
+def _masked_fill(xp, self, mask, value):
+    if mask.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
+                           f"dtype {_short(mask.dtype)}")
+    return xp.where(mask, value, self)   # the registry casts to self's dtype
+
+
+@op("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", tags=_PW,
+    inplace=True, operands=("self",), meta=_masked_fill_meta, contiguous=True,
+    scalar="where({mask}, {value}, {self})")
+def masked_fill_tensor(xp, self, mask, value):
+    if value.ndim != 0:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {value.ndim} dimension(s).")
+    return _masked_fill(xp, self, mask, value)
+
+
+@op("aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor", tags=_PW,
+    inplace=True, operands=("self",), meta=_masked_fill_meta, contiguous=True,
+    scalar="where({mask}, {value}, {self})")
+def masked_fill(xp, self, mask, value):
+    return _masked_fill(xp, self, mask, value)
+
+
+# masked_fill broadcasts mask with self (expand_outplace(mask, self)): a mismatch names the
+# mask tensor a; masked_fill_ (a TensorIterator over self, mask) names self a
+for _name in ("aten::masked_fill.Scalar", "aten::masked_fill.Tensor"):
+    _reg.OPS[_name].broadcast_order = (1, 0, 2)
+
+
+_LERP = ("where(abs({weight}) < 0.5, {self} + {weight} * ({end} - {self}), "
+         "{end} - ({end} - {self}) * (1 - {weight}))")
+
+
+def _lerp(xp, self, end, weight):
+    # PyTorch's two-sided formula: exact at weight 0 and at weight 1
+    s, e, w = _f32(self), _f32(end), _f32(weight)
+    diff = e - s
+    if not hasattr(w, "shape"):
+        return s + w * diff if -0.5 < w < 0.5 else e - diff * (1 - w)
+    return xp.where(xp.abs(w) < 0.5, s + w * diff, e - diff * (1 - w))
+
+
+@op("aten::lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor", tags=_PW,
+    inplace=True, dtypes=FLOATS, scalar=_LERP, number_args={"weight": "opmath"})
+def lerp_tensor(xp, self, end, weight):
+    return _lerp(xp, self, end, weight)
+
+
+@op("aten::lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor", tags=_PW,
+    inplace=True, dtypes=FLOATS, scalar=_LERP, number_args={"weight": "opmath"})
+def lerp(xp, self, end, weight):
+    return _lerp(xp, self, end, weight)
+
+
+@op("aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
+    tags=_PW, inplace=True, dtypes=NO_BOOL, scalar="{self} + {value} * {tensor1} * {tensor2}",
+    number_args={"value": "int_in_int"})
+def addcmul(xp, self, tensor1, tensor2, value=1):
+    s, t1 = _f32(self), _f32(tensor1)
+    if type(value) is float and _kind(s, t1) in "iu":
+        value = int(value)          # PyTorch converts it to the integer dtype (0.5 -> 0)
+    value = _wrap_scalar(value, s, t1)
+    return s + value * t1 * tensor2 if value != 1 else s + t1 * tensor2
+
+
+def _addcdiv_types(ct, value):
+    if ct.category != _dt.FLOATING:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic "
+            "addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / "
+            "tensor2)).to(input.dtype) for integer inputs and as (input + value * tensor1 / "
+            "tensor2) for float inputs. The future addcdiv behavior is just the latter "
+            "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+    return ct, ct
+
+
+@op("aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
+    tags=_PW, inplace=True, promote=_addcdiv_types,
+    scalar="{self} + {value} * {tensor1} / {tensor2}")
+def addcdiv(xp, self, tensor1, tensor2, value=1):
+    s, t1 = _f32(self), _f32(tensor1)
+    return s + value * t1 / tensor2 if value != 1 else s + t1 / tensor2
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd): written with registry ops, so they can be differentiated
+# again (create_graph=True) and later traced and fused. The formulas, and the choices at
+# kinks and ties, are PyTorch's (tools/autograd/derivatives.yaml, FunctionsManual.cpp).
+
+
+@_derivative(where, wrt=("self", "other"))
+def _where_grad(grad, condition):
+    return _keep(condition, grad), _keep(condition.logical_not(), grad)
+
+
+@_derivative(masked_fill, wrt=("self",))
+def _masked_fill_grad(grad, mask):
+    return grad.masked_fill(mask, 0)
+
+
+@_derivative(masked_fill_tensor, wrt=("self", "value"))
+def _masked_fill_tensor_grad(grad, mask):
+    return grad.masked_fill(mask, 0), _keep(mask, grad).sum()
+
+
+@_derivative(lerp)
+def _lerp_scalar_grad(grad, weight):
+    return grad * (1 - weight), grad * weight
+
+
+@_derivative(lerp_tensor)
+def _lerp_grad(grad, self, end, weight):
+    return grad * (1 - weight), grad * weight, grad * (end - self)
+
+
+@_derivative(addcmul)
+def _addcmul_grad(grad, tensor1, tensor2, value):
+    return grad, _scaled(grad * tensor2, value), _scaled(grad * tensor1, value)
+
+
+@_derivative(addcdiv)
+def _addcdiv_grad(grad, tensor1, tensor2, value):
+    g = _scaled(grad, value)
+    return grad, g / tensor2, -g * tensor1 / (tensor2 * tensor2)
