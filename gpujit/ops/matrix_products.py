@@ -1,0 +1,363 @@
+"""Matrix products: kron, tensordot (PyTorch's `dims=` int-or-lists Python entry point in
+`PUBLIC`), cdist, addmv, addr and the deprecated chain_matmul (its varargs entry point,
+which warns, in `PUBLIC`), with their derivatives.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, wrap_dim, broadcast_shapes, int_list
+from .registry import op, OPS
+from .views import expand_shape
+from . import linalg as _la
+from .registry import derivative as _derivative
+from .matrix_shape import _G, _dtn, _promote_all
+
+PUBLIC = {}
+
+_LA = {"linalg"}
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+
+
+# ------------------------------------------------------------------ kron
+
+def _kron_shape(sa, sb):
+    nd = max(len(sa), len(sb))
+    sa = (1,) * (nd - len(sa)) + tuple(sa)
+    sb = (1,) * (nd - len(sb)) + tuple(sb)
+    return tuple(a * b for a, b in zip(sa, sb))
+
+
+@op("aten::kron(Tensor self, Tensor other) -> Tensor", tags=_LA,
+    meta=lambda self, other: TensorMeta(_dt.promote_types(self.dtype, other.dtype),
+                                        _kron_shape(self.shape, other.shape), self.device))
+def kron(xp, self, other):
+    ct = _dt.promote_types(_dtn(self.dtype), _dtn(other.dtype)).np
+    nd = max(self.ndim, other.ndim)
+    a = self.astype(ct).reshape((1,) * (nd - self.ndim) + self.shape)
+    b = other.astype(ct).reshape((1,) * (nd - other.ndim) + other.shape)
+    # out[i0*B0 + j0, ...] = a[i0, ...] * b[j0, ...]: a on the even axes, b on the odd
+    a_idx = tuple(x for d in range(nd) for x in (slice(None), None))
+    b_idx = tuple(x for d in range(nd) for x in (None, slice(None)))
+    r = a[a_idx] * b[b_idx]
+    return r.reshape(_kron_shape(self.shape, other.shape)).astype(ct, copy=False)
+
+
+# ------------------------------------------------------------------ tensordot
+
+def _tensordot_rule(sa, sb, da, db, ta, tb):
+    if ta is not tb:
+        raise RuntimeError("both inputs should have same dtype")
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    da = [wrap_dim(d, len(sa)) for d in da]
+    db = [wrap_dim(d, len(sb)) for d in db]
+    for x, y in zip(da, db):
+        if sa[x] != sb[y] and sa[x] is not None and sb[y] is not None:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{sa[x]} in dim {x} and second has size {sb[y]} in dim {y}")
+    shape = tuple(s for i, s in enumerate(sa) if i not in da) + \
+        tuple(s for i, s in enumerate(sb) if i not in db)
+    return da, db, shape
+
+
+@op("aten::tensordot(Tensor self, Tensor other, int[] dims_self, int[] dims_other) -> Tensor",
+    tags=_LA, method=False,
+    meta=lambda self, other, dims_self, dims_other: TensorMeta(self.dtype, _tensordot_rule(
+        tuple(self.shape), tuple(other.shape), int_list(dims_self), int_list(dims_other),
+        self.dtype, other.dtype)[2], self.device))
+def tensordot(xp, self, other, dims_self, dims_other):
+    da, db, shape = _tensordot_rule(self.shape, other.shape, int_list(dims_self),
+                                    int_list(dims_other), _dtn(self.dtype), _dtn(other.dtype))
+    _la._not_bool("tensordot", _dtn(self.dtype))
+    a, b = self, other
+    if a.dtype == _F16:
+        a, b = a.astype(_F32), b.astype(_F32)
+    r = xp.tensordot(a, b, axes=(da, db))
+    return xp.asarray(r).reshape(shape).astype(self.dtype, copy=False)
+
+
+def _tensordot_dims(a, b, dims):
+    """torch.tensordot's dims: an int n (a's last n dims with b's first n), a pair of dim
+    lists (or of ints), or a tensor holding either."""
+    if hasattr(dims, "tolist") and not isinstance(dims, (int, list, tuple)):
+        dims = dims.tolist()
+    if isinstance(dims, (list, tuple)):
+        if len(dims) != 2:
+            raise RuntimeError(f"tensordot expects dims to be a pair of lists of dims, but "
+                               f"got {dims}")
+        da, db = dims
+        return int_list(da), int_list(db)
+    dims = int(dims)
+    if dims < 0:
+        raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+    if dims > min(a.dim(), b.dim()):
+        raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+    return list(range(a.dim() - dims, a.dim())), list(range(dims))
+
+
+def tensordot_public(a, b, dims=2, out=None):
+    da, db = _tensordot_dims(a, b, dims)
+    r = OPS["aten::tensordot"].public(a, b, da, db)
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+PUBLIC["tensordot"] = tensordot_public
+
+
+# ------------------------------------------------------------------ cdist
+
+def _cdist_rule(s1, s2, d1, d2, p):
+    if len(s1) < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {len(s1)}D")
+    if len(s2) < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {len(s2)}D")
+    if s1[-1] != s2[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {s1[-1]} "
+                           f"X2: {s2[-1]}")
+    for name, d in (("X1", d1), ("X2", d2)):
+        if d.category != _dt.FLOATING:
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{d.short_name}")
+    if d1 is not d2:
+        raise RuntimeError(f"expected scalar type {d1.short_name} but found {d2.short_name}")
+    if d1 is _dt.float16:
+        raise NotImplementedError("\"cdist\" not implemented for 'Half'")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    batch = broadcast_shapes(tuple(s1[:-2]), tuple(s2[:-2]))
+    return batch + (s1[-2], s2[-2])
+
+
+@op("aten::cdist(Tensor x1, Tensor x2, float p=2., int? compute_mode=None) -> Tensor",
+    tags=_LA, method=False, contiguous=True,
+    meta=lambda x1, x2, p=2., compute_mode=None: TensorMeta(x1.dtype, _cdist_rule(
+        tuple(x1.shape), tuple(x2.shape), x1.dtype, x2.dtype, p), x1.device))
+def cdist(xp, x1, x2, p=2., compute_mode=None):
+    """The p-norm distance of every row of x1 to every row of x2 (batched); compute_mode
+    (PyTorch's matmul shortcut for p == 2) changes nothing here."""
+    _cdist_rule(x1.shape, x2.shape, _dtn(x1.dtype), _dtn(x2.dtype), p)
+    d = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])
+    if p == 0:
+        r = (d != 0).sum(-1)
+    elif p == float("inf"):
+        r = d.max(-1) if d.shape[-1] else d.sum(-1)
+    elif p == 1:
+        r = d.sum(-1)
+    elif p == 2:
+        r = xp.sqrt((d * d).sum(-1))
+    else:
+        r = (d ** p).sum(-1) ** (1.0 / p)
+    return xp.asarray(r).astype(x1.dtype, copy=False)
+
+
+# ------------------------------------------------------------------ addmv / addr
+
+def _addmv_check(ds, shapes):
+    if ds[0] is not ds[1] or ds[1] is not ds[2]:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{ds[0].short_name}, {ds[1].short_name}, and {ds[2].short_name}")
+    s, m, v = shapes
+    if len(m) != 2 or len(v) != 1 or len(s) > 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {len(s)}, {len(m)}, "
+                           f"{len(v)}")
+    if m[1] != v[0] or (len(s) == 1 and s[0] not in (1, m[0])):
+        raise RuntimeError(f"size mismatch, got input ({s[0] if s else 1}), mat "
+                           f"({m[0]}x{m[1]}), vec ({v[0]})")
+    return (m[0],)
+
+
+def _addmv_meta(self, mat, vec, beta=1, alpha=1):
+    shape = _addmv_check((self.dtype, mat.dtype, vec.dtype), (self.shape, mat.shape, vec.shape))
+    _la._check_scalars(mat.dtype, beta, alpha)
+    return TensorMeta(mat.dtype, shape, mat.device)
+
+
+@op("aten::addmv(Tensor self, Tensor mat, Tensor vec, *, Scalar beta=1, Scalar alpha=1) "
+    "-> Tensor", tags=_LA, meta=_addmv_meta)
+def addmv(xp, self, mat, vec, beta=1, alpha=1):
+    """beta * self + alpha * (mat @ vec); beta == 0 ignores self (NaN too)."""
+    _addmv_check(tuple(_dtn(a.dtype) for a in (self, mat, vec)),
+                 (self.shape, mat.shape, vec.shape))
+    return _la._add_product(xp, self, _la.mv(xp, mat, vec), beta, alpha)
+
+
+def _addr_rule(shapes, dtypes, beta, alpha):
+    s, v1, v2 = shapes
+    for name, sh in (("vec1", v1), ("vec2", v2)):
+        if len(sh) != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {len(sh)}-D")
+    shape = (v1[0], v2[0])
+    expand_shape(s, shape)
+    dt = _promote_all(dtypes)
+    if dt is _dt.bool:
+        for name, v in (("beta", beta), ("alpha", alpha)):
+            if not isinstance(v, (bool, int)):
+                raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
+    else:
+        _la._check_scalars(dt, beta, alpha)
+    return dt, shape
+
+
+@op("aten::addr(Tensor self, Tensor vec1, Tensor vec2, *, Scalar beta=1, Scalar alpha=1) "
+    "-> Tensor", tags=_LA,
+    meta=lambda self, vec1, vec2, beta=1, alpha=1: TensorMeta(*_addr_rule(
+        (self.shape, vec1.shape, vec2.shape), (self.dtype, vec1.dtype, vec2.dtype), beta,
+        alpha), self.device))
+def addr(xp, self, vec1, vec2, beta=1, alpha=1):
+    """beta * self + alpha * outer(vec1, vec2), with type promotion (bool: logical)."""
+    dt, shape = _addr_rule((self.shape, vec1.shape, vec2.shape),
+                           tuple(_dtn(a.dtype) for a in (self, vec1, vec2)), beta, alpha)
+    ct = _F32 if dt is _dt.float16 else dt.np
+    a, b, s = vec1.astype(ct), vec2.astype(ct), xp.broadcast_to(self.astype(ct), shape)
+    if dt is _dt.bool:
+        out = xp.logical_and(a[:, None], b[None, :]) if alpha else xp.zeros(shape, bool)
+        return xp.logical_or(out, s) if beta else out
+    p = a[:, None] * b[None, :]
+    if alpha != 1:
+        p = p * alpha
+    if beta != 0:
+        p = p + (s if beta == 1 else s * beta)
+    return xp.asarray(p).astype(dt.np, copy=False)
+
+
+# ------------------------------------------------------------------ chain_matmul
+
+_CHAIN_WARNING = ("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                  "release. Use torch.linalg.multi_dot instead, which accepts a list of two "
+                  "or more tensors rather than multiple parameters.")
+
+
+def _chain_check(shapes):
+    if not shapes:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for s in shapes:
+        if len(s) != 2:
+            raise RuntimeError(f"Tensor dimension is {len(s)}, expected 2 instead.")
+
+
+def _chain_meta(matrices):
+    _chain_check([tuple(t.shape) for t in matrices])
+    if len(matrices) == 1:
+        t = matrices[0]
+        return TensorMeta(t.dtype, tuple(t.shape), t.device)
+    return OPS["aten::linalg_multi_dot"].meta(matrices)
+
+
+@op("aten::chain_matmul(Tensor[] matrices) -> Tensor", tags=_LA, method=False,
+    meta=_chain_meta)
+def chain_matmul(xp, matrices):
+    """The deprecated torch.chain_matmul: linalg.multi_dot of 2-D matrices (warns)."""
+    warnings.warn(_CHAIN_WARNING, UserWarning, stacklevel=3)
+    _chain_check([t.shape for t in matrices])
+    if len(matrices) == 1:
+        return matrices[0].copy()
+    return OPS["aten::linalg_multi_dot"].impl(xp, matrices)
+
+
+def chain_matmul_public(*matrices, out=None):
+    r = OPS["aten::chain_matmul"].public(list(matrices))
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+PUBLIC["chain_matmul"] = chain_matmul_public
+
+
+# --------------------------------------------------------------------------------------
+# derivatives (gpujit.autograd), written with registry ops
+
+
+@_derivative(kron)
+def _kron_grad(grad, self, other, needs_grad):
+    nd = max(self.dim(), other.dim())
+    sa = (1,) * (nd - self.dim()) + tuple(self.shape)
+    sb = (1,) * (nd - other.dim()) + tuple(other.shape)
+    g = grad.reshape([x for a, b in zip(sa, sb) for x in (a, b)])
+    ga = gb = None
+    if needs_grad[0]:
+        b = other.reshape([x for n in sb for x in (1, n)])
+        ga = (g * b).sum(list(range(1, 2 * nd, 2))).reshape(self.shape) if nd else g * other
+    if needs_grad[1]:
+        a = self.reshape([x for n in sa for x in (n, 1)])
+        gb = (g * a).sum(list(range(0, 2 * nd, 2))).reshape(other.shape) if nd else g * self
+    return ga, gb
+
+
+@_derivative(tensordot)
+def _tensordot_grad(grad, self, other, dims_self, dims_other, needs_grad):
+    na, nb = self.dim(), other.dim()
+    da = [wrap_dim(d, na) for d in int_list(dims_self)]
+    db = [wrap_dim(d, nb) for d in int_list(dims_other)]
+    fa = [i for i in range(na) if i not in da]
+    fb = [i for i in range(nb) if i not in db]
+    td = OPS["aten::tensordot"].public
+    ga = gb = None
+    if needs_grad[0]:
+        # axes: fa, then b's contracted dims in b's order, named by their partner in a
+        r = td(grad, other, list(range(len(fa), len(fa) + len(fb))), fb)
+        order = fa + [da[j] for j in sorted(range(len(db)), key=lambda j: db[j])]
+        ga = r.permute([order.index(i) for i in range(na)]) if na else r
+    if needs_grad[1]:
+        r = td(self, grad, fa, list(range(len(fa))))
+        order = [db[j] for j in sorted(range(len(da)), key=lambda j: da[j])] + fb
+        gb = r.permute([order.index(i) for i in range(nb)]) if nb else r
+    return ga, gb
+
+
+@_derivative(cdist)
+def _cdist_grad(grad, x1, x2, result, p, needs_grad):
+    d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    dist = result.unsqueeze(-1)
+    p = float(p)
+    if p == 0:
+        w = d * 0
+    elif p == 1:
+        w = d.sign()
+    elif p == 2:
+        w = (d / dist).masked_fill(dist == 0, 0)
+    elif p == float("inf"):
+        a = d.abs()
+        w = d.sign() * (a == dist)
+    else:
+        a = d.abs()
+        w = (d.sign() * a.pow(p - 1) / dist.pow(p - 1)).masked_fill(dist == 0, 0)
+    gd = grad.unsqueeze(-1) * w
+    return (gd.sum(-2) if needs_grad[0] else None,
+            -gd.sum(-3) if needs_grad[1] else None)
+
+
+@_derivative(addmv)
+def _addmv_grad(grad, mat, vec, beta, alpha, needs_grad):
+    G = _G()
+    return (_la_scaled(grad, beta),
+            _la_scaled(G.outer(grad, vec), alpha) if needs_grad[1] else None,
+            _la_scaled(mat.t().mv(grad), alpha) if needs_grad[2] else None)
+
+
+def _la_scaled(t, k):
+    return t if k == 1 else t * k
+
+
+@_derivative(addr)
+def _addr_grad(grad, vec1, vec2, beta, alpha, needs_grad):
+    return (_la_scaled(grad, beta),
+            _la_scaled((grad * vec2).sum(1), alpha) if needs_grad[1] else None,
+            _la_scaled((grad * vec1.unsqueeze(1)).sum(0), alpha) if needs_grad[2] else None)
+
+
+@_derivative(chain_matmul)
+def _chain_matmul_grad(grad, matrices, needs_grad):
+    if len(matrices) == 1:
+        return [grad]
+    from .linalg_matfn import _multi_dot_grad
+    return _multi_dot_grad(grad, matrices, needs_grad)
