@@ -1,10 +1,10 @@
 """Activation functions (relu, gelu, silu, ...): pointwise ops, declared like those in
-pointwise.py (imported right after the pointwise families, ops.FAMILIES). Most are `python_module: nn` in PyTorch's
-native_functions.yaml, so they are bound only as `gpujit.nn.functional.<name>` (and their
-in-place `Tensor.<name>_`); relu, selu, celu and threshold are also `gpujit.<name>`;
-hardshrink and prelu are also `gpujit.<name>` and `Tensor.<name>`. PyTorch has no in-place
-hardshrink, softshrink, log_sigmoid or prelu, so neither does gpujit; log_sigmoid is bound
-as F.logsigmoid.
+pointwise.py (ops.FAMILIES imports this module right after the pointwise families). Most
+are `python_module: nn` in PyTorch's native_functions.yaml, so they are bound only as
+`gpujit.nn.functional.<name>` (and their in-place `Tensor.<name>_`); relu, selu, celu and
+threshold are also `gpujit.<name>`; hardshrink and prelu are also `gpujit.<name>` and
+`Tensor.<name>`. PyTorch has no in-place hardshrink, softshrink, log_sigmoid or prelu, so
+neither does gpujit; log_sigmoid is bound as F.logsigmoid.
 """
 from __future__ import annotations
 
