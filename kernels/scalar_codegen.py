@@ -171,7 +171,7 @@ def _expression(op, args, ct):
         return expression(*(not (args[n][0].known and args[n][0].const is None)
                             for n in ("weight", "bias")))
     if base.name == "aten::logit" and ct is not None:
-        from gpujit.ops.pointwise_math import logit_expression
+        from gpujit.ops.pointwise import logit_expression
         return logit_expression(ct)         # eps and 1 - eps rounded to ct, as eager
     return op.scalar
 

@@ -2,10 +2,10 @@
 neg, abs, sign, sgn, positive, square), rounding (floor, ceil, trunc, round, frac) and
 clamping (clamp / clip and their bounds, maximum, minimum), with their derivatives, and
 what every pointwise family module shares (dtype sets, the float16 opmath helper `_f32`,
-the derivative helpers). The other pointwise families: pointwise_math.py (float math:
-exp, log, trigonometric, erf, gamma functions, logit, hypot, ...), pointwise_logic.py
-(comparisons, float tests, logical and bitwise ops), pointwise_ternary.py (where,
-masked_fill, lerp, addcmul, addcdiv) and activation.py.
+the derivative helpers, logit's fused expression). The other pointwise families:
+pointwise_math.py (float math: exp, log, trigonometric, erf, gamma functions, logit,
+hypot, ...), pointwise_logic.py (comparisons, float tests, logical and bitwise ops),
+pointwise_ternary.py (where, masked_fill, lerp, addcmul, addcdiv) and activation.py.
 
 Each body is written once against `xp` (NumPy or CuPy); operands arrive as arrays already
 cast to the computation dtype (or as Python scalars), and the result is cast to the output
@@ -83,6 +83,29 @@ def _wrap_scalar(v, *arrays):
             if dt is not None and dt in _reg._NARROW:
                 return _reg._wrap_int(v, dt)
     return v
+
+
+# ------------------------------------------------------------------ logit's fused expression
+# (here, beside the helpers, because kernels/scalar_codegen.py reads logit_expression from
+# this module; the op is in pointwise_math.py)
+
+# eps=None is PyTorch's eps=-1: no clamping. Clamping to [e, 1-e] with any e < 0 changes
+# only inputs outside [0, 1], whose logit is NaN either way, so one expression covers both.
+# PyTorch clamps as x < lo ? lo : (x > hi ? hi : x) (eps > 0.5: lo > hi), with lo = eps and
+# hi = 1 - lo in the computation dtype: float16 rounds 1 - 1e-6 to 1, so logit(1.) is inf.
+# CAST rounds to that dtype; the kernels (scalar_codegen._expression) name it, float64 needs
+# none.
+_LOGIT_LO = "CAST(ifnone({eps}, -1))"
+_LOGIT_HI = f"CAST(1 - {_LOGIT_LO})"
+_LOGIT_Z = (f"where({{self}} < {_LOGIT_LO}, {_LOGIT_LO}, "
+            f"where({{self}} > {_LOGIT_HI}, {_LOGIT_HI}, {{self}}))")
+_LOGIT = f"log({_LOGIT_Z} / (1 - {_LOGIT_Z}))"
+
+
+def logit_expression(ct):
+    """logit's scalar expression computing in dtype ct (its bounds rounded to ct)."""
+    cast = f"cast_{ct.name}" if ct in (_dt.float16, _dt.float32) else ""
+    return _LOGIT.replace("CAST", cast)
 
 
 # ------------------------------------------------------------------ arithmetic

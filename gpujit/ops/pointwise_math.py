@@ -18,8 +18,8 @@ from .registry import op
 from .scalar import tie_first as _tie_first
 from .registry import derivative as _derivative
 from .registry import nondifferentiable as _nondifferentiable
-from .pointwise import (FLOATS, NO_BOOL, _PW, _f32, _gpujit, _is_tensor, _keep, _pow_grad,
-                        _short, _zero_grad, power)
+from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor, _keep,
+                        _pow_grad, _short, _zero_grad, power)
 
 
 # ------------------------------------------------------------------ float math
@@ -166,25 +166,6 @@ def polygamma_(xp, self, n):
 def _tensor_polygamma(self, n):
     """x.polygamma(n) is polygamma(n, x) (PyTorch binds the receiver to `self`)."""
     return _reg.OPS["aten::polygamma"].public(n, self)
-
-
-# eps=None is PyTorch's eps=-1: no clamping. Clamping to [e, 1-e] with any e < 0 changes
-# only inputs outside [0, 1], whose logit is NaN either way, so one expression covers both.
-# PyTorch clamps as x < lo ? lo : (x > hi ? hi : x) (eps > 0.5: lo > hi), with lo = eps and
-# hi = 1 - lo in the computation dtype: float16 rounds 1 - 1e-6 to 1, so logit(1.) is inf.
-# CAST rounds to that dtype; the kernels (scalar_codegen._expression) name it, float64 needs
-# none.
-_LOGIT_LO = "CAST(ifnone({eps}, -1))"
-_LOGIT_HI = f"CAST(1 - {_LOGIT_LO})"
-_LOGIT_Z = (f"where({{self}} < {_LOGIT_LO}, {_LOGIT_LO}, "
-            f"where({{self}} > {_LOGIT_HI}, {_LOGIT_HI}, {{self}}))")
-_LOGIT = f"log({_LOGIT_Z} / (1 - {_LOGIT_Z}))"
-
-
-def logit_expression(ct):
-    """logit's scalar expression computing in dtype ct (its bounds rounded to ct)."""
-    cast = f"cast_{ct.name}" if ct in (_dt.float16, _dt.float32) else ""
-    return _LOGIT.replace("CAST", cast)
 
 
 @op("aten::logit(Tensor self, float? eps=None) -> Tensor", tags=_PW, inplace=True,
