@@ -144,11 +144,14 @@ def test_return_break_continue_inside_with_regions():
         want = want * 2 + 1
     for _ in range(3):
         np.testing.assert_allclose(h(X, 5).numpy(), (want - 1) * 2, rtol=1e-6)
-    # an exit nested in an `if` of the block would close the region inside that branch,
-    # which `.code` (what a saved model holds) cannot say
-    with pytest.raises(FrontendError, match=r"inside an `if` or a loop of a `with "
-                                            r"torch.no_grad\(\):` block is not supported"):
-        gpujit.jit.script(nested_exit_in_region)
+    # an exit nested in an `if` of the block: the exit becomes a flag, the region closes
+    # at the block's end (so `.code` can print it), then the function returns
+    n = gpujit.jit.script(nested_exit_in_region)
+    x = gpujit.ones(2, requires_grad=True)
+    for b, k in ((True, 2), (False, 3)):
+        r = n(x, b)
+        np.testing.assert_allclose(r.detach().numpy(), [k, k])
+        assert r.requires_grad is (not b) and gpujit.is_grad_enabled()
 
 
 def two_items(x):

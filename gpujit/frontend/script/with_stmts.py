@@ -13,8 +13,14 @@
   None)` on every path that leaves it (its end, a return, break or continue, also
   inside an `if` or loop of the block).
 
-Known gap: when the block raises, __exit__ is not run (TorchScript's interpreter unwinds
-its open `with` objects; gpujit's executors have no unwinding yet)."""
+A return, break or continue inside an `if` or a loop of a region's block (no_grad,
+enable_grad, autocast, strict_fusion) is compiled as TorchScript's exit transform does:
+the body's paths end at the block's end with a flag per way out, the region closes there
+(one prim::Exit, in the block of its prim::Enter, so `.code` prints the `with` and a saved
+model loads back), then the exit is taken (regions_exit_flags).
+
+When a body raises, the executors unwind its open regions (grad mode and autocast state
+restored, entered objects' __exit__ called) before the exception leaves the call."""
 from __future__ import annotations
 
 import ast
@@ -26,7 +32,8 @@ from ...runtime.objects import OBJECT_REGION
 from .calls import describe_type
 from .classes import script_class_of
 from .errors import FrontendError
-from .loops import has_exit
+from .loops import has_exit, has_return, own_loop_exits, assigned_names, RAISED, PENDING
+from .variables import Var, OneBranch
 from .autocast_regions import AutocastMixin, AUTOCAST
 
 __all__ = ["WithMixin"]
@@ -37,7 +44,6 @@ class WithMixin(AutocastMixin):
 
     def stmt_With(self, s):
         """A `with` whose body has no return, break or continue of its own."""
-        from .loops import RAISED
         if self.is_ignore_block(s):
             return self.ignore_block(s)
         entered = self.enter_regions(s)
@@ -49,23 +55,21 @@ class WithMixin(AutocastMixin):
     def with_exit(self, s, rest, on_exit, slot_names):
         """A `with` whose body returns, breaks or continues: each path that leaves the
         block closes it first (its regions' prim::Exit, its objects' __exit__ calls).
-        A named region closes in the block that opened it only: an exit nested in an
-        `if` or a loop of its body would close it inside that block, which `.code` (and
-        so a saved model) cannot say: not supported yet for regions."""
+        When every exit is a statement of the block itself (`return` as its last
+        statement), the block closes where the path ends; an exit nested in an `if` or a
+        loop of the block closes a named region (no_grad, autocast...) that way too only
+        if `.code` could print it: it cannot print a region closed inside a nested block,
+        so such a block is compiled with its exits turned into flags (regions_exit_flags)."""
         if self.is_ignore_block(s):
             self.ignore_block(s)            # (raises: such a block cannot return)
         body = self.fold_static_ifs(s.body)
         last = body[-1] if body else None
         nested = next((c for c in body[:-1] if has_exit(c)), None) or (
-            last if not isinstance(last, (ast.Return, ast.Break, ast.Continue, ast.With))
-            else None)
+            last if not isinstance(last, (ast.Return, ast.Break, ast.Continue)) else None)
         if nested is not None and any(self._region_name(i.context_expr) is not None
                                       or self.autocast_region(i.context_expr) is not None
                                       for i in s.items):
-            what = ", ".join(ast.unparse(i.context_expr) for i in s.items)
-            self.error(f"a return, break or continue inside an `if` or a loop of a `with "
-                       f"{what}:` block is not supported yet", nested,
-                       hint="set a variable in the block and return after it")
+            return self.regions_exit_flags(s, body, rest, on_exit, slot_names)
         entered = self.enter_regions(s)
 
         def leave(kind, st, value=None):
@@ -77,6 +81,85 @@ class WithMixin(AutocastMixin):
                 return self.path(list(rest), on_exit, slot_names)
             return on_exit(kind, st, value)
         return self.path(list(body), leave, slot_names)
+
+    def regions_exit_flags(self, s, body, rest, on_exit, slot_names):
+        """A `with` over regions whose body leaves it from inside an `if` or a loop, as
+        TorchScript's exit transform compiles it: every path of the body ends at the
+        block's end with a flag per way out (returned, broke, continued) set, the return
+        value, and the variables the body assigns (block outputs); the regions close once
+        there, in the block that opened them; then `if returned: return <value> elif
+        broke: break elif continued: continue else: <the rest>`."""
+        kinds = ([k for k in ("return",) if has_return(body)] +
+                 [k for k in ("break", "continue")
+                  if any(type(e).__name__.lower() == k for e in own_loop_exits(body))])
+        names = [n for n in assigned_names(body)]
+        slots = [f"{k} flag" for k in kinds] + (["return value"] if "return" in kinds
+                                                 else []) + names
+        seen = {}           # kind -> names defined on every path of that kind
+        where = {}          # name -> the AST node that assigned it (on some path)
+        ret_type = getattr(self, "ret_type", None)
+
+        def leave(kind, st, value=None):
+            if kind == "return":
+                if value is None:
+                    with self.at(st):
+                        value = self.return_value(st)
+                if ret_type is not None:
+                    value = self.number_as(value, ret_type)
+                    self.check_return(value, st, kind)
+            vals = [self.const(kind == k) for k in kinds]
+            if "return" in kinds:
+                vals.append(value if kind == "return" else PENDING)
+            defined = set()
+            for n in names:
+                var = self.lookup_var(n)
+                if kind != "return" and isinstance(var, Var):
+                    vals.append(var.value)
+                    defined.add(n)
+                    where.setdefault(n, var.where)
+                else:
+                    vals.append(PENDING)
+            seen[kind] = seen[kind] & defined if kind in seen else defined
+            return vals
+
+        entered = self.enter_regions(s)
+        with self.scope():
+            outs = self.path(list(body), leave, slots)
+        if outs is RAISED:
+            return RAISED
+        self.exit_regions(s, entered)
+        flags = dict(zip(kinds, outs))
+        for k, v in flags.items():
+            if v is not PENDING and v.node.kind == "prim::If":
+                v.set_debug_name(_FLAG_NAMES[k])
+        value = outs[len(kinds)] if "return" in kinds else None
+        merged = dict(zip(names, outs[len(outs) - len(names):]))
+        order = [k for k in kinds + ["fall"] if k in seen]
+
+        def take(kind):
+            for n in names:
+                if n in seen[kind] and merged[n] is not PENDING:
+                    merged[n].set_debug_name(n)
+                    self.scopes[-1][n] = Var(merged[n], where[n])
+                elif self.lookup_var(n) is None:
+                    self.scopes[-1][n] = OneBranch(s)
+            if kind == "fall":
+                return self.path(list(rest), on_exit, slot_names)
+            with self.at(s):
+                return on_exit(kind, s, value if kind == "return" else None)
+
+        def dispatch(k):
+            if k == len(order) - 1:         # the one way out left
+                return take(order[k])
+            with self.at(s):
+                node = self.emit("prim::If", [flags[order[k]]], [])
+            results = []
+            with self.in_block(node.add_block()), self.scope():
+                results.append(take(order[k]))
+            with self.in_block(node.add_block()), self.scope():
+                results.append(dispatch(k + 1))
+            return self.merge_paths(node, results, s, slot_names)
+        return dispatch(0)
 
     def enter_regions(self, s):
         """Enter the items of `with` s in order: a region's prim::Enter, an object's
@@ -179,6 +262,9 @@ class WithMixin(AutocastMixin):
         names = {strict_fusion: "strict_fusion", no_grad: "no_grad",
                  enable_grad: "enable_grad"}
         return names.get(obj) if found else None
+
+
+_FLAG_NAMES = {"return": "returned", "break": "broke", "continue": "continued"}
 
 
 def _is_any(ann, fn) -> bool:
