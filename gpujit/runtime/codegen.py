@@ -96,6 +96,7 @@ class CodeGenerator:
         self.specs = assume(graph, profile, hoisted)
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
                    "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap, "_T": Tensor,
+                   "_passed": support.passed_input,
                    "_box": support.box, "_unbox": support.unbox, "_item": support.item,
                    "_bcast": support.broadcast_failure,
                    "_shape_error": support.inplace_shape_error,
@@ -316,7 +317,28 @@ class CodeGenerator:
             if cls is not None:
                 return f"{self.bind(cls, cls.__name__)}({', '.join(items)})"
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-        return self.wrap_spec(self.ref(v), self.specs.get(v))
+        e = self.wrap_spec(self.ref(v), self.specs.get(v))
+        passed = self._passed_inputs(v)
+        if passed:
+            t = self.new_var("passed")
+            return (f"({t} if ({t} := _passed({self.ref(v)}, ({', '.join(passed)},))) "
+                    f"is not None else {e})")
+        return e
+
+    def _passed_inputs(self, v):
+        """The Tensor input objects a returned loop or `if` output may be unchanged (a
+        loop that ran no trip, a branch that returns its input)."""
+        if v.node.kind not in ("prim::Loop", "prim::If") or \
+                not isinstance(v.type, T.TensorType):
+            return None
+        out = []
+        for x in self.graph.inputs:
+            if isinstance(self.specs.get(x), TensorSpec) and x in self.objs and any(
+                    u.user.kind == "prim::Loop" or (u.user.kind == "prim::Return" and
+                                                    u.user.owning_block is not
+                                                    self.graph.block) for u in x.uses):
+                out.append(self.obj(x))
+        return out
 
     def wrap_spec(self, e, s):
         if isinstance(s, TensorSpec):      # (CPU values are ndarrays: see codegen_aten)

@@ -15,7 +15,7 @@ from ..ops import registry as _reg
 from ..ops.registry import wrap
 from .interpreter import InterpreterError
 
-__all__ = ["box", "unbox", "call_op", "item", "broadcast_failure",
+__all__ = ["box", "unbox", "passed_input", "call_op", "item", "broadcast_failure",
            "inplace_shape_error", "dtype_of", "device_of"]
 
 _nd = np.ndarray
@@ -24,6 +24,16 @@ _FROM_NP = _dt._FROM_NP
 
 def _is_gpu_array(v):
     return type(v).__module__.startswith("cupy") and hasattr(v, "device")
+
+
+def passed_input(a, inputs):
+    """The input Tensor whose array a returned array is (carried unchanged through a
+    loop or an `if`: eager code returns that same object, requires_grad and all), or
+    None."""
+    for t in inputs:
+        if t._data is a:
+            return t
+    return None
 
 
 def box(v):
