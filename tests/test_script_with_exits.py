@@ -408,3 +408,22 @@ def test_scripted_module_with_exits_saves_and_loads():
         want = m(x, n)
         for f in (s, loaded):
             _same(f(x, n), want)
+
+
+def carried(x, n: int):
+    y = x
+    for i in range(n):
+        y = y + 1
+    return y
+
+
+def test_an_input_carried_unchanged_is_returned_itself():
+    # the optimized code used to wrap the input's array into a new Tensor
+    s = torch.jit.script(carried)
+    x = X()
+    for mode in (True, False):
+        with torch.set_grad_enabled(mode):
+            for _ in range(4):
+                assert s(x, 0) is x
+                r = s(x, 2)
+                assert r is not x and r.requires_grad is mode
