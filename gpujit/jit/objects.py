@@ -25,6 +25,13 @@ _EXE_LOCK = threading.RLock()   # threads calling a new function make one Execut
 _Active = _tracer._Active
 _strict = _fusers.strict._state
 _dispatch = _reg.dispatch_state
+# The fast path's gate, two plain reads: `_dispatch.hook` is None only while no thread
+# traces (a thread's `_Active.session` is set only inside frontend.tracer.tracing, whose
+# enter installs `dispatch_state.tracing` and whose exit clears the session before the
+# hook), autograd has never been turned on and no autocast region is enabled,
+# and `_strict_open[0]` is 0 only while no thread is inside strict_fusion. When either
+# says otherwise, the full test (thread-local reads, ~60 ns each) decides.
+_strict_open = _fusers.strict._entered
 
 
 def _compile_script_methods(module):
@@ -395,12 +402,13 @@ class ScriptFunction(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
-        if kwargs or _Active.session is not None or _strict.depth or (
-                _dispatch.autograd is not None and (
-                    _grad_state.enabled or _enables_grad(exe))) or \
-                _dispatch.autocast is not None or \
-                len(args) != self._arity:
-            return self._run((), args, kwargs)
+        if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0]:
+            if kwargs or _Active.session is not None or _strict.depth or (
+                    _dispatch.autograd is not None and (
+                        _grad_state.enabled or _enables_grad(exe))) or \
+                    _dispatch.autocast is not None or \
+                    len(args) != self._arity:
+                return self._run((), args, kwargs)
         _LAST[0] = exe
         return exe._dispatch(*args)
 
@@ -429,12 +437,13 @@ class ScriptMethod(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
-        if kwargs or _Active.session is not None or _strict.depth or (
-                _dispatch.autograd is not None and (
-                    _grad_state.enabled or _enables_grad(exe))) or \
-                _dispatch.autocast is not None or \
-                len(args) + 1 != self._arity:
-            return self._run((self.owner,), args, kwargs)
+        if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or _strict_open[0]:
+            if kwargs or _Active.session is not None or _strict.depth or (
+                    _dispatch.autograd is not None and (
+                        _grad_state.enabled or _enables_grad(exe))) or \
+                    _dispatch.autocast is not None or \
+                    len(args) + 1 != self._arity:
+                return self._run((self.owner,), args, kwargs)
         _LAST[0] = exe
         return exe._dispatch(self.owner, *args)
 
