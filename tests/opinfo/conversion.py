@@ -141,7 +141,8 @@ CASTS = [_cast_info(k, v) for k, v in (("Byte", U8), ("Char", np.int8), ("Short"
 
 
 def _reduced_ref(x, cuda_enabled, cpu_enabled, cuda_dtype, cpu_dtype):
-    # (CPU samples: the cpu flags decide) float32 only is cast, to the region's dtype
+    # float32 only is cast, to the region's dtype (the samples enable both devices alike:
+    # the same answer on either, as test_op_cuda_matches_cpu compares)
     return x.astype(cpu_dtype.np) if cpu_enabled and x.dtype == F32 else x
 
 
@@ -150,20 +151,21 @@ def _full_ref(x, cuda_enabled, cpu_enabled):
 
 
 # the casts the scripted autocast pass inserts (passes/autocast.py): float64 first
-# (gradcheck reads the first samples), then the cases a region meets
+# (gradcheck reads the first samples), then the cases a region meets; a region of the
+# other device type only (a no-op here) is tests/test_jit_autocast_port.py's
 AUTOCAST_REDUCED = OpInfo(
     "aten::_autocast_to_reduced_precision", ref=_reduced_ref,
-    samples=[Sample(rand(3, dtype=F64), False, True, G.float16, G.float16),
-             Sample(rand(2, 3), False, True, G.float16, G.float16).expect_dtype(G.float16),
-             Sample(rand(2, 3), True, False, G.float16, G.float16),
-             Sample(rand(3, dtype=F16), False, True, G.float16, G.float16),
-             Sample(rand(3, dtype=I64), False, True, G.float16, G.float16)])
+    samples=[Sample(rand(3, dtype=F64), True, True, G.float16, G.float16),
+             Sample(rand(2, 3), True, True, G.float16, G.float16).expect_dtype(G.float16),
+             Sample(rand(2, 3), False, False, G.float16, G.float16),
+             Sample(rand(3, dtype=F16), True, True, G.float16, G.float16),
+             Sample(rand(3, dtype=I64), True, True, G.float16, G.float16)])
 AUTOCAST_FULL = OpInfo(
     "aten::_autocast_to_full_precision", ref=_full_ref,
-    samples=[Sample(rand(3, dtype=F64), False, True),
-             Sample(rand(2, 3, dtype=F16), False, True).expect_dtype(G.float32),
-             Sample(rand(2, 3, dtype=F16), True, False),
-             Sample(rand(3), False, True), Sample(rand(3, dtype=I32), False, True)])
+    samples=[Sample(rand(3, dtype=F64), True, True),
+             Sample(rand(2, 3, dtype=F16), True, True).expect_dtype(G.float32),
+             Sample(rand(2, 3, dtype=F16), False, False),
+             Sample(rand(3), True, True), Sample(rand(3, dtype=I32), True, True)])
 
 OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_,
            ZERO_, AUTOCAST_REDUCED, AUTOCAST_FULL] + CASTS
