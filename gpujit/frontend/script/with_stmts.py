@@ -169,27 +169,18 @@ class WithMixin(AutocastMixin):
         for item in s.items:
             ctx = item.context_expr
             spec = self.autocast_region(ctx)
-            if spec is not None:
-                if item.optional_vars is not None:
-                    self.error(f"`with {ast.unparse(ctx)} as "
-                               f"{ast.unparse(item.optional_vars)}:` is not supported in "
-                               f"scripted code (the autocast object cannot be bound)",
-                               item.optional_vars,
-                               hint=f"drop `as {ast.unparse(item.optional_vars)}`")
-                with self.at(ctx):
-                    self.emit("prim::Enter", [], [], attrs={"name": AUTOCAST, **spec})
-                entered.append(AUTOCAST)
-                continue
-            region = self._region_name(ctx)
+            region = AUTOCAST if spec is not None else self._region_name(ctx)
             if region is not None:
                 if item.optional_vars is not None:
+                    why = ("is not supported in scripted code (the autocast object cannot "
+                           "be bound)" if spec is not None else
+                           "binds the region's object, which scripted code does not have")
                     self.error(f"`with {ast.unparse(ctx)} as "
-                               f"{ast.unparse(item.optional_vars)}:` binds the region's "
-                               f"object, which scripted code does not have",
+                               f"{ast.unparse(item.optional_vars)}:` {why}",
                                item.optional_vars,
                                hint=f"drop `as {ast.unparse(item.optional_vars)}`")
                 with self.at(ctx):
-                    self.emit("prim::Enter", [], [], attrs={"name": region})
+                    self.emit("prim::Enter", [], [], attrs={"name": region, **(spec or {})})
                 entered.append(region)
                 continue
             with self.at(ctx):
