@@ -11,6 +11,7 @@ import gpujit as _g
 from gpujit.ops import registry as _reg
 from gpujit.ops.overloads import make_dispatcher as _dispatcher
 from gpujit.ops.linalg_decomp import LinAlgError
+from gpujit.ops.out_variants import python_out as _python_out, with_out as _with_out
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "eigh", "eigvalsh",
            "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_solve", "matmul", "matrix_exp",
@@ -24,7 +25,8 @@ def _bind(name):
     fn = _dispatcher(name, ops)
     if len(ops) > 1:
         fn.__module__ = __name__
-    return fn
+    # torch.linalg.inv(A, out=o), torch.linalg.qr(A, out=(Q, R)): the .out overloads
+    return _with_out(name, fn, ops) if any(_python_out(d) for d in ops) else fn
 
 
 matmul = _g.matmul

@@ -675,6 +675,9 @@ class _FunctionPrinter:
         `name=value`, as TorchScript prints `torch.add(x, y, alpha=1)`."""
         op = n.op
         params = op.schema.arguments if op is not None else ()
+        k = len(op.schema.returns) if op is not None and op.out_of is not None else 1
+        if k > 1:       # torch.max(x, 0, False, out=(v, i)): the out tensors as one tuple
+            return ins[:-k] + [f"out=({', '.join(ins[-k:])})"]
         return [f"{params[i].name}={text}" if i < len(params) and params[i].kwarg_only
                 else text for i, text in enumerate(ins)]
 

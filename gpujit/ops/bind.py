@@ -92,13 +92,14 @@ def _eq(fn, negate):
 
 
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
-    from .out_variants import eligible, with_out
+    from .out_variants import python_out, with_out
     functions = registry.public_bindings("function")
     methods = registry.public_bindings("method")
     for name, fn in functions.items():
         ovs = registry._PUBLIC["function"][name]
         # torch.div(a, b, out=o): PyTorch's .out overloads (out_variants.py)
-        namespace[name] = with_out(name, fn, ovs) if any(eligible(d) for d in ovs) else fn
+        namespace[name] = with_out(name, fn, ovs) if any(python_out(d) for d in ovs) \
+            else fn
     own = set(vars(tensor_cls))
     for name, fn in methods.items():
         if name in own:

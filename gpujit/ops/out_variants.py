@@ -17,6 +17,13 @@ Long`); an out of another shape is resized to the result's (with PyTorch's depre
 warning when it had elements); an out sharing only part of an input's memory is refused;
 and autograd does not go through out= calls (an input or out that requires grad, with
 grad mode on, is an error).
+
+An op returning several tensors (`torch.max(x, 0)`, `sort`, `topk`, `aminmax`, `frexp`...)
+takes a tuple, `torch.max(x, 0, out=(values, indices))`: its `.out` overload has one
+keyword-only tensor per result (named as the results: `values`, `indices`), each of which
+must have the result's dtype exactly (PyTorch's structured kernels: "Expected out tensor
+to have dtype long int, but got int instead"); the call returns the out tensors in the
+op's named tuple.
 """
 from __future__ import annotations
 
@@ -29,23 +36,52 @@ from .schema import Argument, ArgType, Return, Schema
 from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 
-__all__ = ["eligible", "out_variant", "write_out", "with_out"]
+__all__ = ["eligible", "out_names", "out_variant", "python_out", "with_out", "write_out",
+           "write_outs"]
 
 _VARIANTS: dict = {}
 _LOCK = threading.Lock()
 _OUT_ARG = Argument("out", ArgType("Tensor", alias="a", is_write=True), kwarg_only=True)
 _OUT_RET = Return(ArgType("Tensor", alias="a", is_write=True))
+# PyTorch's overload names of multi-result out forms where they do not follow the rule
+_NAMES = {("aten::max", "dim"): "dim_max", ("aten::min", "dim"): "dim_min",
+          ("aten::median", "dim"): "dim_values", ("aten::nanmedian", "dim"): "dim_values"}
 
 
 def eligible(d) -> bool:
     """Whether op d has an out= form: a functional op returning one new Tensor (not a view
     of an argument, not in place, without an `out` argument of its own)."""
     s = d.schema
-    if s.is_inplace or d.inplace_of is not None or len(s.returns) != 1:
+    if s.is_inplace or d.inplace_of is not None or not s.returns:
         return False
-    r = s.returns[0].type
-    return r.is_tensor and r.alias is None and \
-        not any(a.name == "out" for a in s.arguments) and d.out_of is None
+    return all(r.type.is_tensor and not r.type.is_list and r.type.alias is None
+               for r in s.returns) and d.out_of is None and \
+        not any(a.name in ("out",) + out_names(d) for a in s.arguments)
+
+
+# ops whose out forms exist (torch.ops.aten.var_mean.correction_out) but whose Python
+# functions take no out= in PyTorch
+_NO_PYTHON_OUT = frozenset({"aten::var_mean", "aten::std_mean", "aten::_unique2",
+                            "aten::unique_consecutive", "aten::unique_dim",
+                            "aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices",
+                            "aten::max_pool3d_with_indices", "aten::adaptive_max_pool1d",
+                            "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d"})
+
+
+def python_out(d) -> bool:
+    """Whether the Python function of op d accepts `out=` (torch.max(x, 0, out=...))."""
+    return eligible(d) and d.schema.name not in _NO_PYTHON_OUT
+
+
+def out_names(d) -> tuple:
+    """The keyword names of op d's out tensors: `out`, or one per result (`values`,
+    `indices`; `out0`, `out1`... for unnamed results)."""
+    rets = d.schema.returns
+    if len(rets) == 1:
+        return ("out",)
+    names = tuple(r.name or f"out{k}" for k, r in enumerate(rets))
+    return names if len(set(names)) == len(names) else \
+        tuple(f"out{k}" for k in range(len(rets)))
 
 
 def out_variant(d):
@@ -62,11 +98,22 @@ def out_variant(d):
 def _make(d):
     s = d.schema
     # PyTorch's names: add.Tensor -> add.out (no unnamed add), clamp.Tensor ->
-    # clamp.Tensor_out (clamp -> clamp.out), sum.dim_IntList -> sum.dim_IntList_out
+    # clamp.Tensor_out (clamp -> clamp.out), sum.dim_IntList -> sum.dim_IntList_out;
+    # sort -> sort.values, max.dim -> max.dim_max
     unnamed = any(o.schema.overload == "" for o in _reg.OVERLOADS.get(s.name, ()))
-    overload = "out" if not s.overload or (s.overload == "Tensor" and not unnamed) \
-        else f"{s.overload}_out"
-    s2 = Schema(s.name, overload, tuple(s.arguments) + (_OUT_ARG,), (_OUT_RET,), False, "")
+    names = out_names(d)
+    suffix = "values" if names == ("values", "indices") else "out"
+    overload = _NAMES.get((s.name, s.overload)) or (
+        suffix if not s.overload or (s.overload == "Tensor" and not unnamed)
+        else f"{s.overload}_{suffix}")
+    if len(names) == 1:
+        outs, rets = (_OUT_ARG,), (_OUT_RET,)
+    else:
+        types = [ArgType("Tensor", alias=chr(ord("a") + k), is_write=True)
+                 for k in range(len(names))]
+        outs = tuple(Argument(n, t, kwarg_only=True) for n, t in zip(names, types))
+        rets = tuple(Return(t, r.name) for t, r in zip(types, s.returns))
+    s2 = Schema(s.name, overload, tuple(s.arguments) + outs, rets, False, "")
     s2 = replace(s2, text=str(s2))
     v = _reg.OpDef(s2, d.impl, tags=(d.tags - {"pointwise", "view", "inplace"}) | {"out"},
                    meta=None, promote=d.promote, dtypes=d.dtypes, method=False,
@@ -75,16 +122,19 @@ def _make(d):
     v.derivative = _reg.NonDifferentiable("out= calls are not differentiable")
     base = d.eager
     hooks = _reg.dispatch_state
+    k = len(names)
 
     def eager(*args):
-        *inputs, out = args
+        inputs, out = args[:-k], args[-k:]
         _check(v, inputs, out)
-        return write_out(v, base(*inputs), out, inputs)
+        if k == 1:
+            return write_out(v, base(*inputs), out[0], inputs)
+        return write_outs(v, base(*inputs), out, inputs)
 
     def public(*args, **kwargs):
         if kwargs:
             args = v.bind(args, kwargs)
-        _check(v, args[:-1], args[-1])
+        _check(v, args[:-k], args[-k:])
         h = hooks.hook
         if h is not None:
             return h(v, args)
@@ -98,12 +148,14 @@ def _make(d):
     return v
 
 
-def _check(v, inputs, out):
-    if not isinstance(out, _reg._Tensor):
-        raise TypeError(f"{v.public_name}(): argument 'out' must be Tensor, not "
-                        f"{type(out).__name__}")
+def _check(v, inputs, outs):
+    for o in outs:
+        if not isinstance(o, _reg._Tensor):
+            raise TypeError(f"{v.public_name}(): argument 'out' must be "
+                            f"{'Tensor' if len(outs) == 1 else 'tuple of Tensors'}, not "
+                            f"{type(o).__name__}")
     from ..autograd.grad_mode import is_grad_enabled
-    if is_grad_enabled() and (out.requires_grad or any(
+    if is_grad_enabled() and (any(o.requires_grad for o in outs) or any(
             isinstance(a, _reg._Tensor) and a.requires_grad for a in _flat(inputs))):
         raise RuntimeError(f"{v.public_name}(): functions with out=... arguments don't "
                            f"support automatic differentiation, but one of the arguments "
@@ -116,6 +168,30 @@ def _flat(args):
             yield from a
         else:
             yield a
+
+
+def write_outs(v, results, outs, inputs=()):
+    """Write op v's results into the out tensors (each of its result's dtype exactly),
+    and return them in the op's named tuple."""
+    for r, o in zip(results, outs):
+        if r.dtype != o.dtype:
+            raise RuntimeError(f"Expected out tensor to have dtype {_dtype_words(r.dtype)}, "
+                               f"but got {_dtype_words(o.dtype)} instead")
+    for k, o in enumerate(outs):
+        if any(o._data is p._data for p in outs[:k]):
+            raise RuntimeError(f"{v.public_name}(): the out tensors must be distinct "
+                               f"tensors")
+    for r, o in zip(results, outs):
+        write_out(v, r, o, inputs)
+    nt = v.out_of.namedtuple
+    return nt(*outs) if nt is not None else tuple(outs)
+
+
+def _dtype_words(dt) -> str:
+    """The C++ type name PyTorch's dtype-mismatch errors use (float, long int, ...)."""
+    return {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+            "uint8": "unsigned char", "bool": "bool"}.get(dt.name, dt.name)
 
 
 def write_out(v, result, out, inputs=()):
@@ -152,9 +228,17 @@ def with_out(pyname, fn, ovs):
         if out is None:
             return fn(*args, **kwargs)
         d = ovs[0] if len(ovs) == 1 else match_overload(ovs, args, kwargs)
-        if d is None or not eligible(d):
+        if d is None or not python_out(d):
             return fn(*args, out=out, **kwargs)     # fn's own error names the call
-        return out_variant(d).public(*d.bind(args, kwargs), out)
+        k = len(d.schema.returns)
+        if k == 1:
+            return out_variant(d).public(*d.bind(args, kwargs), out)
+        if not isinstance(out, (tuple, list)) or len(out) != k:
+            raise TypeError(f"{pyname}(): argument 'out' must be tuple of {k} Tensors, "
+                            f"not {type(out).__name__}"
+                            + (f" of length {len(out)}" if isinstance(out, (tuple, list))
+                               else ""))
+        return out_variant(d).public(*d.bind(args, kwargs), *out)
 
     function.__name__ = function.__qualname__ = pyname
     function.__doc__ = fn.__doc__

@@ -291,6 +291,16 @@ class AliasDb:
         """Is v a graph input, or did it reach code we cannot see?"""
         return is_mutable_type(v.type) and self._find(v) is self.wildcard
 
+    def is_contained(self, v) -> bool:
+        """May v be held inside a container or object (a list's element, an attribute),
+        or be a graph input or reach code we cannot see?"""
+        if not is_mutable_type(v.type):
+            return False
+        c = self._find(v)
+        return c is self.wildcard or any(
+            root is not c and any(self._find(e) is c for e in members)
+            for root, members in self._contents.items())
+
     def escapes(self, v) -> bool:
         """Can the caller (or opaque code) reach v after the graph ran? True for wildcard
         values and for values returned, alone or inside a returned container."""

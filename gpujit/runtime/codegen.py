@@ -138,6 +138,13 @@ class CodeGenerator:
         self.used.add(name)
         return name
 
+    def alias_db(self):
+        """The graph's AliasDb (built on first use)."""
+        if self._alias_db is None:
+            from ..passes.alias_analysis import AliasDb
+            self._alias_db = AliasDb(self.graph)
+        return self._alias_db
+
     def define(self, v):
         name = self.new_var(v.debug_name)
         self.names[v] = name
@@ -488,11 +495,7 @@ def _rebuilt_at_return(cg, n):
     if n.kind not in ("prim::ListConstruct", "prim::DictConstruct") or \
             any(has_side_effects(u.user) for u in n.output.uses):
         return False
-    db = cg._alias_db
-    if db is None:
-        from ..passes.alias_analysis import AliasDb
-        db = cg._alias_db = AliasDb(cg.graph)
-    return not db.has_writers(n.output)
+    return not cg.alias_db().has_writers(n.output)
 
 
 def _list_construct(cg, n):

@@ -427,8 +427,13 @@ def _generic(cg, n, op, args):
                     from .codegen import CodeGenError
                     raise CodeGenError(f"{op.public_name}: the executor cannot restride "
                                        f"{aliased.expr} in place (not a local tensor)")
-                cg.emit(f"{name} = {call}")
                 o = cg.obj(aliased.value)
+                if o is None and cg.alias_db().is_contained(aliased.value):
+                    from .codegen import CodeGenError
+                    raise CodeGenError(f"{op.public_name} restrides a tensor held in a "
+                                       f"container or object, which the array code "
+                                       f"cannot update in place")
+                cg.emit(f"{name} = {call}")
                 if o is not None:
                     cg.emit(f"{o}._data = {name}")
             elif s.is_inplace:    # the impl may return UNCHANGED: it wrote nothing
@@ -576,9 +581,38 @@ def _fallback(cg, n, op):
     outs = [cg.define(v) for v in n.outputs]
     call = f"{fn}({', '.join(args)})"
     cg.emit(f"{', '.join(outs)} = {call}" if outs else call)
+    if op is not None and op.out_of is not None:
+        # an out= write may have resized out (a new array): what reads out next sees it
+        for w, new in zip(n.inputs[-len(n.outputs):], outs):
+            rebind_written(cg, w, new, op)
     if op is not None and (op.schema.is_inplace or op.out_of is not None) and n.outputs \
             and n.inputs:
-        # the node returns the Tensor it wrote: self (in place), or out (an out= call)
-        o = cg.objs.get(n.inputs[0 if op.out_of is None else -1])
-        if o is not None:
-            cg.objs[n.outputs[0]] = o
+        # the node returns the Tensor(s) it wrote: self (in place), or out (an out= call)
+        wrote = n.inputs[:1] if op.out_of is None else n.inputs[-len(n.outputs):]
+        for w, v in zip(wrote, n.outputs):
+            o = cg.objs.get(w)
+            if o is not None:
+                cg.objs[v] = o
+
+
+def rebind_written(cg, w, new, op):
+    """Tensor value w was written by a call that may have given it a new array `new` (an
+    out= resize, an in-place view's restride): the variable of w (and its Tensor object,
+    when the code has it) take the new array. A tensor the code holds only as an array
+    that others may see too (an element of a container argument or of a local list, an
+    object's attribute) cannot follow: CodeGenError (the executor then runs the graph op
+    by op, which keeps every Tensor object)."""
+    name = cg.names.get(w)
+    local = name is not None and name.isidentifier() and not name.startswith("_")
+    o = cg.obj(w)
+    if o is not None:
+        if local:
+            cg.emit(f"{name} = {o}._data")
+        return
+    if local and not cg.alias_db().is_contained(w):
+        if name != new:
+            cg.emit(f"{name} = {new}")
+        return
+    from .codegen import CodeGenError
+    raise CodeGenError(f"{op.public_name} writes a tensor held in a container or "
+                       f"object, which the array code cannot update in place")

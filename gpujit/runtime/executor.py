@@ -37,7 +37,7 @@ from ..ir import types as T
 from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
-from .codegen import CodeGenerator
+from .codegen import CodeGenerator, CodeGenError
 from .interpreter import GROUP_RUNNER, interpret, callee_graph, call_inputs, \
     dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
@@ -295,7 +295,10 @@ class Executable:
                            stale=functools.partial(self._mark_stale, weakref.ref(spec)),
                            deopt=functools.partial(self._deopt, spec), module=module,
                            fusion_budget=self.fusion_budget)
-        source, ns = cg.generate()
+        try:
+            source, ns = cg.generate()
+        except CodeGenError as e:
+            return self._interpreting(spec, e)
         spec.groups = cg.groups
         spec.unfused = _unfused(report) if self.fuse else ()
         spec.unfused_reason = off
@@ -311,6 +314,24 @@ class Executable:
         if "code" in flags:
             print(f"[gpujit] code of {spec.name}:\n{source}")
         sys.stdout.flush()
+        return spec
+
+    def _interpreting(self, spec, err):
+        """A specialization whose graph the code generator cannot serve (CodeGenError:
+        e.g. an out= or in-place view write into a tensor held in a container argument,
+        whose Tensor object the array code does not have): it runs the graph op by op,
+        unfused (same answers, eager speed), and says so once."""
+        self.check_strict_regions(f"{self.name} runs op by op: {err}")
+        from ..fusers.group import _warn, _dump
+        msg = f"{self.name} runs unfused, op by op: {err}"
+        _dump(msg)
+        _warn(f"gpujit: {msg}")
+        graph = self.graph
+        spec.fn = lambda *args: interpret(graph, *args)
+        spec.unfused = _unfused(graph) if self.fuse else ()
+        spec.unfused_reason = str(err)
+        self.specializations.append(spec)
+        self.stats["compiles"] += 1
         return spec
 
     def _mark_stale(self, spec_ref):

@@ -384,11 +384,25 @@ class OpCallMixin:
         if not eligible(op):
             self.error(f"{name}() does not take an out= argument (keyword argument out "
                        f"unknown for {op.schema})", node)
-        if not isinstance(out.type, T.TensorType):
-            self.error(f"Expected a value of type 'Tensor' for argument 'out' but instead "
-                       f"found type '{out.type}'", node)
+        k = len(op.schema.returns)
+        if k == 1:
+            outs = [out]
+        elif isinstance(out.type, T.TupleType) and len(out.type.elems) == k:
+            # torch.max(x, 0, out=(v, i)): one out tensor per result
+            outs = list(out.node.inputs) if out.node.kind == "prim::TupleConstruct" else \
+                self.emit("prim::TupleUnpack", [out], list(out.type.elems)).outputs
+        else:
+            self.error(f"Expected a value of type 'Tuple[{', '.join(['Tensor'] * k)}]' for "
+                       f"argument 'out' but instead found type '{out.type}'", node)
+        for o in outs:
+            if not isinstance(o.type, T.TensorType):
+                self.error(f"Expected a value of type 'Tensor' for argument 'out' but "
+                           f"instead found type '{o.type}'", node)
         inputs = self.op_inputs(op, m, node)
-        return self.emit_op(out_variant(op), inputs + [out])
+        result = self.emit_op(out_variant(op), inputs + outs)
+        if k > 1 and out.node.kind == "prim::TupleConstruct" and not out.uses:
+            out.node.destroy()          # (the tuple literal's elements were taken apart)
+        return result
 
     def emit_op(self, op, inputs):
         rets = [calls.schema_arg_type(r.type) for r in op.schema.returns]
