@@ -543,36 +543,21 @@ class Tensor:
         return self._new_factory("aten::full", (size,), dtype, device, (fill_value,))
 
     def resize_(self, *sizes, memory_format=None):
-        """In place, as torch's: the same number of elements keeps the values in order
-        (row-major); more keeps the old ones first and leaves the rest uninitialized."""
+        """In place, as torch's (aten::resize_): the same number of elements keeps the
+        values in order (row-major); more keeps the old ones first and leaves the rest
+        uninitialized."""
         if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
             sizes = tuple(sizes[0])
-        sizes = tuple(int(n) for n in sizes)
-        if any(n < 0 for n in sizes):
-            raise RuntimeError(f"Trying to create tensor with negative dimension: "
-                               f"{list(sizes)}")
         if self.requires_grad:
             raise RuntimeError("cannot resize variables that require grad")
-        a = self._data
-        if tuple(a.shape) == sizes:
-            return self
-        n = 1
-        for d in sizes:
-            n *= d
-        xp = np if isinstance(a, np.ndarray) else __import__("cupy")
-        if n == a.size and a.flags.c_contiguous:
-            new = a.reshape(sizes)              # the same memory
-        else:
-            new = xp.empty(sizes, a.dtype)
-            k = min(n, a.size)
-            if k:
-                new.reshape(-1)[:k] = a.reshape(-1)[:k]
-        self._data = new
-        self._version += 1
-        return self
+        return _registry.OPS["aten::resize_"].public(self, list(sizes),
+                                                      memory_format=memory_format)
 
     def resize_as_(self, other, memory_format=None):
-        return self.resize_(tuple(other.shape))
+        if self.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        return _registry.OPS["aten::resize_as_"].public(self, other,
+                                                         memory_format=memory_format)
 
     @property
     def T(self):

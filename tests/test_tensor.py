@@ -421,9 +421,9 @@ def test_resize_in_place_as_torch():
     np.testing.assert_allclose(t.numpy().ravel(), [103.939, 116.779, 123.68], rtol=1e-6)
     p = gpujit.nn.Parameter(gpujit.tensor([1.0, 2.0, 3.0]).resize_([1, 3, 1, 1]))
     assert p.shape == (1, 3, 1, 1) and p.requires_grad
-    g = gpujit.arange(6).reshape(2, 3).t()               # not contiguous: row-major order
+    g = gpujit.arange(6).reshape(2, 3).t()       # not contiguous: memory order, as torch
     g.resize_(6)
-    assert g.tolist() == [0, 3, 1, 4, 2, 5]
+    assert g.tolist() == [0, 1, 2, 3, 4, 5]
     u = gpujit.arange(4.0)
     v = u.resize_(2, 3)
     assert v.shape == (2, 3) and v.reshape(-1)[:4].tolist() == [0.0, 1.0, 2.0, 3.0]

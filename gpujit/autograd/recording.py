@@ -111,6 +111,8 @@ def _record_op(op, args, d, inplace, names, bound):
     if isinstance(d, _reg.NonDifferentiable) or (d is None and op.tags & _NO_GRAD_TAGS):
         if inplace and isinstance(args[0], Tensor) and _requires(args[0]):
             # the tensor's old grad_fn would no longer describe its value
+            if getattr(d, "inplace_error", None):
+                raise RuntimeError(d.inplace_error)
             raise RuntimeError(f"{op.public_name}: this in-place operation is not "
                                f"differentiable and cannot modify a tensor that requires "
                                f"grad; call it under torch.no_grad() or on a detached copy")

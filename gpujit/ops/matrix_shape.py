@@ -1,7 +1,8 @@
 """Matrix-shaped ops: diagonals (diag, diagonal, diag_embed, diagflat, fill_diagonal_,
 diagonal_backward), triangle indices (tril_indices, triu_indices), rot90, vander, and the
 in-place view ops (t_, transpose_, squeeze_, unsqueeze_) that restride a tensor without
-touching its elements; with their derivatives. Products of matrices (kron, tensordot,
+touching its elements, and resize_ / resize_as_ (a new array when the element count or
+layout changes); with their derivatives. Products of matrices (kron, tensordot,
 cdist, addmv, addr, chain_matmul) are in matrix_products.py, grids (meshgrid,
 cartesian_prod, block_diag) in matrix_grids.py.
 
@@ -336,6 +337,74 @@ def unsqueeze_(xp, self, dim):
     return self.reshape(_unsqueeze_shape(self.shape, dim))
 
 
+def _resize_meta(self, size, memory_format=None):
+    return TensorMeta(self.dtype, _resize_sizes(size), self.device)
+
+
+def _resize_sizes(size):
+    size = tuple(int(n) for n in size)
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
+    return size
+
+
+@op("aten::resize_(Tensor(a!) self, SymInt[] size, *, MemoryFormat? memory_format=None) "
+    "-> Tensor(a!)", tags=_IPV, function=False, meta=_resize_meta)
+def resize_(xp, self, size, memory_format=None):
+    """self with the given sizes, contiguous, as torch's: its elements are the memory
+    from self's first element on, in memory order (a view of it, written through by
+    later writes, while it holds enough elements); past it, new elements are left
+    uninitialized."""
+    size = _resize_sizes(size)
+    if tuple(self.shape) == size:
+        return self
+    n = 1
+    for d in size:
+        n *= d
+    if self.flags.c_contiguous and n <= self.size:
+        return self.reshape(-1)[:n].reshape(size)
+    mem = _memory_from(self)
+    if mem is not None and n <= mem.size:
+        return mem[:n].reshape(size)
+    new = xp.empty(size, self.dtype)
+    src = mem if mem is not None else self.reshape(-1)
+    k = min(n, src.size)
+    if k:
+        new.reshape(-1)[:k] = src[:k]
+    return new
+
+
+def _memory_from(a):
+    """The flat memory from array a's first element to the end of the contiguous array it
+    is a view of (what torch's resize_ reinterprets), or None when that is not plain
+    (a dtype view, a non-contiguous root, an array type without pointers)."""
+    root = a
+    while isinstance(root.base, type(a)):
+        root = root.base
+    try:
+        ptr, rptr = _pointer(a), _pointer(root)
+    except AttributeError:
+        return None
+    if root.dtype != a.dtype or not root.flags.c_contiguous:
+        return None
+    off, rem = divmod(ptr - rptr, a.dtype.itemsize)
+    if rem or not 0 <= off <= root.size:
+        return None
+    return root.reshape(-1)[off:]
+
+
+def _pointer(a):
+    return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
+
+
+@op("aten::resize_as_(Tensor(a!) self, Tensor the_template, *, "
+    "MemoryFormat? memory_format=None) -> Tensor(a!)", tags=_IPV, function=False,
+    meta=lambda self, the_template, memory_format=None: TensorMeta(
+        self.dtype, tuple(the_template.shape), self.device))
+def resize_as_(xp, self, the_template, memory_format=None):
+    return resize_(xp, self, the_template.shape)
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops
 
@@ -416,4 +485,6 @@ def _squeeze__grad(grad, self_shape):
 
 _nondiff(tril_indices, triu_indices, reason="integer index tensors made from sizes (a "
          "factory)")
+_nondiff(resize_, resize_as_, reason="sizes, not values",
+         inplace_error="cannot resize variables that require grad")
 from . import fft_ops  # noqa: E402,F401  (torch.fft's real-input c2r transforms)

@@ -215,7 +215,7 @@ def write_out(v, result, out, inputs=()):
                 f"PyTorch release outputs will not be resized unless they have zero "
                 f"elements. You can explicitly reuse an out tensor t by resizing it, "
                 f"inplace, to zero elements with t.resize_(0).")
-        out.resize_(want)
+        _reg.OPS["aten::resize_"].eager(out, list(want))     # (no hook records it)
     _reg.OPS["aten::copy_"].eager(out, result)     # (eager: no hook records it)
     return out
 

@@ -864,11 +864,13 @@ class Derivative:
 
 
 class NonDifferentiable:
-    """An op whose floating-point outputs carry no gradient (with the reason why)."""
-    __slots__ = ("reason",)
+    """An op whose floating-point outputs carry no gradient (with the reason why; and the
+    error of its in-place form on a tensor that requires grad, where PyTorch words it)."""
+    __slots__ = ("reason", "inplace_error")
 
-    def __init__(self, reason):
+    def __init__(self, reason, inplace_error=None):
         self.reason = reason
+        self.inplace_error = inplace_error
 
 
 def _opdefs(target):
@@ -911,11 +913,11 @@ def derivative(*targets, wrt=None, reads=None):
     return deco
 
 
-def nondifferentiable(*targets, reason):
+def nondifferentiable(*targets, reason, inplace_error=None):
     """Mark ops whose outputs carry no gradient (integer-valued, random, comparisons...)."""
     for t in targets:
         for d in _opdefs(t):
-            d.derivative = NonDifferentiable(reason)
+            d.derivative = NonDifferentiable(reason, inplace_error)
             if d.inplace_variant is not None:
                 d.inplace_variant.derivative = d.derivative
 

@@ -425,7 +425,29 @@ UNSQUEEZE_ = OpInfo(
              *[Sample(rand(2, 3, dtype=d), 1) for d in ALL_DTYPES]],
     errors=[ErrorSample(rand(3), 3, exc=IndexError, match="Dimension out of range")])
 
+def _resize_ref(x, size):
+    n = int(np.prod(size))
+    return x.reshape(-1)[:n].reshape(size)      # (only samples that do not grow)
+
+
+# noncontiguous=False: resize_ reads a non-contiguous self in memory order (PyTorch's
+# storage semantics; tests/test_resize.py checks them), not the logical order ref uses
+RESIZE_ = OpInfo(
+    "aten::resize_", meta=False, ref=_resize_ref, noncontiguous=False,
+    samples=[Sample(rand(2, 3), [3, 2]), Sample(rand(2, 3), [6]), Sample(rand(2, 3), [2, 2]),
+             Sample(rand(4), [0]), Sample(rand(3), [3]),
+             Sample(rand(5), []),
+             *[Sample(rand(2, 3, dtype=d), [3, 2]) for d in ALL_DTYPES]],
+    errors=[ErrorSample(rand(3), [-1, 2], match="Trying to create tensor with negative "
+                        "dimension: \\[-1, 2\\]")])
+
+RESIZE_AS_ = OpInfo(
+    "aten::resize_as_", meta=False, ref=lambda x, t: _resize_ref(x, t.shape),
+    noncontiguous=False,
+    samples=[Sample(rand(2, 3), rand(3, 2)), Sample(rand(2, 3), rand(4)),
+             *[Sample(rand(2, 3, dtype=d), rand(6, dtype=d)) for d in ALL_DTYPES]])
+
 OPINFOS = [DIAGONAL, DIAGONAL_BACKWARD, DIAG_EMBED, DIAG, DIAGFLAT, FILL_DIAGONAL_,
            TRIL_INDICES, TRIU_INDICES, KRON, ROT90, BLOCK_DIAG, MESHGRID, MESHGRID_INDEXING,
            CARTESIAN_PROD, TENSORDOT, CDIST, ADDMV, ADDR, CHAIN_MATMUL, VANDER, T_, TRANSPOSE_,
-           SQUEEZE_, UNSQUEEZE_]
+           SQUEEZE_, UNSQUEEZE_, RESIZE_, RESIZE_AS_]
