@@ -67,8 +67,10 @@ def _value_type(v):
 
 
 def _init_annotations(cls) -> dict:
-    """`self.x: Dict[str, int] = {}` in __init__ (of the class and its bases): name ->
-    annotation AST and the globals to resolve it in, so empty containers get their type."""
+    """`self.x: Dict[str, int] = {}` or `self.x = torch.jit.annotate(List[int], [])` in
+    __init__ (of the class and its bases): name -> annotation AST and the globals to resolve
+    it in, so empty containers (and a None of an Optional) get their type. (TorchScript
+    warns and drops these; gpujit keeps the type the user wrote.)"""
     out = {}
     for klass in reversed(cls.__mro__):
         init = klass.__dict__.get("__init__")
@@ -80,11 +82,26 @@ def _init_annotations(cls) -> dict:
         except (OSError, TypeError, SyntaxError):
             continue
         for node in ast.walk(tree):
-            t = node.target if isinstance(node, ast.AnnAssign) else None
+            t, ann = None, None
+            if isinstance(node, ast.AnnAssign):
+                t, ann = node.target, node.annotation
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    _is_annotate_call(node.value):
+                t, ann = node.targets[0], node.value.args[0]
             if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and \
                     t.value.id == "self":
-                out[t.attr] = (node.annotation, init.__globals__)
+                out[t.attr] = (ann, init.__globals__)
     return out
+
+
+def _is_annotate_call(v) -> bool:
+    """`torch.jit.annotate(T, value)` / `jit.annotate(T, value)` (two arguments)."""
+    if not (isinstance(v, ast.Call) and len(v.args) == 2 and not v.keywords):
+        return False
+    f = v.func
+    return isinstance(f, ast.Attribute) and f.attr == "annotate" and (
+        (isinstance(f.value, ast.Name) and f.value.id == "jit") or
+        (isinstance(f.value, ast.Attribute) and f.value.attr == "jit"))
 
 
 def _as_constant(v):

@@ -328,8 +328,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         t = T.BOOL if name == "training" else \
             info.attr_types.get(name) if info is not None else None
         if t is None:
-            self.error(f"{what} has no attribute '{name}' to assign (scripted code can only "
-                       f"assign attributes that __init__ set)", node,
+            self.error(f"Tried to set nonexistent attribute '{name}' of {what}: scripted "
+                       f"code can only assign attributes that __init__ set", node,
                        hint=f"set self.{name} in __init__ first")
         if not (value.type.is_subtype_of(t) or (isinstance(t, T.TensorType)
                                                 and isinstance(value.type, T.TensorType))):
