@@ -282,3 +282,228 @@ class _SetsUnknown(torch.nn.Module):
 def test_assigning_an_attribute_init_did_not_set():
     with pytest.raises(RuntimeError, match="Tried to set nonexistent attribute 'y'"):
         torch.jit.script(_SetsUnknown())
+
+
+# ====================================================================== test_types.py
+
+def _pep585(x: torch.Tensor) -> Tuple[Tuple[torch.Tensor], Dict[str, int]]:
+    xl: list[tuple[torch.Tensor]] = []
+    xd: dict[str, int] = {}
+    xl.append((x,))
+    xd["foo"] = 1
+    return xl.pop(), xd
+
+
+def _device_of(m: torch.Tensor) -> torch.device:
+    return m.device
+
+
+def test_pep585_types_and_types_as_values():
+    check_script(_pep585, torch.arange(4.).reshape(2, 2))
+    d = torch.jit.script(_device_of)(torch.ones(2))
+    assert d == torch.device("cpu")
+
+
+_GG = namedtuple("_GG", ["f", "g"])
+
+
+class _IgnoredReturnsNamedTuples(torch.nn.Module):
+    @torch.jit.ignore
+    def foo(self, x: torch.Tensor, z: torch.Tensor) -> Tuple[_GG, _GG]:
+        return _GG(x, z), _GG(x, z)
+
+    def forward(self, x, z):
+        return self.foo(x, z)
+
+
+def test_ignored_method_returning_namedtuples():
+    x, z = torch.ones(2, 2), torch.zeros(2, 2)
+    a, b = torch.jit.script(_IgnoredReturnsNamedTuples())(x, z)
+    assert a.f is x and b.g is z
+
+
+@torch.jit.ignore
+def _ignored_on_dict(x: Dict[str, Optional[torch.Tensor]]):
+    return len(x)
+
+
+class _IgnoreWithTypes(torch.nn.Module):
+    def forward(self, in_batch: Dict[str, Optional[torch.Tensor]]) -> torch.Tensor:
+        self.dropout_modality(in_batch)
+        _ignored_on_dict(in_batch)
+        return torch.tensor(1)
+
+    @torch.jit.ignore
+    def dropout_modality(self, in_batch: Dict[str, Optional[torch.Tensor]]
+                         ) -> Dict[str, Optional[torch.Tensor]]:
+        return in_batch
+
+
+def test_ignore_with_types():
+    sm = torch.jit.script(_IgnoreWithTypes())
+    FileCheck().check("dropout_modality").check("in_batch").run(str(sm.graph))
+    assert sm({"a": torch.ones(1), "b": None}).item() == 1
+
+
+class _PyCallable:
+    @torch.jit.ignore
+    def __call__(self, *args) -> str:
+        return str(type(args[0]).__name__)
+
+
+_the_callable = _PyCallable()
+
+
+def _calls_python_callable(x):
+    return _the_callable(x)
+
+
+def test_python_callable_object():
+    x = torch.ones(2)
+    assert torch.jit.script(_calls_python_callable)(x) == _the_callable(x) == "Tensor"
+
+
+@torch.jit.ignore
+def _ignored_tensor_arg(my_arg):
+    return my_arg + 10
+
+
+def _passes_str_for_tensor(x):
+    return _ignored_tensor_arg("2")
+
+
+def test_ignored_function_argument_types_are_checked():
+    script_error(_passes_str_for_tensor, "argument 'my_arg'")
+
+
+def _annotate_py3():
+    a: List[int] = []
+    b: torch.Tensor = torch.ones(2, 2)
+    c: Optional[torch.Tensor] = None
+    d: Optional[torch.Tensor] = torch.ones(3, 4)
+    for _ in range(10):
+        a.append(4)
+        c = torch.ones(2, 2)
+        d = None
+    return a, b, c, d
+
+
+def _wrong_list_type():
+    wrong: List[int] = [0.5]
+    return wrong
+
+
+def test_type_annotate_py3():
+    check_script(_annotate_py3)
+    script_error(_wrong_list_type, r"List type annotation `List\[int\]` did not match the "
+                                   r"types of the given list elements")
+
+
+def _optional_bare(x: torch.Tensor) -> Optional:
+    return (x, x)
+
+
+def _tuple_bare(x: torch.Tensor) -> Tuple:
+    return (x, x)
+
+
+def test_bare_optional_and_tuple_return_annotations():
+    import inspect
+    import textwrap
+    for fn, name in ((_optional_bare, "Optional"), (_tuple_bare, "Tuple")):
+        msg = f"Attempted to use {name} without a contained type"
+        script_error(fn, msg)
+        with pytest.raises(RuntimeError, match=msg):
+            torch.jit.CompilationUnit().define(textwrap.dedent(inspect.getsource(fn)))
+
+
+class _Sub(torch.nn.Module):
+    def forward(self, a: int) -> int:
+        return sum([a])
+
+
+class _WithIgnoredAttr(torch.nn.Module):
+    __jit_ignored_attributes__ = ["a", "sub"]
+
+    def __init__(self, a: int, b: int):
+        super().__init__()
+        self.a = a
+        self.b = b
+        self.sub = _Sub()
+
+    def forward(self) -> int:
+        return self.b
+
+    @torch.jit.ignore
+    def ignored_fn(self) -> int:
+        return self.sub.forward(self.a)
+
+
+class _UsesIgnoredAttr(torch.nn.Module):
+    __jit_ignored_attributes__ = ["a", "sub"]
+
+    def __init__(self, a: int):
+        super().__init__()
+        self.a = a
+        self.sub = _Sub()
+
+    def forward(self) -> int:
+        return self.sub(self.b)
+
+
+def test_ignoring_module_attributes():
+    sm = torch.jit.script(_WithIgnoredAttr(1, 4))
+    assert sm() == 4
+    assert sm.ignored_fn() == 1
+    script_error(_UsesIgnoredAttr(1), "attribute was ignored during compilation")
+
+
+def _str_annotated_int():
+    x: str = 4
+    return x
+
+
+def _reannotated():
+    x = 5
+    if 1 == 1:
+        x: Optional[int] = 7
+    return x
+
+
+def test_annotation_errors():
+    script_error(_str_annotated_int, "annotated with type")
+    script_error(_reannotated, "declare and annotate")
+
+
+def test_instance_annotations_outside_init_are_refused():
+    msg = "annotations on instance attributes must be declared in __init__"
+    with pytest.raises(ValueError, match=msg):
+        @torch.jit.script
+        class BadModule:
+            def __init__(self, x: int):
+                self.x = x
+
+            def set(self, val: int):
+                self.x: int = val
+
+    with pytest.raises(ValueError, match=msg):
+        @torch.jit.script
+        class BadModuleLoop:
+            def __init__(self, x: int):
+                self.x = x
+
+            def set(self, val: int):
+                for i in range(3):
+                    self.x: int = val
+
+    @torch.jit.script
+    class GoodModule:
+        def __init__(self, x: int):
+            self.x: int = x
+
+        def set(self, val: int):
+            self.x = val
+
+    g = GoodModule(1)
+    g.set(3)
+    assert g.x == 3

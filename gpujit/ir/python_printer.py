@@ -112,6 +112,11 @@ def python_source(graph, name: str = "forward", self_name: str | None = None,
     return p.function(name, self_name, arg_names, is_method)
 
 
+def _widens(src, dst) -> bool:
+    """A cast of a src to a wider dst (Tensor -> Optional[Tensor]), not a refinement."""
+    return src != dst and src.is_subtype_of(dst)
+
+
 def _isinstance_text(x: str, types) -> str:
     """prim::isinstance[types=[...]] as the isinstance() call the frontend compiles back
     into it (`types` are graph-text spellings of the accepted Union members)."""
@@ -632,8 +637,10 @@ class _FunctionPrinter:
             return f"{_primary(ins[0])}.{'name' if k == 'prim::EnumName' else 'value'}"
         if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType, T.AnyType,
                                                                   T.InterfaceType)) or
-                                            isinstance(n.inputs[0].type, (T.UnionType, T.AnyType))):
-            # the Optional cast's type follows from its input; a Union's needs saying
+                                            isinstance(n.inputs[0].type, (T.UnionType, T.AnyType))
+                                            or _widens(n.inputs[0].type, out_type)):
+            # the Optional cast's type follows from its input; a Union's needs saying, and
+            # so does a widening one (`d: Optional[Tensor] = ones(...)` keeps Optional)
             return f"ops.prim.unchecked_cast({ins[0]}, {out_type.annotation()})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"

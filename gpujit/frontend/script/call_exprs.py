@@ -186,6 +186,14 @@ class CallExprMixin:
             if function_modifier(obj) in ("ignore", "drop"):
                 self.error(f"Cannot instantiate class '{obj.__name__}' in a script "
                            f"function: it is marked @ignore", func)
+        if found and not inspect.isclass(obj):
+            from ...jit.script import function_modifier
+            call = inspect.getattr_static(type(obj), "__call__", None)
+            if inspect.isfunction(call) and function_modifier(call) in ("ignore",):
+                # a Python object whose __call__ is @torch.jit.ignore'd: Python runs it
+                from .python_calls import python_call
+                args, kwargs = self.call_args(node)
+                return python_call(self, obj.__call__, args, kwargs, node)
         self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
                    hint="call gpujit functions, tensor methods or builtins")
 

@@ -258,6 +258,8 @@ def script_class(cls) -> ScriptClass:
                                 f"'{bases[0].__qualname__}': TorchScript classes does not "
                                 f"support inheritance yet. Please directly inherit from "
                                 f"'object'.")
+        from .class_annotations import check_instance_annotations
+        check_instance_annotations(cls)
         sc = ScriptClass(cls)
         _CLASSES[cls] = sc
         _declare_annotated(sc)

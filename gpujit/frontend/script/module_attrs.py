@@ -145,6 +145,15 @@ def _declared_types(cls) -> dict:
     return out
 
 
+def ignored_attribute_names(cls) -> set:
+    """`__jit_ignored_attributes__ = ["a", "sub"]` of the class and its bases: attributes
+    (submodules too) that scripting leaves as Python objects, for @ignore'd methods."""
+    names = set()
+    for klass in cls.__mro__:
+        names.update(getattr(klass, "__dict__", {}).get("__jit_ignored_attributes__", ()))
+    return names
+
+
 def _constant_names(cls) -> set:
     names = set()
     for klass in cls.__mro__:
@@ -167,6 +176,7 @@ class ModuleInfo:
         self.attr_types = {}     # plain attribute name -> Type
         self.untyped = {}        # plain attribute name -> why it has no type
         self.functions = {}      # function attribute name -> the function (F.relu)
+        self.ignored = ignored_attribute_names(type(module))   # __jit_ignored_attributes__
 
     def collect_attributes(self):
         cls = type(self.module)
@@ -180,6 +190,9 @@ class ModuleInfo:
         builtin = cls.__module__.startswith("gpujit.nn.")
         for name, value in d.items():
             if name in _MODULE_INTERNALS or name in self.sm.__dict__:
+                continue
+            if name in self.ignored:            # left to Python (@ignore'd methods)
+                object.__setattr__(self.sm, name, value)
                 continue
             if inspect.isfunction(value) or is_compiled_function(value) or (
                     callable(value) and getattr(value, "op", None) is not None):

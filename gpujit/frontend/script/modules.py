@@ -138,6 +138,9 @@ class _Context:
         sm._non_persistent_buffers_set = set(getattr(mod, "_non_persistent_buffers_set", ()))
         sm.training = mod.training
         for name, c in mod._modules.items():
+            if name in info.ignored:    # __jit_ignored_attributes__: stays a Python module
+                object.__setattr__(sm, name, c)
+                continue
             sm._modules[name] = self.script(c, f"{info.path}.{name}") if c is not None \
                 else None
         info.collect_attributes()
@@ -174,6 +177,10 @@ class _Context:
             getattr(type(info.module), name, None)      # (the first: define(src))
         if not inspect.isfunction(fn):
             msg = f"'{info.original_name}' has no method '{name}'"
+            if name in info.ignored:
+                msg = (f"'{name}' of {info.original_name} cannot be called here: the "
+                       f"attribute was ignored during compilation "
+                       f"(__jit_ignored_attributes__)")
             if caller is not None:
                 caller.error(msg, node)
             raise FrontendError(msg)
@@ -269,6 +276,11 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         sm = self.module_of(v, node)
         name = node.attr
         info = self.ctx.info.get(id(sm))
+        if info is not None and name in info.ignored:
+            self.error(f"'{name}' of {info.original_name} cannot be used here: the "
+                       f"attribute was ignored during compilation "
+                       f"(__jit_ignored_attributes__)", node,
+                       hint="use it only in @torch.jit.ignore'd methods")
         if name in sm._modules:
             sub = sm._modules[name]
             if sub is None:

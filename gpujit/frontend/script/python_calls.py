@@ -50,7 +50,8 @@ def _types_of(fn, skip_self):
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             params.append((p.name, "*"))
             continue
-        t = None if p.annotation is inspect.Parameter.empty else \
+        # (unannotated: a Tensor, as TorchScript reads every unannotated parameter)
+        t = T.TENSOR if p.annotation is inspect.Parameter.empty else \
             annotation_type(p.annotation, env)
         params.append((p.name, t))
     ret = sig.return_annotation
@@ -98,11 +99,14 @@ def python_call(c, fn, args, kwargs, node, method=False):
                 values.append(c.constant_value(p.default, node))
             else:
                 c.error(f"'{what}' is missing argument '{p.name}'", node)
+        unannotated = {p.name for p in plist if p.annotation is inspect.Parameter.empty}
         for i, (v, (pname, t)) in enumerate(zip(values, params)):
             if t is not None and not (v.type.is_subtype_of(t) or (
                     isinstance(v.type, T.TensorType) and isinstance(t, T.TensorType))):
-                c.error(f"argument {i + 1} ('{pname}') of '{what}' expects "
-                        f"{describe_type(t)}, got {describe_type(v.type)}", node)
+                c.error(f"argument '{pname}' (argument {i + 1}) of '{what}' expects "
+                        f"{describe_type(t)}, got {describe_type(v.type)}", node,
+                        hint="annotate the parameter (an unannotated one is a Tensor)"
+                        if pname in unannotated else None)
     n = c.emit(PYTHON_OP, leading + values, [ret], attrs={"name": what})
     n.meta["python"] = fn
     return n.output

@@ -27,6 +27,11 @@ class StatementMixin:
         if s.value is None:
             self.error("an annotated name needs a value", s,
                        hint=f"write {ast.unparse(s.target)}: {ast.unparse(s.annotation)} = ...")
+        if isinstance(s.target, ast.Name) and s.target.id not in self.scopes[-1] and \
+                any(s.target.id in frame for frame in self.scopes[:-1]):
+            self.error(f"Attempting to declare and annotate the type of variable "
+                       f"'{s.target.id}' but it is already defined in an outer block", s,
+                       hint=f"annotate '{s.target.id}' where it is first assigned")
         t = self.annotation(s.annotation)
         if isinstance(t, T.UnionType) and isinstance(
                 s.value, (ast.List, ast.ListComp, ast.Dict, ast.DictComp)):
@@ -41,6 +46,10 @@ class StatementMixin:
                     ("value", v.type.value)
                 self.error(f"Dict type annotation `{t.annotation()}` did not match the type "
                            f"of an actual {which} type `{actual.annotation()}`", s)
+            if isinstance(s.value, ast.List) and isinstance(t, T.ListType):
+                self.error(f"List type annotation `{t.annotation()}` did not match the "
+                           f"types of the given list elements: '{ast.unparse(s.target)}' is "
+                           f"assigned a {v.type.annotation()}", s)
             if isinstance(s.value, (ast.List, ast.ListComp)) and not isinstance(
                     t, T.ListType):
                 self.error(f"Expected an annotation of type List for the list on the right, "

@@ -174,7 +174,7 @@ class _Resolver:
 
     def bare(self, name):
         example = _EXAMPLE.get(name)
-        what = "contained types" if name in ("Dict", "dict", "Tuple", "tuple") else \
+        what = "contained types" if name in ("Dict", "dict") else \
             "a contained type"
         self.fail(f"Attempted to use {name} without {what}: '{name}' needs its "
                   f"element types in an annotation",
