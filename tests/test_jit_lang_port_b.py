@@ -507,3 +507,145 @@ def test_instance_annotations_outside_init_are_refused():
     g = GoodModule(1)
     g.set(3)
     assert g.x == 3
+
+
+# ====================================================================== test_typing.py
+# (most of test_typing.py is in tests/test_jit_lang_port.py; these are the rest)
+
+def _annotation_list_mismatch():
+    l: List[int] = [1, 2, "foo", 3]
+    return l
+
+
+def test_list_annotation_element_mismatch():
+    script_error(_annotation_list_mismatch,
+                 r"List type annotation `List\[int\]` did not match the types of the given "
+                 r"list elements")
+
+
+def _dict_of_script_modules(dictionary: Dict[str, torch.jit.ScriptModule]):
+    return
+
+
+def _dict_keyed_by_script_modules(dictionary: Dict[torch.jit.ScriptModule, str]):
+    return
+
+
+@pytest.mark.parametrize("fn", [_dict_of_script_modules, _dict_keyed_by_script_modules])
+def test_dict_invalid_annotations(fn):
+    # (TorchScript raises ValueError "Unknown type annotation"; gpujit a compile error
+    # naming the class)
+    script_error(fn, "'ScriptModule' is not a type gpujit.script can compile")
+
+
+_GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
+
+
+def _namedtuple_identity(x):
+    # type: (_GoogLeNetOutputs) -> _GoogLeNetOutputs
+    return x
+
+
+def test_namedtuple_argument_and_its_type_error():
+    f = torch.jit.script(_namedtuple_identity)
+    vals = torch.ones(3), torch.ones(4), torch.ones(5)
+    out = f(_GoogLeNetOutputs(logits=vals[0], aux_logits2=vals[1], aux_logits1=vals[2]))
+    assert out.logits is vals[0] and out.aux_logits1 is vals[2]
+    with pytest.raises(RuntimeError, match=r"aka NamedTuple\(logits, aux_logits2, "
+                                           r"aux_logits1\)"):
+        f(_GoogLeNetOutputs(logits="3", aux_logits2="4", aux_logits1="5"))
+
+
+def _opt_opt_unify(weight, bias):
+    # type: (Optional[int], Optional[int]) -> Optional[int]
+    if weight is not None:
+        opt = None
+    else:
+        if bias is not None:
+            opt = 1
+        else:
+            opt = None
+    return opt
+
+
+def _if_none_assignment(x):
+    # type: (Optional[int]) -> int
+    if x is None:
+        x = 1
+    return x + 1
+
+
+def _unify_to_optional(x):
+    # type: (bool) -> Optional[int]
+    if x:
+        a = None
+    else:
+        a = 2
+    return a
+
+
+@pytest.mark.parametrize("fn, args", [
+    (_opt_opt_unify, (1, 2)), (_opt_opt_unify, (None, 2)), (_opt_opt_unify, (None, None)),
+    (_if_none_assignment, (1,)), (_if_none_assignment, (None,)),
+    (_unify_to_optional, (True,)), (_unify_to_optional, (False,))])
+def test_optional_refinement_and_unification(fn, args):
+    check_script(fn, *args)
+
+
+def _opt_list(x):
+    # type: (Optional[List[float]]) -> int
+    return 2
+
+
+def _broadcast_opt_list(x):
+    # type: (Optional[BroadcastingList2[float]]) -> int
+    return 2
+
+
+def test_tuple_passed_for_an_optional_list():
+    from gpujit._jit_internal import BroadcastingList2    # noqa: F401 (the type comment)
+    opt_list = torch.jit.script(_opt_list)
+    broadcast = torch.jit.script(_broadcast_opt_list)
+
+    def caller(x):
+        # type: (Tuple[float, float]) -> int
+        return opt_list(x) + broadcast(x)
+
+    assert torch.jit.script(caller)((2.0, 3.0)) == 4
+
+
+def _sum_of_an_int(a):
+    # type: (int) -> int
+    sum = 0
+    for i in a:
+        sum += i
+    return sum
+
+
+def test_iterating_an_int_is_a_compile_error():
+    script_error(_sum_of_an_int, "'int' object is not iterable")
+
+
+def _tuple_of_two_args():
+    return tuple(1, 2)
+
+
+def _tuple_of_a_list():
+    return tuple([1, 2, 3])
+
+
+def test_tuple_builtin_errors():
+    script_error(_tuple_of_two_args, "1 argument")
+    script_error(_tuple_of_a_list, "cannot statically infer the expected")
+
+
+def test_loop_over_a_tuple_of_lists_with_two_targets_is_refused():
+    # (Python itself fails: each list has three elements, not two)
+    with pytest.raises(RuntimeError):
+        torch.jit.CompilationUnit("""
+def list_iterables(x):
+    for i, j in [2, 3, 4], [5, 6, 7]:
+        x += i
+        x += j
+    return x
+""")

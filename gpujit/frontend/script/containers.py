@@ -198,6 +198,13 @@ class ContainerMixin:
         if isinstance(expected, T.ListType) and all(elem_fits(v.type, expected.elem)
                                                     for v in vals):
             t = expected          # List[OneTwo] of objects of two classes it describes
+        elif isinstance(expected, T.ListType) and not any(
+                isinstance(v.type, T.TensorType) for v in vals) and \
+                len({v.type for v in vals}) > 1:
+            # `l: List[int] = [1, "foo"]` (mixed elements, an annotation): TorchScript's words
+            kinds = " and ".join(sorted({describe_type(v.type) for v in vals}))
+            self.error(f"List type annotation `{expected.annotation()}` did not match the "
+                       f"types of the given list elements (it mixes {kinds})", node)
         else:
             t = T.ListType(self.element_type(vals, node))
         return self.emit("prim::ListConstruct", vals, [t]).output

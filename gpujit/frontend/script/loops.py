@@ -197,7 +197,8 @@ class LoopMixin:
             def elem(i):
                 return self.call_op("select", [seq, self.const(0), i], {}, s.iter)
         else:
-            self.error(f"cannot iterate over {describe_type(t)}", it,
+            self.error(f"cannot iterate over {describe_type(t)}: "
+                       f"'{t.annotation()}' object is not iterable", it,
                        hint="iterate over range(...), a list, a tuple or a tensor")
         elem_t = t.elem if isinstance(t, T.ListType) else T.TENSOR
         return self.loop(s, trip, self.const(True), elem, s.body, None,
