@@ -18,7 +18,7 @@ Skipped from PyTorch's files (one line each, why):
 """
 import warnings
 from collections import namedtuple
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -649,3 +649,20 @@ def list_iterables(x):
         x += j
     return x
 """)
+
+
+# ====================================================================== test_string_formatting.py
+# (the rest is in tests/test_jit_lang_port.py)
+
+def _fmt_too_many(arg1: str, arg2: str) -> str:
+    return "%s in template" % (arg1, arg2)    # noqa: F507
+
+
+def test_percent_formatting_with_too_many_arguments():
+    f = torch.jit.script(_fmt_too_many)
+    with pytest.raises(RuntimeError, match="Too many arguments for format string"):
+        f("foo", "bar")
+
+
+# ====================================================================== test_slice.py / test_isinstance.py
+# (all of test_slice.py and test_isinstance.py are ported in tests/test_jit_lang_port.py)
