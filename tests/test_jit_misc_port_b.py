@@ -169,3 +169,89 @@ def test_matrix_products_after_in_place_updates():
         assert sorted(got) == ["T0", "T1", "T2", "T3"]
         for i in range(4):
             np.testing.assert_allclose(_np(got["T" + str(i)]), a @ np.full((3, 3), float(i)))
+
+
+# ====================================================================== test_python_ir.py
+
+def _identity(arg):
+    return arg
+
+
+def test_traced_input_type_has_the_strides():
+    t = torch.zeros(1, 3, 16, 16)
+    traced = torch.jit.trace(_identity, t)
+    value = list(traced.graph.param_node().outputs())[0]
+    assert list(value.type().strides()) == list(t.stride())
+    assert list(value.type().sizes()) == [1, 3, 16, 16]
+
+
+def _three_inputs(i, j, k):
+    pass
+
+
+def test_permute_inputs_keeps_the_names_with_the_inputs():
+    g = torch.jit.script(_three_inputs).graph.copy()
+    for i, inp in enumerate(g.inputs()):
+        inp.setDebugName(f"inp{i}")
+    perm = [2, 0, 1]
+    g.permuteInputs(perm)
+    assert [inp.debugName() for inp in g.inputs()] == [f"inp{p}" for p in perm]
+
+
+def _add_div_mul(inp):
+    x = inp + 1
+    y = x / 2
+    z = y * y
+    return z
+
+
+def test_insert_point_guard_and_insert_constant():
+    g = torch.jit.script(_add_div_mul).graph.copy()
+    add_node = g.findNode("aten::add")
+    div_node = g.findNode("aten::div")
+    with g.insert_point_guard(add_node):
+        with g.insert_point_guard(div_node):
+            g.insertConstant("goodbye")
+        g.insertConstant("hello")
+    with g.insert_point_guard(g.findNode("aten::mul")):
+        g.insertConstant("hello")
+    FileCheck().check("hello").check("goodbye").check("hello").run(str(g))
+    assert add_node.matches(add_node.schema())
+    assert not add_node.matches(div_node.schema())
+    assert add_node.kind() == "aten::add"
+    assert [n.kind() for n in g.findAllNodes("prim::Constant")
+            if n.output().toIValue() in ("hello", "goodbye")] == ["prim::Constant"] * 3
+
+
+def _unrolled_mul(x: torch.Tensor, y: int):
+    out = x
+    for _ in range(y - 1):
+        out = out + x
+    return out
+
+
+def _times_four(x):
+    return x * 4
+
+
+def test_insert_graph_replaces_a_node():
+    unrolled = torch.jit.script(_unrolled_mul)
+    foo = torch.jit.script(_times_four)
+    g = foo.graph
+    muls = [m for m in g.findAllNodes("aten::mul")
+            if m.matches("aten::mul(Tensor self, Scalar other) -> Tensor")
+            and isinstance(list(m.inputs())[1].toIValue(), int)]
+    assert len(muls) == 1
+    two = torch.jit.script(_add_div_mul).graph.findNode("aten::mul")    # y * y
+    assert not two.matches("aten::mul(Tensor self, Scalar other) -> Tensor")
+    assert two.matches("aten::mul(Tensor self, Tensor other) -> Tensor")
+    for mul in muls:
+        with g.insert_point_guard(mul):
+            outputs = g.insertGraph(unrolled.graph, list(mul.inputs()))
+            assert len(outputs) == len(list(mul.outputs()))
+            for new_out, old_out in zip(outputs, mul.outputs()):
+                old_out.replaceAllUsesWith(new_out)
+            mul.destroy()
+    FileCheck().check_not("aten::mul").check("aten::add").run(str(g))
+    got = foo(torch.ones([2, 2]))
+    np.testing.assert_array_equal(_np(got), np.full((2, 2), 4.0, np.float32))

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from . import types as T
+from .c_names import GraphCNames, NodeCNames, ValueCNames
 
 __all__ = ["Graph", "Block", "Node", "Value", "Use", "SourceRange", "LintError", "Seq", "Kind",
            "kind_of"]
@@ -113,7 +114,7 @@ class Use:
     offset: int
 
 
-class Value:
+class Value(ValueCNames):
     __slots__ = ("node", "offset", "type", "uses", "unique", "_name")
 
     def __init__(self, node, offset, type_, unique):
@@ -164,7 +165,7 @@ class Value:
         return f"%{self.debug_name}"
 
 
-class Node:
+class Node(NodeCNames):
     __slots__ = ("kind", "inputs", "outputs", "attrs", "blocks", "source_range", "scope",
                  "owning_block", "graph", "meta", "_op")
 
@@ -477,7 +478,7 @@ def _find(blocks, kind, recurse):
 _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
 
 
-class Graph:
+class Graph(GraphCNames):
     # how many of the last inputs are keyword-only parameters (`def f(a, *, b)`: 1); calls
     # from Python and from scripted code pass them by name only
     kwarg_only = 0

@@ -86,6 +86,15 @@ for _cls, _n in ((IntType, "IntType"), (FloatType, "FloatType"), (BoolType, "Boo
 _TORCH_KIND = {"StrType": "StringType", "DeviceType": "DeviceObjType"}
 
 
+class Dims(tuple):
+    """A TensorType's sizes / strides: a tuple; calling it (torch._C's `t.sizes()`,
+    `t.strides()`) gives a list."""
+    __slots__ = ()
+
+    def __call__(self):
+        return list(self)
+
+
 @dataclass(frozen=True)
 class TensorType(Type):
     """A tensor, with whatever is known of it (None = unknown). `sizes` is None when the
@@ -95,6 +104,13 @@ class TensorType(Type):
     strides: tuple | None = None
     device: object = None
     requires_grad: bool | None = None
+
+    def __post_init__(self):
+        # (torch._C's t.sizes() / t.strides(): the fields are tuples that can be called)
+        for name in ("sizes", "strides"):
+            v = getattr(self, name)
+            if v is not None and type(v) is not Dims:
+                object.__setattr__(self, name, Dims(v))
 
     @classmethod
     def of(cls, t) -> "TensorType":
