@@ -118,3 +118,16 @@ def _get_overloaded_methods(cls, name):
                 return decls
             return None
     return None
+
+
+def get_callable_argument_names(fn) -> list:
+    """The names of fn's parameters that can be passed both by position and by keyword
+    (torch._jit_internal's helper): positional-only, *args, keyword-only and **kwargs
+    parameters are left out. A callable without a signature gives []."""
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return []
+    return [name for name, p in params.items()
+            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]

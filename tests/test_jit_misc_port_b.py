@@ -255,3 +255,55 @@ def test_insert_graph_replaces_a_node():
     FileCheck().check_not("aten::mul").check("aten::add").run(str(g))
     got = foo(torch.ones([2, 2]))
     np.testing.assert_array_equal(_np(got), np.full((2, 2), 4.0, np.float32))
+
+
+# ====================================================================== test_jit_utils.py
+
+def _pos_or_kw(x, y):
+    return x + y
+
+
+def _pos_only(x, /, y):
+    return x + y
+
+
+def _var_positional(x, *arg):
+    return x + arg[0]
+
+
+def _kw_only(x, *, y):
+    return x + y
+
+
+def _var_kw(**args):
+    return args["x"] + args["y"]
+
+
+def _hybrid(x, /, y, *args, **kwargs):
+    return x + y + args[0] + kwargs["z"]
+
+
+@pytest.mark.parametrize("fn, names", [
+    (_pos_or_kw, ["x", "y"]), (_pos_only, ["y"]), (_var_positional, ["x"]),
+    (_kw_only, ["x"]), (_var_kw, []), (_hybrid, ["y"])])
+def test_get_callable_argument_names(fn, names):
+    assert torch._jit_internal.get_callable_argument_names(fn) == names
+
+
+def _tuple_out_of_range():
+    tup = (1, 2)
+    return tup[2]
+
+
+def test_tuple_index_out_of_range_raises_in_both():
+    with pytest.raises(IndexError, match="range"):
+        _tuple_out_of_range()
+    # (a compile error, in TorchScript too: the index is a constant)
+    with pytest.raises(Exception, match="range"):
+        torch.jit.script(_tuple_out_of_range)()
+    with pytest.raises(Exception, match="range"):
+        torch.jit.CompilationUnit("""
+def fn():
+    tup = (1, 2)
+    return tup[2]
+""").fn()
