@@ -603,7 +603,6 @@ def _broadcast_opt_list(x):
 
 
 def test_tuple_passed_for_an_optional_list():
-    from gpujit._jit_internal import BroadcastingList2    # noqa: F401 (the type comment)
     opt_list = torch.jit.script(_opt_list)
     broadcast = torch.jit.script(_broadcast_opt_list)
 
@@ -655,7 +654,8 @@ def list_iterables(x):
 # (the rest is in tests/test_jit_lang_port.py)
 
 def _fmt_too_many(arg1: str, arg2: str) -> str:
-    return "%s in template" % (arg1, arg2)    # noqa: F507
+    template = "%s in template"
+    return template % (arg1, arg2)
 
 
 def test_percent_formatting_with_too_many_arguments():
