@@ -13,6 +13,7 @@ from ..frontend.script.errors import FrontendError
 from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
+from . import _state    # noqa: F401  (torch.jit._state.disable() / enable())
 _fork, _wait = fork, wait      # torch.jit._fork / _wait: the names TorchScript code also uses
 from .._jit_internal import _overload, _overload_method     # (torchvision's DenseNet uses them)
 _isinstance, _script_if_tracing = isinstance, script_if_tracing     # torch.jit's old names

@@ -653,6 +653,31 @@ class ScriptModule(Module):
             m._invalidate()
         return r
 
+    def __getstate__(self):
+        # TorchScript modules are saved with torch.jit.save only: pickling one (torch.save
+        # of it or of an nn.Module holding one) fails as in PyTorch, rather than writing a
+        # file that torch.load cannot turn back into a working module
+        t = self.__dict__.get("_type")
+        name = t.name if t is not None else "__torch__.torch.jit._script." + self._kind
+        raise RuntimeError(f"Tried to serialize object {name} which does not have a "
+                           f"__getstate__ method defined!")
+
+    def __copy__(self):
+        # a shallow copy shares parameters, submodules and methods' graphs (what
+        # __getstate__ would otherwise have been asked for)
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__.update(self.__dict__)
+        for k in ("_parameters", "_buffers", "_modules"):
+            if k in new.__dict__:
+                object.__setattr__(new, k, type(self.__dict__[k])(self.__dict__[k]))
+        methods = {name: ScriptMethod(new, m.graph, name)
+                   for name, m in self._script_methods.items()}
+        for k, v in self.__dict__.items():
+            if isinstance(v, ScriptMethod) and v.owner is self and k in methods:
+                object.__setattr__(new, k, methods[k])
+        object.__setattr__(new, "_script_methods", methods)
+        return new
+
     def __deepcopy__(self, memo):
         # parameters and buffers are copied; graphs and the class type are shared (they are
         # not changed after tracing); methods are rebound to the copy, executors made anew

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import typing
 import warnings
 import weakref
@@ -28,11 +27,10 @@ Final = typing.Final
 
 
 def jit_enabled() -> bool:
-    """False when GPUJIT_JIT=0 or PYTORCH_JIT=0 is set: script/trace return their input."""
-    for var in ("GPUJIT_JIT", "PYTORCH_JIT"):
-        if os.environ.get(var, "1").strip().lower() in ("0", "false", "off", "no"):
-            return False
-    return True
+    """False when GPUJIT_JIT=0 or PYTORCH_JIT=0 is set, or after torch.jit._state.disable():
+    script/trace return their input (jit/_state.py)."""
+    from ._state import _enabled
+    return _enabled.enabled
 
 
 # compiled functions, so that scripting a function twice (or a decorator and a call of

@@ -41,12 +41,15 @@ def _indent(s):
     return "\n".join("\t" + line for line in s.splitlines())
 
 
+def jit_enabled() -> bool:
+    """The JIT's switch (jit/_state.py): off, script and trace hand back the original
+    function or module, to debug in Python."""
+    from ._state import _enabled
+    return _enabled.enabled
+
+
 def jit_disabled() -> bool:
-    """GPUJIT_JIT=0 (or PYTORCH_JIT=0, for code ported from PyTorch) in the environment:
-    script and trace hand back the original function or module, to debug in Python."""
-    import os
-    return os.environ.get("GPUJIT_JIT", "1") == "0" or os.environ.get("PYTORCH_JIT",
-                                                                        "1") == "0"
+    return not jit_enabled()
 
 
 def is_tracing() -> bool:
