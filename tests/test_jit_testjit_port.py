@@ -520,3 +520,572 @@ def test_repeated_input_and_output():
     o1, o2 = ge(x, y)
     close(o1, N(x) + N(y))
     close(o2, N(x) + N(y))
+
+
+# ---------------------------------------------------------------- traced modules, in-place
+def test_inplace_copy():
+    x = torch.randn(4, 4, requires_grad=True)
+
+    def f(x):
+        out = torch.zeros(x.size())
+        out.copy_(x)
+        return out
+
+    tr = torch.jit.trace(f, (x,))
+    y = torch.randn(3, 2)
+    close(export_import(tr)(y), y)
+    out = tr(x)
+    out.sum().backward()
+    close(x.grad, np.ones((4, 4)))
+
+
+def test_shared_param():
+    class MyModule(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b = self.a = nn.Parameter(torch.randn(2, 2))
+
+        def forward(self, x):
+            return x * self.a + self.b
+
+    m = MyModule()
+    tr = torch.jit.trace(m, (torch.randn(2, 2),))
+    assert len(list(tr.parameters())) == 1
+    x = torch.randn(2, 2)
+    close(tr(x), N(x) * N(m.a) + N(m.a))
+    with torch.no_grad():
+        m.a.add_(1.0)
+    close(tr(x), N(x) * N(m.a) + N(m.a))
+
+
+def test_nested_inplace():
+    x = torch.randn(2, 2)
+    tr = torch.jit.trace(lambda x: F.threshold(x, 0, 0, inplace=True), (x.clone(),))
+    y = torch.tensor([[-1.0, 2.0], [0.5, -3.0]])
+    close(export_import(tr)(y.clone()), [[0.0, 2.0], [0.5, 0.0]])
+    assert "threshold_" in str(tr.graph)
+
+
+# ---------------------------------------------------------------- graph executor
+def _rand(*shape):
+    return torch.rand(*shape).float()
+
+
+def test_ge_checktraces():
+    check_trace(lambda a, b: a * b + b, [_rand(1), _rand(1)], [_rand(2, 3), _rand(2, 3)])
+    check_trace(lambda a, b: (b, a), [_rand(1), _rand(1)])
+
+    def foo(a):
+        t = a * a
+        return t * t, 4 * t
+
+    check_trace(foo, [_rand(1)])
+    check_trace(lambda a, b: a * a, [_rand(1), _rand(1)], allow_unused=True)
+    check_trace(foo, [_rand(1)], drop=1)
+    check_trace(lambda a, b: a * b / (a - 2 * b) + b, [_rand(1), _rand(1)])
+
+
+def test_ge_unused_input_grad_is_none():
+    tr = torch.jit.trace(lambda a, b: a * a, (_rand(1), _rand(1)))
+    a, b = _rand(1).requires_grad_(), _rand(1).requires_grad_()
+    ga, gb = torch.autograd.grad(tr(a, b).sum(), [a, b], allow_unused=True)
+    close(ga, 2 * N(a))
+    assert gb is None
+
+
+def test_ge_double_backward():
+    def foo(a, b):
+        return a * b / (a - b) + b
+
+    ge = torch.jit.trace(foo, (_rand(1), _rand(1)))
+    a = torch.tensor([0.3], requires_grad=True)
+    b = torch.tensor([0.8], requires_grad=True)
+    res = []
+    for f in (ge, foo):
+        r = f(a, b)
+        da, db = torch.autograd.grad(r + 3, [a, b], create_graph=True)
+        l2 = da * db + db * db
+        res.append((da, db) + torch.autograd.grad(l2, [da, db]))
+    close(res[0], res[1])
+    # d/da (ab/(a-b)) = -b^2/(a-b)^2
+    close(res[0][0], [-0.64 / 0.25])
+
+
+def test_trace_annotation_decorator():
+    def _trace(*args):
+        return lambda fn: torch.jit.trace(fn, args)
+
+    @_trace(torch.rand(1))
+    def foo(a):
+        return a + a + a
+
+    x = torch.randn(5, 5)
+    close(foo(x), 3 * N(x))
+
+
+def test_trace_script():
+    @torch.jit.script
+    def func1(x):
+        # type: (Tuple[Tensor, Tensor]) -> Tensor
+        return x[0] + x[1]
+
+    @torch.jit.script
+    def func2(x):
+        # type: (List[Tensor]) -> Tensor
+        return x[0] + x[1]
+
+    a, b = torch.randn(5), torch.randn(5)
+    close(torch.jit.trace(func1, ((a, b),))((a, b)), N(a) + N(b))
+    close(torch.jit.trace(func2, ((a, b),))((a, b)), N(a) + N(b))
+
+
+def test_einsum():
+    def outer(x, y):
+        return torch.einsum("i,j->ij", (x, y))
+
+    traced = torch.jit.trace(outer, (torch.randn(4), torch.randn(5)))
+    script = torch.jit.script(outer)
+    x, y = torch.randn(10), torch.randn(2)
+    for fn in (traced, script):
+        assert any(n.kind() == "aten::einsum" for n in fn.graph.nodes())
+        close(fn(x, y), np.outer(N(x), N(y)))
+
+
+def test_traced_module_attributes_cpu():
+    class Model(nn.Module):
+        def __init__(self, num_features, num_layers):
+            super().__init__()
+            self.num_layers = num_layers
+            layers = [[nn.Linear(num_features, num_features), nn.Sigmoid()]
+                      for _ in range(num_layers)]
+            self.submodule = nn.Sequential(*[m for pair in layers for m in pair])
+
+        def forward(self, x):
+            for i in range(self.num_layers):
+                x = self.submodule[i](x) + x
+            return x
+
+    model = Model(5, 3)
+    x = torch.randn(2, 5)
+    traced = torch.jit.trace(model, x)
+    repr(model)
+    close(traced(x), model(x))
+    lin = next(iter(traced.submodule._modules.values()))
+    lin.weight
+    lin.weight = nn.Parameter(torch.randn(lin.weight.shape))
+    model.submodule[0].weight = lin.weight       # (the traced copy holds its own now)
+    close(traced(x), model(x))
+    traced.double()
+    out = traced(x.double())
+    assert out.dtype == torch.float64
+    state = {k: v.clone() for k, v in traced.state_dict().items()}
+    new_state = {k: v.clone().fill_(1) for k, v in state.items()}
+    traced.load_state_dict(new_state)
+    out_ones = traced(x.double())
+    traced.load_state_dict(state)
+    close(traced(x.double()), out)
+    assert not np.allclose(N(out), N(out_ones))
+
+
+# ---------------------------------------------------------------- python autograd Functions
+def test_python_function():
+    class MyFn(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output
+
+    fn = torch.jit.trace(lambda x: MyFn.apply(x + 2) + 3, (torch.zeros(2),))
+    close(fn(torch.tensor([1., 2., 3.])), [7., 8., 9.])
+    y = torch.randn(2, 2, requires_grad=True)
+    out = fn(y)
+    close(out, N(y) + 6)
+    out.sum().backward()
+    close(y.grad, np.ones((2, 2)))
+
+
+def test_python_function_tup():
+    class MyFn(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1, x - 1
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga + gb
+
+    def f(x):
+        a, b = MyFn.apply(x + 2)
+        return a + b + 3
+
+    fn = torch.jit.trace(f, (torch.zeros(2),))
+    close(fn(torch.tensor([1., 2., 3.])), [9., 11., 13.])
+    y = torch.randn(2, 2, requires_grad=True)
+    out = fn(y)
+    close(out, 2 * N(y) + 7)
+    out.sum().backward()
+    close(y.grad, 2 * np.ones((2, 2)))
+
+
+# ---------------------------------------------------------------- scripted programs
+def test_decompose_addmm_values():
+    @torch.jit.script
+    def addmm(mat, mat1, mat2, alpha, beta):
+        a = mat.addmm(mat1, mat2)
+        b = mat.addmm(mat1, mat2, alpha=1.0, beta=1.0)
+        c = mat.addmm(mat1, mat2, alpha=4.20, beta=2.0)
+        d = mat.addmm(mat1, mat2, alpha=int(alpha), beta=int(beta))
+        return a + b + c + d
+
+    mat, mat1, mat2 = torch.randn(2, 2), torch.randn(2, 4), torch.randn(4, 2)
+    alpha, beta = torch.tensor([123.0]), torch.tensor([321.0])
+    m, p = N(mat), N(mat1) @ N(mat2)
+    want = (m + p) * 2 + (2.0 * m + 4.2 * p) + (321 * m + 123 * p)
+    close(addmm(mat, mat1, mat2, alpha, beta), want, 1e-3)
+
+
+def test_index_put_mask_trace():
+    ten = torch.zeros(3, 3)
+    mask = torch.tensor([[True, True, True], [True, False, False], [True, True, False]])
+
+    def test_fn(ten, mask):
+        ten[mask] = torch.ones(6)
+        return ten
+
+    tr = torch.jit.trace(test_fn, (ten, mask))
+    ten = torch.rand(3, 3)
+    want = N(ten).copy()
+    want[N(mask)] = 1.0
+    close(tr(ten.clone(), mask), want)
+
+
+def test_tuple_input_script():
+    @torch.jit.script
+    def f(t):
+        # type: (Tuple[Tensor, Tensor]) -> Tensor
+        x, y = t
+        return x + y
+
+    t = torch.randn(2, 2), torch.randn(2, 2)
+    close(f(t), N(t[0]) + N(t[1]))
+    ty = next(iter(f.graph_for(t).inputs())).type()
+    assert ty.kind() == "TupleType"
+    assert [e.kind() for e in ty.elements()] == ["TensorType", "TensorType"]
+
+
+def test_constant_prop_values():
+    @torch.jit.script
+    def simple(input_int):
+        # type: (int) -> int
+        a = 2 * 3
+        b = a + 2
+        return b - input_int
+
+    assert simple(2) == 6
+
+    @torch.jit.script
+    def nested(a):
+        b = 2 + 1
+        if bool(a < 2):
+            c = b + 2
+        else:
+            c = b - 2
+        return c
+
+    assert nested(torch.tensor(2)) == 1 and nested(torch.tensor(1)) == 5
+
+    @torch.jit.script
+    def rand():
+        a = torch.randn([3])
+        return a + 2
+
+    assert "aten::randn" in str(rand.graph)
+    assert not np.allclose(N(rand()), N(rand()))
+
+    @torch.jit.script
+    def typed_none():
+        # type: () -> Optional[int]
+        return None
+
+    @torch.jit.script
+    def none_prop():
+        a = typed_none()
+        b = typed_none()
+        if a is None and b is None:
+            a = 2
+        else:
+            a = 1
+        return a
+
+    assert none_prop() == 2
+
+    @torch.jit.script
+    def if_inline():
+        cond = True
+        a = 1
+        if cond:
+            a = 1 * 2
+        else:
+            a = 1 // 0
+        return a
+
+    assert if_inline() == 2
+
+
+def test_constant_prop_print(capfd):
+    @torch.jit.script
+    def constant_prop(input_tensor):
+        a = 2 * 3
+        print(a)
+        b = a + 2
+        return b + input_tensor
+
+    close(constant_prop(torch.ones(2)), [9.0, 9.0])
+    assert capfd.readouterr().out.strip() == "6"
+    assert constant_prop.graph.findNode("prim::Print") is not None
+
+
+def test_constant_prop_if_constant_values():
+    @torch.jit.script
+    def constant_prop(a, b):
+        c0 = 1
+        c1 = 1
+        c2 = 1
+        if bool(a):
+            if bool(b):
+                if True:
+                    c0 = c0 + 1
+                    if False:
+                        c1 = c1 + 1
+                        c2 = c2 + 1
+        else:
+            c1 = c1 + 1
+        if True:
+            c0 = c0 + 1
+            c2 = c2 + 4
+        return a + c0 + c1 + c2
+
+    t, f = torch.tensor(1), torch.tensor(0)
+    assert constant_prop(t, t).item() == 1 + 3 + 1 + 5
+    assert constant_prop(t, f).item() == 1 + 2 + 1 + 5
+    assert constant_prop(f, t).item() == 0 + 2 + 2 + 5
+
+
+def test_constant_prop_loops(capfd):
+    @torch.jit.script
+    def constant_prop(cond, iter):
+        # type: (bool, int) -> int
+        b = 0
+        for _ in range(2):
+            print("stays")
+        for _ in range(iter):
+            print("stays")
+        while cond:
+            print("stays")
+            cond = False
+        while False:
+            print("removed")
+        for _i in range(0):
+            print("removed")
+        for _i in range(-4):
+            print("removed")
+        return b
+
+    assert constant_prop(True, 1) == 0
+    out = capfd.readouterr().out
+    assert out.count("stays") == 4 and "removed" not in out
+
+    @torch.jit.script
+    def remove_output(iter):
+        # type: (int) -> Tuple[int, int, int]
+        a = 1
+        b = 1
+        c = 1
+        for i in range(iter):
+            if False:
+                a = 10
+            if i == 5:
+                b = 2
+                c = 3
+        return a, b, c
+
+    assert remove_output(3) == (1, 1, 1)
+    assert remove_output(7) == (1, 2, 3)
+
+
+def test_trace_records_names():
+    def foo(bar, baz):
+        baz = bar + 3
+        quick_brown_fox = torch.neg(baz)
+        for _ in range(20):
+            yeet = quick_brown_fox - 3.14
+        return yeet
+
+    traced = torch.jit.trace(foo, (torch.rand(3, 3), torch.rand(3, 3)))
+    g = str(traced.graph)
+    for name in ("bar", "baz", "quick_brown_fox"):
+        assert name in g
+
+
+def test_trace_detach():
+    def foo(x, w):
+        return torch.matmul(x, w).detach()
+
+    def foo_inplace(x, w):
+        y = torch.matmul(x, w)
+        y.detach_()
+        return y
+
+    for f in (foo, foo_inplace):
+        tr = torch.jit.trace(f, (torch.rand(3, 4), torch.rand(4, 5)))
+        assert "aten::detach" in str(tr.graph)
+        x, w = torch.rand(3, 4), torch.rand(4, 5, requires_grad=True)
+        out = tr(x, w)
+        close(out, N(x) @ N(w))
+        assert not out.requires_grad and out.grad_fn is None
+
+
+def test_trace_slice_full_dim():
+    def foo(x):
+        return x[0:5, 0] + 1.0
+
+    tr = torch.jit.trace(foo, (torch.rand(5, 4),))
+    x = torch.rand(6, 3)
+    close(tr(x), N(x)[0:5, 0] + 1.0)
+
+
+def test_export_dropout_eval():
+    d = nn.Dropout()
+    d.eval()
+    tr = torch.jit.trace(d, (torch.rand(3, 4),), check_trace=False)
+    imp = export_import(tr)
+    x = torch.randn(3, 4)
+    close(imp(x), x)
+    close(tr(x), x)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_export_batchnorm(mode):
+    for bn in [nn.BatchNorm1d(10), nn.BatchNorm1d(10, affine=False),
+               nn.BatchNorm2d(10), nn.BatchNorm2d(10, affine=False)]:
+        getattr(bn, mode)()
+        shape = (20, 10) if isinstance(bn, nn.BatchNorm1d) else (4, 10, 5, 6)
+        tr = torch.jit.trace(bn, (torch.randn(*shape),), check_trace=False)
+        imp = export_import(tr)
+        x = torch.randn(*shape)
+        a = tr(x)
+        b = imp(x)
+        close(a, b, 1e-4)
+        if mode == "train":
+            ax = (0,) if len(shape) == 2 else (0, 2, 3)
+            xn = N(x)
+            want = (xn - xn.mean(ax, keepdims=True)) / np.sqrt(xn.var(ax, keepdims=True) + 1e-5)
+            close(a, want, 1e-4)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_export_rnn_packed(kind):
+    rnn = getattr(nn, kind)(10, 20, 2)
+
+    class RNNTest(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, x, lengths, h0):
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths)
+            out, h = self.rnn(packed, h0)
+            padded_outs, _ = nn.utils.rnn.pad_packed_sequence(out)
+            return padded_outs
+
+    def hidden(b):
+        h = torch.randn(2, b, 20)
+        return (h, torch.randn(2, b, 20)) if kind == "LSTM" else h
+
+    test = RNNTest()
+    tr = torch.jit.trace(test, (torch.randn(5, 3, 10), torch.tensor([3, 2, 1]), hidden(3)))
+    imp = export_import(tr)
+    x, lengths, h0 = torch.randn(7, 4, 10), torch.tensor([7, 3, 2, 1]), hidden(4)
+    want = test(x, lengths, h0)
+    assert tuple(want.shape) == (7, 4, 20)
+    close(tr(x, lengths, h0), want, 1e-5)
+    close(imp(x, lengths, h0), want, 1e-5)
+
+
+def test_trace_dict_input():
+    class Foo(nn.Module):
+        def forward(self, x):
+            return {"a": x["a"] * x["b"]}
+
+    class Bar(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.foo = Foo()
+
+        def forward(self, a, b):
+            return self.foo({"a": a, "b": b})["a"]
+
+    x = (torch.rand(3), torch.rand(3))
+    check_trace(Bar(), x)
+
+
+def test_trace_variable_instantiation():
+    from gpujit.autograd import Variable
+
+    def random_foo(x):
+        return Variable(Variable(x) + 1.0)
+
+    tr = torch.jit.trace(random_foo, (torch.rand(3, 4),))
+    x = torch.rand(5, 6)
+    close(tr(x), N(x) + 1.0)
+
+
+def test_trace_slice_expr_complete_type():
+    def random_foo(x):
+        return x + 1.0
+
+    traced = torch.jit.trace(random_foo, (torch.rand(3, 4),))
+
+    @torch.jit.script
+    def random_bar(x):
+        return traced(x)[0:1]
+
+    x = torch.rand(3, 4)
+    close(random_bar(x), (N(x) + 1)[0:1])
+
+
+def test_trace_module_calling_script_module():
+    class Foo(torch.jit.ScriptModule):
+        @torch.jit.script_method
+        def forward(self, x):
+            return x.contiguous().transpose(0, 1).sum()
+
+    class TraceMe(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.foo = Foo()
+
+        def forward(self, x):
+            return self.foo(x)
+
+    tm = torch.jit.trace(TraceMe(), torch.rand(3, 4))
+    x = torch.rand(3, 4)
+    close(tm(x), N(x).sum(), 1e-5)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+def test_traced_rnn_takes_other_sequence_lengths(kind):
+    # TorchScript's tracer records aten::lstm & co. as one op: a traced layer runs other
+    # sequence lengths and batch sizes (gpujit records the layer's scripted time loop)
+    rnn = getattr(nn, kind)(4, 3, 2, batch_first=True)
+    tr = torch.jit.trace(rnn, (torch.randn(2, 5, 4),))
+    x = torch.randn(3, 7, 4)
+    out, h = tr(x)
+    want, wh = rnn(x)
+    assert tuple(out.shape) == (3, 7, 3)
+    close(out, want)
+    close(h, wh)
+    close(export_import(tr)(x), (want, wh))

@@ -155,6 +155,10 @@ def output_value(rec, out, strict=True, where="output"):
                          "(made outside the traced ops): it is returned as a constant")
             v = rec.session.constant_tensor(rec, out)
         return v
+    if out is None and not strict:
+        # a submodule's result may hold None (a PackedSequence without sorted_indices):
+        # its graph returns the constant, as TorchScript's tracer records it
+        return g.insert_constant(None)
     if isinstance(out, tuple):
         elems = [output_value(rec, x, strict, where) for x in out]
         return g.insert_node("prim::TupleConstruct", elems,

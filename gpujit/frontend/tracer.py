@@ -555,12 +555,35 @@ def _record_call(self, graph, module, args, result):
         inputs = []
         if module is not None:
             mv = rec.attr_value(module)
+            if mv is None and "_stands_for" in module.__dict__:
+                # a scripted copy an eager module runs as while traced (nn.LSTM & co.):
+                # read through the original's attribute path
+                mv = rec.attr_value(module.__dict__["_stands_for"]())
             if mv is None:
                 mv = g.insert_constant(module, graph.inputs[0].type)
             inputs.append(mv)
-        inputs += [rec.value_of(a) for a in args]
+        params = graph.inputs[len(inputs):]
+        inputs += [_typed_arg(rec, a, p.type) for a, p in zip(args, params)]
+        inputs += [rec.value_of(a) for a in args[len(params):]]
         outs = g.insert_graph(graph, inputs)
         _bind_result(rec, result, outs[0] if len(outs) == 1 else None)
+
+
+def _typed_arg(rec, a, ty):
+    """The Value for argument a of a compiled call whose parameter has type ty: a None
+    for an Optional (also inside a tuple: a PackedSequence's sorted_indices) keeps the
+    parameter's type, so the inlined body (its `is not None` branches too) still types
+    when the trace is printed and compiled back."""
+    g = rec.graph
+    if a is None and isinstance(ty, T.OptionalType):
+        return g.insert_constant(None, ty)
+    if isinstance(a, tuple) and isinstance(ty, T.TupleType) and len(a) == len(ty.elems) \
+            and any(e is None for e in a):
+        elems = [_typed_arg(rec, e, et) for e, et in zip(a, ty.elems)]
+        return g.insert_node("prim::TupleConstruct", elems, output_types=[
+            ty if isinstance(ty, T.NamedTupleType) else
+            T.TupleType(tuple(e.type for e in elems))]).output
+    return rec.value_of(a)
 
 
 def _bind_result(rec, r, v, seen=None):

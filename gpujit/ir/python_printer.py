@@ -642,6 +642,12 @@ class _FunctionPrinter:
             # the Optional cast's type follows from its input; a Union's needs saying, and
             # so does a widening one (`d: Optional[Tensor] = ones(...)` keeps Optional)
             return f"ops.prim.unchecked_cast({ins[0]}, {out_type.annotation()})"
+        if k == "prim::unchecked_cast" and ins[0] == "None" and \
+                isinstance(n.inputs[0].type, T.OptionalType):
+            # an Optional constant None cast in a branch that never runs (a scripted body
+            # inlined into a trace with None for an Optional parameter): the cast's input
+            # says its type, or `None` alone would not compile back
+            return f"ops.prim.unchecked_cast({self.typed_use(n.inputs[0])})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
         if k in _CONTAINER_FORMS and n.op is None:

@@ -190,6 +190,12 @@ class TupleType(Type):
     def __str__(self):
         return "(" + ", ".join(str(t) for t in self.elems) + ")"
 
+    def elements(self):
+        """torch._C.TupleType.elements(): the element types, in order."""
+        return list(self.elems)
+
+    containedTypes = elements
+
     def annotation(self):
         if not self.elems:
             return "Tuple[()]"

@@ -7,9 +7,11 @@ gradients, trace and script. The layers take PackedSequence input too (eagerly: 
 packed path is Python code, as TorchScript's forward overload for it is)."""
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
+import weakref
 from typing import List, Optional, Tuple
 
 import gpujit
@@ -374,6 +376,36 @@ class RNNBase(Module):
     # (TorchScript's @_overload_method forward overloads of nn.LSTM / nn.GRU)
     __script_overloads__ = {"forward": ("forward_packed",)}
 
+    def _scripted_for_trace(self, packed=False):
+        """While tracing, a layer runs as its scripted self, so the trace records the time
+        loop (TorchScript's tracer records aten::lstm & co., one op each) and the traced
+        module takes other sequence lengths (and packed batch sizes). The scripted module
+        shares this one's parameters; it is made again when they are replaced (or change
+        dtype/device). For a PackedSequence it is scripted with forward_packed as forward."""
+        key = (packed,) + tuple((id(w), w.dtype, str(w.device)) for w in self._flat_weights)
+        cache = self.__dict__.get("_trace_script")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_trace_script", cache)
+        cached = cache.get(packed)
+        if cached is None or cached[0] != key:
+            src = self
+            if packed:
+                src = copy.copy(self)
+                src.__class__ = _packed_view_class(type(self))
+            scripted = gpujit.jit.script(src)
+            object.__setattr__(scripted, "_stands_for", weakref.ref(self))
+            cached = cache[packed] = (key, scripted)
+        scripted = cached[1]
+        scripted.train(self.training)
+        return scripted
+
+    def __getstate__(self):
+        # (the scripted copy made for tracing is not saved, pickled or deep-copied)
+        state = self.__dict__.copy()
+        state.pop("_trace_script", None)
+        return state
+
     def _state_sizes(self) -> List[int]:
         return [self.hidden_size]
 
@@ -411,6 +443,21 @@ class RNNBase(Module):
         self._check_hidden(states[0], self.hidden_size, batch, "Expected hidden")
 
 
+_PACKED_VIEWS: dict = {}
+
+
+def _packed_view_class(cls):
+    """A subclass of a layer whose forward is its forward_packed (what is scripted to trace
+    a PackedSequence through the layer; see RNNBase._scripted_for_trace)."""
+    view = _PACKED_VIEWS.get(cls)
+    if view is None:
+        view = type(cls.__name__, (cls,), {"forward": cls.forward_packed,
+                                           "__script_overloads__": {},
+                                           "__module__": cls.__module__})
+        _PACKED_VIEWS[cls] = view
+    return view
+
+
 class _SingleStateRNN(RNNBase):
     """RNN and GRU: one state tensor h."""
 
@@ -419,6 +466,8 @@ class _SingleStateRNN(RNNBase):
             self._init_flat_weights()
             if isinstance(input, PackedSequence):
                 return self.forward_packed(input, hx)
+            if gpujit.jit.is_tracing():
+                return self._scripted_for_trace()(input, hx)
         if input.dim() != 2 and input.dim() != 3:
             raise ValueError(f"{self._prefix()}: Expected input to be 2D or 3D, got "
                              f"{input.dim()}D tensor instead")
@@ -458,6 +507,9 @@ class _SingleStateRNN(RNNBase):
                        ) -> Tuple[PackedSequence, Tensor]:
         """forward of a PackedSequence (TorchScript's second forward overload: scripted
         code calls this for `self.rnn(packed)`)."""
+        if not gpujit.jit.is_scripting():
+            if gpujit.jit.is_tracing():
+                return self._scripted_for_trace(True)(input, hx)
         states: List[Tensor] = []
         if hx is not None:
             states.append(hx)
@@ -544,6 +596,8 @@ class LSTM(RNNBase):
             self._init_flat_weights()
             if isinstance(input, PackedSequence):
                 return self.forward_packed(input, hx)
+            if gpujit.jit.is_tracing():
+                return self._scripted_for_trace()(input, hx)
         if input.dim() != 2 and input.dim() != 3:
             raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D "
                              f"instead")
@@ -589,6 +643,9 @@ class LSTM(RNNBase):
                        ) -> Tuple[PackedSequence, Tuple[Tensor, Tensor]]:
         """forward of a PackedSequence (TorchScript's second forward overload: scripted
         code calls this for `self.lstm(packed)`)."""
+        if not gpujit.jit.is_scripting():
+            if gpujit.jit.is_tracing():
+                return self._scripted_for_trace(True)(input, hx)
         states: List[Tensor] = []
         if hx is not None:
             states.append(hx[0])

@@ -121,7 +121,12 @@ def pack_padded_sequence(input: Tensor, lengths: Union[Tensor, List[int]],
                          batch_first: bool = False,
                          enforce_sorted: bool = True) -> PackedSequence:
     """Packs a padded batch (T, B, *) ((B, T, *) with batch_first) of sequences of the
-    given lengths. Scripted code compiles it from this source."""
+    given lengths. Scripted code compiles it from this source (and a trace records it
+    scripted, so that the traced code packs other lengths)."""
+    if not gpujit.jit.is_scripting():
+        if gpujit.jit.is_tracing():
+            return gpujit.jit.script(pack_padded_sequence)(input, lengths, batch_first,
+                                                            enforce_sorted)
     lens = _lengths_list(lengths)
     sorted_indices: Optional[Tensor] = None
     if not enforce_sorted:
@@ -170,7 +175,11 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
                         padding_value: float = 0.0,
                         total_length: Optional[int] = None) -> Tuple[Tensor, Tensor]:
     """Inverse of pack_padded_sequence: (padded (T, B, *) or (B, T, *), lengths).
-    Scripted code compiles it from this source."""
+    Scripted code compiles it from this source (and a trace records it scripted)."""
+    if not gpujit.jit.is_scripting():
+        if gpujit.jit.is_tracing():
+            return gpujit.jit.script(pad_packed_sequence)(sequence, batch_first,
+                                                           padding_value, total_length)
     data = sequence.data
     sizes = sequence.batch_sizes
     bsz: List[int] = []
