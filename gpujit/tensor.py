@@ -524,23 +524,27 @@ class Tensor:
         return tensor(data, dtype=dtype or self._dtype, device=device or self._device,
                       requires_grad=requires_grad)
 
-    def _new_factory(self, name, size, dtype, device, extra=()):
+    def _new_factory(self, name, size, dtype, device, requires_grad, extra=()):
         if len(size) == 1 and isinstance(size[0], (list, tuple)):
             size = tuple(size[0])
-        return _ops()[name].public(list(size), *extra, dtype=dtype or self._dtype,
-                                   device=device or self._device)
+        from .ops.creation import _size_arg
+        t = _ops()[name].public(self, _size_arg(size), *extra, dtype=dtype, device=device)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::zeros", size, dtype, device)
+        return self._new_factory("aten::new_zeros", size, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::ones", size, dtype, device)
+        return self._new_factory("aten::new_ones", size, dtype, device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::empty.memory_format", size, dtype, device)
+        return self._new_factory("aten::new_empty", size, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::full", (size,), dtype, device, (fill_value,))
+        return self._new_factory("aten::new_full", (size,), dtype, device, requires_grad,
+                                 (fill_value,))
 
     def resize_(self, *sizes, memory_format=None):
         """In place, as torch's (aten::resize_): the same number of elements keeps the

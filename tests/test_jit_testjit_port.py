@@ -21,6 +21,7 @@ Skipped (one line each, why):
 - test_tuple_specialization: DimensionedTensorType kinds of a 2019 graph executor.
 - test_constant_prop_*: _jit_pass_constant_propagation by name; the values are checked.
 """
+from typing import List
 import copy
 import io
 import math
@@ -1089,3 +1090,248 @@ def test_traced_rnn_takes_other_sequence_lengths(kind):
     close(out, want)
     close(h, wh)
     close(export_import(tr)(x), (want, wh))
+
+
+# ---------------------------------------------------------------- printing, defaults, warnings
+def test_pretty_printed_programs_run_and_round_trip():
+    @torch.jit.script
+    def if_test(a, b):
+        c = a
+        if bool(a < b):
+            c = b
+        else:
+            c = a
+        return c
+
+    @torch.jit.script
+    def if_one(a, b):
+        c = b
+        if bool(a < b):
+            c = a
+        return c
+
+    @torch.jit.script
+    def while_test(a, i):
+        while bool(i < 3):
+            a *= a
+            i += 1
+        return a
+
+    @torch.jit.script
+    def while_if_test(a, b):
+        c = 0
+        while bool(a < 10):
+            a = a + 1
+            b = b + 1
+            if bool(a > b):
+                c = 2
+            else:
+                c = 3
+        return a + 1 + c
+
+    @torch.jit.script
+    def loop_use_test(y):
+        x = y + 1
+        z = x + 5
+        while bool(y < 8):
+            y += 1
+            z = x
+        return x, z
+
+    @torch.jit.script
+    def empty_float_list_test(y):
+        return [1.0, 2.0, 3.0]
+
+    t = torch.tensor
+    assert if_test(t(1), t(2)).item() == 2 and if_test(t(3), t(2)).item() == 3
+    assert if_one(t(1), t(2)).item() == 1 and if_one(t(3), t(2)).item() == 2
+    assert while_test(t(2.0), t(0)).item() == 256.0
+    assert while_if_test(t(0), t(5)).item() == 10 + 1 + 3
+    x, z = loop_use_test(t(5))
+    assert (x.item(), z.item()) == (6, 6)
+    assert empty_float_list_test(t(0)) == [1.0, 2.0, 3.0]
+    for fn in (if_test, while_test, loop_use_test):
+        assert "def " in fn.code
+    for fn, args in ((if_test, (t(1), t(2))), (while_if_test, (t(0), t(5)))):
+        close(export_import(fn)(*args), fn(*args))
+
+
+def test_python_op_in_script_and_empty_list_index():
+    def python_fn(x):
+        return x + 10
+
+    @torch.jit.script
+    def python_op_name_test(y):
+        return python_fn(y)
+
+    close(python_op_name_test(torch.ones(2)), [11.0, 11.0])
+
+    @torch.jit.script
+    def empty_int_list_test(y):
+        x = torch.jit.annotate(List[int], [])
+        return x[0]
+
+    with pytest.raises(Exception, match="out of range"):
+        empty_int_list_test(torch.ones(1))
+
+
+def test_escaped_string_print(capfd):
+    cu = torch.jit.CompilationUnit('''
+def foo(a):
+    print("hi\\016")
+''')
+    cu.foo(torch.ones(1))
+    assert capfd.readouterr().out == "hi\x0e\n"
+
+    @torch.jit.script
+    def print_weird_test(y):
+        print("hi\016")
+
+    print_weird_test(torch.ones(1))
+    assert capfd.readouterr().out == "hi\x0e\n"
+    assert "print" in print_weird_test.code
+
+
+def test_function_default_values():
+    outer_var = torch.tensor(20)
+    outer_var2 = torch.tensor(30)
+    a = torch.tensor(0.5)
+    b = torch.tensor(10)
+
+    @torch.jit.script
+    def simple_fn(x, a=a, b=b, c=outer_var + outer_var2):
+        return x + a + b + c
+
+    close(simple_fn(torch.ones(1)), [1 + 0.5 + 10 + 50])
+    close(simple_fn(torch.ones(1), torch.tensor(1), torch.tensor(3), torch.tensor(4)),
+          [1 + 1 + 3 + 4])
+
+    outer_c = torch.tensor(9)
+    outer_flag = torch.tensor(False)
+
+    @torch.jit.script
+    def bool_fn(x, a=outer_c, flag=outer_flag):
+        if bool(flag):
+            result = x
+        else:
+            result = x + a
+        return result
+
+    close(bool_fn(torch.ones(1)), [10.0])
+    close(bool_fn(torch.ones(1), torch.tensor(1), torch.tensor(True)), [1.0])
+
+    @torch.jit.script
+    def none_fn(x=None):
+        # type: (Optional[int]) -> Optional[int]
+        return x
+
+    assert none_fn() is None
+    assert none_fn(1) == 1
+
+    @torch.jit.script
+    def hints(x, a=0.5, b=10):
+        # type: (Tensor, float, int) -> Tensor
+        return x + a + b
+
+    close(hints(torch.ones(1)), [11.5])
+
+    with pytest.raises(RuntimeError, match="Expected a default value"):
+        @torch.jit.script
+        def hints_bad_types(x, a=10, b=0.5):
+            # type: (Tensor, float, int) -> Tensor
+            return x + a + b
+
+
+def test_module_default_values():
+    four = torch.tensor(4)
+
+    class Test(torch.jit.ScriptModule):
+        @torch.jit.script_method
+        def forward(self, input, other=four):
+            return input + other
+
+    t = Test()
+    close(t(torch.ones(1)), [5.0])
+    close(t(torch.ones(1), torch.tensor(2)), [3.0])
+
+
+def test_warnings_in_script():
+    @torch.jit.script
+    def fn(x):
+        if bool(x < 2):
+            warnings.warn("x is less than 2")
+        return x
+
+    assert "aten::warn" in str(fn.graph)
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        fn(torch.tensor(1))
+        fn(torch.tensor(3))
+    msgs = [str(w.message) for w in ws]
+    assert msgs == ["x is less than 2"]
+
+
+def test_no_erroneous_warnings():
+    def fn(x):
+        if bool(x > 0):
+            warnings.warn("This should NOT be printed")
+            x += 1
+        return x
+
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        fn_script = torch.jit.script(fn)
+        fn_script(torch.tensor(0))
+    assert [str(w.message) for w in ws] == []
+
+
+def test_torch_load_error(tmp_path):
+    class J(torch.jit.ScriptModule):
+        @torch.jit.script_method
+        def forward(self, input):
+            return input + 100
+
+    j = J()
+    fname = str(tmp_path / "j.pt")
+    j.save(fname)
+    close(torch.jit.load(fname)(torch.zeros(1)), [100.0])
+    # PyTorch 2.x: torch.load refuses a TorchScript archive unless weights_only=False,
+    # then hands it to torch.jit.load with a warning (2019's message: "is a zip")
+    with pytest.warns(UserWarning, match="TorchScript archive"), \
+            pytest.raises(RuntimeError, match="weights_only"):
+        torch.load(fname)
+    with pytest.warns(UserWarning, match="TorchScript archive"):
+        m = torch.load(fname, weights_only=False)
+    close(m(torch.zeros(1)), [100.0])
+
+
+def test_legacy_constructors_trace():
+    def fn(x):
+        return x.new_zeros(5, 5, requires_grad=False)
+
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        tr = torch.jit.trace(fn, (torch.ones(2, 2),))
+    ws = [w for w in ws if issubclass(w.category, torch.jit.TracerWarning)]
+    assert ws == []
+    out = tr(torch.ones(3, dtype=torch.float64))
+    assert out.dtype == torch.float64 and tuple(out.shape) == (5, 5)
+    assert not out.any()
+    g = torch.ones(2, dtype=torch.float64).new_zeros(3, requires_grad=True)
+    assert g.requires_grad and g.is_leaf and g.dtype == torch.float64
+    close(tr(torch.ones(1)), np.zeros((5, 5)))
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_saved_lstm_trains_its_parameters(how):
+    # nn.LSTM's compiled code reads its weights through the _flat_weights list: after
+    # save / load the list holds the loaded Parameters themselves (one archive entry per
+    # tensor object, as TorchScript's pickler memoizes them), so gradients reach them
+    r = nn.LSTM(3, 4)
+    m = torch.jit.script(r) if how == "script" else torch.jit.trace(r, (torch.randn(5, 2, 3),))
+    loaded = export_import(m)
+    assert loaded._flat_weights[0] is loaded.weight_ih_l0
+    x = torch.randn(5, 2, 3)
+    loaded(x)[0].sum().backward()
+    r(x)[0].sum().backward()
+    close(loaded.weight_ih_l0.grad, r.weight_ih_l0.grad)

@@ -46,6 +46,7 @@ def _compile_script_methods(module):
     # weight) are seen as by any scripted module
     for name, m in compiled._script_methods.items():
         method = module._add_method(name, m.graph)
+        method._defaults = dict(m._defaults)     # (`def forward(self, x, other=four)`)
         if not isinstance(inspect.getattr_static(type(module), name, None), property):
             object.__setattr__(module, name, method)     # (`forward` is a property)
     for name, sub in compiled._modules.items():     # scripted, sharing their parameters

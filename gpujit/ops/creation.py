@@ -227,6 +227,44 @@ def _like_filled(xp, self, npdt, memory_format, value):
     return out
 
 
+def _new_meta(self, size, dtype=None, layout=None, device=None, pin_memory=None):
+    return TensorMeta(dtype or self.dtype, tuple(size), device or self.device)
+
+
+def _new_full_meta(self, size, fill_value, dtype=None, layout=None, device=None,
+                   pin_memory=None):
+    return _new_meta(self, size, dtype, device=device)
+
+
+# x.new_zeros(size) & co.: self's dtype and device unless given. Ops of their own (as in
+# TorchScript), so a trace records them on x and follows the dtype and device of its input
+@op(f"aten::new_zeros(Tensor self, SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"},
+    function=False, method=False, meta=_new_meta)
+def _new_zeros(xp, self, size, dtype=None, layout=None, device=None, pin_memory=None):
+    return xp.zeros(size, dtype=_like_np(self, dtype))
+
+
+@op(f"aten::new_ones(Tensor self, SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"},
+    function=False, method=False, meta=_new_meta)
+def _new_ones(xp, self, size, dtype=None, layout=None, device=None, pin_memory=None):
+    return xp.ones(size, dtype=_like_np(self, dtype))
+
+
+@op(f"aten::new_empty(Tensor self, SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"},
+    function=False, method=False, meta=_new_meta)
+def _new_empty(xp, self, size, dtype=None, layout=None, device=None, pin_memory=None):
+    return xp.empty(size, dtype=_like_np(self, dtype))
+
+
+@op(f"aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, *, {_FACTORY_TAIL}",
+    tags={"factory"}, function=False, method=False, meta=_new_full_meta)
+def _new_full(xp, self, size, fill_value, dtype=None, layout=None, device=None,
+              pin_memory=None):
+    from .shape_index import cast_scalar
+    npdt = _like_np(self, dtype)
+    return xp.full(size, cast_scalar(fill_value, npdt), dtype=npdt)
+
+
 @op(f"aten::zeros_like(Tensor self, *, {_LIKE_TAIL}", tags={"factory"}, method=False,
     meta=lambda self, dtype=None, layout=None, device=None, pin_memory=None,
     memory_format=None: _like_meta(self, dtype=dtype, device=device))

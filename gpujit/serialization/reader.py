@@ -32,6 +32,7 @@ class _Loader:
         self.label = label
         self.digests = expect(manifest.get("sha256", {}), dict, "sha256 table")
         self.constants = {}
+        self.tensors = {}          # entry -> the tensor (or Parameter) loaded from it
         self.classes = {}          # short name -> the Python class made for it
 
     def read(self, rel) -> bytes:
@@ -53,6 +54,17 @@ class _Loader:
         return data
 
     def tensor(self, rel):
+        """The tensor of entry rel; an entry named twice (a parameter also held in a list
+        attribute) is one object, the Parameter where it is one."""
+        known = self.tensors.get(rel) if isinstance(rel, str) else None
+        if known is not None:
+            return known
+        t = self._read_tensor(rel)
+        if isinstance(rel, str):
+            self.tensors[rel] = t
+        return t
+
+    def _read_tensor(self, rel):
         try:
             arr = np.load(io.BytesIO(self.read(rel)), allow_pickle=False)
         except ValueError as e:
@@ -214,6 +226,18 @@ class _Loader:
         name = expect(rec.get("name"), str, f"name of {path}")
         if not name.isidentifier():
             raise ArchiveError(f"{self.label}: module name {name!r} is not an identifier")
+        params, buffers = {}, {}
+        for k, p in expect(rec.get("parameters", {}), dict, "parameters").items():
+            if p is None:
+                params[k] = None
+                continue
+            rel = p.get("data")
+            params[k] = Parameter(self.tensor(rel),
+                                  requires_grad=bool(p.get("requires_grad", True)))
+            if isinstance(rel, str):
+                self.tensors[rel] = params[k]     # (attributes naming it get the Parameter)
+        for k, b in expect(rec.get("buffers", {}), dict, "buffers").items():
+            buffers[k] = None if b is None else self.tensor(b.get("data"))
         consts = {k: decode(v, self) for k, v in
                   expect(rec.get("constants", {}), dict, "constants").items()}
         attrs = {}
@@ -254,14 +278,9 @@ class _Loader:
         mod = Module.__new__(cls)
         Module.__init__(mod)
         mod.training = bool(rec.get("training", True))
-        for k, p in expect(rec.get("parameters", {}), dict, "parameters").items():
-            if p is None:
-                mod._parameters[k] = None
-                continue
-            t = self.tensor(p.get("data"))
-            mod._parameters[k] = Parameter(t, requires_grad=bool(p.get("requires_grad", True)))
+        mod._parameters.update(params)
         for k, b in expect(rec.get("buffers", {}), dict, "buffers").items():
-            mod._buffers[k] = None if b is None else self.tensor(b.get("data"))
+            mod._buffers[k] = buffers[k]
             if b is not None and not b.get("persistent", True):
                 mod._non_persistent_buffers_set.add(k)
         for k, v in {**consts, **attrs}.items():

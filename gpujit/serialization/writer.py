@@ -29,12 +29,23 @@ class _Saver:
         self.classes = {}          # short name -> record (script classes, NamedTuples)
         self.class_names = {}      # short name -> qualified IR name
         self.n_arrays = 0
+        self.tensor_memo = {}      # id(tensor) -> (tensor, its entry)
 
     def add(self, rel, data: bytes):
         self.entries[f"{self.prefix}/{rel}"] = data
         return rel
 
     def tensor(self, t):
+        # one entry per tensor object: a list attribute holding a module's parameters
+        # (nn.LSTM's _flat_weights) loads back holding those same parameters
+        known = self.tensor_memo.get(id(t))
+        if known is not None:
+            return known[1]
+        rel = self._tensor_entry(t)
+        self.tensor_memo[id(t)] = (t, rel)
+        return rel
+
+    def _tensor_entry(self, t):
         arr = t.detach().cpu().numpy()
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)

@@ -109,6 +109,41 @@ FULL_LIKE = OpInfo(
                                            Sample(rand(2), 7, dtype=G.bool)])
 
 
+def _new_ref(value):
+    def ref(x, size, *fill, dtype=None, **kw):
+        dt = x.dtype if dtype is None else dtype.np
+        v = fill[0] if fill else value
+        with np.errstate(all="ignore"):
+            return np.full(size, np.asarray(v).astype(dt), dtype=dt)
+    return ref
+
+
+def _new_samples(fill=()):
+    # the size is the argument's; dtype (and device) are self's unless given
+    out = [Sample(rand(2, 3, dtype=d), [3, 1], *fill).expect_dtype(_GD[np.dtype(d)])
+           for d in ALL_DTYPES]
+    out += [Sample(rand(), [], *fill), Sample(rand(2), [0, 2], *fill),
+            Sample(rand(2, 3), [4], *fill, dtype=G.int64).expect_dtype(G.int64),
+            Sample(rand(3, dtype=I32), [2, 2], *fill, dtype=G.float64, device="cpu")
+            .expect_dtype(G.float64)]
+    return out
+
+
+NEW_ZEROS = OpInfo("aten::new_zeros", ref=_new_ref(0), samples=_new_samples)
+NEW_ONES = OpInfo("aten::new_ones", ref=_new_ref(1), samples=_new_samples)
+NEW_FULL = OpInfo("aten::new_full", ref=_new_ref(None),
+                  samples=lambda: _new_samples((2,)) + [Sample(rand(2, dtype=U8), [3], -1)])
+
+
+def _check_new_empty(sample, out):
+    x, size = sample.args[:2]
+    assert tuple(out.shape) == tuple(size)
+    assert out.dtype is (sample.kwargs.get("dtype") or _GD[x.dtype])
+
+
+NEW_EMPTY = OpInfo("aten::new_empty", check=_check_new_empty, samples=_new_samples)
+
+
 def _arange_ref(start, end, step=1, dtype=None, **kw):
     n = max(0, math.ceil((end - start) / step))
     vals = [start + i * step for i in range(n)]
@@ -173,5 +208,5 @@ TENSOR_OPS = [
                           Sample([4], dtype=G.int32).expect_dtype(G.int32)]),
         ("bool", "_list", [Sample([True, False]).expect_dtype(G.bool)])]]
 
-OPINFOS = [*TENSOR_OPS, ARANGE_END, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, ARANGE,
+OPINFOS = [*TENSOR_OPS, ARANGE_END, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
            LINSPACE, EYE]

@@ -508,8 +508,12 @@ def _check_default(fn, p, default):
         got = f"the function {default.__name__!r}"
     else:
         got = f"{default!r} (a {_describe(default)})"
+    # (PyTorch's words first, for an annotated parameter: `Expected a default value of
+    # type int on parameter "b".`)
+    lead = f'Expected a default value of type {p.type.annotation()} on parameter ' \
+           f'"{p.name}": ' if p.annotated else ""
     raise FrontendError(
-        f"the default value of parameter '{p.name}' of {fn.__name__} is {got}, not "
+        f"{lead}the default value of parameter '{p.name}' of {fn.__name__} is {got}, not "
         f"{expected}", p.source_range,
         hint=f"give '{p.name}' a default of type {p.type.annotation()}" if p.annotated
         else "use an int, float, bool, str, None, or a list / tuple of them")
