@@ -192,7 +192,8 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
     exec(compile(src, filename, "exec"), ns)
     fn = ns["launch"]
     fn.source = src
-    return fn
+    fn.inlinable = True         # a dispatcher may run its source in place of calling it
+    return fn                   # (fusers/guards.py: inlined_launcher)
 
 
 def _several_gpus():
