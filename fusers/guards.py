@@ -16,10 +16,8 @@ for the slow path: it says which condition failed, in words, for GPUJIT_DUMP=rec
 """
 from __future__ import annotations
 
-import io
-import tokenize
-
 from .. import dtypes as _dt
+from .._inline import inline_body
 from ..ops.meta import is_c_contiguous
 from .specialize import in_layout, in_layout_expr
 
@@ -207,37 +205,7 @@ def build_dispatcher(name, kinds, specs, array_type, miss, fail, contiguity,
 def inlined_launcher(fn, arity, prefix, ns):
     """The body lines of launcher `fn` (kernels/launch.py: `fn.inlinable`) to run in place
     of `return fn(a0, a1, ...)` in a dispatcher (one Python call less a kernel call,
-    ~0.05 µs): its parameters renamed to the dispatcher's a0, a1, ... and each name it
-    reads from its module renamed `<prefix><name>` and bound into ns (the same objects:
-    its parameter block, lock and recycled buffers stay shared with `fn`). Its own locals
-    keep their names: every path of the body returns or raises, so a dispatcher local it
-    overwrites is never read again. None where fn is not such a launcher."""
-    src = getattr(fn, "source", None)
-    code = getattr(fn, "__code__", None)
-    if not getattr(fn, "inlinable", False) or not isinstance(src, str) or code is None \
-            or code.co_argcount != arity or code.co_flags & 0x0C:   # (*args, **kwargs)
+    ~0.05 µs; gpujit/_inline.py), or None where fn is not such a launcher."""
+    if not getattr(fn, "inlinable", False):
         return None
-    glob = fn.__globals__
-    rename = {p: f"a{j}" for j, p in enumerate(code.co_varnames[:arity])}
-    rename.update((g, prefix + g) for g in code.co_names if g in glob)
-    lines = src.splitlines()
-    edits = {}          # row -> [(col, end col, new name)]
-    prev = None
-    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
-        if tok.type == tokenize.NAME and tok.start[0] > 1 and tok.string in rename and \
-                not (prev is not None and prev.type == tokenize.OP and prev.string == "."):
-            edits.setdefault(tok.start[0], []).append((tok.start[1], tok.end[1],
-                                                       rename[tok.string]))
-        if tok.type not in (tokenize.NL, tokenize.COMMENT):
-            prev = tok
-    out = []
-    for row, line in enumerate(lines[1:], 2):
-        for c0, c1, name in sorted(edits.get(row, ()), reverse=True):
-            line = line[:c0] + name + line[c1:]
-        if not line.startswith("    "):
-            return None                 # (not one function's body)
-        out.append(line[4:])
-    for g in code.co_names:
-        if g in glob:
-            ns[prefix + g] = glob[g]
-    return out
+    return inline_body(fn, getattr(fn, "source", None), arity, prefix, ns)

@@ -103,7 +103,9 @@ def test_generated_source_for_a_small_graph():
     del a
     c = _np_negative(b)
     del b
-    return _wrap(c, _float32, _cpu), x_t
+    ret = _new(_T); ret._data = c; ret._dtype = _float32; ret._device = _cpu; \
+ret._version = 0; ret._ag = None
+    return ret, x_t
 """
     assert out[1] is x                     # an input returned is the same Tensor
 

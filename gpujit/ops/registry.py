@@ -110,6 +110,14 @@ def wrap(a, dt, dev):
     return t
 
 
+def wrap_statements(t, a, dt, dev):
+    """`t = wrap(a, dt, dev)` as one line of statements, for generated code that inlines
+    it (one Python call less, ~0.03 µs); its namespace binds _new (object.__new__) and
+    _T (Tensor). Keep it in step with wrap above."""
+    return (f"{t} = _new(_T); {t}._data = {a}; {t}._dtype = {dt}; {t}._device = {dev}; "
+            f"{t}._version = 0; {t}._ag = None")
+
+
 def wrap_array(a, dev):
     """Wrap an array whose gpujit dtype must be looked up (and numpy scalars made arrays)."""
     if type(a) is not np.ndarray and dev is _cpu:

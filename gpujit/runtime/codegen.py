@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
-from ..ops.registry import wrap
+from ..ops.registry import wrap, wrap_statements
 from ..ops.scalar_ops import FORM_HELPERS
 from ..tensor import Tensor
 from ..ir import types as T
@@ -80,6 +80,9 @@ def python_literal(v):
     return None
 
 
+_PLAIN_WRAP = re.compile(r"_wrap\((\w+), (\w+), (\w+)\)")
+
+
 class CodeGenerator:
     """One specialized function: `generate()` returns (source, namespace)."""
 
@@ -95,7 +98,7 @@ class CodeGenerator:
         self.module = module       # the profiled call's module: where its attributes live
         self.specs = assume(graph, profile, hoisted)
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
-                   "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap, "_T": Tensor,
+                   "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap, "_T": Tensor, "_new": object.__new__,
                    "_passed": support.passed_input,
                    "_box": support.box, "_unbox": support.unbox, "_item": support.item,
                    "_bcast": support.broadcast_failure,
@@ -369,6 +372,11 @@ class CodeGenerator:
                 self.emit(f"{name} = {self.wrap_expr(v)}")
                 self.objs[v] = name
         items = [self.wrap_expr(v) for v in outs]
+        for j, e in enumerate(items):       # a Tensor made here: wrapped inline
+            m = _PLAIN_WRAP.fullmatch(e)
+            if m is not None:
+                items[j] = self.new_var("ret")
+                self.emit(wrap_statements(items[j], *m.groups()))
         if len(items) == 1:
             self.emit(f"return {items[0]}")
         elif not items:
