@@ -10,5 +10,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
 export FAKECUPY_NDEV=${FAKECUPY_NDEV:-2} FAKECUPY_STRICT_DEVICE=${FAKECUPY_STRICT_DEVICE:-1}
-PYTHONPATH=tests/fakecupy GPUJIT_CACHE_DIR=$cache python3 -m pytest -m cuda -q \
+PYTHONPATH=tests/fakecupy${PYTHONPATH:+:$PYTHONPATH} GPUJIT_CACHE_DIR=$cache python3 -m pytest -m cuda -q \
   -p no:cacheprovider "${@:-tests}"
