@@ -531,7 +531,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    except _Retry:")
     L.append(f"        dev = _opdev(_op, ({', '.join(list(operands) + aux)},))")
     L.append("    if dev is None:")
-    L.append(f"        raise TypeError(_op.public_name + '(): expected at least one Tensor argument')")
+    L.append("        raise TypeError(_op.public_name + '(): expected at least one Tensor argument')")
     kind_items = []
     for n in operands:
         opt = n in optional
@@ -563,10 +563,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append(f"        a_{n} = {n}._data if {n}._device is dev else _unwrap_for({n}, dev)")
         if lay_out:
             L.append(f"        if a_{n}.ndim > 1 and not a_{n}.flags.c_contiguous:")
-            L.append(f"            lay = True")
+            L.append("            lay = True")
         L.append(f"        if a_{n}.dtype != npt:")
         L.append(f"            a_{n} = a_{n}.astype(npt)")
-        L.append(f"    else:")
+        L.append("    else:")
         L.append(f"        a_{n} = {n}")
         # a Python int wraps into a narrower integer compute type (PyTorch: u8 > 300 is
         # u8 > 44, clamp(u8, min=-1) clamps at 255), as fused kernels convert it
@@ -579,7 +579,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         for n in aux:
             L.append(f"    if isinstance({n}, _T) and a_{n}.ndim > 1 and "
                      f"not a_{n}.flags.c_contiguous:")
-            L.append(f"        lay = True")
+            L.append("        lay = True")
     L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
     L.append("    try:")
