@@ -1,7 +1,13 @@
 """torch._C's spellings of the graph API that Python users call on `fn.graph`
 (g.insertConstant, g.insert_point_guard, g.insertGraph, g.permuteInputs, n.matches,
-v.toIValue), as mixins of Graph / Node / Value: each one is the gpujit method it names."""
+n.inputsAt, n.g("Subgraph"), n.findAllNodes, v.toIValue, v.debugName, b.paramNode, ...),
+as mixins of Graph / Node / Value / Block: each one is the gpujit method it names."""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .graph import Node, Value
 
 
 class GraphCNames:
@@ -40,6 +46,73 @@ class GraphCNames:
 class NodeCNames:
     __slots__ = ()
 
+    def __call__(self):                 # v.node()
+        return self
+
+    def input(self) -> Value:
+        if len(self.inputs) != 1:
+            from .graph import LintError
+            raise LintError(f"{self.kind} has {len(self.inputs)} inputs, not one")
+        return self.inputs[0]
+
+    def prev(self) -> "Node":
+        """The node before this one in its block (the block's prim::Param node for the
+        first), as torch._C's n.prev()."""
+        b = self.owning_block
+        i = b.nodes.index(self)
+        return b.nodes[i - 1] if i else b.param_node
+
+    def next(self) -> "Node":
+        """The node after this one (the block's prim::Return node for the last)."""
+        b = self.owning_block
+        i = b.nodes.index(self)
+        return b.nodes[i + 1] if i + 1 < len(b.nodes) else b.return_node
+
+    def inputsAt(self, i) -> Value:
+        return self.inputs[i]
+
+    def outputsAt(self, i) -> Value:
+        return self.outputs[i]
+
+    def inputsSize(self) -> int:
+        return len(self.inputs)
+
+    def outputsSize(self) -> int:
+        return len(self.outputs)
+
+    def hasAttribute(self, name) -> bool:
+        return name in self.attrs
+
+    def hasAttributes(self) -> bool:
+        return bool(self.attrs)
+
+    def attributeNames(self) -> list:
+        return list(self.attrs)
+
+    def g(self, name):                  # n.g("Subgraph")
+        return self.attrs[name]
+
+    i = f = s = ival = t = g            # (n.i("value"), n.s("name"), ...)
+
+    def owningBlock(self):
+        return self.owning_block
+
+    def sourceRange(self) -> str:
+        return str(self.source_range) if self.source_range is not None else ""
+
+    def schema(self) -> str:
+        op = self.op
+        return str(op.schema) if op is not None else "(no schema)"
+
+    def hasUses(self) -> bool:
+        return any(v.uses for v in self.outputs)
+
+    def findNode(self, kind, recurse=True):
+        return next(_find(self.blocks, kind, recurse), None)
+
+    def findAllNodes(self, kind, recurse=True):
+        return list(_find(self.blocks, kind, recurse))
+
     def matches(self, schema) -> bool:
         """Whether this node's operator has the given schema (text or Schema): the same
         operator name and argument / return types; the overload name need not be
@@ -71,9 +144,57 @@ class NodeCNames:
 class ValueCNames:
     __slots__ = ()
 
+    def __call__(self):                 # torch._C's n.output() / v.node().output()
+        return self
+
+    # torch._C's method names
+    def debugName(self) -> str:
+        return self.debug_name
+
+    def setDebugName(self, name):
+        return self.set_debug_name(name)
+
+    def setType(self, t):
+        self.type = t
+        return self
+
+    def replaceAllUsesWith(self, other):
+        self.replace_all_uses_with(other)
+
     def toIValue(self):
         """The value of a constant (a prim::Constant's output), else None."""
         n = self.node
         if getattr(n, "kind", None) != "prim::Constant":
             return None
         return n.attrs.get("value")
+
+
+class BlockCNames:
+    __slots__ = ()
+
+    def __call__(self):                 # g.block()
+        return self
+
+    def paramNode(self):
+        return self.param_node
+
+    def returnNode(self):
+        return self.return_node
+
+    def owningNode(self):
+        return self.owning_node
+
+    def findNode(self, kind, recurse=True):
+        return next(_find([self], kind, recurse), None)
+
+    def findAllNodes(self, kind, recurse=True):
+        return list(_find([self], kind, recurse))
+
+
+def _find(blocks, kind, recurse):
+    for b in blocks:
+        for n in b.nodes:
+            if n.kind == kind:
+                yield n
+            if recurse and n.blocks:
+                yield from _find(n.blocks, kind, recurse)

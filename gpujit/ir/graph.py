@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 
 from . import types as T
-from .c_names import GraphCNames, NodeCNames, ValueCNames
+from .c_names import BlockCNames, GraphCNames, NodeCNames, ValueCNames
+from .source_range import SourceRange
 
 __all__ = ["Graph", "Block", "Node", "Value", "Use", "SourceRange", "LintError", "Seq", "Kind",
            "kind_of"]
@@ -57,58 +58,6 @@ class LintError(AssertionError):
 
 
 @dataclass(frozen=True)
-class SourceRange:
-    """Where a node came from in the user's code: file, line (1-based), column (0-based)
-    and the text of that line (empty when parsed back from graph text)."""
-    filename: str
-    line: int
-    col: int = 0
-    text: str = ""
-    function: str = ""     # the enclosing function's name, for `File "f.py", line 3, in fn`
-
-    def __str__(self):
-        return f"{self.filename}:{self.line}:{self.col}"
-
-    def highlight(self) -> str:
-        """`File "f.py", line 3` + the line + a caret under the column, for errors."""
-        out = f'  File "{self.filename}", line {self.line}'
-        if self.text:
-            width = _expression_width(self.text, self.col)
-            out += f"\n    {self.text.rstrip()}\n    {' ' * self.col}{'~' * width} <--- HERE"
-        return out
-
-
-def _expression_width(text, col):
-    """How many characters the expression starting at text[col] spans: a dotted name and
-    the calls/subscripts after it (`gpujit.strict_fusion()`), brackets balanced."""
-    i, n = col, len(text)
-    while i < n:
-        j = i
-        while j < n and (text[j].isalnum() or text[j] in "_."):
-            j += 1
-        if j < n and text[j] in "([":
-            depth, quote = 0, None
-            while j < n:
-                c = text[j]
-                if quote:
-                    quote = None if c == quote else quote
-                elif c in "'\"":
-                    quote = c
-                elif c in "([{":
-                    depth += 1
-                elif c in ")]}":
-                    depth -= 1
-                    if depth == 0:
-                        j += 1
-                        break
-                j += 1
-        if j == i:
-            break
-        i = j
-    return max(i - col, 1)
-
-
-@dataclass(frozen=True)
 class Use:
     user: "Node"
     offset: int
@@ -124,23 +73,6 @@ class Value(ValueCNames):
         self.uses: list[Use] = Seq()
         self.unique = unique
         self._name = None
-
-    def __call__(self):                 # torch._C's n.output() / v.node().output()
-        return self
-
-    # torch._C's method names
-    def debugName(self) -> str:
-        return self.debug_name
-
-    def setDebugName(self, name):
-        return self.set_debug_name(name)
-
-    def setType(self, t):
-        self.type = t
-        return self
-
-    def replaceAllUsesWith(self, other):
-        self.replace_all_uses_with(other)
 
     @property
     def graph(self):
@@ -309,73 +241,6 @@ class Node(NodeCNames):
         from .schema_match import has_side_effects
         return has_side_effects(self)
 
-    # ----------------------------------------------------------------- torch._C's names
-    def __call__(self):                 # v.node()
-        return self
-
-    def input(self) -> Value:
-        if len(self.inputs) != 1:
-            raise LintError(f"{self.kind} has {len(self.inputs)} inputs, not one")
-        return self.inputs[0]
-
-    def prev(self) -> "Node":
-        """The node before this one in its block (the block's prim::Param node for the
-        first), as torch._C's n.prev()."""
-        b = self.owning_block
-        i = b.nodes.index(self)
-        return b.nodes[i - 1] if i else b.param_node
-
-    def next(self) -> "Node":
-        """The node after this one (the block's prim::Return node for the last)."""
-        b = self.owning_block
-        i = b.nodes.index(self)
-        return b.nodes[i + 1] if i + 1 < len(b.nodes) else b.return_node
-
-    def inputsAt(self, i) -> Value:
-        return self.inputs[i]
-
-    def outputsAt(self, i) -> Value:
-        return self.outputs[i]
-
-    def inputsSize(self) -> int:
-        return len(self.inputs)
-
-    def outputsSize(self) -> int:
-        return len(self.outputs)
-
-    def hasAttribute(self, name) -> bool:
-        return name in self.attrs
-
-    def hasAttributes(self) -> bool:
-        return bool(self.attrs)
-
-    def attributeNames(self) -> list:
-        return list(self.attrs)
-
-    def g(self, name):                  # n.g("Subgraph")
-        return self.attrs[name]
-
-    i = f = s = ival = t = g            # (n.i("value"), n.s("name"), ...)
-
-    def owningBlock(self):
-        return self.owning_block
-
-    def sourceRange(self) -> str:
-        return str(self.source_range) if self.source_range is not None else ""
-
-    def schema(self) -> str:
-        op = self.op
-        return str(op.schema) if op is not None else "(no schema)"
-
-    def hasUses(self) -> bool:
-        return any(v.uses for v in self.outputs)
-
-    def findNode(self, kind, recurse=True):
-        return next(_find(self.blocks, kind, recurse), None)
-
-    def findAllNodes(self, kind, recurse=True):
-        return list(_find(self.blocks, kind, recurse))
-
     def __str__(self):
         """The node's lines of its graph's text (blocks included), as torch._C.Node's."""
         from .printer import print_node
@@ -387,7 +252,7 @@ class Node(NodeCNames):
         return f"<Node {outs} = {self.kind}({ins})>"
 
 
-class Block:
+class Block(BlockCNames):
     __slots__ = ("graph", "owning_node", "nodes", "param_node", "return_node")
 
     def __init__(self, graph, owning_node):
@@ -445,34 +310,6 @@ class Block:
         for v in self.inputs:
             self.graph._forget(v)
         self.nodes = Seq()
-
-    # torch._C's names (b.nodes(), b.inputs() and b.outputs() are the lists' calls)
-    def __call__(self):                 # g.block()
-        return self
-
-    def paramNode(self):
-        return self.param_node
-
-    def returnNode(self):
-        return self.return_node
-
-    def owningNode(self):
-        return self.owning_node
-
-    def findNode(self, kind, recurse=True):
-        return next(_find([self], kind, recurse), None)
-
-    def findAllNodes(self, kind, recurse=True):
-        return list(_find([self], kind, recurse))
-
-
-def _find(blocks, kind, recurse):
-    for b in blocks:
-        for n in b.nodes:
-            if n.kind == kind:
-                yield n
-            if recurse and n.blocks:
-                yield from _find(n.blocks, kind, recurse)
 
 
 _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
