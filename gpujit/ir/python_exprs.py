@@ -1,0 +1,244 @@
+"""The right-hand sides of python_source's statements: how one node prints as a Python
+expression (`torch.add(x, y, alpha=1)`, `self.linear.weight`, `[a, b]`, `x[0]`,
+`ops.prim.unchecked_cast(x, Optional[Tensor])`, ...) and how a constant prints as a literal
+(`float("inf")`, `torch.device("cpu")`, `CONSTANTS.c0` for a tensor). ExpressionPrinter is
+a mixin of python_printer's function printer, which names values and lays out statements
+and blocks."""
+from __future__ import annotations
+
+import enum as _enum
+import json
+import keyword
+import math
+import re
+
+from . import types as T
+from .graph import Graph
+from .printer import SUBGRAPH_ATTR, format_float
+
+_SUFFIX = re.compile(r"^(.*)\.(\d+)$")
+
+# Container ops (no registry op) print as the Python the script frontend compiles back
+# into the same node (save/load relies on it); parenthesized where they could bind
+# differently inlined. (Number ops and `is` print as TorchScript does: torch.lt(i, 10),
+# torch.__isnot__(x, None).)
+_CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "({1} in {0})",
+                    "aten::len": "len({0})", "aten::list": "list({0})",
+                    "aten::keys": "{0}.keys()", "aten::values": "{0}.values()",
+                    "aten::items": "{0}.items()"}
+
+# autograd calls from scripted code, as written
+_AUTOGRAD_FORMS = {"aten::grad": lambda ins: f"torch.autograd.grad({', '.join(ins)})",
+                   "aten::backward": lambda ins: f"torch.autograd.backward({', '.join(ins)})",
+                   "aten::requires_grad_":
+                   lambda ins: f"{_primary(ins[0])}.requires_grad_({ins[1]})"}
+
+_SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
+                 "aten::str": "str", "aten::hash": "hash"}
+
+
+def _widens(src, dst) -> bool:
+    """A cast of a src to a wider dst (Tensor -> Optional[Tensor]), not a refinement."""
+    return src != dst and src.is_subtype_of(dst)
+
+
+def _isinstance_text(x: str, types) -> str:
+    """prim::isinstance[types=[...]] as the isinstance() call the frontend compiles back
+    into it (`types` are graph-text spellings of the accepted Union members)."""
+    from .parser import parse_type
+    names = ["type(None)" if t == "NoneType" else parse_type(t).annotation() for t in types]
+    return f"isinstance({x}, {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'})"
+
+
+def _keyword_only_by_name(n, args):
+    """A call's arguments as text, those for the callee's keyword-only parameters passed
+    by name (`f(a, b=x)` for `def f(a, *, b)`)."""
+    callee = n.meta.get("callee")
+    k = getattr(callee, "kwarg_only", 0)
+    if not k or len(args) > len(callee.inputs):
+        return list(args)
+    names = [_base_name(v.debug_name) for v in callee.inputs[len(callee.inputs) - k:]]
+    return list(args[:-k]) + [f"{a}={x}" for a, x in zip(names, args[-k:])]
+
+
+def _base_name(debug_name: str) -> str:
+    m = _SUFFIX.match(debug_name)
+    return m.group(1) if m else debug_name
+
+
+def _primary(expr: str) -> str:
+    """expr, parenthesized where a trailing `.attr` / `[i]` would bind differently."""
+    return f"({expr})" if expr.startswith("-") else expr
+
+
+class ExpressionPrinter:
+    """rhs(n) and literal(v, t) for a printer that has use(v), typed_use(v) and a
+    tensor_constants list."""
+
+    def rhs(self, n) -> str:
+        k = n.kind
+        ins = [self.use(v) for v in n.inputs]
+        out_type = n.outputs[0].type if n.outputs else None
+        if k == "prim::Constant":
+            if "value" not in n.attrs and "name" in n.attrs:   # a function by name
+                return str(n.attrs["name"])
+            return self.literal(n.attrs.get("value"), out_type)
+        if k == "prim::ListConstruct":
+            text = f"[{', '.join(ins)}]"
+            elem = out_type.elem if isinstance(out_type, T.ListType) else None
+            if not ins or isinstance(elem, (T.OptionalType, T.UnionType, T.AnyType,
+                                            T.InterfaceType)):
+                return f"annotate({out_type.annotation()}, {text})"
+            return text
+        if k == "prim::TupleConstruct":
+            text = f"({ins[0]},)" if len(ins) == 1 else f"({', '.join(ins)})"
+            if isinstance(out_type, T.NamedTupleType):
+                return out_type.annotation() + text
+            return text
+        if k == "prim::DictConstruct":
+            items = ", ".join(f"{a}: {b}" for a, b in zip(ins[::2], ins[1::2]))
+            if not ins or isinstance(out_type.value, (T.OptionalType, T.UnionType,
+                                                      T.AnyType)):
+                return f"annotate({out_type.annotation()}, {{{items}}})"
+            return f"{{{items}}}"
+        if k in ("prim::TupleIndex", "prim::DictIndex"):
+            return f"{_primary(ins[0])}[{ins[1]}]"
+        if k == "prim::TupleSlice":
+            return f"{_primary(ins[0])}[{n.attrs.get('beg', '')}:{n.attrs.get('end', '')}]"
+        if k == "prim::GetAttr":
+            return self.attribute(ins[0], n.attrs["name"])
+        if k == "prim::CallMethod":
+            args = _keyword_only_by_name(n, ins[1:])
+            return f"{self.attribute(ins[0], n.attrs['name'])}({', '.join(args)})"
+        if k == "prim::CallFunction":
+            fn = n.attrs.get("name")
+            if fn is None:
+                fn, ins = _primary(ins[0]), ins[1:]
+            return f"{fn}({', '.join(_keyword_only_by_name(n, ins))})"
+        if k == "prim::Print":
+            return f"print({', '.join(ins)})"
+        if k == "aten::wait":
+            return f"torch.jit.wait({ins[0]})"
+        if k in ("prim::awaitable_wait", "prim::awaitable_nowait"):
+            return f"torch.jit._{k[6:]}({ins[0]})"
+        if k == "prim::Uninitialized":
+            return f"uninitialized({out_type.annotation()})"
+        if k == "prim::isinstance":
+            return _isinstance_text(ins[0], n.attrs["types"])
+        if k in ("prim::EnumName", "prim::EnumValue"):
+            return f"{_primary(ins[0])}.{'name' if k == 'prim::EnumName' else 'value'}"
+        if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType, T.AnyType,
+                                                                  T.InterfaceType)) or
+                                            isinstance(n.inputs[0].type, (T.UnionType, T.AnyType))
+                                            or _widens(n.inputs[0].type, out_type)):
+            # the Optional cast's type follows from its input; a Union's needs saying, and
+            # so does a widening one (`d: Optional[Tensor] = ones(...)` keeps Optional)
+            return f"ops.prim.unchecked_cast({ins[0]}, {out_type.annotation()})"
+        if k == "prim::unchecked_cast" and ins[0] == "None" and \
+                isinstance(n.inputs[0].type, T.OptionalType):
+            # an Optional constant None cast in a branch that never runs (a scripted body
+            # inlined into a trace with None for an Optional parameter): the cast's input
+            # says its type, or `None` alone would not compile back
+            return f"ops.prim.unchecked_cast({self.typed_use(n.inputs[0])})"
+        if k in _SCALAR_CASTS and len(ins) == 1:
+            return f"{_SCALAR_CASTS[k]}({ins[0]})"
+        if k in _CONTAINER_FORMS and n.op is None:
+            return _CONTAINER_FORMS[k].format(*ins)
+        if k in ("aten::min", "aten::max", "aten::any", "aten::all") and n.op is None:
+            # min(xs), min(xs, ys), any(xs)
+            return f"{k[6:]}({', '.join(ins)})"
+        if k == "aten::tolist" and n.op is None:     # its type must be written
+            return f"annotate({out_type.annotation()}, {_primary(ins[0])}.tolist())"
+        if k == "aten::set" and n.op is None and len(ins) <= 1:
+            return f"set({ins[0]})" if ins else f"annotate({out_type.annotation()}, set())"
+        if k in _AUTOGRAD_FORMS and n.op is None:
+            return _AUTOGRAD_FORMS[k](ins)
+        if k.startswith("aten::"):
+            return f"{self.op_name(k)}({', '.join(self.schema_args(n, ins))})"
+        args = ins + [f"{a}={self.literal(v, None)}" for a, v in n.attrs.items()
+                      if a != SUBGRAPH_ATTR and a.isidentifier() and not keyword.iskeyword(a)
+                      and not isinstance(v, Graph)]
+        return f"{self.op_name(k)}({', '.join(args)})"
+
+    @staticmethod
+    def op_name(kind: str) -> str:
+        ns, _, name = kind.partition("::")
+        module = "torch" if ns == "aten" else f"ops.{ns}"
+        if name.isidentifier() and not keyword.iskeyword(name):
+            return f"{module}.{name}"
+        return f"getattr({module}, {json.dumps(name)})"
+
+    @staticmethod
+    def attribute(obj: str, field: str) -> str:
+        if field.isidentifier() and not keyword.iskeyword(field):
+            return f"{_primary(obj)}.{field}"
+        return f"getattr({obj}, {json.dumps(field)})"
+
+    @staticmethod
+    def schema_args(n, ins):
+        """Positional arguments as written, kwarg-only ones (per the op's schema) as
+        `name=value`, as TorchScript prints `torch.add(x, y, alpha=1)`."""
+        op = n.op
+        params = op.schema.arguments if op is not None else ()
+        k = len(op.schema.returns) if op is not None and op.out_of is not None else 1
+        if k > 1:       # torch.max(x, 0, False, out=(v, i)): the out tensors as one tuple
+            return ins[:-k] + [f"out=({', '.join(ins[-k:])})"]
+        return [f"{params[i].name}={text}" if i < len(params) and params[i].kwarg_only
+                else text for i, text in enumerate(ins)]
+
+    def literal(self, v, t) -> str:
+        """A constant as a Python literal."""
+        from ..tensor import Tensor
+        from ..device import device
+        from .. import dtypes as _dt
+        if v is None:           # a None of a Union type keeps it (compiles back the same)
+            return f"annotate({t.annotation()}, None)" if isinstance(t, T.UnionType) \
+                else "None"
+        if isinstance(v, _enum.Enum):                 # Color.RED
+            return f"{T.type_of_value(v).annotation()}.{v.name}"
+        if isinstance(v, bool) or (isinstance(v, int) and isinstance(t, T.BoolType)):
+            return "True" if v else "False"
+        if isinstance(v, float) or (isinstance(v, int) and isinstance(t, T.FloatType)):
+            v = float(v)
+            if math.isnan(v):
+                return 'float("nan")'
+            if math.isinf(v):
+                return 'float("inf")' if v > 0 else '-float("inf")'
+            return format_float(v)
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, device):
+            return f"torch.device({json.dumps(str(v))})"
+        if isinstance(v, _dt.dtype):
+            return f"torch.{v.name}"
+        if isinstance(v, Tensor) and v._data.ndim == 0:
+            item = v.item()
+            default = {bool: _dt.bool, int: _dt.int64, float: _dt.float32}[type(item)]
+            dtype = "" if v._dtype is default else f", dtype=torch.{v._dtype.name}"
+            return f"torch.tensor({self.literal(item, None)}{dtype})"
+        if isinstance(v, list):
+            et = t.elem if isinstance(t, T.ListType) else None
+            if not v and isinstance(t, T.ListType):
+                return f"annotate({t.annotation()}, [])"
+            return "[" + ", ".join(self.literal(x, et) for x in v) + "]"
+        if isinstance(v, tuple):
+            ets = t.elems if isinstance(t, T.TupleType) else [None] * len(v)
+            inner = ", ".join(self.literal(x, e) for x, e in zip(v, ets))
+            return "(" + inner + ("," if len(v) == 1 else "") + ")"
+        if isinstance(v, dict):      # a folded dict attribute (torch.jit.freeze)
+            if not v and isinstance(t, T.DictType):
+                return f"annotate({t.annotation()}, {{}})"
+            kt, vt = (t.key, t.value) if isinstance(t, T.DictType) else (None, None)
+            return "{" + ", ".join(f"{self.literal(k, kt)}: {self.literal(x, vt)}"
+                                   for k, x in v.items()) + "}"
+        fn_name = getattr(v, "__name__", None)
+        if callable(v) and isinstance(fn_name, str) and fn_name.isidentifier():
+            return fn_name
+        # tensors and objects Python source cannot spell live in a constants table
+        for i, c in enumerate(self.tensor_constants):
+            if c is v:
+                return f"CONSTANTS.c{i}"
+        self.tensor_constants.append(v)
+        return f"CONSTANTS.c{len(self.tensor_constants) - 1}"
