@@ -41,7 +41,7 @@ def interface(obj):
                            "directly inherit from object or nn.Module.")
     qual = obj.__qualname__.replace("<locals>.", "")
     t = T.InterfaceType(f"__torch__.{qual}", py_class=obj, is_module=is_module)
-    from ..frontend.script.types import signature_types
+    from ..frontend.script.signatures import signature_types
     for name, fn in vars(obj).items():
         if not inspect.isfunction(fn) or (name.startswith("__") and name.endswith("__")):
             continue

@@ -275,7 +275,8 @@ def script_class(cls) -> ScriptClass:
 
 def _declare_annotated(sc):
     """Class-level annotations (`x: Optional[Tensor]`) declare attribute types."""
-    from .types import annotation_type, function_globals
+    from .signatures import function_globals
+    from .types import annotation_type
     ann = vars(sc.cls).get("__annotations__", {})
     init = sc.python_method("__init__")
     env = function_globals(init) if init is not None else {}
@@ -597,7 +598,7 @@ def _make_method_compiler():
             self.closure.setdefault(sc.cls.__name__, sc.cls)
 
         def signature(self):
-            from .types import signature_types
+            from .signatures import signature_types
             params, ret = signature_types(self.fn, self_type=self.script_class.type)
             if not params:
                 self.error(f"method '{self.src.name}' has no `self` parameter",

@@ -131,7 +131,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             params = [(n, t) for (n, _), t in zip(params, arg_types)]
         arg_nodes = {x.arg: x for x in a.posonlyargs + a.args + a.kwonlyargs}
         self.graph.kwarg_only = len(a.kwonlyargs)     # (passed by name only)
-        from .types import broadcast_lengths
+        from .signatures import broadcast_lengths
         lengths = broadcast_lengths(self.fn)
         if lengths:     # BroadcastingList2[int] parameters: input index -> n
             self.graph.broadcast = {i: lengths[name] for i, (name, _) in enumerate(params)
@@ -428,8 +428,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                    hint=hint)
 
 def _signature(fn, src):
-    """[(name, Type)], return Type or None of fn (see types.signature_types)."""
-    from .types import signature_types
+    """[(name, Type)], return Type or None of fn (see signatures.signature_types)."""
+    from .signatures import signature_types
     return signature_types(fn)
 
 

@@ -1,6 +1,6 @@
 """Parameter types from example arguments: `gpujit.script(fn, example_inputs=[(x, 3)])`
 (`types_from_examples`) and `gpujit.script(module, example_inputs={module: [(x,)]})`
-(`example_types_for_modules`, read by types.signature_types while the module compiles).
+(`example_types_for_modules`, read by signatures.signature_types while the module compiles).
 Each unannotated parameter takes the type of the values it gets; values of different
 types for one parameter are an error naming it, None with a T gives Optional[T]."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ...device import device as _device
 from ...ir import types as T
 from ...tensor import Tensor
 from .errors import FrontendError
-from .types import _signature, _is_torch_class, namedtuple_type
+from .types import _is_torch_class, namedtuple_type
 
 __all__ = ["types_from_examples", "example_types_for_modules", "example_types_of"]
 
@@ -46,6 +46,7 @@ def types_from_examples(fn, example_inputs, self_type=None):
     typed from the values it takes in `example_inputs` (a list of argument tuples, as
     `gpujit.script(fn, example_inputs=[(x, 3), (y, 4)])`). Values of different types for
     one parameter are an error naming it; None with a T gives Optional[T]."""
+    from .signatures import _signature
     params, ret = _signature(fn, self_type)
     if not isinstance(example_inputs, (list, tuple)) or (
             isinstance(example_inputs, tuple) and example_inputs

@@ -18,7 +18,8 @@ import typing
 
 from ...ir import types as T
 from .python_calls import python_call
-from .types import annotation_type, function_globals
+from .signatures import function_globals
+from .types import annotation_type
 
 __all__ = ["IgnoreBlockMixin"]
 

@@ -106,7 +106,7 @@ def compile_hooks(ctx, mod, sm):
 
 
 def _param_types(fn, sm):
-    from .types import signature_types
+    from .signatures import signature_types
     params, ret = signature_types(fn, self_type=sm._type)
     return [t for _, t in params[1:]], ret
 

@@ -230,7 +230,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         self.dict_view = {}      # ModuleDict Value -> "values" after .values()
 
     def signature(self):
-        from .types import signature_types
+        from .signatures import signature_types
         params, ret = signature_types(self.signature_from or self.fn,
                                       self_type=self.sm._type)
         if not params:
@@ -458,7 +458,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         others = (getattr(cls, "__script_overloads__", None) or {}).get(name, ())
         if not others or not node.args:
             return name
-        from .types import signature_types
+        from .signatures import signature_types
         args, kwargs = self.call_args(node)
         self._evaluated_args = (node, args, kwargs)     # the call binds these, not anew
         types = [a.type for a in args]
@@ -501,7 +501,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         fn = getattr(type(info.module), name, None) if info is not None else None
         if not inspect.isfunction(fn) or function_modifier(fn) != "drop":
             return None
-        from .types import signature_types
+        from .signatures import signature_types
         try:
             _, ret = signature_types(fn, self_type=sm._type)
         except FrontendError:

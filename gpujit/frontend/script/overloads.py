@@ -56,7 +56,7 @@ def pick_overload(compiler, fn, decls, args, kwargs, node, self_type=None):
     """(index, declaration) of the first of decls whose parameter types accept the call's
     arguments (values, bound by fn's Python signature); a compile error listing the
     declarations when none does."""
-    from .types import signature_types
+    from .signatures import signature_types
     method = self_type is not None
     check_declarations(fn, decls, compiler.src.range(node), method)
     sig = inspect.signature(fn)

@@ -40,7 +40,8 @@ class PythonOpError(RuntimeError):
 
 def _types_of(fn, skip_self):
     """([(name, Type or None)], return Type) from fn's annotations (None: any value)."""
-    from .types import annotation_type, function_globals
+    from .signatures import function_globals
+    from .types import annotation_type
     env = function_globals(fn)
     sig = inspect.signature(fn)
     params = []
