@@ -13,7 +13,8 @@ from ..frontend.tracer import TracerWarning
 from ..ops import registry as _reg
 from ..nn.module import Module
 from ..tensor import Tensor
-from .objects import ScriptFunction, ScriptModule, traced_module_from
+from .objects import ScriptFunction, ScriptModule
+from .script_module import traced_module_from
 
 __all__ = ["trace", "trace_module", "TracingCheckError", "TracerWarning", "is_tracing",
            "jit_disabled"]
