@@ -1,0 +1,201 @@
+"""Python's own list / dict / set / str operations on container values, for the nodes no
+registry op takes (TorchScript's aten::__getitem__.t, aten::append.t, aten::keys.str, ...):
+CONTAINER_OPS maps each kind to the function the interpreter calls and the expression the
+generated code writes. Failed lookups name the scripted line they came from."""
+from __future__ import annotations
+
+import operator
+
+from .percent_format import percent_format
+from .script_text import script_str
+
+__all__ = ["CONTAINER_OPS", "KeyErrorAt"]
+
+
+def _set_item(c, k, v):
+    c[k] = v
+    return c
+
+
+# The container ops below run Python's own operation. Those that can fail on a bad index,
+# key or element take the scripted source line as a last argument (`where`, a str the
+# frontend adds) and re-raise Python's error naming it, as a compile error would.
+
+class KeyErrorAt(KeyError, RuntimeError):
+    """A KeyError whose message reads as text (KeyError's own str() is its key's repr).
+    Also a RuntimeError, as TorchScript's failed dict lookups are (`except KeyError` and
+    `except RuntimeError` both catch it)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+def _located(e, where):
+    """Python's IndexError / KeyError / ValueError e, with the scripted line it came from."""
+    cls = KeyErrorAt if isinstance(e, KeyError) else type(e)
+    return cls(f"{e.args[0] if e.args else e}\n  in scripted code at {where}")
+
+
+def _percent_format(fmt, where, *args):
+    try:
+        return percent_format(fmt, *args)
+    except RuntimeError as e:
+        raise _located(e, where) from None
+
+
+def _missing(c, k, pop=False):
+    """The error of a failed c[k] / c.pop(k), in Python's words plus the index and
+    length ("list index out of range (index 5, length 2)", "pop from empty list")."""
+    if isinstance(c, dict):
+        return KeyError(f"key {k!r} is not in the dict")
+    if pop and not c and k == -1:
+        return IndexError("pop from empty list")
+    what = "string" if isinstance(c, str) else "list"
+    return IndexError(f"{what} index out of range (index {k}, length {len(c)})")
+
+
+def _getitem(c, k, where=None):
+    try:
+        return c[k]
+    except (IndexError, KeyError):
+        if where is None:
+            raise
+        raise _located(_missing(c, k), where) from None
+
+
+def _pop(c, k, where=None):
+    try:
+        return c.pop(k)
+    except (IndexError, KeyError):
+        if where is None:
+            raise
+        raise _located(_missing(c, k, pop=True), where) from None
+
+
+def _popitem(d, where=None):
+    """dict.popitem(): the last inserted (key, value) pair, removed."""
+    try:
+        return d.popitem()
+    except KeyError:
+        if where is None:
+            raise
+        raise _located(KeyError("popitem(): dictionary is empty"), where) from None
+
+
+def _remove(c, x, where=None):
+    try:
+        c.remove(x)
+    except (ValueError, KeyError):
+        if where is None:
+            raise
+        if isinstance(c, set):
+            raise _located(KeyError(f"remove(x): {x!r} is not in the set"), where) from None
+        raise _located(ValueError(f"list.remove(x): x not in list (x = {x!r})"),
+                       where) from None
+    return c
+
+
+def _append(lst, x):
+    lst.append(x)
+    return lst
+
+
+def _extend(c, other):
+    """list.extend / set.update: all of another container's elements added."""
+    if isinstance(c, set):
+        c.update(other)
+    else:
+        c.extend(other)
+    return c
+
+
+def _insert(c, i, x):
+    c.insert(i, x)
+    return c
+
+
+def _tolist(t, dim=None, kind=None):
+    """x.tolist() for an annotated `dim`-deep list of `kind` (TorchScript's prim::tolist
+    checks both against the Tensor it gets)."""
+    if dim is not None:
+        a = getattr(t, "_data", t)           # the array (generated code passes it raw)
+        if a.ndim != dim:
+            raise RuntimeError(f"Output annotation list dimension and runtime tensor "
+                               f"dimension must match for tolist() (annotated {dim}, the "
+                               f"Tensor has {a.ndim})")
+        k = a.dtype.kind
+        has = "bool" if k == "b" else "float" if k == "f" else "int" if k in "iu" else k
+        if has != kind:
+            raise RuntimeError(f"Output annotation element type and runtime tensor element "
+                               f"type must match for tolist() (annotated {kind}, the "
+                               f"Tensor's are {has})")
+    return t.tolist()
+
+
+def _clear(c):
+    c.clear()
+    return c
+
+
+def _slice(c, start, end, step):
+    return c[start:end:step]
+
+
+def _new_set(*xs):
+    return set(xs[0]) if xs else set()
+
+
+def _format(fmt, *args):
+    return fmt.format(*args)
+
+
+# Python's own list/dict/set/str operations on container values (TorchScript's
+# aten::__getitem__.t, aten::__getitem__.Dict_str, aten::append.t, ...), for the nodes no
+# registry op takes: kind -> (function, the expression the executor writes, over {0}, {1};
+# used only for a node with exactly as many inputs as the expression names)
+CONTAINER_OPS = {
+    # `x is None` on an Optional: no text form (inlined constants would read `2 is None`)
+    "aten::__is__": (operator.is_, None),
+    "aten::__isnot__": (operator.is_not, None),
+    "aten::__getitem__": (_getitem, "{0}[{1}]"),
+    "aten::__contains__": (lambda c, k: k in c, "{1} in {0}"),
+    "aten::len": (len, "len({0})"),
+    "aten::keys": (lambda d: list(d.keys()), "list({0}.keys())"),
+    "aten::values": (lambda d: list(d.values()), "list({0}.values())"),
+    "aten::items": (lambda d: list(d.items()), "list({0}.items())"),
+    "aten::list": (list, "list({0})"),
+    "aten::tolist": (_tolist, "{0}.tolist()"),
+    "aten::append": (_append, None),
+    "aten::_set_item": (_set_item, None),
+    "aten::pop": (_pop, None),
+    "aten::remove": (_remove, None),
+    "aten::popitem": (_popitem, None),
+    "aten::extend": (_extend, None),
+    "aten::insert": (_insert, None),
+    "aten::clear": (_clear, None),
+    "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
+    "aten::count": (lambda c, x: c.count(x), "{0}.count({1})"),
+    "aten::sorted": (lambda c, reverse: sorted(c, reverse=reverse),
+                     "sorted({0}, reverse={1})"),
+    "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),
+    "aten::slice": (_slice, "{0}[{1}:{2}:{3}]"),
+    "aten::set": (_new_set, None),
+    "aten::min": (min, "min({0})"),
+    "aten::max": (max, "max({0})"),
+    "aten::any": (any, "any({0})"),          # any(xs) / all(xs) of ints, floats or strs
+    "aten::all": (all, "all({0})"),
+    # Python's operators: list + list, list * int, str + str, set | & - ^ set
+    "aten::add": (operator.add, "({0} + {1})"),
+    "aten::mul": (operator.mul, "({0} * {1})"),
+    "aten::sub": (operator.sub, "({0} - {1})"),
+    "aten::__or__": (operator.or_, "({0} | {1})"),
+    "aten::__and__": (operator.and_, "({0} & {1})"),
+    "aten::__xor__": (operator.xor, "({0} ^ {1})"),
+    "aten::format": (_format, None),
+    "aten::percentFormat": (_percent_format, None),
+    "aten::str": (script_str, None),        # (Enum members as TorchScript writes them)
+    "aten::sum": (sum, "sum({0})"),
+    "aten::enumerate": (lambda c, start: list(enumerate(c, start)),
+                        "list(enumerate({0}, {1}))"),
+    "aten::zip": (lambda *cs: list(zip(*cs)), None),
+}
