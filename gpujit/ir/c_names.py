@@ -171,6 +171,7 @@ class ValueCNames:
 
 class BlockCNames:
     __slots__ = ()
+    # (b.nodes(), b.inputs() and b.outputs() are the lists' calls)
 
     def __call__(self):                 # g.block()
         return self
