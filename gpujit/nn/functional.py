@@ -14,6 +14,8 @@ import math as _math
 import warnings as _warnings
 from typing import List, Optional, Union
 
+import gpujit as _gpujit
+
 from ..dtypes import dtype as _dtype
 from ..ops.registry import OPS as _OPS
 
@@ -510,23 +512,26 @@ def _no_grad():
     return ng() if ng is not None else _contextlib.nullcontext()
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
+@_from_source
+def embedding(input, weight, padding_idx: Optional[int] = None,
+              max_norm: Optional[float] = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of weight at the indices in input; max_norm renormalizes the looked-up rows of
-    weight in place first."""
+    weight in place first (compiled from this source in scripted code, as TorchScript
+    compiles torch.nn.functional.embedding)."""
     n = weight.size(0)
+    pidx = -1
     if padding_idx is not None:
+        pidx = padding_idx
         if padding_idx > 0:
             assert padding_idx < n, "Padding_idx must be within num_embeddings"
         elif padding_idx < 0:
             assert padding_idx >= -n, "Padding_idx must be within num_embeddings"
-            padding_idx = n + padding_idx
-    else:
-        padding_idx = -1
+            pidx = n + padding_idx
     if max_norm is not None:
-        with _no_grad():
-            _op("aten::embedding_renorm_")(weight, input, max_norm, norm_type)
-    return _op("aten::embedding")(weight, input, padding_idx, scale_grad_by_freq, sparse)
+        with _gpujit.no_grad():
+            _gpujit.embedding_renorm_(weight, input, max_norm, norm_type)
+    return _gpujit.embedding(weight, input, pidx, scale_grad_by_freq, sparse)
 
 
 # ---------------------------------------------------------------------- losses

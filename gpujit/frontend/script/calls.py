@@ -74,6 +74,10 @@ def candidates_for_function(name, functional=False):
     if functional:
         found += _bindings("functional", name)
     found += [d for d in _bindings("function", name) if d not in found]
+    if not found and functional and name in _FUNCTIONAL_ATEN:
+        # F.nll_loss is aten::nll_loss_nd (any number of spatial dims), not aten::nll_loss
+        # (1-D / 2-D input only), as torch.nn.functional calls it
+        found = list(_reg.OVERLOADS.get(f"aten::{_FUNCTIONAL_ATEN[name]}", []))
     if not found:
         found = [d for d in _reg.OVERLOADS.get(f"aten::{name}", []) + _more_overloads(name)
                  if d.schema.arguments and not _is_scalar_family(d)]
@@ -575,7 +579,8 @@ class FunctionCallMixin:
                 else:
                     k = len(values)
                     t = params[k].type
-                    values.append(self.const(p.default, t if p.default is None else None))
+                    values.append(self.const(_default_as(p.default, t),
+                                             t if p.default is None else None))
         else:
             if kwargs or len(args) != len(params):
                 self.error(f"'{name}' takes {len(params)} positional arguments but "
@@ -677,3 +682,14 @@ def _frontend_error():
 
 
 _generalized = T.without_shapes
+
+
+def _default_as(value, t):
+    """A parameter's default converted to its declared type, as TorchScript converts
+    it when it compiles the signature (``p: float = 2`` is the float 2.0)."""
+    if isinstance(t, T.OptionalType):
+        t = t.elem
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            isinstance(t, T.FloatType):
+        return float(value)
+    return value

@@ -292,7 +292,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         if name in sm._parameters or name in sm._buffers:
             t = sm._parameters.get(name, sm._buffers.get(name))
             if t is None:
-                return self.const(None, T.OptionalType(T.TENSOR))
+                return self.const(None)     # a None parameter / buffer: NoneType
             return self.get_attr(v, name, T.TENSOR)
         if name == "training":
             return self.get_attr(v, name, T.BOOL)

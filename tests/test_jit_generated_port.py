@@ -1,0 +1,251 @@
+"""Behaviour ported from PyTorch's test/test_jit.py generated classes
+TestJitGeneratedFunctional (nn_functional_tests of jit_metaprogramming_utils: a script
+function calling F.<name>(input, args...) with the constant arguments inlined in its
+source) and TestJitGeneratedModule (the module configs of common_nn: the nn module is
+scripted, tests/test_jit_generated_modules_port.py). Each case is run three times
+scripted (profiling run, then the optimized plan) against eager: values (dtype
+tolerances) and the gradients of the sum of the outputs w.r.t. the differentiable
+inputs (float64, as PyTorch's generated tests use).
+
+Skipped functional configs (gpujit lacks the function): conv_tbc, fractional_max_pool2d,
+bilinear (F.bilinear), embedding_bag, affine_grid, pdist, grid_sample, gumbel_softmax.
+Not ported: the autodiff-node checks ((True, 'aten::...') fusible/nonfusible node lists):
+they name TorchScript's differentiable-graph internals.
+"""
+import pytest
+
+import gpujit as torch
+from jit_generated_helpers import M, S, T, check_against_eager, literal, nd
+
+F = torch.nn.functional
+
+
+def _lsm(*shape, dim):
+    return lambda: F.log_softmax(torch.randn(*shape, dtype=torch.float64), dim)
+
+
+def _sm(*shape, dim):
+    return lambda: F.softmax(torch.randn(*shape, dtype=torch.float64), dim)
+
+
+def _long(fn):
+    return T(make=fn, grad=False)
+
+
+def _rand(*shape):
+    return nd(lambda: torch.rand(*shape, dtype=torch.float64))
+
+
+def _ones(*shape):
+    return nd(lambda: torch.ones(*shape, dtype=torch.float64))
+
+
+def _randn(*shape):
+    return nd(lambda: torch.randn(*shape, dtype=torch.float64))
+
+
+# (name, input, args, variant[, kwargs]); a tuple input is a random float64 shape; T
+# arguments are passed as tensors, the others are inlined in the script source.
+FUNCTIONAL = [
+    ('conv1d', (S, S, S), (T((S, S, S)),)),
+    ('conv2d', (S, S, S, S), (T((S, S, S, S)),)),
+    ('conv3d', (S, S, S, S, S), (T((S, S, S, S, S)),)),
+    ('conv_transpose1d', (S, S, S), (T((S, S, S)),)),
+    ('conv_transpose2d', (S, S, S, S), (T((S, S, S, S)),)),
+    ('conv_transpose3d', (S, S, S, S, S), (T((S, S, S, S, S)),)),
+    ('avg_pool1d', (S, S, S), (3,)),
+    ('avg_pool2d', (S, S, S, S), (3,)),
+    ('avg_pool3d', (S, S, S, S, S), (3,)),
+    ('max_pool1d', (S, S, S), (2, 1)),
+    ('max_pool1d', (S, S, S), (2, 1, 1, 1, False, True), 'with_indices'),
+    ('max_pool2d', (S, S, S, S), (2, 1)),
+    ('max_pool2d', (S, S, S, S), (2, 1, 1, 1, False, True), 'with_indices'),
+    ('max_pool3d', (S, S, S, S, S), (2, 1)),
+    ('max_unpool1d', T(make=lambda: torch.tensor([[[2., 4]]], dtype=torch.float64)),
+     (_long(lambda: torch.tensor([[[1, 3]]])), 2, 2, 0)),
+    ('max_unpool2d', T(make=lambda: torch.tensor([[[[2., 4]]]], dtype=torch.float64)),
+     (_long(lambda: torch.tensor([[[[1, 3]]]])), 2, 2, 0)),
+    ('max_unpool3d', T(make=lambda: torch.tensor([[[[[2., 4]]]]], dtype=torch.float64)),
+     (_long(lambda: torch.tensor([[[[[1, 3]]]]])), 2, 2, 0)),
+    ('lp_pool1d', (S, S, S), (2., 3, 2)),
+    ('lp_pool2d', (S, S, S, S), (2., 3, 2)),
+    ('lp_pool3d', (S, S, S, S, S), (2., 3, 2)),
+    ('adaptive_max_pool1d', (S, S, S), (5,)),
+    ('adaptive_max_pool2d', (S, S, S, S), ([5, 7],)),
+    ('adaptive_max_pool3d', (S, S, S, S, S), ([3, 2, 2],)),
+    ('adaptive_avg_pool1d', (S, S, S), (5,)),
+    ('adaptive_avg_pool2d', (S, S, S, S), ([5, 7],)),
+    ('adaptive_avg_pool3d', (S, S, S, S, S), ([3, 2, 2],)),
+    ('dropout', (S, S, S), (0.5,)),
+    ('alpha_dropout', (S, S, S), (0.5,)),
+    ('dropout2d', (S, S, S), (0.5,)),
+    ('dropout2d', (S, S, S, S), (0.5,), 'batched'),
+    ('dropout3d', (S, S, S, S), (0.5,)),
+    ('dropout3d', (S, S, S, S, S), (0.5,), 'batched'),
+    ('feature_alpha_dropout', (S, S, S), (0.5,)),
+    ('threshold', (S, S, S), (0.1, 2.)),
+    ('threshold', (S, S, S), (0.1, 2., True), 'inplace'),
+    ('relu', (S, S, S), ()),
+    ('relu', (S, S, S), (True,), 'inplace'),
+    ('glu', (S - 1, S - 1, S - 1), ()),
+    ('hardtanh', (S, S, S), (-0.5, 0.5)),
+    ('hardtanh', (S, S, S), (-0.5, 0.5, True), 'inplace'),
+    ('relu6', (S, S, S), ()),
+    ('relu6', (S, S, S), (True,), 'inplace'),
+    ('elu', (S, S, S), (0.9,)),
+    ('elu', (S, S, S), (0.9, True), 'inplace'),
+    ('selu', (S, S, S), ()),
+    ('selu', (S, S, S), (True,), 'inplace'),
+    ('celu', (S, S, S), (0.9,)),
+    ('celu', (S, S, S), (0.9, True), 'inplace'),
+    ('leaky_relu', (S, S, S), (0.02,)),
+    ('leaky_relu', (S, S, S), (0.02, True), 'inplace'),
+    ('rrelu', (S, S), (0.1, 0.3, False)),
+    ('rrelu', (S, S), (0.1, 0.3, False, True), 'inplace'),
+    ('hardshrink', (S, S, S), (0.4,)),
+    ('tanhshrink', (S, S, S), ()),
+    ('softsign', (S, S, S), ()),
+    ('softplus', (S, S, S), ()),
+    ('softmin', (S, S, S), (0,)),
+    ('softmax', (S, S, S), (0,)),
+    ('softmax', (S, S, S), (0, 3, torch.double), 'with_all_args'),
+    ('tanh', (S, S, S), ()),
+    ('sigmoid', (S, S, S), ()),
+    ('silu', (S, S, S), ()),
+    ('log_softmax', (S, S, S), (0,)),
+    ('linear', (S, S), (T((M, S)),)),
+    ('linear', (S, S), (T((M, S)), T((M,))), 'addmm'),
+    ('embedding', _long(lambda: torch.tensor([[1, 2, 4, 5], [4, 3, 2, 5]])),
+     (T(make=lambda: torch.rand(6, 3, dtype=torch.float64)),)),
+    ('batch_norm', (S, S), (_randn(S), _ones(S), None, None, True), 'training'),
+    ('batch_norm', (0, S, S, S), (_randn(S), _ones(S), _randn(S), _ones(S), True),
+     'size_zero'),
+    ('batch_norm', (0, S, S, S), (_randn(S), _ones(S), _randn(S), _ones(S), False),
+     'size_zero_inference'),
+    ('batch_norm', (S, S), (_randn(S), _ones(S), _randn(S), _ones(S), True),
+     'with_weight_and_bias_training'),
+    ('batch_norm', (S, S), (_randn(S), _ones(S), None, _ones(S), True),
+     'with_only_bias_training'),
+    ('batch_norm', (S, S), (_randn(S), _ones(S), _randn(S), None, True),
+     'with_only_weight_training'),
+    ('batch_norm', (S, S), (_randn(S), _ones(S), None, None, False), 'inference'),
+    ('batch_norm', (S, S), (_randn(S), _ones(S), _randn(S), _ones(S), False),
+     'with_weight_and_bias_inference'),
+    ('instance_norm', (S, S, S), (nd(lambda: torch.zeros(S, dtype=torch.float64)), _ones(S))),
+    ('layer_norm', (S, S, S, S), ([5],)),
+    ('layer_norm', (S, S, S, S), ([5], _rand(S)), 'with_only_weight'),
+    ('layer_norm', (S, S, S, S), ([5], None, _rand(S)), 'with_only_bias'),
+    ('layer_norm', (S, S, S, S), ([5], _rand(S), _rand(S)), 'with_weight_and_bias'),
+    ('group_norm', (S, S, S), (1, T(make=lambda: torch.rand(5, dtype=torch.float64)))),
+    ('local_response_norm', (S, S, S), (2,)),
+    ('nll_loss', T(make=_lsm(3, 5, dim=0)), (_long(lambda: torch.tensor([1, 0, 4])),)),
+    ('poisson_nll_loss', T(make=lambda: torch.rand(S, 2, dtype=torch.float64)),
+     (T(make=lambda: torch.rand(S, 2, dtype=torch.float64)),)),
+    ('poisson_nll_loss', T(make=lambda: torch.rand(S, 2, dtype=torch.float64)),
+     (T(make=lambda: torch.rand(S, 2, dtype=torch.float64)), True, True), 'full'),
+    ('kl_div', T(make=_lsm(S, 10, dim=1)), (T(make=_sm(S, 10, dim=1)),)),
+    ('cross_entropy', (3, S), (_long(lambda: torch.randint(S, (3,), dtype=torch.int64)),)),
+    ('binary_cross_entropy_with_logits', (3,),
+     (nd(lambda: torch.empty(3, dtype=torch.float64).random_(2)),)),
+    ('smooth_l1_loss', (3, S), (_rand(3, S),)),
+    ('huber_loss', (3, S), (_rand(3, S),)),
+    ('l1_loss', (3, S), (_rand(3, S),)),
+    ('mse_loss', (3, S), (_rand(3, S),)),
+    ('smooth_l1_loss', (3, S), (T(make=lambda: torch.rand(3, S, dtype=torch.float64)),),
+     'with_grad'),
+    ('huber_loss', (3, S), (T(make=lambda: torch.rand(3, S, dtype=torch.float64)),),
+     'with_grad'),
+    ('l1_loss', (3, S), (T(make=lambda: torch.rand(3, S, dtype=torch.float64)),), 'with_grad'),
+    ('mse_loss', (3, S), (T(make=lambda: torch.rand(3, S, dtype=torch.float64)),), 'with_grad'),
+    ('margin_ranking_loss', (S,), (T((S,)), T((S,)))),
+    ('hinge_embedding_loss', (3, S), (_rand(3, S),)),
+    ('soft_margin_loss', (3, S), (_rand(3, S),)),
+    ('multilabel_soft_margin_loss', (3, S), (_rand(3, S),)),
+    ('cosine_embedding_loss', (S, S), (T((S, S)), _rand(S))),
+    ('pixel_shuffle', (1, 9, 4, 4), (3,)),
+    ('pixel_unshuffle', (1, 1, 12, 12), (3,)),
+    ('pad', (3, 3, 4, 2), ([1, 1],)),
+    ('pairwise_distance', (S, S), (T((S, S)),)),
+    ('cosine_similarity', (S, S), (T((S, S)),)),
+    ('triplet_margin_loss', (S, S), (T((S, S)), T((S, S)))),
+    ('normalize', (S, S, S), ()),
+    ('unfold', (S, S, S, S), ([2, 3],)),
+    ('fold', (1, 3 * 2 * 2, 12), ([4, 5], [2, 2])),
+    ('multilabel_margin_loss', T(make=lambda: torch.tensor([[0.2, -0.2, 0.07]],
+                                                           dtype=torch.float64)),
+     (_long(lambda: torch.tensor([[0, 0, 1]])),)),
+    ('multi_margin_loss', (S, S),
+     (_long(lambda: torch.randint(S, (S,), dtype=torch.int64)), 1, 1., _randn(S))),
+    ('binary_cross_entropy', T(make=lambda: torch.randn(3, 2, dtype=torch.float64).sigmoid()),
+     (_rand(3, 2), _randn(3, 2))),
+    ('binary_cross_entropy', T(make=lambda: torch.randn(3, 2, dtype=torch.float64).sigmoid()),
+     (_rand(3, 2), _randn(3, 2), None, None, 'mean'), 'size_average'),
+    pytest.param((
+        'ctc_loss', T(make=lambda: torch.rand(S, S, S, dtype=torch.float64).log_softmax(2)),
+     (_long(lambda: torch.randint(1, S, (S, S), dtype=torch.long)),
+      _long(lambda: torch.full((S,), S, dtype=torch.long)),
+      _long(lambda: torch.randint(1, S, (S,), dtype=torch.long)))),
+        marks=pytest.mark.xfail(strict=True, reason="F.ctc_loss is not scriptable in "
+                                "gpujit (eager Python recursion, no aten::ctc_loss op)")),
+    ('upsample', (S, S, M, M), (None, 2.), 'with_scale'),
+    ('upsample', (S, S, M, M), (4,), 'with_size'),
+]
+
+for _mode, _dims in (('nearest', (3, 4, 5)), ('area', (3, 4, 5)), ('bilinear', (4,)),
+                     ('bicubic', (4,)), ('linear', (3,)), ('trilinear', (5,))):
+    for _d in _dims:
+        _small = (1,) * (_d - 2) + (3,) * 2 if _d < 5 else (1, 1, 3, 3, 3)
+        _big = (S,) * (_d - 2) + (M,) * 2 if _d < 5 else (S, 2, M, M, M)
+        if _d == 3:
+            _small, _big = (1, 3, 3), (S, M, M)
+        _m = "%s_%dd" % (_mode, _d)
+        if _d != 5:
+            FUNCTIONAL.append(('interpolate', _small, (2, None, _mode), _m))
+        FUNCTIONAL.append(('interpolate', _big, (None, 2., _mode), _m + '_with_scale'))
+        FUNCTIONAL.append(('interpolate', _big, (4, None, _mode), _m + '_with_size'))
+        if _mode != 'area':
+            FUNCTIONAL.append(('interpolate', _big, (None, 2., _mode, None, False),
+                               _m + '_with_scale_not_recompute_scale_factor'))
+
+
+def _case_id(case):
+    case = case.values[0] if hasattr(case, "values") else case
+    return case[0] + ('_' + case[3] if len(case) > 3 and case[3] else '')
+
+
+def _script_for(name, args):
+    formals, actuals, tensors = ['i0'], ['i0'], []
+    for a in args:
+        if isinstance(a, T):
+            formals.append('i%d' % len(formals))
+            actuals.append(formals[-1])
+            tensors.append(a)
+        else:
+            actuals.append(literal(a))
+    src = "def the_method(%s):\n    return torch.nn.functional.%s(%s)\n" % (
+        ", ".join(formals), name, ", ".join(actuals))
+    return src, tensors
+
+
+@pytest.mark.parametrize("case", FUNCTIONAL, ids=[_case_id(c) for c in FUNCTIONAL])
+def test_nn_functional(case):
+    name, inp, args = case[:3]
+    torch.manual_seed(0)
+    inp = T(inp) if isinstance(inp, tuple) else inp
+    src, tensor_args = _script_for(name, args)
+    inputs = [inp.make()] + [t.make() for t in tensor_args]
+    inplace = len(case) > 3 and case[3] == 'inplace'
+    cu = torch.jit.CompilationUnit(src)
+    fn = getattr(F, name)
+    it = iter(inputs[1:])
+    call_args = [next(it) if isinstance(a, T) else a for a in args]
+
+    def eager(*xs):
+        x = xs[0]
+        return fn(x.clone() if inplace else x, *call_args)
+
+    def scripted(*xs):
+        x = xs[0]
+        return cu.the_method(x.clone() if inplace else x, *xs[1:])
+
+    check_against_eager(scripted, eager, inputs)
