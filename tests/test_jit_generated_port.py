@@ -191,6 +191,48 @@ FUNCTIONAL = [
     ('upsample', (S, S, M, M), (4,), 'with_size'),
 ]
 
+# keyword calls (not in PyTorch's table, which passes all arguments positionally): the
+# scripted call binds them by torch.nn.functional's own signature
+FUNCTIONAL += [
+    ('interpolate', (1, 2, 4, 4), (), 'kw_bilinear_align',
+     {'scale_factor': 2., 'mode': 'bilinear', 'align_corners': True}),
+    ('interpolate', (1, 2, 4), (), 'kw_linear_size', {'size': 7, 'mode': 'linear'}),
+    ('softmax', (S, S), (), 'kw_dim_dtype', {'dim': 1, 'dtype': torch.float32}),
+    ('log_softmax', (S, S), (), 'kw_dim', {'dim': -1}),
+    ('cross_entropy', (3, S), (_long(lambda: torch.tensor([0, 4, 2])),), 'kw_smoothing_sum',
+     {'label_smoothing': 0.1, 'reduction': 'sum'}),
+    ('nll_loss', T(make=_lsm(2, 3, 4, dim=1)), (_long(lambda: torch.tensor([[0, 2, 1, 1],
+                                                                            [2, 2, 0, 1]])),),
+     'kw_ignore_index_3d', {'ignore_index': 1, 'reduction': 'none'}),
+    ('embedding', _long(lambda: torch.tensor([[1, 2], [3, 0]])),
+     (T(make=lambda: torch.rand(4, 3, dtype=torch.float64)),), 'kw_padding_idx',
+     {'padding_idx': -1}),
+    ('pad', (2, 3, 5), ([1, 2],), 'kw_reflect', {'mode': 'reflect'}),
+    ('pad', (2, 3, 4, 4), ([1, 2, 0, 1],), 'kw_value', {'value': 1.5}),
+    ('normalize', (S, S), (), 'kw_p_dim', {'p': 1., 'dim': 0}),
+    ('max_pool2d', (1, 2, 6, 6), (2,), 'kw_return_indices',
+     {'return_indices': True, 'ceil_mode': True}),
+    ('gelu', (S, S), (), 'kw_tanh', {'approximate': 'tanh'}),
+    ('layer_norm', (S, S), ([S],), 'kw_eps', {'eps': 1e-3}),
+    ('conv2d', (1, 2, 6, 6), (T((4, 2, 3, 3)),), 'kw_same_dilated',
+     {'padding': 'same', 'dilation': 2}),
+    ('conv1d', (1, 4, 7), (T((4, 2, 3)), T((4,))), 'kw_stride_groups',
+     {'stride': 2, 'groups': 2}),
+    ('dropout', (S, S), (), 'kw_eval', {'p': 0.2, 'training': False}),
+    ('batch_norm', (S, S), (_randn(S), _ones(S)), 'kw_training_momentum',
+     {'training': True, 'momentum': 0.2}),
+    ('hardtanh', (S, S), (), 'kw_bounds', {'min_val': -2., 'max_val': 2.}),
+    ('leaky_relu', (S, S), (), 'kw_inplace', {'negative_slope': 0.2, 'inplace': True}),
+    ('avg_pool2d', (1, 2, 5, 5), (3,), 'kw_pad_divisor',
+     {'stride': 2, 'padding': 1, 'count_include_pad': False, 'divisor_override': 2}),
+    ('adaptive_max_pool2d', (1, 2, 5, 5), (3,), 'kw_return_indices', {'return_indices': True}),
+    ('binary_cross_entropy_with_logits', (3, 4), (_rand(3, 4),), 'kw_pos_weight',
+     {'pos_weight': _rand(4), 'reduction': 'sum'}),
+    ('smooth_l1_loss', (3, S), (_rand(3, S),), 'kw_beta', {'beta': 0.5}),
+    ('kl_div', T(make=_lsm(S, 4, dim=1)), (T(make=_lsm(S, 4, dim=1)),), 'kw_log_target',
+     {'reduction': 'batchmean', 'log_target': True}),
+]
+
 for _mode, _dims in (('nearest', (3, 4, 5)), ('area', (3, 4, 5)), ('bilinear', (4,)),
                      ('bicubic', (4,)), ('linear', (3,)), ('trilinear', (5,))):
     for _d in _dims:
@@ -213,15 +255,16 @@ def _case_id(case):
     return case[0] + ('_' + case[3] if len(case) > 3 and case[3] else '')
 
 
-def _script_for(name, args):
+def _script_for(name, args, kwargs):
     formals, actuals, tensors = ['i0'], ['i0'], []
-    for a in args:
+    for k, a in [(None, a) for a in args] + list(kwargs.items()):
+        prefix = '' if k is None else k + '='
         if isinstance(a, T):
             formals.append('i%d' % len(formals))
-            actuals.append(formals[-1])
+            actuals.append(prefix + formals[-1])
             tensors.append(a)
         else:
-            actuals.append(literal(a))
+            actuals.append(prefix + literal(a))
     src = "def the_method(%s):\n    return torch.nn.functional.%s(%s)\n" % (
         ", ".join(formals), name, ", ".join(actuals))
     return src, tensors
@@ -232,17 +275,19 @@ def test_nn_functional(case):
     name, inp, args = case[:3]
     torch.manual_seed(0)
     inp = T(inp) if isinstance(inp, tuple) else inp
-    src, tensor_args = _script_for(name, args)
+    kwargs = case[4] if len(case) > 4 else {}
+    src, tensor_args = _script_for(name, args, kwargs)
     inputs = [inp.make()] + [t.make() for t in tensor_args]
-    inplace = len(case) > 3 and case[3] == 'inplace'
+    inplace = len(case) > 3 and 'inplace' in case[3]
     cu = torch.jit.CompilationUnit(src)
     fn = getattr(F, name)
     it = iter(inputs[1:])
     call_args = [next(it) if isinstance(a, T) else a for a in args]
+    call_kwargs = {k: next(it) if isinstance(a, T) else a for k, a in kwargs.items()}
 
     def eager(*xs):
         x = xs[0]
-        return fn(x.clone() if inplace else x, *call_args)
+        return fn(x.clone() if inplace else x, *call_args, **call_kwargs)
 
     def scripted(*xs):
         x = xs[0]
