@@ -252,16 +252,7 @@ MODULES = [
       _long(lambda: torch.tensor([3, 2]))]),
 ]
 
-XFAIL = {
-    'CTCLoss': "F.ctc_loss is not scriptable in gpujit (eager Python recursion, "
-               "no aten::ctc_loss op)",
-}
-
-CASES = [pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason=XFAIL[c[0]]))
-         if c[0] in XFAIL else pytest.param(*c) for c in MODULES]
-
-
-@pytest.mark.parametrize("name,make,inputs", CASES, ids=[c[0] for c in MODULES])
+@pytest.mark.parametrize("name,make,inputs", MODULES, ids=[c[0] for c in MODULES])
 def test_nn_module(name, make, inputs):
     torch.manual_seed(0)
     m = make().double()

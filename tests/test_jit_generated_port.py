@@ -180,13 +180,10 @@ FUNCTIONAL = [
      (_rand(3, 2), _randn(3, 2))),
     ('binary_cross_entropy', T(make=lambda: torch.randn(3, 2, dtype=torch.float64).sigmoid()),
      (_rand(3, 2), _randn(3, 2), None, None, 'mean'), 'size_average'),
-    pytest.param((
-        'ctc_loss', T(make=lambda: torch.rand(S, S, S, dtype=torch.float64).log_softmax(2)),
+    ('ctc_loss', T(make=lambda: torch.rand(S, S, S, dtype=torch.float64).log_softmax(2)),
      (_long(lambda: torch.randint(1, S, (S, S), dtype=torch.long)),
       _long(lambda: torch.full((S,), S, dtype=torch.long)),
       _long(lambda: torch.randint(1, S, (S,), dtype=torch.long)))),
-        marks=pytest.mark.xfail(strict=True, reason="F.ctc_loss is not scriptable in "
-                                "gpujit (eager Python recursion, no aten::ctc_loss op)")),
     ('upsample', (S, S, M, M), (None, 2.), 'with_scale'),
     ('upsample', (S, S, M, M), (4,), 'with_size'),
 ]
@@ -229,6 +226,13 @@ FUNCTIONAL += [
     ('binary_cross_entropy_with_logits', (3, 4), (_rand(3, 4),), 'kw_pos_weight',
      {'pos_weight': _rand(4), 'reduction': 'sum'}),
     ('smooth_l1_loss', (3, S), (_rand(3, S),), 'kw_beta', {'beta': 0.5}),
+    ('ctc_loss', T(make=_lsm(4, 2, 3, dim=2)),
+     (_long(lambda: torch.tensor([1, 1, 2, 1, 2])), _long(lambda: torch.tensor([4, 2])),
+      _long(lambda: torch.tensor([2, 3]))), 'kw_concatenated_zero_infinity',
+     {'blank': 0, 'reduction': 'sum', 'zero_infinity': True}),
+    ('ctc_loss', T(make=_lsm(4, 3, dim=1)),
+     (_long(lambda: torch.tensor([2, 0])), _long(lambda: torch.tensor(4)),
+      _long(lambda: torch.tensor(2))), 'kw_unbatched_blank', {'blank': 1, 'reduction': 'none'}),
     ('kl_div', T(make=_lsm(S, 4, dim=1)), (T(make=_lsm(S, 4, dim=1)),), 'kw_log_target',
      {'reduction': 'batchmean', 'log_target': True}),
 ]

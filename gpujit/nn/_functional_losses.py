@@ -341,117 +341,140 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *,
     return _reduce((margin + dist_pos - dist_neg).clamp_min(0), reduction)
 
 
-def _lengths(x, name):
-    if isinstance(x, _gpujit.Tensor):
-        return [int(v) for v in x.reshape(-1).tolist()]
+def _lengths(x, name: str):
+    """input_lengths / target_lengths given as an int, a list or a tuple (eager calls):
+    the int64 tensor of them (scripted code takes tensors, as TorchScript)."""
     if isinstance(x, int):
-        return [x]
-    return [int(v) for v in x]
+        return _gpujit.tensor([x], dtype=_gpujit.int64)
+    return _gpujit.tensor([int(v) for v in x], dtype=_gpujit.int64)
 
 
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
-             zero_infinity=False):
+@_from_source
+def _interleave_blank(x, fill: int):
+    """(N, L) -> (N, 2L + 1): fill, x[:, 0], fill, x[:, 1], ..., fill."""
+    n = x.size(0)
+    pad = _gpujit.full_like(x, fill)
+    pairs = _gpujit.stack([pad, x], 2).reshape(n, 2 * x.size(1))
+    return _gpujit.cat([pairs, x.new_full([n, 1], fill)], 1)
+
+
+@_from_source
+def ctc_loss(log_probs, targets, input_lengths: _gpujit.Tensor,
+             target_lengths: _gpujit.Tensor, blank: int = 0, reduction: str = "mean",
+             zero_infinity: bool = False):
     """Connectionist Temporal Classification loss: -log of the total probability of the
     alignments of each target to its input (ATen's alpha recursion, here over scaled
     probabilities in float64: each step's normalizer is summed in log space); log_probs
     (T, N, C) or (T, C), targets padded (N, S) or concatenated. Gradients come from
-    autograd through the recursion (not scriptable here: lengths are read eagerly)."""
+    autograd through the recursion; composed of registry ops, so scripted code compiles
+    it too."""
+    if not isinstance(input_lengths, _gpujit.Tensor):
+        input_lengths = _lengths(input_lengths, "input_lengths")
+    if not isinstance(target_lengths, _gpujit.Tensor):
+        target_lengths = _lengths(target_lengths, "target_lengths")
     enum = _enum(reduction)
     dev = log_probs.device
     batched = log_probs.dim() == 3
-    if log_probs.dim() not in (2, 3):
-        raise RuntimeError(f"ctc_loss: expected log_probs to be 2-D or 3-D, got "
-                           f"{log_probs.dim()}-D")
+    if log_probs.dim() != 2 and log_probs.dim() != 3:
+        raise RuntimeError("ctc_loss: expected log_probs to be 2-D or 3-D, got "
+                           + str(log_probs.dim()) + "-D")
     lp = log_probs if batched else log_probs.unsqueeze(1)
-    t_max, n, c = lp.shape
-    in_len = _lengths(input_lengths, "input_lengths")
-    tg_len = _lengths(target_lengths, "target_lengths")
-    if not (0 <= blank < c):
+    t_max = lp.size(0)
+    n = lp.size(1)
+    c = lp.size(2)
+    in_len = input_lengths.reshape(-1).to(device=dev, dtype=_gpujit.int64)
+    tg_len = target_lengths.reshape(-1).to(device=dev, dtype=_gpujit.int64)
+    if not (0 <= blank and blank < c):
         raise RuntimeError("blank must be in label range")
-    if len(in_len) != n:
+    if in_len.numel() != n:
         raise RuntimeError("input_lengths must be of size batch_size")
-    if len(tg_len) != n:
+    if tg_len.numel() != n:
         raise RuntimeError("target_lengths must be of size batch_size")
     tg = targets.reshape(1, -1) if not batched and targets.dim() == 1 else targets
-    seqs = []
-    offset = 0
-    for b in range(n):
-        L = tg_len[b]
-        if in_len[b] < 0 or in_len[b] > t_max:
-            raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but "
-                               f"got value {in_len[b]} (while checking arguments for "
-                               f"ctc_loss_cpu)")
-        if L < 0:
+    tg = tg.to(device=dev, dtype=_gpujit.int64)
+    l_max = int(tg_len.max()) if n > 0 else 0
+    if n > 0:
+        bad = (in_len < 0) | (in_len > t_max)
+        if bool(bad.any()):
+            raise RuntimeError("Expected input_lengths to have value at most " + str(t_max)
+                               + ", but got value " + str(int(in_len[bad][0]))
+                               + " (while checking arguments for ctc_loss_cpu)")
+        if bool((tg_len < 0).any()):
             raise RuntimeError("target_lengths must be non-negative")
-        if tg.dim() == 1:
-            seq = tg[offset:offset + L]
-            offset += L
+    pos = _gpujit.arange(l_max, device=dev).unsqueeze(0)
+    in_target = pos < tg_len.unsqueeze(1)                        # (N, L)
+    if tg.dim() == 1:                  # concatenated targets: row b at its offset
+        if tg.numel() == 0:
+            labels = _gpujit.zeros([n, l_max], dtype=_gpujit.int64, device=dev)
         else:
-            if L > tg.shape[1]:
-                raise RuntimeError(f"Expected tensor to have size at least {L} at dimension "
-                                   f"1, but got size {tg.shape[1]} for argument #2 'targets' "
-                                   f"(while checking arguments for ctc_loss_cpu)")
-            seq = tg[b, :L]
-        seqs.append([int(v) for v in seq.tolist()])
+            start = tg_len.cumsum(0) - tg_len
+            at = (start.unsqueeze(1) + pos).clamp(0, tg.numel() - 1)
+            labels = tg[at]
+    else:
+        if l_max > tg.size(1):
+            raise RuntimeError("Expected tensor to have size at least " + str(l_max)
+                               + " at dimension 1, but got size " + str(tg.size(1))
+                               + " for argument #2 'targets' (while checking arguments "
+                               "for ctc_loss_cpu)")
+        labels = tg[:, :l_max]
+    labels = _gpujit.where(in_target, labels, _gpujit.full_like(labels, blank))
     # feasible: enough frames for the labels plus a blank between each repeated pair
-    feasible = [in_len[b] >= len(s) + sum(1 for i in range(1, len(s)) if s[i] == s[i - 1])
-                for b, s in enumerate(seqs)]
-    run = [s if ok else [] for s, ok in zip(seqs, feasible)]   # infeasible: inf, below
-    s_max = 2 * max([len(s) for s in run] + [0]) + 1
-    ext = [[blank] * s_max for _ in range(n)]
-    allow2 = [[False] * s_max for _ in range(n)]
-    for b, s in enumerate(run):
-        for i, v in enumerate(s):
-            ext[b][2 * i + 1] = v
-            if i > 0 and v != s[i - 1]:
-                allow2[b][2 * i + 1] = True
-    ext_t = _gpujit.tensor(ext, dtype=_gpujit.int64, device=dev)
-    valid = _gpujit.tensor([[j < 2 * len(s) + 1 for j in range(s_max)] for s in run],
-                           device=dev)
-    allow2_t = _gpujit.tensor(allow2, device=dev)
-    p = lp.to(_gpujit.float64).exp().gather(2, ext_t.unsqueeze(0).expand(t_max, n, s_max))
+    repeat = _gpujit.zeros([n, l_max], dtype=_gpujit.bool, device=dev)
+    if l_max > 1:
+        same = (labels[:, 1:] == labels[:, :-1]) & in_target[:, 1:]
+        repeat = _gpujit.cat([repeat[:, :1], same], 1)
+    feasible = in_len >= tg_len + repeat.long().sum(1)
+    run_len = _gpujit.where(feasible, tg_len, _gpujit.zeros_like(tg_len))  # infeasible: inf
+    l_run = int(run_len.max()) if n > 0 else 0
+    in_run = pos[:, :l_run] < run_len.unsqueeze(1)
+    ext = _interleave_blank(_gpujit.where(in_run, labels[:, :l_run],
+                                          _gpujit.full_like(labels[:, :l_run], blank)), blank)
+    # a skip over the blank before label i: i > 0 and a label other than label i - 1
+    allow2 = _interleave_blank((in_run & ~repeat[:, :l_run] & (pos[:, :l_run] > 0)).long(),
+                               0)
+    s_max = 2 * l_run + 1
+    valid = _gpujit.arange(s_max, device=dev).unsqueeze(0) < (2 * run_len + 1).unsqueeze(1)
+    p = lp.to(_gpujit.float64).exp().gather(2, ext.unsqueeze(0).expand(t_max, n, s_max))
     p = p * valid.unsqueeze(0).to(p.dtype)
-    start = _gpujit.tensor([[1.0 if j < 2 else 0.0 for j in range(s_max)]] * n,
-                           dtype=_gpujit.float64, device=dev)
-    alpha = start * p[0]
-    lens = _gpujit.tensor(in_len, device=dev)
+    first = (_gpujit.arange(s_max, device=dev) < 2).to(_gpujit.float64)
+    alpha = first.unsqueeze(0) * p[0]
     norm = alpha.sum(1, keepdim=True)
-    log_c = norm.log().masked_fill(lens.unsqueeze(1) == 0, 0.0)
+    log_c = norm.log().masked_fill(in_len.unsqueeze(1) == 0, 0.0)
     alpha = alpha / norm.masked_fill(norm == 0, 1.0)
     zero1 = alpha.new_zeros([n, 1])
     zero2 = alpha.new_zeros([n, 2])
+    allow2_f = allow2.to(alpha.dtype)      # 0 / 1
     for t in range(1, t_max):
         s1 = _gpujit.cat([zero1, alpha[:, :-1]], 1)
-        s2 = _gpujit.cat([zero2, alpha[:, :-2]], 1) if s_max > 2 else alpha.new_zeros(
-            alpha.shape)
-        new = (alpha + s1 + s2 * allow2_t.to(alpha.dtype)) * p[t]
+        if s_max > 2:
+            s2 = _gpujit.cat([zero2, alpha[:, :-2]], 1)
+        else:
+            s2 = alpha.new_zeros([n, s_max])
+        new = (alpha + s1 + s2 * allow2_f) * p[t]
         norm = new.sum(1, keepdim=True)
-        active = (lens > t).unsqueeze(1)
+        active = (in_len > t).unsqueeze(1)
         log_c = log_c + _gpujit.where(active, norm.log(), log_c.new_zeros([n, 1]))
         alpha = _gpujit.where(active, new / norm.masked_fill(norm == 0, 1.0), alpha)
-    last = _gpujit.tensor([[2 * len(s)] for s in run], device=dev)
-    prev = _gpujit.tensor([[max(2 * len(s) - 1, 0)] for s in run], device=dev)
-    has_prev = _gpujit.tensor([[len(s) > 0] for s in run], device=dev).to(alpha.dtype)
+    last = (2 * run_len).unsqueeze(1)
+    prev = (2 * run_len - 1).clamp_min(0).unsqueeze(1)
+    has_prev = (run_len > 0).unsqueeze(1).to(alpha.dtype)
     tail = alpha.gather(1, last) + alpha.gather(1, prev) * has_prev
-    empty = _gpujit.tensor([[in_len[b] == 0] for b in range(n)], device=dev)
     # no frames: probability 1 for an empty target (none is feasible otherwise)
-    tail = _gpujit.where(empty, _gpujit.ones_like(tail), tail)
+    tail = _gpujit.where((in_len == 0).unsqueeze(1), _gpujit.ones_like(tail), tail)
     loss = -(log_c + tail.log()).reshape(n)
-    inf = _gpujit.full([n], float("inf"), dtype=loss.dtype, device=dev)
-    ok = _gpujit.tensor(feasible, device=dev)
-    loss = _gpujit.where(ok, loss, inf).to(log_probs.dtype)
+    loss = _gpujit.where(feasible, loss, _gpujit.full_like(loss, float("inf")))
+    loss = loss.to(log_probs.dtype)
     # ATen's ctc_loss_backward returns exp(log_probs) - (alignment posteriors): the
     # derivative as if log_probs were log_softmax's logits. Added here with value 0, so the
     # gradient reaching log_probs is PyTorch's (through a log_softmax both are the same).
-    frames = _gpujit.tensor([[t < in_len[b] and feasible[b] for b in range(n)]
-                             for t in range(t_max)], device=dev)
+    frames = (_gpujit.arange(t_max, device=dev).unsqueeze(1) < in_len.unsqueeze(0)) & \
+        feasible.unsqueeze(0)
     extra = (lp.exp() * frames.unsqueeze(2).to(lp.dtype)).sum([0, 2])
     loss = loss + (extra - extra.detach())
     if zero_infinity:
         loss = _gpujit.where(loss == float("inf"), _gpujit.zeros_like(loss), loss)
     if enum == 1:
-        lt = _gpujit.tensor(tg_len, dtype=loss.dtype, device=dev).clamp_min(1)
-        return (loss / lt).mean()
+        return (loss / tg_len.to(loss.dtype).clamp_min(1)).mean()
     if enum == 2:
         return loss.sum()
     return loss if batched else loss.reshape([])
