@@ -256,7 +256,7 @@ def test_script_outputs_errors():
         print(b)
 
     msg = _script_error(bind2)
-    assert "cannot unpack a tuple of 3 values into 2 names" in msg, msg   # "too many values"
+    assert "too many values to unpack: need 2 but found 3" in msg, msg
 
 
 def test_star_assign_of_a_tuple():

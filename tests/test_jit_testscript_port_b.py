@@ -358,23 +358,26 @@ def test_tuples():
     check_script(foo, torch.arange(30.).reshape(10, 3))
 
 
+# (PyTorch's versions test `if True:` / `if False:`, whose dead branch TorchScript never
+# compiles, so they compile now: test_jit_testscript_port_d.py checks that. The branch
+# here is decided at run time, so the types must agree.)
 def _mixtypes(x):
     a = (x, x)
-    if True:
+    if bool(x.sum() > 0):
         a = 4
     return a
 
 
 def _diff_tuple_sizes(x):
-    if False:
+    if bool(x.sum() > 0):
         c0 = ((x, x), (x, x, x))
     else:
         c0 = ((x, x, x), (x, x))
     return c0
 
 
-def _diff_type_used():
-    if False:
+def _diff_type_used(x):
+    if bool(x.sum() > 0):
         c0 = 1
     else:
         c0 = 1.0
@@ -383,7 +386,7 @@ def _diff_type_used():
 
 def _diff_existing_type(x):
     c0 = 1.0
-    if False:
+    if bool(x.sum() > 0):
         c0 = 1
         print(x)
     return x, c0

@@ -520,7 +520,8 @@ def test_no_matching_schema_lists_each_variant():
     with pytest.raises(FrontendError) as e:
         compile_function(bad_clamp)
     msg = str(e.value)
-    assert msg.startswith("no variant of 'clamp' accepts (Tensor, str):")
+    assert msg.startswith("Arguments for call are not valid: no variant of 'clamp' "
+                          "accepts (Tensor, str):")
     assert "'min' expected a number or None, got str" in msg
     assert "return torch.clamp(x, \"a\")" in msg and "<--- HERE" in msg
 

@@ -563,10 +563,10 @@ def keyword_only(x, *, y: int = 1):   # HERE (TorchScript takes them without def
     return x + y
 
 
-@bad("*")
-def star_call(x):
-    t = (x, x)
-    return torch.add(*t)   # HERE
+@bad("size of a list")
+def star_call_of_a_list(x):
+    t = [x, x]
+    return torch.add(*t)   # HERE (a starred tuple is unpacked, as TorchScript does)
 
 
 @bad("**")

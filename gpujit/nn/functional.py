@@ -641,3 +641,4 @@ from . import _functional_losses as _more  # noqa: E402  (losses, rms_norm, LRN,
 globals().update({_n: getattr(_more, _n) for _n in _more.__all__})
 from .functional_conv_pool import *  # noqa: E402,F401,F403  (pooling / conv variants)
 from .functional_attention import *  # noqa: E402,F401,F403  (attention, MHA)
+

@@ -25,6 +25,20 @@ from .archive import FORMAT, FORMAT_VERSION, ArchiveError, decode, expect
 __all__ = ["load"]
 
 
+
+def _entry_key(rel):
+    """The memo key of a tensor entry: its path, or a view entry's fields as text (one
+    view named twice, a parameter also in a list attribute, is one tensor)."""
+    if isinstance(rel, str):
+        return rel
+    if isinstance(rel, dict):
+        import json
+        try:
+            return json.dumps(rel, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+    return None
+
 class _Loader:
     def __init__(self, z, prefix, manifest, map_location, label):
         self.z, self.prefix, self.manifest = z, prefix, manifest
@@ -55,22 +69,60 @@ class _Loader:
 
     def tensor(self, rel):
         """The tensor of entry rel; an entry named twice (a parameter also held in a list
-        attribute) is one object, the Parameter where it is one."""
-        known = self.tensors.get(rel) if isinstance(rel, str) else None
+        attribute) is one object, the Parameter where it is one. A view entry
+        ({"storage", "offset", "size", "stride"}) is a tensor over the storage's array,
+        sharing it with the other tensors over it."""
+        key = _entry_key(rel)
+        known = self.tensors.get(key) if key is not None else None
         if known is not None:
             return known
+        if isinstance(rel, dict):
+            t = self._view_tensor(rel)
+            self.tensors[key] = t
+            return t
         t = self._read_tensor(rel)
         if isinstance(rel, str):
             self.tensors[rel] = t
         return t
 
-    def _read_tensor(self, rel):
+    def _storage_array(self, rel):
+        if not hasattr(self, "_storages"):
+            self._storages = {}
+        arr = self._storages.get(rel)
+        if arr is None:
+            try:
+                arr = np.ascontiguousarray(np.load(io.BytesIO(self.read(rel)),
+                                                   allow_pickle=False))
+            except ValueError as e:
+                raise ArchiveError(f"{self.label}: {rel!r} is not a plain array "
+                                   f"({e})") from None
+            if not arr.flags.writeable:
+                arr = arr.copy()
+            self._storages[rel] = arr
+        return arr
+
+    def _view_tensor(self, rec):
+        root = self._storage_array(rec.get("storage"))
         try:
-            arr = np.load(io.BytesIO(self.read(rel)), allow_pickle=False)
-        except ValueError as e:
-            raise ArchiveError(f"{self.label}: {rel!r} is not a plain array ({e})") from None
+            off, size, stride = int(rec["offset"]), [int(n) for n in rec["size"]], \
+                [int(n) for n in rec["stride"]]
+        except (KeyError, TypeError, ValueError):
+            raise ArchiveError(f"{self.label}: a tensor view entry is damaged "
+                               f"({rec!r})") from None
+        flat = root.reshape(-1)
+        last = off + sum((n - 1) * st for n, st in zip(size, stride) if n > 0)
+        if off < 0 or any(st < 0 for st in stride) or \
+                (all(n > 0 for n in size) and last >= flat.size):
+            raise ArchiveError(f"{self.label}: a tensor view entry reaches outside its "
+                               f"storage ({rec!r})")
+        arr = np.ndarray(size, root.dtype, buffer=root, offset=off * root.itemsize,
+                         strides=[st * root.itemsize for st in stride])   # (.base: root)
         from ..ops.creation import from_numpy
-        return self.place(from_numpy(np.array(arr)))
+        return self.place(from_numpy(arr))
+
+    def _read_tensor(self, rel):
+        from ..ops.creation import from_numpy
+        return self.place(from_numpy(self._storage_array(rel)))   # (views of it share it)
 
     def place(self, t):
         loc = self.map_location
@@ -234,8 +286,8 @@ class _Loader:
             rel = p.get("data")
             params[k] = Parameter(self.tensor(rel),
                                   requires_grad=bool(p.get("requires_grad", True)))
-            if isinstance(rel, str):
-                self.tensors[rel] = params[k]     # (attributes naming it get the Parameter)
+            if _entry_key(rel) is not None:     # (attributes naming it get the Parameter)
+                self.tensors[_entry_key(rel)] = params[k]
         for k, b in expect(rec.get("buffers", {}), dict, "buffers").items():
             buffers[k] = None if b is None else self.tensor(b.get("data"))
         consts = {k: decode(v, self) for k, v in

@@ -20,6 +20,22 @@ from .archive import (FORMAT, FORMAT_VERSION, ArchiveError, encode, class_types,
 __all__ = ["save", "unsaveable_reason"]
 
 
+def _elem_strides(a):
+    return [st // a.itemsize for st in a.strides]
+
+
+def _view_of(arr, root):
+    """(offset, size, stride) in elements of arr within its owning C-contiguous array
+    root, when arr's memory lies in root with root's dtype; else None (saved alone)."""
+    if not root.flags.c_contiguous or arr.dtype != root.dtype or root.size == 0 or \
+            any(st % arr.itemsize for st in arr.strides):
+        return None
+    off = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    if off % arr.itemsize or not np.may_share_memory(arr, root) and arr is not root:
+        return None
+    return off // arr.itemsize, list(arr.shape), _elem_strides(arr)
+
+
 class _Saver:
     def __init__(self, prefix):
         self.prefix = prefix
@@ -30,6 +46,7 @@ class _Saver:
         self.class_names = {}      # short name -> qualified IR name
         self.n_arrays = 0
         self.tensor_memo = {}      # id(tensor) -> (tensor, its entry)
+        self.storage_memo = {}     # id(owning array) -> (array, its entry)
 
     def add(self, rel, data: bytes):
         self.entries[f"{self.prefix}/{rel}"] = data
@@ -47,6 +64,25 @@ class _Saver:
 
     def _tensor_entry(self, t):
         arr = t.detach().cpu().numpy()
+        root = arr
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        view = _view_of(arr, root)
+        if view is not None:
+            # a tensor over (part of) an array: the array once, the tensor as a view of
+            # it, so tensors sharing memory (param2 = Parameter(param1[3])) load back
+            # sharing it, as PyTorch's archive keeps one storage
+            known = self.storage_memo.get(id(root))
+            if known is None:
+                known = (root, self._array_entry(root))
+                self.storage_memo[id(root)] = known
+            if view == (0, list(root.shape), _elem_strides(root)) and arr is root:
+                return known[1]
+            return {"storage": known[1], "offset": view[0], "size": view[1],
+                    "stride": view[2]}
+        return self._array_entry(arr)
+
+    def _array_entry(self, arr):
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
         self.n_arrays += 1

@@ -29,6 +29,7 @@ _FUNCTION_METHODS = frozenset({"unique", "unique_consecutive"})
 _CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16",
                  "long": "int64", "int": "int32", "short": "int16", "char": "int8",
                  "byte": "uint8", "bool": "bool"}
+_STAR_TEMPS = itertools.count()
 _NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty",
                   "new_full": "full"}
 
@@ -36,12 +37,40 @@ _NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty"
 class CallExprMixin:
     """ExprCompiler's calls (self is the compiler)."""
 
+    def unstar_call(self, node):
+        """`f(a, *tup)`: the call with the tuple's elements as arguments, as TorchScript
+        unpacks a starred tuple (its length is in its type); a starred value that is not
+        a tuple is refused with TorchScript's words."""
+        args = []
+        for a in node.args:
+            if not isinstance(a, ast.Starred):
+                args.append(a)
+                continue
+            v = self.expr(a.value)
+            if isinstance(v.type, T.ListType):
+                self.error("cannot statically infer the expected size of a list in this "
+                           "context", a, hint="unpack a tuple, whose length is known")
+            if not isinstance(v.type, T.TupleType):
+                self.error(f"{v.type.annotation()} cannot be used as a tuple", a,
+                           hint="only a tuple can be unpacked into call arguments")
+            tmp = f"$star{next(_STAR_TEMPS)}"   # not a Python name: never collides
+            self.scopes[-1][tmp] = Var(v, a)
+            for k in range(len(v.type.elems)):
+                args.append(ast.copy_location(ast.Subscript(
+                    value=ast.copy_location(ast.Name(id=tmp, ctx=ast.Load()), a),
+                    slice=ast.copy_location(ast.Constant(value=k), a), ctx=ast.Load()), a))
+        call = ast.copy_location(ast.Call(func=node.func, args=args, keywords=node.keywords),
+                                 node)
+        ast.fix_missing_locations(call)
+        return call
+
     def expr_Call(self, node):
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            node = self.unstar_call(node)            # f(*tup): f(tup[0], tup[1], ...)
         func = node.func
-        if any(isinstance(a, ast.Starred) for a in node.args) or \
-                any(k.arg is None for k in node.keywords):
-            self.error("*args / **kwargs in a call are not supported", node,
-                       hint="pass each argument explicitly")
+        if any(k.arg is None for k in node.keywords):
+            self.error("**kwargs in a call are not supported", node,
+                       hint="pass each keyword argument explicitly")
         if self.is_annotate(func):
             if len(node.args) != 2 or node.keywords:
                 self.error("annotate() takes a type and a value", node,

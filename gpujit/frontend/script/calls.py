@@ -294,7 +294,8 @@ def no_match_message(name, ops, misses, args, kwargs) -> str:
     """The error of a call no overload accepts, one schema per entry with why."""
     given = [short_type(a.type) for a in args] + [f"{k}={short_type(v.type)}"
                                                    for k, v in kwargs.items()]
-    lines = [f"no variant of '{name}' accepts ({', '.join(given)}):"]
+    lines = [f"Arguments for call are not valid: no variant of '{name}' accepts "
+             f"({', '.join(given)}):"]                    # (TorchScript's first words)
     for op, why in misses:
         s = str(op.schema)
         lines.append(f"  {s.split('::', 1)[1] if '::' in s else s}")
@@ -600,7 +601,9 @@ class FunctionCallMixin:
                 as_int_coded(v.type).is_subtype_of(as_int_coded(p.type))
             if not ok:
                 pname = p.debug_name
-                self.error(f"argument {k + 1} ('{pname}') of '{name}' must be "
+                self.error(f"Expected a value of type '{p.type.annotation()}' for argument "
+                           f"'{pname}' but instead found type '{v.type.annotation()}': "
+                           f"argument {k + 1} ('{pname}') of '{name}' must be "
                            f"{describe_type(p.type)}, got {describe_type(v.type)}"
                            f"{interface_why(v.type, p.type)}", node,
                            hint=union_hint(v) if isinstance(v.type, T.UnionType)

@@ -97,7 +97,8 @@ class ScriptClass:
                  hint="define it with def in the class body")
         if name in self.in_progress:
             cycle = " -> ".join(f"{self.name}.{m}" for m in self.in_progress + [name])
-            fail(f"recursive call of {self.name}.{name} ({cycle})",
+            fail(f"method '{name}' is called recursively. Recursive calls are not "
+                 f"supported: recursive call of {self.name}.{name} ({cycle})",
                  hint="scripted methods cannot be recursive; write a loop")
         from .compiler import compile_function
         self.in_progress.append(name)
@@ -547,7 +548,10 @@ class ClassValueMixin:
                        f"{'s' if positional != 1 else ''} but {len(args)} were given "
                        f"(the others are keyword-only)", node)
         if len(args) > len(plist):
-            self.error(f"{what}() takes {len(plist)} argument{'s' if len(plist) != 1 else ''}"
+            n_self = 1 if skip_self else 0                  # TorchScript counts self
+            self.error(f"Expected at most {len(plist) + n_self} arguments but found "
+                       f"{len(args) + n_self} positional arguments: "
+                       f"{what}() takes {len(plist)} argument{'s' if len(plist) != 1 else ''}"
                        f" but {len(args)} were given", node)
         for i, a in enumerate(args):
             values[i] = a
@@ -561,7 +565,8 @@ class ClassValueMixin:
         for i, (p, pv) in enumerate(zip(plist, params)):
             if values[i] is None:
                 if p.default is inspect.Parameter.empty:
-                    self.error(f"{what}() is missing argument '{p.name}'", node)
+                    self.error(f"Argument {p.name} not provided: {what}() is missing "
+                               f"argument '{p.name}'", node)
                 values[i] = self.const(p.default, pv.type if p.default is None else None) \
                     if p.default is None or isinstance(p.default, (bool, int, float, str)) \
                     else self.constant_value(p.default, node)

@@ -154,8 +154,8 @@ class ContainerMixin:
             names = elts[:k] + [elts[k].value] + elts[k + 1:]
             return list(zip(names, vals[:k] + [rest] + vals[len(vals) - after:]))
         if not isinstance(t, T.ListType):
-            self.error(f"cannot unpack {describe_type(t)}", target,
-                       hint="unpack a tuple or a list")
+            self.error(f"{t.annotation()} cannot be used as a tuple: cannot unpack "
+                       f"{describe_type(t)}", target, hint="unpack a tuple or a list")
         short = self.scalar("lt", self.len_of(v), self.const(len(elts) - 1))
         branch = self.emit("prim::If", [short], [])
         with self.in_block(branch.add_block()):

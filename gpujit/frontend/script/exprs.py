@@ -439,6 +439,11 @@ class ExprCompiler(CallExprMixin, SliceMixin, calls.FunctionCallMixin, Isinstanc
             return found
         if isinstance(t, T.ClassType):
             return self.class_index(v, sl, node)
+        py = {T.IntType: "int", T.FloatType: "float", T.BoolType: "bool",
+              T.NoneType: "NoneType"}.get(type(t))
+        if py is not None:                          # TorchScript's (and Python's) words
+            self.error(f"'{py}' object is not subscriptable: {describe_type(t)} cannot "
+                       f"be indexed", node)
         self.error(f"{describe_type(t)} cannot be indexed", node)
 
     def tensor_setitem(self, x, sl, value, node):

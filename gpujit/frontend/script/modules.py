@@ -168,7 +168,9 @@ class _Context:
             raise FrontendError(what)
         if (sm, name) in self.in_progress:
             cycle = " -> ".join(f"{s.original_name}.{n}" for s, n in self.in_progress)
-            msg = f"recursive call of {info.original_name}.{name} ({cycle} -> {name})"
+            msg = (f"method '{name}' is called recursively. Recursive calls are not "
+                   f"supported: recursive call of {info.original_name}.{name} "
+                   f"({cycle} -> {name})")
             if caller is not None:
                 caller.error(msg, node, hint="scripted methods cannot be recursive; "
                                              "write a loop")

@@ -99,7 +99,8 @@ def python_call(c, fn, args, kwargs, node, method=False):
             elif p.default is not inspect.Parameter.empty:
                 values.append(c.constant_value(p.default, node))
             else:
-                c.error(f"'{what}' is missing argument '{p.name}'", node)
+                c.error(f"Argument {p.name} not provided: '{what}' is missing argument "
+                        f"'{p.name}'", node)
         unannotated = {p.name for p in plist if p.annotation is inspect.Parameter.empty}
         for i, (v, (pname, t)) in enumerate(zip(values, params)):
             if t is not None and not (v.type.is_subtype_of(t) or (

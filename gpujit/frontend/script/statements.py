@@ -214,15 +214,20 @@ class StatementMixin:
                 return
             t = v.type
             if isinstance(t, T.TupleType):
-                if len(t.elems) != n:
-                    self.error(f"cannot unpack a tuple of {len(t.elems)} values into {n} "
+                if len(t.elems) < n:        # TorchScript's words
+                    self.error(f"need {n} values to unpack but found only {len(t.elems)}: "
+                               f"cannot unpack a tuple of {len(t.elems)} values into {n} "
                                f"names", target)
+                if len(t.elems) > n:
+                    self.error(f"too many values to unpack: need {n} but found "
+                               f"{len(t.elems)}: cannot unpack a tuple of {len(t.elems)} "
+                               f"values into {n} names", target)
                 outs = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
             elif isinstance(t, T.ListType):
                 outs = self.emit("prim::ListUnpack", [v], [t.elem] * n).outputs
             else:
-                self.error(f"cannot unpack {describe_type(t)}", target,
-                           hint="unpack a tuple or a list")
+                self.error(f"{t.annotation()} cannot be used as a tuple: cannot unpack "
+                           f"{describe_type(t)}", target, hint="unpack a tuple or a list")
             for e, o in zip(target.elts, outs):
                 self.assign(e, o, stmt)
             return

@@ -36,6 +36,9 @@ def static_condition(c, test, names=True):
     """True / False when the `if` test is decided at compile time, else None. c: the
     compiler (for name lookup). names=False: tests on local variables are left undecided
     (a look ahead, before the statements that assign them are compiled)."""
+    if isinstance(test, ast.Constant) and isinstance(test.value, (bool, int, float, str)) \
+            or isinstance(test, ast.Constant) and test.value is None:
+        return bool(test.value)       # `if True:` / `if 0:`: TorchScript emits one branch
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         v = static_condition(c, test.operand, names)
         return None if v is None else not v
