@@ -13,7 +13,8 @@ NumPy/CuPy function the impl is, see impl_facts) with the casts, device moves an
 fixes that eager gpujit would make at run time decided here from the profile (see
 assume.py); a node whose types the profile does not fix runs the op's eager entry point
 (`_op_<name>`, boxed). prim::If and prim::Loop become `if`/`for`/`while`; constants become
-literals or bound names. aten lowering lives in codegen_aten.py.
+literals or bound names. aten lowering lives in codegen_aten.py, the prim:: emitters in
+codegen_prim.py.
 """
 from __future__ import annotations
 
@@ -31,14 +32,13 @@ from ..ops.registry import wrap, wrap_statements
 from ..ops.scalar_ops import FORM_HELPERS
 from ..tensor import Tensor
 from ..ir import types as T
-from . import fusion
-from .assume import assume, always_raises, constant_of
+from .assume import assume, always_raises
 from .interpreter import emit_warning, exception_for, num_to_tensor
 from .objects import unwind_with
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec
 from . import codegen_aten
+from .codegen_prim import PRIM_EMITTERS, _attr_ref, _rebuilt_at_return
 from . import support
-from . import future_nodes as _future_nodes
 from . import objects as _objects     # also registers the interpreter's object handlers
 
 __all__ = ["CodeGenerator", "CodeGenError", "python_literal"]
@@ -53,7 +53,6 @@ warnings.filterwarnings("ignore", category=RuntimeWarning,
 _RESERVED = {"range", "len", "print", "float", "int", "bool", "tuple", "list", "type",
              "isinstance", "getattr", "setattr", "None", "True", "False"}
 _PLAIN_TYPES = (int, float, bool, str, type(None), complex)
-_INT64_MAX = (1 << 63) - 1
 
 
 def _opaque(pytype):
@@ -300,7 +299,7 @@ class CodeGenerator:
         k = n.kind
         if k == "prim::Constant" or n in self.hoisted_set:
             return
-        emitter = _PRIM_EMITTERS.get(k)
+        emitter = PRIM_EMITTERS.get(k)
         if emitter is not None:
             emitter(self, n)
         elif k.startswith("aten::"):
@@ -478,322 +477,3 @@ def _attr_read(owner, expr, attr):
             if isinstance(table, dict) and attr in table:
                 return f"{expr}.{where}.get({attr!r}, _MISSING)", table[attr]
     return plain, getattr(owner, attr, None)
-
-
-# ---------------------------------------------------------------------- prim:: emitters
-
-def _only_returned(cg, n):
-    """A top-level tuple/list that only the return uses: wrap_expr rebuilds it there."""
-    return n.owning_block is cg.graph.block and all(
-        u.user is cg.graph.return_node for u in n.output.uses)
-
-
-def _rebuilt_at_return(cg, n):
-    """Does the return rebuild this top-level tuple/list from its items (the same
-    objects as the items, inputs included)? A tuple always (it cannot change); a list
-    unless something may mutate it: a node using it that writes (aten::append,
-    aten::_set_item, a loop or if holding one), or a write through an alias of it (an
-    inner list read back out of its outer list, `l[0].append(5)`): then the list object
-    itself is returned."""
-    from ..ir.schema_match import has_side_effects
-    if n.owning_block is not cg.graph.block:
-        return False
-    if n.kind == "prim::TupleConstruct":
-        return True
-    if n.kind not in ("prim::ListConstruct", "prim::DictConstruct") or \
-            any(has_side_effects(u.user) for u in n.output.uses):
-        return False
-    return not cg.alias_db().has_writers(n.output)
-
-
-def _list_construct(cg, n):
-    if not _only_returned(cg, n):
-        cg.emit(f"{cg.define(n.output)} = [{', '.join(cg.ref(v) for v in n.inputs)}]")
-
-
-def _tuple_construct(cg, n):
-    if not _only_returned(cg, n):
-        items = [cg.ref(v) for v in n.inputs]
-        cls = _objects.namedtuple_class(n.output.type)
-        if cls is not None:                   # the user's NamedTuple class
-            cg.emit(f"{cg.define(n.output)} = {cg.bind(cls, cls.__name__)}"
-                    f"({', '.join(items)})")
-            return
-        comma = "," if len(items) == 1 else ""
-        cg.emit(f"{cg.define(n.output)} = ({', '.join(items)}{comma})")
-
-
-def _create_object(cg, n):
-    """An instance of the user's class, made without its Python __init__."""
-    cls = _objects.object_class(n.output.type)
-    c = cg.bind(cls, cls.__name__)
-    cg.emit(f"{cg.define(n.output)} = {c}.__new__({c})")
-
-
-def _python_op(cg, n):
-    """A call of an @ignore'd Python function on boxed values; its result unboxed."""
-    fn = cg.bind(_objects.python_callable(n), "py_" + str(n.attrs.get("name", "fn")))
-    call = f"{fn}({', '.join(box_expr(cg, v) for v in n.inputs)})"
-    if n.outputs:
-        cg.emit(f"{cg.define(n.output)} = _unbox({call})")
-    else:
-        cg.emit(call)
-
-
-def _region_marker(cg, n):
-    """prim::Enter / prim::Exit of a strict_fusion region: checked when the graph was
-    fused (runtime/fusion.py); nothing to run. Those of `with obj:` keep the entered
-    objects in a list made at function entry, whose __exit__ the function's handler
-    calls if the body raises (see _assemble)."""
-    from .objects import OBJECT_REGION
-    if n.attrs.get("name") != OBJECT_REGION:
-        return
-    if cg.entered is None:
-        cg.entered = cg.new_var("entered")
-        cg.pre.append(f"    {cg.entered} = []")
-    if n.kind == "prim::Enter":
-        cg.emit(f"{cg.entered}.append({cg.ref(n.inputs[0])})")
-    else:
-        cg.emit(f"{cg.entered}.pop()")
-
-
-def _unpack(cg, n):
-    src = cg.ref(n.inputs[0])
-    outs = [cg.define(v) for v in n.outputs]
-    if not outs:
-        cg.emit(f"[] = {src}")
-    else:
-        cg.emit(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {src}")
-
-
-def _tuple_index(cg, n):
-    cg.emit(f"{cg.define(n.output)} = {cg.ref(n.inputs[0])}[{cg.ref(n.inputs[1])}]")
-
-
-def _dict_construct(cg, n):
-    if _only_returned(cg, n):
-        return
-    vals = [cg.ref(v) for v in n.inputs]
-    items = ", ".join(f"{k}: {x}" for k, x in zip(vals[0::2], vals[1::2]))
-    cg.emit(f"{cg.define(n.output)} = {{{items}}}")
-
-
-def _attr_ref(obj, attr):
-    if attr.isidentifier() and not keyword.iskeyword(attr):
-        return f"{obj}.{attr}"
-    return None
-
-
-def _get_attr(cg, n):
-    v = n.output
-    obj, attr = cg.ref(n.inputs[0]), n.attrs["name"]
-    read = _attr_ref(obj, attr) or f"getattr({obj}, {attr!r})"
-    name = cg.define(v)
-    t = cg.new_var(name + "_t")
-    cg.emit(f"{t} = {read}")
-    cg.emit(f"{name} = _unbox({t})")
-    cg.objs[v] = t
-
-
-def box_expr(cg, v):
-    """A value as eager code holds it (for SetAttr, Print, calls): its Tensor object when
-    there is one, else wrapped by what is known of it."""
-    o = cg.obj(v)
-    if o is not None:
-        return o
-    return cg.wrap_spec(cg.ref(v), cg.specs.get(v))
-
-
-def _set_attr(cg, n):
-    obj, attr = cg.ref(n.inputs[0]), n.attrs["name"]
-    val = box_expr(cg, n.inputs[1])
-    target = _attr_ref(obj, attr)
-    cg.emit(f"{target} = {val}" if target else f"setattr({obj}, {attr!r}, {val})")
-
-
-def _if(cg, n):
-    cond = cg.ref(n.inputs[0])
-    outs = [cg.define(v) for v in n.outputs]
-    cg.emit(f"if {cond}:")
-    for i, b in enumerate(n.blocks):
-        if i == 1:
-            if not b.nodes and all(cg.names.get(v) == t for v, t in zip(b.outputs, outs)):
-                break
-            cg.emit("else:")
-        cg.depth += 1
-        start = len(cg.lines)
-        cg.emit_block(b)
-        if not always_raises(b):
-            cg.assign(outs, b.outputs)
-        if len(cg.lines) == start:
-            cg.emit("pass")
-        cg.depth -= 1
-
-
-def _loop(cg, n):
-    trip, cond0, init = n.inputs[0], n.inputs[1], n.inputs[2:]
-    body = n.blocks[0]
-    outs = [cg.define(v) for v in n.outputs]
-    cg.assign(outs, init)
-    for bv, o in zip(body.inputs[1:], outs):
-        cg.names[bv] = o
-    i = cg.define(body.inputs[0])
-    body_cond = body.outputs[0]
-    if constant_of(cond0) is True and constant_of(body_cond) is True:
-        cg.emit(f"for {i} in range({cg.ref(trip)}):")
-        cg.depth += 1
-        start = len(cg.lines)
-        cg.emit_block(body)
-        cg.assign(outs, body.outputs[1:])
-        if len(cg.lines) == start:
-            cg.emit("pass")
-        cg.depth -= 1
-        return
-    c = cg.new_var("cond")
-    cg.emit(f"{c} = {cg.ref(cond0)}")
-    t = constant_of(trip)
-    endless = isinstance(t, int) and t >= _INT64_MAX
-    count = not endless or bool(body.inputs[0].uses)
-    if count:
-        cg.emit(f"{i} = 0")
-    cg.emit(f"while {c}:" if endless else f"while {c} and {i} < {cg.ref(trip)}:")
-    cg.depth += 1
-    cg.emit_block(body)
-    cg.assign(outs + [c], list(body.outputs[1:]) + [body_cond])
-    if count:
-        cg.emit(f"{i} += 1")
-    cg.depth -= 1
-
-
-def _raise(cg, n):
-    from .interpreter import raise_location
-    args = [cg.ref(v) for v in n.inputs[:2]]
-    if len(args) == 1:
-        args.append("None")
-    where = raise_location(n)
-    if where:
-        args.append(repr(where))
-    cg.emit(f"raise _exception_for({', '.join(args)})")
-
-
-def _call(cg, n):
-    from .executor import CallSite, DynamicCallSite
-    from .interpreter import is_dynamic_call
-    site = DynamicCallSite(n) if is_dynamic_call(n) else CallSite(n)
-    fn = cg.bind(site, f"call_{n.attrs.get('name', 'fn')}")
-    call = f"{fn}({', '.join(box_expr(cg, v) for v in site.args)})"
-    outs = [cg.define(v) for v in n.outputs]
-    cg.emit(f"{', '.join(outs)} = {call}" if outs else call)
-
-
-def _num_to_tensor(cg, n):
-    x = cg.ref(n.inputs[0])
-    s = cg.specs.get(n.output)
-    name = cg.define(n.output)
-    if isinstance(s, TensorSpec):
-        cg.emit(f"{name} = _asarray({x}, {cg.bind_np_dtype(s.dtype)})")
-    else:
-        cg.emit(f"{name} = _num_to_tensor({x})._data")
-
-
-def _uninitialized(cg, n):
-    cg.emit(f"{cg.define(n.output)} = None")
-
-
-def _alias(cg, n):
-    cg.names[n.output] = cg.ref(n.inputs[0])
-    o = cg.objs.get(n.inputs[0])
-    if o is not None:
-        cg.objs[n.output] = o
-        cg.obj_sources[n.output] = n.inputs[0]
-
-
-def _print(cg, n):
-    cg.emit(f"print({', '.join(box_expr(cg, v) for v in n.inputs)})")
-
-
-def _warn(cg, n):
-    node = cg.bind(n, "node")
-    args = ", ".join(cg.ref(v) for v in n.inputs)
-    if cg.warned is None:       # the nodes that have warned in this call (as TorchScript)
-        cg.warned = cg.new_var("warned")
-        cg.pre.append(f"    {cg.warned} = set()")
-    cg.emit(f"_emit_warning({node}, {args}, warned={cg.warned})")
-
-
-def _dtype(cg, n):
-    s = cg.specs.get(n.inputs[0])
-    x = cg.ref(n.inputs[0])
-    if isinstance(s, TensorSpec):
-        cg.names[n.output] = cg.bind_dtype(s.dtype)
-    else:
-        cg.emit(f"{cg.define(n.output)} = _dtype_of({x})")
-
-
-def _device(cg, n):
-    s = cg.specs.get(n.inputs[0])
-    x = cg.ref(n.inputs[0])
-    if isinstance(s, TensorSpec):
-        cg.names[n.output] = cg.bind_device(s.device)
-    else:
-        cg.emit(f"{cg.define(n.output)} = _device_of({x})")
-
-
-def _requires_grad(cg, n):
-    # generated code runs only when no gradient is recorded: a tensor it computes never
-    # requires grad; an input, a parameter or buffer answers for itself
-    o = cg.obj(n.inputs[0])
-    cg.emit(f"{cg.define(n.output)} = {o + '.requires_grad' if o is not None else 'False'}")
-
-
-def _data(cg, n):
-    # no gradient is recorded here: x.data is x's array (boxed again where it leaves)
-    cg.names[n.output] = cg.ref(n.inputs[0])
-
-
-def _grad(cg, n):
-    # x.grad of an input, a parameter or buffer (read when the line runs); None for a
-    # tensor the generated code computed
-    o = cg.obj(n.inputs[0])
-    cg.emit(f"{cg.define(n.output)} = {'_unbox(' + o + '.grad)' if o is not None else 'None'}")
-
-
-def _is_leaf(cg, n):
-    # a tensor computed while nothing records is a leaf, as in PyTorch
-    o = cg.obj(n.inputs[0])
-    cg.emit(f"{cg.define(n.output)} = {o + '.is_leaf' if o is not None else 'True'}")
-
-
-def _retains_grad(cg, n):
-    o = cg.obj(n.inputs[0])
-    cg.emit(f"{cg.define(n.output)} = {o + '.retains_grad' if o is not None else 'False'}")
-
-
-def _array_attr(cg, n):
-    cg.emit(f"{cg.define(n.output)} = int({cg.ref(n.inputs[0])}.{n.kind[6:]})")
-
-
-def _enum_attr(cg, n):        # prim::EnumName / prim::EnumValue: the member's .name / .value
-    attr = "name" if n.kind == "prim::EnumName" else "value"
-    cg.emit(f"{cg.define(n.output)} = {cg.ref(n.inputs[0])}.{attr}")
-
-
-_PRIM_EMITTERS = {
-    "prim::ListConstruct": _list_construct, "prim::TupleConstruct": _tuple_construct,
-    "prim::TupleUnpack": _unpack, "prim::ListUnpack": _unpack,
-    "prim::TupleIndex": _tuple_index, "prim::DictConstruct": _dict_construct,
-    "prim::GetAttr": _get_attr, "prim::SetAttr": _set_attr, "prim::If": _if,
-    "prim::Loop": _loop, "prim::RaiseException": _raise, "prim::CallFunction": _call,
-    "prim::CallMethod": _call, "prim::NumToTensor": _num_to_tensor,
-    "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _alias,
-    "prim::Print": _print, "aten::warn": _warn, "prim::dtype": _dtype, "prim::device": _device,
-    "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
-    "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
-    "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
-    "prim::EnumName": _enum_attr, "prim::EnumValue": _enum_attr,
-    "prim::TensorExprGroup": fusion.emit_group,
-    "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
-    "prim::Enter": _region_marker, "prim::Exit": _region_marker,
-    "prim::isinstance": codegen_aten.emit_isinstance,
-    **_future_nodes.EMITTERS,
-}

@@ -508,7 +508,7 @@ def _container(cg, n):
     if n.kind == "aten::__contains__" and isinstance(n.inputs[1].type, _T.TensorType):
         # `t in d` of a Dict[Tensor, t]: the dict keeps its Tensor keys (by identity), so
         # look for the Tensor object, not its array
-        from .codegen import box_expr
+        from .codegen_prim import box_expr
         args[1] = box_expr(cg, n.inputs[1])
     # `None[i]` (a constant in a branch that never runs: an inlined library function's
     # other case) is a SyntaxWarning when the code is compiled: call the function instead

@@ -80,7 +80,7 @@ HANDLERS = {"prim::fork": _fork, "aten::wait": _wait, "prim::awaitable": _awaita
 def _emit_fork(cg, n):
     """The block inside a try: the Future holds its value or its error."""
     from ..jit.futures import Future
-    from .codegen import box_expr
+    from .codegen_prim import box_expr
     fut_cls = cg.bind(Future, "Future")
     elem = cg.bind(n.output.type.elem, "future_type")
     out = cg.define(n.output)
@@ -112,7 +112,7 @@ class _AwaitSite:
 
 
 def _emit_awaitable(cg, n):
-    from .codegen import box_expr
+    from .codegen_prim import box_expr
     site = cg.bind(_AwaitSite(n), "awaitable")
     free = ", ".join(box_expr(cg, v) for v in block_free_values(n))
     args = ", ".join(box_expr(cg, v) for v in n.inputs)
@@ -121,7 +121,7 @@ def _emit_awaitable(cg, n):
 
 def _emit_awaitable_nowait(cg, n):
     from ..jit.awaits import _Await
-    from .codegen import box_expr
+    from .codegen_prim import box_expr
     cls = cg.bind(_Await, "Await")
     elem = cg.bind(n.output.type.elem, "await_type")
     cg.emit(f"{cg.define(n.output)} = {cls}.nowait({box_expr(cg, n.inputs[0])}, {elem})")
