@@ -284,7 +284,7 @@ class Tensor:
     def detach_(self):
         """Cut this tensor from the graph in place (it becomes a leaf without grad)."""
         if _registry.dispatch_state.tracing is not None:
-            from .frontend.tracer import detach_
+            from .frontend.trace_hooks import detach_
             detach_(self)
         if self._ag is not None:
             self._ag.grad_fn = None
@@ -482,7 +482,7 @@ class Tensor:
 
     def type_as(self, other):
         if _registry.dispatch_state.tracing is not None:    # the trace follows other's dtype
-            from .frontend.tracer import trace_type_as
+            from .frontend.trace_hooks import trace_type_as
             return trace_type_as(self, other)
         return self.to(other._dtype)
 

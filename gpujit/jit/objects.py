@@ -9,6 +9,7 @@ import threading
 from .. import fusers as _fusers
 from ..autograd.grad_mode import state as _grad_state
 from ..frontend import tracer as _tracer
+from ..frontend import trace_hooks as _trace_hooks
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from ..ir import types as T
@@ -23,7 +24,7 @@ _Active = _tracer._Active
 _strict = _fusers.strict._state
 _dispatch = _reg.dispatch_state
 # The fast path's gate, two plain reads: `_dispatch.hook` is None only while no thread
-# traces (a thread's `_Active.session` is set only inside frontend.tracer.tracing, whose
+# traces (a thread's `_Active.session` is set only inside frontend.trace_hooks.tracing, whose
 # enter installs `dispatch_state.tracing` and whose exit clears the session before the
 # hook), autograd has never been turned on and no autocast region is enabled,
 # and `_strict_open[0]` is 0 only while no thread is inside strict_fusion. When either
@@ -137,7 +138,7 @@ class _GraphCallable:
         if session is not None and not session.paused:
             # called while tracing: compute (recording gradients if needed), then copy the
             # graph, control flow included, into the trace
-            with _tracer.paused(session):
+            with _trace_hooks.paused(session):
                 out = self._call_graph(leading, args, grad)
             session.record_call(self.inlined_graph, leading[0] if leading else None,
                                 args, out)

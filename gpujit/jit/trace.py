@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ..frontend import tracer as _tr
+from ..frontend import trace_hooks as _th
 from ..frontend import trace_boundary as _tb
 from ..frontend.tracer import TracerWarning
 from ..ops import registry as _reg
@@ -119,7 +120,7 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
             raise
     for name, a in zip(names, inputs):
         _tb.bind_input(rec, name, a)
-    with _tr.tracing(session):
+    with _th.tracing(session):
         if module is not None and method == "forward":
             out = module(*inputs)
         else:

@@ -1,0 +1,234 @@
+"""The tracer's hooks: how a trace sees the program run. `tracing` installs them for one
+TraceSession (`paused` runs tracer-internal work unrecorded): the op registry's dispatch
+hook (`_hook`: every op call is computed and recorded; a 0-dim integer tensor passed for
+an int is recorded as aten::Int; a tensor turned into a Python number warns), the escape
+hook (iterating a tensor, .tolist(), .numpy() warn), the module-call hook (a submodule's
+call is scoped and gets its own graph), and the recorded forms of `t.detach_()` and
+`t.type_as(other)`. The session state and the Recorder are tracer.py's.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+
+from ..ops import registry as _reg
+from ..ir import types as T
+from ..tensor import Tensor
+from .tracer import _Active, Recorder, TracedInt, source_range_here, warn_at_user
+from .trace_boundary import _param_names, _holds_only_tensors, bind_input, output_value
+
+
+_installs = [0]             # threads tracing now: the hooks stay installed while any is
+
+
+_installs_lock = threading.Lock()
+
+
+def _describe_item_caller():
+    """What turned a tensor into a Python value (bool(), int(), float() or item())."""
+    f = sys._getframe(3)
+    for _ in range(4):
+        if f is None:
+            break
+        name = f.f_code.co_name
+        if name in ("__bool__", "__int__", "__float__", "__index__"):
+            return {"__bool__": "a Python boolean", "__int__": "a Python integer",
+                    "__index__": "a Python index", "__float__": "a Python float"}[name]
+        f = f.f_back
+    return "a Python number"
+
+
+def _hook(op, args):
+    s = _Active.session
+    if s is None or s.paused:
+        return _reg.dispatch_state.compute(op, args)
+    if op.name == "aten::item":
+        what = _describe_item_caller()
+    if op.name == "aten::item" and what != "a Python index":
+        # (torch's tracer is silent for __index__: a list indexed by a tensor, range(t))
+        extra = (" (a tensor used as a condition, e.g. in an `if`, is the same thing)"
+                 if what == "a Python boolean" else "")
+        warn_at_user(f"Converting a tensor to {what} might cause the trace to be incorrect. "
+                     f"We can't record the data flow of Python values, so this value will be "
+                     f"treated as a constant in the future. This means that the trace might "
+                     f"not generalize to other inputs!{extra}")
+    if _reg_is_inplace(op):
+        s.check_inplace(op, args)
+    ints = _int_params(op)
+    if ints and any(isinstance(args[i], (Tensor, list, tuple)) for i in ints if i < len(args)):
+        args = _int_args(op, args, ints)
+    # the op computes on plain ints (a TracedInt's own arithmetic would record again);
+    # through autograd when it is on, so a traced run records gradients as eager does
+    result = _reg.dispatch_state.compute(
+        op, [int(a) if isinstance(a, TracedInt) else a for a in args])
+    if "random" in op.tags or "nondeterministic" in op.tags:
+        s.nondeterministic.append(op.name)
+    return s.record(op, args, result)
+
+
+_INT_PARAMS: dict = {}
+
+
+def _int_params(op):
+    """Positions of op's int / int[] parameters."""
+    r = _INT_PARAMS.get(op.name)
+    if r is None:
+        r = _INT_PARAMS[op.name] = tuple(i for i, a in enumerate(op.schema.arguments)
+                                         if a.type.base in ("int", "SymInt"))
+    return r
+
+
+def _int_args(op, args, ints):
+    """The args of an op call with each 0-dim integer tensor given for an int (or an
+    element of an int[]) replaced by aten::Int of it, recorded, so the trace follows the
+    tensor's value (`x.topk(k)`, `x.view(n, -1)` with tensors k, n) instead of baking in a
+    constant."""
+    out = list(args)
+    for i in ints:
+        if i >= len(out):
+            break
+        a = out[i]
+        if isinstance(a, Tensor):
+            out[i] = _as_int(a)
+        elif isinstance(a, (list, tuple)) and any(isinstance(e, Tensor) for e in a):
+            out[i] = type(a)(_as_int(e) if isinstance(e, Tensor) else e for e in a)
+    return out
+
+
+def _as_int(t):
+    if t.ndim != 0 or t.is_floating_point() or t.is_complex():
+        return t          # the op's own error names what it got
+    return _reg.get("aten::Int.Tensor").public(t)
+
+
+def trace_type_as(t, other):
+    """`t.type_as(other)` while tracing: recorded as TorchScript's scripted form,
+    `aten::to(t, prim::dtype(other))`, so that the trace follows other's dtype in later
+    calls (it recorded other's dtype at trace time as a constant)."""
+    s = _Active.session
+    op = _reg.get("aten::to.dtype")
+    args = [t, other._dtype, False, False]
+    if s is None or s.paused:
+        return op.public(*args)
+    result = _reg.dispatch_state.compute(op, args)
+    sr = source_range_here()
+    scope = "/".join(s.scopes) or None
+    for rec in s.recorders:
+        dtype_of = rec.value_of(other, T.TENSOR)
+        n = s._record_into(rec, op, args, result, sr, scope)
+        d = rec.graph.create("prim::dtype", [dtype_of], output_types=[T.SCALAR_TYPE],
+                             source_range=sr, scope=scope)
+        d.insert_before(n)
+        const = n.inputs[1]
+        n.replace_input(1, d.output)
+        if not const.uses and const.node.kind == "prim::Constant":
+            const.node.destroy()
+    return result
+
+
+def _reg_is_inplace(op):
+    return any(a.type.is_write for a in op.schema.arguments)
+
+
+def _escape(t, what):
+    s = _Active.session
+    if s is not None and not s.paused and what == "iter":
+        warn_at_user("Iterating over a tensor might cause the trace to be incorrect. Passing "
+                     "a tensor of different shape won't change the number of iterations "
+                     "executed (and might lead to errors or silently give incorrect results).")
+    elif s is not None and not s.paused:
+        kind = "a Python list" if what == "tolist" else "a NumPy array"
+        warn_at_user(f"Converting a tensor to {kind} might cause the trace to be incorrect. "
+                     f"We can't record the data flow of Python values, so this value will be "
+                     f"treated as a constant in the future. This means that the trace might "
+                     f"not generalize to other inputs!")
+
+
+def _module_call(module, call, args, kwargs):
+    s = _Active.session
+    if s is None or s.paused or id(module) not in s.attr_paths or module is s.root_module:
+        return call(*args, **kwargs)
+    path = s.attr_paths[id(module)]
+    s.scopes.append(f"{type(module).__name__}[{path[-1]}]")
+    first = id(module) not in s.module_graphs
+    rec = None
+    if first and not kwargs:
+        rec = Recorder(s, module, s.module_type(module))
+        names = _param_names(module.forward, len(args))
+        for name, a in zip(names, args):
+            if _holds_only_tensors(a):
+                bind_input(rec, name, a)
+            # else (a number, None, a string...): as in torch, the submodule's graph bakes
+            # the value in as a constant where its ops use it
+        s.module_graphs[id(module)] = (module, rec)
+        s.recorders.append(rec)
+    try:
+        out = call(*args, **kwargs)
+    finally:
+        s.scopes.pop()
+        if rec is not None:
+            s.recorders.remove(rec)
+    if rec is not None:
+        rec.graph.register_output(output_value(rec, out, strict=False))
+    return out
+
+
+def detach_(t):
+    """`t.detach_()` while tracing: recorded as aten::detach, whose result stands for t
+    from here on (as TorchScript's tracer records it)."""
+    s = _Active.session
+    if s is None or s.paused:
+        return
+    d = _reg.get("aten::detach").public(t)
+    for rec in s.recorders:
+        v = rec.env.get(id(d))
+        if v is not None:
+            rec.bind(t, v)
+
+
+class tracing:
+    """Context: install the hooks for one TraceSession (nesting is not allowed)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        from ..nn import module as _module
+        if _Active.session is not None:
+            raise RuntimeError("gpujit.trace was called while another trace is running; "
+                               "trace the inner function first and call the traced object")
+        _Active.session = self.session
+        with _installs_lock:
+            _installs[0] += 1
+            _reg.dispatch_state.tracing = _hook
+            _reg.dispatch_state.refresh()
+            _reg.dispatch_state.escape = _escape
+            _module.call_hook.hook = _module_call
+        return self.session
+
+    def __exit__(self, *exc):
+        from ..nn import module as _module
+        _Active.session = None
+        with _installs_lock:
+            _installs[0] -= 1
+            if not _installs[0]:
+                _reg.dispatch_state.tracing = None
+                _reg.dispatch_state.refresh()
+                _reg.dispatch_state.escape = None
+                _module.call_hook.hook = None
+
+
+class paused:
+    """Run tracer-internal work (cloning inputs, calling a compiled graph) unrecorded."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        if self.session is not None:
+            self.saved = self.session.paused
+            self.session.paused = True
+
+    def __exit__(self, *exc):
+        if self.session is not None:
+            self.session.paused = self.saved
