@@ -3,15 +3,15 @@
 The Tensor holds only the array, its gpujit dtype and device, a version counter (bumped by
 in-place ops; autograd reads it) and an autograd slot. Every computation goes through the
 op registry (`gpujit.ops`): the methods and operators that compute are bound onto this
-class from the registry at import, not written here.
+class from the registry at import, not written here. The conversions (to, type, float,
+new_zeros, ...) are written in _tensor_conversions.py and set on Tensor at import.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import dtypes as _dt
-from . import _tensor_types
-from .device import cpu as _cpu, device as _device_cls, resolve as _resolve_device
+from .device import cpu as _cpu
 from .ops import registry as _registry
 
 __all__ = ["Tensor", "Size"]
@@ -66,11 +66,6 @@ class _AutogradMeta:
 def _ops():
     return _registry.OPS
 
-
-
-# Tensor.type()'s strings: "torch.FloatTensor", "torch.cuda.FloatTensor" (and gpujit.*)
-_TYPE_STRINGS = {f"{mod}.{'cuda.' if cuda else ''}{d.short_name}Tensor": (d, cuda)
-                 for d in _dt.ALL for cuda in (False, True) for mod in ("torch", "gpujit")}
 
 
 class Tensor:
@@ -391,198 +386,6 @@ class Tensor:
         memo[id(self)] = t
         return t
 
-    # ---------------------------------------------------------------- conversions
-    def to(self, *args, **kwargs):
-        """to(dtype) / to(device, dtype=None) / to(other), non_blocking=False, copy=False."""
-        dev = kwargs.pop("device", None)
-        dtype = kwargs.pop("dtype", None)
-        non_blocking = kwargs.pop("non_blocking", False)
-        copy = kwargs.pop("copy", False)
-        memory_format = kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        like = None
-        for a in args:
-            if isinstance(a, Tensor):
-                dev, dtype, like = a._device, a._dtype, a
-            elif isinstance(a, _dt.dtype) or a in (bool, int, float):
-                dtype = a
-            elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
-                dev = a
-            elif isinstance(a, bool):
-                non_blocking = a
-            else:
-                raise TypeError(f"to() received an invalid argument {a!r}; expected a dtype, a "
-                                f"device or a Tensor")
-        cast = dtype is not None
-        moved = dev is not None
-        dtype = self._dtype if dtype is None else _dt.to_dtype(dtype)
-        dev = self._device if dev is None else _resolve_device(dev)
-        if memory_format is not None:
-            from .ops import memory_format as _mf
-            fmt = _mf.canonical(memory_format)
-            if (dev is self._device and dtype is self._dtype and not copy and fmt in (
-                    _mf.PRESERVE, _mf.suggest(self._data.shape, self._data.strides))
-                    and _registry.dispatch_state.tracing is None):
-                _mf.check_rank(fmt, self._data.ndim)
-                return self              # (as aten::to.dtype_layout: nothing to change;
-                # a trace records it: a later input may be laid out otherwise)
-            return _ops()["aten::to.dtype_layout"].public(
-                self, dtype=dtype, device=dev, non_blocking=non_blocking, copy=copy,
-                memory_format=memory_format)
-        if (like is not None and dev is self._device and not copy
-                and _registry.dispatch_state.tracing is not None):
-            return self.type_as(like)       # (the trace follows like's dtype)
-        if dev is self._device and dtype is self._dtype and not copy and not (
-                (cast or moved) and _registry.dispatch_state.tracing is not None):
-            return self     # (a trace records a cast or move asked for: later inputs may need it)
-        if dev is self._device and not moved:
-            return _ops()["aten::to.dtype"].public(self, dtype, non_blocking, copy)
-        # (a move alone records no dtype: the trace keeps later inputs' dtypes)
-        return _ops()["aten::to.device"].public(self, dev, dtype if cast else None,
-                                                non_blocking, copy)
-
-    def cpu(self):
-        return self.to(_cpu)
-
-    def cuda(self, device=None, non_blocking=False):
-        if device is None:
-            device = "cuda"
-        elif isinstance(device, int):
-            device = _device_cls("cuda", device)
-        return self.to(device, non_blocking=non_blocking)
-
-    def type(self, dtype=None, non_blocking=False, **kwargs):
-        """x.type(): PyTorch's type string ("torch.FloatTensor", "torch.cuda.LongTensor");
-        x.type(dtype or type string): x itself when already of that type, else a copy of
-        it (a string's "cuda." or its absence also chooses the device, as in PyTorch)."""
-        if dtype is None:
-            return f"torch.{'cuda.' if self.is_cuda else ''}{self._dtype.short_name}Tensor"
-        if kwargs:
-            if set(kwargs) - {"async"}:
-                raise TypeError(f"type() got an unexpected keyword argument "
-                                f"'{next(iter(set(kwargs) - {'async'}))}'")
-            non_blocking = kwargs["async"]
-        if isinstance(dtype, _tensor_types.tensortype):   # x.type(torch.LongTensor)
-            dtype = f"torch.{'cuda.' if dtype.is_cuda else ''}{dtype.dtype.short_name}Tensor"
-        if isinstance(dtype, str):
-            want = _TYPE_STRINGS.get(dtype)
-            if want is None:
-                raise ValueError(f"invalid type: {dtype!r}")
-            dt, cuda = want
-            if dt is self._dtype and cuda == self.is_cuda:
-                return self
-            if cuda == self.is_cuda:
-                return self.to(dt, non_blocking=non_blocking)
-            return self.to("cuda" if cuda else "cpu", dt, non_blocking=non_blocking)
-        dt = _dt.to_dtype(dtype)
-        if dt is self._dtype:
-            return self
-        return self.to(dt, non_blocking=non_blocking)
-
-    def type_as(self, other):
-        if _registry.dispatch_state.tracing is not None:    # the trace follows other's dtype
-            from .frontend.trace_hooks import trace_type_as
-            return trace_type_as(self, other)
-        return self.to(other._dtype)
-
-    def float(self):
-        return self.to(_dt.float32)
-
-    def double(self):
-        return self.to(_dt.float64)
-
-    def half(self):
-        return self.to(_dt.float16)
-
-    def int(self):
-        return self.to(_dt.int32)
-
-    def long(self):
-        return self.to(_dt.int64)
-
-    def short(self):
-        return self.to(_dt.int16)
-
-    def char(self):
-        return self.to(_dt.int8)
-
-    def byte(self):
-        return self.to(_dt.uint8)
-
-    def bool(self):
-        return self.to(_dt.bool)
-
-    def view_as(self, other):
-        return self.view(other.shape)
-
-    def reshape_as(self, other):
-        return self.reshape(other.shape)
-
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .ops.creation import tensor
-        return tensor(data, dtype=dtype or self._dtype, device=device or self._device,
-                      requires_grad=requires_grad)
-
-    def _new_factory(self, name, size, dtype, device, requires_grad, extra=()):
-        if len(size) == 1 and isinstance(size[0], (list, tuple)):
-            size = tuple(size[0])
-        from .ops.creation import _size_arg
-        t = _ops()[name].public(self, _size_arg(size), *extra, dtype=dtype, device=device)
-        if requires_grad:
-            t.requires_grad_(True)
-        return t
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::new_zeros", size, dtype, device, requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::new_ones", size, dtype, device, requires_grad)
-
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::new_empty", size, dtype, device, requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return self._new_factory("aten::new_full", (size,), dtype, device, requires_grad,
-                                 (fill_value,))
-
-    def resize_(self, *sizes, memory_format=None):
-        """In place, as torch's (aten::resize_): the same number of elements keeps the
-        values in order (row-major); more keeps the old ones first and leaves the rest
-        uninitialized."""
-        if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
-            sizes = tuple(sizes[0])
-        if self.requires_grad:
-            raise RuntimeError("cannot resize variables that require grad")
-        return _registry.OPS["aten::resize_"].public(self, list(sizes),
-                                                      memory_format=memory_format)
-
-    def resize_as_(self, other, memory_format=None):
-        if self.requires_grad:
-            raise RuntimeError("cannot resize variables that require grad")
-        return _registry.OPS["aten::resize_as_"].public(self, other,
-                                                         memory_format=memory_format)
-
-    @property
-    def T(self):
-        return _registry.OPS["aten::numpy_T"].public(self)
-
-    @property
-    def mT(self):
-        return _registry.OPS["aten::mT"].public(self)
-
-    @property
-    def H(self):
-        return _registry.OPS["aten::matrix_H"].public(self)
-
-    @property
-    def mH(self):
-        return _registry.OPS["aten::mH"].public(self)
-
-    @property
-    def layout(self):
-        return _dt.strided
-
     # ---------------------------------------------------------------- DLPack
     def __dlpack__(self, *args, **kwargs):
         return self._data.__dlpack__(*args, **kwargs)
@@ -637,5 +440,15 @@ def _rebuild(data, dtype_name, dev, requires_grad):
     return tensor(data, dtype=_dt.to_dtype(dtype_name), device=dev,
                   requires_grad=requires_grad)
 
+
+# the dtype/device conversions, new_* factories, resize_ and .T/.mT/.H/.mH/.layout:
+# _tensor_conversions.py; they become Tensor's own methods (which the registry's method
+# bindings, ops/bind.py, leave in place)
+from ._tensor_conversions import TensorConversions as _Conversions  # noqa: E402
+for _k, _v in vars(_Conversions).items():
+    if not _k.startswith("__"):
+        getattr(_v, "fget", _v).__qualname__ = f"Tensor.{_k}"    # as if written in Tensor
+        setattr(Tensor, _k, _v)
+del _k, _v
 
 _registry._set_tensor_class(Tensor)
