@@ -3,22 +3,23 @@
 Each node becomes one of:
 
 - a pointwise call: what registry._gen_pointwise does at run time (device join, type
-  promotion, operand casts, the impl, result cast, in-place write-back), decided here from
+  promotion, operand casts, the impl, result cast, in-place write-back), decided from
   the operands' specs, so the line that remains is the impl call (or the NumPy function
-  it is) with only the casts the dtypes need;
+  it is) with only the casts the dtypes need (codegen_pointwise.py);
 - a generic call: registry._gen_generic's work (device, ScalarType/Device arguments, the
   impl, results per the schema) decided the same way;
 - a Python expression, for the Python-scalar ops (`i + 1`);
 - the fallback: the op's eager entry point on boxed values, for a node whose types the
   profile does not fix (and for whatever the static paths decline). It computes exactly
   what eager gpujit computes, errors included.
+
+The pieces these share (_Arg, the device join, the call expression) are codegen_calls.py's.
 """
 from __future__ import annotations
 
 import ast
 
 import functools
-import itertools
 import string
 
 import numpy as np
@@ -27,26 +28,16 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve
 from ..ir import types as _T
 from ..ops import registry as _reg
-from ..ops.registry import scalar_kind
 from ..ops.scalar_ops import GUARDED_FORMS, PYTHON_FORMS, PYTHON_VALUED
 from .assume import NO_CONSTANT, constant_of, known
-from .impl_facts import direct_call, probe
 from .profile import TensorSpec, ValueSpec, ListSpec, TupleSpec, EMPTY, spec_of
-from .interpreter import CONTAINER_OPS, isinstance_test
+from .codegen_calls import _NONE, _Arg, _join_devices, _move, _call_expr
+from .codegen_pointwise import _pointwise
+from .container_ops import CONTAINER_OPS
+from .isinstance_kinds import isinstance_test
 from .support import call_op
 
 __all__ = ["emit_aten", "emit_isinstance"]
-
-_NONE = type(None)
-_SAMPLE = {int: 1, float: 1.0, bool: True, _NONE: None}
-
-
-class _Arg:
-    __slots__ = ("name", "type", "value", "expr", "spec", "const")
-
-    def __init__(self, name, type_, value, expr, spec, const):
-        self.name, self.type, self.value = name, type_, value
-        self.expr, self.spec, self.const = expr, spec, const
 
 
 def _args(cg, n, op):
@@ -80,69 +71,6 @@ def emit_aten(cg, n):
     _fallback(cg, n, op)
 
 
-# ---------------------------------------------------------------------- shared pieces
-
-def _join_devices(specs, zero_dim_exempt=True):
-    """The device of a call from its tensors' specs, as eager's _operand_device finds it
-    (a 0-dim CPU tensor joins any device); None when it cannot be decided here (or the
-    devices clash: the fallback then raises eager's error)."""
-    dev, zero_cpu, unsure_cpu = None, False, False
-    for s in specs:
-        if isinstance(s, ListSpec):
-            if s.elem is EMPTY:
-                continue
-            s, exempt = s.elem, False
-        else:
-            exempt = zero_dim_exempt
-        if not isinstance(s, TensorSpec):
-            continue
-        if exempt and s.device is _cpu and s.ndim == 0:
-            zero_cpu = True
-            continue
-        if exempt and s.device is _cpu and s.ndim is None:
-            unsure_cpu = True
-        if dev is None:
-            dev = s.device
-        elif dev is not s.device:
-            return None
-    if unsure_cpu and dev is not None and dev is not _cpu:
-        return None
-    if dev is None and zero_cpu:
-        dev = _cpu
-    return dev
-
-
-def _move(cg, e, dev):
-    """An array expression moved to dev (0-dim CPU operands of CUDA ops)."""
-    if dev is _cpu:
-        return f"{e}.get()"
-    return f"{cg.xp_name(dev)}.asarray({e})"
-
-
-def _call_expr(cg, op, dev, args, exprs):
-    consts = {a.name: a.const for a in args}
-    dc = direct_call(op, consts)
-    if dc is not None:
-        fname, params = dc
-        xp = np if dev is _cpu else cg.ns[cg.xp_name(dev)]
-        fn = getattr(xp, fname, None)
-        if callable(fn):
-            prefix = "np" if dev is _cpu else "cp"
-            name = cg.bind(fn, f"{prefix}_{fname}")
-            return f"{name}({', '.join(exprs[p] for p in params)})"
-    impl = cg.bind(op.impl, f"impl_{op.public_name}")
-    return f"{impl}({cg.xp_name(dev)}, {', '.join(exprs[a.name] for a in args)})"
-
-
-def _bump_version(cg, self_value, out_value):
-    """An in-place write into a Tensor object the caller holds bumps its version, and the
-    node's output is that object."""
-    o = cg.obj(self_value)
-    if o is not None:
-        cg.emit(f"{o}._version += 1")
-        cg.objs[out_value] = o
-
-
 # ---------------------------------------------------------------------- Python scalars
 
 def _python_form(cg, n, op, args):
@@ -157,206 +85,6 @@ def _python_form(cg, n, op, args):
     expr = form.format(**{a.name: a.expr for a in args})
     cg.emit(f"{cg.define(n.output)} = {expr}")
     return True
-
-
-# ---------------------------------------------------------------------- pointwise
-
-def _pointwise(cg, n, op, args):
-    operands = [a for a in args if a.name in op.operands]
-    aux = [a for a in args if a.type.is_tensor and a.name not in op.operands]
-    dev = _join_devices([a.spec for a in operands + aux])
-    if dev is None or len(n.outputs) != 1:
-        return False
-    options = []
-    for a in operands:
-        s = a.spec
-        if isinstance(s, TensorSpec):
-            if s.ndim is None:
-                options.append([(s.dtype, _dt.DIM), (s.dtype, _dt.ZERO_DIM)])
-            else:
-                options.append([(s.dtype, _dt.ZERO_DIM if s.ndim == 0 else _dt.DIM)])
-        elif isinstance(s, ValueSpec) and s.pytype is _NONE and a.type.optional:
-            continue
-        elif isinstance(s, ValueSpec) and s.pytype in (int, float, bool):
-            options.append([scalar_kind(_SAMPLE[s.pytype])])
-        else:
-            return False
-    extras = [a for a in args if a.name not in op.operands]
-    if callable(op.promote) and any(a.const is NO_CONSTANT for a in extras):
-        return False
-    try:
-        found = {op.compute_types(tuple(kinds), *[a.const for a in extras])
-                 if callable(op.promote) else op.compute_types(tuple(kinds))
-                 for kinds in itertools.product(*options)}
-    except Exception:        # an unsupported dtype: the fallback raises eager's error
-        return False
-    if len(found) != 1:      # promotion depends on a rank the profile does not fix
-        return False
-    ct, ot = found.pop()
-    inplace = op.inplace_of is not None
-    if inplace:
-        sd = operands[0].spec.dtype if isinstance(operands[0].spec, TensorSpec) else None
-        if sd is None or (ot is not sd and (op.inplace_exact_dtype
-                                            or not _dt.can_cast(ot, sd))):
-            return False
-
-    if ct.np in _reg._NARROW:
-        # a Python int operand wraps into a narrow integer compute type, as in eager
-        for a in operands:
-            if isinstance(a.spec, ValueSpec) and a.spec.pytype is int:
-                if a.const is NO_CONSTANT:
-                    a.expr = (f"{cg.bind(_reg._wrap_int, 'wrap_int')}({a.expr}, "
-                              f"{cg.bind_np_dtype(ct)})")
-                elif not isinstance(a.const, bool):
-                    a.const = _reg._wrap_int(a.const, ct.np)
-                    a.expr = repr(a.const)
-    exprs, probe_args, tensors, int_operands = {}, [], [], []
-    overflow_consts, can_probe = False, True
-    for a in args:
-        s = a.spec
-        is_const = a.const is not NO_CONSTANT
-        if isinstance(s, TensorSpec):
-            e = a.expr if s.device is dev else _move(cg, a.expr, dev)
-            if a.name in op.operands:
-                if s.dtype is not ct:
-                    e = f"{e}.astype({cg.bind_np_dtype(ct)})"
-                probe_args.append(("tensor", ct.np, s.ndim))
-            else:
-                probe_args.append(("tensor", s.dtype.np, s.ndim))
-            tensors.append((a.expr, s))
-        elif a.name in op.operands and s.pytype in (int, float, bool):
-            e = a.expr
-            probe_args.append(("scalar", a.const if is_const else _SAMPLE[s.pytype], is_const))
-            if s.pytype is int and ct.category != _dt.FLOATING:
-                int_operands.append(a)
-                if is_const and not _fits(a.const, ct):
-                    overflow_consts = True
-        else:
-            e = a.expr
-            if is_const:
-                probe_args.append(("value", a.const))
-            elif isinstance(s, ValueSpec) and s.pytype in _SAMPLE:
-                probe_args.append(("value", _SAMPLE[s.pytype]))
-            else:
-                can_probe = False
-        exprs[a.name] = e
-
-    retry = None
-    if overflow_consts:
-        # a Python int the compute dtype cannot hold: eager retries with int64 0-dim arrays
-        for a in int_operands:
-            exprs[a.name] = (cg.bind(np.asarray(a.const), f"k_{a.name}")
-                             if a.const is not NO_CONSTANT else f"_asarray({a.expr})")
-        can_probe = False
-    elif any(a.const is NO_CONSTANT for a in int_operands):
-        retry = dict(exprs)
-        for a in int_operands:
-            retry[a.name] = f"_asarray({a.expr})"
-
-    pr = probe(op, ct.np, probe_args) if (dev is _cpu and can_probe) else None
-    if pr is not None and retry is None:
-        for a in operands:
-            if a.name in pr.array_constants:
-                exprs[a.name] = cg.bind(ct.np.type(a.const), f"k_{a.const}")
-    raw = pr.raw_dtype if pr is not None else None
-
-    call = _call_expr(cg, op, dev, args, exprs)
-    out = n.output
-    target = cg.new_var(out.debug_name + "_r") if inplace else cg.define(out)
-    ranks = [s.ndim for _, s in tensors]
-    # NumPy hands back a scalar when every operand is 0-dim: keep CPU tensors ndarrays
-    zero_dim = dev is _cpu and bool(ranks) and all(r in (0, None) for r in ranks)
-    ot_np = cg.bind_np_dtype(ot)
-    guarded = sum(1 for r in ranks if r != 0) >= 2 or retry is not None
-    if not guarded:
-        expr = call if raw is None or raw == ot.np else f"{call}.astype({ot_np})"
-        cg.emit(f"{target} = {f'_asarray({expr})' if zero_dim else expr}")
-    else:
-        opname = cg.bind(op, f"op_{op.public_name}")
-        cg.emit("try:")
-        cg.emit(f"    {target} = {call}")
-        if sum(1 for r in ranks if r != 0) >= 2:
-            cg.emit("except ValueError as _exc:")
-            arrays = ", ".join(e for e, _ in tensors)
-            cg.emit(f"    raise _bcast({opname}, _exc, {arrays}) from None")
-        if retry is not None:
-            cg.emit("except OverflowError:       # a Python int out of the dtype's range")
-            cg.emit(f"    {target} = {_call_expr(cg, op, dev, args, retry)}.astype({ot_np})")
-        if zero_dim:
-            cg.emit(f"{target} = _asarray({target})")
-        if raw is not None and raw != ot.np:
-            cg.emit(f"{target} = {target}.astype({ot_np})")
-    if raw is None:
-        cg.emit(f"if {target}.dtype != {ot_np}:")
-        cg.emit(f"    {target} = {target}.astype({ot_np})")
-    if not inplace:
-        _iterator_layout(cg, op, args, target, dev)
-    if inplace:
-        self_arg = operands[0]
-        se = self_arg.expr
-        opname = cg.bind(op, f"op_{op.public_name}")
-        others = [e for e, _ in tensors if e != se]
-        if dev is _cpu:
-            # (CUDA tensors check internal overlap below, NumPy's read-only expand above)
-            cg.emit(f"if {cg.bind(_reg.has_internal_overlap, 'has_internal_overlap')}({se}):")
-            cg.emit(f"    raise {cg.bind(_reg.internal_overlap_error, 'overlap_error')}()")
-        if others:
-            # an input sharing part of self's memory: PyTorch's TensorIterator refuses it
-            check = cg.bind(_reg.assert_no_partial_overlap, "assert_no_partial_overlap")
-            cg.emit(f"{check}({se}, ({', '.join(others)},))")
-        cg.emit(f"if {target}.shape != {se}.shape:")
-        cg.emit(f"    raise _shape_error({opname}, {se}, {target})")
-        if dev is _cpu:
-            # a read-only view (an expanded input) refuses NumPy's write: eager's rules
-            # (finish_inplace) decide, writing where PyTorch writes (a 0- or 1-element
-            # expand) and raising PyTorch's internal-overlap error where it refuses
-            writable = cg.bind(_reg.writable_target, "writable_target")
-            cg.emit("try:")
-            cg.emit(f"    _copyto({se}, {target}, casting='unsafe')")
-            cg.emit("except ValueError:")
-            cg.emit(f"    _copyto({writable}({se}, {op.public_name!r}), {target}, "
-                    f"casting='unsafe')")
-        else:
-            overlap = cg.bind(_reg.has_internal_overlap, "has_internal_overlap")
-            cg.emit(f"if {overlap}({se}):")
-            cg.emit(f"    raise {cg.bind(_reg.internal_overlap_error, 'overlap_error')}()")
-            cg.emit(f"{se}[...] = {target}")
-        cg.names[out] = se
-        _bump_version(cg, self_arg.value, out)
-    return True
-
-
-def _iterator_layout(cg, op, args, target, dev):
-    """Eager's layout of a pointwise result (registry._gen_pointwise): an operand not
-    C-contiguous lays it out as PyTorch's TensorIterator does, not as NumPy's order="K"."""
-    if op.contiguous_result:
-        from ..ops.memory_format import c_layout
-        cg.emit(f"{target} = {cg.bind(c_layout, 'c_layout')}({cg.xp_name(dev)}, {target})")
-        return
-    arrays, tensors = [], []
-    for a in args:
-        s = a.spec
-        if isinstance(s, TensorSpec):
-            arrays.append(a.expr)
-            if s.ndim is None or s.ndim > 1:
-                tensors.append(a.expr)
-        elif a.name in op.operands and isinstance(s, ValueSpec) and \
-                s.pytype in (int, float, bool):
-            arrays.append("None")
-    if not tensors or all(a.spec.ndim is not None and a.spec.ndim < 2 for a in args
-                          if isinstance(a.spec, TensorSpec)):
-        return          # (a result of rank < 2 is laid out as NumPy lays it out)
-    from ..ops.memory_format import iterator_layout
-    fn = cg.bind(iterator_layout, "iter_layout")
-    cg.emit(f"if not ({' and '.join(f'{e}.flags.c_contiguous' for e in tensors)}):")
-    cg.emit(f"    {target} = {fn}({cg.xp_name(dev)}, {target}, ({', '.join(arrays)},))")
-
-
-def _fits(value, ct):
-    if isinstance(value, bool) or ct.category != _dt.INTEGRAL:
-        return True
-    info = np.iinfo(ct.np)
-    return info.min <= value <= info.max
 
 
 # ---------------------------------------------------------------------- generic ops
