@@ -52,9 +52,7 @@ class OpCallMixin:
         """gpujit.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=...): the registry's aten::tensor
         takes a flat list; a nested list literal is the stack of its rows' tensors."""
         if data.node.kind != "prim::ListConstruct" or not data.node.inputs:
-            self.error("gpujit.tensor() of a nested list needs the list written out in "
-                       "the call", node,
-                       hint="build the rows with gpujit.tensor(row) and gpujit.stack them")
+            return self.nested_tensor_variable(data, kwargs, node)
         rows = []
         for row in data.node.inputs:
             if isinstance(row.type.elem, T.ListType):
@@ -64,6 +62,32 @@ class OpCallMixin:
                                               False))
         lst = self.emit("prim::ListConstruct", rows, [T.ListType(T.TENSOR)]).output
         return self.call_op("stack", [lst], {}, node)
+
+    def nested_tensor_variable(self, data, kwargs, node):
+        """gpujit.tensor(rows) of a List[List[...]] value (a variable, not a literal): the
+        stack of its rows' tensors, made in a loop; an empty outer list gives an empty
+        tensor of the elements' dtype, as TorchScript (tensor([]), size [0])."""
+        leaf = data.type
+        while isinstance(leaf, T.ListType):
+            leaf = leaf.elem
+        empty = self.scalar("eq", self.len_of(data), self.const(0), node=node)
+        branch = self.emit("prim::If", [empty], [T.TENSOR])
+        with self.in_block(branch.add_block()), self.scope():
+            none = self.emit("prim::ListConstruct", [], [T.ListType(leaf)]).output
+            branch.blocks[0].register_output(
+                self.call_wrapper(None, "tensor", [none], dict(kwargs), node, False))
+        with self.in_block(branch.add_block()), self.scope():
+            rows = self.emit("prim::ListConstruct", [], [T.ListType(T.TENSOR)]).output
+
+            def body(row):
+                if isinstance(row.type.elem, T.ListType):
+                    t = self.nested_tensor_literal(row, kwargs, node)
+                else:
+                    t = self.call_wrapper(None, "tensor", [row], dict(kwargs), node, False)
+                self.emit("aten::append", [rows, t], [rows.type])
+            self.for_each(data, body, node)
+            branch.blocks[1].register_output(self.call_op("stack", [rows], {}, node))
+        return branch.output
 
     def call_wrapper(self, pyfn, name, args, kwargs, node, functional):
         """A call of gpujit.<name> / F.<name>: its op by the arguments' types, or, when
