@@ -10,30 +10,27 @@ import tokenize
 _NO_INLINE = 0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200   # *args, **kw, generators, async
 
 
-def inline_body(fn, source, arity, prefix, ns, params=None, refuse=()):
+def inline_body(fn, source, arity, prefix, ns):
     """The body of generated function `fn` (its `source`) as lines to run in place of
-    `return fn(p0, p1, ...)`, indented by nothing: its parameters renamed to `params`
-    (default a0, a1, ...), its locals `<prefix lowercased>_<name>` (never one of the
+    `return fn(a0, a1, ...)`, indented by nothing: its parameters renamed a0, a1, ...,
+    its locals `<prefix lowercased>_<name>` (never one of the
     caller's: those do not start so) and each name it reads from its module
     `<prefix><name>`, bound into ns (the same objects: state it keeps in them stays shared
     with fn). The body ends in a return (`return None` is added for a body that falls
     off its end), so the caller's code after it never runs. A body that rebinds a
     parameter rebinds the caller's. None where it cannot be inlined: fn
     takes another number of arguments, *args or **kwargs, is a generator, holds nested
-    code (a comprehension, lambda or def: their module names are theirs), a string that
-    spans lines, or reads a name of `refuse`."""
+    code (a comprehension, lambda or def: their module names are theirs), or a string
+    that spans lines."""
     code = getattr(fn, "__code__", None)
     if not isinstance(source, str) or code is None or code.co_argcount != arity \
             or code.co_kwonlyargcount or code.co_flags & _NO_INLINE \
             or any(hasattr(c, "co_code") for c in code.co_consts):
         return None
     glob = fn.__globals__
-    if any(g in glob for g in refuse if g in code.co_names):
-        return None
     if code.co_cellvars or code.co_freevars:
         return None
-    params = params or [f"a{j}" for j in range(arity)]
-    rename = dict(zip(code.co_varnames[:arity], params))
+    rename = {v: f"a{j}" for j, v in enumerate(code.co_varnames[:arity])}
     low = prefix.lower() + "_"
     rename.update((v, low + v) for v in code.co_varnames[arity:])
     rename.update((g, prefix + g) for g in code.co_names if g in glob)

@@ -75,6 +75,12 @@ _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32,
                 long=int64)
 _FROM_NP = {d.np: d for d in ALL}
+
+# c10 TypeMeta names of the dtypes, which PyTorch's dtype-mismatch errors print
+# ("Expected out tensor to have dtype long int, but got int instead")
+CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+             "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+             "uint8": "unsigned char", "bool": "bool"}
 for _d in ALL:
     _FROM_NP[_d.np.type] = _d
 

@@ -24,10 +24,7 @@ _LA = {"linalg"}
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
 
-# c10 TypeMeta names, which PyTorch's "same dtype" errors print
-_CNAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-          "int32": "int", "int16": "short int", "int8": "signed char",
-          "uint8": "unsigned char", "bool": "bool"}
+_CNAME = _dt.CPP_NAMES      # (c10 names, which PyTorch's "same dtype" errors print)
 
 
 def _dtn(npdt):

@@ -189,9 +189,7 @@ def write_outs(v, results, outs, inputs=()):
 
 def _dtype_words(dt) -> str:
     """The C++ type name PyTorch's dtype-mismatch errors use (float, long int, ...)."""
-    return {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-            "uint8": "unsigned char", "bool": "bool"}.get(dt.name, dt.name)
+    return _dt.CPP_NAMES.get(dt.name, dt.name)
 
 
 def write_out(v, result, out, inputs=()):
