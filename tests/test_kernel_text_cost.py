@@ -64,12 +64,18 @@ def test_typed_literals_are_module_constants(fn, target):
     assert all(isinstance(ns[f"c{k}"], np.generic) for k in range(len(consts)))
 
 
-def test_each_vector_lane_assigns_its_own_temporaries():
+def test_the_vector_loop_holds_one_copy_of_the_body_with_its_own_names():
+    # numba types and lowers every call site: the body is written once, in a loop over the
+    # 4 lanes (NVVM unrolls it), not once per lane; its temporaries are not the scalar
+    # loop's (a variable assigned in two places costs numba an SSA rebuild)
     text = generate(_spec(_chain), "cuda").text
     loop = text[text.index("while jv < nvec:"):text.index("_st4(o0")]
+    tail = text[text.index("while i < n:"):]
+    assert "for lane in range(4):" in loop
     assigned = re.findall(r"(?m)^\s*(\w+)\s*=(?!=)", loop)
-    assert len(assigned) > 4 * 5
     assert len(assigned) == len(set(assigned)), loop
+    assert not set(assigned) & set(re.findall(r"(?m)^\s*(\w+)\s*=(?!=)", tail))
+    assert loop.count("_tanh_f32(") == tail.count("_tanh_f32(") == 1
 
 
 @needs_nvvm
@@ -95,3 +101,34 @@ def test_the_chain_on_the_cpu_target_matches_eager(n):
     want = _chain(x, y).numpy()
     for _ in range(3):
         np.testing.assert_allclose(f(x, y).numpy(), want, rtol=1e-6, atol=1e-6)
+
+
+def _outputs3(x, y):
+    return x * y + 1, (x - y).relu(), x > y
+
+
+def _halves(x, y):
+    return (x * y).half(), (x + y).to(gpujit.int8)
+
+
+@needs_nvvm
+@pytest.mark.parametrize("fn, loads, stores", [
+    (_chain, ["f32"] * 2, ["f32"]),
+    (_outputs3, ["f32"] * 2, ["f32", "f32", "u8"]),
+    (_halves, ["f32"] * 2, ["u16", "u8"]),
+])
+def test_nvvm_unrolls_the_lane_loop_into_registers(fn, loads, stores):
+    # the one copy of the body in `for lane in range(4)` must still become one 16-byte
+    # (or 4 x 1/2-byte) access per array and pass, with the 4 results in registers: a
+    # lane loop left rolled or results spilled to local memory would show here
+    from numba import cuda
+    ks = generate(_spec(fn), "cuda")
+    ns = {"__name__": f"lanes_{fn.__name__}"}
+    exec(compile(ks.text, f"<{ns['__name__']}>", "exec"), ns)
+    ptx, _ = cuda.compile_ptx(ns["kernel"], ks.signature, cc=(9, 0))
+    assert ".local" not in ptx and "local.u" not in ptx
+    got_ld = sorted(re.findall(r"ld\.global\.v4\.(\w+)", ptx))
+    got_st = sorted(re.findall(r"st\.global\.v4\.(\w+)", ptx))
+    # (NVVM may unroll the grid-stride loop too: each access then appears k times)
+    k = len(got_ld) // len(loads)
+    assert k >= 1 and got_ld == sorted(loads * k) and got_st == sorted(stores * k), ptx

@@ -118,6 +118,9 @@ class _Cuda:
     def gridsize(self, ndim):
         return self.nthreads
 
+    class local:                # cuda.local.array: a thread's own small array
+        array = staticmethod(lambda shape, dtype: np.zeros(shape, dtype))
+
     @staticmethod
     def jit(*a, **k):
         return lambda f: f

@@ -115,6 +115,9 @@ class _Cuda:
         assert ndim == 1
         return self.nthreads
 
+    class local:                # cuda.local.array: a thread's own small array
+        array = staticmethod(lambda shape, dtype: np.zeros(shape, dtype))
+
     @staticmethod
     def jit(*a, **k):
         if a and callable(a[0]) and not k:
