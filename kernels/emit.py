@@ -316,7 +316,7 @@ def _store(target, cg, dt, j, off, code):
     return f"o{j}[{off}] = {code}"
 
 
-VECTOR_MAX_LINES = 48   # longer bodies: compute-bound, and 5 copies would slow NVVM down
+VECTOR_MAX_LINES = 48   # longer bodies: compute-bound, and NVVM would unroll 4 copies of them
 
 
 def _vectorizable(target, layout, cg, stores):
