@@ -290,10 +290,13 @@ def _nextafter_f16(x, y):
 # int64 arithmetic that wraps as NumPy's and PyTorch's: numba's signed operations carry
 # LLVM's `nsw` (overflow is undefined), which lets the optimizer fold `x * x == 0` to
 # `x == 0`; unsigned operations wrap. (Narrower ints compute in int64 and cannot overflow.)
-for _name, _expr in (("_wadd", "_u64(a) + _u64(b)"), ("_wsub", "_u64(a) - _u64(b)"),
-                     ("_wmul", "_u64(a) * _u64(b)")):
+# An operand goes through int64 first: a weakly typed integer (sign's `where(x > 0, 1, 0)
+# - ...`) is a Python int under the CUDA simulator, and NumPy refuses uint64(-1) there.
+for _name, _expr in (("_wadd", "_u64(_i64(a)) + _u64(_i64(b))"),
+                     ("_wsub", "_u64(_i64(a)) - _u64(_i64(b))"),
+                     ("_wmul", "_u64(_i64(a)) * _u64(_i64(b))")):
     _define(_name, f"@DEVICE\ndef {_name}(a, b):\n    return _i64({_expr})\n")
-_define("_wneg", "@DEVICE\ndef _wneg(a):\n    return _i64(_u64(0) - _u64(a))\n")
+_define("_wneg", "@DEVICE\ndef _wneg(a):\n    return _i64(_u64(0) - _u64(_i64(a)))\n")
 _define("_ifloordiv", """
 @DEVICE
 def _ifloordiv(a, b):
