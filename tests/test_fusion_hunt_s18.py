@@ -256,3 +256,215 @@ def test_integer_negative_power_raises_as_pytorch():
     for _ in range(2):
         with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
             s(torch.from_numpy(I64.copy()))
+
+
+# ------------------------------------------------------------------ layouts, aliasing
+
+def inplace_on_a_local(x):
+    y = x.clone()
+    y.mul_(2)
+    y.add_(1)
+    return y.relu() * y
+
+
+def inplace_through_a_view(x):
+    y = x * 2
+    v = y.view(-1)
+    v.add_(1)
+    return y.relu() + 1
+
+
+def views_of_group_outputs(x):
+    y = (x * 2).relu()
+    return y.t() + 1, y[1:, ::2] * 3, y.reshape(-1)
+
+
+def transposed_in(x):
+    y = x.t()
+    return (y * 2 + 1).relu()
+
+
+def expanded_in(x):
+    y = x.expand(3, 7, 13)
+    return (y * 2).sigmoid() + y
+
+
+def sliced_in(x):
+    y = x[:, 1:12:3]
+    return (y * 2).sigmoid() + y
+
+
+def broadcast_pair(x, y):
+    return ((x + y) * 2).relu()
+
+
+def eight_dims(x, y):
+    return (x * y + x).relu() - y
+
+
+ODD = _R.standard_normal((7, 13)).astype(np.float32)
+B8 = _R.standard_normal((3, 2, 5, 1, 4, 3, 7, 11)).astype(np.float32)
+B8R = _R.standard_normal((1, 2, 1, 6, 4, 1, 7, 1)).astype(np.float32)
+BIG = _R.standard_normal((67, 1031)).astype(np.float32)     # (the thread pool's chunks)
+
+LAYOUTS = [
+    (inplace_on_a_local, [(ODD,), (np.zeros((0, 5), np.float32),), (np.array(1.5, np.float32),)],
+     lambda x: np.maximum(x * 2 + 1, 0) * (x * 2 + 1)),
+    (inplace_through_a_view, [(ODD,), (B8,)], lambda x: np.maximum(x * 2 + 1, 0) + 1),
+    (views_of_group_outputs, [(ODD,)],
+     lambda x: (np.maximum(x * 2, 0).T + 1, np.maximum(x * 2, 0)[1:, ::2] * 3,
+                np.maximum(x * 2, 0).reshape(-1))),
+    (transposed_in, [(ODD,), (BIG,), (BIG.astype(np.float16),)],
+     lambda x: np.maximum(x.T * x.dtype.type(2) + x.dtype.type(1), 0)),
+    (expanded_in, [(ODD,)],
+     lambda x: _sig(np.broadcast_to(x, (3, 7, 13)) * 2).astype(np.float32) + x),
+    (sliced_in, [(ODD,), (BIG[:, :13],)],
+     lambda x: _sig(x[:, 1:12:3] * 2).astype(np.float32) + x[:, 1:12:3]),
+    (broadcast_pair, [(ODD, ODD[0]), (ODD[:, :1].copy(), ODD[0]), (np.array(0.5, np.float32), ODD),
+                      (BIG, BIG[0])],
+     lambda x, y: np.maximum((x + y) * 2, 0)),
+    (eight_dims, [(B8, B8R)], lambda x, y: np.maximum(x * y + x, 0) - y),
+]
+
+
+@pytest.mark.parametrize("fn,calls,ref", LAYOUTS, ids=[c[0].__name__ for c in LAYOUTS])
+def test_layouts_and_inplace_locals_match_numpy(fn, calls, ref):
+    check(fn, calls, ref)
+
+
+def bias_relu(x, b):
+    return (x * 2 + b).relu()
+
+
+def test_a_channels_last_input_gives_a_channels_last_result():
+    a = _R.standard_normal((4, 16, 9, 11)).astype(np.float32)
+    b = _R.standard_normal((16, 1, 1)).astype(np.float32)
+    s = torch.jit.script(bias_relu)
+    for _ in range(4):
+        x = torch.from_numpy(a).contiguous(memory_format=torch.channels_last)
+        out = s(x, torch.from_numpy(b))
+        assert out.is_contiguous(memory_format=torch.channels_last), out.stride()
+        np.testing.assert_allclose(out.numpy(), np.maximum(a * 2 + b, 0), rtol=1e-6)
+
+
+def returns_input(x):
+    return x
+
+
+def group_output_and_its_views(x):
+    y = (x * 2).relu()
+    return y, y.view(-1), y[0]
+
+
+def input_view_and_group(x):
+    return x.view(-1), x * 2
+
+
+def same_output_twice(x):
+    a = (x * 2).relu()
+    return a, a
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_outputs_alias_as_in_eager(how):
+    fns = (returns_input, group_output_and_its_views, input_view_and_group, same_output_twice)
+    for fn in fns:
+        f = torch.jit.script(fn) if how == "script" else torch.jit.trace(fn, (torch.randn(3, 4),))
+        for _ in range(4):
+            x = torch.randn(3, 4)
+            out = f(x)
+            if fn is returns_input:
+                assert out is x
+            elif fn is group_output_and_its_views:
+                out[0].add_(100)
+                assert float(out[1][0]) == float(out[0][0, 0]) == float(out[2][0])
+            elif fn is input_view_and_group:
+                np.testing.assert_allclose(out[1].numpy(), x.numpy() * 2, rtol=1e-6)
+                out[0].add_(100)
+                assert float(x[0, 0]) == float(out[0][0])
+            else:
+                assert out[0] is out[1]
+
+
+def mutate_first(x, y):
+    x.add_(1)
+    return (x * y).relu()
+
+
+def read_then_mutate(x, y):
+    z = (x * y).relu()
+    x.mul_(2)
+    return z + y
+
+
+def mutate_in_loop(x, y):
+    for _ in range(3):
+        x.mul_(0.5)
+        y.add_(x * 2)
+    return (x + y).tanh()
+
+
+def mutate_through_transpose(x, y):
+    t = x.t()
+    t.mul_(2)
+    return (x * y) - 1
+
+
+def _np_inputs(kind):
+    """(x, y, base) as NumPy arrays where y aliases x as it would for the tensors."""
+    a = ODD[:4, :6].copy()
+    if kind == "same":
+        return a, a, a
+    if kind == "overlap":
+        b = np.concatenate([a, a])
+        return b[0:4], b[1:5], b
+    return a, a * 2, a
+
+
+def _np_run(fn, x, y):
+    if fn is mutate_first:
+        x += 1
+        return np.maximum(x * y, 0)
+    if fn is read_then_mutate:
+        z = np.maximum(x * y, 0)
+        x *= 2
+        return z + y
+    if fn is mutate_in_loop:
+        for _ in range(3):
+            x *= 0.5
+            y += x * 2
+        return np.tanh(x + y)
+    x *= 2
+    return x * y - 1
+
+
+@pytest.mark.filterwarnings("ignore:There are .* live references")    # (as PyTorch's tracer)
+@pytest.mark.parametrize("how", ["script", "trace"])
+@pytest.mark.parametrize("kind", ["same", "overlap", "distinct"])
+@pytest.mark.parametrize("fn", [mutate_first, read_then_mutate, mutate_in_loop,
+                                mutate_through_transpose])
+def test_inplace_on_aliased_inputs_is_seen_by_the_caller(fn, kind, how):
+    def tensors():
+        x, y, base = _np_inputs(kind)
+        tb = torch.from_numpy(base.copy())
+        if kind == "same":
+            return tb, tb, tb
+        if kind == "overlap":
+            return tb[0:4], tb[1:5], tb
+        return tb, torch.from_numpy(y.copy()), tb
+    f = torch.jit.script(fn) if how == "script" else torch.jit.trace(fn, tensors()[:2])
+    for _ in range(4):
+        x, y, base = _np_inputs(kind)
+        base = base.copy()
+        if kind == "overlap":
+            x, y = base[0:4], base[1:5]
+        elif kind == "same":
+            x = y = base
+        else:
+            x, y = base, y.copy()
+        want = _np_run(fn, x, y)
+        tx, ty, tb = tensors()
+        got = f(tx, ty)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(tb.numpy(), base, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ty.numpy(), y, rtol=1e-5, atol=1e-6)
