@@ -468,3 +468,255 @@ def test_inplace_on_aliased_inputs_is_seen_by_the_caller(fn, kind, how):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(tb.numpy(), base, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(ty.numpy(), y, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ control flow
+
+def loop_body_fuses(x, n: int):
+    y = x
+    for _ in range(n):
+        y = (y * 0.5 + x).sigmoid()
+    return y
+
+
+def growing_loop(x, n: int):
+    for _ in range(n):
+        x = torch.cat([x, x * 0.5], 0)
+        x = (x * 2 + 1).tanh()
+    return x
+
+
+def branches(x, c: bool):
+    if c:
+        y = (x * 2).relu() + 1
+    else:
+        y = (x - 1).sigmoid() * 3
+    return y * x
+
+
+def early_return(x, n: int):
+    acc = torch.zeros_like(x)
+    for k in range(n):
+        acc = acc + (x * k).sigmoid()
+        if k == 2:
+            return acc * 2
+    return acc
+
+
+def after_a_matmul(x, w):
+    y = (x * 2 + 1).relu()
+    z = torch.mm(y, w)
+    return z.sigmoid() * 2 + y.sum()
+
+
+def dtype_changes_in_loop(x, n: int):
+    y = x
+    for k in range(n):
+        y = (y * 2).to(torch.float64) if k % 2 == 0 else (y * 3).float()
+        y = y.sigmoid() + 1
+    return y
+
+
+def _np_loop_body(x, n):
+    y = x
+    for _ in range(n):
+        y = _sig(y * np.float32(0.5) + x).astype(np.float32)
+    return y
+
+
+def _np_growing(x, n):
+    for _ in range(n):
+        x = np.concatenate([x, x * np.float32(0.5)])
+        x = np.tanh(x * 2 + 1).astype(np.float32)
+    return x
+
+
+def _np_early(x, n):
+    acc = np.zeros_like(x)
+    for k in range(n):
+        acc = acc + _sig(x * k).astype(np.float32)
+        if k == 2:
+            return acc * 2
+    return acc
+
+
+def _np_dtype_loop(x, n):
+    y = x
+    for k in range(n):
+        y = (y * 2).astype(np.float64) if k % 2 == 0 else (y * 3).astype(np.float32)
+        y = _sig(y).astype(y.dtype) + 1
+    return y
+
+
+@pytest.mark.parametrize("fn,calls,ref", [
+    (loop_body_fuses, [(ODD, 3), (ODD, 0), (B8, 2)], _np_loop_body),
+    (growing_loop, [(ODD, 3), (ODD, 1), (ODD, 0), (ODD, 2)], _np_growing),
+    (branches, [(ODD, True), (ODD, False), (B8, True)],
+     lambda x, c: (np.maximum(x * 2, 0) + 1 if c else _sig(x - 1).astype(np.float32) * 3) * x),
+    (early_return, [(ODD, 5), (ODD, 2), (ODD, 3)], _np_early),
+    (after_a_matmul, [(ODD, ODD.T.copy())],
+     lambda x, w: _sig(np.maximum(x * 2 + 1, 0) @ w).astype(np.float32) * 2
+     + np.maximum(x * 2 + 1, 0).sum(dtype=np.float32)),
+    (dtype_changes_in_loop, [(ODD, 3), (ODD, 2), (ODD, 1), (ODD, 4)], _np_dtype_loop),
+], ids=lambda v: getattr(v, "__name__", "_"))
+def test_groups_inside_control_flow_match_numpy(fn, calls, ref):
+    check(fn, calls, ref, trace=False, fused=False)
+
+
+# ------------------------------------------------------------------ a training loop
+
+class _Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1 = torch.nn.Linear(6, 8)
+        self.l2 = torch.nn.Linear(8, 3)
+        self.scale = torch.nn.Parameter(torch.ones(8) * 0.5)
+
+    def forward(self, x):
+        h = self.l1(x)
+        h = torch.sigmoid(h * self.scale + 1.0) * torch.tanh(h) + torch.nn.functional.gelu(h) * 0.1
+        if self.training:
+            h = h * 1.5
+        y = self.l2(h)
+        return (y * y + torch.nn.functional.silu(y)).mean(), y
+
+
+def test_a_scripted_training_loop_matches_the_module_run_eagerly():
+    """Batch size changing each step (STATIC specializations spent, then DYNAMIC), train /
+    eval, an input that requires grad or not, no_grad and inference_mode steps, SGD with
+    momentum: losses, outputs and every gradient equal the same module run eagerly."""
+    torch.manual_seed(0)
+    eager = _Net()
+    scripted_net = _Net()
+    scripted_net.load_state_dict(eager.state_dict())
+    s = torch.jit.script(scripted_net)
+    opt_e = torch.optim.SGD(eager.parameters(), lr=0.1, momentum=0.9)
+    opt_s = torch.optim.SGD(s.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(1)
+    sizes = [4, 4, 4, 5, 3, 7, 2, 6, 1, 4, 4, 8, 9, 4, 3]
+    for step, n in enumerate(sizes):
+        x = rng.standard_normal((n, 6)).astype(np.float32)
+        mode = step % 5
+        eager.train(mode != 3)
+        s.train(mode != 3)
+        xe, xs = _t(x), _t(x)
+        if mode == 2:
+            xe.requires_grad_(True)
+            xs.requires_grad_(True)
+        if mode == 4:
+            with torch.no_grad():
+                (le, ye), (ls, ys) = eager(xe), s(xs)
+            assert not ls.requires_grad
+            np.testing.assert_allclose(ls.numpy(), le.numpy(), rtol=1e-5, atol=1e-6)
+            with torch.inference_mode():
+                (le, ye), (ls, ys) = eager(xe), s(xs)
+            np.testing.assert_allclose(ys.numpy(), ye.numpy(), rtol=1e-5, atol=1e-6)
+            continue
+        opt_e.zero_grad()
+        opt_s.zero_grad()
+        (le, ye), (ls, ys) = eager(xe), s(xs)
+        np.testing.assert_allclose(ls.detach().numpy(), le.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6, err_msg=f"loss, step {step}")
+        (le + ye.sum() * 0.1).backward()
+        (ls + ys.sum() * 0.1).backward()
+        ps = dict(s.named_parameters())
+        for name, p in eager.named_parameters():
+            np.testing.assert_allclose(ps[name].grad.numpy(), p.grad.numpy(), rtol=1e-4,
+                                       atol=1e-6, err_msg=f"grad of {name}, step {step}")
+        if mode == 2:
+            np.testing.assert_allclose(xs.grad.numpy(), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+        opt_e.step()
+        opt_s.step()
+    g = s.graph_for(_t(x))
+    assert g.findAllNodes("prim::TensorExprGroup"), str(g)
+
+
+# ------------------------------------------------------------------ settings and threads
+
+def sig_chain(x, y):
+    return (x * y + 1).sigmoid() * x - y.relu()
+
+
+def _np_sig_chain(x, y):
+    return (_sig(x * y + 1) * x - np.maximum(y, 0)).astype(np.float32)
+
+
+def test_the_fusion_strategy_changed_between_calls():
+    s = torch.jit.script(sig_chain)
+    shapes = [(3, 4), (5, 4), (2, 2), (3, 4), (7,), (1, 9), (3, 4), (2, 3, 4), (0, 3)]
+    strategies = [[("STATIC", 2)], [("DYNAMIC", 3)], [("STATIC", 0)],
+                  [("STATIC", 1), ("DYNAMIC", 1)], [("DYNAMIC", 20)]]
+    old = torch.jit.set_fusion_strategy(strategies[0])
+    try:
+        rng = np.random.default_rng(2)
+        for k, sh in enumerate(shapes * 3):
+            if k % 5 == 4:
+                torch.jit.set_fusion_strategy(strategies[(k // 5) % len(strategies)])
+            x, y = (rng.standard_normal(sh).astype(np.float32) for _ in range(2))
+            np.testing.assert_allclose(s(_t(x), _t(y)).numpy(), _np_sig_chain(x, y),
+                                       rtol=1e-5, atol=1e-6)
+    finally:
+        torch.jit.set_fusion_strategy(old)
+
+
+def test_eight_threads_call_one_function_with_different_shapes():
+    s = torch.jit.script(sig_chain)
+    errors = []
+
+    def work(k):
+        rng = np.random.default_rng(k)
+        try:
+            for j in range(25):
+                sh = [(3, 4), (5,), (2, 3, 4), (k + 1, 2), (0, 3)][(j + k) % 5]
+                x, y = (rng.standard_normal(sh).astype(np.float32) for _ in range(2))
+                out = s(_t(x), _t(y))
+                assert out.shape == sh
+                np.testing.assert_allclose(out.numpy(), _np_sig_chain(x, y), rtol=1e-5,
+                                           atol=1e-6)
+        except Exception as e:      # (reported by the main thread)
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+
+
+def nested_strict(x):
+    with torch.jit.strict_fusion():
+        with torch.jit.strict_fusion():
+            y = (x * 2).relu()
+        z = y.sigmoid()
+    return z
+
+
+def strict_then_raise(x):
+    with torch.jit.strict_fusion():
+        y = (x * 2).relu()
+        if bool(y.sum() > 100):
+            raise ValueError("big")
+    return y
+
+
+def strict_ok(x):
+    with torch.jit.strict_fusion():
+        y = (x * 2).relu() + 1
+    return y
+
+
+def test_strict_fusion_nested_or_around_a_raise_refuses_clearly_and_leaves_others_alone():
+    # PyTorch refuses both too ("Found unfused operators"); gpujit names the op and why
+    for fn, what in ((nested_strict, "aten::sigmoid"), (strict_then_raise, "aten::sum")):
+        s = torch.jit.script(fn)
+        with pytest.raises(fusers.StrictFusionError, match=what):
+            for _ in range(3):
+                s(torch.ones(3))
+    ok = torch.jit.script(strict_ok)
+    for _ in range(3):
+        np.testing.assert_array_equal(ok(torch.ones(3)).numpy(), [3, 3, 3])
+    # eagerly the block is a plain context manager: an exception leaves it cleanly
+    with pytest.raises(ValueError):
+        with torch.jit.strict_fusion():
+            raise ValueError("inside")
+    np.testing.assert_array_equal(strict_ok(torch.ones(2)).numpy(), [3, 3])
