@@ -720,3 +720,34 @@ def test_strict_fusion_nested_or_around_a_raise_refuses_clearly_and_leaves_other
         with torch.jit.strict_fusion():
             raise ValueError("inside")
     np.testing.assert_array_equal(strict_ok(torch.ones(2)).numpy(), [3, 3])
+
+
+# ------------------------------------------------------------------ the CUDA simulator
+
+SIM_SCRIPT = r"""
+import test_fusion_hunt_s18 as h
+
+for fn, calls, ref in h.PROMOTION + h.LAYOUTS:
+    # (the simulator runs each thread as Python: small calls only)
+    calls = [c for c in calls if all(np.size(a) <= 256 for a in c)]
+    if calls:
+        h.check(fn, calls, ref, trace=False)
+for fn in (h.int_div_chain, h.int_rem_chain):
+    s = torch.jit.script(fn)
+    x, y = torch.from_numpy(h.I64.copy()), torch.from_numpy(h.NZ64.copy())
+    for _ in range(3):
+        np.testing.assert_array_equal(s(x, y).numpy(), fn(x, y).numpy())
+assert SIM_KERNELS, "no group ran on the simulated CUDA target"
+print(f"simulator: {{len(SIM_KERNELS)}} kernels passed")
+"""
+
+
+@pytest.mark.sim
+def test_promotion_and_layout_cases_on_the_simulated_cuda_target():
+    # sign / sgn of an int64 tensor in arithmetic failed there ("Python integer -1 out of
+    # bounds for uint64": the wrapping int64 multiply took a Python int) and ran unfused
+    from test_fusion_sim_fuzz import PRELUDE, run_sim
+    from test_kernels import session_cache_dir
+    out = run_sim((PRELUDE + SIM_SCRIPT).format(tests=os.path.dirname(__file__)),
+                  session_cache_dir())
+    assert "kernels passed" in out, out
