@@ -563,6 +563,28 @@ def test_groups_inside_control_flow_match_numpy(fn, calls, ref):
     check(fn, calls, ref, trace=False, fused=False)
 
 
+def atan2_chain(x, y):
+    return torch.atan2(x, y) * 2 + 1
+
+
+def test_atan2_gradient_at_the_origin_is_zero_as_pytorch():
+    # the derivative was grad * other / (self^2 + other^2): NaN at (0, 0) where PyTorch
+    # answers 0 (its reciprocal is 0 where the sum is 0); a tiny nonzero sum still
+    # gives inf / NaN as in PyTorch
+    x = np.array([0.0, -0.0, 1e-30, 1e-20, 1.0, -2.0], np.float32)
+    y = np.array([0.0, 0.0, 1e-30, 0.0, 2.0, 1.0], np.float32)
+    with np.errstate(all="ignore"):
+        den = x * x + y * y                     # (float32: 0 at (1e-30, 1e-30))
+        want_x = np.where(den == 0, 0, y * (1 / den))
+        want_y = np.where(den == 0, 0, -x * (1 / den))
+    want_x[3], want_y[3] = np.nan, -np.inf      # (1e-20)^2 is a float32 subnormal
+    for f in (atan2_chain, torch.jit.script(atan2_chain), torch.jit.script(atan2_chain),
+              torch.jit.script(atan2_chain)):
+        tx, ty = _t(x).requires_grad_(), _t(y).requires_grad_()
+        f(tx, ty).sum().backward()
+        np.testing.assert_allclose(tx.grad.numpy(), 2 * want_x, rtol=1e-5)
+        np.testing.assert_allclose(ty.grad.numpy(), 2 * want_y, rtol=1e-5)
+
 # ------------------------------------------------------------------ a training loop
 
 class _Net(torch.nn.Module):

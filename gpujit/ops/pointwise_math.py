@@ -396,7 +396,9 @@ def _sigmoid_grad(grad, result):
 
 @_derivative(atan2)
 def _atan2_grad(grad, self, other):
-    recip = (self * self + other * other).reciprocal()
+    # 0 at (0, 0), as PyTorch (its recip is 0 where self^2 + other^2 is 0), not NaN
+    denom = self * self + other * other
+    recip = denom.reciprocal().masked_fill(denom == 0, 0)
     return grad * other * recip, grad * -self * recip
 
 
