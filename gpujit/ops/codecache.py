@@ -1,7 +1,7 @@
 """A disk cache of the code objects of the registry's generated entry points.
 
 Every op's public and eager entry points are Python source generated at import time
-(registry.build_entry_points); compiling those ~1000 small sources took ~0.15 s of every
+(entry_codegen.build_entry_points); compiling those ~1000 small sources took ~0.15 s of every
 `import gpujit`. The compiled code objects are kept in one marshal file per Python
 version and gpujit version, keyed by a hash of (filename, source), under
 $GPUJIT_CACHE_DIR/entrypoints or ~/.cache/gpujit/entrypoints. A missing, unreadable or

@@ -1,0 +1,109 @@
+"""Derivatives of registry ops (read by gpujit.autograd and jit's autodiff; written next to
+each op in its family module): the `Derivative` and `NonDifferentiable` records an
+OpDef's `derivative` slot holds, and the `@derivative(...)` / `nondifferentiable(...)`
+declarations that fill it (an op's in-place variant gets the same). registry.py
+re-exports all four, so `from .registry import derivative` keeps working.
+"""
+from __future__ import annotations
+
+
+class Derivative:
+    """How gradients flow through an op, written with registry ops (Tensor arithmetic and
+    gpujit functions) so that a backward can itself be recorded (double backward) and later
+    traced and fused.
+
+    `fn(grad, <names>...)` takes `grad` (the output's gradient; a tuple of them when the op
+    returns several tensors, zeros where an output got none, a list for a Tensor[] return)
+    and, by keyword, exactly the values it names among `result` (the op's output), the
+    schema's argument names, and `<arg>_shape` (a tensor argument's shape, as a tuple: what
+    sum's backward needs, without keeping the tensor alive or version-checking it), and
+    `needs_grad` (a tuple of bools, one per `wrt` name: skip work for inputs that need no
+    gradient, such as a first layer's input); it returns one gradient per name in `wrt`
+    (a tuple when there
+    are several), None for no gradient. Autograd saves only what fn names, checks those
+    tensors' versions at backward, sums broadcast gradients back to each input's shape and
+    casts them to its dtype.
+
+    `reads` (optional, {wrt name: (names its gradient reads)}): a tensor named there is
+    saved only when an input whose gradient reads it needs one, else fn gets None for it
+    and must not compute that input's gradient (it reads needs_grad): `x * w` with only x
+    requiring grad keeps w, not x, so changing x in place before backward is no error, as
+    in PyTorch, whose autograd saves per needed output too."""
+    __slots__ = ("fn", "wrt", "params", "reads")
+
+    def __init__(self, fn, wrt, params, reads=None):
+        self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
+        self.reads = reads
+
+    def needed(self, needs):
+        """The params fn reads when the wrt inputs needing a gradient are `needs` (a bool
+        per wrt name)."""
+        if self.reads is None:
+            return set(self.params)
+        named = {p for ps in self.reads.values() for p in ps}
+        out = {p for p in self.params if p not in named}
+        for w, nd in zip(self.wrt, needs):
+            if nd:
+                out.update(self.reads.get(w, ()))
+        return out
+
+
+class NonDifferentiable:
+    """An op whose floating-point outputs carry no gradient (with the reason why; and the
+    error of its in-place form on a tensor that requires grad, where PyTorch words it)."""
+    __slots__ = ("reason", "inplace_error")
+
+    def __init__(self, reason, inplace_error=None):
+        self.reason = reason
+        self.inplace_error = inplace_error
+
+
+def _opdefs(target):
+    from .registry import OpDef, OPS, OVERLOADS     # (the registry imports this module)
+    if isinstance(target, OpDef):
+        return [target]
+    if isinstance(target, str):
+        return [OPS[target]] if target in OPS else list(OVERLOADS[target])
+    return [target.op]        # an impl function decorated with @op
+
+
+def derivative(*targets, wrt=None, reads=None):
+    """@derivative(sigmoid) def _(grad, result): return grad * result * (1 - result)
+
+    targets: impl functions declared with @op, OpDefs, or qualified names. wrt defaults to
+    the schema's Tensor / Tensor[] arguments in order; reads: see Derivative. The in-place
+    variant of each op gets the same derivative."""
+    import inspect
+
+    def deco(fn):
+        params = [p for p in inspect.signature(fn).parameters if p != "grad"]
+        for t in targets:
+            for d in _opdefs(t):
+                names = {a.name for a in d.schema.arguments} | {"result", "needs_grad"}
+                names |= {a.name + "_shape" for a in d.schema.arguments
+                          if a.type.base == "Tensor" and not a.type.is_list}
+                bad = [p for p in params if p not in names]
+                if bad:
+                    raise TypeError(f"derivative of {d.name}: {bad} are not arguments of "
+                                    f"{d.schema}")
+                w = wrt if wrt is not None else tuple(
+                    a.name for a in d.schema.arguments if a.type.base == "Tensor")
+                if reads is not None and ("needs_grad" not in params or any(
+                        p not in params for ps in reads.values() for p in ps)):
+                    raise TypeError(f"derivative of {d.name}: `reads` needs needs_grad and "
+                                    f"names only its parameters")
+                d.derivative = Derivative(fn, w, params, reads)
+                if d.inplace_variant is not None:
+                    d.inplace_variant.derivative = d.derivative
+        return fn
+    return deco
+
+
+def nondifferentiable(*targets, reason, inplace_error=None):
+    """Mark ops whose outputs carry no gradient (integer-valued, random, comparisons...)."""
+    for t in targets:
+        for d in _opdefs(t):
+            d.derivative = NonDifferentiable(reason, inplace_error)
+            if d.inplace_variant is not None:
+                d.inplace_variant.derivative = d.derivative
+

@@ -1,0 +1,288 @@
+"""Code generation of the registry's eager entry points: for each OpDef, the Python source
+of its `public` function (the hook check first) and its `eager` one (no hook, every
+argument positional, in schema order), compiled once (ops/codecache.py) and set on the
+OpDef by `build_entry_points`, which registry.register calls. Pointwise ops get
+`_gen_pointwise` (device join, cached type promotion, Python-int wrapping into narrow
+integer dtypes, TensorIterator's result layout, in-place finishing); every other op
+`_gen_generic` (unwrap Tensor / Tensor[] arguments, resolve Device / ScalarType, wrap the
+results per the schema's returns). The helpers the generated code calls (wrap,
+unwrap_for, the device joins, broadcast_error, finish_inplace ...) stay in registry.py.
+"""
+from __future__ import annotations
+
+import linecache
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .._dump import dumping as _dumping
+from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV
+from . import registry as _r
+
+
+def _py_default(name, arg, consts):
+    """`name=<literal>` when the default prints as a Python literal, else a bound constant."""
+    if not arg.has_default:
+        return name
+    v = arg.default
+    finite_float = isinstance(v, float) and v == v and abs(v) != float("inf")
+    if v is None or isinstance(v, (bool, int, str)) or finite_float:
+        return f"{name}={v!r}"
+    consts[f"_d_{name}"] = v
+    return f"{name}=_d_{name}"
+
+
+def _signature(schema, consts, kwarg_only=True):
+    """The Python signature of an entry point. The public one keeps the schema's `*`;
+    `eager` takes every argument positionally, in schema order (what the hook passes)."""
+    parts, star = [], False
+    for a in schema.arguments:
+        if kwarg_only and a.kwarg_only and not star:
+            parts.append("*")
+            star = True
+        parts.append(_py_default(a.name, a, consts))
+    return ", ".join(parts)
+
+
+def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
+    s = op.schema
+    names = [a.name for a in s.arguments]
+    operands = op.operands
+    extras = [n for n in names if n not in operands]
+    optional = {a.name for a in s.arguments if a.name in operands and a.type.optional}
+    L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
+    if hook:
+        L.append("    if _S.hook is not None:")
+        L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+    aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
+    L.append("    dev = None")
+    L.append("    try:")
+    for n in list(operands) + aux:
+        L.append(f"        if isinstance({n}, _T):")
+        L.append(f"            dev = _join(_op, dev, {n})")
+    L.append("    except _Retry:")
+    L.append(f"        dev = _opdev(_op, ({', '.join(list(operands) + aux)},))")
+    L.append("    if dev is None:")
+    L.append("        raise TypeError(_op.public_name + '(): expected at least one Tensor argument')")
+    kind_items = []
+    for n in operands:
+        opt = n in optional
+        if opt:
+            kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else "
+                              f"(_sk({n}) if {n} is not None else None))")
+        else:
+            kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else _sk({n}))")
+    L.append(f"    kinds = ({', '.join(kind_items)},)")
+    if optional:
+        L.append("    kinds = tuple(k for k in kinds if k is not None)")
+    ex = ", ".join(extras)
+    if callable(op.promote):
+        L.append(f"    ct, ot = _op.compute_types(kinds{', ' if ex else ''}{ex})")
+    else:
+        L.append("    r = _cache.get(kinds)")
+        L.append("    if r is None:")
+        L.append("        r = _op.compute_types(kinds)")
+        L.append("    ct, ot = r")
+    L.append("    npt = ct.np")
+    lay_out = not inplace and not op.contiguous_result
+    if lay_out:
+        # an operand not C-contiguous: the result is laid out as PyTorch's TensorIterator
+        # lays it out (memory_format.iterator_layout), not as NumPy's order="K" (a 1-D
+        # operand next to C-contiguous ones orders no dims: C order, as NumPy's)
+        L.append("    lay = False")
+    for n in operands:
+        L.append(f"    if isinstance({n}, _T):")
+        L.append(f"        a_{n} = {n}._data if {n}._device is dev else _unwrap_for({n}, dev)")
+        if lay_out:
+            L.append(f"        if a_{n}.ndim > 1 and not a_{n}.flags.c_contiguous:")
+            L.append("            lay = True")
+        L.append(f"        if a_{n}.dtype != npt:")
+        L.append(f"            a_{n} = a_{n}.astype(npt)")
+        L.append("    else:")
+        L.append(f"        a_{n} = {n}")
+        # a Python int wraps into a narrower integer compute type (PyTorch: u8 > 300 is
+        # u8 > 44, clamp(u8, min=-1) clamps at 255), as fused kernels convert it
+        L.append(f"        if type(a_{n}) is int and npt in _NARROW:")
+        L.append(f"            a_{n} = _wrapi(a_{n}, npt)")
+    for n in aux:
+        L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
+                 f" if isinstance({n}, _T) else {n}")
+    if lay_out:
+        for n in aux:
+            L.append(f"    if isinstance({n}, _T) and a_{n}.ndim > 1 and "
+                     f"not a_{n}.flags.c_contiguous:")
+            L.append("        lay = True")
+    L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
+    call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
+    L.append("    try:")
+    L.append(f"        r = _impl(xp, {call_args})")
+    L.append("    except ValueError as e:")
+    tensor_args = [n for n in names if n in operands or n in aux]    # (schema order)
+    L.append(f"        raise _bcast_err(_op, ({', '.join(tensor_args)},), e) from None")
+    L.append("    except OverflowError:")
+    # a Python int that does not fit the tensor's integer dtype wraps, as in PyTorch
+    wrapped = ", ".join(f"(_np.asarray(a_{n}) if type(a_{n}) is int else a_{n})"
+                        if n in operands else (f"a_{n}" if n in aux else n) for n in names)
+    L.append(f"        r = _impl(xp, {wrapped})")
+    L.append("    if type(r) is not _nd and dev is _cpu:")
+    L.append("        r = _np.asarray(r)")
+    L.append("    if r.dtype != ot.np:")
+    L.append("        r = r.astype(ot.np)")
+    if inplace:
+        others = [n for n in names[1:] if n in operands or n in aux]
+        if others:
+            ins = ", ".join(f"({n}._data if isinstance({n}, _T) else None)" for n in others)
+            L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot, ({ins},))")
+        else:
+            L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot)")
+    elif op.contiguous_result:
+        L.append("    if r.ndim > 1:")
+        L.append("        r = _c_layout(xp, r)")
+        L.append("    return _wrap(r, ot, dev)")
+    else:
+        allt = [n for n in names if n in operands or n in aux]     # (torch's order)
+        L.append("    if lay:")
+        if any(n in optional for n in allt):
+            L.append("        arrays = []")
+            for n in allt:
+                ind = "        "
+                if n in optional:                # (None: no operand)
+                    L.append(f"        if {n} is not None:")
+                    ind += "    "
+                L.append(f"{ind}arrays.append({n}._data if isinstance({n}, _T) else None)")
+            L.append("        r = _iter_layout(xp, r, arrays)")
+        else:
+            arrays = ", ".join(f"({n}._data if isinstance({n}, _T) else None)" for n in allt)
+            L.append(f"        r = _iter_layout(xp, r, ({arrays},))")
+        L.append("    return _wrap(r, ot, dev)")
+    return "\n".join(L)
+
+
+def _gen_generic(op, fname, consts):
+    """Unwrap Tensor / Tensor[] args, call the impl, wrap the results per the schema."""
+    s = op.schema
+    names = [a.name for a in s.arguments]
+    L = [f"def {fname}({_signature(s, consts, kwarg_only=fname == 'public')}):"]
+    if fname == "public":
+        L.append("    if _S.hook is not None:")
+        L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+    tensor_args = [a for a in s.arguments if a.type.base == "Tensor"]
+    dev_arg = next((a.name for a in s.arguments if a.type.base == "Device"), None)
+    if len(tensor_args) == 1 and tensor_args[0].type.is_tensor and not tensor_args[0].type.optional:
+        n = tensor_args[0].name
+        L.append(f"    dev = {n}._device")
+        L.append(f"    a_{n} = {n}._data")
+    elif tensor_args:
+        if op.cross_device == "indices":
+            # self and values on one device; an index tensor may also be on the CPU (it
+            # moves to self's device, as PyTorch's indexing allows)
+            others = [a.name for a in tensor_args if a.name != "indices"]
+            L.append(f"    dev = _opdev(_op, ({', '.join(others)},))")
+            L.append("    _index_devices(_op, dev, indices)")
+        elif op.cross_device:
+            L.append(f"    dev = {tensor_args[0].name}._device")
+        else:
+            L.append(f"    dev = _opdev(_op, ({', '.join(a.name for a in tensor_args)},))")
+        for a in tensor_args:
+            n = a.name
+            if a.type.is_list:
+                # a Tensor is iterable: as a Tensor[] it would be read row by row
+                L.append(f"    if isinstance({n}, _T): raise TypeError(\"{s.name.split('::')[-1]}(): "
+                         f"argument '{n}' must be tuple of Tensors, not Tensor\")")
+                L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else x for x in {n}]"
+                         + (f" if {n} is not None else None" if a.type.optional else ""))
+            else:
+                L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else {n}")
+    else:
+        L.append("    dev = None")
+    if dev_arg:
+        L.append(f"    if {dev_arg} is not None:")
+        L.append(f"        {dev_arg} = _resolve({dev_arg})")
+        L.append(f"        dev = {dev_arg}")
+    L.append("    if dev is None:")
+    L.append("        dev = _defdev[0] or _cpu" if dev_arg else "        dev = _cpu")
+    L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
+    for a in s.arguments:
+        if a.type.base == "ScalarType":
+            L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
+    call_args = ", ".join(f"a_{a.name}" if a.type.base == "Tensor" else a.name
+                          for a in s.arguments)
+    L.append(f"    r = _impl(xp, {call_args})")
+    rets = s.returns
+    if s.is_inplace:    # an impl that wrote nothing returns UNCHANGED: no new version
+        L.append(f"    if r is _UNCHANGED: return {names[0]}")
+        if "inplace_view" in op.tags:     # t_, squeeze_: self becomes the impl's view
+            L.append(f"    {names[0]}._data = r")
+        L.append(f"    {names[0]}._version += 1")
+    # PyTorch's reductions, scans and softmaxes return C-contiguous results whatever the
+    # input's layout (NumPy's keep the order of the input's dims)
+    c = op.contiguous_result
+    if len(rets) == 1:
+        L.append("    return " + _wrap_ret(rets[0], "r", s, names, c))
+    elif len(rets) == 0:
+        L.append("    return None")
+    else:
+        items = ", ".join(_wrap_ret(rt, f"r[{i}]", s, names, c) for i, rt in enumerate(rets))
+        if op.namedtuple is not None:
+            L.append(f"    return _nt({items})")
+        else:
+            L.append(f"    return ({items},)")
+    return "\n".join(L)
+
+
+def _wrap_ret(rt, expr, s, names, c_order=False):
+    t = rt.type
+    if t.base == "Tensor" and not t.is_list:
+        if t.alias and t.is_write:   # returns self (in-place / out=): the same Tensor object
+            for a in s.arguments:
+                if a.type.alias == t.alias:
+                    return a.name
+        if c_order:
+            return (f"_wrap_array({expr} if getattr({expr}, 'ndim', 0) < 2 else "
+                    f"_c_layout(xp, {expr}), dev)")
+        return f"_wrap_array({expr}, dev)"
+    if t.base == "Tensor":
+        return f"tuple([_wrap_array(x, dev) for x in {expr}])"   # torch returns tuples
+    if t.base in ("int", "float", "bool", "Scalar"):
+        return f"({expr}.item() if hasattr({expr}, 'item') else {expr})"
+    return expr
+
+
+def _compile(op, src, fname, consts):
+    from ..device import resolve
+    from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
+    ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl, _T=_r._Tensor, _np=np, _nd=np.ndarray,
+              _cpu=_cpu, _defdev=_DEFDEV, _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
+              _opdev=_r._operand_device, _index_devices=_r._index_devices, _sk=_r.scalar_kind,
+              _cache=op._cache,
+              _unwrap_for=_r.unwrap_for, _bcast_err=_r.broadcast_error, _wrap=_r.wrap,
+              _wrap_array=_r.wrap_array, _finish_inplace=_r.finish_inplace, _nt=op.namedtuple,
+              _resolve=resolve, _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
+              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout,
+              _c_layout=_c_layout)
+    ns.update(consts)
+    filename = f"<gpujit op {op.name}:{fname}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    from .codecache import compile_cached
+    exec(compile_cached(src, filename), ns)
+    return ns[fname]
+
+
+def build_entry_points(op: _r.OpDef):
+    consts = {}
+    if op.is_pointwise and op.operands:
+        inplace = op.inplace_of is not None
+        pub_src = _gen_pointwise(op, "public", consts, inplace, hook=True)
+        eager_src = _gen_pointwise(op, "eager", consts, inplace, hook=False)
+    else:
+        pub_src = _gen_generic(op, "public", consts)
+        eager_src = _gen_generic(op, "eager", consts)
+    op.source = pub_src
+    op.public = _compile(op, pub_src, "public", consts)
+    op.eager = _compile(op, eager_src, "eager", consts)
+    op.public.__name__ = op.public.__qualname__ = op.public_name
+    op.public.__doc__ = f"{op.schema}\n\n{op.doc or ''}".rstrip()
+    op.public.op = op
+    if _dumping("ops"):
+        print(f"[gpujit] eager entry point of {op.name}:\n{pub_src}\n")
+
