@@ -15,7 +15,7 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from ...ops.namespace import OpOverload, OpOverloadPacket, _OpNamespace
 from ...ops.scalar_ops import EXPLICIT_ONLY, PYTHON_VALUED
-from . import autograd_calls, calls, future_calls, serialized
+from . import autograd_calls, function_calls, future_calls, serialized
 from .calls import describe_type
 from .variables import Var
 
@@ -186,8 +186,8 @@ class CallExprMixin:
             return self.builtin_call(func.id, node)
         found, obj = self.py_object(func)
         if found:
-            target = calls.boolean_dispatch(obj, node, self._constant_flag)
-            if target is calls.NOT_LITERAL:
+            target = function_calls.boolean_dispatch(obj, node, self._constant_flag)
+            if target is function_calls.NOT_LITERAL:
                 self.error(f"'{ast.unparse(func)}': its bool flags must be literals "
                            f"(True/False) in scripted code: they decide the type it "
                            f"returns", node)
@@ -230,7 +230,7 @@ class CallExprMixin:
         """The call `node` of the Python object obj (a global function, a registry
         function, a scripted function, or a module's function attribute), or None when
         scripted code cannot call it."""
-        if calls.compiled_from_source(obj):
+        if function_calls.compiled_from_source(obj):
             return self.call_python_function(obj, node)
         if isinstance(obj, _tensor_types.tensortype):      # torch.LongTensor(...)
             return self.legacy_constructor_call(obj, node)
@@ -257,7 +257,7 @@ class CallExprMixin:
                     return self.as_list(v, f"{obj.__name__}() of")
             self.error(f"'{ast.unparse(func)}' can only be called with constant arguments",
                        node)
-        if calls.is_compiled_function(obj):
+        if function_calls.is_compiled_function(obj):
             return self.call_function(obj, obj.graph, obj.name, node)
         from ...nn.module import Module
         if isinstance(obj, Module):
@@ -326,15 +326,15 @@ class CallExprMixin:
         archive = isinstance(self.fn.__globals__.get("ops"), serialized._OpsNamespace)
         target = getattr(owner, name, None)
         if not archive:
-            target = calls.boolean_dispatch(target, node, self._constant_flag)
-        if target is calls.NOT_LITERAL:
+            target = function_calls.boolean_dispatch(target, node, self._constant_flag)
+        if target is function_calls.NOT_LITERAL:
             self.error(f"'{name}': its bool flags must be literals (True/False) in "
                        f"scripted code: they decide the type it returns", node)
-        if calls.compiled_from_source(target):
+        if function_calls.compiled_from_source(target):
             return self.call_python_function(target, node)
         if isinstance(target, _tensor_types.tensortype):   # torch.LongTensor(...)
             return self.legacy_constructor_call(target, node)
-        name, owner = calls.alias_target(owner, name)   # special.expit: sigmoid
+        name, owner = function_calls.alias_target(owner, name)   # special.expit: sigmoid
         functional = owner.__name__.endswith("nn.functional")
         args, kwargs = self.call_args(node)
         if name == "device" and owner.__name__ == "gpujit":

@@ -26,7 +26,8 @@ import threading
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from .errors import FrontendError
-from .calls import describe_type, as_int_coded
+from .calls import describe_type
+from .function_calls import as_int_coded
 from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
 from .classes import ClassValueMixin
 from .object_exprs import ObjectExprMixin

@@ -13,7 +13,7 @@ import inspect
 
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
-from . import calls, serialized
+from . import function_calls, serialized
 from .call_exprs import CallExprMixin, plain_data
 from .isinstance_exprs import IsinstanceMixin
 from .conditions import ConditionMixin, op_text as _op_text
@@ -142,7 +142,7 @@ _TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.OptionalType(T.TENSOR), "is_le
                       "retains_grad": T.BOOL, "itemsize": T.INT, "nbytes": T.INT}
 
 
-class ExprCompiler(CallExprMixin, SliceMixin, calls.FunctionCallMixin, IsinstanceMixin,
+class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, IsinstanceMixin,
                    OpCallMixin, ConditionMixin, ContainerMixin, ContainerMethodsMixin,
                    ComprehensionMixin, BuiltinMixin, StringMixin):
     """Emitting nodes, the variable environment, and expressions."""

@@ -13,7 +13,7 @@ import typing
 
 from ...ir import types as T
 from ...nn.module import Module
-from .calls import is_compiled_function
+from .function_calls import is_compiled_function
 from .errors import FrontendError
 
 __all__ = ["ModuleInfo"]
