@@ -9,7 +9,7 @@ outputs (the function's return value, or the loop's condition and carried values
 whose body returns carries a "returned" flag and the value out of it (loops.py).
 Expressions are ExprCompiler's, statements FunctionCompiler's (assignments, assert and
 raise: statements.py), loops loops.py's; call
-resolution by types is calls.py; objects of script classes and NamedTuples are classes.py's,
+resolution by types is calls.py; objects of script classes and NamedTuples are class_values.py's,
 calls decided by the Python object called (@ignore, is_scripting(), classes) object_exprs.py's.
 An annotated local (`y: int = n`) keeps its type: rebinding it to another type is an error.
 An `if` on `torch.jit.is_scripting()` compiles only the branch scripted code takes.
@@ -29,7 +29,7 @@ from .errors import FrontendError
 from .calls import describe_type
 from .function_calls import as_int_coded
 from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
-from .classes import ClassValueMixin
+from .class_values import ClassValueMixin
 from .object_exprs import ObjectExprMixin
 from .enums import EnumMixin
 from .future_calls import compile_closure_def
@@ -93,7 +93,7 @@ _UNSUPPORTED_STMTS = {
 class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, LoopMixin,
                        ObjectExprMixin, ClassValueMixin, ExprCompiler):
     """Statements and paths (early exits), on top of ExprCompiler; loops (loops.py); objects of
-    script classes and NamedTuples (classes.py), calls decided by the Python object called
+    script classes and NamedTuples (class_values.py), calls decided by the Python object called
     (object_exprs.py: @ignore'd functions, is_scripting(), classes)."""
 
     signature_from = None     # an @_overload declaration whose signature the body takes
