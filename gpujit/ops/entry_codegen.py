@@ -251,15 +251,15 @@ def _wrap_ret(rt, expr, s, names, c_order=False):
 def _compile(op, src, fname, consts):
     from ..device import resolve
     from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
-    ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl, _T=_r._Tensor, _np=np, _nd=np.ndarray,
-              _cpu=_cpu, _defdev=_DEFDEV, _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
-              _opdev=_r._operand_device, _index_devices=_r._index_devices, _sk=_r.scalar_kind,
-              _cache=op._cache,
-              _unwrap_for=_r.unwrap_for, _bcast_err=_r.broadcast_error, _wrap=_r.wrap,
-              _wrap_array=_r.wrap_array, _finish_inplace=_r.finish_inplace, _nt=op.namedtuple,
-              _resolve=resolve, _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
-              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout,
-              _c_layout=_c_layout)
+    ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl,
+              _T=_r._Tensor, _np=np, _nd=np.ndarray, _cpu=_cpu, _defdev=_DEFDEV,
+              _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
+              _opdev=_r._operand_device, _index_devices=_r._index_devices,
+              _sk=_r.scalar_kind, _cache=op._cache, _unwrap_for=_r.unwrap_for,
+              _bcast_err=_r.broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array,
+              _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
+              _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
+              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
