@@ -1,5 +1,6 @@
 """Linear algebra: matmul (every broadcasting case), mm, bmm, mv, dot, addmm, baddbmm,
-outer/ger, einsum, linear, and the vector/matrix norms behind `gpujit.norm`.
+outer/ger and linear, with their derivatives. einsum is linalg_einsum.py's, the
+vector/matrix norms behind `gpujit.norm` linalg_norms.py's.
 
 As in PyTorch, products need operands of one dtype (no promotion; outer is the exception,
 being a broadcast multiply), bool products are not implemented, integer products are exact
@@ -8,14 +9,11 @@ PyTorch's words and name both shapes.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import dtypes as _dt
-from .meta import TensorMeta, broadcast_shapes, wrap_dim
-from .reduction import _axes, _check_nonempty
-from .registry import op, OPS, tensor_method
+from .meta import TensorMeta, broadcast_shapes
+from .registry import op
 from .views import expand_shape
 
 PUBLIC = {}
@@ -296,155 +294,6 @@ def ger(xp, self, vec2):
     return _outer(xp, self, vec2)
 
 
-# ------------------------------------------------------------------ einsum
-
-def einsum_parse(equation, shapes):
-    """Validate an einsum equation against the operand shapes as torch.einsum does.
-    Returns (explicit equation, {label: size}, output shape): the explicit equation names
-    the ellipsis dims with spare letters and always has its '->' output (NumPy then needs
-    no ellipsis rules of its own, and ellipsis dims missing from the output are summed)."""
-    eq = equation.replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    terms = lhs.split(",")
-    if len(terms) < len(shapes):
-        raise RuntimeError("einsum(): more operands were provided than specified in the "
-                           "equation")
-    if len(terms) > len(shapes):
-        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
-                           "equation")
-    spare = [c for c in _LETTERS if c not in eq]
-    n_ell = 0
-    for i, (t, s) in enumerate(zip(terms, shapes)):
-        labels = t.replace("...", "")
-        if t.count("...") > 1 or not all(c in _LETTERS for c in labels):
-            raise RuntimeError(f"einsum(): invalid subscript given in the equation for "
-                               f"operand {i}: {t!r}")
-        if "..." in t:
-            if len(labels) > len(s):
-                raise RuntimeError(f"einsum(): the number of subscripts in the equation "
-                                   f"({len(labels)}) is more than the number of dimensions "
-                                   f"({len(s)}) for operand {i}")
-            n_ell = max(n_ell, len(s) - len(labels))
-        elif len(labels) != len(s):
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation "
-                               f"({len(labels)}) does not match the number of dimensions "
-                               f"({len(s)}) for operand {i} and no ellipsis was given")
-    ell = "".join(spare[:n_ell])
-    full = []
-    for t, s in zip(terms, shapes):
-        if "..." in t:   # this operand's ellipsis dims are the last ones of the broadcast
-            k = len(s) - (len(t) - 3)
-            t = t.replace("...", ell[n_ell - k:])
-        full.append(t)
-    sizes, counts = {}, {}
-    for i, (t, s) in enumerate(zip(full, shapes)):
-        for c, n in zip(t, s):
-            counts[c] = counts.get(c, 0) + 1
-            prev = sizes.get(c)
-            if prev is None or prev == 1:
-                sizes[c] = n
-            elif n != 1 and n != prev and n is not None:
-                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} "
-                                   f"which does not broadcast with previously seen size "
-                                   f"{prev}")
-    if not arrow:
-        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
-    else:
-        for c in rhs.replace("...", ""):
-            if c not in _LETTERS:
-                raise RuntimeError(f"einsum(): invalid subscript given in the output: {c!r}")
-            if c not in sizes:
-                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
-                                   f"equation for any input operand")
-            if rhs.count(c) > 1:
-                raise RuntimeError(f"einsum(): output subscript {c} appears more than once "
-                                   f"in the output")
-        out = rhs.replace("...", ell)
-    return ",".join(full) + "->" + out, sizes, tuple(sizes[c] for c in out)
-
-
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def _einsum_dtype(dts):
-    d0 = dts[0] if dts else _dt.get_default_dtype()
-    for d in dts[1:]:
-        if d is not d0:
-            raise RuntimeError(f"einsum(): operands must have the same dtype, but got "
-                               f"{d0.short_name} and {d.short_name}")
-    return d0
-
-
-def _einsum_meta(equation, tensors, path=None):
-    d = _einsum_dtype([t.dtype for t in tensors])
-    _, _, shape = einsum_parse(equation, [t.shape for t in tensors])
-    dev = tensors[0].device if tensors else None
-    return TensorMeta(d, shape, dev)
-
-
-@op("aten::einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor", tags=_LA,
-    function=False, method=False, meta=_einsum_meta)
-def einsum(xp, equation, tensors, path=None):
-    if not tensors:
-        raise RuntimeError("einsum(): must provide at least one operand")
-    out = _einsum_dtype([_dtn(t.dtype) for t in tensors]).np
-    eq, sizes, _ = einsum_parse(equation, [t.shape for t in tensors])
-    lhs = eq.partition("->")[0].split(",")
-    ops = []
-    for t, a in zip(lhs, tensors):
-        if a.dtype == _F16:
-            a = a.astype(_F32)
-        # a size-1 dim whose label is larger elsewhere broadcasts, as in torch
-        if any(n == 1 and sizes[c] != 1 for c, n in zip(t, a.shape)):
-            a = xp.broadcast_to(a, tuple(sizes[c] for c in t))
-        ops.append(a)
-    try:
-        r = xp.einsum(eq, *ops, optimize=len(ops) > 2)
-    except ValueError as e:
-        raise RuntimeError(f"einsum(): {e}") from None
-    return xp.asarray(r).astype(out, copy=False)
-
-
-def _sublist_equation(args):
-    """einsum(a, [0, 1], b, [1, 2], [0, 2]) -> ('ab,bc->ac', [a, b])."""
-    def term(sub):
-        parts = []
-        for s in sub:
-            if s is Ellipsis:
-                parts.append("...")
-            elif isinstance(s, (int, np.integer)) and 0 <= s < 52:
-                parts.append(_LETTERS[s])
-            else:
-                raise ValueError(f"einsum(): subscript in subscript list is not within the "
-                                 f"valid range [0, 52), got {s!r}")
-        return "".join(parts)
-
-    n = len(args) // 2
-    eq = ",".join(term(s) for s in args[1:2 * n:2])
-    if len(args) % 2:
-        eq += "->" + term(args[-1])
-    return eq, list(args[0:2 * n:2])
-
-
-def einsum_public(*args):
-    """gpujit.einsum(equation, *operands), einsum(equation, [operands]) or the sublist form
-    einsum(op1, sublist1, op2, sublist2, ..., [sublist_out])."""
-    if not args:
-        raise TypeError("einsum(): must specify the equation string and at least one operand, "
-                        "or at least one operand and its subscripts list")
-    if isinstance(args[0], str):
-        eq, ops = args[0], list(args[1:])
-        if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
-            ops = list(ops[0])
-    else:
-        eq, ops = _sublist_equation(args)
-    return OPS["aten::einsum"].public(eq, ops)
-
-
-einsum_public.__name__ = einsum_public.__qualname__ = "einsum"
-PUBLIC["einsum"] = einsum_public
-
-
 # ------------------------------------------------------------------ linear
 
 def _linear_check(si, sw, di, dw, bias):
@@ -481,127 +330,9 @@ def linear(xp, input, weight, bias=None):
     return xp.asarray(r).astype(out, copy=False)
 
 
-# ------------------------------------------------------------------ norms
-
-def _norm_dtype(self_dtype, dtype, name):
-    d = self_dtype if dtype is None else _dt.to_dtype(dtype)
-    if self_dtype.category != _dt.FLOATING:
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
-                           f"Got {self_dtype.short_name}")
-    return d
-
-
-def _vnorm_meta(self, ord=2, dim=None, keepdim=False, dtype=None):
-    from .meta import reduce_shape
-    d = _norm_dtype(self.dtype, dtype, "linalg.vector_norm")
-    return TensorMeta(d, reduce_shape(tuple(self.shape), dim, keepdim), self.device)
-
-
-@op("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, "
-    "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
-    function=False, method=False, meta=_vnorm_meta)
-def linalg_vector_norm(xp, self, ord=2, dim=None, keepdim=False, dtype=None):
-    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.vector_norm").np
-    x = self.astype(_F32 if out == _F16 else out, copy=False)
-    axes = _axes(dim, x.ndim)
-    ord = float(ord)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if ord == 2:
-            r = xp.sqrt((x * x).sum(axes, keepdims=keepdim))
-        elif ord == 1:
-            r = xp.abs(x).sum(axes, keepdims=keepdim)
-        elif math.isinf(ord):
-            if x.size == 0:
-                _check_nonempty(x, axes, "linalg.vector_norm")
-            a = xp.abs(x)
-            r = a.max(axes, keepdims=keepdim) if ord > 0 else a.min(axes, keepdims=keepdim)
-        elif ord == 0:
-            r = (x != 0).sum(axes, keepdims=keepdim)
-        else:
-            r = (xp.abs(x) ** ord).sum(axes, keepdims=keepdim) ** (1.0 / ord)
-    return xp.asarray(r).astype(out, copy=False)
-
-
-def _mnorm_dims(dim, ndim):
-    dims = tuple(dim)
-    if ndim < 2:
-        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                           "dimensions.")
-    if len(dims) != 2:
-        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
-                           f"{' '.join(str(d) for d in dims)}")
-    d = tuple(wrap_dim(x, ndim) for x in dims)
-    if d[0] == d[1]:
-        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d[0]}, {d[1]})")
-    return d
-
-
-def _mnorm_meta(self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
-    d = _norm_dtype(self.dtype, dtype, "linalg.matrix_norm")
-    _mnorm_check_ord(ord)
-    dims = _mnorm_dims(dim, len(self.shape))
-    shape = tuple(1 if i in dims else s for i, s in enumerate(self.shape) if keepdim or
-                  i not in dims)
-    return TensorMeta(d, shape, self.device)
-
-
-def _mnorm_check_ord(ord):
-    if ord not in ("fro", "nuc"):
-        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
-
-
-@op("aten::linalg_matrix_norm.str_ord(Tensor self, str ord='fro', int[] dim=[-2,-1], "
-    "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
-    function=False, method=False, meta=_mnorm_meta)
-def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
-    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm").np
-    _mnorm_check_ord(ord)
-    d = _mnorm_dims(dim, self.ndim)
-    x = self.astype(_F32 if out == _F16 else out, copy=False)
-    if ord == "fro":
-        r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
-    else:
-        m = xp.moveaxis(x, d, (-2, -1))
-        r = xp.linalg.svd(m, compute_uv=False).sum(-1) if m.size else \
-            xp.zeros(m.shape[:-2], m.dtype)
-        if keepdim:
-            for i in sorted(d):
-                r = xp.expand_dims(r, i)
-    return xp.asarray(r).astype(out, copy=False)
-
-
-def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
-    """gpujit.norm / Tensor.norm, as torch.norm: vector norms (p a number, 'fro' over at
-    most two dims) through linalg_vector_norm, 'nuc' through linalg_matrix_norm."""
-    if out is not None:
-        raise TypeError("norm(): out= is not supported by gpujit")
-    _dim = [dim] if isinstance(dim, (int, np.integer)) else dim
-    if isinstance(p, str):
-        if p == "fro" and (_dim is None or len(_dim) <= 2):
-            return OPS["aten::linalg_vector_norm"].public(input, 2, _dim, keepdim, dtype=dtype)
-        if _dim is None:
-            _dim = list(range(input.ndim))
-        return OPS["aten::linalg_matrix_norm.str_ord"].public(input, p, _dim, keepdim,
-                                                              dtype=dtype)
-    return OPS["aten::linalg_vector_norm"].public(input, 2.0 if p is None else p, _dim,
-                                                  keepdim, dtype=dtype)
-
-
-PUBLIC["norm"] = norm
-
-
-def _tensor_norm(self, p="fro", dim=None, keepdim=False, dtype=None):
-    return norm(self, p, dim, keepdim, dtype=dtype)
-
-
-_tensor_norm.__name__ = "norm"
-tensor_method("norm")(_tensor_norm)
-
-
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops so that a backward can itself be
 # recorded (create_graph=True). Formulas are PyTorch's (tools/autograd/derivatives.yaml).
-from .reduction import _keep, _reduced  # noqa: E402
 from .registry import derivative as _derivative  # noqa: E402
 
 
@@ -675,40 +406,6 @@ def _outer_grad(grad, self, vec2):
     return (grad * vec2).sum(1), (grad * self.unsqueeze(1)).sum(0)
 
 
-@_derivative(einsum)
-def _einsum_grad(grad, equation, tensors):
-    """Each operand's gradient is an einsum of the output's gradient with the other
-    operands, onto that operand's subscripts. A subscript repeated in the operand (a
-    diagonal, 'ii->i') is renamed and tied back by an identity matrix; one that only the
-    operand has (summed away, 'ij->i') comes from a ones vector."""
-    G = _gpujit()
-    eq, sizes, _ = einsum_parse(equation, [tuple(t.shape) for t in tensors])
-    lhs, out = eq.split("->")
-    terms = lhs.split(",")
-    spare = [c for c in _LETTERS if c not in eq]
-    grads = []
-    for i, term in enumerate(terms):
-        target, extra, extra_ops, fresh = [], [], [], iter(spare)
-        for c in term:
-            if c in target:
-                c2 = next(fresh)
-                extra.append(c + c2)
-                extra_ops.append(G.eye(sizes[c], dtype=grad.dtype, device=grad.device))
-                target.append(c2)
-            else:
-                target.append(c)
-        others = [t for j, t in enumerate(terms) if j != i]
-        known = set(out).union(*others, *extra)
-        for c in dict.fromkeys(term):
-            if c not in known:
-                extra.append(c)
-                extra_ops.append(grad.new_ones((sizes[c],)))
-        sub = ",".join([out] + others + extra) + "->" + "".join(target)
-        ops = [grad] + [t for j, t in enumerate(tensors) if j != i] + extra_ops
-        grads.append(G.einsum(sub, *ops))
-    return grads
-
-
 @_derivative(linear, reads={"input": ("weight",), "weight": ("input",)})
 def _linear_grad(grad, input, weight, weight_shape, bias, needs_grad):
     # the engine sums the bias gradient over the leading dims; no GEMM for an input (or a
@@ -723,54 +420,3 @@ def _linear_grad(grad, input, weight, weight_shape, bias, needs_grad):
     gi = grad.matmul(weight) if needs_grad[0] else None
     gw = grad.reshape(-1, out_f).t().matmul(input.reshape(-1, in_f)) if needs_grad[1] else None
     return gi, gw, grad
-
-
-def _vector_norm_backward(grad, self, norm, ord, dim, keepdim):
-    """PyTorch's norm_backward: 0 for ord 0; at |x| == 0 the kinks give 0; ord=+-inf shares
-    the gradient evenly among the elements whose |x| is the norm."""
-    nd = self.dim()
-    g, n = _keep(grad, nd, dim, keepdim), _keep(norm, nd, dim, keepdim)
-    p = float(ord)
-    if p == 0:
-        return _gpujit().zeros_like(self)
-    if p == 1:
-        return self.sign() * g
-    if p == 2:
-        return g * (self / n).masked_fill(n == 0, 0)
-    a = self.abs()
-    if math.isinf(p):
-        mask = (a == n).logical_or(a.isnan())
-        return self.sign() * mask * (g / mask.sum(_reduced(nd, dim), keepdim=True))
-    if p < 1:
-        return self.sign() * a.pow(p - 1).masked_fill(self == 0, 0) * g * n.pow(1 - p)
-    scaled = self.sign() * a.pow(p - 1) if p < 2 else self * a.pow(p - 2)
-    return scaled * (g / n.pow(p - 1)).masked_fill(n == 0, 0)
-
-
-@_derivative(linalg_vector_norm)
-def _vector_norm_grad(grad, self, result, ord, dim, keepdim):
-    return _vector_norm_backward(grad, self, result, ord, dim, keepdim)
-
-
-def _polar_factor(a, steps=64):
-    """U V^T of the SVD of a (batched over leading dims), the gradient of the nuclear norm,
-    by the Newton-Schulz iteration X <- 1.5 X - 0.5 X X^T X from X = a / |a|_F: products
-    only (the registry has no SVD). Each step takes a singular value s < 1 to about 1.5 s
-    until it nears 1, then converges quadratically, so 64 steps reach every singular value
-    above ~1e-10 |a|_F; smaller ones count as zero, the subgradient chosen at a rank drop."""
-    f = a.pow(2).sum([-2, -1], keepdim=True).sqrt()
-    x = a / f.masked_fill(f == 0, 1)
-    wide = a.shape[-2] < a.shape[-1]
-    for _ in range(steps):
-        xxx = x.matmul(x.mT).matmul(x) if wide else x.matmul(x.mT.matmul(x))
-        x = 1.5 * x - 0.5 * xxx
-    return x
-
-
-@_derivative(linalg_matrix_norm)
-def _matrix_norm_grad(grad, self, result, ord, dim, keepdim):
-    if ord == "fro":
-        return _vector_norm_backward(grad, self, result, 2, dim, keepdim)
-    d = _mnorm_dims(dim, self.dim())
-    polar = _polar_factor(self.movedim(d, (-2, -1))).movedim((-2, -1), d)
-    return _keep(grad, self.dim(), list(d), keepdim) * polar

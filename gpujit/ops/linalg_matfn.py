@@ -14,6 +14,7 @@ from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes, wrap_dim
 from .registry import op, OPS
 from . import linalg as _la
+from . import linalg_norms as _ln
 from .reduction import _keep
 from .registry import derivative as _derivative
 from .linalg_decomp import (_G, _check_float, _check_matrix, _check_square, _dtn, _eye_like,
@@ -218,7 +219,7 @@ def _mnorm_num_check(ord):
 
 def _mnorm_num_meta(self, ord, dim=(-2, -1), keepdim=False, dtype=None):
     _mnorm_num_check(ord)
-    return _la._mnorm_meta(self, "fro", dim, keepdim, dtype)
+    return _ln._mnorm_meta(self, "fro", dim, keepdim, dtype)
 
 
 def _matrix_norm_num(xp, x, ord, d, keepdim):
@@ -241,9 +242,9 @@ def _matrix_norm_num(xp, x, ord, d, keepdim):
     "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
     function=False, method=False, meta=_mnorm_num_meta)
 def linalg_matrix_norm(xp, self, ord, dim=(-2, -1), keepdim=False, dtype=None):
-    out = _la._norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm").np
+    out = _ln._norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm").np
     _mnorm_num_check(ord)
-    d = _la._mnorm_dims(dim, self.ndim)
+    d = _ln._mnorm_dims(dim, self.ndim)
     x = self.astype(np.float32 if out == np.float16 else out, copy=False)
     if x.size == 0:
         raise RuntimeError("linalg.matrix_norm: the input has no elements (torch: max(): "
@@ -279,24 +280,24 @@ def _norm_plan(ndim, ord, dim):
 def _norm_meta(self, ord=None, dim=None, keepdim=False, dtype=None):
     kind, o, d = _norm_plan(len(self.shape), ord, dim)
     if kind == "vector":
-        return _la._vnorm_meta(self, o, d, keepdim, dtype)
+        return _ln._vnorm_meta(self, o, d, keepdim, dtype)
     if isinstance(o, str):
         if len(self.shape) < 2:
             raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                                "dimensions.")
-        return _la._mnorm_meta(self, o, d, keepdim, dtype)
+        return _ln._mnorm_meta(self, o, d, keepdim, dtype)
     return _mnorm_num_meta(self, o, d, keepdim, dtype)
 
 
 def _norm(xp, self, ord, dim, keepdim, dtype):
     kind, o, d = _norm_plan(self.ndim, ord, dim)
     if kind == "vector":
-        return _la.linalg_vector_norm(xp, self, o, d, keepdim, dtype)
+        return _ln.linalg_vector_norm(xp, self, o, d, keepdim, dtype)
     if isinstance(o, str):
         if self.ndim < 2:
             raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                                "dimensions.")
-        return _la.linalg_matrix_norm(xp, self, o, d, keepdim, dtype)
+        return _ln.linalg_matrix_norm(xp, self, o, d, keepdim, dtype)
     return linalg_matrix_norm(xp, self, o, d, keepdim, dtype)
 
 
@@ -492,7 +493,7 @@ def _multi_dot_grad(grad, tensors, needs_grad):
 
 def _matrix_norm_num_backward(grad, self, result, ord, dim, keepdim):
     nd = self.dim()
-    d = _la._mnorm_dims(dim, nd)
+    d = _ln._mnorm_dims(dim, nd)
     gk = _keep(grad, nd, list(d), keepdim).movedim(d, (-2, -1))
     rk = _keep(result, nd, list(d), keepdim).movedim(d, (-2, -1))
     m = self.movedim(d, (-2, -1))
@@ -520,11 +521,11 @@ def _mnorm_num_grad(grad, self, result, ord, dim, keepdim):
 def _norm_grad(grad, self, result, ord, dim, keepdim):
     kind, o, d = _norm_plan(self.dim(), ord, dim)
     if kind == "vector":
-        return _la._vector_norm_backward(grad, self, result, o, d, keepdim)
+        return _ln._vector_norm_backward(grad, self, result, o, d, keepdim)
     if o == "fro":
-        return _la._vector_norm_backward(grad, self, result, 2, d, keepdim)
+        return _ln._vector_norm_backward(grad, self, result, 2, d, keepdim)
     if o == "nuc":
-        return _la._matrix_norm_grad(grad, self, result, o, d, keepdim)
+        return _ln._matrix_norm_grad(grad, self, result, o, d, keepdim)
     return _matrix_norm_num_backward(grad, self, result, o, d, keepdim)
 
 

@@ -1,0 +1,186 @@
+"""The vector and matrix norms behind `gpujit.norm` / Tensor.norm: `aten::linalg_vector_norm`
+(ord 2, 1, +-inf, 0 and any other p), `aten::linalg_matrix_norm.str_ord` ('fro', 'nuc'),
+torch.norm's dispatch between them, and their derivatives (PyTorch's norm_backward; the
+nuclear norm's through the polar factor). linalg.norm and the numeric-order matrix norms
+are linalg_matfn.py's, built on these."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, wrap_dim
+from .linalg import _LA, _F16, _F32, _dtn, _gpujit
+from .reduction import _axes, _check_nonempty, _keep, _reduced
+from .registry import op, OPS, tensor_method, derivative as _derivative
+
+PUBLIC = {}
+
+
+def _norm_dtype(self_dtype, dtype, name):
+    d = self_dtype if dtype is None else _dt.to_dtype(dtype)
+    if self_dtype.category != _dt.FLOATING:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
+                           f"Got {self_dtype.short_name}")
+    return d
+
+
+def _vnorm_meta(self, ord=2, dim=None, keepdim=False, dtype=None):
+    from .meta import reduce_shape
+    d = _norm_dtype(self.dtype, dtype, "linalg.vector_norm")
+    return TensorMeta(d, reduce_shape(tuple(self.shape), dim, keepdim), self.device)
+
+
+@op("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, "
+    "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
+    function=False, method=False, meta=_vnorm_meta)
+def linalg_vector_norm(xp, self, ord=2, dim=None, keepdim=False, dtype=None):
+    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.vector_norm").np
+    x = self.astype(_F32 if out == _F16 else out, copy=False)
+    axes = _axes(dim, x.ndim)
+    ord = float(ord)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if ord == 2:
+            r = xp.sqrt((x * x).sum(axes, keepdims=keepdim))
+        elif ord == 1:
+            r = xp.abs(x).sum(axes, keepdims=keepdim)
+        elif math.isinf(ord):
+            if x.size == 0:
+                _check_nonempty(x, axes, "linalg.vector_norm")
+            a = xp.abs(x)
+            r = a.max(axes, keepdims=keepdim) if ord > 0 else a.min(axes, keepdims=keepdim)
+        elif ord == 0:
+            r = (x != 0).sum(axes, keepdims=keepdim)
+        else:
+            r = (xp.abs(x) ** ord).sum(axes, keepdims=keepdim) ** (1.0 / ord)
+    return xp.asarray(r).astype(out, copy=False)
+
+
+def _mnorm_dims(dim, ndim):
+    dims = tuple(dim)
+    if ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if len(dims) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                           f"{' '.join(str(d) for d in dims)}")
+    d = tuple(wrap_dim(x, ndim) for x in dims)
+    if d[0] == d[1]:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d[0]}, {d[1]})")
+    return d
+
+
+def _mnorm_meta(self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+    d = _norm_dtype(self.dtype, dtype, "linalg.matrix_norm")
+    _mnorm_check_ord(ord)
+    dims = _mnorm_dims(dim, len(self.shape))
+    shape = tuple(1 if i in dims else s for i, s in enumerate(self.shape) if keepdim or
+                  i not in dims)
+    return TensorMeta(d, shape, self.device)
+
+
+def _mnorm_check_ord(ord):
+    if ord not in ("fro", "nuc"):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+@op("aten::linalg_matrix_norm.str_ord(Tensor self, str ord='fro', int[] dim=[-2,-1], "
+    "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
+    function=False, method=False, meta=_mnorm_meta)
+def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm").np
+    _mnorm_check_ord(ord)
+    d = _mnorm_dims(dim, self.ndim)
+    x = self.astype(_F32 if out == _F16 else out, copy=False)
+    if ord == "fro":
+        r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
+    else:
+        m = xp.moveaxis(x, d, (-2, -1))
+        r = xp.linalg.svd(m, compute_uv=False).sum(-1) if m.size else \
+            xp.zeros(m.shape[:-2], m.dtype)
+        if keepdim:
+            for i in sorted(d):
+                r = xp.expand_dims(r, i)
+    return xp.asarray(r).astype(out, copy=False)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """gpujit.norm / Tensor.norm, as torch.norm: vector norms (p a number, 'fro' over at
+    most two dims) through linalg_vector_norm, 'nuc' through linalg_matrix_norm."""
+    if out is not None:
+        raise TypeError("norm(): out= is not supported by gpujit")
+    _dim = [dim] if isinstance(dim, (int, np.integer)) else dim
+    if isinstance(p, str):
+        if p == "fro" and (_dim is None or len(_dim) <= 2):
+            return OPS["aten::linalg_vector_norm"].public(input, 2, _dim, keepdim, dtype=dtype)
+        if _dim is None:
+            _dim = list(range(input.ndim))
+        return OPS["aten::linalg_matrix_norm.str_ord"].public(input, p, _dim, keepdim,
+                                                              dtype=dtype)
+    return OPS["aten::linalg_vector_norm"].public(input, 2.0 if p is None else p, _dim,
+                                                  keepdim, dtype=dtype)
+
+
+PUBLIC["norm"] = norm
+
+
+def _tensor_norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+    return norm(self, p, dim, keepdim, dtype=dtype)
+
+
+_tensor_norm.__name__ = "norm"
+tensor_method("norm")(_tensor_norm)
+
+
+# derivatives (gpujit.autograd), written with registry ops; PyTorch's formulas
+
+def _vector_norm_backward(grad, self, norm, ord, dim, keepdim):
+    """PyTorch's norm_backward: 0 for ord 0; at |x| == 0 the kinks give 0; ord=+-inf shares
+    the gradient evenly among the elements whose |x| is the norm."""
+    nd = self.dim()
+    g, n = _keep(grad, nd, dim, keepdim), _keep(norm, nd, dim, keepdim)
+    p = float(ord)
+    if p == 0:
+        return _gpujit().zeros_like(self)
+    if p == 1:
+        return self.sign() * g
+    if p == 2:
+        return g * (self / n).masked_fill(n == 0, 0)
+    a = self.abs()
+    if math.isinf(p):
+        mask = (a == n).logical_or(a.isnan())
+        return self.sign() * mask * (g / mask.sum(_reduced(nd, dim), keepdim=True))
+    if p < 1:
+        return self.sign() * a.pow(p - 1).masked_fill(self == 0, 0) * g * n.pow(1 - p)
+    scaled = self.sign() * a.pow(p - 1) if p < 2 else self * a.pow(p - 2)
+    return scaled * (g / n.pow(p - 1)).masked_fill(n == 0, 0)
+
+
+@_derivative(linalg_vector_norm)
+def _vector_norm_grad(grad, self, result, ord, dim, keepdim):
+    return _vector_norm_backward(grad, self, result, ord, dim, keepdim)
+
+
+def _polar_factor(a, steps=64):
+    """U V^T of the SVD of a (batched over leading dims), the gradient of the nuclear norm,
+    by the Newton-Schulz iteration X <- 1.5 X - 0.5 X X^T X from X = a / |a|_F: products
+    only (the registry has no SVD). Each step takes a singular value s < 1 to about 1.5 s
+    until it nears 1, then converges quadratically, so 64 steps reach every singular value
+    above ~1e-10 |a|_F; smaller ones count as zero, the subgradient chosen at a rank drop."""
+    f = a.pow(2).sum([-2, -1], keepdim=True).sqrt()
+    x = a / f.masked_fill(f == 0, 1)
+    wide = a.shape[-2] < a.shape[-1]
+    for _ in range(steps):
+        xxx = x.matmul(x.mT).matmul(x) if wide else x.matmul(x.mT.matmul(x))
+        x = 1.5 * x - 0.5 * xxx
+    return x
+
+
+@_derivative(linalg_matrix_norm)
+def _matrix_norm_grad(grad, self, result, ord, dim, keepdim):
+    if ord == "fro":
+        return _vector_norm_backward(grad, self, result, 2, dim, keepdim)
+    d = _mnorm_dims(dim, self.dim())
+    polar = _polar_factor(self.movedim(d, (-2, -1))).movedim((-2, -1), d)
+    return _keep(grad, self.dim(), list(d), keepdim) * polar
