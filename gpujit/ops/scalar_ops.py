@@ -422,14 +422,14 @@ def _broadcast_meta(a, b):
 def broadcast_shapes(xp, a, b):
     """Scripted `torch.broadcast_shapes(s, t)` (TorchScript's takes two shapes): the shape
     both broadcast to, with eager torch.broadcast_shapes' errors."""
-    from .shape import broadcast_shapes_public
+    from .shape_dims import broadcast_shapes_public
     return list(broadcast_shapes_public(list(a), list(b)))
 
 
 @_scalar_op("aten::_infer_size(int[] a, int[] b) -> int[]", meta=_broadcast_meta)
 def _infer_size(xp, a, b):
     """Scripted `torch._C._infer_size(s, t)`: as broadcast_shapes."""
-    from .shape import broadcast_shapes_public
+    from .shape_dims import broadcast_shapes_public
     return list(broadcast_shapes_public(list(a), list(b)))
 
 

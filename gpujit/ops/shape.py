@@ -1,8 +1,9 @@
 """Shape ops: joining and splitting (cat, stack, split, chunk, unbind), repetition
-(repeat, tile, repeat_interleave), broadcasting, triangles (tril, triu) and dim moves
-(movedim, swapaxes, atleast_Nd).
+(repeat, tile, repeat_interleave).
 
-The same family continues in `shape_order.py` (flip, roll, sort, argsort, topk) and
+The same family continues in `shape_dims.py` (broadcasting: expand_as, broadcast_to,
+broadcast_tensors/shapes; triangles: tril, triu; dim moves: movedim, swapaxes, atleast_Nd),
+`shape_order.py` (flip, roll, sort, argsort, topk) and
 `shape_index.py` (gather/scatter and the other index-driven ops), imported below.
 Python entry points with PyTorch's varargs or keyword-only conventions
 (`split`, `nonzero(as_tuple=)`, `broadcast_tensors(*ts)`, ...) are in `PUBLIC`.
@@ -13,9 +14,8 @@ import numpy as np
 
 from .. import dtypes as _dt
 from . import memory_format as _mf
-from .meta import TensorMeta, int_list, wrap_dim, broadcast_shapes
+from .meta import TensorMeta, int_list, wrap_dim
 from .registry import op, OPS, tensor_method
-from .views import expand_shape, _transpose_meta
 
 PUBLIC = {}
 
@@ -426,188 +426,6 @@ def repeat_interleave_counts(xp, repeats, output_size=None):
     return _repeat_interleave(xp, xp.arange(repeats.shape[0], dtype=np.int64), repeats, 0)
 
 
-# ------------------------------------------------------------------ broadcasting
-
-@op("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", tags=_VIEW, function=False,
-    meta=lambda self, other: TensorMeta(self.dtype, expand_shape(self.shape, other.shape),
-                                        self.device))
-def expand_as(xp, self, other):
-    return xp.broadcast_to(self, expand_shape(self.shape, other.shape))
-
-
-@op("aten::broadcast_to(Tensor(a) self, SymInt[] size) -> Tensor(a)", tags=_VIEW,
-    meta=lambda self, size: TensorMeta(self.dtype, expand_shape(self.shape, int_list(size)),
-                                       self.device))
-def broadcast_to(xp, self, size):
-    return xp.broadcast_to(self, expand_shape(self.shape, int_list(size)))
-
-
-@op("aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]", tags=_VIEW, method=False,
-    function=False,
-    meta=lambda tensors: [TensorMeta(t.dtype, broadcast_shapes(*[u.shape for u in tensors]),
-                                     t.device) for t in tensors])
-def broadcast_tensors_(xp, tensors):
-    shape = broadcast_shapes(*[a.shape for a in tensors])
-    return [xp.broadcast_to(a, shape) for a in tensors]
-
-
-def broadcast_tensors(*tensors):
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tensors[0]
-    return OPS["aten::broadcast_tensors"].public(list(tensors))
-
-
-def broadcast_shapes_public(*shapes):
-    """torch.broadcast_shapes: PyTorch's Python fold (torch._refs._broadcast_shapes) and its
-    words, which name the argument's index and the shape so far."""
-    from ..tensor import Size
-    shapes = [(s,) if isinstance(s, (int, np.integer)) else s
-              for s in shapes if s is not None]
-    for s in shapes:
-        if not isinstance(s, (list, tuple)):
-            raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a "
-                               f"list of ints, got {s}")
-    common = [1] * max((len(s) for s in shapes), default=0)
-    for k, s in enumerate(shapes):
-        for i in range(-1, -1 - len(s), -1):
-            if s[i] == common[i]:
-                continue
-            if common[i] == 1:
-                if s[i] < 0:
-                    raise ValueError("Attempting to broadcast a dimension with negative "
-                                     "length!")
-                common[i] = s[i]
-            if s[i] != 1 and common[i] != s[i]:
-                raise RuntimeError(f"Attempting to broadcast a dimension of length {s[i]} at "
-                                   f"{i}! Mismatching argument at index {k} had {s}; but "
-                                   f"expected shape should be broadcastable to {common}")
-    return Size(int(d) for d in common)
-
-
-PUBLIC["broadcast_tensors"] = broadcast_tensors
-PUBLIC["broadcast_shapes"] = broadcast_shapes_public
-
-
-# ------------------------------------------------------------------ triangles
-
-def _tri_check(name, shape):
-    if len(shape) < 2:
-        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-
-
-def _tri(name, fn_name, inplace):
-    schema = (f"aten::{name}(Tensor(a!) self, int diagonal=0) -> Tensor(a!)" if inplace else
-              f"aten::{name}(Tensor self, int diagonal=0) -> Tensor")
-
-    @op(schema, tags={"inplace"} if inplace else _SHAPE, function=not inplace,
-        contiguous=not inplace,
-        meta=lambda self, diagonal=0: (_tri_check(fn_name, self.shape), TensorMeta(
-            self.dtype, tuple(self.shape), self.device))[1])
-    def impl(xp, self, diagonal=0):
-        _tri_check(fn_name, self.shape)
-        off = xp.arange(self.shape[-1])[None, :] - xp.arange(self.shape[-2])[:, None]
-        keep = off >= diagonal if fn_name == "triu" else off <= diagonal
-        r = xp.where(keep, self, xp.zeros((), self.dtype))
-        if inplace:
-            self[...] = r
-            return self
-        return r
-    impl.__name__ = name
-    return impl
-
-
-tril = _tri("tril", "tril", False)
-triu = _tri("triu", "triu", False)
-tril_ = _tri("tril_", "tril", True)
-triu_ = _tri("triu_", "triu", True)
-
-
-# ------------------------------------------------------------------ dim moves
-
-def _movedim_perm(ndim, source, destination):
-    src, dst = int_list(source), int_list(destination)
-    if len(src) != len(dst):
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} "
-                           f"dims) should contain the same number of dims as destination "
-                           f"({dst} dims)")
-    src = [wrap_dim(d, ndim) for d in src]
-    dst = [wrap_dim(d, ndim) for d in dst]
-    if ndim == 0:
-        return ()
-    if len(set(src)) != len(src):
-        raise RuntimeError(f"movedim: repeated dim in `source` ({int_list(source)})")
-    if len(set(dst)) != len(dst):
-        raise RuntimeError(f"movedim: repeated dim in `destination` "
-                           f"({int_list(destination)})")
-    perm = [None] * ndim
-    for s, d in zip(src, dst):
-        perm[d] = s
-    rest = iter(i for i in range(ndim) if i not in set(src))
-    return tuple(p if p is not None else next(rest) for p in perm)
-
-
-def _movedim(name, overload, kind):
-    schema = (f"aten::{name}.{overload}(Tensor(a) self, {kind} source, {kind} destination) "
-              f"-> Tensor(a)")
-
-    @op(schema, tags=_VIEW,
-        meta=lambda self, source, destination: TensorMeta(self.dtype, tuple(
-            self.shape[p] for p in _movedim_perm(len(self.shape), source, destination)),
-            self.device))
-    def impl(xp, self, source, destination):
-        return self.transpose(_movedim_perm(self.ndim, source, destination))
-    impl.__name__ = f"{name}_{overload}"
-    return impl
-
-
-movedim_int = _movedim("movedim", "int", "int")
-movedim_intlist = _movedim("movedim", "intlist", "int[]")
-moveaxis_int = _movedim("moveaxis", "int", "int")
-moveaxis_intlist = _movedim("moveaxis", "intlist", "int[]")
-
-
-def _swap(name, a0, a1):
-    @op(f"aten::{name}(Tensor(a) self, int {a0}, int {a1}) -> Tensor(a)", tags=_VIEW,
-        meta=_transpose_meta)
-    def impl(xp, self, d0, d1):
-        if self.ndim == 0:
-            wrap_dim(d0, 0), wrap_dim(d1, 0)
-            return self.view()
-        return xp.swapaxes(self, wrap_dim(d0, self.ndim), wrap_dim(d1, self.ndim))
-    impl.__name__ = name
-    return impl
-
-
-swapaxes = _swap("swapaxes", "axis0", "axis1")
-swapdims = _swap("swapdims", "dim0", "dim1")
-
-
-def _atleast(n):
-    f = _at_least(n)
-
-    @op(f"aten::atleast_{n}d(Tensor self) -> Tensor", tags=_VIEW, method=False,
-        function=False,
-        meta=lambda self: TensorMeta(self.dtype, f(tuple(self.shape)), self.device))
-    def impl(xp, self):
-        return self.reshape(f(self.shape))
-    impl.__name__ = f"atleast_{n}d"
-
-    def public(*tensors):
-        if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-            tensors = tuple(tensors[0])
-        elif len(tensors) == 1:
-            return impl.op.public(tensors[0])
-        return tuple(impl.op.public(t) for t in tensors)
-    public.__name__ = f"atleast_{n}d"
-    PUBLIC[public.__name__] = public
-    return impl
-
-
-atleast_1d = _atleast(1)
-atleast_2d = _atleast(2)
-atleast_3d = _atleast(3)
-
-
 def _concat_alias(name):
     def fn(tensors, dim=0):
         return OPS["aten::cat"].public(tensors, dim)
@@ -618,8 +436,12 @@ def _concat_alias(name):
 _concat_alias("concat")
 _concat_alias("concatenate")
 
-from . import shape_index, shape_order  # noqa: E402,F401  (the rest of the family)
+# the rest of the family (imported here: their ops are listed after these)
+from . import shape_dims, shape_index, shape_order  # noqa: E402
 
+_FAMILY = (shape_dims, shape_index, shape_order)
+
+PUBLIC.update(shape_dims.PUBLIC)
 PUBLIC.update(shape_index.PUBLIC)
 
 
@@ -720,47 +542,3 @@ def _repeat_interleave_tensor_grad(grad, self, repeats, dim):
     idx = OPS["aten::repeat_interleave.Tensor"].public(repeats.reshape(-1))
     out = gpujit.zeros(shape, dtype=grad.dtype, device=grad.device)
     return out.index_add(d, idx, grad).reshape(self.shape)
-
-
-@_derivative(broadcast_to, expand_as, wrt=("self",))
-def _broadcast_to_grad(grad):
-    return grad                 # autograd sums a broadcast gradient back to the input shape
-
-
-@_derivative(broadcast_tensors_)
-def _broadcast_tensors_grad(grad):
-    return list(grad)
-
-
-@_derivative(tril, tril_)
-def _tril_grad(grad, diagonal):
-    return grad.tril(diagonal)
-
-
-@_derivative(triu, triu_)
-def _triu_grad(grad, diagonal):
-    return grad.triu(diagonal)
-
-
-@_derivative(movedim_int, movedim_intlist, moveaxis_int, moveaxis_intlist)
-def _movedim_grad(grad, source, destination):
-    perm = _movedim_perm(grad.dim(), source, destination)
-    inverse = [0] * len(perm)
-    for i, p in enumerate(perm):
-        inverse[p] = i
-    return grad.permute(inverse)
-
-
-@_derivative(swapaxes)
-def _swapaxes_grad(grad, axis0, axis1):
-    return grad.transpose(axis0, axis1)
-
-
-@_derivative(swapdims)
-def _swapdims_grad(grad, dim0, dim1):
-    return grad.transpose(dim0, dim1)
-
-
-@_derivative(atleast_1d, atleast_2d, atleast_3d)
-def _atleast_grad(grad, self):
-    return grad.reshape(self.shape)
