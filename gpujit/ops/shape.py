@@ -3,8 +3,8 @@
 
 The same family continues in `shape_dims.py` (broadcasting: expand_as, broadcast_to,
 broadcast_tensors/shapes; triangles: tril, triu; dim moves: movedim, swapaxes, atleast_Nd),
-`shape_order.py` (flip, roll, sort, argsort, topk) and
-`shape_index.py` (gather/scatter and the other index-driven ops), imported below.
+`shape_order.py` (flip, roll, sort, argsort, topk), `shape_index.py` (gather/scatter,
+index_select/fill/add) and `shape_select.py` (take, the masked ops, nonzero), imported below.
 Python entry points with PyTorch's varargs or keyword-only conventions
 (`split`, `nonzero(as_tuple=)`, `broadcast_tensors(*ts)`, ...) are in `PUBLIC`.
 """
@@ -437,12 +437,13 @@ _concat_alias("concat")
 _concat_alias("concatenate")
 
 # the rest of the family (imported here: their ops are listed after these)
-from . import shape_dims, shape_index, shape_order  # noqa: E402
+from . import shape_dims, shape_index, shape_select, shape_order  # noqa: E402
 
-_FAMILY = (shape_dims, shape_index, shape_order)
+_FAMILY = (shape_dims, shape_index, shape_select, shape_order)
 
 PUBLIC.update(shape_dims.PUBLIC)
 PUBLIC.update(shape_index.PUBLIC)
+PUBLIC.update(shape_select.PUBLIC)
 
 
 # --------------------------------------------------------------------------------------
