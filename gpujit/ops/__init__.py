@@ -11,9 +11,10 @@ __all__ = ["op", "OPS", "OVERLOADS", "get", "dispatch_state", "FAMILIES"]
 
 FAMILIES = ("scalar_ops", "pointwise", "pointwise_math", "pointwise_logic",
             "pointwise_ternary", "activation", "compare", "conversion", "views", "indexing",
-            "creation", "random", "random_ops", "reduction", "linalg", "linalg_einsum",
-            "linalg_norms", "linalg_decomp", "linalg_lu", "linalg_spectral", "linalg_matfn",
-            "shape", "shape_order", "shape_index", "reduction_extra", "unique_search",
+            "creation", "random", "random_ops", "reduction", "reduction_var",
+            "reduction_scans", "linalg", "linalg_einsum", "linalg_norms", "linalg_decomp",
+            "linalg_lu", "linalg_spectral", "linalg_matfn", "shape", "shape_order",
+            "shape_index", "reduction_extra", "unique_search",
             "split_scatter", "factory_extra", "pointwise_extra", "views_strided", "nn",
             "nn_norm", "nn_loss", "matrix_shape", "matrix_grids", "matrix_products",
             "aliases")     # (last: it binds other names to the ops declared above)

@@ -1,5 +1,6 @@
-"""Reductions (sum, mean, prod, max/min, amax/amin, argmax/argmin, var/std, logsumexp,
-all/any), scans (cumsum, cumprod) and softmax / log_softmax.
+"""Reductions (sum, mean, prod, max/min, amax/amin, argmax/argmin, logsumexp, all/any), and
+the helpers the reduction families share: var/std are reduction_var.py's, the scans
+(cumsum, cumprod) and softmax / log_softmax reduction_scans.py's.
 
 PyTorch's rules, where they differ from NumPy's: `dim=None` or `dim=[]` reduces every
 dim; bool and integer inputs sum/prod/cumsum to int64; float16 accumulates in float32;
@@ -7,8 +8,6 @@ max/min/amax/argmax of an empty reduction raise (no identity); all/any return bo
 for uint8 input); indices are int64; a 0-dim input accepts dim 0 or -1.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -300,73 +299,6 @@ def argmin(xp, self, dim=None, keepdim=False):
     return _arg_extreme(xp, self, dim, keepdim, "argmin", type(self).argmin)
 
 
-# ------------------------------------------------------------------ var / std
-
-def _var_mean(xp, a, dim, correction, keepdim, sqrt):
-    """(variance or its sqrt, mean) with divisor max(N - correction, 0), as torch."""
-    _var_check(_dt._FROM_NP[a.dtype])
-    axes = _axes(dim, a.ndim)
-    out = a.dtype
-    x = a.astype(_F32) if out == _F16 else a
-    n = _count(a.shape, axes)
-    c = 1 if correction is None else correction
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = x.sum(axes, keepdims=True) / n if n else x.sum(axes, keepdims=True) * math.nan
-        d = x - m
-        v = (d * d).sum(axes, keepdims=keepdim) / (n - c if n > c else 0)
-    if sqrt:
-        v = xp.sqrt(v)
-    if not keepdim:
-        m = m.reshape(v.shape)
-    return xp.asarray(v).astype(out, copy=False), xp.asarray(m).astype(out, copy=False)
-
-
-def _var_meta(self, dim=None, keepdim=False):
-    _var_check(self.dtype)
-    return _meta(self, self.dtype, dim, keepdim)
-
-
-def _declare_var(name):
-    """var/std/var_mean/std_mean in PyTorch's three overloads each."""
-    with_mean = name.endswith("_mean")
-    tail = "(Tensor, Tensor)" if with_mean else "Tensor"
-    pub = {"method": not with_mean}   # var_mean/std_mean are functions only, as torch
-
-    def compute(xp, a, dim, correction, keepdim):
-        v, m = _var_mean(xp, a, dim, correction, keepdim, name.startswith("std"))
-        return (v, m) if with_mean else v
-
-    def meta(self, dim=None, keepdim=False):
-        m = _var_meta(self, dim, keepdim)
-        return (m, m) if with_mean else m
-
-    @op(f"aten::{name}(Tensor self, bool unbiased=True) -> {tail}", tags=_RED,
-        meta=lambda self, unbiased=True: meta(self), **pub)
-    def plain(xp, self, unbiased=True):
-        return compute(xp, self, None, int(unbiased), False)
-
-    @op(f"aten::{name}.dim(Tensor self, int[1]? dim, bool unbiased=True, "
-        f"bool keepdim=False) -> {tail}", tags=_RED,
-        meta=lambda self, dim, unbiased=True, keepdim=False: meta(self, dim, keepdim), **pub)
-    def with_dim(xp, self, dim, unbiased=True, keepdim=False):
-        return compute(xp, self, dim, int(unbiased), keepdim)
-
-    @op(f"aten::{name}.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, "
-        f"bool keepdim=False) -> {tail}", tags=_RED,
-        meta=lambda self, dim=None, correction=None, keepdim=False: meta(self, dim, keepdim),
-        **pub)
-    def with_correction(xp, self, dim=None, correction=None, keepdim=False):
-        return compute(xp, self, dim, correction, keepdim)
-
-    return plain, with_dim, with_correction
-
-
-var, var_dim, var_correction = _declare_var("var")
-std, std_dim, std_correction = _declare_var("std")
-var_mean, var_mean_dim, var_mean_correction = _declare_var("var_mean")
-std_mean, std_mean_dim, std_mean_correction = _declare_var("std_mean")
-
-
 # ------------------------------------------------------------------ logsumexp
 
 def _as_float(a):
@@ -424,79 +356,6 @@ def _declare_bool_reduction(name):
 
 all_, all_dim, all_dims = _declare_bool_reduction("all")
 any_, any_dim, any_dims = _declare_bool_reduction("any")
-
-
-# ------------------------------------------------------------------ scans
-
-def _scan(xp, a, dim, dtype, method):
-    d = wrap_dim(dim, a.ndim)
-    acc, out = _acc(a, dtype)
-    if a.ndim == 0:
-        return a.astype(out)
-    r = getattr(a, method)(axis=d, dtype=acc)
-    return r if acc == out else r.astype(out)
-
-
-def _scan_meta(self, dim, dtype=None):
-    wrap_dim(dim, len(self.shape))
-    return _like(self, _acc_dtype(self, dtype))
-
-
-@op("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
-    meta=_scan_meta)
-def cumsum(xp, self, dim, dtype=None):
-    return _scan(xp, self, dim, dtype, "cumsum")
-
-
-@op("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
-    meta=_scan_meta)
-def cumprod(xp, self, dim, dtype=None):
-    return _scan(xp, self, dim, dtype, "cumprod")
-
-
-# ------------------------------------------------------------------ softmax
-
-def _softmax_dtype(self_dtype, dtype, name):
-    d = _dtype_or(dtype, self_dtype)
-    if d.category != _dt.FLOATING:
-        raise RuntimeError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
-                           f"'{d.short_name}'")
-    return d
-
-
-def _softmax(xp, a, dim, dtype, log):
-    out = _softmax_dtype(_dt._FROM_NP[a.dtype], dtype, "log_softmax" if log else "softmax").np
-    d = wrap_dim(dim, a.ndim)
-    x = a.astype(_F32 if out == _F16 else out, copy=False)
-    if x.ndim == 0:
-        x = x.reshape(1)
-    if x.size == 0:
-        return x.reshape(a.shape).astype(out)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        z = x - x.max(d, keepdims=True)
-        e = xp.exp(z)
-        s = e.sum(d, keepdims=True)
-        r = z - xp.log(s) if log else e / s
-    return r.reshape(a.shape).astype(out, copy=False)
-
-
-def _softmax_meta(name):
-    def meta(self, dim, dtype=None):
-        wrap_dim(dim, len(self.shape))
-        return _like(self, _softmax_dtype(self.dtype, dtype, name))
-    return meta
-
-
-@op("aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor",
-    tags={"reduction", "nn"}, functional=True, meta=_softmax_meta("softmax"))
-def softmax(xp, self, dim, dtype=None):
-    return _softmax(xp, self, dim, dtype, False)
-
-
-@op("aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor",
-    tags={"reduction", "nn"}, functional=True, meta=_softmax_meta("log_softmax"))
-def log_softmax(xp, self, dim, dtype=None):
-    return _softmax(xp, self, dim, dtype, True)
 
 
 # --------------------------------------------------------------------------------------
@@ -645,89 +504,9 @@ def _aminmax_grad(grad, self, result, dim, keepdim):
             _amax_backward(grad[1], self, result[1], dim, keepdim))
 
 
-def _var_backward(grad, self, dim, correction, keepdim):
-    """d var / dx = 2 (x - mean) / (N - correction); the divisor is clamped at 0 as in the
-    forward (an infinite variance has an infinite slope)."""
-    dims = _reduced(self.dim(), dim)
-    div = _reduced_count(self, dim) - (1 if correction is None else correction)
-    scale = 2.0 / div if div > 0 else math.inf
-    centered = self - self.mean(dims, keepdim=True)
-    return _keep(grad, self.dim(), dim, keepdim) * scale * centered
-
-
-def _declare_var_grads(kind, plain, with_dim, with_correction):
-    """The derivatives of var/std/var_mean/std_mean in their three overloads; std's
-    d sqrt(v) = dv / (2 std) is 0 where std is 0 (torch's std_backward)."""
-    sqrt, with_mean = kind.startswith("std"), kind.endswith("_mean")
-
-    def backward(grad, self, result, dim, correction, keepdim):
-        g = grad[0] if with_mean else grad
-        if sqrt:
-            std = result[0] if with_mean else result
-            g = (g / (2 * std)).masked_fill(std == 0, 0)
-        out = _var_backward(g, self, dim, correction, keepdim)
-        if with_mean:
-            n = max(_reduced_count(self, dim), 1)
-            out = out + _keep(grad[1], self.dim(), dim, keepdim) / n
-        return out
-
-    if sqrt:        # only std needs the result saved
-        _derivative(plain)(lambda grad, self, result, unbiased: backward(
-            grad, self, result, None, int(unbiased), False))
-        _derivative(with_dim)(lambda grad, self, result, dim, unbiased, keepdim: backward(
-            grad, self, result, dim, int(unbiased), keepdim))
-        _derivative(with_correction)(lambda grad, self, result, dim, correction, keepdim:
-                                     backward(grad, self, result, dim, correction, keepdim))
-    else:
-        _derivative(plain)(lambda grad, self, unbiased: backward(
-            grad, self, None, None, int(unbiased), False))
-        _derivative(with_dim)(lambda grad, self, dim, unbiased, keepdim: backward(
-            grad, self, None, dim, int(unbiased), keepdim))
-        _derivative(with_correction)(lambda grad, self, dim, correction, keepdim: backward(
-            grad, self, None, dim, correction, keepdim))
-
-
-_declare_var_grads("var", var, var_dim, var_correction)
-_declare_var_grads("std", std, std_dim, std_correction)
-_declare_var_grads("var_mean", var_mean, var_mean_dim, var_mean_correction)
-_declare_var_grads("std_mean", std_mean, std_mean_dim, std_mean_correction)
 
 
 @_derivative(logsumexp)
 def _logsumexp_grad(grad, self, result, dim, keepdim):
     nd = self.dim()
     return _keep(grad, nd, dim, keepdim) * (self - _keep(result, nd, dim, keepdim)).exp()
-
-
-@_derivative(cumsum)
-def _cumsum_grad(grad, dim):
-    if grad.dim() == 0:
-        return grad
-    return grad.flip(dim).cumsum(dim).flip(dim)
-
-
-@_derivative(cumprod)
-def _cumprod_grad(grad, self, result, dim):
-    """Before the first zero of a slice, dy_k/dx_i = y_k / x_i; at the first zero z it is
-    the product of the other factors (cumprod with x_z taken as 1); after z it is 0."""
-    if self.dim() == 0:
-        return grad
-    zero = self == 0
-    seen = zero.cumsum(dim)                     # zeros at or before each position
-    before = seen == 0
-    first = zero.logical_and(seen == 1)
-    safe = self.masked_fill(before.logical_not(), 1)
-    at_before = (grad * result).flip(dim).cumsum(dim).flip(dim) / safe
-    others = self.masked_fill(first, 1).cumprod(dim)
-    at_first = (grad * others).flip(dim).cumsum(dim).flip(dim)
-    return at_before.where(before, at_first.masked_fill(first.logical_not(), 0))
-
-
-@_derivative(softmax)
-def _softmax_grad(grad, result, dim):
-    return result * (grad - (grad * result).sum(dim, keepdim=True))
-
-
-@_derivative(log_softmax)
-def _log_softmax_grad(grad, result, dim):
-    return grad - result.exp() * grad.sum(dim, keepdim=True)

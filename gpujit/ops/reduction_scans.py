@@ -1,0 +1,122 @@
+"""Ops along one dim that keep the input's shape: the scans cumsum and cumprod (bool and
+integer inputs accumulate to int64) and softmax / log_softmax (float16 computed in
+float32), with their derivatives. An op family of its own in ops.FAMILIES, after
+reduction.py, whose helpers it uses. More scans (cummax, cummin, logcumsumexp) are
+reduction_extra.py's."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import wrap_dim
+from .registry import op, derivative as _derivative
+from .reduction import _RED, _F16, _F32, _acc, _acc_dtype, _dtype_or, _like
+
+
+# ------------------------------------------------------------------ scans
+
+def _scan(xp, a, dim, dtype, method):
+    d = wrap_dim(dim, a.ndim)
+    acc, out = _acc(a, dtype)
+    if a.ndim == 0:
+        return a.astype(out)
+    r = getattr(a, method)(axis=d, dtype=acc)
+    return r if acc == out else r.astype(out)
+
+
+def _scan_meta(self, dim, dtype=None):
+    wrap_dim(dim, len(self.shape))
+    return _like(self, _acc_dtype(self, dtype))
+
+
+@op("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=_scan_meta)
+def cumsum(xp, self, dim, dtype=None):
+    return _scan(xp, self, dim, dtype, "cumsum")
+
+
+@op("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
+    meta=_scan_meta)
+def cumprod(xp, self, dim, dtype=None):
+    return _scan(xp, self, dim, dtype, "cumprod")
+
+
+# ------------------------------------------------------------------ softmax
+
+def _softmax_dtype(self_dtype, dtype, name):
+    d = _dtype_or(dtype, self_dtype)
+    if d.category != _dt.FLOATING:
+        raise RuntimeError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
+                           f"'{d.short_name}'")
+    return d
+
+
+def _softmax(xp, a, dim, dtype, log):
+    out = _softmax_dtype(_dt._FROM_NP[a.dtype], dtype, "log_softmax" if log else "softmax").np
+    d = wrap_dim(dim, a.ndim)
+    x = a.astype(_F32 if out == _F16 else out, copy=False)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if x.size == 0:
+        return x.reshape(a.shape).astype(out)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        z = x - x.max(d, keepdims=True)
+        e = xp.exp(z)
+        s = e.sum(d, keepdims=True)
+        r = z - xp.log(s) if log else e / s
+    return r.reshape(a.shape).astype(out, copy=False)
+
+
+def _softmax_meta(name):
+    def meta(self, dim, dtype=None):
+        wrap_dim(dim, len(self.shape))
+        return _like(self, _softmax_dtype(self.dtype, dtype, name))
+    return meta
+
+
+@op("aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor",
+    tags={"reduction", "nn"}, functional=True, meta=_softmax_meta("softmax"))
+def softmax(xp, self, dim, dtype=None):
+    return _softmax(xp, self, dim, dtype, False)
+
+
+@op("aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor",
+    tags={"reduction", "nn"}, functional=True, meta=_softmax_meta("log_softmax"))
+def log_softmax(xp, self, dim, dtype=None):
+    return _softmax(xp, self, dim, dtype, True)
+
+
+# derivatives (gpujit.autograd), written with registry ops
+
+@_derivative(cumsum)
+def _cumsum_grad(grad, dim):
+    if grad.dim() == 0:
+        return grad
+    return grad.flip(dim).cumsum(dim).flip(dim)
+
+
+@_derivative(cumprod)
+def _cumprod_grad(grad, self, result, dim):
+    """Before the first zero of a slice, dy_k/dx_i = y_k / x_i; at the first zero z it is
+    the product of the other factors (cumprod with x_z taken as 1); after z it is 0."""
+    if self.dim() == 0:
+        return grad
+    zero = self == 0
+    seen = zero.cumsum(dim)                     # zeros at or before each position
+    before = seen == 0
+    first = zero.logical_and(seen == 1)
+    safe = self.masked_fill(before.logical_not(), 1)
+    at_before = (grad * result).flip(dim).cumsum(dim).flip(dim) / safe
+    others = self.masked_fill(first, 1).cumprod(dim)
+    at_first = (grad * others).flip(dim).cumsum(dim).flip(dim)
+    return at_before.where(before, at_first.masked_fill(first.logical_not(), 0))
+
+
+@_derivative(softmax)
+def _softmax_grad(grad, result, dim):
+    return result * (grad - (grad * result).sum(dim, keepdim=True))
+
+
+@_derivative(log_softmax)
+def _log_softmax_grad(grad, result, dim):
+    return grad - result.exp() * grad.sum(dim, keepdim=True)

@@ -1,0 +1,129 @@
+"""Variance and standard deviation: var, std, var_mean and std_mean, each in PyTorch's
+three overloads (unbiased=, dim + unbiased=, correction=), with divisor max(N - correction,
+0) and float16 computed in float32, and their derivatives (std's is 0 where std is 0).
+An op family of its own in ops.FAMILIES, right after reduction.py, whose helpers it uses."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .registry import op, derivative as _derivative
+from .reduction import (_RED, _F16, _F32, _axes, _count, _var_check, _meta, _reduced,
+                        _reduced_count, _keep)
+
+
+def _var_mean(xp, a, dim, correction, keepdim, sqrt):
+    """(variance or its sqrt, mean) with divisor max(N - correction, 0), as torch."""
+    _var_check(_dt._FROM_NP[a.dtype])
+    axes = _axes(dim, a.ndim)
+    out = a.dtype
+    x = a.astype(_F32) if out == _F16 else a
+    n = _count(a.shape, axes)
+    c = 1 if correction is None else correction
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = x.sum(axes, keepdims=True) / n if n else x.sum(axes, keepdims=True) * math.nan
+        d = x - m
+        v = (d * d).sum(axes, keepdims=keepdim) / (n - c if n > c else 0)
+    if sqrt:
+        v = xp.sqrt(v)
+    if not keepdim:
+        m = m.reshape(v.shape)
+    return xp.asarray(v).astype(out, copy=False), xp.asarray(m).astype(out, copy=False)
+
+
+def _var_meta(self, dim=None, keepdim=False):
+    _var_check(self.dtype)
+    return _meta(self, self.dtype, dim, keepdim)
+
+
+def _declare_var(name):
+    """var/std/var_mean/std_mean in PyTorch's three overloads each."""
+    with_mean = name.endswith("_mean")
+    tail = "(Tensor, Tensor)" if with_mean else "Tensor"
+    pub = {"method": not with_mean}   # var_mean/std_mean are functions only, as torch
+
+    def compute(xp, a, dim, correction, keepdim):
+        v, m = _var_mean(xp, a, dim, correction, keepdim, name.startswith("std"))
+        return (v, m) if with_mean else v
+
+    def meta(self, dim=None, keepdim=False):
+        m = _var_meta(self, dim, keepdim)
+        return (m, m) if with_mean else m
+
+    @op(f"aten::{name}(Tensor self, bool unbiased=True) -> {tail}", tags=_RED,
+        meta=lambda self, unbiased=True: meta(self), **pub)
+    def plain(xp, self, unbiased=True):
+        return compute(xp, self, None, int(unbiased), False)
+
+    @op(f"aten::{name}.dim(Tensor self, int[1]? dim, bool unbiased=True, "
+        f"bool keepdim=False) -> {tail}", tags=_RED,
+        meta=lambda self, dim, unbiased=True, keepdim=False: meta(self, dim, keepdim), **pub)
+    def with_dim(xp, self, dim, unbiased=True, keepdim=False):
+        return compute(xp, self, dim, int(unbiased), keepdim)
+
+    @op(f"aten::{name}.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, "
+        f"bool keepdim=False) -> {tail}", tags=_RED,
+        meta=lambda self, dim=None, correction=None, keepdim=False: meta(self, dim, keepdim),
+        **pub)
+    def with_correction(xp, self, dim=None, correction=None, keepdim=False):
+        return compute(xp, self, dim, correction, keepdim)
+
+    return plain, with_dim, with_correction
+
+
+var, var_dim, var_correction = _declare_var("var")
+std, std_dim, std_correction = _declare_var("std")
+var_mean, var_mean_dim, var_mean_correction = _declare_var("var_mean")
+std_mean, std_mean_dim, std_mean_correction = _declare_var("std_mean")
+
+
+# derivatives (gpujit.autograd), written with registry ops
+
+def _var_backward(grad, self, dim, correction, keepdim):
+    """d var / dx = 2 (x - mean) / (N - correction); the divisor is clamped at 0 as in the
+    forward (an infinite variance has an infinite slope)."""
+    dims = _reduced(self.dim(), dim)
+    div = _reduced_count(self, dim) - (1 if correction is None else correction)
+    scale = 2.0 / div if div > 0 else math.inf
+    centered = self - self.mean(dims, keepdim=True)
+    return _keep(grad, self.dim(), dim, keepdim) * scale * centered
+
+
+def _declare_var_grads(kind, plain, with_dim, with_correction):
+    """The derivatives of var/std/var_mean/std_mean in their three overloads; std's
+    d sqrt(v) = dv / (2 std) is 0 where std is 0 (torch's std_backward)."""
+    sqrt, with_mean = kind.startswith("std"), kind.endswith("_mean")
+
+    def backward(grad, self, result, dim, correction, keepdim):
+        g = grad[0] if with_mean else grad
+        if sqrt:
+            std = result[0] if with_mean else result
+            g = (g / (2 * std)).masked_fill(std == 0, 0)
+        out = _var_backward(g, self, dim, correction, keepdim)
+        if with_mean:
+            n = max(_reduced_count(self, dim), 1)
+            out = out + _keep(grad[1], self.dim(), dim, keepdim) / n
+        return out
+
+    if sqrt:        # only std needs the result saved
+        _derivative(plain)(lambda grad, self, result, unbiased: backward(
+            grad, self, result, None, int(unbiased), False))
+        _derivative(with_dim)(lambda grad, self, result, dim, unbiased, keepdim: backward(
+            grad, self, result, dim, int(unbiased), keepdim))
+        _derivative(with_correction)(lambda grad, self, result, dim, correction, keepdim:
+                                     backward(grad, self, result, dim, correction, keepdim))
+    else:
+        _derivative(plain)(lambda grad, self, unbiased: backward(
+            grad, self, None, None, int(unbiased), False))
+        _derivative(with_dim)(lambda grad, self, dim, unbiased, keepdim: backward(
+            grad, self, None, dim, int(unbiased), keepdim))
+        _derivative(with_correction)(lambda grad, self, dim, correction, keepdim: backward(
+            grad, self, None, dim, correction, keepdim))
+
+
+_declare_var_grads("var", var, var_dim, var_correction)
+_declare_var_grads("std", std, std_dim, std_correction)
+_declare_var_grads("var_mean", var_mean, var_mean_dim, var_mean_correction)
+_declare_var_grads("std_mean", std_mean, std_mean_dim, std_mean_correction)
