@@ -1,6 +1,6 @@
-"""OpInfos of the linear-algebra family (gpujit/ops/linalg.py). References are explicit
-sums of products in float64 (broadcast multiply + sum, or a loop over label values for
-einsum), not calls into np.matmul / np.einsum."""
+"""OpInfos of the linear-algebra family (gpujit/ops/linalg.py, linalg_einsum.py,
+linalg_norms.py). References are explicit sums of products in float64 (broadcast multiply +
+sum, or a loop over label values for einsum), not calls into np.matmul / np.einsum."""
 from __future__ import annotations
 
 import itertools

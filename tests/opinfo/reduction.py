@@ -1,13 +1,14 @@
-"""OpInfos of the reduction family (gpujit/ops/reduction.py). References are plain NumPy
-in float64 (or explicit formulas), written from PyTorch's documented semantics: dim=None
-or [] reduces all dims, bool/int sums are int64, float16 accumulates in float32, indices
-are int64 and point at the first extreme (or the first NaN)."""
+"""OpInfos of the reduction family (gpujit/ops/reduction.py, reduction_var.py,
+reduction_scans.py). References are plain NumPy in float64 (or explicit formulas), written
+from PyTorch's documented semantics: dim=None or [] reduces all dims, bool/int sums are
+int64, float16 accumulates in float32, indices are int64 and point at the first extreme (or
+the first NaN)."""
 from __future__ import annotations
 
 import numpy as np
 
 import gpujit as G
-from . import OpInfo, Sample, ErrorSample, rand, positive, FLOAT_DTYPES, INT_DTYPES, ALL_DTYPES
+from . import OpInfo, Sample, ErrorSample, rand, positive, FLOAT_DTYPES, ALL_DTYPES
 
 F16, F32, F64 = np.float16, np.float32, np.float64
 _GD = {np.dtype(d): getattr(G, np.dtype(d).name) for d in ALL_DTYPES}

@@ -1,7 +1,8 @@
-"""OpInfos of the shape family (gpujit/ops/shape.py). References are NumPy formulas written
-from PyTorch's documented semantics; where PyTorch and NumPy differ the reference says so
-(cat skips 1-D empty inputs, sort puts NaN last ascending / first descending, split takes
-a size rather than a number of sections, chunk may return fewer pieces)."""
+"""OpInfos of the shape family (gpujit/ops/shape.py, shape_dims.py). References are NumPy
+formulas written from PyTorch's documented semantics; where PyTorch and NumPy differ the
+reference says so (cat skips 1-D empty inputs, sort puts NaN last ascending / first
+descending, split takes a size rather than a number of sections, chunk may return fewer
+pieces)."""
 from __future__ import annotations
 
 import numpy as np

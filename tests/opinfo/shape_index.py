@@ -1,7 +1,7 @@
-"""OpInfos of the index-driven shape ops (gpujit/ops/shape_index.py): gather, scatter*,
-index_select/fill/add, take, take_along_dim, masked_select, nonzero. References build the
-full coordinate grid with np.indices and index with it (no take_along_axis), and
-accumulate duplicates with np.add.at / np.multiply.at."""
+"""OpInfos of the index-driven shape ops (gpujit/ops/shape_index.py and shape_select.py):
+gather, scatter*, index_select/fill/add, take, take_along_dim, masked_select, nonzero.
+References build the full coordinate grid with np.indices and index with it (no
+take_along_axis), and accumulate duplicates with np.add.at / np.multiply.at."""
 from __future__ import annotations
 
 import numpy as np
