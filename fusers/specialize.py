@@ -153,7 +153,7 @@ def eager_perm(subgraph, args, kinds):
         st = None
         if not op.contiguous_result and not all(x.flags.c_contiguous for x in tensors
                                                 if x.ndim):
-            st = iterator_strides(arrays, shape)      # (as eager: registry._gen_pointwise)
+            st = iterator_strides(arrays, shape)      # (as eager: entry_codegen._gen_pointwise)
         vals[n.output] = _Layout(shape, st if st is not None else
                                  strides_in(shape, range(len(shape))))
     perm = _UNKNOWN

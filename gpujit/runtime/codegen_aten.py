@@ -2,11 +2,11 @@
 
 Each node becomes one of:
 
-- a pointwise call: what registry._gen_pointwise does at run time (device join, type
+- a pointwise call: what entry_codegen._gen_pointwise does at run time (device join, type
   promotion, operand casts, the impl, result cast, in-place write-back), decided from
   the operands' specs, so the line that remains is the impl call (or the NumPy function
   it is) with only the casts the dtypes need (codegen_pointwise.py);
-- a generic call: registry._gen_generic's work (device, ScalarType/Device arguments, the
+- a generic call: entry_codegen._gen_generic's work (device, ScalarType/Device arguments, the
   impl, results per the schema) decided the same way;
 - a Python expression, for the Python-scalar ops (`i + 1`);
 - the fallback: the op's eager entry point on boxed values, for a node whose types the

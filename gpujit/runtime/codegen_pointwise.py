@@ -1,5 +1,5 @@
 """The pointwise lowering of the code generator (codegen_aten.py hands it a pointwise
-aten node whose specs are known): what registry._gen_pointwise does at run time (device
+aten node whose specs are known): what entry_codegen._gen_pointwise does at run time (device
 join, type promotion, a Python int wrapped into a narrow compute type, operand casts, the
 impl, result cast, broadcast and int-overflow guards, in-place write-back with eager's
 overlap and read-only checks, the result's TensorIterator layout), decided here from the
@@ -189,7 +189,7 @@ def _pointwise(cg, n, op, args):
 
 
 def _iterator_layout(cg, op, args, target, dev):
-    """Eager's layout of a pointwise result (registry._gen_pointwise): an operand not
+    """Eager's layout of a pointwise result (entry_codegen._gen_pointwise): an operand not
     C-contiguous lays it out as PyTorch's TensorIterator does, not as NumPy's order="K"."""
     if op.contiguous_result:
         from ..ops.memory_format import c_layout
