@@ -5,7 +5,7 @@ from .module import Module  # noqa: F401
 from .modules import (  # noqa: F401
     Identity, Linear, Bilinear, Conv1d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,
     BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,
-    LayerNorm, GroupNorm, Dropout, Embedding, Flatten,
+    LayerNorm, GroupNorm, Dropout, Embedding, EmbeddingBag, Flatten,
     Unflatten, Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, RReLU, ELU, SELU, CELU, GELU, SiLU, Mish,
     Softplus, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, LogSoftmax, Hardshrink,
     Softshrink, Tanhshrink, Softsign, LogSigmoid, GLU, PReLU, Sequential,
@@ -28,7 +28,7 @@ from . import utils  # noqa: F401,E402
 __all__ = [  # every name imported above (what a star-import gives)
     "functional", "Parameter", "Module", "Identity", "Linear", "Bilinear", "Conv1d",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
-    "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "GroupNorm", "Dropout", "Embedding", "Flatten", "Unflatten",
+    "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "GroupNorm", "Dropout", "Embedding", "EmbeddingBag", "Flatten", "Unflatten",
     "Threshold", "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "RReLU", "ELU", "SELU", "CELU", "GELU",
     "SiLU", "Mish", "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "Softmax",
     "LogSoftmax", "Hardshrink", "Softshrink", "Tanhshrink", "Softsign", "LogSigmoid", "GLU",

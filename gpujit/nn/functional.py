@@ -6,8 +6,9 @@ argument order and legacy arguments (size_average/reduce, reduction strings, ret
 inplace, max_norm ...) and call registry ops, so the tracer records the ops themselves.
 More adapters live in sibling modules re-exported at the end: _functional_losses.py
 (margin, ranking, embedding, NLL and triplet losses), functional_conv_pool.py (pooling /
-convolution variants) and functional_attention.py (scaled_dot_product_attention,
-multi_head_attention_forward).
+convolution variants), functional_attention.py (scaled_dot_product_attention,
+multi_head_attention_forward) and functional_extra.py (bilinear, pdist, embedding_bag,
+affine_grid, grid_sample, gumbel_softmax).
 """
 import contextlib as _contextlib
 import math as _math
@@ -641,4 +642,6 @@ from . import _functional_losses as _more  # noqa: E402  (losses, rms_norm, LRN,
 globals().update({_n: getattr(_more, _n) for _n in _more.__all__})
 from .functional_conv_pool import *  # noqa: E402,F401,F403  (pooling / conv variants)
 from .functional_attention import *  # noqa: E402,F401,F403  (attention, MHA)
+from .functional_extra import *  # noqa: E402,F401,F403  (bilinear, pdist, embedding_bag,
+#   affine_grid, grid_sample, gumbel_softmax)
 

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import gpujit
 
 from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
-from ...tensor import Tensor
 
 __all__ = ["Identity", "Linear", "Bilinear"]
 
@@ -56,28 +54,6 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-@F._from_source
-def _bilinear(input1, input2, weight, bias: Optional[Tensor]):
-    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o] (scripted code compiles
-    it from this source)."""
-    if input1.shape[:-1] != input2.shape[:-1]:
-        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got "
-                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
-    if input1.size(-1) != weight.size(1):
-        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
-                           f"{input1.size(-1)} but expected {weight.size(1)}")
-    if input2.size(-1) != weight.size(2):
-        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
-                           f"{input2.size(-1)} but expected {weight.size(2)}")
-    lead = list(input1.shape[:-1])
-    x1 = input1.reshape(-1, input1.size(-1))
-    x2 = input2.reshape(-1, input2.size(-1))
-    y = gpujit.einsum("bi,oij,bj->bo", x1, weight, x2)
-    if bias is not None:
-        y = y + bias
-    return y.reshape(lead + [weight.size(0)])
-
-
 class Bilinear(Module):
     """y = x1^T A x2 + b."""
     __constants__ = ["in1_features", "in2_features", "out_features"]
@@ -104,7 +80,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        return _bilinear(input1, input2, self.weight, self.bias)
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

@@ -1,0 +1,268 @@
+"""torch.nn.functional's bilinear, pdist, embedding_bag, affine_grid, grid_sample and
+gumbel_softmax, composed of registry ops (re-exported by functional.py).
+
+Each is a composite that scripted code compiles from its own source (`_from_source`), so
+scripting, tracing and autograd see the ops themselves; the gradients are the compositions'
+(ATen's special cases are kept where they matter: pdist's zero distances give a zero
+gradient, p=inf's gradient reaches every tied coordinate, embedding_bag's padding_idx rows
+and empty bags get none). Argument checks and messages follow PyTorch 2.13.
+"""
+import warnings as _warnings
+from typing import List, Optional
+
+import gpujit as _gpujit
+
+__all__ = ["bilinear", "pdist", "embedding_bag", "affine_grid", "grid_sample",
+           "gumbel_softmax"]
+
+
+def _from_source(fn):
+    fn.__gpujit_script_source__ = True
+    return fn
+
+
+# ---------------------------------------------------------------------- bilinear
+
+@_from_source
+def bilinear(input1, input2, weight, bias: Optional[_gpujit.Tensor] = None):
+    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o]."""
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} "
+                           f"and {input2.dim()}")
+    for i in range(input1.dim() - 1):
+        if input1.size(i) != input2.size(i):
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: "
+                               f"got {input1.size(i)} and {input2.size(i)}")
+    if input1.size(-1) != weight.size(1):
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
+                           f"{input1.size(-1)} but expected {weight.size(1)}")
+    if input2.size(-1) != weight.size(2):
+        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
+                           f"{input2.size(-1)} but expected {weight.size(2)}")
+    lead: List[int] = list(input1.shape[:-1])
+    x1 = input1.reshape(-1, input1.size(-1))
+    x2 = input2.reshape(-1, input2.size(-1))
+    y = _gpujit.einsum("bi,oij,bj->bo", x1, weight, x2)
+    if bias is not None:
+        if bias.dim() != 1 or bias.size(0) != weight.size(0):
+            raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                               f"{bias.size(-1)} but expected {weight.size(0)}")
+        y = y + bias
+    lead.append(weight.size(0))
+    return y.reshape(lead)
+
+
+# ---------------------------------------------------------------------- pdist
+
+@_from_source
+def pdist(input, p: float = 2.0):
+    """The p-norm distances of the rows of a 2-D input, pair (i, j) for i < j in row-major
+    order; a zero distance (or, for p < 1, a zero coordinate difference) passes no
+    gradient, as ATen's PdistBackward."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input.is_floating_point():
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.size(0)
+    ij = _gpujit.triu_indices(n, n, 1, device=input.device)
+    d = input.index_select(0, ij[0]) - input.index_select(0, ij[1])
+    a = d.abs()
+    if p == 0.0:
+        return (d != 0).to(input.dtype).sum(-1) + (d * 0).sum(-1)    # (a zero gradient)
+    if p == 1.0:
+        return a.sum(-1)
+    if p == float("inf"):
+        m = a.amax(-1, keepdim=True).detach()
+        tied = (a == m) & (m > 0)
+        return m.squeeze(-1) + ((a - a.detach()) * tied.to(input.dtype)).sum(-1)
+    zero = d == 0
+    terms = _gpujit.where(zero, _gpujit.zeros_like(a),
+                          _gpujit.where(zero, _gpujit.ones_like(a), a).pow(p))
+    s = terms.sum(-1)
+    s0 = s == 0
+    safe = _gpujit.where(s0, _gpujit.ones_like(s), s)
+    return _gpujit.where(s0, _gpujit.zeros_like(s), safe.pow(1.0 / p))
+
+
+# ---------------------------------------------------------------------- embedding_bag
+
+@_from_source
+def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
+                  max_norm: Optional[float] = None, norm_type: float = 2.0,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Optional[_gpujit.Tensor] = None,
+                  include_last_offset: bool = False, padding_idx: Optional[int] = None):
+    """Sums, means or maxima of bags of embeddings: bag b holds input[offsets[b]:
+    offsets[b + 1]] (a 2-D input: its rows; the last bag runs to the end of input, also
+    with include_last_offset, as ATen's CPU kernel). Indices equal to padding_idx are left out of
+    every bag; an empty bag gives zeros."""
+    if per_sample_weights is not None and input.size() != per_sample_weights.size():
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) "
+                         f"is not None, then it must have the same shape as the input "
+                         f"({input.shape})")
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension "
+                         f"{weight.dim()}")
+    psw = per_sample_weights
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is "
+                             "treated is a mini-batch of fixed length sequences. However, "
+                             "found offsets of type Tensor")
+        offs = _gpujit.arange(0, input.numel(), max(input.size(1), 1), dtype=input.dtype,
+                              device=input.device)
+        if input.size(1) == 0:
+            offs = _gpujit.zeros(input.size(0), dtype=input.dtype, device=input.device)
+        include_last_offset = False
+        input = input.reshape(-1)
+        if psw is not None:
+            psw = psw.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        offs = offsets
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.dim()}")
+    if mode == "max":
+        if scale_grad_by_freq:
+            raise ValueError("max mode does not support scaling the gradient by the "
+                             "frequency")
+        if sparse:
+            raise ValueError("max mode does not support sparse weights")
+    elif mode != "sum" and mode != "mean":
+        raise ValueError("mode has to be one of sum, mean or max")
+    if max_norm is not None:
+        with _gpujit.no_grad():
+            _gpujit.embedding_renorm_(weight, input, max_norm, norm_type)
+    if psw is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' "
+                                  f"(got mode='{mode}'). Please open a feature request on "
+                                  f"GitHub.")
+    num = weight.size(0)
+    pidx = -1
+    if padding_idx is not None:
+        if padding_idx < -num or padding_idx >= num:
+            raise RuntimeError(f"padding_idx must be within the number of embeddings, "
+                               f"{-num} through {num - 1}, but got {padding_idx}")
+        pidx = padding_idx if padding_idx >= 0 else padding_idx + num
+    n = input.numel()
+    if include_last_offset and offs.numel() < 1:
+        raise RuntimeError("include_last_offset: number of offset should be at least 1")
+    if offs.numel() > 0:
+        first = int(offs[0].item())
+        if first != 0:
+            raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the "
+                               f"mini-batch has to start from position 0. However, got "
+                               f"{first}")
+        last = int(offs[-1].item())
+        if last > n:
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but "
+                               f"got offsets[-1] of {last}")
+    nb = offs.numel() - 1 if include_last_offset else offs.numel()
+    starts = offs[:nb].to(_gpujit.int64).contiguous()
+    idx = input.to(_gpujit.int64)
+    pos = _gpujit.arange(n, device=input.device)
+    seg = _gpujit.searchsorted(starts, pos, right=True) - 1
+    keep = (idx != pidx) & (seg >= 0)
+    seg = _gpujit.where(keep, seg, _gpujit.full_like(seg, nb))    # left out: a spare bag
+    emb = weight.index_select(0, idx)
+    dim = weight.size(1)
+    if mode == "max":
+        out = _gpujit.zeros(nb + 1, dim, dtype=weight.dtype, device=weight.device)
+        out = out.scatter_reduce(0, seg.unsqueeze(1).expand(n, dim), emb, "amax",
+                                 include_self=False)
+        return out[:nb]
+    if psw is not None:
+        emb = emb * psw.unsqueeze(1)
+    out = _gpujit.zeros(nb + 1, dim, dtype=emb.dtype, device=weight.device)
+    out = out.index_add(0, seg, emb)[:nb]
+    if mode == "mean":
+        cnt = _gpujit.zeros(nb + 1, dtype=weight.dtype, device=weight.device)
+        cnt = cnt.index_add(0, seg, _gpujit.ones(n, dtype=weight.dtype,
+                                                 device=weight.device))[:nb]
+        out = out / cnt.clamp(min=1).unsqueeze(1)
+    return out
+
+
+# ---------------------------------------------------------------------- affine_grid
+
+@_from_source
+def _base_coords(n: int, align_corners: bool, theta):
+    """ATen's linspace_from_neg_one: n points over [-1, 1] (pixel centres unless
+    align_corners); one point: 0."""
+    if n <= 1:
+        return _gpujit.zeros(n, dtype=theta.dtype, device=theta.device)
+    r = _gpujit.linspace(-1.0, 1.0, n, dtype=theta.dtype, device=theta.device)
+    if not align_corners:
+        r = r * ((n - 1) / n)
+    return r
+
+
+@_from_source
+def affine_grid(theta, size: List[int], align_corners: Optional[bool] = None):
+    """The sampling grid (N, H, W, 2) / (N, D, H, W, 3) of a batch of affine matrices."""
+    if align_corners is None:
+        _warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                       "align_corners=False since 1.3.0. Please specify align_corners=True "
+                       "if the old behavior is desired. See the documentation of "
+                       "grid_sample for details.")
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    if len(size) == 4:
+        if theta.dim() != 3 or theta.size(-2) != 2 or theta.size(-1) != 3:
+            raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for "
+                             f"size {size}. Got {theta.shape}.")
+        spatial = size[-2:]
+    elif len(size) == 5:
+        if theta.dim() != 3 or theta.size(-2) != 3 or theta.size(-1) != 4:
+            raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for "
+                             f"size {size}. Got {theta.shape}.")
+        spatial = size[-3:]
+    else:
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    if align_corners and min(spatial) == 1:
+        _warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
+                       "grids when align_corners=True. This is not an intended use case of "
+                       "affine_grid. See the documentation of affine_grid for details.")
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    coords: List[_gpujit.Tensor] = []
+    for k in range(len(spatial)):                     # x varies along the last dim
+        coords.append(_base_coords(spatial[len(spatial) - 1 - k], align_corners, theta))
+    mesh = _gpujit.meshgrid(coords[::-1], indexing="ij")
+    parts: List[_gpujit.Tensor] = []
+    for k in range(len(mesh)):
+        parts.append(mesh[len(mesh) - 1 - k])
+    parts.append(_gpujit.ones_like(mesh[0]))
+    base = _gpujit.stack(parts, -1).reshape(-1, len(spatial) + 1)
+    out_shape: List[int] = [size[0]] + list(spatial) + [len(spatial)]
+    return _gpujit.matmul(base, theta.transpose(1, 2)).reshape(out_shape)
+
+
+# ---------------------------------------------------------------------- gumbel_softmax
+
+@_from_source
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1):
+    """softmax((logits + Gumbel(0, 1) noise) / tau); hard=True: the one-hot of its argmax,
+    with the soft sample's gradient (straight-through)."""
+    if eps != 1e-10:
+        _warnings.warn("`eps` parameter is deprecated and has no effect.")
+    gumbels = -_gpujit.empty_like(logits).exponential_().log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if hard:
+        index = y_soft.max(dim, keepdim=True)[1]
+        y_hard = _gpujit.zeros_like(logits).scatter_(dim, index, 1.0)
+        return y_hard - y_soft.detach() + y_soft
+    return y_soft
+
+
+from .functional_grid_sample import grid_sample  # noqa: E402,F401

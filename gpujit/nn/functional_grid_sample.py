@@ -1,0 +1,153 @@
+"""torch.nn.functional.grid_sample composed of registry ops (re-exported by functional.py).
+
+The input (N, C, *spatial) is read at the grid's points (N, *out, nd), x first: each point's
+coordinates are unnormalized as ATen's grid_sampler_unnormalize, folded by the padding mode
+(border: clamped; reflection: reflected about the edges then clamped, ATen's
+reflect_coordinates) and read by gathers from the flattened input: the 2**nd corners with
+the linear weights (bilinear / trilinear), or the nearest point (round half to even, as
+std::nearbyint). A corner outside the input reads zero. Gradients reach the input through
+the gathers and, for bilinear, the grid through the weights.
+"""
+import warnings as _warnings
+from typing import List, Optional
+
+import gpujit as _gpujit
+
+__all__ = ["grid_sample"]
+
+
+def _from_source(fn):
+    fn.__gpujit_script_source__ = True
+    return fn
+
+
+@_from_source
+def _reflect(x, twice_low: int, twice_high: int):
+    """ATen's reflect_coordinates."""
+    if twice_low == twice_high:
+        return _gpujit.zeros_like(x)
+    lo = twice_low / 2.0
+    span = (twice_high - twice_low) / 2.0
+    x = (x - lo).abs()
+    extra = x.fmod(span)
+    flips = (x / span).floor().detach()
+    even = flips.fmod(2) == 0
+    return _gpujit.where(even, extra + lo, (span - extra) + lo)
+
+
+@_from_source
+def _source_index(coord, size: int, padding: str, align_corners: bool):
+    """ATen's grid_sampler_compute_source_index."""
+    if align_corners:
+        coord = (coord + 1) / 2 * (size - 1)
+    else:
+        coord = ((coord + 1) * size - 1) / 2
+    if padding == "border":
+        coord = coord.clamp(0, size - 1)
+    elif padding == "reflection":
+        if align_corners:
+            coord = _reflect(coord, 0, 2 * (size - 1))
+        else:
+            coord = _reflect(coord, -1, 2 * size - 1)
+        coord = coord.clamp(0, size - 1)
+    return coord
+
+
+@_from_source
+def _read(flat, pos: List[_gpujit.Tensor], sizes: List[int], n: int, c: int, m: int):
+    """flat (N, C, prod(sizes)) at integer positions pos[k] (N, M) along spatial dim k:
+    (N, C, M), zero where a position is outside; also the in-bounds mask (N, 1, M)."""
+    lin = _gpujit.zeros_like(pos[0])
+    ok = _gpujit.ones_like(pos[0], dtype=_gpujit.bool)
+    for k in range(len(sizes)):
+        p = pos[k]
+        ok = ok & (p >= 0) & (p < sizes[k])
+        lin = lin * sizes[k] + p.clamp(0, sizes[k] - 1)
+    vals = flat.gather(2, lin.unsqueeze(1).expand(n, c, m))
+    return vals, ok.unsqueeze(1)
+
+
+@_from_source
+def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: Optional[bool] = None):
+    """Samples input (N, C, H, W) / (N, C, D, H, W) at grid (N, Ho, Wo, 2) /
+    (N, Do, Ho, Wo, 3) of normalized coordinates in [-1, 1]."""
+    if mode != "bilinear" and mode != "nearest" and mode != "bicubic":
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode != "zeros" and padding_mode != "border" and \
+            padding_mode != "reflection":
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        _warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                       "align_corners=False since 1.3.0. Please specify align_corners=True "
+                       "if the old behavior is desired. See the documentation of "
+                       "grid_sample for details.")
+        align_corners = False
+    ins: List[int] = list(input.shape)
+    gs: List[int] = list(grid.shape)
+    if input.dtype != grid.dtype:
+        raise RuntimeError(f"grid_sampler(): expected input and grid to have same dtype, but "
+                           f"input has {input.dtype} and grid has {grid.dtype}")
+    if len(ins) != len(gs) or (len(ins) != 4 and len(ins) != 5):
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same "
+                           f"number of dimensions, but got input with sizes {ins} and grid "
+                           f"with sizes {gs}")
+    if ins[0] != gs[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch "
+                           f"size, but got input with sizes {ins} and grid with sizes {gs}")
+    nd = len(ins) - 2
+    if gs[-1] != nd:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {nd} in last "
+                           f"dimension, but got grid with sizes {gs}")
+    for k in range(2, len(ins)):
+        if ins[k] <= 0:
+            raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial "
+                               f"dimensions, but input has sizes {ins} with dimension {k} "
+                               f"being empty")
+    if mode == "bicubic":
+        if nd != 2:
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        raise RuntimeError("grid_sample(): mode='bicubic' is not supported by gpujit; use "
+                           "'bilinear' or 'nearest'")
+    n = ins[0]
+    c = ins[1]
+    sizes: List[int] = ins[2:]
+    out_sp: List[int] = gs[1:-1]
+    m = 1
+    for s in out_sp:
+        m = m * s
+    flat = input.reshape(n, c, -1)
+    g = grid.reshape(n, m, nd)
+    coords: List[_gpujit.Tensor] = []            # per spatial dim (D, H, W order)
+    for k in range(nd):
+        coords.append(_source_index(g[:, :, nd - 1 - k], sizes[k], padding_mode,
+                                    align_corners))
+    out_shape: List[int] = [n, c] + out_sp
+    if mode == "nearest":
+        pos: List[_gpujit.Tensor] = []
+        for k in range(nd):
+            pos.append(coords[k].round().detach().to(_gpujit.int64))
+        vals, ok = _read(flat, pos, sizes, n, c, m)
+        return _gpujit.where(ok, vals, _gpujit.zeros_like(vals)).reshape(out_shape)
+    lows: List[_gpujit.Tensor] = []
+    fracs: List[_gpujit.Tensor] = []
+    for k in range(nd):
+        lo = coords[k].floor().detach()
+        lows.append(lo.to(_gpujit.int64))
+        fracs.append(coords[k] - lo)
+    out = _gpujit.zeros(n, c, m, dtype=input.dtype, device=input.device)
+    for corner in range(2 ** nd):
+        pos2: List[_gpujit.Tensor] = []
+        w = _gpujit.ones_like(fracs[0])
+        for k in range(nd):
+            if (corner >> (nd - 1 - k)) & 1 == 1:
+                pos2.append(lows[k] + 1)
+                w = w * fracs[k]
+            else:
+                pos2.append(lows[k])
+                w = w * (1 - fracs[k])
+        vals, ok = _read(flat, pos2, sizes, n, c, m)
+        out = out + _gpujit.where(ok, vals * w.unsqueeze(1), _gpujit.zeros_like(vals))
+    return out.reshape(out_shape)
