@@ -154,7 +154,10 @@ def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
     n = input.numel()
     if include_last_offset and offs.numel() < 1:
         raise RuntimeError("include_last_offset: number of offset should be at least 1")
-    if offs.numel() > 0:
+    check = True
+    if not _gpujit.jit.is_scripting():      # the data checks are not traced
+        check = not _gpujit.jit.is_tracing()
+    if check and offs.numel() > 0:
         first = int(offs[0].item())
         if first != 0:
             raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the "

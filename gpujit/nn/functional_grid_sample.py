@@ -138,7 +138,7 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         lows.append(lo.to(_gpujit.int64))
         fracs.append(coords[k] - lo)
     out = _gpujit.zeros(n, c, m, dtype=input.dtype, device=input.device)
-    for corner in range(2 ** nd):
+    for corner in range(1 << nd):
         pos2: List[_gpujit.Tensor] = []
         w = _gpujit.ones_like(fracs[0])
         for k in range(nd):
