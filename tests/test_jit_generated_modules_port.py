@@ -6,8 +6,8 @@ outputs and the gradients of the sum of the floating outputs w.r.t. the inputs a
 module's parameters. One config per distinct code path of each module gpujit has.
 
 Skipped (gpujit lacks the module): CrossMapLRN2d (also in PyTorch's
-EXCLUDE_SCRIPT_MODULES), EmbeddingBag, FractionalMaxPool2d/3d, AdaptiveLogSoftmaxWithLoss,
-NLLLoss2d, ChannelShuffle, LazyConv* / LazyLinear / LazyBatchNorm* (lazy modules),
+EXCLUDE_SCRIPT_MODULES), EmbeddingBag_sparse (sparse gradients), FractionalMaxPool2d/3d,
+AdaptiveLogSoftmaxWithLoss, NLLLoss2d, ChannelShuffle, LazyConv* / LazyLinear / LazyBatchNorm* (lazy modules),
 SyncBatchNorm (distributed). Not scriptable in PyTorch 2.13 either (gpujit refuses them
 too): the *_tuple_none adaptive pool configs (EXCLUDE_SCRIPT_MODULES), GaussianNLLLoss
 (F.gaussian_nll_loss has a comprehension `if`), PairwiseDistance(p=<int>) (aten's p is a
@@ -118,6 +118,25 @@ MODULES = [
      [_long(lambda: torch.tensor([[0, 1, 2], [3, 2, 1]]))]),
     ('Embedding_max_norm', lambda: nn.Embedding(4, 3, max_norm=1.0, padding_idx=0),
      [_long(lambda: torch.tensor([[0, 1, 2], [3, 2, 1]]))]),
+    ('EmbeddingBag_mean', lambda: nn.EmbeddingBag(4, 3),
+     [_long(lambda: torch.empty(2, 3, dtype=torch.long).random_(4))]),
+    ('EmbeddingBag_discontiguous', lambda: nn.EmbeddingBag(4, 3),
+     [_long(lambda: torch.empty(1, 512, dtype=torch.long).random_(4).expand(7, 512))]),
+    ('EmbeddingBag_sum', lambda: nn.EmbeddingBag(4, 3, None, 2., False, 'sum'),
+     [_long(lambda: torch.empty(2, 3, dtype=torch.long).random_(4))]),
+    ('EmbeddingBag_max', lambda: nn.EmbeddingBag(4, 3, None, 2., False, 'max'),
+     [_long(lambda: torch.empty(2, 3, dtype=torch.long).random_(4))]),
+    ('EmbeddingBag_mean_padding_idx', lambda: nn.EmbeddingBag(4, 3, padding_idx=1),
+     [_long(lambda: torch.stack([torch.randperm(3), torch.randperm(3)]))]),
+    ('EmbeddingBag_sum_padding_idx',
+     lambda: nn.EmbeddingBag(4, 3, None, 2., False, 'sum', padding_idx=1),
+     [_long(lambda: torch.stack([torch.randperm(3), torch.randperm(3)]))]),
+    ('EmbeddingBag_max_padding_idx',
+     lambda: nn.EmbeddingBag(4, 3, None, 2., False, 'max', padding_idx=1),
+     [_long(lambda: torch.stack([torch.randperm(3), torch.randperm(3)]))]),
+    ('EmbeddingBag_offsets_psw', lambda: nn.EmbeddingBag(5, 3, mode='sum'),
+     [_long(lambda: torch.tensor([1, 2, 4, 2, 0])), _long(lambda: torch.tensor([0, 2, 2])),
+      (5,)]),
     ('PixelShuffle', lambda: nn.PixelShuffle(3), [(1, 9, 4, 4)]),
     ('PixelUnshuffle', lambda: nn.PixelUnshuffle(3), [(1, 1, 12, 12)]),
     ('Upsample_nearest', lambda: nn.Upsample(scale_factor=2, mode='nearest'), [(1, 2, 4, 4)]),

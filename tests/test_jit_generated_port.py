@@ -7,8 +7,7 @@ scripted (profiling run, then the optimized plan) against eager: values (dtype
 tolerances) and the gradients of the sum of the outputs w.r.t. the differentiable
 inputs (float64, as PyTorch's generated tests use).
 
-Skipped functional configs (gpujit lacks the function): conv_tbc, fractional_max_pool2d,
-bilinear (F.bilinear), embedding_bag, affine_grid, pdist, grid_sample, gumbel_softmax.
+Skipped functional configs (gpujit lacks the function): conv_tbc, fractional_max_pool2d.
 Not ported: the autodiff-node checks ((True, 'aten::...') fusible/nonfusible node lists):
 they name TorchScript's differentiable-graph internals.
 """
@@ -186,6 +185,15 @@ FUNCTIONAL = [
       _long(lambda: torch.randint(1, S, (S,), dtype=torch.long)))),
     ('upsample', (S, S, M, M), (None, 2.), 'with_scale'),
     ('upsample', (S, S, M, M), (4,), 'with_size'),
+    ('bilinear', (S, S, S), (T((S, S, M)), T(make=lambda: torch.zeros(M, S, M,
+                                                                      dtype=torch.float64)))),
+    ('embedding_bag', _long(lambda: torch.tensor([1, 2, 4, 2])),
+     (T(make=lambda: torch.rand(5, 3, dtype=torch.float64)), _long(lambda: torch.tensor([0, 4])))),
+    ('affine_grid', (S, 2, 3), ([S, 1, 7, 7],)),
+    ('pdist', (S, S), ()),
+    ('grid_sample', (S, S, S, S), (_rand(S, S, S, 2),)),
+    ('gumbel_softmax', (S, S), (2.,)),
+    ('gumbel_softmax', (S, S), (2., True), 'hard'),
 ]
 
 # keyword calls (not in PyTorch's table, which passes all arguments positionally): the
@@ -235,6 +243,21 @@ FUNCTIONAL += [
       _long(lambda: torch.tensor(2))), 'kw_unbatched_blank', {'blank': 1, 'reduction': 'none'}),
     ('kl_div', T(make=_lsm(S, 4, dim=1)), (T(make=_lsm(S, 4, dim=1)),), 'kw_log_target',
      {'reduction': 'batchmean', 'log_target': True}),
+    ('embedding_bag', _long(lambda: torch.tensor([1, 2, 4, 2, 3])),
+     (T(make=lambda: torch.rand(5, 3, dtype=torch.float64)), _long(lambda: torch.tensor([0, 2, 3]))),
+     'kw_max_padding_last_offset', {'mode': 'max', 'padding_idx': 2, 'include_last_offset': True}),
+    ('embedding_bag', _long(lambda: torch.tensor([[1, 2], [4, 0]])),
+     (T(make=lambda: torch.rand(5, 3, dtype=torch.float64)),), 'kw_2d_psw_sum',
+     {'mode': 'sum', 'per_sample_weights': _rand(2, 2)}),
+    ('affine_grid', (2, 3, 4), ([2, 1, 3, 4, 5],), 'kw_3d_align', {'align_corners': True}),
+    ('pdist', (4, 3), (), 'kw_p', {'p': 3.}),
+    ('grid_sample', (1, 2, 4, 5), (T((1, 3, 3, 2)),), 'kw_nearest_reflection',
+     {'mode': 'nearest', 'padding_mode': 'reflection', 'align_corners': True}),
+    ('grid_sample', (1, 2, 4, 5), (T((1, 3, 3, 2)),), 'kw_border_align',
+     {'padding_mode': 'border', 'align_corners': False}),
+    ('grid_sample', (1, 2, 3, 4, 5), (T((1, 2, 3, 3, 3)),), 'kw_5d_reflection',
+     {'padding_mode': 'reflection', 'align_corners': False}),
+    ('gumbel_softmax', (S, S), (), 'kw_tau_hard_dim', {'tau': 0.5, 'hard': True, 'dim': 0}),
 ]
 
 for _mode, _dims in (('nearest', (3, 4, 5)), ('area', (3, 4, 5)), ('bilinear', (4,)),

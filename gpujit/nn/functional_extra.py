@@ -214,7 +214,7 @@ def affine_grid(theta, size: List[int], align_corners: Optional[bool] = None):
         _warnings.warn("Default grid_sample and affine_grid behavior has changed to "
                        "align_corners=False since 1.3.0. Please specify align_corners=True "
                        "if the old behavior is desired. See the documentation of "
-                       "grid_sample for details.")
+                       "grid_sample for details.", stacklevel=2)
         align_corners = False
     if not theta.is_floating_point():
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
@@ -234,7 +234,8 @@ def affine_grid(theta, size: List[int], align_corners: Optional[bool] = None):
     if align_corners and min(spatial) == 1:
         _warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
                        "grids when align_corners=True. This is not an intended use case of "
-                       "affine_grid. See the documentation of affine_grid for details.")
+                       "affine_grid. See the documentation of affine_grid for details.",
+                       stacklevel=2)
     elif min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
     coords: List[_gpujit.Tensor] = []
@@ -258,7 +259,7 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
     """softmax((logits + Gumbel(0, 1) noise) / tau); hard=True: the one-hot of its argmax,
     with the soft sample's gradient (straight-through)."""
     if eps != 1e-10:
-        _warnings.warn("`eps` parameter is deprecated and has no effect.")
+        _warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
     gumbels = -_gpujit.empty_like(logits).exponential_().log()
     y_soft = ((logits + gumbels) / tau).softmax(dim)
     if hard:

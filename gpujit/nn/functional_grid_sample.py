@@ -83,7 +83,7 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         _warnings.warn("Default grid_sample and affine_grid behavior has changed to "
                        "align_corners=False since 1.3.0. Please specify align_corners=True "
                        "if the old behavior is desired. See the documentation of "
-                       "grid_sample for details.")
+                       "grid_sample for details.", stacklevel=2)
         align_corners = False
     ins: List[int] = list(input.shape)
     gs: List[int] = list(grid.shape)
