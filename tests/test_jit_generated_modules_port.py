@@ -9,9 +9,9 @@ Skipped (gpujit lacks the module): CrossMapLRN2d (also in PyTorch's
 EXCLUDE_SCRIPT_MODULES), EmbeddingBag_sparse (sparse gradients), FractionalMaxPool2d/3d,
 AdaptiveLogSoftmaxWithLoss, NLLLoss2d, ChannelShuffle, LazyConv* / LazyLinear /
 LazyBatchNorm* (lazy modules), SyncBatchNorm (distributed). Not scriptable in PyTorch
-2.13 either (gpujit refuses them too): the *_tuple_none adaptive pool configs (EXCLUDE_SCRIPT_MODULES), GaussianNLLLoss
-(F.gaussian_nll_loss has a comprehension `if`), PairwiseDistance(p=<int>) (aten's p is a
-float).
+2.13 either (gpujit refuses them too): the *_tuple_none adaptive pool configs
+(EXCLUDE_SCRIPT_MODULES), GaussianNLLLoss (F.gaussian_nll_loss has a comprehension `if`),
+PairwiseDistance(p=<int>) (aten's p is a float).
 """
 import pytest
 
