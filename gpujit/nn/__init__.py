@@ -19,7 +19,7 @@ from .modules import (  # noqa: F401,E402  (pooling / convolution variants)
     Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, MaxPool1d, MaxPool3d,
     AvgPool1d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
     AdaptiveMaxPool2d, AdaptiveMaxPool3d, LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d,
-    MaxUnpool2d, MaxUnpool3d, Fold, Unfold,
+    MaxUnpool2d, MaxUnpool3d, Fold, Unfold, FractionalMaxPool2d, FractionalMaxPool3d,
 )
 from . import init, modules  # noqa: F401,E402
 
@@ -68,4 +68,5 @@ __all__ += [  # pooling / convolution variants
     "MaxPool3d", "AvgPool1d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d",
     "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Fold", "Unfold",
+    "FractionalMaxPool2d", "FractionalMaxPool3d",
 ]

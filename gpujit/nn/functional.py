@@ -643,5 +643,6 @@ globals().update({_n: getattr(_more, _n) for _n in _more.__all__})
 from .functional_conv_pool import *  # noqa: E402,F401,F403  (pooling / conv variants)
 from .functional_attention import *  # noqa: E402,F401,F403  (attention, MHA)
 from .functional_extra import *  # noqa: E402,F401,F403  (bilinear, pdist, embedding_bag,
-#   affine_grid, grid_sample, gumbel_softmax)
+#   affine_grid, grid_sample, gumbel_softmax, conv_tbc)
+from .functional_fractional import *  # noqa: E402,F401,F403  (fractional_max_pool2d/3d)
 

@@ -1,5 +1,5 @@
-"""torch.nn.functional's bilinear, pdist, embedding_bag, affine_grid, grid_sample and
-gumbel_softmax, composed of registry ops (re-exported by functional.py).
+"""torch.nn.functional's bilinear, pdist, embedding_bag, affine_grid, grid_sample,
+gumbel_softmax and conv_tbc, composed of registry ops (re-exported by functional.py).
 
 Each is a composite that scripted code compiles from its own source (`_from_source`), so
 scripting, tracing and autograd see the ops themselves; the gradients are the compositions'
@@ -13,7 +13,7 @@ from typing import List, Optional
 import gpujit as _gpujit
 
 __all__ = ["bilinear", "pdist", "embedding_bag", "affine_grid", "grid_sample",
-           "gumbel_softmax"]
+           "gumbel_softmax", "conv_tbc"]
 
 
 def _from_source(fn):
@@ -267,6 +267,35 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
         y_hard = _gpujit.zeros_like(logits).scatter_(dim, index, 1.0)
         return y_hard - y_soft.detach() + y_soft
     return y_soft
+
+
+# ---------------------------------------------------------------------- conv_tbc
+
+@_from_source
+def conv_tbc(input, weight, bias, pad: int = 0):
+    """1-D convolution of a (time, batch, in_channels) input with a (kernel_width,
+    in_channels, out_channels) weight: conv1d over the time dim."""
+    if input.dim() != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.dim() != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           "out_channels.")
+    if bias.dim() != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if input.size(2) != weight.size(1):
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if bias.size(0) != weight.size(2):
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output "
+                           "channels).")
+    t_out = input.size(0) + 2 * pad - weight.size(0) + 1
+    if t_out < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {t_out}: "
+                           f"[{t_out}, {input.size(1)}, {weight.size(2)}]")
+    if t_out == 0:
+        return _gpujit.zeros(0, input.size(1), weight.size(2), dtype=input.dtype,
+                             device=input.device) + bias * 0
+    y = _gpujit.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, 1, pad)
+    return y.permute(2, 0, 1).contiguous()
 
 
 from .functional_grid_sample import grid_sample  # noqa: E402,F401

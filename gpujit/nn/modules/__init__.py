@@ -7,7 +7,7 @@ from .conv import Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d  # n
 from .pooling import (  # noqa: F401
     MaxPool1d, MaxPool3d, AvgPool1d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool3d,
     AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d, LPPool1d, LPPool2d, LPPool3d,
-    MaxUnpool1d, MaxUnpool2d, MaxUnpool3d,
+    MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, FractionalMaxPool2d, FractionalMaxPool3d,
 )
 from .fold import Fold, Unfold  # noqa: F401
 from .upsampling import (  # noqa: F401
@@ -56,6 +56,7 @@ __all__ = [  # every name imported above (what a star-import gives)
     "MaxPool3d", "AvgPool1d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d",
     "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Fold", "Unfold",
+    "FractionalMaxPool2d", "FractionalMaxPool3d",
 ]
 
 
