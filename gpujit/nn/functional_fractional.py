@@ -3,8 +3,8 @@ functional.py).
 
 The pooling windows start at ATen's generate_intervals of the random samples (per batch and
 channel: (W, H) for 2-D, (T, H, W) for 3-D, as ATen reads them; computed in the input's
-dtype as ATen's scalar_t): start[i] = int((i + u) * alpha) - int(u * alpha), alpha = (in - k) / (out - 1), and the last
-window ends at the input's edge. Each output is the first maximum of its window, read by a
+dtype as ATen's scalar_t): start[i] = int((i + u) * alpha) - int(u * alpha),
+alpha = (in - k) / (out - 1), and the last window ends at the input's edge. Each output is the first maximum of its window, read by a
 gather from the flattened plane (its index: the flat position in the plane, as ATen's), so
 the gradient reaches the input through the gather.
 """

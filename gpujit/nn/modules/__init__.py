@@ -42,7 +42,8 @@ from .loss import (  # noqa: F401
 __all__ = [  # every name imported above (what a star-import gives)
     "Module", "Identity", "Linear", "Bilinear", "Conv1d", "Conv2d", "MaxPool2d",
     "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-    "LayerNorm", "GroupNorm", "Dropout", "Embedding", "EmbeddingBag", "Flatten", "Unflatten", "Threshold",
+    "LayerNorm", "GroupNorm", "Dropout", "Embedding", "Flatten", "Unflatten", "Threshold",
+    "EmbeddingBag",
     "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
     "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "Softmax", "Softmin",
     "LogSoftmax", "Hardshrink", "Softshrink", "Tanhshrink", "Softsign", "LogSigmoid", "GLU", "PReLU",
