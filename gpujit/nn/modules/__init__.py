@@ -72,7 +72,7 @@ from .loss_extra import (  # noqa: F401,E402
     TripletMarginWithDistanceLoss, CTCLoss,
 )
 from .normalization_extra import (  # noqa: F401,E402
-    RMSNorm, LocalResponseNorm, Softmax2d,
+    RMSNorm, LocalResponseNorm, Softmax2d, CrossMapLRN2d,
 )
 from .padding import (  # noqa: F401,E402
     CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d,
@@ -85,7 +85,7 @@ __all__ += [
     "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
     "MultiLabelMarginLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
     "TripletMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss",
-    "RMSNorm", "LocalResponseNorm",
+    "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d",
     "Softmax2d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d",
     "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d",
     "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",

@@ -1,4 +1,4 @@
-"""RMSNorm, LocalResponseNorm (torch.nn.modules.normalization) and Softmax2d
+"""RMSNorm, LocalResponseNorm, CrossMapLRN2d (torch.nn.modules.normalization) and Softmax2d
 (torch.nn.modules.activation); each calls its nn.functional twin."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .. import init
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["RMSNorm", "LocalResponseNorm", "Softmax2d"]
+__all__ = ["RMSNorm", "LocalResponseNorm", "Softmax2d", "CrossMapLRN2d"]
 
 
 class RMSNorm(Module):
@@ -73,3 +73,46 @@ class Softmax2d(Module):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D "
                              f"instead")
         return F.softmax(input, -3, _stacklevel=5)
+
+
+@F._from_source
+def _cross_map_lrn2d(input, size: int, alpha: float, beta: float, k: float):
+    """torch.nn.CrossMapLRN2d's legacy Function (torch/nn/_functions.py), values and
+    gradients as PyTorch's: its forward's running window sum never drops channel 0 once it
+    is in (channel c sums the squares of channel 0 and of channels c - pre_pad + 1 ..
+    c + pre_pad - 1), while its backward is that of the window c - size + 1 + ipp .. c + ipp
+    around each scale; both are (C, C) 0/1 matrices here, the backward's applied to the
+    forward's (detached) scale."""
+    if input.dim() != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D "
+                         f"instead.")
+    c = input.size(1)
+    pre_pad = int((size - 1) / 2 + 1)
+    ipp = int(size - (size - 1) / 2)
+    ch = gpujit.arange(c, device=input.device).unsqueeze(1)     # the scale's channel
+    i = gpujit.arange(c, device=input.device).unsqueeze(0)      # the summed channel
+    fwd = ((i <= ch + pre_pad - 1) & ((i == 0) | (i >= ch - pre_pad + 1))).to(input.dtype)
+    bwd = ((i >= ch - size + 1 + ipp) & (i <= ch + ipp)).to(input.dtype)
+    sq = input * input
+    scale = gpujit.einsum("ci,nihw->nchw", fwd, sq.detach()) * (alpha / size) + k
+    win = gpujit.einsum("ci,nihw->nchw", bwd, sq) * (alpha / size)
+    scale = scale + (win - win.detach())        # the value of fwd, the gradient of bwd
+    return input * scale.pow(-beta)
+
+
+class CrossMapLRN2d(Module):
+    """Local response normalization across channels (the legacy Lua Torch layer)."""
+    __constants__ = ["size", "alpha", "beta", "k"]
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return _cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
