@@ -71,6 +71,7 @@ from .loss_extra import (  # noqa: F401,E402
     MultiMarginLoss, PoissonNLLLoss, GaussianNLLLoss, TripletMarginLoss,
     TripletMarginWithDistanceLoss, CTCLoss,
 )
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: F401,E402
 from .normalization_extra import (  # noqa: F401,E402
     RMSNorm, LocalResponseNorm, Softmax2d, CrossMapLRN2d,
 )
@@ -85,7 +86,7 @@ __all__ += [
     "CosineEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
     "MultiLabelMarginLoss", "MultiMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
     "TripletMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss",
-    "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d",
+    "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d", "AdaptiveLogSoftmaxWithLoss",
     "Softmax2d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d",
     "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d",
     "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
