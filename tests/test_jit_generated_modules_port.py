@@ -5,9 +5,10 @@ times (profiling run, then the optimized plan) against the same module run eager
 outputs and the gradients of the sum of the floating outputs w.r.t. the inputs and the
 module's parameters. One config per distinct code path of each module gpujit has.
 
-Skipped (gpujit lacks the module): CrossMapLRN2d (also in PyTorch's
-EXCLUDE_SCRIPT_MODULES), EmbeddingBag_sparse (sparse gradients), FractionalMaxPool2d/3d,
-AdaptiveLogSoftmaxWithLoss, NLLLoss2d, ChannelShuffle, LazyConv* / LazyLinear /
+CrossMapLRN2d is in PyTorch's EXCLUDE_SCRIPT_MODULES (its legacy code lacks future
+division); gpujit scripts it, so its config is kept. Skipped: EmbeddingBag_sparse (sparse
+gradients), AdaptiveLogSoftmaxWithLoss (a (module, target) criterion; tested eagerly in
+tests/test_nn_missing_s18.py), and (gpujit lacks the module) NLLLoss2d, ChannelShuffle, LazyConv* / LazyLinear /
 LazyBatchNorm* (lazy modules), SyncBatchNorm (distributed). Not scriptable in PyTorch
 2.13 either (gpujit refuses them too): the *_tuple_none adaptive pool configs
 (EXCLUDE_SCRIPT_MODULES), GaussianNLLLoss (F.gaussian_nll_loss has a comprehension `if`),
@@ -137,6 +138,16 @@ MODULES = [
     ('EmbeddingBag_offsets_psw', lambda: nn.EmbeddingBag(5, 3, mode='sum'),
      [_long(lambda: torch.tensor([1, 2, 4, 2, 0])), _long(lambda: torch.tensor([0, 2, 2])),
       (5,)]),
+    ('CrossMapLRN2d', lambda: nn.CrossMapLRN2d(5, 5e-3, 1e-3, 2), [(2, 3, 6, 6)]),
+    ('FractionalMaxPool2d_ratio', lambda: nn.FractionalMaxPool2d(
+        2, output_ratio=0.5, _random_samples=torch.rand(1, 3, 2, dtype=torch.float64)),
+     [(1, 3, 5, 7)]),
+    ('FractionalMaxPool2d_size', lambda: nn.FractionalMaxPool2d(
+        (2, 3), output_size=(4, 3), _random_samples=torch.rand(1, 3, 2, dtype=torch.float64)),
+     [(1, 3, 7, 6)]),
+    ('FractionalMaxPool3d_ratio', lambda: nn.FractionalMaxPool3d(
+        2, output_ratio=0.5, _random_samples=torch.rand(2, 4, 3, dtype=torch.float64)),
+     [(2, 4, 5, 5, 5)]),
     ('PixelShuffle', lambda: nn.PixelShuffle(3), [(1, 9, 4, 4)]),
     ('PixelUnshuffle', lambda: nn.PixelUnshuffle(3), [(1, 1, 12, 12)]),
     ('Upsample_nearest', lambda: nn.Upsample(scale_factor=2, mode='nearest'), [(1, 2, 4, 4)]),

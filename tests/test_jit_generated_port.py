@@ -7,7 +7,8 @@ scripted (profiling run, then the optimized plan) against eager: values (dtype
 tolerances) and the gradients of the sum of the outputs w.r.t. the differentiable
 inputs (float64, as PyTorch's generated tests use).
 
-Skipped functional configs (gpujit lacks the function): conv_tbc, fractional_max_pool2d.
+PyTorch's fractional_max_pool2d config draws its random samples inside the call: here they
+are passed (_random_samples) so that eager and scripted runs pool the same windows.
 Not ported: the autodiff-node checks ((True, 'aten::...') fusible/nonfusible node lists):
 they name TorchScript's differentiable-graph internals.
 """
@@ -195,6 +196,9 @@ FUNCTIONAL = [
     ('grid_sample', (S, S, S, S), (_rand(S, S, S, 2),)),
     ('gumbel_softmax', (S, S), (2.,)),
     ('gumbel_softmax', (S, S), (2., True), 'hard'),
+    ('conv_tbc', (S, S, S), (T((S, S, S)), T((S,)), 2)),
+    ('fractional_max_pool2d', (S, S, S, S), (3, [2, 3]), 'samples',
+     {'_random_samples': _rand(S, S, 2)}),
 ]
 
 # keyword calls (not in PyTorch's table, which passes all arguments positionally): the

@@ -48,8 +48,6 @@ class RMSNorm(Module):
 
 class LocalResponseNorm(Module):
     """Normalization over a window of neighbouring channels."""
-    __constants__ = ["size", "alpha", "beta", "k"]
-
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
         super().__init__()
         self.size = size
@@ -102,8 +100,6 @@ def _cross_map_lrn2d(input, size: int, alpha: float, beta: float, k: float):
 
 class CrossMapLRN2d(Module):
     """Local response normalization across channels (the legacy Lua Torch layer)."""
-    __constants__ = ["size", "alpha", "beta", "k"]
-
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1):
         super().__init__()
         self.size = size
@@ -112,7 +108,8 @@ class CrossMapLRN2d(Module):
         self.k = k
 
     def forward(self, input):
-        return _cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
+        return _cross_map_lrn2d(input, self.size, float(self.alpha), float(self.beta),
+                                float(self.k))
 
     def extra_repr(self):
         return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
