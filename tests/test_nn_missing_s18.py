@@ -1,5 +1,7 @@
 """F.bilinear / nn.Bilinear, F.pdist (torch.pdist), F.embedding_bag / nn.EmbeddingBag,
-F.affine_grid, F.grid_sample and F.gumbel_softmax (session 18: they were missing) against
+F.affine_grid, F.grid_sample, F.gumbel_softmax, F.conv_tbc, F.fractional_max_pool2d/3d /
+nn.FractionalMaxPool2d/3d, nn.CrossMapLRN2d and nn.AdaptiveLogSoftmaxWithLoss (session 18:
+they were missing) against
 NumPy references and literal values; float64 gradients by gradcheck; each also scripted and
 traced (three calls equal to eager). A few torch-oracle tests at the end (skipped without
 torch)."""
@@ -387,6 +389,154 @@ def test_gumbel_softmax_script_and_trace():
     def f(x):
         return F.gumbel_softmax(x, tau=0.5, hard=True).sum(-1)
     script_and_trace(f, (torch.randn(4, 6),))
+
+
+# ---------------------------------------------------------------------- conv_tbc
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_conv_tbc(pad):
+    x, w, b = rng.standard_normal((6, 2, 3)), rng.standard_normal((3, 3, 4)), rng.standard_normal(4)
+    xp = np.pad(x, ((pad, pad), (0, 0), (0, 0)))
+    want = np.stack([np.einsum("kbi,kio->bo", xp[s:s + 3], w) + b
+                     for s in range(len(xp) - 2)])
+    got = torch.conv_tbc(t(x), t(w), t(b), pad)
+    np.testing.assert_allclose(npy(got), want, rtol=1e-12)
+    assert gradcheck(lambda a, c, d: F.conv_tbc(a, c, d, pad), (t(x, True), t(w, True),
+                                                                 t(b, True)))
+    with pytest.raises(RuntimeError, match="Input dim 2 \\(input channels\\) is not == dim 1"):
+        F.conv_tbc(torch.randn(5, 2, 2), torch.randn(3, 3, 4), torch.randn(4))
+
+
+# ---------------------------------------------------------------------- fractional max pool
+
+def _np_starts(u, n_in, n_out, k, dt):
+    if n_out == 1:
+        return [n_in - k]
+    alpha = dt(n_in - k) / dt(n_out - 1)
+    return [int((dt(i) + u) * alpha) - int(u * alpha) for i in range(n_out - 1)] + [n_in - k]
+
+
+def test_fractional_max_pool2d_values_indices_grad():
+    x, u = rng.standard_normal((2, 3, 7, 8)), rng.random((2, 3, 2))
+    y, idx = F.fractional_max_pool2d(t(x), (2, 3), output_size=(3, 4), return_indices=True,
+                                     _random_samples=t(u))
+    for n, c in itertools.product(range(2), range(3)):
+        hs = _np_starts(u[n, c, 1], 7, 3, 2, np.float64)     # samples: (W, H), as ATen
+        ws = _np_starts(u[n, c, 0], 8, 4, 3, np.float64)
+        for i, j in itertools.product(range(3), range(4)):
+            win = x[n, c, hs[i]:hs[i] + 2, ws[j]:ws[j] + 3]
+            r, q = np.unravel_index(win.argmax(), win.shape)
+            assert npy(y)[n, c, i, j] == win.max()
+            assert int(idx[n, c, i, j]) == (hs[i] + r) * 8 + ws[j] + q
+    assert idx.dtype == torch.int64
+    assert gradcheck(lambda a: F.fractional_max_pool2d(a, 2, output_ratio=0.5,
+                                                       _random_samples=t(u)), (t(x, True),))
+    y3 = F.fractional_max_pool3d(torch.randn(3, 5, 6, 7), 2, output_size=(2, 3, 4))
+    assert tuple(y3.shape) == (3, 2, 3, 4)                       # unbatched, samples drawn
+
+
+def test_fractional_max_pool_errors_module_script():
+    x = torch.randn(2, 3, 7, 8)
+    with pytest.raises(ValueError, match="requires specifying either an output_size or an "
+                                         "output_ratio"):
+        F.fractional_max_pool2d(x, 3)
+    with pytest.raises(RuntimeError, match="pool height 3 too large relative to input "
+                                           "height 7"):
+        F.fractional_max_pool2d(x, 3, output_size=(6, 6))
+    with pytest.raises(RuntimeError, match="no less then input batch size"):
+        F.fractional_max_pool2d(x, 3, output_size=3, _random_samples=torch.rand(1, 3, 2))
+    with pytest.raises(RuntimeError, match="same dtype as input"):
+        F.fractional_max_pool2d(x, 3, output_size=3,
+                                _random_samples=torch.rand(2, 3, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="output_ratio must be between 0 and 1"):
+        torch.nn.FractionalMaxPool2d(3, output_ratio=1.5)
+    with pytest.raises(ValueError, match="only one of output_size and output_ratio"):
+        torch.nn.FractionalMaxPool2d(3, output_ratio=0.5, output_size=2)
+    u = torch.rand(2, 3, 2)
+    m = torch.nn.FractionalMaxPool2d(2, output_ratio=0.5, return_indices=True,
+                                     _random_samples=u)
+    y, i = m(x)
+    assert tuple(y.shape) == (2, 3, 3, 4) and "_random_samples" in dict(m.named_buffers())
+    s = torch.jit.script(m)
+    for _ in range(3):
+        ys, is_ = s(x)
+        assert bool((ys == y).all()) and bool((is_ == i).all())
+
+    def f(a, v):
+        return F.fractional_max_pool2d(a, 2, output_size=[3, 3], _random_samples=v)
+    script_and_trace(f, (x, u))
+
+
+# ---------------------------------------------------------------------- CrossMapLRN2d
+
+def _np_cross_map(x, size, alpha, beta, k, g):
+    """PyTorch's legacy loops: forward window (channel 0 never dropped), backward window."""
+    c = x.shape[1]
+    pre = int((size - 1) / 2 + 1)
+    ipp = int(size - (size - 1) / 2)
+    sq = x * x
+    scale = np.stack([sq[:, [i for i in range(c) if i <= ch + pre - 1 and
+                             (i == 0 or i >= ch - pre + 1)]].sum(1) for ch in range(c)], 1)
+    scale = scale * alpha / size + k
+    out = x * scale ** -beta
+    ratio = g * out / scale
+    acc = np.stack([ratio[:, [j for j in range(c) if ch - ipp <= j <= ch + size - 1 - ipp]]
+                    .sum(1) for ch in range(c)], 1)
+    return out, scale ** -beta * g - 2 * alpha * beta / size * x * acc
+
+
+@pytest.mark.parametrize("size,c", [(3, 6), (5, 6), (2, 4), (4, 2)])
+def test_cross_map_lrn2d(size, c):
+    x, g = rng.standard_normal((2, c, 3, 2)), rng.standard_normal((2, c, 3, 2))
+    m = torch.nn.CrossMapLRN2d(size, 0.3, 0.75, 2)
+    a = t(x, True)
+    y = m(a)
+    (y * t(g)).sum().backward()
+    want_y, want_g = _np_cross_map(x, size, 0.3, 0.75, 2, g)
+    np.testing.assert_allclose(npy(y), want_y, rtol=1e-12)
+    np.testing.assert_allclose(npy(a.grad), want_g, rtol=1e-10, atol=1e-12)
+    assert repr(m) == f"CrossMapLRN2d({size}, alpha=0.3, beta=0.75, k=2)"
+    script_and_trace(m, (torch.randn(2, c, 3, 3),))
+    with pytest.raises(ValueError, match="CrossMapLRN2d: Expected input to be 4D, got 3D"):
+        m(torch.randn(c, 3, 3))
+
+
+# ---------------------------------------------------------------------- adaptive softmax
+
+def _logsm(z):
+    z = z - z.max(1, keepdims=True)
+    return z - np.log(np.exp(z).sum(1, keepdims=True))
+
+
+def test_adaptive_log_softmax_with_loss():
+    torch.manual_seed(0)
+    m = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 20, [4, 10, 15], div_value=2., head_bias=True)
+    m = m.double()
+    assert [tuple(p.shape) for p in m.parameters()] == [(7, 8), (7,), (4, 8), (6, 4), (2, 8),
+                                                        (5, 2), (1, 8), (5, 1)]
+    x, y = rng.standard_normal((6, 8)), np.array([0, 5, 12, 19, 3, 16])
+    hw, hb = npy(m.head.weight), npy(m.head.bias)
+    head = _logsm(x @ hw.T + hb)
+    full = [head[:, :4]]
+    for i, seq in enumerate(m.tail):
+        full.append(_logsm(x @ npy(seq[0].weight).T @ npy(seq[1].weight).T) + head[:, 4 + i:5 + i])
+    full = np.concatenate(full, 1)
+    a = t(x, True)
+    out = m(a, t(y))
+    np.testing.assert_allclose(npy(out.output), full[np.arange(6), y], rtol=1e-10)
+    np.testing.assert_allclose(float(out.loss), -full[np.arange(6), y].mean(), rtol=1e-10)
+    np.testing.assert_allclose(npy(m.log_prob(t(x))), full, rtol=1e-10)
+    np.testing.assert_allclose(np.exp(full).sum(1), 1.0, rtol=1e-10)
+    assert npy(m.predict(t(x))).tolist() == full.argmax(1).tolist()
+    np.testing.assert_allclose(float(m(t(x[2]), t(y[2])).output), full[2, y[2]], rtol=1e-10)
+    out.loss.backward()
+    assert a.grad is not None and m.tail[1][0].weight.grad is not None
+    with pytest.raises(RuntimeError, match="Target values should be in \\[0, 19\\]"):
+        m(t(x[:3]), t([0, 1, 25]))
+    with pytest.raises(RuntimeError, match="0D or 1D target tensor expected"):
+        m(t(x[:1]), t([[0]]))
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of unique, positive"):
+        torch.nn.AdaptiveLogSoftmaxWithLoss(8, 20, [4, 25])
 
 
 # ---------------------------------------------------------------------- torch oracle
