@@ -17,7 +17,11 @@ FILES = ["test_kernels_cuda.py", "test_script_cuda.py", "test_device.py", "test_
 
 
 def test_the_gpu_tier_runs_against_a_numpy_backed_cupy(tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "fakecupy"), FAKECUPY_NDEV="2",
+    # the caller's PYTHONPATH stays after the stand-in (as ci/fake_gpu.sh keeps it): a
+    # checkout's path shim must reach the subprocess, or it tests another checkout
+    path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy"),
+                                       os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, PYTHONPATH=path, FAKECUPY_NDEV="2",
                FAKECUPY_STRICT_DEVICE="1",
                GPUJIT_CACHE_DIR=str(tmp_path))
     env.pop("NUMBA_ENABLE_CUDASIM", None)
