@@ -1,0 +1,172 @@
+"""PyTorch's view-copy ops (`torch.permute_copy`, `torch.narrow_copy`, `unbind_copy`...):
+each is its view op followed by a copy, declared from the view op's schema (same
+arguments, no aliasing) with the view's shape rule and derivative, so the copies are
+scripted, traced and differentiated as their views are. Also `ravel`, `fliplr` / `flipud`,
+the scatter-into-a-view ops (`select_scatter`, `slice_scatter`, `diagonal_scatter`,
+`as_strided_scatter`) and the `unsafe_*` splits.
+"""
+from __future__ import annotations
+
+from .meta import TensorMeta
+from .registry import op, OPS
+from .registry import derivative as _derivative, nondifferentiable as _nondiff
+
+PUBLIC = {}
+
+_SHAPE = {"shape"}
+_VIEW = {"view"}
+
+# <name>_copy -> the view op it copies (qualified), and whether Tensor has it as a method
+_COPIES = {
+    "view_copy": "aten::view", "permute_copy": "aten::permute", "t_copy": "aten::t",
+    "transpose_copy": "aten::transpose.int", "squeeze_copy": "aten::squeeze.dims",
+    "unsqueeze_copy": "aten::unsqueeze", "expand_copy": "aten::expand",
+    "select_copy": "aten::select.int", "slice_copy": "aten::slice.Tensor",
+    "diagonal_copy": "aten::diagonal", "detach_copy": "aten::detach",
+    "alias_copy": "aten::alias", "unbind_copy": "aten::unbind.int",
+    "split_copy": "aten::split.Tensor", "split_with_sizes_copy": "aten::split_with_sizes",
+    "unfold_copy": "aten::unfold", "as_strided_copy": "aten::as_strided",
+    "narrow_copy": "aten::narrow",
+    # torch.unsafe_split / unsafe_chunk: the splits without the views' aliasing checks
+    "unsafe_split": "aten::split.Tensor", "unsafe_split_with_sizes": "aten::split_with_sizes",
+    "unsafe_chunk": "aten::chunk",
+}
+_METHODS = {"narrow_copy", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk"}
+
+
+def _copy_of(xp, r):
+    if isinstance(r, (list, tuple)):
+        return [xp.array(x, copy=True) for x in r]
+    return xp.array(r, copy=True)
+
+
+def _declare_copy(name, view_name):
+    view = OPS[view_name]
+    s = view.schema
+    overload = f".{s.overload}" if s.overload else ""
+    args = str(s)[len(s.name) + len(overload):].replace("Tensor(a)", "Tensor")
+    schema = f"aten::{name}{overload}{args}"
+
+    @op(schema, tags=_SHAPE, method=name in _METHODS, meta=view.meta)
+    def impl(xp, *args, **kwargs):
+        return _copy_of(xp, view.impl(xp, *args, **kwargs))
+    impl.__name__ = name
+    d = impl.op
+    if view.derivative is not None:
+        d.derivative = view.derivative
+    return impl
+
+
+for _name, _view in _COPIES.items():
+    globals()[_name] = _declare_copy(_name, _view)
+_nondiff("aten::detach_copy", reason="detach: its result is cut from the graph")
+
+
+# ------------------------------------------------------------------ ravel, fliplr, flipud
+
+@op("aten::ravel(Tensor(a) self) -> Tensor(a)", tags=_VIEW,
+    meta=lambda self: TensorMeta(self.dtype, (_numel(self.shape),), self.device))
+def ravel(xp, self):
+    """A view when self's memory allows (reshape(-1)), else a copy."""
+    return self.reshape(-1)
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        if s is None:
+            return None
+        n *= s
+    return n
+
+
+def _flip_meta(name, min_dim):
+    def meta(self):
+        if len(self.shape) < min_dim:
+            raise RuntimeError(f"Input must be >= {min_dim}-d.")
+        return TensorMeta(self.dtype, tuple(self.shape), self.device)
+    return meta
+
+
+@op("aten::fliplr(Tensor self) -> Tensor", tags=_SHAPE, meta=_flip_meta("fliplr", 2))
+def fliplr(xp, self):
+    _flip_meta("fliplr", 2)(TensorMeta(None, self.shape, None))
+    return xp.array(self[:, ::-1], copy=True)
+
+
+@op("aten::flipud(Tensor self) -> Tensor", tags=_SHAPE, meta=_flip_meta("flipud", 1))
+def flipud(xp, self):
+    _flip_meta("flipud", 1)(TensorMeta(None, self.shape, None))
+    return xp.array(self[::-1], copy=True)
+
+
+@_derivative(ravel)
+def _ravel_grad(grad, self_shape):
+    return grad.reshape(self_shape)
+
+
+@_derivative(fliplr)
+def _fliplr_grad(grad):
+    return grad.fliplr()
+
+
+@_derivative(flipud)
+def _flipud_grad(grad):
+    return grad.flipud()
+
+
+# ------------------------------------------------------------------ *_scatter
+
+def _scatter_check(name, view_shape, src_shape):
+    if src_shape != view_shape and None not in view_shape and None not in src_shape:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src "
+                           f"size = {list(src_shape)}, slice size = {list(view_shape)}")
+
+
+def _declare_scatter(name, view_name, params):
+    view = OPS[view_name]
+    vs = view.schema
+    vargs = str(vs)[str(vs).index("(") + 1:str(vs).rindex(") ->")]
+    rest = vargs.split(",", 1)[1] if "," in vargs else ""
+    schema = f"aten::{name}(Tensor self, Tensor src,{rest}) -> Tensor"
+    schema = schema.replace("Tensor(a)", "Tensor").replace(",)", ")")
+
+    def meta(self, src, *args, **kwargs):
+        vm = view.meta(self, *args, **kwargs)
+        _scatter_check(name, tuple(vm.shape), tuple(src.shape))
+        return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+    @op(schema, tags=_SHAPE, meta=meta)
+    def impl(xp, self, src, *args, **kwargs):
+        out = xp.array(self, copy=True)
+        v = view.impl(xp, out, *args, **kwargs)
+        _scatter_check(name, tuple(v.shape), tuple(src.shape))
+        v[...] = src
+        return out
+    impl.__name__ = name
+    impl.op.derivative = _scatter_derivative(view, params)
+    return impl
+
+
+def _scatter_derivative(view, params):
+    """grad of self: grad with the view's part zeroed; of src: grad's view."""
+    from .registry import Derivative
+
+    def fn(grad, **kw):
+        args = [kw[p] for p in params]
+        zeros = grad.new_zeros(())
+        g_self = OPS[_SCATTERS_BY_VIEW[view.name]].public(
+            grad, zeros.expand(OPS[view.name].public(grad, *args).shape), *args)
+        return g_self, OPS[view.name].public(grad, *args)
+    return Derivative(fn, ("self", "src"), tuple(params))
+
+
+_SCATTERS_BY_VIEW = {}
+for _name, _view, _params in (
+        ("select_scatter", "aten::select.int", ("dim", "index")),
+        ("slice_scatter", "aten::slice.Tensor", ("dim", "start", "end", "step")),
+        ("diagonal_scatter", "aten::diagonal", ("offset", "dim1", "dim2")),
+        ("as_strided_scatter", "aten::as_strided", ("size", "stride", "storage_offset"))):
+    _SCATTERS_BY_VIEW[_view] = f"aten::{_name}"
+    globals()[_name] = _declare_scatter(_name, _view, _params)
+
