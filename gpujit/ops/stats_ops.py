@@ -1,0 +1,456 @@
+"""Products and statistics PyTorch builds from other ops: inner, vdot, dist, cov, corrcoef,
+renorm, msort, trapezoid / trapz and cumulative_trapezoid.
+
+Each is a registry op (its eager body over `xp`) so scripting and tracing see one node.
+The derivatives of the compositions (`replay_derivative`) rebuild the op from registry ops
+on the saved inputs and take that graph's gradient: the same formula PyTorch's autograd
+follows through its CompositeImplicit kernels, double backward included.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, wrap_dim
+from .registry import op, OPS, Derivative
+from .registry import derivative as _derivative
+
+_LA = {"linalg"}
+_SHAPE = {"shape"}
+
+
+def _dtn(d):
+    return d if isinstance(d, _dt.dtype) else _dt.from_numpy_dtype(d)
+
+
+def replay_derivative(opdef, compose, wrt, params):
+    """The derivative of `opdef` as the gradient of `compose(**args)` (registry ops) with
+    respect to the `wrt` tensors: the saved inputs themselves when the backward records
+    a graph (create_graph), else detached copies."""
+    def fn(grad, **kw):
+        import gpujit
+        record = gpujit.is_grad_enabled()
+        args, leaves = dict(kw), []
+        for w in wrt:
+            t = kw.get(w)
+            if t is None or not t.is_floating_point():
+                leaves.append(None)
+                continue
+            if not (record and t.requires_grad):
+                t = t.detach().requires_grad_()
+            args[w] = t
+            leaves.append(t)
+        with gpujit.enable_grad():
+            out = compose(**args)
+        live = [t for t in leaves if t is not None]
+        gs = iter(gpujit.autograd.grad([out], live, [grad], create_graph=record,
+                                       allow_unused=True) if live else ())
+        res = tuple(next(gs) if t is not None else None for t in leaves)
+        return res if len(res) > 1 else res[0]
+    opdef.derivative = Derivative(fn, wrt, params)
+
+
+# ------------------------------------------------------------------ inner, vdot
+
+def _inner_meta(self, other):
+    if self.dtype is not other.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    sa, sb = tuple(self.shape), tuple(other.shape)
+    if not sa or not sb:
+        return TensorMeta(self.dtype, sa or sb, self.device)
+    if sa[-1] != sb[-1] and None not in (sa[-1], sb[-1]):
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
+                           f"got shapes {list(sa)} and {list(sb)}")
+    return TensorMeta(self.dtype, sa[:-1] + sb[:-1], self.device)
+
+
+@op("aten::inner(Tensor self, Tensor other) -> Tensor", tags=_LA, meta=_inner_meta)
+def inner(xp, self, other):
+    _inner_meta(TensorMeta(_dtn(self.dtype), self.shape, None),
+                TensorMeta(_dtn(other.dtype), other.shape, None))
+    if self.ndim == 0 or other.ndim == 0:
+        return (self * other).astype(self.dtype, copy=False)
+    a, b = self, other
+    if a.dtype == np.float16:
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    r = xp.tensordot(a, b, axes=([-1], [-1]))
+    return xp.asarray(r).astype(self.dtype, copy=False)
+
+
+@_derivative(inner)
+def _inner_grad(grad, self, other):
+    if self.dim() == 0 or other.dim() == 0:
+        return grad * other, grad * self
+    na, nb = self.dim() - 1, other.dim() - 1
+    td = OPS["aten::tensordot"].public
+    # grad: a-batch dims then b-batch dims
+    ga = td(grad, other, list(range(na, na + nb)), list(range(nb))) if nb else \
+        grad.unsqueeze(-1) * other
+    gb = td(grad, self, list(range(na)), list(range(na))) if na else \
+        grad.unsqueeze(-1) * self
+    return ga, gb
+
+
+def _vdot_meta(self, other):
+    if len(self.shape) != 1 or len(other.shape) != 1:
+        raise RuntimeError(f"1D tensors expected, but got {len(self.shape)}D and "
+                           f"{len(other.shape)}D tensors")
+    if self.dtype is not other.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{self.dtype.short_name} and {other.dtype.short_name}")
+    n, m = self.shape[0], other.shape[0]
+    if n != m and None not in (n, m):
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to "
+                           f"have the same number of elements, but got {n} and {m} elements "
+                           f"respectively")
+    return TensorMeta(self.dtype, (), self.device)
+
+
+@op("aten::vdot(Tensor self, Tensor other) -> Tensor", tags=_LA, meta=_vdot_meta)
+def vdot(xp, self, other):
+    """The dot product (of real vectors: no conjugation to do)."""
+    _vdot_meta(TensorMeta(_dtn(self.dtype), self.shape, None),
+               TensorMeta(_dtn(other.dtype), other.shape, None))
+    return OPS["aten::dot"].impl(xp, self, other)
+
+
+@_derivative(vdot)
+def _vdot_grad(grad, self, other):
+    return grad * other, grad * self
+
+
+# ------------------------------------------------------------------ dist
+
+def _dist_meta(self, other, p=2):
+    d = _dt.promote_types(self.dtype, other.dtype)
+    if d.category != _dt.FLOATING:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
+                           f"as input. Got {d.short_name}")
+    from .meta import broadcast_shapes
+    broadcast_shapes(tuple(self.shape), tuple(other.shape))
+    return TensorMeta(d, (), self.device)
+
+
+@op("aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor", tags=_LA, meta=_dist_meta)
+def dist(xp, self, other, p=2):
+    """The p-norm of self - other (broadcast, in their promoted dtype)."""
+    d = _dist_meta(TensorMeta(_dtn(self.dtype), self.shape, None),
+                   TensorMeta(_dtn(other.dtype), other.shape, None)).dtype
+    diff = xp.asarray(self.astype(d.np) - other.astype(d.np))
+    return OPS["aten::linalg_vector_norm"].impl(xp, diff, p)
+
+
+def _dist_compose(self, other, p):
+    return OPS["aten::linalg_vector_norm"].public(self - other, p)
+
+
+# ------------------------------------------------------------------ cov, corrcoef
+
+def _cov_meta(input, correction=1, fweights=None, aweights=None):
+    nd = len(input.shape)
+    if nd > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {nd} dimensions")
+    n_obs = input.shape[-1] if nd else 1
+    for name, w in (("fweights", fweights), ("aweights", aweights)):
+        if w is None:
+            continue
+        if len(w.shape) > 1:
+            raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but "
+                               f"got {name} with {len(w.shape)} dimensions")
+        wn = w.shape[0] if w.shape else 1
+        if wn != n_obs and None not in (wn, n_obs):
+            raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
+                               f"observations in the input but got {wn} != {n_obs}")
+        if name == "fweights" and w.dtype.category != _dt.INTEGRAL:
+            raise RuntimeError(f"cov(): expected fweights to have integral dtype but got "
+                               f"fweights with {w.dtype.short_name} dtype")
+        if name == "aweights" and w.dtype.category != _dt.FLOATING:
+            raise RuntimeError(f"cov(): expected aweights to have floating point dtype but "
+                               f"got aweights with {w.dtype.short_name} dtype")
+    d = input.dtype
+    if d.category != _dt.FLOATING:
+        d = _dt.get_default_dtype()
+    if aweights is not None:
+        d = _dt.promote_types(d, aweights.dtype)
+    shape = (input.shape[0],) * 2 if nd == 2 and input.shape[0] != 1 else ()
+    return TensorMeta(d, shape, input.device)
+
+
+def _dof_warning():
+    warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                  "than the number of observations.", UserWarning, stacklevel=3)
+
+
+@op("aten::cov(Tensor self, *, int correction=1, Tensor? fweights=None, "
+    "Tensor? aweights=None) -> Tensor", tags=_LA,
+    meta=lambda self, correction=1, fweights=None, aweights=None: _cov_meta(
+        self, correction, fweights, aweights))
+def cov(xp, self, correction=1, fweights=None, aweights=None):
+    meta = _cov_meta(TensorMeta(_dtn(self.dtype), self.shape, None), correction,
+                     None if fweights is None else TensorMeta(_dtn(fweights.dtype),
+                                                              fweights.shape, None),
+                     None if aweights is None else TensorMeta(_dtn(aweights.dtype),
+                                                              aweights.shape, None))
+    ct = meta.dtype.np
+    x = self.reshape(1, -1) if self.ndim < 2 else self
+    x = x.astype(np.float64 if ct == np.float16 else ct)
+    if fweights is not None and xp is np and (fweights < 0).any():
+        raise RuntimeError("cov(): fweights cannot be negative")
+    if aweights is not None and xp is np and (aweights < 0).any():
+        raise RuntimeError("cov(): aweights cannot be negative")
+    w = None
+    if fweights is not None:
+        w = fweights.reshape(-1).astype(x.dtype)
+    if aweights is not None:
+        aw = aweights.reshape(-1).astype(x.dtype)
+        w = aw if w is None else w * aw
+    n = x.shape[1]
+    w_sum = w.sum() if w is not None else x.dtype.type(n)
+    avg = (x * w).sum(1) / w_sum if w is not None else x.mean(1)
+    if w is not None and aweights is not None and correction != 0:
+        norm = w_sum - correction * (w * aweights.reshape(-1).astype(x.dtype)).sum() / w_sum
+    else:
+        norm = w_sum - correction
+    if float(norm) <= 0:
+        _dof_warning()
+        norm = 0
+    xc = x - avg[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = (xc @ (xc * w if w is not None else xc).T) / x.dtype.type(norm)
+    return c.reshape(meta.shape).astype(ct, copy=False)
+
+
+def _cov_compose(self, correction, fweights, aweights):
+    """PyTorch's cov, in registry ops (for the derivative)."""
+    x = self.reshape(1, -1) if self.dim() < 2 else self
+    if not x.is_floating_point():
+        x = x.to(_dt.get_default_dtype())
+    w = None
+    if fweights is not None:
+        w = fweights.reshape(-1).to(x.dtype)
+    if aweights is not None:
+        w = aweights.reshape(-1) if w is None else w * aweights.reshape(-1)
+        x = x.to(_dt.promote_types(x.dtype, w.dtype))
+    n = x.shape[1]
+    w_sum = w.sum() if w is not None else n
+    avg = (x * w).sum(1) / w_sum if w is not None else x.mean(1)
+    if w is not None and aweights is not None and correction != 0:
+        norm = w_sum - correction * (w * aweights.reshape(-1)).sum() / w_sum
+    else:
+        norm = w_sum - correction
+    norm = norm.clamp(min=0) if hasattr(norm, "clamp") else max(norm, 0)
+    xc = x - avg.unsqueeze(1)
+    c = xc.matmul((xc * w if w is not None else xc).t()) / norm
+    return c.reshape(_cov_meta(self, correction, fweights, aweights).shape)
+
+
+def _corrcoef_meta(self):
+    m = _cov_meta(self)
+    return m
+
+
+@op("aten::corrcoef(Tensor self) -> Tensor", tags=_LA, meta=_corrcoef_meta)
+def corrcoef(xp, self):
+    c = cov(xp, self)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if c.ndim == 0:
+            return (c / c).astype(c.dtype, copy=False)
+        s = xp.sqrt(xp.diagonal(c))
+        r = c / s[:, None] / s[None, :]
+        return xp.clip(r, -1, 1).astype(c.dtype, copy=False)
+
+
+def _corrcoef_compose(self):
+    c = _cov_compose(self, 1, None, None)
+    if c.dim() == 0:
+        return c / c
+    s = c.diagonal().sqrt()
+    return (c / s.unsqueeze(1) / s.unsqueeze(0)).clamp(-1, 1)
+
+
+# ------------------------------------------------------------------ renorm, msort
+
+def _renorm_meta(self, p, dim, maxnorm):
+    nd = len(self.shape)
+    if nd < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {nd} dimensions")
+    if not float(p) > 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if float(maxnorm) < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if self.dtype.category != _dt.FLOATING:
+        raise RuntimeError(f"\"renorm\" not implemented for '{self.dtype.short_name}'")
+    wrap_dim(dim, nd)
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+def _renorm_factor(xp, self, p, dim, maxnorm):
+    d = wrap_dim(dim, self.ndim)
+    axes = tuple(i for i in range(self.ndim) if i != d)
+    x = self.astype(np.float32) if self.dtype == np.float16 else self
+    norm = OPS["aten::linalg_vector_norm"].impl(xp, x, p, list(axes), True)
+    with np.errstate(divide="ignore"):
+        # PyTorch's kernel: maxnorm / (norm + 1e-7) where the norm exceeds maxnorm
+        return xp.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0).astype(x.dtype)
+
+
+def _declare_renorm(inplace):
+    name = "renorm_" if inplace else "renorm"
+    sig = "Tensor(a!) self" if inplace else "Tensor self"
+    ret = "Tensor(a!)" if inplace else "Tensor"
+
+    @op(f"aten::{name}({sig}, Scalar p, int dim, Scalar maxnorm) -> {ret}",
+        tags={"inplace"} if inplace else _SHAPE, function=not inplace, meta=_renorm_meta)
+    def impl(xp, self, p, dim, maxnorm):
+        _renorm_meta(TensorMeta(_dtn(self.dtype), self.shape, None), p, dim, maxnorm)
+        r = (self * _renorm_factor(xp, self, p, dim, maxnorm)).astype(self.dtype, copy=False)
+        if inplace:
+            self[...] = r
+            return self
+        return r
+    impl.__name__ = name
+    return impl
+
+
+renorm = _declare_renorm(False)
+renorm_ = _declare_renorm(True)
+
+
+def _renorm_compose(self, p, dim, maxnorm):
+    d = wrap_dim(dim, self.dim())
+    axes = [i for i in range(self.dim()) if i != d]
+    norm = OPS["aten::linalg_vector_norm"].public(self, p, axes, True)
+    factor = (maxnorm / (norm + 1e-7)).where(norm > maxnorm, norm.new_ones(()))
+    return self * factor
+
+
+def _msort_meta(self):
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::msort(Tensor self) -> Tensor", tags=_SHAPE, meta=_msort_meta)
+def msort(xp, self):
+    """The values sorted along the first dimension (sort(self, 0).values)."""
+    return OPS["aten::sort"].impl(xp, self, 0)[0]
+
+
+@_derivative(msort)
+def _msort_grad(grad, self):
+    idx = self.sort(0).indices
+    return grad.new_zeros(self.shape).scatter(0, idx, grad)
+
+
+# ------------------------------------------------------------------ trapezoid
+
+def _trap_dtype(d):
+    return d if d.category == _dt.FLOATING else _dt.get_default_dtype()
+
+
+def _trap_meta(name, cumulative):
+    def meta(y, x=None, dx=None, dim=-1):
+        nd = len(y.shape)
+        if nd == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        d = wrap_dim(dim, nd)
+        dt = _trap_dtype(y.dtype if x is None else _dt.promote_types(y.dtype, x.dtype))
+        if x is not None and len(x.shape) == 1 and x.shape[0] != y.shape[d] and \
+                None not in (x.shape[0], y.shape[d]):
+            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+        shape = list(y.shape)
+        if cumulative:
+            shape[d] = max(shape[d] - 1, 0) if shape[d] is not None else None
+        else:
+            del shape[d]
+        return TensorMeta(dt, tuple(shape), y.device)
+    return meta
+
+
+def _trap_eager(xp, name, cumulative, y, x, dx, dim):
+    meta = _trap_meta(name, cumulative)(
+        TensorMeta(_dtn(y.dtype), y.shape, None), None if x is None else
+        TensorMeta(_dtn(x.dtype), x.shape, None), dx, dim)
+    d = wrap_dim(dim, y.ndim)
+    ct = meta.dtype.np
+    y = xp.moveaxis(y.astype(ct), d, -1)
+    if x is not None:
+        x = x.astype(ct)
+        spacing = xp.diff(x) if x.ndim == 1 else xp.diff(xp.moveaxis(x, d, -1) if x.ndim ==
+                                                       y.ndim else x, axis=-1)
+    else:
+        spacing = ct.type(1 if dx is None else dx)
+    seg = (y[..., 1:] + y[..., :-1]) * spacing / 2 if y.shape[-1] else y[..., :0]
+    if cumulative:
+        return xp.moveaxis(xp.cumsum(seg, axis=-1), -1, d).astype(ct, copy=False)
+    return xp.asarray(seg.sum(-1)).astype(ct, copy=False)
+
+
+def _trap_compose(cumulative):
+    def compose(y, x=None, dx=None, dim=-1):
+        d = wrap_dim(dim, y.dim())
+        yy = y.movedim(d, -1)
+        if x is not None:
+            xx = x if x.dim() == 1 else (x.movedim(d, -1) if x.dim() == y.dim() else x)
+            spacing = xx[..., 1:] - xx[..., :-1]
+        else:
+            spacing = 1 if dx is None else dx
+        seg = (yy[..., 1:] + yy[..., :-1]) * spacing / 2
+        return seg.cumsum(-1).movedim(-1, d) if cumulative else seg.sum(-1)
+    return compose
+
+
+def _declare_trap(name, cumulative):
+    base = name
+    x_meta = _trap_meta(base, cumulative)
+
+    @op(f"aten::{name}.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor", method=False,
+        tags=_LA, meta=lambda y, x, dim=-1: x_meta(y, x, None, dim))
+    def with_x(xp, y, x, dim=-1):
+        return _trap_eager(xp, base, cumulative, y, x, None, dim)
+
+    @op(f"aten::{name}.dx(Tensor y, *, Scalar dx=1, int dim=-1) -> Tensor", method=False,
+        tags=_LA, meta=lambda y, dx=1, dim=-1: x_meta(y, None, dx, dim))
+    def with_dx(xp, y, dx=1, dim=-1):
+        return _trap_eager(xp, base, cumulative, y, None, dx, dim)
+    with_x.__name__, with_dx.__name__ = f"{name}_x", f"{name}_dx"
+    comp = _trap_compose(cumulative)
+    replay_derivative(with_x.op, lambda y, x, dim: comp(y, x, None, dim), ("y", "x"),
+                      ("y", "x", "dim"))
+    replay_derivative(with_dx.op, lambda y, dx, dim: comp(y, None, dx, dim), ("y",),
+                      ("y", "dx", "dim"))
+    return with_x, with_dx
+
+
+trapezoid_x, trapezoid_dx = _declare_trap("trapezoid", False)
+cumulative_trapezoid_x, cumulative_trapezoid_dx = _declare_trap("cumulative_trapezoid", True)
+
+
+def _trapz_meta(y, x=None, dx=1.0, dim=-1):
+    return _trap_meta("trapz", False)(y, x, dx, dim)
+
+
+@op("aten::trapz.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor", method=False, tags=_LA,
+    meta=lambda y, x, dim=-1: _trapz_meta(y, x, None, dim))
+def trapz_x(xp, y, x, dim=-1):
+    return _trap_eager(xp, "trapz", False, y, x, None, dim)
+
+
+@op("aten::trapz.dx(Tensor y, *, float dx=1, int dim=-1) -> Tensor", method=False, tags=_LA,
+    meta=lambda y, dx=1.0, dim=-1: _trapz_meta(y, None, dx, dim))
+def trapz_dx(xp, y, dx=1.0, dim=-1):
+    return _trap_eager(xp, "trapz", False, y, None, dx, dim)
+
+
+_tc = _trap_compose(False)
+replay_derivative(trapz_x.op, lambda y, x, dim: _tc(y, x, None, dim), ("y", "x"),
+                  ("y", "x", "dim"))
+replay_derivative(trapz_dx.op, lambda y, dx, dim: _tc(y, None, dx, dim), ("y",),
+                  ("y", "dx", "dim"))
+replay_derivative(dist.op, _dist_compose, ("self", "other"), ("self", "other", "p"))
+replay_derivative(cov.op, _cov_compose, ("self", "fweights", "aweights"),
+                  ("self", "correction", "fweights", "aweights"))
+replay_derivative(corrcoef.op, _corrcoef_compose, ("self",), ("self",))
+replay_derivative(renorm.op, _renorm_compose, ("self",), ("self", "p", "dim", "maxnorm"))
+replay_derivative(renorm_.op, _renorm_compose, ("self",), ("self", "p", "dim", "maxnorm"))
