@@ -16,7 +16,7 @@ from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
-           "i0", "i1", "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
+           "gammainc", "gammaincc", "i0", "i1", "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
            "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
 
 erf = _g.erf
@@ -37,6 +37,8 @@ gammaln = _g.lgamma
 digamma = _g.digamma
 psi = _g.digamma
 polygamma = _g.polygamma
+gammainc = _g.igamma         # torch.special.gammainc is aten::igamma
+gammaincc = _g.igammac
 
 
 ndtr = _reg.OPS["aten::special_ndtr"].public

@@ -232,6 +232,7 @@ def logaddexp2(xp, self, other):
 
 
 @op("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
+    inplace=True,
     scalar="where(isnan({other}), {other}, where({self} == 0, 0, {self} * log({other})))")
 def xlogy(xp, self, other):
     self, other, rt = _common_scalars(xp, self, other)
@@ -353,7 +354,7 @@ def sinc(xp, self):
         return xp.where(self == 0, 1, xp.sin(t) / t).astype(self.dtype)
 
 
-@op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW,
+@op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW, inplace=True,
     scalar="where({self} == 0, {values}, where({self} > 0, 1, 0))")
 def heaviside(xp, self, values):
     return xp.where(xp.asarray(self == 0), values, xp.where(xp.asarray(self > 0), 1, 0)).astype(

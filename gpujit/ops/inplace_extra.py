@@ -1,0 +1,314 @@
+"""In-place forms PyTorch has of non-pointwise ops (cumsum_, cumprod_, addmm_, baddbmm_,
+addmv_, addr_), addbmm / addbmm_, the incomplete gamma functions igamma / igammac (+ in
+place; torch.special.gammainc / gammaincc), mvlgamma / mvlgamma_ and the random fills
+log_normal_, cauchy_ and geometric_.
+
+An in-place form (`declare_inplace`) is its out-of-place op's body written back into self,
+with that op's shape rule and derivative (autograd saves self before the write).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta, broadcast_shapes, same_as
+from .registry import op, OPS, Derivative
+from .registry import derivative as _derivative
+from . import special as _special
+from .random_ops import _check_float, _gen_like, _write, _zeros_grad
+
+_LA = {"linalg"}
+_RI = {"random", "inplace"}
+
+
+def _dtn(d):
+    return d if isinstance(d, _dt.dtype) else _dt.from_numpy_dtype(d)
+
+
+def declare_inplace(base_name, name):
+    """aten::<name>(Tensor(a!) self, <base's other arguments>) -> Tensor(a!): the op
+    `base_name` computed, checked to fit self (shape and dtype, as PyTorch's in-place
+    kernels), and written into self."""
+    base = OPS[base_name]
+    s = base.schema
+    text = str(s)
+    args = text[text.index("(") + 1:text.rindex(") ->")]
+    rest = args.split(",", 1)[1] if "," in args else ""
+    schema = f"aten::{name}(Tensor(a!) self,{rest}) -> Tensor(a!)".replace(",)", ")")
+
+    def meta(self, *a, **kw):
+        m = base.meta(self, *a, **kw)
+        _fits(name, tuple(self.shape), self.dtype, tuple(m.shape), m.dtype)
+        return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+    @op(schema, tags={"inplace"}, function=False, meta=meta)
+    def impl(xp, self, *a, **kw):
+        r = base.impl(xp, self, *a, **kw)
+        _fits(name, tuple(self.shape), _dtn(self.dtype), tuple(r.shape), _dtn(r.dtype))
+        self[...] = r
+        return self
+    impl.__name__ = name
+    impl.op.derivative = base.derivative
+    return impl
+
+
+def _fits(name, self_shape, self_dt, shape, dt):
+    if None not in self_shape and None not in shape and self_shape != shape:
+        raise RuntimeError(f"Bad in-place call: input tensor size {list(self_shape)} and output "
+                           f"tensor size {list(shape)} should match")
+    if dt is not self_dt and not _dt.can_cast(dt, self_dt):
+        raise RuntimeError(f"result type {dt.short_name} can't be cast to the desired output "
+                           f"type {self_dt.short_name}")
+
+
+# ------------------------------------------------------------------ addbmm
+
+def _addbmm_meta(self, batch1, batch2, beta=1, alpha=1):
+    for n, t in (("batch1", batch1), ("batch2", batch2)):
+        if len(t.shape) != 3:
+            raise RuntimeError(f"{n} must be a 3D tensor")
+    b1, b2 = tuple(batch1.shape), tuple(batch2.shape)
+    if b1[0] != b2[0] and None not in (b1[0], b2[0]):
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got {b1[0]} "
+                           f"and {b2[0]}")
+    if b1[2] != b2[1] and None not in (b1[2], b2[1]):
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({b1[1]}x{b1[2]} and "
+                           f"{b2[1]}x{b2[2]})")
+    if batch1.dtype is not batch2.dtype or self.dtype is not batch1.dtype:
+        raise RuntimeError(f"expected scalar type {self.dtype.short_name} but found "
+                           f"{(batch1.dtype if batch1.dtype is not self.dtype else batch2.dtype).short_name}")
+    shape = broadcast_shapes(tuple(self.shape), (b1[1], b2[2]))
+    if shape != (b1[1], b2[2]):
+        raise RuntimeError(f"The expanded size of the tensor ({b2[2]}) must match the "
+                           f"existing size ({self.shape[-1]}) at non-singleton dimension 1")
+    return TensorMeta(self.dtype, (b1[1], b2[2]), self.device)
+
+
+@op("aten::addbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, "
+    "Scalar alpha=1) -> Tensor", tags=_LA, meta=_addbmm_meta)
+def addbmm(xp, self, batch1, batch2, beta=1, alpha=1):
+    """beta * self + alpha * sum over the batch of batch1[i] @ batch2[i]."""
+    _addbmm_meta(*(TensorMeta(_dtn(t.dtype), t.shape, None) for t in (self, batch1, batch2)))
+    from .linalg import _add_product
+    p = batch1.reshape(-1, 1, 1) if batch1.size == 0 else None
+    if p is not None or batch1.shape[0] == 0:
+        prod = xp.zeros((batch1.shape[1], batch2.shape[2]), dtype=self.dtype)
+    else:
+        a = xp.concatenate(list(batch1), axis=1)      # (n, b*m)
+        b = xp.concatenate(list(batch2), axis=0)      # (b*m, p)
+        prod = OPS["aten::mm"].impl(xp, a, b)
+    return _add_product(xp, self, prod, beta, alpha)
+
+
+@_derivative(addbmm)
+def _addbmm_grad(grad, self, batch1, batch2, beta, alpha):
+    g_self = grad * beta if beta != 1 else grad
+    g = grad.unsqueeze(0)
+    g1 = g.matmul(batch2.mT)
+    g2 = batch1.mT.matmul(g)
+    if alpha != 1:
+        g1, g2 = g1 * alpha, g2 * alpha
+    return g_self, g1, g2
+
+
+addbmm_ = declare_inplace("aten::addbmm", "addbmm_")
+cumsum_ = declare_inplace("aten::cumsum", "cumsum_")
+cumprod_ = declare_inplace("aten::cumprod", "cumprod_")
+addmm_ = declare_inplace("aten::addmm", "addmm_")
+baddbmm_ = declare_inplace("aten::baddbmm", "baddbmm_")
+addmv_ = declare_inplace("aten::addmv", "addmv_")
+addr_ = declare_inplace("aten::addr", "addr_")
+
+
+# ------------------------------------------------------------------ igamma / igammac
+
+def _igamma_meta(self, other):
+    d = _dt.promote_types(self.dtype, other.dtype)
+    if d.category != _dt.FLOATING:
+        raise NotImplementedError(f"\"igamma_cpu\" not implemented for '{d.short_name}'")
+    return TensorMeta(d, broadcast_shapes(tuple(self.shape), tuple(other.shape)),
+                      self.device)
+
+
+def _igamma(xp, a, x, upper):
+    """The regularized incomplete gamma P(a, x) (or Q = 1 - P), in float64: the series for
+    x < a + 1, else the continued fraction (Lentz), each run until every element converged.
+    """
+    a, x = xp.broadcast_arrays(xp.asarray(a, dtype=np.float64), xp.asarray(x, dtype=np.float64))
+    lg = _special.lgamma(xp, a)
+    with np.errstate(all="ignore"):
+        front = xp.exp(a * xp.log(x) - x - lg)
+        # series: P = front / a * sum_n x^n / ((a+1)...(a+n))
+        term = 1.0 / a
+        total = term.copy()
+        ap = a.copy()
+        for _ in range(2000):
+            ap = ap + 1
+            term = term * x / ap
+            total = total + term
+            if not bool(xp.any(xp.abs(term) > xp.abs(total) * 1e-17)):
+                break
+        p_series = front * total
+        # continued fraction for Q (modified Lentz)
+        tiny = 1e-300
+        b = x + 1 - a
+        c = xp.full(a.shape, 1 / tiny)
+        d = 1 / xp.where(b == 0, tiny, b)
+        h = d.copy()
+        for i in range(1, 2000):
+            an = -i * (i - a)
+            b = b + 2
+            d = an * d + b
+            d = 1 / xp.where(xp.abs(d) < tiny, tiny, d)
+            c = b + an / c
+            c = xp.where(xp.abs(c) < tiny, tiny, c)
+            delta = d * c
+            h = h * delta
+            if not bool(xp.any(xp.abs(delta - 1) > 1e-16)):
+                break
+        q_cf = front * h
+        use_series = x < a + 1
+        p = xp.where(use_series, p_series, 1 - q_cf)
+        q = xp.where(use_series, 1 - p_series, q_cf)
+        r = q if upper else p
+        # edges as PyTorch: x == 0 -> P 0; a == 0 (x > 0) -> P 1; x == inf -> P 1; NaN for
+        # negative a or x
+        r = xp.where(x == 0, 1.0 if upper else 0.0, r)
+        r = xp.where((a == 0) & (x > 0), 0.0 if upper else 1.0, r)
+        r = xp.where(xp.isinf(x) & (x > 0), 0.0 if upper else 1.0, r)
+        r = xp.where((a < 0) | (x < 0) | xp.isnan(a) | xp.isnan(x), np.nan, r)
+    return r
+
+
+def _declare_igamma(name, upper, inplace):
+    opname = name + ("_" if inplace else "")
+    sig, ret = ("Tensor(a!) self", "Tensor(a!)") if inplace else ("Tensor self", "Tensor")
+
+    def meta(self, other):
+        m = _igamma_meta(self, other)
+        if inplace:
+            _fits(opname, tuple(self.shape), self.dtype, tuple(m.shape), m.dtype)
+            return TensorMeta(self.dtype, tuple(self.shape), self.device)
+        return m
+
+    @op(f"aten::{opname}({sig}, Tensor other) -> {ret}",
+        tags={"inplace"} if inplace else {"pointwise", "no_fuse"}, function=not inplace,
+        meta=meta)
+    def impl(xp, self, other):
+        m = meta(TensorMeta(_dtn(self.dtype), self.shape, None),
+                 TensorMeta(_dtn(other.dtype), other.shape, None))
+        r = _igamma(xp, self, other, upper).astype(m.dtype.np)
+        if inplace:
+            self[...] = r
+            return self
+        return r
+    impl.__name__ = opname
+
+    def grad_fn(grad, self, other, needs_grad):
+        if needs_grad[0]:
+            raise RuntimeError(f"the derivative for '{name}: input' is not implemented.")
+        # dP/dx = x^(a-1) e^-x / Gamma(a); dQ/dx is its negative
+        import gpujit
+        d = ((self - 1) * other.log() - other - gpujit.lgamma(self)).exp()
+        return None, grad * (-d if upper else d)
+    impl.op.derivative = Derivative(grad_fn, ("self", "other"), ("self", "other",
+                                                                 "needs_grad"))
+    return impl
+
+
+igamma = _declare_igamma("igamma", False, False)
+igamma_ = _declare_igamma("igamma", False, True)
+igammac = _declare_igamma("igammac", True, False)
+igammac_ = _declare_igamma("igammac", True, True)
+
+
+# ------------------------------------------------------------------ mvlgamma
+
+def _mvlgamma_meta(self, p):
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    d = self.dtype if self.dtype.category == _dt.FLOATING else _dt.get_default_dtype()
+    return TensorMeta(d, tuple(self.shape), self.device)
+
+
+def _mvlgamma(xp, self, p):
+    x = self.astype(np.float64)
+    out = sum(_special.lgamma(xp, x - j / 2) for j in range(p))
+    return out + p * (p - 1) / 4 * math.log(math.pi)
+
+
+@op("aten::mvlgamma(Tensor self, int p) -> Tensor", tags={"pointwise", "no_fuse"},
+    promote="float", meta=_mvlgamma_meta)
+def mvlgamma(xp, self, p):
+    """The log of the multivariate gamma function of dimension p: sum over j < p of
+    lgamma(self - j / 2) + p (p - 1) / 4 log(pi)."""
+    m = _mvlgamma_meta(TensorMeta(_dtn(self.dtype), self.shape, None), p)
+    return _mvlgamma(xp, self, p).astype(m.dtype.np)
+
+
+def _mvlgamma_inplace_meta(self, p):
+    m = _mvlgamma_meta(self, p)
+    _fits("mvlgamma_", tuple(self.shape), self.dtype, tuple(m.shape), m.dtype)
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::mvlgamma_(Tensor(a!) self, int p) -> Tensor(a!)", tags={"inplace"},
+    function=False, meta=_mvlgamma_inplace_meta)
+def mvlgamma_(xp, self, p):
+    _mvlgamma_inplace_meta(TensorMeta(_dtn(self.dtype), self.shape, None), p)
+    self[...] = _mvlgamma(xp, self, p)
+    return self
+
+
+@_derivative(mvlgamma, mvlgamma_)
+def _mvlgamma_grad(grad, self, p):
+    import gpujit
+    d = gpujit.digamma(self)
+    for j in range(1, p):
+        d = d + gpujit.digamma(self - j / 2)
+    return grad * d
+
+
+# ------------------------------------------------------------------ random fills
+
+@op("aten::log_normal_(Tensor(a!) self, float mean=1, float std=2, *, "
+    "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
+def log_normal_(xp, self, mean=1, std=2, generator=None):
+    _check_float(self, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    v = _gen_like(self, None, generator).normal(self.shape, self.dtype)
+    t = self.dtype.type
+    return _write(self, xp.exp(v * t(std) + t(mean)).astype(self.dtype, copy=False))
+
+
+@op("aten::cauchy_(Tensor(a!) self, float median=0, float sigma=1, *, "
+    "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
+def cauchy_(xp, self, median=0, sigma=1, generator=None):
+    _check_float(self, "cauchy_cpu")
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
+    return _write(self, (median + sigma * xp.tan(math.pi * (u - 0.5))).astype(self.dtype))
+
+
+@op("aten::geometric_(Tensor(a!) self, float p, *, Generator? generator=None) -> "
+    "Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
+def geometric_(xp, self, p, generator=None):
+    """The number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    if self.dtype == np.bool_:
+        raise RuntimeError("\"geometric_cpu\" not implemented for 'Bool'")
+    u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
+    with np.errstate(divide="ignore"):
+        k = xp.ceil(xp.log1p(-u) / math.log1p(-p))
+    return _write(self, xp.maximum(k, 1).astype(self.dtype))
+
+
+@_derivative(log_normal_, cauchy_, geometric_)
+def _random_fill_grad(grad):
+    """Zeros, as PyTorch's random fills (the drawn values do not depend on self's)."""
+    return _zeros_grad(grad)
