@@ -8,11 +8,10 @@ follows through its CompositeImplicit kernels, double backward included.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .. import dtypes as _dt
+from .._frames import warn_at_user_frame
 from .meta import TensorMeta, wrap_dim
 from .registry import op, OPS, Derivative
 from .registry import derivative as _derivative
@@ -26,8 +25,8 @@ def _dtn(d):
 
 
 def replay_derivative(opdef, compose, wrt, params):
-    """The derivative of `opdef` as the gradient of `compose(**args)` (registry ops) with
-    respect to the `wrt` tensors: the saved inputs themselves when the backward records
+    """The derivative of `opdef` as the gradient of `compose(**args)` (registry ops; a tuple
+    for several outputs) with respect to the `wrt` tensors: the saved inputs themselves when the backward records
     a graph (create_graph), else detached copies."""
     def fn(grad, **kw):
         import gpujit
@@ -45,7 +44,8 @@ def replay_derivative(opdef, compose, wrt, params):
         with gpujit.enable_grad():
             out = compose(**args)
         live = [t for t in leaves if t is not None]
-        gs = iter(gpujit.autograd.grad([out], live, [grad], create_graph=record,
+        outs, grads = (list(out), list(grad)) if isinstance(out, tuple) else ([out], [grad])
+        gs = iter(gpujit.autograd.grad(outs, live, grads, create_graph=record,
                                        allow_unused=True) if live else ())
         res = tuple(next(gs) if t is not None else None for t in leaves)
         return res if len(res) > 1 else res[0]
@@ -180,8 +180,8 @@ def _cov_meta(input, correction=1, fweights=None, aweights=None):
 
 
 def _dof_warning():
-    warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
-                  "than the number of observations.", UserWarning, stacklevel=3)
+    warn_at_user_frame("cov(): degrees of freedom is <= 0. Correction should be strictly "
+                       "less than the number of observations.")
 
 
 @op("aten::cov(Tensor self, *, int correction=1, Tensor? fweights=None, "

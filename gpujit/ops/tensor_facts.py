@@ -7,11 +7,10 @@ registry ops; and in `PUBLIC` the Python-level functions torch has at the top le
 from __future__ import annotations
 
 import itertools
-import warnings
-
 import numpy as np
 
 from .. import dtypes as _dt
+from .._frames import warn_at_user_frame
 from ..device import cpu as _cpu, device_of_array
 from .meta import TensorMeta, int_list, wrap_dim
 from .registry import op, OPS
@@ -329,8 +328,7 @@ _warned = [False]
 def _warn_beta():
     if not _warned[0]:
         _warned[0] = True
-        warnings.warn("index_reduce() is in beta and the API may change at any time.",
-                      UserWarning, stacklevel=4)
+        warn_at_user_frame("index_reduce() is in beta and the API may change at any time.")
 
 
 index_reduce = _declare_index_reduce(False)
