@@ -1,5 +1,5 @@
 """Products and statistics PyTorch builds from other ops: inner, vdot, dist, cov, corrcoef,
-renorm, msort, trapezoid / trapz and cumulative_trapezoid.
+renorm, msort, trapezoid / trapz, cumulative_trapezoid and histogram.
 
 Each is a registry op (its eager body over `xp`) so scripting and tracing see one node.
 The derivatives of the compositions (`replay_derivative`) rebuild the op from registry ops
@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 from .meta import TensorMeta, wrap_dim
 from .registry import op, OPS, Derivative
-from .registry import derivative as _derivative
+from .registry import derivative as _derivative, nondifferentiable as _nondiff
 
 _LA = {"linalg"}
 _SHAPE = {"shape"}
@@ -454,3 +454,79 @@ replay_derivative(cov.op, _cov_compose, ("self", "fweights", "aweights"),
 replay_derivative(corrcoef.op, _corrcoef_compose, ("self",), ("self",))
 replay_derivative(renorm.op, _renorm_compose, ("self",), ("self", "p", "dim", "maxnorm"))
 replay_derivative(renorm_.op, _renorm_compose, ("self",), ("self", "p", "dim", "maxnorm"))
+
+
+# ------------------------------------------------------------------ histogram
+
+def _hist_meta(self, bins, range=None, weight=None, density=False):
+    if self.dtype.category != _dt.FLOATING:
+        raise NotImplementedError(f"\"histogramdd\" not implemented for "
+                                  f"'{self.dtype.short_name}'")
+    if isinstance(bins, int):
+        if bins <= 0:
+            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
+                               f"dimension 0")
+        n_edges = bins + 1
+    else:
+        if bins.dtype is not self.dtype:
+            raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have "
+                               f"the same dtype, but got input with dtype "
+                               f"{self.dtype.name} and bins for dimension 0 with dtype "
+                               f"{bins.dtype.name}")
+        n_edges = bins.shape[0] if bins.shape else 1
+    if range is not None and float(range[0]) > float(range[1]):
+        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
+                           f"{range[0]:g} max {range[1]:g} for dimension 0")
+    if weight is not None and tuple(weight.shape) != tuple(self.shape):
+        raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have "
+                           f"the same shape as the input tensor excluding its innermost "
+                           f"dimension, but got input with shape {list(self.shape) + [1]} "
+                           f"and weight with shape {list(weight.shape)}")
+    return (TensorMeta(self.dtype, (None if n_edges is None else n_edges - 1,), self.device),
+            TensorMeta(self.dtype, (n_edges,), self.device))
+
+
+def _histogram(xp, self, bins, range, weight, density):
+    _hist_meta(TensorMeta(_dtn(self.dtype), self.shape, None),
+               bins if isinstance(bins, int) else TensorMeta(_dtn(bins.dtype),
+                                                             bins.shape, None),
+               range, None if weight is None else TensorMeta(None, weight.shape, None))
+    dt = self.dtype
+    x = self.reshape(-1).astype(np.float64)
+    w = None if weight is None else weight.reshape(-1).astype(np.float64)
+    if isinstance(bins, int):
+        if range is not None:
+            lo, hi = float(range[0]), float(range[1])
+        elif x.size:
+            lo, hi = float(x.min()), float(x.max())
+        else:
+            lo, hi = 0.0, 1.0
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = xp.linspace(lo, hi, bins + 1).astype(dt).astype(np.float64)
+    else:
+        edges = bins.reshape(-1).astype(np.float64)
+    hist, _ = xp.histogram(x, bins=edges, weights=w, density=density)
+    return hist.astype(dt), edges.astype(dt)
+
+
+@op("aten::histogram.bin_ct(Tensor self, int bins=100, *, float[]? range=None, "
+    "Tensor? weight=None, bool density=False) -> (Tensor hist, Tensor bin_edges)",
+    tags=_LA, meta=_hist_meta, namedtuple_name="histogram")
+def histogram_bin_ct(xp, self, bins=100, range=None, weight=None, density=False):
+    """Counts (or weight sums; a density with density=True) in `bins` equal bins over range
+    (the input's min and max by default), and the bins' edges."""
+    return _histogram(xp, self, bins, range, weight, density)
+
+
+@op("aten::histogram.bins_tensor(Tensor self, Tensor bins, *, Tensor? weight=None, "
+    "bool density=False) -> (Tensor hist, Tensor bin_edges)", tags=_LA,
+    meta=lambda self, bins, weight=None, density=False: _hist_meta(self, bins, None, weight,
+                                                                    density),
+    namedtuple_name="histogram")
+def histogram_bins_tensor(xp, self, bins, weight=None, density=False):
+    """As histogram.bin_ct, with the bins' edges given (increasing)."""
+    return _histogram(xp, self, bins, None, weight, density)
+
+
+_nondiff(histogram_bin_ct, histogram_bins_tensor, reason="counts of values in bins")

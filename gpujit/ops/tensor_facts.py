@@ -287,7 +287,7 @@ def _declare_index_reduce(inplace):
 
     @op(f"aten::{name}({sig}, int dim, Tensor index, Tensor source, str reduce, *, "
         f"bool include_self=True) -> {ret}", tags={"inplace"} if inplace else _SHAPE,
-        function=False, meta=meta)
+        function=not inplace, meta=meta)
     def impl(xp, self, dim, index, source, reduce, include_self=True):
         _warn_beta()
         mk = (lambda t: TensorMeta(_dtn(t.dtype), t.shape, None))
