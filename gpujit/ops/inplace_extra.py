@@ -51,6 +51,7 @@ def declare_inplace(base_name, name):
         return self
     impl.__name__ = name
     impl.op.derivative = base.derivative
+    impl.op.inplace_of = base       # (functionalization and the in-place checks read it)
     return impl
 
 
@@ -222,6 +223,7 @@ igamma = _declare_igamma("igamma", False, False)
 igamma_ = _declare_igamma("igamma", False, True)
 igammac = _declare_igamma("igammac", True, False)
 igammac_ = _declare_igamma("igammac", True, True)
+igamma_.op.inplace_of, igammac_.op.inplace_of = igamma.op, igammac.op
 
 
 # ------------------------------------------------------------------ mvlgamma
@@ -260,6 +262,9 @@ def mvlgamma_(xp, self, p):
     _mvlgamma_inplace_meta(TensorMeta(_dtn(self.dtype), self.shape, None), p)
     self[...] = _mvlgamma(xp, self, p)
     return self
+
+
+mvlgamma_.op.inplace_of = mvlgamma.op
 
 
 @_derivative(mvlgamma, mvlgamma_)

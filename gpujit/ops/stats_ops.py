@@ -317,6 +317,7 @@ def _declare_renorm(inplace):
 
 renorm = _declare_renorm(False)
 renorm_ = _declare_renorm(True)
+renorm_.op.inplace_of = renorm.op
 
 
 def _renorm_compose(self, p, dim, maxnorm):

@@ -125,13 +125,13 @@ def fill_tensor(xp, self, value):
 
 
 @_derivative(fill_scalar, wrt=("self",))
-def _fill_scalar_grad(grad):
-    return grad.new_zeros(())
+def _fill_scalar_grad(grad, self_shape):
+    return grad.new_zeros(self_shape)
 
 
 @_derivative(fill_tensor)
-def _fill_tensor_grad(grad):
-    return grad.new_zeros(()), grad.sum()
+def _fill_tensor_grad(grad, self_shape):
+    return grad.new_zeros(self_shape), grad.sum()
 
 
 # ------------------------------------------------------------------ constant_pad_nd
@@ -333,6 +333,7 @@ def _warn_beta():
 
 index_reduce = _declare_index_reduce(False)
 index_reduce_ = _declare_index_reduce(True)
+index_reduce_.op.inplace_of = index_reduce.op
 
 _nondiff(is_nonzero, is_same_size, is_signed, is_complex, is_conj, is_neg, is_inference,
          get_device, new_empty_strided, scalar_tensor,

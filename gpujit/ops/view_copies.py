@@ -154,6 +154,7 @@ def _scatter_derivative(view, params):
 
     def fn(grad, **kw):
         args = [kw[p] for p in params]
+        grad = grad.contiguous()        # (as_strided reads strides relative to storage)
         zeros = grad.new_zeros(())
         g_self = OPS[_SCATTERS_BY_VIEW[view.name]].public(
             grad, zeros.expand(OPS[view.name].public(grad, *args).shape), *args)
