@@ -44,7 +44,7 @@ def range_step(xp, start, end, step=1, dtype=None, layout=None, device=None,
     return (start + xp.arange(n, dtype=np.float64) * step).astype(npdt)
 
 
-_nondiff(range_step, reason="a factory")
+_nondiff(range_step, reason="a factory: its values depend on no tensor")
 
 
 def range_(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
