@@ -71,3 +71,17 @@ __all__ += [  # pooling / convolution variants
     "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Fold", "Unfold",
     "FractionalMaxPool2d", "FractionalMaxPool3d", "EmbeddingBag",
 ]
+
+from .modules.lazy import (  # noqa: F401,E402  (lazy modules)
+    LazyLinear, LazyConv1d, LazyConv2d, LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d,
+    LazyConvTranspose3d, LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d,
+    LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d,
+)
+from .parameter import UninitializedParameter, UninitializedBuffer  # noqa: F401,E402
+from . import parameter  # noqa: F401,E402
+__all__ += [
+    "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+    "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+    "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
+    "UninitializedParameter", "UninitializedBuffer", "parameter",
+]

@@ -35,3 +35,95 @@ class Parameter(Tensor):
         p = Parameter(Tensor.clone(self), self.requires_grad)
         memo[id(self)] = p
         return p
+
+
+_SHAPE_MSG = ("Can't access the shape of an uninitialized parameter or buffer. This error "
+              "usually happens in `load_state_dict` when trying to load an uninitialized "
+              "parameter into an initialized one. Call `forward` to initialize the "
+              "parameters before accessing their attributes.")
+
+
+class UninitializedTensorMixin:
+    """A parameter or buffer whose shape a lazy module infers at its first forward
+    (PyTorch's torch.nn.parameter.UninitializedTensorMixin): it holds only a dtype and a
+    device until `materialize(shape)` gives it storage and turns it into `cls_to_become`."""
+    __slots__ = ()
+    cls_to_become = None
+
+    def materialize(self, shape, device=None, dtype=None):
+        """Allocate (uninitialized) storage of `shape` and become cls_to_become."""
+        from ..ops.creation import empty
+        device = self.device if device is None else device
+        dtype = self.dtype if dtype is None else dtype
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        t = empty(shape, device=device, dtype=dtype)
+        self._data, self._dtype, self._device = t._data, t._dtype, t._device
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError(_SHAPE_MSG)
+
+    def size(self, dim=None):
+        raise RuntimeError(_SHAPE_MSG)
+
+    def share_memory_(self):
+        raise RuntimeError("Can't share memory on an uninitialized parameter or buffer. "
+                           "Call `forward` to initialize the parameters before calling "
+                           "`module.share_memory()`.")
+
+    def __repr__(self):
+        return f"<{self.__class__.__name__}>"
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, proto):
+        return (self.__class__, (self.requires_grad,))
+
+
+def is_lazy(param):
+    """Is `param` an UninitializedParameter or UninitializedBuffer?"""
+    return isinstance(param, UninitializedTensorMixin)
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    """A Parameter of a lazy module before its first forward (nn.LazyLinear's weight)."""
+    __slots__ = ()
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        from ..ops.creation import empty
+        p = Parameter.__new__(cls, empty(0, device=device, dtype=dtype), requires_grad)
+        return p
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        pass
+
+    def __deepcopy__(self, memo):
+        p = type(self)(self.requires_grad, self.device, self.dtype)
+        memo[id(self)] = p
+        return p
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    """A buffer of a lazy module before its first forward (LazyBatchNorm's running_mean)."""
+    __slots__ = ()
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None):
+        from ..ops.creation import empty
+        t = empty(0, device=device, dtype=dtype)
+        b = object.__new__(cls)
+        b._data, b._dtype, b._device, b._version, b._ag = (t._data, t._dtype, t._device, 0,
+                                                           None)
+        if requires_grad:
+            b.requires_grad_(True)
+        return b
+
+    def __init__(self, requires_grad=False, device=None, dtype=None):
+        pass
+
+    def __deepcopy__(self, memo):
+        b = type(self)(self.requires_grad, self.device, self.dtype)
+        memo[id(self)] = b
+        return b

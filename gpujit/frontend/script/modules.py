@@ -119,6 +119,7 @@ class _Context:
         if "_parameters" not in mod.__dict__:       # Module.__init__ never ran
             raise RuntimeError(f"'{type(mod).__name__}' has not been initialized, did you "
                                f"forget to call 'super()'?")
+        _refuse_lazy(mod)
         from ..tracer import class_type_for
         kind = _container_kind(mod)
         sm = _ScriptContainer() if kind else RecursiveScriptModule()
@@ -209,6 +210,17 @@ class _Context:
         from ...jit.objects import python_defaults
         sm._add_method(name, graph)._defaults = python_defaults(fn)
         return graph
+
+
+def _refuse_lazy(mod):
+    """TorchScript's error for a lazy module scripted before its first forward."""
+    from ...nn.parameter import is_lazy
+    for kind, items in (("parameters", mod._parameters), ("buffers", mod._buffers)):
+        for name, t in items.items():
+            if t is not None and is_lazy(t):
+                cls = type(mod)
+                raise RuntimeError(f"'{cls.__module__}.{cls.__qualname__}' has uninitialized "
+                                   f"{kind} {name}. Did you forget to run a forward pass?")
 
 
 def script_module(mod, recompile=False):
