@@ -85,3 +85,5 @@ __all__ += [
     "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
     "UninitializedParameter", "UninitializedBuffer", "parameter",
 ]
+from .modules.upsampling import ChannelShuffle  # noqa: F401,E402
+__all__ += ["ChannelShuffle"]

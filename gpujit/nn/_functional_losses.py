@@ -487,3 +487,7 @@ from ._functional_norm import (  # noqa: E402
 
 __all__ += ["rms_norm", "local_response_norm", "dropout1d", "dropout2d", "dropout3d",
             "alpha_dropout", "feature_alpha_dropout"]
+
+from ._torch_functional import channel_shuffle  # noqa: E402  (F.channel_shuffle)
+native_channel_shuffle = channel_shuffle
+__all__ += ["channel_shuffle", "native_channel_shuffle"]

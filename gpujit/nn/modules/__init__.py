@@ -99,3 +99,5 @@ from .lazy import (  # noqa: F401,E402  (lazy modules: shapes inferred at the fi
 )
 from . import lazy as _lazy  # noqa: E402
 __all__ += list(_lazy.__all__)
+from .upsampling import ChannelShuffle  # noqa: F401,E402
+__all__ += ["ChannelShuffle"]

@@ -1,0 +1,269 @@
+"""torch-level forms of nn functions (torch.alpha_dropout, torch.native_layer_norm,
+torch.native_batch_norm, torch.convolution, torch.channel_shuffle, torch.hinge_embedding_loss
+...), with ATen's argument forms (losses take `reduction` as an int: 0 none, 1 mean,
+2 sum), composed of registry ops and nn.functional (`_from_source`: scripted code compiles
+them, tracing and autograd follow their ops)."""
+from typing import List, Optional, Tuple
+
+import gpujit as _gpujit
+from gpujit.tensor import Tensor
+from . import functional as F
+
+__all__ = ["alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
+           "feature_alpha_dropout_", "feature_dropout", "feature_dropout_", "native_dropout",
+           "native_layer_norm", "native_batch_norm", "rms_norm", "convolution",
+           "channel_shuffle", "native_channel_shuffle", "hinge_embedding_loss", "margin_ranking_loss",
+           "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss"]
+
+
+def _from_source(fn):
+    fn.__gpujit_script_source__ = True
+    return fn
+
+
+# ---------------------------------------------------------------------- dropouts
+
+@_from_source
+def alpha_dropout(input, p: float, train: bool):
+    """torch.alpha_dropout(input, p, train)."""
+    return F.alpha_dropout(input, p, train, False)
+
+
+@_from_source
+def alpha_dropout_(input, p: float, train: bool):
+    return F.alpha_dropout(input, p, train, True)
+
+
+@_from_source
+def feature_alpha_dropout(input, p: float, train: bool):
+    """torch.feature_alpha_dropout(input, p, train): alpha dropout of whole channels."""
+    return F.feature_alpha_dropout(input, p, train, False)
+
+
+@_from_source
+def feature_alpha_dropout_(input, p: float, train: bool):
+    return F.feature_alpha_dropout(input, p, train, True)
+
+
+@_from_source
+def _feature_dropout(input, p: float, train: bool, inplace: bool):
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got " + str(p))
+    if p == 0 or not train or input.numel() == 0:
+        return input
+    shape: List[int] = [input.size(0), input.size(1)] + [1] * (input.dim() - 2)
+    if p == 1:
+        noise = _gpujit.zeros(shape, dtype=input.dtype, device=input.device)
+    else:
+        noise = _gpujit.empty(shape, dtype=input.dtype, device=input.device).bernoulli_(
+            1 - p) / (1 - p)
+    if inplace:
+        return input.mul_(noise)
+    return input * noise
+
+
+@_from_source
+def feature_dropout(input, p: float, train: bool):
+    """torch.feature_dropout(input, p, train): zero whole channels (dim 1) with probability
+    p, scale the rest by 1 / (1 - p)."""
+    return _feature_dropout(input, p, train, False)
+
+
+@_from_source
+def feature_dropout_(input, p: float, train: bool):
+    return _feature_dropout(input, p, train, True)
+
+
+@_from_source
+def native_dropout(input, p: float, train: Optional[bool]) -> Tuple[Tensor, Tensor]:
+    """torch.native_dropout: (output, keep mask as bool); train None counts as True, and
+    train=False gives (a copy of input, all-True mask)."""
+    if train is None or train:
+        mask = _gpujit.empty_like(input).bernoulli_(1 - p).to(_gpujit.bool)
+        scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+        return input * mask * scale, mask
+    return input.clone(), _gpujit.ones_like(input, dtype=_gpujit.bool)
+
+
+# ---------------------------------------------------------------------- normalization
+
+@_from_source
+def native_layer_norm(input, normalized_shape: List[int], weight: Optional[Tensor],
+                      bias: Optional[Tensor], eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+    """torch.native_layer_norm: (output, mean, rstd); mean and rstd keep the normalized
+    dims as size 1."""
+    nd = len(normalized_shape)
+    axis = input.dim() - nd
+    ok = axis >= 0
+    if ok:
+        for i in range(nd):
+            if input.size(axis + i) != normalized_shape[i]:
+                ok = False
+    if not ok:
+        raise RuntimeError("Given normalized_shape=" + str(normalized_shape)
+                           + ", expected input with shape [*, "
+                           + ", ".join([str(d) for d in normalized_shape])
+                           + "], but got input of size" + str(list(input.size())))
+    dims: List[int] = [axis + i for i in range(nd)]
+    mean = input.mean(dims, keepdim=True)
+    xc = input - mean
+    rstd = _gpujit.rsqrt((xc * xc).mean(dims, keepdim=True) + eps)
+    out = xc * rstd
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out, mean, rstd
+
+
+@_from_source
+def native_batch_norm(input, weight: Optional[Tensor], bias: Optional[Tensor],
+                      running_mean: Optional[Tensor], running_var: Optional[Tensor],
+                      training: bool, momentum: float,
+                      eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+    """torch.native_batch_norm: (output, save_mean, save_invstd). Training normalizes by
+    the batch statistics (and updates the running ones in place); evaluation by the
+    running statistics, with empty save_mean / save_invstd."""
+    shape: List[int] = [1] * input.dim()
+    shape[1] = input.size(1)
+    if training:
+        dims: List[int] = [0] + [d for d in range(2, input.dim())]
+        n = input.numel() // input.size(1)
+        mean = input.mean(dims)
+        var = input.var(dims, unbiased=False)
+        invstd = _gpujit.rsqrt(var + eps)
+        if running_mean is not None:
+            running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
+        if running_var is not None:
+            unbiased = var.detach() * (n / max(n - 1, 1))
+            running_var.mul_(1 - momentum).add_(unbiased * momentum)
+        out = (input - mean.view(shape)) * invstd.view(shape)
+        save_mean, save_invstd = mean, invstd
+    else:
+        if running_mean is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        if running_var is None:
+            raise RuntimeError("running_var must be defined in evaluation mode")
+        out = (input - running_mean.view(shape)) * _gpujit.rsqrt(running_var + eps).view(shape)
+        save_mean = _gpujit.empty([0], dtype=input.dtype, device=input.device)
+        save_invstd = _gpujit.empty([0], dtype=input.dtype, device=input.device)
+    if weight is not None:
+        out = out * weight.view(shape)
+    if bias is not None:
+        out = out + bias.view(shape)
+    return out, save_mean, save_invstd
+
+
+@_from_source
+def rms_norm(input, normalized_shape: List[int], weight: Optional[Tensor] = None,
+             eps: Optional[float] = None):
+    """torch.rms_norm: nn.functional.rms_norm."""
+    return F.rms_norm(input, normalized_shape, weight, eps)
+
+
+# ---------------------------------------------------------------------- convolution
+
+@_from_source
+def convolution(input, weight, bias: Optional[Tensor], stride: List[int], padding: List[int],
+                dilation: List[int], transposed: bool, output_padding: List[int],
+                groups: int):
+    """torch.convolution: conv{1,2,3}d or conv_transpose{1,2,3}d by weight's dims."""
+    nd = weight.dim() - 2
+    if nd < 1 or nd > 3:
+        raise RuntimeError("Expected 3D, 4D or 5D weight for convolution, but got weight "
+                           "of size " + str(list(weight.size())))
+    if transposed:
+        if nd == 1:
+            return F.conv_transpose1d(input, weight, bias, stride, padding, output_padding,
+                                      groups, dilation)
+        if nd == 2:
+            return F.conv_transpose2d(input, weight, bias, stride, padding, output_padding,
+                                      groups, dilation)
+        return F.conv_transpose3d(input, weight, bias, stride, padding, output_padding,
+                                  groups, dilation)
+    if nd == 1:
+        return F.conv1d(input, weight, bias, stride, padding, dilation, groups)
+    if nd == 2:
+        return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+    return F.conv3d(input, weight, bias, stride, padding, dilation, groups)
+
+
+@_from_source
+def channel_shuffle(input, groups: int):
+    """torch.channel_shuffle: split the channels (dim 1) into `groups` groups and
+    interleave them: (N, g, C/g, *) -> (N, C/g, g, *)."""
+    if input.dim() <= 2:
+        raise RuntimeError("channel_shuffle expects input with > 2 dims, but got input with "
+                           "sizes " + str(list(input.size())))
+    if groups <= 0:
+        raise RuntimeError("Number of groups to divide channels in must be positive. Value "
+                           "of groups:" + str(groups))
+    c = input.size(1)
+    if c % groups != 0:
+        raise RuntimeError("Number of channels must be divisible by groups. Got "
+                           + str(c) + " channels and " + str(groups) + " groups.")
+    sizes: List[int] = list(input.size())
+    split: List[int] = [sizes[0], groups, c // groups] + sizes[2:]
+    return input.reshape(split).transpose(1, 2).reshape(sizes)
+
+
+# ---------------------------------------------------------------------- losses
+
+@_from_source
+def _reduction(reduction: int) -> str:
+    if reduction == 0:
+        return "none"
+    if reduction == 1:
+        return "mean"
+    if reduction == 2:
+        return "sum"
+    raise ValueError(str(reduction) + " is not a valid value for reduction")
+
+
+@_from_source
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1):
+    """torch.hinge_embedding_loss (reduction as an int: 0 none, 1 mean, 2 sum)."""
+    return F.hinge_embedding_loss(input, target, margin, None, None, _reduction(reduction))
+
+
+@_from_source
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
+    """torch.margin_ranking_loss (reduction as an int)."""
+    return F.margin_ranking_loss(input1, input2, target, margin, None, None,
+                                 _reduction(reduction))
+
+
+@_from_source
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
+    """torch.cosine_embedding_loss (reduction as an int)."""
+    return F.cosine_embedding_loss(input1, input2, target, margin, None, None,
+                                   _reduction(reduction))
+
+
+@_from_source
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, reduction: int = 1):
+    """torch.triplet_margin_loss (reduction as an int)."""
+    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, None,
+                                 None, _reduction(reduction))
+
+
+@_from_source
+def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
+                     reduction: int):
+    """torch.poisson_nll_loss(input, target, log_input, full, eps, reduction): every
+    argument required, as ATen's."""
+    return F.poisson_nll_loss(input, target, log_input, full, None, eps, None,
+                              _reduction(reduction))
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1,
+             zero_infinity=False):
+    """torch.ctc_loss: lengths as int lists or tensors, reduction as an int."""
+    def lengths(v):
+        return v if isinstance(v, Tensor) else _gpujit.tensor(list(v), dtype=_gpujit.long)
+    return F.ctc_loss(log_probs, targets, lengths(input_lengths), lengths(target_lengths),
+                      blank, _reduction(reduction), zero_infinity)
+
+
+native_channel_shuffle = channel_shuffle
