@@ -87,3 +87,5 @@ __all__ += [
 ]
 from .modules.upsampling import ChannelShuffle  # noqa: F401,E402
 __all__ += ["ChannelShuffle"]
+from .modules.rnn import RNNCellBase  # noqa: F401,E402
+__all__ += ["RNNCellBase"]

@@ -21,17 +21,16 @@ from ..module import Module
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 
-__all__ = ["RNNCell", "GRUCell", "LSTMCell", "RNNBase", "RNN", "LSTM", "GRU"]
+__all__ = ["RNNCellBase", "RNNCell", "GRUCell", "LSTMCell", "RNNBase", "RNN", "LSTM", "GRU"]
 
 
-class _CellBase(Module):
-    __constants__ = ["input_size", "hidden_size"]
+class RNNCellBase(Module):
+    __constants__ = ["input_size", "hidden_size", "bias"]
 
     def __init__(self, input_size, hidden_size, bias, gates, device=None, dtype=None):
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        self.input_size = input_size
-        self.hidden_size = hidden_size
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.weight_ih = Parameter(gpujit.empty((gates * hidden_size, input_size), **kw))
         self.weight_hh = Parameter(gpujit.empty((gates * hidden_size, hidden_size), **kw))
         if bias:
@@ -52,7 +51,7 @@ class _CellBase(Module):
         return s if self.bias_ih is not None else s + ", bias=False"
 
 
-class RNNCell(_CellBase):
+class RNNCell(RNNCellBase):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (nonlinearity="relu": relu)."""
     __constants__ = ["input_size", "hidden_size", "nonlinearity"]
 
@@ -74,7 +73,7 @@ class RNNCell(_CellBase):
         return gpujit.relu(pre)
 
 
-class GRUCell(_CellBase):
+class GRUCell(RNNCellBase):
     """r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) * n + z * h."""
 
@@ -95,7 +94,7 @@ class GRUCell(_CellBase):
         return (1 - z) * n + z * hx
 
 
-class LSTMCell(_CellBase):
+class LSTMCell(RNNCellBase):
     """i, f, g, o = split(W_ih x + b_ih + W_hh h + b_hh); c' = σ(f) * c + σ(i) * tanh(g);
     h' = σ(o) * tanh(c'). Returns (h', c')."""
 
