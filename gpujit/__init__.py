@@ -120,6 +120,6 @@ cuda.amp = amp.cuda_amp
 from . import fft  # noqa: E402,F401  (torch.fft: the real-valued parts)
 from . import distributions  # noqa: E402,F401  (torch.distributions)
 from .nn import _torch_functional as _torch_nn  # noqa: E402  (torch.native_layer_norm, ...)
-globals().update({_n: getattr(_torch_nn, _n) for _n in _torch_nn.__all__})
+globals().update(_torch_nn.PUBLIC)
 from .nn import _torch_rnn  # noqa: E402  (torch.lstm_cell, torch.lstm, ...)
 globals().update({_n: getattr(_torch_rnn, _n) for _n in _torch_rnn.__all__})

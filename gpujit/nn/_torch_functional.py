@@ -16,6 +16,11 @@ __all__ = ["alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss"]
 
 
+# The ones that call the nn.functional function of the same name are defined as aten_<name>
+# (a scripted program that calls both keeps two distinct function names when saved) and
+# published under <name>: PUBLIC is what gpujit/__init__ binds at torch.*.
+
+
 def _from_source(fn):
     fn.__gpujit_script_source__ = True
     return fn
@@ -24,7 +29,7 @@ def _from_source(fn):
 # ---------------------------------------------------------------------- dropouts
 
 @_from_source
-def alpha_dropout(input, p: float, train: bool):
+def aten_alpha_dropout(input, p: float, train: bool):
     """torch.alpha_dropout(input, p, train)."""
     return F.alpha_dropout(input, p, train, False)
 
@@ -35,7 +40,7 @@ def alpha_dropout_(input, p: float, train: bool):
 
 
 @_from_source
-def feature_alpha_dropout(input, p: float, train: bool):
+def aten_feature_alpha_dropout(input, p: float, train: bool):
     """torch.feature_alpha_dropout(input, p, train): alpha dropout of whole channels."""
     return F.feature_alpha_dropout(input, p, train, False)
 
@@ -46,7 +51,7 @@ def feature_alpha_dropout_(input, p: float, train: bool):
 
 
 @_from_source
-def _feature_dropout(input, p: float, train: bool, inplace: bool):
+def _aten_feature_dropout(input, p: float, train: bool, inplace: bool):
     if p < 0.0 or p > 1.0:
         raise ValueError("dropout probability has to be between 0 and 1, but got " + str(p))
     if p == 0 or not train or input.numel() == 0:
@@ -66,12 +71,12 @@ def _feature_dropout(input, p: float, train: bool, inplace: bool):
 def feature_dropout(input, p: float, train: bool):
     """torch.feature_dropout(input, p, train): zero whole channels (dim 1) with probability
     p, scale the rest by 1 / (1 - p)."""
-    return _feature_dropout(input, p, train, False)
+    return _aten_feature_dropout(input, p, train, False)
 
 
 @_from_source
 def feature_dropout_(input, p: float, train: bool):
-    return _feature_dropout(input, p, train, True)
+    return _aten_feature_dropout(input, p, train, True)
 
 
 @_from_source
@@ -155,7 +160,7 @@ def native_batch_norm(input, weight: Optional[Tensor], bias: Optional[Tensor],
 
 
 @_from_source
-def rms_norm(input, normalized_shape: List[int], weight: Optional[Tensor] = None,
+def aten_rms_norm(input, normalized_shape: List[int], weight: Optional[Tensor] = None,
              eps: Optional[float] = None):
     """torch.rms_norm: nn.functional.rms_norm."""
     return F.rms_norm(input, normalized_shape, weight, eps)
@@ -210,7 +215,7 @@ def channel_shuffle(input, groups: int):
 # ---------------------------------------------------------------------- losses
 
 @_from_source
-def _reduction(reduction: int) -> str:
+def _reduction_from_enum(reduction: int) -> str:
     if reduction == 0:
         return "none"
     if reduction == 1:
@@ -221,40 +226,40 @@ def _reduction(reduction: int) -> str:
 
 
 @_from_source
-def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1):
+def aten_hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1):
     """torch.hinge_embedding_loss (reduction as an int: 0 none, 1 mean, 2 sum)."""
-    return F.hinge_embedding_loss(input, target, margin, None, None, _reduction(reduction))
+    return F.hinge_embedding_loss(input, target, margin, None, None, _reduction_from_enum(reduction))
 
 
 @_from_source
-def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
+def aten_margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
     """torch.margin_ranking_loss (reduction as an int)."""
     return F.margin_ranking_loss(input1, input2, target, margin, None, None,
-                                 _reduction(reduction))
+                                 _reduction_from_enum(reduction))
 
 
 @_from_source
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
+def aten_cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
     """torch.cosine_embedding_loss (reduction as an int)."""
     return F.cosine_embedding_loss(input1, input2, target, margin, None, None,
-                                   _reduction(reduction))
+                                   _reduction_from_enum(reduction))
 
 
 @_from_source
-def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
+def aten_triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
                         eps: float = 1e-6, swap: bool = False, reduction: int = 1):
     """torch.triplet_margin_loss (reduction as an int)."""
     return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, None,
-                                 None, _reduction(reduction))
+                                 None, _reduction_from_enum(reduction))
 
 
 @_from_source
-def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
+def aten_poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
                      reduction: int):
     """torch.poisson_nll_loss(input, target, log_input, full, eps, reduction): every
     argument required, as ATen's."""
     return F.poisson_nll_loss(input, target, log_input, full, None, eps, None,
-                              _reduction(reduction))
+                              _reduction_from_enum(reduction))
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1,
@@ -263,7 +268,11 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     def lengths(v):
         return v if isinstance(v, Tensor) else _gpujit.tensor(list(v), dtype=_gpujit.long)
     return F.ctc_loss(log_probs, targets, lengths(input_lengths), lengths(target_lengths),
-                      blank, _reduction(reduction), zero_infinity)
+                      blank, _reduction_from_enum(reduction), zero_infinity)
 
 
 native_channel_shuffle = channel_shuffle
+
+
+PUBLIC = {n: globals()["aten_" + n] if "aten_" + n in globals() else globals()[n]
+          for n in __all__}

@@ -72,7 +72,7 @@ def gru_cell(input, hx, w_ih, w_hh, b_ih: Optional[Tensor] = None,
 # ---------------------------------------------------------------------- flat-weights layers
 
 @_from_source
-def _layers(mode: int, input, hx: List[Tensor], params: List[Tensor], has_biases: bool,
+def _aten_rnn_layers(mode: int, input, hx: List[Tensor], params: List[Tensor], has_biases: bool,
             num_layers: int, dropout: float, train: bool, bidirectional: bool,
             batch_first: bool) -> Tuple[Tensor, List[Tensor]]:
     """mode 0 rnn_tanh, 1 rnn_relu, 2 gru, 3 lstm (hx [h0] or [h0, c0]); returns the output
@@ -142,7 +142,7 @@ def lstm(input, hx: List[Tensor], params: List[Tensor], has_biases: bool, num_la
     """torch.lstm: (output, h_n, c_n) from hx = [h_0, c_0]."""
     if len(hx) != 2:
         raise RuntimeError("lstm expects two hidden states")
-    out, states = _layers(3, input, hx, params, has_biases, num_layers, dropout, train,
+    out, states = _aten_rnn_layers(3, input, hx, params, has_biases, num_layers, dropout, train,
                           bidirectional, batch_first)
     return out, states[0], states[1]
 
@@ -151,7 +151,7 @@ def lstm(input, hx: List[Tensor], params: List[Tensor], has_biases: bool, num_la
 def gru(input, hx, params: List[Tensor], has_biases: bool, num_layers: int, dropout: float,
         train: bool, bidirectional: bool, batch_first: bool) -> Tuple[Tensor, Tensor]:
     """torch.gru: (output, h_n)."""
-    out, states = _layers(2, input, [hx], params, has_biases, num_layers, dropout, train,
+    out, states = _aten_rnn_layers(2, input, [hx], params, has_biases, num_layers, dropout, train,
                           bidirectional, batch_first)
     return out, states[0]
 
@@ -161,7 +161,7 @@ def rnn_tanh(input, hx, params: List[Tensor], has_biases: bool, num_layers: int,
              dropout: float, train: bool, bidirectional: bool,
              batch_first: bool) -> Tuple[Tensor, Tensor]:
     """torch.rnn_tanh: (output, h_n) of an Elman RNN with tanh."""
-    out, states = _layers(0, input, [hx], params, has_biases, num_layers, dropout, train,
+    out, states = _aten_rnn_layers(0, input, [hx], params, has_biases, num_layers, dropout, train,
                           bidirectional, batch_first)
     return out, states[0]
 
@@ -171,6 +171,6 @@ def rnn_relu(input, hx, params: List[Tensor], has_biases: bool, num_layers: int,
              dropout: float, train: bool, bidirectional: bool,
              batch_first: bool) -> Tuple[Tensor, Tensor]:
     """torch.rnn_relu: (output, h_n) of an Elman RNN with relu."""
-    out, states = _layers(1, input, [hx], params, has_biases, num_layers, dropout, train,
+    out, states = _aten_rnn_layers(1, input, [hx], params, has_biases, num_layers, dropout, train,
                           bidirectional, batch_first)
     return out, states[0]

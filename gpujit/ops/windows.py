@@ -81,9 +81,18 @@ def _declare(name, extra_schema, body_of):
         return w.astype(d.np)
     impl.__name__ = f"_{name}"
 
+    extras = [(a.split()[1].split("=")[0], float(a.split("=")[1]))
+              for a in extra_schema.split(", ")[1:]]     # [("alpha", 0.54), ...]
+
     def public(window_length, periodic=True, *args, dtype=None, layout=None, device=None,
-               requires_grad=False, pin_memory=False):
-        t = OPS[f"aten::{name}"].public(window_length, periodic, *args, dtype=dtype,
+               requires_grad=False, pin_memory=False, **named):
+        if len(args) > len(extras):
+            raise TypeError(f"{name}() takes at most {2 + len(extras)} positional arguments")
+        vals = list(args) + [named.pop(k, d) for k, d in extras[len(args):]]
+        if named:
+            raise TypeError(f"{name}() got an unexpected keyword argument "
+                            f"'{next(iter(named))}'")
+        t = OPS[f"aten::{name}"].public(window_length, periodic, *vals, dtype=dtype,
                                         device=device)
         return t.requires_grad_(True) if requires_grad else t
     public.__name__ = public.__qualname__ = name
