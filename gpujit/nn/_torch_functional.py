@@ -9,11 +9,12 @@ import gpujit as _gpujit
 from gpujit.tensor import Tensor
 from . import functional as F
 
-__all__ = ["alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
-           "feature_alpha_dropout_", "feature_dropout", "feature_dropout_", "native_dropout",
-           "native_layer_norm", "native_batch_norm", "rms_norm", "convolution",
-           "channel_shuffle", "native_channel_shuffle", "hinge_embedding_loss", "margin_ranking_loss",
-           "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "ctc_loss"]
+PUBLIC_NAMES = ["alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
+                "feature_alpha_dropout_", "feature_dropout", "feature_dropout_",
+                "native_dropout", "native_layer_norm", "native_batch_norm", "rms_norm",
+                "convolution", "channel_shuffle", "native_channel_shuffle",
+                "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
+                "triplet_margin_loss", "poisson_nll_loss", "ctc_loss"]
 
 
 # The ones that call the nn.functional function of the same name are defined as aten_<name>
@@ -275,4 +276,5 @@ native_channel_shuffle = channel_shuffle
 
 
 PUBLIC = {n: globals()["aten_" + n] if "aten_" + n in globals() else globals()[n]
-          for n in __all__}
+          for n in PUBLIC_NAMES}
+__all__ = ["PUBLIC"]

@@ -61,8 +61,11 @@ def _bartlett(xp, k, m):
     return 1.0 - xp.abs(2.0 * k / (m - 1) - 1.0)
 
 
-def _meta(name):
-    def meta(window_length, *args, dtype=None, layout=None, device=None, pin_memory=None):
+def _meta(name, nextra):
+    def meta(window_length, periodic=True, *rest, **factory):
+        tail = rest[nextra:]            # dtype, layout, device, pin_memory (or by keyword)
+        dtype = tail[0] if tail else factory.get("dtype")
+        device = tail[2] if len(tail) > 2 else factory.get("device")
         return TensorMeta(_dtype(name, dtype), (int(window_length),), device or _cpu)
     return meta
 
@@ -71,7 +74,7 @@ def _declare(name, extra_schema, body_of):
     """aten::<name>(int window_length, bool periodic=True, <extra>, *, dtype...)."""
     nextra = extra_schema.count("float")
     @op(f"aten::{name}(int window_length, bool periodic=True{extra_schema}, *, {_TAIL}",
-        tags={"factory"}, function=False, method=False, meta=_meta(name))
+        tags={"factory"}, function=False, method=False, meta=_meta(name, nextra))
     def impl(xp, window_length, periodic=True, *rest, **factory):
         # rest: the window's own floats, then (as the entry code passes them) dtype,
         # layout, device, pin_memory, positionally or in `factory`
