@@ -477,3 +477,42 @@ def test_flat_rnn_torch_oracle():
                  "kaiser_window"):
         np.testing.assert_allclose(_np(getattr(torch, name)(7)),
                                    getattr(pt, name)(7).numpy(), atol=1e-6)
+
+
+# ---------------------------------------------------------------------- SyncBatchNorm
+
+def test_sync_batch_norm_single_process():
+    # PyTorch 2.13 without an initialized process group normalizes by the local batch
+    m = nn.SyncBatchNorm(3)
+    assert repr(m) == ("SyncBatchNorm(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+                       "track_running_stats=True)")
+    x = torch.tensor(_rand(4, 3, 2))
+    ref = nn.BatchNorm1d(3)
+    np.testing.assert_allclose(_np(m(x)), _np(ref(x)), atol=1e-6)
+    np.testing.assert_allclose(_np(m.running_var), _np(ref.running_var), atol=1e-6)
+    assert int(m.num_batches_tracked) == 1
+    m.eval()
+    ref.eval()
+    np.testing.assert_allclose(_np(m(x)), _np(ref(x)), atol=1e-6)
+    with pytest.raises(ValueError, match="expected at least 2D input \\(got 1D input\\)"):
+        m(torch.ones(3))
+    with pytest.raises(ValueError, match="number of input channels should be non-zero"):
+        nn.SyncBatchNorm(0)(torch.ones(2, 0))
+    sm = torch.jit.script(nn.SyncBatchNorm(3).eval())
+    np.testing.assert_allclose(_np(sm(x)), _np(nn.BatchNorm1d(3).eval()(x)), atol=1e-6)
+
+
+def test_convert_sync_batchnorm():
+    net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                        nn.Sequential(nn.BatchNorm1d(4, affine=False)))
+    net[1].running_mean.add_(1)
+    net[2].eval()
+    w = net[1].weight
+    out = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    assert out is net and type(out[0]) is nn.Conv2d
+    assert type(out[1]) is nn.SyncBatchNorm and out[1].weight is w
+    np.testing.assert_array_equal(_np(out[1].running_mean), np.ones(4))
+    assert type(out[2][0]) is nn.SyncBatchNorm and not out[2][0].training
+    assert out[2][0].weight is None
+    single = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm3d(2))
+    assert type(single) is nn.SyncBatchNorm and single.num_features == 2

@@ -101,3 +101,5 @@ from . import lazy as _lazy  # noqa: E402
 __all__ += list(_lazy.__all__)
 from .upsampling import ChannelShuffle  # noqa: F401,E402
 __all__ += ["ChannelShuffle"]
+from .normalization_extra import SyncBatchNorm  # noqa: F401,E402
+__all__ += ["SyncBatchNorm"]

@@ -1,5 +1,6 @@
-"""RMSNorm, LocalResponseNorm, CrossMapLRN2d (torch.nn.modules.normalization) and Softmax2d
-(torch.nn.modules.activation); each calls its nn.functional twin."""
+"""RMSNorm, LocalResponseNorm, CrossMapLRN2d (torch.nn.modules.normalization),
+Softmax2d (torch.nn.modules.activation) and SyncBatchNorm (torch.nn.modules.batchnorm,
+single process); each calls its nn.functional twin."""
 from __future__ import annotations
 
 import numbers
@@ -11,8 +12,9 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
+from .normalization import _BatchNorm
 
-__all__ = ["RMSNorm", "LocalResponseNorm", "Softmax2d", "CrossMapLRN2d"]
+__all__ = ["RMSNorm", "LocalResponseNorm", "Softmax2d", "CrossMapLRN2d", "SyncBatchNorm"]
 
 
 class RMSNorm(Module):
@@ -113,3 +115,52 @@ class CrossMapLRN2d(Module):
 
     def extra_repr(self):
         return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization whose statistics PyTorch reduces over a process group. gpujit
+    has no torch.distributed: no process group is ever initialized, so as PyTorch in a
+    single process it normalizes by the local batch, as BatchNorm does."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats,
+                         device=device, dtype=dtype)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input):
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def _check_non_zero_input_channels(self, input):
+        if input.size(1) == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        self._check_non_zero_input_channels(input)
+        return super().forward(input)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """The module tree with every BatchNorm*d replaced by a SyncBatchNorm holding the
+        same parameters, buffers and training mode."""
+        module_output = module
+        if isinstance(module, _BatchNorm):
+            module_output = SyncBatchNorm(module.num_features, module.eps, module.momentum,
+                                          module.affine, module.track_running_stats,
+                                          process_group)
+            if module.affine:
+                with gpujit.no_grad():
+                    module_output.weight = module.weight
+                    module_output.bias = module.bias
+            module_output.running_mean = module.running_mean
+            module_output.running_var = module.running_var
+            module_output.num_batches_tracked = module.num_batches_tracked
+            module_output.training = module.training
+            if hasattr(module, "qconfig"):
+                module_output.qconfig = module.qconfig
+        for name, child in module.named_children():
+            module_output.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        del module
+        return module_output
