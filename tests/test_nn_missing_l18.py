@@ -516,3 +516,70 @@ def test_convert_sync_batchnorm():
     assert out[2][0].weight is None
     single = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm3d(2))
     assert type(single) is nn.SyncBatchNorm and single.num_features == 2
+
+
+# ---------------------------------------------------------------------- embedding_bag
+
+def test_torch_embedding_bag_numpy():
+    w = _rand(10, 3)
+    idx = np.array([1, 2, 4, 5, 4, 3, 2, 9])
+    offs = np.array([0, 4, 4])
+    W, I, O = torch.tensor(w), torch.tensor(idx), torch.tensor(offs)
+    out, o2b, size, maxi = torch.embedding_bag(W, I, O, False, 0)
+    np.testing.assert_allclose(_np(out), [w[idx[:4]].sum(0), np.zeros(3), w[idx[4:]].sum(0)],
+                               atol=1e-6)
+    assert tuple(o2b.shape) == (0,) and o2b.dtype == torch.int64
+    assert _np(size).tolist() == [0, 0, 0] and _np(maxi).tolist() == [0, 0, 0]
+    out, o2b, size, maxi = torch.embedding_bag(W, I, O, False, 1, False, None, False, 4)
+    np.testing.assert_allclose(
+        _np(out), [w[[1, 2, 5]].mean(0), np.zeros(3), w[[3, 2, 9]].mean(0)], atol=1e-6)
+    assert _np(o2b).tolist() == [0, 0, 0, 0, 2, 2, 2, 2]
+    assert _np(size).tolist() == [3, 0, 3] and _np(maxi).tolist() == [3, 0, 3]
+    out, o2b, size, maxi = torch.embedding_bag(W, I, O, False, 2)
+    np.testing.assert_allclose(_np(out)[2], w[idx[4:]].max(0), atol=1e-6)
+    assert _np(maxi)[2].tolist() == idx[4:][w[idx[4:]].argmax(0)].tolist()
+    assert _np(maxi)[1].tolist() == [0, 0, 0] and _np(out)[1].tolist() == [0, 0, 0]
+    psw = _rand(8, seed=3)
+    out = torch.embedding_bag(W, I, O, False, 0, False, torch.tensor(psw))[0]
+    np.testing.assert_allclose(_np(out)[0], (w[idx[:4]] * psw[:4, None]).sum(0), atol=1e-5)
+    with pytest.raises(RuntimeError, match="`mode` must be sum, mean, or max."):
+        torch.embedding_bag(W, I, O, False, 3)
+    Wg = torch.tensor(w, requires_grad=True)
+    torch.embedding_bag(Wg, I, O, False, 1)[0].sum().backward()
+    g = np.zeros_like(w)
+    for k in idx[:4]:
+        g[k] += 0.25
+    for k in idx[4:]:
+        g[k] += 0.25
+    np.testing.assert_allclose(_np(Wg.grad), g, atol=1e-6)
+
+
+def _embedding_bag_script_fn(w, i, o):
+    out, o2b, size, maxi = torch.embedding_bag(w, i, o, False, 2, False, None, True, 4)
+    return out, maxi
+
+
+def test_torch_embedding_bag_scripted():
+    args = (torch.randn(10, 3), torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]),
+            torch.tensor([0, 2, 5]))
+    f = torch.jit.script(_embedding_bag_script_fn)
+    for got, ref in zip(f(*args), _embedding_bag_script_fn(*args)):
+        np.testing.assert_array_equal(_np(got), _np(ref))
+
+
+def test_torch_embedding_bag_torch_oracle():
+    pt = pytest.importorskip("torch")
+    w = _rand(10, 3)
+    idx = np.array([1, 2, 4, 5, 4, 3, 2, 9])
+    for offs in ([0, 4, 4], [0, 2, 5], [0, 0, 8]):
+        for mode in range(3):
+            for last in (False, True):
+                for pad in (None, 4, -1):
+                    ref = pt.embedding_bag(pt.tensor(w), pt.tensor(idx), pt.tensor(offs),
+                                           False, mode, False, None, last, pad)
+                    got = torch.embedding_bag(torch.tensor(w), torch.tensor(idx),
+                                              torch.tensor(offs), False, mode, False, None,
+                                              last, pad)
+                    for a, b in zip(got, ref):
+                        assert tuple(a.shape) == tuple(b.shape), (offs, mode, last, pad)
+                        np.testing.assert_allclose(_np(a), b.numpy(), atol=1e-6)

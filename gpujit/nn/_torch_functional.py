@@ -14,7 +14,7 @@ PUBLIC_NAMES = ["alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
                 "native_dropout", "native_layer_norm", "native_batch_norm", "rms_norm",
                 "convolution", "channel_shuffle", "native_channel_shuffle",
                 "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
-                "triplet_margin_loss", "poisson_nll_loss", "ctc_loss"]
+                "triplet_margin_loss", "poisson_nll_loss", "ctc_loss", "embedding_bag"]
 
 
 # The ones that call the nn.functional function of the same name are defined as aten_<name>
@@ -270,6 +270,98 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         return v if isinstance(v, Tensor) else _gpujit.tensor(list(v), dtype=_gpujit.long)
     return F.ctc_loss(log_probs, targets, lengths(input_lengths), lengths(target_lengths),
                       blank, _reduction_from_enum(reduction), zero_infinity)
+
+
+
+# ---------------------------------------------------------------------- embedding_bag
+
+@_from_source
+def aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = False,
+                       mode: int = 0, sparse: bool = False,
+                       per_sample_weights: Optional[Tensor] = None,
+                       include_last_offset: bool = False,
+                       padding_idx: Optional[int] = None) -> Tuple[Tensor, Tensor, Tensor,
+                                                                   Tensor]:
+    """torch.embedding_bag (ATen's form: 1-D indices and offsets, mode 0 sum, 1 mean,
+    2 max): (output, offset2bag, bag_size, max_indices) as ATen's CPU kernel gives them.
+    Bag b holds indices[offsets[b]:offsets[b + 1]], the last one running to the end of
+    indices (sum and mean without padding_idx but with include_last_offset sum it up to
+    offsets[-1], as ATen's kernel does); entries equal to padding_idx are left out; an empty bag gives zeros.
+    offset2bag is each index's bag (empty in sum mode without padding_idx); bag_size the
+    bags' entry counts (zeros of offsets' size in sum mode); max_indices the weight row of
+    each maximum in max mode, bag_size in mean mode, zeros in sum mode."""
+    if mode < 0 or mode > 2:
+        raise RuntimeError("`mode` must be sum, mean, or max.")
+    if indices.dim() != 1:
+        raise RuntimeError("input has to be a 1D Tensor, but got Tensor of dimension "
+                           + str(indices.dim()))
+    if offsets.dim() != 1:
+        raise RuntimeError("offsets has to be a 1D Tensor, but got Tensor of dimension "
+                           + str(offsets.dim()))
+    if weight.dim() != 2:
+        raise RuntimeError("weight has to be a 2D Tensor, but got Tensor of dimension "
+                           + str(weight.dim()))
+    if per_sample_weights is not None and mode != 0:
+        raise RuntimeError("embedding_bag: per_sample_weights was not None. "
+                           "per_sample_weights is only supported for mode='sum' (got "
+                           "mode='" + ("mean" if mode == 1 else "max") + "'). Please open a "
+                           "feature request on GitHub.")
+    num = weight.size(0)
+    dim = weight.size(1)
+    pidx = -1
+    if padding_idx is not None:
+        if padding_idx < -num or padding_idx >= num:
+            raise RuntimeError("padding_idx must be within the number of embeddings, "
+                               + str(-num) + " through " + str(num - 1) + ", but got "
+                               + str(padding_idx))
+        pidx = padding_idx if padding_idx >= 0 else padding_idx + num
+    n = indices.numel()
+    nb = offsets.numel() - 1 if include_last_offset else offsets.numel()
+    if nb < 0:
+        raise RuntimeError("include_last_offset: number of offset should be at least 1")
+    starts = offsets[:nb].to(_gpujit.int64).contiguous()
+    idx = indices.to(_gpujit.int64)
+    pos = _gpujit.arange(n, device=indices.device)
+    bag = _gpujit.searchsorted(starts, pos, right=True) - 1
+    keep = (idx != pidx) & (bag >= 0)
+    seg = _gpujit.where(keep, bag, _gpujit.full_like(bag, nb))    # left out: a spare bag
+    count_seg = seg
+    if mode != 2 and padding_idx is None and include_last_offset:
+        # ATen's sum/mean kernel without padding_idx sums the last bag up to offsets[-1]
+        # (bag_size, and so the mean's divisor, still counts to the end of indices)
+        seg = _gpujit.where(pos < offsets[nb].to(_gpujit.int64), seg,
+                            _gpujit.full_like(seg, nb))
+    emb = weight.index_select(0, idx)
+    long_opts = _gpujit.zeros([0], dtype=_gpujit.int64, device=weight.device)
+    count = _gpujit.zeros([nb + 1], dtype=_gpujit.int64, device=weight.device).index_add(
+        0, count_seg, _gpujit.ones([n], dtype=_gpujit.int64, device=weight.device))[:nb]
+    offset2bag = bag.clamp(min=0)
+    if mode == 0:
+        if per_sample_weights is not None:
+            emb = emb * per_sample_weights.unsqueeze(1)
+        out = _gpujit.zeros([nb + 1, dim], dtype=emb.dtype, device=weight.device)
+        out = out.index_add(0, seg, emb)[:nb]
+        zeros = _gpujit.zeros([offsets.numel()], dtype=_gpujit.int64, device=weight.device)
+        if padding_idx is None:
+            offset2bag = long_opts
+        return out, offset2bag, zeros, zeros.clone()
+    if mode == 1:
+        out = _gpujit.zeros([nb + 1, dim], dtype=emb.dtype, device=weight.device)
+        out = out.index_add(0, seg, emb)[:nb]
+        out = out / count.clamp(min=1).to(out.dtype).unsqueeze(1)
+        return out, offset2bag, count, count.clone()
+    seg2 = seg.unsqueeze(1).expand(n, dim)
+    best = _gpujit.zeros([nb + 1, dim], dtype=weight.dtype, device=weight.device)
+    best = best.scatter_reduce(0, seg2, emb, "amax", include_self=False)
+    hit = keep.unsqueeze(1) & (emb == best.gather(0, seg2))
+    first = _gpujit.where(hit, pos.unsqueeze(1).expand(n, dim),
+                          _gpujit.full([n, dim], n, dtype=_gpujit.int64, device=weight.device))
+    firstpos = _gpujit.full([nb + 1, dim], n, dtype=_gpujit.int64, device=weight.device)
+    firstpos = firstpos.scatter_reduce(0, seg2, first, "amin", include_self=True)[:nb]
+    padded = _gpujit.cat([idx, _gpujit.zeros([1], dtype=_gpujit.int64,
+                                             device=weight.device)])
+    max_indices = padded[firstpos.reshape(-1)].reshape(nb, dim)
+    return best[:nb], offset2bag, count, max_indices
 
 
 native_channel_shuffle = channel_shuffle
