@@ -128,6 +128,9 @@ def test_pdist_cdist_pairwise_cosine_exist_and_script():
 # ---------------------------------------------------------------------- embedding_bag
 
 def _np_bag(idx, w, offsets, mode, psw=None, last=False, pad=None):
+    """PyTorch's bags (its CPU kernel): the last bag runs to the end of idx, except that
+    with include_last_offset, sum and mean without padding_idx add its entries only up to
+    offsets[-1] (mean still divides by the count to the end)."""
     n = len(offsets) - 1 if last else len(offsets)
     bounds = list(offsets[:n]) + [len(idx)]
     out = np.zeros((n, w.shape[1]))
@@ -135,8 +138,11 @@ def _np_bag(idx, w, offsets, mode, psw=None, last=False, pad=None):
         ks = [k for k in range(bounds[b], bounds[b + 1]) if idx[k] != pad]
         if not ks:
             continue
+        count = len(ks)
+        if last and pad is None and mode != "max" and b == n - 1:
+            ks = [k for k in ks if k < offsets[n]]
         rows = w[[idx[k] for k in ks]] * (1 if psw is None else psw[ks][:, None])
-        out[b] = rows.sum(0) if mode == "sum" else rows.mean(0) if mode == "mean" \
+        out[b] = rows.sum(0) if mode == "sum" else rows.sum(0) / count if mode == "mean" \
             else rows.max(0)
     return out
 

@@ -95,9 +95,9 @@ def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
                   per_sample_weights: Optional[_gpujit.Tensor] = None,
                   include_last_offset: bool = False, padding_idx: Optional[int] = None):
     """Sums, means or maxima of bags of embeddings: bag b holds input[offsets[b]:
-    offsets[b + 1]] (a 2-D input: its rows; the last bag runs to the end of input, also
-    with include_last_offset, as ATen's CPU kernel). Indices equal to padding_idx are left out of
-    every bag; an empty bag gives zeros."""
+    offsets[b + 1]] (a 2-D input: its rows; the last bag runs to the end of input, with
+    include_last_offset as ATen's CPU kernel reads it: see torch.embedding_bag). Indices
+    equal to padding_idx are left out of every bag; an empty bag gives zeros."""
     if per_sample_weights is not None and input.size() != per_sample_weights.size():
         raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) "
                          f"is not None, then it must have the same shape as the input "
@@ -144,13 +144,6 @@ def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
                                   f"per_sample_weights is only supported for mode='sum' "
                                   f"(got mode='{mode}'). Please open a feature request on "
                                   f"GitHub.")
-    num = weight.size(0)
-    pidx = -1
-    if padding_idx is not None:
-        if padding_idx < -num or padding_idx >= num:
-            raise RuntimeError(f"padding_idx must be within the number of embeddings, "
-                               f"{-num} through {num - 1}, but got {padding_idx}")
-        pidx = padding_idx if padding_idx >= 0 else padding_idx + num
     n = input.numel()
     if include_last_offset and offs.numel() < 1:
         raise RuntimeError("include_last_offset: number of offset should be at least 1")
@@ -167,30 +160,11 @@ def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
         if last > n:
             raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but "
                                f"got offsets[-1] of {last}")
-    nb = offs.numel() - 1 if include_last_offset else offs.numel()
-    starts = offs[:nb].to(_gpujit.int64).contiguous()
-    idx = input.to(_gpujit.int64)
-    pos = _gpujit.arange(n, device=input.device)
-    seg = _gpujit.searchsorted(starts, pos, right=True) - 1
-    keep = (idx != pidx) & (seg >= 0)
-    seg = _gpujit.where(keep, seg, _gpujit.full_like(seg, nb))    # left out: a spare bag
-    emb = weight.index_select(0, idx)
-    dim = weight.size(1)
-    if mode == "max":
-        out = _gpujit.zeros(nb + 1, dim, dtype=weight.dtype, device=weight.device)
-        out = out.scatter_reduce(0, seg.unsqueeze(1).expand(n, dim), emb, "amax",
-                                 include_self=False)
-        return out[:nb]
-    if psw is not None:
-        emb = emb * psw.unsqueeze(1)
-    out = _gpujit.zeros(nb + 1, dim, dtype=emb.dtype, device=weight.device)
-    out = out.index_add(0, seg, emb)[:nb]
-    if mode == "mean":
-        cnt = _gpujit.zeros(nb + 1, dtype=weight.dtype, device=weight.device)
-        cnt = cnt.index_add(0, seg, _gpujit.ones(n, dtype=weight.dtype,
-                                                 device=weight.device))[:nb]
-        out = out / cnt.clamp(min=1).unsqueeze(1)
-    return out
+    # as PyTorch: the bags are torch.embedding_bag's (ATen's form, its CPU kernel's
+    # quirks included: nn/_torch_functional.py)
+    code = 0 if mode == "sum" else (1 if mode == "mean" else 2)
+    return _gpujit.embedding_bag(weight, input, offs, scale_grad_by_freq, code, sparse, psw,
+                                 include_last_offset, padding_idx)[0]
 
 
 # ---------------------------------------------------------------------- affine_grid
