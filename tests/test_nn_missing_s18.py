@@ -129,8 +129,8 @@ def test_pdist_cdist_pairwise_cosine_exist_and_script():
 
 def _np_bag(idx, w, offsets, mode, psw=None, last=False, pad=None):
     """PyTorch's bags (its CPU kernel): the last bag runs to the end of idx, except that
-    with include_last_offset, sum and mean without padding_idx add its entries only up to
-    offsets[-1] (mean still divides by the count to the end)."""
+    with include_last_offset, float32/float16 sum and mean without padding_idx add its
+    entries only up to offsets[-1] (mean still divides by the count to the end)."""
     n = len(offsets) - 1 if last else len(offsets)
     bounds = list(offsets[:n]) + [len(idx)]
     out = np.zeros((n, w.shape[1]))
@@ -139,7 +139,7 @@ def _np_bag(idx, w, offsets, mode, psw=None, last=False, pad=None):
         if not ks:
             continue
         count = len(ks)
-        if last and pad is None and mode != "max" and b == n - 1:
+        if last and pad is None and mode != "max" and b == n - 1 and w.dtype != np.float64:
             ks = [k for k in ks if k < offsets[n]]
         rows = w[[idx[k] for k in ks]] * (1 if psw is None else psw[ks][:, None])
         out[b] = rows.sum(0) if mode == "sum" else rows.sum(0) / count if mode == "mean" \
@@ -156,6 +156,11 @@ def test_embedding_bag_values_and_grad(mode, last, pad):
                           padding_idx=pad)
     want = _np_bag(idx, w, offs, mode, last=last, pad=None if pad is None else pad % 10)
     np.testing.assert_allclose(npy(got), want, rtol=1e-12)
+    w32 = w.astype(np.float32)        # ATen's float32 kernel reads include_last_offset
+    got = F.embedding_bag(t(idx), t(w32), t(offs), mode=mode, include_last_offset=last,
+                          padding_idx=pad)
+    want = _np_bag(idx, w32, offs, mode, last=last, pad=None if pad is None else pad % 10)
+    np.testing.assert_allclose(npy(got), want, rtol=1e-5, atol=1e-6)
     assert gradcheck(lambda a: F.embedding_bag(t(idx), a, t(offs), mode=mode,
                                                include_last_offset=last, padding_idx=pad),
                      (t(w, True),))

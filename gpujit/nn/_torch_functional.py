@@ -326,9 +326,11 @@ def aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = Fals
     keep = (idx != pidx) & (bag >= 0)
     seg = _gpujit.where(keep, bag, _gpujit.full_like(bag, nb))    # left out: a spare bag
     count_seg = seg
-    if mode != 2 and padding_idx is None and include_last_offset:
-        # ATen's sum/mean kernel without padding_idx sums the last bag up to offsets[-1]
-        # (bag_size, and so the mean's divisor, still counts to the end of indices)
+    if mode != 2 and padding_idx is None and include_last_offset and \
+            weight.dtype != _gpujit.float64:
+        # ATen's float32/float16 sum/mean kernel without padding_idx sums the last bag up
+        # to offsets[-1] (bag_size, and so the mean's divisor, still counts to the end of
+        # indices); its float64 kernel runs the bag to the end, as max mode does
         seg = _gpujit.where(pos < offsets[nb].to(_gpujit.int64), seg,
                             _gpujit.full_like(seg, nb))
     emb = weight.index_select(0, idx)
