@@ -10,6 +10,12 @@ same block that returns a new tensor (not a view, not a graph input), no other v
 share its memory, this op is the only one that writes it, and the out-of-place op gives the
 same dtype and shape. Later readers of `self` then read the result instead. In-place ops
 on graph inputs (or anything else) are left alone, and the partitioner keeps them out.
+
+Nor when the graph records gradients (profiled requires_grad) and eager autograd would
+have saved `self` before the write (sigmoid's or exp's result, an operand of mul with
+another operand that requires grad): PyTorch's backward then raises "one of the variables
+needed for gradient computation has been modified by an inplace operation"; the write
+stays, and the fusion group's backward node checks the version of that output.
 """
 from __future__ import annotations
 
@@ -87,6 +93,8 @@ def _candidate(node, db, tensors) -> bool:
     # x = a * b; x.add_(1); x.mul_(2): the first write qualifies when every other writer
     # is a later in-place op on self_ in this block (it then writes the first one's
     # result, and qualifies in turn)
+    if _autograd_saved(self_, node):
+        return False
     later = [w for w in writers if w is not node]
     if any(not _later_inplace_on(w, node, self_) for w in later):
         return False
@@ -94,6 +102,45 @@ def _candidate(node, db, tensors) -> bool:
     if any(v not in allowed and db.may_alias(v, self_) for v in tensors):
         return False
     return _same_result(node, op.inplace_of)
+
+
+def _requires_grad(v) -> bool:
+    t = v.type
+    return isinstance(t, T.TensorType) and bool(t.requires_grad)
+
+
+def _reads_for_grad(n, v) -> bool:
+    """Does the derivative of node n read its input or output v, for the inputs of n
+    that (as profiled) require grad?"""
+    op = n.op if n.kind.startswith("aten::") else None
+    d = op.derivative if op is not None else None
+    if d is None or not hasattr(d, "needed"):
+        return False
+    pos = {a.name: i for i, a in enumerate(op.schema.arguments)}
+    wants = tuple(w in pos and pos[w] < len(n.inputs) and _requires_grad(n.inputs[pos[w]])
+                  for w in d.wrt)
+    if not any(wants):
+        return False
+    for p in d.needed(wants):
+        if p == "result" and v in n.outputs:
+            return True
+        if p in pos and pos[p] < len(n.inputs) and n.inputs[pos[p]] is v:
+            return True
+    return False
+
+
+def _autograd_saved(self_, node) -> bool:
+    """Would eager autograd have saved self_ before `node` writes it?"""
+    if _reads_for_grad(self_.node, self_):
+        return True
+    block = node.owning_block
+    at = block.nodes.index(node)
+    for use in self_.uses:
+        top = _ancestor_in(use.user, block)
+        if top is not None and top is not block.param_node and top is not block.return_node \
+                and block.nodes.index(top) < at and _reads_for_grad(use.user, self_):
+            return True
+    return False
 
 
 def _later_inplace_on(w, node, self_) -> bool:

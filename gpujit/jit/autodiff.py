@@ -40,8 +40,8 @@ from ..ops import registry as _reg
 from ..runtime.interpreter import GROUP_RUNNER
 from ..tensor import Tensor
 
-__all__ = ["DifferentiableGroup", "FusedGroupBackward", "group_backward", "GROUP_RUNNER",
-           "BACKWARD_CACHE"]
+__all__ = ["DifferentiableGroup", "FusedGroupBackward", "group_backward", "saved_outputs",
+           "GROUP_RUNNER", "BACKWARD_CACHE"]
 
 BACKWARD_CACHE = 16             # traced backward graphs kept per group (then op by op)
 
@@ -151,6 +151,28 @@ def value_inputs(sub, needs):
     derivative reads is computed from. The others serve only for shapes and dtypes, so an
     in-place change of one after the call is no error (as in PyTorch, which saves only
     what its derivatives name)."""
+    producer, read = _reads(sub, needs)
+    seen, stack = set(), list(read)
+    while stack:
+        v = stack.pop()
+        if v not in seen:
+            seen.add(v)
+            if v in producer:
+                stack.extend(producer[v].inputs)
+    return tuple(v in seen for v in sub.inputs)
+
+
+def saved_outputs(sub, needs):
+    """The positions of the subgraph outputs whose values a derivative reads (for
+    `needs`): eager autograd would have saved them (sigmoid's and exp's results, mul's
+    operands), so an in-place change of one after the call raises PyTorch's error at
+    backward, although the group's backward recomputes them from its inputs."""
+    read = _reads(sub, needs)[1]
+    return tuple(i for i, o in enumerate(sub.outputs) if o in read)
+
+
+def _reads(sub, needs):
+    """(each value's producing node, the values the derivatives read for `needs`)."""
     req = {v for v, nd in zip(sub.inputs, needs) if nd}
     producer, read = {}, set()
     for n in sub.nodes:
@@ -170,14 +192,7 @@ def value_inputs(sub, needs):
                 read.update(n.outputs)
             elif p in pos and pos[p] < len(n.inputs):
                 read.add(n.inputs[pos[p]])
-    seen, stack = set(), list(read)
-    while stack:
-        v = stack.pop()
-        if v not in seen:
-            seen.add(v)
-            if v in producer:
-                stack.extend(producer[v].inputs)
-    return tuple(v in seen for v in sub.inputs)
+    return producer, read
 
 
 def grad_outputs(sub, needs):
@@ -305,6 +320,7 @@ class DifferentiableGroup:
         self.traced = 0             # backward graphs traced (tests, reports)
         self.reads: dict = {}       # needs -> value_inputs(sub, needs)
         self.requiring: dict = {}   # needs -> grad_outputs(sub, needs)
+        self.saving: dict = {}      # needs -> saved_outputs(sub, needs)
         self._lock = threading.Lock()
         self._structure = False     # structure_key(sub), computed on the first backward
 
@@ -329,6 +345,11 @@ class DifferentiableGroup:
             else:
                 refs.append(None)
         node.out_refs = refs        # register_hook / retain_grad on the outputs (engine)
+        saving = self.saving.get(node.needs)
+        if saving is None:
+            saving = self.saving[node.needs] = saved_outputs(self.sub, node.needs)
+        if saving:
+            node.out_saved = [_SavedOutput(results[i], node.name()) for i in saving]
         return results
 
     # ------------------------------------------------------------------ backward
@@ -437,12 +458,28 @@ class DifferentiableGroup:
         return _Backward(exe, present), result
 
 
+class _SavedOutput:
+    """An output of a group that eager autograd would have saved: its version when made,
+    checked at backward. Held as eager's SavedTensor of a result is (until the node is
+    released), since the version lives on the tensor, and no later op may keep it."""
+    __slots__ = ("tensor", "version", "node_name")
+
+    def __init__(self, t, node_name):
+        self.tensor, self.version, self.node_name = t, t._version, node_name
+
+    def check(self):
+        t = self.tensor
+        if t._version != self.version:
+            SavedTensor._modified(self, t)
+
+
 class FusedGroupBackward(Node):
     """The backward node of one fusion group's run (PyTorch's name for a fused
     DifferentiableGraph's node: DifferentiableGraphBackward)."""
 
     def __init__(self, runner, args, edges, results):
         super().__init__()
+        self.out_saved = ()
         self.runner = runner
         name = self.name()
         self.needs = needs = tuple(e is not None for e in edges)
@@ -468,10 +505,13 @@ class FusedGroupBackward(Node):
     def release(self):
         self.released = True
         self.saved = None
+        self.out_saved = ()
 
     def apply(self, grads):
         if self.released:
             raise RuntimeError(FREED)
+        for o in self.out_saved:
+            o.check()
         values = [s.unpack() if isinstance(s, SavedTensor) else s for s in self.saved]
         gs = [g if m is not None else None for g, m in zip(grads, self.out_meta)]
         return self.runner.backward(values, gs, self.needs)
