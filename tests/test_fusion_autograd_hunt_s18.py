@@ -242,3 +242,23 @@ def test_double_backward_of_fused_chains_matches_eager(body):
     for _ in range(4):
         for g, w in zip(grads(f), want):
             np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
+
+
+def detach_inside(x, y):
+    z = (x * y).sigmoid() + 1
+    z.detach_()
+    return z * x + y
+
+
+def test_detach_in_place_in_scripted_code():
+    # TorchScript compiles x.detach_() (aten::detach_); gpujit's frontend did not know it
+    f = torch.jit.script(detach_inside)
+    assert "z.detach_()" in f.code
+    s = _sig(A * B) + 1
+    for _ in range(4):
+        x = _t(A, True)
+        out = f(x, _t(B))
+        out.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), s, rtol=1e-5)
+        np.testing.assert_allclose(out.detach().numpy(), s * A + B, rtol=1e-5)
+    assert not f(_t(A), _t(B)).requires_grad

@@ -31,7 +31,8 @@ _CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "({1}
 _AUTOGRAD_FORMS = {"aten::grad": lambda ins: f"torch.autograd.grad({', '.join(ins)})",
                    "aten::backward": lambda ins: f"torch.autograd.backward({', '.join(ins)})",
                    "aten::requires_grad_":
-                   lambda ins: f"{_primary(ins[0])}.requires_grad_({ins[1]})"}
+                   lambda ins: f"{_primary(ins[0])}.requires_grad_({ins[1]})",
+                   "aten::detach_": lambda ins: f"{_primary(ins[0])}.detach_()"}
 
 _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
                  "aten::str": "str", "aten::hash": "hash"}

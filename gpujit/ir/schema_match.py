@@ -10,7 +10,8 @@ __all__ = ["resolve_op", "type_matches", "schema_arg_type", "has_side_effects", 
 
 # autograd called from scripted code (frontend/script/autograd_calls.py): they read and
 # write autograd state (.grad, requires_grad, the recorded history) no type shows
-AUTOGRAD_KINDS = frozenset({"aten::grad", "aten::backward", "aten::requires_grad_"})
+AUTOGRAD_KINDS = frozenset({"aten::grad", "aten::backward", "aten::requires_grad_",
+                            "aten::detach_"})
 
 SIDE_EFFECT_KINDS = frozenset({
     "prim::RaiseException", "prim::Print", "aten::warn", "prim::SetAttr",

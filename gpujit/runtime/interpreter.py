@@ -442,6 +442,10 @@ def _requires_grad_(node, env, profile):
     return (t.requires_grad_(bool(env[node.inputs[1]])),)
 
 
+def _detach_(node, env, profile):
+    return (env[node.inputs[0]].detach_(),)
+
+
 def _is_leaf(node, env, profile):
     return (env[node.inputs[0]].is_leaf,)
 
@@ -504,5 +508,6 @@ PRIM_HANDLERS = {
     "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
     "prim::EnumName": _enum_name, "prim::EnumValue": _enum_value,
     "aten::grad": _autograd_grad, "aten::backward": _autograd_backward,
-    "aten::requires_grad_": _requires_grad_, **_future_nodes.HANDLERS,
+    "aten::requires_grad_": _requires_grad_, "aten::detach_": _detach_,
+    **_future_nodes.HANDLERS,
 }

@@ -8,6 +8,8 @@
         -> aten::backward(%tensors : Tensor[], %grad_tensors : Tensor?[]?, ...)
     x.requires_grad_(requires_grad=True)
         -> %y : Tensor = aten::requires_grad_(%x, %flag)      (y is x)
+    x.detach_()
+        -> %y : Tensor = aten::detach_(%x)                     (y is x, cut from the graph)
     torch.tensor(data, ..., requires_grad=True)
         -> aten::tensor.<kind>(...) then aten::requires_grad_
 
@@ -24,7 +26,8 @@ from ...ir import types as T
 from ...ir.schema_match import AUTOGRAD_KINDS
 
 __all__ = ["AUTOGRAD_KINDS", "autograd_function", "compile_autograd_call",
-           "compile_tensor_backward", "compile_requires_grad_", "with_requires_grad"]
+           "compile_tensor_backward", "compile_requires_grad_", "compile_detach_",
+           "with_requires_grad"]
 
 _GRAD_PARAMS = ("outputs", "inputs", "grad_outputs", "retain_graph", "create_graph",
                 "allow_unused")
@@ -156,3 +159,9 @@ def compile_requires_grad_(c, self_v, node):
 
 def with_requires_grad(c, v, flag):
     return c.emit("aten::requires_grad_", [v, flag], [v.type]).output
+
+
+def compile_detach_(c, self_v, node):
+    """x.detach_(): x cut from the autograd graph in place (a leaf without grad)."""
+    _bind(c, node, (), [c.expr(a) for a in node.args], "Tensor.detach_")
+    return c.emit("aten::detach_", [self_v], [self_v.type]).output

@@ -133,6 +133,8 @@ class CallExprMixin:
                     return autograd_calls.compile_tensor_backward(self, self_v, node)
                 if isinstance(self_v.type, T.TensorType) and func.attr == "requires_grad_":
                     return autograd_calls.compile_requires_grad_(self, self_v, node)
+                if isinstance(self_v.type, T.TensorType) and func.attr == "detach_":
+                    return autograd_calls.compile_detach_(self, self_v, node)
                 if isinstance(self_v.type, T.TensorType):
                     args, kw = self.call_args(node)
                     if func.attr == "type" and len(args) + len(kw) in (1, 2) and \
