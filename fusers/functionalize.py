@@ -15,7 +15,10 @@ Nor when the graph records gradients (profiled requires_grad) and eager autograd
 have saved `self` before the write (sigmoid's or exp's result, an operand of mul with
 another operand that requires grad): PyTorch's backward then raises "one of the variables
 needed for gradient computation has been modified by an inplace operation"; the write
-stays, and the fusion group's backward node checks the version of that output.
+stays, and the fusion group's backward node checks the version of that output. A write
+folded because the profiled inputs did not require grad, but which autograd would save were
+they to, is noted on the graph (`graph.grad_pattern`: the profiled requires_grad of its
+inputs): calls recording gradients with other inputs requiring grad run the unfused graph.
 """
 from __future__ import annotations
 
@@ -104,21 +107,25 @@ def _candidate(node, db, tensors) -> bool:
     return _same_result(node, op.inplace_of)
 
 
-def _requires_grad(v) -> bool:
+def _requires_grad(v, assume=False) -> bool:
     t = v.type
-    return isinstance(t, T.TensorType) and bool(t.requires_grad)
+    if not isinstance(t, T.TensorType):
+        return False
+    if assume:          # any floating tensor might
+        return t.dtype is None or t.dtype.is_floating_point
+    return bool(t.requires_grad)
 
 
-def _reads_for_grad(n, v) -> bool:
+def _reads_for_grad(n, v, assume=False) -> bool:
     """Does the derivative of node n read its input or output v, for the inputs of n
-    that (as profiled) require grad?"""
+    that (as profiled; with assume, that could) require grad?"""
     op = n.op if n.kind.startswith("aten::") else None
     d = op.derivative if op is not None else None
     if d is None or not hasattr(d, "needed"):
         return False
     pos = {a.name: i for i, a in enumerate(op.schema.arguments)}
-    wants = tuple(w in pos and pos[w] < len(n.inputs) and _requires_grad(n.inputs[pos[w]])
-                  for w in d.wrt)
+    wants = tuple(w in pos and pos[w] < len(n.inputs)
+                  and _requires_grad(n.inputs[pos[w]], assume) for w in d.wrt)
     if not any(wants):
         return False
     for p in d.needed(wants):
@@ -129,16 +136,17 @@ def _reads_for_grad(n, v) -> bool:
     return False
 
 
-def _autograd_saved(self_, node) -> bool:
-    """Would eager autograd have saved self_ before `node` writes it?"""
-    if _reads_for_grad(self_.node, self_):
+def _autograd_saved(self_, node, assume=False) -> bool:
+    """Would eager autograd have saved self_ before `node` writes it (with assume: were
+    every floating tensor to require grad)?"""
+    if _reads_for_grad(self_.node, self_, assume):
         return True
     block = node.owning_block
     at = block.nodes.index(node)
     for use in self_.uses:
         top = _ancestor_in(use.user, block)
         if top is not None and top is not block.param_node and top is not block.return_node \
-                and block.nodes.index(top) < at and _reads_for_grad(use.user, self_):
+                and block.nodes.index(top) < at and _reads_for_grad(use.user, self_, assume):
             return True
     return False
 
@@ -191,6 +199,10 @@ def functionalize_inplace(graph) -> int:
             if n.inputs and n.inputs[0] not in written and _candidate(n, db, tensors):
                 chosen.append(n)
                 written.add(n.inputs[0])
+                if _autograd_saved(n.inputs[0], n, assume=True):
+                    graph.grad_pattern = tuple(
+                        _requires_grad(v) if isinstance(v.type, T.TensorType) else None
+                        for v in graph.inputs)
         for n in chosen:
             functional = n.op.inplace_of
             _rewire_later_uses(n)

@@ -262,3 +262,31 @@ def test_detach_in_place_in_scripted_code():
         np.testing.assert_allclose(x.grad.numpy(), s, rtol=1e-5)
         np.testing.assert_allclose(out.detach().numpy(), s * A + B, rtol=1e-5)
     assert not f(_t(A), _t(B)).requires_grad
+
+
+def exp_then_scaled(x, y):
+    z = x.exp()
+    z.mul_(y)
+    return z.sum(0)
+
+
+@pytest.mark.parametrize("how", [0, 1])
+def test_plan_profiled_without_grad_then_called_with_grad(how):
+    # specializations are shared by calls with and without gradients: a plan made from
+    # calls (or a trace) without grad folded exp's write into the group, and later calls
+    # that record gradients gave one where eager raises
+    f = _compiled(exp_then_scaled, _t(A), _t(B))[how]
+    for _ in range(3):
+        np.testing.assert_allclose(f(_t(A), _t(B)).numpy(), (np.exp(A) * B).sum(0),
+                                   rtol=1e-5)
+    assert f.graph_for(_t(A), _t(B)).findAllNodes("prim::TensorExprGroup")
+    for rx, ry in [(True, True), (False, True), (True, False)] * 2:
+        x, y = _t(A, rx), _t(B, ry)
+        out = f(x, y)
+        if rx:      # exp saved its result, which mul_ changed
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                out.sum().backward()
+        else:
+            out.sum().backward()
+            np.testing.assert_allclose(y.grad.numpy(), np.exp(A.astype(np.float32)),
+                                       rtol=1e-5)

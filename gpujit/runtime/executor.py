@@ -34,6 +34,7 @@ from .. import dtypes as _dt
 from .._dump import dump_flags
 from .._gc import gc_paused
 from ..ir import types as T
+from ..tensor import Tensor
 from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
@@ -88,6 +89,9 @@ class Specialization:
         self.unfused_reason = None  # why, when fusion was off for all of them
         self.stale = False
         self.runners = None         # what call_recording attached to its group nodes
+        # the profiled requires_grad of the inputs when the fused graph folded an in-place
+        # write that autograd saves for other ones (fusers/functionalize.py), else None
+        self.grad_pattern = None
         self._graph = None
         self._exe_graph = exe.graph
 
@@ -127,6 +131,10 @@ class Specialization:
 
     def __repr__(self):
         return f"<Specialization {self.name} key={self.key}>"
+
+
+def _grad_pattern(args):
+    return tuple(a.requires_grad if isinstance(a, Tensor) else None for a in args)
 
 
 def _erase_tensor_facts(graph):
@@ -223,7 +231,10 @@ class Executable:
                 if spec is None:
                     return self._specialize(key, args)
         if not spec.groups or runner is None or (
-                self._hoisted and not spec.attrs_fit(args[0])):
+                self._hoisted and not spec.attrs_fit(args[0])) or (
+                spec.grad_pattern is not None and spec.grad_pattern != _grad_pattern(args)):
+            # (a pattern other than the profiled one: the fused graph folded a write that
+            # eager autograd would refuse at backward)
             return interpret(self.graph, *args)
         if spec.runners is None:
             with self._lock:
@@ -289,6 +300,7 @@ class Executable:
             if groups:
                 hoisted = hoisted_attrs(graph)
                 spec.profile, spec._exe_graph, spec._graph = prof, graph, graph
+                spec.grad_pattern = getattr(graph, "grad_pattern", None)
             else:       # shown with the reasons the partitioner recorded
                 spec._graph = report
         cg = CodeGenerator(graph, prof, spec.name, hoisted,
