@@ -14,7 +14,9 @@ Found and fixed: an in-place change of a fused group's output that eager autogra
 (sigmoid's / exp's result, an operand of mul) gave a gradient instead of PyTorch's "modified
 by an inplace operation" error once the optimized plan ran (the profiling run raised): the
 functionalization pass folded the write into the group, and DifferentiableGraphBackward,
-which recomputes from the group's inputs, checked no output's version.
+which recomputes from the group's inputs, checked no output's version; the same through a
+plan profiled without gradients (a trace, a no-grad warm-up) then called with them.
+Scripted `x.detach_()` did not compile; `Tensor.sum_to_size` was missing.
 """
 from __future__ import annotations
 
@@ -290,3 +292,65 @@ def test_plan_profiled_without_grad_then_called_with_grad(how):
             out.sum().backward()
             np.testing.assert_allclose(y.grad.numpy(), np.exp(A.astype(np.float32)),
                                        rtol=1e-5)
+
+
+def summed_to(x, y):
+    return ((x + y).tanh() * 2).sum_to_size(3, 1) + x
+
+
+def test_sum_to_size_after_a_fused_group():
+    # Tensor.sum_to_size was missing (eager, scripted, traced)
+    xa, ya = _R.standard_normal((3, 1)), _R.standard_normal((1, 4))
+    d = 1 - np.tanh(xa + ya) ** 2
+    for f in _compiled(summed_to, _t(xa, dtype=np.float64), _t(ya, dtype=np.float64)):
+        for _ in range(4):
+            x, y = _t(xa, True, np.float64), _t(ya, True, np.float64)
+            out = f(x, y)
+            np.testing.assert_allclose(out.detach().numpy(),
+                                       (2 * np.tanh(xa + ya)).sum(1, keepdims=True) + xa)
+            out.sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), 2 * d.sum(1, keepdims=True) + 1)
+            np.testing.assert_allclose(y.grad.numpy(), 2 * d.sum(0, keepdims=True))
+    x = _t(np.ones((3, 4)))
+    assert x.sum_to_size([4]).shape == (4,) and x.sum_to_size((1, 4)).shape == (1, 4)
+    assert x.sum_to_size(size=(3, 1)).shape == (3, 1)
+    assert _t(np.ones((3, 4)), dtype=np.int32).sum_to_size(1, 4).dtype == torch.int64
+    for bad in [(2,), (1, 3, 4)]:
+        with pytest.raises(RuntimeError, match=r"is not expandable to size \{\[3, 4\]\}"):
+            x.sum_to_size(*bad)
+
+
+def no_grad_inside(x, y):
+    with torch.no_grad():
+        z = (x * y).sigmoid()
+    return z * x + y.tanh()
+
+
+def test_no_grad_block_inside_a_scripted_function():
+    f = torch.jit.script(no_grad_inside)
+    s = _sig(A * B)
+    for _ in range(4):
+        x, y = _t(A, True), _t(B, True)
+        f(x, y).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), s, rtol=1e-5)      # z is a constant
+        np.testing.assert_allclose(y.grad.numpy(), 1 - np.tanh(B) ** 2, rtol=1e-5, atol=1e-6)
+
+
+def test_autocast_around_a_scripted_fused_function_with_backward():
+    def mm_chain(x, w):
+        h = torch.mm(x, w)
+        return (h.sigmoid() * h + x).tanh()
+    f = torch.jit.script(mm_chain)
+    xa, wa = _R.standard_normal((4, 4)), _R.standard_normal((4, 4))
+    for _ in range(4):
+        x, w = _t(xa, True), _t(wa, True)
+        with torch.autocast("cpu", dtype=torch.float16):
+            out = f(x, w)
+        assert out.dtype == torch.float32       # float16 h + float32 x promotes
+        out.sum().backward()
+        assert x.grad.dtype == torch.float32 and w.grad.dtype == torch.float32
+        h = xa.astype(np.float16).astype(np.float64) @ wa.astype(np.float16)
+        u = _sig(h) * h + xa
+        gu = 1 - np.tanh(u) ** 2
+        gh = gu * (_sig(h) * (1 - _sig(h)) * h + _sig(h))
+        np.testing.assert_allclose(w.grad.numpy(), xa.T @ gh, rtol=2e-2, atol=2e-2)
