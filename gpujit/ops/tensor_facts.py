@@ -17,6 +17,7 @@ from .registry import op, OPS
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
 from .creation import _FACTORY_TAIL, _default
 from .stats_ops import replay_derivative
+from .reduction import _acc_dtype, _sum
 
 PUBLIC = {}
 
@@ -164,27 +165,33 @@ def new_empty_strided(xp, self, size, stride, dtype=None, layout=None, device=No
 
 # ------------------------------------------------------------------ sum_to_size
 
-def _sum_to_shape(shape, size):
+def _sum_to_dims(shape, size):
+    """(the dims x.sum_to_size(size) sums over, the result shape), or PyTorch's error
+    when `size` is not expandable to `shape`."""
     size = tuple(int_list(size))
-    ok = len(size) <= len(shape) and all(
-        s == 1 or s == d for s, d in zip(size[::-1], shape[::-1]))
-    if not ok:
+    lead = len(shape) - len(size)
+    if lead < 0 or any(s != 1 and s != d for s, d in zip(size, shape[lead:])):
         raise RuntimeError(f"size {{{list(size)}}} is not expandable to size "
                            f"{{{list(shape)}}}.")
-    return size
+    return tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
+                                      if s == 1 and shape[lead + i] != 1), size
+
+
+def _sum_to_meta(self, size):
+    dims, size = _sum_to_dims(tuple(self.shape), size)
+    return TensorMeta(_acc_dtype(self, None) if dims else self.dtype, size, self.device)
 
 
 @op("aten::sum_to_size(Tensor self, SymInt[] size) -> Tensor", tags=_SHAPE, function=False,
-    meta=lambda self, size: TensorMeta(self.dtype, _sum_to_shape(tuple(self.shape), size),
-                                       self.device))
+    meta=_sum_to_meta)
 def sum_to_size(xp, self, size):
-    """self summed to `size` (which must expand to self's shape): the reverse of expand."""
-    size = _sum_to_shape(tuple(self.shape), size)
-    lead = self.ndim - len(size)
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
-                                      if s == 1 and self.shape[lead + i] != 1)
-    r = self.sum(axis=axes, keepdims=True) if axes else self
-    return xp.asarray(r).reshape(size).astype(self.dtype, copy=False)
+    """self summed to `size` (which must expand to self's shape): the reverse of expand.
+    As PyTorch, a sum (int64 for integers and bools) when something is summed, else
+    self's values (a copy here: PyTorch gives self itself)."""
+    dims, size = _sum_to_dims(tuple(self.shape), size)
+    if not dims:
+        return self.copy()
+    return _sum(self, dims, True, None).reshape(size)
 
 
 @_derivative(sum_to_size)
