@@ -13,6 +13,16 @@ from ...tensor import Tensor
 __all__ = ["Embedding", "EmbeddingBag"]
 
 
+
+def _padding_idx(padding_idx, num, word):
+    """padding_idx made non-negative, or PyTorch's AssertionError (Embedding spells it
+    'Padding_idx', EmbeddingBag 'padding_idx')."""
+    if padding_idx is None:
+        return None
+    if (padding_idx > 0 and padding_idx >= num) or padding_idx < -num:
+        raise AssertionError(f"{word} must be within num_embeddings")
+    return padding_idx + num if padding_idx < 0 else padding_idx
+
 class Embedding(Module):
     """A lookup table of `num_embeddings` vectors of size `embedding_dim`."""
     __constants__ = ["num_embeddings", "embedding_dim", "padding_idx", "max_norm", "norm_type",
@@ -25,15 +35,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= self.num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -self.num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-                padding_idx = self.num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = _padding_idx(padding_idx, num_embeddings, "Padding_idx")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
@@ -104,15 +106,7 @@ class EmbeddingBag(Module):
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= self.num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -self.num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-                padding_idx = self.num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = _padding_idx(padding_idx, num_embeddings, "padding_idx")
         if _weight is None:
             self.weight = Parameter(gpujit.empty((num_embeddings, embedding_dim),
                                                  **factory_kwargs))
