@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes
+from .meta import numel as _numel
 from .registry import op
 from .views import expand_shape
 
@@ -52,13 +53,6 @@ def _mm_error(sa, sb):
 
 def _differ(a, b):
     return a is not None and b is not None and a != b
-
-
-def _numel(shape):
-    n = 1
-    for s in shape:
-        n = None if n is None or s is None else n * s
-    return n
 
 
 def matmul_shape(sa, sb):

@@ -35,6 +35,16 @@ def meta_of(t):
     return TensorMeta(t.dtype, tuple(t.shape), t.device)
 
 
+def numel(shape):
+    """The number of elements of a shape; None when a size is unknown (None)."""
+    n = 1
+    for s in shape:
+        if s is None:
+            return None
+        n *= s
+    return n
+
+
 def int_list(v):
     """An int[] argument as a list (PyTorch accepts a bare int for int[])."""
     if v is None:

@@ -10,6 +10,8 @@ Python entry points with PyTorch's varargs or keyword-only conventions
 """
 from __future__ import annotations
 
+from math import prod as _numel
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -36,13 +38,6 @@ def _promote_all(dtypes):
 
 def _sum_sizes(sizes):
     return None if any(s is None for s in sizes) else sum(sizes)
-
-
-def _numel(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 # ------------------------------------------------------------------ cat / stack

@@ -9,6 +9,8 @@ PyTorch (on CUDA PyTorch raises a device-side assert; CuPy wraps indices instead
 """
 from __future__ import annotations
 
+from math import prod as _numel
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -194,13 +196,6 @@ def scatter_rule(name, self_shape, self_dt, dim, idx_shape, idx_dt, src_shape=No
             raise RuntimeError(f"Expected index {list(idx_shape)} to be smaller than self "
                                f"{list(self_shape)} apart from dimension {d}{extra}")
     return d
-
-
-def _numel(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def _linear_index(xp, idx, d, out_shape):

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .meta import TensorMeta, int_list, wrap_dim
+from .meta import numel as _numel
 from .registry import op, OPS, tensor_method
 from .overlap import no_overlap
 from .registry import derivative as _derivative
@@ -244,15 +245,6 @@ def _put_rule(name, self_dt, idx_dt, src_dt, n_idx, n_src):
         raise RuntimeError(f"{name}(): Expected source and index to have the same number of "
                            f"elements, but got source.numel() = {n_src}, index.numel() = "
                            f"{n_idx}")
-
-
-def _numel(shape):
-    n = 1
-    for s in shape:
-        if s is None:
-            return None
-        n *= s
-    return n
 
 
 def _declare_put(inplace):

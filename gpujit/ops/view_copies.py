@@ -8,6 +8,7 @@ the scatter-into-a-view ops (`select_scatter`, `slice_scatter`, `diagonal_scatte
 from __future__ import annotations
 
 from .meta import TensorMeta
+from .meta import numel as _numel
 from .registry import op, OPS
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
 
@@ -69,15 +70,6 @@ _nondiff("aten::detach_copy", reason="detach: its result is cut from the graph")
 def ravel(xp, self):
     """A view when self's memory allows (reshape(-1)), else a copy."""
     return self.reshape(-1)
-
-
-def _numel(shape):
-    n = 1
-    for s in shape:
-        if s is None:
-            return None
-        n *= s
-    return n
 
 
 def _flip_meta(name, min_dim):

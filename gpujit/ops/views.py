@@ -1,6 +1,8 @@
 """View ops: results share memory with their input, as in PyTorch (NumPy/CuPy views)."""
 from __future__ import annotations
 
+from math import prod as _numel
+
 import numpy as np
 
 from .meta import TensorMeta, wrap_dim
@@ -27,13 +29,6 @@ def infer_size(shape, numel):
     elif known != numel:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
     return tuple(shape)
-
-
-def _numel(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def _view_meta(self, size):
