@@ -74,7 +74,10 @@ def _primary(expr: str) -> str:
 
 class ExpressionPrinter:
     """rhs(n) and literal(v, t) for a printer that has use(v), typed_use(v) and a
-    tensor_constants list."""
+    tensor_constants list. callee_names: {id(callee graph): name} for the calls that print
+    under another name than the one they were compiled with (save's unique names)."""
+
+    callee_names: dict = {}
 
     def rhs(self, n) -> str:
         k = n.kind
@@ -115,6 +118,8 @@ class ExpressionPrinter:
             fn = n.attrs.get("name")
             if fn is None:
                 fn, ins = _primary(ins[0]), ins[1:]
+            else:
+                fn = self.callee_names.get(id(n.meta.get("callee")), fn)
             return f"{fn}({', '.join(_keyword_only_by_name(n, ins))})"
         if k == "prim::Print":
             return f"print({', '.join(ins)})"

@@ -67,7 +67,7 @@ def _region_call(n):
 
 def python_source(graph, name: str = "forward", self_name: str | None = None,
                   arg_names=None, constants: list | None = None,
-                  is_method: bool | None = None) -> str:
+                  is_method: bool | None = None, callee_names: dict | None = None) -> str:
     """The graph as the source of a Python function `name`, in TorchScript's `.code` style.
 
     A first input of module type (a ClassType) prints as `self` without an annotation: the
@@ -79,12 +79,16 @@ def python_source(graph, name: str = "forward", self_name: str | None = None,
     Constants Python source cannot spell (tensors) print as `CONSTANTS.c<k>`, k their
     index in `constants` (a list the caller passes to share one table between functions,
     as save does; the printer appends to it).
+    `callee_names` ({id(callee graph): name}) prints those calls under the given names
+    (save gives each distinct function a unique name in the archive).
     """
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"python_source: {name!r} is not a valid Python function name")
     p = _FunctionPrinter(graph)
     if constants is not None:
         p.tensor_constants = constants
+    if callee_names:
+        p.callee_names = callee_names
     return p.function(name, self_name, arg_names, is_method)
 
 

@@ -40,7 +40,12 @@ class _Saver:
     def __init__(self, prefix):
         self.prefix = prefix
         self.entries = {}          # archive path -> bytes
-        self.functions = {}        # name -> (graph, code text)
+        self.functions = {}        # name in the archive -> (order first seen, code text)
+        self.callee_names = {}     # id(callee graph) -> its name in the archive
+        self.by_bare = {}          # name compiled with -> the archive names given for it
+        self.bare_code = {}        # archive name -> its code printed under the bare name
+        self.naming = set()        # ids of the callees being named (recursion guard)
+        self.alive = []            # the callees named (their ids stay theirs)
         self.constants = []        # tensors the code names as CONSTANTS.c<k>
         self.classes = {}          # short name -> record (script classes, NamedTuples)
         self.class_names = {}      # short name -> qualified IR name
@@ -166,17 +171,19 @@ class _Saver:
 
     def code_of(self, graphs: dict, is_method: bool) -> str:
         """The source of several graphs (methods of one module, or functions), and of the
-        functions they call, collected for the archive's function table."""
+        functions they call, collected for the archive's function table. The callees are
+        named first, so that each call site prints the callee's name in the archive."""
         parts = []
         for g in graphs.values():
             self.note_graph_types(g)
+            self.name_callees(g)
         for name, g in graphs.items():
             parts.append(python_source(g, name=name, self_name="self" if is_method else None,
-                                       constants=self.constants, is_method=is_method))
-            self.collect_callees(g)
+                                       constants=self.constants, is_method=is_method,
+                                       callee_names=self.callee_names))
         return "\n".join(parts)
 
-    def collect_callees(self, g):
+    def name_callees(self, g):
         for n in g.walk():
             if n.kind != "prim::CallFunction":
                 continue
@@ -184,17 +191,44 @@ class _Saver:
             if name is None or callee is None:
                 raise ArchiveError(f"cannot save a call of a function value "
                                    f"({n.kind} without a callee name)")
-            prev = self.functions.get(name)
-            if prev is not None:
-                if prev[0] is not callee and str(prev[0]) != str(callee):
-                    raise ArchiveError(f"two different functions named '{name}' are called; "
-                                       f"rename one of them to save this model")
-                continue
-            self.functions[name] = (callee, None)
-            self.note_graph_types(callee)
-            self.functions[name] = (callee, python_source(callee, name=name, is_method=False,
-                                                          constants=self.constants))
-            self.collect_callees(callee)
+            self.function_name(name, callee)
+
+    def function_name(self, bare, callee) -> str:
+        """The name of the called function (graph callee, compiled as `bare`) in the
+        archive, its code added to the function table on first sight. Each distinct
+        function gets a name of its own: its bare name when no other function has taken
+        it (archives of programs without a clash are as before), else `<bare>_<k>`, the
+        lowest k free. Two graphs that print the same code under the same bare name
+        (one function compiled twice) share one entry."""
+        known = self.callee_names.get(id(callee))
+        if known is not None:
+            return known
+        if id(callee) in self.naming:
+            raise ArchiveError(f"cannot save a recursive call of '{bare}'")
+        self.naming.add(id(callee))
+        first_seen = len(self.alive)
+        self.alive.append(callee)                      # (keeps id(callee) unique)
+        self.note_graph_types(callee)
+        self.name_callees(callee)                      # its own callees first
+        code = python_source(callee, name=bare, is_method=False, constants=self.constants,
+                             callee_names=self.callee_names)
+        self.naming.discard(id(callee))
+        for other in self.by_bare.get(bare, ()):
+            if self.bare_code[other] == code:
+                self.callee_names[id(callee)] = other
+                return other
+        unique, k = bare, 0
+        while unique in self.functions:
+            k += 1
+            unique = f"{bare}_{k}"
+        self.callee_names[id(callee)] = unique
+        self.by_bare.setdefault(bare, []).append(unique)
+        self.bare_code[unique] = code
+        if unique != bare:
+            code = python_source(callee, name=unique, is_method=False,
+                                 constants=self.constants, callee_names=self.callee_names)
+        self.functions[unique] = (first_seen, code)   # (written in the order first seen)
+        return unique
 
     def module(self, m, path):
         from ..jit.objects import ScriptModule
@@ -322,7 +356,7 @@ def save(m, f, _extra_files=None):
     if s.functions:
         manifest["functions"] = s.add(
             "code/__functions__.py",
-            "\n".join(code for _, code in s.functions.values()).encode())
+            "\n".join(code for _, code in sorted(s.functions.values())).encode())
     consts = {}
     for i, c in enumerate(s.constants):
         from ..tensor import Tensor
