@@ -247,3 +247,41 @@ def test_hinge_embedding_loss_torch_and_functional():
         return np.where(lab == 1, X, np.maximum(0, margin - X)).mean()
     np.testing.assert_allclose(loaded(_t(X), _t(lab)).item(), ref(1.0) + ref(0.5),
                                rtol=1e-6)
+
+
+@torch.jit.script
+class _Scaler:
+    def __init__(self, k: float):
+        self.k = k
+
+    def apply(self, x):
+        return norm_b(x) * self.k + outer_b(x)
+
+
+def test_clash_between_script_class_method_and_module():
+    class UsesClass(torch.nn.Module):
+        def forward(self, x):
+            s = _Scaler(2.0)
+            return s.apply(x) + norm_a(x) + outer_a(x)
+    m = torch.jit.script(UsesClass())
+    loaded, data = _roundtrip(m)
+    expect = (X - X.mean()) * 2 + (X * 2 - 0.5) + X / X.sum() + (X + 0.5)
+    np.testing.assert_allclose(loaded(_t(X)).numpy(), expect, rtol=1e-6)
+    np.testing.assert_allclose(m(_t(X)).numpy(), expect, rtol=1e-6)
+
+
+def test_function_table_literal_order_and_names():
+    class Nested(torch.nn.Module):
+        def forward(self, x):
+            return outer_a(x) + outer_b(x)
+    code = _functions_code(_save(torch.jit.script(Nested())))
+    # each function before the ones it calls (first seen first), as before
+    assert code == (
+        "def outer(x: Tensor) -> Tensor:\n"
+        "  return torch.sub(inner(x), 0.5, alpha=1)\n\n"
+        "def inner(x: Tensor) -> Tensor:\n"
+        "  return torch.add(x, 1., alpha=1)\n\n"
+        "def outer_1(x: Tensor) -> Tensor:\n"
+        "  return torch.sub(inner_1(x), 0.5, alpha=1)\n\n"
+        "def inner_1(x: Tensor) -> Tensor:\n"
+        "  return torch.mul(x, 2.)\n")
