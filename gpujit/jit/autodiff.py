@@ -349,7 +349,7 @@ class DifferentiableGroup:
         if saving is None:
             saving = self.saving[node.needs] = saved_outputs(self.sub, node.needs)
         if saving:
-            node.out_saved = [_SavedOutput(results[i], node.name()) for i in saving]
+            node.out_saved = [SavedTensor(results[i], node.name(), i) for i in saving]
         return results
 
     # ------------------------------------------------------------------ backward
@@ -458,21 +458,6 @@ class DifferentiableGroup:
         return _Backward(exe, present), result
 
 
-class _SavedOutput:
-    """An output of a group that eager autograd would have saved: its version when made,
-    checked at backward. Held as eager's SavedTensor of a result is (until the node is
-    released), since the version lives on the tensor, and no later op may keep it."""
-    __slots__ = ("tensor", "version", "node_name")
-
-    def __init__(self, t, node_name):
-        self.tensor, self.version, self.node_name = t, t._version, node_name
-
-    def check(self):
-        t = self.tensor
-        if t._version != self.version:
-            SavedTensor._modified(self, t)
-
-
 class FusedGroupBackward(Node):
     """The backward node of one fusion group's run (PyTorch's name for a fused
     DifferentiableGraph's node: DifferentiableGraphBackward)."""
@@ -510,8 +495,8 @@ class FusedGroupBackward(Node):
     def apply(self, grads):
         if self.released:
             raise RuntimeError(FREED)
-        for o in self.out_saved:
-            o.check()
+        for o in self.out_saved:     # (only their versions: the backward recomputes them)
+            o.unpack()
         values = [s.unpack() if isinstance(s, SavedTensor) else s for s in self.saved]
         gs = [g if m is not None else None for g, m in zip(grads, self.out_meta)]
         return self.runner.backward(values, gs, self.needs)
