@@ -574,28 +574,7 @@ def _everything(x, y):
     return a + b + c + d + e + z.sum() + f + g
 
 
-@torch.jit.script
-def _scripted(x: torch.Tensor, y: torch.Tensor):
-    a = torch.inner(x, y).sum() + torch.dist(x, y) + torch.cov(x).sum() + torch.corrcoef(x).sum()
-    b = torch.trapezoid(x).sum() + torch.trapz(x, dx=2.).sum() + \
-        torch.cumulative_trapezoid(x, dim=0).sum() + torch.trapezoid(x, y).sum()
-    c = torch.renorm(x, 2., 0, 1.).sum() + torch.msort(x).sum() + torch.vdot(x[0], y[0]) + \
-        torch.ravel(x).sum() + torch.fliplr(x).sum() + torch.flipud(x).sum()
-    d = torch.permute_copy(x, [1, 0]).sum() + torch.narrow_copy(x, 0, 0, 1).sum() + \
-        x.narrow_copy(1, 0, 2).sum() + torch.unbind_copy(x, 0)[0].sum() + \
-        torch.view_copy(x, [-1]).sum()
-    e = torch.select_scatter(x, y[0], 0, 0).sum() + torch.slice_scatter(x, y, 1, 0, 5).sum() + \
-        torch.diagonal_scatter(x, y[0, :3]).sum()
-    z = x.clone()
-    z.cumsum_(1)
-    z.renorm_(1., 1, 0.5)
-    z.mvlgamma_(1)
-    f = torch.igamma(x.abs(), y.abs()).sum() + torch.igammac(x.abs(), y.abs()).sum() + \
-        torch.mvlgamma(x.abs() + 3, 2).sum() + torch.combinations(x[0]).sum() + \
-        torch.constant_pad_nd(x, [1, 1]).sum() + x.sum_to_size([1, 5]).sum() + \
-        torch.histogram(x, 4)[0].sum() + torch.scalar_tensor(2.) + torch.fill(x, 1.).sum()
-    g = torch.addbmm(x[:, :3], x.unsqueeze(0)[:, :, :4], y.t().unsqueeze(0)[:, :4, :3]).sum()
-    return a + b + c + d + e + z.sum() + f + g
+_scripted = torch.jit.script(_everything)
 
 
 @torch.jit.script
