@@ -120,14 +120,9 @@ class EmbeddingBag(Module):
         self.sparse = sparse
         self.include_last_offset = include_last_offset
 
-    def reset_parameters(self):
-        init.normal_(self.weight)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self):
-        if self.padding_idx is not None:
-            with _no_grad():
-                self.weight[self.padding_idx].fill_(0)
+    # the same initialization as Embedding's (normal, the padding row zeroed)
+    reset_parameters = Embedding.reset_parameters
+    _fill_padding_idx_with_zero = Embedding._fill_padding_idx_with_zero
 
     def forward(self, input, offsets: Optional[Tensor] = None,
                 per_sample_weights: Optional[Tensor] = None):
