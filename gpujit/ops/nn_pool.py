@@ -14,8 +14,9 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .meta import TensorMeta
-from .nn import (_NN, FLOATS, NO_BOOL, _pool_out, as_strided, check_float, compute_dtype,
-                 dtype_of, not_implemented, sizes)
+from .nn import (_NN, FLOATS, NO_BOOL, as_strided, check_float, compute_dtype, dtype_of,
+                 not_implemented, sizes)
+from .nn_pool2d import _pool_out
 from .registry import op, derivative as _derivative
 
 
