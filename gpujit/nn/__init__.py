@@ -87,7 +87,7 @@ __all__ += [
 ]
 from .modules.upsampling import ChannelShuffle  # noqa: F401,E402
 __all__ += ["ChannelShuffle"]
-from .modules.rnn import RNNCellBase  # noqa: F401,E402
+from .modules.rnn_cells import RNNCellBase  # noqa: F401,E402
 __all__ += ["RNNCellBase"]
 from .modules.normalization_extra import SyncBatchNorm  # noqa: F401,E402
 __all__ += ["SyncBatchNorm"]

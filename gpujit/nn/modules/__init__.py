@@ -29,7 +29,8 @@ from .distance import PairwiseDistance, CosineSimilarity  # noqa: F401
 from .container import (  # noqa: F401
     Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict,
 )
-from .rnn import RNNCellBase, RNNCell, GRUCell, LSTMCell, RNNBase, RNN, LSTM, GRU  # noqa: F401
+from .rnn_cells import RNNCellBase, RNNCell, GRUCell, LSTMCell  # noqa: F401
+from .rnn import RNNBase, RNN, LSTM, GRU  # noqa: F401
 from .activation import MultiheadAttention  # noqa: F401
 from .transformer import (  # noqa: F401
     Transformer, TransformerEncoder, TransformerDecoder, TransformerEncoderLayer,
