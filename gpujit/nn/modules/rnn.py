@@ -1,9 +1,9 @@
 """Recurrent layers as torch.nn has them: RNN, LSTM (with proj_size), GRU (the cells
 RNNCell, GRUCell, LSTMCell are in `rnn_cells.py`, re-exported here as torch.nn.modules.rnn
 has them) — PyTorch's equations, parameter names (weight_ih_l0, ..._reverse, weight_hr_l0)
-and initialisation (U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))). Written with registry ops (linear,
-sigmoid, tanh, chunk, stack) in a loop over time steps, so they run eagerly, record
-gradients, trace and script. The layers take PackedSequence input too (eagerly: the
+and initialisation (U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))). Written with registry
+ops (linear, sigmoid, tanh, chunk, stack) in a loop over time steps, so they run eagerly,
+record gradients, trace and script. The layers take PackedSequence input too (eagerly: the
 packed path is Python code, as TorchScript's forward overload for it is)."""
 from __future__ import annotations
 
