@@ -1,8 +1,9 @@
 """nn ops: the family's shared helpers and conv1d/conv2d (with their derivatives) here;
-2-D pooling in `nn_pool2d.py`; normalization, dropout, embedding, one_hot and pad in
-`nn_norm.py`; losses in `nn_loss.py`; upsampling in `nn_upsample.py`; N-d pooling in
-`nn_pool.py`; conv3d and transposed convolutions in `nn_conv.py` (all imported at the
-bottom, so importing this module registers the whole family).
+2-D pooling in `nn_pool2d.py`; normalization in `nn_norm.py`; dropout, embedding, one_hot
+and pad in `nn_dropout_embedding.py`; losses in `nn_loss.py`; upsampling in
+`nn_upsample.py`; N-d pooling in `nn_pool.py`; conv3d and transposed convolutions in
+`nn_conv.py` (all imported at the bottom, so importing this module registers the whole
+family).
 
 Convolution is im2col by stride tricks (a zero-copy windowed view of the padded input,
 `as_strided`) followed by one batched matmul over the groups; pooling reduces the same
@@ -373,7 +374,7 @@ def _conv2d_grad(grad, input, weight, bias, stride, padding, dilation, groups):
 # the rest of the family (importing this module registers it all): 2-D pooling,
 # normalization/dropout/embedding/pad, losses, upsampling, N-d pooling, conv3d and the
 # transposed convolutions; they import the helpers above
-from . import nn_pool2d, nn_norm, nn_loss, nn_upsample  # noqa: E402
+from . import nn_pool2d, nn_norm, nn_dropout_embedding, nn_loss, nn_upsample  # noqa: E402
 from . import nn_pool, nn_conv  # noqa: E402
 
-_FAMILY = (nn_pool2d, nn_norm, nn_loss, nn_upsample, nn_pool, nn_conv)
+_FAMILY = (nn_pool2d, nn_norm, nn_dropout_embedding, nn_loss, nn_upsample, nn_pool, nn_conv)

@@ -1,4 +1,4 @@
-"""OpInfos of the nn family (gpujit/ops/nn.py, nn_norm.py): convolution, pooling,
+"""OpInfos of the nn family (gpujit/ops/nn*.py): convolution, pooling,
 normalization, dropout, embedding, one_hot, pad. References are direct loops over output
 positions (tiny sizes) or plain NumPy formulas, written from PyTorch's documented
 semantics, independent of the vectorized implementations. Losses: opinfo/nn_loss.py."""

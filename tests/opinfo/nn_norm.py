@@ -1,6 +1,6 @@
-"""OpInfos of the nn family, part 2 (gpujit/ops/nn_norm.py): batch/layer/group norm,
-dropout, embedding, one_hot, pad. References are NumPy formulas from PyTorch's documented
-semantics (pad: an explicit source index per output position)."""
+"""OpInfos of the nn family, part 2 (gpujit/ops/nn_norm.py, nn_dropout_embedding.py):
+batch/layer/group norm, dropout, embedding, one_hot, pad. References are NumPy formulas
+from PyTorch's documented semantics (pad: an explicit source index per output position)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,0 +1,323 @@
+"""nn ops: dropout (and dropout_, with the keep masks its derivative reads), embedding and
+embedding_renorm_, one_hot and pad, with their derivatives. Split from `nn_norm.py` (the
+normalizations); `nn.py` imports it right after nn_norm."""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import device_of_array
+from .meta import TensorMeta
+from .nn import FLOATS, _NN, compute_dtype, dtype_of, sizes
+from .nn_norm import _same
+from . import registry as _reg
+from .registry import op, derivative as _derivative, nondifferentiable as _nondifferentiable
+
+
+# ---------------------------------------------------------------------- dropout
+
+def _dropout_check(p, input):
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    d = dtype_of(input)
+    if d.category != _dt.FLOATING:
+        raise RuntimeError(f"dropout: expected a floating point input, got {d.short_name}")
+
+
+def _keep_mask(xp, a, p):
+    """Bernoulli(1 - p) keep mask of a's shape, from the device's default generator."""
+    from .random import generator_for
+    dt = np.dtype(np.float64 if a.dtype == np.float64 else np.float32)
+    return generator_for(device_of_array(a)).uniform(a.shape, dt) < 1 - p
+
+
+# output array id -> its keep mask, while the output lives: dropout's derivative needs the
+# mask, and its result alone does not give it where the input is 0. Kept only once
+# autograd is active (a tensor has required grad), so plain inference stores nothing.
+_KEEP_MASKS: dict = {}
+
+
+def _remember_mask(out, keep):
+    if _reg.dispatch_state.autograd is not None:
+        _KEEP_MASKS[id(out)] = keep
+        weakref.finalize(out, _KEEP_MASKS.pop, id(out), None)
+    return out
+
+
+def _dropout(xp, input, p):
+    keep = _keep_mask(xp, input, p)
+    out = (input * keep * input.dtype.type(1 / (1 - p))).astype(input.dtype, copy=False)
+    return out, keep
+
+
+@op("aten::dropout(Tensor input, float p, bool train) -> Tensor", tags=_NN | {"random"},
+    method=False, dtypes=FLOATS,
+    meta=lambda input, p, train: (_dropout_check(p, input), _same(input))[1])
+def dropout(xp, input, p, train):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (training);
+    the input itself otherwise."""
+    _dropout_check(p, input)
+    if not train or p == 0 or input.size == 0:
+        return input
+    if p == 1:
+        return xp.zeros_like(input)
+    return _remember_mask(*_dropout(xp, input, p))
+
+
+@op("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
+    tags=_NN | {"random", "inplace"}, method=False, dtypes=FLOATS,
+    meta=lambda self, p, train: (_dropout_check(p, self), _same(self))[1])
+def dropout_(xp, self, p, train):
+    """In-place dropout; self untouched (its version too) when not training or p == 0."""
+    _dropout_check(p, self)
+    if _dropout_unchanged(self, p, train) or self.size == 0:
+        return _reg.UNCHANGED
+    if p == 1:
+        self[...] = 0
+    else:
+        out, keep = _dropout(xp, self, p)
+        self[...] = out
+        _remember_mask(self, keep)
+    return self
+
+
+def _dropout_unchanged(self, p, train):
+    return not train or p == 0
+
+
+dropout_.op.unchanged_when = _dropout_unchanged
+
+
+# ---------------------------------------------------------------------- embedding
+
+def _emb_check(weight, indices):
+    di = dtype_of(indices)
+    if di not in (_dt.int64, _dt.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"{'torch.' + di.short_name}Tensor instead (while checking "
+                           f"arguments for embedding)")
+    if len(weight.shape) != 2:
+        raise RuntimeError("'weight' must be 2-D")
+
+
+def _check_index_range(xp, indices, n):
+    from .bounds import check
+    check(xp, indices, n, 0, IndexError, "index out of range in self")   # (one sync on GPU)
+
+
+@op("aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, "
+    "bool scale_grad_by_freq=False, bool sparse=False) -> Tensor", tags=_NN, method=False,
+    meta=lambda weight, indices, *rest: (_emb_check(weight, indices), TensorMeta(
+        weight.dtype, tuple(indices.shape) + tuple(weight.shape[1:]), weight.device))[1])
+def embedding(xp, weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """Rows of `weight` at `indices` (output shape indices.shape + (embedding_dim,))."""
+    _emb_check(weight, indices)
+    _check_index_range(xp, indices, weight.shape[0])
+    return xp.take(weight, indices, axis=0)
+
+
+@op("aten::embedding_renorm_(Tensor(a!) self, Tensor indices, float max_norm, "
+    "float norm_type) -> Tensor(a!)", tags=_NN | {"inplace"}, method=False,
+    meta=lambda self, indices, max_norm, norm_type: (_emb_check(self, indices),
+                                                      _same(self))[1])
+def embedding_renorm_(xp, self, indices, max_norm, norm_type):
+    """Rescale, in place, each row of `self` named in `indices` whose norm_type-norm
+    exceeds max_norm to norm max_norm / (norm + 1e-7) * norm."""
+    _emb_check(self, indices)
+    _check_index_range(xp, indices, self.shape[0])
+    rows = xp.unique(indices.reshape(-1))
+    if rows.size == 0:
+        return self
+    w = self[rows].astype(compute_dtype(xp, self), copy=False)
+    a = xp.abs(w)
+    if norm_type == float("inf"):
+        norm = a.max(axis=1)
+    elif norm_type == 0:
+        norm = (a != 0).sum(axis=1).astype(w.dtype)
+    else:
+        norm = (a ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norm > max_norm, max_norm / (norm + 1e-7), 1).astype(w.dtype)
+    self[rows] = (w * scale[:, None]).astype(self.dtype, copy=False)
+    return self
+
+
+# ---------------------------------------------------------------------- one_hot
+
+def _one_hot_meta(self, num_classes=-1):
+    if self.dtype is not _dt.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    return TensorMeta(_dt.int64, tuple(self.shape) + (num_classes if num_classes >= 0
+                                                      else None,), self.device)
+
+
+@op("aten::one_hot(Tensor self, int num_classes=-1) -> Tensor", tags=_NN, method=False,
+    contiguous=True,
+    function=False, functional=True, meta=_one_hot_meta, dtypes=(_dt.int64,))
+def one_hot(xp, self, num_classes=-1):
+    """int64 one-hot encoding along a new last dim (num_classes=-1: max + 1 classes)."""
+    _one_hot_meta(TensorMeta(dtype_of(self), self.shape, None), num_classes)
+    if self.size == 0:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return xp.zeros(self.shape + (num_classes,), np.int64)
+    from .bounds import extrema
+    (mn, mx), = extrema(xp, self)                     # (one sync on the GPU)
+    if mn < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = mx + 1
+    elif mx >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return (self[..., None] == xp.arange(num_classes)).astype(np.int64)
+
+
+# ---------------------------------------------------------------------- pad
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_geometry(shape, pad, mode, value):
+    """(left, right) per dim of `shape` from F.pad's last-dim-first list, and the output
+    shape; PyTorch's checks."""
+    pad = [int(p) for p in pad]
+    nd = len(shape)
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: unrecognised padding mode {mode!r}; expected one of "
+                         f"{', '.join(repr(m) for m in _PAD_MODES)}")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) > 2 * nd:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(pad)} and input of "
+                           f"dimension {nd}")
+    k = len(pad) // 2
+    widths = [(0, 0)] * (nd - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        if not ((k == 1 and nd in (2, 3)) or (k == 2 and nd in (3, 4))
+                or (k == 3 and nd in (4, 5))):
+            raise RuntimeError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a 2D-3D, "
+                               f"3D-4D or 4D-5D input (as PyTorch); got {k} padded dims of a "
+                               f"{nd}D input")
+    out = []
+    for d, ((l, r), n) in enumerate(zip(widths, shape)):
+        if n is None:
+            out.append(None)
+            continue
+        if mode == "reflect" and d >= nd - k and not (l < n and r < n):
+            arg = 4 + 2 * (nd - 1 - d)
+            raise RuntimeError(f"Argument #{arg}: Padding size should be less than the "
+                               f"corresponding input dimension, but got: padding ({l}, {r}) "
+                               f"at dimension {d} of input {sizes(shape)}")
+        if mode == "circular" and d >= nd - k and not (l <= n and r <= n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        size = n + l + r
+        if size < 0 or (size == 0 and mode != "constant"):
+            raise RuntimeError(f"The input size {n}, plus negative padding {l} and {r} "
+                               f"resulted in a negative output size, which is invalid. Check "
+                               f"dimension {d} of your input.")
+        out.append(size)
+    return widths, tuple(out)
+
+
+@op("aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) "
+    "-> Tensor", tags=_NN, method=False, function=False, functional=True,
+    meta=lambda self, pad, mode="constant", value=None: TensorMeta(
+        self.dtype, _pad_geometry(self.shape, pad, mode, value)[1], self.device))
+def pad(xp, self, pad, mode="constant", value=None):
+    """Pad (or, with negative sizes, crop) the trailing dims; `pad` lists (left, right)
+    for the last dim first. Modes: constant (value, default 0), reflect (mirror without
+    the edge), replicate (repeat the edge), circular (wrap around)."""
+    widths, out_shape = _pad_geometry(self.shape, pad, mode, value)
+    pos = tuple((max(l, 0), max(r, 0)) for l, r in widths)
+    crop = tuple(slice(max(-l, 0), n - max(-r, 0)) for (l, r), n in zip(widths, self.shape))
+    if mode == "constant":
+        out = xp.full(out_shape, 0 if value is None else value, dtype=self.dtype)
+        dest = tuple(slice(a, a + (s.stop - s.start)) for (a, _), s in zip(pos, crop))
+        out[dest] = self[crop]
+        return out
+    if mode == "circular":   # ATen crops first, then wraps around what is left
+        return xp.pad(self[crop], pos, mode="wrap")
+    out = xp.pad(self, pos, mode="reflect" if mode == "reflect" else "edge")
+    return xp.ascontiguousarray(out[tuple(
+        slice(max(-l, 0), m - max(-r, 0)) for (l, r), m in zip(widths, out.shape))])
+
+
+# ---------------------------------------------------------------------- derivatives
+
+
+@_derivative(dropout, dropout_)
+def _dropout_grad(grad, result, p, train):
+    """The same mask as the forward (PyTorch's native_dropout_backward: grad * mask * scale)."""
+    import gpujit
+    if not train or p == 0:
+        return grad
+    if p == 1:
+        return gpujit.zeros_like(grad)
+    keep = _KEEP_MASKS.get(id(result._data))
+    if keep is None:    # mask not stored (an empty tensor): kept exactly where result != 0
+        mask = result != 0
+    else:
+        mask = _reg.wrap(keep, _dt.bool, result.device)
+    return grad * mask * (1 / (1 - p))
+
+
+@_derivative(embedding, wrt=("weight",))
+def _embedding_grad(grad, weight, indices, padding_idx, scale_grad_by_freq):
+    """Each looked-up row's gradient added to its row; padding_idx's row gets none;
+    scale_grad_by_freq divides by how often each index occurs in `indices`."""
+    import gpujit
+    idx = indices.reshape(-1)
+    g = grad.reshape(idx.shape[0], weight.shape[1])
+    if padding_idx >= 0:
+        g = g.masked_fill((idx == padding_idx).unsqueeze(1), 0)
+    if scale_grad_by_freq:
+        counts = gpujit.zeros(weight.shape[0], dtype=grad.dtype, device=grad.device)
+        counts = counts.index_add(0, idx, gpujit.ones_like(idx, dtype=grad.dtype))
+        g = g / counts.index_select(0, idx).unsqueeze(1)
+    z = gpujit.zeros(tuple(weight.shape), dtype=grad.dtype, device=grad.device)
+    return z.index_add(0, idx, g)
+
+
+_nondifferentiable(embedding_renorm_, reason=(
+    "it rescales embedding rows in place before a lookup; F.embedding calls it under "
+    "no_grad and PyTorch implements no derivative for it (not_implemented)"))
+
+
+def _pad_source(n, left, right, mode):
+    """Input position of each output position along one dim of a non-constant pad."""
+    if mode == "circular":                        # crop first, then wrap around
+        lo = max(-left, 0)
+        m = n - lo - max(-right, 0)
+        return [lo + (j - max(left, 0)) % m for j in range(m + max(left, 0) + max(right, 0))]
+    src = []                                      # pad the whole input, then crop
+    for q in range(max(-left, 0), n + max(left, 0) + max(right, 0) - max(-right, 0)):
+        s = q - max(left, 0)
+        if mode == "reflect":
+            s = -s if s < 0 else (2 * (n - 1) - s if s >= n else s)
+        src.append(min(max(s, 0), n - 1))
+    return src
+
+
+@_derivative(pad, wrt=("self",))
+def _pad_grad(grad, pad, mode):
+    """constant: the gradient cropped back (pad by the negated widths); the other modes add
+    each output's gradient to the input position it was copied from, one dim at a time.
+    (The input's sizes follow from the gradient's: nothing is saved.)"""
+    import gpujit
+    if mode == "constant":
+        return gpujit.nn.functional.pad(grad, [-p for p in pad])
+    g = grad
+    for k in range(len(pad) // 2):
+        dim = grad.dim() - 1 - k
+        n = grad.shape[dim] - pad[2 * k] - pad[2 * k + 1]
+        src = gpujit.tensor(_pad_source(n, pad[2 * k], pad[2 * k + 1], mode),
+                            device=grad.device)
+        shape = list(g.shape)
+        shape[dim] = n
+        g = gpujit.zeros(shape, dtype=grad.dtype, device=grad.device).index_add(dim, src, g)
+    return g
