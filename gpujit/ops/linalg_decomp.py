@@ -2,8 +2,8 @@
 shape checks and error helpers every linalg family module uses, inverses, determinants
 (linalg.inv, det, slogdet, logdet; torch.inverse, det), linalg.solve, linalg.cholesky and
 linalg.qr, with their derivatives and the derivative helpers (_inv, _eye_like, _diag).
-The other `torch.linalg` families: linalg_lu.py (triangular solves, LU, the `_ex` variants,
-cholesky_solve / cholesky_inverse), linalg_spectral.py (SVD, eigh, pinv, matrix_rank, lstsq)
+The other `torch.linalg` families: linalg_lu.py (triangular solves, LU), linalg_ex.py (the
+`_ex` variants, cholesky_solve / cholesky_inverse), linalg_spectral.py (SVD, eigh, pinv, matrix_rank, lstsq)
 and linalg_matfn.py (matrix_power, matrix_exp, cross / vecdot / trace, multi_dot, norms).
 
 Eager bodies are written against `xp` (NumPy or CuPy: both have xp.linalg.{inv, det,

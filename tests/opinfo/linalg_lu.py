@@ -1,5 +1,6 @@
 """OpInfos of torch.linalg's triangular solves, LU, the `_ex` variants, cholesky_solve
-and cholesky_inverse (gpujit/ops/linalg_lu.py). References are NumPy's, in float64."""
+and cholesky_inverse (gpujit/ops/linalg_lu.py, linalg_ex.py). References are NumPy's, in
+float64."""
 from __future__ import annotations
 
 import numpy as np
