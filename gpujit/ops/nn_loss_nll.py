@@ -1,0 +1,329 @@
+"""nn ops: nll_loss, nll_loss_nd and cross_entropy_loss (class-index and class-probability
+targets, label smoothing, weights, ignore_index), with their derivatives. Split from
+`nn_loss.py`, which imports it where these ops were (after binary_cross_entropy_with_logits)
+and whose reduction helpers they use."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .meta import TensorMeta
+from .nn import check_float, compute_dtype, dtype_of, sizes
+from .nn_loss import _LOSS, _div, reduction_name
+from .registry import op, derivative as _derivative
+
+def _nll_check(input, target, weight, nd_ok=True):
+    """PyTorch's shape/dtype checks of nll_loss(_nd); returns the 'none' output shape."""
+    check_float("nll_loss", input)
+    s, ts = tuple(input.shape), tuple(target.shape)
+    nd = len(s)
+    if nd < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {nd})")
+    if not nd_ok and nd > 2:
+        raise RuntimeError("input tensor should be 1D or 2D")
+    if nd != 1 and ts and s[0] != ts[0]:
+        raise ValueError(f"Expected input batch_size ({s[0]}) to match target batch_size "
+                         f"({ts[0]}).")
+    dt = dtype_of(target)
+    if dt not in (_dt.int64, _dt.uint8):
+        raise RuntimeError(f"expected scalar type Long but found {dt.short_name}")
+    c = s[1] if nd >= 2 else s[0]
+    if weight is not None and (len(weight.shape) != 1 or weight.shape[0] != c):
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or "
+                           f"no classes but got weight tensor of shape: "
+                           f"{sizes(weight.shape)}")
+    if nd <= 2:
+        if len(ts) > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if nd == 1 and len(ts) == 0:
+            return ()
+        if nd == 1 or len(ts) == 0 or ts[0] != s[0]:
+            raise RuntimeError(f"size mismatch (got input: {sizes(s)}, target: {sizes(ts)})")
+        return (s[0],) if nd == 2 else ()
+    expect = (s[0],) + s[2:]
+    if ts != expect:
+        raise RuntimeError(f"Expected target size {sizes(expect)}, got {sizes(ts)}")
+    return expect
+
+
+def _nll_meta(nd_ok):
+    def meta(self, target, weight=None, reduction=1, ignore_index=-100):
+        shape = _nll_check(self, target, weight, nd_ok)
+        return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
+                          self.device)
+    return meta
+
+
+def _nll(xp, logp, target, weight, reduction, ignore_index, out_dtype):
+    """-logp[target] weighted; logp (N, C, ...) or (C,), in the computation dtype."""
+    if logp.ndim == 1:
+        lp, t = logp[None], target.reshape(1)
+    else:
+        lp, t = xp.moveaxis(logp, 1, -1), target
+    c = lp.shape[-1]
+    t = t.astype(np.int64, copy=False)
+    valid = t != ignore_index
+    if t.size:
+        bad = valid & ((t < 0) | (t >= c))
+        if bool(bad.any()):
+            raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    tc = xp.where(valid, t, 0).astype(np.int64)
+    picked = xp.take_along_axis(lp, tc[..., None], axis=-1)[..., 0]
+    w = xp.ones(tc.shape, lp.dtype) if weight is None else weight.astype(lp.dtype)[tc]
+    w = xp.where(valid, w, 0)
+    loss = xp.where(valid, -picked * w, 0)
+    r = reduction_name(reduction)
+    if r == "none":
+        return loss.reshape(target.shape).astype(out_dtype, copy=False)
+    if r == "sum":
+        return xp.asarray(loss.sum()).astype(out_dtype)
+    return xp.asarray(_div(xp, loss.sum(), w.sum())).astype(out_dtype)
+
+
+@op("aten::nll_loss(Tensor self, Tensor target, Tensor? weight=None, int reduction=Mean, "
+    "SymInt ignore_index=-100) -> Tensor", meta=_nll_meta(False), **_LOSS)
+def nll_loss(xp, self, target, weight=None, reduction=1, ignore_index=-100):
+    """Negative log likelihood of (N, C) or (C,) log-probabilities at class targets."""
+    _nll_check(self, target, weight, False)
+    ct = compute_dtype(xp, self)
+    return _nll(xp, self.astype(ct, copy=False), target, weight, reduction, ignore_index,
+                self.dtype)
+
+
+@op("aten::nll_loss_nd(Tensor self, Tensor target, Tensor? weight=None, int reduction=Mean, "
+    "SymInt ignore_index=-100) -> Tensor", meta=_nll_meta(True), **_LOSS)
+def nll_loss_nd(xp, self, target, weight=None, reduction=1, ignore_index=-100):
+    """nll_loss over (N, C, d1, ...) input with (N, d1, ...) targets (class dim 1)."""
+    _nll_check(self, target, weight, True)
+    ct = compute_dtype(xp, self)
+    return _nll(xp, self.astype(ct, copy=False), target, weight, reduction, ignore_index,
+                self.dtype)
+
+
+def log_softmax(xp, x, axis):
+    m = x.max(axis=axis, keepdims=True) if x.size else x
+    if x.size:
+        m = xp.where(xp.isfinite(m), m, 0)
+    z = x - m
+    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+
+
+def _ce_kind(input, target, ignore_index, label_smoothing):
+    check_float("cross_entropy", input)
+    if tuple(input.shape) == tuple(target.shape):
+        dt = dtype_of(target)
+        if dt.category != _dt.FLOATING:
+            raise RuntimeError(f"Expected floating point type for target with class "
+                               f"probabilities, got {dt.short_name}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        kind = "prob"
+    else:
+        kind = "index"
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    return kind
+
+
+def _ce_meta(self, target, weight=None, reduction=1, ignore_index=-100, label_smoothing=0.0):
+    kind = _ce_kind(self, target, ignore_index, label_smoothing)
+    if kind == "index":
+        shape = _nll_check(self, target, weight, True)
+    else:
+        _prob_weight_check(self, weight)
+        shape = tuple(target.shape[:1]) + tuple(target.shape[2:]) if len(target.shape) > 1 \
+            else ()
+    return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
+                      self.device)
+
+
+def _prob_weight_check(input, weight):
+    c = input.shape[1] if len(input.shape) > 1 else input.shape[0]
+    if weight is not None and (len(weight.shape) != 1 or weight.shape[0] != c):
+        raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all "
+                           f"{c} classes or no classes but got weight tensor of shape: "
+                           f"{sizes(weight.shape)}")
+
+
+@op("aten::cross_entropy_loss(Tensor self, Tensor target, Tensor? weight=None, "
+    "int reduction=Mean, SymInt ignore_index=-100, float label_smoothing=0.0) -> Tensor",
+    meta=_ce_meta, **_LOSS)
+def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=-100,
+                       label_smoothing=0.0):
+    """log_softmax over the class dim (1, or 0 for unbatched input) then nll_loss; targets
+    are class indices, or class probabilities when shaped like the input."""
+    kind = _ce_kind(self, target, ignore_index, label_smoothing)
+    ct = compute_dtype(xp, self)
+    cdim = 0 if self.ndim == 1 else 1
+    c = self.shape[cdim]
+    red = reduction_name(reduction)
+    wshape = [1] * self.ndim
+    wshape[cdim] = c
+    if kind == "prob":
+        _prob_weight_check(self, weight)
+        logp = log_softmax(xp, self.astype(ct, copy=False), cdim)
+        t = target.astype(ct, copy=False)
+        if label_smoothing > 0:
+            t = t * (1 - label_smoothing) + label_smoothing / c
+        prod = logp * t
+        if weight is not None:
+            prod = prod * weight.astype(ct, copy=False).reshape(wshape)
+        if red == "none":
+            return (-prod.sum(axis=cdim)).astype(self.dtype, copy=False)
+        total = -prod.sum()
+        if red == "sum":
+            return xp.asarray(total).astype(self.dtype)
+        return xp.asarray(_div(xp, total, self.size // c if self.size else 0)
+                          ).astype(self.dtype)
+    _nll_check(self, target, weight, True)
+    logp = log_softmax(xp, self.astype(ct, copy=False), cdim)
+    nll = _nll(xp, logp, target, weight, reduction, ignore_index, ct)
+    if not label_smoothing > 0:
+        return nll.astype(self.dtype, copy=False)
+    ignore = target == ignore_index
+    if weight is not None:
+        smooth = -(logp * weight.astype(ct, copy=False).reshape(wshape)).sum(axis=cdim)
+    else:
+        smooth = -logp.sum(axis=cdim)
+    smooth = xp.where(ignore, 0, smooth)
+    if red == "mean":
+        if weight is not None:
+            tw = weight.astype(ct, copy=False)[xp.where(ignore, 0, target)]
+            denom = xp.where(ignore, 0, tw).sum()
+        else:
+            denom = (~ignore).sum()
+        ret = _div(xp, smooth.sum(), denom)
+    elif red == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    out = (1 - label_smoothing) * nll + ret * (label_smoothing / c)
+    return xp.asarray(out).astype(self.dtype, copy=False)
+
+
+
+# --------------------------------------------------------------------------------------
+# derivatives, written with registry ops (PyTorch's formulas; the class weights get
+# their gradients too)
+
+
+def _batched(self, target, like_input=False):
+    """(N, C, d...) input: as is; an unbatched (C,) input becomes a batch of one."""
+    if self.dim() == 1:
+        return self.unsqueeze(0), (target.unsqueeze(0) if like_input else target.reshape(1))
+    return self, target
+
+
+def _class_targets(self, target, weight, ignore_index):
+    """Each row's class (ignored rows read class 0) and its weight: weight[t] (1 without
+    weights), 0 for ignored rows."""
+    t = target.long()
+    ignored = t == ignore_index
+    tc = t.masked_fill(ignored, 0)
+    w = self.new_ones(tuple(t.shape)) if weight is None else weight.take(tc)
+    return tc, w.masked_fill(ignored, 0)
+
+
+def _row_scale(grad, reduction, w, rows_shape):
+    """Each row's share of the output gradient: 'mean' divides by the total weight."""
+    r = reduction_name(reduction)
+    if r == "none":
+        return grad.reshape(rows_shape)
+    return grad / w.sum() if r == "mean" else grad
+
+
+def _per_class(t):
+    """(N, C, d...) -> (C,): summed over everything but the class dim."""
+    return t.movedim(1, -1).reshape(-1, t.shape[1]).sum(0)
+
+
+def _class_weight_grad(weight, tc, valid, at_target, per_class=None):
+    """Gradient of the class weights: the per-row terms `at_target` added at each row's
+    class (ignored rows left out), plus terms laid out per class (N, C, d...)."""
+    at_target = at_target.masked_fill(valid.logical_not(), 0)
+    g = weight.new_zeros(tuple(weight.shape)).scatter_add(0, tc.reshape(-1),
+                                                          at_target.reshape(-1))
+    return g if per_class is None else g + _per_class(per_class)
+
+
+def _mean_weight_share(grad, reduction, result, w):
+    """'mean' divides by the total weight of the rows: d(L / W)/dw adds -L / W per row."""
+    if reduction_name(reduction) == "mean":
+        return -grad * result / w.sum()
+    return 0
+
+
+@_derivative(nll_loss, nll_loss_nd)
+def _nll_grad(grad, self, target, weight, reduction, ignore_index, result):
+    x, t = _batched(self, target)
+    tc, w = _class_targets(x, t, weight, ignore_index)
+    s = _row_scale(grad, reduction, w, tuple(t.shape))
+    gx = x.new_zeros(tuple(x.shape)).scatter(1, tc.unsqueeze(1), (-(s * w)).unsqueeze(1))
+    gw = None
+    if weight is not None:
+        picked = x.gather(1, tc.unsqueeze(1)).squeeze(1)
+        share = -picked * s + _mean_weight_share(grad, reduction, result, w)
+        gw = _class_weight_grad(weight, tc, t.long().ne(ignore_index), share)
+    return gx.reshape(self.shape), None, gw
+
+
+def _class_shape(x, weight):
+    """weight (C,) shaped to broadcast along the class dim 1 of x."""
+    return weight.reshape([-1 if i == 1 else 1 for i in range(x.dim())])
+
+
+def _ce_probs_grad(grad, x, t, weight, reduction, eps, logp):
+    """Class-probability targets: loss = -sum_c w_c q_c logp_c per row, q = t (1 - eps) +
+    eps / C; 'mean' divides by the number of rows. Returns (d/dlogp, d/dt, d/dweight)."""
+    c = x.shape[1]
+    q = t * (1 - eps) + eps / c if eps > 0 else t
+    r = reduction_name(reduction)
+    if r == "none":
+        s = grad.reshape(tuple(t.shape[:1]) + tuple(t.shape[2:])).unsqueeze(1)
+    else:
+        s = grad / max(x.numel() // c, 1) if r == "mean" else grad
+    wc = 1 if weight is None else _class_shape(x, weight)
+    gw = None if weight is None else _per_class(-(s * q * logp))
+    return -(s * q) * wc, -(s * logp) * ((1 - eps) * wc), gw
+
+
+def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, result):
+    """Class-index targets: loss = -(1 - eps) w_t logp_t - eps / C sum_c w_c logp_c per
+    row that is not ignored; 'mean' divides by the total w_t. Returns (d/dlogp, d/dweight)."""
+    c = x.shape[1]
+    tc, w = _class_targets(x, t, weight, ignore_index)
+    s = _row_scale(grad, reduction, w, tuple(t.shape))
+    valid = t.long().ne(ignore_index)
+    glogp = x.new_zeros(tuple(x.shape)).scatter(1, tc.unsqueeze(1),
+                                                (-(1 - eps) * s * w).unsqueeze(1))
+    smooth = None
+    if eps > 0:
+        smooth = (-(eps / c) * s * valid).unsqueeze(1)
+        glogp = glogp + (smooth if weight is None else smooth * _class_shape(x, weight))
+    gw = None
+    if weight is not None:
+        picked = logp.gather(1, tc.unsqueeze(1)).squeeze(1)
+        share = -(1 - eps) * picked * s + _mean_weight_share(grad, reduction, result, w)
+        gw = _class_weight_grad(weight, tc, valid, share,
+                                None if smooth is None else smooth * logp)
+    return glogp, gw
+
+
+@_derivative(cross_entropy_loss)
+def _cross_entropy_grad(grad, self, target, weight, reduction, ignore_index,
+                        label_smoothing, result):
+    """The gradient g of the log-probabilities, then log_softmax's backward
+    g - softmax * sum(g) along the class dim."""
+    probs = tuple(self.shape) == tuple(target.shape)
+    x, t = _batched(self, target, probs)
+    logp = x.log_softmax(1)
+    gt = None
+    if probs:
+        glogp, gt, gw = _ce_probs_grad(grad, x, t, weight, reduction, label_smoothing, logp)
+        gt = gt.reshape(target.shape)
+    else:
+        glogp, gw = _ce_index_grad(grad, x, t, weight, reduction, ignore_index,
+                                   label_smoothing, logp, result)
+    gx = glogp - logp.exp() * glogp.sum(1, keepdim=True)
+    return gx.reshape(self.shape), gt, gw
