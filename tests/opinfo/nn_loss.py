@@ -1,6 +1,7 @@
 """OpInfos of the nn family, part 3 (gpujit/ops/nn_loss.py, nn_loss_nll.py): losses and
-cosine_similarity. `reduction` is ATen's enum (0 none, 1 mean, 2 sum). References follow the formulas of
-PyTorch's documentation, per element (loops for nll/cross entropy) in float64."""
+cosine_similarity. `reduction` is ATen's enum (0 none, 1 mean, 2 sum). References follow
+the formulas of PyTorch's documentation, per element (loops for nll/cross entropy) in
+float64."""
 from __future__ import annotations
 
 import numpy as np
