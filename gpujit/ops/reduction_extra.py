@@ -1,7 +1,8 @@
 """More reductions and scans PyTorch users call: median / nanmedian, kthvalue, mode,
-quantile / nanquantile, nansum / nanmean, count_nonzero, cummax / cummin, logcumsumexp
-and diff, with their derivatives, and the helpers the other families split from this
-module share (sorting along the last axis, dim metas, the doubling scan). Those families:
+quantile / nanquantile (in reduction_quantile.py, imported below), nansum / nanmean,
+count_nonzero, cummax / cummin, logcumsumexp and diff, with their derivatives, and the
+helpers the other families split from this module share (sorting along the last axis, dim
+metas, the doubling scan). Those families:
 unique_search.py (unique, searchsorted / bucketize, bincount, histc, isin), split_scatter.py
 (tensor_split / hsplit / vsplit / dsplit, unflatten, index_copy, put, scatter_reduce),
 factory_extra.py (logspace, empty_strided) and pointwise_extra.py (gcd, lcm, frexp, i0,
@@ -198,109 +199,11 @@ def mode(xp, self, dim=-1, keepdim=False):
 
 
 # ------------------------------------------------------------------ quantile
+# quantile / nanquantile are in reduction_quantile.py, imported here so that they register
+# between mode and nansum
+from . import reduction_quantile  # noqa: E402
 
-_INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
-
-
-def _quantile_checks(self_dt, q_shape, interpolation, name):
-    if self_dt not in (_dt.float32, _dt.float64):
-        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
-    if q_shape is not None and len(q_shape) > 1:
-        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
-    if interpolation not in _INTERP:
-        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
-                           f"midpoint or nearest, but got {interpolation}")
-
-
-def _quantile_meta(name, scalar_q):
-    def meta(self, q, dim=None, keepdim=False, interpolation="linear"):
-        q_shape = () if scalar_q else tuple(q.shape)
-        _quantile_checks(self.dtype, q_shape, interpolation, name)
-        if dim is None:
-            shape = (1,) * len(self.shape) if keepdim else ()
-        else:
-            shape = reduce_shape(tuple(self.shape), dim, keepdim) if self.shape else ()
-        return TensorMeta(self.dtype, tuple(q_shape) + tuple(shape), self.device)
-    return meta
-
-
-def _quantile(xp, a, q, dim, keepdim, interpolation, ignore_nan, name):
-    _quantile_checks(_dt_of(a), None if isinstance(q, float) else q.shape, interpolation,
-                     name)
-    if a.size == 0:
-        raise RuntimeError(f"{name}() input tensor must be non-empty")
-    scalar_q = isinstance(q, (float, int))
-    qa = xp.asarray([float(q)] if scalar_q else q, dtype=a.dtype).reshape(-1)
-    if scalar_q:
-        if not 0 <= q <= 1:
-            raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {q}")
-    else:
-        if q.dtype != a.dtype:
-            raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
-        if xp is np and qa.size and (qa.min() < 0 or qa.max() > 1):
-            raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
-    if dim is None:
-        m = a.reshape(1, -1)
-        out_shape = (1,) * a.ndim if keepdim else ()
-    elif a.ndim == 0:
-        wrap_dim(dim, 0)
-        m = a.reshape(1, 1)
-        out_shape = ()
-    else:
-        d = wrap_dim(dim, a.ndim)
-        m = _last(xp, a, d)
-        out_shape = reduce_shape(a.shape, d, keepdim)
-        m = m.reshape(-1, m.shape[-1])
-    s, _ = _sort_last(xp, m)                   # (rows, n), NaN last
-    n = s.shape[-1]
-    nan_count = xp.isnan(s).sum(axis=-1, keepdims=True)    # (rows, 1)
-    cnt = (n - nan_count) if ignore_nan else xp.full(nan_count.shape, n)
-    rank = qa[None, :] * (cnt - 1).astype(a.dtype)         # (rows, nq)
-    if not ignore_nan:
-        rank = xp.where(nan_count > 0, float(n - 1), rank)
-    lo = xp.floor(rank)
-    hi = xp.ceil(rank)
-    if interpolation == "lower":
-        rank = lo
-    elif interpolation == "higher":
-        rank = hi
-    elif interpolation == "nearest":
-        rank = xp.round(rank)
-    lo_i = xp.clip(lo, 0, n - 1).astype(_LONG)
-    hi_i = xp.clip(hi, 0, n - 1).astype(_LONG)
-    if interpolation in ("lower", "higher", "nearest"):
-        r = xp.take_along_axis(s, xp.clip(rank, 0, n - 1).astype(_LONG), axis=-1)
-    else:
-        vlo = xp.take_along_axis(s, lo_i, axis=-1)
-        vhi = xp.take_along_axis(s, hi_i, axis=-1)
-        w = xp.asarray(0.5, dtype=a.dtype) if interpolation == "midpoint" else rank - lo
-        r = xp.where(w < 0.5, vlo + w * (vhi - vlo), vhi - (vhi - vlo) * (1 - w))
-    if ignore_nan:
-        r = xp.where(cnt == 0, xp.nan, r)
-    if not ignore_nan:
-        r = xp.where(nan_count > 0, xp.nan, r)
-    r = xp.moveaxis(r, -1, 0).astype(a.dtype, copy=False)          # (nq, rows)
-    r = r.reshape((qa.size,) + tuple(out_shape))
-    return r[0] if scalar_q or q.ndim == 0 else r
-
-
-def _declare_quantile(name, ignore_nan):
-    @op(f"aten::{name}(Tensor self, Tensor q, int? dim=None, bool keepdim=False, *, "
-        "str interpolation='linear') -> Tensor", tags=_RED, meta=_quantile_meta(name, False))
-    def tensor_q(xp, self, q, dim=None, keepdim=False, interpolation="linear"):
-        return _quantile(xp, self, q, dim, keepdim, interpolation, ignore_nan, name)
-
-    @op(f"aten::{name}.scalar(Tensor self, float q, int? dim=None, bool keepdim=False, *, "
-        "str interpolation='linear') -> Tensor", tags=_RED, meta=_quantile_meta(name, True))
-    def float_q(xp, self, q, dim=None, keepdim=False, interpolation="linear"):
-        return _quantile(xp, self, float(q), dim, keepdim, interpolation, ignore_nan, name)
-
-    tensor_q.__name__, float_q.__name__ = name, f"{name}_scalar"
-    return tensor_q, float_q
-
-
-quantile, quantile_scalar = _declare_quantile("quantile", False)
-nanquantile, nanquantile_scalar = _declare_quantile("nanquantile", True)
+_FAMILY = (reduction_quantile,)
 
 
 # ------------------------------------------------------------------ nansum / nanmean
@@ -521,70 +424,6 @@ def _logcumsumexp_grad(grad, self, result, dim):
     rp = pos.flip(dim).logcumsumexp(dim).flip(dim)
     rn = neg.flip(dim).logcumsumexp(dim).flip(dim)
     return (rp + self).exp() - (rn + self).exp()
-
-
-def _quantile_backward(grad, self, q, dim, interpolation, ignore_nan):
-    """The gradient goes to the one or two order statistics each quantile interpolates
-    between, weighted as the interpolation weighs them (recomputed from a sort)."""
-    import gpujit
-    nd = self.dim()
-    if dim is None or nd == 0:
-        x, d = self.reshape(1, -1), None
-    else:
-        d = dim % nd
-        x = self.movedim(d, -1)
-        moved_shape = tuple(x.shape)
-        x = x.reshape(-1, x.shape[-1])
-    rows, n = x.shape
-    order = x.detach().sort(-1)[1]
-    qv = (gpujit.tensor([float(q)], dtype=self.dtype) if not isinstance(q, gpujit.Tensor)
-          else q.detach().reshape(-1).to(self.dtype))
-    nan_count = x.detach().isnan().sum(-1, keepdim=True)
-    cnt = (n - nan_count) if ignore_nan else nan_count * 0 + n
-    rank = qv.unsqueeze(0) * (cnt - 1).to(self.dtype)
-    if not ignore_nan:
-        rank = rank.masked_fill(nan_count > 0, n - 1)
-    lo = rank.floor()
-    hi = rank.ceil()
-    if interpolation in ("lower", "higher", "nearest"):
-        pick = {"lower": lo, "higher": hi, "nearest": rank.round()}[interpolation]
-        lo, hi, w = pick, pick, rank * 0
-    else:
-        w = rank * 0 + 0.5 if interpolation == "midpoint" else rank - lo
-    lo_i = lo.clamp(0, n - 1).long()
-    hi_i = hi.clamp(0, n - 1).long()
-    g = grad.reshape(qv.numel(), rows).t()
-    gs = grad.new_zeros((rows, n)).scatter_add(1, lo_i, g * (1 - w)).scatter_add(
-        1, hi_i, g * w)
-    gx = grad.new_zeros((rows, n)).scatter(1, order, gs)
-    gx = gx.reshape(self.shape) if d is None else gx.reshape(moved_shape).movedim(-1, d)
-    # linear interpolation moves with q: d/dq = (hi - lo) * (count - 1), summed over rows
-    gq = None
-    if isinstance(q, gpujit.Tensor) and interpolation == "linear":
-        xs = x.detach().sort(-1)[0]
-        span = (xs.gather(1, hi_i) - xs.gather(1, lo_i)) * (cnt - 1).to(self.dtype)
-        gq = (g * span).sum(0).reshape(q.shape)
-    return gx, gq
-
-
-@_derivative(quantile_scalar, wrt=("self",))
-def _quantile_grad(grad, self, q, dim, interpolation):
-    return _quantile_backward(grad, self, q, dim, interpolation, False)[0]
-
-
-@_derivative(nanquantile_scalar, wrt=("self",))
-def _nanquantile_grad(grad, self, q, dim, interpolation):
-    return _quantile_backward(grad, self, q, dim, interpolation, True)[0]
-
-
-@_derivative(quantile, wrt=("self", "q"))
-def _quantile_t_grad(grad, self, q, dim, interpolation):
-    return _quantile_backward(grad, self, q, dim, interpolation, False)
-
-
-@_derivative(nanquantile, wrt=("self", "q"))
-def _nanquantile_t_grad(grad, self, q, dim, interpolation):
-    return _quantile_backward(grad, self, q, dim, interpolation, True)
 
 
 @_derivative(nansum)
