@@ -92,6 +92,15 @@ def python_source(graph, name: str = "forward", self_name: str | None = None,
     return p.function(name, self_name, arg_names, is_method)
 
 
+def _unprinted_uses(n) -> bool:
+    """Are all uses of n's output arguments the code does not print (`l[i]` leaves out
+    __getitem__'s source location)? Then a long constant is not written out as an unused
+    `_0 = "file:line: ..."` (which would differ once the code is loaded from an archive)."""
+    uses = n.outputs[0].uses if len(n.outputs) == 1 else ()
+    return bool(uses) and all(u.user.kind == "aten::__getitem__" and u.offset == 2
+                              for u in uses)
+
+
 def _valid_identifier(candidate: str) -> str:
     out = "".join(c if (c.isascii() and (c.isalnum() or c == "_")) else "_"
                   for c in candidate)
@@ -374,7 +383,8 @@ class _FunctionPrinter(ExpressionPrinter):
             self.print_block_call(n)
         else:
             rhs = self.rhs(n)
-            if n not in self.inline or (k == "prim::Constant" and self.is_long(rhs)):
+            if n not in self.inline or (k == "prim::Constant" and self.is_long(rhs)
+                                        and not _unprinted_uses(n)):
                 self.print_definition(n, rhs)
             else:
                 self.exprs[n.outputs[0]] = rhs

@@ -7,6 +7,7 @@ Types are immutable values: equal types compare equal and hash alike.
 """
 from __future__ import annotations
 
+import contextvars
 import enum as _enum
 import weakref
 from dataclasses import dataclass, field
@@ -20,6 +21,23 @@ __all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", 
            "class_type_of_object", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "FUNCTION", "type_of_value", "register_class_type",
            "class_type"]
+
+
+# qualified class name -> the name code printed now calls it (gpujit.jit.save gives two
+# classes with one short name names of their own in the archive); None: the short name
+ARCHIVE_CLASS_NAMES: contextvars.ContextVar = contextvars.ContextVar(
+    "gpujit_archive_class_names", default=None)
+
+
+def _short_name(qualified: str) -> str:
+    """How code names a class, NamedTuple or enum: its short name, or the name the archive
+    being written gives it."""
+    names = ARCHIVE_CLASS_NAMES.get()
+    if names:
+        mapped = names.get(qualified)
+        if mapped is not None:
+            return mapped
+    return qualified.rsplit(".", 1)[-1]
 
 
 class Type:
@@ -218,7 +236,7 @@ class NamedTupleType(TupleType):
         return self.name
 
     def annotation(self):
-        return self.name.rsplit(".", 1)[-1]
+        return _short_name(self.name)
 
 
 @dataclass(frozen=True)
@@ -373,7 +391,7 @@ class ClassType(Type):
         return self.name
 
     def annotation(self):
-        return self.name.rsplit(".", 1)[-1]
+        return _short_name(self.name)
 
     def __eq__(self, other):
         return isinstance(other, ClassType) and other.name == self.name
@@ -454,7 +472,7 @@ class EnumType(Type):
         return f"Enum<{self.name}>"
 
     def annotation(self):
-        return self.name.rsplit(".", 1)[-1]
+        return _short_name(self.name)
 
     def __eq__(self, other):
         return isinstance(other, EnumType) and other.name == self.name

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 
 from ..ir import types as T
 
@@ -139,6 +140,17 @@ def type_record(t) -> dict:
     """A type as IR text and, where it names classes, as the annotation the archive's
     code would write (resolved among the archive's own classes when loading)."""
     rec = {"type": str(t)}
-    if any(True for _ in class_types(t)):
+    classes = {c.name for c in class_types(t)}
+    if classes:
         rec["annotation"] = t.annotation()
+        names = T.ARCHIVE_CLASS_NAMES.get() or {}
+        # the IR text names each class as the archive does (`__torch__.<its name there>`),
+        # not by where it was defined (a local class's `__torch__.f.Pair`, a mangled
+        # name): the archive reads the same saved again after loading (the loader reads
+        # the annotation; this text is for people)
+        pattern = "|".join(re.escape(n) for n in sorted(classes, key=len, reverse=True))
+        rec["type"] = re.sub(
+            rf"(?<![\w.])(?:{pattern})(?![\w.])",
+            lambda m: "__torch__." + names.get(m.group(0), m.group(0).rsplit(".", 1)[-1]),
+            rec["type"])
     return rec

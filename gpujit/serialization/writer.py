@@ -43,12 +43,13 @@ class _Saver:
         self.functions = {}        # name in the archive -> (order first seen, code text)
         self.callee_names = {}     # id(callee graph) -> its name in the archive
         self.by_bare = {}          # name compiled with -> the archive names given for it
-        self.bare_code = {}        # archive name -> its code printed under the bare name
+        self.bare_code = {}        # archive name -> its code after the `def` line
         self.naming = set()        # ids of the callees being named (recursion guard)
         self.alive = []            # the callees named (their ids stay theirs)
         self.constants = []        # tensors the code names as CONSTANTS.c<k>
-        self.classes = {}          # short name -> record (script classes, NamedTuples)
-        self.class_names = {}      # short name -> qualified IR name
+        self.classes = {}          # archive name -> record (script classes, NamedTuples)
+        self.class_names = {}      # qualified IR name -> archive name (the code prints it:
+                                   # T.ARCHIVE_CLASS_NAMES is this dict while saving)
         self.n_arrays = 0
         self.tensor_memo = {}      # id(tensor) -> (tensor, its entry)
         self.storage_memo = {}     # id(owning array) -> (array, its entry)
@@ -104,17 +105,22 @@ class _Saver:
         return out
 
     def add_class(self, t) -> str:
-        """Record a script class or NamedTuple type the saved code or values use; its
-        short name (what the code calls it)."""
+        """Record a script class, NamedTuple, enum or interface type the saved code or
+        values use; its name in the archive (what the code calls it). Each distinct class
+        gets a name of its own, as functions do: its short name when no other class has
+        taken it, else `<short>_<k>`, the lowest k free (two classes `Pair` from different
+        modules)."""
         from ..frontend.script.classes import script_class_of
-        name = t.annotation()
-        known = self.class_names.get(name)
+        known = self.class_names.get(t.name)
         if known is not None:
-            if known != t.name:
-                raise ArchiveError(f"two classes named '{name}' ({known} and {t.name}) are "
-                                   f"used; rename one of them to save this model")
-            return name
-        self.class_names[name] = t.name
+            return known
+        short = t.name.rsplit(".", 1)[-1]
+        name, k = short, 0
+        while name in self.classes:
+            k += 1
+            name = f"{short}_{k}"
+        self.class_names[t.name] = name
+        self.classes[name] = None               # (taken while its record is made)
         if isinstance(t, T.EnumType):           # its members, by name, in order
             self.classes[name] = {"kind": "enum", "qualified": t.name,
                                   "members": [[m.name, encode(m.value, self)]
@@ -213,8 +219,11 @@ class _Saver:
         code = python_source(callee, name=bare, is_method=False, constants=self.constants,
                              callee_names=self.callee_names)
         self.naming.discard(id(callee))
+        head = f"def {bare}("
+        assert code.startswith(head), code[:80]
+        body = code[len(head):]                # the code but for the name it is given
         for other in self.by_bare.get(bare, ()):
-            if self.bare_code[other] == code:
+            if self.bare_code[other] == body:
                 self.callee_names[id(callee)] = other
                 return other
         unique, k = bare, 0
@@ -223,11 +232,9 @@ class _Saver:
             unique = f"{bare}_{k}"
         self.callee_names[id(callee)] = unique
         self.by_bare.setdefault(bare, []).append(unique)
-        self.bare_code[unique] = code
-        if unique != bare:
-            code = python_source(callee, name=unique, is_method=False,
-                                 constants=self.constants, callee_names=self.callee_names)
-        self.functions[unique] = (first_seen, code)   # (written in the order first seen)
+        self.bare_code[unique] = body
+        # (written in the order first seen)
+        self.functions[unique] = (first_seen, f"def {unique}(" + body)
         return unique
 
     def module(self, m, path):
@@ -332,12 +339,38 @@ def _refuse_python_ops(m, path):
 def save(m, f, _extra_files=None):
     """Save a scripted or traced module (or a ScriptFunction) to f (a path or a binary
     file object) as a zip archive that gpujit.jit.load reads back in any process."""
-    from ..jit.objects import ScriptModule, ScriptFunction
     name = "archive"
     if isinstance(f, (str, os.PathLike)):
         base = os.path.splitext(os.path.basename(os.fspath(f)))[0]
         name = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or "archive"
     s = _Saver(name)
+    names = T.ARCHIVE_CLASS_NAMES.set(s.class_names)
+    try:
+        data = _archive(s, m, _extra_files)
+    finally:
+        T.ARCHIVE_CLASS_NAMES.reset(names)
+    own = isinstance(f, (str, os.PathLike))
+    if own:
+        parent = os.path.dirname(os.fspath(f))
+        if parent and not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
+    fh = open(f, "wb") if own else f
+    try:
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as z:
+            z.writestr(f"{name}/version", str(FORMAT_VERSION))
+            z.writestr(f"{name}/manifest.json", data)
+            for k, v in s.entries.items():
+                z.writestr(k, v)
+    finally:
+        if own:
+            fh.close()
+
+
+def _archive(s, m, _extra_files):
+    """The manifest's text, s holding the archive's other entries; class types print by
+    their archive names meanwhile."""
+    from ..jit.objects import ScriptModule, ScriptFunction
+    name = s.prefix
     manifest = {"format": FORMAT, "version": FORMAT_VERSION}
     if isinstance(m, ScriptModule):
         manifest["kind"] = "module"
@@ -372,21 +405,7 @@ def save(m, f, _extra_files=None):
     manifest["extra_files"] = extra
     manifest["sha256"] = {k[len(name) + 1:]: hashlib.sha256(v).hexdigest()
                           for k, v in s.entries.items()}
-    own = isinstance(f, (str, os.PathLike))
-    if own:
-        parent = os.path.dirname(os.fspath(f))
-        if parent and not os.path.isdir(parent):
-            raise RuntimeError(f"Parent directory {parent} does not exist.")
-    fh = open(f, "wb") if own else f
-    try:
-        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as z:
-            z.writestr(f"{name}/version", str(FORMAT_VERSION))
-            z.writestr(f"{name}/manifest.json", json.dumps(manifest, indent=1))
-            for k, v in s.entries.items():
-                z.writestr(k, v)
-    finally:
-        if own:
-            fh.close()
+    return json.dumps(manifest, indent=1)
 
 
 def _safe_name(k):

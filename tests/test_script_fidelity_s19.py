@@ -1,0 +1,194 @@
+"""TorchScript fidelity leftovers (session 19), with literal expected values (no torch).
+
+1. gpujit.jit.save of a model using two different script classes, NamedTuples or enums with
+   the same short name (from different modules): each gets a name of its own in the
+   archive (`Pair`, `Pair_1`), the code calls and annotates with it, the loaded model runs
+   and saves again identically.
+"""
+import enum
+import importlib
+import io
+import sys
+import textwrap
+import zipfile
+from typing import List, NamedTuple, Optional
+
+import numpy as np
+
+import gpujit as torch
+
+
+# ---------------------------------------------------------------- 1. class name clashes
+def _make_a():
+    class Pair:
+        def __init__(self, a: torch.Tensor):
+            self.a = a
+
+        def get(self) -> torch.Tensor:
+            return self.a + 1
+
+    class Pt(NamedTuple):
+        x: torch.Tensor
+
+    class Color(enum.Enum):
+        RED = 1
+        GREEN = 2
+    return Pair, Pt, Color
+
+
+def _make_b():
+    class Pair:
+        def __init__(self, a: torch.Tensor):
+            self.b = a * 2
+
+        def get(self) -> torch.Tensor:
+            return self.b
+
+    class Pt(NamedTuple):
+        y: float
+
+    class Color(enum.Enum):
+        RED = 5
+        BLUE = 7
+    return Pair, Pt, Color
+
+
+PairA, PtA, ColorA = _make_a()
+PairB, PtB, ColorB = _make_b()
+
+
+class Pair_1:                  # a real class with the name a renamed one would take
+    def __init__(self, a: torch.Tensor):
+        self.c = a - 1
+
+    def get(self) -> torch.Tensor:
+        return self.c
+
+
+def _save(m):
+    buf = io.BytesIO()
+    torch.jit.save(m, buf)
+    return buf.getvalue()
+
+
+def _entries(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _roundtrip(m):
+    data = _save(m)
+    loaded = torch.jit.load(io.BytesIO(data))
+    assert _entries(_save(loaded)) == _entries(data)
+    return loaded, data
+
+
+def _t(a):
+    return torch.tensor(np.asarray(a, dtype=np.float32))
+
+
+X = np.array([1.0, 2.0, 5.0], dtype=np.float32)
+
+
+class UsesBoth(torch.nn.Module):
+    def forward(self, x):
+        p = PairA(x)
+        q = PairB(x)
+        s = PtA(x)
+        t = PtB(2.0)
+        lst: List[PairB] = [q]
+        return p.get() + lst[0].get() + s.x * t.y
+
+
+def test_two_classes_same_name_save_load():
+    m = torch.jit.script(UsesBoth())
+    expected = (X + 1) + X * 2 + X * 2.0
+    np.testing.assert_allclose(m(_t(X)).numpy(), expected)
+    loaded, data = _roundtrip(m)
+    np.testing.assert_allclose(loaded(_t(X)).numpy(), expected)
+    names = set(_entries(data))
+    assert {"archive/code/__class__.Pair.py", "archive/code/__class__.Pair_1.py"} <= names
+    code = loaded.code
+    assert "Pair(x)" in code and "Pair_1(x)" in code
+    assert "Pt(x" in code and "Pt_1(2." in code
+
+
+class HoldsThem(torch.nn.Module):
+    opt: Optional[PtB]
+
+    def __init__(self):
+        super().__init__()
+        self.pa = PtA(torch.ones(2))
+        self.opt = PtB(3.0)
+
+    def forward(self, x, c: ColorA, d: ColorB) -> torch.Tensor:
+        out = x + self.pa.x
+        if c == ColorA.GREEN:
+            out = out * 10
+        if d == ColorB.BLUE:
+            out = out - 1
+        o = self.opt
+        if o is not None:
+            out = out * o.y
+        return out
+
+
+def test_attributes_and_enums_same_name():
+    m = torch.jit.script(HoldsThem())
+    x = np.array([1.0, -2.0], dtype=np.float32)
+    loaded, data = _roundtrip(m)
+    for c, d, want in [(ColorA.GREEN, ColorB.BLUE, ((x + 1) * 10 - 1) * 3),
+                       (ColorA.RED, ColorB.RED, (x + 1) * 3)]:
+        np.testing.assert_allclose(m(_t(x), c, d).numpy(), want)
+        # the loaded model's enums are the live classes (found by qualified name)
+        np.testing.assert_allclose(loaded(_t(x), c, d).numpy(), want)
+    sig = _entries(data)["archive/code/root.py"].decode().splitlines()[0]
+    assert "c: Color," in sig and "d: Color_1)" in sig
+
+
+def test_renamed_class_does_not_take_a_real_classes_name():
+    class Three(torch.nn.Module):
+        def forward(self, x):
+            return PairA(x).get() + PairB(x).get() + Pair_1(x).get()
+    m = torch.jit.script(Three())
+    expected = (X + 1) + X * 2 + (X - 1)
+    loaded, data = _roundtrip(m)
+    np.testing.assert_allclose(loaded(_t(X)).numpy(), expected)
+    classes = sorted(n for n in _entries(data) if "__class__" in n)
+    assert len(classes) == 3
+
+
+def test_classes_same_name_from_two_modules(tmp_path, monkeypatch):
+    for mod, body in [("s19_mod_a", "self.v = x + 1.0"), ("s19_mod_b", "self.v = x * 4.0")]:
+        (tmp_path / f"{mod}.py").write_text(textwrap.dedent(f"""
+            import gpujit as torch
+
+            class Box:
+                def __init__(self, x: torch.Tensor):
+                    {body}
+
+                def value(self) -> torch.Tensor:
+                    return self.v
+            """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    a = importlib.import_module("s19_mod_a")
+    b = importlib.import_module("s19_mod_b")
+    try:
+        def f(x):
+            return a.Box(x).value() - b.Box(x).value()
+        sf = torch.jit.script(f)
+        loaded, data = _roundtrip(sf)
+        np.testing.assert_allclose(loaded(_t(X)).numpy(), (X + 1) - X * 4)
+    finally:
+        sys.modules.pop("s19_mod_a", None)
+        sys.modules.pop("s19_mod_b", None)
+
+
+def test_no_clash_keeps_short_names():
+    class One(torch.nn.Module):
+        def forward(self, x):
+            return PairA(x).get()
+    data = _save(torch.jit.script(One()))
+    names = _entries(data)
+    assert "archive/code/__class__.Pair.py" in names
+    assert not any("Pair_1" in n for n in names)
