@@ -4,6 +4,8 @@
    the same short name (from different modules): each gets a name of its own in the
    archive (`Pair`, `Pair_1`), the code calls and annotates with it, the loaded model runs
    and saves again identically.
+2. The text of floats (and of containers) in scripted code is TorchScript's: str(0.1) is
+   `0.10000000000000001`, str(1.0) `1.`, str(["a"]) `[a]` (values from torch 2.13).
 """
 import enum
 import importlib
@@ -11,9 +13,10 @@ import io
 import sys
 import textwrap
 import zipfile
-from typing import List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
+import pytest
 
 import gpujit as torch
 
@@ -192,3 +195,64 @@ def test_no_clash_keeps_short_names():
     names = _entries(data)
     assert "archive/code/__class__.Pair.py" in names
     assert not any("Pair_1" in n for n in names)
+
+
+# ---------------------------------------------------------------- 2. float text
+FLOAT_TEXT = [
+    (1.0, "1."), (0.1, "0.10000000000000001"), (1e20, "1e+20"),
+    (1 / 3, "0.33333333333333331"), (float("inf"), "inf"), (float("-inf"), "-inf"),
+    (-0.0, "0."), (float("nan"), "nan"), (2.5e-7, "2.4999999999999999e-07"),
+    (123456789.0, "123456789."), (1e16, "10000000000000000."), (-5.0, "-5."),
+    (9.2e18, "9200000000000000000."), (9.3e18, "9.3e+18"), (2.0 ** 63, "9.2233720368547758e+18"),
+    (-2.0 ** 63, "-9223372036854775808."), (0.0001, "0.0001"),
+    (1e-5, "1.0000000000000001e-05"), (5e-324, "4.9406564584124654e-324"),
+    (3.14159265358979, "3.14159265358979"), (-1.5, "-1.5"), (1e300, "1.0000000000000001e+300"),
+]
+
+
+@torch.jit.script
+def _texts(x: float) -> List[str]:
+    return [str(x), f"{x}", "{}".format(x), "%s" % x, str([x, 1.5]), str((x, 2)),
+            str({"a": x})]
+
+
+@pytest.mark.parametrize("v,text", FLOAT_TEXT)
+def test_float_text(v, text):
+    assert _texts(v) == [text, text, text, text, f"[{text}, 1.5]", f"({text}, 2)",
+                         f"{{a: {text}}}"]
+
+
+class _Pt(NamedTuple):
+    a: float
+    b: str
+
+
+@torch.jit.script
+def _container_texts(x: float) -> List[str]:
+    e: List[int] = []
+    d: Dict[str, List[float]] = {"k": [x]}
+    return [str(["a", "b"]), str((1, "b", x)), str(True), str([True, False]), str(e),
+            str(d), str([[x], [2.0]]), str((x,)), str(_Pt(x, "s")), "%s %d" % ("q", 3),
+            "%f" % x, "{} {}".format("a", [x]), str({1: "z"}), str([1, 2]), str(["it's"]),
+            f"{x:.3f}"]
+
+
+def test_container_text():
+    assert _container_texts(0.1) == [
+        "[a, b]", "(1, b, 0.10000000000000001)", "True", "[True, False]", "[]",
+        "{k: [0.10000000000000001]}", "[[0.10000000000000001], [2.]]",
+        "(0.10000000000000001,)", "(0.10000000000000001, s)", "q 3", "0.100000",
+        "a [0.10000000000000001]", "{1: z}", "[1, 2]", "[it's]",
+        "0.100"]        # (a format spec, which TorchScript refuses, keeps Python's meaning)
+
+
+def test_print_text(capsys):
+    @torch.jit.script
+    def show(x: float, n: int):
+        print("a", ["b"], x, {"k": x}, True, None, n, (x,))
+
+    show(0.1, 3)
+    show(2.0, -1)
+    assert capsys.readouterr().out.splitlines() == [
+        "a [b] 0.10000000000000001 {k: 0.10000000000000001} True None 3 (0.10000000000000001,)",
+        "a [b] 2. {k: 2.} True None -1 (2.,)"]

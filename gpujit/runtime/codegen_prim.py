@@ -14,6 +14,7 @@ from . import future_nodes as _future_nodes
 from . import objects as _objects
 from .assume import always_raises, constant_of
 from .profile import TensorSpec
+from .script_text import script_str
 
 _INT64_MAX = (1 << 63) - 1
 
@@ -245,7 +246,9 @@ def _alias(cg, n):
 
 
 def _print(cg, n):
-    cg.emit(f"print({', '.join(box_expr(cg, v) for v in n.inputs)})")
+    # each value as scripted code writes it (floats `1.`, strs in lists unquoted)
+    text = cg.bind(script_str, "script_str")
+    cg.emit(f"print({', '.join(f'{text}({box_expr(cg, v)})' for v in n.inputs)})")
 
 
 def _warn(cg, n):

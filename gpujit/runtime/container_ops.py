@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator
 
 from .percent_format import percent_format
-from .script_text import script_str
+from .script_text import FormatField, script_str
 
 __all__ = ["CONTAINER_OPS", "KeyErrorAt"]
 
@@ -146,7 +146,9 @@ def _new_set(*xs):
 
 
 def _format(fmt, *args):
-    return fmt.format(*args)
+    # `{}` of a float, container or enum as scripted code writes it (FormatField)
+    return fmt.format(*[a if type(a) is str or type(a) is int else FormatField(a)
+                        for a in args])
 
 
 # Python's own list/dict/set/str operations on container values (TorchScript's

@@ -23,6 +23,7 @@ from ..ir import types as T
 from ..ops.registry import wrap as _wrap
 from .container_ops import CONTAINER_OPS, KeyErrorAt
 from .isinstance_kinds import isinstance_test
+from .script_text import script_str
 from . import future_nodes as _future_nodes
 
 __all__ = ["interpret", "InterpreterError", "Error", "exception_for", "callee_graph", "call_inputs",
@@ -371,7 +372,7 @@ def _identity(node, env, profile):
 
 
 def _print(node, env, profile):
-    print(*[env[v] for v in node.inputs])
+    print(*[script_str(env[v]) for v in node.inputs])
     return None
 
 

@@ -1,12 +1,23 @@
-"""str() of a value in scripted code (aten::str, `%s`): Python's text, except that an
-Enum member, also inside a list, tuple or dict, is written as TorchScript writes it,
-`Enum<Color.RED>` (str([Color.RED, Color.GREEN]) is `[Enum<Color.RED>, Enum<Color.GREEN>]`,
-where Python writes `[<Color.RED: 1>, <Color.GREEN: 2>]`)."""
+"""The text of a value in scripted code (aten::str, print(), `%s`, `{}` fields of
+f-strings and str.format), as TorchScript writes it (c10's IValue printing), where it
+differs from Python's:
+
+- a float as C++ writes it with 17 significant digits (`0.10000000000000001`, `1e+20`,
+  `0.33333333333333331`), an integral one that fits an int64 as that int and a dot (`1.`,
+  `-5.`, `0.` also for -0.0, `10000000000000000.`), `inf`, `-inf`, `nan`;
+- a str inside a list, tuple or dict without quotes (`[a, b]`, `{k: 1.}`);
+- a NamedTuple as a tuple (`(1., s)`);
+- an Enum member as `Enum<Color.RED>`.
+
+A Tensor keeps eager gpujit's text (TorchScript writes C++'s `[ CPUFloatType{2} ]` form)."""
 from __future__ import annotations
 
 import enum
+import math
 
-__all__ = ["script_str", "enum_text"]
+__all__ = ["script_str", "enum_text", "float_text", "FormatField"]
+
+_INT64 = 2.0 ** 63
 
 
 def enum_text(member) -> str:
@@ -14,44 +25,56 @@ def enum_text(member) -> str:
     return f"Enum<{type(member).__name__}.{member.name}>"
 
 
-def _holds_enum(v) -> bool:
-    if isinstance(v, enum.Enum):
-        return True
-    if isinstance(v, (list, tuple, set)):
-        return any(_holds_enum(x) for x in v)
-    if isinstance(v, dict):
-        return any(_holds_enum(k) or _holds_enum(x) for k, x in v.items())
-    return False
+def float_text(d: float) -> str:
+    """str(d) in TorchScript: `1.`, `0.10000000000000001`, `1e+20` (see the module's doc)."""
+    if d.is_integer() and -_INT64 <= d < _INT64:
+        return f"{int(d)}."
+    if math.isnan(d):
+        return "nan"
+    return format(d, ".17g")
 
 
 def _item(v) -> str:
-    """An element as its container writes it (Python's repr, TorchScript's Enum text)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float):
+        return float_text(v)
+    if isinstance(v, (bool, int)) or v is None:
+        return str(v)
     if isinstance(v, enum.Enum):
         return enum_text(v)
-    if isinstance(v, (list, tuple, set, dict)) and _holds_enum(v):
-        return _text(v)
-    return repr(v)
-
-
-def _text(v) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{_item(k)}: {_item(x)}" for k, x in v.items()) + "}"
-    items = [_item(x) for x in v]
-    fields = getattr(type(v), "_fields", None)
-    if isinstance(v, tuple) and fields is not None:          # a NamedTuple
-        return f"{type(v).__name__}(" + ", ".join(
-            f"{f}={x}" for f, x in zip(fields, items)) + ")"
     if isinstance(v, tuple):
+        items = [_item(x) for x in v]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-    if isinstance(v, set):
-        return "{" + ", ".join(items) + "}" if items else "set()"
-    return "[" + ", ".join(items) + "]"
+    if isinstance(v, list):
+        return "[" + ", ".join(_item(x) for x in v) + "]"
+    if isinstance(v, (set, frozenset)):
+        return "{" + ", ".join(_item(x) for x in v) + "}" if v else "set()"
+    return str(v)
 
 
 def script_str(v) -> str:
     """str(v) as scripted code writes it (see the module's doc)."""
-    if isinstance(v, enum.Enum):
-        return enum_text(v)
-    if isinstance(v, (list, tuple, set, dict)) and _holds_enum(v):
-        return _text(v)
-    return str(v)
+    if type(v) is str:
+        return v
+    return _item(v)
+
+
+class FormatField:
+    """An aten::format field: `{}` and `{!s}` write the value as scripted code does
+    (script_str); a format spec (`{:.3f}`) and `{!r}` keep Python's meaning."""
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def __format__(self, spec):
+        return format(self.v, spec) if spec else script_str(self.v)
+
+    def __str__(self):
+        return script_str(self.v)
+
+    def __repr__(self):
+        return repr(self.v)
