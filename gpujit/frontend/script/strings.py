@@ -6,9 +6,8 @@ An f-string `f"{x} and {n:.3f}"` becomes one aten::format node over a format str
 ("{} and {:.3f}") and its fields, which is Python's own str.format at run time, except
 that a `{}` field is written as TorchScript writes the value (floats `1.`,
 `0.10000000000000001`; runtime/script_text.py); a spec keeps Python's meaning. A Tensor
-field is first
-turned into the str eager gpujit prints (aten::str.Tensor), or into its Python number
-when the field has a format spec (as Tensor.__format__ does). The str methods are registry
+field is first turned into the str eager gpujit prints (aten::str.Tensor), or into its
+Python number when the field has a format spec (as Tensor.__format__ does). The str methods are registry
 ops of the scalar family (ops/scalar_str.py), resolved and checked like any call."""
 from __future__ import annotations
 
