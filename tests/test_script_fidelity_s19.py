@@ -6,6 +6,11 @@
    and saves again identically.
 2. The text of floats (and of containers) in scripted code is TorchScript's: str(0.1) is
    `0.10000000000000001`, str(1.0) `1.`, str(["a"]) `[a]` (values from torch 2.13).
+3. Scripted ints are int64: + - * << unary - abs and // wrap around as TorchScript's do
+   (2**62 * 4 is 0); int() of a str out of int64's range raises (TorchScript: stoll).
+   (-2**63 // -1 crashes TorchScript's process with SIGFPE; gpujit wraps it to -2**63.
+   A shift count out of [0, 64) is undefined in TorchScript; gpujit's is Python's
+   arithmetic, wrapped.)
 """
 import enum
 import importlib
@@ -256,3 +261,86 @@ def test_print_text(capsys):
     assert capsys.readouterr().out.splitlines() == [
         "a [b] 0.10000000000000001 {k: 0.10000000000000001} True None 3 (0.10000000000000001,)",
         "a [b] 2. {k: 2.} True None -1 (2.,)"]
+
+
+# ---------------------------------------------------------------- 3. int64 arithmetic
+M = 2 ** 63
+
+
+def _mul(a: int, b: int) -> int:
+    return a * b
+
+
+def _add(a: int, b: int) -> int:
+    return a + b
+
+
+def _sub(a: int, b: int) -> int:
+    return a - b
+
+
+def _fdiv(a: int, b: int) -> int:
+    return a // b
+
+
+def _shl(a: int, b: int) -> int:
+    return a << b
+
+
+def _neg(a: int) -> int:
+    return -a
+
+
+def _abs(a: int) -> int:
+    return abs(a)
+
+
+def _chain(a: int, b: int) -> int:      # wraps at the chain's end only (same values)
+    return (a * b + 7) * b - a
+
+
+INT_CASES = [
+    (_mul, (2 ** 62, 4), 0), (_mul, (2 ** 62, 3), -(2 ** 62)), (_mul, (-M, -1), -M),
+    (_add, (M - 1, 1), -M), (_sub, (-M, 1), M - 1), (_fdiv, (-M, -1), -M),
+    (_shl, (1, 63), -M), (_shl, (3, 62), -(2 ** 62)), (_shl, (1, 64), 0),
+    (_neg, (-M,), -M), (_abs, (-M,), -M), (_mul, (3, 5), 15), (_fdiv, (-7, 2), -4),
+    (_chain, (2 ** 40, 2 ** 30), ((((2 ** 70 + 7) * 2 ** 30 - 2 ** 40) + M) % 2 ** 64) - M),
+]
+
+
+@pytest.mark.parametrize("fn,args,want", INT_CASES, ids=lambda c: getattr(c, "__name__", None))
+def test_int64_wraps(fn, args, want):
+    sf = torch.jit.script(fn)
+    for _ in range(3):           # profiled, then the generated code
+        assert sf(*args) == want
+    from gpujit.runtime.interpreter import interpret
+    assert interpret(sf.graph, *args) == want
+
+
+def test_int64_loop_wraps():
+    @torch.jit.script
+    def powmod_like(n: int) -> int:
+        acc = 1
+        for i in range(n):
+            acc = acc * 1000003 + i
+        return acc
+
+    def ref(n):
+        acc = 1
+        for i in range(n):
+            acc = (acc * 1000003 + i + M) % 2 ** 64 - M
+        return acc
+    for _ in range(3):
+        assert powmod_like(50) == ref(50)
+
+
+def test_int_of_str_out_of_int64_range():
+    @torch.jit.script
+    def to_int(s: str) -> int:
+        return int(s)
+
+    assert to_int("9223372036854775807") == M - 1
+    assert to_int("-9223372036854775808") == -M
+    for s in ["9" * 20, "-9223372036854775809"]:
+        with pytest.raises(RuntimeError, match="stoll"):
+            to_int(s)

@@ -26,6 +26,22 @@ PYTHON_FORMS: dict = {}
 # every op declared here: its impl returns a Python value (no `.item()` needed)
 PYTHON_VALUED: set = set()
 
+# ints in scripted code are int64, as TorchScript's: the int ops whose result can leave
+# int64's range (+, -, *, <<, //, unary -, abs) wrap it around (2**62 * 4 is 0, -2**63 // -1
+# is -2**63); the generated code writes the op's Python form and then
+# `if not -2**63 <= r <= 2**63 - 1: r = _wrap64(r)` (a comparison, no call, in range)
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
+INT64_WRAPPED: set = set()
+
+
+def wrap_int64(r: int) -> int:
+    """r modulo 2**64, in int64's range (two's complement wrap-around)."""
+    return ((r - INT64_MIN) & 0xFFFFFFFFFFFFFFFF) + INT64_MIN
+
+
+def int64(r: int) -> int:
+    return r if INT64_MIN <= r <= INT64_MAX else wrap_int64(r)
+
 
 def _returns(t):
     """Meta rule of an op whose result is a Python value: its type."""
@@ -49,6 +65,9 @@ def _scalar_op(schema, meta=None, form=None):
 
 
 def _binary(name, fn, arg_type, ret_type, form, convert=None):
+    if convert is int64:
+        INT64_WRAPPED.add(f"aten::{name}.{arg_type}")
+
     @_scalar_op(f"aten::{name}.{arg_type}({arg_type} a, {arg_type} b) -> {ret_type}",
                 form="{a} %s {b}" % form)
     def impl(xp, a, b):
@@ -141,7 +160,9 @@ _DIV_GUARDED = "({a} / {b} if {b} else _fdiv0({a}, {b}))"
 for _name, _fn, _form in _ARITH:
     if _name in _INT_DIVISION:
         _fn, GUARDED_FORMS[f"aten::{_name}.int"] = _INT_DIVISION[_name]
-    globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "int", _form)
+    # (% of int64s stays in range)
+    _wrap = int64 if _name != "remainder" else None
+    globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "int", _form, _wrap)
 for _name, _fn, _form in _ARITH:
     _call = None
     if _name in _FLOAT_DIVISION:
@@ -154,14 +175,17 @@ div_int = _binary("div", float_div, "int", "float", "/")
 div_float = _binary("div", float_div, "float", "float", "/", float)
 GUARDED_FORMS["aten::div.int"] = GUARDED_FORMS["aten::div.float"] = _DIV_GUARDED
 
+INT64_WRAPPED.update(("aten::neg.int", "aten::abs.int"))
+
 # the names the forms above call, in the generated code's namespace
 FORM_HELPERS = {"_int_div0": int_division_by_zero, "_fdiv0": float_div_by_zero,
-                "_ffloordiv": float_floordiv, "_fremainder": float_remainder}
+                "_ffloordiv": float_floordiv, "_fremainder": float_remainder,
+                "_wrap64": wrap_int64}
 
 
 @_scalar_op("aten::neg.int(int a) -> int", form="-{a}")
 def neg_int(xp, a):
-    return -a
+    return int64(-a)
 
 
 @_scalar_op("aten::neg.float(float a) -> float", form="-{a}")
@@ -193,7 +217,7 @@ def divmod_float(xp, x, y):
 
 @_scalar_op("aten::abs.int(int a) -> int", form="abs({a})")
 def abs_int(xp, a):
-    return abs(a)
+    return int64(abs(a))
 
 
 @_scalar_op("aten::abs.float(float a) -> float", form="abs({a})")
@@ -258,7 +282,7 @@ xor_bool = _binary("__xor__", operator.xor, "bool", "bool", "^")
 and_int = _binary("__and__", operator.and_, "int", "int", "&")
 or_int = _binary("__or__", operator.or_, "int", "int", "|")
 xor_int = _binary("__xor__", operator.xor, "int", "int", "^")
-lshift_int = _binary("__lshift__", operator.lshift, "int", "int", "<<")
+lshift_int = _binary("__lshift__", operator.lshift, "int", "int", "<<", int64)
 rshift_int = _binary("__rshift__", operator.rshift, "int", "int", ">>")
 
 
@@ -303,7 +327,10 @@ def _parse_number(kind, a):
 
 @_scalar_op("aten::Int.str(str a) -> int")
 def int_str(xp, a):
-    return _parse_number(int, a)
+    r = _parse_number(int, a)
+    if not INT64_MIN <= r <= INT64_MAX:     # (C++'s stoll, which TorchScript's int() is)
+        raise ConversionError(f"int() of {a!r}: the number does not fit an int64 (stoll)")
+    return r
 
 
 @_scalar_op("aten::Float.Tensor(Tensor a) -> float")

@@ -28,7 +28,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve
 from ..ir import types as _T
 from ..ops import registry as _reg
-from ..ops.scalar_ops import GUARDED_FORMS, PYTHON_FORMS, PYTHON_VALUED
+from ..ops.scalar_ops import GUARDED_FORMS, INT64_WRAPPED, PYTHON_FORMS, PYTHON_VALUED
 from .assume import NO_CONSTANT, constant_of, known
 from .profile import TensorSpec, ValueSpec, ListSpec, TupleSpec, EMPTY, spec_of
 from .codegen_calls import _NONE, _Arg, _join_devices, _move, _call_expr
@@ -83,8 +83,32 @@ def _python_form(cg, n, op, args):
     if op.name in GUARDED_FORMS and args[1].const in (NO_CONSTANT, 0):
         form = GUARDED_FORMS[op.name]       # int // b: TorchScript's 'division by 0'
     expr = form.format(**{a.name: a.expr for a in args})
-    cg.emit(f"{cg.define(n.output)} = {expr}")
+    out = cg.define(n.output)
+    cg.emit(f"{out} = {expr}")
+    if op.name in INT64_WRAPPED and _escapes_ring(n.output):
+        cg.emit(f"if {out}.bit_length() > 63: {out} = _wrap64({out})")
     return True
+
+
+# Ints are int64 (scalar_ops.INT64_WRAPPED). Wrapping modulo 2**64 commutes with + - * and
+# <<, so a result only these use (`a * 31 + i - 7`) need not be wrapped: the chain's last
+# result is, when something else (a comparison, %, a call, a loop-carried value, the
+# return) uses it. One check per chain instead of per op: a loop of int arithmetic runs
+# at about the speed of Python's unbounded ints.
+_RING = {"aten::add.int": None, "aten::sub.int": None, "aten::mul.int": None,
+         "aten::neg.int": None, "aten::__lshift__.int": 0}
+
+
+def _escapes_ring(v):
+    """Is v used other than as an operand of + - * (or the left one of <<) on ints?"""
+    for u in v.uses:
+        op = getattr(u.user, "op", None)
+        if op is None or op.name not in _RING:
+            return True
+        only = _RING[op.name]
+        if only is not None and u.offset != only:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------- generic ops
