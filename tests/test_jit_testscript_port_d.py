@@ -193,6 +193,9 @@ def test_script_sequential_for_and_call():
     np.testing.assert_allclose(m.forward2(i).detach().numpy(), want, rtol=1e-6)
 
 
+# (its module never compiles: the suite's save round trip of every scripted module has
+# nothing to save)
+@pytest.mark.no_save_roundtrip
 def test_script_sequential_multi_output_fails():
     class ReturnMulti(torch.jit.ScriptModule):
         @torch.jit.script_method
