@@ -109,9 +109,9 @@ def test_pytorch_alias_names_in_eager_and_scripted_code():
     assert torch.multiply is not None and torch.Tensor.arctan is not None
     f = torch.jit.script(alias_calls)
     x, y = torch.rand(2, 3) + 1, torch.rand(2, 3) + 1
-    for _ in range(3):
+    for _ in range(3):      # (fused arctan may differ by 1 ulp and b cancels: an atol)
         for got, want in zip(f(x, y), alias_calls(x, y)):
-            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
     g = str(f.graph)
     assert "aten::mul" in g and "aten::multiply" not in g and "aten::atan" in g
     z = torch.ones(3)

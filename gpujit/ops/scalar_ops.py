@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import operator
 
-from .meta import wrap_dim
 from .registry import op
 
 # qualified name -> the Python expression the op is, over its argument names: the
@@ -414,120 +413,7 @@ def bool_float(xp, a):
     return bool(a)
 
 
-# ------------------------------------------------------------------ tensor facts
-
-@_scalar_op("aten::size.int(Tensor self, int dim) -> int")
-def size_int(xp, self, dim):
-    if self.ndim == 0:
-        raise IndexError(f"size(): dimension specified as {dim} but tensor has no "
-                         f"dimensions")
-    return int(self.shape[wrap_dim(dim, self.ndim)])
-
-
-def _sizes_meta(self):
-    return list(self.shape)     # the sizes, None where the meta does not know one
-
-
-@_scalar_op("aten::size(Tensor self) -> int[]", meta=_sizes_meta)
-def size(xp, self):
-    return [int(s) for s in self.shape]
-
-
-@_scalar_op("aten::stride(Tensor self) -> int[]", meta=lambda self: [None] * len(self.shape))
-def stride(xp, self):
-    """`x.stride()` in scripted code: element strides, as PyTorch's."""
-    return [int(s) // self.itemsize for s in self.strides]
-
-
-def _broadcast_meta(a, b):
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return [None] * max(len(a), len(b))
-    return list
-
-
-@_scalar_op("aten::broadcast_shapes(int[] a, int[] b) -> int[]", meta=_broadcast_meta)
-def broadcast_shapes(xp, a, b):
-    """Scripted `torch.broadcast_shapes(s, t)` (TorchScript's takes two shapes): the shape
-    both broadcast to, with eager torch.broadcast_shapes' errors."""
-    from .shape_dims import broadcast_shapes_public
-    return list(broadcast_shapes_public(list(a), list(b)))
-
-
-@_scalar_op("aten::_infer_size(int[] a, int[] b) -> int[]", meta=_broadcast_meta)
-def _infer_size(xp, a, b):
-    """Scripted `torch._C._infer_size(s, t)`: as broadcast_shapes."""
-    from .shape_dims import broadcast_shapes_public
-    return list(broadcast_shapes_public(list(a), list(b)))
-
-
-@_scalar_op("aten::stride.int(Tensor self, int dim) -> int")
-def stride_int(xp, self, dim):
-    if self.ndim == 0:
-        raise IndexError(f"stride(): dimension specified as {dim} but tensor has no "
-                         f"dimensions")
-    return int(self.strides[wrap_dim(dim, self.ndim)]) // self.itemsize
-
-
-@_scalar_op("aten::is_contiguous(Tensor self) -> bool")
-def is_contiguous(xp, self):
-    """`x.is_contiguous()` in scripted code (the strides of size-1 dims do not count)."""
-    return bool(self.flags.c_contiguous)
-
-
-@_scalar_op("aten::is_contiguous.memory_format(Tensor self, MemoryFormat memory_format) "
-            "-> bool")
-def is_contiguous_memory_format(xp, self, memory_format):
-    from . import memory_format as _mf
-    fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
-    return _mf.is_contiguous_as(self.shape, self.strides, self.itemsize, fmt)
-
-
-@_scalar_op("aten::dim(Tensor self) -> int")
-def dim(xp, self):
-    return self.ndim
-
-
-@_scalar_op("aten::numel(Tensor self) -> int")
-def numel(xp, self):
-    return int(self.size)
-
-
-@_scalar_op("aten::len.Tensor(Tensor t) -> int")
-def len_tensor(xp, t):
-    if t.ndim == 0:
-        raise TypeError("len() of a 0-d tensor")
-    return int(t.shape[0])
-
-
-@_scalar_op("aten::len.t(t[] a) -> int")
-def len_list(xp, a):
-    return len(a)
-
-
-@_scalar_op("aten::is_floating_point(Tensor self) -> bool")
-def is_floating_point(xp, self):
-    from ..dtypes import from_numpy_dtype
-    return from_numpy_dtype(self.dtype).is_floating_point
-
-
-@_scalar_op("aten::is_cuda(Tensor self) -> bool")
-def is_cuda(xp, self):
-    """`x.is_cuda` in scripted code: its array lives on a GPU (not a NumPy array)."""
-    import numpy as np
-    return not isinstance(self, (np.ndarray, np.generic))
-
-
-@_scalar_op("aten::is_cpu(Tensor self) -> bool")
-def is_cpu(xp, self):
-    """`x.is_cpu` in scripted code: its array is a NumPy array."""
-    import numpy as np
-    return isinstance(self, (np.ndarray, np.generic))
-
-
-@_scalar_op("aten::device_type(Device self) -> str")
-def device_type(xp, self):
-    """`x.device.type` in scripted code: "cpu" or "cuda"."""
-    return self.type
+from . import scalar_facts  # noqa: E402,F401  (x.size(0), x.dim(), len(x)...: here, in this order)
 
 
 # ------------------------------------------------------------------ dtypes, devices, lists
