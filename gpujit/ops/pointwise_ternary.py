@@ -106,6 +106,22 @@ def lerp(xp, self, end, weight):
     return _lerp(xp, self, end, weight)
 
 
+def _lerp_dtypes(kinds):
+    """PyTorch's lerp meta: `end` (and a `weight` tensor of 1+ dims) must have self's
+    dtype; no promotion between them (a 0-dim weight and a number weight take part)."""
+    if len(kinds) < 2 or kinds[0][1] == _dt.SCALAR:
+        return
+    want = kinds[0][0]
+    for name, k in zip(("end", "weight"), kinds[1:]):
+        if k[0] is not want and (k[1] == _dt.DIM or (name == "end" and k[1] != _dt.SCALAR)):
+            raise RuntimeError(f"expected dtype {_dt.CPP_NAMES[want.name]} for `{name}` but "
+                               f"got dtype {_dt.CPP_NAMES[k[0].name]}")
+
+
+for _d in (lerp.op, lerp.op.inplace_variant, lerp_tensor.op, lerp_tensor.op.inplace_variant):
+    _d.check_kinds = _lerp_dtypes
+
+
 @op("aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
     tags=_PW, inplace=True, dtypes=NO_BOOL, scalar="{self} + {value} * {tensor1} * {tensor2}",
     number_args={"value": "int_in_int"})
