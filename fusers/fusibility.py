@@ -17,6 +17,7 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from ..ir import types as T
 from ..ir.schema_match import has_side_effects
+from ..ops.registry import _NARROW as _NARROW_INTS, checked_int
 from .batch_norm import BATCH_NORM, batch_norm_problem
 from .strategy import fusion_on
 
@@ -175,7 +176,7 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return "in-place op (writes its input)"
     if has_side_effects(node):
         return f"has side effects (runs on {runs_on(dev)})"
-    reason = _arguments_problem(op, node)
+    reason = _arguments_problem(op, node) or _checked_scalar_problem(op, node)
     if reason:
         return reason
     for o in node.outputs:
@@ -276,6 +277,32 @@ def _concat_problem(node) -> str | None:
     dev = out.type.device
     if not fusion_on(dev.type):
         return _fusion_off(dev)
+    return None
+
+
+def _checked_scalar_problem(op, node) -> str | None:
+    """A Python int that PyTorch converts to a narrow integer result dtype with its range
+    checked (OpDef.checked_scalars: clamp's bounds, masked_fill's value, alpha ...): a
+    kernel wraps it, so one out of range, or known only at run time, stays out of the group
+    (the op's eager call raises PyTorch's error)."""
+    names = op.checked_scalars
+    out = node.outputs[0].type if node.outputs else None
+    dt = getattr(out, "dtype", None)
+    if not names or dt is None or dt.np not in _NARROW_INTS:
+        return None
+    for a, v in zip(op.schema.arguments, node.inputs):
+        if a.name not in names:
+            continue
+        if _constant(v):
+            c = v.node.attrs.get("value")
+            if type(c) is int:
+                try:
+                    checked_int(c, dt.np)
+                except RuntimeError as e:
+                    return f"argument '{a.name}' = {c}: {e} (runs on {runs_on(node_device(node))})"
+        elif isinstance(v.type, T.IntType):
+            return (f"int argument '{a.name}' ({_name(v)}) of a {dt.name} result is range-"
+                    f"checked when it runs (runs on {runs_on(node_device(node))})")
     return None
 
 

@@ -14,6 +14,7 @@ import numpy as _np
 
 from .. import dtypes as _dt
 from . import special as _special
+from . import registry as _reg
 from .meta import TensorMeta as _TensorMeta
 from .pointwise import FLOATS, NO_BOOL, _PW, _f32
 from .registry import op
@@ -151,6 +152,7 @@ def _int_bounds(a, lo, hi, name):
         lo, hi = int(lo), int(hi)
         if a.dtype.kind == "u" and (lo < 0 or hi < 0):
             raise RuntimeError(f"cannot do {name} on an unsigned type with negative limits")
+        lo, hi = _reg.checked_arg(lo, a.dtype), _reg.checked_arg(hi, a.dtype)
     return lo, hi
 
 
@@ -159,6 +161,10 @@ def _int_bounds(a, lo, hi, name):
 def hardtanh(xp, self, min_val=-1, max_val=1):
     lo, hi = _int_bounds(self, min_val, max_val, "hardtanh")
     return _tie_first(xp, "minimum", _tie_first(xp, "maximum", self, lo), hi)
+
+
+for _d in (hardtanh.op, hardtanh.op.inplace_variant):
+    _d.checked_scalars = frozenset(("min_val", "max_val"))
 
 
 @op("aten::hardsigmoid(Tensor self) -> Tensor", **_ACT, inplace=True, dtypes=FLOATS,
@@ -179,9 +185,14 @@ def hardswish(xp, self):
     functional=True, method=False, inplace=True, dtypes=NO_BOOL,
     scalar="where({self} <= {threshold}, {value}, {self})")
 def threshold(xp, self, threshold, value):
-    if self.dtype.kind in "iu":
-        threshold, value = int(threshold), int(value)   # converted to the tensor's type
+    if self.dtype.kind in "iu":     # converted to the tensor's type (checked, as PyTorch)
+        threshold = _reg.checked_arg(int(threshold), self.dtype)
+        value = _reg.checked_arg(int(value), self.dtype)
     return xp.where(self <= threshold, value, self)
+
+
+for _d in (threshold.op, threshold.op.inplace_variant):
+    _d.checked_scalars = frozenset(("threshold", "value"))
 
 
 @op("aten::hardshrink(Tensor self, Scalar lambd=0.5) -> Tensor", tags=_PW, functional=True,

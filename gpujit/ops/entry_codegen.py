@@ -103,7 +103,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         # a Python int wraps into a narrower integer compute type (PyTorch: u8 > 300 is
         # u8 > 44, clamp(u8, min=-1) clamps at 255), as fused kernels convert it
         L.append(f"        if type(a_{n}) is int and npt in _NARROW:")
-        L.append(f"            a_{n} = _wrapi(a_{n}, npt)")
+        L.append(f"            a_{n} = (_checki if {n!r} in _op.checked_scalars else _wrapi)"
+                 f"(a_{n}, npt)")
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")
@@ -259,6 +260,7 @@ def _compile(op, src, fname, consts):
               _bcast_err=_r.broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
+              _checki=_r.checked_int,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"

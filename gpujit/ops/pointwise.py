@@ -75,13 +75,14 @@ def _check_alpha(a, b, alpha):
 
 
 def _wrap_scalar(v, *arrays):
-    """An int argument (alpha, value) wrapped into the tensors' narrow integer dtype, as
-    PyTorch and the fused kernels convert it (NumPy would raise OverflowError)."""
+    """An int argument (alpha, value) converted to the tensors' narrow integer dtype, as
+    PyTorch converts it (c10::checked_convert: wrapped within range, else an error;
+    registry.checked_int). NumPy would raise OverflowError."""
     if type(v) is int:
         for a in arrays:
             dt = getattr(a, "dtype", None)
             if dt is not None and dt in _reg._NARROW:
-                return _reg._wrap_int(v, dt)
+                return _reg.checked_int(v, dt)
     return v
 
 
@@ -135,6 +136,10 @@ def rsub(xp, self, other, alpha=1):
         return xp.subtract(other, self)
     alpha = _check_alpha(self, other, alpha)
     return xp.subtract(other, xp.multiply(self, alpha))
+
+
+for _d in (add.op, add.op.inplace_variant, sub.op, sub.op.inplace_variant, rsub.op):
+    _d.checked_scalars = frozenset(("alpha",))
 
 
 # (opmath_scalars: float16 times or by a Python number, or by a 0-dim tensor of another
@@ -453,6 +458,10 @@ def _declare_clamp_bound(name, ufunc, arg):
 
 clamp_min, clamp_min_tensor = _declare_clamp_bound("clamp_min", "maximum", "min")
 clamp_max, clamp_max_tensor = _declare_clamp_bound("clamp_max", "minimum", "max")
+for _f, _names in ((clamp, ("min", "max")), (clip, ("min", "max")), (clamp_min, ("min",)),
+                   (clamp_max, ("max",))):
+    for _d in (_f.op, _f.op.inplace_variant):      # (Python-int bounds: c10's checked_convert)
+        _d.checked_scalars = frozenset(_names)
 
 
 @op("aten::maximum(Tensor self, Tensor other) -> Tensor", tags=_PW,

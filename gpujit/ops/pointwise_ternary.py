@@ -55,7 +55,8 @@ def _masked_fill(xp, self, mask, value):
     if mask.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
                            f"dtype {_short(mask.dtype)}")
-    return xp.where(mask, value, self)   # the registry casts to self's dtype
+    # the registry casts to self's dtype (a Python int converted as PyTorch's, checked)
+    return xp.where(mask, _reg.checked_arg(value, self.dtype), self)
 
 
 @op("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", tags=_PW,
@@ -73,6 +74,11 @@ def masked_fill_tensor(xp, self, mask, value):
     scalar="where({mask}, {value}, {self})")
 def masked_fill(xp, self, mask, value):
     return _masked_fill(xp, self, mask, value)
+
+
+for _d in (masked_fill.op, masked_fill.op.inplace_variant):
+    _d.checked_scalars = frozenset(("value",))
+where.op.checked_scalars = frozenset(("self", "other"))   # where(c, x, 300): c10's check
 
 
 # masked_fill broadcasts mask with self (expand_outplace(mask, self)): a mismatch names the
@@ -131,6 +137,10 @@ def addcmul(xp, self, tensor1, tensor2, value=1):
         value = int(value)          # PyTorch converts it to the integer dtype (0.5 -> 0)
     value = _wrap_scalar(value, s, t1)
     return s + value * t1 * tensor2 if value != 1 else s + t1 * tensor2
+
+
+for _d in (addcmul.op, addcmul.op.inplace_variant):
+    _d.checked_scalars = frozenset(("value",))
 
 
 def _addcdiv_types(ct, value):

@@ -345,6 +345,30 @@ def _wrap_int(v, npt):
     return v if lo <= v <= hi else (v - lo) % span + lo
 
 
+_C_INT_NAMES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
+                np.dtype(np.int32): "int32_t", np.dtype(np.uint8): "uint8_t"}
+
+
+def checked_int(v, npt):
+    """Python int v as a value of the narrow integer dtype npt, as c10::checked_convert
+    takes it: in range as it is, a negative down to -max wrapped for an unsigned type
+    (clamp(u8, min=-1) clamps at 255), else PyTorch's RuntimeError."""
+    lo, hi, span = _NARROW[npt]
+    if lo <= v <= hi:
+        return v
+    if lo == 0 and -hi <= v < 0:
+        return v + span
+    raise RuntimeError(f"value cannot be converted to type {_C_INT_NAMES[np.dtype(npt)]} "
+                       f"without overflow")
+
+
+def checked_arg(v, npt):
+    """checked_int for a Python int (not a bool) and a narrow integer npt; v otherwise."""
+    if type(v) is int and npt in _NARROW:
+        return checked_int(v, npt)
+    return v
+
+
 # --------------------------------------------------------------------------------------
 # promotion modes of pointwise ops: computation dtype -> (compute, out)
 
@@ -401,6 +425,10 @@ class OpDef:
         # check_kinds(kinds): raises for operand dtypes the op refuses before promotion
         # (PyTorch's sub of a bool tensor), where `dtypes` sees only the computation dtype
         self.check_kinds = None
+        # Python-int arguments PyTorch converts to a narrow integer compute type with
+        # c10::checked_convert (clamp's bounds, masked_fill's value ...): out of range they
+        # raise, where other ops' (add, comparisons) wrap (checked_int)
+        self.checked_scalars = frozenset()
         self.name = schema.qualified_name
         self.impl = impl
         unknown = set(tags) - TAGS

@@ -63,14 +63,22 @@ def _pointwise(cg, n, op, args):
             return False
 
     if ct.np in _reg._NARROW:
-        # a Python int operand wraps into a narrow integer compute type, as in eager
+        # a Python int operand wraps into a narrow integer compute type, as in eager (or
+        # is range-checked: OpDef.checked_scalars; a constant out of range takes the
+        # fallback, whose eager call raises PyTorch's error)
         for a in operands:
             if isinstance(a.spec, ValueSpec) and a.spec.pytype is int:
+                checked = a.name in op.checked_scalars
                 if a.const is NO_CONSTANT:
-                    a.expr = (f"{cg.bind(_reg._wrap_int, 'wrap_int')}({a.expr}, "
-                              f"{cg.bind_np_dtype(ct)})")
+                    fn = _reg.checked_int if checked else _reg._wrap_int
+                    a.expr = (f"{cg.bind(fn, 'checked_int' if checked else 'wrap_int')}"
+                              f"({a.expr}, {cg.bind_np_dtype(ct)})")
                 elif not isinstance(a.const, bool):
-                    a.const = _reg._wrap_int(a.const, ct.np)
+                    try:
+                        a.const = (_reg.checked_int if checked else _reg._wrap_int)(
+                            a.const, ct.np)
+                    except RuntimeError:
+                        return False
                     a.expr = repr(a.const)
     exprs, probe_args, tensors, int_operands = {}, [], [], []
     overflow_consts, can_probe = False, True
