@@ -459,6 +459,36 @@ def test_eager_and_fused_match_pytorch_on_special_values():
     assert not bad, "\n".join(bad)
 
 
+# ------------------------------------------------------------------ on a CUDA device
+
+@pytest.mark.cuda
+def test_special_values_fused_on_cuda_match_cpu_eager():
+    cases = [(f"def f_{n}(x):\n    return ({e}) * 1\n", f"f_{n}", [values("float32")])
+             for n, (e, _) in sorted(UNARY.items()) if "|" not in e]
+    cases += [(f"def b_{n}(x, y):\n    x = x * 1\n    return ({e}) * 1\n", f"b_{n}",
+               [values("float32"), values("float32", 3)])
+              for n, (e, _) in sorted(BINARY.items()) if n != "compare"]
+    cases += [(f"def i_{n}(x, y):\n    x = x * 1\n    return ({e}) * 1\n", f"i_{n}",
+               [values("int32"), divisors("int32")]) for n, (e, _) in sorted(INT_EXPRS.items())]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for src, name, args in cases:
+            s, py = compiled(src, name)
+            with np.errstate(all="ignore"):
+                want = py(*[torch.from_numpy(a.copy()) for a in args]).numpy()
+            dev = [torch.from_numpy(a.copy()).cuda() for a in args]
+            for _ in range(3):
+                out = s(*dev)
+            assert out.device.type == "cuda"
+            same(out.cpu().numpy(), want, f"{name} on cuda", 1e-4 if want.dtype.kind == "f"
+                 else 0.0)
+    x = torch.from_numpy(values("int8")).cuda()
+    s, _ = compiled("def o(x):\n    return torch.clamp(x * 1, -3, 300) * 1\n", "o")
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="cannot be converted to type int8_t"):
+            s(x)
+
+
 # ------------------------------------------------------------------ the CUDA simulator
 
 SIM_SCRIPT = r"""
