@@ -24,9 +24,9 @@ subnormal is 0; addcmul's fma keeps -3e38 + 0.5 * -3e38 * -2.5 finite. torch.div
 -1, rounding_mode='trunc') of integer tensors kills the process with SIGFPE in PyTorch
 2.13 (gpujit wraps, as floor division does).
 
-As TorchScript, not eager (not tested): gpujit's script compiler picks lerp.Tensor for
-lerp(x, y, 0.5) (a number fits a pointwise Tensor operand), so scripted lerp of int64
-tensors returns float32 where PyTorch's picks lerp.Scalar and raises.
+Scripted lerp(x, y, 0.5) is lerp.Scalar, as TorchScript's schema matching picks (the
+compiler took lerp.Tensor, declared first, whose number operand a pointwise op accepts:
+lerp of int64 tensors gave float32 where eager and PyTorch raise).
 """
 from __future__ import annotations
 
@@ -434,6 +434,18 @@ def test_lerp_requires_matching_dtypes():
         torch.lerp(f32.half(), f32.half(), torch.full((3,), 0.5))
     # a 0-dim weight of another dtype takes part in promotion, as PyTorch's
     assert torch.lerp(f32, f32, torch.tensor(0.5, dtype=torch.float64)).dtype == torch.float32
+
+
+def test_scripted_lerp_with_a_number_weight_is_lerp_scalar():
+    """As eager: int64 tensors are refused (lerp.Tensor would promote them with 0.5)."""
+    s, py = compiled("def l(x, y):\n    return torch.lerp(x, y, 0.5)\n", "l")
+    i = torch.arange(4)
+    for f in (py, s, s, s):
+        with pytest.raises(RuntimeError, match="lerp does not support dtype int64"):
+            f(i, i * 2)
+    x, y = torch.arange(4.0), torch.full((4,), 2.0)
+    for _ in range(3):
+        np.testing.assert_allclose(s(x, y).numpy(), [1.0, 1.5, 2.0, 2.5])
 
 
 # ------------------------------------------------------------------ PyTorch as the oracle

@@ -160,7 +160,7 @@ class Match:
         self.op, self.items = op, items
 
 
-def _fits(p, t, op, convert=False) -> bool:
+def _fits(p, t, op, convert=False, lenient=True) -> bool:
     if type_matches(p.type, t):
         return True
     if convert and isinstance(t, T.BoolType) and not p.type.is_list and \
@@ -168,7 +168,18 @@ def _fits(p, t, op, convert=False) -> bool:
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool
     if convert and isinstance(t, T.TensorType) and tensor_as_number(op, p):
         return True          # ... and aten::IntImplicit / FloatImplicit of a Tensor
-    return op.is_pointwise and p.name in op.operands and isinstance(t, _NUM)
+    return lenient and op.is_pointwise and p.name in op.operands and isinstance(t, _NUM)
+
+
+def _exact_choice(m, ops, args, kwargs):
+    """m, or the first overload that takes a number argument as a number where m takes it
+    as a Tensor operand: torch.lerp(x, y, 0.5) is lerp.Scalar (its dtype checks and
+    promotion), as TorchScript's schema matching picks, though lerp.Tensor comes first."""
+    for op in ops:
+        m2 = match_schema(op, args, kwargs, lenient=False)
+        if isinstance(m2, Match):
+            return m2
+    return m
 
 
 def _empty_literal_choice(m, others, args, kwargs):
@@ -229,10 +240,11 @@ def tensor_as_number(op, p) -> str | None:
             "Scalar": "ScalarImplicit"}.get(p.type.base)
 
 
-def match_schema(op, args, kwargs, convert=False):
+def match_schema(op, args, kwargs, convert=False, lenient=True):
     """args: [(Value)], kwargs: {name: Value}. Returns a Match, or the reason (a str) the
     schema does not accept the call. convert: a bool also fits an int or float argument
-    (TorchScript's second pass, with implicit conversions)."""
+    (TorchScript's second pass, with implicit conversions); lenient: a number fits a
+    pointwise op's Tensor operand (`torch.add(x, 1)` on add.Tensor's kernel)."""
     params = op.schema.arguments
     positional = [p for p in params if not p.kwarg_only]
     items = []
@@ -264,7 +276,7 @@ def match_schema(op, args, kwargs, convert=False):
             continue
         else:
             return f"missing argument {p.name!r}"
-        if not _fits(p, a.type, op, convert) and not (p.type.is_list and
+        if not _fits(p, a.type, op, convert, lenient) and not (p.type.is_list and
                                                       is_empty_list_literal(a)):
             return f"{p.name!r} expected {describe_arg_type(p.type)}, got {short_type(a.type)}"
         items.append(("value", a))
@@ -277,6 +289,9 @@ def resolve(ops, args, kwargs):
     for i, op in enumerate(ops):
         m = match_schema(op, args, kwargs)
         if isinstance(m, Match):
+            if any(isinstance(a.type, _NUM) for a in list(args) + list(kwargs.values())
+                   if not isinstance(a, tuple)):
+                m = _exact_choice(m, ops[i:], args, kwargs)
             return _empty_literal_choice(m, ops[i + 1:], args, kwargs), misses
         misses.append((op, m))
     if any(isinstance(a.type, (T.BoolType, T.TensorType))
