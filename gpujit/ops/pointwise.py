@@ -1,11 +1,12 @@
 """Pointwise ops: arithmetic (add, sub, rsub, mul, div, floor_divide, remainder, fmod, pow,
-neg, abs, sign, sgn, positive, square), rounding (floor, ceil, trunc, round, frac) and
-clamping (clamp / clip and their bounds, maximum, minimum), with their derivatives, and
-what every pointwise family module shares (dtype sets, the float16 opmath helper `_f32`,
+neg, abs, sign, sgn, positive, square) and rounding (floor, ceil, trunc, round, frac), with
+their derivatives, and what every pointwise family module shares (dtype sets, the float16 opmath helper `_f32`,
 the derivative helpers, logit's fused expression). The other pointwise families:
 pointwise_math.py (float math: exp, log, trigonometric, erf, gamma functions, logit,
 hypot, ...), pointwise_logic.py (comparisons, float tests, logical and bitwise ops),
-pointwise_ternary.py (where, masked_fill, lerp, addcmul, addcdiv) and activation.py.
+pointwise_ternary.py (where, masked_fill, lerp, addcmul, addcdiv), pointwise_clamp.py
+(clamp / clip and their bounds, maximum, minimum: imported at the end of this module) and
+activation.py.
 
 Each body is written once against `xp` (NumPy or CuPy); operands arrive as arrays already
 cast to the computation dtype (or as Python scalars), and the result is cast to the output
@@ -23,7 +24,6 @@ from .. import dtypes as _dt
 from . import registry as _reg
 from . import scalar_ops as _scalar_ops
 from .registry import op
-from .scalar import tie_first as _tie_first
 from .registry import derivative as _derivative
 
 NO_BOOL = tuple(d for d in _dt.ALL if d is not _dt.bool)
@@ -398,84 +398,6 @@ def frac(xp, self):
     return self - xp.trunc(self)
 
 
-# ------------------------------------------------------------------ clamping, min/max
-
-def _clamp(xp, self, min=None, max=None, name="clamp"):
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    if self.dtype == bool and min is not None and max is not None:
-        # (bool clamps with one tensor bound, which PyTorch runs as clamp_min/clamp_max)
-        raise _reg.UnsupportedDtypeError(f"{name} does not support dtype bool with both "
-                                         f"bounds (one bound only)")
-    if min is not None:
-        # maximum/minimum propagate NaN, as clamp does; self on ties (signed zeros)
-        self = _tie_first(xp, "maximum", self, min)
-    if max is not None:
-        self = _tie_first(xp, "minimum", self, max)
-    return self
-
-
-# min(max(x, lo), hi), a missing bound leaving x (or max(x, lo)) as it is
-_CLAMP_LO = "maximum({self}, ifnone({min}, {self}))"
-_CLAMP = f"minimum({_CLAMP_LO}, ifnone({{max}}, {_CLAMP_LO}))"
-
-
-def _declare_clamp(name):
-    ops = []
-    for schema, operands in (
-            (f"aten::{name}(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor",
-             ("self", "min", "max")),
-            (f"aten::{name}.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor",
-             None)):
-        def impl(xp, self, min=None, max=None):
-            return _clamp(xp, self, min, max, name)
-        impl.__name__ = name
-        # bool: with tensor bounds only (PyTorch's clamp_min/clamp_max.Tensor take bool;
-        # a Python number bound, clamp's Scalar overload, does not)
-        ops.append(op(schema, tags=_PW, inplace=True, operands=operands, scalar=_CLAMP,
-                      dtypes=NO_BOOL if operands else _dt.ALL)(impl))
-    return ops
-
-
-clamp, clamp_tensor = _declare_clamp("clamp")
-clip, clip_tensor = _declare_clamp("clip")
-
-
-def _declare_clamp_bound(name, ufunc, arg):
-    ops = []
-    for schema, operands in ((f"aten::{name}(Tensor self, Scalar {arg}) -> Tensor",
-                              ("self", arg)),
-                             (f"aten::{name}.Tensor(Tensor self, Tensor {arg}) -> Tensor",
-                              None)):
-        def impl(xp, self, bound):
-            return _tie_first(xp, ufunc, self, bound)
-        impl.__name__ = name
-        ops.append(op(schema, tags=_PW, inplace=True, operands=operands,
-                      dtypes=NO_BOOL if operands else _dt.ALL,     # bool: tensor bound only
-                      scalar=f"{ufunc}({{self}}, {{{arg}}})")(impl))
-    return ops
-
-
-clamp_min, clamp_min_tensor = _declare_clamp_bound("clamp_min", "maximum", "min")
-clamp_max, clamp_max_tensor = _declare_clamp_bound("clamp_max", "minimum", "max")
-for _f, _names in ((clamp, ("min", "max")), (clip, ("min", "max")), (clamp_min, ("min",)),
-                   (clamp_max, ("max",))):
-    for _d in (_f.op, _f.op.inplace_variant):      # (Python-int bounds: c10's checked_convert)
-        _d.checked_scalars = frozenset(_names)
-
-
-@op("aten::maximum(Tensor self, Tensor other) -> Tensor", tags=_PW,
-    scalar="maximum({self}, {other})")
-def maximum(xp, self, other):
-    return _tie_first(xp, "maximum", self, other)      # NaN-propagating, as torch.maximum
-
-
-@op("aten::minimum(Tensor self, Tensor other) -> Tensor", tags=_PW,
-    scalar="minimum({self}, {other})")
-def minimum(xp, self, other):
-    return _tie_first(xp, "minimum", self, other)
-
-
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd): written with registry ops, so they can be differentiated
 # again (create_graph=True) and later traced and fused. The formulas, and the choices at
@@ -587,63 +509,4 @@ for _name, _fn in _UNARY_GRADS.items():
 _derivative(floor, ceil, trunc, round_, round_decimals, sign, sgn)(_zero_grad)
 
 
-def _clamp_grad(grad, self, min=None, max=None):
-    """PyTorch's clamp_backward_min_max: self gets the gradient where no bound applied
-    (at a bound too: subgradient 1), a bound where it did; with min > max the result is
-    max everywhere, so only max gets it."""
-    if min is None:
-        g_self = _keep(self <= max, grad)
-    elif max is None:
-        g_self = _keep(self >= min, grad)
-    else:
-        g_self = _keep((self >= min) & (self <= max), grad)
-    g_min = g_max = None
-    if _is_tensor(min):
-        g_min = _keep(self < min if max is None else (self < min) & (min < max), grad)
-    if _is_tensor(max):
-        g_max = _keep(self > max if min is None else (self > max) | (max < min), grad)
-    return g_self, g_min, g_max
-
-
-@_derivative(clamp, clip)
-def _clamp_scalar_grad(grad, self, min, max):
-    return _clamp_grad(grad, self, min, max)[0]
-
-
-@_derivative(clamp_tensor, clip_tensor)
-def _clamp_tensor_grad(grad, self, min, max):
-    return _clamp_grad(grad, self, min, max)
-
-
-@_derivative(clamp_min)
-def _clamp_min_scalar_grad(grad, self, min):
-    return _keep(self >= min, grad)
-
-
-@_derivative(clamp_max)
-def _clamp_max_scalar_grad(grad, self, max):
-    return _keep(self <= max, grad)
-
-
-@_derivative(clamp_min_tensor)
-def _clamp_min_grad(grad, self, min):
-    g_self, g_min, _ = _clamp_grad(grad, self, min=min)
-    return g_self, g_min
-
-
-@_derivative(clamp_max_tensor)
-def _clamp_max_grad(grad, self, max):
-    g_self, _, g_max = _clamp_grad(grad, self, max=max)
-    return g_self, g_max
-
-
-@_derivative(maximum)
-def _maximum_grad(grad, self, other):
-    g = _gpujit().where(self == other, grad / 2, grad)     # ties: split evenly
-    return g.masked_fill(self < other, 0), g.masked_fill(self > other, 0)
-
-
-@_derivative(minimum)
-def _minimum_grad(grad, self, other):
-    g = _gpujit().where(self == other, grad / 2, grad)
-    return g.masked_fill(self > other, 0), g.masked_fill(self < other, 0)
+from . import pointwise_clamp  # noqa: E402,F401  (clamp, clip, maximum, minimum: after these)
