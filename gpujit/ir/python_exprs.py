@@ -67,6 +67,12 @@ def _base_name(debug_name: str) -> str:
     return m.group(1) if m else debug_name
 
 
+def _is_none_constant(v) -> bool:
+    n = v.node
+    return n.kind == "prim::Constant" and "name" not in n.attrs and \
+        n.attrs.get("value") is None
+
+
 def _primary(expr: str) -> str:
     """expr, parenthesized where a trailing `.attr` / `[i]` would bind differently."""
     return f"({expr})" if expr.startswith("-") else expr
@@ -95,6 +101,13 @@ class ExpressionPrinter:
                 return f"annotate({out_type.annotation()}, {text})"
             return text
         if k == "prim::TupleConstruct":
+            if isinstance(out_type, T.TupleType):
+                # a None in an Optional slot says its type, as a variable would, or
+                # `a, b = (x, None)` compiles back with b NoneType (its `is None` tests
+                # then fold and the else branch's refinement is lost)
+                ins = [f"annotate({t.annotation()}, None)" if _is_none_constant(v) and
+                       isinstance(t, (T.OptionalType, T.UnionType)) else a
+                       for a, v, t in zip(ins, n.inputs, out_type.elems)]
             text = f"({ins[0]},)" if len(ins) == 1 else f"({', '.join(ins)})"
             if isinstance(out_type, T.NamedTupleType):
                 return out_type.annotation() + text

@@ -284,8 +284,11 @@ class _Loader:
                 params[k] = None
                 continue
             rel = p.get("data")
-            params[k] = Parameter(self.tensor(rel),
-                                  requires_grad=bool(p.get("requires_grad", True)))
+            t = self.tensor(rel)
+            if isinstance(t, Parameter):    # tied weights (decoder.weight = encoder.weight):
+                params[k] = t               # one Parameter again, as PyTorch's load gives
+                continue
+            params[k] = Parameter(t, requires_grad=bool(p.get("requires_grad", True)))
             if _entry_key(rel) is not None:     # (attributes naming it get the Parameter)
                 self.tensors[_entry_key(rel)] = params[k]
         for k, b in expect(rec.get("buffers", {}), dict, "buffers").items():

@@ -109,11 +109,14 @@ class CallExprMixin:
             found, owner = self.py_object(func.value)
             if found and inspect.ismodule(owner) and owner.__name__ == "math":
                 return self.math_call(func.attr, node)
-            if found and inspect.ismodule(owner):
-                if not owner.__name__.startswith("gpujit") and owner.__name__ != "math":
-                    self.error(f"calls into module '{owner.__name__}' are not supported",
-                               node, hint="use gpujit functions")
+            if found and inspect.ismodule(owner) and owner.__name__.startswith("gpujit"):
                 return self.module_call(owner, func.attr, node)
+            if found and inspect.ismodule(owner) and \
+                    not _user_callable(getattr(owner, func.attr, None)):
+                self.error(f"calls into module '{owner.__name__}' are not supported",
+                           node, hint="use gpujit functions")
+            # (else `helpers.f(x)`: a function or class of a user's module, compiled as
+            # a call of f, as TorchScript resolves a Python module's attribute)
             if not found and func.attr == "__getitem__":
                 # x.__getitem__(i) is x[i], as TorchScript compiles it
                 if len(node.args) != 1 or node.keywords:
@@ -454,3 +457,13 @@ def _is_torch_warn(c, func):
         return False
     found, owner = c.py_object(func.value)
     return found and inspect.ismodule(owner) and owner.__name__ == "gpujit"
+
+
+def _user_callable(obj) -> bool:
+    """Is obj, an attribute of a non-gpujit Python module, something scripted code may
+    call as TorchScript would (a function or class of the user's, or a scripted one)?"""
+    if obj is None or (getattr(obj, "__module__", None) or "").split(".")[0] in (
+            "torch", "numpy", "cupy", "builtins"):
+        return False
+    return inspect.isfunction(obj) or inspect.isclass(obj) or \
+        type(obj).__name__ in ("ScriptFunction", "StrongFunctionPtr")
