@@ -51,6 +51,10 @@ preserve_format = "preserve_format"
 channels_last = "channels_last"
 channels_last_3d = "channels_last_3d"
 
+# torch.pi, torch.e, torch.inf, torch.nan, torch.newaxis (Python floats / None, as torch)
+import math as _math  # noqa: E402
+pi, e, inf, nan, newaxis = _math.pi, _math.e, _math.inf, _math.nan, None
+
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 

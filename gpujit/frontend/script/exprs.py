@@ -34,6 +34,11 @@ def _is_const(node, value) -> bool:
     return isinstance(node, ast.Constant) and node.value is value
 
 
+def _is_none_index(node) -> bool:
+    """None in an index: the literal, or torch.newaxis / numpy.newaxis (both None)."""
+    return _is_const(node, None) or isinstance(node, ast.Attribute) and node.attr == "newaxis"
+
+
 __all__ = ["ExprCompiler", "Var", "Refined", "OneBranch", "unify", "fallback_annotation_type"]
 
 
@@ -477,13 +482,13 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         dim = 0
         tensor_indices = {}            # dim (at the end: position) -> index Tensor
         for k, e in enumerate(items):
-            after = [x for x in items[k + 1:] if not _is_const(x, None)
+            after = [x for x in items[k + 1:] if not _is_none_index(x)
                      and not _is_const(x, Ellipsis)]
             from_end = bool(ellipses) and k > ellipses[0]
             here = self.const(-(len(after) + 1)) if from_end else self.const(dim)
             if _is_const(e, Ellipsis):
                 continue
-            if _is_const(e, None):
+            if _is_none_index(e):
                 if from_end:
                     here = self.const(-(len(after) + 1))
                 v = self.call_op("unsqueeze", [v, here], {}, node, method=True)
