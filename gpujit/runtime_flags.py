@@ -73,4 +73,5 @@ def typename(obj) -> str:
 
 
 def is_storage(obj) -> bool:
-    return False
+    from .ops.tensor_flags import UntypedStorage
+    return isinstance(obj, UntypedStorage)

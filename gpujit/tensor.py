@@ -49,7 +49,7 @@ class _AutogradMeta:
     has_views: a view of it was recorded; view: for a recorded view that shares its
     base's memory, autograd.views.ViewInfo (its base), else None."""
     __slots__ = ("requires_grad", "grad", "grad_fn", "retains_grad", "hooks", "output_nr",
-                 "acc", "has_views", "view")
+                 "acc", "has_views", "view", "post_acc_hooks")
 
     def __init__(self, requires_grad=False):
         self.requires_grad = requires_grad
@@ -61,6 +61,7 @@ class _AutogradMeta:
         self.acc = None
         self.has_views = False
         self.view = None
+        self.post_acc_hooks = None
 
 
 def _ops():

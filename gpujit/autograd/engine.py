@@ -217,6 +217,9 @@ def _accumulate_into(leaf, g):
     else:
         ag.grad = ag.grad + g
     _handed.add(id(ag.grad._data))
+    if ag.post_acc_hooks:
+        from ..ops.tensor_flags import run_post_accumulate_hooks
+        run_post_accumulate_hooks(leaf)
 
 
 def _c_strided(a):
