@@ -111,7 +111,9 @@ from .runtime_flags import (set_float32_matmul_precision,  # noqa: E402,F401
                             are_deterministic_algorithms_enabled,
                             is_deterministic_algorithms_warn_only_enabled, set_flush_denormal,
                             typename, is_storage, set_num_interop_threads,
-                            get_num_interop_threads)
+                            get_num_interop_threads, set_deterministic_debug_mode,
+                            get_deterministic_debug_mode, set_warn_always,
+                            is_warn_always_enabled, set_default_tensor_type)
 from .jit.compile import compile  # noqa: E402,F401  (torch.compile: script + fuse, eager fallback)
 from . import amp, cpu  # noqa: E402,F401  (torch.amp, torch.cpu)
 from .amp.autocast_mode import (autocast, is_autocast_enabled,  # noqa: E402,F401

@@ -75,3 +75,92 @@ def typename(obj) -> str:
 def is_storage(obj) -> bool:
     from .ops.tensor_flags import UntypedStorage
     return isinstance(obj, UntypedStorage)
+
+
+# ------------------------------------------------------------------ deterministic debug mode
+
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_deterministic_debug_mode(debug_mode) -> None:
+    """0/'default': deterministic algorithms off; 1/'warn': on, warn only; 2/'error': on
+    (torch.use_deterministic_algorithms underneath, as PyTorch)."""
+    if isinstance(debug_mode, bool) or not isinstance(debug_mode, (str, int)):
+        raise TypeError(f"debug_mode must be str or int, but got {type(debug_mode)}")
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, "
+                               f"`warn`, `error`, but got {debug_mode}")
+        debug_mode = _DEBUG_MODES[debug_mode]
+    if debug_mode == 0:
+        use_deterministic_algorithms(False)
+    elif debug_mode == 1:
+        use_deterministic_algorithms(True, warn_only=True)
+    elif debug_mode == 2:
+        use_deterministic_algorithms(True)
+    else:
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got "
+                           f"{debug_mode}")
+
+
+def get_deterministic_debug_mode() -> int:
+    if not _state["deterministic"]:
+        return 0
+    return 1 if _state["warn_only"] else 2
+
+
+# ------------------------------------------------------------------ warn always
+
+_state["warn_always"] = False
+
+
+def set_warn_always(b: bool) -> None:
+    """When True, warnings PyTorch gives once per process (deprecations of nuclear_norm,
+    torch.qr, ...) are given every time."""
+    _state["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    return _state["warn_always"]
+
+
+# ------------------------------------------------------------------ set_default_tensor_type
+
+_state["tensor_type_device"] = False
+
+
+def set_default_tensor_type(t) -> None:
+    """Deprecated (PyTorch 2.1): the default dtype from a floating legacy type
+    (torch.DoubleTensor or 'torch.DoubleTensor'); a torch.cuda.* type also makes CUDA the
+    default device."""
+    from ._frames import warn_at_user_frame
+    from . import _tensor_types as _tt
+    import gpujit
+    warn_at_user_frame("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, "
+                       "please use torch.set_default_dtype() and torch.set_default_device() "
+                       "as alternatives.")
+    if isinstance(t, str):
+        name = t
+        for prefix, table in (("torch.cuda.", _tt.CUDA_TYPES), ("torch.", _tt.TYPES),
+                              ("gpujit.cuda.", _tt.CUDA_TYPES), ("gpujit.", _tt.TYPES)):
+            if name.startswith(prefix) and name.endswith("Tensor") \
+                    and name[len(prefix):-len("Tensor")] in table:
+                t = table[name[len(prefix):-len("Tensor")]]
+                break
+        else:
+            raise TypeError(f"invalid type: '{name}'")
+    if not isinstance(t, _tt.tensortype):
+        raise TypeError(f"invalid type object: only floating-point types are supported as the "
+                        f"default type")
+    if not t.dtype.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    if t.is_cuda and not gpujit.cuda.is_available():
+        raise TypeError(f"type torch.cuda.{t.__name__} not available. Torch not compiled "
+                        f"with CUDA enabled.")
+    gpujit.set_default_dtype(t.dtype)
+    if t.is_cuda:
+        gpujit.set_default_device("cuda")
+        _state["tensor_type_device"] = True
+    elif _state["tensor_type_device"]:
+        gpujit.set_default_device(None)
+        _state["tensor_type_device"] = False

@@ -50,7 +50,8 @@ _warned: set = set()
 
 
 def _deprecated(name):
-    if name not in _warned:
+    from ..runtime_flags import is_warn_always_enabled
+    if name not in _warned or is_warn_always_enabled():
         _warned.add(name)
         warn_at_user_frame(_DEPRECATED[name])
 

@@ -61,6 +61,12 @@ class _CpuStream:
     def permutation(self, n):
         return self.rng.permutation(n).astype(np.int64, copy=False)
 
+    def poisson(self, lam):
+        return self.rng.poisson(lam)
+
+    def binomial(self, n, p):
+        return self.rng.binomial(n, p)
+
     def get_state(self):
         st = self.rng.bit_generator.state
         return (st["state"]["state"].to_bytes(16, "little")
@@ -129,6 +135,18 @@ class _CudaStream:
         with cp.cuda.Device(self.dev.index):
             self._start(n)
             return self.rs.permutation(n).astype(np.int64, copy=False)
+
+    def poisson(self, lam):
+        cp = self.cp
+        with cp.cuda.Device(self.dev.index):
+            self._start(lam.size)
+            return self.rs.poisson(lam)
+
+    def binomial(self, n, p):
+        cp = self.cp
+        with cp.cuda.Device(self.dev.index):
+            self._start(n.size)
+            return self.rs.binomial(n, p)
 
     def get_state(self):
         return self.offset.to_bytes(8, "little")

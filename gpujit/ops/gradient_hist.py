@@ -1,0 +1,209 @@
+"""torch.gradient (central differences, PyTorch's edge formulas, composed of registry slices
+and arithmetic so it traces and is differentiable) and torch.histogramdd (counts over a grid
+of bins, on the host array's module: NumPy or CuPy).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+import numbers
+
+import numpy as np
+
+from .. import dtypes as _dt
+
+PUBLIC = {}
+
+
+def _g():
+    import gpujit
+    return gpujit
+
+
+# ------------------------------------------------------------------ gradient
+
+def _wrap(d, n):
+    if not -max(n, 1) <= d < max(n, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
+                         f" but got {d})")
+    return d + n if d < 0 else d
+
+
+def _cat_edges(center, prepend, append, d):
+    return _g().cat([prepend, center, append], d)
+
+
+def _uniform(f, d, h, edge_order):
+    """PyTorch's gradient_helper_float: spacing h along dim d."""
+    n = f.shape[d]
+    s = lambda a, b=None: f.narrow(d, a, (n if b is None else b) - a)  # noqa: E731
+    center = (s(2) - s(0, n - 2)) / h / 2
+    if edge_order == 1:
+        pre = (s(1, 2) - s(0, 1)) / h
+        app = (s(n - 1) - s(n - 2, n - 1)) / h
+    else:
+        pre = (-1.5 * s(0, 1) + 2 * s(1, 2) - 0.5 * s(2, 3)) / h
+        app = (0.5 * s(n - 3, n - 2) - 2 * s(n - 2, n - 1) + 1.5 * s(n - 1)) / h
+    return _cat_edges(center, pre, app, d)
+
+
+def _coordinates(f, d, x, edge_order):
+    """PyTorch's gradient_helper: the sample coordinates x along dim d."""
+    n = f.shape[d]
+    s = lambda a, b=None: f.narrow(d, a, (n if b is None else b) - a)  # noqa: E731
+    shape = [1] * f.dim()
+    shape[d] = -1
+    dx = x.diff(1, 0)
+    dx1, dx2 = dx[:-1], dx[1:]
+    a = (-dx2 / (dx1 * (dx1 + dx2))).reshape(shape)
+    b = ((dx2 - dx1) / (dx1 * dx2)).reshape(shape)
+    c = (dx1 / (dx2 * (dx1 + dx2))).reshape(shape)
+    center = a * s(0, n - 2) + b * s(1, n - 1) + c * s(2)
+    if edge_order == 1:
+        pre = (s(1, 2) - s(0, 1)) / dx[0]
+        app = (s(n - 1) - s(n - 2, n - 1)) / dx[-1]
+    else:
+        a = -(2.0 * dx[0] + dx[1]) / (dx[0] * (dx[0] + dx[1]))
+        b = (dx[0] + dx[1]) / (dx[0] * dx[1])
+        c = (-dx[0]) / (dx[1] * (dx[0] + dx[1]))
+        pre = a * s(0, 1) + b * s(1, 2) + c * s(2, 3)
+        a = dx[-1] / (dx[-2] * (dx[-1] + dx[-2]))
+        b = -(dx[-1] + dx[-2]) / (dx[-1] * dx[-2])
+        c = (2 * dx[-1] + dx[-2]) / (dx[-1] * (dx[-1] + dx[-2]))
+        app = a * s(n - 3, n - 2) + b * s(n - 2, n - 1) + c * s(n - 1)
+    return _cat_edges(center, pre, app, d)
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """The derivative of the sampled function `input` along each of `dim` (all dims by
+    default): central differences inside, one-sided differences of order edge_order at the
+    ends; spacing is one number, one per dim, or each dim's sample coordinates (1-D
+    tensors). A tuple of tensors, one per dim."""
+    g = _g()
+    if not isinstance(input, g.Tensor):
+        raise TypeError(f"gradient(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if isinstance(spacing, g.Tensor):
+        raise TypeError("gradient(): argument 'spacing' must be a number, a tuple of numbers "
+                        "or a tuple of Tensors, not Tensor")
+    nd = input.dim()
+    given_dim = dim is not None
+    if dim is None:
+        dims = list(range(nd))
+    elif isinstance(dim, numbers.Integral):
+        dims = [_wrap(int(dim), nd)]
+    else:
+        dims = [_wrap(int(d), nd) for d in dim]
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("dim " + str(dims[0]) + " appears multiple times in the list of dims")
+    if isinstance(spacing, (list, tuple)):
+        sp = list(spacing)
+        if len(sp) != len(dims):
+            if given_dim:
+                raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a "
+                                   f"scalar or it's spacing and dim arguments to have the "
+                                   f"same length, but got a spacing argument of length "
+                                   f"{len(sp)} and a dim argument of length {len(dims)}.")
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, "
+                               f"or a list of length equal to 'self.dim() = {nd}', since dim "
+                               f"argument was not given, but got a list of length {len(sp)}")
+    else:
+        sp = [spacing] * len(dims)
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                               "edge_order+1")
+    out = []
+    for d, h in zip(dims, sp):
+        if isinstance(h, g.Tensor):
+            if h.dim() != 1:
+                raise RuntimeError(f"torch.gradient expected each element of spacing to have "
+                                   f"one dimension, but got an element with {h.dim()} "
+                                   f"dimensions!")
+            if h.device != input.device:
+                raise RuntimeError(f"torch.gradient expected each tensor to be on the same "
+                                   f"device, but got devices {input.device} and {h.device}!")
+            out.append(_coordinates(input, d, h, edge_order))
+        else:
+            out.append(_uniform(input, d, h, edge_order))
+    return tuple(out)
+
+
+PUBLIC["gradient"] = gradient
+
+
+# ------------------------------------------------------------------ histogramdd
+
+histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
+
+
+def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
+    """Counts (weight sums; a density with density=True) of the points input[..., :] in a
+    D-dimensional grid of bins: `bins` an int (each dim), D ints, or D 1-D edge tensors.
+    Returns (hist, bin_edges) as torch.return_types.histogramdd. Not differentiable."""
+    g = _g()
+    from .registry import wrap
+    dt = input.dtype
+    if dt.category != _dt.FLOATING:
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{dt.short_name}'")
+    if input.dim() < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    D = input.shape[-1]
+    if isinstance(bins, g.Tensor):
+        bins = [bins]
+    if isinstance(bins, numbers.Integral):
+        bins = [int(bins)] * D
+    bins = list(bins)
+    if len(bins) != D:
+        raise RuntimeError("histogramdd: The size of bins must be equal to the innermost "
+                           "dimension of the input.")
+    if range is not None and len(range) != 2 * D:
+        raise RuntimeError("torch.histogramdd: range should have 2 elements per dimension, "
+                           f"but got {len(range)} elements for {D} dimensions")
+    a = input._data
+    xp = np if isinstance(a, np.ndarray) else __import__("cupy")
+    pts = a.reshape(-1, D).astype(np.float64)
+    w = None
+    if weight is not None:
+        if tuple(weight.shape) != tuple(input.shape[:-1]):
+            raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should "
+                               f"have the same shape as the input tensor excluding its "
+                               f"innermost dimension, but got input with shape "
+                               f"{list(input.shape)} and weight with shape "
+                               f"{list(weight.shape)}")
+        w = weight._data.reshape(-1).astype(np.float64)
+    edges = []
+    for k, b in enumerate(bins):
+        if isinstance(b, g.Tensor):
+            if b.dtype is not dt:
+                raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should "
+                                   f"have the same dtype, but got input with dtype "
+                                   f"{dt.name} and bins for dimension {k} with dtype "
+                                   f"{b.dtype.name}")
+            e = b._data.reshape(-1).astype(np.float64)
+        else:
+            b = int(b)
+            if b <= 0:
+                raise RuntimeError(f"torch.histogramdd(): bins must be > 0, but got {b} for "
+                                   f"dimension {k}")
+            if range is not None:
+                lo, hi = float(range[2 * k]), float(range[2 * k + 1])
+                if lo > hi:
+                    raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got"
+                                       f" min {lo:g} max {hi:g} for dimension {k}")
+            elif pts.shape[0]:
+                lo, hi = float(pts[:, k].min()), float(pts[:, k].max())
+            else:
+                lo, hi = 0.0, 1.0
+            if lo == hi:
+                lo, hi = lo - 0.5, hi + 0.5
+            e = xp.linspace(lo, hi, b + 1).astype(dt.np).astype(np.float64)
+        edges.append(e)
+    hist, _ = xp.histogramdd(pts, bins=edges, weights=w, density=bool(density))
+    dev = input.device
+    return histogramdd_result(wrap(hist.astype(dt.np), dt, dev),
+                              tuple(wrap(e.astype(dt.np), dt, dev) for e in edges))
+
+
+PUBLIC["histogramdd"] = histogramdd

@@ -1,0 +1,256 @@
+"""torch functions kept for old code and TorchScript: nuclear_norm / frobenius_norm
+(deprecated, warn once as PyTorch), norm_except_dim (weight_norm's), matrix_rank (removed:
+PyTorch's error), as_strided_ / resize_as_ as functions, empty_permuted, and the count
+samplers poisson and binomial (generator=; the sample carries a zero gradient for poisson
+as PyTorch's PoissonBackward, none for binomial).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .._frames import warn_at_user_frame
+from ..device import cpu as _cpu, device as _device_cls, device_of_array
+from .meta import TensorMeta, broadcast_shapes, int_list, wrap_dim
+from .registry import op, OPS
+from .registry import derivative as _derivative, nondifferentiable as _nondiff
+from .creation import _default
+from .random import generator_for
+from .stats_ops import replay_derivative
+
+PUBLIC = {}
+
+_LA = {"linalg"}
+_MN = OPS["aten::linalg_matrix_norm.str_ord"]
+_VN = OPS["aten::linalg_vector_norm"]
+_warned: set = set()
+
+
+def _warn_once(name, instead):
+    from ..runtime_flags import is_warn_always_enabled
+    if name not in _warned or is_warn_always_enabled():
+        _warned.add(name)
+        warn_at_user_frame(f"at::{name} is deprecated and it is just left for JIT "
+                           f"compatibility. It will be removed in a future PyTorch release. "
+                           f"Please use `{instead}` instead")
+
+
+# ------------------------------------------------------------------ nuclear / frobenius
+
+@op("aten::nuclear_norm(Tensor self, bool keepdim=False) -> Tensor", tags=_LA,
+    meta=lambda self, keepdim=False: _MN.meta(self, "nuc", [-2, -1], keepdim))
+def nuclear_norm(xp, self, keepdim=False):
+    """The sum of the singular values of the matrices in the last two dims (deprecated:
+    linalg.matrix_norm(A, 'nuc'))."""
+    _warn_once("nuclear_norm", "linalg.matrix_norm(A, 'nuc', dim, keepdim)")
+    return _MN.impl(xp, self, "nuc", (-2, -1), keepdim)
+
+
+@op("aten::nuclear_norm.dim(Tensor self, int[2] dim, bool keepdim=False) -> Tensor",
+    tags=_LA, name="nuclear_norm",
+    meta=lambda self, dim, keepdim=False: _MN.meta(self, "nuc", int_list(dim), keepdim))
+def nuclear_norm_dim(xp, self, dim, keepdim=False):
+    _warn_once("nuclear_norm", "linalg.matrix_norm(A, 'nuc', dim, keepdim)")
+    return _MN.impl(xp, self, "nuc", tuple(int_list(dim)), keepdim)
+
+
+replay_derivative(nuclear_norm.op, lambda self, keepdim: _MN.public(
+    self, "nuc", [-2, -1], keepdim), ("self",), ("self", "keepdim"))
+replay_derivative(nuclear_norm_dim.op, lambda self, dim, keepdim: _MN.public(
+    self, "nuc", list(dim), keepdim), ("self",), ("self", "dim", "keepdim"))
+
+
+def _fro_dims(dim):
+    dim = int_list(dim)
+    if len(dim) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dim)} dimensions "
+                           f"instead.")
+    return dim
+
+
+def _fro_meta(self, dim, keepdim=False):
+    if self.dtype.category != _dt.FLOATING:
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {self.dtype.short_name} instead.")
+    return _VN.meta(self, 2, _fro_dims(dim) or None, keepdim)
+
+
+@op("aten::frobenius_norm.dim(Tensor self, int[1] dim, bool keepdim=False) -> Tensor",
+    tags=_LA, name="frobenius_norm", meta=_fro_meta)
+def frobenius_norm(xp, self, dim, keepdim=False):
+    """The 2-norm over dims (at most two; deprecated: linalg.vector_norm(A, 2, dim))."""
+    _fro_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape, None), dim, keepdim)
+    _warn_once("frobenius_norm", "linalg.vector_norm(A, 2., dim, keepdim)")
+    d = _fro_dims(dim)
+    return _VN.impl(xp, self, 2, d or None, keepdim)
+
+
+replay_derivative(frobenius_norm.op, lambda self, dim, keepdim: _VN.public(
+    self, 2, list(dim) or None, keepdim), ("self",), ("self", "dim", "keepdim"))
+
+
+# ------------------------------------------------------------------ norm_except_dim
+
+def _except_axes(dim, ndim):
+    if dim == -1:
+        return None
+    d = wrap_dim(dim, ndim)
+    return [k for k in range(ndim) if k != d]
+
+
+def _nexd_meta(v, pow=2, dim=0):
+    axes = _except_axes(dim, len(v.shape))
+    if axes is None:
+        return _VN.meta(v, pow, None, False)
+    return _VN.meta(v, pow, axes, True)
+
+
+@op("aten::norm_except_dim(Tensor v, int pow=2, int dim=0) -> Tensor", tags=_LA,
+    method=False, meta=_nexd_meta)
+def norm_except_dim(xp, v, pow=2, dim=0):
+    """The pow-norm of v over every dim but `dim` (kept as size-1 dims); over all of v for
+    dim=-1 (a 0-dim result), as weight_norm computes g."""
+    axes = _except_axes(dim, v.ndim)
+    if axes is None:
+        return _VN.impl(xp, v, pow, None, False)
+    return _VN.impl(xp, v, pow, axes, True) if axes else _VN.impl(xp, v, pow, [], True)
+
+
+def _nexd_compose(v, pow, dim):
+    axes = _except_axes(dim, v.dim())
+    return _VN.public(v, pow, None, False) if axes is None else _VN.public(v, pow, axes, True)
+
+
+replay_derivative(norm_except_dim.op, _nexd_compose, ("v",), ("v", "pow", "dim"))
+
+
+# ------------------------------------------------------------------ matrix_rank (removed)
+
+def matrix_rank(input, tol=None, symmetric=False, *, out=None):
+    raise RuntimeError(
+        "This function was deprecated since version 1.9 and is now removed.\n"
+        "Please use the `torch.linalg.matrix_rank` function instead. "
+        "The parameter 'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
+
+
+PUBLIC["matrix_rank"] = matrix_rank
+
+
+# ------------------------------------------------------------------ as_strided_, resize_as_
+
+_AS = OPS["aten::as_strided"]
+
+
+@op("aten::as_strided_(Tensor(a!) self, SymInt[] size, SymInt[] stride, "
+    "SymInt? storage_offset=None) -> Tensor(a!)", tags={"inplace", "inplace_view"},
+    meta=lambda self, size, stride, storage_offset=None: _AS.meta(self, size, stride,
+                                                                  storage_offset))
+def as_strided_(xp, self, size, stride, storage_offset=None):
+    """self made the (size, stride, storage_offset) view of its own storage, in place."""
+    return _AS.impl(xp, self, size, stride, storage_offset)
+
+
+as_strided_.op.derivative = _AS.derivative
+
+
+def resize_as_(input, the_template, *, memory_format=None):
+    """torch.resize_as_ (Tensor.resize_as_ as a function)."""
+    return input.resize_as_(the_template, memory_format=memory_format)
+
+
+PUBLIC.update(resize_as_=resize_as_)
+
+
+# ------------------------------------------------------------------ empty_permuted
+
+def _perm_check(size, physical_layout):
+    size, layout = [int(s) for s in size], [int(d) for d in physical_layout]
+    if len(size) != len(layout):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the "
+                           f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
+                           f"len(physical_layout) = {len(layout)}")
+    seen = set()
+    for i, d in enumerate(layout):
+        if not 0 <= d < len(size):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and "
+                               f"{len(size) - 1}, but got {d} at index {i}).  NB: negative "
+                               f"dims not currently supported; file an issue if you want it.")
+        if d in seen:
+            raise RuntimeError("Duplicate dim not allowed")
+        seen.add(d)
+    return size, layout
+
+
+@op("aten::empty_permuted(SymInt[] size, int[] physical_layout, *, ScalarType? dtype=None, "
+    "Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
+    tags={"factory"}, method=False,
+    meta=lambda size, physical_layout, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_default(dtype), tuple(_perm_check(size, physical_layout)[0]),
+               _cpu if device is None else _device_cls(device)))
+def empty_permuted(xp, size, physical_layout, dtype=None, layout=None, device=None,
+                   pin_memory=None):
+    """An uninitialized tensor of `size` whose dims lie in memory in the order
+    physical_layout (outermost first): empty_permuted((2, 3, 5), (0, 2, 1)) has strides
+    (15, 1, 3)."""
+    size, order = _perm_check(size, physical_layout)
+    phys = xp.empty([size[d] for d in order], dtype=_default(dtype).np)
+    inv = [0] * len(order)
+    for i, d in enumerate(order):
+        inv[d] = i
+    return phys.transpose(inv)
+
+
+_nondiff(empty_permuted, reason="a factory: its values depend on no tensor")
+
+
+# ------------------------------------------------------------------ poisson, binomial
+
+def _poisson_meta(self, generator=None):
+    if self.dtype.category != _dt.FLOATING:
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for "
+                                  f"'{self.dtype.short_name}'")
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::poisson(Tensor self, Generator? generator=None) -> Tensor", tags={"random"},
+    method=False, meta=_poisson_meta)
+def poisson(xp, self, generator=None):
+    """A Poisson sample with rate self (elementwise), in self's dtype."""
+    _poisson_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape, None))
+    if self.size and bool((self < 0).any()):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    st = generator_for(device_of_array(self), generator)
+    return st.poisson(self.astype(np.float64)).astype(self.dtype)
+
+
+@_derivative(poisson)
+def _poisson_grad(grad):
+    import gpujit
+    return gpujit.zeros_like(grad)
+
+
+def _binomial_meta(count, prob, generator=None):
+    if count.dtype.category != _dt.FLOATING:
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{count.dtype.short_name}")
+    if prob.dtype is not count.dtype:
+        raise RuntimeError(f"Found dtype {prob.dtype.short_name} but expected "
+                           f"{count.dtype.short_name}")
+    return TensorMeta(count.dtype, broadcast_shapes(count.shape, prob.shape), count.device)
+
+
+@op("aten::binomial(Tensor count, Tensor prob, Generator? generator=None) -> Tensor",
+    tags={"random"}, method=False, meta=_binomial_meta)
+def binomial(xp, count, prob, generator=None):
+    """A binomial sample: successes in `count` trials of probability `prob` (broadcast), in
+    count's dtype; a count below 0 gives 0."""
+    _binomial_meta(TensorMeta(_dt.from_numpy_dtype(count.dtype), count.shape, None),
+                   TensorMeta(_dt.from_numpy_dtype(prob.dtype), prob.shape, None))
+    shape = broadcast_shapes(count.shape, prob.shape)
+    n = xp.broadcast_to(xp.maximum(xp.floor(count.astype(np.float64)), 0), shape)
+    p = xp.broadcast_to(xp.clip(prob.astype(np.float64), 0.0, 1.0), shape)
+    st = generator_for(device_of_array(count), generator)
+    return xp.asarray(st.binomial(n.astype(np.int64), p)).astype(count.dtype).reshape(shape)
+
+
+_nondiff(binomial, reason="a sample of counts (PyTorch's binomial has no derivative)")
