@@ -150,8 +150,8 @@ def set_default_tensor_type(t) -> None:
         else:
             raise TypeError(f"invalid type: '{name}'")
     if not isinstance(t, _tt.tensortype):
-        raise TypeError(f"invalid type object: only floating-point types are supported as the "
-                        f"default type")
+        raise TypeError("invalid type object: only floating-point types are supported as the "
+                        "default type")
     if not t.dtype.is_floating_point:
         raise TypeError("only floating-point types are supported as the default type")
     if t.is_cuda and not gpujit.cuda.is_available():

@@ -91,3 +91,8 @@ from .modules.rnn_cells import RNNCellBase  # noqa: F401,E402
 __all__ += ["RNNCellBase"]
 from .modules.normalization_extra import SyncBatchNorm  # noqa: F401,E402
 __all__ += ["SyncBatchNorm"]
+
+from .parameter import Buffer  # noqa: F401,E402  (nn.Buffer, torch 2.5+)
+from .modules.compat import DataParallel, NLLLoss2d  # noqa: F401,E402
+from . import attention  # noqa: F401,E402  (torch.nn.attention)
+__all__ += ["Buffer", "DataParallel", "NLLLoss2d", "attention"]

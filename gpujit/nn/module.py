@@ -257,6 +257,13 @@ class Module(ModuleStateMixin):
                     raise TypeError(f"cannot assign '{_typename(value)}' as child module "
                                     f"'{name}' (torch.nn.Module or None expected)")
                 modules[name] = value
+            elif type(value).__name__ == "Buffer" and getattr(value, "_is_buffer", False):
+                # nn.Buffer: registered as a buffer (its persistent flag), a plain Tensor
+                if d.get("_buffers") is None:
+                    raise AttributeError("cannot assign buffer before Module.__init__() call")
+                remove_from(d, self._parameters, self._modules)
+                self._buffers.pop(name, None)
+                self.register_buffer(name, value.as_tensor(), persistent=value.persistent)
             else:
                 buffers = d.get("_buffers")
                 if buffers is not None and name in buffers:

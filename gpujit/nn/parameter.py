@@ -127,3 +127,41 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
         b = type(self)(self.requires_grad, self.device, self.dtype)
         memo[id(self)] = b
         return b
+
+
+class _BufferMeta(type(Tensor)):
+    """isinstance(t, nn.Buffer): t was made by nn.Buffer (as PyTorch's _BufferMeta)."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and type(obj).__name__ == "Buffer" \
+            and getattr(obj, "_is_buffer", False)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """nn.Buffer(data, persistent=True) (torch 2.5+): a tensor that a Module registers as a
+    buffer when it is assigned to a module attribute (persistent: in state_dict); the
+    module keeps a plain Tensor sharing its data."""
+    __slots__ = ("persistent", "_is_buffer")
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            from ..ops.creation import empty
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
+        b = object.__new__(cls)
+        b._data, b._dtype, b._device, b._version, b._ag = (data._data, data._dtype,
+                                                           data._device, 0, None)
+        if data.requires_grad:
+            b.requires_grad_(True)
+        b.persistent, b._is_buffer = bool(persistent), True
+        return b
+
+    def __init__(self, data=None, *, persistent=True):
+        pass
+
+    def as_tensor(self):
+        """The plain Tensor a module registers (same data, same requires_grad)."""
+        from ..ops.registry import wrap
+        t = wrap(self._data, self._dtype, self._device)
+        return t.requires_grad_(True) if self.requires_grad else t

@@ -1,0 +1,100 @@
+"""torch.func.functional_call: run a module with given tensors standing in for its
+parameters and buffers (restored afterwards; gradients flow to the given tensors)."""
+from __future__ import annotations
+
+__all__ = ["functional_call"]
+
+
+def _owner(module, path):
+    *prefix, leaf = path.split(".")
+    m = module
+    for p in prefix:
+        m = getattr(m, p)
+    return m, leaf
+
+
+def _swap(owner, leaf, value):
+    """Put value at owner.<leaf> as a plain entry of the dict it lives in; the old entry."""
+    d = owner.__dict__
+    for kind in ("_parameters", "_buffers"):
+        store = d.get(kind)
+        if store is not None and leaf in store:
+            old = store[leaf]
+            del store[leaf]
+            d[leaf] = value            # a plain attribute: Module.__getattr__ is not reached
+            return kind, old
+    had = leaf in d
+    old = d.get(leaf)
+    d[leaf] = value
+    return ("attr" if had else "new"), old
+
+
+def _restore(owner, leaf, kind, old):
+    d = owner.__dict__
+    d.pop(leaf, None)
+    if kind in ("_parameters", "_buffers"):
+        d[kind][leaf] = old
+    elif kind == "attr":
+        d[leaf] = old
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
+                    tie_weights=True, strict=False):
+    """module(*args, **kwargs) with the tensors of `parameter_and_buffer_dicts` (a dict of
+    dotted names, or a tuple/list of dicts with disjoint keys) in place of its own."""
+    if isinstance(parameter_and_buffer_dicts, dict):
+        merged = dict(parameter_and_buffer_dicts)
+    elif isinstance(parameter_and_buffer_dicts, (list, tuple)):
+        merged = {}
+        seen = {}
+        for d in parameter_and_buffer_dicts:
+            for k in d:
+                seen[k] = seen.get(k, 0) + 1
+        dup = [k for k, n in seen.items() if n > 1]
+        if dup:
+            raise ValueError(f"{dup} appeared in multiple dictionaries; behavior of "
+                             f"functional call is ambiguous")
+        for d in parameter_and_buffer_dicts:
+            merged.update(d)
+    else:
+        raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple "
+                         f"of dicts, but got {type(parameter_and_buffer_dicts)}")
+    if strict:
+        names = [n for n, _ in module.named_parameters(remove_duplicate=False)] + \
+            [n for n, _ in module.named_buffers(remove_duplicate=False)]
+        missing = [n for n in names if n not in merged]
+        unexpected = [k for k in merged if k not in names]
+        if missing or unexpected:
+            msg = f"Error(s) in reparametrizing for {type(module).__name__}:"
+            if unexpected:
+                msg += "\n\tUnexpected key(s): " + ", ".join(f"'{k}'" for k in unexpected) + "."
+            if missing:
+                msg += "\n\tMissing key(s): " + ", ".join(f"'{k}'" for k in missing) + "."
+            raise RuntimeError(msg)
+    if tie_weights:
+        # a tensor the module shares under several names (tied weights) is replaced under
+        # all of them when one is given
+        by_id = {}
+        for n, t in list(module.named_parameters(remove_duplicate=False)) + \
+                list(module.named_buffers(remove_duplicate=False)):
+            by_id.setdefault(id(t), []).append(n)
+        for names in by_id.values():
+            given = [n for n in names if n in merged]
+            if given:
+                for n in names:
+                    merged.setdefault(n, merged[given[0]])
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
+        args = (args,)
+    kwargs = {} if kwargs is None else kwargs
+    swapped = []
+    try:
+        for name, value in merged.items():
+            owner, leaf = _owner(module, name)
+            kind, old = _swap(owner, leaf, value)
+            swapped.append((owner, leaf, kind, old))
+        return module(*args, **kwargs)
+    finally:
+        for owner, leaf, kind, old in reversed(swapped):
+            _restore(owner, leaf, kind, old)
