@@ -20,8 +20,7 @@ def _swap(owner, leaf, value):
         store = d.get(kind)
         if store is not None and leaf in store:
             old = store[leaf]
-            del store[leaf]
-            d[leaf] = value            # a plain attribute: Module.__getattr__ is not reached
+            store[leaf] = value        # in place (keeps the order named_parameters gives)
             return kind, old
     had = leaf in d
     old = d.get(leaf)
@@ -31,10 +30,11 @@ def _swap(owner, leaf, value):
 
 def _restore(owner, leaf, kind, old):
     d = owner.__dict__
-    d.pop(leaf, None)
     if kind in ("_parameters", "_buffers"):
         d[kind][leaf] = old
-    elif kind == "attr":
+        return
+    d.pop(leaf, None)
+    if kind == "attr":
         d[leaf] = old
 
 

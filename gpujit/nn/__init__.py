@@ -94,5 +94,5 @@ __all__ += ["SyncBatchNorm"]
 
 from .parameter import Buffer  # noqa: F401,E402  (nn.Buffer, torch 2.5+)
 from .modules.compat import DataParallel, NLLLoss2d  # noqa: F401,E402
-from . import attention  # noqa: F401,E402  (torch.nn.attention)
-__all__ += ["Buffer", "DataParallel", "NLLLoss2d", "attention"]
+from . import attention, parallel  # noqa: F401,E402  (torch.nn.attention, nn.parallel)
+__all__ += ["Buffer", "DataParallel", "NLLLoss2d", "attention", "parallel"]
