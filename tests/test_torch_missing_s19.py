@@ -533,3 +533,38 @@ def test_against_torch():
         for sym in (True, False):
             close(getattr(torch.signal.windows, name)(7, sym=sym),
                   getattr(real.signal.windows, name)(7, sym=sym).numpy(), 1e-6)
+
+
+def test_gradient_scripts_each_overload():
+    from typing import List
+
+    def f1(x):
+        return torch.gradient(x)
+
+    def f2(x):
+        return torch.gradient(x, spacing=2.0, dim=[1])
+
+    def f3(x):
+        return torch.gradient(x, spacing=[2.0, 3.0], edge_order=2)
+
+    def f4(x, c: List[torch.Tensor]):
+        return torch.gradient(x, spacing=c, dim=[1])
+
+    a = rnd(4, 5)
+    x = t(a)
+    for f, want in [(f1, np.gradient(a)), (f2, [np.gradient(a, 2., axis=1)]),
+                    (f3, np.gradient(a, 2., 3., edge_order=2))]:
+        got = torch.jit.script(f)(x)
+        assert len(got) == len(want)
+        for g_, w_ in zip(got, want):
+            close(g_, w_, 1e-10)
+    c = np.array([0., 1., 1.5, 3.5, 4.])
+    (g1,) = torch.jit.script(f4)(x, [t(c)])
+    close(g1, np.gradient(a, c, axis=1), 1e-10)
+
+
+def test_gradient_dtypes():
+    assert torch.gradient(torch.arange(4))[0].dtype == torch.float32
+    x = torch.arange(4.)
+    assert torch.gradient(x, spacing=[torch.arange(4.).double()])[0].dtype == torch.float64
+    assert torch.gradient(x.double(), spacing=2)[0].dtype == torch.float64

@@ -1,5 +1,5 @@
-"""torch.gradient (central differences, PyTorch's edge formulas, composed of registry slices
-and arithmetic so it traces and is differentiable) and torch.histogramdd (counts over a grid
+"""torch.gradient (central differences, PyTorch's edge formulas; aten::gradient's overloads
+as registry ops, so it scripts, traces and is differentiable) and torch.histogramdd (counts over a grid
 of bins, on the host array's module: NumPy or CuPy).
 """
 from __future__ import annotations
@@ -10,6 +10,9 @@ import numbers
 import numpy as np
 
 from .. import dtypes as _dt
+from .meta import TensorMeta
+from .registry import op, OPS
+from .stats_ops import replay_derivative
 
 PUBLIC = {}
 
@@ -20,6 +23,10 @@ def _g():
 
 
 # ------------------------------------------------------------------ gradient
+# aten::gradient's seven overloads (spacing: none, a scalar, scalars, or coordinate tensors;
+# dim: none, an int, or ints), each a registry op returning Tensor[]; the eager body and the
+# derivative's replay run the same formulas (PyTorch's gradient_helper / _float), over
+# arrays or over Tensors.
 
 def _wrap(d, n):
     if not -max(n, 1) <= d < max(n, 1):
@@ -28,14 +35,73 @@ def _wrap(d, n):
     return d + n if d < 0 else d
 
 
-def _cat_edges(center, prepend, append, d):
-    return _g().cat([prepend, center, append], d)
+def _is_tensorlike(v):
+    return hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, numbers.Number)
 
 
-def _uniform(f, d, h, edge_order):
-    """PyTorch's gradient_helper_float: spacing h along dim d."""
+def _normalize(ndim, shape, spacing, dim, edge_order):
+    """(dims, spacings) with PyTorch's checks (pre_check_gradient)."""
+    given_dim = dim is not None
+    if dim is None:
+        dims = list(range(ndim))
+    elif isinstance(dim, numbers.Integral):
+        dims = [_wrap(int(dim), ndim)]
+    else:
+        dims = [_wrap(int(d), ndim) for d in dim]
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
+    if isinstance(spacing, (list, tuple)):
+        sp = list(spacing)
+        if len(sp) != len(dims):
+            if given_dim:
+                raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a "
+                                   f"scalar or it's spacing and dim arguments to have the "
+                                   f"same length, but got a spacing argument of length "
+                                   f"{len(sp)} and a dim argument of length {len(dims)}.")
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, "
+                               f"or a list of length equal to 'self.dim() = {ndim}', since dim "
+                               f"argument was not given, but got a list of length {len(sp)}")
+    else:
+        sp = [1 if spacing is None else spacing] * len(dims)
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    for d in dims:
+        if shape[d] is not None and shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                               "edge_order+1")
+    for h in sp:
+        if _is_tensorlike(h) and len(h.shape) != 1:
+            raise RuntimeError(f"torch.gradient expected each element of spacing to have "
+                               f"one dimension, but got an element with {len(h.shape)} "
+                               f"dimensions!")
+    return dims, sp
+
+
+def _out_dtype(self_dt, sp):
+    dt = self_dt
+    for h in sp:
+        if _is_tensorlike(h):
+            dt = _dt.promote_types(dt, _dtn(h.dtype))
+    return dt if dt.category == _dt.FLOATING else _dt.get_default_dtype()
+
+
+def _dtn(d):
+    return d if isinstance(d, _dt.dtype) else _dt.from_numpy_dtype(d)
+
+
+def _slicer(f, d):
     n = f.shape[d]
-    s = lambda a, b=None: f.narrow(d, a, (n if b is None else b) - a)  # noqa: E731
+
+    def s(a, b=None):
+        idx = [slice(None)] * len(f.shape)
+        idx[d] = slice(a, n if b is None else b)
+        return f[tuple(idx)]
+    return s, n
+
+
+def _uniform(f, d, h, edge_order, cat):
+    """PyTorch's gradient_helper_float: spacing h along dim d."""
+    s, n = _slicer(f, d)
     center = (s(2) - s(0, n - 2)) / h / 2
     if edge_order == 1:
         pre = (s(1, 2) - s(0, 1)) / h
@@ -43,16 +109,15 @@ def _uniform(f, d, h, edge_order):
     else:
         pre = (-1.5 * s(0, 1) + 2 * s(1, 2) - 0.5 * s(2, 3)) / h
         app = (0.5 * s(n - 3, n - 2) - 2 * s(n - 2, n - 1) + 1.5 * s(n - 1)) / h
-    return _cat_edges(center, pre, app, d)
+    return cat([pre, center, app], d)
 
 
-def _coordinates(f, d, x, edge_order):
+def _coordinates(f, d, x, edge_order, cat):
     """PyTorch's gradient_helper: the sample coordinates x along dim d."""
-    n = f.shape[d]
-    s = lambda a, b=None: f.narrow(d, a, (n if b is None else b) - a)  # noqa: E731
-    shape = [1] * f.dim()
+    s, n = _slicer(f, d)
+    shape = [1] * len(f.shape)
     shape[d] = -1
-    dx = x.diff(1, 0)
+    dx = x[1:] - x[:-1]
     dx1, dx2 = dx[:-1], dx[1:]
     a = (-dx2 / (dx1 * (dx1 + dx2))).reshape(shape)
     b = ((dx2 - dx1) / (dx1 * dx2)).reshape(shape)
@@ -70,7 +135,65 @@ def _coordinates(f, d, x, edge_order):
         b = -(dx[-1] + dx[-2]) / (dx[-1] * dx[-2])
         c = (2 * dx[-1] + dx[-2]) / (dx[-1] * (dx[-1] + dx[-2]))
         app = a * s(n - 3, n - 2) + b * s(n - 2, n - 1) + c * s(n - 1)
-    return _cat_edges(center, pre, app, d)
+    return cat([pre, center, app], d)
+
+
+def _gradient_meta(self, spacing=None, dim=None, edge_order=1):
+    dims, sp = _normalize(len(self.shape), tuple(self.shape), spacing, dim, edge_order)
+    dt = _out_dtype(self.dtype, sp)
+    return [TensorMeta(dt, tuple(self.shape), self.device) for _ in dims]
+
+
+def _gradient_eager(xp, self, spacing=None, dim=None, edge_order=1):
+    dims, sp = _normalize(self.ndim, self.shape, spacing, dim, edge_order)
+    out_np = _out_dtype(_dtn(self.dtype), sp).np
+    f = self.astype(np.float64)
+    cat = lambda parts, d: xp.concatenate(parts, axis=d)  # noqa: E731
+    out = []
+    for d, h in zip(dims, sp):
+        if _is_tensorlike(h):
+            r = _coordinates(f, d, h.astype(np.float64), edge_order, cat)
+        else:
+            r = _uniform(f, d, float(h), edge_order, cat)
+        out.append(r.astype(out_np))
+    return out
+
+
+def _gradient_compose(self, spacing=None, dim=None, edge_order=1):
+    """The same formulas over Tensors (registry ops), for the derivative."""
+    g = _g()
+    dims, sp = _normalize(self.dim(), tuple(self.shape), spacing, dim, edge_order)
+    cat = lambda parts, d: g.cat(parts, d)  # noqa: E731
+    return tuple(_coordinates(self, d, h, edge_order, cat) if isinstance(h, g.Tensor)
+                 else _uniform(self, d, h, edge_order, cat) for d, h in zip(dims, sp))
+
+
+_GRAD_OVERLOADS = [
+    ("scalarint", "Scalar? spacing=None, int? dim=None"),
+    ("scalararray", "Scalar spacing, int[] dim"),
+    ("array", "int[] dim"),
+    ("scalarrayint", "Scalar[] spacing, int? dim=None"),
+    ("scalarrayarray", "Scalar[] spacing, int[] dim"),
+    ("tensorarrayint", "Tensor[] spacing, int? dim=None"),
+    ("tensorarray", "Tensor[] spacing, int[] dim"),
+]
+
+
+def _declare_gradient(overload, args):
+    params = ["self"] + [a.split()[1].split("=")[0] for a in args.split(", ")] + ["edge_order"]
+
+    @op(f"aten::gradient.{overload}(Tensor self, *, {args}, int edge_order=1) -> Tensor[]",
+        method=False, name="gradient", meta=_gradient_meta)
+    def impl(xp, self, spacing=None, dim=None, edge_order=1):
+        return _gradient_eager(xp, self, spacing, dim, edge_order)
+    impl.__name__ = f"gradient_{overload}"
+    replay_derivative(impl.op, lambda **kw: _gradient_compose(**kw), ("self",),
+                      tuple(params))
+    return impl
+
+
+for _ov, _args in _GRAD_OVERLOADS:
+    _declare_gradient(_ov, _args)
 
 
 def gradient(input, *, spacing=1, dim=None, edge_order=1):
@@ -85,49 +208,18 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     if isinstance(spacing, g.Tensor):
         raise TypeError("gradient(): argument 'spacing' must be a number, a tuple of numbers "
                         "or a tuple of Tensors, not Tensor")
-    nd = input.dim()
-    given_dim = dim is not None
-    if dim is None:
-        dims = list(range(nd))
-    elif isinstance(dim, numbers.Integral):
-        dims = [_wrap(int(dim), nd)]
+    dims, sp = _normalize(input.dim(), tuple(input.shape), spacing, dim, edge_order)
+    for h in sp:
+        if isinstance(h, g.Tensor) and h.device != input.device:
+            raise RuntimeError(f"torch.gradient expected each tensor to be on the same "
+                               f"device, but got devices {input.device} and {h.device}!")
+    if any(isinstance(h, g.Tensor) for h in sp):
+        r = OPS["aten::gradient.tensorarray"].public(input, spacing=sp, dim=dims,
+                                                     edge_order=edge_order)
     else:
-        dims = [_wrap(int(d), nd) for d in dim]
-    if len(set(dims)) != len(dims):
-        raise RuntimeError("dim " + str(dims[0]) + " appears multiple times in the list of dims")
-    if isinstance(spacing, (list, tuple)):
-        sp = list(spacing)
-        if len(sp) != len(dims):
-            if given_dim:
-                raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a "
-                                   f"scalar or it's spacing and dim arguments to have the "
-                                   f"same length, but got a spacing argument of length "
-                                   f"{len(sp)} and a dim argument of length {len(dims)}.")
-            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, "
-                               f"or a list of length equal to 'self.dim() = {nd}', since dim "
-                               f"argument was not given, but got a list of length {len(sp)}")
-    else:
-        sp = [spacing] * len(dims)
-    if edge_order not in (1, 2):
-        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
-    for d in dims:
-        if input.shape[d] < edge_order + 1:
-            raise RuntimeError("torch.gradient expected each dimension size to be at least "
-                               "edge_order+1")
-    out = []
-    for d, h in zip(dims, sp):
-        if isinstance(h, g.Tensor):
-            if h.dim() != 1:
-                raise RuntimeError(f"torch.gradient expected each element of spacing to have "
-                                   f"one dimension, but got an element with {h.dim()} "
-                                   f"dimensions!")
-            if h.device != input.device:
-                raise RuntimeError(f"torch.gradient expected each tensor to be on the same "
-                                   f"device, but got devices {input.device} and {h.device}!")
-            out.append(_coordinates(input, d, h, edge_order))
-        else:
-            out.append(_uniform(input, d, h, edge_order))
-    return tuple(out)
+        r = OPS["aten::gradient.scalarrayarray"].public(input, spacing=sp, dim=dims,
+                                                        edge_order=edge_order)
+    return tuple(r)
 
 
 PUBLIC["gradient"] = gradient
