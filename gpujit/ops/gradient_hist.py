@@ -182,11 +182,20 @@ _GRAD_OVERLOADS = [
 def _declare_gradient(overload, args):
     params = ["self"] + [a.split()[1].split("=")[0] for a in args.split(", ")] + ["edge_order"]
 
-    @op(f"aten::gradient.{overload}(Tensor self, *, {args}, int edge_order=1) -> Tensor[]",
-        method=False, name="gradient", meta=_gradient_meta)
-    def impl(xp, self, spacing=None, dim=None, edge_order=1):
-        return _gradient_eager(xp, self, spacing, dim, edge_order)
-    impl.__name__ = f"gradient_{overload}"
+    if "spacing" not in args:           # gradient.array(Tensor self, *, int[] dim, ...)
+        def meta(self, dim, edge_order=1):
+            return _gradient_meta(self, None, dim, edge_order)
+
+        def body(xp, self, dim, edge_order=1):
+            return _gradient_eager(xp, self, None, dim, edge_order)
+    else:
+        meta = _gradient_meta
+
+        def body(xp, self, spacing=None, dim=None, edge_order=1):
+            return _gradient_eager(xp, self, spacing, dim, edge_order)
+
+    impl = op(f"aten::gradient.{overload}(Tensor self, *, {args}, int edge_order=1) -> "
+              f"Tensor[]", method=False, name="gradient", meta=meta)(body)
     replay_derivative(impl.op, lambda **kw: _gradient_compose(**kw), ("self",),
                       tuple(params))
     return impl

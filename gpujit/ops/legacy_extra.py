@@ -193,7 +193,17 @@ def empty_permuted(xp, size, physical_layout, dtype=None, layout=None, device=No
     physical_layout (outermost first): empty_permuted((2, 3, 5), (0, 2, 1)) has strides
     (15, 1, 3)."""
     size, order = _perm_check(size, physical_layout)
-    phys = xp.empty([size[d] for d in order], dtype=_default(dtype).np)
+    npdt = np.dtype(_default(dtype).np)
+    if 0 in size:
+        # no elements: the strides PyTorch gives (the physical layout's, each size taken
+        # as at least 1), which NumPy would report as zeros
+        st, k = [0] * len(size), 1
+        for d in reversed(order):
+            st[d] = k
+            k *= max(size[d], 1)
+        return xp.lib.stride_tricks.as_strided(xp.empty(1, dtype=npdt), shape=tuple(size),
+                                               strides=tuple(s * npdt.itemsize for s in st))
+    phys = xp.empty([size[d] for d in order], dtype=npdt)
     inv = [0] * len(order)
     for i, d in enumerate(order):
         inv[d] = i
