@@ -568,3 +568,28 @@ def test_gradient_dtypes():
     x = torch.arange(4.)
     assert torch.gradient(x, spacing=[torch.arange(4.).double()])[0].dtype == torch.float64
     assert torch.gradient(x.double(), spacing=2)[0].dtype == torch.float64
+
+
+# ------------------------------------------------------------------ on a CUDA device
+
+@pytest.mark.cuda
+def test_cuda_samplers_histogramdd_and_data_parallel():
+    dev = torch.device("cuda", 0)
+    g = torch.Generator(device="cuda").manual_seed(5)
+    p = torch.poisson(torch.full((2000,), 3., device=dev), generator=g)
+    assert p.device == dev and abs(p.mean().item() - 3) < 0.3
+    b = torch.binomial(torch.full((2000,), 10., device=dev), torch.full((2000,), .5, device=dev))
+    assert b.device == dev and abs(b.mean().item() - 5) < 0.3
+    pts = rnd(40, 2)
+    h, e = torch.histogramdd(t(pts).to(dev), bins=[3, 2])
+    assert h.device == dev
+    close(h.cpu(), np.histogramdd(pts, bins=[3, 2])[0])
+    (gr,) = torch.gradient(t(rnd(6)).to(dev), spacing=[torch.arange(6.).double().to(dev)])
+    assert gr.device == dev
+    m = nn.Linear(2, 1).to(dev)
+    d = nn.DataParallel(m, device_ids=[0])
+    out = d(torch.ones(3, 2))                    # the input is moved to device_ids[0]
+    assert out.device == dev and out.shape == (3, 1)
+    with pytest.raises(RuntimeError, match="parameters and buffers on device cuda:0"):
+        nn.DataParallel(nn.Linear(2, 1), device_ids=[0])(torch.ones(3, 2))
+    assert torch.empty_permuted((2, 3), (1, 0), device=dev).stride() == (1, 2)

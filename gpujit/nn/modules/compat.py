@@ -35,7 +35,30 @@ class DataParallel(Module):
         self.src_device_obj = gpujit.device("cuda", ids[0]) if ids else None
 
     def forward(self, *inputs, **kwargs):
-        return self.module(*inputs, **kwargs)
+        if not self.device_ids:
+            return self.module(*inputs, **kwargs)
+        src = self.src_device_obj
+        for t in list(self.module.parameters()) + list(self.module.buffers()):
+            if t.device != src:
+                raise RuntimeError(f"module must have its parameters and buffers on device "
+                                   f"{src} (device_ids[0]) but found one of them on device: "
+                                   f"{t.device}")
+        # one device does the whole batch: the inputs go to it (PyTorch's scatter with a
+        # single device), the output is the module's
+        return self.module(*_to(inputs, src), **_to(kwargs, src))
+
+
+def _to(obj, dev):
+    from ...tensor import Tensor
+    if isinstance(obj, Tensor):
+        return obj.to(dev)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(_to(o, dev) for o in obj))
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to(o, dev) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _to(v, dev) for k, v in obj.items()}
+    return obj
 
 
 class NLLLoss2d(NLLLoss):

@@ -53,6 +53,14 @@ class RandomState:
         low, high = _unwrap((low, high), "randint")
         return _wrap(_np.asarray(self._rng.integers(low, high, size, dtype=dtype)))
 
+    def poisson(self, lam=1.0, size=None, dtype=int):
+        lam = _unwrap((lam,), "poisson")[0]
+        return _wrap(_np.asarray(self._rng.poisson(lam, size)).astype(dtype))
+
+    def binomial(self, n, p, size=None, dtype=int):
+        n, p = _unwrap((n, p), "binomial")
+        return _wrap(_np.asarray(self._rng.binomial(n, p, size)).astype(dtype))
+
     def permutation(self, a):
         if isinstance(a, _np.ndarray):
             raise TypeError("fake cupy: permutation of a numpy array")
