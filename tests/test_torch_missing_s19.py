@@ -254,7 +254,7 @@ def test_histogramdd_errors():
 
 def test_nuclear_and_frobenius_norm():
     a = rnd(3, 4)
-    with warnings.catch_warnings(record=True) as w:
+    with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         close(torch.nuclear_norm(t(a)), np.linalg.norm(a, "nuc"))
         assert torch.nuclear_norm(t(a), keepdim=True).shape == (1, 1)
