@@ -74,6 +74,14 @@ def test_backend_flags_false(name):
     assert getattr(x, name) is False and getattr(x * 2, name) is False
 
 
+def test_backend_flags_in_scripted_code():
+    def f(x):
+        return x.is_sparse or x.is_quantized or x.is_meta or x.is_nested or x.is_xla
+
+    s = torch.jit.script(f)
+    assert s(torch.ones(2)) is False
+
+
 def test_output_nr_and_dim_order():
     x = torch.randn(2, 3, 4, requires_grad=True)
     assert x.output_nr == 0

@@ -27,6 +27,21 @@ for _name in _FALSE_FLAGS:
     setattr(Tensor, _name, property(_false, doc=f"False: gpujit has no {_name[3:]} tensors."))
 
 
+def _declare_scripted_flag(name):
+    """aten::<flag>(Tensor self) -> bool: `x.is_sparse` ... in scripted code (False)."""
+    from .scalar_ops import _scalar_op
+
+    def impl(xp, self):
+        return False
+    impl.__name__ = f"_{name}_op"
+    impl.__doc__ = f"`x.{name}` in scripted code: False."
+    _scalar_op(f"aten::{name}(Tensor self) -> bool")(impl)
+
+
+for _name in _FALSE_FLAGS:
+    _declare_scripted_flag(_name)
+
+
 def _output_nr(self):
     """Which output of its grad_fn this tensor is (0 for leaves and tensors without grad)."""
     ag = self._ag

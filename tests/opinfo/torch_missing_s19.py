@@ -159,3 +159,11 @@ OPINFOS = [
                     Sample(rand(5, 5, dtype=F64), spacing=[_X, _X], dim=[0, 1],
                            edge_order=2)]),
 ]
+
+# x.is_sparse, x.is_meta ... in scripted code: False for every gpujit tensor
+OPINFOS += [
+    OpInfo(f"aten::{name}", ref=lambda a: False,
+           samples=[Sample(np.array([1.0], F32)), Sample(rand(2, 3, dtype=I64))])
+    for name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_nested", "is_meta",
+                 "is_mkldnn", "is_xpu", "is_mps", "is_vulkan", "is_ipu", "is_maia", "is_mtia",
+                 "is_xla")]

@@ -34,6 +34,12 @@ def _is_const(node, value) -> bool:
     return isinstance(node, ast.Constant) and node.value is value
 
 
+# x.is_sparse, x.is_meta ...: registry ops (ops/tensor_flags.py), False for gpujit tensors
+_BACKEND_FLAGS = frozenset(("is_sparse", "is_sparse_csr", "is_quantized", "is_nested",
+                            "is_meta", "is_mkldnn", "is_xpu", "is_mps", "is_vulkan", "is_ipu",
+                            "is_maia", "is_mtia", "is_xla"))
+
+
 def _is_none_index(node) -> bool:
     """None in an index: the literal, or torch.newaxis / numpy.newaxis (both None)."""
     return _is_const(node, None) or isinstance(node, ast.Attribute) and node.attr == "newaxis"
@@ -547,7 +553,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             if node.attr in ("dtype", "device"):
                 t = T.SCALAR_TYPE if node.attr == "dtype" else T.DEVICE
                 return self.emit(f"prim::{node.attr}", [v], [t]).output
-            if node.attr in ("is_cuda", "is_cpu"):
+            if node.attr in ("is_cuda", "is_cpu") or node.attr in _BACKEND_FLAGS:
                 return self.call_op(node.attr, [v], {}, node, method=True)
             if node.attr == "requires_grad":
                 return self.emit("prim::requires_grad", [v], [T.BOOL]).output
