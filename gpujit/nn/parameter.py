@@ -4,6 +4,15 @@ from __future__ import annotations
 from ..tensor import Tensor
 
 
+def _sharing(cls, data):
+    """A new cls object over data's array (same dtype and device; version 0, no autograd
+    state): what Parameter(...) and Buffer(...) wrap."""
+    t = object.__new__(cls)
+    t._data, t._dtype, t._device, t._version, t._ag = (data._data, data._dtype,
+                                                       data._device, 0, None)
+    return t
+
+
 class Parameter(Tensor):
     __slots__ = ()
 
@@ -13,9 +22,7 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter expects a Tensor, got {type(data).__name__}")
-        p = object.__new__(cls)
-        p._data, p._dtype, p._device, p._version, p._ag = (data._data, data._dtype,
-                                                           data._device, 0, None)
+        p = _sharing(cls, data)
         if requires_grad:
             p.requires_grad_(True)
         return p
@@ -149,9 +156,7 @@ class Buffer(Tensor, metaclass=_BufferMeta):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
-        b = object.__new__(cls)
-        b._data, b._dtype, b._device, b._version, b._ag = (data._data, data._dtype,
-                                                           data._device, 0, None)
+        b = _sharing(cls, data)
         if data.requires_grad:
             b.requires_grad_(True)
         b.persistent, b._is_buffer = bool(persistent), True
