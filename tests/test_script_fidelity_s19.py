@@ -17,13 +17,13 @@ import importlib
 import io
 import sys
 import textwrap
-import zipfile
 from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
 import pytest
 
 import gpujit as torch
+from test_save_name_clash_s18 import _entries, _save   # (archive bytes, entry by entry)
 
 
 # ---------------------------------------------------------------- 1. class name clashes
@@ -71,17 +71,6 @@ class Pair_1:                  # a real class with the name a renamed one would 
 
     def get(self) -> torch.Tensor:
         return self.c
-
-
-def _save(m):
-    buf = io.BytesIO()
-    torch.jit.save(m, buf)
-    return buf.getvalue()
-
-
-def _entries(data):
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return {n: z.read(n) for n in z.namelist()}
 
 
 def _roundtrip(m):
