@@ -15,7 +15,7 @@ from ..tensor import Tensor
 from ._module_state import (  # noqa: F401  (_IncompatibleKeys, _no_grad: re-exported)
     ModuleStateMixin, RemovableHandle, _IncompatibleKeys, _no_grad,
 )
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -257,7 +257,7 @@ class Module(ModuleStateMixin):
                     raise TypeError(f"cannot assign '{_typename(value)}' as child module "
                                     f"'{name}' (torch.nn.Module or None expected)")
                 modules[name] = value
-            elif type(value).__name__ == "Buffer" and getattr(value, "_is_buffer", False):
+            elif isinstance(value, Buffer):
                 # nn.Buffer: registered as a buffer (its persistent flag), a plain Tensor
                 if d.get("_buffers") is None:
                     raise AttributeError("cannot assign buffer before Module.__init__() call")

@@ -136,19 +136,11 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
         return b
 
 
-class _BufferMeta(type(Tensor)):
-    """isinstance(t, nn.Buffer): t was made by nn.Buffer (as PyTorch's _BufferMeta)."""
-
-    def __instancecheck__(cls, obj):
-        return isinstance(obj, Tensor) and type(obj).__name__ == "Buffer" \
-            and getattr(obj, "_is_buffer", False)
-
-
-class Buffer(Tensor, metaclass=_BufferMeta):
+class Buffer(Tensor):
     """nn.Buffer(data, persistent=True) (torch 2.5+): a tensor that a Module registers as a
     buffer when it is assigned to a module attribute (persistent: in state_dict); the
     module keeps a plain Tensor sharing its data."""
-    __slots__ = ("persistent", "_is_buffer")
+    __slots__ = ("persistent",)
 
     def __new__(cls, data=None, *, persistent=True):
         if data is None:
@@ -159,7 +151,7 @@ class Buffer(Tensor, metaclass=_BufferMeta):
         b = _sharing(cls, data)
         if data.requires_grad:
             b.requires_grad_(True)
-        b.persistent, b._is_buffer = bool(persistent), True
+        b.persistent = bool(persistent)
         return b
 
     def __init__(self, data=None, *, persistent=True):

@@ -27,8 +27,9 @@ PYTHON_VALUED: set = set()
 
 # ints in scripted code are int64, as TorchScript's: the int ops whose result can leave
 # int64's range (+, -, *, <<, //, unary -, abs) wrap it around (2**62 * 4 is 0, -2**63 // -1
-# is -2**63); the generated code writes the op's Python form and then
-# `if not -2**63 <= r <= 2**63 - 1: r = _wrap64(r)` (a comparison, no call, in range)
+# is -2**63); the generated code writes the op's Python form and then, where the result
+# leaves a chain of + - * << (runtime/codegen_aten.py), `if r.bit_length() > 63: r =
+# _wrap64(r)`
 INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
 INT64_WRAPPED: set = set()
 
