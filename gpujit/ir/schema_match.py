@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import types as T
 
-__all__ = ["resolve_op", "type_matches", "schema_arg_type", "has_side_effects", "is_mutating",
+__all__ = ["resolve_op", "type_matches", "is_number_type", "schema_arg_type", "has_side_effects", "is_mutating",
            "is_nondeterministic", "SIDE_EFFECT_KINDS", "AUTOGRAD_KINDS"]
 
 # autograd called from scripted code (frontend/script/autograd_calls.py): they read and
@@ -23,6 +23,13 @@ SIDE_EFFECT_KINDS = frozenset({
     "aten::set_grad_enabled"}) | AUTOGRAD_KINDS     # (the grad mode: nothing moves across)
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+
+
+def is_number_type(t) -> bool:
+    """Does a value of type t fit a `Scalar` (a number)? A Union of ints and floats does,
+    as TorchScript's Union[int, float] is a subtype of its Number."""
+    return isinstance(t, _NUM) or (isinstance(t, T.UnionType) and all(
+        isinstance(u, (T.IntType, T.FloatType, T.NumberType)) for u in t.types))
 
 
 _BASE_TYPES = {"Tensor": T.TENSOR, "int": T.INT, "SymInt": T.INT, "float": T.FLOAT,
@@ -51,7 +58,7 @@ def _base_matches(base: str, t) -> bool:
     if base == "bool":
         return isinstance(t, T.BoolType)
     if base == "Scalar":
-        return isinstance(t, _NUM)
+        return is_number_type(t)
     if base == "str":
         return isinstance(t, T.StrType)
     if base == "ScalarType":

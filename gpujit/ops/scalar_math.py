@@ -182,4 +182,6 @@ def _round_to(a, ndigits):
 
 
 round_float = _math_op("aten::round.float(float a) -> float", _round)
+# round(n) of a number whose type is known at run time (TorchScript's round.Scalar: a float)
+round_number = _math_op("aten::round.Scalar(Scalar a) -> float", _round)
 round_ndigits = _math_op("aten::round.float_ndigits(float a, int ndigits) -> float", _round_to)

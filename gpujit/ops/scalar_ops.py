@@ -246,9 +246,10 @@ def _number_op(name, fn, ret, form):
     meta = _META["bool"] if ret == "bool" else (lambda a, b: type(fn(a, b)))
 
     @_scalar_op(f"aten::{name}.Scalar_Scalar(Scalar a, Scalar b) -> {ret}", meta=meta,
-                form="{a} %s {b}" % form)
+                form="{a} %s {b}" % form if ret == "bool" else None)
     def impl(xp, a, b):
-        return fn(a, b)
+        r = fn(a, b)
+        return int64(r) if type(r) is int else r        # (ints are int64s)
     impl.__name__ = f"{name}_scalar_scalar"
     impl.__doc__ = f"Python's {form} on numbers whose type is known at run time."
     return impl
@@ -267,6 +268,47 @@ def div_number(xp, a, b):
 
 
 GUARDED_FORMS["aten::div.Scalar_Scalar"] = _DIV_GUARDED
+
+
+def _by_kind(int_fn, float_fn):
+    """A number op as the typed overload for the kinds its arguments have when it runs:
+    ints (bools count) take int_fn, anything with a float float_fn."""
+    def fn(*args):
+        if all(type(a) is int or type(a) is bool for a in args):
+            return int_fn(None, *(int(a) for a in args))
+        return float_fn(None, *(float(a) for a in args))
+    return fn
+
+
+for _name in ("floordiv", "remainder"):
+    globals()[f"{_name}_number"] = _number_op(
+        _name, _by_kind(globals()[f"{_name}_int"], globals()[f"{_name}_float"]), "Scalar",
+        "")
+
+
+def _min_max(pick_first):
+    def fn(a, b):
+        r = a if pick_first(a, b) else b
+        return float(r) if type(a) is float or type(b) is float else r
+    return fn
+
+
+# min(a, b) / max(a, b) of numbers whose kinds are known at run time: a float when either
+# is one (min(2, 2.2) is 2.0), as TorchScript's prim::min(Scalar, Scalar)
+min_number = _number_op("min", _min_max(operator.lt), "Scalar", "")
+max_number = _number_op("max", _min_max(operator.gt), "Scalar", "")
+
+
+@_scalar_op("aten::neg.Scalar(Scalar a) -> Scalar", meta=lambda a: type(a))
+def neg_number(xp, a):
+    """-a on a number whose type is known at run time (a Union[int, float])."""
+    return _by_kind(neg_int, neg_float)(a)
+
+
+@_scalar_op("aten::abs.Scalar(Scalar a) -> Scalar", meta=lambda a: type(a))
+def abs_number(xp, a):
+    """abs(a) on a number whose type is known at run time."""
+    return _by_kind(abs_int, abs_float)(a)
 
 
 # ------------------------------------------------------------------ bool logic

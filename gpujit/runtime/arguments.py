@@ -33,7 +33,17 @@ class ArgumentTypeError(RuntimeError):
 
 
 class _Mismatch(Exception):
-    pass
+    """(args: why, when more than the type shows: TorchScript's cast error details)"""
+
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _int64(v: int) -> int:
+    """v if it fits TorchScript's int (int64_t), else _Mismatch."""
+    if not _INT64_MIN <= v <= _INT64_MAX:
+        raise _Mismatch(f"{v} is outside the range of TorchScript's int (64-bit)")
+    return v
 
 
 def _number(v):
@@ -61,11 +71,11 @@ def _convert(v, t):
         return bool(_number(v))
     if isinstance(t, T.IntType):
         if isinstance(v, int):
-            return int(v) if isinstance(v, bool) else v
+            return int(v) if isinstance(v, bool) else _int64(v)
         if isinstance(v, _dt.dtype):
             return v        # TorchScript's ScalarType is an int (`dtype: int`)
         if isinstance(v, _reg._Tensor):
-            return int(_number(v))
+            return _int64(int(_number(v)))
         if isinstance(v, numbers.Integral):         # NumPy integers
             return int(v)
         raise _Mismatch
@@ -78,6 +88,8 @@ def _convert(v, t):
             return float(v)
         raise _Mismatch
     if isinstance(t, T.NumberType):
+        if isinstance(v, int) and not isinstance(v, bool):
+            return _int64(v)
         if isinstance(v, (int, float)):
             return v
         return _number(v)
@@ -102,7 +114,10 @@ def _convert(v, t):
         return None if v is None else _convert(v, t.elem)
     if isinstance(t, T.UnionType):
         # a member the value already is wins (4 stays an int in a Union[float, int]);
-        # else the first member it converts to
+        # else the first member it converts to (an int outside int64 is refused, as
+        # TorchScript refuses it, rather than taken as a float)
+        if type(v) is int and any(isinstance(u, T.IntType) for u in t.types):
+            _int64(v)
         first = None
         for u in t.types:
             try:
@@ -189,7 +204,7 @@ def coerce_args(graph, name, args):
             v = [v] * n         # a BroadcastingListN parameter: one number for all n
         try:
             c = _convert(v, inp.type)
-        except _Mismatch:
+        except _Mismatch as e:
             t = inp.type
             what = t.annotation()
             if isinstance(t, T.TensorType) and inp.debug_name != "self":
@@ -201,7 +216,9 @@ def coerce_args(graph, name, args):
             param = inp.debug_name.rsplit(".", 1)[0] if inp.debug_name.rsplit(".", 1)[-1] \
                 .isdigit() else inp.debug_name
             details = ""
-            if isinstance(t, T.UnionType):                # as TorchScript says it
+            if e.args:
+                details = f"\nCast error details: {e.args[0]}"
+            elif isinstance(t, T.UnionType):                # as TorchScript says it
                 try:
                     found = T.type_of_value(v).annotation()
                 except TypeError:

@@ -411,6 +411,10 @@ class Executable:
                     conds.append(f"{c}({p})")
                 elif isinstance(v.type, T.ClassType) and not _is_object_type(v.type):
                     continue                # a module (self): no guard
+                elif k is int:      # an int outside int64 goes to _miss, which refuses it
+                    ns[c] = k
+                    conds.append(f"type({p}) is {c} and -0x8000000000000000 <= {p} <= "
+                                 f"0x7fffffffffffffff")
                 elif isinstance(k, type):
                     ns[c] = k
                     conds.append(f"type({p}) is {c}")

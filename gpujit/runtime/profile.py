@@ -145,6 +145,10 @@ class Profile:
         return self.specs.get(value)
 
 
+class _BigInt:
+    """input_key of an int outside int64 (TorchScript's int)."""
+
+
 def input_key(v):
     """The part of an argument's type a specialization is chosen by: (dtype, device,
     ndim) of a Tensor, the Python type of anything else, element-wise for tuples/lists,
@@ -156,4 +160,6 @@ def input_key(v):
         return (t, tuple(input_key(x) for x in v))       # (a NamedTuple: by its fields)
     if t is dict:       # by the kinds of its keys and values, so {"a": "b"} is not let in
         return (t, frozenset((input_key(k), input_key(x)) for k, x in v.items()))  # as {"a": 1}
+    if t is int and not -0x8000000000000000 <= v <= 0x7fffffffffffffff:
+        return _BigInt      # (no specialization takes it: the call's argument check refuses it)
     return t

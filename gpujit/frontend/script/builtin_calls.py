@@ -11,12 +11,19 @@ from __future__ import annotations
 import ast
 
 from ...ir import types as T
+from ...ir.schema_match import is_number_type
 from ...ops import registry as _reg
+from . import calls
 from .calls import describe_type
 
 __all__ = ["BuiltinMixin"]
 
 _NUMS = (T.IntType, T.FloatType)
+
+
+def _is_num(t) -> bool:
+    """An int, a float, or a number of either kind (a Number, a Union[int, float])."""
+    return isinstance(t, _NUMS) or (is_number_type(t) and not isinstance(t, T.BoolType))
 _KEYWORDS = {"sorted": ("reverse",), "dict": None}     # None: any keyword
 _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "int": "int(a number, str or one-element Tensor)",
@@ -256,7 +263,7 @@ class BuiltinMixin:
         return found if is_any else self.scalar("__not__", found)
 
     def builtin_divmod(self, args, kw, node):
-        if len(args) != 2 or not all(isinstance(a.type, _NUMS) for a in args):
+        if len(args) != 2 or not all(_is_num(a.type) for a in args):
             return None
         a, b = self.bools_as_numbers(ast.FloorDiv, args[0], args[1], node)
         return self.scalar("divmod", a, b, node=node)       # aten::divmod.int / .float
@@ -323,7 +330,7 @@ class BuiltinMixin:
                            f"{describe_type(lst.type)}", node,
                            hint=f"for tensors use torch.stack(xs).{name}()")
             return self.emit(f"aten::{name}", [lst], [lst.type.elem]).output
-        if len(args) > 2 and all(isinstance(a.type, _NUMS) for a in args):
+        if len(args) > 2 and all(_is_num(a.type) for a in args):
             v = args[0]                      # max(a, b, c): pairwise, left to right
             for b in args[1:]:
                 v = self.min_max(name, [v, b], node)
@@ -342,6 +349,10 @@ class BuiltinMixin:
                         for x in (a, b)]
             c = self.scalar("lt" if name == "min" else "gt", a, b, node=node)
             return self.select(c, a, b, t)
+        if len(args) == 2 and all(_is_num(a.type) for a in args):
+            # a number of either kind (max(n, 1) of a Union[int, float] n): the one chosen,
+            # a float when either is (TorchScript's prim::max(Scalar, Scalar))
+            return self.scalar(name, *args, node=node)
         return None
 
     def builtin_abs(self, args, kw, node):
@@ -350,12 +361,12 @@ class BuiltinMixin:
         a = args[0]
         if isinstance(a.type, T.BoolType):              # abs(True) is 1
             a = self.emit_call(list(_reg.OVERLOADS["aten::Int"]), [a], {}, node, "int")
-        if isinstance(a.type, _NUMS):
+        if _is_num(a.type):
             return self.scalar("abs", a, node=node)      # abs(-0.0) is 0.0
         return self.call_op("abs", args, {}, node)
 
     def builtin_round(self, args, kw, node):
-        if len(args) not in (1, 2) or not isinstance(args[0].type, _NUMS):
+        if len(args) not in (1, 2) or not _is_num(args[0].type):
             return None
         return self.scalar("round", *args, node=node)     # round(n): a float, as TorchScript's
 
@@ -382,6 +393,12 @@ class BuiltinMixin:
                        hint="supported: sqrt exp log log2 log10 floor ceil trunc fabs pow "
                             "sin cos tan tanh atan2 isnan isinf isfinite gamma erf ...")
         args, kwargs = self.call_args(node)
+        if any(_is_num(a.type) and not isinstance(a.type, _NUMS) for a in args) and not \
+                any(isinstance(calls.match_schema(d, args, kwargs), calls.Match) for d in ops):
+            # a number of either kind (a Union[int, float]) is taken as a float, as
+            # TorchScript's math.<name>.Scalar overloads take it (math.sqrt(n))
+            args = [self.emit_call(list(_reg.OVERLOADS["aten::Float"]), [a], {}, node, "float")
+                    if _is_num(a.type) and not isinstance(a.type, _NUMS) else a for a in args]
         return self.emit_call(ops, args, kwargs, node, name)
 
     # ------------------------------------------------------------------ getattr / hasattr

@@ -7,7 +7,7 @@ functions (FunctionCallMixin, alias_target, boolean dispatch) are function_calls
 from __future__ import annotations
 
 from ...ir import types as T
-from ...ir.schema_match import type_matches
+from ...ir.schema_match import is_number_type, type_matches
 from ...ops import registry as _reg
 
 __all__ = ["candidates_for_function", "candidates_for_method", "methods_with_later_self", "match_schema",
@@ -168,7 +168,7 @@ def _fits(p, t, op, convert=False, lenient=True) -> bool:
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool
     if convert and isinstance(t, T.TensorType) and tensor_as_number(op, p):
         return True          # ... and aten::IntImplicit / FloatImplicit of a Tensor
-    return lenient and op.is_pointwise and p.name in op.operands and isinstance(t, _NUM)
+    return lenient and op.is_pointwise and p.name in op.operands and is_number_type(t)
 
 
 def _exact_choice(m, ops, args, kwargs):
