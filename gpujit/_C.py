@@ -18,6 +18,10 @@ in setUp (`_jit_set_te_must_use_llvm_cpu`, `_jit_set_texpr_reductions_enabled`,
 and read back; they change nothing (gpujit's kernels are numba's, reductions run
 unfused, and dynamic shapes follow the fusion strategy).
 Settings are read when a function builds its optimized code.
+
+`parse_ir` and the `_jit_pass_*` names (dce, constant_propagation, cse, peephole, inline,
+loop_unrolling, lint) run gpujit's parser and passes on a Graph in place, as TorchScript's
+tests call them with FileCheck.
 """
 from __future__ import annotations
 
@@ -37,7 +41,9 @@ __all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_jit_set_num_profile
            "_jit_get_te_must_use_llvm_cpu", "_jit_set_texpr_reductions_enabled",
            "_jit_texpr_reductions_enabled", "_jit_set_texpr_dynamic_shape_enabled",
            "_jit_texpr_dynamic_shape_enabled", "_jit_texpr_set_fallback_allowed",
-           "_jit_texpr_fallback_allowed"]
+           "_jit_texpr_fallback_allowed", "parse_ir", "_jit_pass_dce",
+           "_jit_pass_constant_propagation", "_jit_pass_cse", "_jit_pass_peephole",
+           "_jit_pass_inline", "_jit_pass_loop_unrolling", "_jit_pass_lint"]
 
 
 def _jit_set_num_profiled_runs(n: int) -> int:
@@ -161,3 +167,52 @@ def _jit_texpr_set_fallback_allowed(allowed: bool) -> bool:
 
 def _jit_texpr_fallback_allowed() -> bool:
     return _NNC["fallback_allowed"]
+
+
+# ---------------------------------------------------------------- graphs and passes
+# torch._C.parse_ir and the passes TorchScript's tests run on a parsed or scripted graph:
+# each changes the graph in place and returns None, as torch._C's do
+
+def parse_ir(text: str, parse_tensor_constants: bool = False) -> Graph:
+    """A Graph from TorchScript's printed IR (torch._C.parse_ir)."""
+    from .ir.parser import parse_ir as _parse
+    return _parse(text)
+
+
+def _jit_pass_dce(graph) -> None:
+    from .passes.dce import eliminate_dead_code
+    eliminate_dead_code(graph)
+
+
+def _jit_pass_constant_propagation(graph) -> None:
+    from .passes.constant_propagation import propagate_constants
+    propagate_constants(graph)
+
+
+def _jit_pass_cse(graph) -> bool:
+    """(torch's returns whether it changed the graph)"""
+    from .passes.cse import eliminate_common_subexpressions
+    before = str(graph)
+    eliminate_common_subexpressions(graph)
+    return str(graph) != before
+
+
+def _jit_pass_peephole(graph, disable_shape_peepholes: bool = False) -> None:
+    from .passes.peephole import peephole_optimize
+    peephole_optimize(graph)
+
+
+def _jit_pass_inline(graph) -> None:
+    from .passes.inline import inline_calls
+    inline_calls(graph)
+
+
+def _jit_pass_loop_unrolling(graph) -> None:
+    from .passes.loop_unroll import unroll_loops
+    unroll_loops(graph)
+
+
+def _jit_pass_lint(graph) -> None:
+    """Checks the graph's invariants (each use after its definition, ...): raises if one
+    does not hold."""
+    graph.lint()
