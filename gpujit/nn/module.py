@@ -102,6 +102,8 @@ class Module(ModuleStateMixin):
         s("_forward_pre_hooks", OrderedDict())
         s("_forward_pre_hooks_with_kwargs", OrderedDict())
         s("_state_dict_hooks", OrderedDict())
+        s("_state_dict_pre_hooks", OrderedDict())
+        s("_load_state_dict_pre_hooks", OrderedDict())
         s("_load_state_dict_post_hooks", OrderedDict())
         if self.call_super_init:
             super().__init__(*args, **kwargs)
@@ -295,6 +297,7 @@ class Module(ModuleStateMixin):
         for name in ("_forward_hooks", "_forward_hooks_with_kwargs",
                      "_forward_hooks_always_called", "_forward_pre_hooks",
                      "_forward_pre_hooks_with_kwargs", "_state_dict_hooks",
+                     "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
                      "_load_state_dict_post_hooks"):
             if name not in self.__dict__:
                 self.__dict__[name] = OrderedDict()
