@@ -71,6 +71,8 @@ def _ops():
 
 class Tensor:
     __slots__ = ("_data", "_dtype", "_device", "_version", "_ag", "__weakref__")
+    # as torch.Tensor's: type(x) prints <class 'gpujit.Tensor'>, its public name
+    __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, *args, **kwargs):

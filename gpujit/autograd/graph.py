@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import weakref
 
+from ..ops.node_names import node_name
 from ..tensor import Tensor
 from .grad_mode import state as _grad_state
 from . import anomaly_mode as _anomaly
 
-__all__ = ["Node", "OpBackward", "AccumulateGrad", "SavedTensor", "backward_name",
+__all__ = ["Node", "OpBackward", "AccumulateGrad", "SavedTensor", "backward_name", "node_class",
            "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
 FREED = ("Trying to backward through the graph a second time (or directly access saved "
@@ -21,11 +22,23 @@ FREED = ("Trying to backward through the graph a second time (or directly access
          "you need to access saved tensors after calling backward.")
 
 
-def backward_name(op) -> str:
+def backward_name(op, bound=None, result=None) -> str:
     """PyTorch's node names: aten::mul.Tensor -> MulBackward0, aten::log_softmax ->
-    LogSoftmaxBackward0; an in-place variant shares its op's name."""
-    base = op.schema.base_name.rstrip("_")
-    return "".join(p[:1].upper() + p[1:] for p in base.split("_") if p) + "Backward0"
+    LogSoftmaxBackward0, aten::sum.dim_IntList -> SumBackward1, F.linear of a matrix ->
+    AddmmBackward0 (ops/node_names.py); an in-place variant shares its op's name."""
+    return node_name(op, bound or {}, result)
+
+
+_NODE_CLASSES: dict = {}
+
+
+def node_class(name: str) -> type:
+    """The OpBackward subclass named as PyTorch's node class (`type(y.grad_fn).__name__`
+    is "MulBackward0", as torchviz and user code read it)."""
+    cls = _NODE_CLASSES.get(name)
+    if cls is None:
+        cls = _NODE_CLASSES[name] = type(name, (OpBackward,), {"__module__": __name__})
+    return cls
 
 
 class SavedTensor:
@@ -166,10 +179,6 @@ class OpBackward(Node):
         self.inputs_meta = inputs_meta  # per wrt: (shape, dtype) or None
         self.next_functions = next_functions
         self.out_meta = out_meta
-        self._name = backward_name(op)
-
-    def name(self):
-        return self._name
 
     def release(self):
         # a node that saved no tensor (a dtype cast: ToCopyBackward0) can run again, as in

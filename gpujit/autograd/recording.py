@@ -9,7 +9,7 @@ from .. import dtypes as _dt
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from . import grad_mode
-from .graph import AccumulateGrad, OpBackward, SavedTensor
+from .graph import AccumulateGrad, OpBackward, SavedTensor, backward_name, node_class
 from . import views as _views
 
 __all__ = ["autograd_call", "activate", "edge_of", "mark_result"]
@@ -180,7 +180,8 @@ def _record_op(op, args, d, inplace, names, bound):
     out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if isinstance(r, Tensor)
                      else None for r in outs)
     saved = {}
-    node = OpBackward(op, d, saved, inputs_meta, tuple(next_functions), out_meta)
+    node = node_class(backward_name(op, bound, result))(
+        op, d, saved, inputs_meta, tuple(next_functions), out_meta)
     node_name = node.name()
     for k, v in pre.items():
         if isinstance(v, Tensor):

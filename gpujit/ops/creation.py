@@ -8,6 +8,7 @@ Python functions take PyTorch's varargs sizes (`zeros(2, 3)`, `zeros((2, 3))`) a
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence as _Sequence
 
 import numpy as np
 
@@ -385,9 +386,23 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None,
 
 # ------------------------------------------------------------------ from data
 
+def _other_sequence(x):
+    """A Python sequence besides list and tuple (range, deque...): PyTorch reads any
+    sequence as a list (torch.tensor(range(3)), x[range(2)])."""
+    return isinstance(x, _Sequence) and not isinstance(x, (str, bytes, list, tuple))
+
+
+def _as_lists(data):
+    if isinstance(data, (list, tuple)) or _other_sequence(data):
+        return [_as_lists(x) for x in data]
+    return data
+
+
 def _infer_dtype(data):
-    """PyTorch's inference: bools -> bool, ints -> int64, any float -> default dtype."""
+    """PyTorch's inference: bools -> bool, ints -> int64, any float -> default dtype.
+    Returns (dtype, whether a sequence other than a list or tuple was seen)."""
     kind = -1   # no element at all: the default dtype, as torch.tensor([])
+    other = False
     stack = [data]
     while stack:
         x = stack.pop()
@@ -403,11 +418,14 @@ def _infer_dtype(data):
             kind = 2
         elif isinstance(x, numbers.Number):
             raise TypeError(f"gpujit has no complex dtypes (got {x!r})")
+        elif _other_sequence(x):
+            stack.extend(x)
+            other = True
         else:
             raise TypeError(f"Could not infer dtype of {type(x).__name__}")
     if kind < 0:
-        return _dt.get_default_dtype()
-    return (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind]
+        return _dt.get_default_dtype(), other
+    return (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind], other
 
 
 def _array_from(data, dtype, dev, copy):
@@ -438,7 +456,10 @@ def _array_from(data, dtype, dev, copy):
         if isinstance(data, (list, tuple)) and any(
                 isinstance(x, _reg._Tensor) for x in data):
             data = [x.tolist() if isinstance(x, _reg._Tensor) else x for x in data]
-        dt = dtype or _infer_dtype(data)
+        inferred, other = _infer_dtype(data)
+        if other:
+            data = _as_lists(data)
+        dt = dtype or inferred
         ragged = _ragged(data)
         if ragged is not None:
             raise ragged[0](ragged[1])

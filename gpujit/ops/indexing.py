@@ -322,11 +322,11 @@ def _decompose(t, index):
                                                        1 if item.step is None else item.step)
             d += 1
         else:
-            if isinstance(item, (list, tuple, bool, np.ndarray)):
+            if isinstance(item, (list, tuple, range, bool, np.ndarray)):
                 from .creation import tensor
                 # an empty list indexes nothing (a long index, as PyTorch reads it)
-                empty = isinstance(item, (list, tuple)) and len(item) == 0
-                seq = isinstance(item, (list, tuple))
+                seq = isinstance(item, (list, tuple, range))
+                empty = seq and len(item) == 0
                 item = tensor(item, device=t._device, dtype=_dt.int64 if empty else None)
                 if seq and item._dtype not in (_dt.bool, _dt.uint8, _dt.int64):
                     # a list of numbers indexes as longs (PyTorch's

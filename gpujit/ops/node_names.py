@@ -1,0 +1,187 @@
+"""PyTorch's names of the autograd nodes (`grad_fn`) of ops, where they are not the op's own
+name in CamelCase (`aten::mul.Tensor` -> MulBackward0).
+
+A user sees these names in every printed tensor that requires grad
+(`tensor(2.27, grad_fn=<NllLossBackward0>)`) and in `type(t.grad_fn).__name__`. PyTorch
+names a node after the derivatives.yaml entry of the op that made it, with the overload's
+index in that file (`sum.dim_IntList` -> SumBackward1); a composite op (`linear`,
+`cross_entropy`, `matmul`, `flatten`) shows the node of the last ATen op it decomposes
+into, which can depend on the inputs' shapes. A rule here is that name or a function of
+the call's bound arguments and result giving it."""
+from __future__ import annotations
+
+import re
+
+
+def camel(base: str) -> str:
+    """PyTorch's CamelCase of an op name: words capitalized, and a letter after a digit
+    too (log1p -> Log1P, im2col -> Im2Col, max_pool2d -> MaxPool2D)."""
+    s = "".join(p[:1].upper() + p[1:] for p in base.split("_") if p)
+    return re.sub(r"(?<=\d)[a-z]", lambda m: m.group(0).upper(), s)
+
+
+def _tensor(v):
+    return hasattr(v, "_data") and hasattr(v, "_dtype")
+
+
+def _ndim(v):
+    return v._data.ndim if _tensor(v) else 0
+
+
+def _view_or_copy(b, result):
+    # reshape/flatten: a view when the strides allow one, else a copy (_unsafe_view)
+    r = result[0] if isinstance(result, tuple) else result
+    src = b["self"]._data
+    same = r._data.base is not None and (r._data.base is src or r._data.base is src.base)
+    return "ViewBackward0" if same else "UnsafeViewBackward0"
+
+
+def _linear(b, result):
+    x, bias = b["input"], b.get("bias")
+    if x._data.ndim == 2:
+        return "AddmmBackward0" if bias is not None else "MmBackward0"
+    if x._data.ndim == 1:
+        return "ViewBackward0" if bias is not None else "SqueezeBackward4"
+    if bias is None:
+        return "UnsafeViewBackward0"
+    return "ViewBackward0" if x._data.flags.c_contiguous else "AddBackward0"
+
+
+_MATMUL = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
+           (2, 2): "MmBackward0", (2, 3): "CloneBackward0"}
+
+
+def _matmul(b, result):
+    return _MATMUL.get((_ndim(b["self"]), _ndim(b["other"])), "UnsafeViewBackward0")
+
+
+def _nll(b, result):
+    return "NllLoss2DBackward0" if _ndim(b["self"]) >= 3 else "NllLossBackward0"
+
+
+def _cross_entropy(b, result):
+    # class indices without smoothing: log_softmax then nll_loss (probabilities and
+    # label smoothing end in other ops, named after the op itself here)
+    if b["target"]._dtype.category != b["self"]._dtype.category and \
+            not b.get("label_smoothing"):
+        return _nll(b, result)
+    return "CrossEntropyLossBackward0"
+
+
+def _pow(b, result):
+    if not _tensor(b["self"]):
+        return "PowBackward2"
+    return "PowBackward1" if _tensor(b["exponent"]) else "PowBackward0"
+
+
+def _squeeze(b, result):
+    d = b.get("dim")
+    return "SqueezeBackward0" if d is None else (
+        "SqueezeBackward1" if isinstance(d, int) else "SqueezeBackward2")
+
+
+def _adaptive_avg(n):
+    def rule(b, result):
+        size = b["output_size"]
+        size = (size,) * n if isinstance(size, int) else tuple(size)
+        if n == 1:
+            return "SqueezeBackward1"       # (as a 2-D pool of an unsqueezed input)
+        if all(s == 1 for s in size):
+            return "MeanBackward1"          # PyTorch takes a 1x1 output as a mean
+        return camel(f"adaptive_avg_pool{n}d") + "Backward0"
+    return rule
+
+
+def _pad(b, result):
+    mode = b.get("mode", "constant")
+    n = len(b["pad"]) // 2
+    if mode == "constant":
+        return "ConstantPadNdBackward0"
+    if mode in ("reflect", "replicate"):
+        word = "Reflection" if mode == "reflect" else "Replication"
+        return f"{word}Pad{n}DBackward0"
+    return "CatBackward0"               # circular: cats of slices
+
+
+def _l1(b, result):
+    return ("AbsBackward0", "MeanBackward0", "SumBackward0")[b.get("reduction", 1)]
+
+
+RULES = {
+    "aten::sum.dim_IntList": "SumBackward1",
+    "aten::mean.dim": "MeanBackward1",
+    "aten::prod.dim_int": "ProdBackward1",
+    "aten::max": "MaxBackward1",
+    "aten::min": "MinBackward1",
+    "aten::to.dtype": "ToCopyBackward0",
+    "aten::to.device": "ToCopyBackward0",
+    "aten::to.dtype_layout": "ToCopyBackward0",
+    "aten::contiguous": "CloneBackward0",
+    "aten::clamp": "ClampBackward1",
+    "aten::clip": "ClampBackward1",
+    "aten::clamp.Tensor": "ClampBackward0",
+    "aten::clip.Tensor": "ClampBackward0",
+    "aten::pow.Tensor_Tensor": _pow,
+    "aten::rsub.Tensor": lambda b, r: "RsubBackward0" if _tensor(b["other"])
+    else "RsubBackward1",
+    "aten::square": "PowBackward0",
+    # a number divided by a tensor: PyTorch multiplies by the reciprocal
+    "aten::div.Tensor": lambda b, r: "DivBackward0" if _tensor(b["self"]) else "MulBackward0",
+    "aten::div.Tensor_mode": lambda b, r: "DivBackward0" if _tensor(b["self"])
+    else "MulBackward0",
+    "aten::chunk": "SplitBackward0",
+    "aten::narrow": "SliceBackward0",
+    "aten::tensor_split.sections": "SliceBackward0",
+    "aten::tensor_split.indices": "SliceBackward0",
+    "aten::squeeze.dims": _squeeze,
+    "aten::selu": "EluBackward0",
+    "aten::relu6": "HardtanhBackward0",
+    "aten::rrelu": "RreluWithNoiseBackward0",
+    "aten::prelu": "PreluKernelBackward0",
+    "aten::outer": "MulBackward0",
+    "aten::dropout": "MulBackward0",
+    "aten::numpy_T": "PermuteBackward0",
+    "aten::mT": "TransposeBackward0",
+    "aten::mH": "TransposeBackward0",
+    "aten::adjoint": "TransposeBackward0",
+    "aten::matrix_H": "TransposeBackward0",
+    "aten::linear": _linear,
+    "aten::matmul": _matmul,
+    "aten::reshape": _view_or_copy,
+    "aten::flatten.using_ints": _view_or_copy,
+    "aten::nll_loss": _nll,
+    "aten::nll_loss_nd": _nll,
+    "aten::cross_entropy_loss": _cross_entropy,
+    "aten::l1_loss": _l1,
+    "aten::pad": _pad,
+    "aten::batch_norm": "NativeBatchNormBackward0",
+    "aten::layer_norm": "NativeLayerNormBackward0",
+    "aten::group_norm": "NativeGroupNormBackward0",
+    "aten::instance_norm": "ViewBackward0",
+    "aten::max_pool1d": "SqueezeBackward1",
+    "aten::avg_pool1d": "SqueezeBackward1",
+    "aten::max_pool2d": "MaxPool2DWithIndicesBackward0",
+    "aten::max_pool3d": "MaxPool3DWithIndicesBackward0",
+    "aten::adaptive_avg_pool1d": _adaptive_avg(1),
+    "aten::adaptive_avg_pool2d": _adaptive_avg(2),
+    "aten::adaptive_avg_pool3d": _adaptive_avg(3),
+    "aten::diag": lambda b, r: "DiagEmbedBackward0" if _ndim(b["self"]) == 1
+    else "DiagonalBackward0",
+}
+for _k in ("conv1d", "conv2d", "conv3d", "conv1d.padding", "conv2d.padding",
+           "conv3d.padding", "conv_transpose1d", "conv_transpose2d.input",
+           "conv_transpose3d.input"):
+    RULES["aten::" + _k] = "ConvolutionBackward0"
+
+_CACHE: dict = {}
+
+
+def node_name(op, bound, result) -> str:
+    """The grad_fn name of a call of op (an in-place variant is named as its op)."""
+    rule = _CACHE.get(op)
+    if rule is None:
+        base = op.schema.base_name.rstrip("_")
+        overload = op.name.partition(".")[2]
+        key = f"{op.name.partition('::')[0]}::{base}" + (f".{overload}" if overload else "")
+        rule = _CACHE[op] = RULES.get(key) or camel(base) + "Backward0"
+    return rule if isinstance(rule, str) else rule(bound, result)
