@@ -84,7 +84,8 @@ def check(program, tol=1e-4, **kw):
 
 PROGRAMS = [tp.tensors_basics, tp.tensors_more, tp.datasets_dataloaders,
             tp.transforms_callables, tp.build_model, tp.autograd_basics,
-            tp.optimization_loop, tp.nn_really]
+            tp.optimization_loop, tp.nn_really, tp.extending_autograd,
+            tp.examples_polynomial]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda f: f.__name__)
@@ -156,3 +157,55 @@ def test_grad_fn_names_are_pytorchs():
     assert type((y.sum(0)).grad_fn).__name__ == "SumBackward1"
     assert isinstance(y.grad_fn, gpujit.autograd.graph.OpBackward)
     assert "grad_fn=<AddmmBackward0>" in repr(gpujit.nn.Linear(2, 3)(gpujit.ones(1, 2)))
+
+
+def _setup_context_function(T):
+    class MulConstant(T.autograd.Function):
+        @staticmethod
+        def forward(tensor, constant):
+            return tensor * constant
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.constant = inputs[1]
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output * ctx.constant, None
+    return MulConstant
+
+
+def test_function_with_setup_context_and_named_node():
+    MulConstant = _setup_context_function(gpujit)
+    x = gpujit.tensor([1., 2.], requires_grad=True)
+    y = MulConstant.apply(x, 2.5)
+    assert y.tolist() == [2.5, 5.0]
+    assert type(y.grad_fn).__name__ == "MulConstantBackward" == y.grad_fn.name()
+    assert "grad_fn=<MulConstantBackward>" in repr(y)
+    y.sum().backward()
+    assert x.grad.tolist() == [2.5, 2.5]
+    tx = torch.tensor([1., 2.], requires_grad=True)
+    assert type(_setup_context_function(torch).apply(tx, 2.5).grad_fn).__name__ == \
+        "MulConstantBackward"
+
+
+def test_function_set_materialize_grads_false_passes_none():
+    got = []
+
+    class Two(gpujit.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            return x.clone(), x.clone()
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            got.append((g1 is None, g2 is None))
+            return g1 if g1 is not None else g2
+
+    x = gpujit.ones(2, requires_grad=True)
+    a, b = Two.apply(x)
+    a.sum().backward()
+    b.sum().backward()
+    assert got == [(False, True), (True, False)]
+    assert x.grad.tolist() == [2., 2.]

@@ -168,9 +168,10 @@ def _run_node(node, buf, retain_graph, accumulate):
         return []
     if all(g is None for g in buf):
         return [None] * len(node.next_functions)
-    # outputs that got no gradient count as zeros for the derivative
+    # outputs that got no gradient count as zeros for the derivative (a custom Function
+    # that set_materialize_grads(False) gets None)
     full = [g if g is not None or m is None else _zeros(m)
-            for g, m in zip(buf, node.out_meta)]
+            for g, m in zip(buf, node.out_meta)] if node.materialize_grads else list(buf)
     # hooks and retain_grad of the non-leaf tensors this node produced ran at the edge
     in_grads = (node.apply(full) if not _anomaly.state.enabled
                 else _anomaly.run_checked(node, full))

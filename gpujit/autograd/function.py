@@ -53,8 +53,9 @@ class FunctionBackward(Node):
         self.inputs_meta = inputs_meta
         self.out_meta = out_meta
 
-    def name(self):
-        return f"{self.cls.__name__}Backward"
+    @property
+    def materialize_grads(self):
+        return self.ctx.materialize_grads
 
     def release(self):
         self.released = True
@@ -74,13 +75,28 @@ class FunctionBackward(Node):
         return [fit_gradient(g, m) for g, m in zip(out, self.inputs_meta)]
 
 
+def _node_class(cls):
+    """The backward node's class of a Function, named as PyTorch's (`MyExpBackward`:
+    type(y.grad_fn).__name__ and grad_fn.name())."""
+    node = cls.__dict__.get("_backward_cls")
+    if node is None:
+        node = type(f"{cls.__name__}Backward", (FunctionBackward,), {"__module__": __name__})
+        type.__setattr__(cls, "_backward_cls", node)
+    return node
+
+
 class Function:
     """Subclass with @staticmethod forward(ctx, *args) and backward(ctx, *grad_outputs);
-    call with `.apply(*args)`."""
+    call with `.apply(*args)`. Or PyTorch's other style: forward(*args) without ctx and
+    @staticmethod setup_context(ctx, inputs, output), which saves what backward needs."""
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise TypeError("a custom Function must define a forward staticmethod")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
@@ -93,7 +109,11 @@ class Function:
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = grad_mode.state.enabled and any(ctx.needs_input_grad)
         with grad_mode.no_grad():
-            result = cls.forward(ctx, *args)
+            if cls.setup_context is Function.setup_context:
+                result = cls.forward(ctx, *args)
+            else:
+                result = cls.forward(*args)
+                cls.setup_context(ctx, args, result)
         if not record:
             return result
         activate()
@@ -105,7 +125,7 @@ class Function:
             inputs_meta.append((tuple(a._data.shape), a._dtype) if e else None)
         out_meta = tuple((tuple(r._data.shape), r._dtype, r._device)
                          if isinstance(r, Tensor) else None for r in outs)
-        node = FunctionBackward(cls, ctx, tuple(next_functions), inputs_meta, out_meta)
+        node = _node_class(cls)(cls, ctx, tuple(next_functions), inputs_meta, out_meta)
         refs = []
         fixed = []
         for i, r in enumerate(outs):

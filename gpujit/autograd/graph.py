@@ -125,6 +125,7 @@ def _reg_wrap(t):
 
 class Node:
     """A backward function. `next_functions`: ((node, output_nr) or (None, 0)) per input."""
+    materialize_grads = True    # an output's missing gradient reaches apply as zeros
 
     def __init__(self):
         self.next_functions = ()
