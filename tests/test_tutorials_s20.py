@@ -1,6 +1,7 @@
-"""PyTorch's tutorials run as written (tests/tutorial_programs.py) with `torch` bound to
-PyTorch and to gpujit: what they print (numbers within float32 rounding, the rest as text,
-`gpujit` read as `torch`) and the values they return (dtype, shape, values) must agree.
+"""PyTorch's tutorials run as written (tests/tutorial_programs.py and _b.py) with `torch`
+bound to PyTorch and to gpujit: what they print (numbers within float32 rounding, the rest
+as text, `gpujit` read as `torch`) and the values they return (dtype, shape, values) must
+agree.
 Then the tutorials' models scripted and traced through gpujit give their eager results.
 
 Where gpujit differs on purpose or by a documented limit:
@@ -20,6 +21,7 @@ import pytest
 
 import gpujit
 import tutorial_programs as tp
+import tutorial_programs_b as tpb
 
 torch = pytest.importorskip("torch")
 
@@ -84,8 +86,8 @@ def check(program, tol=1e-4, **kw):
 
 PROGRAMS = [tp.tensors_basics, tp.tensors_more, tp.datasets_dataloaders,
             tp.transforms_callables, tp.build_model, tp.autograd_basics,
-            tp.optimization_loop, tp.nn_really, tp.extending_autograd,
-            tp.examples_polynomial]
+            tp.optimization_loop, tpb.nn_really, tpb.extending_autograd,
+            tpb.examples_polynomial]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda f: f.__name__)
