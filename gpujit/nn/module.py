@@ -101,6 +101,9 @@ class Module(ModuleStateMixin):
         s("_forward_hooks_always_called", OrderedDict())
         s("_forward_pre_hooks", OrderedDict())
         s("_forward_pre_hooks_with_kwargs", OrderedDict())
+        s("_backward_hooks", OrderedDict())
+        s("_backward_pre_hooks", OrderedDict())
+        s("_is_full_backward_hook", None)
         s("_state_dict_hooks", OrderedDict())
         s("_state_dict_pre_hooks", OrderedDict())
         s("_load_state_dict_pre_hooks", OrderedDict())
@@ -297,7 +300,7 @@ class Module(ModuleStateMixin):
         for name in ("_forward_hooks", "_forward_hooks_with_kwargs",
                      "_forward_hooks_always_called", "_forward_pre_hooks",
                      "_forward_pre_hooks_with_kwargs", "_state_dict_hooks",
-                     "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+                     "_backward_hooks", "_backward_pre_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
                      "_load_state_dict_post_hooks"):
             if name not in self.__dict__:
                 self.__dict__[name] = OrderedDict()
@@ -483,13 +486,46 @@ class Module(ModuleStateMixin):
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> a new grad_input or None, run when the
+        gradients of the module's Tensor arguments are computed (grad_input has one entry
+        per positional argument: None where it has no gradient)."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward "
+                               "hooks on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = True
+        return self._add_backward_hook(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> a new grad_output or None, run when the gradients
+        of the module's results are computed, before those of its arguments."""
+        return self._add_backward_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook):
+        """Deprecated in PyTorch for register_full_backward_hook; gpujit runs it as a full
+        backward hook (grad_input: the gradients of the module's arguments, not of the
+        inputs of the last autograd node of its forward as PyTorch's)."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward "
+                               "hooks on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = False
+        return self._add_backward_hook(self._backward_hooks, hook, False)
+
+    def _add_backward_hook(self, hooks, hook, prepend):
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
     def _call_impl(self, *args, **kwargs):
         if call_hook.hook is not None:      # the tracer follows module boundaries
             return call_hook.hook(self, self._call_hooked, args, kwargs)
         return self._call_hooked(*args, **kwargs)
 
     def _call_hooked(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or
+                self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
@@ -504,6 +540,12 @@ class Module(ModuleStateMixin):
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        bw = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            from ._backward_hooks import BackwardHook
+            bw = BackwardHook(self, list(self._backward_hooks.values()),
+                              list(self._backward_pre_hooks.values()))
+            args = bw.setup_input_hook(args)
         try:
             result = self.forward(*args, **kwargs)
         except Exception:
@@ -524,6 +566,8 @@ class Module(ModuleStateMixin):
                 res = hook(self, args, result)
             if res is not None:
                 result = res
+        if bw is not None:
+            result = bw.setup_output_hook(result)
         return result
 
     __call__ = _call_impl
