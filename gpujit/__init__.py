@@ -73,6 +73,8 @@ def get_ops():
 
 
 from . import autograd  # noqa: E402
+from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (autograd.profiler)
+from . import profiler  # noqa: E402,F401  (torch.profiler)
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: E402,F401
                        is_grad_enabled, is_inference_mode_enabled)
 from .autograd.anomaly_mode import (is_anomaly_enabled,  # noqa: E402,F401

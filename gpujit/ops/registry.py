@@ -62,7 +62,7 @@ class _DispatchState:
     is then `autocast_compute` (the same casts, then autograd's call or the eager body), so
     graphs run node by node (the interpreter) follow the region too."""
     __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
-                 "autocast_compute")
+                 "autocast_compute", "profiler")
 
     def __init__(self):
         self.hook = None
@@ -73,10 +73,12 @@ class _DispatchState:
         self.autocast = None
         self.inner = None
         self.autocast_compute = None
+        self.profiler = None
 
     def refresh(self):
         self.inner = self.tracing or self.autograd
-        self.hook = self.autocast or self.inner
+        # (the profiler, while one records, in front of everything: it times the call)
+        self.hook = self.profiler or self.autocast or self.inner
         self.compute = (self.autocast_compute if self.autocast is not None
                         else self.autograd or _eager_call)
 
