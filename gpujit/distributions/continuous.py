@@ -314,6 +314,11 @@ class Gamma(Distribution):
                 + _g.xlogy(self.concentration - 1, value)
                 - self.rate * value - _g.lgamma(self.concentration))
 
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return _g.special.gammainc(self.concentration, self.rate * value)
+
     def entropy(self):
         c = self.concentration
         return c - _g.log(self.rate) + _g.lgamma(c) + (1.0 - c) * _g.digamma(c)
