@@ -485,3 +485,24 @@ def test_broadcast_parameters_keep_their_own_requires_grad():
     x = D.StudentT(G(3.0), G(0.0), scale).rsample((3,))     # df constant: allowed
     x.sum().backward()
     assert scale.grad is not None
+
+
+_KL_FACTORIES = {
+    "Normal": lambda m, t: m.Normal(t(P - 1), t(Q)), "Laplace": lambda m, t: m.Laplace(t(P), t(Q)),
+    "Gumbel": lambda m, t: m.Gumbel(t(P), t(Q)), "Exponential": lambda m, t: m.Exponential(t(P)),
+    "Gamma": lambda m, t: m.Gamma(t(P + 1), t(Q)), "Beta": lambda m, t: m.Beta(t(P), t(Q)),
+    "Pareto": lambda m, t: m.Pareto(t(Q * 0.5), t(P + 2)),
+    "Uniform": lambda m, t: m.Uniform(t(PR * 0.5), t(PR + 0.4)),
+    "Bernoulli": lambda m, t: m.Bernoulli(t(PR)), "Poisson": lambda m, t: m.Poisson(t(P)),
+    "Binomial": lambda m, t: m.Binomial(t(np.full((2, 3), 4.0)), t(PR)),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(
+    (a.__name__, b.__name__) for a, b in TD.kl._KL_REGISTRY
+    if a.__name__ in _KL_FACTORIES and b.__name__ in _KL_FACTORIES))
+def test_cross_family_kl_against_torch(pair):
+    a, b = pair
+    p, q = _KL_FACTORIES[a](D, G), _KL_FACTORIES[b](D, G)
+    tp, tq = _KL_FACTORIES[a](TD, Tt), _KL_FACTORIES[b](TD, Tt)
+    close(D.kl_divergence(p, q), TD.kl_divergence(tp, tq), 1e-7)

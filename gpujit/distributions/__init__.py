@@ -13,7 +13,7 @@ from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .discrete_more import Binomial, Geometric, Multinomial, NegativeBinomial, Poisson
 from .distribution import Distribution
 from .kl import kl_divergence, register_kl
-from . import kl_more as _kl_more  # registers the KL pairs of the newer families
+from . import kl_cross as _kl_cross, kl_more as _kl_more  # register more KL pairs
 from .mixture import LowRankMultivariateNormal, MixtureSameFamily
 from .multivariate import Independent, MultivariateNormal
 from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,
@@ -27,7 +27,7 @@ from .transforms import (AbsTransform, AffineTransform, CatTransform, ComposeTra
                          SoftplusTransform, StackTransform, StickBreakingTransform,
                          TanhTransform, Transform)
 
-del _kl_more
+del _kl_cross, _kl_more
 
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform",
            "Categorical", "Cauchy", "Chi2", "ComposeTransform",
