@@ -181,17 +181,17 @@ def test_weight_cast_cache_within_a_region():
     x = _x(3, 3, seed=4)
     with gpujit.autocast("cpu", dtype=f16):
         gpujit.mm(x, w)
-        assert len(am._cache) == 1
-        cast = am._cache[id(w)][1]
+        assert len(am._state.cache) == 1
+        cast = am._state.cache[id(w)][1]
         gpujit.mm(x, w)
-        assert am._cache[id(w)][1] is cast
+        assert am._state.cache[id(w)][1] is cast
         with gpujit.autocast("cpu", dtype=f16):
             pass
-        assert len(am._cache) == 1               # only the outermost exit clears it
-    assert len(am._cache) == 0
+        assert len(am._state.cache) == 1               # only the outermost exit clears it
+    assert len(am._state.cache) == 0
     with gpujit.autocast("cpu", dtype=f16, cache_enabled=False):
         gpujit.mm(x, w)
-        assert len(am._cache) == 0
+        assert len(am._state.cache) == 0
 
 
 def test_a_trace_records_the_casts_and_replays_them():

@@ -5,7 +5,9 @@ tracer's and autograd's hooks, casts the arguments of the ops on the region's de
 PyTorch's lists name (gpujit/amp/lists.py) with `Tensor.to` on the public path (so a trace
 records the casts and autograd sends gradients back in the original dtype), then calls
 the op as it would have been called. With no region enabled the hook is absent and eager
-calls pay nothing. The state is per process (PyTorch's is per thread).
+calls pay nothing. The state is per thread, as PyTorch's: the hook is installed while any
+thread has a region enabled, and in the other threads it changes nothing (each thread
+starts with autocast off and PyTorch's default dtypes).
 
 gpujit has no bfloat16: CPU autocast, whose default dtype in PyTorch is bfloat16, needs
 `dtype=gpujit.float16` and raises naming bfloat16 without it.
@@ -13,6 +15,7 @@ gpujit has no bfloat16: CPU autocast, whose default dtype in PyTorch is bfloat16
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 
 from .. import dtypes as _dt
@@ -31,13 +34,27 @@ _TORCH_DEVICE_TYPES = ("xpu", "mps", "hpu", "mtia", "xla", "ipu", "maia", "meta"
                        "vulkan", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
                        "privateuseone")
 
-_enabled = {"cpu": False, "cuda": False}
-_dtype = {"cpu": None, "cuda": _dt.float16}      # cpu: PyTorch's bfloat16, absent here
-_cache_enabled = [True]
-_nesting = [0]
-_cache: dict = {}          # id(weight) -> (weight, its cast): leaf weights cast once a region
-_active: dict = {}         # device type -> dtype, for the enabled devices (what _hook reads)
-_base = {}                 # op.name -> 'aten::name' without the overload
+
+
+class _AutocastState(threading.local):
+    """This thread's autocast state (PyTorch's is thread-local too: a region in one thread
+    must not cast another thread's ops, and two threads' regions must not restore each
+    other's state on exit)."""
+
+    def __init__(self):
+        self.enabled = {"cpu": False, "cuda": False}
+        self.dtype = {"cpu": None, "cuda": _dt.float16}   # cpu: PyTorch's bfloat16, absent here
+        self.cache_enabled = True
+        self.nesting = 0
+        self.cache = {}     # id(weight) -> (weight, its cast): leaf weights cast once a region
+        self.active = {}    # device type -> dtype, for the enabled devices (what _hook reads)
+        self.counted = False    # counted in _regions
+
+
+_state = _AutocastState()
+_regions = [0]              # threads with a region enabled: the hook is installed while any has
+_regions_lock = threading.Lock()
+_base = {}                  # op.name -> 'aten::name' without the overload
 
 
 def _bfloat16_error():
@@ -64,20 +81,20 @@ def is_autocast_available(device_type: str) -> bool:
 
 def is_autocast_enabled(device_type: str = "cuda") -> bool:
     _check_device_type(device_type)
-    return _enabled[device_type]
+    return _state.enabled[device_type]
 
 
 def set_autocast_enabled(device_type, enabled=None):
     if enabled is None:                 # torch's legacy set_autocast_enabled(bool): CUDA
         device_type, enabled = "cuda", device_type
     _check_device_type(device_type)
-    _enabled[device_type] = bool(enabled)
+    _state.enabled[device_type] = bool(enabled)
     _install()
 
 
 def get_autocast_dtype(device_type: str):
     _check_device_type(device_type)
-    d = _dtype[device_type]
+    d = _state.dtype[device_type]
     if d is None:
         raise _bfloat16_error()
     return d
@@ -85,41 +102,48 @@ def get_autocast_dtype(device_type: str):
 
 def set_autocast_dtype(device_type, dtype):
     _check_device_type(device_type)
-    _dtype[device_type] = dtype
+    _state.dtype[device_type] = dtype
     _install()
 
 
 def is_autocast_cache_enabled() -> bool:
-    return _cache_enabled[0]
+    return _state.cache_enabled
 
 
 def set_autocast_cache_enabled(enabled: bool):
-    _cache_enabled[0] = bool(enabled)
+    _state.cache_enabled = bool(enabled)
 
 
 def clear_autocast_cache():
-    _cache.clear()
+    _state.cache.clear()
 
 
 def autocast_increment_nesting() -> int:
-    _nesting[0] += 1
-    return _nesting[0]
+    _state.nesting += 1
+    return _state.nesting
 
 
 def autocast_decrement_nesting() -> int:
-    _nesting[0] -= 1
-    return _nesting[0]
+    _state.nesting -= 1
+    return _state.nesting
 
 
 def _install():
-    _active.clear()
-    for d, on in _enabled.items():
-        if on and _dtype[d] is not None:
-            _active[d] = _dtype[d]
-    s = _reg.dispatch_state
-    s.autocast = _hook if _active else None
-    s.autocast_compute = _compute
-    s.refresh()
+    """Recompute this thread's enabled devices; install the hook while any thread has
+    one, remove it when the last region closes."""
+    st = _state
+    st.active = {d: st.dtype[d] for d, on in st.enabled.items()
+                 if on and st.dtype[d] is not None}
+    on = bool(st.active)
+    if on == st.counted:
+        return
+    with _regions_lock:
+        st.counted = on
+        _regions[0] += 1 if on else -1
+        s = _reg.dispatch_state
+        s.autocast = _hook if _regions[0] else None
+        s.autocast_compute = _compute
+        s.refresh()
 
 
 # ------------------------------------------------------------------------ the hook
@@ -132,13 +156,14 @@ def _eligible(t, dev):
 def _cast(t, to, fast):
     if t._dtype is to:
         return t
-    if (to is fast and t._dtype is _dt.float32 and _cache_enabled[0] and t.requires_grad
+    st = _state
+    if (to is fast and t._dtype is _dt.float32 and st.cache_enabled and t.requires_grad
             and t.is_leaf):
-        hit = _cache.get(id(t))
+        hit = st.cache.get(id(t))
         if hit is not None and hit[0] is t:
             return hit[1]
         r = t.to(to)
-        _cache[id(t)] = (t, r)
+        st.cache[id(t)] = (t, r)
         return r
     return t.to(to)
 
@@ -180,7 +205,7 @@ def _policy_args(op, args):
     name = _base.get(op.name)
     if name is None:
         name = _base[op.name] = op.name.split(".")[0]
-    for dev, fast in _active.items():
+    for dev, fast in _state.active.items():
         pol = POLICIES[dev].get(name)
         if pol is None or not _on(args, dev):
             continue
@@ -219,8 +244,9 @@ def _compute(op, args):
 
 
 def active() -> bool:
-    """Is an autocast region enabled now (compiled code then runs node by node)?"""
-    return _reg.dispatch_state.autocast is not None
+    """Is an autocast region enabled now in this thread (compiled code then runs node by
+    node)?"""
+    return bool(_state.active)
 
 
 # ------------------------------------------------------------------ the context manager
@@ -239,7 +265,7 @@ class autocast:
         _check_device_type(device_type)
         self.device = device_type
         if dtype is None:       # cpu's default is bfloat16: an enabled region raises
-            dtype = get_autocast_dtype(device_type) if enabled else _dtype[device_type]
+            dtype = get_autocast_dtype(device_type) if enabled else _state.dtype[device_type]
         self.fast_dtype = dtype
         self._cache_enabled = (is_autocast_cache_enabled() if cache_enabled is None
                                else cache_enabled)
@@ -259,10 +285,10 @@ class autocast:
 
     def __enter__(self):
         self.prev_cache_enabled = is_autocast_cache_enabled()
-        self.prev = _enabled[self.device]
-        self.prev_fastdtype = _dtype[self.device]
-        _enabled[self.device] = bool(self._enabled)
-        _dtype[self.device] = self.fast_dtype
+        self.prev = _state.enabled[self.device]
+        self.prev_fastdtype = _state.dtype[self.device]
+        _state.enabled[self.device] = bool(self._enabled)
+        _state.dtype[self.device] = self.fast_dtype
         autocast_increment_nesting()
         set_autocast_cache_enabled(self._cache_enabled)
         _install()
@@ -271,8 +297,8 @@ class autocast:
     def __exit__(self, exc_type, exc_val, exc_tb):
         if autocast_decrement_nesting() == 0:
             clear_autocast_cache()
-        _enabled[self.device] = self.prev
-        _dtype[self.device] = self.prev_fastdtype
+        _state.enabled[self.device] = self.prev
+        _state.dtype[self.device] = self.prev_fastdtype
         set_autocast_cache_enabled(self.prev_cache_enabled)
         _install()
         return False
@@ -320,7 +346,7 @@ def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
 
     @functools.wraps(fwd)
     def decorate_fwd(*args, **kwargs):
-        args[0]._dtype = _dtype[device_type]
+        args[0]._dtype = _state.dtype[device_type]
         if cast_inputs is None:
             args[0]._fwd_used_autocast = is_autocast_enabled(device_type)
             return fwd(*args, **kwargs)
@@ -351,7 +377,7 @@ def custom_bwd(bwd=None, *, device_type: str):
 
 def is_autocast_cpu_enabled() -> bool:
     """torch's legacy spelling of is_autocast_enabled('cpu')."""
-    return _enabled["cpu"]
+    return _state.enabled["cpu"]
 
 
 def get_autocast_gpu_dtype():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 from .. import fusers as _fusers
+from ..amp.autocast_mode import _state as _autocast
 from ..autograd.grad_mode import state as _grad_state
 from ..frontend import tracer as _tracer
 from ..frontend import trace_hooks as _trace_hooks
@@ -26,7 +27,7 @@ _dispatch = _reg.dispatch_state
 # The fast path's gate, two plain reads: `_dispatch.hook` is None only while no thread
 # traces (a thread's `_Active.session` is set only inside frontend.trace_hooks.tracing, whose
 # enter installs `dispatch_state.tracing` and whose exit clears the session before the
-# hook), autograd has never been turned on and no autocast region is enabled,
+# hook), autograd has never been turned on and no thread has an autocast region enabled,
 # and `_strict_open[0]` is 0 only while no thread is inside strict_fusion. When either
 # says otherwise, the full test (thread-local reads, ~60 ns each) decides.
 _strict_open = _fusers.strict._entered
@@ -143,8 +144,8 @@ class _GraphCallable:
             session.record_call(self.inlined_graph, leading[0] if leading else None,
                                 args, out)
             return out
-        if _reg.dispatch_state.autocast is not None:
-            # an autocast region: its casts apply to the ops of the graph as to eager ones
+        if _autocast.active:
+            # an autocast region (this thread's): its casts apply to the ops of the graph as to eager ones
             # (as PyTorch's dispatcher applies them to a scripted function's ops), so the
             # optimized graph runs node by node through the autocasting compute
             from ..runtime import interpret
@@ -383,7 +384,7 @@ class ScriptFunction(_GraphCallable):
             if kwargs or _Active.session is not None or _strict.depth or (
                     _dispatch.autograd is not None and (
                         _grad_state.enabled or _enables_grad(exe))) or \
-                    _dispatch.autocast is not None or \
+                    _autocast.active or \
                     len(args) != self._arity:
                 return self._run((), args, kwargs)
         _LAST[0] = exe
@@ -418,7 +419,7 @@ class ScriptMethod(_GraphCallable):
             if kwargs or _Active.session is not None or _strict.depth or (
                     _dispatch.autograd is not None and (
                         _grad_state.enabled or _enables_grad(exe))) or \
-                    _dispatch.autocast is not None or \
+                    _autocast.active or \
                     len(args) + 1 != self._arity:
                 return self._run((self.owner,), args, kwargs)
         _LAST[0] = exe

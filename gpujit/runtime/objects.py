@@ -125,8 +125,8 @@ def unwind_autocast(states):
     states.clear()
     if saved is not None:
         from ..amp import autocast_mode as _am
-        _am._enabled.update(saved[0])
-        _am._dtype.update(saved[1])
+        _am._state.enabled.update(saved[0])
+        _am._state.dtype.update(saved[1])
         _am._install()
 
 
@@ -141,19 +141,20 @@ def _autocast_marker(node, env):
     if node.kind == "prim::Exit":
         saved = stack.pop() if stack else None
         if saved is not None:
-            _am._enabled.update(saved[0])
-            _am._dtype.update(saved[1])
+            _am._state.enabled.update(saved[0])
+            _am._state.dtype.update(saved[1])
             _am._install()
         return
     if not _am.active():
         stack.append(None)
         return
-    stack.append((dict(_am._enabled), dict(_am._dtype)))
+    st = _am._state
+    stack.append((dict(st.enabled), dict(st.dtype)))
     dev = node.attrs["device_type"]
-    _am._enabled[dev] = bool(node.attrs["enabled"])
+    st.enabled[dev] = bool(node.attrs["enabled"])
     if node.attrs["enabled"]:
         from .. import dtypes as _dt
-        _am._dtype[dev] = getattr(_dt, node.attrs["dtype"])
+        st.dtype[dev] = getattr(_dt, node.attrs["dtype"])
     _am._install()
 
 

@@ -96,7 +96,7 @@ class AutocastMixin:
             self.error(f"{what}: autocast's enabled argument must be a bool constant", call)
         dtype = args.get("dtype")
         if dtype is None:
-            dtype = _am._dtype[device]
+            dtype = _am._state.dtype[device]
         elif not isinstance(dtype, _dt.dtype):
             self.error(f"{what}: autocast's dtype must be a torch.dtype", call)
         if enabled and dtype is None:

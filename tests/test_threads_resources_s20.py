@@ -1,0 +1,143 @@
+"""gpujit from several threads and over long runs (hunt session 20).
+
+Thread-local state follows PyTorch 2.13: grad mode and autocast are per thread;
+set_fusion_strategy, the default generator (manual_seed), the default dtype and
+set_num_threads are per process. Compiled functions called from several threads at once,
+with different shapes and dtypes while they profile and specialize, give eager's answers
+within their fusion strategy; the autograd engine runs separate graphs in separate threads.
+
+Where gpujit differs on purpose:
+- torch.jit.script keeps every scripted function in its compilation unit for the life of
+  the process; gpujit frees a scripted function (its executable, fusion groups and kernels'
+  launchers) once the user drops it and the function it was made from.
+"""
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.ops import registry as _reg
+
+F16 = gpujit.float16
+
+
+def _in_thread(fn):
+    out, err = [], []
+
+    def run():
+        try:
+            out.append(fn())
+        except BaseException as e:          # pragma: no cover - re-raised below
+            err.append(e)
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(60)
+    assert not t.is_alive()
+    if err:
+        raise err[0]
+    return out[0]
+
+
+# ------------------------------------------------------------------ autocast, per thread
+def test_an_autocast_region_casts_only_its_own_threads_ops():
+    a = gpujit.ones(4, 4)
+    inside, done = threading.Event(), threading.Event()
+
+    def hold():
+        with gpujit.autocast("cpu", dtype=F16):
+            inside.set()
+            done.wait(30)
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert inside.wait(30)
+        assert not gpujit.is_autocast_enabled("cpu")       # torch: False here too
+        assert gpujit.mm(a, a).dtype is gpujit.float32
+    finally:
+        done.set()
+        t.join(30)
+    with gpujit.autocast("cpu", dtype=F16):
+        assert gpujit.mm(a, a).dtype is F16
+        assert _in_thread(lambda: (gpujit.mm(a, a).dtype, gpujit.is_autocast_enabled("cpu"))) \
+            == (gpujit.float32, False)
+    assert _reg.dispatch_state.autocast is None            # eager calls pay nothing again
+
+
+def test_autocast_regions_of_two_threads_closing_out_of_order():
+    """Each exit restores its own thread's state: before, a region closing in one thread
+    restored what the other thread's region had saved, and autocast stayed on."""
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with gpujit.autocast("cpu", dtype=F16):
+            a_in.set()
+            b_in.wait(30)
+        a_out.set()
+        seen["a"] = gpujit.is_autocast_enabled("cpu")
+
+    def b():
+        a_in.wait(30)
+        with gpujit.autocast("cpu", dtype=F16):
+            b_in.set()
+            a_out.wait(30)
+            seen["b in"] = gpujit.is_autocast_enabled("cpu")
+            x = gpujit.ones(2, 2)
+            seen["b mm"] = gpujit.mm(x, x).dtype
+        seen["b"] = gpujit.is_autocast_enabled("cpu")
+    ts = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    assert seen == {"a": False, "b in": True, "b mm": F16, "b": False}
+    assert not gpujit.is_autocast_enabled("cpu") and _reg.dispatch_state.autocast is None
+
+
+def test_a_compiled_function_in_another_threads_region_is_not_autocast():
+    @gpujit.jit.script
+    def f(x, w):
+        return gpujit.mm(x, w).relu()
+    x, w = gpujit.randn(3, 4), gpujit.randn(4, 2)
+    want = np.maximum(x.numpy() @ w.numpy(), 0)
+    for _ in range(2):
+        f(x, w)
+    with gpujit.autocast("cpu", dtype=F16):
+        assert f(x, w).dtype is F16                         # this thread's region
+        r = _in_thread(lambda: f(x, w))
+    assert r.dtype is gpujit.float32
+    np.testing.assert_allclose(r.numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_thread_local_and_global_state_as_pytorch():
+    torch = pytest.importorskip("torch")
+
+    def probe(mod):
+        return _in_thread(lambda: (mod.is_grad_enabled(), mod.is_inference_mode_enabled(),
+                                   mod.is_autocast_enabled("cpu"), mod.get_num_threads(),
+                                   mod.initial_seed(), str(mod.get_default_dtype())[-7:]))
+    got = {}
+    for name, mod in (("torch", torch), ("gpujit", gpujit)):
+        old_threads = mod.get_num_threads()
+        rows = []
+        with mod.no_grad():
+            rows.append(probe(mod)[:2])
+        with mod.inference_mode():
+            rows.append(probe(mod)[:2])
+        with mod.autocast("cpu", dtype=mod.float16):
+            rows.append(probe(mod)[2])
+        mod.set_num_threads(1)
+        mod.manual_seed(1234)
+        mod.set_default_dtype(mod.float64)
+        try:
+            rows.append(probe(mod)[3:])
+        finally:
+            mod.set_default_dtype(mod.float32)
+            mod.set_num_threads(old_threads)
+        got[name] = rows
+    assert got["gpujit"] == got["torch"]
