@@ -141,3 +141,50 @@ def test_thread_local_and_global_state_as_pytorch():
             mod.set_num_threads(old_threads)
         got[name] = rows
     assert got["gpujit"] == got["torch"]
+
+
+# ------------------------------------------------------------------ resources
+def _chain(x, y):
+    return (x * 0.5 + y).tanh() * (x - y).sigmoid() + x.relu()
+
+
+def _want(x, y):
+    x, y = np.asarray(x.numpy(), np.float64), np.asarray(y.numpy(), np.float64)
+    return np.tanh(x * 0.5 + y) / (1 + np.exp(-(x - y))) + np.maximum(x, 0)
+
+
+def test_a_dropped_scripted_function_is_freed_with_its_kernels_users():
+    """Scripting closures in a loop (a factory, a test suite) must not keep each scripted
+    function, its executable and fusion groups alive: the cache of compiled functions held
+    them strongly (its value, the ScriptFunction, holds its weak key, the function)."""
+    x, y = gpujit.randn(16), gpujit.randn(16)
+    refs = []
+    for k in range(3):
+        def f(a, b):
+            return (a * 0.5 + b).tanh() * (a - b).sigmoid() + a.relu() + k
+        sf = gpujit.jit.script(f)
+        assert gpujit.jit.script(f) is sf                   # still compiled once
+        for _ in range(2):
+            np.testing.assert_allclose(sf(x, y).numpy(), _want(x, y) + k, rtol=1e-5)
+        exe = sf._executable
+        groups = [g for s in exe.specializations for g in s.groups]
+        assert groups
+        refs.append([weakref.ref(o) for o in (f, sf, exe, *groups)])
+        del f, sf, exe, groups
+    other = gpujit.jit.script(_chain)           # (the last called function is remembered)
+    other(x, y)
+    gc.collect()
+    assert all(r() is None for rs in refs for r in rs)
+
+
+def test_scripting_again_after_the_scripted_function_was_dropped():
+    def g(a, b):
+        return (a + b).relu()
+    x = gpujit.randn(5)
+    sg = gpujit.jit.script(g)
+    first = sg(x, x).numpy()
+    del sg
+    gc.collect()
+    sg = gpujit.jit.script(g)
+    assert gpujit.jit.script(g) is sg
+    np.testing.assert_array_equal(sg(x, x).numpy(), first)
