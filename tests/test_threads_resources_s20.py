@@ -188,3 +188,64 @@ def test_scripting_again_after_the_scripted_function_was_dropped():
     sg = gpujit.jit.script(g)
     assert gpujit.jit.script(g) is sg
     np.testing.assert_array_equal(sg(x, x).numpy(), first)
+
+
+# ------------------------------------------------------------------ compiled calls in threads
+def _run_threads(n, work):
+    errors = []
+    barrier = threading.Barrier(n)
+
+    def run(i):
+        try:
+            barrier.wait(30)
+            work(i)
+        except BaseException as e:          # pragma: no cover - reported below
+            errors.append(e)
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert not any(t.is_alive() for t in ts)
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def fast_switches():
+    """Switch threads as often as the interpreter allows (races show sooner)."""
+    import sys
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
+
+
+@pytest.mark.filterwarnings("ignore::gpujit.fusers.FusionWarning")    # (past 8 signatures)
+def test_reprofiling_while_other_threads_specialize(fast_switches):
+    """A specialization meeting a branch its profile never ran asks for a new profile
+    (executor._mark_stale), which rebuilt the dispatcher without the executable's lock
+    while another thread added a specialization: 'dictionary changed size during
+    iteration' reached the user."""
+    dts = [gpujit.float32, gpujit.float64, gpujit.int32]
+    for _ in range(16):
+        @gpujit.jit.script
+        def f(x, s):
+            if bool(s.sum() > 0):
+                y = x * 2
+            else:
+                y = x + 1
+            return y.relu()
+
+        def work(i):
+            for it in range(24):
+                dt = dts[(i + it) % 3]
+                x = gpujit.arange(-3, 3).to(dt).reshape(*([1] * ((i + it) % 2)), 6)
+                flag = (it // 5 + i) % 2 == 0
+                r = f(x, gpujit.tensor([1.0 if flag else -1.0]))
+                want = np.maximum(x.numpy() * 2 if flag else x.numpy() + 1, 0)
+                np.testing.assert_array_equal(r.numpy(), want)
+                assert r.dtype is dt
+        _run_threads(6, work)
+        stats = f._executable.stats
+        assert stats["compiles"] <= f._executable.max_specializations

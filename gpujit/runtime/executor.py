@@ -350,13 +350,18 @@ class Executable:
         """Generated code entered a block the profile never ran: the next call with this
         key profiles again (the profiles merge) and compiles code covering both paths."""
         spec = spec_ref()
-        if spec is None or spec.stale or len(self.specializations) >= self.max_specializations:
+        if spec is None or spec.stale:
             return
-        spec.stale = True
-        self.stats["stale"] += 1
-        if self._active.get(spec.key) is spec:
-            del self._active[spec.key]
-            self._build_dispatcher()
+        # under the lock: another thread may be adding a specialization to _active (the
+        # dispatcher is rebuilt from it: "dictionary changed size during iteration")
+        with self._lock:
+            if spec.stale or len(self.specializations) >= self.max_specializations:
+                return
+            spec.stale = True
+            self.stats["stale"] += 1
+            if self._active.get(spec.key) is spec:
+                del self._active[spec.key]
+                self._build_dispatcher()
 
     def _deopt(self, spec, *args):
         """A module attribute no longer has the type `spec` was made for."""
