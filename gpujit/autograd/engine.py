@@ -3,6 +3,8 @@ the gradients that reach each node's outputs, then either accumulate into the le
 `.grad` (backward) or hand back the gradients of chosen inputs (grad)."""
 from __future__ import annotations
 
+import threading
+
 from ..ops import registry as _reg
 from ..ops import memory_format as _mf
 from ..tensor import Tensor
@@ -83,6 +85,17 @@ def _needed(parents, targets):
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None,
                  accumulate=True):
     """capture: {(node, output_nr): index} of gradients to return instead of accumulate."""
+    # each run (a thread's, or one started by a hook inside another) has its own set of
+    # handed gradient arrays: another thread's run must not clear or fill it
+    prev = _run.handed
+    try:
+        return _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture,
+                             accumulate)
+    finally:
+        _run.handed = prev
+
+
+def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate):
     roots = []
     for i, o in enumerate(outputs):
         e = edge_of(o)
@@ -91,8 +104,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                                f"have a grad_fn")
         roots.append(e)
     grads = _make_grads(outputs, grad_outputs)
-    _handed.clear()
-    _handed.update(id(g._data) for g in grads)
+    _run.handed = {id(g._data) for g in grads}
     deps, parents = _collect(roots)
     needed = _needed(parents, {n for n, _ in capture}) if capture is not None else None
     buffers = {}
@@ -126,7 +138,6 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
                     ready.append(nxt)
-    _handed.clear()
     return results
 
 
@@ -153,8 +164,9 @@ def _tensor_hooks(node, buf):
                 from .. import contiguous_format
                 g = g.clone(memory_format=contiguous_format)
             g = g if grad_mode.state.enabled else _reg.wrap(g._data, g._dtype, g._device)
-            ag.grad = g if ag.grad is None else ag.grad + g
-            _handed.add(id(ag.grad._data))
+            with _grad_lock:
+                ag.grad = g if ag.grad is None else ag.grad + g
+                _run.handed.add(id(ag.grad._data))
 
 
 def _run_node(node, buf, retain_graph, accumulate):
@@ -200,6 +212,14 @@ def _accumulate_into(leaf, g):
                 g = r
     if not grad_mode.state.enabled:
         g = g.detach() if g._ag is not None else g
+    with _grad_lock:        # backward in several threads into one leaf, as PyTorch's
+        _store_grad(ag, leaf, g)    # AccumulateGrad: each sum reaches .grad
+    if ag.post_acc_hooks:
+        from ..ops.tensor_flags import run_post_accumulate_hooks
+        run_post_accumulate_hooks(leaf)
+
+
+def _store_grad(ag, leaf, g):
     if ag.grad is None:
         if g._ag is not None and g._ag.requires_grad:
             ag.grad = g if _obeys_layout(g._data, leaf._data) else _copy_as(g, leaf)
@@ -217,10 +237,7 @@ def _accumulate_into(leaf, g):
         ag.grad.add_(g)
     else:
         ag.grad = ag.grad + g
-    _handed.add(id(ag.grad._data))
-    if ag.post_acc_hooks:
-        from ..ops.tensor_flags import run_post_accumulate_hooks
-        run_post_accumulate_hooks(leaf)
+    _run.handed.add(id(ag.grad._data))
 
 
 def _c_strided(a):
@@ -282,14 +299,22 @@ def _copy_as(g, leaf):
     return g.permute(perm).clone(memory_format=contiguous_format).permute(inv)
 
 
-# arrays of gradients already stored in a .grad (or given as root gradients) during the
-# running backward: a second leaf receiving the same array gets a copy
-_handed: set = set()
+class _Run(threading.local):
+    """`handed`: the arrays of gradients already stored in a .grad (or given as root
+    gradients) during this thread's running backward: a second leaf receiving the same
+    array gets a copy."""
+
+    def __init__(self):
+        self.handed = set()
+
+
+_run = _Run()
+_grad_lock = threading.RLock()      # held while a .grad is read and replaced or added to
 
 
 def _fresh(g):
     a = g._data
-    return getattr(a, "base", None) is None and id(a) not in _handed
+    return getattr(a, "base", None) is None and id(a) not in _run.handed
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
@@ -311,9 +336,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         got = grad(tensors, inputs, grad_tensors, retain_graph, create_graph,
                    allow_unused=True)
-        for t, g in zip(inputs, got):
-            if g is not None:
-                _accumulate_into(t, g)
+        prev, _run.handed = _run.handed, set()
+        try:
+            for t, g in zip(inputs, got):
+                if g is not None:
+                    _accumulate_into(t, g)
+        finally:
+            _run.handed = prev
         return None
     run_backward(tensors, list(grad_tensors), retain_graph, create_graph)
     return None
