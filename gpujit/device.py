@@ -217,17 +217,41 @@ def device_of_array(a) -> device:
 
 
 # torch.set_default_device: where factory functions (empty, zeros, rand, arange, tensor...)
-# put tensors when no device is given. [None]: never set (CPU, and as_tensor/tensor of a
-# tensor keep its device). A list, so generated op code reads the current one.
+# put tensors when no device is given; per thread, as PyTorch's. None: not set (CPU, and
+# as_tensor/tensor of a tensor keep its device). DEFAULT_FACTORY_DEVICE[0] is the gate that
+# generated op code reads first: None while no thread has set a default device (one list
+# read), True once one has (then default_device() reads this thread's).
 DEFAULT_FACTORY_DEVICE: list = [None]
 
 
+class _DefaultDevice(threading.local):
+    device = None
+    counted = False         # counted in _default_threads
+
+
+_default_here = _DefaultDevice()
+_default_threads = [0]      # threads that have set a default device
+_default_lock = threading.Lock()
+
+
 def set_default_device(d) -> None:
-    """gpujit.set_default_device('cuda') / (None): the device factory functions use when
-    they are given none (as torch.set_default_device; 'cuda' means the current GPU at the
-    time of the call)."""
-    DEFAULT_FACTORY_DEVICE[0] = None if d is None else resolve(d)
+    """gpujit.set_default_device('cuda') / (None): the device factory functions of this
+    thread use when they are given none (as torch.set_default_device; 'cuda' means the
+    current GPU at the time of the call)."""
+    here = _default_here
+    here.device = None if d is None else resolve(d)
+    on = here.device is not None
+    if on != here.counted:
+        with _default_lock:
+            here.counted = on
+            _default_threads[0] += 1 if on else -1
+            DEFAULT_FACTORY_DEVICE[0] = True if _default_threads[0] else None
+
+
+def default_device():
+    """This thread's default factory device, or None."""
+    return _default_here.device if DEFAULT_FACTORY_DEVICE[0] else None
 
 
 def get_default_device() -> device:
-    return DEFAULT_FACTORY_DEVICE[0] or cpu
+    return default_device() or cpu

@@ -13,7 +13,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILES = ["test_kernels_cuda.py", "test_script_cuda.py", "test_device.py", "test_testing.py",
-         "test_fusers_kernels.py"]
+         "test_fusers_kernels.py", "test_threads_resources_s20.py"]
 
 
 def test_the_gpu_tier_runs_against_a_numpy_backed_cupy(tmp_path):

@@ -297,3 +297,41 @@ def test_compiled_forward_and_backward_in_threads_match_eager(fast_switches):
         g, = gpujit.autograd.grad((_chain(w, x) ** 2).sum(), [w])
         want = g.numpy() * per if want is None else want + g.numpy() * per
     np.testing.assert_allclose(w.grad.numpy(), want, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ default device, per thread
+@pytest.mark.cuda
+def test_the_default_device_is_per_thread_as_pytorchs():
+    """torch.set_default_device is thread-local (its device context is a threading.local):
+    a thread putting its factories on the GPU leaves the other threads' on the CPU."""
+    cuda = gpujit.device("cuda", gpujit.cuda.current_device())
+    inside, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def gpu_thread():
+        gpujit.set_default_device("cuda")
+        try:
+            seen["there"] = (gpujit.get_default_device(), gpujit.zeros(2).device,
+                             gpujit.tensor([1.0]).device)
+            inside.set()
+            done.wait(30)
+        finally:
+            gpujit.set_default_device(None)
+    t = threading.Thread(target=gpu_thread)
+    t.start()
+    try:
+        assert inside.wait(30)
+        assert gpujit.get_default_device() == gpujit.device("cpu")
+        assert gpujit.zeros(2).device == gpujit.device("cpu")
+        assert gpujit.arange(3).device == gpujit.device("cpu")
+        assert gpujit.tensor([1.0]).device == gpujit.device("cpu")
+    finally:
+        done.set()
+        t.join(30)
+    assert seen["there"] == (cuda, cuda, cuda)
+    gpujit.set_default_device("cuda")
+    try:
+        assert _in_thread(lambda: gpujit.ones(1).device) == gpujit.device("cpu")
+        assert gpujit.ones(1).device == cuda
+    finally:
+        gpujit.set_default_device(None)

@@ -13,7 +13,7 @@ from collections.abc import Sequence as _Sequence
 import numpy as np
 
 from .. import dtypes as _dt
-from ..device import DEFAULT_FACTORY_DEVICE as _DEFDEV
+from ..device import default_device as _default_device
 from ..device import cpu as _cpu, resolve as _resolve, device_of_array, xp_for, require_cupy
 from . import memory_format as _mf
 from . import registry as _reg
@@ -527,7 +527,7 @@ def _check_overflow(a, dt):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """gpujit.tensor(data): always copies, infers dtype as PyTorch does."""
     dtype = None if dtype is None else _dt.to_dtype(dtype)
-    dev = _DEFDEV[0] if device is None else _resolve(device)
+    dev = _default_device() if device is None else _resolve(device)
     a, dt, d = _array_from(data, dtype, dev, copy=True)
     return _finish(_reg.wrap(a, dt, d), requires_grad)
 
@@ -536,7 +536,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 def as_tensor(data, dtype=None, device=None):
     """Share memory with an ndarray/CuPy array/Tensor when dtype and device allow."""
     dtype = None if dtype is None else _dt.to_dtype(dtype)
-    dev = _DEFDEV[0] if device is None else _resolve(device)
+    dev = _default_device() if device is None else _resolve(device)
     if isinstance(data, _reg._Tensor):
         return data.to(device=dev or data.device, dtype=dtype or data.dtype)
     a, dt, d = _array_from(data, dtype, dev, copy=False)

@@ -16,7 +16,8 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._dump import dumping as _dumping
-from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV
+from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV, \
+    default_device as _default_device
 from . import registry as _r
 
 
@@ -201,7 +202,8 @@ def _gen_generic(op, fname, consts):
         L.append(f"        {dev_arg} = _resolve({dev_arg})")
         L.append(f"        dev = {dev_arg}")
     L.append("    if dev is None:")
-    L.append("        dev = _defdev[0] or _cpu" if dev_arg else "        dev = _cpu")
+    L.append("        dev = _defdev[0] and _defdev_here() or _cpu" if dev_arg
+             else "        dev = _cpu")
     L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     for a in s.arguments:
         if a.type.base == "ScalarType":
@@ -254,6 +256,7 @@ def _compile(op, src, fname, consts):
     from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
     ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl,
               _T=_r._Tensor, _np=np, _nd=np.ndarray, _cpu=_cpu, _defdev=_DEFDEV,
+              _defdev_here=_default_device,
               _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
               _opdev=_r._operand_device, _index_devices=_r._index_devices,
               _sk=_r.scalar_kind, _cache=op._cache, _unwrap_for=_r.unwrap_for,
