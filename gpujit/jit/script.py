@@ -34,9 +34,7 @@ def jit_enabled() -> bool:
 
 
 # compiled functions, so that scripting a function twice (or a decorator and a call of
-# script on the same function) compiles once: function -> weakref to its ScriptFunction
-# (which holds the function: a strong value would keep both, and the executable, kernels
-# and buffers under it, for the life of the process)
+# script on the same function) compiles once
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -126,7 +124,6 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
                             hint="define the function with def and script that")
     if example_inputs is None:
         cached = _COMPILED.get(obj)
-        cached = cached() if cached is not None else None
         if cached is not None:
             return cached
     from ..frontend.script import compile_function
@@ -144,7 +141,7 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     fn = ScriptFunction(graph, obj.__name__, obj)
     fn.__module__ = obj.__module__
     if example_inputs is None:
-        _COMPILED[obj] = weakref.ref(fn)
+        _COMPILED[obj] = fn
     return fn
 
 
