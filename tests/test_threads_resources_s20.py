@@ -12,9 +12,7 @@ compiles once however often script() is called on it.
 """
 from __future__ import annotations
 
-import gc
 import threading
-import weakref
 
 import numpy as np
 import pytest
