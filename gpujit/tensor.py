@@ -368,7 +368,9 @@ class Tensor:
         return bool((self == element).any())
 
     def __format__(self, spec):
-        if self._data.ndim == 0 and spec:
+        # a 0-dim Tensor formats as its number (f"{t}" is "1.5"), as PyTorch's; a
+        # subclass (Parameter) as its str
+        if self._data.ndim == 0 and type(self) is Tensor:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 

@@ -192,9 +192,14 @@ def _record_op(op, args, d, inplace, names, bound):
             saved[k] = v
     if list_output:
         node.metadata["list_output"] = True
+    # (output i of broadcast_tensors / meshgrid is input i's: it requires grad only if
+    # that input does, as PyTorch's per-tensor expands)
+    per_input = args[0] if "output_per_input" in op.tags else None
     refs = []
     for i, r in enumerate(outs):
-        if isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING:
+        if per_input is not None and not _requires(per_input[i]):
+            refs.append(None)
+        elif isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING:
             mark_result(r, node, i)
             refs.append(weakref.ref(r))
         else:

@@ -96,14 +96,16 @@ def _meshgrid(xp, tensors, indexing):
     return out
 
 
-@op("aten::meshgrid(Tensor[] tensors) -> Tensor[]", tags=_VIEW, method=False,
+@op("aten::meshgrid(Tensor[] tensors) -> Tensor[]", tags=_VIEW | {"output_per_input"},
+    method=False,
     meta=lambda tensors: _meshgrid_meta(tensors))
 def meshgrid_default(xp, tensors):
     warnings.warn(_MESHGRID_WARNING, UserWarning, stacklevel=3)
     return _meshgrid(xp, tensors, "ij")
 
 
-@op("aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]", tags=_VIEW,
+@op("aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]",
+    tags=_VIEW | {"output_per_input"},
     method=False, meta=_meshgrid_meta)
 def meshgrid_indexing(xp, tensors, indexing):
     return _meshgrid(xp, tensors, indexing)

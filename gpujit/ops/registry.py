@@ -41,6 +41,7 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpujit\.ops(
 TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondeterministic",
                   "factory", "linalg", "shape", "nn", "comparison", "no_fuse",
                   "inplace_view",    # t_, squeeze_: the impl returns self's new view
+                  "output_per_input",  # Tensor[] -> Tensor[], output i from input i only
                   "out"})           # out= variants (out_variants.py)
 
 OPS: dict = {}           # qualified name 'aten::add.Tensor' -> OpDef

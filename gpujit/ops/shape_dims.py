@@ -33,7 +33,8 @@ def broadcast_to(xp, self, size):
     return xp.broadcast_to(self, expand_shape(self.shape, int_list(size)))
 
 
-@op("aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]", tags=_VIEW, method=False,
+@op("aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]",
+    tags=_VIEW | {"output_per_input"}, method=False,
     function=False,
     meta=lambda tensors: [TensorMeta(t.dtype, broadcast_shapes(*[u.shape for u in tensors]),
                                      t.device) for t in tensors])
