@@ -125,6 +125,7 @@ from .amp.autocast_mode import (autocast, is_autocast_enabled,  # noqa: E402,F40
                                 autocast_decrement_nesting, is_autocast_cpu_enabled,
                                 get_autocast_gpu_dtype, get_autocast_cpu_dtype)
 cuda.amp = amp.cuda_amp
+OutOfMemoryError = cuda.OutOfMemoryError   # (torch.OutOfMemoryError)
 from . import fft  # noqa: E402,F401  (torch.fft: the real-valued parts)
 from . import distributions  # noqa: E402,F401  (torch.distributions)
 from .nn import _torch_functional as _torch_nn  # noqa: E402  (torch.native_layer_norm, ...)

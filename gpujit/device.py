@@ -94,6 +94,15 @@ _cupy_tried = False
 
 _cupy_lock = threading.Lock()
 
+# Called with cupy once, when cupy_or_none first finds a GPU (gpujit.cuda registers its
+# memory-statistics allocator here; layers above the device module hook in, not below).
+ON_CUDA_INIT: list = []
+
+
+class CudaUnavailableError(AssertionError, RuntimeError):
+    """A CUDA call without a GPU: an AssertionError starting "Torch not compiled with CUDA
+    enabled", as torch's CPU-only build raises, and a RuntimeError (gpujit's error)."""
+
 
 def cupy_or_none():
     """The cupy module if it imports and sees a GPU, else None (checked once; threads
@@ -109,6 +118,9 @@ def cupy_or_none():
                         _cupy = cupy
                 except Exception:   # no cupy, no driver, or no device: CPU only
                     _cupy = None
+                if _cupy is not None:
+                    for hook in ON_CUDA_INIT:
+                        hook(_cupy)
                 _cupy_tried = True
     return _cupy
 
@@ -133,8 +145,9 @@ def require_cupy(what="CUDA tensors"):
                            "multiprocessing, you must use the 'spawn' start method")
     cp = cupy_or_none()
     if cp is None:
-        raise RuntimeError(f"{what}: no CUDA GPU is available (gpujit runs CUDA work through "
-                           f"CuPy on an NVIDIA GPU, and found none); " + CUDA_INSTALL_HINT)
+        raise CudaUnavailableError(f"Torch not compiled with CUDA enabled ({what}: no CUDA GPU "
+                                   f"is available; gpujit runs CUDA work through CuPy on an "
+                                   f"NVIDIA GPU, and found none); " + CUDA_INSTALL_HINT)
     return cp
 
 

@@ -363,7 +363,9 @@ class ndarray:
     def _from_np(cls, a, dev=None):
         r = _root(a)
         try:
-            _ALLOCS[id(r)] = r
+            if id(r) not in _ALLOCS:
+                _ALLOCS[id(r)] = r
+                cuda.memory._allocated(r.nbytes)
         except TypeError:
             pass
         dev = _State.current if dev is None else dev
@@ -959,6 +961,29 @@ def fuse(*a, **k):
 
 
 class _Pool:
+    _limit = 0
+
+    def malloc(self, size):
+        """The default allocator (see cuda/memory.py): the new array is already counted;
+        past the limit, CuPy's OutOfMemoryError."""
+        used = self.used_bytes()
+        if self._limit and used > self._limit:
+            from .cuda.memory import OutOfMemoryError
+            raise OutOfMemoryError(int(size), used - int(size), self._limit)
+        return MemoryPointer(None, 0, 0, int(size), _State.current)
+
+    def set_limit(self, size=None, fraction=None):
+        if size is not None and fraction is not None:
+            raise ValueError("size and fraction cannot be specified at one time")
+        if fraction is not None:
+            if not 0 <= fraction <= 1:
+                raise ValueError(f"memory limit fraction out of range: {fraction}")
+            size = int((141 << 30) * fraction)      # (Device.mem_info's total)
+        self._limit = int(size or 0)
+
+    def get_limit(self):
+        return self._limit
+
     def used_bytes(self):
         while True:     # (other threads allocate meanwhile: take a snapshot)
             try:

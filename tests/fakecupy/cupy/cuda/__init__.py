@@ -7,7 +7,8 @@ import threading as _threading
 import time as _time
 
 from .. import _State, _ndev, MemoryPointer  # noqa: F401
-from . import runtime, function, curand, driver  # noqa: F401
+from . import runtime, function, curand, driver, memory, nvtx  # noqa: F401
+from .memory import set_allocator, get_allocator, alloc  # noqa: F401
 from .function import Module, Function  # noqa: F401
 
 
@@ -78,18 +79,39 @@ class Device:
 _ptrs = _it.count(0x7f0000)
 
 
-class Stream:
-    null = None
+class _BaseStream:
+    """As CuPy's: `ptr`, `device_id` (-1 for Stream.null: the current device's), == by
+    ptr; use()/`with` make it the current stream of its device, which must be current."""
 
-    def __init__(self, null=False, non_blocking=False, ptds=False, priority=None):
-        self.ptr = 0 if null else next(_ptrs)
-        self._prev = []
+    def __init__(self, ptr, device_id):
+        self.ptr, self.device_id = ptr, device_id
+        self._priority = 0
+
+    def __eq__(self, other):
+        return isinstance(other, _BaseStream) and self.ptr == other.ptr
+
+    def __hash__(self):
+        return self.ptr
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.ptr} (device {self.device_id})>"
+
+    def __cuda_stream__(self):
+        return (0, self.ptr)
+
+    def _match(self):
+        cur = _State.current
+        if self.device_id not in (-1, cur):
+            raise RuntimeError(f"The device that the stream is created on ({self.device_id}) "
+                               f"does not match with the current device ({cur})")
+        return cur
 
     def synchronize(self):
         pass
 
     def wait_event(self, event):
-        pass
+        if not isinstance(event, Event):
+            raise TypeError(f"fake cupy: wait_event takes a cupy.cuda.Event, not {type(event)}")
 
     def record(self, event=None):
         event = event or Event()
@@ -100,30 +122,72 @@ class Stream:
     def done(self):
         return True
 
+    @property
+    def priority(self):
+        return self._priority
+
     def use(self):
-        _CUR.stream = self
+        _CUR.streams[self._match()] = self
         return self
 
     def __enter__(self):
-        self._prev.append(_CUR.stream)
-        _CUR.stream = self
+        dev = self._match()
+        _CUR.stack.append((dev, _CUR.streams.get(dev, Stream.null)))
+        _CUR.streams[dev] = self
         return self
 
     def __exit__(self, *exc):
-        _CUR.stream = self._prev.pop()
+        dev, prev = _CUR.stack.pop()
+        _CUR.streams[dev] = prev
+
+
+class Stream(_BaseStream):
+    null = None
+
+    def __init__(self, null=False, non_blocking=False, ptds=False, priority=None):
+        if null:
+            super().__init__(0, -1)
+        else:
+            super().__init__(next(_ptrs), _State.current)
+            # (CUDA clamps a priority to the device's range: 0 least, -5 greatest here)
+            self._priority = min(max(int(priority or 0), -5), 0)
+
+    @classmethod
+    def from_external(cls, obj):
+        version, ptr = obj.__cuda_stream__()
+        s = cls.__new__(cls)
+        _BaseStream.__init__(s, ptr, _State.current)
+        s._foreign_stream_ref = obj
+        return s
+
+
+class ExternalStream(_BaseStream):
+    def __init__(self, ptr, device_id=-1):
+        import warnings
+        warnings.warn("ExternalStream is deprecated. Use Stream.from_external() instead to "
+                      "interoperate with external streams that implement the CUDA stream "
+                      "protocol.", DeprecationWarning, stacklevel=2)
+        super().__init__(ptr, device_id)
 
 
 Stream.null = Stream(null=True)
+
+
 class _CurrentStream(_threading.local):
-    """CuPy's current stream, per thread."""
-    stream = Stream.null
+    """CuPy's current stream, per thread and device."""
+
+    def __init__(self):
+        self.streams = {}
+        self.stack = []
 
 
 _CUR = _CurrentStream()
 
 
-def get_current_stream(device_id=None):
-    return _CUR.stream
+def get_current_stream(device_id=-1):
+    if device_id is None:
+        raise TypeError("an integer is required")
+    return _CUR.streams.get(_State.current if device_id == -1 else device_id, Stream.null)
 
 
 class Event:
@@ -133,6 +197,9 @@ class Event:
         self._t = None
 
     def record(self, stream=None):
+        if stream is not None and not isinstance(stream, _BaseStream):
+            raise TypeError(f"fake cupy: Event.record takes a cupy.cuda.Stream, not "
+                            f"{type(stream)}")
         self._t = _time.perf_counter()
 
     def synchronize(self):
@@ -144,6 +211,8 @@ class Event:
 
 
 def get_elapsed_time(start, end):
+    if start._t is None or end._t is None:
+        raise CUDARuntimeError("cudaErrorInvalidResourceHandle: invalid resource handle")
     if start.disable_timing or end.disable_timing:
         raise CUDARuntimeError("cudaErrorInvalidResourceHandle")
     return (end._t - start._t) * 1000.0
