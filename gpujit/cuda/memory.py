@@ -1,11 +1,16 @@
 """torch.cuda's memory statistics and OutOfMemoryError, on CuPy's default memory pool.
 
 "Allocated" is what live arrays hold in the pool (used bytes), "reserved" what the pool
-holds from the driver (total bytes). Peaks come from CuPy's allocator: when gpujit first
-finds a GPU it wraps CuPy's current allocator (cupy.cuda.set_allocator) so each allocation
-updates the device's peaks and a CuPy OutOfMemoryError becomes torch.cuda.OutOfMemoryError
-(still a CuPy OutOfMemoryError too, for CuPy's own fallbacks). A kernel launch that
-recycles its outputs allocates nothing, so the fused per-call path is untouched. The other
+holds from the driver (total bytes). When gpujit first finds a GPU it wraps CuPy's current
+allocator (cupy.cuda.set_allocator): a CuPy OutOfMemoryError becomes
+torch.cuda.OutOfMemoryError (still a CuPy OutOfMemoryError too, for CuPy's own fallbacks)
+and, once a program has asked for a peak (max_memory_allocated/reserved,
+reset_peak_memory_stats, memory_stats, memory_summary), each allocation updates the
+device's peaks: peaks count from that first call, not from the start of the process as
+PyTorch's (reading the pool's counters costs O(live arrays) per allocation in CuPy
+releases before the atomic counters, so programs that never ask pay nothing for them).
+A kernel launch that recycles its outputs allocates nothing, so the fused per-call path is
+untouched. The other
 counters of torch's caching allocator (segments, allocation counts, oversize blocks) have
 no CuPy counterpart and are not reported.
 """
@@ -75,6 +80,8 @@ def _install(cp):
             mem = inner(size)
         except cupy_oom as e:
             raise _oom_error(cp, e, size) from e
+        if not _tracking[0]:
+            return mem
         pk = _peaks.get(get_device())
         if pk is None:
             pk = _peaks.setdefault(get_device(), [0, 0])
@@ -104,8 +111,12 @@ def _pool_bytes(device):
         return int(pool.used_bytes()), int(pool.total_bytes())
 
 
+_tracking = [False]      # has a peak been asked for (the allocator then updates peaks)?
+
+
 def _peak(device):
     """[allocated, reserved] peaks of the device, at least the current amounts."""
+    _tracking[0] = True
     cur = _pool_bytes(device)
     if cur is None:
         return None, [0, 0]
@@ -140,6 +151,7 @@ def max_memory_reserved(device=None) -> int:
 
 def reset_peak_memory_stats(device=None) -> None:
     """Start the peaks again from the current amounts (a no-op without a GPU)."""
+    _tracking[0] = True
     cur = _pool_bytes(device)
     if cur is not None:
         from . import _index
