@@ -299,13 +299,17 @@ min_number = _number_op("min", _min_max(operator.lt), "Scalar", "")
 max_number = _number_op("max", _min_max(operator.gt), "Scalar", "")
 
 
-@_scalar_op("aten::neg.Scalar(Scalar a) -> Scalar", meta=lambda a: type(a))
+def _kind_meta(a):
+    return int if type(a) is bool else type(a)
+
+
+@_scalar_op("aten::neg.Scalar(Scalar a) -> Scalar", meta=_kind_meta)
 def neg_number(xp, a):
     """-a on a number whose type is known at run time (a Union[int, float])."""
     return _by_kind(neg_int, neg_float)(a)
 
 
-@_scalar_op("aten::abs.Scalar(Scalar a) -> Scalar", meta=lambda a: type(a))
+@_scalar_op("aten::abs.Scalar(Scalar a) -> Scalar", meta=_kind_meta)
 def abs_number(xp, a):
     """abs(a) on a number whose type is known at run time."""
     return _by_kind(abs_int, abs_float)(a)

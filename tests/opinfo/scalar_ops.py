@@ -65,6 +65,42 @@ for _name, _fn in (("lt", operator.lt), ("gt", operator.gt), ("le", operator.le)
     OPINFOS.append(OpInfo(f"aten::{_name}.Scalar_Scalar", ref=_fn,
                           samples=_samples(_NUMBERS), noncontiguous=False))
 
+
+
+def _kind_ref(int_fn, float_fn):
+    """A number op on run-time kinds: ints (bools count) as int_fn, else float_fn."""
+    def ref(*args):
+        if all(isinstance(a, int) for a in args):
+            return int_fn(*(int(a) for a in args))
+        return float_fn(*(float(a) for a in args))
+    return ref
+
+
+def _min_max(pick):
+    def ref(a, b):
+        r = pick(a, b)
+        return float(r) if isinstance(a, float) or isinstance(b, float) else r
+    return ref
+
+
+_MIXED = [(7, 2), (-7, 2), (7.5, 2.0), (-7.5, 2.0), (7, 2.0), (True, 2), (3.0, -0.5)]
+OPINFOS += [
+    OpInfo("aten::floordiv.Scalar_Scalar", noncontiguous=False, samples=_samples(_MIXED),
+           ref=_kind_ref(operator.floordiv, lambda a, b: float(np.floor(a / b)))),
+    OpInfo("aten::remainder.Scalar_Scalar", noncontiguous=False, samples=_samples(_MIXED),
+           ref=_kind_ref(operator.mod, lambda a, b: float(a % b))),
+    OpInfo("aten::min.Scalar_Scalar", ref=_min_max(min), noncontiguous=False,
+           samples=_samples(_MIXED + [(2, 2.2)])),
+    OpInfo("aten::max.Scalar_Scalar", ref=_min_max(max), noncontiguous=False,
+           samples=_samples(_MIXED + [(2, 2.2)])),
+    OpInfo("aten::neg.Scalar", ref=_kind_ref(operator.neg, operator.neg),
+           samples=[Sample(3), Sample(-2.5), Sample(True)]),
+    OpInfo("aten::abs.Scalar", ref=_kind_ref(abs, abs),
+           samples=[Sample(-3), Sample(-2.5), Sample(-0.0)]),
+    OpInfo("aten::round.Scalar", ref=lambda a: float(round(a)),
+           samples=[Sample(2.5), Sample(3), Sample(-1.5), Sample(0.4)]),
+]
+
 _BOOLS = [(a, b) for a in (True, False) for b in (True, False)]
 OPINFOS += [
     _binary("__and__", operator.and_, "bool", _BOOLS),
