@@ -190,6 +190,10 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
         raise AttributeError("expected torch.nn.Module as the first argument")
     if not isinstance(inputs, dict):
         raise AttributeError("expected a dictionary of (method_name, input) pairs")
+    for sub in mod.modules():           # (PyTorch refuses them when it copies the module)
+        if getattr(sub, "_backward_hooks", None):
+            raise ValueError("Modules that have backward hooks assigned can't be compiled: "
+                             + str(sub))
     types = {}
     graphs = {}
     sessions = {}
