@@ -318,7 +318,8 @@ class _Partitioner:
     # ------------------------------------------------------------------ merging
     def try_merge(self, consumer, producer):
         why = self.merge_problem(consumer, producer)
-        if not why and producer.kind in (CONSTANT_CHUNK, UNSQUEEZE):
+        if not why and (producer.kind in (CONSTANT_CHUNK, UNSQUEEZE)
+                        or _returns_its_input(producer)):
             producer = self.own_view(producer, consumer)
         why = why or self.move_before(producer, consumer)
         if why:
@@ -352,10 +353,12 @@ class _Partitioner:
         return _iteration_space_problem(consumer, producer, self.space)
 
     def own_view(self, producer, consumer):
-        """A chunk (or unsqueeze) whose pieces are also read outside `consumer`: the group
-        gets a copy of its own (its pieces are views of an input from outside the group:
-        the group must not return them, as its results would be copies, not views) and
-        the others keep the original, which goes when nobody reads it any more."""
+        """A chunk (or unsqueeze, or a cast that returns its input: `x.float()` of a float
+        x) whose pieces are also read outside `consumer`: the group gets a copy of its own
+        (its pieces are views of an input from outside the group, or the input itself: the
+        group must not return them, as its results would be copies, not views, and a
+        caller's in-place write to the result would miss the input) and the others keep
+        the original, which goes when nobody reads it any more."""
         if not any(u.user is not consumer for o in producer.outputs for u in o.uses):
             return producer
         copy = self.graph.create(producer.kind, list(producer.inputs),

@@ -147,6 +147,14 @@ class ProgramGen:
             del shape[d]
         if self.r.random() < 0.2:
             fn, d, keep, shape = "sum", None, False, []
+        if fn != "mean" and d is not None and self.r.random() < 0.3:     # (values, indices)
+            fn = self.r.choice(["max", "min"])
+            sel = self.r.choice(["[0]", ".values"])
+            self.assign(f"{src}.{fn}({d - len(a.shape)}{', True' if keep else ''}){sel}",
+                        shape, a.cat)
+            return
+        if len(a.shape) == 2 and self.r.random() < 0.2:
+            fn, d, keep, shape = "sum", "[0, 1]", True, ["1", "1"]
         args = "" if d is None else f"{d}" + (", keepdim=True" if keep else "")
         cat = "f" if fn == "mean" else a.cat
         if fn == "sum" and a.cat == "i":
@@ -165,7 +173,13 @@ class ProgramGen:
                      (f"{a.name}.narrow(1, 0, 1)", [sh[0], "1"]),
                      (f"{a.name}.reshape(-1)", [sh[0] + "*" + sh[1]]),
                      (f"{a.name}.view(-1)", [sh[0] + "*" + sh[1]]),
-                     (f"{a.name}.unsqueeze(1)", [sh[0], "1", sh[1]])]
+                     (f"{a.name}.unsqueeze(1)", [sh[0], "1", sh[1]]),
+                     (f"{a.name}.view({a.name}.size(0), -1)", sh),
+                     (f"{a.name}.permute(1, 0).contiguous()", sh[::-1]),
+                     (f"{a.name}.flatten()", [sh[0] + "*" + sh[1]]),
+                     (f"{a.name}[:, -1:].expand({a.name}.size(0), 2)", [sh[0], "2"]),
+                     (f"{a.name}.reshape({a.name}.shape[1], {a.name}.shape[0])",
+                      [sh[1] + "r", sh[0] + "r"])]
             if sh[1] == "1":
                 opts.append((f"{a.name}.expand(-1, {a.name}.size(0))", [sh[0], sh[0]]))
             if sh[0] == "1":
@@ -193,10 +207,13 @@ class ProgramGen:
         a = self.pick(lambda v: not v.expanded and (not v.input or r.random() < 0.3))
         if a is None:
             return
-        if a.cat != "b" and r.random() < 0.6:
+        # (masked_fill_ on an expanded input: PyTorch writes with a deprecation warning,
+        # gpujit refuses it as every other in-place op)
+        ok = [t for t in (_INPLACE_B if a.cat != "b" else []) if not a.input or "mask" not in t]
+        if ok and r.random() < 0.6:
             b = self.operand_into(a.shape)
             if b is not None:
-                self.emit(r.choice(_INPLACE_B).format(a=a.name, b=b.name, s="s"))
+                self.emit(r.choice(ok).format(a=a.name, b=b.name, s="s"))
                 return
         if r.random() < 0.3 and len(a.shape) >= 1:       # indexed assignment
             idx = r.choice(["0", "-1", "1:", "::2"] + ([":, 0", "..., -1"] if len(a.shape) == 2
@@ -209,7 +226,15 @@ class ProgramGen:
             return
         if a.cat == "b":
             return
-        self.emit(r.choice(_INPLACE_S).format(a=a.name, s="s", i="n"))
+        if r.random() < 0.3:       # augmented assignment on a tensor is in place
+            b = self.operand_into(a.shape, a.cat)
+            if b is not None:
+                alias = self.fresh()
+                self.emit(f"{alias} = {a.name}\n{alias} {r.choice(['+=', '*=', '-='])} {b.name}")
+                self.vars.append(Var(alias, a.shape, a.cat, input_=a.input))
+                return
+        self.emit(r.choice([t for t in _INPLACE_S if not a.input or "mask" not in t])
+                  .format(a=a.name, s="s", i="n"))
 
     def st_inplace_view(self):
         """In-place through a view of a local: the base must see the write."""
@@ -230,10 +255,34 @@ class ProgramGen:
         t, cat = self.pointwise(a, 2)
         self.assign(t + (f" + {used}" if used else ""), a.shape, cat)
 
+    def st_scalar(self):
+        """A Python number read from tensor data or sizes, used by a fusible op."""
+        r = self.r
+        a = self.pick(lambda v: v.cat == "f")
+        b = self.pick(lambda v: v.cat != "b" and len(v.shape) >= 1)
+        val = r.choice([f"float({b.name}.amax())", f"{b.name}.size(0)", f"{b.name}.shape[-1]",
+                        f"{b.name}.numel()", f"{b.name}.sum().item()", f"{b.name}.dim()"])
+        self.data_dependent |= "float(" in val or "item" in val
+        t, cat = self.pointwise(a, r.randint(0, 2))
+        self.assign(f"({t}) * {val} - {r.choice(['1', 's', 'n'])}", a.shape,
+                    "f" if cat == "f" or "float" in val or "item" in val else cat)
+
+    def st_break(self):
+        """A loop left early on tensor data, carrying a tensor and its dtype."""
+        r = self.r
+        a = self.pick(lambda v: v.cat == "f" and not v.expanded)
+        v = self.fresh()
+        self.data_dependent = True
+        cast = r.choice(["", ".half().float()", ".double()"])
+        self.emit(f"{v} = {a.name}{cast} + 0\nfor _i in range(n + 2):\n"
+                  f"    if bool(({v} > {r.choice(['3.1', '1.3', '0.1'])}).all()):\n"
+                  f"        break\n    {v} = {v} + _i * s")
+        self.vars.append(Var(v, a.shape, "f"))
+
     def st_if(self):
         r = self.r
         a = self.pick(lambda v: v.cat != "b")
-        cond = r.choice([f"bool({a.name}.sum() > 0)", f"bool(({a.name} > 1).any())",
+        cond = r.choice([f"bool({a.name}.sum() > 0.37)", f"bool(({a.name} > 1).any())",
                          f"float({a.name}.float().mean()) < s", "n > 2", f"{a.name}.dim() == 2"])
         self.data_dependent |= "bool(" in cond or "float(" in cond
         v = self.fresh()
@@ -320,7 +369,7 @@ class ProgramGen:
         self.early = True
         self.data_dependent = True
         a = self.pick(lambda v: v.cat == "f")
-        self.emit(f"if bool({a.name}.sum() > {self.r.choice(['0', '3.0', '-1'])}):\n"
+        self.emit(f"if bool({a.name}.sum() > {self.r.choice(['0.37', '3.1', '-1.3'])}):\n"
                   f"    return {self.ret_text()}")
 
     def ret_text(self):
@@ -333,7 +382,8 @@ class ProgramGen:
         stmts = [self.st_pointwise] * 4 + [self.st_reduce, self.st_view, self.st_view,
                                            self.st_inplace, self.st_inplace,
                                            self.st_inplace_view, self.st_if, self.st_for,
-                                           self.st_list, self.st_optional, self.st_early_return]
+                                           self.st_list, self.st_optional, self.st_early_return,
+                                           self.st_scalar, self.st_break]
         for _ in range(r.randint(3, self.max_stmts)):
             fn = r.choice(stmts)
             if fn == self.st_early_return:

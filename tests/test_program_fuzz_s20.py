@@ -47,11 +47,17 @@ def calls_for(seed):
     s, n = float(r.choice([0.5, -1.5, 2.0])), int(r.integers(1, 4))
     other = str(r.choice(["float64", "float16", "int64", "float64"]))
     o = bool(r.integers(0, 2))
-    return [(a0, b0, "float32", "c", s, n, o, 1), (a0, b0, "float32", "c", s, n, o, 2),
-            (a0, b0, "float32", "c", s, n, o, 3), (a1, b1, "float32", "c", s, n, o, 4),
-            (a1, b1, "float32", "t", s, n + 1, o, 5), (a0, b0, "float32", "s", -s, n, not o, 6),
-            (a0, b0, other, "c", s, n, o, 7), (a1, b1, "float32", "c", s, n, o, 8),
-            (a0, b0, "float32", "c", s, n, o, 9)]
+    if r.integers(0, 8) == 0:         # large: the CPU kernels' parallel chunks
+        a1 = int(r.choice([1031, 4099]))
+    calls = [(a0, b0, "float32", "c", s, n, o, 1), (a0, b0, "float32", "c", s, n, o, 2),
+             (a0, b0, "float32", "c", s, n, o, 3), (a1, b1, "float32", "c", s, n, o, 4),
+             (a1, b1, "float32", "t", s, n + 1, o, 5), (a0, b0, "float32", "s", -s, n, not o, 6),
+             (a0, b0, other, "c", s, n, o, 7), (a1, b1, "float32", "c", s, n, o, 8),
+             (a0, b0, "float32", "e", s, n, o, 9), (a0, b0, "float32", "c", s, n, o, 10)]
+    return calls
+
+
+STRATEGIES = [None, [("STATIC", 1), ("DYNAMIC", 1)], [("DYNAMIC", 3)], [("STATIC", 0)]]
 
 
 def _array(rng, dtype, shape, layout):
@@ -65,6 +71,8 @@ def _array(rng, dtype, shape, layout):
         return a, lambda lib, t: t.permute(*reversed(range(t.ndim)))
     if layout == "s":
         return a, lambda lib, t: t[tuple(slice(None, None, 2) for _ in shape)]
+    if layout == "e" and shape:       # stride 0 in the first dim
+        return a[:1].copy(), lambda lib, t: t.expand(*shape)
     return a, lambda lib, t: t
 
 
@@ -106,6 +114,18 @@ def same(got, want, what):
         np.testing.assert_array_equal(g, w, err_msg=what)
 
 
+def _shares(t, base):
+    if t is None or base is None or not hasattr(t, "shape"):
+        return False
+    return bool(np.shares_memory(_np(t), _np(base)))
+
+
+def aliasing(outs, args):
+    """Which outputs share memory with which tensor inputs (a view or the input itself)."""
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    return [[_shares(o, a) for a in args[:4]] for o in outs]
+
+
 def _run(fn, args):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -115,14 +135,23 @@ def _run(fn, args):
             return None, e
 
 
-def check(src, traceable, calls, *, trace=True):
+def check(src, traceable, calls, *, trace=True, strategy=None):
     """Run src every way; raise AssertionError naming the first difference."""
     t_fn, g_fn = load(src, "torch"), load(src, "gpujit")
     try:
         t_script = torch.jit.script(t_fn)
     except Exception:               # not TorchScript: a generator slip, not a gpujit bug
         return "skip"
-    g_script = gpujit.jit.script(g_fn)
+    prev = gpujit.jit.set_fusion_strategy(strategy) if strategy else None
+    try:
+        g_script = gpujit.jit.script(g_fn)
+        return _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script)
+    finally:
+        if prev is not None:
+            gpujit.jit.set_fusion_strategy(prev)
+
+
+def _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script):
     ran = 0
     for k, call in enumerate(calls):
         what = f"\n{src}\ncall {k}: {call}"
@@ -132,17 +161,28 @@ def check(src, traceable, calls, *, trace=True):
         want_s, err_s = _run(t_script, ts_args)
         if (err is None) != (err_s is None):    # TorchScript differs from eager: skip
             continue
+        eager_raised = False
         for label, fn in (("eager", g_fn), ("script", g_script)):
             g_args = inputs(call, gpujit)
             got, gerr = _run(fn, g_args)
             if err is not None:
-                assert gerr is not None, f"{label}: torch raised {err!r}, gpujit did not{what}"
+                # the scripted graph drops a dead op that raises (as the docstring says)
+                assert gerr is not None or (label == "script" and eager_raised), \
+                    f"{label}: torch raised {err!r}, gpujit did not{what}"
+                eager_raised = gerr is not None
                 continue
             if gerr is not None:
                 raise AssertionError(f"{label}: gpujit raised {gerr!r}{what}") from gerr
-            ref = want if label == "eager" else want_s
-            same(got, ref, f"{label}{what}")
+            if label == "eager":
+                same(got, want, f"{label}{what}")
+            else:                 # where TorchScript differs from eager, either will do
+                try:
+                    same(got, want_s, f"{label}{what}")
+                except AssertionError:
+                    same(got, want, f"{label}{what}")
             same(g_args, t_args, f"{label} (inputs after the call){what}")
+            assert aliasing(got, g_args) == aliasing(want, t_args), \
+                f"{label}: outputs alias other inputs than torch's{what}"
         ran += err is None
     if trace and traceable:
         call = calls[0]
@@ -179,4 +219,54 @@ def test_random_programs_match_pytorch_and_torchscript(chunk):
     for k in range(chunk, _N, 4):
         seed = _SEED * 100003 + k
         src, traceable = program(seed)
-        check(src, traceable, calls_for(seed))
+        check(src, traceable, calls_for(seed), strategy=STRATEGIES[k % len(STRATEGIES)])
+
+
+# ------------------------------------------------------------------ found by the above
+
+def _cast_alias(x, y):
+    v = x.select(0, -1).type_as(y)      # the same dtype: v is x's row itself
+    w = x.float()
+    return v * 2, v, w + 1, w
+
+
+def test_a_cast_that_returns_its_input_stays_an_alias_when_also_fused():
+    # (seed 2070) x.type_as(y) / x.float() of the same dtype hand back x itself; the
+    # fuser put the cast in the group of its reader and returned the group's copy, so from
+    # the optimized call on a caller's in-place write to the result missed x (TorchScript
+    # keeps the alias). The group now gets a copy of the cast of its own.
+    f = gpujit.jit.script(_cast_alias)
+    for k in range(4):
+        x, y = gpujit.ones(3, 3), gpujit.ones(3)
+        a, v, b, w = f(x, y)
+        v.add_(1)
+        w.mul_(2)
+        assert x.tolist() == [[2.0] * 3, [2.0] * 3, [4.0] * 3], k
+        assert a.tolist() == [2.0] * 3 and b.tolist() == [[2.0] * 3] * 3, k
+
+
+def _fill_column(x, s: float):
+    x[:, 0] = s
+    return x
+
+
+def _fill_all(x, s: float):
+    x[...] = s
+    return x
+
+
+@pytest.mark.parametrize("fn", [_fill_column, _fill_all])
+def test_storing_a_number_into_a_view_with_shared_elements_raises(fn):
+    # (seed 2049) PyTorch stores a number by copy_ of a 0-dim tensor (TorchScript:
+    # aten::tensor + aten::copy_), which refuses a written view whose elements share
+    # memory; gpujit called fill_ (which lets it through) and wrote
+    for f in (fn, gpujit.jit.script(fn)):
+        for _ in range(3):
+            with pytest.raises(RuntimeError, match="more than one element of the written-to"):
+                f(gpujit.zeros(1, 3).expand(2, 3), 2.0)
+        x = gpujit.zeros(2, 3)
+        assert f(x, 2.0) is x and float(x.sum()) == (4.0 if fn is _fill_column else 12.0)
+    x = gpujit.zeros(1, 3).expand(2, 3)
+    x[0] = 1.0                          # a row of it does not overlap itself
+    x[:, 0].fill_(2.0)                  # fill_ lets it through (as PyTorch)
+    assert x.tolist() == [[2.0, 1.0, 1.0]] * 2

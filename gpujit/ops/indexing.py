@@ -380,6 +380,10 @@ def setitem(t, index, value):
         t._dtype is _dt.float16 and isinstance(value, float) and abs(value) > 65504.0)
     # (x[i] = 1e10 on float16 gives inf in PyTorch, where fill_ / full raise: made below)
     if number and indices is None:
+        # PyTorch fills through fill_(Tensor), which refuses a view whose elements share
+        # memory (x.expand(2, 3)[:, 0] = 2) where fill_(Scalar) lets it through
+        if view.ndim and _reg.has_internal_overlap(view._data):
+            raise _reg.internal_overlap_error()
         OPS["aten::fill_.Scalar"].public(view, value)     # x[0] = 2 (a trace records it)
         if view is not t:
             t._version += 1

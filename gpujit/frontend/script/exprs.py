@@ -461,20 +461,20 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         """`x[...] = value` in place, as eager Python does it: the indexed view filled
         (a number) or copied into (a Tensor); with tensor indices, aten::index_put_."""
         view, indices = self.tensor_index(x, sl, node, gather=False)
-        if indices is not None:
-            if not isinstance(value.type, T.TensorType):
-                # a number: a tensor of x's dtype and device (index_put_ takes no other)
-                like = {"dtype": self.emit("prim::dtype", [view], [T.SCALAR_TYPE]).output,
-                        "device": self.emit("prim::device", [view], [T.DEVICE]).output}
-                value = self.call_op("tensor", [value], like, node)
-            self.call_op("index_put_", [view, indices, value], {}, node, method=True)
-        elif isinstance(value.type, T.TensorType):
-            self.call_op("copy_", [view, value], {}, node, method=True)
-        elif isinstance(value.type, (T.IntType, T.FloatType, T.BoolType, T.NumberType)):
-            self.call_op("fill_", [view, value], {}, node, method=True)
-        else:
+        if isinstance(value.type, (T.IntType, T.FloatType, T.BoolType, T.NumberType)):
+            # a number: a tensor of x's dtype and device, copied in (as TorchScript: copy_
+            # refuses a view whose elements share memory, x.expand(2, 3)[:, 0] = 2, where
+            # fill_ lets it through; index_put_ takes no number)
+            like = {"dtype": self.emit("prim::dtype", [view], [T.SCALAR_TYPE]).output,
+                    "device": self.emit("prim::device", [view], [T.DEVICE]).output}
+            value = self.call_op("tensor", [value], like, node)
+        elif not isinstance(value.type, T.TensorType):
             self.error(f"cannot store {describe_type(value.type)} in a Tensor", node,
                        hint="assign a number or a Tensor")
+        if indices is not None:
+            self.call_op("index_put_", [view, indices, value], {}, node, method=True)
+        else:
+            self.call_op("copy_", [view, value], {}, node, method=True)
 
     def tensor_index(self, v, sl, node, gather=True):
         """x[i, a:b, None, ..., mask]: select / slice / unsqueeze per item, as NumPy
