@@ -137,6 +137,9 @@ class Tensor:
     ndimension = dim
 
     def numel(self):
+        if _registry.dispatch_state.tracing is not None:
+            # (recorded: x * x.numel() traced follows other sizes, as PyTorch's trace)
+            return _ops()["aten::numel"].public(self)
         return int(self._data.size)
 
     nelement = numel

@@ -279,6 +279,30 @@ class ProgramGen:
                   f"        break\n    {v} = {v} + _i * s")
         self.vars.append(Var(v, a.shape, "f"))
 
+    def st_unstable_loop(self):
+        """A loop-carried value whose dtype, strides or writes change between iterations:
+        the profile of the body's first pass does not hold for the next ones."""
+        r = self.r
+        a = self.pick(lambda v: v.cat == "f" and not v.expanded and len(v.shape) == 2)
+        if a is None:
+            return
+        b = self.operand_into(a.shape, "f") or a
+        v = self.fresh()
+        body = r.choice([
+            f"{v} = {v} * 2 + {b.name}",                                      # int -> float
+            f"{v} = ({v}.t().contiguous().t() * s).sigmoid() + {b.name}",   # new strides
+            f"if _i % 2 == 0:\n        {v} = {v} * s + {b.name}\n    else:\n"
+            f"        {v} = torch.tanh({v}) - {b.name}.to(torch.float16)",
+            f"{v}[_i % {v}.size(0)] = _i * s\n    {v} = {v} + {b.name}",
+            f"{v}[:, 0].add_({b.name}[:, 0])\n    {v} = {v}.relu() * {v}",
+            f"{v} = torch.where({v} > 1, {v}.double(), {v} * 0.5) + {b.name}"])
+        start = r.choice([f"{a.name}.to(torch.int32)", f"{a.name} * 1.0", f"{a.name}.half()",
+                          f"{a.name}.t().contiguous().t()", f"{a.name}.clone()"])
+        if "[" in body and "int32" in start:
+            start = f"{a.name} * 1.0"
+        self.emit(f"{v} = {start}\nfor _i in range(n + 1):\n    {body}")
+        self.vars.append(Var(v, a.shape, "f"))
+
     def st_if(self):
         r = self.r
         a = self.pick(lambda v: v.cat != "b")
@@ -383,7 +407,8 @@ class ProgramGen:
                                            self.st_inplace, self.st_inplace,
                                            self.st_inplace_view, self.st_if, self.st_for,
                                            self.st_list, self.st_optional, self.st_early_return,
-                                           self.st_scalar, self.st_break]
+                                           self.st_scalar, self.st_break,
+                                           self.st_unstable_loop, self.st_unstable_loop]
         for _ in range(r.randint(3, self.max_stmts)):
             fn = r.choice(stmts)
             if fn == self.st_early_return:

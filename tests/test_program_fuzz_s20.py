@@ -207,7 +207,46 @@ def _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script):
                     raise AssertionError(f"trace: gpujit raised {gerr!r}\n{src}") from gerr
                 same(got, want, f"trace {k}\n{src}")
                 same(g_args, t_args, f"trace {k} (inputs after the call)\n{src}")
+            _trace_new_shapes(src, call, calls[3], t_fn, traced)
     return ran
+
+
+def _tensors(args):
+    return args[:3] + ([args[3]] if args[3] is not None else [])
+
+
+def _trace_new_shapes(src, call, new, t_fn, traced):
+    """A trace called with other sizes (the same scalars) answers as PyTorch's trace of
+    the same program (sizes it read become constants in both, or stay dynamic in both)."""
+    new = tuple(new[:2]) + tuple(call[2:7]) + (new[7],)
+    t_fixed = inputs(call, torch)
+    extra = t_fixed[4:]
+
+    def t_wrapped(*ts):
+        return t_fn(ts[0], ts[1], ts[2], ts[3] if len(ts) == 4 else None, *extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            t_traced = torch.jit.trace(t_wrapped, tuple(_tensors(t_fixed)), check_trace=False)
+        except Exception:
+            return
+    t_args = inputs(new, torch)
+    want, err = _run(t_traced, _tensors(t_args))
+    g_args = inputs(new, gpujit)
+    got, gerr = _run(traced, _tensors(g_args))
+    if err is not None or gerr is not None:
+        assert err is not None and gerr is not None, \
+            f"trace on new sizes: torch {err!r}, gpujit {gerr!r}\n{src}\ncall {new}"
+        return
+    what = f"trace on new sizes\n{src}\ncall {new}"
+    try:
+        same(got, want, what)
+        same(g_args, t_args, what + " (inputs after the call)")
+    except AssertionError:          # PyTorch's trace loses some in-place writes through
+        e_args = inputs(new, torch)     # an alias (x.type_as(y).add_(1)): eager decides
+        want, _ = _run(t_fn, e_args[:4] + extra)
+        same(got, want, what + " (against eager)")
+        same(g_args, e_args, what + " (inputs after the call, against eager)")
 
 
 _N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ", "60"))
@@ -270,3 +309,48 @@ def test_storing_a_number_into_a_view_with_shared_elements_raises(fn):
     x[0] = 1.0                          # a row of it does not overlap itself
     x[:, 0].fill_(2.0)                  # fill_ lets it through (as PyTorch)
     assert x.tolist() == [[2.0, 1.0, 1.0]] * 2
+
+
+_SIM_SCRIPT = r"""
+import test_program_fuzz_s20 as T
+from program_fuzz_gen import program
+
+done = 0
+for k in range({n}):
+    seed = {seed} * 100003 + 7919 + k
+    src, traceable = program(seed, max_stmts=6)
+    calls = [(min(c[0], 4), min(c[1], 4)) + c[2:] for c in T.calls_for(seed)[:6]]
+    if T.check(src, traceable, calls, trace=False) != "skip":
+        done += 1
+assert SIM_KERNELS, "no group ran on the simulated CUDA target"
+print(f"simulator programs: {{done}} programs, {{len(SIM_KERNELS)}} kernels passed")
+"""
+
+
+@pytest.mark.sim
+def test_random_programs_on_the_simulated_cuda_target():
+    # the same programs with every fusion group on the CUDA code generator's target under
+    # numba's simulator (tests/test_fusion_sim_fuzz.py's set-up), tiny sizes
+    from test_fusion_sim_fuzz import PRELUDE, run_sim
+    from test_kernels import session_cache_dir
+    n = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SIM", "8"))
+    out = run_sim(PRELUDE.format(tests=os.path.dirname(__file__))
+                  + _SIM_SCRIPT.format(n=n, seed=_SEED), session_cache_dir())
+    assert "kernels passed" in out
+    print(out.strip())
+
+
+def _numel_scaled(x, y):
+    return x * y.numel() - y.shape.numel() // 2
+
+
+def test_a_trace_follows_numel_to_other_sizes():
+    # (seed 7064) x.numel() read while tracing was a plain int, a constant in the graph:
+    # called with other sizes the trace multiplied by the traced input's numel; PyTorch's
+    # tracer records aten::numel
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = gpujit.jit.trace(_numel_scaled, (gpujit.ones(2, 3), gpujit.ones(3)))
+    assert t(gpujit.ones(2, 5), gpujit.ones(5)).tolist() == [[3.0] * 5] * 2
+    assert "aten::numel" in str(t.graph)
