@@ -195,7 +195,8 @@ class ProgramGen:
         if len(sh) == 3 and sh[1] == "1":
             opts.append((f"{a.name}.squeeze(1)", [sh[0], sh[2]]))
         text, shape = r.choice(opts)
-        v = self.assign(text, shape, a.cat, expanded=a.expanded or "expand" in text)
+        v = self.assign(text, shape, a.cat, expanded=a.expanded or "expand" in text,
+                        input_=a.input)
         if r.random() < 0.5:      # a fusible op fed by the view
             b = self.vars[-1]
             t, cat = self.pointwise(b, r.randint(1, 3))
