@@ -347,6 +347,11 @@ class _Partitioner:
             what = "an unsqueeze" if UNSQUEEZE in kinds else "a batch_norm"
             return (f"{what} and a chunk or cat would share the group (a kernel reads its "
                     f"inputs either way, not both)")
+        if not is_group(consumer) and _returns_its_input(consumer):
+            x = consumer.inputs[0]
+            if x.node is producer and any(u.user is not consumer for u in x.uses):
+                return ("it returns its input itself, which is read outside too: in a group "
+                        "the two would be different tensors")
         if _cat_into_cut(consumer, producer):
             return ("a cat's result would be chunked or concatenated again in the group (a "
                     "kernel computes a cat's elements branch by branch, not piece by piece)")

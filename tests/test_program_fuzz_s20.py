@@ -20,8 +20,8 @@ Where gpujit deliberately differs, the checks let it:
 - masked_fill_ on an expanded tensor: PyTorch writes with a deprecation warning, gpujit
   raises its internal-overlap error (as for every other in-place op); not generated.
 
-GPUJIT_PROGRAM_FUZZ=<n> programs (default 60), GPUJIT_PROGRAM_FUZZ_SEED=<int> for other
-programs than the fixed ones, GPUJIT_PROGRAM_FUZZ_SIM=<n> programs on the simulator (8)."""
+GPUJIT_PROGRAM_FUZZ=<n> programs (default 36), GPUJIT_PROGRAM_FUZZ_SEED=<int> for other
+programs than the fixed ones, GPUJIT_PROGRAM_FUZZ_SIM=<n> programs on the simulator (6)."""
 from __future__ import annotations
 
 import importlib
@@ -268,7 +268,7 @@ def _trace_new_shapes(src, call, new, t_fn, traced):
         same(g_args, e_args, what + " (inputs after the call, against eager)")
 
 
-_N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ", "60"))
+_N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ", "36"))
 _SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
 
 
@@ -301,6 +301,23 @@ def test_a_cast_that_returns_its_input_stays_an_alias_when_also_fused():
         w.mul_(2)
         assert x.tolist() == [[2.0] * 3, [2.0] * 3, [4.0] * 3], k
         assert a.tolist() == [2.0] * 3 and b.tolist() == [[2.0] * 3] * 3, k
+
+
+def _cast_of_a_result(x):
+    a = x * 2
+    b = a.float()                       # a float already: b is a
+    return a, b + 1, b
+
+
+def test_a_cast_that_returns_a_fused_result_returns_the_same_tensor():
+    # the cast merged into its input's group returned a second tensor: b.add_(1) missed a
+    f = gpujit.jit.script(_cast_of_a_result)
+    for k in range(4):
+        a, c, b = f(gpujit.ones(3))
+        b.add_(1)
+        assert a.tolist() == [3.0] * 3 and c.tolist() == [3.0] * 3, k
+    g = str(f.graph_for(gpujit.ones(3))).split("\nwith ")[0]
+    assert g.count("= prim::TensorExprGroup_") == 1, g      # a * 2 and b + 1 still fuse
 
 
 def _fill_column(x, s: float):
@@ -352,7 +369,7 @@ def test_random_programs_on_the_simulated_cuda_target():
     # numba's simulator (tests/test_fusion_sim_fuzz.py's set-up), tiny sizes
     from test_fusion_sim_fuzz import PRELUDE, run_sim
     from test_kernels import session_cache_dir
-    n = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SIM", "8"))
+    n = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SIM", "6"))
     out = run_sim(PRELUDE.format(tests=os.path.dirname(__file__))
                   + _SIM_SCRIPT.format(n=n, seed=_SEED), session_cache_dir())
     assert "kernels passed" in out
