@@ -390,3 +390,15 @@ def test_a_trace_follows_numel_to_other_sizes():
         t = gpujit.jit.trace(_numel_scaled, (gpujit.ones(2, 3), gpujit.ones(3)))
     assert t(gpujit.ones(2, 5), gpujit.ones(5)).tolist() == [[3.0] * 5] * 2
     assert "aten::numel" in str(t.graph)
+
+
+def test_storing_a_tensor_drops_its_leading_one_dims_as_pytorch():
+    # (seed 10468) x[0] = v with v of shape [1] into the 0-dim x[0]: PyTorch views v
+    # without its leading 1-dims before copy_ (copy_to); gpujit's copy_ refused [1] -> []
+    x = gpujit.zeros(3)
+    x[0] = gpujit.ones(1)
+    y = gpujit.zeros(2, 3)
+    y[:, 1:] = gpujit.ones(1, 1, 2)
+    y[0] = gpujit.arange(3.0).view(1, 3)
+    assert x.tolist() == [1.0, 0.0, 0.0]
+    assert y.tolist() == [[0.0, 1.0, 2.0], [0.0, 1.0, 1.0]]

@@ -397,6 +397,13 @@ def setitem(t, index, value):
             from .creation import tensor
             value = tensor(value, dtype=t._dtype, device=t._device)
     if indices is None:
+        shape = tuple(value.shape)
+        if shape != tuple(view.shape) and shape[:1] == (1,):
+            # PyTorch drops the value's leading 1-dims first (copy_to, slicePrefix1sSize):
+            # x[0] = v with v of shape [1] into a 0-dim x[0]
+            while shape[:1] == (1,):
+                shape = shape[1:]
+            value = value.view(shape)
         OPS["aten::copy_"].public(view, value)
     else:
         OPS["aten::index_put_"].public(view, indices, value)
