@@ -181,7 +181,8 @@ def _run_node(node, buf, retain_graph, accumulate):
     if all(g is None for g in buf):
         return [None] * len(node.next_functions)
     # outputs that got no gradient count as zeros for the derivative (a custom Function
-    # that set_materialize_grads(False) gets None)
+    # that set_materialize_grads(False), or a fused group's node, which tells which of
+    # its inputs then get none, takes them as None)
     full = [g if g is not None or m is None else _zeros(m)
             for g, m in zip(buf, node.out_meta)] if node.materialize_grads else list(buf)
     # hooks and retain_grad of the non-leaf tensors this node produced ran at the edge

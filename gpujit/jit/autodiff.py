@@ -320,6 +320,7 @@ class DifferentiableGroup:
         self.traced = 0             # backward graphs traced (tests, reports)
         self.reads: dict = {}       # needs -> value_inputs(sub, needs)
         self.requiring: dict = {}   # needs -> grad_outputs(sub, needs)
+        self.reach: dict = {}       # needs -> per input, grad_outputs of it alone
         self.saving: dict = {}      # needs -> saved_outputs(sub, needs)
         self._lock = threading.Lock()
         self._structure = False     # structure_key(sub), computed on the first backward
@@ -462,6 +463,8 @@ class FusedGroupBackward(Node):
     """The backward node of one fusion group's run (PyTorch's name for a fused
     DifferentiableGraph's node: DifferentiableGraphBackward)."""
 
+    materialize_grads = False      # (an output no gradient came to: None, not zeros)
+
     def __init__(self, runner, args, edges, results):
         super().__init__()
         self.out_saved = ()
@@ -499,4 +502,16 @@ class FusedGroupBackward(Node):
             o.unpack()
         values = [s.unpack() if isinstance(s, SavedTensor) else s for s in self.saved]
         gs = [g if m is not None else None for g, m in zip(grads, self.out_meta)]
-        return self.runner.backward(values, gs, self.needs)
+        result = self.runner.backward(values, gs, self.needs)
+        # an input that reaches only outputs no gradient came to gets none (as eager and
+        # TorchScript's autodiff: x.grad stays None, where the group's backward gave zeros)
+        reach = self.runner.reach.get(self.needs)
+        if reach is None:
+            reach = self.runner.reach[self.needs] = tuple(
+                grad_outputs(self.runner.sub, tuple(k == i for k in range(len(self.needs))))
+                if nd else () for i, nd in enumerate(self.needs))
+        if any(g is None for g in gs):
+            result = tuple(None if r is not None and not any(
+                gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
+                for i, r in enumerate(result))
+        return result
