@@ -439,23 +439,25 @@ def _positions(grad, start, stop, step=1):
     return gpujit.arange(start, stop, step, dtype=_dt.int64, device=grad.device)
 
 
+# (these read self's shape only, as ATen's SliceBackward0...: an in-place write through
+# the view, x[::2].copy_(x[::2] * 2), changes self's values and leaves its backward valid)
 @_derivative(narrow)
-def _narrow_grad(grad, self, dim, start, length):
-    d, start = _narrow_check(self.shape, dim, start, length)
-    return put_along(grad, self.shape, d, _positions(grad, start, start + length))
+def _narrow_grad(grad, self_shape, dim, start, length):
+    d, start = _narrow_check(self_shape, dim, start, length)
+    return put_along(grad, self_shape, d, _positions(grad, start, start + length))
 
 
 @_derivative(select)
-def _select_grad(grad, self, dim, index):
-    d, i = _select_index(self.shape, dim, index)
-    return put_along(grad.unsqueeze(d), self.shape, d, _positions(grad, i, i + 1))
+def _select_grad(grad, self_shape, dim, index):
+    d, i = _select_index(self_shape, dim, index)
+    return put_along(grad.unsqueeze(d), self_shape, d, _positions(grad, i, i + 1))
 
 
 @_derivative(slice_)
-def _slice_grad(grad, self, dim, start, end, step):
-    d = wrap_dim(dim, self.dim())
-    start, stop, step = slice(start, end, step).indices(self.shape[d])
-    return put_along(grad, self.shape, d, _positions(grad, start, max(stop, start), step))
+def _slice_grad(grad, self_shape, dim, start, end, step):
+    d = wrap_dim(dim, len(self_shape))
+    start, stop, step = slice(start, end, step).indices(self_shape[d])
+    return put_along(grad, self_shape, d, _positions(grad, start, max(stop, start), step))
 
 
 @_derivative(unfold)
