@@ -106,11 +106,11 @@ def _np(t):
     return t.detach().numpy() if hasattr(t, "detach") else t.numpy()
 
 
-def same(got, want, what):
+def same(got, want, what, tol=None):
     if isinstance(want, (tuple, list)):
         assert isinstance(got, (tuple, list)) and len(got) == len(want), (what, got, want)
         for g, w in zip(got, want):
-            same(g, w, what)
+            same(g, w, what, tol)
         return
     if want is None or isinstance(want, (int, float)):
         assert got == want, what
@@ -120,7 +120,7 @@ def same(got, want, what):
     assert tuple(got.shape) == tuple(want.shape), (what, tuple(got.shape), tuple(want.shape))
     g, w = _np(got), _np(want)
     if w.dtype.kind == "f":
-        tol = 1e-2 if w.dtype == np.float16 else 1e-4
+        tol = tol or (1e-2 if w.dtype == np.float16 else 1e-4)
         np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=tol,
                                    atol=tol, equal_nan=True, err_msg=what)
     elif g.shape != w.shape or g.size == 0:
@@ -311,8 +311,10 @@ def check_grads(src, calls, strategy=None):
                         assert gerr is not None, f"torch raised {werr!r}, gpujit did not{what}"
                     continue
                 assert got is not None, f"gpujit: {gerr!r}{what}"
-                same(got, want, what + " (loss)")
-                same(gerr, werr, what + " (gradients)")
+                # (float16 steps in the chain: PyTorch's half backward rounds elsewhere)
+                tol = 5e-3 if "half" in src or "float16" in src else None
+                same(got, want, what + " (loss)", tol)
+                same(gerr, werr, what + " (gradients)", tol)
     finally:
         if prev is not None:
             gpujit.jit.set_fusion_strategy(prev)
@@ -504,3 +506,15 @@ def test_writing_through_a_view_what_was_computed_from_it_keeps_the_backward(vie
         (y * y).sum().backward()
         got.append(x.grad.tolist())
     assert got[0] == got[1]
+
+
+def test_writing_into_a_power_keeps_the_base_gradient():
+    # (seed 30228, gradients) y = x ** 2; y.add_(1): pow's backward kept its result for
+    # the exponent's gradient even with a number exponent, so backward raised "modified
+    # by an inplace operation" (PyTorch's PowBackward0 keeps self only)
+    for lib in (gpujit, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x[::2].half() ** 2
+        y.add_(1)
+        (y * y).sum().backward()
+        assert x.grad.tolist() == [8.0, 0.0, 120.0], lib

@@ -206,9 +206,13 @@ def _record_op(op, args, d, inplace, names, bound):
             refs.append(None)
     node.out_refs = refs
     if "result" in d.params:
-        # saved once it is this node's output (a pack hook sees its grad_fn, as in PyTorch)
-        saved["result"] = (SavedTensor(result, node_name, 0) if isinstance(result, Tensor)
-                           else result)
+        # saved once it is this node's output (a pack hook sees its grad_fn, as in PyTorch);
+        # not when no needed gradient reads it (`reads`: x ** e, e needing none)
+        if d.reads is not None and "result" not in d.needed(pre["needs_grad"]):
+            saved["result"] = None
+        else:
+            saved["result"] = (SavedTensor(result, node_name, 0)
+                               if isinstance(result, Tensor) else result)
     if "view" in op.tags:
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:

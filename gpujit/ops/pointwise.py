@@ -478,10 +478,12 @@ def _fmod_grad(grad, self, other):
     return grad, -grad * _gpujit().div(self, other, rounding_mode="trunc")
 
 
-@_derivative(power)
-def _pow_grad(grad, self, exponent, result):
+@_derivative(power, reads={"exponent": ("result",)})
+def _pow_grad(grad, self, exponent, result, needs_grad):
     """PyTorch's pow_backward_self / pow_backward_exponent: no gradient to the base where
-    the exponent is 0, none to the exponent where 0 ** (e >= 0) is constant."""
+    the exponent is 0, none to the exponent where 0 ** (e >= 0) is constant. The result
+    is kept only for the exponent's gradient (x ** 2 then an in-place write to the result
+    is no error when x alone needs a gradient, as PyTorch's PowBackward0 keeps self)."""
     g = _gpujit()
     g_self = None
     if _is_tensor(self) and self.is_floating_point():    # an integer base takes none
@@ -490,7 +492,7 @@ def _pow_grad(grad, self, exponent, result):
                       else grad * exponent * self ** (exponent - 1))
         else:
             g_self = g.where(exponent == 0, 0.0, grad * exponent * self ** (exponent - 1))
-    if not _is_tensor(exponent):
+    if not _is_tensor(exponent) or result is None:
         return g_self, None
     base = self.to(result.dtype) if _is_tensor(self) else g.full_like(result, self)
     g_exp = grad * g.where((base == 0) & (exponent >= 0), 0.0, result * base.log())

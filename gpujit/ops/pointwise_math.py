@@ -537,7 +537,7 @@ def _float_power_grad(grad, self, exponent, result):
         self = self.to(g.float64)
     if _is_tensor(exponent) and exponent.is_floating_point():
         exponent = exponent.to(g.float64)
-    return _pow_grad(grad, self, exponent, result)
+    return _pow_grad(grad, self, exponent, result, None)
 
 
 _nondifferentiable(nextafter, reason="a step to the next representable number (PyTorch does "
