@@ -17,6 +17,9 @@ Where gpujit deliberately differs, the checks let it:
 - an ulp between PyTorch's vectorized tanh/exp and NumPy's may flip an int cast, a floor
   or a comparison at the boundary: integer and bool results may differ by one in 2% of
   their elements;
+- x ** e with a tensor e that needs no gradient, then an in-place write to the result:
+  PyTorch's PowBackward1 kept the result and raises at backward, gpujit keeps it only for
+  e's gradient and answers;
 - masked_fill_ on an expanded tensor: PyTorch writes with a deprecation warning, gpujit
   raises its internal-overlap error (as for every other in-place op); not generated.
 
