@@ -2,7 +2,11 @@
 from .optimizer import Optimizer, required  # noqa: F401
 from .sgd import SGD  # noqa: F401
 from .adam import Adam, AdamW  # noqa: F401
+from .adagrad import Adagrad, Adadelta  # noqa: F401
+from .adamax import Adamax, NAdam, RAdam  # noqa: F401
+from .asgd import ASGD, Rprop  # noqa: F401
 from .rmsprop import RMSprop  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "NAdam",
+           "RAdam", "ASGD", "Rprop", "RMSprop", "lr_scheduler"]

@@ -30,6 +30,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, xp_for
 from ..ops.registry import wrap as _wrap
 from ..tensor import Tensor
+from ._flags import CAPTURABLE_DEVICES, check_group_flags
 
 __all__ = ["Optimizer", "required"]
 
@@ -265,7 +266,7 @@ class Optimizer:
 class _Bucket:
     """One group's parameters of one (device, dtype), with their state stored flat."""
 
-    def __init__(self, opt, params, keys, with_step):
+    def __init__(self, opt, params, keys, scalar_keys, fills):
         p0 = params[0]
         self.device, self.dtype = p0._device, p0._dtype
         self.xp = xp = xp_for(self.device)
@@ -289,11 +290,16 @@ class _Bucket:
                 self.gbuf = xp.empty(self.flat_numel, dtype=npdt)
                 self.pbuf = xp.empty(self.flat_numel, dtype=npdt)
                 self.tbuf = xp.empty(self.flat_numel, dtype=npdt)
-        # 'step' stays a float32 CPU tensor per parameter, as in torch (bias corrections are
-        # computed on the host)
-        self.steps = np.zeros(len(order), dtype=np.float32) if with_step else None
-        self.step_views = ([_wrap(self.steps[i:i + 1].reshape(()), _dt.float32, _cpu)
-                            for i in range(len(order))] if with_step else None)
+        # 'step' (and an optimizer's other per-parameter scalars: NAdam's 'mu_product', ASGD's
+        # 'eta' and 'mu') stay float32 CPU tensors per parameter, as in torch (bias
+        # corrections are computed on the host)
+        self.fills = fills
+        self.scalar_keys = scalar_keys
+        self.scalars = {k: np.zeros(len(order), dtype=np.float32) for k in scalar_keys}
+        self.scalar_views = {k: [_wrap(a[i:i + 1].reshape(()), _dt.float32, _cpu)
+                                 for i in range(len(order))] for k, a in self.scalars.items()}
+        self.steps = self.scalars.get("step")
+        self.step_views = self.scalar_views.get("step")
         self.dicts, self.init = [], []
         for i, p in enumerate(order):
             d = opt.state.get(p)
@@ -314,18 +320,17 @@ class _Bucket:
                 with _on_device(self.device):
                     self.xp.copyto(view._data, _array_on(src, self.device).reshape(self.shapes[i]))
             d[k] = view
-        if self.steps is not None:
-            old = d.get("step", 0)
-            if old is not self.step_views[i]:
-                self.steps[i] = float(old)
-            d["step"] = self.step_views[i]
+        for k, views in self.scalar_views.items():
+            old = d.get(k, self.fills.get(k, 0))
+            if old is not views[i]:
+                self.scalars[k][i] = float(old)
+            d[k] = views[i]
 
     def is_current(self, state, params_ok):
         """Whether the flat storage still holds every parameter's state (nobody replaced a
         state dict or a state tensor, and no parameter changed dtype, device or shape)."""
         if not params_ok:
             return False
-        steps = self.step_views
         for i, p in enumerate(self.params):
             d = state.get(p)
             if (d is not self.dicts[i] or p._dtype is not self.dtype
@@ -335,29 +340,33 @@ class _Bucket:
                 for k, vs in self.views.items():
                     if d.get(k) is not vs[i]:
                         return False
-                if steps is not None and d.get("step") is not steps[i]:
-                    return False
+                for k, vs in self.scalar_views.items():
+                    if d.get(k) is not vs[i]:
+                        return False
         return True
 
     def initialize(self, opt, i):
-        """Create parameter i's state: zeros and step 0 (nothing for a stateless update, so
-        that `optimizer.state` stays empty as in torch)."""
+        """Create parameter i's state: the optimizer's initial values (`self.fills`, zeros
+        by default) and step 0 (nothing for a stateless update, so that `optimizer.state`
+        stays empty as in torch)."""
         self.init[i] = True
-        if not self.keys and self.steps is None:
+        if not self.keys and not self.scalar_keys:
             return
         p = self.params[i]
         d = opt.state[p]
         for k in self.keys:
             vs = self.views[k][i]
-            vs._data.fill(0)
+            vs._data.fill(self.fills.get(k, 0))
             d[k] = vs
-        if self.steps is not None:
-            self.steps[i] = 0
-            d["step"] = self.step_views[i]
+        for k, views in self.scalar_views.items():
+            self.scalars[k][i] = self.fills.get(k, 0)
+            d[k] = views[i]
         self.dicts[i] = d
 
     def state_arrays(self, i):
-        return {k: vs[i]._data for k, vs in self.views.items()}
+        s = {k: vs[i]._data for k, vs in self.views.items()}
+        s.update((k, a[i:i + 1]) for k, a in self.scalars.items() if k != "step")
+        return s
 
 
 class _ElementwiseOptimizer(Optimizer):
@@ -367,6 +376,9 @@ class _ElementwiseOptimizer(Optimizer):
       _state_keys(group) -> the names of the per-parameter state arrays,
       _init_key -> the state entry whose presence means "initialized",
       _with_step -> whether state holds a 'step' count,
+      _scalar_keys -> other per-parameter float32 scalars of the state (torch keeps them as
+        0-dim CPU tensors), given to _update as 1-element host arrays in s,
+      _fills(group) -> initial values of state entries that do not start at 0,
       _hyper(group) -> the group's hyper-parameters, read once per step,
       _update(xp, p, g, own_g, s, tmp, h, step, fresh) -> updates p and the arrays of s in
         place; g may be overwritten only when own_g; tmp is scratch of p's shape; fresh is
@@ -374,6 +386,12 @@ class _ElementwiseOptimizer(Optimizer):
     """
     _init_key = "step"
     _with_step = True
+    _scalar_keys = ()
+    _capturable_what = "params and state_steps"
+    _capturable_devices = CAPTURABLE_DEVICES
+
+    def _fills(self, group):
+        return {}
 
     def step(self, closure=None):
         """Perform one optimization step; `closure` re-evaluates the model and returns the
@@ -384,9 +402,13 @@ class _ElementwiseOptimizer(Optimizer):
         for gi, group in enumerate(self.param_groups):
             if not group["params"]:
                 continue
+            check_group_flags(group, [p for p in group["params"] if p.grad is not None],
+                              self._capturable_what, self._capturable_devices)
             h = self._hyper(group)
             loop = group.get("foreach") is False
+            fills = self._fills(group)
             for b in self._buckets(gi, group):
+                b.fills = fills
                 with _on_device(b.device):
                     self._step_bucket(b, h, loop)
         return loss
@@ -404,7 +426,9 @@ class _ElementwiseOptimizer(Optimizer):
         by_kind = {}
         for p in params:
             by_kind.setdefault((p._device, p._dtype), []).append(p)
-        buckets = [_Bucket(self, ps, keys, self._with_step) for ps in by_kind.values()]
+        scalar_keys = ("step",) + self._scalar_keys if self._with_step else ()
+        fills = self._fills(group)
+        buckets = [_Bucket(self, ps, keys, scalar_keys, fills) for ps in by_kind.values()]
         self._stores[gi] = (ids, keys, buckets)
         return buckets
 
@@ -430,10 +454,7 @@ class _ElementwiseOptimizer(Optimizer):
             return False
         init = b.init[:nf]
         if all(init):
-            if b.steps is not None:
-                s = b.steps[:nf]
-                return bool(s.min() == s.max())
-            return True
+            return all(bool(a[:nf].min() == a[:nf].max()) for a in b.scalars.values())
         return not any(init)
 
     def _step_flat(self, b, grads, h):
@@ -449,7 +470,9 @@ class _ElementwiseOptimizer(Optimizer):
             step = float(b.steps[0])
         xp.concatenate([g._data.reshape(-1) for g in grads[:nf]], out=b.gbuf)
         xp.concatenate([p._data.reshape(-1) for p in params], out=b.pbuf)
-        self._update(xp, b.pbuf, b.gbuf, True, b.flat_state, b.tbuf, h, step, fresh)
+        state = dict(b.flat_state)
+        state.update((k, a[:nf]) for k, a in b.scalars.items() if k != "step")
+        self._update(xp, b.pbuf, b.gbuf, True, state, b.tbuf, h, step, fresh)
         off, pbuf = b.offsets, b.pbuf
         for i, p in enumerate(params):
             xp.copyto(p._data, pbuf[off[i]:off[i + 1]].reshape(b.shapes[i]))

@@ -1,0 +1,147 @@
+"""Adagrad and Adadelta (torch.optim.Adagrad / torch.optim.Adadelta)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, xp_for
+from ..ops.registry import wrap as _wrap
+from ._flags import check_fused, check_lr
+from .optimizer import _ElementwiseOptimizer, effective_grad
+
+__all__ = ["Adagrad", "Adadelta"]
+
+
+class Adagrad(_ElementwiseOptimizer):
+    """Adagrad, with PyTorch's update (step t counts this parameter's steps, from 1):
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        clr = lr / (1 + (t - 1) * lr_decay)
+        sum += g * g;  p -= clr * g / (sqrt(sum) + eps)
+
+    As torch, the state ('step' 0 and 'sum' filled with initial_accumulator_value) is
+    created by the constructor.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
+                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError("Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
+        for group in self.param_groups:
+            for p in group["params"]:
+                xp = xp_for(p._device)
+                state = self.state[p]
+                state["step"] = _wrap(np.zeros((), dtype=np.float32), _dt.float32, _cpu)
+                state["sum"] = _wrap(xp.full(p._data.shape, group["initial_accumulator_value"],
+                                             dtype=p._dtype.np), p._dtype, p._device)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
+
+    def _state_keys(self, group):
+        return ("sum",)
+
+    def _fills(self, group):
+        return {"sum": float(group["initial_accumulator_value"])}
+
+    def _hyper(self, group):
+        return (float(group["lr"]), float(group["lr_decay"]), float(group["eps"]),
+                float(group["weight_decay"]), bool(group["maximize"]))
+
+    def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
+        lr, lr_decay, eps, weight_decay, maximize = h
+        g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        clr = lr / (1 + (step - 1) * lr_decay)
+        state_sum = s["sum"]
+        xp.multiply(g, g, out=tmp)
+        state_sum += tmp
+        xp.sqrt(state_sum, out=tmp)
+        tmp += eps
+        xp.divide(g, tmp, out=tmp)
+        tmp *= -clr
+        p += tmp
+
+
+class Adadelta(_ElementwiseOptimizer):
+    """Adadelta, with PyTorch's update:
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        sq = rho * sq + (1 - rho) * g * g
+        delta = sqrt(acc + eps) / sqrt(sq + eps) * g
+        acc = rho * acc + (1 - rho) * delta * delta;  p -= lr * delta
+    """
+    _capturable_devices = ["cuda", "xpu", "hpu", "privateuseone"]
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+
+    def _state_keys(self, group):
+        return ("square_avg", "acc_delta")
+
+    def _hyper(self, group):
+        return (float(group["lr"]), float(group["rho"]), float(group["eps"]),
+                float(group["weight_decay"]), bool(group["maximize"]))
+
+    def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
+        lr, rho, eps, weight_decay, maximize = h
+        g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        square_avg, acc_delta = s["square_avg"], s["acc_delta"]
+        square_avg *= rho
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - rho
+        square_avg += tmp
+        std = xp.empty_like(tmp)
+        xp.add(square_avg, eps, out=std)
+        xp.sqrt(std, out=std)
+        xp.add(acc_delta, eps, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        tmp /= std
+        tmp *= g                                   # tmp = delta
+        acc_delta *= rho
+        xp.multiply(tmp, tmp, out=std)
+        std *= 1 - rho
+        acc_delta += std
+        tmp *= -lr
+        p += tmp
+

@@ -1,0 +1,121 @@
+"""ASGD and Rprop (torch.optim.ASGD / torch.optim.Rprop)."""
+from __future__ import annotations
+
+from ._flags import check_lr
+from .optimizer import _ElementwiseOptimizer, effective_grad
+
+__all__ = ["ASGD", "Rprop"]
+
+
+class _FlagDefaults(_ElementwiseOptimizer):
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for k, v in dict(foreach=None, maximize=False, differentiable=False,
+                             capturable=False).items():
+                group.setdefault(k, v)
+
+
+class ASGD(_FlagDefaults):
+    """Averaged SGD, with PyTorch's update; eta and mu are float32 scalars of the state,
+    as torch keeps them (eta starts at lr, mu at 1):
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        p *= 1 - lambd * eta;  p -= eta * g
+        ax += (p - ax) * mu   (ax = p while mu == 1)
+        eta = lr / (1 + lambd * lr * t)**alpha;  mu = 1 / max(1, t - t0)
+    """
+    _scalar_keys = ("eta", "mu")
+    _capturable_what = "params, mus, etas, and state_steps"
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+
+    def _state_keys(self, group):
+        return ("ax",)
+
+    def _fills(self, group):
+        return {"eta": float(group["lr"]), "mu": 1.0}
+
+    def _hyper(self, group):
+        return (float(group["lr"]), float(group["lambd"]), float(group["alpha"]),
+                float(group["t0"]), float(group["weight_decay"]), bool(group["maximize"]))
+
+    def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
+        lr, lambd, alpha, t0, weight_decay, maximize = h
+        g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        eta, mu = s["eta"], s["mu"]
+        eta_value = float(eta[0])
+        p *= 1 - lambd * eta_value
+        xp.multiply(g, -eta_value, out=tmp)
+        p += tmp
+        ax = s["ax"]
+        mu_value = float(mu[0])
+        if mu_value != 1:
+            xp.subtract(p, ax, out=tmp)
+            tmp *= mu_value
+            ax += tmp
+        else:
+            xp.copyto(ax, p)
+        eta[...] = lr / ((1 + lambd * lr * step) ** alpha)
+        mu[...] = 1 / max(1, step - t0)
+
+
+class Rprop(_FlagDefaults):
+    """Rprop (resilient backpropagation), with PyTorch's update; step sizes start at lr:
+
+        s = sign(g * prev) -> etaplus (> 0), etaminus (< 0), 1 (== 0)
+        step_size = clamp(step_size * s, step_size_min, step_size_max)
+        g[s == etaminus] = 0;  p -= sign(g) * step_size;  prev = g
+    """
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+
+    def _state_keys(self, group):
+        return ("prev", "step_size")
+
+    def _fills(self, group):
+        return {"step_size": float(group["lr"])}
+
+    def _hyper(self, group):
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        return (float(etaminus), float(etaplus), float(step_size_min), float(step_size_max),
+                bool(group["maximize"]))
+
+    def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
+        etaminus, etaplus, step_size_min, step_size_max, maximize = h
+        g = effective_grad(xp, p, g, own_g, tmp, maximize, 0)
+        prev, step_size = s["prev"], s["step_size"]
+        xp.multiply(g, prev, out=tmp)
+        xp.sign(tmp, out=tmp)
+        dt = tmp.dtype
+        sign = xp.where(tmp > 0, dt.type(etaplus), tmp)
+        sign = xp.where(sign < 0, dt.type(etaminus), sign)
+        sign = xp.where(sign == 0, dt.type(1), sign)
+        step_size *= sign
+        xp.clip(step_size, step_size_min, step_size_max, out=step_size)
+        xp.copyto(prev, g)
+        xp.copyto(prev, 0, where=sign == dt.type(etaminus))
+        xp.sign(prev, out=tmp)
+        tmp *= step_size
+        p -= tmp
