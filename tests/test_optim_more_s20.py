@@ -151,3 +151,145 @@ def test_training_matches_torch(name, kwargs, foreach, dtype):
         kwargs["foreach"] = False
     ht, hg, topt, gopt = run_pair(name, kwargs, dtype)
     assert_same(ht, hg, dtype)
+
+
+ALL = ["Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"]
+
+
+def _state_as_numpy(sd):
+    return {k: {n: (v.detach().cpu().numpy() if hasattr(v, "detach") else v)
+                for n, v in st.items()} for k, st in sd["state"].items()}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_state_dict_matches_torch_and_round_trips(name):
+    ht, hg, topt, gopt = run_pair(name, dict(lr=0.01), "float64", steps=6)
+    tsd, gsd = topt.state_dict(), gopt.state_dict()
+    assert [sorted(g) for g in gsd["param_groups"]] == [sorted(g) for g in tsd["param_groups"]]
+    for tg, gg in zip(tsd["param_groups"], gsd["param_groups"]):
+        assert {k: v for k, v in gg.items()} == {k: v for k, v in tg.items()}
+    ts, gs = _state_as_numpy(tsd), _state_as_numpy(gsd)
+    assert sorted(ts) == sorted(gs)
+    for k in ts:
+        assert sorted(ts[k]) == sorted(gs[k])
+        for n in ts[k]:
+            np.testing.assert_allclose(gs[k][n], ts[k][n], rtol=1e-6, atol=1e-12)
+            assert np.shape(gs[k][n]) == np.shape(ts[k][n])
+    # a new optimizer loading the saved state continues exactly as the first one does
+    params = [nn.Parameter(gpujit.tensor(a)) for a in hg[-1]]
+    params2 = gopt.param_groups[0]["params"]
+    o1 = getattr(optim, name)(params, lr=0.01)
+    o1.load_state_dict(pickle.loads(pickle.dumps(copy.deepcopy(gopt.state_dict()))))
+    o2 = gopt
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        for p, q in zip(params, params2):
+            g = rng.standard_normal(p.shape)
+            p.grad, q.grad = gpujit.tensor(g), gpujit.tensor(g)
+        o1.step()
+        o2.step()
+    for p, q in zip(params, params2):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+    sd1 = o1.state_dict()
+    assert float(sd1["state"][0]["step"]) == 10.0
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_add_param_group_and_load(name):
+    ws = _init_weights("float32")
+    pg = [nn.Parameter(gpujit.tensor(w)) for w in ws]
+    pt = [torch.nn.Parameter(torch.tensor(w)) for w in ws]
+    go = getattr(optim, name)(pg[:2], lr=0.01)
+    to = getattr(torch.optim, name)(pt[:2], lr=0.01)
+    go.add_param_group({"params": pg[2:], "lr": 0.02})
+    to.add_param_group({"params": pt[2:], "lr": 0.02})
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        for a, b in zip(pg, pt):
+            g = rng.standard_normal(a.shape).astype(np.float32)
+            a.grad, b.grad = gpujit.tensor(g), torch.tensor(g)
+        go.step()
+        to.step()
+    for a, b in zip(pg, pt):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert [sorted(g) for g in go.state_dict()["param_groups"]] == \
+        [sorted(g) for g in to.state_dict()["param_groups"]]
+    go2 = getattr(optim, name)(pg[:2], lr=0.01)
+    go2.add_param_group({"params": pg[2:], "lr": 0.02})
+    go2.load_state_dict(go.state_dict())
+    assert go2.param_groups[1]["lr"] == 0.02
+    go.zero_grad(set_to_none=False)
+    assert all(float(p.grad.abs().sum()) == 0 for p in pg)
+    go.zero_grad()
+    assert all(p.grad is None for p in pg)
+
+
+def test_adagrad_state_exists_before_the_first_step():
+    p = nn.Parameter(gpujit.ones(3))
+    o = optim.Adagrad([p], initial_accumulator_value=0.25)
+    t = torch.optim.Adagrad([torch.nn.Parameter(torch.ones(3))], initial_accumulator_value=0.25)
+    sd, tsd = o.state_dict(), t.state_dict()
+    assert sorted(sd["state"][0]) == sorted(tsd["state"][0]) == ["step", "sum"]
+    np.testing.assert_array_equal(sd["state"][0]["sum"].numpy(), [0.25] * 3)
+    assert float(sd["state"][0]["step"]) == 0
+
+
+BAD = [
+    ("Adagrad", dict(lr=-1.0)), ("Adagrad", dict(lr_decay=-1.0)),
+    ("Adagrad", dict(weight_decay=-1.0)), ("Adagrad", dict(initial_accumulator_value=-1.0)),
+    ("Adagrad", dict(eps=-1.0)), ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(eps=-1)),
+    ("Adamax", dict(betas=(1.0, 0.9))), ("Adamax", dict(betas=(0.9, -0.1))),
+    ("NAdam", dict(momentum_decay=-1.0)), ("RAdam", dict(weight_decay=-1.0)),
+    ("ASGD", dict(lr=-0.1)), ("Rprop", dict(etas=(1.2, 0.5))),
+    ("Adamax", dict(lr=("tensor", [0.1, 0.2]))),
+    ("Adagrad", dict(fused=True, foreach=True)),
+    ("Adagrad", dict(fused=True, differentiable=True)),
+    ("NAdam", dict(fused=True)), ("RAdam", dict(amsgrad=True)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", BAD, ids=[f"{n}-{i}" for i, (n, _) in enumerate(BAD)])
+def test_argument_errors_match_torch(name, kwargs):
+    def make(lib):
+        p = lib.nn.Parameter(lib.ones(2))
+        kw = {k: (lib.tensor(v[1]) if isinstance(v, tuple) and v[0] == "tensor" else v)
+              for k, v in kwargs.items()}
+        return getattr(lib.optim, name)([p], **kw)
+    with pytest.raises(Exception) as te:
+        make(torch)
+    with pytest.raises(type(te.value)) as ge:
+        make(gpujit)
+    assert str(ge.value).replace("gpujit", "torch") == str(te.value) or \
+        type(te.value) is TypeError
+
+
+@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "Adadelta"])
+def test_capturable_on_cpu_is_refused_as_torch(name):
+    def step(lib):
+        p = lib.nn.Parameter(lib.ones(2))
+        p.grad = lib.ones(2)
+        getattr(lib.optim, name)([p], capturable=True).step()
+    with pytest.raises(AssertionError) as te:
+        step(torch)
+    with pytest.raises(AssertionError) as ge:
+        step(gpujit)
+    assert str(ge.value) == str(te.value)
+
+
+def test_fused_and_differentiable_at_step():
+    p = nn.Parameter(gpujit.ones(2, dtype=gpujit.int64), requires_grad=False)
+    p.grad = gpujit.ones(2, dtype=gpujit.int64)
+    with pytest.raises(RuntimeError, match="`fused=True` requires all the params to be "
+                       "floating point"):
+        optim.Adagrad([p], fused=True).step()
+    q = nn.Parameter(gpujit.ones(2))
+    q.grad = gpujit.ones(2)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        optim.Adamax([q], differentiable=True).step()
+    r = nn.Parameter(gpujit.ones(2), requires_grad=False)
+    r.grad = gpujit.ones(2)
+    optim.Adamax([r], differentiable=True, lr=0.5).step()
+    tr = torch.nn.Parameter(torch.ones(2), requires_grad=False)
+    tr.grad = torch.ones(2)
+    torch.optim.Adamax([tr], differentiable=True, lr=0.5).step()
+    np.testing.assert_allclose(r.detach().numpy(), tr.detach().numpy(), rtol=1e-6)
