@@ -193,7 +193,8 @@ def test_rmsprop_matches_reference(case, np_dtype, foreach):
 def test_defaults_are_torchs():
     p = [Parameter(gpujit.zeros(2))]
     assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                                         nesterov=False, maximize=False, foreach=None)
+                                         nesterov=False, maximize=False, foreach=None,
+                                         differentiable=False, fused=None)
     adam = optim.Adam(p).defaults
     assert (adam["lr"], adam["betas"], adam["eps"], adam["weight_decay"], adam["amsgrad"]) \
         == (1e-3, (0.9, 0.999), 1e-8, 0, False)
@@ -492,7 +493,9 @@ def test_repr():
     assert repr(opt) == ("SGD (\n"
                          "Parameter Group 0\n"
                          "    dampening: 0\n"
+                         "    differentiable: False\n"
                          "    foreach: None\n"
+                         "    fused: None\n"
                          "    lr: 0.1\n"
                          "    maximize: False\n"
                          "    momentum: 0.9\n"

@@ -16,7 +16,6 @@ Deliberate differences from torch, kept:
 """
 import copy
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -293,3 +292,32 @@ def test_fused_and_differentiable_at_step():
     tr.grad = torch.ones(2)
     torch.optim.Adamax([tr], differentiable=True, lr=0.5).step()
     np.testing.assert_allclose(r.detach().numpy(), tr.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("SGD", dict(lr=0.05, momentum=0.9, fused=True)),
+    ("Adam", dict(lr=0.01, fused=True)),
+    ("AdamW", dict(lr=0.01, fused=True, amsgrad=True)),
+    ("Adam", dict(lr=("tensor", 0.01))),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, differentiable=False, capturable=False)),
+])
+def test_existing_optimizers_take_torchs_flags(name, kwargs):
+    ht, hg, topt, gopt = run_pair(name, kwargs, "float32", steps=10)
+    assert_same(ht, hg, "float32")
+    assert sorted(gopt.state_dict()["param_groups"][0]) == \
+        sorted(topt.state_dict()["param_groups"][0])
+
+
+def test_rmsprop_takes_capturable_and_foreach_positionally():
+    p = nn.Parameter(gpujit.ones(2))
+    o = optim.RMSprop([p], 0.01, 0.99, 1e-8, 0, 0, False, False, False)
+    assert o.param_groups[0]["capturable"] is False
+    assert o.param_groups[0]["foreach"] is False
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_existing_optimizers_param_group_keys_are_torchs(name):
+    g = getattr(optim, name)([nn.Parameter(gpujit.ones(2))])
+    t = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))])
+    assert sorted(g.param_groups[0]) == sorted(t.param_groups[0])
+    assert {k: v for k, v in g.defaults.items()} == {k: v for k, v in t.defaults.items()}
