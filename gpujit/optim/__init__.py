@@ -6,7 +6,8 @@ from .adagrad import Adagrad, Adadelta  # noqa: F401
 from .adamax import Adamax, NAdam, RAdam  # noqa: F401
 from .asgd import ASGD, Rprop  # noqa: F401
 from .rmsprop import RMSprop  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "NAdam",
-           "RAdam", "ASGD", "Rprop", "RMSprop", "lr_scheduler"]
+           "RAdam", "ASGD", "Rprop", "RMSprop", "LBFGS", "lr_scheduler"]
