@@ -168,7 +168,8 @@ def test_lambda_lr_state_dict_saves_callable_objects_not_functions():
 def test_resuming_with_last_epoch_needs_initial_lr():
     opt = make_opt()
     with pytest.raises(KeyError, match=r"param 'initial_lr' is not specified in "
-                                       r"param_groups\[0\] when resuming an optimizer"):
+                                       r"param_groups\[0\] when resuming scheduler with "
+                                       r"last_epoch >= 0"):
         sched.StepLR(opt, step_size=2, last_epoch=3)
     opt.param_groups[0]["initial_lr"] = 0.1
     s = sched.StepLR(opt, step_size=2, last_epoch=3)

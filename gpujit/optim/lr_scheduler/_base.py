@@ -1,5 +1,5 @@
-"""Learning-rate schedulers (torch.optim.lr_scheduler): LRScheduler, LambdaLR, StepLR,
-MultiStepLR, LinearLR, CosineAnnealingLR.
+"""Learning-rate schedulers (torch.optim.lr_scheduler): the LRScheduler base class, LambdaLR,
+StepLR, MultiStepLR, LinearLR, CosineAnnealingLR.
 
 Each scheduler computes the next lr of every parameter group from the current one (PyTorch's
 "chainable" form, so that schedulers compose); `step(epoch)` uses the closed form instead.
@@ -14,8 +14,8 @@ from collections import Counter
 from functools import wraps
 from weakref import ref
 
-from ..tensor import Tensor
-from .optimizer import Optimizer
+from ...tensor import Tensor
+from ..optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "LinearLR",
            "CosineAnnealingLR"]
@@ -48,6 +48,32 @@ def _patch_track_step_called(opt):
     opt.step = wrapper
 
 
+def param_groups_val_list(optimizer, key):
+    """The groups' values of key (Tensors cloned)."""
+    return [group[key].clone() if isinstance(group[key], Tensor) else group[key]
+            for group in optimizer.param_groups]
+
+
+def update_param_group_val(group, key, val):
+    """group[key] = val, written into the Tensor when the group holds one."""
+    if isinstance(group[key], Tensor):
+        group[key].fill_(float(val))
+    else:
+        group[key] = val
+
+
+def format_param(name, optimizer, param):
+    """One value per parameter group (a list given must have one per group)."""
+    if isinstance(param, (list, tuple)):
+        if len(param) != len(optimizer.param_groups):
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
+                             f"{name} has {len(param)} values, param_groups has "
+                             f"{len(optimizer.param_groups)}.")
+    else:
+        param = [param] * len(optimizer.param_groups)
+    return [p.clone() if isinstance(p, Tensor) else p for p in param]
+
+
 class LRScheduler:
     """Base class: sets `initial_lr` in the optimizer's groups, keeps `base_lrs`,
     `last_epoch` and the last lrs; subclasses define get_lr()."""
@@ -68,9 +94,13 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError("param 'initial_lr' is not specified in "
-                                   f"param_groups[{i}] when resuming an optimizer")
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                        "resuming scheduler with last_epoch >= 0.\nThis typically happens "
+                        "when:\n1. You're trying to resume training from a checkpoint but "
+                        "haven't properly loaded the optimizer state\n2. You're using "
+                        "last_epoch >= 0 for a fresh training run (not recommended)")
+        self.base_lrs = param_groups_val_list(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         _patch_track_step_called(optimizer)
         self._initial_step()
@@ -124,6 +154,10 @@ class LRScheduler:
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        """Set the groups' lrs to the next values (get_lr(), or the closed form at epoch)."""
         self._get_lr_called_within_step = True
         try:
             if epoch is None:
@@ -136,11 +170,8 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            if isinstance(group["lr"], Tensor):
-                group["lr"].fill_(float(lr))
-            else:
-                group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            update_param_group_val(group, "lr", lr)
+        self._last_lr = param_groups_val_list(self.optimizer, "lr")
 
 
 class _LRScheduler(LRScheduler):
