@@ -292,3 +292,94 @@ def test_tensor_lr_is_updated_in_place():
         assert float(lr) == pytest.approx(0.05)
         last = s.get_last_lr()[0]
         assert isinstance(last, lib.Tensor) and last is not lr
+
+
+# ---------------------------------------------------------------------------------------
+# swa_utils
+
+
+def _bn_models():
+    def build(lib):
+        lib.manual_seed(0)
+        return lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.BatchNorm1d(8), lib.nn.ReLU(),
+                                 lib.nn.Linear(8, 2))
+    tm, gm = build(torch), build(gpujit)
+    gm.load_state_dict({k: gpujit.tensor(v.detach().numpy().copy())
+                        for k, v in tm.state_dict().items()})
+    return tm, gm
+
+
+def _state(m):
+    return {k: v.detach().cpu().numpy() for k, v in m.state_dict().items()}
+
+
+@pytest.mark.parametrize("avg", ["default", "ema-multi", "ema-avg", "swa-multi", "ema-buffers"])
+def test_averaged_model_and_swalr_train_as_torch(avg):
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal((8, 4)) .astype(np.float32) for _ in range(20)]
+    ys = [rng.standard_normal((8, 2)).astype(np.float32) for _ in range(20)]
+    tm, gm = _bn_models()
+    results = {}
+    for lib, m in ((torch, tm), (gpujit, gm)):
+        su = lib.optim.swa_utils
+        kw = {"default": {}, "ema-multi": dict(multi_avg_fn=su.get_ema_multi_avg_fn(0.9)),
+              "ema-avg": dict(avg_fn=su.get_ema_avg_fn(0.8)),
+              "swa-multi": dict(multi_avg_fn=su.get_swa_multi_avg_fn()),
+              "ema-buffers": dict(multi_avg_fn=su.get_ema_multi_avg_fn(0.9),
+                                  use_buffers=True)}[avg]
+        swa_model = su.AveragedModel(m, **kw)
+        opt = lib.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        sched = lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20)
+        swa_sched = su.SWALR(opt, swa_lr=0.05, anneal_epochs=4, anneal_strategy="cos")
+        lrs = []
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            opt.zero_grad()
+            loss = ((m(lib.tensor(x)) - lib.tensor(y)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            if i >= 8:
+                swa_model.update_parameters(m)
+                swa_sched.step()
+            else:
+                sched.step()
+            lrs.append(swa_sched.get_last_lr() if i >= 8 else sched.get_last_lr())
+        su.update_bn([(lib.tensor(x), lib.tensor(y)) for x, y in zip(xs[:5], ys[:5])],
+                     swa_model)
+        out = swa_model(lib.tensor(xs[0])).detach().numpy()
+        results[lib.__name__] = (lrs, _state(swa_model), int(swa_model.n_averaged), out,
+                                 sorted(swa_sched.state_dict()))
+    (tl, ts, tn, to, tk), (gl, gs, gn, go, gk) = results["torch"], results["gpujit"]
+    assert np.allclose(gl, tl, rtol=1e-12)
+    assert tn == gn == 12 and tk == gk
+    assert sorted(ts) == sorted(gs)
+    for k in ts:
+        np.testing.assert_allclose(gs[k], ts[k], rtol=2e-5, atol=2e-6, err_msg=k)
+    np.testing.assert_allclose(go, to, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(anneal_epochs=0), dict(anneal_epochs=3,
+                                                                  anneal_strategy="linear"),
+                                    dict(swa_lr=[0.3, 0.01], anneal_epochs=5)])
+def test_swalr_schedule(kwargs):
+    kwargs = dict(kwargs)
+    swa_lr = kwargs.pop("swa_lr", 0.02)
+    run_pair(lambda lib, o: lib.optim.swa_utils.SWALR(o, swa_lr, **kwargs), steps=10)
+
+
+def test_swa_errors_match_torch():
+    for lib in (torch, gpujit):
+        su = lib.optim.swa_utils
+        o = lib.optim.SGD(_params(lib), lr=0.1)
+        with pytest.raises(ValueError, match="anneal_strategy must be one of 'cos' or "
+                                             "'linear', instead got exp"):
+            su.SWALR(o, 0.1, anneal_strategy="exp")
+        with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0, "
+                                             "got -1"):
+            su.SWALR(o, 0.1, anneal_epochs=-1)
+        with pytest.raises(ValueError, match=r"Invalid decay value 1.5 provided. Please provide "
+                                             r"a value in \[0,1\] range."):
+            su.get_ema_multi_avg_fn(1.5)
+        with pytest.raises(AssertionError, match="Only one of avg_fn and multi_avg_fn"):
+            su.AveragedModel(lib.nn.Linear(2, 2), avg_fn=su.get_swa_avg_fn(),
+                             multi_avg_fn=su.get_swa_multi_avg_fn())
+        su.update_bn([lib.ones(2, 2)], lib.nn.Linear(2, 2))      # no BatchNorm: nothing to do

@@ -8,6 +8,8 @@ from .asgd import ASGD, Rprop  # noqa: F401
 from .rmsprop import RMSprop  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from . import lr_scheduler  # noqa: F401
+from . import swa_utils  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "NAdam",
-           "RAdam", "ASGD", "Rprop", "RMSprop", "LBFGS", "lr_scheduler"]
+           "RAdam", "ASGD", "Rprop", "RMSprop", "LBFGS", "lr_scheduler",
+           "swa_utils"]
