@@ -355,3 +355,49 @@ def test_lbfgs_errors():
         return loss
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
         o.step(closure)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("Adagrad", dict(lr=0.05)), ("Adadelta", {}), ("Adamax", {}), ("NAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=3)), ("Rprop", {}),
+])
+def test_scripted_model_trains_as_torch(name, kwargs):
+    ht, hg, _, _ = run_pair(name, kwargs, "float32", steps=10,
+                            model=lambda ws: gpujit.jit.script(GModel(ws)))
+    assert_same(ht, hg, "float32")
+
+
+def test_scripted_model_trains_with_lbfgs():
+    ht, hg, _, _ = run_pair("LBFGS", dict(lr=1, max_iter=4, line_search_fn="strong_wolfe"),
+                            "float64", steps=3, closure=True,
+                            model=lambda ws: gpujit.jit.script(GModel(ws)))
+    assert_same(ht, hg, "float64")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_parameters_without_grads_on_some_steps(name):
+    """Parameters whose grads are missing on some steps keep their own step counts (and
+    NAdam's mu_product, ASGD's eta and mu), as torch's per-parameter state."""
+    rng = np.random.default_rng(4)
+    shapes = [(3, 2), (4,), (), (2, 2, 2)]
+    init = [rng.standard_normal(s) for s in shapes]
+    gp = [nn.Parameter(gpujit.tensor(a)) for a in init]
+    tp = [torch.nn.Parameter(torch.tensor(a)) for a in init]
+    go = getattr(optim, name)(gp, lr=0.01)
+    to = getattr(torch.optim, name)(tp, lr=0.01)
+    for step in range(12):
+        for i, (a, b) in enumerate(zip(gp, tp)):
+            if (step + i) % 3 == 0 and step:
+                a.grad = b.grad = None
+                continue
+            g = rng.standard_normal(shapes[i])
+            a.grad, b.grad = gpujit.tensor(g), torch.tensor(g)
+        go.step()
+        to.step()
+        for a, b in zip(gp, tp):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10,
+                                       atol=1e-12, err_msg=f"step {step}")
+    for i in range(len(shapes)):
+        gs, ts = go.state_dict()["state"][i], to.state_dict()["state"][i]
+        for k in ts:
+            np.testing.assert_allclose(np.asarray(gs[k].numpy()), ts[k].numpy(), rtol=1e-6)

@@ -402,8 +402,9 @@ class _ElementwiseOptimizer(Optimizer):
         for gi, group in enumerate(self.param_groups):
             if not group["params"]:
                 continue
-            check_group_flags(group, [p for p in group["params"] if p.grad is not None],
-                              self._capturable_what, self._capturable_devices)
+            if group.get("fused") or group.get("capturable") or group.get("differentiable"):
+                check_group_flags(group, [p for p in group["params"] if p.grad is not None],
+                                  self._capturable_what, self._capturable_devices)
             h = self._hyper(group)
             loop = group.get("foreach") is False
             fills = self._fills(group)
