@@ -383,3 +383,9 @@ def test_swa_errors_match_torch():
             su.AveragedModel(lib.nn.Linear(2, 2), avg_fn=su.get_swa_avg_fn(),
                              multi_avg_fn=su.get_swa_multi_avg_fn())
         su.update_bn([lib.ones(2, 2)], lib.nn.Linear(2, 2))      # no BatchNorm: nothing to do
+
+
+@pytest.mark.parametrize("name", ["exponential", "constant", "polynomial", "multiplicative",
+                                  "cyclic-triangular"])
+def test_step_with_epoch_uses_the_closed_form(name):
+    run_pair(SCHEDULERS[name], epochs=[1, 2, 5, 3, 4, 9, 12, 0, 7, 20], steps=10)

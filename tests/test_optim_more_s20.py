@@ -401,3 +401,39 @@ def test_parameters_without_grads_on_some_steps(name):
         gs, ts = go.state_dict()["state"][i], to.state_dict()["state"][i]
         for k in ts:
             np.testing.assert_allclose(np.asarray(gs[k].numpy()), ts[k].numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "NAdam", "Adagrad"])
+def test_named_parameters(name):
+    """torch 2.13 takes model.named_parameters(): the names go to the group's param_names
+    (kept in state_dict, and through load_state_dict)."""
+    ws = _init_weights("float32")
+    gm, tm = GModel(ws), _torch_model(ws)
+    go = getattr(optim, name)(gm.named_parameters(), lr=0.01)
+    to = getattr(torch.optim, name)(tm.named_parameters(), lr=0.01)
+    assert go.param_groups[0]["param_names"] == ["l1.weight", "l1.bias", "l2.weight",
+                                                 "l2.bias"]
+    assert sorted(go.param_groups[0]) == sorted(to.param_groups[0])
+    sd = go.state_dict()
+    assert sd["param_groups"][0]["param_names"] == go.param_groups[0]["param_names"]
+    go2 = getattr(optim, name)(gm.parameters(), lr=0.01)
+    go2.load_state_dict(sd)
+    assert go2.param_groups[0]["param_names"] == go.param_groups[0]["param_names"]
+    for lib, m in ((torch, tm), (gpujit, gm)):
+        o = getattr(lib.optim, name)(list(m.named_parameters())[:2], lr=0.01)
+        with pytest.raises(ValueError, match="all optimizer param groups should be with/without "
+                                             "names. cannot add param group without names"):
+            o.add_param_group({"params": list(m.parameters())[2:]})
+        with pytest.raises(ValueError, match="Some param names are missing"):
+            getattr(lib.optim, name)([("a", list(m.parameters())[0]),
+                                      list(m.parameters())[1]])
+
+
+def test_non_leaf_that_retains_grad_can_be_optimized():
+    for lib in (torch, gpujit):
+        x = lib.ones(2, requires_grad=True)
+        y = x * 2
+        with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+            lib.optim.SGD([y], lr=0.1)
+        y.retain_grad()
+        lib.optim.SGD([y], lr=0.1)
