@@ -15,6 +15,7 @@ Deliberate differences from torch, kept:
   dense ones), so it could not be real.
 """
 import copy
+import importlib
 import pickle
 
 import numpy as np
@@ -437,3 +438,58 @@ def test_non_leaf_that_retains_grad_can_be_optimized():
             lib.optim.SGD([y], lr=0.1)
         y.retain_grad()
         lib.optim.SGD([y], lr=0.1)
+
+
+def test_optimizer_hooks_as_torch():
+    calls = {}
+    for lib in (torch, gpujit):
+        log = calls[lib.__name__] = []
+        p = lib.nn.Parameter(lib.ones(2))
+        o = lib.optim.NAdam([p], lr=0.1)
+
+        def pre(opt, args, kwargs, log=log):
+            log.append(("pre", type(opt).__name__, len(args), sorted(kwargs)))
+
+        def post(opt, args, kwargs, log=log):
+            log.append(("post", float(p.detach().sum())))
+        h1 = o.register_step_pre_hook(pre)
+        h2 = o.register_step_post_hook(post)
+        mod = importlib.import_module(lib.__name__ + ".optim.optimizer")
+        g1 = mod.register_optimizer_step_pre_hook(
+            lambda opt, args, kwargs, log=log: log.append("global pre"))
+        g2 = mod.register_optimizer_step_post_hook(
+            lambda opt, args, kwargs, log=log: log.append("global post"))
+        o.register_state_dict_pre_hook(lambda opt, log=log: log.append("sd pre"))
+        o.register_state_dict_post_hook(
+            lambda opt, sd, log=log: {**sd, "extra": 1}, prepend=True)
+        o.register_load_state_dict_pre_hook(
+            lambda opt, sd, log=log: log.append(("load pre", sorted(sd))))
+        o.register_load_state_dict_post_hook(lambda opt, log=log: log.append("load post"))
+        p.grad = lib.ones(2)
+        o.step()
+        h1.remove()
+        g1.remove()
+        o.step()
+        h2.remove()
+        g2.remove()
+        o.step()
+        sd = o.state_dict()
+        log.append(sorted(sd))
+        o.load_state_dict(sd)
+    log_t, log_g = calls["torch"], calls["gpujit"]
+    assert len(log_g) == len(log_t)
+    for a, b in zip(log_g, log_t):
+        if isinstance(a, tuple) and a[0] == "post":
+            assert a[1] == pytest.approx(b[1], rel=1e-6)
+        else:
+            assert a == b
+
+
+def test_step_pre_hook_must_return_args_and_kwargs():
+    p = nn.Parameter(gpujit.ones(2))
+    p.grad = gpujit.ones(2)
+    o = optim.Adamax([p])
+    o.register_step_pre_hook(lambda opt, args, kwargs: 1)
+    with pytest.raises(RuntimeError, match=r"must return None or a tuple of \(new_args, "
+                                           r"new_kwargs\), but got 1."):
+        o.step()

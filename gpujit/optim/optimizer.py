@@ -31,8 +31,11 @@ from ..device import cpu as _cpu, xp_for
 from ..ops.registry import wrap as _wrap
 from ..tensor import Tensor
 from ._flags import CAPTURABLE_DEVICES, check_group_flags
+from ._hooks import (OptimizerHooks, register_optimizer_step_post_hook,
+                     register_optimizer_step_pre_hook)
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
 
 # Parameters with at most this many elements are updated through the flat buffers; larger
 # ones gain nothing from it (their per-op launch cost is already amortized) and would pay
@@ -85,7 +88,7 @@ def _copy_tensor(t, dtype=None, dev=None):
     return _wrap(a, dtype, dev)
 
 
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class of all optimizers, as torch.optim.Optimizer.
 
     params: an iterable of Tensors, or of dicts (parameter groups: {'params': [...],
@@ -94,6 +97,7 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = defaults
+        self._init_hooks()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got " + _typename(params))
@@ -115,6 +119,7 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self._init_hooks()
         self._stores = {}           # flat storage is rebuilt from `state` at the next step
         for group in self.param_groups:
             for name, default in self.defaults.items():
@@ -215,6 +220,8 @@ class Optimizer:
     def state_dict(self):
         """{'state': {index: {key: value}}, 'param_groups': [{..., 'params': [indices]}]}:
         parameters are replaced by their position over all groups; Tensors are copies."""
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
         param_mappings = {}
         start_index = 0
 
@@ -233,12 +240,22 @@ class Optimizer:
             key = param_mappings[id(k)] if isinstance(k, Tensor) else k
             packed_state[key] = {name: _copy_tensor(x) if isinstance(x, Tensor)
                                  else copy.deepcopy(x) for name, x in v.items()}
-        return {"state": packed_state, "param_groups": param_groups}
+        state_dict = {"state": packed_state, "param_groups": param_groups}
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict):
         """Load a state_dict() of an optimizer over parameters of the same group sizes.
         State Tensors are copied, cast to their parameter's dtype and device ('step'
         stays as saved)."""
+        state_dict = state_dict.copy()
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         groups = self.param_groups
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -276,6 +293,8 @@ class Optimizer:
 
         param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
         self.__setstate__({"state": state, "param_groups": param_groups})
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
 
 
 # ---------------------------------------------------------------------------------------
