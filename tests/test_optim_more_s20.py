@@ -64,12 +64,13 @@ def _torch_model(ws):
 def _targs(kwargs, lib, dtype):
     """Tensors in kwargs (given as ('tensor', value)) made for lib, of the params' dtype
     (torch computes with a float32 lr Tensor in float32)."""
-    out = {}
-    for k, v in kwargs.items():
+    def conv(v):
         if isinstance(v, tuple) and v and v[0] == "tensor":
-            v = lib.tensor(v[1], dtype=getattr(lib, dtype))
-        out[k] = v
-    return out
+            return lib.tensor(v[1], dtype=getattr(lib, dtype))
+        if isinstance(v, tuple):
+            return tuple(conv(x) for x in v)
+        return v
+    return {k: conv(v) for k, v in kwargs.items()}
 
 
 def run_pair(name, kwargs, dtype="float32", steps=STEPS, model=None, closure=False,
@@ -493,3 +494,35 @@ def test_step_pre_hook_must_return_args_and_kwargs():
     with pytest.raises(RuntimeError, match=r"must return None or a tuple of \(new_args, "
                                            r"new_kwargs\), but got 1."):
         o.step()
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(betas=(0, 0.999)), dict(betas=(0.9, ("tensor", 0.99))),
+    dict(lr=("tensor", 0.01), foreach=True),
+    dict(betas=(("tensor", 0.9), ("tensor", 0.99)), foreach=True),
+])
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_adam_lr_and_betas_checks_as_torch(name, kwargs):
+    def make(lib):
+        def conv(v):
+            if isinstance(v, tuple) and v and v[0] == "tensor":
+                return lib.tensor(v[1])
+            if isinstance(v, tuple):
+                return tuple(conv(x) for x in v)
+            return v
+        return getattr(lib.optim, name)([lib.nn.Parameter(lib.ones(2))],
+                                        **{k: conv(v) for k, v in kwargs.items()})
+    with pytest.raises(ValueError) as te:
+        make(torch)
+    with pytest.raises(ValueError) as ge:
+        make(gpujit)
+    assert str(ge.value) == str(te.value)
+
+
+def test_adam_betas_list_and_tensor_betas_train_as_torch():
+    for lib in (torch, gpujit):
+        o = lib.optim.Adam([lib.nn.Parameter(lib.ones(2))], betas=[0.8, 0.9])
+        assert o.param_groups[0]["betas"] == (0.8, 0.9)
+    ht, hg, _, _ = run_pair("Adam", dict(lr=0.01, betas=(("tensor", 0.8), ("tensor", 0.9))),
+                            "float32", steps=8)
+    assert_same(ht, hg, "float32")
