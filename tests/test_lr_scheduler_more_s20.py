@@ -313,7 +313,8 @@ def _state(m):
     return {k: v.detach().cpu().numpy() for k, v in m.state_dict().items()}
 
 
-@pytest.mark.parametrize("avg", ["default", "ema-multi", "ema-avg", "swa-multi", "ema-buffers"])
+@pytest.mark.parametrize("avg", ["default", "ema-multi", "ema-avg", "swa-multi", "ema-buffers",
+                                 "default-buffers", "ema-avg-buffers"])
 def test_averaged_model_and_swalr_train_as_torch(avg):
     rng = np.random.default_rng(2)
     xs = [rng.standard_normal((8, 4)) .astype(np.float32) for _ in range(20)]
@@ -326,7 +327,9 @@ def test_averaged_model_and_swalr_train_as_torch(avg):
               "ema-avg": dict(avg_fn=su.get_ema_avg_fn(0.8)),
               "swa-multi": dict(multi_avg_fn=su.get_swa_multi_avg_fn()),
               "ema-buffers": dict(multi_avg_fn=su.get_ema_multi_avg_fn(0.9),
-                                  use_buffers=True)}[avg]
+                                  use_buffers=True),
+              "default-buffers": dict(use_buffers=True),
+              "ema-avg-buffers": dict(avg_fn=su.get_ema_avg_fn(0.7), use_buffers=True)}[avg]
         swa_model = su.AveragedModel(m, **kw)
         opt = lib.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
         sched = lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20)

@@ -7,7 +7,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, xp_for
 from ..ops.registry import wrap as _wrap
 from ._flags import check_fused, check_lr
-from .optimizer import _ElementwiseOptimizer, effective_grad
+from .optimizer import _ElementwiseOptimizer, _on_device, effective_grad
 
 __all__ = ["Adagrad", "Adadelta"]
 
@@ -48,8 +48,10 @@ class Adagrad(_ElementwiseOptimizer):
                 xp = xp_for(p._device)
                 state = self.state[p]
                 state["step"] = _wrap(np.zeros((), dtype=np.float32), _dt.float32, _cpu)
-                state["sum"] = _wrap(xp.full(p._data.shape, group["initial_accumulator_value"],
-                                             dtype=p._dtype.np), p._dtype, p._device)
+                with _on_device(p._device):
+                    total = xp.full(p._data.shape, group["initial_accumulator_value"],
+                                    dtype=p._dtype.np)
+                state["sum"] = _wrap(total, p._dtype, p._device)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -114,8 +114,7 @@ class Rprop(_FlagDefaults):
         sign = xp.where(sign == 0, dt.type(1), sign)
         step_size *= sign
         xp.clip(step_size, step_size_min, step_size_max, out=step_size)
-        xp.copyto(prev, g)
-        xp.copyto(prev, 0, where=sign == dt.type(etaminus))
+        xp.copyto(prev, xp.where(sign == dt.type(etaminus), dt.type(0), g))
         xp.sign(prev, out=tmp)
         tmp *= step_size
         p -= tmp
