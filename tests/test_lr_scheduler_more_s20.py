@@ -392,3 +392,17 @@ def test_swa_errors_match_torch():
                                   "cyclic-triangular"])
 def test_step_with_epoch_uses_the_closed_form(name):
     run_pair(SCHEDULERS[name], epochs=[1, 2, 5, 3, 4, 9, 12, 0, 7, 20], steps=10)
+
+
+@pytest.mark.parametrize("name", ["ExponentialLR", "MultiplicativeLR", "ConstantLR",
+                                  "PolynomialLR", "CosineAnnealingWarmRestarts", "CyclicLR",
+                                  "OneCycleLR", "ReduceLROnPlateau", "SequentialLR",
+                                  "ChainedScheduler", "LambdaLR", "StepLR", "MultiStepLR",
+                                  "LinearLR", "CosineAnnealingLR"])
+def test_scheduler_signature_is_torchs(name):
+    import inspect
+
+    def sig(cls):
+        return [(p.name, p.kind, p.default) for p in
+                inspect.signature(cls.__init__).parameters.values()]
+    assert sig(getattr(gpujit.optim.lr_scheduler, name)) == sig(getattr(torch.optim.lr_scheduler, name))

@@ -526,3 +526,15 @@ def test_adam_betas_list_and_tensor_betas_train_as_torch():
     ht, hg, _, _ = run_pair("Adam", dict(lr=0.01, betas=(("tensor", 0.8), ("tensor", 0.9))),
                             "float32", steps=8)
     assert_same(ht, hg, "float32")
+
+
+@pytest.mark.parametrize("name", ALL + ["LBFGS", "SGD", "Adam", "AdamW", "RMSprop"])
+def test_signature_is_torchs(name):
+    """Argument names, order, kinds (positional or keyword-only) and defaults as torch's."""
+    import inspect
+
+    def sig(cls):
+        return [(p.name, p.kind, p.default) for p in
+                inspect.signature(cls.__init__).parameters.values()]
+    assert sig(getattr(optim, name)) == sig(getattr(torch.optim, name))
+
