@@ -9,8 +9,11 @@ Deliberate differences from torch, kept:
 - differentiable=True does not record the step in autograd (optimizers update the raw
   arrays); as in torch, a step over leaf parameters that require grad is refused.
 - the per-parameter scalars of the state ('step', NAdam's 'mu_product', ASGD's 'eta' and
-  'mu') stay float32 CPU tensors, also under a float64 default dtype and after loading a
-  state_dict into float64 parameters (torch casts mu_product/eta/mu to the param's dtype).
+  'mu') are CPU tensors of torch's scalar dtype (float32, float64 under a float64 default
+  dtype), also after loading a state_dict (torch casts a loaded mu_product/eta/mu to the
+  param's dtype).
+- float16 parameters are updated with NumPy's float16 arithmetic: a few float16 ulps from
+  torch's CPU kernels, which compute each op in float32.
 - SparseAdam is left out: gpujit has no sparse gradients (nn.Embedding(sparse=True) gives
   dense ones), so it could not be real.
 """
@@ -538,3 +541,22 @@ def test_signature_is_torchs(name):
                 inspect.signature(cls.__init__).parameters.values()]
     assert sig(getattr(optim, name)) == sig(getattr(torch.optim, name))
 
+
+
+@pytest.mark.parametrize("name", ["NAdam", "ASGD", "Adam", "Adagrad"])
+def test_float64_default_dtype_makes_float64_scalars(name):
+    """Under set_default_dtype(float64) torch keeps 'step' (and mu_product, eta, mu) in
+    float64; so does gpujit, and float64 training matches torch to float64 precision."""
+    old_t, old_g = torch.get_default_dtype(), gpujit.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    gpujit.set_default_dtype(gpujit.float64)
+    try:
+        ht, hg, topt, gopt = run_pair(name, dict(lr=0.05), "float64", steps=15)
+        assert_same(ht, hg, "float64")
+        ts, gs = topt.state_dict()["state"][0], gopt.state_dict()["state"][0]
+        for k, v in ts.items():
+            assert str(gs[k].dtype).split(".")[1] == str(v.dtype).split(".")[1], k
+            np.testing.assert_allclose(gs[k].numpy(), v.numpy(), rtol=1e-10, atol=1e-15)
+    finally:
+        torch.set_default_dtype(old_t)
+        gpujit.set_default_dtype(old_g)

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as _dt
 from ..device import cpu as _cpu, xp_for
 from ..ops.registry import wrap as _wrap
 from ._flags import check_fused, check_lr
-from .optimizer import _ElementwiseOptimizer, _on_device, effective_grad
+from .optimizer import _ElementwiseOptimizer, _on_device, effective_grad, scalar_dtype
 
 __all__ = ["Adagrad", "Adadelta"]
 
@@ -47,7 +46,8 @@ class Adagrad(_ElementwiseOptimizer):
             for p in group["params"]:
                 xp = xp_for(p._device)
                 state = self.state[p]
-                state["step"] = _wrap(np.zeros((), dtype=np.float32), _dt.float32, _cpu)
+                sdt = scalar_dtype()
+                state["step"] = _wrap(np.zeros((), dtype=sdt.np), sdt, _cpu)
                 with _on_device(p._device):
                     total = xp.full(p._data.shape, group["initial_accumulator_value"],
                                     dtype=p._dtype.np)

@@ -88,6 +88,12 @@ def _copy_tensor(t, dtype=None, dev=None):
     return _wrap(a, dtype, dev)
 
 
+def scalar_dtype():
+    """The dtype of the per-parameter scalars of the state ('step'...): float64 under a
+    float64 default dtype, else float32 (torch's _get_scalar_dtype)."""
+    return _dt.float64 if _dt.get_default_dtype() is _dt.float64 else _dt.float32
+
+
 class Optimizer(OptimizerHooks):
     """Base class of all optimizers, as torch.optim.Optimizer.
 
@@ -329,12 +335,13 @@ class _Bucket:
                 self.pbuf = xp.empty(self.flat_numel, dtype=npdt)
                 self.tbuf = xp.empty(self.flat_numel, dtype=npdt)
         # 'step' (and an optimizer's other per-parameter scalars: NAdam's 'mu_product', ASGD's
-        # 'eta' and 'mu') stay float32 CPU tensors per parameter, as in torch (bias
-        # corrections are computed on the host)
+        # 'eta' and 'mu') stay CPU tensors per parameter, as in torch (bias corrections are
+        # computed on the host)
         self.fills = fills
         self.scalar_keys = scalar_keys
-        self.scalars = {k: np.zeros(len(order), dtype=np.float32) for k in scalar_keys}
-        self.scalar_views = {k: [_wrap(a[i:i + 1].reshape(()), _dt.float32, _cpu)
+        sdt = scalar_dtype()
+        self.scalars = {k: np.zeros(len(order), dtype=sdt.np) for k in scalar_keys}
+        self.scalar_views = {k: [_wrap(a[i:i + 1].reshape(()), sdt, _cpu)
                                  for i in range(len(order))] for k, a in self.scalars.items()}
         self.steps = self.scalars.get("step")
         self.step_views = self.scalar_views.get("step")
@@ -414,8 +421,8 @@ class _ElementwiseOptimizer(Optimizer):
       _state_keys(group) -> the names of the per-parameter state arrays,
       _init_key -> the state entry whose presence means "initialized",
       _with_step -> whether state holds a 'step' count,
-      _scalar_keys -> other per-parameter float32 scalars of the state (torch keeps them as
-        0-dim CPU tensors), given to _update as 1-element host arrays in s,
+      _scalar_keys -> other per-parameter scalars of the state (torch keeps them as 0-dim
+        CPU tensors of scalar_dtype()), given to _update as 1-element host arrays in s,
       _fills(group) -> initial values of state entries that do not start at 0,
       _hyper(group) -> the group's hyper-parameters, read once per step,
       _update(xp, p, g, own_g, s, tmp, h, step, fresh) -> updates p and the arrays of s in
