@@ -12,8 +12,9 @@ Deliberate differences from torch, kept:
   'mu') are CPU tensors of torch's scalar dtype (float32, float64 under a float64 default
   dtype), also after loading a state_dict (torch casts a loaded mu_product/eta/mu to the
   param's dtype).
-- float16 parameters are updated with NumPy's float16 arithmetic: a few float16 ulps from
-  torch's CPU kernels, which compute each op in float32.
+- float16 parameters end a few float16 ulps from torch's: the update rounds to float16
+  after each array operation, where torch's CPU kernels fuse some (addcmul_, addcdiv_)
+  in float32.
 - SparseAdam is left out: gpujit has no sparse gradients (nn.Embedding(sparse=True) gives
   dense ones), so it could not be real.
 """
