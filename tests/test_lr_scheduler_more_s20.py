@@ -405,4 +405,5 @@ def test_scheduler_signature_is_torchs(name):
     def sig(cls):
         return [(p.name, p.kind, p.default) for p in
                 inspect.signature(cls.__init__).parameters.values()]
-    assert sig(getattr(gpujit.optim.lr_scheduler, name)) == sig(getattr(torch.optim.lr_scheduler, name))
+    assert sig(getattr(gpujit.optim.lr_scheduler, name)) == \
+        sig(getattr(torch.optim.lr_scheduler, name))
