@@ -214,3 +214,31 @@ def test_scripted_model_trains_with_adafactor():
     ht, hg, _, _ = run_pair("Adafactor", {}, "float32", steps=10,
                             model=lambda ws: gpujit.jit.script(GModel(ws)))
     assert_same(ht, hg, "float32")
+
+
+FLAG_COMBOS = [dict(foreach=True, differentiable=True), dict(foreach=True),
+               dict(capturable=True, foreach=True), dict(fused=True, capturable=True),
+               dict(fused=False, foreach=True), dict(fused=True, lr=("tensor", 0.1)),
+               dict(differentiable=True), dict(capturable=True, foreach=False)]
+
+
+@pytest.mark.parametrize("kwargs", FLAG_COMBOS)
+@pytest.mark.parametrize("name", ALL + ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_flag_combinations_as_torch(name, kwargs):
+    """Each combination of the implementation flags either steps as torch's does or fails
+    with torch's exception type and message (TypeError: a flag the optimizer lacks)."""
+    def run(lib):
+        p = lib.nn.Parameter(lib.ones(3), requires_grad=False)
+        p.grad = lib.ones(3)
+        kw = {k: lib.tensor(v[1]) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+        try:
+            getattr(lib.optim, name)([p], **kw).step()
+        except Exception as e:       # noqa: BLE001 (compared with torch's below)
+            return type(e).__name__, str(e).replace(lib.__name__, "torch")
+        return "ok", p.detach().numpy().tolist()
+    t, g = run(torch), run(gpujit)
+    assert g[0] == t[0]
+    if t[0] == "ok":
+        np.testing.assert_allclose(g[1], t[1], rtol=1e-6)
+    elif t[0] != "TypeError":
+        assert g[1] == t[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..tensor import Tensor
-from ._flags import check_fused, check_lr
+from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_fused, check_lr
 from .optimizer import _ElementwiseOptimizer, effective_grad, lerp_
 
 __all__ = ["Adam", "AdamW"]
@@ -20,6 +20,7 @@ class Adam(_ElementwiseOptimizer):
         v_hat = max(v_max, v) if amsgrad else v        (v_max keeps the running maximum)
         p -= lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
     """
+    _capturable_devices_foreach = CAPTURABLE_DEVICES_NO_XLA
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ._flags import check_lr
+from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
 from .optimizer import _ElementwiseOptimizer, effective_grad, lerp_
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
@@ -24,6 +24,7 @@ def _check_adam_args(lr, betas, eps, weight_decay):
 
 
 class _AdamFamily(_ElementwiseOptimizer):
+    _capturable_devices_foreach = CAPTURABLE_DEVICES_NO_XLA
     _flag_defaults = dict(foreach=None, maximize=False, differentiable=False,
                           capturable=False)
 
@@ -106,6 +107,7 @@ class NAdam(_AdamFamily):
     """
     _scalar_keys = ("mu_product",)
     _capturable_what = "params, mu_products and state_steps"
+    _capturable_what_foreach = "params, mu_products, and state_steps"
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,

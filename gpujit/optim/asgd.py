@@ -1,7 +1,7 @@
 """ASGD and Rprop (torch.optim.ASGD / torch.optim.Rprop)."""
 from __future__ import annotations
 
-from ._flags import check_lr
+from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
 from .optimizer import _ElementwiseOptimizer, effective_grad
 
 __all__ = ["ASGD", "Rprop"]
@@ -25,6 +25,7 @@ class ASGD(_FlagDefaults):
         ax += (p - ax) * mu   (ax = p while mu == 1)
         eta = lr / (1 + lambd * lr * t)**alpha;  mu = 1 / max(1, t - t0)
     """
+    _capturable_devices_foreach = CAPTURABLE_DEVICES_NO_XLA
     _scalar_keys = ("eta", "mu")
     _capturable_what = "params, mus, etas, and state_steps"
 

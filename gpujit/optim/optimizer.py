@@ -433,7 +433,10 @@ class _ElementwiseOptimizer(Optimizer):
     _with_step = True
     _scalar_keys = ()
     _capturable_what = "params and state_steps"
+    _capturable_what_foreach = None
+    _capturable_devices_foreach = None
     _capturable_devices = CAPTURABLE_DEVICES
+    _foreach_differentiable = False
 
     def _fills(self, group):
         return {}
@@ -448,8 +451,12 @@ class _ElementwiseOptimizer(Optimizer):
             if not group["params"]:
                 continue
             if group.get("fused") or group.get("capturable") or group.get("differentiable"):
+                what, devices = self._capturable_what, self._capturable_devices
+                if group.get("foreach"):      # torch's foreach path words it its own way
+                    what = self._capturable_what_foreach or what
+                    devices = self._capturable_devices_foreach or devices
                 check_group_flags(group, [p for p in group["params"] if p.grad is not None],
-                                  self._capturable_what, self._capturable_devices)
+                                  what, devices, self._foreach_differentiable)
             h = self._hyper(group)
             loop = group.get("foreach") is False
             fills = self._fills(group)

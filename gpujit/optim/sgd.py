@@ -17,6 +17,7 @@ class SGD(_ElementwiseOptimizer):
     """
     _init_key = "momentum_buffer"
     _with_step = False
+    _foreach_differentiable = True
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
