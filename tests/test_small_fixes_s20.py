@@ -36,3 +36,30 @@ def test_against_torch():
         a = lib.ones(2, requires_grad=True)
         outs = lib.broadcast_tensors(lib.ones(1), a, lib.zeros(2, 1))
         assert [o.requires_grad for o in outs] == [False, True, False]
+
+
+def _where_pick(x2: torch.Tensor, o: torch.Tensor):
+    return torch.where(o > 0, o, x2)
+
+
+def test_in_place_on_a_fused_output_laid_out_as_a_transposed_input():
+    # the fused group's output follows the transposed input's layout (a transposed buffer:
+    # a NumPy view of memory nothing else sees); an in-place op on it under autograd was
+    # refused as an unrecorded view
+    s = torch.jit.script(_where_pick)
+    x2 = torch.randn(3, 4)
+    o_data = torch.randn(4, 3)
+    grads = []
+    for scripted in (False, True, True, True):
+        o = o_data.t().detach().requires_grad_(True)
+        r = (s if scripted else _where_pick)(x2, o)
+        r.mul_(2)
+        (r * r).sum().backward()
+        grads.append(o.grad.numpy().copy())
+    for g in grads[1:]:
+        assert (abs(g - grads[0]) < 1e-5).all()
+    # a tensor over another tensor's memory that autograd did not record stays refused
+    base = torch.zeros(4, 3)
+    alias = torch.from_numpy(base.numpy().T)
+    with pytest.raises(RuntimeError, match="did not record the view"):
+        alias.mul_(torch.ones(3, 4, requires_grad=True))

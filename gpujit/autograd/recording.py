@@ -3,6 +3,7 @@ grad mode is on and a tensor argument requires grad. Installed (once and for goo
 first time any tensor requires grad, so programs that never use autograd pay nothing."""
 from __future__ import annotations
 
+import sys
 import weakref
 
 from .. import dtypes as _dt
@@ -97,7 +98,8 @@ def _record(op, args):
                 _views.copy_slices(target, base_edge, op, node)
             return result
         if isinstance(target, Tensor) and "inplace_view" not in op.tags and \
-                target._data.base is not None and view is None:
+                target._data.base is not None and view is None and \
+                _shares_memory(target._data):
             raise RuntimeError(
                 f"{op.public_name}: an in-place operation writes into a view while "
                 f"gradients are recorded, and gpujit's autograd did not record the view "
@@ -105,6 +107,13 @@ def _record(op, args):
                 f"place (e.g. torch.where or torch.cat), take the view after the tensor "
                 f"requires grad, or do it under torch.no_grad().")
     return _record_op(op, args, d, inplace, names, bound)
+
+
+def _shares_memory(a) -> bool:
+    """Can another array see a's memory? a is a NumPy/CuPy view; its base referenced only
+    by a (a kernel's output laid out as its input, e.g. a transposed buffer) is a
+    computed value's own memory, not an unrecorded view of another tensor."""
+    return sys.getrefcount(a.base) > 2      # (a's reference and getrefcount's argument)
 
 
 def _record_op(op, args, d, inplace, names, bound):
