@@ -22,10 +22,8 @@ def broadcast_all(*values):
         device = like.device if like is not None else None
         values = [v if isinstance(v, _g.Tensor) else _g.tensor(v, dtype=dtype, device=device)
                   for v in values]
-    # each value expanded on its own: a parameter keeps its own requires_grad (the list op
-    # broadcast_tensors marks every output as requiring grad when any input does)
-    shape = tuple(_g.broadcast_shapes(*[tuple(v.shape) for v in values]))
-    return tuple(v if tuple(v.shape) == shape else v.expand(shape) for v in values)
+    # (each output requires grad only where its value does: broadcast_tensors' rule)
+    return _g.broadcast_tensors(*values)
 
 
 def _standard_normal(shape, dtype, device):
