@@ -36,7 +36,9 @@ from .._gc import gc_paused
 from ..ir import types as T
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name, stride_order
-from .kernel_api import KernelSpec, LauncherBusy, cut_dims, default_builder, register_maker
+from .kernel_api import (KernelSpec, LauncherBusy, ShapeMismatch, cut_dims, default_builder,
+                         register_maker)
+from .parts import PartsRunner, parts_of
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
                          layout_perm, in_layout, permute_cuts, space_problem)
 from .strategy import FusionBudget, STATIC
@@ -256,6 +258,11 @@ class FusedGroup:
         self._spent_noted = False
         self._space_noted = False
         self._no_space: dict = {}   # argument sizes/dtypes -> why no kernel computes them
+        # independent parts (fusers/parts.py): run as groups of their own for sizes that
+        # make no one iteration space
+        self._parts = parts_of(self.subgraph)
+        self._split = None
+        self.split_calls = 0
         self._cuts = any(n.kind in (CONSTANT_CHUNK, FUSED_CONCAT) for n in self.subgraph.nodes)
         # unsqueezes: the kernel reads views of inputs (fusers/views.py), planned once
         self._derived = self._ksub = self._view_problem = None
@@ -295,6 +302,8 @@ class FusedGroup:
             return self._run(detail, args)
         if action == "spent":
             return self._spent(args)
+        if action == "split":       # its parts' sizes make no one space: one kernel each
+            return self._run_split(args, detail)
         if action == "space":       # no kernel computes these sizes: unfused, no budget
             if not self._space_noted:
                 self._space_noted = True
@@ -331,14 +340,15 @@ class FusedGroup:
             kinds = tuple(self.kinds[k] for k in keep) + ("tensor",) * len(derived)
             xargs = expand_args(args, self._derived)
         cuts = typed = None
-        if self._cuts:
-            # sizes whose pieces do not make one iteration space: remembered by the sizes
-            # and dtypes that decide it (a retype each call: 223 -> 43 us a call, CPU)
+        if self._cuts or self._parts is not None:
+            # sizes whose pieces or parts do not make one iteration space: remembered by
+            # the sizes and dtypes that decide it (a retype each call: 223 -> 43 us, CPU)
+            no_space = "space" if self._parts is None else "split"
             sig = tuple((a.shape, a.dtype) if k == "tensor" else type(a)
                         for a, k in zip(args, self.kinds))
             why = self._no_space.get(sig)
             if why is not None:
-                return "space", why
+                return no_space, why
             try:
                 typed = retype(self.subgraph, args, dev, True)
             except Exception as e:
@@ -347,8 +357,9 @@ class FusedGroup:
             if why is not None:
                 if len(self._no_space) < 64:
                     self._no_space[sig] = why
-                return "space", why
-            cuts = cut_dims(typed)
+                return no_space, why
+            if self._cuts:
+                cuts = cut_dims(typed)
         kind = self.budget.next_kind(self)
         if kind is None:
             return "spent", None
@@ -447,6 +458,10 @@ class FusedGroup:
             raise exc                       # raised by the fallback itself
         if isinstance(exc, LauncherBusy):   # a call from inside its own launch (a
             return self._unfused(args, str(exc))    # finalizer...): no fault of the kernel
+        if isinstance(exc, ShapeMismatch) and self._parts is not None:
+            return self._run_split(args, str(exc))  # (DYNAMIC: parts whose sizes now
+                                                    # make no one space; a user's error
+                                                    # is raised by the part it is in)
         out = self._fallback(*args)
         self.kernel_failures += 1
         s.failures += 1
@@ -457,6 +472,19 @@ class FusedGroup:
             self._unfused(args, f"its kernel failed ({type(exc).__name__}: {exc})")
         self.fallback_calls += 1
         return out
+
+    def _run_split(self, args, why):
+        """Run the group's independent parts as groups of their own (made on first need)."""
+        split = self._split
+        if split is None:
+            with self._lock:
+                if self._split is None:
+                    self._split = PartsRunner(self, self._parts)
+                    _dump(f"{self.name}: {why}; its {len(self._parts)} independent parts "
+                          f"run as groups of their own for such sizes")
+                split = self._split
+        self.split_calls += 1
+        return split.run(args)
 
     def _note_failure(self, msg):
         _dump(f"{self.name}: {msg}")

@@ -3,11 +3,11 @@
 (the dims a DYNAMIC kernel with chunks is specialized on)."""
 from __future__ import annotations
 
-from gpujit.kernels import ArgSpec, KernelSpec, LauncherBusy, cut_dims
+from gpujit.kernels import ArgSpec, KernelSpec, LauncherBusy, ShapeMismatch, cut_dims
 from gpujit.kernels.cache import register_maker
 
-__all__ = ["ArgSpec", "KernelSpec", "LauncherBusy", "cut_dims", "default_builder",
-           "register_maker"]
+__all__ = ["ArgSpec", "KernelSpec", "LauncherBusy", "ShapeMismatch", "cut_dims",
+           "default_builder", "register_maker"]
 
 
 def default_builder(spec, target):

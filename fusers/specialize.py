@@ -255,8 +255,10 @@ def space_problem(typed):
         if len(seen) > 1:
             a, b = (next(list(x) for x in sizes if len(x) >= d and x[-d] == n)
                     for n in seen[:2])
+            chunked = any(n.kind == CONSTANT_CHUNK for n in typed.nodes)
+            what = ", an uneven chunk" if chunked else ""
             return (f"its pieces (or results) have sizes that do not broadcast together "
-                    f"({a} and {b}, an uneven chunk): one kernel walks one iteration space")
+                    f"({a} and {b}{what}): one kernel walks one iteration space")
     return None
 
 

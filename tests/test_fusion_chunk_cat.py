@@ -328,12 +328,14 @@ def test_groups_whose_results_differ_in_size_are_not_formed(fn, shapes):
 
 
 @pytest.mark.parametrize("strategy", [[("STATIC", 1), ("DYNAMIC", 3)], [("STATIC", 4)]])
-def test_pieces_that_turn_uneven_at_a_new_size_run_unfused_quietly(strategy):
+def test_pieces_that_turn_uneven_at_a_new_size_run_as_the_groups_parts(strategy):
     """Profiled with 4 rows (pieces of 2 and 2), called with 5 (3 and 2): no kernel walks
-    both pieces, so those sizes run unfused, spending no specialization and warning
-    nothing. A kernel was built for them and failed on every call (ShapeMismatch, 'the
-    sizes of the fused inputs do not broadcast'), a FusionWarning, a DYNAMIC slot spent
-    per odd size."""
+    both pieces, so for those sizes the group's two independent parts (one per piece:
+    the chunk is copied into each) run as groups of their own (fusers/parts.py), fused,
+    spending no specialization of the group and warning nothing. A kernel was built for
+    them and failed on every call (ShapeMismatch, 'the sizes of the fused inputs do not
+    broadcast'), a FusionWarning, a DYNAMIC slot spent per odd size; later they ran
+    unfused."""
     def _both_halves(x):
         a, b = x.chunk(2, 0)
         return a.sigmoid() + 1, b * 2
@@ -349,12 +351,14 @@ def test_pieces_that_turn_uneven_at_a_new_size_run_unfused_quietly(strategy):
                     assert g.shape == w.shape
                     close(g, w)
         (group,) = [g for s in f._get_executable().specializations for g in s.groups]
-        assert group.kernel_failures == 0
-        assert group.fallback_calls == 3                # 5, 7 and 5 rows
+        assert group.kernel_failures == 0 and group.fallback_calls == 0
+        assert group.split_calls == 3                   # 5, 7 and 5 rows
         assert all(s.kernel is not None for s in group.specializations)
-        with pytest.raises(torch.jit.StrictFusionError, match="uneven chunk"):
-            with torch.jit.strict_fusion():
-                group(np.ones((5, 3), np.float32))
+        parts = [p for p, _, _ in group._split.groups]
+        assert len(parts) == 2 and all(p.fallback_calls == 0 for p in parts)
+        with torch.jit.strict_fusion():
+            a, b = group(np.arange(15, dtype=np.float32).reshape(5, 3))
+        close(torch.from_numpy(b), torch.arange(9, 15, dtype=torch.float32).reshape(2, 3) * 2)
     finally:
         torch.jit.set_fusion_strategy(old)
 
