@@ -20,8 +20,8 @@ Where gpujit deliberately differs, the checks let it:
 - x ** e with a tensor e that needs no gradient, then an in-place write to the result:
   PyTorch's PowBackward1 kept the result and raises at backward, gpujit keeps it only for
   e's gradient and answers;
-- masked_fill_ on an expanded tensor: PyTorch writes with a deprecation warning, gpujit
-  raises its internal-overlap error (as for every other in-place op); not generated.
+- masked_fill_ on an expanded tensor: both write with PyTorch's deprecation warning
+  (tests/test_expanded_writes_s21.py); not generated.
 
 GPUJIT_PROGRAM_FUZZ=<n> programs (default 36), GPUJIT_PROGRAM_FUZZ_SEED=<int> for other
 programs than the fixed ones, GPUJIT_PROGRAM_FUZZ_SIM=<n> programs on the simulator (6)."""

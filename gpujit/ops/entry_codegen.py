@@ -210,7 +210,18 @@ def _gen_generic(op, fname, consts):
             L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
     call_args = ", ".join(f"a_{a.name}" if a.type.base == "Tensor" else a.name
                           for a in s.arguments)
+    checked = s.is_inplace and "inplace_view" not in op.tags and tensor_args \
+        and tensor_args[0].name == names[0] and not tensor_args[0].type.is_list
+    if checked:     # a self whose elements share memory (expand): ops/overlap.py
+        n = names[0]
+        L.append("    _whole = None")
+        L.append(f"    if 0 in a_{n}.strides and _ovl(a_{n}):")
+        L.append(f"        _whole = a_{n}")
+        L.append(f"        a_{n} = _expanded(_op, a_{n})")
     L.append(f"    r = _impl(xp, {call_args})")
+    if checked:
+        L.append("    if _whole is not None and _op.on_expanded == 'changes':")
+        L.append(f"        _changes(_whole, r, {s.name.split('::')[-1]!r})")
     rets = s.returns
     if s.is_inplace:    # an impl that wrote nothing returns UNCHANGED: no new version
         L.append(f"    if r is _UNCHANGED: return {names[0]}")
@@ -254,6 +265,7 @@ def _wrap_ret(rt, expr, s, names, c_order=False):
 def _compile(op, src, fname, consts):
     from ..device import resolve
     from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
+    from . import overlap as _overlap
     ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl,
               _T=_r._Tensor, _np=np, _nd=np.ndarray, _cpu=_cpu, _defdev=_DEFDEV,
               _defdev_here=_default_device,
@@ -264,7 +276,9 @@ def _compile(op, src, fname, consts):
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int,
-              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout)
+              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
+              _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
+              _changes=_overlap.write_changes)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._frames import warn_at_user_frame
+
 OVERLAP_MESSAGE = ("unsupported operation: some elements of the input tensor and the "
                    "written-to tensor refer to a single memory location. Please clone() "
                    "the tensor before performing the operation.")
@@ -92,3 +94,93 @@ def assert_no_partial_overlap(out, inputs):
             continue
         if _status(out, b) == "partial":
             raise RuntimeError(OVERLAP_MESSAGE)
+
+
+# ---------------------------------------------------------------- expanded self
+
+def has_internal_overlap(a) -> bool:
+    """Whether elements of `a` share memory through a stride-0 dim (expand), PyTorch's
+    has_internal_overlap == YES."""
+    strides = a.strides
+    return 0 in strides and a.size > 1 and \
+        any(st == 0 and n > 1 for n, st in zip(a.shape, strides))
+
+
+def internal_overlap_error():
+    return RuntimeError(
+        "unsupported operation: more than one element of the written-to tensor refers to a "
+        "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def writable_target(a, what, overlap_ok=False):
+    """A NumPy array `a` that refused a write (read-only: a view made by expand, or memory
+    NumPy was given read-only) as a writable array over the same memory, where PyTorch
+    writes: not with internal overlap (unless overlap_ok: fill_, zero_), not into memory
+    that is read-only itself."""
+    if a.flags.writeable:
+        return a
+    if not overlap_ok and has_internal_overlap(a):
+        raise internal_overlap_error()
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable:
+        raise RuntimeError(f"{what}: the tensor's memory is read-only (a NumPy array that is "
+                           f"not writeable was shared without a copy)")
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root.reshape(-1) if root.flags.c_contiguous
+                      else root, offset=offset, strides=a.strides)
+
+
+# In-place ops PyTorch lets write into a self whose elements share memory (expand):
+# "write": silently (its other in-place ops raise internal_overlap_error), "deprecated":
+# with its deprecation warning, "changes": elements written only where the result
+# differs (the op computes every element: on a copy, so aliases do not see half-done work)
+_ON_EXPANDED = {
+    "aten::fill_.Scalar": "write", "aten::zero_": "write",
+    "aten::fill_diagonal_": "write", "aten::embedding_renorm_": "write",
+    "aten::tril_": "changes", "aten::triu_": "changes",
+    "aten::index_put_": "deprecated", "aten::masked_fill_.Scalar": "deprecated",
+    "aten::masked_fill_.Tensor": "deprecated", "aten::index_fill_.int_Scalar": "deprecated",
+    "aten::index_fill_.int_Tensor": "deprecated",
+}
+_EXAMPLE = {"index_put_": "tensor[indices] = tensor"}
+
+
+def on_expanded_policy(name):
+    return _ON_EXPANDED.get(name)
+
+
+def expanded_warning(name):
+    example = _EXAMPLE.get(name, "tensor[mask] = scalar")
+    warn_at_user_frame(f"Use of {name} on expanded tensors is deprecated. Please clone() the "
+                       f"tensor before performing this operation. This also applies to "
+                       f"advanced indexing e.g. {example}")
+
+
+def expanded_target(op, a):
+    """The array an in-place op writes for a self `a` with internal overlap (see
+    _ON_EXPANDED): a writable alias of it (NumPy's expand views are read-only), a copy for
+    "changes" (written back by write_changes), or PyTorch's error."""
+    policy = op.on_expanded
+    if policy is None:
+        raise internal_overlap_error()
+    if policy == "changes":
+        return a.copy()
+    if policy == "deprecated":
+        expanded_warning(op.public_name)
+    return writable_target(a, op.public_name, True) if type(a) is np.ndarray else a
+
+
+def write_changes(a, r, what):
+    """Write into `a` (elements may share memory) the elements of `r` (a's dtype and shape)
+    that differ from a's, bit for bit: an element a write left unchanged does not undo,
+    through an alias, another one's change (masked_fill_ writes only the mask's)."""
+    u = np.dtype(f"u{a.dtype.itemsize}")
+    changed = r.view(u) != a.view(u)
+    target = writable_target(a, what, True) if type(a) is np.ndarray else a
+    if type(a) is np.ndarray:
+        np.copyto(target, r, where=changed)
+    else:
+        import cupy
+        cupy.copyto(target, r, where=changed)

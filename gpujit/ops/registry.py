@@ -25,7 +25,9 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import cpu as _cpu, xp_for as _xp_for
 from .schema import parse_schema, Schema
-from .overlap import assert_no_partial_overlap
+from .overlap import (assert_no_partial_overlap, expanded_warning, has_internal_overlap,
+                      internal_overlap_error, on_expanded_policy, write_changes,
+                      writable_target)
 # the eager entry points' code generation, and the derivative records/declarations: their
 # own modules (entry_codegen reads this module's helpers when it compiles, not at import)
 from .entry_codegen import build_entry_points
@@ -281,7 +283,8 @@ def finish_inplace(op, self, r, out_dt, inputs=()):
     the other tensor operands' arrays (None for a scalar), refused when they share part of
     self's memory, as PyTorch's TensorIterator refuses them (ops/overlap.py)."""
     a = self._data
-    if has_internal_overlap(a):
+    overlap = has_internal_overlap(a)
+    if overlap and op.on_expanded != "deprecated":
         raise internal_overlap_error()
     if inputs:
         assert_no_partial_overlap(a, inputs)
@@ -291,51 +294,20 @@ def finish_inplace(op, self, r, out_dt, inputs=()):
     if r.shape != a.shape:
         raise RuntimeError(f"{op.public_name}: output with shape {list(a.shape)} doesn't "
                            f"match the broadcast shape {list(r.shape)}")
-    if type(a) is np.ndarray:
+    if overlap:     # (masked_fill_) PyTorch writes with a deprecation warning: only the
+        expanded_warning(op.public_name)    # elements it changes (those of the mask)
+        write_changes(a, r.astype(a.dtype, copy=False), op.public_name)
+    elif type(a) is np.ndarray:
         try:
             np.copyto(a, r, casting="unsafe")
         except ValueError:          # a read-only view (expand): torch's rules decide
             np.copyto(writable_target(a, op.public_name), r, casting="unsafe")
     else:
-        if has_internal_overlap(a):
-            raise internal_overlap_error()
         a[...] = r
     self._version += 1
     return self
 
 
-def has_internal_overlap(a) -> bool:
-    """Whether elements of `a` share memory through a stride-0 dim (expand), PyTorch's
-    has_internal_overlap == YES."""
-    strides = a.strides
-    return 0 in strides and a.size > 1 and \
-        any(st == 0 and n > 1 for n, st in zip(a.shape, strides))
-
-
-def internal_overlap_error():
-    return RuntimeError(
-        "unsupported operation: more than one element of the written-to tensor refers to a "
-        "single memory location. Please clone() the tensor before performing the operation.")
-
-
-def writable_target(a, what, overlap_ok=False):
-    """A NumPy array `a` that refused a write (read-only: a view made by expand, or memory
-    NumPy was given read-only) as a writable array over the same memory, where PyTorch
-    writes: not with internal overlap (unless overlap_ok: fill_, zero_), not into memory
-    that is read-only itself."""
-    if a.flags.writeable:
-        return a
-    if not overlap_ok and has_internal_overlap(a):
-        raise internal_overlap_error()
-    root = a
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    if not root.flags.writeable:
-        raise RuntimeError(f"{what}: the tensor's memory is read-only (a NumPy array that is "
-                           f"not writeable was shared without a copy)")
-    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    return np.ndarray(a.shape, a.dtype, buffer=root.reshape(-1) if root.flags.c_contiguous
-                      else root, offset=offset, strides=a.strides)
 
 
 _NARROW = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max), 1 << (8 * np.dtype(t).itemsize))
@@ -470,6 +442,10 @@ class OpDef:
         # positions, in the schema's tensor arguments, of the order PyTorch's kernel
         # broadcasts them in where it is not the schema's (broadcast_error's words)
         self.broadcast_order = None
+        # an in-place op given a self whose elements share memory (expand): None refuses
+        # it (PyTorch's internal-overlap error), "write" / "deprecated" (with PyTorch's
+        # deprecation warning) write through it, "changes" writes only changed elements
+        self.on_expanded = on_expanded_policy(self.name)
 
     def bind(self, args, kwargs):
         """The call's arguments in schema order, defaults filled in (a TypeError like
