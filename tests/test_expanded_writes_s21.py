@@ -17,29 +17,35 @@ import gpujit
 MSG = "more than one element of the written-to tensor refers to a single memory location"
 
 
-def cases(t):
-    m = t.tensor([[True, False, False], [False, False, True], [False, True, False]])
-    i02 = t.tensor([0, 2])
+def cases(t, device="cpu"):
+    def T(*a, **k):
+        return t.tensor(*a, device=device, **k)
+
+    def O(*a):
+        return t.ones(*a, device=device)
+
+    m = T([[True, False, False], [False, False, True], [False, True, False]])
+    i02 = T([0, 2])
     return {
         "masked_fill_": lambda x: x.masked_fill_(m, 1.5),
-        "masked_fill_T": lambda x: x.masked_fill_(m, t.tensor(2.5)),
+        "masked_fill_T": lambda x: x.masked_fill_(m, T(2.5)),
         "index_fill_": lambda x: x.index_fill_(1, i02, 7.0),
-        "index_fill_T": lambda x: x.index_fill_(1, i02, t.tensor(7.0)),
+        "index_fill_T": lambda x: x.index_fill_(1, i02, T(7.0)),
         "setitem_mask": lambda x: x.__setitem__(m, 2.0),
-        "setitem_int": lambda x: x.__setitem__((t.tensor([0, 1]), i02), t.tensor([5., 6.])),
-        "setitem_mask_t": lambda x: x.__setitem__(m, t.tensor([5., 6., 7.])),
-        "index_put_acc": lambda x: x.index_put_((t.tensor([0, 1]), t.tensor([0, 0])),
-                                                t.tensor([5., 6.]), accumulate=True),
-        "index_copy_": lambda x: x.index_copy_(1, i02, t.ones(3, 2)),
-        "index_add_": lambda x: x.index_add_(1, i02, t.ones(3, 2)),
-        "index_reduce_": lambda x: x.index_reduce_(1, i02, t.ones(3, 2), "prod"),
-        "scatter_": lambda x: x.scatter_(1, t.tensor([[0], [2], [1]]), 4.0),
-        "scatter_src": lambda x: x.scatter_(1, t.tensor([[0], [2], [1]]), t.ones(3, 1)),
-        "scatter_add_": lambda x: x.scatter_add_(1, t.tensor([[0], [2], [1]]), t.ones(3, 1)),
-        "scatter_reduce_": lambda x: x.scatter_reduce_(1, t.tensor([[0], [2], [1]]),
-                                                       t.ones(3, 1), "sum"),
-        "put_": lambda x: x.put_(t.tensor([0, 5]), t.tensor([8., 9.])),
-        "masked_scatter_": lambda x: x.masked_scatter_(m, t.tensor([5., 6., 7.])),
+        "setitem_int": lambda x: x.__setitem__((T([0, 1]), i02), T([5., 6.])),
+        "setitem_mask_t": lambda x: x.__setitem__(m, T([5., 6., 7.])),
+        "index_put_acc": lambda x: x.index_put_((T([0, 1]), T([0, 0])),
+                                                T([5., 6.]), accumulate=True),
+        "index_copy_": lambda x: x.index_copy_(1, i02, O(3, 2)),
+        "index_add_": lambda x: x.index_add_(1, i02, O(3, 2)),
+        "index_reduce_": lambda x: x.index_reduce_(1, i02, O(3, 2), "prod"),
+        "scatter_": lambda x: x.scatter_(1, T([[0], [2], [1]]), 4.0),
+        "scatter_src": lambda x: x.scatter_(1, T([[0], [2], [1]]), O(3, 1)),
+        "scatter_add_": lambda x: x.scatter_add_(1, T([[0], [2], [1]]), O(3, 1)),
+        "scatter_reduce_": lambda x: x.scatter_reduce_(1, T([[0], [2], [1]]),
+                                                       O(3, 1), "sum"),
+        "put_": lambda x: x.put_(T([0, 5]), T([8., 9.])),
+        "masked_scatter_": lambda x: x.masked_scatter_(m, T([5., 6., 7.])),
         "uniform_": lambda x: x.uniform_(),
         "normal_": lambda x: x.normal_(),
         "bernoulli_": lambda x: x.bernoulli_(0.5),
@@ -47,8 +53,8 @@ def cases(t):
         "exponential_": lambda x: x.exponential_(),
         "clamp_": lambda x: x.clamp_(min=1),
         "add_": lambda x: x.add_(1),
-        "copy_": lambda x: x.copy_(t.ones(3, 3)),
-        "addmm_": lambda x: x.addmm_(t.ones(3, 3), t.ones(3, 3)),
+        "copy_": lambda x: x.copy_(O(3, 3)),
+        "addmm_": lambda x: x.addmm_(O(3, 3), O(3, 3)),
         "cumsum_": lambda x: x.cumsum_(0),
         "renorm_": lambda x: x.renorm_(2, 0, 1.0),
         "polygamma_": lambda x: x.polygamma_(1),
@@ -57,7 +63,7 @@ def cases(t):
         "fill_diagonal_": lambda x: x.fill_diagonal_(5.),
         "tril_": lambda x: x.tril_(),
         "triu_": lambda x: x.triu_(),
-        "embedding_renorm_": lambda x: t.embedding_renorm_(x, t.tensor([0, 1]), 0.1, 2.0),
+        "embedding_renorm_": lambda x: t.embedding_renorm_(x, T([0, 1]), 0.1, 2.0),
     }
 
 
@@ -92,16 +98,32 @@ def test_like_pytorch(name):
 
 
 def test_masked_fill_writes_only_the_mask_through_aliases():
-    base = gpujit.zeros(3)
+    _masked_fill_through_aliases("cpu")
+
+
+@pytest.mark.cuda
+def test_masked_fill_writes_only_the_mask_through_aliases_on_cuda():
+    _masked_fill_through_aliases("cuda")
+    x = gpujit.ones(3, device="cuda").expand(3, 3)
+    for name in ("index_copy_", "scatter_add_", "put_", "masked_scatter_", "uniform_"):
+        with pytest.raises(RuntimeError, match=MSG):
+            cases(gpujit, "cuda")[name](x)
+    base = gpujit.ones(3, device="cuda")
+    base.expand(3, 3).triu_()
+    assert base.tolist() == [0.0, 0.0, 1.0]
+
+
+def _masked_fill_through_aliases(device):
+    base = gpujit.zeros(3, device=device)
     x = base.expand(2, 3)
-    m = gpujit.tensor([[True, False, False], [False, False, True]])
+    m = gpujit.tensor([[True, False, False], [False, False, True]], device=device)
     with pytest.warns(UserWarning, match="Use of masked_fill_ on expanded tensors is "
                                          "deprecated. Please clone"):
         r = x.masked_fill_(m, 1.0)
     assert r is x
     assert base.tolist() == [1.0, 0.0, 1.0]      # (row 1 leaves column 0 as row 0 set it)
     with pytest.warns(UserWarning, match=r"index_put_ .* tensor\[indices\] = tensor"):
-        x[gpujit.tensor([1]), gpujit.tensor([1])] = gpujit.tensor([4.0])
+        x[gpujit.tensor([1]), gpujit.tensor([1])] = gpujit.tensor([4.0], device=device)
     assert base.tolist() == [1.0, 4.0, 1.0]
 
 

@@ -113,17 +113,15 @@ def test_a_parts_own_bad_sizes_raise_eagers_error():
         assert group.kernel_failures == 0
 
 
-def _two(x, y):
-    a = x * 2 + 1
-    b = y.sin() * 3
-    return a, b
-
-
 @pytest.mark.parametrize("strategy", [[("STATIC", 2), ("DYNAMIC", 10)], [("DYNAMIC", 3)]])
 def test_scripted_function_with_two_parts_new_sizes(strategy):
+    def _two_cpu(x, y):         # (a new function: one scripted per strategy)
+        a = x * 2 + 1
+        b = y.sin() * 3
+        return a, b
     old = gpujit.jit.set_fusion_strategy(strategy)
     try:
-        f = gpujit.jit.script(_two)
+        f = gpujit.jit.script(_two_cpu)
         sizes = [((3, 1), (1, 4))] * 3 + [((3, 2), (5, 4))] * 3 + [((7,), (2, 2))]
         for k, (sx, sy) in enumerate(sizes):
             x, y = f32(*sx, seed=k), f32(*sy, seed=k)
@@ -133,5 +131,32 @@ def test_scripted_function_with_two_parts_new_sizes(strategy):
                     a, b = f(gpujit.from_numpy(x), gpujit.from_numpy(y))
             np.testing.assert_allclose(a.numpy(), x * 2 + 1, rtol=1e-6)
             np.testing.assert_allclose(b.numpy(), np.sin(y) * 3, rtol=1e-6, atol=1e-6)
+        groups = [g for s in f._get_executable().specializations for g in s.groups]
+        assert sum(g.split_calls for g in groups) >= 3      # the (3, 2), (5, 4) calls
+        assert all(g.kernel_failures == 0 and g.fallback_calls == 0 for g in groups)
+    finally:
+        gpujit.jit.set_fusion_strategy(old)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("strategy", [[("STATIC", 2), ("DYNAMIC", 10)], [("DYNAMIC", 3)]])
+def test_two_parts_new_sizes_on_cuda(strategy):
+    def _two_cuda(x, y):        # (a new function: one scripted per strategy)
+        a = x * 2 + 1
+        b = y.sin() * 3
+        return a, b
+    old = gpujit.jit.set_fusion_strategy(strategy)
+    try:
+        f = gpujit.jit.script(_two_cuda)
+        for k, (sx, sy) in enumerate([((3, 1), (1, 4))] * 3 + [((3, 2), (5, 4))] * 2):
+            x, y = f32(*sx, seed=k), f32(*sy, seed=k)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                a, b = f(gpujit.tensor(x, device="cuda"), gpujit.tensor(y, device="cuda"))
+            assert a.device.type == "cuda"
+            np.testing.assert_allclose(a.cpu().numpy(), x * 2 + 1, rtol=1e-6)
+            np.testing.assert_allclose(b.cpu().numpy(), np.sin(y) * 3, rtol=1e-5, atol=1e-6)
+        (group,) = [g for s in f._get_executable().specializations for g in s.groups]
+        assert group.split_calls == 2 and group.kernel_failures == 0
     finally:
         gpujit.jit.set_fusion_strategy(old)
