@@ -43,7 +43,10 @@ __all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_jit_set_num_profile
            "_jit_texpr_dynamic_shape_enabled", "_jit_texpr_set_fallback_allowed",
            "_jit_texpr_fallback_allowed", "parse_ir", "_jit_pass_dce",
            "_jit_pass_constant_propagation", "_jit_pass_cse", "_jit_pass_peephole",
-           "_jit_pass_inline", "_jit_pass_loop_unrolling", "_jit_pass_lint"]
+           "_jit_pass_inline", "_jit_pass_loop_unrolling", "_jit_pass_lint",
+           "_get_tracing_state", "_jit_set_inline_everything_mode",
+           "_jit_get_inline_everything_mode", "_jit_set_autocast_mode", "_jit_set_llga_enabled",
+           "_jit_llga_enabled"]
 
 
 def _jit_set_num_profiled_runs(n: int) -> int:
@@ -132,7 +135,8 @@ def _jit_set_bailout_depth(depth: int) -> int:
 
 # NNC switches with no effect in gpujit: recorded so code that saves and restores them works
 _NNC = {"must_use_llvm_cpu": True, "reductions": False, "dynamic_shape": False,
-        "fallback_allowed": False}
+        "fallback_allowed": False, "inline_everything": False, "autocast": True,
+        "llga": False}
 
 
 def _jit_set_te_must_use_llvm_cpu(use_llvm: bool) -> None:
@@ -167,6 +171,38 @@ def _jit_texpr_set_fallback_allowed(allowed: bool) -> bool:
 
 def _jit_texpr_fallback_allowed() -> bool:
     return _NNC["fallback_allowed"]
+
+
+# switches model code and TorchScript's tests flip: recorded and read back (gpujit always
+# inlines calls, runs scripted autocast regions, and has no oneDNN graph fuser)
+
+def _jit_set_inline_everything_mode(enabled: bool) -> None:
+    _NNC["inline_everything"] = bool(enabled)
+
+
+def _jit_get_inline_everything_mode() -> bool:
+    return _NNC["inline_everything"]
+
+
+def _jit_set_autocast_mode(enabled: bool) -> bool:
+    prev, _NNC["autocast"] = _NNC["autocast"], bool(enabled)
+    return prev
+
+
+def _jit_set_llga_enabled(enabled: bool) -> None:
+    _NNC["llga"] = bool(enabled)
+
+
+def _jit_llga_enabled() -> bool:
+    return _NNC["llga"]
+
+
+def _get_tracing_state():
+    """The trace being recorded (truthy) or None, as model code tests
+    `torch._C._get_tracing_state()` to take a trace-friendly path."""
+    from .frontend import tracer
+    s = tracer.current_session()
+    return None if s is None or s.paused else s
 
 
 # ---------------------------------------------------------------- graphs and passes

@@ -74,3 +74,23 @@ def test_lint_reports_a_broken_graph():
     last_add.move_before(mul)            # a use of %4 before %4 is made
     with pytest.raises(LintError, match="graph lint failed"):
         torch._C._jit_pass_lint(g)
+
+
+def test_tracing_state_and_recorded_switches():
+    seen = []
+
+    def f(x):
+        seen.append(bool(torch._C._get_tracing_state()))
+        return x * 2
+    assert torch._C._get_tracing_state() is None
+    torch.jit.trace(f, torch.ones(2), check_trace=False)
+    f(torch.ones(2))
+    assert seen == [True, False]
+    assert torch._C._jit_set_autocast_mode(False) is True
+    assert torch._C._jit_set_autocast_mode(True) is False
+    old = torch._C._jit_get_inline_everything_mode()
+    torch._C._jit_set_inline_everything_mode(True)
+    assert torch._C._jit_get_inline_everything_mode() is True
+    torch._C._jit_set_inline_everything_mode(old)
+    torch._C._jit_set_llga_enabled(False)
+    assert torch._C._jit_llga_enabled() is False
