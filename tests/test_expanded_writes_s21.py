@@ -54,6 +54,11 @@ def cases(t, device="cpu"):
         "clamp_": lambda x: x.clamp_(min=1),
         "add_": lambda x: x.add_(1),
         "copy_": lambda x: x.copy_(O(3, 3)),
+        "copy_self": lambda x: x.copy_(x),          # (ATen returns first: is_same)
+        "dropout_p0": lambda x: t.nn.functional.dropout(x, 0.0, True, True),
+        "dropout_eval": lambda x: t.nn.functional.dropout(x, 0.5, False, True),
+        "dropout_": lambda x: t.nn.functional.dropout(x, 0.5, True, True),
+        "rrelu_eval": lambda x: t.nn.functional.rrelu_(x, training=False),
         "addmm_": lambda x: x.addmm_(O(3, 3), O(3, 3)),
         "cumsum_": lambda x: x.cumsum_(0),
         "renorm_": lambda x: x.renorm_(2, 0, 1.0),

@@ -210,12 +210,15 @@ def _gen_generic(op, fname, consts):
             L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
     call_args = ", ".join(f"a_{a.name}" if a.type.base == "Tensor" else a.name
                           for a in s.arguments)
-    checked = s.is_inplace and "inplace_view" not in op.tags and tensor_args \
+    checked = s.is_inplace and "inplace_view" not in op.tags and op.on_expanded != "own" \
+        and tensor_args \
         and tensor_args[0].name == names[0] and not tensor_args[0].type.is_list
     if checked:     # a self whose elements share memory (expand): ops/overlap.py
         n = names[0]
         L.append("    _whole = None")
-        L.append(f"    if 0 in a_{n}.strides and _ovl(a_{n}):")
+        # (not when the op leaves self as it is: dropout_ with p == 0 returns first)
+        L.append(f"    if 0 in a_{n}.strides and _ovl(a_{n}) and not (_op.unchanged_when "
+                 f"is not None and _op.unchanged_when({', '.join(names)})):")
         L.append(f"        _whole = a_{n}")
         L.append(f"        a_{n} = _expanded(_op, a_{n})")
     L.append(f"    r = _impl(xp, {call_args})")

@@ -135,8 +135,10 @@ def writable_target(a, what, overlap_ok=False):
 # In-place ops PyTorch lets write into a self whose elements share memory (expand):
 # "write": silently (its other in-place ops raise internal_overlap_error), "deprecated":
 # with its deprecation warning, "changes": elements written only where the result
-# differs (the op computes every element: on a copy, so aliases do not see half-done work)
+# differs (the op computes every element: on a copy, so aliases do not see half-done work),
+# "own": the op decides (copy_: x.copy_(x) returns first, as ATen's is_same test)
 _ON_EXPANDED = {
+    "aten::copy_": "own",
     "aten::fill_.Scalar": "write", "aten::zero_": "write",
     "aten::fill_diagonal_": "write", "aten::embedding_renorm_": "write",
     "aten::tril_": "changes", "aten::triu_": "changes",
