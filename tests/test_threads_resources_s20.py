@@ -6,9 +6,8 @@ set_num_threads are per process. Compiled functions called from several threads 
 with different shapes and dtypes while they profile and specialize, give eager's answers
 within their fusion strategy; the autograd engine runs separate graphs in separate threads.
 
-Known and left: gpujit.script's cache holds each scripted function for the life of the
-process (as torch.jit.script's compilation unit does), so a function scripted once
-compiles once however often script() is called on it.
+gpujit.script's cache compiles a function once however often script() is called on it,
+and forgets it with the function (tests/test_leftovers_s21.py).
 """
 from __future__ import annotations
 

@@ -340,7 +340,7 @@ def class_type_for(m) -> T.ClassType:
     k = _TYPE_NAMES.get(base, 0)
     _TYPE_NAMES[base] = k + 1
     name = base if k == 0 else f"__torch__.___torch_mangle_{k}.{type(m).__name__}"
-    return T.register_class_type(T.ClassType(name))
+    return T.register_class_type(T.ClassType(name), weak=True)
 
 
 # ---------------------------------------------------------------------- the active session

@@ -487,6 +487,9 @@ FUNCTION = FunctionType()
 TENSOR = TensorType()
 
 _CLASS_TYPES: dict = {}
+# a module instance's type (a name per instance; its methods' graphs hold the instance's
+# traced or frozen constants): known by name only while something holds it
+_MODULE_TYPES: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 _BY_PY_CLASS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -505,9 +508,15 @@ def without_shapes(t: Type) -> Type:
     return t
 
 
-def register_class_type(t):
+def register_class_type(t, weak=False):
     """Known class / NamedTuple types by qualified name, so parsed text finds them (and
-    by their Python class, so an object's methods can be found at run time)."""
+    by their Python class, so an object's methods can be found at run time). weak: a
+    module instance's type, forgotten with its last user."""
+    if weak:
+        _CLASS_TYPES.pop(t.name, None)
+        _MODULE_TYPES[t.name] = t
+        return t
+    _MODULE_TYPES.pop(t.name, None)
     _CLASS_TYPES[t.name] = t
     if t.py_class is not None:
         try:
@@ -526,7 +535,7 @@ def class_type_of_object(obj):
 
 
 def class_type(name: str) -> Type:
-    t = _CLASS_TYPES.get(name)
+    t = _CLASS_TYPES.get(name) or _MODULE_TYPES.get(name)
     return t if t is not None else ClassType(name)
 
 

@@ -4,6 +4,7 @@ ScriptModule / TracedModule (those two in script_module.py). Each holds a graph 
 the graph through the executor (gpujit.runtime)."""
 from __future__ import annotations
 
+import copy
 import threading
 
 from .. import fusers as _fusers
@@ -17,7 +18,9 @@ from ..ir import types as T
 from ..nn.module import Module
 from .autodiff import DifferentiableGroup as _DiffGroup
 
-_LAST = [None]          # the executable of the compiled function called last
+# a weak reference to the executable of the compiled function called last (as PyTorch's
+# weak_ptr: the graph, and tensors it holds as constants, go with their function)
+_LAST = [None]
 _EXE_LOCK = threading.RLock()   # threads calling a new function make one Executable
 # read on every call (bound once: each module attribute lookup costs on the fast path):
 # tracing, strict_fusion (this thread's depth) and autograd recording take the slow path
@@ -38,7 +41,7 @@ def last_executed_optimized_graph():
     guards included) of the compiled function called last, as built for the input types
     it saw last (its newest specialization); None before any compiled function has run,
     as PyTorch's."""
-    exe = _LAST[0]
+    exe = _LAST[0] and _LAST[0]()
     if exe is None:
         return None
     specs = exe.specializations
@@ -150,7 +153,8 @@ class _GraphCallable:
             # optimized graph runs node by node through the autocasting compute
             from ..runtime import interpret
             return interpret(self._get_executable().graph, *leading, *args)
-        exe = _LAST[0] = self._get_executable()
+        exe = self._get_executable()
+        _LAST[0] = exe.weak_self
         if _calls_autograd(exe):
             # x.backward(), torch.autograd.grad, requires_grad_: what they differentiate
             # must be recorded, so the graph runs node by node through the recording ops
@@ -374,9 +378,35 @@ class ScriptFunction(_GraphCallable):
     def __init__(self, graph, name, original=None):
         self._init_graph(graph, name)
         self._original = original
+        self._core = None
         self._defaults = python_defaults(original)
         self.__name__ = self.__qualname__ = name
         self.__doc__ = getattr(original, "__doc__", None)
+
+    def _detached(self):
+        """A copy without the Python function (what gpujit.script's cache keeps: it holds
+        it under the function as a weak key, and a reference back would keep both for
+        good), whose executable this one and those made by _rebound share."""
+        core = copy.copy(self)
+        core._original = None
+        self._core = core
+        return core
+
+    def _rebound(self, original):
+        """A ScriptFunction for `original` sharing this one's graph and executable (its
+        compiled specializations): gpujit.script(f) again after the first one was
+        dropped compiles nothing, as PyTorch finds the function in its compilation unit."""
+        fn = copy.copy(self)
+        fn._original = original
+        fn._core = self
+        fn._executable = self._executable
+        return fn
+
+    def _get_executable(self):
+        if self._core is not None:
+            self._executable = self._core._get_executable()
+            return self._executable
+        return super()._get_executable()
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
@@ -387,7 +417,7 @@ class ScriptFunction(_GraphCallable):
                     _autocast.active or \
                     len(args) != self._arity:
                 return self._run((), args, kwargs)
-        _LAST[0] = exe
+        _LAST[0] = exe.weak_self
         return exe._dispatch(*args)
 
     def save(self, f, _extra_files=None):
@@ -422,7 +452,7 @@ class ScriptMethod(_GraphCallable):
                     _autocast.active or \
                     len(args) + 1 != self._arity:
                 return self._run((self.owner,), args, kwargs)
-        _LAST[0] = exe
+        _LAST[0] = exe.weak_self
         return exe._dispatch(self.owner, *args)
 
     def _leading(self):

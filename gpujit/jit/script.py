@@ -34,7 +34,9 @@ def jit_enabled() -> bool:
 
 
 # compiled functions, so that scripting a function twice (or a decorator and a call of
-# script on the same function) compiles once
+# script on the same function) compiles once: function -> [its compiled form without it
+# (ScriptFunction._detached), a weak reference to the ScriptFunction last handed out].
+# Nothing in an entry holds the function, so the entry goes with it.
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -125,7 +127,11 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if example_inputs is None:
         cached = _COMPILED.get(obj)
         if cached is not None:
-            return cached
+            fn = cached[1]()
+            if fn is None:
+                fn = cached[0]._rebound(obj)
+                cached[1] = weakref.ref(fn)
+            return fn
     from ..frontend.script import compile_function
     arg_types = None
     if example_inputs is not None:
@@ -141,7 +147,7 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     fn = ScriptFunction(graph, obj.__name__, obj)
     fn.__module__ = obj.__module__
     if example_inputs is None:
-        _COMPILED[obj] = fn
+        _COMPILED[obj] = [fn._detached(), weakref.ref(fn)]
     return fn
 
 

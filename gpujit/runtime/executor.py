@@ -185,6 +185,8 @@ class Executable:
         self._lock = threading.RLock()
         used = set()
         self._params = [_py_name(v.debug_name, used) for v in g.inputs]
+        # what last_executed_optimized_graph holds (made once: a call stores it as is)
+        self.weak_self = weakref.ref(self)
         self._build_dispatcher()
 
     # ------------------------------------------------------------------ calling

@@ -1,0 +1,149 @@
+"""Lifetimes, identities and None-vs-zero gradients (hunt session 21).
+
+After `del` and gc.collect(), nothing a user made (a function, a module, its parameters,
+inputs, outputs, tensors a compiled graph holds as constants) stays alive because gpujit
+compiled it; gpujit.script's cache compiles a function once while the function lives.
+
+Deliberate differences from PyTorch 2.13:
+- torch.jit keeps every compiled function and module type in a process-wide compilation
+  unit, and last_executed_optimized_graph() still answers after the function is gone;
+  gpujit forgets them with their function or module (last_executed_optimized_graph() then
+  returns None), so a traced constant or a frozen weight does not outlive its model.
+"""
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import gpujit
+
+
+def _dead(refs):
+    """The names in {name: weakref} whose objects are still alive after a collection."""
+    gc.collect()
+    return [k for k, r in refs.items() if r() is not None]
+
+
+# ------------------------------------------------------------------ 1. lifetimes
+
+def _closure():
+    scale = gpujit.ones(3)
+
+    def f(x):
+        return x * 2 + 1
+    return f, scale
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_scripted_closure_dies_with_its_function(grad):
+    def run():
+        f, _ = _closure()
+        sf = gpujit.jit.script(f)
+        x = gpujit.randn(3, requires_grad=grad)
+        for _ in range(3):
+            y = sf(x)
+            if grad:
+                y.sum().backward()
+        return {"function": weakref.ref(f), "scripted": weakref.ref(sf),
+                "input": weakref.ref(x), "output": weakref.ref(y)}
+    assert _dead(run()) == []
+
+
+def test_script_cache_compiles_once_while_the_function_lives():
+    def f(x):
+        return gpujit.tanh(x) * 2 + 1
+    x = gpujit.randn(5)
+    exes = set()
+    for _ in range(4):              # script(f)(x) in a loop: the first ScriptFunction dies
+        sf = gpujit.jit.script(f)
+        sf(x)
+        exes.add(id(sf._get_executable()))
+        del sf
+        gc.collect()
+    assert len(exes) == 1
+    sf = gpujit.jit.script(f)
+    assert sf is gpujit.jit.script(f) and sf._original is f
+    assert sf._get_executable().stats["compiles"] == 1
+    np.testing.assert_allclose(sf(x).numpy(), np.tanh(x.numpy()) * 2 + 1, rtol=1e-6)
+
+
+def test_traced_constant_dies_with_its_function():
+    def run():
+        c = gpujit.randn(3)
+
+        def f(x):
+            return x * c + 1
+        x = gpujit.randn(3)
+        with pytest.warns(Warning):
+            tf = gpujit.jit.trace(f, (x,))
+        y = tf(x)
+        y = tf(x)
+        assert gpujit.jit.last_executed_optimized_graph() is not None
+        return {"function": weakref.ref(f), "traced": weakref.ref(tf), "constant": weakref.ref(c),
+                "output": weakref.ref(y)}
+    assert _dead(run()) == []
+    assert gpujit.jit.last_executed_optimized_graph() is None
+
+
+def _seq():
+    return gpujit.nn.Sequential(gpujit.nn.Linear(3, 4), gpujit.nn.Tanh())
+
+
+@pytest.mark.parametrize("how", ["script", "trace", "freeze"])
+def test_compiled_module_dies_with_its_parameters(how):
+    def run():
+        m = _seq()
+        x = gpujit.randn(2, 3, requires_grad=how != "freeze")
+        if how == "script":
+            cm = gpujit.jit.script(m)
+        elif how == "trace":
+            cm = gpujit.jit.trace(m, (x,))
+        else:
+            cm = gpujit.jit.freeze(gpujit.jit.script(m).eval())
+        for _ in range(3):
+            y = cm(x)
+            if how != "freeze":
+                y.sum().backward()
+        refs = {"module": weakref.ref(m), "compiled": weakref.ref(cm),
+                "weight": weakref.ref(m[0].weight), "input": weakref.ref(x),
+                "output": weakref.ref(y)}
+        for n in cm.graph.nodes():      # a frozen module's weights are graph constants
+            if n.kind() == "prim::Constant" and isinstance(n.output().toIValue(), gpujit.Tensor):
+                refs[f"constant {n.output().debugName()}"] = weakref.ref(n.output().toIValue())
+        return refs
+    assert _dead(run()) == []
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_memory_does_not_grow_over_calls(grad):
+    f = gpujit.jit.script(lambda_free_fn)
+    m = gpujit.jit.script(gpujit.nn.Sequential(gpujit.nn.Linear(8, 8), gpujit.nn.ReLU(),
+                                               gpujit.nn.Linear(8, 1)))
+    x, y = gpujit.randn(16, 8, requires_grad=grad), gpujit.randn(16, 8)
+
+    def run(k):
+        for _ in range(k):
+            with gpujit.set_grad_enabled(grad):
+                out = f(x, y).sum() + m(x).sum()
+                if grad:
+                    out.backward()
+    run(30)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        run(300)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    grown = sum(d.size_diff for d in after.compare_to(before, "filename"))
+    assert grown < 20_000, grown        # (a leaked tensor per call would be ~200 KB)
+
+
+def lambda_free_fn(x, y):
+    return gpujit.tanh(x * 2 + y) * gpujit.sigmoid(x)
