@@ -147,3 +147,56 @@ def test_memory_does_not_grow_over_calls(grad):
 
 def lambda_free_fn(x, y):
     return gpujit.tanh(x * 2 + y) * gpujit.sigmoid(x)
+
+
+# ------------------------------------------------------------------ 2. None, not zeros
+
+def _grad_kinds(*ts):
+    return [None if t.grad is None else ("zero" if not t.grad.any() else "value") for t in ts]
+
+
+@pytest.mark.parametrize("mode", ["eager", "script", "trace"])
+@pytest.mark.parametrize("which", ["broadcast_tensors", "meshgrid"])
+def test_per_input_outputs_leave_an_unused_inputs_grad_none(which, mode):
+    """torch expands each input on its own: an input whose output the loss does not read
+    keeps .grad None (gpujit's one node for all outputs gave it zeros)."""
+    def f(a, b):
+        x, y = gpujit.broadcast_tensors(a, b)
+        return x * 2, y * 3
+
+    def g(a, b):
+        x, y = gpujit.meshgrid([a, b], indexing="ij")
+        return x.sin(), y.cos()
+    fn = f if which == "broadcast_tensors" else g
+    a = gpujit.randn(3, 1, requires_grad=True) if fn is f else gpujit.randn(3, requires_grad=True)
+    b = gpujit.randn(1, 4, requires_grad=True) if fn is f else gpujit.randn(4, requires_grad=True)
+    c = gpujit.jit.script(fn) if mode == "script" else (
+        gpujit.jit.trace(fn, (a, b)) if mode == "trace" else fn)
+    for _ in range(3):
+        a.grad = b.grad = None
+        c(a, b)[0].sum().backward()
+        assert _grad_kinds(a, b) == ["value", None]
+    ga, gb = gpujit.autograd.grad(c(a, b)[1].sum(), [a, b], allow_unused=True)
+    assert ga is None and gb is not None
+
+
+def test_unused_outputs_of_other_multi_output_ops_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = {
+        "chunk": lambda L, m, a, b: (m.chunk(2, 1)[0].sum(), [m]),
+        "unbind": lambda L, m, a, b: (m.unbind(0)[0].sum(), [m]),
+        "max.dim": lambda L, m, a, b: (L.max(m, 1)[0].sum(), [m]),
+        "atleast_2d": lambda L, m, a, b: (L.atleast_2d(a, b)[0].sum(), [a, b]),
+        "cat": lambda L, m, a, b: (L.cat([a, b])[:3].sum(), [a, b]),
+        "var_mean": lambda L, m, a, b: (L.var_mean(m, 1)[1].sum(), [m]),
+    }
+    for name, case in cases.items():
+        kinds = []
+        for L in (torch, gpujit):
+            L.manual_seed(0)
+            m, a, b = (L.randn(4, 6, requires_grad=True), L.randn(3, requires_grad=True),
+                       L.randn(4, requires_grad=True))
+            loss, leaves = case(L, m, a, b)
+            loss.backward()
+            kinds.append(_grad_kinds(*leaves))
+        assert kinds[0] == kinds[1], name

@@ -188,6 +188,10 @@ def _run_node(node, buf, retain_graph, accumulate):
     # hooks and retain_grad of the non-leaf tensors this node produced ran at the edge
     in_grads = (node.apply(full) if not _anomaly.state.enabled
                 else _anomaly.run_checked(node, full))
+    if "output_per_input" in getattr(getattr(node, "op", None), "tags", ()):
+        # broadcast_tensors / meshgrid: input i gets only output i's gradient, none when
+        # that output got none (PyTorch's separate expand per input leaves its .grad None)
+        in_grads = [g if b is not None else None for g, b in zip(in_grads, buf)]
     for h in node._hooks:
         r = h(tuple(in_grads), tuple(full))
         if r is not None:
