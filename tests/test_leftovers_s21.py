@@ -200,3 +200,59 @@ def test_unused_outputs_of_other_multi_output_ops_match_torch():
             loss.backward()
             kinds.append(_grad_kinds(*leaves))
         assert kinds[0] == kinds[1], name
+
+
+# ------------------------------------------------------------------ 3. identities
+
+def _identities(L):
+    x0, x1, x2 = L.tensor(3.0), L.randn(4), L.randn(2, 3)
+    full = L.randn(2, 3)
+    return {
+        "flatten 1-d": lambda: L.flatten(x1) is x1,
+        "Tensor.flatten 1-d": lambda: x1.flatten() is x1,
+        "flatten 0-d": lambda: L.flatten(x0) is x0,
+        "flatten 2-d": lambda: x2.flatten() is x2,
+        "flatten(1) of a matrix": lambda: x2.flatten(1) is x2,
+        "flatten(0, 0)": lambda: x2.flatten(0, 0) is x2,
+        "nn.Flatten of a matrix": lambda: L.nn.Flatten()(x2) is x2,
+        "atleast_1d": lambda: L.atleast_1d(x1) is x1,
+        "atleast_2d of 1-d": lambda: L.atleast_2d(x1) is x1,
+        "atleast_2d (several)": lambda: [t is u for t, u in zip(L.atleast_2d(x1, x2), (x1, x2))],
+        "broadcast_tensors, one": lambda: L.broadcast_tensors(x2)[0] is x2,
+        "broadcast_tensors, full shape": lambda: [t is u for t, u in
+                                                  zip(L.broadcast_tensors(full, x1[:3]),
+                                                      (full, x1[:3]))],
+        "sum_to_size, own shape": lambda: x2.sum_to_size(2, 3) is x2,
+        "sum_to_size, other": lambda: x2.sum_to_size(1, 3) is x2,
+        "reshape, own shape": lambda: x2.reshape(2, 3) is x2,
+        "contiguous": lambda: x2.contiguous() is x2,
+        "to, own dtype": lambda: x2.to(L.float32) is x2,
+        "type_as": lambda: x2.type_as(x2) is x2,
+        "view_as": lambda: x2.view_as(x2) is x2,
+    }
+
+
+def test_ops_that_hand_back_their_input_match_torch():
+    torch = pytest.importorskip("torch")
+    want = {k: f() for k, f in _identities(torch).items()}
+    got = {k: f() for k, f in _identities(gpujit).items()}
+    assert got == want
+
+
+def test_identity_keeps_autograd_and_traces_record_the_op():
+    x = gpujit.randn(4, requires_grad=True)
+    y = x * 2
+    assert y.flatten() is y and y.flatten().grad_fn is y.grad_fn
+    a, b = gpujit.randn(2, 3, requires_grad=True), gpujit.randn(3, requires_grad=True)
+    oa, ob = gpujit.broadcast_tensors(a, b)
+    assert oa is a and ob.grad_fn is not None
+    (oa.sum() + ob.sum()).backward()
+    np.testing.assert_allclose(b.grad.numpy(), [2.0, 2.0, 2.0])
+
+    def f(x, y):
+        return x.flatten() + gpujit.atleast_1d(y).sum_to_size(4)
+    t = gpujit.jit.trace(f, (gpujit.randn(4), gpujit.randn(4)))
+    text = str(t.graph)
+    assert "aten::flatten" in text and "aten::atleast_1d" in text and "aten::sum_to_size" in text
+    v = gpujit.randn(4)
+    np.testing.assert_allclose(t(v, v).numpy(), 2 * v.numpy())

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .meta import TensorMeta, int_list, wrap_dim, broadcast_shapes
-from .registry import op, OPS, derivative as _derivative
+from . import registry as _registry
+from .registry import op, OPS, derivative as _derivative, tensor_method
 from .views import expand_shape, _transpose_meta
 from .shape import _SHAPE, _VIEW, _at_least
 
@@ -43,10 +44,38 @@ def broadcast_tensors_(xp, tensors):
     return [xp.broadcast_to(a, shape) for a in tensors]
 
 
+def _untraced_tensor(t):
+    """t is a Tensor and no trace is recording (a trace records the op even where PyTorch
+    hands back its input itself, as for contiguous)."""
+    return _registry.dispatch_state.tracing is None and isinstance(t, _registry._Tensor)
+
+
 def broadcast_tensors(*tensors):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tensors[0]
-    return OPS["aten::broadcast_tensors"].public(list(tensors))
+    outs = OPS["aten::broadcast_tensors"].public(list(tensors))
+    # an input that has the broadcast shape already is its own output (PyTorch's
+    # expand_outplace), with its own grad_fn
+    return tuple(t if _untraced_tensor(t) and t._data.shape == o._data.shape else o
+                 for t, o in zip(tensors, outs))
+
+
+def _flattens_nothing(self, start_dim, end_dim):
+    nd = self._data.ndim
+    try:
+        return nd > 0 and wrap_dim(start_dim, nd) == wrap_dim(end_dim, nd)
+    except (IndexError, RuntimeError, TypeError):
+        return False                # (the op says what is wrong)
+
+
+@tensor_method("flatten")
+def flatten(self, start_dim=0, end_dim=-1):
+    """torch.flatten / Tensor.flatten: self itself when there is nothing to flatten
+    (start_dim and end_dim name one dim: a 1-D tensor, nn.Flatten on a matrix), as PyTorch;
+    a 0-dim tensor becomes a new 1-element one."""
+    if _untraced_tensor(self) and _flattens_nothing(self, start_dim, end_dim):
+        return self
+    return OPS["aten::flatten.using_ints"].public(self, start_dim, end_dim)
 
 
 def broadcast_shapes_public(*shapes):
@@ -77,6 +106,7 @@ def broadcast_shapes_public(*shapes):
 
 
 PUBLIC["broadcast_tensors"] = broadcast_tensors
+PUBLIC["flatten"] = flatten
 PUBLIC["broadcast_shapes"] = broadcast_shapes_public
 
 
@@ -184,12 +214,17 @@ def _atleast(n):
         return self.reshape(f(self.shape))
     impl.__name__ = f"atleast_{n}d"
 
+    def one(t):     # a tensor of n dims or more is returned itself, as PyTorch's
+        if _untraced_tensor(t) and t._data.ndim >= n:
+            return t
+        return impl.op.public(t)
+
     def public(*tensors):
         if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
             tensors = tuple(tensors[0])
         elif len(tensors) == 1:
-            return impl.op.public(tensors[0])
-        return tuple(impl.op.public(t) for t in tensors)
+            return one(tensors[0])
+        return tuple(one(t) for t in tensors)
     public.__name__ = f"atleast_{n}d"
     PUBLIC[public.__name__] = public
     return impl

@@ -13,7 +13,8 @@ from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 from ..device import cpu as _cpu, device_of_array
 from .meta import TensorMeta, int_list, wrap_dim
-from .registry import op, OPS
+from . import registry as _registry
+from .registry import op, OPS, tensor_method
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
 from .creation import _FACTORY_TAIL, _default
 from .stats_ops import replay_derivative
@@ -192,6 +193,18 @@ def sum_to_size(xp, self, size):
     if not dims:
         return self.copy()
     return _sum(self, dims, True, None).reshape(size)
+
+
+@tensor_method("sum_to_size")
+def sum_to_size_method(self, *size):
+    """x.sum_to_size(*size): x itself when size is its shape (PyTorch's sum_to), else
+    aten::sum_to_size (which a trace records either way)."""
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = size[0]
+    if (_registry.dispatch_state.tracing is None and
+            tuple(int_list(size)) == tuple(self._data.shape)):
+        return self
+    return OPS["aten::sum_to_size"].public(self, list(size))
 
 
 @_derivative(sum_to_size)
