@@ -256,3 +256,34 @@ def test_identity_keeps_autograd_and_traces_record_the_op():
     assert "aten::flatten" in text and "aten::atleast_1d" in text and "aten::sum_to_size" in text
     v = gpujit.randn(4)
     np.testing.assert_allclose(t(v, v).numpy(), 2 * v.numpy())
+
+
+# ------------------------------------------------------------------ 4. node names, 6. freeze
+
+def test_diag_and_diagflat_node_names_match_torch():
+    torch = pytest.importorskip("torch")
+    names = []
+    for L in (torch, gpujit):
+        m, v = L.randn(3, 3, requires_grad=True), L.randn(3, requires_grad=True)
+        names.append([L.diag(m).grad_fn.name(), m.diag(1).grad_fn.name(),
+                      L.diag(v).grad_fn.name(), L.diagflat(v).grad_fn.name(),
+                      L.diagflat(m).grad_fn.name(), L.diagonal(m).grad_fn.name()])
+    assert names[0] == names[1]
+
+
+def test_freeze_keeps_a_tied_weight_as_one_constant():
+    class Tied(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = gpujit.nn.Linear(3, 3), gpujit.nn.Linear(3, 3)
+            self.b.weight = self.a.weight
+
+        def forward(self, x):
+            return self.b(self.a(x))
+    m = Tied().eval()
+    f = gpujit.jit.freeze(gpujit.jit.script(m))
+    consts = [n.output().toIValue() for n in f.graph.nodes()
+              if n.kind() == "prim::Constant" and isinstance(n.output().toIValue(), gpujit.Tensor)]
+    assert sorted(tuple(c.shape) for c in consts) == [(3,), (3,), (3, 3)]   # as torch.jit
+    x = gpujit.randn(2, 3)
+    np.testing.assert_allclose(f(x).numpy(), m(x).detach().numpy(), rtol=1e-5, atol=1e-6)

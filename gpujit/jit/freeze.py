@@ -164,18 +164,23 @@ def _all_attributes(root):
     return out
 
 
-def _copy_constant(value):
+def _copy_constant(value, memo):
     """A folded value, the frozen module's own: tensors detached copies, lists and dicts
-    new containers (writing the scripted module's later does not change the frozen one)."""
+    new containers (writing the scripted module's later does not change the frozen one).
+    memo: id(tensor) -> (tensor, its copy), so that a tensor two attributes share (tied
+    weights) stays one constant, as TorchScript's freezing keeps it."""
     from ..tensor import Tensor
     if isinstance(value, Tensor):
-        return value.detach().clone()
+        seen = memo.get(id(value))
+        if seen is None:
+            seen = memo[id(value)] = (value, value.detach().clone())
+        return seen[1]
     if isinstance(value, list):
-        return [_copy_constant(v) for v in value]
+        return [_copy_constant(v, memo) for v in value]
     if isinstance(value, dict):
-        return {k: _copy_constant(v) for k, v in value.items()}
+        return {k: _copy_constant(v, memo) for k, v in value.items()}
     if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(_copy_constant(v) for v in value)
+        return tuple(_copy_constant(v, memo) for v in value)
     return value
 
 
@@ -192,6 +197,7 @@ class _Freezer:
         self.paths = []            # (owners along the path, name): preserved by the user
         self.mutated = set()       # (id(owner), name): assigned or written in place
         self.mutated_names = set()  # written through an owner freezing cannot name
+        self.copies = {}           # id(tensor) -> (tensor, its frozen copy)
         self._resolve(preserved)
 
     # ---------------------------------------------------------------- preserved names
@@ -300,7 +306,9 @@ class _Freezer:
 
     # ---------------------------------------------------------------- folding
     def _fold(self, graph, root):
+        from ..tensor import Tensor
         objects = {graph.inputs[0]: root}
+        tensors = {}            # id(attribute tensor) -> its constant in this graph
         for n in list(graph.walk()):
             if n.kind != "prim::GetAttr" or n.inputs[0] not in objects:
                 continue
@@ -311,11 +319,18 @@ class _Freezer:
                 continue
             if self._stays(owner, name):
                 continue
-            with graph.inserting_before(n):
-                c = graph.insert_constant(_copy_constant(value), n.output.type,
-                                          source_range=n.source_range)
-            if n.output.has_debug_name():
-                c.set_debug_name(n.output.debug_name)
+            c = tensors.get(id(value)) if isinstance(value, Tensor) else None
+            if c is None:
+                # a tensor's constant at the top, where every later read of it (a tied
+                # weight) reuses it
+                where = graph.block.nodes[0] if isinstance(value, Tensor) else n
+                with graph.inserting_before(where):
+                    c = graph.insert_constant(_copy_constant(value, self.copies),
+                                              n.output.type, source_range=n.source_range)
+                if n.output.has_debug_name():
+                    c.set_debug_name(n.output.debug_name)
+                if isinstance(value, Tensor):
+                    tensors[id(value)] = c
             n.output.replace_all_uses_with(c)
             n.destroy()
         for n in list(graph.walk()):       # dropout in eval mode is the identity

@@ -165,8 +165,10 @@ RULES = {
     "aten::adaptive_avg_pool1d": _adaptive_avg(1),
     "aten::adaptive_avg_pool2d": _adaptive_avg(2),
     "aten::adaptive_avg_pool3d": _adaptive_avg(3),
+    # (torch.diag of a matrix is diagonal_copy's node, as PyTorch 2.13 names it)
     "aten::diag": lambda b, r: "DiagEmbedBackward0" if _ndim(b["self"]) == 1
-    else "DiagonalBackward0",
+    else "DiagonalBackward0_copy",
+    "aten::diagflat": "DiagEmbedBackward0",
 }
 for _k in ("conv1d", "conv2d", "conv3d", "conv1d.padding", "conv2d.padding",
            "conv3d.padding", "conv_transpose1d", "conv_transpose2d.input",
