@@ -9,6 +9,10 @@ Deliberate differences from PyTorch 2.13:
   unit, and last_executed_optimized_graph() still answers after the function is gone;
   gpujit forgets them with their function or module (last_executed_optimized_graph() then
   returns None), so a traced constant or a frozen weight does not outlive its model.
+- nn.Module.register_backward_hook (the deprecated, non-full form) still runs as a full
+  hook (gpujit/nn/module.py says so): PyTorch passes the gradients of the inputs of the
+  last autograd node of forward (for Linear, AddmmBackward0's bias, input, weight.T),
+  which gpujit's nodes (one `linear` node) do not decompose the same way.
 """
 from __future__ import annotations
 
