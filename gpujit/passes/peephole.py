@@ -8,6 +8,9 @@
   returns self then, so this is exact).
 - `aten::t(aten::t(x))` -> x for x of known rank <= 2 (t of a 3-d tensor is an error,
   which must stay).
+- `aten::conj`, `conj_physical`, `resolve_conj`, `resolve_neg`, `real` -> x: gpujit's
+  tensors are real, for which these hand back x itself (ops/conj_real.py), so
+  `x.conj() * y` fuses.
 - `prim::TupleUnpack(prim::TupleConstruct(a, b, ...))` -> a, b, ... and
   `prim::TupleIndex(prim::TupleConstruct(...), i)` -> element i of a constant i (tuples are
   immutable): `x, y = a * 2, b * 3` leaves no tuple between the ops, which would stop
@@ -29,6 +32,9 @@ from .alias_analysis import AliasDb
 from .constant_propagation import constant_value
 
 __all__ = ["peephole_optimize"]
+
+_REAL_IDENTITIES = frozenset(("aten::conj", "aten::conj_physical", "aten::resolve_conj",
+                              "aten::resolve_neg", "aten::real"))
 
 
 def peephole_optimize(graph) -> None:
@@ -105,6 +111,8 @@ def _rewrite(node):
     name = op.name
     if name == "aten::to.dtype":
         return _same_dtype_to(node)
+    if name in _REAL_IDENTITIES:
+        return node.inputs[0]
     if name == "aten::t":
         inner = node.inputs[0].node
         x = inner.inputs[0] if inner.kind == "aten::t" and inner.inputs else None

@@ -148,7 +148,7 @@ class _Scope:
 
 # tensor attributes scripted code reads through a registry op / a prim node (TorchScript's)
 _TENSOR_VIEW_ATTRS = {"ndim": "dim", "T": "numpy_T", "mT": "mT", "H": "matrix_H",
-                      "mH": "mH"}
+                      "mH": "mH", "real": "real"}
 _TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.OptionalType(T.TENSOR), "is_leaf": T.BOOL,
                       "retains_grad": T.BOOL, "itemsize": T.INT, "nbytes": T.INT}
 
