@@ -28,13 +28,15 @@ def npy(x):
 
 
 def script_and_trace(fn, args, n=3):
-    """fn scripted and traced, called n times each, equal to eager."""
+    """fn scripted and traced, called n times each, equal to eager (float32: to a few
+    ulps, as a fused kernel may contract a * b + c into one FMA)."""
     want = npy(fn(*args))
+    atol = 1e-6 if want.dtype == np.float32 else 1e-12
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for compiled in (torch.jit.script(fn), torch.jit.trace(fn, args)):
             for _ in range(n):
-                np.testing.assert_allclose(npy(compiled(*args)), want, rtol=1e-6, atol=1e-12)
+                np.testing.assert_allclose(npy(compiled(*args)), want, rtol=1e-6, atol=atol)
 
 
 # ---------------------------------------------------------------------- bilinear
@@ -343,8 +345,6 @@ def test_grid_sample_errors():
     with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
         F.grid_sample(torch.randn(1, 1, 2, 2, 2), torch.rand(1, 1, 1, 1, 3), mode="bicubic",
                       align_corners=False)
-    with pytest.raises(RuntimeError, match="mode='bicubic' is not supported by gpujit"):
-        F.grid_sample(x, torch.rand(1, 2, 2, 2), mode="bicubic", align_corners=False)
 
 
 def test_sampling_script_and_trace():

@@ -5,8 +5,9 @@ coordinates are unnormalized as ATen's grid_sampler_unnormalize, folded by the p
 (border: clamped; reflection: reflected about the edges then clamped, ATen's
 reflect_coordinates) and read by gathers from the flattened input: the 2**nd corners with
 the linear weights (bilinear / trilinear), or the nearest point (round half to even, as
-std::nearbyint). A corner outside the input reads zero. Gradients reach the input through
-the gathers and, for bilinear, the grid through the weights.
+std::nearbyint), or (bicubic, 4-D only) the 4 x 4 points around it with ATen's cubic
+coefficients. A corner outside the input reads zero. Gradients reach the input through
+the gathers and, for bilinear and bicubic, the grid through the weights.
 """
 import warnings as _warnings
 from typing import List, Optional
@@ -36,12 +37,22 @@ def _reflect(x, twice_low: int, twice_high: int):
 
 
 @_from_source
+def _unnormalize(coord, size: int, align_corners: bool):
+    """ATen's grid_sampler_unnormalize."""
+    if align_corners:
+        return (coord + 1) / 2 * (size - 1)
+    return ((coord + 1) * size - 1) / 2
+
+
+@_from_source
 def _source_index(coord, size: int, padding: str, align_corners: bool):
     """ATen's grid_sampler_compute_source_index."""
-    if align_corners:
-        coord = (coord + 1) / 2 * (size - 1)
-    else:
-        coord = ((coord + 1) * size - 1) / 2
+    return _padded(_unnormalize(coord, size, align_corners), size, padding, align_corners)
+
+
+@_from_source
+def _padded(coord, size: int, padding: str, align_corners: bool):
+    """ATen's compute_coordinates: a coordinate folded by the padding mode."""
     if padding == "border":
         coord = coord.clamp(0, size - 1)
     elif padding == "reflection":
@@ -106,11 +117,8 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
             raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial "
                                f"dimensions, but input has sizes {ins} with dimension {k} "
                                f"being empty")
-    if mode == "bicubic":
-        if nd != 2:
-            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-        raise RuntimeError("grid_sample(): mode='bicubic' is not supported by gpujit; use "
-                           "'bilinear' or 'nearest'")
+    if mode == "bicubic" and nd != 2:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     n = ins[0]
     c = ins[1]
     sizes: List[int] = ins[2:]
@@ -120,11 +128,14 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         m = m * s
     flat = input.reshape(n, c, -1)
     g = grid.reshape(n, m, nd)
+    out_shape: List[int] = [n, c] + out_sp
+    if mode == "bicubic":
+        return _bicubic(flat, g, sizes, padding_mode, align_corners, n, c, m).reshape(
+            out_shape)
     coords: List[_gpujit.Tensor] = []            # per spatial dim (D, H, W order)
     for k in range(nd):
         coords.append(_source_index(g[:, :, nd - 1 - k], sizes[k], padding_mode,
                                     align_corners))
-    out_shape: List[int] = [n, c] + out_sp
     if mode == "nearest":
         pos: List[_gpujit.Tensor] = []
         for k in range(nd):
@@ -151,3 +162,45 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         vals, ok = _read(flat, pos2, sizes, n, c, m)
         out = out + _gpujit.where(ok, vals * w.unsqueeze(1), _gpujit.zeros_like(vals))
     return out.reshape(out_shape)
+
+
+@_from_source
+def _cubic_coefficients(t) -> List[_gpujit.Tensor]:
+    """ATen's get_cubic_upsample_coefficients (A = -0.75) for the 4 taps around a point at
+    fraction t past the second one."""
+    a = -0.75
+    x1 = t + 1
+    x2 = 1 - t
+    x3 = 2 - t
+    return [((a * x1 - 5 * a) * x1 + 8 * a) * x1 - 4 * a,
+            ((a + 2) * t - (a + 3)) * t * t + 1,
+            ((a + 2) * x2 - (a + 3)) * x2 * x2 + 1,
+            ((a * x3 - 5 * a) * x3 + 8 * a) * x3 - 4 * a]
+
+
+@_from_source
+def _bicubic(flat, g, sizes: List[int], padding: str, align_corners: bool, n: int, c: int,
+             m: int):
+    """ATen's bicubic grid sampler: the 4 x 4 input points around each unnormalized grid
+    point (not folded by the padding), weighted by the cubic coefficients of its fractions;
+    each tap's coordinates are folded by the padding mode (get_value_bounded), a tap still
+    outside reads zero. Gradients reach the grid through the coefficients."""
+    ix = _unnormalize(g[:, :, 0], sizes[1], align_corners)
+    iy = _unnormalize(g[:, :, 1], sizes[0], align_corners)
+    x0 = ix.floor().detach()
+    y0 = iy.floor().detach()
+    cx = _cubic_coefficients(ix - x0)
+    cy = _cubic_coefficients(iy - y0)
+    xs: List[_gpujit.Tensor] = []
+    ys: List[_gpujit.Tensor] = []
+    for i in range(4):
+        xs.append(_padded(x0 + (i - 1), sizes[1], padding, align_corners).to(_gpujit.int64))
+        ys.append(_padded(y0 + (i - 1), sizes[0], padding, align_corners).to(_gpujit.int64))
+    out = _gpujit.zeros(n, c, m, dtype=flat.dtype, device=flat.device)
+    for j in range(4):
+        row = _gpujit.zeros(n, c, m, dtype=flat.dtype, device=flat.device)
+        for i in range(4):
+            vals, ok = _read(flat, [ys[j], xs[i]], sizes, n, c, m)
+            row = row + _gpujit.where(ok, vals * cx[i].unsqueeze(1), _gpujit.zeros_like(vals))
+        out = out + row * cy[j].unsqueeze(1)
+    return out
