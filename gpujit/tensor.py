@@ -46,10 +46,11 @@ class Size(tuple):
 class _AutogradMeta:
     """Per-tensor autograd state, created only when a tensor takes part in autograd.
     output_nr: which output of grad_fn this tensor is; acc: a leaf's AccumulateGrad node;
-    has_views: a view of it was recorded; view: for a recorded view that shares its
+    has_views: a view of it was recorded; view_refs: a WeakSet of the recorded views that
+    share its memory (None before the first); view: for a recorded view that shares its
     base's memory, autograd.views.ViewInfo (its base), else None."""
     __slots__ = ("requires_grad", "grad", "grad_fn", "retains_grad", "hooks", "output_nr",
-                 "acc", "has_views", "view", "post_acc_hooks")
+                 "acc", "has_views", "view_refs", "view", "post_acc_hooks")
 
     def __init__(self, requires_grad=False):
         self.requires_grad = requires_grad
@@ -60,6 +61,7 @@ class _AutogradMeta:
         self.output_nr = 0
         self.acc = None
         self.has_views = False
+        self.view_refs = None
         self.view = None
         self.post_acc_hooks = None
 

@@ -291,3 +291,19 @@ def test_freeze_keeps_a_tied_weight_as_one_constant():
     assert sorted(tuple(c.shape) for c in consts) == [(3,), (3,), (3, 3)]   # as torch.jit
     x = gpujit.randn(2, 3)
     np.testing.assert_allclose(f(x).numpy(), m(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_in_place_on_a_reshape_copy_that_has_recorded_views():
+    # (program fuzz seed 2122) x.t().reshape(...) copies: NumPy hands back a view of the
+    # copy; a recorded view of the result also holds that copy, which made the result's
+    # in-place add_ look like a write into an unrecorded view of another tensor
+    x0 = gpujit.randn(5, 6).t().requires_grad_()
+    v1 = x0.reshape(5, 6)
+    v6 = v1[::2]
+    v6.add_(2.0)
+    v1.add_(1.0)
+    (v1 * v1).sum().backward()
+    v1f = x0.detach().numpy().reshape(5, 6) + 1
+    v1f[::2] += 2
+    np.testing.assert_allclose(v1.detach().numpy(), v1f, rtol=1e-6)
+    np.testing.assert_allclose(x0.grad.numpy(), (2 * v1f).reshape(6, 5), rtol=1e-6)

@@ -99,7 +99,7 @@ def _record(op, args):
             return result
         if isinstance(target, Tensor) and "inplace_view" not in op.tags and \
                 target._data.base is not None and view is None and \
-                _shares_memory(target._data):
+                _shares_memory(target):
             raise RuntimeError(
                 f"{op.public_name}: an in-place operation writes into a view while "
                 f"gradients are recorded, and gpujit's autograd did not record the view "
@@ -109,11 +109,16 @@ def _record(op, args):
     return _record_op(op, args, d, inplace, names, bound)
 
 
-def _shares_memory(a) -> bool:
-    """Can another array see a's memory? a is a NumPy/CuPy view; its base referenced only
-    by a (a kernel's output laid out as its input, e.g. a transposed buffer) is a
-    computed value's own memory, not an unrecorded view of another tensor."""
-    return sys.getrefcount(a.base) > 2      # (a's reference and getrefcount's argument)
+def _shares_memory(t) -> bool:
+    """Can an array other than t's own and its recorded views' see t's memory? t's array
+    is a NumPy/CuPy view; its base referenced only by it (a kernel's output laid out as its
+    input, e.g. a transposed buffer; a reshape's copy) and by the arrays of t's recorded
+    views is a computed value's own memory, not an unrecorded view of another tensor."""
+    base = t._data.base
+    n = sys.getrefcount(base) - 3   # (t's array, `base` here and getrefcount's argument)
+    if n > 0 and t._ag is not None and t._ag.view_refs:
+        n -= sum(1 for v in t._ag.view_refs if v._data.base is base)
+    return n > 0
 
 
 def _record_op(op, args, d, inplace, names, bound):

@@ -112,6 +112,9 @@ def attach_views(args, results):
             r._ag.view = ViewInfo(base)
             if base._ag is not None:
                 base._ag.has_views = True
+                if base._ag.view_refs is None:
+                    base._ag.view_refs = weakref.WeakSet()
+                base._ag.view_refs.add(r)
 
 
 def sync_view(t):

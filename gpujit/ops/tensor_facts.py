@@ -196,9 +196,14 @@ def sum_to_size(xp, self, size):
 
 
 @tensor_method("sum_to_size")
-def sum_to_size_method(self, *size):
-    """x.sum_to_size(*size): x itself when size is its shape (PyTorch's sum_to), else
-    aten::sum_to_size (which a trace records either way)."""
+def sum_to_size_method(self, *size, **kwargs):
+    """x.sum_to_size(*size) / x.sum_to_size(size=...): x itself when size is its shape
+    (PyTorch's sum_to), else aten::sum_to_size (which a trace records either way)."""
+    if kwargs:
+        if size or set(kwargs) != {"size"}:
+            raise TypeError(f"sum_to_size() got an unexpected keyword argument "
+                            f"{next(k for k in kwargs if k != 'size' or size)!r}")
+        size = (kwargs["size"],)
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = size[0]
     if (_registry.dispatch_state.tracing is None and
