@@ -20,6 +20,9 @@ Where gpujit deliberately differs, the checks let it:
 - x ** e with a tensor e that needs no gradient, then an in-place write to the result:
   PyTorch's PowBackward1 kept the result and raises at backward, gpujit keeps it only for
   e's gradient and answers;
+- `v[0] = v` with v of shape [1, n]: eager drops v's leading 1 first (copy_to), TorchScript
+  and gpujit's script emit copy_, which refuses the partial overlap; TorchScript's DCE
+  drops the write when v is dead afterwards, gpujit's keeps it and raises (gradient fuzz);
 - masked_fill_ on an expanded tensor: both write with PyTorch's deprecation warning
   (tests/test_expanded_writes_s21.py); not generated.
 
@@ -295,6 +298,17 @@ def _grads(fn, call, lib):
     return loss, [None if a is None or a.grad is None else a.grad for a in leaves]
 
 
+def _torchscript_raises(t_fn, call) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            scripted = torch.jit.script(t_fn)
+        except Exception:          # noqa: BLE001 - not scriptable by torch: no verdict
+            return False
+    return _grads(scripted, call, torch)[0] is None and \
+        _grads(scripted, call, torch)[1] is not None
+
+
 def check_grads(src, calls, strategy=None):
     """The gradients of a program's floating outputs through gpujit eager and scripted
     (profiling and optimized calls) against PyTorch eager's."""
@@ -313,6 +327,10 @@ def check_grads(src, calls, strategy=None):
                     if werr is not None and label == "eager":
                         assert gerr is not None, f"torch raised {werr!r}, gpujit did not{what}"
                     continue
+                if got is None and label == "script" and (
+                        "refer to a single memory location" in str(gerr)
+                        or _torchscript_raises(t_fn, call)):
+                    continue        # (see the module docstring: `v[0] = v`)
                 assert got is not None, f"gpujit: {gerr!r}{what}"
                 # (float16 steps in the chain: PyTorch's half backward rounds elsewhere)
                 tol = 5e-3 if "half" in src or "float16" in src else None
