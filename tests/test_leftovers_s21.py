@@ -307,3 +307,34 @@ def test_in_place_on_a_reshape_copy_that_has_recorded_views():
     v1f[::2] += 2
     np.testing.assert_allclose(v1.detach().numpy(), v1f, rtol=1e-6)
     np.testing.assert_allclose(x0.grad.numpy(), (2 * v1f).reshape(6, 5), rtol=1e-6)
+
+
+def _contiguous_alias(x1, n: int):
+    v6 = x1 * 2
+    v8 = v6.narrow(1, 0, 1)
+    v9 = v6.t().contiguous().t()
+    for _i in range(n + 1):
+        v9[:, 0].add_(v6[:, 0])
+    return v8 * 1
+
+
+def test_ops_that_hand_back_their_input_return_the_same_tensor():
+    # (program fuzz seed 2122) scripted code calls aten::contiguous itself: for a
+    # contiguous input it made a new Tensor over the same memory with a CloneBackward0,
+    # so in-place writes through views of one did not reach the other's gradients (1/16
+    # of the gradient); PyTorch hands back the input tensor (contiguous, to, positive)
+    from gpujit.ops.registry import OPS
+    x = gpujit.randn(3, requires_grad=True) * 1
+    assert OPS["aten::contiguous"].public(x) is x
+    assert OPS["aten::to.dtype"].public(x, gpujit.float32) is x
+    assert gpujit.positive(x) is x and x.grad_fn.name() == "MulBackward0"
+    assert OPS["aten::to.dtype"].public(x, gpujit.float64) is not x
+    a0 = np.arange(12, dtype=np.float32).reshape(4, 3)
+    for fn in (_contiguous_alias, gpujit.jit.script(_contiguous_alias)):
+        for _ in range(3):
+            a = gpujit.tensor(a0).t().requires_grad_()
+            out = fn(a, 1)
+            out.sum().backward()
+            np.testing.assert_allclose(out.detach().numpy().ravel(), [0.0, 8.0, 16.0])
+            np.testing.assert_allclose(a.grad.numpy()[:, 0], [8.0, 8.0, 8.0])
+            np.testing.assert_allclose(a.grad.numpy()[:, 1:], 0.0)

@@ -189,6 +189,8 @@ def _record_op(op, args, d, inplace, names, bound):
         result = op.eager(*args)
     if inplace and isinstance(args[0], Tensor) and args[0]._version == version:
         return result       # the op left self as it was (dropout_ when not training)
+    if not inplace and args and result is args[0]:
+        return result       # it handed back its input itself (contiguous, to, positive...)
     outs = _as_tuple(result)
     list_output = isinstance(result, tuple) and len(op.schema.returns) == 1
     out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if isinstance(r, Tensor)

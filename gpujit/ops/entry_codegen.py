@@ -130,6 +130,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("        r = _np.asarray(r)")
     L.append("    if r.dtype != ot.np:")
     L.append("        r = r.astype(ot.np)")
+    if not inplace and _returns_input(op):  # (positive: PyTorch hands back its input)
+        L.append(f"    if isinstance({names[0]}, _T) and r is {names[0]}._data and "
+                 f"_S.tracing is None:")
+        L.append(f"        return {names[0]}")
     if inplace:
         others = [n for n in names[1:] if n in operands or n in aux]
         if others:
@@ -247,6 +251,16 @@ def _gen_generic(op, fname, consts):
     return "\n".join(L)
 
 
+def _returns_input(op) -> bool:
+    """Does op's one result alias its first argument without writing it (Tensor(a) ->
+    Tensor(a), not a view op): contiguous, to, positive... hand back the input itself
+    when nothing needed doing, and PyTorch returns the input Tensor then (in-place writes
+    through views of either then reach the other's gradients)."""
+    rets, args = op.schema.returns, op.schema.arguments
+    return (len(rets) == 1 and rets[0].type.alias is not None and not rets[0].type.is_write
+            and "view" not in op.tags and bool(args) and args[0].type.alias == rets[0].type.alias)
+
+
 def _wrap_ret(rt, expr, s, names, c_order=False):
     t = rt.type
     if t.base == "Tensor" and not t.is_list:
@@ -254,6 +268,12 @@ def _wrap_ret(rt, expr, s, names, c_order=False):
             for a in s.arguments:
                 if a.type.alias == t.alias:
                     return a.name
+        if t.alias and s.arguments and s.arguments[0].type.alias == t.alias:
+            # Tensor(a) -> Tensor(a): the input itself when the impl handed back its array
+            # (not while tracing: a trace keeps the input's value for its later readers)
+            n = names[0]
+            return (f"({n} if isinstance({n}, _T) and {expr} is {n}._data and "
+                    f"_S.tracing is None else _wrap_array({expr}, dev))")
         if c_order:
             return (f"_wrap_array({expr} if getattr({expr}, 'ndim', 0) < 2 else "
                     f"_c_layout(xp, {expr}), dev)")
