@@ -48,9 +48,11 @@ class _AutogradMeta:
     output_nr: which output of grad_fn this tensor is; acc: a leaf's AccumulateGrad node;
     has_views: a view of it was recorded; view_refs: a WeakSet of the recorded views that
     share its memory (None before the first); view: for a recorded view that shares its
-    base's memory, autograd.views.ViewInfo (its base), else None."""
+    base's memory, autograd.views.ViewInfo (its base), else None; no_grad_view: a view
+    taken in no_grad mode of a tensor that requires grad (an in-place write to it with
+    grad mode on is refused, as PyTorch's CreationMeta::NO_GRAD_MODE)."""
     __slots__ = ("requires_grad", "grad", "grad_fn", "retains_grad", "hooks", "output_nr",
-                 "acc", "has_views", "view_refs", "view", "post_acc_hooks")
+                 "acc", "has_views", "view_refs", "view", "post_acc_hooks", "no_grad_view")
 
     def __init__(self, requires_grad=False):
         self.requires_grad = requires_grad
@@ -64,6 +66,7 @@ class _AutogradMeta:
         self.view_refs = None
         self.view = None
         self.post_acc_hooks = None
+        self.no_grad_view = False
 
 
 def _ops():

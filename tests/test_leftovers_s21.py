@@ -338,3 +338,32 @@ def test_ops_that_hand_back_their_input_return_the_same_tensor():
             np.testing.assert_allclose(out.detach().numpy().ravel(), [0.0, 8.0, 16.0])
             np.testing.assert_allclose(a.grad.numpy()[:, 0], [8.0, 8.0, 8.0])
             np.testing.assert_allclose(a.grad.numpy()[:, 1:], 0.0)
+
+
+def test_a_view_taken_in_no_grad_mode_refuses_in_place_writes_in_grad_mode():
+    msg = "A view was created in no_grad mode and is being modified inplace with grad mode"
+    a = gpujit.randn(4, 4, requires_grad=True) * 1
+    with gpujit.no_grad():
+        b = a[1:]
+        c = a.t()
+        parts = a.split(2)
+    with pytest.raises(RuntimeError, match=msg):
+        b.add_(1)
+    with pytest.raises(RuntimeError, match=msg):
+        c[0].mul_(2)                  # (a view of such a view is one too)
+    with pytest.raises(RuntimeError, match=msg):
+        parts[0].zero_()
+    with gpujit.no_grad():
+        b.add_(1)                     # both in no_grad: allowed, as PyTorch
+    assert (b * 2).shape == (3, 4)    # out-of-place use is fine
+    w = gpujit.randn(3, requires_grad=True)
+    with gpujit.no_grad():
+        w.mul_(2)                     # (not a view: allowed)
+        v = w.detach()[0:2]
+    v.add_(1)                         # (a view of a detached tensor: allowed)
+    torch = pytest.importorskip("torch")
+    t = torch.randn(4, 4, requires_grad=True) * 1
+    with torch.no_grad():
+        tb = t[1:]
+    with pytest.raises(RuntimeError, match=msg):
+        tb.add_(1)

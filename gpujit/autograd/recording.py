@@ -8,7 +8,7 @@ import weakref
 
 from .. import dtypes as _dt
 from ..ops import registry as _reg
-from ..tensor import Tensor
+from ..tensor import Tensor, _AutogradMeta
 from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedTensor, backward_name, node_class
 from . import views as _views
@@ -49,9 +49,27 @@ def edge_of(t):
     return (acc, 0)
 
 
+NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplace with grad "
+                "mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                "forbidden. You can clarify your code by moving both the view and the "
+                "inplace either both inside the no_grad block (if you don't want the inplace "
+                "to be tracked) or both outside (if you want the inplace to be tracked).")
+
+
 def autograd_call(op, args):
     if not _state.enabled:
-        return op.eager(*args)
+        result = op.eager(*args)
+        if args:
+            a = args[0]
+            if isinstance(a, Tensor) and a._ag is not None and \
+                    (a._ag.requires_grad or a._ag.no_grad_view) and "view" in op.tags and \
+                    op.name != "aten::detach":
+                _mark_no_grad_views(result)
+        return result
+    if args:
+        a = args[0]
+        if isinstance(a, Tensor) and a._ag is not None and a._ag.no_grad_view:
+            return _no_grad_view_call(op, args)
     needs = False
     for a in args:
         if type(a) is Tensor or isinstance(a, Tensor):
@@ -249,6 +267,30 @@ def mark_result(r, node, i):
 
 def _as_tuple(r):
     return r if isinstance(r, tuple) else (r,)
+
+
+def _mark_no_grad_views(result):
+    """The results of a view op run in no_grad mode on a tensor that requires grad (or on
+    such a view): views whose in-place writes PyTorch refuses in grad mode."""
+    for r in (result if isinstance(result, (list, tuple)) else (result,)):
+        if isinstance(r, Tensor):
+            if r._ag is None:
+                r._ag = _AutogradMeta(False)
+            r._ag.no_grad_view = True
+
+
+def _no_grad_view_call(op, args):
+    """An op in grad mode whose first argument is a view taken in no_grad mode: an
+    in-place write is refused (PyTorch's error); a view of it is one too."""
+    inplace = op.inplace_of is not None or \
+        (op.schema.arguments and op.schema.arguments[0].type.is_write)
+    if inplace and "inplace_view" not in op.tags:
+        raise RuntimeError(NO_GRAD_VIEW)
+    needs = any(isinstance(a, Tensor) and _requires(a) for a in args)
+    result = _record(op, args) if needs else op.eager(*args)
+    if "view" in op.tags and op.name != "aten::detach":
+        _mark_no_grad_views(result)
+    return result
 
 
 def _no_grad_result(op, args):
