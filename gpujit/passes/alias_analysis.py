@@ -368,6 +368,19 @@ class AliasDb:
         return False
 
 
+    def is_mutated_after(self, values, node) -> bool:
+        """Can a write to (an alias of) one of values run after `node` starts: a writer
+        later in graph order, or one inside a loop that also holds node (it runs again
+        on the next trip)?"""
+        lo = self._order[node]
+        loops = [n for n in _enclosing_nodes(node) if n.kind == "prim::Loop"]
+        for v in values:
+            for w in self.writers(v):
+                if self._order[w] > lo or any(l in _enclosing_nodes(w) for l in loops):
+                    return True
+        return False
+
+
 def _self_and_nested(node):
     yield node
     for b in node.blocks:

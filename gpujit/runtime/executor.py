@@ -73,6 +73,25 @@ def _py_name(name, used):
     return out
 
 
+def _inputs_written_later(graph, groups) -> set:
+    """The groups some of whose tensor inputs may be written in place (through any alias)
+    after the group runs. Recording gradients, such a group runs op by op: its fused
+    backward recomputes the ops from its inputs, so it saves inputs that eager autograd
+    does not (x * 2 then abs: eager saves the product), and the later write would fail
+    its version check where eager's backward does not."""
+    from ..passes.alias_analysis import AliasDb
+    db, out = None, set()
+    for g in groups:
+        ins = [v for v in g.node.inputs if isinstance(v.type, T.TensorType)]
+        if not ins:
+            continue
+        if db is None:
+            db = AliasDb(graph)
+        if db.is_mutated_after(ins, g.node):
+            out.add(g)
+    return out
+
+
 class Specialization:
     """One generated function: the key it serves, its profile, source and graph."""
 
@@ -241,8 +260,10 @@ class Executable:
         if spec.runners is None:
             with self._lock:
                 if spec.runners is None:
+                    written = _inputs_written_later(spec._exe_graph, spec.groups)
                     for g in spec.groups:
-                        g.node.meta[GROUP_RUNNER] = runner(g)
+                        if g not in written:
+                            g.node.meta[GROUP_RUNNER] = runner(g)
                     spec.runners = runner
         return interpret(spec._exe_graph, *args)
 
