@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import numpy as _np
 
-_state = {"matmul_precision": "highest", "deterministic": False, "warn_only": False,
-          "interop_threads": 1}
+_state = {"matmul_precision": "highest", "matmul_fp32_precision": "none",
+          "deterministic": False, "warn_only": False, "interop_threads": 1}
 
 
 def set_float32_matmul_precision(precision: str) -> None:
+    """Kept and read back (also as torch.backends.cuda.matmul.allow_tf32 / fp32_precision);
+    an unknown name warns and changes nothing, as torch."""
     if precision not in ("highest", "high", "medium"):
-        raise RuntimeError(f"Invalid precision: {precision!r}: expected 'highest', 'high' "
-                           f"or 'medium'")
+        import warnings
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      f"setFloat32MatmulPrecision call has no effect.", UserWarning,
+                      stacklevel=2)
+        return
     _state["matmul_precision"] = precision
+    _state["matmul_fp32_precision"] = "ieee" if precision == "highest" else "tf32"
 
 
 def get_float32_matmul_precision() -> str:
@@ -30,8 +36,8 @@ def get_float32_matmul_precision() -> str:
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
     if not isinstance(mode, bool):
-        raise TypeError(f"use_deterministic_algorithms expects a bool, but got "
-                        f"{type(mode).__name__}")
+        raise TypeError(f"_set_deterministic_algorithms(): argument 'mode' (position 1) must "
+                        f"be bool, not {type(mode).__name__}")
     _state["deterministic"], _state["warn_only"] = mode, bool(warn_only)
 
 

@@ -1,0 +1,132 @@
+"""Modules PyTorch scripts import (session 21): torch.backends.* as importable submodules
+with torch's checked flags, torch.utils.hooks, torch.nn.utils.prune, torch.utils.benchmark,
+torch.utils._pytree and Tensor methods scripts call; each against torch where installed.
+
+Deliberate differences (documented):
+- cudnn / mkldnn / mkl / openmp / opt_einsum / mps `is_available()` are False: gpujit uses
+  none of them (torch's CPU wheel reports mkldnn, mkl and openmp available).
+- torch raises "mix of the legacy and new APIs" when `matmul.allow_tf32` and
+  `matmul.fp32_precision` are both set; gpujit keeps one consistent state instead.
+"""
+import importlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import gpujit
+
+
+# ------------------------------------------------------------------ torch.backends
+
+@pytest.mark.parametrize("name", ["cudnn", "cuda", "mps", "opt_einsum", "mkldnn", "mkl",
+                                  "openmp", "cpu"])
+def test_backends_submodules_import(name):
+    mod = importlib.import_module(f"gpujit.backends.{name}")
+    assert getattr(gpujit.backends, name) is mod
+
+
+def test_cudnn_flags_checked_and_restored_as_torch():
+    import gpujit.backends.cudnn as cudnn
+    assert cudnn.is_available() is False and cudnn.version() is None
+    assert cudnn.benchmark_limit is None         # torch without cuDNN
+    old = (cudnn.enabled, cudnn.benchmark, cudnn.deterministic)
+    try:
+        cudnn.benchmark = True
+        cudnn.deterministic = True
+        assert gpujit.backends.cudnn.benchmark is True and cudnn.deterministic is True
+        for flag, c_name in (("benchmark", "set_benchmark_cudnn"),
+                             ("enabled", "set_enabled_cudnn"),
+                             ("deterministic", "set_deterministic_cudnn")):
+            with pytest.raises(RuntimeError, match=f"{c_name} expects a bool, but got int"):
+                setattr(cudnn, flag, 1)
+        # flags() sets every flag for the block, its defaults too (cuDNN off), then restores
+        with cudnn.flags(benchmark=False):
+            assert cudnn.enabled is False and cudnn.benchmark is False
+        assert cudnn.enabled is True and cudnn.benchmark is True
+    finally:
+        cudnn.enabled, cudnn.benchmark, cudnn.deterministic = old
+
+
+def test_disable_global_flags_freezes_outside_flags_context():
+    code = ("import gpujit as torch\n"
+            "torch.backends.disable_global_flags()\n"
+            "assert torch.backends.flags_frozen()\n"
+            "try:\n    torch.backends.cudnn.benchmark = True\n"
+            "except RuntimeError as e:\n    print(e)\n"
+            "with torch.backends.cudnn.flags(enabled=True, benchmark=True):\n"
+            "    print(torch.backends.cudnn.benchmark)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "not allowed to set gpujit.backends.cudnn flags after disable_global_flags" \
+        in out.stdout
+    assert out.stdout.strip().endswith("True")
+
+
+def test_matmul_allow_tf32_is_the_matmul_precision():
+    matmul = gpujit.backends.cuda.matmul
+    try:
+        gpujit.set_float32_matmul_precision("high")
+        assert matmul.allow_tf32 is True and matmul.fp32_precision == "tf32"
+        gpujit.set_float32_matmul_precision("highest")
+        assert matmul.allow_tf32 is False and matmul.fp32_precision == "ieee"
+        matmul.allow_tf32 = True
+        assert gpujit.get_float32_matmul_precision() == "high"
+        with pytest.raises(RuntimeError, match="set_allow_tf32_cublas expects a bool"):
+            matmul.allow_tf32 = 1
+        with pytest.raises(RuntimeError, match="Unknown precision: xx"):
+            matmul.fp32_precision = "xx"
+        with pytest.raises(AttributeError, match="Unknown attribute foo"):
+            matmul.foo
+        with pytest.raises(AttributeError, match="Unknown attribute foo"):
+            matmul.foo = 1
+        matmul.allow_fp16_reduced_precision_reduction = (False,)
+        assert matmul.allow_fp16_reduced_precision_reduction is False
+        assert matmul.allow_fp16_reduced_precision_reduction_split_k is True
+        with pytest.raises(TypeError, match="expects a bool or a tuple/list of bools"):
+            matmul.allow_bf16_reduced_precision_reduction = 1
+    finally:
+        matmul.allow_fp16_reduced_precision_reduction = True
+        gpujit.set_float32_matmul_precision("highest")
+
+
+def test_sdp_switches_follow_sdpa_kernel():
+    from gpujit.nn.attention import SDPBackend, sdpa_kernel
+    cuda = gpujit.backends.cuda
+    assert cuda.flash_sdp_enabled() and cuda.math_sdp_enabled()
+    cuda.enable_flash_sdp(False)
+    try:
+        assert cuda.flash_sdp_enabled() is False and cuda.math_sdp_enabled() is True
+    finally:
+        cuda.enable_flash_sdp(True)
+    assert cuda.flash_sdp_enabled()
+    with sdpa_kernel(SDPBackend.MATH):
+        assert not cuda.flash_sdp_enabled() and cuda.math_sdp_enabled()
+    with pytest.warns(FutureWarning, match="sdp_kernel\\(\\)` is deprecated"):
+        with cuda.sdp_kernel(enable_flash=False):
+            assert not cuda.flash_sdp_enabled() and cuda.mem_efficient_sdp_enabled()
+    assert cuda.flash_sdp_enabled()
+    with pytest.raises(RuntimeError, match="expects a bool"):
+        cuda.enable_math_sdp(1)
+
+
+def test_opt_einsum_and_mps_as_torch_without_them():
+    oe = gpujit.backends.opt_einsum
+    assert oe.is_available() is False and oe.enabled is False and oe.strategy is None
+    assert oe.get_opt_einsum() is None
+    with pytest.raises(ValueError, match="opt_einsum is not available"):
+        oe.enabled = True
+    assert gpujit.backends.mps.is_available() is False
+    assert gpujit.backends.mps.is_built() is False
+    assert gpujit.backends.cpu.get_cpu_capability() in ("AVX512", "AVX2", "DEFAULT")
+
+
+def test_precision_and_deterministic_errors_as_torch():
+    with pytest.warns(UserWarning, match="has no effect"):
+        gpujit.set_float32_matmul_precision("bogus")
+    assert gpujit.get_float32_matmul_precision() == "highest"
+    with pytest.raises(TypeError, match="argument 'mode' \\(position 1\\) must be bool, "
+                                        "not int"):
+        gpujit.use_deterministic_algorithms(1)
