@@ -8,6 +8,8 @@ new_zeros, ...) are written in _tensor_conversions.py and set on Tensor at impor
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from . import dtypes as _dt
@@ -276,16 +278,13 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
                                "gradient")
+        from .utils.hooks import RemovableHandle
         ag = self._ag
         if ag.hooks is None:
-            ag.hooks = []
-        ag.hooks.append(hook)
-
-        class _Handle:
-            def remove(_self):
-                if hook in ag.hooks:
-                    ag.hooks.remove(hook)
-        return _Handle()
+            ag.hooks = OrderedDict()       # weakly referenced by the handles
+        handle = RemovableHandle(ag.hooks)
+        ag.hooks[handle.id] = hook
+        return handle
 
     def detach_(self):
         """Cut this tensor from the graph in place (it becomes a leaf without grad)."""

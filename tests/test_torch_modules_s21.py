@@ -130,3 +130,68 @@ def test_precision_and_deterministic_errors_as_torch():
     with pytest.raises(TypeError, match="argument 'mode' \\(position 1\\) must be bool, "
                                         "not int"):
         gpujit.use_deterministic_algorithms(1)
+
+
+# ------------------------------------------------------------------ torch.utils.hooks
+
+def _fwd_hook(module, inputs, output):
+    return None
+
+
+def test_tensor_hook_handles_remove_their_own_registration():
+    from gpujit.utils.hooks import RemovableHandle
+    calls = []
+
+    def hook(grad):
+        calls.append(1)
+    x = gpujit.ones(3, requires_grad=True)
+    y = x * 2
+    h1, h2 = y.register_hook(hook), y.register_hook(hook)
+    assert isinstance(h1, RemovableHandle) and h1.id != h2.id
+    h1.remove()
+    h1.remove()            # a second remove must not take out the other registration
+    y.sum().backward()
+    assert calls == [1]    # torch: 1 (gpujit removed both before)
+
+
+def test_every_hook_registration_returns_a_removable_handle():
+    import gpujit.utils.hooks as hooks
+    calls = []
+    x = gpujit.ones(3, requires_grad=True)
+    y = x * 2
+    node = y.grad_fn
+    post = node.register_hook(lambda gi, go: calls.append("post"))
+    pre = node.register_prehook(lambda go: calls.append("pre"))
+    acc = x.register_post_accumulate_grad_hook(lambda t: calls.append("acc"))
+    lin = gpujit.nn.Linear(2, 2)
+    fwd = lin.register_forward_hook(_fwd_hook)
+    step = gpujit.optim.SGD(lin.parameters(), lr=0.1).register_step_pre_hook(
+        lambda *a: None)
+    for h in (post, pre, acc, fwd, step):
+        assert isinstance(h, hooks.RemovableHandle)
+    with post:                      # a context manager that removes on exit
+        pass
+    with acc:
+        y.sum().backward()
+    (x * 3).sum().backward()
+    assert calls == ["pre", "acc"]
+    assert gpujit.nn.module.RemovableHandle is hooks.RemovableHandle
+
+
+def test_removable_handle_pickles_and_takes_extra_dicts():
+    import pickle
+    from collections import OrderedDict
+    from gpujit.utils.hooks import RemovableHandle, unserializable_hook
+    lin = gpujit.nn.Linear(2, 2)
+    h = lin.register_forward_hook(_fwd_hook)
+    h2 = pickle.loads(pickle.dumps(h))
+    assert h2.id == h.id and RemovableHandle.next_id > h.id
+    d, e1, e2 = OrderedDict(), OrderedDict(), OrderedDict()
+    r = RemovableHandle(d, extra_dict=[e1, e2])
+    d[r.id] = e1[r.id] = e2[r.id] = 1
+    r.remove()
+    assert not d and not e1 and not e2
+    with pytest.raises(TypeError, match="weak reference"):
+        RemovableHandle({})         # as torch: the hooks dict must be weakly referenceable
+    f = unserializable_hook(lambda g: g)
+    assert f.__torch_unserializable__ is True

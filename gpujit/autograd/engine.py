@@ -152,7 +152,7 @@ def _tensor_hooks(node, buf):
         if t is None or t._ag is None or t._ag.grad_fn is not node or buf[nr] is None:
             continue
         ag = t._ag
-        for h in ag.hooks or ():
+        for h in list((ag.hooks or {}).values()):
             r = h(buf[nr])
             if r is not None:
                 buf[nr] = r
@@ -170,7 +170,7 @@ def _tensor_hooks(node, buf):
 
 
 def _run_node(node, buf, retain_graph, accumulate):
-    for h in node._pre_hooks:
+    for h in list(node._pre_hooks.values()):
         r = h(tuple(buf))
         if r is not None:
             buf = list(r)
@@ -192,7 +192,7 @@ def _run_node(node, buf, retain_graph, accumulate):
         # broadcast_tensors / meshgrid: input i gets only output i's gradient, none when
         # that output got none (PyTorch's separate expand per input leaves its .grad None)
         in_grads = [g if b is not None else None for g, b in zip(in_grads, buf)]
-    for h in node._hooks:
+    for h in list(node._hooks.values()):
         r = h(tuple(in_grads), tuple(full))
         if r is not None:
             in_grads = list(r)
@@ -211,7 +211,7 @@ def _accumulate(node, g):
 def _accumulate_into(leaf, g):
     ag = leaf._ag
     if ag.hooks and ag.grad_fn is None:
-        for h in ag.hooks:
+        for h in list(ag.hooks.values()):
             r = h(g)
             if r is not None:
                 g = r

@@ -6,6 +6,7 @@ should be (zeros of that shape and dtype)."""
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 
 from ..ops.node_names import node_name
 from ..tensor import Tensor
@@ -130,8 +131,8 @@ class Node:
     def __init__(self):
         self.next_functions = ()
         self.released = False
-        self._hooks = []
-        self._pre_hooks = []
+        self._hooks = OrderedDict()     # handle id -> hook (torch.utils.hooks.RemovableHandle)
+        self._pre_hooks = OrderedDict()
         self.metadata = {}
         self.out_meta = ()          # per output: (shape, dtype, device) for zero-filling
         if _anomaly.state.enabled:
@@ -142,13 +143,11 @@ class Node:
 
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) after the node ran (may return new grad_inputs)."""
-        self._hooks.append(fn)
-        return _Handle(self._hooks, fn)
+        return _add_hook(self._hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) before the node runs (may return new grad_outputs)."""
-        self._pre_hooks.append(fn)
-        return _Handle(self._pre_hooks, fn)
+        return _add_hook(self._pre_hooks, fn)
 
     def release(self):
         self.released = True
@@ -160,13 +159,11 @@ class Node:
         return self.apply(list(grads))
 
 
-class _Handle:
-    def __init__(self, lst, fn):
-        self.lst, self.fn = lst, fn
-
-    def remove(self):
-        if self.fn in self.lst:
-            self.lst.remove(self.fn)
+def _add_hook(hooks, fn):
+    from ..utils.hooks import RemovableHandle
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = fn
+    return handle
 
 
 class OpBackward(Node):

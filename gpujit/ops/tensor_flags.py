@@ -6,6 +6,8 @@ Installed on Tensor as properties/methods when this family is imported.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from .._frames import warn_at_user_frame
@@ -64,24 +66,6 @@ def _dim_order(self, *, ambiguity_check=False):
 
 # ------------------------------------------------------------------ post-accumulate hooks
 
-class _PostAccHandle:
-    """The handle register_post_accumulate_grad_hook returns (.remove(), a context
-    manager as torch.utils.hooks.RemovableHandle)."""
-
-    def __init__(self, hooks, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
 @tensor_method("register_post_accumulate_grad_hook")
 def _register_post_accumulate_grad_hook(self, hook):
     """hook(tensor) runs after backward accumulated this leaf's .grad (autograd/engine.py
@@ -92,15 +76,17 @@ def _register_post_accumulate_grad_hook(self, hook):
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                            "tensors")
     ag = self._ag
+    from ..utils.hooks import RemovableHandle
     if ag.post_acc_hooks is None:
-        ag.post_acc_hooks = []
-    ag.post_acc_hooks.append(hook)
-    return _PostAccHandle(ag.post_acc_hooks, hook)
+        ag.post_acc_hooks = OrderedDict()
+    handle = RemovableHandle(ag.post_acc_hooks)
+    ag.post_acc_hooks[handle.id] = hook
+    return handle
 
 
 def run_post_accumulate_hooks(leaf):
     """Called by the engine after leaf.grad was accumulated."""
-    for h in list(leaf._ag.post_acc_hooks or ()):
+    for h in list((leaf._ag.post_acc_hooks or {}).values()):
         r = h(leaf)
         if r is not None:
             raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")

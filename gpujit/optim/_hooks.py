@@ -7,7 +7,7 @@ import functools
 from collections import OrderedDict
 from itertools import chain
 
-from ..nn._module_state import RemovableHandle
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
            "OptimizerHooks"]
