@@ -195,3 +195,117 @@ def test_removable_handle_pickles_and_takes_extra_dicts():
         RemovableHandle({})         # as torch: the hooks dict must be weakly referenceable
     f = unserializable_hook(lambda g: g)
     assert f.__torch_unserializable__ is True
+
+
+# ------------------------------------------------------------------ torch.nn.utils.prune
+
+def _twin_linear(lib, w, b):
+    m = lib.nn.Linear(w.shape[1], w.shape[0])
+    with lib.no_grad():
+        m.weight.copy_(lib.tensor(w))
+        m.bias.copy_(lib.tensor(b))
+    return m
+
+
+def _prune_script(lib):
+    """One pruning session, run on gpujit and on torch: what the user reads back."""
+    import importlib
+    prune = importlib.import_module(lib.__name__ + ".nn.utils.prune")
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((3, 4)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    x = lib.tensor(rng.standard_normal((2, 4)).astype(np.float32))
+    out = {}
+    m = _twin_linear(lib, w, b)
+    prune.l1_unstructured(m, "weight", amount=0.3)
+    out["names"] = (sorted(k for k, _ in m.named_parameters()),
+                    sorted(k for k, _ in m.named_buffers()), list(m.state_dict().keys()))
+    out["l1"] = m.weight_mask.tolist()
+    prune.l1_unstructured(m, "weight", amount=2)         # chained: a PruningContainer
+    hook = list(m._forward_pre_hooks.values())[0]
+    out["container"] = (type(hook).__name__, len(hook), hook._tensor_name)
+    out["l1x2"] = m.weight_mask.tolist()
+    prune.ln_structured(m, "weight", amount=1, n=2, dim=0)
+    out["ln"] = m.weight_mask.tolist()
+    with lib.no_grad():
+        m.weight_orig.add_(1.0)             # the pre-hook recomputes weight each forward
+    out["forward"] = np.round(m(x).detach().numpy(), 5).tolist()
+    prune.remove(m, "weight")
+    out["removed"] = (sorted(k for k, _ in m.named_parameters()), list(m.state_dict().keys()),
+                      type(m.weight).__name__, prune.is_pruned(m),
+                      np.round(m.weight.detach().numpy(), 5).tolist())
+    c = lib.nn.Conv2d(3, 4, 3)
+    with lib.no_grad():
+        c.weight.copy_(lib.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32)))
+    prune.ln_structured(c, "weight", amount=0.5, n=1, dim=1)
+    prune.ln_structured(c, "weight", amount=1, n=float("inf"), dim=0)
+    out["conv"] = c.weight_mask.sum(dim=(2, 3)).tolist()
+    prune.l1_unstructured(c, "bias", amount=0.25,
+                          importance_scores=lib.tensor([3., 1., 2., 4.]))
+    out["bias"] = c.bias_mask.tolist()
+    a = _twin_linear(lib, w[:2, :3], b[:2])
+    d = _twin_linear(lib, w[1:, 2:], b[1:])
+    prune.global_unstructured([(a, "weight"), (d, "weight"), (a, "bias")],
+                              pruning_method=prune.L1Unstructured, amount=5)
+    prune.global_unstructured([(a, "weight"), (d, "weight")],
+                              pruning_method=prune.L1Unstructured, amount=0.5)
+    out["global"] = (a.weight_mask.tolist(), d.weight_mask.tolist(), a.bias_mask.tolist(),
+                     [type(h).__name__ for h in a._forward_pre_hooks.values()])
+    cm = _twin_linear(lib, w[:, :2], b)
+    prune.identity(cm, "bias")
+    prune.custom_from_mask(cm, "weight", mask=lib.tensor([[0, 1], [1, 0], [1, 1]]))
+    out["custom"] = (cm.weight_mask.tolist(), cm.bias_mask.tolist(), cm.weight_mask.dtype.is_floating_point)
+    out["prune"] = prune.L1Unstructured(amount=2).prune(lib.tensor([3., -1., .5, 2.])).tolist()
+    errors = []
+    for call in (lambda: prune.l1_unstructured(_twin_linear(lib, w, b), "weight", amount=-1),
+                 lambda: prune.l1_unstructured(_twin_linear(lib, w, b), "weight", amount=1.5),
+                 lambda: prune.l1_unstructured(_twin_linear(lib, w, b), "weight", amount="a"),
+                 lambda: prune.l1_unstructured(_twin_linear(lib, w, b), "weight", amount=13),
+                 lambda: prune.ln_structured(_twin_linear(lib, w, b), "weight", 1, 2, dim=2),
+                 lambda: prune.remove(_twin_linear(lib, w, b), "weight"),
+                 lambda: prune.global_unstructured([(a, "weight")], prune.LnStructured,
+                                                   amount=1, n=2, dim=0)):
+        try:
+            call()
+        except Exception as e:         # noqa: BLE001 (the error is the result compared)
+            errors.append((type(e).__name__,
+                           str(e).replace("torch", "LIB").replace("gpujit", "LIB")))
+    mm = _twin_linear(lib, w, b)
+    try:
+        prune.ln_structured(mm, "bias", amount=1, n=2, dim=0)
+    except ValueError as e:
+        errors.append(("ValueError", str(e).split(" Found")[0]))
+    out["errors"] = errors
+    out["restored"] = sorted(k for k, _ in mm.named_parameters())   # put back on failure
+    return out
+
+
+def test_prune_matches_torch():
+    torch = pytest.importorskip("torch")
+    got, want = _prune_script(gpujit), _prune_script(torch)
+    for key in want:
+        assert got[key] == want[key], key
+
+
+def test_prune_state_dict_loads_into_a_pruned_twin_and_random_methods_count():
+    from gpujit.nn.utils import prune
+    c = gpujit.nn.Conv2d(2, 4, 3)
+    prune.ln_structured(c, "weight", amount=2, n=2, dim=0)
+    sd = c.state_dict()
+    assert sorted(sd) == ["bias", "weight_mask", "weight_orig"]
+    c2 = gpujit.nn.Conv2d(2, 4, 3)
+    prune.identity(c2, "weight")
+    c2.load_state_dict(sd)
+    x = gpujit.randn(1, 2, 5, 5)
+    np.testing.assert_array_equal(c2(x).detach().numpy(), c(x).detach().numpy())
+    r = gpujit.nn.Linear(5, 4)
+    prune.random_unstructured(r, "weight", amount=0.4)        # round(0.4 * 20) = 8
+    assert int(r.weight_mask.sum().item()) == 12
+    prune.random_structured(r, "weight", amount=2, dim=1)     # 2 whole columns more
+    cols = r.weight_mask.sum(0).numpy()
+    assert (cols == 0).sum() >= 2 and r.weight_mask.sum().item() <= 12
+    assert np.all(r.weight.detach().numpy()[:, cols == 0] == 0)
+    # the pruned weight is differentiable w.r.t. weight_orig, masked entries get no grad
+    r(gpujit.randn(3, 5)).sum().backward()
+    g = r.weight_orig.grad.numpy()
+    assert np.all(g[r.weight_mask.numpy() == 0] == 0)
