@@ -309,3 +309,76 @@ def test_prune_state_dict_loads_into_a_pruned_twin_and_random_methods_count():
     r(gpujit.randn(3, 5)).sum().backward()
     g = r.weight_orig.grad.numpy()
     assert np.all(g[r.weight_mask.numpy() == 0] == 0)
+
+
+# ------------------------------------------------------------------ torch.utils._pytree
+
+def _pytree_script(pt):
+    from collections import OrderedDict, defaultdict, deque, namedtuple
+    P = namedtuple("P", "a b")
+    tree = {"b": [1, (2, None)], "a": P(3, {"z": 4, "y": 5}), "c": OrderedDict(x=6),
+            "d": defaultdict(list, {"k": 7}), "e": deque([8, 9], maxlen=3)}
+    leaves, spec = pt.tree_flatten(tree)
+    out = {"leaves": leaves, "repr": repr(spec).replace("<class '", "").replace("'>", ""),
+           "counts": (spec.num_leaves, spec.num_nodes, spec.num_children, spec.is_leaf()),
+           "unflatten": repr(pt.tree_unflatten([None if x is None else x * 10
+                                                for x in leaves], spec)),
+           "small": (pt.tree_leaves([None, 1, [], ()]), repr(pt.tree_structure(1)),
+                     repr(pt.tree_structure([])), pt.tree_structure([1, 2]) ==
+                     pt.tree_structure([3, 4]), pt.tree_structure([1]) ==
+                     pt.tree_structure((1,))),
+           "map2": pt.tree_map(lambda a, b: (a, b), [1, 2], [[1, 2], {"x": 3}]),
+           "map_only": pt.tree_map_only(int, lambda x: -x, [1, "a", 2.0, True]),
+           "all_any": (pt.tree_all(lambda x: x > 0, [1, [2]]),
+                       pt.tree_any(lambda x: x > 1, (1,)),
+                       pt.tree_all_only(int, lambda x: x > 0, [1, "a"])),
+           "is_leaf": pt.tree_leaves([1, [2, [3]]],
+                                     is_leaf=lambda x: isinstance(x, list) and len(x) == 1),
+           "paths": [(pt.keystr(k), v) for k, v in pt.tree_leaves_with_path(tree)]}
+    errors = []
+    for a, b in (([1, (2, 3)], [10, [20, 30]]), ({"a": 1}, {"b": 1}), ([1], [1, 2])):
+        try:
+            pt.tree_map(lambda x, y: x, a, b)
+        except ValueError as e:
+            errors.append(str(e))
+    try:
+        pt.tree_unflatten([1, 2], spec)
+    except ValueError as e:
+        errors.append(str(e).split(" (")[0])
+    out["errors"] = errors
+    return out
+
+
+def test_pytree_matches_torch():
+    torch_pt = pytest.importorskip("torch.utils._pytree")
+    from gpujit.utils import _pytree
+    got, want = _pytree_script(_pytree), _pytree_script(torch_pt)
+    for key in want:
+        assert got[key] == want[key], key
+
+
+def test_pytree_registered_node_and_tensors_are_leaves():
+    import gpujit.utils._pytree as pt
+
+    class Box:
+        def __init__(self, v):
+            self.v = v
+    pt.register_pytree_node(Box, lambda b: ([b.v], None), lambda c, ctx: Box(c[0]))
+    try:
+        leaves, spec = pt.tree_flatten([Box(1), Box([2, 3])])
+        assert leaves == [1, 2, 3]
+        assert repr(spec) == ("TreeSpec(list, None, [TreeSpec(Box, None, [*]),\n"
+                              "  TreeSpec(Box, None, [TreeSpec(list, None, [*,\n"
+                              "      *])])])")
+        with pytest.raises(ValueError, match="already registered as pytree node"):
+            pt.register_pytree_node(Box, lambda b: ([b.v], None), lambda c, ctx: Box(c[0]))
+        with pytest.raises(ValueError, match="Type mismatch; expected"):
+            pt.tree_map(lambda a, b: a, Box(1), [1])
+    finally:
+        del pt.SUPPORTED_NODES[Box]
+    x = gpujit.ones(2)
+    doubled = pt.tree_map(lambda t: t * 2, {"w": x, "n": (3, x)})
+    assert doubled["n"][0] == 6 and doubled["w"].tolist() == [2.0, 2.0]
+    assert pt.tree_leaves(x)[0] is x
+    with pytest.raises(TypeError, match="Expected `treespec` to be an instance of PyTreeSpec"):
+        pt.tree_unflatten([1], [1])

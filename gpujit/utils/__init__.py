@@ -1,7 +1,8 @@
 """gpujit.utils: torch.utils' data loading (utils.data), activation checkpointing
-(utils.checkpoint) and hook handles (utils.hooks)."""
+(utils.checkpoint), hook handles (utils.hooks) and pytrees (utils._pytree)."""
 from . import data  # noqa: F401
 from . import checkpoint  # noqa: F401
 from . import hooks  # noqa: F401
+from . import _pytree  # noqa: F401
 
-__all__ = ["data", "checkpoint", "hooks"]
+__all__ = ["data", "checkpoint", "hooks", "_pytree"]
