@@ -216,16 +216,5 @@ class TensorConversions:
         return _registry.OPS["aten::mH"].public(self)
 
     @property
-    def real(self):
-        """self: a real tensor is its own real part (ops/conj_real.py)."""
-        from .ops.conj_real import PUBLIC
-        return PUBLIC["real"](self)
-
-    @property
-    def imag(self):
-        from .ops.conj_real import imag
-        return imag(self)
-
-    @property
     def layout(self):
         return _dt.strided

@@ -149,6 +149,23 @@ def nonzero_(xp, self):
     return _argwhere(xp, self)
 
 
+@op("aten::nonzero_static(Tensor self, *, SymInt size, int fill_value=-1) -> Tensor",
+    tags=_SHAPE, meta=lambda self, size, fill_value=-1: TensorMeta(
+        _dt.int64, (size, len(self.shape)), self.device))
+def nonzero_static(xp, self, size, fill_value=-1):
+    """nonzero with a fixed number of rows: the first `size` indices, padded with rows of
+    fill_value (a shape known before the data is, for compiled code)."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise TypeError(f"nonzero_static(): argument 'size' must be int, not "
+                        f"{type(size).__name__}")
+    if size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    idx = _argwhere(xp, self)[:size]
+    out = xp.full((size, self.ndim), fill_value, dtype=np.int64)
+    out[:idx.shape[0]] = idx
+    return out
+
+
 @op("aten::argwhere(Tensor self) -> Tensor", tags=_SHAPE,
     meta=lambda self: TensorMeta(_dt.int64, (None, len(self.shape)), self.device))
 def argwhere(xp, self):

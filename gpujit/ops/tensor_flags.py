@@ -192,3 +192,117 @@ def _storage(self):
 
 
 PUBLIC.update(UntypedStorage=UntypedStorage, TypedStorage=TypedStorage)
+
+
+# ------------------------------------------------------------------ more of torch.Tensor
+
+@tensor_method("const_data_ptr")
+def _const_data_ptr(self):
+    """The address of the first element (data_ptr, promised not to be written through)."""
+    return self.data_ptr()
+
+
+@tensor_method("is_set_to")
+def _is_set_to(self, tensor):
+    """Whether both tensors view the same memory: same allocation, first element, sizes
+    and strides."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"is_set_to(): argument 'tensor' (position 1) must be Tensor, not "
+                        f"{type(tensor).__name__}")
+    a, b = self._data, tensor._data
+    return (self._device == tensor._device and _root(a)[0] == _root(b)[0]
+            and self.data_ptr() == tensor.data_ptr() and a.shape == b.shape
+            and a.strides == b.strides and a.dtype.itemsize == b.dtype.itemsize)
+
+
+@tensor_method("is_distributed")
+def _is_distributed(self):
+    return False
+
+
+@tensor_method("to_dense")
+def _to_dense(self, dtype=None, *, masked_grad=True):
+    """A strided tensor is already dense: itself (or a copy in dtype)."""
+    return self if dtype is None or dtype == self._dtype else self.to(dtype)
+
+
+@tensor_method("module_load")
+def _module_load(self, other, assign=False):
+    """What nn.Module.load_state_dict stores for this tensor from `other` (torch's
+    default): other detached when assigning, else other copied into self."""
+    return other.detach() if assign else self.copy_(other).detach()
+
+
+@tensor_method("as_subclass")
+def _as_subclass(self, cls):
+    """A `cls` object over self's memory (an alias: recorded by autograd as one)."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from "
+                        "Tensor is not possible. Make sure your class inherits from Tensor.")
+    from .registry import OPS
+    r = OPS["aten::alias"].public(self)
+    try:
+        r.__class__ = cls          # a subclass without a __dict__ (Parameter ...)
+        return r
+    except TypeError:
+        pass
+    t = object.__new__(cls)
+    t._data, t._dtype, t._device, t._version, t._ag = (r._data, r._dtype, r._device,
+                                                       r._version, r._ag)
+    node = t._ag.grad_fn if t._ag is not None else None
+    if node is not None and getattr(node, "out_refs", None):
+        import weakref                 # the backward node finds its output (hooks) again
+        node.out_refs[t._ag.output_nr] = weakref.ref(t)
+    return t
+
+
+def _volatile_get(self):
+    warn_at_user_frame("volatile was removed (Variable.volatile is always False)")
+    return False
+
+
+def _volatile_set(self, value):
+    warn_at_user_frame("volatile was removed and now has no effect. Use `with torch.no_grad():` "
+                       "instead.")
+
+
+Tensor.volatile = property(_volatile_get, _volatile_set)
+
+
+@tensor_method("reinforce")
+def _reinforce(self, reward):
+    raise RuntimeError(
+        "reinforce() was removed.\nUse torch.distributions instead.\nSee "
+        "https://pytorch.org/docs/main/distributions.html\n\nInstead of:\n\n"
+        "probs = policy_network(state)\naction = probs.multinomial()\n"
+        "next_state, reward = env.step(action)\naction.reinforce(reward)\naction.backward()\n\n"
+        "Use:\n\nprobs = policy_network(state)\n"
+        "# NOTE: categorical is equivalent to what used to be called multinomial\n"
+        "m = torch.distributions.Categorical(probs)\naction = m.sample()\n"
+        "next_state, reward = env.step(action)\nloss = -m.log_prob(action) * reward\n"
+        "loss.backward()\n")
+
+
+@tensor_method("record_stream")
+def _record_stream(self, stream):
+    """Tell the allocator a CUDA tensor is used on `stream`: CuPy's pool frees a block only
+    after the work queued before the free (gpujit queues on the current stream), so there is
+    nothing to record."""
+    if self._device.type != "cuda":
+        raise RuntimeError("record_stream is only available for CUDA tensors")
+    return None
+
+
+@tensor_method("xpu")
+def _xpu(self, *args, **kwargs):
+    raise AssertionError("Torch not compiled with XPU enabled")
+
+
+@tensor_method("ipu")
+def _ipu(self, *args, **kwargs):
+    raise RuntimeError("PyTorch is not linked with support for ipu devices")
+
+
+@tensor_method("mtia")
+def _mtia(self, *args, **kwargs):
+    raise AssertionError("Torch not compiled with MTIA enabled")

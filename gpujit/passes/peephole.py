@@ -9,7 +9,7 @@
 - `aten::t(aten::t(x))` -> x for x of known rank <= 2 (t of a 3-d tensor is an error,
   which must stay).
 - `aten::conj`, `conj_physical`, `resolve_conj`, `resolve_neg`, `real` -> x: gpujit's
-  tensors are real, for which these hand back x itself (ops/conj_real.py), so
+  tensors are real, for which these hand back x itself (ops/complex_parts.py), so
   `x.conj() * y` fuses.
 - `prim::TupleUnpack(prim::TupleConstruct(a, b, ...))` -> a, b, ... and
   `prim::TupleIndex(prim::TupleConstruct(...), i)` -> element i of a constant i (tuples are
