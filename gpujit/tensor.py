@@ -403,7 +403,9 @@ class Tensor:
         return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
-        return self._data.__dlpack_device__()
+        from .ops.dlpack import DLDeviceType          # (kDLCPU, 0) as torch's
+        kind, index = self._data.__dlpack_device__()
+        return DLDeviceType(int(kind)), int(index)
 
     # ---------------------------------------------------------------- indexing
     def __getitem__(self, index):

@@ -196,3 +196,28 @@ def test_complex_parts_and_nonzero_static_script_and_trace(tmp_path):
     t = gpujit.jit.trace(mod.f, x)
     np.testing.assert_allclose(t(gpujit.tensor([3., -4.])).numpy(),
                                mod.f(gpujit.tensor([3., -4.])).numpy())
+
+
+# ------------------------------------------------------------------ torch.utils.dlpack
+
+def test_dlpack_capsules_round_trip_once_as_torch():
+    from gpujit.utils import dlpack
+    x = gpujit.arange(3.)
+    cap = dlpack.to_dlpack(x)
+    y = dlpack.from_dlpack(cap)          # a legacy capsule (gpujit refused it before)
+    assert y.tolist() == [0.0, 1.0, 2.0] and y.data_ptr() == x.data_ptr()
+    with pytest.raises(RuntimeError, match="capsules can be consumed only once"):
+        dlpack.from_dlpack(cap)
+    a = np.arange(4, dtype=np.int32)
+    shared, copied = gpujit.from_dlpack(a), gpujit.from_dlpack(a, copy=True)
+    a[0] = 9
+    assert shared.tolist() == [9, 1, 2, 3] and copied.tolist() == [0, 1, 2, 3]
+    assert x.__dlpack_device__() == (dlpack.DLDeviceType.kDLCPU, 0)
+    assert gpujit.to_dlpack is dlpack.to_dlpack
+    torch = pytest.importorskip("torch")
+    assert dlpack.from_dlpack(torch.utils.dlpack.to_dlpack(torch.arange(2.))).tolist() == \
+        [0.0, 1.0]
+    assert torch.utils.dlpack.from_dlpack(dlpack.to_dlpack(gpujit.ones(2))).tolist() == \
+        [1.0, 1.0]
+    assert {m.name: int(m) for m in dlpack.DLDeviceType} == \
+        {m.name: int(m) for m in torch.utils.dlpack.DLDeviceType}

@@ -451,6 +451,7 @@ def _array_from(data, dtype, dev, copy):
         a = np.asarray(data)
         dt = dtype or _dt.from_numpy_dtype(a.dtype)
     elif type(data).__module__ == "torch":
+        from .dlpack import from_dlpack
         return _array_from(from_dlpack(data), dtype, dev, copy)
     else:
         if isinstance(data, (list, tuple)) and any(
@@ -548,20 +549,3 @@ def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     return _reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu)
-
-
-@public
-def from_dlpack(ext):
-    """A Tensor sharing memory with any DLPack producer (NumPy, CuPy, PyTorch, ...)."""
-    if isinstance(ext, _reg._Tensor):
-        return ext
-    dev_type, dev_id = ext.__dlpack_device__()
-    if int(dev_type) == 1:        # kDLCPU
-        a = np.from_dlpack(ext)
-        return _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), _cpu)
-    if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
-        from ..device import device
-        cp = require_cupy("DLPack CUDA tensors")
-        a = cp.from_dlpack(ext)
-        return _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), device("cuda", int(dev_id)))
-    raise RuntimeError(f"from_dlpack: unsupported DLPack device type {dev_type}")

@@ -5,5 +5,6 @@ from . import checkpoint  # noqa: F401
 from . import hooks  # noqa: F401
 from . import _pytree  # noqa: F401
 from . import benchmark  # noqa: F401
+from . import dlpack  # noqa: F401
 
-__all__ = ["data", "checkpoint", "hooks", "_pytree", "benchmark"]
+__all__ = ["data", "checkpoint", "hooks", "_pytree", "benchmark", "dlpack"]

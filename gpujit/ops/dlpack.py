@@ -1,0 +1,95 @@
+"""DLPack in and out: torch.from_dlpack (any producer with __dlpack__, or a DLPack capsule
+as torch.utils.dlpack.to_dlpack makes them) and to_dlpack. Tensors share memory with the
+producer; a capsule can be consumed once, as PyTorch says."""
+from __future__ import annotations
+
+import ctypes
+import enum
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, require_cupy
+from . import registry as _reg
+
+PUBLIC = {}
+
+
+class DLDeviceType(enum.IntEnum):
+    """DLPack's device codes (torch.utils.dlpack.DLDeviceType)."""
+    kDLCPU = 1
+    kDLCUDA = 2
+    kDLCUDAHost = 3
+    kDLOpenCL = 4
+    kDLVulkan = 7
+    kDLMetal = 8
+    kDLVPI = 9
+    kDLROCM = 10
+    kDLROCMHost = 11
+    kDLExtDev = 12
+    kDLCUDAManaged = 13
+    kDLOneAPI = 14
+    kDLWebGPU = 15
+    kDLHexagon = 16
+    kDLMAIA = 17
+
+
+_CAPSULE_TYPE = type(np.empty(0).__dlpack__())
+
+
+class _Capsule:
+    """A legacy 'dltensor' capsule seen as a DLPack producer (np/cp.from_dlpack take
+    objects with __dlpack__): its device read from the DLTensor it points to."""
+
+    def __init__(self, capsule):
+        get = ctypes.pythonapi.PyCapsule_GetPointer
+        get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+        try:
+            ptr = get(capsule, b"dltensor")
+        except ValueError:
+            raise RuntimeError("from_dlpack received an invalid capsule. Note that DLTensor "
+                               "capsules can be consumed only once, so you might have "
+                               "already constructed a tensor from it once.") from None
+        # DLTensor: void* data, then DLDevice {int32 device_type, int32 device_id}
+        dev = (ctypes.c_int32 * 2).from_address(ptr + ctypes.sizeof(ctypes.c_void_p))
+        self._device = (int(dev[0]), int(dev[1]))
+        self._capsule = capsule
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._capsule
+
+    def __dlpack_device__(self):
+        return self._device
+
+
+def from_dlpack(ext_tensor, *, device=None, copy=None):
+    """A Tensor sharing memory with a DLPack producer (NumPy, CuPy, PyTorch ... or a
+    capsule); `device=` moves it, `copy=True` copies it."""
+    if isinstance(ext_tensor, _reg._Tensor):
+        t = ext_tensor
+    else:
+        ext = _Capsule(ext_tensor) if isinstance(ext_tensor, _CAPSULE_TYPE) else ext_tensor
+        dev_type, dev_id = ext.__dlpack_device__()
+        if int(dev_type) == DLDeviceType.kDLCPU:
+            a = np.from_dlpack(ext)
+            t = _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), _cpu)
+        elif int(dev_type) in (DLDeviceType.kDLCUDA, DLDeviceType.kDLCUDAManaged):
+            from ..device import device as _device
+            cp = require_cupy("DLPack CUDA tensors")
+            a = cp.from_dlpack(ext)
+            t = _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), _device("cuda", int(dev_id)))
+        else:
+            raise RuntimeError(f"from_dlpack: unsupported DLPack device type {dev_type}")
+    moved = t.to(device) if device is not None else t
+    return moved.clone() if copy and moved is t else moved     # (a move copied already)
+
+
+def to_dlpack(tensor):
+    """A DLPack capsule of the tensor's memory (consumed once by a from_dlpack)."""
+    if not isinstance(tensor, _reg._Tensor):
+        raise TypeError(f"to_dlpack(): argument 'data' (position 1) must be Tensor, not "
+                        f"{type(tensor).__name__}")
+    return tensor._data.__dlpack__()
+
+
+PUBLIC.update(from_dlpack=from_dlpack, to_dlpack=to_dlpack)
