@@ -221,3 +221,22 @@ def test_dlpack_capsules_round_trip_once_as_torch():
         [1.0, 1.0]
     assert {m.name: int(m) for m in dlpack.DLDeviceType} == \
         {m.name: int(m) for m in torch.utils.dlpack.DLDeviceType}
+
+
+# ------------------------------------------------------------------ nn.utils.memory_format
+
+def test_convert_conv_weight_memory_format():
+    nn = gpujit.nn
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sequential(nn.ConvTranspose2d(4, 2, 2),
+                                                        nn.Conv3d(2, 2, 1)), nn.Linear(2, 2))
+    x = gpujit.randn(1, 3, 5, 5)
+    before = m[0](x).detach().numpy()
+    assert nn.utils.convert_conv2d_weight_memory_format(m, gpujit.channels_last) is m
+    # torch's strides: the 2-d convolutions' weights channels-last, the 3-d one untouched
+    assert m[0].weight.stride() == (27, 1, 9, 3) and m[1][0].weight.stride() == (8, 1, 4, 2)
+    assert m[1][1].weight.stride() == (2, 1, 1, 1, 1)
+    assert type(m[0].weight) is nn.Parameter and m[0].weight.requires_grad
+    np.testing.assert_allclose(m[0](x).detach().numpy(), before, rtol=1e-5, atol=1e-6)
+    from gpujit.nn.utils.memory_format import convert_conv3d_weight_memory_format
+    convert_conv3d_weight_memory_format(m, gpujit.channels_last_3d)
+    assert m[1][1].weight.stride() == (2, 1, 2, 2, 2)

@@ -7,6 +7,10 @@ from . import rnn
 from . import parametrize
 from . import fusion, stateless
 from . import prune
+from . import memory_format
+from .memory_format import (  # noqa: F401
+    convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format,
+)
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
 from .fusion import (  # noqa: F401
     fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights,
@@ -18,7 +22,8 @@ from . import parametrizations  # (after weight_norm / spectral_norm: it imports
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
            "clip_grads_with_norm_", "rnn", "parametrize", "parametrizations", "fusion",
-           "stateless", "prune", "parameters_to_vector", "vector_to_parameters", "fuse_conv_bn_eval",
+           "stateless", "prune", "memory_format", "convert_conv2d_weight_memory_format",
+           "convert_conv3d_weight_memory_format", "parameters_to_vector", "vector_to_parameters", "fuse_conv_bn_eval",
            "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights",
            "skip_init", "spectral_norm", "remove_spectral_norm", "weight_norm",
            "remove_weight_norm"]
