@@ -50,3 +50,62 @@ OPINFOS = [
            errors=[ErrorSample(rand(3), size=-1, exc=RuntimeError,
                                match="'size' must be an non-negative integer")]),
 ]
+
+
+# ------------------------------------------------------------------ Householder reflectors
+# (gpujit/ops/linalg_householder.py; the reference: NumPy's qr(mode="raw") and the
+# reflectors multiplied out as dense matrices)
+
+def _geqrf_ref(a):
+    if a.size == 0:
+        m, n = a.shape[-2:]
+        return a.copy(), np.zeros(a.shape[:-2] + (min(m, n),))
+    h, tau = np.linalg.qr(a, mode="raw")
+    return np.swapaxes(h, -1, -2), tau
+
+
+def _hp_ref(a, tau):
+    m, n = a.shape[-2:]
+    out = np.empty(a.shape)
+    for idx in np.ndindex(*a.shape[:-2]):
+        q = np.eye(m)
+        for i in range(tau.shape[-1]):
+            v = np.zeros(m)
+            v[i] = 1
+            v[i + 1:] = a[idx + (slice(i + 1, None), i)]
+            q = q @ (np.eye(m) - tau[idx + (i,)] * np.outer(v, v))
+        out[idx] = q[:, :n]
+    return out
+
+
+def _hp_samples():
+    rng = np.random.default_rng(21)
+    out = []
+    for shape, k in (((4, 3), 3), ((3, 3), 2), ((2, 5, 2), 2), ((4, 2), 0)):
+        a = rng.standard_normal(shape).astype(F64)
+        tau = rng.uniform(0.2, 1.5, shape[:-2] + (k,)).astype(F64)
+        out.append(Sample(a, tau))
+    out.append(Sample(rng.standard_normal((3, 2)).astype(F32),
+                      rng.uniform(0.2, 1.5, (2,)).astype(F32)).tol(1e-5, 1e-5))
+    return out
+
+
+_HP_ERRORS = [ErrorSample(np.ones((2, 3)), np.ones(2), match="must be greater than or equal "
+                          "to input.shape\\[-1\\]"),
+              ErrorSample(np.ones((3, 2)), np.ones(3), match="input.shape\\[-1\\] must be "
+                          "greater than or equal to tau"),
+              ErrorSample(np.ones((3, 2), dtype=I64), np.ones(2, dtype=I64),
+                          match="Expected a floating point")]
+
+OPINFOS += [
+    # (no derivative in PyTorch either: its backward raises NotImplementedError)
+    OpInfo("aten::geqrf", ref=_geqrf_ref, grad=False,
+           samples=[Sample(rand(4, 3, dtype=F64)), Sample(rand(3, 5, dtype=F64)),
+                    Sample(rand(2, 3, 3, dtype=F64)), Sample(rand(3, 2).astype(F32)),
+                    Sample(np.zeros((0, 3), dtype=F32))],
+           errors=[ErrorSample(rand(3), match="must have at least 2 dimensions"),
+                   ErrorSample(rand(3, 3, dtype=I64), match="Expected a floating point")]),
+    OpInfo("aten::linalg_householder_product", ref=_hp_ref, samples=_hp_samples,
+           errors=_HP_ERRORS),
+    OpInfo("aten::orgqr", ref=_hp_ref, samples=_hp_samples, errors=_HP_ERRORS),
+]
