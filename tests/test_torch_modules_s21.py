@@ -382,3 +382,85 @@ def test_pytree_registered_node_and_tensors_are_leaves():
     assert pt.tree_leaves(x)[0] is x
     with pytest.raises(TypeError, match="Expected `treespec` to be an instance of PyTreeSpec"):
         pt.tree_unflatten([1], [1])
+
+
+# ------------------------------------------------- torch.nn.modules.module's global hooks
+
+def _global_hooks_script(lib):
+    import importlib
+    mm = importlib.import_module(lib.__name__ + ".nn.modules.module")
+    nn = lib.nn
+    log = []
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    handles = [
+        mm.register_module_forward_pre_hook(lambda m, a: log.append(("pre", type(m).__name__))),
+        mm.register_module_forward_hook(lambda m, a, o: log.append(("fwd", type(m).__name__))),
+        seq[0].register_forward_hook(lambda m, a, o: log.append(("own", type(m).__name__))),
+        mm.register_module_forward_hook(lambda m, a, k, o: log.append(("kw", sorted(k))),
+                                        with_kwargs=True)]
+    x = lib.ones(1, 2, requires_grad=True)
+    seq(x)
+    out = [list(log)]
+    log.clear()
+    handles += [mm.register_module_full_backward_hook(
+                    lambda m, gi, go: log.append(("bw", type(m).__name__, len(gi), len(go)))),
+                mm.register_module_full_backward_pre_hook(
+                    lambda m, go: log.append(("bwpre", type(m).__name__)))]
+    seq(x).sum().backward()
+    out.append(list(log))
+    log.clear()
+    for h in handles:
+        h.remove()
+    seq(x)
+    out.append(list(log))
+    try:
+        mm.register_module_backward_hook(lambda *a: None)
+    except RuntimeError as e:
+        out.append(str(e))
+
+    class Bad(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+    b = Bad()
+    h1 = mm.register_module_forward_hook(lambda m, a, o: log.append(("always", o)),
+                                         always_call=True)
+    h2 = b.register_forward_hook(lambda m, a, o: log.append(("always_own", o)),
+                                 always_call=True)
+    try:
+        b(lib.ones(1))
+    except ValueError:
+        out.append(list(log))
+    h1.remove()
+    h2.remove()
+    h3 = mm.register_module_forward_pre_hook(lambda m, a: (a[0] * 2,))
+    out.append(nn.Identity()(lib.ones(1)).tolist())
+    h3.remove()
+    out.append(mm.Module is nn.Module)
+    return out
+
+
+def test_global_module_hooks_match_torch():
+    torch = pytest.importorskip("torch")
+    import gpujit.nn._module_hooks as gh
+    try:
+        got = _global_hooks_script(gpujit)
+    finally:
+        gh._global_is_full_backward_hook[0] = None
+    assert got == _global_hooks_script(torch)
+    assert not (gh._global_forward_hooks or gh._global_forward_pre_hooks
+                or gh._global_backward_hooks or gh._global_backward_pre_hooks)
+
+
+def test_global_forward_hook_runs_while_tracing_and_eagerly():
+    from gpujit.nn.modules.module import register_module_forward_hook
+    seen = []
+    lin = gpujit.nn.Linear(2, 2)
+    h = register_module_forward_hook(lambda m, a, o: seen.append(type(m).__name__))
+    try:
+        t = gpujit.jit.trace(lin, gpujit.ones(1, 2))
+        n_traced = len(seen)
+        t(gpujit.ones(1, 2))
+        lin(gpujit.ones(1, 2))
+    finally:
+        h.remove()
+    assert n_traced >= 1 and seen[-1] == "Linear"

@@ -193,7 +193,7 @@ class tracing:
         self.session = session
 
     def __enter__(self):
-        from ..nn import module as _module
+        from ..nn import _module_hooks as _module
         if _Active.session is not None:
             raise RuntimeError("gpujit.trace was called while another trace is running; "
                                "trace the inner function first and call the traced object")
@@ -207,7 +207,7 @@ class tracing:
         return self.session
 
     def __exit__(self, *exc):
-        from ..nn import module as _module
+        from ..nn import _module_hooks as _module
         _Active.session = None
         with _installs_lock:
             _installs[0] -= 1

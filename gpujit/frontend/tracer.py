@@ -3,7 +3,7 @@
 One hook in the op registry (`dispatch_state.hook`) sees every op call on tensors; the
 tracer computes the result with `op.eager` and appends a node to each active Recorder. A
 Recorder maps live tensors (by identity) to graph Values; Python values become constants.
-Module calls are followed through `nn.module.call_hook`: the top graph gets the ops inline
+Module calls are followed through `nn._module_hooks.call_hook`: the top graph gets the ops inline
 (with a `scope:` naming the submodule, as TorchScript's tracer prints), and every submodule
 gets its own graph from a Recorder opened for the length of its call. Parameters and
 buffers are read through `prim::GetAttr` chains from `self`.

@@ -15,21 +15,10 @@ from ..tensor import Tensor
 from ._module_state import (  # noqa: F401  (_IncompatibleKeys, _no_grad: re-exported)
     ModuleStateMixin, RemovableHandle, _IncompatibleKeys, _no_grad,
 )
+from ._module_hooks import ModuleHooksMixin
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
-
-
-class _CallHook:
-    """`hook`, when set (by the tracer), wraps every module call:
-    hook(module, call, args, kwargs) where call(*args, **kwargs) runs it."""
-    __slots__ = ("hook",)
-
-    def __init__(self):
-        self.hook = None
-
-
-call_hook = _CallHook()
 
 
 def _typename(obj):
@@ -75,7 +64,7 @@ def _parse_to(args, kwargs):
     return dev, dtype, non_blocking, memory_format
 
 
-class Module(ModuleStateMixin):
+class Module(ModuleStateMixin, ModuleHooksMixin):
     """Base class for all neural network modules (torch.nn.Module)."""
 
     dump_patches = False
@@ -460,117 +449,6 @@ class Module(ModuleStateMixin):
                 else:
                     g.requires_grad_(False)
                 g.zero_()
-
-    # ------------------------------------------------------------------ calling and hooks
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        handle = RemovableHandle(self._forward_pre_hooks,
-                                 extra_dict=self._forward_pre_hooks_with_kwargs)
-        self._forward_pre_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[handle.id] = True
-        if prepend:
-            self._forward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
-                              always_call=False):
-        handle = RemovableHandle(self._forward_hooks,
-                                 extra_dict=(self._forward_hooks_with_kwargs,
-                                             self._forward_hooks_always_called))
-        self._forward_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[handle.id] = True
-        if always_call:
-            self._forward_hooks_always_called[handle.id] = True
-        if prepend:
-            self._forward_hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def register_full_backward_hook(self, hook, prepend=False):
-        """hook(module, grad_input, grad_output) -> a new grad_input or None, run when the
-        gradients of the module's Tensor arguments are computed (grad_input has one entry
-        per positional argument: None where it has no gradient)."""
-        if self._is_full_backward_hook is False:
-            raise RuntimeError("Cannot use both regular backward hooks and full backward "
-                               "hooks on a single Module. Please use only one of them.")
-        self._is_full_backward_hook = True
-        return self._add_backward_hook(self._backward_hooks, hook, prepend)
-
-    def register_full_backward_pre_hook(self, hook, prepend=False):
-        """hook(module, grad_output) -> a new grad_output or None, run when the gradients
-        of the module's results are computed, before those of its arguments."""
-        return self._add_backward_hook(self._backward_pre_hooks, hook, prepend)
-
-    def register_backward_hook(self, hook):
-        """Deprecated in PyTorch for register_full_backward_hook; gpujit runs it as a full
-        backward hook (grad_input: the gradients of the module's arguments, not of the
-        inputs of the last autograd node of its forward as PyTorch's)."""
-        if self._is_full_backward_hook is True:
-            raise RuntimeError("Cannot use both regular backward hooks and full backward "
-                               "hooks on a single Module. Please use only one of them.")
-        self._is_full_backward_hook = False
-        return self._add_backward_hook(self._backward_hooks, hook, False)
-
-    def _add_backward_hook(self, hooks, hook, prepend):
-        handle = RemovableHandle(hooks)
-        hooks[handle.id] = hook
-        if prepend:
-            hooks.move_to_end(handle.id, last=False)
-        return handle
-
-    def _call_impl(self, *args, **kwargs):
-        if call_hook.hook is not None:      # the tracer follows module boundaries
-            return call_hook.hook(self, self._call_hooked, args, kwargs)
-        return self._call_hooked(*args, **kwargs)
-
-    def _call_hooked(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or
-                self._backward_pre_hooks):
-            return self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if isinstance(res, tuple) and len(res) == 2:
-                        args, kwargs = res
-                    else:
-                        raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                           f"(new_args, new_kwargs), but got {res}.")
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        bw = None
-        if self._backward_hooks or self._backward_pre_hooks:
-            from ._backward_hooks import BackwardHook
-            bw = BackwardHook(self, list(self._backward_hooks.values()),
-                              list(self._backward_pre_hooks.values()))
-            args = bw.setup_input_hook(args)
-        try:
-            result = self.forward(*args, **kwargs)
-        except Exception:
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called:
-                    try:
-                        if hook_id in self._forward_hooks_with_kwargs:
-                            hook(self, args, kwargs, None)
-                        else:
-                            hook(self, args, None)
-                    except Exception:
-                        pass
-            raise
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
-                res = hook(self, args, kwargs, result)
-            else:
-                res = hook(self, args, result)
-            if res is not None:
-                result = res
-        if bw is not None:
-            result = bw.setup_output_hook(result)
-        return result
-
-    __call__ = _call_impl
 
     # ------------------------------------------------------------------ printing
     def _get_name(self):
