@@ -464,3 +464,27 @@ def test_global_forward_hook_runs_while_tracing_and_eagerly():
     finally:
         h.remove()
     assert n_traced >= 1 and seen[-1] == "Linear"
+
+
+def _set_submodule_script(lib):
+    nn = lib.nn
+    m = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU()))
+    m.set_submodule("1.0", nn.Tanh())
+    out = [repr(m)]
+    for args in (("1.5", nn.Tanh(), True), ("2.0", nn.Tanh()), ("", nn.Tanh()),
+                 ("0.weight", nn.Tanh()), ("1.0", 3)):
+        try:
+            m.set_submodule(*args)
+        except (AttributeError, ValueError) as e:
+            out.append((type(e).__name__, str(e)))
+    m.set_submodule("1.5", nn.Tanh())
+    out.append(repr(m[1]))
+    lin = nn.Linear(2, 3)
+    out += [lin.to_empty(device="cpu") is lin, tuple(lin.weight.shape),
+            type(lin.weight).__name__, lin.weight.requires_grad, lin.share_memory() is lin]
+    return out
+
+
+def test_set_submodule_to_empty_share_memory_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _set_submodule_script(gpujit) == _set_submodule_script(torch)

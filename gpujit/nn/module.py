@@ -177,6 +177,21 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        """Put `module` at the dotted path `target` (its parent must exist; with strict,
+        the last name too)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent = self if len(atoms) == 1 else self.get_submodule(".".join(atoms[:-1]))
+        if strict and not hasattr(parent, atoms[-1]):
+            raise AttributeError(parent._get_name() + " has no attribute `" + atoms[-1] + "`")
+        if hasattr(parent, atoms[-1]) and not isinstance(getattr(parent, atoms[-1]), Module):
+            raise AttributeError("`" + atoms[-1] + "` is not an nn.Module")
+        setattr(parent, atoms[-1], module)
+
     def get_parameter(self, target):
         module_path, _, param_name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -405,6 +420,17 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
 
     def cpu(self):
         return self._apply(lambda t: t.cpu())
+
+    def to_empty(self, *, device, recurse=True):
+        """Parameters and buffers replaced by uninitialized ones on `device` (same shapes
+        and dtypes): for modules built on the meta device, then initialized in place."""
+        from .. import empty_like
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
+
+    def share_memory(self):
+        """For torch.multiprocessing: gpujit's arrays are not moved into shared memory
+        (a DataLoader worker receives copies), so this is the module unchanged."""
+        return self
 
     def type(self, dst_type):
         return self._apply(lambda t: t.type(dst_type))
