@@ -21,7 +21,7 @@ import gpujit
 # ------------------------------------------------------------------ torch.backends
 
 @pytest.mark.parametrize("name", ["cudnn", "cuda", "mps", "opt_einsum", "mkldnn", "mkl",
-                                  "openmp", "cpu"])
+                                  "openmp", "cpu", "mha", "nnpack", "cusparselt"])
 def test_backends_submodules_import(name):
     mod = importlib.import_module(f"gpujit.backends.{name}")
     assert getattr(gpujit.backends, name) is mod
@@ -121,6 +121,11 @@ def test_opt_einsum_and_mps_as_torch_without_them():
     assert gpujit.backends.mps.is_available() is False
     assert gpujit.backends.mps.is_built() is False
     assert gpujit.backends.cpu.get_cpu_capability() in ("AVX512", "AVX2", "DEFAULT")
+    mha = gpujit.backends.mha
+    assert mha.get_fastpath_enabled() is True
+    mha.set_fastpath_enabled(False)
+    assert mha.get_fastpath_enabled() is False
+    mha.set_fastpath_enabled(True)
 
 
 def test_precision_and_deterministic_errors_as_torch():

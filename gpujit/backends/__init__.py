@@ -12,7 +12,8 @@ from __future__ import annotations
 import types as _types
 from contextlib import contextmanager
 
-__all__ = ["cpu", "cuda", "cudnn", "mkl", "mkldnn", "mps", "openmp", "opt_einsum",
+__all__ = ["cpu", "cuda", "cudnn", "cusparselt", "mha", "mkl", "mkldnn", "mps", "nnpack",
+           "openmp", "opt_einsum",
            "disable_global_flags", "flags_frozen"]
 
 _frozen = [False]
@@ -66,4 +67,5 @@ def flag_module(module, **props):
     return module
 
 
-from . import cpu, cuda, cudnn, mkl, mkldnn, mps, openmp, opt_einsum  # noqa: E402
+from . import (cpu, cuda, cudnn, cusparselt, mha, mkl, mkldnn, mps, nnpack,  # noqa: E402
+               openmp, opt_einsum)
