@@ -155,8 +155,10 @@ def test_tensor_hook_handles_remove_their_own_registration():
     assert isinstance(h1, RemovableHandle) and h1.id != h2.id
     h1.remove()
     h1.remove()            # a second remove must not take out the other registration
+    assert list(y._backward_hooks) == [h2.id]       # torch's OrderedDict by handle id
     y.sum().backward()
     assert calls == [1]    # torch: 1 (gpujit removed both before)
+    assert gpujit.ones(1, requires_grad=True)._backward_hooks is None
 
 
 def test_every_hook_registration_returns_a_removable_handle():

@@ -306,3 +306,13 @@ def _ipu(self, *args, **kwargs):
 @tensor_method("mtia")
 def _mtia(self, *args, **kwargs):
     raise AssertionError("Torch not compiled with MTIA enabled")
+
+
+def _backward_hooks(self):
+    """The tensor's gradient hooks by handle id (torch's Tensor._backward_hooks): None until
+    one is registered."""
+    ag = self._ag
+    return None if ag is None else ag.hooks
+
+
+Tensor._backward_hooks = property(_backward_hooks)
