@@ -125,6 +125,9 @@ def _methods_script(lib):
                      x.is_set_to(x[1:]), x.is_set_to(x.view(5, 1)), x.is_set_to(x.clone()),
                      x.is_distributed(), x.to_dense() is x,
                      str(x.to_dense(dtype=lib.float64).dtype).split(".")[-1]]}
+    with pytest.warns(UserWarning, match="non-inplace resize_as is deprecated"):
+        rs = lib.arange(6.).resize_as(lib.zeros(3, 2))
+    out["resize_as"] = [list(rs.shape), rs.tolist()]
     m = lib.ones(2)
     r = m.module_load(lib.zeros(2))
     out["module_load"] = [m.tolist(), r.tolist(), r.requires_grad]
@@ -139,7 +142,8 @@ def _methods_script(lib):
                  lambda: lib.tensor([0, 1]).nonzero_static(size=-1),
                  lambda: lib.tensor([1]).nonzero_static(size=2.0),
                  lambda: x.is_set_to(3), lambda: x.as_subclass(int), lambda: x.reinforce(1),
-                 lambda: x.lstsq(x), lambda: x.xpu()):
+                 lambda: x.lstsq(x), lambda: x.xpu(),
+                 lambda: lib.arange(6.).resize_as(lib.zeros(2, 2))):
         try:
             call()
         except Exception as e:         # noqa: BLE001 (the error is the result compared)

@@ -195,6 +195,17 @@ def _resize(self, *sizes):
     warn_at_user_frame("non-inplace resize is deprecated")
     if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
         sizes = tuple(sizes[0])
+    return _autograd_resize(self, sizes)
+
+
+@tensor_method("resize_as")
+def _resize_as(self, tensor):
+    """Deprecated non-in-place resize_as: resize to tensor's shape (same element count)."""
+    warn_at_user_frame("non-inplace resize_as is deprecated")
+    return _autograd_resize(self, tuple(tensor.shape))
+
+
+def _autograd_resize(self, sizes):
     n = math.prod(sizes)
     if n != self.numel():
         shown = "x".join(str(s) for s in sizes)
