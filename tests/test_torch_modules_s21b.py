@@ -6,6 +6,7 @@ Deliberate differences (documented):
 - Timer times Python statements only: language='c++' and collect_callgrind raise
   NotImplementedError (they need a PyTorch build).
 """
+import os
 import re
 
 import numpy as np
@@ -291,3 +292,40 @@ def test_householder_ops_match_torch():
     for i, (g, w) in enumerate(zip(got, want)):
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-10, err_msg=str(i))
     assert gerr == werr
+
+
+# ------------------------------------------------------------------ torch.hub downloads
+
+def test_hub_load_state_dict_from_url_caches_and_checks_hash(tmp_path, monkeypatch, capsys):
+    import hashlib
+    import shutil
+    import zipfile
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "home"))
+    assert gpujit.hub.get_dir() == str(tmp_path / "home" / "hub")
+    src = tmp_path / "src"
+    src.mkdir()
+    gpujit.save({"w": gpujit.arange(4.), "b": gpujit.ones(2)}, str(src / "net.pth"))
+    digest = hashlib.sha256((src / "net.pth").read_bytes()).hexdigest()
+    shutil.copy(src / "net.pth", src / f"net-{digest[:8]}.pth")
+    shutil.copy(src / "net.pth", src / "net-deadbeef.pth")
+    url = (src / "net.pth").as_uri()
+    sd = gpujit.hub.load_state_dict_from_url(url, progress=False)
+    cache = tmp_path / "home" / "hub" / "checkpoints"
+    assert sd["w"].tolist() == [0.0, 1.0, 2.0, 3.0] and os.listdir(cache) == ["net.pth"]
+    assert f'Downloading: "{url}" to {cache / "net.pth"}' in capsys.readouterr().out
+    (src / "net.pth").unlink()                     # the second call reads the cache
+    assert sorted(gpujit.utils.model_zoo.load_url(url)) == ["b", "w"]
+    ok = gpujit.hub.load_state_dict_from_url((src / f"net-{digest[:8]}.pth").as_uri(),
+                                             check_hash=True)
+    assert sorted(ok) == ["b", "w"]
+    with pytest.raises(RuntimeError, match='invalid hash value \\(expected "deadbeef"'):
+        gpujit.hub.load_state_dict_from_url((src / "net-deadbeef.pth").as_uri(),
+                                            check_hash=True)
+    assert sorted(os.listdir(cache)) == ["net-" + digest[:8] + ".pth", "net.pth"]
+    with zipfile.ZipFile(src / "old.zip", "w") as zf:      # the format before PyTorch 1.6
+        zf.write(cache / "net.pth", "inner.pth")
+    with pytest.warns(FutureWarning, match="Falling back to the old format < 1.6"):
+        old = gpujit.hub.load_state_dict_from_url((src / "old.zip").as_uri())
+    assert sorted(old) == ["b", "w"]
+    with pytest.raises(NotImplementedError, match="hubconf.py"):
+        gpujit.hub.load("pytorch/vision", "resnet18")

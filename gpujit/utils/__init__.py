@@ -6,5 +6,7 @@ from . import hooks  # noqa: F401
 from . import _pytree  # noqa: F401
 from . import benchmark  # noqa: F401
 from . import dlpack  # noqa: F401
+from . import model_zoo  # noqa: F401
 
-__all__ = ["data", "checkpoint", "hooks", "_pytree", "benchmark", "dlpack"]
+__all__ = ["data", "checkpoint", "hooks", "_pytree", "benchmark", "dlpack",
+           "model_zoo"]
