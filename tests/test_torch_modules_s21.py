@@ -495,3 +495,43 @@ def _set_submodule_script(lib):
 def test_set_submodule_to_empty_share_memory_match_torch():
     torch = pytest.importorskip("torch")
     assert _set_submodule_script(gpujit) == _set_submodule_script(torch)
+
+
+def _prune_containers_script(lib):
+    import importlib
+    prune = importlib.import_module(lib.__name__ + ".nn.utils.prune")
+    rng = np.random.default_rng(3)
+    w1, b1 = rng.standard_normal((2, 3)).astype(np.float32), np.zeros(2, np.float32)
+    w2, b2 = rng.standard_normal((2, 2)).astype(np.float32), np.zeros(2, np.float32)
+    a, b = _twin_linear(lib, w1, b1), _twin_linear(lib, w2, b2)
+    scores = {(a, "weight"): lib.tensor(np.abs(rng.standard_normal((2, 3))).astype(np.float32))}
+    prune.global_unstructured([(a, "weight"), (b, "weight")], importance_scores=scores,
+                              pruning_method=prune.L1Unstructured, amount=0.4)
+    out = [a.weight_mask.tolist(), b.weight_mask.tolist()]
+    m = _twin_linear(lib, rng.standard_normal((4, 4)).astype(np.float32), np.zeros(4, np.float32))
+    prune.random_unstructured(m, "weight", amount=0.0)
+    prune.l1_unstructured(m, "weight", 3)
+    prune.ln_structured(m, "weight", 0.25, 1, dim=-1)       # (the default dim: the last)
+    out.append(m.weight_mask.tolist())
+    t = lib.tensor([[1., -3.], [0.5, 2.]])
+    out.append(prune.RandomStructured(0.0).prune(t).tolist())
+    out.append(prune.LnStructured(1, 2, dim=-1).prune(t).tolist())
+    prune.remove(m, "weight")
+    out.append((sorted(m._parameters), prune.is_pruned(m)))
+    x = prune.L1Unstructured(0.5)
+    x._tensor_name = "w"
+    pc = prune.PruningContainer(x)
+    y = prune.RandomStructured(0.5)
+    y._tensor_name = "v"
+    for bad in (y, 3):
+        try:
+            pc.add_pruning_method(bad)
+        except (TypeError, ValueError) as e:
+            out.append((type(e).__name__, str(e).split(" to ")[0]))
+    out.append((len(pc), pc[0] is x))
+    return out
+
+
+def test_prune_containers_and_default_dim_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _prune_containers_script(gpujit) == _prune_containers_script(torch)

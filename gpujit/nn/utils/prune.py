@@ -237,6 +237,7 @@ class L1Unstructured(_AmountMethod):
 def _channel_mask(t, dim, keep):
     """Ones on the channels `keep` (indices or a bool mask) along dim, zeros elsewhere."""
     mask = gpujit.zeros_like(t)
+    dim = dim % t.dim()                     # dim=-1: the last one
     mask[tuple(keep if d == dim else slice(None) for d in range(t.dim()))] = 1
     return mask
 
