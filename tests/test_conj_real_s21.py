@@ -1,6 +1,7 @@
 """conj / conj_physical / resolve_conj / resolve_neg / real on real tensors hand back the
-tensor itself, as PyTorch's (gpujit has no complex dtypes); imag raises PyTorch's error;
-in scripted code they are identities the peephole pass removes, so they fuse."""
+tensor itself, as PyTorch's (gpujit has no complex dtypes; gpujit/ops/complex_parts.py);
+imag raises PyTorch's error; in scripted code they are aliases the peephole pass removes,
+so they fuse."""
 import numpy as np
 import pytest
 
@@ -53,7 +54,6 @@ def test_scripted_identities_fuse_and_differentiate():
     assert len(find_fusion_groups(g)) == 1
 
 
-def test_a_trace_records_the_op():
+def test_a_trace_follows_the_input():
     traced = gpujit.jit.trace(lambda x: gpujit.conj(x) * 2, (gpujit.ones(3),))
-    assert "aten::conj" in str(traced.graph)
     np.testing.assert_allclose(traced(gpujit.arange(3.0)).numpy(), [0.0, 2.0, 4.0])
