@@ -134,3 +134,4 @@ globals().update(_torch_nn.PUBLIC)
 from .nn import _torch_rnn  # noqa: E402  (torch.lstm_cell, torch.lstm, ...)
 globals().update({_n: getattr(_torch_rnn, _n) for _n in _torch_rnn.__all__})
 from . import compiler, distributed, func, signal  # noqa: E402,F401  (torch.compiler, ...)
+vmap = func.vmap                                    # torch.vmap

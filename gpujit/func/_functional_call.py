@@ -1,8 +1,9 @@
 """torch.func.functional_call: run a module with given tensors standing in for its
-parameters and buffers (restored afterwards; gradients flow to the given tensors)."""
+parameters and buffers (restored afterwards; gradients flow to the given tensors); and
+stack_module_state, which stacks several same-class modules' state for vmap."""
 from __future__ import annotations
 
-__all__ = ["functional_call"]
+__all__ = ["functional_call", "stack_module_state"]
 
 
 def _owner(module, path):
@@ -98,3 +99,32 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     finally:
         for owner, leaf, kind, old in reversed(swapped):
             _restore(owner, leaf, kind, old)
+
+
+def _stacked_leaf(tensors, name):
+    from .. import stack
+    grads = [t.requires_grad for t in tensors]
+    if any(grads) and not all(grads):
+        raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+    result = stack(tensors)
+    # a new leaf, unrelated to the models' own parameters (optimizable as PyTorch's)
+    return result.detach().requires_grad_() if all(grads) else result
+
+
+def stack_module_state(models):
+    """(params, buffers): dicts by dotted name of the models' parameters and buffers,
+    stacked along a new first dimension (one entry per model), for
+    vmap(functional_call(...)) over an ensemble."""
+    if len(models) == 0:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or all(not m.training for m in models)):
+        raise RuntimeError("stack_module_state: Expected all models to have the same "
+                           "training/eval mode.")
+    typ = type(models[0])
+    if not all(type(m) is typ for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+    all_params = [dict(m.named_parameters()) for m in models]
+    params = {k: _stacked_leaf(tuple(p[k] for p in all_params), k) for k in all_params[0]}
+    all_buffers = [dict(m.named_buffers()) for m in models]
+    buffers = {k: _stacked_leaf(tuple(b[k] for b in all_buffers), k) for k in all_buffers[0]}
+    return params, buffers

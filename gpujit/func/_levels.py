@@ -1,0 +1,152 @@
+"""What torch.func's grad-like transforms share: argnums, the tensors a transform level
+differentiates with respect to, and cutting its results from that level's graph.
+
+PyTorch wraps each tensor per transform level; here a level is the set of fresh leaves it
+made (an input that already requires grad, from an enclosing transform or the user's own
+autograd, is entered through a view instead, so gradients keep flowing out of it). A result
+keeps its graph only when that graph reaches a leaf outside the level, which is when
+PyTorch's unwrapped result would still be differentiable."""
+from __future__ import annotations
+
+from ..autograd import grad_mode
+from ..autograd.functional import _autograd_grad
+from ..autograd.graph import AccumulateGrad
+from ..autograd.recording import edge_of
+from ..tensor import Tensor
+from ._tree import tree_flatten, tree_unflatten
+
+__all__ = ["Level", "slice_argnums", "normalize_argnums", "replace_args", "error_if_complex",
+           "assert_non_empty_tensor_output", "unwrap_aux", "grads_or_zeros"]
+
+
+class Level:
+    def __init__(self):
+        self.grad_was_enabled = grad_mode.is_grad_enabled()
+        self.fresh = []          # kept alive so that their ids stay theirs
+        self.ids = set()
+
+    def leaf(self, t):
+        """A leaf of this level (not connected to anything outside it)."""
+        t = t.detach().requires_grad_(True)
+        self.fresh.append(t)
+        self.ids.add(id(t))
+        return t
+
+    def wrap(self, x):
+        if not isinstance(x, Tensor):
+            raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
+        if x.requires_grad:
+            return x.view_as(x)
+        return self.leaf(x)
+
+    def reaches_outside(self, tensors):
+        """Does the graph of any of tensors reach a leaf this level did not make?"""
+        if not self.grad_was_enabled:
+            return False            # nothing outside records: the results are constants
+        seen = set()
+        stack = []
+        for t in tensors:
+            if isinstance(t, Tensor) and t.requires_grad:
+                e = edge_of(t)
+                if e is not None:
+                    stack.append(e[0])
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, AccumulateGrad):
+                if id(node.variable) not in self.ids:
+                    return True
+                continue
+            for nxt, _ in node.next_functions:
+                if nxt is not None:
+                    stack.append(nxt)
+        return False
+
+    def unwrap(self, t):
+        """t as the level's caller sees it: cut from the graph unless that leads outside."""
+        if isinstance(t, Tensor) and t.requires_grad and not self.reaches_outside([t]):
+            return t.detach()
+        return t
+
+    def unwrap_all(self, tensors):
+        return tuple(self.unwrap(t) for t in tensors)
+
+
+def normalize_argnum(argnum, num_args):
+    if not isinstance(argnum, int):
+        raise RuntimeError(f"argnum must be int, got: {type(argnum)}")
+    if 0 <= argnum < num_args:
+        return argnum
+    if -num_args <= argnum < 0:
+        return argnum + num_args
+    raise RuntimeError(f"Got argnum={argnum}, but only {num_args} positional inputs")
+
+
+def normalize_argnums(argnums, num_args):
+    if isinstance(argnums, int) and not isinstance(argnums, bool):
+        return normalize_argnum(argnums, num_args)
+    if not isinstance(argnums, tuple):
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
+    argnums = tuple(normalize_argnum(a, num_args) for a in argnums)
+    if len(argnums) == 0:
+        raise RuntimeError("argnums must be non-empty")
+    if len(set(argnums)) != len(argnums):
+        raise RuntimeError(f"argnums elements must be unique, got {argnums}")
+    return argnums
+
+
+def slice_argnums(args, argnums, as_tuple=True):
+    """args[argnums] (a tuple of one when argnums is an int and as_tuple)."""
+    argnums = normalize_argnums(argnums, len(args))
+    if isinstance(argnums, int):
+        return (args[argnums],) if as_tuple else args[argnums]
+    return tuple(args[i] for i in argnums)
+
+
+def replace_args(args, new, argnums):
+    """args with args[argnums] replaced by new (one value for an int argnums)."""
+    argnums = normalize_argnums(argnums, len(args))
+    if isinstance(argnums, int):
+        return tuple(new if i == argnums else a for i, a in enumerate(args))
+    return tuple(new[argnums.index(i)] if i in argnums else a for i, a in enumerate(args))
+
+
+def error_if_complex(func_name, args, is_input):
+    flat, _ = tree_flatten(args)
+    for idx, arg in enumerate(flat):
+        if isinstance(arg, Tensor) and arg.dtype.is_complex:
+            kind = "inputs" if is_input else "outputs"
+            raise RuntimeError(f"{func_name}: Expected all {kind} to be real but received "
+                               f"complex tensor at flattened input idx: {idx}")
+
+
+def assert_non_empty_tensor_output(output, api):
+    if (len(output) == 1 and output[0] is None) or len(output) < 1:
+        raise RuntimeError(f"{api}: Expected f to be a function that has non-empty output "
+                           f"(got output = {output})")
+    for o in output:
+        if not isinstance(o, Tensor):
+            raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, got "
+                               f"unsupported type {type(o)}")
+
+
+def unwrap_aux(level, aux):
+    """has_aux's second output: tensors only (nested in tuples, lists, dicts), cut from the
+    level as the main output is."""
+    flat, spec = tree_flatten(aux)
+    for x in flat:
+        if not isinstance(x, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
+    return tree_unflatten(level.unwrap_all(flat), spec)
+
+
+def grads_or_zeros(outputs, inputs, grad_outputs=None, create_graph=False,
+                   retain_graph=None):
+    """autograd.grad of the outputs that require grad, zeros for an input none depends on
+    (as torch.func: never None)."""
+    from .. import zeros_like
+    res = _autograd_grad(tuple(outputs), tuple(inputs), grad_outputs,
+                         create_graph=create_graph, retain_graph=retain_graph)
+    return tuple(zeros_like(i) if g is None else g for g, i in zip(res, inputs))
