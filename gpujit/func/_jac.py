@@ -84,11 +84,10 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     forward one basis tangent per input element (double-vjp trick, see the module's
     docstring); same layout as jacrev. randomness as vmap's: 'error' refuses random ops in
     func, 'same' draws once, 'different' once per column."""
-    _check_randomness_arg(randomness)
-
     @_wraps(func)
     def wrapper(*args):
         from .. import stack
+        _check_randomness_arg(randomness)          # when called, as PyTorch's vmap checks
         error_if_complex("jacfwd", args, is_input=True)
         flat_primals, primals_spec = tree_flatten(slice_argnums(args, argnums))
         total = sum(p.numel() for p in flat_primals)
