@@ -163,6 +163,12 @@ def _broadcast_to_and_flatten(tree, spec):
             out.extend([t] * s.num_leaves)
             return True
         name, ctx, kids = k
+        if name in ("dict", "OrderedDict") and name == s.type and ctx != s.context \
+                and sorted(ctx, key=repr) == sorted(s.context, key=repr):
+            # the same keys in another order: matched by key (PyTorch takes the prefix's
+            # order, pairing a key's in_dim with another key's input)
+            kids = [t[key] for key in s.context]
+            ctx = s.context
         if name != s.type or ctx != s.context or len(kids) != len(s.children_specs):
             return False
         return all(go(c, cs) for c, cs in zip(kids, s.children_specs))
