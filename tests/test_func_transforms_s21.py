@@ -145,6 +145,19 @@ def test_results_differentiable_only_when_connected_outside():
     np.testing.assert_allclose(res[1][1], res[0][1])
 
 
+def test_nested_levels_results_not_left_on_a_graph():
+    """An inner transform's leaves belong to the transforms it runs in: grad over
+    vmap(grad(f)) gives a plain tensor, as PyTorch; a vjp_fn used later under another
+    transform still differentiates with respect to that transform's input."""
+    def f(lib, fn, x, y):
+        inner = fn.grad(lambda a, w: (lib.sin(a) * w).sum() ** 2)
+        g = fn.grad(lambda w: fn.vmap(inner, in_dims=(0, None))(x, w).sum())(y)
+        _, vjp_fn = fn.vjp(lambda a: lib.sin(a) * 2, x[0])
+        h = fn.grad(lambda c: (vjp_fn(c)[0] ** 2).sum())(lib.cos(x[1]))
+        return g, h, fn.grad(fn.grad(lambda a: lib.sin(a) * a))(y[0])
+    same(*both(f, X, Y))
+
+
 # ------------------------------------------------------------------ vjp / jvp / linearize
 
 def test_vjp_pytree_outputs_and_aux():

@@ -4,9 +4,12 @@ differentiates with respect to, and cutting its results from that level's graph.
 PyTorch wraps each tensor per transform level; here a level is the set of fresh leaves it
 made (an input that already requires grad, from an enclosing transform or the user's own
 autograd, is entered through a view instead, so gradients keep flowing out of it). A result
-keeps its graph only when that graph reaches a leaf outside the level, which is when
-PyTorch's unwrapped result would still be differentiable."""
+keeps its graph only when that graph reaches a leaf outside the level (the user's, or one
+of a transform still running around it), which is when PyTorch's unwrapped result would
+still be differentiable; the leaves of a finished level are constants to the others."""
 from __future__ import annotations
+
+import weakref
 
 from ..autograd import grad_mode
 from ..autograd.functional import _autograd_grad
@@ -19,18 +22,44 @@ __all__ = ["Level", "slice_argnums", "normalize_argnums", "replace_args", "error
            "assert_non_empty_tensor_output", "unwrap_aux", "grads_or_zeros"]
 
 
+_ACTIVE: list = []       # the levels whose function is running now, innermost last
+_OWNER: dict = {}        # id(fresh leaf) -> (weak reference to it, the level that made it)
+
+
 class Level:
+    """Used as `with level:` around the call of the transformed function."""
+
     def __init__(self):
         self.grad_was_enabled = grad_mode.is_grad_enabled()
         self.fresh = []          # kept alive so that their ids stay theirs
         self.ids = set()
+
+    def __enter__(self):
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _ACTIVE.remove(self)
 
     def leaf(self, t):
         """A leaf of this level (not connected to anything outside it)."""
         t = t.detach().requires_grad_(True)
         self.fresh.append(t)
         self.ids.add(id(t))
+        key = id(t)
+        _OWNER[key] = (weakref.ref(t, lambda _r, k=key: _OWNER.pop(k, None)), self)
         return t
+
+    def _outside(self, v):
+        """Is leaf v from outside this level? A user's tensor, or one of a transform
+        running around this one, is; this level's, and a finished level's (a constant to
+        every other level, as PyTorch's dead wrappers are), are not."""
+        if v is None or id(v) in self.ids:
+            return False
+        rec = _OWNER.get(id(v))
+        if rec is None or rec[0]() is not v:
+            return True
+        return rec[1] in _ACTIVE
 
     def wrap(self, x):
         if not isinstance(x, Tensor):
@@ -40,7 +69,7 @@ class Level:
         return self.leaf(x)
 
     def reaches_outside(self, tensors):
-        """Does the graph of any of tensors reach a leaf this level did not make?"""
+        """Does the graph of any of tensors reach a leaf from outside this level?"""
         if not self.grad_was_enabled:
             return False            # nothing outside records: the results are constants
         seen = set()
@@ -56,7 +85,7 @@ class Level:
                 continue
             seen.add(id(node))
             if isinstance(node, AccumulateGrad):
-                if id(node.variable) not in self.ids:
+                if self._outside(node.variable):
                     return True
                 continue
             for nxt, _ in node.next_functions:
