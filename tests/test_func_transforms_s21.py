@@ -12,6 +12,10 @@ Deliberate differences, kept (documented in gpujit/func's modules):
 - vmap runs f once per batch element: f may call `.item()` or branch on data (PyTorch
   refuses); an out_dims=None output is refused only when it differs between elements;
   randomness='different' draws other numbers than PyTorch's batched draw.
+- linearize's jvp_fn stays differentiable with respect to tensors f closes over (PyTorch's
+  make_fx-traced jvp_fn gives results off any graph).
+- A parameter created inside the transformed function (`grad(lambda x: nn.Linear(3, 1)(x)
+  .sum())`) leaves the result requiring grad; PyTorch treats it as a constant.
 """
 from __future__ import annotations
 

@@ -91,12 +91,12 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         error_if_complex("jacfwd", args, is_input=True)
         flat_primals, primals_spec = tree_flatten(slice_argnums(args, argnums))
         total = sum(p.numel() for p in flat_primals)
-        bases = [_one_hots(flat_primals, k) for k in range(total)]
         if randomness == "different":
             def push(*basis):
                 out = _jvp(func, args, tree_unflatten(list(basis), primals_spec), argnums,
                            has_aux=has_aux)
                 return (out[1], out[2]) if has_aux else out[1]
+            bases = [_one_hots(flat_primals, k) for k in range(total)]
             flat_basis = [stack([b[i] for b in bases]) for i in range(len(flat_primals))]
             results = vmap(push, randomness="different")(*flat_basis)
             aux = None
@@ -111,7 +111,9 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             with randomness_scope(randomness):
                 lin = _Linearized(func, args, argnums, has_aux, "jvp(f, primals, tangents)")
             error_if_complex("jacfwd", lin.flat_out, is_input=False)
-            cols = [tree_flatten(lin.tangents_out(b))[0] for b in bases]
+            # one basis tangent at a time (all of them at once would be total**2 numbers)
+            cols = [tree_flatten(lin.tangents_out(_one_hots(flat_primals, k)))[0]
+                    for k in range(total)]
             flat_res = lin.flat_out
             out_spec = lin.out_spec
             aux = lin.aux
