@@ -12,6 +12,7 @@ import pytest
 import gpujit as gj
 from gpujit import func as gf
 from gpujit.utils import _pytree as gpt
+from gpujit.func import _tree as gft   # (the transforms' own trees: None is a leaf)
 
 T = pytest.importorskip("torch")
 tf = T.func
@@ -186,11 +187,12 @@ def test_pytree_flatten_unflatten_as_torch():
     assert lt == lg
     assert gpt.tree_unflatten(lg, sg) == tree
     assert type(gpt.tree_unflatten(lg, sg)[2]) is P
-    assert tpt.treespec_pprint(st) == gpt.treespec_pprint(sg)
+    st_f, sg_f = tpt.tree_structure(tree), gft.tree_structure(tree)
+    assert tpt.treespec_pprint(st_f) == gft.treespec_pprint(sg_f)
     assert gpt.tree_map(lambda v: None if v is None else v * 2, tree)[0] == (2, [4, 6])
     for prefix in [(0, None, 0, 1, 0), 0, (0, None), ((0, 1), {"b": 1, "a": 2}, 0, 0, 0)]:
         assert tpt._broadcast_to_and_flatten(prefix, st) == \
-            gpt._broadcast_to_and_flatten(prefix, sg)
+            gft._broadcast_to_and_flatten(prefix, sg_f)
     with pytest.raises(ValueError):
         gpt.tree_unflatten([1, 2], sg)
 
@@ -202,5 +204,5 @@ def test_vmap_dict_in_dims_matched_by_key():
     out = gf.vmap(lambda p: p["a"] + p["b"], in_dims=({"b": 1, "a": None},))(d)
     assert out.shape == (2, 3)
     np.testing.assert_allclose(out.numpy(), np.broadcast_to(np.arange(3.0), (2, 3)) + 1)
-    assert gpt._broadcast_to_and_flatten(({"b": 1, "a": None},),
-                                         gpt.tree_structure((d,))) == [None, 1]
+    assert gft._broadcast_to_and_flatten(({"b": 1, "a": None},),
+                                         gft.tree_structure((d,))) == [None, 1]
