@@ -57,3 +57,16 @@ def test_scripted_identities_fuse_and_differentiate():
 def test_a_trace_follows_the_input():
     traced = gpujit.jit.trace(lambda x: gpujit.conj(x) * 2, (gpujit.ones(3),))
     np.testing.assert_allclose(traced(gpujit.arange(3.0)).numpy(), [0.0, 2.0, 4.0])
+
+
+def test_named_results_print_and_pickle_as_return_types():
+    import pickle
+    r = gpujit.max(gpujit.tensor([[1.0, 2.0], [3.0, 0.0]]), 1)
+    assert type(r) is gpujit.return_types.max and r.values.tolist() == [2.0, 3.0]
+    assert repr(r) == ("gpujit.return_types.max(\nvalues=tensor([2., 3.]),\n"
+                       "indices=tensor([1, 0]))")
+    back = pickle.loads(pickle.dumps(r))
+    assert type(back) is type(r) and back.indices.tolist() == [1, 0]
+    torch = pytest.importorskip("torch")
+    t = torch.max(torch.tensor([[1.0, 2.0], [3.0, 0.0]]), 1)
+    assert repr(t).replace("torch.", "gpujit.", 1) == repr(r)

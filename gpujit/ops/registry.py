@@ -18,11 +18,11 @@ type promotion is one cached dict lookup, and there is no per-call loop over arg
 from __future__ import annotations
 
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
 from .. import dtypes as _dt
+from .. import return_types as _return_types
 from ..device import cpu as _cpu, xp_for as _xp_for
 from .schema import parse_schema, Schema
 from .overlap import (assert_no_partial_overlap, expanded_warning, has_internal_overlap,
@@ -426,8 +426,8 @@ class OpDef:
         self.doc = doc or impl.__doc__
         self.namedtuple = None
         if any(r.name for r in schema.returns) and len(schema.returns) > 1:
-            self.namedtuple = namedtuple(namedtuple_name or schema.base_name,
-                                         [r.name for r in schema.returns])
+            self.namedtuple = _return_types.make(namedtuple_name or schema.base_name,
+                                                 [r.name for r in schema.returns])
         self._cache = {}            # operand kinds -> (compute, out) dtypes
         _dt.DEFAULT_DTYPE_CACHES.append(self._cache)
         self.source = None
