@@ -1,0 +1,210 @@
+"""Random scripted programs (tests/program_fuzz_gen.py, as tests/test_program_fuzz_s20.py
+runs them on the CPU) with their tensor inputs on CUDA: gpujit eager and gpujit.jit.script
+(over a sequence of calls crossing guards and fusion strategies: profiling, optimized,
+new shapes, non-contiguous, expanded and other-dtype inputs, an Optional given or None)
+against the same program's gpujit eager answers on the CPU (and PyTorch's CPU eager where
+gpujit's CPU run raises, so an error is the right one). Values, dtypes, shapes, devices
+of every output (all on CUDA, the data a CuPy array: no silent host copy), the inputs the
+program wrote in place, which outputs alias which inputs, and a gradient subset (the
+gradients on CUDA too); gpujit.testing.assert_consistent on the scripted programs.
+
+The CUDA tier: skipped without CuPy and a GPU; `bash ci/fake_gpu.sh
+tests/test_program_fuzz_cuda_s21.py` runs it against tests/fakecupy (fused kernels
+emulated thread by thread from their text, so the sizes here stay small).
+
+Where the CUDA run may differ from the CPU run, the checks let it:
+- the scripted graph drops a dead op that would raise (as test_program_fuzz_s20);
+- integer and bool results may differ by one in 2% of their elements (a transcendental
+  an ulp apart between the kernel's libdevice/math and NumPy flips a cast or comparison);
+- floats are compared at 1e-4 (float16 1e-2), as the CPU fuzz test does.
+
+GPUJIT_PROGRAM_FUZZ_CUDA=<n> programs (default 8), GPUJIT_PROGRAM_FUZZ_SEED=<int> for
+other programs than the fixed ones."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+from program_fuzz_gen import program
+from test_program_fuzz_s20 import STRATEGIES, _run, calls_for, inputs, load, same
+
+pytestmark = pytest.mark.cuda
+
+
+class _Cuda:
+    """A `lib` for test_program_fuzz_s20.inputs whose tensors land on CUDA."""
+    float16, float32, float64 = gpujit.float16, gpujit.float32, gpujit.float64
+
+    @staticmethod
+    def from_numpy(a):
+        return gpujit.from_numpy(a).cuda()
+
+
+def _small(call, cap=7):
+    """A call with its sizes capped (emulated kernels run thread by thread)."""
+    return (min(call[0], cap), min(call[1], cap)) + tuple(call[2:])
+
+
+def _flat(outs):
+    if isinstance(outs, (tuple, list)):
+        for o in outs:
+            yield from _flat(o)
+    else:
+        yield outs
+
+
+def on_cuda(outs, what):
+    """Every tensor in outs is a CUDA tensor over a CuPy array."""
+    import cupy
+    for o in _flat(outs):
+        if isinstance(o, gpujit.Tensor):
+            assert o.device.type == "cuda", f"{what}: an output on {o.device}"
+            assert isinstance(o._data, cupy.ndarray), \
+                f"{what}: a cuda tensor over {type(o._data).__name__}"
+            if o.grad is not None:
+                on_cuda(o.grad, what + " (grad)")
+
+
+def to_cpu(outs):
+    if isinstance(outs, tuple):
+        return tuple(to_cpu(o) for o in outs)
+    if isinstance(outs, list):
+        return [to_cpu(o) for o in outs]
+    return outs.cpu() if isinstance(outs, gpujit.Tensor) else outs
+
+
+def _shares(a, b):
+    if not isinstance(a, gpujit.Tensor) or not isinstance(b, gpujit.Tensor):
+        return False
+    if a.device.type == "cuda":
+        import cupy
+        return bool(cupy.shares_memory(a._data, b._data))
+    return bool(np.shares_memory(a._data, b._data))
+
+
+def aliasing(outs, args):
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    return [[_shares(o, a) for a in args[:4]] for o in outs]
+
+
+def check_cuda(src, calls, *, strategy=None, consistent=False):
+    """Run src on CPU (gpujit eager) and on CUDA (gpujit eager and scripted); raise
+    AssertionError naming the first difference."""
+    g_fn = load(src, "gpujit")
+    prev = gpujit.jit.set_fusion_strategy(strategy) if strategy else None
+    try:
+        try:
+            g_script = gpujit.jit.script(g_fn)
+        except Exception:           # not TorchScript: a generator slip
+            return "skip"
+        ran = 0
+        for k, call in enumerate(calls):
+            what = f"\n{src}\ncall {k}: {call}"
+            c_args = inputs(call, gpujit)
+            want, err = _run(g_fn, c_args)
+            raised = False
+            for label, fn in (("eager", g_fn), ("script", g_script)):
+                d_args = inputs(call, _Cuda)
+                got, gerr = _run(fn, d_args)
+                if err is not None:
+                    assert gerr is not None or (label == "script" and raised), \
+                        f"cuda {label}: the CPU run raised {err!r}, cuda did not{what}"
+                    raised = gerr is not None
+                    continue
+                if gerr is not None:
+                    raise AssertionError(f"cuda {label}: raised {gerr!r}{what}") from gerr
+                on_cuda(got, f"cuda {label}{what}")
+                on_cuda(d_args, f"cuda {label} (inputs){what}")
+                same(to_cpu(got), want, f"cuda {label}{what}")
+                same(to_cpu(d_args), c_args, f"cuda {label} (inputs after the call){what}")
+                assert aliasing(got, d_args) == aliasing(want, c_args), \
+                    f"cuda {label}: outputs alias other inputs than on the CPU{what}"
+            ran += err is None
+        if consistent and ran:
+            _consistent(g_script, calls[0])
+        return ran
+    finally:
+        if prev is not None:
+            gpujit.jit.set_fusion_strategy(prev)
+
+
+def _consistent(g_script, call):
+    args = inputs(call, gpujit)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        gpujit.testing.assert_consistent(g_script, *args, rtol=1e-4, atol=1e-4)
+
+
+def _grads(fn, call, lib):
+    """(loss, gradients of the inputs) of the sum of fn's floating outputs; (None, error)
+    where it raises, (None, None) where nothing is differentiable."""
+    args = inputs(call, lib)
+    leaves = [a.detach().clone().requires_grad_(True) if a is not None else None
+              for a in args[:4]]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            outs = fn(*leaves, *args[4:])
+            outs = outs if isinstance(outs, tuple) else (outs,)
+            parts = [o.double().sum() for o in outs if o.is_floating_point() and o.requires_grad]
+            if not parts:
+                return None, None
+            loss = parts[0]
+            for p in parts[1:]:
+                loss = loss + p
+            loss.backward()
+        except Exception as e:     # noqa: BLE001 - compared with the CPU run's error
+            return None, e
+    return loss, [None if a is None else a.grad for a in leaves]
+
+
+def check_grads_cuda(src, calls, strategy=None):
+    g_fn = load(src, "gpujit")
+    prev = gpujit.jit.set_fusion_strategy(strategy) if strategy else None
+    try:
+        g_script = gpujit.jit.script(g_fn)
+        for k, call in enumerate(calls):
+            if call[2] != "float32":
+                continue
+            want, werr = _grads(g_fn, call, gpujit)
+            for label, fn in (("eager", g_fn), ("script", g_script)):
+                got, gerr = _grads(fn, call, _Cuda)
+                what = f"cuda grad {label}\n{src}\ncall {k}: {call}"
+                if want is None:
+                    if werr is not None and label == "eager":
+                        assert gerr is not None, f"CPU raised {werr!r}, cuda did not{what}"
+                    continue
+                assert got is not None, f"cuda: {gerr!r}{what}"
+                on_cuda(got, what)
+                on_cuda([g for g in gerr if g is not None], what)
+                tol = 5e-3 if "half" in src or "float16" in src else None
+                same(to_cpu(got), want, what + " (loss)", tol)
+                same(to_cpu(gerr), werr, what + " (gradients)", tol)
+    finally:
+        if prev is not None:
+            gpujit.jit.set_fusion_strategy(prev)
+
+
+_N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_CUDA", "8"))
+_SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_random_programs_on_cuda_match_the_cpu(chunk):
+    for k in range(chunk, _N, 2):
+        seed = _SEED * 100003 + 210000 + k
+        src, _ = program(seed, max_stmts=7)
+        calls = [_small(c) for c in calls_for(seed)[:8]]
+        check_cuda(src, calls, strategy=STRATEGIES[k % len(STRATEGIES)], consistent=k % 3 == 0)
+
+
+def test_random_programs_gradients_on_cuda_match_the_cpu():
+    for k in range(max(_N // 3, 1)):
+        seed = _SEED * 100003 + 260000 + k
+        src, _ = program(seed, max_stmts=6)
+        calls = [_small(c, 5) for c in calls_for(seed)[:5]]
+        check_grads_cuda(src, calls, strategy=STRATEGIES[k % len(STRATEGIES)])
