@@ -8,7 +8,7 @@ of every output (all on CUDA, the data a CuPy array: no silent host copy), the i
 program wrote in place, which outputs alias which inputs, and a gradient subset (the
 gradients on CUDA too); gpujit.testing.assert_consistent on the scripted programs.
 
-The CUDA tier: skipped without CuPy and a GPU; `bash ci/fake_gpu.sh
+The fuzz tests are the CUDA tier: skipped without CuPy and a GPU; `bash ci/fake_gpu.sh
 tests/test_program_fuzz_cuda_s21.py` runs it against tests/fakecupy (fused kernels
 emulated thread by thread from their text, so the sizes here stay small).
 
@@ -32,16 +32,24 @@ import gpujit
 from program_fuzz_gen import program
 from test_program_fuzz_s20 import STRATEGIES, _run, calls_for, inputs, load, same
 
-pytestmark = pytest.mark.cuda
+cuda = pytest.mark.cuda
 
 
 class _Cuda:
-    """A `lib` for test_program_fuzz_s20.inputs whose tensors land on CUDA."""
+    """A `lib` for test_program_fuzz_s20.inputs whose tensors land on a CUDA device."""
     float16, float32, float64 = gpujit.float16, gpujit.float32, gpujit.float64
 
-    @staticmethod
-    def from_numpy(a):
-        return gpujit.from_numpy(a).cuda()
+    def __init__(self, index=0):
+        self.device = f"cuda:{index}"
+
+    def from_numpy(self, a):
+        return gpujit.from_numpy(a).to(self.device)
+
+
+def _devices():
+    """The CUDA devices a call's inputs may live on: the current one, and another (not
+    current: every launch and allocation must go to the inputs' device)."""
+    return [_Cuda(0)] + ([_Cuda(1)] if gpujit.cuda.device_count() > 1 else [])
 
 
 def _small(call, cap=7):
@@ -57,16 +65,18 @@ def _flat(outs):
         yield outs
 
 
-def on_cuda(outs, what):
-    """Every tensor in outs is a CUDA tensor over a CuPy array."""
+def on_cuda(outs, what, device="cuda:0"):
+    """Every tensor in outs is a tensor of that CUDA device over a CuPy array of it."""
     import cupy
     for o in _flat(outs):
         if isinstance(o, gpujit.Tensor):
-            assert o.device.type == "cuda", f"{what}: an output on {o.device}"
+            assert str(o.device) == device, f"{what}: an output on {o.device}, not {device}"
             assert isinstance(o._data, cupy.ndarray), \
                 f"{what}: a cuda tensor over {type(o._data).__name__}"
+            assert o._data.device.id == int(device[5:]), \
+                f"{what}: a {device} tensor over memory of cuda:{o._data.device.id}"
             if o.grad is not None:
-                on_cuda(o.grad, what + " (grad)")
+                on_cuda(o.grad, what + " (grad)", device)
 
 
 def to_cpu(outs):
@@ -102,13 +112,20 @@ def check_cuda(src, calls, *, strategy=None, consistent=False):
         except Exception:           # not TorchScript: a generator slip
             return "skip"
         ran = 0
+        kept = []           # every output stays alive: a recycled buffer must not be one
+        devs = _devices()
         for k, call in enumerate(calls):
-            what = f"\n{src}\ncall {k}: {call}"
+            dev = devs[k % 3 == 2 and len(devs) - 1]
+            what = f"\n{src}\ncall {k}: {call} on {dev.device}"
             c_args = inputs(call, gpujit)
             want, err = _run(g_fn, c_args)
+            if k % 4 == 3:      # the scripted function called on the CPU in between
+                got, gerr = _run(g_script, inputs(call, gpujit))
+                if gerr is None and err is None:
+                    same(got, want, f"cpu script{what}")
             raised = False
             for label, fn in (("eager", g_fn), ("script", g_script)):
-                d_args = inputs(call, _Cuda)
+                d_args = inputs(call, dev)
                 got, gerr = _run(fn, d_args)
                 if err is not None:
                     assert gerr is not None or (label == "script" and raised), \
@@ -117,13 +134,17 @@ def check_cuda(src, calls, *, strategy=None, consistent=False):
                     continue
                 if gerr is not None:
                     raise AssertionError(f"cuda {label}: raised {gerr!r}{what}") from gerr
-                on_cuda(got, f"cuda {label}{what}")
-                on_cuda(d_args, f"cuda {label} (inputs){what}")
+                on_cuda(got, f"cuda {label}{what}", dev.device)
+                on_cuda(d_args, f"cuda {label} (inputs){what}", dev.device)
                 same(to_cpu(got), want, f"cuda {label}{what}")
                 same(to_cpu(d_args), c_args, f"cuda {label} (inputs after the call){what}")
                 assert aliasing(got, d_args) == aliasing(want, c_args), \
                     f"cuda {label}: outputs alias other inputs than on the CPU{what}"
+                kept.append((got, d_args, want, c_args, f"cuda {label} (kept){what}"))
             ran += err is None
+        for got, d_args, want, c_args, what in kept:
+            same(to_cpu(got), want, what)
+            same(to_cpu(d_args), c_args, what + " (inputs)")
         if consistent and ran:
             _consistent(g_script, calls[0])
         return ran
@@ -172,15 +193,16 @@ def check_grads_cuda(src, calls, strategy=None):
                 continue
             want, werr = _grads(g_fn, call, gpujit)
             for label, fn in (("eager", g_fn), ("script", g_script)):
-                got, gerr = _grads(fn, call, _Cuda)
+                dev = _devices()[k % len(_devices())]
+                got, gerr = _grads(fn, call, dev)
                 what = f"cuda grad {label}\n{src}\ncall {k}: {call}"
                 if want is None:
                     if werr is not None and label == "eager":
                         assert gerr is not None, f"CPU raised {werr!r}, cuda did not{what}"
                     continue
                 assert got is not None, f"cuda: {gerr!r}{what}"
-                on_cuda(got, what)
-                on_cuda([g for g in gerr if g is not None], what)
+                on_cuda(got, what, dev.device)
+                on_cuda([g for g in gerr if g is not None], what, dev.device)
                 tol = 5e-3 if "half" in src or "float16" in src else None
                 same(to_cpu(got), want, what + " (loss)", tol)
                 same(to_cpu(gerr), werr, what + " (gradients)", tol)
@@ -193,6 +215,7 @@ _N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_CUDA", "8"))
 _SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
 
 
+@cuda
 @pytest.mark.parametrize("chunk", range(2))
 def test_random_programs_on_cuda_match_the_cpu(chunk):
     for k in range(chunk, _N, 2):
@@ -202,9 +225,43 @@ def test_random_programs_on_cuda_match_the_cpu(chunk):
         check_cuda(src, calls, strategy=STRATEGIES[k % len(STRATEGIES)], consistent=k % 3 == 0)
 
 
+@cuda
 def test_random_programs_gradients_on_cuda_match_the_cpu():
     for k in range(max(_N // 3, 1)):
         seed = _SEED * 100003 + 260000 + k
         src, _ = program(seed, max_stmts=6)
         calls = [_small(c, 5) for c in calls_for(seed)[:5]]
         check_grads_cuda(src, calls, strategy=STRATEGIES[k % len(STRATEGIES)])
+
+
+# ------------------------------------------------------------------ found by the above
+
+_DEVICES = ["cpu", pytest.param("cuda", marks=cuda)]
+_SELF_READS = {"mul_": lambda y: y.mul_(y), "addcmul_": lambda y: y.addcmul_(y, y),
+               "div_": lambda y: y.div_(y), "pow_": lambda y: y.pow_(y),
+               "atan2_": lambda y: y.atan2_(y)}
+
+
+@pytest.mark.parametrize("dev", _DEVICES)
+@pytest.mark.parametrize("op", sorted(_SELF_READS))
+def test_an_in_place_op_that_reads_its_own_target_fails_backward_as_pytorch(op, dev):
+    # (seed 5038, gradients) v = x.mean(0, keepdim=True); v.mul_(v): the derivative's
+    # `other` is v itself, saved after the write at its new version, so backward read the
+    # written value and gave a wrong gradient without a word (x.mean's: m + m*m for 2m;
+    # the scripted graph, fused, gave the right one). PyTorch saves it before the write
+    # and raises at backward.
+    x = gpujit.tensor([1.0, 2.0, 3.0], device=dev, requires_grad=True)
+    y = x * 1
+    _SELF_READS[op](y)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("dev", _DEVICES)
+def test_an_in_place_op_whose_derivative_does_not_read_its_target_still_answers(dev):
+    for op, want in (("add_", 2.0), ("lerp_", 1.0)):
+        x = gpujit.tensor([1.0, 2.0, 3.0], device=dev, requires_grad=True)
+        y = x * 1
+        y.add_(y) if op == "add_" else y.lerp_(y, 0.5)
+        (y * 1).sum().backward()
+        assert x.grad.tolist() == [want] * 3 and x.grad.device.type == dev, op

@@ -203,6 +203,10 @@ def _record_op(op, args, d, inplace, names, bound):
                     pre[p] = None
     if inplace and isinstance(args[0], Tensor):
         version = args[0]._version
+        # an argument saved as it is that the write changes (y.mul_(y): `other` is self)
+        # is saved at its version before the write, as PyTorch saves it: backward then
+        # raises instead of reading the written value
+        before = {id(v): v._version for v in _saved_tensors(pre)}
     with grad_mode.no_grad():
         result = op.eager(*args)
     if inplace and isinstance(args[0], Tensor) and args[0]._version == version:
@@ -224,6 +228,9 @@ def _record_op(op, args, d, inplace, names, bound):
             saved[k] = [SavedTensor(x, node_name, 0) for x in v]
         else:
             saved[k] = v
+    if inplace and isinstance(args[0], Tensor):
+        for s in _saved_tensors(saved):
+            s.version = before.get(id(s.ref()), s.version)
     if list_output:
         node.metadata["list_output"] = True
     # (output i of broadcast_tensors / meshgrid is input i's: it requires grad only if
@@ -253,6 +260,14 @@ def _record_op(op, args, d, inplace, names, bound):
                 a._ag.has_views = True
         _views.attach_views(args, outs)
     return result
+
+
+def _saved_tensors(values):
+    """The Tensors (or SavedTensors) among a node's saved values (lists flattened)."""
+    for v in values.values():
+        for x in (v if isinstance(v, (list, tuple)) else (v,)):
+            if isinstance(x, (Tensor, SavedTensor)):
+                yield x
 
 
 def mark_result(r, node, i):
