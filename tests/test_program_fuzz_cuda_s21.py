@@ -265,3 +265,26 @@ def test_an_in_place_op_whose_derivative_does_not_read_its_target_still_answers(
         y.add_(y) if op == "add_" else y.lerp_(y, 0.5)
         (y * 1).sum().backward()
         assert x.grad.tolist() == [want] * 3 and x.grad.device.type == dev, op
+
+
+def _copy_itself(x, y):
+    x.copy_(x)
+    y.copy_(y[:])
+    return x * 2 + y
+
+
+@pytest.mark.parametrize("dev", _DEVICES)
+def test_copy_of_a_tensor_into_itself_writes_nothing_even_expanded(dev):
+    # (seeds 2082, 2149) x1.copy_(x1) with x1 expanded (stride 0) on CUDA raised "more than
+    # one element of the written-to tensor refers to a single memory location"; ATen's
+    # copy_ returns first for the same data (is_same / is_same_data), on every device (the
+    # CPU run got through only because NumPy's copyto skips a copy onto itself)
+    f = gpujit.jit.script(_copy_itself)
+    for fn in (_copy_itself, f, f, f):
+        x = gpujit.ones(1, 3, device=dev).expand(2, 3)
+        y = gpujit.arange(3.0, device=dev).expand(2, 3)
+        r = fn(x, y)
+        assert r.tolist() == [[2.0, 3.0, 4.0]] * 2 and r.device.type == dev
+        assert x._version == 1 and y._version == 1        # (PyTorch counts the write)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to"):
+        gpujit.ones(1, 3, device=dev).expand(2, 3).copy_(gpujit.ones(2, 3, device=dev))

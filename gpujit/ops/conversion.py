@@ -189,6 +189,10 @@ def copy_(xp, self, src, non_blocking=False):
         self[...] = src
         return self
     if type(src) is type(self):
+        if _same_data(self, src):
+            # ATen's copy_ returns first (is_same / is_same_data): nothing is written, so
+            # a self whose elements share memory (expand) is no error; CuPy and NumPy alike
+            return self
         # PyTorch's copy_ is a TensorIterator: src sharing part of self's memory
         # (x[1:].copy_(x[:-1])) is refused, the same elements are a no-op
         assert_no_partial_overlap(self, (src,))
@@ -211,6 +215,18 @@ def copy_(xp, self, src, non_blocking=False):
             raise internal_overlap_error()
         self[...] = src
     return self
+
+
+def _same_data(a, b):
+    """Whether arrays a and b are the same elements of the same dtype (ATen's
+    is_same_data: one storage, offset, sizes and strides)."""
+    if a is b:
+        return True
+    if a.dtype != b.dtype or a.shape != b.shape or a.strides != b.strides:
+        return False
+    if type(a) is np.ndarray:
+        return a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    return a.data.ptr == b.data.ptr and a.device == b.device
 
 
 @op("aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)", tags={"inplace"},
