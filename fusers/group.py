@@ -34,6 +34,7 @@ from .. import dtypes as _dt
 from .._dump import dumping as _dumping
 from .._gc import gc_paused
 from ..ir import types as T
+from ..ops.overlap import own_layout
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name, stride_order
 from .kernel_api import (KernelSpec, LauncherBusy, ShapeMismatch, cut_dims, default_builder,
@@ -95,7 +96,8 @@ def _permuted(launch, perm, kinds, out_ranks):
         args = list(args)
         for j in tensors:
             args[j] = in_layout(args[j], perm)
-        return tuple(o.transpose(inv)[d] if d else o.transpose(inv)
+        # (each a transposed view of the launcher's buffer: the value's own memory)
+        return tuple(own_layout(o.transpose(inv)[d] if d else o.transpose(inv))
                      for o, d in zip(launch(*args), drop))
     return call
 

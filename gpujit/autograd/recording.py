@@ -8,6 +8,7 @@ import weakref
 
 from .. import dtypes as _dt
 from ..ops import registry as _reg
+from ..ops.overlap import is_own_layout
 from ..tensor import Tensor, _AutogradMeta
 from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedTensor, backward_name, node_class
@@ -129,10 +130,15 @@ def _record(op, args):
 
 def _shares_memory(t) -> bool:
     """Can an array other than t's own and its recorded views' see t's memory? t's array
-    is a NumPy/CuPy view; its base referenced only by it (a kernel's output laid out as its
-    input, e.g. a transposed buffer; a reshape's copy) and by the arrays of t's recorded
-    views is a computed value's own memory, not an unrecorded view of another tensor."""
-    base = t._data.base
+    is a NumPy/CuPy view: of a kernel's buffer, the fused value's own layout
+    (ops/overlap.py: own_layout; its recorded views and the launcher's recycling hold the
+    buffer too), or of a base referenced only by it and by the arrays of t's recorded
+    views (a reshape's copy); else of another tensor's memory that autograd did not
+    record as a view."""
+    a = t._data
+    if is_own_layout(a):
+        return False
+    base = a.base
     n = sys.getrefcount(base) - 3   # (t's array, `base` here and getrefcount's argument)
     if n > 0 and t._ag is not None and t._ag.view_refs:
         n -= sum(1 for v in t._ag.view_refs if v._data.base is base)

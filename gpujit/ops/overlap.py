@@ -17,6 +17,8 @@ whatever the threads' order left (and a CPU one NumPy's snapshot).
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .._frames import warn_at_user_frame
@@ -94,6 +96,28 @@ def assert_no_partial_overlap(out, inputs):
             continue
         if _status(out, b) == "partial":
             raise RuntimeError(OVERLAP_MESSAGE)
+
+
+# ---------------------------------------------------------------- own layouts
+
+# Arrays that are a computed value's own memory though NumPy/CuPy see a view: a fused
+# kernel's output laid out as its (transposed) inputs is a transposed view of the buffer
+# the launcher allocated. Autograd refuses an in-place write into an array with a base
+# that it did not record as a view (another tensor's memory); these are written freely
+# (their buffer is also held by their recorded views and by the launcher's recycling).
+# id -> array, weakly: an entry goes with its array (ids are checked against the array).
+_OWN_LAYOUTS = weakref.WeakValueDictionary()
+
+
+def own_layout(a):
+    """Mark array a (a view of a buffer nothing else will see) as its value's own memory;
+    returns a."""
+    _OWN_LAYOUTS[id(a)] = a
+    return a
+
+
+def is_own_layout(a) -> bool:
+    return _OWN_LAYOUTS.get(id(a)) is a
 
 
 # ---------------------------------------------------------------- expanded self
