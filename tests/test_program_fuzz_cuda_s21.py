@@ -1,12 +1,15 @@
 """Random scripted programs (tests/program_fuzz_gen.py, as tests/test_program_fuzz_s20.py
-runs them on the CPU) with their tensor inputs on CUDA: gpujit eager and gpujit.jit.script
-(over a sequence of calls crossing guards and fusion strategies: profiling, optimized,
-new shapes, non-contiguous, expanded and other-dtype inputs, an Optional given or None)
-against the same program's gpujit eager answers on the CPU (and PyTorch's CPU eager where
-gpujit's CPU run raises, so an error is the right one). Values, dtypes, shapes, devices
-of every output (all on CUDA, the data a CuPy array: no silent host copy), the inputs the
-program wrote in place, which outputs alias which inputs, and a gradient subset (the
-gradients on CUDA too); gpujit.testing.assert_consistent on the scripted programs.
+runs them on the CPU against PyTorch) with their tensor inputs on CUDA: gpujit eager and
+gpujit.jit.script (over a sequence of calls crossing guards and fusion strategies:
+profiling, optimized, new shapes, non-contiguous, expanded and other-dtype inputs, an
+Optional given or None; every third call on cuda:1, not the current device; the same
+scripted function called on the CPU in between) against the same program's gpujit eager
+answers on the CPU (test_program_fuzz_s20 holds those to PyTorch's). Values, dtypes,
+shapes, devices of every output (on the inputs' device, the data a CuPy array of that
+device: no silent host copy), the inputs the program wrote in place, which outputs alias
+which inputs, every output again after all calls (output recycling must not reuse a
+buffer still held), a gradient subset (the gradients on the inputs' device too), and
+gpujit.testing.assert_consistent on some scripted programs.
 
 The fuzz tests are the CUDA tier: skipped without CuPy and a GPU; `bash ci/fake_gpu.sh
 tests/test_program_fuzz_cuda_s21.py` runs it against tests/fakecupy (fused kernels
