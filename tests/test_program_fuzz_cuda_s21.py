@@ -104,9 +104,9 @@ def aliasing(outs, args):
     return [[_shares(o, a) for a in args[:4]] for o in outs]
 
 
-def check_cuda(src, calls, *, strategy=None, consistent=False):
-    """Run src on CPU (gpujit eager) and on CUDA (gpujit eager and scripted); raise
-    AssertionError naming the first difference."""
+def check_cuda(src, calls, *, strategy=None, consistent=False, traceable=False):
+    """Run src on CPU (gpujit eager) and on CUDA (gpujit eager and scripted, and traced
+    where traceable); raise AssertionError naming the first difference."""
     g_fn = load(src, "gpujit")
     prev = gpujit.jit.set_fusion_strategy(strategy) if strategy else None
     try:
@@ -150,10 +150,42 @@ def check_cuda(src, calls, *, strategy=None, consistent=False):
             same(to_cpu(d_args), c_args, what + " (inputs)")
         if consistent and ran:
             _consistent(g_script, calls[0])
+        if traceable:
+            _check_trace(src, g_fn, calls[0])
         return ran
     finally:
         if prev is not None:
             gpujit.jit.set_fusion_strategy(prev)
+
+
+def _check_trace(src, g_fn, call):
+    """gpujit.jit.trace of the program on CUDA inputs, called three times (profiling and
+    optimized runs), against the CPU eager run."""
+    want, err = _run(g_fn, inputs(call, gpujit))
+    if err is not None:
+        return
+    fixed = inputs(call, _Cuda())
+    extra = fixed[4:]
+
+    def wrapped(*ts):
+        return g_fn(ts[0], ts[1], ts[2], ts[3] if len(ts) == 4 else None, *extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = gpujit.jit.trace(wrapped, tuple(_tensors(fixed)), check_trace=False)
+    for k in range(3):
+        c_args, d_args = inputs(call, gpujit), inputs(call, _Cuda())
+        want, _ = _run(g_fn, c_args)
+        got, gerr = _run(traced, _tensors(d_args))
+        what = f"cuda trace {k}\n{src}\ncall {call}"
+        if gerr is not None:
+            raise AssertionError(f"{what}: raised {gerr!r}") from gerr
+        on_cuda(got, what)
+        same(to_cpu(got), want, what)
+        same(to_cpu(d_args), c_args, what + " (inputs after the call)")
+
+
+def _tensors(args):
+    return args[:3] + ([args[3]] if args[3] is not None else [])
 
 
 def _consistent(g_script, call):
@@ -223,9 +255,10 @@ _SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
 def test_random_programs_on_cuda_match_the_cpu(chunk):
     for k in range(chunk, _N, 2):
         seed = _SEED * 100003 + 210000 + k
-        src, _ = program(seed, max_stmts=7)
+        src, traceable = program(seed, max_stmts=7)
         calls = [_small(c) for c in calls_for(seed)[:8]]
-        check_cuda(src, calls, strategy=STRATEGIES[k % len(STRATEGIES)], consistent=k % 3 == 0)
+        check_cuda(src, calls, strategy=STRATEGIES[k % len(STRATEGIES)], consistent=k % 3 == 0,
+                   traceable=traceable)
 
 
 @cuda
@@ -329,3 +362,25 @@ def test_an_in_place_op_on_a_fused_transposed_output_with_live_views_records(dev
     w = gpujit.ones(3, device=dev, requires_grad=True)
     with pytest.raises(RuntimeError, match="did not record the view"):
         z.mul_(w)
+
+
+@cuda
+def test_the_storage_of_a_cuda_tensor_and_of_a_recycled_output_view():
+    # (the fake CuPy's allocations had no `size`, which CuPy's Memory has: a CUDA
+    # tensor's untyped_storage() failed there only)
+    f = gpujit.jit.script(_scaled)
+    x = gpujit.ones(4, device="cuda")
+    for _ in range(4):
+        f(x)
+    kept = []
+    for k in range(4):
+        t = f(x + k)
+        kept.append((t.untyped_storage(), t[1:].untyped_storage(), t.view(gpujit.int32)))
+        del t
+    for k, (s, s1, v) in enumerate(kept):
+        assert s.nbytes() == 16 and s1.nbytes() == 16 and s.data_ptr() == s1.data_ptr()
+        assert v.view(gpujit.float32).tolist() == [2.0 * k + 3.0] * 4    # not recycled
+
+
+def _scaled(x):
+    return x * 2 + 1

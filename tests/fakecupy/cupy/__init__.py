@@ -86,11 +86,11 @@ def _log(msg):
 
 class _Memory:
     """An allocation (CuPy's Memory / PooledMemory): only MemoryPointers refer to it; `ptr`
-    is where it starts."""
-    __slots__ = ("ptr",)
+    is where it starts, `size` its bytes, `device_id` its device (as CuPy's)."""
+    __slots__ = ("ptr", "size", "device_id")
 
-    def __init__(self, ptr=0):
-        self.ptr = int(ptr)
+    def __init__(self, ptr=0, size=0, device_id=0):
+        self.ptr, self.size, self.device_id = int(ptr), int(size), int(device_id)
 
 
 class MemoryPointer:
@@ -101,7 +101,7 @@ class MemoryPointer:
     def __init__(self, owner, ptr, lo, hi, device_id=0, mem=None):
         self._owner, self.ptr, self._lo, self._hi = owner, int(ptr), lo, hi
         self.device_id = device_id
-        self.mem = _Memory(lo) if mem is None else mem
+        self.mem = _Memory(lo, hi - lo, device_id) if mem is None else mem
 
     @property
     def device(self):
