@@ -21,7 +21,7 @@ Where the CUDA run may differ from the CPU run, the checks let it:
   an ulp apart between the kernel's libdevice/math and NumPy flips a cast or comparison);
 - floats are compared at 1e-4 (float16 1e-2), as the CPU fuzz test does.
 
-GPUJIT_PROGRAM_FUZZ_CUDA=<n> programs (default 8), GPUJIT_PROGRAM_FUZZ_SEED=<int> for
+GPUJIT_PROGRAM_FUZZ_CUDA=<n> programs (default 16), GPUJIT_PROGRAM_FUZZ_SEED=<int> for
 other programs than the fixed ones."""
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ def check_grads_cuda(src, calls, strategy=None):
             gpujit.jit.set_fusion_strategy(prev)
 
 
-_N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_CUDA", "8"))
+_N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_CUDA", "16"))
 _SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
 
 
