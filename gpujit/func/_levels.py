@@ -47,7 +47,8 @@ class Level:
         self.fresh.append(t)
         self.ids.add(id(t))
         key = id(t)
-        _OWNER[key] = (weakref.ref(t, lambda _r, k=key: _OWNER.pop(k, None)), self)
+        _OWNER[key] = (weakref.ref(t, lambda _r, k=key, owners=_OWNER: owners.pop(k, None)),
+                       self)
         return t
 
     def _outside(self, v):
