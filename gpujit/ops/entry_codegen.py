@@ -239,7 +239,7 @@ def _gen_generic(op, fname, consts):
     # input's layout (NumPy's keep the order of the input's dims)
     c = op.contiguous_result
     if len(rets) == 1:
-        L.append("    return " + _wrap_ret(rets[0], "r", s, names, c))
+        L.append("    return " + _wrap_ret(rets[0], "r", s, names, c, _returns_input(op)))
     elif len(rets) == 0:
         L.append("    return None")
     else:
@@ -261,16 +261,17 @@ def _returns_input(op) -> bool:
             and "view" not in op.tags and bool(args) and args[0].type.alias == rets[0].type.alias)
 
 
-def _wrap_ret(rt, expr, s, names, c_order=False):
+def _wrap_ret(rt, expr, s, names, c_order=False, identity=False):
     t = rt.type
     if t.base == "Tensor" and not t.is_list:
         if t.alias and t.is_write:   # returns self (in-place / out=): the same Tensor object
             for a in s.arguments:
                 if a.type.alias == t.alias:
                     return a.name
-        if t.alias and s.arguments and s.arguments[0].type.alias == t.alias:
-            # Tensor(a) -> Tensor(a): the input itself when the impl handed back its array
-            # (not while tracing: a trace keeps the input's value for its later readers)
+        if identity:
+            # Tensor(a) -> Tensor(a), not a view op: the input itself when the impl handed
+            # back its array (not while tracing: a trace keeps the input's value for its
+            # later readers). View ops always make a new Tensor, as PyTorch's.
             n = names[0]
             return (f"({n} if isinstance({n}, _T) and {expr} is {n}._data and "
                     f"_S.tracing is None else _wrap_array({expr}, dev))")
