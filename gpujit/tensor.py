@@ -77,7 +77,10 @@ def _ops():
 
 
 class Tensor:
-    __slots__ = ("_data", "_dtype", "_device", "_version", "_ag", "__weakref__")
+    # _vc: the version counter, a one-item list shared by a tensor and its views and
+    # detach()es, as PyTorch's VariableVersion (an in-place write through any of them
+    # bumps it; autograd's saved tensors compare it)
+    __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "__weakref__")
     # as torch.Tensor's: type(x) prints <class 'gpujit.Tensor'>, its public name
     __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
@@ -88,8 +91,18 @@ class Tensor:
 
     # ---------------------------------------------------------------- properties
     @property
+    def _version(self):
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, v):
+        self._vc[0] = v
+
+    @property
     def data(self):
-        return self.detach()
+        r = self.detach()
+        r._vc = [0]         # (as PyTorch's: .data has a version counter of its own)
+        return r
 
     @data.setter
     def data(self, other):

@@ -51,7 +51,7 @@ class SavedTensor:
     __slots__ = ("tensor", "version", "ref", "node_name", "index", "unpack_hook", "edge")
 
     def __init__(self, t, node_name, index):
-        self.version = t._version
+        self.version = t._vc[0]
         self.ref = weakref.ref(t)
         self.node_name = node_name
         self.index = index
@@ -82,7 +82,7 @@ class SavedTensor:
         if self.unpack_hook is not None:
             return self._unpack_hooked()
         t = self.tensor
-        if t._version != self.version:
+        if t._vc[0] != self.version:
             self._modified(t)
         return t
 
@@ -96,14 +96,14 @@ class SavedTensor:
         raise RuntimeError(
             f"one of the variables needed for gradient computation has been modified by "
             f"an inplace operation: [gpujit.{t._dtype.short_name}Tensor [{shape}]]{which}"
-            f" is at version {t._version}; "
+            f" is at version {t._vc[0]}; "
             f"expected version {self.version} instead. Hint: the backward of "
             f"{self.node_name} needs the value it had when it was computed; avoid the "
             f"in-place operation or use .clone() before it.")
 
     def _unpack_hooked(self):
         orig = self.ref()
-        if orig is not None and orig._version != self.version:
+        if orig is not None and orig._vc[0] != self.version:
             self._modified(orig)
         t = self.unpack_hook(self.tensor)
         if not isinstance(t, Tensor):

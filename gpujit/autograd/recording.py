@@ -208,14 +208,14 @@ def _record_op(op, args, d, inplace, names, bound):
                 if p not in needed and p != "needs_grad" and not p.endswith("_shape"):
                     pre[p] = None
     if inplace and isinstance(args[0], Tensor):
-        version = args[0]._version
+        version = args[0]._vc[0]
         # an argument saved as it is that the write changes (y.mul_(y): `other` is self)
         # is saved at its version before the write, as PyTorch saves it: backward then
         # raises instead of reading the written value
-        before = {id(v): v._version for v in _saved_tensors(pre)}
+        before = {id(v): v._vc[0] for v in _saved_tensors(pre)}
     with grad_mode.no_grad():
         result = op.eager(*args)
-    if inplace and isinstance(args[0], Tensor) and args[0]._version == version:
+    if inplace and isinstance(args[0], Tensor) and args[0]._vc[0] == version:
         return result       # the op left self as it was (dropout_ when not training)
     if not inplace and args and result is args[0]:
         return result       # it handed back its input itself (contiguous, to, positive...)

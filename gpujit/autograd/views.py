@@ -38,7 +38,7 @@ class ViewInfo:
 
     def __init__(self, base):
         self.base = base
-        self.version = base._version
+        self.version = base._vc[0]
         self._pos = None
         self._shape = None
 
@@ -121,9 +121,9 @@ def sync_view(t):
     """Give a view whose base was written since its grad_fn was made a fresh one."""
     info = t._ag.view
     base = info.base
-    if base._version == info.version:
+    if base._vc[0] == info.version:
         return
-    info.version = base._version
+    info.version = base._vc[0]
     if base._ag is None or not base._ag.requires_grad:
         return
     from .recording import edge_of
@@ -229,8 +229,9 @@ def copy_slices(view, base_edge, op, op_node):
     from .recording import mark_result
     mark_result(base, node, 0)
     node.out_refs = [weakref.ref(base)]
-    base._version += 1
-    info.version = base._version
+    if view._vc is not base._vc:    # (a view shares its base's counter: the op bumped it)
+        base._vc[0] += 1
+    info.version = base._vc[0]
     # the view now reads its part of the base's new gradient
     view_node = AsStridedBackward(info, view, (node, 0))
     view._ag.grad_fn = view_node

@@ -301,7 +301,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training:
         for t in (running_mean, running_var):
             if t is not None:
-                t._version += 1
+                t._vc[0] += 1
     return out
 
 
@@ -325,7 +325,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if use_input_stats:
         for t in (running_mean, running_var):
             if t is not None:
-                t._version += 1
+                t._vc[0] += 1
     return out
 
 

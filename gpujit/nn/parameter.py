@@ -5,11 +5,11 @@ from ..tensor import Tensor
 
 
 def _sharing(cls, data):
-    """A new cls object over data's array (same dtype and device; version 0, no autograd
-    state): what Parameter(...) and Buffer(...) wrap."""
+    """A new cls object over data's array (same dtype and device and, as PyTorch's, the
+    same version counter; no autograd state): what Parameter(...) and Buffer(...) wrap."""
     t = object.__new__(cls)
-    t._data, t._dtype, t._device, t._version, t._ag = (data._data, data._dtype,
-                                                       data._device, 0, None)
+    t._data, t._dtype, t._device, t._vc, t._ag = (data._data, data._dtype, data._device,
+                                                  data._vc, None)
     return t
 
 
@@ -121,8 +121,8 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
         from ..ops.creation import empty
         t = empty(0, device=device, dtype=dtype)
         b = object.__new__(cls)
-        b._data, b._dtype, b._device, b._version, b._ag = (t._data, t._dtype, t._device, 0,
-                                                           None)
+        b._data, b._dtype, b._device, b._vc, b._ag = (t._data, t._dtype, t._device, [0],
+                                                      None)
         if requires_grad:
             b.requires_grad_(True)
         return b

@@ -234,7 +234,7 @@ def _gen_generic(op, fname, consts):
         L.append(f"    if r is _UNCHANGED: return {names[0]}")
         if "inplace_view" in op.tags:     # t_, squeeze_: self becomes the impl's view
             L.append(f"    {names[0]}._data = r")
-        L.append(f"    {names[0]}._version += 1")
+        L.append(f"    {names[0]}._vc[0] += 1")
     # PyTorch's reductions, scans and softmaxes return C-contiguous results whatever the
     # input's layout (NumPy's keep the order of the input's dims)
     c = op.contiguous_result
@@ -261,6 +261,13 @@ def _returns_input(op) -> bool:
             and "view" not in op.tags and bool(args) and args[0].type.alias == rets[0].type.alias)
 
 
+def _aliases_first(rtype, s) -> bool:
+    """Does a result of type rtype alias (without writing) the op's first argument?"""
+    args = s.arguments
+    return (rtype.alias is not None and not rtype.is_write and bool(args)
+            and args[0].type.alias == rtype.alias)
+
+
 def _wrap_ret(rt, expr, s, names, c_order=False, identity=False):
     t = rt.type
     if t.base == "Tensor" and not t.is_list:
@@ -268,18 +275,22 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False):
             for a in s.arguments:
                 if a.type.alias == t.alias:
                     return a.name
+        n = names[0]
         if identity:
             # Tensor(a) -> Tensor(a), not a view op: the input itself when the impl handed
             # back its array (not while tracing: a trace keeps the input's value for its
             # later readers). View ops always make a new Tensor, as PyTorch's.
-            n = names[0]
             return (f"({n} if isinstance({n}, _T) and {expr} is {n}._data and "
-                    f"_S.tracing is None else _wrap_array({expr}, dev))")
+                    f"_S.tracing is None else _wrap_view({expr}, dev, {n}))")
+        if _aliases_first(t, s):     # a view: shares the version counter of what it views
+            return f"_wrap_view({expr}, dev, {n})"
         if c_order:
             return (f"_wrap_array({expr} if getattr({expr}, 'ndim', 0) < 2 else "
                     f"_c_layout(xp, {expr}), dev)")
         return f"_wrap_array({expr}, dev)"
     if t.base == "Tensor":
+        if _aliases_first(t, s):     # split, unbind, chunk: views
+            return f"tuple([_wrap_view(x, dev, {names[0]}) for x in {expr}])"
         return f"tuple([_wrap_array(x, dev) for x in {expr}])"   # torch returns tuples
     if t.base in ("int", "float", "bool", "Scalar"):
         return f"({expr}.item() if hasattr({expr}, 'item') else {expr})"
@@ -296,7 +307,7 @@ def _compile(op, src, fname, consts):
               _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
               _opdev=_r._operand_device, _index_devices=_r._index_devices,
               _sk=_r.scalar_kind, _cache=op._cache, _unwrap_for=_r.unwrap_for,
-              _bcast_err=_r.broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array,
+              _bcast_err=_r.broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int,

@@ -233,7 +233,7 @@ def _elementwise(self, fn, others):
     srcs = [np.broadcast_to(o._data, a.shape) for o in others]
     for idx in np.ndindex(a.shape):
         a[idx] = fn(a[idx].item(), *(s[idx].item() for s in srcs))
-    self._version += 1
+    self._vc[0] += 1
     return self
 
 

@@ -385,8 +385,8 @@ def setitem(t, index, value):
         if view.ndim and _reg.has_internal_overlap(view._data):
             raise _reg.internal_overlap_error()
         OPS["aten::fill_.Scalar"].public(view, value)     # x[0] = 2 (a trace records it)
-        if view is not t:
-            t._version += 1
+        if view is not t and view._vc is not t._vc:
+            t._vc[0] += 1
         return
     if not isinstance(value, _reg._Tensor):
         if number:
@@ -407,8 +407,8 @@ def setitem(t, index, value):
         OPS["aten::copy_"].public(view, value)
     else:
         OPS["aten::index_put_"].public(view, indices, value)
-    if view is not t:      # the write went through a view: the base changed too
-        t._version += 1
+    if view is not t and view._vc is not t._vc:
+        t._vc[0] += 1      # the write went through a view: the base changed too
 
 
 @op("aten::alias(Tensor(a) self) -> Tensor(a)", tags={"view"}, method=False, function=False,

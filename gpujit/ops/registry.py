@@ -112,7 +112,7 @@ def wrap(a, dt, dev):
     t._data = a
     t._dtype = dt
     t._device = dev
-    t._version = 0
+    t._vc = [0]
     t._ag = None
     return t
 
@@ -122,7 +122,7 @@ def wrap_statements(t, a, dt, dev):
     it (one Python call less, ~0.03 µs); its namespace binds _new (object.__new__) and
     _T (Tensor). Keep it in step with wrap above."""
     return (f"{t} = _new(_T); {t}._data = {a}; {t}._dtype = {dt}; {t}._device = {dev}; "
-            f"{t}._version = 0; {t}._ag = None")
+            f"{t}._vc = [0]; {t}._ag = None")
 
 
 def wrap_array(a, dev):
@@ -130,6 +130,22 @@ def wrap_array(a, dev):
     if type(a) is not np.ndarray and dev is _cpu:
         a = np.asarray(a)
     return wrap(a, _dt._FROM_NP[a.dtype], dev)
+
+
+def wrap_view(a, dev, src):
+    """Wrap the result of an op whose schema says it may alias its first argument (a view
+    op, or reshape / contiguous / to): when it shares src's memory it shares src's version
+    counter, as PyTorch's views and detach() do, so that an in-place write through either
+    is seen by autograd's saved tensors of the other; a copy (reshape of a transposed
+    tensor) gets its own."""
+    t = wrap_array(a, dev)
+    if isinstance(src, _Tensor):
+        s = src._data
+        b = getattr(a, "base", None)
+        if a is s or (b is not None and (b is s or b is s.base)) or (
+                a.size and s.size and (np if dev is _cpu else _xp_for(dev)).may_share_memory(a, s)):
+            t._vc = src._vc
+    return t
 
 
 def _device_mismatch(op, d1, d2):
@@ -304,7 +320,7 @@ def finish_inplace(op, self, r, out_dt, inputs=()):
             np.copyto(writable_target(a, op.public_name), r, casting="unsafe")
     else:
         a[...] = r
-    self._version += 1
+    self._vc[0] += 1
     return self
 
 

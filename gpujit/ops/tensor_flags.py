@@ -247,8 +247,8 @@ def _as_subclass(self, cls):
     except TypeError:
         pass
     t = object.__new__(cls)
-    t._data, t._dtype, t._device, t._version, t._ag = (r._data, r._dtype, r._device,
-                                                       r._version, r._ag)
+    t._data, t._dtype, t._device, t._vc, t._ag = (r._data, r._dtype, r._device, r._vc,
+                                                  r._ag)
     node = t._ag.grad_fn if t._ag is not None else None
     if node is not None and getattr(node, "out_refs", None):
         import weakref                 # the backward node finds its output (hooks) again

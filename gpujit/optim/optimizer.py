@@ -215,7 +215,7 @@ class Optimizer(OptimizerHooks):
                 elif g.requires_grad:
                     g.requires_grad_(False)
                 g._data.fill(0)
-                g._version += 1
+                g._vc[0] += 1
 
     def step(self, closure=None):
         """One optimization step; subclasses define it (the base class has no update)."""
@@ -529,7 +529,7 @@ class _ElementwiseOptimizer(Optimizer):
         off, pbuf = b.offsets, b.pbuf
         for i, p in enumerate(params):
             xp.copyto(p._data, pbuf[off[i]:off[i + 1]].reshape(b.shapes[i]))
-            p._version += 1
+            p._vc[0] += 1
 
     def _step_one(self, b, i, g, h):
         xp = b.xp
@@ -543,7 +543,7 @@ class _ElementwiseOptimizer(Optimizer):
         p = b.params[i]
         tmp = xp.empty(b.shapes[i], dtype=b.dtype.np)
         self._update(xp, p._data, g._data, False, b.state_arrays(i), tmp, h, step, fresh)
-        p._version += 1
+        p._vc[0] += 1
 
 
 def effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay):

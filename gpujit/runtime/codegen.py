@@ -98,7 +98,7 @@ class CodeGenerator:
         self.specs = assume(graph, profile, hoisted)
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
                    "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap, "_T": Tensor, "_new": object.__new__,
-                   "_passed": support.passed_input,
+                   "_passed": support.passed_input, "_share_vc": support.share_counter,
                    "_box": support.box, "_unbox": support.unbox, "_item": support.item,
                    "_bcast": support.broadcast_failure,
                    "_shape_error": support.inplace_shape_error,
@@ -327,12 +327,28 @@ class CodeGenerator:
                 return f"{self.bind(cls, cls.__name__)}({', '.join(items)})"
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         e = self.wrap_spec(self.ref(v), self.specs.get(v))
+        views_of = self._viewed_inputs(v)
+        if views_of:
+            e = f"_share_vc({e}, ({', '.join(views_of)},))"
         passed = self._passed_inputs(v)
         if passed:
             t = self.new_var("passed")
             return (f"({t} if ({t} := _passed({self.ref(v)}, ({', '.join(passed)},))) "
                     f"is not None else {e})")
         return e
+
+    def _viewed_inputs(self, v):
+        """The Tensor input objects a returned Tensor may be a view of."""
+        if not isinstance(self.specs.get(v), TensorSpec):
+            return None
+        db = None
+        out = []
+        for x in self.graph.inputs:
+            if isinstance(self.specs.get(x), TensorSpec) and x in self.objs:
+                db = db or self.alias_db()
+                if db.may_alias(v, x):
+                    out.append(self.obj(x))
+        return out
 
     def _passed_inputs(self, v):
         """The Tensor input objects a returned loop or `if` output may be unchanged (a

@@ -214,7 +214,7 @@ def _generic(cg, n, op, args):
     if s.is_inplace and args and args[0].value is not None and outs:
         o = cg.obj(args[0].value)
         if o is not None:
-            cg.emit(f"if {wrote}: {o}._version += 1" if wrote else f"{o}._version += 1")
+            cg.emit(f"if {wrote}: {o}._vc[0] += 1" if wrote else f"{o}._vc[0] += 1")
             cg.objs.setdefault(outs[0], o)
     return True
 

@@ -82,5 +82,5 @@ def _bump_version(cg, self_value, out_value):
     node's output is that object."""
     o = cg.obj(self_value)
     if o is not None:
-        cg.emit(f"{o}._version += 1")
+        cg.emit(f"{o}._vc[0] += 1")
         cg.objs[out_value] = o

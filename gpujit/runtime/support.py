@@ -36,6 +36,27 @@ def passed_input(a, inputs):
     return None
 
 
+def share_counter(t, inputs):
+    """A returned Tensor t that may be a view of one of the input Tensors (the alias
+    analysis says so): it shares that input's version counter when it shares its memory,
+    as a view made by eager code does (an in-place write to either is then seen by
+    autograd's saved copies of the other)."""
+    a = t._data
+    b = getattr(a, "base", None)
+    for x in inputs:
+        s = x._data
+        if a is s or (b is not None and (b is s or b is s.base)) or (
+                a.size and s.size and type(a) is type(s) and _may_share(a, s)):
+            t._vc = x._vc
+            break
+    return t
+
+
+def _may_share(a, b):
+    from ..autograd.views import _xp
+    return bool(_xp(a).may_share_memory(a, b))
+
+
 def box(v):
     """A raw value as eager gpujit holds it: arrays become Tensors (containers recursed)."""
     t = type(v)

@@ -117,7 +117,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
             c = coefs[dev] = _host(coef) if dev is _cpu else _to_cuda(coef, dev)
         with _on_device(dev):
             g._data *= c
-        g._version += 1
+        g._vc[0] += 1
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
@@ -150,4 +150,4 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         xp = xp_for(g._device)
         with _on_device(g._device):
             xp.clip(g._data, -clip_value, clip_value, out=g._data)
-        g._version += 1
+        g._vc[0] += 1

@@ -1,0 +1,197 @@
+"""Version counters shared as PyTorch's VariableVersion: a tensor, its views (view ops,
+basic indexing, split/unbind/chunk pieces, a reshape that did not copy) and its detach()es
+share one counter, so an in-place write through any of them is seen by autograd's saved
+copies of the others (before, each Tensor had its own: `y.mul_(y.detach())` or
+`w * x[0:3]` followed by `x.add_(1)` gave silently wrong gradients). `.data`, from_numpy
+and a reshape that copied get their own counter; nn.Parameter(t) shares t's. Outputs of
+scripted and traced functions that are views of their inputs share the input's counter.
+Expected behaviour and version numbers are PyTorch 2.13's (checked against torch where
+it is installed)."""
+import pytest
+
+import gpujit as torch
+
+_ERR = "modified by an inplace operation"
+
+
+def _inplace_self_detach():
+    y = torch.tensor([1., 2., 3.], requires_grad=True) * 1
+    y.mul_(y.detach())
+    y.sum().backward()
+
+
+def _write_through_detach():
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    y = torch.tensor([1., 2., 3.])
+    d = y.detach()
+    z = w * y
+    d.add_(1)
+    z.sum().backward()
+
+
+def _base_written_view_saved():
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    x = torch.tensor([1., 2., 3., 4.])
+    z = w * x[0:3]
+    x.add_(1)
+    z.sum().backward()
+
+
+def _sibling_view_written():
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    x = torch.tensor([1., 2., 3., 4.])
+    v = x[0:3]
+    z = w * x[1:4]
+    v.add_(1)
+    z.sum().backward()
+
+
+def _detached_output_zeroed():
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    z = w.sigmoid()
+    z.detach().zero_()
+    z.sum().backward()
+
+
+def _saved_detach_base_written():
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    y = torch.tensor([1., 2., 3.])
+    z = w * y.detach()
+    y.add_(1)
+    z.sum().backward()
+
+
+def _view_of_reshaped():
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    y = torch.tensor([[1., 2., 3.]])
+    z = w * y.view(3)
+    y.add_(1)
+    z.sum().backward()
+
+
+def _unbind_piece_written():
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    x = torch.ones(2, 3)
+    a, b = x.unbind(0)
+    z = w * b
+    a.add_(1)
+    z.sum().backward()
+
+
+def _parameter_data_written():
+    t = torch.ones(3)
+    p = torch.nn.Parameter(t)
+    z = (p * p).sum()
+    t.add_(1)
+    z.backward()
+
+
+@pytest.mark.parametrize("case", [_inplace_self_detach, _write_through_detach,
+                                  _base_written_view_saved, _sibling_view_written,
+                                  _detached_output_zeroed, _saved_detach_base_written,
+                                  _view_of_reshaped, _unbind_piece_written,
+                                  _parameter_data_written])
+def test_write_through_a_sharer_is_seen_by_backward(case):
+    with pytest.raises(RuntimeError, match=_ERR):
+        case()
+
+
+def test_data_and_copies_have_their_own_counter():
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    y = torch.tensor([1., 2., 3.])
+    z = w * y
+    y.data.add_(1)               # .data: a counter of its own (PyTorch's documented escape)
+    z.sum().backward()
+    assert w.grad.tolist() == [2., 3., 4.]
+    x = torch.ones(4, 3)
+    r = x.t().reshape(-1)        # a copy
+    r.add_(1)
+    assert (x._version, r._version) == (0, 1)
+    f = torch.from_numpy(x.numpy())
+    f.add_(1)
+    assert x._version == 0
+
+
+def _versions():
+    out = []
+    x = torch.ones(4, 3)
+    y = x.reshape(-1)
+    y.add_(1)
+    out.append(x._version)
+    d = x.data
+    d.add_(1)
+    out += [x._version, d._version]
+    u = x.unbind(0)
+    u[0].add_(1)
+    out += [x._version, u[1]._version, x.expand(2, 4, 3)._version]
+    s = x[0]
+    s.add_(1)
+    out += [x._version, s._version]
+    x[1] = 3
+    out += [x._version, s._version]
+    x[1:3] = torch.zeros(3)
+    out += [x._version, s._version]
+    x[[0, 1]] = 2.0
+    out += [x._version, s._version]
+    s = x[[0, 1]]                # advanced indexing copies
+    s.add_(1)
+    out += [x._version, s._version]
+    a = torch.ones(3, requires_grad=True).clone()
+    v = a[:2]
+    v.mul_(2)
+    out += [a._version, v._version]
+    v2 = a[1:]
+    v2.add_(1)
+    out += [a._version, v._version, v2._version]
+    t = torch.ones(3)
+    p = torch.nn.Parameter(t)
+    t.add_(1)
+    out.append(p._version)
+    return out
+
+
+def test_version_numbers_as_pytorch():
+    assert _versions() == [1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 6, 1, 1, 1, 2, 2, 2, 1]
+
+
+def test_version_numbers_match_torch():
+    real = pytest.importorskip("torch")
+    import sys
+    mod = sys.modules[__name__]
+    saved = mod.torch
+    mod.torch = real
+    try:
+        expected = _versions()
+    finally:
+        mod.torch = saved
+    assert _versions() == expected
+
+
+def _returns_views(x):
+    return x[0], x.t(), x.view(-1)
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_compiled_outputs_that_view_inputs_share_their_counter(how):
+    f = (torch.jit.script(_returns_views) if how == "script"
+         else torch.jit.trace(_returns_views, torch.ones(2, 2)))
+    for _ in range(3):            # profiling, then optimized calls
+        x = torch.ones(2, 2)
+        outs = f(x)
+        w = torch.ones(2, requires_grad=True)
+        z = w * outs[0]
+        x.add_(1)
+        assert [o._version for o in outs] == [1, 1, 1]
+        with pytest.raises(RuntimeError, match=_ERR):
+            z.sum().backward()
+
+
+def test_compiled_fresh_outputs_keep_their_own_counter():
+    @torch.jit.script
+    def f(x):
+        return x * 2, x.t() + 1
+    for _ in range(3):
+        x = torch.ones(2, 2)
+        a, b = f(x)
+        x.add_(1)
+        assert (a._version, b._version) == (0, 0)
