@@ -140,7 +140,7 @@ def wrap_view(a, dev, src):
     tensor) gets its own."""
     t = wrap_array(a, dev)
     if isinstance(src, _Tensor):
-        s = src._data
+        a, s = t._data, src._data
         b = getattr(a, "base", None)
         if a is s or (b is not None and (b is s or b is s.base)) or (
                 a.size and s.size and (np if dev is _cpu else _xp_for(dev)).may_share_memory(a, s)):
