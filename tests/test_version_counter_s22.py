@@ -195,3 +195,53 @@ def test_compiled_fresh_outputs_keep_their_own_counter():
         a, b = f(x)
         x.add_(1)
         assert (a._version, b._version) == (0, 0)
+
+
+def _write_row(x):
+    x[0].add_(1)
+    return x
+
+
+def _write_view_then_base(x):
+    v = x.view(-1)
+    v.mul_(2)
+    x.add_(1)
+    return v
+
+
+def _copy_then_slice_fill(x, y):
+    y.copy_(x)
+    x[1:] = 0.0
+    return x.sum()
+
+
+def _zero_unbound_piece(x):
+    a, b = x.unbind(0)
+    a.zero_()
+    return b
+
+
+@pytest.mark.parametrize("f, shapes, versions", [
+    (_write_row, [(2, 2)], ([1], 1)),
+    (_write_view_then_base, [(2, 2)], ([2], 2)),
+    (_copy_then_slice_fill, [(3,), (3,)], ([1, 1], 0)),
+    (_zero_unbound_piece, [(2, 2)], ([1], 1))])
+def test_scripted_writes_through_views_of_inputs_count(f, shapes, versions):
+    """(TorchScript's and eager's version numbers; the optimized calls bumped nothing
+    when the write went through a view of an input.)"""
+    sf = torch.jit.script(f)
+    for _ in range(3):
+        args = [torch.ones(*s) for s in shapes]
+        out = sf(*args)
+        assert ([a._version for a in args], out._version) == versions
+
+
+def test_scripted_write_through_view_is_seen_by_backward():
+    sf = torch.jit.script(_write_row)
+    for _ in range(3):
+        x = torch.ones(2, 2)
+        w = torch.ones(2, 2, requires_grad=True)
+        z = w * x
+        sf(x)
+        with pytest.raises(RuntimeError, match=_ERR):
+            z.sum().backward()

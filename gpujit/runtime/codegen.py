@@ -99,6 +99,7 @@ class CodeGenerator:
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
                    "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap, "_T": Tensor, "_new": object.__new__,
                    "_passed": support.passed_input, "_share_vc": support.share_counter,
+                   "_bump_vc": support.bump_counter,
                    "_box": support.box, "_unbox": support.unbox, "_item": support.item,
                    "_bcast": support.broadcast_failure,
                    "_shape_error": support.inplace_shape_error,
@@ -336,6 +337,15 @@ class CodeGenerator:
             return (f"({t} if ({t} := _passed({self.ref(v)}, ({', '.join(passed)},))) "
                     f"is not None else {e})")
         return e
+
+    def bump_viewed(self, v, cond=None):
+        """After an in-place write into Tensor value v, which is no Tensor object the
+        caller holds: when v may be a view of an input (x[0].add_(1), x[1:] = 0), the
+        input's version counter counts the write, as eager's shared counter does."""
+        ins = self._viewed_inputs(v)
+        if ins:
+            line = f"_bump_vc({self.ref(v)}, ({', '.join(ins)},))"
+            self.emit(f"if {cond}: {line}" if cond else line)
 
     def _viewed_inputs(self, v):
         """The Tensor input objects a returned Tensor may be a view of."""

@@ -216,6 +216,8 @@ def _generic(cg, n, op, args):
         if o is not None:
             cg.emit(f"if {wrote}: {o}._vc[0] += 1" if wrote else f"{o}._vc[0] += 1")
             cg.objs.setdefault(outs[0], o)
+        else:
+            cg.bump_viewed(args[0].value, wrote)
     return True
 
 
@@ -345,6 +347,8 @@ def _fallback(cg, n, op):
             o = cg.objs.get(w)
             if o is not None:
                 cg.objs[v] = o
+            else:
+                cg.bump_viewed(w)
 
 
 def rebind_written(cg, w, new, op):

@@ -84,3 +84,5 @@ def _bump_version(cg, self_value, out_value):
     if o is not None:
         cg.emit(f"{o}._vc[0] += 1")
         cg.objs[out_value] = o
+    else:
+        cg.bump_viewed(self_value)
