@@ -1,0 +1,169 @@
+"""Tensor.set_ (a tensor made to view another tensor's memory, a storage, or nothing) and
+torch.utils.swap_tensors (two Tensor objects exchange everything they are), as PyTorch's.
+
+set_ changes what a tensor views, not what it holds: it is not recorded by autograd (as
+in PyTorch, a leaf that requires grad refuses it in grad mode; gpujit also refuses it on a
+tensor with a recorded graph, where PyTorch leaves a grad_fn that fails in backward).
+"""
+from __future__ import annotations
+
+import copyreg
+import weakref
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd import grad_mode
+from ..tensor import Tensor
+from .registry import tensor_method
+from .tensor_flags import UntypedStorage, TypedStorage
+
+PUBLIC = {}
+
+
+def _cpp(d):
+    return _dt.CPP_NAMES.get(d.name, d.name)
+
+
+def _check_target(self):
+    ag = self._ag
+    if ag is not None and ag.requires_grad and grad_mode.is_grad_enabled():
+        if ag.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        raise RuntimeError("set_: gpujit does not record set_ on a tensor with a recorded "
+                           "gradient graph (its gradient would be undefined); call it on "
+                           "a detached tensor or under torch.no_grad()")
+
+
+def _root_array(a):
+    """The array that owns the allocation a views (NumPy), and a's byte offset in it."""
+    r = a
+    while isinstance(r.base, np.ndarray):
+        r = r.base
+    start = r.__array_interface__["data"][0]
+    return r, a.__array_interface__["data"][0] - start if a.size else 0
+
+
+def _over_storage(storage, dtype, offset, size, stride):
+    """An array of `dtype` over storage's allocation: `size` elements `stride` apart
+    (in elements), starting `offset` elements in (PyTorch's setStorage checks)."""
+    src = storage._tensor._data
+    item = dtype.itemsize
+    nbytes = storage.nbytes()
+    if size is None:
+        size, stride = (nbytes // item - offset,), (1,)
+    size = tuple(int(s) for s in size)
+    if stride is None:
+        st, k = [], 1
+        for n in reversed(size):
+            st.append(k)
+            k *= max(n, 1)
+        stride = tuple(reversed(st))
+    stride = tuple(int(s) for s in stride)
+    if len(stride) != len(size):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if offset < 0 or any(s < 0 for s in size):
+        raise RuntimeError(f"set_: storage offset {offset} and sizes {list(size)} must not "
+                           f"be negative")
+    need = 0 if 0 in size else (offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))) * item
+    if need > nbytes:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, "
+                           f"storage offset {offset}, and itemsize {item} requiring a "
+                           f"storage size of {need} are out of bounds for storage of size "
+                           f"{nbytes}")
+    byte_strides = tuple(s * item for s in stride)
+    if isinstance(src, np.ndarray):
+        root, _ = _root_array(src)
+        return np.ndarray(size, dtype.np, buffer=root, offset=offset * item,
+                          strides=byte_strides)
+    import cupy
+    mem = src.data.mem
+    return cupy.ndarray(size, dtype.np, memptr=cupy.cuda.MemoryPointer(mem, offset * item),
+                        strides=byte_strides)
+
+
+@tensor_method("set_")
+def _set_(self, source=None, storage_offset=0, size=None, stride=None):
+    """Make self view source's memory with source's sizes and strides (a Tensor), part of
+    a storage (untyped_storage(), storage(): `size` elements `stride` apart from
+    `storage_offset`), or nothing (no argument: a tensor of size [0])."""
+    _check_target(self)
+    if source is None:
+        from ..device import xp_for
+        xp = np if self._device.type == "cpu" else xp_for(self._device)
+        a = xp.empty((0,), self._dtype.np)
+    elif isinstance(source, Tensor):
+        if source._dtype is not self._dtype:
+            raise RuntimeError(f"Could not set tensor of type {_cpp(source._dtype)} to a "
+                               f"tensor of type {_cpp(self._dtype)}")
+        if source._device != self._device:
+            raise RuntimeError(f"Attempted to set the storage of a tensor on device "
+                               f"\"{self._device}\" to a storage on different device "
+                               f"\"{source._device}\".  This is no longer allowed; the "
+                               f"devices must match.")
+        a = source._data
+        if size is not None or storage_offset:
+            a = _over_storage(UntypedStorage(source), self._dtype,
+                              int(storage_offset) + _root_array(a)[1] // a.itemsize
+                              if isinstance(a, np.ndarray) else int(storage_offset),
+                              size, stride)
+    elif isinstance(source, UntypedStorage):
+        if isinstance(source, TypedStorage) and source.dtype is not self._dtype:
+            raise RuntimeError(f"Could not set tensor of type {_cpp(source.dtype)} to a "
+                               f"tensor of type {_cpp(self._dtype)}")
+        if source.device != self._device:
+            raise RuntimeError(f"Attempted to set the storage of a tensor on device "
+                               f"\"{self._device}\" to a storage on different device "
+                               f"\"{source.device}\".  This is no longer allowed; the "
+                               f"devices must match.")
+        a = _over_storage(source, self._dtype, int(storage_offset), size, stride)
+    else:
+        raise TypeError(f"set_() received an invalid combination of arguments - got "
+                        f"({type(source).__name__}), but expected one of: (), "
+                        f"(Tensor source), (Storage source), (Storage source, int "
+                        f"storage_offset, tuple of ints size, tuple of ints stride)")
+    self._data = a
+    self._vc[0] += 1
+    return self
+
+
+def swap_tensors(t1, t2):
+    """Exchange everything two Tensor objects are (class, attributes, data, dtype, device,
+    version counter, autograd state), as torch.utils.swap_tensors: references to t1 then
+    see what t2 was. (PyTorch refuses tensors that weak references point to; gpujit's
+    autograd keeps weak references to tensors itself, so it swaps them anyway and points
+    their backward nodes at their new objects.)"""
+    if not isinstance(t1, Tensor) or not isinstance(t2, Tensor):
+        raise TypeError("swap_tensors: both arguments must be Tensors")
+    s1, s2 = set(copyreg._slotnames(type(t1))), set(copyreg._slotnames(type(t2)))
+    if s1 != s2:
+        raise RuntimeError("Cannot swap t1 and t2 if they have different slots")
+    c1, c2 = type(t1), type(t2)
+    t1.__class__, t2.__class__ = c2, c1
+    d1, d2 = getattr(t1, "__dict__", None), getattr(t2, "__dict__", None)
+    if d1 is not None and d2 is not None:
+        t1.__dict__, t2.__dict__ = d2, d1
+    for name in ("_data", "_dtype", "_device", "_vc", "_ag", *sorted(s1 - _CORE)):
+        v1, v2 = getattr(t1, name, _MISSING), getattr(t2, name, _MISSING)
+        _put(t1, name, v2)
+        _put(t2, name, v1)
+    for t in (t1, t2):          # a backward node finds its output (hooks) again
+        ag = t._ag
+        node = ag.grad_fn if ag is not None else None
+        if node is not None and getattr(node, "out_refs", None):
+            node.out_refs[ag.output_nr] = weakref.ref(t)
+
+
+_CORE = frozenset(("_data", "_dtype", "_device", "_vc", "_ag", "__weakref__", "__dict__"))
+_MISSING = object()
+
+
+def _put(t, name, v):
+    if v is _MISSING:
+        try:
+            delattr(t, name)
+        except AttributeError:
+            pass
+    else:
+        setattr(t, name, v)
