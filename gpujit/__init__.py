@@ -108,6 +108,7 @@ _codecache.flush()          # the entry points compiled by this import, for the 
 from .serialization.pickled import save, load  # noqa: E402,F401  (torch.save / torch.load)
 from . import backends  # noqa: E402,F401  (torch.backends.cudnn.benchmark = True ...)
 from . import hub  # noqa: E402,F401  (torch.hub.load_state_dict_from_url)
+from . import __future__  # noqa: E402,F401  (torch.__future__'s conversion switches)
 from .device import set_default_device, get_default_device  # noqa: E402,F401
 from .runtime_flags import (set_float32_matmul_precision,  # noqa: E402,F401
                             get_float32_matmul_precision, use_deterministic_algorithms,

@@ -89,3 +89,36 @@ def test_set_matches_torch():
         w = mod.empty(0)
         w.set_(y.untyped_storage(), 2, (2, 3), (4, 1))
         assert w.tolist() == [[2., 3., 4.], [6., 7., 8.]]
+
+
+@pytest.fixture
+def future_flags():
+    yield torch.__future__
+    torch.__future__.set_overwrite_module_params_on_conversion(False)
+    torch.__future__.set_swap_module_params_on_conversion(False)
+
+
+@pytest.mark.parametrize("mode, same_object, old_dtype, load_version", [
+    ("none", True, torch.float64, 2), ("overwrite", False, torch.float32, 1),
+    ("swap", True, torch.float64, 1)])
+def test_future_module_conversion_switches(future_flags, mode, same_object, old_dtype,
+                                           load_version):
+    """torch.__future__'s switches as PyTorch's: .data set (default), new Parameters
+    (overwrite: an optimizer's old one keeps its dtype) or swap_tensors (swap)."""
+    assert not future_flags.get_overwrite_module_params_on_conversion()
+    assert not future_flags.get_swap_module_params_on_conversion()
+    future_flags.set_overwrite_module_params_on_conversion(mode == "overwrite")
+    future_flags.set_swap_module_params_on_conversion(mode == "swap")
+    m = torch.nn.Linear(2, 3)
+    w = m.weight
+    m.weight.grad = torch.ones(3, 2)
+    m.double()
+    assert (m.weight is w) == same_object and w.dtype == old_dtype
+    assert type(m.weight) is torch.nn.Parameter and m.weight.requires_grad
+    assert m.weight.dtype == torch.float64 and m.weight.grad.dtype == torch.float64
+    sd = {k: v.clone() + 1 for k, v in m.state_dict().items()}
+    w = m.weight
+    m.load_state_dict(sd)
+    assert m.weight is w and m.weight.requires_grad
+    np.testing.assert_array_equal(m.weight.detach().numpy(), sd["weight"].numpy())
+    assert m.weight._version == load_version

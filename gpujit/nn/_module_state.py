@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 from .parameter import Parameter
+from ..ops.tensor_set import swap_tensors
 
 __all__ = ["ModuleStateMixin"]
 
@@ -157,6 +158,11 @@ class ModuleStateMixin:
                             else:
                                 input_param.requires_grad_(param.requires_grad)
                         setattr(self, name, input_param)
+                    elif _swapping():     # torch.__future__: swap with module_load's
+                        res = param.module_load(input_param)
+                        if isinstance(param, Parameter) and not isinstance(res, Parameter):
+                            res = Parameter(res, requires_grad=param.requires_grad)
+                        swap_tensors(param, res)
                     else:
                         param.copy_(input_param)
             except Exception as ex:
@@ -220,3 +226,8 @@ class ModuleStateMixin:
         return _IncompatibleKeys(missing_keys, unexpected_keys)
 
     # ------------------------------------------------------------------ conversion
+
+
+def _swapping():
+    from .. import __future__ as future
+    return future.get_swap_module_params_on_conversion()

@@ -17,6 +17,7 @@ from ._module_state import (  # noqa: F401  (_IncompatibleKeys, _no_grad: re-exp
 )
 from ._module_hooks import ModuleHooksMixin
 from .parameter import Buffer, Parameter
+from ..ops.tensor_set import swap_tensors
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -373,14 +374,35 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
         if recurse:
             for module in self.children():
                 module._apply(fn)
+        from .. import __future__ as future
+        swap = future.get_swap_module_params_on_conversion()
+        overwrite = future.get_overwrite_module_params_on_conversion()
         for key, param in self._parameters.items():
             if param is None:
                 continue
             with _no_grad():
                 applied = fn(param)
-            # swap the storage so that the Parameter object (held by optimizers) stays the same
-            Tensor.data.fset(param, applied)
             g = param.grad
+            if swap:        # the same Parameter object, swapped with its converted value
+                if not isinstance(applied, Parameter):
+                    applied = Parameter(applied, requires_grad=param.requires_grad)
+                if g is not None:
+                    with _no_grad():
+                        g_applied = fn(g)
+                    param.grad = None
+                swap_tensors(param, applied)
+                if g is not None:
+                    param.grad = g_applied
+                continue
+            if overwrite:   # a new Parameter object (optimizers keep the old one)
+                new = Parameter(applied, param.requires_grad)
+                if g is not None:
+                    with _no_grad():
+                        new.grad = fn(g).requires_grad_(g.requires_grad)
+                self._parameters[key] = new
+                continue
+            # keep the Parameter object (held by optimizers), give it the converted data
+            Tensor.data.fset(param, applied)
             if g is not None:
                 with _no_grad():
                     Tensor.data.fset(g, fn(g))
