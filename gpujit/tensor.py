@@ -358,6 +358,8 @@ class Tensor:
         return int(self._scalar_value("int"))
 
     def __float__(self):
+        if self._ag is not None and self._ag.requires_grad and not _FLOAT_WARNED:
+            _warn_float_of_grad()
         return float(self._scalar_value("float"))
 
     def __index__(self):
@@ -428,6 +430,18 @@ class Tensor:
     def __setitem__(self, index, value):
         from .ops.indexing import setitem
         setitem(self, index, value)
+
+
+_FLOAT_WARNED = []
+
+
+def _warn_float_of_grad():
+    """PyTorch 2.13's warning (once per process) for float() of a tensor that requires
+    grad."""
+    from ._frames import warn_at_user_frame
+    _FLOAT_WARNED.append(True)
+    warn_at_user_frame("Converting a tensor with requires_grad=True to a scalar may lead "
+                       "to unexpected behavior.\nConsider using tensor.detach() first.")
 
 
 def _empty_strides(shape):

@@ -122,3 +122,25 @@ def test_future_module_conversion_switches(future_flags, mode, same_object, old_
     assert m.weight is w and m.weight.requires_grad
     np.testing.assert_array_equal(m.weight.detach().numpy(), sd["weight"].numpy())
     assert m.weight._version == load_version
+
+
+def test_float_of_a_tensor_requiring_grad_warns_once():
+    """PyTorch 2.13 warns (once per process) for float() of a tensor that requires grad;
+    item() and int() do not warn."""
+    import gpujit.tensor as tmod
+    import warnings
+    saved = list(tmod._FLOAT_WARNED)
+    tmod._FLOAT_WARNED.clear()
+    try:
+        t = torch.ones(1, requires_grad=True)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            assert t.item() == 1.0 and int(t) == 1
+            assert float(t) == 1.0 and float(t) == 1.0
+            assert float(torch.ones(1)) == 1.0
+        msgs = [str(w.message) for w in rec]
+        assert len(msgs) == 1 and msgs[0].startswith("Converting a tensor with "
+                                                     "requires_grad=True to a scalar")
+        assert rec[0].filename == __file__
+    finally:
+        tmod._FLOAT_WARNED[:] = saved or tmod._FLOAT_WARNED
