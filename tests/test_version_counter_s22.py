@@ -245,3 +245,56 @@ def test_scripted_write_through_view_is_seen_by_backward():
         sf(x)
         with pytest.raises(RuntimeError, match=_ERR):
             z.sum().backward()
+
+
+def _branch_view(x, c: bool):
+    if c:
+        y = x[0]
+    else:
+        y = x[0] * 2
+    return y
+
+
+def _loop_view(x, n: int):
+    y = x
+    for _ in range(n):
+        y = y[1:]
+    return y * 1 if n > 5 else y
+
+
+@pytest.mark.parametrize("c, shared", [(True, True), (False, False)])
+def test_branch_outputs_share_only_when_they_view(c, shared):
+    sf = torch.jit.script(_branch_view)
+    for _ in range(3):
+        x = torch.ones(2, 2)
+        y = sf(x, c)
+        x.add_(1)
+        assert y._version == (1 if shared else 0)
+
+
+@pytest.mark.parametrize("n, shared", [(1, True), (2, True), (6, False)])
+def test_loop_outputs_share_only_when_they_view(n, shared):
+    sf = torch.jit.script(_loop_view)
+    for _ in range(3):
+        x = torch.ones(8)
+        y = sf(x, n)
+        y.add_(1)
+        assert x._version == (1 if shared else 0)
+
+
+def _write_first_row(x, y):
+    x[0].add_(1)
+    return x.sum() + y.sum()
+
+
+def test_a_write_through_a_view_bumps_each_input_it_shares_once():
+    """(x and y at equal versions but with counters of their own: only x's counts.)"""
+    sf = torch.jit.script(_write_first_row)
+    for _ in range(3):
+        x, y = torch.ones(2, 2), torch.ones(2, 2)
+        sf(x, y)
+        assert (x._version, y._version) == (1, 0)
+        base = torch.ones(2, 2)
+        v = base.view(4).view(2, 2)
+        sf(base, v)                  # two views of one counter: one write counted
+        assert base._version == 1 and v._version == 1

@@ -139,13 +139,27 @@ def wrap_view(a, dev, src):
     is seen by autograd's saved tensors of the other; a copy (reshape of a transposed
     tensor) gets its own."""
     t = wrap_array(a, dev)
-    if isinstance(src, _Tensor):
-        a, s = t._data, src._data
-        b = getattr(a, "base", None)
-        if a is s or (b is not None and (b is s or b is s.base)) or (
-                a.size and s.size and (np if dev is _cpu else _xp_for(dev)).may_share_memory(a, s)):
-            t._vc = src._vc
+    if isinstance(src, _Tensor) and shares_memory(t._data, src._data):
+        t._vc = src._vc
     return t
+
+
+def shares_memory(a, s) -> bool:
+    """Do arrays a and s overlap in memory (a view of the other, or of a common base)?
+    (The base tests first: they answer for views at no cost; then the bounds.)"""
+    if a is s:
+        return True
+    b = getattr(a, "base", None)
+    if b is not None and (b is s or b is s.base):
+        return True
+    if not a.size or not s.size or type(a) is not type(s):
+        return False
+    if type(a) is np.ndarray:
+        return bool(np.may_share_memory(a, s))
+    if a.device != s.device:
+        return False
+    import cupy
+    return bool(cupy.may_share_memory(a, s))
 
 
 def _device_mismatch(op, d1, d2):

@@ -55,6 +55,85 @@ _RESERVED = {"range", "len", "print", "float", "int", "bool", "tuple", "list", "
 _PLAIN_TYPES = (int, float, bool, str, type(None), complex)
 
 
+_FRESH = frozenset()
+_ELEMENT_OF = frozenset({"prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex",
+                         "aten::__getitem__", "prim::ListIndex"})
+
+
+def _view_sources(v, inputs, memo, sub_inputs):
+    """The graph inputs (of `inputs`) whose memory Tensor value v may share: a view op's
+    result shares its input's, an in-place op's its target's, an `if`/loop output any
+    branch's or iteration's; a fusion group's outputs are new except what its subgraph
+    passes through. A value made by code the walk does not follow may share any input's
+    (the returned Tensor then tests its memory at run time)."""
+    if v in memo:                       # (a loop's cycle: what the other paths give)
+        return _FRESH
+    memo[v] = True
+    try:
+        return _view_sources_of(v, inputs, memo, sub_inputs)
+    finally:
+        del memo[v]
+
+
+def _view_sources_of(v, inputs, memo, sub_inputs):
+    if v in inputs:
+        return frozenset((v,))
+    if v in sub_inputs:                 # a fusion group's subgraph input: the group's
+        return _view_sources(sub_inputs[v], inputs, memo, sub_inputs)
+    n = v.node
+    k = n.kind
+
+    def walk(x):
+        return _view_sources(x, inputs, memo, sub_inputs)
+
+    def union(xs):
+        out = set()
+        for x in xs:
+            s = walk(x)
+            if s is inputs:
+                return inputs
+            out |= s
+        return frozenset(out)
+
+    if k == "prim::Constant":
+        return _FRESH
+    if k == "prim::If":
+        return union([b.outputs[v.offset] for b in n.blocks])
+    if k == "prim::Loop":
+        i = v.offset
+        return union([n.inputs[2 + i], n.blocks[0].outputs[1 + i]])
+    if k == "prim::Param":
+        owner = n.owning_block.owning_node if n.owning_block is not None else None
+        if owner is not None and owner.kind == "prim::Loop" and v.offset >= 1:
+            i = v.offset - 1
+            return union([owner.inputs[2 + i], owner.blocks[0].outputs[1 + i]])
+        return inputs
+    if k == "prim::TensorExprGroup":
+        sub = n.attrs.get("Subgraph")
+        if sub is None:
+            return inputs
+        inner = dict(sub_inputs)
+        inner.update(zip(sub.inputs, n.inputs))
+        return _view_sources(sub.outputs[v.offset], inputs, memo, inner)
+    if k in _ELEMENT_OF:
+        c = n.inputs[0]
+        if c.node.kind in ("prim::ListConstruct", "prim::TupleConstruct"):
+            return union(c.node.inputs)
+        return walk(c)
+    op = n.op
+    if op is not None and k.startswith("aten::"):
+        rets, args = op.schema.returns, op.schema.arguments
+        if v.offset >= len(rets):
+            return inputs
+        alias = rets[v.offset].type.alias
+        if alias is None:
+            return inputs if "view" in op.tags else _FRESH
+        return union([x for a, x in zip(args, n.inputs) if a.type.alias == alias])
+    if k in ("prim::ListConstruct", "prim::TupleConstruct"):
+        return union(n.inputs)
+    return inputs
+
+
 def _opaque(pytype):
     """Values of this type hold no tensors: they cross the boundary unchanged."""
     if pytype in _PLAIN_TYPES:
@@ -349,16 +428,14 @@ class CodeGenerator:
 
     def _viewed_inputs(self, v):
         """The Tensor input objects a returned Tensor may be a view of."""
-        if not isinstance(self.specs.get(v), TensorSpec):
+        if not (isinstance(self.specs.get(v), TensorSpec) or isinstance(v.type, T.TensorType)):
             return None
-        db = None
-        out = []
-        for x in self.graph.inputs:
-            if isinstance(self.specs.get(x), TensorSpec) and x in self.objs:
-                db = db or self.alias_db()
-                if db.may_alias(v, x):
-                    out.append(self.obj(x))
-        return out
+        tensor_ins = [x for x in self.graph.inputs
+                      if isinstance(self.specs.get(x), TensorSpec) and x in self.objs]
+        if not tensor_ins:
+            return None
+        srcs = _view_sources(v, set(tensor_ins), {}, {})
+        return [self.obj(x) for x in tensor_ins if x in srcs]
 
     def _passed_inputs(self, v):
         """The Tensor input objects a returned loop or `if` output may be unchanged (a

@@ -41,10 +41,11 @@ def share_counter(t, inputs):
     analysis says so): it shares that input's version counter when it shares its memory,
     as a view made by eager code does (an in-place write to either is then seen by
     autograd's saved copies of the other)."""
-    for x in inputs:
-        if _shares(t._data, x._data):
-            t._vc = x._vc
-            break
+    if isinstance(t, _reg._Tensor):
+        for x in inputs:
+            if _reg.shares_memory(t._data, x._data):
+                t._vc = x._vc
+                break
     return t
 
 
@@ -53,21 +54,9 @@ def bump_counter(a, inputs):
     the version counter of each input whose memory it shares counts one write."""
     done = []
     for x in inputs:
-        if x._vc not in done and _shares(a, x._data):
+        if not any(x._vc is d for d in done) and _reg.shares_memory(a, x._data):
             x._vc[0] += 1
             done.append(x._vc)
-
-
-def _shares(a, s):
-    if a is s:
-        return True
-    b = getattr(a, "base", None)
-    if b is not None and (b is s or b is s.base):
-        return True
-    if not a.size or not s.size or type(a) is not type(s):
-        return False
-    from ..autograd.views import _xp
-    return bool(_xp(a).may_share_memory(a, s))
 
 
 def box(v):
