@@ -407,7 +407,9 @@ class DifferentiableGroup:
             if k == "tensor":
                 key.append((tuple(v._data.shape), v._dtype, v._device))
             else:
-                key.append((type(v), v))
+                # the trace bakes the number in: -0.0 is not 0.0 there (x / s)
+                a = _attr_key(v)
+                key.append(a if a is not None else (type(v), v))
         key.append(tuple(g is not None for g in grads))
         key.append(tuple(needs))
         key.append(_dt._default_float)
