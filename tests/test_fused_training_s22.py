@@ -67,3 +67,67 @@ def test_a_nan_argument_reuses_its_traced_backward():
         assert np.isnan(x.grad.numpy()).all()
     runners = _runners(f, x, math.nan)
     assert [r.traced for r in runners] == [1]
+
+
+def _three(x, y):
+    a = gpujit.sigmoid(x * y) + y
+    b = gpujit.tanh(x) * 3
+    return a, b
+
+
+def test_grad_is_grads_batched_through_a_scripted_function():
+    """One backward per vector of the batch (PyTorch vmaps it): rows of a Jacobian."""
+    f = gpujit.jit.script(_three)
+    rng = np.random.default_rng(22)
+    x0, y0 = rng.standard_normal((2, 3)).astype(np.float32)
+    for _ in range(3):                      # profiling, then the fused plan
+        x = gpujit.tensor(x0, requires_grad=True)
+        y = gpujit.tensor(y0, requires_grad=True)
+        a, b = f(x, y)
+        eye = gpujit.eye(3)
+        jx, jy = gpujit.autograd.grad(a, (x, y), eye, retain_graph=True,
+                                      is_grads_batched=True)
+        s = 1 / (1 + np.exp(-x0 * y0))
+        np.testing.assert_allclose(jx.numpy(), np.diag(s * (1 - s) * y0), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(jy.numpy(), np.diag(s * (1 - s) * x0 + 1), rtol=1e-5,
+                                   atol=1e-7)
+        # two outputs, a batch of 2: stacked; an input no output reads
+        ga, gb = gpujit.ones(2, 3), gpujit.ones(2, 3) * gpujit.tensor([[1.0], [2.0]])
+        gx, gy = gpujit.autograd.grad((a, b), (x, y), (ga, gb), retain_graph=True,
+                                      is_grads_batched=True)
+        assert tuple(gx.shape) == (2, 3) and tuple(gy.shape) == (2, 3)
+        dtanh = 3 * (1 - np.tanh(x0) ** 2)
+        np.testing.assert_allclose(gx.numpy(), [s * (1 - s) * y0 + dtanh,
+                                                s * (1 - s) * y0 + 2 * dtanh], rtol=1e-5)
+        with pytest.raises(RuntimeError, match="at index 1 appears to not have been used"):
+            gpujit.autograd.grad(b, (x, y), eye, retain_graph=True, is_grads_batched=True)
+        gx, gy = gpujit.autograd.grad(b, (x, y), eye, retain_graph=True, allow_unused=True,
+                                      is_grads_batched=True)
+        assert gy is None and tuple(gx.shape) == (3, 3)
+        with pytest.raises(RuntimeError, match="If `is_grads_batched=True`, we interpret"):
+            gpujit.autograd.grad(b, x, gpujit.ones(3), retain_graph=True,
+                                 is_grads_batched=True)
+        with pytest.raises(ValueError, match="same size in the mapped dimension"):
+            gpujit.autograd.grad((a, b), x, (eye, ga), is_grads_batched=True)
+
+
+def test_grad_is_grads_batched_with_create_graph():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (torch, gpujit):
+        z = lib.tensor([0.3, -1.2, 2.0], requires_grad=True)
+        h = (z * z).sin()
+        g, = lib.autograd.grad(h, z, lib.eye(3), is_grads_batched=True, create_graph=True)
+        gg, = lib.autograd.grad(g.sum(), z)
+        results.append((g.detach().numpy(), gg.numpy()))
+    for want, got in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_grad_errors_in_pytorch_words():
+    x = gpujit.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^One of the differentiated Tensors does not "
+                                           r"require grad$"):
+        gpujit.autograd.grad((x * 2).sum(), (x, gpujit.ones(3)))
+    with pytest.raises(ValueError, match="Expected allow_unused to be True"):
+        gpujit.autograd.grad((x * 2).sum(), x, allow_unused=False, materialize_grads=True)

@@ -366,14 +366,20 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [grad_outputs]
     if retain_graph is None:
         retain_graph = create_graph
-    capture = {}
-    for i, t in enumerate(inputs):
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    for t in inputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")
+        if edge_of(t) is None:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if is_grads_batched:
+        return _grads_batched(outputs, inputs, list(grad_outputs), retain_graph,
+                              create_graph, allow_unused, materialize_grads)
+    capture = {}
+    for t in inputs:
         e = edge_of(t)
-        if e is None:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad "
-                               f"(input {i})")
         if e not in capture:
             # dense: run_backward returns one result per distinct edge (an input given
             # twice gets the one gradient twice)
@@ -388,8 +394,65 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 from .. import zeros_like
                 g = zeros_like(t)
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have "
-                                   "been used in the graph. Set allow_unused=True if this "
-                                   "is the desired behavior.")
+                raise RuntimeError(_unused(i))
         out.append(g)
+    return tuple(out)
+
+
+def _unused(i):
+    return (f"The differentiated Tensor at index {i} appears to not have been used in the "
+            f"graph. Set allow_unused=True if this is the desired behavior.")
+
+
+def _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                   materialize_grads):
+    """grad(..., is_grads_batched=True): the first dim of each grad_output is a batch of
+    vectors; PyTorch vmaps the backward over it, gpujit runs one backward per vector (the
+    graph retained between them) and stacks each input's gradients."""
+    from .. import ones_like, stack, zeros_like
+    sizes = []
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if o._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = grad_outputs[i] = ones_like(o)
+            if g.dim() == 0:
+                raise ValueError("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some "
+                                 "input, but that input is a Tensor of dimensionality 0 so "
+                                 "expected in_dim to satisfy 0 <= in_dim < 0.")
+        elif not isinstance(g, Tensor):
+            raise TypeError(f"gradient for output {i} must be a Tensor or None, got "
+                            f"{type(g).__name__}")
+        first = g[0]            # (a 0-dim or empty batch raises IndexError, as PyTorch)
+        if tuple(first._data.shape) != tuple(o._data.shape):
+            raise RuntimeError(
+                f"If `is_grads_batched=True`, we interpret the first dimension of each "
+                f"grad_output as the batch dimension. The sizes of the remaining dimensions "
+                f"are expected to match the shape of corresponding output, but a mismatch "
+                f"was detected: grad_output[{i}] has a shape of {first.shape} and "
+                f"output[{i}] has a shape of {o.shape}. If you only want some tensors in "
+                f"`grad_output` to be considered batched, consider using vmap.")
+        sizes.append(g._data.shape[0])
+    if len(set(sizes)) > 1:
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    n = sizes[0] if sizes else 0
+    per = [[] for _ in inputs]
+    for k in range(n):
+        got = grad(outputs, inputs, [g[k] for g in grad_outputs],
+                   retain_graph=retain_graph or k < n - 1, create_graph=create_graph,
+                   allow_unused=True)
+        for slot, g in zip(per, got):
+            slot.append(g)
+    out = []
+    for i, (t, gs) in enumerate(zip(inputs, per)):
+        if all(g is None for g in gs):
+            if materialize_grads:
+                out.append(zeros_like(t))       # (unbatched, as PyTorch's)
+                continue
+            if not allow_unused:
+                raise RuntimeError(_unused(i))
+            out.append(None)
+            continue
+        out.append(stack([g if g is not None else zeros_like(t) for g in gs]))
     return tuple(out)
