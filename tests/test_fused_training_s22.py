@@ -131,3 +131,72 @@ def test_grad_errors_in_pytorch_words():
         gpujit.autograd.grad((x * 2).sum(), (x, gpujit.ones(3)))
     with pytest.raises(ValueError, match="Expected allow_unused to be True"):
         gpujit.autograd.grad((x * 2).sum(), x, allow_unused=False, materialize_grads=True)
+
+
+def _block(lib):
+    nn, F = lib.nn, lib.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Linear(6, 8)
+            self.ln = nn.LayerNorm(8)
+            self.bn = nn.BatchNorm1d(8)
+            self.l2 = nn.Linear(8, 3)
+            self.s = nn.Parameter(lib.ones(8) * 0.7)
+
+        def forward(self, x):
+            h = self.l1(x)
+            h = F.gelu(self.ln(h)) * self.s + lib.tanh(h + self.s) * self.s
+            h = lib.sigmoid(self.bn(h)) * h + h
+            return self.l2(h)
+
+    return Block()
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_training_steps_match_pytorch(how):
+    """SGD with momentum on a compiled block (fused groups forward and backward), the
+    batch size changing, train/eval and requires_grad toggled between steps: losses,
+    every .grad, the parameters and BatchNorm's buffers as PyTorch's eager module's."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    tm, gm = _block(torch), _block(gpujit)
+    gm.load_state_dict({k: gpujit.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((5, 6)).astype(np.float32)
+    if how == "script":
+        cm = gpujit.jit.script(gm)
+    else:       # (the tracing run updates BatchNorm's running stats: torch's run too)
+        cm = gpujit.jit.trace(gm, (gpujit.tensor(x0),))
+        with torch.no_grad():
+            tm(torch.from_numpy(x0))
+    opt_t = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9)
+    opt_g = gpujit.optim.SGD(cm.parameters(), lr=0.1, momentum=0.9)
+    for step in range(6):
+        n = (5, 4, 5, 2, 5, 3)[step]
+        xa = rng.standard_normal((n, 6)).astype(np.float32)
+        ya = rng.standard_normal((n, 3)).astype(np.float32)
+        for m in (tm, cm):
+            m.s.requires_grad_(step != 2)
+            if how == "script":
+                m.train(step != 4)
+        opt_t.zero_grad()
+        opt_g.zero_grad(set_to_none=step % 2 == 0)
+        lt = torch.nn.functional.smooth_l1_loss(tm(torch.from_numpy(xa)), torch.from_numpy(ya))
+        lg = gpujit.nn.functional.smooth_l1_loss(cm(gpujit.tensor(xa)), gpujit.tensor(ya))
+        lt.backward()
+        lg.backward()
+        np.testing.assert_allclose(lg.item(), lt.item(), rtol=1e-5)
+        for (k, pt), (_, pg) in zip(tm.named_parameters(), cm.named_parameters()):
+            if pt.grad is None:
+                assert pg.grad is None or not pg.grad.numpy().any(), k
+            else:
+                np.testing.assert_allclose(pg.grad.numpy(), pt.grad.numpy(), rtol=1e-4,
+                                           atol=1e-6, err_msg=f"step {step} {k}")
+        opt_t.step()
+        opt_g.step()
+        for (k, bt), (_, bg) in zip(list(tm.named_parameters()) + list(tm.named_buffers()),
+                                    list(cm.named_parameters()) + list(cm.named_buffers())):
+            np.testing.assert_allclose(bg.detach().numpy(), bt.detach().numpy(), rtol=1e-4,
+                                       atol=1e-6, err_msg=f"step {step} {k}")
