@@ -22,7 +22,11 @@ block); a trace drops the block, as PyTorch's tracer does.
 Found and fixed: a fused group's backward graph is traced with the group's Python number
 arguments baked in, and the cache of traced backwards compared them with ==, so a call with
 s=-0.0 reused the trace made for s=0.0 (`x / s`: +inf gradients where PyTorch gives -inf);
-NaN arguments never matched, so each call traced a new backward.
+NaN arguments never matched, so each call traced a new backward. `autograd.grad(...,
+is_grads_batched=True)` ignored the flag (a batch of grad_outputs failed the shape check);
+it now runs one backward per vector and stacks them (PyTorch vmaps the backward: its result's
+grad_fn under create_graph is the op's, gpujit's StackBackward0). The unused-input and
+no-grad-input errors of autograd.grad now say what PyTorch 2.13 says.
 """
 from __future__ import annotations
 
