@@ -7,6 +7,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+# NumPy's floating-point RuntimeWarnings ("divide by zero encountered in log", "invalid
+# value encountered in sqrt") raised by gpujit's ops: PyTorch computes inf/nan silently
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpujit(\.|$)",
+                         message=r"(divide by zero|invalid value|overflow|underflow) "
+                                 r"encountered")
+
 from . import dtypes as _dtypes
 from .dtypes import (  # noqa: F401
     dtype, bool, uint8, int8, int16, int32, int64, float16, float32, float64, half, float,

@@ -58,9 +58,18 @@ def _acc(a, dtype):
     return (_F32 if out == _F16 else out), out
 
 
+def _reduce_sum(a, axes, acc, keepdim=False):
+    """a.sum(axes, acc): NumPy's through its ufunc, so that an inf - inf inside warns as
+    gpujit's own line (which gpujit's warning filter silences, PyTorch being silent)
+    rather than as NumPy's _methods.py."""
+    if type(a) is np.ndarray:
+        return np.add.reduce(a, axis=axes, dtype=acc, keepdims=keepdim)
+    return a.sum(axes, acc, keepdims=keepdim)
+
+
 def _sum(a, axes, keepdim, dtype):
     acc, out = _acc(a, dtype)
-    r = a.sum(axes, acc, keepdims=keepdim)
+    r = _reduce_sum(a, axes, acc, keepdim)
     return r if acc == out else r.astype(out)
 
 
@@ -125,7 +134,7 @@ def _like(self, dtype=None):
     meta=lambda self, dtype=None: _meta(self, _acc_dtype(self, dtype)))
 def sum_all(xp, self, dtype=None):
     acc, out = _acc(self, dtype)
-    r = self.sum(None, acc)
+    r = _reduce_sum(self, None, acc)
     return r if acc == out else r.astype(out)
 
 
@@ -140,7 +149,7 @@ def sum_dim(xp, self, dim, keepdim=False, dtype=None):
 def _mean(xp, a, dim, keepdim, dtype):
     out = _mean_dtype(_dt._FROM_NP[a.dtype], dtype).np
     axes = _axes(dim, a.ndim)
-    s = a.sum(axes, _F32 if out == _F16 else out, keepdims=keepdim)
+    s = _reduce_sum(a, axes, _F32 if out == _F16 else out, keepdim)
     n = _count(a.shape, axes)
     if n == 0:
         with np.errstate(invalid="ignore", divide="ignore"):
