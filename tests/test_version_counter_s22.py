@@ -7,6 +7,7 @@ and a reshape that copied get their own counter; nn.Parameter(t) shares t's. Out
 scripted and traced functions that are views of their inputs share the input's counter.
 Expected behaviour and version numbers are PyTorch 2.13's (checked against torch where
 it is installed)."""
+import numpy as np
 import pytest
 
 import gpujit as torch
@@ -298,3 +299,23 @@ def test_a_write_through_a_view_bumps_each_input_it_shares_once():
         v = base.view(4).view(2, 2)
         sf(base, v)                  # two views of one counter: one write counted
         assert base._version == 1 and v._version == 1
+
+
+def test_copy_backward_does_not_save_its_source():
+    """(program fuzz seed 2125: `v1.copy_(v1)` and then reading v1 raised at backward;
+    PyTorch's CopyBackwards reads only src's device.)"""
+    x1 = torch.ones(5, 2, requires_grad=True)
+    x2 = torch.ones(2, requires_grad=True)
+    v1 = x1 * 1
+    v3 = torch.lerp(v1.float(), x2.float(), 0.25)
+    v1.copy_(v1)
+    assert v1._version == 1
+    (v3 - v1).sum().backward()
+    np.testing.assert_allclose(x1.grad.numpy(), np.full((5, 2), -0.25))
+    a = torch.ones(3, requires_grad=True)
+    b = torch.zeros(3)
+    src = a * 2
+    b.copy_(src)
+    src.mul_(5)                  # the source written after the copy: no error
+    b.sum().backward()
+    assert a.grad.tolist() == [2., 2., 2.]

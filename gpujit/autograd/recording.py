@@ -175,6 +175,10 @@ def _record_op(op, args, d, inplace, names, bound):
             t = bound[p[:-6]]
             pre[p] = tuple(t._data.shape) if isinstance(t, Tensor) else None
             continue
+        if p not in bound and p.endswith("_device"):     # (not the tensor: no version)
+            t = bound[p[:-7]]
+            pre[p] = t._device if isinstance(t, Tensor) else None
+            continue
         v = bound[p]
         if p in written and isinstance(v, Tensor):
             # the value before the write; recorded when it requires grad (double backward)
@@ -205,7 +209,7 @@ def _record_op(op, args, d, inplace, names, bound):
         if d.reads is not None:     # keep only what the needed gradients read
             needed = d.needed(pre["needs_grad"])
             for p in pre:
-                if p not in needed and p != "needs_grad" and not p.endswith("_shape"):
+                if p not in needed and p != "needs_grad" and not p.endswith(("_shape", "_device")):
                     pre[p] = None
     if inplace and isinstance(args[0], Tensor):
         version = args[0]._vc[0]

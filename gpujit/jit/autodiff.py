@@ -125,6 +125,9 @@ def _node_grads(n, env, gouts, req):
         elif p not in bound and p.endswith("_shape"):
             t = bound[p[:-6]]
             kw[p] = tuple(t.shape) if isinstance(t, Tensor) else None
+        elif p not in bound and p.endswith("_device"):
+            t = bound[p[:-7]]
+            kw[p] = t.device if isinstance(t, Tensor) else None
         else:
             kw[p] = bound[p]
     if len(n.outputs) == 1:

@@ -341,13 +341,13 @@ def _to_device_grad(grad, self):
 
 
 @_derivative(copy_)
-def _copy_grad(grad, src):
+def _copy_grad(grad, src_device):
     """self's old values are all overwritten: no gradient; src's is the gradient, summed
-    back over broadcasting (by autograd) and moved back to src's device."""
+    back over broadcasting (by autograd) and moved back to src's device (all it reads of
+    src, as PyTorch's CopyBackwards: src is not saved, so writing it later is no error)."""
     import gpujit
-    from ..tensor import Tensor
-    if isinstance(src, Tensor) and grad.device != src.device:
-        return gpujit.zeros_like(grad), grad.to(src.device)
+    if src_device is not None and grad.device != src_device:
+        return gpujit.zeros_like(grad), grad.to(src_device)
     return gpujit.zeros_like(grad), grad
 
 

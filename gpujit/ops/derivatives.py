@@ -16,7 +16,8 @@ class Derivative:
     returns several tensors, zeros where an output got none, a list for a Tensor[] return)
     and, by keyword, exactly the values it names among `result` (the op's output), the
     schema's argument names, and `<arg>_shape` (a tensor argument's shape, as a tuple: what
-    sum's backward needs, without keeping the tensor alive or version-checking it), and
+    sum's backward needs, without keeping the tensor alive or version-checking it),
+    `<arg>_device` (likewise its device: copy_'s backward), and
     `needs_grad` (a tuple of bools, one per `wrt` name: skip work for inputs that need no
     gradient, such as a first layer's input); it returns one gradient per name in `wrt`
     (a tuple when there
@@ -80,8 +81,9 @@ def derivative(*targets, wrt=None, reads=None):
         for t in targets:
             for d in _opdefs(t):
                 names = {a.name for a in d.schema.arguments} | {"result", "needs_grad"}
-                names |= {a.name + "_shape" for a in d.schema.arguments
-                          if a.type.base == "Tensor" and not a.type.is_list}
+                names |= {a.name + suffix for a in d.schema.arguments
+                          if a.type.base == "Tensor" and not a.type.is_list
+                          for suffix in ("_shape", "_device")}
                 bad = [p for p in params if p not in names]
                 if bad:
                     raise TypeError(f"derivative of {d.name}: {bad} are not arguments of "
