@@ -191,7 +191,7 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return _fusion_off(dev)
     if alias_db is not None:
         for r, o in zip(op.schema.returns, node.outputs):
-            if r.type.alias and alias_db.has_writers(o):
+            if r.type.alias and _written(alias_db, o):
                 return ("its result may share memory with its input, and that memory is "
                         "written in place")
     return None
@@ -214,10 +214,15 @@ def _chunk_problem(node, alias_db) -> str | None:
     dev = x.type.device
     if not fusion_on(dev.type):
         return _fusion_off(dev)
-    if alias_db is not None and any(w.kind not in _REGION_MARKERS
-                                    for o in node.outputs for w in alias_db.writers(o)):
+    if alias_db is not None and any(_written(alias_db, o) for o in node.outputs):
         return "its pieces share memory with its input, and that memory is written in place"
     return None
+
+
+def _written(alias_db, v) -> bool:
+    """Does an in-place op write v or a value that may alias it? (A `with` region's
+    markers do not count: alias analysis lets them write anything they are given.)"""
+    return any(w.kind not in _REGION_MARKERS for w in alias_db.writers(v))
 
 
 def _unsqueeze_problem(node, alias_db) -> str | None:
@@ -236,8 +241,7 @@ def _unsqueeze_problem(node, alias_db) -> str | None:
     dev = x.type.device
     if not fusion_on(dev.type):
         return _fusion_off(dev)
-    if alias_db is not None and any(w.kind not in _REGION_MARKERS
-                                    for w in alias_db.writers(node.output)):
+    if alias_db is not None and _written(alias_db, node.output):
         return "its result shares memory with its input, and that memory is written in place"
     return None
 
