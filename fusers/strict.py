@@ -144,12 +144,16 @@ def strict_regions(graph, name=REGION_NAME) -> list:
     return out
 
 
-def check_strict_regions(graph, reason=None):
+def check_strict_regions(graph, reason=None, ran=None):
     """Raise StrictFusionError for the first strict_fusion region of a fused graph that
     leaves tensor work outside fusion groups (constants and shape bookkeeping aside);
     the error points at the region's `with` line. `reason`: why every op is unfused
-    (fusion is off), instead of what the fuser recorded."""
+    (fusion is off), instead of what the fuser recorded. `ran`: the blocks the profiling
+    runs entered; a region in another block (a branch not taken yet) has no types to fuse
+    with and is checked when a call takes it (that call profiles again and recompiles)."""
     for enter, nodes in strict_regions(graph):
+        if ran is not None and enter.owning_block not in ran:
+            continue
         bad = unfused_nodes(nodes)
         if bad:
             raise StrictFusionError(bad, enter.source_range or "a strict_fusion region",

@@ -335,7 +335,8 @@ class Executable:
         except CodeGenError as e:
             return self._interpreting(spec, e)
         spec.groups = cg.groups
-        spec.unfused = _unfused(report) if self.fuse else ()
+        spec.unfused = _unfused(report, fusion.remap_profile(profile, self.graph, report).blocks
+                                if fusing else None) if self.fuse else ()
         spec.unfused_reason = off
         spec.source = source
         spec.fn = compile_source(source, spec.filename, ns, spec.name)
@@ -514,9 +515,12 @@ def _warn_interpreted(exe):
     _warn(f"gpujit: {msg}")
 
 
-def _unfused(graph):
+def _unfused(graph, ran=None):
+    """The nodes left unfused (what strict_fusion around a call reports); ran: the blocks
+    the profiling runs entered (a branch not taken yet has no types to fuse with: a call
+    that takes it profiles again and recompiles, as fuse_profiled's region check does)."""
     from .. import fusers
-    return tuple(fusers.unfused_nodes(graph))
+    return tuple(n for n in fusers.unfused_nodes(graph) if ran is None or n.owning_block in ran)
 
 
 def _implements(iface):

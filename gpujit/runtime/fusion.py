@@ -167,12 +167,13 @@ def fuse_profiled(graph, profile):
     from ..fusers.strategy import fusion_group_inlining
     from .assume import specialized_graph
     fg = specialized_graph(graph, profile)
+    ran = remap_profile(profile, graph, fg).blocks
     _fold_dtypes(fg)
     _drop_same_device_to(fg)
     groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1)
     # `with gpujit.strict_fusion():` in scripted code: every op of the region must now
     # be in a group (StrictFusionError, raised from the first profiled call, otherwise)
-    check_strict_regions(fg)
+    check_strict_regions(fg, ran=ran)
     if not groups:
         return graph, profile, [], fg
     fg.lint()
