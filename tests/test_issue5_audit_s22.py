@@ -128,3 +128,44 @@ def test_strict_fusion_around_calls_ignores_a_branch_not_taken(strategy):
         with gpujit.strict_fusion():
             out = s(x, y, flag)
         np.testing.assert_allclose(out.numpy(), _branchy_ref(x, y, flag), rtol=1e-5)
+
+
+# ----------------------------------------------------------------------- profiling runs
+def _mm_chain(x, w):
+    return torch.relu(torch.matmul(x, w) + 1.0) * 2.0
+
+
+def _mm_chain3(x, w):       # (a function scripts once: its compiled form is cached)
+    return torch.relu(torch.matmul(x, w) + 1.0) * 2.0
+
+
+@pytest.mark.parametrize("make", ["script", "trace"])
+@pytest.mark.parametrize("runs", [1, 3])
+def test_profiling_runs_exempt_from_strict_fusion_around_calls(strategy, make, runs):
+    # as PyTorch: tracing runs the traced function once (the check), which is its first
+    # profiling run; gpujit's check ran it twice (the second standing in for PyTorch's
+    # repeated trace), so with 3 profiling runs only one call after tracing profiled
+    torch.jit.set_profiling_runs(runs)
+    x, w = torch.rand(4, 5), torch.rand(5, 3)
+    fn = _mm_chain if runs == 1 else _mm_chain3
+    f = torch.jit.script(fn) if make == "script" else torch.jit.trace(fn, (x, w))
+    profiling = runs if make == "script" else runs - 1
+    for _ in range(profiling):
+        with gpujit.strict_fusion():
+            out = f(x, w)
+        np.testing.assert_allclose(out.numpy(), np.maximum(x.numpy() @ w.numpy() + 1, 0) * 2,
+                                   rtol=1e-5)
+    for _ in range(2):
+        with pytest.raises(gpujit.jit.StrictFusionError, match=r"aten::matmul\(Tensor self"):
+            with gpujit.strict_fusion():
+                f(x, w)
+
+
+def test_profiling_runs_setting(strategy):
+    assert torch.jit.profiling_runs() == 1 and torch._C._jit_get_num_profiled_runs() == 1
+    assert torch.jit.set_profiling_runs(2) == 1
+    assert torch._C._jit_set_num_profiled_runs(1) == 2
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError):
+            torch.jit.set_profiling_runs(bad)
+    assert torch.jit.profiling_runs() == 1
