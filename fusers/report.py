@@ -15,6 +15,7 @@ from __future__ import annotations
 import linecache
 import os
 
+from ..ir import __file__ as _ir_file
 from .fusibility import is_group, is_bookkeeping, unfusible_reason, GROUP_KIND
 from .partition import FUSION_META
 from .subgraph import subgraph_of
@@ -44,9 +45,26 @@ def unfused_reason(node) -> str:
     return r if r is not None else "fusible, but the graph was not fused"
 
 
+# gpujit's own package: an op of a library module's method (nn.Linear's F.linear) inlined
+# into a user's scripted module is shown at the user's line that called the method
+_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(_ir_file))) + os.sep
+
+
+def user_source_range(node):
+    """The node's source range, or, for an op of gpujit's own code inlined into the
+    user's (meta["inlined_at"], innermost call first), the user's call it came through."""
+    r = node.source_range
+    if r is None or not os.path.abspath(r.filename).startswith(_LIBRARY):
+        return r
+    for site in node.meta.get("inlined_at", ()):
+        if site is not None and not os.path.abspath(site.filename).startswith(_LIBRARY):
+            return site
+    return r
+
+
 def source_location(nodes) -> str:
     """`model.py:4` (or `model.py:4-6` for several lines of one file), '' when unknown."""
-    ranges = [n.source_range for n in nodes if n.source_range is not None]
+    ranges = [r for r in map(user_source_range, nodes) if r is not None]
     if not ranges:
         return ""
     f = ranges[0].filename
@@ -57,7 +75,7 @@ def source_location(nodes) -> str:
 
 def source_text(node) -> str:
     """The user's line of code a node came from (from the source range or the file)."""
-    r = node.source_range
+    r = user_source_range(node)
     if r is None:
         return ""
     text = r.text or linecache.getline(r.filename, r.line)

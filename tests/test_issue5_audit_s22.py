@@ -169,3 +169,64 @@ def test_profiling_runs_setting(strategy):
         with pytest.raises(ValueError):
             torch.jit.set_profiling_runs(bad)
     assert torch.jit.profiling_runs() == 1
+
+
+# ----------------------------------------------------------------------- error text
+class _LinearReLU(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = gpujit.nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.relu(self.lin(x)) * 2 + 1          # the user's line
+
+
+class _LinearRegion(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = gpujit.nn.Linear(4, 4)
+
+    def forward(self, x):
+        with torch.jit.strict_fusion():
+            y = torch.relu(self.lin(x)) * 2 + 1          # the user's line
+        return y
+
+
+def _user_line(cls):
+    import inspect
+    lines, start = inspect.getsourcelines(cls.forward)
+    return start + next(i for i, t in enumerate(lines) if "the user's line" in t)
+
+
+@pytest.mark.parametrize("make", ["script", "trace"])
+def test_strict_fusion_names_the_users_line_of_a_library_module_call(strategy, make):
+    # an op of nn.Linear's forward inlined into a scripted module was shown at gpujit's
+    # own linear.py line; the traced module showed the user's line
+    x = torch.rand(3, 4)
+    with torch.no_grad():
+        m = _LinearReLU()
+        m = torch.jit.script(m) if make == "script" else torch.jit.trace(m, (x,))
+        for _ in range(2):
+            m(x)
+        with pytest.raises(gpujit.jit.StrictFusionError) as info:
+            with gpujit.strict_fusion():
+                m(x)
+    msg = str(info.value)
+    assert "aten::linear(Tensor input" in msg
+    assert f"test_issue5_audit_s22.py:{_user_line(_LinearReLU)}" in msg
+    assert "return torch.relu(self.lin(x)) * 2 + 1" in msg and "linear.py" not in msg
+    report = m.forward.fusion_report(x) if make == "script" else m.fusion_report(x)
+    assert "linear.py" not in str(report)
+
+
+def test_strict_fusion_region_names_the_users_line_of_a_library_module_call(strategy):
+    x = torch.rand(3, 4)
+    with torch.no_grad():
+        m = torch.jit.script(_LinearRegion())
+        with pytest.raises(gpujit.jit.StrictFusionError) as info:
+            for _ in range(2):
+                m(x)
+    msg = str(info.value)
+    assert f"test_issue5_audit_s22.py:{_user_line(_LinearRegion)}" in msg
+    assert "aten::linear(Tensor input" in msg and "linear.py" not in msg
+    assert "with torch.jit.strict_fusion():" in msg and "<--- HERE" in msg

@@ -484,12 +484,18 @@ class Graph(GraphCNames):
         g.broadcast = self.broadcast
         return g
 
-    def insert_graph(self, callee: "Graph", inputs) -> list[Value]:
+    def insert_graph(self, callee: "Graph", inputs, inlined_at=None) -> list[Value]:
         """Copy callee's body at the insertion point with its inputs bound to `inputs`;
-        returns the values that stand for its outputs (the inliner's primitive)."""
+        returns the values that stand for its outputs (the inliner's primitive).
+        inlined_at: the call's source range, added to each copy's meta["inlined_at"] (the
+        call sites it was inlined through, innermost first: what names the user's line for
+        an op of a library module's method)."""
         vmap = dict(zip(callee.inputs, inputs))
         for n in callee.nodes:
-            self.insert(clone_node(n, self, vmap, keep_names=True))
+            c = self.insert(clone_node(n, self, vmap, keep_names=True))
+            if inlined_at is not None:
+                for m in (c, *(m for b in c.blocks for m in b.walk())):
+                    m.meta["inlined_at"] = m.meta.get("inlined_at", ()) + (inlined_at,)
         return [vmap[v] for v in callee.outputs]
 
     # ----------------------------------------------------------------- checking / text

@@ -117,7 +117,7 @@ class _Inliner:
                               f"{len(body.outputs)}:\n{body}")
         graph = node.graph
         with graph.inserting_before(node):
-            results = graph.insert_graph(body, args)
+            results = graph.insert_graph(body, args, inlined_at=node.source_range)
         for out, r in zip(node.outputs, results):
             out.replace_all_uses_with(r)
         node.destroy()
