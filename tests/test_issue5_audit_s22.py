@@ -230,3 +230,139 @@ def test_strict_fusion_region_names_the_users_line_of_a_library_module_call(stra
     assert f"test_issue5_audit_s22.py:{_user_line(_LinearRegion)}" in msg
     assert "aten::linear(Tensor input" in msg and "linear.py" not in msg
     assert "with torch.jit.strict_fusion():" in msg and "<--- HERE" in msg
+
+
+def test_graph_for_sets_last_executed_optimized_graph(strategy):
+    # PyTorch's graph_for runs the function: last_executed_optimized_graph() shows it
+    def lx(x, y):
+        return (x * y + 1).sigmoid()
+
+    s = torch.jit.script(lx)
+    x = torch.rand(3, 4)
+    text = str(s.graph_for(x, x))
+    assert str(torch.jit.last_executed_optimized_graph()) == text
+    assert "prim::TensorExprGroup_0" in text
+
+
+# ----------------------------------------------------------------------- strategy API
+def test_set_fusion_strategy_returns_previous_and_validates(strategy):
+    default = [("STATIC", 2), ("DYNAMIC", 10)]
+    assert gpujit.set_fusion_strategy([("DYNAMIC", 3)]) == default
+    assert torch.jit.set_fusion_strategy([("STATIC", 1), ("DYNAMIC", 0)]) == [("DYNAMIC", 3)]
+    assert gpujit.jit.set_fusion_strategy([]) == [("STATIC", 1), ("DYNAMIC", 0)]
+    assert gpujit.set_fusion_strategy(default) == []
+    for bad in ("STATIC", ("STATIC", 2), None, 3, [("static", 2)], [("STATIC ", 2)],
+                [("STATIC",)], [("STATIC", 2, 3)], [("STATIC", -1)], [("DYNAMIC", 2.0)],
+                [("DYNAMIC", "2")], [("STATIC", None)], [(b"STATIC", 2)], [[2, "STATIC"]]):
+        with pytest.raises(ValueError):
+            torch.jit.set_fusion_strategy(bad)
+    assert gpujit.set_fusion_strategy(default) == default     # nothing changed by errors
+
+
+def _spec_names(name):
+    return kernels.cache_info().specializations.get(name, [])
+
+
+def _budget_a(a, b):
+    return torch.tanh(a * 0.5 + b) * torch.sigmoid(a - b)
+
+
+def _budget_b(a, b):
+    return torch.tanh(a * 0.5 + b) * torch.sigmoid(a - b)
+
+
+def _budget_c(a, b):
+    return torch.tanh(a * 0.5 + b) * torch.sigmoid(a - b)
+
+
+def _budget_ref(a, b):
+    a, b = a.numpy().astype(np.float64), b.numpy().astype(np.float64)
+    return np.tanh(a * 0.5 + b) / (1 + np.exp(-(a - b)))
+
+
+@pytest.mark.parametrize("fn, strat, expect", [
+    (_budget_a, [("STATIC", 1), ("DYNAMIC", 1)], ["STATIC(4x4)", "DYNAMIC(*x*)"]),
+    (_budget_b, [("STATIC", 3)], ["STATIC(4x4)", "STATIC(3x5)", "STATIC(6x6)"]),
+    (_budget_c, [("STATIC", 0), ("DYNAMIC", 0)], []),
+])
+def test_strategy_budgets_count_specializations(strategy, fn, strat, expect):
+    gpujit.set_fusion_strategy(strat)
+    s = torch.jit.script(fn)
+    with pytest.warns(Warning) if strat == [("STATIC", 3)] else _nothing():
+        for shape in [(4, 4), (3, 5), (6, 6), (2, 7), (6, 6), (4, 4)]:
+            a, b = torch.rand(*shape), torch.rand(*shape)
+            for _ in range(2):
+                np.testing.assert_allclose(s(a, b).numpy(), _budget_ref(a, b), rtol=1e-5,
+                                           atol=1e-6)
+    assert _spec_names(fn.__name__) == expect
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# ----------------------------------------------------------------------- guards
+def _guarded(a, b):
+    return torch.tanh(a * 0.5 + b) * torch.sigmoid(a - b) + torch.relu(a)
+
+
+def _guarded_ref(a, b):
+    a, b = a.detach().numpy().astype(np.float64), b.detach().numpy().astype(np.float64)
+    return np.tanh(a * 0.5 + b) / (1 + np.exp(-(a - b))) + np.maximum(a, 0)
+
+
+@pytest.mark.filterwarnings("ignore:.*most specializations")
+def test_guards_every_new_input_type_gives_the_right_answer(strategy):
+    s = torch.jit.script(_guarded)
+    cases = [
+        (torch.rand(4, 4), torch.rand(4, 4)),                       # profiled
+        (torch.rand(3, 5), torch.rand(3, 5)),                       # new shape
+        (torch.rand(3, 5), torch.rand(5)),                          # broadcast
+        (torch.rand(3, 1), torch.rand(1, 5)),
+        (torch.rand(4, 4, dtype=torch.float64), torch.rand(4, 4, dtype=torch.float64)),
+        (torch.rand(4, 4).half(), torch.rand(4, 4).half()),
+        (torch.rand(4, 4), torch.rand(4, 4, dtype=torch.float64)),  # promotion
+        (torch.randint(-5, 5, (4, 4)), torch.randint(-5, 5, (4, 4))),
+        (torch.rand(4, 4).t(), torch.rand(4, 4)),                   # transposed
+        (torch.rand(8, 9)[::2, 1::3], torch.rand(4, 3)),            # sliced with steps
+        (torch.rand(4, 1).expand(4, 6), torch.rand(4, 6)),          # expanded (stride 0)
+        (torch.rand(2, 3, 4).permute(2, 0, 1), torch.rand(4, 2, 3)),
+        (torch.rand(0, 4), torch.rand(0, 4)),                       # 0-size
+        (torch.rand(0, 4), torch.rand(4)),
+        (torch.tensor(0.3), torch.tensor(-0.2)),                    # 0-dim
+        (torch.tensor(0.3, dtype=torch.float64), torch.rand(5)),    # 0-dim: no promotion
+        (torch.rand(4, 4, requires_grad=True), torch.rand(4, 4)),   # requires_grad
+        (torch.rand(4, 4), torch.rand(4, 4)),                       # the first again
+    ]
+    for a, b in cases:
+        expect = _guarded_ref(a, b)
+        tol = 2e-3 if a.dtype == torch.float16 else 1e-5
+        for _ in range(3):
+            out = s(a, b)
+            assert tuple(out.shape) == expect.shape
+            assert out.requires_grad == (a.requires_grad or b.requires_grad)
+            np.testing.assert_allclose(out.detach().numpy().astype(np.float64), expect,
+                                       rtol=tol, atol=tol)
+        assert out.dtype == torch.result_type(a, b) if a.is_floating_point() else \
+            out.dtype == torch.float32
+
+
+def test_guard_shown_on_traced_scripted_and_module_graphs(strategy):
+    x = torch.rand(4, 4)
+    s = torch.jit.script(_guarded)
+    t = torch.jit.trace(_guarded, (x, x))
+    with torch.no_grad():
+        m = torch.jit.script(_LinearReLU())
+        mg = m.graph_for(x)
+    for g in (s.graph_for(x, x), t.graph_for(x, x), mg):
+        text = str(g)
+        assert ("prim::TypeCheck[types=[Float(4, 4, strides=[4, 1], requires_grad=0, "
+                "device=cpu)") in text
+        assert "prim::If(" in text and "block0():" in text and "block1():" in text
+        assert 'prim::Constant[name="fallback_function", fallback=1]()' in text
+        assert "with prim::TensorExprGroup_0 = graph(" in text
+    assert "aten::linear" in str(mg).split("with prim::TensorExprGroup_0")[0]  # outside

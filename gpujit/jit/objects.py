@@ -258,6 +258,7 @@ class _GraphCallable:
         # (a call that records gradients runs the same optimized graph, its groups
         # recording a backward node each: jit/autodiff.py)
         exe = self._get_executable()
+        _LAST[0] = exe.weak_self        # (PyTorch's graph_for runs the function)
         return (exe.graph_for if shown else exe.optimized_graph_for)(*leading, *args)
 
     def _tensor_attr_paths(self):
