@@ -366,3 +366,93 @@ def test_guard_shown_on_traced_scripted_and_module_graphs(strategy):
         assert 'prim::Constant[name="fallback_function", fallback=1]()' in text
         assert "with prim::TensorExprGroup_0 = graph(" in text
     assert "aten::linear" in str(mg).split("with prim::TensorExprGroup_0")[0]  # outside
+
+
+# ----------------------------------------------------------------------- cache
+_CACHE_PROG = r"""
+import sys, threading
+import numpy as np
+import gpujit as torch
+from gpujit import kernels
+
+def chain(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y) + torch.relu(x)
+
+def ref(x, y):
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    return np.tanh(x * 0.5 + y) / (1 + np.exp(-(x - y))) + np.maximum(x, 0)
+
+s = torch.jit.script(chain)
+x, y = torch.randn(5, 7), torch.randn(7)
+barrier = threading.Barrier(8)
+outs, errors = [None] * 8, []
+def work(i):
+    try:
+        barrier.wait()
+        for _ in range(4):
+            outs[i] = s(x, y)
+    except BaseException as e:
+        errors.append(repr(e))
+threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+assert not errors, errors
+for o in outs:
+    np.testing.assert_allclose(o.numpy(), ref(x.numpy(), y.numpy()), rtol=1e-5, atol=1e-6)
+i = kernels.cache_info()
+print("INFO", i.hits, i.misses, i.compiles, i.disk_hits, i.specializations["chain"])
+"""
+
+
+def _run_prog(tmp_path, prog, **env):
+    import os
+    import subprocess
+    import sys
+    e = dict(os.environ, GPUJIT_CACHE_DIR=str(tmp_path / "cache"))
+    for k in ("GPUJIT_DUMP", "NUMBA_ENABLE_CUDASIM", "GPUJIT_FUSION_TARGET", "GPUJIT_FUSION"):
+        e.pop(k, None)
+    e.update(env)
+    path = tmp_path / "prog.py"            # (scripting reads the function's source file)
+    path.write_text(prog)
+    r = subprocess.run([sys.executable, str(path)], env=e, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def _info(out):
+    line = next(ln for ln in out.splitlines() if ln.startswith("INFO"))
+    return line.split(" ", 5)[1:]
+
+
+def test_kernel_cache_threads_disk_dump_and_corrupt_entries(tmp_path):
+    # 8 threads calling one new function: one compile, the same right answers; the dump
+    # prints the partitioned graph and the kernel's source
+    out = _run_prog(tmp_path, _CACHE_PROG, GPUJIT_DUMP="fusion, Kernels")
+    assert _info(out) == ["0", "1", "1", "0", "['STATIC(5x7)']"]
+    assert "prim::TensorExprGroup_0" in out and "with prim::TensorExprGroup_0 = graph(" in out
+    assert "[gpujit] kernel (cpu)" in out and "numba" in out
+    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()
+               and "kernels" in p.parts]
+    assert len(entries) == 1
+    # a new process: a disk hit, nothing compiled
+    assert _info(_run_prog(tmp_path, _CACHE_PROG))[:4] == ["0", "1", "0", "1"]
+    data = entries[0].read_bytes()
+    for broken in (data[: len(data) // 2], data.replace(data[200:210], bytes(10))):
+        entries[0].write_bytes(broken)      # truncated, bytes changed: compiled again
+        assert _info(_run_prog(tmp_path, _CACHE_PROG))[:4] == ["0", "1", "1", "0"]
+
+
+def test_python_m_gpujit_shows_a_group_and_a_timing_table(tmp_path):
+    import os
+    import subprocess
+    import sys
+    e = dict(os.environ, GPUJIT_CACHE_DIR=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-m", "gpujit"], env=e, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "prim::TensorExprGroup_0" in r.stdout and "prim::TypeCheck" in r.stdout
+    assert "eager" in r.stdout and "fused" in r.stdout and "speed-up" in r.stdout
+    assert "2^10" in r.stdout
