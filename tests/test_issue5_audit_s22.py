@@ -456,3 +456,76 @@ def test_python_m_gpujit_shows_a_group_and_a_timing_table(tmp_path):
     assert "prim::TensorExprGroup_0" in r.stdout and "prim::TypeCheck" in r.stdout
     assert "eager" in r.stdout and "fused" in r.stdout and "speed-up" in r.stdout
     assert "2^10" in r.stdout
+
+
+# ----------------------------------------------------------------------- simulator target
+_KERNELS_PROG = r"""
+import numpy as np, warnings
+import gpujit as torch
+import gpujit.fusers.group as G
+warnings.simplefilter("ignore")
+targets = []
+_build = G.default_builder
+def counting(spec, target):
+    targets.append(target)
+    return _build(spec, target)
+G.default_builder = counting
+
+def gelus(x, y):
+    return torch.nn.functional.gelu(x * y) + torch.nn.functional.gelu(x - y, approximate="tanh")
+def intdiv(a, b):
+    return (a // b) * 100 + (a % b) + torch.fmod(a, b) * 10000
+def truediv(a, b):
+    return a / b + torch.sigmoid(a * 1.0)
+def half(x, y):
+    return (x * y + 1.5).sigmoid() * x - y
+def scal(x, s: float, k: int):
+    return (x * s + k).relu() / (k + 1)
+
+rng = np.random.default_rng(0)
+def check(fn, ref, args, tol):
+    s = torch.jit.script(fn)
+    for _ in range(3):
+        out = s(*args)
+    e = ref(*[a.numpy() if isinstance(a, torch.Tensor) else a for a in args])
+    want = {"gelus": torch.float32, "truediv": torch.float32, "half": args[0].dtype, "scal": torch.float32}.get(fn.__name__, args[0].dtype)
+    assert out.dtype == want, (fn.__name__, out.dtype, want)
+    np.testing.assert_allclose(out.numpy().astype(np.float64), e.astype(np.float64), rtol=tol, atol=tol, err_msg=fn.__name__)
+
+from math import erf, sqrt, pi
+verf = np.vectorize(erf)
+def gelu_ref(x, y):
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    u, v = x * y, x - y
+    return u * 0.5 * (1 + verf(u / sqrt(2))) + 0.5 * v * (1 + np.tanh(sqrt(2 / pi) * (v + 0.044715 * v ** 3)))
+x = torch.from_numpy(rng.standard_normal((3, 4)).astype(np.float32) * 3)
+y = torch.from_numpy(rng.standard_normal((4,)).astype(np.float32))
+check(gelus, gelu_ref, (x.t().contiguous().t(), y), 1e-5)
+a = torch.from_numpy(rng.integers(-9, 10, (3, 5)).astype(np.int64))
+b = torch.from_numpy(np.array([3, -2, 4, -5, 7], dtype=np.int64))
+check(intdiv, lambda a, b: (a // b) * 100 + (a % b) + np.fmod(a, b) * 10000, (a[:, ::1], b), 0)
+check(intdiv, lambda a, b: (a // b) * 100 + (a % b) + np.fmod(a, b) * 10000, (a.to(torch.int32), b.to(torch.int32)), 0)
+check(truediv, lambda a, b: (a / b + 1 / (1 + np.exp(-a.astype(np.float64)))).astype(np.float32), (a.to(torch.int32), b.to(torch.int32)), 1e-6)
+xh, yh = x.half(), y.half()
+def half_ref(x, y):
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    t = (x32 * y32).astype(np.float16).astype(np.float32) + 1.5
+    return ((1 / (1 + np.exp(-t.astype(np.float16).astype(np.float32)))).astype(np.float16).astype(np.float32) * x32).astype(np.float16).astype(np.float32) - y32
+check(half, half_ref, (xh, yh), 4e-3)
+check(scal, lambda x, s, k: np.maximum(x * s + k, 0) / (k + 1), (x[::2], 2.5, -3), 1e-6)
+big = torch.randn(2, 3).expand(5, 2, 3)
+check(half, lambda x, y: (1 / (1 + np.exp(-(x * y + 1.5)))) * x - y, (big, torch.randn(3)), 1e-5)
+print("TARGETS", sorted(set(targets)))
+"""
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("target", ["sim", "cpu"])
+def test_kernel_numerics_on_the_simulator_and_cpu(tmp_path, target):
+    # gelu exact and tanh, integer // % fmod on negatives (int32, int64), int / int ->
+    # float, float16 math, Python float and int arguments, transposed/sliced/expanded
+    # inputs: the same answers from the CUDA kernel under numba's simulator (tiny sizes)
+    # and from the CPU kernel
+    env = {"NUMBA_ENABLE_CUDASIM": "1"} if target == "sim" else {}
+    out = _run_prog(tmp_path, _KERNELS_PROG, **env)
+    assert f"TARGETS ['{target}']" in out
