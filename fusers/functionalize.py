@@ -7,8 +7,9 @@ can fuse (TorchScript runs RemoveMutation before NNC for the same reason).
 
 It is only done when nothing can tell the difference: `self` is the result of an op in the
 same block that returns a new tensor (not a view, not a graph input), no other value may
-share its memory, this op is the only one that writes it, and the out-of-place op gives the
-same dtype and shape. Later readers of `self` then read the result instead. In-place ops
+share its memory, the other ops that write it are later in-place ops in the block (on it or
+on an in-place op's result, which is it: `a.mul_(2).add_(1)`; each is rewritten in turn), and
+the out-of-place op gives the same dtype and shape. Later readers of `self` then read the result instead. In-place ops
 on graph inputs (or anything else) are left alone, and the partitioner keeps them out.
 
 Nor when the graph records gradients (profiled requires_grad) and eager autograd would
@@ -152,10 +153,21 @@ def _autograd_saved(self_, node, assume=False) -> bool:
 
 
 def _later_inplace_on(w, node, self_) -> bool:
+    """Is w an in-place op after `node` in its block writing self_ itself or the result
+    of an in-place op on it (`x.mul_(2).add_(1)`: add_ writes mul_'s result, which is x)?"""
     op = w.op if w.kind.startswith("aten::") else None
     block = node.owning_block
     return op is not None and op.inplace_of is not None and w.owning_block is block \
-        and w.inputs[0] is self_ and block.nodes.index(w) > block.nodes.index(node)
+        and _written_through(w.inputs[0]) is self_ \
+        and block.nodes.index(w) > block.nodes.index(node)
+
+
+def _written_through(v):
+    """The tensor v is, looking through the results of in-place ops (which return self)."""
+    while v.node.owning_block is not None and v.node.kind.startswith("aten::") and \
+            v.node.op is not None and v.node.op.inplace_of is not None and v.node.inputs:
+        v = v.node.inputs[0]
+    return v
 
 
 def _ancestor_in(node, block):

@@ -130,6 +130,49 @@ def test_strict_fusion_around_calls_ignores_a_branch_not_taken(strategy):
         np.testing.assert_allclose(out.numpy(), _branchy_ref(x, y, flag), rtol=1e-5)
 
 
+
+def _chained_writes(x, y):
+    with torch.jit.strict_fusion():
+        a = x * y
+        a.mul_(2).add_(1)
+        a.relu_()
+    return a
+
+
+def _chained_aliases(x, y):
+    a = x + y
+    t = a.mul_(2)           # t is a
+    u = t.sin()             # reads 2(x + y)
+    t.add_(1).clamp_(max=1.5)
+    return u, a, t * 10
+
+
+def test_strict_fusion_region_with_chained_inplace_writes_fuses(strategy):
+    # a.mul_(2).add_(1) on a fresh intermediate: add_ writes mul_'s result (a itself);
+    # only a write directly on `a` became out-of-place, so the chain stayed out and the
+    # region raised
+    s = torch.jit.script(_chained_writes)
+    x, y = torch.rand(3, 4) - 0.5, torch.rand(3, 4)
+    for _ in range(3):
+        out = s(x, y)
+    np.testing.assert_allclose(out.numpy(), np.maximum(x.numpy() * y.numpy() * 2 + 1, 0),
+                               rtol=1e-6)
+    assert "unfused aten::" not in str(s.fusion_report(x, y))
+
+
+@pytest.mark.parametrize("make", ["script", "trace"])
+def test_chained_inplace_writes_keep_aliasing_answers(strategy, make):
+    x0, y0 = np.random.rand(3, 4).astype(np.float32), np.random.rand(3, 4).astype(np.float32)
+    f = torch.jit.script(_chained_aliases) if make == "script" else torch.jit.trace(
+        _chained_aliases, (torch.from_numpy(x0), torch.from_numpy(y0)), check_trace=False)
+    a = np.minimum((x0 + y0) * 2 + 1, 1.5)
+    for _ in range(3):
+        u, a_out, t10 = f(torch.from_numpy(x0.copy()), torch.from_numpy(y0.copy()))
+        np.testing.assert_allclose(u.numpy(), np.sin((x0 + y0) * 2), rtol=1e-6)
+        np.testing.assert_allclose(a_out.numpy(), a, rtol=1e-6)
+        np.testing.assert_allclose(t10.numpy(), a * 10, rtol=1e-6)
+    assert "aten::mul_" not in str(f.fusion_report(torch.from_numpy(x0), torch.from_numpy(y0)))
+
 # ----------------------------------------------------------------------- profiling runs
 def _mm_chain(x, w):
     return torch.relu(torch.matmul(x, w) + 1.0) * 2.0
