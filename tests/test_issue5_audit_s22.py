@@ -173,6 +173,36 @@ def test_chained_inplace_writes_keep_aliasing_answers(strategy, make):
         np.testing.assert_allclose(t10.numpy(), a * 10, rtol=1e-6)
     assert "aten::mul_" not in str(f.fusion_report(torch.from_numpy(x0), torch.from_numpy(y0)))
 
+
+def _fusible_fn(x, y):
+    return torch.relu(x * y + 1.0) * 2.0
+
+
+def _fusible_region(x, y):
+    with torch.jit.strict_fusion():
+        z = (x * y + 1).relu()
+    return z
+
+
+def test_strict_fusion_raises_for_calls_run_op_by_op_under_autocast(strategy):
+    # inside an eager autocast region a compiled function runs node by node (its ops
+    # follow the region): strict_fusion around the call, or a region in the function,
+    # passed silently although nothing ran fused
+    x, y = torch.rand(4, 4), torch.rand(4, 4)
+    f, g = torch.jit.script(_fusible_fn), torch.jit.script(_fusible_region)
+    for _ in range(3):
+        with gpujit.strict_fusion():
+            f(x, y)
+        g(x, y)
+    with torch.autocast("cpu", dtype=torch.float16):
+        with pytest.raises(gpujit.jit.StrictFusionError, match="inside an autocast region"):
+            with gpujit.strict_fusion():
+                f(x, y)
+        with pytest.raises(gpujit.jit.StrictFusionError, match="inside an autocast region"):
+            g(x, y)
+        np.testing.assert_allclose(f(x, y).numpy(), np.maximum(x.numpy() * y.numpy() + 1, 0) * 2,
+                                   rtol=1e-6)
+
 # ----------------------------------------------------------------------- profiling runs
 def _mm_chain(x, w):
     return torch.relu(torch.matmul(x, w) + 1.0) * 2.0

@@ -152,7 +152,15 @@ class _GraphCallable:
             # (as PyTorch's dispatcher applies them to a scripted function's ops), so the
             # optimized graph runs node by node through the autocasting compute
             from ..runtime import interpret
-            return interpret(self._get_executable().graph, *leading, *args)
+            exe = self._get_executable()
+            # unfused: a strict_fusion region of the graph, or one around this call, raises
+            # (as for any call that runs op by op)
+            why = (f"{self.name} runs op by op inside an autocast region (its casts apply "
+                   f"to each op, as in eager code)")
+            exe.check_strict_regions(why)
+            if _fusers.strict_fusion_active():
+                self._strict_unfused(exe, why)
+            return interpret(exe.graph, *leading, *args)
         exe = self._get_executable()
         _LAST[0] = exe.weak_self
         if _calls_autograd(exe):
