@@ -11,7 +11,16 @@ Where gpujit deliberately differs from PyTorch 2.13 (kept, documented in README/
   strict_fusion region that cannot fuse raises from that call (TorchScript: the next one).
 - every set_fusion_strategy argument error is a ValueError (PyTorch raises TypeError for
   wrong shapes and depths; gpujit's FusionStrategyError is both).
-- the "meta" device does not exist in gpujit (mixed devices are checked in the GPU tier).
+- the "meta" device does not exist in gpujit (mixed devices are checked against
+  tests/fakecupy in part b).
+- strict_fusion in a call that records gradients: every op of the region must fuse
+  (PyTorch's page says "or symbolically differentiated in training": a region with matmul
+  passes there inside a DifferentiableGraph; gpujit reports aten::matmul either way).
+- a strict_fusion region holding control flow whose ops all fuse passes (PyTorch: always
+  fails); ops are not moved across prim::Print or other side effects (NNC may move pure
+  ops), so a print inside a region splits it.
+- profiling runs that see different sizes for one signature merge them (`Float(*, *)`)
+  and nothing fuses for that signature, as NNC's STATIC-first strategy does.
 """
 from __future__ import annotations
 
