@@ -110,7 +110,7 @@ def _rewrite(node):
         return None
     name = op.name
     if name == "aten::to.dtype":
-        return _same_dtype_to(node)
+        return same_dtype_to(node)
     if name in _REAL_IDENTITIES:
         return node.inputs[0]
     if name == "aten::t":
@@ -172,7 +172,8 @@ def _keeps_dtype(node, x, c) -> bool:
     return out_dtype == tx.dtype
 
 
-def _same_dtype_to(node):
+def same_dtype_to(node):
+    """x when node is `aten::to.dtype(x, x's known dtype)` without copy=True, else None."""
     x = node.inputs[0]
     if not isinstance(x.type, T.TensorType) or x.type.dtype is None or len(node.inputs) < 2:
         return None

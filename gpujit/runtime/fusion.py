@@ -237,16 +237,32 @@ def _fold_dtypes(graph):
 def _drop_same_device_to(graph):
     """`x.to(device)` (aten::to.device) to the profiled device x already has, with no
     other dtype and no copy=True, is x itself (aten::to returns self then): drop it, so
-    `x.to("cpu").relu()` fuses, as TorchScript's profiled graph does."""
+    `x.to("cpu").relu()` fuses, as TorchScript's profiled graph does; `x.to(dtype)` to
+    its profiled dtype likewise."""
     from ..device import device as _device
     from ..passes.constant_propagation import constant_value
     dep = None
-    for n in list(graph.walk()):
+    from ..passes.peephole import same_dtype_to
+    from ..fusers import unfusible_reason
+    for n in reversed(list(graph.walk())):      # (outer casts first: to(to(x)))
         op = n.op if n.kind == "aten::to" else None
-        if op is None or op.name != "aten::to.device" or len(n.inputs) < 2:
+        if op is None or op.name not in ("aten::to.device", "aten::to.dtype") or \
+                len(n.inputs) < 2:
             continue
         dep = _flow_dependent(graph) if dep is None else dep
         if n.inputs[0] in dep:
+            continue
+        if op.name == "aten::to.dtype":
+            # `x.to(x's profiled dtype)` is x: a cast whose result leaves the fused ops
+            # (returned, read by an unfused op) is dropped, as a group would hand back a
+            # copy where eager hands back x itself (program fuzz seed 2128); one only
+            # fused ops (or a list, for cat) read stays, for the group it may join
+            # (`cat((x, y.type_as(x)))`)
+            if same_dtype_to(n) is not None and any(
+                    u.user.kind != "prim::ListConstruct" and
+                    unfusible_reason(u.user) is not None for u in n.output.uses):
+                n.output.replace_all_uses_with(n.inputs[0])
+                n.destroy()
             continue
         t = n.inputs[0].type
         if not isinstance(t, T.TensorType) or t.device is None or t.dtype is None:
