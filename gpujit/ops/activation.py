@@ -371,7 +371,9 @@ def _where(cond, a, b):
 
 @_derivative(relu)
 def _relu_grad(grad, result):
-    return grad * (result > 0)
+    # threshold_backward selects (an inf or nan gradient where relu is 0 gives 0, not
+    # nan: reciprocal(relu(x)) at x <= 0)
+    return _where(result > 0, grad, 0.0)
 
 
 @_derivative(hardtanh)

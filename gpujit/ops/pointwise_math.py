@@ -33,7 +33,15 @@ def exp(xp, self):
 @op("aten::tanh(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     functional=True, scalar="tanh({self})")
 def tanh(xp, self):
-    return xp.tanh(self)
+    r = xp.tanh(self)
+    if xp is _np and r.dtype == _np.float32 and r.size:
+        # NumPy's float32 tanh gives 0.99999994 up to |x| ~ 9.7 where the correctly
+        # rounded tanh (PyTorch's) is 1.0 from |x| > 9.0109 (1 - tanh(x) < 2^-25):
+        # visible through == 1 and int casts
+        big = _np.abs(self) > _np.float32(9.0109)
+        if big.any():
+            _np.copyto(r, _np.copysign(_np.float32(1), self), where=big)
+    return r
 
 
 @op("aten::sigmoid(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",

@@ -1,0 +1,49 @@
+"""Eager numerics that program fuzzing (seeds 2130, 2131) found apart from PyTorch's:
+float32 tanh saturates to exactly +-1 where the correctly rounded tanh does (NumPy's
+gave 0.99999994 up to |x| ~ 9.7, so `tanh(x).to(int)` was 0 where PyTorch's is 1), and
+relu's backward selects (threshold_backward) instead of multiplying by the mask, so an
+inf gradient where relu is 0 gives 0, not nan."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def test_float32_tanh_saturates_as_correctly_rounded():
+    x = np.linspace(-12, 12, 40001).astype(np.float32)
+    got = torch.tanh(torch.from_numpy(x)).numpy()
+    want = np.tanh(x.astype(np.float64)).astype(np.float32)
+    assert np.array_equal(got == 1, want == 1) and np.array_equal(got == -1, want == -1)
+    np.testing.assert_allclose(got, want, rtol=2e-7, atol=0)
+    assert torch.tanh(torch.tensor([9.5, -9.5, 9.0])).tolist()[:2] == [1.0, -1.0]
+    assert (torch.tanh(torch.full((4099, 3), 9.5)).to(torch.int32) == 1).all()
+
+
+def test_relu_backward_selects():
+    x = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    torch.relu(x).reciprocal().sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, -0.25]
+    x = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    g, = torch.autograd.grad(torch.relu(x).pow(2).sum(), x, create_graph=True)
+    g.sum().backward()
+    assert g.tolist() == [0.0, 0.0, 4.0] and x.grad.tolist() == [0.0, 0.0, 2.0]
+
+
+def _relu_recip(x):
+    return torch.relu(x).reciprocal() * 0.25
+
+
+def test_relu_backward_selects_in_a_fused_group():
+    f = torch.jit.script(_relu_recip)
+    for _ in range(3):
+        x = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+        f(x).sum().backward()
+        assert x.grad.tolist() == [0.0, 0.0, -0.0625]
+
+
+def test_matches_torch():
+    real = pytest.importorskip("torch")
+    x = np.linspace(8.5, 10, 3001).astype(np.float32)
+    got = torch.tanh(torch.from_numpy(x)).numpy()
+    want = real.tanh(real.from_numpy(x)).numpy()
+    assert np.array_equal(got == 1, want == 1)
