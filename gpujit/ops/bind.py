@@ -30,6 +30,7 @@ OPERATORS = {
     "__imod__": ("remainder_", "fwd"), "__ipow__": ("pow_", "fwd"),
     "__iand__": ("bitwise_and_", "fwd"), "__ior__": ("bitwise_or_", "fwd"),
     "__ixor__": ("bitwise_xor_", "fwd"),
+    "__ilshift__": ("bitwise_left_shift_", "fwd"), "__irshift__": ("bitwise_right_shift_", "fwd"),
 }
 
 # Tensor methods that take sizes/dims as varargs: x.view(2, 3), x.permute(1, 0), ...

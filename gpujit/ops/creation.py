@@ -50,8 +50,10 @@ def _finish(t, requires_grad, out=None):
     out's dtype and device, which the factory was asked to use) and out is returned."""
     if out is not None:
         from ..autograd.grad_mode import no_grad
-        with no_grad():
-            out.resize_(tuple(t.shape))
+        from .out_variants import resize_output
+        with no_grad():     # (one write of out, one version, as PyTorch's)
+            if tuple(out.shape) != tuple(t.shape):
+                resize_output(out, t.shape)
             out.copy_(t)
         t = out
     if requires_grad:
@@ -349,8 +351,9 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, _reg._Tensor) else v for v in (start, end, step)]
+    dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::arange.start_step"].public(*vals, dtype=dtype, device=device),
-                   requires_grad)
+                   requires_grad, out)
 
 
 @op(f"aten::linspace(Scalar start, Scalar end, int steps, *, {_FACTORY_TAIL}",
@@ -366,8 +369,9 @@ def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_m
 @public
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, layout=None,
              out=None):
+    dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::linspace"].public(start, end, steps, dtype=dtype, device=device),
-                   requires_grad)
+                   requires_grad, out)
 
 
 @op(f"aten::eye.m(SymInt n, SymInt m, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
@@ -380,8 +384,9 @@ def _eye(xp, n, m, dtype=None, layout=None, device=None, pin_memory=None):
 
 @public
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None, out=None):
+    dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::eye.m"].public(n, n if m is None else m, dtype=dtype,
-                                             device=device), requires_grad)
+                                             device=device), requires_grad, out)
 
 
 # ------------------------------------------------------------------ from data

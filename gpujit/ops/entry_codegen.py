@@ -233,13 +233,16 @@ def _gen_generic(op, fname, consts):
     if s.is_inplace:    # an impl that wrote nothing returns UNCHANGED: no new version
         L.append(f"    if r is _UNCHANGED: return {names[0]}")
         if "inplace_view" in op.tags:     # t_, squeeze_: self becomes the impl's view
+            # (resize_ to self's own sizes hands back self's array: PyTorch counts no write)
+            L.append(f"    if r is a_{names[0]}: return {names[0]}")
             L.append(f"    {names[0]}._data = r")
         L.append(f"    {names[0]}._vc[0] += 1")
     # PyTorch's reductions, scans and softmaxes return C-contiguous results whatever the
     # input's layout (NumPy's keep the order of the input's dims)
     c = op.contiguous_result
     if len(rets) == 1:
-        L.append("    return " + _wrap_ret(rets[0], "r", s, names, c, _returns_input(op)))
+        L.append("    return " + _wrap_ret(rets[0], "r", s, names, c, _returns_input(op),
+                                         _unannotated_view(op)))
     elif len(rets) == 0:
         L.append("    return None")
     else:
@@ -261,6 +264,15 @@ def _returns_input(op) -> bool:
             and "view" not in op.tags and bool(args) and args[0].type.alias == rets[0].type.alias)
 
 
+def _unannotated_view(op):
+    """A view op whose schema, as PyTorch's, names no alias (atleast_Nd; broadcast_tensors
+    and meshgrid, whose output i views input i): 'first' or 'per_input', else None. Its
+    results are views all the same and share their input's version counter."""
+    if "view" not in op.tags or any(r.type.alias for r in op.schema.returns):
+        return None
+    return "per_input" if "output_per_input" in op.tags else "first"
+
+
 def _aliases_first(rtype, s) -> bool:
     """Does a result of type rtype alias (without writing) the op's first argument?"""
     args = s.arguments
@@ -268,7 +280,7 @@ def _aliases_first(rtype, s) -> bool:
             and args[0].type.alias == rtype.alias)
 
 
-def _wrap_ret(rt, expr, s, names, c_order=False, identity=False):
+def _wrap_ret(rt, expr, s, names, c_order=False, identity=False, view=None):
     t = rt.type
     if t.base == "Tensor" and not t.is_list:
         if t.alias and t.is_write:   # returns self (in-place / out=): the same Tensor object
@@ -282,8 +294,8 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False):
             # later readers). View ops always make a new Tensor, as PyTorch's.
             return (f"({n} if isinstance({n}, _T) and {expr} is {n}._data and "
                     f"_S.tracing is None else _wrap_view({expr}, dev, {n}))")
-        if _aliases_first(t, s):     # a view: shares the version counter of what it views
-            return f"_wrap_view({expr}, dev, {n})"
+        if view == "first" or _aliases_first(t, s):     # a view: shares the version
+            return f"_wrap_view({expr}, dev, {n})"     # counter of what it views
         if c_order:
             return (f"_wrap_array({expr} if getattr({expr}, 'ndim', 0) < 2 else "
                     f"_c_layout(xp, {expr}), dev)")
@@ -291,6 +303,8 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False):
     if t.base == "Tensor":
         if _aliases_first(t, s):     # split, unbind, chunk: views
             return f"tuple([_wrap_view(x, dev, {names[0]}) for x in {expr}])"
+        if view == "per_input":
+            return f"tuple([_wrap_view(x, dev, t) for x, t in zip({expr}, {names[0]})])"
         return f"tuple([_wrap_array(x, dev) for x in {expr}])"   # torch returns tuples
     if t.base in ("int", "float", "bool", "Scalar"):
         return f"({expr}.item() if hasattr({expr}, 'item') else {expr})"

@@ -43,9 +43,11 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
              layout=None, out=None):
     """torch.logspace: base ** linspace(start, end, steps)."""
     from .registry import _Tensor
+    from .creation import _finish, _out_dtype_device
     vals = [v.item() if isinstance(v, _Tensor) else v for v in (start, end)]
+    dtype, device = _out_dtype_device(out, dtype, device)
     t = OPS["aten::logspace"].public(vals[0], vals[1], steps, base, dtype=dtype, device=device)
-    return t.requires_grad_(True) if requires_grad else t
+    return _finish(t, requires_grad, out)
 
 
 PUBLIC["logspace"] = logspace

@@ -36,8 +36,8 @@ from .schema import Argument, ArgType, Return, Schema
 from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 
-__all__ = ["eligible", "out_names", "out_variant", "python_out", "with_out", "write_out",
-           "write_outs"]
+__all__ = ["eligible", "out_names", "out_variant", "python_out", "resize_output", "with_out",
+           "write_out", "write_outs"]
 
 _VARIANTS: dict = {}
 _LOCK = threading.Lock()
@@ -213,9 +213,17 @@ def write_out(v, result, out, inputs=()):
                 f"PyTorch release outputs will not be resized unless they have zero "
                 f"elements. You can explicitly reuse an out tensor t by resizing it, "
                 f"inplace, to zero elements with t.resize_(0).")
-        _reg.OPS["aten::resize_"].eager(out, list(want))     # (no hook records it)
+        resize_output(out, want)
     _reg.OPS["aten::copy_"].eager(out, result)     # (eager: no hook records it)
     return out
+
+
+def resize_output(out, shape):
+    """Resize an out= tensor to the result's shape, as PyTorch's at::resize_output: unlike
+    the user's t.resize_(), it does not count as a write of out (the write that follows
+    does: one version per out= call)."""
+    out._data = _reg.OPS["aten::resize_"].impl(_reg._xp_for(out.device), out._data,
+                                                list(shape))
 
 
 def with_out(pyname, fn, ovs):

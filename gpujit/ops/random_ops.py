@@ -445,20 +445,28 @@ def _size_and_finish():
     return _size_arg, _finish
 
 
+def _for_out(out, dtype, device):
+    """dtype and device of a factory called with out= (out's, which dtype must match)."""
+    from .creation import _out_dtype_device
+    return _out_dtype_device(out, dtype, device)
+
+
 @_public
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     size_arg, finish = _size_and_finish()
+    dtype, device = _for_out(out, dtype, device)
     return finish(OPS["aten::rand"].public(size_arg(size), generator=generator, dtype=dtype,
-                                           device=device), requires_grad)
+                                           device=device), requires_grad, out)
 
 
 @_public
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     size_arg, finish = _size_and_finish()
+    dtype, device = _for_out(out, dtype, device)
     return finish(OPS["aten::randn"].public(size_arg(size), generator=generator, dtype=dtype,
-                                            device=device), requires_grad)
+                                            device=device), requires_grad, out)
 
 
 @_public
@@ -479,18 +487,20 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     if args:
         raise TypeError("randint() takes at most 3 positional arguments (low, high, size)")
     size_arg, finish = _size_and_finish()
+    dtype, device = _for_out(out, dtype, device)
     return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
                                                   generator=generator, dtype=dtype,
-                                                  device=device), requires_grad)
+                                                  device=device), requires_grad, out)
 
 
 @_public
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
     _, finish = _size_and_finish()
+    dtype, device = _for_out(out, dtype, device)
     return finish(OPS["aten::randperm"].public(int(n), generator=generator,
                                                dtype=_dt.int64 if dtype is None else dtype,
-                                               device=device), requires_grad)
+                                               device=device), requires_grad, out)
 
 
 def _like(name):

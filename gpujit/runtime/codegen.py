@@ -134,6 +134,15 @@ def _view_sources_of(v, inputs, memo, sub_inputs):
     return inputs
 
 
+def _holds_tensors(t) -> bool:
+    """Is IR type t a Tensor, or a list or tuple holding Tensors?"""
+    if isinstance(t, T.ListType):
+        return _holds_tensors(t.elem)
+    if isinstance(t, T.TupleType):
+        return any(_holds_tensors(e) for e in t.elems)
+    return isinstance(t, T.TensorType)
+
+
 def _opaque(pytype):
     """Values of this type hold no tensors: they cross the boundary unchanged."""
     if pytype in _PLAIN_TYPES:
@@ -427,8 +436,10 @@ class CodeGenerator:
             self.emit(f"if {cond}: {line}" if cond else line)
 
     def _viewed_inputs(self, v):
-        """The Tensor input objects a returned Tensor may be a view of."""
-        if not (isinstance(self.specs.get(v), TensorSpec) or isinstance(v.type, T.TensorType)):
+        """The Tensor input objects a returned Tensor (or list or tuple of them: split's
+        pieces) may be a view of."""
+        if not (isinstance(self.specs.get(v), (TensorSpec, ListSpec, TupleSpec))
+                or _holds_tensors(v.type)):
             return None
         tensor_ins = [x for x in self.graph.inputs
                       if isinstance(self.specs.get(x), TensorSpec) and x in self.objs]

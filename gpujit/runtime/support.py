@@ -46,6 +46,9 @@ def share_counter(t, inputs):
             if _reg.shares_memory(t._data, x._data):
                 t._vc = x._vc
                 break
+    elif isinstance(t, (tuple, list)):      # split's pieces, a list of views
+        for e in t:
+            share_counter(e, inputs)
     return t
 
 

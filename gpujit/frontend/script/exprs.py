@@ -59,7 +59,10 @@ _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
 _TENSOR_NAMES = {"floordiv": "floor_divide", "__and__": "bitwise_and",
                  "__or__": "bitwise_or", "__xor__": "bitwise_xor",
                  "__lshift__": "bitwise_left_shift", "__rshift__": "bitwise_right_shift"}
-_INPLACE = {"add": "add_", "sub": "sub_", "mul": "mul_", "div": "div_"}
+# the augmented assignments TorchScript writes in place on a Tensor (`x <<= 1` is its
+# __ilshift__; `x |= y`, `x **= y` rebind x to a new Tensor)
+_INPLACE = {"add": "add_", "sub": "sub_", "mul": "mul_", "div": "div_",
+            "__lshift__": "bitwise_left_shift_", "__rshift__": "bitwise_right_shift_"}
 _NUMS = (T.IntType, T.FloatType)
 # a number on the left of a Tensor: the op with the Tensor first (as TorchScript emits)
 _SWAPPED = {"add": "add", "mul": "mul", "sub": "rsub", "__and__": "__and__",
