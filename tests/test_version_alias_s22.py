@@ -4,13 +4,18 @@ i a view of input i), `x <<= n` / `x >>= n` in place (eager and scripted, as Tor
 __ilshift__ / __irshift__), factories' out= (arange, linspace, logspace, eye, rand, randn,
 randint, randperm ignored out before), one version per out= call (resizing out is not a
 write; `t.resize_()` to t's own sizes neither), scripted outputs that are lists of views
-of an input (split's pieces). Expected numbers are PyTorch 2.13's (checked against torch
+of an input (split's pieces), autograd.Function's ctx.mark_dirty (a no-op before: the
+dirty input came back as another Tensor, uncounted, and a dirty view's base skipped the
+Function's backward, a silently wrong gradient). Expected numbers are PyTorch 2.13's (checked against torch
 where it is installed).
 
 Where gpujit deliberately differs:
 - torch.randn(n, out=o) of another size counts two versions in PyTorch (its resize is a
   user-level resize_) where rand, randint, linspace... count one; gpujit counts one for
   every factory.
+- A tensor saved under saved_tensors_hooks / save_on_cpu and then changed in place:
+  PyTorch skips the version check (backward reads the changed value); gpujit keeps it
+  and raises (tests/test_autograd.py: test_save_on_cpu_keeps_the_version_check).
 - Scripted `x %= y` on a Tensor is TorchScript's fmod_ (in place, C's sign); gpujit's
   script keeps Python's remainder and rebinds x, as `x |= y` does in both.
 """
@@ -223,3 +228,65 @@ def test_against_torch():
         return [a._version, b._version, c._version, i._version, o._version, o.tolist()]
 
     assert prog(torch) == prog(T)
+
+
+# ------------------------------------------------------------------ Function.mark_dirty
+
+def _doubler(save_input=False, dirty=True, ret_copy=False):
+    class Double(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            if save_input:
+                ctx.save_for_backward(x)
+            if dirty:
+                ctx.mark_dirty(x)
+            return x * 1 if ret_copy else x
+
+        @staticmethod
+        def backward(ctx, g):
+            if save_input:
+                ctx.saved_tensors
+            return g * 2
+    return Double
+
+
+def test_mark_dirty_returns_the_input_and_counts_a_version():
+    a = torch.ones(3, requires_grad=True)
+    x = a * 1
+    y = _doubler().apply(x)
+    assert y is x and x._version == 2       # (the mul_, then mark_dirty's)
+    assert type(y.grad_fn).__name__ == "DoubleBackward"
+    y.sum().backward()
+    assert a.grad.tolist() == [2., 2., 2.]
+    z = torch.ones(3)                        # nothing requires grad: counted all the same
+    assert _doubler().apply(z) is z and z._version == 2
+
+
+def test_mark_dirty_saved_input_is_saved_as_written():
+    a = torch.ones(3, requires_grad=True)
+    y = _doubler(save_input=True).apply(a * 1)
+    y.sum().backward()
+    assert a.grad.tolist() == [2., 2., 2.]
+
+
+def test_mark_dirty_view_rebases_its_base():
+    # before: the base's gradient skipped the Function ([1, 1, 1, 1], silently)
+    a = torch.ones(4, requires_grad=True)
+    x = a * 1
+    v = x[1:]
+    y = _doubler().apply(v)
+    assert y is v and (x._version, v._version) == (2, 2)
+    assert x.grad_fn.name() == "torch::autograd::CopySlices"
+    x.sum().backward()
+    assert a.grad.tolist() == [1., 2., 2., 2.]
+
+
+def test_mark_dirty_errors_as_pytorch():
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        _doubler().apply(torch.ones(3, requires_grad=True))
+    with pytest.raises(RuntimeError, match="marked as dirty during the forward method were "
+                                           "not returned"):
+        _doubler(ret_copy=True).apply(torch.ones(3))
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        _doubler().apply(torch.ones(4, requires_grad=True)[1:])

@@ -8,6 +8,7 @@ from .. import dtypes as _dt
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from . import grad_mode
+from . import views as _views
 from .graph import Node, SavedTensor, fit_gradient
 from .recording import activate, edge_of, mark_result
 
@@ -21,6 +22,7 @@ class FunctionCtx:
         self.non_differentiable = set()
         self.materialize_grads = True
         self._node_name = "Function"
+        self._dirty = ()
 
     def save_for_backward(self, *tensors):
         self._saved = [SavedTensor(t, self._node_name, i) if isinstance(t, Tensor) else t
@@ -39,7 +41,9 @@ class FunctionCtx:
         self.non_differentiable.update(id(t) for t in tensors)
 
     def mark_dirty(self, *tensors):
-        pass
+        """The inputs forward wrote in place; forward must return them (the same Tensor
+        objects), whose history then goes through this Function, as PyTorch's."""
+        self._dirty = tensors
 
     def set_materialize_grads(self, value):
         self.materialize_grads = bool(value)
@@ -114,10 +118,11 @@ class Function:
             else:
                 result = cls.forward(*args)
                 cls.setup_context(ctx, args, result)
+        outs = result if isinstance(result, tuple) else (result,)
+        dirty = _mark_dirty(ctx, outs)
         if not record:
             return result
         activate()
-        outs = result if isinstance(result, tuple) else (result,)
         next_functions, inputs_meta = [], []
         for a in args:
             e = edge_of(a) if isinstance(a, Tensor) else None
@@ -128,8 +133,13 @@ class Function:
         node = _node_class(cls)(cls, ctx, tuple(next_functions), inputs_meta, out_meta)
         refs = []
         fixed = []
+        rebase = _dirty_views(dirty, outs)
         for i, r in enumerate(outs):
-            if isinstance(r, Tensor) and any(r is a for a in args):
+            if any(r is t for t in dirty):
+                if r._ag is not None and r._ag.requires_grad and r._ag.grad_fn is None:
+                    raise RuntimeError("a leaf Variable that requires grad has been used "
+                                       "in an in-place operation.")
+            elif isinstance(r, Tensor) and any(r is a for a in args):
                 r = _reg.wrap(r._data, r._dtype, r._device)   # an alias with its own grad_fn
             if (isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING
                     and id(r) not in ctx.non_differentiable):
@@ -139,7 +149,54 @@ class Function:
                 refs.append(None)
             fixed.append(r)
         node.out_refs = refs
+        for view, base_edge in rebase:      # the view's base: through CopySlices
+            slot = next(k for k, a in enumerate(args) if a is view)
+            _views.copy_slices(view, base_edge, node, slot)
         return tuple(fixed) if isinstance(result, tuple) else fixed[0]
+
+
+_NOT_RETURNED = ("Some elements marked as dirty during the forward method were not returned "
+                 "as output. The inputs that are modified inplace must all be outputs of "
+                 "the Function.")
+
+
+def _mark_dirty(ctx, outs):
+    """The tensors forward marked dirty (it wrote them in place): each is one of the
+    outputs, and counts one more version (what it saved of them is saved as written)."""
+    dirty = [t for t in ctx._dirty if isinstance(t, Tensor)]
+    for t in dirty:
+        if not any(t is r for r in outs):
+            raise RuntimeError(_NOT_RETURNED)
+        t._vc[0] += 1
+    if dirty and isinstance(ctx._saved, list):
+        for s in ctx._saved:
+            if isinstance(s, SavedTensor) and any(s.ref() is t for t in dirty):
+                s.version = s.ref()._vc[0]
+    return dirty
+
+
+def _dirty_views(dirty, outs):
+    """(view, edge of its base) for each dirty output that is a recorded view: its base's
+    gradient goes through the Function (CopySlices), as after an in-place op on a view."""
+    out = []
+    for t in dirty:
+        info = t._ag.view if t._ag is not None else None
+        if info is None:
+            continue
+        if sum(isinstance(r, Tensor) for r in outs) > 1:
+            raise RuntimeError(
+                "If your Function modifies inplace an input that is a view of another "
+                "Tensor, your Function cannot return more than one Tensor. This is not "
+                "supported by the current autograd engine. You should either make sure the "
+                "input is not a view (using .clone() for example) or make your Function "
+                "only return one Tensor (potentially splitting it into two Functions: one "
+                "doing the inplace that returns a single Tensor and a second one that does "
+                "the other operations).")
+        base = info.base
+        if base._ag is not None and base._ag.requires_grad and base._ag.grad_fn is None:
+            raise RuntimeError(_views.LEAF_VIEW)
+        out.append((t, edge_of(base)))
+    return out
 
 
 def once_differentiable(fn):

@@ -114,7 +114,7 @@ def _record(op, args):
             result = _record_op(op, args, d, inplace, names, bound)
             node = target._ag.grad_fn
             if node is not old and isinstance(node, OpBackward):
-                _views.copy_slices(target, base_edge, op, node)
+                _views.copy_slices(target, base_edge, node, _views.self_slot(node, op))
             return result
         if isinstance(target, Tensor) and "inplace_view" not in op.tags and \
                 target._data.base is not None and view is None and \

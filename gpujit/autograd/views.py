@@ -220,12 +220,13 @@ def self_slot(op_node, op):
     return None
 
 
-def copy_slices(view, base_edge, op, op_node):
-    """Rewire after the in-place op `op` (backward node op_node) wrote into `view`."""
+def copy_slices(view, base_edge, op_node, slot):
+    """Rewire after an in-place op (backward node op_node, where view's old value sits at
+    `slot` among its next_functions) wrote into `view`."""
     info = view._ag.view
     base = info.base
     pos = info.positions(view)
-    node = CopySlices(base, base_edge, pos, op_node, self_slot(op_node, op))
+    node = CopySlices(base, base_edge, pos, op_node, slot)
     from .recording import mark_result
     mark_result(base, node, 0)
     node.out_refs = [weakref.ref(base)]
