@@ -290,3 +290,27 @@ def test_mark_dirty_errors_as_pytorch():
         _doubler(ret_copy=True).apply(torch.ones(3))
     with pytest.raises(RuntimeError, match="view of a leaf Variable"):
         _doubler().apply(torch.ones(4, requires_grad=True)[1:])
+
+
+# ------------------------------------------------------------------ CUDA tensors
+
+@pytest.mark.cuda
+def test_cuda_views_without_alias_and_factory_out():
+    x = torch.ones(3, device="cuda")
+    a = torch.atleast_2d(x)
+    b, c = torch.broadcast_tensors(torch.ones(1, 3, device="cuda"), x)
+    x.add_(1)
+    assert (a._version, b._version, c._version) == (1, 0, 1)
+    o = torch.empty(2, device="cuda")
+    assert torch.arange(4, out=o) is o and o.tolist() == [0., 1., 2., 3.]
+    assert o._version == 1 and o.device.type == "cuda"
+
+    @torch.jit.script
+    def f(x):
+        return x.split(2)
+
+    for _ in range(3):
+        x = torch.arange(3., device="cuda")
+        pieces = f(x)
+        x.add_(1)
+        assert [p._version for p in pieces] == [1, 1]
