@@ -80,7 +80,10 @@ class Tensor:
     # _vc: the version counter, a one-item list shared by a tensor and its views and
     # detach()es, as PyTorch's VariableVersion (an in-place write through any of them
     # bumps it; autograd's saved tensors compare it)
-    __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "__weakref__")
+    # _base (set on views only, by registry.wrap_view): the Tensor at the root of the
+    # view chain, which an in-place write with gradients through the view rebases
+    # (autograd/recording.py) when the view was taken while nothing required grad
+    __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "_base", "__weakref__")
     # as torch.Tensor's: type(x) prints <class 'gpujit.Tensor'>, its public name
     __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
@@ -224,7 +227,11 @@ class Tensor:
     @property
     def requires_grad(self):
         ag = self._ag
-        return ag is not None and ag.requires_grad
+        if ag is None:      # a view whose base an in-place op with gradients wrote
+            base = getattr(self, "_base", None)
+            return base is not None and base._ag is not None and base._ag.requires_grad \
+                and base._ag.grad_fn is not None
+        return ag.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag):

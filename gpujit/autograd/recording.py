@@ -38,7 +38,11 @@ def _requires(a):
 def edge_of(t):
     """(node, output_nr) a gradient for tensor t flows to; None when t needs no grad."""
     ag = t._ag
-    if ag is None or not ag.requires_grad:
+    if ag is None:
+        if getattr(t, "_base", None) is None or not _adopt_view(t):
+            return None
+        ag = t._ag
+    elif not ag.requires_grad:
         return None
     if ag.view is not None:
         _views.sync_view(t)         # its base was written since its grad_fn was made
@@ -77,6 +81,9 @@ def autograd_call(op, args):
             if a._ag is not None and a._ag.requires_grad:
                 needs = True
                 break
+            if a._ag is None and getattr(a, "_base", None) is not None and _adopt_view(a):
+                needs = True
+                break
         elif type(a) in (list, tuple):
             if any(isinstance(x, Tensor) and _requires(x) for x in a):
                 needs = True
@@ -102,6 +109,8 @@ def _record(op, args):
         # (t_, squeeze_ restride self without writing: nothing for a view to miss)
         view = target._ag.view if isinstance(target, Tensor) and target._ag is not None \
             else None
+        if view is None and isinstance(target, Tensor) and "inplace_view" not in op.tags:
+            view = _unrecorded_view(target)
         if view is not None and "inplace_view" not in op.tags:
             # a recorded view of a base: the base's gradient goes through CopySlices
             _views.check_overlap(target)
@@ -126,6 +135,55 @@ def _record(op, args):
                 f"place (e.g. torch.where or torch.cat), take the view after the tensor "
                 f"requires grad, or do it under torch.no_grad().")
     return _record_op(op, args, d, inplace, names, bound)
+
+
+def _adopt_view(t):
+    """t, a Tensor without autograd state, views (registry.wrap_view) a base that has
+    started to require grad since (an in-place write with gradients through another of
+    its views made the base's grad_fn CopySlices): t becomes a recorded view of it, its
+    grad_fn an AsStridedBackward0 of the base's, as PyTorch's views follow their base.
+    True when it did."""
+    base = t._base
+    bag = base._ag
+    if bag is None or not bag.requires_grad or bag.grad_fn is None:
+        return False        # (a leaf that requires grad only since: t stays out, as in
+        # PyTorch, where only an in-place op, which gives the base a grad_fn, reaches t)
+    if bag.view is not None:
+        base = bag.view.base
+    ag = t._ag = _AutogradMeta()
+    ag.requires_grad = True
+    info = ag.view = _views.ViewInfo(base)
+    info.version = -1               # (sync_view makes its grad_fn now)
+    _track_view(base, t)
+    _views.sync_view(t)
+    return True
+
+
+def _track_view(base, t):
+    if base._ag is None:
+        base._ag = _AutogradMeta()
+    base._ag.has_views = True
+    if base._ag.view_refs is None:
+        base._ag.view_refs = weakref.WeakSet()
+    base._ag.view_refs.add(t)
+
+
+def _unrecorded_view(t):
+    """A view taken while nothing required grad (`out = zeros(3, 4); out[0] = w * x`)
+    that an in-place op with gradients now writes: it becomes a recorded view of the root
+    of its view chain (registry.wrap_view keeps it), as PyTorch tracks every view, so the
+    base's grad_fn becomes CopySlices. None for a tensor that is no view."""
+    base = getattr(t, "_base", None)
+    if base is None:
+        return None
+    info = base._ag.view if base._ag is not None else None
+    if info is not None:
+        base = info.base
+    if t._ag is None:
+        t._ag = _AutogradMeta()
+    t._ag.view = view = _views.ViewInfo(base)
+    _track_view(base, t)
+    return view
 
 
 def _shares_memory(t) -> bool:

@@ -226,7 +226,8 @@ def copy_slices(view, base_edge, op_node, slot):
     info = view._ag.view
     base = info.base
     pos = info.positions(view)
-    node = CopySlices(base, base_edge, pos, op_node, slot)
+    node = CopySlices(base, base_edge if base_edge is not None else (None, 0), pos,
+                      op_node, slot)
     from .recording import mark_result
     mark_result(base, node, 0)
     node.out_refs = [weakref.ref(base)]

@@ -295,7 +295,9 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False, view=None):
             return (f"({n} if isinstance({n}, _T) and {expr} is {n}._data and "
                     f"_S.tracing is None else _wrap_view({expr}, dev, {n}))")
         if view == "first" or _aliases_first(t, s):     # a view: shares the version
-            return f"_wrap_view({expr}, dev, {n})"     # counter of what it views
+            if s.name == "aten::detach":                # counter of what it views (a
+                return f"_wrap_view({expr}, dev, {n}, False)"   # detach: no autograd base)
+            return f"_wrap_view({expr}, dev, {n})"
         if c_order:
             return (f"_wrap_array({expr} if getattr({expr}, 'ndim', 0) < 2 else "
                     f"_c_layout(xp, {expr}), dev)")

@@ -114,6 +114,7 @@ def wrap(a, dt, dev):
     t._device = dev
     t._vc = [0]
     t._ag = None
+    t._base = None
     return t
 
 
@@ -122,7 +123,7 @@ def wrap_statements(t, a, dt, dev):
     it (one Python call less, ~0.03 µs); its namespace binds _new (object.__new__) and
     _T (Tensor). Keep it in step with wrap above."""
     return (f"{t} = _new(_T); {t}._data = {a}; {t}._dtype = {dt}; {t}._device = {dev}; "
-            f"{t}._vc = [0]; {t}._ag = None")
+            f"{t}._vc = [0]; {t}._ag = None; {t}._base = None")
 
 
 def wrap_array(a, dev):
@@ -132,15 +133,20 @@ def wrap_array(a, dev):
     return wrap(a, _dt._FROM_NP[a.dtype], dev)
 
 
-def wrap_view(a, dev, src):
+def wrap_view(a, dev, src, track=True):
     """Wrap the result of an op whose schema says it may alias its first argument (a view
     op, or reshape / contiguous / to): when it shares src's memory it shares src's version
     counter, as PyTorch's views and detach() do, so that an in-place write through either
     is seen by autograd's saved tensors of the other; a copy (reshape of a transposed
-    tensor) gets its own."""
+    tensor) gets its own. `track`: the view also remembers the root of its view chain
+    (`_base`), which autograd rebases when an in-place op with gradients writes the view
+    (autograd/recording.py)."""
     t = wrap_array(a, dev)
     if isinstance(src, _Tensor) and shares_memory(t._data, src._data):
         t._vc = src._vc
+        if track:       # (not a detach(): autograd never follows it to src)
+            root = getattr(src, "_base", None)
+            t._base = src if root is None else root
     return t
 
 
