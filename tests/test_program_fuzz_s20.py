@@ -85,7 +85,12 @@ def _array(rng, dtype, shape, layout):
     a = rng.standard_normal(full) * 2
     if dtype.startswith("int"):
         a = np.round(a * 2)
-    a = a.astype(dtype)
+    a = np.asarray(a.astype(dtype))
+    if layout == "v" and a.size:      # special values (tests/test_program_fuzz_s22.py)
+        pool = np.array([2 ** 40, -2 ** 50, 2 ** 62, 0, -1] if dtype.startswith("int") else
+                        [np.inf, -np.inf, np.nan, -0.0, 0.0, 1e30]).astype(dtype)
+        hit = rng.random(a.shape) < 0.3
+        a[hit] = rng.choice(pool, size=int(hit.sum()))
     if layout == "t":
         return a, lambda lib, t: t.permute(*reversed(range(t.ndim)))
     if layout == "s":
@@ -100,7 +105,7 @@ def inputs(call, lib):
     A, B, dtype, layout, s, n, with_o, seed = call
     rng = np.random.default_rng(seed)
     args = []
-    for shape in ((A, B), (A, B), (B,), (A, B)):
+    for shape in ((A, B), (A, B), (B,) if layout != "z" else (), (A, B)):
         a, view = _array(rng, dtype, shape, layout)
         args.append(view(lib, lib.from_numpy(a.copy())))
     if not with_o:
