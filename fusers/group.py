@@ -37,8 +37,8 @@ from ..ir import types as T
 from ..ops.overlap import own_layout
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name, stride_order
-from .kernel_api import (KernelSpec, LauncherBusy, ShapeMismatch, cut_dims, default_builder,
-                         register_maker)
+from .kernel_api import (EmptySpace, KernelSpec, LauncherBusy, ShapeMismatch, cut_dims,
+                         default_builder, register_maker)
 from .parts import PartsRunner, parts_of
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
                          layout_perm, in_layout, permute_cuts, space_problem)
@@ -460,6 +460,8 @@ class FusedGroup:
             raise exc                       # raised by the fallback itself
         if isinstance(exc, LauncherBusy):   # a call from inside its own launch (a
             return self._unfused(args, str(exc))    # finalizer...): no fault of the kernel
+        if isinstance(exc, EmptySpace):     # (0-size inputs: as _decide's ZERO_SIZE)
+            return self._unfused(args, ZERO_SIZE, exempt=True)
         if isinstance(exc, ShapeMismatch) and self._parts is not None:
             return self._run_split(args, str(exc))  # (DYNAMIC: parts whose sizes now
                                                     # make no one space; a user's error

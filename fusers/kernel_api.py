@@ -3,10 +3,11 @@
 (the dims a DYNAMIC kernel with chunks is specialized on)."""
 from __future__ import annotations
 
-from gpujit.kernels import ArgSpec, KernelSpec, LauncherBusy, ShapeMismatch, cut_dims
+from gpujit.kernels import (ArgSpec, EmptySpace, KernelSpec, LauncherBusy, ShapeMismatch,
+                            cut_dims)
 from gpujit.kernels.cache import register_maker
 
-__all__ = ["ArgSpec", "KernelSpec", "LauncherBusy", "ShapeMismatch", "cut_dims",
+__all__ = ["ArgSpec", "EmptySpace", "KernelSpec", "LauncherBusy", "ShapeMismatch", "cut_dims",
            "default_builder", "register_maker"]
 
 

@@ -30,11 +30,12 @@ from . import cache as _cache
 from .cache import CacheInfo, cache_info, clear_cache
 from .chunks import cut_dims
 from .emit import generate
-from .launch import LauncherBusy, ShapeMismatch, make_launcher
+from .launch import EmptySpace, LauncherBusy, ShapeMismatch, make_launcher
 from .spec import ArgSpec, KernelSpec, KernelBuildError, arg_spec, check_args
 
 __all__ = ["ArgSpec", "KernelSpec", "Kernel", "build", "arg_spec", "spec_for", "cache_info",
-           "clear_cache", "CacheInfo", "KernelBuildError", "ShapeMismatch", "LauncherBusy",
+           "clear_cache", "CacheInfo", "KernelBuildError", "ShapeMismatch", "EmptySpace",
+           "LauncherBusy",
            "TARGETS", "structure_key", "ptx_for", "cut_dims"]
 
 TARGETS = ("cpu", "cuda", "sim")

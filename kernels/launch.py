@@ -34,7 +34,7 @@ from gpujit import dtypes as _dt
 from .emit import PARALLEL_MIN, KernelSource
 from .threads import run_chunks
 
-__all__ = ["make_launcher", "ShapeMismatch", "LauncherBusy", "base_view", "cuda_base", "unpack_kernel_params"]
+__all__ = ["make_launcher", "ShapeMismatch", "EmptySpace", "LauncherBusy", "base_view", "cuda_base", "unpack_kernel_params"]
 
 THREADS = 256
 
@@ -82,6 +82,13 @@ _KIND = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
 
 class ShapeMismatch(RuntimeError):
     """A DYNAMIC kernel was called with inputs whose sizes do not broadcast together."""
+
+
+class EmptySpace(RuntimeError):
+    """A DYNAMIC kernel was called with sizes that make its iteration space empty while an
+    output broadcast along the empty dim is not (`a = x2 * 2; b = a + x0` with x0 of
+    size 0: a still has x2's elements); the kernel computes nothing, so the group runs
+    such inputs unfused."""
 
 
 class LauncherBusy(RuntimeError):
@@ -152,6 +159,7 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
     ns = {"_kern": launch_fn, "_np": np, "_base": base_view, "_cbase": cuda_base,
           "_f64": np.float64, "_i64": np.int64, "_bool": np.bool_,
           "_zde": _zero_division_error, "_Mismatch": ShapeMismatch, "_min": min,
+          "_Empty": EmptySpace,
           "_par": run_chunks}
     for j, o in enumerate(ks.layout.outputs):
         ns[f"_odt{j}"] = o.dtype.np
@@ -264,6 +272,13 @@ class _LauncherWriter:
         ret = f"({', '.join(outs)},)"
         if not (lay.static and int(n)):
             self.emit("if n == 0:")
+            # an output without some dim of the space may have elements: not computed
+            part = [f"o{j}.size" for j, o in enumerate(lay.outputs)
+                    if o.ndim < R or any(o.bcast)]
+            if part:
+                self.emit(f"if {' or '.join(part)}:", 2)
+                self.emit("raise _Empty('an empty iteration space, an output with "
+                          "elements')", 3)
             self.emit(f"return {ret}", 2)
         for k, p in enumerate(lay.inputs):
             if p.kind not in ("strided", "base") or f"a{k}" not in self.ks.params:

@@ -119,8 +119,7 @@ class ProgramGenB(ProgramGen):
                                   "logsumexp") and r.random() < 0.9:
             src += ".float()"
         shape = list(a.shape)
-        dt = r.choice(["", "", "", ", dtype=torch.float64", ", dtype=torch.float32",
-                       ", dtype=torch.float16"])
+        dt = r.choice(["", "", "", ", dtype=torch.float64", ", dtype=torch.float32"])
         cat = "f"
         if fn in ("softmax", "log_softmax", "cumsum"):
             dd = d - nd if r.random() < 0.5 else d

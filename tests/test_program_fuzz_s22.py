@@ -63,3 +63,55 @@ def test_random_programs_b_gradients_match_pytorch():
 
 
 # ------------------------------------------------------------------ found by the above
+
+def _part_and_whole(x0, x2):
+    a = x2.sin() * 2                    # [B]: no dim of x0's
+    return a, a + x0
+
+
+def _two_parts(x0, x2, s: float):
+    v5 = x2.std(0, correction=0)
+    return gpujit.where(v5 > 0, v5, s), gpujit.where(x0.amax(1, keepdim=True) != 0, 2, -1)
+
+
+@pytest.mark.parametrize("strategy", [[("DYNAMIC", 3)], [("STATIC", 1), ("DYNAMIC", 2)]])
+def test_a_dynamic_kernel_with_an_empty_space_still_gives_its_smaller_outputs(strategy):
+    # (seed 220206640) a DYNAMIC kernel called with x0 of size 0 returned at once (n == 0)
+    # with every output uninitialized: an output without x0's dims (x2.sin() * 2, a 0-dim
+    # where(...) of another part of the group) has elements, which eager computes; the
+    # kernel's launcher now sends such calls to the unfused run
+    prev = gpujit.jit.set_fusion_strategy(strategy)
+    try:
+        f, g = gpujit.jit.script(_part_and_whole), gpujit.jit.script(_two_parts)
+        for k, A in enumerate([2, 3, 4, 0, 0, 3]):
+            x0 = gpujit.ones(A, 2) * 3
+            x2 = gpujit.tensor([0.25, 1.5 + k])
+            a, b = f(x0, x2)
+            assert tuple(b.shape) == (A, 2), k
+            np.testing.assert_allclose(a.numpy(), (x2.sin() * 2).numpy(), 1e-6, err_msg=str(k))
+            np.testing.assert_allclose(b.numpy(), (x2.sin() * 2 + x0).numpy(), 1e-6)
+            v6, v9 = g(x0, x2, 2.0)
+            np.testing.assert_allclose(float(v6), float(x2.std(0, correction=0)), 1e-6)
+            assert tuple(v9.shape) == (A, 1) and v9.tolist() == [[2]] * A, k
+    finally:
+        gpujit.jit.set_fusion_strategy(prev)
+
+
+def _roll0(x, y):
+    return x.roll(1, 0) + y
+
+
+def test_rolling_a_0_dim_tensor_along_a_dim_raises_as_pytorch():
+    # (seed 220206702) PyTorch's roll does not take dim 0 or -1 of a 0-dim tensor (its
+    # wrap_dim has no scalar case there), gpujit's rolled it as a 1-element tensor; flip
+    # and a roll without dims take one
+    for d in (0, -1, 5):
+        with pytest.raises(IndexError, match=f"Dimension specified as {d} but tensor has no"):
+            gpujit.roll(gpujit.tensor(1.5), 1, d)
+    f = gpujit.jit.script(_roll0)
+    for _ in range(3):
+        with pytest.raises(IndexError, match="Dimension specified as 0 but tensor has no"):
+            f(gpujit.tensor(1.5), gpujit.ones(2))
+    x = gpujit.tensor(1.5)
+    assert x.roll(1).item() == 1.5 and x.flip(0).item() == 1.5
+    assert f(gpujit.arange(3.0), gpujit.ones(3)).tolist() == [3.0, 1.0, 2.0]

@@ -42,6 +42,8 @@ def _roll_rule(ndim, shifts, dims):
     if (not dims and len(shifts) != 1) or (dims and len(shifts) != len(dims)):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                            f"dims:{len(dims)}")
+    if dims and ndim == 0:      # (wrap_dim takes a 0-dim tensor's dim as 1-dim's, flip's)
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     return shifts, [wrap_dim(d, ndim) for d in dims]
 
 
@@ -53,8 +55,6 @@ def roll(xp, self, shifts, dims=()):
     shifts, dims = _roll_rule(self.ndim, shifts, dims)
     if not dims:
         return xp.roll(self.reshape(-1), shifts[0]).reshape(self.shape)
-    if self.ndim == 0:
-        return self.copy()
     # C-contiguous, or channels-last for a channels-last self (PyTorch's empty_like in
     # the suggested format; NumPy's kept a permuted self's order)
     return _mf.suggest_layout(xp, xp.roll(self, tuple(shifts), axis=tuple(dims)), self)
