@@ -288,12 +288,12 @@ def _trace_new_shapes(src, call, new, t_fn, traced):
         same(g_args, e_args, what + " (inputs after the call, against eager)")
 
 
-def _grads(fn, call, lib):
+def _grads(fn, call, lib, need=(True,) * 4):
     """(the loss, the inputs' gradients) of the sum of fn's floating outputs for inputs
-    that require grad; (None, error) where the call raises."""
+    that require grad (those `need` marks); (None, error) where the call raises."""
     args = inputs(call, lib)
-    leaves = [a.detach().clone().requires_grad_(True) if a is not None else None
-              for a in args[:4]]
+    leaves = [a.detach().clone().requires_grad_(r) if a is not None else None
+              for a, r in zip(args[:4], need)]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
@@ -312,20 +312,21 @@ def _grads(fn, call, lib):
     return loss, [None if a is None or a.grad is None else a.grad for a in leaves]
 
 
-def _torchscript_raises(t_fn, call) -> bool:
+def _torchscript_raises(t_fn, call, need=(True,) * 4) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             scripted = torch.jit.script(t_fn)
         except Exception:          # noqa: BLE001 - not scriptable by torch: no verdict
             return False
-    return _grads(scripted, call, torch)[0] is None and \
-        _grads(scripted, call, torch)[1] is not None
+    return _grads(scripted, call, torch, need)[0] is None and \
+        _grads(scripted, call, torch, need)[1] is not None
 
 
-def check_grads(src, calls, strategy=None):
+def check_grads(src, calls, strategy=None, need=(True,) * 4):
     """The gradients of a program's floating outputs through gpujit eager and scripted
-    (profiling and optimized calls) against PyTorch eager's."""
+    (profiling and optimized calls) against PyTorch eager's; the inputs `need` marks
+    require grad."""
     t_fn, g_fn = load(src, "torch"), load(src, "gpujit")
     prev = gpujit.jit.set_fusion_strategy(strategy) if strategy else None
     try:
@@ -333,9 +334,9 @@ def check_grads(src, calls, strategy=None):
         for k, call in enumerate(calls):
             if call[2] != "float32":
                 continue
-            want, werr = _grads(t_fn, call, torch)
+            want, werr = _grads(t_fn, call, torch, need)
             for label, fn in (("eager", g_fn), ("script", g_script)):
-                got, gerr = _grads(fn, call, gpujit)
+                got, gerr = _grads(fn, call, gpujit, need)
                 what = f"grad {label}\n{src}\ncall {k}: {call}"
                 if want is None:          # torch raised (werr) or nothing to differentiate
                     if werr is not None and label == "eager":
@@ -343,7 +344,7 @@ def check_grads(src, calls, strategy=None):
                     continue
                 if got is None and label == "script" and (
                         "refer to a single memory location" in str(gerr)
-                        or _torchscript_raises(t_fn, call)):
+                        or _torchscript_raises(t_fn, call, need)):
                     continue        # (see the module docstring: `v[0] = v`)
                 assert got is not None, f"gpujit: {gerr!r}{what}"
                 # (float16 steps in the chain: PyTorch's half backward rounds elsewhere)

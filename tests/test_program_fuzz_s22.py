@@ -8,7 +8,20 @@ test_program_fuzz_s20, and the gradients of a subset. The calls add inputs holdi
 values (inf, -inf, nan, -0.0, 1e30; huge ints), a B of 1 (broadcasting flips between calls),
 an A of 0 (0-size inputs) and a 0-dim x2.
 
-Where gpujit deliberately differs, the checks let it (besides test_program_fuzz_s20's list):
+Where gpujit or PyTorch CPU has its own answer, the generator keeps away from it (besides
+test_program_fuzz_s20's list):
+- torch.nn.functional.gelu(inf) is nan in PyTorch's vectorized CPU kernel, inf in gpujit
+  (x * Phi(x)): gelu's argument is clamped to +-1e4;
+- PyTorch's CPU bmm of a 0-size result or contraction skips its dtype check (a Half by
+  Float bmm answers a Float tensor), gpujit's raises as for other sizes: bmm's operands
+  are of one dtype;
+- the gradient of var/std with correction > N (a nan result): PyTorch's backward divides
+  by N - correction < 0 (a finite gradient), gpujit's by the forward's clamped divisor 0
+  (reduction_var.py: nan): no correction=2;
+- sum/prod(dtype=torch.float16) of a float32 input: PyTorch rounds the input to half first,
+  gpujit reduces the float32 values (more exact): no dtype=torch.float16;
+- an int % 0 in TorchScript's interpreter is SIGFPE (the process dies): a loop's
+  `_i % v.size(0)` becomes `_i % max(v.size(0), 1)` (A = 0 calls).
 
 GPUJIT_PROGRAM_FUZZ=<n> programs (default 36), GPUJIT_PROGRAM_FUZZ_SEED=<int> for other
 programs than the fixed ones."""
@@ -59,7 +72,9 @@ def test_random_programs_b_gradients_match_pytorch():
     for k in range(_N // 3):
         seed = _SEED * 100003 + 250000 + k
         src, _ = program_b(seed)
-        check_grads(src, calls_for_b(seed)[:6], strategy=STRATEGIES[k % len(STRATEGIES)])
+        need = [(k >> j) % 2 == 0 or j == k % 4 for j in range(4)]    # a subset
+        check_grads(src, calls_for_b(seed)[:6], strategy=STRATEGIES[k % len(STRATEGIES)],
+                    need=need)
 
 
 # ------------------------------------------------------------------ found by the above
