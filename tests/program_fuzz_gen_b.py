@@ -38,7 +38,7 @@ _CORNER_F = [
     ("{a}.half() + {b}", "f"), ("{a}.half() * {a}.half()", "f"), ("{a}.double() - {b}", "f"),
     ("torch.where({a} > 0, {a}, 2)", "f"), ("torch.where({a} > 0, 1.5, {a})", "f"),
     ("torch.where({a} > 0, 1.0, 0)", "f"), ("torch.where({a} < 0, 1, 0)", "i"),
-    ("torch.signbit({a})", "b"), ("{a}.sign()", "f"), ("torch.isnan({a})", "b"),
+    ("torch.signbit(torch.nan_to_num({a}))", "b"), ("{a}.sign()", "f"), ("torch.isnan({a})", "b"),
     ("torch.isinf({a})", "b"), ("torch.isfinite({a})", "b"), ("torch.round({a})", "f"),
     ("torch.round({a}, decimals=1)", "f"), ("{a}.floor() + {a}.ceil()", "f"),
     ("torch.minimum({a}, torch.tensor(float('nan')))", "f"),

@@ -23,6 +23,8 @@ Where gpujit deliberately differs, the checks let it:
 - `v[0] = v` with v of shape [1, n]: eager drops v's leading 1 first (copy_to), TorchScript
   and gpujit's script emit copy_, which refuses the partial overlap; TorchScript's DCE
   drops the write when v is dead afterwards, gpujit's keeps it and raises (gradient fuzz);
+- an in-place write into a piece of split/chunk/unbind while gradients are recorded:
+  PyTorch refuses it, gpujit differentiates it (tests/test_autograd_views.py);
 - masked_fill_ on an expanded tensor: both write with PyTorch's deprecation warning
   (tests/test_expanded_writes_s21.py); not generated.
 
@@ -339,7 +341,9 @@ def check_grads(src, calls, strategy=None, need=(True,) * 4):
                 got, gerr = _grads(fn, call, gpujit, need)
                 what = f"grad {label}\n{src}\ncall {k}: {call}"
                 if want is None:          # torch raised (werr) or nothing to differentiate
-                    if werr is not None and label == "eager":
+                    # (gpujit differentiates writes into chunk's pieces: test_autograd_views)
+                    if werr is not None and label == "eager" and \
+                            "returns multiple views" not in str(werr):
                         assert gerr is not None, f"torch raised {werr!r}, gpujit did not{what}"
                     continue
                 if got is None and label == "script" and (

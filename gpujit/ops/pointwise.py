@@ -466,16 +466,20 @@ def _floor_divide_grad(grad):
     return _zero_grad(grad), _zero_grad(grad)
 
 
-@_derivative(remainder)
-def _remainder_grad(grad, self, other):
+# self's gradient reads nothing (PyTorch's RemainderBackward/FmodBackward keep self and
+# other only for other's: x % 2 then an in-place write to x is no error)
+@_derivative(remainder, reads={"self": (), "other": ("self", "other")})
+def _remainder_grad(grad, self, other, needs_grad):
     # self - other * floor(self / other)
-    return grad, -grad * _gpujit().div(self, other, rounding_mode="floor")
+    return grad, (-grad * _gpujit().div(self, other, rounding_mode="floor")
+                  if needs_grad[-1] and len(needs_grad) == 2 else None)
 
 
-@_derivative(fmod)
-def _fmod_grad(grad, self, other):
+@_derivative(fmod, reads={"self": (), "other": ("self", "other")})
+def _fmod_grad(grad, self, other, needs_grad):
     # self - other * trunc(self / other)
-    return grad, -grad * _gpujit().div(self, other, rounding_mode="trunc")
+    return grad, (-grad * _gpujit().div(self, other, rounding_mode="trunc")
+                  if needs_grad[-1] and len(needs_grad) == 2 else None)
 
 
 @_derivative(power, reads={"exponent": ("result",)})
