@@ -23,6 +23,9 @@ Where gpujit deliberately differs, the checks let it:
 - `v[0] = v` with v of shape [1, n]: eager drops v's leading 1 first (copy_to), TorchScript
   and gpujit's script emit copy_, which refuses the partial overlap; TorchScript's DCE
   drops the write when v is dead afterwards, gpujit's keeps it and raises (gradient fuzz);
+- gradients where torch.jit.script's differ from eager's (its CSE merges two equal
+  `v.pow(-1)`: one backward of the summed gradients, -inf where eager's two give nan at
+  v = 0): gpujit's script may match either;
 - an in-place write into a piece of split/chunk/unbind while gradients are recorded:
   PyTorch refuses it, gpujit differentiates it (tests/test_autograd_views.py);
 - masked_fill_ on an expanded tensor: both write with PyTorch's deprecation warning
@@ -353,8 +356,18 @@ def check_grads(src, calls, strategy=None, need=(True,) * 4):
                 assert got is not None, f"gpujit: {gerr!r}{what}"
                 # (float16 steps in the chain: PyTorch's half backward rounds elsewhere)
                 tol = 5e-3 if "half" in src or "float16" in src else None
-                same(got, want, what + " (loss)", tol)
-                same(gerr, werr, what + " (gradients)", tol)
+                try:
+                    same(got, want, what + " (loss)", tol)
+                    same(gerr, werr, what + " (gradients)", tol)
+                except AssertionError:
+                    if label == "eager":
+                        raise
+                    # where torch.jit.script differs from eager (its CSE merges two equal
+                    # pow nodes: one backward of the summed gradients, inf where eager's
+                    # two give nan), gpujit's script may match it
+                    ts_want, ts_werr = _grads(torch.jit.script(t_fn), call, torch, need)
+                    same(got, ts_want, what + " (loss, against torch.jit.script)", tol)
+                    same(gerr, ts_werr, what + " (gradients, against torch.jit.script)", tol)
     finally:
         if prev is not None:
             gpujit.jit.set_fusion_strategy(prev)
