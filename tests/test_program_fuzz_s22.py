@@ -166,3 +166,24 @@ def test_writing_into_the_input_of_fmod_by_a_number_keeps_the_backward(name):
                                              else "trunc")
     assert w.grad.tolist() == want.tolist()
 
+
+
+def _relu_of_norm(x):
+    v = x.norm()
+    v -= v
+    return gpujit.relu(v), v
+
+
+def test_relu_of_a_0_dim_zero():
+    # (seed 220907043) relu of a 0-dim tensor holding a zero raised TypeError from NumPy
+    # (maximum of a 0-dim array gave a scalar; the copy of the zeros' signs wanted an array)
+    for v in (0.0, -0.0, -1.5, 2.0):
+        want = torch.relu(torch.tensor(v))
+        for got in (gpujit.relu(gpujit.tensor(v)), gpujit.tensor(v).relu_(),
+                    gpujit.nn.functional.relu(gpujit.tensor(v))):
+            assert got.item() == want.item() and got.dim() == 0
+            assert np.signbit(got.item()) == np.signbit(want.item()), v
+    f = gpujit.jit.script(_relu_of_norm)
+    for _ in range(3):
+        r, v = f(gpujit.tensor([1.0, -2.0, 3.0]))
+        assert r.item() == 0.0 and v.item() == 0.0

@@ -39,6 +39,8 @@ def relu(xp, self):
     if xp is not _np:
         return xp.where(zero, self, r)
     if zero.any():
+        if not isinstance(r, _np.ndarray):      # (a 0-dim self: NumPy's maximum answered
+            return self.copy()                  # a scalar)
         _np.copyto(r, self, where=zero)
     return r
 
