@@ -187,3 +187,17 @@ def test_relu_of_a_0_dim_zero():
     for _ in range(3):
         r, v = f(gpujit.tensor([1.0, -2.0, 3.0]))
         assert r.item() == 0.0 and v.item() == 0.0
+
+
+@pytest.mark.parametrize("view", [lambda y: y[:, 1:], lambda y: y[3:], lambda y: y.narrow(1, 1, 0)])
+def test_an_in_place_op_on_an_empty_view_under_autograd(view):
+    # (seed 221006862, gradients, B = 1) y[:, 1:] of y [3, 1] is empty: autograd does not
+    # record a 0-size view (it shares no memory), and the in-place op on it was refused as
+    # a write through an unrecorded view; it writes nothing, as in PyTorch
+    x = gpujit.ones(3, 1, requires_grad=True)
+    y = x * 2
+    v = view(y)
+    v.copy_(v * 0.5 + 1)
+    v.add_(1)
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [[8.0]] * 3 and v.numel() == 0

@@ -127,7 +127,7 @@ def _record(op, args):
             return result
         if isinstance(target, Tensor) and "inplace_view" not in op.tags and \
                 target._data.base is not None and view is None and \
-                _shares_memory(target):
+                target._data.size and _shares_memory(target):     # (0-size: no write)
             raise RuntimeError(
                 f"{op.public_name}: an in-place operation writes into a view while "
                 f"gradients are recorded, and gpujit's autograd did not record the view "
