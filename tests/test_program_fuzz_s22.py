@@ -11,6 +11,9 @@ an A of 0 (0-size inputs) and a 0-dim x2.
 Where gpujit deliberately differs, the checks let it: an in-place write into a piece of
 split/chunk/unbind (or a view of one) while gradients are recorded, which PyTorch refuses
 (CreationMeta::MULTI_OUTPUT_NODE), gpujit differentiates (tests/test_autograd_views.py).
+The gradient checks leave out the special-value inputs: amax/amin's backward of a row whose
+result is nan gives the nan elements the gradient in gpujit (as PyTorch's max() does), nan
+to the whole row in PyTorch (its mask self == result matches nothing).
 
 Where gpujit or PyTorch CPU has its own answer, the generator keeps away from it (besides
 test_program_fuzz_s20's list):
@@ -80,8 +83,8 @@ def test_random_programs_b_gradients_match_pytorch():
         seed = _SEED * 100003 + 250000 + k
         src, _ = program_b(seed)
         need = [(k >> j) % 2 == 0 or j == k % 4 for j in range(4)]    # a subset
-        check_grads(src, calls_for_b(seed)[:6], strategy=STRATEGIES[k % len(STRATEGIES)],
-                    need=need)
+        calls = [c for c in calls_for_b(seed)[:8] if c[3] != "v"]     # (see the docstring)
+        check_grads(src, calls, strategy=STRATEGIES[k % len(STRATEGIES)], need=need)
 
 
 # ------------------------------------------------------------------ found by the above
