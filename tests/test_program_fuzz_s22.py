@@ -204,3 +204,35 @@ def test_an_in_place_op_on_an_empty_view_under_autograd(view):
     v.add_(1)
     (y * y).sum().backward()
     assert x.grad.tolist() == [[8.0]] * 3 and v.numel() == 0
+
+
+def test_an_in_place_op_on_an_empty_view_of_a_leaf_raises_as_pytorch():
+    # (seed 221206788, gradients, A = 0) x1.t().sub_(n) with x1 an empty leaf: PyTorch
+    # refuses the write into a view of a leaf; gpujit recorded no 0-size view (it shares
+    # no memory) and let it through. 0-size views are recorded now; the overlap check of
+    # an empty view (stride 0) no longer refuses it
+    for make in (lambda x: x.t(), lambda x: x[1:], lambda x: x.unsqueeze(0).expand(2, 0, 3)):
+        x = gpujit.ones(0, 3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+            make(x).sub_(1)
+        y = x * 2
+        make(y).mul_(2)
+        (y * y).sum().backward()
+        assert tuple(x.grad.shape) == (0, 3)
+
+
+@pytest.mark.parametrize("shapes", [((0, 3), (0, 3)), ((2, 3), (0, 3)), ((2, 0, 3), (0, 3)),
+                                    ((2, 0), (3, 0)), ((0, 3), (2, 3))])
+def test_linear_backward_with_a_0_size_feature_dim(shapes):
+    # (seed 221206743, gradients, A = 0) F.linear(x, w) with 0 output features: the
+    # weight's gradient reshaped grad to [-1, 0], which no size of 0 elements fits
+    got = []
+    for lib in (gpujit, torch):
+        x = lib.ones(*shapes[0], requires_grad=True)
+        w = lib.ones(*shapes[1], requires_grad=True)
+        b = lib.ones(shapes[1][0], requires_grad=True)
+        y = lib.nn.functional.linear(x, w, b)
+        (y * y).sum().backward()
+        got.append([tuple(y.shape)] + [(tuple(t.grad.shape), t.grad.sum().item())
+                                       for t in (x, w, b)])
+    assert got[0] == got[1]

@@ -108,7 +108,7 @@ def attach_views(args, results):
     for r in results:
         if isinstance(r, Tensor) and r is not src and r is not base and \
                 r._ag is not None and r._ag.grad_fn is not None and \
-                _shares_memory(r._data, base._data):
+                (r._data.size == 0 or _shares_memory(r._data, base._data)):
             r._ag.view = ViewInfo(base)
             if base._ag is not None:
                 base._ag.has_views = True
@@ -245,5 +245,5 @@ def check_overlap(view):
     """PyTorch refuses an in-place write into an expanded view (one memory location for
     several elements)."""
     a = view._data
-    if any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
+    if a.size and any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
         raise _reg.internal_overlap_error()

@@ -412,5 +412,10 @@ def _linear_grad(grad, input, weight, weight_shape, bias, needs_grad):
                 g * input if needs_grad[1] else None, grad)
     out_f, in_f = weight_shape
     gi = grad.matmul(weight) if needs_grad[0] else None
-    gw = grad.reshape(-1, out_f).t().matmul(input.reshape(-1, in_f)) if needs_grad[1] else None
+    gw = None
+    if needs_grad[1]:
+        lead = 1                        # (not -1: ambiguous where out_f or in_f is 0)
+        for s in grad.shape[:-1]:
+            lead *= s
+        gw = grad.reshape(lead, out_f).t().matmul(input.reshape(lead, in_f))
     return gi, gw, grad
