@@ -491,23 +491,26 @@ def _unbind_grad(grad, dim):
     return OPS["aten::stack"].public(list(grad), dim)
 
 
-def _sum_repeats(grad, self, repeats):
-    """repeat: the output is (r0, s0, r1, s1, ...) reshaped; sum over the r axes."""
-    padded = (1,) * (len(repeats) - self.dim()) + tuple(self.shape)
+def _sum_repeats(grad, shape, repeats):
+    """repeat: the output is (r0, s0, r1, s1, ...) reshaped; sum over the r axes. (Only
+    self's shape is kept, as PyTorch's RepeatBackward0: an in-place write to self before
+    backward is no error.)"""
+    shape = tuple(shape)
+    padded = (1,) * (len(repeats) - len(shape)) + shape
     inter = [v for r, s in zip(repeats, padded) for v in (r, s)]
     if not inter:
         return grad
-    return grad.reshape(inter).sum(list(range(0, len(inter), 2))).reshape(self.shape)
+    return grad.reshape(inter).sum(list(range(0, len(inter), 2))).reshape(shape)
 
 
 @_derivative(repeat)
-def _repeat_grad(grad, self, repeats):
-    return _sum_repeats(grad, self, _repeat_rule(self.shape, repeats)[0])
+def _repeat_grad(grad, self_shape, repeats):
+    return _sum_repeats(grad, self_shape, _repeat_rule(tuple(self_shape), repeats)[0])
 
 
 @_derivative(tile)
-def _tile_grad(grad, self, dims):
-    return _sum_repeats(grad, self, _tile_reps(self.shape, dims))
+def _tile_grad(grad, self_shape, dims):
+    return _sum_repeats(grad, self_shape, _tile_reps(tuple(self_shape), dims))
 
 
 def _ri_int_grad(grad, self, repeats, dim):
