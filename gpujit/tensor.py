@@ -381,6 +381,8 @@ class Tensor:
     def __len__(self):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
+        if _registry.dispatch_state.escape is not None:
+            _registry.dispatch_state.escape(self, "len")
         return self._data.shape[0]
 
     def __iter__(self):

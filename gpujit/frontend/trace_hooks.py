@@ -11,10 +11,13 @@ from __future__ import annotations
 import sys
 import threading
 
+from .._frames import _PKG_DIR
 from ..ops import registry as _reg
 from ..ir import types as T
 from ..tensor import Tensor
-from .tracer import _Active, Recorder, TracedInt, source_range_here, warn_at_user
+from .tracer import (_Active, Recorder, conversion_warning, source_range_here,
+                     warn_at_user)
+from .traced_numbers import plain
 from .trace_boundary import _param_names, _holds_only_tensors, bind_input, output_value
 
 
@@ -48,10 +51,7 @@ def _hook(op, args):
         # (torch's tracer is silent for __index__: a list indexed by a tensor, range(t))
         extra = (" (a tensor used as a condition, e.g. in an `if`, is the same thing)"
                  if what == "a Python boolean" else "")
-        warn_at_user(f"Converting a tensor to {what} might cause the trace to be incorrect. "
-                     f"We can't record the data flow of Python values, so this value will be "
-                     f"treated as a constant in the future. This means that the trace might "
-                     f"not generalize to other inputs!{extra}")
+        warn_at_user(conversion_warning(what) + extra)
     if _reg_is_inplace(op):
         s.check_inplace(op, args)
     ints = _int_params(op)
@@ -60,7 +60,7 @@ def _hook(op, args):
     # the op computes on plain ints (a TracedInt's own arithmetic would record again);
     # through autograd when it is on, so a traced run records gradients as eager does
     result = _reg.dispatch_state.compute(
-        op, [int(a) if isinstance(a, TracedInt) else a for a in args])
+        op, [plain(a) for a in args])
     if "random" in op.tags or "nondeterministic" in op.tags:
         s.nondeterministic.append(op.name)
     return s.record(op, args, result)
@@ -132,16 +132,20 @@ def _reg_is_inplace(op):
 
 def _escape(t, what):
     s = _Active.session
-    if s is not None and not s.paused and what == "iter":
+    if s is not None and not s.paused and what == "len":
+        # (the user's len(t); gpujit's own code reads lengths as it likes)
+        if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):
+            warn_at_user("Using len to get tensor shape might cause the trace to be incorrect. "
+                         "Recommended usage would be tensor.shape[0]. Passing a tensor of "
+                         "different shape might lead to errors or silently give incorrect "
+                         "results.")
+    elif s is not None and not s.paused and what == "iter":
         warn_at_user("Iterating over a tensor might cause the trace to be incorrect. Passing "
                      "a tensor of different shape won't change the number of iterations "
                      "executed (and might lead to errors or silently give incorrect results).")
     elif s is not None and not s.paused:
-        kind = "a Python list" if what == "tolist" else "a NumPy array"
-        warn_at_user(f"Converting a tensor to {kind} might cause the trace to be incorrect. "
-                     f"We can't record the data flow of Python values, so this value will be "
-                     f"treated as a constant in the future. This means that the trace might "
-                     f"not generalize to other inputs!")
+        warn_at_user(conversion_warning("a Python list" if what == "tolist"
+                                        else "a NumPy array"))
 
 
 def _module_call(module, call, args, kwargs):

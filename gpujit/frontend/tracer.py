@@ -19,12 +19,12 @@ from .. import ir
 from .._frames import user_frame, warn_at_user_frame
 from ..ir import types as T
 from ..ir.schema_match import schema_arg_type
-from ..ops import registry as _reg
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
+from .traced_numbers import TracedFloat, TracedInt, is_traced_number, plain
 
-__all__ = ["TracerWarning", "TracedInt", "Recorder", "TraceSession", "current_session", "user_frame",
-           "source_range_here"]
+__all__ = ["TracerWarning", "TracedInt", "TracedFloat", "conversion_warning", "Recorder",
+           "TraceSession", "current_session", "user_frame", "source_range_here"]
 
 
 class TracerWarning(Warning):
@@ -47,6 +47,14 @@ def source_range_here():
                           linecache.getline(f.f_code.co_filename, line).rstrip("\n"))
 
 
+def conversion_warning(what):
+    """PyTorch's TracerWarning text for a tensor (a traced size) turned into `what`."""
+    return (f"Converting a tensor to {what} might cause the trace to be incorrect. We can't "
+            f"record the data flow of Python values, so this value will be treated as a "
+            f"constant in the future. This means that the trace might not generalize to "
+            f"other inputs!")
+
+
 def warn_at_user(msg):
     quiet = _Active.quiet
     if quiet is not None:           # collected by the caller (a fused backward's trace)
@@ -58,48 +66,6 @@ def warn_at_user(msg):
 # ops whose int result the trace follows (a TracedInt): sizes, and a 0-dim tensor passed
 # where an op takes an int (recorded as aten::Int, as TorchScript's tracer does)
 _SIZE_OPS = frozenset({"aten::size.int", "aten::numel", "aten::Int.Tensor"})
-
-
-class TracedInt(int):
-    """An int the trace computed from a tensor's size (`x.size(0)`, `x.shape[1]`): ops
-    that take it record the Value it stands for, so `x.view(x.size(0), -1)` keeps working
-    for other batch sizes, as in TorchScript. Arithmetic with ints is recorded too
-    (aten::mul.int ...); anything else (comparisons, range, float math) sees a plain int,
-    whose value becomes a constant."""
-
-    def __new__(cls, value, values):
-        self = int.__new__(cls, value)
-        self._values = values          # id(recorder) -> Value
-        return self
-
-    def _arith(self, other, name, reverse=False):
-        if not isinstance(other, int) or isinstance(other, bool):
-            return getattr(int, f"__{'r' if reverse else ''}{_PY_NAMES[name]}__")(self, other)
-        a, b = (other, self) if reverse else (self, other)
-        return _reg.OPS[f"aten::{name}.int"].public(a, b)
-
-    def __add__(self, o): return self._arith(o, "add")
-    def __radd__(self, o): return self._arith(o, "add", True)
-    def __sub__(self, o): return self._arith(o, "sub")
-    def __rsub__(self, o): return self._arith(o, "sub", True)
-    def __mul__(self, o): return self._arith(o, "mul")
-    def __rmul__(self, o): return self._arith(o, "mul", True)
-    def __floordiv__(self, o): return self._arith(o, "floordiv")
-    def __rfloordiv__(self, o): return self._arith(o, "floordiv", True)
-    def __mod__(self, o): return self._arith(o, "remainder")
-    def __rmod__(self, o): return self._arith(o, "remainder", True)
-
-    def __neg__(self):
-        return _reg.OPS["aten::neg.int"].public(self)
-
-    def __repr__(self):
-        return int.__repr__(self)
-
-    __str__ = __repr__
-
-
-_PY_NAMES = {"add": "add", "sub": "sub", "mul": "mul", "floordiv": "floordiv",
-             "remainder": "mod"}
 
 
 class Recorder:
@@ -155,15 +121,17 @@ class Recorder:
     def value_of(self, x, at=None):
         """The Value standing for a Python argument x (of schema type at, if known)."""
         g = self.graph
-        if isinstance(x, TracedInt):
+        if is_traced_number(x):
             v = x._values.get(id(self))
             if v is not None:
                 return v
-            x = int(x)
-        if isinstance(x, (list, tuple)) and any(isinstance(e, TracedInt) for e in x):
-            elems = [self.value_of(e) for e in x]
-            return g.insert_node("prim::ListConstruct", elems,
-                                 output_types=[T.ListType(T.INT)]).output
+            x = plain(x)
+        if isinstance(x, (list, tuple)) and any(is_traced_number(e) for e in x):
+            floats = any(isinstance(e, float) for e in x)
+            elems = [self.value_of(float(plain(e)) if floats and not isinstance(e, float)
+                                   else e) for e in x]
+            return g.insert_node("prim::ListConstruct", elems, output_types=[
+                T.ListType(T.FLOAT if floats else T.INT)]).output
         if isinstance(x, Tensor):
             v = self.env.get(id(x))
             if v is not None:
@@ -300,9 +268,10 @@ class TraceSession:
         _name_values(self.recorders, args)
         nodes = [(rec, self._record_into(rec, op, args, result, sr, scope))
                  for rec in self.recorders]
-        if type(result) is int and (op.name in _SIZE_OPS or any(
-                isinstance(a, TracedInt) for a in args)):
-            result = TracedInt(result, {id(rec): n.output for rec, n in nodes})
+        if type(result) in (int, float) and (op.name in _SIZE_OPS or any(
+                is_traced_number(a) for a in args)):
+            cls = TracedInt if type(result) is int else TracedFloat
+            result = cls(result, {id(rec): n.output for rec, n in nodes})
             for rec, _ in nodes:
                 rec.keep.append(result)
         return result
