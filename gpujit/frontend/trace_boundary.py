@@ -9,6 +9,7 @@ from ..ir import types as T
 from ..jit.futures import Future
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
+from .traced_numbers import is_traced_number, plain
 
 
 def _param_names(fn, n):
@@ -155,6 +156,13 @@ def output_value(rec, out, strict=True, where="output"):
                          "(made outside the traced ops): it is returned as a constant")
             v = rec.session.constant_tensor(rec, out)
         return v
+    if is_traced_number(out) and id(rec) in out._values:
+        # a traced size returned: a 0-dim tensor of it, as PyTorch's trace returns sizes
+        # (prim::NumToTensor: int64 for an int, float64 for a float)
+        from ..ops.namespace import _num_to_tensor
+        ty = T.TensorType.of(_num_to_tensor(plain(out)))
+        return g.insert_node("prim::NumToTensor", [out._values[id(rec)]],
+                             output_types=[ty]).output
     if out is None and not strict:
         # a submodule's result may hold None (a PackedSequence without sorted_indices):
         # its graph returns the constant, as TorchScript's tracer records it

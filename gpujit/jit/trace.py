@@ -125,6 +125,9 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
             out = module(*inputs)
         else:
             out = fn(*inputs)
+    if out is None:
+        raise RuntimeError("The traced function didn't return any values! Side-effects are "
+                           "not captured in traces, so it would be a no-op.")
     rec.graph.register_output(_tb.output_value(rec, out, strict))
     return rec.graph, session
 
@@ -324,18 +327,21 @@ def _flatten(x):
 def _compare_outputs(traced, eager, tol, session):
     """Warn for each output that differs; whether all agree."""
     same = True
+    warned_nd = False
     for i, (a, b) in enumerate(zip(traced, eager)):
         detail = _mismatch(a, b, tol)
         if detail is None:
             continue
         same = False
-        nd = ""
-        if session.nondeterministic:
-            nd = ("Trace had nondeterministic nodes. Did you forget call .eval() on your "
-                  "model? Nodes:\n\t" + "\n\t".join(dict.fromkeys(session.nondeterministic))
-                  + "\nThis may cause errors in trace checking. To disable trace checking, "
-                  "pass check_trace=False to gpujit.trace()\n")
-        _tr.warn_at_user(f"{nd}Output nr {i + 1}. of the traced function does not match the "
+        if session.nondeterministic and not warned_nd:
+            # (PyTorch's two warnings: this one once, then one per output that differs)
+            warned_nd = True
+            _tr.warn_at_user(
+                "Trace had nondeterministic nodes. Did you forget call .eval() on your "
+                "model? Nodes:\n\t" + "\n\t".join(dict.fromkeys(session.nondeterministic))
+                + "\nThis may cause errors in trace checking. To disable trace checking, "
+                "pass check_trace=False to gpujit.trace()")
+        _tr.warn_at_user(f"Output nr {i + 1}. of the traced function does not match the "
                          f"corresponding output of the Python function. Detailed error:\n"
                          f"{detail}")
     return same
