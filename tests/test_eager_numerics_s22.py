@@ -47,3 +47,15 @@ def test_matches_torch():
     got = torch.tanh(torch.from_numpy(x)).numpy()
     want = real.tanh(real.from_numpy(x)).numpy()
     assert np.array_equal(got == 1, want == 1)
+
+
+def test_float32_std_accumulates_in_double_on_the_cpu():
+    """(P22: squares past float32's range gave inf; PyTorch's CPU kernel accumulates
+    float32 in double.)"""
+    a = torch.tensor([1e30, -1e30, 3e30])
+    assert np.isfinite(a.std().item()) and abs(a.std().item() / 2e30 - 1) < 1e-6
+    v, m = torch.var_mean(a)
+    assert np.isinf(v.item()) and v.dtype == torch.float32 and abs(m.item() / 1e30 - 1) < 1e-6
+    x = np.random.default_rng(0).standard_normal((50, 7)).astype(np.float32)
+    np.testing.assert_allclose(torch.from_numpy(x).std(0).numpy(),
+                               x.astype(np.float64).std(0, ddof=1), rtol=1e-6)

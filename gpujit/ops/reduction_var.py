@@ -19,7 +19,10 @@ def _var_mean(xp, a, dim, correction, keepdim, sqrt):
     _var_check(_dt._FROM_NP[a.dtype])
     axes = _axes(dim, a.ndim)
     out = a.dtype
-    x = a.astype(_F32) if out == _F16 else a
+    # PyTorch's CPU kernel accumulates float32 in double (its acc_type): squares of
+    # values past ~1.8e19 stay finite there (float16 in float32, as on both devices)
+    x = a.astype(_F32) if out == _F16 else \
+        a.astype(np.float64) if out == _F32 and xp is np else a
     n = _count(a.shape, axes)
     c = 1 if correction is None else correction
     with np.errstate(invalid="ignore", divide="ignore"):
