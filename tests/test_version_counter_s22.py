@@ -319,3 +319,18 @@ def test_copy_backward_does_not_save_its_source():
     src.mul_(5)                  # the source written after the copy: no error
     b.sum().backward()
     assert a.grad.tolist() == [2., 2., 2.]
+
+
+def _split_append(x):
+    xs = x.split(2)
+    xs.append(x)
+    return len(xs), xs
+
+
+def test_scripted_tensor_lists_are_lists():
+    """TorchScript's Tensor[] results (split, chunk, unbind) are lists: append works and
+    a returned one is a list (gpujit's were tuples: append raised AttributeError)."""
+    sf = torch.jit.script(_split_append)
+    for _ in range(3):
+        n, xs = sf(torch.ones(4, 2))
+        assert n == 3 and type(xs) is list

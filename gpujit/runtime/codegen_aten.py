@@ -237,8 +237,8 @@ def _fix(cg, rt, e, v, dev, op=None):
             e = f"{cg.bind(c_layout, 'c_layout')}({cg.xp_name(dev)}, {e})"
         # NumPy gives 0-dim results as scalars; CPU tensors in generated code are ndarrays
         return f"_asarray({e})" if dev is _cpu else e
-    if t.base == "Tensor":
-        return f"tuple(map(_asarray, {e}))" if dev is _cpu else f"tuple({e})"
+    if t.base == "Tensor":      # a Tensor[] is a list in scripted code (append, xs[0] = )
+        return f"list(map(_asarray, {e}))" if dev is _cpu else f"list({e})"
     if t.base in ("int", "float", "bool", "Scalar") and not t.is_list:
         return f"_item({e})"
     return e

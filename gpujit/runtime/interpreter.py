@@ -106,7 +106,11 @@ def _run_aten(node, env):
     r = _reg.dispatch_state.compute(op, args)     # eager, recording gradients when on
     n = len(node.outputs)
     if n == 1:
-        return (tuple(r) if len(op.schema.returns) > 1 else r,)
+        if len(op.schema.returns) > 1:
+            return (tuple(r),)
+        if type(r) is tuple and op.schema.returns[0].type.is_list:
+            r = list(r)         # (a Tensor[] is a list in scripted code: append, xs[0] =)
+        return (r,)
     if n == 0:
         return None
     return tuple(r)
