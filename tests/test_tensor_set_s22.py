@@ -145,3 +145,12 @@ def test_float_of_a_tensor_requiring_grad_warns_once():
         assert rec[0].filename == __file__
     finally:
         tmod._FLOAT_WARNED[:] = saved or tmod._FLOAT_WARNED
+
+
+def test_set_to_a_tensor_with_an_offset_counts_from_its_first_element():
+    y = torch.arange(6.)
+    w = torch.empty(0)
+    w.set_(y[2:], 1, (2,))         # (as PyTorch's: the source's offset plus 1)
+    assert w.tolist() == [3., 4.]
+    w.set_(y, 1, (2,))
+    assert w.tolist() == [1., 2.]

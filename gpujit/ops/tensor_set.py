@@ -45,6 +45,13 @@ def _root_array(a):
     return r, a.__array_interface__["data"][0] - start if a.size else 0
 
 
+def _elem_offset(a):
+    """Where array a starts in its allocation, in elements."""
+    if isinstance(a, np.ndarray):
+        return _root_array(a)[1] // a.itemsize
+    return (a.data.ptr - a.data.mem.ptr) // a.itemsize
+
+
 def _over_storage(storage, dtype, offset, size, stride):
     """An array of `dtype` over storage's allocation: `size` elements `stride` apart
     (in elements), starting `offset` elements in (PyTorch's setStorage checks)."""
@@ -83,6 +90,17 @@ def _over_storage(storage, dtype, offset, size, stride):
                         strides=byte_strides)
 
 
+def _check_source(self, dtype, device):
+    if dtype is not None and dtype is not self._dtype:
+        raise RuntimeError(f"Could not set tensor of type {_cpp(dtype)} to a tensor of type "
+                           f"{_cpp(self._dtype)}")
+    if device != self._device:
+        raise RuntimeError(f"Attempted to set the storage of a tensor on device "
+                           f"\"{self._device}\" to a storage on different device "
+                           f"\"{device}\".  This is no longer allowed; the devices must "
+                           f"match.")
+
+
 @tensor_method("set_")
 def _set_(self, source=None, storage_offset=0, size=None, stride=None):
     """Make self view source's memory with source's sizes and strides (a Tensor), part of
@@ -94,29 +112,14 @@ def _set_(self, source=None, storage_offset=0, size=None, stride=None):
         xp = np if self._device.type == "cpu" else xp_for(self._device)
         a = xp.empty((0,), self._dtype.np)
     elif isinstance(source, Tensor):
-        if source._dtype is not self._dtype:
-            raise RuntimeError(f"Could not set tensor of type {_cpp(source._dtype)} to a "
-                               f"tensor of type {_cpp(self._dtype)}")
-        if source._device != self._device:
-            raise RuntimeError(f"Attempted to set the storage of a tensor on device "
-                               f"\"{self._device}\" to a storage on different device "
-                               f"\"{source._device}\".  This is no longer allowed; the "
-                               f"devices must match.")
+        _check_source(self, source._dtype, source._device)
         a = source._data
-        if size is not None or storage_offset:
-            a = _over_storage(UntypedStorage(source), self._dtype,
-                              int(storage_offset) + _root_array(a)[1] // a.itemsize
-                              if isinstance(a, np.ndarray) else int(storage_offset),
-                              size, stride)
+        if size is not None or storage_offset:     # (the offset counts from source's
+            a = _over_storage(UntypedStorage(source), self._dtype,  # first element, as
+                              int(storage_offset) + _elem_offset(a), size, stride)  # torch)
     elif isinstance(source, UntypedStorage):
-        if isinstance(source, TypedStorage) and source.dtype is not self._dtype:
-            raise RuntimeError(f"Could not set tensor of type {_cpp(source.dtype)} to a "
-                               f"tensor of type {_cpp(self._dtype)}")
-        if source.device != self._device:
-            raise RuntimeError(f"Attempted to set the storage of a tensor on device "
-                               f"\"{self._device}\" to a storage on different device "
-                               f"\"{source.device}\".  This is no longer allowed; the "
-                               f"devices must match.")
+        _check_source(self, source.dtype if isinstance(source, TypedStorage) else None,
+                      source.device)
         a = _over_storage(source, self._dtype, int(storage_offset), size, stride)
     else:
         raise TypeError(f"set_() received an invalid combination of arguments - got "
