@@ -151,9 +151,9 @@ def _randint_like(xp, self, low, high, generator, dtype, device, memory_format):
 
 
 @op(f"aten::randint_like(Tensor self, SymInt high, *, {_LIKE_TAIL}) -> Tensor", tags=_RF,
-    method=False,
+    method=False, name="randint_like",
     meta=_like_meta(lambda d: d, 1))
-def randint_like(xp, self, high, generator=None, dtype=None, layout=None, device=None,
+def randint_like_high(xp, self, high, generator=None, dtype=None, layout=None, device=None,
                  pin_memory=None, memory_format=None):
     return _randint_like(xp, self, 0, high, generator, dtype, device, memory_format)
 
