@@ -69,3 +69,14 @@ def test_matches_torch():
         return w.grad.numpy(), buf.detach().numpy()
     for a, b in zip(run(torch), run(real)):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_a_view_made_in_no_grad_mode_is_still_refused():
+    """(PyTorch refuses an in-place write with gradients into a view made in no_grad
+    mode, whatever its base.)"""
+    y = torch.ones(3, 3)
+    with torch.no_grad():
+        z = y[0]
+    w = torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        z.mul_(w)

@@ -14,6 +14,8 @@ from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedTensor, backward_name, node_class
 from . import views as _views
 
+_reg.grad_state = grad_mode.state       # (registry.wrap_view reads it)
+
 __all__ = ["autograd_call", "activate", "edge_of", "mark_result"]
 
 _state = grad_mode.state

@@ -52,8 +52,8 @@ def _finish(t, requires_grad, out=None):
         from ..autograd.grad_mode import no_grad
         from .out_variants import resize_output
         with no_grad():     # (one write of out, one version, as PyTorch's)
-            if tuple(out.shape) != tuple(t.shape):
-                resize_output(out, t.shape)
+            if out._data.shape != t._data.shape:    # (raw sizes: a trace records none)
+                resize_output(out, t._data.shape)
             out.copy_(t)
         t = out
     if requires_grad:

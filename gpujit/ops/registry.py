@@ -133,6 +133,9 @@ def wrap_array(a, dev):
     return wrap(a, _dt._FROM_NP[a.dtype], dev)
 
 
+grad_state = None     # autograd's grad-mode state (per thread), set by autograd/recording
+
+
 def wrap_view(a, dev, src, track=True):
     """Wrap the result of an op whose schema says it may alias its first argument (a view
     op, or reshape / contiguous / to): when it shares src's memory it shares src's version
@@ -144,7 +147,9 @@ def wrap_view(a, dev, src, track=True):
     t = wrap_array(a, dev)
     if isinstance(src, _Tensor) and shares_memory(t._data, src._data):
         t._vc = src._vc
-        if track:       # (not a detach(): autograd never follows it to src)
+        # (not a detach(), which autograd never follows to src; nor a view made in
+        # no_grad mode, which PyTorch refuses to write with gradients)
+        if track and (grad_state is None or grad_state.enabled):
             root = getattr(src, "_base", None)
             t._base = src if root is None else root
     return t
