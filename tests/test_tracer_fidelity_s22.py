@@ -146,3 +146,17 @@ def test_nondeterministic_warning_is_separate_from_output_mismatch():
     assert ws[0].startswith("Trace had nondeterministic nodes. Did you forget call .eval()")
     assert ws[0].endswith("pass check_trace=False to gpujit.trace()")
     assert ws[1].startswith("Output nr 1. of the traced function does not match")
+
+
+def test_interpolate_to_traced_sizes_follows_new_shapes():
+    """(R22's leftover: F.interpolate(size=(x.size(2) * 2, ...)) int()ed the traced sizes,
+    so the trace kept the example's output size; PyTorch's trace follows the new shape.)"""
+    import warnings
+    F = torch.nn.functional
+
+    def f(x):
+        return F.interpolate(x, size=(x.size(2) * 2, x.size(3) * 2), mode="nearest")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = torch.jit.trace(f, torch.ones(1, 1, 2, 2))
+    assert tuple(t(torch.ones(1, 1, 3, 4)).shape) == (1, 1, 6, 8)

@@ -47,7 +47,7 @@ def _interp_output_size(input, size: Optional[Union[int, List[int]]],
                                  + str(list(input.shape[2:])) + " and output size of " + str(size)
                                  + ". Please provide input tensor in (N, C, d1, d2, ...,dK) "
                                  "format and output size in (o1, o2, ...,oK) format.")
-            output_size = [int(s) for s in size]
+            output_size = [s for s in size]     # (a traced size stays traced)
     elif scale_factor is not None:
         if not isinstance(scale_factor, (list, tuple)):
             scale_factors = [float(scale_factor) for _ in range(dim)]
