@@ -59,3 +59,21 @@ def test_float32_std_accumulates_in_double_on_the_cpu():
     x = np.random.default_rng(0).standard_normal((50, 7)).astype(np.float32)
     np.testing.assert_allclose(torch.from_numpy(x).std(0).numpy(),
                                x.astype(np.float64).std(0, ddof=1), rtol=1e-6)
+
+
+def test_float32_addcmul_rounds_once_as_an_fma():
+    """PyTorch's CPU addcmul is fma(value * t1, t2, self): one rounding. Two roundings
+    were an ulp off, which cancellation after it made visible (fuzz seeds 2129, 2133)."""
+    rng = np.random.default_rng(0)
+    s, t, u = ((rng.standard_normal(4096) * k).astype(np.float32) for k in (300, 30, 3))
+    for value in (0.5, 1, -1.3):
+        got = torch.addcmul(torch.from_numpy(s), torch.from_numpy(t), torch.from_numpy(u),
+                            value=value).numpy()
+        p = np.float32(value) * t
+        want = (s.astype(np.float64) + p.astype(np.float64) * u).astype(np.float32)
+        assert np.array_equal(got, want)
+    a = torch.from_numpy(s.copy())
+    a.addcmul_(torch.from_numpy(t), torch.from_numpy(u), value=0.5)
+    assert a.dtype == torch.float32
+    np.testing.assert_array_equal(a.numpy(), torch.addcmul(torch.from_numpy(s), torch.from_numpy(t),
+                                                           torch.from_numpy(u), value=0.5).numpy())

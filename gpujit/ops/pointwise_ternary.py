@@ -3,6 +3,8 @@ lerp, addcmul and addcdiv, with their derivatives. Conventions as in pointwise.p
 """
 from __future__ import annotations
 
+import numpy as _np
+
 from .. import dtypes as _dt
 from . import registry as _reg
 from .meta import TensorMeta, broadcast_shapes
@@ -136,7 +138,15 @@ def addcmul(xp, self, tensor1, tensor2, value=1):
     if type(value) is float and _kind(s, t1) in "iu":
         value = int(value)          # PyTorch converts it to the integer dtype (0.5 -> 0)
     value = _wrap_scalar(value, s, t1)
-    return s + value * t1 * tensor2 if value != 1 else s + t1 * tensor2
+    p = value * t1 if value != 1 else t1
+    if xp is _np and p.dtype == _np.float32 and getattr(tensor2, "dtype", None) == _np.float32 \
+            and s.dtype == _np.float32:
+        # PyTorch's CPU kernel is one FMA, fma(value * t1, t2, self), rounded once (bit
+        # for bit: the float32 product is exact in float64, and float64's rounding of
+        # the sum then float32's agree but at ties); two roundings differed by an ulp,
+        # which cancellation after it made visible (program fuzz seeds 2129, 2133)
+        return (s.astype(_np.float64) + p.astype(_np.float64) * tensor2).astype(_np.float32)
+    return s + p * tensor2
 
 
 for _d in (addcmul.op, addcmul.op.inplace_variant):
