@@ -164,10 +164,7 @@ def _adopt_view(t):
 def _track_view(base, t):
     if base._ag is None:
         base._ag = _AutogradMeta()
-    base._ag.has_views = True
-    if base._ag.view_refs is None:
-        base._ag.view_refs = weakref.WeakSet()
-    base._ag.view_refs.add(t)
+    _views.track_view(base, t)
 
 
 def _unrecorded_view(t):

@@ -111,10 +111,16 @@ def attach_views(args, results):
                 (r._data.size == 0 or _shares_memory(r._data, base._data)):
             r._ag.view = ViewInfo(base)
             if base._ag is not None:
-                base._ag.has_views = True
-                if base._ag.view_refs is None:
-                    base._ag.view_refs = weakref.WeakSet()
-                base._ag.view_refs.add(r)
+                track_view(base, r)
+
+
+def track_view(base, view):
+    """Record in base's autograd state that `view` is a recorded view of it."""
+    ag = base._ag
+    ag.has_views = True
+    if ag.view_refs is None:
+        ag.view_refs = weakref.WeakSet()
+    ag.view_refs.add(view)
 
 
 def sync_view(t):

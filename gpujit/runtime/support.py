@@ -37,8 +37,8 @@ def passed_input(a, inputs):
 
 
 def share_counter(t, inputs):
-    """A returned Tensor t that may be a view of one of the input Tensors (the alias
-    analysis says so): it shares that input's version counter when it shares its memory,
+    """A returned Tensor t that may be a view of one of the input Tensors (codegen's walk
+    of its producers says so): it shares that input's version counter when it shares its memory,
     as a view made by eager code does (an in-place write to either is then seen by
     autograd's saved copies of the other)."""
     if isinstance(t, _reg._Tensor):
