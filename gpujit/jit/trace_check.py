@@ -1,0 +1,205 @@
+"""check_trace: trace again on each check input, run the trace and the Python function,
+and compare outputs (TracerWarnings) and graphs (TracingCheckError), as PyTorch's
+_check_trace does. An input set is a pair (positional args, keyword args)."""
+from __future__ import annotations
+
+import difflib
+import warnings
+
+import numpy as np
+
+from ..frontend import tracer as _tr
+from ..frontend import trace_boundary as _tb
+from ..frontend.tracer import TracerWarning
+from ..ops import registry as _reg
+from ..tensor import Tensor
+
+__all__ = ["TracingCheckError", "check", "clone_inputs"]
+
+
+class TracingCheckError(Exception):
+    """The trace does not reproduce the traced code (graphs differ across inputs)."""
+
+    def __init__(self, graph_diff_error, tensor_compare_error=None, extra_msg=None):
+        self.message = "Tracing failed sanity checks!\n"
+        if extra_msg is not None:
+            self.message += extra_msg + "\n"
+        if graph_diff_error is not None:
+            self.message += "ERROR: Graphs differed across invocations!\n"
+            self.message += _indent(graph_diff_error) + "\n"
+        if tensor_compare_error is not None:
+            self.message += ("ERROR: Tensor-valued Constant nodes differed in value across "
+                             "invocations. This often indicates that the tracer has "
+                             "encountered untraceable code.\n")
+            self.message += _indent(tensor_compare_error) + "\n"
+        super().__init__(self.message)
+
+
+def _indent(s):
+    return "\n".join("\t" + line for line in s.splitlines())
+
+
+def clone_inputs(x):
+    if isinstance(x, Tensor):
+        # a fresh leaf, unrecorded, laid out as x (as x.clone(): a channels-last input stays so)
+        c = _reg.wrap(x._data.copy(order="K"), x._dtype, x._device)
+        if x.requires_grad:
+            c.requires_grad_(True)
+        return c
+    if isinstance(x, tuple):
+        elems = [clone_inputs(e) for e in x]
+        return type(x)(*elems) if hasattr(x, "_fields") else tuple(elems)
+    if isinstance(x, list):
+        return [clone_inputs(e) for e in x]
+    if isinstance(x, dict):
+        return {k: clone_inputs(v) for k, v in x.items()}
+    return x
+
+
+def _canonical(graph) -> str:
+    """The graph's text with tensor shapes erased (check inputs may have other shapes)."""
+    g = graph.copy()
+    for n in [g.param_node, *g.walk()]:
+        for v in n.outputs:
+            v.type = _tb._erased(v.type)
+        for b in n.blocks:
+            for v in b.inputs:
+                v.type = _tb._erased(v.type)
+    return str(g)
+
+
+def _graph_diff(a: str, b: str) -> str:
+    lines = []
+    for line in difflib.ndiff(a.splitlines(True), b.splitlines(True)):
+        if line.startswith("?"):
+            continue
+        lines.append(line.rstrip("\n"))
+    return "Graph diff:\n" + "\n".join(lines) + _first_diverging(a, b)
+
+
+def _first_diverging(a: str, b: str) -> str:
+    """PyTorch's "First diverging operator" section: the first node line that differs."""
+    for la, lb in zip(a.splitlines()[1:], b.splitlines()[1:]):
+        if la != lb:
+            return (f"\nFirst diverging operator:\nNode diff:\n\t- {la.strip()}\n"
+                    f"\t+ {lb.strip()}")
+    return ""
+
+
+def _diagnostics(first, graph, other, g2):
+    graph_diff = _graph_diff(first, other) if other != first else None
+    return graph_diff, _tensor_constants_diff(graph, g2)
+
+
+def check(retrace, compiled, python_fn, input_sets, tol, session):
+    """PyTorch's _check_trace, per input set: trace again, run the trace and the Python
+    function, then compare the outputs (a TracerWarning for each that differs) and the
+    graphs (TracingCheckError when they differ, or when running the trace or the function
+    raises). Each run counts: a module's buffers (BatchNorm's running statistics,
+    num_batches_tracked) see as many updates as in PyTorch."""
+    first = _canonical(compiled.graph)
+    for args, kwargs in input_sets:
+        g2 = retrace(clone_inputs(args), clone_inputs(kwargs))
+        other = _canonical(g2)
+
+        def run(fn, what):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", TracerWarning)
+                    return fn(*clone_inputs(args), **clone_inputs(kwargs))
+            except Exception as e:
+                raise TracingCheckError(
+                    *_diagnostics(first, compiled.graph, other, g2),
+                    extra_msg=f"encountered an exception while running the {what} with "
+                              f"test inputs.\nException:\n{_indent(str(e))}") from e
+
+        traced_out = run(compiled, "trace")
+        eager_out = run(python_fn, "Python function")
+        if _compare_outputs(_flatten(traced_out), _flatten(eager_out), tol, session) \
+                and other == first:
+            # the repeated trace is the same graph: running it is running this one, node
+            # by node (PyTorch runs a second module: this run is no profiling run of
+            # `compiled`, whose first call after tracing profiles as in PyTorch)
+            from ..runtime import interpret
+            leading = compiled._leading()
+            ins = compiled._bind_kwargs(clone_inputs(args), clone_inputs(kwargs),
+                                        len(leading)) if kwargs else clone_inputs(args)
+            run(lambda *a, **k: interpret(compiled._get_executable().graph, *leading,
+                                          *ins), "repeated trace")
+        graph_diff, tensor_diff = _diagnostics(first, compiled.graph, other, g2)
+        if graph_diff is not None or tensor_diff is not None:
+            raise TracingCheckError(graph_diff, tensor_diff)
+
+
+def _tensor_constants(graph):
+    return [n for n in graph.walk() if n.kind == "prim::Constant"
+            and isinstance(n.attrs.get("value"), Tensor)]
+
+
+def _tensor_constants_diff(a, b):
+    """The first tensor constant whose value differs between two traces of the same
+    graph (a tensor the trace could not follow: `.data` of an input, a global, a
+    tensor made from Python values), in words; None when all agree."""
+    for n, m in zip(_tensor_constants(a), _tensor_constants(b)):
+        x, y = n.attrs["value"], m.attrs["value"]
+        if x.shape != y.shape or x.dtype is not y.dtype or not np.array_equal(
+                np.asarray(x.cpu()._data), np.asarray(y.cpu()._data), equal_nan=True):
+            where = ""
+            sr = n.source_range
+            if sr is not None and getattr(sr, "filename", None):
+                where = f"\nSource Location:\n\t{sr.filename}:{sr.line}: {(sr.text or '').strip()}"
+            return (f"Node:\n\t{str(n).strip()}{where}\nComparison exception:\t"
+                    f"{_indent(_mismatch(x, y, None) or 'the values differ')}")
+    return None
+
+
+def _flatten(x):
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for e in x for t in _flatten(e)]
+    if isinstance(x, dict):
+        return [t for e in x.values() for t in _flatten(e)]
+    return []
+
+
+def _compare_outputs(traced, eager, tol, session):
+    """Warn for each output that differs; whether all agree."""
+    same = True
+    warned_nd = False
+    for i, (a, b) in enumerate(zip(traced, eager)):
+        detail = _mismatch(a, b, tol)
+        if detail is None:
+            continue
+        same = False
+        if session.nondeterministic and not warned_nd:
+            # (PyTorch's two warnings: this one once, then one per output that differs)
+            warned_nd = True
+            _tr.warn_at_user(
+                "Trace had nondeterministic nodes. Did you forget call .eval() on your "
+                "model? Nodes:\n\t" + "\n\t".join(dict.fromkeys(session.nondeterministic))
+                + "\nThis may cause errors in trace checking. To disable trace checking, "
+                "pass check_trace=False to gpujit.trace()")
+        _tr.warn_at_user(f"Output nr {i + 1}. of the traced function does not match the "
+                         f"corresponding output of the Python function. Detailed error:\n"
+                         f"{detail}")
+    return same
+
+
+def _mismatch(a, b, tol):
+    """PyTorch's comparison of a check's outputs: both as float64, rtol the
+    check tolerance, atol the dtypes' default (1e-5 for float32, 1e-7 for float64, 0 for
+    integers); the assert_close message when they differ, else None."""
+    from ..testing import assert_close, default_tolerances
+    from .. import dtypes as _dt
+    x, y = a.detach().cpu(), b.detach().cpu()
+    if tol is None:             # (a tensor constant: compared as it is, default tolerances)
+        rtol = atol = None
+    else:
+        rtol, atol = tol, default_tolerances(a.dtype, b.dtype)[1]
+        x, y = x.to(_dt.float64), y.to(_dt.float64)
+    try:
+        assert_close(x, y, rtol=rtol, atol=atol, equal_nan=True)
+    except AssertionError as e:
+        return str(e)
+    return None
