@@ -12,6 +12,7 @@ import sys
 import threading
 
 from .._frames import _PKG_DIR
+from ..ops import creation as _creation
 from ..ops import registry as _reg
 from ..ir import types as T
 from ..tensor import Tensor
@@ -21,6 +22,7 @@ from .traced_numbers import plain
 from .trace_boundary import _param_names, _holds_only_tensors, bind_input, output_value
 
 
+_CREATION = _creation.__file__
 _installs = [0]             # threads tracing now: the hooks stay installed while any is
 
 
@@ -130,9 +132,25 @@ def _reg_is_inplace(op):
     return any(a.type.is_write for a in op.schema.arguments)
 
 
+_CONSTRUCTOR = (" results are registered as constants in the trace. You can safely ignore "
+                "this warning if you use this function to create tensors out of constant "
+                "variables that would be the same every time you call this function. In "
+                "any other case, this might cause the trace to be incorrect.")
+
+
 def _escape(t, what):
     s = _Active.session
-    if s is not None and not s.paused and what == "len":
+    if s is not None and not s.paused and what.startswith("torch."):
+        # a tensor made from Python data (gpujit.tensor, as_tensor, from_numpy) by the
+        # user's code: PyTorch's tracer warns here, once; its use is then no news
+        f = sys._getframe(2)
+        while f is not None and f.f_code.co_filename == _CREATION:
+            f = f.f_back
+        if f is not None and not f.f_code.co_filename.startswith(_PKG_DIR):
+            warn_at_user(what + _CONSTRUCTOR)
+            s.announced.add(id(t))
+            s.recorders[0].keep.append(t)
+    elif s is not None and not s.paused and what == "len":
         # (the user's len(t); gpujit's own code reads lengths as it likes)
         if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):
             warn_at_user("Using len to get tensor shape might cause the trace to be incorrect. "

@@ -220,6 +220,7 @@ class TraceSession:
         self.module_types = {}
         self.scopes = [type(root_module).__name__] if root_module is not None else []
         self.nondeterministic = []
+        self.announced = set()   # ids of tensors gpujit.tensor & co. made (and warned of)
         self.root_module = root_module
         if root_module is not None:
             self._index_module(root_module, ())
@@ -249,7 +250,7 @@ class TraceSession:
             raise RuntimeError(
                 "Cannot insert a Tensor that requires grad as a constant. Consider making "
                 "it a parameter or input, or detaching the gradient")
-        if rec is self.recorders[0]:
+        if rec is self.recorders[0] and id(t) not in self.announced:
             warn_at_user(
                 "a Tensor the trace did not produce (made outside the traced ops, e.g. by "
                 "gpujit.tensor or from NumPy, or read from a global) is recorded as a "

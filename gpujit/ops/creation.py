@@ -534,8 +534,26 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     """gpujit.tensor(data): always copies, infers dtype as PyTorch does."""
     dtype = None if dtype is None else _dt.to_dtype(dtype)
     dev = _default_device() if device is None else _resolve(device)
+    if _reg.dispatch_state.escape is not None and isinstance(data, (int, float)) and \
+            type(data) not in (int, float, bool):
+        # a number a trace follows (a traced size, `x.size(0) / 2`): made by
+        # aten::scalar_tensor of it, so the trace records where it came from (as
+        # PyTorch's records its NumToTensor) instead of baking the value in
+        t = _reg.get("aten::scalar_tensor").public(
+            data, dtype=dtype or (_dt.int64 if isinstance(data, int)
+                                  else _dt.get_default_dtype()), device=dev)
+        return _announce(_finish(t, requires_grad), "torch.tensor")
     a, dt, d = _array_from(data, dtype, dev, copy=True)
-    return _finish(_reg.wrap(a, dt, d), requires_grad)
+    return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor")
+
+
+def _announce(t, name):
+    """A tensor made from Python data: a trace recording now is told (it warns, as
+    PyTorch's tracer does, that it holds the tensor as a constant)."""
+    escape = _reg.dispatch_state.escape
+    if escape is not None:
+        escape(t, name)
+    return t
 
 
 @public
@@ -546,11 +564,12 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, _reg._Tensor):
         return data.to(device=dev or data.device, dtype=dtype or data.dtype)
     a, dt, d = _array_from(data, dtype, dev, copy=False)
-    return _reg.wrap(a, dt, d)
+    return _announce(_reg.wrap(a, dt, d), "torch.as_tensor")
 
 
 @public
 def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return _reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu)
+    return _announce(_reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu),
+                     "torch.from_numpy")
