@@ -65,6 +65,10 @@ def _hook(op, args):
         op, [plain(a) for a in args])
     if "random" in op.tags or "nondeterministic" in op.tags:
         s.nondeterministic.append(op.name)
+    if s.force_outplace and op.inplace_of is not None:
+        # trace(..., _force_outplace=True): the write runs, the graph records the op's
+        # out-of-place form, whose result stands for the written tensor from here on
+        op = op.inplace_of
     return s.record(op, args, result)
 
 

@@ -419,6 +419,7 @@ def _bind_result(rec, r, v, seen=None):
 TraceSession.check_inplace = _check_inplace
 TraceSession.record_call = _record_call
 TraceSession.paused = False
+TraceSession.force_outplace = False     # (trace's _force_outplace)
 
 
 # the boundary of a traced graph (its inputs and outputs): trace_boundary.py

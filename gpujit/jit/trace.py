@@ -102,11 +102,12 @@ def _kwarg_inputs(fn, what, args, kwargs, module):
 
 
 def _trace_graph(target, inputs, strict, module=None, method="forward", types=None,
-                 kwargs=None):
+                 kwargs=None, force_outplace=False):
     """Run target(*inputs, **kwargs) under a TraceSession; the top graph and the
     session. The graph's inputs are the positional inputs, then the keyword ones in the
     order of the function's parameters."""
     session = _tr.TraceSession(module)
+    session.force_outplace = force_outplace
     if types is not None:
         session.module_types = types
     rec = _tr.Recorder(session, module, session.module_type(module) if module is not None
@@ -194,14 +195,15 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     if module is not None:
         return _trace_module(module, {"forward": pair}, check_trace,
                              None if checks is None else [{"forward": c} for c in checks],
-                             check_tolerance, strict)
+                             check_tolerance, strict, _force_outplace)
     if isinstance(owner, Module):
         raise AttributeError("trace doesn't support compiling individual module's "
                              "functions.\nPlease use trace_module")
     if not callable(func):
         raise TypeError(f"trace() expects a function or an nn.Module, got "
                         f"{type(func).__name__}")
-    graph, session = _trace_graph(func, pair[0], strict, kwargs=pair[1])
+    graph, session = _trace_graph(func, pair[0], strict, kwargs=pair[1],
+                                  force_outplace=_force_outplace)
     name = getattr(func, "__name__", "traced_fn")
     if name == "<lambda>":
         name = "lambda_fn"
@@ -212,7 +214,8 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     fn._defaults = {}
     if check_trace:
         # PyTorch checks the check_inputs when given, else the example inputs
-        _check(lambda a, k: _trace_graph(func, a, strict, kwargs=k)[0], fn, func,
+        _check(lambda a, k: _trace_graph(func, a, strict, kwargs=k,
+                                         force_outplace=_force_outplace)[0], fn, func,
                checks if checks is not None else [pair], check_tolerance, session)
     return fn
 
@@ -234,10 +237,12 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
     checks = None if check_inputs is None else [
         {m: _example_pair(e, example_inputs_is_kwarg) for m, e in c.items()}
         for c in check_inputs]
-    return _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict)
+    return _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
+                         _force_outplace)
 
 
-def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict):
+def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
+                  force_outplace=False):
     for sub in mod.modules():           # (PyTorch refuses them when it copies the module)
         if getattr(sub, "_backward_hooks", None):
             raise ValueError("Modules that have backward hooks assigned can't be compiled: "
@@ -249,7 +254,8 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict):
         if method != "forward" and not callable(getattr(mod, method, None)):
             raise AttributeError(f"'{type(mod).__name__}' object has no attribute "
                                  f"'{method}'")
-        graph, session = _trace_graph(None, args, strict, mod, method, types, kwargs)
+        graph, session = _trace_graph(None, args, strict, mod, method, types, kwargs,
+                                      force_outplace)
         sessions[method] = session
         graphs.setdefault(id(mod), {})[method] = graph
         for sub, rec in session.module_graphs.values():
@@ -257,7 +263,8 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict):
     tm = traced_module_from(mod, graphs, types)
     if check_trace:
         for method, pair in pairs.items():
-            _check(lambda a, k, m=method: _trace_graph(None, a, strict, mod, m, types, k)[0],
+            _check(lambda a, k, m=method: _trace_graph(None, a, strict, mod, m, types, k,
+                                                       force_outplace)[0],
                    tm._method(method), getattr(mod, method),
                    [c[method] for c in checks if method in c] if checks is not None
                    else [pair], check_tolerance, sessions[method])

@@ -96,6 +96,13 @@ def _region_marker(cg, n):
 
 def _unpack(cg, n):
     src = cg.ref(n.inputs[0])
+    if n.kind == "prim::ListUnpack":       # (a list's length is known when it runs)
+        k = len(n.outputs)
+        cg.emit(f"if len({src}) != {k}:")
+        cg.depth += 1
+        cg.emit(f"raise RuntimeError('Expected {k} elements in a list but found ' + "
+                f"str(len({src})))")
+        cg.depth -= 1
     outs = [cg.define(v) for v in n.outputs]
     if not outs:
         cg.emit(f"[] = {src}")

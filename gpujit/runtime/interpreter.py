@@ -132,6 +132,9 @@ def _tuple_construct(node, env, profile):
 
 
 def _unpacked(seq, node, kind):
+    if len(seq) != len(node.outputs) and kind == "prim::ListUnpack":
+        raise RuntimeError(f"Expected {len(node.outputs)} elements in a list but found "
+                           f"{len(seq)}")      # (TorchScript's words)
     if len(seq) != len(node.outputs):
         raise ValueError(f"{kind}: expected {len(node.outputs)} values to unpack, got "
                          f"{len(seq)}")
