@@ -275,3 +275,34 @@ def test_force_outplace(outplace):
 def test_trace_module_missing_method():
     with pytest.raises(AttributeError, match="'_Sub' object has no attribute 'nosuch'"):
         torch.jit.trace_module(_Sub(), {"nosuch": (torch.ones(2),)})
+
+
+def test_module_with_forward_hook_checks_against_its_call():
+    class H(torch.nn.Module):
+        def forward(self, x):
+            return x * 3
+    h = H()
+    h.register_forward_hook(lambda m, i, o: o + 1)
+    h.register_forward_pre_hook(lambda m, i: (i[0] * 2,))
+    t, ws = _warns(lambda: torch.jit.trace(h, (torch.ones(2),)))
+    assert ws == []             # (the check ran forward alone, without the hooks)
+    np.testing.assert_allclose(t(torch.ones(2)).numpy(), [7.0, 7.0])
+
+
+# ------------------------------------------------------------------ is_tracing
+def _is_tracing_branch(x):
+    if torch.jit.is_tracing():
+        return x + 100
+    return x
+
+
+def test_is_tracing_is_false_in_scripted_code_called_from_a_trace():
+    sf = torch.jit.script(_is_tracing_branch)
+
+    def f(x):
+        return sf(x) + (1 if torch.jit.is_tracing() else 2)
+    t, ws = _warns(lambda: torch.jit.trace(f, (torch.zeros(2),)))
+    assert ws[0].startswith("Output nr 1.")   # (eager f, not traced, adds 2, as in torch)
+    np.testing.assert_allclose(t(torch.zeros(2)).numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(sf(torch.zeros(2)).numpy(), [0.0, 0.0])
+    assert not torch.jit.is_tracing()
