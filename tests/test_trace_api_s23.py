@@ -179,6 +179,8 @@ def test_check_output_mismatch_warns_assert_close_words():
         return x + torch.rand(3, 4)
     _, ws = _warns(lambda: torch.jit.trace(nd, (torch.ones(3, 4),)))
     assert ws[0].startswith("Trace had nondeterministic nodes.")
+    # (the nodes as PyTorch lists them: printed, with their source line)
+    assert "Nodes:\n\t%" in ws[0] and "= aten::rand(" in ws[0] and "test_trace_api_s23" in ws[0]
     assert ws[1].startswith("Output nr 1. of the traced function does not match the "
                             "corresponding output of the Python function. Detailed error:\n"
                             "Tensor-likes are not close!\n\nMismatched elements: ")

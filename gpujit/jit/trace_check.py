@@ -115,7 +115,8 @@ def check(retrace, compiled, python_fn, input_sets, tol, session):
 
         traced_out = run(compiled, "trace")
         eager_out = run(python_fn, "Python function")
-        if _compare_outputs(_flatten(traced_out), _flatten(eager_out), tol, session) \
+        if _compare_outputs(_flatten(traced_out), _flatten(eager_out), tol, session,
+                            compiled.graph) \
                 and other == first:
             # the repeated trace is the same graph: running it is running this one, node
             # by node (PyTorch runs a second module: this run is no profiling run of
@@ -163,7 +164,18 @@ def _flatten(x):
     return []
 
 
-def _compare_outputs(traced, eager, tol, session):
+def _nondeterministic_nodes(graph, session):
+    """The graph's random / nondeterministic nodes as PyTorch's warning lists them (the
+    first 20, printed); the ops' names when the graph holds none (a submodule's graph)."""
+    nodes = []
+    for n in graph.walk():
+        op = n.op if n.kind.startswith("aten::") else None
+        if op is not None and ("random" in op.tags or "nondeterministic" in op.tags):
+            nodes.append(str(n).strip())
+    return nodes[:20] or list(dict.fromkeys(session.nondeterministic))
+
+
+def _compare_outputs(traced, eager, tol, session, graph):
     """Warn for each output that differs; whether all agree."""
     same = True
     warned_nd = False
@@ -177,7 +189,7 @@ def _compare_outputs(traced, eager, tol, session):
             warned_nd = True
             _tr.warn_at_user(
                 "Trace had nondeterministic nodes. Did you forget call .eval() on your "
-                "model? Nodes:\n\t" + "\n\t".join(dict.fromkeys(session.nondeterministic))
+                "model? Nodes:\n\t" + "\n\t".join(_nondeterministic_nodes(graph, session))
                 + "\nThis may cause errors in trace checking. To disable trace checking, "
                 "pass check_trace=False to gpujit.trace()")
         _tr.warn_at_user(f"Output nr {i + 1}. of the traced function does not match the "
