@@ -90,7 +90,8 @@ def _kwarg_inputs(fn, what, args, kwargs, module):
         except ValueError:
             pass
         except TypeError as e:
-            raise TypeError(f"{getattr(fn, '__name__', what)}() {e}") from None
+            # (Python's own words, as the call would have raised them)
+            raise TypeError(f"{getattr(fn, '__qualname__', what)}() {e}") from None
         for k in kwargs:
             if k not in names:
                 raise NameError(
