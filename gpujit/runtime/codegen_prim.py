@@ -96,18 +96,24 @@ def _region_marker(cg, n):
 
 def _unpack(cg, n):
     src = cg.ref(n.inputs[0])
-    if n.kind == "prim::ListUnpack":       # (a list's length is known when it runs)
-        k = len(n.outputs)
-        cg.emit(f"if len({src}) != {k}:")
-        cg.depth += 1
-        cg.emit(f"raise RuntimeError('Expected {k} elements in a list but found ' + "
-                f"str(len({src})))")
-        cg.depth -= 1
     outs = [cg.define(v) for v in n.outputs]
-    if not outs:
-        cg.emit(f"[] = {src}")
-    else:
-        cg.emit(f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {src}")
+    line = f"{', '.join(outs)}{',' if len(outs) == 1 else ''} = {src}" if outs \
+        else f"[] = {src}"
+    if n.kind != "prim::ListUnpack":
+        cg.emit(line)
+        return
+    # a list's length is known when it runs: TorchScript's error for the wrong one
+    # (Python's ValueError caught, so the call that unpacks right pays nothing)
+    k = len(n.outputs)
+    cg.emit("try:")
+    cg.depth += 1
+    cg.emit(line)
+    cg.depth -= 1
+    cg.emit("except ValueError:")
+    cg.depth += 1
+    cg.emit(f"raise RuntimeError('Expected {k} elements in a list but found ' + "
+            f"str(len({src}))) from None")
+    cg.depth -= 1
 
 
 def _tuple_index(cg, n):
