@@ -23,38 +23,52 @@ class tensortype(type):
                 and obj.is_cuda == cls.is_cuda)
 
     def __call__(cls, *args, device=None):
-        from .tensor import Tensor, Size
-        from .device import device as _device
-        kind = "cuda" if cls.is_cuda else "cpu"
-        if device is not None:
-            dev = _device(device)
-            if dev.type != kind:
-                raise RuntimeError(f"legacy constructor expects device type: {kind} but "
-                                   f"device type: {dev.type} was passed")
-        else:
-            dev = _device(kind)
-        import gpujit
-        if not args:
-            return gpujit.empty(0, dtype=cls.dtype, device=dev)
-        if len(args) == 1 and isinstance(args[0], Tensor):
-            t = args[0]
-            if t.dtype is not cls.dtype or t.is_cuda != cls.is_cuda:
-                raise TypeError(f"expected {cls.__module__}.{cls.__name__} (got {t.type()})")
-            return t
-        if len(args) == 1 and isinstance(args[0], Size):
-            return gpujit.empty(tuple(args[0]), dtype=cls.dtype, device=dev)
-        if all(_is_int(a) for a in args):
-            return gpujit.empty(tuple(int(a) for a in args), dtype=cls.dtype, device=dev)
-        if len(args) == 1 and not isinstance(args[0], (str, bytes)):
-            return gpujit.tensor(args[0], dtype=cls.dtype, device=dev)
-        got = ", ".join(type(a).__name__ for a in args)
-        raise TypeError(f"new() received an invalid combination of arguments - got ({got}), "
-                        "but expected one of: (*, torch.device device), (Tensor other), "
-                        "(tuple of ints size, *, torch.device device), "
-                        "(object data, *, torch.device device)")
+        return legacy_new(cls.dtype, cls.is_cuda, args, device)
 
     def __repr__(cls):
         return f"<class '{cls.__module__}.{cls.__name__}'>"
+
+
+def legacy_new(dtype, is_cuda, args, device):
+    """The legacy constructor's rules for a tensor type of `dtype` on the CPU or CUDA:
+    FloatTensor(2, 3), FloatTensor(Size), FloatTensor([1, 2]), FloatTensor(), FloatTensor(t)
+    (t itself when t has that type) and torch.Tensor(...) (the default dtype's type)."""
+    from .tensor import Tensor, Size
+    from .device import device as _device
+    kind = "cuda" if is_cuda else "cpu"
+    if device is not None:
+        dev = _device(device)
+        if dev.type != kind:
+            raise RuntimeError(f"legacy constructor expects device type: {kind} but "
+                               f"device type: {dev.type} was passed")
+    else:
+        dev = _device(kind)
+    import gpujit
+    if not args:
+        return gpujit.empty(0, dtype=dtype, device=dev)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        t = args[0]
+        if t.dtype is not dtype or t.is_cuda != is_cuda:
+            want = f"torch.{'cuda.' if is_cuda else ''}{dtype.short_name}Tensor"
+            raise TypeError(f"expected {want} (got {t.type()})")
+        return t
+    if len(args) == 1 and isinstance(args[0], Size):
+        return gpujit.empty(tuple(args[0]), dtype=dtype, device=dev)
+    if all(_is_int(a) for a in args):
+        return gpujit.empty(tuple(int(a) for a in args), dtype=dtype, device=dev)
+    if len(args) == 1:
+        import numbers
+        a = args[0]
+        if isinstance(a, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(a).__name__}'")
+        if isinstance(a, numbers.Number):
+            raise TypeError(f"new(): data must be a sequence (got {type(a).__name__})")
+        return gpujit.tensor(a, dtype=dtype, device=dev)
+    got = ", ".join(type(a).__name__ for a in args)
+    raise TypeError(f"new() received an invalid combination of arguments - got ({got}), "
+                    "but expected one of: (*, torch.device device), (Tensor other), "
+                    "(tuple of ints size, *, torch.device device), "
+                    "(object data, *, torch.device device)")
 
 
 def _is_int(a):

@@ -88,9 +88,23 @@ class Tensor:
     __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
 
+    def __new__(cls, *args, device=None):
+        """torch.Tensor(...): the legacy constructor of the default dtype's CPU tensor
+        type (Tensor(2, 3) uninitialized, Tensor([1, 2]) from data, Tensor() empty,
+        Tensor(t) t itself when it has that type); a subclass gets its own object over
+        the result's memory."""
+        from ._tensor_types import legacy_new
+        from . import dtypes as _dt
+        t = legacy_new(_dt.get_default_dtype(), False, args, device)
+        if cls is Tensor or type(t) is cls:
+            return t
+        r = object.__new__(cls)
+        r._data, r._dtype, r._device, r._vc, r._ag = t._data, t._dtype, t._device, \
+            t._vc, None
+        return r
+
     def __init__(self, *args, **kwargs):
-        raise TypeError("create tensors with gpujit.tensor(data), gpujit.zeros(...), "
-                        "gpujit.from_numpy(array) ...")
+        pass
 
     # ---------------------------------------------------------------- properties
     @property

@@ -1,0 +1,69 @@
+"""torch.Tensor(...) is the legacy constructor of the default dtype's CPU tensor type, as
+in PyTorch (it raised TypeError: old user code writes `torch.Tensor([1, 2])`,
+`torch.Tensor(3, 4).uniform_()` and `class MyTensor(torch.Tensor)`). Deliberate
+difference: ops on a Tensor subclass return plain Tensors (no __torch_function__)."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def test_data_sizes_empty_and_size_objects():
+    t = torch.Tensor([1, 2, 3])
+    assert t.dtype is torch.float32 and t.tolist() == [1.0, 2.0, 3.0]
+    assert torch.Tensor(2, 3).shape == (2, 3) and torch.Tensor(2, 3).dtype is torch.float32
+    assert torch.Tensor().shape == (0,)
+    assert torch.Tensor(torch.Size([4, 1])).shape == (4, 1)
+    assert torch.Tensor(3).shape == (3,)
+    np.testing.assert_array_equal(torch.Tensor(np.arange(3)).numpy(), [0, 1, 2])
+    assert torch.Tensor(np.arange(3)).dtype is torch.float32
+
+
+def test_a_tensor_of_that_type_is_itself_and_others_are_refused():
+    x = torch.ones(2)
+    assert torch.Tensor(x) is x
+    with pytest.raises(TypeError, match="Double"):
+        torch.Tensor(torch.ones(2, dtype=torch.float64))
+    with pytest.raises(TypeError, match="data must be a sequence"):
+        torch.Tensor(2.5)
+    with pytest.raises(TypeError, match="invalid data type 'str'"):
+        torch.Tensor("a")
+    with pytest.raises(RuntimeError, match="expects device type: cpu"):
+        torch.Tensor([1.0], device="cuda")
+
+
+def test_follows_the_default_dtype():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert torch.Tensor([1]).dtype is torch.float64
+        assert torch.Tensor(2).dtype is torch.float64
+    finally:
+        torch.set_default_dtype(old)
+
+
+def test_uninitialized_then_filled_in_place():
+    w = torch.Tensor(3, 4).uniform_(-1, 1)
+    a = w.numpy()
+    assert a.shape == (3, 4) and (np.abs(a) <= 1).all()
+    assert isinstance(torch.Tensor(2), torch.FloatTensor)
+
+
+def test_subclass_constructs_over_data():
+    class MyTensor(torch.Tensor):
+        pass
+
+    m = MyTensor([1.0, 2.0])
+    assert type(m) is MyTensor and isinstance(m, torch.Tensor)
+    np.testing.assert_array_equal((m * 2).numpy(), [2.0, 4.0])
+    assert MyTensor(2, 2).shape == (2, 2)
+
+
+def test_copies_and_pickles_still_work():
+    x = torch.arange(4.0)
+    for y in (copy.copy(x), copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        assert type(y) is torch.Tensor
+        np.testing.assert_array_equal(y.numpy(), x.numpy())
