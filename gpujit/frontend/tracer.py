@@ -232,6 +232,9 @@ class TraceSession:
             if p is not None:
                 self.attr_paths.setdefault(id(p), path + (name,))
                 self.other_paths.setdefault(id(p), []).append(path + (name,))
+        for v in vars(m).values():
+            if type(v) is Tensor:   # a plain tensor attribute (self.scale = tensor(...)):
+                self.announced.add(id(v))   # state the user keeps, a constant unwarned
         for name, c in m._modules.items():
             if c is not None and path + (name,) not in self.other_paths.get(id(c), ()) \
                     and len(path) < 64:

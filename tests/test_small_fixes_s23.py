@@ -1,5 +1,7 @@
-"""torch.Tensor(...) is the legacy constructor of the default dtype's CPU tensor type, as
-in PyTorch (it raised TypeError: old user code writes `torch.Tensor([1, 2])`,
+"""Small fixes of session 23.
+
+torch.Tensor(...) is the legacy constructor of the default dtype's CPU tensor type, as in
+PyTorch (it raised TypeError: old user code writes `torch.Tensor([1, 2])`,
 `torch.Tensor(3, 4).uniform_()` and `class MyTensor(torch.Tensor)`). Deliberate
 difference: ops on a Tensor subclass return plain Tensors (no __torch_function__)."""
 import copy
@@ -67,3 +69,23 @@ def test_copies_and_pickles_still_work():
     for y in (copy.copy(x), copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
         assert type(y) is torch.Tensor
         np.testing.assert_array_equal(y.numpy(), x.numpy())
+
+
+def test_a_trace_keeps_a_modules_plain_tensor_attribute_without_a_warning():
+    # PyTorch's trace holds `self.scale` (not a buffer) as a constant silently; gpujit
+    # warned at every trace. A global tensor still warns (gpujit's own, deliberate).
+    import warnings
+
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.tensor([3.0])
+
+        def forward(self, x):
+            return x * self.scale
+
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(Scaled(), torch.ones(2))
+    assert not [x for x in w if issubclass(x.category, torch.jit.TracerWarning)]
+    np.testing.assert_array_equal(t(torch.ones(2)).numpy(), [3.0, 3.0])
