@@ -89,3 +89,26 @@ def test_a_trace_keeps_a_modules_plain_tensor_attribute_without_a_warning():
         t = torch.jit.trace(Scaled(), torch.ones(2))
     assert not [x for x in w if issubclass(x.category, torch.jit.TracerWarning)]
     np.testing.assert_array_equal(t(torch.ones(2)).numpy(), [3.0, 3.0])
+
+
+class _TwoMethods(torch.nn.Module):
+    def forward(self, x):
+        return x + 1
+
+    def other(self, x):
+        return x * 2
+
+
+def test_trace_module_of_another_method_has_no_forward():
+    tm = torch.jit.trace_module(_TwoMethods(), {"other": torch.ones(2)})
+    assert not hasattr(tm, "forward")           # as PyTorch's
+    np.testing.assert_array_equal(tm.other(torch.ones(2)).numpy(), [2.0, 2.0])
+    with pytest.raises(AttributeError, match="no attribute 'forward'"):
+        tm(torch.ones(2))
+
+
+def test_trace_module_check_inputs_must_name_every_traced_method():
+    with pytest.raises(RuntimeError, match="Method 'other' is not defined."):
+        torch.jit.trace_module(_TwoMethods(), {"forward": torch.ones(2),
+                                               "other": torch.ones(2)},
+                               check_inputs=[{"forward": torch.ones(3)}])

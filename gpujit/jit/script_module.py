@@ -165,6 +165,11 @@ class ScriptModule(Module):
         prop = (d.get("_script_properties") or {}).get(name)
         if prop is not None:            # a property of the class, compiled (its getter)
             return sm[prop[0]]()
+        if name == "forward":
+            raise AttributeError(f"'RecursiveScriptModule' object has no attribute 'forward' "
+                                 f"({self._get_name()} has no compiled forward: it was not "
+                                 f"traced or scripted, or its parent's trace never called "
+                                 f"it)")
         return super().__getattr__(name)
 
     @property
@@ -175,15 +180,17 @@ class ScriptModule(Module):
             overloads = sorted(n for n in self._script_methods if n.startswith("forward__"))
 
             def missing(*args, **kwargs):
-                if overloads or self.__dict__.get("_overloaded_forward"):
-                    raise RuntimeError(
-                        f"{self._get_name()}.forward is overloaded (@torch.jit._overload_"
-                        f"method): scripted callers run the overload their arguments pick "
-                        f"({', '.join(overloads) or 'none was called'}); it cannot be "
-                        f"called directly")
-                raise RuntimeError(f"{self._get_name()} has no compiled forward (it was not "
-                                   f"called while tracing its parent, so it has no graph)")
-            return missing
+                raise RuntimeError(
+                    f"{self._get_name()}.forward is overloaded (@torch.jit._overload_"
+                    f"method): scripted callers run the overload their arguments pick "
+                    f"({', '.join(overloads) or 'none was called'}); it cannot be "
+                    f"called directly")
+            if overloads or self.__dict__.get("_overloaded_forward"):
+                return missing
+            # no forward at all (a trace_module of other methods, a submodule its parent's
+            # trace never called): no such attribute, as PyTorch's (hasattr is False);
+            # __getattr__ below says why
+            raise AttributeError("forward")
         return m
 
     def _method(self, name="forward"):

@@ -242,6 +242,12 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
                          _force_outplace)
 
 
+def _check_entry(c, method):
+    if method not in c:         # (PyTorch's words for a check input without the method)
+        raise RuntimeError(f"Method '{method}' is not defined.")
+    return c[method]
+
+
 def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                   force_outplace=False):
     for sub in mod.modules():           # (PyTorch refuses them when it copies the module)
@@ -268,6 +274,6 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                                                        force_outplace)[0],
                    # (forward is checked against the module's call: its hooks run too)
                    tm._method(method), mod if method == "forward" else getattr(mod, method),
-                   [c[method] for c in checks if method in c] if checks is not None
+                   [_check_entry(c, method) for c in checks] if checks is not None
                    else [pair], check_tolerance, sessions[method])
     return tm
