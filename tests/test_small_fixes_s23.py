@@ -112,3 +112,23 @@ def test_trace_module_check_inputs_must_name_every_traced_method():
         torch.jit.trace_module(_TwoMethods(), {"forward": torch.ones(2),
                                                "other": torch.ones(2)},
                                check_inputs=[{"forward": torch.ones(3)}])
+
+
+def test_scripted_percent_assign_writes_the_tensor_in_place_as_eager():
+    # TorchScript writes `z %= y` in place too, but as fmod_ (C's sign, a TorchScript
+    # quirk); gpujit's is eager's remainder_ (Python's sign). It was out of place: the
+    # caller's tensor stayed unwritten.
+    def f(x, y):
+        z = x
+        z %= y
+        return z
+
+    s = torch.jit.script(f)
+    for _ in range(3):
+        x = torch.tensor([-3.0, 5.0, 7.5])
+        x_eager = x.clone()
+        out = s(x, torch.tensor([2.0, -3.0, 2.0]))
+        f(x_eager, torch.tensor([2.0, -3.0, 2.0]))
+        np.testing.assert_array_equal(x.numpy(), [1.0, -1.0, 1.5])
+        np.testing.assert_array_equal(x.numpy(), x_eager.numpy())
+        np.testing.assert_array_equal(out.numpy(), x.numpy())

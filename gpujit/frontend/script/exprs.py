@@ -60,8 +60,10 @@ _TENSOR_NAMES = {"floordiv": "floor_divide", "__and__": "bitwise_and",
                  "__or__": "bitwise_or", "__xor__": "bitwise_xor",
                  "__lshift__": "bitwise_left_shift", "__rshift__": "bitwise_right_shift"}
 # the augmented assignments TorchScript writes in place on a Tensor (`x <<= 1` is its
-# __ilshift__; `x |= y`, `x **= y` rebind x to a new Tensor)
+# __ilshift__; `x |= y`, `x **= y` rebind x to a new Tensor). `x %= y` writes in place
+# there too, but as fmod_ (C's sign): gpujit's is Python's, remainder_, as eager's
 _INPLACE = {"add": "add_", "sub": "sub_", "mul": "mul_", "div": "div_",
+            "remainder": "remainder_",
             "__lshift__": "bitwise_left_shift_", "__rshift__": "bitwise_right_shift_"}
 _NUMS = (T.IntType, T.FloatType)
 # a number on the left of a Tensor: the op with the Tensor first (as TorchScript emits)
@@ -399,7 +401,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
     def binop(self, opcls, a, b, node, inplace=False):
         name = _BINOPS[opcls]
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
-            if inplace and name in _INPLACE:
+            if inplace and name in _INPLACE and isinstance(a.type, T.TensorType):
                 return self.call_op(_INPLACE[name], [a, b], {}, node, method=True)
             if not isinstance(a.type, T.TensorType) and name in _SWAPPED:
                 a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2); 2 - x -> rsub
