@@ -132,3 +132,17 @@ def test_scripted_percent_assign_writes_the_tensor_in_place_as_eager():
         np.testing.assert_array_equal(x.numpy(), [1.0, -1.0, 1.5])
         np.testing.assert_array_equal(x.numpy(), x_eager.numpy())
         np.testing.assert_array_equal(out.numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("size", [2.5, (2.0,), 3.0])
+def test_interpolate_refuses_a_float_size(size):
+    with pytest.raises(TypeError, match="expected size to be one of int"):
+        torch.nn.functional.interpolate(torch.ones(1, 1, 4), size=size)
+
+
+def test_interpolate_in_script_still_takes_int_sizes():
+    def f(x, n: int):
+        return torch.nn.functional.interpolate(x, size=n)
+
+    s = torch.jit.script(f)
+    assert s(torch.ones(1, 1, 4), 8).shape == (1, 1, 8)

@@ -39,7 +39,7 @@ def _interp_output_size(input, size: Optional[Union[int, List[int]]],
         raise ValueError("only one of size or scale_factor should be defined")
     elif size is not None:
         if not isinstance(size, (list, tuple)):
-            output_size = [size for _ in range(dim)]
+            sizes = [size for _ in range(dim)]
         else:
             if len(size) != dim:
                 raise ValueError("Input and output must have the same number of spatial "
@@ -47,7 +47,13 @@ def _interp_output_size(input, size: Optional[Union[int, List[int]]],
                                  + str(list(input.shape[2:])) + " and output size of " + str(size)
                                  + ". Please provide input tensor in (N, C, d1, d2, ...,dK) "
                                  "format and output size in (o1, o2, ...,oK) format.")
-            output_size = [s for s in size]     # (a traced size stays traced)
+            sizes = [s for s in size]     # (a traced size stays traced)
+        for s in sizes:
+            if isinstance(s, float):
+                raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, "
+                                "int] or Tuple[int, int, int], but got size with types "
+                                "[<class 'float'>]")
+        output_size = sizes
     elif scale_factor is not None:
         if not isinstance(scale_factor, (list, tuple)):
             scale_factors = [float(scale_factor) for _ in range(dim)]
