@@ -12,6 +12,18 @@ on an in-place op's result, which is it: `a.mul_(2).add_(1)`; each is rewritten 
 the out-of-place op gives the same dtype and shape. Later readers of `self` then read the result instead. In-place ops
 on graph inputs (or anything else) are left alone, and the partitioner keeps them out.
 
+"The same dtype and shape" holds for the profiled types; a later call may bring others
+(sizes vary under one input signature, and a dtype can follow the data through an `if` or
+a loop), for which eager's in-place op casts its result to self's dtype or refuses a
+result that broadcasts past self's shape ("output with shape [1, 4] doesn't match the
+broadcast shape [4, 4]"). So a rewritten node keeps the in-place op it was
+(`node.meta[INPLACE_META]`): a group's specialization for types where the two differ is
+refused (`inplace_mismatch`, read by specialize.retype) and the group's unfused fallback
+runs `inplace_on_copies` of its subgraph (the in-place op on a copy of self: eager's
+answer or error); a rewritten node no group took is an in-place op again after
+partitioning (`restore_unfused_writes`), on self, or on a copy of self when a reader of
+self moved after it into a group.
+
 Nor when the graph records gradients (profiled requires_grad) and eager autograd would
 have saved `self` before the write (sigmoid's or exp's result, an operand of mul with
 another operand that requires grad): PyTorch's backward then raises "one of the variables
@@ -29,7 +41,10 @@ from ..ir.schema_match import has_side_effects
 from ..ops.meta import TensorMeta, run_meta
 from ..passes.alias_analysis import AliasDb
 
-__all__ = ["functionalize_inplace"]
+__all__ = ["functionalize_inplace", "INPLACE_META", "inplace_mismatch", "inplace_on_copies",
+           "restore_unfused_writes"]
+
+INPLACE_META = "functionalized"     # node.meta: the in-place OpDef the node was rewritten from
 
 
 def _fresh_result(v) -> bool:
@@ -218,6 +233,7 @@ def functionalize_inplace(graph) -> int:
         for n in chosen:
             functional = n.op.inplace_of
             _rewire_later_uses(n)
+            n.meta[INPLACE_META] = n.op
             n.kind = kind_of(functional.schema.name)
             n.op = functional
         _drop_dead(chosen)
@@ -239,3 +255,69 @@ def _drop_dead(nodes):
         producers = [v.node for v in n.inputs]
         n.destroy()
         work.extend(producers)
+
+
+def inplace_mismatch(node, self_meta, dtype, shape):
+    """Why the out-of-place result (dtype, shape) of a node functionalize rewrote differs
+    from what its in-place op writes into self (self_meta: a TensorMeta), or None."""
+    inplace = node.meta.get(INPLACE_META)
+    if inplace is None or not isinstance(self_meta, TensorMeta):
+        return None
+    if dtype is self_meta.dtype and tuple(shape) == tuple(self_meta.shape):
+        return None
+    return (f"{inplace.schema.name} writes its result into self "
+            f"({self_meta.dtype.name}{list(self_meta.shape)}), but it comes out "
+            f"{dtype.name}{list(shape)}")
+
+
+def _write_in_place(graph, n, on_copy):
+    """Make the rewritten node n its in-place op again, writing self or a copy of it."""
+    op = n.meta.pop(INPLACE_META)
+    if on_copy:
+        from ..ops.registry import OPS
+        self_ = n.inputs[0]
+        c = graph.create("aten::clone", [self_], output_types=[self_.type],
+                         source_range=n.source_range)
+        c.op = OPS["aten::clone"]
+        c.insert_before(n)
+        n.replace_input(0, c.output)
+    n.kind = kind_of(op.schema.name)
+    n.op = op
+
+
+def inplace_on_copies(graph):
+    """graph (a group's subgraph) with each rewritten node run as its in-place op on a
+    copy of self, so that it computes what eager does for any inputs (what a group's
+    unfused fallback runs); graph itself when it has no such node."""
+    if not any(INPLACE_META in n.meta for n in graph.nodes):
+        return graph
+    g = graph.copy()
+    for n in list(g.nodes):
+        if INPLACE_META in n.meta:
+            _write_in_place(g, n, on_copy=True)
+    return g
+
+
+def restore_unfused_writes(graph) -> int:
+    """After partitioning: each rewritten node outside the groups becomes its in-place op
+    again (the program as written, for any types). It writes self itself, unless a node
+    reading self (the value before the write) now comes after it (a reader merged into a
+    later group): then it writes a copy of self. Returns how many."""
+    count = 0
+    for n in list(graph.walk()):
+        if INPLACE_META not in n.meta or n.owning_block is None:
+            continue
+        block, self_ = n.owning_block, n.inputs[0]
+        at = block.nodes.index(n)
+        moved = False
+        for use in self_.uses:
+            if use.user is n:
+                continue
+            top = _ancestor_in(use.user, block)
+            if top is block.return_node or (top is not None and top is not block.param_node
+                                            and block.nodes.index(top) > at):
+                moved = True
+                break
+        _write_in_place(graph, n, on_copy=moved)
+        count += 1
+    return count

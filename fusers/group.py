@@ -35,6 +35,7 @@ from .._dump import dumping as _dumping
 from .._gc import gc_paused
 from ..ir import types as T
 from ..ops.overlap import own_layout
+from .functionalize import inplace_on_copies
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name, stride_order
 from .kernel_api import (EmptySpace, KernelSpec, LauncherBusy, ShapeMismatch, cut_dims,
@@ -254,6 +255,8 @@ class FusedGroup:
         self.fallback_calls = 0
         self.kernel_failures = 0
         self._fallback = fallback if fallback is not None else self._interpret
+        # (its in-place ops made out-of-place run in place on copies: eager's answer)
+        self._fallback_graph = inplace_on_copies(self.subgraph)
         self._array_type = _array_type(target)
         self._contiguity = _contiguity(self._array_type)
         self._device_id = _device_id(target)
@@ -524,7 +527,7 @@ class FusedGroup:
         for a, kind in zip(args, self.kinds):
             dev = array_device(a) if kind == "tensor" else None
             wrapped.append(wrap_array(a, dev) if dev is not None else a)
-        out = interpret(self.subgraph, *wrapped)
+        out = interpret(self._fallback_graph, *wrapped)
         outs = out if len(self.subgraph.outputs) > 1 else (out,)
         return tuple(o._data for o in outs)
 

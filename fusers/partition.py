@@ -33,7 +33,7 @@ from ..ir.schema_match import SIDE_EFFECT_KINDS, is_nondeterministic
 from .chunks import (restore, space_shapes, to_constant_chunks,
                      to_fused_concats)
 from .batch_norm import BATCH_NORM, is_parameter_use
-from .functionalize import functionalize_inplace
+from .functionalize import functionalize_inplace, restore_unfused_writes
 from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, UNSQUEEZE, unfusible_reason,
                           node_device, is_group)
 from .subgraph import (new_group, absorb, unmerge, op_count, origin, sort_inputs,
@@ -56,6 +56,7 @@ def fuse(graph, *, min_group_size=2) -> list:
     to_fused_concats(graph)
     groups = _Partitioner(graph, min_group_size).run()
     restore(graph)              # the chunks and cats no group took
+    restore_unfused_writes(graph)   # the in-place ops no group took
     return groups
 
 

@@ -19,6 +19,7 @@ from ..device import cpu as _cpu, device as _device
 from ..ir import types as T
 from ..ops.meta import TensorMeta, broadcast_shapes, run_meta
 from ..ops.shape import cat_rule, chunk_rule
+from .functionalize import inplace_mismatch
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT
 from .kernel_api import ArgSpec
 
@@ -363,6 +364,9 @@ def retype(subgraph, args, device, static):
             continue
         meta = run_meta(n.op, *ins)
         shape = broadcast_shapes(*[m.shape for m in ins if isinstance(m, TensorMeta)])
+        why = inplace_mismatch(n, ins[0] if ins else None, meta.dtype, shape)
+        if why is not None:         # (the fallback runs the in-place op: eager's answer)
+            raise ValueError(why)
         out = n.output
         out.type = _tensor_type(meta.dtype, shape, contiguous_strides(shape), device, static)
         vals[out] = TensorMeta(meta.dtype, shape, device)
