@@ -14,6 +14,12 @@ Bugs fixed here (tests below fail before):
   PyTorch raises "output with shape [1, 4] doesn't match the broadcast shape [4, 4]", and a
   `y` whose dtype follows an `if` or a loop (float64 on a path the profiling run did not
   take) made z float64 where the in-place op keeps z's float32 (fused or not).
+- a call that took a branch or loop body the profiling run had not seen re-profiles and
+  merges both runs: a value typed differently in them (float32 and float64, [4, 4] and
+  [2, 4], rank 2 and 1) had an unknown type, so the code after it ran unfused from then on
+  and a `strict_fusion` region there raised, where TorchScript (whose fallback specializes
+  afresh) keeps it fused. The partitioner now types such values as the latest run saw them
+  (runtime/fusion.py `_type_as_last_run`; the groups' guards cover other types).
 
 Deliberate differences (gpujit fuses more, or reports more, than NNC):
 - gpujit fuses in-place ops on locals, `remainder`/`floor_divide`/`fmod` of ints, `bitwise_not`,
@@ -156,6 +162,77 @@ def test_inplace_after_a_reader_moved_into_a_later_group():
     with pytest.raises(RuntimeError, match="broadcast shape"):
         f(gpujit.from_numpy(rnd(1, 4)), y)
 
+
+
+# ------------------------------------------- fused code after a path the profile never saw
+
+NEW_PATH_SRC = '''
+def dtype_branch(x, flag: bool):
+    if flag:
+        y = x.double()
+    else:
+        y = x * 1.0
+    with torch.jit.strict_fusion():
+        z = (y * 2.0).sigmoid() + 1.0
+    return z
+
+def size_branch(x, flag: bool):
+    if flag:
+        y = x[:2]
+    else:
+        y = x * 1.0
+    with torch.jit.strict_fusion():
+        z = (y * 2.0).sigmoid() + 1.0
+    return z
+
+def rank_branch(x, flag: bool):
+    if flag:
+        y = x.sum(0)
+    else:
+        y = x * 1.0
+    with torch.jit.strict_fusion():
+        z = (y * 2.0).sigmoid() + 1.0
+    return z
+
+def loop_dtype(x, n: int):
+    h = x
+    for i in range(n):
+        h = (h * 0.5).sigmoid().double() + 1.0
+    with torch.jit.strict_fusion():
+        z = (h * 2.0).tanh() - 1.0
+    return z
+
+def loop_grow(x, n: int):
+    h = x
+    for i in range(n):
+        h = torch.cat([h, x], 0)
+        with torch.jit.strict_fusion():
+            h = (h * 0.5).sigmoid() + 1.0
+    return h
+'''
+
+NEW_PATHS = {"dtype_branch": [False, False, True, True, True, False, False],
+             "size_branch": [False, False, True, True, True, False, False],
+             "rank_branch": [False, False, True, True, True, False, False],
+             "loop_dtype": [0, 0, 2, 2, 1, 0, 0],
+             "loop_grow": [0, 0, 2, 2, 3, 0]}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_PATHS))
+def test_code_after_a_new_path_stays_fused(name):
+    # the call that takes the new path re-profiles, merging both runs (y float32 and
+    # float64, [4, 4] and [2, 4]...): the strict_fusion region after it still fuses, as
+    # TorchScript's does (its fallback specializes afresh)
+    f = script(NEW_PATH_SRC, name)
+    ns = {"torch": gpujit}
+    exec(NEW_PATH_SRC, ns)
+    x = gpujit.from_numpy(rnd(4, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for arg in NEW_PATHS[name]:
+            same(f(x, arg), ns[name](x, arg))
+    report = str(f.fusion_report(x, NEW_PATHS[name][2]))
+    assert "prim::TensorExprGroup" in report, report
 
 
 # ---------------------------------------------------------------- against TorchScript's NNC
@@ -456,3 +533,14 @@ def test_fusion_strategy_specializations(nnc):
     assert len(torch_kinds) == len(STRATEGIES)
     for k, (strategy, kinds) in enumerate(zip(STRATEGIES, torch_kinds)):
         assert gpujit_kinds(strategy, k) == sorted(kinds), strategy
+
+
+@pytest.mark.parametrize("name", ["dtype_branch", "size_branch", "rank_branch", "loop_dtype"])
+def test_new_path_strict_verdict_as_torchscript(nnc, name):
+    x = rnd(4, 4)
+    for lib in (nnc, gpujit):
+        f = getattr(compile_unit(lib, NEW_PATH_SRC), name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for arg in NEW_PATHS[name]:
+                f(lib.from_numpy(x.copy()), arg)        # (no strict_fusion error)

@@ -170,7 +170,12 @@ def fuse_profiled(graph, profile):
     ran = remap_profile(profile, graph, fg).blocks
     _fold_dtypes(fg)
     _drop_same_device_to(fg)
+    merged = _type_as_last_run(fg, graph, profile)
     groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1)
+    for v in fg.all_values():       # outside the groups: the types of every run again
+        t = merged.get(v.unique)
+        if t is not None:
+            v.type = t
     # `with gpujit.strict_fusion():` in scripted code: every op of the region must now
     # be in a group (StrictFusionError, raised from the first profiled call, otherwise)
     check_strict_regions(fg, ran=ran)
@@ -178,6 +183,37 @@ def fuse_profiled(graph, profile):
         return graph, profile, [], fg
     fg.lint()
     return fg, remap_profile(profile, graph, fg), groups, fg
+
+
+def _type_as_last_run(fg, graph, profile) -> dict:
+    """Values of fg (a specialized copy of graph) whose profiled runs saw different types
+    (merged: sizes or dtype unknown, so nothing could fuse them), typed as the latest run
+    computed them, for the partitioner: after a call took a branch or loop body the
+    profile never saw, the re-profile merges both runs, and TorchScript would still fuse
+    the code after it (its fallback profiles afresh). Each group guards its inputs, so
+    other types at run time retype its kernel or run it unfused, never wrongly. A value is
+    retyped only when every node reading it is in a block the latest run entered, so the
+    types a node sees come from one run. Returns {unique: merged type} of those changed;
+    the caller puts the merged types back on the values outside the groups."""
+    if profile.runs < 2:
+        return {}
+    by_unique = {v.unique: v for v in _values(graph)}
+    entered = {fg.block}
+    for a, b in zip(_block_owners(graph), _block_owners(fg)):
+        entered.update(bb for ba, bb in zip(a.blocks, b.blocks) if profile.entered_last(ba))
+    changed = {}
+    for v in _values(fg):
+        t = v.type
+        if not isinstance(t, T.TensorType) or t.is_complete:
+            continue
+        orig = by_unique.get(v.unique)
+        last = profile.latest_type(orig) if orig is not None else None
+        if last is None or not last.is_complete or \
+                any(u.user.owning_block not in entered for u in v.uses):
+            continue
+        changed[v.unique] = t
+        v.type = last
+    return changed
 
 
 def _flow_dependent(graph) -> set:

@@ -10,7 +10,9 @@ A spec is the part of a runtime value's type the generated code is specialized o
 A Value computed several times in a run (in a loop body) or over several runs gets the
 merge of what was seen: the same dtype and device keep a TensorSpec, a differing ndim or
 size becomes None, any other difference makes the whole spec None. `Profile` holds the
-specs and which blocks ran.
+specs and which blocks ran, and for the fuser the type each tensor had when the latest run
+last computed it (`latest_type`): a re-profile after a call took a path the profile never
+saw merges the runs, but fusion groups are guarded, so they are typed as one run saw them.
 """
 from __future__ import annotations
 
@@ -125,6 +127,8 @@ class Profile:
         self.types: dict = {}
         self.blocks: set = set()
         self.runs = 0
+        self._last: dict = {}       # value -> (run, the IR type it had when last computed)
+        self._entered: dict = {}    # block -> the last run that entered it
 
     def observe(self, value, obj):
         s = spec_of(obj)
@@ -134,9 +138,21 @@ class Profile:
             t = T.TensorType.of(obj)
             old = self.types.get(value)
             self.types[value] = t if old is None else merge_tensor_types(old, t)
+            self._last[value] = (self.runs, t)
 
     def enter(self, block):
         self.blocks.add(block)
+        self._entered[block] = self.runs
+
+    def latest_type(self, value):
+        """The IR type of tensor `value` when the latest run last computed it (in a loop:
+        its last iteration), None when that run did not."""
+        run, t = self._last.get(value, (None, None))
+        return t if run == self.runs else None
+
+    def entered_last(self, block) -> bool:
+        """Did the latest run enter `block`?"""
+        return self._entered.get(block) == self.runs
 
     def seen(self, value) -> bool:
         return value in self.specs
