@@ -16,6 +16,8 @@ import linecache
 import os
 
 from ..ir import __file__ as _ir_file
+from ..ir import types as T
+from ..ops.namespace import scalar_form
 from .fusibility import is_group, is_bookkeeping, unfusible_reason, GROUP_KIND
 from .partition import FUSION_META
 from .subgraph import subgraph_of
@@ -44,6 +46,8 @@ def unfused_reason(node) -> str:
     r = unfusible_reason(node)
     return r if r is not None else "fusible, but the graph was not fused"
 
+
+_NUMBERS = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
 
 # gpujit's own package: an op of a library module's method (nn.Linear's F.linear) inlined
 # into a user's scripted module is shown at the user's line that called the method
@@ -83,9 +87,17 @@ def source_text(node) -> str:
 
 
 def node_label(node) -> str:
-    """The schema of the registry op a node calls, else its kind."""
+    """The schema of the registry op a node calls, else its kind: PyTorch's `.Scalar`
+    overload when a number is the operand (`x * 2.0` calls aten::mul.Scalar there; the
+    registry folds it into mul.Tensor)."""
     op = node.op if not node.kind.startswith("prim::") else None
-    return str(op.schema) if op is not None else node.kind
+    if op is None:
+        return node.kind
+    if len(node.inputs) > 1 and isinstance(node.inputs[1].type, _NUMBERS):
+        scalar = scalar_form(op)
+        if scalar is not None:
+            return str(scalar)
+    return str(op.schema)
 
 
 class FusionReport(list):

@@ -21,6 +21,10 @@ Bugs fixed here (tests below fail before):
   afresh) keeps it fused. The partitioner now types such values as the latest run saw them
   (runtime/fusion.py `_type_as_last_run`; the groups' guards cover other types).
 
+- strict_fusion named the unfused `x * 2.0` `aten::mul.Tensor(Tensor self, Tensor other)`
+  (the registry folds PyTorch's `.Scalar` overloads into `.Tensor`); it now prints the
+  schema TorchScript prints, `aten::mul.Scalar(Tensor self, Scalar other) -> Tensor`.
+
 Deliberate differences (gpujit fuses more, or reports more, than NNC):
 - gpujit fuses in-place ops on locals, `remainder`/`floor_divide`/`fmod` of ints, `bitwise_not`,
   `maximum`/`minimum`, `clamp_min`/`clamp_max`, `clamp` with tensor bounds, `pow` with a
@@ -464,6 +468,18 @@ def test_strict_fusion_verdict(nnc, name):
     # each unfused node: its kind and the user's line
     assert re.search(r"aten::\w+.*\S+:3 +" + re.escape(body.split("\n")[0]), str(e.value)), \
         str(e.value)
+    if torch_ok:
+        return
+    # the same unfused nodes, each named by the schema TorchScript prints (`x * 2.0`:
+    # aten::mul.Scalar, though gpujit's registry folds it into mul.Tensor)
+    f = compile_unit(nnc, src).f
+    with pytest.raises(RuntimeError) as t:
+        for _ in range(2):
+            f(*[nnc.from_numpy(a.copy()) for a in args])
+    want = {ln.strip() for ln in str(t.value).splitlines() if ln.startswith("\taten::")}
+    got = {re.split(r"\s{2,}", ln.strip())[0] for ln in str(e.value).splitlines()
+           if ln.startswith("  aten::")}
+    assert got == want, (got, want)
 
 
 # the specializations a fusion strategy makes over a sequence of calls: TorchScript's

@@ -27,7 +27,7 @@ from .out_variants import eligible, out_variant
 from .overloads import _value_matches
 from .schema import ArgType
 
-__all__ = ["OpOverload", "OpOverloadPacket", "namespace"]
+__all__ = ["OpOverload", "OpOverloadPacket", "namespace", "scalar_form"]
 
 _NUMBER = (int, float, bool, np.number, np.bool_)
 
@@ -146,7 +146,7 @@ class OpOverload:
         return isinstance(other, OpOverload) and other._name == self._name
 
 
-def _scalar_form(opdef):
+def scalar_form(opdef):
     """PyTorch's `.Scalar` schema for a registry `.Tensor` pointwise op whose second
     Tensor operand also takes a number (add.Tensor -> add.Scalar), or None."""
     s = opdef.schema
@@ -177,7 +177,7 @@ class OpOverloadPacket:
             self._overloads[d.schema.overload or "default"] = OpOverload(
                 self, d, d.schema.overload or "default")
         for d in ovs:
-            s = _scalar_form(d)
+            s = scalar_form(d)
             if s is not None and "Scalar" not in self._overloads:
                 self._overloads["Scalar"] = OpOverload(self, d, "Scalar", s)
         # PyTorch's .out overloads (torch.ops.aten.add.out(x, y, out=o)): out_variants.py
