@@ -168,6 +168,35 @@ def test_inplace_after_a_reader_moved_into_a_later_group():
 
 
 
+# random chains of in-place writes, readers and unfusible ops on a local; later calls
+# bring shapes whose writes eager refuses (z of [1, 4] += y of [4, 4]) or accepts
+_WRITES = ["z.add_(y)", "z.mul_(2.0)", "z.relu_()", "z = z.sin()", "z.sub_(w, alpha=0.5)",
+           "u = z.cumsum(0)", "r = r + z.exp()", "z.mul_(y).add_(1.0)", "z = z.cumsum(1)",
+           "z.clamp_(-0.5, 0.5)", "u = u * z"]
+_SHAPES = [((4, 4),) * 3] * 3 + [((1, 4), (4, 4), (4, 4)), ((4, 4), (4, 1), (1, 4)),
+                                 ((4, 1), (4, 4), (4, 4)), ((4, 4),) * 3]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_inplace_write_chains_answer_as_eager(seed):
+    rng = np.random.default_rng(seed)
+    body = ["z = x * 1.5", "u = x * 0.0", "r = x * 0.0"] + [
+        _WRITES[i] for i in rng.integers(0, len(_WRITES), rng.integers(2, 7))]
+    src = "def f(x, y, w):\n" + "".join(f"    {ln}\n" for ln in body) + "    return z, u, r\n"
+    f = script(src, "f")
+    ns = {"torch": gpujit}
+    exec(src, ns)
+    for shapes in _SHAPES:
+        args = [gpujit.from_numpy(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+        try:
+            want = ns["f"](*[a.clone() for a in args])
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match=re.escape(str(e).split(":")[-1].strip())):
+                f(*[a.clone() for a in args])
+            continue
+        same(f(*[a.clone() for a in args]), want)
+
+
 # ------------------------------------------- fused code after a path the profile never saw
 
 NEW_PATH_SRC = '''
