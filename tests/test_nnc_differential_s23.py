@@ -19,7 +19,8 @@ Bugs fixed here (tests below fail before):
   [2, 4], rank 2 and 1) had an unknown type, so the code after it ran unfused from then on
   and a `strict_fusion` region there raised, where TorchScript (whose fallback specializes
   afresh) keeps it fused. The partitioner now types such values as the latest run saw them
-  (runtime/fusion.py `_type_as_last_run`; the groups' guards cover other types).
+  (runtime/fusion.py `_type_as_last_run`; the groups' guards cover other types). The same
+  made `set_profiling_runs(2)` with calls of two sizes fuse nothing at all.
 
 - strict_fusion named the unfused `x * 2.0` `aten::mul.Tensor(Tensor self, Tensor other)`
   (the registry folds PyTorch's `.Scalar` overloads into `.Tensor`); it now prints the
@@ -578,6 +579,20 @@ def test_fusion_strategy_specializations(nnc):
     assert len(torch_kinds) == len(STRATEGIES)
     for k, (strategy, kinds) in enumerate(zip(STRATEGIES, torch_kinds)):
         assert gpujit_kinds(strategy, k) == sorted(kinds), strategy
+
+
+def test_profiling_runs_of_different_sizes_still_fuse():
+    # two profiling runs merge [4, 4] and [6, 6] into unknown sizes: nothing fused at all
+    # (TorchScript does not fuse this either; gpujit types the groups as the latest run)
+    old = gpujit.jit.set_profiling_runs(2)
+    try:
+        f = script("def f(x, y):\n    return (x * y + 1.0).sigmoid() * x\n", "f")
+        for shape in [(4, 4), (6, 6), (6, 6), (4, 4), (2, 3)]:
+            x = gpujit.from_numpy(rnd(*shape))
+            same(f(x, x), (x * x + 1.0).sigmoid() * x)
+        assert "prim::TensorExprGroup" in str(f.fusion_report(x, x))
+    finally:
+        gpujit.jit.set_profiling_runs(old)
 
 
 @pytest.mark.parametrize("name", ["dtype_branch", "size_branch", "rank_branch", "loop_dtype"])
