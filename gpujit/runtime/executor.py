@@ -18,8 +18,8 @@ profile never saw keeps running it generically and asks for a new profile on the
 with its key (the profiles merge; its fusion groups are typed as the latest run saw their
 values, fusion._type_as_last_run, so code after the new path stays fused); module
 attributes whose type changed (model.double()) make the call leave the generated code
-before anything ran (a deopt) and choose or make the specialization that fits them. `GPUJIT_DUMP=graph,code` prints each new specialization's
-graph and source.
+before anything ran (a deopt) and choose or make the specialization that fits them.
+`GPUJIT_DUMP=graph,code` prints each new specialization's graph and source.
 """
 from __future__ import annotations
 
