@@ -24,7 +24,7 @@ spent its fusion budget (it runs unfused), shows bare.
 """
 from __future__ import annotations
 
-from ..ir import types as T
+from ..ir import types as T, SUBGRAPH_ATTR
 from ..ops.meta import is_c_contiguous
 from ..ir.graph import Node
 from .strategy import STATIC
@@ -112,6 +112,11 @@ def _guard(g, node, grp):
     for v, r in zip(node.outputs, results):
         v.replace_all_uses_with(r)
 
+    if not static:      # sizes read at run time: the group's own types show `*` too
+        _show_dynamic(node, dict(zip(values, types)))
+        for r in results:
+            r.type = _dynamic(r.type)
+
     fast = branch.add_block()
     inputs = list(node.inputs)
     node.owning_block.nodes.remove(node)
@@ -135,6 +140,33 @@ def _guard(g, node, grp):
     unpack.add_input(call.output)
     for t in out_types:
         slow.register_output(unpack.add_output(t))
+
+
+def _dynamic(t, checked=None):
+    """t as a DYNAMIC specialization holds it: the checked type of a group input, else
+    sizes read at run time (`*`; a size-1 dim stays, a DYNAMIC guard fixes which broadcast)
+    and no strides."""
+    if checked is not None:
+        return checked
+    if not isinstance(t, T.TensorType) or t.sizes is None:
+        return t
+    return t.with_(sizes=tuple(1 if s == 1 else None for s in t.sizes), strides=None)
+
+
+def _show_dynamic(node, checked):
+    """Retype the displayed group `node` (of the graph copy) and a copy of its subgraph
+    (the runtime's is shared with the copy: it stays as it is) for a DYNAMIC guard whose
+    checked types per group input Value are `checked`."""
+    sub = node.attrs[SUBGRAPH_ATTR].copy()
+    node.attrs = dict(node.attrs)
+    node.attrs[SUBGRAPH_ATTR] = sub
+    for outer, v in zip(node.inputs, sub.inputs):
+        v.type = _dynamic(v.type, checked.get(outer))
+    for n in sub.walk():
+        for v in n.outputs:
+            v.type = _dynamic(v.type)
+    for v in node.outputs:
+        v.type = _dynamic(v.type)
 
 
 def _unshaped(t):

@@ -146,3 +146,33 @@ def test_interpolate_in_script_still_takes_int_sizes():
 
     s = torch.jit.script(f)
     assert s(torch.ones(1, 1, 4), 8).shape == (1, 1, 8)
+
+
+def test_dynamic_graph_for_shows_run_time_sizes_in_the_group():
+    # TorchScript's DYNAMIC group subgraph reads `Float(*, *)`; gpujit showed the profiled
+    # sizes inside the group (and on its output) though the kernel reads them at run time
+    from gpujit.ir import SUBGRAPH_ATTR
+
+    def f(x, y):
+        return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+    old = torch.jit.set_fusion_strategy([("DYNAMIC", 5)])
+    try:
+        s = torch.jit.script(f)
+        for n in (4, 6):
+            x, y = torch.rand(n, 3), torch.rand(n, 3)
+            s(x, y)
+            s(x, y)
+        g = s.graph_for(x, y)
+        (group,) = [n for n in g.walk() if n.kind.startswith("prim::TensorExprGroup")]
+        sub = group.attrs[SUBGRAPH_ATTR]
+        assert all(str(v.type).startswith("Float(*, *") for v in sub.inputs)
+        assert all(str(v.type).startswith("Float(*, *")
+                   for n in sub.nodes if n.kind != "prim::Constant" for v in n.outputs)
+        assert str(group.output.type).startswith("Float(*, *")
+        assert "Float(*, *, strides=[*, 1]" in str(g)
+        # the runtime's own subgraph keeps its types: the next graph_for is the same
+        assert str(s.graph_for(x, y)) == str(g)
+        np.testing.assert_allclose(s(x, y).numpy(), f(x, y).numpy(), rtol=1e-6)
+    finally:
+        torch.jit.set_fusion_strategy(old)
