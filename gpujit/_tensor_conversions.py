@@ -1,6 +1,6 @@
 """gpujit.Tensor's conversions: to() (dtype, device, another tensor's, memory format),
 cpu()/cuda(), type()/type_as(), the dtype shorthands (float(), long(), bool(), ...),
-view_as/reshape_as, the new_* factories, resize_/resize_as_ and the .T/.mT/.H/.mH/.layout
+the new_* factories, resize_/resize_as_ and the .T/.mT/.H/.mH/.layout
 properties. They are written as the class TensorConversions, whose members tensor.py sets
 on Tensor as its own methods (not a base class: the registry's method bindings leave a
 Tensor's own methods in place, see ops/bind.py).
@@ -148,12 +148,6 @@ class TensorConversions:
 
     def bool(self):
         return self.to(_dt.bool)
-
-    def view_as(self, other):
-        return self.view(other.shape)
-
-    def reshape_as(self, other):
-        return self.reshape(other.shape)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from .ops.creation import tensor

@@ -83,7 +83,11 @@ class Tensor:
     # _base (set on views only, by registry.wrap_view): the Tensor at the root of the
     # view chain, which an in-place write with gradients through the view rebases
     # (autograd/recording.py) when the view was taken while nothing required grad
-    __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "_base", "__weakref__")
+    # _detached (set on detach() results only, read with getattr): its array views
+    # another tensor's memory, but autograd never treats it as a view, as PyTorch's
+    # detach(): an in-place write with gradients into it is a plain in-place op
+    __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "_base", "_detached",
+                 "__weakref__")
     # as torch.Tensor's: type(x) prints <class 'gpujit.Tensor'>, its public name
     __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
@@ -321,7 +325,11 @@ class Tensor:
         return handle
 
     def detach_(self):
-        """Cut this tensor from the graph in place (it becomes a leaf without grad)."""
+        """Cut this tensor from the graph in place (it becomes a leaf without grad). A
+        view refuses it, as in PyTorch (its base would keep the graph)."""
+        if getattr(self, "_base", None) is not None or (self._ag is not None
+                                                         and self._ag.view is not None):
+            raise RuntimeError(_DETACH_VIEW)
         if _registry.dispatch_state.tracing is not None:
             from .frontend.trace_hooks import detach_
             detach_(self)
@@ -475,6 +483,13 @@ def _empty_strides(shape):
         st.append(k)
         k *= max(int(n), 1)
     return tuple(reversed(st))
+
+
+_DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
 
 
 def _base_ptr(a):

@@ -129,6 +129,7 @@ def _record(op, args):
             return result
         if isinstance(target, Tensor) and "inplace_view" not in op.tags and \
                 target._data.base is not None and view is None and \
+                not getattr(target, "_detached", False) and \
                 target._data.size and _shares_memory(target):     # (0-size: no write)
             raise RuntimeError(
                 f"{op.public_name}: an in-place operation writes into a view while "

@@ -143,13 +143,15 @@ def wrap_view(a, dev, src, track=True):
     is seen by autograd's saved tensors of the other; a copy (reshape of a transposed
     tensor) gets its own. `track`: the view also remembers the root of its view chain
     (`_base`), which autograd rebases when an in-place op with gradients writes the view
-    (autograd/recording.py)."""
+    (autograd/recording.py); without it (detach()) the result is marked `_detached`."""
     t = wrap_array(a, dev)
     if isinstance(src, _Tensor) and shares_memory(t._data, src._data):
         t._vc = src._vc
         # (not a detach(), which autograd never follows to src; nor a view made in
         # no_grad mode, which PyTorch refuses to write with gradients)
-        if track and (grad_state is None or grad_state.enabled):
+        if not track:
+            t._detached = True
+        elif grad_state is None or grad_state.enabled:
             root = getattr(src, "_base", None)
             t._base = src if root is None else root
     return t

@@ -128,6 +128,18 @@ def reshape(xp, self, shape):
     return self.reshape(infer_size(shape, self.size))
 
 
+@op("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", tags=_VIEW, function=False,
+    meta=lambda self, other: _view_meta(self, other.shape))
+def view_as(xp, self, other):
+    return view(xp, self, other.shape)
+
+
+@op("aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)", tags=_VIEW, function=False,
+    meta=lambda self, other: _view_meta(self, other.shape))
+def reshape_as(xp, self, other):
+    return reshape(xp, self, other.shape)
+
+
 def _flatten_meta(self, start_dim=0, end_dim=-1):
     nd = len(self.shape)
     if nd == 0:
@@ -385,7 +397,7 @@ def unfold(xp, self, dimension, size, step):
 from .registry import derivative as _derivative  # noqa: E402
 
 
-@_derivative(view, reshape)
+@_derivative(view, reshape, view_as, reshape_as, wrt=("self",))
 def _reshape_grad(grad, self_shape):
     return grad.reshape(self_shape)
 

@@ -27,7 +27,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve
 from ..ir import types as _T
-from ..ops import registry as _reg
+from ..ops import overlap as _overlap, registry as _reg
 from ..ops.scalar_ops import GUARDED_FORMS, INT64_WRAPPED, PYTHON_FORMS, PYTHON_VALUED
 from .assume import NO_CONSTANT, constant_of, known
 from .profile import TensorSpec, ValueSpec, ListSpec, TupleSpec, EMPTY, spec_of
@@ -159,9 +159,10 @@ def _generic(cg, n, op, args):
         elif isinstance(sp, ListSpec) and isinstance(sp.elem, TensorSpec) and \
                 sp.elem.device is not dev:
             exprs[a.name] = f"[{_move(cg, 't_', dev)} for t_ in {a.expr}]"
+    rets, outs = s.returns, n.outputs
+    whole = _expanded_self(cg, op, args, exprs) if len(outs) == 1 else None
     call = _call_expr(cg, op, dev, [_Arg(a.name, a.type, a.value, a.expr, a.spec,
                                          consts[a.name]) for a in args], exprs)
-    rets, outs = s.returns, n.outputs
     wrote = None
     if len(outs) == 0:
         cg.emit(call)
@@ -190,6 +191,14 @@ def _generic(cg, n, op, args):
                     cg.emit(f"{o}._data = {name}")
             elif s.is_inplace:    # the impl may return UNCHANGED: it wrote nothing
                 wrote = cg.new_var("wrote")
+                if whole is not None and op.on_expanded == "changes":
+                    # (tril_ of an expanded self wrote a copy: its changed elements go back)
+                    r = cg.new_var("r")
+                    cg.emit(f"{r} = {call}")
+                    cg.emit(f"if {whole} is not None:")
+                    cg.emit(f"    {cg.bind(_reg.write_changes, 'write_changes')}({whole}, {r}, "
+                            f"{op.public_name!r})")
+                    call = r
                 cg.emit(f"{wrote} = {call} is not {cg.bind(_reg.UNCHANGED, 'UNCHANGED')}")
             else:
                 cg.emit(call)
@@ -219,6 +228,35 @@ def _generic(cg, n, op, args):
         else:
             cg.bump_viewed(args[0].value, wrote)
     return True
+
+
+def _expanded_self(cg, op, args, exprs):
+    """An in-place op's self whose elements share memory (expand) is written as the eager
+    entry writes it (ops/entry_codegen.py, ops/overlap.py): PyTorch's internal-overlap
+    error, or through a writable alias (masked_fill_ / index_put_ with PyTorch's
+    deprecation warning, fill_ / zero_), or a copy whose changes go back (tril_). Emits
+    the check (self's argument becomes a new variable) and returns the name holding the
+    whole self when the copy's changes are to be written back (else None)."""
+    s = op.schema
+    if not s.is_inplace or "inplace_view" in op.tags or op.on_expanded == "own" or \
+            op.unchanged_when is not None or not args or args[0].type.base != "Tensor" or \
+            args[0].type.is_list or not isinstance(args[0].spec, TensorSpec):
+        return None
+    name = args[0].name
+    se = exprs[name]
+    tgt = cg.new_var("self_w")
+    cg.emit(f"{tgt} = {se}")
+    ovl = cg.bind(_reg.has_internal_overlap, "has_internal_overlap")
+    target = cg.bind(_overlap.expanded_target, "expanded_target")
+    whole = cg.new_var("whole") if op.on_expanded == "changes" else None
+    if whole is not None:
+        cg.emit(f"{whole} = None")
+    cg.emit(f"if 0 in {tgt}.strides and {ovl}({tgt}):")
+    if whole is not None:
+        cg.emit(f"    {whole} = {tgt}")
+    cg.emit(f"    {tgt} = {target}({cg.bind(op, f'op_{op.public_name}')}, {tgt})")
+    exprs[name] = tgt
+    return whole
 
 
 def _has_tensor(specs):

@@ -166,7 +166,13 @@ def _pointwise(cg, n, op, args):
         se = self_arg.expr
         opname = cg.bind(op, f"op_{op.public_name}")
         others = [e for e, _ in tensors if e != se]
-        if dev is _cpu:
+        # (masked_fill_) PyTorch writes into a self with internal overlap, with its
+        # deprecation warning, only the elements it changes (registry.finish_inplace)
+        deprecated = op.on_expanded == "deprecated"
+        if deprecated:
+            cg.emit(f"_overlap = {cg.bind(_reg.has_internal_overlap, 'has_internal_overlap')}"
+                    f"({se})")
+        elif dev is _cpu:
             # (CUDA tensors check internal overlap below, NumPy's read-only expand above)
             cg.emit(f"if {cg.bind(_reg.has_internal_overlap, 'has_internal_overlap')}({se}):")
             cg.emit(f"    raise {cg.bind(_reg.internal_overlap_error, 'overlap_error')}()")
@@ -176,6 +182,14 @@ def _pointwise(cg, n, op, args):
             cg.emit(f"{check}({se}, ({', '.join(others)},))")
         cg.emit(f"if {target}.shape != {se}.shape:")
         cg.emit(f"    raise _shape_error({opname}, {se}, {target})")
+        if deprecated:
+            cg.emit("if _overlap:")
+            cg.emit(f"    {cg.bind(_reg.expanded_warning, 'expanded_warning')}"
+                    f"({op.public_name!r})")
+            cg.emit(f"    {cg.bind(_reg.write_changes, 'write_changes')}({se}, {target}"
+                    f".astype({se}.dtype, copy=False), {op.public_name!r})")
+            cg.emit("else:")
+            cg.depth += 1
         if dev is _cpu:
             # a read-only view (an expanded input) refuses NumPy's write: eager's rules
             # (finish_inplace) decide, writing where PyTorch writes (a 0- or 1-element
@@ -191,6 +205,8 @@ def _pointwise(cg, n, op, args):
             cg.emit(f"if {overlap}({se}):")
             cg.emit(f"    raise {cg.bind(_reg.internal_overlap_error, 'overlap_error')}()")
             cg.emit(f"{se}[...] = {target}")
+        if deprecated:
+            cg.depth -= 1
         cg.names[out] = se
         _bump_version(cg, self_arg.value, out)
     return True

@@ -1,0 +1,300 @@
+"""Random scripted programs of the generator's third mode (tests/program_fuzz_gen_c.py:
+views of inputs and locals, in-place writes through views and bases, detach/detach_,
+clone/contiguous, a requires_grad subset of the inputs, in-program leaves with
+torch.autograd.grad and backward()) run as test_program_fuzz_s20 runs the first mode's
+(values, the inputs written, aliasing, trace; no gradients), then with the subset of the
+inputs requiring grad: gpujit eager against PyTorch eager and gpujit.jit.script (over a
+sequence of calls) against torch.jit.script of the same source (or PyTorch eager where
+TorchScript differs from it). The outputs' values and requires_grad, the inputs' version
+counters, the gradients of the sum of the floating outputs, and the errors (forward or
+backward; the gist of PyTorch's message: "modified by an inplace operation", "a leaf
+Variable that requires grad", "a view of a leaf Variable"...) must agree.
+
+Where gpujit deliberately differs, the checks let it (besides test_program_fuzz_s20's and
+test_program_fuzz_s22's lists):
+- an in-place write into a piece of split/chunk/unbind (or a view of one) while gradients
+  are recorded: PyTorch refuses it (CreationMeta::MULTI_OUTPUT_NODE), gpujit
+  differentiates it (tests/test_autograd_views.py);
+- version numbers are compared between the eager runs only (TorchScript's and gpujit's
+  graphs may drop or merge writes' bookkeeping differently).
+
+GPUJIT_PROGRAM_FUZZ=<n> programs (default 36), GPUJIT_PROGRAM_FUZZ_SEED=<int> for other
+programs than the fixed ones (seeds 2301 + k)."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+from program_fuzz_gen_c import program_c
+
+torch = pytest.importorskip("torch")
+
+from test_program_fuzz_s20 import STRATEGIES, check, inputs, load, same  # noqa: E402
+
+GISTS = ["modified by an inplace operation", "a view of a leaf Variable",
+         "a leaf Variable that requires grad", "more than one element of the written-to",
+         "refer to a single memory location", "does not require grad",
+         "backward through the graph a second time", "detach views in-place",
+         "returns multiple views", "out of bounds", "is not a view of", "view size is not"]
+
+
+def gist(e):
+    if e is None:
+        return None
+    m = str(e)
+    for g in GISTS:
+        if g in m:
+            return g
+    return "error"
+
+
+def calls_for_c(seed):
+    """The calls a program gets: (A, B, dtype, layout, s, n, with_o, data seed)."""
+    r = np.random.default_rng(seed)
+    a0, b0 = int(r.integers(2, 6)), int(r.integers(2, 6))
+    a1, b1 = int(r.integers(2, 7)), int(r.integers(2, 7))
+    s, n = float(r.choice([0.5, -1.5, 2.0])), int(r.integers(1, 4))
+    o = bool(r.integers(0, 2))
+    return [(a0, b0, "float32", "c", s, n, o, 1), (a0, b0, "float32", "c", s, n, o, 2),
+            (a0, b0, "float32", "c", s, n, o, 3), (a1, b1, "float32", "t", s, n, o, 4),
+            (a0, b0, "float32", "s", -s, n, not o, 5), (a1, 1, "float32", "c", s, n, o, 6),
+            (a0, b0, "float64", "c", s, n, o, 7), (a0, b0, "float32", "e", s, n, o, 8),
+            (a0, b0, "float32", "c", s, n, o, 9)]
+
+
+def run_grad(fn, call, lib, need):
+    """What a call with the `need` inputs requiring grad gives: a dict of the forward's
+    error gist or outputs (detached), their requires_grad, the inputs' versions and
+    values, then the backward's error gist or the inputs' gradients."""
+    args = inputs(call, lib)
+    leaves = [a.detach().clone().requires_grad_(r) if a is not None else None
+              for a, r in zip(args[:4], need)]
+    res = {}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            outs = fn(*leaves, *args[4:])
+        except Exception as e:     # noqa: BLE001 - compared with the reference's error
+            res["forward"] = gist(e)
+            res["error"] = e
+            return res
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        res["outs"] = tuple(o.detach().clone() if hasattr(o, "detach") else o for o in outs)
+        res["requires_grad"] = [getattr(o, "requires_grad", None) for o in outs]
+        res["versions"] = [None if a is None else a._version for a in leaves]
+        res["inputs"] = [None if a is None else a.detach().clone() for a in leaves]
+        parts = [o.double().sum() for o in outs if hasattr(o, "requires_grad")
+                 and o.dtype in (lib.float16, lib.float32, lib.float64) and o.requires_grad]
+        if parts:
+            try:
+                loss = parts[0]
+                for p in parts[1:]:
+                    loss = loss + p
+                loss.backward()
+            except Exception as e:     # noqa: BLE001
+                res["backward"] = gist(e)
+                res["error"] = e
+                return res
+        res["grads"] = [None if a is None or a.grad is None else a.grad for a in leaves]
+    return res
+
+
+def compare(got, want, what, versions=True):
+    if "forward" in want or "forward" in got:
+        assert got.get("forward") == want.get("forward"), \
+            f"forward: gpujit {got.get('error')!r}, torch {want.get('error')!r}{what}"
+        return
+    same(got["outs"], want["outs"], what + " (outputs)")
+    assert got["requires_grad"] == want["requires_grad"], \
+        (what + " (requires_grad)", got["requires_grad"], want["requires_grad"])
+    same(got["inputs"], want["inputs"], what + " (inputs after the call)")
+    if versions:
+        assert got["versions"] == want["versions"], \
+            (what + " (input versions)", got["versions"], want["versions"])
+    if "backward" in want or "backward" in got:
+        assert got.get("backward") == want.get("backward"), \
+            f"backward: gpujit {got.get('error')!r}, torch {want.get('error')!r}{what}"
+        return
+    same(got["grads"], want["grads"], what + " (gradients)")
+
+
+def _multi_output_refusal(res):
+    return "returns multiple views" in str(res.get("error", ""))
+
+
+def check_grads_c(src, need, calls, strategy=None):
+    t_fn, g_fn = load(src, "torch"), load(src, "gpujit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            t_script = torch.jit.script(t_fn)
+        except Exception:          # noqa: BLE001 - not TorchScript: a generator slip
+            return "skip"
+    prev = gpujit.jit.set_fusion_strategy(strategy) if strategy else None
+    try:
+        g_script = gpujit.jit.script(g_fn)
+        for k, call in enumerate(calls):
+            what = f"\n{src}\nneed {need}\ncall {k}: {call}"
+            want = run_grad(t_fn, call, torch, need)
+            if _multi_output_refusal(want):     # (see the module docstring)
+                continue
+            got = run_grad(g_fn, call, gpujit, need)
+            compare(got, want, "eager" + what)
+            want_s = run_grad(t_script, call, torch, need)
+            got_s = run_grad(g_script, call, gpujit, need)
+            try:
+                compare(got_s, want_s, "script" + what, versions=False)
+            except AssertionError:
+                compare(got_s, want, "script (against eager)" + what, versions=False)
+    finally:
+        if prev is not None:
+            gpujit.jit.set_fusion_strategy(prev)
+
+
+_N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ", "36"))
+_SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_random_programs_c_match_pytorch_and_torchscript(chunk):
+    for k in range(chunk, _N // 2, 2):
+        seed = _SEED * 100003 + 2301 + k
+        src, traceable, _ = program_c(seed)
+        check(src, traceable, calls_for_c(seed), strategy=STRATEGIES[k % len(STRATEGIES)])
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_random_programs_c_gradients_and_errors_match_pytorch(chunk):
+    for k in range(chunk, _N, 2):
+        seed = _SEED * 100003 + 2301 + k
+        src, _, need = program_c(seed)
+        check_grads_c(src, need, calls_for_c(seed)[:6], strategy=STRATEGIES[k % len(STRATEGIES)])
+
+
+# ------------------------------------------------------------------ found by the above
+
+def _masked_fill_input(x2, s: float):
+    x2.masked_fill_(x2 > 0.5, s)
+    return x2
+
+
+def _index_put_input(x1, s: float):
+    x1.index_put_([gpujit.tensor([0])], gpujit.tensor(s))
+    return x1
+
+
+def _tril_input(x1, s: float):
+    x1.tril_()
+    return x1
+
+
+@pytest.mark.parametrize("fn", [_masked_fill_input, _index_put_input, _tril_input])
+def test_scripted_writes_into_an_expanded_input_as_eager(fn):
+    # (seeds 2320, 2363) masked_fill_ / index_put_ into an expanded input (stride 0):
+    # eager writes it with PyTorch's deprecation warning, the scripted code from its
+    # second call raised the internal-overlap error (pointwise in-place ops) or NumPy's
+    # "assignment destination is read-only" (index_put_: the compiled code called the
+    # impl on the read-only array, without the eager entry's expanded-self rules)
+    f = gpujit.jit.script(fn)
+    for k in range(3):
+        got = []
+        for g in (fn, f):
+            x = gpujit.tensor([[0.25, 1.0, 2.0]]).expand(3, 3)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got.append(g(x, 2.5).tolist())
+        assert got[0] == got[1], (k, got)
+    t = torch.tensor([[0.25, 1.0, 2.0]]).expand(3, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = {"_masked_fill_input": lambda: t.masked_fill_(t > 0.5, 2.5),
+                "_index_put_input": lambda: t.index_put_([torch.tensor([0])],
+                                                         torch.tensor(2.5)),
+                "_tril_input": lambda: t.tril_()}[fn.__name__]().tolist()
+    assert got[0] == want
+
+
+def _view_as(x, y):
+    a = x.view_as(y)
+    b = x.t().reshape_as(y)
+    a.mul_(2)
+    return a, b, x
+
+
+def test_view_as_and_reshape_as_script():
+    # (seed 2308) x.view_as(y) / x.reshape_as(y) were Python methods only: scripting
+    # said "gpujit has no Tensor method 'view_as'"; they are registry ops now
+    # (aten::view_as, aten::reshape_as), views with derivatives
+    f = gpujit.jit.script(_view_as)
+    assert "aten::view_as" in str(f.graph) and "aten::reshape_as" in str(f.graph)
+    for k in range(3):
+        got = []
+        for lib, fn in ((gpujit, f), (gpujit, _view_as), (torch, _view_as)):
+            x = lib.arange(6.0).reshape(2, 3).requires_grad_()
+            a, b, xx = fn(x * 1, lib.ones(3, 2))
+            (a * b).sum().backward()
+            got.append((a.tolist(), b.tolist(), xx.tolist(), x.grad.tolist()))
+        assert got[0] == got[1] == got[2], k
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        gpujit.ones(2, 3).t().view_as(gpujit.ones(6))
+
+
+def _detach_view_(x):
+    v = x.t().contiguous()          # x.t() itself where it is contiguous
+    v.detach_()
+    return v * 2
+
+
+def _detach_local_(x):
+    v = x * 2
+    w = v.detach()
+    w.detach_()
+    v.detach_()
+    return w, v
+
+
+@pytest.mark.parametrize("rg", [False, True])
+def test_detach__of_a_view_raises_as_pytorch(rg):
+    # (seeds 2347, 2381) PyTorch refuses detach_() on a view ("Can't detach views
+    # in-place"); gpujit cut it from the graph
+    for fn in (_detach_view_, gpujit.jit.script(_detach_view_)):
+        for _ in range(3):
+            with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+                fn(gpujit.ones(3, 2).t().requires_grad_(rg))
+            assert fn(gpujit.ones(2, 3).requires_grad_(rg)).requires_grad is False
+    for fn in (_detach_local_, gpujit.jit.script(_detach_local_)):
+        w, v = fn(gpujit.ones(2, 3).requires_grad_(rg))
+        assert not w.requires_grad and not v.requires_grad and v.grad_fn is None
+
+
+def _write_into_detached(x0, x2):
+    v1 = x0.clone().detach()
+    v1.addcmul_(x2, x2, value=0.5)
+    return v1
+
+
+def test_a_write_with_gradients_into_a_detached_tensor():
+    # (seed 2344, gradients) a detach() shares its source's memory but is no view for
+    # autograd (PyTorch writes into it as into any tensor); gpujit refused the write "into
+    # a view ... autograd did not record" while the source was alive (always, in script)
+    f = gpujit.jit.script(_write_into_detached)
+    for fn in (_write_into_detached, f, f, f):
+        x0 = gpujit.ones(2, 3, requires_grad=True)
+        x2 = gpujit.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        r = fn(x0, x2)
+        r.sum().backward()
+        assert r.requires_grad and x0.grad is None and x2.grad.tolist() == [2.0, 4.0, 6.0]
+    got = []
+    for lib in (gpujit, torch):
+        x0 = lib.ones(2, 3, requires_grad=True)
+        x2 = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        c = x0 * 1
+        d = c[1:].detach()              # a detach of a view: still no view
+        d.mul_(x2)
+        (d.sum() + (c * 2).sum()).backward()
+        got.append((c.tolist(), x0.grad.tolist(), x2.grad.tolist(), c._version))
+    assert got[0] == got[1]
