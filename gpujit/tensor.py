@@ -327,8 +327,12 @@ class Tensor:
     def detach_(self):
         """Cut this tensor from the graph in place (it becomes a leaf without grad). A
         view refuses it, as in PyTorch (its base would keep the graph)."""
-        if getattr(self, "_base", None) is not None or (self._ag is not None
-                                                         and self._ag.view is not None):
+        base = getattr(self, "_base", None)
+        if base is None and self._ag is not None and self._ag.view is not None:
+            base = self._ag.view.base
+        # (while tracing, `x.to(x.dtype)` / `x.contiguous()` hand back a new Tensor of x's
+        # own array, which eager returns as x itself: no view)
+        if base is not None and self._data is not base._data:
             raise RuntimeError(_DETACH_VIEW)
         if _registry.dispatch_state.tracing is not None:
             from .frontend.trace_hooks import detach_

@@ -15,6 +15,10 @@ test_program_fuzz_s22's lists):
 - an in-place write into a piece of split/chunk/unbind (or a view of one) while gradients
   are recorded: PyTorch refuses it (CreationMeta::MULTI_OUTPUT_NODE), gpujit
   differentiates it (tests/test_autograd_views.py);
+- a second backward through `x * 0.5` (or `x / 2`) after the graph was freed: PyTorch's
+  MulBackward0 saved the number wrapped as a tensor and raises "backward through the graph
+  a second time"; gpujit saves the number itself (nothing freed) and answers, as both do
+  for `x + 1`;
 - version numbers are compared between the eager runs only (TorchScript's and gpujit's
   graphs may drop or merge writes' bookkeeping differently).
 
@@ -115,6 +119,9 @@ def compare(got, want, what, versions=True):
     if versions:
         assert got["versions"] == want["versions"], \
             (what + " (input versions)", got["versions"], want["versions"])
+    if want.get("backward") == "backward through the graph a second time" and \
+            "backward" not in got:
+        return          # (see the module docstring: x * 0.5 saves a wrapped number)
     if "backward" in want or "backward" in got:
         assert got.get("backward") == want.get("backward"), \
             f"backward: gpujit {got.get('error')!r}, torch {want.get('error')!r}{what}"
@@ -298,3 +305,45 @@ def test_a_write_with_gradients_into_a_detached_tensor():
         (d.sum() + (c * 2).sum()).backward()
         got.append((c.tolist(), x0.grad.tolist(), x2.grad.tolist(), c._version))
     assert got[0] == got[1]
+
+
+def _detach_in_compiled_code(x):
+    v = x * 2
+    v.detach_()
+    return v * 3
+
+
+def test_detach__in_scripted_code_without_gradients():
+    # (seed 2404) from the call after profiling, with nothing requiring grad, the
+    # generated code ran aten::detach_ (an autograd call, not a registry op): "no registry
+    # op aten::detach_ takes (Tensor)"; graphs calling autograd run node by node
+    f = gpujit.jit.script(_detach_in_compiled_code)
+    for k in range(5):
+        assert f(gpujit.ones(2, 3)).tolist() == [[6.0] * 3] * 2, k
+
+
+def _write_read_only_pieces(x, s: float):
+    v = x.split(1, 0)[-1]
+    v.index_put_([gpujit.tensor([0])], gpujit.tensor(s))
+    w = x[0]
+    w.index_fill_(0, gpujit.tensor([1]), -1.0)
+    w[gpujit.tensor([2])] = 7.0
+    return x
+
+
+def test_index_writes_into_a_piece_of_an_expanded_input():
+    # (seed 2435) a row of an expanded tensor has no internal overlap, but NumPy's view of
+    # it is read-only: index_put_ / index_fill_ raised "assignment destination is
+    # read-only" (eager and scripted) where PyTorch writes (the row is the whole memory)
+    f = gpujit.jit.script(_write_read_only_pieces)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = torch.tensor([1.0, 2.0, 3.0, 4.0]).expand(2, 4)
+        v = t.split(1, 0)[-1]
+        v.index_put_([torch.tensor([0])], torch.tensor(2.5))
+        t[0].index_fill_(0, torch.tensor([1]), -1.0)
+        t[0][torch.tensor([2])] = 7.0
+        want = t.tolist()
+        for fn in (_write_read_only_pieces, f, f, f):
+            x = gpujit.tensor([1.0, 2.0, 3.0, 4.0]).expand(2, 4)
+            assert fn(x, 2.5).tolist() == want

@@ -419,8 +419,12 @@ class ScriptFunction(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
-        if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0]:
-            if kwargs or _Active.session is not None or _strict.depth or (
+        # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
+        # runs node by node on Tensor objects: _run)
+        if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0] or \
+                _calls_autograd(exe):
+            if kwargs or _Active.session is not None or _strict.depth or \
+                    _calls_autograd(exe) or (
                     _dispatch.autograd is not None and (
                         _grad_state.enabled or _enables_grad(exe))) or \
                     _autocast.active or \
@@ -454,8 +458,12 @@ class ScriptMethod(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
-        if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or _strict_open[0]:
-            if kwargs or _Active.session is not None or _strict.depth or (
+        # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
+        # runs node by node on Tensor objects: _run)
+        if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
+                _strict_open[0] or _calls_autograd(exe):
+            if kwargs or _Active.session is not None or _strict.depth or \
+                    _calls_autograd(exe) or (
                     _dispatch.autograd is not None and (
                         _grad_state.enabled or _enables_grad(exe))) or \
                     _autocast.active or \

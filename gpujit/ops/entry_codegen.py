@@ -225,6 +225,10 @@ def _gen_generic(op, fname, consts):
                  f"is not None and _op.unchanged_when({', '.join(names)})):")
         L.append(f"        _whole = a_{n}")
         L.append(f"        a_{n} = _expanded(_op, a_{n})")
+        # (a read-only NumPy view of an expanded tensor without overlap, x.expand(3, 4)[0]:
+        # PyTorch writes it)
+        L.append(f"    elif type(a_{n}) is _nd and not a_{n}.flags.writeable:")
+        L.append(f"        a_{n} = _writable(a_{n}, {op.public_name!r})")
     L.append(f"    r = _impl(xp, {call_args})")
     if checked:
         L.append("    if _whole is not None and _op.on_expanded == 'changes':")
@@ -329,7 +333,7 @@ def _compile(op, src, fname, consts):
               _checki=_r.checked_int,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
-              _changes=_overlap.write_changes)
+              _changes=_overlap.write_changes, _writable=_overlap.writable_target)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

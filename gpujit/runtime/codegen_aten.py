@@ -234,7 +234,8 @@ def _expanded_self(cg, op, args, exprs):
     """An in-place op's self whose elements share memory (expand) is written as the eager
     entry writes it (ops/entry_codegen.py, ops/overlap.py): PyTorch's internal-overlap
     error, or through a writable alias (masked_fill_ / index_put_ with PyTorch's
-    deprecation warning, fill_ / zero_), or a copy whose changes go back (tril_). Emits
+    deprecation warning, fill_ / zero_), or a copy whose changes go back (tril_); a
+    read-only view of one without overlap through a writable alias. Emits
     the check (self's argument becomes a new variable) and returns the name holding the
     whole self when the copy's changes are to be written back (else None)."""
     s = op.schema
@@ -255,6 +256,11 @@ def _expanded_self(cg, op, args, exprs):
     if whole is not None:
         cg.emit(f"    {whole} = {tgt}")
     cg.emit(f"    {tgt} = {target}({cg.bind(op, f'op_{op.public_name}')}, {tgt})")
+    # (a read-only NumPy view of an expanded tensor without overlap: written, as eager)
+    cg.emit(f"elif type({tgt}) is {cg.bind(np.ndarray, 'ndarray')} and not "
+            f"{tgt}.flags.writeable:")
+    cg.emit(f"    {tgt} = {cg.bind(_reg.writable_target, 'writable_target')}({tgt}, "
+            f"{op.public_name!r})")
     exprs[name] = tgt
     return whole
 
