@@ -287,7 +287,18 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return None if self._ag is None else self._ag.grad_fn
+        ag = self._ag
+        if ag is None:
+            if getattr(self, "_base", None) is None:
+                return None
+            # a view taken before its base required grad follows the base (PyTorch makes
+            # a view's grad_fn when it is read)
+            from .autograd.recording import view_grad_fn
+            return view_grad_fn(self)
+        if ag.view is not None:
+            from .autograd.recording import view_grad_fn
+            return view_grad_fn(self)
+        return ag.grad_fn
 
     @property
     def is_leaf(self):

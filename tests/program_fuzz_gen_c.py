@@ -55,6 +55,7 @@ class ProgramGenC(ProgramGen):
                      VarC("x2", ("B",), input_=True, leaf=self.need[2], grad=self.need[2])]
         self.autograd = False     # autograd calls in the program: not traced
         self.written = []         # vars sharing memory with a written one
+        self.leaf_writes = False  # a write into a leaf that requires grad or its view
 
     def var(self, name, shape, cat="f", **kw):
         v = VarC(name, shape, cat, **kw)
@@ -178,6 +179,8 @@ class ProgramGenC(ProgramGen):
         a = self.pick(lambda v: self.writable(v))
         if a is None:
             return
+        root = self.root_var(a)
+        self.leaf_writes |= root is not None and root.leaf
         kind = r.random()
         if kind < 0.35:
             b = self.operand_into(a.shape, "f")
@@ -312,8 +315,10 @@ class ProgramGenC(ProgramGen):
 
 
 def program_c(seed, **kw):
-    """(source text, traceable, need) for a seed in the third mode: need marks the
-    inputs (x0, x1, x2, o) that require grad in the gradient checks."""
+    """(source text, traceable, need, leaf_writes) for a seed in the third mode: need
+    marks the inputs (x0, x1, x2, o) that require grad in the gradient checks;
+    leaf_writes, whether the program writes into a leaf that requires grad (or a view of
+    one)."""
     g = ProgramGenC(seed, **kw)
     src = g.program()
-    return src, not (g.data_dependent or g.autograd), g.need
+    return src, not (g.data_dependent or g.autograd), g.need, g.leaf_writes

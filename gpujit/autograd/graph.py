@@ -31,6 +31,7 @@ def backward_name(op, bound=None, result=None) -> str:
 
 
 _NODE_CLASSES: dict = {}
+_QUALIFIED_NAMES = frozenset({"CopyBackwards"})
 
 
 def node_class(name: str) -> type:
@@ -139,7 +140,9 @@ class Node:
             self.metadata["traceback_"] = _anomaly.forward_traceback()
 
     def name(self) -> str:
-        return type(self).__name__
+        n = type(self).__name__
+        # (PyTorch's hand-written nodes name themselves with their C++ namespace)
+        return "torch::autograd::" + n if n in _QUALIFIED_NAMES else n
 
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) after the node ran (may return new grad_inputs)."""

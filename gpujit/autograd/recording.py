@@ -117,7 +117,11 @@ def _record(op, args):
             # a recorded view of a base: the base's gradient goes through CopySlices
             _views.check_overlap(target)
             base = view.base
-            if base._ag is not None and base._ag.requires_grad and base._ag.grad_fn is None:
+            # (PyTorch's test: the view requires grad and its base is a leaf, which a base
+            # that requires no grad is after base.detach_())
+            if base._ag is not None and base._ag.grad_fn is None and (
+                    base._ag.requires_grad or (target._ag is not None
+                                               and target._ag.requires_grad)):
                 raise RuntimeError(_views.LEAF_VIEW)
             base_edge = edge_of(base)
             edge_of(target)                 # (brings the view's grad_fn up to date)
@@ -160,6 +164,17 @@ def _adopt_view(t):
     _track_view(base, t)
     _views.sync_view(t)
     return True
+
+
+def view_grad_fn(t):
+    """Tensor.grad_fn of a view (registry.wrap_view's `_base`, or a recorded view): made
+    up to date with its base's writes, as PyTorch makes a view's grad_fn when read."""
+    if t._ag is None:
+        if not t.requires_grad or not _adopt_view(t):
+            return None
+    elif t._ag.view is not None:
+        _views.sync_view(t)
+    return t._ag.grad_fn
 
 
 def _track_view(base, t):

@@ -133,7 +133,7 @@ def sync_view(t):
     if base._ag is None or not base._ag.requires_grad:
         return
     from .recording import edge_of
-    node = AsStridedBackward(info, t, edge_of(base))
+    node = AsStridedBackward0(info, t, edge_of(base))
     t._ag.grad_fn = node
     t._ag.output_nr = 0
     node.out_refs = [weakref.ref(t)]
@@ -143,7 +143,7 @@ def _meta(t):
     return (tuple(t._data.shape), t._dtype, t._device)
 
 
-class AsStridedBackward(Node):
+class AsStridedBackward0(Node):
     """A view's grad_fn made from its base's: the view's gradient placed into zeros of
     the base's shape."""
 
@@ -241,7 +241,7 @@ def copy_slices(view, base_edge, op_node, slot):
         base._vc[0] += 1
     info.version = base._vc[0]
     # the view now reads its part of the base's new gradient
-    view_node = AsStridedBackward(info, view, (node, 0))
+    view_node = AsStridedBackward0(info, view, (node, 0))
     view._ag.grad_fn = view_node
     view._ag.output_nr = 0
     view_node.out_refs = [weakref.ref(view)]

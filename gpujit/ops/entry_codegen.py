@@ -262,10 +262,12 @@ def _returns_input(op) -> bool:
     """Does op's one result alias its first argument without writing it (Tensor(a) ->
     Tensor(a), not a view op): contiguous, to, positive... hand back the input itself
     when nothing needed doing, and PyTorch returns the input Tensor then (in-place writes
-    through views of either then reach the other's gradients)."""
+    through views of either then reach the other's gradients). A view op tagged
+    "returns_input" does too where PyTorch's does (flatten with start_dim == end_dim)."""
     rets, args = op.schema.returns, op.schema.arguments
     return (len(rets) == 1 and rets[0].type.alias is not None and not rets[0].type.is_write
-            and "view" not in op.tags and bool(args) and args[0].type.alias == rets[0].type.alias)
+            and ("view" not in op.tags or "returns_input" in op.tags) and bool(args)
+            and args[0].type.alias == rets[0].type.alias)
 
 
 def _unannotated_view(op):

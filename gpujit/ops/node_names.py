@@ -117,6 +117,7 @@ RULES = {
     "aten::to.device": "ToCopyBackward0",
     "aten::to.dtype_layout": "ToCopyBackward0",
     "aten::contiguous": "CloneBackward0",
+    "aten::copy": "CopyBackwards",          # copy_ (a hand-written node in PyTorch)
     "aten::clamp": "ClampBackward1",
     "aten::clip": "ClampBackward1",
     "aten::clamp.Tensor": "ClampBackward0",

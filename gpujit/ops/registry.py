@@ -44,6 +44,7 @@ TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondet
                   "factory", "linalg", "shape", "nn", "comparison", "no_fuse",
                   "inplace_view",    # t_, squeeze_: the impl returns self's new view
                   "output_per_input",  # Tensor[] -> Tensor[], output i from input i only
+                  "returns_input",  # a view op that may hand back its input itself (flatten)
                   "out"})           # out= variants (out_variants.py)
 
 OPS: dict = {}           # qualified name 'aten::add.Tensor' -> OpDef

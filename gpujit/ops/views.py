@@ -153,9 +153,11 @@ def _flatten_meta(self, start_dim=0, end_dim=-1):
 
 
 @op("aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)",
-    tags=_VIEW, meta=_flatten_meta)
+    tags=_VIEW | {"returns_input"}, meta=_flatten_meta)
 def flatten(xp, self, start_dim=0, end_dim=-1):
     shape = _flatten_meta(TensorMeta(None, self.shape, None), start_dim, end_dim).shape
+    if self.ndim and wrap_dim(start_dim, self.ndim) == wrap_dim(end_dim, self.ndim):
+        return self         # PyTorch hands back the input itself (a 1-d x.flatten() is x)
     return self.reshape(shape)
 
 
