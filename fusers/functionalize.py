@@ -132,9 +132,11 @@ def _requires_grad(v, assume=False) -> bool:
     return bool(t.requires_grad)
 
 
-def _reads_for_grad(n, v, assume=False) -> bool:
+def _reads_for_grad(n, v, assume=False, operands_only=False) -> bool:
     """Does the derivative of node n read its input or output v, for the inputs of n
-    that (as profiled; with assume, that could) require grad?"""
+    that (as profiled; with assume, that could) require grad? operands_only: only as an
+    argument other than self (an in-place op saves its old self apart; an operand that
+    is self, `v.addcmul_(v, v)`, is saved as it is, and the write then changes it)."""
     op = n.op if n.kind.startswith("aten::") else None
     d = op.derivative if op is not None else None
     if d is None or not hasattr(d, "needed"):
@@ -145,9 +147,10 @@ def _reads_for_grad(n, v, assume=False) -> bool:
     if not any(wants):
         return False
     for p in d.needed(wants):
-        if p == "result" and v in n.outputs:
+        if p == "result" and v in n.outputs and not operands_only:
             return True
-        if p in pos and pos[p] < len(n.inputs) and n.inputs[pos[p]] is v:
+        if p in pos and pos[p] < len(n.inputs) and n.inputs[pos[p]] is v and \
+                not (operands_only and pos[p] == 0):
             return True
     return False
 
@@ -155,7 +158,8 @@ def _reads_for_grad(n, v, assume=False) -> bool:
 def _autograd_saved(self_, node, assume=False) -> bool:
     """Would eager autograd have saved self_ before `node` writes it (with assume: were
     every floating tensor to require grad)?"""
-    if _reads_for_grad(self_.node, self_, assume):
+    if _reads_for_grad(self_.node, self_, assume) or \
+            _reads_for_grad(node, self_, assume, operands_only=True):
         return True
     block = node.owning_block
     at = block.nodes.index(node)

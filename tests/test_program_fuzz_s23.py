@@ -417,3 +417,52 @@ def test_a_view_follows_its_base_s_grad_fn():
         (x1 * 1).sum().backward()
         got.append(r + [x0.grad.tolist()])
     assert got[0] == got[1]
+
+
+def _addcmul_self(x1):
+    v3 = (x1.abs() + 1).log() + 0.5
+    v3.addcmul_(v3, v3, value=0.5)
+    return v3
+
+
+def test_a_scripted_write_whose_operand_is_self_keeps_eager_s_backward_error():
+    # (seed 2697, gradients) v.addcmul_(v, v): autograd saves the operands (v itself) and
+    # the write changes them: eager's backward raises "modified by an inplace operation";
+    # the scripted graph from its optimized call folded the write into its out-of-place
+    # form (fusers/functionalize.py looked at v's earlier readers, not at the writing op
+    # itself) and answered
+    f = gpujit.jit.script(_addcmul_self)
+    for fn in (_addcmul_self, f, f, f, f):
+        x = gpujit.ones(4, requires_grad=True)
+        r = fn(x)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            r.sum().backward()
+    assert f(gpujit.ones(4)).tolist() == _addcmul_self(gpujit.ones(4)).tolist()
+
+
+def test_storing_a_0_dim_tensor_fills_as_pytorch():
+    # (seed 2811) `v[...] = v[0]` (a 0-dim value on the CPU into a view of other sizes):
+    # PyTorch's copy_to fills (fill_(Tensor): no overlap check against the value); gpujit
+    # copied, and refused the partial overlap. x.fill_(w) of a 0-dim w that requires grad
+    # is fill_.Tensor, differentiable in w (it was the Scalar fill: no gradient)
+    got = []
+    for lib in (gpujit, torch):
+        x2 = lib.tensor([1.0, 2.0, 3.0])
+        v1 = x2[2:]
+        v1[...] = v1.select(0, -1)
+        x2[:2] = x2[2]
+        y = lib.zeros(2, 3)
+        w = lib.tensor(2.0, requires_grad=True)
+        y[0] = w * 3
+        y[:, 1] = w
+        z = lib.zeros(3)
+        z.fill_(w)
+        (y.sum() + z.sum()).backward()
+        names = [y.grad_fn.name(), z.grad_fn.name(), lib.fill(z, w).grad_fn.name(),
+                 (z * 1).fill_(2.0).grad_fn.name()]
+        with pytest.raises(RuntimeError, match="more than one element of the written-to"):
+            lib.zeros(1, 3).expand(2, 3)[:, 0] = lib.tensor(1.0)
+        with pytest.raises(RuntimeError, match="fill_ only supports 0-dimension value"):
+            lib.zeros(3).fill_(lib.ones(2))
+        got.append((x2.tolist(), x2._version, y.tolist(), w.grad.item(), names))
+    assert got[0] == got[1]

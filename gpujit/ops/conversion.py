@@ -229,6 +229,24 @@ def _same_data(a, b):
     return a.data.ptr == b.data.ptr and a.device == b.device
 
 
+def _fill_tensor_meta(self, value):
+    if len(value.shape) != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{len(value.shape)} dimensions.")
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::fill_.Tensor(Tensor(a!) self, Tensor value) -> Tensor(a!)", tags={"inplace"},
+    function=False, meta=_fill_tensor_meta)
+def fill_tensor_(xp, self, value):
+    """self.fill_(v) with a 0-dim tensor v (`x[...] = v` of a 0-dim v): differentiable in
+    v (each element of self is v). A self whose elements share memory is refused, as
+    PyTorch's (fill_ of a number writes it)."""
+    _fill_tensor_meta(self, value)
+    self.fill(value.astype(self.dtype)[()] if hasattr(value, "astype") else value)
+    return self
+
+
 @op("aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)", tags={"inplace"},
     function=False, meta=same_as(0))
 def fill_(xp, self, value):
@@ -355,3 +373,9 @@ def _copy_grad(grad, src_device):
 def _overwrite_grad(grad):
     import gpujit
     return gpujit.zeros_like(grad)      # every value of self is replaced by a constant
+
+
+@_derivative(fill_tensor_)
+def _fill_tensor_grad(grad):
+    import gpujit
+    return gpujit.zeros_like(grad), grad.sum()

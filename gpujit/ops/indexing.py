@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from ..device import cpu as _cpu
 from .meta import TensorMeta
 from .registry import op, OPS
 from . import registry as _reg
@@ -398,6 +399,13 @@ def setitem(t, index, value):
             value = tensor(value, dtype=t._dtype, device=t._device)
     if indices is None:
         shape = tuple(value.shape)
+        if shape != tuple(view.shape) and not shape and value._device is _cpu:
+            # PyTorch's copy_to fills with a 0-dim CPU value (fill_(Tensor): no overlap
+            # check against the value, `v[...] = v[0]`)
+            OPS["aten::fill_.Tensor"].public(view, value)
+            if view is not t and view._vc is not t._vc:
+                t._vc[0] += 1
+            return
         if shape != tuple(view.shape) and shape[:1] == (1,):
             # PyTorch drops the value's leading 1-dims first (copy_to, slicePrefix1sSize):
             # x[0] = v with v of shape [1] into a 0-dim x[0]

@@ -118,6 +118,9 @@ RULES = {
     "aten::to.dtype_layout": "ToCopyBackward0",
     "aten::contiguous": "CloneBackward0",
     "aten::copy": "CopyBackwards",          # copy_ (a hand-written node in PyTorch)
+    "aten::fill.Tensor": "FillBackward1",
+    "aten::fill_.Scalar": "FillBackward2",   # (in-place fills have their own entries)
+    "aten::fill_.Tensor": "FillBackward3",
     "aten::clamp": "ClampBackward1",
     "aten::clip": "ClampBackward1",
     "aten::clamp.Tensor": "ClampBackward0",
@@ -186,5 +189,5 @@ def node_name(op, bound, result) -> str:
         base = op.schema.base_name.rstrip("_")
         overload = op.name.partition(".")[2]
         key = f"{op.name.partition('::')[0]}::{base}" + (f".{overload}" if overload else "")
-        rule = _CACHE[op] = RULES.get(key) or camel(base) + "Backward0"
+        rule = _CACHE[op] = RULES.get(op.name) or RULES.get(key) or camel(base) + "Backward0"
     return rule if isinstance(rule, str) else rule(bound, result)
