@@ -466,3 +466,31 @@ def test_storing_a_0_dim_tensor_fills_as_pytorch():
             lib.zeros(3).fill_(lib.ones(2))
         got.append((x2.tolist(), x2._version, y.tolist(), w.grad.item(), names))
     assert got[0] == got[1]
+
+
+def _select_last(x2):
+    return x2[1:].select(0, -1)
+
+
+def test_select_out_of_range_says_select_as_pytorch():
+    # (seed 2851) the select op said indexing's "index -1 is out of bounds for dimension 0
+    # with size 0"; PyTorch's select says "select(): index -1 out of range for tensor of
+    # size [0] at dimension 0" (x[i] keeps indexing's message; TorchScript's x[i] is
+    # aten::select, with select's)
+    for lib in (gpujit, torch):
+        with pytest.raises(IndexError, match=r"select\(\): index -1 out of range for tensor "
+                                             r"of size \[0\] at dimension 0"):
+            lib.ones(1)[1:].select(0, -1)
+        with pytest.raises(IndexError, match=r"select\(\): index 0 out of range for tensor "
+                                             r"of size \[2, 0\] at dimension 1"):
+            lib.ones(2, 0).select(1, 0)
+        with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 1 with "
+                                             "size 3"):
+            lib.ones(2, 3)[:, 3]
+        with pytest.raises(IndexError, match="index 0 is out of bounds for dimension 0 with "
+                                             "size 0"):
+            lib.ones(0)[0]
+    f = gpujit.jit.script(_select_last)
+    for _ in range(3):
+        with pytest.raises(IndexError, match=r"select\(\): index -1 out of range"):
+            f(gpujit.ones(1))

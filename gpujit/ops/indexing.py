@@ -303,8 +303,7 @@ def _decompose(t, index):
         elif _is_int(item):
             # an int subclass stays itself: a size read while tracing (a TracedInt) keeps
             # the select following the input's shape
-            res = ops["aten::select.int"].public(res, d, item if isinstance(item, int)
-                                                 else int(item))
+            res = _select(res, d, item if isinstance(item, int) else int(item))
         elif _is_bool_scalar(item):
             # PyTorch: a new dim here, indexed by [0] (True) or by nothing (False)
             from .creation import tensor
@@ -366,13 +365,23 @@ def getitem(t, index):
         return OPS["aten::slice.Tensor"].public(t, 0, index.start, index.stop,
                                                 1 if step is None else step)
     if ti is int and t._data.ndim:
-        return OPS["aten::select.int"].public(t, 0, index)
+        return _select(t, 0, index)
     res, indices = _decompose(t, index)
     if indices is not None:
         res = OPS["aten::index.Tensor"].public(res, indices)
     elif res is t:
         res = OPS["aten::alias"].public(t)
     return res
+
+
+def _select(t, d, i):
+    """x[i] along dim d: the select op, after indexing's bounds check (its message is
+    not select()'s, as in PyTorch's applySelect)."""
+    a = t._data
+    if d < a.ndim and not -a.shape[d] <= i < a.shape[d]:
+        raise IndexError(f"index {i} is out of bounds for dimension {d} with size "
+                         f"{a.shape[d]}")
+    return OPS["aten::select.int"].public(t, d, i)
 
 
 def setitem(t, index, value):

@@ -320,7 +320,8 @@ def _select_index(shape, dim, index):
     d = wrap_dim(dim, len(shape))
     size = shape[d]
     if not -size <= index < size:
-        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(shape)} at dimension {d}")
     return d, index % size if size else index
 
 

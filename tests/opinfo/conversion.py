@@ -117,6 +117,13 @@ FILL_ = OpInfo(
              Sample(rand(0, 2), 1.0), Sample(rand(2, dtype=I64), True),
              *[Sample(rand(2, 3, dtype=d), 1) for d in ALL_DTYPES]])
 
+FILL_TENSOR_ = OpInfo(
+    "aten::fill_.Tensor", ref=lambda x, value: _fill_ref(x, value.item()),
+    samples=[Sample(rand(3, 4), rand()), Sample(rand(3, 4, dtype=I32), rand()),
+             Sample(rand(), rand(dtype=F64)), Sample(rand(0, 2), rand()),
+             *[Sample(rand(2, 3, dtype=d), rand(dtype=d)) for d in ALL_DTYPES]],
+    errors=[ErrorSample(rand(3), rand(2), match="fill_ only supports 0-dimension value tensor")])
+
 ZERO_ = OpInfo("aten::zero_", ref=lambda x: np.zeros_like(x), samples=_ALL)
 
 
@@ -167,5 +174,5 @@ AUTOCAST_FULL = OpInfo(
              Sample(rand(2, 3, dtype=F16), False, False),
              Sample(rand(3), True, True), Sample(rand(3, dtype=I32), True, True)])
 
-OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_,
+OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
            ZERO_, AUTOCAST_REDUCED, AUTOCAST_FULL] + CASTS

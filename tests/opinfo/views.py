@@ -69,6 +69,20 @@ RESHAPE = OpInfo(
     errors=[ErrorSample(rand(2, 6), [7], match="invalid for input of size 12")])
 
 
+VIEW_AS = OpInfo(
+    "aten::view_as", ref=lambda x, other: x.reshape(other.shape), noncontiguous=False,
+    samples=[Sample(rand(2, 6), rand(3, 4)), Sample(rand(1), rand()), Sample(rand(0, 3), rand(3, 0)),
+             Sample(rand(2, 3, dtype=I64), rand(6, dtype=F32))],
+    errors=[ErrorSample(rand(2, 6), rand(5), match=r"shape '\[5\]' is invalid for input of size 12"),
+            ErrorSample(rand(4, 3).T, rand(12), match="view size is not compatible")])
+
+RESHAPE_AS = OpInfo(
+    "aten::reshape_as", ref=lambda x, other: x.reshape(other.shape),
+    samples=[Sample(rand(2, 6), rand(3, 4)), Sample(rand(4, 3).T, rand(12)), Sample(rand(), rand(1)),
+             Sample(rand(3, dtype=B), rand(1, 3, 1))],
+    errors=[ErrorSample(rand(2, 6), rand(7), match="invalid for input of size 12")])
+
+
 def _flatten_ref(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return x.reshape(1)
@@ -166,8 +180,9 @@ SELECT = OpInfo(
     samples=[Sample(rand(3, 4), 0, 1), Sample(rand(3, 4), 1, -1), Sample(rand(2, 3, 4), -2, 2),
              Sample(rand(3), 0, 2), Sample(rand(3, 0), 0, 0), Sample(rand(2, 2, dtype=B), 1, 0)],
     errors=[ErrorSample(rand(3, 4), 0, 3, exc=IndexError,
-                        match="index 3 is out of bounds for dimension 0 with size 3"),
-            ErrorSample(rand(3, 4), 1, -5, exc=IndexError, match="out of bounds"),
+                        match=r"select\(\): index 3 out of range for tensor of size \[3, 4\] "
+                              r"at dimension 0"),
+            ErrorSample(rand(3, 4), 1, -5, exc=IndexError, match="out of range"),
             ErrorSample(rand(), 0, 0, exc=IndexError, match="0-dim tensor"),
             ErrorSample(rand(3), 1, 0, exc=IndexError, match="Dimension out of range")])
 
@@ -210,5 +225,5 @@ UNFOLD = OpInfo(
                                                 "but size is 4"),
             ErrorSample(rand(3), 0, 2, 0, match="step is 0 but must be > 0")])
 
-OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW,
+OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, VIEW_AS, RESHAPE_AS, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW,
            SELECT, SLICE, UNFOLD]
