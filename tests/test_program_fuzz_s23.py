@@ -494,3 +494,22 @@ def test_select_out_of_range_says_select_as_pytorch():
     for _ in range(3):
         with pytest.raises(IndexError, match=r"select\(\): index -1 out of range"):
             f(gpujit.ones(1))
+
+
+@pytest.mark.parametrize("make", [lambda x: x.flatten().unsqueeze(1).expand(-1, 2),
+                                  lambda x: x.unsqueeze(1).expand(-1, 2, -1),
+                                  lambda x: x.unfold(1, 2, 1), lambda x: x.t()[::2]])
+def test_an_expanded_view_of_a_base_written_with_gradients_sums_its_gradient(make):
+    # (seed 2996, gradients) a view taken before its base required grad, the base then
+    # written with values that require grad: the view's gradient reached the base through
+    # an index_put without accumulation, so elements sharing a base element (expand,
+    # unfold) kept one gradient instead of their sum
+    got = []
+    for lib in (gpujit, torch):
+        x0 = lib.ones(2, 3)
+        x2 = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        v1 = make(x0)
+        x0.add_(x2)
+        (v1 * lib.arange(float(v1.numel())).reshape(v1.shape)).sum().backward()
+        got.append(x2.grad.tolist())
+    assert got[0] == got[1]

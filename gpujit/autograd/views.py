@@ -144,7 +144,7 @@ def _meta(t):
 
 
 class AsStridedBackward0(Node):
-    """A view's grad_fn made from its base's: the view's gradient placed into zeros of
+    """A view's grad_fn made from its base's: the view's gradient summed into zeros of
     the base's shape."""
 
     def __init__(self, info, view, base_edge):
@@ -162,7 +162,9 @@ class AsStridedBackward0(Node):
         g = grads[0]
         shape, dtype, device = self.base_meta
         flat = gpujit.zeros(int(_numel(shape)), dtype=g.dtype, device=device)
-        flat = flat.index_put((self.pos.reshape(-1),), g.reshape(-1))
+        # (accumulated: elements of an expanded or unfolded view share a base element,
+        # which gets the sum of their gradients)
+        flat = flat.index_put((self.pos.reshape(-1),), g.reshape(-1), True)
         return [flat.reshape(shape).to(dtype)]
 
 
