@@ -281,7 +281,7 @@ class ProgramGenC(ProgramGen):
         loss = self.fresh()
         uses = [v for v in self.vars if v.grad and v.cat == "f"]
         parts = [f"({v.name} * {v.name}).sum()" for v in r.sample(uses, min(2, len(uses)))]
-        self.emit(f"{loss} = {' + '.join(parts)} + ({w} * 1.5).sum()")
+        self.emit(f"{loss} = {' + '.join(parts)} + ({w} * 1.25).sum()")
         g = self.fresh()
         if r.random() < 0.6:
             retain = r.choice(["", ", retain_graph=True"])

@@ -113,12 +113,12 @@ def run_grad(fn, call, lib, need):
     return res
 
 
-def compare(got, want, what, versions=True):
+def compare(got, want, what, versions=True, tol=None):
     if "forward" in want or "forward" in got:
         assert got.get("forward") == want.get("forward"), \
             f"forward: gpujit {got.get('error')!r}, torch {want.get('error')!r}{what}"
         return
-    same(got["outs"], want["outs"], what + " (outputs)")
+    same(got["outs"], want["outs"], what + " (outputs)", tol)
     assert got["requires_grad"] == want["requires_grad"], \
         (what + " (requires_grad)", got["requires_grad"], want["requires_grad"])
     same(got["inputs"], want["inputs"], what + " (inputs after the call)")
@@ -132,7 +132,7 @@ def compare(got, want, what, versions=True):
         assert got.get("backward") == want.get("backward"), \
             f"backward: gpujit {got.get('error')!r}, torch {want.get('error')!r}{what}"
         return
-    same(got["grads"], want["grads"], what + " (gradients)")
+    same(got["grads"], want["grads"], what + " (gradients)", tol)
 
 
 def _multi_output_refusal(res):
@@ -150,6 +150,8 @@ def check_grads_c(src, need, calls, strategy=None, leaf_writes=True):
     prev = gpujit.jit.set_fusion_strategy(strategy) if strategy else None
     try:
         g_script = gpujit.jit.script(g_fn)
+        # (float16 steps in the chain: PyTorch's half backward rounds elsewhere)
+        tol = 5e-3 if "half" in src or "float16" in src else None
         for k, call in enumerate(calls):
             what = f"\n{src}\nneed {need}\ncall {k}: {call}"
             want = run_grad(t_fn, call, torch, need)
@@ -158,13 +160,15 @@ def check_grads_c(src, need, calls, strategy=None, leaf_writes=True):
             if not leaf_writes and want.get("forward") == "a leaf Variable that requires grad":
                 continue        # (see the module docstring: a view's stale grad_fn)
             got = run_grad(g_fn, call, gpujit, need)
-            compare(got, want, "eager" + what)
+            compare(got, want, "eager" + what, tol=tol)
             want_s = run_grad(t_script, call, torch, need)
+            if _multi_output_refusal(want_s):
+                continue
             got_s = run_grad(g_script, call, gpujit, need)
             try:
-                compare(got_s, want_s, "script" + what, versions=False)
+                compare(got_s, want_s, "script" + what, versions=False, tol=tol)
             except AssertionError:
-                compare(got_s, want, "script (against eager)" + what, versions=False)
+                compare(got_s, want, "script (against eager)" + what, versions=False, tol=tol)
     finally:
         if prev is not None:
             gpujit.jit.set_fusion_strategy(prev)
@@ -513,3 +517,25 @@ def test_an_expanded_view_of_a_base_written_with_gradients_sums_its_gradient(mak
         (v1 * lib.arange(float(v1.numel())).reshape(v1.shape)).sum().backward()
         got.append(x2.grad.tolist())
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("make", [lambda x: x[:-1].detach()[1::2].diagonal(1),
+                                  lambda x: x[1:2].diagonal(1), lambda x: x.diagonal(1),
+                                  lambda x: x[1].detach()])
+def test_writing_a_diagonal_of_an_expanded_tensor(make):
+    # (seed 3065) diagonal is an as_strided view: NumPy's read-only array over a
+    # DummyArray base, where the writable alias's walk to the memory stopped ("the tensor's
+    # memory is read-only"); PyTorch writes the one element
+    got = []
+    for lib in (gpujit, torch):
+        x = lib.tensor([[1.0, 2.0]]).expand(3, 2)
+        make(x).pow_(2)
+        got.append(x.tolist())
+    assert got[0] == got[1]
+    a = np.ones((2, 2), dtype=np.float32)
+    a.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = gpujit.from_numpy(a)
+    with pytest.raises(RuntimeError, match="read-only"):
+        t.diagonal().pow_(2)

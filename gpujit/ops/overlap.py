@@ -146,8 +146,15 @@ def writable_target(a, what, overlap_ok=False):
     if not overlap_ok and has_internal_overlap(a):
         raise internal_overlap_error()
     root = a
-    while isinstance(root.base, np.ndarray):
-        root = root.base
+    while True:
+        b = root.base
+        if not isinstance(b, np.ndarray):
+            # (as_strided's result, diagonal's: its base is NumPy's DummyArray, whose
+            # .base is the array it views)
+            b = getattr(b, "base", None)
+            if not isinstance(b, np.ndarray):
+                break
+        root = b
     if not root.flags.writeable:
         raise RuntimeError(f"{what}: the tensor's memory is read-only (a NumPy array that is "
                            f"not writeable was shared without a copy)")
