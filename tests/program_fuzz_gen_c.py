@@ -18,7 +18,7 @@ Every var records its storage root (the input or local whose memory it views) so
 generator knows which writes reach which tensors."""
 from __future__ import annotations
 
-from program_fuzz_gen import ProgramGen, Var
+from program_fuzz_gen import ProgramGen, Var, bcast
 
 
 class VarC(Var):
@@ -183,7 +183,7 @@ class ProgramGenC(ProgramGen):
         self.leaf_writes |= root is not None and root.leaf
         kind = r.random()
         if kind < 0.35:
-            b = self.operand_into(a.shape, "f")
+            b = self.operand_for(a)
             if b is not None:
                 self.emit(r.choice(_WRITE_B).format(a=a.name, b=b.name, s="s"))
                 a.grad = a.grad or b.grad
@@ -207,7 +207,7 @@ class ProgramGenC(ProgramGen):
             self.mark_written(a, b is not None and b.grad and val == b.name)
             return
         if kind < 0.65:
-            b = self.operand_into(a.shape, "f")
+            b = self.operand_for(a)
             if b is not None:
                 op = r.choice(_AUG)
                 self.emit(f"{a.name} {op} {b.name}")
@@ -219,6 +219,13 @@ class ProgramGenC(ProgramGen):
             return
         self.emit(r.choice(_WRITE_S).format(a=a.name, s="s"))
         self.mark_written(a, False)
+
+    def operand_for(self, a):
+        """An operand of a write into a: a itself or a var of other memory (an operand
+        viewing a's memory elsewhere makes PyTorch's answer depend on its kernel's order
+        where its overlap check gives up, on a non-dense self: not generated)."""
+        return self.pick(lambda v: bcast(a.shape, v.shape) == tuple(a.shape) and v.cat == "f"
+                         and (v is a or v.root != a.root))
 
     def mark_written(self, a, grad):
         self.written += [v for v in self.vars if v.root == a.root and v.cat == "f"]

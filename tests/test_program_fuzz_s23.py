@@ -539,3 +539,27 @@ def test_writing_a_diagonal_of_an_expanded_tensor(make):
         t = gpujit.from_numpy(a)
     with pytest.raises(RuntimeError, match="read-only"):
         t.diagonal().pow_(2)
+
+
+@pytest.mark.parametrize("op", ["addcmul", "addcdiv", "lerp"])
+def test_ternary_ops_save_only_what_the_needed_gradients_read(op):
+    # (seed 3271, gradients) v5.addcmul_(v4, v4) with v4 needing no gradient, then v4
+    # written: addcmul kept both operands for every gradient and backward raised
+    # "modified by an inplace operation"; PyTorch saves tensor2 only for tensor1's
+    # gradient (lerp, addcdiv alike)
+    res = []
+    for lib in (gpujit, torch):
+        out = []
+        for need in ((True, False, False), (False, True, False), (False, False, True)):
+            a, b, c = [lib.tensor([1.0, 2.0, 3.0]) + k for k in range(3)]
+            a, b, c = [t.requires_grad_(r) for t, r in zip((a, b, c), need)]
+            x, y, z = a * 1, b * 1, c * 1
+            r = getattr(lib, op)(x, y, z)
+            y.add_(1)
+            try:
+                r.sum().backward()
+                out.append([None if t.grad is None else t.grad.tolist() for t in (a, b, c)])
+            except RuntimeError as e:
+                out.append("modified by an inplace operation" in str(e))
+        res.append(out)
+    assert res[0] == res[1]

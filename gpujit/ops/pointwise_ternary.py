@@ -199,17 +199,24 @@ def _lerp_scalar_grad(grad, weight):
     return grad * (1 - weight), grad * weight
 
 
-@_derivative(lerp_tensor)
-def _lerp_grad(grad, self, end, weight):
-    return grad * (1 - weight), grad * weight, grad * (end - self)
+# (reads: a tensor is saved only for the gradients that read it, as PyTorch saves: an
+# operand written in place later is no error when nothing that needs a gradient read it)
+@_derivative(lerp_tensor, reads={"self": ("weight",), "end": ("weight",),
+                                 "weight": ("self", "end")})
+def _lerp_grad(grad, self, end, weight, needs_grad):
+    return (grad * (1 - weight) if needs_grad[0] else None,
+            grad * weight if needs_grad[1] else None,
+            grad * (end - self) if needs_grad[2] else None)
 
 
-@_derivative(addcmul)
-def _addcmul_grad(grad, tensor1, tensor2, value):
-    return grad, _scaled(grad * tensor2, value), _scaled(grad * tensor1, value)
+@_derivative(addcmul, reads={"tensor1": ("tensor2",), "tensor2": ("tensor1",)})
+def _addcmul_grad(grad, tensor1, tensor2, value, needs_grad):
+    return (grad, _scaled(grad * tensor2, value) if needs_grad[1] else None,
+            _scaled(grad * tensor1, value) if needs_grad[2] else None)
 
 
-@_derivative(addcdiv)
-def _addcdiv_grad(grad, tensor1, tensor2, value):
+@_derivative(addcdiv, reads={"tensor1": ("tensor2",), "tensor2": ("tensor1", "tensor2")})
+def _addcdiv_grad(grad, tensor1, tensor2, value, needs_grad):
     g = _scaled(grad, value)
-    return grad, g / tensor2, -g * tensor1 / (tensor2 * tensor2)
+    return (grad, g / tensor2 if needs_grad[1] else None,
+            -g * tensor1 / (tensor2 * tensor2) if needs_grad[2] else None)
