@@ -563,3 +563,57 @@ def test_ternary_ops_save_only_what_the_needed_gradients_read(op):
                 out.append("modified by an inplace operation" in str(e))
         res.append(out)
     assert res[0] == res[1]
+
+
+def test_an_empty_view_shares_its_base_s_version_counter():
+    # (seed 3427) y.diagonal(1) of a [2, 1] y is empty: it shared no memory, so it got a
+    # counter of its own and writes through it left y's version behind PyTorch's
+    got = []
+    for lib in (gpujit, torch):
+        y = lib.ones(2, 1)
+        v = y.diagonal(1).view(-1)
+        v.copy_(v)
+        w = lib.ones(3)
+        w[1:1].add_(1)
+        got.append((y._version, w._version, v._version))
+    assert got[0] == got[1]
+
+
+def test_writing_a_reshape_copy_with_gradients():
+    # (seed 3766) x.t().reshape(-1) / flatten copies (no view fits the strides); NumPy hands
+    # back a view of its private buffer, which a view taken of the result also holds:
+    # autograd took it for another tensor's memory and refused an in-place write with
+    # gradients into the copy
+    got = []
+    for lib in (gpujit, torch):
+        x0 = lib.ones(4, 3).t()
+        x2 = lib.tensor(2.0, requires_grad=True)
+        v6 = x0[:, None, :].flatten()
+        v7 = v6.view_as(v6)
+        v6.addcmul_(x2, x2, value=0.5)
+        v = lib.ones(4, 3).t().reshape(-1)
+        w = v[1:]
+        v.mul_(x2)
+        (v6.sum() + v7.sum() * 2 + (w * 3).sum()).backward()
+        got.append((v6._base is None, v7.tolist(), x2.grad.item()))
+    assert got[0] == got[1]
+
+
+def test_unfold_keeps_only_its_input_s_shape_for_backward():
+    # (seed 3403, gradients) unfold's backward saved its input: after the graph was freed
+    # by an earlier backward a second backward through the unfold raised "backward through
+    # the graph a second time", and writing the input after the unfold failed the version
+    # check; PyTorch's UnfoldBackward0 keeps sizes only
+    got = []
+    for lib in (gpujit, torch):
+        x = lib.arange(5.0, requires_grad=True)
+        y = x * 1
+        u = y.unfold(0, 2, 1)
+        y.add_(1)
+        (u * lib.arange(8.0).reshape(4, 2)).sum().backward()
+        v1 = lib.arange(1.0, 5.0).requires_grad_()
+        v2 = v1.unfold(0, 2, 1)
+        (v2 * v2).sum().backward()
+        v2.reciprocal().sum().backward()
+        got.append((x.grad.tolist(), v1.grad.tolist()))
+    assert got[0] == got[1]

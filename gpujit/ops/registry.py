@@ -146,7 +146,9 @@ def wrap_view(a, dev, src, track=True):
     (`_base`), which autograd rebases when an in-place op with gradients writes the view
     (autograd/recording.py); without it (detach()) the result is marked `_detached`."""
     t = wrap_array(a, dev)
-    if isinstance(src, _Tensor) and shares_memory(t._data, src._data):
+    # (an empty result shares no memory, but PyTorch's view is one all the same)
+    if isinstance(src, _Tensor) and (shares_memory(t._data, src._data) or (
+            a.size == 0 and a.dtype == src._data.dtype and dev is src._device)):
         t._vc = src._vc
         # (not a detach(), which autograd never follows to src; nor a view made in
         # no_grad mode, which PyTorch refuses to write with gradients)

@@ -6,6 +6,7 @@ from math import prod as _numel
 import numpy as np
 
 from .meta import TensorMeta, wrap_dim
+from .overlap import own_layout
 from .registry import op
 
 _VIEW = {"view"}
@@ -125,7 +126,18 @@ def view_dtype(xp, self, dtype):
 @op("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", tags=_VIEW,
     meta=_view_meta)
 def reshape(xp, self, shape):
-    return self.reshape(infer_size(shape, self.size))
+    return _reshaped(self, infer_size(shape, self.size))
+
+
+def _reshaped(a, shape):
+    """a.reshape(shape); a copy NumPy made (no view fits the strides) is marked as its
+    value's own memory: NumPy hands back a view of its private buffer, which autograd
+    would otherwise take for another tensor's memory (ops/overlap.py: own_layout)."""
+    r = a.reshape(shape)
+    if type(r) is np.ndarray and r.base is not None and r.base is not a and r.size and \
+            not np.may_share_memory(r, a):
+        own_layout(r)
+    return r
 
 
 @op("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", tags=_VIEW, function=False,
@@ -158,7 +170,7 @@ def flatten(xp, self, start_dim=0, end_dim=-1):
     shape = _flatten_meta(TensorMeta(None, self.shape, None), start_dim, end_dim).shape
     if self.ndim and wrap_dim(start_dim, self.ndim) == wrap_dim(end_dim, self.ndim):
         return self         # PyTorch hands back the input itself (a 1-d x.flatten() is x)
-    return self.reshape(shape)
+    return _reshaped(self, shape)
 
 
 def _permute_dims(dims, nd):
@@ -475,18 +487,20 @@ def _slice_grad(grad, self_shape, dim, start, end, step):
     return put_along(grad, self_shape, d, _positions(grad, start, max(stop, start), step))
 
 
-@_derivative(unfold)
-def _unfold_grad(grad, self, dimension, size, step):
+@_derivative(unfold, wrt=("self",))
+def _unfold_grad(grad, self_shape, dimension, size, step):
     """out[..., i, ..., j] = self[..., i*step + j, ...]: the window dim (last) goes next to
-    `dimension`, the two merge, and each (i, j) adds into position i*step + j."""
-    if self.dim() == 0:
+    `dimension`, the two merge, and each (i, j) adds into position i*step + j. (Only
+    self's shape is kept, as PyTorch's UnfoldBackward0: writing self later is no error,
+    and a freed graph's node runs again.)"""
+    if len(self_shape) == 0:
         return grad.sum().reshape(())          # size is 0 or 1: at most one window
-    d = wrap_dim(dimension, self.dim())
+    d = wrap_dim(dimension, len(self_shape))
     n = grad.shape[d]
     g = grad.movedim(-1, d + 1)
     g = g.reshape(tuple(g.shape[:d]) + (n * size,) + tuple(g.shape[d + 2:]))
     idx = (_positions(grad, 0, n).unsqueeze(1) * step + _positions(grad, 0, size)).reshape(-1)
-    return put_along(g, self.shape, d, idx)
+    return put_along(g, tuple(self_shape), d, idx)
 
 
 from .registry import nondifferentiable as _nondifferentiable  # noqa: E402
