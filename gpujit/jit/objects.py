@@ -163,7 +163,7 @@ class _GraphCallable:
             return interpret(exe.graph, *leading, *args)
         exe = self._get_executable()
         _LAST[0] = exe.weak_self
-        if _calls_autograd(exe):
+        if exe.calls_autograd:
             # x.backward(), torch.autograd.grad, requires_grad_: what they differentiate
             # must be recorded, so the graph runs node by node through the recording ops
             from ..runtime import interpret
@@ -298,16 +298,6 @@ def _tensor_attr_paths(graph):
     return tuple(out)
 
 
-def _calls_autograd(exe) -> bool:
-    """Does the compiled graph call autograd itself (frontend/script/autograd_calls.py)?"""
-    r = exe.__dict__.get("_calls_autograd")
-    if r is None:
-        from ..ir.schema_match import AUTOGRAD_KINDS
-        r = exe.__dict__["_calls_autograd"] = any(n.kind in AUTOGRAD_KINDS
-                                                  for n in exe.graph.walk())
-    return r
-
-
 def _enables_grad(exe) -> bool:
     """Can the compiled graph switch grad mode on (a `with torch.enable_grad():` region, a
     `torch.set_grad_enabled(b)` call)? Called under no_grad, what runs after the switch
@@ -422,9 +412,9 @@ class ScriptFunction(_GraphCallable):
         # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
         # runs node by node on Tensor objects: _run)
         if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0] or \
-                _calls_autograd(exe):
+                exe.calls_autograd:
             if kwargs or _Active.session is not None or _strict.depth or \
-                    _calls_autograd(exe) or (
+                    exe.calls_autograd or (
                     _dispatch.autograd is not None and (
                         _grad_state.enabled or _enables_grad(exe))) or \
                     _autocast.active or \
@@ -461,9 +451,9 @@ class ScriptMethod(_GraphCallable):
         # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
         # runs node by node on Tensor objects: _run)
         if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
-                _strict_open[0] or _calls_autograd(exe):
+                _strict_open[0] or exe.calls_autograd:
             if kwargs or _Active.session is not None or _strict.depth or \
-                    _calls_autograd(exe) or (
+                    exe.calls_autograd or (
                     _dispatch.autograd is not None and (
                         _grad_state.enabled or _enables_grad(exe))) or \
                     _autocast.active or \
