@@ -16,7 +16,7 @@ from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
-           "gammainc", "gammaincc", "i0", "i1", "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
+           "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e", "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
            "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
 
 erf = _g.erf
@@ -45,6 +45,8 @@ ndtr = _reg.OPS["aten::special_ndtr"].public
 entr = _reg.OPS["aten::special_entr"].public
 xlog1py = _reg.OPS["aten::special_xlog1py"].public
 i1 = _reg.OPS["aten::special_i1"].public
+i0e = _reg.OPS["aten::special_i0e"].public
+i1e = _reg.OPS["aten::special_i1e"].public
 i0 = _g.i0
 
 

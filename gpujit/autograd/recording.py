@@ -245,8 +245,7 @@ def _record_op(op, args, d, inplace, names, bound):
         if p in ("result", "needs_grad"):
             continue
         if p not in bound and p.endswith("_shape"):
-            t = bound[p[:-6]]
-            pre[p] = tuple(t._data.shape) if isinstance(t, Tensor) else None
+            pre[p] = _reg.shape_param(bound[p[:-6]])
             continue
         if p not in bound and p.endswith("_device"):     # (not the tensor: no version)
             t = bound[p[:-7]]

@@ -123,8 +123,7 @@ def _node_grads(n, env, gouts, req):
             kw[p] = tuple(pos.get(w) is not None and pos[w] < len(n.inputs)
                           and n.inputs[pos[w]] in req for w in d.wrt)
         elif p not in bound and p.endswith("_shape"):
-            t = bound[p[:-6]]
-            kw[p] = tuple(t.shape) if isinstance(t, Tensor) else None
+            kw[p] = _reg.shape_param(bound[p[:-6]])
         elif p not in bound and p.endswith("_device"):
             t = bound[p[:-7]]
             kw[p] = t.device if isinstance(t, Tensor) else None

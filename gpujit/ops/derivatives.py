@@ -16,7 +16,8 @@ class Derivative:
     returns several tensors, zeros where an output got none, a list for a Tensor[] return)
     and, by keyword, exactly the values it names among `result` (the op's output), the
     schema's argument names, and `<arg>_shape` (a tensor argument's shape, as a tuple: what
-    sum's backward needs, without keeping the tensor alive or version-checking it),
+    sum's backward needs, without keeping the tensor alive or version-checking it; a
+    tuple of shapes for a Tensor[] argument: cat's),
     `<arg>_device` (likewise its device: copy_'s backward), and
     `needs_grad` (a tuple of bools, one per `wrt` name: skip work for inputs that need no
     gradient, such as a first layer's input); it returns one gradient per name in `wrt`
@@ -59,6 +60,15 @@ class NonDifferentiable:
         self.inplace_error = inplace_error
 
 
+def shape_param(value):
+    """What a derivative's `<arg>_shape` parameter gets for the argument `value`: a
+    tensor's shape as a tuple, a tuple of them for a Tensor[] argument, else None."""
+    if isinstance(value, (list, tuple)):
+        return tuple(shape_param(v) for v in value)
+    shape = getattr(value, "shape", None)
+    return tuple(shape) if shape is not None else None
+
+
 def _opdefs(target):
     from .registry import OpDef, OPS, OVERLOADS     # (the registry imports this module)
     if isinstance(target, OpDef):
@@ -84,6 +94,8 @@ def derivative(*targets, wrt=None, reads=None):
                 names |= {a.name + suffix for a in d.schema.arguments
                           if a.type.base == "Tensor" and not a.type.is_list
                           for suffix in ("_shape", "_device")}
+                names |= {a.name + "_shape" for a in d.schema.arguments
+                          if a.type.base == "Tensor" and a.type.is_list}
                 bad = [p for p in params if p not in names]
                 if bad:
                     raise TypeError(f"derivative of {d.name}: {bad} are not arguments of "

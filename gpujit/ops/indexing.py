@@ -445,11 +445,11 @@ def _alias_grad(grad):
 
 
 @_derivative(index, wrt=("self",))
-def _index_grad(grad, self, indices):
+def _index_grad(grad, self_shape, indices):
     """x[idx] picks (possibly repeated) entries: their gradients add up in a zeros tensor
-    of x's shape (index_put_ with accumulate on a fresh tensor)."""
+    of x's shape (index_put_ with accumulate on a fresh tensor); x itself is not kept."""
     import gpujit
-    out = gpujit.zeros(tuple(self.shape), dtype=grad.dtype, device=grad.device)
+    out = gpujit.zeros(tuple(self_shape), dtype=grad.dtype, device=grad.device)
     return out.index_put_(list(indices), grad, True)
 
 

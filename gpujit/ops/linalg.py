@@ -371,14 +371,16 @@ def _bmm_grad(grad, self, mat2, needs_grad):
             self.transpose(1, 2).bmm(grad) if needs_grad[1] else None)
 
 
-@_derivative(mv)
-def _mv_grad(grad, self, vec):
-    return grad.unsqueeze(-1) * vec, self.t().mv(grad)
+@_derivative(mv, reads={"self": ("vec",), "vec": ("self",)})
+def _mv_grad(grad, self, vec, needs_grad):
+    return (grad.unsqueeze(-1) * vec if needs_grad[0] else None,
+            self.t().mv(grad) if needs_grad[1] else None)
 
 
-@_derivative(dot)
-def _dot_grad(grad, self, tensor):
-    return grad * tensor, grad * self
+@_derivative(dot, reads={"self": ("tensor",), "tensor": ("self",)})
+def _dot_grad(grad, self, tensor, needs_grad):
+    return (grad * tensor if needs_grad[0] else None,
+            grad * self if needs_grad[1] else None)
 
 
 @_derivative(addmm, reads={"mat1": ("mat2",), "mat2": ("mat1",)})
@@ -388,16 +390,18 @@ def _addmm_grad(grad, mat1, mat2, beta, alpha, needs_grad):
             _scaled(mat1.t().mm(grad), alpha) if needs_grad[2] else None)
 
 
-@_derivative(baddbmm)
-def _baddbmm_grad(grad, batch1, batch2, beta, alpha):
-    return (_scaled(grad, beta), _scaled(grad.bmm(batch2.transpose(1, 2)), alpha),
-            _scaled(batch1.transpose(1, 2).bmm(grad), alpha))
+@_derivative(baddbmm, reads={"batch1": ("batch2",), "batch2": ("batch1",)})
+def _baddbmm_grad(grad, batch1, batch2, beta, alpha, needs_grad):
+    return (_scaled(grad, beta),
+            _scaled(grad.bmm(batch2.transpose(1, 2)), alpha) if needs_grad[1] else None,
+            _scaled(batch1.transpose(1, 2).bmm(grad), alpha) if needs_grad[2] else None)
 
 
-@_derivative(outer, ger)
-def _outer_grad(grad, self, vec2):
+@_derivative(outer, ger, reads={"self": ("vec2",), "vec2": ("self",)})
+def _outer_grad(grad, self, vec2, needs_grad):
     # multiply-and-sum rather than mv: outer promotes mixed dtypes, mv would refuse them
-    return (grad * vec2).sum(1), (grad * self.unsqueeze(1)).sum(0)
+    return ((grad * vec2).sum(1) if needs_grad[0] else None,
+            (grad * self.unsqueeze(1)).sum(0) if needs_grad[1] else None)
 
 
 @_derivative(linear, reads={"input": ("weight",), "weight": ("input",)})

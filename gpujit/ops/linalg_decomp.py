@@ -405,12 +405,12 @@ def _cholesky_grad(grad, result, upper):
 
 
 @_derivative(linalg_qr)
-def _qr_grad(grad, A, result, mode):
+def _qr_grad(grad, A_shape, result, mode):
     """PyTorch's linalg_qr_backward for the reduced case with m >= n (the other cases
     raise, as in PyTorch for m < n with complete mode)."""
     Q, R = result
     gQ, gR = grad
-    m, n = A.shape[-2], A.shape[-1]
+    m, n = A_shape[-2], A_shape[-1]
     if mode == "r":
         raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed "
                            "when mode='r'. Please use linalg.qr(A, mode='reduced') if you "

@@ -69,12 +69,12 @@ def qr(xp, self, some=True):
     return _QR.impl(xp, self, "reduced" if some else "complete")
 
 
-def _qr_grad(grad, self, result, some):
-    return _QR.derivative.fn(grad, A=self, result=result,
+def _qr_grad(grad, self_shape, result, some):
+    return _QR.derivative.fn(grad, A_shape=self_shape, result=result,
                              mode="reduced" if some else "complete")
 
 
-qr.op.derivative = Derivative(_qr_grad, ("self",), ("self", "result", "some"))
+qr.op.derivative = Derivative(_qr_grad, ("self",), ("self_shape", "result", "some"))
 
 _SLOGDET = OPS["aten::linalg_slogdet"]
 

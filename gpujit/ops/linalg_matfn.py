@@ -431,18 +431,18 @@ def _mpow_grad(grad, self, n):
     return -(B.mT.matmul(gB).matmul(B.mT))
 
 
-@_derivative(linalg_cross)
-def _lcross_grad(grad, self, other, dim):
+@_derivative(linalg_cross, reads={"self": ("other",), "other": ("self",)})
+def _lcross_grad(grad, self, other, dim, needs_grad):
     c = OPS["aten::linalg_cross"].public
-    return c(other, grad, dim=dim), c(grad, self, dim=dim)
+    return (c(other, grad, dim=dim) if needs_grad[0] else None,
+            c(grad, self, dim=dim) if needs_grad[1] else None)
 
 
-@_derivative(cross)
-def _cross_grad(grad, self, other, dim):
+@_derivative(cross, reads={"self": ("other",), "other": ("self",)})
+def _cross_grad(grad, self, other, dim, self_shape, other_shape, needs_grad):
     if dim is None:
-        dim = _cross_default_dim(tuple(self.shape), tuple(other.shape))
-    c = OPS["aten::linalg_cross"].public
-    return c(other, grad, dim=dim), c(grad, self, dim=dim)
+        dim = _cross_default_dim(tuple(self_shape), tuple(other_shape))
+    return _lcross_grad(grad, self, other, dim, needs_grad)
 
 
 @_derivative(linalg_vecdot)
@@ -453,8 +453,8 @@ def _vecdot_grad(grad, x, y, dim):
 
 
 @_derivative(trace)
-def _trace_grad(grad, self):
-    m, n = self.shape
+def _trace_grad(grad, self_shape):
+    m, n = self_shape
     return grad * _G().eye(m, n, dtype=grad.dtype, device=grad.device)
 
 

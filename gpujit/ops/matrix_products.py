@@ -277,25 +277,28 @@ PUBLIC["chain_matmul"] = chain_matmul_public
 # derivatives (gpujit.autograd), written with registry ops
 
 
-@_derivative(kron)
-def _kron_grad(grad, self, other, needs_grad):
-    nd = max(self.dim(), other.dim())
-    sa = (1,) * (nd - self.dim()) + tuple(self.shape)
-    sb = (1,) * (nd - other.dim()) + tuple(other.shape)
+@_derivative(kron, reads={"self": ("other",), "other": ("self",)})
+def _kron_grad(grad, self, other, self_shape, other_shape, needs_grad):
+    # (each operand's gradient reads only the other: PyTorch's kron is mul + reshape)
+    na, nb = len(self_shape), len(other_shape)
+    nd = max(na, nb)
+    sa = (1,) * (nd - na) + tuple(self_shape)
+    sb = (1,) * (nd - nb) + tuple(other_shape)
     g = grad.reshape([x for a, b in zip(sa, sb) for x in (a, b)])
     ga = gb = None
     if needs_grad[0]:
         b = other.reshape([x for n in sb for x in (1, n)])
-        ga = (g * b).sum(list(range(1, 2 * nd, 2))).reshape(self.shape) if nd else g * other
+        ga = (g * b).sum(list(range(1, 2 * nd, 2))).reshape(self_shape) if nd else g * other
     if needs_grad[1]:
         a = self.reshape([x for n in sa for x in (n, 1)])
-        gb = (g * a).sum(list(range(0, 2 * nd, 2))).reshape(other.shape) if nd else g * self
+        gb = (g * a).sum(list(range(0, 2 * nd, 2))).reshape(other_shape) if nd else g * self
     return ga, gb
 
 
-@_derivative(tensordot)
-def _tensordot_grad(grad, self, other, dims_self, dims_other, needs_grad):
-    na, nb = self.dim(), other.dim()
+@_derivative(tensordot, reads={"self": ("other",), "other": ("self",)})
+def _tensordot_grad(grad, self, other, self_shape, other_shape, dims_self, dims_other,
+                    needs_grad):
+    na, nb = len(self_shape), len(other_shape)
     da = [wrap_dim(d, na) for d in int_list(dims_self)]
     db = [wrap_dim(d, nb) for d in int_list(dims_other)]
     fa = [i for i in range(na) if i not in da]

@@ -405,8 +405,8 @@ del _f, _nd
 
 
 @_derivative(im2col)
-def _im2col_grad(grad, self, kernel_size, dilation, padding, stride):
-    return col2im.op.public(grad, tuple(self.shape[-2:]), kernel_size, dilation, padding,
+def _im2col_grad(grad, self_shape, kernel_size, dilation, padding, stride):
+    return col2im.op.public(grad, tuple(self_shape[-2:]), kernel_size, dilation, padding,
                             stride)
 
 

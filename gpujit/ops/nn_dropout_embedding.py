@@ -267,19 +267,19 @@ def _dropout_grad(grad, result, p, train):
 
 
 @_derivative(embedding, wrt=("weight",))
-def _embedding_grad(grad, weight, indices, padding_idx, scale_grad_by_freq):
+def _embedding_grad(grad, weight_shape, indices, padding_idx, scale_grad_by_freq):
     """Each looked-up row's gradient added to its row; padding_idx's row gets none;
     scale_grad_by_freq divides by how often each index occurs in `indices`."""
     import gpujit
     idx = indices.reshape(-1)
-    g = grad.reshape(idx.shape[0], weight.shape[1])
+    g = grad.reshape(idx.shape[0], weight_shape[1])
     if padding_idx >= 0:
         g = g.masked_fill((idx == padding_idx).unsqueeze(1), 0)
     if scale_grad_by_freq:
-        counts = gpujit.zeros(weight.shape[0], dtype=grad.dtype, device=grad.device)
+        counts = gpujit.zeros(weight_shape[0], dtype=grad.dtype, device=grad.device)
         counts = counts.index_add(0, idx, gpujit.ones_like(idx, dtype=grad.dtype))
         g = g / counts.index_select(0, idx).unsqueeze(1)
-    z = gpujit.zeros(tuple(weight.shape), dtype=grad.dtype, device=grad.device)
+    z = gpujit.zeros(tuple(weight_shape), dtype=grad.dtype, device=grad.device)
     return z.index_add(0, idx, g)
 
 

@@ -1,5 +1,5 @@
-"""Pointwise ops that run eagerly and are not fused: gcd, lcm, frexp, i0, special_i1 and
-isreal. gcd / lcm / i0 / special_i1 declare no `scalar=` expression and carry the
+"""Pointwise ops that run eagerly and are not fused: gcd, lcm, frexp, i0, special_i1,
+special_i0e / special_i1e and isreal. gcd / lcm / i0 / special_i1 declare no `scalar=` expression and carry the
 `no_fuse` tag (gcd/lcm need a loop, i0/i1 a series the scalar language has no form for),
 so the fuser leaves them out of fusion groups; their derivatives are here too.
 """
@@ -52,17 +52,46 @@ def _i0(xp, x):
 
 
 def _bessel_series(xp, x, order):
-    """I0 or I1 of float64 x: sum_k (x/2)^(2k+order) / (k! (k+order)!)."""
+    """I0 or I1 of float64 x: sum_k (x/2)^(2k+order) / (k! (k+order)!). (NaN stays NaN;
+    the number of terms follows the largest finite |x|.)"""
     x = x.astype(np.float64)
     h = x / 2
     h2 = h * h
     term = xp.ones(x.shape) if order == 0 else h.copy()
     total = term.copy()
-    big = float(abs(x).max()) if x.size else 0.0
-    for k in range(1, int(min(big, 800)) + 40):
+    a = abs(x)
+    a = a[a <= 800] if x.size else a
+    big = float(a.max()) if a.size else 0.0
+    for k in range(1, int(big) + 40):
         term = term * h2 / (k * (k + order))
         total = total + term
     return total
+
+
+_ASYMPTOTIC_FROM = 30.0
+
+
+def _bessel_scaled(xp, x, order):
+    """exp(-|x|) I0(x) or exp(-|x|) I1(x) of float64 x (PyTorch's special.i0e / i1e): the
+    power series times exp(-|x|) up to |x| = 30 (I0(30) ~ 8e11: no overflow), the
+    asymptotic series 1/sqrt(2 pi |x|) sum_k (-1)^k a_k / |x|^k above (its terms shrink
+    to the float64 rounding there within 40 terms)."""
+    x = x.astype(np.float64)
+    a = abs(x)
+    small = a <= _ASYMPTOTIC_FROM
+    xs = xp.where(small, x, 0.0)
+    out = _bessel_series(xp, xs, order) * xp.exp(-abs(xs))
+    xl = xp.where(small, _ASYMPTOTIC_FROM + 1, a)
+    mu = 4.0 * order * order
+    term = xp.ones(x.shape)
+    total = term.copy()
+    for k in range(1, 40):
+        term = term * -(mu - (2 * k - 1) ** 2) / (k * 8.0 * xl)
+        total = total + term
+    asym = total / xp.sqrt(2 * np.pi * xl)
+    if order == 1:
+        asym = xp.where(x < 0, -asym, asym)
+    return xp.where(small, out, asym)
 
 
 @op("aten::i0(Tensor self) -> Tensor", tags=_PW, promote="float", inplace=True)
@@ -75,6 +104,20 @@ def i0(xp, self):
 def special_i1(xp, self):
     """The modified Bessel function of the first kind of order 1 (i0's derivative)."""
     return _bessel_series(xp, self, 1).astype(self.dtype)
+
+
+@op("aten::special_i0e(Tensor self) -> Tensor", tags=_PW, promote="float", method=False,
+    function=False)
+def special_i0e(xp, self):
+    """The exponentially scaled modified Bessel function of order 0, exp(-|x|) I0(x)."""
+    return _bessel_scaled(xp, self, 0).astype(self.dtype)
+
+
+@op("aten::special_i1e(Tensor self) -> Tensor", tags=_PW, promote="float", method=False,
+    function=False)
+def special_i1e(xp, self):
+    """exp(-|x|) I1(x)."""
+    return _bessel_scaled(xp, self, 1).astype(self.dtype)
 
 
 @op("aten::isreal(Tensor self) -> Tensor", tags=_SHAPE,
@@ -103,6 +146,20 @@ def _i1_grad(grad, self, result):
     import gpujit
     safe = self.masked_fill(self == 0, 1)
     d = gpujit.i0(self) - result / safe
+    return grad * d.masked_fill(self == 0, 0.5)
+
+
+@_derivative(special_i0e)
+def _i0e_grad(grad, self, result):
+    # d/dx e^-|x| I0(x) = i1e(x) - sgn(x) i0e(x)
+    return grad * (OPS["aten::special_i1e"].public(self) - self.sgn() * result)
+
+
+@_derivative(special_i1e)
+def _i1e_grad(grad, self, result):
+    # d/dx e^-|x| I1(x) = i0e(x) - i1e(x) (sgn(x) + 1/x) (the limit 1/2 at x = 0)
+    safe = self.masked_fill(self == 0, 1)
+    d = OPS["aten::special_i0e"].public(self) - result * (self.sgn() + 1 / safe)
     return grad * d.masked_fill(self == 0, 0.5)
 
 

@@ -35,6 +35,7 @@ def exp(xp, self):
 def tanh(xp, self):
     r = xp.tanh(self)
     if xp is _np and r.dtype == _np.float32 and r.size:
+        r = _np.asarray(r)      # (a 0-dim input gives a NumPy scalar, which copyto refuses)
         # NumPy's float32 tanh gives 0.99999994 up to |x| ~ 9.7 where the correctly
         # rounded tanh (PyTorch's) is 1.0 from |x| > 9.0109 (1 - tanh(x) < 2^-25):
         # visible through == 1 and int casts

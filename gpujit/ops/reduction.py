@@ -469,15 +469,16 @@ def _extreme_grad(grad, self, result):
 
 
 @_derivative(max_dim, min_dim)
-def _extreme_dim_grad(grad, self, dim, keepdim, result):
-    # the gradient goes to the index returned (value_selecting_reduction_backward)
+def _extreme_dim_grad(grad, self_shape, dim, keepdim, result):
+    # the gradient goes to the index returned (value_selecting_reduction_backward); only
+    # the input's shape is kept, so writing into the input afterwards is no error
     g = grad[0]
-    if self.dim() == 0:
+    nd = len(self_shape)
+    if nd == 0:
         return g
-    nd = self.dim()
     d = dim % nd
     index = _keep(result[1], nd, d, keepdim)
-    return g.new_zeros(self.shape).scatter(d, index, _keep(g, nd, d, keepdim))
+    return g.new_zeros(self_shape).scatter(d, index, _keep(g, nd, d, keepdim))
 
 
 @_derivative(max_other)

@@ -370,30 +370,33 @@ def diff(xp, self, n=1, dim=-1, prepend=None, append=None):
 # derivatives (gpujit.autograd), written with registry ops
 
 
-def _reduced_back(grad, dim, keepdim, self):
-    if keepdim or self.dim() == 0:
+def _reduced_back(grad, dim, keepdim, ndim):
+    if keepdim or ndim == 0:
         return grad
-    return grad.unsqueeze(dim % self.dim())
+    return grad.unsqueeze(dim % ndim)
 
 
-def _index_back(grad, self, dim, keepdim, indices):
-    """A value-selecting reduction's gradient goes to the index it returned."""
-    if self.dim() == 0:
+def _index_back(grad, self_shape, dim, keepdim, indices):
+    """A value-selecting reduction's gradient goes to the index it returned; it keeps only
+    the input's shape (as PyTorch's value_selecting_reduction_backward), so a write into
+    the input after the reduction is no error at backward."""
+    nd = len(self_shape)
+    if nd == 0:
         return grad
-    d = dim % self.dim()
-    g = _reduced_back(grad, d, keepdim, self)
-    i = _reduced_back(indices, d, keepdim, self)
-    return g.new_zeros(self.shape).scatter(d, i, g)
+    d = dim % nd
+    g = _reduced_back(grad, d, keepdim, nd)
+    i = _reduced_back(indices, d, keepdim, nd)
+    return g.new_zeros(self_shape).scatter(d, i, g)
 
 
 @_derivative(median_dim, nanmedian_dim)
-def _median_dim_grad(grad, self, dim, keepdim, result):
-    return _index_back(grad[0], self, dim, keepdim, result[1])
+def _median_dim_grad(grad, self_shape, dim, keepdim, result):
+    return _index_back(grad[0], self_shape, dim, keepdim, result[1])
 
 
 @_derivative(kthvalue, mode)
-def _kth_grad(grad, self, dim, keepdim, result):
-    return _index_back(grad[0], self, dim, keepdim, result[1])
+def _kth_grad(grad, self_shape, dim, keepdim, result):
+    return _index_back(grad[0], self_shape, dim, keepdim, result[1])
 
 
 @_derivative(median, nanmedian)
@@ -443,18 +446,20 @@ def _nanmean_grad(grad, self, dim, keepdim):
 
 
 @_derivative(diff, wrt=("self", "prepend", "append"))
-def _diff_grad(grad, self, n, dim, prepend, append):
+def _diff_grad(grad, self_shape, n, dim, prepend_shape, append_shape):
+    # (only shapes are kept: diff is slicing and subtraction, as PyTorch's composite)
     import gpujit
-    d = dim % self.dim()
+    d = dim % len(self_shape)
     g = grad
     for _ in range(n):
         zeros = g.new_zeros([1 if i == d else s for i, s in enumerate(g.shape)])
         g = gpujit.cat([zeros, g], d) - gpujit.cat([g, zeros], d)
-    start = prepend.shape[d] if prepend is not None else 0
-    size = self.shape[d]
+    start = prepend_shape[d] if prepend_shape is not None else 0
+    size = self_shape[d]
     out = [g.narrow(d, start, size)]
-    out.append(g.narrow(d, 0, start) if prepend is not None else None)
-    out.append(g.narrow(d, start + size, append.shape[d]) if append is not None else None)
+    out.append(g.narrow(d, 0, start) if prepend_shape is not None else None)
+    out.append(g.narrow(d, start + size, append_shape[d]) if append_shape is not None
+               else None)
     return tuple(out)
 
 

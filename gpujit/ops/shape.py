@@ -446,30 +446,31 @@ PUBLIC.update(shape_select.PUBLIC)
 from .registry import derivative as _derivative  # noqa: E402
 
 
-def _cat_pieces(grad, tensors, d, keep, shapes):
+def _cat_pieces(grad, tensors_shape, d, keep, shapes):
     """The gradient of each input of a cat along d: its slice of grad (None for the 1-D
-    empty inputs cat skips), reshaped back to the input's own shape."""
-    out, start = [None] * len(tensors), 0
+    empty inputs cat skips), reshaped back to the input's own shape. Only the inputs'
+    shapes are kept, as PyTorch's CatBackward0: writing into an input later is no error."""
+    out, start = [None] * len(tensors_shape), 0
     for i in keep:
         n = shapes[i][d]
-        out[i] = grad.narrow(d, start, n).reshape(tensors[i].shape)
+        out[i] = grad.narrow(d, start, n).reshape(tensors_shape[i])
         start += n
     return out
 
 
 @_derivative(cat)
-def _cat_grad(grad, tensors, dim):
-    shapes = [tuple(t.shape) for t in tensors]
-    _, _, d, keep = cat_rule(shapes, [t.dtype for t in tensors], dim)
-    return _cat_pieces(grad, tensors, d, keep, shapes)
+def _cat_grad(grad, tensors_shape, dim):
+    shapes = list(tensors_shape)
+    _, _, d, keep = cat_rule(shapes, [grad.dtype] * len(shapes), dim)
+    return _cat_pieces(grad, shapes, d, keep, shapes)
 
 
 def _stack_family_derivative(impl):
     @_derivative(impl)
-    def _grad(grad, tensors):
-        (_, _, d, keep), shapes = impl.rule([tuple(t.shape) for t in tensors],
-                                            [t.dtype for t in tensors])
-        return _cat_pieces(grad, tensors, d, keep, shapes)
+    def _grad(grad, tensors_shape):
+        (_, _, d, keep), shapes = impl.rule(list(tensors_shape),
+                                            [grad.dtype] * len(tensors_shape))
+        return _cat_pieces(grad, tensors_shape, d, keep, shapes)
 
 
 for _impl in (hstack, vstack, dstack, column_stack):

@@ -458,13 +458,13 @@ def _gather_grad(grad, self, dim, index):
     return _zeros(self.shape, grad).scatter_add(dim, index, grad)
 
 
-def _src_grad(grad, dim, index, src):
-    return _pad_to(grad.gather(dim, index), src.shape)
+def _src_grad(grad, dim, index, src_shape):
+    return _pad_to(grad.gather(dim, index), src_shape)
 
 
 @_derivative("aten::scatter.src", "aten::scatter_.src", wrt=("self", "src"))
-def _scatter_src_grad(grad, dim, index, src):
-    return grad.scatter(dim, index, 0), _src_grad(grad, dim, index, src)
+def _scatter_src_grad(grad, dim, index, src_shape):
+    return grad.scatter(dim, index, 0), _src_grad(grad, dim, index, src_shape)
 
 
 @_derivative("aten::scatter.value", "aten::scatter_.value", wrt=("self",))
@@ -473,8 +473,8 @@ def _scatter_value_grad(grad, dim, index):
 
 
 @_derivative("aten::scatter_add", "aten::scatter_add_", wrt=("self", "src"))
-def _scatter_add_grad(grad, dim, index, src):
-    return grad, _src_grad(grad, dim, index, src)
+def _scatter_add_grad(grad, dim, index, src_shape):
+    return grad, _src_grad(grad, dim, index, src_shape)
 
 
 @_derivative("aten::scatter.reduce", "aten::scatter_.reduce", wrt=("self", "src"))
@@ -484,7 +484,7 @@ def _scatter_reduce_grad(grad, self, dim, index, src, reduce):
     zero: zeros count separately, and a factor gets a gradient only when no other factor
     at p is zero."""
     if reduce == "add":
-        return grad, _src_grad(grad, dim, index, src)
+        return grad, _src_grad(grad, dim, index, src.shape)
     s = _head(src, index.shape)
     s_zero = s == 0
     s_nz = s.masked_fill(s_zero, 1)
@@ -507,8 +507,8 @@ def _scatter_value_reduce_grad(grad, dim, index, value, reduce):
 
 
 @_derivative(index_select, wrt=("self",))
-def _index_select_grad(grad, self, dim, index):
-    return _zeros(self.shape, grad).index_add(dim, index, grad)
+def _index_select_grad(grad, self_shape, dim, index):
+    return _zeros(self_shape, grad).index_add(dim, index, grad)
 
 
 @_derivative("aten::index_fill.int_Scalar", "aten::index_fill_.int_Scalar", wrt=("self",))

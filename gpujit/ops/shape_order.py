@@ -170,10 +170,10 @@ def _sort_grad(grad, result, dim):
 
 
 @_derivative(topk)
-def _topk_grad(grad, self, result, dim):
+def _topk_grad(grad, self_shape, result, dim):
     indices = result[1]
-    if self.dim() == 0:
+    if len(self_shape) == 0:
         return grad[0]
     import gpujit
-    out = gpujit.zeros(tuple(self.shape), dtype=grad[0].dtype, device=grad[0].device)
+    out = gpujit.zeros(tuple(self_shape), dtype=grad[0].dtype, device=grad[0].device)
     return out.scatter(dim, indices, grad[0])

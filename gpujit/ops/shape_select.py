@@ -5,6 +5,8 @@ imports this module right after shape_index.py (whose bounds and index-dtype che
 uses), so the registry lists the ops in the same order as before the split."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -231,16 +233,16 @@ def _take_along_dim_grad(grad, self, indices, dim):
 
 
 @_derivative(masked_scatter, masked_scatter_, wrt=("self", "source"))
-def _masked_scatter_grad(grad, mask, source):
+def _masked_scatter_grad(grad, mask, source_shape):
     """self keeps the gradient where the mask is False; source's leading elements get the
     gradient of the positions they filled, the rest zero (PyTorch's
     masked_scatter_backward)."""
     import gpujit
     picked = grad.masked_select(mask)
-    rest = source.numel() - picked.numel()
+    rest = math.prod(source_shape) - picked.numel()
     if rest > 0:
         picked = gpujit.cat([picked, _zeros((rest,), grad)])
-    return grad.masked_fill(mask, 0), picked.reshape(source.shape)
+    return grad.masked_fill(mask, 0), picked.reshape(source_shape)
 
 
 @_derivative(masked_select, wrt=("self",))
