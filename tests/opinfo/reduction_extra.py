@@ -1,7 +1,8 @@
 """OpInfos of gpujit/ops/reduction_extra.py (unique, median, kthvalue, mode, quantile,
 nansum/nanmean, count_nonzero, cummax/cummin, logcumsumexp, diff, searchsorted,
 bucketize, bincount, histc, isin, tensor_split & co., unflatten, logspace, empty_strided,
-index_copy, put, scatter_reduce, gcd, lcm, frexp, i0, special_i1, isreal). References are
+index_copy, put, scatter_reduce, gcd, lcm, frexp, i0, special_i1, special_i0e, special_i1e,
+isreal). References are
 NumPy (np.unique, np.quantile, np.searchsorted, np.array_split, ufunc.at, ...) or plain
 loops, written from PyTorch's documented semantics. Samples that check indices have no
 ties (PyTorch does not promise which of equal elements an index points at)."""
@@ -293,6 +294,14 @@ def _i1_ref(x):
     return (np.i0(x + h) - np.i0(x - h)) / (2 * h)
 
 
+def _i0e_ref(x):
+    return np.i0(x) * np.exp(-np.abs(x))
+
+
+def _i1e_ref(x):
+    return _i1_ref(x) * np.exp(-np.abs(x))
+
+
 def _frexp_ref(x):
     m, e = np.frexp(x.astype(F64))
     return m, e.astype(I32)
@@ -512,6 +521,15 @@ OPINFOS = [
         Sample(rand(4, dtype=F16)).tol(2e-3, 2e-3)]),
     OpInfo("aten::special_i1", ref=_i1_ref, samples=[
         Sample(rand(3, 4, dtype=F64, low=-5, high=5)), Sample(np.array([0., 1, -3, 20])),
+        Sample(rand(5, dtype=F32))], rtol=1e-5, atol=1e-6),
+    OpInfo("aten::special_i0e", ref=_i0e_ref, samples=[
+        Sample(rand(3, 4, dtype=F64, low=-5, high=5)),
+        Sample(np.array([0., 1, -3, 20, 29.9, 30.1, -45, 100, 600])),
+        Sample(rand(5, dtype=F32)), Sample(ints(5, 4)).expect_dtype(G.float32),
+        Sample(rand(4, dtype=F16)).tol(2e-3, 2e-3)], rtol=1e-6, atol=1e-8),
+    OpInfo("aten::special_i1e", ref=_i1e_ref, samples=[
+        Sample(rand(3, 4, dtype=F64, low=-5, high=5)),
+        Sample(np.array([0., 1, -3, 20, 29.9, 30.1, -45, 100])),
         Sample(rand(5, dtype=F32))], rtol=1e-5, atol=1e-6),
     OpInfo("aten::isreal", ref=lambda x: np.ones(x.shape, bool), samples=[
         Sample(rand(3, 4, dtype=d)) for d in FLOAT_DTYPES + INT_DTYPES]),
