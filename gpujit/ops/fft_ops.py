@@ -189,34 +189,34 @@ def _gpujit_irfftn_backward(xp, gy, self_sizes, s, dim, norm):
     return xp.ascontiguousarray(r.astype(gy.dtype))
 
 
-def _irfftn_grad(grad, self, s, dims, norm):
+def _irfftn_grad(grad, self_shape, s, dims, norm):
     from .registry import OPS
     return OPS["aten::_gpujit_irfftn_backward"].public(
-        grad, list(self.shape), list(s), list(dims), norm)
+        grad, list(self_shape), list(s), list(dims), norm)
 
 
 @_derivative(fft_irfft, wrt=("self",))
-def _irfft_grad(grad, self, n, dim, norm):
-    s, dims = _resolve(tuple(self.shape), *_one(n, dim), _last)
-    return _irfftn_grad(grad, self, s, dims, _check_norm(norm))
+def _irfft_grad(grad, self_shape, n, dim, norm):
+    s, dims = _resolve(tuple(self_shape), *_one(n, dim), _last)
+    return _irfftn_grad(grad, self_shape, s, dims, _check_norm(norm))
 
 
 @_derivative(fft_hfft, wrt=("self",))
-def _hfft_grad(grad, self, n, dim, norm):
-    s, dims = _resolve(tuple(self.shape), *_one(n, dim), _last)
-    return _irfftn_grad(grad, self, s, dims, _SWAP[_check_norm(norm)])
+def _hfft_grad(grad, self_shape, n, dim, norm):
+    s, dims = _resolve(tuple(self_shape), *_one(n, dim), _last)
+    return _irfftn_grad(grad, self_shape, s, dims, _SWAP[_check_norm(norm)])
 
 
 @_derivative(fft_irfft2, fft_irfftn, wrt=("self",))
-def _irfftn_grad_n(grad, self, s, dim, norm):
-    s, dims = _resolve(tuple(self.shape), s, dim, _last)
-    return _irfftn_grad(grad, self, s, dims, _check_norm(norm))
+def _irfftn_grad_n(grad, self_shape, s, dim, norm):
+    s, dims = _resolve(tuple(self_shape), s, dim, _last)
+    return _irfftn_grad(grad, self_shape, s, dims, _check_norm(norm))
 
 
 @_derivative(fft_hfft2, fft_hfftn, wrt=("self",))
-def _hfftn_grad_n(grad, self, s, dim, norm):
-    s, dims = _resolve(tuple(self.shape), s, dim, _last)
-    return _irfftn_grad(grad, self, s, dims, _SWAP[_check_norm(norm)])
+def _hfftn_grad_n(grad, self_shape, s, dim, norm):
+    s, dims = _resolve(tuple(self_shape), s, dim, _last)
+    return _irfftn_grad(grad, self_shape, s, dims, _SWAP[_check_norm(norm)])
 
 
 @_derivative(_gpujit_irfftn_backward, wrt=("gy",))

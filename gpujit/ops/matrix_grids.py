@@ -162,45 +162,44 @@ PUBLIC["cartesian_prod"] = cartesian_prod_public
 
 
 @_derivative(block_diag)
-def _block_diag_grad(grad, tensors):
-    _, _, mats = _block_diag_rule([tuple(t.shape) for t in tensors],
-                                  [t.dtype for t in tensors])
+def _block_diag_grad(grad, tensors_shape):
+    # (shapes only: a later write into an input is no error at backward, as in PyTorch)
+    _, _, mats = _block_diag_rule(list(tensors_shape), [grad.dtype] * len(tensors_shape))
     out, r, c = [], 0, 0
-    for t, (m, n) in zip(tensors, mats):
-        out.append(grad[r:r + m, c:c + n].reshape(t.shape))
+    for shape, (m, n) in zip(tensors_shape, mats):
+        out.append(grad[r:r + m, c:c + n].reshape(shape))
         r, c = r + m, c + n
     return out
 
 
-def _meshgrid_grad(grads, tensors, indexing):
-    _, swap = _meshgrid_rule([tuple(t.shape) for t in tensors], [t.dtype for t in tensors],
-                             indexing)
+def _meshgrid_grad(grads, shapes, indexing):
+    _, swap = _meshgrid_rule(list(shapes), [None] * len(shapes), indexing)
     out = []
-    for i, (g, t) in enumerate(zip(grads, tensors)):
+    for i, (g, shape) in enumerate(zip(grads, shapes)):
         pos = (1 - i if i < 2 else i) if swap else i
         others = [d for d in range(g.dim()) if d != pos]
-        out.append((g.sum(others) if others else g).reshape(t.shape))
+        out.append((g.sum(others) if others else g).reshape(shape))
     return out
 
 
 @_derivative(meshgrid_default)
-def _meshgrid_default_grad(grad, tensors):
-    return _meshgrid_grad(grad, tensors, "ij")
+def _meshgrid_default_grad(grad, tensors_shape):
+    return _meshgrid_grad(grad, tensors_shape, "ij")
 
 
 @_derivative(meshgrid_indexing)
-def _meshgrid_indexing_grad(grad, tensors, indexing):
-    return _meshgrid_grad(grad, tensors, indexing)
+def _meshgrid_indexing_grad(grad, tensors_shape, indexing):
+    return _meshgrid_grad(grad, tensors_shape, indexing)
 
 
 @_derivative(cartesian_prod)
-def _cartesian_prod_grad(grad, tensors):
-    if len(tensors) == 1:
+def _cartesian_prod_grad(grad, tensors_shape):
+    if len(tensors_shape) == 1:
         return [grad]
-    sizes = [t.shape[0] for t in tensors]
-    g = grad.reshape(sizes + [len(tensors)])
+    sizes = [s[0] for s in tensors_shape]
+    g = grad.reshape(sizes + [len(tensors_shape)])
     out = []
-    for i in range(len(tensors)):
+    for i in range(len(tensors_shape)):
         others = [d for d in range(len(sizes)) if d != i]
         out.append(g.select(-1, i).sum(others))
     return out

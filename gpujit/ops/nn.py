@@ -344,7 +344,8 @@ def _conv2d_weight_grad(grad, input, w_shape, pads, stride, dilation, groups):
     return r.narrow(2, 0, w_shape[2]).narrow(3, 0, w_shape[3]).transpose(0, 1)
 
 
-def _conv_grad(nd, grad, input, weight, bias, stride, padding, dilation, groups):
+def _conv_grad(nd, grad, input, weight, bias_shape, stride, padding, dilation, groups):
+    # (the bias's gradient needs only whether there is one: PyTorch keeps its sizes)
     batched, pads, stride, dilation, _ = _conv_geometry(
         nd, input.shape, weight.shape, None, stride, padding, dilation, groups)
     x, g, w = input, grad, weight
@@ -355,20 +356,20 @@ def _conv_grad(nd, grad, input, weight, bias, stride, padding, dilation, groups)
         pads, stride, dilation = ((0, 0),) + pads, (1,) + stride, (1,) + dilation
     gi = conv2d_input_grad(g, w, tuple(x.shape[2:]), pads, stride, dilation, groups)
     gw = _conv2d_weight_grad(g, x, tuple(w.shape), pads, stride, dilation, groups)
-    gb = g.sum([0, 2, 3]) if bias is not None else None
+    gb = g.sum([0, 2, 3]) if bias_shape is not None else None
     if nd == 1:
         gi, gw = gi.squeeze([2]), gw.squeeze([2])
     return (gi if batched else gi.squeeze([0])), gw, gb
 
 
 @_derivative(conv1d, conv1d_padding)
-def _conv1d_grad(grad, input, weight, bias, stride, padding, dilation, groups):
-    return _conv_grad(1, grad, input, weight, bias, stride, padding, dilation, groups)
+def _conv1d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups):
+    return _conv_grad(1, grad, input, weight, bias_shape, stride, padding, dilation, groups)
 
 
 @_derivative(conv2d, conv2d_padding)
-def _conv2d_grad(grad, input, weight, bias, stride, padding, dilation, groups):
-    return _conv_grad(2, grad, input, weight, bias, stride, padding, dilation, groups)
+def _conv2d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups):
+    return _conv_grad(2, grad, input, weight, bias_shape, stride, padding, dilation, groups)
 
 
 # the rest of the family (importing this module registers it all): 2-D pooling,

@@ -319,9 +319,11 @@ def _layer_norm_grad(grad, input, normalized_shape, weight, bias, eps):
 
 
 @_derivative(group_norm)
-def _group_norm_grad(grad, input, num_groups, weight, bias, eps):
+def _group_norm_grad(grad, input, num_groups, weight, bias_shape, eps):
+    # (bias: only whether there is one, as PyTorch's native_group_norm keeps no bias)
     if input.numel() == 0:
-        return _empty_grads(grad, weight, bias)
+        return _empty_grads(grad, weight) + (
+            None if bias_shape is None else grad.new_zeros(bias_shape),)
     n, c = input.shape[0], input.shape[1]
     shape = [1, c] + [1] * (input.dim() - 2)
     x = input.reshape(n, num_groups, -1)
@@ -332,7 +334,7 @@ def _group_norm_grad(grad, input, num_groups, weight, bias, eps):
     gi = _norm_input_grad(gxhat.reshape(n, num_groups, -1), xhat, invstd, [2])
     dims = [0] + list(range(2, input.dim()))
     gw = (grad * xhat.reshape(input.shape)).sum(dims) if weight is not None else None
-    return gi.reshape(input.shape), gw, grad.sum(dims) if bias is not None else None
+    return gi.reshape(input.shape), gw, grad.sum(dims) if bias_shape is not None else None
 
 
 @_derivative(instance_norm)

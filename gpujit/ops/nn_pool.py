@@ -505,14 +505,14 @@ _derivative(avg_pool3d)(_avg_grad(3, "avg_pool3d"))
 
 
 @_derivative(max_unpool2d, wrt=("self",))
-def _max_unpool2d_grad(grad, self, indices):
-    lead = tuple(self.shape[:-2])
+def _max_unpool2d_grad(grad, self_shape, indices):
+    lead = tuple(self_shape[:-2])
     return grad.reshape(lead + (-1,)).gather(-1, indices.reshape(lead + (-1,))).reshape(
-        self.shape)
+        self_shape)
 
 
 @_derivative(max_unpool3d, wrt=("self",))
-def _max_unpool3d_grad(grad, self, indices):
-    lead = tuple(self.shape[:-3])
+def _max_unpool3d_grad(grad, self_shape, indices):
+    lead = tuple(self_shape[:-3])
     return grad.reshape(lead + (-1,)).gather(-1, indices.reshape(lead + (-1,))).reshape(
-        self.shape)
+        self_shape)

@@ -466,8 +466,8 @@ def _logit_grad(grad, self, eps):
 # ------------------------------------------------------------------ more float math: grads
 # (PyTorch's derivatives.yaml formulas)
 
-_derivative(deg2rad)(lambda grad, self: grad * (_math.pi / 180))
-_derivative(rad2deg)(lambda grad, self: grad * (180 / _math.pi))
+_derivative(deg2rad)(lambda grad: grad * (_math.pi / 180))
+_derivative(rad2deg)(lambda grad: grad * (180 / _math.pi))
 
 
 @_derivative(sinc)

@@ -514,31 +514,33 @@ def _tile_grad(grad, self_shape, dims):
     return _sum_repeats(grad, self_shape, _tile_reps(tuple(self_shape), dims))
 
 
-def _ri_int_grad(grad, self, repeats, dim):
+def _ri_int_grad(grad, self_shape, repeats, dim):
     """Each element repeated `repeats` times in a row: split that axis in (n, repeats) and
     sum the repeats."""
+    self_shape = tuple(self_shape)
     if dim is None:
-        return grad.reshape(self.numel(), repeats).sum(1).reshape(self.shape)
-    d = wrap_dim(dim, self.dim())
-    shape = tuple(self.shape) or (1,)
+        return grad.reshape(-1, repeats).sum(1).reshape(self_shape)
+    d = wrap_dim(dim, len(self_shape))
+    shape = self_shape or (1,)
     g = grad.reshape(shape[:d] + (shape[d], repeats) + shape[d + 1:])
-    return g.sum(d + 1).reshape(self.shape)
+    return g.sum(d + 1).reshape(self_shape)
 
 
 @_derivative(repeat_interleave_int, wrt=("self",))
-def _repeat_interleave_int_grad(grad, self, repeats, dim):
-    return _ri_int_grad(grad, self, int(repeats), dim)
+def _repeat_interleave_int_grad(grad, self_shape, repeats, dim):
+    return _ri_int_grad(grad, self_shape, int(repeats), dim)
 
 
 @_derivative(repeat_interleave_tensor, wrt=("self",))
-def _repeat_interleave_tensor_grad(grad, self, repeats, dim):
+def _repeat_interleave_tensor_grad(grad, self_shape, repeats, dim):
     """Output position k came from input position idx[k] = repeat_interleave(repeats)[k]:
     the gradients add up there (index_add into zeros)."""
     import gpujit
+    self_shape = tuple(self_shape)
     if repeats.numel() == 1:
-        return _ri_int_grad(grad, self, int(repeats.item()), dim)
-    shape = (self.numel(),) if dim is None else (tuple(self.shape) or (1,))
-    d = 0 if dim is None else wrap_dim(dim, self.dim())
+        return _ri_int_grad(grad, self_shape, int(repeats.item()), dim)
+    shape = (_numel(self_shape),) if dim is None else (self_shape or (1,))
+    d = 0 if dim is None else wrap_dim(dim, len(self_shape))
     idx = OPS["aten::repeat_interleave.Tensor"].public(repeats.reshape(-1))
     out = gpujit.zeros(shape, dtype=grad.dtype, device=grad.device)
-    return out.index_add(d, idx, grad).reshape(self.shape)
+    return out.index_add(d, idx, grad).reshape(self_shape)

@@ -278,5 +278,5 @@ def _swapdims_grad(grad, dim0, dim1):
 
 
 @_derivative(atleast_1d, atleast_2d, atleast_3d)
-def _atleast_grad(grad, self):
-    return grad.reshape(self.shape)
+def _atleast_grad(grad, self_shape):
+    return grad.reshape(self_shape)

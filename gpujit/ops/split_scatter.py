@@ -399,15 +399,15 @@ scatter_reduce_ = _declare_scatter_reduce(True)
 # derivatives (gpujit.autograd), written with registry ops
 
 
-def _split_back(grad, self, dim):
+def _split_back(grad, self_shape, dim):
     import gpujit
-    d = dim % self.dim() if self.dim() else 0
+    d = dim % len(self_shape) if self_shape else 0
     return gpujit.cat(list(grad), d)
 
 
 @_derivative(tensor_split_sections)
-def _tensor_split_grad(grad, self, dim):
-    return _split_back(grad, self, dim)
+def _tensor_split_grad(grad, self_shape, dim):
+    return _split_back(grad, self_shape, dim)
 
 
 @_derivative(tensor_split_indices)
@@ -423,9 +423,9 @@ def _tensor_split_indices_grad(grad, self_shape, indices, dim):
 
 
 def _hvd_grad(dim_of):
-    def fn(grad, self):
+    def fn(grad, self_shape):
         import gpujit
-        return gpujit.cat(list(grad), dim_of(self.dim()))
+        return gpujit.cat(list(grad), dim_of(len(self_shape)))
     return fn
 
 
