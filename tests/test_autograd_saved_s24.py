@@ -115,3 +115,42 @@ def test_shape_only_ops_still_check_what_they_read():
     arrays = [_rand(2, 4, 3), _rand(4), _rand(4)]
     _check_write_raises(lambda x, w, b: F.group_norm(x, 2, w, b), arrays, 0)
     _check_write_raises(lambda x, w, b: F.group_norm(x, 2, w, b), arrays, 1, others=True)
+
+
+# ---------------------------------------------------------------- products: `reads`
+
+PRODUCTS = [
+    # (name, fn, shapes, written input, the inputs requiring grad besides it, or None
+    # when only it does)
+    ("addmv_vec", lambda s, m, v: gpujit.addmv(s, m, v, beta=0.5, alpha=2.0),
+     [(3,), (3, 4), (4,)], 2, None),
+    ("addmv_mat", lambda s, m, v: gpujit.addmv(s, m, v), [(3,), (3, 4), (4,)], 1, None),
+    ("addmv_self", lambda s, m, v: gpujit.addmv(s, m, v), [(3,), (3, 4), (4,)], 0, "all"),
+    ("addr_vec1", lambda s, a, b: gpujit.addr(s, a, b, alpha=3.0), [(3, 2), (3,), (2,)], 1, None),
+    ("addr_vec2", lambda s, a, b: gpujit.addr(s, a, b), [(3, 2), (3,), (2,)], 2, None),
+    ("addbmm_b1", lambda s, a, b: gpujit.addbmm(s, a, b, alpha=0.5), [(2, 4), (3, 2, 5), (3, 5, 4)],
+     1, None),
+    ("addbmm_b2", lambda s, a, b: gpujit.addbmm(s, a, b), [(2, 4), (3, 2, 5), (3, 5, 4)], 2, None),
+    ("addbmm_self", lambda s, a, b: gpujit.addbmm(s, a, b), [(2, 4), (3, 2, 5), (3, 5, 4)], 0,
+     "all"),
+    ("vecdot_x", lambda x, y: gpujit.linalg.vecdot(x, y, dim=0), [(3, 2), (3, 1)], 0, None),
+    ("vecdot_y", lambda x, y: gpujit.linalg.vecdot(x, y), [(3, 2), (2,)], 1, None),
+    ("vdot", lambda x, y: gpujit.vdot(x, y), [(4,), (4,)], 0, None),
+    ("inner", lambda x, y: gpujit.inner(x, y), [(2, 3, 4), (5, 4)], 1, None),
+    ("inner_0d", lambda x, y: gpujit.inner(x, y), [(), (2, 3)], 0, None),
+    ("linear_bias", lambda x, w, b: F.linear(x, w, b), [(2, 5, 3), (4, 3), (4,)], 2, "all"),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes,i,others", PRODUCTS, ids=[c[0] for c in PRODUCTS])
+def test_product_keeps_only_what_the_needed_gradient_reads(name, fn, shapes, i, others):
+    _check_write_ok(fn, [_rand(*s) for s in shapes], i, others == "all")
+
+
+def test_product_still_checks_the_operand_a_needed_gradient_reads():
+    a = [_rand(3), _rand(3, 4), _rand(4)]
+    _check_write_raises(lambda s, m, v: gpujit.addmv(s, m, v), a, 2, others=True)
+    a = [_rand(2, 4), _rand(3, 2, 5), _rand(3, 5, 4)]
+    _check_write_raises(lambda s, x, y: gpujit.addbmm(s, x, y), a, 1, others=True)
+    _check_write_raises(lambda x, y: gpujit.inner(x, y), [_rand(2, 4), _rand(4)], 0, True)
+    _check_write_raises(lambda x, y: gpujit.vdot(x, y), [_rand(4), _rand(4)], 1, True)

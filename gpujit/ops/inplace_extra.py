@@ -103,14 +103,16 @@ def addbmm(xp, self, batch1, batch2, beta=1, alpha=1):
     return _add_product(xp, self, prod, beta, alpha)
 
 
-@_derivative(addbmm)
-def _addbmm_grad(grad, self, batch1, batch2, beta, alpha):
+@_derivative(addbmm, reads={"batch1": ("batch2",), "batch2": ("batch1",)})
+def _addbmm_grad(grad, batch1, batch2, beta, alpha, needs_grad):
+    # (each batch's gradient reads only the other; self's none: PyTorch keeps no more)
     g_self = grad * beta if beta != 1 else grad
     g = grad.unsqueeze(0)
-    g1 = g.matmul(batch2.mT)
-    g2 = batch1.mT.matmul(g)
+    g1 = g.matmul(batch2.mT) if needs_grad[1] else None
+    g2 = batch1.mT.matmul(g) if needs_grad[2] else None
     if alpha != 1:
-        g1, g2 = g1 * alpha, g2 * alpha
+        g1 = None if g1 is None else g1 * alpha
+        g2 = None if g2 is None else g2 * alpha
     return g_self, g1, g2
 
 

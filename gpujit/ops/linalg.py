@@ -405,7 +405,7 @@ def _outer_grad(grad, self, vec2, needs_grad):
 
 
 @_derivative(linear, reads={"input": ("weight",), "weight": ("input",)})
-def _linear_grad(grad, input, weight, weight_shape, bias, needs_grad):
+def _linear_grad(grad, input, weight, weight_shape, needs_grad):
     # the engine sums the bias gradient over the leading dims; no GEMM for an input (or a
     # weight) that needs no gradient, and only the operand the needed gradient reads is
     # kept (a weight changed in place before backward is no error when the input needs no

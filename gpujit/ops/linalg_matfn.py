@@ -445,11 +445,11 @@ def _cross_grad(grad, self, other, dim, self_shape, other_shape, needs_grad):
     return _lcross_grad(grad, self, other, dim, needs_grad)
 
 
-@_derivative(linalg_vecdot)
-def _vecdot_grad(grad, x, y, dim):
-    nd = max(x.dim(), y.dim())
+@_derivative(linalg_vecdot, reads={"x": ("y",), "y": ("x",)})
+def _vecdot_grad(grad, x, y, x_shape, y_shape, dim, needs_grad):
+    nd = max(len(x_shape), len(y_shape))
     g = grad.unsqueeze(wrap_dim(dim, nd))
-    return g * y, g * x
+    return g * y if needs_grad[0] else None, g * x if needs_grad[1] else None
 
 
 @_derivative(trace)

@@ -339,7 +339,7 @@ def _cdist_grad(grad, x1, x2, result, p, needs_grad):
             -gd.sum(-3) if needs_grad[1] else None)
 
 
-@_derivative(addmv)
+@_derivative(addmv, reads={"mat": ("vec",), "vec": ("mat",)})
 def _addmv_grad(grad, mat, vec, beta, alpha, needs_grad):
     G = _G()
     return (_la_scaled(grad, beta),
@@ -351,7 +351,7 @@ def _la_scaled(t, k):
     return t if k == 1 else t * k
 
 
-@_derivative(addr)
+@_derivative(addr, reads={"vec1": ("vec2",), "vec2": ("vec1",)})
 def _addr_grad(grad, vec1, vec2, beta, alpha, needs_grad):
     return (_la_scaled(grad, beta),
             _la_scaled((grad * vec2).sum(1), alpha) if needs_grad[1] else None,

@@ -79,17 +79,22 @@ def inner(xp, self, other):
     return xp.asarray(r).astype(self.dtype, copy=False)
 
 
-@_derivative(inner)
-def _inner_grad(grad, self, other):
-    if self.dim() == 0 or other.dim() == 0:
-        return grad * other, grad * self
-    na, nb = self.dim() - 1, other.dim() - 1
+@_derivative(inner, reads={"self": ("other",), "other": ("self",)})
+def _inner_grad(grad, self, other, self_shape, other_shape, needs_grad):
+    # (each operand's gradient reads only the other, as PyTorch keeps them)
+    if not self_shape or not other_shape:
+        return (grad * other if needs_grad[0] else None,
+                grad * self if needs_grad[1] else None)
+    na, nb = len(self_shape) - 1, len(other_shape) - 1
     td = OPS["aten::tensordot"].public
     # grad: a-batch dims then b-batch dims
-    ga = td(grad, other, list(range(na, na + nb)), list(range(nb))) if nb else \
-        grad.unsqueeze(-1) * other
-    gb = td(grad, self, list(range(na)), list(range(na))) if na else \
-        grad.unsqueeze(-1) * self
+    ga = gb = None
+    if needs_grad[0]:
+        ga = td(grad, other, list(range(na, na + nb)), list(range(nb))) if nb else \
+            grad.unsqueeze(-1) * other
+    if needs_grad[1]:
+        gb = td(grad, self, list(range(na)), list(range(na))) if na else \
+            grad.unsqueeze(-1) * self
     return ga, gb
 
 
@@ -116,9 +121,10 @@ def vdot(xp, self, other):
     return OPS["aten::dot"].impl(xp, self, other)
 
 
-@_derivative(vdot)
-def _vdot_grad(grad, self, other):
-    return grad * other, grad * self
+@_derivative(vdot, reads={"self": ("other",), "other": ("self",)})
+def _vdot_grad(grad, self, other, needs_grad):
+    return (grad * other if needs_grad[0] else None,
+            grad * self if needs_grad[1] else None)
 
 
 # ------------------------------------------------------------------ dist
