@@ -154,3 +154,40 @@ def test_product_still_checks_the_operand_a_needed_gradient_reads():
     _check_write_raises(lambda s, x, y: gpujit.addbmm(s, x, y), a, 1, others=True)
     _check_write_raises(lambda x, y: gpujit.inner(x, y), [_rand(2, 4), _rand(4)], 0, True)
     _check_write_raises(lambda x, y: gpujit.vdot(x, y), [_rand(4), _rand(4)], 1, True)
+
+
+# ---------------------------------------------------------------- losses, linalg
+
+def _spd(n):
+    a = _rand(n, n)
+    return a @ a.T + n * np.eye(n)
+
+
+LOSS_LINALG = [
+    ("kl_div_input", lambda x, t: F.kl_div(x, t, reduction="batchmean"),
+     [_rand(3, 4), _rand(3, 4, low=0.1, high=1.0)], 0, False),
+    ("kl_div_input_log_target", lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True),
+     [_rand(3, 4), _rand(3, 4)], 0, False),
+    ("kl_div_input_none", lambda x, t: F.kl_div(x, t, reduction="none"),
+     [_rand(3, 4), _rand(3, 4, low=0.1, high=1.0)], 0, False),
+    ("solve_B", lambda a, b: gpujit.linalg.solve(a, b), [_spd(3), _rand(3, 2)], 1, True),
+    ("solve_B_vector", lambda a, b: gpujit.linalg.solve(a, b), [_spd(3), _rand(3)], 1, True),
+    ("solve_B_right", lambda a, b: gpujit.linalg.solve(a, b, left=False),
+     [_spd(3), _rand(2, 3)], 1, True),
+    ("solve_ex_B", lambda a, b: gpujit.linalg.solve_ex(a, b)[0], [_spd(3), _rand(3, 2)], 1, True),
+    ("lu_unpack", lambda lu: gpujit.lu_unpack(lu, gpujit.tensor([1, 2, 3], dtype=gpujit.int32))[1:],
+     [_rand(3, 3)], 0, False),
+    ("svd", lambda a: gpujit.svd(a), [_rand(4, 3)], 0, False),
+]
+
+
+@pytest.mark.parametrize("name,fn,arrays,i,others", LOSS_LINALG, ids=[c[0] for c in LOSS_LINALG])
+def test_losses_and_linalg_keep_only_what_backward_reads(name, fn, arrays, i, others):
+    _check_write_ok(fn, arrays, i, others)
+
+
+def test_losses_and_linalg_still_check_what_backward_reads():
+    arrays = [_rand(3, 4), _rand(3, 4, low=0.1, high=1.0)]
+    _check_write_raises(lambda x, t: F.kl_div(x, t), arrays, 1)          # input's gradient
+    _check_write_raises(lambda x, t: F.kl_div(x, t), arrays, 0, True)    # target's
+    _check_write_raises(lambda a, b: gpujit.linalg.solve(a, b), [_spd(3), _rand(3, 2)], 0)

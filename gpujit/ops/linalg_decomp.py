@@ -382,9 +382,10 @@ def _logdet_grad(grad, self):
 
 
 @_derivative(linalg_solve)
-def _solve_grad(grad, A, B, result, left, needs_grad):
+def _solve_grad(grad, A, B_shape, result, left, needs_grad):
+    # (B's shape only: PyTorch keeps A, the factorization and the result, not B)
     solve = OPS["aten::linalg_solve"].public
-    vec, _ = _solve_shapes(tuple(A.shape), tuple(B.shape), left)
+    vec, _ = _solve_shapes(tuple(A.shape), tuple(B_shape), left)
     gB = solve(A.mT, grad, left=left)
     gA = None
     if needs_grad[0]:

@@ -221,8 +221,8 @@ def _cholesky_ex_grad(grad, result, upper):
 
 
 @_derivative(linalg_solve_ex)
-def _solve_ex_grad(grad, A, B, result, left, needs_grad):
-    return _solve_grad(grad[0], A, B, result[0], left, needs_grad)
+def _solve_ex_grad(grad, A, B_shape, result, left, needs_grad):
+    return _solve_grad(grad[0], A, B_shape, result[0], left, needs_grad)
 
 
 @_derivative(cholesky_solve)

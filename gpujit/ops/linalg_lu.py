@@ -374,11 +374,11 @@ def _lu_factor_grad(grad, result):
 
 
 @_derivative(lu_unpack, wrt=("LU_data",))
-def _lu_unpack_grad(grad, LU_data, unpack_data):
+def _lu_unpack_grad(grad, LU_data_shape, unpack_data):
     if not unpack_data:
         return None
     _, gL, gU = grad
-    m, n = LU_data.shape[-2], LU_data.shape[-1]
+    m, n = LU_data_shape[-2], LU_data_shape[-1]
     k = min(m, n)
     G = _G()
     gL, gU = gL.tril(-1), gU.triu()

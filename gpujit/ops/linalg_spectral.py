@@ -389,7 +389,7 @@ def _svd_grad(grad, result, full_matrices):
 
 
 @_derivative(svd)
-def _old_svd_grad(grad, self, result, some, compute_uv):
+def _old_svd_grad(grad, result, some, compute_uv):
     if not compute_uv:
         raise RuntimeError("svd: Setting compute_uv to false in torch.svd doesn't compute "
                            "singular matrices, and hence we cannot compute backward. Please "

@@ -269,15 +269,19 @@ def _huber_grad(grad, self, target, reduction, delta):
     return _pair_grad(grad, self, target, reduction, lambda d: d.clamp(-delta, delta))
 
 
-@_derivative(kl_div)
-def _kl_div_grad(grad, self, target, reduction, log_target):
-    shape = _shape(self, target)
+@_derivative(kl_div, reads={"self": ("target",), "target": ("self", "target")})
+def _kl_div_grad(grad, self, target, self_shape, target_shape, reduction, log_target,
+                 needs_grad):
+    # (the input's gradient reads only the target: PyTorch keeps no input then)
+    shape = broadcast_shapes(tuple(self_shape), tuple(target_shape))
     g = _per_element(grad, reduction, shape)
     if log_target:
         e = target.exp()
-        return (-e * g).expand(shape), e * (target - self + 1) * g
+        return ((-e * g).expand(shape),
+                e * (target - self + 1) * g if needs_grad[1] else None)
     # d/dt of t log t - t x: log t + 1 - x (-inf at t = 0, NaN below, as the loss)
-    return (-target * g).expand(shape), (target.log() + 1 - self) * g
+    return ((-target * g).expand(shape),
+            (target.log() + 1 - self) * g if needs_grad[1] else None)
 
 
 def _clamped_logs(x):
