@@ -73,6 +73,9 @@ def _llvm():
                     cpu=ll.get_host_cpu_name(), features=ll.get_host_cpu_features().flatten(),
                     opt=3, reloc="pic", codemodel="default")
                 _state["ll"], _state["tm"] = ll, tm
+                # before any object (or numba's code: its linker reads the same table)
+                # is linked: LLVM's half conversions may call the C runtime's helpers
+                _state["helpers_missing"] = resolve_symbols(_HALF_HELPERS)
     return _state["ll"], _state["tm"]
 
 
@@ -210,17 +213,29 @@ def _link(obj: bytes, *names: str) -> list:
 
 def _libraries():
     """The C libraries whose functions objects may call: this process's global symbols
-    (libc, pthreads) and the C math library."""
+    (libc, pthreads), the C math library and the compiler's runtime library (libgcc_s:
+    the half-precision conversions LLVM calls, _HALF_HELPERS)."""
     if "libs" not in _state:
         libs = [ctypes.CDLL(None)]
-        for name in ("libm.so.6", "libm.dylib", "msvcrt"):
-            try:
-                libs.append(ctypes.CDLL(name))
-                break
-            except OSError:
-                continue
+        for names in (("libm.so.6", "libm.dylib", "msvcrt"), ("libgcc_s.so.1",)):
+            for name in names:
+                try:
+                    libs.append(ctypes.CDLL(name))
+                    break
+                except OSError:
+                    continue
         _state["libs"] = libs
     return _state["libs"]
+
+
+# The functions LLVM lowers a conversion between half and float/double to where the CPU
+# has no instruction for it (double -> half always on x86, which has none; float <-> half
+# without F16C): libgcc's (GCC 12+) and compiler-rt's, not in the process's global symbols
+# (libgcc_s is loaded, but not with RTLD_GLOBAL). They are registered with LLVM's symbol
+# table when llvmlite is first initialised here (kernels/targets.py initialises it before
+# numba compiles a CPU kernel): an unresolved symbol aborts the process in LLVM's linker
+# ("LLVM ERROR: Symbol not found: __truncdfhf2"), numba's included.
+_HALF_HELPERS = ("__truncdfhf2", "__truncsfhf2", "__extendhfsf2", "__extendhfdf2")
 
 
 # numba's helper-library functions that only call the C99 function of the same name

@@ -75,6 +75,8 @@ def compile_cpu(text: str):
     if not native.OFFSET_OK:
         raise KernelBuildError("this Python's ndarray objects do not keep their data pointer "
                                "where gpujit's CPU kernels read it; CPU fusion is off")
+    # (abi_key initialises llvmlite here, which registers the C runtime's half-conversion
+    # helpers that LLVM may call: numba's linker below aborts on a symbol it cannot find)
     key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version()]))[:40]
     path = _cache.cache_dir() / "cpu" / f"{key}.json"
     entry = _cache.read_verified_json(path)

@@ -1,0 +1,85 @@
+"""Finds of session 24's program fuzz hunt (helper b24), each with its minimised program."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run_python(code):
+    """Run `code` in a fresh interpreter (an unresolved symbol kills the process in
+    LLVM's linker): (return code, stdout, stderr)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([_ROOT, env.get("PYTHONPATH", "")])
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                       capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+_VALUES = [1 / 3, -2.0 / 3, 65519.99, 1e-7, 3e-8, 1e30, -0.0, 0.1, 2049.0, 1 + 2 ** -11]
+
+
+def test_llvm_half_conversions_resolve_in_loaded_objects():
+    # LLVM lowers `fptrunc double to half` to a call of libgcc's __truncdfhf2 (x86 has no
+    # instruction for it); the symbol is not among the process's global ones: the linker
+    # aborted the process ("LLVM ERROR: Symbol not found: __truncdfhf2", or a crash)
+    rc, out, err = _run_python(f"""
+        import ctypes
+        from kernels import native
+        ir = '''
+        define i16 @s24_d2h(double %x) {{
+          %h = fptrunc double %x to half
+          %b = bitcast half %h to i16
+          ret i16 %b
+        }}
+        define double @s24_h2d(i16 %x) {{
+          %h = bitcast i16 %x to half
+          %d = fpext half %h to double
+          ret double %d
+        }}
+        '''
+        d2h, h2d = native.load_ir(ir, {{"s24_d2h": (ctypes.c_uint16, ctypes.c_double),
+                                        "s24_h2d": (ctypes.c_double, ctypes.c_uint16)}})
+        print([d2h(v) for v in {_VALUES!r}])
+        print([h2d(b) for b in (0x3555, 0x7bff, 0x0001, 0xfc00)])
+    """)
+    assert rc == 0, err
+    got, back = (eval(line, {"inf": np.inf}) for line in out.split("\n")[:2])
+    want = np.array(_VALUES, np.float64).astype(np.float16).view(np.uint16).tolist()
+    assert got == want
+    assert back == np.array([0x3555, 0x7bff, 0x0001, 0xfc00], np.uint16).view(
+        np.float16).astype(np.float64).tolist()
+
+
+def test_numba_code_with_a_double_to_half_conversion_links():
+    # the same in numba's own linker (a CPU kernel's cold compile), once gpujit's kernels
+    # have initialised llvmlite
+    pytest.importorskip("numba")
+    rc, out, err = _run_python(f"""
+        from kernels import native
+        native.abi_key()
+        from numba import cfunc, types as nbt
+        from numba.extending import intrinsic
+        from llvmlite import ir as llir
+
+        @intrinsic
+        def d2h(typingctx, x):
+            def codegen(context, builder, signature, args):
+                h = builder.fptrunc(args[0], llir.HalfType())
+                return builder.bitcast(h, llir.IntType(16))
+            return nbt.uint16(nbt.float64), codegen
+
+        @cfunc("uint16(float64)")
+        def k(x):
+            return d2h(x)
+        print([k.ctypes(v) for v in {_VALUES!r}])
+    """)
+    assert rc == 0, err
+    want = np.array(_VALUES, np.float64).astype(np.float16).view(np.uint16).tolist()
+    assert eval(out.split("\n")[0]) == want
