@@ -83,3 +83,52 @@ def test_numba_code_with_a_double_to_half_conversion_links():
     assert rc == 0, err
     want = np.array(_VALUES, np.float64).astype(np.float16).view(np.uint16).tolist()
     assert eval(out.split("\n")[0]) == want
+
+
+# ------------------------------------------------------------------ detach_ of a saved input
+
+import gpujit  # noqa: E402
+
+
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def test_a_saved_input_detached_in_place_raises_at_backward():
+    # (mode 3, seed 24010) v1 = sigmoid(x2); v3 = x2 * v1; v1.detach_(): mul kept v1 as
+    # its input, whose grad_fn detach_() cut; PyTorch's backward refuses it
+    x = gpujit.tensor(np.array([0.5, -1.0], np.float32), requires_grad=True)
+    v1 = gpujit.sigmoid(x)
+    v3 = x * v1
+    v1.detach_()
+    with pytest.raises(RuntimeError, match="detached in-place"):
+        v3.sum().backward()
+
+
+def test_a_saved_output_or_leaf_detached_in_place_keeps_its_backward():
+    # the node's own output (sigmoid and exp keep their results) and a leaf are no error
+    xv = np.array([0.5, -1.0], np.float32)
+    x = gpujit.tensor(xv, requires_grad=True)
+    v1 = gpujit.sigmoid(x)
+    v3 = v1 * 2.0 + v1.exp()
+    v1.detach_()
+    v3.sum().backward()
+    s = _sig(xv.astype(np.float64))
+    np.testing.assert_allclose(x.grad.numpy(), (2 + np.exp(s)) * s * (1 - s), rtol=1e-5)
+    w = gpujit.tensor(xv)
+    y = gpujit.tensor(xv, requires_grad=True)
+    (y * w).sum().backward()
+    w.detach_()
+    np.testing.assert_allclose(y.grad.numpy(), xv)
+
+
+def test_a_detached_saved_input_of_an_in_place_op():
+    # self of an in-place op is its output (not checked), its other operand is an input
+    xv = np.array([0.5, -1.0], np.float32)
+    x = gpujit.tensor(xv, requires_grad=True)
+    a = x * 1.5
+    b = x.exp()
+    a.mul_(b)                 # MulBackward0 keeps b (an input with a grad_fn)
+    b.detach_()
+    with pytest.raises(RuntimeError, match="detached in-place"):
+        a.sum().backward()

@@ -43,15 +43,21 @@ def node_class(name: str) -> type:
     return cls
 
 
+DETACHED_INPLACE = ("Trying to use a saved tensor that has been detached in-place, i.e. with "
+                    ".detach_().This is not supported, please use out-of-place `.detach()` "
+                    "instead")
+
+
 class SavedTensor:
     """A tensor a derivative needs, with its version when saved: using it after an
     in-place change raises PyTorch's error instead of giving a wrong gradient.
 
     Inside saved_tensors_hooks(pack, unpack) the tensor is not kept: pack(tensor) is, and
     unpack(packed) gives the tensor back when the backward reads it (save_on_cpu)."""
-    __slots__ = ("tensor", "version", "ref", "node_name", "index", "unpack_hook", "edge")
+    __slots__ = ("tensor", "version", "ref", "node_name", "index", "unpack_hook", "edge",
+                 "had_grad_fn")
 
-    def __init__(self, t, node_name, index):
+    def __init__(self, t, node_name, index, is_input=False):
         self.version = t._vc[0]
         self.ref = weakref.ref(t)
         self.node_name = node_name
@@ -60,7 +66,14 @@ class SavedTensor:
         if not hooks or hooks[-1][0] is None:      # none, or disable_saved_tensors_hooks
             self.tensor = t
             self.unpack_hook = None
+            # an op's input with a grad_fn: PyTorch's SavedVariable keeps the tensor itself
+            # and reads its grad_fn at unpack, which refuses one cut by detach_() since
+            # (a node's own output, a custom Function's tensors, a fused graph's inputs,
+            # pack hooks: unpacked knowing their node, no such error)
+            self.had_grad_fn = (is_input and t._ag is not None
+                                and t._ag.grad_fn is not None)
             return
+        self.had_grad_fn = False
         pack, unpack = hooks[-1]
         # where a gradient of the unpacked value flows under create_graph (weakly: a node
         # saving its own output would otherwise hold itself)
@@ -83,6 +96,8 @@ class SavedTensor:
         if self.unpack_hook is not None:
             return self._unpack_hooked()
         t = self.tensor
+        if self.had_grad_fn and (t._ag is None or t._ag.grad_fn is None):
+            raise RuntimeError(DETACHED_INPLACE)
         if t._vc[0] != self.version:
             self._modified(t)
         return t

@@ -303,11 +303,12 @@ def _record_op(op, args, d, inplace, names, bound):
     node = node_class(backward_name(op, bound, result))(
         op, d, saved, inputs_meta, tuple(next_functions), out_meta)
     node_name = node.name()
+    written = args[0] if inplace else None      # (self of an in-place op: its output)
     for k, v in pre.items():
         if isinstance(v, Tensor):
-            saved[k] = SavedTensor(v, node_name, 0)
+            saved[k] = SavedTensor(v, node_name, 0, is_input=v is not written)
         elif isinstance(v, (list, tuple)) and v and all(isinstance(x, Tensor) for x in v):
-            saved[k] = [SavedTensor(x, node_name, 0) for x in v]
+            saved[k] = [SavedTensor(x, node_name, 0, is_input=x is not written) for x in v]
         else:
             saved[k] = v
     if inplace and isinstance(args[0], Tensor):
