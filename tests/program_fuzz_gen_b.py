@@ -202,8 +202,12 @@ class ProgramGenB(ProgramGen):
         same = [v for v in self.vars if v.shape == a.shape and v.cat == "f"]
         b = r.choice(same)
         kind = r.randrange(7)
-        pa, _ = self.pointwise(a, r.randint(0, 1) if kind != 3 else 0)
-        pb, _ = self.pointwise(b, r.randint(0, 1))
+        pa, ca = self.pointwise(a, r.randint(0, 1) if kind != 3 else 0)
+        pb, cb = self.pointwise(b, r.randint(0, 1))
+        # no Bool operands: PyTorch's CPU product of a 0-size result or contraction skips
+        # its dtype check (a Bool mm answers), gpujit's raises as for other sizes
+        pa = f"({pa}).float()" if ca == "b" else pa
+        pb = f"({pb}).float()" if cb == "b" else pb
         if kind == 0:
             text, shape = f"torch.matmul({pa}, ({pb}).t())", (P, P)
         elif kind == 1:

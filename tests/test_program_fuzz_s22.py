@@ -21,8 +21,8 @@ test_program_fuzz_s20's list):
   (x * Phi(x)): gelu's argument is clamped to +-1e4;
 - PyTorch's CPU bmm of a 0-size result or contraction skips its dtype check (a Half by
   Float bmm answers a Float tensor), gpujit's raises as for other sizes: bmm's operands
-  are of one dtype (matmul's may still differ: seed 220706753, a Bool matmul of 0 size
-  answers in PyTorch, raises in gpujit as for other sizes);
+  are of one dtype, and no operand of a product is Bool (seed 220706753, seed 2221: a
+  Bool matmul / mm of 0 size answers in PyTorch, raises in gpujit as for other sizes);
 - the gradient of var/std with correction > N (a nan result): PyTorch's backward divides
   by N - correction < 0 (a finite gradient), gpujit's by the forward's clamped divisor 0
   (reduction_var.py: nan): no correction=2;
