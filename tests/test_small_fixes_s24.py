@@ -181,3 +181,26 @@ def test_i0e_in_scripted_code():
     ref = torch.special.i0e(x) + torch.special.i1e(x) * 2
     for _ in range(3):
         np.testing.assert_allclose(f(x).numpy(), ref.numpy(), rtol=1e-6)
+
+
+def test_traced_graph_drops_dead_pure_nodes():
+    """As TorchScript's tracer, a trace keeps no node that nothing uses and that has no
+    effect (F.linear's size() reads of its shape check; x.size(0) read and dropped), but
+    keeps in-place writes into inputs and random draws."""
+    def g(x, y):
+        n = x.size(0)
+        y.add_(1)
+        return x * 2
+
+    tg = torch.jit.trace(g, (torch.ones(3), torch.zeros(3)))
+    kinds = [n.kind() for n in tg.graph.nodes()]
+    assert "aten::size" not in kinds and "aten::add_" in kinds
+    y = torch.zeros(3)
+    np.testing.assert_array_equal(tg(torch.ones(3), y).numpy(), [2, 2, 2])
+    np.testing.assert_array_equal(y.numpy(), [1, 1, 1])
+
+    lin = torch.nn.Linear(4, 2)
+    tl = torch.jit.trace(lin, (torch.ones(3, 4),))
+    assert "aten::size" not in str(tl.graph) and "torch.size" not in tl.code
+    np.testing.assert_allclose(tl(torch.ones(3, 4)).detach().numpy(),
+                               lin(torch.ones(3, 4)).detach().numpy())

@@ -10,6 +10,7 @@ from ..frontend import trace_hooks as _th
 from ..frontend import trace_boundary as _tb
 from ..frontend.tracer import TracerWarning
 from ..nn.module import Module
+from ..passes.dce import eliminate_dead_code
 from ..tensor import Tensor
 from .objects import ScriptFunction, ScriptModule
 from .script_module import traced_module_from
@@ -155,6 +156,9 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
         raise RuntimeError("The traced function didn't return any values! Side-effects are "
                            "not captured in traces, so it would be a no-op.")
     rec.graph.register_output(_tb.output_value(rec, out, strict))
+    # as TorchScript's tracer: what nothing uses and has no effect goes (the size() reads
+    # of a shape check, constants of dead nodes)
+    eliminate_dead_code(rec.graph)
     return rec.graph, session
 
 
