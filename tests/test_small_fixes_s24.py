@@ -188,7 +188,7 @@ def test_traced_graph_drops_dead_pure_nodes():
     effect (F.linear's size() reads of its shape check; x.size(0) read and dropped), but
     keeps in-place writes into inputs and random draws."""
     def g(x, y):
-        n = x.size(0)
+        x.size(0)           # read and dropped
         y.add_(1)
         return x * 2
 
