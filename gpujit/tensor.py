@@ -387,9 +387,9 @@ class Tensor:
 
     def _scalar_value(self, kind):
         if self._data.size != 1:
-            raise RuntimeError(f"{kind}() of a Tensor with {self._data.size} elements is "
-                               f"ambiguous; only one-element tensors convert to Python "
-                               f"scalars")
+            # (ValueError, as PyTorch's Python conversions; .item() raises RuntimeError)
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"({kind}() of a Tensor with {self._data.size} elements)")
         return self.item()
 
     def __bool__(self):

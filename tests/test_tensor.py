@@ -88,8 +88,10 @@ def test_item_tolist_and_scalar_conversions():
     assert gpujit.tensor(4).tolist() == 4
     assert float(gpujit.tensor([1.5])) == 1.5 and int(gpujit.tensor(2.9)) == 2
     assert bool(gpujit.tensor([0])) is False and bool(gpujit.tensor(3)) is True
-    for fn in (bool, int, float):
-        with pytest.raises(RuntimeError, match="ambiguous"):
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(gpujit.tensor([1, 2]))
+    for fn in (int, float, complex):      # ValueError, as PyTorch's
+        with pytest.raises(ValueError, match="only one element tensors can be converted"):
             fn(gpujit.tensor([1, 2]))
     assert [10, 20, 30][gpujit.tensor(1)] == 20            # __index__
     with pytest.raises(TypeError):
