@@ -212,8 +212,9 @@ class OpBackward(Node):
         for k, v in self.saved.items():
             if isinstance(v, SavedTensor):
                 v = v.unpack()
-            elif isinstance(v, list) and v and isinstance(v[0], SavedTensor):
-                v = [s.unpack() for s in v]
+            elif isinstance(v, list) and v and (isinstance(v[0], SavedTensor) or
+                                                v[0] is None):
+                v = [s.unpack() if isinstance(s, SavedTensor) else s for s in v]
             kw[k] = v
         g = grads[0] if len(self.out_meta) == 1 and not self.metadata.get("list_output") \
             else (list(grads) if self.metadata.get("list_output") else tuple(grads))

@@ -241,9 +241,7 @@ def _record_op(op, args, d, inplace, names, bound):
     if inplace:
         written.add(names[0])
     pre = {}
-    for p in d.params:
-        if p in ("result", "needs_grad"):
-            continue
+    for p in d.bound:
         if p not in bound and p.endswith("_shape"):
             pre[p] = _reg.shape_param(bound[p[:-6]])
             continue
@@ -275,14 +273,27 @@ def _record_op(op, args, d, inplace, names, bound):
         else:
             next_functions.append((None, 0))    # None / a Python number: no gradient
             inputs_meta.append(None)
-    if "needs_grad" in d.params:
-        pre["needs_grad"] = tuple(m is not None and (m[0] != "list" or any(m[1]))
-                                  for m in inputs_meta)
-        if d.reads is not None:     # keep only what the needed gradients read
-            needed = d.needed(pre["needs_grad"])
+    made = None
+    if d.uses_needs:
+        needs = tuple(m is not None and (m[0] != "list" or any(m[1])) for m in inputs_meta)
+        extra = {"needs_grad": needs}
+        for w, m in zip(d.wrt, inputs_meta):
+            if m is not None and m[0] == "list":    # (per element of a Tensor[] argument)
+                extra[w + "_needs_grad"] = tuple(x is not None for x in m[1])
+        for k, v in extra.items():
+            if k in d.params:
+                pre[k] = v
+        needed = d.needed(needs) if d.reads is not None else None
+        if needed is not None:      # keep only what the needed gradients read
             for p in pre:
-                if p not in needed and p != "needs_grad" and not p.endswith(("_shape", "_device")):
+                if p not in needed and not p.endswith(("_shape", "_device", "needs_grad")):
                     pre[p] = None
+        if d.computes is not None:
+            # values saved in place of the arguments they are computed from (recorded:
+            # intermediates that a double backward differentiates through)
+            made = {}
+            _reg.run_computes(d, bound, made, extra, needed, False)
+            pre.update((k, v) for k, v in made.items() if k in d.params)
     if inplace and isinstance(args[0], Tensor):
         version = args[0]._vc[0]
         # an argument saved as it is that the write changes (y.mul_(y): `other` is self)
@@ -305,12 +316,7 @@ def _record_op(op, args, d, inplace, names, bound):
     node_name = node.name()
     written = args[0] if inplace else None      # (self of an in-place op: its output)
     for k, v in pre.items():
-        if isinstance(v, Tensor):
-            saved[k] = SavedTensor(v, node_name, 0, is_input=v is not written)
-        elif isinstance(v, (list, tuple)) and v and all(isinstance(x, Tensor) for x in v):
-            saved[k] = [SavedTensor(x, node_name, 0, is_input=x is not written) for x in v]
-        else:
-            saved[k] = v
+        saved[k] = _save(v, node_name, written)
     if inplace and isinstance(args[0], Tensor):
         for s in _saved_tensors(saved):
             s.version = before.get(id(s.ref()), s.version)
@@ -332,17 +338,38 @@ def _record_op(op, args, d, inplace, names, bound):
     if "result" in d.params:
         # saved once it is this node's output (a pack hook sees its grad_fn, as in PyTorch);
         # not when no needed gradient reads it (`reads`: x ** e, e needing none)
-        if d.reads is not None and "result" not in d.needed(pre["needs_grad"]):
+        if d.reads is not None and "result" not in needed:
             saved["result"] = None
         else:
             saved["result"] = (SavedTensor(result, node_name, 0)
                                if isinstance(result, Tensor) else result)
+    if made is not None and any("result" in c[2] for c in d.computes):
+        made["result"] = result
+        _reg.run_computes(d, bound, made, extra, needed, True)
+        for k, v in made.items():
+            if k in d.params and k not in pre and k != "result":
+                saved[k] = _save(v, node_name, written)
     if "view" in op.tags:
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:
                 a._ag.has_views = True
         _views.attach_views(args, outs)
     return result
+
+
+def _save(v, node_name, written=None):
+    """What a node keeps for the saved value v: SavedTensors for a Tensor and for the
+    Tensors of a list (Nones kept: elements a computed value leaves out), else v. Each is
+    saved as an input (detach_() of it later makes backward raise) unless it is `written`,
+    the self of an in-place op (its output)."""
+    if isinstance(v, Tensor):
+        return SavedTensor(v, node_name, 0, is_input=v is not written)
+    if isinstance(v, (list, tuple)) and v and all(isinstance(x, Tensor) or x is None
+                                                  for x in v) \
+            and any(x is not None for x in v):
+        return [SavedTensor(x, node_name, 0, is_input=x is not written)
+                if x is not None else None for x in v]
+    return v
 
 
 def _saved_tensors(values):

@@ -114,14 +114,22 @@ def _node_grads(n, env, gouts, req):
     args += [p.default for p in op.schema.arguments[len(args):]]
     bound = dict(zip(names, args))
     pos = {name: i for i, name in enumerate(names)}
+    needs = tuple(pos.get(w) is not None and pos[w] < len(n.inputs)
+                  and n.inputs[pos[w]] in req for w in d.wrt)
+    outs = [env[o] for o in n.outputs]
+    made = {"result": outs[0] if len(outs) == 1 else tuple(outs)}
+    if d.computes is not None:
+        # the values eager recording computes at forward time, from the recomputed ones
+        wanted = d.needed(needs) if d.reads is not None else None
+        extra = {"needs_grad": needs}
+        _reg.run_computes(d, bound, made, extra, wanted, False)
+        _reg.run_computes(d, bound, made, extra, wanted, True)
     kw = {}
     for p in d.params:
-        if p == "result":
-            outs = [env[o] for o in n.outputs]
-            kw[p] = outs[0] if len(outs) == 1 else tuple(outs)
+        if p in made:
+            kw[p] = made[p]
         elif p == "needs_grad":
-            kw[p] = tuple(pos.get(w) is not None and pos[w] < len(n.inputs)
-                          and n.inputs[pos[w]] in req for w in d.wrt)
+            kw[p] = needs
         elif p not in bound and p.endswith("_shape"):
             kw[p] = _reg.shape_param(bound[p[:-6]])
         elif p not in bound and p.endswith("_device"):
@@ -189,7 +197,12 @@ def _reads(sub, needs):
         pos = {a.name: i for i, a in enumerate(n.op.schema.arguments)}
         wants = tuple(pos.get(w) is not None and pos[w] < len(n.inputs)
                       and n.inputs[pos[w]] in req for w in d.wrt)
-        for p in d.needed(wants):
+        ps = d.needed(wants)
+        if d.computes is not None:      # a computed value reads what its function names
+            for name, f, cps in reversed(d.computes):
+                if name in ps:
+                    ps.update(cps)
+        for p in ps:
             if p == "result":
                 read.update(n.outputs)
             elif p in pos and pos[p] < len(n.inputs):

@@ -30,12 +30,44 @@ class Derivative:
     saved only when an input whose gradient reads it needs one, else fn gets None for it
     and must not compute that input's gradient (it reads needs_grad): `x * w` with only x
     requiring grad keeps w, not x, so changing x in place before backward is no error, as
-    in PyTorch, whose autograd saves per needed output too."""
-    __slots__ = ("fn", "wrt", "params", "reads")
+    in PyTorch, whose autograd saves per needed output too.
 
-    def __init__(self, fn, wrt, params, reads=None):
+    `<arg>_needs_grad` (a Tensor[] argument's: a tuple of bools, one per element) says
+    which of its tensors need a gradient (`needs_grad` says only whether any does).
+
+    `computes` (optional, {name: function}): values computed at record time from the
+    op's arguments and saved in place of them, as PyTorch's composite kernels save an
+    intermediate (l1_loss the sign of the difference, cross_entropy the log_softmax, ndtr
+    x / sqrt 2) instead of the input: a later in-place write into the input is then no
+    error. Each function takes, by keyword, exactly the values it names among the
+    schema's arguments, `<arg>_shape`, `needs_grad`, `<arg>_needs_grad`, `result` and the
+    names computed before it, and returns a Tensor, a list of Tensors and Nones (saved
+    and version-checked like arguments), or any other value (kept as it is). fn (and
+    `reads`) may name the computed values like arguments; one that `reads` lists is
+    computed only when a needed gradient reads it. The functions run with the caller's
+    grad mode, through registry ops: a computed tensor is a recorded intermediate (double
+    backward differentiates through it, as through PyTorch's) and a compute that
+    returns an argument itself saves that argument. Those that do not name `result` run
+    before the op (an in-place op has not yet written its input), the others after it.
+    jit's fusion groups run the same functions on the recomputed values (autodiff.py)."""
+    __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs")
+
+    def __init__(self, fn, wrt, params, reads=None, computes=None):
         self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
         self.reads = reads
+        # computes: ((name, function, its parameter names), ...) in order, or None
+        self.computes = None
+        if computes:
+            import inspect
+            self.computes = tuple((k, f, tuple(inspect.signature(f).parameters))
+                                  for k, f in computes.items())
+        made = {c[0] for c in self.computes or ()}
+        # the params recording takes from the call's arguments
+        self.bound = tuple(p for p in self.params if p not in made and p != "result"
+                           and not p.endswith("needs_grad"))
+        # whether recording works out the per-wrt needs_grad tuple
+        self.uses_needs = "needs_grad" in self.params or bool(self.computes) or any(
+            p.endswith("_needs_grad") for p in self.params)
 
     def needed(self, needs):
         """The params fn reads when the wrt inputs needing a gradient are `needs` (a bool
@@ -78,24 +110,38 @@ def _opdefs(target):
     return [target.op]        # an impl function decorated with @op
 
 
-def derivative(*targets, wrt=None, reads=None):
+def param_names(schema):
+    """The names a derivative (or one of its `computes`) may take for an op of `schema`."""
+    names = {a.name for a in schema.arguments} | {"result", "needs_grad"}
+    names |= {a.name + suffix for a in schema.arguments
+              if a.type.base == "Tensor" and not a.type.is_list
+              for suffix in ("_shape", "_device")}
+    names |= {a.name + suffix for a in schema.arguments
+              if a.type.base == "Tensor" and a.type.is_list
+              for suffix in ("_shape", "_needs_grad")}
+    return names
+
+
+def derivative(*targets, wrt=None, reads=None, computes=None):
     """@derivative(sigmoid) def _(grad, result): return grad * result * (1 - result)
 
     targets: impl functions declared with @op, OpDefs, or qualified names. wrt defaults to
-    the schema's Tensor / Tensor[] arguments in order; reads: see Derivative. The in-place
-    variant of each op gets the same derivative."""
+    the schema's Tensor / Tensor[] arguments in order; reads, computes: see Derivative.
+    The in-place variant of each op gets the same derivative."""
     import inspect
 
     def deco(fn):
         params = [p for p in inspect.signature(fn).parameters if p != "grad"]
         for t in targets:
             for d in _opdefs(t):
-                names = {a.name for a in d.schema.arguments} | {"result", "needs_grad"}
-                names |= {a.name + suffix for a in d.schema.arguments
-                          if a.type.base == "Tensor" and not a.type.is_list
-                          for suffix in ("_shape", "_device")}
-                names |= {a.name + "_shape" for a in d.schema.arguments
-                          if a.type.base == "Tensor" and a.type.is_list}
+                names = param_names(d.schema)
+                for k, f in (computes or {}).items():
+                    bad = [p for p in inspect.signature(f).parameters if p not in names]
+                    if bad or k in names:
+                        raise TypeError(f"derivative of {d.name}: `computes` {k!r} "
+                                        f"{'takes ' + str(bad) if bad else 'is an argument'}"
+                                        f" (not arguments of {d.schema})")
+                    names.add(k)
                 bad = [p for p in params if p not in names]
                 if bad:
                     raise TypeError(f"derivative of {d.name}: {bad} are not arguments of "
@@ -106,7 +152,7 @@ def derivative(*targets, wrt=None, reads=None):
                         p not in params for ps in reads.values() for p in ps)):
                     raise TypeError(f"derivative of {d.name}: `reads` needs needs_grad and "
                                     f"names only its parameters")
-                d.derivative = Derivative(fn, w, params, reads)
+                d.derivative = Derivative(fn, w, params, reads, computes)
                 if d.inplace_variant is not None:
                     d.inplace_variant.derivative = d.derivative
         return fn
@@ -121,3 +167,32 @@ def nondifferentiable(*targets, reason, inplace_error=None):
             if d.inplace_variant is not None:
                 d.inplace_variant.derivative = d.derivative
 
+
+
+def run_computes(d, bound, made, extra, wanted, after):
+    """Compute `d.computes`' values into `made` (which holds `result` when `after`, and
+    the values computed so far): those that name `result` when `after`, else the others;
+    None for one that `wanted` (the names the needed gradients read, or None: all) lacks.
+    bound: the op's arguments by name; extra: needs_grad and `<arg>_needs_grad`."""
+    if wanted is not None:         # (and the computed values those read)
+        wanted = set(wanted)
+        for name, f, ps in reversed(d.computes):
+            if name in wanted:
+                wanted.update(ps)
+    for name, f, ps in d.computes:
+        if ("result" in ps) is not after:
+            continue
+        if wanted is not None and name not in wanted:
+            made[name] = None
+            continue
+        kw = {}
+        for p in ps:
+            if p in made:
+                kw[p] = made[p]
+            elif p in bound:
+                kw[p] = bound[p]
+            elif p in extra:
+                kw[p] = extra[p]
+            else:                                   # <arg>_shape
+                kw[p] = shape_param(bound[p[:-6]])
+        made[name] = f(**kw)

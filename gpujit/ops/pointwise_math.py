@@ -515,9 +515,10 @@ def _entr_grad(grad, self):
     return grad * -(self.log() + 1)
 
 
-@_derivative(special_ndtr)
-def _ndtr_grad(grad, self):
-    return grad * (self * self * -0.5).exp() * 0.3989422804014327
+# PyTorch's ndtr is (1 + erf(x / sqrt 2)) / 2: erf saves x / sqrt 2, not x
+@_derivative(special_ndtr, computes={"z": lambda self: self * 0.7071067811865476})
+def _ndtr_grad(grad, z):
+    return grad * (z * z).neg().exp() * 0.3989422804014327
 
 
 @_derivative(hypot)
@@ -533,9 +534,11 @@ def _copysign_grad(grad, self, result):
     return grad * ratio, _zero_grad(grad)
 
 
-@_derivative(ldexp)
-def _ldexp_grad(grad, other, result):
-    return grad * _gpujit().exp2(other), grad * result * _LN2
+# (PyTorch's LdexpBackward0 keeps other for self's gradient, result for other's)
+@_derivative(ldexp, reads={"self": ("other",), "other": ("result",)})
+def _ldexp_grad(grad, other, result, needs_grad):
+    return (grad * _gpujit().exp2(other) if needs_grad[0] else None,
+            grad * result * _LN2 if needs_grad[1] else None)
 
 
 @_derivative(float_power)

@@ -1,0 +1,174 @@
+"""Derivatives that save values computed at forward time (session 24, helper c24): the
+`computes` option of @derivative (gpujit/ops/derivatives.py) saves what PyTorch's
+composite kernels save, an intermediate computed from the inputs (ndtr's x / sqrt 2,
+l1_loss's difference, cross_entropy's log_softmax...) instead of the input itself, and
+`<arg>_needs_grad` says which tensors of a Tensor[] argument need a gradient. Writing an
+input in place after the op is then no error at backward where PyTorch answers, and the
+gradient is the one without the write (checked against NumPy / finite differences in
+float64). An operand a needed gradient does read still fails the version check.
+
+Found by a write-after-op differential sweep over the registry's OpInfo samples against
+PyTorch (each floating argument written after the op, the others requiring grad or not)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gpujit
+
+_rng = np.random.default_rng(2424)
+MODIFIED = "modified by an inplace operation"
+F = gpujit.nn.functional
+
+
+def _rand(*shape, low=-1.0, high=1.0):
+    return _rng.uniform(low, high, shape)
+
+
+def _weights(o, k):
+    return np.linspace(0.5, 1.5, max(o.numel(), 1)).reshape(tuple(o.shape)) + k
+
+
+def _grads(fn, arrays, i, write, others=False):
+    """Gradients of sum(out * w) w.r.t. the float64 inputs (`arrays`; a list entry is a
+    Tensor[] argument, None passes through), input i (an index, or (list index, element))
+    entering as a non-leaf `x * 1` that is written (add_(1)) after the op when `write`;
+    the other inputs require grad when `others`."""
+    leaves, written = [], []
+
+    def make(a, here):
+        x = gpujit.tensor(np.asarray(a, dtype=np.float64), requires_grad=here or others)
+        leaves.append(x)
+        if here:
+            y = x * 1
+            written.append(y)
+            return y
+        return x
+
+    ys = []
+    for j, a in enumerate(arrays):
+        if a is None:
+            ys.append(None)
+        elif isinstance(a, list):
+            ys.append([make(e, i == (j, k)) for k, e in enumerate(a)])
+        else:
+            ys.append(make(a, i == j))
+    out = fn(*ys)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    loss = 0
+    for k, o in enumerate(outs):
+        if isinstance(o, gpujit.Tensor) and o.requires_grad:
+            loss = loss + (o * gpujit.tensor(_weights(o, k))).sum()
+    if write:
+        written[0].add_(1)
+    loss.backward()
+    return [None if x.grad is None else x.grad.numpy().copy() for x in leaves]
+
+
+def _check_write_ok(fn, arrays, i, others=False):
+    want = _grads(fn, arrays, i, False, others)
+    got = _grads(fn, arrays, i, True, others)
+    assert len(want) == len(got)
+    for a, b in zip(want, got):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+    return want
+
+
+def _check_write_raises(fn, arrays, i, others=False):
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        _grads(fn, arrays, i, True, others)
+
+
+def _numeric(fn, arrays, j, k=None, eps=1e-6):
+    """Central-difference gradient of sum(fn(...) * w) w.r.t. input j (element k of a
+    Tensor[] argument), in float64 without autograd."""
+    def loss(args):
+        ts = [None if a is None else [gpujit.tensor(e) for e in a] if isinstance(a, list)
+              else gpujit.tensor(a) for a in args]
+        out = fn(*ts)
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        return sum(float((o * gpujit.tensor(_weights(o, n))).sum())
+                   for n, o in enumerate(outs) if o.is_floating_point())
+    base = [None if a is None else [np.array(e, dtype=np.float64) for e in a]
+            if isinstance(a, list) else np.array(a, dtype=np.float64) for a in arrays]
+    target = base[j] if k is None else base[j][k]
+    g = np.zeros_like(target)
+    for idx in np.ndindex(target.shape):
+        old = target[idx]
+        target[idx] = old + eps
+        hi = loss(base)
+        target[idx] = old - eps
+        lo = loss(base)
+        target[idx] = old
+        g[idx] = (hi - lo) / (2 * eps)
+    return g
+
+
+def _check_against_numeric(fn, arrays, i, others=False, rtol=1e-5, atol=1e-7):
+    """The gradient with the write equals the gradient without it, and the numeric one."""
+    got = _check_write_ok(fn, arrays, i, others)
+    pos = []
+    for j, a in enumerate(arrays):
+        if a is None:
+            continue
+        for k in (range(len(a)) if isinstance(a, list) else (None,)):
+            pos.append((j, k))
+    for (j, k), g in zip(pos, got):
+        if g is not None:
+            np.testing.assert_allclose(g, _numeric(fn, arrays, j, k), rtol=rtol, atol=atol)
+
+
+# ---------------------------------------------------------------- ndtr
+
+def test_ndtr_saves_x_over_sqrt2_not_x():
+    a = _rand(3, 4, low=-2, high=2)
+    got = _check_write_ok(lambda x: gpujit.special.ndtr(x), [a], 0)
+    want = np.exp(-a * a / 2) / math.sqrt(2 * math.pi) * _weights(gpujit.tensor(a), 0)
+    np.testing.assert_allclose(got[0], want, rtol=1e-12)
+
+
+def test_ndtr_double_backward_goes_through_the_saved_intermediate():
+    a = np.array([0.3, -1.2, 2.0])
+    x = gpujit.tensor(a, requires_grad=True)
+    g, = gpujit.autograd.grad(gpujit.special.ndtr(x * 1).sum(), x, create_graph=True)
+    g2, = gpujit.autograd.grad(g.sum(), x)
+    pdf = np.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(g.detach().numpy(), pdf, rtol=1e-12)
+    np.testing.assert_allclose(g2.numpy(), -a * pdf, rtol=1e-12)
+
+
+def test_ldexp_keeps_the_exponent_only_for_the_mantissa_gradient():
+    # (PyTorch's LdexpBackward0: other for self's gradient, result for other's)
+    m, e = _rand(3), np.array([1.0, -2.0, 0.5])
+    _check_write_ok(lambda a, b: gpujit.ldexp(a, b), [m, e], 1)
+    _check_write_raises(lambda a, b: gpujit.ldexp(a, b), [m, e], 1, True)
+
+
+@gpujit.jit.script
+def _s_ndtr(x, w):
+    return gpujit.special.ndtr(x * 2.0) * w + 1.0
+
+
+def _scripted(f):
+    def run(*xs):
+        for _ in range(2):          # (profiling run, then the optimized graph)
+            out = f(*xs)
+        return out
+    return run
+
+
+def test_scripted_ndtr_fusion_group_backward_computes_the_saved_value():
+    a, w = _rand(5, low=-2, high=2), _rand(5)
+    x = gpujit.tensor(a, requires_grad=True)
+    wt = gpujit.tensor(w, requires_grad=True)
+    out = _scripted(_s_ndtr)(x, wt)
+    assert type(out.grad_fn).__name__ == "FusedGroupBackward"
+    out.sum().backward()
+    pdf = np.exp(-(2 * a) ** 2 / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * pdf * w, rtol=1e-12)
+    np.testing.assert_allclose(wt.grad.numpy(), 0.5 * (1 + np.vectorize(math.erf)(
+        2 * a / math.sqrt(2))), rtol=1e-12)
