@@ -172,3 +172,92 @@ def test_scripted_ndtr_fusion_group_backward_computes_the_saved_value():
     np.testing.assert_allclose(x.grad.numpy(), 2 * pdf * w, rtol=1e-12)
     np.testing.assert_allclose(wt.grad.numpy(), 0.5 * (1 + np.vectorize(math.erf)(
         2 * a / math.sqrt(2))), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- losses
+
+def _probs(*shape):
+    p = _rand(*shape, low=0.1, high=1.0)
+    return p / p.sum(1, keepdims=True)
+
+
+_IDX = np.array([0, 3, 1, 2, 3])
+
+LOSSES = [
+    ("l1_loss_input", lambda x, t: F.l1_loss(x, t), [_rand(3, 4), _rand(3, 4)], 0, True),
+    ("l1_loss_target", lambda x, t: F.l1_loss(x, t, reduction="sum"),
+     [_rand(3, 4), _rand(3, 4)], 1, True),
+    ("l1_loss_none", lambda x, t: F.l1_loss(x, t, reduction="none"),
+     [_rand(2, 3), _rand(2, 3)], 0, False),
+    ("cross_entropy_index", lambda x: F.cross_entropy(x, gpujit.tensor(_IDX)),
+     [_rand(5, 4)], 0, False),
+    ("cross_entropy_index_weight_smoothing",
+     lambda x, w: F.cross_entropy(x, gpujit.tensor(_IDX), weight=w, label_smoothing=0.2),
+     [_rand(5, 4), _rand(4, low=0.5)], 0, False),
+    ("cross_entropy_probs_input", lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1),
+     [_rand(5, 4), _probs(5, 4)], 0, True),
+    ("cross_entropy_probs_target", lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1),
+     [_rand(5, 4), _probs(5, 4)], 1, True),
+    ("cross_entropy_probs_target_alone", lambda x, t: F.cross_entropy(x, t),
+     [_rand(5, 4), _probs(5, 4)], 1, False),
+    ("cross_entropy_probs_weight_alone",
+     lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction="sum"),
+     [_rand(2, 4, 3), _probs(2, 4, 3), _rand(4, low=0.5)], 2, False),
+    ("cross_entropy_unbatched", lambda x, t: F.cross_entropy(x, t),
+     [_rand(4), _probs(1, 4)[0]], 0, True),
+    ("kl_div_log_target_input", lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True),
+     [_rand(3, 4), _rand(3, 4)], 0, True),
+    ("kl_div_log_target_target",
+     lambda x, t: F.kl_div(x, t, reduction="batchmean", log_target=True),
+     [_rand(3, 4), _rand(3, 4)], 1, True),
+    ("kl_div_log_target_target_alone",
+     lambda x, t: F.kl_div(x, t, reduction="none", log_target=True),
+     [_rand(3, 4), _rand(3, 4)], 1, False),
+]
+
+
+@pytest.mark.parametrize("name,f,arrays,i,others", LOSSES, ids=[c[0] for c in LOSSES])
+def test_losses_save_the_intermediate_not_the_input(name, f, arrays, i, others):
+    _check_against_numeric(f, arrays, i, others)
+
+
+def test_losses_still_check_what_a_needed_gradient_reads():
+    probs = [_rand(5, 4), _probs(5, 4)]
+    # the input's gradient reads the target; the weight's (probabilities) the target
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        x = gpujit.tensor(probs[0], requires_grad=True)
+        t = gpujit.tensor(probs[1]) * 1
+        out = F.cross_entropy(x, t)
+        t.add_(1)
+        out.backward()
+    _check_write_raises(lambda x, t, w: F.cross_entropy(x, t, weight=w),
+                        [_rand(5, 4), _probs(5, 4), _rand(4, low=0.5)], 2, True)
+    # kl_div without log_target keeps the input for the target's gradient
+    _check_write_raises(lambda x, t: F.kl_div(x, t, reduction="sum"),
+                        [_rand(3, 4), _rand(3, 4, low=0.1)], 0, True)
+
+
+def test_cross_entropy_double_backward_goes_through_the_saved_log_probabilities():
+    a = _rand(5, 4)
+    x = gpujit.tensor(a, requires_grad=True)
+    v = gpujit.tensor(_rand(5, 4))
+    g, = gpujit.autograd.grad(F.cross_entropy(x * 1, gpujit.tensor(_IDX)), x,
+                              create_graph=True)
+    hv, = gpujit.autograd.grad((g * v).sum(), x)
+    # Hessian-vector product of mean_n(-logsoftmax(x_n)[t_n]): (diag(p) - p p^T) v / N
+    p = np.exp(a) / np.exp(a).sum(1, keepdims=True)
+    vv = v.numpy()
+    want = (p * vv - p * (p * vv).sum(1, keepdims=True)) / 5
+    np.testing.assert_allclose(hv.numpy(), want, rtol=1e-10, atol=1e-13)
+
+
+@gpujit.jit.script
+def _s_losses(x, t, y):
+    return gpujit.nn.functional.l1_loss(x, t) + gpujit.nn.functional.cross_entropy(y, t)
+
+
+def test_scripted_losses_save_the_intermediate_not_the_input():
+    arrays = [_rand(5, 4), _probs(5, 4), _rand(5, 4)]
+    _check_write_ok(_scripted(_s_losses), arrays, 0, True)
+    _check_write_ok(_scripted(_s_losses), arrays, 2, True)
+    _check_write_raises(_scripted(_s_losses), arrays, 1, True)

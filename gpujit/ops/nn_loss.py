@@ -253,9 +253,11 @@ def _mse_grad(grad, self, target, reduction):
     return _pair_grad(grad, self, target, reduction, lambda d: 2 * d)
 
 
-@_derivative(l1_loss)
-def _l1_grad(grad, self, target, reduction):
-    return _pair_grad(grad, self, target, reduction, lambda d: d.sign())
+# PyTorch's l1_loss is (self - target).abs() reduced: abs saves the difference
+@_derivative(l1_loss, computes={"diff": lambda self, target: self - target})
+def _l1_grad(grad, diff, reduction):
+    g = diff.sgn() * _per_element(grad, reduction, tuple(diff.shape))
+    return g, -g
 
 
 @_derivative(smooth_l1_loss)
@@ -269,19 +271,25 @@ def _huber_grad(grad, self, target, reduction, delta):
     return _pair_grad(grad, self, target, reduction, lambda d: d.clamp(-delta, delta))
 
 
-@_derivative(kl_div, reads={"self": ("target",), "target": ("self", "target")})
-def _kl_div_grad(grad, self, target, self_shape, target_shape, reduction, log_target,
+# PyTorch's kl_div is target * (log(target) - input), or with log_target
+# exp(target) * (target - input): it keeps the target and the input there, exp(target)
+# and the difference here (never the target or the input themselves)
+@_derivative(kl_div, computes={
+    "tgt": lambda target, log_target: None if log_target else target,
+    "inp": lambda self, log_target: None if log_target else self,
+    "e": lambda target, log_target: target.exp() if log_target else None,
+    "diff": lambda self, target, log_target: target - self if log_target else None},
+    reads={"self": ("tgt", "e"), "target": ("tgt", "inp", "e", "diff")})
+def _kl_div_grad(grad, self_shape, target_shape, reduction, log_target, tgt, inp, e, diff,
                  needs_grad):
-    # (the input's gradient reads only the target: PyTorch keeps no input then)
     shape = broadcast_shapes(tuple(self_shape), tuple(target_shape))
     g = _per_element(grad, reduction, shape)
     if log_target:
-        e = target.exp()
-        return ((-e * g).expand(shape),
-                e * (target - self + 1) * g if needs_grad[1] else None)
+        return ((-e * g).expand(shape) if needs_grad[0] else None,
+                e * (diff + 1) * g if needs_grad[1] else None)
     # d/dt of t log t - t x: log t + 1 - x (-inf at t = 0, NaN below, as the loss)
-    return ((-target * g).expand(shape),
-            (target.log() + 1 - self) * g if needs_grad[1] else None)
+    return ((-tgt * g).expand(shape) if needs_grad[0] else None,
+            (tgt.log() + 1 - inp) * g if needs_grad[1] else None)
 
 
 def _clamped_logs(x):

@@ -273,22 +273,25 @@ def _class_shape(x, weight):
     return weight.reshape([-1 if i == 1 else 1 for i in range(x.dim())])
 
 
-def _ce_probs_grad(grad, x, t, weight, reduction, eps, logp):
+def _ce_probs_grad(grad, q, weight, reduction, eps, logp, needs_grad):
     """Class-probability targets: loss = -sum_c w_c q_c logp_c per row, q = t (1 - eps) +
-    eps / C; 'mean' divides by the number of rows. Returns (d/dlogp, d/dt, d/dweight)."""
-    c = x.shape[1]
-    q = t * (1 - eps) + eps / c if eps > 0 else t
+    eps / C (_smoothed); 'mean' divides by the number of rows. Returns (d/dlogp, d/dt,
+    d/dweight), None for those needs_grad (input, target, weight) does not ask for (q is
+    None when only the target's is asked for, weight when only the weight's)."""
+    c = logp.shape[1]
     r = reduction_name(reduction)
     if r == "none":
-        s = grad.reshape(tuple(t.shape[:1]) + tuple(t.shape[2:])).unsqueeze(1)
+        s = grad.reshape(tuple(logp.shape[:1]) + tuple(logp.shape[2:])).unsqueeze(1)
     else:
-        s = grad / max(x.numel() // c, 1) if r == "mean" else grad
-    wc = 1 if weight is None else _class_shape(x, weight)
-    gw = None if weight is None else _per_class(-(s * q * logp))
-    return -(s * q) * wc, -(s * logp) * ((1 - eps) * wc), gw
+        s = grad / max(logp.numel() // c, 1) if r == "mean" else grad
+    wc = 1 if weight is None else _class_shape(logp, weight)
+    return (-(s * q) * wc if needs_grad[0] else None,
+            -(s * logp) * ((1 - eps) * wc) if needs_grad[1] else None,
+            _per_class(-(s * q * logp)) if needs_grad[2] else None)
 
 
-def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, result):
+def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, result,
+                   weight_grad):
     """Class-index targets: loss = -(1 - eps) w_t logp_t - eps / C sum_c w_c logp_c per
     row that is not ignored; 'mean' divides by the total w_t. Returns (d/dlogp, d/dweight)."""
     c = x.shape[1]
@@ -302,7 +305,7 @@ def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, resul
         smooth = (-(eps / c) * s * valid).unsqueeze(1)
         glogp = glogp + (smooth if weight is None else smooth * _class_shape(x, weight))
     gw = None
-    if weight is not None:
+    if weight_grad:
         picked = logp.gather(1, tc.unsqueeze(1)).squeeze(1)
         share = -(1 - eps) * picked * s + _mean_weight_share(grad, reduction, result, w)
         gw = _class_weight_grad(weight, tc, valid, share,
@@ -310,20 +313,52 @@ def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, resul
     return glogp, gw
 
 
-@_derivative(cross_entropy_loss)
-def _cross_entropy_grad(grad, self, target, weight, reduction, ignore_index,
-                        label_smoothing, result):
+def _smoothed(target, eps, self):
+    """The class probabilities with label smoothing eps: t (1 - eps) + eps / C."""
+    c = self.shape[0 if self.dim() == 1 else 1]
+    return target * (1 - eps) + eps / c if eps > 0 else target
+
+
+def _ce_probs(self, target):
+    """Whether cross_entropy's target holds class probabilities (the input's shape)."""
+    return tuple(self.shape) == tuple(target.shape)
+
+
+# PyTorch's cross_entropy is log_softmax then nll_loss (or the probabilities' product):
+# it saves the log-probabilities, never the input; the target and the weight only where
+# a needed gradient reads them (the probabilities' target gradient reads neither the
+# target nor, for the weight's, the weight)
+@_derivative(cross_entropy_loss, computes={
+    "logp": lambda self: self.log_softmax(0 if self.dim() == 1 else 1),
+    "tgt": lambda self, target, label_smoothing, needs_grad: (
+        target if not _ce_probs(self, target) else
+        _smoothed(target, label_smoothing, self) if needs_grad[0] or needs_grad[2]
+        else None),
+    "wts": lambda self, target, weight, needs_grad: (
+        weight if needs_grad[0] or needs_grad[1 if _ce_probs(self, target) else 2]
+        else None)},
+    reads={"self": ("logp", "tgt", "wts"), "target": ("logp", "wts"),
+           "weight": ("logp", "tgt", "wts", "result")})
+def _cross_entropy_grad(grad, self_shape, target_shape, reduction, ignore_index,
+                        label_smoothing, result, logp, tgt, wts, needs_grad):
     """The gradient g of the log-probabilities, then log_softmax's backward
     g - softmax * sum(g) along the class dim."""
-    probs = tuple(self.shape) == tuple(target.shape)
-    x, t = _batched(self, target, probs)
-    logp = x.log_softmax(1)
+    probs = tuple(self_shape) == tuple(target_shape)
+    unbatched = len(self_shape) == 1
+    lp = logp.unsqueeze(0) if unbatched else logp
+    t = tgt
+    if t is not None and unbatched:
+        t = t.unsqueeze(0) if probs else t.reshape(1)
     gt = None
     if probs:
-        glogp, gt, gw = _ce_probs_grad(grad, x, t, weight, reduction, label_smoothing, logp)
-        gt = gt.reshape(target.shape)
+        glogp, gt, gw = _ce_probs_grad(grad, t, wts, reduction, label_smoothing, lp,
+                                       needs_grad)
+        if gt is not None:
+            gt = gt.reshape(target_shape)
     else:
-        glogp, gw = _ce_index_grad(grad, x, t, weight, reduction, ignore_index,
-                                   label_smoothing, logp, result)
-    gx = glogp - logp.exp() * glogp.sum(1, keepdim=True)
-    return gx.reshape(self.shape), gt, gw
+        glogp, gw = _ce_index_grad(grad, lp, t, wts, reduction, ignore_index,
+                                   label_smoothing, lp, result, needs_grad[2])
+    gx = None
+    if needs_grad[0]:
+        gx = (glogp - lp.exp() * glogp.sum(1, keepdim=True)).reshape(self_shape)
+    return gx, gt, gw
