@@ -12,6 +12,7 @@ PyTorch (each floating argument written after the op, the others requiring grad 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -261,3 +262,84 @@ def test_scripted_losses_save_the_intermediate_not_the_input():
     _check_write_ok(_scripted(_s_losses), arrays, 0, True)
     _check_write_ok(_scripted(_s_losses), arrays, 2, True)
     _check_write_raises(_scripted(_s_losses), arrays, 1, True)
+
+
+# ---------------------------------------------------------------- composites replayed at forward
+
+def _lu_solve(b, a):
+    lu, piv = gpujit.linalg.lu_factor(a.detach())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # (lu_solve's deprecation)
+        return gpujit.lu_solve(b, lu, piv)
+
+
+REPLAYED = [
+    ("trapezoid_dx", lambda y: gpujit.trapezoid(y, dx=0.5, dim=0), [_rand(3, 5)], 0, False),
+    ("trapezoid_x_y", lambda y, x: gpujit.trapezoid(y, x), [_rand(3, 5), _rand(5)], 0, True),
+    ("trapezoid_x_x", lambda y, x: gpujit.trapezoid(y, x), [_rand(3, 5), _rand(5)], 1, True),
+    ("trapz_x", lambda y, x: gpujit.trapz(y, x), [_rand(3, 5), _rand(5)], 0, False),
+    ("cumulative_trapezoid", lambda y: gpujit.cumulative_trapezoid(y, dx=3.0, dim=0),
+     [_rand(4, 3)], 0, False),
+    ("cumulative_trapezoid_x", lambda y, x: gpujit.cumulative_trapezoid(y, x),
+     [_rand(3, 5), _rand(5)], 1, True),
+    ("gradient", lambda y: gpujit.gradient(y, spacing=2.0, dim=1, edge_order=2),
+     [_rand(4, 5)], 0, False),
+    ("gradient_dims", lambda y: gpujit.gradient(y, spacing=[0.5, 2.0], dim=[0, 1]),
+     [_rand(4, 5)], 0, False),
+    ("cov", lambda a: gpujit.cov(a), [_rand(3, 6)], 0, False),
+    ("cov_correction", lambda a: gpujit.cov(a, correction=0), [_rand(6)], 0, False),
+    ("corrcoef", lambda a: gpujit.corrcoef(a), [_rand(3, 6)], 0, False),
+    ("lu_solve", _lu_solve, [_rand(3, 2), _rand(3, 3) + 3 * np.eye(3)], 0, False),
+]
+
+
+@pytest.mark.parametrize("name,f,arrays,i,others", REPLAYED, ids=[c[0] for c in REPLAYED])
+def test_composites_save_what_their_recorded_forward_saves(name, f, arrays, i, others):
+    _check_against_numeric(f, arrays, i, others)
+
+
+def test_replayed_composite_double_backward_and_retain_graph():
+    a = _rand(3, 6)
+    x = gpujit.tensor(a, requires_grad=True)
+    out = gpujit.cov(x * 1)
+    v = gpujit.tensor(_rand(3, 3))
+    g, = gpujit.autograd.grad((out * v).sum(), x, create_graph=True, retain_graph=True)
+    # d/dx sum(V * cov(x)) = (V + V^T) (x - mean) / (n - 1): its gradient along u is
+    # linear in u; check the Hessian-vector product against a finite difference
+    u = _rand(3, 6)
+    hv, = gpujit.autograd.grad((g * gpujit.tensor(u)).sum(), x)
+    vv = v.numpy()
+    sym = vv + vv.T
+    def grad_at(z):
+        return sym @ (z - z.mean(1, keepdims=True)) / 5
+    np.testing.assert_allclose(g.detach().numpy(), grad_at(a), rtol=1e-10)
+    want = (grad_at(a + 1e-6 * u) - grad_at(a - 1e-6 * u)) / 2e-6   # (symmetric Hessian)
+    np.testing.assert_allclose(hv.numpy(), want, rtol=1e-6, atol=1e-8)
+    # the node runs again with retain_graph, and the write-free gradient is the same
+    y = gpujit.tensor(a, requires_grad=True)
+    o = gpujit.corrcoef(y * 1).sum()
+    o.backward(retain_graph=True)
+    first = y.grad.numpy().copy()
+    o.backward()
+    np.testing.assert_allclose(y.grad.numpy(), 2 * first, rtol=1e-12)
+
+
+def test_replayed_composite_still_checks_what_its_graph_saves():
+    # lu_solve is linalg.lu_solve, which keeps LU (and the solution) for LU's gradient
+    a = _rand(3, 3) + 3 * np.eye(3)
+    lu, piv = gpujit.linalg.lu_factor(gpujit.tensor(a))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # (lu_solve's deprecation)
+        _check_write_raises(lambda b, m: gpujit.lu_solve(b, m, piv),
+                            [_rand(3, 2), lu.numpy()], 1, True)
+
+
+@gpujit.jit.script
+def _s_cov_trap(a, y):
+    return gpujit.cov(a).sum() + gpujit.trapezoid(y, dx=0.5, dim=0).sum()
+
+
+def test_scripted_replayed_composites():
+    arrays = [_rand(3, 6), _rand(3, 5)]
+    _check_write_ok(_scripted(_s_cov_trap), arrays, 0, True)
+    _check_write_ok(_scripted(_s_cov_trap), arrays, 1, True)

@@ -201,7 +201,7 @@ def _declare_gradient(overload, args):
         _derivative(impl)(_coordinates_grad)       # to self and to the coordinates
     else:
         replay_derivative(impl.op, lambda **kw: _gradient_compose(**kw), ("self",),
-                          tuple(params))
+                          tuple(params), at_forward=True)
     return impl
 
 

@@ -201,7 +201,8 @@ def lu_solve(xp, self, LU_data, LU_pivots):
 
 
 replay_derivative(lu_solve.op, lambda self, LU_data, LU_pivots: _LUS.public(
-    LU_data, LU_pivots, self), ("self", "LU_data"), ("self", "LU_data", "LU_pivots"))
+    LU_data, LU_pivots, self), ("self", "LU_data"), ("self", "LU_data", "LU_pivots"),
+    at_forward=True)
 
 
 # ------------------------------------------------------------------ removed functions

@@ -24,10 +24,60 @@ def _dtn(d):
     return d if isinstance(d, _dt.dtype) else _dt.from_numpy_dtype(d)
 
 
-def replay_derivative(opdef, compose, wrt, params):
+class _Replay:
+    """compose's outputs, recorded at forward time, and the gradient edges the op's `wrt`
+    arguments had then (None for one that needs no gradient): a later in-place write
+    gives a tensor a new grad_fn, which compose's graph does not reach."""
+    __slots__ = ("outs", "edges")
+
+    def __init__(self, outs, edges):
+        self.outs, self.edges = outs, edges
+
+
+def replay_derivative(opdef, compose, wrt, params, at_forward=False):
     """The derivative of `opdef` as the gradient of `compose(**args)` (registry ops; a tuple
-    for several outputs) with respect to the `wrt` tensors: the saved inputs themselves when the backward records
-    a graph (create_graph), else detached copies."""
+    for several outputs) with respect to the `wrt` tensors: the saved inputs themselves
+    when the backward records a graph (create_graph), else detached copies.
+
+    at_forward: compose runs when the op is recorded (a `computes` value, with gradients
+    recorded), as PyTorch's autograd follows a CompositeImplicit kernel: its graph keeps
+    what each of its ops saves (intermediates), not the op's inputs, so a write into an
+    input after the op is an error only where PyTorch's is. (Costs a second forward.)"""
+    if at_forward:
+        import inspect
+
+        def run(**kw):
+            import gpujit
+            from ..autograd.recording import edge_of
+            edges = [edge_of(t) if isinstance(t, gpujit.Tensor) and t.is_floating_point()
+                     else None for t in (kw.get(w) for w in wrt)]
+            with gpujit.enable_grad():
+                out = compose(**kw)
+            outs = list(out) if isinstance(out, (tuple, list)) else [out]
+            return _Replay(outs, edges)
+        run.__signature__ = inspect.Signature(
+            [inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY) for p in params])
+
+        def replayed(grad, replay, outs):
+            import gpujit
+            grads = list(grad) if isinstance(grad, (tuple, list)) else [grad]
+            pairs = [(o, g) for o, g in zip(outs, grads)
+                     if isinstance(o, gpujit.Tensor) and o.requires_grad and g is not None]
+            from ..autograd.engine import run_backward
+            capture = {}
+            for e in replay.edges:
+                if e is not None and e not in capture:
+                    capture[e] = len(capture)
+            got = run_backward([o for o, _ in pairs], [g for _, g in pairs], True,
+                               gpujit.is_grad_enabled(), capture) if pairs and capture \
+                else [None] * len(capture)
+            res = tuple(got[capture[e]] if e is not None else None for e in replay.edges)
+            return res if len(res) > 1 else res[0]
+        # (outs as saved tensors: the node frees the recorded graph once it has run)
+        opdef.derivative = Derivative(replayed, wrt, ("replay", "outs"), computes={
+            "replay": run, "outs": lambda replay: replay.outs})
+        return
+
     def fn(grad, **kw):
         import gpujit
         record = gpujit.is_grad_enabled()
@@ -424,9 +474,9 @@ def _declare_trap(name, cumulative):
     with_x.__name__, with_dx.__name__ = f"{name}_x", f"{name}_dx"
     comp = _trap_compose(cumulative)
     replay_derivative(with_x.op, lambda y, x, dim: comp(y, x, None, dim), ("y", "x"),
-                      ("y", "x", "dim"))
+                      ("y", "x", "dim"), at_forward=True)
     replay_derivative(with_dx.op, lambda y, dx, dim: comp(y, None, dx, dim), ("y",),
-                      ("y", "dx", "dim"))
+                      ("y", "dx", "dim"), at_forward=True)
     return with_x, with_dx
 
 
@@ -452,13 +502,13 @@ def trapz_dx(xp, y, dx=1.0, dim=-1):
 
 _tc = _trap_compose(False)
 replay_derivative(trapz_x.op, lambda y, x, dim: _tc(y, x, None, dim), ("y", "x"),
-                  ("y", "x", "dim"))
+                  ("y", "x", "dim"), at_forward=True)
 replay_derivative(trapz_dx.op, lambda y, dx, dim: _tc(y, None, dx, dim), ("y",),
-                  ("y", "dx", "dim"))
+                  ("y", "dx", "dim"), at_forward=True)
 replay_derivative(dist.op, _dist_compose, ("self", "other"), ("self", "other", "p"))
 replay_derivative(cov.op, _cov_compose, ("self", "fweights", "aweights"),
-                  ("self", "correction", "fweights", "aweights"))
-replay_derivative(corrcoef.op, _corrcoef_compose, ("self",), ("self",))
+                  ("self", "correction", "fweights", "aweights"), at_forward=True)
+replay_derivative(corrcoef.op, _corrcoef_compose, ("self",), ("self",), at_forward=True)
 replay_derivative(renorm.op, _renorm_compose, ("self",), ("self", "p", "dim", "maxnorm"))
 replay_derivative(renorm_.op, _renorm_compose, ("self",), ("self", "p", "dim", "maxnorm"))
 
