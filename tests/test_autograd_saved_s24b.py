@@ -343,3 +343,33 @@ def test_scripted_replayed_composites():
     arrays = [_rand(3, 6), _rand(3, 5)]
     _check_write_ok(_scripted(_s_cov_trap), arrays, 0, True)
     _check_write_ok(_scripted(_s_cov_trap), arrays, 1, True)
+
+
+# ---------------------------------------------------------------- Tensor[] arguments: per element
+
+EINSUM = [
+    ("einsum_matmul_first", lambda a, b: gpujit.einsum("ij,jk->ik", a, b),
+     [_rand(2, 3), _rand(3, 4)], 0, False),
+    ("einsum_matmul_second", lambda a, b: gpujit.einsum("...ij,...jk->...ik", a, b),
+     [_rand(2, 3, 4), _rand(4, 2)], 1, False),
+    ("einsum_mul", lambda a, b: gpujit.einsum("ij,ij->ij", a, b),
+     [_rand(1, 3), _rand(2, 3)], 0, False),
+    ("einsum_diagonal", lambda a: gpujit.einsum("ii->i", a), [_rand(4, 4)], 0, True),
+]
+
+
+@pytest.mark.parametrize("name,f,arrays,i,others", EINSUM, ids=[c[0] for c in EINSUM])
+def test_einsum_keeps_only_the_operands_a_needed_gradient_reads(name, f, arrays, i, others):
+    # (`tensors_needs_grad`: which operands need a gradient, element by element)
+    _check_against_numeric(f, arrays, i, others)
+
+
+def test_einsum_still_checks_the_other_operand():
+    _check_write_raises(lambda a, b: gpujit.einsum("ij,jk->ik", a, b),
+                        [_rand(2, 3), _rand(3, 4)], 0, True)
+    x = gpujit.tensor(_rand(2, 3), requires_grad=True)
+    b = gpujit.tensor(_rand(3, 4)) * 1
+    out = gpujit.einsum("ij,jk->ik", x, b)
+    b.add_(1)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        out.sum().backward()

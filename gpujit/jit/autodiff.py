@@ -118,18 +118,21 @@ def _node_grads(n, env, gouts, req):
                   and n.inputs[pos[w]] in req for w in d.wrt)
     outs = [env[o] for o in n.outputs]
     made = {"result": outs[0] if len(outs) == 1 else tuple(outs)}
+    extra = {"needs_grad": needs}
+    for w, nd in zip(d.wrt, needs):     # (a Tensor[] argument: one Value, one flag)
+        if isinstance(bound.get(w), (list, tuple)):
+            extra[w + "_needs_grad"] = (nd,) * len(bound[w])
     if d.computes is not None:
         # the values eager recording computes at forward time, from the recomputed ones
         wanted = d.needed(needs) if d.reads is not None else None
-        extra = {"needs_grad": needs}
         _reg.run_computes(d, bound, made, extra, wanted, False)
         _reg.run_computes(d, bound, made, extra, wanted, True)
     kw = {}
     for p in d.params:
         if p in made:
             kw[p] = made[p]
-        elif p == "needs_grad":
-            kw[p] = needs
+        elif p in extra:
+            kw[p] = extra[p]
         elif p not in bound and p.endswith("_shape"):
             kw[p] = _reg.shape_param(bound[p[:-6]])
         elif p not in bound and p.endswith("_device"):

@@ -164,19 +164,31 @@ PUBLIC["einsum"] = einsum_public
 
 # derivative (gpujit.autograd): written with registry ops, PyTorch's formula
 
-@_derivative(einsum)
-def _einsum_grad(grad, equation, tensors):
+def _others_read(tensors, tensors_needs_grad):
+    """The operands a needed gradient reads: each operand's gradient reads the others
+    (PyTorch's einsum is products of the operands: each keeps the other factor)."""
+    need = tensors_needs_grad
+    return [t if any(n for j, n in enumerate(need) if j != i) else None
+            for i, t in enumerate(tensors)]
+
+
+@_derivative(einsum, computes={"kept": _others_read})
+def _einsum_grad(grad, equation, tensors_shape, kept, tensors_needs_grad):
     """Each operand's gradient is an einsum of the output's gradient with the other
     operands, onto that operand's subscripts. A subscript repeated in the operand (a
     diagonal, 'ii->i') is renamed and tied back by an identity matrix; one that only the
     operand has (summed away, 'ij->i') comes from a ones vector."""
     G = _gpujit()
-    eq, sizes, _ = einsum_parse(equation, [tuple(t.shape) for t in tensors])
+    tensors = kept
+    eq, sizes, _ = einsum_parse(equation, [tuple(sh) for sh in tensors_shape])
     lhs, out = eq.split("->")
     terms = lhs.split(",")
     spare = [c for c in _LETTERS if c not in eq]
     grads = []
     for i, term in enumerate(terms):
+        if not tensors_needs_grad[i]:
+            grads.append(None)
+            continue
         target, extra, extra_ops, fresh = [], [], [], iter(spare)
         for c in term:
             if c in target:
