@@ -277,12 +277,14 @@ def _record_op(op, args, d, inplace, names, bound):
     if d.uses_needs:
         needs = tuple(m is not None and (m[0] != "list" or any(m[1])) for m in inputs_meta)
         extra = {"needs_grad": needs}
-        for w, m in zip(d.wrt, inputs_meta):
-            if m is not None and m[0] == "list":    # (per element of a Tensor[] argument)
-                extra[w + "_needs_grad"] = tuple(x is not None for x in m[1])
-        for k, v in extra.items():
-            if k in d.params:
-                pre[k] = v
+        if d.elem_needs:        # (per element of a Tensor[] argument)
+            for w, m in zip(d.wrt, inputs_meta):
+                if w in d.elem_needs:
+                    extra[w + "_needs_grad"] = tuple(x is not None for x in m[1]) \
+                        if m is not None and m[0] == "list" else ()
+            pre.update((k, v) for k, v in extra.items() if k in d.params)
+        elif "needs_grad" in d.params:
+            pre["needs_grad"] = needs
         needed = d.needed(needs) if d.reads is not None else None
         if needed is not None:      # keep only what the needed gradients read
             for p in pre:

@@ -50,7 +50,8 @@ class Derivative:
     returns an argument itself saves that argument. Those that do not name `result` run
     before the op (an in-place op has not yet written its input), the others after it.
     jit's fusion groups run the same functions on the recomputed values (autodiff.py)."""
-    __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs")
+    __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs",
+                 "elem_needs")
 
     def __init__(self, fn, wrt, params, reads=None, computes=None):
         self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
@@ -65,9 +66,12 @@ class Derivative:
         # the params recording takes from the call's arguments
         self.bound = tuple(p for p in self.params if p not in made and p != "result"
                            and not p.endswith("needs_grad"))
+        # the Tensor[] wrt arguments whose `<arg>_needs_grad` fn or a compute names
+        named = set(self.params).union(*(c[2] for c in self.computes or ()))
+        self.elem_needs = tuple(w for w in self.wrt if w + "_needs_grad" in named)
         # whether recording works out the per-wrt needs_grad tuple
-        self.uses_needs = "needs_grad" in self.params or bool(self.computes) or any(
-            p.endswith("_needs_grad") for p in self.params)
+        self.uses_needs = "needs_grad" in self.params or bool(self.computes) or bool(
+            self.elem_needs)
 
     def needed(self, needs):
         """The params fn reads when the wrt inputs needing a gradient are `needs` (a bool
