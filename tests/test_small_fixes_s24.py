@@ -204,3 +204,30 @@ def test_traced_graph_drops_dead_pure_nodes():
     assert "aten::size" not in str(tl.graph) and "torch.size" not in tl.code
     np.testing.assert_allclose(tl(torch.ones(3, 4)).detach().numpy(),
                                lin(torch.ones(3, 4)).detach().numpy())
+
+
+def test_impl_facts_ignore_a_source_file_changed_after_import(tmp_path, monkeypatch):
+    """The code generator reads a direct NumPy call from an impl's source; when the file
+    changed after import (inspect reads it again), the text is not the code that runs:
+    it is not trusted (a shifted file made scripted atan2 of bools call another op's
+    NumPy function while tests ran during an edit)."""
+    import importlib
+    import linecache
+    import sys
+
+    from gpujit.runtime import impl_facts
+
+    mod = tmp_path / "impl_mod_s24.py"
+    mod.write_text("def impl(xp, self, other):\n    return xp.arctan2(self, other)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    m = importlib.import_module("impl_mod_s24")
+    try:
+        assert impl_facts._shape(m.impl) == [(None, ("arctan2", [0, 1]))]
+        impl_facts._SHAPES.pop(m.impl)
+        mod.write_text("def other(xp, a):\n    return xp.negative(a)\n"
+                       "def impl(xp, self, other):\n    return xp.arctan2(self, other)\n")
+        linecache.checkcache(str(mod))
+        assert impl_facts._shape(m.impl) is None
+    finally:
+        impl_facts._SHAPES.pop(m.impl, None)
+        sys.modules.pop("impl_mod_s24", None)

@@ -70,6 +70,13 @@ def _shape(impl):
         names = {**cv.globals, **cv.nonlocals}
     except (OSError, TypeError, StopIteration, SyntaxError):
         fn = None
+    code = getattr(impl, "__code__", None)
+    if fn is not None and (code is None or fn.name != code.co_name or
+                           [a.arg for a in fn.args.args] !=
+                           list(code.co_varnames[:code.co_argcount])):
+        # the text on disk is not the function that runs (its file changed after import:
+        # inspect reads the file again): trust nothing of it
+        fn = None
     if fn is not None and fn.args.args:
         # impls are called positionally in schema order: a parameter is its position
         xp = fn.args.args[0].arg
