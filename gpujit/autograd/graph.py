@@ -199,9 +199,11 @@ class OpBackward(Node):
     def release(self):
         # a node that saved no tensor (a dtype cast: ToCopyBackward0) can run again, as in
         # PyTorch (autocast's cached weight cast serves every backward of its region)
+        # (a stash, dropout's mask, counts as a saved tensor: PyTorch saves the mask)
         if self.saved and any(isinstance(v, SavedTensor) or (
                 isinstance(v, list) and any(isinstance(x, SavedTensor) for x in v))
-                for v in self.saved.values()):
+                or (k == "stash" and v is not None)
+                for k, v in self.saved.items()):
             self.released = True
             self.saved = None
 

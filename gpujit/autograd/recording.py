@@ -337,6 +337,9 @@ def _record_op(op, args, d, inplace, names, bound):
         else:
             refs.append(None)
     node.out_refs = refs
+    if "stash" in d.params:     # (taken now: the output may be freed before backward)
+        r0 = outs[0] if outs else None
+        saved["stash"] = _reg.stashed(r0._data) if isinstance(r0, Tensor) else None
     if "result" in d.params:
         # saved once it is this node's output (a pack hook sees its grad_fn, as in PyTorch);
         # not when no needed gradient reads it (`reads`: x ** e, e needing none)

@@ -133,6 +133,8 @@ def _node_grads(n, env, gouts, req):
             kw[p] = made[p]
         elif p in extra:
             kw[p] = extra[p]
+        elif p == "stash":
+            kw[p] = _reg.stashed(env[n.outputs[0]]._data) if n.outputs else None
         elif p not in bound and p.endswith("_shape"):
             kw[p] = _reg.shape_param(bound[p[:-6]])
         elif p not in bound and p.endswith("_device"):

@@ -20,7 +20,12 @@ class Derivative:
     tuple of shapes for a Tensor[] argument: cat's),
     `<arg>_device` (likewise its device: copy_'s backward), and
     `needs_grad` (a tuple of bools, one per `wrt` name: skip work for inputs that need no
-    gradient, such as a first layer's input); it returns one gradient per name in `wrt`
+    gradient, such as a first layer's input), and `stash` (what the op's eager body left
+    for its backward with `stash_for_backward(output array, value)`: dropout's keep mask,
+    PyTorch's extra saved outputs; None when it left nothing. The node takes it when it is
+    recorded: no tensor the program can write, so no version check, and the output may
+    be written in place or freed before backward, as PyTorch's dropout saves its mask and
+    not its result); it returns one gradient per name in `wrt`
     (a tuple when there
     are several), None for no gradient. Autograd saves only what fn names, checks those
     tensors' versions at backward, sums broadcast gradients back to each input's shape and
@@ -64,8 +69,8 @@ class Derivative:
                                   for k, f in computes.items())
         made = {c[0] for c in self.computes or ()}
         # the params recording takes from the call's arguments
-        self.bound = tuple(p for p in self.params if p not in made and p != "result"
-                           and not p.endswith("needs_grad"))
+        self.bound = tuple(p for p in self.params if p not in made
+                           and p not in ("result", "stash") and not p.endswith("needs_grad"))
         # the Tensor[] wrt arguments whose `<arg>_needs_grad` fn or a compute names
         named = set(self.params).union(*(c[2] for c in self.computes or ()))
         self.elem_needs = tuple(w for w in self.wrt if w + "_needs_grad" in named)
@@ -84,6 +89,27 @@ class Derivative:
             if nd:
                 out.update(self.reads.get(w, ()))
         return out
+
+
+_STASH: dict = {}
+
+
+def stash_for_backward(array, value):
+    """Leave `value` for the derivative's `stash` parameter of the op whose eager body made
+    `array` (its output; kept while the array lives, read when the op's node is
+    recorded). Stored only while autograd is active (a tensor has required grad), so
+    plain inference keeps nothing. Returns array."""
+    from .registry import dispatch_state
+    if dispatch_state.autograd is not None:
+        import weakref
+        _STASH[id(array)] = value
+        weakref.finalize(array, _STASH.pop, id(array), None)
+    return array
+
+
+def stashed(array):
+    """What stash_for_backward left for `array` (None if nothing)."""
+    return _STASH.get(id(array))
 
 
 class NonDifferentiable:
@@ -146,6 +172,7 @@ def derivative(*targets, wrt=None, reads=None, computes=None):
                                         f"{'takes ' + str(bad) if bad else 'is an argument'}"
                                         f" (not arguments of {d.schema})")
                     names.add(k)
+                names.add("stash")      # (fn's only: taken once the op has run)
                 bad = [p for p in params if p not in names]
                 if bad:
                     raise TypeError(f"derivative of {d.name}: {bad} are not arguments of "

@@ -3,7 +3,6 @@ embedding_renorm_, one_hot and pad, with their derivatives. Split from `nn_norm.
 normalizations); `nn.py` imports it right after nn_norm."""
 from __future__ import annotations
 
-import weakref
 
 import numpy as np
 
@@ -33,17 +32,11 @@ def _keep_mask(xp, a, p):
     return generator_for(device_of_array(a)).uniform(a.shape, dt) < 1 - p
 
 
-# output array id -> its keep mask, while the output lives: dropout's derivative needs the
-# mask, and its result alone does not give it where the input is 0. Kept only once
-# autograd is active (a tensor has required grad), so plain inference stores nothing.
-_KEEP_MASKS: dict = {}
-
-
 def _remember_mask(out, keep):
-    if _reg.dispatch_state.autograd is not None:
-        _KEEP_MASKS[id(out)] = keep
-        weakref.finalize(out, _KEEP_MASKS.pop, id(out), None)
-    return out
+    """Leave the keep mask for dropout's derivative (its `stash`: the result alone does
+    not give it where the input is 0, and PyTorch saves the mask, not the result, so
+    writing into the result before backward is no error)."""
+    return _reg.stash_for_backward(out, keep)
 
 
 def _dropout(xp, input, p):
@@ -251,19 +244,18 @@ def pad(xp, self, pad, mode="constant", value=None):
 
 
 @_derivative(dropout, dropout_)
-def _dropout_grad(grad, result, p, train):
-    """The same mask as the forward (PyTorch's native_dropout_backward: grad * mask * scale)."""
+def _dropout_grad(grad, stash, p, train):
+    """The same mask as the forward (PyTorch's native_dropout_backward: grad * mask * scale);
+    the mask is the forward's stash, not read from the result (which may have been written
+    in place since, as in PyTorch)."""
     import gpujit
     if not train or p == 0:
         return grad
     if p == 1:
         return gpujit.zeros_like(grad)
-    keep = _KEEP_MASKS.get(id(result._data))
-    if keep is None:    # mask not stored (an empty tensor): kept exactly where result != 0
-        mask = result != 0
-    else:
-        mask = _reg.wrap(keep, _dt.bool, result.device)
-    return grad * mask * (1 / (1 - p))
+    if stash is None:   # no mask stored: an empty tensor
+        return grad
+    return grad * _reg.wrap(stash, _dt.bool, grad.device) * (1 / (1 - p))
 
 
 @_derivative(embedding, wrt=("weight",))
