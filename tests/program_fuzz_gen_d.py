@@ -95,8 +95,11 @@ class ProgramGenD:
                 return f"nn.Dropout({r.choice([0.1, 0.5])})", shape, kind
             return "nn.Dropout(0.0)", shape, kind
         if what in ("norm", "lnorm"):
+            # (no normalization over fewer than 3 values: its output is +-1 or 0 whatever
+            # the input, and the gradient flowing back is rounding noise, which an
+            # optimizer turns into different steps)
             if kind == "t" or what == "lnorm":
-                return f"nn.LayerNorm({c})", shape, kind
+                return (f"nn.LayerNorm({c})" if c >= 3 else "nn.Identity()"), shape, kind
             choices = ["bn", "gn", "ln"] if kind == "v" else ["bn", "gn"]
             k = r.choice(choices)
             if k == "bn":
@@ -105,9 +108,16 @@ class ProgramGenD:
                 extra = r.choice(["", ", momentum=0.2", ", affine=False", ", eps=1e-3"])
                 return f"nn.{bn}({c}{extra})", shape, kind
             if k == "gn":
-                g = r.choice([d for d in (1, 2, c) if c % d == 0])
+                spatial = 1
+                for d in shape[1:]:
+                    spatial *= d
+                gs = [d for d in (1, 2, c) if c % d == 0 and c // d * spatial >= 3]
+                if not gs:
+                    return "nn.Identity()", shape, kind
+                g = r.choice(gs)
                 return f"nn.GroupNorm({g}, {c})", shape, kind
-            return f"nn.LayerNorm({shape[-1]})" if kind != "v" else f"nn.LayerNorm({c})", shape, kind
+            n = shape[-1] if kind != "v" else c
+            return (f"nn.LayerNorm({n})" if n >= 3 else "nn.Identity()"), shape, kind
         if what in ("linear", "linear_same"):
             c2 = c if what == "linear_same" else r.choice([2, 3, 4, 6, 8])
             bias = r.choice(["", "", ", bias=False"])
