@@ -232,7 +232,7 @@ def distribute(graph, inputs):
     _move_chunks(g, shapes, cut)
     branch_of = _plan_concats(g, shapes, cut)
     _whole_pieces(g, shapes, cut)
-    g, pieces, piece_of = _pieces(g, inputs, shapes, cut)
+    g, pieces, piece_of = _pieces(g, inputs, shapes, cut, branch_of)
     branches = {}
     for n in g.nodes:
         if n.kind == CAT:
@@ -426,7 +426,12 @@ def _move_one(g, n, p, shapes, cut):
         p.destroy()
 
 
-def _pieces(g, inputs, shapes, cut):
+def _pieces(g, inputs, shapes, cut, branch_of):
+    """The Pieces the kernel reads. Equal pieces are read once within one scope: a cat
+    branch's pieces are loaded in its branch only (kernels/emit.py), so a piece read there
+    and the same piece read outside every branch (`x * w` chunked, then `cat(...) * w`:
+    w's whole and a shifted view of its second half meet) are two pieces, each loaded
+    where it is read."""
     index = {v: k for k, v in enumerate(g.inputs)}
     views = {}                   # value -> (input k, starts, known sizes)
 
@@ -463,9 +468,10 @@ def _pieces(g, inputs, shapes, cut):
             continue
         for o in n.outputs:
             if o in returned or any(u.user.kind not in (KIND, CAT_VIEW) for u in o.uses):
-                key = view(o)               # equal pieces (two chunks of one input) are
-                if key not in seen:         # read once
-                    k, starts, known = key
+                at = view(o)                # equal pieces (two chunks of one input) are
+                key = (at, branch_of.get(n))    # read once (in one scope)
+                if key not in seen:
+                    k, starts, known = at
                     seen[key] = len(pieces)
                     pieces.append(Piece(k, starts, known,
                                         _piece_spec(inputs[k], known, shapes.bcast[o])))

@@ -86,3 +86,65 @@ def test_a_second_backward_through_dropout_raises_as_pytorch():
     y.sum().backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         y.sum().backward()
+
+
+# ---------------------------------------------------------------- a cat branch's pieces
+# A fused kernel reads a piece of a group input once per scope: inside a cat's branch the
+# piece is loaded in that branch only. `h = x * w; a, b = h.chunk(2, 1); ...;
+# torch.cat([.., ..], 1) * w` reads w's second half shifted into cat branch 1 (the same
+# elements as w whole) and w whole after the cat: the two were merged into one piece,
+# loaded in branch 1 only, so elements of branch 0 multiplied by an unset value (0).
+# The backward of `x * w` chunked into a GLU (`a * sigmoid(b)`, an nn.Module's
+# `h * self.buf` then `h.chunk(2, 1)`) is such a group: gradients came out wrong from
+# the third training step. (fuzz seed 2591)
+
+def _glu_backward_like(x, w, go):
+    h = x * w
+    a, b = h.chunk(2, 1)
+    s = b.sigmoid()
+    return torch.cat([go * s, go * a * s * (1 - s)], 1) * w
+
+
+def _glu(x, w):
+    h = x * w
+    a, b = h.chunk(2, 1)
+    return a * torch.sigmoid(b)
+
+
+torch = gpujit
+
+
+def _sig(v):
+    return 1 / (1 + np.exp(-v))
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 1), (3, 4, 5)])
+def test_a_piece_read_in_a_cat_branch_and_after_the_cat_is_loaded_in_both(shape):
+    fs = gpujit.jit.script(_glu_backward_like)
+    rng = np.random.default_rng(0)
+    c = shape[1]
+    w = np.linspace(0.5, 2.0, c).astype(np.float32).reshape(c, 1)
+    for _ in range(5):          # (profiling, then the fused kernel)
+        x = rng.standard_normal(shape).astype(np.float32)
+        go = rng.standard_normal((shape[0], c // 2, shape[2])).astype(np.float32)
+        got = fs(gpujit.from_numpy(x), gpujit.from_numpy(w), gpujit.from_numpy(go)).numpy()
+        h = x.astype(np.float64) * w
+        a, b = h[:, :c // 2], h[:, c // 2:]
+        s = _sig(b)
+        want = np.concatenate([go * s, go * a * s * (1 - s)], 1) * w
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_the_gradient_of_a_scripted_glu_over_a_broadcast_product_stays_right():
+    fs = gpujit.jit.script(_glu)
+    rng = np.random.default_rng(1)
+    w = np.linspace(0.5, 1.5, 8).astype(np.float32).reshape(8, 1)
+    for _ in range(6):
+        x = rng.standard_normal((4, 8, 5)).astype(np.float32)
+        xt = gpujit.from_numpy(x.copy()).requires_grad_(True)
+        fs(xt, gpujit.from_numpy(w)).sum().backward()
+        h = x.astype(np.float64) * w
+        a, b = h[:, :4], h[:, 4:]
+        s = _sig(b)
+        want = np.concatenate([s * w[:4], a * s * (1 - s) * w[4:]], 1)
+        np.testing.assert_allclose(xt.grad.numpy(), want, rtol=1e-5, atol=1e-6)
