@@ -22,6 +22,15 @@ Programs with a dropout of p > 0 compare eval-mode calls only (the RNG streams d
 and train there in eval mode. Adam runs with eps=1e-3: a parameter whose gradient is zero
 up to rounding (a bias before a BatchNorm) would otherwise move by +-lr on either side.
 
+Where gpujit deliberately differs (not counted):
+- a training step that raises "modified by an inplace operation" in PyTorch eager (a
+  softmax's or sigmoid's result written by ReLU(inplace=True)) may answer in
+  torch.jit.script/trace from the second call (TorchScript's differentiable graph checks
+  other saved values); gpujit's scripted and traced modules raise as eager does. The other
+  way round (eager answers, TorchScript's differentiable graph raises: it saves a
+  leaky_relu's result, eager its input), gpujit answers as eager; the comparison stops
+  there (the two modules then differ).
+
 Minimised programs it found are in tests/test_fuzz_finds_s24_d.py.
 
 GPUJIT_PROGRAM_FUZZ=<n> programs (default 24), GPUJIT_PROGRAM_FUZZ_SEED=<int> for other
@@ -175,12 +184,17 @@ def _gist(e):
     return f"{type(e).__name__}: {str(e).split(':')[0]}"
 
 
+_DIVERGED = "(the reference raised, gpujit answered as PyTorch eager)"
+
+
 def train_steps(g, t, p, seed, what, train, accept=None):
     """Three training steps of g and t; returns the gist of the error both raised (None).
     accept: the gist of the error PyTorch eager raised for this program; gpujit's scripted
     or traced module may raise it where TorchScript's differentiable graph (from the second
     call) does not check what eager autograd checks (a softmax's result written in place
-    by ReLU(inplace=True))."""
+    by ReLU(inplace=True)); "" when eager PyTorch answered: then gpujit answers where
+    TorchScript's differentiable graph may raise (it saves a leaky_relu's result, which
+    ReLU(inplace=True) then writes; eager saves its input)."""
     rng = np.random.default_rng(seed)
     opt = ["sgd", "adam"][seed % 2]
     ce = p.classes >= 2 and seed % 3 == 0
@@ -208,6 +222,8 @@ def train_steps(g, t, p, seed, what, train, accept=None):
             gists = [_gist(v) if isinstance(v, Exception) else None for v in losses]
             if gists[0] is not None and gists[0] == accept:
                 return accept
+            if accept == "" and gists[0] is None:
+                return _DIVERGED    # (TorchScript's graph raised, PyTorch eager answered)
             assert gists[0] == gists[1], (w, *losses)
             return gists[0]
         same(losses[0], losses[1], w + " loss")
@@ -243,7 +259,7 @@ def sequence(g, t, p, seed, what, *, modes=("eval", "train"), exports=True, acce
     err = None
     if "train" in modes:
         err = train_steps(g, t, p, seed, what, train, accept)
-    if "eval" in modes:
+    if "eval" in modes and err is None:
         g.eval()
         t.eval()
         check_call(g, t, *make_inputs(p, 2, 6), what + " eval call after training")
@@ -267,7 +283,7 @@ def check_program(seed):
     # eager
     g, t = pair()
     same_state(g.state_dict(), t.state_dict(), "eager" + src)
-    eager_err = sequence(g, t, p, seed, "eager" + src)
+    eager_err = sequence(g, t, p, seed, "eager" + src) or ""
     # script, then save/load
     g, t = pair()
     try:
@@ -278,7 +294,8 @@ def check_program(seed):
         ts = None
     gs = gpujit.jit.script(g)
     same_state(gs.state_dict(), t.state_dict(), "script" + src)
-    sequence(gs, ts if ts is not None else t, p, seed, "script" + src, accept=eager_err)
+    s_err = sequence(gs, ts if ts is not None else t, p, seed, "script" + src,
+                     accept=eager_err)
     buf = io.BytesIO()
     gpujit.jit.save(gs, buf)
     buf.seek(0)
@@ -318,23 +335,24 @@ def check_program(seed):
         sequence(gt, tt, p_nomask, seed, f"trace ({mode})" + src, modes=(mode,),
                  exports=False, accept=eager_err)
     # float64: eager, and the scripted module after its float32 calls
-    if p.kind != "t" or True:
-        g, t = pair()
-        g.double()
-        t.double()
-        g.eval()
-        t.eval()
-        x, m = make_inputs(p, 3, 40, dtype="float64", mask=p.mask)
-        if p.kind == "t":
-            x = x.astype(np.int64)
-        check_call(g, t, x, m, "eager float64" + src)
-        gs.double()
-        if ts is not None:
-            ts.double()
-            ts.eval()
-            check_call(gs, ts, x, m, "script float64" + src)
-        else:
-            check_call(gs, t, x, m, "script float64" + src)
+    g, t = pair()
+    g.double()
+    t.double()
+    g.eval()
+    t.eval()
+    x, m = make_inputs(p, 3, 40, dtype="float64", mask=p.mask)
+    if p.kind == "t":
+        x = x.astype(np.int64)
+    check_call(g, t, x, m, "eager float64" + src)
+    gs.double()
+    if s_err is not None:
+        pass            # (training ended early: the two modules differ)
+    elif ts is not None:
+        ts.double()
+        ts.eval()
+        check_call(gs, ts, x, m, "script float64" + src)
+    else:
+        check_call(gs, t, x, m, "script float64" + src)
 
 
 _N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ", "24"))
