@@ -231,3 +231,31 @@ def test_impl_facts_ignore_a_source_file_changed_after_import(tmp_path, monkeypa
     finally:
         impl_facts._SHAPES.pop(m.impl, None)
         sys.modules.pop("impl_mod_s24", None)
+
+
+def test_rrelu_backward_after_a_write_into_its_output():
+    """rrelu's backward reads the slopes its forward drew (its stash), not its result:
+    writing into the output before backward (an in-place op after nn.RReLU) is no error,
+    as in PyTorch, whose rrelu saves the noise."""
+    x = torch.tensor(np.linspace(-2, 2, 9), requires_grad=True)
+    y = x * 1
+    r = torch.nn.functional.rrelu(y, training=True)
+    slopes = (r / y).detach().numpy()[:4]
+    r.add_(1)
+    r.sum().backward()
+    g = x.grad.numpy()
+    np.testing.assert_allclose(g[:4], slopes)
+    assert ((g[:4] >= 0.125) & (g[:4] <= 1 / 3)).all()
+    np.testing.assert_array_equal(g[5:], 1.0)
+
+    class M(torch.nn.Module):
+        def forward(self, a):
+            return torch.nn.functional.rrelu(a * 2, 0.1, 0.1, True) + 1
+
+    m = torch.jit.script(M())
+    for _ in range(3):
+        x.grad = None
+        out = m(x)
+        out.mul_(1)
+        out.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), np.where(x.detach().numpy() > 0, 2, 0.2))

@@ -300,11 +300,6 @@ def prelu(xp, self, weight):
 _RRELU_SCHEMA = ("(Tensor{a} self, Scalar lower=0.125, Scalar upper=0.3333333333333333, "
                  "bool training=False, Generator? generator=None) -> Tensor{a}")
 
-# output array id -> its per-element slope (1 where the input is > 0), while the output
-# lives and only once autograd is active: the derivative needs the slopes drawn
-_RRELU_NOISE: dict = {}
-
-
 def _rrelu_check(self, lower, upper):
     from . import registry as _reg
     from .nn import dtype_of
@@ -338,12 +333,10 @@ def _rrelu(xp, self, lower, upper, training, generator):
 
 
 def _remember_noise(out, noise):
+    """The per-element slopes (1 where the input is > 0) left for the derivative (its
+    `stash`: the output may be written in place or freed before backward)."""
     from . import registry as _reg
-    if _reg.dispatch_state.autograd is not None:
-        import weakref
-        _RRELU_NOISE[id(out)] = noise
-        weakref.finalize(out, _RRELU_NOISE.pop, id(out), None)
-    return out
+    return _reg.stash_for_backward(out, noise)
 
 
 @op("aten::rrelu" + _RRELU_SCHEMA.format(a=""), tags={"random"}, method=False,
@@ -402,14 +395,14 @@ def _elu_grad(grad, self, alpha, scale, input_scale):
 
 
 @_derivative(rrelu, rrelu_)
-def _rrelu_grad(grad, result, lower, upper, training):
+def _rrelu_grad(grad, stash):
     """rrelu_with_noise_backward: the slope each element was multiplied by (1 where the
-    input is > 0); without training, leaky_relu's with (lower + upper) / 2."""
+    input is > 0; without training, leaky_relu's (lower + upper) / 2), left by the forward
+    (the result itself is not kept: nn.RReLU then an in-place op is no error)."""
     from . import registry as _reg
-    noise = _RRELU_NOISE.get(id(result._data))
-    if noise is None:       # not stored: an empty output
+    if stash is None:       # not stored: an empty output
         return grad
-    return (grad * _reg.wrap_array(noise, result.device)).to(grad.dtype)
+    return (grad * _reg.wrap_array(stash, grad.device)).to(grad.dtype)
 
 
 @_derivative(elu)
