@@ -1,0 +1,214 @@
+"""Random scripted functions over non-tensor values (tests/program_fuzz_gen_e.py: ints,
+floats, bools, strs, lists, dicts, tuples, Optional, math.*, builtins, str methods, loops,
+helpers, raise / assert; tensors only as carriers), compiled by gpujit.jit.script (and, for
+programs without `math`, gpujit.jit.CompilationUnit of the same text) against
+torch.jit.script of the same source, each called with a few argument tuples (twice: the
+profiling call and an optimized one). The results must agree exactly: types (int / float /
+bool), float reprs (-0.0, nan, inf), strs (TorchScript's float formatting), and the
+argument lists and dicts the program mutated; where torch raises gpujit must raise, and
+for a user's `raise` / `assert` with the same exception class and message.
+
+Where gpujit deliberately differs, the checks let it:
+- torch.jit refuses the program (gpujit goes beyond TorchScript: README): skipped;
+- a bare `assert cond`: TorchScript's AssertionError has no message, gpujit's is
+  "assert <cond's source>";
+- TorchScript's C++ undefined behaviour: shift counts outside [0, 63] (the generator keeps
+  them inside; gpujit raises for a negative count), and a torch process killed by SIGFPE
+  (`-2**63 // -1` / `% -1` in C++): the torch reference runs in a forked child, a call that
+  kills it is skipped;
+- a program that runs for ever (appending to the list it iterates through an alias): the
+  torch reference's child stops after a few seconds, the call is skipped.
+
+Minimised programs it found are in tests/test_fuzz_finds_s24_g.py.
+
+GPUJIT_PROGRAM_FUZZ=<n> programs (default 30), GPUJIT_PROGRAM_FUZZ_SEED=<int> for other
+programs than the fixed ones (seeds 24000 + k)."""
+from __future__ import annotations
+
+import copy
+import importlib
+import itertools
+import math
+import os
+import pickle
+import re
+import resource
+import signal
+import sys
+import tempfile
+import warnings
+
+import pytest
+
+import gpujit
+from program_fuzz_gen_e import program_e
+
+torch = pytest.importorskip("torch")
+
+_DIR = tempfile.mkdtemp(prefix="gpujit_program_fuzz_e_")
+sys.path.insert(0, _DIR)
+_COUNTER = itertools.count()
+_HEAD = "import math\nfrom typing import Dict, List, Optional, Tuple\nimport {lib} as torch\n\n\n"
+
+
+def load(src, lib):
+    mod = f"gpujit_program_fuzz_e_{next(_COUNTER)}"
+    with open(f"{_DIR}/{mod}.py", "w") as fh:
+        fh.write(_HEAD.format(lib=lib) + src)
+    return importlib.import_module(mod).f
+
+
+def norm(v):
+    """A value with its types spelled out: int / float / bool kept apart, floats by repr."""
+    if isinstance(v, float):
+        return ("float", "nan" if math.isnan(v) else repr(v))
+    if isinstance(v, (list, tuple)):
+        return (type(v).__name__, [norm(x) for x in v])
+    if isinstance(v, dict):
+        return ("dict", [(norm(k), norm(x)) for k, x in v.items()])
+    return (type(v).__name__, v)
+
+
+_USER = re.compile(r"^(?:builtins\.(\w+)|RuntimeError: (AssertionError)): ?(.*)$")
+
+
+def run(fn, args):
+    """('ok', result, the arguments after the call) or ('err', class names, message,
+    (class, message) of a user's raise / assert where the message says so)."""
+    args = copy.deepcopy(args)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = fn(*args)
+        return ("ok", norm(out), norm(args))
+    except Exception as e:          # noqa: BLE001 - compared with the other side's
+        names = [c.__name__ for c in type(e).__mro__]
+        msg = str(e)
+        last = msg.rstrip("\n").rsplit("\n", 1)[-1]
+        m = _USER.match(last)
+        user = (m.group(1) or m.group(2), m.group(3)) if m else None
+        return ("err", names, msg, user)
+
+
+_LIMIT_S = 4
+
+
+def torch_results(src, calls):
+    """torch.jit.script's results of the calls (None where torch refuses the program),
+    in a forked child where fork exists (TorchScript's `-2**63 // -1` kills the process
+    with SIGFPE: that call's result is None)."""
+    def compute():
+        try:
+            fn = torch.jit.script(load(src, "torch"))
+        except Exception:           # noqa: BLE001 - not TorchScript: skipped
+            return None
+        return [[run(fn, a) for _ in range(2)] for a in calls]
+
+    if not hasattr(os, "fork"):
+        return compute()
+    out = []
+    for k in range(len(calls)):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:                # the child: one call's results
+            try:
+                os.close(r)
+                # (a program that loops for ever, appending to the list it iterates:
+                # the call is skipped)
+                signal.alarm(_LIMIT_S)
+                resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+                res = None
+                try:
+                    fn = torch.jit.script(load(src, "torch"))
+                except Exception:   # noqa: BLE001
+                    res = "refused"
+                if res is None:
+                    res = [run(fn, calls[k]) for _ in range(2)]
+                with os.fdopen(w, "wb") as fh:
+                    pickle.dump(res, fh)
+            finally:
+                os._exit(0)
+        os.close(w)
+        with os.fdopen(r, "rb") as fh:
+            data = fh.read()
+        os.waitpid(pid, 0)
+        res = pickle.loads(data) if data else None      # (None: the child died)
+        if res == "refused":
+            return None
+        out.append(res)
+    return out
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _TimeLimit("the call ran past the time limit")
+
+
+def run_limited(fn, args):
+    """run(), stopped after 4 x the reference's time limit (a scripted loop that never
+    ends where torch's ended)."""
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(4 * _LIMIT_S)
+    try:
+        return run(fn, args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def user_error_agrees(got, want):
+    """A user's raise / assert in torch: gpujit raises the same class, same message."""
+    if want[3] is None:
+        return True
+    cls, msg = want[3]
+    if cls not in got[1]:
+        return False
+    if cls == "AssertionError" and msg == "":
+        return True     # (a bare assert: gpujit's message is the assert's source text)
+    gmsg = got[2].split("\n  in scripted code at")[0]
+    if cls == "KeyError" and len(gmsg) >= 2 and gmsg[0] == gmsg[-1] == "'":
+        gmsg = gmsg[1:-1]
+    return gmsg == msg
+
+
+def check(src, calls, uses_math):
+    want = torch_results(src, calls)
+    if want is None:
+        return "skip"
+    fns = [("script", gpujit.jit.script(load(src, "gpujit")))]
+    if not uses_math:
+        cu = gpujit.jit.CompilationUnit(_HEAD.format(lib="torch").replace(
+            "import math\n", "") + src)
+        fns.append(("CompilationUnit", cu.f))
+    for k, (args, wants) in enumerate(zip(calls, want)):
+        if wants is None:
+            continue                # (torch died: C++'s undefined behaviour)
+        for what, fn in fns:
+            for rep, w in enumerate(wants):
+                g = run_limited(fn, args)
+                where = f"\n{src}\n{what}, call {k} (run {rep}): {args!r}"
+                if w[0] == "ok":
+                    assert g[0] == "ok", f"gpujit raised {g[1][0]}: {g[2]}, torch gives " \
+                                         f"{w[1]}{where}"
+                    assert g[1] == w[1], f"result: gpujit {g[1]}\ntorch {w[1]}{where}"
+                    assert g[2] == w[2], f"arguments after: gpujit {g[2]}\ntorch {w[2]}{where}"
+                else:
+                    assert g[0] == "err", f"gpujit gives {g[1]}, torch raised: " \
+                                          f"{w[2][-300:]}{where}"
+                    assert user_error_agrees(g, w), \
+                        f"gpujit raised {g[1][0]}: {g[2]!r}\ntorch: {w[3]}{where}"
+    return "ok"
+
+
+_N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ", "30"))
+_SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
+
+
+@pytest.mark.parametrize("k", range(_N))
+def test_scalar_program(k):
+    seed = (_SEED * 100003 + k) if _SEED else 24000 + k
+    src, calls, uses_math = program_e(seed)
+    check(src, calls, uses_math)
