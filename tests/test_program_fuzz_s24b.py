@@ -17,7 +17,13 @@ Where gpujit deliberately differs, the checks let it:
   (`-2**63 // -1` / `% -1` in C++): the torch reference runs in a forked child, a call that
   kills it is skipped;
 - a program that runs for ever (appending to the list it iterates through an alias): the
-  torch reference's child stops after a few seconds, the call is skipped.
+  torch reference's child stops after a few seconds, the call is skipped;
+- the arguments after the call: TorchScript converts a list / dict argument into a new
+  container, gpujit hands the caller's own to the function, whose mutations the caller
+  then sees, as Python's (tests/test_jit_list_dict_port.py: test_extend_list): not compared;
+- str() of a nan whose sign bit is set: TorchScript's C++ formatting writes "-nan", gpujit
+  "nan" (the sign of a nan that C's <cmath> and Python's math give differ): strs compare
+  with "-nan" read as "nan".
 
 Minimised programs it found are in tests/test_fuzz_finds_s24_g.py.
 
@@ -62,6 +68,8 @@ def norm(v):
     """A value with its types spelled out: int / float / bool kept apart, floats by repr."""
     if isinstance(v, float):
         return ("float", "nan" if math.isnan(v) else repr(v))
+    if isinstance(v, str):
+        return ("str", v.replace("-nan", "nan"))
     if isinstance(v, (list, tuple)):
         return (type(v).__name__, [norm(x) for x in v])
     if isinstance(v, dict):
@@ -180,8 +188,7 @@ def check(src, calls, uses_math):
         return "skip"
     fns = [("script", gpujit.jit.script(load(src, "gpujit")))]
     if not uses_math:
-        cu = gpujit.jit.CompilationUnit(_HEAD.format(lib="torch").replace(
-            "import math\n", "") + src)
+        cu = gpujit.jit.CompilationUnit(src)
         fns.append(("CompilationUnit", cu.f))
     for k, (args, wants) in enumerate(zip(calls, want)):
         if wants is None:
@@ -194,7 +201,6 @@ def check(src, calls, uses_math):
                     assert g[0] == "ok", f"gpujit raised {g[1][0]}: {g[2]}, torch gives " \
                                          f"{w[1]}{where}"
                     assert g[1] == w[1], f"result: gpujit {g[1]}\ntorch {w[1]}{where}"
-                    assert g[2] == w[2], f"arguments after: gpujit {g[2]}\ntorch {w[2]}{where}"
                 else:
                     assert g[0] == "err", f"gpujit gives {g[1]}, torch raised: " \
                                           f"{w[2][-300:]}{where}"

@@ -14,7 +14,7 @@ import math as _math
 
 import numpy as np
 
-from .scalar_ops import _scalar_op, c_fmod, float_div
+from .scalar_ops import _scalar_op, c_fmod, float_div, int64
 
 MATH_OPS: set = set()      # the overloads math.<name> in scripted code resolves among
 
@@ -102,13 +102,22 @@ for _name, _fn in (("gamma", _gamma), ("lgamma", _lgamma), ("erf", _math.erf),
 
 
 def _factorial(a):
+    """TorchScript's factorial: an int64 product, wrapping around past 20! (21! is
+    -4249290049419214848). From 66! on the product has 64 factors of 2: 0 modulo 2**64
+    (TorchScript's C++ loop, whose overflow is undefined behaviour, answers other values
+    there)."""
     if a < 0:
         raise RuntimeError("factorial() not defined for negative values")
-    return _math.factorial(a)
+    return int64(_math.factorial(a)) if a < 66 else 0
+
+
+def _gcd(a, b):
+    """gcd of int64s: gcd(-2**63, 0) wraps to -2**63, as C++'s std::abs of it."""
+    return int64(_math.gcd(a, b))
 
 
 factorial_int = _math_op("aten::factorial.int(int a) -> int", _factorial)
-gcd_int = _math_op("aten::gcd.int(int a, int b) -> int", _math.gcd)
+gcd_int = _math_op("aten::gcd.int(int a, int b) -> int", _gcd)
 
 
 def _pow(a, b):

@@ -341,14 +341,29 @@ def _one_element(a, what):
     return a.reshape(()).item()
 
 
+def _fits_int64(v):
+    return v == v and -2.0 ** 63 <= v < 2.0 ** 63
+
+
+def checked_int(v, what="int64_t"):
+    """int(v) as c10's checked conversion (Tensor.item<int64_t>(), a Scalar's toInt()):
+    a float outside int64 (nan and +-inf too) raises PyTorch's RuntimeError."""
+    if isinstance(v, float) and not _fits_int64(v):
+        raise RuntimeError(f"value cannot be converted to type {what} without overflow")
+    return int(v)
+
+
 @_scalar_op("aten::Int.Tensor(Tensor a) -> int")
 def int_tensor(xp, a):
-    return int(_one_element(a, "int"))
+    return checked_int(_one_element(a, "int"))
 
 
 @_scalar_op("aten::Int.float(float a) -> int")
 def int_float(xp, a):
-    return int(a)
+    """TorchScript's int(x) of a float: C++'s static_cast<int64_t>, unchecked; where x is
+    nan, +-inf or outside int64 x86-64 gives INT64_MIN (the 'integer indefinite' value),
+    which TorchScript answers. (Never a Python int outside int64: ints are int64.)"""
+    return int(a) if _fits_int64(a) else INT64_MIN
 
 
 @_scalar_op("aten::Int.bool(bool a) -> int")
@@ -437,7 +452,7 @@ def float_str(xp, a):
 # a Scalar (what x.item() gives in a graph) to a Python number: after the typed overloads
 @_scalar_op("aten::Int.Scalar(Scalar a) -> int")
 def int_scalar(xp, a):
-    return int(a)
+    return checked_int(a, "int")
 
 
 @_scalar_op("aten::Float.Scalar(Scalar a) -> float")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import operator
 
+from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
 
@@ -151,6 +152,13 @@ def _format(fmt, *args):
                         for a in args])
 
 
+def _sum(c):
+    """sum(xs): an int64 sum of ints wraps around, as TorchScript's (sum([2**62] * 4) is
+    0)."""
+    r = sum(c)
+    return int64(r) if type(r) is int else r
+
+
 # Python's own list/dict/set/str operations on container values (TorchScript's
 # aten::__getitem__.t, aten::__getitem__.Dict_str, aten::append.t, ...), for the nodes no
 # registry op takes: kind -> (function, the expression the executor writes, over {0}, {1};
@@ -196,7 +204,7 @@ CONTAINER_OPS = {
     "aten::format": (_format, None),
     "aten::percentFormat": (_percent_format, None),
     "aten::str": (script_str, None),        # (Enum members as TorchScript writes them)
-    "aten::sum": (sum, "sum({0})"),
+    "aten::sum": (_sum, None),
     "aten::enumerate": (lambda c, start: list(enumerate(c, start)),
                         "list(enumerate({0}, {1}))"),
     "aten::zip": (lambda *cs: list(zip(*cs)), None),

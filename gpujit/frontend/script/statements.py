@@ -77,6 +77,8 @@ class StatementMixin:
         if isinstance(s.target, (ast.Attribute, ast.Subscript)):   # self.n += 1, d[k] += 1
             cur = self.expr(s.target)
             rhs = self.expr(s.value)
+            if self.list_aug_assign(s, cur, rhs):
+                return
             tensor = isinstance(cur.type, T.TensorType)
             v = self.binop(type(s.op), cur, rhs, s, inplace=tensor)
             if tensor and isinstance(s.target, ast.Attribute):
@@ -88,8 +90,24 @@ class StatementMixin:
                        hint=f"write {ast.unparse(s.target)} = {ast.unparse(s.target)} ... ")
         cur = self.lookup(s.target.id, s.target)
         rhs = self.expr(s.value)
+        if self.list_aug_assign(s, cur, rhs):
+            return
         v = self.binop(type(s.op), cur, rhs, s, inplace=isinstance(cur.type, T.TensorType))
         self.assign(s.target, v, s)
+
+    def list_aug_assign(self, s, cur, rhs):
+        """`xs += ys` / `xs *= n` on a list change that very list, as TorchScript's
+        aten::add_.t / aten::mul_.left_t (and Python's list.__iadd__ / __imul__): another
+        name of the list sees the change. False where cur is no list (or the op is none
+        of these)."""
+        if not isinstance(cur.type, T.ListType) or not isinstance(s.op, (ast.Add, ast.Mult)):
+            return False
+        fresh = self.binop(type(s.op), cur, rhs, s)   # (checks the operands; dead if unused)
+        if isinstance(s.op, ast.Add) and isinstance(rhs.type, T.ListType):
+            self.mutate("aten::extend", [cur, rhs], s)
+        else:
+            self.put_back(cur, fresh, s)
+        return True
 
     def stmt_Assert(self, s):
         cond = self.condition(s.test)
