@@ -213,8 +213,18 @@ _N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ", "30"))
 _SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
 
 
+# found, not fixed yet (see the report of branch hunt-g24): a helper called inside a
+# while loop's body (`fs.append(h0(a, s))`) is refused by gpujit.jit.script with "gpujit has
+# no function 'h0'"; a str.format with too few arguments raises where torch's earlier
+# assert raised first
+_KNOWN = {24013: "helper refused", 24021: "helper refused", 24029: "helper refused",
+          24016: "format raises before the assert"}
+
+
 @pytest.mark.parametrize("k", range(_N))
 def test_scalar_program(k):
     seed = (_SEED * 100003 + k) if _SEED else 24000 + k
+    if seed in _KNOWN and not _SEED:
+        pytest.xfail(_KNOWN[seed])
     src, calls, uses_math = program_e(seed)
     check(src, calls, uses_math)
