@@ -213,12 +213,10 @@ _N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ", "30"))
 _SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
 
 
-# found, not fixed yet (see the report of branch hunt-g24): a helper called inside a
-# while loop's body (`fs.append(h0(a, s))`) is refused by gpujit.jit.script with "gpujit has
-# no function 'h0'"; a str.format with too few arguments raises where torch's earlier
-# assert raised first
-_KNOWN = {24013: "helper refused", 24021: "helper refused", 24029: "helper refused",
-          24016: "format raises before the assert"}
+# a str.format with too few arguments: gpujit raises TorchScript's RuntimeError where it
+# stands, TorchScript's constant propagation met the failing format first and its run
+# raised the program's later assert instead
+_KNOWN = {24016: "format of constants raises before the assert"}
 
 
 @pytest.mark.parametrize("k", range(_N))

@@ -259,3 +259,32 @@ def test_rrelu_backward_after_a_write_into_its_output():
         out.mul_(1)
         out.sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), np.where(x.detach().numpy() > 0, 2, 0.2))
+
+
+def test_user_modules_whose_name_begins_with_gpujit(tmp_path, monkeypatch):
+    """A user module named gpujit_<something> holds the user's functions and classes, not
+    gpujit's ops: scripting a function that calls one of its helpers compiles the helper
+    (it raised "gpujit has no function 'h0'")."""
+    import importlib
+    import sys
+
+    (tmp_path / "gpujit_user_mod_s24.py").write_text(
+        "import gpujit as torch\n\n\n"
+        "def h0(a: int) -> int:\n    return a * 3\n\n\n"
+        "class Acc:\n    def __init__(self, v: int):\n        self.v = v\n\n\n"
+        "def f(a: int) -> int:\n    acc = Acc(a)\n    return h0(acc.v) + 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        m = importlib.import_module("gpujit_user_mod_s24")
+        assert torch.jit.script(m.f)(4) == 13
+    finally:
+        sys.modules.pop("gpujit_user_mod_s24", None)
+
+
+def test_format_with_too_few_arguments():
+    @torch.jit.script
+    def f(x: float) -> str:
+        return "<{}|{}>".format(x)
+
+    with pytest.raises(RuntimeError, match="Too few arguments for format string: <{}|{}>"):
+        f(1.0)

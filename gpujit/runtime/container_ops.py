@@ -148,8 +148,11 @@ def _new_set(*xs):
 
 def _format(fmt, *args):
     # `{}` of a float, container or enum as scripted code writes it (FormatField)
-    return fmt.format(*[a if type(a) is str or type(a) is int else FormatField(a)
-                        for a in args])
+    try:
+        return fmt.format(*[a if type(a) is str or type(a) is int else FormatField(a)
+                            for a in args])
+    except IndexError:      # more fields than arguments: TorchScript's error
+        raise RuntimeError(f"Too few arguments for format string: {fmt}") from None
 
 
 def _sum(c):

@@ -16,7 +16,7 @@ from ...ops import registry as _reg
 from ...ops.namespace import OpOverload, OpOverloadPacket, _OpNamespace
 from ...ops.scalar_ops import EXPLICIT_ONLY, PYTHON_VALUED
 from . import autograd_calls, function_calls, future_calls, serialized
-from .calls import describe_type
+from .calls import describe_type, is_gpujit_name
 from .variables import Var
 
 __all__ = ["CallExprMixin", "plain_data"]
@@ -109,7 +109,7 @@ class CallExprMixin:
             found, owner = self.py_object(func.value)
             if found and inspect.ismodule(owner) and owner.__name__ == "math":
                 return self.math_call(func.attr, node)
-            if found and inspect.ismodule(owner) and owner.__name__.startswith("gpujit"):
+            if found and inspect.ismodule(owner) and is_gpujit_name(owner.__name__):
                 return self.module_call(owner, func.attr, node)
             if found and inspect.ismodule(owner) and \
                     not _user_callable(getattr(owner, func.attr, None)):
@@ -273,9 +273,9 @@ class CallExprMixin:
                        hint="make it an attribute of a scripted module and call it as "
                             "self.<name>(...)")
         if inspect.isfunction(obj) and \
-                not getattr(obj, "__module__", "").startswith("gpujit"):
+                not is_gpujit_name(getattr(obj, "__module__", "")):
             return self.call_python_function(obj, node)
-        if callable(obj) and getattr(obj, "__module__", "").startswith("gpujit"):
+        if callable(obj) and is_gpujit_name(getattr(obj, "__module__", "")):
             return self.call_op(obj.__name__, *self.call_args(node), node)
         return None
 

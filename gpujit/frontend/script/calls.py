@@ -21,6 +21,12 @@ _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
 from ...ir.schema_match import schema_arg_type  # noqa: E402
 
 
+def is_gpujit_name(name) -> bool:
+    """Whether a module name is gpujit's own (gpujit, gpujit.nn, ...): a user module whose
+    name only begins with "gpujit" (gpujit_utils) is the user's."""
+    return name == "gpujit" or str(name).startswith("gpujit.")
+
+
 def describe_type(t) -> str:
     """'a Tensor', 'an int', 'None', 'a List[int]': a type in a sentence."""
     if isinstance(t, T.NoneType):

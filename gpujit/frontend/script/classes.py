@@ -32,7 +32,7 @@ import typing
 import weakref
 
 from ...ir import types as T
-from .calls import describe_type
+from .calls import describe_type, is_gpujit_name
 from .dataclass_methods import SYNTHESIZED, generated_by_dataclass, dataclass_method
 from .errors import FrontendError
 
@@ -168,7 +168,7 @@ def is_scriptable_class(cls) -> bool:
     from ...tensor import Tensor
     if not inspect.isclass(cls) or cls.__module__ in ("builtins", "typing", "abc"):
         return False
-    if cls.__module__.startswith("gpujit") and not cls.__module__.startswith("gpujit_"):
+    if is_gpujit_name(cls.__module__):
         return False
     if issubclass(cls, (Module, Tensor, BaseException, enum.Enum, tuple)):
         return False

@@ -18,7 +18,7 @@ import ast
 import inspect
 
 from ...ir import types as T
-from .calls import describe_type
+from .calls import describe_type, is_gpujit_name
 from .future_calls import implicit_wait
 from .classes import script_class_of
 from .errors import FrontendError
@@ -272,7 +272,7 @@ class ObjectExprMixin:
         except FrontendError:
             if isinstance(node, ast.Attribute):
                 found, base = self.py_object(node.value)
-                if found and not getattr(base, "__name__", "").startswith("gpujit"):
+                if found and not is_gpujit_name(getattr(base, "__name__", "")):
                     raise                 # `math.nope`: say so now
             return False, None
 
