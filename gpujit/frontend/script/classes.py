@@ -137,9 +137,17 @@ class ScriptClass:
         self.method_graph("__init__")
         for name, fn in list(vars(self.cls).items()):
             if not inspect.isfunction(fn) or name == "__init__" or \
-                    name in _SKIPPED_DUNDERS or function_modifier(fn) in ("ignore", "drop"):
+                    name in _SKIPPED_DUNDERS or function_modifier(fn) in ("ignore", "drop") \
+                    or _dataclasses_own(fn):
                 continue
             self.method_graph(name)
+
+
+def _dataclasses_own(fn) -> bool:
+    """A function of the dataclasses module itself that @dataclass put into the class:
+    Python 3.13's `__replace__` (copy.replace's hook, dataclasses._replace, `**changes`).
+    TorchScript lists a class's methods by their own names, so it never compiles it."""
+    return getattr(fn, "__module__", None) == "dataclasses"
 
 
 def _property_part(cls, name):
