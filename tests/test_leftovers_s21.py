@@ -137,16 +137,24 @@ def test_memory_does_not_grow_over_calls(grad):
                     out.backward()
     run(30)
     gc.collect()
+    # Python 3.10 allocates frames on the heap and keeps a spare one per code object: for
+    # a while after tracemalloc starts, replacing untraced spares shows as growth (~50 KB
+    # over the first 300 calls, then none). Calls under tracing first, then two windows:
+    # a leak grows in both (a leaked tensor per call would be ~100 KB a window).
     tracemalloc.start()
     try:
-        before = tracemalloc.take_snapshot()
-        run(300)
-        gc.collect()
-        after = tracemalloc.take_snapshot()
+        run(150)
+        grown = []
+        for _ in range(2):
+            gc.collect()
+            before = tracemalloc.take_snapshot()
+            run(150)
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+            grown.append(sum(d.size_diff for d in after.compare_to(before, "filename")))
     finally:
         tracemalloc.stop()
-    grown = sum(d.size_diff for d in after.compare_to(before, "filename"))
-    assert grown < 20_000, grown        # (a leaked tensor per call would be ~200 KB)
+    assert min(grown) < 10_000, grown
 
 
 def lambda_free_fn(x, y):
