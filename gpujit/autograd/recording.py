@@ -316,9 +316,9 @@ def _record_op(op, args, d, inplace, names, bound):
     node = node_class(backward_name(op, bound, result))(
         op, d, saved, inputs_meta, tuple(next_functions), out_meta)
     node_name = node.name()
-    written = args[0] if inplace else None      # (self of an in-place op: its output)
+    self_out = args[0] if inplace else None     # (self of an in-place op: its output)
     for k, v in pre.items():
-        saved[k] = _save(v, node_name, written)
+        saved[k] = _save(v, node_name, self_out)
     if inplace and isinstance(args[0], Tensor):
         for s in _saved_tensors(saved):
             s.version = before.get(id(s.ref()), s.version)
@@ -353,7 +353,7 @@ def _record_op(op, args, d, inplace, names, bound):
         _reg.run_computes(d, bound, made, extra, needed, True)
         for k, v in made.items():
             if k in d.params and k not in pre and k != "result":
-                saved[k] = _save(v, node_name, written)
+                saved[k] = _save(v, node_name, self_out)
     if "view" in op.tags:
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:
@@ -362,17 +362,17 @@ def _record_op(op, args, d, inplace, names, bound):
     return result
 
 
-def _save(v, node_name, written=None):
+def _save(v, node_name, self_out=None):
     """What a node keeps for the saved value v: SavedTensors for a Tensor and for the
     Tensors of a list (Nones kept: elements a computed value leaves out), else v. Each is
-    saved as an input (detach_() of it later makes backward raise) unless it is `written`,
-    the self of an in-place op (its output)."""
+    saved as an input (detach_() of it later makes backward raise) unless it is
+    `self_out`, the self of an in-place op (its output)."""
     if isinstance(v, Tensor):
-        return SavedTensor(v, node_name, 0, is_input=v is not written)
+        return SavedTensor(v, node_name, 0, is_input=v is not self_out)
     if isinstance(v, (list, tuple)) and v and all(isinstance(x, Tensor) or x is None
                                                   for x in v) \
             and any(x is not None for x in v):
-        return [SavedTensor(x, node_name, 0, is_input=x is not written)
+        return [SavedTensor(x, node_name, 0, is_input=x is not self_out)
                 if x is not None else None for x in v]
     return v
 
