@@ -1,7 +1,7 @@
 """`gpujit.linalg`: PyTorch's `torch.linalg` namespace.
 
 Every name is a registry op, `aten::linalg_<name>` as in PyTorch (declared in
-gpujit/ops/linalg.py and gpujit/ops/linalg_{decomp,lu,spectral,matfn}.py): scripted code
+gpujit/ops/linalg.py and gpujit/ops/linalg_{decomp,lu,ex,spectral,matfn,extra}.py): scripted code
 calling `torch.linalg.<name>` resolves to that op, and its meta rule types the result
 (named tuples keep their fields: `torch.linalg.qr(A).Q`). `matmul` is `gpujit.matmul`.
 """
@@ -13,11 +13,12 @@ from gpujit.ops.overloads import make_dispatcher as _dispatcher
 from gpujit.ops.linalg_decomp import LinAlgError
 from gpujit.ops.out_variants import python_out as _python_out, with_out as _with_out
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "eigh", "eigvalsh",
-           "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_solve", "matmul", "matrix_exp",
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
+           "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor",
+           "lu_factor_ex", "lu_solve", "matmul", "matrix_exp",
            "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
-           "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "vecdot",
-           "vector_norm"]
+           "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
+           "tensorsolve", "vander", "vecdot", "vector_norm"]
 
 
 def _bind(name):

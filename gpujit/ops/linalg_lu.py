@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS
 from .registry import derivative as _derivative
-from .linalg_decomp import (LinAlgError, _G, _check_matrix, _check_square, _dtn, _host,
+from .linalg_decomp import (_G, _check_matrix, _check_square, _dtn, _host,
                             _mT)
 
 _LA = {"linalg"}
@@ -180,7 +180,9 @@ def linalg_lu_factor(xp, A, pivot=True):
         i = int(bad[0])
         j = int(_host(info)[i])
         pre = f"(Batch element {i}): " if A.ndim > 2 else ""
-        raise LinAlgError(f"torch.linalg.lu_factor: {pre}U[{j},{j}] is zero and using it on "
+        # (a RuntimeError, as PyTorch's: its _linalg_check_errors raises LinAlgError only
+        # for the inverse / Cholesky / solve family)
+        raise RuntimeError(f"torch.linalg.lu_factor: {pre}U[{j},{j}] is zero and using it on "
                           f"lu_solve would result in a division by zero. If you still want "
                           f"to perform the factorization, consider calling linalg.lu(A, "
                           f"pivot) or linalg.lu_factor_ex(A, pivot)")

@@ -1,0 +1,192 @@
+"""torch.linalg's composite functions added in session 25: linalg.cond, vander, tensorinv,
+tensorsolve, diagonal and lu_factor_ex (NumPy references; their gradients against finite
+differences), callable from scripted code; and lu_factor's singular-matrix error is a plain
+RuntimeError as PyTorch's."""
+import math
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+RNG = np.random.default_rng(25)
+A = RNG.standard_normal((2, 3, 3))
+
+
+def npy(t):
+    return np.asarray(t.tolist())
+
+
+# ------------------------------------------------------------------ cond
+
+@pytest.mark.parametrize("p", [None, 2, -2, 1, -1, math.inf, -math.inf, "fro", "nuc"])
+def test_cond_values(p):
+    got = torch.linalg.cond(torch.tensor(A), p)
+    want = np.linalg.cond(A, p)
+    assert got.shape == (2,) and got.dtype == torch.float64
+    np.testing.assert_allclose(npy(got), want, rtol=1e-10)
+    got32 = torch.linalg.cond(torch.tensor(A, dtype=torch.float32), p)
+    assert got32.dtype == torch.float32
+    np.testing.assert_allclose(npy(got32), want, rtol=1e-4)
+
+
+def test_cond_special_inputs():
+    # a singular matrix: inf for the norms through the inverse, NumPy's answer
+    assert torch.linalg.cond(torch.zeros(2, 2), 1).item() == math.inf
+    assert torch.linalg.cond(torch.zeros(2, 2), "fro").item() == math.inf
+    assert math.isnan(torch.linalg.cond(torch.zeros(2, 2)).item())
+    # empty matrices: zeros of the batch shape
+    z = torch.linalg.cond(torch.zeros(2, 0, 0), 1)
+    assert z.shape == (2,) and npy(z).tolist() == [0.0, 0.0]
+    # the 2-norm of a non-square matrix is defined; the others are not
+    M = RNG.standard_normal((2, 3))
+    np.testing.assert_allclose(torch.linalg.cond(torch.tensor(M)).item(),
+                               np.linalg.cond(M), rtol=1e-10)
+    with pytest.raises(RuntimeError, match=r"linalg.cond\(ord=1\): A must be batches of "
+                                           r"square matrices, but they are 2 by 3 matrices"):
+        torch.linalg.cond(torch.tensor(M), 1)
+    with pytest.raises(RuntimeError, match="linalg.cond got an invalid norm type: 3"):
+        torch.linalg.cond(torch.tensor(A), 3)
+    with pytest.raises(RuntimeError, match="linalg.cond got an invalid norm type: spam"):
+        torch.linalg.cond(torch.tensor(A), "spam")
+    with pytest.raises(RuntimeError, match="must have at least 2 dimensions"):
+        torch.linalg.cond(torch.ones(3))
+    with pytest.raises(RuntimeError, match="Expected a floating point or complex tensor"):
+        torch.linalg.cond(torch.eye(2, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("p", [None, -2, "fro", "nuc", 1, math.inf])
+def test_cond_gradient(p):
+    a = torch.tensor(A, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: torch.linalg.cond(x, p), (a,))
+
+
+# ------------------------------------------------------------------ vander
+
+def test_vander_values_and_dtypes():
+    x = np.array([[2.0, 3.0, -1.5], [0.5, 0.0, 4.0]])
+    got = torch.linalg.vander(torch.tensor(x))
+    np.testing.assert_allclose(npy(got), x[..., None] ** np.arange(3))
+    got = torch.linalg.vander(torch.tensor(x, dtype=torch.float32), N=5)
+    assert got.dtype == torch.float32 and got.shape == (2, 3, 5)
+    np.testing.assert_allclose(npy(got), x[..., None] ** np.arange(5), rtol=1e-6)
+    # integers: cumprod's int64 (no uint8 wrap)
+    got = torch.linalg.vander(torch.tensor([2, 3], dtype=torch.uint8), N=9)
+    assert got.dtype == torch.int64 and npy(got)[1, -1] == 3 ** 8
+    assert torch.linalg.vander(torch.zeros(2, 0), N=3).shape == (2, 0, 3)
+    with pytest.raises(RuntimeError, match="N must be greater than 1."):
+        torch.linalg.vander(torch.tensor([2.0, 3.0]), N=1)
+    with pytest.raises(RuntimeError, match="N must be greater than 1."):
+        torch.linalg.vander(torch.tensor(2.0))
+    with pytest.raises(RuntimeError, match="but got Bool"):
+        torch.linalg.vander(torch.tensor([True, False]))
+
+
+def test_vander_gradient():
+    x = torch.tensor([[0.5, -1.2, 2.0]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: torch.linalg.vander(t, N=4), (x,))
+
+
+# ------------------------------------------------------------------ tensorinv / tensorsolve
+
+def test_tensorinv():
+    B = RNG.standard_normal((6, 2, 3))
+    inv = torch.linalg.tensorinv(torch.tensor(B), ind=1)
+    assert inv.shape == (2, 3, 6)
+    np.testing.assert_allclose(npy(inv), np.linalg.tensorinv(B, ind=1), rtol=1e-10)
+    C = RNG.standard_normal((2, 3, 6))
+    np.testing.assert_allclose(npy(torch.linalg.tensorinv(torch.tensor(C))),
+                               np.linalg.tensorinv(C), rtol=1e-10)
+    with pytest.raises(RuntimeError, match="Expected a strictly positive integer for 'ind', "
+                                           "but got 0"):
+        torch.linalg.tensorinv(torch.tensor(B), ind=0)
+    with pytest.raises(RuntimeError, match=r"prod\(self.shape\[ind:\]\) == prod\(self.shape"
+                                           r"\[:ind\]\), but got 3 != 4"):
+        torch.linalg.tensorinv(torch.ones(4, 3), ind=1)
+    with pytest.raises(torch.linalg.LinAlgError, match="inv: The diagonal element 1 is zero"):
+        torch.linalg.tensorinv(torch.zeros(4, 2, 2), ind=1)
+    b = torch.tensor(B, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: torch.linalg.tensorinv(t, ind=1), (b,))
+
+
+def test_tensorsolve():
+    B = RNG.standard_normal((6, 2, 3))
+    rhs = RNG.standard_normal(6)
+    got = torch.linalg.tensorsolve(torch.tensor(B), torch.tensor(rhs))
+    np.testing.assert_allclose(npy(got), np.linalg.tensorsolve(B, rhs), rtol=1e-9)
+    P = B.transpose(1, 0, 2)            # (2, 6, 3): dim 0 moved to the end
+    got = torch.linalg.tensorsolve(torch.tensor(P), torch.tensor(rhs), dims=(0,))
+    assert got.shape == (3, 2)
+    np.testing.assert_allclose(npy(got), np.linalg.tensorsolve(P, rhs, axes=(0,)),
+                               rtol=1e-9)
+    with pytest.raises(RuntimeError, match=r"but got 4 != 6"):
+        torch.linalg.tensorsolve(torch.ones(6, 4), torch.ones(6))
+    b = torch.tensor(B, requires_grad=True)
+    r = torch.tensor(rhs, requires_grad=True)
+    assert torch.autograd.gradcheck(torch.linalg.tensorsolve, (b, r))
+
+
+# ------------------------------------------------------------------ diagonal
+
+def test_linalg_diagonal_is_a_view_of_the_last_two_dims():
+    x = torch.arange(24.0).reshape(2, 3, 4)
+    d = torch.linalg.diagonal(x, offset=1)
+    ref = np.arange(24.0).reshape(2, 3, 4)
+    assert npy(d).tolist() == np.diagonal(ref, 1, -2, -1).tolist()
+    d.mul_(0)                           # writes through to x
+    assert npy(x)[0, 0, 1] == 0 and npy(x)[1, 2, 3] == 0
+    assert npy(torch.linalg.diagonal(x, dim1=0, dim2=2)).tolist() == \
+        np.diagonal(np.asarray(x.tolist()), 0, 0, 2).tolist()
+    a = torch.tensor(A, requires_grad=True)
+    torch.linalg.diagonal(a).sum().backward()
+    assert npy(a.grad).tolist() == np.broadcast_to(np.eye(3), (2, 3, 3)).tolist()
+
+
+# ------------------------------------------------------------------ lu_factor_ex
+
+def test_lu_factor_ex():
+    LU, piv, info = torch.linalg.lu_factor_ex(torch.tensor(A))
+    LU2, piv2 = torch.linalg.lu_factor(torch.tensor(A))
+    assert npy(LU).tolist() == npy(LU2).tolist() and npy(piv).tolist() == npy(piv2).tolist()
+    assert info.dtype == torch.int32 and info.shape == (2,) and not npy(info).any()
+    r = torch.linalg.lu_factor_ex(torch.zeros(3, 2, 2))
+    assert npy(r.info).tolist() == [1, 1, 1] and npy(r.pivots).tolist() == [[1, 2]] * 3
+    with pytest.raises(RuntimeError, match=r"torch.linalg.lu_factor_ex: \(Batch element 0\): "
+                                           r"U\[1,1\] is zero") as e:
+        torch.linalg.lu_factor_ex(torch.zeros(3, 2, 2), check_errors=True)
+    assert type(e.value) is RuntimeError
+    a = torch.tensor(A, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: torch.linalg.lu_factor_ex(t).LU, (a,))
+
+
+def test_lu_factor_singular_is_a_plain_runtime_error():
+    with pytest.raises(RuntimeError, match=r"torch.linalg.lu_factor: U\[1,1\] is zero") as e:
+        torch.linalg.lu_factor(torch.zeros(2, 2))
+    assert type(e.value) is RuntimeError
+
+
+# ------------------------------------------------------------------ scripted
+
+def test_scripted_calls():
+    @torch.jit.script
+    def f(a, x, b, rhs):
+        c = torch.linalg.cond(a) + torch.linalg.cond(a, "fro")
+        v = torch.linalg.vander(x, N=3)
+        inv = torch.linalg.tensorinv(b, ind=1)
+        s = torch.linalg.tensorsolve(b, rhs)
+        d = torch.linalg.diagonal(a)
+        lu = torch.linalg.lu_factor_ex(a)
+        return c, v, inv, s, d, lu.info
+    B = RNG.standard_normal((6, 2, 3))
+    rhs = RNG.standard_normal(6)
+    x = np.array([1.5, -2.0])
+    for _ in range(2):
+        c, v, inv, s, d, info = f(torch.tensor(A), torch.tensor(x), torch.tensor(B),
+                                  torch.tensor(rhs))
+        np.testing.assert_allclose(npy(c), np.linalg.cond(A) + np.linalg.cond(A, "fro"))
+        np.testing.assert_allclose(npy(v), x[:, None] ** np.arange(3))
+        np.testing.assert_allclose(npy(inv), np.linalg.tensorinv(B, ind=1), rtol=1e-10)
+        np.testing.assert_allclose(npy(s), np.linalg.tensorsolve(B, rhs), rtol=1e-9)
+        assert npy(d).tolist() == np.diagonal(A, 0, -2, -1).tolist()
+        assert npy(info).tolist() == [0, 0]
+    assert "aten::linalg_cond" in str(f.graph) and "aten::linalg_vander" in str(f.graph)
