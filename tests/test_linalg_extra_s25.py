@@ -1,7 +1,7 @@
 """torch.linalg's composite functions added in session 25: linalg.cond, vander, tensorinv,
 tensorsolve, diagonal and lu_factor_ex (NumPy references; their gradients against finite
-differences), callable from scripted code; and lu_factor's singular-matrix error is a plain
-RuntimeError as PyTorch's."""
+differences), callable from scripted code; lu_factor's singular-matrix error is a plain
+RuntimeError as PyTorch's; nn.init's deprecated pre-0.4 names (nn.init.normal ...)."""
 import math
 
 import numpy as np
@@ -190,3 +190,21 @@ def test_scripted_calls():
         assert npy(d).tolist() == np.diagonal(A, 0, -2, -1).tolist()
         assert npy(info).tolist() == [0, 0]
     assert "aten::linalg_cond" in str(f.graph) and "aten::linalg_vander" in str(f.graph)
+
+
+# ------------------------------------------------------------------ nn.init's old names
+
+def test_nn_init_deprecated_names_warn_and_initialize():
+    w = torch.empty(3, 4)
+    with pytest.warns(FutureWarning, match=r"`nn.init.constant` is now deprecated in favor "
+                                           r"of `nn.init.constant_`."):
+        r = torch.nn.init.constant(w, 0.5)
+    assert r is w and npy(w).tolist() == [[0.5] * 4] * 3
+    torch.manual_seed(0)
+    with pytest.warns(FutureWarning, match="nn.init.xavier_uniform"):
+        torch.nn.init.xavier_uniform(w, gain=2.0)
+    bound = 2.0 * math.sqrt(6.0 / 7)
+    assert np.abs(npy(w)).max() <= bound and np.abs(npy(w)).max() > 0
+    for name in ("uniform", "normal", "eye", "dirac", "xavier_normal", "kaiming_uniform",
+                 "kaiming_normal", "orthogonal", "sparse"):
+        assert getattr(torch.nn.init, name).__name__ == name

@@ -210,3 +210,33 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         rank = keys.argsort(dim=0).argsort(dim=0)
         tensor.mul_((rank >= num_zeros).to(tensor.dtype))
     return tensor
+
+
+def _make_deprecate(meth):
+    """The pre-0.4 name of an initializer (`nn.init.normal`): a FutureWarning, then the
+    in-place one, as torch.nn.init keeps them."""
+    new_name = meth.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of "
+                      f"`nn.init.{new_name}`.", FutureWarning, stacklevel=2)
+        return meth(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    deprecated_init.__doc__ = (f"{old_name}(...): deprecated in favor of "
+                               f"gpujit.nn.init.{new_name}.")
+    return deprecated_init
+
+
+uniform = _make_deprecate(uniform_)
+normal = _make_deprecate(normal_)
+constant = _make_deprecate(constant_)
+eye = _make_deprecate(eye_)
+dirac = _make_deprecate(dirac_)
+xavier_uniform = _make_deprecate(xavier_uniform_)
+xavier_normal = _make_deprecate(xavier_normal_)
+kaiming_uniform = _make_deprecate(kaiming_uniform_)
+kaiming_normal = _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
+sparse = _make_deprecate(sparse_)
