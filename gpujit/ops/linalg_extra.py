@@ -20,7 +20,7 @@ from .registry import derivative as _derivative
 from .linalg_decomp import (_check_float, _check_matrix, _check_square, _dtn,
                             _host, _singular_error)
 from .linalg_ex import linalg_inv_ex
-from .linalg_lu import _lu, _lu_check, _lu_factor_grad, _pivot_check
+from .linalg_lu import _lu, _lu_check, _lu_factor_grad, _pivot_check, _zero_pivot_check
 from .matrix_shape import _diagonal_grad, _diagonal_shape, diagonal
 from .stats_ops import replay_derivative
 
@@ -328,15 +328,7 @@ def linalg_lu_factor_ex(xp, A, pivot=True, check_errors=False):
     _pivot_check(pivot)
     LU, piv, info = _lu(xp, A)
     if check_errors:
-        bad = np.flatnonzero(_host(info))
-        if bad.size:
-            i = int(bad[0])
-            j = int(_host(info)[i])
-            pre = f"(Batch element {i}): " if A.ndim > 2 else ""
-            raise RuntimeError(f"torch.linalg.lu_factor_ex: {pre}U[{j},{j}] is zero and using "
-                              f"it on lu_solve would result in a division by zero. If you "
-                              f"still want to perform the factorization, consider calling "
-                              f"linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+        _zero_pivot_check("torch.linalg.lu_factor_ex", A, info)
     return LU, piv, xp.asarray(info).astype(np.int32).reshape(A.shape[:-2])
 
 

@@ -159,6 +159,21 @@ def _pivot_check(pivot):
                            "CPU")
 
 
+def _zero_pivot_check(name, A, info):
+    """PyTorch's error for the first zero pivot of an LU factorization in the batch (a
+    RuntimeError, as PyTorch's: its _linalg_check_errors raises LinAlgError only for the
+    inverse / Cholesky / solve family)."""
+    bad = np.flatnonzero(_host(info))
+    if bad.size:
+        i = int(bad[0])
+        j = int(_host(info)[i])
+        pre = f"(Batch element {i}): " if A.ndim > 2 else ""
+        raise RuntimeError(f"{name}: {pre}U[{j},{j}] is zero and using it on lu_solve would "
+                           f"result in a division by zero. If you still want to perform the "
+                           f"factorization, consider calling linalg.lu(A, pivot) or "
+                           f"linalg.lu_factor_ex(A, pivot)")
+
+
 def _lu_factor_meta(A, pivot=True):
     _lu_check("lu_factor", A.shape, A.dtype)
     _pivot_check(pivot)
@@ -175,17 +190,7 @@ def linalg_lu_factor(xp, A, pivot=True):
     _lu_check("lu_factor", A.shape, _dtn(A.dtype))
     _pivot_check(pivot)
     LU, piv, info = _lu(xp, A)
-    bad = np.flatnonzero(_host(info))
-    if bad.size:
-        i = int(bad[0])
-        j = int(_host(info)[i])
-        pre = f"(Batch element {i}): " if A.ndim > 2 else ""
-        # (a RuntimeError, as PyTorch's: its _linalg_check_errors raises LinAlgError only
-        # for the inverse / Cholesky / solve family)
-        raise RuntimeError(f"torch.linalg.lu_factor: {pre}U[{j},{j}] is zero and using it on "
-                          f"lu_solve would result in a division by zero. If you still want "
-                          f"to perform the factorization, consider calling linalg.lu(A, "
-                          f"pivot) or linalg.lu_factor_ex(A, pivot)")
+    _zero_pivot_check("torch.linalg.lu_factor", A, info)
     return LU, piv
 
 
