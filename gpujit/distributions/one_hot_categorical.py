@@ -1,0 +1,5 @@
+"""`torch.distributions.one_hot_categorical`, the module users import from:
+OneHotCategorical (defined in `gpujit.distributions.discrete`)."""
+from .discrete import OneHotCategorical
+
+__all__ = ["OneHotCategorical"]
