@@ -138,3 +138,104 @@ def test_tril_vec_errors():
         tril_matrix_to_vec(G(np.zeros((3, 3))), 3)
     with pytest.raises(ValueError, match="size of last dimension is 5"):
         vec_to_tril_matrix(G(np.zeros(5)))
+
+
+# ---------------------------------------------------------------------------- ExponentialFamily
+
+def _np_normal_entropy(scale):
+    return 0.5 + 0.5 * np.log(2 * np.pi) + np.log(scale)
+
+
+EXPFAM = ["Normal", "Exponential", "Gamma", "Beta", "Bernoulli", "Poisson", "Dirichlet"]
+
+
+def _expfam(name, k=1.0):
+    a = np.array([0.4, 1.7])
+    return {"Normal": lambda: D.Normal(G(a - 1), G(a * k)),
+            "Exponential": lambda: D.Exponential(G(a * k)),
+            "Gamma": lambda: D.Gamma(G(a), G(a[::-1] * k)),
+            "Beta": lambda: D.Beta(G(a * k), G(a[::-1])),
+            "Bernoulli": lambda: D.Bernoulli(G(a / 2.1 / k)),
+            "Poisson": lambda: D.Poisson(G(a * k)),
+            "Dirichlet": lambda: D.Dirichlet(G([[0.5, 2.0, 1.2]]) * k)}[name]()
+
+
+@pytest.mark.parametrize("name", EXPFAM)
+def test_exponential_family_members_and_bregman_kl(name):
+    p, q = _expfam(name), _expfam(name, 1.2)
+    assert isinstance(p, D.ExponentialFamily)
+    assert issubclass(getattr(D, name), D.ExponentialFamily)
+    # the Bregman fallback equals the closed form registered for the pair
+    from gpujit.distributions.kl import _kl_expfamily_expfamily
+    np.testing.assert_allclose(_kl_expfamily_expfamily(p, q).detach().numpy(),
+                               D.kl_divergence(p, q).detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["Normal", "Exponential", "Gamma", "Bernoulli"])
+def test_exponential_family_bregman_entropy(name):
+    p = _expfam(name)
+    np.testing.assert_allclose(D.ExponentialFamily.entropy(p).detach().numpy(),
+                               p.entropy().detach().numpy(), rtol=1e-10)
+    if name == "Normal":
+        np.testing.assert_allclose(D.ExponentialFamily.entropy(p).detach().numpy(),
+                                   _np_normal_entropy(np.array([0.4, 1.7])), rtol=1e-12)
+
+
+def test_exponential_family_abstract_members_and_cross_kl():
+    class NoCarrier(D.ExponentialFamily):
+        arg_constraints = {}
+
+    d = NoCarrier(validate_args=False)
+    with pytest.raises(NotImplementedError):
+        d._natural_params
+    with pytest.raises(NotImplementedError):
+        d._log_normalizer(G(1.0))
+    with pytest.raises(NotImplementedError):
+        d.entropy()
+    with pytest.raises(NotImplementedError):        # Beta: no carrier measure (as torch)
+        D.ExponentialFamily.entropy(_expfam("Beta"))
+    with pytest.raises(NotImplementedError, match="different exponential families"):
+        D.kl_divergence(_expfam("Bernoulli"), _expfam("Normal"))
+
+
+def test_exponential_family_user_subclass_gets_entropy_and_kl():
+    # a user's family (scaled Exponential as natural param -rate) with no KL registered
+    class MyExp(D.ExponentialFamily):
+        arg_constraints = {}
+        _mean_carrier_measure = 0
+
+        def __init__(self, rate):
+            self.rate = rate
+            super().__init__(rate.shape, validate_args=False)
+
+        @property
+        def _natural_params(self):
+            return (-self.rate,)
+
+        def _log_normalizer(self, x):
+            return -gpujit.log(-x)
+
+    r1, r2 = np.array([0.5, 2.0]), np.array([1.5, 0.7])
+    p, q = MyExp(G(r1)), MyExp(G(r2, grad=True))
+    np.testing.assert_allclose(p.entropy().detach().numpy(), 1 - np.log(r1), rtol=1e-12)
+    kl = D.kl_divergence(p, q)
+    np.testing.assert_allclose(kl.detach().numpy(), np.log(r1 / r2) + r2 / r1 - 1,
+                               rtol=1e-12)
+    kl.sum().backward()            # differentiable into q's parameters
+    np.testing.assert_allclose(q.rate.grad.numpy(), -1 / r2 + 1 / r1, rtol=1e-12)
+
+
+def test_exponential_family_against_torch():
+    torch = pytest.importorskip("torch")
+    for name in EXPFAM:
+        g, t = _expfam(name), None
+        targs = {k: torch.tensor(v.detach().numpy()) for k, v in g.__dict__.items()
+                 if k in g.arg_constraints and isinstance(v, gpujit.Tensor)}
+        t = getattr(torch.distributions, name)(**targs)
+        assert isinstance(t, torch.distributions.ExponentialFamily)
+        for a, b in zip(g._natural_params, t._natural_params):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(g._log_normalizer(*g._natural_params).detach().numpy(),
+                                   t._log_normalizer(*t._natural_params).detach().numpy(),
+                                   rtol=1e-12)

@@ -17,6 +17,7 @@ import gpujit as _g
 
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Normal", "Uniform", "Laplace", "Exponential", "Gamma", "Beta"]
@@ -36,7 +37,8 @@ def _expand_params(self, cls, names, batch_shape, _instance):
     return new
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
+    _mean_carrier_measure = 0
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
@@ -94,6 +96,13 @@ class Normal(Distribution):
 
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + _g.log(self.scale)
+
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * _g.log(-math.pi / y)
 
 
 class Uniform(Distribution):
@@ -212,7 +221,8 @@ class Laplace(Distribution):
         return 1 + _g.log(2 * self.scale)
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
+    _mean_carrier_measure = 0
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -262,6 +272,13 @@ class Exponential(Distribution):
     def entropy(self):
         return 1.0 - _g.log(self.rate)
 
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -_g.log(-x)
+
 
 def _standard_gamma(concentration):
     """Gamma(concentration, 1) draws, from a NumPy Generator seeded by gpujit's RNG."""
@@ -274,7 +291,8 @@ def _standard_gamma(concentration):
     return _g.tensor(x, dtype=concentration.dtype, device=concentration.device)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
+    _mean_carrier_measure = 0
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = False
@@ -323,8 +341,15 @@ class Gamma(Distribution):
         c = self.concentration
         return c - _g.log(self.rate) + _g.lgamma(c) + (1.0 - c) * _g.digamma(c)
 
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
 
-class Beta(Distribution):
+    def _log_normalizer(self, x, y):
+        return _g.lgamma(x + 1) + (x + 1) * _g.log(-y.reciprocal())
+
+
+class Beta(ExponentialFamily):
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
     support = constraints.unit_interval
@@ -374,3 +399,10 @@ class Beta(Distribution):
         t = a + b
         return (_g.lgamma(a) + _g.lgamma(b) - _g.lgamma(t) - (a - 1) * _g.digamma(a)
                 - (b - 1) * _g.digamma(b) + (t - 2) * _g.digamma(t))
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return _g.lgamma(x) + _g.lgamma(y) - _g.lgamma(x + y)

@@ -15,6 +15,7 @@ import gpujit.nn.functional as F
 from . import constraints
 from .continuous import Gamma, _batch, _expand_params, _standard_gamma
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Cauchy", "StudentT", "Chi2", "Dirichlet"]
@@ -150,7 +151,7 @@ class StudentT(Distribution):
                 + 0.5 * self.df.log() + lbeta)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = False
@@ -209,3 +210,10 @@ class Dirichlet(Distribution):
         return (_g.lgamma(self.concentration).sum(-1) - _g.lgamma(a0)
                 - (k - a0) * _g.digamma(a0)
                 - ((self.concentration - 1.0) * _g.digamma(self.concentration)).sum(-1))
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return x.lgamma().sum(-1) - _g.lgamma(x.sum(-1))
