@@ -239,3 +239,158 @@ def test_exponential_family_against_torch():
         np.testing.assert_allclose(g._log_normalizer(*g._natural_params).detach().numpy(),
                                    t._log_normalizer(*t._natural_params).detach().numpy(),
                                    rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(400)
+
+
+def _quad(f, a, b):
+    """Integral of the vectorized f over [a, b] (400-point Gauss-Legendre, per batch
+    element: f maps an (n, 1) array of points to (n, batch))."""
+    x = (b - a) / 2 * _GL_X[:, None] + (a + b) / 2
+    return (b - a) / 2 * (_GL_W[:, None] * f(x)).sum(0)
+
+
+def _check_sample_moments(d, n=40000, k=5.0):
+    gpujit.manual_seed(0)
+    s = d.sample((n,))
+    assert tuple(s.shape) == (n,) + tuple(d.batch_shape) + tuple(d.event_shape)
+    s = s.double().numpy()
+    mean, var = d.mean.detach().numpy(), d.variance.detach().numpy()
+    np.testing.assert_array_less(np.abs(s.mean(0) - mean), k * np.sqrt(var / n) + 1e-12)
+    # the sample variance's standard error from the fourth central moment
+    m4 = ((s - s.mean(0)) ** 4).mean(0)
+    np.testing.assert_array_less(np.abs(s.var(0) - var), k * np.sqrt((m4 - var ** 2) / n)
+                                 + 1e-12)
+
+
+def _check_expand(d, batch):
+    e = d.expand(batch)
+    assert type(e) is type(d) and tuple(e.batch_shape) == batch
+    assert tuple(e.event_shape) == tuple(d.event_shape)
+    gpujit.manual_seed(1)
+    assert tuple(e.sample((2,)).shape) == (2,) + batch + tuple(d.event_shape)
+    np.testing.assert_allclose(e.mean.detach().numpy(),
+                               np.broadcast_to(d.mean.detach().numpy(),
+                                               batch + tuple(d.event_shape)))
+
+
+# ---------------------------------------------------------------------------- ContinuousBernoulli
+
+CB_P = np.array([0.1, 0.4995, 0.5, 0.7, 0.95])
+
+
+def _np_cb_logC(p):
+    safe = np.where(np.abs(p - 0.5) < 1e-3, 0.3, p)
+    exact = np.log(2 * np.arctanh(1 - 2 * safe) / (1 - 2 * safe))
+    x = (p - 0.5) ** 2
+    return np.where(np.abs(p - 0.5) < 1e-3, np.log(2) + (4 / 3 + 104 / 45 * x) * x, exact)
+
+
+def _np_cb_pdf(x, p):
+    return np.exp(_np_cb_logC(p) + x * np.log(p) + (1 - x) * np.log1p(-p))
+
+
+def test_continuous_bernoulli_against_numpy():
+    p = CB_P
+    for d in (D.ContinuousBernoulli(probs=G(p)),
+              D.ContinuousBernoulli(logits=G(np.log(p / (1 - p))))):
+        assert isinstance(d, D.ExponentialFamily) and d.has_rsample
+        x = np.array([0.3, 0.0, 1.0, 0.6, 0.9])
+        np.testing.assert_allclose(d.log_prob(G(x)).numpy(),
+                                   np.log(_np_cb_pdf(x, p)), rtol=1e-6)
+        pdf = lambda t: _np_cb_pdf(t, p)  # noqa: E731
+        mean = _quad(lambda t: t * pdf(t), 0.0, 1.0)
+        np.testing.assert_allclose(_quad(pdf, 0.0, 1.0), 1.0, rtol=1e-6)
+        np.testing.assert_allclose(d.mean.numpy(), mean, rtol=1e-6)
+        np.testing.assert_allclose(d.variance.numpy(),
+                                   _quad(lambda t: (t - mean) ** 2 * pdf(t), 0.0, 1.0),
+                                   rtol=1e-5)
+        np.testing.assert_allclose(d.entropy().numpy(),
+                                   _quad(lambda t: -pdf(t) * np.log(pdf(t)), 0.0, 1.0),
+                                   rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(D.ExponentialFamily.entropy(d).detach().numpy(),
+                                   d.entropy().numpy(), rtol=1e-6, atol=1e-9)
+        cdf = np.array([_quad(pdf, 0.0, xi)[i] for i, xi in enumerate(x)])
+        np.testing.assert_allclose(d.cdf(G(x)).numpy(), cdf, rtol=1e-6, atol=1e-12)
+        u = np.array([0.2, 0.5, 0.9, 0.01, 0.7])
+        np.testing.assert_allclose(d.cdf(d.icdf(G(u))).numpy(), u, rtol=1e-6)
+        assert repr(d.support) == "Interval(lower_bound=0.0, upper_bound=1.0)"
+        assert set(d.arg_constraints) == {"probs", "logits"}
+        _check_sample_moments(d)
+        _check_expand(D.ContinuousBernoulli(probs=G(p[:1])), (3, 2))
+
+
+def test_continuous_bernoulli_gradients_and_validation():
+    for p in (np.array([0.2, 0.8]), np.array([0.4996, 0.5003])):
+        pg = G(p, grad=True)
+        x = G([0.3, 0.7])
+        assert gpujit.autograd.gradcheck(
+            lambda q: D.ContinuousBernoulli(probs=q).log_prob(x), (pg,))
+        lg = G(np.log(p / (1 - p)), grad=True)
+        u = G([0.25, 0.6])
+        assert gpujit.autograd.gradcheck(
+            lambda l_: D.ContinuousBernoulli(logits=l_).icdf(u), (lg,))
+        assert gpujit.autograd.gradcheck(
+            lambda l_: D.ContinuousBernoulli(logits=l_).entropy(), (lg,))
+    gpujit.manual_seed(3)
+    lg = G([0.5, -1.0], grad=True)
+    D.ContinuousBernoulli(logits=lg).rsample((5,)).sum().backward()
+    assert lg.grad is not None and np.isfinite(lg.grad.numpy()).all()
+    with pytest.raises(ValueError, match="The parameter probs has invalid values"):
+        D.ContinuousBernoulli(probs=G([1.5]), validate_args=True)
+    with pytest.raises(ValueError, match="Either `probs` or `logits`"):
+        D.ContinuousBernoulli()
+    with pytest.raises(ValueError, match="to be within the support"):
+        D.ContinuousBernoulli(probs=G([0.3]), validate_args=True).log_prob(G([1.2]))
+
+
+def test_continuous_bernoulli_kl():
+    p = D.ContinuousBernoulli(probs=G(CB_P))
+    q = D.ContinuousBernoulli(probs=G([0.3, 0.2, 0.6, 0.5, 0.1]))
+    pdf_p = lambda t: _np_cb_pdf(t, CB_P)                              # noqa: E731
+    pdf_q = lambda t: _np_cb_pdf(t, np.array([0.3, 0.2, 0.6, 0.5, 0.1]))  # noqa: E731
+    np.testing.assert_allclose(D.kl_divergence(p, q).numpy(),
+                               _quad(lambda t: pdf_p(t) * np.log(pdf_p(t) / pdf_q(t)), 0, 1),
+                               rtol=1e-6, atol=1e-9)
+    loc, scale = 0.3, 2.0
+    npdf = lambda t: np.exp(-0.5 * ((t - loc) / scale) ** 2) / (scale * np.sqrt(2 * np.pi))  # noqa: E731,E501
+    np.testing.assert_allclose(D.kl_divergence(p, D.Normal(G(loc), G(scale))).numpy(),
+                               _quad(lambda t: pdf_p(t) * np.log(pdf_p(t) / npdf(t)), 0, 1),
+                               rtol=1e-6)
+    np.testing.assert_allclose(D.kl_divergence(p, D.Exponential(G(2.0))).numpy(),
+                               _quad(lambda t: pdf_p(t) * (np.log(pdf_p(t)) - np.log(2.0)
+                                                           + 2.0 * t), 0, 1), rtol=1e-6)
+    assert np.isinf(D.kl_divergence(D.Normal(G(0.), G(1.)), p).numpy()).all()
+    assert np.isinf(D.kl_divergence(p, D.Uniform(G(0.1), G(0.9))).numpy()).all()
+    assert np.isinf(D.kl_divergence(D.Uniform(G(-0.1), G(0.9)), p).numpy()).all()
+    kl_u = D.kl_divergence(D.Uniform(G(0.2), G(0.7)), q).numpy()
+    np.testing.assert_allclose(kl_u, _quad(lambda t: 2.0 * np.log(2.0 / pdf_q(t)), 0.2, 0.7),
+                               rtol=1e-6)
+    with pytest.raises(NotImplementedError):
+        D.kl_divergence(p, D.Gamma(G(2.0), G(1.0)))
+
+
+def test_one_hot_categorical_straight_through():
+    from gpujit.distributions.one_hot_categorical import OneHotCategoricalStraightThrough
+    assert OneHotCategoricalStraightThrough is D.OneHotCategoricalStraightThrough
+    logits = np.array([[0.1, 0.5, -0.3], [1.0, 2.0, 3.0]])
+    lg = G(logits, grad=True)
+    d = D.OneHotCategoricalStraightThrough(logits=lg)
+    assert d.has_rsample and isinstance(d, D.OneHotCategorical)
+    gpujit.manual_seed(0)
+    s = d.rsample((4,))
+    assert tuple(s.shape) == (4, 2, 3) and s.requires_grad
+    np.testing.assert_array_equal(s.detach().numpy().sum(-1), 1.0)
+    w = np.array([1.0, 2.0, 3.0])
+    (s * G(w)).sum().backward()
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    # d/dlogits of 4 * sum(probs * w): the softmax Jacobian
+    expect = 4 * probs * (w - (probs * w).sum(-1, keepdims=True))
+    np.testing.assert_allclose(lg.grad.numpy(), expect, rtol=1e-12)
+    e = d.expand((5, 2))
+    assert type(e) is D.OneHotCategoricalStraightThrough and tuple(e.rsample().shape) == (5, 2, 3)
+    np.testing.assert_allclose(d.log_prob(G([[0, 1, 0], [0, 0, 1]])).detach().numpy(),
+                               np.log(probs[[0, 1], [1, 2]]), rtol=1e-12)
