@@ -7,6 +7,7 @@ LKJCholesky, VonMises, Wishart, OneHotCategoricalStraightThrough, CorrCholeskyTr
 NumPy / SciPy-free formulas are the references; the tests marked `torch` compare with
 torch.distributions behind pytest.importorskip."""
 import importlib
+import math
 import sys
 
 import numpy as np
@@ -394,3 +395,272 @@ def test_one_hot_categorical_straight_through():
     assert type(e) is D.OneHotCategoricalStraightThrough and tuple(e.rsample().shape) == (5, 2, 3)
     np.testing.assert_allclose(d.log_prob(G([[0, 1, 0], [0, 0, 1]])).detach().numpy(),
                                np.log(probs[[0, 1], [1, 2]]), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- five families
+
+_lgamma = np.vectorize(math.lgamma)
+
+
+def _np_invgamma_logpdf(x, a, b):
+    return a * np.log(b) - _lgamma(a) - (a + 1) * np.log(x) - b / x
+
+
+def _np_kumaraswamy_logpdf(x, a, b):
+    return np.log(a * b) + (a - 1) * np.log(x) + (b - 1) * np.log1p(-x ** a)
+
+
+def _np_fisher_logpdf(x, d1, d2):
+    return (_lgamma((d1 + d2) / 2) - _lgamma(d1 / 2) - _lgamma(d2 / 2)
+            + d1 / 2 * np.log(d1 / d2) + (d1 / 2 - 1) * np.log(x)
+            - (d1 + d2) / 2 * np.log1p(d1 / d2 * x))
+
+
+def _np_gpd_logpdf(x, loc, scale, xi):
+    z = (x - loc) / scale
+    safe = np.where(xi == 0, 1.0, xi)
+    return -np.log(scale) - np.where(xi == 0, z, (1 / safe + 1) * np.log1p(safe * z))
+
+
+def _np_vonmises_logpdf(x, loc, k):
+    return k * np.cos(x - loc) - np.log(2 * np.pi * np.i0(k))
+
+
+def _check_quadrature(d, logpdf, lo, hi, mean=True, var=True, entropy=True, rtol=1e-6):
+    pdf = lambda t: np.exp(logpdf(t))  # noqa: E731
+    np.testing.assert_allclose(_quad(pdf, lo, hi), 1.0, rtol=rtol)
+    m = _quad(lambda t: t * pdf(t), lo, hi)
+    if mean:
+        np.testing.assert_allclose(d.mean.detach().numpy(), m, rtol=rtol)
+    if var:
+        np.testing.assert_allclose(d.variance.detach().numpy(),
+                                   _quad(lambda t: (t - m) ** 2 * pdf(t), lo, hi), rtol=rtol)
+    if entropy:
+        np.testing.assert_allclose(d.entropy().detach().numpy(),
+                                   _quad(lambda t: -pdf(t) * logpdf(t), lo, hi), rtol=rtol)
+
+
+def test_inverse_gamma_against_numpy():
+    a, b = np.array([3.5, 6.0]), np.array([1.0, 2.5])
+    d = D.InverseGamma(G(a), G(b))
+    assert isinstance(d, D.TransformedDistribution) and repr(d.support) == repr(
+        D.constraints.positive)
+    x = np.array([0.3, 1.7])
+    np.testing.assert_allclose(d.log_prob(G(x)).numpy(), _np_invgamma_logpdf(x, a, b),
+                               rtol=1e-12)
+    np.testing.assert_allclose(d.mean.numpy(), b / (a - 1), rtol=1e-12)
+    np.testing.assert_allclose(d.mode.numpy(), b / (a + 1), rtol=1e-12)
+    np.testing.assert_allclose(d.variance.numpy(), b ** 2 / ((a - 1) ** 2 * (a - 2)),
+                               rtol=1e-12)
+    # (the density is smooth on (0, 40]: a 400-point rule on [1e-3, 40] holds the mass)
+    _check_quadrature(d, lambda t: _np_invgamma_logpdf(t, a, b), 1e-3, 40.0, mean=False,
+                      var=False, rtol=1e-4)
+    cdf = np.array([_quad(lambda t: np.exp(_np_invgamma_logpdf(t, a, b)), 1e-4, xi)[i]
+                    for i, xi in enumerate(x)])
+    np.testing.assert_allclose(d.cdf(G(x)).numpy(), cdf, rtol=1e-6)
+    low = D.InverseGamma(G([0.5, 1.5]), G([1.0, 1.0]))
+    assert np.isinf(low.mean.numpy()[0]) and np.isinf(low.variance.numpy()).all()
+    _check_sample_moments(D.InverseGamma(G([9.0, 12.0]), G([2.0, 5.0])))
+    _check_expand(D.InverseGamma(G([3.0]), G([2.0])), (2, 3))
+    ag, bg = G(a, grad=True), G(b, grad=True)
+    assert gpujit.autograd.gradcheck(lambda p, q: D.InverseGamma(p, q).log_prob(G(x)),
+                                     (ag, bg))
+    assert gpujit.autograd.gradcheck(lambda p, q: D.InverseGamma(p, q).entropy(), (ag, bg))
+    with pytest.raises(ValueError, match="concentration"):
+        D.InverseGamma(G([-1.0]), G([1.0]), validate_args=True)
+    with pytest.raises(ValueError, match="support"):
+        D.InverseGamma(G([1.0]), G([1.0]), validate_args=True).log_prob(G([-1.0]))
+
+
+def test_kumaraswamy_against_numpy():
+    a, b = np.array([0.7, 2.5, 4.0]), np.array([1.5, 0.9, 3.0])
+    d = D.Kumaraswamy(G(a), G(b))
+    x = np.array([0.3, 0.8, 0.55])
+    np.testing.assert_allclose(d.log_prob(G(x)).numpy(), _np_kumaraswamy_logpdf(x, a, b),
+                               rtol=1e-12)
+    np.testing.assert_allclose(d.cdf(G(x)).numpy(), 1 - (1 - x ** a) ** b, rtol=1e-12)
+    u = np.array([0.1, 0.5, 0.9])
+    np.testing.assert_allclose(d.icdf(G(u)).numpy(), (1 - (1 - u) ** (1 / b)) ** (1 / a),
+                               rtol=1e-12)
+    # E[X^n] = b B(1 + n/a, b)
+    m1 = b * np.exp(_lgamma(1 + 1 / a) + _lgamma(b) - _lgamma(1 + 1 / a + b))
+    m2 = b * np.exp(_lgamma(1 + 2 / a) + _lgamma(b) - _lgamma(1 + 2 / a + b))
+    np.testing.assert_allclose(d.mean.numpy(), m1, rtol=1e-12)
+    np.testing.assert_allclose(d.variance.numpy(), m2 - m1 ** 2, rtol=1e-12)
+    smooth = D.Kumaraswamy(G([2.5, 4.0]), G([1.5, 3.0]))
+    _check_quadrature(smooth, lambda t: _np_kumaraswamy_logpdf(t, np.array([2.5, 4.0]),
+                                                               np.array([1.5, 3.0])), 0, 1)
+    mode = d.mode.numpy()
+    assert np.isnan(mode[:2]).all()          # a < 1 or b < 1: no interior mode
+    np.testing.assert_allclose(mode[2], ((a[2] - 1) / (a[2] * b[2] - 1)) ** (1 / a[2]),
+                               rtol=1e-12)
+    # (the density's maximum, on a grid; torch 2.13's mode is nan here: its bug)
+    grid = np.linspace(1e-4, 1 - 1e-4, 200001)
+    for ai, bi in [(4.0, 3.0), (2.0, 1.5), (1.5, 7.0)]:
+        m = D.Kumaraswamy(G(ai), G(bi)).mode.numpy()
+        np.testing.assert_allclose(m, grid[np.argmax(_np_kumaraswamy_logpdf(grid, ai, bi))],
+                                   atol=1e-5)
+    assert d.has_rsample
+    _check_sample_moments(d)
+    _check_expand(D.Kumaraswamy(G([2.0]), G([3.0])), (4,))
+    ag, bg = G(a, grad=True), G(b, grad=True)
+    assert gpujit.autograd.gradcheck(lambda p, q: D.Kumaraswamy(p, q).log_prob(G(x)),
+                                     (ag, bg))
+    assert gpujit.autograd.gradcheck(lambda p, q: D.Kumaraswamy(p, q).entropy(), (ag, bg))
+
+    def rs(p, q):
+        gpujit.manual_seed(5)
+        return D.Kumaraswamy(p, q).rsample((3,))
+    assert gpujit.autograd.gradcheck(rs, (ag, bg))
+    with pytest.raises(ValueError, match="concentration0"):
+        D.Kumaraswamy(G([1.0]), G([0.0]), validate_args=True)
+
+
+def test_fisher_snedecor_against_numpy():
+    d1, d2 = np.array([3.0, 7.5]), np.array([12.0, 20.0])
+    d = D.FisherSnedecor(G(d1), G(d2))
+    x = np.array([0.4, 2.2])
+    np.testing.assert_allclose(d.log_prob(G(x)).numpy(), _np_fisher_logpdf(x, d1, d2),
+                               rtol=1e-12)
+    np.testing.assert_allclose(d.mean.numpy(), d2 / (d2 - 2), rtol=1e-12)
+    np.testing.assert_allclose(d.mode.numpy(), (d1 - 2) / d1 * d2 / (d2 + 2), rtol=1e-12)
+    np.testing.assert_allclose(
+        d.variance.numpy(), 2 * d2 ** 2 * (d1 + d2 - 2) / (d1 * (d2 - 2) ** 2 * (d2 - 4)),
+        rtol=1e-12)
+    small = D.FisherSnedecor(G([1.0, 3.0]), G([2.0, 3.0]))
+    assert np.isnan(small.mean.numpy()[0]) and np.isnan(small.variance.numpy()).all()
+    assert np.isnan(small.mode.numpy()[0])
+    _check_sample_moments(d, n=60000)
+    _check_expand(D.FisherSnedecor(G([3.0]), G([12.0])), (2, 2))
+    dg1, dg2 = G(d1, grad=True), G(d2, grad=True)
+    assert gpujit.autograd.gradcheck(lambda p, q: D.FisherSnedecor(p, q).log_prob(G(x)),
+                                     (dg1, dg2))
+    with pytest.raises(NotImplementedError, match="df1/df2"):
+        D.FisherSnedecor(dg1, dg2).rsample()
+    # (as torch: the inner Gamma(df / 2, df) validates first, with its own message)
+    with pytest.raises(ValueError, match="concentration"):
+        D.FisherSnedecor(G([1.0]), G([-2.0]), validate_args=True)
+    with pytest.raises(ValueError, match="support"):
+        D.FisherSnedecor(G([1.0]), G([2.0]), validate_args=True).log_prob(G([-2.0]))
+
+
+def test_generalized_pareto_against_numpy():
+    loc, scale = np.array([0.0, 1.0, -1.0, 0.5]), np.array([1.0, 2.0, 0.5, 3.0])
+    xi = np.array([0.0, 0.3, -0.2, -0.45])
+    d = D.GeneralizedPareto(G(loc), G(scale), G(xi))
+    x = np.array([0.3, 1.5, -0.5, 1.0])
+    np.testing.assert_allclose(d.log_prob(G(x)).numpy(), _np_gpd_logpdf(x, loc, scale, xi),
+                               rtol=1e-12)
+    z = (x - loc) / scale
+    safe = np.where(xi == 0, 1.0, xi)
+    sf = np.where(xi == 0, np.exp(-z), (1 + safe * z) ** (-1 / safe))
+    np.testing.assert_allclose(d.cdf(G(x)).numpy(), 1 - sf, rtol=1e-12)
+    np.testing.assert_allclose(d.log_survival_function(G(x)).numpy(), np.log(sf), rtol=1e-12)
+    u = np.array([0.1, 0.5, 0.9, 0.3])
+    np.testing.assert_allclose(d.cdf(d.icdf(G(u))).numpy(), u, rtol=1e-12)
+    np.testing.assert_allclose(d.mean.numpy(), loc + scale / (1 - xi), rtol=1e-12)
+    np.testing.assert_allclose(d.variance.numpy(),
+                               scale ** 2 / ((1 - xi) ** 2 * (1 - 2 * xi)), rtol=1e-12)
+    np.testing.assert_allclose(d.entropy().numpy(), np.log(scale) + xi + 1, rtol=1e-12)
+    upper = np.where(xi < 0, loc - scale / np.where(xi < 0, xi, 1.0), np.inf)
+    np.testing.assert_array_equal(d.support.upper_bound.numpy(), upper)
+    np.testing.assert_array_equal(d.support.lower_bound.numpy(), loc)
+    heavy = D.GeneralizedPareto(G([0.0, 0.0]), G([1.0, 1.0]), G([1.5, 0.7]))
+    assert np.isnan(heavy.mean.numpy()[0]) and np.isnan(heavy.variance.numpy()).all()
+    light = D.GeneralizedPareto(G([0.0, 1.0]), G([1.0, 2.0]), G([-0.3, 0.1]))
+    _check_sample_moments(light)
+    _check_expand(D.GeneralizedPareto(G([0.0]), G([1.0]), G([0.1])), (3,))
+    params = [G(loc, grad=True), G(scale, grad=True), G(xi[1:].tolist() + [0.2], grad=True)]
+    x2 = G([0.3, 1.5, -0.5, 1.0])
+    assert gpujit.autograd.gradcheck(
+        lambda a, b, c: D.GeneralizedPareto(a, b, c).log_prob(x2), params)
+
+    def rs(a, b, c):
+        gpujit.manual_seed(2)
+        return D.GeneralizedPareto(a, b, c).rsample((3,))
+    assert gpujit.autograd.gradcheck(rs, params)
+    with pytest.raises(ValueError, match="scale"):
+        D.GeneralizedPareto(G([0.0]), G([-1.0]), G([0.1]), validate_args=True)
+    with pytest.raises(ValueError, match="support"):
+        D.GeneralizedPareto(G([0.0]), G([1.0]), G([-0.5]), validate_args=True).log_prob(
+            G([3.0]))
+
+
+def test_von_mises_against_numpy():
+    loc, k = np.array([0.0, 1.0, -2.0, 3.0]), np.array([0.5, 2.0, 5.0, 20.0])
+    d = D.VonMises(G(loc), G(k))
+    x = np.array([0.3, 1.5, -0.5, 4.0])
+    # (torch's polynomial Bessel approximations hold to about 1e-7)
+    np.testing.assert_allclose(d.log_prob(G(x)).numpy(), _np_vonmises_logpdf(x, loc, k),
+                               rtol=1e-6)
+    i1 = _quad(lambda t: np.exp(k * np.cos(t)) * np.cos(t), 0.0, np.pi) / np.pi
+    np.testing.assert_allclose(d.variance.numpy(), 1 - i1 / np.i0(k), rtol=1e-5)
+    np.testing.assert_array_equal(d.mean.numpy(), loc)
+    np.testing.assert_array_equal(d.mode.numpy(), loc)
+    assert not d.has_rsample and repr(d.support) == "Real()"
+    gpujit.manual_seed(0)
+    s = d.sample((20000,))
+    assert s.dtype == gpujit.float64 and tuple(s.shape) == (20000, 4)
+    s = s.numpy()
+    assert (np.abs(s) <= np.pi).all()
+    r = np.exp(1j * s).mean(0)                          # mean resultant vector
+    np.testing.assert_allclose(np.angle(r * np.exp(-1j * loc)), 0.0, atol=0.05)
+    np.testing.assert_allclose(1 - np.abs(r), d.variance.numpy(), atol=0.02)
+    f32 = D.VonMises(gpujit.tensor([0.5], dtype=gpujit.float32),
+                     gpujit.tensor([1e-6], dtype=gpujit.float32))
+    assert f32.sample((10,)).dtype == gpujit.float32       # (tiny kappa: no hang)
+    e = d.expand((2, 4))
+    assert type(e) is D.VonMises and tuple(e.batch_shape) == (2, 4)
+    lg, kg = G(loc, grad=True), G(k, grad=True)
+    assert gpujit.autograd.gradcheck(lambda a, b: D.VonMises(a, b).log_prob(G(x)), (lg, kg))
+    with pytest.raises(ValueError, match="concentration"):
+        D.VonMises(G([0.0]), G([-1.0]), validate_args=True)
+
+
+SWEEP = [
+    ("InverseGamma", ([0.5, 1.5, 2.5, 4.0], [1.0, 2.0, 0.5, 3.0]), [0.3, 1.0, 2.0, 5.0]),
+    ("Kumaraswamy", ([0.5, 1.5, 2.5, 4.0], [1.0, 2.0, 0.5, 3.0]), [0.3, 0.1, 0.5, 0.9]),
+    ("FisherSnedecor", ([0.5, 3.0, 2.5, 6.0], [1.0, 2.5, 5.0, 9.0]), [0.3, 1.0, 2.0, 5.0]),
+    ("VonMises", ([0.0, 1.0, -2.0, 3.0], [0.5, 2.0, 5.0, 1e-3]), [0.3, 1.5, -0.5, 4.0]),
+    ("ContinuousBernoulli", ([0.1, 0.4995, 0.7, 0.95],), [0.3, 0.0, 1.0, 0.6]),
+    # (float32: torch 2.13's GeneralizedPareto.log_prob fails on float64 parameters)
+    ("GeneralizedPareto", ([0.0, 1.0, -1.0, 0.5], [1.0, 2.0, 0.5, 3.0],
+                           [0.0, 0.3, -0.2, -0.45]), [0.3, 1.5, -0.5, 1.0]),
+]
+
+
+@pytest.mark.parametrize("name,args,x", SWEEP, ids=[c[0] for c in SWEEP])
+def test_new_families_against_torch(name, args, x):
+    torch = pytest.importorskip("torch")
+    dt = np.float32 if name == "GeneralizedPareto" else np.float64
+    gd = getattr(D, name)(*[gpujit.tensor(np.asarray(a, dt)) for a in args])
+    td = getattr(torch.distributions, name)(*[torch.tensor(np.asarray(a, dt)) for a in args])
+    tol = dict(rtol=1e-5 if dt == np.float32 else 1e-10, equal_nan=True)
+
+    def same(what, f):
+        out = []
+        for d, mk in ((gd, gpujit.tensor), (td, torch.tensor)):
+            try:
+                out.append(np.asarray(f(d, mk)))
+            except NotImplementedError:
+                out.append("NotImplementedError")
+        a, b = out
+        if isinstance(a, str) or isinstance(b, str):
+            assert str(a) == str(b), (what, a, b)
+        else:
+            np.testing.assert_allclose(a, b, **tol, err_msg=what)
+
+    for prop in ["mean", "variance", "stddev"] + (["mode"] if name != "Kumaraswamy" else []):
+        same(prop, lambda d, mk: getattr(d, prop).numpy())
+    u = [0.1, 0.4, 0.7, 0.95]
+    for meth, arg in [("log_prob", x), ("cdf", x), ("icdf", u), ("entropy", None)]:
+        same(meth, lambda d, mk: (getattr(d, meth)(mk(np.asarray(arg, dt))) if arg
+                                  else getattr(d, meth)()).numpy())
+    assert repr(gd.support).split("(")[0] == repr(td.support).split("(")[0]
+    assert set(gd.arg_constraints) == set(td.arg_constraints)
+    assert tuple(gd.batch_shape) == tuple(td.batch_shape)
+    assert isinstance(gd, D.ExponentialFamily) == isinstance(td, torch.distributions.ExponentialFamily)
+    assert (isinstance(gd, D.TransformedDistribution)
+            == isinstance(td, torch.distributions.TransformedDistribution))
+    if name != "InverseGamma":          # (gpujit's Gamma draws are not reparameterized)
+        assert gd.has_rsample == td.has_rsample
