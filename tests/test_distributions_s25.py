@@ -53,7 +53,13 @@ TORCH_MODULES = {
     "utils": ["broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits",
               "lazy_property", "tril_matrix_to_vec", "vec_to_tril_matrix"],
     "weibull": ["Weibull"],
+    "continuous_bernoulli": ["ContinuousBernoulli"], "exp_family": ["ExponentialFamily"],
+    "fishersnedecor": ["FisherSnedecor"], "generalized_pareto": ["GeneralizedPareto"],
+    "inverse_gamma": ["InverseGamma"], "kumaraswamy": ["Kumaraswamy"],
+    "lkj_cholesky": ["LKJCholesky"], "von_mises": ["VonMises"], "wishart": ["Wishart"],
 }
+TORCH_MODULES["one_hot_categorical"].append("OneHotCategoricalStraightThrough")
+TORCH_MODULES["transforms"].append("CorrCholeskyTransform")
 
 
 def G(a, grad=False):
@@ -96,7 +102,6 @@ def test_from_submodule_import_forms():
         MixtureSameFamilyConstraint(3)
 
 
-@pytest.mark.xfail(strict=True, reason="the new families are not in yet (later commits)")
 def test_submodule_list_matches_torch():
     torch = pytest.importorskip("torch")
     import pkgutil
@@ -664,3 +669,221 @@ def test_new_families_against_torch(name, args, x):
             == isinstance(td, torch.distributions.TransformedDistribution))
     if name != "InverseGamma":          # (gpujit's Gamma draws are not reparameterized)
         assert gd.has_rsample == td.has_rsample
+
+
+# ---------------------------------------------------------------------------- matrices
+
+def _np_digamma(x):
+    # (a central difference of lgamma: about 1e-10 accurate, enough for a reference)
+    h = 1e-5
+    return (_lgamma(x + h) - _lgamma(x - h)) / (2 * h)
+
+
+def _np_mvlgamma(a, p):
+    return p * (p - 1) / 4 * np.log(np.pi) + sum(_lgamma(a - j / 2) for j in range(p))
+
+
+def _np_mvdigamma(a, p):
+    return sum(_np_digamma(a - j / 2) for j in range(p))
+
+
+def test_corr_cholesky_transform():
+    from gpujit.distributions.transforms import CorrCholeskyTransform, identity_transform
+    assert D.CorrCholeskyTransform is CorrCholeskyTransform
+    assert isinstance(identity_transform, D.ComposeTransform)
+    t = CorrCholeskyTransform()
+    x = np.random.RandomState(0).randn(2, 6) * 1.5
+    y = t(G(x))
+    assert tuple(y.shape) == (2, 4, 4)
+    yn = y.numpy()
+    np.testing.assert_allclose(np.triu(yn, 1), 0.0)
+    np.testing.assert_allclose((yn ** 2).sum(-1), 1.0, rtol=1e-12)
+    assert (np.diagonal(yn, axis1=-2, axis2=-1) > 0).all()
+    assert bool(D.constraints.corr_cholesky.check(y).all())
+    # the first column below the diagonal is tanh(x) of the row's first entry
+    np.testing.assert_allclose(yn[:, 1:, 0], np.tanh(x[:, [0, 1, 3]]), rtol=1e-12)
+    np.testing.assert_allclose(t.inv(y).numpy(), x, rtol=1e-9, atol=1e-9)
+    # log |det J| of x to the strict lower triangle of y, by finite differences
+    rows, cols = np.tril_indices(4, -1)
+
+    def flat(v):
+        return t(G(v)).numpy()[rows, cols]
+    for xi in x:
+        J = np.stack([(flat(xi + e) - flat(xi - e)) / 2e-6 for e in np.eye(6) * 1e-6], -1)
+        np.testing.assert_allclose(
+            t.log_abs_det_jacobian(G(xi), t(G(xi))).numpy(),
+            np.linalg.slogdet(J)[1], rtol=1e-6)
+    assert tuple(t.forward_shape((5, 6))) == (5, 4, 4)
+    assert tuple(t.inverse_shape((5, 4, 4))) == (5, 6)
+    with pytest.raises(ValueError, match="not a flattened lower-diagonal"):
+        t.forward_shape((5,))
+    with pytest.raises(ValueError, match="not square"):
+        t.inverse_shape((3, 4))
+    assert isinstance(D.biject_to(D.constraints.corr_cholesky), CorrCholeskyTransform)
+    assert isinstance(D.transform_to(D.constraints.corr_cholesky), CorrCholeskyTransform)
+    xg = G(x, grad=True)
+    assert gpujit.autograd.gradcheck(lambda v: t(v), (xg,))
+    assert gpujit.autograd.gradcheck(lambda v: t.log_abs_det_jacobian(v, t(v)), (xg,))
+
+
+def test_lkj_cholesky():
+    eta = np.array([0.5, 2.0, 4.0])
+    d = D.LKJCholesky(2, G(eta))
+    assert tuple(d.batch_shape) == (3,) and tuple(d.event_shape) == (2, 2)
+    assert repr(d.support) == "CorrCholesky()" and not d.has_rsample
+    # dim 2: L = [[1, 0], [r, sqrt(1 - r^2)]] with r's density
+    # (1 - r^2)^(eta - 1) / (2^(2 eta - 1) B(eta, eta))
+    r = np.array([0.3, -0.7, 0.1])
+    L = np.zeros((3, 2, 2))
+    L[:, 0, 0], L[:, 1, 0], L[:, 1, 1] = 1.0, r, np.sqrt(1 - r ** 2)
+    lbeta = 2 * _lgamma(eta) - _lgamma(2 * eta)
+    np.testing.assert_allclose(d.log_prob(G(L)).numpy(),
+                               (eta - 1) * np.log(1 - r ** 2) - (2 * eta - 1) * np.log(2)
+                               - lbeta, rtol=1e-12)
+    # samples: valid factors; each correlation's variance is 1 / (2 eta + D - 1)
+    for dim in (2, 4):
+        dd = D.LKJCholesky(dim, G(eta))
+        gpujit.manual_seed(0)
+        s = dd.sample((20000,))
+        assert tuple(s.shape) == (20000, 3, dim, dim)
+        assert bool(D.constraints.corr_cholesky.check(s).all())
+        C = (s @ s.transpose(-2, -1)).numpy()
+        off = C[..., 1, 0]
+        np.testing.assert_allclose(off.mean(0), 0.0, atol=0.02)
+        np.testing.assert_allclose(off.var(0), 1 / (2 * eta + dim - 1), rtol=0.05)
+    e = D.LKJCholesky(3, 1.5).expand((4,))
+    assert tuple(e.batch_shape) == (4,) and tuple(e.sample((2,)).shape) == (2, 4, 3, 3)
+    eg = G(eta, grad=True)
+    assert gpujit.autograd.gradcheck(lambda c: D.LKJCholesky(2, c).log_prob(G(L)), (eg,))
+    with pytest.raises(ValueError, match="greater than or equal to 2"):
+        D.LKJCholesky(1, 1.0)
+    with pytest.raises(ValueError, match="concentration"):
+        D.LKJCholesky(3, G([-1.0]), validate_args=True)
+    with pytest.raises(ValueError, match="support"):
+        D.LKJCholesky(2, G(1.0), validate_args=True).log_prob(G([[1.0, 0.0], [0.9, 0.9]]))
+
+
+def _np_wishart_logpdf(X, nu, V):
+    p = V.shape[-1]
+    return ((nu - p - 1) / 2 * np.linalg.slogdet(X)[1]
+            - np.trace(np.linalg.solve(V, X), axis1=-2, axis2=-1) / 2
+            - nu * p / 2 * np.log(2) - nu / 2 * np.linalg.slogdet(V)[1]
+            - _np_mvlgamma(nu / 2, p))
+
+
+def test_wishart_against_numpy():
+    rs = np.random.RandomState(0)
+    A = rs.randn(2, 3, 3)
+    V = A @ A.transpose(0, 2, 1) + 3 * np.eye(3)
+    nu = np.array([4.5, 7.0])
+    B = rs.randn(2, 3, 3)
+    X = B @ B.transpose(0, 2, 1) + np.eye(3)
+    for kw, m in [("covariance_matrix", V), ("precision_matrix", np.linalg.inv(V)),
+                  ("scale_tril", np.linalg.cholesky(V))]:
+        d = D.Wishart(G(nu), **{kw: G(m)})
+        assert isinstance(d, D.ExponentialFamily) and d.has_rsample
+        assert tuple(d.batch_shape) == (2,) and tuple(d.event_shape) == (3, 3)
+        np.testing.assert_allclose(d.covariance_matrix.numpy(), V, rtol=1e-10)
+        np.testing.assert_allclose(d.precision_matrix.numpy(), np.linalg.inv(V), rtol=1e-8)
+        np.testing.assert_allclose(d.scale_tril.numpy(), np.linalg.cholesky(V), rtol=1e-10)
+        np.testing.assert_allclose(d.log_prob(G(X)).numpy(), _np_wishart_logpdf(X, nu, V),
+                                   rtol=1e-10)
+        np.testing.assert_allclose(d.mean.numpy(), nu[:, None, None] * V, rtol=1e-10)
+        np.testing.assert_allclose(d.mode.numpy(), (nu - 4)[:, None, None] * V, rtol=1e-10)
+        dV = np.diagonal(V, axis1=-2, axis2=-1)
+        np.testing.assert_allclose(d.variance.numpy(), nu[:, None, None] * (
+            V ** 2 + dV[:, :, None] * dV[:, None, :]), rtol=1e-10)
+        p = 3
+        ent = ((p + 1) / 2 * np.linalg.slogdet(V)[1] + p * (p + 1) / 2 * np.log(2)
+               + _np_mvlgamma(nu / 2, p) - (nu - p - 1) / 2 * _np_mvdigamma(nu / 2, p)
+               + nu * p / 2)
+        np.testing.assert_allclose(d.entropy().numpy(), ent, rtol=1e-8)
+        np.testing.assert_allclose(D.ExponentialFamily.entropy(d).detach().numpy(), ent,
+                                   rtol=1e-8)
+    assert np.isnan(D.Wishart(G(3.5), covariance_matrix=G(V[0])).mode.numpy()).all()
+    # KL (the Bregman fallback, per batch element)
+    q = D.Wishart(G(nu + 1), covariance_matrix=G(V * 1.3))
+    n0, n1, V1 = nu, nu + 1, V * 1.3
+    kl = (n1 / 2 * (np.linalg.slogdet(V1)[1] - np.linalg.slogdet(V)[1])
+          + n0 / 2 * (np.trace(np.linalg.solve(V1, V), axis1=-2, axis2=-1) - 3)
+          + _np_mvlgamma(n1 / 2, 3) - _np_mvlgamma(n0 / 2, 3)
+          + (n0 - n1) / 2 * _np_mvdigamma(n0 / 2, 3))
+    np.testing.assert_allclose(D.kl_divergence(d, q).detach().numpy(), kl, rtol=1e-8)
+    # samples
+    import warnings
+    gpujit.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # (no "Singular sample" warning here)
+        s = d.sample((40000,))
+    assert tuple(s.shape) == (40000, 2, 3, 3)
+    assert bool(D.constraints.positive_definite.check(s).all())
+    sn = s.numpy()
+    np.testing.assert_array_less(np.abs(sn.mean(0) - d.mean.numpy()),
+                                 5 * np.sqrt(d.variance.numpy() / 40000))
+    np.testing.assert_allclose(sn.var(0), d.variance.numpy(), rtol=0.1)
+    e = d.expand((4, 2))
+    assert tuple(e.batch_shape) == (4, 2) and tuple(e.sample((3,)).shape) == (3, 4, 2, 3, 3)
+    np.testing.assert_allclose(e.log_prob(G(X)).numpy(),
+                               np.broadcast_to(_np_wishart_logpdf(X, nu, V), (4, 2)),
+                               rtol=1e-10)
+    # gradients: log_prob into df and the scale, rsample into the scale
+    Lg, ng = G(np.linalg.cholesky(V), grad=True), G(nu, grad=True)
+    assert gpujit.autograd.gradcheck(
+        lambda n, L: D.Wishart(n, scale_tril=L.tril()).log_prob(G(X)), (ng, Lg))
+
+    def rs_(L):
+        gpujit.manual_seed(4)
+        return D.Wishart(G(nu), scale_tril=L.tril()).rsample((2,))
+    assert gpujit.autograd.gradcheck(rs_, (Lg,))
+    with pytest.raises(NotImplementedError, match="df"):
+        D.Wishart(ng, scale_tril=Lg).rsample()
+    with pytest.raises(ValueError, match=r"expected to be greater than ndim - 1 = 2"):
+        D.Wishart(G(1.5), covariance_matrix=G(V[0]))
+    with pytest.raises(AssertionError, match="Exactly one of"):
+        D.Wishart(G(5.0))
+    with pytest.raises(ValueError, match="covariance_matrix"):
+        D.Wishart(G(5.0), covariance_matrix=G(-np.eye(3)), validate_args=True)
+    with pytest.warns(UserWarning, match="Low df values"):
+        D.Wishart(G(2.5), covariance_matrix=G(V[0]))
+
+
+def test_wishart_against_torch():
+    torch = pytest.importorskip("torch")
+    rs = np.random.RandomState(1)
+    A = rs.randn(2, 3, 3)
+    V = A @ A.transpose(0, 2, 1) + 3 * np.eye(3)
+    B = rs.randn(2, 3, 3)
+    X = B @ B.transpose(0, 2, 1) + np.eye(3)
+    g = D.Wishart(G([4.5, 7.0]), precision_matrix=G(V))
+    t = torch.distributions.Wishart(torch.tensor([4.5, 7.0], dtype=torch.float64),
+                                    precision_matrix=torch.tensor(V))
+    for prop in ["mean", "mode", "variance", "covariance_matrix", "scale_tril"]:
+        np.testing.assert_allclose(getattr(g, prop).numpy(), getattr(t, prop).numpy(),
+                                   rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g.log_prob(G(X)).numpy(), t.log_prob(torch.tensor(X)).numpy(),
+                               rtol=1e-10)
+    np.testing.assert_allclose(g.entropy().numpy(), t.entropy().numpy(), rtol=1e-10)
+    for a, b in zip(g._natural_params, t._natural_params):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
+    # (unbatched, where torch's Bregman KL is right)
+    g1 = D.Wishart(G(4.5), covariance_matrix=G(V[0]))
+    g2 = D.Wishart(G(6.0), covariance_matrix=G(V[1]))
+    t1 = torch.distributions.Wishart(torch.tensor(4.5, dtype=torch.float64), covariance_matrix=torch.tensor(V[0]))
+    t2 = torch.distributions.Wishart(torch.tensor(6.0, dtype=torch.float64), covariance_matrix=torch.tensor(V[1]))
+    np.testing.assert_allclose(D.kl_divergence(g1, g2).detach().numpy(),
+                               torch.distributions.kl_divergence(t1, t2).detach().numpy(),
+                               rtol=1e-10)
+    for dim, c in [(3, [1.0, 3.5]), (5, [0.7, 1.0])]:
+        gd, td = D.LKJCholesky(dim, G(c)), torch.distributions.LKJCholesky(
+            dim, torch.tensor(c, dtype=torch.float64))
+        gpujit.manual_seed(0)
+        s = gd.sample((4,))
+        np.testing.assert_allclose(gd.log_prob(s).numpy(),
+                                   td.log_prob(torch.tensor(s.numpy())).numpy(), rtol=1e-10)
+    x = np.random.RandomState(0).randn(3, 10)
+    gt, tt = D.CorrCholeskyTransform(), torch.distributions.CorrCholeskyTransform()
+    y, ty = gt(G(x)), tt(torch.tensor(x))
+    np.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(gt.log_abs_det_jacobian(G(x), y).numpy(),
+                               tt.log_abs_det_jacobian(torch.tensor(x), ty).numpy(),
+                               rtol=1e-12)

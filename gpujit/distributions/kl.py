@@ -94,7 +94,12 @@ def _inf_like(t):
 def _kl_expfamily_expfamily(p, q):
     """Two members of one exponential family (no closed form registered): the Bregman
     divergence of the log normalizer, F(theta_q) - F(theta_p) - <theta_q - theta_p,
-    grad F(theta_p)>."""
+    grad F(theta_p)>.
+
+    Each natural parameter's inner product sums over that parameter's own dimensions
+    right of the batch shape. (torch 2.13 sums every term over len(event_shape) rightmost
+    dims: for Wishart's scalar-per-batch df term that mixes the batch elements, giving a
+    wrong, even negative, KL for a batched Wishart; not followed.)"""
     if type(p) is not type(q):
         raise NotImplementedError("The cross KL-divergence between different exponential "
                                   "families cannot be computed using Bregman divergences")
@@ -103,8 +108,10 @@ def _kl_expfamily_expfamily(p, q):
     lg_normal = p._log_normalizer(*p_nparams)
     gradients = _g.autograd.grad(lg_normal.sum(), p_nparams, create_graph=True)
     result = q._log_normalizer(*q_nparams) - lg_normal
+    nbatch = len(_g.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape)))
     for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
-        result = result - _sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+        term = (qnp - pnp) * g
+        result = result - _sum_rightmost(term, term.dim() - nbatch)
     return result
 
 
