@@ -540,8 +540,9 @@ def test_fisher_snedecor_against_numpy():
     dg1, dg2 = G(d1, grad=True), G(d2, grad=True)
     assert gpujit.autograd.gradcheck(lambda p, q: D.FisherSnedecor(p, q).log_prob(G(x)),
                                      (dg1, dg2))
-    with pytest.raises(NotImplementedError, match="df1/df2"):
-        D.FisherSnedecor(dg1, dg2).rsample()
+    gpujit.manual_seed(0)
+    D.FisherSnedecor(dg1, dg2).rsample((4,)).sum().backward()
+    assert np.isfinite(dg1.grad.numpy()).all() and np.isfinite(dg2.grad.numpy()).all()
     # (as torch: the inner Gamma(df / 2, df) validates first, with its own message)
     with pytest.raises(ValueError, match="concentration"):
         D.FisherSnedecor(G([1.0]), G([-2.0]), validate_args=True)
@@ -667,8 +668,7 @@ def test_new_families_against_torch(name, args, x):
     assert isinstance(gd, D.ExponentialFamily) == isinstance(td, torch.distributions.ExponentialFamily)
     assert (isinstance(gd, D.TransformedDistribution)
             == isinstance(td, torch.distributions.TransformedDistribution))
-    if name != "InverseGamma":          # (gpujit's Gamma draws are not reparameterized)
-        assert gd.has_rsample == td.has_rsample
+    assert gd.has_rsample == td.has_rsample
 
 
 # ---------------------------------------------------------------------------- matrices
@@ -835,8 +835,8 @@ def test_wishart_against_numpy():
         gpujit.manual_seed(4)
         return D.Wishart(G(nu), scale_tril=L.tril()).rsample((2,))
     assert gpujit.autograd.gradcheck(rs_, (Lg,))
-    with pytest.raises(NotImplementedError, match="df"):
-        D.Wishart(ng, scale_tril=Lg).rsample()
+    D.Wishart(ng, scale_tril=Lg).rsample().sum().backward()
+    assert np.isfinite(ng.grad.numpy()).all() and (ng.grad.numpy() != 0).all()
     with pytest.raises(ValueError, match=r"expected to be greater than ndim - 1 = 2"):
         D.Wishart(G(1.5), covariance_matrix=G(V[0]))
     with pytest.raises(AssertionError, match="Exactly one of"):
@@ -887,3 +887,68 @@ def test_wishart_against_torch():
     np.testing.assert_allclose(gt.log_abs_det_jacobian(G(x), y).numpy(),
                                tt.log_abs_det_jacobian(torch.tensor(x), ty).numpy(),
                                rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- gamma rsample
+
+def _np_reg_lower_gamma(a, x, terms=400):
+    # P(a, x) = sum_n x^(a+n) e^-x / Gamma(a+n+1), in log space
+    n = np.arange(terms)[:, None]
+    t = (a + n) * np.log(x) - x - _lgamma(a + n + 1)
+    m = t.max(0)
+    return np.exp(m) * np.exp(t - m).sum(0)
+
+
+def test_standard_gamma_grad_is_the_implicit_derivative():
+    from gpujit.distributions.continuous import _standard_gamma_grad
+    # every branch: x < 0.8 (series), alpha > 8 near / far from the mode, the rational one
+    a = np.array([0.1, 0.5, 1.0, 2.0, 3.0, 7.0, 9.0, 20.0, 50.0, 0.3, 4.0, 12.0, 0.1,
+                  0.5, 1.0, 2.0, 3.0, 7.0, 9.0, 20.0, 50.0, 0.3, 4.0, 12.0])
+    x = np.array([0.0025, 0.378, 0.551, 0.798, 5.31, 5.44, 10.2, 22.3, 48.4, 0.0008, 7.08,
+                  11.8, 0.05, 0.5, 0.9, 1.5, 2.5, 7.0, 9.5, 17.0, 60.0, 0.001, 8.0, 9.0])
+    h = 1e-6 * a
+    dP = (_np_reg_lower_gamma(a + h, x) - _np_reg_lower_gamma(a - h, x)) / (2 * h)
+    pdf = np.exp((a - 1) * np.log(x) - x - _lgamma(a))
+    np.testing.assert_allclose(_standard_gamma_grad(G(a), G(x)).numpy(), -dP / pdf,
+                               rtol=5e-4)
+
+
+def _mc_grad(make, params, h=lambda s: s, n=40000, seed=0):
+    ps = [G(p, grad=True) for p in params]
+    gpujit.manual_seed(seed)
+    h(make(*ps).rsample((n,))).sum().div(n).backward()
+    return [p.grad.numpy() for p in ps]
+
+
+def test_gamma_family_rsample_gradients():
+    a, b = np.array([0.7, 3.0, 12.0]), np.array([2.0, 0.5, 1.5])
+    assert D.Gamma(G(a), G(b)).has_rsample and D.Chi2(G(a)).has_rsample
+    ga, gb = _mc_grad(D.Gamma, [a, b])                       # E[X] = a / b
+    np.testing.assert_allclose(ga, 1 / b, rtol=0.03)
+    np.testing.assert_allclose(gb, -a / b ** 2, rtol=0.03)
+    (gdf,) = _mc_grad(D.Chi2, [a])                           # E[X] = df
+    np.testing.assert_allclose(gdf, np.ones(3), rtol=0.03)
+    a2, b2 = np.array([4.0, 6.0]), np.array([2.0, 3.0])      # E[1/X]: b / (a - 1)
+    ga, gb = _mc_grad(D.InverseGamma, [a2, b2])
+    np.testing.assert_allclose(ga, -b2 / (a2 - 1) ** 2, rtol=0.05)
+    np.testing.assert_allclose(gb, 1 / (a2 - 1), rtol=0.03)
+    c1, c0 = np.array([0.8, 2.0]), np.array([1.5, 5.0])      # E[X] = c1 / (c1 + c0)
+    g1, g0 = _mc_grad(D.Beta, [c1, c0])
+    np.testing.assert_allclose(g1, c0 / (c1 + c0) ** 2, rtol=0.05)
+    np.testing.assert_allclose(g0, -c1 / (c1 + c0) ** 2, rtol=0.05)
+    conc = np.array([0.5, 2.0, 3.5])                         # E[X . w] = conc . w / sum
+    w = G([1.0, -2.0, 0.5])
+    (gc,) = _mc_grad(D.Dirichlet, [conc], h=lambda s: (s * w).sum(-1))
+    s0, wn = conc.sum(), w.numpy()
+    np.testing.assert_allclose(gc, wn / s0 - (conc * wn).sum() / s0 ** 2, rtol=0.05)
+    d1, d2 = np.array([3.0]), np.array([12.0])               # E[X] = d2 / (d2 - 2)
+    g1, g2 = _mc_grad(D.FisherSnedecor, [d1, d2], n=100000)
+    np.testing.assert_allclose(g2, -2 / (d2 - 2) ** 2, rtol=0.06)
+    assert abs(g1[0]) < 0.01
+    V = np.array([[2.0, 0.3], [0.3, 1.0]])                   # E[W] = nu V
+    (gnu,) = _mc_grad(lambda nu: D.Wishart(nu, covariance_matrix=G(V)), [np.array(5.0)],
+                      n=20000)
+    np.testing.assert_allclose(gnu, V.sum(), rtol=0.03)
+    (gdf,) = _mc_grad(lambda df: D.StudentT(df), [np.array(12.0)], h=lambda s: s * s,
+                      n=100000)                              # E[X^2] = df / (df - 2)
+    np.testing.assert_allclose(gdf, -2 / 10 ** 2, rtol=0.08)

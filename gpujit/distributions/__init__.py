@@ -4,7 +4,8 @@ log_prob, entropy, mean/variance, KL and reparameterized samples (`rsample`) are
 op compositions, so they are differentiable into the parameters. Samples use gpujit's
 generators (`gpujit.manual_seed` makes them reproducible; the numbers differ from
 PyTorch's). Gamma, Beta, Chi2 and Dirichlet sample through NumPy's gamma sampler seeded
-from gpujit's generator and are not reparameterized (has_rsample is False).
+from gpujit's generator; their rsample is reparameterized implicitly with torch's gamma
+gradient (Beta and Dirichlet as normalized gamma draws).
 
 The submodules are torch's (`gpujit.distributions.normal`, `.categorical`, `.utils`, ...:
 each exposes its torch namesake's `__all__`); several re-export classes that live in

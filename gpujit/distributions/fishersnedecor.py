@@ -1,8 +1,7 @@
 """FisherSnedecor (torch.distributions.fishersnedecor): the F(df1, df2) distribution.
 
-Samples are X1 / X2 with X1 ~ Gamma(df1/2, df1), X2 ~ Gamma(df2/2, df2), drawn by gpujit's
-(NumPy-backed, not reparameterized) Gamma sampler: rsample is differentiable in neither
-df (it raises when one requires grad; sample() is the draw)."""
+Samples are X1 / X2 with X1 ~ Gamma(df1/2, df1), X2 ~ Gamma(df2/2, df2) (reparameterized
+Gamma draws: rsample differentiates into both df)."""
 from __future__ import annotations
 
 import math
@@ -11,7 +10,7 @@ from numbers import Number
 import gpujit as _g
 
 from . import constraints
-from .continuous import Gamma
+from .continuous import Gamma, _clamp_keep_grad
 from .distribution import Distribution
 from .utils import broadcast_all
 
@@ -61,21 +60,13 @@ class FisherSnedecor(Distribution):
                 / (self.df1 * (df2 - 2).pow(2) * (df2 - 4)))
 
     def rsample(self, sample_shape=()):
-        if (self.df1.requires_grad or self.df2.requires_grad) and _g.is_grad_enabled():
-            raise NotImplementedError(
-                "FisherSnedecor.rsample is not differentiable in df1/df2 in gpujit (its "
-                "gamma draws are not reparameterized); detach them or use sample()")
         shape = tuple(self._extended_shape(sample_shape))
         #   X1 ~ Gamma(df1 / 2, 1 / df1), X2 ~ Gamma(df2 / 2, 1 / df2)
         #   Y = df2 * df1 * X1 / (df1 * df2 * X2) = X1 / X2 ~ F(df1, df2)
-        X1 = self._gamma1.sample(sample_shape).view(shape)
-        X2 = self._gamma2.sample(sample_shape).view(shape)
+        X1 = self._gamma1.rsample(sample_shape).view(shape)
+        X2 = self._gamma2.rsample(sample_shape).view(shape)
         tiny = _g.finfo(X2.dtype).tiny
-        return (X1 / X2.clamp(min=tiny)).clamp(min=tiny)
-
-    def sample(self, sample_shape=()):
-        with _g.no_grad():
-            return self.rsample(sample_shape)
+        return _clamp_keep_grad(X1 / _clamp_keep_grad(X2, min=tiny), min=tiny)
 
     def log_prob(self, value):
         if self._validate_args:

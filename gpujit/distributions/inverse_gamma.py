@@ -1,8 +1,5 @@
 """InverseGamma (torch.distributions.inverse_gamma): 1 / X for X ~ Gamma(concentration,
-rate), a TransformedDistribution through PowerTransform(-1).
-
-gpujit's Gamma draws are not reparameterized (see continuous.py), so neither are these:
-has_rsample follows the base Gamma (False) where torch's is True."""
+rate), a TransformedDistribution through PowerTransform(-1) (reparameterized)."""
 from __future__ import annotations
 
 import gpujit as _g
@@ -18,6 +15,7 @@ __all__ = ["InverseGamma"]
 class InverseGamma(TransformedDistribution):
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.positive
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         base_dist = Gamma(concentration, rate, validate_args=validate_args)

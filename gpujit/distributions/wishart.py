@@ -2,9 +2,8 @@
 definite matrices, parameterized by df and one of covariance_matrix / precision_matrix /
 scale_tril; an ExponentialFamily with torch's natural parameters.
 
-Samples use the Bartlett decomposition: the chi-squared diagonal comes from gpujit's
-NumPy-backed gamma sampler, so rsample differentiates into the scale (covariance /
-precision / scale_tril) but not into df (it raises when df requires grad). Singular draws
+Samples use the Bartlett decomposition (reparameterized chi-squared diagonal: rsample
+differentiates into df and the scale). Singular draws
 are redrawn up to `max_try_correction` times with a warning (torch 2.13 tests the draws
 the wrong way round and warns and redraws for every nonsingular one; not followed)."""
 from __future__ import annotations
@@ -156,8 +155,7 @@ class Wishart(ExponentialFamily):
         p = self._event_shape[-1]
         sample_shape = tuple(sample_shape)
         # L A with A lower triangular: sqrt(chi2(df - i)) on the diagonal, N(0, 1) below
-        with _g.no_grad():
-            diag = _clamp_above_eps(self._dist_chi2.sample(sample_shape).sqrt())
+        diag = _clamp_above_eps(self._dist_chi2.rsample(sample_shape).sqrt())
         below = _g.randn(sample_shape + tuple(self._batch_shape) + (p, p),
                          dtype=diag.dtype, device=diag.device).tril(-1)
         chol = self._unbroadcasted_scale_tril @ (diag.diag_embed(dim1=-2, dim2=-1) + below)
@@ -170,10 +168,6 @@ class Wishart(ExponentialFamily):
         return is_singular
 
     def rsample(self, sample_shape=(), max_try_correction=None):
-        if self.df.requires_grad and _g.is_grad_enabled():
-            raise NotImplementedError(
-                "Wishart.rsample is not differentiable in df in gpujit (its chi-squared "
-                "draws are not reparameterized); detach df or use sample()")
         if max_try_correction is None:
             max_try_correction = 10
         sample_shape = tuple(sample_shape)
