@@ -94,6 +94,11 @@ def test_from_submodule_import_forms():
     assert RelaxedBernoulli is D.RelaxedBernoulli
     assert tdm.TransformedDistribution is D.TransformedDistribution
     assert gpujit.distributions.normal.Normal is Normal
+    from gpujit.distributions.utils import euler_constant
+    from gpujit.distributions.multivariate_normal import _batch_mahalanobis
+    assert euler_constant == 0.57721566490153286060
+    L = G([[2.0, 0.0], [1.0, 3.0]])
+    np.testing.assert_allclose(_batch_mahalanobis(L, G([1.0, 2.0])).numpy(), 0.25 + 0.25)
     from gpujit.distributions.constraints import MixtureSameFamilyConstraint
     mix = D.MixtureSameFamily(D.Categorical(probs=G([0.3, 0.7])),
                               D.Normal(G([0., 1.]), G([1., 2.])))

@@ -8,9 +8,9 @@ import gpujit as _g
 
 from . import constraints
 from .continuous import Uniform
-from .transformed import TransformedDistribution, euler_constant
+from .transformed import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
-from .utils import broadcast_all
+from .utils import broadcast_all, euler_constant
 
 __all__ = ["Kumaraswamy"]
 

@@ -10,6 +10,9 @@ __all__ = ["broadcast_all", "lazy_property", "logits_to_probs", "probs_to_logits
            "clamp_probs", "tril_matrix_to_vec", "vec_to_tril_matrix"]
 
 
+euler_constant = 0.57721566490153286060  # Euler Mascheroni Constant
+
+
 def broadcast_all(*values):
     """Broadcasts tensors and numbers to one shape; numbers become tensors of the first
     tensor's dtype and device (the default dtype when there is none)."""
