@@ -367,7 +367,8 @@ def test_continuous_bernoulli_kl():
                                _quad(lambda t: pdf_p(t) * np.log(pdf_p(t) / pdf_q(t)), 0, 1),
                                rtol=1e-6, atol=1e-9)
     loc, scale = 0.3, 2.0
-    npdf = lambda t: np.exp(-0.5 * ((t - loc) / scale) ** 2) / (scale * np.sqrt(2 * np.pi))  # noqa: E731,E501
+    def npdf(t):
+        return np.exp(-0.5 * ((t - loc) / scale) ** 2) / (scale * np.sqrt(2 * np.pi))
     np.testing.assert_allclose(D.kl_divergence(p, D.Normal(G(loc), G(scale))).numpy(),
                                _quad(lambda t: pdf_p(t) * np.log(pdf_p(t) / npdf(t)), 0, 1),
                                rtol=1e-6)
@@ -670,7 +671,8 @@ def test_new_families_against_torch(name, args, x):
     assert repr(gd.support).split("(")[0] == repr(td.support).split("(")[0]
     assert set(gd.arg_constraints) == set(td.arg_constraints)
     assert tuple(gd.batch_shape) == tuple(td.batch_shape)
-    assert isinstance(gd, D.ExponentialFamily) == isinstance(td, torch.distributions.ExponentialFamily)
+    assert (isinstance(gd, D.ExponentialFamily)
+            == isinstance(td, torch.distributions.ExponentialFamily))
     assert (isinstance(gd, D.TransformedDistribution)
             == isinstance(td, torch.distributions.TransformedDistribution))
     assert gd.has_rsample == td.has_rsample
@@ -873,8 +875,11 @@ def test_wishart_against_torch():
     # (unbatched, where torch's Bregman KL is right)
     g1 = D.Wishart(G(4.5), covariance_matrix=G(V[0]))
     g2 = D.Wishart(G(6.0), covariance_matrix=G(V[1]))
-    t1 = torch.distributions.Wishart(torch.tensor(4.5, dtype=torch.float64), covariance_matrix=torch.tensor(V[0]))
-    t2 = torch.distributions.Wishart(torch.tensor(6.0, dtype=torch.float64), covariance_matrix=torch.tensor(V[1]))
+    f64 = torch.float64
+    t1 = torch.distributions.Wishart(torch.tensor(4.5, dtype=f64),
+                                     covariance_matrix=torch.tensor(V[0]))
+    t2 = torch.distributions.Wishart(torch.tensor(6.0, dtype=f64),
+                                     covariance_matrix=torch.tensor(V[1]))
     np.testing.assert_allclose(D.kl_divergence(g1, g2).detach().numpy(),
                                torch.distributions.kl_divergence(t1, t2).detach().numpy(),
                                rtol=1e-10)
@@ -957,3 +962,38 @@ def test_gamma_family_rsample_gradients():
     (gdf,) = _mc_grad(lambda df: D.StudentT(df), [np.array(12.0)], h=lambda s: s * s,
                       n=100000)                              # E[X^2] = df / (df - 2)
     np.testing.assert_allclose(gdf, -2 / 10 ** 2, rtol=0.08)
+
+
+_RS = np.random.RandomState(7)
+_P, _Q, _PR = _RS.rand(2, 3) + 0.5, _RS.rand(2, 3) + 0.5, _RS.rand(2, 3) * 0.8 + 0.1
+_KL_FACTORIES = {
+    "ContinuousBernoulli": lambda m, t: m.ContinuousBernoulli(probs=t(_PR)),
+    "Normal": lambda m, t: m.Normal(t(_P - 1), t(_Q)),
+    "Laplace": lambda m, t: m.Laplace(t(_P), t(_Q)),
+    "Gumbel": lambda m, t: m.Gumbel(t(_P), t(_Q)),
+    "Exponential": lambda m, t: m.Exponential(t(_P)),
+    "Gamma": lambda m, t: m.Gamma(t(_P + 1), t(_Q)),
+    "Beta": lambda m, t: m.Beta(t(_P), t(_Q)),
+    "Pareto": lambda m, t: m.Pareto(t(_Q * 0.5), t(_P + 2)),
+    "Uniform": lambda m, t: m.Uniform(t(_PR * 0.5), t(_PR + 0.4)),
+}
+
+
+@pytest.mark.parametrize("other", sorted(set(_KL_FACTORIES) - {"ContinuousBernoulli"})
+                         + ["ContinuousBernoulli"])
+def test_continuous_bernoulli_kl_pairs_against_torch(other):
+    torch = pytest.importorskip("torch")
+    TD = torch.distributions
+
+    def tt(a):
+        return torch.tensor(np.asarray(a, dtype=np.float64))
+    for a, b in (("ContinuousBernoulli", other), (other, "ContinuousBernoulli")):
+        p, q = _KL_FACTORIES[a](D, G), _KL_FACTORIES[b](D, G)
+        tp, tq = _KL_FACTORIES[a](TD, tt), _KL_FACTORIES[b](TD, tt)
+        try:
+            expect = TD.kl_divergence(tp, tq).numpy()
+        except NotImplementedError:
+            with pytest.raises(NotImplementedError):
+                D.kl_divergence(p, q)
+            continue
+        np.testing.assert_allclose(D.kl_divergence(p, q).numpy(), expect, rtol=1e-9)
