@@ -8,9 +8,9 @@ batch/event shapes, expand, sample shapes/dtypes, 20k-sample moments, KL pairs,
 biject_to/transform_to, validation errors.
 
 Deliberate differences from torch (documented in gpujit.distributions):
-- Gamma, Chi2, Beta and Dirichlet sample through NumPy's gamma sampler and are not
-  reparameterized (has_rsample False where torch's is True); StudentT.rsample
-  differentiates into loc and scale and raises when df requires grad.
+- Gamma, Chi2, Beta and Dirichlet sample through NumPy's gamma sampler; their rsample
+  is reparameterized implicitly (torch's gamma gradient), Beta and Dirichlet as
+  normalized gamma draws (torch's Dirichlet gradient is its own approximation).
 - Samples are gpujit's (reproducible under gpujit.manual_seed), not torch's numbers.
 """
 import math
@@ -102,8 +102,7 @@ def test_values_shapes_support_against_torch(name):
         elif callable(g):
             g = g(G(PR if attr == "icdf" else v))
         close(g, t)
-    if name not in ("Chi2", "Dirichlet"):
-        assert gd.has_rsample == td.has_rsample
+    assert gd.has_rsample == td.has_rsample
     e, te = gd.expand((4,) + tuple(gd.batch_shape)), td.expand((4,) + tuple(td.batch_shape))
     assert tuple(e.batch_shape) == tuple(te.batch_shape)
     close(e.log_prob(G(v)), te.log_prob(Tt(v)))
@@ -211,10 +210,12 @@ def test_rsample_gradients():
         d.rsample((3,)).sum().backward()
         grads = [t.grad for t in (a, b) if t.grad is not None]
         assert grads and all(np.isfinite(g.numpy()).all() for g in grads)
-    with pytest.raises(NotImplementedError, match="rsample is not differentiable in df"):
-        D.StudentT(G(3.0, True)).rsample()
-    with pytest.raises(NotImplementedError):
-        D.Dirichlet(G([1.0, 2.0])).rsample()
+    df = G(3.0, True)                       # (reparameterized through Chi2 since s25)
+    D.StudentT(df).rsample((3,)).sum().backward()
+    assert df.grad is not None and np.isfinite(df.grad.numpy())
+    conc = G([1.0, 2.0], True)
+    (D.Dirichlet(conc).rsample((4,)) * G([1.0, 3.0])).sum().backward()
+    assert conc.grad is not None and np.isfinite(conc.grad.numpy()).all()
 
 
 def _transforms():

@@ -4,7 +4,9 @@ Samples come from gpujit's generators (`gpujit.manual_seed` reproduces them). No
 Uniform, Laplace and Exponential are reparameterized (rsample differentiates into their
 parameters). gpujit has no gamma sampler, so Gamma and Beta draw from a NumPy
 `Generator` seeded by one draw of gpujit's generator (reproducible under
-`gpujit.manual_seed`); their samples are not reparameterized (has_rsample is False).
+`gpujit.manual_seed`); their rsample is reparameterized implicitly as torch's: the
+gradient of a Gamma(alpha, 1) draw x in alpha is -(dF/dalpha) / f at x (F, f its CDF and
+density), through torch's approximation of it (`_standard_gamma_grad`).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import gpujit as _g
 
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Normal", "Uniform", "Laplace", "Exponential", "Gamma", "Beta"]
@@ -36,7 +39,8 @@ def _expand_params(self, cls, names, batch_shape, _instance):
     return new
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
+    _mean_carrier_measure = 0
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
@@ -94,6 +98,13 @@ class Normal(Distribution):
 
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + _g.log(self.scale)
+
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * _g.log(-math.pi / y)
 
 
 class Uniform(Distribution):
@@ -212,7 +223,8 @@ class Laplace(Distribution):
         return 1 + _g.log(2 * self.scale)
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
+    _mean_carrier_measure = 0
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -262,6 +274,13 @@ class Exponential(Distribution):
     def entropy(self):
         return 1.0 - _g.log(self.rate)
 
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -_g.log(-x)
+
 
 def _standard_gamma(concentration):
     """Gamma(concentration, 1) draws, from a NumPy Generator seeded by gpujit's RNG."""
@@ -274,10 +293,90 @@ def _standard_gamma(concentration):
     return _g.tensor(x, dtype=concentration.dtype, device=concentration.device)
 
 
-class Gamma(Distribution):
+def _standard_gamma_grad(alpha, x):
+    """d x / d alpha of a Gamma(alpha, 1) draw x (implicit reparameterization): torch's
+    `standard_gamma_grad_one` (ATen Distributions.h) elementwise. A Taylor series of the
+    CDF for x < 0.8; Rice's saddle-point expansion for alpha > 8; a bivariate rational
+    approximation otherwise."""
+    # small x: the series of the CDF and its alpha derivative
+    xs = _g.where(x < 0.8, x, _g.full_like(x, 0.5))
+    numer = _g.ones_like(xs)
+    denom = alpha.clone()
+    series1 = numer / denom
+    series2 = numer / (denom * denom)
+    for i in range(1, 6):
+        numer = numer * (-xs / i)
+        denom = denom + 1
+        series1 = series1 + numer / denom
+        series2 = series2 + numer / (denom * denom)
+    pow_x_alpha = _g.pow(xs, alpha)
+    gamma_pdf = _g.pow(xs, alpha - 1) * _g.exp(-xs)
+    gamma_cdf = pow_x_alpha * series1
+    gamma_cdf_alpha = (_g.log(xs) - _g.digamma(alpha)) * gamma_cdf - pow_x_alpha * series2
+    small = -gamma_cdf_alpha / gamma_pdf
+    small = _g.where(_g.isnan(small), _g.zeros_like(small), small)
+
+    # large alpha: Rice saddle point (near the mode, its polynomial form)
+    near = (0.9 * alpha <= x) & (x <= 1.1 * alpha)
+    numer_1 = 1 + 24 * alpha * (1 + 12 * alpha)
+    numer_2 = (1440 * (alpha * alpha) + 6 * x * (53 - 120 * x) - 65 * x * x / alpha
+               + alpha * (107 + 3600 * x))
+    near_value = numer_1 * numer_2 / (1244160 * (alpha * alpha) * (alpha * alpha))
+    xf = _g.where(near, alpha * 0.5, x)             # (keep the far branch finite)
+    den = _g.sqrt(8 * alpha)
+    term2 = den / (alpha - xf)
+    term3 = _g.pow(xf - alpha - alpha * _g.log(xf / alpha), -1.5)
+    term23 = _g.where(xf < alpha, term2 - term3, term2 + term3)
+    term1 = (_g.log(xf / alpha) * term23
+             - _g.sqrt(2 / alpha) * (alpha + xf) / ((alpha - xf) * (alpha - xf)))
+    stirling = 1 + 1 / (12 * alpha) * (1 + 1 / (24 * alpha))
+    far_value = -stirling * (xf * term1) / den
+    large = _g.where(near, near_value, far_value)
+
+    # otherwise: a rational function of log(x / alpha) and log(alpha)
+    u = _g.log(x / alpha)
+    v = _g.log(alpha)
+    coef_v = [c0 + u * (c1 + u * c2) for c0, c1, c2 in zip(*_GAMMA_GRAD_COEF_UV)]
+    p = coef_v[0] + v * (coef_v[1] + v * (coef_v[2] + v * coef_v[3]))
+    q = coef_v[4] + v * (coef_v[5] + v * (coef_v[6] + v * coef_v[7]))
+    rational = _g.exp(p / q)
+    return _g.where(x < 0.8, small, _g.where(alpha > 8.0, large, rational))
+
+
+_GAMMA_GRAD_COEF_UV = (
+    (0.16009398, -0.094634809, 0.025146376, -0.0030648343,
+     1, 0.32668115, 0.10406089, 0.0014179084),
+    (0.53487893, 0.1298071, 0.065735949, -0.0015649758,
+     0.16639465, 0.020070113, -0.0035938915, -0.00058392623),
+    (0.040121004, -0.0065914022, -0.0026286047, -0.0013441777,
+     0.017050642, -0.0021309326, 0.00085092367, -1.5247877e-07),
+)
+
+
+def _standard_gamma_rsample(concentration):
+    """Gamma(concentration, 1) draws whose gradient in concentration is the implicit
+    reparameterization one (d x / d alpha = _standard_gamma_grad(alpha, x)); first order
+    only, as torch's."""
+    x = _standard_gamma(concentration)
+    if not (concentration.requires_grad and _g.is_grad_enabled()):
+        return x
+    alpha = concentration.detach()
+    with _g.no_grad():
+        dx = _standard_gamma_grad(alpha, x)
+    return x + (concentration - alpha) * dx
+
+
+def _clamp_keep_grad(value, min=None, max=None):
+    """value clamped, with the gradient of the unclamped value (torch's samplers clamp
+    the detached sample in place)."""
+    return value + (value.clamp(min=min, max=max) - value).detach()
+
+
+class Gamma(ExponentialFamily):
+    _mean_carrier_measure = 0
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -299,12 +398,11 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate.pow(2)
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
-        with _g.no_grad():
-            value = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
-            tiny = _g.finfo(value.dtype).tiny
-            return value.clamp(min=tiny)
+        value = (_standard_gamma_rsample(self.concentration.expand(shape))
+                 / self.rate.expand(shape))
+        return _clamp_keep_grad(value, min=_g.finfo(value.dtype).tiny)
 
     def log_prob(self, value):
         value = _g.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
@@ -323,12 +421,19 @@ class Gamma(Distribution):
         c = self.concentration
         return c - _g.log(self.rate) + _g.lgamma(c) + (1.0 - c) * _g.digamma(c)
 
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
 
-class Beta(Distribution):
+    def _log_normalizer(self, x, y):
+        return _g.lgamma(x + 1) + (x + 1) * _g.log(-y.reciprocal())
+
+
+class Beta(ExponentialFamily):
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
     support = constraints.unit_interval
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         self.concentration1, self.concentration0 = broadcast_all(concentration1,
@@ -353,14 +458,14 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
+        # X / (X + Y) of independent Gamma(c1, 1), Gamma(c0, 1) draws, each reparameterized
         shape = tuple(self._extended_shape(sample_shape))
-        with _g.no_grad():
-            a = _standard_gamma(self.concentration1.expand(shape))
-            b = _standard_gamma(self.concentration0.expand(shape))
-            x = a / (a + b)
-            eps = _g.finfo(x.dtype).eps
-            return x.clamp(min=eps, max=1 - eps)
+        a = _standard_gamma_rsample(self.concentration1.expand(shape))
+        b = _standard_gamma_rsample(self.concentration0.expand(shape))
+        x = a / (a + b)
+        eps = _g.finfo(x.dtype).eps
+        return _clamp_keep_grad(x, min=eps, max=1 - eps)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -374,3 +479,10 @@ class Beta(Distribution):
         t = a + b
         return (_g.lgamma(a) + _g.lgamma(b) - _g.lgamma(t) - (a - 1) * _g.digamma(a)
                 - (b - 1) * _g.digamma(b) + (t - 2) * _g.digamma(t))
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return _g.lgamma(x) + _g.lgamma(y) - _g.lgamma(x + y)

@@ -13,8 +13,10 @@ import gpujit as _g
 import gpujit.nn.functional as F
 
 from . import constraints
-from .continuous import Gamma, _batch, _expand_params, _standard_gamma
+from .continuous import (Gamma, _batch, _clamp_keep_grad, _expand_params,
+                         _standard_gamma_rsample)
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Cauchy", "StudentT", "Chi2", "Dirichlet"]
@@ -119,14 +121,11 @@ class StudentT(Distribution):
         return _g.where(df <= 1, _g.full_like(df, math.nan), m)
 
     def rsample(self, sample_shape=()):
-        if self.df.requires_grad and _g.is_grad_enabled():
-            raise NotImplementedError(
-                "StudentT.rsample is not differentiable in df in gpujit (its chi-squared "
-                "draws are not reparameterized); detach df or use sample()")
+        # X / sqrt(Z / df) with X ~ N(0, 1), Z ~ Chi2(df) (reparameterized in df)
         shape = tuple(self._extended_shape(sample_shape))
         X = _g.randn(shape, dtype=self.df.dtype, device=self.df.device)
-        Z = self._chi2.sample(sample_shape)
-        Y = X * _g.rsqrt(Z / self.df.detach())
+        Z = self._chi2.rsample(sample_shape)
+        Y = X * _g.rsqrt(Z / self.df)
         return self.loc + self.scale * Y
 
     def sample(self, sample_shape=()):
@@ -150,10 +149,10 @@ class StudentT(Distribution):
                 + 0.5 * self.df.log() + lbeta)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
         if concentration.dim() < 1:
@@ -171,13 +170,12 @@ class Dirichlet(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
+        # normalized Gamma(concentration_i, 1) draws, each reparameterized
         shape = tuple(self._extended_shape(sample_shape))
-        with _g.no_grad():
-            g = _standard_gamma(self.concentration.expand(shape))
-            x = g / g.sum(-1, True)
-            tiny = _g.finfo(x.dtype).tiny
-            return x.clamp(min=tiny, max=1 - _g.finfo(x.dtype).eps)
+        g = _standard_gamma_rsample(self.concentration.expand(shape))
+        x = g / g.sum(-1, True)
+        return _clamp_keep_grad(x, min=_g.finfo(x.dtype).tiny, max=1 - _g.finfo(x.dtype).eps)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -209,3 +207,10 @@ class Dirichlet(Distribution):
         return (_g.lgamma(self.concentration).sum(-1) - _g.lgamma(a0)
                 - (k - a0) * _g.digamma(a0)
                 - ((self.concentration - 1.0) * _g.digamma(self.concentration)).sum(-1))
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return x.lgamma().sum(-1) - _g.lgamma(x.sum(-1))

@@ -9,12 +9,14 @@ import gpujit.nn.functional as F
 
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli", "Categorical", "OneHotCategorical"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
+    _mean_carrier_measure = 0
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
@@ -90,6 +92,13 @@ class Bernoulli(Distribution):
         if expand:
             values = values.expand((-1,) + tuple(self._batch_shape))
         return values
+
+    @property
+    def _natural_params(self):
+        return (_g.logit(self.probs),)
+
+    def _log_normalizer(self, x):
+        return _g.log1p(_g.exp(x))
 
 
 class Categorical(Distribution):

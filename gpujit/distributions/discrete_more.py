@@ -12,6 +12,7 @@ from . import constraints
 from .continuous import Gamma, _batch
 from .discrete import Categorical
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Poisson", "Geometric", "Binomial", "Multinomial", "NegativeBinomial"]
@@ -59,7 +60,7 @@ class _BinaryParam:
         return self._param.size()
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
 
@@ -97,6 +98,13 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+    @property
+    def _natural_params(self):
+        return (_g.log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return _g.exp(x)
 
 
 class Geometric(_BinaryParam, Distribution):

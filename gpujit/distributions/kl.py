@@ -14,6 +14,7 @@ import gpujit.nn.functional as F
 from .continuous import Beta, Exponential, Gamma, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .multivariate import Independent, MultivariateNormal, _batch_mahalanobis
 from .utils import _sum_rightmost
 
@@ -87,6 +88,31 @@ def kl_divergence(p, q):
 
 def _inf_like(t):
     return _g.full_like(t, math.inf)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """Two members of one exponential family (no closed form registered): the Bregman
+    divergence of the log normalizer, F(theta_q) - F(theta_p) - <theta_q - theta_p,
+    grad F(theta_p)>.
+
+    Each natural parameter's inner product sums over that parameter's own dimensions
+    right of the batch shape. (torch 2.13 sums every term over len(event_shape) rightmost
+    dims: for Wishart's scalar-per-batch df term that mixes the batch elements, giving a
+    wrong, even negative, KL for a batched Wishart; not followed.)"""
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential "
+                                  "families cannot be computed using Bregman divergences")
+    p_nparams = [nparam.detach().requires_grad_() for nparam in p._natural_params]
+    q_nparams = q._natural_params
+    lg_normal = p._log_normalizer(*p_nparams)
+    gradients = _g.autograd.grad(lg_normal.sum(), p_nparams, create_graph=True)
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    nbatch = len(_g.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape)))
+    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+        term = (qnp - pnp) * g
+        result = result - _sum_rightmost(term, term.dim() - nbatch)
+    return result
 
 
 @register_kl(Normal, Normal)

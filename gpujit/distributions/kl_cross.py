@@ -1,12 +1,14 @@
 """The cross-family KL pairs torch registers between gpujit's distributions (Normal, Laplace,
-Gumbel, Exponential, Gamma, Beta, Pareto, Uniform, Bernoulli, Poisson, Binomial): torch's
-closed forms, and inf where p's support is not inside q's; registered on import."""
+Gumbel, Exponential, Gamma, Beta, Pareto, Uniform, Bernoulli, Poisson, Binomial,
+ContinuousBernoulli): torch's closed forms, and inf where p's support is not inside q's;
+registered on import."""
 from __future__ import annotations
 
 import math
 
 import gpujit as _g
 
+from .continuous_bernoulli import ContinuousBernoulli
 from .continuous import Beta, Exponential, Gamma, Laplace, Normal, Uniform
 from .discrete import Bernoulli
 from .discrete_more import Binomial, Poisson
@@ -359,3 +361,75 @@ def _kl_uniform_pareto(p, q):
     result = t2 * (q.alpha + 1) - t1
     result = _g.where(p.low < q.support.lower_bound, _inf_like(result), result)
     return result
+
+
+# ------------------------------------------------------------------ ContinuousBernoulli
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + _g.log1p(-p.probs)
+    t3 = -q._cont_bern_log_norm() - _g.log1p(-q.probs)
+    return t1 + t2 + t3
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p, q):
+    return -p.entropy() - p.mean * q.logits - _g.log1p(-q.probs) - q._cont_bern_log_norm()
+
+
+@register_kl(ContinuousBernoulli, Pareto)
+def _kl_continuous_bernoulli_infinity(p, q):
+    return _inf_like(p.probs)
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_continuous_bernoulli_exponential(p, q):
+    return -p.entropy() - _g.log(q.rate) + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_continuous_bernoulli_normal(p, q):
+    t1 = -p.entropy()
+    t2 = 0.5 * (math.log(2.0 * math.pi) + _g.square(q.loc / q.scale)) + _g.log(q.scale)
+    t3 = ((p.variance + _g.square(p.mean) - 2.0 * q.loc * p.mean)
+          / (2.0 * _g.square(q.scale)))
+    return t1 + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_continuous_bernoulli_uniform(p, q):
+    result = -p.entropy() + (q.high - q.low).log()
+    outside = (_g.ge(q.low, p.support.lower_bound)
+               | _g.le(q.high, p.support.upper_bound))
+    return _g.where(outside, _inf_like(result), result)
+
+
+@register_kl(Exponential, ContinuousBernoulli)
+def _kl_exponential_continuous_bernoulli(p, q):
+    return _inf_like(p.rate)
+
+
+@register_kl(Gamma, ContinuousBernoulli)
+def _kl_gamma_continuous_bernoulli(p, q):
+    return _inf_like(p.concentration)
+
+
+@register_kl(Gumbel, ContinuousBernoulli)
+@register_kl(Laplace, ContinuousBernoulli)
+@register_kl(Normal, ContinuousBernoulli)
+def _kl_loc_family_continuous_bernoulli(p, q):
+    return _inf_like(p.loc)
+
+
+@register_kl(Pareto, ContinuousBernoulli)
+def _kl_pareto_continuous_bernoulli(p, q):
+    return _inf_like(p.scale)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_continuous_bernoulli(p, q):
+    result = -p.entropy() - p.mean * q.logits - _g.log1p(-q.probs) - q._cont_bern_log_norm()
+    outside = (_g.ge(p.high, q.support.upper_bound)
+               | _g.le(p.low, q.support.lower_bound))
+    return _g.where(outside, _inf_like(result), result)

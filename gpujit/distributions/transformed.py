@@ -15,12 +15,11 @@ from .distribution import Distribution
 from .multivariate import Independent
 from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform,
                          PowerTransform, StickBreakingTransform, Transform)
-from .utils import _sum_rightmost, broadcast_all
+from .utils import _sum_rightmost, broadcast_all, euler_constant
 
 __all__ = ["TransformedDistribution", "LogNormal", "Gumbel", "HalfNormal", "HalfCauchy",
            "LogisticNormal", "Weibull", "Pareto"]
 
-euler_constant = 0.57721566490153286060
 
 
 class TransformedDistribution(Distribution):

@@ -15,7 +15,7 @@ from . import constraints
 from .utils import _sum_rightmost, broadcast_all, lazy_property
 
 __all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
-           "CumulativeDistributionTransform", "ExpTransform",
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
            "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
            "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftplusTransform",
            "TanhTransform", "SoftmaxTransform", "StackTransform", "StickBreakingTransform",
@@ -536,7 +536,7 @@ class AffineTransform(Transform):
     inverse_shape = forward_shape
 
 
-from .transforms_more import (CatTransform,  # noqa: E402,F401
+from .transforms_more import (CatTransform, CorrCholeskyTransform,  # noqa: E402,F401
                               CumulativeDistributionTransform, LowerCholeskyTransform,
                               PositiveDefiniteTransform, ReshapeTransform, SoftmaxTransform,
                               StackTransform, StickBreakingTransform)

@@ -1,4 +1,5 @@
-"""Transforms on vectors and matrices (reshape, softmax, stick breaking, Cholesky factors,
+"""Transforms on vectors and matrices (reshape, softmax, stick breaking, Cholesky factors
+of covariance and correlation matrices,
 cat/stack of transforms, a distribution's CDF); re-exported by `transforms`."""
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import gpujit.nn.functional as F
 
 from . import constraints
 from .transforms import Transform, _clipped_sigmoid
-from .utils import _sum_rightmost, lazy_property
+from .utils import _sum_rightmost, lazy_property, tril_matrix_to_vec, vec_to_tril_matrix
 
-__all__ = ["CatTransform", "CumulativeDistributionTransform",
+__all__ = ["CatTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
            "LowerCholeskyTransform", "PositiveDefiniteTransform", "ReshapeTransform",
            "SoftmaxTransform", "StackTransform", "StickBreakingTransform"]
 
@@ -314,3 +315,64 @@ class CumulativeDistributionTransform(Transform):
         if self._cache_size == cache_size:
             return self
         return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
+
+
+class CorrCholeskyTransform(Transform):
+    """An unconstrained vector of length D(D-1)/2 to the Cholesky factor of a D x D
+    correlation matrix (lower triangular, positive diagonal, unit-norm rows): the vector
+    fills the strict lower triangle in row order, tanh maps it into (-1, 1), and each row
+    goes through a signed stick-breaking (Stan's construction)."""
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def _call(self, x):
+        x = _g.tanh(x)
+        eps = _g.finfo(x.dtype).eps
+        x = x.clamp(min=-1 + eps, max=1 - eps)
+        r = vec_to_tril_matrix(x, diag=-1)
+        # stick-breaking on the squares: y = sign(r) sqrt(z * z1m_cumprod)
+        #                                  = r * sqrt(z1m_cumprod)
+        z = r ** 2
+        z1m_cumprod_sqrt = (1 - z).sqrt().cumprod(-1)
+        r = r + _g.eye(r.shape[-1], dtype=r.dtype, device=r.device)    # unit diagonal
+        return r * F.pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1)
+
+    def _inverse(self, y):
+        # inverse stick-breaking (the Stan reference manual, "Cholesky factors of
+        # correlation matrices")
+        y_cumsum = 1 - _g.cumsum(y * y, dim=-1)
+        y_cumsum_shifted = F.pad(y_cumsum[..., :-1], [1, 0], value=1)
+        y_vec = tril_matrix_to_vec(y, diag=-1)
+        y_cumsum_vec = tril_matrix_to_vec(y_cumsum_shifted, diag=-1)
+        t = y_vec / y_cumsum_vec.sqrt()
+        return (t.log1p() - t.neg().log1p()) / 2                      # atanh
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        # (domain and codomain differ in dimension: this is the log |det J| of x to the
+        # flattened strict lower triangle of y)
+        y1m_cumsum = 1 - (y * y).cumsum(dim=-1)
+        # (diag=-2: no shift of the cumulative sums needed; also right for 2 x 2)
+        y1m_cumsum_tril = tril_matrix_to_vec(y1m_cumsum, diag=-2)
+        stick_breaking_logdet = 0.5 * y1m_cumsum_tril.log().sum(-1)
+        tanh_logdet = -2 * (x + F.softplus(-2 * x) - math.log(2.0)).sum(dim=-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        # (..., N) to (..., D, D)
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        N = shape[-1]
+        D = round((0.25 + 2 * N) ** 0.5 + 0.5)
+        if D * (D - 1) // 2 != N:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return _g.Size(tuple(shape[:-1]) + (D, D))
+
+    def inverse_shape(self, shape):
+        # (..., D, D) to (..., N)
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        D = shape[-1]
+        return _g.Size(tuple(shape[:-2]) + (D * (D - 1) // 2,))

@@ -7,7 +7,10 @@ from functools import update_wrapper
 import gpujit as _g
 
 __all__ = ["broadcast_all", "lazy_property", "logits_to_probs", "probs_to_logits",
-           "clamp_probs"]
+           "clamp_probs", "tril_matrix_to_vec", "vec_to_tril_matrix"]
+
+
+euler_constant = 0.57721566490153286060  # Euler Mascheroni Constant
 
 
 def broadcast_all(*values):
@@ -67,3 +70,34 @@ class lazy_property:
         value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+def _tril_mask(n, diag, device):
+    arange = _g.arange(n, device=device)
+    return arange < arange.view(-1, 1) + (diag + 1)
+
+
+def tril_matrix_to_vec(mat, diag=0):
+    """The lower-triangular elements (below diagonal `diag`) of a (batch of) D x D
+    matrices, in row order, as a (batch of) vectors."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    return mat[..., _tril_mask(n, diag, mat.device)]
+
+
+def vec_to_tril_matrix(vec, diag=0):
+    """The inverse of tril_matrix_to_vec: a (batch of) D x D lower-triangular matrices
+    holding the vector's elements in row order (zeros elsewhere)."""
+    # +ve root of D**2 + (1+2*diag)*D - |diag| * (diag+1) - 2*vec.shape[-1] = 0
+    n = (-(1 + 2 * diag)
+         + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    eps = _g.finfo(vec.dtype).eps
+    if round(n) - n > eps:
+        raise ValueError(f"The size of last dimension is {vec.shape[-1]} which cannot be "
+                         "expressed as the lower triangular part of a square D x D matrix.")
+    n = round(n)
+    mat = vec.new_zeros(tuple(vec.shape[:-1]) + (n, n))
+    mask = _tril_mask(n, diag, vec.device).expand(tuple(mat.shape))
+    # (the vector's elements into the mask's positions, row order: differentiable)
+    return mat.masked_scatter(mask, vec)

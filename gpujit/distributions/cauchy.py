@@ -1,0 +1,5 @@
+"""`torch.distributions.cauchy`, the module users import from: Cauchy (defined in
+`gpujit.distributions.continuous_more`)."""
+from .continuous_more import Cauchy
+
+__all__ = ["Cauchy"]
