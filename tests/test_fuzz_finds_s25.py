@@ -36,3 +36,50 @@ def test_setitem_of_a_broadcast_piece_of_the_written_memory_is_not_an_overlap():
     c[1:] = b * 3
     c.sum().backward()
     assert a.grad.tolist() == [1.0, 0.0, 0.0] and b.grad.tolist() == [6.0]
+
+
+def test_addmm_family_truncates_float_scalars_for_integer_tensors():
+    # (extended mode 2, seed 25501 k8) torch.addmm(int32, int32, int32, alpha=0.5)
+    # answers in PyTorch: the addmm family's integer kernels read beta and alpha as the
+    # dtype (Scalar::to<T>, truncated toward zero; out of range, nan or inf: an overflow
+    # error); gpujit refused it with addr's (and add's) "must not be a floating point
+    # number", which addr keeps
+    a = np.arange(6).reshape(2, 3) - 2
+    m = a.T @ a
+    g = gpujit.from_numpy(a)
+    gm = gpujit.from_numpy(m)
+    for dt, npdt in ((gpujit.int64, np.int64), (gpujit.int32, np.int32)):
+        x, xm = g.to(dt), gm.to(dt)
+        for alpha, beta in ((0.5, 1), (-1.5, 1), (2.7, -0.9), (1, 2.5)):
+            ia, ib = int(alpha), int(beta)
+            want = (ib * m + ia * m).astype(npdt)
+            r = gpujit.addmm(xm, x.t(), x, alpha=alpha, beta=beta)
+            assert r.dtype is dt and r.numpy().tolist() == want.tolist(), (dt, alpha, beta)
+            r = gpujit.baddbmm(xm[None], x.t()[None], x[None], alpha=alpha, beta=beta)
+            assert r.numpy().tolist() == [want.tolist()]
+            r = gpujit.addbmm(xm, x.t()[None], x[None], alpha=alpha, beta=beta)
+            assert r.numpy().tolist() == want.tolist()
+            r = xm.clone().addmm_(x.t(), x, alpha=alpha, beta=beta)
+            assert r.numpy().tolist() == want.tolist()
+            r = gpujit.addmv(x[:, 0], x, x[0], alpha=alpha, beta=beta)
+            assert r.numpy().tolist() == (ib * a[:, 0] + ia * (a @ a[0])).tolist()
+    name = {gpujit.int64: "int64_t", gpujit.int32: "int", gpujit.uint8: "uint8_t"}
+    for dt, alpha in ((gpujit.int64, float("nan")), (gpujit.int32, 1e30),
+                      (gpujit.uint8, -0.5), (gpujit.int64, float("inf"))):
+        x = g.abs().to(dt)
+        with pytest.raises(RuntimeError, match=f"converted to type {name[dt]} without overflow"):
+            gpujit.addmm(x.t() @ x, x.t(), x, alpha=alpha)
+        with pytest.raises(RuntimeError, match="without overflow"):
+            gpujit.addmv(x[:, 0], x, x[0], beta=alpha)
+    # float tensors take the numbers as they are; addr still refuses floats for ints
+    f = g.float()
+    assert gpujit.addmm(f.t() @ f, f.t(), f, alpha=0.5).numpy().tolist() == (1.5 * m).tolist()
+    with pytest.raises(RuntimeError, match="argument alpha must not be a floating point"):
+        gpujit.addr(gm, g[:, 0].repeat(2)[:3], g[0], alpha=0.5)
+
+    def h(x, y):
+        return gpujit.addmm(x.t() @ x, x.t(), y, alpha=0.5) + 1
+    s = gpujit.jit.script(h)
+    x = g.to(gpujit.int32)
+    for _ in range(3):
+        assert s(x, x).numpy().tolist() == (m + 1).tolist()
