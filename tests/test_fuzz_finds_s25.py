@@ -83,3 +83,28 @@ def test_addmm_family_truncates_float_scalars_for_integer_tensors():
     x = g.to(gpujit.int32)
     for _ in range(3):
         assert s(x, x).numpy().tolist() == (m + 1).tolist()
+
+
+def test_heaviside_refuses_values_of_another_dtype():
+    # (extended mode 2, seed 25501 k4) torch.heaviside(float32, int64) raises in PyTorch
+    # (its meta: "not yet implemented for tensors with different dtypes", a 0-dim values
+    # tensor too); gpujit promoted them
+    t = gpujit.tensor
+    a = t([1.0, 0.0, -2.0])
+    for v in (t([2.0, 2.0, 2.0], dtype=gpujit.float64), t(2.0, dtype=gpujit.float64), t(2),
+              t([3, 4, 5])):
+        with pytest.raises(RuntimeError, match="heaviside is not yet implemented for tensors "
+                                               "with different dtypes"):
+            gpujit.heaviside(a, v)
+        with pytest.raises(RuntimeError, match="different dtypes"):
+            a.clone().heaviside_(v)
+    assert gpujit.heaviside(a, t(0.5)).tolist() == [1.0, 0.5, 0.0]
+    assert gpujit.heaviside(t([0, 3]), t(7)).tolist() == [7, 1]
+
+    def f(x, v):
+        return gpujit.heaviside(x * 2, v) + 1
+    s = gpujit.jit.script(f)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="different dtypes"):
+            s(a, t([0, 2, 3]))
+        assert s(a, t([3.0, 2.0, 5.0])).tolist() == [2.0, 3.0, 1.0]

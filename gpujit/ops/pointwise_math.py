@@ -370,6 +370,17 @@ def heaviside(xp, self, values):
         xp.result_type(self, values))
 
 
+def _heaviside_dtypes(kinds):
+    """PyTorch's heaviside meta: self and values of one dtype (no promotion, 0-dim values
+    too)."""
+    if len(kinds) == 2 and kinds[0][0] is not kinds[1][0]:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different "
+                           "dtypes.")
+
+
+heaviside.op.check_kinds = heaviside.op.inplace_variant.check_kinds = _heaviside_dtypes
+
+
 @op("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) "
     "-> Tensor", tags=_PW, inplace=True,
     scalar="where(isnan({self}), ifnone({nan}, 0), where(isinf({self}), where({self} > 0, "
