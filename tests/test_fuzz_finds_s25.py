@@ -108,3 +108,50 @@ def test_heaviside_refuses_values_of_another_dtype():
         with pytest.raises(RuntimeError, match="different dtypes"):
             s(a, t([0, 2, 3]))
         assert s(a, t([3.0, 2.0, 5.0])).tolist() == [2.0, 3.0, 1.0]
+
+
+def test_heaviside_records_and_refuses_its_backward_nextafter_differentiates():
+    # (extended mode 2, gradients, seed 2600000) PyTorch records heaviside (its output
+    # requires grad, grad_fn NotImplemented) and raises at the backward ("derivative for
+    # aten::heaviside is not implemented"); gpujit marked it non-differentiable (no
+    # requires_grad: the backward of a sum reaching it answered). nextafter, marked the
+    # same way, is differentiable in PyTorch 2.13: self's gradient where self != other (0
+    # where they are equal, even an inf / nan gradient), zeros for other
+    x = gpujit.tensor([1.0, 0.0, -1.0], requires_grad=True)
+    v = gpujit.tensor([0.5, 0.5, 0.5])
+    for y in (gpujit.heaviside(x, v), gpujit.heaviside(v, x), (x * 1).heaviside_(v)):
+        assert y.requires_grad
+        with pytest.raises(RuntimeError, match="derivative for aten::heaviside"):
+            (y * 2 + x).sum().backward()
+
+    def h(a, b):
+        return gpujit.heaviside(a * 2, b) * 3 + a
+    s = gpujit.jit.script(h)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="derivative for aten::heaviside"):
+            s(x, v).sum().backward()
+
+    nan = float("nan")
+    x = gpujit.tensor([1.0, 2.0, -1.0, nan, 2.0], requires_grad=True)
+    o = gpujit.tensor([2.0, 2.0, 2.0, 1.0, nan], requires_grad=True)
+    (gpujit.nextafter(x, o) * gpujit.arange(1.0, 6.0)).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 3.0, 4.0, 5.0] and o.grad.tolist() == [0.0] * 5
+    x = gpujit.tensor([2.0, 1.0], requires_grad=True)
+    gpujit.nextafter(x, gpujit.tensor([2.0, 2.0])).backward(gpujit.tensor([float("inf"), nan]))
+    g = x.grad.numpy()
+    assert g[0] == 0.0 and np.isnan(g[1])
+    x = gpujit.tensor([2.0], requires_grad=True)             # broadcast: summed back
+    (gpujit.nextafter(x, gpujit.tensor([2.0, 2.0, 3.0])) * gpujit.arange(1.0, 4.0)).sum().backward()
+    assert x.grad.tolist() == [3.0]
+
+    def f(a, b):
+        return (gpujit.nextafter(a * 2, b) * 3).sin() + b
+    s = gpujit.jit.script(f)
+    for _ in range(3):
+        a = gpujit.tensor([1.0, 0.0, -1.0], requires_grad=True)
+        b = gpujit.tensor([2.0, 2.0, 2.0], requires_grad=True)
+        s(a, b).sum().backward()
+        want = [0.0] + [6 * float(np.cos(np.float32(np.nextafter(np.float32(2 * t), np.float32(2))) * 3))
+                        for t in (0.0, -1.0)]
+        np.testing.assert_allclose(a.grad.numpy(), want, rtol=1e-5)
+        assert b.grad.tolist() == [1.0, 1.0, 1.0]
