@@ -155,3 +155,36 @@ def test_heaviside_records_and_refuses_its_backward_nextafter_differentiates():
                         for t in (0.0, -1.0)]
         np.testing.assert_allclose(a.grad.numpy(), want, rtol=1e-5)
         assert b.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_scans_along_a_dim_of_size_one_return_new_memory():
+    # (extended mode 2, seed 25513 k0) `v1 = torch.cummax(x0, 1)[0]; v1.mul_(s)` with x0 of
+    # shape [4, 1] changed x0: the doubling scan behind cummax / cummin / logcumsumexp ran
+    # no step for a dim of size 1 and handed back the input's memory. pixel_shuffle /
+    # pixel_unshuffle with a factor of 1 did the same (ascontiguousarray of a contiguous
+    # array); PyTorch's results are new tensors
+    base = np.array([[0.5], [-1.0], [2.0], [3.0]], np.float32)
+    for name in ("cummax", "cummin", "logcumsumexp"):
+        for shape, dim in (((4, 1), 1), ((4, 1), -1), ((1,), 0), ((1, 3), 0)):
+            a = base.reshape(-1)[:int(np.prod(shape))].reshape(shape).copy()
+            x = gpujit.from_numpy(a.copy())
+            r = getattr(gpujit, name)(x, dim)
+            v = r[0] if isinstance(r, tuple) else r
+            v.mul_(0.5)
+            assert x.numpy().tolist() == a.tolist(), (name, shape, dim)
+    x = gpujit.from_numpy(np.arange(16.0, dtype=np.float32).reshape(1, 4, 2, 2))
+    for f in (gpujit.nn.functional.pixel_shuffle, gpujit.nn.functional.pixel_unshuffle):
+        y = f(x, 1)
+        y.zero_()
+        assert x.sum().item() == 120.0
+
+    def g(a, s: float):
+        v = gpujit.cummax(a, 1)[0]
+        v.mul_(s)
+        return v + 1
+    sg = gpujit.jit.script(g)
+    for _ in range(3):
+        a = gpujit.from_numpy(base.copy())
+        out = sg(a, 0.5)
+        assert a.numpy().tolist() == base.tolist()
+        np.testing.assert_allclose(out.numpy(), base * 0.5 + 1)
