@@ -188,3 +188,38 @@ def test_scans_along_a_dim_of_size_one_return_new_memory():
         out = sg(a, 0.5)
         assert a.numpy().tolist() == base.tolist()
         np.testing.assert_allclose(out.numpy(), base * 0.5 + 1)
+
+
+def test_take_along_dim_and_repeat_interleave_with_a_dim_refuse_a_0_dim_self():
+    # (extended mode 2, seeds 25508 k13 and 25510 k9: a 0-dim x2) PyTorch's
+    # take_along_dim(x, idx, dim) reads indices.size(dim) of the 0-dim indices and
+    # repeat_interleave(x, 2, dim=d) unsqueezes at dim + 1: both IndexError; gpujit
+    # answered (a copy of x, a [2] tensor). Without a dim both flatten and answer.
+    z, i = gpujit.tensor(1.5), gpujit.tensor(0)
+    for d in (0, -1):
+        with pytest.raises(IndexError, match="Dimension specified as 0 but tensor has no "
+                                             "dimensions"):
+            gpujit.take_along_dim(z, i, d)
+        with pytest.raises(IndexError, match=r"expected to be in range of \[-1, 0\], but got 1"):
+            z.repeat_interleave(2, dim=d)
+        for reps in (gpujit.tensor([2]), gpujit.tensor(2)):
+            with pytest.raises(IndexError, match=f"Dimension specified as {d} but tensor has "
+                                                 f"no dimensions"):
+                z.repeat_interleave(reps, dim=d)
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-1, 0\], but got 1"):
+        gpujit.take_along_dim(z, i, 1)
+    with pytest.raises(IndexError, match="Dimension specified as 1 but tensor has no dim"):
+        z.repeat_interleave(gpujit.tensor([2]), dim=1)
+    assert gpujit.take_along_dim(z, i).tolist() == [1.5]
+    assert z.repeat_interleave(2).tolist() == [1.5, 1.5]
+    x = gpujit.tensor([3.0, 1.0, 2.0])
+    assert gpujit.take_along_dim(x, x.argsort(0), 0).tolist() == [1.0, 2.0, 3.0]
+    assert x.repeat_interleave(2, dim=0).tolist() == [3.0, 3.0, 1.0, 1.0, 2.0, 2.0]
+
+    def f(a):
+        return a.repeat_interleave(2, dim=0).sum() + gpujit.take_along_dim(a, a.argsort(0), 0)
+    s = gpujit.jit.script(f)
+    for _ in range(2):
+        assert s(x).tolist() == [13.0, 14.0, 15.0]
+        with pytest.raises(IndexError):
+            s(z)
