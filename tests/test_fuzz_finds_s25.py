@@ -223,3 +223,50 @@ def test_take_along_dim_and_repeat_interleave_with_a_dim_refuse_a_0_dim_self():
         assert s(x).tolist() == [13.0, 14.0, 15.0]
         with pytest.raises(IndexError):
             s(z)
+
+
+def _welford_mean_ref(row):
+    """PyTorch's var_mean mean: a sequential Welford update over the row."""
+    mean = 0.0
+    with np.errstate(invalid="ignore"):
+        for k, v in enumerate(row, 1):
+            mean = mean + (v - mean) / k
+    return mean
+
+
+def test_var_mean_and_std_mean_give_welford_s_nan_mean_after_an_infinity():
+    # (extended mode 2, seed 25524 k9) torch.var_mean(v, -1)[1] of [4.4, 1.9, inf, 0.8] is
+    # nan in PyTorch (its Welford update: inf, then 0.8 - inf ...), inf in gpujit (the
+    # sum's mean); the program's `if bool(v6.sum() > -1.3)` took the other branch. An
+    # infinity last in the reduced slice leaves the mean +-inf; torch.mean is the sum's
+    inf = float("inf")
+    rows = [[4.4, 1.9, inf, 0.8], [1.0, 2.0, inf], [inf, 1.0], [1.0, -inf], [inf, inf],
+            [-inf, 2.0, 3.0], [inf], [1.0, 2.0]]
+    for row in rows:
+        want = _welford_mean_ref(np.array(row, np.float64))
+        for fn in (gpujit.var_mean, gpujit.std_mean):
+            for dt in (gpujit.float32, gpujit.float64):
+                got = fn(gpujit.tensor(row, dtype=dt), 0)[1].item()
+                assert (np.isnan(got) and np.isnan(want)) or got == want, (row, fn, got, want)
+        assert gpujit.mean(gpujit.tensor(row)).item() == np.mean(np.array(row, np.float32))
+    a = np.array([[1.0, inf, 2.0], [inf, 1.0, 1.0]], np.float32)
+    t = gpujit.from_numpy(a)
+    for dim in (0, 1):
+        want = [_welford_mean_ref(r) for r in np.moveaxis(a.astype(np.float64), dim, -1)]
+        got = gpujit.var_mean(t, dim)[1].numpy()
+        np.testing.assert_array_equal(got, np.array(want, np.float32))
+        got = gpujit.std_mean(t.t().contiguous().t(), dim, keepdim=True)[1].numpy()
+        np.testing.assert_array_equal(got, np.expand_dims(np.array(want, np.float32), dim))
+    got = gpujit.var_mean(t)[1].item()             # all dims: in index order
+    assert np.isnan(got)
+    got = gpujit.var_mean(t[:1, :2].flip(1), correction=0)[1].item()     # [inf, 1]
+    assert np.isnan(got)
+    assert gpujit.var_mean(t[:1, :2], [0, 1])[1].item() == inf          # [1, inf]
+
+    def f(x):
+        v, m = gpujit.var_mean(x, -1)
+        return m * 2
+    s = gpujit.jit.script(f)
+    for _ in range(3):
+        assert np.isnan(s(gpujit.tensor([4.4, 1.9, inf, 0.8])).item())
+        assert s(gpujit.tensor([4.0, 2.0])).item() == 6.0
