@@ -270,3 +270,27 @@ def test_var_mean_and_std_mean_give_welford_s_nan_mean_after_an_infinity():
     for _ in range(3):
         assert np.isnan(s(gpujit.tensor([4.4, 1.9, inf, 0.8])).item())
         assert s(gpujit.tensor([4.0, 2.0])).item() == 6.0
+
+
+def test_addcdiv_refuses_integer_tensor1_and_tensor2_whatever_self_is():
+    # (extended mode 2, seed 25522 k9) torch.addcdiv(float, int64, int64) raises in PyTorch
+    # (tensor1 and tensor2 both integer or bool: "Integer division with addcdiv is no
+    # longer supported"); gpujit checked the promoted type of all three, float here
+    fl, i = gpujit.ones(3), gpujit.ones(3, dtype=gpujit.int64)
+    b = gpujit.ones(3, dtype=gpujit.bool)
+    for args in ((fl, i, i), (fl, b, b), (i, i, i), (fl, i, gpujit.tensor(2))):
+        with pytest.raises(RuntimeError, match="Integer division with addcdiv is no longer "
+                                               "supported, and in a future  release"):
+            gpujit.addcdiv(*args, value=0.5)
+        with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
+            args[0].clone().addcdiv_(*args[1:])
+    assert gpujit.addcdiv(fl, i, fl * 4, value=0.5).tolist() == [1.125] * 3
+    assert gpujit.addcdiv(fl, fl * 2, i).tolist() == [3.0] * 3
+
+    def f(x, t1, t2):
+        return gpujit.addcdiv(x * 2, t1, t2 + 1) + 1
+    s = gpujit.jit.script(f)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
+            s(fl, i, i)
+        assert s(fl, fl, i).tolist() == [3.5] * 3
