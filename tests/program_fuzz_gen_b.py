@@ -348,3 +348,260 @@ def program_b(seed, **kw):
     g = ProgramGenB(seed, **kw)
     src = g.program()
     return src, not g.data_dependent
+
+
+# ------------------------------------------------------------------ the extended sub-mode
+# (program_bx: session 25) op families the modes above do not draw. ProgramGenBX adds its
+# statements to ProgramGenB's mix and its pointwise steps to the corner ops, so mode 2's
+# seeds (program_b) keep their programs. Templates: {a} the value (float), {b} a float
+# operand broadcasting into it, {s} the float argument.
+_F = "torch.nn.functional."
+_EXT_F = [
+    ("torch.addcdiv({a}, {b}, {b}.abs() + 1, value=0.5)", "f"),
+    ("torch.addcmul({a}, {b}, {a}, value=-2)", "f"), ("torch.lerp({a}, {b}, {b}.sigmoid())", "f"),
+    ("torch.clamp({a}, min={b})", "f"), ("{a}.clamp_min({b})", "f"), ("{a}.clamp_max(0.5)", "f"),
+    ("torch.clip({a}, -0.5, {s})", "f"), ("{a}.clamp(max={b}.sum())", "f"),
+    ("{a}.masked_fill({b} > 0, {s})", "f"), ("{a}.masked_fill({b} < 0, torch.tensor(2.5))", "f"),
+    ("torch.where({b} > 0, {a}, torch.tensor(-1.0))", "f"),
+    ("torch.where({a} > 0, {a}, {b}.sum())", "f"), ("torch.atan2({a}, {b})", "f"),
+    ("torch.hypot({a}, {b})", "f"), ("torch.logaddexp({a}, {b})", "f"),
+    ("torch.logaddexp2({a}, {b})", "f"), ("torch.xlogy({a}.abs(), {b}.abs())", "f"),
+    ("torch.copysign({a}, {b})", "f"), ("torch.heaviside({a}, {b})", "f"),
+    ("torch.float_power({a}, 2)", "f"), ("torch.square({a})", "f"),
+    ("torch.rsqrt({a}.abs() + 1)", "f"), ("torch.expm1({a}.clamp(-3.0, 3.0))", "f"),
+    ("torch.log1p({a}.abs())", "f"), ("torch.exp2({a}.clamp(-4.0, 4.0))", "f"),
+    ("torch.erf({a})", "f"), ("torch.erfc({a})", "f"), ("torch.sinc({a})", "f"),
+    ("torch.sgn({a})", "f"), ("torch.deg2rad({a})", "f"),
+    ("torch.logit({a}.sigmoid(), eps=1e-6)", "f"), ("torch.log10({a}.abs() + 1)", "f"),
+    ("torch.log2({a}.abs() + 0.5)", "f"), ("torch.asin({a}.clamp(-1.0, 1.0))", "f"),
+    ("torch.atan({a})", "f"), ("torch.cosh({a}.clamp(-3.0, 3.0))", "f"),
+    ("torch.acosh({a}.abs() + 1)", "f"), ("torch.atanh({a}.clamp(-0.9, 0.9))", "f"),
+    ("torch.asinh({a})", "f"), ("torch.sinh({a}.clamp(-3.0, 3.0))", "f"),
+    (_F + "softplus({a}, beta=2.0, threshold=1.0)", "f"), (_F + "hardswish({a})", "f"),
+    (_F + "hardsigmoid({a})", "f"), (_F + "mish({a})", "f"), (_F + "elu({a}, alpha=0.5)", "f"),
+    (_F + "selu({a})", "f"), (_F + "celu({a})", "f"), (_F + "leaky_relu({a}, 0.2)", "f"),
+    (_F + "relu6({a})", "f"), (_F + "hardtanh({a}, -0.5, 0.5)", "f"),
+    (_F + "threshold({a}, 0.5, -1.0)", "f"), (_F + "softshrink({a}, 0.5)", "f"),
+    (_F + "hardshrink({a})", "f"), (_F + "logsigmoid({a})", "f"), (_F + "softsign({a})", "f"),
+    (_F + "tanhshrink({a})", "f"),
+    # type promotion with int / bool tensors, 0-dim tensors and Python numbers
+    ("{a}.long() * 1.5", "f"), ("{a}.long() + ({a} > 0)", "i"), ("({a} > 0) + ({b} > 0)", "b"),
+    ("{a}.to(torch.int32) / 2", "f"), ("{a}.long() // ({a}.to(torch.int32).abs() + 1)", "i"),
+    ("{a}.to(torch.int32) * torch.tensor(2.5, dtype=torch.float64)", "f"),
+    ("{a}.long() + torch.tensor(3, dtype=torch.int32)", "i"),
+    ("{a}.half() + torch.tensor(1.0)", "f"), ("{a}.to(torch.int16) * 3", "i"),
+    ("torch.add({a}.long(), {b}, alpha=2)", "f"), ("({a} > 0) * {s}", "f"),
+    ("({a} > 0) - ({b} < 0).long()", "i"), ("{a}.double() * {b}.half()", "f"),
+    ("{a}.long() * torch.tensor(True)", "i"), ("({a} > 0).sum() + {a}", "f"),
+    ("torch.true_divide({a}.long(), {b}.long().abs() + 1)", "f"),
+    ("torch.remainder({a}.long(), 3) * {s}", "f"),
+]
+
+
+class ProgramGenBX(ProgramGenB):
+    """Mode 2 with the extended op families: pointwise (_EXT_F), scans / sorts / order
+    statistics, gather / scatter / index_* with in-range index tensors, norms and moments
+    with dim= / correction= / dtype=, softmax with dtype=, cat / stack / pad / tril and 1-D
+    products."""
+
+    def corner(self, text, cat, shape):
+        r = self.r
+        if cat != "f" or r.random() < 0.4:
+            return ProgramGenB.corner(self, text, cat, shape)
+        tpl, c = r.choice(_EXT_F)
+        b = self.operand_into(shape, "f") or Var(text, shape, cat)
+        return tpl.format(a=f"({text})", b=b.name, s="s"), c
+
+    def st_scan(self):
+        """Scans, sorts, order statistics and index ops along a dim: same-shape results."""
+        r = self.r
+        a = self.pick(lambda v: len(v.shape) >= 1 and v.cat != "b")
+        nd = len(a.shape)
+        d = r.randrange(nd)
+        dd = d - nd if r.random() < 0.4 else d
+        n, sh = a.name, list(a.shape)
+        b = self.operand_into(a.shape, a.cat)
+        bn = b.name if b is not None and b.shape == a.shape else f"({n} * 2)"
+        perm = f"{n}.argsort({dd})"
+        opts = [
+            (f"{n}.cumprod({dd})", a.cat), (f"torch.cumsum({n}, {dd}, dtype=torch.float64)", "f"),
+            (f"torch.cummax({n}, {dd})[0]", a.cat), (f"{n}.cummin({dd}).values", a.cat),
+            (f"torch.cummax({n}, {dd}).indices", "i"),
+            (f"torch.sort({n}, {dd})[0]", a.cat), (f"{n}.sort({dd}, descending=True).values", a.cat),
+            (f"torch.sort({n}, dim={dd}, stable=True)[1]", "i"), (perm, "i"),
+            (f"{n}.gather({dd}, {perm})", a.cat), (f"torch.take_along_dim({n}, {perm}, {dd})", a.cat),
+            (f"torch.zeros_like({n}).scatter_add({dd}, {perm} // 2, {bn})", a.cat),
+            (f"{n}.scatter({dd}, {perm}, {bn})", a.cat),
+            (f"{n}.scatter({dd}, {perm} // 2, 1.5)", a.cat),
+            (f"{n}.index_add({dd}, torch.arange({n}.size({dd})) // 2, {bn})", a.cat),
+            (f"{n}.index_add({dd}, torch.arange({n}.size({dd})).flip(0), {bn}, alpha=2)", a.cat),
+            (f"{n}.index_select({dd}, torch.arange({n}.size({dd})).flip(0))", a.cat),
+            (f"{n}.index_fill({dd}, torch.arange({n}.size({dd})) // 2, -1)", a.cat),
+            (f"{n}.index_copy({dd}, {n}.select({dd}, 0).argsort(0) * 0 + "
+             f"torch.arange({n}.size({dd})).flip(0), {bn})" if nd == 1 else
+             f"{n}.index_copy({dd}, torch.arange({n}.size({dd})).flip(0), {bn})", a.cat),
+            (f"{n}.flip({dd})", a.cat), (f"{n}.roll(-1, {dd})", a.cat),
+        ]
+        if a.cat == "f":
+            opts += [(f"torch.logcumsumexp({n}, {dd})", "f"),
+                     (f"torch.softmax({n}, {dd}, dtype=torch.float64)", "f"),
+                     (f"{n}.log_softmax({dd}, dtype=torch.float64)", "f"),
+                     (f"torch.nn.functional.softmin({n}, {dd})", "f"),
+                     (f"torch.nn.functional.normalize({n}, dim={dd})", "f"),
+                     (f"torch.nn.functional.normalize({n}, p=1.0, dim={dd})", "f"),
+                     (f"{n}.masked_fill({n} > {n}.mean({dd}, keepdim=True), 0.0)", "f"),
+                     (f"{n} - {n}.amax({dd}, keepdim=True)", "f"),
+                     (f"({n} - {n}.mean({dd}, keepdim=True)) / ({n}.std({dd}, keepdim=True, "
+                      f"correction=0) + 1e-5)", "f")]
+        text, cat = r.choice(opts)
+        self.assign(text, sh, cat)
+        if r.random() < 0.5:
+            t, c = self.pointwise(self.vars[-1], r.randint(1, 2))
+            self.assign(t, sh, c)
+
+    def st_stat(self):
+        """Reductions of the families mode 2 does not draw: a dim dropped (or kept)."""
+        r = self.r
+        a = self.pick(lambda v: len(v.shape) >= 1 and v.cat != "b")
+        nd = len(a.shape)
+        d = r.randrange(nd)
+        dd = d - nd if r.random() < 0.4 else d
+        keep = r.random() < 0.35
+        kw = ", keepdim=True" if keep else ""
+        n = a.name
+        fl = n if a.cat == "f" else f"{n}.float()"
+        opts = [
+            (f"torch.std_mean({fl}, {dd}{kw})[0]", "f"), (f"torch.var_mean({fl}, {dd}{kw})[1]", "f"),
+            (f"torch.var_mean({fl}, {dd}, correction=0{kw})[0]", "f"),
+            (f"{fl}.var({dd}, correction=1{kw})", "f"),
+            (f"torch.aminmax({n}, dim={dd}{kw}).min", a.cat),
+            (f"torch.aminmax({n}, dim={dd}{kw})[1]", a.cat),
+            (f"{n}.kthvalue(1, {dd}{kw}).values", a.cat), (f"{n}.kthvalue(1, {dd}{kw})[1]", "i"),
+            (f"{n}.median({dd}{kw}).values", a.cat), (f"torch.median({n}, {dd}{kw})[1]", "i"),
+            (f"{fl}.nanmedian({dd}{kw})[0]", "f"),
+            (f"torch.nansum({fl}, {dd}{kw})", "f"), (f"{fl}.nanmean({dd}{kw})", "f"),
+            (f"torch.count_nonzero({n}, {dd})", "i"), (f"{n}.all({dd}{kw})", "b"),
+            (f"torch.any({n} > 0, {dd}{kw})", "b"),
+            (f"{n}.topk(1, {dd}).values", a.cat),
+            (f"{n}.topk(1, {dd}, largest=False)[1]", "i"),
+            (f"torch.linalg.vector_norm({fl}, 2, {dd}{kw})", "f"),
+            (f"torch.linalg.vector_norm({fl}, float('inf'), [{dd}]{kw})", "f"),
+            (f"{fl}.norm(p=2, dim={dd}{kw})", "f"), (f"torch.norm({fl}, 1, {dd}{kw})", "f"),
+            (f"{fl}.mean({dd}{kw}, dtype=torch.float64)", "f"),
+            (f"{n}.sum({dd}{kw}, dtype=torch.float64)", "f"),
+            (f"{n}.prod({dd}{kw}, dtype=torch.float64)", "f"),
+            (f"torch.max({n}, {dd}{kw})[0]", a.cat), (f"torch.min({n}, {dd}{kw}).indices", "i"),
+            (f"{n}.argmax({dd}{kw})", "i"), (f"torch.logsumexp({fl}, [{dd}]{kw})", "f"),
+            (f"{n}.amax([{dd}]{kw})", a.cat),
+        ]
+        text, cat = r.choice(opts)
+        shape = list(a.shape)
+        if "topk" in text or keep and "count_nonzero" not in text:
+            shape[d] = "1"
+        else:
+            del shape[d]
+        full = r.random() < 0.15
+        if full:
+            text, cat, shape = r.choice([
+                (f"{fl}.median()", "f"), (f"torch.std_mean({fl})[1]", "f"),
+                (f"{fl}.norm(p='fro')", "f"), (f"torch.linalg.vector_norm({fl})", "f"),
+                (f"{fl}.nansum()", "f"), (f"torch.count_nonzero({n})", "i"),
+                (f"{fl}.var(correction=0)", "f"), (f"{n}.amax()", a.cat),
+                (f"{n}.all()", "b"), (f"({n} > 0).any()", "b")]) + ([],)
+        self.assign(text, shape, cat)
+        if r.random() < 0.6:
+            t, c = self.pointwise(self.vars[-1], r.randint(1, 2))
+            b = self.operand_into(tuple(shape)) if shape else self.pick(lambda x: x.cat == "f")
+            if b is not None and r.random() < 0.5:
+                t = f"({t}) + {b.name}" if shape else f"{b.name} * ({t})"
+                sh = shape if shape else list(b.shape)
+                c = "f" if "f" in (c, b.cat) else "i"
+                self.assign(t, sh, c)
+            else:
+                self.assign(t, shape, c)
+
+    def st_combine(self):
+        """cat / stack / pad / tril / triu / products of 1-D values / repeat_interleave."""
+        r = self.r
+        a = self.pick(lambda v: len(v.shape) >= 1)
+        n, sh = a.name, list(a.shape)
+        nd = len(sh)
+        d = r.randrange(nd)
+        same = [v for v in self.vars if v.shape == a.shape and v.cat == a.cat]
+        b = r.choice(same)
+        opts = [(f"torch.cat([{n}, {b.name}], {d})", sh[:d] + [sh[d] + "*2"] + sh[d + 1:]),
+                (f"torch.cat(({n}, {n}[:1]), 0)" if d == 0 else f"torch.cat([{n}, {b.name}], {d})",
+                 [sh[0] + "+1"] + sh[1:] if d == 0 else sh[:d] + [sh[d] + "*2"] + sh[d + 1:]),
+                (f"torch.stack([{n}, {b.name}], {d})", sh[:d] + ["2"] + sh[d:]),
+                (f"torch.stack([{n}, {b.name}], -1)", sh + ["2"]),
+                (f"torch.nn.functional.pad({n}, (1, 2))", sh[:-1] + [sh[-1] + "+3"]),
+                (f"{n}.repeat_interleave(2, dim={d})", sh[:d] + [sh[d] + "x2"] + sh[d + 1:]),
+                (f"{n}.tile((2,))", sh[:-1] + [sh[-1] + "x2"]),
+                (f"{n}.movedim(0, -1)", sh[1:] + sh[:1]), (f"torch.diff({n}, dim={d})",
+                                                           sh[:d] + [sh[d] + "-1"] + sh[d + 1:]),
+                (f"{n}.unflatten({d}, [1, -1])", sh[:d] + ["1", sh[d]] + sh[d + 1:])]
+        if a.cat != "b":
+            opts.append((f"torch.nn.functional.pad({n}, (0, 1), value=-2.0)" if a.cat == "f"
+                         else f"torch.nn.functional.pad({n}, (2, 0), value=3)",
+                         sh[:-1] + [sh[-1] + ("+1" if a.cat == "f" else "+2")]))
+        if nd == 2:
+            opts += [(f"{n}.tril()", sh), (f"torch.triu({n}, 1)", sh), (f"{n}.tril(-1)", sh),
+                     (f"{n}.swapaxes(0, 1)", sh[::-1]), (f"{n}.swapdims(1, 0).contiguous()", sh[::-1]),
+                     (f"torch.nn.functional.pad({n}, (1, 0, 0, 2), value=0.5)" if a.cat == "f"
+                      else f"{n}.tril(1)", [sh[0] + "+2", sh[1] + "+1"] if a.cat == "f" else sh)]
+        if nd == 1 and a.cat == "f":
+            fb = self.pick(lambda v: v.shape == a.shape and v.cat == "f") or a
+            opts += [(f"torch.outer({n}, {fb.name})", sh + sh), (f"torch.dot({n}, {fb.name})", []),
+                     (f"torch.einsum('i,j->ij', {n}, {fb.name})", sh + sh),
+                     (f"torch.cumulative_trapezoid({n})", [sh[0] + "-1"]),
+                     (f"torch.trapezoid({n})", [])]
+        if nd == 2 and a.cat == "f":
+            v1 = self.pick(lambda v: v.shape == (sh[1],) and v.cat == "f")
+            if v1 is not None:
+                opts += [(f"torch.mv({n}, {v1.name})", [sh[0]]),
+                         (f"torch.einsum('ij,j->i', {n}, {v1.name})", [sh[0]]),
+                         (f"torch.addmv({n}[:, 0], {n}, {v1.name}, beta=0.5)", [sh[0]])]
+            opts += [(f"torch.addmm({n}.t() @ {n}, {n}.t(), {b.name}, alpha=0.5)" if b.cat == "f"
+                      else f"{n}.t() @ {n}", [sh[1], sh[1]]),
+                     (f"torch.einsum('ij,kj->ik', {n}, {b.name})" if b.cat == "f"
+                      else f"{n} @ {n}.t()", [sh[0], sh[0]]),
+                     (f"torch.cdist({n}, {b.name})" if b.cat == "f" else f"{n}.t()",
+                      [sh[0], sh[0]] if b.cat == "f" else sh[::-1]),
+                     (f"torch.nn.functional.cosine_similarity({n}, {b.name}, dim={d})"
+                      if b.cat == "f" else f"{n}.sum({d})", sh[:d] + sh[d + 1:])]
+        text, shape = r.choice(opts)
+        self.assign(text, shape, a.cat if "einsum" not in text else "f",
+                    expanded=a.expanded and ("swap" in text or "move" in text or "unflatten" in text))
+        if r.random() < 0.5:
+            t, c = self.pointwise(self.vars[-1], r.randint(1, 2))
+            self.assign(t, shape, c)
+
+    def program(self):
+        r = self.r
+        self.nret = r.randint(1, 3)
+        stmts = [self.st_pointwise] * 3 + [self.st_scan] * 3 + [self.st_stat] * 3 + [
+            self.st_combine] * 2 + [self.st_reduce_b, self.st_matmul, self.st_split,
+                                    self.st_shape_ops, self.st_view, self.st_inplace,
+                                    self.st_inplace_view, self.st_if, self.st_for,
+                                    self.st_list, self.st_optional, self.st_early_return]
+        for _ in range(r.randint(3, self.max_stmts)):
+            fn = r.choice(stmts)
+            if fn == self.st_early_return:
+                if len(self.vars) < 4:
+                    continue
+                self.rets = [r.choice(self.vars).name for _ in range(self.nret)]
+            fn()
+        self.st_pointwise()
+        outs = [self.vars[-1].name] + [r.choice(self.vars).name for _ in range(self.nret - 1)]
+        self.emit(f"return {', '.join(outs)}")
+        head = ("def f(x0: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, "
+                "o: Optional[torch.Tensor], s: float, n: int):\n")
+        body = re.sub(r"_i % (\w+)\.size\(0\)", r"_i % max(\1.size(0), 1)", "\n".join(self.lines))
+        return head + _finite_gelu(body) + "\n"
+
+
+def program_bx(seed, **kw):
+    """(source text, traceable) for a seed, in the extended sub-mode of mode 2."""
+    g = ProgramGenBX(seed, **kw)
+    src = g.program()
+    return src, not g.data_dependent

@@ -196,6 +196,11 @@ def _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script):
         want_s, err_s = _run(t_script, ts_args)
         if (err is None) != (err_s is None):    # TorchScript differs from eager: skip
             continue
+        if "returns multiple views" in str(err):
+            # an in-place write into a piece of split/chunk/unbind with an operand that
+            # requires grad (an in-program leaf): PyTorch refuses it, gpujit differentiates
+            # it (test_program_fuzz_s22's docstring; mode 3, seed 25011 k3)
+            continue
         eager_raised = False
         for label, fn in (("eager", g_fn), ("script", g_script)):
             g_args = inputs(call, gpujit)

@@ -421,6 +421,11 @@ def setitem(t, index, value):
             while shape[:1] == (1,):
                 shape = shape[1:]
             value = value.view(shape)
+        if shape != tuple(view.shape):
+            # then expands it to the view's shape (expand_inplace) before copy_: the
+            # expanded value is not dense, so copy_'s overlap check lets a value that is a
+            # piece of the written memory through (x[1:] = x[1:2]), as PyTorch does
+            value = value.expand(tuple(view.shape))
         OPS["aten::copy_"].public(view, value)
     else:
         OPS["aten::index_put_"].public(view, indices, value)

@@ -214,6 +214,30 @@ def _check_scalars(d, beta, alpha):
                            "floating point number.")
 
 
+_C_INT_NAMES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
+                "uint8": "uint8_t"}
+
+
+def _integral_scalars(d, beta, alpha):
+    """beta and alpha as the addmm family's integer kernels read them (Scalar::to<T>):
+    a float is truncated toward zero, and one outside T's range (or nan, inf) is
+    PyTorch's overflow error; numbers pass for other dtypes (addr refuses floats for
+    integer tensors: _check_scalars)."""
+    if d.category != _dt.INTEGRAL:
+        return beta, alpha
+    out = []
+    for v in (beta, alpha):
+        if isinstance(v, float):
+            info = np.iinfo(d.np)
+            if v != v or v < info.min or v > info.max:
+                raise RuntimeError(f"value cannot be converted to type "
+                                   f"{_C_INT_NAMES.get(d.name, d.name + '_t')} without "
+                                   f"overflow")
+            v = int(v)
+        out.append(v)
+    return tuple(out)
+
+
 def _self_dtype(d, d2):
     if d is not d2:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got {d.short_name} "
@@ -224,7 +248,7 @@ def _add_product(xp, self, p, beta, alpha):
     """beta * self + alpha * p, self broadcast to p; beta == 0 ignores self (NaN too)."""
     _self_dtype(_dtn(self.dtype), _dtn(p.dtype))
     expand_shape(self.shape, p.shape)
-    _check_scalars(_dtn(p.dtype), beta, alpha)
+    beta, alpha = _integral_scalars(_dtn(p.dtype), beta, alpha)
     out = p.dtype
     if out == _F16:
         p = p.astype(_F32)

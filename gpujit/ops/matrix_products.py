@@ -176,7 +176,7 @@ def _addmv_check(ds, shapes):
 
 def _addmv_meta(self, mat, vec, beta=1, alpha=1):
     shape = _addmv_check((self.dtype, mat.dtype, vec.dtype), (self.shape, mat.shape, vec.shape))
-    _la._check_scalars(mat.dtype, beta, alpha)
+    _la._integral_scalars(mat.dtype, beta, alpha)
     return TensorMeta(mat.dtype, shape, mat.device)
 
 

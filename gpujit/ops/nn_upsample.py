@@ -281,10 +281,12 @@ def _shuffle(xp, x, r, up):
         oc = c // (r * r)
         y = x.reshape(lead + (oc, r, r, h, w))
         y = y.transpose(tuple(range(k)) + (k, k + 3, k + 1, k + 4, k + 2))
-        return xp.ascontiguousarray(y).reshape(lead + (oc, h * r, w * r))
+        # (a copy always: ascontiguousarray hands back x's memory when the shuffle moves
+        # nothing, r = 1, and PyTorch's result is a new tensor)
+        return y.copy(order="C").reshape(lead + (oc, h * r, w * r))
     y = x.reshape(lead + (c, h // r, r, w // r, r))
     y = y.transpose(tuple(range(k)) + (k, k + 2, k + 4, k + 1, k + 3))
-    return xp.ascontiguousarray(y).reshape(lead + (c * r * r, h // r, w // r))
+    return y.copy(order="C").reshape(lead + (c * r * r, h // r, w // r))
 
 
 @op("aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor", tags=_NN,

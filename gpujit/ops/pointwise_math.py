@@ -17,7 +17,6 @@ from .meta import TensorMeta
 from .registry import op
 from .scalar import tie_first as _tie_first
 from .registry import derivative as _derivative
-from .registry import nondifferentiable as _nondifferentiable
 from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor, _keep,
                         _pow_grad, _short, _zero_grad, power)
 
@@ -370,6 +369,17 @@ def heaviside(xp, self, values):
         xp.result_type(self, values))
 
 
+def _heaviside_dtypes(kinds):
+    """PyTorch's heaviside meta: self and values of one dtype (no promotion, 0-dim values
+    too)."""
+    if len(kinds) == 2 and kinds[0][0] is not kinds[1][0]:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different "
+                           "dtypes.")
+
+
+heaviside.op.check_kinds = heaviside.op.inplace_variant.check_kinds = _heaviside_dtypes
+
+
 @op("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) "
     "-> Tensor", tags=_PW, inplace=True,
     scalar="where(isnan({self}), ifnone({nan}, 0), where(isinf({self}), where({self} > 0, "
@@ -552,7 +562,16 @@ def _float_power_grad(grad, self, exponent, result):
     return _pow_grad(grad, self, exponent, result, None)
 
 
-_nondifferentiable(nextafter, reason="a step to the next representable number (PyTorch does "
-                                     "not implement its derivative)")
-_nondifferentiable(heaviside, reason="a step function (PyTorch does not differentiate "
-                                     "heaviside either)")
+@_derivative(nextafter)
+def _nextafter_grad(grad, self, other, needs_grad):
+    """PyTorch's: the gradient passes to self where self != other (0 where they are equal,
+    the result being other itself: an inf or nan gradient too); other gets zeros."""
+    return (grad.masked_fill(self == other, 0) if needs_grad[0] else None,
+            _gpujit().zeros_like(grad) if needs_grad[1] else None)
+
+
+@_derivative(heaviside)
+def _heaviside_grad(grad):
+    """PyTorch records heaviside (its output requires grad) and refuses the backward
+    (derivatives.yaml: not_implemented)."""
+    raise RuntimeError("derivative for aten::heaviside is not implemented")

@@ -153,16 +153,26 @@ for _d in (addcmul.op, addcmul.op.inplace_variant):
     _d.checked_scalars = frozenset(("value",))
 
 
+_ADDCDIV_INT = (
+    "Integer division with addcdiv is no longer supported, and in a future  release "
+    "addcdiv will perform a true division of tensor1 and tensor2. The historic "
+    "addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / "
+    "tensor2)).to(input.dtype) for integer inputs and as (input + value * tensor1 / "
+    "tensor2) for float inputs. The future addcdiv behavior is just the latter "
+    "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+
+
 def _addcdiv_types(ct, value):
     if ct.category != _dt.FLOATING:
-        raise RuntimeError(
-            "Integer division with addcdiv is no longer supported, and in a future release "
-            "addcdiv will perform a true division of tensor1 and tensor2. The historic "
-            "addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / "
-            "tensor2)).to(input.dtype) for integer inputs and as (input + value * tensor1 / "
-            "tensor2) for float inputs. The future addcdiv behavior is just the latter "
-            "implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+        raise RuntimeError(_ADDCDIV_INT)
     return ct, ct
+
+
+def _addcdiv_kinds(kinds):
+    """PyTorch refuses tensor1 and tensor2 both integer or bool, whatever self is (a
+    float self does not make it a true division)."""
+    if len(kinds) >= 3 and all(k[0].category != _dt.FLOATING for k in kinds[1:3]):
+        raise RuntimeError(_ADDCDIV_INT)
 
 
 @op("aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
@@ -171,6 +181,9 @@ def _addcdiv_types(ct, value):
 def addcdiv(xp, self, tensor1, tensor2, value=1):
     s, t1 = _f32(self), _f32(tensor1)
     return s + value * t1 / tensor2 if value != 1 else s + t1 / tensor2
+
+
+addcdiv.op.check_kinds = addcdiv.op.inplace_variant.check_kinds = _addcdiv_kinds
 
 
 # --------------------------------------------------------------------------------------

@@ -77,8 +77,12 @@ def _check_dim_nonempty(name, a, d):
 
 
 def _doubling_scan(xp, a, fn):
-    """Inclusive scan of the binary op fn along the last axis in log2(n) steps."""
+    """Inclusive scan of the binary op fn along the last axis in log2(n) steps: a new
+    array (for n <= 1 too, where no step runs: cummax / cummin / logcumsumexp along a dim
+    of size 1 returned their input's memory, so a write into the result changed it)."""
     n = a.shape[-1]
+    if n <= 1:
+        return a.copy()
     k = 1
     while k < n:
         a = xp.concatenate([a[..., :k], fn(a[..., k:], a[..., :-k])], axis=-1)

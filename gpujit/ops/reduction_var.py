@@ -14,7 +14,27 @@ from .reduction import (_RED, _F16, _F32, _axes, _count, _var_check, _meta, _red
                         _reduced_count, _keep)
 
 
-def _var_mean(xp, a, dim, correction, keepdim, sqrt):
+def _welford_mean(xp, x, axes, m):
+    """The mean as PyTorch's var_mean/std_mean give it (m: the mean, reduced dims kept):
+    its Welford update reads (value - mean so far), so an infinity followed by any other
+    element of the reduced slice (in index order) makes the mean nan (inf - inf), where
+    the sum's mean is +-inf; an infinity last leaves it +-inf."""
+    if x.dtype.kind != "f" or x.ndim == 0:
+        return m
+    nd = x.ndim
+    red = tuple(range(nd)) if axes is None else axes
+    lead = [d for d in range(nd) if d not in red]
+    n = math.prod(x.shape[d] for d in red)
+    if n < 2 or x.size == 0:
+        return m
+    flat = xp.transpose(x, lead + list(red)).reshape(tuple(x.shape[d] for d in lead) + (n,))
+    early = xp.isinf(flat[..., :-1]).any(-1)
+    if not bool(early.any()):
+        return m
+    return xp.where(early.reshape(m.shape), math.nan, m)
+
+
+def _var_mean(xp, a, dim, correction, keepdim, sqrt, with_mean=False):
     """(variance or its sqrt, mean) with divisor max(N - correction, 0), as torch."""
     _var_check(_dt._FROM_NP[a.dtype])
     axes = _axes(dim, a.ndim)
@@ -31,6 +51,8 @@ def _var_mean(xp, a, dim, correction, keepdim, sqrt):
         v = (d * d).sum(axes, keepdims=keepdim) / (n - c if n > c else 0)
     if sqrt:
         v = xp.sqrt(v)
+    if with_mean:
+        m = _welford_mean(xp, x, axes, m)
     if not keepdim:
         m = m.reshape(v.shape)
     return xp.asarray(v).astype(out, copy=False), xp.asarray(m).astype(out, copy=False)
@@ -48,7 +70,7 @@ def _declare_var(name):
     pub = {"method": not with_mean}   # var_mean/std_mean are functions only, as torch
 
     def compute(xp, a, dim, correction, keepdim):
-        v, m = _var_mean(xp, a, dim, correction, keepdim, name.startswith("std"))
+        v, m = _var_mean(xp, a, dim, correction, keepdim, name.startswith("std"), with_mean)
         return (v, m) if with_mean else v
 
     def meta(self, dim=None, keepdim=False):

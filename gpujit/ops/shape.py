@@ -365,13 +365,26 @@ def _ri_rule(shape, repeats, dim):
     if dim is None:
         n = _numel(shape)
         return (None if repeats is None or None in shape else n * repeats,)
+    if not shape:
+        _ri_zero_dim(repeats is None, dim)
     d = wrap_dim(dim, len(shape))
     shape = tuple(shape) or (1,)
     return tuple((None if repeats is None or s is None else s * repeats) if i == d else s
                  for i, s in enumerate(shape))
 
 
+def _ri_zero_dim(by_tensor, dim):
+    """PyTorch's errors for a 0-dim self with a dim: repeats a tensor reads
+    self.size(dim); an int unsqueezes self at dim + 1 (dim wrapped first: 1)."""
+    if by_tensor:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    wrap_dim(dim, 0)
+    raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+
+
 def _repeat_interleave(xp, self, repeats, dim):
+    if dim is not None and self.ndim == 0:
+        _ri_zero_dim(not isinstance(repeats, int), dim)
     a = self.reshape(-1) if dim is None else self
     d = 0 if dim is None else wrap_dim(dim, self.ndim)
     if a.ndim == 0:

@@ -44,7 +44,8 @@ def _tad_rule(self_shape, idx_shape, idx_dt, dim):
                            f"input, and {len(idx_shape)} dimensions for indices")
     d = wrap_dim(dim, len(self_shape))
     if not self_shape:
-        return d, ()
+        # PyTorch reads indices.size(dim) of the 0-dim indices (_take_along_dim_helper)
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
     s, i = list(self_shape), list(idx_shape)
     s[d] = idx_shape[d]
     idx_b = broadcast_shapes(tuple(s), tuple(idx_shape))
@@ -55,7 +56,7 @@ def _tad_rule(self_shape, idx_shape, idx_dt, dim):
 
 def _tad_meta(self, indices, dim=None):
     d, shapes = _tad_rule(self.shape, indices.shape, indices.dtype, dim)
-    shape = shapes if d is None or not self.shape else shapes[0]
+    shape = shapes if d is None else shapes[0]
     return TensorMeta(self.dtype, shape, self.device)
 
 
@@ -70,9 +71,6 @@ def take_along_dim(xp, self, indices, dim=None):
         idx = indices.reshape(-1)
         check_bounds(xp, idx, flat.shape[0], 0)
         return xp.take(flat, idx) if idx.size else xp.empty((0,), self.dtype)
-    if self.ndim == 0:
-        check_bounds(xp, indices, 1, 0)
-        return self.copy()
     idx_shape, self_shape = shapes
     idx = xp.broadcast_to(indices, idx_shape)
     if idx.size == 0:

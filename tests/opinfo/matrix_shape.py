@@ -320,8 +320,8 @@ ADDMV = OpInfo(
             ErrorSample(rand(3, 1), rand(3, 4), rand(4), match="vector \\+ matrix @ vector "
                         "expected, got 2, 2, 1"),
             ErrorSample(rand(3, dtype=I64), rand(3, 4, dtype=I64), rand(4, dtype=I64),
-                        alpha=1.5, match="For integral input tensors, argument alpha must "
-                        "not be a floating point number.")])
+                        alpha=float("inf"), match="value cannot be converted to type "
+                        "int64_t without overflow")])
 
 
 def _addr_ref(s, a, b, beta=1, alpha=1):

@@ -677,8 +677,17 @@ MORE = [
                                                                  high=3.0)) + [
         Sample(np.array([0.0, 0.0, 2.0, -1.5], F32), np.array([0.0, NAN, -1.0, 0.5], F32))],
         _xlogy_ref),
-    info("aten::heaviside", binary_samples(NO_BOOL, _same, bool_operands=False),
-         _heaviside_ref),
+    # (self and values of one dtype: PyTorch's heaviside does not promote)
+    info("aten::heaviside", [x for x in binary_samples(NO_BOOL, _same, bool_operands=False)
+                             if all(isinstance(a, np.ndarray) for a in x.args)
+                             and x.args[0].dtype == x.args[1].dtype],
+         _heaviside_ref,
+         errors=[ErrorSample(arr(3, 4, dtype=F32), arr(3, 4, dtype=F64),
+                             match="heaviside is not yet implemented for tensors with "
+                                   "different dtypes"),
+                 ErrorSample(arr(3, 4, dtype=F32), np.asarray(np.float64(2.0)),
+                             match="heaviside is not yet implemented")],
+         grad=False),    # (recorded, its backward refused: PyTorch's not_implemented)
 ]
 
 OPINFOS = ARITH + MATH + ROUNDING + CLAMP + COMPARE + LOGICAL + BLEND + MORE
