@@ -590,10 +590,17 @@ class GenE:
         elif t == STR:
             op, rhs = "+=", self.expr(STR, 1)
         else:
-            op, rhs = "+=", self.expr(LI, 1)
+            op, rhs = "+=", self.self_free(v, self.expr(LI, 1))
         self.emit(f"{v} {op} {rhs}")
         self.use(v)
         return 1
+
+    @staticmethod
+    def self_free(v, rhs):
+        """`v += v` in TorchScript moves the elements out of the list it appends (it gives
+        [1, 2, None, None]; extend(v) copies them): a copy on the right keeps to what
+        both answer alike."""
+        return f"{v}[:]" if rhs == v else rhs
 
     def s_list_method(self):
         r = self.r
@@ -635,7 +642,8 @@ class GenE:
                       f"{self.expr(el, 1)}")
             self.declare(w, el)
         elif k == 11:
-            self.emit(f"{v} += {self.expr(t, 1)}" if v not in self.readonly else "pass")
+            self.emit(f"{v} += {self.self_free(v, self.expr(t, 1))}"
+                      if v not in self.readonly else "pass")
         elif k == 12:
             w = self.fresh()
             self.emit(f"{w} = {v}.copy()")
@@ -646,6 +654,10 @@ class GenE:
             w = self.fresh()
             self.emit(f"{w} = {v}[{r.choice(['1:', ':-1', '::2', '::-1', '1::2', '-2:'])}]")
             self.declare(w, t)
+        if k <= 9 or k in (11, 13):
+            # the mutated list reaches the trace: TorchScript's dead code elimination
+            # drops a mutation (and the index that raises in it) of a list not used later
+            self.use(v)
         return 1
 
     def s_dict_method(self):
@@ -708,6 +720,8 @@ class GenE:
             w = self.fresh()
             self.emit(f"{w} = len({v})")
             self.declare(w, INT)
+        if k in (0, 1, 4, 5, 6):
+            self.use(v)     # (the mutated dict reaches the trace, as a list's above)
         return 1
 
     def block(self, budget, setup=None):
