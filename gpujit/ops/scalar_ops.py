@@ -554,6 +554,29 @@ def hash_generic(xp, value):
 PYTHON_VALUED.add("aten::hash.generic")
 
 
+@_scalar_op("aten::__range_length(int lo, int hi, int step) -> int")
+def range_length(xp, lo, hi, step):
+    """len(range(lo, hi, step)): the trip count of a loop over a range whose step is not a
+    constant (TorchScript's op; a zero step raises its RuntimeError). As TorchScript's, on
+    int64s: the distance wraps around where it leaves int64's range."""
+    if step == 0:
+        raise RuntimeError("range() arg 3 must not be zero")
+    if step > 0 and lo < hi:
+        d, k = int64(hi - 1 - lo), step
+    elif step < 0 and lo > hi:
+        d, k = int64(lo - 1 - hi), int64(-step)
+    else:
+        return 0
+    q = abs(d) // abs(k)            # (C++'s division: truncated toward zero)
+    return 1 + (q if (d < 0) == (k < 0) else -q)
+
+
+@_scalar_op("aten::__derive_index(int index, int start, int step) -> int")
+def derive_index(xp, index, start, step):
+    """The index-th element of range(start, ..., step): start + index * step."""
+    return int64(start + index * step)
+
+
 # overloads a call resolves to only when named (torch.ops.aten.pow.int_to_int), never by
 # matching argument types: `n ** k` on ints is aten::pow.int, a float, as in TorchScript
 EXPLICIT_ONLY = {"aten::pow.int_to_int"}
