@@ -4,6 +4,9 @@ run by tests/test_program_fuzz_s24b.py) in session 25 (helper b25), minimised; t
 values are PyTorch's (2.13 on x86-64) or Python's / NumPy's, written out."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
 import gpujit
@@ -59,3 +62,72 @@ def test_range_with_a_run_time_step_in_a_scripted_function():
     assert f(-1, -1) == 0
     with pytest.raises(RuntimeError, match="must not be zero"):
         f(9, 0)
+
+
+def test_scripted_torch_tensor_of_floats_goes_through_the_default_dtype():
+    # (seed 25405*100003+5) float(torch.tensor([v * 0.25 for v in fs],
+    # dtype=torch.float64).sum().item()) of -2.5e300 gave -6.25e299; TorchScript's
+    # aten::tensor stores float data in the default dtype (float32) and casts that tensor
+    # to dtype: -inf. A float number is stored with a checked conversion (1e300 raises);
+    # `x[i] = v` on a double tensor goes through the same op
+    cu = gpujit.jit.CompilationUnit('''
+def lst(fs: List[float]) -> float:
+    return float(gpujit.tensor(fs, dtype=gpujit.float64).sum().item())
+
+def nested(fs: List[float]) -> float:
+    return float(gpujit.tensor([fs, fs], dtype=gpujit.float64)[1, 0].item())
+
+def num(x: float) -> float:
+    return float(gpujit.tensor(x, dtype=gpujit.float64).item())
+
+def to_int(fs: List[float]) -> List[int]:
+    r: List[int] = gpujit.tensor(fs, dtype=gpujit.int64).tolist()
+    return r
+
+def ints(xs: List[int]) -> List[float]:
+    r: List[float] = gpujit.tensor(xs, dtype=gpujit.float64).tolist()
+    return r
+
+def store(x: Tensor, v: float) -> Tensor:
+    x[0] = v
+    x[1:2] = v
+    return x
+''')
+    f32 = lambda v: float(np.float32(v))       # noqa: E731
+    assert cu.lst([0.1]) == f32(0.1) == 0.10000000149011612
+    assert cu.lst([-2.5e300]) == -math.inf and cu.lst([1e300, 0.5]) == math.inf
+    assert cu.nested([0.1]) == f32(0.1)
+    assert cu.num(0.1) == f32(0.1) and cu.num(math.inf) == math.inf
+    assert math.isnan(cu.num(math.nan))
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float "
+                                           "without overflow"):
+        cu.num(1e300)
+    assert cu.to_int([16777217.0, 1e10, -2.5]) == [16777216, 10000000000, -2]
+    # ints are stored as int64 first: 2**53 + 1 exact in int64, then rounded once
+    assert cu.ints([2 ** 53 + 1, 3]) == [float(2 ** 53), 3.0]
+    x = cu.store(gpujit.zeros(3, dtype=gpujit.float64), 0.1)
+    assert x.tolist() == [f32(0.1), f32(0.1), 0.0]
+    # eager gpujit.tensor is Python's torch.tensor: no float32 step
+    assert gpujit.tensor([0.1], dtype=gpujit.float64).tolist() == [0.1]
+
+
+def test_int_of_a_float_item_is_checked_against_c_int():
+    # TorchScript's int(t.item()) is Scalar.toInt(): a checked conversion to C's 32-bit
+    # int where the Scalar holds a float (an int Scalar is taken whole); int(t) checks
+    # int64
+    cu = gpujit.jit.CompilationUnit('''
+def of_item(x: Tensor) -> int:
+    return int(x.item())
+
+def of_tensor(x: Tensor) -> int:
+    return int(x)
+''')
+    for v in (2.0 ** 31 - 1, -2.0 ** 31, -2147483648.5 + 0.5, 1e9, -2.5):
+        assert cu.of_item(gpujit.tensor(v, dtype=gpujit.float64)) == int(v)
+    for v in (2.0 ** 31, -2147483648.5, 3e9, -1e18, math.nan, math.inf):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type int "
+                                               "without overflow"):
+            cu.of_item(gpujit.tensor(v, dtype=gpujit.float64))
+    assert cu.of_item(gpujit.tensor(2 ** 40)) == 2 ** 40
+    assert cu.of_item(gpujit.tensor(INT64_MIN)) == INT64_MIN
+    assert cu.of_tensor(gpujit.tensor(3e9, dtype=gpujit.float64)) == 3000000000
