@@ -16,6 +16,7 @@ is handed to gpujit and to torch. Programs keep to what torch.jit.script accepts
 f-strings, no comprehension `if` clauses or tuple targets, no sets)."""
 from __future__ import annotations
 
+import ast
 import random
 
 INT, FLT, BOOL, STR = "int", "float", "bool", "str"
@@ -816,17 +817,29 @@ class GenE:
         self.readonly = saved
         return used + 2
 
+    def runtime_cond(self, cond, raises_if):
+        """A raise's condition that does not read a variable is a constant to TorchScript:
+        a raise that is certain makes the function's result dead, and its dead code
+        elimination then drops the ops before it (an `s[0]` that would raise first). The
+        condition gets a term that keeps its truth but only the run knows (len(tr))."""
+        names = {n.id for n in ast.walk(ast.parse(cond, mode="eval"))
+                 if isinstance(n, ast.Name)}
+        if names & set(self.scope.all()):
+            return cond
+        return f"({cond}) and len(tr) >= 0" if raises_if else f"({cond}) or len(tr) < 0"
+
     def s_raise(self):
         r = self.r
         if self.chance(0.5):
             msg = r.choice(['"bad value"', f'"got " + str({self.expr(INT, 1)})', ""])
-            self.emit(f"assert {self.expr(BOOL, 2)}" + (f", {msg}" if msg else ""))
+            cond = self.runtime_cond(self.expr(BOOL, 2), False)
+            self.emit(f"assert {cond}" + (f", {msg}" if msg else ""))
         else:
             exc = r.choice(["ValueError", "RuntimeError", "AssertionError", "IndexError",
                             "KeyError", "TypeError", "Exception"])
             msg = r.choice(['"oops"', f'"n=" + str({self.expr(INT, 1)})',
                             f"{self.expr(STR, 1)}", ""])
-            self.emit(f"if {self.expr(BOOL, 2)}:")
+            self.emit(f"if {self.runtime_cond(self.expr(BOOL, 2), True)}:")
             self.ind += 1
             self.emit(f"raise {exc}({msg})")
             self.ind -= 1

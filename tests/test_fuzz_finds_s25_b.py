@@ -131,3 +131,57 @@ def of_tensor(x: Tensor) -> int:
     assert cu.of_item(gpujit.tensor(2 ** 40)) == 2 ** 40
     assert cu.of_item(gpujit.tensor(INT64_MIN)) == INT64_MIN
     assert cu.of_tensor(gpujit.tensor(3e9, dtype=gpujit.float64)) == 3000000000
+
+
+def test_dict_popitem_removes_the_first_item():
+    # (seed 25408*100003+2) d.popitem() gave the last item inserted (Python's);
+    # TorchScript's aten::popitem removes c10::Dict's first: ('', 3) of
+    # {'': 3, 'ab': 0, 'c': -1}
+    cu = gpujit.jit.CompilationUnit('''
+def pop(d: Dict[str, int]) -> Tuple[Tuple[str, int], Dict[str, int]]:
+    it = d.popitem()
+    return it, d
+
+def built(n: int) -> Tuple[str, int]:
+    d = {"a": 1, "b": 2}
+    d["c"] = n
+    del d["a"]
+    return d.popitem()
+
+def empty(n: int) -> Tuple[str, int]:
+    d: Dict[str, int] = {}
+    return d.popitem()
+''')
+    assert cu.pop({"": 3, "ab": 0, "c": -1}) == (("", 3), {"ab": 0, "c": -1})
+    assert cu.built(3) == ("b", 2)
+    with pytest.raises(KeyError, match="empty"):
+        cu.empty(1)
+
+
+def test_list_times_a_negative_count_raises():
+    # (seed 25408*100003+1) [v] * -1 gave [] (Python's); TorchScript's aten::mul.left_t
+    # reserves len * n elements first: a non-empty list times a negative n raises
+    # (vector::reserve); an empty one gives [], and `xs *= n` clears the list
+    cu = gpujit.jit.CompilationUnit('''
+def left(xs: List[int], n: int) -> List[int]:
+    return xs * n
+
+def right(xs: List[int], n: int) -> List[int]:
+    return n * xs
+
+def comp(s: str, n: int) -> List[str]:
+    return [t + "!" for t in [s] * n]
+
+def inplace(xs: List[int], n: int) -> List[int]:
+    ys = xs
+    ys *= n
+    return xs
+''')
+    for fn in (cu.left, cu.right):
+        assert fn([1, 2], 2) == [1, 2, 1, 2] and fn([], -3) == [] and fn([1], 0) == []
+        with pytest.raises(RuntimeError, match="vector::reserve"):
+            fn([1], -1)
+    with pytest.raises(RuntimeError, match="vector::reserve"):
+        cu.comp("a", -2)
+    assert cu.comp("a", 2) == ["a!", "a!"]
+    assert cu.inplace([1, 2], -1) == [] and cu.inplace([1, 2], 2) == [1, 2, 1, 2]
