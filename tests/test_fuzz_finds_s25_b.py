@@ -185,3 +185,27 @@ def inplace(xs: List[int], n: int) -> List[int]:
         cu.comp("a", -2)
     assert cu.comp("a", 2) == ["a!", "a!"]
     assert cu.inplace([1, 2], -1) == [] and cu.inplace([1, 2], 2) == [1, 2, 1, 2]
+
+
+def test_return_takes_the_declared_type_as_its_hint():
+    # (found while minimising seed 25405*100003+5) `return x.tolist()` was refused
+    # ("Expected type hint for result of tolist()") and `-> Optional[List[int]]:
+    # return []` returned a List[Tensor]; TorchScript compiles a return's expression
+    # with the declared return type as its hint
+    cu = gpujit.jit.CompilationUnit('''
+def tl(x: Tensor) -> List[List[float]]:
+    return x.tolist()
+
+def empty() -> Optional[List[int]]:
+    return []
+
+def nested() -> List[Optional[int]]:
+    return [None, 1]
+''')
+    assert cu.tl(gpujit.ones(2, 2)) == [[1.0, 1.0], [1.0, 1.0]]
+    assert cu.empty() == [] and cu.nested() == [None, 1]
+    with pytest.raises(RuntimeError, match="annotated as having type List\\[float\\]"):
+        gpujit.jit.CompilationUnit('''
+def bad() -> List[float]:
+    return [1, 2]
+''')
