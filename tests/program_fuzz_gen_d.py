@@ -50,7 +50,7 @@ _FACTS = ["torch.relu({h})", "F.gelu({h})", "F.silu({h})", "torch.tanh({h})",
 
 
 class ProgramGenD:
-    def __init__(self, seed, *, max_steps=6):
+    def __init__(self, seed, *, max_steps=6, ext=None):
         self.seed = seed
         self.r = random.Random(seed * 7919 + 24)
         self.max_steps = max_steps
@@ -60,6 +60,12 @@ class ProgramGenD:
         self.finals = []        # class-level Final annotations
         self.n = 0
         self.p = None
+        # the session-25 sub-mode (seeds of GPUJIT_PROGRAM_FUZZ_SEED runs only, from its
+        # own random stream: the fixed seeds' programs are unchanged): attention,
+        # recurrent layers, dilated / grouped / 'same' / transposed convolutions,
+        # upsampling, nn.Parameter attributes, tied weights
+        self.x = random.Random(seed * 104729 + 25)
+        self.ext = ext if ext is not None else (seed > 100000 and self.x.random() < 0.7)
 
     def fresh(self, stem):
         self.n += 1
@@ -164,6 +170,10 @@ class ProgramGenD:
     def step(self, h, shape, kind, body):
         """One forward step on feature h; appends to body; returns (shape, kind)."""
         r = self.r
+        if self.ext and self.x.random() < 0.45:
+            out = self.step_ext(h, shape, kind, body)
+            if out is not None:
+                return out
         w = r.choice(["layer", "layer", "seq", "mlist", "mdict", "res", "cat", "chunk",
                       "buffer", "tattr", "scalar", "flag", "helper", "func", "final"])
         c_dim, c = self.fdim(shape, kind)
@@ -292,6 +302,137 @@ class ProgramGenD:
                 self.init.append(f"self.{k} = {r.choice(['0.5', '1.5'])}")
                 body.append(f"{h} = {h}.clamp(min=-self.{k}, max=self.{k})")
         return shape, kind
+
+    def step_ext(self, h, shape, kind, body):
+        """A step of the session-25 sub-mode, or None where none fits the feature."""
+        x = self.x
+        c_dim, c = self.fdim(shape, kind)
+        opts = ["param", "param"]
+        if kind == "t":
+            opts += ["mha", "encoder", "rnn", "rnn"]
+        if kind == "v":
+            opts += ["tied"]
+        if kind == "i":
+            opts += ["conv_same", "conv_group", "conv_dil", "upsample", "convt", "apool2"]
+        if kind == "s":
+            opts += ["conv_same", "conv_group"]
+        w = x.choice(opts)
+        bshape = {"v": f"{c}", "s": f"{c}, 1", "i": f"{c}, 1, 1", "t": f"{c}"}[kind]
+        if w == "param":
+            name = self.fresh("w")
+            self.init.append(f"self.{name} = nn.Parameter(torch.linspace(-0.5, 1.0, {c})"
+                             f".reshape({bshape}))")
+            body.append(x.choice([f"{h} = {h} * self.{name}",
+                                  f"{h} = {h} + self.{name}.tanh()",
+                                  f"{h} = torch.addcmul({h}, {h}, self.{name})"]))
+            return shape, kind
+        if w == "mha":
+            heads = [k for k in (1, 2, 3) if c % k == 0]
+            name = self.fresh("att")
+            bias = x.choice(["", ", bias=False"])
+            self.init.append(f"self.{name} = nn.MultiheadAttention({c}, {x.choice(heads)}, "
+                             f"batch_first=True{bias})")
+            if x.random() < 0.5:
+                body.append(f"{h} = self.{name}({h}, {h}, {h}, need_weights=False)[0]")
+            else:
+                body += [f"a, aw = self.{name}({h}, {h}, {h})",
+                         f"{h} = a + aw.sum(dim=-1, keepdim=True)"]
+            return shape, kind
+        if w == "encoder":
+            heads = [k for k in (1, 2) if c % k == 0]
+            name = self.fresh("enc")
+            first = x.choice(["", ", norm_first=True"])
+            act = x.choice(["", ", activation='gelu'"])
+            self.init.append(f"self.{name} = nn.TransformerEncoderLayer({c}, "
+                             f"{x.choice(heads)}, dim_feedforward={x.choice([4, 8])}, "
+                             f"dropout=0.0, batch_first=True{first}{act})")
+            body.append(f"{h} = self.{name}({h})")
+            return shape, kind
+        if w == "rnn":
+            name = self.fresh("rnn")
+            cell = x.choice(["LSTM", "GRU", "RNN"])
+            hid = x.choice([2, 3, 4])
+            layers = x.choice([1, 2])
+            bi = x.random() < 0.5
+            self.init.append(f"self.{name} = nn.{cell}({c}, {hid}, num_layers={layers}, "
+                             f"batch_first=True{', bidirectional=True' if bi else ''})")
+            if x.random() < 0.5 or cell != "LSTM":
+                body.append(f"{h} = self.{name}({h})[0]")
+            else:
+                body += [f"o, (hn, cn) = self.{name}({h})",
+                         f"{h} = o + hn.sum(0).unsqueeze(1) * 0.5"
+                         if not bi else f"{h} = o"]
+            return (shape[0], hid * (2 if bi else 1)), kind
+        d = "1d" if kind == "s" else "2d"
+        if w == "conv_same":
+            c2 = x.choice([c, 2, 4])
+            k, dil = x.choice([(3, 1), (3, 2), (2, 1), (1, 1)])
+            name = self.fresh("cs")
+            self.init.append(f"self.{name} = nn.Conv{d}({c}, {c2}, {k}, padding='same', "
+                             f"dilation={dil})")
+            body.append(f"{h} = self.{name}({h})")
+            return (c2,) + tuple(shape[1:]), kind
+        if w == "conv_group":
+            gs = [g for g in (2, 3) if c % g == 0]
+            if not gs:
+                return None
+            g = x.choice(gs)
+            c2 = g * x.choice([1, 2])
+            name = self.fresh("cg")
+            self.init.append(f"self.{name} = nn.Conv{d}({c}, {c2}, 3, padding=1, groups={g}"
+                             f"{x.choice(['', ', bias=False'])})")
+            body.append(f"{h} = self.{name}({h})")
+            return (c2,) + tuple(shape[1:]), kind
+        if w == "conv_dil":
+            new = (shape[0],) + tuple(s_ + 2 - 4 for s_ in shape[1:])
+            if min(new[1:]) < 2:
+                return None
+            name = self.fresh("cd")
+            self.init.append(f"self.{name} = nn.Conv2d({c}, {c}, 3, padding=1, dilation=2, "
+                             f"stride={x.choice([1, 1, 2])})")
+            st = int(self.init[-1].split("stride=")[1][0])
+            new = (c,) + tuple((s_ - 3) // st + 1 for s_ in shape[1:])
+            body.append(f"{h} = self.{name}({h})")
+            return new, kind
+        if w == "upsample":
+            if max(shape[1:]) > 6:
+                return None
+            mode = x.choice(["'nearest'", "'bilinear', align_corners=False",
+                             "'bilinear', align_corners=True"])
+            name = self.fresh("up")
+            self.init.append(f"self.{name} = nn.Upsample(scale_factor=2, mode={mode})")
+            body.append(f"{h} = self.{name}({h})")
+            return (c,) + tuple(2 * s_ for s_ in shape[1:]), kind
+        if w == "convt":
+            if max(shape[1:]) > 6:
+                return None
+            c2 = x.choice([2, 3])
+            k, st, pad = x.choice([(2, 2, 0), (3, 1, 1), (3, 2, 1)])
+            name = self.fresh("ct")
+            self.init.append(f"self.{name} = nn.ConvTranspose2d({c}, {c2}, {k}, stride={st}, "
+                             f"padding={pad})")
+            body.append(f"{h} = self.{name}({h})")
+            return (c2,) + tuple((s_ - 1) * st - 2 * pad + k for s_ in shape[1:]), kind
+        if w == "apool2":
+            o = (x.choice([1, 2, 3]), x.choice([1, 2]))
+            name = self.fresh("ap")
+            self.init.append(f"self.{name} = nn.AdaptiveAvgPool2d({o})")
+            body.append(f"{h} = self.{name}({h})")
+            return (c,) + o, kind
+        if w == "tied":
+            a, b = self.fresh("enc"), self.fresh("dec")
+            k = x.choice([2, 3])
+            self.init += [f"self.{a} = nn.Linear({c}, {k})",
+                          f"self.{b} = nn.Linear({k}, {c}, bias=False)"]
+            if x.random() < 0.5:
+                self.init.append(f"self.{b}.weight = nn.Parameter(self.{a}.weight.t()"
+                                 f".contiguous())")
+                body.append(f"{h} = {h} + self.{b}(torch.tanh(self.{a}({h})))")
+            else:
+                body.append(f"{h} = {h} + F.linear(torch.tanh(self.{a}({h})), "
+                            f"self.{a}.weight.t())")
+            return shape, kind
+        raise AssertionError(w)
 
     def head(self, h, shape, kind, body):
         """Bring the feature to (N, K): flatten/pool then a Linear."""

@@ -16,6 +16,7 @@ is handed to gpujit and to torch. Programs keep to what torch.jit.script accepts
 f-strings, no comprehension `if` clauses or tuple targets, no sets)."""
 from __future__ import annotations
 
+import ast
 import random
 
 INT, FLT, BOOL, STR = "int", "float", "bool", "str"
@@ -590,10 +591,17 @@ class GenE:
         elif t == STR:
             op, rhs = "+=", self.expr(STR, 1)
         else:
-            op, rhs = "+=", self.expr(LI, 1)
+            op, rhs = "+=", self.self_free(v, self.expr(LI, 1))
         self.emit(f"{v} {op} {rhs}")
         self.use(v)
         return 1
+
+    @staticmethod
+    def self_free(v, rhs):
+        """`v += v` in TorchScript moves the elements out of the list it appends (it gives
+        [1, 2, None, None]; extend(v) copies them): a copy on the right keeps to what
+        both answer alike."""
+        return f"{v}[:]" if rhs == v else rhs
 
     def s_list_method(self):
         r = self.r
@@ -635,7 +643,8 @@ class GenE:
                       f"{self.expr(el, 1)}")
             self.declare(w, el)
         elif k == 11:
-            self.emit(f"{v} += {self.expr(t, 1)}" if v not in self.readonly else "pass")
+            self.emit(f"{v} += {self.self_free(v, self.expr(t, 1))}"
+                      if v not in self.readonly else "pass")
         elif k == 12:
             w = self.fresh()
             self.emit(f"{w} = {v}.copy()")
@@ -646,6 +655,10 @@ class GenE:
             w = self.fresh()
             self.emit(f"{w} = {v}[{r.choice(['1:', ':-1', '::2', '::-1', '1::2', '-2:'])}]")
             self.declare(w, t)
+        if k <= 9 or k in (11, 13):
+            # the mutated list reaches the trace: TorchScript's dead code elimination
+            # drops a mutation (and the index that raises in it) of a list not used later
+            self.use(v)
         return 1
 
     def s_dict_method(self):
@@ -708,6 +721,8 @@ class GenE:
             w = self.fresh()
             self.emit(f"{w} = len({v})")
             self.declare(w, INT)
+        if k in (0, 1, 4, 5, 6):
+            self.use(v)     # (the mutated dict reaches the trace, as a list's above)
         return 1
 
     def block(self, budget, setup=None):
@@ -802,17 +817,29 @@ class GenE:
         self.readonly = saved
         return used + 2
 
+    def runtime_cond(self, cond, raises_if):
+        """A raise's condition that does not read a variable is a constant to TorchScript:
+        a raise that is certain makes the function's result dead, and its dead code
+        elimination then drops the ops before it (an `s[0]` that would raise first). The
+        condition gets a term that keeps its truth but only the run knows (len(tr))."""
+        names = {n.id for n in ast.walk(ast.parse(cond, mode="eval"))
+                 if isinstance(n, ast.Name)}
+        if names & set(self.scope.all()):
+            return cond
+        return f"({cond}) and len(tr) >= 0" if raises_if else f"({cond}) or len(tr) < 0"
+
     def s_raise(self):
         r = self.r
         if self.chance(0.5):
             msg = r.choice(['"bad value"', f'"got " + str({self.expr(INT, 1)})', ""])
-            self.emit(f"assert {self.expr(BOOL, 2)}" + (f", {msg}" if msg else ""))
+            cond = self.runtime_cond(self.expr(BOOL, 2), False)
+            self.emit(f"assert {cond}" + (f", {msg}" if msg else ""))
         else:
             exc = r.choice(["ValueError", "RuntimeError", "AssertionError", "IndexError",
                             "KeyError", "TypeError", "Exception"])
             msg = r.choice(['"oops"', f'"n=" + str({self.expr(INT, 1)})',
                             f"{self.expr(STR, 1)}", ""])
-            self.emit(f"if {self.expr(BOOL, 2)}:")
+            self.emit(f"if {self.runtime_cond(self.expr(BOOL, 2), True)}:")
             self.ind += 1
             self.emit(f"raise {exc}({msg})")
             self.ind -= 1

@@ -452,7 +452,12 @@ def float_str(xp, a):
 # a Scalar (what x.item() gives in a graph) to a Python number: after the typed overloads
 @_scalar_op("aten::Int.Scalar(Scalar a) -> int")
 def int_scalar(xp, a):
-    return checked_int(a, "int")
+    """int(x.item()): TorchScript's Scalar.toInt(), a checked conversion to C's 32-bit
+    int where the Scalar holds a float (int(t.item()) of 3e9 raises; an int Scalar is
+    taken whole)."""
+    if isinstance(a, float) and not (a == a and -2.0 ** 31 <= a <= 2.0 ** 31 - 1):
+        raise RuntimeError("value cannot be converted to type int without overflow")
+    return int(a)
 
 
 @_scalar_op("aten::Float.Scalar(Scalar a) -> float")
@@ -552,6 +557,29 @@ def hash_generic(xp, value):
 
 
 PYTHON_VALUED.add("aten::hash.generic")
+
+
+@_scalar_op("aten::__range_length(int lo, int hi, int step) -> int")
+def range_length(xp, lo, hi, step):
+    """len(range(lo, hi, step)): the trip count of a loop over a range whose step is not a
+    constant (TorchScript's op; a zero step raises its RuntimeError). As TorchScript's, on
+    int64s: the distance wraps around where it leaves int64's range."""
+    if step == 0:
+        raise RuntimeError("range() arg 3 must not be zero")
+    if step > 0 and lo < hi:
+        d, k = int64(hi - 1 - lo), step
+    elif step < 0 and lo > hi:
+        d, k = int64(lo - 1 - hi), int64(-step)
+    else:
+        return 0
+    q = abs(d) // abs(k)            # (C++'s division: truncated toward zero)
+    return 1 + (q if (d < 0) == (k < 0) else -q)
+
+
+@_scalar_op("aten::__derive_index(int index, int start, int step) -> int")
+def derive_index(xp, index, start, step):
+    """The index-th element of range(start, ..., step): start + index * step."""
+    return int64(start + index * step)
 
 
 # overloads a call resolves to only when named (torch.ops.aten.pow.int_to_int), never by

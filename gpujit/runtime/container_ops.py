@@ -73,10 +73,24 @@ def _pop(c, k, where=None):
         raise _located(_missing(c, k, pop=True), where) from None
 
 
+def _repeat(c, n):
+    """`xs * n` / `n * xs` (and `s * n`): Python's repetition, except that TorchScript's
+    aten::mul.left_t reserves len(xs) * n elements first: a non-empty list times a
+    negative count raises (C++'s length_error, 'vector::reserve'); `xs *= n` clears."""
+    if n < 0 and isinstance(c, list) and c:
+        raise RuntimeError(f"vector::reserve: a list of {len(c)} elements repeated {n} "
+                           f"times (TorchScript's list * n takes no negative n)")
+    return c * n
+
+
 def _popitem(d, where=None):
-    """dict.popitem(): the last inserted (key, value) pair, removed."""
+    """dict.popitem() in scripted code: TorchScript's removes the FIRST (key, value) pair
+    in insertion order (c10::Dict's begin()), not Python's last."""
     try:
-        return d.popitem()
+        if not d:
+            raise KeyError("popitem(): dictionary is empty")
+        k = next(iter(d))
+        return k, d.pop(k)
     except KeyError:
         if where is None:
             raise
@@ -199,7 +213,7 @@ CONTAINER_OPS = {
     "aten::all": (all, "all({0})"),
     # Python's operators: list + list, list * int, str + str, set | & - ^ set
     "aten::add": (operator.add, "({0} + {1})"),
-    "aten::mul": (operator.mul, "({0} * {1})"),
+    "aten::mul": (_repeat, None),
     "aten::sub": (operator.sub, "({0} - {1})"),
     "aten::__or__": (operator.or_, "({0} | {1})"),
     "aten::__and__": (operator.and_, "({0} & {1})"),

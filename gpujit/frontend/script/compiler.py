@@ -168,7 +168,12 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         return [v]
 
     def return_value(self, s):
-        return self.const(None) if s.value is None else self.expr(s.value)
+        """The returned expression, compiled with the declared return type as its type
+        hint (as TorchScript's emitReturn): `-> Optional[List[int]]: return []`,
+        `-> List[float]: return x.tolist()`."""
+        if s.value is None:
+            return self.const(None)
+        return self.expr(s.value, expected=getattr(self, "ret_type", None))
 
     def check_return(self, v, where, kind):
         """A returned value must have the declared return type (if one is declared)."""

@@ -3,7 +3,7 @@ single-`for` list comprehensions): `[e for x in xs if c]`, `{k: v for k, v in d.
 `{x % 3 for x in xs}`, with any number of `for` and `if` clauses.
 
 Each becomes a fresh list or dict and nested prim::Loops (one per `for`: over range(...)
-with a constant step, a Tensor's rows, or a list: a dict's keys, a set, a str,
+with any int step, a Tensor's rows, or a list: a dict's keys, a set, a str,
 enumerate(...), zip(...)) that add to it under prim::Ifs (one per `if`); a set
 comprehension is then set() of its list. The element type is known only once the
 element expression is compiled, so the container's type is set after."""
@@ -124,13 +124,18 @@ class ComprehensionMixin:
         self.for_each(lst, body, gen)
 
     def range_loop(self, it, body):
-        """range(n), range(a, b) or range(a, b, step) with a constant step, counted."""
+        """range(n), range(a, b) or range(a, b, step), counted."""
         args = [self.expr(a) for a in it.args]
         step = self.const_int(it.args[2]) if len(args) == 3 else 1
-        if it.keywords or len(args) not in (1, 2, 3) or not step or \
+        if it.keywords or len(args) not in (1, 2, 3) or \
                 not all(isinstance(a.type, T.IntType) for a in args):
-            self.error("range() in a comprehension takes int arguments and a nonzero "
-                       "constant step", it, hint="range(n), range(a, b) or range(a, b, 2)")
+            self.error("range() in a comprehension takes one to three int arguments", it,
+                       hint="range(n), range(a, b) or range(a, b, 2)")
+        if not step:
+            # a step known only when the loop runs (or a zero one, which raises then)
+            trip, elem = self.range_by_step(args[0], args[1], args[2])
+            self.index_loop(trip, elem, body)
+            return
         start = args[0] if len(args) >= 2 else self.const(0)
         span = args[1] if len(args) >= 2 else args[0]
         # Python's len(range(a, b, s)): max(0, (b - a + s - sign(s)) // s)

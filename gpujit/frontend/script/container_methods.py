@@ -226,7 +226,7 @@ class ContainerMethodsMixin:
             self.for_each(keys, lambda k: self.emit("aten::_set_item", [d, k, self.emit(
                 "aten::__getitem__", [other, k], [other.type.value]).output], [d.type]), node)
             return self.const(None)
-        if name == "popitem":            # the last item inserted, removed
+        if name == "popitem":            # the first item inserted, removed (TorchScript)
             self.arity("dict", name, args, (0,), node, "d.popitem()")
             return self.emit("aten::popitem", [d, self.where(node)],
                              [T.TupleType((kt, vt))]).output

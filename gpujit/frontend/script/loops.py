@@ -235,8 +235,11 @@ class LoopMixin:
         if len(args) == 3:
             step = self.const_int(call.args[2])
             if not step:
-                self.error("range() with a step needs a nonzero int constant step",
-                           call.args[2], hint="write range(a, b, 2) with a literal step")
+                # a step known only when the loop runs (or a zero one, which raises then)
+                trip, elem = self.range_by_step(start, stop, args[2])
+                return self.loop(s, trip, self.const(True), elem, s.body, None,
+                                 exclude=(s.target.id,),
+                                 target_types={s.target.id: T.INT})
         sub = lambda a, b: self.scalar("sub", a, b)     # noqa: E731
         span = sub(stop, start) if step > 0 else sub(start, stop)
         k = abs(step)
@@ -248,6 +251,13 @@ class LoopMixin:
             return self.scalar("add", start, off)
         return self.loop(s, trip, self.const(True), elem, s.body, None,
                          exclude=(s.target.id,), target_types={s.target.id: T.INT})
+
+    def range_by_step(self, start, stop, step):
+        """The trip count and the element function of range(start, stop, step) whose step
+        is a value (TorchScript's aten::__range_length / aten::__derive_index: a zero
+        step raises when the loop starts)."""
+        trip = self.scalar("__range_length", start, stop, step)
+        return trip, lambda i: self.scalar("__derive_index", i, start, step)
 
     def unroll(self, s, elems):
         """A loop over a tuple or a module container, one copy of the body per element (the

@@ -102,6 +102,10 @@ class StatementMixin:
         of these)."""
         if not isinstance(cur.type, T.ListType) or not isinstance(s.op, (ast.Add, ast.Mult)):
             return False
+        if isinstance(s.op, ast.Mult) and isinstance(rhs.type, T.IntType):
+            # (mul_.left_t clears the list for n <= 0, where `xs * n` of a non-empty list
+            # raises for n < 0)
+            rhs = self.min_max("max", [rhs, self.const(0)], s)
         fresh = self.binop(type(s.op), cur, rhs, s)   # (checks the operands; dead if unused)
         if isinstance(s.op, ast.Add) and isinstance(rhs.type, T.ListType):
             self.mutate("aten::extend", [cur, rhs], s)

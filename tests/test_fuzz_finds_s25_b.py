@@ -1,0 +1,211 @@
+"""Programs found by the nn.Module generator (tests/program_fuzz_gen_d.py, run by
+tests/test_program_fuzz_s24.py) and the non-tensor generator (tests/program_fuzz_gen_e.py,
+run by tests/test_program_fuzz_s24b.py) in session 25 (helper b25), minimised; the expected
+values are PyTorch's (2.13 on x86-64) or Python's / NumPy's, written out."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gpujit
+
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def test_range_with_a_step_known_only_at_run_time():
+    # (seed 25402*100003+15) `for i in range(0, a, b)` was refused ("range() with a step
+    # needs a nonzero int constant step"); TorchScript counts it with
+    # aten::__range_length and aten::__derive_index, a zero step raising when it runs
+    cu = gpujit.jit.CompilationUnit('''
+def loop(a: int, b: int, c: int) -> List[int]:
+    out: List[int] = []
+    for i in range(a, b, c):
+        out.append(i)
+    return out
+
+def comp(a: int, b: int, c: int) -> List[int]:
+    return [i * 2 for i in range(a, b, c)]
+
+def listed(a: int, b: int, c: int) -> List[int]:
+    return list(range(a, b, c))
+
+def zero_const(a: int) -> List[int]:
+    return [i for i in range(0, a, 0)]
+''')
+    for args in [(0, 10, 3), (10, 0, -3), (0, 10, -1), (5, 5, 2), (-4, 4, 1), (7, -7, -7),
+                 (3, 4, INT64_MAX), (0, -1, INT64_MIN)]:
+        want = list(range(*args))
+        assert cu.loop(*args) == want, args
+        assert cu.listed(*args) == want, args
+        assert cu.comp(*args) == [2 * i for i in want], args
+    # TorchScript's int64 arithmetic: the distance hi - 1 - lo wraps around (one trip)
+    assert cu.loop(INT64_MIN, INT64_MAX, 2 ** 62) == [INT64_MIN]
+    assert cu.comp(INT64_MIN, INT64_MAX, 2 ** 62) == [0]
+    for fn in (cu.loop, cu.comp, cu.listed):
+        with pytest.raises(RuntimeError, match=r"range\(\) arg 3 must not be zero"):
+            fn(0, 10, 0)
+    with pytest.raises(RuntimeError, match=r"range\(\) arg 3 must not be zero"):
+        cu.zero_const(3)
+
+
+def test_range_with_a_run_time_step_in_a_scripted_function():
+    @gpujit.jit.script
+    def f(n: int, k: int) -> int:
+        s = 0
+        for i in range(n, -1, k):
+            s = s * 10 + i
+        return s
+    assert f(9, -3) == 9630
+    assert f(9, 3) == 0
+    assert f(-1, -1) == 0
+    with pytest.raises(RuntimeError, match="must not be zero"):
+        f(9, 0)
+
+
+def test_scripted_torch_tensor_of_floats_goes_through_the_default_dtype():
+    # (seed 25405*100003+5) float(torch.tensor([v * 0.25 for v in fs],
+    # dtype=torch.float64).sum().item()) of -2.5e300 gave -6.25e299; TorchScript's
+    # aten::tensor stores float data in the default dtype (float32) and casts that tensor
+    # to dtype: -inf. A float number is stored with a checked conversion (1e300 raises);
+    # `x[i] = v` on a double tensor goes through the same op
+    cu = gpujit.jit.CompilationUnit('''
+def lst(fs: List[float]) -> float:
+    return float(gpujit.tensor(fs, dtype=gpujit.float64).sum().item())
+
+def nested(fs: List[float]) -> float:
+    return float(gpujit.tensor([fs, fs], dtype=gpujit.float64)[1, 0].item())
+
+def num(x: float) -> float:
+    return float(gpujit.tensor(x, dtype=gpujit.float64).item())
+
+def to_int(fs: List[float]) -> List[int]:
+    r: List[int] = gpujit.tensor(fs, dtype=gpujit.int64).tolist()
+    return r
+
+def ints(xs: List[int]) -> List[float]:
+    r: List[float] = gpujit.tensor(xs, dtype=gpujit.float64).tolist()
+    return r
+
+def store(x: Tensor, v: float) -> Tensor:
+    x[0] = v
+    x[1:2] = v
+    return x
+''')
+    f32 = lambda v: float(np.float32(v))       # noqa: E731
+    assert cu.lst([0.1]) == f32(0.1) == 0.10000000149011612
+    assert cu.lst([-2.5e300]) == -math.inf and cu.lst([1e300, 0.5]) == math.inf
+    assert cu.nested([0.1]) == f32(0.1)
+    assert cu.num(0.1) == f32(0.1) and cu.num(math.inf) == math.inf
+    assert math.isnan(cu.num(math.nan))
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float "
+                                           "without overflow"):
+        cu.num(1e300)
+    assert cu.to_int([16777217.0, 1e10, -2.5]) == [16777216, 10000000000, -2]
+    # ints are stored as int64 first: 2**53 + 1 exact in int64, then rounded once
+    assert cu.ints([2 ** 53 + 1, 3]) == [float(2 ** 53), 3.0]
+    x = cu.store(gpujit.zeros(3, dtype=gpujit.float64), 0.1)
+    assert x.tolist() == [f32(0.1), f32(0.1), 0.0]
+    # eager gpujit.tensor is Python's torch.tensor: no float32 step
+    assert gpujit.tensor([0.1], dtype=gpujit.float64).tolist() == [0.1]
+
+
+def test_int_of_a_float_item_is_checked_against_c_int():
+    # TorchScript's int(t.item()) is Scalar.toInt(): a checked conversion to C's 32-bit
+    # int where the Scalar holds a float (an int Scalar is taken whole); int(t) checks
+    # int64
+    cu = gpujit.jit.CompilationUnit('''
+def of_item(x: Tensor) -> int:
+    return int(x.item())
+
+def of_tensor(x: Tensor) -> int:
+    return int(x)
+''')
+    for v in (2.0 ** 31 - 1, -2.0 ** 31, -2147483648.5 + 0.5, 1e9, -2.5):
+        assert cu.of_item(gpujit.tensor(v, dtype=gpujit.float64)) == int(v)
+    for v in (2.0 ** 31, -2147483648.5, 3e9, -1e18, math.nan, math.inf):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type int "
+                                               "without overflow"):
+            cu.of_item(gpujit.tensor(v, dtype=gpujit.float64))
+    assert cu.of_item(gpujit.tensor(2 ** 40)) == 2 ** 40
+    assert cu.of_item(gpujit.tensor(INT64_MIN)) == INT64_MIN
+    assert cu.of_tensor(gpujit.tensor(3e9, dtype=gpujit.float64)) == 3000000000
+
+
+def test_dict_popitem_removes_the_first_item():
+    # (seed 25408*100003+2) d.popitem() gave the last item inserted (Python's);
+    # TorchScript's aten::popitem removes c10::Dict's first: ('', 3) of
+    # {'': 3, 'ab': 0, 'c': -1}
+    cu = gpujit.jit.CompilationUnit('''
+def pop(d: Dict[str, int]) -> Tuple[Tuple[str, int], Dict[str, int]]:
+    it = d.popitem()
+    return it, d
+
+def built(n: int) -> Tuple[str, int]:
+    d = {"a": 1, "b": 2}
+    d["c"] = n
+    del d["a"]
+    return d.popitem()
+
+def empty(n: int) -> Tuple[str, int]:
+    d: Dict[str, int] = {}
+    return d.popitem()
+''')
+    assert cu.pop({"": 3, "ab": 0, "c": -1}) == (("", 3), {"ab": 0, "c": -1})
+    assert cu.built(3) == ("b", 2)
+    with pytest.raises(KeyError, match="empty"):
+        cu.empty(1)
+
+
+def test_list_times_a_negative_count_raises():
+    # (seed 25408*100003+1) [v] * -1 gave [] (Python's); TorchScript's aten::mul.left_t
+    # reserves len * n elements first: a non-empty list times a negative n raises
+    # (vector::reserve); an empty one gives [], and `xs *= n` clears the list
+    cu = gpujit.jit.CompilationUnit('''
+def left(xs: List[int], n: int) -> List[int]:
+    return xs * n
+
+def right(xs: List[int], n: int) -> List[int]:
+    return n * xs
+
+def comp(s: str, n: int) -> List[str]:
+    return [t + "!" for t in [s] * n]
+
+def inplace(xs: List[int], n: int) -> List[int]:
+    ys = xs
+    ys *= n
+    return xs
+''')
+    for fn in (cu.left, cu.right):
+        assert fn([1, 2], 2) == [1, 2, 1, 2] and fn([], -3) == [] and fn([1], 0) == []
+        with pytest.raises(RuntimeError, match="vector::reserve"):
+            fn([1], -1)
+    with pytest.raises(RuntimeError, match="vector::reserve"):
+        cu.comp("a", -2)
+    assert cu.comp("a", 2) == ["a!", "a!"]
+    assert cu.inplace([1, 2], -1) == [] and cu.inplace([1, 2], 2) == [1, 2, 1, 2]
+
+
+def test_return_takes_the_declared_type_as_its_hint():
+    # (found while minimising seed 25405*100003+5) `return x.tolist()` was refused
+    # ("Expected type hint for result of tolist()") and `-> Optional[List[int]]:
+    # return []` returned a List[Tensor]; TorchScript compiles a return's expression
+    # with the declared return type as its hint
+    cu = gpujit.jit.CompilationUnit('''
+def tl(x: Tensor) -> List[List[float]]:
+    return x.tolist()
+
+def empty() -> Optional[List[int]]:
+    return []
+
+def nested() -> List[Optional[int]]:
+    return [None, 1]
+''')
+    assert cu.tl(gpujit.ones(2, 2)) == [[1.0, 1.0], [1.0, 1.0]]
+    assert cu.empty() == [] and cu.nested() == [None, 1]
+    with pytest.raises(RuntimeError, match="annotated as having type List\\[float\\]"):
+        gpujit.jit.CompilationUnit('''
+def bad() -> List[float]:
+    return [1, 2]
+''')
