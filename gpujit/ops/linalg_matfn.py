@@ -422,13 +422,17 @@ def _mpow_backward(grad, A, n):
     return out
 
 
-@_derivative(linalg_matrix_power)
-def _mpow_grad(grad, self, n):
+# as PyTorch's composite: n = 0 and 1 read nothing (eye, a clone), a negative n the
+# inverse taken at forward time (powers of it), not the input
+@_derivative(linalg_matrix_power, computes={
+    "base": lambda self, n: self if n > 1 else _inv(self) if n < 0 else None})
+def _mpow_grad(grad, base, n):
+    if n == 1:
+        return grad
     if n >= 0:
-        return _mpow_backward(grad, self, n)
-    B = _inv(self)
-    gB = _mpow_backward(grad, B, -n)
-    return -(B.mT.matmul(gB).matmul(B.mT))
+        return _mpow_backward(grad, base, n)
+    gB = _mpow_backward(grad, base, -n)
+    return -(base.mT.matmul(gB).matmul(base.mT))
 
 
 @_derivative(linalg_cross, reads={"self": ("other",), "other": ("self",)})
@@ -491,42 +495,58 @@ def _multi_dot_grad(grad, tensors, needs_grad):
     return out
 
 
-def _matrix_norm_num_backward(grad, self, result, ord, dim, keepdim):
-    nd = self.dim()
+def _matrix_norm_num_backward(grad, src, uv, nd, result, ord, dim, keepdim):
     d = _ln._mnorm_dims(dim, nd)
-    gk = _keep(grad, nd, list(d), keepdim).movedim(d, (-2, -1))
-    rk = _keep(result, nd, list(d), keepdim).movedim(d, (-2, -1))
-    m = self.movedim(d, (-2, -1))
     ord = float(ord)
     if abs(ord) == 2:
-        U, S, Vh = OPS["aten::linalg_svd"].public(m.detach(), False)
-        k = 0 if ord > 0 else S.shape[-1] - 1
-        gx = gk * U[..., :, k:k + 1].matmul(Vh[..., k:k + 1, :])
-    else:
-        ax = -2 if abs(ord) == 1 else -1       # 1: column sums; inf: row sums
-        other = -1 if ax == -2 else -2
-        sums = m.abs().sum(ax, keepdim=True)
-        mask = sums == rk
-        w = mask / mask.sum(other, keepdim=True)
-        gx = m.sign() * gk * w
+        return _ln.svd_norm_backward(grad, uv, d, keepdim, nd, "max" if ord > 0 else "min")
+    gk = _keep(grad, nd, list(d), keepdim).movedim(d, (-2, -1))
+    rk = _keep(result, nd, list(d), keepdim).movedim(d, (-2, -1))
+    m = src.movedim(d, (-2, -1))
+    ax = -2 if abs(ord) == 1 else -1       # 1: column sums; inf: row sums
+    other = -1 if ax == -2 else -2
+    sums = m.abs().sum(ax, keepdim=True)
+    mask = sums == rk
+    w = mask / mask.sum(other, keepdim=True)
+    gx = m.sign() * gk * w
     return gx.movedim((-2, -1), d)
 
 
-@_derivative(linalg_matrix_norm)
-def _mnorm_num_grad(grad, self, result, ord, dim, keepdim):
-    return _matrix_norm_num_backward(grad, self, result, ord, dim, keepdim)
+def _svd_norm(kind, o):
+    """Whether a norm of linalg.norm's plan (kind, ord) is made from singular values
+    (nuclear, 2, -2): PyTorch's svdvals composites, which save the decomposition and not
+    the input."""
+    return kind == "matrix" and (o == "nuc" or not isinstance(o, str) and abs(float(o)) == 2)
 
 
-@_derivative(linalg_norm, linalg_norm_ord_str)
-def _norm_grad(grad, self, result, ord, dim, keepdim):
+@_derivative(linalg_matrix_norm, computes={
+    "src": lambda self, ord: None if _svd_norm("matrix", ord) else self,
+    "uv": lambda self, ord, dim: _ln.svd_factors(self, dim) if _svd_norm("matrix", ord)
+    else None})
+def _mnorm_num_grad(grad, self_shape, result, ord, dim, keepdim, src, uv):
+    return _matrix_norm_num_backward(grad, src, uv, len(self_shape), result, ord, dim,
+                                     keepdim)
+
+
+def _norm_uv(self, ord, dim):
     kind, o, d = _norm_plan(self.dim(), ord, dim)
+    return _ln.svd_factors(self, d) if _svd_norm(kind, o) else None
+
+
+@_derivative(linalg_norm, linalg_norm_ord_str, computes={
+    "src": lambda self, ord, dim: None if _svd_norm(*_norm_plan(self.dim(), ord, dim)[:2])
+    else self,
+    "uv": _norm_uv})
+def _norm_grad(grad, self_shape, result, ord, dim, keepdim, src, uv):
+    nd = len(self_shape)
+    kind, o, d = _norm_plan(nd, ord, dim)
     if kind == "vector":
-        return _ln._vector_norm_backward(grad, self, result, o, d, keepdim)
+        return _ln._vector_norm_backward(grad, src, result, o, d, keepdim)
     if o == "fro":
-        return _ln._vector_norm_backward(grad, self, result, 2, d, keepdim)
+        return _ln._vector_norm_backward(grad, src, result, 2, d, keepdim)
     if o == "nuc":
-        return _ln._matrix_norm_grad(grad, self, result, o, d, keepdim)
-    return _matrix_norm_num_backward(grad, self, result, o, d, keepdim)
+        return _ln.svd_norm_backward(grad, uv, d, keepdim, nd)
+    return _matrix_norm_num_backward(grad, src, uv, nd, result, o, d, keepdim)
 
 
 @_derivative(linalg_matrix_exp, matrix_exp)

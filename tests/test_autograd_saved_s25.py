@@ -1,0 +1,159 @@
+"""Autograd saves what PyTorch saves (session 25, helper c25): ops that PyTorch writes as
+composites of decompositions or products keep what those save (the eigenvectors, the
+singular vectors, the inverse, the sorted values, partial products), not the input, so
+writing the input in place after the op is no error at backward where PyTorch answers,
+and the gradient is the one without the write. An operand a needed gradient does read
+still fails the version check, and an op whose output PyTorch saves fails it when that
+output is written."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpujit
+
+_rng = np.random.default_rng(25)
+MODIFIED = "modified by an inplace operation"
+F = gpujit.nn.functional
+
+
+def _rand(*shape, low=-1.0, high=1.0):
+    return _rng.uniform(low, high, shape)
+
+
+def _grads(fn, arrays, i, write, others=False):
+    """Gradients of sum(out * w) w.r.t. the float64 inputs (`arrays`; None entries pass
+    through), input i entering as a non-leaf `x * 1` that is written (add_(1)) after the
+    op when `write`; the other inputs require grad when `others` (True: all; a set: those
+    indices)."""
+    def req(j):
+        return j == i or others is True or (isinstance(others, set) and j in others)
+    xs = [None if a is None else gpujit.tensor(np.asarray(a, dtype=np.float64),
+                                               requires_grad=req(j))
+          for j, a in enumerate(arrays)]
+    ys = [x * 1 if j == i else x for j, x in enumerate(xs)]
+    out = fn(*ys)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    loss = 0
+    for k, o in enumerate(outs):
+        if isinstance(o, gpujit.Tensor) and o.requires_grad:
+            w = np.linspace(0.5, 1.5, max(o.numel(), 1)).reshape(tuple(o.shape)) + k
+            loss = loss + (o * gpujit.tensor(w)).sum()
+    if write:
+        ys[i].add_(1)
+    loss.backward()
+    return [None if x is None or x.grad is None else x.grad.numpy().copy() for x in xs]
+
+
+def _check_write_ok(fn, arrays, i, others=False):
+    want = _grads(fn, arrays, i, False, others)
+    got = _grads(fn, arrays, i, True, others)
+    assert len(want) == len(got)
+    for a, b in zip(want, got):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+    return want
+
+
+def _check_write_raises(fn, arrays, i, others=False):
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        _grads(fn, arrays, i, True, others)
+
+
+def _sym(n):
+    a = _rand(n, n)
+    return a + a.T
+
+
+# ---------------------------------------------------------------- spectral: the vectors
+
+LA = gpujit.linalg
+SPECTRAL = [
+    ("eigvalsh", lambda a: LA.eigvalsh(a), lambda: _sym(4)),
+    ("eigvalsh_U_batched", lambda a: LA.eigvalsh(a, UPLO="U"),
+     lambda: np.stack([_sym(3), _sym(3)])),
+    ("svdvals_wide", lambda a: LA.svdvals(a), lambda: _rand(3, 5)),
+    ("svdvals_tall_batched", lambda a: LA.svdvals(a), lambda: _rand(2, 5, 3)),
+    ("matrix_norm_nuc", lambda a: LA.matrix_norm(a, "nuc"), lambda: _rand(3, 4)),
+    ("matrix_norm_nuc_dims", lambda a: LA.matrix_norm(a, "nuc", dim=(0, 2), keepdim=True),
+     lambda: _rand(3, 2, 4)),
+    ("matrix_norm_2", lambda a: LA.matrix_norm(a, 2), lambda: _rand(2, 3, 4)),
+    ("matrix_norm_-2", lambda a: LA.matrix_norm(a, -2, dim=(1, 0)), lambda: _rand(4, 3)),
+    ("norm_2", lambda a: LA.norm(a, 2), lambda: _rand(3, 4)),
+    ("norm_nuc", lambda a: LA.norm(a, "nuc", dim=(-1, -2)), lambda: _rand(2, 3, 3)),
+    ("torch_norm_nuc", lambda a: gpujit.norm(a, "nuc"), lambda: _rand(4, 3)),
+    ("tensor_norm_nuc", lambda a: a.norm(p="nuc", dim=(0, 1)), lambda: _rand(3, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("name,fn,make", SPECTRAL, ids=[c[0] for c in SPECTRAL])
+def test_spectral_ops_keep_the_decomposition(name, fn, make):
+    _check_write_ok(fn, [make()], 0)
+
+
+def _svd_grad_ref(a, gS):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return (u * gS) @ vh
+
+
+def test_spectral_gradients_match_the_decomposition():
+    a = _rand(3, 5)
+    (g,) = _grads(lambda x: LA.svdvals(x), [a], 0, True)
+    np.testing.assert_allclose(g, _svd_grad_ref(a, np.linspace(0.5, 1.5, 3)), atol=1e-12)
+    (g,) = _grads(lambda x: LA.matrix_norm(x, "nuc"), [a], 0, True)
+    np.testing.assert_allclose(g, _svd_grad_ref(a, np.full(3, 0.5)), atol=1e-12)
+    (g,) = _grads(lambda x: LA.matrix_norm(x, 2), [a], 0, True)
+    np.testing.assert_allclose(g, _svd_grad_ref(a, [0.5, 0, 0]), atol=1e-12)
+    (g,) = _grads(lambda x: LA.matrix_norm(x, -2), [a], 0, True)
+    np.testing.assert_allclose(g, _svd_grad_ref(a, [0, 0, 0.5]), atol=1e-12)
+    s = _sym(4)
+    (g,) = _grads(lambda x: LA.eigvalsh(x), [s], 0, True)
+    w, v = np.linalg.eigh(s)
+    np.testing.assert_allclose(g, (v * np.linspace(0.5, 1.5, 4)) @ v.T, atol=1e-12)
+
+
+def test_spectral_norm_shares_the_gradient_among_tied_singular_values():
+    # PyTorch's amax / amin of svdvals: an even share for each tied extreme
+    x = gpujit.tensor(np.diag([2.0, 2.0, 1.0]), requires_grad=True)
+    LA.matrix_norm(x, 2).backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.diag([0.5, 0.5, 0.0]), atol=1e-12)
+    x = gpujit.tensor(np.diag([2.0, 1.0, 1.0]), requires_grad=True)
+    LA.norm(x, -2).backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.diag([0.0, 0.5, 0.5]), atol=1e-12)
+
+
+def test_spectral_double_backward_goes_through_the_decomposition():
+    a = gpujit.tensor(_sym(3), requires_grad=True)
+    assert gpujit.autograd.gradgradcheck(lambda x: LA.eigvalsh(x + x.mT), [a])
+    b = gpujit.tensor(_rand(3, 4), requires_grad=True)
+    assert gpujit.autograd.gradgradcheck(lambda x: LA.svdvals(x), [b])
+    assert gpujit.autograd.gradgradcheck(lambda x: LA.matrix_norm(x, "nuc"), [b])
+
+
+def test_norms_that_read_the_input_still_check_it():
+    a = _rand(3, 4)
+    for fn in (lambda x: LA.matrix_norm(x), lambda x: LA.matrix_norm(x, 1),
+               lambda x: LA.norm(x, float("inf")), lambda x: LA.norm(x),
+               lambda x: gpujit.norm(x, "fro")):
+        _check_write_raises(fn, [a], 0)
+
+
+# ---------------------------------------------------------------- matrix_power
+
+@pytest.mark.parametrize("n", [0, 1, -1, -2, -3])
+def test_matrix_power_keeps_the_inverse_or_nothing(n):
+    a = _rand(2, 3, 3) + 3 * np.eye(3)
+    (g,) = _check_write_ok(lambda x: LA.matrix_power(x, n), [a], 0)
+    if n == 0:
+        np.testing.assert_array_equal(g, 0)
+    if n == -1:
+        inv = np.linalg.inv(a)
+        w = np.linspace(0.5, 1.5, 18).reshape(2, 3, 3)
+        np.testing.assert_allclose(g, -np.swapaxes(inv, -1, -2) @ w @ np.swapaxes(inv, -1, -2),
+                                   atol=1e-12)
+
+
+def test_matrix_power_of_a_product_still_checks_the_input():
+    _check_write_raises(lambda x: LA.matrix_power(x, 2), [_rand(3, 3)], 0)
+    _check_write_raises(lambda x: x.matrix_power(5), [_rand(3, 3)], 0)
