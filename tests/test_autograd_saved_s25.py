@@ -157,3 +157,69 @@ def test_matrix_power_keeps_the_inverse_or_nothing(n):
 def test_matrix_power_of_a_product_still_checks_the_input():
     _check_write_raises(lambda x: LA.matrix_power(x, 2), [_rand(3, 3)], 0)
     _check_write_raises(lambda x: x.matrix_power(5), [_rand(3, 3)], 0)
+
+
+# ---------------------------------------------------------------- quantile, msort: the order
+
+QUANTILE = [
+    ("quantile", lambda a: a.quantile(0.3, 1), [(3, 4)]),
+    ("quantile_all_keepdim", lambda a: gpujit.quantile(a, 0.7, keepdim=True), [(3, 4)]),
+    ("quantile_lower", lambda a: a.quantile(0.4, 0, interpolation="lower"), [(3, 4)]),
+    ("quantile_midpoint", lambda a: a.quantile(0.4, -1, True, interpolation="midpoint"),
+     [(2, 3, 4)]),
+    ("nanquantile", lambda a: a.nanquantile(0.6, 0), [(4, 3)]),
+    ("quantile_tensor_q", lambda a, q: a.quantile(q, 1), [(3, 5), (2,)]),
+    ("nanquantile_tensor_q", lambda a, q: gpujit.nanquantile(a, q), [(3, 5), (3,)]),
+    ("msort", lambda a: a.msort(), [(4, 3)]),
+    ("msort_1d", lambda a: gpujit.msort(a), [(5,)]),
+]
+
+
+@pytest.mark.parametrize("others", [False, True])
+@pytest.mark.parametrize("name,fn,shapes", QUANTILE, ids=[c[0] for c in QUANTILE])
+def test_sorting_reductions_keep_the_order_not_the_input(name, fn, shapes, others):
+    arrays = [_rand(*s) for s in shapes]
+    if len(arrays) > 1:
+        arrays[1] = np.sort(_rand(*shapes[1], low=0, high=1))
+    for i in range(len(arrays)):
+        _check_write_ok(fn, arrays, i, others)
+
+
+def test_quantile_gradient_is_numpys_interpolation_weights():
+    a = _rand(3, 5)
+    (g,) = _grads(lambda x: x.quantile(0.3, 1), [a], 0, True)
+    want = np.zeros_like(a)
+    for r in range(3):
+        order = np.argsort(a[r])
+        rank = 0.3 * 4
+        lo = int(np.floor(rank))
+        want[r, order[lo]] += (1 - (rank - lo)) * [0.5, 1.0, 1.5][r]
+        want[r, order[lo + 1]] += (rank - lo) * [0.5, 1.0, 1.5][r]
+    np.testing.assert_allclose(g, want, atol=1e-12)
+    (g,) = _grads(lambda x: x.msort(), [a], 0, True)
+    w = np.linspace(0.5, 1.5, 15).reshape(3, 5)
+    want = np.zeros_like(a)
+    order = np.argsort(a, 0)
+    np.put_along_axis(want, order, w, 0)
+    np.testing.assert_allclose(g, want, atol=1e-12)
+
+
+def test_quantile_q_gets_no_gradient_from_a_row_with_nan():
+    # PyTorch masks the ranks of a row holding a NaN (quantile) or only NaNs (nanquantile)
+    a = _rand(3, 5)
+    a[1, 2] = np.nan
+    a[2, :] = np.nan
+    for name in ("quantile", "nanquantile"):
+        x = gpujit.tensor(a, requires_grad=True)
+        q = gpujit.tensor([0.2, 0.7], dtype=gpujit.float64, requires_grad=True)
+        out = getattr(x, name)(q, 1)
+        out.nan_to_num(0.0).sum().backward()
+        rows = [0] if name == "quantile" else [0, 1]
+        want = np.zeros(2)
+        for r in rows:
+            v = np.sort(a[r][~np.isnan(a[r])])
+            k = len(v) - 1
+            want += [(v[int(np.ceil(p * k))] - v[int(np.floor(p * k))]) * k
+                            for p in (0.2, 0.7)]
+        assert np.isfinite(q.grad.numpy()).all()
+        np.testing.assert_allclose(q.grad.numpy(), want, atol=1e-12)

@@ -394,10 +394,11 @@ def msort(xp, self):
     return OPS["aten::sort"].impl(xp, self, 0)[0]
 
 
-@_derivative(msort)
-def _msort_grad(grad, self):
-    idx = self.sort(0).indices
-    return grad.new_zeros(self.shape).scatter(0, idx, grad)
+# the sort's order taken at forward time (PyTorch's msort is sort(0), which keeps its
+# indices, not the input)
+@_derivative(msort, computes={"idx": lambda self: self.detach().sort(0)[1]})
+def _msort_grad(grad, self_shape, idx):
+    return grad.new_zeros(self_shape).scatter(0, idx, grad)
 
 
 # ------------------------------------------------------------------ trapezoid
