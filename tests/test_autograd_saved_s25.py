@@ -223,3 +223,65 @@ def test_quantile_q_gets_no_gradient_from_a_row_with_nan():
                             for p in (0.2, 0.7)]
         assert np.isfinite(q.grad.numpy()).all()
         np.testing.assert_allclose(q.grad.numpy(), want, atol=1e-12)
+
+
+# ---------------------------------------------------------------- multi_dot: PyTorch's order
+
+MULTI_DOT = [
+    # (name, shapes, the order PyTorch's multi_dot picks)
+    ("two", [(3, 4), (4, 2)], "(AB)"),
+    ("three_left", [(2, 5), (5, 4), (4, 6)], "(AB)C"),
+    ("three_right", [(6, 4), (4, 5), (5, 2)], "A(BC)"),
+    ("vec_ends", [(4,), (4, 3), (3, 5), (5,)], None),
+    ("five", [(3, 5), (5, 2), (2, 6), (6, 4), (4, 3)], None),
+]
+
+
+@pytest.mark.parametrize("name,shapes,order", MULTI_DOT, ids=[c[0] for c in MULTI_DOT])
+def test_multi_dot_keeps_what_its_chain_of_products_keeps(name, shapes, order):
+    """An operand is kept only for the gradient of the factor it multiplies in PyTorch's
+    chain order: with only that operand needing a gradient, writing it is no error; the
+    gradients equal the product rule's."""
+    arrays = [_rand(*s) for s in shapes]
+    for i in range(len(shapes)):
+        _check_write_ok(lambda *xs: LA.multi_dot(list(xs)), arrays, i)
+    # NumPy reference: grad_i = (prefix)^T G (suffix)^T
+    xs = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+    out = LA.multi_dot(xs)
+    w = np.linspace(0.5, 1.5, out.numel()).reshape(tuple(out.shape))
+    (out * gpujit.tensor(w)).sum().backward()
+    mats = [a for a in arrays]
+    if mats[0].ndim == 1:
+        mats[0] = mats[0][None]
+    if mats[-1].ndim == 1:
+        mats[-1] = mats[-1][:, None]
+    W = w.reshape(mats[0].shape[0], mats[-1].shape[1])
+    for i, x in enumerate(xs):
+        left = np.linalg.multi_dot(mats[:i]) if i > 1 else (mats[0] if i == 1 else None)
+        right = (np.linalg.multi_dot(mats[i + 1:]) if len(mats) - i > 2 else
+                 (mats[-1] if i == len(mats) - 2 else None))
+        gi = W if left is None else left.T @ W
+        gi = gi if right is None else gi @ right.T
+        np.testing.assert_allclose(x.grad.numpy(), gi.reshape(arrays[i].shape), atol=1e-12)
+
+
+def test_multi_dot_partial_products_not_operands_are_kept():
+    # (AB)C with only C needing a gradient keeps the product AB: A and B may be written
+    # (they do not require grad here: C's gradient reads their product alone)
+    A, B, C = _rand(2, 5), _rand(5, 4), _rand(4, 6)
+    for i in (0, 1):
+        _check_write_ok(lambda a, b, c: LA.multi_dot([a, b, c]), [A, B, C], i, {2})
+    # A(BC) with only A: BC kept
+    A, B, C = _rand(6, 4), _rand(4, 5), _rand(5, 2)
+    for i in (1, 2):
+        _check_write_ok(lambda a, b, c: LA.multi_dot([a, b, c]), [A, B, C], i, {0})
+    _check_write_ok(lambda a, b, c: gpujit.chain_matmul(a, b, c), [A, B, C], 1, {0})
+
+
+def test_multi_dot_still_checks_the_factor_a_needed_gradient_reads():
+    A, B, C = _rand(2, 5), _rand(5, 4), _rand(4, 6)
+    fn = lambda a, b, c: LA.multi_dot([a, b, c])            # noqa: E731  ((AB)C)
+    _check_write_raises(fn, [A, B, C], 0, {1})      # B's gradient reads A
+    _check_write_raises(fn, [A, B, C], 2, {0})      # AB's (so A's) reads C
+    _check_write_raises(fn, [A, B, C], 2, True)
+    _check_write_raises(lambda a, b: gpujit.chain_matmul(a, b), [A, B], 1, True)
