@@ -285,3 +285,41 @@ def test_multi_dot_still_checks_the_factor_a_needed_gradient_reads():
     _check_write_raises(fn, [A, B, C], 2, {0})      # AB's (so A's) reads C
     _check_write_raises(fn, [A, B, C], 2, True)
     _check_write_raises(lambda a, b: gpujit.chain_matmul(a, b), [A, B], 1, True)
+
+
+# ---------------------------------------------------------------- gradient: coordinates
+
+def _np_gradient_coords(f, x, axis, edge_order):
+    return np.gradient(f, x, axis=axis, edge_order=edge_order)
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_with_coordinates_keeps_what_its_formulas_keep(edge_order):
+    """torch.gradient with coordinate tensors is PyTorch's composite: the coefficients it
+    makes from the coordinates are kept, not the coordinates, and the input only where a
+    coordinate needs a gradient (its coefficient's gradient reads the input)."""
+    f, c0, c1 = _rand(4, 5), np.array([0.0, 1.0, 2.5, 4.0]), np.array([0.0, 0.5, 1, 3, 3.5])
+    both = lambda a, x, y: gpujit.gradient(a, spacing=(x, y), edge_order=edge_order)  # noqa
+    one = lambda a, x, y: gpujit.gradient(a, spacing=[y], dim=1, edge_order=edge_order)  # noqa
+    for fn in (both, one):
+        _check_write_ok(fn, [f, c0, c1], 0)                 # the input, only it needing grad
+        _check_write_ok(fn, [f, c0, c1], 1, True)           # a coordinate tensor
+        _check_write_ok(fn, [f, c0, c1], 2, True)
+    # the values: NumPy's gradient with coordinates
+    x = gpujit.tensor(f, requires_grad=True)
+    outs = gpujit.gradient(x, spacing=(gpujit.tensor(c0), gpujit.tensor(c1)),
+                           edge_order=edge_order)
+    for ax, (o, c) in enumerate(zip(outs, (c0, c1))):
+        np.testing.assert_allclose(o.detach().numpy(), _np_gradient_coords(f, c, ax, edge_order),
+                                   atol=1e-12)
+    # the input's gradient: the transposed stencil, checked by finite differences
+    c = gpujit.tensor(c0, requires_grad=True)
+    assert gpujit.autograd.gradcheck(
+        lambda a, s: gpujit.gradient(a, spacing=(s,), dim=0, edge_order=edge_order)[0],
+        [gpujit.tensor(f, requires_grad=True), c])
+
+
+def test_gradient_still_checks_the_input_a_coordinate_gradient_reads():
+    f, c0 = _rand(4, 3), np.array([0.0, 1.0, 2.5, 4.0])
+    fn = lambda a, x: gpujit.gradient(a, spacing=(x,), dim=0)      # noqa: E731
+    _check_write_raises(fn, [f, c0], 0, True)
