@@ -323,3 +323,91 @@ def test_gradient_still_checks_the_input_a_coordinate_gradient_reads():
     f, c0 = _rand(4, 3), np.array([0.0, 1.0, 2.5, 4.0])
     fn = lambda a, x: gpujit.gradient(a, spacing=(x,), dim=0)      # noqa: E731
     _check_write_raises(fn, [f, c0], 0, True)
+
+
+# ---------------------------------------------------------------- einsum: the contraction tree
+
+def _np_einsum_grads(eq, arrays, w):
+    """Each operand's gradient of sum(einsum(eq) * w), by finite... exactly: einsum of w
+    with the other operands (linear in each operand)."""
+    grads = []
+    for i, a in enumerate(arrays):
+        g = np.zeros_like(a)
+        for idx in np.ndindex(*a.shape):
+            e = np.zeros_like(a)
+            e[idx] = 1
+            ops = [e if j == i else b for j, b in enumerate(arrays)]
+            g[idx] = (np.einsum(eq, *ops) * w).sum()
+        grads.append(g)
+    return grads
+
+
+EINSUM_WRITE_OK = [
+    # (equation, shapes, written operand, the others requiring grad)
+    # left to right: ((A B) C): C's gradient reads the product AB, not A or B
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)], 0, {2}),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)], 1, {2}),
+    ("bij,bjk,bkl,blm->bim", [(2, 2, 3), (2, 3, 2), (2, 2, 3), (2, 3, 2)], 1, {3}),
+    # a dim only one operand has is summed out first: the sum is kept, not the operand
+    ("ijk,jl->il", [(2, 3, 4), (3, 5)], 0, {1}),
+    ("ij,jk->", [(2, 3), (3, 4)], 0, {1}),
+    ("ij,kj,k->i", [(3, 4), (1, 4), (2,)], 2, {0, 1}),
+    # a reshape that must copy (C's dims in the wrong order for the product) keeps the copy
+    ("ij,jk,ki->", [(2, 3), (3, 4), (4, 2)], 2, {0, 1}),
+    ("ii,i->i", [(3, 3), (3,)], 1, set()),
+    ("ij->", [(2, 3)], 0, set()),
+]
+
+
+@pytest.mark.parametrize("eq,shapes,i,others", EINSUM_WRITE_OK,
+                         ids=[f"{c[0]}-{c[2]}-{sorted(c[3])}" for c in EINSUM_WRITE_OK])
+def test_einsum_keeps_what_its_pairwise_contractions_keep(eq, shapes, i, others):
+    arrays = [_rand(*s) for s in shapes]
+    fn = lambda *xs: gpujit.einsum(eq, *xs)      # noqa: E731
+    want = _check_write_ok(fn, arrays, i, others)
+    out = np.einsum(eq, *arrays)
+    w = np.linspace(0.5, 1.5, max(out.size, 1)).reshape(out.shape)
+    ref = _np_einsum_grads(eq, arrays, w)
+    for j, g in enumerate(want):
+        if j == i or j in others:
+            np.testing.assert_allclose(g, ref[j], atol=1e-12)
+        else:
+            assert g is None
+
+
+EINSUM_WRITE_RAISES = [
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)], 0, {1}),      # B's gradient reads A
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)], 2, {0}),      # AB's reads C
+    ("ij,jk->ik", [(2, 3), (3, 4)], 1, {0}),
+    ("ij,ij->ij", [(2, 3), (2, 3)], 0, {1}),                  # mul keeps views
+    ("ii,i->i", [(3, 3), (3,)], 0, {1}),                       # a diagonal is a view
+]
+
+
+@pytest.mark.parametrize("eq,shapes,i,others", EINSUM_WRITE_RAISES,
+                         ids=[f"{c[0]}-{c[2]}-{sorted(c[3])}" for c in EINSUM_WRITE_RAISES])
+def test_einsum_still_checks_the_operand_a_needed_gradient_reads(eq, shapes, i, others):
+    _check_write_raises(lambda *xs: gpujit.einsum(eq, *xs), [_rand(*s) for s in shapes], i,
+                        others)
+
+
+def test_einsum_with_a_path_contracts_in_its_order():
+    # path (0, 1), (0, 1) over A, B, C, D: AB, then CD (the product goes last), then both:
+    # D's gradient reads C and the product AB, so writing A or B (not needing one) is fine
+    A, B, C, D = _rand(2, 3), _rand(3, 4), _rand(4, 5), _rand(5, 2)
+    fn = lambda a, b, c, d: gpujit.ops.aten.einsum("ij,jk,kl,lm->im", [a, b, c, d],  # noqa
+                                                     path=[0, 1, 0, 1, 0, 1])
+    _check_write_ok(fn, [A, B, C, D], 0, {3})
+    _check_write_ok(fn, [A, B, C, D], 1, {3})
+    _check_write_raises(fn, [A, B, C, D], 2, {3})
+    # the left-to-right default: ((AB)C)D keeps ABC for D, not C
+    fn2 = lambda a, b, c, d: gpujit.einsum("ij,jk,kl,lm->im", a, b, c, d)  # noqa: E731
+    _check_write_ok(fn2, [A, B, C, D], 2, {3})
+
+
+def test_einsum_double_backward():
+    a, b, c = (gpujit.tensor(_rand(*s), requires_grad=True) for s in [(2, 3), (3, 3), (3, 2)])
+    assert gpujit.autograd.gradgradcheck(lambda x, y, z: gpujit.einsum("ij,jj,kl->ik", x, y, z),
+                                         [a, b, c])
+    assert gpujit.autograd.gradgradcheck(lambda x, y, z: gpujit.einsum("ij,jk,kl->il", x, y, z),
+                                         [a, b, c])
