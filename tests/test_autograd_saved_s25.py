@@ -411,3 +411,64 @@ def test_einsum_double_backward():
                                          [a, b, c])
     assert gpujit.autograd.gradgradcheck(lambda x, y, z: gpujit.einsum("ij,jk,kl->il", x, y, z),
                                          [a, b, c])
+
+
+# ---------------------------------------------------------------- found by the OpInfo sweep
+
+SWEEP_WRITE_OK = [
+    # as_strided keeps its input's geometry (PyTorch's TensorGeometry), not the input
+    ("as_strided", lambda a: gpujit.as_strided(a, (2, 2), (1, 4), 1), [(3, 4)], 0, False),
+    ("as_strided_overlap", lambda a: a.as_strided((3, 3), (1, 1), 2), [(10,)], 0, False),
+    ("as_strided_copy", lambda a: gpujit.as_strided_copy(a, (3,), (4,)), [(3, 4)], 0, False),
+    # the deprecated nuclear_norm is matrix_norm 'nuc': it keeps the SVD
+    ("nuclear_norm", lambda a: gpujit.nuclear_norm(a), [(3, 4)], 0, False),
+    ("nuclear_norm_dim", lambda a: gpujit.nuclear_norm(a, [0, 1], True), [(3, 4, 2)], 0,
+     False),
+    # batch_norm's backward reads no bias
+    ("batch_norm_bias_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
+     [(3, 2, 4), (2,), (2,)], 2, True),
+    ("batch_norm_bias_eval",
+     lambda x, w, b: F.batch_norm(x, gpujit.zeros(2, dtype=gpujit.float64),
+                                  gpujit.ones(2, dtype=gpujit.float64), w, b, False),
+     [(3, 2, 4), (2,), (2,)], 2, True),
+    # instance_norm is batch_norm with the weight and bias repeated: a copy of the
+    # weight is kept, and no bias
+    ("instance_norm_weight", lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+     [(2, 3, 4), (3,), (3,)], 1, True),
+    ("instance_norm_bias", lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+     [(2, 3, 4), (3,), (3,)], 2, True),
+    ("instance_norm_running",
+     lambda x, w, b: F.instance_norm(x, gpujit.zeros(3, dtype=gpujit.float64),
+                                     gpujit.ones(3, dtype=gpujit.float64), w, b,
+                                     use_input_stats=False),
+     [(2, 3, 4), (3,), (3,)], 1, True),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes,i,others", SWEEP_WRITE_OK,
+                         ids=[c[0] for c in SWEEP_WRITE_OK])
+def test_sweep_ops_keep_what_pytorch_keeps(name, fn, shapes, i, others):
+    _check_write_ok(fn, [_rand(*s) for s in shapes], i, others)
+    if not others:
+        _check_write_ok(fn, [_rand(*s) for s in shapes], i, True)
+
+
+def test_as_strided_gradient_scatters_to_the_storage_it_read():
+    a = _rand(3, 4)
+    (g,) = _grads(lambda x: gpujit.as_strided(x, (2, 2), (1, 4), 1), [a], 0, True)
+    want = np.zeros(12)
+    w = np.linspace(0.5, 1.5, 4).reshape(2, 2)
+    for r in range(2):
+        for c in range(2):
+            want[1 + r + 4 * c] += w[r, c]
+    np.testing.assert_allclose(g, want.reshape(3, 4), atol=1e-12)
+
+
+def test_norm_layers_still_check_what_their_gradients_read():
+    arrays = [_rand(3, 2, 4), _rand(2), _rand(2)]
+    bn = lambda x, w, b: F.batch_norm(x, None, None, w, b, True)      # noqa: E731
+    _check_write_raises(bn, arrays, 1, True)        # the input's gradient reads the weight
+    _check_write_raises(bn, arrays, 0, True)
+    arrays = [_rand(2, 3, 4), _rand(3), _rand(3)]
+    inn = lambda x, w, b: F.instance_norm(x, weight=w, bias=b)        # noqa: E731
+    _check_write_raises(inn, arrays, 0, True)
