@@ -12,7 +12,6 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta
 from .registry import op, OPS
-from .registry import derivative as _derivative
 from .stats_ops import replay_derivative
 
 PUBLIC = {}
@@ -197,37 +196,13 @@ def _declare_gradient(overload, args):
 
     impl = op(f"aten::gradient.{overload}(Tensor self, *, {args}, int edge_order=1) -> "
               f"Tensor[]", method=False, name="gradient", meta=meta)(body)
-    if "Tensor[] spacing" in args:
-        _derivative(impl)(_coordinates_grad)       # to self and to the coordinates
-    else:
-        replay_derivative(impl.op, lambda **kw: _gradient_compose(**kw), ("self",),
-                          tuple(params), at_forward=True)
+    # to self (and to each coordinate tensor): the formulas run at forward with gradients
+    # recorded, as PyTorch's composite, so backward keeps what its ops keep (a write into
+    # the input or the coordinates after the op is an error only where PyTorch's is)
+    wrt = ("self", "spacing") if "Tensor[] spacing" in args else ("self",)
+    replay_derivative(impl.op, lambda **kw: _gradient_compose(**kw), wrt, tuple(params),
+                      at_forward=True)
     return impl
-
-
-def _coordinates_grad(grad, self, spacing, dim, edge_order):
-    """The gradients to self and to each coordinate tensor: the formulas over Tensors,
-    differentiated (PyTorch's gradient is a composite: both get one)."""
-    g = _g()
-    record = g.is_grad_enabled()
-
-    def leaf(t):
-        if not t.is_floating_point():
-            return None
-        return t if record and t.requires_grad else t.detach().requires_grad_()
-
-    x = leaf(self)
-    sp = [leaf(h) for h in spacing]
-    args_x = x if x is not None else self
-    args_sp = [a if a is not None else h for a, h in zip(sp, spacing)]
-    with g.enable_grad():
-        outs = _gradient_compose(args_x, args_sp, dim, edge_order)
-    live = [t for t in [x] + sp if t is not None]
-    gs = iter(g.autograd.grad(list(outs), live, list(grad), create_graph=record,
-                              allow_unused=True) if live else ())
-    gx = next(gs) if x is not None else None
-    gsp = [next(gs) if h is not None else None for h in sp]
-    return gx, gsp
 
 
 for _ov, _args in _GRAD_OVERLOADS:

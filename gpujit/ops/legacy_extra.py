@@ -54,10 +54,11 @@ def nuclear_norm_dim(xp, self, dim, keepdim=False):
     return _MN.impl(xp, self, "nuc", tuple(int_list(dim)), keepdim)
 
 
+# (at forward, as PyTorch's composite: matrix_norm 'nuc' keeps the SVD, not the input)
 replay_derivative(nuclear_norm.op, lambda self, keepdim: _MN.public(
-    self, "nuc", [-2, -1], keepdim), ("self",), ("self", "keepdim"))
+    self, "nuc", [-2, -1], keepdim), ("self",), ("self", "keepdim"), at_forward=True)
 replay_derivative(nuclear_norm_dim.op, lambda self, dim, keepdim: _MN.public(
-    self, "nuc", list(dim), keepdim), ("self",), ("self", "dim", "keepdim"))
+    self, "nuc", list(dim), keepdim), ("self",), ("self", "dim", "keepdim"), at_forward=True)
 
 
 def _fro_dims(dim):

@@ -1,7 +1,7 @@
 """einsum: `aten::einsum` (the equation checked as torch.einsum checks it, operands of one
 dtype, float16 computed in float32), the public `gpujit.einsum` with its three call forms
-(equation and operands, equation and a list, the sublist form), and its derivative (an
-einsum of the output's gradient with the other operands). The other products are
+(equation and operands, equation and a list, the sublist form), and its derivative (down
+PyTorch's tree of pairwise contractions, keeping what each keeps). The other products are
 linalg.py's."""
 from __future__ import annotations
 
@@ -163,48 +163,225 @@ PUBLIC["einsum"] = einsum_public
 
 
 # derivative (gpujit.autograd): written with registry ops, PyTorch's formula
+#
+# PyTorch's einsum contracts two operands at a time (left to right, or the given path's
+# pairs with each product appended last), each contraction first summing out the summed
+# dims only one side has, then a bmm or mul that keeps each side only where the other
+# needs a gradient. The derivative follows the same tree: it keeps, per contraction, the
+# side the other side's gradient reads (an operand, or a sum / partial product computed at
+# forward time), so a write into an operand after the op is an error only where PyTorch's
+# is, and it takes each gradient back down the tree.
 
-def _others_read(tensors, tensors_needs_grad):
-    """The operands a needed gradient reads: each operand's gradient reads the others
-    (PyTorch's einsum is products of the operands: each keeps the other factor)."""
-    need = tensors_needs_grad
-    return [t if any(n for j, n in enumerate(need) if j != i) else None
-            for i, t in enumerate(tensors)]
+
+def _einsum_tree(terms, out, path, shapes):
+    """The contraction tree of PyTorch's einsum over operand `terms` (of `shapes`): leaves
+    are operand indices, nodes (left, right, the labels of the node's product, (the labels
+    of each side once the summed dims only it has are summed out: an operand keeps its own
+    term, repeated labels included, when nothing is summed out of it), the non-1 labels of
+    (left, right)). As PyTorch's, it goes by sizes: a label of size 1 (broadcast) is no
+    dim to share or to keep for a later operand."""
+    n = len(terms)
+    big = [{c for c, k in zip(t, s) if k != 1} for t, s in zip(terms, shapes)]
+
+    def leaves(node):
+        return [node] if isinstance(node, int) else leaves(node[0]) + leaves(node[1])
+
+    def subs(node):
+        return terms[node] if isinstance(node, int) else node[2]
+
+    def nonone(node):
+        return big[node] if isinstance(node, int) else (node[4][0] | node[4][1]) & set(node[2])
+
+    def make(a, b):
+        inside = set(leaves(a) + leaves(b))
+        outside = set(out).union(*(big[k] for k in range(n) if k not in inside))
+        na, nb = nonone(a), nonone(b)
+
+        def side(x, mine, other):
+            kept = "".join(c for c in dict.fromkeys(subs(x))
+                           if c not in mine or c in outside or c in other)
+            return subs(x) if set(kept) == set(subs(x)) else kept
+        order = dict.fromkeys(subs(a) + subs(b))
+        keep = "".join(c for c in order if c in outside)
+        return (a, b, keep, (side(a, na, nb), side(b, nb, na)), (na, nb))
+
+    ops = list(range(n))
+    steps = list(path) if path is not None else []
+    for k in range(0, len(steps) - 1, 2):
+        if len(ops) < 2:
+            break
+        a, b = sorted((steps[k], steps[k + 1]))
+        x, y = ops[a], ops[b]
+        del ops[b], ops[a]
+        ops.append(make(x, y))
+    while len(ops) > 1:
+        ops = [make(ops[0], ops[1])] + ops[2:]
+    root = ops[0]
+    return root if isinstance(root, int) else root[:2] + (out,) + root[3:]
 
 
-@_derivative(einsum, computes={"kept": _others_read})
-def _einsum_grad(grad, equation, tensors_shape, kept, tensors_needs_grad):
-    """Each operand's gradient is an einsum of the output's gradient with the other
-    operands, onto that operand's subscripts. A subscript repeated in the operand (a
-    diagonal, 'ii->i') is renamed and tied back by an identity matrix; one that only the
-    operand has (summed away, 'ij->i') comes from a ones vector."""
+def _einsum_needs(node, need):
+    return need[node] if isinstance(node, int) else (_einsum_needs(node[0], need) or
+                                                     _einsum_needs(node[1], need))
+
+
+def _einsum_kept(equation, tensors, path, tensors_needs_grad):
+    """What the contractions keep (see above): for each node of the tree (depth first),
+    [its left side when the right needs a gradient, its right side when the left does]."""
     G = _gpujit()
-    tensors = kept
-    eq, sizes, _ = einsum_parse(equation, [tuple(sh) for sh in tensors_shape])
+    if len(tensors) < 2:
+        return []
+    eq, _, _ = einsum_parse(equation, [tuple(t.shape) for t in tensors])
+    lhs, out = eq.split("->")
+    terms = lhs.split(",")
+    need = list(tensors_needs_grad)
+    kept = []
+
+    def value(node):
+        if isinstance(node, int):
+            return tensors[node]
+        a, b, keep, (la, lb), _ = node
+        return G.einsum(f"{la},{lb}->{keep}", side_value(a, la), side_value(b, lb))
+
+    def side_value(node, labels):
+        subs = terms[node] if isinstance(node, int) else node[2]
+        if subs == labels:
+            return value(node)
+        return G.einsum(f"{subs}->{labels}", value(node))
+
+    canon = _canonical_order(equation, eq)
+
+    def keep_side(node, x, labels, left):
+        v = side_value(x, labels)
+        if isinstance(x, int) and v is tensors[x] and _reshape_copies(
+                v, terms[x], node[4][0], node[4][1], set(node[2]), canon, left):
+            v = v.clone()       # PyTorch's bmm keeps the copy its reshape made
+        return v
+
+    def walk(node):
+        if isinstance(node, int):
+            return
+        slot = len(kept)
+        kept.extend([None, None])
+        walk(node[0])
+        walk(node[1])
+        a, b, _, (la, lb), _ = node
+        if _einsum_needs(b, need):
+            kept[slot] = keep_side(node, a, la, True)
+        if _einsum_needs(a, need):
+            kept[slot + 1] = keep_side(node, b, lb, False)
+    walk(_einsum_tree(terms, out, path, [tuple(t.shape) for t in tensors]))
+    return kept
+
+
+def _canonical_order(equation, eq):
+    """{label: position} in PyTorch's einsum dim order: the output's labels, then (when the
+    output has none) the ellipsis dims, then the summed labels in A-Z, a-z order."""
+    lhs, out = eq.split("->")
+    ell = [c for c in dict.fromkeys(eq) if c.isalpha() and c not in equation]
+    order = list(out) + [c for c in ell if c not in out]
+    order += [c for c in _LETTERS if c in lhs and c not in order]
+    return {c: i for i, c in enumerate(order)}
+
+
+def _reshape_copies(t, term, left_dims, right_dims, keep, canon, left):
+    """Whether PyTorch's sumproduct_pair copies operand t (labels `term`; the left or right
+    side of a contraction whose sides have the non-1 labels left_dims / right_dims and
+    whose product keeps `keep`) when it permutes it to (batch, own, summed) or (batch,
+    summed, own) and reshapes that to three dims: a merged group whose dims are not
+    adjacent in memory cannot be a view. A mul (nothing summed) keeps a view."""
+    summed = (left_dims & right_dims) - keep
+    if not summed:
+        return False
+    both = (left_dims & right_dims) & keep
+    own = (left_dims if left else right_dims) - right_dims if left else \
+        right_dims - left_dims
+    own &= keep
+    groups = [both, own, summed] if left else [both, summed, own]
+    size, stride = {}, {}
+    for k, c in enumerate(term):
+        size[c] = t.shape[k]
+        stride[c] = stride.get(c, 0) + t.stride(k)
+    for g in groups:
+        dims = [c for c in sorted(g, key=canon.get) if c in size and size[c] != 1]
+        for x, y in zip(dims, dims[1:]):
+            if stride[x] != stride[y] * size[y]:
+                return True
+    return False
+
+
+def _lift(G, ins, ops, target, sizes, spare):
+    """einsum of `ops` (labels `ins`) onto the labels `target` (of `sizes`): a label
+    repeated in target (a diagonal, 'ii') is renamed and tied back by an identity matrix,
+    one the inputs lack or have only with size 1 (summed away before the product) comes
+    from a ones vector."""
+    have = {c for lb, t in zip(ins, ops) for c, n in zip(lb, t.shape) if n != 1}
+    fresh = iter(spare)
+    out, extra, extra_ops = [], [], []
+    ref = ops[0]
+    for c in target:
+        if c in out:
+            c2 = next(fresh)
+            extra.append(c + c2)
+            extra_ops.append(G.eye(sizes[c], dtype=ref.dtype, device=ref.device))
+            out.append(c2)
+        else:
+            out.append(c)
+    for c in dict.fromkeys(target):
+        if c not in have:
+            extra.append(c)
+            extra_ops.append(ref.new_ones((sizes[c],)))
+    return G.einsum(",".join(list(ins) + extra) + "->" + "".join(out), *ops, *extra_ops)
+
+
+@_derivative(einsum, computes={"kept": _einsum_kept})
+def _einsum_grad(grad, equation, tensors_shape, path, kept, tensors_needs_grad):
+    """Each gradient goes down PyTorch's contraction tree: a side's gradient is an einsum
+    of its node's gradient with the other side's kept value, onto the side's labels (an
+    operand's own, with its diagonals and summed-away dims restored)."""
+    G = _gpujit()
+    eq, _, _ = einsum_parse(equation, [tuple(sh) for sh in tensors_shape])
     lhs, out = eq.split("->")
     terms = lhs.split(",")
     spare = [c for c in _LETTERS if c not in eq]
-    grads = []
-    for i, term in enumerate(terms):
-        if not tensors_needs_grad[i]:
-            grads.append(None)
-            continue
-        target, extra, extra_ops, fresh = [], [], [], iter(spare)
-        for c in term:
-            if c in target:
-                c2 = next(fresh)
-                extra.append(c + c2)
-                extra_ops.append(G.eye(sizes[c], dtype=grad.dtype, device=grad.device))
-                target.append(c2)
+    need = list(tensors_needs_grad)
+    grads = [None] * len(terms)
+    slots = iter(range(0, len(kept), 2))
+
+    def target(node):
+        return terms[node] if isinstance(node, int) else node[2]
+
+    def target_sizes(node):
+        """the sizes of node's value: an operand's own, a product's the largest of its
+        operands' (1 where all of them broadcast)"""
+        if isinstance(node, int):
+            return dict(zip(terms[node], tensors_shape[node]))
+        a, b = target_sizes(node[0]), target_sizes(node[1])
+        return {c: max(a.get(c, 1), b.get(c, 1)) for c in node[2]}
+
+    def walk(node, g):
+        """g: the gradient of node's value (its labels: target(node))"""
+        if isinstance(node, int):
+            grads[node] = g
+            return
+        k = next(slots)
+        a, b, keep, (la, lb), _ = node
+        for child, other, other_labels in ((a, kept[k + 1], lb), (b, kept[k], la)):
+            if _einsum_needs(child, need):
+                walk(child, _lift(G, [keep, other_labels], [g, other], target(child),
+                                  target_sizes(child), spare))
             else:
-                target.append(c)
-        others = [t for j, t in enumerate(terms) if j != i]
-        known = set(out).union(*others, *extra)
-        for c in dict.fromkeys(term):
-            if c not in known:
-                extra.append(c)
-                extra_ops.append(grad.new_ones((sizes[c],)))
-        sub = ",".join([out] + others + extra) + "->" + "".join(target)
-        ops = [grad] + [t for j, t in enumerate(tensors) if j != i] + extra_ops
-        grads.append(G.einsum(sub, *ops))
+                skip(child)
+
+    def skip(node):
+        if not isinstance(node, int):
+            next(slots)
+            skip(node[0])
+            skip(node[1])
+
+    tree = _einsum_tree(terms, out, path, [tuple(sh) for sh in tensors_shape])
+    if isinstance(tree, int):
+        grads[tree] = _lift(G, [out], [grad], terms[tree], target_sizes(tree), spare)
+        return grads
+    walk(tree, grad)
     return grads

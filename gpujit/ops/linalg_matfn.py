@@ -203,10 +203,52 @@ def _multi_dot_check(shapes, dtypes):
 def linalg_multi_dot(xp, tensors):
     shape = _multi_dot_check([t.shape for t in tensors], [_dtn(t.dtype) for t in tensors])
     _la._not_bool("multi_dot", _dtn(tensors[0].dtype))
-    r = tensors[0]
-    for t in tensors[1:]:
-        r = _la._product(xp, r, t)
-    return xp.asarray(r).reshape(shape)
+    mats = _as_matrices(list(tensors), lambda t, d: xp.expand_dims(t, d))
+
+    def product(node):
+        if isinstance(node, int):
+            return mats[node]
+        return _la._product(xp, product(node[0]), product(node[1]))
+    return xp.asarray(product(_chain_order([tuple(m.shape) for m in mats]))).reshape(shape)
+
+
+def _as_matrices(tensors, unsqueeze):
+    """multi_dot's operands as matrices: a 1-D first one a row, a 1-D last one a column."""
+    if len(tensors[0].shape) == 1:
+        tensors[0] = unsqueeze(tensors[0], 0)
+    if len(tensors[-1].shape) == 1:
+        tensors[-1] = unsqueeze(tensors[-1], -1)
+    return tensors
+
+
+def _chain_order(shapes):
+    """PyTorch's multi_dot order for matrices of `shapes`: a tree of operand indices (an
+    int, or a (left, right) pair multiplied together): two in order; three by the cheaper
+    of (AB)C and A(BC) ((AB)C on a tie); more by the matrix-chain dynamic program
+    (Cormen et al. 15.2, the first cheapest split)."""
+    n = len(shapes)
+    if n == 1:
+        return 0
+    if n == 2:
+        return (0, 1)
+    if n == 3:
+        a, b, c, d = shapes[0][0], shapes[1][0], shapes[2][0], shapes[2][1]
+        return (0, (1, 2)) if a * c * (b + d) > b * d * (a + c) else ((0, 1), 2)
+    p = [s[0] for s in shapes] + [shapes[-1][1]]
+    m = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            m[i][j] = None
+            for k in range(i, j):
+                q = m[i][k] + m[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if m[i][j] is None or q < m[i][j]:
+                    m[i][j], split[i][j] = q, k
+
+    def tree(i, j):
+        return i if i == j else (tree(i, split[i][j]), tree(split[i][j] + 1, j))
+    return tree(0, n - 1)
 
 
 # ------------------------------------------------------------------ norms
@@ -422,13 +464,17 @@ def _mpow_backward(grad, A, n):
     return out
 
 
-@_derivative(linalg_matrix_power)
-def _mpow_grad(grad, self, n):
+# as PyTorch's composite: n = 0 and 1 read nothing (eye, a clone), a negative n the
+# inverse taken at forward time (powers of it), not the input
+@_derivative(linalg_matrix_power, computes={
+    "base": lambda self, n: self if n > 1 else _inv(self) if n < 0 else None})
+def _mpow_grad(grad, base, n):
+    if n == 1:
+        return grad
     if n >= 0:
-        return _mpow_backward(grad, self, n)
-    B = _inv(self)
-    gB = _mpow_backward(grad, B, -n)
-    return -(B.mT.matmul(gB).matmul(B.mT))
+        return _mpow_backward(grad, base, n)
+    gB = _mpow_backward(grad, base, -n)
+    return -(base.mT.matmul(gB).matmul(base.mT))
 
 
 @_derivative(linalg_cross, reads={"self": ("other",), "other": ("self",)})
@@ -458,75 +504,124 @@ def _trace_grad(grad, self_shape):
     return grad * _G().eye(m, n, dtype=grad.dtype, device=grad.device)
 
 
-@_derivative(linalg_multi_dot)
-def _multi_dot_grad(grad, tensors, needs_grad):
-    mats = list(tensors)
-    first_vec, last_vec = mats[0].dim() == 1, mats[-1].dim() == 1
+def _chain_kept(tensors, tensors_needs_grad):
+    """What multi_dot's products keep for backward, as PyTorch's chain of mm: for each
+    product (left, right) of its order (depth first), the left factor when the right needs
+    a gradient and the right when the left does (an operand, or a partial product computed
+    here at forward time): [left or None, right or None, ...]."""
+    if len(tensors) < 2:
+        return []
+    mats = _as_matrices(list(tensors), lambda t, d: t.unsqueeze(d))
+    need = list(tensors_needs_grad)
+    kept = []
+
+    def value(node):
+        return mats[node] if isinstance(node, int) else value(node[0]).matmul(value(node[1]))
+
+    def walk(node):
+        """whether the node needs a gradient"""
+        if isinstance(node, int):
+            return need[node]
+        slot = len(kept)
+        kept.extend([None, None])
+        ln, rn = walk(node[0]), walk(node[1])
+        kept[slot] = value(node[0]) if rn else None
+        kept[slot + 1] = value(node[1]) if ln else None
+        return ln or rn
+    walk(_chain_order([tuple(m.shape) for m in mats]))
+    return kept
+
+
+def _chain_backward(grad, tensors_shape, kept, tensors_needs_grad):
+    shapes = list(tensors_shape)
+    if len(shapes) == 1:
+        return [grad]
+    first_vec, last_vec = len(shapes[0]) == 1, len(shapes[-1]) == 1
+    mshapes = [tuple(s) for s in shapes]
     if first_vec:
-        mats[0] = mats[0].unsqueeze(0)
+        mshapes[0] = (1,) + mshapes[0]
+        grad = grad.unsqueeze(0)
     if last_vec:
-        mats[-1] = mats[-1].unsqueeze(-1)
-    g = grad
-    if first_vec:
-        g = g.unsqueeze(0)
-    if last_vec:
-        g = g.unsqueeze(-1)
-    out = []
-    for i, t in enumerate(tensors):
-        if not needs_grad[0]:
-            out.append(None)
-            continue
-        gi = g
-        if i > 0:
-            left = mats[0]
-            for x in mats[1:i]:
-                left = left.matmul(x)
-            gi = left.mT.matmul(gi)
-        if i < len(mats) - 1:
-            right = mats[i + 1]
-            for x in mats[i + 2:]:
-                right = right.matmul(x)
-            gi = gi.matmul(right.mT)
-        out.append(gi.reshape(tuple(t.shape)))
+        mshapes[-1] = mshapes[-1] + (1,)
+        grad = grad.unsqueeze(-1)
+    need = list(tensors_needs_grad)
+    out = [None] * len(shapes)
+    slots = iter(range(0, len(kept), 2))
+
+    def needs(node):
+        return need[node] if isinstance(node, int) else needs(node[0]) or needs(node[1])
+
+    def walk(node, g):
+        if isinstance(node, int):
+            out[node] = None if g is None else g.reshape(shapes[node])
+            return
+        k = next(slots)
+        left, right = kept[k], kept[k + 1]
+        gl = g.matmul(right.mT) if g is not None and needs(node[0]) else None
+        walk(node[0], gl)
+        gr = left.mT.matmul(g) if g is not None and needs(node[1]) else None
+        walk(node[1], gr)
+    walk(_chain_order(mshapes), grad)
     return out
 
 
-def _matrix_norm_num_backward(grad, self, result, ord, dim, keepdim):
-    nd = self.dim()
+@_derivative(linalg_multi_dot, computes={"kept": _chain_kept})
+def _multi_dot_grad(grad, tensors_shape, kept, tensors_needs_grad):
+    return _chain_backward(grad, tensors_shape, kept, tensors_needs_grad)
+
+
+def _matrix_norm_num_backward(grad, src, uv, nd, result, ord, dim, keepdim):
     d = _ln._mnorm_dims(dim, nd)
-    gk = _keep(grad, nd, list(d), keepdim).movedim(d, (-2, -1))
-    rk = _keep(result, nd, list(d), keepdim).movedim(d, (-2, -1))
-    m = self.movedim(d, (-2, -1))
     ord = float(ord)
     if abs(ord) == 2:
-        U, S, Vh = OPS["aten::linalg_svd"].public(m.detach(), False)
-        k = 0 if ord > 0 else S.shape[-1] - 1
-        gx = gk * U[..., :, k:k + 1].matmul(Vh[..., k:k + 1, :])
-    else:
-        ax = -2 if abs(ord) == 1 else -1       # 1: column sums; inf: row sums
-        other = -1 if ax == -2 else -2
-        sums = m.abs().sum(ax, keepdim=True)
-        mask = sums == rk
-        w = mask / mask.sum(other, keepdim=True)
-        gx = m.sign() * gk * w
+        return _ln.svd_norm_backward(grad, uv, d, keepdim, nd, "max" if ord > 0 else "min")
+    gk = _keep(grad, nd, list(d), keepdim).movedim(d, (-2, -1))
+    rk = _keep(result, nd, list(d), keepdim).movedim(d, (-2, -1))
+    m = src.movedim(d, (-2, -1))
+    ax = -2 if abs(ord) == 1 else -1       # 1: column sums; inf: row sums
+    other = -1 if ax == -2 else -2
+    sums = m.abs().sum(ax, keepdim=True)
+    mask = sums == rk
+    w = mask / mask.sum(other, keepdim=True)
+    gx = m.sign() * gk * w
     return gx.movedim((-2, -1), d)
 
 
-@_derivative(linalg_matrix_norm)
-def _mnorm_num_grad(grad, self, result, ord, dim, keepdim):
-    return _matrix_norm_num_backward(grad, self, result, ord, dim, keepdim)
+def _svd_norm(kind, o):
+    """Whether a norm of linalg.norm's plan (kind, ord) is made from singular values
+    (nuclear, 2, -2): PyTorch's svdvals composites, which save the decomposition and not
+    the input."""
+    return kind == "matrix" and (o == "nuc" or not isinstance(o, str) and abs(float(o)) == 2)
 
 
-@_derivative(linalg_norm, linalg_norm_ord_str)
-def _norm_grad(grad, self, result, ord, dim, keepdim):
+@_derivative(linalg_matrix_norm, computes={
+    "src": lambda self, ord: None if _svd_norm("matrix", ord) else self,
+    "uv": lambda self, ord, dim: _ln.svd_factors(self, dim) if _svd_norm("matrix", ord)
+    else None})
+def _mnorm_num_grad(grad, self_shape, result, ord, dim, keepdim, src, uv):
+    return _matrix_norm_num_backward(grad, src, uv, len(self_shape), result, ord, dim,
+                                     keepdim)
+
+
+def _norm_uv(self, ord, dim):
     kind, o, d = _norm_plan(self.dim(), ord, dim)
+    return _ln.svd_factors(self, d) if _svd_norm(kind, o) else None
+
+
+@_derivative(linalg_norm, linalg_norm_ord_str, computes={
+    "src": lambda self, ord, dim: None if _svd_norm(*_norm_plan(self.dim(), ord, dim)[:2])
+    else self,
+    "uv": _norm_uv})
+def _norm_grad(grad, self_shape, result, ord, dim, keepdim, src, uv):
+    nd = len(self_shape)
+    kind, o, d = _norm_plan(nd, ord, dim)
     if kind == "vector":
-        return _ln._vector_norm_backward(grad, self, result, o, d, keepdim)
+        return _ln._vector_norm_backward(grad, src, result, o, d, keepdim)
     if o == "fro":
-        return _ln._vector_norm_backward(grad, self, result, 2, d, keepdim)
+        return _ln._vector_norm_backward(grad, src, result, 2, d, keepdim)
     if o == "nuc":
-        return _ln._matrix_norm_grad(grad, self, result, o, d, keepdim)
-    return _matrix_norm_num_backward(grad, self, result, o, d, keepdim)
+        return _ln.svd_norm_backward(grad, uv, d, keepdim, nd)
+    return _matrix_norm_num_backward(grad, src, uv, nd, result, o, d, keepdim)
 
 
 @_derivative(linalg_matrix_exp, matrix_exp)

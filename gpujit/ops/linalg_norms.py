@@ -1,7 +1,7 @@
 """The vector and matrix norms behind `gpujit.norm` / Tensor.norm: `aten::linalg_vector_norm`
 (ord 2, 1, +-inf, 0 and any other p), `aten::linalg_matrix_norm.str_ord` ('fro', 'nuc'),
 torch.norm's dispatch between them, and their derivatives (PyTorch's norm_backward; the
-nuclear norm's through the polar factor). linalg.norm and the numeric-order matrix norms
+nuclear norm's through the SVD taken at forward time, as PyTorch's svdvals composite). linalg.norm and the numeric-order matrix norms
 are linalg_matfn.py's, built on these."""
 from __future__ import annotations
 
@@ -162,25 +162,37 @@ def _vector_norm_grad(grad, self, result, ord, dim, keepdim):
     return _vector_norm_backward(grad, self, result, ord, dim, keepdim)
 
 
-def _polar_factor(a, steps=64):
-    """U V^T of the SVD of a (batched over leading dims), the gradient of the nuclear norm,
-    by the Newton-Schulz iteration X <- 1.5 X - 0.5 X X^T X from X = a / |a|_F: products
-    only (the registry has no SVD). Each step takes a singular value s < 1 to about 1.5 s
-    until it nears 1, then converges quadratically, so 64 steps reach every singular value
-    above ~1e-10 |a|_F; smaller ones count as zero, the subgradient chosen at a rank drop."""
-    f = a.pow(2).sum([-2, -1], keepdim=True).sqrt()
-    x = a / f.masked_fill(f == 0, 1)
-    wide = a.shape[-2] < a.shape[-1]
-    for _ in range(steps):
-        xxx = x.matmul(x.mT).matmul(x) if wide else x.matmul(x.mT.matmul(x))
-        x = 1.5 * x - 0.5 * xxx
-    return x
-
-
-@_derivative(linalg_matrix_norm)
-def _matrix_norm_grad(grad, self, result, ord, dim, keepdim):
-    if ord == "fro":
-        return _vector_norm_backward(grad, self, result, 2, dim, keepdim)
+def svd_factors(self, dim):
+    """[U, S, Vh] (reduced) of self's matrices over `dim` (moved last), computed at
+    forward time for a derivative's `computes`: PyTorch's nuclear and spectral norms are
+    svdvals composites, whose backward keeps the decomposition, not the input (half
+    precision is decomposed in float32)."""
     d = _mnorm_dims(dim, self.dim())
-    polar = _polar_factor(self.movedim(d, (-2, -1))).movedim((-2, -1), d)
-    return _keep(grad, self.dim(), list(d), keepdim) * polar
+    m = self.movedim(d, (-2, -1))
+    if m.dtype is _dt.float16:
+        m = m.float()
+    return list(OPS["aten::linalg_svd"].public(m, False))
+
+
+def svd_norm_backward(grad, uv, dim, keepdim, nd, which=None):
+    """The gradient of a norm made from the singular values S of `uv` ([U, S, Vh]): their
+    sum (nuclear; `which` None) or their max / min (`which` 'max' / 'min': PyTorch's amax /
+    amin backward, the gradient shared evenly among the values equal to the extreme)."""
+    U, S, Vh = uv
+    d = _mnorm_dims(dim, nd)
+    g = _keep(grad, nd, list(d), keepdim).movedim(d, (-2, -1))      # (..., 1, 1)
+    if which is None:
+        w = g.squeeze(-1)                                            # (..., 1)
+    else:
+        mask = S == (S.amax(-1, keepdim=True) if which == "max" else S.amin(-1, keepdim=True))
+        w = g.squeeze(-1) * mask / mask.sum(-1, keepdim=True)
+    return (U * w.unsqueeze(-2)).matmul(Vh).movedim((-2, -1), d)
+
+
+@_derivative(linalg_matrix_norm, computes={
+    "src": lambda self, ord: self if ord == "fro" else None,
+    "uv": lambda self, ord, dim: svd_factors(self, dim) if ord == "nuc" else None})
+def _matrix_norm_grad(grad, self_shape, result, ord, dim, keepdim, src, uv):
+    if ord == "fro":
+        return _vector_norm_backward(grad, src, result, 2, dim, keepdim)
+    return svd_norm_backward(grad, uv, dim, keepdim, len(self_shape))

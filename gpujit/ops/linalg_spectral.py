@@ -333,16 +333,20 @@ def _eigh_grad(grad, result):
     return _eigh_backward(grad[0], grad[1], L, V)
 
 
-@_derivative(linalg_eigvalsh)
-def _eigvalsh_grad(grad, self, UPLO):
-    L, V = OPS["aten::linalg_eigh"].public(self.detach(), UPLO)
-    return _eigh_backward(grad, None, L, V)
+# eigvalsh and svdvals keep the eigenvectors / singular vectors their forward computes
+# (PyTorch's: linalg_eigh / _linalg_svd with the vectors when a gradient is needed), not
+# the input: a write into it after the op is no error
+@_derivative(linalg_eigvalsh, computes={
+    "V": lambda self, UPLO: OPS["aten::linalg_eigh"].public(self, UPLO)[1]})
+def _eigvalsh_grad(grad, V):
+    return V.matmul(_diag(grad)).matmul(V.mT)
 
 
-@_derivative(linalg_svdvals)
-def _svdvals_grad(grad, A):
-    U, S, Vh = OPS["aten::linalg_svd"].public(A.detach(), False)
-    return U.matmul(_diag(grad)).matmul(Vh)
+@_derivative(linalg_svdvals, computes={
+    "uv": lambda A: list(OPS["aten::linalg_svd"].public(A, False))[::2]})
+def _svdvals_grad(grad, uv):
+    U, Vh = uv
+    return (U * grad.unsqueeze(-2)).matmul(Vh)
 
 
 def _svd_backward(gU, gS, gVh, U, S, Vh, full_matrices):

@@ -358,9 +358,14 @@ def _addr_grad(grad, vec1, vec2, beta, alpha, needs_grad):
             _la_scaled((grad * vec1.unsqueeze(1)).sum(0), alpha) if needs_grad[2] else None)
 
 
-@_derivative(chain_matmul)
-def _chain_matmul_grad(grad, matrices, needs_grad):
-    if len(matrices) == 1:
-        return [grad]
-    from .linalg_matfn import _multi_dot_grad
-    return _multi_dot_grad(grad, matrices, needs_grad)
+def _chain_kept(matrices, matrices_needs_grad):
+    from .linalg_matfn import _chain_kept
+    return _chain_kept(matrices, matrices_needs_grad)
+
+
+# multi_dot's (a clone for one matrix): the operands and partial products its chain of
+# products keeps
+@_derivative(chain_matmul, computes={"kept": _chain_kept})
+def _chain_matmul_grad(grad, matrices_shape, kept, matrices_needs_grad):
+    from .linalg_matfn import _chain_backward
+    return _chain_backward(grad, matrices_shape, kept, matrices_needs_grad)

@@ -274,10 +274,13 @@ def _empty_grads(grad, *params):
     return (grad,) + tuple(None if t is None else gpujit.zeros_like(t) for t in params)
 
 
+# (bias: only its shape, as PyTorch's batch_norm backward reads no bias)
 @_derivative(batch_norm)
-def _batch_norm_grad(grad, input, weight, bias, running_mean, running_var, training, eps):
+def _batch_norm_grad(grad, input, weight, bias_shape, running_mean, running_var, training,
+                     eps):
     if input.numel() == 0:
-        return _empty_grads(grad, weight, bias) + (None, None)
+        return _empty_grads(grad, weight) + (
+            None if bias_shape is None else grad.new_zeros(bias_shape), None, None)
     c = input.shape[1]
     dims = [0] + list(range(2, input.dim()))
     shape = [1, c] + [1] * (input.dim() - 2)
@@ -291,7 +294,7 @@ def _batch_norm_grad(grad, input, weight, bias, running_mean, running_var, train
     w = weight.reshape(shape) if weight is not None else None
     gxhat = grad * w if w is not None else grad
     gw = (grad * xhat).sum(dims).reshape(weight.shape) if weight is not None else None
-    gb = grad.sum(dims).reshape(bias.shape) if bias is not None else None
+    gb = grad.sum(dims).reshape(bias_shape) if bias_shape is not None else None
     if training:      # the batch statistics depend on the input; the running ones are unused
         return _norm_input_grad(gxhat, xhat, invstd, dims), gw, gb, None, None
     gi = gxhat * invstd
@@ -337,11 +340,16 @@ def _group_norm_grad(grad, input, num_groups, weight, bias_shape, eps):
     return gi.reshape(input.shape), gw, grad.sum(dims) if bias_shape is not None else None
 
 
-@_derivative(instance_norm)
-def _instance_norm_grad(grad, input, weight, bias, running_mean, running_var,
+# PyTorch's instance_norm is batch_norm over the input folded to (1, N * C, ...) with the
+# weight and bias repeated N times: it keeps that copy of the weight and no bias, so a
+# write into either after the op is no error
+@_derivative(instance_norm, computes={
+    "w": lambda weight: None if weight is None else weight.clone()})
+def _instance_norm_grad(grad, input, w, bias_shape, running_mean, running_var,
                         use_input_stats, eps):
     """With the input's statistics: group_norm with one group per channel; with the
     running ones: batch_norm in evaluation."""
     if use_input_stats:
-        return _group_norm_grad(grad, input, input.shape[1], weight, bias, eps) + (None, None)
-    return _batch_norm_grad(grad, input, weight, bias, running_mean, running_var, False, eps)
+        return _group_norm_grad(grad, input, input.shape[1], w, bias_shape, eps) + (None,
+                                                                                    None)
+    return _batch_norm_grad(grad, input, w, bias_shape, running_mean, running_var, False, eps)

@@ -122,27 +122,50 @@ nanquantile, nanquantile_scalar = _declare_quantile("nanquantile", True)
 # derivatives (gpujit.autograd), written with registry ops
 
 
-def _quantile_backward(grad, self, q, dim, interpolation, ignore_nan):
-    """The gradient goes to the one or two order statistics each quantile interpolates
-    between, weighted as the interpolation weighs them (recomputed from a sort)."""
-    import gpujit
+def _rows(self, dim):
+    """self as (rows, n): the reduced dim last (all of self when dim is None)."""
     nd = self.dim()
     if dim is None or nd == 0:
-        x, d = self.reshape(1, -1), None
+        return self.reshape(1, -1)
+    x = self.movedim(dim % nd, -1)
+    return x.reshape(-1, x.shape[-1])
+
+
+def _sorted_rows(self, dim):
+    """[the sorted values, their order] of each row of self (computed at forward time, as
+    PyTorch's quantile sorts and keeps only what it gathers from the sorted values: a write
+    into the input after the op is then no error)."""
+    return list(_rows(self, dim).sort(-1))
+
+
+def _q_values(q):
+    """A tensor q's values, kept apart from q (PyTorch's backward reads only the ranks and
+    weights made from it): a write into q after the op is no error."""
+    import gpujit
+    return q.detach().reshape(-1).clone() if isinstance(q, gpujit.Tensor) else float(q)
+
+
+def _quantile_backward(grad, self_shape, srt, qv, q_shape, dim, interpolation, ignore_nan,
+                       needs_q):
+    """The gradient goes to the one or two order statistics each quantile interpolates
+    between, weighted as the interpolation weighs them (the order from the forward's
+    sort)."""
+    import gpujit
+    xs, order = srt
+    nd = len(self_shape)
+    rows, n = xs.shape
+    dtype = xs.dtype
+    if isinstance(qv, float):
+        qv = gpujit.tensor([qv], dtype=dtype, device=xs.device)
     else:
-        d = dim % nd
-        x = self.movedim(d, -1)
-        moved_shape = tuple(x.shape)
-        x = x.reshape(-1, x.shape[-1])
-    rows, n = x.shape
-    order = x.detach().sort(-1)[1]
-    qv = (gpujit.tensor([float(q)], dtype=self.dtype) if not isinstance(q, gpujit.Tensor)
-          else q.detach().reshape(-1).to(self.dtype))
-    nan_count = x.detach().isnan().sum(-1, keepdim=True)
+        qv = qv.to(dtype)
+    nan_count = xs.detach().isnan().sum(-1, keepdim=True)
     cnt = (n - nan_count) if ignore_nan else nan_count * 0 + n
-    rank = qv.unsqueeze(0) * (cnt - 1).to(self.dtype)
-    if not ignore_nan:
-        rank = rank.masked_fill(nan_count > 0, n - 1)
+    rank = qv.unsqueeze(0) * (cnt - 1).to(dtype)
+    # PyTorch's masked_fill of the ranks: a row with a NaN (quantile: the last rank) or of
+    # NaNs only (nanquantile: rank 0) gives q no gradient
+    fixed = (nan_count > 0) if not ignore_nan else rank < 0
+    rank = rank.masked_fill(fixed, 0 if ignore_nan else n - 1)
     lo = rank.floor()
     hi = rank.ceil()
     if interpolation in ("lower", "higher", "nearest"):
@@ -156,31 +179,43 @@ def _quantile_backward(grad, self, q, dim, interpolation, ignore_nan):
     gs = grad.new_zeros((rows, n)).scatter_add(1, lo_i, g * (1 - w)).scatter_add(
         1, hi_i, g * w)
     gx = grad.new_zeros((rows, n)).scatter(1, order, gs)
-    gx = gx.reshape(self.shape) if d is None else gx.reshape(moved_shape).movedim(-1, d)
+    if dim is None or nd == 0:
+        gx = gx.reshape(self_shape)
+    else:
+        d = dim % nd
+        moved = tuple(s for i, s in enumerate(self_shape) if i != d) + (self_shape[d],)
+        gx = gx.reshape(moved).movedim(-1, d)
     # linear interpolation moves with q: d/dq = (hi - lo) * (count - 1), summed over rows
     gq = None
-    if isinstance(q, gpujit.Tensor) and interpolation == "linear":
-        xs = x.detach().sort(-1)[0]
-        span = (xs.gather(1, hi_i) - xs.gather(1, lo_i)) * (cnt - 1).to(self.dtype)
-        gq = (g * span).sum(0).reshape(q.shape)
+    if needs_q and interpolation == "linear":
+        span = ((xs.gather(1, hi_i) - xs.gather(1, lo_i)) * (cnt - 1).to(dtype)).masked_fill(
+            fixed, 0)
+        gq = (g * span).sum(0).reshape(q_shape)
     return gx, gq
 
 
-@_derivative(quantile_scalar, wrt=("self",))
-def _quantile_grad(grad, self, q, dim, interpolation):
-    return _quantile_backward(grad, self, q, dim, interpolation, False)[0]
+_COMPUTES = {"srt": _sorted_rows, "qv": _q_values}
 
 
-@_derivative(nanquantile_scalar, wrt=("self",))
-def _nanquantile_grad(grad, self, q, dim, interpolation):
-    return _quantile_backward(grad, self, q, dim, interpolation, True)[0]
+@_derivative(quantile_scalar, wrt=("self",), computes=_COMPUTES)
+def _quantile_grad(grad, self_shape, srt, qv, dim, interpolation):
+    return _quantile_backward(grad, self_shape, srt, qv, None, dim, interpolation, False,
+                              False)[0]
 
 
-@_derivative(quantile, wrt=("self", "q"))
-def _quantile_t_grad(grad, self, q, dim, interpolation):
-    return _quantile_backward(grad, self, q, dim, interpolation, False)
+@_derivative(nanquantile_scalar, wrt=("self",), computes=_COMPUTES)
+def _nanquantile_grad(grad, self_shape, srt, qv, dim, interpolation):
+    return _quantile_backward(grad, self_shape, srt, qv, None, dim, interpolation, True,
+                              False)[0]
 
 
-@_derivative(nanquantile, wrt=("self", "q"))
-def _nanquantile_t_grad(grad, self, q, dim, interpolation):
-    return _quantile_backward(grad, self, q, dim, interpolation, True)
+@_derivative(quantile, wrt=("self", "q"), computes=_COMPUTES)
+def _quantile_t_grad(grad, self_shape, srt, qv, q_shape, dim, interpolation, needs_grad):
+    return _quantile_backward(grad, self_shape, srt, qv, q_shape, dim, interpolation, False,
+                              needs_grad[1])
+
+
+@_derivative(nanquantile, wrt=("self", "q"), computes=_COMPUTES)
+def _nanquantile_t_grad(grad, self_shape, srt, qv, q_shape, dim, interpolation, needs_grad):
+    return _quantile_backward(grad, self_shape, srt, qv, q_shape, dim, interpolation, True,
+                              needs_grad[1])

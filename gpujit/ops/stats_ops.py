@@ -49,8 +49,12 @@ def replay_derivative(opdef, compose, wrt, params, at_forward=False):
         def run(**kw):
             import gpujit
             from ..autograd.recording import edge_of
-            edges = [edge_of(t) if isinstance(t, gpujit.Tensor) and t.is_floating_point()
-                     else None for t in (kw.get(w) for w in wrt)]
+            def edge(t):
+                if isinstance(t, (list, tuple)):            # a Tensor[] argument
+                    return [edge(x) for x in t]
+                return (edge_of(t) if isinstance(t, gpujit.Tensor) and t.is_floating_point()
+                        else None)
+            edges = [edge(kw.get(w)) for w in wrt]
             with gpujit.enable_grad():
                 out = compose(**kw)
             outs = list(out) if isinstance(out, (tuple, list)) else [out]
@@ -65,13 +69,19 @@ def replay_derivative(opdef, compose, wrt, params, at_forward=False):
                      if isinstance(o, gpujit.Tensor) and o.requires_grad and g is not None]
             from ..autograd.engine import run_backward
             capture = {}
-            for e in replay.edges:
+            flat = [x for e in replay.edges for x in (e if isinstance(e, list) else [e])]
+            for e in flat:
                 if e is not None and e not in capture:
                     capture[e] = len(capture)
             got = run_backward([o for o, _ in pairs], [g for _, g in pairs], True,
                                gpujit.is_grad_enabled(), capture) if pairs and capture \
                 else [None] * len(capture)
-            res = tuple(got[capture[e]] if e is not None else None for e in replay.edges)
+
+            def pick(e):            # (a list of gradients for a Tensor[] argument)
+                if isinstance(e, list):
+                    return [pick(x) for x in e]
+                return got[capture[e]] if e is not None else None
+            res = tuple(pick(e) for e in replay.edges)
             return res if len(res) > 1 else res[0]
         # (outs as saved tensors: the node frees the recorded graph once it has run)
         opdef.derivative = Derivative(replayed, wrt, ("replay", "outs"), computes={
@@ -394,10 +404,11 @@ def msort(xp, self):
     return OPS["aten::sort"].impl(xp, self, 0)[0]
 
 
-@_derivative(msort)
-def _msort_grad(grad, self):
-    idx = self.sort(0).indices
-    return grad.new_zeros(self.shape).scatter(0, idx, grad)
+# the sort's order taken at forward time (PyTorch's msort is sort(0), which keeps its
+# indices, not the input)
+@_derivative(msort, computes={"idx": lambda self: self.detach().sort(0)[1]})
+def _msort_grad(grad, self_shape, idx):
+    return grad.new_zeros(self_shape).scatter(0, idx, grad)
 
 
 # ------------------------------------------------------------------ trapezoid

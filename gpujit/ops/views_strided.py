@@ -150,20 +150,23 @@ def _mt_grad(grad):
     return grad.transpose(-2, -1)
 
 
-@_derivative(as_strided)
-def _as_strided_grad(grad, self, size, stride, storage_offset):
+# self's geometry, taken before the op (as_strided_ restrides self), not self: PyTorch
+# keeps a TensorGeometry, so a write into the input after the op is no error
+@_derivative(as_strided, computes={
+    "geometry": lambda self: (list(self.shape), list(self.stride()), self.storage_offset())})
+def _as_strided_grad(grad, geometry, size, stride, storage_offset):
     """Scatter grad to the storage positions the view read, then gather self's positions
     (as PyTorch's as_strided_backward for an input that does not overlap itself)."""
     import gpujit
-    own_off = self.storage_offset()
+    shape, strides, own_off = geometry
     off = own_off if storage_offset is None else storage_offset
     out_pos = _positions(size, stride, off, grad.device)
-    in_pos = _positions(list(self.shape), list(self.stride()), own_off, grad.device)
+    in_pos = _positions(shape, strides, own_off, grad.device)
     n = 1 + max(int(out_pos.max().item()) if out_pos.numel() else 0,
                 int(in_pos.max().item()) if in_pos.numel() else 0)
     store = gpujit.zeros(n, dtype=grad.dtype, device=grad.device)
     store = store.index_add(0, out_pos, grad.reshape(-1))
-    return store.index_select(0, in_pos).reshape(list(self.shape))
+    return store.index_select(0, in_pos).reshape(shape)
 
 
 def _positions(size, stride, offset, device):
