@@ -32,12 +32,15 @@ UNARY = [
     "{a} * {c}", "{a} + {c}", "{a} - {c}", "{c} - {a}", "torch.clamp({a}, -1.5, 2.0)",
     "{a} / {c}", "{a}.float()", "{a}.double()", "torch.exp({a})", "{a} * {a}",
     "torch.where({a} > 0, {a}, {c})", "({a} > {c})", "{a}.to(torch.float16)",
-    "torch.neg({a}).abs()", "{a}.type_as({b})",
+    "torch.neg({a}).abs()", "{a}.type_as({b})", "{a}.int()", "{a}.long() * 3",
+    "{a} // 2", "{a} % {c}", "torch.pow({a}, 2)", "{a}.bool()", "~({a} > 0)",
+    "{a}.contiguous()", "torch.sqrt(torch.abs({a}))", "torch.erf({a})",
 ]
 BINARY = [
     "{a} + {b}", "{a} * {b}", "{a} - {b}", "torch.maximum({a}, {b})",
     "torch.minimum({a}, {b})", "torch.where({a} > {b}, {a}, {b})", "{a} + {b} * {c}",
-    "torch.add({a}, {b}, alpha=2)", "{a} / ({b}.abs() + 1)",
+    "torch.add({a}, {b}, alpha=2)", "{a} / ({b}.abs() + 1)", "{a} & {b}",
+    "({a} > 0) | ({b} < 0)", "torch.lerp({a}.float(), {b}.float(), 0.25)",
 ]
 WITH_S = ["{a} * s", "{a} + s", "{a} - s * {b}"]
 # not fusible: the group is cut in two around it
@@ -51,7 +54,7 @@ STRATEGIES = [
     [("STATIC", 1), ("DYNAMIC", 2), ("STATIC", 1)], [("DYNAMIC", 1), ("STATIC", 1)],
 ]
 
-VARIATIONS = ["same", "same", "newsize", "newsize", "newrank", "transpose", "slice",
+VARIATIONS = ["same", "same", "newsize", "newsize", "newrank", "transpose", "slice", "large",
               "expand", "overlap", "perm", "zero", "zerodim", "bcast", "dtype", "dtype",
               "alias", "aliasview", "grad", "nograd", "strategy", "scalar"]
 
@@ -146,6 +149,12 @@ def case(seed):
                 sh = _arg_shapes(r, _shape(r, len(sh[0])), n_tensor)
             elif v == "newrank":
                 sh = _arg_shapes(r, _shape(r, int(r.integers(0, 5))), n_tensor)
+            elif v == "large" and sh[0]:       # the CPU kernels' parallel chunks
+                d = int(r.integers(len(sh[0])))
+                big = int(_pick(r, [1031, 4099]))
+                sh = [tuple(big if (i == d + len(x) - len(sh[0]) and x[i] != 1) else x[i]
+                            for i in range(len(x))) for x in sh]
+                sh[0] = tuple(big if i == d else n for i, n in enumerate(sh[0]))
             elif v in ("transpose", "slice", "expand", "overlap", "perm"):
                 lay[j] = v
             elif v == "zero" and sh[0]:
