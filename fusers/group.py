@@ -42,7 +42,8 @@ from .kernel_api import (EmptySpace, KernelSpec, LauncherBusy, ShapeMismatch, cu
                          default_builder, register_maker)
 from .parts import PartsRunner, parts_of
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
-                         layout_perm, in_layout, permute_cuts, space_problem)
+                         layout_perm, in_layout, permute_cuts, space_problem,
+                         output_relayouts, relaid_out)
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
 from .subgraph import subgraph_of
@@ -141,6 +142,17 @@ def _small_on_sim(launch, build_cpu, kinds):
             k = build_cpu()
             cpu.append(getattr(k, "launch", k))
         return cpu[0](*args)
+    return call
+
+
+def _relaid(launch, fixes):
+    """launch, the outputs `fixes` names ((index, dim order) pairs) copied into the dim
+    order eager code lays them out in (specialize.output_relayouts)."""
+    def call(*args):
+        outs = list(launch(*args))
+        for i, p in fixes:
+            outs[i] = own_layout(relaid_out(outs[i], p))
+        return tuple(outs)
     return call
 
 
@@ -422,6 +434,9 @@ class FusedGroup:
             fn = _small_on_sim(fn, lambda: self.builder(spec, "cpu"), kinds)
         if perm is not None and kernel is not None:
             fn = _permuted(fn, perm, kinds, _output_ranks(sub0, xargs, kinds))
+        fixes = output_relayouts(sub0, xargs, kinds, perm) if kernel is not None else []
+        if fixes:
+            fn = _relaid(fn, fixes)
         if self._derived is not None and kernel is not None:
             fn = _with_views(fn, self._derived)
         shown = None if self._derived is None else [

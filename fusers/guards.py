@@ -25,8 +25,15 @@ __all__ = ["ArgGuard", "Guard", "build_dispatcher", "display_name"]
 
 
 def stride_order(a):
-    """The dims of array a by stride, largest first (ties: the later dim first)."""
-    return tuple(sorted(range(a.ndim), key=a.strides.__getitem__, reverse=True))
+    """How array a's strides order its dims, as what decides the layout eager code gives
+    results (memory_format.iterator_strides): per dim, 0 for a stride of 0 (a broadcast
+    dim: it orders nothing), else 1 + the rank of its stride among the other non-zero
+    ones, smallest first (equal strides, of overlapping dims, rank equal). An expanded
+    [[a, b]] * 5 (strides 0, 1) and a transposed 5x2 (strides 1, 5) differ: eager lays
+    x + y out as y for the first, as x for the second."""
+    strides = a.strides
+    ranks = {st: k for k, st in enumerate(sorted({st for st in strides if st}), 1)}
+    return tuple(ranks.get(st, 0) for st in strides)
 
 
 def display_name(v) -> str:
@@ -49,8 +56,8 @@ class ArgGuard:
         self.shape, self.strides, self.broadcast = shape, strides, broadcast
         self.contiguous, self.pytype = contiguous, pytype
         self.fixed = fixed          # DYNAMIC: (dim, size) pairs checked all the same
-        # DYNAMIC, an argument not contiguous (in the kernel's dim order): its dims by
-        # stride (`stride_order`), which with the others' contiguity fixes the dim order
+        # DYNAMIC, an argument not contiguous (in the kernel's dim order): how its
+        # strides order its dims (`stride_order`), which with the others' contiguity fixes the dim order
         # eager lays the outputs out in (specialize.eager_perm)
         self.order = None
 
@@ -118,8 +125,9 @@ class Guard:
                 return (f"{name} is {'not ' if g.contiguous else ''}contiguous (the kernel "
                         f"assumes it is{'' if g.contiguous else ' not'})")
             if g.order is not None and stride_order(a) != g.order:
-                return (f"{name} orders its dims by stride as {list(stride_order(a))}, not "
-                        f"{list(g.order)} (the results' layout follows it)")
+                return (f"{name} orders its dims by stride as {list(stride_order(a))} "
+                        f"(0: a stride 0), not {list(g.order)} (the results' layout "
+                        f"follows it)")
         return None
 
     def conditions(self, i, ns, contiguity):

@@ -25,7 +25,7 @@ from .kernel_api import ArgSpec
 
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
            "ZERO_SIZE", "unfit_reason", "layout_perm", "in_layout", "in_layout_expr",
-           "permute_cuts", "space_problem"]
+           "permute_cuts", "space_problem", "output_relayouts", "relaid_out"]
 
 ZERO_SIZE = "a 0-size tensor (nothing to compute)"
 
@@ -109,13 +109,14 @@ class _Layout:
 _UNKNOWN = object()
 
 
-def eager_perm(subgraph, args, kinds):
+def eager_perm(subgraph, args, kinds, per_output=False):
     """The dim order eager code lays the group's outputs out in, node by node as its
     elementwise ops do (memory_format.iterator_strides: the first operand that orders
     the dims decides, x.t() * 2 + y is transposed, y + x.t() * 2 is not; a chunk's pieces
     are views with the strides of what it cuts), as layout_perm
     gives it (None: C order), or _UNKNOWN when a node is not elementwise or the outputs
-    disagree."""
+    disagree. `per_output`: the list of each output's order (they may disagree: x.t() + 1
+    and y + 1), or _UNKNOWN."""
     from ..ops.memory_format import iterator_strides, strides_in
     vals = {}
     for p, a, k in zip(subgraph.inputs, args, kinds):
@@ -157,19 +158,44 @@ def eager_perm(subgraph, args, kinds):
             st = iterator_strides(arrays, shape)      # (as eager: entry_codegen._gen_pointwise)
         vals[n.output] = _Layout(shape, st if st is not None else
                                  strides_in(shape, range(len(shape))))
-    perm = _UNKNOWN
     rank = max((a.ndim for a, k in zip(args, kinds) if k == "tensor"), default=0)
+    perms = []
     for v in subgraph.outputs:
         x = vals.get(v)
         if not isinstance(x, _Layout) or x.ndim != rank:
             return _UNKNOWN
         p = stride_order(x.shape, x.strides)
-        if perm is not _UNKNOWN and p != perm:
-            return _UNKNOWN
-        perm = p
-    if perm is _UNKNOWN or perm == tuple(range(rank)):
-        return None if perm is not _UNKNOWN else _UNKNOWN
-    return perm
+        perms.append(None if p == tuple(range(rank)) else p)
+    if per_output:
+        return perms if perms else _UNKNOWN
+    if not perms or any(p != perms[0] for p in perms):
+        return _UNKNOWN
+    return perms[0]
+
+
+def output_relayouts(subgraph, args, kinds, perm):
+    """[(output index, dim order)] for the outputs that eager code lays out in another
+    dim order than the kernel's (`perm`, None: C order) writes them in: a group whose
+    outputs eager lays out differently (x.t() + 1 is transposed, y + 1 is not) runs in one
+    order, and these outputs are copied into their own. Empty when none needs it (or
+    eager's layout is not known: layout_perm's rule then stands)."""
+    tensors = [a for a, k in zip(args, kinds) if k == "tensor"]
+    if len(subgraph.outputs) < 2 or max((a.ndim for a in tensors), default=0) < 2 or any(
+            st < 0 for a in tensors for n, st in zip(a.shape, a.strides) if n > 1):
+        return []
+    perms = eager_perm(subgraph, args, kinds, per_output=True)
+    if perms is _UNKNOWN:
+        return []
+    return [(i, p) for i, p in enumerate(perms) if p != perm]
+
+
+def relaid_out(a, perm):
+    """A copy of array a laid out in dim order perm (None: C order), as layout_perm's
+    orders are: a.transpose(perm) is C-contiguous."""
+    if perm is None:
+        return a.copy(order="C")
+    inv = tuple(sorted(range(len(perm)), key=perm.__getitem__))
+    return a.transpose(perm).copy(order="C").transpose(inv)
 
 
 def stride_order(shape, strides):

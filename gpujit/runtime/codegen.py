@@ -170,6 +170,23 @@ def python_literal(v):
 _PLAIN_WRAP = re.compile(r"_wrap\((\w+), (\w+), (\w+)\)")
 
 
+def _handed_back_input(v):
+    """The graph input that Value v is when each op from it to v handed back its own
+    input (entry_codegen._returns_input: to, type_as, contiguous... whose eager call
+    returns the input Tensor itself then), else None."""
+    from ..ops.entry_codegen import _returns_input
+    seen = False
+    while v.node is not None and v.node.kind.startswith("aten::"):
+        op = getattr(v.node, "op", None)
+        if op is None or not v.node.inputs or len(v.node.outputs) != 1 \
+                or not _returns_input(op):
+            return None
+        v, seen = v.node.inputs[0], True
+    if seen and v.node is not None and v.node.kind == "prim::Param":
+        return v
+    return None
+
+
 class CodeGenerator:
     """One specialized function: `generate()` returns (source, namespace)."""
 
@@ -450,9 +467,17 @@ class CodeGenerator:
 
     def _passed_inputs(self, v):
         """The Tensor input objects a returned loop or `if` output may be unchanged (a
-        loop that ran no trip, a branch that returns its input)."""
-        if v.node.kind not in ("prim::Loop", "prim::If") or \
-                not isinstance(v.type, T.TensorType):
+        loop that ran no trip, a branch that returns its input), or the input a chain of
+        ops that hand back their input when nothing needs doing (x.float() of a float
+        x, contiguous, type_as: eager returns that same Tensor object, requires_grad and
+        all, also under no_grad) may have returned."""
+        if not isinstance(v.type, T.TensorType):
+            return None
+        src = _handed_back_input(v)
+        if src is not None:
+            return [self.obj(src)] if src in self.objs and isinstance(
+                self.specs.get(src), TensorSpec) else None
+        if v.node.kind not in ("prim::Loop", "prim::If"):
             return None
         out = []
         for x in self.graph.inputs:
