@@ -15,8 +15,9 @@ import gpujit as _g
 from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
-           "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e", "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
+__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln",
+           "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e", "log1p", "log_softmax", "logit", "log_ndtr", "logsumexp", "multigammaln", "ndtr",
+           "ndtri",
            "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
 
 erf = _g.erf
@@ -48,6 +49,9 @@ i1 = _reg.OPS["aten::special_i1"].public
 i0e = _reg.OPS["aten::special_i0e"].public
 i1e = _reg.OPS["aten::special_i1e"].public
 i0 = _g.i0
+ndtri = _reg.OPS["aten::special_ndtri"].public
+log_ndtr = _reg.OPS["aten::special_log_ndtr"].public
+erfcx = _reg.OPS["aten::special_erfcx"].public
 
 
 @_from_source

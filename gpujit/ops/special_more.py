@@ -1,0 +1,199 @@
+"""torch.special's remaining pointwise functions: ndtri, log_ndtr, erfcx, the Bessel
+functions j0 / j1 / y0 / y1, the modified Bessel functions i0 / i1 / k0 / k1 (and k0 / k1
+scaled by exp(x)), spherical_bessel_j0, airy_ai, the Hurwitz zeta function and the
+orthogonal polynomials (Chebyshev T/U/V/W and their shifted forms, Hermite H and He,
+Laguerre L, Legendre P) of a tensor x and a degree n.
+
+Each is PyTorch's algorithm (ATen/native/Math.h: Cephes' approximations, S. G. Johnson's
+erfcx, the polynomials' recurrences) written as array code over `xp` (NumPy or CuPy) in
+float64: every branch computed on the elements it serves (the others masked to a harmless
+value) and picked with `where`, so NumPy and CuPy compute alike. Results round to the
+computation dtype (float32 for integer and bool inputs, as PyTorch; float16 is refused, as
+PyTorch's CPU kernels refuse it). The coefficient tables are in special_coeffs.py.
+
+Derivatives: ndtri, log_ndtr and erfcx have PyTorch's; zeta has its derivative in `other`
+(q) and PyTorch's not-implemented error in `self` (x); the Bessel functions, airy_ai and
+the polynomials are not differentiable (PyTorch's outputs carry no gradient).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from . import special as _special
+from . import special_coeffs as C
+from .registry import op
+from .registry import derivative as _derivative
+
+_FLOATS = (_dt.float32, _dt.float64)
+# bound as gpujit.special.<name> only (no gpujit.<name>, no Tensor method), as PyTorch;
+# the `no_fuse` tag until an op declares a scalar expression
+_SPECIAL = dict(promote="float", dtypes=_FLOATS, function=False, method=False)
+_UNFUSED = {"pointwise", "no_fuse"}
+_FUSED = {"pointwise"}
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+_INV_SQRT_PI = 1 / math.sqrt(math.pi)
+_TWO_OVER_PI = 2 / math.pi
+
+
+def _f64(xp, a):
+    return xp.asarray(a, dtype=np.float64)
+
+
+def _out(xp, r, like):
+    """r (float64) rounded to the dtype of `like` (the computation dtype)."""
+    dt = getattr(like, "dtype", None)
+    if dt is None or dt.kind != "f":
+        dt = np.dtype(np.float64)
+    return xp.asarray(r).astype(dt, copy=False)
+
+
+def _polevl(coeffs, z):
+    """sum c_i z^(N-i), the coefficients highest power first (Cephes' polevl)."""
+    p = coeffs[0]
+    for c in coeffs[1:]:
+        p = p * z + c
+    return p
+
+
+def _chbevl(coeffs, t):
+    """Clenshaw's sum of a Chebyshev series as Cephes' chbevl: t is the recurrence's
+    multiplier (2 y for the series in T_k(y)); 0.5 (b0 - b2)."""
+    b0 = coeffs[0]
+    b1 = b2 = 0.0
+    for c in coeffs[1:]:
+        b2 = b1
+        b1 = b0
+        b0 = t * b1 - b2 + c
+    return 0.5 * (b0 - b2)
+
+
+# ------------------------------------------------------------------ ndtri, log_ndtr, erfcx
+
+_EXP_M2 = 0.13533528323661269189       # exp(-2)
+
+
+def ndtri(xp, p):
+    """The inverse of the standard normal CDF (Cephes' ndtri): a rational function of
+    p - 1/2 in the center, of 1 / sqrt(-2 log p) in the tails. -inf at 0, +inf at 1, NaN
+    outside [0, 1]."""
+    y0 = _f64(xp, p)
+    with np.errstate(all="ignore"):
+        flip = y0 > 1.0 - _EXP_M2
+        y = xp.where(flip, 1.0 - y0, y0)
+        mid = y > _EXP_M2
+        ym = xp.where(mid, y - 0.5, 0.0)
+        y2 = ym * ym
+        center = (ym + ym * (y2 * _polevl(C._NDTRI_P0, y2) / _polevl(C._NDTRI_Q0, y2))) \
+            * _SQRT_2PI
+        yt = xp.where(mid | ~(y > 0), 0.5, y)
+        x = xp.sqrt(-2.0 * xp.log(yt))
+        x0 = x - xp.log(x) / x
+        z = 1.0 / x
+        x1 = xp.where(x < 8.0, z * _polevl(C._NDTRI_P1, z) / _polevl(C._NDTRI_Q1, z),
+                      z * _polevl(C._NDTRI_P2, z) / _polevl(C._NDTRI_Q2, z))
+        tail = x0 - x1
+        tail = xp.where(flip, tail, -tail)
+        r = xp.where(mid, center, tail)
+        r = xp.where((y0 < 0) | (y0 > 1), math.nan, r)
+        r = xp.where(y0 == 0, -math.inf, xp.where(y0 == 1, math.inf, r))
+        return xp.where(xp.isnan(y0), y0, r)
+
+
+def _exp_square(xp, x):
+    """exp(x * x) with x * x carried as a double-double (Dekker's split): the rounding of
+    x * x (up to 2^-53 x^2 in the exponent) would cost x^2 ulps."""
+    c = 134217729.0 * x
+    hi_part = c - (c - x)
+    lo_part = x - hi_part
+    sq = x * x
+    err = ((hi_part * hi_part - sq) + 2.0 * hi_part * lo_part) + lo_part * lo_part
+    return xp.exp(sq) * (1.0 + err)
+
+
+_ERFCX_ASYMPTOTIC = 10.0
+
+
+def _erfcx_pos(xp, x):
+    """erfcx of x >= 0 (float64): exp(x^2) erfc(x) up to 10, the asymptotic series
+    1/(x sqrt pi) sum_k (-1)^k (2k-1)!! / (2x^2)^k above (its terms fall below 2^-56 of the
+    sum within 20 terms there), S. G. Johnson's 5-term continued fraction above 50 and
+    1 / (x sqrt pi) above 5e7 (as PyTorch)."""
+    small = x < _ERFCX_ASYMPTOTIC
+    xs = xp.where(small, x, 0.0)
+    direct = _exp_square(xp, xs) * _special.erfc(xp, xs)
+    xl = xp.where(small, _ERFCX_ASYMPTOTIC, x)
+    inv2x2 = 1.0 / (2.0 * xl * xl)
+    term = xp.ones_like(xl)
+    total = term.copy()
+    for k in range(1, 21):
+        term = term * -(2 * k - 1) * inv2x2
+        total = total + term
+    asym = total * _INV_SQRT_PI / xl
+    x2 = xl * xl
+    cf = _INV_SQRT_PI * (x2 * (x2 + 4.5) + 2.0) / (xl * (x2 * (x2 + 5.0) + 3.75))
+    big = xp.where(xl > 5e7, _INV_SQRT_PI / xl, cf)
+    return xp.where(small, direct, xp.where(xl > 50.0, big, asym))
+
+
+def erfcx(xp, a):
+    """The scaled complementary error function exp(x^2) erfc(x): for x < 0,
+    2 exp(x^2) - erfcx(-x) (+inf below -26.7, as PyTorch)."""
+    x = _f64(xp, a)
+    with np.errstate(all="ignore"):
+        pos = _erfcx_pos(xp, xp.abs(x))
+        neg = xp.where(x < -6.1, 0.0, pos)
+        xn = xp.where(x < -26.7, 0.0, x)
+        r = xp.where(x >= 0, pos, 2.0 * _exp_square(xp, xn) - neg)
+        r = xp.where(x < -26.7, math.inf, r)
+        return xp.where(xp.isnan(x), x, r)
+
+
+def log_ndtr(xp, a):
+    """log of the standard normal CDF: log(erfcx(-x/sqrt 2) / 2) - x^2/2 below -1 (no
+    underflow), log1p(-erfc(x/sqrt 2) / 2) above."""
+    x = _f64(xp, a)
+    with np.errstate(all="ignore"):
+        t = x * 0.7071067811865476
+        low = x < -1.0
+        tl = xp.where(low, t, -1.0)
+        lo = xp.log(erfcx(xp, -tl) / 2.0) - tl * tl
+        th = xp.where(low, 0.0, t)
+        hi = xp.log1p(-_special.erfc(xp, th) / 2.0)
+        return xp.where(low, lo, hi)
+
+
+@op("aten::special_ndtri(Tensor self) -> Tensor", tags=_UNFUSED, **_SPECIAL)
+def special_ndtri(xp, self):
+    """The inverse of the standard normal CDF (the quantile function)."""
+    return _out(xp, ndtri(xp, self), self)
+
+
+@op("aten::special_log_ndtr(Tensor self) -> Tensor", tags=_UNFUSED, **_SPECIAL)
+def special_log_ndtr(xp, self):
+    """log of the area under the standard normal density from -inf to x."""
+    return _out(xp, log_ndtr(xp, self), self)
+
+
+@op("aten::special_erfcx(Tensor self) -> Tensor", tags=_UNFUSED, **_SPECIAL)
+def special_erfcx(xp, self):
+    """The scaled complementary error function, exp(x^2) erfc(x)."""
+    return _out(xp, erfcx(xp, self), self)
+
+
+@_derivative(special_ndtri)
+def _ndtri_grad(grad, result):
+    return grad * _SQRT_2PI * (result.square() / 2).exp()
+
+
+@_derivative(special_log_ndtr)
+def _log_ndtr_grad(grad, self, result):
+    return grad / _SQRT_2PI * (result + self.pow(2) / 2).neg().exp()
+
+
+@_derivative(special_erfcx)
+def _erfcx_grad(grad, self, result):
+    return (2.0 * self * result - 2.0 * _INV_SQRT_PI) * grad
