@@ -15,10 +15,11 @@ import gpujit as _g
 from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln",
-           "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e", "log1p", "log_softmax", "logit", "log_ndtr", "logsumexp", "multigammaln", "ndtr",
+__all__ = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln",
+           "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e", "log1p", "log_softmax", "logit", "log_ndtr", "logsumexp", "modified_bessel_i0",
+           "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr",
            "ndtri",
-           "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
+           "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy"]
 
 erf = _g.erf
 erfc = _g.erfc
@@ -52,6 +53,17 @@ i0 = _g.i0
 ndtri = _reg.OPS["aten::special_ndtri"].public
 log_ndtr = _reg.OPS["aten::special_log_ndtr"].public
 erfcx = _reg.OPS["aten::special_erfcx"].public
+bessel_j0 = _reg.OPS["aten::special_bessel_j0"].public
+bessel_j1 = _reg.OPS["aten::special_bessel_j1"].public
+bessel_y0 = _reg.OPS["aten::special_bessel_y0"].public
+bessel_y1 = _reg.OPS["aten::special_bessel_y1"].public
+modified_bessel_i0 = _reg.OPS["aten::special_modified_bessel_i0"].public
+modified_bessel_i1 = _reg.OPS["aten::special_modified_bessel_i1"].public
+modified_bessel_k0 = _reg.OPS["aten::special_modified_bessel_k0"].public
+modified_bessel_k1 = _reg.OPS["aten::special_modified_bessel_k1"].public
+scaled_modified_bessel_k0 = _reg.OPS["aten::special_scaled_modified_bessel_k0"].public
+scaled_modified_bessel_k1 = _reg.OPS["aten::special_scaled_modified_bessel_k1"].public
+spherical_bessel_j0 = _reg.OPS["aten::special_spherical_bessel_j0"].public
 
 
 @_from_source

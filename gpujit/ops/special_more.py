@@ -25,7 +25,7 @@ from .. import dtypes as _dt
 from . import special as _special
 from . import special_coeffs as C
 from .registry import op
-from .registry import derivative as _derivative
+from .registry import derivative as _derivative, nondifferentiable as _nondiff
 
 _FLOATS = (_dt.float32, _dt.float64)
 # bound as gpujit.special.<name> only (no gpujit.<name>, no Tensor method), as PyTorch;
@@ -197,3 +197,186 @@ def _log_ndtr_grad(grad, self, result):
 @_derivative(special_erfcx)
 def _erfcx_grad(grad, self, result):
     return (2.0 * self * result - 2.0 * _INV_SQRT_PI) * grad
+
+
+# ------------------------------------------------------------------ Bessel functions
+# Cephes' j0 / j1 / y0 / y1: a rational function of x^2 up to |x| = 5, the Hankel
+# asymptotic form (P cos - 5/x Q sin of x - pi/4 or x - 3 pi/4, rational in 25 / x^2)
+# above
+
+_PIO4 = 0.785398163397448309615660845819875721
+_3PIO4 = 2.356194490192344928846982537459627163
+_SQ2OPI = 0.797884560802865355879892119868763737      # sqrt(2 / pi)
+
+
+def _hankel(xp, x, shift, pp, pq, qp, qq, y_form):
+    """The x > 5 branch of j_n (y_form False) or y_n (True); x masked to > 5."""
+    z = 25.0 / (x * x)
+    p = _polevl(pp, z) / _polevl(pq, z)
+    q = 5.0 / x * (_polevl(qp, z) / _polevl(qq, z))
+    s, c = xp.sin(x - shift), xp.cos(x - shift)
+    r = p * s + q * c if y_form else p * c - q * s
+    return r * _SQ2OPI / xp.sqrt(x)
+
+
+def bessel_j0(xp, a):
+    x = xp.abs(_f64(xp, a))
+    with np.errstate(all="ignore"):
+        small = x <= 5.0
+        xs = xp.where(small, x, 1.0)
+        z = xs * xs
+        near = (z - 5.78318596294678452118e+00) * (z - 3.04712623436620863991e+01) \
+            * _polevl(C._BESSEL_J0_RP, z) / _polevl(C._BESSEL_J0_RQ, z)
+        near = xp.where(xs < 1e-5, 1.0 - z / 4.0, near)
+        far = _hankel(xp, xp.where(small, 6.0, x), _PIO4, C._BESSEL_J0_PP, C._BESSEL_J0_PQ,
+                      C._BESSEL_J0_QP, C._BESSEL_J0_QQ, False)
+        return xp.where(small, near, far)
+
+
+def bessel_j1(xp, a):
+    x0 = _f64(xp, a)
+    x = xp.abs(x0)
+    with np.errstate(all="ignore"):
+        small = x <= 5.0
+        xs = xp.where(small, x0, 1.0)      # (odd: the signed x, so J1(-0) is -0)
+        z = xs * xs
+        near = _polevl(C._BESSEL_J1_RP, z) / _polevl(C._BESSEL_J1_RQ, z) * xs \
+            * (z - 1.46819706421238932572e+01) * (z - 4.92184563216946036703e+01)
+        far = _hankel(xp, xp.where(small, 6.0, x), _3PIO4, C._BESSEL_J1_PP, C._BESSEL_J1_PQ,
+                      C._BESSEL_J1_QP, C._BESSEL_J1_QQ, False)
+        return xp.where(small, near, xp.where(x0 < 0, -far, far))
+
+
+def bessel_y0(xp, a):
+    x = _f64(xp, a)
+    with np.errstate(all="ignore"):
+        small = x <= 5.0
+        xs = xp.where(small & (x > 0), x, 1.0)
+        z = xs * xs
+        near = _polevl(C._BESSEL_Y0_YP, z) / _polevl(C._BESSEL_Y0_YQ, z) \
+            + _TWO_OVER_PI * xp.log(xs) * bessel_j0(xp, xs)
+        near = xp.where(x == 0, -math.inf, xp.where(x < 0, math.nan, near))
+        far = _hankel(xp, xp.where(small, 6.0, x), _PIO4, C._BESSEL_J0_PP, C._BESSEL_J0_PQ,
+                      C._BESSEL_J0_QP, C._BESSEL_J0_QQ, True)
+        return xp.where(small, near, far)
+
+
+def bessel_y1(xp, a):
+    x = _f64(xp, a)
+    with np.errstate(all="ignore"):
+        small = x <= 5.0
+        xs = xp.where(small & (x > 0), x, 1.0)
+        z = xs * xs
+        near = xs * (_polevl(C._BESSEL_Y1_YP, z) / _polevl(C._BESSEL_Y1_YQ, z)) \
+            + _TWO_OVER_PI * (bessel_j1(xp, xs) * xp.log(xs) - 1.0 / xs)
+        near = xp.where(x == 0, -math.inf, xp.where(x < 0, math.nan, near))
+        far = _hankel(xp, xp.where(small, 6.0, x), _3PIO4, C._BESSEL_J1_PP, C._BESSEL_J1_PQ,
+                      C._BESSEL_J1_QP, C._BESSEL_J1_QQ, True)
+        return xp.where(small, near, far)
+
+
+def spherical_bessel_j0(xp, a):
+    """sin(x) / x: its Taylor polynomial below |x| = 0.5, 0 at +-inf."""
+    x = _f64(xp, a)
+    with np.errstate(all="ignore"):
+        z = x * x
+        taylor = _polevl((1 / 6227020800.0, -1 / 39916800.0, 1 / 362880.0, -1 / 5040.0,
+                          1 / 120.0, -1 / 6.0, 1.0), z)
+        r = xp.where(xp.abs(x) < 0.5, taylor, xp.sin(x) / x)
+        return xp.where(xp.isinf(x), 0.0, r)
+
+
+_NOT_DIFF = ("PyTorch's torch.special Bessel functions, airy_ai and orthogonal polynomials "
+             "have no derivative: their outputs never require grad")
+
+
+def _declare_unary(name, fn, doc):
+    def impl(xp, self):
+        return _out(xp, fn(xp, self), self)
+    impl.__name__ = impl.__qualname__ = f"special_{name}"
+    impl.__doc__ = doc
+    arg = "x" if name == "airy_ai" else "self"
+    op(f"aten::special_{name}(Tensor {arg}) -> Tensor", tags=_UNFUSED, **_SPECIAL)(impl)
+    _nondiff(impl, reason=_NOT_DIFF)
+    return impl
+
+
+special_bessel_j0 = _declare_unary("bessel_j0", bessel_j0,
+                                   "The Bessel function of the first kind of order 0.")
+special_bessel_j1 = _declare_unary("bessel_j1", bessel_j1,
+                                   "The Bessel function of the first kind of order 1.")
+special_bessel_y0 = _declare_unary("bessel_y0", bessel_y0,
+                                   "The Bessel function of the second kind of order 0.")
+special_bessel_y1 = _declare_unary("bessel_y1", bessel_y1,
+                                   "The Bessel function of the second kind of order 1.")
+special_spherical_bessel_j0 = _declare_unary(
+    "spherical_bessel_j0", spherical_bessel_j0,
+    "The spherical Bessel function of the first kind of order 0, sin(x) / x.")
+
+
+# ------------------------------------------------------------------ modified Bessel functions
+# Cephes' i0 / i1 / k0 / k1: Chebyshev series (chbevl) in |x|/2 - 2 up to 8 and 32/|x| - 2
+# above (I), in x^2 - 2 up to 2 and 8/x - 2 above (K)
+
+def modified_bessel_i0(xp, a):
+    x = xp.abs(_f64(xp, a))
+    with np.errstate(all="ignore"):
+        small = x <= 8.0
+        near = xp.exp(x) * _chbevl(C._MB_I0_A, xp.where(small, x, 0.0) / 2.0 - 2.0)
+        xl = xp.where(small, 9.0, x)
+        far = xp.exp(x) * _chbevl(C._MB_I0_B, 32.0 / xl - 2.0) / xp.sqrt(x)
+        return xp.where(small, near, far)
+
+
+def modified_bessel_i1(xp, a):
+    x0 = _f64(xp, a)
+    x = xp.abs(x0)
+    with np.errstate(all="ignore"):
+        small = x <= 8.0
+        near = _chbevl(C._MB_I1_A, xp.where(small, x, 0.0) / 2.0 - 2.0) * x * xp.exp(x)
+        xl = xp.where(small, 9.0, x)
+        far = xp.exp(x) * _chbevl(C._MB_I1_B, 32.0 / xl - 2.0) / xp.sqrt(x)
+        r = xp.where(small, near, far)
+        return xp.where(x0 < 0, -r, r)
+
+
+def _bessel_k(xp, a, order, scaled):
+    """K0 / K1 (times exp(x) when scaled): inf at 0, NaN below."""
+    x = _f64(xp, a)
+    with np.errstate(all="ignore"):
+        small = x <= 2.0
+        xs = xp.where(small & (x > 0), x, 1.0)
+        if order == 0:
+            near = _chbevl(C._MB_K0_A, xs * xs - 2.0) - xp.log(0.5 * xs) \
+                * modified_bessel_i0(xp, xs)
+        else:
+            near = xp.log(0.5 * xs) * modified_bessel_i1(xp, xs) \
+                + _chbevl(C._MB_K1_A, xs * xs - 2.0) / xs
+        xl = xp.where(small, 3.0, x)
+        far = _chbevl(C._MB_K0_B if order == 0 else C._MB_K1_B, 8.0 / xl - 2.0) / xp.sqrt(x)
+        if scaled:
+            near = near * xp.exp(xs)
+        else:
+            far = xp.exp(-x) * far
+        r = xp.where(small, near, far)
+        return xp.where(x == 0, math.inf, xp.where(x < 0, math.nan, r))
+
+
+special_modified_bessel_i0 = _declare_unary(
+    "modified_bessel_i0", modified_bessel_i0,
+    "The modified Bessel function of the first kind of order 0.")
+special_modified_bessel_i1 = _declare_unary(
+    "modified_bessel_i1", modified_bessel_i1,
+    "The modified Bessel function of the first kind of order 1.")
+special_modified_bessel_k0 = _declare_unary(
+    "modified_bessel_k0", lambda xp, a: _bessel_k(xp, a, 0, False),
+    "The modified Bessel function of the second kind of order 0.")
+special_modified_bessel_k1 = _declare_unary(
+    "modified_bessel_k1", lambda xp, a: _bessel_k(xp, a, 1, False),
+    "The modified Bessel function of the second kind of order 1.")
+special_scaled_modified_bessel_k0 = _declare_unary(
+    "scaled_modified_bessel_k0", lambda xp, a: _bessel_k(xp, a, 0, True),
+    "exp(x) K0(x), the scaled modified Bessel function of the second kind of order 0.")
+special_scaled_modified_bessel_k1 = _declare_unary(
+    "scaled_modified_bessel_k1", lambda xp, a: _bessel_k(xp, a, 1, True),
+    "exp(x) K1(x), the scaled modified Bessel function of the second kind of order 1.")
