@@ -14,8 +14,8 @@ import pytest
 import gpujit as torch
 from gpujit import Tensor
 
-from opinfo.special_more_s25 import (bessel_i_ref, bessel_j_ref, bessel_k_ref, bessel_y_ref,
-                                     log_ndtr_ref)
+from opinfo.special_more_s25 import (POLYNOMIALS, bessel_i_ref, bessel_j_ref, bessel_k_ref,
+                                     bessel_y_ref, log_ndtr_ref, poly_ref)
 
 INF, NAN = math.inf, math.nan
 
@@ -221,6 +221,117 @@ def test_bessel_scripted():
         _same(f(x), want.numpy(), rtol=1e-14)
 
 
+# ---------------------------------------------------------------- orthogonal polynomials
+
+POLY_NAMES = sorted(POLYNOMIALS)
+
+
+@pytest.mark.parametrize("name", POLY_NAMES)
+def test_polynomial_values(name):
+    kind, shifted = POLYNOMIALS[name]
+    lo, hi = (-0.2, 1.2) if shifted else (-1.5, 1.5)
+    x = np.linspace(lo, hi, 29)[:, None]
+    n = np.arange(-2, 25)[None, :]      # the recurrences and (n > 4 .. 8) the closed forms
+    f = getattr(torch.special, name)
+    got = f(_t(x), torch.tensor(n))
+    assert tuple(got.shape) == (29, 27)
+    want = poly_ref(kind, shifted)(x, n)
+    scale = np.maximum(1.0, np.abs(want))
+    np.testing.assert_allclose(got.numpy() / scale, want / scale, rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("name", POLY_NAMES)
+def test_polynomial_degrees(name):
+    """n is truncated toward zero; negative, NaN, infinite and huge n give 0; a Python
+    number, a 0-dim tensor and a broadcast tensor are all accepted as n (or as x)."""
+    kind, shifted = POLYNOMIALS[name]
+    f = getattr(torch.special, name)
+    ref = poly_ref(kind, shifted)
+    x = _t([0.3, 0.6])
+    _same(f(x, _t([2.7, 2.7])), ref(x.numpy(), 2), rtol=1e-14)
+    _same(f(x, _t([-0.5, -3.0])), [ref(0.3, 0), 0.0])            # trunc(-0.5) = 0
+    _same(f(x, _t([NAN, INF])), [0.0, 0.0])
+    _same(f(x, _t([-INF, 1e30])), [0.0, 0.0])
+    _same(f(x, 3), ref(x.numpy(), 3), rtol=1e-14)
+    _same(f(0.3, torch.tensor([0, 1, 2, 3])), ref(0.3, np.arange(4)), rtol=1e-6)
+    _same(f(x, torch.tensor(4)), ref(x.numpy(), 4), rtol=1e-14)
+    r = f(_t([[0.1], [0.2], [0.4]]), torch.tensor([1, 2, 3, 5]))
+    assert tuple(r.shape) == (3, 4)
+
+
+def test_polynomial_special_values():
+    sp = torch.special
+    e = _t([1.0, -1.0, 1.0, -1.0])
+    n = torch.tensor([9, 9, 10, 10])
+    _same(sp.chebyshev_polynomial_t(e, n), [1, -1, 1, 1])
+    _same(sp.chebyshev_polynomial_u(e, n), [10, -10, 11, 11])
+    _same(sp.chebyshev_polynomial_v(e, n), [1, -19, 1, 21])
+    _same(sp.chebyshev_polynomial_w(e, n), [19, -1, 21, 1])
+    _same(sp.legendre_polynomial_p(e, n), [1, -1, 1, 1])
+    s = _t([1.0, 0.0, 1.0, 0.0])                          # the shifted kinds' ends
+    _same(sp.shifted_chebyshev_polynomial_t(s, n), [1, -1, 1, 1])
+    _same(sp.shifted_chebyshev_polynomial_u(s, n), [10, -10, 11, 11])
+    _same(sp.shifted_chebyshev_polynomial_v(s, n), [1, -19, 1, 21])
+    _same(sp.shifted_chebyshev_polynomial_w(s, n), [19, -1, 21, 1])
+    _same(sp.laguerre_polynomial_l(_t([0.0, -0.0]), torch.tensor([7, 300])), [1, 1])
+    # n = 0 is 1 whatever x (NaN too); NaN x otherwise NaN
+    _same(sp.chebyshev_polynomial_t(_t([NAN, NAN, INF]), torch.tensor([0, 3, 0])),
+          [1, NAN, 1])
+    # Hermite: NaN above degree 512 (float64) / 128 (float32), as PyTorch
+    # (every x: the polynomials' values there overflow float32 / float64 anyway)
+    _same(sp.hermite_polynomial_h(_t([0.0, 0.0]), torch.tensor([513, 1000])), [NAN, NAN])
+    _same(sp.hermite_polynomial_he(_t([0.0, 0.1], torch.float32), torch.tensor([129, 200])),
+          [NAN, NAN])
+    _same(sp.hermite_polynomial_he(_t([0.0], torch.float32), torch.tensor([4])), [3.0])
+    _same(sp.hermite_polynomial_h(_t([2.0]), torch.tensor([3])), [40.0])
+    # the recurrence of a large |x| overflows to inf, then NaN (inf - inf), as PyTorch's
+    assert math.isnan(sp.chebyshev_polynomial_t(_t([3.0], torch.float32), 100).item())
+
+
+@pytest.mark.parametrize("name", POLY_NAMES)
+def test_polynomial_dtypes(name):
+    f = getattr(torch.special, name)
+    i = torch.tensor([0, 1, 2])
+    assert f(i, i).dtype is torch.float32
+    assert f(i.bool(), i.bool()).dtype is torch.float32
+    assert f(_t([0.5], torch.float32), 3).dtype is torch.float32
+    assert f(_t([0.5], torch.float32), 3.5).dtype is torch.float32
+    assert f(2.0, i).dtype is torch.float32
+    assert f(_t([0.5]), _t([2.0], torch.float32)).dtype is torch.float64
+    assert f(_t([0.5], torch.float32), _t([2.0])).dtype is torch.float64
+    with pytest.raises(NotImplementedError):
+        f(_t([0.5], torch.float16), i)
+    x = _t([0.5, 0.25]).requires_grad_(True)
+    assert not f(x, 3).requires_grad
+    assert not hasattr(torch, name) and not hasattr(Tensor, name)
+
+
+def polynomial_calls(x: Tensor, n: Tensor):
+    a = torch.special.chebyshev_polynomial_t(x, n) + torch.special.chebyshev_polynomial_u(x, n)
+    a = a + torch.special.chebyshev_polynomial_v(x, n) \
+        + torch.special.chebyshev_polynomial_w(x, 3)
+    b = torch.special.shifted_chebyshev_polynomial_t(x, n) \
+        + torch.special.shifted_chebyshev_polynomial_u(x, 2) \
+        + torch.special.shifted_chebyshev_polynomial_v(x, n) \
+        + torch.special.shifted_chebyshev_polynomial_w(x, n)
+    c = torch.special.hermite_polynomial_h(x, n) + torch.special.hermite_polynomial_he(x, 4) \
+        + torch.special.laguerre_polynomial_l(x, n) \
+        + torch.special.legendre_polynomial_p(0.5, n)
+    return a + b + c
+
+
+def test_polynomials_scripted():
+    x = _t([0.1, 0.5, 0.9, 1.5])
+    n = torch.tensor([2, 5, 9, 12])
+    f = torch.jit.script(polynomial_calls)
+    g = str(f.graph)
+    for name in POLY_NAMES:
+        assert f"aten::special_{name}(" in g, name
+    want = polynomial_calls(x, n)
+    for _ in range(3):
+        _same(f(x, n), want.numpy(), rtol=1e-14)
+
+
 # ---------------------------------------------------------------- against PyTorch
 
 _GRID = np.concatenate([
@@ -256,3 +367,29 @@ def test_unary_matches_torch(name, dtype):
         keep = ~(np.abs(x) > 40)
         got, want, rtol, tiny = got[keep], want[keep], 1e-5, 1e-5
     np.testing.assert_allclose(got, want, rtol=rtol, atol=tiny, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", POLY_NAMES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_polynomials_match_torch(name, dtype):
+    tt = pytest.importorskip("torch")
+    xs = np.array([0.0, -0.0, 1, -1, 0.5, -0.5, 2, -2, 0.25, 0.75, 1.5, -1.5, 0.999, 1e-20,
+                   -1e-20, 1.0000001, 3, -3, 10, -10, 1e10, INF, -INF, NAN, 0.1, 0.9, 0.33])
+    ns = np.array([-3, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 20, 50, 127, 128, 129, 300,
+                   512, 513, 2.5, -0.5, 7.9, NAN, INF, -INF, 1e30])
+    x, n = np.meshgrid(xs.astype(dtype), ns.astype(dtype), indexing="ij")
+    want = getattr(tt.special, name)(tt.from_numpy(x), tt.from_numpy(n)).numpy()
+    got = getattr(torch.special, name)(torch.from_numpy(x), torch.from_numpy(n)).numpy()
+    assert got.dtype == want.dtype
+    # PyTorch's U / V / W / L / P of a NaN x and n >= 2 return an uninitialized value
+    keep = ~(np.isnan(x) & (n >= 2))
+    got, want = got[keep], want[keep]
+    if dtype == "float32":
+        # float32 rounding of long recurrences and of cos(n acos x) for large n (libm's
+        # float32 functions against NumPy's); both overflowed to a non-finite value counts
+        # as the same
+        both = ~np.isfinite(got) & ~np.isfinite(want)
+        got, want = got[~both], want[~both]
+        np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-4)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, equal_nan=True)

@@ -380,3 +380,187 @@ special_scaled_modified_bessel_k0 = _declare_unary(
 special_scaled_modified_bessel_k1 = _declare_unary(
     "scaled_modified_bessel_k1", lambda xp, a: _bessel_k(xp, a, 1, True),
     "exp(x) K1(x), the scaled modified Bessel function of the second kind of order 1.")
+
+
+# ------------------------------------------------------------------ orthogonal polynomials
+# PyTorch's kernels: n truncated to an integer (NaN, +-inf and n beyond int64 count as
+# negative, as x86's conversion gives INT64_MIN: 0), the values at the interval's ends,
+# the trigonometric closed forms of the Chebyshev kinds inside it for large n, then the
+# three-term recurrence, run for each element until its degree (or until it is NaN).
+# Unlike the functions above they compute in the computation dtype itself, as PyTorch's
+# kernels: a float32 recurrence overflows to inf and then NaN (inf - inf) where float64
+# would stay finite, and PyTorch's results are those. (A NaN x with n >= 2 gives NaN;
+# PyTorch's U / V / W / L / P kernels return an uninitialized value there.)
+
+def _degree(xp, n, dt):
+    """n as integers of dtype dt, -1 where PyTorch's int64 conversion is out of range."""
+    n = xp.asarray(n).astype(dt, copy=False)
+    with np.errstate(invalid="ignore"):
+        ok = xp.isfinite(n) & (xp.abs(n) < 9.2e18)
+        return xp.where(ok, xp.trunc(xp.where(ok, n, 0)), -1).astype(dt, copy=False)
+
+
+def _poly_args(xp, x, n):
+    x = xp.asarray(x)
+    return xp.broadcast_arrays(x, _degree(xp, n, x.dtype))
+
+
+def _recurrence(xp, active, n, p, q, step, first_k, nan_stops=True):
+    """Run q_{k} = step(k, p, q) (p, q the two values before) on the `active` elements
+    for k = first_k ... while k <= n; returns q. Elements stop when done (or NaN)."""
+    if not bool(active.any()):
+        return q
+    top = int(xp.max(xp.where(active, n, 0)))
+    k = first_k
+    go = active & (n >= k)
+    while k <= top:
+        if nan_stops:
+            go = go & ~xp.isnan(q)
+        if not bool(go.any()):
+            break
+        r = step(k, p, q)
+        p = xp.where(go, q, p)
+        q = xp.where(go, r, q)
+        k += 1
+        go = go & (n >= k)
+    return q
+
+
+def _parity(xp, n, even, odd):
+    return xp.where(xp.fmod(n, 2.0) == 0, even, odd)
+
+
+def chebyshev(xp, x, n, kind, shifted):
+    """Chebyshev polynomials of the first to fourth kinds (T, U, V, W) of x, or of 2x - 1
+    (shifted), PyTorch's chebyshev_polynomial_* / shifted_chebyshev_polynomial_*."""
+    x, n = _poly_args(xp, x, n)
+    with np.errstate(all="ignore"):
+        y = x + x - 1.0 if shifted else x
+        top = x == 1.0
+        bottom = (x == 0.0) if shifted else (x == -1.0)
+        odd_sign = _parity(xp, n, 1.0, -1.0)
+        if kind == "t":
+            at_top, at_bottom, q1 = xp.ones_like(n), odd_sign, y
+        elif kind == "u":
+            at_top, at_bottom, q1 = n + 1.0, odd_sign * (n + 1.0), y + y
+        elif kind == "v":
+            at_top, at_bottom, q1 = xp.ones_like(n), odd_sign * (n + n + 1.0), y + y - 1.0
+        else:
+            at_top, at_bottom, q1 = n + n + 1.0, odd_sign, y + y + 1.0
+        # the closed forms inside (-1, 1): from degree 7 (T; every shifted kind but W),
+        # 9 (U, V, W) and 5 (shifted W), as PyTorch
+        first = {("t", False): 7, ("u", False): 9, ("v", False): 9, ("w", False): 9,
+                 ("w", True): 5}.get((kind, shifted), 7)
+        inside = (n >= first) & (xp.abs(y) < 1.0)
+        th = xp.arccos(xp.where(inside, y, 0.0))
+        if kind == "t":
+            closed = xp.cos(n * th)
+        elif kind == "u":
+            s = xp.sin(th)
+            closed = xp.where(s != 0.0, xp.sin((n + 1.0) * th) / s,
+                              (n + 1.0) * xp.cos((n + 1.0) * th) / y)
+        elif kind == "v":
+            closed = xp.where(xp.sin(th / 2.0) != 1.0,
+                              xp.cos((n + 0.5) * th) / xp.cos(th / 2.0),
+                              odd_sign * (n + n + 1.0))
+        else:
+            fallback = odd_sign if shifted else xp.where(x > 0, n + n + 1.0, odd_sign)
+            closed = xp.where(xp.cos(th / 2.0) != 1.0,
+                              xp.sin((n + 0.5) * th) / xp.sin(th / 2.0), fallback)
+        loop = ~(top | bottom | inside) & (n >= 2)
+        two_y = y + y
+        rec = _recurrence(xp, loop, n, xp.ones_like(y), q1,
+                          lambda k, p, q: two_y * q - p, 2)
+        r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, rec))
+        r = xp.where(inside, closed, r)
+        r = xp.where(bottom, at_bottom, r)
+        r = xp.where(top, at_top, r)
+        return xp.where(n < 0, 0.0, r)
+
+
+def hermite(xp, x, n, physicists, limit):
+    """Hermite polynomials H_n (physicists) or He_n (probabilists); NaN above degree
+    `limit` (PyTorch's: 128 for float32, 512 for float64)."""
+    x, n = _poly_args(xp, x, n)
+    with np.errstate(all="ignore"):
+        q1 = x + x if physicists else x
+        loop = (n >= 2) & (n <= limit)
+        if physicists:
+            step = lambda k, p, q: (x + x) * q - (2.0 * (k - 1)) * p   # noqa: E731
+        else:
+            step = lambda k, p, q: x * q - (k - 1.0) * p                # noqa: E731
+        rec = _recurrence(xp, loop, n, xp.ones_like(x), q1, step, 2, nan_stops=False)
+        r = xp.where(n > limit, math.nan, rec)
+        r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, r))
+        return xp.where(n < 0, 0.0, r)
+
+
+def laguerre(xp, x, n):
+    x, n = _poly_args(xp, x, n)
+    with np.errstate(all="ignore"):
+        q1 = 1.0 - x
+        loop = (n >= 2) & (x != 0)
+        rec = _recurrence(xp, loop, n, xp.ones_like(x), q1,
+                          lambda k, p, q: ((2.0 * (k - 1) + (1.0 - x)) * q - (k - 1.0) * p)
+                          / k, 2)
+        r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, rec))
+        r = xp.where(x == 0, 1.0, r)
+        return xp.where(n < 0, 0.0, r)
+
+
+def legendre(xp, x, n):
+    x, n = _poly_args(xp, x, n)
+    with np.errstate(all="ignore"):
+        end = xp.abs(x) == 1.0
+        loop = (n >= 2) & ~end
+        rec = _recurrence(xp, loop, n, xp.ones_like(x), x,
+                          lambda k, p, q: ((2.0 * k - 1.0) * x * q - (k - 1.0) * p) / k, 2)
+        r = xp.where(n == 0, 1.0, xp.where(n == 1, x, rec))
+        r = xp.where(end, xp.where((x > 0) | (xp.fmod(n, 2.0) == 0), 1.0, -1.0), r)
+        return xp.where(n < 0, 0.0, r)
+
+
+def _poly_dtype(xp, x, n):
+    """The computation dtype of (x, n) (both cast to it first, as PyTorch's kernels take
+    n as the common dtype before truncating it)."""
+    dts = [a.dtype for a in (x, n) if hasattr(a, "dtype") and a.dtype.kind == "f"]
+    return max(dts, key=lambda d: d.itemsize) if dts else np.dtype(np.float32)
+
+
+def _declare_poly(name, fn, doc):
+    def impl(xp, x, n):
+        dt = _poly_dtype(xp, x, n)
+        xa = xp.asarray(x).astype(dt, copy=False)
+        na = xp.asarray(n).astype(dt, copy=False)
+        return fn(xp, xa, na, dt).astype(dt, copy=False)
+    impl.__name__ = impl.__qualname__ = f"special_{name}"
+    impl.__doc__ = doc
+    op(f"aten::special_{name}(Tensor x, Tensor n) -> Tensor", tags=_UNFUSED,
+       **_SPECIAL)(impl)
+    _nondiff(impl, reason=_NOT_DIFF)
+    return impl
+
+
+for _kind in "tuvw":
+    for _shifted in (False, True):
+        _name = f"{'shifted_' if _shifted else ''}chebyshev_polynomial_{_kind}"
+        globals()[f"special_{_name}"] = _declare_poly(
+            _name, (lambda k, s: lambda xp, x, n, dt: chebyshev(xp, x, n, k, s))(
+                _kind, _shifted),
+            f"The {'shifted ' if _shifted else ''}Chebyshev polynomial of the "
+            f"{dict(t='first', u='second', v='third', w='fourth')[_kind]} kind of degree n"
+            f"{' (of 2x - 1)' if _shifted else ''}.")
+special_hermite_polynomial_h = _declare_poly(
+    "hermite_polynomial_h",
+    lambda xp, x, n, dt: hermite(xp, x, n, True, 128 if dt == np.float32 else 512),
+    "The physicists' Hermite polynomial H_n(x).")
+special_hermite_polynomial_he = _declare_poly(
+    "hermite_polynomial_he",
+    lambda xp, x, n, dt: hermite(xp, x, n, False, 128 if dt == np.float32 else 512),
+    "The probabilists' Hermite polynomial He_n(x).")
+special_laguerre_polynomial_l = _declare_poly(
+    "laguerre_polynomial_l", lambda xp, x, n, dt: laguerre(xp, x, n),
+    "The Laguerre polynomial L_n(x).")
+special_legendre_polynomial_p = _declare_poly(
+    "legendre_polynomial_p", lambda xp, x, n, dt: legendre(xp, x, n),
+    "The Legendre polynomial P_n(x).")

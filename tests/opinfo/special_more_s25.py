@@ -6,6 +6,7 @@ references."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -171,3 +172,79 @@ OPINFOS += [
                      Sample(_pos(5, dtype=F32)).expect_dtype(G.float32),
                      Sample(_ints(4, low=1, high=9)).expect_dtype(G.float32)])
     for n in (0, 1) for pre in ("", "scaled_")]
+
+
+# ---------------------------------------------------------------- orthogonal polynomials
+# NumPy's own polynomial classes (Clenshaw sums) for T, H, He, L and P; U by its explicit
+# sum U_n(x) = sum_k (-1)^k C(n - k, k) (2x)^(n - 2k), V_n = U_n - U_(n-1),
+# W_n = U_n + U_(n-1) (the shifted kinds at 2x - 1). n is truncated; negative n gives 0.
+
+def _unit(n):
+    c = np.zeros(n + 1)
+    c[n] = 1.0
+    return c
+
+
+def _cheb_u(x, n):
+    """The explicit sum in exact rational arithmetic (it cancels heavily in floats)."""
+    if n < 0:
+        return 0.0
+    if not math.isfinite(x):
+        return float(sum((-1) ** k * math.comb(n - k, k) * (2 * x) ** (n - 2 * k)
+                         for k in range(n // 2 + 1)))
+    t = 2 * Fraction(float(x))
+    return float(sum((-1) ** k * math.comb(n - k, k) * t ** (n - 2 * k)
+                     for k in range(n // 2 + 1)))
+
+
+def _poly_value(kind, x, n):
+    x = np.float64(x)
+    if n < 0:
+        return 0.0
+    P = np.polynomial
+    if kind == "t":
+        return P.chebyshev.chebval(x, _unit(n))
+    if kind == "u":
+        return _cheb_u(x, n)
+    if kind == "v":
+        return _cheb_u(x, n) - _cheb_u(x, n - 1)
+    if kind == "w":
+        return _cheb_u(x, n) + _cheb_u(x, n - 1)
+    return {"h": P.hermite.hermval, "he": P.hermite_e.hermeval, "l": P.laguerre.lagval,
+            "p": P.legendre.legval}[kind](x, _unit(n))
+
+
+def poly_ref(kind, shifted=False):
+    def ref(x, n):
+        x, n = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(n, np.float64))
+        if shifted:
+            x = 2 * x - 1
+        out = [_poly_value(kind, a, int(b)) for a, b in zip(x.ravel(), n.ravel())]
+        return np.array(out, np.float64).reshape(x.shape)
+    return ref
+
+
+POLYNOMIALS = {f"{'shifted_' if s else ''}chebyshev_polynomial_{k}": (k, s)
+               for s in (False, True) for k in "tuvw"}
+POLYNOMIALS.update({"hermite_polynomial_h": ("h", False), "hermite_polynomial_he": ("he", False),
+                    "laguerre_polynomial_l": ("l", False),
+                    "legendre_polynomial_p": ("p", False)})
+
+
+def _poly_samples(shifted):
+    lo, hi = (0.0, 1.0) if shifted else (-1.0, 1.0)
+    return [Sample(rand(3, 4, dtype=F64, low=lo, high=hi), _ints(3, 4, low=-1, high=12)),
+            Sample(rand(3, 1, dtype=F64, low=lo, high=hi), _ints(5, low=0, high=9)),
+            Sample(rand(4, dtype=F32, low=lo, high=hi), 5).expect_dtype(G.float32)
+            .tol(1e-5, 1e-5),
+            Sample(rand(4, dtype=F64, low=lo, high=hi), 3.7),
+            Sample(_ints(4, low=0, high=2), _ints(4, low=0, high=5)).expect_dtype(G.float32)
+            .tol(1e-5, 1e-5),
+            Sample(rand(0, dtype=F64), _ints(0))]
+
+
+OPINFOS += [
+    OpInfo(f"aten::special_{name}", ref=poly_ref(kind, shifted),
+           samples=_poly_samples(shifted), rtol=1e-9, atol=1e-9,
+           errors=[ErrorSample(rand(3, dtype=F16), _ints(3), exc=NotImplementedError)])
+    for name, (kind, shifted) in POLYNOMIALS.items()]
