@@ -15,7 +15,7 @@ import gpujit as _g
 from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
 
-__all__ = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
            "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
            "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln",
            "gammainc", "gammaincc", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_softmax", "logit", "log_ndtr", "logsumexp", "modified_bessel_i0",
@@ -23,7 +23,7 @@ __all__ = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polyno
            "ndtri",
            "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
            "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
-           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy"]
+           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]
 
 erf = _g.erf
 erfc = _g.erfc
@@ -79,6 +79,8 @@ hermite_polynomial_h = _reg.OPS["aten::special_hermite_polynomial_h"].public
 hermite_polynomial_he = _reg.OPS["aten::special_hermite_polynomial_he"].public
 laguerre_polynomial_l = _reg.OPS["aten::special_laguerre_polynomial_l"].public
 legendre_polynomial_p = _reg.OPS["aten::special_legendre_polynomial_p"].public
+zeta = _reg.OPS["aten::special_zeta"].public
+airy_ai = _reg.OPS["aten::special_airy_ai"].public
 spherical_bessel_j0 = _reg.OPS["aten::special_spherical_bessel_j0"].public
 
 

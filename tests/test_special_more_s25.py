@@ -14,8 +14,9 @@ import pytest
 import gpujit as torch
 from gpujit import Tensor
 
-from opinfo.special_more_s25 import (POLYNOMIALS, bessel_i_ref, bessel_j_ref, bessel_k_ref,
-                                     bessel_y_ref, log_ndtr_ref, poly_ref)
+from opinfo.special_more_s25 import (POLYNOMIALS, airy_ref, bessel_i_ref, bessel_j_ref,
+                                     bessel_k_ref, bessel_y_ref, log_ndtr_ref, poly_ref,
+                                     zeta_ref)
 
 INF, NAN = math.inf, math.nan
 
@@ -87,7 +88,7 @@ def test_log_ndtr_values():
 UNARY_NAMES = ["ndtri", "log_ndtr", "erfcx", "bessel_j0", "bessel_j1", "bessel_y0",
                "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
                "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
-               "spherical_bessel_j0"]
+               "spherical_bessel_j0", "airy_ai"]
 
 
 @pytest.mark.parametrize("name", UNARY_NAMES)
@@ -191,10 +192,10 @@ def test_modified_bessel_values():
         _same(getattr(torch.special, name)(e), [0.0, NAN, NAN, INF, INF, NAN])
 
 
-BESSEL_NAMES = UNARY_NAMES[3:]
+BESSEL_NAMES = UNARY_NAMES[3:-1]
 
 
-@pytest.mark.parametrize("name", BESSEL_NAMES)
+@pytest.mark.parametrize("name", BESSEL_NAMES + ["airy_ai"])
 def test_bessel_outputs_carry_no_gradient(name):
     x = _t([0.5, 1.5, 3.0]).requires_grad_(True)
     y = getattr(torch.special, name)(x)
@@ -219,6 +220,91 @@ def test_bessel_scripted():
     want = bessel_calls(x)
     for _ in range(3):
         _same(f(x), want.numpy(), rtol=1e-14)
+
+
+# ---------------------------------------------------------------- airy_ai
+
+def test_airy_values():
+    x = np.concatenate([np.linspace(-2.09, 10, 60), [0.0, 1e-8, 8.32, 8.33]])
+    _same(torch.special.airy_ai(_t(x)), airy_ref(x), rtol=1e-12)
+    # below -2.09 PyTorch's asymptotic form (its AFD / AGD tables read without Cephes'
+    # implicit leading 1) is ~3e-6 off; gpujit computes as PyTorch
+    xn = np.linspace(-10, -2.1, 30)
+    _same(torch.special.airy_ai(_t(xn)), airy_ref(xn), atol=5e-6)
+    _same(torch.special.airy_ai(_t([INF, -INF, NAN, 103.0, 104.0, 1e10])),
+          [NAN, NAN, NAN, 0.0, 0.0, 0.0], atol=1e-300)
+    assert 0 < torch.special.airy_ai(_t([103.0])).item() < 1e-150
+
+
+# ---------------------------------------------------------------- zeta
+
+def test_zeta_values():
+    x = np.array([[1.5], [2.0], [3.0], [4.5], [10.0], [40.0]])
+    q = np.array([0.1, 0.5, 1.0, 2.5, 9.5, 30.0])
+    _same(torch.special.zeta(_t(x), _t(q)), zeta_ref(x, q), rtol=1e-13)
+    _same(torch.special.zeta(2.0, _t([1.0, 0.5])), [math.pi ** 2 / 6, math.pi ** 2 / 2],
+          rtol=1e-15)
+    _same(torch.special.zeta(_t([4.0]), 1), [math.pi ** 4 / 90], rtol=1e-15)
+    # a negative q with an integer x: zeta(x, q) = zeta(x, q + 3) + sum_(k<3) (q + k)^-x
+    q = -2.5
+    _same(torch.special.zeta(_t([3.0]), q),
+          zeta_ref(3.0, q + 3) + sum((q + k) ** -3.0 for k in range(3)), rtol=1e-13)
+
+
+def test_zeta_special_values():
+    z = torch.special.zeta
+    _same(z(_t([1.0, 1.0, 1.0]), _t([2.0, -1.0, NAN])), [INF, INF, INF])
+    _same(z(_t([0.5, -1.0, -INF]), _t([2.0, 2.0, 2.0])), [NAN, NAN, NAN])
+    _same(z(_t([2.0, 2.0, 2.0, 2.0, NAN]), _t([0.0, -0.0, -3.0, -INF, -1.0])),
+          [INF, INF, INF, INF, INF])
+    _same(z(_t([2.5, NAN, 2.0]), _t([-1.5, 2.0, NAN])), [NAN, NAN, NAN])
+    # (PyTorch: NaN for an infinite x with q > 1 and for q = inf, from 0 * inf in the
+    # Euler-Maclaurin tail)
+    _same(z(_t([INF, INF, 2.0]), _t([2.0, 1.0, INF])), [NAN, 1.0, NAN])
+
+
+def test_zeta_dtypes_and_broadcasting():
+    z = torch.special.zeta
+    assert z(torch.tensor([2, 3]), torch.tensor([1, 2])).dtype is torch.float32
+    assert z(2, torch.tensor([1, 2])).dtype is torch.float32
+    assert z(_t([2.0], torch.float32), 1.5).dtype is torch.float32
+    assert z(_t([2.0], torch.float32), _t([1.0])).dtype is torch.float64
+    assert tuple(z(_t([[2.0], [3.0]]), _t([1.0, 2.0, 3.0])).shape) == (2, 3)
+    with pytest.raises(NotImplementedError):
+        z(_t([2.0], torch.float16), _t([1.0], torch.float16))
+    assert not hasattr(torch, "zeta") and not hasattr(Tensor, "zeta")
+
+
+def test_zeta_gradient():
+    """d/dq zeta(x, q) = -x zeta(x + 1, q); PyTorch implements none in x."""
+    x = _t([2.0, 3.5, 5.0])
+    q = _t([0.5, 1.0, 4.0]).requires_grad_(True)
+    (g,) = torch.autograd.grad(torch.special.zeta(x, q).sum(), [q])
+    _same(g, -x.numpy() * zeta_ref(x.numpy() + 1, q.detach().numpy()), rtol=1e-12)
+    (g2,) = torch.autograd.grad(torch.special.zeta(2.0, q).sum(), [q])
+    _same(g2, -2.0 * zeta_ref(3.0, q.detach().numpy()), rtol=1e-12)
+    xs = _t([2.0, 3.0]).requires_grad_(True)
+    y = torch.special.zeta(xs, _t([1.0, 2.0]))
+    assert y.requires_grad
+    with pytest.raises(NotImplementedError, match="the derivative for 'zeta' is not "
+                                                  "implemented"):
+        y.sum().backward()
+
+
+def zeta_airy_calls(x: Tensor, q: Tensor):
+    return torch.special.zeta(x, q) + torch.special.zeta(2.0, q) + torch.special.zeta(x, 2) \
+        + torch.special.airy_ai(q)
+
+
+def test_zeta_airy_scripted():
+    x = _t([2.0, 3.0, 4.5])
+    q = _t([0.5, 1.0, 3.0])
+    f = torch.jit.script(zeta_airy_calls)
+    g = str(f.graph)
+    assert "aten::special_zeta(" in g and "aten::special_airy_ai(" in g
+    want = zeta_airy_calls(x, q)
+    for _ in range(3):
+        _same(f(x, q), want.numpy(), rtol=1e-14)
 
 
 # ---------------------------------------------------------------- orthogonal polynomials
@@ -346,7 +432,7 @@ _GRID = np.concatenate([
 UNARY = {"ndtri": 1e-6, "log_ndtr": 5e-5, "erfcx": 5e-5, "modified_bessel_i0": 1e-5,
          "modified_bessel_i1": 1e-5, "modified_bessel_k0": 1e-5, "modified_bessel_k1": 1e-5,
          "scaled_modified_bessel_k0": 1e-5, "scaled_modified_bessel_k1": 1e-5,
-         "spherical_bessel_j0": 1e-6,
+         "spherical_bessel_j0": 1e-6, "airy_ai": 0.0,
          # PyTorch's float32 sin / cos of x - pi/4 lose the phase for large x: only
          # |x| <= 40 is compared, to an absolute 1e-5
          "bessel_j0": 0.0, "bessel_j1": 0.0, "bessel_y0": 0.0, "bessel_y1": 0.0}
@@ -393,3 +479,19 @@ def test_polynomials_match_torch(name, dtype):
         np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-4)
     else:
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_zeta_matches_torch(dtype):
+    tt = pytest.importorskip("torch")
+    xs = np.array([1.0, 0.5, -1, 0, 1.5, 2, 2.5, 3, 4, 10, 20, 50, 100, 1e10, INF, -INF, NAN,
+                   1.0000001, 0.99999])
+    qs = np.array([1.0, 0.5, 2, 0, -0.0, -1, -2, -1.5, -2.5, -10.5, 1e-10, 1e3, 1e10, 1e300,
+                   INF, -INF, NAN, 0.1, 5, 9.5, 30])
+    with np.errstate(all="ignore"):
+        x, q = np.meshgrid(xs.astype(dtype), qs.astype(dtype), indexing="ij")
+    want = tt.special.zeta(tt.from_numpy(x), tt.from_numpy(q)).numpy()
+    got = torch.special.zeta(torch.from_numpy(x), torch.from_numpy(q)).numpy()
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-13 if dtype == "float64" else 3e-7,
+                               atol=0, equal_nan=True)

@@ -564,3 +564,86 @@ special_laguerre_polynomial_l = _declare_poly(
 special_legendre_polynomial_p = _declare_poly(
     "legendre_polynomial_p", lambda xp, x, n, dt: legendre(xp, x, n),
     "The Legendre polynomial P_n(x).")
+
+
+# ------------------------------------------------------------------ Hurwitz zeta
+
+def zeta(xp, x, q):
+    """The Hurwitz zeta function sum_k (q + k)^-x (Cephes' zeta, PyTorch's): +inf at x = 1
+    and at q = 0, -1, -2 ...; NaN for x < 1, and for q < 0 with a non-integer x."""
+    x, q = xp.broadcast_arrays(_f64(xp, x), _f64(xp, q))
+    with np.errstate(all="ignore"):
+        bad_q = (q <= 0) & (q != xp.floor(q)) & (x != xp.floor(x))
+        domain = (x > 1) & ~bad_q
+        # (the series runs on the rest with harmless values, then is replaced)
+        s = _special._zeta(xp, xp.where(domain, x, 2.0), xp.where(domain, q, 1.0))
+        r = xp.where(domain, s, math.nan)
+        # in PyTorch's order: x == 1, x < 1, a pole of q (a NaN x too), then the rest
+        r = xp.where(xp.isnan(x) | xp.isnan(q), math.nan, r)
+        r = xp.where((q <= 0) & (q == xp.floor(q)), math.inf, r)
+        r = xp.where(x < 1, math.nan, r)
+        return xp.where(x == 1, math.inf, r)
+
+
+@op("aten::special_zeta(Tensor self, Tensor other) -> Tensor", tags=_UNFUSED, **_SPECIAL)
+def special_zeta(xp, self, other):
+    """The Hurwitz zeta function zeta(self, other) = sum over k >= 0 of (other + k)^-self."""
+    dt = _poly_dtype(xp, self, other)
+    return zeta(xp, self, other).astype(dt, copy=False)
+
+
+@_derivative(special_zeta)
+def _zeta_grad(grad, self, other, needs_grad):
+    if needs_grad[0]:
+        raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+    return None, grad * -self * special_zeta.op.public(self + 1.0, other)
+
+
+# ------------------------------------------------------------------ Airy Ai
+
+def airy_ai(xp, a):
+    """Cephes' airy (Ai only): the asymptotic forms for x < -2.09 (oscillating) and
+    x >= 2.09 (decaying; 0 above 103.892), the Maclaurin series f(x) and g(x) between;
+    NaN at +-inf."""
+    x = _f64(xp, a)
+    with np.errstate(all="ignore"):
+        neg = x < -2.09
+        xn = xp.where(neg, x, -3.0)
+        zeta_n = -2.0 * xn * xp.sqrt(-xn) / 3.0
+        z = 1.0 / zeta_n
+        z2 = z * z
+        afn = _polevl(C._AIRY_AI_AFN, z2) / _polevl(C._AIRY_AI_AFD, z2)
+        agn = _polevl(C._AIRY_AI_AGN, z2) / _polevl(C._AIRY_AI_AGD, z2)
+        t = zeta_n + 0.25 * math.pi
+        left = 5.64189583547756286948e-01 / xp.sqrt(xp.sqrt(-xn)) \
+            * (xp.sin(t) * (1.0 + z2 * afn) - xp.cos(t) * (z * agn))
+        pos = x >= 2.09
+        xr = xp.where(pos, x, 3.0)
+        zeta_p = 2.0 * xr * xp.sqrt(xr) / 3.0
+        w = 1.0 / zeta_p
+        right = 5.64189583547756286948e-01 * (_polevl(C._AIRY_AI_AN, w)
+                                              / _polevl(C._AIRY_AI_AD, w)) \
+            / (2.0 * xp.sqrt(xp.sqrt(xr)) * xp.exp(zeta_p))
+        # the series: f = sum 3^k (1/3)_k x^3k / (3k)!, g = sum 3^k (2/3)_k x^(3k+1) / (3k+1)!
+        xm = xp.where(neg | pos, 0.0, x)
+        cube = xm * xm * xm
+        f = xp.ones_like(xm)
+        g = xm.copy()
+        m, nn, k = xp.ones_like(xm), xm.copy(), 1.0
+        for _ in range(60):
+            m = m * cube / (k + 1.0)
+            nn = nn * cube / (k + 2.0)
+            m = m / (k + 2.0)
+            f = f + m
+            nn = nn / (k + 3.0)
+            g = g + nn
+            k += 3.0
+            if not bool((xp.abs(m / f) > 2.220446049250313e-16).any()):
+                break
+        middle = 0.355028053887817239260 * f - 0.258819403792806798405 * g
+        r = xp.where(neg, left, xp.where(pos, right, middle))
+        r = xp.where(x > 103.892, 0.0, r)
+        return xp.where(xp.isinf(x), math.nan, r)
+
+
+special_airy_ai = _declare_unary("airy_ai", airy_ai, "The Airy function Ai(x).")
