@@ -495,3 +495,97 @@ def test_zeta_matches_torch(dtype):
     assert got.dtype == want.dtype
     np.testing.assert_allclose(got, want, rtol=1e-13 if dtype == "float64" else 3e-7,
                                atol=0, equal_nan=True)
+
+
+# ---------------------------------------------------------------- fused kernels
+
+def fused_unary(x: Tensor):
+    y = x * 0.5 + 0.25
+    a = torch.special.ndtri(y) * 2.0 + torch.special.erfcx(x - 1.0) \
+        + torch.special.log_ndtr(x * 3.0)
+    b = torch.special.bessel_j0(x * 10.0) + torch.special.bessel_j1(x * 7.0) \
+        + torch.special.bessel_y0(x + 1.0) + torch.special.bessel_y1(x + 1.5) \
+        + torch.special.spherical_bessel_j0(x * 3.0)
+    c = torch.special.modified_bessel_i0(x * 9.0) + torch.special.modified_bessel_i1(x * 9.0) \
+        + torch.special.modified_bessel_k0(x + 1.2) + torch.special.modified_bessel_k1(x * 4.0) \
+        + torch.special.scaled_modified_bessel_k0(x * 5.0) \
+        + torch.special.scaled_modified_bessel_k1(x + 1.0) + torch.special.airy_ai(x * 9.0)
+    return a.abs(), b.abs(), c.abs()
+
+
+def fused_polynomials(x: Tensor, n: Tensor):
+    y = x * 1.1
+    a = torch.special.chebyshev_polynomial_t(y, n) + torch.special.chebyshev_polynomial_u(y, n) \
+        + torch.special.chebyshev_polynomial_v(y, n) + torch.special.chebyshev_polynomial_w(y, n)
+    b = torch.special.shifted_chebyshev_polynomial_t(y, n) \
+        + torch.special.shifted_chebyshev_polynomial_u(y, n) \
+        + torch.special.shifted_chebyshev_polynomial_v(y, n) \
+        + torch.special.shifted_chebyshev_polynomial_w(y, 7)
+    c = torch.special.hermite_polynomial_h(y, n) + torch.special.hermite_polynomial_he(y, n) \
+        + torch.special.laguerre_polynomial_l(y, n) + torch.special.legendre_polynomial_p(y, n)
+    return a.abs(), b.abs(), c.abs()
+
+
+def _fused_group_ops(f, *args):
+    graph = str(f.graph_for(*args))
+    assert "TensorExprGroup" in graph
+    return graph.split("with prim::TensorExprGroup", 1)[1]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_unary_match_eager(dtype):
+    vals = np.concatenate([np.linspace(-1.3, 1.3, 53),
+                           [0.0, -0.0, 0.5, -0.5, INF, -INF, NAN, 2.1, -2.09, 1e-7]])
+    x = torch.tensor(vals, dtype=dtype)
+    f = torch.jit.script(fused_unary)
+    outs = [f(x) for _ in range(3)]
+    group = _fused_group_ops(f, x)
+    for n in UNARY_NAMES:
+        assert f"aten::special_{n}(" in group, n
+    want = fused_unary(x)
+    tol = 1e-14 if dtype is torch.float64 else 0.0     # float32: the same float64 rounded
+    for call in outs:
+        for g, w in zip(call, want):
+            assert g.dtype is dtype
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=tol, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_polynomials_match_eager(dtype):
+    """The fused recurrences compute in the dtype as eager code (float32 overflows to inf
+    and then NaN where float64 does not); closed forms in float32 may differ from NumPy's
+    float32 cos / sin / acos by an ulp or so."""
+    xs = np.array([-1.0, -0.5, 0.0, 0.3, 0.5, 0.9, 1.0, 1.5, -2.0, 3.0, NAN, INF])
+    ns = np.array([-1, 0, 1, 2, 3, 6, 7, 9, 12, 40, 130, 600])
+    x = torch.tensor(np.repeat(xs, len(ns)), dtype=dtype)
+    n = torch.tensor(np.tile(ns, len(xs)))
+    f = torch.jit.script(fused_polynomials)
+    outs = [f(x, n) for _ in range(3)]
+    group = _fused_group_ops(f, x, n)
+    for name in POLY_NAMES:
+        assert f"aten::special_{name}(" in group, name
+    want = fused_polynomials(x, n)
+    for call in outs:
+        for g, w in zip(call, want):
+            g, w = g.numpy(), w.numpy()
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(np.isfinite(g), np.isfinite(w))
+            fin = np.isfinite(w)
+            if dtype is torch.float64:
+                np.testing.assert_allclose(g[fin], w[fin], rtol=1e-12, atol=1e-12)
+            else:
+                np.testing.assert_allclose(g[fin], w[fin], rtol=1e-4, atol=1e-4)
+
+
+def test_fused_int_inputs():
+    """Integer x and n: the computation dtype float32, as eager."""
+    x = torch.tensor([0, 1, 2, 3])
+    f = torch.jit.script(int_polynomial)
+    outs = [f(x) for _ in range(3)]
+    for o in outs:
+        assert o.dtype is torch.float32
+        _same(o, int_polynomial(x).numpy(), rtol=1e-6)
+
+
+def int_polynomial(x: Tensor):
+    return torch.special.hermite_polynomial_he(x + 1, x) * 2 + torch.special.erfcx(x * 2)

@@ -11,6 +11,12 @@ value) and picked with `where`, so NumPy and CuPy compute alike. Results round t
 computation dtype (float32 for integer and bool inputs, as PyTorch; float16 is refused, as
 PyTorch's CPU kernels refuse it). The coefficient tables are in special_coeffs.py.
 
+Fusion: every op but zeta declares a scalar expression calling a scalar-language function
+of its name (`ndtri({self})`, `chebyshev_polynomial_t({x}, {n})` ...): the fused kernels'
+per-element versions are kernels/prims_special.py, the NumPy evaluation of the expressions
+is the eager body here (SCALAR_FUNCTIONS). zeta (a loop of data-dependent length over two
+arguments) runs eagerly, tagged no_fuse.
+
 Derivatives: ndtri, log_ndtr and erfcx have PyTorch's; zeta has its derivative in `other`
 (q) and PyTorch's not-implemented error in `self` (x); the Bessel functions, airy_ai and
 the polynomials are not differentiable (PyTorch's outputs carry no gradient).
@@ -166,19 +172,22 @@ def log_ndtr(xp, a):
         return xp.where(low, lo, hi)
 
 
-@op("aten::special_ndtri(Tensor self) -> Tensor", tags=_UNFUSED, **_SPECIAL)
+@op("aten::special_ndtri(Tensor self) -> Tensor", tags=_FUSED, **_SPECIAL,
+    scalar="ndtri({self})")
 def special_ndtri(xp, self):
     """The inverse of the standard normal CDF (the quantile function)."""
     return _out(xp, ndtri(xp, self), self)
 
 
-@op("aten::special_log_ndtr(Tensor self) -> Tensor", tags=_UNFUSED, **_SPECIAL)
+@op("aten::special_log_ndtr(Tensor self) -> Tensor", tags=_FUSED, **_SPECIAL,
+    scalar="log_ndtr({self})")
 def special_log_ndtr(xp, self):
     """log of the area under the standard normal density from -inf to x."""
     return _out(xp, log_ndtr(xp, self), self)
 
 
-@op("aten::special_erfcx(Tensor self) -> Tensor", tags=_UNFUSED, **_SPECIAL)
+@op("aten::special_erfcx(Tensor self) -> Tensor", tags=_FUSED, **_SPECIAL,
+    scalar="erfcx({self})")
 def special_erfcx(xp, self):
     """The scaled complementary error function, exp(x^2) erfc(x)."""
     return _out(xp, erfcx(xp, self), self)
@@ -286,6 +295,12 @@ def spherical_bessel_j0(xp, a):
         return xp.where(xp.isinf(x), 0.0, r)
 
 
+# the scalar language's functions of these ops (gpujit/ops/scalar.py's NumPy evaluation of
+# the fused kernels' expressions): each op's eager body; kernels/prims_special.py has the
+# fused kernels' per-element versions
+SCALAR_FUNCTIONS = {"ndtri": special_ndtri, "log_ndtr": special_log_ndtr,
+                    "erfcx": special_erfcx}
+
 _NOT_DIFF = ("PyTorch's torch.special Bessel functions, airy_ai and orthogonal polynomials "
              "have no derivative: their outputs never require grad")
 
@@ -296,7 +311,9 @@ def _declare_unary(name, fn, doc):
     impl.__name__ = impl.__qualname__ = f"special_{name}"
     impl.__doc__ = doc
     arg = "x" if name == "airy_ai" else "self"
-    op(f"aten::special_{name}(Tensor {arg}) -> Tensor", tags=_UNFUSED, **_SPECIAL)(impl)
+    op(f"aten::special_{name}(Tensor {arg}) -> Tensor", tags=_FUSED, **_SPECIAL,
+       scalar=f"{name}({{{arg}}})")(impl)
+    SCALAR_FUNCTIONS[name] = impl
     _nondiff(impl, reason=_NOT_DIFF)
     return impl
 
@@ -535,8 +552,9 @@ def _declare_poly(name, fn, doc):
         return fn(xp, xa, na, dt).astype(dt, copy=False)
     impl.__name__ = impl.__qualname__ = f"special_{name}"
     impl.__doc__ = doc
-    op(f"aten::special_{name}(Tensor x, Tensor n) -> Tensor", tags=_UNFUSED,
-       **_SPECIAL)(impl)
+    op(f"aten::special_{name}(Tensor x, Tensor n) -> Tensor", tags=_FUSED, **_SPECIAL,
+       scalar=f"{name}({{x}}, {{n}})")(impl)
+    SCALAR_FUNCTIONS[name] = impl
     _nondiff(impl, reason=_NOT_DIFF)
     return impl
 
