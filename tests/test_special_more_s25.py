@@ -589,3 +589,42 @@ def test_fused_int_inputs():
 
 def int_polynomial(x: Tensor):
     return torch.special.hermite_polynomial_he(x + 1, x) * 2 + torch.special.erfcx(x * 2)
+
+
+# ---------------------------------------------------------------- out=
+
+def test_special_functions_take_out():
+    """torch.special's aten::special_* functions accept out= (their .out overloads), the
+    new ones and the earlier ndtr / entr / xlog1py / i1 / i0e / i1e alike."""
+    x = _t([0.2, 0.7])
+    o = torch.empty(2, dtype=torch.float64)
+    assert torch.special.ndtri(x, out=o) is o
+    _same(o, torch.special.ndtri(x).numpy())
+    r = torch.special.zeta(2.0, x, out=o)
+    assert r is o
+    _same(o, torch.special.zeta(2.0, x).numpy())
+    torch.special.chebyshev_polynomial_t(x, 3, out=o)
+    _same(o, torch.special.chebyshev_polynomial_t(x, 3).numpy())
+    torch.special.i0e(x, out=o)
+    _same(o, torch.special.i0e(x).numpy())
+    o32 = torch.empty(5)
+    with pytest.warns(UserWarning, match="resized"):      # resized, as PyTorch warns
+        torch.special.bessel_j0(torch.tensor([0, 1]), out=o32)
+    assert tuple(o32.shape) == (2,) and o32.dtype is torch.float32
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        torch.special.erfcx(x, out=torch.empty(2, dtype=torch.int64))
+
+
+def special_out(x: Tensor, o: Tensor):
+    torch.special.ndtri(x, out=o)
+    return o + torch.special.xlog1py(x, 2.0)
+
+
+def test_special_out_scripted():
+    x = _t([0.2, 0.7])
+    f = torch.jit.script(special_out)
+    assert "aten::special_ndtri(%x, %o)" in str(f.graph)
+    o = torch.empty(2, dtype=torch.float64)
+    r = f(x, o)
+    _same(o, torch.special.ndtri(x).numpy())
+    _same(r, special_out(x, torch.empty(2, dtype=torch.float64)).numpy())
