@@ -3,7 +3,10 @@
 Most names are the same ops as elsewhere (`expit` is `gpujit.sigmoid`, `gammaln` is
 `gpujit.lgamma`, ...): the same function objects, so scripted code resolves them to the
 same graph nodes and the fuser fuses them as any pointwise op. `ndtr`, `entr` and
-`xlog1py` are PyTorch's `aten::special_*` pointwise ops (fusible), bound only here.
+`xlog1py` are PyTorch's `aten::special_*` pointwise ops (fusible), bound only here, as are
+ndtri, log_ndtr, erfcx, zeta, the Bessel functions (bessel_j0 ... scaled_modified_bessel_k1,
+spherical_bessel_j0), airy_ai and the orthogonal polynomials of x and a degree n
+(chebyshev_polynomial_t ... legendre_polynomial_p): gpujit/ops/special_more.py.
 `multigammaln` is Python over lgamma (it checks its input's values), which scripted code
 compiles from its source.
 """
@@ -14,10 +17,30 @@ import math
 import gpujit as _g
 from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
+from gpujit.ops.out_variants import python_out as _python_out, with_out as _with_out
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
-           "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e", "log1p", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
-           "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
+__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+           "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+           "chebyshev_polynomial_w", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv",
+           "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln",
+           "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e",
+           "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_ndtr",
+           "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
+           "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr", "ndtri",
+           "polygamma", "psi", "round", "scaled_modified_bessel_k0",
+           "scaled_modified_bessel_k1", "shifted_chebyshev_polynomial_t",
+           "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+           "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0",
+           "xlog1py", "xlogy", "zeta"]
+
+
+
+def _special(name):
+    """The public function of op aten::special_<name>, accepting `out=` as PyTorch's
+    (torch.special.ndtri(x, out=o): the op's .out overload)."""
+    d = _reg.OPS[f"aten::special_{name}"]
+    return _with_out(d.public_name, d.public, [d]) if _python_out(d) else d.public
+
 
 erf = _g.erf
 erfc = _g.erfc
@@ -41,13 +64,41 @@ gammainc = _g.igamma         # torch.special.gammainc is aten::igamma
 gammaincc = _g.igammac
 
 
-ndtr = _reg.OPS["aten::special_ndtr"].public
-entr = _reg.OPS["aten::special_entr"].public
-xlog1py = _reg.OPS["aten::special_xlog1py"].public
-i1 = _reg.OPS["aten::special_i1"].public
-i0e = _reg.OPS["aten::special_i0e"].public
-i1e = _reg.OPS["aten::special_i1e"].public
+ndtr = _special("ndtr")
+entr = _special("entr")
+xlog1py = _special("xlog1py")
+i1 = _special("i1")
+i0e = _special("i0e")
+i1e = _special("i1e")
 i0 = _g.i0
+ndtri = _special("ndtri")
+log_ndtr = _special("log_ndtr")
+erfcx = _special("erfcx")
+bessel_j0 = _special("bessel_j0")
+bessel_j1 = _special("bessel_j1")
+bessel_y0 = _special("bessel_y0")
+bessel_y1 = _special("bessel_y1")
+modified_bessel_i0 = _special("modified_bessel_i0")
+modified_bessel_i1 = _special("modified_bessel_i1")
+modified_bessel_k0 = _special("modified_bessel_k0")
+modified_bessel_k1 = _special("modified_bessel_k1")
+scaled_modified_bessel_k0 = _special("scaled_modified_bessel_k0")
+scaled_modified_bessel_k1 = _special("scaled_modified_bessel_k1")
+chebyshev_polynomial_t = _special("chebyshev_polynomial_t")
+chebyshev_polynomial_u = _special("chebyshev_polynomial_u")
+chebyshev_polynomial_v = _special("chebyshev_polynomial_v")
+chebyshev_polynomial_w = _special("chebyshev_polynomial_w")
+shifted_chebyshev_polynomial_t = _special("shifted_chebyshev_polynomial_t")
+shifted_chebyshev_polynomial_u = _special("shifted_chebyshev_polynomial_u")
+shifted_chebyshev_polynomial_v = _special("shifted_chebyshev_polynomial_v")
+shifted_chebyshev_polynomial_w = _special("shifted_chebyshev_polynomial_w")
+hermite_polynomial_h = _special("hermite_polynomial_h")
+hermite_polynomial_he = _special("hermite_polynomial_he")
+laguerre_polynomial_l = _special("laguerre_polynomial_l")
+legendre_polynomial_p = _special("legendre_polynomial_p")
+zeta = _special("zeta")
+airy_ai = _special("airy_ai")
+spherical_bessel_j0 = _special("spherical_bessel_j0")
 
 
 @_from_source

@@ -556,6 +556,12 @@ def _closure(names, target):
     return order
 
 
+# torch.special's ndtri / erfcx / log_ndtr, Bessel functions, airy_ai and orthogonal
+# polynomials: their own module (it defines its primitives with _define on import)
+from . import prims_special as _prims_special  # noqa: E402
+del _prims_special
+
+
 def prelude(target: str, names) -> str:
     """The module header of a kernel for `target`: imports, dtype aliases and the
     primitives in `names` (with what they call), in dependency order."""

@@ -29,6 +29,7 @@ from gpujit.ops import registry as _reg
 from gpujit.ops.scalar import check_expression, FUNCTIONS as _NP_FUNCTIONS
 
 from .spec import KernelBuildError
+from .prims_special import UNARY as _SPECIAL_UNARY, BINARY as _SPECIAL_BINARY
 
 __all__ = ["E", "ScalarCodegen", "CTOR", "SUFFIX", "literal"]
 
@@ -44,8 +45,8 @@ _SIMPLE = re.compile(r"[\w.]+|_\w+\(-?[\w.]+\)|\(-math\.inf\)")   # a name or a 
 # functions of one float argument, by their scalar-language name
 FLOAT_UNARY = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos",
                "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
-               "atanh", "erf", "erfc", "erfinv", "lgamma", "digamma")
-FLOAT_BINARY = ("atan2", "pow", "fmod", "copysign", "nextafter", "hypot")
+               "atanh", "erf", "erfc", "erfinv", "lgamma", "digamma") + _SPECIAL_UNARY
+FLOAT_BINARY = ("atan2", "pow", "fmod", "copysign", "nextafter", "hypot") + _SPECIAL_BINARY
 ROUNDING = {"floor": "floor", "ceil": "ceil", "trunc": "trunc", "round": "rint"}
 
 

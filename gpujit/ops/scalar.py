@@ -31,6 +31,26 @@ def _special_fn(name):
     return fn
 
 
+def _special_more_fn(name):
+    """torch.special's functions of special_more.py (ndtri, the Bessel functions, the
+    polynomials ...): their eager implementations over NumPy."""
+    def fn(*args):
+        from . import special_more
+        return special_more.SCALAR_FUNCTIONS[name](np, *args)
+    fn.__name__ = name
+    return fn
+
+
+# (special_more.py's scalar-language names; kernels/prims_special.py defines them per target)
+_SPECIAL_MORE = ("ndtri", "erfcx", "log_ndtr", "bessel_j0", "bessel_j1", "bessel_y0",
+                 "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+                 "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+                 "spherical_bessel_j0", "airy_ai",
+                 *(f"{s}chebyshev_polynomial_{k}" for s in ("", "shifted_") for k in "tuvw"),
+                 "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+                 "legendre_polynomial_p")
+
+
 # float itemsize -> (the unsigned int of its bits, its sign bit)
 _BITS = {2: (np.uint16, np.uint16(1 << 15)), 4: (np.uint32, np.uint32(1 << 31)),
          8: (np.uint64, np.uint64(1 << 63))}
@@ -99,6 +119,7 @@ FUNCTIONS = {
     "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
     # NaN-propagating, as torch; the first operand on ties (signed zeros)
     **{n: _tie_first_np(n) for n in ("minimum", "maximum", "fmin", "fmax")},
+    **{n: _special_more_fn(n) for n in _SPECIAL_MORE},
     "where": _where,
     # ifnone(c, d): an optional constant argument (clamp's min, logit's eps, ...) with its
     # default; the fuser resolves it when it substitutes the constants
