@@ -6,6 +6,7 @@ references."""
 from __future__ import annotations
 
 import math
+import decimal
 from fractions import Fraction
 
 import numpy as np
@@ -264,23 +265,25 @@ def zeta_ref(x, q):
             - x * (x + 1) * (x + 2) * n ** (-x - 3) / 720)
 
 
-_AI0 = Fraction("0.355028053887817239260063186004")     # Ai(0)
-_AIP0 = Fraction("0.258819403792806798405183560189")    # -Ai'(0)
+_AI0 = "0.355028053887817239260063186004"     # Ai(0)
+_AIP0 = "0.258819403792806798405183560189"    # -Ai'(0)
 
 
 def _airy_one(x):
-    """Ai(x) = Ai(0) f(x) + Ai'(0) g(x) by the Maclaurin series of f and g in exact
-    rational arithmetic (no cancellation error; |x| <= 10)."""
-    xf = Fraction(float(x))
-    cube = xf ** 3
-    t, u = Fraction(1), xf
-    f, g = t, u
-    for k in range(120):
-        t = t * cube / ((3 * k + 2) * (3 * k + 3))
-        u = u * cube / ((3 * k + 3) * (3 * k + 4))
-        f += t
-        g += u
-    return float(_AI0 * f - _AIP0 * g)
+    """Ai(x) = Ai(0) f(x) + Ai'(0) g(x) by the Maclaurin series of f and g in 60-digit
+    decimal arithmetic (the cancellation of |x| <= 10 costs ~10 of them)."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        xd = decimal.Decimal(float(x))     # (exact: a binary float is a finite decimal)
+        cube = xd ** 3
+        t, u = decimal.Decimal(1), xd
+        f, g = t, u
+        for k in range(120):
+            t = t * cube / ((3 * k + 2) * (3 * k + 3))
+            u = u * cube / ((3 * k + 3) * (3 * k + 4))
+            f += t
+            g += u
+        return float(decimal.Decimal(_AI0) * f - decimal.Decimal(_AIP0) * g)
 
 
 def airy_ref(x):
