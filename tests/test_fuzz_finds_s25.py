@@ -294,3 +294,45 @@ def test_addcdiv_refuses_integer_tensor1_and_tensor2_whatever_self_is():
         with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
             s(fl, i, i)
         assert s(fl, fl, i).tolist() == [3.5] * 3
+
+
+def test_einsum_of_mixed_dtypes_promotes_where_no_step_contracts():
+    # (extended mode 2, seed 25517 k11) torch.einsum('ij,j->i', float32 [2, 1], float16
+    # [1]) answers float32 in PyTorch: its left-to-right fold contracts a dim (a bmm: one
+    # dtype, "expected scalar type Float but found Half") only where both operands have it
+    # with a size != 1, and multiplies (promoting) otherwise; gpujit refused any mix
+    f32, f16 = gpujit.ones(2, 3), gpujit.ones(3, dtype=gpujit.float16)
+    i64 = gpujit.ones(3, dtype=gpujit.int64)
+    ok = [("ij,j->i", f32[:, :1], f16[:1], gpujit.float32, [1.0, 1.0]),
+          ("ij,j->ij", f32, f16, gpujit.float32, [[1.0] * 3] * 2),
+          ("i,j->ij", f16[:2], i64, gpujit.float16, [[1.0] * 3] * 2),
+          ("ij,k->", f32, f16, gpujit.float32, 18.0),
+          ("ii,i->i", gpujit.ones(3, 3), f16, gpujit.float32, [1.0] * 3)]
+    for eq, a, b, dt, want in ok:
+        r = gpujit.einsum(eq, a, b)
+        assert r.dtype is dt and r.tolist() == want, eq
+    for eq, a, b, msg in [("ij,j->i", f32, f16, "Float but found Half"),
+                          ("j,ij->i", f16, f32, "Half but found Float"),
+                          ("ij,i->j", f32, gpujit.ones(2, dtype=gpujit.float64),
+                           "Float but found Double"),
+                          ("ij,j->i", f32, i64, "Float but found Long")]:
+        with pytest.raises(RuntimeError, match=f"expected scalar type {msg}"):
+            gpujit.einsum(eq, a, b)
+    # three operands: the fold's second step contracts i (Half with Float)
+    assert gpujit.einsum("i,j,k->ijk", f16, f32[0], i64).dtype is gpujit.float32
+    with pytest.raises(RuntimeError, match="expected scalar type Half but found Float"):
+        gpujit.einsum("i,i,i->", f16, f16, f32[0])
+    # gradients in each operand's dtype
+    a = gpujit.tensor([1.0, 2.0, 3.0], dtype=gpujit.float16, requires_grad=True)
+    b = gpujit.tensor([2.0, 3.0], requires_grad=True)
+    (gpujit.einsum("i,j->ij", a, b) * 1.5).sum().backward()
+    assert a.grad.dtype is gpujit.float16 and a.grad.tolist() == [7.5] * 3
+    assert b.grad.dtype is gpujit.float32 and b.grad.tolist() == [9.0] * 2
+
+    def f(x, y):
+        return gpujit.einsum("ij,j->i", x, y) + 1
+    s = gpujit.jit.script(f)
+    for _ in range(3):
+        assert s(f32[:, :1], f16[:1]).tolist() == [2.0, 2.0]
+        with pytest.raises(RuntimeError, match="expected scalar type Float but found Half"):
+            s(f32, f16)
