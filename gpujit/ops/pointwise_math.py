@@ -575,3 +575,11 @@ def _heaviside_grad(grad):
     """PyTorch records heaviside (its output requires grad) and refuses the backward
     (derivatives.yaml: not_implemented)."""
     raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
+def _heaviside_inplace_grad(grad):
+    raise RuntimeError("derivative for aten::heaviside_ is not implemented")
+
+
+heaviside.op.inplace_variant.derivative = _reg.Derivative(
+    _heaviside_inplace_grad, heaviside.op.derivative.wrt, ())
