@@ -340,3 +340,40 @@ def test_einsum_of_mixed_dtypes_promotes_where_no_step_contracts():
         assert s(f32[:, :1], f16[:1]).tolist() == [2.0, 2.0]
         with pytest.raises(RuntimeError, match="expected scalar type Float but found Half"):
             s(f32, f16)
+
+
+def test_ops_pytorch_records_without_a_derivative_require_grad_and_refuse_backward():
+    # (an audit after heaviside's find: every op gpujit marked non-differentiable, against
+    # PyTorch on its OpInfo samples) unique / unique_dim / unique_consecutive's values,
+    # bincount's weighted counts, histogram, binomial and detach_copy require grad in
+    # PyTorch and their backward raises; gpujit's outputs did not require grad, so a
+    # backward through them answered (or said nothing required grad)
+    x = gpujit.tensor([1.0, 2.0, 2.0, 3.0], requires_grad=True)
+    cases = [(lambda: gpujit.unique(x), "the derivative for '_unique2' is not implemented."),
+             (lambda: gpujit.unique(x, return_inverse=True)[0],
+              "the derivative for '_unique2' is not implemented."),
+             (lambda: gpujit.unique(x, dim=0), "the derivative for 'unique_dim' is not "
+                                               "implemented."),
+             (lambda: gpujit.unique_consecutive(x),
+              "the derivative for 'unique_consecutive' is not implemented."),
+             (lambda: gpujit.bincount(gpujit.tensor([0, 1, 1, 2]), x),
+              "derivative for aten::bincount is not implemented"),
+             (lambda: gpujit.histogram(x, 3)[0], "derivative for aten::histogram is not "
+                                                 "implemented"),
+             (lambda: gpujit.binomial(gpujit.tensor([3.0], requires_grad=True),
+                                      gpujit.tensor([0.5])),
+              "derivative for aten::binomial is not implemented"),
+             (lambda: gpujit.detach_copy(x), "derivative for aten::detach_copy is not "
+                                             "implemented")]
+    for make, msg in cases:
+        y = make()
+        assert y.requires_grad, msg
+        with pytest.raises(RuntimeError) as e:
+            (y * 2).sum().backward()
+        assert str(e.value) == msg
+    # integer results and inputs that do not require grad stay out of the graph
+    assert not gpujit.unique(x, return_inverse=True)[1].requires_grad
+    assert not gpujit.bincount(gpujit.tensor([0, 1, 1, 2])).requires_grad
+    assert not gpujit.unique(x.detach()).requires_grad
+    assert not gpujit.histc(x, 4).requires_grad            # (PyTorch: no grad either)
+    np.testing.assert_array_equal(gpujit.unique(x).detach().numpy(), [1.0, 2.0, 3.0])
