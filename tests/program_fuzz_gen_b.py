@@ -422,7 +422,8 @@ class ProgramGenBX(ProgramGenB):
         n, sh = a.name, list(a.shape)
         b = self.operand_into(a.shape, a.cat)
         bn = b.name if b is not None and b.shape == a.shape else f"({n} * 2)"
-        perm = f"{n}.argsort({dd})"
+        # (a stable sort: the permutation of ties is defined, as scatter's result needs)
+        perm = f"torch.argsort({n}, stable=True, dim={dd})"
         opts = [
             (f"{n}.cumprod({dd})", a.cat), (f"torch.cumsum({n}, {dd}, dtype=torch.float64)", "f"),
             (f"torch.cummax({n}, {dd})[0]", a.cat), (f"{n}.cummin({dd}).values", a.cat),
@@ -476,14 +477,16 @@ class ProgramGenBX(ProgramGenB):
             (f"{fl}.var({dd}, correction=1{kw})", "f"),
             (f"torch.aminmax({n}, dim={dd}{kw}).min", a.cat),
             (f"torch.aminmax({n}, dim={dd}{kw})[1]", a.cat),
-            (f"{n}.kthvalue(1, {dd}{kw}).values", a.cat), (f"{n}.kthvalue(1, {dd}{kw})[1]", "i"),
-            (f"{n}.median({dd}{kw}).values", a.cat), (f"torch.median({n}, {dd}{kw})[1]", "i"),
+            # (no indices of kthvalue / median / topk: which of tied elements is the
+            # platform's choice)
+            (f"{n}.kthvalue(1, {dd}{kw}).values", a.cat), (f"{n}.kthvalue(2, {dd}{kw})[0]", a.cat),
+            (f"{n}.median({dd}{kw}).values", a.cat), (f"torch.median({n}, {dd}{kw})[0]", a.cat),
             (f"{fl}.nanmedian({dd}{kw})[0]", "f"),
             (f"torch.nansum({fl}, {dd}{kw})", "f"), (f"{fl}.nanmean({dd}{kw})", "f"),
             (f"torch.count_nonzero({n}, {dd})", "i"), (f"{n}.all({dd}{kw})", "b"),
             (f"torch.any({n} > 0, {dd}{kw})", "b"),
             (f"{n}.topk(1, {dd}).values", a.cat),
-            (f"{n}.topk(1, {dd}, largest=False)[1]", "i"),
+            (f"{n}.topk(1, {dd}, largest=False)[0]", a.cat),
             (f"torch.linalg.vector_norm({fl}, 2, {dd}{kw})", "f"),
             (f"torch.linalg.vector_norm({fl}, float('inf'), [{dd}]{kw})", "f"),
             (f"{fl}.norm(p=2, dim={dd}{kw})", "f"), (f"torch.norm({fl}, 1, {dd}{kw})", "f"),

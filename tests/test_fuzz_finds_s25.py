@@ -119,10 +119,14 @@ def test_heaviside_records_and_refuses_its_backward_nextafter_differentiates():
     # where they are equal, even an inf / nan gradient), zeros for other
     x = gpujit.tensor([1.0, 0.0, -1.0], requires_grad=True)
     v = gpujit.tensor([0.5, 0.5, 0.5])
-    for y in (gpujit.heaviside(x, v), gpujit.heaviside(v, x), (x * 1).heaviside_(v)):
+    for y in (gpujit.heaviside(x, v), gpujit.heaviside(v, x)):
         assert y.requires_grad
-        with pytest.raises(RuntimeError, match="derivative for aten::heaviside"):
+        with pytest.raises(RuntimeError, match="derivative for aten::heaviside is not"):
             (y * 2 + x).sum().backward()
+    y = (x * 1).heaviside_(v)
+    assert y.requires_grad
+    with pytest.raises(RuntimeError, match="derivative for aten::heaviside_ is not"):
+        y.sum().backward()
 
     def h(a, b):
         return gpujit.heaviside(a * 2, b) * 3 + a
@@ -294,3 +298,82 @@ def test_addcdiv_refuses_integer_tensor1_and_tensor2_whatever_self_is():
         with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
             s(fl, i, i)
         assert s(fl, fl, i).tolist() == [3.5] * 3
+
+
+def test_einsum_of_mixed_dtypes_promotes_where_no_step_contracts():
+    # (extended mode 2, seed 25517 k11) torch.einsum('ij,j->i', float32 [2, 1], float16
+    # [1]) answers float32 in PyTorch: its left-to-right fold contracts a dim (a bmm: one
+    # dtype, "expected scalar type Float but found Half") only where both operands have it
+    # with a size != 1, and multiplies (promoting) otherwise; gpujit refused any mix
+    f32, f16 = gpujit.ones(2, 3), gpujit.ones(3, dtype=gpujit.float16)
+    i64 = gpujit.ones(3, dtype=gpujit.int64)
+    ok = [("ij,j->i", f32[:, :1], f16[:1], gpujit.float32, [1.0, 1.0]),
+          ("ij,j->ij", f32, f16, gpujit.float32, [[1.0] * 3] * 2),
+          ("i,j->ij", f16[:2], i64, gpujit.float16, [[1.0] * 3] * 2),
+          ("ij,k->", f32, f16, gpujit.float32, 18.0),
+          ("ii,i->i", gpujit.ones(3, 3), f16, gpujit.float32, [1.0] * 3)]
+    for eq, a, b, dt, want in ok:
+        r = gpujit.einsum(eq, a, b)
+        assert r.dtype is dt and r.tolist() == want, eq
+    for eq, a, b, msg in [("ij,j->i", f32, f16, "Float but found Half"),
+                          ("j,ij->i", f16, f32, "Half but found Float"),
+                          ("ij,i->j", f32, gpujit.ones(2, dtype=gpujit.float64),
+                           "Float but found Double"),
+                          ("ij,j->i", f32, i64, "Float but found Long")]:
+        with pytest.raises(RuntimeError, match=f"expected scalar type {msg}"):
+            gpujit.einsum(eq, a, b)
+    # three operands: the fold's second step contracts i (Half with Float)
+    assert gpujit.einsum("i,j,k->ijk", f16, f32[0], i64).dtype is gpujit.float32
+    with pytest.raises(RuntimeError, match="expected scalar type Half but found Float"):
+        gpujit.einsum("i,i,i->", f16, f16, f32[0])
+    # gradients in each operand's dtype
+    a = gpujit.tensor([1.0, 2.0, 3.0], dtype=gpujit.float16, requires_grad=True)
+    b = gpujit.tensor([2.0, 3.0], requires_grad=True)
+    (gpujit.einsum("i,j->ij", a, b) * 1.5).sum().backward()
+    assert a.grad.dtype is gpujit.float16 and a.grad.tolist() == [7.5] * 3
+    assert b.grad.dtype is gpujit.float32 and b.grad.tolist() == [9.0] * 2
+
+    def f(x, y):
+        return gpujit.einsum("ij,j->i", x, y) + 1
+    s = gpujit.jit.script(f)
+    for _ in range(3):
+        assert s(f32[:, :1], f16[:1]).tolist() == [2.0, 2.0]
+        with pytest.raises(RuntimeError, match="expected scalar type Float but found Half"):
+            s(f32, f16)
+
+
+def test_ops_pytorch_records_without_a_derivative_require_grad_and_refuse_backward():
+    # (an audit after heaviside's find: every op gpujit marked non-differentiable, against
+    # PyTorch on its OpInfo samples) unique / unique_dim / unique_consecutive's values,
+    # bincount's weighted counts, histogram, binomial and detach_copy require grad in
+    # PyTorch and their backward raises; gpujit's outputs did not require grad, so a
+    # backward through them answered (or said nothing required grad)
+    x = gpujit.tensor([1.0, 2.0, 2.0, 3.0], requires_grad=True)
+    cases = [(lambda: gpujit.unique(x), "the derivative for '_unique2' is not implemented."),
+             (lambda: gpujit.unique(x, return_inverse=True)[0],
+              "the derivative for '_unique2' is not implemented."),
+             (lambda: gpujit.unique(x, dim=0), "the derivative for 'unique_dim' is not "
+                                               "implemented."),
+             (lambda: gpujit.unique_consecutive(x),
+              "the derivative for 'unique_consecutive' is not implemented."),
+             (lambda: gpujit.bincount(gpujit.tensor([0, 1, 1, 2]), x),
+              "derivative for aten::bincount is not implemented"),
+             (lambda: gpujit.histogram(x, 3)[0], "derivative for aten::histogram is not "
+                                                 "implemented"),
+             (lambda: gpujit.binomial(gpujit.tensor([3.0], requires_grad=True),
+                                      gpujit.tensor([0.5])),
+              "derivative for aten::binomial is not implemented"),
+             (lambda: gpujit.detach_copy(x), "derivative for aten::detach_copy is not "
+                                             "implemented")]
+    for make, msg in cases:
+        y = make()
+        assert y.requires_grad, msg
+        with pytest.raises(RuntimeError) as e:
+            (y * 2).sum().backward()
+        assert str(e.value) == msg
+    # integer results and inputs that do not require grad stay out of the graph
+    assert not gpujit.unique(x, return_inverse=True)[1].requires_grad
+    assert not gpujit.bincount(gpujit.tensor([0, 1, 1, 2])).requires_grad
+    assert not gpujit.unique(x.detach()).requires_grad
+    assert not gpujit.histc(x, 4).requires_grad            # (PyTorch: no grad either)
+    np.testing.assert_array_equal(gpujit.unique(x).detach().numpy(), [1.0, 2.0, 3.0])

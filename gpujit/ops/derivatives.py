@@ -56,10 +56,11 @@ class Derivative:
     before the op (an in-place op has not yet written its input), the others after it.
     jit's fusion groups run the same functions on the recomputed values (autodiff.py)."""
     __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs",
-                 "elem_needs")
+                 "elem_needs", "not_implemented")
 
     def __init__(self, fn, wrt, params, reads=None, computes=None):
         self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
+        self.not_implemented = None     # PyTorch's message where fn only raises it
         self.reads = reads
         # computes: ((name, function, its parameter names), ...) in order, or None
         self.computes = None
@@ -188,6 +189,22 @@ def derivative(*targets, wrt=None, reads=None, computes=None):
                     d.inplace_variant.derivative = d.derivative
         return fn
     return deco
+
+
+def not_implemented(*targets, message):
+    """Mark ops PyTorch records without a derivative (derivatives.yaml: not_implemented,
+    or no formula for a differentiable output): their floating outputs require grad and
+    a backward reaching them raises RuntimeError(message), PyTorch's words."""
+    def fn(grad):
+        raise RuntimeError(message)
+    for t in targets:
+        for d in _opdefs(t):
+            wrt = tuple(a.name for a in d.schema.arguments if a.type.base == "Tensor"
+                        and not a.type.is_list)
+            d.derivative = Derivative(fn, wrt, ())
+            d.derivative.not_implemented = message
+            if d.inplace_variant is not None:
+                d.inplace_variant.derivative = d.derivative
 
 
 def nondifferentiable(*targets, reason, inplace_error=None):

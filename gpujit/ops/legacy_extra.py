@@ -14,6 +14,7 @@ from ..device import cpu as _cpu, device as _device_cls, device_of_array
 from .meta import TensorMeta, broadcast_shapes, int_list, wrap_dim
 from .registry import op, OPS
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
+from .derivatives import not_implemented as _not_implemented
 from .creation import _default
 from .random import generator_for
 from .stats_ops import replay_derivative
@@ -264,4 +265,5 @@ def binomial(xp, count, prob, generator=None):
     return xp.asarray(st.binomial(n.astype(np.int64), p)).astype(count.dtype).reshape(shape)
 
 
-_nondiff(binomial, reason="a sample of counts (PyTorch's binomial has no derivative)")
+# (a sample of counts: PyTorch records it and refuses the backward)
+_not_implemented(binomial, message="derivative for aten::binomial is not implemented")

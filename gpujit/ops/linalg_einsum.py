@@ -83,18 +83,53 @@ def einsum_parse(equation, shapes):
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-def _einsum_dtype(dts):
+def _einsum_dtype(dts, eq=None, shapes=None):
+    """The result dtype of PyTorch's einsum (no opt_einsum path): it folds the operands
+    left to right; a step that contracts a dim of size != 1 in both operands (the last two
+    holding it) is a bmm, which needs one dtype ("expected scalar type Float but found
+    Half", also for a 0-size contraction, where PyTorch's CPU bmm skips its check: as
+    gpujit's bmm), a step that contracts none a promoting mul."""
     d0 = dts[0] if dts else _dt.get_default_dtype()
-    for d in dts[1:]:
-        if d is not d0:
-            raise RuntimeError(f"einsum(): operands must have the same dtype, but got "
-                               f"{d0.short_name} and {d.short_name}")
-    return d0
+    if all(d is d0 for d in dts[1:]):
+        return d0
+    lhs, _, out = eq.partition("->")
+    terms = lhs.split(",")
+    sizes = [{c: n for c, n in zip(t, sh)} for t, sh in zip(terms, shapes)]
+    counts = {}
+    for t in terms:
+        for c in set(t):
+            if c not in out:
+                counts[c] = counts.get(c, 0) + 1
+    acc, acc_dt = dict(sizes[0]), d0
+    for b, b_dt in zip(sizes[1:], dts[1:]):
+        contracts = False
+        for c in counts:
+            sa, sb = acc.get(c, 1) != 1, b.get(c, 1) != 1
+            if sa and sb:
+                counts[c] -= 1
+                if counts[c] == 1:
+                    contracts, counts[c] = True, 0
+                    acc[c] = 1
+            elif counts[c] == 1 and (sa or sb):
+                counts[c] = 0         # summed out of the one operand holding it
+                acc[c] = 1
+                b = {**b, c: 1}
+        if contracts:
+            if b_dt is not acc_dt:
+                raise RuntimeError(f"expected scalar type {acc_dt.short_name} but found "
+                                   f"{b_dt.short_name}")
+        else:
+            acc_dt = _dt.promote_types(acc_dt, b_dt)
+        for c, n in b.items():
+            if n != 1:
+                acc[c] = n
+    return acc_dt
 
 
 def _einsum_meta(equation, tensors, path=None):
-    d = _einsum_dtype([t.dtype for t in tensors])
-    _, _, shape = einsum_parse(equation, [t.shape for t in tensors])
+    shapes = [t.shape for t in tensors]
+    eq, _, shape = einsum_parse(equation, shapes)
+    d = _einsum_dtype([t.dtype for t in tensors], eq, shapes)
     dev = tensors[0].device if tensors else None
     return TensorMeta(d, shape, dev)
 
@@ -104,11 +139,12 @@ def _einsum_meta(equation, tensors, path=None):
 def einsum(xp, equation, tensors, path=None):
     if not tensors:
         raise RuntimeError("einsum(): must provide at least one operand")
-    out = _einsum_dtype([_dtn(t.dtype) for t in tensors]).np
     eq, sizes, _ = einsum_parse(equation, [t.shape for t in tensors])
+    out = _einsum_dtype([_dtn(t.dtype) for t in tensors], eq, [t.shape for t in tensors]).np
     lhs = eq.partition("->")[0].split(",")
     ops = []
     for t, a in zip(lhs, tensors):
+        a = a.astype(out, copy=False)       # (operands of other dtypes: promoted by a mul)
         if a.dtype == _F16:
             a = a.astype(_F32)
         # a size-1 dim whose label is larger elsewhere broadcasts, as in torch
@@ -315,10 +351,12 @@ def _lift(G, ins, ops, target, sizes, spare):
     repeated in target (a diagonal, 'ii') is renamed and tied back by an identity matrix,
     one the inputs lack or have only with size 1 (summed away before the product) comes
     from a ones vector."""
+    ref = ops[0]        # (the gradient: operands of another dtype, which a promoting mul
+    # took, are read in its dtype)
+    ops = [ref] + [t if t.dtype == ref.dtype else t.to(ref.dtype) for t in ops[1:]]
     have = {c for lb, t in zip(ins, ops) for c, n in zip(lb, t.shape) if n != 1}
     fresh = iter(spare)
     out, extra, extra_ops = [], [], []
-    ref = ops[0]
     for c in target:
         if c in out:
             c2 = next(fresh)

@@ -17,6 +17,7 @@ from .meta import TensorMeta
 from .registry import op
 from .scalar import tie_first as _tie_first
 from .registry import derivative as _derivative
+from .derivatives import not_implemented as _not_implemented
 from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor, _keep,
                         _pow_grad, _short, _zero_grad, power)
 
@@ -570,8 +571,7 @@ def _nextafter_grad(grad, self, other, needs_grad):
             _gpujit().zeros_like(grad) if needs_grad[1] else None)
 
 
-@_derivative(heaviside)
-def _heaviside_grad(grad):
-    """PyTorch records heaviside (its output requires grad) and refuses the backward
-    (derivatives.yaml: not_implemented)."""
-    raise RuntimeError("derivative for aten::heaviside is not implemented")
+# (PyTorch records heaviside, its output requiring grad, and refuses the backward)
+_not_implemented(heaviside, message="derivative for aten::heaviside is not implemented")
+_not_implemented(heaviside.op.inplace_variant,
+                 message="derivative for aten::heaviside_ is not implemented")

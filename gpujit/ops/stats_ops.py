@@ -14,7 +14,8 @@ from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 from .meta import TensorMeta, wrap_dim
 from .registry import op, OPS, Derivative
-from .registry import derivative as _derivative, nondifferentiable as _nondiff
+from .registry import derivative as _derivative
+from .derivatives import not_implemented as _not_implemented
 
 _LA = {"linalg"}
 _SHAPE = {"shape"}
@@ -597,4 +598,6 @@ def histogram_bins_tensor(xp, self, bins, weight=None, density=False):
     return _histogram(xp, self, bins, None, weight, density)
 
 
-_nondiff(histogram_bin_ct, histogram_bins_tensor, reason="counts of values in bins")
+# (counts of values in bins: PyTorch records them and refuses the backward)
+_not_implemented(histogram_bin_ct, histogram_bins_tensor,
+                 message="derivative for aten::histogram is not implemented")

@@ -15,6 +15,7 @@ from .. import dtypes as _dt
 from .meta import TensorMeta, wrap_dim
 from .registry import op, OPS, tensor_method
 from .registry import nondifferentiable as _nondiff
+from .derivatives import not_implemented as _not_implemented
 from .reduction_extra import INTS, _LONG, _RED, _SHAPE, _dt_of, _is_float, _sort_last
 
 PUBLIC = {}
@@ -464,10 +465,13 @@ def isin_scalar_tensor(xp, element, test_elements, assume_unique=False, invert=F
 # derivatives (gpujit.autograd), written with registry ops
 
 
-_nondiff(_unique2, unique_dim, unique_consecutive_, reason=(
-    "unique values are selected, not computed (PyTorch does not differentiate unique)"))
+# (PyTorch records unique's values and bincount's weighted counts and refuses the backward)
+for _f, _n in ((_unique2, "_unique2"), (unique_dim, "unique_dim"),
+               (unique_consecutive_, "unique_consecutive")):
+    _not_implemented(_f, message=f"the derivative for '{_n}' is not implemented.")
+_not_implemented(bincount, message="derivative for aten::bincount is not implemented")
 
 
-_nondiff(searchsorted, searchsorted_scalar, bucketize, bucketize_scalar, bincount, histc,
+_nondiff(searchsorted, searchsorted_scalar, bucketize, bucketize_scalar, histc,
          isin, isin_scalar, isin_scalar_tensor,
          reason="integer or boolean results: counts, positions and membership tests")

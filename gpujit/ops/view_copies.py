@@ -10,7 +10,8 @@ from __future__ import annotations
 from .meta import TensorMeta
 from .meta import numel as _numel
 from .registry import op, OPS
-from .registry import derivative as _derivative, nondifferentiable as _nondiff
+from .registry import derivative as _derivative
+from .derivatives import not_implemented as _not_implemented
 
 PUBLIC = {}
 
@@ -60,7 +61,9 @@ def _declare_copy(name, view_name):
 
 for _name, _view in _COPIES.items():
     globals()[_name] = _declare_copy(_name, _view)
-_nondiff("aten::detach_copy", reason="detach: its result is cut from the graph")
+# (PyTorch records detach_copy, whose result requires grad, and refuses the backward)
+_not_implemented("aten::detach_copy", message="derivative for aten::detach_copy is not "
+                                              "implemented")
 
 
 # ------------------------------------------------------------------ ravel, fliplr, flipud
