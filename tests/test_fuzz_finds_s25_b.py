@@ -209,3 +209,28 @@ def nested() -> List[Optional[int]]:
 def bad() -> List[float]:
     return [1, 2]
 ''')
+
+
+def test_sorting_floats_with_a_nan_as_torchscript():
+    # (seed 25410*100003+15) fs.sort(reverse=True) of [0.0, nan] gave [0.0, nan]
+    # (Python's); TorchScript sorts with std::sort and `a != b and (a < b) != reverse`,
+    # under which a nan compares with nothing: [nan, 0.0] (libstdc++'s insertion sort for
+    # up to 16 elements; values written out from PyTorch 2.13)
+    cu = gpujit.jit.CompilationUnit('''
+def srt(xs: List[float], r: bool) -> List[float]:
+    xs.sort(reverse=r)
+    return xs
+
+def sd(xs: List[float]) -> List[float]:
+    return sorted(xs)
+''')
+    nan = math.nan
+    got = repr(cu.srt([0.0, nan], True))
+    assert got == "[nan, 0.0]"
+    xs = [2.5, nan, -math.inf, 1.0, nan, -0.0, 0.0, 2.5]
+    assert repr(cu.srt(list(xs), False)) == "[-inf, 2.5, nan, 1.0, nan, -0.0, 0.0, 2.5]"
+    assert repr(cu.srt(list(xs), True)) == "[2.5, -0.0, nan, 1.0, -inf, nan, 2.5, 0.0]"
+    assert repr(cu.sd(list(xs))) == "[-inf, 2.5, nan, 1.0, nan, -0.0, 0.0, 2.5]"
+    # without a nan: Python's order (a stable sort; -0.0 and 0.0 keep their order)
+    assert repr(cu.srt([0.0, -0.0, -1.0, 0.0], False)) == "[-1.0, 0.0, -0.0, 0.0]"
+    assert cu.srt([3.0, 1.0, 2.0], True) == [3.0, 2.0, 1.0]

@@ -83,6 +83,34 @@ def _repeat(c, n):
     return c * n
 
 
+def _std_insertion_sort(c, comp):
+    """libstdc++'s std::sort of at most 16 elements (its __insertion_sort), with comp."""
+    out = list(c)
+    for i in range(1, len(out)):
+        val = out[i]
+        if comp(val, out[0]):
+            out[1:i + 1] = out[0:i]
+            out[0] = val
+            continue
+        j = i
+        while comp(val, out[j - 1]):
+            out[j] = out[j - 1]
+            j -= 1
+        out[j] = val
+    return out
+
+
+def _sorted(c, reverse):
+    """sorted(c, reverse=...) / c.sort(): Python's, except for floats with a nan among
+    them: TorchScript sorts with std::sort and the comparator `a != b and (a < b) !=
+    reverse`, under which a nan is no greater or less than anything; where a list of
+    up to 16 elements holds a nan, the order is the one libstdc++'s insertion sort gives
+    ([0.0, nan] sorted in reverse is [nan, 0.0]). (Longer lists: Python's order.)"""
+    if len(c) <= 16 and any(type(v) is float and v != v for v in c):
+        return _std_insertion_sort(c, lambda a, b: a != b and (a < b) != reverse)
+    return sorted(c, reverse=reverse)
+
+
 def _popitem(d, where=None):
     """dict.popitem() in scripted code: TorchScript's removes the FIRST (key, value) pair
     in insertion order (c10::Dict's begin()), not Python's last."""
@@ -202,8 +230,7 @@ CONTAINER_OPS = {
     "aten::clear": (_clear, None),
     "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
     "aten::count": (lambda c, x: c.count(x), "{0}.count({1})"),
-    "aten::sorted": (lambda c, reverse: sorted(c, reverse=reverse),
-                     "sorted({0}, reverse={1})"),
+    "aten::sorted": (_sorted, None),
     "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),
     "aten::slice": (_slice, "{0}[{1}:{2}:{3}]"),
     "aten::set": (_new_set, None),
