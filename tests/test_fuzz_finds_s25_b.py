@@ -234,3 +234,20 @@ def sd(xs: List[float]) -> List[float]:
     # without a nan: Python's order (a stable sort; -0.0 and 0.0 keep their order)
     assert repr(cu.srt([0.0, -0.0, -1.0, 0.0], False)) == "[-1.0, 0.0, -0.0, 0.0]"
     assert cu.srt([3.0, 1.0, 2.0], True) == [3.0, 2.0, 1.0]
+
+
+def test_str_count_of_an_empty_substring_in_an_empty_str():
+    # (seed 25412*100003+1) x /= s.count(s) with s == "" divided by 1 (Python's
+    # "".count("") is 1); TorchScript's count loops over std::string::find matches before
+    # the end, none in an empty str: 0 (x / 0 is inf)
+    cu = gpujit.jit.CompilationUnit('''
+def c(s: str, t: str) -> int:
+    return s.count(t)
+
+def div(x: float, s: str) -> float:
+    x /= s.count(s)
+    return x
+''')
+    assert cu.c("", "") == 0 and cu.c("", "a") == 0
+    assert cu.c("aaa", "aa") == 1 and cu.c("abcabc", "bc") == 2
+    assert cu.div(2.0, "") == math.inf and cu.div(2.0, "ab") == 2.0
