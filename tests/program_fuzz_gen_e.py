@@ -62,6 +62,13 @@ class GenE:
         self.uses_math = False
         self.uses_torch = False
         self.readonly = set()   # loop variables / iterated containers: not reassigned
+        # the session-25 sub-mode (GPUJIT_PROGRAM_FUZZ_SEED runs only, from its own random
+        # stream: the fixed seeds' programs are unchanged): a script class, a NamedTuple,
+        # an Enum, Union refinement by isinstance, Optional[List[int]], nested lists and
+        # dicts of lists, str.format, enumerate(..., start)
+        self.x = random.Random(seed * 104729 + 26)
+        self.ext = seed > 100000 and self.x.random() < 0.7
+        self.uses_classes = False
 
     # ------------------------------------------------------------------ basics
     def fresh(self):
@@ -516,6 +523,8 @@ class GenE:
     # ------------------------------------------------------------------ statements
     def stmt(self, budget):
         r = self.r
+        if self.ext and not self.in_helper and self.x.random() < 0.3:
+            return self.s_ext()
         k = r.randrange(100)
         if k < 26:
             return self.s_assign()
@@ -879,6 +888,118 @@ class GenE:
             self.declare(b, INT)
             return 1
 
+    _CLASSES = (
+        "class Acc:\n"
+        "    def __init__(self, n: int):\n"
+        "        self.n = n\n"
+        "        self.items: List[str] = []\n"
+        "\n"
+        "    def add(self, s: str) -> int:\n"
+        "        self.items.append(s)\n"
+        "        self.n += len(s)\n"
+        "        return self.n\n"
+        "\n"
+        "    def last(self) -> Optional[str]:\n"
+        "        return self.items[-1] if len(self.items) > 0 else None\n"
+        "\n"
+        "\n"
+        "class Pt(NamedTuple):\n"
+        "    x: int\n"
+        "    y: str\n"
+        "\n"
+        "\n"
+        "class Color(Enum):\n"
+        "    RED = 1\n"
+        "    GREEN = 2\n"
+        "    BLUE = 3\n"
+        "\n"
+        "\n")
+
+    def s_ext(self):
+        x = self.x
+        E = self.expr
+        k = x.choice(["acc", "pt", "enum", "union", "optlist", "nested", "dictlist",
+                      "format", "enumerate"])
+        v = self.fresh()
+        if k == "acc":
+            self.uses_classes = True
+            self.emit(f"{v} = Acc({E(INT, 1)})")
+            w = self.fresh()
+            self.emit(f"{w} = {v}.add({E(STR, 1)}) + {v}.add({E(STR, 1)})")
+            self.declare(w, INT)
+            self.emit(f"tr.append(str({v}.n) + str({v}.items))")
+            u = self.fresh()
+            self.emit(f"{u} = {v}.last()")
+            self.declare(u, "Optional[str]")
+        elif k == "pt":
+            self.uses_classes = True
+            self.emit(f"{v} = Pt({E(INT, 1)}, {E(STR, 1)})")
+            w = self.fresh()
+            self.emit(f"{w} = {v}.x + len({v}.y) + {v}[0]")
+            self.declare(w, INT)
+            self.emit(f"tr.append({v}[1] + str({v}.x))")
+        elif k == "enum":
+            self.uses_classes = True
+            self.emit(f"{v} = Color.RED if {E(BOOL, 1)} else "
+                      f"{x.choice(['Color.GREEN', 'Color.BLUE'])}")
+            self.emit(f"tr.append(str({v}.value) + {v}.name + str({v} == Color.RED))")
+            w = self.fresh()
+            self.emit(f"{w} = {v}.value * {E(INT, 1)}")
+            self.declare(w, INT)
+        elif k == "union":
+            self.uses_classes = True
+            self.emit(f"{v}: Union[int, str] = {E(INT, 1)} if {E(BOOL, 1)} else {E(STR, 1)}")
+            w = self.fresh()
+            self.emit(f"if isinstance({v}, int):")
+            self.emit(f"    {w} = str({v} + 1)")
+            self.emit("else:")
+            self.emit(f"    {w} = {v}.upper() + str(len({v}))")
+            self.declare(w, STR)
+        elif k == "optlist":
+            self.emit(f"{v}: Optional[List[int]] = None if {E(BOOL, 1)} else "
+                      f"{E(LI, 1)}")
+            w = self.fresh()
+            self.emit(f"{w} = 0")
+            self.emit(f"if {v} is not None:")
+            self.emit(f"    {v}.append({E(INT, 1)})")
+            self.emit(f"    {w} = len({v}) + sum({v})")
+            self.emit(f"tr.append(str({v}))")
+            self.declare(w, INT)
+        elif k == "nested":
+            self.emit(f"{v}: List[List[int]] = [{E(LI, 1)}, [{E(INT, 1)}], "
+                      f"torch.jit.annotate(List[int], [])]")
+            self.emit(f"{v}[{x.choice(['0', '1', '-1'])}].append({E(INT, 1)})")
+            self.emit(f"{v}.append({v}[1] + {v}[0])")
+            self.emit(f"tr.append(str({v}))")
+            w = self.fresh()
+            self.emit(f"{w} = [len(r) for r in {v}]")
+            self.declare(w, LI)
+        elif k == "dictlist":
+            self.emit(f"{v}: Dict[str, List[int]] = {{\"a\": {E(LI, 1)}, \"b\": []}}")
+            self.emit(f"{v}[\"b\"].append({E(INT, 1)})")
+            self.emit(f"{v}.setdefault({E(STR, 1)}, [7]).append({E(INT, 1)})")
+            self.emit(f"tr.append(str({v}))")
+            w = self.fresh()
+            self.emit(f"{w} = 0")
+            self.emit(f"for kk, vv in {v}.items():")
+            self.emit(f"    {w} = {w} * 3 + len(kk) + len(vv)")
+            self.declare(w, INT)
+        elif k == "format":
+            fmt = x.choice(['"{} and {}"', '"<{}|{}>"', '"{}{}!"'])
+            self.emit(f"{v} = {fmt}.format({E(x.choice([INT, FLT, BOOL]), 1)}, "
+                      f"{E(x.choice([STR, LI]), 1)})")
+            self.declare(v, STR)
+        else:
+            t = x.choice([LI, LS, LF])
+            src = self.pick(self.vars_of(t) or [self.leaf(t)])
+            i, e = self.fresh(), self.fresh()
+            acc = self.fresh()
+            self.emit(f"{acc} = \"\"")
+            self.emit(f"for {i}, {e} in enumerate({src}, {x.choice(['1', '-2', '5'])}):")
+            self.emit(f"    {acc} = {acc} + str({i}) + \":\" + str({e})")
+            self.declare(acc, STR)
+        return 1
+
     def s_early_return(self):
         self.emit(f"if {self.expr(BOOL, 2)}:")
         self.ind += 1
@@ -942,7 +1063,8 @@ class GenE:
             used += self.stmt(self.max_stmts - used)
         self.emit(f"return {self.ret_expr()}, tr")
         self.lines.append("")
-        return "\n".join(self.lines)
+        text = "\n".join(self.lines)
+        return (self._CLASSES + text) if self.uses_classes else text
 
 
 _A_INTS = [0, 1, -1, 2, 3, -7, 10, 100, 2 ** 62, -(2 ** 63), 9223372036854775807, 5]
@@ -972,4 +1094,5 @@ def calls_e(seed, n=4):
 def program_e(seed, max_stmts=14):
     g = GenE(seed, max_stmts=max_stmts)
     src = g.program()
-    return src, calls_e(seed), g.uses_math
+    # (programs with classes run through gpujit.jit.script only, as those with math)
+    return src, calls_e(seed), g.uses_math or g.uses_classes

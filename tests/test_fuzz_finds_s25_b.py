@@ -209,3 +209,99 @@ def nested() -> List[Optional[int]]:
 def bad() -> List[float]:
     return [1, 2]
 ''')
+
+
+def test_sorting_floats_with_a_nan_as_torchscript():
+    # (seed 25410*100003+15) fs.sort(reverse=True) of [0.0, nan] gave [0.0, nan]
+    # (Python's); TorchScript sorts with std::sort and `a != b and (a < b) != reverse`,
+    # under which a nan compares with nothing: [nan, 0.0] (libstdc++'s insertion sort for
+    # up to 16 elements; values written out from PyTorch 2.13)
+    cu = gpujit.jit.CompilationUnit('''
+def srt(xs: List[float], r: bool) -> List[float]:
+    xs.sort(reverse=r)
+    return xs
+
+def sd(xs: List[float]) -> List[float]:
+    return sorted(xs)
+''')
+    nan = math.nan
+    got = repr(cu.srt([0.0, nan], True))
+    assert got == "[nan, 0.0]"
+    xs = [2.5, nan, -math.inf, 1.0, nan, -0.0, 0.0, 2.5]
+    assert repr(cu.srt(list(xs), False)) == "[-inf, 2.5, nan, 1.0, nan, -0.0, 0.0, 2.5]"
+    assert repr(cu.srt(list(xs), True)) == "[2.5, -0.0, nan, 1.0, -inf, nan, 2.5, 0.0]"
+    assert repr(cu.sd(list(xs))) == "[-inf, 2.5, nan, 1.0, nan, -0.0, 0.0, 2.5]"
+    # without a nan: Python's order (a stable sort; -0.0 and 0.0 keep their order)
+    assert repr(cu.srt([0.0, -0.0, -1.0, 0.0], False)) == "[-1.0, 0.0, -0.0, 0.0]"
+    assert cu.srt([3.0, 1.0, 2.0], True) == [3.0, 2.0, 1.0]
+
+
+def test_str_count_of_an_empty_substring_in_an_empty_str():
+    # (seed 25412*100003+1) x /= s.count(s) with s == "" divided by 1 (Python's
+    # "".count("") is 1); TorchScript's count loops over std::string::find matches before
+    # the end, none in an empty str: 0 (x / 0 is inf)
+    cu = gpujit.jit.CompilationUnit('''
+def c(s: str, t: str) -> int:
+    return s.count(t)
+
+def div(x: float, s: str) -> float:
+    x /= s.count(s)
+    return x
+''')
+    assert cu.c("", "") == 0 and cu.c("", "a") == 0
+    assert cu.c("aaa", "aa") == 1 and cu.c("abcabc", "bc") == 2
+    assert cu.div(2.0, "") == math.inf and cu.div(2.0, "ab") == 2.0
+
+
+def test_enumerate_with_a_negative_start_yields_nothing():
+    # (seed 25413*100003+1) enumerate(xs, -2) counted -2, -1, 0, ...; TorchScript runs it
+    # as zip(range(start, INT64_MAX), xs), and the range's length wraps around int64
+    # for a negative start (aten::__range_length): no iterations
+    cu = gpujit.jit.CompilationUnit('''
+def f(xs: List[int], k: int) -> str:
+    acc = ""
+    for i, e in enumerate(xs, k):
+        acc = acc + str(i) + ":" + str(e) + " "
+    return acc
+
+def comp(xs: List[int], k: int) -> List[int]:
+    return [i * 10 + e for i, e in enumerate(xs, k)]
+''')
+    assert cu.f([10, 11, 12], 0) == "0:10 1:11 2:12 "
+    assert cu.f([10, 11, 12], 5) == "5:10 6:11 7:12 "
+    assert cu.f([10, 11, 12], -2) == "" and cu.f([10, 11, 12], -1) == ""
+    assert cu.comp([1, 2], 1) == [11, 22] and cu.comp([1, 2], -3) == []
+
+
+def test_max_min_of_three_numbers_is_the_list_max():
+    # max(a, b, c) of one type was max(max(a, b), c); TorchScript takes the max of the
+    # list [a, b, c], where a nan first stays (max(nan, 2.0, 1.0) is nan; the two-argument
+    # max(nan, 2.0) is 2.0)
+    cu = gpujit.jit.CompilationUnit('''
+def g(x: float, y: float) -> List[float]:
+    return [max(x, y, 1.0), min(x, y, 1.0), max(1.0, x, y), min(1.0, x, y), max(x, y)]
+
+def i3(a: int, b: int, c: int) -> List[int]:
+    return [max(a, b, c), min(a, b, c)]
+''')
+    got = cu.g(math.nan, 2.0)
+    assert math.isnan(got[0]) and math.isnan(got[1]) and got[2:] == [2.0, 1.0, 2.0]
+    got = cu.g(2.0, math.nan)
+    assert got[:4] == [2.0, 1.0, 2.0, 1.0] and math.isnan(got[4])
+    assert cu.i3(3, -1, 7) == [7, -1]
+
+
+def test_sum_of_ints_wraps_around_32_bits():
+    # (seed 25413*100003+5) len(v) + sum(v) of [2, 1, -2**63] gave -2**63 + 6;
+    # TorchScript's aten::sum.int accumulates in a C++ int (`auto sum = 0`): 32 bits
+    cu = gpujit.jit.CompilationUnit('''
+def s(xs: List[int]) -> int:
+    return sum(xs)
+
+def fl(xs: List[float]) -> float:
+    return sum(xs)
+''')
+    assert cu.s([2, 1, INT64_MIN]) == 3 and cu.s([INT64_MIN, -1]) == -1
+    assert cu.s([3000000000]) == -1294967296 and cu.s([2 ** 31 - 1, 1]) == -2 ** 31
+    assert cu.s([-2 ** 31, -1]) == 2 ** 31 - 1 and cu.s([]) == 0 and cu.s([5, -7]) == -2
+    assert cu.fl([1e300, 0.5]) == 1e300

@@ -54,7 +54,9 @@ torch = pytest.importorskip("torch")
 _DIR = tempfile.mkdtemp(prefix="gpujit_program_fuzz_e_")
 sys.path.insert(0, _DIR)
 _COUNTER = itertools.count()
-_HEAD = "import math\nfrom typing import Dict, List, Optional, Tuple\nimport {lib} as torch\n\n\n"
+_HEAD = ("import math\nfrom enum import Enum\n"
+         "from typing import Dict, List, NamedTuple, Optional, Tuple, Union\n"
+         "import {lib} as torch\n\n\n")
 
 
 def load(src, lib):

@@ -573,7 +573,7 @@ def range_length(xp, lo, hi, step):
     else:
         return 0
     q = abs(d) // abs(k)            # (C++'s division: truncated toward zero)
-    return 1 + (q if (d < 0) == (k < 0) else -q)
+    return int64(1 + (q if (d < 0) == (k < 0) else -q))
 
 
 @_scalar_op("aten::__derive_index(int index, int start, int step) -> int")

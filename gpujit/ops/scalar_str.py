@@ -78,6 +78,13 @@ for _name, _form in (("lt", "<"), ("gt", ">"), ("le", "<="), ("ge", ">=")):
 
 
 # ------------------------------------------------------------------ methods
+def _count(s, substr):
+    """s.count(substr): TorchScript counts the matches std::string::find meets before the
+    end: an empty substr in an empty str is 0 there (Python's 1); in a non-empty str
+    TorchScript's loop never ends (gpujit answers Python's len(s) + 1)."""
+    return 0 if not s and not substr else s.count(substr)
+
+
 # (schema, the Python str method); arguments are named and default as Python's are
 _METHODS = (
     ("aten::upper(str self) -> str", str.upper),
@@ -94,7 +101,7 @@ _METHODS = (
     ("aten::find(str self, str substr) -> int", str.find),
     ("aten::split.str(str self, str? sep=None, int maxsplit=-1) -> str[]", str.split),
     ("aten::join(str self, str[] values) -> str", str.join),
-    ("aten::count.str(str self, str substr) -> int", str.count),
+    ("aten::count.str(str self, str substr) -> int", _count),
     ("aten::rfind(str self, str substr) -> int", str.rfind),
     ("aten::title(str self) -> str", str.title),
     ("aten::capitalize(str self) -> str", str.capitalize),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import operator
 
-from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
 
@@ -81,6 +80,43 @@ def _repeat(c, n):
         raise RuntimeError(f"vector::reserve: a list of {len(c)} elements repeated {n} "
                            f"times (TorchScript's list * n takes no negative n)")
     return c * n
+
+
+def _std_insertion_sort(c, comp):
+    """libstdc++'s std::sort of at most 16 elements (its __insertion_sort), with comp."""
+    out = list(c)
+    for i in range(1, len(out)):
+        val = out[i]
+        if comp(val, out[0]):
+            out[1:i + 1] = out[0:i]
+            out[0] = val
+            continue
+        j = i
+        while comp(val, out[j - 1]):
+            out[j] = out[j - 1]
+            j -= 1
+        out[j] = val
+    return out
+
+
+def _sorted(c, reverse):
+    """sorted(c, reverse=...) / c.sort(): Python's, except for floats with a nan among
+    them: TorchScript sorts with std::sort and the comparator `a != b and (a < b) !=
+    reverse`, under which a nan is no greater or less than anything; where a list of
+    up to 16 elements holds a nan, the order is the one libstdc++'s insertion sort gives
+    ([0.0, nan] sorted in reverse is [nan, 0.0]). (Longer lists: Python's order.)"""
+    if len(c) <= 16 and any(type(v) is float and v != v for v in c):
+        return _std_insertion_sort(c, lambda a, b: a != b and (a < b) != reverse)
+    return sorted(c, reverse=reverse)
+
+
+def _enumerate(c, start):
+    """enumerate(c, start) as TorchScript runs it: zip(range(start, INT64_MAX), c), whose
+    range length wraps around int64 for a negative start (TorchScript's
+    aten::__range_length): enumerate(xs, -2) yields nothing there."""
+    from ..ops.scalar_ops import range_length, INT64_MAX
+    n = min(len(c), range_length(None, start, INT64_MAX, 1)) if start else len(c)
+    return list(enumerate(c[:max(n, 0)], start))
 
 
 def _popitem(d, where=None):
@@ -170,10 +206,14 @@ def _format(fmt, *args):
 
 
 def _sum(c):
-    """sum(xs): an int64 sum of ints wraps around, as TorchScript's (sum([2**62] * 4) is
-    0)."""
+    """sum(xs) of ints as TorchScript's aten::sum.int: accumulated in a C++ `int` (its
+    `auto sum = 0`), so the sum wraps around 32 bits: sum([3000000000]) is -1294967296,
+    sum([2, 1, -2**63]) is 3. Floats: Python's sum."""
     r = sum(c)
-    return int64(r) if type(r) is int else r
+    if type(r) is not int:
+        return r
+    r &= 0xFFFFFFFF
+    return r - (1 << 32) if r >> 31 else r
 
 
 # Python's own list/dict/set/str operations on container values (TorchScript's
@@ -202,8 +242,7 @@ CONTAINER_OPS = {
     "aten::clear": (_clear, None),
     "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
     "aten::count": (lambda c, x: c.count(x), "{0}.count({1})"),
-    "aten::sorted": (lambda c, reverse: sorted(c, reverse=reverse),
-                     "sorted({0}, reverse={1})"),
+    "aten::sorted": (_sorted, None),
     "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),
     "aten::slice": (_slice, "{0}[{1}:{2}:{3}]"),
     "aten::set": (_new_set, None),
@@ -222,7 +261,6 @@ CONTAINER_OPS = {
     "aten::percentFormat": (_percent_format, None),
     "aten::str": (script_str, None),        # (Enum members as TorchScript writes them)
     "aten::sum": (_sum, None),
-    "aten::enumerate": (lambda c, start: list(enumerate(c, start)),
-                        "list(enumerate({0}, {1}))"),
+    "aten::enumerate": (_enumerate, None),
     "aten::zip": (lambda *cs: list(zip(*cs)), None),
 }

@@ -330,6 +330,13 @@ class BuiltinMixin:
                            f"{describe_type(lst.type)}", node,
                            hint=f"for tensors use torch.stack(xs).{name}()")
             return self.emit(f"aten::{name}", [lst], [lst.type.elem]).output
+        if len(args) > 2 and len({a.type for a in args}) == 1 and isinstance(
+                args[0].type, (T.IntType, T.FloatType)):
+            # max(a, b, c) of one type: TorchScript's max of the list [a, b, c] (a nan
+            # first stays: max(nan, 2.0, 1.0) is nan, where max(max(nan, 2.0), 1.0) is 2.0)
+            lst = self.emit("prim::ListConstruct", list(args),
+                            [T.ListType(args[0].type)]).output
+            return self.emit(f"aten::{name}", [lst], [args[0].type]).output
         if len(args) > 2 and all(_is_num(a.type) for a in args):
             v = args[0]                      # max(a, b, c): pairwise, left to right
             for b in args[1:]:
