@@ -472,3 +472,105 @@ def test_norm_layers_still_check_what_their_gradients_read():
     arrays = [_rand(2, 3, 4), _rand(3), _rand(3)]
     inn = lambda x, w, b: F.instance_norm(x, weight=w, bias=b)        # noqa: E731
     _check_write_raises(inn, arrays, 0, True)
+
+
+# ---------------------------------------------------------------- writing an op's output
+
+def _write_output_grads(fn, arrays, k, write):
+    """Gradients of sum(outs * w) w.r.t. the inputs (all requiring grad), output k
+    multiplied by 2 after the op: in place when `write`, else out of place."""
+    xs = [gpujit.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    out = fn(*xs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if write:
+        outs[k].mul_(2)
+    else:
+        outs[k] = outs[k] * 2
+    loss = 0
+    for j, o in enumerate(outs):
+        if isinstance(o, gpujit.Tensor) and o.requires_grad:
+            w = np.linspace(0.5, 1.5, max(o.numel(), 1)).reshape(tuple(o.shape)) + j
+            loss = loss + (o * gpujit.tensor(w)).sum()
+    loss.backward()
+    return [x.grad.numpy().copy() for x in xs]
+
+
+def _pd(n):
+    a = _rand(n, n)
+    return a @ a.T + n * np.eye(n)
+
+
+OUTPUT_READ = [
+    # (name, fn, arrays, output written): the derivative reads that output, as PyTorch's
+    ("eigh_values", lambda a: LA.eigh(a), lambda: [_sym(3)], 0),
+    ("eigh_vectors", lambda a: LA.eigh(a), lambda: [_sym(3)], 1),
+    ("svd_S", lambda a: LA.svd(a, full_matrices=False), lambda: [_rand(4, 3)], 1),
+    ("svd_U", lambda a: gpujit.svd(a), lambda: [_rand(4, 3)], 0),
+    ("qr_R", lambda a: LA.qr(a), lambda: [_rand(4, 3)], 1),
+    ("lu_U", lambda a: LA.lu(a), lambda: [_rand(3, 3)], 2),
+    ("lu_factor", lambda a: LA.lu_factor(a), lambda: [_rand(3, 3)], 0),
+    ("inv_ex", lambda a: LA.inv_ex(a), lambda: [_pd(3)], 0),
+    ("cholesky_ex", lambda a: LA.cholesky_ex(a), lambda: [_pd(3)], 0),
+    ("solve_ex", lambda a, b: LA.solve_ex(a, b), lambda: [_pd(3), _rand(3)], 0),
+    ("std_mean", lambda a: gpujit.std_mean(a, 1), lambda: [_rand(3, 4)], 0),
+    ("aminmax_min", lambda a: gpujit.aminmax(a, dim=0), lambda: [_rand(3, 4)], 0),
+    ("aminmax_max", lambda a: gpujit.aminmax(a), lambda: [_rand(3, 4)], 1),
+    # the decomposition's values / the inverse, kept as PyTorch keeps them
+    ("eigvalsh", lambda a: LA.eigvalsh(a), lambda: [_sym(3)], 0),
+    ("svdvals", lambda a: LA.svdvals(a), lambda: [_rand(3, 4)], 0),
+    ("matrix_power_-1", lambda a: LA.matrix_power(a, -1), lambda: [_pd(3)], 0),
+]
+
+
+@pytest.mark.parametrize("name,fn,make,k", OUTPUT_READ, ids=[c[0] for c in OUTPUT_READ])
+def test_writing_an_output_the_backward_reads_raises(name, fn, make, k):
+    """An op of several outputs whose backward reads output k: writing that output in
+    place before backward raises PyTorch's error (it silently gave a gradient computed
+    from the written value)."""
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        _write_output_grads(fn, make(), k, True)
+
+
+OUTPUT_NOT_READ = [
+    # PyTorch keeps sort's / max's indices, not their values
+    ("sort_values", lambda a: a.sort(1), lambda: [_rand(3, 4)], 0),
+    ("max_dim_values", lambda a: a.max(0), lambda: [_rand(3, 4)], 0),
+    ("topk_values", lambda a: a.topk(2), lambda: [_rand(3, 4)], 0),
+    ("frexp_mantissa", lambda a: gpujit.frexp(a), lambda: [_rand(3, 4)], 0),
+    ("matrix_power_-2", lambda a: LA.matrix_power(a, -2), lambda: [_pd(3)], 0),
+    # outputs no formula reads: the nuclear norm is a sum, cosine_similarity's and
+    # nll_loss's backward read their inputs
+    ("matrix_norm_nuc", lambda a: LA.matrix_norm(a, "nuc"), lambda: [_rand(3, 4)], 0),
+    ("norm_nuc", lambda a: LA.norm(a, "nuc"), lambda: [_rand(3, 4)], 0),
+    ("cosine_similarity", lambda a, b: F.cosine_similarity(a, b), lambda: [_rand(3, 4),
+                                                                           _rand(3, 4)], 0),
+    ("nll_loss_none",
+     lambda a: F.nll_loss(a, gpujit.tensor([0, 2, 1]), reduction="none"),
+     lambda: [_rand(3, 4)], 0),
+    ("cross_entropy_probs_weight",
+     lambda a, t, w: F.cross_entropy(a, t, w, reduction="sum", label_smoothing=0.1),
+     lambda: [_rand(3, 4), _rand(3, 4, low=0, high=1), _rand(4, low=0.5, high=1.5)], 0),
+]
+
+
+@pytest.mark.parametrize("name,fn,make,k", OUTPUT_NOT_READ,
+                         ids=[c[0] for c in OUTPUT_NOT_READ])
+def test_writing_an_output_the_backward_does_not_read(name, fn, make, k):
+    arrays = make()
+    got = _write_output_grads(fn, arrays, k, True)
+    want = _write_output_grads(fn, arrays, k, False)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_saved_outputs_are_freed_after_backward():
+    # a node keeping its outputs counts as having saved tensors: a second backward raises
+    x = gpujit.tensor(_sym(3), requires_grad=True)
+    L, V = LA.eigh(x)
+    loss = L.sum() + V.sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    loss = sum(o.sum() for o in LA.eigh(x))
+    loss.backward()
+    with pytest.raises(RuntimeError, match="a second time"):
+        loss.backward()

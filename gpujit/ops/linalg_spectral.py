@@ -335,16 +335,17 @@ def _eigh_grad(grad, result):
 
 # eigvalsh and svdvals keep the eigenvectors / singular vectors their forward computes
 # (PyTorch's: linalg_eigh / _linalg_svd with the vectors when a gradient is needed), not
-# the input: a write into it after the op is no error
+# the input: a write into it after the op is no error. Their output is kept too (unread),
+# as PyTorch's decomposition keeps its values: writing it before backward raises
 @_derivative(linalg_eigvalsh, computes={
     "V": lambda self, UPLO: OPS["aten::linalg_eigh"].public(self, UPLO)[1]})
-def _eigvalsh_grad(grad, V):
+def _eigvalsh_grad(grad, V, result):
     return V.matmul(_diag(grad)).matmul(V.mT)
 
 
 @_derivative(linalg_svdvals, computes={
     "uv": lambda A: list(OPS["aten::linalg_svd"].public(A, False))[::2]})
-def _svdvals_grad(grad, uv):
+def _svdvals_grad(grad, uv, result):
     U, Vh = uv
     return (U * grad.unsqueeze(-2)).matmul(Vh)
 
