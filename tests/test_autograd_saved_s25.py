@@ -538,6 +538,10 @@ OUTPUT_NOT_READ = [
     ("topk_values", lambda a: a.topk(2), lambda: [_rand(3, 4)], 0),
     ("frexp_mantissa", lambda a: gpujit.frexp(a), lambda: [_rand(3, 4)], 0),
     ("matrix_power_-2", lambda a: LA.matrix_power(a, -2), lambda: [_pd(3)], 0),
+    # lstsq reads only the residuals' shape; logdet's output is a where() of slogdet's
+    ("lstsq_residuals", lambda a, b: LA.lstsq(a, b, driver="gelsd"),
+     lambda: [_rand(6, 3), _rand(6, 2)], 1),
+    ("logdet", lambda a: gpujit.logdet(a), lambda: [_pd(3)], 0),
     # outputs no formula reads: the nuclear norm is a sum, cosine_similarity's and
     # nll_loss's backward read their inputs
     ("matrix_norm_nuc", lambda a: LA.matrix_norm(a, "nuc"), lambda: [_rand(3, 4)], 0),
@@ -574,3 +578,15 @@ def test_saved_outputs_are_freed_after_backward():
     loss.backward()
     with pytest.raises(RuntimeError, match="a second time"):
         loss.backward()
+
+
+def test_logdet_of_a_negative_determinant_gets_no_gradient():
+    # PyTorch's where(sign == -1, nan, logabsdet): the NaN's gradient is 0, the others
+    # are A^-T
+    a = np.stack([np.diag([-1.0, 2.0]), _pd(2)])
+    x = gpujit.tensor(a, requires_grad=True)
+    out = gpujit.logdet(x)
+    assert np.isnan(out.detach().numpy()[0])
+    out.nan_to_num(0.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0], 0)
+    np.testing.assert_allclose(x.grad.numpy()[1], np.linalg.inv(a[1]).T, atol=1e-12)

@@ -443,7 +443,7 @@ def _lstsq_grad(grad, self, b, result, needs_grad):
     pinvA = OPS["aten::linalg_pinv"].public(self)
     gA = _pinv_backward(gX.matmul(B.mT), pinvA, self) if needs_grad[0] else None
     gB = pinvA.mT.matmul(gX) if needs_grad[1] else None
-    if gL is not None and gL.numel() and tuple(result[1].shape) != (0,):
+    if gL is not None and gL.numel() and tuple(gL.shape) != (0,):
         r = self.matmul(X) - B
         w = r * gL.unsqueeze(-2)
         if needs_grad[0]:
