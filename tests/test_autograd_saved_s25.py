@@ -590,3 +590,84 @@ def test_logdet_of_a_negative_determinant_gets_no_gradient():
     out.nan_to_num(0.0).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy()[0], 0)
     np.testing.assert_allclose(x.grad.numpy()[1], np.linalg.inv(a[1]).T, atol=1e-12)
+
+
+# ---------------------------------------------------------------- matmul, tensordot: copies
+
+def _grads_t(fn, arrays, i, write, needs, transposed=()):
+    """As _grads, with the inputs in `needs` requiring grad, and those in `transposed`
+    given as the .mT of a C-ordered transposed array (so their strides are not C's)."""
+    xs = []
+    for j, a in enumerate(arrays):
+        a = np.asarray(a, dtype=np.float64)
+        base = np.ascontiguousarray(np.swapaxes(a, -1, -2)) if j in transposed else a
+        xs.append(gpujit.tensor(base, requires_grad=j in needs))
+    ys = [x * 1 for x in xs]
+    ys = [y.mT if j in transposed else y for j, y in enumerate(ys)]
+    out = fn(*ys)
+    w = np.linspace(0.5, 1.5, max(out.numel(), 1)).reshape(tuple(out.shape))
+    loss = (out * gpujit.tensor(w)).sum()
+    if write:
+        ys[i].add_(1)
+    loss.backward()
+    return [None if x.grad is None else x.grad.numpy().copy() for x in xs]
+
+
+COPIED = [
+    # (name, fn, shapes, written, requiring grad, transposed): PyTorch multiplies a copy
+    # of the written operand (a reshape that cannot be a view), so writing it is no error
+    ("matmul_vec_batched", gpujit.matmul, [(4,), (2, 4, 5)], 1, {0, 1}, ()),
+    ("matmul_broadcast_batch", gpujit.matmul, [(2, 1, 3, 4), (5, 4, 2)], 0, {0, 1}, ()),
+    ("matmul_broadcast_batch_other", gpujit.matmul, [(2, 1, 3, 4), (5, 4, 2)], 1, {0, 1}, ()),
+    ("matmul_fold_transposed", gpujit.matmul, [(2, 3, 4), (4, 5)], 0, {0, 1}, {0}),
+    ("tensordot_permuted", lambda a, b: gpujit.tensordot(a, b, ([1, 2], [1, 0])),
+     [(2, 3, 4), (4, 3, 2)], 1, {0, 1}, ()),
+    ("tensordot_transposed", lambda a, b: gpujit.tensordot(a, b, ([2], [0])),
+     [(2, 3, 4), (4, 5)], 0, {0, 1}, {0}),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes,i,needs,tr", COPIED, ids=[c[0] for c in COPIED])
+def test_products_keep_the_copy_pytorch_multiplies(name, fn, shapes, i, needs, tr):
+    arrays = [_rand(*s) for s in shapes]
+    want = _grads_t(fn, arrays, i, False, needs, tr)
+    got = _grads_t(fn, arrays, i, True, needs, tr)
+    for a, b in zip(want, got):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+    # the values: NumPy's product rule (tr: the gradient is the stored base's)
+    if name.startswith("matmul") and not tr:
+        a, b = arrays
+        w = np.linspace(0.5, 1.5, np.matmul(a, b).size).reshape(np.matmul(a, b).shape)
+        if b.ndim > 1 and a.ndim > 1:
+            ga = (w @ np.swapaxes(b, -1, -2)).reshape(-1, *a.shape).sum(0) if \
+                w.ndim > a.ndim else w @ np.swapaxes(b, -1, -2)
+            np.testing.assert_allclose(got[0], _sum_to(ga, a.shape), atol=1e-12)
+
+
+def _sum_to(g, shape):
+    while g.ndim > len(shape):
+        g = g.sum(0)
+    for k, n in enumerate(shape):
+        if n == 1 and g.shape[k] != 1:
+            g = g.sum(k, keepdims=True)
+    return g
+
+
+VIEWED = [
+    # PyTorch's products keep views of these: writing the operand still raises
+    ("matmul_2d", gpujit.matmul, [(3, 4), (4, 5)], 0, {0, 1}, ()),
+    ("matmul_batched", gpujit.matmul, [(2, 3, 4), (2, 4, 5)], 1, {0, 1}, ()),
+    ("matmul_fold", gpujit.matmul, [(2, 3, 4), (4, 5)], 0, {0, 1}, ()),
+    ("tensordot_plain", lambda a, b: gpujit.tensordot(a, b, ([1], [0])), [(3, 4), (4, 5)],
+     1, {0, 1}, ()),
+    ("tensordot_transposed_2d", lambda a, b: gpujit.tensordot(a, b, ([1], [0])),
+     [(3, 4), (4, 5)], 0, {0, 1}, {0}),
+    ("tensordot_full", lambda a, b: gpujit.tensordot(a, b, ([0, 1], [0, 1])),
+     [(2, 3), (2, 3)], 0, {0, 1}, {0}),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes,i,needs,tr", VIEWED, ids=[c[0] for c in VIEWED])
+def test_products_still_check_the_operand_they_keep(name, fn, shapes, i, needs, tr):
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        _grads_t(fn, [_rand(*s) for s in shapes], i, True, needs, tr)
