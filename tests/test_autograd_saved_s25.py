@@ -472,3 +472,202 @@ def test_norm_layers_still_check_what_their_gradients_read():
     arrays = [_rand(2, 3, 4), _rand(3), _rand(3)]
     inn = lambda x, w, b: F.instance_norm(x, weight=w, bias=b)        # noqa: E731
     _check_write_raises(inn, arrays, 0, True)
+
+
+# ---------------------------------------------------------------- writing an op's output
+
+def _write_output_grads(fn, arrays, k, write):
+    """Gradients of sum(outs * w) w.r.t. the inputs (all requiring grad), output k
+    multiplied by 2 after the op: in place when `write`, else out of place."""
+    xs = [gpujit.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    out = fn(*xs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if write:
+        outs[k].mul_(2)
+    else:
+        outs[k] = outs[k] * 2
+    loss = 0
+    for j, o in enumerate(outs):
+        if isinstance(o, gpujit.Tensor) and o.requires_grad:
+            w = np.linspace(0.5, 1.5, max(o.numel(), 1)).reshape(tuple(o.shape)) + j
+            loss = loss + (o * gpujit.tensor(w)).sum()
+    loss.backward()
+    return [x.grad.numpy().copy() for x in xs]
+
+
+def _pd(n):
+    a = _rand(n, n)
+    return a @ a.T + n * np.eye(n)
+
+
+OUTPUT_READ = [
+    # (name, fn, arrays, output written): the derivative reads that output, as PyTorch's
+    ("eigh_values", lambda a: LA.eigh(a), lambda: [_sym(3)], 0),
+    ("eigh_vectors", lambda a: LA.eigh(a), lambda: [_sym(3)], 1),
+    ("svd_S", lambda a: LA.svd(a, full_matrices=False), lambda: [_rand(4, 3)], 1),
+    ("svd_U", lambda a: gpujit.svd(a), lambda: [_rand(4, 3)], 0),
+    ("qr_R", lambda a: LA.qr(a), lambda: [_rand(4, 3)], 1),
+    ("lu_U", lambda a: LA.lu(a), lambda: [_rand(3, 3)], 2),
+    ("lu_factor", lambda a: LA.lu_factor(a), lambda: [_rand(3, 3)], 0),
+    ("inv_ex", lambda a: LA.inv_ex(a), lambda: [_pd(3)], 0),
+    ("cholesky_ex", lambda a: LA.cholesky_ex(a), lambda: [_pd(3)], 0),
+    ("solve_ex", lambda a, b: LA.solve_ex(a, b), lambda: [_pd(3), _rand(3)], 0),
+    ("std_mean", lambda a: gpujit.std_mean(a, 1), lambda: [_rand(3, 4)], 0),
+    ("aminmax_min", lambda a: gpujit.aminmax(a, dim=0), lambda: [_rand(3, 4)], 0),
+    ("aminmax_max", lambda a: gpujit.aminmax(a), lambda: [_rand(3, 4)], 1),
+    # the decomposition's values / the inverse, kept as PyTorch keeps them
+    ("eigvalsh", lambda a: LA.eigvalsh(a), lambda: [_sym(3)], 0),
+    ("svdvals", lambda a: LA.svdvals(a), lambda: [_rand(3, 4)], 0),
+    ("matrix_power_-1", lambda a: LA.matrix_power(a, -1), lambda: [_pd(3)], 0),
+]
+
+
+@pytest.mark.parametrize("name,fn,make,k", OUTPUT_READ, ids=[c[0] for c in OUTPUT_READ])
+def test_writing_an_output_the_backward_reads_raises(name, fn, make, k):
+    """An op of several outputs whose backward reads output k: writing that output in
+    place before backward raises PyTorch's error (it silently gave a gradient computed
+    from the written value)."""
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        _write_output_grads(fn, make(), k, True)
+
+
+OUTPUT_NOT_READ = [
+    # PyTorch keeps sort's / max's indices, not their values
+    ("sort_values", lambda a: a.sort(1), lambda: [_rand(3, 4)], 0),
+    ("max_dim_values", lambda a: a.max(0), lambda: [_rand(3, 4)], 0),
+    ("topk_values", lambda a: a.topk(2), lambda: [_rand(3, 4)], 0),
+    ("frexp_mantissa", lambda a: gpujit.frexp(a), lambda: [_rand(3, 4)], 0),
+    ("matrix_power_-2", lambda a: LA.matrix_power(a, -2), lambda: [_pd(3)], 0),
+    # lstsq reads only the residuals' shape; logdet's output is a where() of slogdet's
+    ("lstsq_residuals", lambda a, b: LA.lstsq(a, b, driver="gelsd"),
+     lambda: [_rand(6, 3), _rand(6, 2)], 1),
+    ("logdet", lambda a: gpujit.logdet(a), lambda: [_pd(3)], 0),
+    # outputs no formula reads: the nuclear norm is a sum, cosine_similarity's and
+    # nll_loss's backward read their inputs
+    ("matrix_norm_nuc", lambda a: LA.matrix_norm(a, "nuc"), lambda: [_rand(3, 4)], 0),
+    ("norm_nuc", lambda a: LA.norm(a, "nuc"), lambda: [_rand(3, 4)], 0),
+    ("cosine_similarity", lambda a, b: F.cosine_similarity(a, b), lambda: [_rand(3, 4),
+                                                                           _rand(3, 4)], 0),
+    ("nll_loss_none",
+     lambda a: F.nll_loss(a, gpujit.tensor([0, 2, 1]), reduction="none"),
+     lambda: [_rand(3, 4)], 0),
+    ("cross_entropy_probs_weight",
+     lambda a, t, w: F.cross_entropy(a, t, w, reduction="sum", label_smoothing=0.1),
+     lambda: [_rand(3, 4), _rand(3, 4, low=0, high=1), _rand(4, low=0.5, high=1.5)], 0),
+]
+
+
+@pytest.mark.parametrize("name,fn,make,k", OUTPUT_NOT_READ,
+                         ids=[c[0] for c in OUTPUT_NOT_READ])
+def test_writing_an_output_the_backward_does_not_read(name, fn, make, k):
+    arrays = make()
+    got = _write_output_grads(fn, arrays, k, True)
+    want = _write_output_grads(fn, arrays, k, False)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_saved_outputs_are_freed_after_backward():
+    # a node keeping its outputs counts as having saved tensors: a second backward raises
+    x = gpujit.tensor(_sym(3), requires_grad=True)
+    L, V = LA.eigh(x)
+    loss = L.sum() + V.sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    loss = sum(o.sum() for o in LA.eigh(x))
+    loss.backward()
+    with pytest.raises(RuntimeError, match="a second time"):
+        loss.backward()
+
+
+def test_logdet_of_a_negative_determinant_gets_no_gradient():
+    # PyTorch's where(sign == -1, nan, logabsdet): the NaN's gradient is 0, the others
+    # are A^-T
+    a = np.stack([np.diag([-1.0, 2.0]), _pd(2)])
+    x = gpujit.tensor(a, requires_grad=True)
+    out = gpujit.logdet(x)
+    assert np.isnan(out.detach().numpy()[0])
+    out.nan_to_num(0.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0], 0)
+    np.testing.assert_allclose(x.grad.numpy()[1], np.linalg.inv(a[1]).T, atol=1e-12)
+
+
+# ---------------------------------------------------------------- matmul, tensordot: copies
+
+def _grads_t(fn, arrays, i, write, needs, transposed=()):
+    """As _grads, with the inputs in `needs` requiring grad, and those in `transposed`
+    given as the .mT of a C-ordered transposed array (so their strides are not C's)."""
+    xs = []
+    for j, a in enumerate(arrays):
+        a = np.asarray(a, dtype=np.float64)
+        base = np.ascontiguousarray(np.swapaxes(a, -1, -2)) if j in transposed else a
+        xs.append(gpujit.tensor(base, requires_grad=j in needs))
+    ys = [x * 1 for x in xs]
+    ys = [y.mT if j in transposed else y for j, y in enumerate(ys)]
+    out = fn(*ys)
+    w = np.linspace(0.5, 1.5, max(out.numel(), 1)).reshape(tuple(out.shape))
+    loss = (out * gpujit.tensor(w)).sum()
+    if write:
+        ys[i].add_(1)
+    loss.backward()
+    return [None if x.grad is None else x.grad.numpy().copy() for x in xs]
+
+
+COPIED = [
+    # (name, fn, shapes, written, requiring grad, transposed): PyTorch multiplies a copy
+    # of the written operand (a reshape that cannot be a view), so writing it is no error
+    ("matmul_vec_batched", gpujit.matmul, [(4,), (2, 4, 5)], 1, {0, 1}, ()),
+    ("matmul_broadcast_batch", gpujit.matmul, [(2, 1, 3, 4), (5, 4, 2)], 0, {0, 1}, ()),
+    ("matmul_broadcast_batch_other", gpujit.matmul, [(2, 1, 3, 4), (5, 4, 2)], 1, {0, 1}, ()),
+    ("matmul_fold_transposed", gpujit.matmul, [(2, 3, 4), (4, 5)], 0, {0, 1}, {0}),
+    ("tensordot_permuted", lambda a, b: gpujit.tensordot(a, b, ([1, 2], [1, 0])),
+     [(2, 3, 4), (4, 3, 2)], 1, {0, 1}, ()),
+    ("tensordot_transposed", lambda a, b: gpujit.tensordot(a, b, ([2], [0])),
+     [(2, 3, 4), (4, 5)], 0, {0, 1}, {0}),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes,i,needs,tr", COPIED, ids=[c[0] for c in COPIED])
+def test_products_keep_the_copy_pytorch_multiplies(name, fn, shapes, i, needs, tr):
+    arrays = [_rand(*s) for s in shapes]
+    want = _grads_t(fn, arrays, i, False, needs, tr)
+    got = _grads_t(fn, arrays, i, True, needs, tr)
+    for a, b in zip(want, got):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+    # the values: NumPy's product rule (tr: the gradient is the stored base's)
+    if name.startswith("matmul") and not tr:
+        a, b = arrays
+        w = np.linspace(0.5, 1.5, np.matmul(a, b).size).reshape(np.matmul(a, b).shape)
+        if b.ndim > 1 and a.ndim > 1:
+            ga = (w @ np.swapaxes(b, -1, -2)).reshape(-1, *a.shape).sum(0) if \
+                w.ndim > a.ndim else w @ np.swapaxes(b, -1, -2)
+            np.testing.assert_allclose(got[0], _sum_to(ga, a.shape), atol=1e-12)
+
+
+def _sum_to(g, shape):
+    while g.ndim > len(shape):
+        g = g.sum(0)
+    for k, n in enumerate(shape):
+        if n == 1 and g.shape[k] != 1:
+            g = g.sum(k, keepdims=True)
+    return g
+
+
+VIEWED = [
+    # PyTorch's products keep views of these: writing the operand still raises
+    ("matmul_2d", gpujit.matmul, [(3, 4), (4, 5)], 0, {0, 1}, ()),
+    ("matmul_batched", gpujit.matmul, [(2, 3, 4), (2, 4, 5)], 1, {0, 1}, ()),
+    ("matmul_fold", gpujit.matmul, [(2, 3, 4), (4, 5)], 0, {0, 1}, ()),
+    ("tensordot_plain", lambda a, b: gpujit.tensordot(a, b, ([1], [0])), [(3, 4), (4, 5)],
+     1, {0, 1}, ()),
+    ("tensordot_transposed_2d", lambda a, b: gpujit.tensordot(a, b, ([1], [0])),
+     [(3, 4), (4, 5)], 0, {0, 1}, {0}),
+    ("tensordot_full", lambda a, b: gpujit.tensordot(a, b, ([0, 1], [0, 1])),
+     [(2, 3), (2, 3)], 0, {0, 1}, {0}),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes,i,needs,tr", VIEWED, ids=[c[0] for c in VIEWED])
+def test_products_still_check_the_operand_they_keep(name, fn, shapes, i, needs, tr):
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        _grads_t(fn, [_rand(*s) for s in shapes], i, True, needs, tr)

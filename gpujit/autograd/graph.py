@@ -135,6 +135,38 @@ class SavedTensor:
         return t
 
 
+class SavedOutputs:
+    """An op's several outputs saved for its backward (its derivative's `result`): each
+    output a SavedTensor, version-checked when the derivative reads it, so that writing
+    an output in place before backward raises where the formula reads that output (as
+    PyTorch saves and checks the outputs its formula names: eigh's eigenvalues and
+    vectors, sort's indices and not its values)."""
+    __slots__ = ("items",)
+
+    def __init__(self, result, node_name):
+        self.items = tuple(SavedTensor(r, node_name, i) if isinstance(r, Tensor) else r
+                           for i, r in enumerate(result))
+
+    def view(self):
+        return _OutputsView(self.items)
+
+
+class _OutputsView(tuple):
+    """The outputs as the derivative sees them: a tuple whose items are unpacked (checked)
+    as they are read."""
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        v = tuple.__getitem__(self, i)
+        if isinstance(i, slice):
+            return tuple(x.unpack() if isinstance(x, SavedTensor) else x for x in v)
+        return v.unpack() if isinstance(v, SavedTensor) else v
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
 def _reg_wrap(t):
     from ..ops.registry import wrap
     return wrap(t._data, t._dtype, t._device)
@@ -200,7 +232,7 @@ class OpBackward(Node):
         # a node that saved no tensor (a dtype cast: ToCopyBackward0) can run again, as in
         # PyTorch (autocast's cached weight cast serves every backward of its region)
         # (a stash, dropout's mask, counts as a saved tensor: PyTorch saves the mask)
-        if self.saved and any(isinstance(v, SavedTensor) or (
+        if self.saved and any(isinstance(v, (SavedTensor, SavedOutputs)) or (
                 isinstance(v, list) and any(isinstance(x, SavedTensor) for x in v))
                 or (k == "stash" and v is not None)
                 for k, v in self.saved.items()):
@@ -214,6 +246,8 @@ class OpBackward(Node):
         for k, v in self.saved.items():
             if isinstance(v, SavedTensor):
                 v = v.unpack()
+            elif isinstance(v, SavedOutputs):
+                v = v.view()
             elif isinstance(v, list) and v and (isinstance(v[0], SavedTensor) or
                                                 v[0] is None):
                 v = [s.unpack() if isinstance(s, SavedTensor) else s for s in v]

@@ -11,7 +11,7 @@ from ..ops import registry as _reg
 from ..ops.overlap import is_own_layout
 from ..tensor import Tensor, _AutogradMeta
 from . import grad_mode
-from .graph import AccumulateGrad, OpBackward, SavedTensor, backward_name, node_class
+from .graph import AccumulateGrad, OpBackward, SavedOutputs, SavedTensor, backward_name, node_class
 from . import views as _views
 
 _reg.grad_state = grad_mode.state       # (registry.wrap_view reads it)
@@ -346,8 +346,11 @@ def _record_op(op, args, d, inplace, names, bound):
         if d.reads is not None and "result" not in needed:
             saved["result"] = None
         else:
+            # (several outputs: each checked when the derivative reads it)
             saved["result"] = (SavedTensor(result, node_name, 0)
-                               if isinstance(result, Tensor) else result)
+                               if isinstance(result, Tensor) else
+                               SavedOutputs(result, node_name)
+                               if isinstance(result, tuple) else result)
     if made is not None and any("result" in c[2] for c in d.computes):
         made["result"] = result
         _reg.run_computes(d, bound, made, extra, needed, True)

@@ -363,11 +363,108 @@ def _scaled(t, k):
     return t if k == 1 else t * k
 
 
-@_derivative(matmul, reads={"self": ("other",), "other": ("self",)})
-def _matmul_grad(grad, self, other, self_shape, other_shape, needs_grad):
+def view_possible(shape, strides, new_shape):
+    """Whether a tensor of (shape, strides) reshapes to new_shape as a view (PyTorch's
+    computeStride): else reshape copies."""
+    shape, strides, new_shape = list(shape), list(strides), list(new_shape)
+    numel = 1
+    for n in shape:
+        numel *= n
+    if not shape or numel == 0:
+        return True
+    view_d = len(new_shape) - 1
+    base = strides[-1]
+    tensor_numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[d]
+        if d == 0 or (shape[d - 1] != 1 and strides[d - 1] != tensor_numel * base):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return False
+            if d > 0:
+                base = strides[d - 1]
+                tensor_numel = view_numel = 1
+    return view_d == -1
+
+
+def _expanded(shape, strides, size):
+    """(size, strides) of a tensor of (shape, strides) expanded to size."""
+    k = len(size) - len(shape)
+    st = [0] * k + [0 if n == 1 and m != 1 else s for n, s, m in
+                    zip(shape, strides, size[k:])]
+    return list(size), st
+
+
+def _prod(xs):
+    r = 1
+    for x in xs:
+        r *= x
+    return r
+
+
+def _matmul_copies(s1, st1, r1, s2, st2, r2):
+    """Whether PyTorch's matmul (_matmul_impl) multiplies a copy of self / of other (a
+    reshape that cannot be a view): its mm / bmm then keeps the copy for backward, and a
+    later write into the operand is no error. s: shape, st: strides, r: requires grad."""
+    d1, d2 = len(s1), len(s2)
+    if d1 <= 2 and d2 <= 2:
+        return False, False
+    if d1 == 3 and d2 == 3 and s1[0] != s2[0]:
+        if s1[0] == 1 and r1:
+            return _matmul_copies(s1[1:], st1[1:], r1, s2, st2, r2)
+        if s2[0] == 1 and r2:
+            return _matmul_copies(s1, st1, r1, s2[1:], st2[1:], r2)
+    big_first = d1 >= d2
+    if big_first:
+        t1s, t1st, dt2, t2r = list(s1), list(st1), d2, r2
+    else:
+        t1s = list(s2[:-2]) + [s2[-1], s2[-2]]
+        t1st = list(st2[:-2]) + [st2[-1], st2[-2]]
+        dt2, t2r = d1, r1
+    fold = False
+    if len(t1s) >= 3 and dt2 <= 2:
+        if t2r:
+            fold = True
+        elif d1 != 2:
+            fold = _prod(t1s) == 0 or all(t1st[i] == t1st[i + 1] * t1s[i + 1]
+                                          for i in range(len(t1s) - 2))
+    if fold:
+        copied = not view_possible(t1s, t1st, [_prod(t1s[:-1]), t1s[-1]])
+        return (copied, False) if big_first else (False, copied)
+    n = s1[-2] if d1 > 1 else 1
+    m1, m2 = s1[-1], (s2[-2] if d2 > 1 else s2[0])
+    p = s2[-1] if d2 > 1 else 1
+    from .meta import broadcast_shapes
+    batch = list(broadcast_shapes(tuple(s1[:max(d1 - 2, 0)]), tuple(s2[:max(d2 - 2, 0)])))
+    bp = _prod(batch)
+    e1 = _expanded(s1, st1, batch + [n, m1]) if d1 > 1 else \
+        _expanded([1] + list(s1), [0] + list(st1), batch + [n, m1])
+    c1 = not view_possible(*e1, [bp, n, m1])
+    if d2 == 1:
+        c2 = not view_possible(*_expanded(s2, st2, batch + [m2]), [bp, m2])
+    else:
+        c2 = not view_possible(*_expanded(s2, st2, batch + [m2, p]), [bp, m2, p])
+    return c1, c2
+
+
+def _matmul_kept(self, other, needs_grad):
+    """[self, other] as PyTorch's matmul keeps them: each only when the other's gradient
+    needs it, a copy where its reshape copies (so a later write into it is no error)."""
+    c1, c2 = _matmul_copies(tuple(self.shape), tuple(self.stride()), needs_grad[0],
+                            tuple(other.shape), tuple(other.stride()), needs_grad[1])
+    a = (self.clone() if c1 else self) if needs_grad[1] else None
+    b = (other.clone() if c2 else other) if needs_grad[0] else None
+    return [a, b]
+
+
+@_derivative(matmul, computes={"kept": _matmul_kept})
+def _matmul_grad(grad, kept, self_shape, other_shape, needs_grad):
     # a vector operand is a one-row (self) or one-column (other) matrix; the engine sums
     # the gradients of broadcast batch dims back to each operand's shape. Only the operand
     # the needed gradient reads is kept (the other is None)
+    self, other = kept
     sv, ov = len(self_shape) == 1, len(other_shape) == 1
     g = grad.unsqueeze(-1) if ov else grad
     g = g.unsqueeze(-2) if sv else g

@@ -376,9 +376,11 @@ def _slogdet_grad(grad, A):
     return g.unsqueeze(-1).unsqueeze(-1) * _inv(A).mT
 
 
-@_derivative(logdet)
-def _logdet_grad(grad, self):
-    return grad.unsqueeze(-1).unsqueeze(-1) * _inv(self).mT
+# PyTorch's logdet is where(sign == -1, nan, logabsdet) of slogdet: a negative
+# determinant's NaN gets no gradient (the where's), and the output is not kept
+@_derivative(logdet, computes={"negative": lambda result: result.detach().isnan()})
+def _logdet_grad(grad, self, negative):
+    return (grad.masked_fill(negative, 0).unsqueeze(-1).unsqueeze(-1)) * _inv(self).mT
 
 
 @_derivative(linalg_solve)

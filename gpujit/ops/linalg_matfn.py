@@ -465,10 +465,14 @@ def _mpow_backward(grad, A, n):
 
 
 # as PyTorch's composite: n = 0 and 1 read nothing (eye, a clone), a negative n the
-# inverse taken at forward time (powers of it), not the input
+# inverse taken at forward time (powers of it), not the input; for n = -1 the inverse is
+# the output itself (kept as inv keeps it: writing it before backward raises)
 @_derivative(linalg_matrix_power, computes={
-    "base": lambda self, n: self if n > 1 else _inv(self) if n < 0 else None})
-def _mpow_grad(grad, base, n):
+    "base": lambda self, n: self if n > 1 else _inv(self) if n < -1 else None,
+    "inverse": lambda n, result: result if n == -1 else None})
+def _mpow_grad(grad, base, inverse, n):
+    if n == -1:
+        base = inverse
     if n == 1:
         return grad
     if n >= 0:
@@ -611,8 +615,11 @@ def _norm_uv(self, ord, dim):
 @_derivative(linalg_norm, linalg_norm_ord_str, computes={
     "src": lambda self, ord, dim: None if _svd_norm(*_norm_plan(self.dim(), ord, dim)[:2])
     else self,
-    "uv": _norm_uv})
-def _norm_grad(grad, self_shape, result, ord, dim, keepdim, src, uv):
+    "uv": _norm_uv,
+    # (PyTorch's nuclear norm, a sum, keeps no output; its 2-norm's amax does)
+    "result_": lambda result, ord: None if ord == "nuc" else result})
+def _norm_grad(grad, self_shape, result_, ord, dim, keepdim, src, uv):
+    result = result_
     nd = len(self_shape)
     kind, o, d = _norm_plan(nd, ord, dim)
     if kind == "vector":

@@ -189,10 +189,13 @@ def svd_norm_backward(grad, uv, dim, keepdim, nd, which=None):
     return (U * w.unsqueeze(-2)).matmul(Vh).movedim((-2, -1), d)
 
 
+# the nuclear norm (a sum of svdvals) keeps no output either: a write into it after the
+# op is no error, as in PyTorch
 @_derivative(linalg_matrix_norm, computes={
     "src": lambda self, ord: self if ord == "fro" else None,
-    "uv": lambda self, ord, dim: svd_factors(self, dim) if ord == "nuc" else None})
-def _matrix_norm_grad(grad, self_shape, result, ord, dim, keepdim, src, uv):
+    "uv": lambda self, ord, dim: svd_factors(self, dim) if ord == "nuc" else None,
+    "norm": lambda result, ord: result if ord == "fro" else None})
+def _matrix_norm_grad(grad, self_shape, ord, dim, keepdim, src, uv, norm):
     if ord == "fro":
-        return _vector_norm_backward(grad, src, result, 2, dim, keepdim)
+        return _vector_norm_backward(grad, src, norm, 2, dim, keepdim)
     return svd_norm_backward(grad, uv, dim, keepdim, len(self_shape))

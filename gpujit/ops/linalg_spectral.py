@@ -335,16 +335,17 @@ def _eigh_grad(grad, result):
 
 # eigvalsh and svdvals keep the eigenvectors / singular vectors their forward computes
 # (PyTorch's: linalg_eigh / _linalg_svd with the vectors when a gradient is needed), not
-# the input: a write into it after the op is no error
+# the input: a write into it after the op is no error. Their output is kept too (unread),
+# as PyTorch's decomposition keeps its values: writing it before backward raises
 @_derivative(linalg_eigvalsh, computes={
     "V": lambda self, UPLO: OPS["aten::linalg_eigh"].public(self, UPLO)[1]})
-def _eigvalsh_grad(grad, V):
+def _eigvalsh_grad(grad, V, result):
     return V.matmul(_diag(grad)).matmul(V.mT)
 
 
 @_derivative(linalg_svdvals, computes={
     "uv": lambda A: list(OPS["aten::linalg_svd"].public(A, False))[::2]})
-def _svdvals_grad(grad, uv):
+def _svdvals_grad(grad, uv, result):
     U, Vh = uv
     return (U * grad.unsqueeze(-2)).matmul(Vh)
 
@@ -442,7 +443,7 @@ def _lstsq_grad(grad, self, b, result, needs_grad):
     pinvA = OPS["aten::linalg_pinv"].public(self)
     gA = _pinv_backward(gX.matmul(B.mT), pinvA, self) if needs_grad[0] else None
     gB = pinvA.mT.matmul(gX) if needs_grad[1] else None
-    if gL is not None and gL.numel() and tuple(result[1].shape) != (0,):
+    if gL is not None and gL.numel() and tuple(gL.shape) != (0,):
         r = self.matmul(X) - B
         w = r * gL.unsqueeze(-2)
         if needs_grad[0]:

@@ -295,9 +295,42 @@ def _kron_grad(grad, self, other, self_shape, other_shape, needs_grad):
     return ga, gb
 
 
-@_derivative(tensordot, reads={"self": ("other",), "other": ("self",)})
-def _tensordot_grad(grad, self, other, self_shape, other_shape, dims_self, dims_other,
+def _tensordot_kept(self, other, dims_self, dims_other, needs_grad):
+    """[self, other] as PyTorch's tensordot keeps them: each only when the other's
+    gradient needs it, and a copy where PyTorch multiplies one (a contracted dim of size 1
+    on the other side is summed out first; the permute + reshape to a matrix copies when
+    it cannot be a view), so a later write into the operand is no error."""
+    sa, sb = tuple(self.shape), tuple(other.shape)
+    da = [wrap_dim(d, len(sa)) for d in int_list(dims_self)]
+    db = [wrap_dim(d, len(sb)) for d in int_list(dims_other)]
+    sum_a = any(sb[j] == 1 for j in db)
+    sum_b = any(sa[i] == 1 and sb[j] != 1 for i, j in zip(da, db))
+    csize = 1
+    for i, j in zip(da, db):
+        if sa[i] != 1 and sb[j] != 1:
+            csize *= sa[i]
+    fa = [i for i in range(len(sa)) if i not in da]
+    fb = [j for j in range(len(sb)) if j not in db]
+    if not fa and not fb:       # a full contraction: PyTorch multiplies views and sums
+        return [self if needs_grad[1] else None, other if needs_grad[0] else None]
+    sta, stb = tuple(self.stride()), tuple(other.stride())
+    pa, pb = fa + da, db + fb
+    size_a = _la._prod([sa[i] for i in fa])
+    size_b = _la._prod([sb[j] for j in fb])
+    # (a summed side keeps its contracted dims as size 1: csize counts only the others)
+    copy_a = sum_a or not _la.view_possible([sa[i] for i in pa], [sta[i] for i in pa],
+                                            [size_a, csize])
+    copy_b = sum_b or not _la.view_possible([sb[j] for j in pb], [stb[j] for j in pb],
+                                            [csize, size_b])
+    a = (self.clone() if copy_a else self) if needs_grad[1] else None
+    b = (other.clone() if copy_b else other) if needs_grad[0] else None
+    return [a, b]
+
+
+@_derivative(tensordot, computes={"kept": _tensordot_kept})
+def _tensordot_grad(grad, kept, self_shape, other_shape, dims_self, dims_other,
                     needs_grad):
+    self, other = kept
     na, nb = len(self_shape), len(other_shape)
     da = [wrap_dim(d, na) for d in int_list(dims_self)]
     db = [wrap_dim(d, nb) for d in int_list(dims_other)]

@@ -325,8 +325,10 @@ def _bce_logits_grad(grad, self, target, weight, pos_weight, reduction):
             gw, target * neg_log_sig * g)
 
 
+# (cos recomputed from the inputs: PyTorch's composite keeps the inputs and their norms,
+# not its output, so a write into the output after the op is no error)
 @_derivative(cosine_similarity)
-def _cosine_similarity_grad(grad, x1, x2, dim, eps, result):
+def _cosine_similarity_grad(grad, x1, x2, dim, eps):
     """cos = sum(a b) / (|a|' |b|') with |a|' = max(|a|, eps): d cos / da = b / (|a|' |b|')
     - cos a / |a|'^2, the second term 0 where the norm is clamped."""
     shape = _shape(x1, x2)
@@ -334,7 +336,7 @@ def _cosine_similarity_grad(grad, x1, x2, dim, eps, result):
     a, b = x1.expand(shape), x2.expand(shape)
     na, nb = a.pow(2).sum(k, keepdim=True).sqrt(), b.pow(2).sum(k, keepdim=True).sqrt()
     ca, cb = na.clamp_min(eps), nb.clamp_min(eps)
-    g, cos = grad.unsqueeze(k), result.unsqueeze(k)
+    g, cos = grad.unsqueeze(k), (a / ca * (b / cb)).sum(k, keepdim=True)
     ga = b / (ca * cb) - (cos * a / (ca * ca)).masked_fill(na < eps, 0)
     gb = a / (ca * cb) - (cos * b / (cb * cb)).masked_fill(nb < eps, 0)
     return g * ga, g * gb

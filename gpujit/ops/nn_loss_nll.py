@@ -254,8 +254,12 @@ def _mean_weight_share(grad, reduction, result, w):
     return 0
 
 
-@_derivative(nll_loss, nll_loss_nd)
-def _nll_grad(grad, self, target, weight, reduction, ignore_index, result):
+# the output only for the weight's gradient of a 'mean' (PyTorch keeps the total weight,
+# not the output: a write into the output after the op is no error)
+@_derivative(nll_loss, nll_loss_nd, computes={
+    "result_": lambda result, reduction, needs_grad: (
+        result if needs_grad[2] and reduction_name(reduction) == "mean" else None)})
+def _nll_grad(grad, self, target, weight, reduction, ignore_index, result_):
     x, t = _batched(self, target)
     tc, w = _class_targets(x, t, weight, ignore_index)
     s = _row_scale(grad, reduction, w, tuple(t.shape))
@@ -263,7 +267,7 @@ def _nll_grad(grad, self, target, weight, reduction, ignore_index, result):
     gw = None
     if weight is not None:
         picked = x.gather(1, tc.unsqueeze(1)).squeeze(1)
-        share = -picked * s + _mean_weight_share(grad, reduction, result, w)
+        share = -picked * s + _mean_weight_share(grad, reduction, result_, w)
         gw = _class_weight_grad(weight, tc, t.long().ne(ignore_index), share)
     return gx.reshape(self.shape), None, gw
 
@@ -336,11 +340,15 @@ def _ce_probs(self, target):
         else None),
     "wts": lambda self, target, weight, needs_grad: (
         weight if needs_grad[0] or needs_grad[1 if _ce_probs(self, target) else 2]
-        else None)},
+        else None),
+    # the output, only for the weight's gradient of a 'mean' over class indices
+    "res": lambda self, target, reduction, result, needs_grad: (
+        result if needs_grad[2] and not _ce_probs(self, target) and
+        reduction_name(reduction) == "mean" else None)},
     reads={"self": ("logp", "tgt", "wts"), "target": ("logp", "wts"),
-           "weight": ("logp", "tgt", "wts", "result")})
+           "weight": ("logp", "tgt", "wts", "res")})
 def _cross_entropy_grad(grad, self_shape, target_shape, reduction, ignore_index,
-                        label_smoothing, result, logp, tgt, wts, needs_grad):
+                        label_smoothing, res, logp, tgt, wts, needs_grad):
     """The gradient g of the log-probabilities, then log_softmax's backward
     g - softmax * sum(g) along the class dim."""
     probs = tuple(self_shape) == tuple(target_shape)
@@ -357,7 +365,7 @@ def _cross_entropy_grad(grad, self_shape, target_shape, reduction, ignore_index,
             gt = gt.reshape(target_shape)
     else:
         glogp, gw = _ce_index_grad(grad, lp, t, wts, reduction, ignore_index,
-                                   label_smoothing, lp, result, needs_grad[2])
+                                   label_smoothing, lp, res, needs_grad[2])
     gx = None
     if needs_grad[0]:
         gx = (glogp - lp.exp() * glogp.sum(1, keepdim=True)).reshape(self_shape)

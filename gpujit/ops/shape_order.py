@@ -162,11 +162,11 @@ def _roll_grad(grad, shifts, dims):
 def _sort_grad(grad, result, dim):
     """Each value came from self at `indices` along dim (a permutation): its gradient is
     scattered back there. grad is (values' gradient, None for the integer indices)."""
-    values, indices = result
-    if values.dim() == 0:
+    indices = result[1]         # (only: PyTorch keeps the indices, not the values)
+    if indices.dim() == 0:
         return grad[0]
     import gpujit
-    return gpujit.zeros_like(values).scatter(dim, indices, grad[0])
+    return gpujit.zeros_like(grad[0]).scatter(dim, indices, grad[0])
 
 
 @_derivative(topk)
