@@ -106,3 +106,20 @@ def test_overlapping_input_of_other_sizes_is_laid_out_as_eager():
                 np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6)
     finally:
         torch.jit.set_fusion_strategy(old)
+
+
+def _with_lower_rank(x, y, z):
+    return x * 2 + 1, y * 3 - 1, (z + 1) * 2
+
+
+def test_group_with_an_output_of_lower_rank_keeps_each_layout():
+    # the outputs' layouts were compared only when all had the group's rank: with a 1-D
+    # output among them, the transposed x * 2 + 1 came out in C order
+    f = torch.jit.script(_with_lower_rank)
+    for _ in range(3):
+        x = torch.from_numpy(np.arange(10, dtype=np.float32).reshape(2, 5)).t()
+        y, z = torch.ones(5, 2), torch.ones(2)
+        got, want = f(x, y, z), _with_lower_rank(x, y, z)
+        assert [o.stride() for o in got] == [(1, 5), (2, 1), (1,)]
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
