@@ -27,13 +27,14 @@ __all__ = ["ArgGuard", "Guard", "build_dispatcher", "display_name"]
 def stride_order(a):
     """How array a's strides order its dims, as what decides the layout eager code gives
     results (memory_format.iterator_strides): per dim, 0 for a stride of 0 (a broadcast
-    dim: it orders nothing), else 1 + the rank of its stride among the other non-zero
-    ones, smallest first (equal strides, of overlapping dims, rank equal). An expanded
-    [[a, b]] * 5 (strides 0, 1) and a transposed 5x2 (strides 1, 5) differ: eager lays
-    x + y out as y for the first, as x for the second."""
-    strides = a.strides
-    ranks = {st: k for k, st in enumerate(sorted({st for st in strides if st}), 1)}
-    return tuple(ranks.get(st, 0) for st in strides)
+    dim: it orders nothing), else 1 + the rank of its (stride, size) among the other dims'
+    with a non-zero stride, smallest first. An expanded [[a, b]] * 5 (strides 0, 1) and a
+    transposed 5x2 (strides 1, 5) differ: eager lays x + y out as y for the first, as x
+    for the second. Equal strides (dims that overlap: as_strided) are ordered by size, as
+    eager's layout orders them: 2x5x3 and 2x5x1031 with strides 1, 1, 1 differ."""
+    pairs = tuple(zip(a.strides, a.shape))
+    ranks = {p: k for k, p in enumerate(sorted({p for p in pairs if p[0]}), 1)}
+    return tuple(ranks[p] if p[0] else 0 for p in pairs)
 
 
 def display_name(v) -> str:
@@ -126,8 +127,8 @@ class Guard:
                         f"assumes it is{'' if g.contiguous else ' not'})")
             if g.order is not None and stride_order(a) != g.order:
                 return (f"{name} orders its dims by stride as {list(stride_order(a))} "
-                        f"(0: a stride 0), not {list(g.order)} (the results' layout "
-                        f"follows it)")
+                        f"(ranked by stride and size, 0: a stride 0), not "
+                        f"{list(g.order)} (the results' layout follows it)")
         return None
 
     def conditions(self, i, ns, contiguity):

@@ -115,8 +115,8 @@ def eager_perm(subgraph, args, kinds, per_output=False):
     the dims decides, x.t() * 2 + y is transposed, y + x.t() * 2 is not; a chunk's pieces
     are views with the strides of what it cuts), as layout_perm
     gives it (None: C order), or _UNKNOWN when a node is not elementwise or the outputs
-    disagree. `per_output`: the list of each output's order (they may disagree: x.t() + 1
-    and y + 1), or _UNKNOWN."""
+    disagree. `per_output`: each output's (sizes, element strides) as eager lays it out
+    (they may disagree: x.t() + 1 and y + 1; outputs of lower rank), or _UNKNOWN."""
     from ..ops.memory_format import iterator_strides, strides_in
     vals = {}
     for p, a, k in zip(subgraph.inputs, args, kinds):
@@ -159,15 +159,17 @@ def eager_perm(subgraph, args, kinds, per_output=False):
         vals[n.output] = _Layout(shape, st if st is not None else
                                  strides_in(shape, range(len(shape))))
     rank = max((a.ndim for a, k in zip(args, kinds) if k == "tensor"), default=0)
+    outs = [vals.get(v) for v in subgraph.outputs]
+    if not outs or not all(isinstance(x, _Layout) for x in outs):
+        return _UNKNOWN
+    if per_output:
+        return [(x.shape, x.strides) for x in outs]
     perms = []
-    for v in subgraph.outputs:
-        x = vals.get(v)
-        if not isinstance(x, _Layout) or x.ndim != rank:
+    for x in outs:
+        if x.ndim != rank:
             return _UNKNOWN
         p = stride_order(x.shape, x.strides)
         perms.append(None if p == tuple(range(rank)) else p)
-    if per_output:
-        return perms if perms else _UNKNOWN
     if not perms or any(p != perms[0] for p in perms):
         return _UNKNOWN
     return perms[0]
@@ -175,18 +177,36 @@ def eager_perm(subgraph, args, kinds, per_output=False):
 
 def output_relayouts(subgraph, args, kinds, perm):
     """[(output index, dim order)] for the outputs that eager code lays out in another
-    dim order than the kernel's (`perm`, None: C order) writes them in: a group whose
-    outputs eager lays out differently (x.t() + 1 is transposed, y + 1 is not) runs in one
-    order, and these outputs are copied into their own. Empty when none needs it (or
-    eager's layout is not known: layout_perm's rule then stands)."""
+    dim order than the kernel, running in order `perm` (None: C order), writes them in:
+    a group whose outputs eager lays out differently (x.t() + 1 is transposed, y + 1 is
+    not; an output of lower rank) runs in one order, and these outputs are copied into
+    their own (`relaid_out`). Empty when none needs it (or eager's layout is not known:
+    layout_perm's rule then stands)."""
     tensors = [a for a, k in zip(args, kinds) if k == "tensor"]
-    if len(subgraph.outputs) < 2 or max((a.ndim for a in tensors), default=0) < 2 or any(
+    rank = max((a.ndim for a in tensors), default=0)
+    if len(subgraph.outputs) < 2 or rank < 2 or any(
             st < 0 for a in tensors for n, st in zip(a.shape, a.strides) if n > 1):
         return []
-    perms = eager_perm(subgraph, args, kinds, per_output=True)
-    if perms is _UNKNOWN:
+    layouts = eager_perm(subgraph, args, kinds, per_output=True)
+    if layouts is _UNKNOWN:
         return []
-    return [(i, p) for i, p in enumerate(perms) if p != perm]
+    order = perm if perm is not None else tuple(range(rank))
+    fixes = []
+    for i, (shape, strides) in enumerate(layouts):
+        r = len(shape)
+        if r < 2:
+            continue
+        want = stride_order(shape, strides)
+        pad = rank - r          # (the kernel gave it leading 1-dims: see group._permuted)
+        padded = (1,) * pad + tuple(shape)
+        kst = contiguous_strides(tuple(padded[d] for d in order))
+        got_st = [0] * rank
+        for k, d in enumerate(order):
+            got_st[d] = kst[k]
+        got = stride_order(shape, got_st[pad:])
+        if got != want:
+            fixes.append((i, None if want == tuple(range(r)) else want))
+    return fixes
 
 
 def relaid_out(a, perm):

@@ -81,3 +81,45 @@ def test_group_outputs_that_eager_lays_out_differently_keep_their_layouts():
         assert _strides(f(xs[0], y)) == [(2, 1), (1, 5)]
     finally:
         torch.jit.set_fusion_strategy(old)
+
+
+def _where_tanh(x):
+    t1 = torch.tanh(x)
+    return x + -1.5, torch.where(t1 > x, t1, x)
+
+
+def test_overlapping_input_of_other_sizes_is_laid_out_as_eager():
+    # x with strides (1, 1, 1) (as_strided: its dims overlap): eager (and PyTorch) orders
+    # dims of equal strides by size, so 2x5x1031 comes out with strides (1, 2, 10) and
+    # 2x5x3 with (1, 6, 2). The DYNAMIC guard (dims by stride) took the second for the
+    # first's kernel: its result had the first's layout.
+    old = torch.jit.set_fusion_strategy([("DYNAMIC", 4)])
+    try:
+        f = torch.jit.script(_where_tanh)
+        for shape in [(2, 5, 1031), (2, 5, 1031), (2, 5, 3), (3, 1, 4), (2, 5, 1031)]:
+            n = sum(shape) + 1
+            x = torch.from_numpy(np.linspace(-2, 2, n, dtype=np.float32)).as_strided(
+                shape, (1,) * len(shape))
+            got, want = f(x), _where_tanh(x)
+            assert _strides(got) == _strides(want), (shape, _strides(got), _strides(want))
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6)
+    finally:
+        torch.jit.set_fusion_strategy(old)
+
+
+def _with_lower_rank(x, y, z):
+    return x * 2 + 1, y * 3 - 1, (z + 1) * 2
+
+
+def test_group_with_an_output_of_lower_rank_keeps_each_layout():
+    # the outputs' layouts were compared only when all had the group's rank: with a 1-D
+    # output among them, the transposed x * 2 + 1 came out in C order
+    f = torch.jit.script(_with_lower_rank)
+    for _ in range(3):
+        x = torch.from_numpy(np.arange(10, dtype=np.float32).reshape(2, 5)).t()
+        y, z = torch.ones(5, 2), torch.ones(2)
+        got, want = f(x, y, z), _with_lower_rank(x, y, z)
+        assert [o.stride() for o in got] == [(1, 5), (2, 1), (1,)]
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g.numpy(), w.numpy())

@@ -87,10 +87,11 @@ def _few_differ(gn, wn, tol):
     return np.count_nonzero(bad) <= max(1, g.size // 50)
 
 
-def same(got, want, what, loose=False, boundary=False):
+def same(got, want, what, loose=False, boundary=False, summed=False):
     """loose: float16 values took part (fused code computes their ops in float32, eager
     rounds each to float16): results of any floating dtype within float16's tolerance.
-    boundary: the function has BOUNDARY ops (a few elements may differ)."""
+    boundary: the function has BOUNDARY ops (a few elements may differ); summed: it sums
+    (cumsum, sum)."""
     got = got if isinstance(got, tuple) else (got,)
     want = want if isinstance(want, tuple) else (want,)
     assert len(got) == len(want), what
@@ -109,8 +110,12 @@ def same(got, want, what, loose=False, boundary=False):
         if tol is None:
             np.testing.assert_array_equal(gn, wn, err_msg=what)
         else:
-            np.testing.assert_allclose(gn.astype(np.float64), wn.astype(np.float64),
-                                       rtol=tol, atol=tol, equal_nan=True, err_msg=what)
+            # (a sum of many elements: each one's last bit adds up, against the sum's scale)
+            g64, w64 = gn.astype(np.float64), wn.astype(np.float64)
+            finite = np.abs(w64[np.isfinite(w64)])
+            scale = max(1.0, float(finite.max())) if summed and finite.size else 1.0
+            np.testing.assert_allclose(g64, w64, rtol=tol, atol=tol * scale, equal_nan=True,
+                                       err_msg=what)
 
 
 def _grads(out, leaves, seed):
@@ -204,7 +209,8 @@ def run_case(cs):
                                      f"{type(gerr).__name__}: {gerr}") from gerr
             loose = "float16" in src or "float16" in c["dtypes"]
             boundary = any(b in src for b in BOUNDARY)
-            same(got, want, what, loose, boundary)
+            summed = "sum(" in src
+            same(got, want, what, loose, boundary, summed)
             if exe is None:
                 exe = f._get_executable()
             after_specs = check_budget(exe, compiled_with, what)
@@ -221,7 +227,7 @@ def run_case(cs):
                     for a, b in zip(gg, gw):
                         assert (a is None) == (b is None), (what, "grad presence")
                         if a is not None:
-                            same(a, b, what + " (gradient)", loose, boundary)
+                            same(a, b, what + " (gradient)", loose, boundary, summed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 f.graph_for(*(tuple(f_args) + extra))
