@@ -38,3 +38,35 @@ def test_rrelu_0dim_requires_grad():
     slope = float(x.grad)
     assert 1 / 8 <= slope <= 1 / 3
     assert float(y) == pytest.approx(-2.0 * slope)
+
+
+# ------------------------------------------------------------ linalg.vecdot
+
+@pytest.mark.parametrize("xs,ys", [((), (2, 3)), ((2, 3), ()), ((2, 1), (1, 3)), ((3,), (2, 3))])
+def test_vecdot_broadcast_grad(xs, ys):
+    # a 0-dim / size-1 operand: the other's gradient was left at the small shape
+    # ("a gradient of shape [1] does not fit the input shape [4]")
+    a = np.linspace(-1, 1, int(np.prod(xs))).reshape(xs)
+    b = np.linspace(0.5, 2, int(np.prod(ys))).reshape(ys)
+    x = gpujit.tensor(a, requires_grad=True)
+    y = gpujit.tensor(b, requires_grad=True)
+    gpujit.linalg.vecdot(x, y).sum().backward()
+    ab, bb = np.broadcast_arrays(a, b)
+
+    def down(g, shape):      # sum a broadcast gradient back to an input's shape
+        while g.ndim > len(shape):
+            g = g.sum(0)
+        return g.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True) \
+            if shape else g
+    np.testing.assert_allclose(x.grad.numpy(), down(bb, xs).reshape(xs), atol=1e-12)
+    np.testing.assert_allclose(y.grad.numpy(), down(ab, ys).reshape(ys), atol=1e-12)
+
+
+def test_vecdot_float16():
+    # PyTorch's vecdot takes float16 (a product sum, no LAPACK), accumulating in float32
+    x = gpujit.full((1000,), 0.1, dtype=gpujit.float16)
+    out = gpujit.linalg.vecdot(x, gpujit.ones(1000, dtype=gpujit.float16))
+    assert out.dtype is gpujit.float16
+    assert float(out) == pytest.approx(float(np.float16(np.float16(0.1).astype(np.float32) * 1000)), rel=1e-3)
+    with pytest.raises(RuntimeError, match="Expected a floating point"):
+        gpujit.linalg.vecdot(gpujit.ones(3, dtype=gpujit.int32), gpujit.ones(3, dtype=gpujit.int32))
