@@ -70,3 +70,28 @@ def test_vecdot_float16():
     assert float(out) == pytest.approx(float(np.float16(np.float16(0.1).astype(np.float32) * 1000)), rel=1e-3)
     with pytest.raises(RuntimeError, match="Expected a floating point"):
         gpujit.linalg.vecdot(gpujit.ones(3, dtype=gpujit.int32), gpujit.ones(3, dtype=gpujit.int32))
+
+
+# ------------------------------------------------------------ cat family, pixel_unshuffle
+
+@pytest.mark.parametrize("fn", ["cat", "hstack"])
+def test_cat_grad_of_skipped_empty_input(fn):
+    # cat skips 1-D empty inputs; their gradient is an empty tensor (PyTorch), not None
+    x = gpujit.zeros(0, requires_grad=True)
+    y = gpujit.ones(2, 3, requires_grad=True) if fn == "cat" else gpujit.ones(3, requires_grad=True)
+    getattr(gpujit, fn)([x, y]).sum().backward()
+    assert x.grad is not None and tuple(x.grad.shape) == (0,)
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones(tuple(y.shape)))
+
+
+@pytest.mark.parametrize("shape", [(1, 0, 4, 6), (0, 2, 4, 6), (2, 3, 0, 6)])
+def test_pixel_unshuffle_zero_size_keeps_shape(shape):
+    # PyTorch returns a 0-size input's clone (pixel_shuffle reshapes as usual)
+    x = gpujit.zeros(*shape, requires_grad=True)
+    y = F.pixel_unshuffle(x, 2)
+    assert tuple(y.shape) == shape
+    y.sum().backward()
+    assert tuple(x.grad.shape) == shape
+    assert tuple(F.pixel_shuffle(gpujit.zeros(1, 0, 4, 6), 2).shape) == (1, 0, 8, 12)
+    with pytest.raises(RuntimeError, match="divisible by downscale_factor"):
+        F.pixel_unshuffle(gpujit.zeros(1, 3, 0, 5), 2)
