@@ -95,3 +95,68 @@ def test_pixel_unshuffle_zero_size_keeps_shape(shape):
     assert tuple(F.pixel_shuffle(gpujit.zeros(1, 0, 4, 6), 2).shape) == (1, 0, 8, 12)
     with pytest.raises(RuntimeError, match="divisible by downscale_factor"):
         F.pixel_unshuffle(gpujit.zeros(1, 3, 0, 5), 2)
+
+
+# ------------------------------------------------------------ 0-size batches: no reshape(-1)
+# NumPy (and gpujit, as PyTorch) cannot infer a -1 dim next to a 0 dim: these bodies and
+# derivatives raised "cannot reshape array of size 0 into shape (0,newaxis)".
+
+def _shapes(r):
+    if isinstance(r, (tuple, list)):
+        return [_shapes(x) for x in r]
+    return tuple(r.shape)
+
+
+@pytest.mark.parametrize("call,expected", [
+    (lambda: gpujit.linalg.lu_factor(gpujit.zeros(0, 3, 3)), [(0, 3, 3), (0, 3)]),
+    (lambda: gpujit.linalg.lu(gpujit.zeros(2, 0, 3)), [(2, 0, 0), (2, 0, 0), (2, 0, 3)]),
+    (lambda: gpujit.linalg.lu(gpujit.zeros(3, 0)), [(3, 3), (3, 0), (0, 0)]),
+    (lambda: gpujit.linalg.lu_factor_ex(gpujit.zeros(2, 4, 0)), [(2, 4, 0), (2, 0), (2,)]),
+    (lambda: gpujit.linalg.lu_solve(gpujit.zeros(0, 3, 3), gpujit.zeros(0, 3, dtype=gpujit.int32),
+                                    gpujit.zeros(0, 3, 2)), (0, 3, 2)),
+    (lambda: F.adaptive_max_pool1d(gpujit.zeros(0, 3, 10), 4, return_indices=True),
+     [(0, 3, 4), (0, 3, 4)]),
+    (lambda: F.adaptive_max_pool2d(gpujit.zeros(0, 3, 10, 4), 4, return_indices=True),
+     [(0, 3, 4, 4), (0, 3, 4, 4)]),
+    (lambda: F.adaptive_max_pool3d(gpujit.zeros(0, 2, 5, 4, 3), (2, 3, 2)), (0, 2, 2, 3, 2)),
+    (lambda: gpujit.unique_consecutive(gpujit.zeros(0, 2, dtype=gpujit.long), dim=0,
+                                       return_counts=True, return_inverse=True),
+     [(0, 2), (0,), (0,)]),
+    (lambda: gpujit.unique(gpujit.zeros(3, 0, dtype=gpujit.long), dim=1, return_counts=True,
+                           return_inverse=True), [(3, 0), (0,), (0,)]),
+    (lambda: gpujit.unique(gpujit.zeros(4, 2, 0, dtype=gpujit.long), dim=-1), (4, 2, 0)),
+    (lambda: F.max_unpool2d(gpujit.zeros(0, 2, 2, 2), gpujit.zeros(0, 2, 2, 2, dtype=gpujit.long),
+                            2), (0, 2, 4, 4)),
+    (lambda: F.max_unpool3d(gpujit.zeros(0, 2, 1, 2, 2),
+                            gpujit.zeros(0, 2, 1, 2, 2, dtype=gpujit.long), (1, 2, 2)),
+     (0, 2, 1, 4, 4)),
+])
+def test_zero_size_batch_results(call, expected):
+    assert _shapes(call()) == expected
+
+
+def test_lu_of_empty_matrix_values():
+    P, L, U = gpujit.linalg.lu(gpujit.zeros(3, 0, dtype=gpujit.float64))
+    np.testing.assert_array_equal(P.numpy(), np.eye(3))
+
+
+@pytest.mark.parametrize("fn,shape", [
+    (lambda x: F.max_pool1d(x, 2), (0, 3, 5)),
+    (lambda x: F.max_pool2d(x, 2), (0, 3, 4, 4)),
+    (lambda x: F.max_pool3d(x, 2), (0, 3, 5, 6, 4)),
+    (lambda x: F.adaptive_max_pool2d(x, 2), (0, 3, 4, 4)),
+    (lambda x: F.max_unpool2d(x, gpujit.zeros(0, 2, 2, 2, dtype=gpujit.long), 2), (0, 2, 2, 2)),
+])
+def test_zero_size_batch_pool_grads(fn, shape):
+    x = gpujit.zeros(*shape, requires_grad=True)
+    fn(x).sum().backward()
+    assert tuple(x.grad.shape) == shape
+
+
+def test_unpool_grad_values():
+    x = gpujit.tensor(np.arange(32.0).reshape(1, 2, 4, 4), requires_grad=True)
+    y, i = F.max_pool2d(x, 2, return_indices=True)
+    F.max_unpool2d(y, i, 2).sum().backward()
+    expected = np.zeros((1, 2, 4, 4))
+    expected[..., 1::2, 1::2] = 1          # each window's maximum is its last element
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
