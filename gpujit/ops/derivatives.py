@@ -6,6 +6,8 @@ re-exports all four, so `from .registry import derivative` keeps working.
 """
 from __future__ import annotations
 
+import numpy as np
+
 
 class Derivative:
     """How gradients flow through an op, written with registry ops (Tensor arithmetic and
@@ -103,6 +105,8 @@ def stash_for_backward(array, value):
     from .registry import dispatch_state
     if dispatch_state.autograd is not None:
         import weakref
+        if isinstance(array, np.generic):   # a 0-dim NumPy result: no weak reference to a scalar
+            array = np.asarray(array)
         _STASH[id(array)] = value
         weakref.finalize(array, _STASH.pop, id(array), None)
     return array

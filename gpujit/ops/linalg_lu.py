@@ -9,6 +9,8 @@ partial pivoting column by column, vectorized over the batch), LAPACK's conventi
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -32,7 +34,7 @@ def _not_impl(kernel, d):
 
 def _flat(xp, a):
     """(..., m, n) -> (batch, m, n), a fresh contiguous copy."""
-    return xp.array(a, copy=True).reshape((-1,) + a.shape[-2:])
+    return xp.array(a, copy=True).reshape((math.prod(a.shape[:-2]),) + a.shape[-2:])  # no -1: 0-size
 
 
 def _trisolve(xp, a, b, upper, unit):
@@ -118,7 +120,7 @@ def _lu(xp, A):
 
 def _perm(xp, piv, m):
     """LAPACK's row interchanges -> perm (batch, m): row i of L U is row perm[i] of A."""
-    p = piv.reshape((-1, piv.shape[-1])).astype(np.int64) - 1
+    p = piv.reshape((math.prod(piv.shape[:-1]), piv.shape[-1])).astype(np.int64) - 1
     nb = p.shape[0]
     bi = xp.arange(nb)
     perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()
@@ -302,8 +304,8 @@ def linalg_lu_solve(xp, LU, pivots, B, left=True, adjoint=False):
     if B.size == 0 or n == 0:
         r = xp.zeros(bshape, LU.dtype)
         return xp.ascontiguousarray(r if left else _mT(r))
-    lu = xp.broadcast_to(LU, batch + (n, n)).reshape((-1, n, n))
-    p = xp.broadcast_to(pivots, batch + (n,)).reshape((-1, n)).astype(np.int64) - 1
+    lu = xp.broadcast_to(LU, batch + (n, n)).reshape((math.prod(batch), n, n))
+    p = xp.broadcast_to(pivots, batch + (n,)).reshape((math.prod(batch), n)).astype(np.int64) - 1
     b = _flat(xp, xp.broadcast_to(B, bshape))
     if not adjoint:       # U X = L^{-1} P^T B
         y = _trisolve(xp, lu, _swap_rows(xp, b, p, False), False, True)

@@ -121,7 +121,8 @@ def cross(xp, self, other, dim=None):
 
 
 def _vecdot_check(sx, sy, dx, dy, dim):
-    _check_float("linalg.vecdot", dx)
+    if dx.category != _dt.FLOATING:   # float16 is fine (a sum of products, no LAPACK)
+        _check_float("linalg.vecdot", dx)
     if dx is not dy:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found "
                            f"x of type {dx.short_name} and y of type {dy.short_name} instead")
@@ -136,6 +137,9 @@ def _vecdot_check(sx, sy, dx, dy, dim):
         x.dtype, _vecdot_check(x.shape, y.shape, x.dtype, y.dtype, dim)[0], x.device))
 def linalg_vecdot(xp, x, y, dim=-1):
     _, d = _vecdot_check(x.shape, y.shape, _dtn(x.dtype), _dtn(y.dtype), dim)
+    if x.dtype == np.float16:       # accumulated in float32, as PyTorch's reduced precision
+        x, y = x.astype(np.float32), y.astype(np.float32)
+        return xp.asarray((x * y).sum(d)).astype(np.float16)
     return xp.asarray((x * y).sum(d)).astype(x.dtype, copy=False)
 
 
@@ -497,9 +501,12 @@ def _cross_grad(grad, self, other, dim, self_shape, other_shape, needs_grad):
 
 @_derivative(linalg_vecdot, reads={"x": ("y",), "y": ("x",)})
 def _vecdot_grad(grad, x, y, x_shape, y_shape, dim, needs_grad):
-    nd = max(len(x_shape), len(y_shape))
-    g = grad.unsqueeze(wrap_dim(dim, nd))
-    return g * y if needs_grad[0] else None, g * x if needs_grad[1] else None
+    full = broadcast_shapes(tuple(x_shape), tuple(y_shape))
+    g = grad.unsqueeze(wrap_dim(dim, len(full)))
+    # expanded to the broadcast shape: a 0-dim or size-1 operand leaves the other's
+    # gradient smaller than its input (the engine sums a gradient down, never up)
+    return (g * y).expand(*full) if needs_grad[0] else None, \
+        (g * x).expand(*full) if needs_grad[1] else None
 
 
 @_derivative(trace)

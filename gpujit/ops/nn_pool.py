@@ -334,7 +334,7 @@ def _adaptive_max(xp, nd, x, output_size):
         starts.append((tap, kk))
     perm = (0, 1) + tuple(2 + 2 * i for i in range(nd)) + tuple(3 + 2 * i for i in range(nd))
     win = g.transpose(perm)
-    flat = win.reshape(win.shape[:2 + nd] + (-1,))
+    flat = win.reshape(win.shape[:2 + nd] + (math.prod(win.shape[2 + nd:]),))  # 0-size: no -1
     a = flat.argmax(axis=-1)
     nan = xp.isnan(flat)
     a = xp.where(nan.any(axis=-1), flat.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1), a)
@@ -396,8 +396,8 @@ def _unpool(xp, nd, x, indices, output_size):
                            f"got a tensor with {x.ndim} dimensions.")
     lead = x.shape[:-nd]
     n_out = math.prod(out)
-    v = x.reshape(lead + (-1,))
-    i = indices.reshape(lead + (-1,))
+    v = x.reshape(lead + (math.prod(x.shape[-nd:]),))      # no -1: a 0-size batch
+    i = indices.reshape(lead + (math.prod(indices.shape[-nd:]),))
     invalid = ((i < 0) | (i >= n_out)).reshape(-1)
     if invalid.size and bool(invalid.any()):
         bad = int(i.reshape(-1)[int(invalid.argmax())])      # the first, in order
@@ -405,7 +405,7 @@ def _unpool(xp, nd, x, indices, output_size):
                            f"{'x'.join(map(str, out))})")
     rows = math.prod(lead)
     r = xp.zeros(rows * n_out, x.dtype)
-    flat = (xp.arange(rows).reshape(-1, 1) * n_out + i.reshape(rows, -1)).reshape(-1)
+    flat = (xp.arange(rows).reshape(-1, 1) * n_out + i.reshape(rows, i.size // rows if rows else 0)).reshape(-1)
     r[flat] = v.reshape(-1)
     return r.reshape(lead + out)
 
@@ -439,8 +439,9 @@ def _scatter(grad, indices, shape, nd):
     import gpujit
     lead = tuple(shape[:-nd])
     z = gpujit.zeros(lead + (math.prod(shape[-nd:]),), dtype=grad.dtype, device=grad.device)
-    return z.scatter_add(-1, indices.reshape(lead + (-1,)),
-                         grad.reshape(lead + (-1,))).reshape(tuple(shape))
+    # flatten, not reshape(lead + (-1,)): -1 is ambiguous for a 0-size batch
+    return z.scatter_add(-1, indices.flatten(len(lead)),
+                         grad.flatten(len(lead))).reshape(tuple(shape))
 
 
 def _max_grad(op_with_idx, nd):
@@ -507,12 +508,10 @@ _derivative(avg_pool3d)(_avg_grad(3, "avg_pool3d"))
 @_derivative(max_unpool2d, wrt=("self",))
 def _max_unpool2d_grad(grad, self_shape, indices):
     lead = tuple(self_shape[:-2])
-    return grad.reshape(lead + (-1,)).gather(-1, indices.reshape(lead + (-1,))).reshape(
-        self_shape)
+    return grad.flatten(len(lead)).gather(-1, indices.flatten(len(lead))).reshape(self_shape)
 
 
 @_derivative(max_unpool3d, wrt=("self",))
 def _max_unpool3d_grad(grad, self_shape, indices):
     lead = tuple(self_shape[:-3])
-    return grad.reshape(lead + (-1,)).gather(-1, indices.reshape(lead + (-1,))).reshape(
-        self_shape)
+    return grad.flatten(len(lead)).gather(-1, indices.flatten(len(lead))).reshape(self_shape)

@@ -270,6 +270,8 @@ def _shuffle_shape(name, shape, r, up):
     if w % r:
         raise RuntimeError(f"{name} expects width to be divisible by downscale_factor, but "
                            f"input.size(-1)={w} is not divisible by {r}")
+    if 0 in shape:      # PyTorch returns a 0-size input's clone, its shape unchanged
+        return tuple(shape)
     return tuple(shape[:-3]) + (c * r * r, h // r, w // r)
 
 
@@ -307,7 +309,8 @@ def pixel_shuffle(xp, self, upscale_factor):
         self.device))
 def pixel_unshuffle(xp, self, downscale_factor):
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
-    _shuffle_shape("pixel_unshuffle", self.shape, downscale_factor, False)
+    if _shuffle_shape("pixel_unshuffle", self.shape, downscale_factor, False) == self.shape:
+        return self.copy()          # 0-size (or r == 1): PyTorch's clone
     return _shuffle(xp, self, downscale_factor, False)
 
 
@@ -318,4 +321,6 @@ def _pixel_shuffle_grad(grad, upscale_factor):
 
 @_derivative(pixel_unshuffle)
 def _pixel_unshuffle_grad(grad, downscale_factor):
+    if grad.numel() == 0:           # the forward kept a 0-size input's shape
+        return grad
     return pixel_shuffle.op.public(grad, downscale_factor)

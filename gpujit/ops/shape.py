@@ -460,10 +460,12 @@ from .registry import derivative as _derivative  # noqa: E402
 
 
 def _cat_pieces(grad, tensors_shape, d, keep, shapes):
-    """The gradient of each input of a cat along d: its slice of grad (None for the 1-D
-    empty inputs cat skips), reshaped back to the input's own shape. Only the inputs'
-    shapes are kept, as PyTorch's CatBackward0: writing into an input later is no error."""
-    out, start = [None] * len(tensors_shape), 0
+    """The gradient of each input of a cat along d: its slice of grad (an empty tensor for
+    the 1-D empty inputs cat skips, as PyTorch's), reshaped back to the input's own shape.
+    Only the inputs' shapes are kept, as PyTorch's CatBackward0: writing into an input
+    later is no error."""
+    out = [grad.new_zeros(tuple(s)) for s in tensors_shape]
+    start = 0
     for i in keep:
         n = shapes[i][d]
         out[i] = grad.narrow(d, start, n).reshape(tensors_shape[i])

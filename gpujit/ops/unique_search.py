@@ -67,7 +67,7 @@ def _rows_unique(xp, a, d, consecutive):
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     m = xp.moveaxis(a, d, 0)
     n = m.shape[0]
-    rows = m.reshape(n, -1)
+    rows = m.reshape(n, math.prod(m.shape[1:]))      # no -1: 0-size slices
     if n == 0:
         return a.copy(), xp.zeros(0, _LONG), xp.zeros(0, _LONG)
     if consecutive:

@@ -1,0 +1,162 @@
+"""Edge shapes of registry ops (session 25, helper g25): 0-size and 0-dim tensors, size-1
+dims, non-dense views and swapped dtypes, as PyTorch answers them.
+
+Found by a differential sweep over the registry's OpInfo samples against PyTorch (each
+sample's tensors made 0-size along one dim, 0-dim, size-1, transposed, strided, expanded,
+cast to other dtypes; results, dtypes, shapes, errors and the gradients of the 0-size and
+0-dim variants compared). Expected values here are NumPy or written out."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.nn.functional as F
+
+
+# ------------------------------------------------------------ random ops on 0-dim tensors
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dropout_0dim_requires_grad(seed):
+    # the eager body's result of a 0-dim input is a NumPy scalar: stashing the keep mask
+    # for backward took a weak reference to it (TypeError)
+    x = gpujit.tensor(2.0, requires_grad=True)
+    gpujit.manual_seed(seed)
+    y = F.dropout(x, 0.3, True)
+    assert y.shape == ()
+    y.backward()
+    kept = float(y) != 0.0
+    assert float(x.grad) == pytest.approx(1 / 0.7 if kept else 0.0)
+    assert float(y) == pytest.approx(2.0 / 0.7 if kept else 0.0)
+
+
+def test_rrelu_0dim_requires_grad():
+    x = gpujit.tensor(-2.0, requires_grad=True)
+    gpujit.manual_seed(0)
+    y = F.rrelu(x, training=True)
+    y.backward()
+    slope = float(x.grad)
+    assert 1 / 8 <= slope <= 1 / 3
+    assert float(y) == pytest.approx(-2.0 * slope)
+
+
+# ------------------------------------------------------------ linalg.vecdot
+
+@pytest.mark.parametrize("xs,ys", [((), (2, 3)), ((2, 3), ()), ((2, 1), (1, 3)), ((3,), (2, 3))])
+def test_vecdot_broadcast_grad(xs, ys):
+    # a 0-dim / size-1 operand: the other's gradient was left at the small shape
+    # ("a gradient of shape [1] does not fit the input shape [4]")
+    a = np.linspace(-1, 1, int(np.prod(xs))).reshape(xs)
+    b = np.linspace(0.5, 2, int(np.prod(ys))).reshape(ys)
+    x = gpujit.tensor(a, requires_grad=True)
+    y = gpujit.tensor(b, requires_grad=True)
+    gpujit.linalg.vecdot(x, y).sum().backward()
+    ab, bb = np.broadcast_arrays(a, b)
+
+    def down(g, shape):      # sum a broadcast gradient back to an input's shape
+        while g.ndim > len(shape):
+            g = g.sum(0)
+        return g.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True) \
+            if shape else g
+    np.testing.assert_allclose(x.grad.numpy(), down(bb, xs).reshape(xs), atol=1e-12)
+    np.testing.assert_allclose(y.grad.numpy(), down(ab, ys).reshape(ys), atol=1e-12)
+
+
+def test_vecdot_float16():
+    # PyTorch's vecdot takes float16 (a product sum, no LAPACK), accumulating in float32
+    x = gpujit.full((1000,), 0.1, dtype=gpujit.float16)
+    out = gpujit.linalg.vecdot(x, gpujit.ones(1000, dtype=gpujit.float16))
+    assert out.dtype is gpujit.float16
+    assert float(out) == pytest.approx(float(np.float16(np.float16(0.1).astype(np.float32) * 1000)), rel=1e-3)
+    with pytest.raises(RuntimeError, match="Expected a floating point"):
+        gpujit.linalg.vecdot(gpujit.ones(3, dtype=gpujit.int32), gpujit.ones(3, dtype=gpujit.int32))
+
+
+# ------------------------------------------------------------ cat family, pixel_unshuffle
+
+@pytest.mark.parametrize("fn", ["cat", "hstack"])
+def test_cat_grad_of_skipped_empty_input(fn):
+    # cat skips 1-D empty inputs; their gradient is an empty tensor (PyTorch), not None
+    x = gpujit.zeros(0, requires_grad=True)
+    y = gpujit.ones(2, 3, requires_grad=True) if fn == "cat" else gpujit.ones(3, requires_grad=True)
+    getattr(gpujit, fn)([x, y]).sum().backward()
+    assert x.grad is not None and tuple(x.grad.shape) == (0,)
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones(tuple(y.shape)))
+
+
+@pytest.mark.parametrize("shape", [(1, 0, 4, 6), (0, 2, 4, 6), (2, 3, 0, 6)])
+def test_pixel_unshuffle_zero_size_keeps_shape(shape):
+    # PyTorch returns a 0-size input's clone (pixel_shuffle reshapes as usual)
+    x = gpujit.zeros(*shape, requires_grad=True)
+    y = F.pixel_unshuffle(x, 2)
+    assert tuple(y.shape) == shape
+    y.sum().backward()
+    assert tuple(x.grad.shape) == shape
+    assert tuple(F.pixel_shuffle(gpujit.zeros(1, 0, 4, 6), 2).shape) == (1, 0, 8, 12)
+    with pytest.raises(RuntimeError, match="divisible by downscale_factor"):
+        F.pixel_unshuffle(gpujit.zeros(1, 3, 0, 5), 2)
+
+
+# ------------------------------------------------------------ 0-size batches: no reshape(-1)
+# NumPy (and gpujit, as PyTorch) cannot infer a -1 dim next to a 0 dim: these bodies and
+# derivatives raised "cannot reshape array of size 0 into shape (0,newaxis)".
+
+def _shapes(r):
+    if isinstance(r, (tuple, list)):
+        return [_shapes(x) for x in r]
+    return tuple(r.shape)
+
+
+@pytest.mark.parametrize("call,expected", [
+    (lambda: gpujit.linalg.lu_factor(gpujit.zeros(0, 3, 3)), [(0, 3, 3), (0, 3)]),
+    (lambda: gpujit.linalg.lu(gpujit.zeros(2, 0, 3)), [(2, 0, 0), (2, 0, 0), (2, 0, 3)]),
+    (lambda: gpujit.linalg.lu(gpujit.zeros(3, 0)), [(3, 3), (3, 0), (0, 0)]),
+    (lambda: gpujit.linalg.lu_factor_ex(gpujit.zeros(2, 4, 0)), [(2, 4, 0), (2, 0), (2,)]),
+    (lambda: gpujit.linalg.lu_solve(gpujit.zeros(0, 3, 3), gpujit.zeros(0, 3, dtype=gpujit.int32),
+                                    gpujit.zeros(0, 3, 2)), (0, 3, 2)),
+    (lambda: F.adaptive_max_pool1d(gpujit.zeros(0, 3, 10), 4, return_indices=True),
+     [(0, 3, 4), (0, 3, 4)]),
+    (lambda: F.adaptive_max_pool2d(gpujit.zeros(0, 3, 10, 4), 4, return_indices=True),
+     [(0, 3, 4, 4), (0, 3, 4, 4)]),
+    (lambda: F.adaptive_max_pool3d(gpujit.zeros(0, 2, 5, 4, 3), (2, 3, 2)), (0, 2, 2, 3, 2)),
+    (lambda: gpujit.unique_consecutive(gpujit.zeros(0, 2, dtype=gpujit.long), dim=0,
+                                       return_counts=True, return_inverse=True),
+     [(0, 2), (0,), (0,)]),
+    (lambda: gpujit.unique(gpujit.zeros(3, 0, dtype=gpujit.long), dim=1, return_counts=True,
+                           return_inverse=True), [(3, 0), (0,), (0,)]),
+    (lambda: gpujit.unique(gpujit.zeros(4, 2, 0, dtype=gpujit.long), dim=-1), (4, 2, 0)),
+    (lambda: F.max_unpool2d(gpujit.zeros(0, 2, 2, 2), gpujit.zeros(0, 2, 2, 2, dtype=gpujit.long),
+                            2), (0, 2, 4, 4)),
+    (lambda: F.max_unpool3d(gpujit.zeros(0, 2, 1, 2, 2),
+                            gpujit.zeros(0, 2, 1, 2, 2, dtype=gpujit.long), (1, 2, 2)),
+     (0, 2, 1, 4, 4)),
+])
+def test_zero_size_batch_results(call, expected):
+    assert _shapes(call()) == expected
+
+
+def test_lu_of_empty_matrix_values():
+    P, L, U = gpujit.linalg.lu(gpujit.zeros(3, 0, dtype=gpujit.float64))
+    np.testing.assert_array_equal(P.numpy(), np.eye(3))
+
+
+@pytest.mark.parametrize("fn,shape", [
+    (lambda x: F.max_pool1d(x, 2), (0, 3, 5)),
+    (lambda x: F.max_pool2d(x, 2), (0, 3, 4, 4)),
+    (lambda x: F.max_pool3d(x, 2), (0, 3, 5, 6, 4)),
+    (lambda x: F.adaptive_max_pool2d(x, 2), (0, 3, 4, 4)),
+    (lambda x: F.max_unpool2d(x, gpujit.zeros(0, 2, 2, 2, dtype=gpujit.long), 2), (0, 2, 2, 2)),
+])
+def test_zero_size_batch_pool_grads(fn, shape):
+    x = gpujit.zeros(*shape, requires_grad=True)
+    fn(x).sum().backward()
+    assert tuple(x.grad.shape) == shape
+
+
+def test_unpool_grad_values():
+    x = gpujit.tensor(np.arange(32.0).reshape(1, 2, 4, 4), requires_grad=True)
+    y, i = F.max_pool2d(x, 2, return_indices=True)
+    F.max_unpool2d(y, i, 2).sum().backward()
+    expected = np.zeros((1, 2, 4, 4))
+    expected[..., 1::2, 1::2] = 1          # each window's maximum is its last element
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
