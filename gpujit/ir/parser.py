@@ -209,6 +209,18 @@ def _constant(c: _Cursor):
         if not isinstance(t, T.EnumType) or found is None:
             c.error(f"unknown enum member {qual}.{member}")
         return found
+    if c.eat("torch.Generator("):     # a traced generator: torch.Generator(device="cpu",
+        kw = {}                      # seed=2023), as the printer writes it
+        while not c.eat(")"):
+            key = c.match(_IDENT, "a keyword").group(0)
+            c.expect("=")
+            kw[key] = _constant(c)
+            c.eat(",")
+        from ..ops.random import Generator
+        g = Generator(kw.get("device", "cpu"))
+        if kw.get("seed") is not None:
+            g.manual_seed(kw["seed"])
+        return g
     if c.at("torch."):
         c.i += len("torch.")
         from .. import dtypes as _dt

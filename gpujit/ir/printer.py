@@ -70,6 +70,9 @@ def format_constant(v, type_=None) -> str:
     from .graph import Graph
     if isinstance(v, Graph):
         return "<Graph>"
+    from ..ops.random import Generator
+    if isinstance(v, Generator):        # (a traced generator=), as TorchScript prints it
+        return f'torch.Generator(device="{v.device}", seed={v.initial_seed()})'
     return f"<{type(v).__name__}>"
 
 

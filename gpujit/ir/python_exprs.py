@@ -252,6 +252,10 @@ class ExpressionPrinter:
             kt, vt = (t.key, t.value) if isinstance(t, T.DictType) else (None, None)
             return "{" + ", ".join(f"{self.literal(k, kt)}: {self.literal(x, vt)}"
                                    for k, x in v.items()) + "}"
+        from ..ops.random import Generator
+        if isinstance(v, Generator):     # (a traced generator=): a new one at its seed,
+            return (f"torch.Generator(device={json.dumps(str(v.device))}, "  # as PyTorch
+                    f"seed={v.initial_seed()})")
         fn_name = getattr(v, "__name__", None)
         if callable(v) and isinstance(fn_name, str) and fn_name.isidentifier():
             return fn_name

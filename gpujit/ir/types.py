@@ -581,6 +581,9 @@ def type_of_value(v) -> Type:
         return SetType(elems.pop() if elems else INT)
     from ..jit.futures import Future
     from ..jit.awaits import _Await
+    from ..ops.random import Generator
+    if isinstance(v, Generator):       # (a traced call's generator=: a constant, as
+        return GeneratorType()         # TorchScript's tracer records it)
     if isinstance(v, Future):
         return FutureType(v.element_type())
     if isinstance(v, _Await):

@@ -60,6 +60,44 @@ def manual_seed(xp, seed):
     _seed(seed)
 
 
+# ------------------------------------------------------------------ Generator objects
+# Scripted `torch.Generator(...)` and the methods of a Generator value, TorchScript's ops
+# over its Generator type. Each is tagged nondeterministic: a new generator (or a seeding)
+# is never folded into a constant, merged with another or dropped.
+
+_GEN = {"nondeterministic"}
+
+
+@op("aten::Generator(*, Device? device=None, int? seed=None) -> Generator",
+    meta=lambda device=None, seed=None: None, function=False, method=False, tags=_GEN)
+def generator_new(xp, device=None, seed=None):
+    """`torch.Generator(device=..., seed=...)`: a new generator (seeded when seed is
+    given, else at the default seed, as eager gpujit.Generator)."""
+    from .random import Generator
+    g = Generator("cpu" if device is None else device)
+    if seed is not None:
+        g.manual_seed(seed)
+    return g
+
+
+@op("aten::manual_seed.generator(Generator(a!) self, int seed) -> Generator(a!)",
+    meta=lambda self, seed: None, function=False, method=False, tags=_GEN)
+def generator_manual_seed(xp, self, seed):
+    return self.manual_seed(seed)
+
+
+@op("aten::seed(Generator(a!) self) -> int", meta=lambda self: None, function=False,
+    method=False, tags=_GEN)
+def generator_seed(xp, self):
+    return self.seed()
+
+
+@op("aten::initial_seed(Generator self) -> int", meta=lambda self: None, function=False,
+    method=False, tags=_GEN)
+def generator_initial_seed(xp, self):
+    return self.initial_seed()
+
+
 @op(f"aten::rand(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
     method=False,
     meta=lambda size, generator=None, dtype=None, layout=None, device=None, pin_memory=None:

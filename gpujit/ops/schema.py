@@ -93,7 +93,10 @@ class Schema:
 
     @property
     def is_inplace(self):
-        return bool(self.arguments) and self.arguments[0].type.is_write
+        """Does the op write into its first argument, a Tensor (x.add_(y), out=)? A
+        written Generator (aten::manual_seed.generator) is not an in-place Tensor op."""
+        return bool(self.arguments) and self.arguments[0].type.is_write and \
+            self.arguments[0].type.base == "Tensor"
 
     def __str__(self):
         args, seen_kw = [], False

@@ -110,6 +110,11 @@ def _convert(v, t):
         if v is None:
             return v
         raise _Mismatch
+    if isinstance(t, T.GeneratorType):
+        from ..ops.random import Generator
+        if isinstance(v, Generator):
+            return v
+        raise _Mismatch
     if isinstance(t, T.OptionalType):
         return None if v is None else _convert(v, t.elem)
     if isinstance(t, T.UnionType):

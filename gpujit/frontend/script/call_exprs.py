@@ -182,6 +182,8 @@ class CallExprMixin:
                     return self.set_method_call(self_v, func.attr, node)
                 if isinstance(self_v.type, T.StrType):
                     return self.str_method_call(self_v, func.attr, node)
+                if isinstance(self_v.type, T.GeneratorType):
+                    return self.generator_method_call(self_v, func.attr, node)
                 if isinstance(self_v.type, T.FutureType) and func.attr == "wait" and \
                         not node.args and not node.keywords:     # fut.wait(): aten::wait
                     return self.emit("aten::wait", [self_v], [self_v.type.elem]).output
@@ -301,6 +303,22 @@ class CallExprMixin:
         return self.emit("aten::tolist", [v, self.const(depth), self.const(kind)],
                          [expected]).output
 
+    def generator_method_call(self, g, name, node, args=None, kwargs=None):
+        """`g.manual_seed(n)`, `g.seed()`, `g.initial_seed()` of a Generator value: the
+        registry's ops whose first argument is a Generator (TorchScript's
+        aten::manual_seed.generator, aten::seed, aten::initial_seed)."""
+        ops = [d for d in _reg.OVERLOADS.get(f"aten::{name}", [])
+               if d.schema.arguments and d.schema.arguments[0].type.base == "Generator"]
+        if not ops:
+            methods = sorted({d.name.split("::")[1].split(".")[0]
+                              for d in _reg.OPS.values() if d.schema.arguments and
+                              d.schema.arguments[0].type.base == "Generator"})
+            self.error(f"a Generator has no method '{name}' in scripted code", node,
+                       hint="supported: " + ", ".join(methods))
+        if args is None:
+            args, kwargs = self.call_args(node)
+        return self.emit_call(ops, [g, *args], kwargs, node, name)
+
     def function_method_call(self, self_v, func, node):
         """x.unique(...): gpujit.unique(x, ...), whose bool flags decide its return type
         (the receiver, already compiled, is passed under a name no program can use)."""
@@ -344,6 +362,9 @@ class CallExprMixin:
         args, kwargs = self.call_args(node)
         if name == "device" and owner.__name__ == "gpujit":
             return self.device_call(args, kwargs, node)
+        if owner.__name__ == "gpujit" and args and isinstance(args[0].type, T.GeneratorType):
+            # torch.manual_seed(g, n), as .code writes g.manual_seed(n)
+            return self.generator_method_call(args[0], name, node, args[1:], kwargs)
         if not functional and not kwargs:
             v = self.container_kind_call(name, args, node)    # torch.sorted(xs, ...)
             if v is not None:

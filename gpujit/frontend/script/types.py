@@ -151,6 +151,9 @@ class _Resolver:
             return T.DEVICE
         if issubclass(cls, _dt.dtype) or _is_torch_class(cls, "dtype"):
             return T.SCALAR_TYPE
+        from ...ops.random import Generator
+        if issubclass(cls, Generator) or _is_torch_class(cls, "Generator"):
+            return T.GeneratorType()
         if issubclass(cls, tuple) and hasattr(cls, "_fields"):
             return namedtuple_type(cls)
         if issubclass(cls, enum.Enum):
