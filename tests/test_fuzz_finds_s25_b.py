@@ -305,3 +305,15 @@ def fl(xs: List[float]) -> float:
     assert cu.s([3000000000]) == -1294967296 and cu.s([2 ** 31 - 1, 1]) == -2 ** 31
     assert cu.s([-2 ** 31, -1]) == 2 ** 31 - 1 and cu.s([]) == 0 and cu.s([5, -7]) == -2
     assert cu.fl([1e300, 0.5]) == 1e300
+
+
+def test_str_zfill_pads_before_the_sign():
+    # (seed 25415*100003+2) "-4".zfill(6) gave Python's "-00004"; TorchScript's zfill
+    # writes the zeros before the whole str: "0000-4"
+    cu = gpujit.jit.CompilationUnit('''
+def z(s: str, w: int) -> str:
+    return s.zfill(w)
+''')
+    assert cu.z("-4", 6) == "0000-4" and cu.z("+4", 3) == "0+4" and cu.z("-", 2) == "0-"
+    assert cu.z("abc", 2) == "abc" and cu.z("", 3) == "000" and cu.z("12", -1) == "12"
+    assert cu.z("7", 3) == "007"

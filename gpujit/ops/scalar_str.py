@@ -78,6 +78,12 @@ for _name, _form in (("lt", "<"), ("gt", ">"), ("le", "<="), ("ge", ">=")):
 
 
 # ------------------------------------------------------------------ methods
+def _zfill(s, width):
+    """s.zfill(width) as TorchScript's: zeros before the whole str, a sign included
+    ("-4".zfill(6) is "0000-4"; Python's puts them after the sign)."""
+    return "0" * (width - len(s)) + s
+
+
 def _count(s, substr):
     """s.count(substr): TorchScript counts the matches std::string::find meets before the
     end: an empty substr in an empty str is 0 there (Python's 1); in a non-empty str
@@ -109,7 +115,7 @@ _METHODS = (
     ("aten::isupper(str self) -> bool", str.isupper),
     ("aten::islower(str self) -> bool", str.islower),
     ("aten::isalnum(str self) -> bool", str.isalnum),
-    ("aten::zfill(str self, int width) -> str", str.zfill),
+    ("aten::zfill(str self, int width) -> str", _zfill),
     ("aten::center(str self, int width, str fillchar=\" \") -> str", str.center),
     ("aten::ljust(str self, int width, str fillchar=\" \") -> str", str.ljust),
     ("aten::rjust(str self, int width, str fillchar=\" \") -> str", str.rjust),
