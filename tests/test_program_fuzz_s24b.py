@@ -23,7 +23,14 @@ Where gpujit deliberately differs, the checks let it:
   then sees, as Python's (tests/test_jit_list_dict_port.py: test_extend_list): not compared;
 - str() of a nan whose sign bit is set: TorchScript's C++ formatting writes "-nan", gpujit
   "nan" (the sign of a nan that C's <cmath> and Python's math give differ): strs compare
-  with "-nan" read as "nan".
+  with "-nan" read as "nan";
+- float data in a scripted torch.tensor(..., dtype=torch.float64) (or a float stored into a
+  double tensor): TorchScript rounds it through the default dtype (float32; 1e300 raises
+  or overflows to inf), gpujit keeps eager's values; int(t.item()) of a float holding more
+  than C's 32-bit int: TorchScript raises, gpujit answers as int(t)
+  (tests/test_fuzz_finds_s25_b.py). A seed that meets them reports the difference;
+- `v = a / 1` with an int a: TorchScript's peephole rewrites it to `a` (an int where the
+  function declares float); gpujit gives the float.
 
 Minimised programs it found are in tests/test_fuzz_finds_s24_g.py.
 

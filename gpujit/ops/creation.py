@@ -136,22 +136,6 @@ def c_cast_int(v, npdt):
     return v - (1 << bits) if npdt.kind == "i" and v >> (bits - 1) else v
 
 
-_C_FLOAT_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half"}
-
-
-def _check_default_float(v):
-    """TorchScript's torch.tensor(x) of a float number fills a tensor of the default
-    dtype with a checked conversion: a finite x past its range raises (1e300 with float32
-    the default; +-inf and nan go through). A list's elements are stored unchecked (inf)."""
-    dt = _dt.get_default_dtype()
-    if dt.np == np.float64 or v != v or v in (float("inf"), float("-inf")):
-        return
-    big = float(np.finfo(dt.np).max)
-    if not -big <= v <= big:
-        raise RuntimeError(f"value cannot be converted to type "
-                           f"{_C_FLOAT_NAMES.get(dt.name, dt.name)} without overflow")
-
-
 def _declare_tensor_ops():
     for kind, inferred in _TENSOR_KINDS.items():
         for name, is_list in ((f"{kind}", False), (f"{kind}_list", True)):
@@ -164,17 +148,11 @@ def _declare_tensor_ops():
             def impl(xp, t, dtype=None, device=None, _inferred=inferred):
                 dt = dtype if dtype is not None else (_inferred or _dt.get_default_dtype())
                 npdt = np.dtype(dt.np)
-                if _inferred is None and not isinstance(t, list):
-                    _check_default_float(t)
-                if _inferred is None and dtype is not None:
-                    # TorchScript stores float data in the default dtype first and casts
-                    # that tensor to dtype: torch.tensor([0.1], dtype=torch.float64) is
-                    # 0.10000000149011612 (float32's 0.1), 16777217.0 as int64 16777216
-                    t = np.asarray(t, dtype=_dt.get_default_dtype().np)
-                    if npdt.kind not in "iu":
-                        return xp.asarray(t.astype(npdt))
-                    t = t.tolist()
-                elif _inferred is _dt.int64 and npdt.kind not in "iub":
+                # (TorchScript stores float data in the default dtype first and casts that
+                # tensor to dtype: its torch.tensor([0.1], dtype=torch.float64) is float32's
+                # 0.1 and a float32 overflow raises; gpujit keeps eager's values, as
+                # torch.tensor in Python gives them: scripted and eager code agree)
+                if _inferred is _dt.int64 and npdt.kind not in "iub":
                     # (an int64 tensor cast: int64 -> float32 rounds once, as C's cast)
                     return xp.asarray(np.asarray(t, dtype=np.int64).astype(npdt))
                 if npdt.kind in "iu":
