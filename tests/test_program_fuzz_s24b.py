@@ -29,6 +29,9 @@ Where gpujit deliberately differs, the checks let it:
   or overflows to inf), gpujit keeps eager's values; int(t.item()) of a float holding more
   than C's 32-bit int: TorchScript raises, gpujit answers as int(t)
   (tests/test_fuzz_finds_s25_b.py). A seed that meets them reports the difference;
+- sum() of ints: TorchScript's accumulates in a 32-bit C++ int, gpujit in int64 as every
+  scripted int; enumerate(xs, k) with k < 0: TorchScript's yields nothing (its range
+  length wraps), gpujit counts from k as Python;
 - `v = a / 1` with an int a: TorchScript's peephole rewrites it to `a` (an int where the
   function declares float); gpujit gives the float.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import operator
 
+from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
 
@@ -110,15 +111,6 @@ def _sorted(c, reverse):
     return sorted(c, reverse=reverse)
 
 
-def _enumerate(c, start):
-    """enumerate(c, start) as TorchScript runs it: zip(range(start, INT64_MAX), c), whose
-    range length wraps around int64 for a negative start (TorchScript's
-    aten::__range_length): enumerate(xs, -2) yields nothing there."""
-    from ..ops.scalar_ops import range_length, INT64_MAX
-    n = min(len(c), range_length(None, start, INT64_MAX, 1)) if start else len(c)
-    return list(enumerate(c[:max(n, 0)], start))
-
-
 def _popitem(d, where=None):
     """dict.popitem() in scripted code: TorchScript's removes the FIRST (key, value) pair
     in insertion order (c10::Dict's begin()), not Python's last."""
@@ -206,14 +198,11 @@ def _format(fmt, *args):
 
 
 def _sum(c):
-    """sum(xs) of ints as TorchScript's aten::sum.int: accumulated in a C++ `int` (its
-    `auto sum = 0`), so the sum wraps around 32 bits: sum([3000000000]) is -1294967296,
-    sum([2, 1, -2**63]) is 3. Floats: Python's sum."""
+    """sum(xs): an int64 sum of ints wraps around as every scripted int does (sum([2**62]
+    * 4) is 0). (TorchScript's aten::sum.int accumulates in a C++ `int`, so its sum wraps
+    around 32 bits, sum([3000000000]) -1294967296: a defect gpujit does not copy.)"""
     r = sum(c)
-    if type(r) is not int:
-        return r
-    r &= 0xFFFFFFFF
-    return r - (1 << 32) if r >> 31 else r
+    return int64(r) if type(r) is int else r
 
 
 # Python's own list/dict/set/str operations on container values (TorchScript's
@@ -261,6 +250,9 @@ CONTAINER_OPS = {
     "aten::percentFormat": (_percent_format, None),
     "aten::str": (script_str, None),        # (Enum members as TorchScript writes them)
     "aten::sum": (_sum, None),
-    "aten::enumerate": (_enumerate, None),
+    # (TorchScript's enumerate(xs, start) is zip(range(start, INT64_MAX), xs), whose range
+    # length wraps for a negative start: it yields nothing there; gpujit yields Python's)
+    "aten::enumerate": (lambda c, start: list(enumerate(c, start)),
+                        "list(enumerate({0}, {1}))"),
     "aten::zip": (lambda *cs: list(zip(*cs)), None),
 }
