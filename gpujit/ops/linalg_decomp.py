@@ -378,8 +378,9 @@ def _slogdet_grad(grad, A):
 
 # PyTorch's logdet is where(sign == -1, nan, logabsdet) of slogdet: a negative
 # determinant's NaN gets no gradient (the where's), and the output is not kept
-@_derivative(logdet, computes={"negative": lambda result: result.detach().isnan()})
-def _logdet_grad(grad, self, negative):
+@_derivative(logdet)
+def _logdet_grad(grad, self):
+    negative = OPS["aten::linalg_slogdet"].public(self.detach())[0] < 0
     return (grad.masked_fill(negative, 0).unsqueeze(-1).unsqueeze(-1)) * _inv(self).mT
 
 
