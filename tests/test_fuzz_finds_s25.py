@@ -377,3 +377,29 @@ def test_ops_pytorch_records_without_a_derivative_require_grad_and_refuse_backwa
     assert not gpujit.unique(x.detach()).requires_grad
     assert not gpujit.histc(x, 4).requires_grad            # (PyTorch: no grad either)
     np.testing.assert_array_equal(gpujit.unique(x).detach().numpy(), [1.0, 2.0, 3.0])
+
+
+def test_logaddexp_refuses_integer_and_bool_operands():
+    # (extended mode 2, seed 25540 k12) torch.logaddexp(int64, int64) raises
+    # NotImplementedError ("logaddexp_cpu" not implemented for 'Long'): it computes in the
+    # promoted dtype, floating point only; gpujit promoted integers to float
+    i, b = gpujit.tensor([1, 2, 3]), gpujit.tensor([True, False, True])
+    f = gpujit.tensor([0.5, 1.5, 2.5])
+    for fn in (gpujit.logaddexp, gpujit.logaddexp2):
+        for x, y in ((i, i), (b, b), (i, b)):
+            with pytest.raises(NotImplementedError):
+                fn(x, y)
+        r = fn(i, f)
+        assert r.dtype is gpujit.float32
+        ref = np.logaddexp(np.array([1.0, 2, 3]), [0.5, 1.5, 2.5]) if fn is gpujit.logaddexp \
+            else np.logaddexp2(np.array([1.0, 2, 3]), [0.5, 1.5, 2.5])
+        np.testing.assert_allclose(r.numpy(), ref, rtol=1e-6)
+        assert fn(f.half(), f.half()).dtype is gpujit.float16
+
+    def g(x, y):
+        return gpujit.logaddexp(x, y) - y
+    s = gpujit.jit.script(g)
+    for _ in range(3):
+        with pytest.raises(NotImplementedError):
+            s(i, i)
+        np.testing.assert_allclose(s(f, f).numpy(), np.log(2.0) * np.ones(3), rtol=1e-6)

@@ -667,10 +667,16 @@ MORE = [
          lambda a, b: np.fmax(_f64(a), _f64(b))),
     info("aten::fmin", binary_samples(NO_BOOL, _same, bool_operands=False),
          lambda a, b: np.fmin(_f64(a), _f64(b))),
-    info("aten::logaddexp", binary_samples(NO_BOOL, as_float, bool_operands=False),
-         _logaddexp_ref("e")),
-    info("aten::logaddexp2", binary_samples(NO_BOOL, as_float, bool_operands=False),
-         _logaddexp_ref("2")),
+    # (floating-point computation dtypes only: PyTorch has no integer kernel; an integer
+    # operand with a float one promotes)
+    info("aten::logaddexp", binary_samples(FLOATS, as_float, bool_operands=False),
+         _logaddexp_ref("e"),
+         errors=[dtype_error("logaddexp", arr(3, dtype=I64), arr(3, dtype=I64), dt="int64"),
+                 dtype_error("logaddexp", arr(3, dtype=B), arr(3, dtype=B))]),
+    info("aten::logaddexp2", binary_samples(FLOATS, as_float, bool_operands=False),
+         _logaddexp_ref("2"),
+         errors=[dtype_error("logaddexp2", arr(3, dtype=I32), arr(3, dtype=I32),
+                             dt="int32")]),
     info("aten::xlogy.Tensor", binary_samples(
         ALL, as_float, rhs=lambda *shape, dtype=F32, low=0.1: arr(*shape, dtype=dtype,
                                                                  low=max(low, 0.1),
