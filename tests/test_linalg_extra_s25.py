@@ -208,3 +208,25 @@ def test_nn_init_deprecated_names_warn_and_initialize():
     for name in ("uniform", "normal", "eye", "dirac", "xavier_normal", "kaiming_uniform",
                  "kaiming_normal", "orthogonal", "sparse"):
         assert getattr(torch.nn.init, name).__name__ == name
+
+
+# ------------------------------------------------------------------ tensordot's size-1 dims
+
+def test_tensordot_contracts_a_size_one_dim_with_a_bigger_one():
+    # PyTorch sums the other side's dim first (gpujit raised "contracted dimensions need
+    # to match"); the gradient sums / expands back
+    a = RNG.standard_normal((3, 1))
+    b = RNG.standard_normal((4, 3))
+    got = torch.tensordot(torch.tensor(a), torch.tensor(b), ([1], [0]))
+    np.testing.assert_allclose(npy(got), np.tensordot(a, b.sum(0, keepdims=True),
+                                                      ([1], [0])), rtol=1e-12)
+    ta = torch.tensor(a, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, y: torch.tensordot(x, y, ([1], [0])), (ta, tb))
+    c = torch.tensor(RNG.standard_normal((2, 1, 5)), requires_grad=True)
+    d = torch.tensor(RNG.standard_normal((5, 3, 4)), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, y: torch.tensordot(x, y, ([1, 2], [2, 0])),
+                                    (c, d))
+    with pytest.raises(RuntimeError, match="contracted dimensions need to match, but first "
+                                           "has size 2 in dim 1 and second has size 4"):
+        torch.tensordot(torch.ones(3, 2), torch.ones(4, 3), ([1], [0]))

@@ -57,7 +57,9 @@ def _tensordot_rule(sa, sb, da, db, ta, tb):
     da = [wrap_dim(d, len(sa)) for d in da]
     db = [wrap_dim(d, len(sb)) for d in db]
     for x, y in zip(da, db):
-        if sa[x] != sb[y] and sa[x] is not None and sb[y] is not None:
+        # (a size-1 dim contracted with a bigger one: PyTorch sums the other side's dim)
+        if sa[x] != sb[y] and sa[x] is not None and sb[y] is not None and \
+                1 not in (sa[x], sb[y]):
             raise RuntimeError(f"contracted dimensions need to match, but first has size "
                                f"{sa[x]} in dim {x} and second has size {sb[y]} in dim {y}")
     shape = tuple(s for i, s in enumerate(sa) if i not in da) + \
@@ -77,6 +79,12 @@ def tensordot(xp, self, other, dims_self, dims_other):
     a, b = self, other
     if a.dtype == _F16:
         a, b = a.astype(_F32), b.astype(_F32)
+    for x, y in zip(da, db):        # a size-1 dim against a bigger one: the other summed
+        if a.shape[x] != b.shape[y]:
+            if b.shape[y] == 1:
+                a = a.sum(axis=x, keepdims=True, dtype=a.dtype)
+            else:
+                b = b.sum(axis=y, keepdims=True, dtype=b.dtype)
     r = xp.tensordot(a, b, axes=(da, db))
     return xp.asarray(r).reshape(shape).astype(self.dtype, copy=False)
 
@@ -342,12 +350,27 @@ def _tensordot_grad(grad, kept, self_shape, other_shape, dims_self, dims_other,
         # axes: fa, then b's contracted dims in b's order, named by their partner in a
         r = td(grad, other, list(range(len(fa), len(fa) + len(fb))), fb)
         order = fa + [da[j] for j in sorted(range(len(db)), key=lambda j: db[j])]
-        ga = r.permute([order.index(i) for i in range(na)]) if na else r
+        ga = _fit_contracted(r.permute([order.index(i) for i in range(na)]) if na else r,
+                             self_shape)
     if needs_grad[1]:
         r = td(self, grad, fa, list(range(len(fa))))
         order = [db[j] for j in sorted(range(len(da)), key=lambda j: da[j])] + fb
-        gb = r.permute([order.index(i) for i in range(nb)]) if nb else r
+        gb = _fit_contracted(r.permute([order.index(i) for i in range(nb)]) if nb else r,
+                             other_shape)
     return ga, gb
+
+
+def _fit_contracted(g, shape):
+    """A gradient whose contracted dims carry the partner's size, fitted to the operand's:
+    summed where the operand's dim is 1 (it met a bigger one), expanded where the partner's
+    was 1 (PyTorch's tensordot sums a dim contracted with a size-1 one)."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    for d, (n, m) in enumerate(zip(g.shape, shape)):
+        if n != m and m == 1:
+            g = g.sum(d, keepdim=True)
+    return g.expand(*shape) if tuple(g.shape) != shape else g
 
 
 @_derivative(cdist)
