@@ -232,7 +232,10 @@ def _grads(out, ts):
 
 
 def _differentiable(op, info):
-    return info.grad and isinstance(op.derivative, registry.Derivative)
+    # (not an op recorded without a derivative, whose backward raises: PyTorch's
+    # not_implemented, registry.not_implemented)
+    return info.grad and isinstance(op.derivative, registry.Derivative) and \
+        not op.derivative.not_implemented
 
 
 def _signature(sample):
