@@ -160,3 +160,55 @@ def test_unpool_grad_values():
     expected = np.zeros((1, 2, 4, 4))
     expected[..., 1::2, 1::2] = 1          # each window's maximum is its last element
     np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+# ------------------------------------------------------------ dtype errors: PyTorch's class
+# A kernel without the dtype raises NotImplementedError in PyTorch ('"avg_pool2d" not
+# implemented for 'Int''; a RuntimeError subclass, so `except RuntimeError` still holds).
+
+_I = gpujit.ones(2, 3, 4, dtype=gpujit.int32)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.avg_pool1d(_I, 2),
+    lambda: F.interpolate(_I, scale_factor=2),
+    lambda: F.group_norm(_I, 1),
+    lambda: F.smooth_l1_loss(_I, _I),
+    lambda: gpujit.softmax(_I, 1),
+    lambda: gpujit.log_softmax(_I, 1),
+    lambda: gpujit.rand_like(_I),
+    lambda: gpujit.normal(_I, 1.0),
+    lambda: F.prelu(_I, gpujit.ones(1, dtype=gpujit.int32)),
+    lambda: gpujit.ones(3, dtype=gpujit.bool).geometric_(0.5),
+    lambda: gpujit.ones(3, 3, dtype=gpujit.bool) @ gpujit.ones(3, 3, dtype=gpujit.bool),
+    lambda: gpujit.trace(gpujit.ones(3, 3, dtype=gpujit.bool)),
+    lambda: F.max_pool1d(_I.bool(), 2),
+])
+def test_not_implemented_for_dtype_is_notimplementederror(call):
+    with pytest.raises(NotImplementedError, match="not implemented for"):
+        call()
+
+
+_H = gpujit.eye(3, dtype=gpujit.float16)
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda: gpujit.linalg.solve(_H, _H), NotImplementedError),
+    (lambda: gpujit.linalg.det(_H), NotImplementedError),
+    (lambda: gpujit.linalg.cholesky(_H), NotImplementedError),
+    (lambda: gpujit.linalg.qr(_H), NotImplementedError),
+    (lambda: gpujit.linalg.eigh(_H), NotImplementedError),
+    (lambda: gpujit.linalg.svdvals(_H), NotImplementedError),
+    (lambda: gpujit.geqrf(_H), NotImplementedError),
+    (lambda: gpujit.linalg.eigh(_H.int()), NotImplementedError),
+    (lambda: gpujit.geqrf(_H.int()), NotImplementedError),
+    (lambda: gpujit.linalg.householder_product(_H.int(), _H[0].int()), NotImplementedError),
+    # PyTorch's own checks (not a kernel's) stay RuntimeError
+    (lambda: gpujit.linalg.inv(_H), RuntimeError),
+    (lambda: gpujit.linalg.solve(_H.int(), _H.int()), RuntimeError),
+    (lambda: gpujit.linalg.cholesky(_H.int()), RuntimeError),
+])
+def test_linalg_dtype_error_class(call, exc):
+    with pytest.raises(exc) as info:
+        call()
+    assert type(info.value) is exc

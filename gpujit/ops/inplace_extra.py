@@ -308,7 +308,7 @@ def geometric_(xp, self, p, generator=None):
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     if self.dtype == np.bool_:
-        raise RuntimeError("\"geometric_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError("\"geometric_cpu\" not implemented for 'Bool'")
     u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
     with np.errstate(divide="ignore"):
         k = xp.ceil(xp.log1p(-u) / math.log1p(-p))

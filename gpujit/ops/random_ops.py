@@ -27,13 +27,13 @@ _LIKE_TAIL = _TAIL + ", MemoryFormat? memory_format=None"
 def _float_dtype(dtype, kernel):
     dt = _dt.get_default_dtype() if dtype is None else dtype
     if dt.category != _dt.FLOATING:
-        raise RuntimeError(f'"{kernel}" not implemented for \'{dt.short_name}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dt.short_name}\'')
     return dt
 
 
 def _check_float(a, kernel):
     if a.dtype.kind != "f":
-        raise RuntimeError(f'"{kernel}" not implemented for '
+        raise NotImplementedError(f'"{kernel}" not implemented for '
                            f'\'{_dt.from_numpy_dtype(a.dtype).short_name}\'')
 
 
@@ -181,7 +181,7 @@ def _check_std_tensor(xp, std):
 def _normal_meta_dtype(*dts):
     dt = dts[0] if len(dts) == 1 else _dt.promote_types(*dts)
     if dt.category != _dt.FLOATING:
-        raise RuntimeError(f'"normal" not implemented for \'{dt.short_name}\'')
+        raise NotImplementedError(f'"normal" not implemented for \'{dt.short_name}\'')
     return dt
 
 
@@ -318,7 +318,7 @@ def bernoulli_tensor_(xp, self, p, generator=None):
 
 def _bernoulli_meta(self, generator=None):
     if self.dtype.category != _dt.FLOATING:
-        raise RuntimeError(f'"bernoulli_tensor_cpu_self_" not implemented for '
+        raise NotImplementedError(f'"bernoulli_tensor_cpu_self_" not implemented for '
                            f'\'{self.dtype.short_name}\'')
     return TensorMeta(self.dtype, tuple(self.shape), self.device)
 
