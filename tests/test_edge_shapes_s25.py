@@ -212,3 +212,39 @@ def test_linalg_dtype_error_class(call, exc):
     with pytest.raises(exc) as info:
         call()
     assert type(info.value) is exc
+
+
+# ------------------------------------------------------------ dims of 0-dim tensors
+
+_S = gpujit.tensor(1.5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: gpujit.median(_S, 1),
+    lambda: gpujit.nanmedian(_S, -2),
+    lambda: gpujit.mode(_S, 1),
+    lambda: gpujit.flatten(_S, 1),
+    lambda: gpujit.flatten(_S, 0, -2),
+    lambda: _S.flatten(1),
+    lambda: gpujit.repeat_interleave(_S, 2, 0),
+    lambda: gpujit.repeat_interleave(_S, gpujit.tensor([2]), -1),
+])
+def test_dim_of_0dim_tensor_out_of_range(call):
+    # a 0-dim tensor takes dim -1 or 0 in reductions and flatten (IndexError otherwise);
+    # repeat_interleave along any dim of it is an IndexError
+    with pytest.raises(IndexError):
+        call()
+
+
+def test_dim_of_0dim_tensor_in_range():
+    assert float(gpujit.median(_S, -1)[0]) == 1.5
+    assert float(gpujit.mode(_S, 0)[0]) == 1.5
+    assert tuple(gpujit.flatten(_S, 0, -1).shape) == (1,)
+    np.testing.assert_array_equal(gpujit.repeat_interleave(_S, 2).numpy(), [1.5, 1.5])
+
+
+@pytest.mark.parametrize("fn", [gpujit.unique, gpujit.unique_consecutive])
+def test_unique_dim_unselected_zero_dim(fn):
+    with pytest.raises(RuntimeError, match="0 sized dimensions, and they aren't selected"):
+        fn(gpujit.zeros(6, 0), dim=0)
+    assert tuple(fn(gpujit.zeros(0, 5), dim=0).shape) == (0, 5)

@@ -64,8 +64,7 @@ def _meta_dim(self, dtype, dim, keepdim):
 
 
 def _pair_meta(self, dim, keepdim=False):
-    if len(self.shape):
-        wrap_dim(dim, len(self.shape))
+    wrap_dim(dim, len(self.shape))
     m = _meta_dim(self, self.dtype, dim, keepdim) if len(self.shape) else \
         TensorMeta(self.dtype, (), self.device)
     return m, TensorMeta(_dt.int64, tuple(m.shape), self.device)
@@ -107,6 +106,7 @@ def _median_all(xp, a, ignore_nan):
 
 def _median_dim(xp, a, dim, keepdim, ignore_nan, name):
     if a.ndim == 0:
+        wrap_dim(dim, 0)            # -1 or 0 only (IndexError), as PyTorch
         return a.copy(), xp.zeros((), _LONG)
     d = wrap_dim(dim, a.ndim)
     _check_dim_nonempty(name, a, d)
@@ -176,9 +176,9 @@ def kthvalue(xp, self, k, dim=-1, keepdim=False):
 def mode(xp, self, dim=-1, keepdim=False):
     """The most frequent value of each slice (the smallest among equally frequent ones)
     and the index of its last occurrence, as PyTorch's CPU kernel."""
+    d = wrap_dim(dim, self.ndim)   # a 0-dim tensor: -1 or 0 only (IndexError)
     if self.ndim == 0:
         return self.copy(), xp.zeros((), _LONG)
-    d = wrap_dim(dim, self.ndim)
     _check_dim_nonempty("mode", self, d)
     m = _last(xp, self, d)
     lead = m.shape[:-1]

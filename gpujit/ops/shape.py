@@ -359,23 +359,29 @@ def tile(xp, self, dims):
     return repeat(xp, self, _tile_reps(self.shape, dims))
 
 
+def _no_dims(dim):
+    """repeat_interleave along a dim of a 0-dim tensor: PyTorch's IndexError."""
+    raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+
+
 def _ri_rule(shape, repeats, dim):
     """Output shape of repeat_interleave; repeats is an int, or None (a tensor: the
     size along dim depends on its values)."""
     if dim is None:
         n = _numel(shape)
         return (None if repeats is None or None in shape else n * repeats,)
+    if not len(shape):
+        _no_dims(dim)
     d = wrap_dim(dim, len(shape))
-    shape = tuple(shape) or (1,)
     return tuple((None if repeats is None or s is None else s * repeats) if i == d else s
                  for i, s in enumerate(shape))
 
 
 def _repeat_interleave(xp, self, repeats, dim):
+    if dim is not None and self.ndim == 0:
+        _no_dims(dim)
     a = self.reshape(-1) if dim is None else self
     d = 0 if dim is None else wrap_dim(dim, self.ndim)
-    if a.ndim == 0:
-        a = a.reshape(1)
     if isinstance(repeats, int):
         if repeats < 0:
             raise RuntimeError("repeats can not be negative")
