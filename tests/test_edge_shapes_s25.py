@@ -67,7 +67,8 @@ def test_vecdot_float16():
     x = gpujit.full((1000,), 0.1, dtype=gpujit.float16)
     out = gpujit.linalg.vecdot(x, gpujit.ones(1000, dtype=gpujit.float16))
     assert out.dtype is gpujit.float16
-    assert float(out) == pytest.approx(float(np.float16(np.float16(0.1).astype(np.float32) * 1000)), rel=1e-3)
+    expected = float(np.float16(np.float32(np.float16(0.1)) * 1000))
+    assert float(out) == pytest.approx(expected, rel=1e-3)
     with pytest.raises(RuntimeError, match="Expected a floating point"):
         gpujit.linalg.vecdot(gpujit.ones(3, dtype=gpujit.int32), gpujit.ones(3, dtype=gpujit.int32))
 
@@ -248,3 +249,24 @@ def test_unique_dim_unselected_zero_dim(fn):
     with pytest.raises(RuntimeError, match="0 sized dimensions, and they aren't selected"):
         fn(gpujit.zeros(6, 0), dim=0)
     assert tuple(fn(gpujit.zeros(0, 5), dim=0).shape) == (0, 5)
+
+
+# ------------------------------------------------------------ repeat_interleave repeats dtype
+
+def test_repeat_interleave_counts_keep_int32():
+    out = gpujit.repeat_interleave(gpujit.tensor([1, 0, 3], dtype=gpujit.int32))
+    assert out.dtype is gpujit.int32
+    np.testing.assert_array_equal(out.numpy(), [0, 2, 2, 2])
+    assert gpujit.repeat_interleave(gpujit.tensor([2, 1])).dtype is gpujit.int64
+
+
+@pytest.mark.parametrize("dt", ["uint8", "int8", "bool", "float32"])
+@pytest.mark.parametrize("call", [
+    lambda r: gpujit.repeat_interleave(r),
+    lambda r: gpujit.ones(3).repeat_interleave(r),
+    lambda r: gpujit.ones(3).repeat_interleave(r, dim=0),
+])
+def test_repeat_interleave_repeats_int32_int64_only(dt, call):
+    r = gpujit.tensor([1, 0, 2], dtype=getattr(gpujit, dt))
+    with pytest.raises(NotImplementedError, match="repeat_interleave_cpu"):
+        call(r)
