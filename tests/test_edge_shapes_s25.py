@@ -270,3 +270,30 @@ def test_repeat_interleave_repeats_int32_int64_only(dt, call):
     r = gpujit.tensor([1, 0, 2], dtype=getattr(gpujit, dt))
     with pytest.raises(NotImplementedError, match="repeat_interleave_cpu"):
         call(r)
+
+
+# ------------------------------------------------------------ bool inputs PyTorch refuses
+
+_B = gpujit.ones(3, 4, dtype=gpujit.bool)
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: gpujit.median(_B), NotImplementedError, "median_cpu"),
+    (lambda: gpujit.median(_B, 1), NotImplementedError, "median_out"),
+    (lambda: gpujit.nanmedian(_B), NotImplementedError, "median_cpu"),
+    (lambda: gpujit.nanmedian(_B, 0), NotImplementedError, "median_out"),
+    (lambda: gpujit.kthvalue(_B, 1), NotImplementedError, "kthvalue_cpu"),
+    (lambda: gpujit.topk(_B, 1), RuntimeError, "topk does not support bool"),
+    (lambda: gpujit.linalg.cross(gpujit.ones(3, dtype=gpujit.bool),
+                                 gpujit.ones(3, dtype=gpujit.bool)), NotImplementedError, "cross"),
+])
+def test_bool_refused(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_bool_still_taken():
+    # sort, mode and msort take bool in PyTorch
+    assert gpujit.sort(_B)[0].dtype is gpujit.bool
+    assert gpujit.mode(_B)[0].dtype is gpujit.bool
+    assert gpujit.median(_B.int()).dtype is gpujit.int32

@@ -66,6 +66,8 @@ def _cross_check(sa, sb, da, db, dim):
     if sa[d] != 3 or sb[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{sa[d]} and {sb[d]}")
+    if da is _dt.bool:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     return shape, d
 
 

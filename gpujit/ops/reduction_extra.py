@@ -87,7 +87,14 @@ def _doubling_scan(xp, a, fn):
 
 # ------------------------------------------------------------------ median / kthvalue / mode
 
+def _no_bool(a, kernel):
+    """PyTorch's sort-based selection kernels have no bool variant."""
+    if a.dtype == np.bool_:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def _median_all(xp, a, ignore_nan):
+    _no_bool(a, "median_cpu")
     flat = a.reshape(-1)
     if flat.size == 0:
         return xp.asarray(xp.nan, dtype=a.dtype) if _is_float(a) else \
@@ -105,6 +112,7 @@ def _median_all(xp, a, ignore_nan):
 
 
 def _median_dim(xp, a, dim, keepdim, ignore_nan, name):
+    _no_bool(a, "median_out")
     if a.ndim == 0:
         wrap_dim(dim, 0)            # -1 or 0 only (IndexError), as PyTorch
         return a.copy(), xp.zeros((), _LONG)
@@ -157,6 +165,7 @@ def nanmedian_dim(xp, self, dim, keepdim=False):
     "(Tensor values, Tensor indices)", tags=_RED,
     meta=lambda self, k, dim=-1, keepdim=False: _pair_meta(self, dim, keepdim))
 def kthvalue(xp, self, k, dim=-1, keepdim=False):
+    _no_bool(self, "kthvalue_cpu")
     d = wrap_dim(dim, self.ndim)
     n = self.shape[d] if self.ndim else 1
     if not 1 <= k <= n:
