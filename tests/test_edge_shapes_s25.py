@@ -297,3 +297,28 @@ def test_bool_still_taken():
     assert gpujit.sort(_B)[0].dtype is gpujit.bool
     assert gpujit.mode(_B)[0].dtype is gpujit.bool
     assert gpujit.median(_B.int()).dtype is gpujit.int32
+
+
+# ------------------------------------------------------------ NumPy broadcast errors in bodies
+
+@pytest.mark.parametrize("call", [
+    lambda: F.linear(gpujit.ones(2, 5), gpujit.ones(4, 5), gpujit.ones(3)),
+    lambda: gpujit.ops.aten.binary_cross_entropy(gpujit.full((0, 4), 0.5), gpujit.ones(3, 4)),
+])
+def test_numpy_broadcast_error_is_runtimeerror(call):
+    # a non-pointwise body's NumPy 'operands could not be broadcast together' ValueError
+    # comes out as PyTorch's RuntimeError
+    with pytest.raises(RuntimeError, match=r"The size of tensor a \(\d+\) must match the size "
+                                           r"of tensor b \(\d+\) at non-singleton dimension"):
+        call()
+
+
+def test_numpy_broadcast_error_translation():
+    from gpujit.ops.registry import numpy_broadcast_error
+    e = numpy_broadcast_error(ValueError(
+        "operands could not be broadcast together with shapes (2,4) (3,) "))
+    assert type(e) is RuntimeError
+    assert str(e).startswith("The size of tensor a (4) must match the size of tensor b (3) "
+                             "at non-singleton dimension 1")
+    other = ValueError("something else")
+    assert numpy_broadcast_error(other) is other
