@@ -322,3 +322,20 @@ def test_numpy_broadcast_error_translation():
                              "at non-singleton dimension 1")
     other = ValueError("something else")
     assert numpy_broadcast_error(other) is other
+
+
+# ------------------------------------------------------------ aten::item of a 0-size tensor
+
+def _item(x):
+    return x.item()
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (2,)])
+def test_aten_item_not_one_element(shape):
+    # the registry op (scripted x.item(), torch.ops.aten.item) raised NumPy's ValueError
+    x = gpujit.ones(*shape)
+    for fn in (gpujit.ops.aten.item, gpujit.jit.script(_item)):
+        with pytest.raises(RuntimeError, match=f"a Tensor with {int(np.prod(shape))} elements "
+                                               f"cannot be converted to Scalar"):
+            fn(x)
+    assert gpujit.ops.aten.item(gpujit.tensor([2.5])) == 2.5
