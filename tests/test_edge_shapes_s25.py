@@ -339,3 +339,17 @@ def test_aten_item_not_one_element(shape):
                                                f"cannot be converted to Scalar"):
             fn(x)
     assert gpujit.ops.aten.item(gpujit.tensor([2.5])) == 2.5
+
+
+# ------------------------------------------------------------ cross_entropy without classes
+
+@pytest.mark.parametrize("reduction,expected", [("mean", [np.nan]), ("sum", [0.0]),
+                                                ("none", [0.0] * 5)])
+@pytest.mark.parametrize("ls", [0.0, 0.1])
+def test_cross_entropy_zero_classes(reduction, expected, ls):
+    # class probabilities of 0 classes with label smoothing divided by C = 0
+    x = gpujit.ones(5, 0, requires_grad=True)
+    y = F.cross_entropy(x, gpujit.ones(5, 0), label_smoothing=ls, reduction=reduction)
+    np.testing.assert_array_equal(np.atleast_1d(y.detach().numpy()), expected)
+    y.sum().backward()
+    assert tuple(x.grad.shape) == (5, 0)
