@@ -42,7 +42,8 @@ def test_rrelu_0dim_requires_grad():
 
 # ------------------------------------------------------------ linalg.vecdot
 
-@pytest.mark.parametrize("xs,ys", [((), (2, 3)), ((2, 3), ()), ((2, 1), (1, 3)), ((3,), (2, 3))])
+@pytest.mark.parametrize("xs,ys", [((), (2, 3)), ((2, 3), ()), ((2, 1), (1, 3)), ((3,), (2, 3)),
+                                   ((), ())])
 def test_vecdot_broadcast_grad(xs, ys):
     # a 0-dim / size-1 operand: the other's gradient was left at the small shape
     # ("a gradient of shape [1] does not fit the input shape [4]")
@@ -353,3 +354,33 @@ def test_cross_entropy_zero_classes(reduction, expected, ls):
     np.testing.assert_array_equal(np.atleast_1d(y.detach().numpy()), expected)
     y.sum().backward()
     assert tuple(x.grad.shape) == (5, 0)
+
+
+# ------------------------------------------------------------ int32 indices (gather / scatter)
+
+def test_gather_scatter_take_int32_index():
+    # PyTorch 2.x's gather / scatter family takes int32 indices ("int32/int64")
+    a = np.arange(12.0).reshape(3, 4)
+    idx = np.array([[0, 1], [2, 3], [1, 1]])
+    x = gpujit.tensor(a, requires_grad=True)
+    i32 = gpujit.tensor(idx, dtype=gpujit.int32)
+    y = gpujit.gather(x, 1, i32)
+    np.testing.assert_array_equal(y.detach().numpy(), np.take_along_axis(a, idx, 1))
+    y.sum().backward()
+    g = np.zeros_like(a)
+    np.add.at(g, (np.arange(3)[:, None], idx), 1)
+    np.testing.assert_array_equal(x.grad.numpy(), g)
+    xd = x.detach()
+    s = a.copy()
+    np.put_along_axis(s, idx, -1.0, 1)
+    np.testing.assert_array_equal(xd.scatter(1, i32, -1.0).numpy(), s)
+    sa = a.copy()
+    np.add.at(sa, (np.arange(3)[:, None], idx), 1.0)
+    ones = gpujit.ones(3, 2, dtype=gpujit.float64)
+    np.testing.assert_array_equal(xd.scatter_add(1, i32, ones).numpy(), sa)
+    np.testing.assert_array_equal(xd.scatter_reduce(1, i32, ones, "sum").numpy(), sa)
+    with pytest.raises(RuntimeError, match=r"gather\(\): Expected dtype int32/int64 for index"):
+        gpujit.gather(xd, 1, i32.short())
+    # index_fill keeps int64 only, with PyTorch's IndexError
+    with pytest.raises(IndexError, match=r"index_fill_\(\): Expected dtype int64 for index"):
+        xd.index_fill(1, i32[0], -1.0)

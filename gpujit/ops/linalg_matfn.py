@@ -454,11 +454,13 @@ def _cross_grad(grad, self, other, dim, self_shape, other_shape, needs_grad):
 @_derivative(linalg_vecdot, reads={"x": ("y",), "y": ("x",)})
 def _vecdot_grad(grad, x, y, x_shape, y_shape, dim, needs_grad):
     full = broadcast_shapes(tuple(x_shape), tuple(y_shape))
+    if not full:        # two 0-dim tensors: a plain product
+        return grad * y if needs_grad[0] else None, grad * x if needs_grad[1] else None
     g = grad.unsqueeze(wrap_dim(dim, len(full)))
     # expanded to the broadcast shape: a 0-dim or size-1 operand leaves the other's
     # gradient smaller than its input (the engine sums a gradient down, never up)
-    return (g * y).expand(*full) if needs_grad[0] else None, \
-        (g * x).expand(*full) if needs_grad[1] else None
+    return (g * y).expand(list(full)) if needs_grad[0] else None, \
+        (g * x).expand(list(full)) if needs_grad[1] else None
 
 
 @_derivative(trace)
