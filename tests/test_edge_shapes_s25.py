@@ -384,3 +384,23 @@ def test_gather_scatter_take_int32_index():
     # index_fill keeps int64 only, with PyTorch's IndexError
     with pytest.raises(IndexError, match=r"index_fill_\(\): Expected dtype int64 for index"):
         xd.index_fill(1, i32[0], -1.0)
+
+
+# ------------------------------------------------------------ mT / mH / H / adjoint of 0-dim
+
+@pytest.mark.parametrize("call,words", [
+    (lambda x: x.mT, "Tensor.mT is deprecated on 0-D tensors"),
+    (lambda x: x.mH, "Tensor.mH is deprecated on 0-D tensors"),
+    (lambda x: x.H, "Tensor.H is deprecated on 0-D tensors"),
+    (lambda x: gpujit.adjoint(x), r"adjoint\(\) is deprecated on 0-D tensors"),
+])
+def test_matrix_transposes_of_0dim_are_identity_views(call, words):
+    # PyTorch takes a 0-dim tensor (the identity, a view) with a deprecation warning
+    x = gpujit.tensor(1.0)
+    with pytest.warns(UserWarning, match=words):
+        y = call(x)
+    assert tuple(y.shape) == () and float(y) == 1.0
+    y.add_(1)
+    assert float(x) == 2.0
+    with pytest.raises(RuntimeError, match="only supported on matrices"):
+        call(gpujit.ones(3))
