@@ -404,3 +404,23 @@ def test_matrix_transposes_of_0dim_are_identity_views(call, words):
     assert float(x) == 2.0
     with pytest.raises(RuntimeError, match="only supported on matrices"):
         call(gpujit.ones(3))
+
+
+# ------------------------------------------------------------ matrix norms of empty matrices
+
+@pytest.mark.parametrize("shape,ord,keepdim,expected", [
+    ((0, 4), 1, False, 0.0), ((0, 4), 2, False, 0.0), ((2, 0, 3), np.inf, False, [0.0, 0.0]),
+    ((0, 3, 3), 2, False, np.zeros(0)), ((2, 4, 0), 1, True, np.zeros((2, 1, 1))),
+])
+def test_matrix_norm_of_empty_matrices(shape, ord, keepdim, expected):
+    # PyTorch 2.x answers 0 (gpujit refused, after an older PyTorch's error)
+    y = gpujit.linalg.matrix_norm(gpujit.zeros(*shape, dtype=gpujit.float64), ord,
+                                  keepdim=keepdim)
+    np.testing.assert_array_equal(y.numpy(), expected)
+    assert y.dtype is gpujit.float64
+
+
+@pytest.mark.parametrize("shape,ord", [((3, 0), -1), ((0, 4), -2)])
+def test_matrix_norm_of_empty_matrices_negative_ord(shape, ord):
+    with pytest.raises(IndexError, match="to have non-zero size"):
+        gpujit.linalg.matrix_norm(gpujit.zeros(*shape), ord)

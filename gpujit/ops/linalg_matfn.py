@@ -252,9 +252,12 @@ def linalg_matrix_norm(xp, self, ord, dim=(-2, -1), keepdim=False, dtype=None):
     _mnorm_num_check(ord)
     d = _ln._mnorm_dims(dim, self.ndim)
     x = self.astype(np.float32 if out == np.float16 else out, copy=False)
-    if x.size == 0:
-        raise RuntimeError("linalg.matrix_norm: the input has no elements (torch: max(): "
-                           "Expected reduction dim to be specified for input.numel() == 0)")
+    if x.size == 0:     # PyTorch 2.x: the norms of empty matrices are 0 (max-based ords)
+        if float(ord) < 0:      # (a minimum over nothing)
+            raise IndexError("amin(): Expected reduction dim -1 to have non-zero size.")
+        shape = [n for i, n in enumerate(x.shape) if i not in d] if not keepdim else \
+            [1 if i in d else n for i, n in enumerate(x.shape)]
+        return xp.zeros(tuple(shape), out)
     return xp.asarray(_matrix_norm_num(xp, x, ord, d, keepdim)).astype(out, copy=False)
 
 
