@@ -424,3 +424,12 @@ def test_matrix_norm_of_empty_matrices(shape, ord, keepdim, expected):
 def test_matrix_norm_of_empty_matrices_negative_ord(shape, ord):
     with pytest.raises(IndexError, match="to have non-zero size"):
         gpujit.linalg.matrix_norm(gpujit.zeros(*shape), ord)
+
+
+def test_poisson_0dim():
+    # the generator's draw of a 0-dim rate is a Python int (AttributeError: no astype)
+    gpujit.manual_seed(0)
+    y = gpujit.poisson(gpujit.tensor(4.0, dtype=gpujit.float64))
+    assert tuple(y.shape) == () and y.dtype is gpujit.float64
+    assert float(y) == int(float(y)) >= 0
+    assert float(gpujit.poisson(gpujit.tensor(0.0))) == 0.0
