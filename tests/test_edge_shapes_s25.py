@@ -433,3 +433,22 @@ def test_poisson_0dim():
     assert tuple(y.shape) == () and y.dtype is gpujit.float64
     assert float(y) == int(float(y)) >= 0
     assert float(gpujit.poisson(gpujit.tensor(0.0))) == 0.0
+
+
+# ------------------------------------------------------------ shape checks before indexing
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: gpujit.linalg.solve(gpujit.eye(3), gpujit.tensor(1.0)),
+     "The input tensor B must have at least 2 dimensions"),
+    (lambda: gpujit.diff(gpujit.ones(3), prepend=gpujit.tensor(1.0)),
+     "diff expects prepend or append to be the same dimension as input"),
+    (lambda: gpujit.diff(gpujit.ones(3, 4), prepend=gpujit.ones(2, 3)),
+     r"except along the differencing dimension; input.size\(0\) = 3, but got "
+     r"tensor.size\(0\) = 2"),
+])
+def test_shape_errors_are_runtimeerrors(call, match):
+    # these read a missing dim first (IndexError: tuple index out of range) or let NumPy's
+    # concatenate refuse (ValueError)
+    with pytest.raises(RuntimeError, match=match):
+        call()
+    assert tuple(gpujit.diff(gpujit.ones(3, 4), prepend=gpujit.ones(3, 2)).shape) == (3, 5)

@@ -237,6 +237,8 @@ def _solve_shapes(sa, sb, left):
     it is 1-D or its shape is A's without the last dim."""
     sa, sb = tuple(sa), tuple(sb)
     _check_square("linalg.solve", sa)
+    if not sb:
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
     vec = left and (len(sb) == 1 or (len(sb) == len(sa) - 1 and sb == sa[:-1]))
     n = sa[-1]
     if vec:

@@ -343,11 +343,19 @@ def _diff_rule(shape, n, dim, pre, app):
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     d = wrap_dim(dim, len(shape))
-    size = shape[d] + (pre[d] if pre is not None else 0) + (app[d] if app is not None else 0)
-    for other in (pre, app):
+    for other in (pre, app):    # (checked before other[d] is read: a 0-dim prepend)
         if other is not None and len(other) != len(shape):
             raise RuntimeError("diff expects prepend or append to be the same dimension as "
                                "input")
+        bad = [i for i, (a, b) in enumerate(zip(other or (), shape))
+               if i != d and a is not None and b is not None and a != b]
+        if bad:
+            i = bad[0]
+            raise RuntimeError("diff expects the shape of tensor to prepend or append to "
+                               "match that of input except along the differencing dimension;"
+                               f" input.size({i}) = {shape[i]}, but got tensor.size({i}) = "
+                               f"{other[i]}")
+    size = shape[d] + (pre[d] if pre is not None else 0) + (app[d] if app is not None else 0)
     return d, tuple(max(size - n, 0) if i == d else s for i, s in enumerate(shape))
 
 
