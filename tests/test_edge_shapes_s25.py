@@ -452,3 +452,18 @@ def test_shape_errors_are_runtimeerrors(call, match):
     with pytest.raises(RuntimeError, match=match):
         call()
     assert tuple(gpujit.diff(gpujit.ones(3, 4), prepend=gpujit.ones(3, 2)).shape) == (3, 5)
+
+
+def test_view_copy_of_a_transposed_input():
+    # view_copy copies: a layout view() refuses is fine (PyTorch reshapes)
+    a = np.arange(12.0).reshape(4, 3)
+    x = gpujit.tensor(a).t()
+    np.testing.assert_array_equal(gpujit.view_copy(x, [4, 3]).numpy(), a.T.reshape(4, 3))
+    y = gpujit.view_copy(x, [-1])
+    np.testing.assert_array_equal(y.numpy(), a.T.reshape(-1))
+    y[0] = 100.0
+    assert float(x[0, 0]) == 0.0
+    with pytest.raises(RuntimeError, match="invalid for input of size 12"):
+        gpujit.view_copy(x, [5])
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.view(12)
