@@ -467,3 +467,11 @@ def test_view_copy_of_a_transposed_input():
         gpujit.view_copy(x, [5])
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         x.view(12)
+
+
+@pytest.mark.parametrize("fn", [gpujit.logaddexp, gpujit.logaddexp2])
+def test_logaddexp_refuses_integers(fn):
+    i = gpujit.ones(2, dtype=gpujit.int32)
+    with pytest.raises(NotImplementedError):
+        fn(i, i)
+    assert fn(i, gpujit.ones(2)).dtype is gpujit.float32    # a float operand promotes

@@ -226,15 +226,16 @@ fmax = _nan_ignoring("fmax", "fmax", "maximum")
 fmin = _nan_ignoring("fmin", "fmin", "minimum")
 
 
-@op("aten::logaddexp(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
-    dtypes=NO_BOOL, scalar="where({self} == {other}, {self} + 0.6931471805599453, "
+# (FLOATS, default promotion: integer operands are refused, as PyTorch's kernels)
+@op("aten::logaddexp(Tensor self, Tensor other) -> Tensor", tags=_PW,
+    dtypes=FLOATS, scalar="where({self} == {other}, {self} + 0.6931471805599453, "
     "maximum({self}, {other}) + log1p(exp(-abs({self} - {other}))))")
 def logaddexp(xp, self, other):
     return xp.logaddexp(self, other)
 
 
-@op("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", tags=_PW, promote="float",
-    dtypes=NO_BOOL, scalar="where({self} == {other}, {self} + 1, maximum({self}, {other}) "
+@op("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", tags=_PW,
+    dtypes=FLOATS, scalar="where({self} == {other}, {self} + 1, maximum({self}, {other}) "
     "+ log1p(exp2(-abs({self} - {other}))) * 1.4426950408889634)")
 def logaddexp2(xp, self, other):
     return xp.logaddexp2(self, other)
