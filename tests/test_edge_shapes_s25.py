@@ -475,3 +475,15 @@ def test_logaddexp_refuses_integers(fn):
     with pytest.raises(NotImplementedError):
         fn(i, i)
     assert fn(i, gpujit.ones(2)).dtype is gpujit.float32    # a float operand promotes
+
+
+@pytest.mark.parametrize("dt,fill,words", [
+    ("int64", "cauchy_", "Cauchy distribution .* you specified long int"),
+    ("int32", "cauchy_", "Cauchy distribution .* you specified int"),
+    ("int32", "exponential_", "Exponential distribution .* you specified Int"),
+])
+def test_continuous_fills_of_integer_tensors(dt, fill, words):
+    # PyTorch's own check, a plain RuntimeError (not its kernels' NotImplementedError)
+    with pytest.raises(RuntimeError, match=words) as info:
+        getattr(gpujit.zeros(3, dtype=getattr(gpujit, dt)), fill)()
+    assert type(info.value) is RuntimeError
