@@ -487,3 +487,13 @@ def test_continuous_fills_of_integer_tensors(dt, fill, words):
     with pytest.raises(RuntimeError, match=words) as info:
         getattr(gpujit.zeros(3, dtype=getattr(gpujit, dt)), fill)()
     assert type(info.value) is RuntimeError
+
+
+def test_cross_entropy_zero_classes_weight_grad():
+    # the per-class sum of the weight's gradient reshaped with -1 next to C = 0
+    x = gpujit.zeros(5, 0, dtype=gpujit.float64, requires_grad=True)
+    w = gpujit.zeros(0, dtype=gpujit.float64, requires_grad=True)
+    y = F.cross_entropy(x, gpujit.zeros(5, 0, dtype=gpujit.float64), weight=w,
+                        reduction="sum", label_smoothing=0.1)
+    y.backward()
+    assert tuple(x.grad.shape) == (5, 0) and tuple(w.grad.shape) == (0,)

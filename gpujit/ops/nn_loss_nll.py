@@ -236,7 +236,7 @@ def _row_scale(grad, reduction, w, rows_shape):
 
 def _per_class(t):
     """(N, C, d...) -> (C,): summed over everything but the class dim."""
-    return t.movedim(1, -1).reshape(-1, t.shape[1]).sum(0)
+    return t.movedim(1, -1).flatten(0, -2).sum(0)     # (no -1: C may be 0)
 
 
 def _class_weight_grad(weight, tc, valid, at_target, per_class=None):
