@@ -14,6 +14,7 @@ from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
 from . import _state    # noqa: F401  (torch.jit._state.disable() / enable())
+from . import _logging  # noqa: F401  (torch.jit._logging: statistics counters)
 _fork, _wait = fork, wait      # torch.jit._fork / _wait: the names TorchScript code also uses
 from .._jit_internal import _overload, _overload_method     # (torchvision's DenseNet uses them)
 _isinstance, _script_if_tracing = isinstance, script_if_tracing     # torch.jit's old names

@@ -325,6 +325,16 @@ def _array_attr(cg, n):
     cg.emit(f"{cg.define(n.output)} = int({cg.ref(n.inputs[0])}.{n.kind[6:]})")
 
 
+def _stat(cg, n):          # prim::AddStatValue / prim::TimePoint (gpujit.jit._logging)
+    from ..jit import _logging
+    if n.kind == "prim::AddStatValue":
+        fn = cg.bind(_logging._add_stat_value, "add_stat_value")
+        cg.emit(f"{fn}({', '.join(cg.ref(v) for v in n.inputs)})")
+    else:
+        fn = cg.bind(_logging._time_point, "time_point")
+        cg.emit(f"{cg.define(n.output)} = {fn}()")
+
+
 def _enum_attr(cg, n):        # prim::EnumName / prim::EnumValue: the member's .name / .value
     attr = "name" if n.kind == "prim::EnumName" else "value"
     cg.emit(f"{cg.define(n.output)} = {cg.ref(n.inputs[0])}.{attr}")
@@ -342,6 +352,7 @@ PRIM_EMITTERS = {
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
     "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
+    "prim::AddStatValue": _stat, "prim::TimePoint": _stat,
     "prim::EnumName": _enum_attr, "prim::EnumValue": _enum_attr,
     "prim::TensorExprGroup": fusion.emit_group,
     "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,
