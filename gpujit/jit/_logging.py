@@ -101,11 +101,7 @@ def _time_point():
     return time.perf_counter_ns()
 
 
-def __getattr__(name):       # the graph ops, made on first use (ops/namespace.py)
-    if name in ("add_stat_value", "time_point"):
-        from ..ops.namespace import namespace
-        v = getattr(namespace("prim"), {"add_stat_value": "AddStatValue",
-                                        "time_point": "TimePoint"}[name])
-        globals()[name] = v
-        return v
-    raise AttributeError(f"module 'gpujit.jit._logging' has no attribute '{name}'")
+from ..ops.namespace import namespace as _namespace  # noqa: E402
+
+add_stat_value = _namespace("prim").AddStatValue      # torch.ops.prim.AddStatValue
+time_point = _namespace("prim").TimePoint             # torch.ops.prim.TimePoint
