@@ -82,12 +82,21 @@ def _region_marker(cg, n):
     fused (runtime/fusion.py); nothing to run. Those of `with obj:` keep the entered
     objects in a list made at function entry, whose __exit__ the function's handler
     calls if the body raises (see _assemble)."""
-    from .objects import OBJECT_REGION
-    if n.attrs.get("name") != OBJECT_REGION:
+    from .objects import OBJECT_REGION, open_record_function
+    from ..ir.python_printer import RECORD_FUNCTION_REGION
+    name = n.attrs.get("name")
+    if name not in (OBJECT_REGION, RECORD_FUNCTION_REGION):
         return
     if cg.entered is None:
         cg.entered = cg.new_var("entered")
         cg.pre.append(f"    {cg.entered} = []")
+    if name == RECORD_FUNCTION_REGION:       # a profiler range: closed by its Exit, or by
+        if n.kind == "prim::Enter":          # the handler if the body raises
+            fn = cg.bind(open_record_function, "open_record_function")
+            cg.emit(f"{cg.entered}.append({fn}({cg.ref(n.inputs[0])}))")
+        else:
+            cg.emit(f"{cg.entered}.pop().__exit__(None, None, None)")
+        return
     if n.kind == "prim::Enter":
         cg.emit(f"{cg.entered}.append({cg.ref(n.inputs[0])})")
     else:
