@@ -53,8 +53,8 @@ def format_constant(v, type_=None) -> str:
     if isinstance(v, _dt.dtype):
         return f"torch.{v.name}"
     if isinstance(v, Tensor):
-        if v._data.ndim == 0:
-            return "{" + format_constant(v.item()) + "}"
+        if v._data.size == 1:      # one element (any rank: the type gives the sizes),
+            return "{" + format_constant(v.item()) + "}"      # as TorchScript prints it
         return "<Tensor>"
     if isinstance(v, list):
         et = type_.elem if isinstance(type_, T.ListType) else None
