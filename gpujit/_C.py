@@ -42,7 +42,7 @@ __all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_jit_set_num_profile
            "_jit_texpr_reductions_enabled", "_jit_set_texpr_dynamic_shape_enabled",
            "_jit_texpr_dynamic_shape_enabled", "_jit_texpr_set_fallback_allowed",
            "_jit_texpr_fallback_allowed", "parse_ir", "_jit_pass_dce",
-           "_jit_pass_constant_propagation", "_jit_pass_cse", "_jit_pass_peephole",
+           "_jit_pass_constant_propagation", "_create_function_from_graph", "_jit_pass_cse", "_jit_pass_peephole",
            "_jit_pass_inline", "_jit_pass_loop_unrolling", "_jit_pass_lint",
            "_get_tracing_state", "_jit_set_inline_everything_mode",
            "_jit_get_inline_everything_mode", "_jit_set_autocast_mode", "_jit_set_llga_enabled",
@@ -213,6 +213,17 @@ def parse_ir(text: str, parse_tensor_constants: bool = False) -> Graph:
     """A Graph from TorchScript's printed IR (torch._C.parse_ir)."""
     from .ir.parser import parse_ir as _parse
     return _parse(text)
+
+
+def _create_function_from_graph(name: str, graph):
+    """A callable function `name` running `graph` (torch._C._create_function_from_graph;
+    the graph is checked first, and is the function's own from then on)."""
+    from .jit.objects import ScriptFunction
+    if not isinstance(graph, Graph):
+        raise TypeError(f"_create_function_from_graph(): expected a Graph, got "
+                        f"{type(graph).__name__}")
+    graph.lint()
+    return ScriptFunction(graph, name)
 
 
 def _jit_pass_dce(graph) -> None:

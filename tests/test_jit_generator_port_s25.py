@@ -270,3 +270,26 @@ def test_generator_has_no_such_method():
         return g.get_foo()
     with pytest.raises(RuntimeError, match="Generator has no method 'get_foo'"):
         torch.jit.script(f)
+
+
+class _HoldsAGenerator(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gen = torch.Generator()
+        self.gen.manual_seed(4)
+
+    def forward(self, x):
+        return x + torch.rand(x.shape, generator=self.gen)
+
+
+@pytest.mark.no_save_roundtrip      # (a Generator attribute cannot be saved, nor in PyTorch)
+def test_generator_module_attribute():
+    # TorchScript types a Generator attribute as Generator; scripted code draws from it
+    m = torch.jit.script(_HoldsAGenerator())
+    assert "generator=gen" in m.code
+    g = torch.Generator()
+    g.manual_seed(4)
+    for _ in range(3):          # the attribute's stream goes on from call to call
+        _eq(m(torch.zeros(2)), torch.rand(2, generator=g))
+    with pytest.raises(Exception, match="Generator"):
+        torch.jit.save(m, io.BytesIO())

@@ -11,10 +11,9 @@ Skipped from PyTorch's files (one line each, why):
 - test_builtins.test_scalar_to_num_conversions's comparison with eager: eager PyTorch
   refuses a Tensor for an int/float argument (TypeError) while TorchScript converts a
   0-dim one (aten::IntImplicit); the scripted answers are checked against TorchScript's.
-- test_with.test_with_record_function: gpujit has no autograd profiler
-  (torch.autograd.profiler.record_function / profile) in eager or scripted code.
-- test_typing.test_optional_conversion's torch.jit._unwrap_optional (a private helper
-  gpujit does not have).
+- test_with.test_with_record_function: ported in tests/test_jit_with_port_s25.py.
+- test_typing.test_optional_conversion's torch.jit._unwrap_optional: ported in
+  tests/test_jit_typing_port_s25.py.
 - test_typing.test_tuple_specialization: reads graph_for's input types, which gpujit does
   not specialize to (its tuples are not profiled).
 - test_typing.test_dict_invalid_annotations (Dict[str, ScriptModule]): gpujit's

@@ -13,8 +13,7 @@ Skipped from PyTorch's files (one line each, why):
   these modules script and run; that is what is tested here.
 - test_types.test_inferred_type_error_message: torch._C.InferredType is a C++ binding.
 - test_types.test_ignoring_fn_with_nonscriptable_types: needs torch.fx.
-- test_types.test_unimported_type_resolution: `# type: (number) -> number` reads the
-  graph's `Scalar` type name; gpujit's `number` is covered in test_script_types.py.
+- test_types.test_unimported_type_resolution: ported in tests/test_jit_types_port_s25.py.
 """
 import warnings
 from collections import namedtuple

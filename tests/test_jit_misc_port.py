@@ -4,9 +4,7 @@ test_aten_pow.py, ported as behaviour (gpujit's answers against literal values /
 Skipped, with the reason:
 - test_misc.test_export_opnames_interface: torch.jit.export_opnames and
   torch._C._enable_mobile_interface_call_export are mobile (lite interpreter) internals.
-- test_misc.test_parse_ir_* : torch._C.parse_ir + _create_function_from_graph build a
-  function from IR text, a TorchScript C++ internal; the IR parser is exercised by
-  gpujit's own graph round-trip tests.
+- test_misc.test_parse_ir_*: ported in tests/test_jit_misc_port_s25.py.
 - test_misc.test_hacked_twin / test_unsafe_hacked_twin: torch.ops.aten.*.hacked_twin /
   _unsafe_index_put are internal overloads of the C++ dispatcher.
 - test_misc.test_jit_get_operation_order: torch._C._jit_get_operation (registry order).

@@ -21,8 +21,8 @@ Skipped, with the reason:
   torch.jit._register_decomposition are C++ graph passes; the ops' values are checked.
 - test_warn.py and test_with.py: all ported in tests/test_jit_lang_port.py (warnings once
   per place per call; with over script classes, early exits, exceptions, no_grad, errors)
-  and tests/test_script_with_exits.py; test_with_record_function needs the autograd
-  profiler, which gpujit does not have.
+  and tests/test_script_with_exits.py; test_with_record_function is in
+  tests/test_jit_with_port_s25.py.
 """
 import http.client
 from typing import Dict

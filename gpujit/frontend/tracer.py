@@ -332,6 +332,22 @@ def current_session():
     return _Active.session
 
 
+def record_prim(kind, args, result):
+    """A graph op with no registry entry (prim::AddStatValue, prim::TimePoint) called
+    eagerly: appended to every recorder of the session tracing now, its arguments as
+    constants (or the traced values they are), its result (an int) as a new value."""
+    s = _Active.session
+    if s is None or s.paused:
+        return
+    sr = source_range_here()
+    scope = "/".join(s.scopes) or None
+    for rec in s.recorders:
+        inputs = [rec.value_of(a) for a in args]
+        types = [] if result is None else [T.type_of_value(result)]
+        rec.graph.insert(rec.graph.create(kind, inputs, output_types=types,
+                                          source_range=sr, scope=scope))
+
+
 def _check_inplace(self, op, args):
     """Warn when an in-place op writes memory that other live tensors of the trace see."""
     t = args[0]

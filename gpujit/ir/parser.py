@@ -3,6 +3,7 @@ passes are written as IR text in, IR text out."""
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from . import types as T
@@ -209,6 +210,17 @@ def _constant(c: _Cursor):
         if not isinstance(t, T.EnumType) or found is None:
             c.error(f"unknown enum member {qual}.{member}")
         return found
+    if c.eat("annotate("):           # annotate(List[int], []): TorchScript's typed empty
+        depth = 0                    # container; the value's type is the node's output's
+        while depth or not c.at(","):
+            if c.i >= len(c.s):
+                c.error("an annotate(type, value) constant")
+            depth += {"[": 1, "(": 1, "]": -1, ")": -1}.get(c.s[c.i], 0)
+            c.i += 1
+        c.expect(",")
+        v = _constant(c)
+        c.expect(")")
+        return v
     if c.eat("torch.Generator("):     # a traced generator: torch.Generator(device="cpu",
         kw = {}                      # seed=2023), as the printer writes it
         while not c.eat(")"):
@@ -247,7 +259,11 @@ def _coerce(v, t):
         from .. import tensor as _tensor_fn
         dtype = t.dtype if isinstance(t, T.TensorType) else None
         dev = t.device if isinstance(t, T.TensorType) else None
-        return _tensor_fn(v[1], dtype=dtype, device=dev)
+        out = _tensor_fn(v[1], dtype=dtype, device=dev)
+        sizes = t.sizes if isinstance(t, T.TensorType) else None
+        if sizes is not None and None not in sizes and math.prod(sizes) == 1:
+            out = out.reshape(tuple(sizes))     # `Long(1, ...) = ...[value={0}]`: 1-D
+        return out
     if isinstance(t, T.OptionalType):
         t = t.elem
     if isinstance(t, T.BoolType) and isinstance(v, int):

@@ -31,6 +31,11 @@ def format_float(v: float) -> str:
     return r[:-1] if r.endswith(".0") else r      # 1.0 prints as `1.`, as TorchScript
 
 
+def _states_layout(t) -> bool:
+    return isinstance(t, T.TensorType) and t.dtype is not None and t.sizes is not None \
+        and None not in t.sizes
+
+
 def format_constant(v, type_=None) -> str:
     """An attribute value as graph text (a constant's `value=`)."""
     from ..tensor import Tensor
@@ -53,7 +58,9 @@ def format_constant(v, type_=None) -> str:
     if isinstance(v, _dt.dtype):
         return f"torch.{v.name}"
     if isinstance(v, Tensor):
-        if v._data.ndim == 0:
+        if v._data.ndim == 0 or (v._data.size == 1 and _states_layout(type_)):
+            # one element, as TorchScript prints it (of more dims: when the constant's type
+            # gives its sizes and dtype, which the parser reads it back with)
             return "{" + format_constant(v.item()) + "}"
         return "<Tensor>"
     if isinstance(v, list):

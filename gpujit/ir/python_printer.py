@@ -52,13 +52,17 @@ _RESERVED = frozenset(keyword.kwlist) | {
 # container mutators: a statement; the node's output is the container itself
 _MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}] = {2}"}
 # `with` regions (prim::Enter / prim::Exit[name=...]) and the call that opens each
+# `with torch.autograd.profiler.record_function(name):` (prim::Enter's input: the name)
+RECORD_FUNCTION_REGION = "record_function"
 _REGIONS = {"strict_fusion": "torch.jit.strict_fusion()", "no_grad": "torch.no_grad()",
             "enable_grad": "torch.enable_grad()"}
 
 
-def _region_call(n):
+def _region_call(n, use=None):
     """The call a `with` region's prim::Enter prints as."""
     a = n.attrs
+    if a["name"] == RECORD_FUNCTION_REGION:     # its input: the range's name
+        return f"torch.autograd.profiler.record_function({use(n.inputs[0])})"
     if a["name"] == "autocast":
         return (f"torch.autocast(\"{a['device_type']}\", dtype=torch.{a['dtype']}, "
                 f"enabled={bool(a['enabled'])})")
@@ -349,9 +353,10 @@ class _FunctionPrinter(ExpressionPrinter):
             for o in n.outputs:
                 self.exprs[o] = "None"
         elif k in ("prim::Enter", "prim::Exit") and (n.attrs.get("name") in _REGIONS
-                                                      or n.attrs.get("name") == "autocast"):
+                                                      or n.attrs.get("name") in (
+                                                          "autocast", RECORD_FUNCTION_REGION)):
             if k == "prim::Enter":
-                self.line(f"with {_region_call(n)}:")
+                self.line(f"with {_region_call(n, self.use)}:")
                 self.level += 1
                 self.regions.append((n.owning_block, len(self.lines)))
             elif self.regions and self.regions[-1][0] is n.owning_block:

@@ -20,7 +20,8 @@ SIDE_EFFECT_KINDS = frozenset({
     "aten::remove", "prim::fork", "aten::wait",
     "prim::awaitable_wait",
     "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp",
-    "aten::set_grad_enabled"}) | AUTOGRAD_KINDS     # (the grad mode: nothing moves across)
+    "aten::set_grad_enabled",
+    "prim::AddStatValue", "prim::TimePoint"}) | AUTOGRAD_KINDS     # (the grad mode: nothing moves across)
 
 _NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
 

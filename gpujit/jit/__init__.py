@@ -14,9 +14,11 @@ from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait
 from . import _state    # noqa: F401  (torch.jit._state.disable() / enable())
+from . import _logging  # noqa: F401  (torch.jit._logging: statistics counters)
 _fork, _wait = fork, wait      # torch.jit._fork / _wait: the names TorchScript code also uses
 from .._jit_internal import _overload, _overload_method     # (torchvision's DenseNet uses them)
 _isinstance, _script_if_tracing = isinstance, script_if_tracing     # torch.jit's old names
+from .script import _unwrap_optional  # noqa: E402,F401
 from . import awaits as _awaits     # torch.jit._awaitable & co. (TorchScript's names)
 _Await, _awaitable = _awaits._Await, _awaits._awaitable
 _awaitable_wait, _awaitable_nowait = _awaits._awaitable_wait, _awaits._awaitable_nowait

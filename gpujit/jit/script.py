@@ -21,7 +21,7 @@ from .objects import ScriptFunction, ScriptModule
 
 __all__ = ["script", "jit_enabled", "ignore", "unused", "export", "function_modifier",
            "is_scripting", "annotate", "Final", "Attribute", "unwrap_attribute",
-           "script_if_tracing", "jit_isinstance"]
+           "script_if_tracing", "jit_isinstance", "_unwrap_optional"]
 
 Final = typing.Final
 
@@ -343,6 +343,14 @@ def script_if_tracing(fn):
         return compiled(*args, **kwargs)
     wrapper._gpujit_original_fn = fn
     return wrapper
+
+
+def _unwrap_optional(x):
+    """torch.jit._unwrap_optional(x): x, which must not be None (scripted code narrows an
+    Optional[T] to T with it, raising "Unwrapping null optional" on None)."""
+    if x is None:
+        raise AssertionError("Unwrapping null optional")
+    return x
 
 
 def jit_isinstance(obj, target_type) -> bool:

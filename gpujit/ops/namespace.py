@@ -281,7 +281,23 @@ _PRIM = {   # name: ({overload: schema text}, eager function)
     "grad": ({"default": "prim::grad(Tensor a) -> Tensor?"}, lambda a: a.grad),
     "itemsize": ({"default": "prim::itemsize(Tensor a) -> int"}, lambda a: a.itemsize),
     "nbytes": ({"default": "prim::nbytes(Tensor a) -> int"}, lambda a: a.nbytes),
+    # TorchScript's statistics counters (gpujit.jit._logging)
+    "AddStatValue": ({"default": "prim::AddStatValue(str key, int val) -> ()"},
+                     lambda key, val: _stat_op("prim::AddStatValue", key, val)),
+    "TimePoint": ({"default": "prim::TimePoint() -> int"},
+                  lambda: _stat_op("prim::TimePoint")),
 }
+
+
+def _stat_op(kind, *args):
+    """prim::AddStatValue / prim::TimePoint called eagerly (recorded by a trace running
+    now, as TorchScript's tracer records them)."""
+    from ..jit import _logging
+    fn = _logging._add_stat_value if kind == "prim::AddStatValue" else _logging._time_point
+    r = fn(*args)
+    from ..frontend.tracer import record_prim
+    record_prim(kind, args, r)
+    return r
 
 
 @functools.lru_cache(maxsize=None)

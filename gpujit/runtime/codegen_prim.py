@@ -82,12 +82,21 @@ def _region_marker(cg, n):
     fused (runtime/fusion.py); nothing to run. Those of `with obj:` keep the entered
     objects in a list made at function entry, whose __exit__ the function's handler
     calls if the body raises (see _assemble)."""
-    from .objects import OBJECT_REGION
-    if n.attrs.get("name") != OBJECT_REGION:
+    from .objects import OBJECT_REGION, open_record_function
+    from ..ir.python_printer import RECORD_FUNCTION_REGION
+    name = n.attrs.get("name")
+    if name not in (OBJECT_REGION, RECORD_FUNCTION_REGION):
         return
     if cg.entered is None:
         cg.entered = cg.new_var("entered")
         cg.pre.append(f"    {cg.entered} = []")
+    if name == RECORD_FUNCTION_REGION:       # a profiler range: closed by its Exit, or by
+        if n.kind == "prim::Enter":          # the handler if the body raises
+            fn = cg.bind(open_record_function, "open_record_function")
+            cg.emit(f"{cg.entered}.append({fn}({cg.ref(n.inputs[0])}))")
+        else:
+            cg.emit(f"{cg.entered}.pop().__exit__(None, None, None)")
+        return
     if n.kind == "prim::Enter":
         cg.emit(f"{cg.entered}.append({cg.ref(n.inputs[0])})")
     else:
@@ -325,6 +334,16 @@ def _array_attr(cg, n):
     cg.emit(f"{cg.define(n.output)} = int({cg.ref(n.inputs[0])}.{n.kind[6:]})")
 
 
+def _stat(cg, n):          # prim::AddStatValue / prim::TimePoint (gpujit.jit._logging)
+    from ..jit import _logging
+    if n.kind == "prim::AddStatValue":
+        fn = cg.bind(_logging._add_stat_value, "add_stat_value")
+        cg.emit(f"{fn}({', '.join(cg.ref(v) for v in n.inputs)})")
+    else:
+        fn = cg.bind(_logging._time_point, "time_point")
+        cg.emit(f"{cg.define(n.output)} = {fn}()")
+
+
 def _enum_attr(cg, n):        # prim::EnumName / prim::EnumValue: the member's .name / .value
     attr = "name" if n.kind == "prim::EnumName" else "value"
     cg.emit(f"{cg.define(n.output)} = {cg.ref(n.inputs[0])}.{attr}")
@@ -342,6 +361,7 @@ PRIM_EMITTERS = {
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
     "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
+    "prim::AddStatValue": _stat, "prim::TimePoint": _stat,
     "prim::EnumName": _enum_attr, "prim::EnumValue": _enum_attr,
     "prim::TensorExprGroup": fusion.emit_group,
     "prim::CreateObject": _create_object, "prim::PythonOp": _python_op,

@@ -462,6 +462,17 @@ def _retains_grad(node, env, profile):
     return (env[node.inputs[0]].retains_grad,)
 
 
+def _add_stat_value(node, env, profile):
+    from ..jit._logging import _add_stat_value as add
+    add(*[env[v] for v in node.inputs])
+    return None
+
+
+def _time_point(node, env, profile):
+    from ..jit._logging import _time_point as now
+    return (now(),)
+
+
 def _itemsize(node, env, profile):
     return (env[node.inputs[0]].itemsize,)
 
@@ -514,6 +525,7 @@ PRIM_HANDLERS = {
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
     "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
+    "prim::AddStatValue": _add_stat_value, "prim::TimePoint": _time_point,
     "prim::EnumName": _enum_name, "prim::EnumValue": _enum_value,
     "aten::grad": _autograd_grad, "aten::backward": _autograd_backward,
     "aten::requires_grad_": _requires_grad_, "aten::detach_": _detach_,

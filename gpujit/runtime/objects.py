@@ -94,10 +94,28 @@ def unwind_with(entered):
 ENTERED = object()      # the env key of the objects a call has entered (interpret())
 
 
+def open_record_function(name):
+    """`with torch.autograd.profiler.record_function(name):` in scripted code entered: the
+    profiler range, opened (an object whose __exit__ closes it, kept with the entered
+    objects so that a raising body closes it too)."""
+    from ..autograd.profiler import record_function
+    rf = record_function(name)
+    rf.__enter__()
+    return rf
+
+
 def _region_marker(node, env, profile):
     """strict_fusion regions do nothing at run time; no_grad / enable_grad regions switch
     gradient recording (interpret() restores the mode it started with); `with obj:`
-    regions keep the entered objects for interpret() to exit if the body raises."""
+    regions keep the entered objects for interpret() to exit if the body raises, as do
+    record_function regions their profiler range."""
+    from ..ir.python_printer import RECORD_FUNCTION_REGION
+    if node.attrs.get("name") == RECORD_FUNCTION_REGION:
+        if node.kind == "prim::Enter":
+            env.setdefault(ENTERED, []).append(open_record_function(env[node.inputs[0]]))
+        else:
+            env[ENTERED].pop().__exit__(None, None, None)
+        return None
     if node.attrs.get("name") == OBJECT_REGION:
         if node.kind == "prim::Enter":
             env.setdefault(ENTERED, []).append(env[node.inputs[0]])

@@ -92,6 +92,8 @@ class CallExprMixin:
             return future_calls.compile_future_call(self, obj, node)
         if found and obj is warnings.warn or _is_torch_warn(self, func):
             return self.warn_call(node)
+        if found and _is_unwrap_optional(obj):
+            return self.unwrap_optional_call(node)
         prim = serialized.prim_function(self, func)
         if prim is not None:                                        # archive code only
             return serialized.compile_prim_call(self, prim, node)
@@ -372,6 +374,25 @@ class CallExprMixin:
         return self.call_wrapper(getattr(owner, name, None), name, args, kwargs,
                                  node, functional)
 
+    def unwrap_optional_call(self, node):
+        """`torch.jit._unwrap_optional(x)`: x narrowed from Optional[T] to T, raising
+        "Unwrapping null optional" when it is None (TorchScript's aten::_unwrap_optional);
+        a value that cannot be None is x itself."""
+        if len(node.args) != 1 or node.keywords:
+            self.error("_unwrap_optional() takes one argument", node)
+        v = self.expr(node.args[0])
+        if isinstance(v.type, T.NoneType):
+            self.error("_unwrap_optional() of None: the value is always None", node)
+        if not isinstance(v.type, T.OptionalType):
+            return v
+        is_none = self.emit("aten::__is__", [v, self.const(None)], [T.BOOL]).output
+        branch = self.emit("prim::If", [is_none], [])
+        with self.in_block(branch.add_block()):
+            self.emit("prim::RaiseException", [self.const("Unwrapping null optional"),
+                                               self.const("builtins.RuntimeError")], [])
+        branch.add_block()
+        return self.emit("prim::unchecked_cast", [v], [v.type.elem]).output
+
     def warn_call(self, node):
         """`warnings.warn(message, stacklevel=2)`: aten::warn, as TorchScript (a
         UserWarning pointing at this line, each time it runs; `torch.warn(message, 3)`
@@ -470,6 +491,11 @@ def _warn_id(site):
     if i is None:
         i = _warn_sites[site] = next(_warn_ids)
     return i
+
+
+def _is_unwrap_optional(obj) -> bool:
+    from ...jit.script import _unwrap_optional
+    return obj is _unwrap_optional
 
 
 def _is_torch_warn(c, func):

@@ -51,6 +51,9 @@ def _value_type(v):
         return T.SCALAR_TYPE
     if isinstance(v, device):
         return T.DEVICE
+    from ...ops.random import Generator
+    if isinstance(v, Generator):        # self.gen = torch.Generator(): a Generator
+        return T.GeneratorType()
     if isinstance(v, tuple) and not hasattr(type(v), "_fields"):
         elems = [_value_type(x) for x in v]
         return None if any(e is None for e in elems) else T.TupleType(tuple(elems))

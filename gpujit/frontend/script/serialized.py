@@ -89,6 +89,13 @@ def _num_to_tensor(c, args, node):
     return [T.TENSOR]
 
 
+def _add_stat_value(c, args, node):
+    if not (isinstance(args[0].type, T.StrType) and isinstance(args[1].type, T.IntType)):
+        c.error(f"AddStatValue takes a str key and an int value, got "
+                f"({args[0].type.annotation()}, {args[1].type.annotation()})", node)
+    return []
+
+
 _RULES = {
     "prim::unchecked_cast": (1, _unchecked_cast),
     "prim::unchecked_unwrap_optional": (1, _unchecked_cast),
@@ -105,6 +112,8 @@ _RULES = {
     "prim::retains_grad": (1, lambda c, a, n: [T.BOOL]),
     "prim::itemsize": (1, lambda c, a, n: [T.INT]),
     "prim::nbytes": (1, lambda c, a, n: [T.INT]),
+    "prim::AddStatValue": (2, _add_stat_value),
+    "prim::TimePoint": (0, lambda c, a, n: [T.INT]),
 }
 
 

@@ -28,6 +28,7 @@ import inspect
 import typing
 
 from ...ir import types as T
+from ...ir.python_printer import RECORD_FUNCTION_REGION
 from ...runtime.objects import OBJECT_REGION
 from .calls import describe_type
 from .classes import script_class_of
@@ -68,6 +69,7 @@ class WithMixin(AutocastMixin):
             last if not isinstance(last, (ast.Return, ast.Break, ast.Continue)) else None)
         if nested is not None and any(self._region_name(i.context_expr) is not None
                                       or self.autocast_region(i.context_expr) is not None
+                                      or _names_record_function(self, i.context_expr)
                                       for i in s.items):
             return self.regions_exit_flags(s, body, rest, on_exit, slot_names)
         entered = self.enter_regions(s)
@@ -169,6 +171,18 @@ class WithMixin(AutocastMixin):
         for item in s.items:
             ctx = item.context_expr
             spec = self.autocast_region(ctx)
+            label = self.record_function_label(ctx) if spec is None else None
+            if label is not None:
+                if item.optional_vars is not None:
+                    self.error(f"`with {ast.unparse(ctx)} as "
+                               f"{ast.unparse(item.optional_vars)}:` binds the profiler "
+                               f"range, which scripted code does not have", item.optional_vars,
+                               hint=f"drop `as {ast.unparse(item.optional_vars)}`")
+                with self.at(ctx):
+                    self.emit("prim::Enter", [label], [],
+                              attrs={"name": RECORD_FUNCTION_REGION})
+                entered.append(RECORD_FUNCTION_REGION)
+                continue
             region = AUTOCAST if spec is not None else self._region_name(ctx)
             if region is not None:
                 if item.optional_vars is not None:
@@ -242,6 +256,33 @@ class WithMixin(AutocastMixin):
             self.error("__exit__ must have four arguments and no return value", ctx)
         return sc
 
+    def record_function_label(self, expr):
+        """The name Value of `with torch.autograd.profiler.record_function(name):` (or
+        torch.profiler.record_function), else None. TorchScript's profiler ranges: the
+        region opens one around its body when a profiler runs."""
+        from ...autograd.profiler import record_function
+        if not (isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute))):
+            return None
+        found, obj = self.py_object(expr.func)
+        if not found or obj is not record_function:
+            return None
+        if len(expr.args) + len(expr.keywords) not in (1, 2) or len(expr.args) > 2 or \
+                any(k.arg not in ("name", "args") for k in expr.keywords):
+            self.error("record_function() takes a name and, optionally, args", expr)
+        bound = dict(zip(("name", "args"), expr.args), **{k.arg: k.value
+                                                          for k in expr.keywords})
+        if "name" not in bound:
+            self.error("record_function() needs a name", expr)
+        if "args" in bound and not (isinstance(bound["args"], ast.Constant)
+                                    and bound["args"].value is None):
+            self.error("record_function(name, args) in scripted code: args must be None",
+                       bound["args"])
+        v = self.expr(bound["name"])
+        if not isinstance(v.type, T.StrType):
+            self.error(f"record_function() takes a str name, not {describe_type(v.type)}",
+                       bound["name"])
+        return v
+
     def _region_name(self, expr):
         """strict_fusion / no_grad / enable_grad for `with` of that call, else None."""
         from ...fusers import strict_fusion
@@ -253,6 +294,14 @@ class WithMixin(AutocastMixin):
         names = {strict_fusion: "strict_fusion", no_grad: "no_grad",
                  enable_grad: "enable_grad"}
         return names.get(obj) if found else None
+
+
+def _names_record_function(c, expr) -> bool:
+    from ...autograd.profiler import record_function
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute))):
+        return False
+    found, obj = c.py_object(expr.func)
+    return found and obj is record_function
 
 
 _FLAG_NAMES = {"return": "returned", "break": "broke", "continue": "continued"}
