@@ -311,7 +311,8 @@ def _differentiable_calls(vals):
     out = []
     for op in fusible_ops():
         d = op.derivative
-        if d is None or isinstance(d, registry.NonDifferentiable):
+        if d is None or isinstance(d, registry.NonDifferentiable) or \
+                getattr(d, "not_implemented", None):    # (heaviside: backward raises)
             continue
         for args in op_calls(op):
             tens = {n: torch.from_numpy(v.copy()) for n, v in zip(_NAMES, vals)}

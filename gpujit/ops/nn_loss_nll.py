@@ -260,13 +260,13 @@ def _mean_weight_share(grad, reduction, result, w):
 @_derivative(nll_loss, nll_loss_nd, computes={
     "result_": lambda result, reduction, needs_grad: (
         result if needs_grad[2] and reduction_name(reduction) == "mean" else None)})
-def _nll_grad(grad, self, target, weight, reduction, ignore_index, result_):
+def _nll_grad(grad, self, target, weight, reduction, ignore_index, result_, needs_grad):
     x, t = _batched(self, target)
     tc, w = _class_targets(x, t, weight, ignore_index)
     s = _row_scale(grad, reduction, w, tuple(t.shape))
     gx = x.new_zeros(tuple(x.shape)).scatter(1, tc.unsqueeze(1), (-(s * w)).unsqueeze(1))
     gw = None
-    if weight is not None:
+    if weight is not None and needs_grad[2]:    # (result_ is kept only then)
         picked = x.gather(1, tc.unsqueeze(1)).squeeze(1)
         share = -picked * s + _mean_weight_share(grad, reduction, result_, w)
         gw = _class_weight_grad(weight, tc, t.long().ne(ignore_index), share)

@@ -122,6 +122,13 @@ OPINFOS += [
     OpInfo("aten::neg.int", ref=operator.neg, samples=[Sample(3), Sample(-4), Sample(0)]),
     OpInfo("aten::neg.float", ref=lambda a: -float(a),
            samples=[Sample(2.5), Sample(-0.0), Sample(3)]),
+    # TorchScript's trip count / element of a range whose step is known at run time only
+    OpInfo("aten::__range_length", ref=lambda lo, hi, step: len(range(lo, hi, step)),
+           samples=[Sample(0, 10, 3), Sample(10, 0, -3), Sample(5, 5, 1), Sample(0, 5, -1),
+                    Sample(-7, 8, 2), Sample(3, -9, -4)],
+           errors=[ErrorSample(0, 5, 0, match="range\\(\\) arg 3 must not be zero")]),
+    OpInfo("aten::__derive_index", ref=lambda index, start, step: start + index * step,
+           samples=[Sample(0, 5, 2), Sample(3, 5, 2), Sample(4, 10, -3), Sample(2, -1, 1)]),
 ]
 
 _ONE = [np.array(2.75, np.float32), np.array([-3.5]), np.array([[7]], np.int64),
