@@ -354,7 +354,9 @@ def test_random_fills():
     assert gi.dtype == torch.int64 and bool((gi >= 1).all())
     with pytest.raises(RuntimeError, match="geometric_ expects p to be in \\(0, 1\\)"):
         torch.empty(3).geometric_(0.)
-    with pytest.raises(RuntimeError, match="\"cauchy_cpu\" not implemented for 'Long'"):
+    with pytest.raises(RuntimeError, match="Cauchy distribution is a continuous probability "
+                                           "distribution. dtype must be a floating point but "
+                                           "you specified long int"):
         torch.empty(3, dtype=torch.int64).cauchy_()
 
 

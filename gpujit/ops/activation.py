@@ -275,7 +275,7 @@ def _prelu_meta(self, weight):
 
 
 def _prelu_dtype_error(self, device_type):
-    return RuntimeError(f'"prelu_{device_type}" not implemented for '
+    return NotImplementedError(f'"prelu_{device_type}" not implemented for '
                         f"'{_dtype_of(self).short_name}'")
 
 

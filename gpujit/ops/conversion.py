@@ -179,6 +179,8 @@ def detach(xp, self):
     meta=lambda self: {_dt.BOOL: bool, _dt.INTEGRAL: int, _dt.FLOATING: float}[
         self.dtype.category])
 def item(xp, self):
+    if self.size != 1:      # (scripted x.item(): the same words as Tensor.item)
+        raise RuntimeError(f"a Tensor with {self.size} elements cannot be converted to Scalar")
     return self.reshape(()).item()
 
 

@@ -243,12 +243,16 @@ def _gen_generic(op, fname, consts):
         # PyTorch writes it)
         L.append(f"    elif type(a_{n}) is _nd and not a_{n}.flags.writeable:")
         L.append(f"        a_{n} = _writable(a_{n}, {op.public_name!r})")
+    # NumPy's broadcast ValueError inside a body (a bias that does not fit, a 0-size operand
+    # against a bigger one) in PyTorch's words and class: a RuntimeError
+    L.append("    try:")
+    L.append(f"        r = _impl(xp, {call_args})")
+    L.append("    except ValueError as e:")
+    L.append("        e2 = _np_bcast(e)")
+    L.append("        if e2 is e: raise")
+    L.append("        raise e2 from None")
     if tensor_args:
-        L.append("    try:")
-        L.append(f"        r = _impl(xp, {call_args})")
         L.extend(not_tensor)
-    else:
-        L.append(f"    r = _impl(xp, {call_args})")
     if checked:
         L.append("    if _whole is not None and _op.on_expanded == 'changes':")
         L.append(f"        _changes(_whole, r, {s.name.split('::')[-1]!r})")
@@ -348,7 +352,7 @@ def _compile(op, src, fname, consts):
               _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
               _opdev=_r._operand_device, _index_devices=_r._index_devices,
               _sk=_r.scalar_kind, _cache=op._cache, _unwrap_for=_r.unwrap_for,
-              _bcast_err=_r.broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view,
+              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,

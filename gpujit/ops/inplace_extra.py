@@ -17,7 +17,7 @@ from .meta import TensorMeta, broadcast_shapes, same_as
 from .registry import op, OPS, Derivative
 from .registry import derivative as _derivative
 from . import special as _special
-from .random_ops import _check_float, _gen_like, _write, _zeros_grad
+from .random_ops import _check_continuous, _check_float, _gen_like, _write, _zeros_grad
 
 _LA = {"linalg"}
 _RI = {"random", "inplace"}
@@ -294,7 +294,7 @@ def log_normal_(xp, self, mean=1, std=2, generator=None):
 @op("aten::cauchy_(Tensor(a!) self, float median=0, float sigma=1, *, "
     "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def cauchy_(xp, self, median=0, sigma=1, generator=None):
-    _check_float(self, "cauchy_cpu")
+    _check_continuous(self, "Cauchy", c_name=True)
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
@@ -308,7 +308,7 @@ def geometric_(xp, self, p, generator=None):
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     if self.dtype == np.bool_:
-        raise RuntimeError("\"geometric_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError("\"geometric_cpu\" not implemented for 'Bool'")
     u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
     with np.errstate(divide="ignore"):
         k = xp.ceil(xp.log1p(-u) / math.log1p(-p))

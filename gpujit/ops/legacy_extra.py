@@ -232,7 +232,7 @@ def poisson(xp, self, generator=None):
     if self.size and bool((self < 0).any()):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     st = generator_for(device_of_array(self), generator)
-    return st.poisson(self.astype(np.float64)).astype(self.dtype)
+    return xp.asarray(st.poisson(self.astype(np.float64))).astype(self.dtype)  # (0-dim: an int)
 
 
 @_derivative(poisson)

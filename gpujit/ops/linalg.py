@@ -39,7 +39,7 @@ def _same_dtype(d1, d2):
 
 def _not_bool(name, d):
     if d is _dt.bool:
-        raise RuntimeError(f"\"{name}\" not implemented for 'Bool'")
+        raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'")
 
 
 def _x(a, b):

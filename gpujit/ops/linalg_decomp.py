@@ -44,13 +44,33 @@ def _dtn(npdt):
 
 # ------------------------------------------------------------------ checks (meta + eager)
 
+# The LAPACK kernel PyTorch dispatches to, where its dtype check (not the op's own) refuses
+# float16 -- and, for the ops in _KERNEL_CHECKS_ALL, integers and bool too -- with a
+# NotImplementedError ('"lu_cpu" not implemented for 'Half''; a RuntimeError subclass).
+_KERNEL = {"linalg.solve": "lu_cpu", "linalg.det": "lu_cpu", "linalg.cholesky": "cholesky_cpu",
+           "linalg.qr": "geqrf_cpu", "linalg.eigh": "linalg_eigh_cpu",
+           "linalg.eigvalsh": "linalg_eigh_cpu", "linalg.svd": "linalg_svd_cpu",
+           "linalg.svdvals": "linalg_svd_cpu", "torch.geqrf": "geqrf_cpu",
+           "torch.linalg.householder_product": "orgqr_cpu"}
+_KERNEL_CHECKS_ALL = {"linalg.eigh", "linalg.eigvalsh", "torch.geqrf",
+                      "torch.linalg.householder_product"}
+
+
 def _check_float(name, d):
     """d: gpujit dtype."""
     if d.category != _dt.FLOATING:
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
-                           f"Got {d.short_name}")
+        msg = (f"{name}: Expected a floating point or complex tensor as input. "
+               f"Got {d.short_name}")
+        if name in _KERNEL_CHECKS_ALL:
+            raise NotImplementedError(f"\"{_KERNEL[name]}\" not implemented for "
+                                      f"'{d.short_name}' ({msg})")
+        raise RuntimeError(msg)
     if d is _dt.float16:
-        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
+        msg = f"{name}: Low precision dtypes not supported. Got Half"
+        if name in _KERNEL:
+            raise NotImplementedError(f"\"{_KERNEL[name]}\" not implemented for 'Half' "
+                                      f"({msg})")
+        raise RuntimeError(msg)
 
 
 def _check_matrix(name, shape, arg="A"):
@@ -217,6 +237,8 @@ def _solve_shapes(sa, sb, left):
     it is 1-D or its shape is A's without the last dim."""
     sa, sb = tuple(sa), tuple(sb)
     _check_square("linalg.solve", sa)
+    if not sb:
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
     vec = left and (len(sb) == 1 or (len(sb) == len(sa) - 1 and sb == sa[:-1]))
     n = sa[-1]
     if vec:

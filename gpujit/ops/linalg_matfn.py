@@ -66,6 +66,8 @@ def _cross_check(sa, sb, da, db, dim):
     if sa[d] != 3 or sb[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{sa[d]} and {sb[d]}")
+    if da is _dt.bool:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     return shape, d
 
 
@@ -292,9 +294,12 @@ def linalg_matrix_norm(xp, self, ord, dim=(-2, -1), keepdim=False, dtype=None):
     _mnorm_num_check(ord)
     d = _ln._mnorm_dims(dim, self.ndim)
     x = self.astype(np.float32 if out == np.float16 else out, copy=False)
-    if x.size == 0:
-        raise RuntimeError("linalg.matrix_norm: the input has no elements (torch: max(): "
-                           "Expected reduction dim to be specified for input.numel() == 0)")
+    if x.size == 0:     # PyTorch 2.x: the norms of empty matrices are 0 (max-based ords)
+        if float(ord) < 0:      # (a minimum over nothing)
+            raise IndexError("amin(): Expected reduction dim -1 to have non-zero size.")
+        shape = [n for i, n in enumerate(x.shape) if i not in d] if not keepdim else \
+            [1 if i in d else n for i, n in enumerate(x.shape)]
+        return xp.zeros(tuple(shape), out)
     return xp.asarray(_matrix_norm_num(xp, x, ord, d, keepdim)).astype(out, copy=False)
 
 
@@ -502,11 +507,13 @@ def _cross_grad(grad, self, other, dim, self_shape, other_shape, needs_grad):
 @_derivative(linalg_vecdot, reads={"x": ("y",), "y": ("x",)})
 def _vecdot_grad(grad, x, y, x_shape, y_shape, dim, needs_grad):
     full = broadcast_shapes(tuple(x_shape), tuple(y_shape))
+    if not full:        # two 0-dim tensors: a plain product
+        return grad * y if needs_grad[0] else None, grad * x if needs_grad[1] else None
     g = grad.unsqueeze(wrap_dim(dim, len(full)))
     # expanded to the broadcast shape: a 0-dim or size-1 operand leaves the other's
     # gradient smaller than its input (the engine sums a gradient down, never up)
-    return (g * y).expand(*full) if needs_grad[0] else None, \
-        (g * x).expand(*full) if needs_grad[1] else None
+    return (g * y).expand(list(full)) if needs_grad[0] else None, \
+        (g * x).expand(list(full)) if needs_grad[1] else None
 
 
 @_derivative(trace)

@@ -34,7 +34,7 @@ def dtype_of(a):
 
 def not_implemented(name, dt):
     """PyTorch's wording for a kernel without this dtype."""
-    return RuntimeError(f'"{name}" not implemented for \'{dt.short_name}\'')
+    return NotImplementedError(f'"{name}" not implemented for \'{dt.short_name}\'')
 
 
 def check_float(name, *arrays):

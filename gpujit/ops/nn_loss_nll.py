@@ -165,7 +165,8 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
         logp = log_softmax(xp, self.astype(ct, copy=False), cdim)
         t = target.astype(ct, copy=False)
         if label_smoothing > 0:
-            t = t * (1 - label_smoothing) + label_smoothing / c
+            # (no classes: t is empty, nothing to smooth; no ZeroDivisionError)
+            t = t * (1 - label_smoothing) + label_smoothing / max(c, 1)
         prod = logp * t
         if weight is not None:
             prod = prod * weight.astype(ct, copy=False).reshape(wshape)
@@ -198,7 +199,7 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
         ret = smooth.sum()
     else:
         ret = smooth
-    out = (1 - label_smoothing) * nll + ret * (label_smoothing / c)
+    out = (1 - label_smoothing) * nll + ret * (label_smoothing / max(c, 1))
     return xp.asarray(out).astype(self.dtype, copy=False)
 
 
@@ -235,7 +236,7 @@ def _row_scale(grad, reduction, w, rows_shape):
 
 def _per_class(t):
     """(N, C, d...) -> (C,): summed over everything but the class dim."""
-    return t.movedim(1, -1).reshape(-1, t.shape[1]).sum(0)
+    return t.movedim(1, -1).flatten(0, -2).sum(0)     # (no -1: C may be 0)
 
 
 def _class_weight_grad(weight, tc, valid, at_target, per_class=None):
@@ -287,7 +288,7 @@ def _ce_probs_grad(grad, q, weight, reduction, eps, logp, needs_grad):
     if r == "none":
         s = grad.reshape(tuple(logp.shape[:1]) + tuple(logp.shape[2:])).unsqueeze(1)
     else:
-        s = grad / max(logp.numel() // c, 1) if r == "mean" else grad
+        s = grad / max(logp.numel() // max(c, 1), 1) if r == "mean" else grad
     wc = 1 if weight is None else _class_shape(logp, weight)
     return (-(s * q) * wc if needs_grad[0] else None,
             -(s * logp) * ((1 - eps) * wc) if needs_grad[1] else None,
@@ -306,7 +307,7 @@ def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, resul
                                                 (-(1 - eps) * s * w).unsqueeze(1))
     smooth = None
     if eps > 0:
-        smooth = (-(eps / c) * s * valid).unsqueeze(1)
+        smooth = (-(eps / max(c, 1)) * s * valid).unsqueeze(1)
         glogp = glogp + (smooth if weight is None else smooth * _class_shape(x, weight))
     gw = None
     if weight_grad:
@@ -320,7 +321,7 @@ def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, resul
 def _smoothed(target, eps, self):
     """The class probabilities with label smoothing eps: t (1 - eps) + eps / C."""
     c = self.shape[0 if self.dim() == 1 else 1]
-    return target * (1 - eps) + eps / c if eps > 0 else target
+    return target * (1 - eps) + eps / max(c, 1) if eps > 0 else target
 
 
 def _ce_probs(self, target):

@@ -226,6 +226,7 @@ fmax = _nan_ignoring("fmax", "fmax", "maximum")
 fmin = _nan_ignoring("fmin", "fmin", "minimum")
 
 
+# (FLOATS, default promotion: integer operands are refused, as PyTorch's kernels)
 @op("aten::logaddexp(Tensor self, Tensor other) -> Tensor", tags=_PW,
     dtypes=FLOATS, scalar="where({self} == {other}, {self} + 0.6931471805599453, "
     "maximum({self}, {other}) + log1p(exp(-abs({self} - {other}))))")

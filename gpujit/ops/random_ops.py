@@ -27,13 +27,27 @@ _LIKE_TAIL = _TAIL + ", MemoryFormat? memory_format=None"
 def _float_dtype(dtype, kernel):
     dt = _dt.get_default_dtype() if dtype is None else dtype
     if dt.category != _dt.FLOATING:
-        raise RuntimeError(f'"{kernel}" not implemented for \'{dt.short_name}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dt.short_name}\'')
     return dt
+
+
+# the C type names PyTorch's cauchy_ message prints (caffe2 TypeMeta)
+_C_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+            "uint8": "unsigned char", "bool": "bool"}
+
+
+def _check_continuous(a, what, c_name=False):
+    """exponential_ / cauchy_ of an integer tensor: PyTorch's own check (a RuntimeError)."""
+    if a.dtype.kind != "f":
+        d = _dt.from_numpy_dtype(a.dtype)
+        name = _C_NAMES.get(d.name, d.short_name) if c_name else d.short_name
+        raise RuntimeError(f"{what} distribution is a continuous probability distribution. "
+                           f"dtype must be a floating point but you specified {name}")
 
 
 def _check_float(a, kernel):
     if a.dtype.kind != "f":
-        raise RuntimeError(f'"{kernel}" not implemented for '
+        raise NotImplementedError(f'"{kernel}" not implemented for '
                            f'\'{_dt.from_numpy_dtype(a.dtype).short_name}\'')
 
 
@@ -219,7 +233,7 @@ def _check_std_tensor(xp, std):
 def _normal_meta_dtype(*dts):
     dt = dts[0] if len(dts) == 1 else _dt.promote_types(*dts)
     if dt.category != _dt.FLOATING:
-        raise RuntimeError(f'"normal" not implemented for \'{dt.short_name}\'')
+        raise NotImplementedError(f'"normal" not implemented for \'{dt.short_name}\'')
     return dt
 
 
@@ -308,7 +322,7 @@ def uniform_(xp, self, from_=0, to=1, generator=None):
 @op("aten::exponential_(Tensor(a!) self, float lambd=1, *, Generator? generator=None) -> "
     "Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def exponential_(xp, self, lambd=1, generator=None):
-    _check_float(self, "exponential")
+    _check_continuous(self, "Exponential")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     u = _gen_like(self, None, generator).uniform(self.shape, self.dtype)
@@ -356,7 +370,7 @@ def bernoulli_tensor_(xp, self, p, generator=None):
 
 def _bernoulli_meta(self, generator=None):
     if self.dtype.category != _dt.FLOATING:
-        raise RuntimeError(f'"bernoulli_tensor_cpu_self_" not implemented for '
+        raise NotImplementedError(f'"bernoulli_tensor_cpu_self_" not implemented for '
                            f'\'{self.dtype.short_name}\'')
     return TensorMeta(self.dtype, tuple(self.shape), self.device)
 

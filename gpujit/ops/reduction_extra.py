@@ -64,8 +64,7 @@ def _meta_dim(self, dtype, dim, keepdim):
 
 
 def _pair_meta(self, dim, keepdim=False):
-    if len(self.shape):
-        wrap_dim(dim, len(self.shape))
+    wrap_dim(dim, len(self.shape))
     m = _meta_dim(self, self.dtype, dim, keepdim) if len(self.shape) else \
         TensorMeta(self.dtype, (), self.device)
     return m, TensorMeta(_dt.int64, tuple(m.shape), self.device)
@@ -92,7 +91,14 @@ def _doubling_scan(xp, a, fn):
 
 # ------------------------------------------------------------------ median / kthvalue / mode
 
+def _no_bool(a, kernel):
+    """PyTorch's sort-based selection kernels have no bool variant."""
+    if a.dtype == np.bool_:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def _median_all(xp, a, ignore_nan):
+    _no_bool(a, "median_cpu")
     flat = a.reshape(-1)
     if flat.size == 0:
         return xp.asarray(xp.nan, dtype=a.dtype) if _is_float(a) else \
@@ -110,7 +116,9 @@ def _median_all(xp, a, ignore_nan):
 
 
 def _median_dim(xp, a, dim, keepdim, ignore_nan, name):
+    _no_bool(a, "median_out")
     if a.ndim == 0:
+        wrap_dim(dim, 0)            # -1 or 0 only (IndexError), as PyTorch
         return a.copy(), xp.zeros((), _LONG)
     d = wrap_dim(dim, a.ndim)
     _check_dim_nonempty(name, a, d)
@@ -161,6 +169,7 @@ def nanmedian_dim(xp, self, dim, keepdim=False):
     "(Tensor values, Tensor indices)", tags=_RED,
     meta=lambda self, k, dim=-1, keepdim=False: _pair_meta(self, dim, keepdim))
 def kthvalue(xp, self, k, dim=-1, keepdim=False):
+    _no_bool(self, "kthvalue_cpu")
     d = wrap_dim(dim, self.ndim)
     n = self.shape[d] if self.ndim else 1
     if not 1 <= k <= n:
@@ -180,9 +189,9 @@ def kthvalue(xp, self, k, dim=-1, keepdim=False):
 def mode(xp, self, dim=-1, keepdim=False):
     """The most frequent value of each slice (the smallest among equally frequent ones)
     and the index of its last occurrence, as PyTorch's CPU kernel."""
+    d = wrap_dim(dim, self.ndim)   # a 0-dim tensor: -1 or 0 only (IndexError)
     if self.ndim == 0:
         return self.copy(), xp.zeros((), _LONG)
-    d = wrap_dim(dim, self.ndim)
     _check_dim_nonempty("mode", self, d)
     m = _last(xp, self, d)
     lead = m.shape[:-1]
@@ -338,11 +347,19 @@ def _diff_rule(shape, n, dim, pre, app):
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     d = wrap_dim(dim, len(shape))
-    size = shape[d] + (pre[d] if pre is not None else 0) + (app[d] if app is not None else 0)
-    for other in (pre, app):
+    for other in (pre, app):    # (checked before other[d] is read: a 0-dim prepend)
         if other is not None and len(other) != len(shape):
             raise RuntimeError("diff expects prepend or append to be the same dimension as "
                                "input")
+        bad = [i for i, (a, b) in enumerate(zip(other or (), shape))
+               if i != d and a is not None and b is not None and a != b]
+        if bad:
+            i = bad[0]
+            raise RuntimeError("diff expects the shape of tensor to prepend or append to "
+                               "match that of input except along the differencing dimension;"
+                               f" input.size({i}) = {shape[i]}, but got tensor.size({i}) = "
+                               f"{other[i]}")
+    size = shape[d] + (pre[d] if pre is not None else 0) + (app[d] if app is not None else 0)
     return d, tuple(max(size - n, 0) if i == d else s for i, s in enumerate(shape))
 
 

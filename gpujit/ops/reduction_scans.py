@@ -46,7 +46,7 @@ def cumprod(xp, self, dim, dtype=None):
 def _softmax_dtype(self_dtype, dtype, name):
     d = _dtype_or(dtype, self_dtype)
     if d.category != _dt.FLOATING:
-        raise RuntimeError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
+        raise NotImplementedError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
                            f"'{d.short_name}'")
     return d
 

@@ -291,6 +291,27 @@ def not_tensor_error(op, values):
     return None
 
 
+_NP_BCAST = "operands could not be broadcast together with shapes "
+
+
+def numpy_broadcast_error(exc):
+    """NumPy's 'operands could not be broadcast together with shapes (2,4) (3,)' ValueError
+    raised inside an op's body as PyTorch's RuntimeError ('The size of tensor a (4) must
+    match the size of tensor b (3) at non-singleton dimension 1'); any other exc as is."""
+    msg = str(exc)
+    if not msg.startswith(_NP_BCAST):
+        return exc
+    import re
+    from .meta import broadcast_shapes
+    shapes = [tuple(int(n) for n in s.split(",") if n.strip())
+              for s in re.findall(r"\(([\d,\s]*)\)", msg[len(_NP_BCAST):])]
+    try:
+        broadcast_shapes(*shapes)
+    except RuntimeError as e:
+        return RuntimeError(str(e))
+    return RuntimeError(msg)
+
+
 def broadcast_error(op, operands, exc):
     """numpy's broadcast ValueError in PyTorch's words: both sizes and the dimension.
     `operands`: the op's tensor arguments in schema order (None or a number where there is

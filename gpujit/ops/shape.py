@@ -368,7 +368,6 @@ def _ri_rule(shape, repeats, dim):
     if not shape:
         _ri_zero_dim(repeats is None, dim)
     d = wrap_dim(dim, len(shape))
-    shape = tuple(shape) or (1,)
     return tuple((None if repeats is None or s is None else s * repeats) if i == d else s
                  for i, s in enumerate(shape))
 
@@ -387,16 +386,13 @@ def _repeat_interleave(xp, self, repeats, dim):
         _ri_zero_dim(not isinstance(repeats, int), dim)
     a = self.reshape(-1) if dim is None else self
     d = 0 if dim is None else wrap_dim(dim, self.ndim)
-    if a.ndim == 0:
-        a = a.reshape(1)
     if isinstance(repeats, int):
         if repeats < 0:
             raise RuntimeError("repeats can not be negative")
         return xp.repeat(a, repeats, axis=d)
     if repeats.ndim > 1:
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
-    if repeats.dtype.kind not in "iu":
-        raise RuntimeError("repeats has to be Long or Int tensor")
+    _ri_counts_dtype(_dt.from_numpy_dtype(repeats.dtype))     # int32 / int64 only
     if repeats.size not in (1, a.shape[d]):
         raise RuntimeError(f"repeats must have the same size as input along dim, but got "
                            f"repeats.size(0) = {repeats.size} and input.size({d}) = "
@@ -427,11 +423,22 @@ def repeat_interleave_tensor(xp, self, repeats, dim=None, output_size=None):
 
 @op("aten::repeat_interleave.Tensor(Tensor repeats, *, SymInt? output_size=None) -> Tensor",
     tags=_SHAPE, name="repeat_interleave", method=False,
-    meta=lambda repeats, output_size=None: TensorMeta(_dt.int64, (None,), repeats.device))
+    meta=lambda repeats, output_size=None: TensorMeta(_ri_counts_dtype(repeats.dtype), (None,),
+                                                      repeats.device))
 def repeat_interleave_counts(xp, repeats, output_size=None):
+    """The indices 0..n-1, each repeated: of the repeats' dtype (int32 stays int32), as
+    PyTorch."""
     if repeats.ndim != 1:
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
-    return _repeat_interleave(xp, xp.arange(repeats.shape[0], dtype=np.int64), repeats, 0)
+    dt = _ri_counts_dtype(_dt.from_numpy_dtype(repeats.dtype))
+    return _repeat_interleave(xp, xp.arange(repeats.shape[0], dtype=dt.np), repeats, 0)
+
+
+def _ri_counts_dtype(d):
+    if d not in (_dt.int32, _dt.int64):
+        raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for "
+                                  f"'{d.short_name}'")
+    return d
 
 
 def _concat_alias(name):

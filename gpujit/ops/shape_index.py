@@ -131,16 +131,16 @@ def check_bounds(xp, idx, size, dim, exc=RuntimeError, msg=None, negative=False)
 TAKE_MSG = "out of range: tried to access index {index} on a tensor of {size} elements."
 
 
-def _check_index_dtype(name, idx_dt, allow_int32=False):
+def _check_index_dtype(name, idx_dt, allow_int32=False, want=None, exc=RuntimeError):
     if idx_dt is not _dt.int64 and not (allow_int32 and idx_dt is _dt.int32):
-        want = "int32 or int64" if allow_int32 else "int64"
-        raise RuntimeError(f"{name}(): Expected dtype {want} for index")
+        want = want or ("int32 or int64" if allow_int32 else "int64")
+        raise exc(f"{name}(): Expected dtype {want} for index")
 
 
 # ------------------------------------------------------------------ gather
 
 def gather_rule(self_shape, dim, idx_shape, idx_dt):
-    _check_index_dtype("gather", idx_dt)
+    _check_index_dtype("gather", idx_dt, allow_int32=True, want="int32/int64")
     s, i = _nd1(self_shape), _nd1(idx_shape)
     d = wrap_dim(dim, len(self_shape))
     if len(s) != len(i):
@@ -173,7 +173,7 @@ def gather(xp, self, dim, index, sparse_grad=False):
 
 def scatter_rule(name, self_shape, self_dt, dim, idx_shape, idx_dt, src_shape=None,
                  src_dt=None, reduce=None):
-    _check_index_dtype(name, idx_dt)
+    _check_index_dtype(name, idx_dt, allow_int32=True, want="int32/int64")
     if src_dt is not None and src_dt is not self_dt:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
     if reduce is not None and reduce not in ("add", "multiply"):
@@ -327,7 +327,7 @@ def index_select(xp, self, dim, index):
 
 
 def _index_fill_rule(name, self_shape, dim, idx_shape, idx_dt):
-    _check_index_dtype(name, idx_dt)
+    _check_index_dtype(name.rstrip("_") + "_", idx_dt, exc=IndexError)   # (PyTorch's words)
     if len(idx_shape) > 1:
         raise IndexError(f"{name}(): Index has to be a vector/scalar")
     return wrap_dim(dim, len(self_shape))

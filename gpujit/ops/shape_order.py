@@ -136,6 +136,8 @@ def _topk_rule(shape, k, dim):
         TensorMeta(_dt.int64, _topk_rule(self.shape, k, dim)[1], self.device)))
 def topk(xp, self, k, dim=-1, largest=True, sorted=True):
     d, shape = _topk_rule(self.shape, k, dim)
+    if self.dtype == np.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     if self.ndim == 0:
         return self.reshape(shape).copy(), xp.zeros(shape, np.int64)
     idx = argsort_along(xp, self, d, largest)

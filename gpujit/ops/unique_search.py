@@ -65,6 +65,9 @@ def _rows_unique(xp, a, d, consecutive):
     """unique along dim d: (values, inverse, counts) of the slices a[..., i, ...]."""
     if a.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    if a.size == 0 and a.shape[d] != 0:
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
+                           "cannot be applied")
     m = xp.moveaxis(a, d, 0)
     n = m.shape[0]
     rows = m.reshape(n, math.prod(m.shape[1:]))      # no -1: 0-size slices

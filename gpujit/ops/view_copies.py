@@ -49,9 +49,15 @@ def _declare_copy(name, view_name):
     args = str(s)[len(s.name) + len(overload):].replace("Tensor(a)", "Tensor")
     schema = f"aten::{name}{overload}{args}"
 
+    # view_copy is a copy: a layout view() refuses (a transposed input) is no error for it,
+    # as PyTorch, whose view_copy reshapes
+    body = OPS["aten::reshape"].impl if name == "view_copy" else view.impl
+
     @op(schema, tags=_SHAPE, method=name in _METHODS, meta=view.meta)
     def impl(xp, *args, **kwargs):
-        return _copy_of(xp, view.impl(xp, *args, **kwargs))
+        if name == "view_copy" and "size" in kwargs:
+            args, kwargs = args + (kwargs.pop("size"),), kwargs
+        return _copy_of(xp, body(xp, *args, **kwargs))
     impl.__name__ = name
     d = impl.op
     if view.derivative is not None:

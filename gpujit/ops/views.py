@@ -155,6 +155,7 @@ def reshape_as(xp, self, other):
 def _flatten_meta(self, start_dim=0, end_dim=-1):
     nd = len(self.shape)
     if nd == 0:
+        wrap_dim(start_dim, 0), wrap_dim(end_dim, 0)    # -1 or 0 only (IndexError)
         return TensorMeta(self.dtype, (1,), self.device)
     s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
     if s > e:

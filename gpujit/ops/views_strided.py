@@ -23,7 +23,21 @@ def numpy_T(xp, self):
     return self.transpose()
 
 
-def _matrix_check(nd, what, batched=True):
+_ZERO_D = {"mT": "Tensor.mT is deprecated on 0-D tensors. This function is the identity in "
+                  "these cases.",
+           "mH": "Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().",
+           "H": "Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
+           "adjoint": "adjoint() is deprecated on 0-D tensors. Consider using x.conj()."}
+
+
+def _matrix_check(nd, what, batched=True, warn=True):
+    """True for a 0-dim tensor: PyTorch still takes it (the identity: no complex dtype
+    here, so conj() is too), with its deprecation warning."""
+    if nd == 0:
+        if warn:
+            import warnings
+            warnings.warn(_ZERO_D[what], UserWarning, stacklevel=3)
+        return True
     if batched and nd < 2:
         raise RuntimeError(f"tensor.{what} is only supported on matrices or batches of "
                            f"matrices. Got {nd}-D tensor.")
@@ -31,6 +45,7 @@ def _matrix_check(nd, what, batched=True):
         raise RuntimeError(f"tensor.{what} is only supported on matrices (2-D tensors). Got "
                            f"{nd}-D tensor." + (" For batches of matrices, consider using "
                                                 "tensor.mH" if nd > 2 else ""))
+    return False
 
 
 def _swap_last(shape):
@@ -39,7 +54,8 @@ def _swap_last(shape):
 
 def _mt_meta(what, batched=True):
     def meta(self):
-        _matrix_check(len(self.shape), what, batched)
+        if _matrix_check(len(self.shape), what, batched, warn=False):
+            return TensorMeta(self.dtype, (), self.device)
         return TensorMeta(self.dtype, _swap_last(self.shape), self.device)
     return meta
 
@@ -51,27 +67,31 @@ def _swap(xp, a):
 @op("aten::mT(Tensor(a) self) -> Tensor(a)", tags=_VIEW, method=False, function=False,
     meta=_mt_meta("mT"))
 def mT(xp, self):
-    _matrix_check(self.ndim, "mT")
+    if _matrix_check(self.ndim, "mT"):
+        return self[...]            # a 0-dim view of self
     return _swap(xp, self)
 
 
 @op("aten::mH(Tensor(a) self) -> Tensor(a)", tags=_VIEW, method=False, function=False,
     meta=_mt_meta("mH"))
 def mH(xp, self):
-    _matrix_check(self.ndim, "mH")
+    if _matrix_check(self.ndim, "mH"):
+        return self[...]            # a 0-dim view of self
     return _swap(xp, self)
 
 
 @op("aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags=_VIEW, method=False,
     function=False, meta=_mt_meta("H", batched=False))
 def matrix_H(xp, self):
-    _matrix_check(self.ndim, "H", batched=False)
+    if _matrix_check(self.ndim, "H", batched=False):
+        return self[...]            # a 0-dim view of self
     return _swap(xp, self)
 
 
 @op("aten::adjoint(Tensor(a) self) -> Tensor(a)", tags=_VIEW, meta=_mt_meta("adjoint"))
 def adjoint(xp, self):
-    _matrix_check(self.ndim, "adjoint")
+    if _matrix_check(self.ndim, "adjoint"):
+        return self[...]            # a 0-dim view of self
     return _swap(xp, self)
 
 
@@ -147,7 +167,7 @@ def _numpy_t_grad(grad):
 
 @_derivative(mT, mH, adjoint, matrix_H)
 def _mt_grad(grad):
-    return grad.transpose(-2, -1)
+    return grad if grad.dim() == 0 else grad.transpose(-2, -1)     # (0-dim: the identity)
 
 
 # self's geometry, taken before the op (as_strided_ restrides self), not self: PyTorch
