@@ -230,3 +230,32 @@ def test_tensordot_contracts_a_size_one_dim_with_a_bigger_one():
     with pytest.raises(RuntimeError, match="contracted dimensions need to match, but first "
                                            "has size 2 in dim 1 and second has size 4"):
         torch.tensordot(torch.ones(3, 2), torch.ones(4, 3), ([1], [0]))
+
+
+# ------------------------------------------------------------------ a non-Tensor argument
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: torch.matmul(torch.ones(3), 2),
+     r"matmul\(\): argument 'other' \(position 2\) must be Tensor, not int"),
+    (lambda: torch.dot(torch.ones(2), None),
+     r"dot\(\): argument 'tensor' \(position 2\) must be Tensor, not NoneType"),
+    (lambda: torch.softmax(2, 0),
+     r"softmax\(\): argument 'input' \(position 1\) must be Tensor, not int"),
+    (lambda: torch.polygamma(1, 2.5),
+     r"polygamma\(\): argument 'input' \(position 2\) must be Tensor, not float"),
+    (lambda: torch.igamma(torch.ones(3), 2),
+     r"igamma\(\): argument 'other' \(position 2\) must be Tensor, not int"),
+    (lambda: torch.cat([torch.ones(2), 2]),
+     r"expected Tensor as element 1 in argument 0, but got int"),
+    (lambda: torch.stack((torch.ones(2), "x")),
+     r"expected Tensor as element 1 in argument 0, but got str"),
+])
+def test_a_non_tensor_for_a_tensor_argument_is_a_type_error(call, message):
+    # (it was an AttributeError from inside the op: "'int' object has no attribute 'dtype'")
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_numbers_still_work_where_the_op_takes_them():
+    assert npy(torch.add(torch.ones(2), 1)).tolist() == [2.0, 2.0]
+    assert npy(torch.where(torch.tensor([True, False]), 1, 0)).tolist() == [1, 0]

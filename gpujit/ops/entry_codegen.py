@@ -121,6 +121,12 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    except ValueError as e:")
     tensor_args = [n for n in names if n in operands or n in aux]    # (schema order)
     L.append(f"        raise _bcast_err(_op, ({', '.join(tensor_args)},), e) from None")
+    # (a Python number for an operand whose impl reads it as an array (igamma(t, 2)):
+    # PyTorch's TypeError, as _gen_generic's)
+    L.append("    except AttributeError:")
+    L.append(f"        _e = _not_tensor(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+    L.append("        if _e is None: raise")
+    L.append("        raise _e from None")
     L.append("    except OverflowError:")
     # a Python int that does not fit the tensor's integer dtype wraps, as in PyTorch
     wrapped = ", ".join(f"(_np.asarray(a_{n}) if type(a_{n}) is int else a_{n})"
@@ -174,9 +180,17 @@ def _gen_generic(op, fname, consts):
         L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
     tensor_args = [a for a in s.arguments if a.type.base == "Tensor"]
     dev_arg = next((a.name for a in s.arguments if a.type.base == "Device"), None)
+    # (a non-Tensor where the schema takes one: the AttributeError it meets becomes PyTorch's
+    # TypeError naming the argument; `try` costs nothing when nothing is raised)
+    not_tensor = ["    except AttributeError:",
+                  f"        _e = _not_tensor(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))",
+                  "        if _e is None: raise",
+                  "        raise _e from None"]
     if len(tensor_args) == 1 and tensor_args[0].type.is_tensor and not tensor_args[0].type.optional:
         n = tensor_args[0].name
-        L.append(f"    dev = {n}._device")
+        L.append("    try:")
+        L.append(f"        dev = {n}._device")
+        L.extend(not_tensor)
         L.append(f"    a_{n} = {n}._data")
     elif tensor_args:
         if op.cross_device == "indices":
@@ -237,6 +251,8 @@ def _gen_generic(op, fname, consts):
     L.append("        e2 = _np_bcast(e)")
     L.append("        if e2 is e: raise")
     L.append("        raise e2 from None")
+    if tensor_args:
+        L.extend(not_tensor)
     if checked:
         L.append("    if _whole is not None and _op.on_expanded == 'changes':")
         L.append(f"        _changes(_whole, r, {s.name.split('::')[-1]!r})")
@@ -339,7 +355,7 @@ def _compile(op, src, fname, consts):
               _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
-              _checki=_r.checked_int,
+              _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target)

@@ -268,6 +268,29 @@ def scalar_kind(x):
     return (_dt._scalar_dtype(x), _dt.SCALAR)
 
 
+def not_tensor_error(op, values):
+    """PyTorch's TypeError for a non-Tensor (a Python number, None, a str...) where op's
+    schema takes a Tensor, given the entry point's argument values in schema order; None
+    when every Tensor argument holds Tensors (the AttributeError that led here is then a
+    bug of its own, re-raised)."""
+    name = op.public_name
+    for i, (a, v) in enumerate(zip(op.schema.arguments, values)):
+        if a.type.base != "Tensor" or isinstance(v, _Tensor) or (v is None and a.type.optional):
+            continue
+        if a.type.is_list and isinstance(v, (list, tuple)):
+            for j, x in enumerate(v):
+                if not isinstance(x, _Tensor):
+                    return TypeError(f"expected Tensor as element {j} in argument {i}, but "
+                                     f"got {type(x).__name__}")
+            continue
+        want = "tuple of Tensors" if a.type.is_list else "Tensor"
+        # (PyTorch's Python bindings call self `input`)
+        arg = "input" if a.name == "self" else a.name
+        return TypeError(f"{name}(): argument '{arg}' (position {i + 1}) must be {want}, "
+                         f"not {type(v).__name__}")
+    return None
+
+
 _NP_BCAST = "operands could not be broadcast together with shapes "
 
 
