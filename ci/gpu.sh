@@ -29,7 +29,8 @@ case $steps in
 esac
 started=$(mktemp)       # benchmark JSON newer than this is what this run wrote
 # xdist spreads the CUDA tests over processes (CuPy compiles a kernel per new op and dtype)
-xdist=$(python3 -c "import xdist" 2>/dev/null && echo "-n ${GPU_TEST_WORKERS:-8}")
+# (without xdist, drop pyproject's `-n auto`)
+xdist=$(python3 -c "import xdist" 2>/dev/null && echo "-n ${GPU_TEST_WORKERS:-8}" || echo "-o addopts=-ra")
 step() {   # step NAME COMMAND...: run, log to $logs/NAME.log, remember a failure
   local name=$1; shift
   case " $(echo $steps) " in *" $name "*) ;; *) return 0 ;; esac

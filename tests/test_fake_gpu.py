@@ -37,8 +37,8 @@ def test_the_gpu_tier_runs_against_a_numpy_backed_cupy(tmp_path):
         f"tests/test_kernels_cuda.py::test_every_fusible_op_in_vector_loops_on_the_gpu[{d}]")]
     skip += [item for d in ("float16", "float64", "uint8", "bool") for item in (
         "--deselect", f"tests/test_kernels_cuda.py::test_every_fusible_op_on_the_gpu[{d}]")]
-    r = subprocess.run([sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-p",
-                        "no:cacheprovider", *skip, *[os.path.join(HERE, f) for f in FILES]],
+    r = subprocess.run([sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-n", "0",
+                        "-p", "no:cacheprovider", *skip, *[os.path.join(HERE, f) for f in FILES]],
                        capture_output=True, text=True, env=env, cwd=os.path.dirname(HERE),
                        timeout=900)
     tail = "\n".join(r.stdout.strip().splitlines()[-15:])
