@@ -86,7 +86,7 @@ class StrictFusionError(RuntimeError):
 
     def _message(self):
         if self.groups and not self.nodes:
-            lines = [f"found multiple fusions inside strict_fusion ({len(self.groups)} fusion "
+            lines = [f"Found multiple fusions inside strict_fusion ({len(self.groups)} fusion "
                      f"groups, one expected):"]
             for i, g in enumerate(self.groups):
                 ops = [m for m in subgraph_of(g).nodes if m.kind != "prim::Constant"]
@@ -103,7 +103,7 @@ class StrictFusionError(RuntimeError):
             rows.append((node_label(n), source_location([n]), source_text(n), why))
         w1 = max((len(r[0]) for r in rows), default=0)
         w2 = max((len(r[1]) for r in rows), default=0)
-        lines = ["found unfused operators inside strict_fusion:"]
+        lines = ["Found unfused operators inside strict_fusion:"]
         for label, loc, text, why in rows:
             lines.append(f"  {label:<{w1}}    {loc:<{w2}}    {text}".rstrip())
             lines.append(f"      not fused: {why}")

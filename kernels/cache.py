@@ -40,6 +40,22 @@ class CacheInfo(namedtuple("CacheInfo", "hits misses compiles disk_hits")):
         self.specializations = dict(specializations or {})
         return self
 
+    def __getitem__(self, key):     # also read as a dict: info["compiles"]
+        if isinstance(key, str):
+            if key == "specializations" or key in self._fields:
+                return getattr(self, key)
+            raise KeyError(key)
+        return super().__getitem__(key)
+
+    def keys(self):                    # dict(info) has the four counters and the kernels
+        return (*self._fields, "specializations")
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
     def __repr__(self):
         return (f"CacheInfo(hits={self.hits}, misses={self.misses}, compiles={self.compiles}, "
                 f"disk_hits={self.disk_hits}, specializations={self.specializations})")

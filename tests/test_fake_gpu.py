@@ -16,7 +16,15 @@ FILES = ["test_kernels_cuda.py", "test_script_cuda.py", "test_device.py", "test_
          "test_fusers_kernels.py", "test_threads_resources_s20.py"]
 
 
-def test_the_gpu_tier_runs_against_a_numpy_backed_cupy(tmp_path):
+# the sweeps of every fusible op (each emulated thread by thread: minutes) run as tests of
+# their own files (test_fake_gpu_sweep*.py), so that pytest-xdist runs them beside the rest
+SWEEP = "test_kernels_cuda.py::test_every_fusible_op_on_the_gpu"
+VECTOR_SWEEP = "test_kernels_cuda.py::test_every_fusible_op_in_vector_loops_on_the_gpu"
+
+
+def run_fake_tier(tmp_path, targets, deselect=()):
+    """Run `targets` (test files or node ids under tests/) with `-m cuda` in a subprocess
+    against the NumPy-backed CuPy; assert they pass."""
     # the caller's PYTHONPATH stays after the stand-in (as ci/fake_gpu.sh keeps it): a
     # checkout's path shim must reach the subprocess, or it tests another checkout
     path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy"),
@@ -25,22 +33,23 @@ def test_the_gpu_tier_runs_against_a_numpy_backed_cupy(tmp_path):
                FAKECUPY_STRICT_DEVICE="1",
                GPUJIT_CACHE_DIR=str(tmp_path))
     env.pop("NUMBA_ENABLE_CUDASIM", None)
-    from test_kernels_cuda import _nvvm_available
-    skip = [] if _nvvm_available() else [    # (without NVVM there is no PTX to cache)
-        "--deselect", "tests/test_kernels_cuda.py::test_the_chain_on_the_gpu_and_its_ptx_cache"]
-    # every op in vector loops: emulated thread by thread, one dtype is enough here; the
-    # plain sweep in a float and an integer dtype (each dtype's kernels run for real on the
-    # GPU tier and under numba's simulator in test_kernels_sim; the emulation of every
-    # special function's series in the others cost minutes of CI)
-    skip += [item for d in ("float16", "float64", "int32", "bool") for item in (
-        "--deselect",
-        f"tests/test_kernels_cuda.py::test_every_fusible_op_in_vector_loops_on_the_gpu[{d}]")]
-    skip += [item for d in ("float16", "float64", "uint8", "bool") for item in (
-        "--deselect", f"tests/test_kernels_cuda.py::test_every_fusible_op_on_the_gpu[{d}]")]
+    # (--deselect matches node ids as pytest writes them: relative to the repository)
+    skip = [item for d in deselect for item in ("--deselect", f"tests/{d}")]
     r = subprocess.run([sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-n", "0",
-                        "-p", "no:cacheprovider", *skip, *[os.path.join(HERE, f) for f in FILES]],
+                        "-p", "no:cacheprovider", *skip,
+                        *[os.path.join(HERE, t) for t in targets]],
                        capture_output=True, text=True, env=env, cwd=os.path.dirname(HERE),
                        timeout=900)
     tail = "\n".join(r.stdout.strip().splitlines()[-15:])
     assert r.returncode == 0, tail + r.stderr[-3000:]
     assert " passed" in tail and " failed" not in tail, tail
+
+
+def test_the_gpu_tier_runs_against_a_numpy_backed_cupy(tmp_path):
+    from test_kernels_cuda import _nvvm_available
+    skip = [] if _nvvm_available() else [    # (without NVVM there is no PTX to cache)
+        "test_kernels_cuda.py::test_the_chain_on_the_gpu_and_its_ptx_cache"]
+    # the sweeps: see test_fake_gpu_sweep*.py
+    skip += [f"{s}[{d}]" for s in (SWEEP, VECTOR_SWEEP)
+             for d in ("float16", "float32", "float64", "uint8", "int32", "bool")]
+    run_fake_tier(tmp_path, FILES, skip)

@@ -94,7 +94,7 @@ def test_strict_fusion_error_names_each_node_its_line_and_the_region(model):
     with pytest.raises(StrictFusionError) as info:
         fusers.check_strict_fusion(g, where)
     assert str(info.value) == (
-        "found unfused operators inside strict_fusion:\n"
+        "Found unfused operators inside strict_fusion:\n"
         "  aten::matmul(Tensor self, Tensor other) -> Tensor    model.py:4    "
         "y = torch.matmul(x, w)\n"
         "      not fused: not pointwise (runs on NumPy)\n"
@@ -107,7 +107,7 @@ def test_strict_fusion_error_names_each_node_its_line_and_the_region(model):
 def test_strict_fusion_error_without_schema_or_source():
     g = parse_ir(f"graph(%x : {F}):\n  %a : {F} = prim::NumToTensor(%x)\n  return (%a)\n")
     err = StrictFusionError(g.nodes, where="a call of f", reasons={g.nodes[0]: "custom"})
-    assert str(err) == ("found unfused operators inside strict_fusion:\n"
+    assert str(err) == ("Found unfused operators inside strict_fusion:\n"
                         "  prim::NumToTensor\n"
                         "      not fused: custom\n"
                         "  in a call of f")

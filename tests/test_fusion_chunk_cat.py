@@ -623,7 +623,7 @@ def _nested_cat_shared(x, y, z):
 def test_a_cat_of_a_cat_along_the_same_dim_is_one_cat():
     """cat([cat([a, b]), c]) is cat([a, b, c]) (dim 0 and -2 of 2-D values alike): one
     group, so a strict_fusion region around it passes (it fused into two groups and raised
-    'found multiple fusions'); an inner cat read elsewhere stays for its other reader, and
+    'Found multiple fusions'); an inner cat read elsewhere stays for its other reader, and
     dtypes promote over all the pieces as eager's two cats do."""
     f = torch.jit.script(_nested_cat)
     x, y, z = torch.rand(2, 3), torch.rand(2, 3), torch.rand(4, 3)

@@ -421,3 +421,16 @@ def test_cache_info_lists_each_functions_specializations():
     import gc
     gc.collect()
     assert "spec_chain" not in K.cache_info().specializations    # gone with the function
+
+
+def test_cache_info_reads_as_a_dict_too():
+    """cache_info()["compiles"], .get and dict(...) as well as the tuple's fields."""
+    info = K.CacheInfo(3, 1, 2, 0, {"f": ["STATIC(4)"]})
+    assert info["hits"] == 3 and info["compiles"] == 2 and info["disk_hits"] == 0
+    assert info["specializations"] == {"f": ["STATIC(4)"]}
+    assert info[0] == 3 and info[1:3] == (1, 2)
+    assert dict(info) == {"hits": 3, "misses": 1, "compiles": 2, "disk_hits": 0,
+                          "specializations": {"f": ["STATIC(4)"]}}
+    assert info.get("nope", 7) == 7
+    with pytest.raises(KeyError):
+        info["nope"]

@@ -79,7 +79,7 @@ def test_unfused_op_in_region_raises_with_the_op_and_the_line():
         f(X, Y)
     msg = str(e.value)
     line = unfused_region.__code__.co_firstlineno
-    assert msg.splitlines()[0] == "found unfused operators inside strict_fusion:"
+    assert msg.splitlines()[0] == "Found unfused operators inside strict_fusion:"
     assert "aten::matmul(Tensor self, Tensor other) -> Tensor" in msg
     assert f"test_script_strict_fusion.py:{line + 2}" in msg
     assert "y = torch.matmul(x, w)" in msg
@@ -387,7 +387,7 @@ def test_two_fusion_groups_in_one_region_raise():
     msg = str(e.value)
     line = two_groups_region.__code__.co_firstlineno
     assert msg.splitlines()[0] == \
-        "found multiple fusions inside strict_fusion (2 fusion groups, one expected):"
+        "Found multiple fusions inside strict_fusion (2 fusion groups, one expected):"
     assert f"group 0: aten::mul, aten::add, aten::relu    test_script_strict_fusion.py:" \
            f"{line + 2}    a = (x * y + 1).relu()" in msg
     assert f"group 1: aten::mul, aten::sub, aten::sigmoid    test_script_strict_fusion.py:" \
