@@ -679,3 +679,57 @@ def test_differential_against_pytorch_eager():
     for m, t in zip(mine, theirs):
         np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-6)
         assert str(m.numpy().dtype) == str(t.numpy().dtype)
+
+
+# ------------------------------------------------------------------ profiling runs
+@pytest.fixture
+def profiled_runs():
+    old = gpujit._C._jit_get_num_profiled_runs()
+    yield
+    gpujit._C._jit_set_num_profiled_runs(old)
+
+
+def test_profiled_runs_setting_counts_profiling_calls(profiled_runs):
+    gpujit._C._jit_set_num_profiled_runs(3)
+    assert gpujit._C._jit_get_num_profiled_runs() == 3
+
+    def three_runs(x, y):
+        return torch.sigmoid(x * y) - 1
+    f = torch.jit.script(three_runs)
+    x, y = torch.from_numpy(f32(4)), torch.from_numpy(f32(4))
+    for _ in range(3):      # profiling calls are exempt from strict_fusion
+        with gpujit.strict_fusion():
+            f(x, y)
+        assert "three_runs" not in gpujit.kernels.cache_info().specializations
+    f(x, y)
+    assert gpujit.kernels.cache_info().specializations["three_runs"] == ["STATIC(4)"]
+
+
+def test_zero_profiled_runs_as_torchscript(profiled_runs, monkeypatch, capsys):
+    """TorchScript accepts _jit_set_num_profiled_runs(0): the first call runs optimized
+    code built without profiled types, so nothing fuses, a strict_fusion region raises at
+    once (no call is a profiling call), and a path the (absent) profile never ran does not
+    recompile on every call. gpujit refused 0 with ValueError."""
+    assert gpujit._C._jit_set_num_profiled_runs(0) in (1, 2, 3)
+    assert gpujit._C._jit_get_num_profiled_runs() == 0
+    f = torch.jit.script(loopy)
+    x = f32(20)
+    monkeypatch.setenv("GPUJIT_DUMP", "graph")
+    for _ in range(4):
+        np.testing.assert_allclose(f(torch.from_numpy(x), 3).numpy(), np_loopy(x, 3),
+                                   rtol=1e-5, atol=1e-6)
+    # one specialization, compiled once (the branches were not profiled: no new profile)
+    assert capsys.readouterr().out.count("[gpujit] graph of loopy") == 1
+    monkeypatch.delenv("GPUJIT_DUMP")
+    assert groups(f, torch.from_numpy(x), 3) == 0
+    bad = torch.jit.script(strict_ok)
+    a = torch.from_numpy(f32(3, 3))
+    with pytest.raises(gpujit.jit.StrictFusionError, match="aten::sigmoid"):
+        bad(a, a)
+    g = torch.jit.script(chain)
+    with pytest.raises(gpujit.jit.StrictFusionError, match="aten::tanh"):
+        with gpujit.strict_fusion():
+            g(a, a)
+    close(g(a, a), chain(a, a))
+    with pytest.raises(ValueError):
+        gpujit._C._jit_set_num_profiled_runs(-1)
