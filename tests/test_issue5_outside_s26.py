@@ -712,21 +712,35 @@ def test_zero_profiled_runs_as_torchscript(profiled_runs, monkeypatch, capsys):
     recompile on every call. gpujit refused 0 with ValueError."""
     assert gpujit._C._jit_set_num_profiled_runs(0) in (1, 2, 3)
     assert gpujit._C._jit_get_num_profiled_runs() == 0
-    f = torch.jit.script(loopy)
+    def loopy0(x, n: int):       # (a function no other test compiled)
+        for i in range(n):
+            if i % 2 == 0:
+                x = torch.tanh(x * 0.9 + 0.1)
+            else:
+                x = x.sigmoid() - 0.5
+        return x
+    f = torch.jit.script(loopy0)
     x = f32(20)
     monkeypatch.setenv("GPUJIT_DUMP", "graph")
     for _ in range(4):
         np.testing.assert_allclose(f(torch.from_numpy(x), 3).numpy(), np_loopy(x, 3),
                                    rtol=1e-5, atol=1e-6)
     # one specialization, compiled once (the branches were not profiled: no new profile)
-    assert capsys.readouterr().out.count("[gpujit] graph of loopy") == 1
+    assert capsys.readouterr().out.count("[gpujit] graph of loopy0") == 1
     monkeypatch.delenv("GPUJIT_DUMP")
     assert groups(f, torch.from_numpy(x), 3) == 0
-    bad = torch.jit.script(strict_ok)
+    def strict_ok0(x, y):
+        with torch.jit.strict_fusion():
+            z = x * y + 1
+            w = torch.sigmoid(z)
+        return w
+    bad = torch.jit.script(strict_ok0)
     a = torch.from_numpy(f32(3, 3))
     with pytest.raises(gpujit.jit.StrictFusionError, match="aten::sigmoid"):
         bad(a, a)
-    g = torch.jit.script(chain)
+    def chain0(x, y):
+        return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y) + torch.relu(x)
+    g = torch.jit.script(chain0)
     with pytest.raises(gpujit.jit.StrictFusionError, match="aten::tanh"):
         with gpujit.strict_fusion():
             g(a, a)
