@@ -196,7 +196,10 @@ class _GraphCallable:
                 f"({exe.max_specializations}, one per signature of input types); "
                 f"new signatures run unfused, op by op"))
         spec = exe._active.get(key)
-        if had is not None and spec is not None and spec.unfused:
+        # (a call that built its code without profiling, _jit_set_num_profiled_runs(0),
+        # ran that optimized code: it is no profiling call)
+        optimized = had is not None or (spec is not None and spec.profile.runs == 0)
+        if optimized and spec is not None and spec.unfused:
             why = spec.unfused_reason
             raise _fusers.StrictFusionError(spec.unfused, where=f"a call of {self.name}",
                                             reasons={n: why for n in spec.unfused} if why else None)

@@ -287,10 +287,18 @@ class Executable:
         if profile is None:
             profile = self._profiles[key] = Profile()
         # (the profiling run too: its interpreter allocates as much as compiling does)
+        runs = fusion.profiling_runs()
         with gc_paused():       # see gpujit/_gc.py
+            if runs == 0:
+                # TorchScript's _jit_set_num_profiled_runs(0): the optimized code at once,
+                # built from no profiled types (so nothing fuses), and this call runs it
+                spec = self._compile(key, profile, args[0] if self._hoisted else None)
+                self._active[key] = spec
+                self._build_dispatcher()
+                return spec.fn(*args)
             result = interpret(self.graph, *args, profile=profile)
             self.stats["profiling_runs"] += 1
-            if profile.runs < fusion.profiling_runs():
+            if profile.runs < runs:
                 return result        # more profiling runs before the optimized code is built
             spec = self._compile(key, profile, args[0] if self._hoisted else None)
         self._active[key] = spec
@@ -331,8 +339,12 @@ class Executable:
                 spec.grad_pattern = getattr(graph, "grad_pattern", None)
             else:       # shown with the reasons the partitioner recorded
                 spec._graph = report
+        # with no profiling run (_jit_set_num_profiled_runs(0)) no path was profiled and
+        # none will be: a block the profile never entered asks for no new profile
+        profiled = profile.runs > 0
         cg = CodeGenerator(graph, prof, spec.name, hoisted,
-                           stale=functools.partial(self._mark_stale, weakref.ref(spec)),
+                           stale=functools.partial(self._mark_stale, weakref.ref(spec))
+                           if profiled else None,
                            deopt=functools.partial(self._deopt, spec), module=module,
                            fusion_budget=self.fusion_budget)
         try:
@@ -341,7 +353,7 @@ class Executable:
             return self._interpreting(spec, e)
         spec.groups = cg.groups
         spec.unfused = _unfused(report, fusion.remap_profile(profile, self.graph, report).blocks
-                                if fusing else None) if self.fuse else ()
+                                if fusing and profiled else None) if self.fuse else ()
         spec.unfused_reason = off
         spec.source = source
         spec.fn = compile_source(source, spec.filename, ns, spec.name)
@@ -474,7 +486,7 @@ class Executable:
         args = coerce_args(self.graph, self.name, args)
         key = self.key(args)
         spec = self._active.get(key)
-        for _ in range(fusion.profiling_runs()):
+        for _ in range(max(1, fusion.profiling_runs())):
             if spec is not None:
                 break
             full = len(self.specializations) >= self.max_specializations

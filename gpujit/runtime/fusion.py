@@ -87,9 +87,11 @@ def profiling_runs() -> int:
 
 
 def set_profiling_runs(n: int) -> int:
-    """Set the number of profiling runs (>= 1); returns the previous value."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"profiling runs must be an int >= 1, got {n!r}")
+    """Set the number of profiling runs (>= 0); returns the previous value. 0 is
+    TorchScript's `_jit_set_num_profiled_runs(0)`: a new input signature's first call
+    builds the optimized code at once, with no profiled types, so nothing in it fuses."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"profiling runs must be an int >= 0, got {n!r}")
     prev, _SETTINGS["profiling_runs"] = _SETTINGS["profiling_runs"], n
     return prev
 
@@ -167,7 +169,9 @@ def fuse_profiled(graph, profile):
     from ..fusers.strategy import fusion_group_inlining
     from .assume import specialized_graph
     fg = specialized_graph(graph, profile)
-    ran = remap_profile(profile, graph, fg).blocks
+    # (no profiling run at all, _jit_set_num_profiled_runs(0): every block counts as run,
+    # none has types, so a strict region anywhere raises, as in TorchScript)
+    ran = remap_profile(profile, graph, fg).blocks if profile.runs else None
     _fold_dtypes(fg)
     _drop_same_device_to(fg)
     merged = _type_as_last_run(fg, graph, profile)
