@@ -460,6 +460,21 @@ PROMOTE_MODES = {"default": _promote_default, "float": _promote_float,
 
 # --------------------------------------------------------------------------------------
 
+def _output_positions(schema, outputs):
+    """The positions in schema's returns of `outputs` (return names or positions)."""
+    names = [r.name for r in schema.returns]
+    pos = set()
+    for o in outputs:
+        if isinstance(o, str):
+            if o not in names:
+                raise ValueError(f"{schema.qualified_name}: no return named {o!r}")
+            o = names.index(o)
+        elif not 0 <= o < len(names):
+            raise ValueError(f"{schema.qualified_name}: no return at position {o}")
+        pos.add(o)
+    return frozenset(pos)
+
+
 class OpDef:
     """One registry entry. Read by every layer; see the module docstring."""
 
@@ -467,8 +482,13 @@ class OpDef:
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
                  cross_device=False, opmath_scalars=False, number_args=None,
-                 contiguous=False):
+                 contiguous=False, nondiff_outputs=()):
         self.schema = schema
+        # nondiff_outputs: the returns (by name or position) that carry no gradient even
+        # when floating, as derivatives.yaml's output_differentiability marks them
+        # (linalg_lu's permutation matrix P, linalg_lstsq's singular_values): autograd
+        # leaves them without grad_fn (integer and bool outputs never have one)
+        self.nondiff_outputs = _output_positions(schema, nondiff_outputs)
         # contiguous: the result is C-contiguous whatever the inputs' layout (PyTorch's
         # reductions; masked_fill, tril, roll, stack, layer_norm ...), not laid out as
         # the inputs (pointwise ops: as TensorIterator; NumPy's order="K" otherwise)
@@ -603,10 +623,11 @@ class OpDef:
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
-       contiguous=False):
+       contiguous=False, nondiff_outputs=()):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
-    is bound (a string renames it). See the module docstring."""
+    is bound (a string renames it). `nondiff_outputs`: the returns (names or positions)
+    that carry no gradient though floating. See the module docstring."""
     def deco(impl):
         s = parse_schema(schema)
         d = OpDef(s, impl, tags=tags, meta=meta, scalar=scalar, promote=promote,
@@ -614,7 +635,7 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
                   inplace=inplace, functional=functional, name=name,
                   namedtuple_name=namedtuple_name, cross_device=cross_device,
                   opmath_scalars=opmath_scalars, number_args=number_args,
-                  contiguous=contiguous)
+                  contiguous=contiguous, nondiff_outputs=nondiff_outputs)
         register(d)
         if inplace and d.is_pointwise:
             _declare_inplace_variant(d)
