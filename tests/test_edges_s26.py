@@ -89,3 +89,101 @@ def test_nondiff_outputs_match_torch():
         got = [t.requires_grad for t in f(gpujit, gpujit.tensor(a, dtype=gpujit.float64,
                                                                  requires_grad=True))]
         assert got == want
+
+
+# ------------------------------------- 2. Python numbers where PyTorch takes only Tensors
+
+_X = gpujit.tensor([1.5, 2.0, 3.0])
+
+_REFUSED = [
+    (lambda: gpujit.logaddexp(_X, 2), "logaddexp(): argument 'other' (position 2)"),
+    (lambda: gpujit.logaddexp(2.5, _X), "logaddexp(): argument 'input' (position 1)"),
+    (lambda: gpujit.logaddexp2(_X, 2.5), "logaddexp2"),
+    (lambda: _X.logaddexp(2), "logaddexp"),
+    (lambda: gpujit.fmax(_X, 2), "fmax"), (lambda: gpujit.fmin(2, _X), "fmin"),
+    (lambda: gpujit.maximum(_X, True), "maximum"), (lambda: gpujit.minimum(_X, 0), "minimum"),
+    (lambda: gpujit.heaviside(_X, 2), "heaviside(): argument 'values'"),
+    (lambda: gpujit.atan2(_X, 2), "atan2"), (lambda: gpujit.arctan2(_X, 2), "atan2"),
+    (lambda: gpujit.ldexp(_X, 2), "ldexp"), (lambda: gpujit.hypot(_X, 2), "hypot"),
+    (lambda: gpujit.nextafter(_X, 2.0), "nextafter"), (lambda: gpujit.igamma(_X, 2), "igamma"),
+    (lambda: gpujit.copysign(2, _X), "copysign(): argument 'input'"),
+    (lambda: gpujit.eq(2, _X), "eq(): argument 'input'"), (lambda: gpujit.lt(2, _X), "lt"),
+    (lambda: gpujit.fmod(2, _X), "fmod"), (lambda: gpujit.rsub(2, _X), "rsub"),
+    (lambda: gpujit.logical_and(_X, True), "logical_and"),
+    (lambda: gpujit.isclose(_X, 1.5), "isclose"),
+    (lambda: gpujit.gcd(gpujit.tensor([4]), 2), "gcd"),
+    (lambda: gpujit.addcmul(_X, _X, 2), "addcmul(): argument 'tensor2'"),
+    (lambda: gpujit.addcdiv(_X, 2, _X), "addcdiv(): argument 'tensor1'"),
+    (lambda: gpujit.diagonal_scatter(gpujit.ones(2, 2), 1.5), "diagonal_scatter"),
+    (lambda: gpujit.slice_scatter(1.5, _X), "slice_scatter"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_REFUSED)))
+def test_number_for_tensor_only_parameter_is_type_error(i):
+    f, match = _REFUSED[i]
+    with pytest.raises(TypeError, match="must be Tensor"):
+        f()
+    with pytest.raises(TypeError, match=match.replace("(", r"\(").replace(")", r"\)")):
+        f()
+
+
+def test_numbers_where_pytorch_takes_them():
+    x = _X
+    np.testing.assert_allclose(gpujit.add(2, x).numpy(), [3.5, 4, 5])
+    np.testing.assert_allclose((2 - x).numpy(), [0.5, 0, -1])
+    np.testing.assert_allclose(gpujit.rsub(x, 2).numpy(), [0.5, 0, -1])
+    np.testing.assert_allclose(gpujit.pow(2, x).numpy(), 2 ** x.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gpujit.xlogy(2, x).numpy(), 2 * np.log(x.numpy()), rtol=1e-6)
+    np.testing.assert_allclose(gpujit.remainder(5, x).numpy(), np.mod(5, x.numpy()))
+    assert gpujit.eq(x, 2).tolist() == [False, True, False]
+    assert (2 < x).tolist() == [False, False, True]
+    assert gpujit.where(x > 2, x, 0.).tolist() == [0, 0, 3]
+    assert gpujit.where(x > 2, 1., 0.).tolist() == [0, 0, 1]
+    assert gpujit.clamp_min(x, 2).tolist() == [2, 2, 3]
+    assert gpujit.copysign(x, -1).tolist() == [-1.5, -2, -3]
+    assert gpujit.bitwise_and(6, gpujit.tensor([3])).tolist() == [2]
+
+
+def test_number_for_tensor_only_parameter_in_script():
+    from gpujit.frontend.script.errors import FrontendError
+    with pytest.raises(FrontendError, match="'other' expected a Tensor, got int"):
+        @gpujit.jit.script
+        def f(x):
+            return gpujit.maximum(x, 2)
+
+    @gpujit.jit.script
+    def g(x):
+        return gpujit.eq(x, 2), gpujit.where(x > 2, x, 0.), gpujit.pow(2, x)
+
+    a, b, c = g(_X)
+    assert a.tolist() == [False, True, False] and b.tolist() == [0, 0, 3]
+
+
+def test_number_operands_declaration():
+    from gpujit.ops.number_operands import number_operands
+    assert R.get("aten::logaddexp").number_operands == frozenset()
+    assert R.get("aten::eq.Tensor").number_operands == frozenset({"other"})
+    assert R.get("aten::add.Tensor").number_operands == frozenset({"self", "other"})
+    assert R.get("aten::add_.Tensor").number_operands == frozenset({"self", "other"})
+    assert R.get("aten::where.self").number_operands == frozenset({"self", "other"})
+    assert number_operands(R.get("aten::pow_.Tensor_Tensor").schema) == \
+        R.get("aten::pow.Tensor_Tensor").number_operands == frozenset({"self", "exponent"})
+
+
+def test_refused_numbers_match_torch():
+    torch = pytest.importorskip("torch")
+    for name, args in [("logaddexp", ("t", 2)), ("maximum", ("t", 2.5)), ("eq", (2, "t")),
+                       ("eq", ("t", 2)), ("atan2", ("t", 1)), ("pow", (2, "t")),
+                       ("xlogy", (2, "t")), ("fmod", ("t", 2)), ("fmod", (2, "t")),
+                       ("copysign", ("t", -1)), ("hypot", (2, "t")), ("add", (2, "t"))]:
+        outcomes = []
+        for m in (torch, gpujit):
+            t = m.tensor([1.5, 2.0, 3.0])
+            try:
+                getattr(m, name)(*[t if a == "t" else a for a in args])
+                outcomes.append("ok")
+            except TypeError:
+                outcomes.append("TypeError")
+        assert outcomes[0] == outcomes[1], (name, args, outcomes)
+
