@@ -187,3 +187,98 @@ def test_refused_numbers_match_torch():
                 outcomes.append("TypeError")
         assert outcomes[0] == outcomes[1], (name, args, outcomes)
 
+
+# ------------------------------------------------ 3. bool inputs PyTorch's kernels refuse
+
+_b = gpujit.tensor([True, False, True])
+_i = gpujit.tensor([0, 1, 1])
+_F = gpujit.nn.functional
+
+_BOOL_REFUSED = [
+    (lambda: gpujit.trapezoid(_b), RuntimeError,
+     "trapezoid: received a bool input for `y`, but bool is not supported"),
+    (lambda: gpujit.trapezoid(gpujit.ones(3), _b), RuntimeError, "for `x` or `y`"),
+    (lambda: gpujit.trapz(_b), RuntimeError, "^trapezoid: received a bool"),
+    (lambda: gpujit.cumulative_trapezoid(_b), RuntimeError, "cumulative_trapezoid: received"),
+    (lambda: gpujit.cov(_b.reshape(1, 3)), RuntimeError, "cov\\(\\): bool dtype is not supported"),
+    (lambda: gpujit.corrcoef(_b.reshape(1, 3)), RuntimeError, "cov\\(\\): bool dtype"),
+    (lambda: gpujit.isin(_b, _b), RuntimeError, "Unsupported input type encountered for isin"),
+    (lambda: gpujit.isin(_i, True), RuntimeError, "isin\\(\\): Bool"),
+    (lambda: gpujit.isin(True, _i), RuntimeError, "isin\\(\\): Bool"),
+    (lambda: gpujit.searchsorted(_b, _b), NotImplementedError, "searchsorted_out_cpu"),
+    (lambda: gpujit.searchsorted(_b, True), NotImplementedError, "searchsorted_out_cpu"),
+    (lambda: gpujit.bucketize(_b, _b), NotImplementedError, "searchsorted_out_cpu"),
+    (lambda: gpujit.bucketize(True, _b), NotImplementedError, "searchsorted_out_cpu"),
+    (lambda: gpujit.inner(_b, _b), NotImplementedError, "\"dot\" not implemented for 'Bool'"),
+    (lambda: gpujit.inner(_b.reshape(1, 3), _b), NotImplementedError, "addmm_impl_cpu_"),
+    (lambda: gpujit.gradient(_b), RuntimeError, "Subtraction, the `-` operator, with two bool"),
+    (lambda: gpujit.gradient(gpujit.ones(3), spacing=(_b,)), RuntimeError,
+     "Negation, the `-` operator, on a bool tensor"),
+    (lambda: gpujit.mvlgamma(_b, 1), RuntimeError, "may not be a boolean tensor"),
+    (lambda: _b.clone().mvlgamma_(1), RuntimeError, "may not be a boolean tensor"),
+    (lambda: gpujit.cumsum(gpujit.ones(2), 0, dtype=gpujit.bool), NotImplementedError,
+     "\"cumsum_out_cpu\" not implemented for 'Bool'"),
+    (lambda: gpujit.cumprod(_b, 0, dtype=gpujit.bool), NotImplementedError, "cumprod_out_cpu"),
+    (lambda: _b.clone().cumsum_(0), NotImplementedError, "cumsum_out_cpu"),
+    (lambda: _b.clone().cumprod_(0), NotImplementedError, "cumprod_out_cpu"),
+    (lambda: gpujit.ones(2).cumsum_(0, dtype=gpujit.bool), RuntimeError,
+     "Bad in-place call: input tensor dtype float and output tensor dtype bool should match"),
+    (lambda: _F.glu(gpujit.ones(2, 4, dtype=gpujit.bool)), NotImplementedError,
+     "\"glu_cpu\" not implemented for 'Bool'"),
+    (lambda: _F.glu(gpujit.ones(2, 4, dtype=gpujit.int64)), NotImplementedError, "'Long'"),
+    (lambda: _F.pad(_b.reshape(1, 1, 3), (1, 1), mode="reflect"), NotImplementedError,
+     "\"reflection_pad1d\" not implemented for 'Bool'"),
+    (lambda: _F.pad(gpujit.ones(1, 1, 2, 2, dtype=gpujit.bool), (1, 1, 1, 1),
+                    mode="replicate"), NotImplementedError, "replication_pad2d"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_BOOL_REFUSED)))
+def test_bool_inputs_refused(i):
+    f, exc, match = _BOOL_REFUSED[i]
+    with pytest.raises(exc, match=match):
+        f()
+
+
+def test_bool_neighbours_still_work():
+    assert gpujit.searchsorted(_i, _b).tolist() == [1, 0, 1]
+    assert gpujit.searchsorted(_b, 1).tolist() == 2
+    assert gpujit.bucketize(1, _b).tolist() == 2
+    assert gpujit.inner(gpujit.tensor(True), gpujit.tensor(True)).tolist() is True
+    assert gpujit.cumsum(_b, 0).tolist() == [1, 1, 2]
+    assert _F.pad(_b.reshape(1, 1, 3), (1, 1), mode="circular").tolist() == \
+        [[[True, True, False, True, True]]]
+    # cumsum_ adds in self's dtype (int8 wraps), as PyTorch's cumsum_out into self
+    x = gpujit.full((2,), 100, dtype=gpujit.int8)
+    assert x.cumsum_(0).tolist() == [100, -56] and x.dtype is gpujit.int8
+    np.testing.assert_allclose(_F.glu(gpujit.ones(2, 4)).numpy(), np.full((2, 2), 0.7310586),
+                               rtol=1e-6)
+
+
+def test_glu_int_refused_in_script():
+    @gpujit.jit.script
+    def f(x):
+        return _F.glu(x)
+
+    with pytest.raises(NotImplementedError, match="glu_cpu"):
+        f(gpujit.ones(2, 4, dtype=gpujit.int32))
+
+
+def test_bool_refusals_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = [lambda m, b: m.trapezoid(b), lambda m, b: m.cov(b.reshape(1, 3)),
+             lambda m, b: m.isin(b, b), lambda m, b: m.searchsorted(b, b),
+             lambda m, b: m.inner(b, b), lambda m, b: m.gradient(b),
+             lambda m, b: m.mvlgamma(b, 1), lambda m, b: b.clone().cumsum_(0),
+             lambda m, b: m.nn.functional.glu(b[:2]),
+             lambda m, b: m.nn.functional.pad(b.reshape(1, 1, 3), (1, 1), mode="reflect")]
+    for f in cases:
+        got = []
+        for m in (torch, gpujit):
+            try:
+                f(m, m.tensor([True, False, True]))
+                got.append(None)
+            except Exception as e:
+                got.append(NotImplementedError if isinstance(e, NotImplementedError)
+                           else type(e))
+        assert got[0] == got[1], got
