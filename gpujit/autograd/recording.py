@@ -331,7 +331,8 @@ def _record_op(op, args, d, inplace, names, bound):
     for i, r in enumerate(outs):
         if per_input is not None and not _requires(per_input[i]):
             refs.append(None)
-        elif isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING:
+        elif isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING \
+                and i not in op.nondiff_outputs:
             mark_result(r, node, i)
             refs.append(weakref.ref(r))
         else:

@@ -229,8 +229,10 @@ def grad_outputs(sub, needs):
             if isinstance(d, _reg.NonDifferentiable) or (
                     op is not None and d is None and op.tags & _NO_GRAD_TAGS):
                 continue
-        # integer and bool results carry no gradient (x.long().float() * y)
-        req.update(o for o in n.outputs if _may_float(o))
+        # integer and bool results carry no gradient (x.long().float() * y), nor the
+        # returns the op declares non-differentiable
+        nd = n.op.nondiff_outputs if n.op is not None else ()
+        req.update(o for i, o in enumerate(n.outputs) if _may_float(o) and i not in nd)
     return tuple(o in req for o in sub.outputs)
 
 
@@ -252,7 +254,9 @@ def group_backward(sub, values, grads, needs):
     req = {v for v, nd in zip(sub.inputs, needs) if nd}
     for n in sub.nodes:
         if any(v in req for v in n.inputs):
-            req.update(o for o in n.outputs if _floating(env[o]))
+            nd = n.op.nondiff_outputs if n.op is not None else ()
+            req.update(o for i, o in enumerate(n.outputs)
+                       if _floating(env[o]) and i not in nd)
     buf = {}
     for o, g in zip(sub.outputs, grads):
         if g is not None and o in req:

@@ -119,7 +119,8 @@ def native_layer_norm(input, normalized_shape: List[int], weight: Optional[Tenso
         out = out * weight
     if bias is not None:
         out = out + bias
-    return out, mean, rstd
+    # (mean and rstd carry no gradient: ATen's output_differentiability [True, False, False])
+    return out, mean.detach(), rstd.detach()
 
 
 @_from_source
@@ -157,7 +158,8 @@ def native_batch_norm(input, weight: Optional[Tensor], bias: Optional[Tensor],
         out = out * weight.view(shape)
     if bias is not None:
         out = out + bias.view(shape)
-    return out, save_mean, save_invstd
+    # (the saved statistics carry no gradient, as ATen's)
+    return out, save_mean.detach(), save_invstd.detach()
 
 
 @_from_source

@@ -202,6 +202,22 @@ def softsign(input):
 
 
 @_from_source
+def _short_dtype_name(dtype: _gpujit.dtype) -> str:
+    """PyTorch's name of a non-floating dtype in its kernels' "not implemented for" errors."""
+    if dtype == _gpujit.bool:
+        return "Bool"
+    if dtype == _gpujit.uint8:
+        return "Byte"
+    if dtype == _gpujit.int8:
+        return "Char"
+    if dtype == _gpujit.int16:
+        return "Short"
+    if dtype == _gpujit.int32:
+        return "Int"
+    return "Long"
+
+
+@_from_source
 def glu(input, dim: int = -1):
     """The gated linear unit: a * sigmoid(b), a and b the halves of input along dim."""
     if input.dim() == 0:
@@ -210,6 +226,9 @@ def glu(input, dim: int = -1):
     if n % 2 != 0:
         d = dim + input.dim() if dim < 0 else dim
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    if not input.is_floating_point():       # (PyTorch's kernel: floating dtypes only)
+        raise NotImplementedError("\"glu_cpu\" not implemented for '"
+                                  + _short_dtype_name(input.dtype) + "'")
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()
 

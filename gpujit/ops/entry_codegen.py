@@ -58,9 +58,17 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
     L.append("    dev = None")
     L.append("    try:")
+    values = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+    tensor_params = {a.name for a in s.arguments if a.type.base == "Tensor"}
     for n in list(operands) + aux:
         L.append(f"        if isinstance({n}, _T):")
         L.append(f"            dev = _join(_op, dev, {n})")
+        # a Python number where PyTorch's overloads take none (logaddexp(x, 2)): its
+        # TypeError (ops/number_operands.py); None where the parameter is Optional
+        if n not in op.number_operands and n in tensor_params:
+            cond = f"{n} is not None" if n in optional or n in aux else None
+            L.append(f"        elif {cond}:" if cond else "        else:")
+            L.append(f"            raise _not_tensor(_op, {values})")
     L.append("    except _Retry:")
     L.append(f"        dev = _opdev(_op, ({', '.join(list(operands) + aux)},))")
     L.append("    if dev is None:")
@@ -211,8 +219,12 @@ def _gen_generic(op, fname, consts):
                          f"argument '{n}' must be tuple of Tensors, not Tensor\")")
                 L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else x for x in {n}]"
                          + (f" if {n} is not None else None" if a.type.optional else ""))
-            else:
+            elif n in op.number_operands:
                 L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else {n}")
+            else:       # (a Python number: PyTorch's TypeError; ops/number_operands.py)
+                L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else "
+                         f"_refused(_op, {names.index(n)}, "
+                         f"({', '.join(names)}{',' if len(names) == 1 else ''}))")
     else:
         L.append("    dev = None")
     if dev_arg:
@@ -356,6 +368,7 @@ def _compile(op, src, fname, consts):
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
+              _refused=_r.number_refused,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target)

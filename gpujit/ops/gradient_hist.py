@@ -78,9 +78,18 @@ def _normalize(ndim, shape, spacing, dim, edge_order):
 
 
 def _out_dtype(self_dt, sp):
+    # (PyTorch's formulas subtract the samples and negate the coordinates' differences:
+    # its bool refusals of `-`)
+    if _dtn(self_dt) is _dt.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
     dt = self_dt
     for h in sp:
         if _is_tensorlike(h):
+            if _dtn(h.dtype) is _dt.bool:
+                raise RuntimeError("Negation, the `-` operator, on a bool tensor is not "
+                                   "supported. If you are trying to invert a mask, use the "
+                                   "`~` or `logical_not()` operator instead.")
             dt = _dt.promote_types(dt, _dtn(h.dtype))
     return dt if dt.category == _dt.FLOATING else _dt.get_default_dtype()
 

@@ -117,8 +117,39 @@ def _addbmm_grad(grad, batch1, batch2, beta, alpha, needs_grad):
 
 
 addbmm_ = declare_inplace("aten::addbmm", "addbmm_")
-cumsum_ = declare_inplace("aten::cumsum", "cumsum_")
-cumprod_ = declare_inplace("aten::cumprod", "cumprod_")
+
+
+def _declare_scan_inplace(base_name, name):
+    """cumsum_ / cumprod_: the scan computed in self's dtype (PyTorch's cumsum_out into
+    self: cumsum_ of an int32 tensor adds in int32, of a bool tensor is its kernel's
+    NotImplementedError), and a `dtype` other than self's refused."""
+    base = OPS[base_name]
+
+    def check(self_dt, dtype):
+        if dtype is not None and _dt.to_dtype(dtype) is not self_dt:
+            raise RuntimeError(f"Bad in-place call: input tensor dtype "
+                               f"{_dt.CPP_NAMES[self_dt.name]} and output tensor dtype "
+                               f"{_dt.CPP_NAMES[_dt.to_dtype(dtype).name]} should match")
+
+    def meta(self, dim, dtype=None):
+        check(self.dtype, dtype)
+        base.meta(self, dim, self.dtype)
+        return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+    @op(f"aten::{name}(Tensor(a!) self, int dim, *, ScalarType? dtype=None) -> Tensor(a!)",
+        tags={"inplace"}, function=False, meta=meta)
+    def impl(xp, self, dim, dtype=None):
+        check(_dtn(self.dtype), dtype)
+        self[...] = base.impl(xp, self, dim, _dtn(self.dtype))
+        return self
+    impl.__name__ = name
+    impl.op.derivative = base.derivative
+    impl.op.inplace_of = base
+    return impl
+
+
+cumsum_ = _declare_scan_inplace("aten::cumsum", "cumsum_")
+cumprod_ = _declare_scan_inplace("aten::cumprod", "cumprod_")
 addmm_ = declare_inplace("aten::addmm", "addmm_")
 baddbmm_ = declare_inplace("aten::baddbmm", "baddbmm_")
 addmv_ = declare_inplace("aten::addmv", "addmv_")
@@ -231,6 +262,8 @@ igamma_.op.inplace_of, igammac_.op.inplace_of = igamma.op, igammac.op
 # ------------------------------------------------------------------ mvlgamma
 
 def _mvlgamma_meta(self, p):
+    if self.dtype is _dt.bool:
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     d = self.dtype if self.dtype.category == _dt.FLOATING else _dt.get_default_dtype()
@@ -267,6 +300,15 @@ def mvlgamma_(xp, self, p):
 
 
 mvlgamma_.op.inplace_of = mvlgamma.op
+
+
+def _mvlgamma_kinds(kinds):
+    # (the pointwise entry promotes a bool tensor to float before the body sees it)
+    if kinds[0][0] is _dt.bool:
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
+
+
+mvlgamma.op.check_kinds = _mvlgamma_kinds
 
 
 @_derivative(mvlgamma, mvlgamma_)

@@ -217,15 +217,28 @@ def _pad_geometry(shape, pad, mode, value):
     return widths, tuple(out)
 
 
+def _pad_meta(self, pad, mode="constant", value=None):
+    shape = _pad_geometry(self.shape, pad, mode, value)[1]
+    _pad_kernel_dtype(self.dtype, pad, mode)
+    return TensorMeta(self.dtype, shape, self.device)
+
+
+def _pad_kernel_dtype(dt, pad, mode):
+    """PyTorch's reflection / replication kernels have no bool version."""
+    if dt is _dt.bool and mode in ("reflect", "replicate"):
+        kernel = "reflection" if mode == "reflect" else "replication"
+        raise NotImplementedError(f"\"{kernel}_pad{len(pad) // 2}d\" not implemented for "
+                                  f"'Bool'")
+
+
 @op("aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) "
-    "-> Tensor", tags=_NN, method=False, function=False, functional=True,
-    meta=lambda self, pad, mode="constant", value=None: TensorMeta(
-        self.dtype, _pad_geometry(self.shape, pad, mode, value)[1], self.device))
+    "-> Tensor", tags=_NN, method=False, function=False, functional=True, meta=_pad_meta)
 def pad(xp, self, pad, mode="constant", value=None):
     """Pad (or, with negative sizes, crop) the trailing dims; `pad` lists (left, right)
     for the last dim first. Modes: constant (value, default 0), reflect (mirror without
     the edge), replicate (repeat the edge), circular (wrap around)."""
     widths, out_shape = _pad_geometry(self.shape, pad, mode, value)
+    _pad_kernel_dtype(_dt._FROM_NP[self.dtype], pad, mode)
     pos = tuple((max(l, 0), max(r, 0)) for l, r in widths)
     crop = tuple(slice(max(-l, 0), n - max(-r, 0)) for (l, r), n in zip(widths, self.shape))
     if mode == "constant":

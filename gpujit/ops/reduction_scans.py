@@ -15,18 +15,28 @@ from .reduction import _RED, _F16, _F32, _acc, _acc_dtype, _dtype_or, _like
 
 # ------------------------------------------------------------------ scans
 
+def _scan_bool_check(dt, method):
+    """PyTorch's cumsum / cumprod kernels have no bool version (a bool result dtype:
+    dtype=torch.bool, or cumsum_ of a bool tensor)."""
+    if dt is _dt.bool:
+        raise NotImplementedError(f"\"{method}_out_cpu\" not implemented for 'Bool'")
+
+
 def _scan(xp, a, dim, dtype, method):
     d = wrap_dim(dim, a.ndim)
     acc, out = _acc(a, dtype)
+    _scan_bool_check(_dt._FROM_NP[np.dtype(out)], method)
     if a.ndim == 0:
         return a.astype(out)
     r = getattr(a, method)(axis=d, dtype=acc)
     return r if acc == out else r.astype(out)
 
 
-def _scan_meta(self, dim, dtype=None):
+def _scan_meta(self, dim, dtype=None, method="cumsum"):
     wrap_dim(dim, len(self.shape))
-    return _like(self, _acc_dtype(self, dtype))
+    dt = _acc_dtype(self, dtype)
+    _scan_bool_check(dt, method)
+    return _like(self, dt)
 
 
 @op("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
@@ -36,7 +46,7 @@ def cumsum(xp, self, dim, dtype=None):
 
 
 @op("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
-    meta=_scan_meta)
+    meta=lambda self, dim, dtype=None: _scan_meta(self, dim, dtype, "cumprod"))
 def cumprod(xp, self, dim, dtype=None):
     return _scan(xp, self, dim, dtype, "cumprod")
 

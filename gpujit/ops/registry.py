@@ -25,6 +25,7 @@ from .. import dtypes as _dt
 from .. import return_types as _return_types
 from ..device import cpu as _cpu, xp_for as _xp_for
 from .schema import parse_schema, Schema
+from .number_operands import number_operands as _number_operands
 from .overlap import (assert_no_partial_overlap, expanded_warning, has_internal_overlap,
                       internal_overlap_error, on_expanded_policy, write_changes,
                       writable_target)
@@ -268,6 +269,20 @@ def scalar_kind(x):
     return (_dt._scalar_dtype(x), _dt.SCALAR)
 
 
+_NUMBER_TYPES = frozenset({int, float, bool, complex})
+
+
+def number_refused(op, n, values):
+    """The value v (values[n], not a Tensor) given for op's Tensor parameter n, when the
+    parameter may take it (None where it is Optional, a number where op.number_operands
+    says so); else PyTorch's TypeError. Called by the generic entry points."""
+    v = values[n]
+    if v is None or (type(v) in _NUMBER_TYPES and op.schema.arguments[n].name in
+                     op.number_operands) or type(v) not in _NUMBER_TYPES:
+        return v
+    raise not_tensor_error(op, values)
+
+
 def not_tensor_error(op, values):
     """PyTorch's TypeError for a non-Tensor (a Python number, None, a str...) where op's
     schema takes a Tensor, given the entry point's argument values in schema order; None
@@ -276,6 +291,8 @@ def not_tensor_error(op, values):
     name = op.public_name
     for i, (a, v) in enumerate(zip(op.schema.arguments, values)):
         if a.type.base != "Tensor" or isinstance(v, _Tensor) or (v is None and a.type.optional):
+            continue
+        if a.name in op.number_operands and type(v) in _NUMBER_TYPES:
             continue
         if a.type.is_list and isinstance(v, (list, tuple)):
             for j, x in enumerate(v):
@@ -460,6 +477,21 @@ PROMOTE_MODES = {"default": _promote_default, "float": _promote_float,
 
 # --------------------------------------------------------------------------------------
 
+def _output_positions(schema, outputs):
+    """The positions in schema's returns of `outputs` (return names or positions)."""
+    names = [r.name for r in schema.returns]
+    pos = set()
+    for o in outputs:
+        if isinstance(o, str):
+            if o not in names:
+                raise ValueError(f"{schema.qualified_name}: no return named {o!r}")
+            o = names.index(o)
+        elif not 0 <= o < len(names):
+            raise ValueError(f"{schema.qualified_name}: no return at position {o}")
+        pos.add(o)
+    return frozenset(pos)
+
+
 class OpDef:
     """One registry entry. Read by every layer; see the module docstring."""
 
@@ -467,8 +499,17 @@ class OpDef:
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
                  cross_device=False, opmath_scalars=False, number_args=None,
-                 contiguous=False):
+                 contiguous=False, nondiff_outputs=()):
         self.schema = schema
+        # nondiff_outputs: the returns (by name or position) that carry no gradient even
+        # when floating, as derivatives.yaml's output_differentiability marks them
+        # (linalg_lu's permutation matrix P, linalg_lstsq's singular_values): autograd
+        # leaves them without grad_fn (integer and bool outputs never have one)
+        self.nondiff_outputs = _output_positions(schema, nondiff_outputs)
+        # the Tensor parameters that take a Python number, as PyTorch's Scalar overloads
+        # and its numbers-as-tensors list allow (ops/number_operands.py); a number for
+        # any other Tensor parameter is PyTorch's TypeError (not_tensor_error)
+        self.number_operands = _number_operands(schema)
         # contiguous: the result is C-contiguous whatever the inputs' layout (PyTorch's
         # reductions; masked_fill, tril, roll, stack, layer_norm ...), not laid out as
         # the inputs (pointwise ops: as TensorIterator; NumPy's order="K" otherwise)
@@ -603,10 +644,11 @@ class OpDef:
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
-       contiguous=False):
+       contiguous=False, nondiff_outputs=()):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
-    is bound (a string renames it). See the module docstring."""
+    is bound (a string renames it). `nondiff_outputs`: the returns (names or positions)
+    that carry no gradient though floating. See the module docstring."""
     def deco(impl):
         s = parse_schema(schema)
         d = OpDef(s, impl, tags=tags, meta=meta, scalar=scalar, promote=promote,
@@ -614,7 +656,7 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
                   inplace=inplace, functional=functional, name=name,
                   namedtuple_name=namedtuple_name, cross_device=cross_device,
                   opmath_scalars=opmath_scalars, number_args=number_args,
-                  contiguous=contiguous)
+                  contiguous=contiguous, nondiff_outputs=nondiff_outputs)
         register(d)
         if inplace and d.is_pointwise:
             _declare_inplace_variant(d)

@@ -121,6 +121,9 @@ def _inner_meta(self, other):
     sa, sb = tuple(self.shape), tuple(other.shape)
     if not sa or not sb:
         return TensorMeta(self.dtype, sa or sb, self.device)
+    if self.dtype is _dt.bool:      # (PyTorch's dot / mm kernels have no bool version)
+        kernel = "dot" if len(sa) == len(sb) == 1 else "addmm_impl_cpu_"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
     if sa[-1] != sb[-1] and None not in (sa[-1], sb[-1]):
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
                            f"got shapes {list(sa)} and {list(sb)}")
@@ -220,6 +223,8 @@ def _cov_meta(input, correction=1, fweights=None, aweights=None):
     if nd > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                            f"input with {nd} dimensions")
+    if input.dtype is _dt.bool:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
     n_obs = input.shape[-1] if nd else 1
     for name, w in (("fweights", fweights), ("aweights", aweights)):
         if w is None:
@@ -420,6 +425,11 @@ def _trap_dtype(d):
 
 def _trap_meta(name, cumulative):
     def meta(y, x=None, dx=None, dim=-1):
+        # (PyTorch refuses bool samples and spacings first; trapz is its trapezoid)
+        if y.dtype is _dt.bool or (x is not None and x.dtype is _dt.bool):
+            which = "`y`" if x is None else "`x` or `y`"
+            raise RuntimeError(f"{'trapezoid' if name == 'trapz' else name}: received a bool "
+                               f"input for {which}, but bool is not supported")
         nd = len(y.shape)
         if nd == 0:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")

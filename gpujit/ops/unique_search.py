@@ -301,6 +301,8 @@ def _searchsorted(xp, seq, values, out_int32, side, sorter):
               msg="torch.searchsorted(): sorter index out of range")
         seq = xp.take_along_axis(seq, sorter.astype(_LONG), axis=-1)
     ct = np.result_type(seq.dtype, values.dtype)
+    if ct == np.bool_:      # (PyTorch's kernel has no bool version)
+        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     seq = seq.astype(ct, copy=False)
     values = xp.asarray(values).astype(ct, copy=False)
     if seq.ndim == 1:
@@ -436,6 +438,8 @@ def histc(xp, self, bins=100, min=0, max=0):
 
 
 def _isin(xp, elements, test, assume_unique, invert):
+    if elements.dtype == np.bool_ or test.dtype == np.bool_:
+        raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     r = xp.isin(elements, test, assume_unique=assume_unique, invert=invert)
     return xp.asarray(r, dtype=bool)
 

@@ -75,7 +75,31 @@ class OpInfo:
 
     def get_samples(self):
         s = self.samples() if callable(self.samples) else self.samples
-        return list(s)
+        return [_refused_number(self.name, x) or x for x in s]
+
+
+def _refused_number(name, sample):
+    """sample as an ErrorSample (PyTorch's TypeError) when it gives a Python number for
+    a Tensor parameter that PyTorch's overloads take no number for (logaddexp(x, 2.5),
+    eq(2, x): gpujit.ops.number_operands), else None."""
+    if isinstance(sample, ErrorSample):
+        return None
+    from gpujit.ops import registry
+    op = registry.OPS.get(name)
+    if op is None:
+        return None
+    try:
+        values = op.bind(sample.args, sample.kwargs)
+    except TypeError:
+        return None
+    for a, v in zip(op.schema.arguments, values):
+        if a.type.base == "Tensor" and not a.type.is_list and \
+                type(v) in (int, float, bool, complex) and a.name not in op.number_operands:
+            e = ErrorSample(*sample.args, exc=TypeError, match="must be Tensor",
+                            **sample.kwargs)
+            e.refused_number = True
+            return e
+    return None
 
 
 def all_opinfos():

@@ -174,7 +174,9 @@ def _fits(p, t, op, convert=False, lenient=True) -> bool:
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool
     if convert and isinstance(t, T.TensorType) and tensor_as_number(op, p):
         return True          # ... and aten::IntImplicit / FloatImplicit of a Tensor
-    return lenient and op.is_pointwise and p.name in op.operands and is_number_type(t)
+    # (only where PyTorch's overloads take a number: ops/number_operands.py)
+    return lenient and op.is_pointwise and p.name in op.operands and \
+        p.name in op.number_operands and is_number_type(t)
 
 
 def _exact_choice(m, ops, args, kwargs):

@@ -1,0 +1,95 @@
+"""Which Tensor parameters of an op take a Python number (PyTorch's Python bindings).
+
+PyTorch's Python argument parser turns a Python number given for a Tensor parameter into
+a tensor only for the functions of its `should_allow_numbers_as_tensors` list (add, sub,
+mul, div and their aliases, true_divide, floor_divide, copy_, to); elsewhere a number
+reaches an op only through an overload that takes a Scalar at that place (eq.Scalar's
+`other`, pow.Scalar's `self`, where.ScalarSelf's `self` ...). gpujit declares most ops'
+Tensor overload alone, and its pointwise entry points take numbers for their operands, so
+this table lists, per schema name, the Tensor parameters PyTorch's overloads take a
+number for (derived from torch 2.13's schemas: an overload with at least one Tensor
+argument and a Scalar / number parameter of that name). A number anywhere else is
+PyTorch's TypeError ("logaddexp(): argument 'other' (position 2) must be Tensor, not
+int"): registry.not_tensor_error, raised by the entry points (entry_codegen) and refused
+by the script compiler's schema matching (frontend/script/calls.py).
+"""
+from __future__ import annotations
+
+__all__ = ["number_operands", "NUMBERS_AS_TENSORS", "SCALAR_PLACES"]
+
+# torch/csrc/utils/python_arg_parser.cpp: should_allow_numbers_as_tensors (every Tensor
+# parameter; `_` forms included)
+NUMBERS_AS_TENSORS = frozenset({
+    "add", "div", "divide", "mul", "multiply", "sub", "subtract", "true_divide",
+    "floor_divide", "to", "_to_copy", "copy", "copy_", "_conj"})
+
+# schema name -> the Tensor parameters a PyTorch overload takes a number for
+SCALAR_PLACES = {
+    "bernoulli_": ("p",),
+    "bitwise_and": ("other", "self"),
+    "bitwise_left_shift": ("other", "self"),
+    "bitwise_or": ("other", "self"),
+    "bitwise_right_shift": ("other", "self"),
+    "bitwise_xor": ("other", "self"),
+    "bucketize": ("self",),
+    "clamp": ("min", "max"),
+    "clamp_max": ("max",),
+    "clamp_min": ("min",),
+    "copysign": ("other",),
+    "eq": ("other",),
+    "fill": ("value",),
+    "fill_": ("value",),
+    "float_power": ("exponent", "self"),
+    "fmod": ("other",),
+    "ge": ("other",),
+    "gt": ("other",),
+    "histogram": ("bins",),
+    "index_fill": ("value",),
+    "index_fill_": ("value",),
+    "isin": ("elements", "test_elements"),
+    "le": ("other",),
+    "lerp": ("weight",),
+    "lt": ("other",),
+    "masked_fill": ("value",),
+    "nanquantile": ("q",),
+    "ne": ("other",),
+    "normal": ("mean", "std"),
+    "pow": ("exponent", "self"),
+    "quantile": ("q",),
+    "remainder": ("other", "self"),
+    "repeat_interleave": ("repeats",),
+    "rsub": ("other",),
+    "scatter": ("src",),
+    "scatter_": ("src",),
+    "searchsorted": ("self",),
+    "special_chebyshev_polynomial_t": ("n", "x"),
+    "special_chebyshev_polynomial_u": ("n", "x"),
+    "special_chebyshev_polynomial_v": ("n", "x"),
+    "special_chebyshev_polynomial_w": ("n", "x"),
+    "special_hermite_polynomial_h": ("n", "x"),
+    "special_hermite_polynomial_he": ("n", "x"),
+    "special_laguerre_polynomial_l": ("n", "x"),
+    "special_legendre_polynomial_p": ("n", "x"),
+    "special_shifted_chebyshev_polynomial_t": ("n", "x"),
+    "special_shifted_chebyshev_polynomial_u": ("n", "x"),
+    "special_shifted_chebyshev_polynomial_v": ("n", "x"),
+    "special_shifted_chebyshev_polynomial_w": ("n", "x"),
+    "special_xlog1py": ("other", "self"),
+    "special_zeta": ("other", "self"),
+    "where": ("other", "self"),
+    "xlogy": ("other", "self"),
+}
+
+
+def number_operands(schema):
+    """The names of schema's Tensor parameters that take a Python number."""
+    name = schema.name.split("::", 1)[-1]
+    tensors = [a.name for a in schema.arguments
+               if a.type.base == "Tensor" and not a.type.is_list]
+    # (an in-place or out= form takes what its functional op takes)
+    base = name[:-1] if name.endswith("_") and not name.startswith("_") else name
+    if name in NUMBERS_AS_TENSORS or base in NUMBERS_AS_TENSORS:
+        places = tensors
+    else:
+        places = SCALAR_PLACES.get(name, ()) or SCALAR_PLACES.get(base, ())
+    return frozenset(n for n in places if n in tensors)
