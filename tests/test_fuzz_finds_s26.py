@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 
 import gpujit
 
@@ -57,3 +58,45 @@ def test_scripted_tensor_percent_assign_stays_eager_s_remainder():
     for _ in range(2):
         x = gpujit.tensor([-1.5, 1.5])
         assert s(x, 2.0) is not None and x.tolist() == [0.5, 1.5]
+
+
+def test_a_raised_key_error_s_message_reads_as_text():
+    # (mode 5, seed 26402*100003+1) `raise KeyError("n=" + ...)`: str() of gpujit's error was
+    # KeyError's repr of the message and the scripted line after it ("'n=1\\n  in scripted
+    # code at ...'"); it reads as text now, as a failed dict lookup's (TorchScript's
+    # "builtins.KeyError: n=1"), and is still a KeyError and a jit Error
+    cu = gpujit.jit.CompilationUnit('''
+def f(x: float) -> int:
+    if x > 0:
+        raise KeyError("n=" + str(x))
+    return 1
+
+def g(d: Dict[str, int]) -> int:
+    return d["b"]
+''')
+    for _ in range(2):
+        with pytest.raises(KeyError) as e:
+            cu.f(0.5)
+        assert isinstance(e.value, gpujit.jit.Error)
+        head, _, where = str(e.value).partition("\n  in scripted code at ")
+        assert head == "n=0.5" and 'raise KeyError("n=" + str(x))' in where, str(e.value)
+        with pytest.raises(KeyError) as e:
+            cu.g({"a": 1})
+        assert str(e.value).split("\n")[0] == "key 'b' is not in the dict"
+
+
+class _MyKeyError(KeyError):
+    def __str__(self):
+        return "mine"
+
+
+def test_a_user_key_error_class_keeps_its_own_str():
+    def f(x: int) -> int:
+        if x > 0:
+            raise _MyKeyError("k")
+        return x
+
+    s = gpujit.jit.script(f)
+    with pytest.raises(_MyKeyError) as e:
+        s(1)
+    assert str(e.value) == "mine"

@@ -215,8 +215,13 @@ _RAISED: dict = {}      # builtin exception class -> its subclass that is also a
 def _raised_class(cls):
     sub = _RAISED.get(cls)
     if sub is None:
-        sub = type(cls.__name__, (cls, Error), {"__module__": cls.__module__,
-                                                 "__qualname__": cls.__qualname__})
+        body = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        if issubclass(cls, KeyError) and cls.__str__ is KeyError.__str__:
+            # a raised KeyError's message reads as text, as KeyErrorAt's and TorchScript's
+            # ("builtins.KeyError: n=1"): KeyError's own str() is its argument's repr,
+            # which wrote the scripted line that follows the message as '...\\n  in ...'
+            body["__str__"] = KeyErrorAt.__str__
+        sub = type(cls.__name__, (cls, Error), body)
         sub = _RAISED.setdefault(cls, sub)
     return sub
 
