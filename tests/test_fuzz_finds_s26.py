@@ -100,3 +100,27 @@ def test_a_user_key_error_class_keeps_its_own_str():
     with pytest.raises(_MyKeyError) as e:
         s(1)
     assert str(e.value) == "mine"
+
+
+def test_sum_of_an_empty_float_list_is_a_float():
+    # (mode 5, seed 26402*100003+0) min(a, sum(torch.jit.annotate(List[float], []))) gave
+    # the int 0 (Python's sum([])), where TorchScript's aten::sum.float gives 0.0: the
+    # graph typed it float, the value was an int (str() '0' for TorchScript's '0.')
+    cu = gpujit.jit.CompilationUnit('''
+def f(xs: List[float]) -> float:
+    return sum(xs)
+
+def g(a: int) -> str:
+    v = min(a, sum(torch.jit.annotate(List[float], [])))
+    return str(v)
+
+def h(xs: List[int]) -> int:
+    return sum(xs)
+''')
+    for _ in range(3):                  # (the interpreter's profiling call, then the code)
+        r = cu.f([])
+        assert type(r) is float and r == 0.0
+        assert cu.f([1.5, -0.0]) == 1.5
+        assert cu.g(3) == "0."
+        r = cu.h([])
+        assert type(r) is int and r == 0

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import operator
 
+from ..ir import types as _T
 from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
 
-__all__ = ["CONTAINER_OPS", "KeyErrorAt"]
+__all__ = ["CONTAINER_OPS", "KeyErrorAt", "container_op"]
 
 
 def _set_item(c, k, v):
@@ -205,6 +206,12 @@ def _sum(c):
     return int64(r) if type(r) is int else r
 
 
+def _sum_float(c):
+    """sum(xs) of a List[float]: a float also for an empty list (TorchScript's
+    aten::sum.float starts from 0.0; Python's sum([]) is the int 0)."""
+    return float(sum(c))
+
+
 # Python's own list/dict/set/str operations on container values (TorchScript's
 # aten::__getitem__.t, aten::__getitem__.Dict_str, aten::append.t, ...), for the nodes no
 # registry op takes: kind -> (function, the expression the executor writes, over {0}, {1};
@@ -256,3 +263,12 @@ CONTAINER_OPS = {
                         "list(enumerate({0}, {1}))"),
     "aten::zip": (lambda *cs: list(zip(*cs)), None),
 }
+
+
+def container_op(node):
+    """(function, expression form) of a container node: CONTAINER_OPS's, or the one its
+    output type asks for (sum() of a List[float] is a float even when the list is empty)."""
+    if node.kind == "aten::sum" and node.outputs and \
+            isinstance(node.outputs[0].type, _T.FloatType):
+        return _sum_float, None
+    return CONTAINER_OPS[node.kind]
