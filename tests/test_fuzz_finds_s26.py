@@ -124,3 +124,33 @@ def h(xs: List[int]) -> int:
         assert cu.g(3) == "0."
         r = cu.h([])
         assert type(r) is int and r == 0
+
+
+def _floor_half(x):
+    return (x * 2 + 1) // 2 * x
+
+
+def test_floor_divide_s_backward_raises_as_pytorch_s():
+    # (guard fuzz, seed 2650479562: `t2 = x // 2` with x requiring grad) PyTorch records
+    # floor_divide with its output requiring grad and refuses the backward ("derivative for
+    # aten::floor_divide is not implemented"); gpujit gave zeros. div(rounding_mode=
+    # 'floor') keeps its zero gradient, as PyTorch's
+    x = gpujit.tensor([1.5, -2.5], requires_grad=True)
+    for fn, name in [(lambda: x // 2, "floor_divide"),
+                     (lambda: gpujit.floor_divide(x, -1.5), "floor_divide"),
+                     (lambda: 3 // x, "floor_divide"),
+                     (lambda: x.clone().floor_divide_(2), "floor_divide_")]:
+        y = fn()
+        assert y.requires_grad
+        with pytest.raises(RuntimeError, match=f"derivative for aten::{name} is not "):
+            gpujit.autograd.grad(y.sum(), x)
+    y = gpujit.div(x, 2, rounding_mode="floor")
+    assert gpujit.autograd.grad(y.sum(), x)[0].tolist() == [0.0, 0.0]
+    s = gpujit.jit.script(_floor_half)
+    for _ in range(3):                  # (profiling, then the differentiable graph)
+        y = s(x)
+        assert y.tolist() == [3.0, 5.0]
+        with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not"):
+            y.sum().backward()
+    with gpujit.no_grad():
+        assert s(x).tolist() == [3.0, 5.0]
