@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import gpujit
@@ -154,3 +155,36 @@ def test_floor_divide_s_backward_raises_as_pytorch_s():
             y.sum().backward()
     with gpujit.no_grad():
         assert s(x).tolist() == [3.0, 5.0]
+
+
+def test_backward_runs_ready_nodes_in_pytorch_s_sequence_order():
+    # (guard fuzz, seed 2650479562) the engine ran the ready nodes last-in first-out where
+    # PyTorch's ReadyQueue runs the one made last (highest sequence_nr) first: a gradient
+    # summed from several paths added up in another order -- another layout of the sum
+    # (here the permuted x's gradient: PyTorch's cumsum path arrives first, C-contiguous),
+    # other rounding -- and tensor hooks ran in another order
+    x = gpujit.from_numpy(np.arange(8, dtype=np.float32).reshape(4, 2)).t()
+    x = x.detach().requires_grad_(True)
+    t2 = gpujit.div(x, 2, rounding_mode="floor")
+    t3 = x.cumsum(-1)
+    t5 = gpujit.clamp(t2, -1.5, 2.0)
+    g = gpujit.autograd.grad(t3.sum() + t5.sum(), x)[0]
+    assert g.stride() == (4, 1) and g.tolist() == [[4.0, 3.0, 2.0, 1.0]] * 2
+
+    order = []
+    x = gpujit.ones(2, requires_grad=True)
+    a, b, c = x * 2, x * 3, x.exp()
+    d = b.sin()
+    for n, t in (("a", a), ("b", b), ("c", c), ("d", d)):
+        t.register_hook(lambda g, n=n: order.append(n))
+    (d.sum() + a.sum() + c.sum()).backward()
+    assert order == ["d", "c", "b", "a"]            # PyTorch 2.13's
+    order = []
+    x = gpujit.ones(2, requires_grad=True)
+    p = x * 2
+    q, r = p + 1, x - 1
+    for n, t in (("p", p), ("q", q), ("r", r)):
+        t.register_hook(lambda g, n=n: order.append(n))
+    (r.sum() + q.sum()).backward()
+    assert order == ["r", "q", "p"]
+    assert q.grad_fn._sequence_nr() > p.grad_fn._sequence_nr()
