@@ -188,3 +188,29 @@ def test_backward_runs_ready_nodes_in_pytorch_s_sequence_order():
     (r.sum() + q.sum()).backward()
     assert order == ["r", "q", "p"]
     assert q.grad_fn._sequence_nr() > p.grad_fn._sequence_nr()
+
+
+def test_a_chained_comparison_evaluates_its_next_operand_only_when_needed():
+    # (mode 5, seed 26405*100003+1) `a < a <= xs[-1]` with an empty xs raised IndexError:
+    # every operand of the chain was evaluated first, where Python and TorchScript stop
+    # at the first false comparison
+    cu = gpujit.jit.CompilationUnit('''
+def f(a: int, xs: List[int]) -> bool:
+    return a < a <= xs[-1]
+
+def g(a: int, b: int, xs: List[int]) -> bool:
+    return a < b < xs[0] < xs[1]
+
+def h(a: int, xs: List[int]) -> int:
+    n = 0
+    if 0 <= a < len(xs) and xs[a] > 0:
+        n = xs[a]
+    return n
+''')
+    for _ in range(2):
+        assert cu.f(1, []) is False and cu.f(1, [3]) is False
+        assert cu.g(2, 1, []) is False and cu.g(1, 2, [1]) is False
+        assert cu.g(1, 2, [3, 4]) is True and cu.g(1, 2, [3, 3]) is False
+        with pytest.raises(IndexError):
+            cu.g(1, 2, [3])
+        assert cu.h(5, [1]) == 0 and cu.h(0, [7]) == 7
