@@ -214,3 +214,32 @@ def h(a: int, xs: List[int]) -> int:
         with pytest.raises(IndexError):
             cu.g(1, 2, [3])
         assert cu.h(5, [1]) == 0 and cu.h(0, [7]) == 7
+
+
+def test_min_max_of_an_empty_list_raise_when_they_run():
+    # (mode 5, seed 26407*100003+1) min(torch.jit.annotate(List[float], [])) was refused
+    # when compiling ("min() of an empty list"); TorchScript compiles it and raises its
+    # RuntimeError only where the call runs (Python's ValueError was raised for a list
+    # argument; the error is both now)
+    cu = gpujit.jit.CompilationUnit('''
+def f(a: int) -> float:
+    if a > 0:
+        return min(torch.jit.annotate(List[float], []))
+    return 1.0
+
+def g(xs: List[int]) -> int:
+    return max(xs)
+
+def h(xs: List[int], ys: List[int]) -> List[int]:
+    return min(xs, ys)
+''')
+    for _ in range(2):
+        assert cu.f(0) == 1.0
+        with pytest.raises(RuntimeError, match=r"^min\(\) arg is an empty sequence"):
+            cu.f(1)
+        with pytest.raises(RuntimeError, match=r"^max\(\) arg is an empty sequence"):
+            cu.g([])
+        with pytest.raises(ValueError):
+            cu.g([])
+        assert cu.g([3, 7, 5]) == 7
+        assert cu.h([1, 2], [1]) == [1] and cu.h([], [0]) == []

@@ -206,6 +206,24 @@ def _sum(c):
     return int64(r) if type(r) is int else r
 
 
+class EmptySequenceError(ValueError, RuntimeError):
+    """min() / max() of an empty list: TorchScript's RuntimeError, also Python's
+    ValueError (as KeyErrorAt is both KeyError and RuntimeError)."""
+
+
+def _min(*a):
+    """min(xs) (or min(xs, ys) of two lists)."""
+    if len(a) == 1 and not a[0]:
+        raise EmptySequenceError("min() arg is an empty sequence")
+    return min(*a)
+
+
+def _max(*a):
+    if len(a) == 1 and not a[0]:
+        raise EmptySequenceError("max() arg is an empty sequence")
+    return max(*a)
+
+
 def _sum_float(c):
     """sum(xs) of a List[float]: a float also for an empty list (TorchScript's
     aten::sum.float starts from 0.0; Python's sum([]) is the int 0)."""
@@ -242,8 +260,8 @@ CONTAINER_OPS = {
     "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),
     "aten::slice": (_slice, "{0}[{1}:{2}:{3}]"),
     "aten::set": (_new_set, None),
-    "aten::min": (min, "min({0})"),
-    "aten::max": (max, "max({0})"),
+    "aten::min": (_min, None),
+    "aten::max": (_max, None),
     "aten::any": (any, "any({0})"),          # any(xs) / all(xs) of ints, floats or strs
     "aten::all": (all, "all({0})"),
     # Python's operators: list + list, list * int, str + str, set | & - ^ set
