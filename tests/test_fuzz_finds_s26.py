@@ -243,3 +243,21 @@ def h(xs: List[int], ys: List[int]) -> List[int]:
             cu.g([])
         assert cu.g([3, 7, 5]) == 7
         assert cu.h([1, 2], [1]) == [1] and cu.h([], [0]) == []
+
+
+def test_list_times_a_negative_count_that_wraps_to_zero_is_empty():
+    # (mode 5, seed 26410*100003+13) xs * abs(a) with a = -2**63 (abs wraps: -2**63) raised
+    # gpujit's 'vector::reserve' error; TorchScript reserves len(xs) * n as a C++ size_t,
+    # which wraps to 0 for an even len(xs), and its loop over n adds nothing: []
+    cu = gpujit.jit.CompilationUnit('''
+def f(xs: List[int], n: int) -> List[int]:
+    return xs * n
+''')
+    big = -2 ** 63
+    for _ in range(2):
+        assert cu.f([1, 2], big) == [] and cu.f([1] * 6, big) == []
+        assert cu.f([1] * 16, -2 ** 62) == [] and cu.f([], -5) == []
+        for xs, n in (([1, 2, 3], big), ([1], -1)):
+            with pytest.raises(RuntimeError, match="vector::reserve"):
+                cu.f(xs, n)
+        assert cu.f([1, 2], 2) == [1, 2, 1, 2]

@@ -76,12 +76,22 @@ def _pop(c, k, where=None):
 
 def _repeat(c, n):
     """`xs * n` / `n * xs` (and `s * n`): Python's repetition, except that TorchScript's
-    aten::mul.left_t reserves len(xs) * n elements first: a non-empty list times a
-    negative count raises (C++'s length_error, 'vector::reserve'); `xs *= n` clears."""
+    aten::mul.left_t reserves len(xs) * n elements first, a C++ size_t product (modulo
+    2**64): a non-empty list times a negative count raises (C++'s length_error,
+    'vector::reserve'), unless the product wraps around to a size that can be reserved
+    (len(xs) even times -2**63 is 0): then its loop over n repeats nothing, an empty list.
+    `xs *= n` clears."""
     if n < 0 and isinstance(c, list) and c:
+        if (len(c) * n) % 2 ** 64 <= _RESERVABLE:
+            return c[:0]
         raise RuntimeError(f"vector::reserve: a list of {len(c)} elements repeated {n} "
                            f"times (TorchScript's list * n takes no negative n)")
     return c * n
+
+
+# the most elements a C++ vector of IValues (16 bytes each) can reserve: libstdc++'s
+# max_size(), PTRDIFF_MAX / 16 (beyond it, length_error 'vector::reserve')
+_RESERVABLE = (2 ** 63 - 1) // 16
 
 
 def _std_insertion_sort(c, comp):
