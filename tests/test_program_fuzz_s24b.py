@@ -34,6 +34,9 @@ Where gpujit deliberately differs, the checks let it:
   length wraps), gpujit counts from k as Python;
 - `v = a / 1` with an int a: TorchScript's peephole rewrites it to `a` (an int where the
   function declares float); gpujit gives the float.
+- `v == v` (and `x == x`) of a float: TorchScript's peephole folds it to True, for a nan
+  too (seed 26406*100003+62: divmod(inf, 4.0)[0]); gpujit compares (False for a nan), as
+  Python. A seed that meets it reports the difference.
 
 Minimised programs it found are in tests/test_fuzz_finds_s24_g.py.
 

@@ -3,6 +3,8 @@ the gradients that reach each node's outputs, then either accumulate into the le
 `.grad` (backward) or hand back the gradients of chosen inputs (grad)."""
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 
 from ..ops import registry as _reg
@@ -112,11 +114,17 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
         buf = buffers.setdefault(n, [None] * max(len(n.out_meta), 1))
         buf[nr] = _add(buf[nr], g)
     results = [None] * (len(capture) if capture else 0)
-    ready = [n for n, _ in roots if deps[n] == 0]
-    ready = list(dict.fromkeys(ready))
+    # the ready nodes, the one with the highest sequence number first (PyTorch's
+    # ReadyQueue; ties, which PyTorch does not have, in the order they became ready)
+    ready, tick = [], itertools.count()
+
+    def push(n):
+        heapq.heappush(ready, (-getattr(n, "sequence_nr", 0), next(tick), n))
+    for n in dict.fromkeys(n for n, _ in roots if deps[n] == 0):
+        push(n)
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
-            node = ready.pop()
+            node = heapq.heappop(ready)[2]
             buf = buffers.pop(node, None) or [None] * max(len(node.out_meta), 1)
             _tensor_hooks(node, buf)
             if capture is not None:
@@ -137,7 +145,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
                     b[nr] = _add(b[nr], g)
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
-                    ready.append(nxt)
+                    push(nxt)
     return results
 
 

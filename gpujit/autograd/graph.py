@@ -5,6 +5,7 @@ A node holds what its derivative needs (saved tensors with their versions), the
 should be (zeros of that shape and dtype)."""
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections import OrderedDict
 
@@ -172,11 +173,20 @@ def _reg_wrap(t):
     return wrap(t._data, t._dtype, t._device)
 
 
+# PyTorch's sequence numbers: each node gets the next one when it is made; among the nodes
+# ready to run, the backward runs the one made last first (its ReadyQueue), so gradients
+# summed from several paths add up in PyTorch's order (their rounding, the layout of
+# the sum); AccumulateGrad's is the largest (UINT64_MAX): a leaf's runs as soon as ready
+_SEQUENCE = itertools.count()
+_LAST_SEQUENCE_NR = 2 ** 64 - 1
+
+
 class Node:
     """A backward function. `next_functions`: ((node, output_nr) or (None, 0)) per input."""
     materialize_grads = True    # an output's missing gradient reaches apply as zeros
 
     def __init__(self):
+        self.sequence_nr = next(_SEQUENCE)
         self.next_functions = ()
         self.released = False
         self._hooks = OrderedDict()     # handle id -> hook (torch.utils.hooks.RemovableHandle)
@@ -185,6 +195,9 @@ class Node:
         self.out_meta = ()          # per output: (shape, dtype, device) for zero-filling
         if _anomaly.state.enabled:
             self.metadata["traceback_"] = _anomaly.forward_traceback()
+
+    def _sequence_nr(self) -> int:
+        return self.sequence_nr
 
     def name(self) -> str:
         n = type(self).__name__
@@ -312,6 +325,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, leaf):
         super().__init__()
+        self.sequence_nr = _LAST_SEQUENCE_NR
         self.variable_ref = weakref.ref(leaf)
         self.out_meta = ((tuple(leaf._data.shape), leaf._dtype, leaf._device),)
 

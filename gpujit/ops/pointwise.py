@@ -25,6 +25,7 @@ from . import registry as _reg
 from . import scalar_ops as _scalar_ops
 from .registry import op
 from .registry import derivative as _derivative
+from .derivatives import not_implemented as _not_implemented
 
 NO_BOOL = tuple(d for d in _dt.ALL if d is not _dt.bool)
 INTS = (_dt.bool,) + _dt.INTEGRAL_TYPES
@@ -461,9 +462,11 @@ def _div_grad(grad, self, other, rounding_mode, needs_grad):
             -grad * self / (other * other) if needs_grad[1] else None)
 
 
-@_derivative(floor_divide)
-def _floor_divide_grad(grad):
-    return _zero_grad(grad), _zero_grad(grad)
+# (PyTorch records floor_divide -- `x // 2` too -- with its output requiring grad and
+# refuses the backward; div(rounding_mode='floor') has a zero gradient, above)
+_not_implemented(floor_divide, message="derivative for aten::floor_divide is not implemented")
+_not_implemented(floor_divide.op.inplace_variant,
+                 message="derivative for aten::floor_divide_ is not implemented")
 
 
 # self's gradient reads nothing (PyTorch's RemainderBackward/FmodBackward keep self and

@@ -33,7 +33,7 @@ from .assume import NO_CONSTANT, constant_of, known
 from .profile import TensorSpec, ValueSpec, ListSpec, TupleSpec, EMPTY, spec_of
 from .codegen_calls import _NONE, _Arg, _join_devices, _move, _call_expr
 from .codegen_pointwise import _pointwise
-from .container_ops import CONTAINER_OPS
+from .container_ops import CONTAINER_OPS, container_op
 from .isinstance_kinds import isinstance_test
 from .support import call_op
 
@@ -301,7 +301,7 @@ def _scalar_literal(expr):
 
 def _container(cg, n):
     """A Python list/dict operation (values inside are raw, as everywhere in the code)."""
-    fn, form = CONTAINER_OPS[n.kind]
+    fn, form = container_op(n)
     args = [cg.ref(v) for v in n.inputs]
     if n.kind == "aten::__contains__" and isinstance(n.inputs[1].type, _T.TensorType):
         # `t in d` of a Dict[Tensor, t]: the dict keeps its Tensor keys (by identity), so

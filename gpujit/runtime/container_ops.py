@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import operator
 
+from ..ir import types as _T
 from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
 
-__all__ = ["CONTAINER_OPS", "KeyErrorAt"]
+__all__ = ["CONTAINER_OPS", "KeyErrorAt", "container_op"]
 
 
 def _set_item(c, k, v):
@@ -75,12 +76,22 @@ def _pop(c, k, where=None):
 
 def _repeat(c, n):
     """`xs * n` / `n * xs` (and `s * n`): Python's repetition, except that TorchScript's
-    aten::mul.left_t reserves len(xs) * n elements first: a non-empty list times a
-    negative count raises (C++'s length_error, 'vector::reserve'); `xs *= n` clears."""
+    aten::mul.left_t reserves len(xs) * n elements first, a C++ size_t product (modulo
+    2**64): a non-empty list times a negative count raises (C++'s length_error,
+    'vector::reserve'), unless the product wraps around to a size that can be reserved
+    (len(xs) even times -2**63 is 0): then its loop over n repeats nothing, an empty list.
+    `xs *= n` clears."""
     if n < 0 and isinstance(c, list) and c:
+        if (len(c) * n) % 2 ** 64 <= _RESERVABLE:
+            return c[:0]
         raise RuntimeError(f"vector::reserve: a list of {len(c)} elements repeated {n} "
                            f"times (TorchScript's list * n takes no negative n)")
     return c * n
+
+
+# the most elements a C++ vector of IValues (16 bytes each) can reserve: libstdc++'s
+# max_size(), PTRDIFF_MAX / 16 (beyond it, length_error 'vector::reserve')
+_RESERVABLE = (2 ** 63 - 1) // 16
 
 
 def _std_insertion_sort(c, comp):
@@ -205,6 +216,30 @@ def _sum(c):
     return int64(r) if type(r) is int else r
 
 
+class EmptySequenceError(ValueError, RuntimeError):
+    """min() / max() of an empty list: TorchScript's RuntimeError, also Python's
+    ValueError (as KeyErrorAt is both KeyError and RuntimeError)."""
+
+
+def _min(*a):
+    """min(xs) (or min(xs, ys) of two lists)."""
+    if len(a) == 1 and not a[0]:
+        raise EmptySequenceError("min() arg is an empty sequence")
+    return min(*a)
+
+
+def _max(*a):
+    if len(a) == 1 and not a[0]:
+        raise EmptySequenceError("max() arg is an empty sequence")
+    return max(*a)
+
+
+def _sum_float(c):
+    """sum(xs) of a List[float]: a float also for an empty list (TorchScript's
+    aten::sum.float starts from 0.0; Python's sum([]) is the int 0)."""
+    return float(sum(c))
+
+
 # Python's own list/dict/set/str operations on container values (TorchScript's
 # aten::__getitem__.t, aten::__getitem__.Dict_str, aten::append.t, ...), for the nodes no
 # registry op takes: kind -> (function, the expression the executor writes, over {0}, {1};
@@ -235,8 +270,8 @@ CONTAINER_OPS = {
     "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),
     "aten::slice": (_slice, "{0}[{1}:{2}:{3}]"),
     "aten::set": (_new_set, None),
-    "aten::min": (min, "min({0})"),
-    "aten::max": (max, "max({0})"),
+    "aten::min": (_min, None),
+    "aten::max": (_max, None),
     "aten::any": (any, "any({0})"),          # any(xs) / all(xs) of ints, floats or strs
     "aten::all": (all, "all({0})"),
     # Python's operators: list + list, list * int, str + str, set | & - ^ set
@@ -256,3 +291,12 @@ CONTAINER_OPS = {
                         "list(enumerate({0}, {1}))"),
     "aten::zip": (lambda *cs: list(zip(*cs)), None),
 }
+
+
+def container_op(node):
+    """(function, expression form) of a container node: CONTAINER_OPS's, or the one its
+    output type asks for (sum() of a List[float] is a float even when the list is empty)."""
+    if node.kind == "aten::sum" and node.outputs and \
+            isinstance(node.outputs[0].type, _T.FloatType):
+        return _sum_float, None
+    return CONTAINER_OPS[node.kind]

@@ -21,7 +21,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from ..ir import types as T
 from ..ops.registry import wrap as _wrap
-from .container_ops import CONTAINER_OPS, KeyErrorAt
+from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op
 from .isinstance_kinds import isinstance_test
 from .script_text import script_str
 from . import future_nodes as _future_nodes
@@ -95,7 +95,7 @@ def _run_block(block, env, profile):
 def _run_aten(node, env):
     op = node.op
     if op is None and node.kind in CONTAINER_OPS:
-        r = CONTAINER_OPS[node.kind][0](*[env[v] for v in node.inputs])
+        r = container_op(node)[0](*[env[v] for v in node.inputs])
         return (r,) if node.outputs else None
     if op is None:
         types = ", ".join(str(v.type) for v in node.inputs)
@@ -215,8 +215,13 @@ _RAISED: dict = {}      # builtin exception class -> its subclass that is also a
 def _raised_class(cls):
     sub = _RAISED.get(cls)
     if sub is None:
-        sub = type(cls.__name__, (cls, Error), {"__module__": cls.__module__,
-                                                 "__qualname__": cls.__qualname__})
+        body = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        if issubclass(cls, KeyError) and cls.__str__ is KeyError.__str__:
+            # a raised KeyError's message reads as text, as KeyErrorAt's and TorchScript's
+            # ("builtins.KeyError: n=1"): KeyError's own str() is its argument's repr,
+            # which wrote the scripted line that follows the message as '...\\n  in ...'
+            body["__str__"] = KeyErrorAt.__str__
+        sub = type(cls.__name__, (cls, Error), body)
         sub = _RAISED.setdefault(cls, sub)
     return sub
 

@@ -321,7 +321,10 @@ class BuiltinMixin:
     def min_max(self, name, args, node):
         if len(args) == 1 and isinstance(args[0].type, T.ListType):
             lst = args[0]
-            if lst.node.kind == "prim::ListConstruct" and not lst.node.inputs:
+            if lst.node.kind == "prim::ListConstruct" and not lst.node.inputs and \
+                    isinstance(lst.type.elem, T.TensorType):
+                # min([]): a List[Tensor]. (An empty list of numbers raises when the call
+                # runs, as TorchScript's: code that never runs it compiles.)
                 self.error(f"{name}() of an empty list", node,
                            hint=f"{name}() needs at least one element")
             if not isinstance(lst.type.elem, (T.IntType, T.FloatType, T.BoolType,

@@ -212,22 +212,24 @@ class ConditionMixin:
                 self.scopes[-1][name] = Refined(cast, var.where)
 
     def expr_Compare(self, node):
-        left = self.expr(node.left)
-        rights = [self.expr(c) for c in node.comparators]
-        results = []
-        for op, r in zip(node.ops, rights):
-            results.append((op, left, r))
-            left = r
-        v = self.compare(*results[0], node)
-        for op, a, b in results[1:]:      # a < b < c: (a < b) and (b < c), b once
-            n = self.emit("prim::If", [self.to_bool(v, node)], [])
-            b0, b1 = n.add_block(), n.add_block()
-            with self.in_block(b0):
-                b0.register_output(self.to_bool(self.compare(op, a, b, node), node))
-            with self.in_block(b1):
-                b1.register_output(self.const(False))
-            v = n.add_output(T.BOOL)
-        return v
+        return self.compare_chain(self.expr(node.left), list(zip(node.ops, node.comparators)),
+                                  node)
+
+    def compare_chain(self, left, rest, node):
+        """a < b < c: (a < b) and (b < c), b evaluated once and c only where a < b holds
+        (Python's and TorchScript's short circuit: `a < a <= xs[-1]` reads no xs)."""
+        op, comp = rest[0]
+        right = self.expr(comp)
+        v = self.compare(op, left, right, node)
+        if len(rest) == 1:
+            return v
+        n = self.emit("prim::If", [self.to_bool(v, node)], [])
+        b0, b1 = n.add_block(), n.add_block()
+        with self.in_block(b0):
+            b0.register_output(self.to_bool(self.compare_chain(right, rest[1:], node), node))
+        with self.in_block(b1):
+            b1.register_output(self.const(False))
+        return n.add_output(T.BOOL)
 
     def same_module(self, a, b):
         """Whether the values a and b are the same module (None: not modules; the module

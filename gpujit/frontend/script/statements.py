@@ -80,7 +80,7 @@ class StatementMixin:
             if self.list_aug_assign(s, cur, rhs):
                 return
             tensor = isinstance(cur.type, T.TensorType)
-            v = self.binop(type(s.op), cur, rhs, s, inplace=tensor)
+            v = self.aug_binop(s, cur, rhs, inplace=tensor)
             if tensor and isinstance(s.target, ast.Attribute):
                 return      # self.count += 1: updated in place, the attribute is unchanged
             self.assign(s.target, v, s)
@@ -92,8 +92,21 @@ class StatementMixin:
         rhs = self.expr(s.value)
         if self.list_aug_assign(s, cur, rhs):
             return
-        v = self.binop(type(s.op), cur, rhs, s, inplace=isinstance(cur.type, T.TensorType))
+        v = self.aug_binop(s, cur, rhs, inplace=isinstance(cur.type, T.TensorType))
         self.assign(s.target, v, s)
+
+    def aug_binop(self, s, cur, rhs, inplace):
+        """The value of `cur <op>= rhs`. On a float, `x %= y` is TorchScript's aten::fmod
+        (C's sign: -1.5 %= 2.0 stays -1.5, x %= inf keeps x), where `x % y` is its remainder;
+        scripted numbers follow TorchScript's semantics. (On a Tensor gpujit keeps eager's
+        remainder_, where TorchScript writes fmod_: tests/test_version_alias_s22.py; an int
+        `%=` TorchScript refuses, gpujit's is Python's remainder.)"""
+        if isinstance(s.op, ast.Mod) and isinstance(cur.type, T.FloatType) and \
+                isinstance(rhs.type, (T.FloatType, T.IntType, T.BoolType)):
+            if not isinstance(rhs.type, T.FloatType):
+                rhs = self.scalar("Float", rhs, node=s)
+            return self.scalar("fmod", cur, rhs, node=s)
+        return self.binop(type(s.op), cur, rhs, s, inplace=inplace)
 
     def list_aug_assign(self, s, cur, rhs):
         """`xs += ys` / `xs *= n` on a list change that very list, as TorchScript's
