@@ -6,11 +6,20 @@ torch 2.13's TorchScript is the spec; each expected value here is what it answer
   int end=-1) -> int`) with its semantics: a negative end is one past Python's (end=-1 is
   the whole str), a start past the str is std::string::substr's RuntimeError, count counts
   matches that begin before end ("abab".count("ab", 0, 3) is 2).
+- `.code` leaves out the trailing arguments of an op call that are constants equal to
+  their schema defaults, as TorchScript's printer does (`torch.add(x, y)`,
+  `torch.sum(x, [0])`, `torch.zeros([2, 3])`); saved archives compile back the same ops.
+- aten::tensor of a nested list (`int[][]`, `float[][][]`) in a graph parsed from IR text
+  runs (TorchScript's `aten::tensor(t[] data, *, ScalarType? dtype=None, Device? device=None,
+  bool requires_grad=False)`), with its error for a ragged list.
 """
 from __future__ import annotations
 
 from typing import List
 
+import io
+
+import numpy as np
 import pytest
 
 import gpujit as torch
@@ -84,3 +93,163 @@ def test_str_count_of_empty_substr_terminates():
     assert fn("abcd", "", 0, -1) == 5
     assert fn("", "", 0, -1) == 0
     assert fn("abcd", "", 5, 9) == 0
+
+
+# ------------------------------------------------------------------ 2. .code drops defaults
+
+def _defaults_fn(x, y):
+    a = torch.add(x, y)
+    b = torch.add(x, y, alpha=2)
+    c = x.sum(0)
+    d = x.sum(0, True)
+    e = torch.softmax(x, 0)
+    g = x[1:]
+    h = x.transpose(0, 1).contiguous()
+    i = torch.zeros([2, 3])
+    k = torch.max(x, 1)[0]
+    m = torch.mean(x)
+    n = torch.std(x, [0])
+    p = x.view(-1).split(2)
+    q = torch.sum(x, dtype=torch.float64)
+    return a, b, c, d, e, g, h, i, k, m, n, p, q
+
+
+# torch 2.13's text for these calls (`.code` of the same function)
+_TORCH_LINES = ["a = torch.add(x, y)", "b = torch.add(x, y, alpha=2)",
+                "c = torch.sum(x, [0])", "d = torch.sum(x, [0], True)",
+                "e = torch.softmax(x, 0)", "g = torch.slice(x, 0, 1)",
+                "h = torch.contiguous(torch.transpose(x, 0, 1))", "i = torch.zeros([2, 3])",
+                "_0, _1 = torch.max(x, 1)", "m = torch.mean(x)", "n = torch.std(x, [0])",
+                "p = torch.split(torch.view(x, [-1]), 2)"]
+
+
+def test_code_leaves_out_trailing_default_arguments():
+    f = torch.jit.script(_defaults_fn)
+    lines = [s.strip() for s in f.code.splitlines()]
+    for want in _TORCH_LINES:
+        assert want in lines, (want, f.code)
+    # a non-default keyword argument stays (gpujit spells the dtype by name)
+    assert "q = torch.sum(x, dtype=torch.float64)" in lines
+    # and the code compiles back to the same ops with the same results
+    buf = io.BytesIO()
+    torch.jit.save(f, buf)
+    buf.seek(0)
+    g = torch.jit.load(buf)
+    x, y = torch.randn(4, 4), torch.randn(4, 4)
+    for r1, r2 in zip(f(x, y), g(x, y)):
+        if isinstance(r1, (list, tuple)):
+            assert all(np.array_equal(u.numpy(), v.numpy()) for u, v in zip(r1, r2))
+        else:
+            assert np.array_equal(r1.numpy(), r2.numpy())
+    schemas = [[str(n.op.schema) for n in h.graph.walk() if n.op is not None]
+               for h in (f, g)]
+    assert schemas[0] == schemas[1]
+
+
+def test_code_keeps_a_default_of_another_type_and_out_arguments():
+    @torch.jit.script
+    def f(x, o):
+        return torch.add(x, 1, alpha=1.0), torch.add(x, x, out=o)
+    text = f.code
+    # alpha=1. is a float, the default 1 an int: TorchScript's IValue == tells them apart
+    assert "torch.add(x, 1, alpha=1.)" in text
+    assert "torch.add(x, x, out=o)" in text
+
+
+def test_code_drops_defaults_as_torch_does_differential():
+    real = pytest.importorskip("torch")
+    ours = torch.jit.script(_defaults_fn).code
+    theirs = real.jit.script(_defaults_fn.__wrapped__ if hasattr(_defaults_fn, "__wrapped__")
+                             else _torch_version(real)).code
+    for line in _TORCH_LINES:
+        assert line in [s.strip() for s in theirs.splitlines()]
+        assert line in [s.strip() for s in ours.splitlines()]
+
+
+def _torch_version(real):
+    """_defaults_fn with `torch` bound to PyTorch."""
+    import types
+    return types.FunctionType(_defaults_fn.__code__, {**_defaults_fn.__globals__,
+                                                      "torch": real})
+
+
+def test_chain_prints_three_calls_a_line_as_torch():
+    lines = ["graph(%x : Tensor):", "  %one : int = prim::Constant[value=1]()"]
+    prev = "x"
+    for k in range(6):
+        lines.append(f"  %{k} : Tensor = aten::add(%{prev}, %one, %one)")
+        prev = str(k)
+    lines.append(f"  return (%{prev})")
+    g = torch._C.parse_ir("\n".join(lines) + "\n")
+    code = torch._C._create_function_from_graph("f", g).code
+    # torch 2.13's text
+    assert code.splitlines()[1:] == ["  _0 = torch.add(torch.add(torch.add(x, 1), 1), 1)",
+                                     "  _1 = torch.add(torch.add(torch.add(_0, 1), 1), 1)",
+                                     "  return _1"]
+
+
+# ------------------------------------------------------------------ 3. aten::tensor nested
+
+# PyTorch's test/jit/test_ignorable_args.py test_slice_ignorable_args_for_slice: its graph
+_IGNORABLE = """graph():
+    %15 : int = prim::Constant[value=9223372036854775807]()
+    %13 : int = prim::Constant[value=0]()
+    %10 : bool = prim::Constant[value=0]()
+    %8 : NoneType = prim::Constant()
+    %0 : int = prim::Constant[value=1]()
+    %1 : int = prim::Constant[value=2]()
+    %2 : int = prim::Constant[value=3]()
+    %3 : int = prim::Constant[value=4]()
+    %4 : int = prim::Constant[value=9]()
+    %5 : int[] = prim::ListConstruct(%0, %1, %2, %3, %4, %4)
+    %6 : int[] = prim::ListConstruct(%0, %1, %2, %3, %4, %4)
+    %7 : int[][] = prim::ListConstruct(%5, %6)
+    %val.1 : Tensor = aten::tensor(%7, %8, %8, %10)
+    %16 : Tensor = aten::slice(%val.1, %13, %1, %15, %0)
+    %20 : Tensor = aten::slice(%16, %0, %13, %0, %0)
+    return (%20)"""
+
+
+def test_slice_ignorable_args_for_slice():
+    fn = torch._C._create_function_from_graph("forward", torch._C.parse_ir(_IGNORABLE))
+    src = fn.code
+    # torch 2.13 prints end=9223372036854775807 (its slice's end default is None now) and
+    # drops step=1 (dim 0) and step=1 (dim 1)
+    assert "torch.slice(_1, 1, 0, 1)" in src
+    assert "torch.slice(val, 0, 2, 9223372036854775807)" in src or \
+        "torch.slice(torch.tensor(_0), 0, 2, 9223372036854775807)" in src
+    assert "torch.tensor(_0)" in src
+    out = fn()
+    assert out.shape == (0, 1) and out.dtype == torch.int64
+    buf = io.BytesIO()
+    torch.jit.save(fn, buf)
+    buf.seek(0)
+    assert torch.jit.load(buf)().shape == (0, 1)
+
+
+def test_parse_ir_tensor_of_nested_lists():
+    g = torch._C.parse_ir("""graph(%x : float[][][], %y : int[][], %z : bool[][]):
+  %n : NoneType = prim::Constant()
+  %f : bool = prim::Constant[value=0]()
+  %a : Tensor = aten::tensor(%x, %n, %n, %f)
+  %b : Tensor = aten::tensor(%y, %n, %n, %f)
+  %c : Tensor = aten::tensor(%z, %n, %n, %f)
+  return (%a, %b, %c)""")
+    fn = torch._C._create_function_from_graph("forward", g)
+    a, b, c = fn([[[1.0], [2.0]], [[3.0], [4.5]]], [[1, 2, 3]], [[True], [False]])
+    assert a.dtype == torch.float32 and a.shape == (2, 2, 1)
+    assert np.array_equal(a.numpy().ravel(), [1.0, 2.0, 3.0, 4.5])
+    assert b.dtype == torch.int64 and b.tolist() == [[1, 2, 3]]
+    assert c.dtype == torch.bool and c.tolist() == [[True], [False]]
+    # torch 2.13's error for a ragged list
+    with pytest.raises(RuntimeError, match=r"Expected sequence of length 2 at dim 1 \(got 1\)"):
+        fn([[[1.0], [2.0]], [[3.0]]], [[1]], [[True]])
+
+
+def test_scripted_tensor_of_flat_lists_keeps_its_overloads():
+    @torch.jit.script
+    def f(y: List[float]):
+        return torch.tensor(y), torch.tensor([1, 2])
+    kinds = [str(n.op.schema).split("(")[0] for n in f.graph.walk()
+             if n.kind == "aten::tensor"]
+    assert kinds == ["aten::tensor.float_list", "aten::tensor.int_list"]
