@@ -12,6 +12,8 @@ torch 2.13's TorchScript is the spec; each expected value here is what it answer
 - aten::tensor of a nested list (`int[][]`, `float[][][]`) in a graph parsed from IR text
   runs (TorchScript's `aten::tensor(t[] data, *, ScalarType? dtype=None, Device? device=None,
   bool requires_grad=False)`), with its error for a ragged list.
+- jit.save of a module holding a torch.Generator attribute raises RuntimeError with
+  TorchScript's words ("Unknown IValue type for pickling: Generator"), as torch does.
 """
 from __future__ import annotations
 
@@ -253,3 +255,22 @@ def test_scripted_tensor_of_flat_lists_keeps_its_overloads():
     kinds = [str(n.op.schema).split("(")[0] for n in f.graph.walk()
              if n.kind == "aten::tensor"]
     assert kinds == ["aten::tensor.float_list", "aten::tensor.int_list"]
+
+
+# ------------------------------------------------------------------ 4. Generator attribute
+
+class _WithGenerator(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gen = torch.Generator().manual_seed(3)
+
+    def forward(self, x):
+        return x + torch.rand(x.shape, generator=self.gen)
+
+
+@pytest.mark.no_save_roundtrip
+def test_save_of_a_generator_attribute_is_runtime_error():
+    m = torch.jit.script(_WithGenerator())
+    assert m(torch.zeros(2)).shape == (2,)
+    with pytest.raises(RuntimeError, match="Unknown IValue type for pickling: Generator"):
+        torch.jit.save(m, io.BytesIO())
