@@ -14,12 +14,17 @@ torch 2.13's TorchScript is the spec; each expected value here is what it answer
   bool requires_grad=False)`), with its error for a ragged list.
 - jit.save of a module holding a torch.Generator attribute raises RuntimeError with
   TorchScript's words ("Unknown IValue type for pickling: Generator"), as torch does.
+- A list literal of mixed element types is a List of their Union, with TorchScript's
+  warning ([1, "a"] is a List[Union[int, str]], [1, 2.0] a List[Union[float, int]],
+  [(1, 2), (1, "a")] a List[Tuple[int, Union[int, str]]]); a dict literal's values too;
+  mixed dict keys are TorchScript's error ("Dict keys must contain only a single type").
 """
 from __future__ import annotations
 
 from typing import List
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -274,3 +279,73 @@ def test_save_of_a_generator_attribute_is_runtime_error():
     assert m(torch.zeros(2)).shape == (2,)
     with pytest.raises(RuntimeError, match="Unknown IValue type for pickling: Generator"):
         torch.jit.save(m, io.BytesIO())
+
+
+# ------------------------------------------------------------------ 5. mixed list literals
+
+# (source, the return type torch 2.13 infers)
+_MIXED = [
+    ("def f():\n    return [1, 'a']\n", "List[Union[int, str]]", [1, "a"]),
+    ("def f():\n    return [1, 2.0]\n", "List[Union[float, int]]", [1, 2.0]),
+    ("def f():\n    return [True, 1]\n", "List[Union[int, bool]]", [True, 1]),
+    ("def f():\n    return [1, 2.0, 'a', True]\n", "List[Union[float, int, str, bool]]",
+     [1, 2.0, "a", True]),
+    ("def f():\n    return [[1], [2.0]]\n", "List[Union[List[float], List[int]]]",
+     [[1], [2.0]]),
+    ("def f():\n    return [(1, 2), (1, 'a')]\n", "List[Tuple[int, Union[int, str]]]",
+     [(1, 2), (1, "a")]),
+    ("def f():\n    return [x for x in [1, 'a']]\n", "List[Union[int, str]]", [1, "a"]),
+    ("def f():\n    return {'a': 1, 'b': 'x'}\n", "Dict[str, Union[int, str]]",
+     {"a": 1, "b": "x"}),
+]
+
+
+@pytest.mark.parametrize("src, annotation, value", _MIXED)
+def test_mixed_literal_is_a_union_container(src, annotation, value):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        fn = torch.jit.CompilationUnit(src).f
+    assert fn.graph.outputs[0].type.annotation() == annotation
+    assert fn() == value
+    if "Tuple" not in annotation:
+        assert any("heterogeneous types" in str(x.message) and
+                   "assert isinstance" in str(x.message) for x in w)
+
+
+def test_mixed_list_with_a_tensor_and_refinement():
+    src = """
+def f(t: Tensor) -> float:
+    xs = [t, 1]
+    ys = [1, 2.0]
+    y = ys[1]
+    assert isinstance(y, float)
+    a = xs[1]
+    assert isinstance(a, int)
+    return y + a
+"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fn = torch.jit.CompilationUnit(src).f
+    assert fn(torch.ones(2)) == 3.0
+
+
+def test_mixed_list_element_needs_refinement():
+    src = "def f() -> int:\n    xs = [1, 'a']\n    return xs[0] + 1\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match=r"Union\[int, str\]"):
+            torch.jit.CompilationUnit(src)
+
+
+def test_mixed_dict_keys_are_an_error():
+    with pytest.raises(RuntimeError, match="Dict keys must contain only a single type. "
+                                           "Expected: str but found int instead"):
+        torch.jit.CompilationUnit("def f():\n    return {'a': 1, 2: 1}\n")
+
+
+def test_append_to_a_union_list_checks_the_element():
+    src = "def f():\n    x = [1, 'a']\n    x.append(2.0)\n    return x\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match="append"):
+            torch.jit.CompilationUnit(src)
