@@ -21,6 +21,9 @@ torch 2.13's TorchScript is the spec; each expected value here is what it answer
 - Sorting a float list with a nan or a -0.0 of any length follows libstdc++'s std::sort
   (introsort, heapsort fallback, final insertion sort), as TorchScript's list sort: the
   order of a nan among more than 16 floats, and of 0.0 / -0.0 (std::sort is not stable).
+- An op's ScalarType argument takes TorchScript's int code of a dtype (6 is float32, 7
+  float64, 4 int64, 11 bool), as TorchScript's graphs and scripted code pass it
+  (`torch.zeros([2], dtype=6)`, `%d : int = prim::Constant[value=7]()` in IR text).
 """
 from __future__ import annotations
 
@@ -428,3 +431,38 @@ def test_float_sort_differential():
             # (a reverse sort of more than 16 floats with a nan reads past the list in
             # TorchScript: it fails or crashes)
             assert repr(ours.srt(list(xs), True)) == repr(theirs.srt(list(xs), True))
+
+
+# ------------------------------------------------------------------ 7. ScalarType int codes
+
+def test_scalar_type_int_codes_in_scripted_code():
+    cu = torch.jit.CompilationUnit("""
+def f(x: Tensor):
+    y = torch.zeros([2], dtype=7) + x
+    return y * 2, torch.ones([2], dtype=4), x.to(11)
+""")
+    for _ in range(3):           # (profiled, then specialized and fused)
+        a, b, c = cu.f(torch.ones(2))
+        assert a.dtype == torch.float64 and a.tolist() == [2.0, 2.0]
+        assert b.dtype == torch.int64 and c.dtype == torch.bool
+
+
+def test_scalar_type_int_codes_in_parsed_ir():
+    g = torch._C.parse_ir("""graph(%y : int[][]):
+  %n : NoneType = prim::Constant()
+  %f : bool = prim::Constant[value=0]()
+  %d : int = prim::Constant[value=7]()
+  %s : int[] = prim::ListConstruct()
+  %e : Tensor = aten::tensor(%y, %d, %n, %f)
+  %z : Tensor = aten::zeros(%s, %d, %n, %n, %n)
+  return (%e, %z)""")
+    fn = torch._C._create_function_from_graph("forward", g)
+    e, z = fn([[1, 2]])
+    assert e.dtype == torch.float64 and e.tolist() == [[1.0, 2.0]]
+    assert z.dtype == torch.float64 and z.shape == ()
+
+
+def test_scalar_type_code_gpujit_lacks():
+    cu = torch.jit.CompilationUnit("def f():\n    return torch.zeros([2], dtype=15)\n")
+    with pytest.raises(TypeError, match=r"ScalarType 15 \(BFloat16\)"):
+        cu.f()
