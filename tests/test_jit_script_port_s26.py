@@ -1,6 +1,10 @@
 """PyTorch's TorchScript tests (test/jit/*.py, run by test/test_jit.py) not ported before,
 ported as behaviour (session 26, helper C26): test_attr.py (getattr with a default),
-test_aten_pow.py (int/float ** with a zero base and negative exponent). Each compares
+test_aten_pow.py (int/float ** with a zero base and negative exponent), test_decorator.py
+(a decorator removed by __prepare_scriptable__, names of other modules).
+
+Not ported: test_global.py (CapturedGlobalValuesRegistry, not in torch 2.13's jit);
+test_slice.py and test_string_formatting.py are in test_jit_lang_port.py already. Each compares
 with Python (eager gpujit) or literal values; errors by type and TorchScript's words.
 """
 from __future__ import annotations
@@ -109,3 +113,11 @@ def test_aten_pow_zero_negative_exponent(fn, cases, zero_neg):
     # a zero base and a negative exponent: RuntimeError (Python's ZeroDivisionError)
     with pytest.raises(RuntimeError, match="0.0 cannot be raised to a negative power"):
         s(*zero_neg)
+
+
+# ------------------------------------------------------------------ test_decorator.py
+
+def test_decorator():
+    from decorator_port_helpers import my_function_a
+    fx = torch.jit.script(my_function_a)
+    assert my_function_a(1.0) == fx(1.0) == 7.0
