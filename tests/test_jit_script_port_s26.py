@@ -1,7 +1,8 @@
 """PyTorch's TorchScript tests (test/jit/*.py, run by test/test_jit.py) not ported before,
 ported as behaviour (session 26, helper C26): test_attr.py (getattr with a default),
 test_aten_pow.py (int/float ** with a zero base and negative exponent), test_decorator.py
-(a decorator removed by __prepare_scriptable__, names of other modules).
+(a decorator removed by __prepare_scriptable__, names of other modules), test_copy.py
+(deepcopy of a ScriptModule keeps its parameters leaves).
 
 Not ported: test_global.py (CapturedGlobalValuesRegistry, not in torch 2.13's jit);
 test_slice.py and test_string_formatting.py are in test_jit_lang_port.py already. Each compares
@@ -121,3 +122,28 @@ def test_decorator():
     from decorator_port_helpers import my_function_a
     fx = torch.jit.script(my_function_a)
     assert my_function_a(1.0) == fx(1.0) == 7.0
+
+
+# ------------------------------------------------------------------ test_copy.py
+
+class _CopyModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear_relu_stack = torch.nn.Linear(2, 4)
+
+    def forward(self, x):
+        return x
+
+
+def test_copy_parameter():
+    import copy
+    m = torch.jit.script(_CopyModel())
+    copied_m = copy.deepcopy(m)
+    pairs = list(zip(m.parameters(), copied_m.parameters()))
+    assert len(pairs) == 2
+    for p, copied_p in pairs:
+        assert p.is_leaf == copied_p.is_leaf
+        assert copied_p.requires_grad and copied_p is not p
+        assert copied_p.tolist() == p.tolist()
+    x = torch.ones(3)
+    assert copied_m(x) is x or copied_m(x).tolist() == x.tolist()
