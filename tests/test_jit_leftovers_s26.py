@@ -24,6 +24,9 @@ torch 2.13's TorchScript is the spec; each expected value here is what it answer
 - An op's ScalarType argument takes TorchScript's int code of a dtype (6 is float32, 7
   float64, 4 int64, 11 bool), as TorchScript's graphs and scripted code pass it
   (`torch.zeros([2], dtype=6)`, `%d : int = prim::Constant[value=7]()` in IR text).
+- aten::to.dtype / aten::to.device take TorchScript's `MemoryFormat? memory_format=None`
+  (a TorchScript graph's `aten::to(%x, %dtype, %false, %false, %none)` runs; scripted
+  `x.to(torch.float64, memory_format=...)` is to.dtype, as TorchScript resolves it).
 """
 from __future__ import annotations
 
@@ -466,3 +469,33 @@ def test_scalar_type_code_gpujit_lacks():
     cu = torch.jit.CompilationUnit("def f():\n    return torch.zeros([2], dtype=15)\n")
     with pytest.raises(TypeError, match=r"ScalarType 15 \(BFloat16\)"):
         cu.f()
+
+
+# ------------------------------------------------------------------ 8. to's memory_format
+
+def test_to_dtype_of_a_torchscript_graph():
+    g = torch._C.parse_ir("""graph(%x : Tensor):
+  %n : NoneType = prim::Constant()
+  %f : bool = prim::Constant[value=0]()
+  %d : int = prim::Constant[value=7]()
+  %c : Device = prim::Constant[value="cpu"]()
+  %y : Tensor = aten::to(%x, %d, %f, %f, %n)
+  %z : Tensor = aten::to(%x, %c, %d, %f, %f, %n)
+  return (%y, %z)""")
+    fn = torch._C._create_function_from_graph("forward", g)
+    y, z = fn(torch.ones(2))
+    assert y.dtype == z.dtype == torch.float64 and y.tolist() == [1.0, 1.0]
+
+
+def test_scripted_to_dtype_with_memory_format():
+    @torch.jit.script
+    def f(x):
+        return x.to(torch.float64, memory_format=torch.channels_last)
+    kinds = [str(n.op.schema).split("(")[0] for n in f.graph.walk() if n.kind == "aten::to"]
+    assert kinds == ["aten::to.dtype"]
+    x = torch.randn(1, 2, 3, 3)
+    for _ in range(3):
+        y = f(x)
+        assert y.dtype == torch.float64
+        assert y.is_contiguous(memory_format=torch.channels_last)
+        np.testing.assert_array_equal(y.numpy(), x.numpy().astype(np.float64))
