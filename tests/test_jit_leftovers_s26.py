@@ -261,6 +261,22 @@ def test_parse_ir_tensor_of_nested_lists():
         fn([[[1.0], [2.0]], [[3.0]]], [[1]], [[True]])
 
 
+def test_tensor_of_a_list_of_non_numbers_fails_when_it_runs():
+    # TorchScript compiles these (aten::tensor takes any t[]) and fails at run time
+    cu = torch.jit.CompilationUnit("""
+def f():
+    return torch.tensor([None])
+
+def g():
+    return torch.tensor(["a"])
+""")
+    with pytest.raises(RuntimeError, match="Input must be of ints, floats, or bools, "
+                                           "got NoneType"):
+        cu.f()
+    with pytest.raises(RuntimeError, match="got str"):
+        cu.g()
+
+
 def test_scripted_tensor_of_flat_lists_keeps_its_overloads():
     @torch.jit.script
     def f(y: List[float]):

@@ -170,6 +170,10 @@ def _nested_sizes(data):
             if isinstance(x, list):
                 raise RuntimeError(f"Expected sequence of length 0 at dim {dim} "
                                    f"(got {len(x)})")
+            if not isinstance(x, (bool, int, float)):
+                # TorchScript's words (torch.tensor([None]) compiles: t[] takes any list)
+                name = {type(None): "NoneType", str: "str"}.get(type(x), type(x).__name__)
+                raise RuntimeError(f"Input must be of ints, floats, or bools, got {name}")
             flat.append(x)
             continue
         if not isinstance(x, list) or len(x) != sizes[dim]:
