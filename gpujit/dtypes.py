@@ -124,6 +124,27 @@ def to_dtype(spec) -> dtype:
                         + ", ".join("gpujit." + d.name for d in ALL)) from None
 
 
+# TorchScript's ScalarType codes (c10::ScalarType): a graph's dtype argument is an int
+# there (`%6 : int = prim::Constant[value=6]()` for float32; `torch.zeros(y, dtype=6)`)
+SCALAR_TYPE_CODES = {0: uint8, 1: int8, 2: int16, 3: int32, 4: int64, 5: float16,
+                     6: float32, 7: float64, 11: bool}
+_SCALAR_TYPE_NAMES = {8: "ComplexHalf", 9: "ComplexFloat", 10: "ComplexDouble",
+                      12: "QInt8", 13: "QUInt8", 14: "QInt32", 15: "BFloat16"}
+
+
+def scalar_type_arg(spec) -> dtype:
+    """An op's ScalarType argument: a dtype (to_dtype's forms), or TorchScript's int code
+    of one (6 is float32), as graphs and scripted code pass it."""
+    if type(spec) is _builtin_int:
+        if spec in SCALAR_TYPE_CODES:
+            return SCALAR_TYPE_CODES[spec]
+        name = _SCALAR_TYPE_NAMES.get(spec)
+        raise TypeError(f"ScalarType {spec}" + (f" ({name})" if name else "") +
+                        " is not a dtype gpujit has; use one of " +
+                        ", ".join("gpujit." + d.name for d in ALL))
+    return to_dtype(spec)
+
+
 _default_float = float32
 
 

@@ -5,9 +5,8 @@ call it. Fixed for them: the parser reads `annotate(List[int], [])` constants, a
 one-element tensor constant takes the sizes its type gives (`Long(1, ...)` is 1-D), as the
 printer now writes every one-element tensor as `{value}` (TorchScript's text).
 
-Not ported from test/jit/test_ignorable_args.py (with test_jit_module_api_port.py's
-reason): gpujit's .code writes every argument of a call, defaults included, where
-TorchScript drops trailing defaults (`torch.slice(x, 0, 2)`).
+test/jit/test_ignorable_args.py is ported in tests/test_jit_leftovers_s26.py (session 26:
+.code now drops trailing default arguments, as TorchScript does).
 """
 import io
 

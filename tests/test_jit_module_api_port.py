@@ -5,17 +5,14 @@ test_parametrization.py (values checked against literal formulas / NumPy), with 
 torch.nn.utils.parametrize's behaviour (right_inverse, caching, removal, errors). Ignored
 blocks, slicing, properties and parametrizations are in test_jit_module_api_port_b.py.
 
-Already covered elsewhere (not repeated here): tests/test_module_interface.py has
+Already covered elsewhere (not repeated here): test_ignorable_args (in
+tests/test_jit_leftovers_s26.py); tests/test_module_interface.py has
 test_module_interface (lists of module / class interfaces), test_module_swap,
 test_module_swap_wrong_module, test_module_swap_no_lazy_compile,
 test_not_submodule_interface_call, test_module_interface_inheritance, freezing and
 save/load of a module holding an interface attribute.
 
 Skipped, with the reason:
-- test_ignorable_args.test_slice_ignorable_args_for_slice: builds a graph with
-  torch._C.parse_ir and checks the printed call drops trailing default arguments of
-  aten::slice; the slicing values are checked here (test_slice_defaults_in_code), the
-  parse_ir / createFunctionFromGraph internals are TorchScript's.
 - test_module_interface.test_freeze_module_with_setattr_in_interface /
   _inplace_mutation_in_interface / _mutated_interface: they call
   torch._C._freeze_module(m._c, freezeInterfaces=True) and check its internal error

@@ -214,7 +214,7 @@ def _f6(a):
     (_f3, ["missing argument 'self'"]),
     (_f4, ["'tensors'", "list of Tensors, got Tensor"]),
     (_f5, ["'tensors'", "got List[int]"]),
-    (_f6, ["a list holds one type", "List[int]"]),
+    (_f6, ["'size'", "List[Union[List[int], int]]"]),   # TorchScript's type for the list
 ])
 def test_builtin_args_fail(fn, words):
     # TorchScript's wording differs ("Argument self not provided", "Keyword argument self

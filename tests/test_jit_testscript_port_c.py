@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import gpujit as torch
-from test_jit_testscript_port import _cu_error, _script_error, check_script
+from test_jit_testscript_port import _cu_error, check_script
 
 _TYPE_COMMENT_NAMES = (List, Optional, Tuple)   # used by `# type:` comments below
 
@@ -344,8 +344,11 @@ def _tensor_of_empty():
 
 
 def test_torch_tensor_bad_input():
-    msg = _script_error(_tensor_of_none)
-    assert "None" in msg and "torch.tensor([None])" in msg, msg
+    # torch.tensor([None]) compiles (TorchScript's aten::tensor takes any t[]) and fails
+    # when it runs, in TorchScript's words (session 26: gpujit has that overload now)
+    with pytest.raises(RuntimeError, match="Input must be of ints, floats, or bools, "
+                                           "got NoneType"):
+        torch.jit.script(_tensor_of_none)()
 
     @torch.jit.script
     def foo():

@@ -278,10 +278,10 @@ def test_function_table_literal_order_and_names():
     # each function before the ones it calls (first seen first), as before
     assert code == (
         "def outer(x: Tensor) -> Tensor:\n"
-        "  return torch.sub(inner(x), 0.5, alpha=1)\n\n"
+        "  return torch.sub(inner(x), 0.5)\n\n"
         "def inner(x: Tensor) -> Tensor:\n"
-        "  return torch.add(x, 1., alpha=1)\n\n"
+        "  return torch.add(x, 1.)\n\n"
         "def outer_1(x: Tensor) -> Tensor:\n"
-        "  return torch.sub(inner_1(x), 0.5, alpha=1)\n\n"
+        "  return torch.sub(inner_1(x), 0.5)\n\n"
         "def inner_1(x: Tensor) -> Tensor:\n"
         "  return torch.mul(x, 2.)\n")

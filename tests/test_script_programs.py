@@ -1165,7 +1165,8 @@ def wrong_return(x) -> int:
 
 
 def mixed_list(x):
-    return [1, "a"]
+    xs = [1, "a"]       # (a List[Union[int, str]], as TorchScript types it)
+    return xs[0] + 1
 
 
 def unknown_method(x):
@@ -1185,7 +1186,7 @@ def test_mistakes_get_clear_errors_with_fixes():
     rejects(forgot_refinement, "Optional[Tensor]", "if x is not None:")
     rejects(uses_try, "`try` is not supported", "Hint:")
     rejects(wrong_return, "declared to return an int but returns a Tensor")
-    rejects(mixed_list, "mixes an int and a str")
+    rejects(mixed_list, "Union[int, str]")
     rejects(unknown_method, "no Tensor method 'frobnicate'")
     rejects(uses_numpy, "numpy")
     rejects(HoldsObject(), "'obj'")

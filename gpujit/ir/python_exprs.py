@@ -62,6 +62,38 @@ def _keyword_only_by_name(n, args):
     return list(args[:-k]) + [f"{a}={x}" for a, x in zip(names, args[-k:])]
 
 
+def _same_constant(v, d) -> bool:
+    """v == d with TorchScript's IValue equality: an int is not a float, a bool not an
+    int; lists and tuples element by element."""
+    if isinstance(d, (list, tuple)):
+        return isinstance(v, (list, tuple)) and len(v) == len(d) and \
+            all(_same_constant(a, b) for a, b in zip(v, d))
+    if d is None or v is None:
+        return v is d
+    if isinstance(d, bool) or isinstance(v, bool):
+        return isinstance(d, bool) and isinstance(v, bool) and v == d
+    if isinstance(d, (int, float, str)):
+        return type(v) is type(d) and v == d
+    return type(v) is type(d) and v == d
+
+
+def _is_default_arg(param, v) -> bool:
+    """The argument v of an op's schema parameter param is a constant equal to param's
+    default (TorchScript's printer leaves such trailing arguments out)."""
+    if not param.has_default or v.node.kind != "prim::Constant" or "name" in v.node.attrs:
+        return False
+    value = v.node.attrs.get("value")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(v.type, T.FloatType):
+            value = float(value)
+        elif isinstance(v.type, T.BoolType):
+            value = bool(value)
+    try:
+        return _same_constant(value, param.default)
+    except Exception:        # (a value whose == does not answer a bool: a tensor)
+        return False
+
+
 def _base_name(debug_name: str) -> str:
     m = _SUFFIX.match(debug_name)
     return m.group(1) if m else debug_name
@@ -196,14 +228,26 @@ class ExpressionPrinter:
     @staticmethod
     def schema_args(n, ins):
         """Positional arguments as written, kwarg-only ones (per the op's schema) as
-        `name=value`, as TorchScript prints `torch.add(x, y, alpha=1)`."""
+        `name=value`, as TorchScript prints `torch.add(x, y, alpha=2)`; trailing arguments
+        that are constants equal to their schema default are left out, as TorchScript's
+        printer does (`torch.add(x, y)`, `torch.sum(x, [0])`), and the frontend fills them
+        back in when the code compiles."""
         op = n.op
         params = op.schema.arguments if op is not None else ()
-        k = len(op.schema.returns) if op is not None and op.out_of is not None else 1
+        k = len(op.schema.returns) if op is not None and op.out_of is not None else 0
+        ins = list(ins)
+        if len(ins) <= len(params):      # (a vararg call keeps every argument)
+            m = len(ins) - k
+            while m > 0 and _is_default_arg(params[m - 1], n.inputs[m - 1]):
+                m -= 1
+            ins, kept = ins[:m] + ins[len(ins) - k:], list(range(m)) + \
+                list(range(len(ins) - k, len(ins)))
+        else:
+            kept = list(range(len(ins)))
         if k > 1:       # torch.max(x, 0, False, out=(v, i)): the out tensors as one tuple
             return ins[:-k] + [f"out=({', '.join(ins[-k:])})"]
         return [f"{params[i].name}={text}" if i < len(params) and params[i].kwarg_only
-                else text for i, text in enumerate(ins)]
+                else text for i, text in zip(kept, ins)]
 
     def literal(self, v, t) -> str:
         """A constant as a Python literal."""

@@ -39,14 +39,19 @@ def _keep_layout(a, move):
     return move(t).transpose(back)
 
 
-def _to_dtype_meta(self, dtype, non_blocking=False, copy=False):
+def _to_dtype_meta(self, dtype, non_blocking=False, copy=False, memory_format=None):
     return TensorMeta(dtype, tuple(self.shape), self.device)
 
 
 @op("aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, "
-    "bool copy=False) -> Tensor(a)", tags={"pointwise"}, operands=(), method=False,
-    function=False, meta=_to_dtype_meta, scalar="cast_{dtype}({self})")
-def to_dtype(xp, self, dtype, non_blocking=False, copy=False):
+    "bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", tags={"pointwise"},
+    operands=(), method=False, function=False, meta=_to_dtype_meta,
+    scalar="cast_{dtype}({self})")
+def to_dtype(xp, self, dtype, non_blocking=False, copy=False, memory_format=None):
+    if memory_format is not None:      # (TorchScript's schema has it; x.to(dtype,
+        # memory_format=...) in gpujit's own scripted code is to.dtype_layout)
+        return to_dtype_layout(xp, self, dtype=dtype, copy=copy,
+                               memory_format=memory_format)
     if self.dtype == dtype.np and not copy:
         return self
     if self.ndim > 1 and not self.flags.c_contiguous:
@@ -97,14 +102,19 @@ def _float_to_int_as_host(a, dtype):
     return cupy.where(fits, a.astype(wide), wide(indefinite)).astype(dtype.np)
 
 
-def _to_device_meta(self, device, dtype=None, non_blocking=False, copy=False):
+def _to_device_meta(self, device, dtype=None, non_blocking=False, copy=False,
+                    memory_format=None):
     return TensorMeta(dtype or self.dtype, tuple(self.shape), device)
 
 
 @op("aten::to.device(Tensor(a) self, Device device, ScalarType? dtype=None, "
-    "bool non_blocking=False, bool copy=False) -> Tensor(a)", method=False, function=False,
-    meta=_to_device_meta)
-def to_device(xp, self, device, dtype=None, non_blocking=False, copy=False):
+    "bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> "
+    "Tensor(a)", method=False, function=False, meta=_to_device_meta)
+def to_device(xp, self, device, dtype=None, non_blocking=False, copy=False,
+              memory_format=None):
+    if memory_format is not None:
+        return to_dtype_layout(xp, self, dtype=dtype, device=device, copy=copy,
+                               memory_format=memory_format)
     a = transfer(xp, self, device)
     if dtype is not None and a.dtype != dtype.np:
         a = _astype(a, dtype)

@@ -136,6 +136,72 @@ def c_cast_int(v, npdt):
     return v - (1 << bits) if npdt.kind == "i" and v >> (bits - 1) else v
 
 
+def _tensor_data(xp, t, dtype, inferred):
+    """The array of torch.tensor(t, dtype=dtype) in scripted code for a number or a flat
+    list t whose elements' kind gives the dtype `inferred` (None: the default dtype)."""
+    dt = dtype if dtype is not None else (inferred or _dt.get_default_dtype())
+    npdt = np.dtype(dt.np)
+    # (TorchScript stores float data in the default dtype first and casts that
+    # tensor to dtype: its torch.tensor([0.1], dtype=torch.float64) is float32's
+    # 0.1 and a float32 overflow raises; gpujit keeps eager's values, as
+    # torch.tensor in Python gives them: scripted and eager code agree)
+    if inferred is _dt.int64 and npdt.kind not in "iub":
+        # (an int64 tensor cast: int64 -> float32 rounds once, as C's cast)
+        return xp.asarray(np.asarray(t, dtype=np.int64).astype(npdt))
+    if npdt.kind in "iu":
+        t = [c_cast_int(v, npdt) for v in t] if isinstance(t, list) else \
+            c_cast_int(t, npdt)
+    return xp.asarray(t, dtype=npdt)
+
+
+def _nested_sizes(data):
+    """The sizes and the flat elements of a nested list of numbers (TorchScript's
+    aten::tensor of an int[][] ...), with its error for a ragged one."""
+    sizes, level = [], data
+    while isinstance(level, list):
+        sizes.append(len(level))
+        if not level:
+            break
+        level = level[0]
+    flat, stack = [], [(data, 0)]
+    while stack:
+        x, dim = stack.pop()
+        if dim == len(sizes):
+            if isinstance(x, list):
+                raise RuntimeError(f"Expected sequence of length 0 at dim {dim} "
+                                   f"(got {len(x)})")
+            if not isinstance(x, (bool, int, float)):
+                # TorchScript's words (torch.tensor([None]) compiles: t[] takes any list)
+                name = {type(None): "NoneType", str: "str"}.get(type(x), type(x).__name__)
+                raise RuntimeError(f"Input must be of ints, floats, or bools, got {name}")
+            flat.append(x)
+            continue
+        if not isinstance(x, list) or len(x) != sizes[dim]:
+            got = len(x) if isinstance(x, list) else "a number"
+            raise RuntimeError(f"Expected sequence of length {sizes[dim]} at dim {dim} "
+                               f"(got {got})")
+        stack.extend((e, dim + 1) for e in reversed(x))
+    return sizes, flat
+
+
+def _leaf_dtype(flat):
+    """The dtype TorchScript infers from a list's elements: bool, int64, or the default
+    float dtype (also for no elements)."""
+    if flat and all(isinstance(v, bool) for v in flat):
+        return _dt.bool
+    if flat and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    for v in flat):
+        return _dt.int64
+    return None
+
+
+def _tensor_list_meta(data, dtype=None, device=None, requires_grad=False):
+    sizes, flat = _nested_sizes(data)
+    return TensorMeta(dtype if dtype is not None else
+                      (_leaf_dtype(flat) or _dt.get_default_dtype()), tuple(sizes),
+                      device or _cpu)
+
+
 def _declare_tensor_ops():
     for kind, inferred in _TENSOR_KINDS.items():
         for name, is_list in ((f"{kind}", False), (f"{kind}_list", True)):
@@ -146,19 +212,7 @@ def _declare_tensor_ops():
                 return TensorMeta(dt, (len(t),) if _is_list else (), device or _cpu)
 
             def impl(xp, t, dtype=None, device=None, _inferred=inferred):
-                dt = dtype if dtype is not None else (_inferred or _dt.get_default_dtype())
-                npdt = np.dtype(dt.np)
-                # (TorchScript stores float data in the default dtype first and casts that
-                # tensor to dtype: its torch.tensor([0.1], dtype=torch.float64) is float32's
-                # 0.1 and a float32 overflow raises; gpujit keeps eager's values, as
-                # torch.tensor in Python gives them: scripted and eager code agree)
-                if _inferred is _dt.int64 and npdt.kind not in "iub":
-                    # (an int64 tensor cast: int64 -> float32 rounds once, as C's cast)
-                    return xp.asarray(np.asarray(t, dtype=np.int64).astype(npdt))
-                if npdt.kind in "iu":
-                    t = [c_cast_int(v, npdt) for v in t] if isinstance(t, list) else \
-                        c_cast_int(t, npdt)
-                return xp.asarray(t, dtype=npdt)
+                return _tensor_data(xp, t, dtype, _inferred)
             for fn_name in ("tensor", "as_tensor"):
                 op(f"aten::{fn_name}.{name}({arg} t, *, ScalarType? dtype=None, "
                    f"Device? device=None) -> Tensor", tags={"factory"}, function=False,
@@ -166,6 +220,22 @@ def _declare_tensor_ops():
 
 
 _declare_tensor_ops()
+
+
+# (after the typed overloads: scripted torch.tensor([1, 2]) keeps resolving to those)
+@op("aten::tensor(t[] data, *, ScalarType? dtype=None, Device? device=None, "
+    "bool requires_grad=False) -> Tensor", tags={"factory"}, function=False, method=False,
+    meta=_tensor_list_meta)
+def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
+    """TorchScript's aten::tensor of a list of any depth (an int[][] in a graph parsed
+    from TorchScript's IR text; gpujit's own scripted torch.tensor([[...]]) stacks the
+    rows' tensors): a rectangular nested list of numbers, its dtype inferred from them."""
+    if requires_grad:
+        raise RuntimeError("aten::tensor(..., requires_grad=True) as one node is not "
+                           "supported: gpujit scripts torch.tensor(data, "
+                           "requires_grad=True) as aten::tensor then aten::requires_grad_")
+    sizes, flat = _nested_sizes(data)
+    return _tensor_data(xp, flat, dtype, _leaf_dtype(flat)).reshape(sizes)
 
 
 @public

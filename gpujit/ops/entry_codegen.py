@@ -366,7 +366,7 @@ def _compile(op, src, fname, consts):
               _sk=_r.scalar_kind, _cache=op._cache, _unwrap_for=_r.unwrap_for,
               _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
-              _to_dtype=_dt.to_dtype, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
+              _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,

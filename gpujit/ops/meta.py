@@ -155,6 +155,10 @@ def run_meta(op, *args):
     params = op.schema.arguments
     if len(args) < len(params):
         args = tuple(args) + tuple(p.default for p in params[len(args):])
+    if any(type(a) is int and p.type.base == "ScalarType" for p, a in zip(params, args)):
+        # (TorchScript's int code of a dtype, as the op's entry takes it)
+        args = tuple(_dt.scalar_type_arg(a) if type(a) is int and p.type.base == "ScalarType"
+                     else a for p, a in zip(params, args)) + tuple(args[len(params):])
     if op.meta is not None:
         return op.meta(*args)
     if op.is_pointwise:

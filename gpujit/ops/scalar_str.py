@@ -41,16 +41,6 @@ class StrValueError(ValueError, RuntimeError):
     the ValueError eager Python raises."""
 
 
-def _value_errors_as_runtime(fn):
-    def call(*args):
-        try:
-            return fn(*args)
-        except ValueError as e:
-            raise StrValueError(str(e)) from None
-    call.__qualname__ = getattr(fn, "__qualname__", "fn")
-    return call
-
-
 def _str_op(schema, fn, form=None):
     """An unbound op whose impl is fn(*args) on Python values."""
     name = schema.split("(", 1)[0]
@@ -84,11 +74,82 @@ def _zfill(s, width):
     return "0" * (width - len(s)) + s
 
 
-def _count(s, substr):
-    """s.count(substr): TorchScript counts the matches std::string::find meets before the
-    end: an empty substr in an empty str is 0 there (Python's 1); in a non-empty str
-    TorchScript's loop never ends (gpujit answers Python's len(s) + 1)."""
-    return 0 if not s and not substr else s.count(substr)
+def _ts_bounds(s, start, end):
+    """TorchScript's start/end of the str methods that take them (count, find, rfind,
+    index, rindex, startswith, endswith): a negative start counts from the end (clamped at
+    0); a negative end is one past Python's (end=-1, the default, is the whole str: TorchScript
+    computes len + end + 1), clamped at 0; a positive end past the str is the str's end."""
+    size = len(s)
+    if start < 0:
+        start = max(0, size + start)
+    if end < 0:
+        end = max(0, size + end + 1)
+    return start, end
+
+
+def _substr(s, start, length):
+    """std::string::substr(start, length): out_of_range (a RuntimeError in TorchScript)
+    for a start past the end; a negative length is npos there (the rest of the str)."""
+    if start > len(s):
+        raise RuntimeError(f"basic_string::substr: __pos (which is {start}) > "
+                           f"this->size() (which is {len(s)})")
+    return s[start:] if length < 0 else s[start:start + length]
+
+
+def _count(s, substr, start=0, end=-1):
+    """s.count(substr, start, end) as TorchScript counts: the non-overlapping matches
+    std::string::find meets from start whose first char is before end (a match may run past
+    end: "abab".count("ab", 0, 3) is 2; Python's 1), 0 for a start past the str. An empty
+    substr where TorchScript's loop never ends (start before end) counts as Python's
+    len(s[start:end]) + 1; where it ends (an empty str, start at or past end) it is 0."""
+    if start > len(s):
+        return 0
+    start, end = _ts_bounds(s, start, end)
+    if not substr:
+        return 0 if start >= min(end, len(s)) else len(s[start:end]) + 1
+    n, pos = 0, s.find(substr, start)
+    while pos != -1 and pos < end:
+        n += 1
+        pos = s.find(substr, pos + len(substr))
+    return n
+
+
+def _startswith(s, substr, start=0, end=-1):
+    """s.startswith(substr, start, end) on TorchScript's substr(start, end - start)."""
+    start, end = _ts_bounds(s, start, end)
+    return _substr(s, start, end - start).startswith(substr)
+
+
+def _endswith(s, substr, start=0, end=-1):
+    """s.endswith(substr, start, end) on TorchScript's substr(start, end - start)."""
+    start, end = _ts_bounds(s, start, end)
+    return _substr(s, start, end - start).endswith(substr)
+
+
+def _find(s, substr, start=0, end=-1, reverse=False):
+    """TorchScript's stringFindImpl: the first (reverse: last) match in
+    substr(start, end - start) (empty when end is not after start), as an index of s;
+    -1 when there is none."""
+    start, end = _ts_bounds(s, start, end)
+    window = _substr(s, start, end - start) if end > start else ""
+    pos = window.rfind(substr) if reverse else window.find(substr)
+    return -1 if pos < 0 else pos + start
+
+
+def _rfind(s, substr, start=0, end=-1):
+    return _find(s, substr, start, end, reverse=True)
+
+
+def _index(s, substr, start=0, end=-1, reverse=False):
+    """s.index / s.rindex: find / rfind, TorchScript's error when there is no match."""
+    pos = _find(s, substr, start, end, reverse)
+    if pos < 0:
+        raise StrValueError("substring not found")
+    return pos
+
+
+def _rindex(s, substr, start=0, end=-1):
+    return _index(s, substr, start, end, reverse=True)
 
 
 # (schema, the Python str method); arguments are named and default as Python's are
@@ -101,14 +162,14 @@ _METHODS = (
     ("aten::strip(str self, str? chars=None) -> str", str.strip),
     ("aten::lstrip(str self, str? chars=None) -> str", str.lstrip),
     ("aten::rstrip(str self, str? chars=None) -> str", str.rstrip),
-    ("aten::startswith(str self, str prefix) -> bool", str.startswith),
-    ("aten::endswith(str self, str suffix) -> bool", str.endswith),
+    ("aten::startswith(str self, str substr, int start=0, int end=-1) -> bool", _startswith),
+    ("aten::endswith(str self, str substr, int start=0, int end=-1) -> bool", _endswith),
     ("aten::replace(str self, str old, str new, int count=-1) -> str", str.replace),
-    ("aten::find(str self, str substr) -> int", str.find),
+    ("aten::find(str self, str substr, int start=0, int end=-1) -> int", _find),
     ("aten::split.str(str self, str? sep=None, int maxsplit=-1) -> str[]", str.split),
     ("aten::join(str self, str[] values) -> str", str.join),
-    ("aten::count.str(str self, str substr) -> int", _count),
-    ("aten::rfind(str self, str substr) -> int", str.rfind),
+    ("aten::count.str(str self, str substr, int start=0, int end=-1) -> int", _count),
+    ("aten::rfind(str self, str substr, int start=0, int end=-1) -> int", _rfind),
     ("aten::title(str self) -> str", str.title),
     ("aten::capitalize(str self) -> str", str.capitalize),
     ("aten::swapcase(str self) -> str", str.swapcase),
@@ -124,8 +185,8 @@ _METHODS = (
     ("aten::rpartition(str self, str separator) -> (str, str, str)", str.rpartition),
     ("aten::rsplit(str self, str? separator=None, int max=-1) -> str[]", str.rsplit),
     ("aten::splitlines(str self, bool keepends=False) -> str[]", str.splitlines),
-    ("aten::index.str(str self, str substr) -> int", _value_errors_as_runtime(str.index)),
-    ("aten::rindex(str self, str substr) -> int", _value_errors_as_runtime(str.rindex)),
+    ("aten::index.str(str self, str substr, int start=0, int end=-1) -> int", _index),
+    ("aten::rindex(str self, str substr, int start=0, int end=-1) -> int", _rindex),
     ("aten::isdecimal(str self) -> bool", str.isdecimal),
     ("aten::isnumeric(str self) -> bool", str.isnumeric),
     ("aten::isprintable(str self) -> bool", str.isprintable),

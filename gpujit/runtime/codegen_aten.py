@@ -147,7 +147,7 @@ def _generic(cg, n, op, args):
                 dev = c
                 e = cg.bind_device(c)
         elif a.type.base == "ScalarType" and c is not None and c is not NO_CONSTANT:
-            c = _dt.to_dtype(c)
+            c = _dt.scalar_type_arg(c)
             e = cg.bind_dtype(c)
         exprs[a.name], consts[a.name] = e, c
     if dev is None:

@@ -4,6 +4,8 @@ CONTAINER_OPS maps each kind to the function the interpreter calls and the expre
 generated code writes. Failed lookups name the scripted line they came from."""
 from __future__ import annotations
 
+import math
+
 import operator
 
 from ..ir import types as _T
@@ -94,31 +96,138 @@ def _repeat(c, n):
 _RESERVABLE = (2 ** 63 - 1) // 16
 
 
-def _std_insertion_sort(c, comp):
-    """libstdc++'s std::sort of at most 16 elements (its __insertion_sort), with comp."""
-    out = list(c)
-    for i in range(1, len(out)):
+def _std_unguarded_linear_insert(out, last, comp):
+    """libstdc++'s __unguarded_linear_insert: out[last] moved left past the elements it
+    compares before. (Its loop has no bound: under an inconsistent comparator it would
+    read before the array; here it stops at index 0.)"""
+    val = out[last]
+    nxt = last - 1
+    while nxt >= 0 and comp(val, out[nxt]):
+        out[last] = out[nxt]
+        last = nxt
+        nxt -= 1
+    out[last] = val
+
+
+def _std_insertion_sort_range(out, first, last, comp):
+    """libstdc++'s __insertion_sort of out[first:last]."""
+    for i in range(first + 1, last):
         val = out[i]
-        if comp(val, out[0]):
-            out[1:i + 1] = out[0:i]
-            out[0] = val
-            continue
-        j = i
-        while comp(val, out[j - 1]):
-            out[j] = out[j - 1]
-            j -= 1
-        out[j] = val
+        if comp(val, out[first]):
+            out[first + 1:i + 1] = out[first:i]
+            out[first] = val
+        else:
+            _std_unguarded_linear_insert(out, i, comp)
+
+
+def _std_adjust_heap(out, first, hole, length, value, comp):
+    """libstdc++'s __adjust_heap then __push_heap, on the heap out[first:first+length]."""
+    top = hole
+    second = hole
+    while second < (length - 1) // 2:
+        second = 2 * (second + 1)
+        if comp(out[first + second], out[first + second - 1]):
+            second -= 1
+        out[first + hole] = out[first + second]
+        hole = second
+    if (length & 1) == 0 and second == (length - 2) // 2:
+        second = 2 * (second + 1)
+        out[first + hole] = out[first + second - 1]
+        hole = second - 1
+    parent = (hole - 1) // 2
+    while hole > top and comp(out[first + parent], value):
+        out[first + hole] = out[first + parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    out[first + hole] = value
+
+
+def _std_heap_sort(out, first, last, comp):
+    """libstdc++'s __partial_sort(first, last, last): __make_heap, then __sort_heap."""
+    length = last - first
+    if length >= 2:
+        parent = (length - 2) // 2
+        while True:
+            _std_adjust_heap(out, first, parent, length, out[first + parent], comp)
+            if parent == 0:
+                break
+            parent -= 1
+    while last - first > 1:
+        last -= 1
+        value = out[last]
+        out[last] = out[first]
+        _std_adjust_heap(out, first, 0, last - first, value, comp)
+
+
+def _std_partition_pivot(out, first, last, comp):
+    """libstdc++'s __unguarded_partition_pivot: the median of out[first + 1], the middle
+    and out[last - 1] moved to first, then __unguarded_partition around it (its scans
+    stop at the range's ends here, where libstdc++'s would run past them)."""
+    a, b, c = first + 1, first + (last - first) // 2, last - 1
+    if comp(out[a], out[b]):
+        m = b if comp(out[b], out[c]) else (c if comp(out[a], out[c]) else a)
+    elif comp(out[a], out[c]):
+        m = a
+    elif comp(out[b], out[c]):
+        m = c
+    else:
+        m = b
+    out[first], out[m] = out[m], out[first]
+    pivot = out[first]
+    lo, hi = first + 1, last
+    while True:
+        while lo < last - 1 and comp(out[lo], pivot):
+            lo += 1
+        hi -= 1
+        while hi > first and comp(pivot, out[hi]):
+            hi -= 1
+        if not lo < hi:
+            return lo
+        out[lo], out[hi] = out[hi], out[lo]
+        lo += 1
+
+
+def _std_sort(c, comp):
+    """libstdc++'s std::sort with comp: introsort (median-of-three quicksort down to
+    ranges of 16, heapsort past 2 * floor(log2(n)) levels), then insertion sort; under
+    a comparator that is no strict weak order (a nan among floats) its order is the one
+    TorchScript's sort gives."""
+    out = list(c)
+    n = len(out)
+    if n < 2:
+        return out
+
+    def loop(first, last, depth):
+        while last - first > 16:
+            if depth == 0:
+                _std_heap_sort(out, first, last, comp)
+                return
+            depth -= 1
+            cut = _std_partition_pivot(out, first, last, comp)
+            loop(cut, last, depth)
+            last = cut
+    loop(0, n, 2 * (n.bit_length() - 1))
+    if n > 16:
+        _std_insertion_sort_range(out, 0, 16, comp)
+        for i in range(16, n):
+            _std_unguarded_linear_insert(out, i, comp)
+    else:
+        _std_insertion_sort_range(out, 0, n, comp)
     return out
 
 
 def _sorted(c, reverse):
     """sorted(c, reverse=...) / c.sort(): Python's, except for floats with a nan among
     them: TorchScript sorts with std::sort and the comparator `a != b and (a < b) !=
-    reverse`, under which a nan is no greater or less than anything; where a list of
-    up to 16 elements holds a nan, the order is the one libstdc++'s insertion sort gives
-    ([0.0, nan] sorted in reverse is [nan, 0.0]). (Longer lists: Python's order.)"""
-    if len(c) <= 16 and any(type(v) is float and v != v for v in c):
-        return _std_insertion_sort(c, lambda a, b: a != b and (a < b) != reverse)
+    reverse`, under which a nan is no greater or less than anything; where a list holds
+    a nan, the order is the one libstdc++'s std::sort gives ([0.0, nan] sorted in reverse
+    is [nan, 0.0]), and so where it holds a -0.0 (std::sort is no stable sort: past 16
+    elements 0.0 and -0.0 change places). (A reverse sort of more than 16 floats with a
+    nan reads past the list in TorchScript, which then fails or crashes; gpujit's scans
+    stop at its ends.)"""
+    if any(type(v) is float and (v != v or (v == 0.0 and math.copysign(1.0, v) < 0))
+           for v in c):
+        return _std_sort(c, lambda a, b: a != b and (a < b) != reverse)
     return sorted(c, reverse=reverse)
 
 

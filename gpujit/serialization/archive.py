@@ -24,6 +24,12 @@ class ArchiveError(RuntimeError):
 
 # ====================================================================== values
 
+class UnsaveableValueError(TypeError, RuntimeError):
+    """A value jit.save cannot write (a torch.Generator attribute...): TorchScript's
+    pickler raises RuntimeError ("Unknown IValue type for pickling: Generator"); it is
+    also the TypeError gpujit raised before."""
+
+
 def encode(v, saver):
     """A plain attribute value as tagged JSON (tensors go to .npy files)."""
     from ..tensor import Tensor
@@ -61,7 +67,9 @@ def encode(v, saver):
         name = saver.add_class(t)
         return {"object": name, "attrs": {k: encode(getattr(v, k), saver)
                                           for k in t.attributes if hasattr(v, k)}}
-    raise TypeError(f"cannot save a value of Python type {type(v).__name__} ({v!r})")
+    raise UnsaveableValueError(f"Unknown IValue type for pickling: {type(v).__name__} "
+                               f"(gpujit cannot save a value of Python type "
+                               f"{type(v).__name__}: {v!r})")
 
 
 def decode(j, loader):

@@ -208,5 +208,22 @@ TENSOR_OPS = [
                           Sample([4], dtype=G.int32).expect_dtype(G.int32)]),
         ("bool", "_list", [Sample([True, False]).expect_dtype(G.bool)])]]
 
-OPINFOS = [*TENSOR_OPS, ARANGE_END, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
+def _nested_ref(data, dtype=None, requires_grad=False):
+    flat = np.asarray(data).ravel().tolist()
+    inferred = B if flat and all(isinstance(v, bool) for v in flat) else \
+        I64 if flat and all(isinstance(v, int) for v in flat) else F32
+    return np.asarray(data, dtype=_np(dtype, inferred))
+
+
+# TorchScript's aten::tensor(t[] data, ...) of a nested list (graphs parsed from IR text)
+TENSOR_NESTED = OpInfo(
+    "aten::tensor", ref=_nested_ref,
+    samples=[Sample([[1, 2], [3, 4]]).expect_dtype(G.int64),
+             Sample([[[1.5], [2.0]]]).expect_dtype(G.float32),
+             Sample([[True], [False]]).expect_dtype(G.bool),
+             Sample([[1, 2]], dtype=G.float64).expect_dtype(G.float64)],
+    errors=[ErrorSample([[1, 2], [3]], match="Expected sequence of length 2 at dim 1"),
+            ErrorSample([[1.0]], requires_grad=True, match="requires_grad")])
+
+OPINFOS = [*TENSOR_OPS, TENSOR_NESTED, ARANGE_END, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
            LINSPACE, EYE]

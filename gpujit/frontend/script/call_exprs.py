@@ -163,8 +163,8 @@ class CallExprMixin:
                                                     [T.DEVICE]).output}
                         return self.call_op(_NEW_FACTORIES[func.attr], args, like, node)
                     if func.attr == "to" and "memory_format" in kw and len(args) <= 2:
-                        # x.to(dtype | device [, dtype], memory_format=...): to.dtype_layout
-                        # (gpujit's to.dtype / to.device take no memory_format)
+                        # x.to(dtype | device [, dtype], memory_format=...): the arguments
+                        # by name (to.dtype / to.device take memory_format, as TorchScript's)
                         kinds = [("dtype" if isinstance(a.type, (T.ScalarTypeType, T.IntType))
                                   else "device" if isinstance(a.type, (T.DeviceType, T.StrType))
                                   else None) for a in args]

@@ -17,13 +17,14 @@ out of range or a missing key raises IndexError / KeyError naming that line."""
 from __future__ import annotations
 
 import ast
+import warnings
 
 from ...ir import types as T
 from ...ops import registry as _reg
 from . import calls
 from .calls import describe_type, short_type
 from .errors import FrontendError
-from .variables import OneBranch, Var, unify as _unify
+from .variables import OneBranch, Var, unify as _unify, unify_or_union
 
 __all__ = ["ContainerMixin", "elem_fits", "general"]
 
@@ -174,16 +175,39 @@ class ContainerMixin:
                   for i, e in enumerate(elts) if i > k]
         return pairs
 
-    def element_type(self, vals, node, what="a list"):
-        """The one element type of a literal's values (an error when they mix)."""
+    def element_type(self, vals, node, what="a list", union=None):
+        """The one element type of a literal's values (an error when they mix). With
+        union (TorchScript's word for the container: "List", "Dict values"), mixed
+        elements make a Union of their types, with TorchScript's warning, as its
+        unifyTypes(default_to_union=true) in a list or dict literal."""
         t = vals[0].type
         for v in vals[1:]:
             u = _unify(t, v.type)
+            if u is None and union is not None:
+                u = unify_or_union(t, v.type)
             if u is None:
                 self.error(f"{what} holds one type; this one mixes {describe_type(t)} and "
                            f"{describe_type(v.type)}", node, hint="use a tuple")
             t = u
+        if union is not None and isinstance(t, T.UnionType):
+            self.warn_heterogeneous(union, general(t), node)
         return general(t)
+
+    def warn_heterogeneous(self, what, t, node):
+        """TorchScript's warning for a list or dict literal typed as a Union."""
+        sr = self.src.range(node)
+        where = f"\n  File \"{sr.filename}\", line {sr.line}" if sr is not None else ""
+        if what == "List":
+            text = (f"List consists of heterogeneous types, which means that it has been "
+                    f"typed as containing {t.annotation()}. To use any of the values in "
+                    f"this List, it will be necessary to add an `assert isinstance` "
+                    f"statement before first use to trigger type refinement.")
+        else:
+            text = (f"Dict values consist of heterogeneous types, which means that they "
+                    f"have been typed as being {t.annotation()}. To use any of the values "
+                    f"in this dict, it will be necessary to add an `assert isinstance` "
+                    f"statement before first use to trigger type refinement.")
+        warnings.warn(text + where, UserWarning, stacklevel=2)
 
     # ------------------------------------------------------------------ literals
     def expr_List(self, node, expected=None):
@@ -206,7 +230,7 @@ class ContainerMixin:
             self.error(f"List type annotation `{expected.annotation()}` did not match the "
                        f"types of the given list elements (it mixes {kinds})", node)
         else:
-            t = T.ListType(self.element_type(vals, node))
+            t = T.ListType(self.element_type(vals, node, union="List"))
         return self.emit("prim::ListConstruct", vals, [t]).output
 
     def expr_Dict(self, node, expected=None):
@@ -223,8 +247,16 @@ class ContainerMixin:
             t = expected if isinstance(expected, T.DictType) else \
                 T.DictType(T.STR, T.TENSOR)
             return self.emit("prim::DictConstruct", [], [t]).output
-        kt = self.element_type(keys, node, "a dict's keys")
-        vt = self.element_type(vals, node, "a dict's values")
+        kt = keys[0].type
+        for k in keys[1:]:
+            if _unify(kt, k.type) is None:
+                # TorchScript's words
+                self.error(f"Dict keys must contain only a single type. Expected: "
+                           f"{general(kt).annotation()} but found "
+                           f"{general(k.type).annotation()} instead", node)
+            kt = _unify(kt, k.type)
+        kt = general(kt)
+        vt = self.element_type(vals, node, "a dict's values", union="Dict values")
         self.check_key_type(kt, node.keys[0])
         t = T.DictType(kt, vt)
         if isinstance(expected, T.DictType) and elem_fits(kt, expected.key) and \

@@ -62,3 +62,15 @@ def unify(a, b):
         es = [unify(x, y) for x, y in zip(a.elems, b.elems)]
         return None if any(e is None for e in es) else T.TupleType(tuple(es))
     return None
+
+
+def unify_or_union(a, b):
+    """TorchScript's unifyTypes(a, b, default_to_union=true), a list literal's element
+    type: unify's type, tuples of one length element by element, else Union[a, b]
+    ([1, "a"] is a List[Union[int, str]])."""
+    if isinstance(a, T.TupleType) and isinstance(b, T.TupleType) and \
+            len(a.elems) == len(b.elems) and not isinstance(a, T.NamedTupleType) and \
+            not isinstance(b, T.NamedTupleType) and a != b:
+        return T.TupleType(tuple(unify_or_union(x, y) for x, y in zip(a.elems, b.elems)))
+    u = unify(a, b)
+    return u if u is not None else T.UnionType((a, b))
