@@ -33,3 +33,34 @@ def test_multinomial_with_replacement_checks_each_entry_on_the_cpu():
                      ([np.inf, 1.0], "entry = infinity or NaN"), ([0.0, 0.0], "<= 0")):
         with pytest.raises(RuntimeError, match=msg):
             gpujit.multinomial(gpujit.tensor(bad), 2, replacement=True)
+
+
+def _gru_and_input():
+    gpujit.manual_seed(0)
+    return gpujit.jit.script(gpujit.nn.GRU(4, 5, batch_first=True)), gpujit.randn(2, 3, 4)
+
+
+def test_a_deep_copied_script_module_keeps_its_methods_defaults():
+    import copy
+    m, x = _gru_and_input()
+    c = copy.deepcopy(m)
+    assert str(c.forward.schema) == str(m.forward.schema)
+    assert "hx=None" in str(c.forward.schema)
+    out, h = c(x)                  # hx defaults to None, as on the original
+    np.testing.assert_allclose(out.detach().numpy(), m(x)[0].detach().numpy())
+    s = copy.copy(m)               # (a shallow copy too)
+    np.testing.assert_allclose(s(x)[0].detach().numpy(), out.detach().numpy())
+
+
+@pytest.mark.cuda
+def test_assert_consistent_on_scripted_modules_with_defaulted_arguments():
+    # assert_consistent deep-copies a module before moving it: the copy's forward kept no
+    # defaults, so `hx` / `src_mask` / `output_size` were "missing"
+    from gpujit.testing import assert_consistent
+    m, x = _gru_and_input()
+    assert_consistent(m, x, rtol=1e-5, atol=1e-6)
+    gpujit.manual_seed(0)
+    enc = gpujit.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+    assert_consistent(gpujit.jit.script(enc), gpujit.randn(3, 2, 8), rtol=1e-4, atol=1e-5)
+    up = gpujit.nn.ConvTranspose2d(3, 2, 3, stride=2)
+    assert_consistent(gpujit.jit.script(up), gpujit.randn(1, 3, 4, 4), rtol=1e-5, atol=1e-6)
