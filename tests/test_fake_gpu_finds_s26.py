@@ -64,3 +64,27 @@ def test_assert_consistent_on_scripted_modules_with_defaulted_arguments():
     assert_consistent(gpujit.jit.script(enc), gpujit.randn(3, 2, 8), rtol=1e-4, atol=1e-5)
     up = gpujit.nn.ConvTranspose2d(3, 2, 3, stride=2)
     assert_consistent(gpujit.jit.script(up), gpujit.randn(1, 3, 4, 4), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.cuda
+def test_householder_product_orgqr_and_ormqr_on_cuda_match_the_cpu_with_gradients():
+    # the derivative (and ormqr's padding of fewer reflectors than rows) made its
+    # helper tensors on the CPU: `where: expected all tensors to be on the same device`
+    rng = np.random.default_rng(0)
+    a, tau = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 2))
+    other = rng.standard_normal((2, 5, 4))
+    results = {}
+    for dev in ("cpu", "cuda"):
+        A = gpujit.tensor(a, device=dev, requires_grad=True)
+        T = gpujit.tensor(tau, device=dev, requires_grad=True)
+        B = gpujit.tensor(other, device=dev)
+        q = gpujit.linalg.householder_product(A, T)
+        q2 = gpujit.orgqr(A, T)
+        r = gpujit.ormqr(A, T, B)                      # 2 reflectors for 5 rows: padded
+        for t in (q, q2, r):
+            assert t.device.type == dev
+        (q.sum() + (q2 * q2).sum() + r.sum()).backward()
+        assert A.grad.device.type == dev and T.grad.device.type == dev
+        results[dev] = [t.detach().cpu().numpy() for t in (q, q2, r, A.grad, T.grad)]
+    for g, c in zip(results["cuda"], results["cpu"]):
+        np.testing.assert_allclose(g, c, rtol=1e-10, atol=1e-12)
