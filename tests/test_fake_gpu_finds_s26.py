@@ -88,3 +88,17 @@ def test_householder_product_orgqr_and_ormqr_on_cuda_match_the_cpu_with_gradient
         results[dev] = [t.detach().cpu().numpy() for t in (q, q2, r, A.grad, T.grad)]
     for g, c in zip(results["cuda"], results["cpu"]):
         np.testing.assert_allclose(g, c, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+def test_to_the_same_device_with_copy_keeps_the_layout(device):
+    # x.to(x.device, copy=True) (and x.to(other, copy=True)) is a preserve_format copy, as
+    # every other .to: it came back C-contiguous on the tensor's own device
+    x = gpujit.tensor(np.arange(12.0).reshape(3, 4), device=device).t()
+    for y in (x.to(device, copy=True), x.to(x, copy=True), x.to(device, gpujit.float32),
+              x.to(device, gpujit.float32, copy=True)):
+        assert y.stride() == (1, 4) and y.device == x.device
+        np.testing.assert_array_equal(y.cpu().numpy(), np.arange(12.0).reshape(3, 4).T)
+    assert x.to(device, copy=True).data_ptr() != x.data_ptr()
+    b = gpujit.tensor([[1.0], [2.0]], device=device).expand(2, 3)     # (a broadcast: dense)
+    assert b.to(device, copy=True).stride() == (3, 1)
