@@ -102,3 +102,194 @@ def test_to_the_same_device_with_copy_keeps_the_layout(device):
     assert x.to(device, copy=True).data_ptr() != x.data_ptr()
     b = gpujit.tensor([[1.0], [2.0]], device=device).expand(2, 3)     # (a broadcast: dense)
     assert b.to(device, copy=True).stride() == (3, 1)
+
+
+# ------------------------------------------------------------------ distributions on cuda
+
+def _families():
+    D = gpujit.distributions
+
+    def f(*v):
+        return [np.asarray(x, dtype=np.float64) for x in v]
+    cov = [[2.0, 0.3], [0.3, 1.0]]
+    p3 = [0.2, 0.3, 0.5]
+    return {   # name: (parameters, constructor from parameter tensors)
+        "Normal": (f([0.3, -1.0], [1.5, 0.7]), D.Normal),
+        "Bernoulli": (f([0.3, 0.8]), lambda p: D.Bernoulli(probs=p)),
+        "Beta": (f([2.0, 0.5], [1.5, 3.0]), D.Beta),
+        "Binomial": (f([5.0, 10.0], [0.3, 0.6]), lambda n, p: D.Binomial(n, probs=p)),
+        "Categorical": (f([p3, [0.1, 0.1, 0.8]]), lambda p: D.Categorical(probs=p)),
+        "Cauchy": (f([0.0, 1.0], [1.0, 2.0]), D.Cauchy),
+        "Chi2": (f([2.0, 5.0]), D.Chi2),
+        "ContinuousBernoulli": (f([0.3, 0.8]), lambda p: D.ContinuousBernoulli(probs=p)),
+        "Dirichlet": (f([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]]), D.Dirichlet),
+        "Exponential": (f([1.0, 2.5]), D.Exponential),
+        "FisherSnedecor": (f([3.0, 5.0], [4.0, 7.0]), D.FisherSnedecor),
+        "Gamma": (f([2.0, 0.5], [1.0, 3.0]), D.Gamma),
+        "GeneralizedPareto": (f([0.0, 1.0], [1.0, 2.0], [0.2, -0.1]), D.GeneralizedPareto),
+        "Geometric": (f([0.3, 0.7]), lambda p: D.Geometric(probs=p)),
+        "Gumbel": (f([0.0, 1.0], [1.0, 2.0]), D.Gumbel),
+        "HalfCauchy": (f([1.0, 2.0]), D.HalfCauchy),
+        "HalfNormal": (f([1.0, 2.0]), D.HalfNormal),
+        "Independent": (f([[0.3, -1.0]], [[1.5, 0.7]]),
+                        lambda m, s: D.Independent(D.Normal(m, s), 1)),
+        "InverseGamma": (f([2.0, 3.0], [1.0, 3.0]), D.InverseGamma),
+        "Kumaraswamy": (f([2.0, 0.5], [1.5, 3.0]), D.Kumaraswamy),
+        "LKJCholesky": (f(2.0), lambda c: D.LKJCholesky(3, c)),
+        "Laplace": (f([0.0, 1.0], [1.0, 2.0]), D.Laplace),
+        "LogNormal": (f([0.0, 1.0], [1.0, 0.5]), D.LogNormal),
+        "LogisticNormal": (f([0.0, 1.0], [1.0, 0.5]), D.LogisticNormal),
+        "LowRankMultivariateNormal": (f([0.0, 1.0, 2.0], [[1.0], [0.5], [0.2]], [1.0, 2.0, 0.5]),
+                                      D.LowRankMultivariateNormal),
+        "MixtureSameFamily": (f([0.3, 0.7], [0.0, 2.0], [1.0, 0.5]), lambda w, m, s:
+                              D.MixtureSameFamily(D.Categorical(probs=w), D.Normal(m, s))),
+        "Multinomial": (f(p3), lambda p: D.Multinomial(5, probs=p)),
+        "MultivariateNormal": (f([0.0, 1.0], cov),
+                               lambda m, c: D.MultivariateNormal(m, covariance_matrix=c)),
+        "MultivariateNormal_precision": (f([0.0, 1.0], cov),
+                                         lambda m, c: D.MultivariateNormal(m, precision_matrix=c)),
+        "NegativeBinomial": (f([3.0, 5.0], [0.3, 0.6]),
+                             lambda n, p: D.NegativeBinomial(n, probs=p)),
+        "OneHotCategorical": (f(p3), lambda p: D.OneHotCategorical(probs=p)),
+        "Pareto": (f([1.0, 2.0], [2.0, 3.0]), D.Pareto),
+        "Poisson": (f([1.0, 4.0]), D.Poisson),
+        "RelaxedBernoulli": (f(0.5, [0.3, 0.8]), lambda t, p: D.RelaxedBernoulli(t, probs=p)),
+        "RelaxedOneHotCategorical": (f(0.5, p3), lambda t, p: D.RelaxedOneHotCategorical(
+            t, probs=p)),
+        "StudentT": (f([3.0, 5.0], [0.0, 1.0], [1.0, 2.0]), D.StudentT),
+        "Uniform": (f([0.0, 1.0], [1.0, 3.0]), D.Uniform),
+        "VonMises": (f([0.0, 1.0], [1.0, 2.0]), D.VonMises),
+        "Weibull": (f([1.0, 2.0], [1.5, 0.5]), D.Weibull),
+        "Wishart": (f(4.0, cov), lambda df, c: D.Wishart(df, covariance_matrix=c)),
+        "TransformedDistribution": (f([0.0], [1.0]), lambda m, s: D.TransformedDistribution(
+            D.Normal(m, s), [D.transforms.ExpTransform(),
+                             D.transforms.AffineTransform(1.0, 2.0)])),
+    }
+
+
+_FAMILIES = _families()
+
+
+def _build(name, device):
+    params, make = _FAMILIES[name]
+    ts = [gpujit.tensor(p, device=device, requires_grad=True) for p in params]
+    return make(*ts), ts
+
+
+def _maybe(fn):
+    try:
+        return fn()
+    except NotImplementedError:
+        return None
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", sorted(_FAMILIES))
+def test_distribution_on_cuda_matches_the_cpu(name):
+    cpu, cpu_params = _build(name, "cpu")
+    gpu, gpu_params = _build(name, "cuda")
+    gpujit.manual_seed(0)
+    value = cpu.sample((3,))
+    s = gpu.sample((3,))
+    assert s.device.type == "cuda" and s.shape == value.shape and s.dtype == value.dtype
+    assert gpu.support.check(s).all().item()
+    lp_c, lp_g = cpu.log_prob(value), gpu.log_prob(value.cuda())
+    assert lp_g.device.type == "cuda"
+    np.testing.assert_allclose(lp_g.detach().cpu().numpy(), lp_c.detach().numpy(),
+                               rtol=1e-9, atol=1e-12)
+    # the gradient of log_prob into the parameters, computed on the device
+    lp_c.sum().backward()
+    lp_g.sum().backward()
+    for pc, pg in zip(cpu_params, gpu_params):
+        assert (pc.grad is None) == (pg.grad is None)
+        if pg.grad is not None:
+            assert pg.grad.device.type == "cuda"
+            np.testing.assert_allclose(pg.grad.cpu().numpy(), pc.grad.numpy(), rtol=1e-9,
+                                       atol=1e-12)
+    for what in ("mean", "variance", "stddev", "mode", "entropy"):
+        a = _maybe(lambda: getattr(cpu, what)() if what == "entropy" else getattr(cpu, what))
+        if a is None:
+            continue
+        b = getattr(gpu, what)() if what == "entropy" else getattr(gpu, what)
+        assert b.device.type == "cuda", what
+        np.testing.assert_allclose(b.detach().cpu().numpy(), a.detach().numpy(), rtol=1e-9,
+                                   atol=1e-12, err_msg=what)
+    c = _maybe(lambda: cpu.cdf(value))
+    if c is not None:
+        np.testing.assert_allclose(gpu.cdf(value.cuda()).detach().cpu().numpy(),
+                                   c.detach().numpy(), rtol=1e-9, atol=1e-12)
+    kl = _maybe(lambda: gpujit.distributions.kl_divergence(cpu, _build(name, "cpu")[0]))
+    if kl is not None:
+        k = gpujit.distributions.kl_divergence(gpu, _build(name, "cuda")[0])
+        assert k.device.type == "cuda"
+        np.testing.assert_allclose(k.detach().cpu().numpy(), kl.detach().numpy(), atol=1e-9)
+    if gpu.has_rsample:
+        gpu, gpu_params = _build(name, "cuda")      # (a new graph: the first is spent)
+        r = gpu.rsample((2,))
+        assert r.device.type == "cuda"
+        r.sum().backward()
+        assert any(p.grad is not None for p in gpu_params)
+        assert all(p.grad.device.type == "cuda" for p in gpu_params if p.grad is not None)
+    e = _maybe(lambda: cpu.enumerate_support()) if cpu.has_enumerate_support else None
+    if e is not None:
+        g = gpu.enumerate_support()
+        assert g.device.type == "cuda"
+        np.testing.assert_array_equal(g.cpu().numpy(), e.numpy())
+
+
+# ------------------------------------------------------------------ torch.special on cuda
+
+_X = np.array([-np.inf, -30.0, -5.5, -2.0, -1.0, -0.5, -1e-6, -0.0, 0.0, 1e-8, 0.25, 0.5,
+               0.75, 1.0, 1.5, 2.0, 4.5, 7.9, 8.1, 12.0, 30.0, 200.0, 710.0, np.inf, np.nan])
+_UNARY = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "digamma", "entr",
+          "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e",
+          "i1", "i1e", "log1p", "log_ndtr", "logit", "modified_bessel_i0",
+          "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "ndtr", "ndtri",
+          "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "sinc",
+          "spherical_bessel_j0"]
+_POLY = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+         "chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+         "laguerre_polynomial_l", "legendre_polynomial_p", "shifted_chebyshev_polynomial_t",
+         "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+         "shifted_chebyshev_polynomial_w"]
+
+
+def _same_on_cuda(fn, *args, rtol=1e-12, atol=0.0):
+    """fn on CPU tensors and on their CUDA copies: the CUDA result is a CUDA tensor of the
+    same dtype and values (NaN where the CPU has NaN)."""
+    want = fn(*args)
+    got = fn(*[a.cuda() if isinstance(a, gpujit.Tensor) else a for a in args])
+    assert got.device.type == "cuda" and got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=rtol, atol=atol,
+                               equal_nan=True)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_special_functions_eagerly_on_cuda_match_the_cpu(dtype):
+    sp = gpujit.special
+    x = _X if dtype != "int64" else np.arange(-6, 40)
+    t = gpujit.tensor(x.astype(dtype))
+    tol = dict(rtol=1e-12) if dtype == "float64" else dict(rtol=2e-6, atol=1e-30)
+    with np.errstate(all="ignore"):
+        for name in _UNARY:
+            _same_on_cuda(getattr(sp, name), t, **tol)
+        for name in _POLY:
+            for n in (0, 1, 3, 6):
+                _same_on_cuda(getattr(sp, name), t.clamp(-3, 3), n, **tol)
+            _same_on_cuda(getattr(sp, name), t.clamp(-3, 3),
+                          gpujit.tensor([4.0] * len(x)).to(t.dtype), **tol)
+        for name in ("xlogy", "xlog1py", "zeta") + (
+                ("gammainc", "gammaincc") if dtype != "int64" else ()):   # (PyTorch: floats)
+            _same_on_cuda(getattr(sp, name), t, t.flip(0), **tol)
+        for name in ("polygamma",):
+            for n in (0, 1, 3):
+                _same_on_cuda(lambda a: sp.polygamma(n, a), t, **tol)
+        pos = t.abs() + 2 if dtype != "int64" else t.abs().double() + 2
+        _same_on_cuda(lambda a: sp.multigammaln(a, 3), pos.clamp(max=1e3).nan_to_num(3.0),
+                      **tol)
+        m = t.reshape(-1, 1).expand(-1, 3).double() if dtype == "int64" else \
+            t.reshape(-1, 1).expand(-1, 3).nan_to_num(0.0, 1e3, -1e3)
+        for name in ("softmax", "log_softmax"):
+            _same_on_cuda(lambda a: getattr(sp, name)(a, 1), m, **tol)
+        _same_on_cuda(lambda a: sp.logsumexp(a, 1), m, **tol)
