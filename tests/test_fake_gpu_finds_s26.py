@@ -293,3 +293,111 @@ def test_special_functions_eagerly_on_cuda_match_the_cpu(dtype):
         for name in ("softmax", "log_softmax"):
             _same_on_cuda(lambda a: getattr(sp, name)(a, 1), m, **tol)
         _same_on_cuda(lambda a: sp.logsumexp(a, 1), m, **tol)
+
+
+# ------------------------------------------------------------------ nn on cuda
+
+_INITS = {"uniform_": (), "normal_": (), "constant_": (0.3,), "ones_": (), "zeros_": (),
+          "eye_": (), "dirac_": (), "xavier_uniform_": (), "xavier_normal_": (),
+          "kaiming_uniform_": (), "kaiming_normal_": (), "trunc_normal_": (),
+          "orthogonal_": (), "sparse_": (0.5,)}
+
+
+@pytest.mark.cuda
+def test_nn_init_fills_cuda_parameters_in_place_on_their_device():
+    for name, args in _INITS.items():
+        shape = (4, 3, 3) if name == "dirac_" else (4, 6)
+        w = gpujit.nn.Parameter(gpujit.empty(shape, device="cuda:1"))
+        with gpujit.no_grad():
+            w.fill_(float("nan"))
+        ptr = w.data_ptr()
+        assert getattr(gpujit.nn.init, name)(w, *args) is w, name
+        assert w.device == gpujit.device("cuda:1") and w.data_ptr() == ptr, name
+        v = w.detach().cpu().numpy()
+        assert np.isfinite(v).all(), name
+    w = gpujit.nn.init.orthogonal_(gpujit.empty(4, 6, device="cuda"))
+    np.testing.assert_allclose((w @ w.mT).cpu().numpy(), np.eye(4), atol=1e-5)
+    w = gpujit.nn.init.eye_(gpujit.empty(3, 4, device="cuda"))
+    np.testing.assert_array_equal(w.cpu().numpy(), np.eye(3, 4))
+
+
+def _net():
+    nn = gpujit.nn
+    gpujit.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+
+
+@pytest.mark.cuda
+def test_module_to_cuda_and_back_scripted_saved_and_loaded():
+    import io
+    m = _net().eval()
+    x = gpujit.randn(5, 4)
+    ref = m(x).detach().numpy()
+    m.to("cuda")
+    assert all(p.device.type == "cuda" for p in m.parameters())
+    assert all(b.device.type == "cuda" for b in m.buffers())
+    np.testing.assert_allclose(m(x.cuda()).detach().cpu().numpy(), ref, rtol=1e-5, atol=1e-6)
+    m.to("cuda:1")
+    out = m(x.to("cuda:1"))
+    assert out.device == gpujit.device("cuda:1")
+    m.cpu()
+    np.testing.assert_allclose(m(x).detach().numpy(), ref, rtol=1e-6)
+    m.cuda()
+    s = gpujit.jit.script(m)
+    for _ in range(3):      # the profiling runs, then the optimized code
+        np.testing.assert_allclose(s(x.cuda()).detach().cpu().numpy(), ref, rtol=1e-5,
+                                   atol=1e-6)
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    # without a map_location, each tensor loads onto the device it was saved from (it
+    # loaded onto the CPU); a dict maps the saved device
+    for where, dev in (("cuda", "cuda:0"), ("cpu", "cpu"), (None, "cuda:0"),
+                       ("cuda:1", "cuda:1"), ({"cuda:0": "cuda:1"}, "cuda:1")):
+        buf.seek(0)
+        loaded = gpujit.jit.load(buf, map_location=where)
+        assert all(str(t.device) == dev for t in [*loaded.parameters(), *loaded.buffers()])
+        np.testing.assert_allclose(loaded(x.to(dev)).detach().cpu().numpy(), ref, rtol=1e-5,
+                                   atol=1e-6)
+    mixed = _net().eval()
+    mixed[3].to("cuda:1")
+    buf = io.BytesIO()
+    gpujit.jit.save(gpujit.jit.script(mixed), buf)
+    buf.seek(0)
+    loaded = gpujit.jit.load(buf)
+    assert loaded[0].weight.device.type == "cpu"
+    assert loaded[3].weight.device == gpujit.device("cuda:1")
+    sd = m.state_dict()
+    buf = io.BytesIO()
+    gpujit.save(sd, buf)
+    buf.seek(0)
+    assert gpujit.load(buf)["0.weight"].device.type == "cuda"
+    buf.seek(0)
+    sd_cpu = gpujit.load(buf, map_location="cpu")
+    m2 = _net().eval()
+    m2.load_state_dict(sd_cpu)
+    np.testing.assert_allclose(m2(x).detach().numpy(), ref, rtol=1e-6)
+    m3 = _net().cuda().eval()
+    m3.load_state_dict(sd_cpu)        # (CPU tensors copied into cuda parameters)
+    assert m3[0].weight.device.type == "cuda"
+    np.testing.assert_allclose(m3(x.cuda()).detach().cpu().numpy(), ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.cuda
+def test_assert_consistent_on_models_eager_and_scripted():
+    from gpujit.testing import assert_consistent
+    nn = gpujit.nn
+    gpujit.manual_seed(0)
+    models = [
+        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.GELU(),
+                       nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)).eval(),
+         (gpujit.randn(2, 3, 6, 6),)),
+        (nn.LSTM(4, 5, batch_first=True), (gpujit.randn(2, 3, 4),)),
+        (nn.LayerNorm(8), (gpujit.randn(2, 8),)),
+        (nn.Embedding(10, 4), (gpujit.tensor([[1, 2], [3, 9]]),)),
+        (nn.GroupNorm(2, 4), (gpujit.randn(2, 4, 3),)),
+    ]
+    for m, args in models:
+        assert_consistent(m, *args, rtol=1e-4, atol=1e-5)
+        assert_consistent(gpujit.jit.script(m), *args, rtol=1e-4, atol=1e-5)
+    x = gpujit.randn(3, 2, 8)
+    assert_consistent(nn.MultiheadAttention(8, 2), x, x, x, rtol=1e-4, atol=1e-5)
