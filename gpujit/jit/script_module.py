@@ -260,8 +260,11 @@ class ScriptModule(Module):
         for k in ("_parameters", "_buffers", "_modules"):
             if k in new.__dict__:
                 object.__setattr__(new, k, type(self.__dict__[k])(self.__dict__[k]))
-        methods = {name: ScriptMethod(new, m.graph, name)
-                   for name, m in self._script_methods.items()}
+        methods = {}
+        for name, m in self._script_methods.items():
+            methods[name] = ScriptMethod(new, m.graph, name)
+            # (its parameters' defaults: `forward(self, input, hx: Optional[Tensor] = None)`)
+            methods[name]._defaults = dict(m._defaults)
         for k, v in self.__dict__.items():
             if isinstance(v, ScriptMethod) and v.owner is self and k in methods:
                 object.__setattr__(new, k, methods[k])
@@ -275,8 +278,11 @@ class ScriptModule(Module):
         # attributes: they are rebound too, never copied graph and all)
         new = self.__class__.__new__(self.__class__)
         memo[id(self)] = new
-        methods = {name: ScriptMethod(new, m.graph, name)
-                   for name, m in self._script_methods.items()}
+        methods = {}
+        for name, m in self._script_methods.items():
+            methods[name] = ScriptMethod(new, m.graph, name)
+            # (its parameters' defaults: `forward(self, input, hx: Optional[Tensor] = None)`)
+            methods[name]._defaults = copy.deepcopy(m._defaults, memo)
         for k, v in self.__dict__.items():
             if isinstance(v, ScriptMethod) and v.owner is self and k in methods:
                 object.__setattr__(new, k, methods[k])

@@ -117,9 +117,10 @@ def to_device(xp, self, device, dtype=None, non_blocking=False, copy=False,
                                memory_format=memory_format)
     a = transfer(xp, self, device)
     if dtype is not None and a.dtype != dtype.np:
-        a = _astype(a, dtype)
+        a = to_dtype(xp, a, dtype)
     elif copy and a is self:
-        a = a.copy()
+        # a copy laid out as self (preserve_format), as the transfer would have made it
+        a = to_dtype(xp, a, _dt.from_numpy_dtype(a.dtype), copy=True)
     return a
 
 

@@ -72,10 +72,11 @@ def _hp_check(name, input_shape, tau_shape, dtype, tau_dtype):
                            f"dtype {dtype.short_name}")
 
 
-def _reflector(xp, a, i):
+def _reflector(xp, a, i, **device):
     """v_i of the reflectors stored in a (..., m, n): 1 at row i, a's column i below it
-    (xp: NumPy / CuPy on arrays, or gpujit on tensors in the derivative)."""
-    rows = xp.arange(a.shape[-2])
+    (xp: NumPy / CuPy on arrays, or gpujit on tensors in the derivative, which passes
+    device=a.device: gpujit's factories make CPU tensors unless told)."""
+    rows = xp.arange(a.shape[-2], **device)
     one = rows == i
     one = one.to(a.dtype) if hasattr(one, "to") else one.astype(a.dtype)
     return xp.where(rows > i, a[..., :, i], one)
@@ -123,9 +124,9 @@ def _householder_grad(grad, input, tau, needs_grad):
     import gpujit as g
     m, n = input.shape[-2:]
     k = tau.shape[-1]
-    vs = [_reflector(g, input, i) for i in range(k)]
+    vs = [_reflector(g, input, i, device=input.device) for i in range(k)]
     S = [None] * k
-    s = g.eye(m, n, dtype=input.dtype).expand(*input.shape).clone()
+    s = g.eye(m, n, dtype=input.dtype, device=input.device).expand(*input.shape).clone()
     for i in reversed(range(k)):
         S[i] = s
         s = _apply(g, vs[i], tau[..., i], s)
@@ -141,7 +142,8 @@ def _householder_grad(grad, input, tau, needs_grad):
         A = _apply(g, v, t, A)                             # A_{i+1} = H_i A_i
     g_input = g.stack(dvs, -1).tril(-1) if k else g.zeros_like(input)[..., :0]
     if k < n:
-        g_input = g.cat([g_input, g.zeros(*input.shape[:-1], n - k, dtype=input.dtype)], -1)
+        g_input = g.cat([g_input, g.zeros(*input.shape[:-1], n - k, dtype=input.dtype,
+                                              device=input.device)], -1)
     g_tau = g.stack(dtaus, -1) if k else g.zeros_like(tau)
     return g_input, g_tau
 
@@ -173,8 +175,9 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     # pad to a square (mn, mn) set of reflectors: a reflector with tau 0 is the identity
     a = input[..., :, :k]
     if k < mn:
-        a = g.cat([a, g.zeros(*a.shape[:-1], mn - k, dtype=a.dtype)], -1)
-        tau = g.cat([tau, g.zeros(*tau.shape[:-1], mn - k, dtype=tau.dtype)], -1)
+        a = g.cat([a, g.zeros(*a.shape[:-1], mn - k, dtype=a.dtype, device=a.device)], -1)
+        tau = g.cat([tau, g.zeros(*tau.shape[:-1], mn - k, dtype=tau.dtype,
+                                  device=tau.device)], -1)
     q = OPS["aten::linalg_householder_product"].public(a, tau)
     q = q.mT if transpose else q
     r = q @ other if left else other @ q

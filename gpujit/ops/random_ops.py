@@ -456,15 +456,25 @@ def multinomial(xp, self, num_samples, replacement=False, generator=None):
     n = self.shape[-1]
     p = self.reshape(-1, n).astype(np.float64)
     rows = p.shape[0]
-    if xp is np and p.size:
-        if not (np.isfinite(p).all() and (p >= 0).all()):
+    if p.size and (not replacement or num_samples == 1):
+        # PyTorch's checks before its sampler without replacement (ATen's multinomial):
+        # on every device (a host sync, as PyTorch's .item()); it samples zero-probability
+        # categories when the others run out, as PyTorch's topk does
+        if not bool(((p.max() < np.inf) & (p.min() >= 0)).item()):
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or "
+                               "element < 0")
+        if bool((p.sum(axis=1) == 0).any().item()):
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    elif xp is np and p.size:
+        # the CPU kernel with replacement checks each entry (CUDA's asserts on the device)
+        if not (p >= 0).all():
             raise RuntimeError("invalid multinomial distribution (encountering probability "
                                "entry < 0)")
+        if not np.isfinite(p).all():
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry = infinity or NaN)")
         if (p.sum(axis=1) <= 0).any():
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement and (np.count_nonzero(p, axis=1) < num_samples).any():
-            raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
-                               "enough non-negative category to sample)")
     g = _gen_like(self, None, generator)
     u = g.uniform((rows, num_samples), np.dtype(np.float64))
     if replacement:

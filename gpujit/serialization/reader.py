@@ -45,6 +45,8 @@ class _Loader:
         self.map_location = map_location
         self.label = label
         self.digests = expect(manifest.get("sha256", {}), dict, "sha256 table")
+        # array entry -> the device its tensor was saved from (cpu when not listed)
+        self.devices = expect(manifest.get("devices", {}), dict, "device table")
         self.constants = {}
         self.tensors = {}          # entry -> the tensor (or Parameter) loaded from it
         self.classes = {}          # short name -> the Python class made for it
@@ -118,21 +120,34 @@ class _Loader:
         arr = np.ndarray(size, root.dtype, buffer=root, offset=off * root.itemsize,
                          strides=[st * root.itemsize for st in stride])   # (.base: root)
         from ..ops.creation import from_numpy
-        return self.place(from_numpy(arr))
+        return self.place(from_numpy(arr), rec.get("storage"))
 
     def _read_tensor(self, rel):
         from ..ops.creation import from_numpy
-        return self.place(from_numpy(self._storage_array(rel)))   # (views of it share it)
+        return self.place(from_numpy(self._storage_array(rel)), rel)  # (views share it)
 
-    def place(self, t):
+    def place(self, t, rel):
+        """t (read into host memory) on the device map_location picks for the device it was
+        saved from: that device itself without a map_location, as PyTorch's jit.load."""
+        saved = self.devices.get(rel, "cpu") if isinstance(rel, str) else "cpu"
         loc = self.map_location
-        if loc is None:
-            return t
         if callable(loc) and not isinstance(loc, (str, dict)):
-            return loc(t, "cpu")
+            return loc(t, saved)
         if isinstance(loc, dict):
-            loc = loc.get("cpu", "cpu")
-        return t.to(loc)
+            loc = loc.get(saved, saved)
+        elif loc is None:
+            loc = saved
+        from ..device import device as _device
+        dev = _device(loc) if isinstance(loc, str) else loc
+        if dev.type == "cuda":
+            from .. import cuda
+            if not cuda.is_available():
+                raise RuntimeError(
+                    "Attempting to deserialize object on a CUDA device but "
+                    "torch.cuda.is_available() is False. If you are running on a CPU-only "
+                    "machine, please use torch.jit.load with map_location=torch.device('cpu') "
+                    "to map your storages to the CPU.")
+        return t if dev.type == "cpu" else t.to(dev)
 
     # ---- code
     def functions_from(self, rel, namespace, what):
@@ -404,7 +419,8 @@ def _open(f):
 def load(f, map_location=None, _extra_files=None):
     """Load what gpujit.jit.save wrote: a RecursiveScriptModule (or ScriptFunction) compiled
     from the archive's code, with its parameters, buffers and attributes.
-    map_location: a device (or 'cpu' / 'cuda:0') to move every tensor to."""
+    map_location: a device (or 'cpu' / 'cuda:0') to move every tensor to; without it
+    each tensor loads onto the device it was saved from."""
     z, label = _open(f)
     with z:
         names = z.namelist()

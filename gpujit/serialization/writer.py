@@ -53,6 +53,7 @@ class _Saver:
         self.n_arrays = 0
         self.tensor_memo = {}      # id(tensor) -> (tensor, its entry)
         self.storage_memo = {}     # id(owning array) -> (array, its entry)
+        self.devices = {}          # array entry -> the device its tensor was on (not cpu)
 
     def add(self, rel, data: bytes):
         self.entries[f"{self.prefix}/{rel}"] = data
@@ -69,6 +70,13 @@ class _Saver:
         return rel
 
     def _tensor_entry(self, t):
+        rel = self._host_entry(t)
+        dev = t.device
+        if dev.type != "cpu":       # (loaded back there, as PyTorch's archive does)
+            self.devices[rel if isinstance(rel, str) else rel["storage"]] = str(dev)
+        return rel
+
+    def _host_entry(self, t):
         arr = t.detach().cpu().numpy()
         root = arr
         while isinstance(root.base, np.ndarray):
@@ -398,6 +406,8 @@ def _archive(s, m, _extra_files):
                                f"{type(c).__name__} ({c!r})")
         consts[f"c{i}"] = s.tensor(c)
     manifest["tensor_constants"] = consts
+    if s.devices:
+        manifest["devices"] = s.devices
     extra = {}
     for k, v in (_extra_files or {}).items():
         data = v.encode() if isinstance(v, str) else bytes(v)

@@ -349,9 +349,12 @@ MULTINOMIAL = OpInfo(
              Sample(np.array([1.0, 1.0], F16), 2)],
     errors=[ErrorSample(np.array([0.5, 0.5], F32), 3, match="cannot sample n_sample > "
                                                            "prob_dist.size"),
-            ErrorSample(np.array([-0.5, 1.5], F32), 1, match="probability entry < 0"),
+            ErrorSample(np.array([-0.5, 1.5], F32), 1, match="or element < 0"),
+            ErrorSample(np.array([np.nan, 1.5], F32), 2, match="or element < 0"),
+            ErrorSample(np.array([-0.5, 1.5], F32), 2, True, match="probability entry < 0"),
+            ErrorSample(np.array([np.inf, 1.5], F32), 2, True,
+                        match="probability entry = infinity or NaN"),
             ErrorSample(np.zeros(3, F32), 1, True, match="sum of probabilities <= 0"),
-            ErrorSample(np.array([0.0, 0.0, 1.0], F32), 2, match="not enough non-negative"),
             ErrorSample(np.ones((2, 2, 2), F32), 1, match="1 or 2 dim"),
             ErrorSample(np.ones(3, I64), 1, match="floating-point"),
             ErrorSample(np.ones(3, F32), 0, match="n_sample <= 0")])

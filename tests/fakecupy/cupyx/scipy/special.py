@@ -41,6 +41,8 @@ def _erfinv(y):
         return math.inf if y == 1 else math.nan
     if y != y:
         return math.nan
+    if y == 0:
+        return y            # (CUDA's erfinv: exact, signed zeros kept; bisection is not)
     lo, hi = -10.0, 10.0
     for _ in range(200):
         mid = (lo + hi) / 2
