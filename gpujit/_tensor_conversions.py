@@ -158,7 +158,7 @@ class TensorConversions:
         if len(size) == 1 and isinstance(size[0], (list, tuple)):
             size = tuple(size[0])
         from .ops.creation import _size_arg
-        t = _ops()[name].public(self, _size_arg(size), *extra, dtype=dtype, device=device)
+        t = _ops()[name].public(self, _size_arg(size, name), *extra, dtype=dtype, device=device)
         if requires_grad:
             t.requires_grad_(True)
         return t

@@ -21,6 +21,7 @@ OPERATORS = {
     "__or__": ("bitwise_or", "fwd"), "__ror__": ("bitwise_or", "fwd"),
     "__xor__": ("bitwise_xor", "fwd"), "__rxor__": ("bitwise_xor", "fwd"),
     "__lshift__": ("bitwise_left_shift", "fwd"), "__rshift__": ("bitwise_right_shift", "fwd"),
+    "__rlshift__": ("bitwise_left_shift", "rev"), "__rrshift__": ("bitwise_right_shift", "rev"),
     "__lt__": ("lt", "fwd"), "__le__": ("le", "fwd"), "__gt__": ("gt", "fwd"),
     "__ge__": ("ge", "fwd"),
     "__neg__": ("neg", "unary"), "__abs__": ("abs", "unary"),

@@ -32,17 +32,41 @@ def _default(dtype):
     return _dt.get_default_dtype() if dtype is None else dtype
 
 
-def _size_arg(size):
+def _size_arg(size, name=None):
+    if len(size) == 1 and isinstance(size[0], _reg._Tensor):    # zeros(t): a bare Tensor
+        d = size[0]._data
+        if d.size != 1 or d.dtype.kind not in "iub":
+            raise TypeError(f"{name or 'size'}(): argument 'size' (position 1) must be "
+                            f"tuple of ints, not Tensor")
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
     for s in size:
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            if isinstance(s, _reg._Tensor):     # (PyTorch reads a Tensor's int)
+                return _size_arg(_tensor_sizes(size, name), name)
             raise TypeError(f"size must be a sequence of ints, got {list(size)!r}")
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(size)}")
     # ints stay the objects given (a traced size keeps its graph value); NumPy ints convert
     return [s if isinstance(s, int) else int(s) for s in size]
+
+
+def _tensor_sizes(size, name):
+    """A size holding Tensors as PyTorch's argument parser reads it: a Tensor with one
+    integral element (bool included) is its int; a lone other Tensor, or a float one among
+    the sizes, its TypeError."""
+    out = []
+    where = f"{name}(): argument 'size' (position 1)" if name else "argument 'size'"
+    for i, s in enumerate(size):
+        if isinstance(s, _reg._Tensor):
+            d = s._data
+            if d.size != 1 or d.dtype.kind not in "iub":
+                raise TypeError(f"{where} must be tuple of ints, but found element of type "
+                                f"Tensor at pos {i}")
+            s = int(d.reshape(()).item())
+        out.append(s)
+    return out
 
 
 def _finish(t, requires_grad, out=None):
@@ -242,7 +266,7 @@ def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
 def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
           pin_memory=False):
     dtype, device = _out_dtype_device(out, dtype, device)
-    return _finish(OPS["aten::zeros"].public(_size_arg(size), dtype=dtype, device=device),
+    return _finish(OPS["aten::zeros"].public(_size_arg(size, "zeros"), dtype=dtype, device=device),
                    requires_grad, out)
 
 
@@ -250,7 +274,7 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=
 def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
          pin_memory=False):
     dtype, device = _out_dtype_device(out, dtype, device)
-    return _finish(OPS["aten::ones"].public(_size_arg(size), dtype=dtype, device=device),
+    return _finish(OPS["aten::ones"].public(_size_arg(size, "ones"), dtype=dtype, device=device),
                    requires_grad, out)
 
 
@@ -259,10 +283,10 @@ def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=
           memory_format=None, pin_memory=False):
     if out is not None:           # PyTorch only resizes out; its values are left as they are
         _out_dtype_device(out, dtype, device)
-        out.resize_(_size_arg(size))
+        out.resize_(_size_arg(size, "empty"))
         return _finish(out, requires_grad)
     return _finish(OPS["aten::empty.memory_format"].public(
-        _size_arg(size), dtype=dtype, device=device, memory_format=memory_format),
+        _size_arg(size, "empty"), dtype=dtype, device=device, memory_format=memory_format),
         requires_grad)
 
 
@@ -272,7 +296,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     if isinstance(size, (int, np.integer)):
         size = (size,)
     dtype, device = _out_dtype_device(out, dtype, device)
-    return _finish(OPS["aten::full"].public(_size_arg((size,)), fill_value, dtype=dtype,
+    return _finish(OPS["aten::full"].public(_size_arg((size,), "full"), fill_value, dtype=dtype,
                                             device=device), requires_grad, out)
 
 

@@ -45,6 +45,26 @@ def _signature(schema, consts, kwarg_only=True):
     return ", ".join(parts)
 
 
+_NUMBER_BASES = ("int", "SymInt", "float", "Scalar", "complex")
+
+
+def _number_args(s, skip=()):
+    """Lines converting a Tensor given for a number parameter (int / float / Scalar, int[]
+    elements) to its Python number, as PyTorch's argument parser does (a 0-dim Tensor's
+    .item()); a number passes one isinstance test."""
+    L = []
+    for i, a in enumerate(s.arguments):
+        t, n = a.type, a.name
+        if n in skip or t.base not in _NUMBER_BASES:
+            continue
+        if not t.is_list:
+            L.append(f"    if isinstance({n}, _T): {n} = _tnum(_op, {i}, {n})")
+        elif t.base in ("int", "SymInt"):
+            L.append(f"    if {n}.__class__ is not int and {n} is not None: "
+                     f"{n} = _tlist(_op, {i}, {n})")
+    return L
+
+
 def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     s = op.schema
     names = [a.name for a in s.arguments]
@@ -56,6 +76,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append("    if _S.hook is not None:")
         L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
     aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
+    L.extend(_number_args(s, skip=operands))
     L.append("    dev = None")
     L.append("    try:")
     values = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
@@ -186,6 +207,7 @@ def _gen_generic(op, fname, consts):
     if fname == "public":
         L.append("    if _S.hook is not None:")
         L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+    L.extend(_number_args(s))
     tensor_args = [a for a in s.arguments if a.type.base == "Tensor"]
     dev_arg = next((a.name for a in s.arguments if a.type.base == "Device"), None)
     # (a non-Tensor where the schema takes one: the AttributeError it meets becomes PyTorch's
@@ -368,7 +390,8 @@ def _compile(op, src, fname, consts):
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
-              _refused=_r.number_refused,
+              _refused=_r.number_refused, _tnum=_r.tensor_number,
+              _tlist=_r.tensor_int_list,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target)

@@ -14,6 +14,11 @@ __all__ = ["match_overload", "make_dispatcher"]
 
 
 
+def _int_tensor(v):
+    """A Tensor PyTorch's parser reads as one element of an int[]: one integral element."""
+    return v._data.size == 1 and v._data.dtype.kind in "iub"
+
+
 def _value_matches(t, v):
     if v is None:
         return t.optional or t.elem_optional
@@ -25,8 +30,11 @@ def _value_matches(t, v):
         if b in ("int", "SymInt"):
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                 return True      # torch accepts a bare int for int[]
-            return isinstance(v, (list, tuple)) and all(
-                isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in v)
+            # (and a one-element integral Tensor, bare or as an element: its int)
+            return (isinstance(v, _reg._Tensor) and _int_tensor(v)) or (
+                isinstance(v, (list, tuple)) and all(
+                    (isinstance(x, (int, np.integer)) and not isinstance(x, bool))
+                    or (isinstance(x, _reg._Tensor) and _int_tensor(x)) for x in v))
         if b == "float":
             return isinstance(v, (list, tuple))
         if b == "bool":
@@ -35,9 +43,12 @@ def _value_matches(t, v):
     if b == "Tensor":
         return isinstance(v, _reg._Tensor)
     if b in ("int", "SymInt"):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+        # (a 0-dim integral Tensor stands for its int, as in PyTorch's argument parser)
+        return (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) or (
+            isinstance(v, _reg._Tensor) and v._data.ndim == 0 and v._data.dtype.kind in "iu")
     if b == "float":
-        return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+        return (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)) or (
+            isinstance(v, _reg._Tensor) and v._data.ndim == 0 and not v.requires_grad)
     if b == "bool":
         return isinstance(v, (bool, np.bool_))
     if b == "Scalar":

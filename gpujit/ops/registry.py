@@ -283,6 +283,62 @@ def number_refused(op, n, values):
     raise not_tensor_error(op, values)
 
 
+def _arg_where(op, n):
+    a = op.schema.arguments[n]
+    return (f"{op.public_name}(): argument '{a.name}'" if a.kwarg_only
+            else f"{op.public_name}(): argument '{a.name}' (position {n + 1})")
+
+
+def _integral_item(v, numel_one):
+    """v's Python int where v (a Tensor) may stand for an int: 0-dim (any size-1 shape
+    where numel_one) of an integral dtype, bool excluded; else None."""
+    d = v._data
+    if (d.ndim == 0 or (numel_one and d.size == 1)) and d.dtype.kind in "iu":
+        return int(d.reshape(()).item()) if d.ndim else int(d.item())
+    return None
+
+
+def tensor_number(op, n, v):
+    """The Python number a Tensor v given for op's number parameter n (int, SymInt,
+    float, Scalar, complex) stands for, as PyTorch's argument parser converts it (.item(),
+    a host sync on a GPU): an int parameter takes a 0-dim integral (not bool) Tensor, a
+    float / Scalar one any 0-dim Tensor not requiring grad; else PyTorch's TypeError."""
+    base = op.schema.arguments[n].type.base
+    if base in ("int", "SymInt"):
+        r = _integral_item(v, False)
+        if r is None:
+            raise TypeError(f"{_arg_where(op, n)} must be int, not Tensor")
+        return r
+    d = v._data
+    if d.ndim != 0 or v.requires_grad:
+        raise TypeError(f"{_arg_where(op, n)} must be Number, not Tensor")
+    return d.item()
+
+
+def tensor_int_list(op, n, v):
+    """op's int[] / SymInt[] parameter n given a Tensor (one element of an integral dtype:
+    [its int]) or a sequence holding Tensors (each with one integral element, bool
+    included, converted), as PyTorch's parser; else its TypeError. Other values as given."""
+    if isinstance(v, _Tensor):
+        d = v._data
+        if d.size == 1 and d.dtype.kind in "iub":
+            return [int(d.reshape(()).item())]
+        raise TypeError(f"{_arg_where(op, n)} must be tuple of ints, not Tensor")
+    if not isinstance(v, (list, tuple)):
+        return v
+    out = None
+    for i, e in enumerate(v):
+        if isinstance(e, _Tensor):
+            d = e._data
+            if d.size != 1 or d.dtype.kind not in "iub":
+                raise TypeError(f"{_arg_where(op, n)} must be tuple of ints, but found "
+                                f"element of type Tensor at pos {i}")
+            if out is None:
+                out = list(v)
+            out[i] = int(d.reshape(()).item())
+    return v if out is None else type(v)(out)
+
+
 def not_tensor_error(op, values):
     """PyTorch's TypeError for a non-Tensor (a Python number, None, a str...) where op's
     schema takes a Tensor, given the entry point's argument values in schema order; None

@@ -17,6 +17,7 @@ import numpy as np
 from .. import dtypes as _dt
 from . import memory_format as _mf
 from .meta import TensorMeta, int_list, wrap_dim
+from . import registry as _reg
 from .registry import op, OPS, tensor_method
 
 PUBLIC = {}
@@ -270,7 +271,14 @@ def split_with_sizes(xp, self, split_sizes, dim=0):
 
 
 def split(tensor, split_size_or_sections, dim=0):
-    """torch.split: an int size (the last piece may be smaller) or a list of sizes."""
+    """torch.split: an int size (the last piece may be smaller) or a list of sizes. A
+    one-element Tensor is its int (PyTorch's Tensor.split: int(split_size), a float
+    truncated)."""
+    if isinstance(split_size_or_sections, _reg._Tensor):
+        if split_size_or_sections._data.size == 1:
+            split_size_or_sections = int(split_size_or_sections._data.item())
+        else:
+            return OPS["aten::split_with_sizes"].public(tensor, split_size_or_sections, dim)
     if isinstance(split_size_or_sections, (list, tuple)):
         return OPS["aten::split_with_sizes"].public(tensor, list(split_size_or_sections), dim)
     return OPS["aten::split.Tensor"].public(tensor, split_size_or_sections, dim)
