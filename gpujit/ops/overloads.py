@@ -19,7 +19,10 @@ def _int_tensor(v):
     return v._data.size == 1 and v._data.dtype.kind in "iub"
 
 
-def _value_matches(t, v):
+def _value_matches(t, v, loose=True):
+    """Does v fit type t? loose: a Tensor also fits an int / float / int[] parameter as
+    PyTorch's parser reads it (match_overload tries every overload without that first,
+    so an overload taking the Tensor itself wins: repeat_interleave(x, t, dim))."""
     if v is None:
         return t.optional or t.elem_optional
     b = t.base
@@ -31,10 +34,11 @@ def _value_matches(t, v):
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                 return True      # torch accepts a bare int for int[]
             # (and a one-element integral Tensor, bare or as an element: its int)
-            return (isinstance(v, _reg._Tensor) and _int_tensor(v)) or (
+            return (loose and isinstance(v, _reg._Tensor) and _int_tensor(v)) or (
                 isinstance(v, (list, tuple)) and all(
                     (isinstance(x, (int, np.integer)) and not isinstance(x, bool))
-                    or (isinstance(x, _reg._Tensor) and _int_tensor(x)) for x in v))
+                    or (loose and isinstance(x, _reg._Tensor) and _int_tensor(x))
+                    for x in v))
         if b == "float":
             return isinstance(v, (list, tuple))
         if b == "bool":
@@ -45,10 +49,12 @@ def _value_matches(t, v):
     if b in ("int", "SymInt"):
         # (a 0-dim integral Tensor stands for its int, as in PyTorch's argument parser)
         return (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) or (
-            isinstance(v, _reg._Tensor) and v._data.ndim == 0 and v._data.dtype.kind in "iu")
+            loose and isinstance(v, _reg._Tensor) and v._data.ndim == 0
+            and v._data.dtype.kind in "iu")
     if b == "float":
         return (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)) or (
-            isinstance(v, _reg._Tensor) and v._data.ndim == 0 and not v.requires_grad)
+            loose and isinstance(v, _reg._Tensor) and v._data.ndim == 0
+            and not v.requires_grad)
     if b == "bool":
         return isinstance(v, (bool, np.bool_))
     if b == "Scalar":
@@ -68,7 +74,12 @@ def _value_matches(t, v):
 
 
 def match_overload(ovs, args, kwargs):
-    """The first overload whose arguments accept (args, kwargs), or None."""
+    """The first overload whose arguments accept (args, kwargs), or None: Tensors where
+    numbers are taken only when no overload takes them as they are."""
+    return _match(ovs, args, kwargs, False) or _match(ovs, args, kwargs, True)
+
+
+def _match(ovs, args, kwargs, loose):
     for d in ovs:
         params = d.schema.arguments
         if len(args) > sum(1 for p in params if not p.kwarg_only):
@@ -76,7 +87,7 @@ def match_overload(ovs, args, kwargs):
         ok = True
         given = set()
         for p, v in zip(params, args):
-            if not _value_matches(p.type, v):
+            if not _value_matches(p.type, v, loose):
                 ok = False
                 break
             given.add(p.name)
@@ -85,7 +96,7 @@ def match_overload(ovs, args, kwargs):
         names = {p.name: p for p in params}
         for k, v in kwargs.items():
             p = names.get(k)
-            if p is None or k in given or not _value_matches(p.type, v):
+            if p is None or k in given or not _value_matches(p.type, v, loose):
                 ok = False
                 break
             given.add(k)
