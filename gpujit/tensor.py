@@ -18,6 +18,9 @@ from .ops import registry as _registry
 
 __all__ = ["Tensor", "Size"]
 
+# a factory's requires_grad=True of an integer or bool result (PyTorch's words)
+FACTORY_REFUSAL = "Only Tensors of floating point and complex dtype can require gradients"
+
 
 class Size(tuple):
     """gpujit.Size([3, 4]): a tuple of ints, as torch.Size."""
@@ -253,10 +256,16 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag):
+        self._set_requires_grad(flag, "only Tensors of floating point and complex dtype "
+                                      "can require gradients")
+
+    def _set_requires_grad(self, flag, refusal):
+        """Set requires_grad; `refusal` is the message for a tensor that cannot require
+        gradients, which PyTorch words differently by the way it was asked: the setter,
+        `requires_grad_()` and a factory's `requires_grad=True` (FACTORY_REFUSAL)."""
         flag = bool(flag)
         if flag and self._dtype.category != _dt.FLOATING:
-            raise RuntimeError("only Tensors of floating point dtype can require gradients "
-                               f"(this one is {self._dtype.name})")
+            raise RuntimeError(refusal)
         if self._ag is None:
             if not flag:
                 return
@@ -272,7 +281,14 @@ class Tensor:
             activate()
 
     def requires_grad_(self, requires_grad=True):
-        self.requires_grad = requires_grad
+        self._set_requires_grad(requires_grad, "only Tensors of floating point dtype can "
+                                               "require gradients")
+        return self
+
+    def _factory_requires_grad(self):
+        """A factory's requires_grad=True (torch.tensor(..., requires_grad=True), zeros,
+        aten::tensor in a graph): PyTorch's own words for an integer or bool result."""
+        self._set_requires_grad(True, FACTORY_REFUSAL)
         return self
 
     @property

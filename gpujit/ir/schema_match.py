@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import types as T
 
 __all__ = ["resolve_op", "type_matches", "is_number_type", "schema_arg_type", "has_side_effects", "is_mutating",
-           "is_nondeterministic", "SIDE_EFFECT_KINDS", "AUTOGRAD_KINDS"]
+           "is_nondeterministic", "SIDE_EFFECT_KINDS", "AUTOGRAD_KINDS", "calls_autograd"]
 
 # autograd called from scripted code (frontend/script/autograd_calls.py): they read and
 # write autograd state (.grad, requires_grad, the recorded history) no type shows
@@ -153,11 +153,27 @@ def is_nondeterministic(node) -> bool:
     return op is not None and bool(op.tags & {"random", "nondeterministic"})
 
 
+def calls_autograd(node) -> bool:
+    """Does the node call autograd (AUTOGRAD_KINDS), or make a tensor that requires grad
+    (aten::tensor(data, dtype, device, requires_grad) with requires_grad not a constant
+    False, as TorchScript compiles torch.tensor(..., requires_grad=True))? A graph holding
+    one runs node by node on Tensor objects (jit/objects.py), and the node is never
+    dropped or merged with a twin (two such tensors are two leaves)."""
+    if node.kind in AUTOGRAD_KINDS:
+        return True
+    if node.kind != "aten::tensor" or node.op is None:
+        return False
+    for a, v in zip(node.op.schema.arguments, node.inputs):
+        if a.name == "requires_grad":
+            return not (v.node.kind == "prim::Constant" and v.node.attrs.get("value") is False)
+    return False
+
+
 def has_side_effects(node) -> bool:
     """Must the node run even when its outputs are unused? Raising, printing, writing an
     attribute or a list, calls we cannot see into, in-place writes, and random ops (they
     advance the generator, so dropping one would change later random numbers)."""
-    if node.kind in SIDE_EFFECT_KINDS:
+    if node.kind in SIDE_EFFECT_KINDS or calls_autograd(node):
         return True
     if node.kind.startswith("prim::"):
         return any(has_side_effects(n) for b in node.blocks for n in b.nodes)

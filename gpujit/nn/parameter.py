@@ -24,7 +24,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter expects a Tensor, got {type(data).__name__}")
         p = _sharing(cls, data)
         if requires_grad:
-            p.requires_grad_(True)
+            p._factory_requires_grad()
         return p
 
     def __init__(self, data=None, requires_grad=True):

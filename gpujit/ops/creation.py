@@ -81,7 +81,7 @@ def _finish(t, requires_grad, out=None):
             out.copy_(t)
         t = out
     if requires_grad:
-        t.requires_grad_(True)
+        t._factory_requires_grad()
     return t
 
 
@@ -231,15 +231,21 @@ def _declare_tensor_ops():
         for name, is_list in ((f"{kind}", False), (f"{kind}_list", True)):
             arg = f"{kind}[]" if is_list else kind
 
-            def meta(t, dtype=None, device=None, _inferred=inferred, _is_list=is_list):
+            def meta(t, dtype=None, device=None, requires_grad=False, _inferred=inferred,
+                     _is_list=is_list):
                 dt = dtype if dtype is not None else (_inferred or _dt.get_default_dtype())
                 return TensorMeta(dt, (len(t),) if _is_list else (), device or _cpu)
 
-            def impl(xp, t, dtype=None, device=None, _inferred=inferred):
+            def impl(xp, t, dtype=None, device=None, requires_grad=False,
+                     _inferred=inferred):
+                # (requires_grad: the entry point sets it on the result)
                 return _tensor_data(xp, t, dtype, _inferred)
             for fn_name in ("tensor", "as_tensor"):
+                # aten::tensor.int(int t, *, ScalarType? dtype=None, Device? device=None,
+                # bool requires_grad=False); as_tensor has no requires_grad
+                rg = ", bool requires_grad=False" if fn_name == "tensor" else ""
                 op(f"aten::{fn_name}.{name}({arg} t, *, ScalarType? dtype=None, "
-                   f"Device? device=None) -> Tensor", tags={"factory"}, function=False,
+                   f"Device? device=None{rg}) -> Tensor", tags={"factory"}, function=False,
                    method=False, meta=meta)(impl)
 
 
@@ -254,10 +260,7 @@ def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
     """TorchScript's aten::tensor of a list of any depth (an int[][] in a graph parsed
     from TorchScript's IR text; gpujit's own scripted torch.tensor([[...]]) stacks the
     rows' tensors): a rectangular nested list of numbers, its dtype inferred from them."""
-    if requires_grad:
-        raise RuntimeError("aten::tensor(..., requires_grad=True) as one node is not "
-                           "supported: gpujit scripts torch.tensor(data, "
-                           "requires_grad=True) as aten::tensor then aten::requires_grad_")
+    # (requires_grad: the entry point sets it on the result)
     sizes, flat = _nested_sizes(data)
     return _tensor_data(xp, flat, dtype, _leaf_dtype(flat)).reshape(sizes)
 

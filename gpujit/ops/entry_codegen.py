@@ -301,7 +301,11 @@ def _gen_generic(op, fname, consts):
     # PyTorch's reductions, scans and softmaxes return C-contiguous results whatever the
     # input's layout (NumPy's keep the order of the input's dims)
     c = op.contiguous_result
-    if len(rets) == 1:
+    if len(rets) == 1 and _takes_requires_grad(s):
+        # a factory's `bool requires_grad` (aten::tensor): the result requires grad
+        L.append("    r = " + _wrap_ret(rets[0], "r", s, names, c))
+        L.append("    return r._factory_requires_grad() if requires_grad else r")
+    elif len(rets) == 1:
         L.append("    return " + _wrap_ret(rets[0], "r", s, names, c, _returns_input(op),
                                          _unannotated_view(op)))
     elif len(rets) == 0:
@@ -313,6 +317,13 @@ def _gen_generic(op, fname, consts):
         else:
             L.append(f"    return ({items},)")
     return "\n".join(L)
+
+
+def _takes_requires_grad(s) -> bool:
+    """Does the schema take a factory's `bool requires_grad` (aten::tensor) and return
+    one Tensor? The entry point then makes its result require grad (the impl ignores it)."""
+    return any(a.name == "requires_grad" and a.type.base == "bool" and not a.type.is_list
+               for a in s.arguments) and len(s.returns) == 1 and s.returns[0].type.is_tensor
 
 
 def _returns_input(op) -> bool:

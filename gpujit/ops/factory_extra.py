@@ -75,7 +75,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
                   pin_memory=False):
     """torch.empty_strided: an uninitialized tensor (zeros here) with the given strides."""
     t = OPS["aten::empty_strided"].public(list(size), list(stride), dtype=dtype, device=device)
-    return t.requires_grad_(True) if requires_grad else t
+    return t._factory_requires_grad() if requires_grad else t
 
 
 PUBLIC["empty_strided"] = empty_strided

@@ -62,7 +62,7 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if out is not None:
         out.resize_(t.shape).copy_(t)
         return out
-    return t.requires_grad_(True) if requires_grad else t
+    return t._factory_requires_grad() if requires_grad else t
 
 
 PUBLIC["range"] = range_
@@ -99,7 +99,7 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
                            "suppressed for the rest of this program.")
     a = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
     t = wrap(a, dt, _cpu)
-    return t.requires_grad_(True) if requires_grad else t
+    return t._factory_requires_grad() if requires_grad else t
 
 
 PUBLIC["frombuffer"] = frombuffer
@@ -130,7 +130,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
                 np.asarray(t._data) if t.device.type == "cpu" else obj, obj):
             raise ValueError("can't alias the array: a copy is needed (its dtype or device "
                              "differs)")
-    return t.requires_grad_(True) if requires_grad else t
+    return t._factory_requires_grad() if requires_grad else t
 
 
 PUBLIC["asarray"] = asarray

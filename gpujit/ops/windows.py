@@ -97,7 +97,7 @@ def _declare(name, extra_schema, body_of):
                             f"'{next(iter(named))}'")
         t = OPS[f"aten::{name}"].public(window_length, periodic, *vals, dtype=dtype,
                                         device=device)
-        return t.requires_grad_(True) if requires_grad else t
+        return t._factory_requires_grad() if requires_grad else t
     public.__name__ = public.__qualname__ = name
     public.__doc__ = f"torch.{name}: see gpujit.ops.windows."
     PUBLIC[name] = public

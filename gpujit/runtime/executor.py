@@ -35,7 +35,7 @@ from .. import dtypes as _dt
 from .._dump import dump_flags
 from .._gc import gc_paused
 from ..ir import types as T
-from ..ir.schema_match import AUTOGRAD_KINDS
+from ..ir.schema_match import calls_autograd
 from ..tensor import Tensor
 from . import fusion
 from .arguments import coerce_args
@@ -190,8 +190,9 @@ class Executable:
                 g.lint()
         self.graph = g
         # does the graph call autograd itself (x.detach_(), requires_grad_, backward,
-        # autograd.grad)? Such a graph runs node by node on Tensor objects (jit/objects.py)
-        self.calls_autograd = any(n.kind in AUTOGRAD_KINDS for n in g.walk())
+        # autograd.grad, torch.tensor(..., requires_grad=True))? Such a graph runs node by
+        # node on Tensor objects (jit/objects.py)
+        self.calls_autograd = any(calls_autograd(n) for n in g.walk())
         self.name = name
         self.fuse = fuse
         self.fusion_budget = None

@@ -94,14 +94,19 @@ class OpCallMixin:
         no overload fits as written, the arguments bound by the Python function's own
         signature (F.dropout(x, p, training, inplace) -> aten::dropout(x, p, train))."""
         if name == "tensor" and not functional and "requires_grad" in kwargs:
-            # torch.tensor(data, requires_grad=flag): the tensor, then requires_grad_
-            from .autograd_calls import with_requires_grad
-            kwargs = dict(kwargs)
-            flag = kwargs.pop("requires_grad")
+            flag = kwargs["requires_grad"]
             if not isinstance(flag.type, T.BoolType):
                 self.error(f"tensor(): requires_grad must be a bool, not {flag.type}", node)
-            return with_requires_grad(self, self.call_wrapper(pyfn, name, args, kwargs, node,
-                                                              functional), flag)
+            if len(args) == 1 and isinstance(args[0].type, T.ListType) and \
+                    isinstance(args[0].type.elem, T.ListType):
+                # torch.tensor(rows, requires_grad=flag) (gpujit stacks the rows' tensors):
+                # the stack, then requires_grad_; otherwise one aten::tensor node takes
+                # the flag, as TorchScript's
+                from .autograd_calls import with_requires_grad
+                kwargs = dict(kwargs)
+                del kwargs["requires_grad"]
+                return with_requires_grad(self, self.call_wrapper(pyfn, name, args, kwargs,
+                                                                  node, functional), flag)
         if name == "tensor" and not functional and len(args) == 1 and \
                 isinstance(args[0].type, T.ListType) and \
                 isinstance(args[0].type.elem, T.ListType):
