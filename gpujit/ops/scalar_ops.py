@@ -88,6 +88,9 @@ def _binary(name, fn, arg_type, ret_type, form, convert=None):
 import math as _math  # noqa: E402
 
 _INF, _NAN = float("inf"), float("nan")
+# the nan an invalid float operation (0. / 0., inf - inf) gives on this machine: -nan on
+# x86 (scripted str() writes its sign, as C's printf)
+_DEFAULT_NAN = _INF - _INF
 
 
 class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
@@ -113,8 +116,10 @@ def float_div_by_zero(a, b):
     """a / 0 as IEEE division gives it: +-inf (the sign of a times the sign of b), nan
     for 0 / 0 and nan / 0 (the generated code's `_fdiv0`)."""
     a = float(a)
-    if a != a or a == 0.0:
-        return _NAN
+    if a != a:
+        return a                  # (a nan keeps its sign, as the hardware's division)
+    if a == 0.0:
+        return _DEFAULT_NAN       # 0 / 0: the hardware's default nan (x86's is -nan)
     return _math.copysign(_INF, a) * _math.copysign(1.0, b)
 
 
@@ -136,7 +141,7 @@ def c_fmod(a, b):
     try:
         return _math.fmod(a, b)
     except ValueError:
-        return _NAN
+        return _DEFAULT_NAN       # (C's fmod: x86's default nan, -nan)
 
 
 def float_remainder(a, b):

@@ -13,6 +13,8 @@ result something writes, or a list that leaves the graph, is never shared.
 """
 from __future__ import annotations
 
+import math
+
 from ..ir import types as T
 from ..ir.schema_match import has_side_effects, is_mutating, is_nondeterministic
 from .alias_analysis import AliasDb
@@ -29,8 +31,8 @@ def value_key(v):
         return ("None",)
     if isinstance(v, (bool, int, str)):
         return (type(v).__name__, v)
-    if isinstance(v, float):
-        return ("float", repr(v))
+    if isinstance(v, float):        # (nan and -nan differ: scripted str() writes the sign)
+        return ("float", repr(v), v != v and math.copysign(1.0, v) < 0)
     if isinstance(v, _dt.dtype):
         return ("dtype", v.name)
     if isinstance(v, device):

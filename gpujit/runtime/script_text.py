@@ -4,7 +4,8 @@ differs from Python's:
 
 - a float as C++ writes it with 17 significant digits (`0.10000000000000001`, `1e+20`,
   `0.33333333333333331`), an integral one that fits an int64 as that int and a dot (`1.`,
-  `-5.`, `0.` also for -0.0, `10000000000000000.`), `inf`, `-inf`, `nan`;
+  `-5.`, `0.` also for -0.0, `10000000000000000.`), `inf`, `-inf`, `nan`, and `-nan`
+  for a nan whose sign bit is set (what x86 computes for 0. / 0., inf - inf, sqrt(-1.));
 - a str inside a list, tuple or dict without quotes (`[a, b]`, `{k: 1.}`);
 - a NamedTuple as a tuple (`(1., s)`);
 - an Enum member as `Enum<Color.RED>`.
@@ -29,8 +30,8 @@ def float_text(d: float) -> str:
     """str(d) in TorchScript: `1.`, `0.10000000000000001`, `1e+20` (see the module's doc)."""
     if d.is_integer() and -_INT64 <= d < _INT64:
         return f"{int(d)}."
-    if math.isnan(d):
-        return "nan"
+    if math.isnan(d):       # (C's printf writes a nan's sign: x86's 0. / 0. is -nan)
+        return "-nan" if math.copysign(1.0, d) < 0 else "nan"
     return format(d, ".17g")
 
 
