@@ -128,8 +128,15 @@ def to_dtype(spec) -> dtype:
 # there (`%6 : int = prim::Constant[value=6]()` for float32; `torch.zeros(y, dtype=6)`)
 SCALAR_TYPE_CODES = {0: uint8, 1: int8, 2: int16, 3: int32, 4: int64, 5: float16,
                      6: float32, 7: float64, 11: bool}
+_CODE_OF = {d: c for c, d in SCALAR_TYPE_CODES.items()}
 _SCALAR_TYPE_NAMES = {8: "ComplexHalf", 9: "ComplexFloat", 10: "ComplexDouble",
                       12: "QInt8", 13: "QUInt8", 14: "QInt32", 15: "BFloat16"}
+
+
+def scalar_type_code(d: dtype) -> int:
+    """TorchScript's int code of a dtype (float32 is 6): what a scripted ScalarType value
+    is to Python, str() and print() in TorchScript."""
+    return _CODE_OF[d]
 
 
 def scalar_type_arg(spec) -> dtype:

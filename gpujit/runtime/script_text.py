@@ -8,13 +8,16 @@ differs from Python's:
   for a nan whose sign bit is set (what x86 computes for 0. / 0., inf - inf, sqrt(-1.));
 - a str inside a list, tuple or dict without quotes (`[a, b]`, `{k: 1.}`);
 - a NamedTuple as a tuple (`(1., s)`);
-- an Enum member as `Enum<Color.RED>`.
+- an Enum member as `Enum<Color.RED>`;
+- a dtype (a ScalarType) as TorchScript's int code of it (`6` for float32).
 
 A Tensor keeps eager gpujit's text (TorchScript writes C++'s `[ CPUFloatType{2} ]` form)."""
 from __future__ import annotations
 
 import enum
 import math
+
+from .. import dtypes as _dt
 
 __all__ = ["script_str", "enum_text", "float_text", "FormatField"]
 
@@ -44,6 +47,8 @@ def _item(v) -> str:
         return str(v)
     if isinstance(v, enum.Enum):
         return enum_text(v)
+    if isinstance(v, _dt.dtype):      # a ScalarType is TorchScript's int code: 6 for float32
+        return str(_dt.scalar_type_code(v))
     if isinstance(v, dict):
         return "{" + ", ".join(f"{_item(k)}: {_item(x)}" for k, x in v.items()) + "}"
     if isinstance(v, tuple):
