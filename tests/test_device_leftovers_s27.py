@@ -1,0 +1,172 @@
+"""Session 27 leftovers of the device / cache work (helper e27): cache_info's report of two
+compiled functions of one name, the strides of copies of tensors with no elements (and of
+size-1 dims), the device in the names of unimplemented kernels, and jit.save of CUDA
+tensors that share a storage. Expected values checked against torch 2.13."""
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit import kernels
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _under_fake_cupy(src, tmp_path):
+    """Run `src` in a subprocess against tests/fakecupy (a NumPy-backed CuPy with two
+    devices); return its stdout."""
+    path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy"),
+                                       os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, PYTHONPATH=path, FAKECUPY_NDEV="2", FAKECUPY_STRICT_DEVICE="1",
+               GPUJIT_CACHE_DIR=str(tmp_path))
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(src)], capture_output=True,
+                       text=True, env=env, cwd=str(tmp_path), timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r.stdout
+
+
+# ------------------------------------------------------------------ 1. cache_info
+
+def _make(c):
+    def same_name_fn(x, y):
+        return gpujit.tanh(x * c + y) * gpujit.sigmoid(x - y)
+    return gpujit.jit.script(same_name_fn)
+
+
+def test_cache_info_keeps_two_functions_of_one_name_apart():
+    old = gpujit.set_fusion_strategy([("STATIC", 2)])
+    try:
+        f1, f2 = _make(0.5), _make(0.25)
+        for _ in range(3):
+            f1(gpujit.rand(8), gpujit.rand(8))
+            f2(gpujit.rand(5, 3), gpujit.rand(5, 3))
+        specs = kernels.cache_info().specializations
+        # (before: {'same_name_fn': ['STATIC(8)', 'STATIC(5x3)']}, one function's kernels)
+        assert specs["same_name_fn"] == ["STATIC(8)"]
+        assert specs["same_name_fn#2"] == ["STATIC(5x3)"]
+        for _ in range(2):
+            f1(gpujit.rand(4), gpujit.rand(4))
+        specs = kernels.cache_info().specializations
+        assert specs["same_name_fn"] == ["STATIC(8)", "STATIC(4)"]
+        assert specs["same_name_fn#2"] == ["STATIC(5x3)"]
+        del f1
+        gc.collect()
+        # the one left is listed under its name
+        assert kernels.cache_info().specializations["same_name_fn"] == ["STATIC(5x3)"]
+        assert "same_name_fn#2" not in kernels.cache_info().specializations
+        del f2
+        gc.collect()
+        assert "same_name_fn" not in kernels.cache_info().specializations
+    finally:
+        gpujit.set_fusion_strategy(old)
+
+
+def test_cache_info_keeps_two_modules_forwards_apart():
+    class M(gpujit.nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c = c
+
+        def forward(self, x):
+            return gpujit.relu(x * self.c + 1.0) - x
+
+    old = gpujit.set_fusion_strategy([("STATIC", 2)])
+    try:
+        a, b = gpujit.jit.script(M(2.0)), gpujit.jit.script(M(3.0))
+        before = {k for k in kernels.cache_info().specializations if k.startswith("forward")}
+        for _ in range(3):
+            a(gpujit.rand(6))
+            b(gpujit.rand(7))
+        specs = kernels.cache_info().specializations
+        mine = {k: v for k, v in specs.items() if k.startswith("forward") and k not in before}
+        got = sorted(v for v in mine.values())
+        assert got == [["STATIC(6)"], ["STATIC(7)"]], specs
+    finally:
+        gpujit.set_fusion_strategy(old)
+
+
+# ------------------------------------------------------------------ 2. strides of copies
+
+# (shape, physical layout, the strides torch 2.13 gives empty_permuted and every copy of it
+# in preserve_format: clone, to(dtype), empty_like / zeros_like / ones_like / rand_like,
+# flip (a tensor with no elements is "non-overlapping and dense": its strides are copied))
+EMPTY = [((0, 3), (1, 0), (1, 1)), ((2, 0, 3), (2, 0, 1), (1, 1, 2)),
+         ((3, 0), (1, 0), (1, 3)), ((2, 3, 0), (1, 2, 0), (1, 2, 2)),
+         ((1, 0, 1), (2, 1, 0), (1, 1, 1)), ((0,), (0,), (1,))]
+
+
+def _copies(torch, e):
+    return {"self": e.stride(), "clone": e.clone().stride(),
+            "contiguous": e.contiguous().stride(), "to64": e.to(torch.float64).stride(),
+            "double": e.double().stride(), "int": e.to(torch.int32).stride(),
+            "empty_like": torch.empty_like(e).stride(),
+            "zeros_like": torch.zeros_like(e).stride(),
+            "ones_like": torch.ones_like(e).stride(),
+            "rand_like": torch.rand_like(e).stride(), "flip": e.flip(0).stride()}
+
+
+@pytest.mark.parametrize("shape,perm,strides", EMPTY)
+def test_copies_of_an_empty_tensor_keep_its_strides(shape, perm, strides):
+    e = gpujit.empty_permuted(shape, perm)
+    got = _copies(gpujit, e)
+    assert got == {k: strides for k in got}
+    # an explicit format lays it out in that format; copy_ keeps the target's strides
+    assert e.clone(memory_format=gpujit.contiguous_format).stride() == \
+        gpujit.empty(shape).stride()
+    d = gpujit.empty(shape)
+    d.copy_(e)
+    assert d.stride() == gpujit.empty(shape).stride()
+    d = gpujit.empty_strided(shape, strides)
+    d.copy_(gpujit.empty(shape))
+    assert d.stride() == strides
+
+
+def test_empty_tensor_strides_match_torch():
+    torch = pytest.importorskip("torch")
+    for shape, perm, _ in EMPTY:
+        assert _copies(gpujit, gpujit.empty_permuted(shape, perm)) == \
+            _copies(torch, torch.empty_permuted(shape, perm))
+    for shape, st in (((0, 3), (5, 7)), ((4, 0, 2), (1, 100, 4)), ((2, 0), (0, 1)),
+                      ((3, 1), (1, 5)), ((1, 3), (7, 1)), ((2, 1, 3), (3, 9, 1))):
+        assert _copies(gpujit, gpujit.empty_strided(shape, st)) == \
+            _copies(torch, torch.empty_strided(shape, st)), (shape, st)
+
+
+@pytest.mark.parametrize("shape,st", [((3, 1), (1, 5)), ((1, 3), (7, 1)),
+                                      ((2, 1, 3), (3, 9, 1)), ((0, 3), (5, 7)),
+                                      ((4, 0, 2), (1, 100, 4))])
+def test_dense_tensors_copies_keep_the_strides_of_their_size_one_dims(shape, st):
+    # PyTorch's empty_like copies the strides of a non-overlapping and dense tensor as
+    # they are, those of its size-1 dims too
+    e = gpujit.empty_strided(shape, st)
+    got = _copies(gpujit, e)
+    assert got == {k: st for k in got}
+    x = gpujit.arange(float(np.prod(shape))).reshape(shape)
+    y = gpujit.empty_strided(shape, st).copy_(x)
+    for c in (y.clone(), y.double(), y.to(gpujit.int32)):
+        np.testing.assert_array_equal(c.numpy(), x.numpy())
+        assert c.stride() == st
+
+
+def test_empty_tensor_strides_on_the_fake_gpu(tmp_path):
+    out = _under_fake_cupy("""
+        import gpujit as torch
+        for shape, perm in [((0, 3), (1, 0)), ((2, 0, 3), (2, 0, 1)), ((3, 0), (1, 0))]:
+            e = torch.empty_permuted(shape, perm, device="cuda")
+            c = torch.empty_permuted(shape, perm)
+            print([e.stride(), e.clone().stride(), e.to(torch.float64).stride(),
+                   torch.empty_like(e).stride(), torch.zeros_like(e).stride(),
+                   e.contiguous().stride(), e.flip(0).stride(), c.to("cuda").stride(),
+                   e.cpu().stride(), c.cuda().clone().stride()])
+    """, tmp_path)
+    want = [(1, 1), (1, 1, 2), (1, 3)]
+    for line, st in zip(out.strip().splitlines(), want):
+        assert line == repr([st] * 10)
