@@ -170,3 +170,75 @@ def test_empty_tensor_strides_on_the_fake_gpu(tmp_path):
     want = [(1, 1), (1, 1, 2), (1, 3)]
     for line, st in zip(out.strip().splitlines(), want):
         assert line == repr([st] * 10)
+
+
+# ------------------------------------------------------------------ 3. kernel names
+
+KERNEL_CASES = """
+import gpujit as torch
+dev = DEV
+b = torch.tensor([True, False], device=dev)
+i = torch.tensor([1, 2], device=dev)
+f = torch.tensor([1.5, 2.5], device=dev)
+cases = [
+    lambda: torch.igamma(b, b), lambda: i.clone().log_normal_(),
+    lambda: b.clone().geometric_(0.5), lambda: b.median(), lambda: b.kthvalue(1),
+    lambda: b.argmax(), lambda: i.logcumsumexp(0), lambda: b.cumsum(0, dtype=torch.bool),
+    lambda: torch.searchsorted(b, b), lambda: f.bincount(),
+    lambda: torch.repeat_interleave(f), lambda: torch.poisson(i),
+    lambda: torch.bernoulli(i), lambda: torch.nn.functional.glu(i),
+]
+for fn in cases:
+    try:
+        fn()
+        print("no error")
+    except RuntimeError as e:
+        print(str(e).split(chr(10))[0])
+"""
+
+# (torch 2.13's CPU messages; on CUDA its kernels are named as in ATen's .cu sources)
+KERNEL_CPU = ['"igamma_cpu" not implemented for \'Bool\'',
+              '"log_normal_cpu" not implemented for \'Long\'',
+              '"geometric_cpu" not implemented for \'Bool\'',
+              '"median_cpu" not implemented for \'Bool\'',
+              '"kthvalue_cpu" not implemented for \'Bool\'',
+              'argmax(): does not support bool input',
+              '"logcumsumexp_out_cpu" not implemented for \'Long\'',
+              '"cumsum_out_cpu" not implemented for \'Bool\'',
+              '"searchsorted_out_cpu" not implemented for \'Bool\'',
+              '"bincount_cpu" not implemented for \'Float\'',
+              '"repeat_interleave_cpu" not implemented for \'Float\'',
+              '"poisson_cpu" not implemented for \'Long\'',
+              '"bernoulli_tensor_cpu_p_" not implemented for \'Long\'',
+              '"glu_cpu" not implemented for \'Long\'']
+KERNEL_CUDA = [s.replace("logcumsumexp_out_cpu", "logcumsumexp_cuda")
+               .replace("cumsum_out_cpu", "cumsum_cuda")
+               .replace("searchsorted_out_cpu", "searchsorted_out_cuda")
+               .replace("_cpu_", "_cuda_").replace('_cpu"', '_cuda"') for s in KERNEL_CPU]
+
+
+def test_kernel_names_in_errors_on_the_cpu(capsys):
+    exec(KERNEL_CASES, {"DEV": "cpu"})
+    assert capsys.readouterr().out.splitlines() == KERNEL_CPU
+
+
+def test_kernel_names_in_errors_match_torch_on_the_cpu(capsys):
+    pytest.importorskip("torch")
+    exec(KERNEL_CASES.replace("import gpujit as torch", "import torch"), {"DEV": "cpu"})
+    assert capsys.readouterr().out.splitlines() == KERNEL_CPU
+
+
+def test_kernel_names_in_errors_name_the_cuda_kernels(tmp_path):
+    out = _under_fake_cupy(KERNEL_CASES.replace("DEV", '"cuda"'), tmp_path)
+    assert out.splitlines() == KERNEL_CUDA
+    assert '"igamma_cuda" not implemented for \'Bool\'' in KERNEL_CUDA
+
+
+def test_kernel_name_helper():
+    from gpujit.ops.kernel_names import kernel_name
+    assert kernel_name("igamma_cpu", np) == "igamma_cpu"
+    assert kernel_name("igamma_cpu", gpujit.device("cuda", 0)) == "igamma_cuda"
+    assert kernel_name("igamma_cpu", gpujit.device("cpu")) == "igamma_cpu"
+    assert kernel_name("cumprod_out_cpu", gpujit.device("cuda")) == "cumprod_cuda"
+    assert kernel_name("addmm_impl_cpu_", gpujit.device("cuda")) == "addmm_cuda"
+    assert kernel_name("igamma_cpu", np.zeros(2)) == "igamma_cpu"
