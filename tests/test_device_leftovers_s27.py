@@ -19,15 +19,17 @@ from gpujit import kernels
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _under_fake_cupy(src, tmp_path):
-    """Run `src` in a subprocess against tests/fakecupy (a NumPy-backed CuPy with two
-    devices); return its stdout."""
-    path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy"),
+def _under_fake_cupy(src, tmp_path, fake=True):
+    """Run `src` (written to a file: scripted code needs its source) in a subprocess
+    against tests/fakecupy (a NumPy-backed CuPy with two devices); return its stdout."""
+    path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy") if fake else None,
                                        os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, PYTHONPATH=path, FAKECUPY_NDEV="2", FAKECUPY_STRICT_DEVICE="1",
                GPUJIT_CACHE_DIR=str(tmp_path))
     env.pop("NUMBA_ENABLE_CUDASIM", None)
-    r = subprocess.run([sys.executable, "-c", textwrap.dedent(src)], capture_output=True,
+    script = tmp_path / "snippet_s27.py"
+    script.write_text(textwrap.dedent(src))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True,
                        text=True, env=env, cwd=str(tmp_path), timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return r.stdout
@@ -242,3 +244,50 @@ def test_kernel_name_helper():
     assert kernel_name("cumprod_out_cpu", gpujit.device("cuda")) == "cumprod_cuda"
     assert kernel_name("addmm_impl_cpu_", gpujit.device("cuda")) == "addmm_cuda"
     assert kernel_name("igamma_cpu", np.zeros(2)) == "igamma_cpu"
+
+
+# ------------------------------------------------------------------ 4. jit.save of views
+
+SHARED = """
+import io
+import gpujit as torch
+
+class M(torch.nn.Module):
+    def __init__(self, dev):
+        super().__init__()
+        base = torch.arange(6.0, device=dev)
+        self.register_buffer("a", base)
+        self.register_buffer("b", base[2:5])
+        self.w = torch.nn.Parameter(torch.ones(2, 3, device=dev))
+        self.register_buffer("wt", self.w.detach().t())
+
+    def forward(self, x):
+        return x + self.a.sum() + self.b.sum()
+
+for dev, loc in (("DEV", None), ("DEV", "cpu")):
+    m = torch.jit.script(M(dev))
+    f = io.BytesIO()
+    torch.jit.save(m, f)
+    f.seek(0)
+    n = torch.jit.load(f, map_location=loc)
+    same = n.a.untyped_storage().data_ptr() == n.b.untyped_storage().data_ptr()
+    same_w = n.w.untyped_storage().data_ptr() == n.wt.untyped_storage().data_ptr()
+    n.a.add_(1)
+    with torch.no_grad():
+        n.w.mul_(3)
+    print(str(n.a.device), str(n.b.device), same, n.b.storage_offset(), n.b.tolist(),
+          same_w, n.wt.stride(), n.wt.tolist())
+"""
+
+
+def test_saved_views_share_their_storage_on_the_cpu(tmp_path):
+    out = _under_fake_cupy(SHARED.replace("DEV", "cpu"), tmp_path, fake=False)
+    want = "True 2 [3.0, 4.0, 5.0] True (1, 3) [[3.0, 3.0], [3.0, 3.0], [3.0, 3.0]]"
+    assert out.splitlines() == ["cpu cpu " + want] * 2
+
+
+def test_saved_cuda_views_share_their_storage(tmp_path):
+    out = _under_fake_cupy(SHARED.replace("DEV", "cuda"), tmp_path)
+    want = "True 2 [3.0, 4.0, 5.0] True (1, 3) [[3.0, 3.0], [3.0, 3.0], [3.0, 3.0]]"
+    # (before: the cuda tensors were saved apart and loaded into separate memory)
+    assert out.splitlines() == ["cuda:0 cuda:0 " + want, "cpu cpu " + want]
