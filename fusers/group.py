@@ -295,8 +295,9 @@ class FusedGroup:
         register_maker(self)        # kernels.cache_info() lists its specializations
 
     def specialization_summary(self):
-        """(function name, this group's number in the function or None, [labels])."""
-        return (self.budget.name, getattr(self, "budget_key", None),
+        """(the compiled function's budget, standing for the function; its name; this
+        group's number in the function or None; [labels])."""
+        return (self.budget, self.budget.name, getattr(self, "budget_key", None),
                 [s.label() for s in self.specializations])
 
     # ------------------------------------------------------------------ calling

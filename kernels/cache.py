@@ -33,7 +33,8 @@ class CacheInfo(namedtuple("CacheInfo", "hits misses compiles disk_hits")):
     """The four counters (a tuple of them: compared and unpacked as such), and
     `specializations`: each live compiled function's kernels, as
     {function name: ['STATIC(1024)', 'DYNAMIC(*x*)', ...]} (a function with several
-    fusion groups has an entry per group, named as the group)."""
+    fusion groups has an entry per group, named as the group; a second live function of
+    the same name is listed as 'name#2', a third as 'name#3'...)."""
 
     def __new__(cls, hits=0, misses=0, compiles=0, disk_hits=0, specializations=None):
         self = super().__new__(cls, hits, misses, compiles, disk_hits)
@@ -65,7 +66,8 @@ _lock = threading.Lock()
 _memory: dict = {}          # structure key -> {spec key -> Kernel}
 _building: dict = {}        # (structure key, spec key) -> Lock of that key
 _counts = {"hits": 0, "misses": 0, "compiles": 0, "disk_hits": 0}
-# what made kernels: objects with `specialization_summary() -> (name, part, [str, ...])`
+# what made kernels: objects with `specialization_summary() -> (owner, name, part, [str, ...])`
+# (owner: a hashable object standing for the compiled function, kept alive by the maker)
 # (the fusion groups register themselves: kernels does not import the layer above it)
 _makers = weakref.WeakSet()
 
@@ -87,15 +89,22 @@ def cache_info() -> CacheInfo:
     with _lock:
         counts = dict(_counts)
         makers = list(_makers)
-    parts: dict = {}        # name -> {part -> [str, ...]}, in the order they were made
+    # owner (one compiled function) -> (name, {part -> [str, ...]}), in the order made.
+    # Two functions of one name (two `def f` in different modules or closures) are kept
+    # apart: the first keeps its name, the others are listed as "f#2", "f#3", ...
+    owners: dict = {}
     for m in sorted(makers, key=lambda m: m.serial):
-        name, part, kinds = m.specialization_summary()
+        owner, name, part, kinds = m.specialization_summary()
         if kinds:
-            parts.setdefault(name, {}).setdefault(part, []).extend(kinds)
+            entry = owners.setdefault(owner, (name, {}))
+            entry[1].setdefault(part, []).extend(kinds)
     specs = {}
-    for name, by_part in parts.items():
+    seen: dict = {}         # name -> how many functions of that name so far
+    for name, by_part in owners.values():
+        k = seen[name] = seen.get(name, 0) + 1
+        label = name if k == 1 else f"{name}#{k}"
         for part, kinds in by_part.items():
-            specs[name if set(by_part) <= {0, None} else f"{name} group {part}"] = kinds
+            specs[label if set(by_part) <= {0, None} else f"{label} group {part}"] = kinds
     return CacheInfo(**counts, specializations=specs)
 
 

@@ -227,7 +227,9 @@ def glu(input, dim: int = -1):
         d = dim + input.dim() if dim < 0 else dim
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
     if not input.is_floating_point():       # (PyTorch's kernel: floating dtypes only)
-        raise NotImplementedError("\"glu_cpu\" not implemented for '"
+        # (the kernel of input's device: ops/kernel_names.py; this body is also scripted)
+        kernel = "glu_cuda" if input.is_cuda else "glu_cpu"
+        raise NotImplementedError("\"" + kernel + "\" not implemented for '"
                                   + _short_dtype_name(input.dtype) + "'")
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()

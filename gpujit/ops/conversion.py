@@ -16,12 +16,14 @@ def transfer(xp, a, dst):
     overlaps) keeps its strides, as PyTorch's .to(device) (preserve_format): x.t().cuda()
     is still transposed; any other array arrives dense in the order of its strides."""
     if dst is _cpu:
-        return _keep_layout(a, lambda c: c.get()) if not isinstance(a, np.ndarray) else a
+        return _mf.keep_strides(np, _keep_layout(a, lambda c: c.get()), a) \
+            if not isinstance(a, np.ndarray) else a
     cp = require_cupy()
     with cp.cuda.Device(dst.index):
         if isinstance(a, np.ndarray):
-            return _keep_layout(a, cp.asarray)
-        return cp.asarray(a)
+            return _mf.keep_strides(cp, _keep_layout(a, cp.asarray), a)
+        b = cp.asarray(a)
+        return b if b is a else _mf.keep_strides(cp, b, a)
 
 
 def _keep_layout(a, move):
@@ -61,11 +63,12 @@ def to_dtype(xp, self, dtype, non_blocking=False, copy=False, memory_format=None
         if _plain_cast(self, dtype):        # converted while copied: one pass
             out = _mf.empty(xp, self.shape, dtype.np, order)
             out[...] = self
-            return out
+            return _mf.keep_strides(xp, out, self)
         t = self.transpose(order)
-        return _mf.alloc(xp, lambda _: xp.ascontiguousarray(_convert(t, dtype)), self.shape,
-                         order)
-    return _convert(self, dtype)
+        return _mf.keep_strides(xp, _mf.alloc(
+            xp, lambda _: xp.ascontiguousarray(_convert(t, dtype)), self.shape, order), self)
+    # (PyTorch keeps the strides of size-1 dims and of a tensor with no elements)
+    return _mf.keep_strides(xp, _convert(self, dtype), self)
 
 
 def _plain_cast(a, dtype):
@@ -154,7 +157,7 @@ def to_dtype_layout(xp, self, dtype=None, layout=None, device=None, pin_memory=N
         if a is self or tuple(a.strides) != want:
             a = _mf.copy_in(xp, a, order)
     elif a is self:
-        a = _mf.copy_in(xp, a, _mf.order_for(a, _mf.PRESERVE))
+        a = _mf.keep_strides(xp, _mf.copy_in(xp, a, _mf.order_for(a, _mf.PRESERVE)), self)
     return a
 
 
@@ -164,7 +167,8 @@ def clone(xp, self, memory_format=None):
     # torch.preserve_format: a dense tensor keeps its strides (x.t().clone() is not
     # contiguous), any other the order of its strides (ops/memory_format.py)
     fmt = _mf.canonical(memory_format)
-    return _mf.copy_in(xp, self, _mf.order_for(self, fmt))
+    out = _mf.copy_in(xp, self, _mf.order_for(self, fmt))
+    return _mf.keep_strides(xp, out, self) if fmt == _mf.PRESERVE else out
 
 
 @op("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=contiguous_format) "

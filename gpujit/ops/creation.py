@@ -322,13 +322,23 @@ def like_order(self, memory_format):
     return _mf.order_for(self, _mf.canonical(memory_format))
 
 
+def _like_strides(xp, out, self, memory_format):
+    """A preserve_format result with self's own strides where PyTorch's empty_like copies
+    them (a tensor with no elements, the strides of size-1 dims)."""
+    if _mf.canonical(memory_format) != _mf.PRESERVE:
+        return out
+    return _mf.keep_strides(xp, out, self)
+
+
 def like_alloc(xp, make, self, memory_format):
     """make(sizes) (values in C order) laid out as a *_like factory's result."""
-    return _mf.alloc(xp, make, self.shape, like_order(self, memory_format))
+    return _like_strides(xp, _mf.alloc(xp, make, self.shape, like_order(self, memory_format)),
+                         self, memory_format)
 
 
 def _like_filled(xp, self, npdt, memory_format, value):
-    out = _mf.empty(xp, self.shape, npdt, like_order(self, memory_format))
+    out = _like_strides(xp, _mf.empty(xp, self.shape, npdt, like_order(self, memory_format)),
+                        self, memory_format)
     if value is not None:
         out.fill(value)
     return out

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ..device import device_of_array
+from .kernel_names import kernel_name, not_implemented
 from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes, same_as
 from .registry import op, OPS, Derivative
@@ -161,7 +163,7 @@ addr_ = declare_inplace("aten::addr", "addr_")
 def _igamma_meta(self, other):
     d = _dt.promote_types(self.dtype, other.dtype)
     if d.category != _dt.FLOATING:
-        raise NotImplementedError(f"\"igamma_cpu\" not implemented for '{d.short_name}'")
+        raise not_implemented("igamma_cpu", self, d.short_name)
     return TensorMeta(d, broadcast_shapes(tuple(self.shape), tuple(other.shape)),
                       self.device)
 
@@ -231,7 +233,7 @@ def _declare_igamma(name, upper, inplace):
         tags={"inplace"} if inplace else {"pointwise", "no_fuse"}, function=not inplace,
         meta=meta)
     def impl(xp, self, other):
-        m = meta(TensorMeta(_dtn(self.dtype), self.shape, None),
+        m = meta(TensorMeta(_dtn(self.dtype), self.shape, device_of_array(self)),
                  TensorMeta(_dtn(other.dtype), other.shape, None))
         r = _igamma(xp, self, other, upper).astype(m.dtype.np)
         if inplace:
@@ -325,7 +327,7 @@ def _mvlgamma_grad(grad, self, p):
 @op("aten::log_normal_(Tensor(a!) self, float mean=1, float std=2, *, "
     "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def log_normal_(xp, self, mean=1, std=2, generator=None):
-    _check_float(self, "log_normal_cpu")
+    _check_float(self, kernel_name("log_normal_cpu", xp))
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     v = _gen_like(self, None, generator).normal(self.shape, self.dtype)
@@ -350,7 +352,7 @@ def geometric_(xp, self, p, generator=None):
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     if self.dtype == np.bool_:
-        raise NotImplementedError("\"geometric_cpu\" not implemented for 'Bool'")
+        raise not_implemented("geometric_cpu", xp, "Bool")
     u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
     with np.errstate(divide="ignore"):
         k = xp.ceil(xp.log1p(-u) / math.log1p(-p))

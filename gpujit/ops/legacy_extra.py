@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernel_names import not_implemented
 from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 from ..device import cpu as _cpu, device as _device_cls, device_of_array
@@ -219,8 +220,7 @@ _nondiff(empty_permuted, reason="a factory: its values depend on no tensor")
 
 def _poisson_meta(self, generator=None):
     if self.dtype.category != _dt.FLOATING:
-        raise NotImplementedError(f"\"poisson_cpu\" not implemented for "
-                                  f"'{self.dtype.short_name}'")
+        raise not_implemented("poisson_cpu", self, self.dtype.short_name)
     return TensorMeta(self.dtype, tuple(self.shape), self.device)
 
 
@@ -228,7 +228,8 @@ def _poisson_meta(self, generator=None):
     method=False, meta=_poisson_meta)
 def poisson(xp, self, generator=None):
     """A Poisson sample with rate self (elementwise), in self's dtype."""
-    _poisson_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape, None))
+    _poisson_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape,
+                             device_of_array(self)))
     if self.size and bool((self < 0).any()):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     st = generator_for(device_of_array(self), generator)

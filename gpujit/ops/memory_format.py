@@ -138,6 +138,43 @@ def order_for(a, fmt):
     return format_order(fmt, a.ndim)
 
 
+def preserved_strides(a):
+    """The element strides PyTorch's preserve_format copies as they are from array a
+    (empty_like, clone, to, the *_like factories take them when a is non-overlapping and
+    dense: every tensor with no elements, whatever its strides, and a dense one with the
+    strides of its size-1 dims too), else None (the result then follows the order of a's
+    strides: order_for)."""
+    if not a.ndim:
+        return None
+    item = a.itemsize
+    st = tuple(s // item for s in a.strides)
+    if a.size == 0:
+        # (NumPy reports all-zero strides for some empty arrays: Tensor.stride's rule)
+        return st if any(st) else strides_in(a.shape, range(a.ndim))
+    if min(st) < 0 or not _dense(a.shape, st):
+        return None
+    return st
+
+
+def keep_strides(xp, out, a):
+    """out, a new array laid out from array a in preserve_format's order (order_for), with
+    a's own strides where PyTorch copies them (preserved_strides: they differ from the
+    order's only in the strides of size-1 dims or of an array with no elements): out
+    itself when it has them, else a copy."""
+    if out.ndim != a.ndim or not a.ndim:
+        return out
+    item = out.itemsize
+    if tuple(s // a.itemsize * item for s in a.strides) == out.strides and (a.size or any(out.strides)):
+        return out
+    st = preserved_strides(a)
+    if st is None or tuple(s * item for s in st) == out.strides:
+        return out
+    new = empty_strided(xp, out.shape, out.dtype, st)
+    if out.size:
+        new[...] = out
+    return new
+
+
 def strides_in(shape, order):
     """The element strides of a dense array of `shape` laid out in `order` (a size-1 dim's
     as NumPy's and PyTorch's: the stride of the dims inside it)."""
@@ -327,7 +364,10 @@ def empty_strided(xp, shape, dtype, strides):
         n *= d
     bst = tuple(s * dtype.itemsize for s in strides)
     if xp is np:
-        return np.ndarray(shape, dtype, strides=bst)
+        # (no elements: NumPy makes the strides of an array it allocates all 0, those of
+        # an array on a buffer it keeps)
+        return np.ndarray(shape, dtype, strides=bst) if n else \
+            np.ndarray(shape, dtype, buffer=np.empty(0, dtype), strides=bst)
     return xp.ndarray(shape, dtype, memptr=xp.empty(n, dtype).data, strides=bst)
 
 
@@ -336,7 +376,7 @@ def iterator_layout(xp, r, arrays):
     out as PyTorch lays it out (`iterator_strides`): r itself when it already is, else a
     copy. NumPy's order="K" follows all operands at once, PyTorch the first one that
     orders the dims (x.t() + y puts the sum in x's order; NumPy in C order)."""
-    if r.ndim == 0 or r.size == 0:
+    if r.ndim == 0:
         return r
     st = iterator_strides(arrays, r.shape)
     item = r.itemsize

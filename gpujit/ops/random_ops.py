@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernel_names import kernel_name, not_implemented
 from .. import dtypes as _dt
 from ..device import cpu as _cpu, device as _device_cls, device_of_array
 from .meta import TensorMeta, broadcast_shapes, same_as
@@ -370,15 +371,14 @@ def bernoulli_tensor_(xp, self, p, generator=None):
 
 def _bernoulli_meta(self, generator=None):
     if self.dtype.category != _dt.FLOATING:
-        raise NotImplementedError(f'"bernoulli_tensor_cpu_self_" not implemented for '
-                           f'\'{self.dtype.short_name}\'')
+        raise not_implemented("bernoulli_tensor_cpu_p_", self, self.dtype.short_name)
     return TensorMeta(self.dtype, tuple(self.shape), self.device)
 
 
 @op("aten::bernoulli(Tensor self, *, Generator? generator=None) -> Tensor", tags=_R,
     meta=_bernoulli_meta)
 def bernoulli(xp, self, generator=None):
-    _check_float(self, "bernoulli_tensor_cpu_self_")
+    _check_float(self, kernel_name("bernoulli_tensor_cpu_p_", xp))
     _check_p_tensor(xp, self)
     u = _uniform_for(_gen_like(self, None, generator), self.shape, self.dtype)
     return (u < self).astype(self.dtype)

@@ -279,7 +279,7 @@ def _arg_meta(self, dim=None, keepdim=False):
 
 def _arg_extreme(xp, a, dim, keepdim, name, argfn):
     if a.dtype == _BOOL:
-        raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Bool'")
+        raise RuntimeError(f"{name}(): does not support bool input")     # (torch 2.13)
     if dim is None:
         if a.size == 0:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for "

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .kernel_names import kernel_name, not_implemented
 from .. import dtypes as _dt
 from .meta import TensorMeta, reduce_shape, wrap_dim
 from .registry import op
@@ -98,7 +99,7 @@ def _no_bool(a, kernel):
 
 
 def _median_all(xp, a, ignore_nan):
-    _no_bool(a, "median_cpu")
+    _no_bool(a, kernel_name("median_cpu", xp))
     flat = a.reshape(-1)
     if flat.size == 0:
         return xp.asarray(xp.nan, dtype=a.dtype) if _is_float(a) else \
@@ -169,7 +170,7 @@ def nanmedian_dim(xp, self, dim, keepdim=False):
     "(Tensor values, Tensor indices)", tags=_RED,
     meta=lambda self, k, dim=-1, keepdim=False: _pair_meta(self, dim, keepdim))
 def kthvalue(xp, self, k, dim=-1, keepdim=False):
-    _no_bool(self, "kthvalue_cpu")
+    _no_bool(self, kernel_name("kthvalue_cpu", xp))
     d = wrap_dim(dim, self.ndim)
     n = self.shape[d] if self.ndim else 1
     if not 1 <= k <= n:
@@ -318,18 +319,17 @@ def cummin(xp, self, dim):
     return _cum_extreme(xp, self, dim, "cummin")
 
 
-def _lcse_check(d):
+def _lcse_check(d, where=None):
     if d.category != _dt.FLOATING:
-        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
-                                  f"'{d.short_name}'")
+        raise not_implemented("logcumsumexp_out_cpu", where, d.short_name)
     return d
 
 
 @op("aten::logcumsumexp(Tensor self, int dim) -> Tensor", tags=_RED,
-    meta=lambda self, dim: TensorMeta(_lcse_check(self.dtype), tuple(self.shape),
+    meta=lambda self, dim: TensorMeta(_lcse_check(self.dtype, self), tuple(self.shape),
                                       self.device))
 def logcumsumexp(xp, self, dim):
-    _lcse_check(_dt_of(self))
+    _lcse_check(_dt_of(self), xp)
     d = wrap_dim(dim, self.ndim)
     if self.ndim == 0 or self.size == 0:
         return self.copy()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernel_names import not_implemented
 from .. import dtypes as _dt
 from .meta import wrap_dim
 from .registry import op, derivative as _derivative
@@ -15,17 +16,17 @@ from .reduction import _RED, _F16, _F32, _acc, _acc_dtype, _dtype_or, _like
 
 # ------------------------------------------------------------------ scans
 
-def _scan_bool_check(dt, method):
+def _scan_bool_check(dt, method, where=None):
     """PyTorch's cumsum / cumprod kernels have no bool version (a bool result dtype:
     dtype=torch.bool, or cumsum_ of a bool tensor)."""
     if dt is _dt.bool:
-        raise NotImplementedError(f"\"{method}_out_cpu\" not implemented for 'Bool'")
+        raise not_implemented(f"{method}_out_cpu", where, "Bool")
 
 
 def _scan(xp, a, dim, dtype, method):
     d = wrap_dim(dim, a.ndim)
     acc, out = _acc(a, dtype)
-    _scan_bool_check(_dt._FROM_NP[np.dtype(out)], method)
+    _scan_bool_check(_dt._FROM_NP[np.dtype(out)], method, xp)
     if a.ndim == 0:
         return a.astype(out)
     r = getattr(a, method)(axis=d, dtype=acc)
@@ -35,7 +36,7 @@ def _scan(xp, a, dim, dtype, method):
 def _scan_meta(self, dim, dtype=None, method="cumsum"):
     wrap_dim(dim, len(self.shape))
     dt = _acc_dtype(self, dtype)
-    _scan_bool_check(dt, method)
+    _scan_bool_check(dt, method, self)
     return _like(self, dt)
 
 

@@ -14,6 +14,7 @@ from math import prod as _numel
 
 import numpy as np
 
+from .kernel_names import not_implemented
 from .. import dtypes as _dt
 from . import memory_format as _mf
 from .meta import TensorMeta, int_list, wrap_dim
@@ -400,7 +401,7 @@ def _repeat_interleave(xp, self, repeats, dim):
         return xp.repeat(a, repeats, axis=d)
     if repeats.ndim > 1:
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
-    _ri_counts_dtype(_dt.from_numpy_dtype(repeats.dtype))     # int32 / int64 only
+    _ri_counts_dtype(_dt.from_numpy_dtype(repeats.dtype), xp)     # int32 / int64 only
     if repeats.size not in (1, a.shape[d]):
         raise RuntimeError(f"repeats must have the same size as input along dim, but got "
                            f"repeats.size(0) = {repeats.size} and input.size({d}) = "
@@ -431,21 +432,20 @@ def repeat_interleave_tensor(xp, self, repeats, dim=None, output_size=None):
 
 @op("aten::repeat_interleave.Tensor(Tensor repeats, *, SymInt? output_size=None) -> Tensor",
     tags=_SHAPE, name="repeat_interleave", method=False,
-    meta=lambda repeats, output_size=None: TensorMeta(_ri_counts_dtype(repeats.dtype), (None,),
+    meta=lambda repeats, output_size=None: TensorMeta(_ri_counts_dtype(repeats.dtype, repeats), (None,),
                                                       repeats.device))
 def repeat_interleave_counts(xp, repeats, output_size=None):
     """The indices 0..n-1, each repeated: of the repeats' dtype (int32 stays int32), as
     PyTorch."""
     if repeats.ndim != 1:
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
-    dt = _ri_counts_dtype(_dt.from_numpy_dtype(repeats.dtype))
+    dt = _ri_counts_dtype(_dt.from_numpy_dtype(repeats.dtype), xp)
     return _repeat_interleave(xp, xp.arange(repeats.shape[0], dtype=dt.np), repeats, 0)
 
 
-def _ri_counts_dtype(d):
+def _ri_counts_dtype(d, where=None):
     if d not in (_dt.int32, _dt.int64):
-        raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for "
-                                  f"'{d.short_name}'")
+        raise not_implemented("repeat_interleave_cpu", where, d.short_name)
     return d
 
 

@@ -32,7 +32,8 @@ def flip(xp, self, dims):
     if self.ndim == 0 or not dims:
         return self.copy()
     # laid out as self (PyTorch's empty_like: a transposed input gives a transposed result)
-    return _mf.copy_in(xp, xp.flip(self, axis=dims), _mf.order_for(self, _mf.PRESERVE))
+    return _mf.keep_strides(xp, _mf.copy_in(xp, xp.flip(self, axis=dims),
+                                             _mf.order_for(self, _mf.PRESERVE)), self)
 
 
 def _roll_rule(ndim, shifts, dims):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import device_of_array
+from .kernel_names import kernel_name
 from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 from .meta import TensorMeta, wrap_dim
@@ -122,7 +124,7 @@ def _inner_meta(self, other):
     if not sa or not sb:
         return TensorMeta(self.dtype, sa or sb, self.device)
     if self.dtype is _dt.bool:      # (PyTorch's dot / mm kernels have no bool version)
-        kernel = "dot" if len(sa) == len(sb) == 1 else "addmm_impl_cpu_"
+        kernel = "dot" if len(sa) == len(sb) == 1 else kernel_name("addmm_impl_cpu_", self)
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
     if sa[-1] != sb[-1] and None not in (sa[-1], sb[-1]):
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
@@ -132,7 +134,7 @@ def _inner_meta(self, other):
 
 @op("aten::inner(Tensor self, Tensor other) -> Tensor", tags=_LA, meta=_inner_meta)
 def inner(xp, self, other):
-    _inner_meta(TensorMeta(_dtn(self.dtype), self.shape, None),
+    _inner_meta(TensorMeta(_dtn(self.dtype), self.shape, device_of_array(self)),
                 TensorMeta(_dtn(other.dtype), other.shape, None))
     if self.ndim == 0 or other.ndim == 0:
         return (self * other).astype(self.dtype, copy=False)

@@ -11,6 +11,7 @@ from typing import Optional
 
 import numpy as np
 
+from .kernel_names import not_implemented
 from .. import dtypes as _dt
 from .meta import TensorMeta, wrap_dim
 from .registry import op, OPS, tensor_method
@@ -302,7 +303,7 @@ def _searchsorted(xp, seq, values, out_int32, side, sorter):
         seq = xp.take_along_axis(seq, sorter.astype(_LONG), axis=-1)
     ct = np.result_type(seq.dtype, values.dtype)
     if ct == np.bool_:      # (PyTorch's kernel has no bool version)
-        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
+        raise not_implemented("searchsorted_out_cpu", xp, "Bool")
     seq = seq.astype(ct, copy=False)
     values = xp.asarray(values).astype(ct, copy=False)
     if seq.ndim == 1:
@@ -378,10 +379,9 @@ def bucketize_scalar(xp, self, boundaries, out_int32=False, right=False):
 
 # ------------------------------------------------------------------ bincount / histc / isin
 
-def _bincount_dtype(self_dt, w_dt):
+def _bincount_dtype(self_dt, w_dt, where=None):
     if self_dt not in INTS:
-        raise NotImplementedError(f"\"bincount_cpu\" not implemented for "
-                                  f"'{self_dt.short_name}'")
+        raise not_implemented("bincount_cpu", where, self_dt.short_name)
     if w_dt is None:
         return _dt.int64
     return _dt.float32 if w_dt is _dt.float32 else _dt.float64
@@ -390,10 +390,10 @@ def _bincount_dtype(self_dt, w_dt):
 @op("aten::bincount(Tensor self, Tensor? weights=None, SymInt minlength=0) -> Tensor",
     tags=_RED,
     meta=lambda self, weights=None, minlength=0: TensorMeta(
-        _bincount_dtype(self.dtype, None if weights is None else weights.dtype), (None,),
+        _bincount_dtype(self.dtype, None if weights is None else weights.dtype, self), (None,),
         self.device))
 def bincount(xp, self, weights=None, minlength=0):
-    out = _bincount_dtype(_dt_of(self), None if weights is None else _dt_of(weights)).np
+    out = _bincount_dtype(_dt_of(self), None if weights is None else _dt_of(weights), xp).np
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     if self.ndim != 1 or (self.size and int(self.min()) < 0):

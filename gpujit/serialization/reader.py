@@ -117,13 +117,45 @@ class _Loader:
                 (all(n > 0 for n in size) and last >= flat.size):
             raise ArchiveError(f"{self.label}: a tensor view entry reaches outside its "
                                f"storage ({rec!r})")
+        dev = self._gpu_target(rec.get("storage"))
+        if dev is not None:     # a view of the storage moved to the GPU once (shared)
+            return self._device_root(rec.get("storage"), dev).as_strided(size, stride, off)
         arr = np.ndarray(size, root.dtype, buffer=root, offset=off * root.itemsize,
                          strides=[st * root.itemsize for st in stride])   # (.base: root)
         from ..ops.creation import from_numpy
         return self.place(from_numpy(arr), rec.get("storage"))
 
+    def _gpu_target(self, rel):
+        """The GPU device a storage entry loads onto (without a map_location callable),
+        else None."""
+        if callable(self.map_location) and not isinstance(self.map_location, (str, dict)):
+            return None
+        saved = self.devices.get(rel, "cpu") if isinstance(rel, str) else "cpu"
+        loc = self.map_location
+        if isinstance(loc, dict):
+            loc = loc.get(saved, saved)
+        elif loc is None:
+            loc = saved
+        from ..device import device as _device
+        dev = _device(loc) if isinstance(loc, str) else loc
+        return dev if dev.type == "cuda" else None
+
+    def _device_root(self, rel, dev):
+        """Storage entry rel moved to GPU `dev`, once: the tensors over it share it there
+        (as PyTorch's archive loads one storage)."""
+        if not hasattr(self, "_device_roots"):
+            self._device_roots = {}
+        t = self._device_roots.get((rel, str(dev)))
+        if t is None:
+            from ..ops.creation import from_numpy
+            t = self.place(from_numpy(self._storage_array(rel)), rel)
+            self._device_roots[(rel, str(dev))] = t
+        return t
+
     def _read_tensor(self, rel):
         from ..ops.creation import from_numpy
+        if isinstance(rel, str) and self._gpu_target(rel) is not None:
+            return self._device_root(rel, self._gpu_target(rel))
         return self.place(from_numpy(self._storage_array(rel)), rel)  # (views share it)
 
     def place(self, t, rel):

@@ -77,6 +77,10 @@ class _Saver:
         return rel
 
     def _host_entry(self, t):
+        if t.device.type != "cpu":
+            known = self._device_view(t)
+            if known is not None:
+                return known
         arr = t.detach().cpu().numpy()
         root = arr
         while isinstance(root.base, np.ndarray):
@@ -95,6 +99,31 @@ class _Saver:
             return {"storage": known[1], "offset": view[0], "size": view[1],
                     "stride": view[2]}
         return self._array_entry(arr)
+
+    def _device_view(self, t):
+        """A tensor on a GPU over (part of) a CuPy array that owns its memory: that array
+        saved once (copied to the host), the tensor as a view of it, as on the CPU
+        (_host_entry): CUDA tensors sharing memory load back sharing it. None when its
+        memory is not such a view (saved alone, as a copy)."""
+        a = t.detach()._data
+        root = a
+        while type(getattr(root, "base", None)) is type(a):
+            root = root.base
+        if not root.flags.c_contiguous or root.dtype != a.dtype or root.size == 0 or \
+                any(st % a.itemsize or st < 0 for st in a.strides):
+            return None
+        off = a.data.ptr - root.data.ptr
+        if off % a.itemsize or not 0 <= off < root.nbytes:
+            return None
+        key = ("device", root.data.ptr, root.nbytes, str(t.device))
+        known = self.storage_memo.get(key)
+        if known is None:
+            known = (root, self._array_entry(root.get()))
+            self.storage_memo[key] = known
+        view = (off // a.itemsize, list(a.shape), _elem_strides(a))
+        if a is root or view == (0, list(root.shape), _elem_strides(root)):
+            return known[1]
+        return {"storage": known[1], "offset": view[0], "size": view[1], "stride": view[2]}
 
     def _array_entry(self, arr):
         buf = io.BytesIO()
