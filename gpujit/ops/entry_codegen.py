@@ -400,7 +400,23 @@ def _compile(op, src, fname, consts):
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     from .codecache import compile_cached
     exec(compile_cached(src, filename), ns)
-    return ns[fname]
+    fn = ns[fname]
+    fn._ns = ns
+    return fn
+
+
+def _as_method(op, fn):
+    """fn's code run as Tensor.<name>: the same code object over globals whose error
+    helpers number the arguments as PyTorch does in a method call (self not counted:
+    x.add("a") is "argument 'other' (position 1)"). Nothing is recompiled."""
+    from functools import partial
+    import types
+    ns = dict(fn._ns)
+    for k in ("_not_tensor", "_refused", "_tnum", "_tlist"):
+        ns[k] = partial(ns[k], method=True)
+    m = types.FunctionType(fn.__code__, ns, fn.__name__, fn.__defaults__, fn.__closure__)
+    m.__kwdefaults__ = fn.__kwdefaults__
+    return m
 
 
 def build_entry_points(op: _r.OpDef):
@@ -418,6 +434,13 @@ def build_entry_points(op: _r.OpDef):
     op.public.__name__ = op.public.__qualname__ = op.public_name
     op.public.__doc__ = f"{op.schema}\n\n{op.doc or ''}".rstrip()
     op.public.op = op
+    # the entry point Tensor.<name> binds (its errors count arguments without self)
+    op.method_public = op.public
+    if op.bind_method and op.schema.arguments:
+        op.method_public = _as_method(op, op.public)
+        op.method_public.__name__ = op.method_public.__qualname__ = op.public_name
+        op.method_public.__doc__ = op.public.__doc__
+        op.method_public.op = op
     if _dumping("ops"):
         print(f"[gpujit] eager entry point of {op.name}:\n{pub_src}\n")
 
