@@ -102,7 +102,14 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
                               f"(_sk({n}) if {n} is not None else None))")
         else:
             kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else _sk({n}))")
-    L.append(f"    kinds = ({', '.join(kind_items)},)")
+    # (a str / list where a Scalar operand may stand: _sk's TypeError becomes PyTorch's,
+    # "add(): argument 'other' (position 2) must be Tensor, not str")
+    L.append("    try:")
+    L.append(f"        kinds = ({', '.join(kind_items)},)")
+    L.append("    except TypeError:")
+    L.append(f"        _e = _not_tensor(_op, {values})")
+    L.append("        if _e is None: raise")
+    L.append("        raise _e from None")
     if optional:
         L.append("    kinds = tuple(k for k in kinds if k is not None)")
     ex = ", ".join(extras)
@@ -150,6 +157,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    except ValueError as e:")
     tensor_args = [n for n in names if n in operands or n in aux]    # (schema order)
     L.append(f"        raise _bcast_err(_op, ({', '.join(tensor_args)},), e) from None")
+    L.append("    except TypeError:")       # (alpha="a": PyTorch's parser TypeError)
+    L.append(f"        _e = _argtypes(_op, {values})")
+    L.append("        if _e is None: raise")
+    L.append("        raise _e from None")
     # (a Python number for an operand whose impl reads it as an array (igamma(t, 2)):
     # PyTorch's TypeError, as _gen_generic's)
     L.append("    except AttributeError:")
@@ -281,7 +292,13 @@ def _gen_generic(op, fname, consts):
     # against a bigger one) in PyTorch's words and class: a RuntimeError
     L.append("    try:")
     L.append(f"        r = _impl(xp, {call_args})")
-    L.append("    except ValueError as e:")
+    # (a str / float / list where the schema takes an int or a bool fails somewhere in
+    # the body: PyTorch's parser TypeError naming the argument, found only then)
+    vals = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+    L.append("    except (TypeError, ValueError) as e:")
+    L.append(f"        e2 = _argtypes(_op, {vals})")
+    L.append("        if e2 is not None: raise e2 from None")
+    L.append("        if type(e) is TypeError: raise")
     L.append("        e2 = _np_bcast(e)")
     L.append("        if e2 is e: raise")
     L.append("        raise e2 from None")
@@ -391,7 +408,7 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused, _tnum=_r.tensor_number,
-              _tlist=_r.tensor_int_list,
+              _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target)
@@ -412,7 +429,7 @@ def _as_method(op, fn):
     from functools import partial
     import types
     ns = dict(fn._ns)
-    for k in ("_not_tensor", "_refused", "_tnum", "_tlist"):
+    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes"):
         ns[k] = partial(ns[k], method=True)
     m = types.FunctionType(fn.__code__, ns, fn.__name__, fn.__defaults__, fn.__closure__)
     m.__kwdefaults__ = fn.__kwdefaults__

@@ -371,7 +371,8 @@ def not_tensor_error(op, values, method=False):
     for i, (a, v) in enumerate(zip(op.schema.arguments, values)):
         if a.type.base != "Tensor" or isinstance(v, _Tensor) or (v is None and a.type.optional):
             continue
-        if a.name in op.number_operands and type(v) in _NUMBER_TYPES:
+        if a.name in op.number_operands and (type(v) in _NUMBER_TYPES
+                                             or isinstance(v, (np.number, np.bool_))):
             continue
         if a.type.is_list and isinstance(v, (list, tuple)):
             for j, x in enumerate(v):
@@ -384,6 +385,40 @@ def not_tensor_error(op, values, method=False):
         arg = "input" if a.name == "self" else a.name
         return TypeError(f"{name}(): argument '{arg}' (position {i + 1 - method}) must be {want}, "
                          f"not {type(v).__name__}")
+    return None
+
+
+_TYPE_WORDS = {"int": "int", "SymInt": "int", "float": "float", "Scalar": "Number",
+               "complex": "complex", "bool": "bool", "str": "str",
+               "ScalarType": "torch.dtype"}
+
+
+def arg_type_error(op, values, method=False):
+    """PyTorch's parser TypeError for the first argument whose Python value is not of
+    its schema type (topk(x, "a"): "topk(): argument 'k' (position 2) must be int, not
+    str"), given the entry point's values in schema order; None when all fit. Called
+    only once the body has failed (a TypeError or ValueError), so a call pays nothing."""
+    e = not_tensor_error(op, values, method)
+    if e is not None:
+        return e
+    from .overloads import _value_matches
+    for i, (a, v) in enumerate(zip(op.schema.arguments, values)):
+        t = a.type
+        want = _TYPE_WORDS.get(t.base)
+        if want is None or isinstance(v, _Tensor) or _value_matches(t, v):
+            continue
+        got = type(v).__name__
+        if t.is_list:
+            want = f"tuple of {want}s"
+            if isinstance(v, (list, tuple)):
+                j, x = next(((j, x) for j, x in enumerate(v)
+                             if not _value_matches(t, [x])), (0, v))
+                want, got = f"{want}, but found element of type", \
+                    f"{type(x).__name__} at pos {j}"
+        where = (f"{op.public_name}(): argument '{a.name}'" if a.kwarg_only
+                 else f"{op.public_name}(): argument '{a.name}' (position {i + 1 - method})")
+        return TypeError(f"{where} must be {want}, not {got}" if "found" not in want
+                         else f"{where} must be {want} {got}")
     return None
 
 
