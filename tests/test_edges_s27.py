@@ -138,3 +138,39 @@ def test_narrow_tensor_start_backward():
     assert type(y.grad_fn).__name__ == "SliceBackward0"
     (y * y).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0., 2., 4., 0., 0.])
+
+
+# ---- bool inputs PyTorch's kernels refuse ------------------------------------------
+
+def test_index_reduce_bool_refused():
+    b = torch.zeros(3, dtype=torch.bool)
+    for red in ("prod", "amax", "mean"):
+        with pytest.raises(NotImplementedError, match="\"index_func_\" not implemented for 'Bool'"):
+            b.index_reduce(0, torch.tensor([0, 1]), torch.ones(2, dtype=torch.bool), red)
+
+
+def test_scatter_reduce_mean_bool_refused():
+    b = torch.zeros(3, dtype=torch.bool)
+    with pytest.raises(NotImplementedError, match="\"scatter_gather_tensor_cpu_reduce_mean\" "
+                                                  "not implemented for 'Bool'"):
+        b.scatter_reduce(0, torch.tensor([0, 1]), torch.ones(2, dtype=torch.bool), "mean")
+    r = b.scatter_reduce(0, torch.tensor([0, 1]), torch.ones(2, dtype=torch.bool), "amax")
+    np.testing.assert_array_equal(r.numpy(), [True, True, False])
+
+
+def test_embedding_renorm_non_float_refused():
+    for dt, name in ((torch.bool, "Bool"), (torch.long, "Long")):
+        with pytest.raises(RuntimeError, match=f"norm\\(\\): input dtype should be either "
+                                               f"floating point or complex. Got {name} instead."):
+            torch.embedding_renorm_(torch.ones(3, 2, dtype=dt), torch.tensor([0]), 1.0, 2.0)
+
+
+def test_method_positions_through_autograd_hook():
+    x = torch.ones(3, requires_grad=True)          # (the call goes through autograd's hook)
+    with pytest.raises(TypeError, match=r"^add\(\): argument 'other' \(position 1\) must be "
+                                        r"Tensor, not str$"):
+        x.add("a")
+    with pytest.raises(TypeError, match=r"^index_select\(\): argument 'index' \(position 2\)"):
+        x.index_select(0, "a")
+    with pytest.raises(TypeError, match=r"^index_select\(\): argument 'index' \(position 3\)"):
+        torch.index_select(x, 0, "a")

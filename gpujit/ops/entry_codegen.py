@@ -65,6 +65,16 @@ def _number_args(s, skip=()):
     return L
 
 
+def _hook_call(names):
+    """The hook's call (autograd, tracer): its parser TypeErrors (from the no-hook entry
+    point) renumbered for a method call by `_renum` (None in a function's globals)."""
+    return ["        try:",
+            f"            return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))",
+            "        except TypeError as e:",
+            "            if _renum is None: raise",
+            "            raise _renum(_op, e) from None"]
+
+
 def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     s = op.schema
     names = [a.name for a in s.arguments]
@@ -74,7 +84,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
     if hook:
         L.append("    if _S.hook is not None:")
-        L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+        L.extend(_hook_call(names))
     aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
     L.extend(_number_args(s, skip=operands))
     L.append("    dev = None")
@@ -217,7 +227,7 @@ def _gen_generic(op, fname, consts):
     L = [f"def {fname}({_signature(s, consts, kwarg_only=fname == 'public')}):"]
     if fname == "public":
         L.append("    if _S.hook is not None:")
-        L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+        L.extend(_hook_call(names))
     L.extend(_number_args(s))
     tensor_args = [a for a in s.arguments if a.type.base == "Tensor"]
     dev_arg = next((a.name for a in s.arguments if a.type.base == "Device"), None)
@@ -408,7 +418,7 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused, _tnum=_r.tensor_number,
-              _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error,
+              _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target)
@@ -431,6 +441,7 @@ def _as_method(op, fn):
     ns = dict(fn._ns)
     for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes"):
         ns[k] = partial(ns[k], method=True)
+    ns["_renum"] = _r.method_positions
     m = types.FunctionType(fn.__code__, ns, fn.__name__, fn.__defaults__, fn.__closure__)
     m.__kwdefaults__ = fn.__kwdefaults__
     return m

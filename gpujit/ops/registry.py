@@ -388,6 +388,22 @@ def not_tensor_error(op, values, method=False):
     return None
 
 
+def method_positions(op, e):
+    """TypeError e of op's function numbering (raised past autograd's or the tracer's hook)
+    as a method call numbers it: self not counted. Other errors as they are."""
+    import re
+    msg = str(e)
+    if msg.startswith(f"{op.public_name}(): argument '"):
+        msg = re.sub(r"\(position (\d+)\)", lambda m: f"(position {int(m.group(1)) - 1})",
+                     msg, count=1)
+    elif msg.startswith("expected Tensor as element "):
+        msg = re.sub(r"in argument (\d+)", lambda m: f"in argument {int(m.group(1)) - 1}",
+                     msg, count=1)
+    else:
+        return e
+    return TypeError(msg)
+
+
 _TYPE_WORDS = {"int": "int", "SymInt": "int", "float": "float", "Scalar": "Number",
                "complex": "complex", "bool": "bool", "str": "str",
                "ScalarType": "torch.dtype"}
@@ -405,7 +421,8 @@ def arg_type_error(op, values, method=False):
     for i, (a, v) in enumerate(zip(op.schema.arguments, values)):
         t = a.type
         want = _TYPE_WORDS.get(t.base)
-        if want is None or isinstance(v, _Tensor) or _value_matches(t, v):
+        if want is None or isinstance(v, _Tensor) or _value_matches(t, v) or (
+                a.has_default and v is a.default):     # (int reduction=Mean: "Mean")
             continue
         got = type(v).__name__
         if t.is_list:
