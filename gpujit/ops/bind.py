@@ -109,7 +109,7 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
             continue   # a Python-level method of Tensor (to, float, size ...) wins
         if name in VARARG_METHODS:
             sized = registry.OPS.get(f"aten::{name}")
-            fn = _varargs(fn, sized.public if sized is not None and sized.bind_method
+            fn = _varargs(fn, sized.method_public if sized is not None and sized.bind_method
                           else None)
         setattr(tensor_cls, name, fn)
     for name, fn in registry.EXTRA_METHODS.items():

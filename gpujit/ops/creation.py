@@ -64,6 +64,8 @@ def _tensor_sizes(size, name):
             if d.size != 1 or d.dtype.kind not in "iub":
                 raise TypeError(f"{where} must be tuple of ints, but found element of type "
                                 f"Tensor at pos {i}")
+            if d.dtype.kind == "b":     # (passes the parser of a SymInt[], not its cast)
+                raise RuntimeError(_reg._BOOL_SYMINT_LIST)
             s = int(d.reshape(()).item())
         out.append(s)
     return out

@@ -65,6 +65,16 @@ def _number_args(s, skip=()):
     return L
 
 
+def _hook_call(names):
+    """The hook's call (autograd, tracer): its parser TypeErrors (from the no-hook entry
+    point) renumbered for a method call by `_renum` (None in a function's globals)."""
+    return ["        try:",
+            f"            return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))",
+            "        except TypeError as e:",
+            "            if _renum is None: raise",
+            "            raise _renum(_op, e) from None"]
+
+
 def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     s = op.schema
     names = [a.name for a in s.arguments]
@@ -74,7 +84,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
     if hook:
         L.append("    if _S.hook is not None:")
-        L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+        L.extend(_hook_call(names))
     aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
     L.extend(_number_args(s, skip=operands))
     L.append("    dev = None")
@@ -102,7 +112,14 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
                               f"(_sk({n}) if {n} is not None else None))")
         else:
             kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else _sk({n}))")
-    L.append(f"    kinds = ({', '.join(kind_items)},)")
+    # (a str / list where a Scalar operand may stand: _sk's TypeError becomes PyTorch's,
+    # "add(): argument 'other' (position 2) must be Tensor, not str")
+    L.append("    try:")
+    L.append(f"        kinds = ({', '.join(kind_items)},)")
+    L.append("    except TypeError:")
+    L.append(f"        _e = _not_tensor(_op, {values})")
+    L.append("        if _e is None: raise")
+    L.append("        raise _e from None")
     if optional:
         L.append("    kinds = tuple(k for k in kinds if k is not None)")
     ex = ", ".join(extras)
@@ -150,6 +167,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    except ValueError as e:")
     tensor_args = [n for n in names if n in operands or n in aux]    # (schema order)
     L.append(f"        raise _bcast_err(_op, ({', '.join(tensor_args)},), e) from None")
+    L.append("    except TypeError:")       # (alpha="a": PyTorch's parser TypeError)
+    L.append(f"        _e = _argtypes(_op, {values})")
+    L.append("        if _e is None: raise")
+    L.append("        raise _e from None")
     # (a Python number for an operand whose impl reads it as an array (igamma(t, 2)):
     # PyTorch's TypeError, as _gen_generic's)
     L.append("    except AttributeError:")
@@ -206,7 +227,7 @@ def _gen_generic(op, fname, consts):
     L = [f"def {fname}({_signature(s, consts, kwarg_only=fname == 'public')}):"]
     if fname == "public":
         L.append("    if _S.hook is not None:")
-        L.append(f"        return _S.hook(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+        L.extend(_hook_call(names))
     L.extend(_number_args(s))
     tensor_args = [a for a in s.arguments if a.type.base == "Tensor"]
     dev_arg = next((a.name for a in s.arguments if a.type.base == "Device"), None)
@@ -281,7 +302,13 @@ def _gen_generic(op, fname, consts):
     # against a bigger one) in PyTorch's words and class: a RuntimeError
     L.append("    try:")
     L.append(f"        r = _impl(xp, {call_args})")
-    L.append("    except ValueError as e:")
+    # (a str / float / list where the schema takes an int or a bool fails somewhere in
+    # the body: PyTorch's parser TypeError naming the argument, found only then)
+    vals = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+    L.append("    except (TypeError, ValueError) as e:")
+    L.append(f"        e2 = _argtypes(_op, {vals})")
+    L.append("        if e2 is not None: raise e2 from None")
+    L.append("        if type(e) is TypeError: raise")
     L.append("        e2 = _np_bcast(e)")
     L.append("        if e2 is e: raise")
     L.append("        raise e2 from None")
@@ -402,7 +429,7 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused, _tnum=_r.tensor_number,
-              _tlist=_r.tensor_int_list,
+              _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target)
@@ -411,7 +438,24 @@ def _compile(op, src, fname, consts):
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     from .codecache import compile_cached
     exec(compile_cached(src, filename), ns)
-    return ns[fname]
+    fn = ns[fname]
+    fn._ns = ns
+    return fn
+
+
+def _as_method(op, fn):
+    """fn's code run as Tensor.<name>: the same code object over globals whose error
+    helpers number the arguments as PyTorch does in a method call (self not counted:
+    x.add("a") is "argument 'other' (position 1)"). Nothing is recompiled."""
+    from functools import partial
+    import types
+    ns = dict(fn._ns)
+    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes"):
+        ns[k] = partial(ns[k], method=True)
+    ns["_renum"] = _r.method_positions
+    m = types.FunctionType(fn.__code__, ns, fn.__name__, fn.__defaults__, fn.__closure__)
+    m.__kwdefaults__ = fn.__kwdefaults__
+    return m
 
 
 def build_entry_points(op: _r.OpDef):
@@ -429,6 +473,13 @@ def build_entry_points(op: _r.OpDef):
     op.public.__name__ = op.public.__qualname__ = op.public_name
     op.public.__doc__ = f"{op.schema}\n\n{op.doc or ''}".rstrip()
     op.public.op = op
+    # the entry point Tensor.<name> binds (its errors count arguments without self)
+    op.method_public = op.public
+    if op.bind_method and op.schema.arguments:
+        op.method_public = _as_method(op, op.public)
+        op.method_public.__name__ = op.method_public.__qualname__ = op.public_name
+        op.method_public.__doc__ = op.public.__doc__
+        op.method_public.op = op
     if _dumping("ops"):
         print(f"[gpujit] eager entry point of {op.name}:\n{pub_src}\n")
 

@@ -121,6 +121,10 @@ def embedding_renorm_(xp, self, indices, max_norm, norm_type):
     exceeds max_norm to norm max_norm / (norm + 1e-7) * norm."""
     _emb_check(self, indices)
     _check_index_range(xp, indices, self.shape[0])
+    if self.dtype.kind not in "fc":         # (PyTorch's norm() refuses it)
+        from .. import dtypes as _dts
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {_dts.from_numpy_dtype(self.dtype).short_name} instead.")
     rows = xp.unique(indices.reshape(-1))
     if rows.size == 0:
         return self

@@ -134,7 +134,7 @@ RULES = {
     "aten::div.Tensor_mode": lambda b, r: "DivBackward0" if _tensor(b["self"])
     else "MulBackward0",
     "aten::chunk": "SplitBackward0",
-    "aten::narrow": "SliceBackward0",
+    "aten::narrow": "SliceBackward0", "aten::narrow.Tensor": "SliceBackward0",
     "aten::tensor_split.sections": "SliceBackward0",
     "aten::tensor_split.indices": "SliceBackward0",
     "aten::squeeze.dims": _squeeze,

@@ -47,10 +47,13 @@ def _value_matches(t, v, loose=True):
     if b == "Tensor":
         return isinstance(v, _reg._Tensor)
     if b in ("int", "SymInt"):
-        # (a 0-dim integral Tensor stands for its int, as in PyTorch's argument parser)
+        # (a 0-dim integral Tensor stands for its int, as in PyTorch's argument parser; a
+        # SymInt also takes any one-element integral one, bool included: its conversion
+        # then fails, registry.tensor_number)
         return (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) or (
-            loose and isinstance(v, _reg._Tensor) and v._data.ndim == 0
-            and v._data.dtype.kind in "iu")
+            loose and isinstance(v, _reg._Tensor) and (
+                (v._data.ndim == 0 and v._data.dtype.kind in "iu") if b == "int"
+                else (v._data.size == 1 and v._data.dtype.kind in "iub")))
     if b == "float":
         return (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)) or (
             loose and isinstance(v, _reg._Tensor) and v._data.ndim == 0
@@ -114,15 +117,56 @@ def _describe(v):
     return type(v).__name__
 
 
+_TYPE_WORDS = {"int": "int", "SymInt": "int", "float": "float", "Scalar": "Number",
+               "complex": "complex", "Tensor": "Tensor", "bool": "bool", "str": "str",
+               "ScalarType": "torch.dtype", "Device": "torch.device", "Layout": "torch.layout",
+               "MemoryFormat": "torch.memory_format"}
+
+
+def _plausible_error(pyname, ovs, args, kwargs, method):
+    """PyTorch's argument parser names the argument at fault when only one overload is
+    plausible for the number of arguments given (x.round(decimals=1.5): "round():
+    argument 'decimals' must be int, not float"); None where several are (its "invalid
+    combination" message then) or no argument is found at fault."""
+    n = len(args) + len(kwargs)
+    plausible = [o for o in ovs
+                 if sum(1 for p in o.schema.arguments if not p.has_default) <= n
+                 <= len(o.schema.arguments)
+                 and set(kwargs) <= {p.name for p in o.schema.arguments}]
+    if len(plausible) != 1:
+        return None
+    params = plausible[0].schema.arguments
+    given = [(i, p, v) for i, (p, v) in enumerate(zip(params, args))]
+    names = {p.name: (i, p) for i, p in enumerate(params)}
+    given += [(names[k][0], names[k][1], v) for k, v in kwargs.items() if k in names]
+    for i, p, v in given:
+        if _value_matches(p.type, v):
+            continue
+        t = p.type
+        want = _TYPE_WORDS.get(t.base)
+        if want is None:
+            return None
+        if t.is_list:
+            want = "tuple of Tensors" if t.base == "Tensor" else f"tuple of {want}s"
+        arg = "input" if p.name == "self" else p.name
+        at = "" if (p.kwarg_only or p.name in kwargs) else f" (position {i + 1 - method})"
+        return TypeError(f"{pyname}(): argument '{arg}'{at} must be {want}, not "
+                         f"{type(v).__name__}")
+    return None
+
+
 def make_dispatcher(pyname, ovs, method=False):
-    """A public entry point over several overloads (e.g. max / max.dim / max.other)."""
+    """A public entry point over several overloads (e.g. max / max.dim / max.other).
+    method: the Tensor method (its errors number the arguments without self)."""
+    def entry(o):
+        return (o.method_public or o.public) if method else o.public
     if len(ovs) == 1:
-        return ovs[0].public
+        return entry(ovs[0])
     # x.sum(), x.max(), torch.mean(x): the overload a lone Tensor argument selects, found
     # once here (for a 0-dim and a 1-dim probe alike) so the hot call skips the search
     probes = [wrap(np.zeros(s, np.float32), _dt.float32, _cpu) for s in ((), (1,))]
     d1 = match_overload(ovs, probes[1:], {})
-    single = d1.public if d1 is not None and d1 is match_overload(ovs, probes[:1], {}) \
+    single = entry(d1) if d1 is not None and d1 is match_overload(ovs, probes[:1], {}) \
         else None
 
     # where(c, x, y) vs where(c): when only one overload takes n positional arguments,
@@ -133,7 +177,7 @@ def make_dispatcher(pyname, ovs, method=False):
                 if sum(1 for p in o.schema.arguments if not p.kwarg_only) >= n
                 and sum(1 for p in o.schema.arguments if not p.has_default) <= n]
         if len(fits) == 1:
-            by_arity[n] = fits[0].public
+            by_arity[n] = entry(fits[0])
     tensor_cls = _reg._Tensor
 
     def dispatch(*args, **kwargs):
@@ -146,12 +190,20 @@ def make_dispatcher(pyname, ovs, method=False):
                 return direct(*args)
         d = match_overload(ovs, args, kwargs)
         if d is None:
-            got = ", ".join([_describe(a) for a in args]
+            # (a function's overloads also take out=, which this does not count: only
+            # methods name the argument at fault)
+            e = _plausible_error(pyname, ovs, args, kwargs, method) if method else None
+            if e is not None:
+                raise e
+            shown = args[1:] if method and args else args     # (PyTorch leaves self out)
+            got = ", ".join([_describe(a) for a in shown]
                             + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+            if kwargs and not shown:
+                got += ", "         # (PyTorch's words: "got (dim=str, )")
             exp = "\n".join(f"  {o.schema}" for o in ovs)
             raise TypeError(f"{pyname}() received an invalid combination of arguments - got "
                             f"({got}), but expected one of:\n{exp}")
-        return d.public(*args, **kwargs)
+        return entry(d)(*args, **kwargs)
 
     dispatch.__name__ = dispatch.__qualname__ = pyname
     dispatch.__doc__ = "\n".join(str(o.schema) for o in ovs)

@@ -166,7 +166,7 @@ def nanmedian_dim(xp, self, dim, keepdim=False):
     return _median_dim(xp, self, dim, keepdim, True, "nanmedian")
 
 
-@op("aten::kthvalue(Tensor self, int k, int dim=-1, bool keepdim=False) -> "
+@op("aten::kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> "
     "(Tensor values, Tensor indices)", tags=_RED,
     meta=lambda self, k, dim=-1, keepdim=False: _pair_meta(self, dim, keepdim))
 def kthvalue(xp, self, k, dim=-1, keepdim=False):

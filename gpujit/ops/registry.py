@@ -272,7 +272,7 @@ def scalar_kind(x):
 _NUMBER_TYPES = frozenset({int, float, bool, complex})
 
 
-def number_refused(op, n, values):
+def number_refused(op, n, values, method=False):
     """The value v (values[n], not a Tensor) given for op's Tensor parameter n, when the
     parameter may take it (None where it is Optional, a number where op.number_operands
     says so); else PyTorch's TypeError. Called by the generic entry points."""
@@ -280,13 +280,15 @@ def number_refused(op, n, values):
     if v is None or (type(v) in _NUMBER_TYPES and op.schema.arguments[n].name in
                      op.number_operands) or type(v) not in _NUMBER_TYPES:
         return v
-    raise not_tensor_error(op, values)
+    raise not_tensor_error(op, values, method)
 
 
-def _arg_where(op, n):
+def _arg_where(op, n, method=False):
+    """'name(): argument 'x' (position N)': N counts the arguments of the call as PyTorch
+    numbers them, self not counted in a method call (x.add("a"): position 1)."""
     a = op.schema.arguments[n]
     return (f"{op.public_name}(): argument '{a.name}'" if a.kwarg_only
-            else f"{op.public_name}(): argument '{a.name}' (position {n + 1})")
+            else f"{op.public_name}(): argument '{a.name}' (position {n + 1 - method})")
 
 
 def _integral_item(v, numel_one):
@@ -298,32 +300,51 @@ def _integral_item(v, numel_one):
     return None
 
 
-def tensor_number(op, n, v):
+def tensor_number(op, n, v, method=False):
     """The Python number a Tensor v given for op's number parameter n (int, SymInt,
     float, Scalar, complex) stands for, as PyTorch's argument parser converts it (.item(),
     a host sync on a GPU): an int parameter takes a 0-dim integral (not bool) Tensor, a
     float / Scalar one any 0-dim Tensor not requiring grad; else PyTorch's TypeError."""
     base = op.schema.arguments[n].type.base
     if base in ("int", "SymInt"):
-        r = _integral_item(v, False)
+        # a SymInt takes any one-element integral Tensor; a bool one passes PyTorch's
+        # parser and fails its conversion (an internal assert, a RuntimeError)
+        sym = base == "SymInt"
+        if sym and v._data.size == 1 and v._data.dtype.kind == "b":
+            raise RuntimeError(_BOOL_SYMINT)
+        r = _integral_item(v, sym)
         if r is None:
-            raise TypeError(f"{_arg_where(op, n)} must be int, not Tensor")
+            raise TypeError(f"{_arg_where(op, n, method)} must be int, not Tensor")
         return r
     d = v._data
     if d.ndim != 0 or v.requires_grad:
-        raise TypeError(f"{_arg_where(op, n)} must be Number, not Tensor")
+        raise TypeError(f"{_arg_where(op, n, method)} must be Number, not Tensor")
     return d.item()
 
 
-def tensor_int_list(op, n, v):
+_BOOL_SYMINT = ('scalar.isIntegral( false) INTERNAL ASSERT FAILED at '
+                '"/__w/pytorch/pytorch/torch/csrc/utils/pybind.cpp":27, please report a bug '
+                'to PyTorch. ')
+_BOOL_SYMINT_LIST = ("Expected scalar.isIntegral( false) to be true, but got false.  (Could "
+                     "this error message be improved?  If so, please report an enhancement "
+                     "request to PyTorch.)")
+
+
+def tensor_int_list(op, n, v, method=False):
     """op's int[] / SymInt[] parameter n given a Tensor (one element of an integral dtype:
     [its int]) or a sequence holding Tensors (each with one integral element, bool
-    included, converted), as PyTorch's parser; else its TypeError. Other values as given."""
+    included, converted), as PyTorch's parser; else its TypeError. Other values as given.
+    A bool one passes the parser of a SymInt[] and fails its conversion (RuntimeError),
+    but where it stands alone for a SymInt[N] (roll's shifts)."""
+    t = op.schema.arguments[n].type
+    sym = t.base == "SymInt"
     if isinstance(v, _Tensor):
         d = v._data
         if d.size == 1 and d.dtype.kind in "iub":
+            if sym and d.dtype.kind == "b" and t.list_size is None:
+                raise RuntimeError(_BOOL_SYMINT_LIST)
             return [int(d.reshape(()).item())]
-        raise TypeError(f"{_arg_where(op, n)} must be tuple of ints, not Tensor")
+        raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not Tensor")
     if not isinstance(v, (list, tuple)):
         return v
     out = None
@@ -331,36 +352,90 @@ def tensor_int_list(op, n, v):
         if isinstance(e, _Tensor):
             d = e._data
             if d.size != 1 or d.dtype.kind not in "iub":
-                raise TypeError(f"{_arg_where(op, n)} must be tuple of ints, but found "
+                raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, but found "
                                 f"element of type Tensor at pos {i}")
+            if sym and d.dtype.kind == "b":
+                raise RuntimeError(_BOOL_SYMINT_LIST)
             if out is None:
                 out = list(v)
             out[i] = int(d.reshape(()).item())
     return v if out is None else type(v)(out)
 
 
-def not_tensor_error(op, values):
+def not_tensor_error(op, values, method=False):
     """PyTorch's TypeError for a non-Tensor (a Python number, None, a str...) where op's
     schema takes a Tensor, given the entry point's argument values in schema order; None
     when every Tensor argument holds Tensors (the AttributeError that led here is then a
-    bug of its own, re-raised)."""
+    bug of its own, re-raised). method: the call was x.op(...) (positions leave self out)."""
     name = op.public_name
     for i, (a, v) in enumerate(zip(op.schema.arguments, values)):
         if a.type.base != "Tensor" or isinstance(v, _Tensor) or (v is None and a.type.optional):
             continue
-        if a.name in op.number_operands and type(v) in _NUMBER_TYPES:
+        if a.name in op.number_operands and (type(v) in _NUMBER_TYPES
+                                             or isinstance(v, (np.number, np.bool_))):
             continue
         if a.type.is_list and isinstance(v, (list, tuple)):
             for j, x in enumerate(v):
                 if not isinstance(x, _Tensor):
-                    return TypeError(f"expected Tensor as element {j} in argument {i}, but "
+                    return TypeError(f"expected Tensor as element {j} in argument {i - method}, but "
                                      f"got {type(x).__name__}")
             continue
         want = "tuple of Tensors" if a.type.is_list else "Tensor"
         # (PyTorch's Python bindings call self `input`)
         arg = "input" if a.name == "self" else a.name
-        return TypeError(f"{name}(): argument '{arg}' (position {i + 1}) must be {want}, "
+        return TypeError(f"{name}(): argument '{arg}' (position {i + 1 - method}) must be {want}, "
                          f"not {type(v).__name__}")
+    return None
+
+
+def method_positions(op, e):
+    """TypeError e of op's function numbering (raised past autograd's or the tracer's hook)
+    as a method call numbers it: self not counted. Other errors as they are."""
+    import re
+    msg = str(e)
+    if msg.startswith(f"{op.public_name}(): argument '"):
+        msg = re.sub(r"\(position (\d+)\)", lambda m: f"(position {int(m.group(1)) - 1})",
+                     msg, count=1)
+    elif msg.startswith("expected Tensor as element "):
+        msg = re.sub(r"in argument (\d+)", lambda m: f"in argument {int(m.group(1)) - 1}",
+                     msg, count=1)
+    else:
+        return e
+    return TypeError(msg)
+
+
+_TYPE_WORDS = {"int": "int", "SymInt": "int", "float": "float", "Scalar": "Number",
+               "complex": "complex", "bool": "bool", "str": "str",
+               "ScalarType": "torch.dtype"}
+
+
+def arg_type_error(op, values, method=False):
+    """PyTorch's parser TypeError for the first argument whose Python value is not of
+    its schema type (topk(x, "a"): "topk(): argument 'k' (position 2) must be int, not
+    str"), given the entry point's values in schema order; None when all fit. Called
+    only once the body has failed (a TypeError or ValueError), so a call pays nothing."""
+    e = not_tensor_error(op, values, method)
+    if e is not None:
+        return e
+    from .overloads import _value_matches
+    for i, (a, v) in enumerate(zip(op.schema.arguments, values)):
+        t = a.type
+        want = _TYPE_WORDS.get(t.base)
+        if want is None or isinstance(v, _Tensor) or _value_matches(t, v) or (
+                a.has_default and v is a.default):     # (int reduction=Mean: "Mean")
+            continue
+        got = type(v).__name__
+        if t.is_list:
+            want = f"tuple of {want}s"
+            if isinstance(v, (list, tuple)):
+                j, x = next(((j, x) for j, x in enumerate(v)
+                             if not _value_matches(t, [x])), (0, v))
+                want, got = f"{want}, but found element of type", \
+                    f"{type(x).__name__} at pos {j}"
+        where = (f"{op.public_name}(): argument '{a.name}'" if a.kwarg_only
+                 else f"{op.public_name}(): argument '{a.name}' (position {i + 1 - method})")
+        return TypeError(f"{where} must be {want}, not {got}" if "found" not in want
+                         else f"{where} must be {want} {got}")
     return None
 
 
@@ -623,6 +698,7 @@ class OpDef:
         self.source = None
         self.eager = None          # no-hook entry point, same signature as the public one
         self.public = None         # the public entry point (hook check first)
+        self.method_public = None  # the same, as Tensor.<name> binds it (entry_codegen)
         self.inplace_of = None     # for generated in-place variants: the out-of-place op
         self.out_of = None         # for out= variants (out_variants.py): the functional op
         self.inplace_variant = None
@@ -784,4 +860,5 @@ def get(name: str) -> OpDef:
 def public_bindings(target):
     """{python name: callable} for 'function', 'method' or 'functional'."""
     from .overloads import make_dispatcher
-    return {n: make_dispatcher(n, ovs) for n, ovs in _PUBLIC.get(target, {}).items()}
+    method = target == "method"
+    return {n: make_dispatcher(n, ovs, method) for n, ovs in _PUBLIC.get(target, {}).items()}

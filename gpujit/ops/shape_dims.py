@@ -118,8 +118,8 @@ def _tri_check(name, shape):
 
 
 def _tri(name, fn_name, inplace):
-    schema = (f"aten::{name}(Tensor(a!) self, int diagonal=0) -> Tensor(a!)" if inplace else
-              f"aten::{name}(Tensor self, int diagonal=0) -> Tensor")
+    schema = (f"aten::{name}(Tensor(a!) self, SymInt diagonal=0) -> Tensor(a!)" if inplace else
+              f"aten::{name}(Tensor self, SymInt diagonal=0) -> Tensor")
 
     @op(schema, tags={"inplace"} if inplace else _SHAPE, function=not inplace,
         contiguous=not inplace,

@@ -355,6 +355,10 @@ def _declare_scatter_reduce(inplace):
                          src.shape, _dt_of(src))
         if inplace:
             no_overlap(xp, self, src)      # (PyTorch's error: out is a copy here)
+        if reduce == "mean" and self.dtype == np.bool_:     # (no bool kernel in PyTorch)
+            raise NotImplementedError(
+                "\"div_floor_cpu\" not implemented for 'Bool'" if index.size == 0 else
+                "\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
         out = xp.array(self, copy=True, order="C")
         if index.size == 0:
             return self if inplace else out

@@ -290,6 +290,8 @@ def _index_reduce_rule(name, self, dim, index, source, reduce):
     if n_idx != n_src and None not in (n_idx, n_src):
         raise RuntimeError(f"index_reduce_(): Number of indices ({n_idx}) should be equal to "
                            f"source.size(dim): ({n_src}), for dim: {dim}")
+    if self.dtype is _dt.bool:      # (PyTorch's kernel has no bool version)
+        raise NotImplementedError("\"index_func_\" not implemented for 'Bool'")
     return d
 
 

@@ -327,6 +327,22 @@ def narrow(xp, self, dim, start, length):
     return self[tuple(idx)]
 
 
+def _narrow_tensor_meta(self, dim, start, length):
+    d = wrap_dim(dim, len(self.shape))
+    return TensorMeta(self.dtype, tuple(length if i == d else s
+                                        for i, s in enumerate(self.shape)), self.device)
+
+
+@op("aten::narrow.Tensor(Tensor(a) self, int dim, Tensor start, SymInt length) -> Tensor(a)",
+    tags=_VIEW, meta=_narrow_tensor_meta)
+def narrow_tensor(xp, self, dim, start, length):
+    """narrow with a Tensor start (the overload PyTorch's parser picks for any Tensor):
+    it must be 0-dim of an integral dtype, bool excluded (its .item(), a host sync)."""
+    if start.ndim != 0 or start.dtype.kind not in "iu":
+        raise RuntimeError("start must be an 0-dim integral Tensor.")
+    return narrow(xp, self, dim, int(start.item()), length)
+
+
 def _select_index(shape, dim, index):
     if len(shape) == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -473,6 +489,11 @@ def _positions(grad, start, stop, step=1):
 def _narrow_grad(grad, self_shape, dim, start, length):
     d, start = _narrow_check(self_shape, dim, start, length)
     return put_along(grad, self_shape, d, _positions(grad, start, start + length))
+
+
+@_derivative(narrow_tensor, wrt=("self",))
+def _narrow_tensor_grad(grad, self_shape, dim, start, length):
+    return _narrow_grad(grad, self_shape, dim, int(start.item()), length)
 
 
 @_derivative(select)
