@@ -39,7 +39,7 @@ _F1 = [("torch.tanh({a})", "f"), ("torch.sigmoid({a})", "f"), ("{a}.abs()", "f")
        ("torch.div({a}, -2, rounding_mode='trunc')", "f"),
        ("torch.nan_to_num({a}).clamp(-100, 100).to(torch.int32)", "i"),
        ("torch.nan_to_num({a}).clamp(-50, 50).long()", "i"),
-       ("{a} > {s}", "b"), ("{a}.isnan()", "b"), ("{a} != {a}", "b"), ("{a}.signbit()", "b"),
+       ("{a} > {s}", "b"), ("{a}.isnan()", "b"), ("{a} != {a}", "b"), ("torch.nan_to_num({a}).signbit()", "b"),
        ("{a}.half()", "f"), ("{a}.double()", "f"), ("{a}.float()", "f")]
 _I1 = [("{a} // -3", "i"), ("{a} % -3", "i"), ("{a} // {n}", "i"), ("{a} % {n}", "i"),
        ("torch.fmod({a}, -3)", "i"), ("torch.remainder({a}, -2)", "i"),
