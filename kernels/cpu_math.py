@@ -14,8 +14,10 @@ holds their code before LLVM sees it: left to LLVM's inliner, a call that grows 
 threshold stays in the loop and keeps it scalar (10x slower). (They were @njit functions
 with `inline='always'` before: numba's IR-level inlining took ~0.3 s per call site, 8 s to
 compile one backward kernel of an LSTM cell.) Their arithmetic carries only the `contract`
-fast-math flag, as the kernels' `fastmath={'contract'}`: FMA contraction, no flush to zero,
-no approximate division.
+fast-math flag: FMA contraction inside the one function, no flush to zero, no approximate
+division. The kernels themselves carry no fast-math flag: contraction across two ops
+skipped the rounding between them (x * 2 - x of a float16 or float32 x near its largest
+value gave x where eager's rounded x * 2 overflows to inf; tests/test_fuzz_finds_s27.py).
 
 The text below is what kernels embed (each generated module is self-contained, so the
 on-disk cache key, a hash of the module text, covers these functions too); `namespace()`

@@ -469,7 +469,7 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
         signature = "int64(" + ", ".join(t if k == "num" else "voidptr" for k, t in sig) + ")"
         cpu_sig = "_nbt.int64(" + ", ".join(
             f"_nbt.{t}" if k == "num" else "_nbt.voidptr" for k, t in sig) + ")"
-        lines.append(f"@cfunc({cpu_sig}, error_model='numpy', fastmath={{'contract'}})")
+        lines.append(f"@cfunc({cpu_sig}, error_model='numpy')")
     else:
         signature = f"void({', '.join(t if k == 'num' else f'{t}[::1]' for k, t in sig)})"
     lines.append(f"def kernel({', '.join(params)}):")

@@ -20,7 +20,7 @@ def _int_tensor(v):
 
 
 def _value_matches(t, v, loose=True):
-    """Does v fit type t? loose: a Tensor also fits an int / float / int[] parameter as
+    """Does v fit type t? loose: a Tensor also fits an int / float / int[] / Scalar parameter as
     PyTorch's parser reads it (match_overload tries every overload without that first,
     so an overload taking the Tensor itself wins: repeat_interleave(x, t, dim))."""
     if v is None:
@@ -63,9 +63,12 @@ def _value_matches(t, v, loose=True):
     if b == "Scalar":
         # a 0-dim tensor is a Scalar unless it requires grad (PyTorch's Python argument
         # parser): torch.clamp(x, min_t) with min_t a 0-dim leaf is clamp.Tensor, so
-        # min_t gets its gradient
+        # min_t gets its gradient; and only where no overload takes it as a Tensor
+        # (PyTorch's parser tries Tensor overloads first: bool_t.clamp(min=t0) is
+        # clamp.Tensor, which takes bool, not clamp's Scalar overload, which refuses it)
         return isinstance(v, (int, float, bool, np.number, np.bool_)) or (
-            isinstance(v, _reg._Tensor) and v._data.ndim == 0 and not v.requires_grad)
+            loose and isinstance(v, _reg._Tensor) and v._data.ndim == 0
+            and not v.requires_grad)
     if b == "str":
         return isinstance(v, str)
     if b == "ScalarType":
