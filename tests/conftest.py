@@ -9,8 +9,26 @@ os.environ.setdefault("GPUJIT_LINT_PASSES", "1")
 import pytest  # noqa: E402
 
 
+# The slowest test files (minutes each on CI's 2 cores: emulated GPU sweeps, simulator and
+# fuser ports that compile hundreds of kernels) run first: pytest-xdist's --dist loadfile
+# hands out files in collection order, and one of these started last kept a single worker
+# busy for minutes after the other had finished.
+SLOW_FIRST = ("test_fake_gpu_sweep.py", "test_fake_gpu_sweep_int.py", "test_fuser_dynamic_port.py",
+              "test_fuser_te_port_b.py", "test_fake_gpu.py", "test_fake_gpu_s26.py")
+
+
+def _slow_first(items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    key = {}
+    for i, item in enumerate(items):
+        key[id(item)] = (rank.get(item.path.name, len(rank)), i)
+    items.sort(key=lambda item: key[id(item)])
+
+
 def pytest_collection_modifyitems(config, items):
-    """`@pytest.mark.cuda` tests skip on machines without CuPy and an NVIDIA GPU."""
+    """The slowest files first (SLOW_FIRST); `@pytest.mark.cuda` tests skip on machines
+    without CuPy and an NVIDIA GPU."""
+    _slow_first(items)
     import gpujit
     if gpujit.cuda.is_available():
         return
