@@ -4,11 +4,12 @@ of the device the tensor is on (PyTorch's CUDA kernels are mostly "<name>_cuda";
 exceptions, read in ATen's .cu sources, are listed in _CUDA)."""
 from __future__ import annotations
 
+import math
 import types
 
 import numpy as np
 
-__all__ = ["kernel_name", "not_implemented"]
+__all__ = ["kernel_name", "linalg_kernel_name", "not_implemented"]
 
 # CPU kernel -> CUDA kernel, where "<x>_cpu" is not "<x>_cuda"
 _CUDA = {
@@ -54,3 +55,78 @@ def not_implemented(cpu_name: str, where, dtype_name: str) -> NotImplementedErro
     implemented for 'Bool''): a NotImplementedError, a RuntimeError there."""
     return NotImplementedError(f"\"{kernel_name(cpu_name, where)}\" not implemented for "
                                f"'{dtype_name}'")
+
+
+# ------------------------------------------------------------------ linalg
+
+# The CUDA kernels of the linear-algebra stubs, read in ATen's cuda/linalg/
+# BatchLinearAlgebra.cpp (which backend each stub picks, by size), BatchLinearAlgebraLib.cpp
+# (cuSOLVER) and BatchLinearAlgebraLibBlas.cpp (cuBLAS): the names their
+# AT_DISPATCH_FLOATING_AND_COMPLEX_TYPES give. The dtypes refused (float16, integers, bool)
+# all take the `default:` branches of the size heuristics.
+
+def _batch(shape) -> int:
+    return math.prod(shape[:-2])
+
+
+def _lu_factor_cuda(shape) -> str:
+    """lu_factor: get_lu_factor_solver_backend (cuSOLVER looped vs cuBLAS batched)."""
+    batch, m, n = _batch(shape), shape[-2], shape[-1]
+    if m != n or batch == 1:
+        return "lu_factor_cusolver"
+    threshold = 2200 * batch if batch == 2 else 5200 * batch * int(math.sqrt(batch))
+    return "lu_factor_cusolver" if n * n > threshold else "lu_factor_cublas"
+
+
+def _lu_solve_cuda(n, k, b, trans) -> str:
+    """lu_solve_kernel's heuristic: batched cuBLAS getrs, looped cuSOLVER getrs, or two
+    triangular solves. n: LU's size, k: columns of B (of B^H with left=False), b: batch
+    count of B, trans: whether A^T / A^H is solved."""
+    cublas, cusolver, tri = "lu_solve_cublas", "lu_solve_cusolver", "triangular_solve_cuda"
+    if n == k:
+        return cublas if n <= 16 else tri
+    if n <= 8:
+        return cublas
+    if n <= 64:
+        if b <= 2 and (k <= 64 or trans or n <= 32):
+            return cusolver
+        return cublas if k <= 8 else tri
+    if n <= 128:
+        if b <= 2 and k <= 2:
+            return cusolver
+        return cublas if k <= 2 else tri
+    return tri
+
+
+def linalg_kernel_name(cpu_name: str, where, shape=(), *, driver=None, k=None, b=None,
+                       trans=False) -> str:
+    """The kernel a linalg op of an input of `shape` runs on where's device, named as in
+    PyTorch's '"lu_factor_cusolver" not implemented for 'Half''. Extra facts: driver
+    (linalg.svd), and for lu_solve k, b, trans (see _lu_solve_cuda)."""
+    if not _on_cuda(where):
+        return cpu_name
+    shape = tuple(shape)
+    if len(shape) < 2 or None in shape:     # (its own check refuses it; no crash here)
+        shape = (1, 1)
+    if cpu_name == "lu_cpu":
+        return _lu_factor_cuda(shape)
+    if cpu_name == "geqrf_cpu":          # geqrf_kernel: batched cuBLAS for many small ones
+        m = shape[-2]
+        return ("geqrf_batched_cuda" if m <= 256 and _batch(shape) >= max(2, m // 16)
+                else "geqrf_cuda")
+    if cpu_name == "linalg_svd_cpu":     # svd_cusolver: gesvdj by default
+        d = driver or "gesvdj"
+        if d == "gesvdj":
+            return ("svd_cuda_gesvdjBatched" if shape[-2] <= 32 and shape[-1] <= 32
+                    else "svd_cuda_gesvdj")
+        return {"gesvd": "svd_cuda_gesvd", "gesvda": "svd_cuda_gesvdaStridedBatched"}.get(
+            d, "svd_cuda_gesvdj")
+    if cpu_name in ("cholesky_solve_cpu", "cholesky_inverse_out_cpu"):
+        # one matrix: cuSOLVER potrs; a batch: two linalg.solve_triangular
+        return "cholesky_cuda_potrs" if _batch(shape) == 1 else "triangular_solve_cuda"
+    if cpu_name == "linalg.lu_solve_cpu":
+        return _lu_solve_cuda(shape[-1], k, b, trans)
+    return {"cholesky_cpu": "cholesky_cusolver", "linalg_eigh_cpu": "linalg_eigh_cuda",
+            "orgqr_cpu": "orgqr_cuda", "ormqr_cpu": "orgmr_cuda",   # sic, ATen's spelling
+            "triangular_solve_cpu": "triangular_solve_cuda"}.get(cpu_name,
+                                                                  kernel_name(cpu_name, where))

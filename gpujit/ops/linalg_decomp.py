@@ -22,6 +22,7 @@ import contextlib
 import numpy as np
 
 from .. import dtypes as _dt
+from .kernel_names import linalg_kernel_name
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS
 from .registry import derivative as _derivative
@@ -56,21 +57,22 @@ _KERNEL_CHECKS_ALL = {"linalg.eigh", "linalg.eigvalsh", "torch.geqrf",
                       "torch.linalg.householder_product"}
 
 
-def _check_float(name, d):
-    """d: gpujit dtype."""
+def _check_float(name, d, where=None, shape=(), **facts):
+    """d: gpujit dtype; where: the input (its device names the kernel), shape its shape,
+    facts what else picks the CUDA kernel (kernel_names.linalg_kernel_name)."""
     if d.category != _dt.FLOATING:
-        msg = (f"{name}: Expected a floating point or complex tensor as input. "
-               f"Got {d.short_name}")
         if name in _KERNEL_CHECKS_ALL:
-            raise NotImplementedError(f"\"{_KERNEL[name]}\" not implemented for "
-                                      f"'{d.short_name}' ({msg})")
-        raise RuntimeError(msg)
+            raise NotImplementedError(
+                f"\"{linalg_kernel_name(_KERNEL[name], where, shape, **facts)}\" not "
+                f"implemented for '{d.short_name}'")
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
+                           f"Got {d.short_name}")
     if d is _dt.float16:
-        msg = f"{name}: Low precision dtypes not supported. Got Half"
         if name in _KERNEL:
-            raise NotImplementedError(f"\"{_KERNEL[name]}\" not implemented for 'Half' "
-                                      f"({msg})")
-        raise RuntimeError(msg)
+            raise NotImplementedError(
+                f"\"{linalg_kernel_name(_KERNEL[name], where, shape, **facts)}\" not "
+                f"implemented for 'Half'")
+        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
 
 
 def _check_matrix(name, shape, arg="A"):
@@ -86,19 +88,20 @@ def _check_square(name, shape, arg="A"):
                            f"{m} by {n} matrices")
 
 
-def _check(name, shape, d, square=True):
-    _check_float(name, d)
+def _check(name, shape, d, square=True, where=None, **facts):
+    _check_float(name, d, where, shape, **facts)
     (_check_square if square else _check_matrix)(name, shape)
 
 
-def _echeck(name, a, square=True):
-    _check(name, a.shape, _dtn(a.dtype), square)
+def _echeck(name, a, square=True, **facts):
+    _check(name, a.shape, _dtn(a.dtype), square, a, **facts)
 
 
 def _meta1(name, square=True, shape=None):
     """meta of an op of one matrix argument returning one tensor of the same dtype."""
     def meta(A, *args, **kwargs):
-        _check(name, A.shape, A.dtype, square)
+        _check(name, A.shape, A.dtype, square, A,
+               **({"driver": kwargs["driver"]} if kwargs.get("driver") else {}))
         s = tuple(A.shape) if shape is None else shape(tuple(A.shape))
         return TensorMeta(A.dtype, s, A.device)
     return meta
@@ -254,15 +257,15 @@ def _solve_shapes(sa, sb, left):
     return False, broadcast_shapes(sa[:-2], sb[:-2]) + sb[-2:]
 
 
-def _solve_dtypes(da, db):
-    _check_float("linalg.solve", da)
+def _solve_dtypes(da, db, where=None, shape=()):
+    _check_float("linalg.solve", da, where, shape)
     if da is not db:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {da.short_name} and B of type {db.short_name} instead")
 
 
 def _solve_meta(A, B, left=True):
-    _solve_dtypes(A.dtype, B.dtype)
+    _solve_dtypes(A.dtype, B.dtype, A, A.shape)
     _, shape = _solve_shapes(A.shape, B.shape, left)
     return TensorMeta(A.dtype, shape, A.device)
 
@@ -270,7 +273,7 @@ def _solve_meta(A, B, left=True):
 @op("aten::linalg_solve(Tensor A, Tensor B, *, bool left=True) -> Tensor", tags=_LA,
     method=False, function=False, meta=_solve_meta)
 def linalg_solve(xp, A, B, left=True):
-    _solve_dtypes(_dtn(A.dtype), _dtn(B.dtype))
+    _solve_dtypes(_dtn(A.dtype), _dtn(B.dtype), A, A.shape)
     vec, shape = _solve_shapes(A.shape, B.shape, left)
     if not left:         # X A = B  <=>  A^T X^T = B^T
         A, B = _mT(A), _mT(B)
@@ -332,7 +335,7 @@ def _qr_shapes(shape, mode):
 
 
 def _qr_meta(A, mode="reduced"):
-    _check("linalg.qr", A.shape, A.dtype, square=False)
+    _check("linalg.qr", A.shape, A.dtype, False, A)
     _qr_mode(mode)
     sq, sr = _qr_shapes(tuple(A.shape), mode)
     return TensorMeta(A.dtype, sq, A.device), TensorMeta(A.dtype, sr, A.device)

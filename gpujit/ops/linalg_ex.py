@@ -32,7 +32,7 @@ def _lu_inverse(xp, LU, piv):
 
 
 def _inv_ex_meta(A, check_errors=False):
-    _check("linalg.inv", A.shape, A.dtype)
+    _check("linalg.inv", A.shape, A.dtype, True, A)
     return (TensorMeta(A.dtype, tuple(A.shape), A.device),
             TensorMeta(_dt.int32, tuple(A.shape[:-2]), A.device))
 
@@ -81,7 +81,7 @@ def _chol_partial(xp, A):
 
 
 def _cholesky_ex_meta(self, upper=False, check_errors=False):
-    _check("linalg.cholesky", self.shape, self.dtype)
+    _check("linalg.cholesky", self.shape, self.dtype, True, self)
     return (TensorMeta(self.dtype, tuple(self.shape), self.device),
             TensorMeta(_dt.int32, tuple(self.shape[:-2]), self.device))
 
@@ -121,7 +121,7 @@ def _solve_ex_meta(A, B, left=True, check_errors=False):
 def linalg_solve_ex(xp, A, B, left=True, check_errors=False):
     """linalg.solve and LAPACK's info for A (the first zero pivot, 0 if none) instead of an
     error, unless check_errors."""
-    _solve_dtypes(_dtn(A.dtype), _dtn(B.dtype))
+    _solve_dtypes(_dtn(A.dtype), _dtn(B.dtype), A, A.shape)
     vec, shape = _solve_shapes(A.shape, B.shape, left)
     batch = A.shape[:-2]
     if A.size == 0:
@@ -140,7 +140,7 @@ def linalg_solve_ex(xp, A, B, left=True, check_errors=False):
     return xp.ascontiguousarray(r[..., 0] if vec else r), _info_of(xp, info, batch)
 
 
-def _chol_solve_check(sb, sa, db, da):
+def _chol_solve_check(sb, sa, db, da, where=None):
     if len(sb) < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {len(sb)} "
                            f"dimensions instead")
@@ -150,16 +150,18 @@ def _chol_solve_check(sb, sa, db, da):
     if db is not da:
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
                            f"{db.short_name} and A of type {da.short_name} instead.")
-    _not_impl("cholesky_solve_cpu", da)
     if sa[-1] != sa[-2] or sa[-1] != sb[-2]:
         raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is "
                            f"{sa[-2]} by {sa[-1]} but each b matrix is {sb[-2]} by {sb[-1]}")
-    return broadcast_shapes(tuple(sb[:-2]), tuple(sa[:-2])) + tuple(sb[-2:])
+    shape = broadcast_shapes(tuple(sb[:-2]), tuple(sa[:-2])) + tuple(sb[-2:])
+    _not_impl("cholesky_solve_cpu", da, where, shape)    # on cuda: by B's batch count
+    return shape
 
 
 def _chol_solve_meta(self, input2, upper=False):
     return TensorMeta(self.dtype, _chol_solve_check(tuple(self.shape), tuple(input2.shape),
-                                                    self.dtype, input2.dtype), self.device)
+                                                    self.dtype, input2.dtype, self),
+                      self.device)
 
 
 def _chol_solve(xp, b, L, upper):
@@ -175,7 +177,8 @@ def _chol_solve(xp, b, L, upper):
     tags=_LA, meta=_chol_solve_meta)
 def cholesky_solve(xp, self, input2, upper=False):
     """torch.cholesky_solve(B, L): A X = B for A = L L^T (U^T U with upper)."""
-    shape = _chol_solve_check(self.shape, input2.shape, _dtn(self.dtype), _dtn(input2.dtype))
+    shape = _chol_solve_check(self.shape, input2.shape, _dtn(self.dtype), _dtn(input2.dtype),
+                              self)
     n = input2.shape[-1]
     b = xp.broadcast_to(self, shape)
     L = xp.broadcast_to(input2, shape[:-2] + (n, n))
@@ -184,19 +187,19 @@ def cholesky_solve(xp, self, input2, upper=False):
     return xp.ascontiguousarray(_chol_solve(xp, b, L, upper).astype(self.dtype, copy=False))
 
 
-def _chol_inverse_check(shape, d):
+def _chol_inverse_check(shape, d, where=None):
     _check_matrix("cholesky_inverse", shape)
     _check_square("cholesky_inverse", shape)
-    _not_impl("cholesky_inverse_out_cpu", d)
+    _not_impl("cholesky_inverse_out_cpu", d, where, shape)
 
 
 @op("aten::cholesky_inverse(Tensor self, bool upper=False) -> Tensor", tags=_LA,
     meta=lambda self, upper=False: TensorMeta(
-        self.dtype, (_chol_inverse_check(tuple(self.shape), self.dtype),
+        self.dtype, (_chol_inverse_check(tuple(self.shape), self.dtype, self),
                      tuple(self.shape))[1], self.device))
 def cholesky_inverse(xp, self, upper=False):
     """torch.cholesky_inverse(L): (L L^T)^{-1} (U^T U with upper)."""
-    _chol_inverse_check(self.shape, _dtn(self.dtype))
+    _chol_inverse_check(self.shape, _dtn(self.dtype), self)
     if self.size == 0:
         return self.copy()
     n = self.shape[-1]

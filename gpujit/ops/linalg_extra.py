@@ -106,7 +106,7 @@ def _cond_square_name(p):
     return f"linalg.cond(ord={int(p)})"
 
 
-def _cond_meta_check(shape, dtype, p):
+def _cond_meta_check(shape, dtype, p, where=None):
     """PyTorch's checks, in its order; whether the result is the empty-matrix zeros."""
     if isinstance(p, str):
         _check_square(_cond_square_name(p), shape)
@@ -119,19 +119,19 @@ def _cond_meta_check(shape, dtype, p):
     if not isinstance(p, str) and abs(p) != 2:
         _check_square(_cond_square_name(p), shape)
     _check_float("linalg.svd" if not isinstance(p, str) and abs(p) == 2 or p == "nuc"
-                 else "linalg.inv", dtype)
+                 else "linalg.inv", dtype, where, shape)
     if dtype not in (_dt.float32, _dt.float64):
         raise RuntimeError(f"\"linalg_cond\" not implemented for '{dtype.short_name}'")
     return False
 
 
 def _cond_meta(self, p=None):
-    _cond_meta_check(tuple(self.shape), self.dtype, 2 if p is None else p)
+    _cond_meta_check(tuple(self.shape), self.dtype, 2 if p is None else p, self)
     return TensorMeta(self.dtype, tuple(self.shape[:-2]), self.device)
 
 
 def _cond_eager(xp, A, p):
-    if _cond_meta_check(A.shape, _dtn(A.dtype), p):
+    if _cond_meta_check(A.shape, _dtn(A.dtype), p, A):
         return xp.zeros(A.shape[:-2], A.dtype)
     from .linalg_norms import linalg_matrix_norm as _mnorm_str
     from .linalg_matfn import linalg_matrix_norm as _mnorm_num
@@ -310,7 +310,7 @@ def _linalg_diagonal_grad(grad, A_shape, offset, dim1, dim2):
 # ------------------------------------------------------------------ lu_factor_ex
 
 def _lu_factor_ex_meta(A, pivot=True, check_errors=False):
-    _lu_check("lu_factor_ex", A.shape, A.dtype)
+    _lu_check("lu_factor_ex", A.shape, A.dtype, where=A)
     _pivot_check(pivot)
     s = tuple(A.shape)
     k = None if s[-1] is None or s[-2] is None else min(s[-2:])
@@ -324,7 +324,7 @@ def _lu_factor_ex_meta(A, pivot=True, check_errors=False):
 def linalg_lu_factor_ex(xp, A, pivot=True, check_errors=False):
     """linalg.lu_factor and LAPACK's info (the 1-based index of the first zero pivot, 0 if
     none) instead of an error, unless check_errors."""
-    _lu_check("lu_factor_ex", A.shape, _dtn(A.dtype))
+    _lu_check("lu_factor_ex", A.shape, _dtn(A.dtype), where=A)
     _pivot_check(pivot)
     LU, piv, info = _lu(xp, A)
     if check_errors:

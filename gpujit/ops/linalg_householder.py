@@ -10,6 +10,7 @@ PyTorch's derivative; geqrf has none, as in PyTorch (its backward raises).
 """
 from __future__ import annotations
 
+from .kernel_names import linalg_kernel_name
 from .linalg_decomp import _check_float, _dtn
 from .meta import TensorMeta
 from .registry import derivative as _derivative
@@ -22,8 +23,9 @@ _LA = {"linalg"}
 
 # ------------------------------------------------------------------ geqrf
 
-def _geqrf_meta(self):
-    _check_float("torch.geqrf", self.dtype)
+def _geqrf_meta(self, where=None):
+    _check_float("torch.geqrf", self.dtype, self if where is None else where,
+                 tuple(self.shape))
     if len(self.shape) < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     m, n = self.shape[-2:]
@@ -34,7 +36,7 @@ def _geqrf_meta(self):
 @op("aten::geqrf(Tensor self) -> (Tensor a, Tensor tau)", tags=_LA, meta=_geqrf_meta,
     namedtuple_name="geqrf")
 def geqrf(xp, self):
-    _geqrf_meta(TensorMeta(_dtn(self.dtype), self.shape, None))
+    _geqrf_meta(TensorMeta(_dtn(self.dtype), self.shape, None), self)
     m, n = self.shape[-2:]
     if self.size == 0:
         return self.copy(), xp.zeros(self.shape[:-2] + (min(m, n),), self.dtype)
@@ -50,8 +52,8 @@ def _geqrf_grad(grad):
 
 # ------------------------------------------------------------------ householder_product
 
-def _hp_check(name, input_shape, tau_shape, dtype, tau_dtype):
-    _check_float(name, dtype)
+def _hp_check(name, input_shape, tau_shape, dtype, tau_dtype, where=None):
+    _check_float(name, dtype, where, input_shape)
     if len(input_shape) < 2:
         raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
     if len(tau_shape) != len(input_shape) - 1:
@@ -88,7 +90,7 @@ def _apply(xp, v, t, x):
 
 
 def _householder(xp, input, tau, name):
-    _hp_check(name, input.shape, tau.shape, _dtn(input.dtype), _dtn(tau.dtype))
+    _hp_check(name, input.shape, tau.shape, _dtn(input.dtype), _dtn(tau.dtype), input)
     m, n = input.shape[-2:]
     q = xp.broadcast_to(xp.eye(m, n, dtype=input.dtype), input.shape).copy()
     for i in reversed(range(tau.shape[-1])):        # H_0 (H_1 (... (H_{k-1} E)))
@@ -98,7 +100,7 @@ def _householder(xp, input, tau, name):
 
 def _hp_meta(name):
     def meta(input, tau):
-        _hp_check(name, tuple(input.shape), tuple(tau.shape), input.dtype, tau.dtype)
+        _hp_check(name, tuple(input.shape), tuple(tau.shape), input.dtype, tau.dtype, input)
         return TensorMeta(input.dtype, tuple(input.shape), input.device)
     return meta
 
@@ -172,6 +174,10 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     if k > mn:
         raise RuntimeError("torch.ormqr: tau.shape[-1] must be less than or equal to "
                            "input.shape[-2]")
+    if input.dtype not in (g.float32, g.float64):      # (gpujit has no complex dtypes)
+        # its kernel's error, not householder_product's ("orgmr_cuda" on cuda, as ATen)
+        raise NotImplementedError(f"\"{linalg_kernel_name('ormqr_cpu', input)}\" not "
+                                  f"implemented for '{input.dtype.short_name}'")
     # pad to a square (mn, mn) set of reflectors: a reflector with tau 0 is the identity
     a = input[..., :, :k]
     if k < mn:

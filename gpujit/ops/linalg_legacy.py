@@ -164,7 +164,7 @@ def _lu_with_info(xp, self, pivot=True, check_errors=True):
         lu, piv = _LUF.impl(xp, self, pivot=pivot)
         return lu, piv, xp.zeros(self.shape[:-2], dtype=np.int32)
     from .linalg_lu import _lu, _lu_check, _pivot_check
-    _lu_check("lu_factor", self.shape, _dt.from_numpy_dtype(self.dtype))
+    _lu_check("lu_factor", self.shape, _dt.from_numpy_dtype(self.dtype), where=self)
     _pivot_check(pivot)
     lu, piv, info = _lu(xp, self)
     return lu, piv, xp.asarray(info).astype(np.int32).reshape(self.shape[:-2])

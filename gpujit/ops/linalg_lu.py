@@ -17,6 +17,7 @@ from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS
 from .registry import derivative as _derivative
+from .kernel_names import linalg_kernel_name
 from .linalg_decomp import (_G, _check_matrix, _check_square, _dtn, _host,
                             _mT)
 
@@ -25,11 +26,13 @@ _LA = {"linalg"}
 
 # ------------------------------------------------------------------ triangular solves, LU
 
-def _not_impl(kernel, d):
-    """PyTorch's error for a dtype its CPU kernel lacks (a NotImplementedError, which is a
-    RuntimeError)."""
+def _not_impl(kernel, d, where=None, shape=(), **facts):
+    """PyTorch's error for a dtype its kernel lacks (a NotImplementedError, which is a
+    RuntimeError): kernel is the CPU one, where (the input) and shape (its shape) name the
+    CUDA one on cuda (kernel_names.linalg_kernel_name)."""
     if d not in (_dt.float32, _dt.float64):
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{d.short_name}'")
+        raise NotImplementedError(f"\"{linalg_kernel_name(kernel, where, shape, **facts)}\" "
+                                  f"not implemented for '{d.short_name}'")
 
 
 def _flat(xp, a):
@@ -68,7 +71,7 @@ def _st_shapes(sa, sb, left, name="linalg.solve_triangular"):
 
 
 def _st_meta(self, B, upper, left=True, unitriangular=False):
-    _not_impl("triangular_solve_cpu", self.dtype)
+    _not_impl("triangular_solve_cpu", self.dtype, self)
     return TensorMeta(self.dtype, _st_shapes(self.shape, B.shape, left), self.device)
 
 
@@ -77,7 +80,7 @@ def _st_meta(self, B, upper, left=True, unitriangular=False):
     meta=_st_meta)
 def linalg_solve_triangular(xp, self, B, upper, left=True, unitriangular=False):
     """A X = B (or X A = B) for a triangular A; B is cast to A's dtype (PyTorch)."""
-    _not_impl("triangular_solve_cpu", _dtn(self.dtype))
+    _not_impl("triangular_solve_cpu", _dtn(self.dtype), self)
     shape = _st_shapes(self.shape, B.shape, left)
     A, B = self, B.astype(self.dtype, copy=False)
     if not left:                 # X A = B  <=>  A^T X^T = B^T
@@ -148,8 +151,8 @@ def _unpack(xp, LU):
     return L, U
 
 
-def _lu_check(name, shape, d, kernel="lu_cpu"):
-    _not_impl(kernel, d)
+def _lu_check(name, shape, d, kernel="lu_cpu", where=None):
+    _not_impl(kernel, d, where, shape)
     if len(shape) < 2:
         raise RuntimeError(f"torch.{name}: Expected tensor with 2 or more dimensions. Got "
                            f"size: [{', '.join(str(s) for s in shape)}] instead")
@@ -177,7 +180,7 @@ def _zero_pivot_check(name, A, info):
 
 
 def _lu_factor_meta(A, pivot=True):
-    _lu_check("lu_factor", A.shape, A.dtype)
+    _lu_check("lu_factor", A.shape, A.dtype, where=A)
     _pivot_check(pivot)
     s = tuple(A.shape)
     k = None if s[-1] is None or s[-2] is None else min(s[-2:])
@@ -189,7 +192,7 @@ def _lu_factor_meta(A, pivot=True):
     namedtuple_name="linalg_lu_factor")
 def linalg_lu_factor(xp, A, pivot=True):
     """LAPACK's compact LU (L's unit diagonal implied) and its 1-based row interchanges."""
-    _lu_check("lu_factor", A.shape, _dtn(A.dtype))
+    _lu_check("lu_factor", A.shape, _dtn(A.dtype), where=A)
     _pivot_check(pivot)
     LU, piv, info = _lu(xp, A)
     _zero_pivot_check("torch.linalg.lu_factor", A, info)
@@ -204,7 +207,7 @@ def _lu_shapes(s):
 
 
 def _lu_meta(A, pivot=True):
-    _lu_check("lu", A.shape, A.dtype)
+    _lu_check("lu", A.shape, A.dtype, where=A)
     _pivot_check(pivot)
     return tuple(TensorMeta(A.dtype, s, A.device) for s in _lu_shapes(tuple(A.shape)))
 
@@ -214,7 +217,7 @@ def _lu_meta(A, pivot=True):
     nondiff_outputs=("P",))
 def linalg_lu(xp, A, pivot=True):
     """A = P L U (P a permutation matrix of A's dtype); a singular A is not an error."""
-    _lu_check("lu", A.shape, _dtn(A.dtype))
+    _lu_check("lu", A.shape, _dtn(A.dtype), where=A)
     _pivot_check(pivot)
     LU, piv, _ = _lu(xp, A)
     L, U = _unpack(xp, LU)
@@ -256,8 +259,7 @@ def lu_unpack(xp, LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
     return P, L, U
 
 
-def _lu_solve_check(sl, sp, sb, dl, dp, db, left):
-    _not_impl("lu_solve_cpu", dl)
+def _lu_solve_check(sl, sp, sb, dl, dp, db, left, adjoint=False, where=None):
     if dl is not db:
         raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but "
                            f"found LU of type {dl.short_name} and B of type {db.short_name} "
@@ -269,11 +271,17 @@ def _lu_solve_check(sl, sp, sb, dl, dp, db, left):
     if len(sp) < 1 or sp[-1] != sl[-1]:
         raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the "
                            "dimension of the matrix")
-    return _st_shapes(sl, sb, left, "linalg.lu_solve")
+    shape = _st_shapes(sl, sb, left, "linalg.lu_solve")
+    if math.prod(shape) and dl not in (_dt.float32, _dt.float64):
+        # the kernel (no B: no call); on cuda by sizes: n, B's (B^H's) columns and batch
+        _not_impl("linalg.lu_solve_cpu", dl, where, sl, k=shape[-1] if left else shape[-2],
+                  b=math.prod(shape[:-2]), trans=adjoint == left)
+    return shape
 
 
 def _lu_solve_meta(LU, pivots, B, left=True, adjoint=False):
-    s = _lu_solve_check(LU.shape, pivots.shape, B.shape, LU.dtype, pivots.dtype, B.dtype, left)
+    s = _lu_solve_check(LU.shape, pivots.shape, B.shape, LU.dtype, pivots.dtype, B.dtype, left,
+                        adjoint, LU)
     return TensorMeta(LU.dtype, s, LU.device)
 
 
@@ -296,7 +304,7 @@ def linalg_lu_solve(xp, LU, pivots, B, left=True, adjoint=False):
     """A X = B (A^H X = B with adjoint; X A = B with left=False) from linalg.lu_factor's
     A = P L U."""
     shape = _lu_solve_check(LU.shape, pivots.shape, B.shape, _dtn(LU.dtype),
-                            _dtn(pivots.dtype), _dtn(B.dtype), left)
+                            _dtn(pivots.dtype), _dtn(B.dtype), left, adjoint, LU)
     if not left:     # X op(A) = B  <=>  op(A)^T X^T = B^T
         B, adjoint = _mT(B), not adjoint
     bshape = shape if left else shape[:-2] + (shape[-1], shape[-2])

@@ -41,7 +41,7 @@ def _svd(xp, A, full):
 
 
 def _svd_meta(A, full_matrices=True, driver=None):
-    _check("linalg.svd", A.shape, A.dtype, square=False)
+    _check("linalg.svd", A.shape, A.dtype, False, A, driver=driver)
     return tuple(TensorMeta(A.dtype, s, A.device)
                  for s in _svd_shapes(tuple(A.shape), full_matrices))
 
@@ -50,7 +50,7 @@ def _svd_meta(A, full_matrices=True, driver=None):
     "(Tensor U, Tensor S, Tensor Vh)", tags=_LA, method=False, function=False,
     meta=_svd_meta, namedtuple_name="linalg_svd")
 def linalg_svd(xp, A, full_matrices=True, driver=None):
-    _echeck("linalg.svd", A, square=False)
+    _echeck("linalg.svd", A, square=False, driver=driver)
     return _svd(xp, A, full_matrices)
 
 
@@ -64,7 +64,7 @@ def _svdvals(xp, A):
     function=False,
     meta=_meta1("linalg.svdvals", square=False, shape=lambda s: _svd_shapes(s, False)[1]))
 def linalg_svdvals(xp, A, driver=None):
-    _echeck("linalg.svdvals", A, square=False)
+    _echeck("linalg.svdvals", A, square=False, driver=driver)
     return _svdvals(xp, A)
 
 
@@ -74,7 +74,7 @@ def _old_svd_shapes(shape, some, compute_uv):
 
 
 def _old_svd_meta(self, some=True, compute_uv=True):
-    _check("linalg.svd", self.shape, self.dtype, square=False)
+    _check("linalg.svd", self.shape, self.dtype, False, self)
     return tuple(TensorMeta(self.dtype, s, self.device)
                  for s in _old_svd_shapes(tuple(self.shape), some, compute_uv))
 
@@ -100,7 +100,7 @@ def _uplo(UPLO):
 
 
 def _eigh_meta(self, UPLO="L"):
-    _check("linalg.eigh", self.shape, self.dtype)
+    _check("linalg.eigh", self.shape, self.dtype, True, self)
     _uplo(UPLO)
     return (TensorMeta(self.dtype, tuple(self.shape[:-1]), self.device),
             TensorMeta(self.dtype, tuple(self.shape), self.device))
@@ -198,7 +198,7 @@ def pinverse(xp, self, rcond=1e-15):
 
 
 def _rank_meta(input, atol=None, rtol=None, hermitian=False):
-    _check("linalg.matrix_rank", input.shape, input.dtype, square=False)
+    _check("linalg.matrix_rank", input.shape, input.dtype, False, input)
     return TensorMeta(_dt.int64, tuple(input.shape[:-2]), input.device)
 
 

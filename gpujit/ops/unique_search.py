@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from .kernel_names import not_implemented
+from .kernel_names import _on_cuda, not_implemented
 from .. import dtypes as _dt
 from .meta import TensorMeta, wrap_dim
 from .registry import op, OPS, tensor_method
@@ -406,8 +406,15 @@ def bincount(xp, self, weights=None, minlength=0):
     return xp.bincount(self.astype(_LONG), w, minlength=minlength).astype(out)
 
 
-def _histc_check(d, bins):
-    if d.category != _dt.FLOATING:
+def _histc_check(d, bins, where=None):
+    """On the CPU PyTorch's histc takes floating dtypes; its CUDA kernel (SummaryOps.cu,
+    AT_DISPATCH_ALL_TYPES) also the integers, but refuses float16 in its own words."""
+    if _on_cuda(where):
+        if d is _dt.float16:
+            raise RuntimeError("HalfTensor is not supported")
+        if d is _dt.bool:
+            raise NotImplementedError(f"\"histc\" not implemented for '{d.short_name}'")
+    elif d.category != _dt.FLOATING:
         raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{d.short_name}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
@@ -416,10 +423,13 @@ def _histc_check(d, bins):
 
 @op("aten::histc(Tensor self, int bins=100, Scalar min=0, Scalar max=0) -> Tensor",
     tags=_RED,
-    meta=lambda self, bins=100, min=0, max=0: (_histc_check(self.dtype, bins), TensorMeta(
+    meta=lambda self, bins=100, min=0, max=0: (_histc_check(self.dtype, bins, self), TensorMeta(
         self.dtype, (bins,), self.device))[1])
 def histc(xp, self, bins=100, min=0, max=0):
-    _histc_check(_dt_of(self), bins)
+    d = _dt_of(self)
+    _histc_check(d, bins, xp)
+    if d.category != _dt.FLOATING:
+        return _histc_int(xp, self, bins, min, max)
     lo, hi = float(min), float(max)
     if lo > hi:
         raise RuntimeError("torch.histc: max must be larger than min")
@@ -434,6 +444,22 @@ def histc(xp, self, bins=100, min=0, max=0):
     x = x[inside]
     idx = xp.floor((x - lo) * bins / (hi - lo)).astype(_LONG)
     idx = xp.clip(idx, 0, bins - 1)
+    return xp.bincount(idx, minlength=bins)[:bins].astype(self.dtype)
+
+
+def _histc_int(xp, self, bins, min, max):
+    """The CUDA kernel on integers: bounds as int64 (the Scalars truncated), the bin
+    (x - min) * bins / (max - min) in integer arithmetic, the counts in the input's dtype."""
+    lo, hi = int(min), int(max)
+    x = self.reshape(-1).astype(_LONG)
+    if lo == hi and x.size:
+        lo, hi = int(x.min()), int(x.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo >= hi:
+        raise RuntimeError("max must be larger than min")
+    x = x[(x >= lo) & (x <= hi)]
+    idx = xp.minimum((x - lo) * bins // (hi - lo), bins - 1)
     return xp.bincount(idx, minlength=bins)[:bins].astype(self.dtype)
 
 
