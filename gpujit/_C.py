@@ -214,7 +214,7 @@ def parse_ir(text: str, parse_tensor_constants: bool = False) -> Graph:
     torch's parser keeps them: a graph or block input keeps a name that is not a number,
     every other value is renumbered (`%y : Tensor = aten::relu(%x)` prints as `%1`), each
     value taking the next number in the order of the text (a node's outputs before its
-    blocks), named or not."""
+    blocks), named or not; the `# file:line:col` comments are not read back."""
     from .ir.parser import parse_ir as _parse
     g = _parse(text)
     _renumber_parsed(g)
@@ -227,6 +227,7 @@ def _renumber_parsed(g) -> None:
     def block(b):
         order.extend((v, True) for v in b.inputs)
         for n in b.nodes:
+            n.source_range = None
             order.extend((v, False) for v in n.outputs)
             for sub in n.blocks:
                 block(sub)
