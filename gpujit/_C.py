@@ -210,9 +210,37 @@ def _get_tracing_state():
 # each changes the graph in place and returns None, as torch._C's do
 
 def parse_ir(text: str, parse_tensor_constants: bool = False) -> Graph:
-    """A Graph from TorchScript's printed IR (torch._C.parse_ir)."""
+    """A Graph from TorchScript's printed IR (torch._C.parse_ir). Names are kept as
+    torch's parser keeps them: a graph or block input keeps a name that is not a number,
+    every other value is renumbered (`%y : Tensor = aten::relu(%x)` prints as `%1`), each
+    value taking the next number in the order of the text (a node's outputs before its
+    blocks), named or not; the `# file:line:col` comments are not read back."""
     from .ir.parser import parse_ir as _parse
-    return _parse(text)
+    g = _parse(text)
+    _renumber_parsed(g)
+    return g
+
+
+def _renumber_parsed(g) -> None:
+    order = []
+
+    def block(b):
+        order.extend((v, True) for v in b.inputs)
+        for n in b.nodes:
+            n.source_range = None
+            order.extend((v, False) for v in n.outputs)
+            for sub in n.blocks:
+                block(sub)
+    block(g.block)
+    kept = {v: v.debug_name for v, is_input in order
+            if is_input and not v.debug_name.isdigit()}
+    for v, _ in order:                  # forget every name, then give the kept ones back
+        v.set_debug_name(None)
+    for k, (v, _) in enumerate(order):
+        v.unique = k
+    g._unique = len(order) - 1
+    for v, name in kept.items():
+        v.set_debug_name(name)
 
 
 def _create_function_from_graph(name: str, graph):

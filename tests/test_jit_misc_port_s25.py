@@ -91,7 +91,11 @@ def test_one_element_tensor_constants_print_and_parse_back():
     text = str(traced.graph)
     assert "Float(1, 1, strides=[1, 1]" in text and "prim::Constant[value={2.5}]" in text
     again = torch._C.parse_ir(text)
-    assert str(again) == text
+    # (torch's parser renumbers the values and drops the source ranges: the text read
+    # back is a fixed point, the constant line as printed)
+    assert str(torch._C.parse_ir(str(again))) == str(again)
+    assert "Float(1, 1, strides=[1, 1], requires_grad=0, device=cpu) = " \
+        "prim::Constant[value={2.5}]()" in str(again)
     const = next(n for n in again.nodes() if n.kind() == "prim::Constant"
                  and "2.5" in str(n))
     np.testing.assert_array_equal(const.attrs["value"].numpy(), [[2.5]])

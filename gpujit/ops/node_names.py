@@ -11,6 +11,7 @@ the call's bound arguments and result giving it."""
 from __future__ import annotations
 
 import re
+import threading
 
 
 def camel(base: str) -> str:
@@ -74,6 +75,14 @@ def _pow(b, result):
     return "PowBackward1" if _tensor(b["exponent"]) else "PowBackward0"
 
 
+def _div(b, result):
+    if _tensor(b["self"]):
+        return "DivBackward0"
+    # a number divided by a tensor: the reciprocal times the number (mul.Scalar in
+    # scripted code, mul.Tensor of the wrapped number in eager code)
+    return "MulBackward1" if SCRIPTED.on else "MulBackward0"
+
+
 def _squeeze(b, result):
     d = b.get("dim")
     return "SqueezeBackward0" if d is None else (
@@ -124,15 +133,17 @@ RULES = {
     "aten::clamp": "ClampBackward1",
     "aten::clip": "ClampBackward1",
     "aten::clamp.Tensor": "ClampBackward0",
+    "aten::max.other": "MaximumBackward0",      # (torch.max(x, y) is maximum)
+    "aten::min.other": "MinimumBackward0",
     "aten::clip.Tensor": "ClampBackward0",
     "aten::pow.Tensor_Tensor": _pow,
     "aten::rsub.Tensor": lambda b, r: "RsubBackward0" if _tensor(b["other"])
     else "RsubBackward1",
     "aten::square": "PowBackward0",
     # a number divided by a tensor: PyTorch multiplies by the reciprocal
-    "aten::div.Tensor": lambda b, r: "DivBackward0" if _tensor(b["self"]) else "MulBackward0",
-    "aten::div.Tensor_mode": lambda b, r: "DivBackward0" if _tensor(b["self"])
-    else "MulBackward0",
+    "aten::div.Tensor": _div,
+    "aten::div.Tensor_mode": lambda b, r: _div(b, r) if b.get("rounding_mode") is None
+    else "DivBackward2",
     "aten::chunk": "SplitBackward0",
     "aten::narrow": "SliceBackward0", "aten::narrow.Tensor": "SliceBackward0",
     "aten::tensor_split.sections": "SliceBackward0",
@@ -181,13 +192,84 @@ for _k in ("conv1d", "conv2d", "conv3d", "conv1d.padding", "conv2d.padding",
 
 _CACHE: dict = {}
 
+# A Python number for a Tensor operand: PyTorch runs the op's Scalar overload, whose node
+# is the Scalar entry of derivatives.yaml (fmod.Scalar -> FmodBackward0, fmod.Tensor ->
+# FmodBackward1). The overloads of a name in the order of derivatives.yaml (PyTorch 2.13),
+# for the names with more than one entry that the registry runs with numbers:
+DERIVATIVE_OVERLOADS = {
+    "add": ("Tensor", "Scalar"), "sub": ("Tensor", "Scalar"), "mul": ("Tensor", "Scalar"),
+    "div": ("Tensor", "Scalar", "Tensor_mode", "Scalar_mode"),
+    "fmod": ("Scalar", "Tensor"), "remainder": ("Scalar", "Tensor"),
+    "lerp": ("Scalar", "Tensor"), "masked_fill": ("Scalar", "Tensor"),
+    "copysign": ("Tensor", "Scalar"),
+    "xlogy": ("Tensor", "Scalar_Self", "Scalar_Other"),
+    "special_xlog1py": ("", "self_scalar", "other_scalar"),
+    "special_zeta": ("", "self_scalar", "other_scalar"),
+}
+# ... which eager code never reaches: PyTorch's Python bindings leave these overloads out
+# (tools/autograd/gen_python_functions.py), so torch.mul(x, 2) wraps 2 in a tensor and
+# is mul.Tensor's node; scripted code's schema matching picks mul.Scalar
+NO_PYTHON_BINDING = frozenset({"add.Scalar", "sub.Scalar", "mul.Scalar", "div.Scalar",
+                               "div.Scalar_mode"})
+
+
+class _Scripted(threading.local):
+    on = False      # set (by the interpreter) around a scripted call of a number operand
+
+
+SCRIPTED = _Scripted()
+
+
+def _scalar_overload(base, overload, numbers):
+    """The overload PyTorch's matching picks when the operands `numbers` are Python
+    numbers: Tensor -> Scalar, Tensor_mode -> Scalar_mode; of two operands, the entry that
+    names which one (xlogy.Scalar_Self, special_zeta.other_scalar)."""
+    order = DERIVATIVE_OVERLOADS.get(base)
+    if order is None:
+        return None
+    if len(numbers) == 1 and len(order) == 3:
+        (name,) = numbers
+        want = "self" if name in ("self", "input") else "other"
+        return next((o for o in order if want in o.lower()), None)
+    if numbers & {"self", "input"}:
+        return None         # (a number first: no Scalar overload, see _div and _rsub)
+    cand = overload.replace("Tensor", "Scalar", 1) if overload else None
+    return cand if cand in order else None
+
+
+def _numbers_rule(op, base, overload):
+    """The naming rule of an op run with numbers for Tensor operands, or None."""
+    operands = [p.name for p in op.schema.arguments
+                if p.type.base == "Tensor" and not p.type.is_list and not p.kwarg_only]
+
+    def rule(b, result, fallback):
+        numbers = {n for n in operands if n in b and isinstance(b[n], (bool, int, float,
+                                                                        complex))}
+        if not numbers:
+            return None
+        # (the registry's div.Tensor_mode serves div.Tensor: rounding_mode None)
+        plain = base == "div" and b.get("rounding_mode") is None
+        ov = _scalar_overload(base, "Tensor" if plain else overload, numbers)
+        if ov is None or (f"{base}.{ov}" in NO_PYTHON_BINDING and not SCRIPTED.on):
+            return None
+        return camel(base) + f"Backward{DERIVATIVE_OVERLOADS[base].index(ov)}"
+    return rule if base in DERIVATIVE_OVERLOADS else None
+
 
 def node_name(op, bound, result) -> str:
     """The grad_fn name of a call of op (an in-place variant is named as its op)."""
-    rule = _CACHE.get(op)
-    if rule is None:
+    got = _CACHE.get(op)
+    if got is None:
         base = op.schema.base_name.rstrip("_")
         overload = op.name.partition(".")[2]
         key = f"{op.name.partition('::')[0]}::{base}" + (f".{overload}" if overload else "")
-        rule = _CACHE[op] = RULES.get(op.name) or RULES.get(key) or camel(base) + "Backward0"
+        order = DERIVATIVE_OVERLOADS.get(base, ())
+        own = f"{camel(base)}Backward{order.index(overload) if overload in order else 0}"
+        rule = RULES.get(op.name) or RULES.get(key) or own
+        got = _CACHE[op] = (rule, _numbers_rule(op, base, overload))
+    rule, numbers = got
+    if numbers is not None:
+        name = numbers(bound, result, rule)
+        if name is not None:
+            return name
     return rule if isinstance(rule, str) else rule(bound, result)

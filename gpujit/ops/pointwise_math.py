@@ -513,14 +513,28 @@ def _logaddexp2_grad(grad, self, other):
     return grad / (1 + (other - self).exp2()), grad / (1 + (self - other).exp2())
 
 
+def _xlog_self_grad(fn, grad, self, other, edge):
+    """PyTorch's self gradient of xlogy / xlog1py: fn(grad, other), 0 where self is 0
+    and other is at or below the edge of fn's domain (a number other: only when it is
+    there; xlogy(0, 2)'s gradient is log(2), not 0)."""
+    d = fn(grad, other)
+    if isinstance(self, (bool, int, float)):
+        return d                    # (a number self has no gradient)
+    if isinstance(other, (bool, int, float)):
+        return d if other > edge else d.masked_fill(self == 0, 0)
+    return d.masked_fill((self == 0) & (other <= edge), 0)
+
+
 @_derivative(xlogy)
 def _xlogy_grad(grad, self, other):
-    return grad * other.log().masked_fill(self == 0, 0), grad * self / other
+    return (_xlog_self_grad(_gpujit().xlogy, grad, self, other, 0.0),
+            grad * self / other)
 
 
 @_derivative(special_xlog1py)
 def _xlog1py_grad(grad, self, other):
-    return grad * other.log1p().masked_fill(self == 0, 0), grad * self / (other + 1)
+    return (_xlog_self_grad(_gpujit().special.xlog1py, grad, self, other, -1.0),
+            grad * self / (other + 1))
 
 
 @_derivative(special_entr)

@@ -17,6 +17,9 @@ import numpy as np
 from .scalar_ops import _scalar_op, c_fmod, float_div, int64
 
 MATH_OPS: set = set()      # the overloads math.<name> in scripted code resolves among
+# those whose float parameter takes no int (TorchScript has no .int overload of them:
+# math.isnan(n) of an int n is "Arguments for call are not valid", as is math.modf(n))
+FLOAT_ONLY: set = set()
 
 _INT64_MIN, _INT64_END = -2 ** 63, 2 ** 63
 
@@ -65,18 +68,21 @@ def _rounding(py):
 _NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
                 "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh"}
 
-for _name in ("sqrt", "exp", "log", "log2", "log10", "fabs", "sin", "cos", "tan", "tanh",
+# (TorchScript's builtin table has no math.log2, math.trunc nor math.hypot: scripted code
+# refuses them, as it refuses cbrt, exp2, isqrt...; see builtin_calls.math_call)
+for _name in ("sqrt", "exp", "log", "log10", "fabs", "sin", "cos", "tan", "tanh",
               "asin", "acos", "atan", "sinh", "cosh", "expm1", "log1p", "asinh", "acosh",
               "atanh"):
     globals()[f"{_name}_float"] = _math_op(
         f"aten::{_name}.float(float a) -> float",
         _c_function(getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name))))
-for _name in ("floor", "ceil", "trunc"):
+for _name in ("floor", "ceil"):
     globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> int",
                                            _rounding(getattr(_math, _name)))
 for _name in ("isnan", "isinf", "isfinite"):
     globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> bool",
                                            getattr(_math, _name))
+    FLOAT_ONLY.add(f"aten::{_name}.float")
 
 
 def _gamma(a):
@@ -136,7 +142,7 @@ def _pow(a, b):
 
 # int ** int: a float in TorchScript (2 ** 3 is 8.0, 2 ** -1 is 0.5), before pow.float
 pow_int = _math_op("aten::pow.int(int a, int b) -> float", _pow)
-for _name in ("pow", "atan2", "fmod", "copysign", "hypot"):
+for _name in ("pow", "atan2", "fmod", "copysign"):
     _fn = {"pow": _pow, "fmod": c_fmod}.get(_name) or _c_function(
         getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name)))
     globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a, float b) -> float",
@@ -163,6 +169,32 @@ def modf_float(xp, a):
 
 
 MATH_OPS.add("aten::modf")
+FLOAT_ONLY.add("aten::modf")
+
+
+@_scalar_op("aten::frexp(float a) -> (float, int)", meta=lambda a: (float, int))
+def frexp_float(xp, a):
+    """math.frexp(x): mantissa and exponent (C's frexp: inf and nan keep their value,
+    exponent 0)."""
+    if a != a or a in (float("inf"), float("-inf")):
+        return float(a), 0
+    return _math.frexp(a)
+
+
+MATH_OPS.add("aten::frexp")
+FLOAT_ONLY.add("aten::frexp")
+
+
+def _ldexp(a, i):
+    """math.ldexp(x, i): x * 2**i, C's (+-inf past the float range, where Python raises)."""
+    try:
+        return _math.ldexp(a, i)
+    except OverflowError:
+        return _math.copysign(float("inf"), a)
+
+
+ldexp_float = _math_op("aten::ldexp(float x, int i) -> float", _ldexp)
+FLOAT_ONLY.add("aten::ldexp")
 # x.item() ** y.item(): numbers whose type is known only at run time
 pow_scalar_scalar = _math_op("aten::pow.Scalar_Scalar(Scalar a, Scalar b) -> float", _pow)
 

@@ -21,10 +21,13 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from ..ir import types as T
 from ..ops.registry import wrap as _wrap
+from ..ops.node_names import SCRIPTED as _SCRIPTED
 from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op
 from .isinstance_kinds import isinstance_test
 from .script_text import script_str
 from . import future_nodes as _future_nodes
+
+_NUMBERS = (int, float, bool)
 
 __all__ = ["interpret", "InterpreterError", "Error", "exception_for", "callee_graph", "call_inputs",
            "is_dynamic_call", "dynamic_callee",
@@ -103,7 +106,17 @@ def _run_aten(node, env):
     args = [env[v] for v in node.inputs]
     params = op.schema.arguments
     args += [p.default for p in params[len(args):]]
-    r = _reg.dispatch_state.compute(op, args)     # eager, recording gradients when on
+    if _reg.dispatch_state.autograd is not None and any(type(a) in _NUMBERS for a in args):
+        # a number operand: recorded as PyTorch names the node of the Scalar overload
+        # TorchScript's matching picks (x * 2 is mul.Scalar's MulBackward1, eager's is
+        # mul.Tensor's MulBackward0: ops/node_names.py)
+        was, _SCRIPTED.on = _SCRIPTED.on, True
+        try:
+            r = _reg.dispatch_state.compute(op, args)
+        finally:
+            _SCRIPTED.on = was
+    else:
+        r = _reg.dispatch_state.compute(op, args)     # eager, recording gradients when on
     n = len(node.outputs)
     if n == 1:
         if len(op.schema.returns) > 1:

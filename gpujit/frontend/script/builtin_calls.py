@@ -9,6 +9,7 @@ aten::sorted, aten::set, ...), so a scripted call computes what Python computes.
 from __future__ import annotations
 
 import ast
+import math
 
 from ...ir import types as T
 from ...ir.schema_match import is_number_type
@@ -395,14 +396,25 @@ class BuiltinMixin:
     # ------------------------------------------------------------------ math
     def math_call(self, name, node):
         """math.<name>(...) on Python numbers (registry ops in ops/scalar_ops.MATH_OPS)."""
-        from ...ops.scalar_math import MATH_OPS
+        from ...ops.scalar_math import MATH_OPS, FLOAT_ONLY
         op_name = {"remainder": "mathremainder"}.get(name, name)   # (`%` is aten::remainder)
         ops = [d for d in _reg.OVERLOADS.get(f"aten::{op_name}", []) if d.name in MATH_OPS]
         if not ops:
+            fn = getattr(math, name, None)
+            if callable(fn):        # (TorchScript's words, under the callee: math.log2)
+                self.error(f"Python builtin {fn!r} is currently not supported in "
+                           f"Torchscript", node.func)
             self.error(f"scripted code has no math function '{name}'", node,
-                       hint="supported: sqrt exp log log2 log10 floor ceil trunc fabs pow "
-                            "sin cos tan tanh atan2 isnan isinf isfinite gamma erf ...")
+                       hint="supported: sqrt exp log log10 floor ceil fabs pow sin cos tan "
+                            "tanh atan2 isnan isinf isfinite gamma erf frexp ldexp ...")
         args, kwargs = self.call_args(node)
+        misses = [(d, f"{p.name!r} expected a float, got int") for d in ops
+                  if d.name in FLOAT_ONLY for p, a in zip(d.schema.arguments, args)
+                  if isinstance(a.type, T.IntType) and p.type.base == "float"]
+        if misses and len({d for d, _ in misses}) == len(ops):
+            # no int overload (math.isnan(n)): the int does not fit the float parameter
+            self.error(calls.no_match_message(name, ops, misses,
+                                              args, kwargs), node)
         if any(_is_num(a.type) and not isinstance(a.type, _NUMS) for a in args) and not \
                 any(isinstance(calls.match_schema(d, args, kwargs), calls.Match) for d in ops):
             # a number of either kind (a Union[int, float]) is taken as a float, as

@@ -25,6 +25,7 @@ import threading
 
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
+from ...passes.dce import eliminate_dead_code
 from .errors import FrontendError
 from .calls import describe_type
 from .function_calls import as_int_coded
@@ -148,6 +149,10 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             outs = [self.emit("prim::Uninitialized", [], [t]).output]
         for v in outs:
             self.graph.register_output(v)
+        # TorchScript's cleanup when it scripts a function: what nothing uses and that has
+        # no effect goes (`a = s.index("x"); return 1` keeps no aten::index); raising,
+        # printing, writes, random draws and opaque calls stay (passes/dce.py)
+        eliminate_dead_code(self.graph)
         return self.graph
 
     def _function_exit(self, kind, s, value=None):

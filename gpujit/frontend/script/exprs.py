@@ -403,8 +403,12 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
             if inplace and name in _INPLACE and isinstance(a.type, T.TensorType):
                 return self.call_op(_INPLACE[name], [a, b], {}, node, method=True)
+            if not isinstance(a.type, T.TensorType) and name == "sub":
+                # 2 - x: TorchScript's builtin __rsub__, -x + 2 (its node is add.Scalar's)
+                neg = self.call_op("neg", [b], {}, node)
+                return self.call_op("add", [neg, a], {}, node)
             if not isinstance(a.type, T.TensorType) and name in _SWAPPED:
-                a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2); 2 - x -> rsub
+                a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2)
             return self.call_op(_TENSOR_NAMES.get(name, name), [a, b], {}, node)
         a, b = self.bools_as_numbers(opcls, a, b, node)
         v = self.container_binop(opcls, a, b, node)
