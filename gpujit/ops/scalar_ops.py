@@ -391,6 +391,15 @@ def _parse_number(kind, a):
         raise ConversionError(str(e)) from None
 
 
+@_scalar_op("aten::Int.ScalarType(ScalarType a) -> int")
+def int_scalar_type(xp, a):
+    """A dtype as TorchScript's int (its ScalarType code: float32 is 6): what an op's
+    ScalarType result (torch.result_type, torch.promote_types) is in scripted code, where
+    every dtype value is an int. (An int passes as it is.)"""
+    from ..dtypes import scalar_type_code
+    return a if type(a) is int else scalar_type_code(a)
+
+
 @_scalar_op("aten::Int.str(str a) -> int")
 def int_str(xp, a):
     r = _parse_number(int, a)

@@ -73,7 +73,8 @@ def _convert(v, t):
         if isinstance(v, int):
             return int(v) if isinstance(v, bool) else _int64(v)
         if isinstance(v, _dt.dtype):
-            return v        # TorchScript's ScalarType is an int (`dtype: int`)
+            # TorchScript's ScalarType is an int (`d: int` given torch.float32 is 6)
+            return _dt.scalar_type_code(v)
         if isinstance(v, _reg._Tensor):
             return _int64(int(_number(v)))
         if isinstance(v, numbers.Integral):         # NumPy integers

@@ -211,6 +211,7 @@ class CodeGenerator:
                    "_exception_for": exception_for, "_emit_warning": emit_warning,
                    "_unwind_with": unwind_with,
                    "_dtype_of": support.dtype_of,
+                   "_scalar_type_code": _dt.scalar_type_code,
                    "_device_of": support.device_of, "_num_to_tensor": num_to_tensor,
                    **FORM_HELPERS}
         self.has_stale = stale is not None

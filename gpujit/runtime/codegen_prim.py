@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import keyword
 
+from .. import dtypes as _dt
+from ..ir import types as T
 from . import codegen_aten
 from . import fusion
 from . import future_nodes as _future_nodes
@@ -285,8 +287,14 @@ def _warn(cg, n):
 def _dtype(cg, n):
     s = cg.specs.get(n.inputs[0])
     x = cg.ref(n.inputs[0])
+    # scripted x.dtype is TorchScript's int (prim::dtype(Tensor a) -> int: float32 is 6);
+    # a traced graph's (and aten::to.other's) ScalarType is the dtype
+    code = isinstance(n.output.type, T.IntType)
     if isinstance(s, TensorSpec):
-        cg.names[n.output] = cg.bind_dtype(s.dtype)
+        cg.names[n.output] = repr(_dt.scalar_type_code(s.dtype)) if code else \
+            cg.bind_dtype(s.dtype)
+    elif code:
+        cg.emit(f"{cg.define(n.output)} = _scalar_type_code(_dtype_of({x}))")
     else:
         cg.emit(f"{cg.define(n.output)} = _dtype_of({x})")
 

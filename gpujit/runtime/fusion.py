@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 
+from .. import dtypes as _dt
 from ..ir import types as T
 from .profile import Profile
 
@@ -267,11 +268,38 @@ def _fold_dtypes(graph):
         t = n.inputs[0].type
         if isinstance(t, T.TensorType) and t.dtype is not None and n.inputs[0] not in dep:
             producer = n.inputs[0].node
-            with graph.inserting_before(n):
-                c = graph.insert_constant(t.dtype, n.output.type)
-            n.output.replace_all_uses_with(c)
+            if isinstance(n.output.type, T.IntType):
+                # scripted x.dtype, TorchScript's int: the dtype constant where an op takes
+                # a ScalarType (so the cast fuses), the int code elsewhere
+                with graph.inserting_before(n):
+                    code = graph.insert_constant(_dt.scalar_type_code(t.dtype), T.INT)
+                    dt = None
+                    for u in list(n.output.uses):
+                        if _takes_scalar_type(u):
+                            if dt is None:
+                                dt = graph.insert_constant(t.dtype, T.SCALAR_TYPE)
+                            u.user.replace_input(u.offset, dt)
+                n.output.replace_all_uses_with(code)
+                if not code.uses:
+                    code.node.destroy()
+            else:
+                with graph.inserting_before(n):
+                    c = graph.insert_constant(t.dtype, n.output.type)
+                n.output.replace_all_uses_with(c)
             n.destroy()
             _drop_if_dead(producer)
+
+
+def _takes_scalar_type(use):
+    """Does the registry op of use's node take a (non-list) ScalarType there?"""
+    op = use.user.op if not use.user.kind.startswith("prim::") else None
+    if op is None:
+        return False
+    params = op.schema.arguments
+    if use.offset >= len(params):
+        return False
+    p = params[use.offset].type
+    return p.base == "ScalarType" and not p.is_list
 
 
 def _drop_same_device_to(graph):

@@ -427,7 +427,9 @@ def emit_warning(node, message, stacklevel=2, warned=None):
 
 
 def _dtype(node, env, profile):
-    return (env[node.inputs[0]].dtype,)
+    d = env[node.inputs[0]].dtype
+    # (scripted x.dtype is TorchScript's int: prim::dtype(Tensor a) -> int)
+    return (_dt.scalar_type_code(d) if isinstance(node.output.type, T.IntType) else d,)
 
 
 def _device(node, env, profile):

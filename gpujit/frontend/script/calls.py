@@ -284,6 +284,10 @@ def match_schema(op, args, kwargs, convert=False, lenient=True):
             continue
         else:
             return f"missing argument {p.name!r}"
+        if p.type.is_list and a.node.meta.get("dtype") and isinstance(a.type, T.IntType):
+            # a dtype (an int in scripted code) is no size: x.view(torch.int32) is
+            # view.dtype, as eager (TorchScript's view([3]) is its defect)
+            return f"{p.name!r} expected {describe_arg_type(p.type)}, got a dtype"
         if not _fits(p, a.type, op, convert, lenient) and not (p.type.is_list and
                                                       is_empty_list_literal(a)):
             return f"{p.name!r} expected {describe_arg_type(p.type)}, got {short_type(a.type)}"

@@ -13,6 +13,7 @@ import inspect
 
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
+from ...ops import registry as _reg
 from . import function_calls, serialized
 from .call_exprs import CallExprMixin, plain_data
 from .isinstance_exprs import IsinstanceMixin
@@ -207,6 +208,29 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         attrs = {} if value is None else {"value": value}
         return self.emit("prim::Constant", [], [type_], attrs).output
 
+    def dtype_const(self, d):
+        """A dtype in scripted code: TorchScript's int (its ScalarType code, float32 is 6),
+        so it meets ints in lists, `in`, `is`, comparisons, arithmetic and annotations.
+        Marked as a dtype: passed for an op's ScalarType argument it becomes the dtype
+        constant again (calls.dtype_arg), and it does not fit an int-list parameter."""
+        from ... import dtypes as _dt
+        v = self.const(_dt.scalar_type_code(d), T.INT)
+        v.node.meta["dtype"] = True
+        return v
+
+    def as_dtype_int(self, v):
+        """v (a ScalarType value: an op's result) as TorchScript's int code of it."""
+        if isinstance(v.type, T.ScalarTypeType):
+            if v.node.kind == "prim::Constant" and "value" in v.node.attrs:
+                return self.dtype_const(v.node.attrs["value"])
+            out = self.emit("aten::Int", [v], [T.INT],
+                            op=_reg.OPS["aten::Int.ScalarType"]).output
+            out.node.meta["dtype"] = True
+            return out
+        if isinstance(v.type, T.OptionalType) and isinstance(v.type.elem, T.ScalarTypeType):
+            return self.emit("prim::unchecked_cast", [v], [T.OptionalType(T.INT)]).output
+        return v
+
     def const_int(self, node):
         if isinstance(node, ast.Constant) and type(node.value) is int:
             return node.value
@@ -300,7 +324,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if isinstance(obj, serialized.ArchiveConstant):               # archive code only
             return self.const(obj.value, T.TENSOR)
         if isinstance(obj, _dt.dtype):
-            return self.const(obj, T.SCALAR_TYPE)
+            return self.dtype_const(obj)
         if isinstance(obj, _device):
             return self.const(obj, T.DEVICE)
         if isinstance(obj, _dt.layout):
@@ -560,8 +584,12 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             if node.attr == "shape":
                 return self.call_op("size", [v], {}, node, method=True)
             if node.attr in ("dtype", "device"):
-                t = T.SCALAR_TYPE if node.attr == "dtype" else T.DEVICE
-                return self.emit(f"prim::{node.attr}", [v], [t]).output
+                # (x.dtype is an int in TorchScript: prim::dtype(Tensor a) -> int)
+                t = T.INT if node.attr == "dtype" else T.DEVICE
+                out = self.emit(f"prim::{node.attr}", [v], [t]).output
+                if node.attr == "dtype":
+                    out.node.meta["dtype"] = True
+                return out
             if node.attr in ("is_cuda", "is_cpu") or node.attr in _BACKEND_FLAGS:
                 return self.call_op(node.attr, [v], {}, node, method=True)
             if node.attr == "requires_grad":

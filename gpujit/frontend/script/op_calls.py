@@ -9,6 +9,7 @@ import ast
 import inspect
 
 from ...ir import types as T
+from ... import dtypes as _dt
 from ...ops import registry as _reg
 from . import calls
 
@@ -391,6 +392,15 @@ class OpCallMixin:
                     old, x = x, self.emit("prim::ListConstruct", [], [et]).output
                     if not old.uses:
                         old.node.destroy()
+            elif p.type.base == "ScalarType" and not p.type.is_list and \
+                    isinstance(x.type, T.IntType) and x.node.kind == "prim::Constant" and \
+                    x.node.attrs.get("value") in _dt.SCALAR_TYPE_CODES:
+                # a dtype (an int in scripted code) passed for a ScalarType: the dtype
+                # constant, which graphs, .code and the fusers read as one
+                old, x = x, self.const(_dt.SCALAR_TYPE_CODES[x.node.attrs["value"]],
+                                       T.SCALAR_TYPE)
+                if not old.uses:
+                    old.node.destroy()
             elif isinstance(x.type, T.BoolType) and calls.bool_as_number(op, p):
                 x = self.scalar(calls.bool_as_number(op, p), x, node=node)
             elif isinstance(x.type, T.TensorType) and not p.type.is_tensor:
@@ -437,7 +447,8 @@ class OpCallMixin:
         rets = [calls.schema_arg_type(r.type) for r in op.schema.returns]
         n = self.emit(op.schema.name, inputs, rets, op=op)
         if len(rets) == 1:
-            return n.output
+            # an op's ScalarType result (torch.result_type) is an int in scripted code
+            return self.as_dtype_int(n.output)
         if not rets:
             return self.const(None)       # an op returning nothing (aten::manual_seed)
         return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(rets))]).output
@@ -469,7 +480,6 @@ class OpCallMixin:
                 t.elem if isinstance(t, T.OptionalType) else t, T.ScalarTypeType):
             # `ScalarType? dtype=long` (randint, randperm, tril_indices): torch.int64, as
             # .code writes it back (the string "long" did not compile again)
-            from ... import dtypes as _dt
             return self.const(_dt.int64)
         if isinstance(value, str) and not isinstance(t, T.StrType):
             return self.const(value, T.STR)

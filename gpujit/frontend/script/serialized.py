@@ -103,7 +103,7 @@ _RULES = {
     "aten::__isnot__": (2, lambda c, a, n: [T.BOOL]),
     "prim::RaiseException": (None, _raise),
     "prim::NumToTensor": (1, _num_to_tensor),
-    "prim::dtype": (1, lambda c, a, n: [T.SCALAR_TYPE]),
+    "prim::dtype": (1, lambda c, a, n: [T.INT]),     # (an int in TorchScript)
     "prim::device": (1, lambda c, a, n: [T.DEVICE]),
     "prim::requires_grad": (1, lambda c, a, n: [T.BOOL]),
     "prim::data": (1, lambda c, a, n: [T.TENSOR]),

@@ -150,7 +150,7 @@ class _Resolver:
         if issubclass(cls, _device) or _is_torch_class(cls, "device"):
             return T.DEVICE
         if issubclass(cls, _dt.dtype) or _is_torch_class(cls, "dtype"):
-            return T.SCALAR_TYPE
+            return T.INT        # `d: torch.dtype` is an int in TorchScript (float32 is 6)
         from ...ops.random import Generator
         if issubclass(cls, Generator) or _is_torch_class(cls, "Generator"):
             return T.GeneratorType()
