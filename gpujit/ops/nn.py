@@ -37,6 +37,22 @@ def not_implemented(name, dt):
     return NotImplementedError(f'"{name}" not implemented for \'{dt.short_name}\'')
 
 
+# PyTorch's CPU kernels whose names in "not implemented for" errors are not the op's
+_CPU_KERNEL = {"avg_pool1d": "avg_pool2d", "avg_pool3d": "avg_pool3d_out_frame",
+               "max_pool1d": "max_pool1d_impl", "adaptive_avg_pool1d": "adaptive_avg_pool2d",
+               "adaptive_avg_pool3d": "adaptive_avg_pool3d_cpu",
+               "adaptive_max_pool1d": "adaptive_max_pool2d",
+               "adaptive_max_pool3d": "adaptive_max_pool3d_cpu",
+               "max_pool1d_with_indices": "max_pool2d"}
+
+
+def kernel_of(name, where):
+    """The kernel name PyTorch's dtype errors give for op `name` on where's device (the
+    CPU's from _CPU_KERNEL; on CUDA the op's name, as before)."""
+    from .kernel_names import _on_cuda
+    return name if _on_cuda(where) else _CPU_KERNEL.get(name, name)
+
+
 def check_float(name, *arrays):
     for a in arrays:
         if a is not None:

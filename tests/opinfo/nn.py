@@ -525,7 +525,7 @@ OPINFOS += _up_opinfos() + [
         Sample(rand(2, 3, 8, dtype=F16), 4).tol(**HALF_TOL)],
         errors=[ErrorSample(rand(2, 3, 4, 5, dtype=F32), 2, match="Expected 2 to 3 dimensions"),
                 ErrorSample(rand(2, 3, dtype=np.int64), 2,
-                            match=r"\"adaptive_avg_pool1d\" not implemented for 'Long'")]),
+                            match=r"\"adaptive_avg_pool2d\" not implemented for 'Long'")]),
     OpInfo("aten::adaptive_avg_pool3d", ref=ref_adaptive_avg_pool(3), samples=lambda: [
         Sample(rand(1, 2, 3, 4, 5, dtype=F64), (2, 3, 2)),
         Sample(rand(2, 3, 4, 5, dtype=F32), (2, None, 3)),
