@@ -168,7 +168,9 @@ def _conv_geometry(nd, in_shape, w_shape, b_shape, stride, padding, dilation, gr
             f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
             f"Kernel size: ({' x '.join(map(str, dilated))}). Kernel size can't be greater "
             f"than actual input size")
-    out_shape = (shape[0], out_ch) + tuple(out)
+    # an input without channels (a weight of no elements): PyTorch's empty-convolution
+    # path gives no output channels either
+    out_shape = (shape[0], 0 if w_shape[1] == 0 else out_ch) + tuple(out)
     return batched, pads, stride, dilation, out_shape if batched else out_shape[1:]
 
 
@@ -252,6 +254,8 @@ def _conv(xp, nd, input, weight, bias, stride, padding, dilation, groups):
         nd, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,
         dilation, groups)
     x = input if batched else input[None]
+    if weight.shape[1] == 0:
+        return xp.zeros(out_shape, dtype=input.dtype)
     if nd == 1:
         out = conv2d_core(xp, x[:, :, None, :], weight[:, :, None, :], bias,
                           ((0, 0),) + pads, (1,) + stride, (1,) + dilation, groups,
@@ -360,8 +364,17 @@ def _conv2d_weight_grad(grad, input, w_shape, pads, stride, dilation, groups):
     return r.narrow(2, 0, w_shape[2]).narrow(3, 0, w_shape[3]).transpose(0, 1)
 
 
+def _empty_conv_grad(input, weight, bias_shape):
+    """The gradients of a convolution without input channels (no output channels): zeros
+    (PyTorch's empty-convolution path)."""
+    return (input.new_zeros(input.shape), weight.new_zeros(weight.shape),
+            None if bias_shape is None else weight.new_zeros(list(bias_shape)))
+
+
 def _conv_grad(nd, grad, input, weight, bias_shape, stride, padding, dilation, groups):
     # (the bias's gradient needs only whether there is one: PyTorch keeps its sizes)
+    if weight.shape[1] == 0:
+        return _empty_conv_grad(input, weight, bias_shape)
     batched, pads, stride, dilation, _ = _conv_geometry(
         nd, input.shape, weight.shape, None, stride, padding, dilation, groups)
     x, g, w = input, grad, weight

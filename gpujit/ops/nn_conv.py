@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 from .meta import TensorMeta
-from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, as_strided,
-                 check_float, compute_dtype, dtype_of, expand_param, sizes)
+from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, _empty_conv_grad,
+                 as_strided, check_float, compute_dtype, dtype_of, expand_param, sizes)
 from .nn_pool import _tuple, windows
 from .registry import op, derivative as _derivative
 
@@ -51,6 +51,8 @@ def _conv3d(xp, input, weight, bias, stride, padding, dilation, groups):
     batched, pads, stride, dilation, out_shape = _conv_geometry(
         3, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,
         dilation, groups)
+    if weight.shape[1] == 0:        # no input channels: no output channels (PyTorch)
+        return xp.zeros(out_shape, dtype=input.dtype)
     x = input if batched else input[None]
     r = conv_nd_core(xp, x, weight, bias, pads, stride, dilation, groups, out_shape[-3:])
     return r if batched else r[0]
@@ -224,14 +226,19 @@ def _transpose_geometry(nd, in_shape, w_shape, b_shape, stride, padding, output_
                  + [f"dilation_{n}: {v}" for n, v in zip(dims, d)])
         raise RuntimeError("output padding must be smaller than either stride or dilation, "
                            "but got " + " ".join(parts))
+    # (ATen's check_shape_forward: the weight's dim 0 against groups, then the channels)
+    if w_shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} "
+                           f"at dimension 0, but got weight of size {sizes(w_shape)} instead")
+    if w_shape[0] % groups:
+        # (PyTorch prints the transposed weight's sizes in two brackets)
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"[{sizes(w_shape)}] instead")
     if shape[1] is not None and shape[1] != w_shape[0]:
         raise RuntimeError(f"Given transposed=1, weight of size {sizes(w_shape)}, expected "
                            f"input{sizes(shape)} to have {w_shape[0]} channels, but got "
                            f"{shape[1]} channels instead")
-    if w_shape[0] % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} at dimension 0, but got weight of size "
-                           f"{sizes(w_shape)} instead")
     o = w_shape[1] * groups
     if b_shape is not None and (len(b_shape) != 1 or b_shape[0] != o):
         raise RuntimeError(f"Given transposed=1, weight of size {sizes(w_shape)}, expected "
@@ -373,6 +380,8 @@ def input_grad(nd, gout, weight, spatial, pads, stride, dilation, groups):
 
 @_derivative(conv3d, conv3d_padding)
 def _conv3d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups):
+    if weight.shape[1] == 0:
+        return _empty_conv_grad(input, weight, bias_shape)
     batched, pads, s, d, _ = _conv_geometry(3, input.shape, weight.shape, None, stride,
                                             padding, dilation, groups)
     x, g = (input, grad) if batched else (input.unsqueeze(0), grad.unsqueeze(0))
