@@ -393,3 +393,85 @@ def test_kthvalue_against_torch_fuzz():
         a = T.tensor(vals, dtype=getattr(T, dt)).kthvalue(k, 1)
         b = torch.tensor(vals, dtype=getattr(torch, dt)).kthvalue(k, 1)
         assert a.indices.tolist() == b.indices.tolist(), (vals, k)
+
+
+# ------------------------------------------------------------------ matmul family
+
+@pytest.mark.parametrize("fn,sa,sb,da,db,want", [
+    ("bmm", (1, 2, 2), (1, 2, 2), "int32", "int64",
+     (RuntimeError, "expected scalar type Int but found Long")),
+    ("bmm", (1, 2, 2), (1, 2, 2), "bool", "int32",
+     (NotImplementedError, "\"bmm\" not implemented for 'Bool'")),
+    ("bmm", (1, 2, 2), (1, 2, 2), "int32", "bool",
+     (RuntimeError, "expected scalar type Int but found Bool")),
+    ("bmm", (1, 2, 0), (1, 0, 2), "int32", "int64", "int64"),     # empty: mat2's dtype
+    ("bmm", (1, 0, 2), (1, 2, 3), "float16", "float32", "float32"),
+    ("bmm", (0, 2, 2), (0, 2, 2), "bool", "bool", "bool"),
+    ("mm", (2, 2), (2, 2), "bool", "bool",
+     (NotImplementedError, "\"addmm_impl_cpu_\" not implemented for 'Bool'")),
+    ("mm", (2, 0), (0, 2), "bool", "bool", "bool"),
+    ("mm", (2, 0), (0, 2), "int32", "int64",
+     (RuntimeError, "expected m1 and m2 to have the same dtype, but got: int != long int")),
+    ("mm", (2, 2), (0, 2), "int32", "int64",
+     (RuntimeError, r"mat1 and mat2 shapes cannot be multiplied \(2x2 and 0x2\)")),
+    ("mv", (2, 2), (2,), "int64", "int32",
+     (RuntimeError, "addmv input tensors must have the same dtype, but got Int, Long, and "
+                    "Int")),
+    ("mv", (2, 2), (2,), "bool", "bool",
+     (NotImplementedError, "\"addmv_impl_cpu\" not implemented for 'Bool'")),
+    ("mv", (2, 0), (0,), "bool", "bool", "bool"),
+    ("matmul", (3, 2, 2), (3, 2, 2), "int32", "int64",
+     (RuntimeError, "expected scalar type Int but found Long")),
+    ("matmul", (3, 2, 2), (2,), "int64", "int32",
+     (RuntimeError, "addmv input tensors must have the same dtype, but got Int, Long, and "
+                    "Int")),
+    ("matmul", (2,), (0, 2, 2), "int32", "int64",
+     (RuntimeError, "addmv input tensors must have the same dtype, but got Int, Long, and "
+                    "Int")),
+    ("matmul", (2,), (3, 2, 2), "bool", "bool",
+     (NotImplementedError, "\"bmm\" not implemented for 'Bool'")),
+    ("matmul", (3, 2, 2), (2, 2), "bool", "bool",
+     (NotImplementedError, "\"addmm_impl_cpu_\" not implemented for 'Bool'")),
+    ("matmul", (2, 2), (2,), "int32", "int64",
+     (RuntimeError, "addmv input tensors must have the same dtype, but got Long, Int, and "
+                    "Long")),
+    ("matmul", (2, 2), (3, 2, 0), "bool", "bool", "bool"),
+    ("matmul", (1, 2, 0), (1, 0, 2), "int32", "int64", "int64"),
+    ("matmul", (2,), (0,), "int32", "int64",
+     (RuntimeError, "dot : expected both vectors to have same dtype, but found Int and Long")),
+    ("matmul", (3, 2, 2), (0,), "float32", "float32",
+     (RuntimeError, r"size mismatch, got input \(6\), mat \(6x2\), vec \(0\)")),
+])
+def test_products_check_as_pytorchs_kernels(fn, sa, sb, da, db, want):
+    a, b = _ones(sa, da), _ones(sb, db)
+    if isinstance(want, tuple):
+        with pytest.raises(want[0], match=want[1]):
+            getattr(torch, fn)(a, b)
+        return
+    assert getattr(torch, fn)(a, b).dtype is getattr(torch, want)
+
+
+def test_matmul_of_a_transposed_batch_is_a_bmm():
+    a = torch.ones(3, 2, 2, dtype=torch.int32).transpose(0, 1)
+    with pytest.raises(RuntimeError, match=r"Expected size for first two dimensions of "
+                                           r"batch2 tensor to be: \[2, 2\] but got: \[2, 0\]"):
+        torch.matmul(a, torch.ones(0, dtype=torch.int64))
+
+
+def test_products_against_torch_fuzz():
+    T = pytest.importorskip("torch")
+    import itertools
+    shapes = [(2,), (0,), (2, 2), (2, 0), (0, 2), (3, 2, 2), (0, 2, 2), (3, 2, 0),
+              (1, 2, 2)]
+    kinds = [("int32", "int64"), ("bool", "bool"), ("float16", "float32"),
+             ("float32", "float32"), ("int32", "bool")]
+
+    def go(m, f, sa, sb, da, db):
+        try:
+            r = getattr(m, f)(m.ones(sa, dtype=getattr(m, da)), m.ones(sb, dtype=getattr(m, db)))
+            return str(r.dtype).split(".")[-1], tuple(r.shape)
+        except Exception as e:       # noqa: BLE001 - the class and words compared
+            return type(e).__name__, str(e)
+    for f in ("matmul", "mm", "bmm", "mv"):
+        for (sa, sb), (da, db) in itertools.product(itertools.product(shapes, shapes), kinds):
+            assert go(T, f, sa, sb, da, db) == go(torch, f, sa, sb, da, db), (f, sa, sb, da, db)
