@@ -475,3 +475,43 @@ def test_products_against_torch_fuzz():
     for f in ("matmul", "mm", "bmm", "mv"):
         for (sa, sb), (da, db) in itertools.product(itertools.product(shapes, shapes), kinds):
             assert go(T, f, sa, sb, da, db) == go(torch, f, sa, sb, da, db), (f, sa, sb, da, db)
+
+
+# ------------------------------------------------------------------ integer convolutions
+
+def test_integer_convolutions_on_the_cpu():
+    x = torch.arange(-20, 20, dtype=torch.int8).reshape(1, 2, 20)
+    w = torch.full((1, 2, 3), 100, dtype=torch.int8)
+    r = F.conv1d(x, w)        # int8 arithmetic wraps, as PyTorch's kernel
+    assert r.dtype is torch.int8
+    assert r.tolist()[0][0][:6] == [-24, 64, -104, -16, 72, -96]
+    r = F.conv1d(x.long(), w.long(), torch.tensor([7]), stride=2, padding=1, dilation=2)
+    assert r.tolist() == [[[-3193, -4193, -2993, -1793, -593, 607, 1807, 3007, 4207]]]
+    r = F.conv2d(torch.arange(32).reshape(1, 2, 4, 4), torch.arange(8).reshape(4, 1, 1, 2),
+                 groups=2, padding=(0, 1))
+    assert r.dtype is torch.int64 and r[0, 3].tolist()[0] == [112, 215, 228, 241, 114]
+    assert F.conv3d(_ones((1, 2, 3, 3, 3), "int16"), _ones((2, 2, 2, 2, 2), "int16")
+                    ).tolist()[0][0][0][0] == [16, 16]
+    r = F.conv_transpose1d(_ones((1, 2, 5), "int64"), _ones((2, 3, 2), "int64"))
+    assert r.dtype is torch.int64 and r.tolist()[0][0][:3] == [2, 4, 4]
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: F.conv2d(_ones((1, 2, 4, 4), "bool"), _ones((3, 2, 2, 2), "bool")),
+     "\"slow_conv2d_cpu\" not implemented for 'Bool'"),
+    (lambda: F.conv1d(_ones((1, 2, 6), "bool"), _ones((3, 2, 2), "bool")),
+     "\"slow_conv2d_cpu\" not implemented for 'Bool'"),
+    (lambda: F.conv3d(_ones((1, 2, 3, 3, 3), "bool"), _ones((2, 2, 2, 2, 2), "bool")),
+     "\"compute_columns3d\" not implemented for 'Bool'"),
+    (lambda: F.conv2d(_ones((1, 2, 5, 5), "int32"), _ones((2, 2, 2, 2), "int32"),
+                      dilation=2), "\"slow_conv_dilated<>\" not implemented for 'Int'"),
+    (lambda: F.conv_transpose2d(_ones((1, 2, 3, 3), "int32"), _ones((2, 3, 2, 2), "int32")),
+     "\"slow_conv_transpose2d_out_cpu\" not implemented for 'Int'"),
+    (lambda: F.conv_transpose1d(_ones((1, 2, 5), "uint8"), _ones((2, 3, 2), "uint8")),
+     "\"slow_conv_transpose2d_out_cpu\" not implemented for 'Byte'"),
+    (lambda: F.conv_transpose3d(_ones((1, 2, 2, 2, 2), "bool"), _ones((2, 1, 2, 2, 2), "bool")),
+     "\"slow_conv_transpose3d_out_cpu\" not implemented for 'Bool'"),
+])
+def test_convolution_dtype_errors(call, msg):
+    with pytest.raises(NotImplementedError, match=msg):
+        call()

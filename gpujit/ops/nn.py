@@ -53,6 +53,29 @@ def kernel_of(name, where):
     return name if _on_cuda(where) else _CPU_KERNEL.get(name, name)
 
 
+def check_conv_dtype(nd, input, transposed=False, dilation=1):
+    """The dtypes PyTorch's CPU convolution kernels take: every one but bool (slow_conv2d /
+    compute_columns3d), float and int64 dilated (slow_conv_dilated<>) or transposed
+    (slow_conv_transpose2d / 3d); an empty input runs no kernel. On CUDA floating types
+    only (as before)."""
+    from .kernel_names import _on_cuda
+    name = f"conv_transpose{nd}d" if transposed else f"conv{nd}d"
+    if _on_cuda(input):
+        check_float(name, input)
+        return
+    dt = dtype_of(input)
+    if transposed:
+        if dt.category != _dt.FLOATING and dt is not _dt.int64:
+            raise not_implemented(f"slow_conv_transpose{3 if nd == 3 else 2}d_out_cpu", dt)
+    elif not any(s == 0 for s in input.shape):
+        d = dilation if isinstance(dilation, (list, tuple)) else [dilation]
+        if any(x is not None and x > 1 for x in d):
+            if dt.category != _dt.FLOATING and dt is not _dt.int64:
+                raise not_implemented("slow_conv_dilated<>", dt)
+        elif dt is _dt.bool:
+            raise not_implemented("compute_columns3d" if nd == 3 else "slow_conv2d_cpu", dt)
+
+
 def check_float(name, *arrays):
     for a in arrays:
         if a is not None:
@@ -193,7 +216,7 @@ def _check_same_type(inp, weight, bias):
 def _conv_meta(nd):
     def meta(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         _check_same_type(input, weight, bias)
-        check_float(f"conv{nd}d", input)
+        check_conv_dtype(nd, input, dilation=dilation)
         out_shape = _conv_geometry(nd, input.shape, weight.shape,
                                    None if bias is None else bias.shape, stride, padding,
                                    dilation, groups)[-1]
@@ -249,7 +272,7 @@ def _conv_chunk(xp, x, wm, g, cg, og, oh, ow, kh, kw, stride, dilation):
 
 def _conv(xp, nd, input, weight, bias, stride, padding, dilation, groups):
     _check_same_type(input, weight, bias)
-    check_float(f"conv{nd}d", input)
+    check_conv_dtype(nd, input, dilation=dilation)
     batched, pads, stride, dilation, out_shape = _conv_geometry(
         nd, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,
         dilation, groups)

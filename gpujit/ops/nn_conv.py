@@ -15,7 +15,7 @@ import numpy as np
 
 from .meta import TensorMeta
 from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, _empty_conv_grad,
-                 as_strided, check_float, compute_dtype, dtype_of, expand_param, sizes)
+                 as_strided, check_conv_dtype, compute_dtype, dtype_of, expand_param, sizes)
 from .nn_pool import _tuple, windows
 from .registry import op, derivative as _derivative
 
@@ -47,7 +47,7 @@ def conv_nd_core(xp, x, w, b, pads, stride, dilation, groups, out):
 
 def _conv3d(xp, input, weight, bias, stride, padding, dilation, groups):
     _check_same_type(input, weight, bias)
-    check_float("conv3d", input)
+    check_conv_dtype(3, input, dilation=dilation)
     batched, pads, stride, dilation, out_shape = _conv_geometry(
         3, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,
         dilation, groups)
@@ -60,7 +60,7 @@ def _conv3d(xp, input, weight, bias, stride, padding, dilation, groups):
 
 def _conv3d_meta(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_same_type(input, weight, bias)
-    check_float("conv3d", input)
+    check_conv_dtype(3, input, dilation=dilation)
     shape = _conv_geometry(3, input.shape, weight.shape, None if bias is None else bias.shape,
                            stride, padding, dilation, groups)[-1]
     return TensorMeta(input.dtype, tuple(shape), input.device)
@@ -272,7 +272,7 @@ def _check_types(input, weight, bias):
 def _conv_transpose(xp, nd, input, weight, bias, stride, padding, output_padding, groups,
                     dilation):
     _check_types(input, weight, bias)
-    check_float(f"conv_transpose{nd}d", input)
+    check_conv_dtype(nd, input, transposed=True)
     batched, s, p, _, d, out_shape = _transpose_geometry(
         nd, input.shape, weight.shape, None if bias is None else bias.shape, stride,
         padding, output_padding, groups, dilation)
@@ -302,7 +302,7 @@ def _transpose_meta(nd):
     def meta(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
              dilation=1):
         _check_types(input, weight, bias)
-        check_float(f"conv_transpose{nd}d", input)
+        check_conv_dtype(nd, input, transposed=True)
         shape = _transpose_geometry(nd, input.shape, weight.shape,
                                     None if bias is None else bias.shape, stride, padding,
                                     output_padding, groups, dilation)[-1]
