@@ -515,3 +515,36 @@ def test_integer_convolutions_on_the_cpu():
 def test_convolution_dtype_errors(call, msg):
     with pytest.raises(NotImplementedError, match=msg):
         call()
+
+
+@pytest.mark.parametrize("fn,shapes,dts,msg", [
+    ("addmm", [(2, 2)] * 3, ["int32", "int32", "int64"],
+     "self and mat2 must have the same dtype, but got Int and Long"),
+    ("addmm", [(2, 2)] * 3, ["int32", "int64", "int32"],
+     "mat1 and mat2 must have the same dtype, but got Long and Int"),
+    ("addbmm", [(2, 2), (1, 2, 2), (1, 2, 2)], ["int64", "float32", "int64"],
+     "mat1 and mat2 must have the same dtype, but got Float and Long"),
+    ("addbmm", [(2, 2), (1, 2, 2), (1, 2, 2)], ["int64", "int32", "int32"],
+     "self and mat2 must have the same dtype, but got Long and Int"),
+    ("baddbmm", [(1, 2, 2)] * 3, ["int32", "int64", "int64"],
+     "Input dtypes must be the same, got: input int, batch1: long int, batch2: long int"),
+    ("baddbmm", [(1, 2, 2)] * 3, ["float32", "float32", "int64"],
+     "expected scalar type Float but found Long"),
+])
+def test_addmm_family_dtype_errors(fn, shapes, dts, msg):
+    with pytest.raises(RuntimeError, match=msg):
+        getattr(torch, fn)(*[_ones(s, d) for s, d in zip(shapes, dts)])
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: torch.baddbmm(*[_ones((1, 2, 2), "bool")] * 3), "\"baddbmm\" not implemented"),
+    (lambda: _ones((2, 2), "bool").matrix_power(3), "\"addmm_impl_cpu_\" not implemented"),
+    (lambda: _ones((2, 2, 2), "bool").matrix_power(2), "\"bmm\" not implemented"),
+    (lambda: torch.linalg.multi_dot([_ones((2,), "bool"), _ones((2, 2), "bool")]),
+     "\"addmm_impl_cpu_\" not implemented"),
+])
+def test_bool_products_name_pytorchs_kernels(call, msg):
+    with pytest.raises(NotImplementedError, match=msg + " for 'Bool'"):
+        call()
+    assert torch.linalg.multi_dot([_ones((2, 0), "bool"), _ones((0, 2), "bool")]).tolist() \
+        == [[False, False], [False, False]]

@@ -399,10 +399,29 @@ def _add_product(xp, self, p, beta, alpha):
     return p.astype(out, copy=False)
 
 
+def addmm_dtypes(name, ds, d1, d2, empty=False):
+    """The dtype checks of addmm / addbmm (self against mat2, then mat1 against mat2) and
+    of baddbmm (self against batch1 in its words, then the bmm's; no bool kernel)."""
+    if name == "baddbmm":
+        if ds is not d1:
+            raise RuntimeError(f"Input dtypes must be the same, got: input {_CNAME[ds.name]}, "
+                               f"batch1: {_CNAME[d1.name]}, batch2: {_CNAME[d2.name]}")
+        if ds is _dt.bool and not empty:
+            raise NotImplementedError("\"baddbmm\" not implemented for 'Bool'")
+        if d1 is not d2:
+            raise RuntimeError(f"expected scalar type {ds.short_name} but found "
+                               f"{d2.short_name}")
+        return
+    _self_dtype(ds, d2)
+    if d1 is not d2:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {d1.short_name} "
+                           f"and {d2.short_name}")
+
+
 def _addmm_meta(shape_fn):
     def meta(self, m1, m2, beta=1, alpha=1):
-        _same_dtype(m1.dtype, m2.dtype)
-        _self_dtype(self.dtype, m2.dtype)
+        addmm_dtypes("baddbmm" if shape_fn is bmm_shape else "addmm", self.dtype, m1.dtype,
+                     m2.dtype, any(s == 0 for s in tuple(m1.shape) + tuple(m2.shape)))
         shape = shape_fn(m1.shape, m2.shape)
         expand_shape(self.shape, shape)
         return TensorMeta(m1.dtype, shape, m1.device)
@@ -412,12 +431,15 @@ def _addmm_meta(shape_fn):
 @op("aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) "
     "-> Tensor", tags=_LA, meta=_addmm_meta(mm_shape))
 def addmm(xp, self, mat1, mat2, beta=1, alpha=1):
+    addmm_dtypes("addmm", *(_dtn(t.dtype) for t in (self, mat1, mat2)))
     return _add_product(xp, self, mm(xp, mat1, mat2), beta, alpha)
 
 
 @op("aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, "
     "Scalar alpha=1) -> Tensor", tags=_LA, meta=_addmm_meta(bmm_shape))
 def baddbmm(xp, self, batch1, batch2, beta=1, alpha=1):
+    addmm_dtypes("baddbmm", *(_dtn(t.dtype) for t in (self, batch1, batch2)),
+                 empty=0 in batch1.shape + batch2.shape)
     return _add_product(xp, self, bmm(xp, batch1, batch2), beta, alpha)
 
 
