@@ -548,3 +548,28 @@ def test_bool_products_name_pytorchs_kernels(call, msg):
         call()
     assert torch.linalg.multi_dot([_ones((2, 0), "bool"), _ones((0, 2), "bool")]).tolist() \
         == [[False, False], [False, False]]
+
+
+# ------------------------------------------------------------------ reductions' words
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda: torch.var_mean(_ones((3,), "int32")), RuntimeError,
+     "var_mean only support floating point and complex dtypes"),
+    (lambda: torch.std_mean(_ones((3,), "bool"), 0), RuntimeError,
+     "std_mean only support floating point and complex dtypes"),
+    (lambda: torch.var(_ones((3,), "int32")), RuntimeError,
+     "std and var only support floating point and complex dtypes"),
+    (lambda: _ones((3,), "bool").dist(_ones((3,), "bool")), RuntimeError,
+     "Subtraction, the `-` operator, with two bool tensors is not supported"),
+    (lambda: _ones((3,), "int32").dist(_ones((3,), "bool")), RuntimeError,
+     "Subtraction, the `-` operator, with a bool tensor is not supported"),
+    (lambda: _ones((3,), "int32").dist(_ones((3,), "int32")), RuntimeError,
+     "norm\\(\\): input dtype should be either floating point or complex. Got Int instead."),
+    (lambda: _ones((3,), "bool").histc(), NotImplementedError,
+     "\"linspace_cpu\" not implemented for 'Bool'"),
+    (lambda: _ones((3,), "int32").histc(), NotImplementedError,
+     "\"histogram_cpu\" not implemented for 'Int'"),
+])
+def test_reduction_dtype_errors(call, exc, msg):
+    with pytest.raises(exc, match=msg):
+        call()

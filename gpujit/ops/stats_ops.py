@@ -196,10 +196,18 @@ def _vdot_grad(grad, self, other, needs_grad):
 # ------------------------------------------------------------------ dist
 
 def _dist_meta(self, other, p=2):
+    # (PyTorch's dist: self - other, then norm(): a bool pair fails in the subtraction)
+    if self.dtype is _dt.bool and other.dtype is _dt.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if self.dtype is _dt.bool or other.dtype is _dt.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
     d = _dt.promote_types(self.dtype, other.dtype)
     if d.category != _dt.FLOATING:
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
-                           f"as input. Got {d.short_name}")
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {d.short_name} instead.")
     from .meta import broadcast_shapes
     broadcast_shapes(tuple(self.shape), tuple(other.shape))
     return TensorMeta(d, (), self.device)

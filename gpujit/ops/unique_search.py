@@ -407,8 +407,9 @@ def bincount(xp, self, weights=None, minlength=0):
 
 
 def _histc_check(d, bins):
-    if d.category != _dt.FLOATING:
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{d.short_name}'")
+    if d.category != _dt.FLOATING:     # (bool fails first in the edges' linspace)
+        raise NotImplementedError(f"\"{'linspace_cpu' if d is _dt.bool else 'histogram_cpu'}"
+                                  f"\" not implemented for '{d.short_name}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
                            f"dimension 0")
