@@ -573,3 +573,21 @@ def test_bool_products_name_pytorchs_kernels(call, msg):
 def test_reduction_dtype_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: F.unfold(_ones((1, 1, 4, 4), "int32"), 2), "\"im2col_out_cpu\" not implemented "
+                                                        "for 'Int'"),
+    (lambda: F.fold(_ones((1, 4, 4), "uint8"), (3, 3), 2), "\"col2im_out_cpu\" not "
+                                                           "implemented for 'Byte'"),
+    (lambda: F.max_unpool1d(_ones((1, 1, 2), "bool"), torch.zeros(1, 1, 2, dtype=torch.int64),
+                            2), "\"max_unpool2d\" not implemented for 'Bool'"),
+    (lambda: F.max_unpool3d(_ones((1, 1, 2, 2, 2), "int64"),
+                            torch.zeros(1, 1, 2, 2, 2, dtype=torch.int64), 2),
+     "\"max_unpool3d\" not implemented for 'Long'"),
+])
+def test_fold_and_unpool_dtype_errors(call, msg):
+    with pytest.raises(NotImplementedError, match=msg):
+        call()
+    assert F.unfold(_ones((1, 1, 4, 4), "bool"), 2).dtype is torch.bool
+    assert F.fold(_ones((1, 4, 4), "float16"), (3, 3), 2).dtype is torch.float16

@@ -13,9 +13,12 @@ import math
 
 import numpy as np
 
+from .. import dtypes as _dt
+from .kernel_names import kernel_name
 from .meta import TensorMeta
 from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, _empty_conv_grad,
-                 as_strided, check_conv_dtype, compute_dtype, dtype_of, expand_param, sizes)
+                 as_strided, check_conv_dtype, compute_dtype, dtype_of, expand_param,
+                 not_implemented, sizes)
 from .nn_pool import _tuple, windows
 from .registry import op, derivative as _derivative
 
@@ -119,15 +122,23 @@ def _im2col_shape(in_shape, kernel_size, dilation, padding, stride):
     return (k, d, p, s, b), tuple(in_shape[:-3]) + (in_shape[-3] * k[0] * k[1], b[0] * b[1])
 
 
+def _fold_dtype(name, self):
+    """im2col / col2im dispatch on floating types and bool (checked after the shapes)."""
+    dt = dtype_of(self)
+    if dt.category != _dt.FLOATING and dt is not _dt.bool:
+        raise not_implemented(kernel_name(f"{name}_out_cpu", self), dt)
+
+
 @op("aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, "
     "int[2] stride) -> Tensor", tags=_NN, method=False, function=False, dtypes=NO_BOOL,
-    meta=lambda self, kernel_size, dilation, padding, stride: TensorMeta(
+    meta=lambda self, kernel_size, dilation, padding, stride: (TensorMeta(
         self.dtype, _im2col_shape(self.shape, kernel_size, dilation, padding, stride)[1],
-        self.device))
+        self.device), _fold_dtype("im2col", self))[0])
 def im2col(xp, self, kernel_size, dilation, padding, stride):
     """F.unfold: (N, C, H, W) -> (N, C * kH * kW, L) sliding blocks."""
     (k, d, p, s, b), shape = _im2col_shape(self.shape, kernel_size, dilation, padding,
                                            stride)
+    _fold_dtype("im2col", self)
     x = self if self.ndim == 4 else self[None]
     win = windows(xp, x, k, s, p, d, b, 0)                # (N, C, bH, bW, kH, kW)
     cols = win.transpose(0, 1, 4, 5, 2, 3).reshape((x.shape[0],) + shape[-2:])
@@ -176,13 +187,14 @@ def _col2im_shape(in_shape, output_size, kernel_size, dilation, padding, stride)
 @op("aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, "
     "int[2] padding, int[2] stride) -> Tensor", tags=_NN, method=False, function=False,
     dtypes=NO_BOOL,
-    meta=lambda self, output_size, kernel_size, dilation, padding, stride: TensorMeta(
+    meta=lambda self, output_size, kernel_size, dilation, padding, stride: (TensorMeta(
         self.dtype, _col2im_shape(self.shape, output_size, kernel_size, dilation, padding,
-                                  stride)[1], self.device))
+                                  stride)[1], self.device), _fold_dtype("col2im", self))[0])
 def col2im(xp, self, output_size, kernel_size, dilation, padding, stride):
     """F.fold: (N, C * kH * kW, L) sliding blocks summed into (N, C, H, W)."""
     (k, d, p, s, b, out), shape = _col2im_shape(self.shape, output_size, kernel_size,
                                                 dilation, padding, stride)
+    _fold_dtype("col2im", self)
     x = self if self.ndim == 3 else self[None]
     cols = x.reshape((x.shape[0], shape[-3]) + k + b).transpose(0, 1, 4, 5, 2, 3)
     r = col2im_core(xp, cols, out, k, d, p, s, b)

@@ -398,6 +398,7 @@ def _unpool(xp, nd, x, indices, output_size):
     if x.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"Input to {name} should be a {nd + 1}d or {nd + 2}d Tensor, but "
                            f"got a tensor with {x.ndim} dimensions.")
+    _unpool_dtype(nd, x)
     lead = x.shape[:-nd]
     n_out = math.prod(out)
     v = x.reshape(lead + (math.prod(x.shape[-nd:]),))      # no -1: a 0-size batch
@@ -414,8 +415,16 @@ def _unpool(xp, nd, x, indices, output_size):
     return r.reshape(lead + out)
 
 
+def _unpool_dtype(nd, x):
+    """max_unpool's kernels take floating types only (1-D runs max_unpool2d's)."""
+    dt = dtype_of(x)
+    if dt.category != _dt.FLOATING:
+        raise not_implemented(f"max_unpool{3 if nd == 3 else 2}d", dt)
+
+
 def _unpool_meta(nd):
     def meta(self, indices, output_size, *rest):
+        _unpool_dtype(nd, self)
         return TensorMeta(self.dtype, tuple(self.shape[:-nd]) + tuple(output_size),
                           self.device)
     return meta
