@@ -129,7 +129,8 @@ def test_bessel_of_nan_and_inf():
     for fn in (torch.i0, torch.special.i1, torch.special.i0e, torch.special.i1e):
         r = fn(torch.tensor([float("nan"), 1.0])).numpy()
         assert np.isnan(r[0]) and np.isfinite(r[1])
-    assert float(torch.i0(torch.tensor(float("inf")))) == float("inf")
+    # PyTorch 2.13 gives NaN at +-inf (its Chebyshev forms), not inf (corrected in s27)
+    assert np.isnan(float(torch.i0(torch.tensor(float("inf")))))
 
 
 # exp(-|x|) I0(x), exp(-|x|) I1(x) (PyTorch 2.13's special.i0e / i1e in float64)

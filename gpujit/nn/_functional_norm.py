@@ -58,6 +58,34 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
 
 
 @_from_source
+def _lrn_pool_check(input):
+    """PyTorch's local_response_norm sums the squares with avg_pool2d (3-D input) or
+    avg_pool3d (more dims), whose kernels refuse integer types but int64 (and float16
+    for the CPU's avg_pool3d): their errors, for the device's kernel."""
+    dt = input.dtype
+    if dt == _gpujit.float32 or dt == _gpujit.float64 or dt == _gpujit.int64:
+        return
+    if dt == _gpujit.float16 and (input.dim() == 3 or input.is_cuda):
+        return
+    if input.dim() == 3:
+        kernel = "avg_pool2d_out_cuda_frame" if input.is_cuda else "avg_pool2d"
+    else:
+        kernel = "avg_pool3d_out_cuda" if input.is_cuda else "avg_pool3d_out_frame"
+    name = "Half"
+    if dt == _gpujit.bool:
+        name = "Bool"
+    elif dt == _gpujit.uint8:
+        name = "Byte"
+    elif dt == _gpujit.int8:
+        name = "Char"
+    elif dt == _gpujit.int16:
+        name = "Short"
+    elif dt == _gpujit.int32:
+        name = "Int"
+    raise NotImplementedError("\"" + kernel + "\" not implemented for '" + name + "'")
+
+
+@_from_source
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0):
     """input / (k + alpha / size * sum of input^2 over `size` neighbouring channels)^beta
@@ -68,6 +96,7 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
                          "input (got " + str(dim) + " dimensions)")
     if input.numel() == 0:
         return input
+    _lrn_pool_check(input)
     c = input.size(1)
     sq = input * input
     front = list(input.size())

@@ -79,6 +79,45 @@ def _read(flat, pos: List[_gpujit.Tensor], sizes: List[int], n: int, c: int, m: 
 
 
 @_from_source
+def _grid_sample_dtypes(input, grid, nd: int):
+    """The kernel's dtype errors: floating inputs only (its dispatch), then a grid of the
+    input's dtype (read as the input's scalar type)."""
+    if not input.is_floating_point():
+        if nd == 2:
+            kernel = "grid_sampler_2d_cuda" if input.is_cuda else \
+                "grid_sampler_2d_cpu_kernel_impl"
+        else:
+            kernel = "grid_sampler_3d_cuda" if input.is_cuda else "grid_sampler3d_cpu"
+        raise NotImplementedError("\"" + kernel + "\" not implemented for '"
+                                  + _dtype_short(input.dtype) + "'")
+    if grid.dtype != input.dtype:
+        raise RuntimeError("expected scalar type " + _dtype_short(input.dtype)
+                           + " but found " + _dtype_short(grid.dtype))
+
+
+@_from_source
+def _dtype_short(dt: _gpujit.dtype) -> str:
+    """PyTorch's short name of a dtype in kernel errors."""
+    if dt == _gpujit.bool:
+        return "Bool"
+    if dt == _gpujit.uint8:
+        return "Byte"
+    if dt == _gpujit.int8:
+        return "Char"
+    if dt == _gpujit.int16:
+        return "Short"
+    if dt == _gpujit.int32:
+        return "Int"
+    if dt == _gpujit.int64:
+        return "Long"
+    if dt == _gpujit.float16:
+        return "Half"
+    if dt == _gpujit.float64:
+        return "Double"
+    return "Float"
+
+
+@_from_source
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: Optional[bool] = None):
     """Samples input (N, C, H, W) / (N, C, D, H, W) at grid (N, Ho, Wo, 2) /
@@ -98,27 +137,35 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         align_corners = False
     ins: List[int] = list(input.shape)
     gs: List[int] = list(grid.shape)
-    if input.dtype != grid.dtype:
-        raise RuntimeError(f"grid_sampler(): expected input and grid to have same dtype, but "
-                           f"input has {input.dtype} and grid has {grid.dtype}")
-    if len(ins) != len(gs) or (len(ins) != 4 and len(ins) != 5):
-        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same "
-                           f"number of dimensions, but got input with sizes {ins} and grid "
-                           f"with sizes {gs}")
+    # PyTorch's order: the checks common to 2-D and 3-D sampling, then the rank the
+    # sampler the input's rank picks wants (4-D: 2-D sampling, else 3-D); the dtypes are
+    # only read by the kernel, which an empty output never runs
     if ins[0] != gs[0]:
         raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch "
                            f"size, but got input with sizes {ins} and grid with sizes {gs}")
-    nd = len(ins) - 2
-    if gs[-1] != nd:
-        raise RuntimeError(f"grid_sampler(): expected grid to have size {nd} in last "
-                           f"dimension, but got grid with sizes {gs}")
+    if gs[-1] != len(ins) - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {len(ins) - 2} in "
+                           f"last dimension, but got grid with sizes {gs}")
     for k in range(2, len(ins)):
         if ins[k] <= 0:
             raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial "
                                f"dimensions, but input has sizes {ins} with dimension {k} "
                                f"being empty")
+    want = 4 if len(ins) == 4 else 5
+    if len(ins) != want or len(gs) != want:
+        raise RuntimeError(f"grid_sampler(): expected {want}D input and grid with same "
+                           f"number of dimensions, but got input with sizes {ins} and grid "
+                           f"with sizes {gs}")
+    nd = len(ins) - 2
     if mode == "bicubic" and nd != 2:
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    out_n = ins[0] * ins[1]
+    for s in gs[1:-1]:
+        out_n = out_n * s
+    if out_n == 0:
+        return _gpujit.empty([ins[0], ins[1]] + gs[1:-1], dtype=input.dtype,
+                             device=input.device)
+    _grid_sample_dtypes(input, grid, nd)
     n = ins[0]
     c = ins[1]
     sizes: List[int] = ins[2:]

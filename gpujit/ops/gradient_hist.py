@@ -4,7 +4,6 @@ of bins, on the host array's module: NumPy or CuPy).
 """
 from __future__ import annotations
 
-from collections import namedtuple
 import numbers
 
 import numpy as np
@@ -12,6 +11,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta
 from .registry import op, OPS
+from .derivatives import not_implemented as _not_implemented
 from .stats_ops import replay_derivative
 
 PUBLIC = {}
@@ -249,15 +249,87 @@ PUBLIC["gradient"] = gradient
 
 # ------------------------------------------------------------------ histogramdd
 
-histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
+def histogramdd_result(hist, bin_edges):
+    from ..return_types import make     # (torch.return_types.histogramdd, printed so)
+    return make("histogramdd", ["hist", "bin_edges"])(hist, bin_edges)
+
+
+def _hdd_edges(xp, pts, bins, range, dt):
+    """The float64 edges of each dim for int bin counts (the points' min and max, or
+    range; a point range widened by 1/2 each side), rounded through the input dtype."""
+    edges = []
+    for k, b in enumerate(bins):
+        if range is not None:
+            lo, hi = float(range[2 * k]), float(range[2 * k + 1])
+        elif pts.shape[0]:
+            lo, hi = float(pts[:, k].min()), float(pts[:, k].max())
+        else:
+            lo, hi = 0.0, 1.0
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges.append(xp.linspace(lo, hi, int(b) + 1).astype(dt).astype(np.float64))
+    return edges
+
+
+def _hdd_counts(xp, self, edges, weight, density):
+    D = self.shape[-1]
+    pts = self.reshape(-1, D).astype(np.float64)
+    w = None if weight is None else weight.reshape(-1).astype(np.float64)
+    hist, _ = xp.histogramdd(pts, bins=edges, weights=w, density=bool(density))
+    return hist.astype(self.dtype)
+
+
+def _hdd_meta(self, bins, range=None, weight=None, density=False):
+    return TensorMeta(self.dtype, tuple(int(b) for b in bins), self.device)
+
+
+@op("aten::_histogramdd_bin_edges(Tensor self, int[] bins, *, float[]? range=None, "
+    "Tensor? weight=None, bool density=False) -> Tensor[]", tags={"linalg"}, method=False,
+    meta=lambda self, bins, range=None, weight=None, density=False: [
+        TensorMeta(self.dtype, (int(b) + 1,), self.device) for b in bins])
+def _histogramdd_bin_edges(xp, self, bins, range=None, weight=None, density=False):
+    """The edges torch.histogramdd gives for int bin counts, one 1-D tensor per dim."""
+    pts = self.reshape(-1, self.shape[-1]).astype(np.float64)
+    return [e.astype(self.dtype) for e in _hdd_edges(xp, pts, bins, range, self.dtype)]
+
+
+@op("aten::_histogramdd_from_bin_cts(Tensor self, int[] bins, *, float[]? range=None, "
+    "Tensor? weight=None, bool density=False) -> Tensor", tags={"linalg"}, method=False,
+    meta=_hdd_meta)
+def _histogramdd_from_bin_cts(xp, self, bins, range=None, weight=None, density=False):
+    """torch.histogramdd's counts for int bin counts."""
+    pts = self.reshape(-1, self.shape[-1]).astype(np.float64)
+    return _hdd_counts(xp, self, _hdd_edges(xp, pts, bins, range, self.dtype), weight,
+                       density)
+
+
+@op("aten::_histogramdd_from_bin_tensors(Tensor self, Tensor[] bins, *, Tensor? weight=None, "
+    "bool density=False) -> Tensor", tags={"linalg"}, method=False,
+    meta=lambda self, bins, weight=None, density=False: TensorMeta(
+        self.dtype, tuple(None if b.shape[0] is None else b.shape[0] - 1 for b in bins),
+        self.device))
+def _histogramdd_from_bin_tensors(xp, self, bins, weight=None, density=False):
+    """torch.histogramdd's counts for given edges (one increasing 1-D tensor per dim)."""
+    return _hdd_counts(xp, self, [b.reshape(-1).astype(np.float64) for b in bins], weight,
+                       density)
+
+
+# (counts over bins: PyTorch records them, their outputs require grad, and refuses the
+# backward in these words)
+for _name in ("_histogramdd_bin_edges", "_histogramdd_from_bin_cts",
+              "_histogramdd_from_bin_tensors"):
+    _not_implemented(f"aten::{_name}",
+                     message=f"derivative for aten::{_name} is not implemented")
 
 
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     """Counts (weight sums; a density with density=True) of the points input[..., :] in a
     D-dimensional grid of bins: `bins` an int (each dim), D ints, or D 1-D edge tensors.
-    Returns (hist, bin_edges) as torch.return_types.histogramdd. Not differentiable."""
+    Returns (hist, bin_edges) as torch.return_types.histogramdd, composed as
+    torch.histogramdd composes it: _histogramdd_bin_edges and _histogramdd_from_bin_cts,
+    or _histogramdd_from_bin_tensors and the given edges (differentiable in PyTorch's
+    way: recorded, the backward refused)."""
     g = _g()
-    from .registry import wrap
     dt = input.dtype
     if dt.category != _dt.FLOATING:
         raise NotImplementedError(f"\"histogramdd\" not implemented for '{dt.short_name}'")
@@ -275,19 +347,13 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     if range is not None and len(range) != 2 * D:
         raise RuntimeError("torch.histogramdd: range should have 2 elements per dimension, "
                            f"but got {len(range)} elements for {D} dimensions")
-    a = input._data
-    xp = np if isinstance(a, np.ndarray) else __import__("cupy")
-    pts = a.reshape(-1, D).astype(np.float64)
-    w = None
-    if weight is not None:
-        if tuple(weight.shape) != tuple(input.shape[:-1]):
-            raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should "
-                               f"have the same shape as the input tensor excluding its "
-                               f"innermost dimension, but got input with shape "
-                               f"{list(input.shape)} and weight with shape "
-                               f"{list(weight.shape)}")
-        w = weight._data.reshape(-1).astype(np.float64)
-    edges = []
+    if weight is not None and tuple(weight.shape) != tuple(input.shape[:-1]):
+        raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should "
+                           f"have the same shape as the input tensor excluding its "
+                           f"innermost dimension, but got input with shape "
+                           f"{list(input.shape)} and weight with shape "
+                           f"{list(weight.shape)}")
+    tensors = all(isinstance(b, g.Tensor) for b in bins)
     for k, b in enumerate(bins):
         if isinstance(b, g.Tensor):
             if b.dtype is not dt:
@@ -295,29 +361,34 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
                                    f"have the same dtype, but got input with dtype "
                                    f"{dt.name} and bins for dimension {k} with dtype "
                                    f"{b.dtype.name}")
-            e = b._data.reshape(-1).astype(np.float64)
-        else:
-            b = int(b)
-            if b <= 0:
-                raise RuntimeError(f"torch.histogramdd(): bins must be > 0, but got {b} for "
-                                   f"dimension {k}")
-            if range is not None:
-                lo, hi = float(range[2 * k]), float(range[2 * k + 1])
-                if lo > hi:
-                    raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got"
-                                       f" min {lo:g} max {hi:g} for dimension {k}")
-            elif pts.shape[0]:
-                lo, hi = float(pts[:, k].min()), float(pts[:, k].max())
-            else:
-                lo, hi = 0.0, 1.0
-            if lo == hi:
-                lo, hi = lo - 0.5, hi + 0.5
-            e = xp.linspace(lo, hi, b + 1).astype(dt.np).astype(np.float64)
-        edges.append(e)
-    hist, _ = xp.histogramdd(pts, bins=edges, weights=w, density=bool(density))
-    dev = input.device
-    return histogramdd_result(wrap(hist.astype(dt.np), dt, dev),
-                              tuple(wrap(e.astype(dt.np), dt, dev) for e in edges))
+            continue
+        b = int(b)
+        if b <= 0:
+            raise RuntimeError(f"torch.histogramdd(): bins must be > 0, but got {b} for "
+                               f"dimension {k}")
+        if range is not None:
+            lo, hi = float(range[2 * k]), float(range[2 * k + 1])
+            if lo > hi:
+                raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got"
+                                   f" min {lo:g} max {hi:g} for dimension {k}")
+    kw = {} if weight is None else {"weight": weight}
+    if tensors:
+        hist = OPS["aten::_histogramdd_from_bin_tensors"].public(input, bins, density=density,
+                                                                  **kw)
+        if not hist.requires_grad and g.is_grad_enabled() and any(
+                b.requires_grad for b in bins):
+            # (an edge tensor that requires grad is an input PyTorch records too; gpujit's
+            # derivative inputs are the Tensor arguments: the refused backward, added)
+            hist = OPS["aten::_histogramdd_from_bin_tensors"].public(
+                input.detach().requires_grad_(), bins, density=density, **kw)
+        return histogramdd_result(hist, tuple(bins))
+    bins = [int(b) for b in bins]
+    rk = {} if range is None else {"range": [float(r) for r in range]}
+    edges = OPS["aten::_histogramdd_bin_edges"].public(input, bins, density=density, **rk,
+                                                        **kw)
+    hist = OPS["aten::_histogramdd_from_bin_cts"].public(input, bins, density=density, **rk,
+                                                          **kw)
+    return histogramdd_result(hist, tuple(edges))
 
 
 PUBLIC["histogramdd"] = histogramdd

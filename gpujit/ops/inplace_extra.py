@@ -79,9 +79,8 @@ def _addbmm_meta(self, batch1, batch2, beta=1, alpha=1):
     if b1[2] != b2[1] and None not in (b1[2], b2[1]):
         raise RuntimeError(f"Incompatible matrix sizes for bmm ({b1[1]}x{b1[2]} and "
                            f"{b2[1]}x{b2[2]})")
-    if batch1.dtype is not batch2.dtype or self.dtype is not batch1.dtype:
-        raise RuntimeError(f"expected scalar type {self.dtype.short_name} but found "
-                           f"{(batch1.dtype if batch1.dtype is not self.dtype else batch2.dtype).short_name}")
+    from .linalg import addmm_dtypes   # (addmm's checks: self against batch2, then the batches)
+    addmm_dtypes("addbmm", self.dtype, batch1.dtype, batch2.dtype)
     shape = broadcast_shapes(tuple(self.shape), (b1[1], b2[2]))
     if shape != (b1[1], b2[2]):
         raise RuntimeError(f"The expanded size of the tensor ({b2[2]}) must match the "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .kernel_names import kernel_name
 from .meta import TensorMeta, broadcast_shapes
 from .meta import numel as _numel
 from .registry import op
@@ -55,8 +56,9 @@ def _differ(a, b):
     return a is not None and b is not None and a != b
 
 
-def matmul_shape(sa, sb):
-    """Output shape of matmul(a, b) (shape errors as torch.matmul raises them)."""
+def matmul_shape(sa, sb, strides_a=None, strides_b=None):
+    """Output shape of matmul(a, b) (shape errors as torch.matmul raises them, for the
+    product it runs: strides None are contiguous operands')."""
     sa, sb = tuple(sa), tuple(sb)
     na, nb = len(sa), len(sb)
     if na == 0 or nb == 0:
@@ -71,18 +73,26 @@ def matmul_shape(sa, sb):
         return ()
     if nb == 1:      # matrix (or batch) @ vector
         if _differ(sa[-1], sb[0]):
-            if na == 2:
-                raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat "
-                                   f"({_x(*sa)}), vec ({sb[0]})")
-            raise _mm_error((_numel(sa[:-1]), sa[-1]), (sb[0], 1))
+            if na == 2 or _folds(sa, sb, strides_a, strides_b):   # (a batch folded: mv)
+                rows = _numel(sa[:-1])
+                raise RuntimeError(f"size mismatch, got input ({rows}), mat "
+                                   f"({_x(rows, sa[-1])}), vec ({sb[0]})")
+            b = _numel(sa[:-2])       # (not folded: a bmm)
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to "
+                               f"be: [{b}, {sa[-1]}] but got: [{b}, {sb[0]}].")
         return sa[:-1]
+    if na == 1 and nb >= 3 and _differ(sa[0], sb[-2]) and \
+            _folds(sa, sb, strides_a, strides_b):   # vector @ batch folded: b.mT's mv
+        rows = _numel(sb[:-2]) * sb[-1]
+        raise RuntimeError(f"size mismatch, got input ({rows}), mat ({_x(rows, sb[-2])}), "
+                           f"vec ({sa[0]})")
     k1 = sa[-1]
     k2 = sb[-2]
     if _differ(k1, k2):
         if na <= 2 and nb == 2:
             raise _mm_error((1 if na == 1 else sa[0], k1), sb)
-        if nb == 2:   # batch @ matrix folds the batch into rows, as torch does
-            raise _mm_error((_numel(sa[:-1]), k1), sb)
+        if nb == 2 and _folds(sa, sb, strides_a, strides_b):
+            raise _mm_error((_numel(sa[:-1]), k1), sb)   # batch @ matrix folded: mm
     batch = broadcast_shapes(sa[:-2], sb[:-2])
     if _differ(k1, k2):
         b = _numel(batch)
@@ -100,17 +110,146 @@ def _product(xp, a, b):
 _BOOL = np.dtype(np.bool_)
 
 
-def _check_product(name, a, b):
-    _same_dtype(_dtn(a.dtype), _dtn(b.dtype))
-    _not_bool(name, _dtn(a.dtype))
+def _empty(*sizes):
+    return any(s == 0 for s in sizes)
+
+
+def _check_mm(da, db, n, k, m, where):
+    """mm's checks (PyTorch's CPU addmm): one dtype ("expected m1 and m2 ..."), then no
+    bool kernel unless the product is empty."""
+    _same_dtype(da, db)
+    if da is _dt.bool and not _empty(n, k, m):
+        raise NotImplementedError(f"\"{kernel_name('addmm_impl_cpu_', where)}\" not "
+                                  f"implemented for 'Bool'")
+    return da
+
+
+def _check_mv(dmat, dvec, n, k, where):
+    """mv's checks (addmv: its result, of the vector's dtype, is the first input named)."""
+    if dmat is not dvec:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{dvec.short_name}, {dmat.short_name}, and {dvec.short_name}")
+    if dmat is _dt.bool and not _empty(n, k):
+        raise NotImplementedError(f"\"{kernel_name('addmv_impl_cpu', where)}\" not "
+                                  f"implemented for 'Bool'")
+    return dmat
+
+
+def _check_bmm(da, db, b, n, k, m):
+    """bmm's checks (its CPU kernel): nothing for an empty product, whose result has mat2's
+    dtype; else no bool kernel (the first operand's dtype), then one dtype."""
+    if _empty(b, n, k, m):
+        return db
+    if da is _dt.bool:
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+    if da is not db:
+        raise RuntimeError(f"expected scalar type {da.short_name} but found {db.short_name}")
+    return da
+
+
+def _folds(sa, sb, strides_a, strides_b):
+    """Whether torch.matmul folds a >= 3-D operand times a 1-D / 2-D one into one mm / mv
+    (ATen's should_fold, for operands that do not require grad): the larger one's leading
+    dims must merge into rows without a copy (b's as b.mT), or hold no elements."""
+    na, nb = len(sa), len(sb)
+    if not (max(na, nb) >= 3 and min(na, nb) <= 2) or na == 2:
+        return False
+    if na >= nb:
+        shape, strides = list(sa), strides_a
+    else:
+        shape, strides = list(sb), strides_b
+    if _empty(*shape):
+        return True
+    if None in shape:
+        return True     # (unknown sizes: the contiguous common case)
+    if strides is None:             # (meta: a contiguous operand's)
+        strides, acc = [], 1
+        for n in reversed(shape):
+            strides.insert(0, acc)
+            acc *= n
+    strides = list(strides)
+    if na < nb:                     # b.mT
+        shape[-2:] = shape[-1:-3:-1]
+        strides[-2:] = strides[-1:-3:-1]
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(len(shape) - 2))
+
+
+def _check_matmul(da, db, sa, sb, where, strides_a=None, strides_b=None):
+    """torch.matmul's dtype checks, those of the product it runs: dot, mv, mm, the folded
+    mm / mv of a batch, or bmm; returns the result dtype."""
+    na, nb = len(sa), len(sb)
+    if na == 0 or nb == 0:
+        matmul_shape(sa, sb)
+    if na == 1 and nb == 1:
+        _dot_check(sa, sb, da, db)
+        return da
+    if na == 2 and nb == 1:
+        return _check_mv(da, db, sa[0], sa[1], where)
+    if na <= 2 and nb == 2:
+        return _check_mm(da, db, 1 if na == 1 else sa[0], sa[-1], sb[1], where)
+    if _folds(sa, sb, strides_a, strides_b):
+        if na >= 3:
+            rows = _numel(sa[:-1])
+            if nb == 1:
+                return _check_mv(da, db, rows, sa[-1], where)
+            return _check_mm(da, db, rows, sa[-1], sb[1], where)
+        return _check_mv(db, da, _numel(sb[:-2]) * sb[-1], sb[-2], where)   # 1-D @ N-D
+    batch = _numel(broadcast_shapes(tuple(sa[:-2]), tuple(sb[:-2])))
+    return _check_bmm(da, db, batch, sa[-2] if na > 1 else 1, sa[-1],
+                      sb[-1] if nb > 1 else 1)
 
 
 def _product_meta(name, shape_fn):
     def meta(self, other):
-        _same_dtype(self.dtype, other.dtype)   # checked before shapes, as torch
-        _not_bool(name, self.dtype)
-        return TensorMeta(self.dtype, shape_fn(self.shape, other.shape), self.device)
+        sa, sb = tuple(self.shape), tuple(other.shape)
+        shape = _shape_then_dtype(name, shape_fn, sa, sb)
+        if name == "matmul":
+            d = _check_matmul(self.dtype, other.dtype, sa, sb, self)
+        elif name == "mm" and len(sa) == 2 and len(sb) == 2:
+            d = _check_mm(self.dtype, other.dtype, sa[0], sa[1], sb[1], self)
+        elif name == "bmm" and len(sa) == 3 and len(sb) == 3:
+            d = _check_bmm(self.dtype, other.dtype, sa[0], sa[1], sa[2], sb[2])
+        elif name == "mv" and len(sa) == 2 and len(sb) == 1:
+            d = _check_mv(self.dtype, other.dtype, sa[0], sa[1], self)
+        else:
+            _same_dtype(self.dtype, other.dtype)   # checked before shapes, as torch
+            _not_bool(name, self.dtype)
+            d = self.dtype
+        return TensorMeta(d, shape if shape is not None else shape_fn(sa, sb), self.device)
     return meta
+
+
+def _shape_then_dtype(name, shape_fn, sa, sb):
+    """PyTorch's order of checks: matmul, mm, bmm and mv check the shapes before the
+    dtypes (their result shape, returned; None: shape_fn after the dtype checks, as
+    matmul's dot does)."""
+    if name == "matmul" and len(sa) == 1 and len(sb) == 1:
+        return None          # (dot: its dtype check comes before its sizes')
+    if name in ("matmul", "bmm", "mv", "mm"):
+        return shape_fn(sa, sb)
+    return None
+
+
+def _checked(xp, name, a, b):
+    """The eager body's dtype checks (as the meta's); a and b cast to the result dtype
+    (they differ only for an empty bmm, which takes mat2's)."""
+    da, db = _dtn(a.dtype), _dtn(b.dtype)
+    sa, sb = a.shape, b.shape
+    _shape_then_dtype(name, {"bmm": bmm_shape, "mv": mv_shape, "mm": mm_shape}.get(
+        name, lambda x, y: matmul_shape(x, y, a.strides, b.strides)), sa, sb)
+    if name == "matmul":
+        d = _check_matmul(da, db, sa, sb, xp, a.strides, b.strides)
+    elif name == "mm" and a.ndim == 2 and b.ndim == 2:
+        d = _check_mm(da, db, sa[0], sa[1], sb[1], xp)
+    elif name == "bmm" and a.ndim == 3 and b.ndim == 3:
+        d = _check_bmm(da, db, sa[0], sa[1], sa[2], sb[2])
+    elif name == "mv" and a.ndim == 2 and b.ndim == 1:
+        d = _check_mv(da, db, sa[0], sa[1], xp)
+    else:
+        _same_dtype(da, db)
+        _not_bool(name, da)
+        d = da
+    return a.astype(d.np, copy=False), b.astype(d.np, copy=False)
 
 
 @op("aten::matmul(Tensor self, Tensor other) -> Tensor", tags=_LA,
@@ -118,13 +257,13 @@ def _product_meta(name, shape_fn):
 def matmul(xp, self, other):
     dt = self.dtype
     if dt != other.dtype or dt == _BOOL or dt == _F16 or self.ndim == 0 or other.ndim == 0:
-        _check_product("matmul", self, other)
-        matmul_shape(self.shape, other.shape)
+        self, other = _checked(xp, "matmul", self, other)
+        matmul_shape(self.shape, other.shape, self.strides, other.strides)
         return _product(xp, self, other)
     try:     # the common case: NumPy/CuPy check the shapes; torch's words only on error
         return xp.matmul(self, other)
     except ValueError:
-        matmul_shape(self.shape, other.shape)
+        matmul_shape(self.shape, other.shape, self.strides, other.strides)
         raise
 
 
@@ -140,7 +279,7 @@ def mm_shape(sa, sb):
 
 @op("aten::mm(Tensor self, Tensor mat2) -> Tensor", tags=_LA, meta=_product_meta("mm", mm_shape))
 def mm(xp, self, mat2):
-    _check_product("mm", self, mat2)
+    self, mat2 = _checked(xp, "mm", self, mat2)
     mm_shape(self.shape, mat2.shape)
     return _product(xp, self, mat2)
 
@@ -159,7 +298,7 @@ def bmm_shape(sa, sb):
 @op("aten::bmm(Tensor self, Tensor mat2) -> Tensor", tags=_LA,
     meta=_product_meta("bmm", bmm_shape))
 def bmm(xp, self, mat2):
-    _check_product("bmm", self, mat2)
+    self, mat2 = _checked(xp, "bmm", self, mat2)
     bmm_shape(self.shape, mat2.shape)
     return _product(xp, self, mat2)
 
@@ -175,7 +314,7 @@ def mv_shape(sa, sb):
 
 @op("aten::mv(Tensor self, Tensor vec) -> Tensor", tags=_LA, meta=_product_meta("mv", mv_shape))
 def mv(xp, self, vec):
-    _check_product("mv", self, vec)
+    self, vec = _checked(xp, "mv", self, vec)
     mv_shape(self.shape, vec.shape)
     return _product(xp, self, vec)
 
@@ -260,10 +399,29 @@ def _add_product(xp, self, p, beta, alpha):
     return p.astype(out, copy=False)
 
 
+def addmm_dtypes(name, ds, d1, d2, empty=False):
+    """The dtype checks of addmm / addbmm (self against mat2, then mat1 against mat2) and
+    of baddbmm (self against batch1 in its words, then the bmm's; no bool kernel)."""
+    if name == "baddbmm":
+        if ds is not d1:
+            raise RuntimeError(f"Input dtypes must be the same, got: input {_CNAME[ds.name]}, "
+                               f"batch1: {_CNAME[d1.name]}, batch2: {_CNAME[d2.name]}")
+        if ds is _dt.bool and not empty:
+            raise NotImplementedError("\"baddbmm\" not implemented for 'Bool'")
+        if d1 is not d2:
+            raise RuntimeError(f"expected scalar type {ds.short_name} but found "
+                               f"{d2.short_name}")
+        return
+    _self_dtype(ds, d2)
+    if d1 is not d2:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {d1.short_name} "
+                           f"and {d2.short_name}")
+
+
 def _addmm_meta(shape_fn):
     def meta(self, m1, m2, beta=1, alpha=1):
-        _same_dtype(m1.dtype, m2.dtype)
-        _self_dtype(self.dtype, m2.dtype)
+        addmm_dtypes("baddbmm" if shape_fn is bmm_shape else "addmm", self.dtype, m1.dtype,
+                     m2.dtype, any(s == 0 for s in tuple(m1.shape) + tuple(m2.shape)))
         shape = shape_fn(m1.shape, m2.shape)
         expand_shape(self.shape, shape)
         return TensorMeta(m1.dtype, shape, m1.device)
@@ -273,12 +431,15 @@ def _addmm_meta(shape_fn):
 @op("aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) "
     "-> Tensor", tags=_LA, meta=_addmm_meta(mm_shape))
 def addmm(xp, self, mat1, mat2, beta=1, alpha=1):
+    addmm_dtypes("addmm", *(_dtn(t.dtype) for t in (self, mat1, mat2)))
     return _add_product(xp, self, mm(xp, mat1, mat2), beta, alpha)
 
 
 @op("aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, "
     "Scalar alpha=1) -> Tensor", tags=_LA, meta=_addmm_meta(bmm_shape))
 def baddbmm(xp, self, batch1, batch2, beta=1, alpha=1):
+    addmm_dtypes("baddbmm", *(_dtn(t.dtype) for t in (self, batch1, batch2)),
+                 empty=0 in batch1.shape + batch2.shape)
     return _add_product(xp, self, bmm(xp, batch1, batch2), beta, alpha)
 
 

@@ -83,53 +83,110 @@ def einsum_parse(equation, shapes):
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-def _einsum_dtype(dts, eq=None, shapes=None):
-    """The result dtype of PyTorch's einsum (no opt_einsum path): it folds the operands
-    left to right; a step that contracts a dim of size != 1 in both operands (the last two
-    holding it) is a bmm, which needs one dtype ("expected scalar type Float but found
-    Half", also for a 0-size contraction, where PyTorch's CPU bmm skips its check: as
-    gpujit's bmm), a step that contracts none a promoting mul."""
-    d0 = dts[0] if dts else _dt.get_default_dtype()
-    if all(d is d0 for d in dts[1:]):
-        return d0
+def _sum_dtype(d):
+    """The dtype of a.sum(dims): bool and integer sums accumulate in int64, as torch.sum."""
+    return _dt.int64 if d is _dt.bool or d.category == _dt.INTEGRAL else d
+
+
+def _einsum_dtype(dts, eq=None, shapes=None, path=None, equation=None):
+    """The result dtype of PyTorch's einsum, following its contraction (Linear.cpp):
+    operands are taken two at a time (left to right, the product put first; or the given
+    path's pairs, the product put last); a summed label that only one side of a step
+    still holds with size != 1 (and no later operand holds) is summed out of that side
+    first (a torch.sum: bool and integers become int64); the step is then a promoting mul
+    when it contracts nothing, else a bmm, which needs one dtype ("expected scalar type
+    Int but found Long") and has no bool kernel ("bmm" not implemented for 'Bool'),
+    except on empty operands, where the CPU bmm checks nothing and gives mat2's dtype.
+    A single operand with summed labels is one torch.sum."""
+    if not dts:
+        return _dt.get_default_dtype()
     lhs, _, out = eq.partition("->")
     terms = lhs.split(",")
-    sizes = [{c: n for c, n in zip(t, sh)} for t, sh in zip(terms, shapes)]
-    counts = {}
-    for t in terms:
-        for c in set(t):
-            if c not in out:
-                counts[c] = counts.get(c, 0) + 1
-    acc, acc_dt = dict(sizes[0]), d0
-    for b, b_dt in zip(sizes[1:], dts[1:]):
-        contracts = False
-        for c in counts:
-            sa, sb = acc.get(c, 1) != 1, b.get(c, 1) != 1
-            if sa and sb:
+    summed = sorted({c for t in terms for c in t if c not in out})
+    order = _canonical_order(equation or eq, eq)
+    ops = []
+    counts = dict.fromkeys(summed, 0)
+    for t, sh, d in zip(terms, shapes, dts):
+        sz = {}
+        for c, n in zip(t, sh):
+            sz[c] = n
+        for c in summed:
+            if sz.get(c, 1) != 1:
+                counts[c] += 1
+        ops.append((sz, d))
+    if path is not None:
+        want = 1 if len(ops) == 1 else (len(ops) - 1) * 2
+        if len(path) != want:
+            raise RuntimeError(f"einsum(): expected contraction path given in path parameter "
+                               f"to have size {want} but got {len(path)}")
+    if len(ops) == 1:
+        return _sum_dtype(dts[0]) if summed else dts[0]
+    steps = iter(path or ())
+    while len(ops) > 1:
+        i, j = 0, 1
+        if path is not None:
+            i, j = sorted((next(steps), next(steps)))
+            if i == j or i < 0 or j >= len(ops):
+                raise RuntimeError(f"einsum(): invalid contraction ({i}, {j}) " + (
+                    "cannot contract an operand with itself" if i == j else
+                    "operand index is out of bounds"))
+        (a, da), (b, db) = ops[i], ops[j]
+        del ops[j], ops[i]
+        a, b = dict(a), dict(b)
+        sum_dims, a_sum, b_sum = [], False, False
+        for c in summed:
+            na, nb = a.get(c, 1), b.get(c, 1)
+            if na != 1 and nb != 1:
                 counts[c] -= 1
                 if counts[c] == 1:
-                    contracts, counts[c] = True, 0
-                    acc[c] = 1
-            elif counts[c] == 1 and (sa or sb):
-                counts[c] = 0         # summed out of the one operand holding it
-                acc[c] = 1
-                b = {**b, c: 1}
-        if contracts:
-            if b_dt is not acc_dt:
-                raise RuntimeError(f"expected scalar type {acc_dt.short_name} but found "
-                                   f"{b_dt.short_name}")
+                    sum_dims.append(c)
+                    counts[c] = 0
+            elif counts[c] == 1:
+                if na != 1:
+                    a[c], a_sum, counts[c] = 1, True, 0
+                elif nb != 1:
+                    b[c], b_sum, counts[c] = 1, True, 0
+        if a_sum:
+            da = _sum_dtype(da)
+        if b_sum:
+            db = _sum_dtype(db)
+        if not sum_dims:
+            d = _dt.promote_types(da, db)
         else:
-            acc_dt = _dt.promote_types(acc_dt, b_dt)
-        for c, n in b.items():
-            if n != 1:
-                acc[c] = n
-    return acc_dt
+            labels = set(a) | set(b)
+            empty = any(a.get(c, 1) == 0 or b.get(c, 1) == 0 for c in labels)
+            # sumproduct_pair multiplies the sides swapped when every dim only the
+            # right side has (or neither has) comes before every dim only the left
+            # side has in the output order: mat1 is then the right operand
+            lo = [k for c, k in order.items() if c not in sum_dims
+                  and a.get(c, 1) != 1 and b.get(c, 1) == 1]
+            ro = [k for c, k in order.items() if c not in sum_dims and a.get(c, 1) == 1]
+            if lo and ro and max(ro) < min(lo):
+                da, db = db, da
+            if empty:
+                d = db
+            elif da is _dt.bool:
+                raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+            elif da is not db:
+                raise RuntimeError(f"expected scalar type {da.short_name} but found "
+                                   f"{db.short_name}")
+            else:
+                d = da
+        sz = {}
+        for c in set(a) | set(b):
+            na, nb = a.get(c, 1), b.get(c, 1)
+            sz[c] = 1 if c in sum_dims else (nb if na == 1 else na)
+        if path is not None:
+            ops.append((sz, d))
+        else:
+            ops.insert(0, (sz, d))
+    return ops[0][1]
 
 
 def _einsum_meta(equation, tensors, path=None):
     shapes = [t.shape for t in tensors]
     eq, _, shape = einsum_parse(equation, shapes)
-    d = _einsum_dtype([t.dtype for t in tensors], eq, shapes)
+    d = _einsum_dtype([t.dtype for t in tensors], eq, shapes, path, equation)
     dev = tensors[0].device if tensors else None
     return TensorMeta(d, shape, dev)
 
@@ -140,7 +197,8 @@ def einsum(xp, equation, tensors, path=None):
     if not tensors:
         raise RuntimeError("einsum(): must provide at least one operand")
     eq, sizes, _ = einsum_parse(equation, [t.shape for t in tensors])
-    out = _einsum_dtype([_dtn(t.dtype) for t in tensors], eq, [t.shape for t in tensors]).np
+    out = _einsum_dtype([_dtn(t.dtype) for t in tensors], eq, [t.shape for t in tensors],
+                        path, equation).np
     lhs = eq.partition("->")[0].split(",")
     ops = []
     for t, a in zip(lhs, tensors):

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
-from .meta import TensorMeta
+from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS, Derivative, tensor_method
 from .stats_ops import replay_derivative
 
@@ -106,15 +106,27 @@ cholesky.op.derivative = _CHOL.derivative       # (its parameters: result, upper
 _TRI = OPS["aten::linalg_solve_triangular"]
 
 
-def _tri_meta(self, A, upper=True, transpose=False, unitriangular=False):
-    if len(self.shape) < 2 or len(A.shape) < 2:
-        raise RuntimeError(f"torch.triangular_solve: The input tensor "
-                           f"{'A' if len(A.shape) < 2 else 'B'} must have at least 2 "
-                           f"dimensions.")
-    if A.dtype is not self.dtype:
+def _tri_check(bs, As, bd, Ad):
+    """torch.triangular_solve's argument checks (linearSolveCheckInputs), before the
+    solve's own: b's rank, A's rank, then one dtype."""
+    for name, sh in (("b", bs), ("A", As)):
+        if len(sh) < 2:
+            raise RuntimeError(f"torch.triangular_solve: Expected {name} to have at least 2 "
+                               f"dimensions, but it has {len(sh)} dimensions instead")
+    if Ad is not bd:
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
-                           f"{self.dtype.short_name} and A of type {A.dtype.short_name} "
-                           f"instead.")
+                           f"{bd.short_name} and A of type {Ad.short_name} instead.")
+    if None not in (As[-1], As[-2]) and As[-1] != As[-2]:
+        raise RuntimeError(f"A must be batches of square matrices, but they are {As[-2]} by "
+                           f"{As[-1]} matrices")
+    if None not in (As[-1], bs[-2]) and As[-1] != bs[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for triangular_solve: each A matrix is "
+                           f"{As[-1]} by {As[-1]} but each b matrix is {bs[-2]} by {bs[-1]}")
+    broadcast_shapes(tuple(bs[:-2]), tuple(As[:-2]))
+
+
+def _tri_meta(self, A, upper=True, transpose=False, unitriangular=False):
+    _tri_check(tuple(self.shape), tuple(A.shape), self.dtype, A.dtype)
     m = _TRI.meta(A, self, upper=upper, left=True, unitriangular=unitriangular)
     return m, TensorMeta(A.dtype, tuple(A.shape), A.device)
 
@@ -126,6 +138,8 @@ def triangular_solve(xp, self, A, upper=True, transpose=False, unitriangular=Fal
     """The solution X of op(A) X = self (op: A or its transpose), A triangular, and a copy
     of A."""
     _deprecated("triangular_solve")
+    _tri_check(self.shape, A.shape, _dt.from_numpy_dtype(self.dtype),
+               _dt.from_numpy_dtype(A.dtype))
     a = xp.swapaxes(A, -1, -2) if transpose else A
     x = _TRI.impl(xp, a, self, upper=upper != transpose, left=True,
                   unitriangular=unitriangular)

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from .. import dtypes as _dt
+from .kernel_names import kernel_name
 from .meta import TensorMeta, broadcast_shapes, wrap_dim
 from .registry import op, OPS
 from . import linalg as _la
@@ -29,7 +30,8 @@ def _mpow_meta(self, n):
     _check_square("linalg.matrix_power", tuple(self.shape))
     if n < 0:
         _check_float("linalg.inv", self.dtype)
-    _la._not_bool("matmul", self.dtype) if n > 1 else None
+    if n > 1:      # (its products are matmuls: mm's / bmm's errors)
+        _la._check_matmul(self.dtype, self.dtype, tuple(self.shape), tuple(self.shape), self)
     return TensorMeta(self.dtype, tuple(self.shape), self.device)
 
 
@@ -43,7 +45,7 @@ def linalg_matrix_power(xp, self, n):
     if n == 0:
         return xp.broadcast_to(xp.eye(self.shape[-1], dtype=self.dtype), self.shape).copy()
     if n > 1:
-        _la._not_bool("matmul", _dtn(self.dtype))
+        _la._check_matmul(_dtn(self.dtype), _dtn(self.dtype), self.shape, self.shape, xp)
     result, base = None, self
     while n:
         if n & 1:
@@ -208,7 +210,10 @@ def _multi_dot_check(shapes, dtypes):
         tensors[0].device if tensors else None))
 def linalg_multi_dot(xp, tensors):
     shape = _multi_dot_check([t.shape for t in tensors], [_dtn(t.dtype) for t in tensors])
-    _la._not_bool("multi_dot", _dtn(tensors[0].dtype))
+    if _dtn(tensors[0].dtype) is _dt.bool and 0 not in shape and all(
+            t.shape[-1] for t in tensors[:-1]):       # (its products: mm's kernel)
+        raise NotImplementedError(f"\"{kernel_name('addmm_impl_cpu_', xp)}\" not "
+                                  f"implemented for 'Bool'")
     mats = _as_matrices(list(tensors), lambda t, d: xp.expand_dims(t, d))
 
     def product(node):

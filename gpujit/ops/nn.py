@@ -37,6 +37,45 @@ def not_implemented(name, dt):
     return NotImplementedError(f'"{name}" not implemented for \'{dt.short_name}\'')
 
 
+# PyTorch's CPU kernels whose names in "not implemented for" errors are not the op's
+_CPU_KERNEL = {"avg_pool1d": "avg_pool2d", "avg_pool3d": "avg_pool3d_out_frame",
+               "max_pool1d": "max_pool1d_impl", "adaptive_avg_pool1d": "adaptive_avg_pool2d",
+               "adaptive_avg_pool3d": "adaptive_avg_pool3d_cpu",
+               "adaptive_max_pool1d": "adaptive_max_pool2d",
+               "adaptive_max_pool3d": "adaptive_max_pool3d_cpu",
+               "max_pool1d_with_indices": "max_pool2d"}
+
+
+def kernel_of(name, where):
+    """The kernel name PyTorch's dtype errors give for op `name` on where's device (the
+    CPU's from _CPU_KERNEL; on CUDA the op's name, as before)."""
+    from .kernel_names import _on_cuda
+    return name if _on_cuda(where) else _CPU_KERNEL.get(name, name)
+
+
+def check_conv_dtype(nd, input, transposed=False, dilation=1):
+    """The dtypes PyTorch's CPU convolution kernels take: every one but bool (slow_conv2d /
+    compute_columns3d), float and int64 dilated (slow_conv_dilated<>) or transposed
+    (slow_conv_transpose2d / 3d); an empty input runs no kernel. On CUDA floating types
+    only (as before)."""
+    from .kernel_names import _on_cuda
+    name = f"conv_transpose{nd}d" if transposed else f"conv{nd}d"
+    if _on_cuda(input):
+        check_float(name, input)
+        return
+    dt = dtype_of(input)
+    if transposed:
+        if dt.category != _dt.FLOATING and dt is not _dt.int64:
+            raise not_implemented(f"slow_conv_transpose{3 if nd == 3 else 2}d_out_cpu", dt)
+    elif not any(s == 0 for s in input.shape):
+        d = dilation if isinstance(dilation, (list, tuple)) else [dilation]
+        if any(x is not None and x > 1 for x in d):
+            if dt.category != _dt.FLOATING and dt is not _dt.int64:
+                raise not_implemented("slow_conv_dilated<>", dt)
+        elif dt is _dt.bool:
+            raise not_implemented("compute_columns3d" if nd == 3 else "slow_conv2d_cpu", dt)
+
+
 def check_float(name, *arrays):
     for a in arrays:
         if a is not None:
@@ -152,7 +191,9 @@ def _conv_geometry(nd, in_shape, w_shape, b_shape, stride, padding, dilation, gr
             f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
             f"Kernel size: ({' x '.join(map(str, dilated))}). Kernel size can't be greater "
             f"than actual input size")
-    out_shape = (shape[0], out_ch) + tuple(out)
+    # an input without channels (a weight of no elements): PyTorch's empty-convolution
+    # path gives no output channels either
+    out_shape = (shape[0], 0 if w_shape[1] == 0 else out_ch) + tuple(out)
     return batched, pads, stride, dilation, out_shape if batched else out_shape[1:]
 
 
@@ -175,7 +216,7 @@ def _check_same_type(inp, weight, bias):
 def _conv_meta(nd):
     def meta(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         _check_same_type(input, weight, bias)
-        check_float(f"conv{nd}d", input)
+        check_conv_dtype(nd, input, dilation=dilation)
         out_shape = _conv_geometry(nd, input.shape, weight.shape,
                                    None if bias is None else bias.shape, stride, padding,
                                    dilation, groups)[-1]
@@ -231,11 +272,13 @@ def _conv_chunk(xp, x, wm, g, cg, og, oh, ow, kh, kw, stride, dilation):
 
 def _conv(xp, nd, input, weight, bias, stride, padding, dilation, groups):
     _check_same_type(input, weight, bias)
-    check_float(f"conv{nd}d", input)
+    check_conv_dtype(nd, input, dilation=dilation)
     batched, pads, stride, dilation, out_shape = _conv_geometry(
         nd, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,
         dilation, groups)
     x = input if batched else input[None]
+    if weight.shape[1] == 0:
+        return xp.zeros(out_shape, dtype=input.dtype)
     if nd == 1:
         out = conv2d_core(xp, x[:, :, None, :], weight[:, :, None, :], bias,
                           ((0, 0),) + pads, (1,) + stride, (1,) + dilation, groups,
@@ -344,8 +387,17 @@ def _conv2d_weight_grad(grad, input, w_shape, pads, stride, dilation, groups):
     return r.narrow(2, 0, w_shape[2]).narrow(3, 0, w_shape[3]).transpose(0, 1)
 
 
+def _empty_conv_grad(input, weight, bias_shape):
+    """The gradients of a convolution without input channels (no output channels): zeros
+    (PyTorch's empty-convolution path)."""
+    return (input.new_zeros(input.shape), weight.new_zeros(weight.shape),
+            None if bias_shape is None else weight.new_zeros(list(bias_shape)))
+
+
 def _conv_grad(nd, grad, input, weight, bias_shape, stride, padding, dilation, groups):
     # (the bias's gradient needs only whether there is one: PyTorch keeps its sizes)
+    if weight.shape[1] == 0:
+        return _empty_conv_grad(input, weight, bias_shape)
     batched, pads, stride, dilation, _ = _conv_geometry(
         nd, input.shape, weight.shape, None, stride, padding, dilation, groups)
     x, g, w = input, grad, weight

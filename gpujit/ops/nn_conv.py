@@ -13,9 +13,12 @@ import math
 
 import numpy as np
 
+from .. import dtypes as _dt
+from .kernel_names import kernel_name
 from .meta import TensorMeta
-from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, as_strided,
-                 check_float, compute_dtype, dtype_of, expand_param, sizes)
+from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, _empty_conv_grad,
+                 as_strided, check_conv_dtype, compute_dtype, dtype_of, expand_param,
+                 not_implemented, sizes)
 from .nn_pool import _tuple, windows
 from .registry import op, derivative as _derivative
 
@@ -47,10 +50,12 @@ def conv_nd_core(xp, x, w, b, pads, stride, dilation, groups, out):
 
 def _conv3d(xp, input, weight, bias, stride, padding, dilation, groups):
     _check_same_type(input, weight, bias)
-    check_float("conv3d", input)
+    check_conv_dtype(3, input, dilation=dilation)
     batched, pads, stride, dilation, out_shape = _conv_geometry(
         3, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,
         dilation, groups)
+    if weight.shape[1] == 0:        # no input channels: no output channels (PyTorch)
+        return xp.zeros(out_shape, dtype=input.dtype)
     x = input if batched else input[None]
     r = conv_nd_core(xp, x, weight, bias, pads, stride, dilation, groups, out_shape[-3:])
     return r if batched else r[0]
@@ -58,7 +63,7 @@ def _conv3d(xp, input, weight, bias, stride, padding, dilation, groups):
 
 def _conv3d_meta(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_same_type(input, weight, bias)
-    check_float("conv3d", input)
+    check_conv_dtype(3, input, dilation=dilation)
     shape = _conv_geometry(3, input.shape, weight.shape, None if bias is None else bias.shape,
                            stride, padding, dilation, groups)[-1]
     return TensorMeta(input.dtype, tuple(shape), input.device)
@@ -117,15 +122,23 @@ def _im2col_shape(in_shape, kernel_size, dilation, padding, stride):
     return (k, d, p, s, b), tuple(in_shape[:-3]) + (in_shape[-3] * k[0] * k[1], b[0] * b[1])
 
 
+def _fold_dtype(name, self):
+    """im2col / col2im dispatch on floating types and bool (checked after the shapes)."""
+    dt = dtype_of(self)
+    if dt.category != _dt.FLOATING and dt is not _dt.bool:
+        raise not_implemented(kernel_name(f"{name}_out_cpu", self), dt)
+
+
 @op("aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, "
     "int[2] stride) -> Tensor", tags=_NN, method=False, function=False, dtypes=NO_BOOL,
-    meta=lambda self, kernel_size, dilation, padding, stride: TensorMeta(
+    meta=lambda self, kernel_size, dilation, padding, stride: (TensorMeta(
         self.dtype, _im2col_shape(self.shape, kernel_size, dilation, padding, stride)[1],
-        self.device))
+        self.device), _fold_dtype("im2col", self))[0])
 def im2col(xp, self, kernel_size, dilation, padding, stride):
     """F.unfold: (N, C, H, W) -> (N, C * kH * kW, L) sliding blocks."""
     (k, d, p, s, b), shape = _im2col_shape(self.shape, kernel_size, dilation, padding,
                                            stride)
+    _fold_dtype("im2col", self)
     x = self if self.ndim == 4 else self[None]
     win = windows(xp, x, k, s, p, d, b, 0)                # (N, C, bH, bW, kH, kW)
     cols = win.transpose(0, 1, 4, 5, 2, 3).reshape((x.shape[0],) + shape[-2:])
@@ -174,13 +187,14 @@ def _col2im_shape(in_shape, output_size, kernel_size, dilation, padding, stride)
 @op("aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, "
     "int[2] padding, int[2] stride) -> Tensor", tags=_NN, method=False, function=False,
     dtypes=NO_BOOL,
-    meta=lambda self, output_size, kernel_size, dilation, padding, stride: TensorMeta(
+    meta=lambda self, output_size, kernel_size, dilation, padding, stride: (TensorMeta(
         self.dtype, _col2im_shape(self.shape, output_size, kernel_size, dilation, padding,
-                                  stride)[1], self.device))
+                                  stride)[1], self.device), _fold_dtype("col2im", self))[0])
 def col2im(xp, self, output_size, kernel_size, dilation, padding, stride):
     """F.fold: (N, C * kH * kW, L) sliding blocks summed into (N, C, H, W)."""
     (k, d, p, s, b, out), shape = _col2im_shape(self.shape, output_size, kernel_size,
                                                 dilation, padding, stride)
+    _fold_dtype("col2im", self)
     x = self if self.ndim == 3 else self[None]
     cols = x.reshape((x.shape[0], shape[-3]) + k + b).transpose(0, 1, 4, 5, 2, 3)
     r = col2im_core(xp, cols, out, k, d, p, s, b)
@@ -224,14 +238,19 @@ def _transpose_geometry(nd, in_shape, w_shape, b_shape, stride, padding, output_
                  + [f"dilation_{n}: {v}" for n, v in zip(dims, d)])
         raise RuntimeError("output padding must be smaller than either stride or dilation, "
                            "but got " + " ".join(parts))
+    # (ATen's check_shape_forward: the weight's dim 0 against groups, then the channels)
+    if w_shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} "
+                           f"at dimension 0, but got weight of size {sizes(w_shape)} instead")
+    if w_shape[0] % groups:
+        # (PyTorch prints the transposed weight's sizes in two brackets)
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"[{sizes(w_shape)}] instead")
     if shape[1] is not None and shape[1] != w_shape[0]:
         raise RuntimeError(f"Given transposed=1, weight of size {sizes(w_shape)}, expected "
                            f"input{sizes(shape)} to have {w_shape[0]} channels, but got "
                            f"{shape[1]} channels instead")
-    if w_shape[0] % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} at dimension 0, but got weight of size "
-                           f"{sizes(w_shape)} instead")
     o = w_shape[1] * groups
     if b_shape is not None and (len(b_shape) != 1 or b_shape[0] != o):
         raise RuntimeError(f"Given transposed=1, weight of size {sizes(w_shape)}, expected "
@@ -265,7 +284,7 @@ def _check_types(input, weight, bias):
 def _conv_transpose(xp, nd, input, weight, bias, stride, padding, output_padding, groups,
                     dilation):
     _check_types(input, weight, bias)
-    check_float(f"conv_transpose{nd}d", input)
+    check_conv_dtype(nd, input, transposed=True)
     batched, s, p, _, d, out_shape = _transpose_geometry(
         nd, input.shape, weight.shape, None if bias is None else bias.shape, stride,
         padding, output_padding, groups, dilation)
@@ -295,7 +314,7 @@ def _transpose_meta(nd):
     def meta(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
              dilation=1):
         _check_types(input, weight, bias)
-        check_float(f"conv_transpose{nd}d", input)
+        check_conv_dtype(nd, input, transposed=True)
         shape = _transpose_geometry(nd, input.shape, weight.shape,
                                     None if bias is None else bias.shape, stride, padding,
                                     output_padding, groups, dilation)[-1]
@@ -373,6 +392,8 @@ def input_grad(nd, gout, weight, spatial, pads, stride, dilation, groups):
 
 @_derivative(conv3d, conv3d_padding)
 def _conv3d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups):
+    if weight.shape[1] == 0:
+        return _empty_conv_grad(input, weight, bias_shape)
     batched, pads, s, d, _ = _conv_geometry(3, input.shape, weight.shape, None, stride,
                                             padding, dilation, groups)
     x, g = (input, grad) if batched else (input.unsqueeze(0), grad.unsqueeze(0))

@@ -15,7 +15,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta
 from .nn import (_NN, FLOATS, NO_BOOL, as_strided, check_float, compute_dtype, dtype_of,
-                 not_implemented, sizes)
+                 kernel_of, not_implemented, sizes)
 from .nn_pool2d import _pool_out
 from .registry import op, derivative as _derivative
 
@@ -121,7 +121,8 @@ def _grid(xp, out, i, nd):
 
 def _max_pool(xp, name, nd, x, kernel_size, stride, padding, dilation, ceil_mode, with_idx):
     if dtype_of(x) is _dt.bool:
-        raise not_implemented(name, _dt.bool)
+        raise not_implemented(kernel_of(name + ("_with_indices" if with_idx else ""), xp)
+                              if nd == 1 else name, _dt.bool)
     batched, k, s, p, d, out_shape = pool_geometry(name, nd, x.shape, kernel_size, stride,
                                                    padding, dilation, ceil_mode)
     if not batched:
@@ -161,7 +162,8 @@ def _max_pool(xp, name, nd, x, kernel_size, stride, padding, dilation, ceil_mode
 def _max_meta(name, nd, with_idx):
     def meta(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
         if self.dtype is _dt.bool:
-            raise not_implemented(name, self.dtype)
+            raise not_implemented(kernel_of(name + ("_with_indices" if with_idx else ""), self)
+                                  if nd == 1 else name, self.dtype)
         shape = pool_geometry(name, nd, self.shape, kernel_size, stride, padding, dilation,
                               ceil_mode)[-1]
         out = TensorMeta(self.dtype, shape, self.device)
@@ -226,14 +228,16 @@ def _avg_divisor(xp, spatial, k, s, p, out, count_include_pad, divisor_override)
     return div
 
 
-def _avg_check(name, dt):
-    if dt.category != _dt.FLOATING and dt is not _dt.int64:
-        raise not_implemented(name, dt)
+def _avg_check(name, dt, where):
+    # (PyTorch's CPU avg_pool3d has no float16 kernel; its CUDA one has)
+    if (dt.category != _dt.FLOATING and dt is not _dt.int64) or (
+            name == "avg_pool3d" and dt is _dt.float16 and kernel_of(name, where) != name):
+        raise not_implemented(kernel_of(name, where), dt)
 
 
 def _avg_pool(xp, name, nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
-    _avg_check(name, dtype_of(x))
+    _avg_check(name, dtype_of(x), xp)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     batched, k, s, p, _, out_shape = pool_geometry(name, nd, x.shape, kernel_size, stride,
@@ -258,7 +262,7 @@ def _avg_pool(xp, name, nd, x, kernel_size, stride, padding, ceil_mode, count_in
 def _avg_meta(name, nd):
     def meta(self, kernel_size, stride=(), padding=0, ceil_mode=False,
              count_include_pad=True, divisor_override=None):
-        _avg_check(name, self.dtype)
+        _avg_check(name, self.dtype, self)
         shape = pool_geometry(name, nd, self.shape, kernel_size, stride, padding, 1,
                               ceil_mode)[-1]
         return TensorMeta(self.dtype, shape, self.device)
@@ -315,7 +319,7 @@ def _adaptive_max_shape(nd, in_shape, output_size):
 
 def _adaptive_max(xp, nd, x, output_size):
     name = f"adaptive_max_pool{nd}d"
-    check_float(name, x)
+    check_float(kernel_of(name, xp), x)
     out_shape = _adaptive_max_shape(nd, x.shape, output_size)
     batched = x.ndim == nd + 2
     if not batched:
@@ -353,7 +357,7 @@ def _adaptive_max(xp, nd, x, output_size):
 
 def _adaptive_max_meta(nd):
     def meta(self, output_size):
-        check_float(f"adaptive_max_pool{nd}d", self)
+        check_float(kernel_of(f"adaptive_max_pool{nd}d", self), self)
         shape = _adaptive_max_shape(nd, self.shape, output_size)
         return (TensorMeta(self.dtype, shape, self.device),
                 TensorMeta(_dt.int64, shape, self.device))
@@ -394,6 +398,7 @@ def _unpool(xp, nd, x, indices, output_size):
     if x.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"Input to {name} should be a {nd + 1}d or {nd + 2}d Tensor, but "
                            f"got a tensor with {x.ndim} dimensions.")
+    _unpool_dtype(nd, x)
     lead = x.shape[:-nd]
     n_out = math.prod(out)
     v = x.reshape(lead + (math.prod(x.shape[-nd:]),))      # no -1: a 0-size batch
@@ -410,8 +415,16 @@ def _unpool(xp, nd, x, indices, output_size):
     return r.reshape(lead + out)
 
 
+def _unpool_dtype(nd, x):
+    """max_unpool's kernels take floating types only (1-D runs max_unpool2d's)."""
+    dt = dtype_of(x)
+    if dt.category != _dt.FLOATING:
+        raise not_implemented(f"max_unpool{3 if nd == 3 else 2}d", dt)
+
+
 def _unpool_meta(nd):
     def meta(self, indices, output_size, *rest):
+        _unpool_dtype(nd, self)
         return TensorMeta(self.dtype, tuple(self.shape[:-nd]) + tuple(output_size),
                           self.device)
     return meta

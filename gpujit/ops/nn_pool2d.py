@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 from . import memory_format as _mf
 from .meta import TensorMeta
 from .nn import (_F, _NN, FLOATS, NO_BOOL, as_strided, check_float, compute_dtype,
-                 conv2d_input_grad, dtype_of, not_implemented, sizes)
+                 conv2d_input_grad, dtype_of, kernel_of, not_implemented, sizes)
 from .registry import op, derivative as _derivative
 
 # ---------------------------------------------------------------------- pooling
@@ -266,7 +266,7 @@ def adaptive_avg_pool2d(xp, self, output_size):
 def _adaptive_nd(xp, self, output_size, nd):
     """Adaptive average pooling over the last nd dims: one averaging matrix per dim."""
     name = f"adaptive_avg_pool{nd}d"
-    check_float(name, self)
+    check_float(kernel_of(name, xp), self)
     out_shape = _adaptive_sizes(self.shape, output_size, nd)
     ct = compute_dtype(xp, self)
     y = self.astype(ct, copy=False)
@@ -279,7 +279,7 @@ def _adaptive_nd(xp, self, output_size, nd):
 
 def _adaptive_nd_meta(nd):
     def meta(self, output_size):
-        check_float(f"adaptive_avg_pool{nd}d", self)
+        check_float(kernel_of(f"adaptive_avg_pool{nd}d", self), self)
         return TensorMeta(self.dtype, _adaptive_sizes(self.shape, output_size, nd),
                           self.device)
     return meta

@@ -65,7 +65,9 @@ def _bessel_series(xp, x, order):
     for k in range(1, int(big) + 40):
         term = term * h2 / (k * (k + order))
         total = total + term
-    return total
+    # PyTorch's Chebyshev forms give NaN at +-inf (exp(inf) times a series read at -2
+    # over sqrt(inf)), finite arguments overflow to +-inf
+    return xp.where(xp.isinf(x), xp.nan, total)
 
 
 _ASYMPTOTIC_FROM = 30.0

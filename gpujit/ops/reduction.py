@@ -111,9 +111,11 @@ def _float_dtype(self):
     return self.dtype if self.dtype.category == _dt.FLOATING else _dt.get_default_dtype()
 
 
-def _var_check(self_dtype):
+def _var_check(self_dtype, name=None):
+    """var / std refuse integers in one message; var_mean / std_mean name themselves."""
     if self_dtype.category != _dt.FLOATING:
-        raise RuntimeError("std and var only support floating point and complex dtypes")
+        what = name if name in ("var_mean", "std_mean") else "std and var"
+        raise RuntimeError(f"{what} only support floating point and complex dtypes")
 
 
 def _bool_out(self):

@@ -166,6 +166,78 @@ def nanmedian_dim(xp, self, dim, keepdim=False):
     return _median_dim(xp, self, dim, keepdim, True, "nanmedian")
 
 
+_QSELECT = []
+
+
+def _qselect_rows(vals, idx, k):
+    """PyTorch's quick_select_template (SortingUtils.h) on each row of vals, idx moved
+    along with it: median-of-three pivot, NaN above everything."""
+    rows, n = vals.shape
+    for r in range(rows):
+        arr = vals[r]
+        ind = idx[r]
+        lo = 0
+        hi = n - 1
+        while True:
+            if hi <= lo:
+                break
+            if hi == lo + 1:
+                x, y = arr[lo], arr[hi]
+                if (x != x and y == y) or x > y:
+                    arr[lo], arr[hi] = y, x
+                    ind[lo], ind[hi] = ind[hi], ind[lo]
+                break
+            p = lo + (hi - lo) // 2
+            arr[p], arr[lo + 1] = arr[lo + 1], arr[p]
+            ind[p], ind[lo + 1] = ind[lo + 1], ind[p]
+            for (s, t) in ((lo + 1, hi), (lo, hi), (lo + 1, lo)):
+                x, y = arr[s], arr[t]
+                if (x != x and y == y) or x > y:
+                    arr[s], arr[t] = y, x
+                    ind[s], ind[t] = ind[t], ind[s]
+            i = lo + 1
+            j = hi
+            piv = arr[lo]
+            while True:
+                i += 1
+                while (piv != piv and arr[i] == arr[i]) or piv > arr[i]:
+                    i += 1
+                j -= 1
+                while (arr[j] != arr[j] and piv == piv) or arr[j] > piv:
+                    j -= 1
+                if j < i:
+                    break
+                arr[i], arr[j] = arr[j], arr[i]
+                ind[i], ind[j] = ind[j], ind[i]
+            arr[lo], arr[j] = arr[j], arr[lo]
+            ind[lo], ind[j] = ind[j], ind[lo]
+            if j <= k:
+                lo = i
+            if j >= k:
+                hi = j - 1
+    return idx
+
+
+def _quick_select_index(m, k):
+    """The index PyTorch's CPU kthvalue picks along m's last axis (k 0-based): its
+    quickselect run on a copy of each slice (numba-compiled on first use)."""
+    if not _QSELECT:
+        import numba   # lazy, as special.py's erf
+        _QSELECT.append(numba.njit(cache=True)(_qselect_rows))
+    n = m.shape[-1]
+    vals = np.ascontiguousarray(m.reshape(-1, n))
+    if vals.dtype == _F16:
+        vals = vals.astype(_F32)       # (order-preserving: the index is all we keep)
+    elif vals.dtype.kind not in "fiu":
+        vals = vals.astype(np.int64)
+    else:
+        vals = vals.copy()
+    idx = np.broadcast_to(np.arange(n, dtype=_LONG), vals.shape).copy()
+    if vals.size:
+        _QSELECT[0](vals, idx, k)
+    return idx[:, k].reshape(m.shape[:-1])
+
+
 @op("aten::kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> "
     "(Tensor values, Tensor indices)", tags=_RED,
     meta=lambda self, k, dim=-1, keepdim=False: _pair_meta(self, dim, keepdim))
@@ -177,8 +249,13 @@ def kthvalue(xp, self, k, dim=-1, keepdim=False):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if self.ndim == 0:
         return self.copy(), xp.zeros((), _LONG)
-    s, idx = _sort_last(xp, _last(xp, self, d))
-    v, i = s[..., k - 1:k], idx[..., k - 1:k]
+    m = _last(xp, self, d)
+    if xp is np:    # the CPU kernel's quickselect: its own order among equal values
+        i = _quick_select_index(m, k - 1)[..., None]
+        v = np.take_along_axis(m, i, axis=-1)
+    else:
+        s, idx = _sort_last(xp, m)
+        v, i = s[..., k - 1:k], idx[..., k - 1:k]
     if keepdim:
         return xp.moveaxis(v, -1, d), xp.moveaxis(i, -1, d)
     return v[..., 0], i[..., 0]

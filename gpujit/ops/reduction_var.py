@@ -36,7 +36,7 @@ def _welford_mean(xp, x, axes, m):
 
 def _var_mean(xp, a, dim, correction, keepdim, sqrt, with_mean=False):
     """(variance or its sqrt, mean) with divisor max(N - correction, 0), as torch."""
-    _var_check(_dt._FROM_NP[a.dtype])
+    _var_check(_dt._FROM_NP[a.dtype], ("std" if sqrt else "var") + "_mean" * with_mean)
     axes = _axes(dim, a.ndim)
     out = a.dtype
     # PyTorch's CPU kernel accumulates float32 in double (its acc_type): squares of
@@ -58,8 +58,8 @@ def _var_mean(xp, a, dim, correction, keepdim, sqrt, with_mean=False):
     return xp.asarray(v).astype(out, copy=False), xp.asarray(m).astype(out, copy=False)
 
 
-def _var_meta(self, dim=None, keepdim=False):
-    _var_check(self.dtype)
+def _var_meta(self, dim=None, keepdim=False, name=None):
+    _var_check(self.dtype, name)
     return _meta(self, self.dtype, dim, keepdim)
 
 
@@ -74,7 +74,7 @@ def _declare_var(name):
         return (v, m) if with_mean else v
 
     def meta(self, dim=None, keepdim=False):
-        m = _var_meta(self, dim, keepdim)
+        m = _var_meta(self, dim, keepdim, name)
         return (m, m) if with_mean else m
 
     @op(f"aten::{name}(Tensor self, bool unbiased=True) -> {tail}", tags=_RED,

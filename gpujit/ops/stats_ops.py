@@ -196,10 +196,18 @@ def _vdot_grad(grad, self, other, needs_grad):
 # ------------------------------------------------------------------ dist
 
 def _dist_meta(self, other, p=2):
+    # (PyTorch's dist: self - other, then norm(): a bool pair fails in the subtraction)
+    if self.dtype is _dt.bool and other.dtype is _dt.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if self.dtype is _dt.bool or other.dtype is _dt.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
     d = _dt.promote_types(self.dtype, other.dtype)
     if d.category != _dt.FLOATING:
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
-                           f"as input. Got {d.short_name}")
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
+                           f"Got {d.short_name} instead.")
     from .meta import broadcast_shapes
     broadcast_shapes(tuple(self.shape), tuple(other.shape))
     return TensorMeta(d, (), self.device)
@@ -425,8 +433,19 @@ def _trap_dtype(d):
     return d if d.category == _dt.FLOATING else _dt.get_default_dtype()
 
 
+def _trap_empty(cumulative, y, dim):
+    """trapezoid of no samples along dim: PyTorch's zeros in y's dtype (checked first)."""
+    if cumulative or not len(y.shape):
+        return False
+    return y.shape[wrap_dim(dim, len(y.shape))] == 0
+
+
 def _trap_meta(name, cumulative):
     def meta(y, x=None, dx=None, dim=-1):
+        if _trap_empty(cumulative, y, dim):
+            shape = list(y.shape)
+            del shape[wrap_dim(dim, len(shape))]
+            return TensorMeta(y.dtype, tuple(shape), y.device)
         # (PyTorch refuses bool samples and spacings first; trapz is its trapezoid)
         if y.dtype is _dt.bool or (x is not None and x.dtype is _dt.bool):
             which = "`y`" if x is None else "`x` or `y`"
@@ -453,32 +472,44 @@ def _trap_eager(xp, name, cumulative, y, x, dx, dim):
     meta = _trap_meta(name, cumulative)(
         TensorMeta(_dtn(y.dtype), y.shape, None), None if x is None else
         TensorMeta(_dtn(x.dtype), x.shape, None), dx, dim)
+    if _trap_empty(cumulative, y, dim):
+        return xp.zeros(meta.shape, dtype=y.dtype)
     d = wrap_dim(dim, y.ndim)
     ct = meta.dtype.np
     y = xp.moveaxis(y.astype(ct), d, -1)
-    if x is not None:
+    left, right = y[..., :-1], y[..., 1:]
+    if x is None:   # PyTorch's forms for a constant spacing (NaN from 0 * inf kept)
+        h = ct.type(1 if dx is None else dx)
+        if cumulative:
+            r = xp.cumsum(h / 2 * (left + right), axis=-1)
+        else:
+            r = (y.sum(-1) - (y[..., 0] + y[..., -1]) * ct.type(0.5)) * h
+    else:
         x = x.astype(ct)
         spacing = xp.diff(x) if x.ndim == 1 else xp.diff(xp.moveaxis(x, d, -1) if x.ndim ==
                                                        y.ndim else x, axis=-1)
-    else:
-        spacing = ct.type(1 if dx is None else dx)
-    seg = (y[..., 1:] + y[..., :-1]) * spacing / 2 if y.shape[-1] else y[..., :0]
+        r = ((left + right) * spacing)
+        r = (xp.cumsum(r, axis=-1) if cumulative else r.sum(-1)) / 2
     if cumulative:
-        return xp.moveaxis(xp.cumsum(seg, axis=-1), -1, d).astype(ct, copy=False)
-    return xp.asarray(seg.sum(-1)).astype(ct, copy=False)
+        r = xp.moveaxis(r, -1, d)
+    return xp.asarray(r).astype(ct, copy=False)
 
 
 def _trap_compose(cumulative):
     def compose(y, x=None, dx=None, dim=-1):
         d = wrap_dim(dim, y.dim())
+        if _trap_empty(cumulative, y, d):
+            return y.sum(d) * 0          # (zeros; PyTorch's need no gradient)
         yy = y.movedim(d, -1)
-        if x is not None:
-            xx = x if x.dim() == 1 else (x.movedim(d, -1) if x.dim() == y.dim() else x)
-            spacing = xx[..., 1:] - xx[..., :-1]
-        else:
-            spacing = 1 if dx is None else dx
-        seg = (yy[..., 1:] + yy[..., :-1]) * spacing / 2
-        return seg.cumsum(-1).movedim(-1, d) if cumulative else seg.sum(-1)
+        left, right = yy[..., :-1], yy[..., 1:]
+        if x is None:
+            h = 1 if dx is None else dx
+            if cumulative:
+                return (h / 2 * (left + right)).cumsum(-1).movedim(-1, d)
+            return (yy.sum(-1) - (yy[..., 0] + yy[..., -1]) * 0.5) * h
+        xx = x if x.dim() == 1 else (x.movedim(d, -1) if x.dim() == y.dim() else x)
+        seg = (left + right) * (xx[..., 1:] - xx[..., :-1])
+        return seg.cumsum(-1).movedim(-1, d) / 2 if cumulative else seg.sum(-1) / 2
     return compose
 
 

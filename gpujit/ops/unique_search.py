@@ -407,15 +407,17 @@ def bincount(xp, self, weights=None, minlength=0):
 
 
 def _histc_check(d, bins, where=None):
-    """On the CPU PyTorch's histc takes floating dtypes; its CUDA kernel (SummaryOps.cu,
-    AT_DISPATCH_ALL_TYPES) also the integers, but refuses float16 in its own words."""
+    """On the CPU PyTorch's histc takes floating dtypes (bool fails first in the edges'
+    linspace); its CUDA kernel (SummaryOps.cu, AT_DISPATCH_ALL_TYPES) also the integers,
+    but refuses float16 in its own words."""
     if _on_cuda(where):
         if d is _dt.float16:
             raise RuntimeError("HalfTensor is not supported")
         if d is _dt.bool:
             raise NotImplementedError(f"\"histc\" not implemented for '{d.short_name}'")
     elif d.category != _dt.FLOATING:
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{d.short_name}'")
+        raise NotImplementedError(f"\"{'linspace_cpu' if d is _dt.bool else 'histogram_cpu'}"
+                                  f"\" not implemented for '{d.short_name}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
                            f"dimension 0")

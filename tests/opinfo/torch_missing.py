@@ -215,6 +215,19 @@ def _hist_ref(x, bins=100, range=None, weight=None, density=False):
                         weights=weight, density=density)
 
 
+def _hdd_ref(x, bins, range=None, weight=None, density=False):
+    d = x.shape[-1]
+    rg = None if range is None else [(range[2 * k], range[2 * k + 1]) for k in _brange(d)]
+    bins = bins if isinstance(bins[0], (int, np.integer)) else [_f(b) for b in bins]
+    return np.histogramdd(_f(x).reshape(-1, d), bins=bins, range=rg, density=density,
+                          weights=None if weight is None else _f(weight).reshape(-1))
+
+
+_brange = range
+_HDD_SAMPLES = [Sample(rand(10, 2), [3, 4]), Sample(rand(2, 5, 3, dtype=F64), [2, 2, 3]),
+                Sample(rand(6, 2), [2, 5], range=[-1.0, 1.0, 0.0, 2.0],
+                       weight=positive(6), density=True)]
+
 _ints = np.array([[1, 2, 3], [2, 5, 1]], dtype=I64)
 _xs = np.array([0.0, 0.5, 1.5, 1.75, 3.0])
 
@@ -268,6 +281,17 @@ _STATS_INFOS = [
                                match="not implemented for 'Long'")]),
     OpInfo("aten::histogram.bins_tensor", ref=_hist_ref, **_TOL,
            samples=[Sample(rand(20), np.array([-2.0, -0.5, 0.0, 2.0], dtype=F32))]),
+    # torch.histogramdd's parts (s27): edges and counts for bin counts, counts for edges
+    OpInfo("aten::_histogramdd_bin_edges", ref=lambda *a, **k: list(_hdd_ref(*a, **k)[1]),
+           **_TOL, samples=_HDD_SAMPLES),
+    OpInfo("aten::_histogramdd_from_bin_cts", ref=lambda *a, **k: _hdd_ref(*a, **k)[0],
+           **_TOL, samples=_HDD_SAMPLES),
+    OpInfo("aten::_histogramdd_from_bin_tensors", ref=lambda *a, **k: _hdd_ref(*a, **k)[0],
+           **_TOL, samples=[
+               Sample(rand(10, 2), [np.array([-2.0, 0.0, 2.0], dtype=F32),
+                                    np.array([-1.0, 0.5, 1.0, 3.0], dtype=F32)]),
+               Sample(rand(3, 4, 1, dtype=F64), [np.array([-3.0, 0.0, 3.0])],
+                      weight=positive(3, 4, dtype=F64), density=True)]),
 ]
 
 
