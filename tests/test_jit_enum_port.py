@@ -241,7 +241,8 @@ def test_closed_over_enum_constant():
     def closed_over_aliased_value():
         return b.value, b.name
 
-    assert "prim::Constant[value=1]" in _graph(closed_over_aliased_value)
+    # (the tuple of two constants is one constant, as torch 2.13's script-time folding)
+    assert 'prim::Constant[value=(1, "RED")]' in _graph(closed_over_aliased_value)
     assert _twice(closed_over_aliased_value) == (1, "RED")
 
     @torch.jit.script

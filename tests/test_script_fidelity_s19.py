@@ -94,7 +94,11 @@ class UsesBoth(torch.nn.Module):
         s = PtA(x)
         t = PtB(2.0)
         lst: List[PairB] = [q]
-        return p.get() + lst[0].get() + s.x * t.y
+        # (the named tuples go through lists: a field read of a visible construct,
+        # `PtA(x).x`, is read through at script time, as TorchScript's LowerSimpleTuples)
+        ss: List[PtA] = [s]
+        ts: List[PtB] = [t]
+        return p.get() + lst[0].get() + ss[0].x * ts[0].y
 
 
 def test_two_classes_same_name_save_load():

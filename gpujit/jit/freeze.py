@@ -35,10 +35,32 @@ def _eval_mode_read(node) -> bool:
     names = [a.name for a in schema.arguments] if schema is not None else []
     if "training" not in names or names.index("training") >= len(node.inputs):
         return False
-    flag = node.inputs[names.index("training")].node
-    if flag.kind == "prim::GetAttr":
-        return flag.attrs.get("name") == "training"
-    return flag.kind == "prim::Constant" and flag.attrs.get("value") is False
+    return _value_in_eval_mode(node.inputs[names.index("training")]) is False
+
+
+def _value_in_eval_mode(v, depth=0):
+    """The bool v is when the module is in eval mode (`self.training` False), or None when
+    the graph does not say: a constant, `self.training`, `not` of one, or a prim::If on
+    one giving its taken block's value (`if self.training: bn_training = True else:
+    bn_training = False` as scripted, its constants folded)."""
+    n = v.node
+    if depth > 16:
+        return None
+    if n.kind == "prim::Constant":
+        value = n.attrs.get("value")
+        return value if isinstance(value, bool) else None
+    if n.kind == "prim::GetAttr":
+        return False if n.attrs.get("name") == "training" else None
+    if n.kind == "aten::__not__":
+        inner = _value_in_eval_mode(n.inputs[0], depth + 1)
+        return None if inner is None else not inner
+    if n.kind == "prim::If":
+        cond = _value_in_eval_mode(n.inputs[0], depth + 1)
+        if cond is None:
+            return None
+        block = n.blocks[0] if cond else n.blocks[1]
+        return _value_in_eval_mode(block.outputs[v.offset], depth + 1)
+    return None
 
 
 def _written_in_graph(value, db) -> bool:

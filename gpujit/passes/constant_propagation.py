@@ -7,7 +7,17 @@ Folded:
   prim::TupleUnpack of a constant; `a is b` / `a is not b` of constants (an inlined
   function's `if size is not None:` given None: its branch goes);
 - prim::If on a constant condition (the taken block replaces the node);
-- prim::Loop that runs zero times (constant trip count <= 0 or constant false condition).
+- prim::Loop that runs zero times (constant trip count <= 0 or constant false condition);
+- as TorchScript's pass: a prim::If output both blocks give the same value (or equal
+  constants) becomes that value, a loop-carried value the body passes through unchanged
+  becomes the loop's input.
+
+`immutable_only=True` is TorchScript's ConstantPropagationImmutableTypes, the subset run
+when a function is scripted (passes/cleanup.py): no node with an input or output of a
+mutable type (Tensor, list, dict, object, a tuple holding one), no node without inputs
+(`is_grad_enabled()` reads state), no vararg op (`"{}".format(x)`), no type-based
+`x is None`; nodes without a registry op (str and container ops, tuple indexing) run as
+the interpreter runs them.
 
 Never folded: ops with side effects, in-place writes or random numbers; ops whose result
 is a Tensor (a folded tensor would bloat the graph and could not be printed); a list that
@@ -72,15 +82,30 @@ def constant_value(v):
     return value
 
 
-def propagate_constants(graph) -> None:
-    """Fold, in place, every node the module docstring lists."""
-    _Folder(graph).block(graph.block)
+def propagate_constants(graph, immutable_only=False) -> bool:
+    """Fold, in place, every node the module docstring lists; True when anything changed."""
+    folder = _Folder(graph, immutable_only)
+    folder.block(graph.block)
+    return folder.changed
+
+
+# TorchScript's skip list (prim::If / prim::Loop are folded by their own rules) and the
+# vararg ops, which its constant propagation does not run
+_SKIP = frozenset({"prim::Closure", "prim::AutogradZero", "prim::Uninitialized",
+                   "prim::Guard", "prim::profile", "prim::profile_ivalue",
+                   "prim::unchecked_unwrap_optional", "prim::awaitable",
+                   "aten::dequantize", "aten::format", "aten::percentFormat"})
+# the prim:: nodes the immutable-types mode runs (through the interpreter's handlers)
+_RUNNABLE_PRIMS = frozenset({"prim::TupleConstruct", "prim::TupleUnpack",
+                             "prim::TupleIndex"})
 
 
 class _Folder:
-    def __init__(self, graph):
+    def __init__(self, graph, immutable_only=False):
         self.graph = graph
         self._aliases = None
+        self.immutable_only = immutable_only
+        self.changed = False
 
     @property
     def aliases(self):
@@ -94,9 +119,14 @@ class _Folder:
         while i < len(block.nodes):
             node = block.nodes[i]
             if self.fold(node):
+                self.changed = True
                 continue            # what replaced it now sits at index i: visit it
             for b in node.blocks:
                 self.block(b)
+            if node.kind == "prim::If":
+                self.remove_extra_if_outputs(node)
+            elif node.kind == "prim::Loop":
+                self.remove_extra_loop_outputs(node)
             i += 1
 
     def fold(self, node) -> bool:
@@ -108,6 +138,8 @@ class _Folder:
             return self.fold_if(node)
         if kind == "prim::Loop":
             return self.fold_loop(node)
+        if self.immutable_only:
+            return self.fold_immutable(node)
         values = [constant_value(v) for v in node.inputs]
         if kind in _IDENTITY and len(values) == 2:
             known = _identity_with_none(values, node.inputs)
@@ -137,6 +169,28 @@ class _Folder:
         except Exception:           # noqa: BLE001 - the error must happen at run time
             return False
         results = [result] if len(node.outputs) == 1 else list(result)
+        return self.replace(node, [_python(r) for r in results])
+
+    def fold_immutable(self, node) -> bool:
+        """TorchScript's ConstantPropagationImmutableTypes for one node (not If / Loop)."""
+        kind = node.kind
+        if kind in _SKIP or node.blocks or not node.inputs:
+            return False
+        if any(is_mutable_type(v.type) for v in node.inputs) or \
+                any(is_mutable_type(v.type) for v in node.outputs):
+            return False
+        values = [constant_value(v) for v in node.inputs]
+        if any(v is NOT_CONSTANT for v in values):
+            return False
+        if has_side_effects(node) or is_nondeterministic(node):
+            return False
+        if kind.startswith("prim::") and kind not in _RUNNABLE_PRIMS:
+            return False
+        if kind in _IDENTITY:       # `x is None` of two constants
+            return self.replace(node, [_IDENTITY[kind](*values)])
+        results = _run_node(node, values)
+        if results is None:
+            return False
         return self.replace(node, [_python(r) for r in results])
 
     def replace(self, node, results) -> bool:
@@ -173,6 +227,47 @@ class _Folder:
         node.destroy()
         return True
 
+    def remove_extra_if_outputs(self, node):
+        """An output both blocks give as the same value, or as equal constants, is that
+        value (TorchScript's removeExtraIfOutputs)."""
+        from .cse import value_key
+        yes, no = node.blocks
+        i = 0
+        while i < len(node.outputs):
+            t, f = yes.outputs[i], no.outputs[i]
+            same = t if t is f else None
+            if same is None and t.node.kind == "prim::Constant" and \
+                    f.node.kind == "prim::Constant" and t.type == f.type:
+                tv, fv = constant_value(t), constant_value(f)
+                key = value_key(tv) if tv is not NOT_CONSTANT else None
+                if key is not None and fv is not NOT_CONSTANT and key == value_key(fv):
+                    with self.graph.inserting_before(node):
+                        same = self.graph.insert_constant(tv, t.type, t.node.source_range)
+            if same is None:
+                i += 1
+                continue
+            node.outputs[i].replace_all_uses_with(same)
+            node.erase_output(i)
+            yes.erase_output(i)
+            no.erase_output(i)
+            self.changed = True
+
+    def remove_extra_loop_outputs(self, node):
+        """A loop-carried value the body hands on unchanged is the loop's input
+        (TorchScript's removeExtraLoopOutputs)."""
+        body = node.blocks[0]
+        for k in reversed(range(len(node.outputs))):
+            if body.inputs[k + 1] is not body.outputs[k + 1]:
+                continue
+            start = node.inputs[2 + k]
+            node.outputs[k].replace_all_uses_with(start)
+            body.inputs[k + 1].replace_all_uses_with(start)
+            body.erase_output(k + 1)
+            body.erase_input(k + 1)
+            node.remove_input(2 + k)
+            node.erase_output(k)
+            self.changed = True
+
     def fold_loop(self, node) -> bool:
         trips = constant_value(node.inputs[0])
         cond = constant_value(node.inputs[1])
@@ -184,6 +279,27 @@ class _Folder:
             out.replace_all_uses_with(v)
         node.destroy()
         return True
+
+
+def _run_node(node, values):
+    """node's results on constant inputs, computed as the interpreter computes them, or
+    None when it raises (the error is the program's, at run time) or warns."""
+    import warnings
+    from ..runtime import interpreter as _interp
+    env = dict(zip(node.inputs, values))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            handler = _interp.PRIM_HANDLERS.get(node.kind)
+            if handler is not None:
+                results = handler(node, env, None)
+            else:
+                results = _interp._run_aten(node, env)
+    except Exception:               # noqa: BLE001 - the error must happen at run time
+        return None
+    if caught or results is None or len(results) != len(node.outputs):
+        return None
+    return list(results)
 
 
 def _holds_tensor(v) -> bool:

@@ -25,7 +25,7 @@ import threading
 
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
-from ...passes.dce import eliminate_dead_code
+from ...passes.cleanup import run_cleanup_passes
 from .errors import FrontendError
 from .calls import describe_type
 from .function_calls import as_int_coded
@@ -149,10 +149,11 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             outs = [self.emit("prim::Uninitialized", [], [t]).output]
         for v in outs:
             self.graph.register_output(v)
-        # TorchScript's cleanup when it scripts a function: what nothing uses and that has
-        # no effect goes (`a = s.index("x"); return 1` keeps no aten::index); raising,
-        # printing, writes, random draws and opaque calls stay (passes/dce.py)
-        eliminate_dead_code(self.graph)
+        # TorchScript's cleanup when it scripts a function (passes/cleanup.py): what
+        # nothing uses and that has no effect goes (`a = s.index("x"); return 1` keeps no
+        # aten::index), simple tuples are read through, constants of immutable types fold
+        # (`3 + 4` is 7, `if 1 < 2:` keeps its taken block) and are pooled
+        run_cleanup_passes(self.graph)
         return self.graph
 
     def _function_exit(self, kind, s, value=None):

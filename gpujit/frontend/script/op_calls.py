@@ -469,8 +469,8 @@ class OpCallMixin:
 
     def default_const(self, p, value):
         t = calls.schema_arg_type(p.type)
-        if value is None:
-            return self.const(None, t if isinstance(t, T.OptionalType) else T.OptionalType(t))
+        if value is None:       # (TorchScript's filled-in None is a NoneType constant)
+            return self.const(None)
         if isinstance(value, tuple):
             et = t.elem if isinstance(t, T.OptionalType) else t
             return self.const(list(value), et)
