@@ -108,10 +108,18 @@ def _dt():
     return gpujit
 
 
+def _check_element_size(sample, out):
+    assert out == sample.args[0].itemsize and type(out) is int, out
+
+
 OPINFOS += [
     OpInfo("aten::is_floating_point", ref=lambda a: a.dtype.kind == "f",
            samples=[Sample(np.array([1.0], np.float32)), Sample(np.array([1], np.int64)),
                     Sample(np.array(True))]),
+    # (checked on the sample's own array: the reference's float copies are float64)
+    OpInfo("aten::element_size", check=_check_element_size, samples=[
+        Sample(np.array([1.0], np.float32)), Sample(np.array([1], np.int64)),
+        Sample(np.array(True)), Sample(np.ones(2, np.float16))]),
     OpInfo("aten::is_cuda", ref=lambda a: False, samples=[Sample(np.array([1.0], np.float32))]),
     OpInfo("aten::is_cpu", ref=lambda a: True, samples=[Sample(np.array([1.0], np.float32))]),
     # a Tensor passed for a number argument in scripted code (TorchScript's checks)
