@@ -215,8 +215,12 @@ def parse_ir(text: str, parse_tensor_constants: bool = False) -> Graph:
     every other value is renumbered (`%y : Tensor = aten::relu(%x)` prints as `%1`), each
     value taking the next number in the order of the text (a node's outputs before its
     blocks), named or not; the `# file:line:col` comments are not read back."""
-    from .ir.parser import parse_ir as _parse
-    g = _parse(text)
+    from .ir.parser import IRParseError, parse_ir as _parse
+    try:
+        g = _parse(text)
+    except IRParseError as e:
+        # torch._C's error: a RuntimeError in TorchScript's words and layout
+        raise RuntimeError(e.torch_message()) from None
     _renumber_parsed(g)
     return g
 

@@ -514,7 +514,15 @@ class ScalarCodegen:
             raise KernelBuildError(f"{node.kind}: too many inputs for {op.schema}")
         args = {}
         for p, v in zip(params, node.inputs):
-            args[p.name] = (values[v], ranks.get(v))
+            e = values[v]
+            if p.type.base == "ScalarType" and not p.type.is_list and e.known and \
+                    type(e.const) is int:
+                # a dtype as TorchScript's int (a frozen `self.dt`, a `d: int` folded to
+                # a constant): the dtype of that ScalarType code
+                if e.const not in _dt.SCALAR_TYPE_CODES:
+                    raise KernelBuildError(f"{node.kind}: {e.const} is no ScalarType code")
+                e = E.constant(_dt.SCALAR_TYPE_CODES[e.const])
+            args[p.name] = (e, ranks.get(v))
         for p in params[len(node.inputs):]:
             if not p.has_default:
                 raise KernelBuildError(f"{node.kind}: missing argument {p.name}")

@@ -213,6 +213,11 @@ def _compare(got, exp, path, rtol, atol, values):
             f"{path}: {got!r}, eager {exp!r}"
         for i, (g, e) in enumerate(zip(got, exp)):
             _compare(g, e, f"{path}[{i}]", rtol, atol, values)
+    elif isinstance(exp, torch.dtype) and type(got) is int:
+        # a dtype is TorchScript's int in scripted code, its ScalarType code (torch 2.13:
+        # scripted torch.promote_types(torch.int32, torch.float32) is 6)
+        from gpujit.dtypes import scalar_type_code
+        assert got == scalar_type_code(exp), f"{path}: {got!r}, eager {exp!r}"
     elif isinstance(exp, float):
         assert isinstance(got, float), f"{path}: {got!r}, eager {exp!r}"
         assert (math.isnan(exp) and math.isnan(got)) or math.isclose(

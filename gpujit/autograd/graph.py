@@ -32,7 +32,7 @@ def backward_name(op, bound=None, result=None) -> str:
 
 
 _NODE_CLASSES: dict = {}
-_QUALIFIED_NAMES = frozenset({"CopyBackwards"})
+_QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented"})
 
 
 def node_class(name: str) -> type:
@@ -216,7 +216,7 @@ class Node:
         self.released = True
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
 
     def __call__(self, *grads):
         return self.apply(list(grads))

@@ -14,7 +14,28 @@ __all__ = ["parse_ir", "parse_type", "IRParseError", "Opaque"]
 
 
 class IRParseError(ValueError):
-    pass
+    """gpujit's parser error (its own words, a caret under the place). `torch_message()`
+    is TorchScript's form of it, which torch._C.parse_ir raises as a RuntimeError."""
+
+    def __init__(self, msg, source="", pos=0, length=1, torch_msg=None):
+        super().__init__(msg)
+        self.source, self.pos, self.length = source, pos, length
+        self.torch_msg = torch_msg
+
+    def torch_message(self) -> str:
+        """TorchScript's report: the message, then the lines around the place (two
+        before and after) with `~ <--- HERE` under it."""
+        s, pos = self.source, min(self.pos, len(self.source))
+        lines = s.split("\n")
+        line = s.count("\n", 0, pos)
+        col = pos - (s.rfind("\n", 0, pos) + 1)
+        out = []
+        for k in range(max(0, line - 2), min(len(lines), line + 3)):
+            out.append(lines[k] + "\n")
+            if k == line:
+                out.append(" " * col + "~" * max(1, self.length) + " <--- HERE\n")
+        head = self.torch_msg if self.torch_msg is not None else str(self).split(" at line ")[0]
+        return f"\n{head}:\n" + "".join(out)
 
 
 class Opaque:
@@ -54,12 +75,13 @@ class _Cursor:
         self.s = text
         self.i = 0
 
-    def error(self, msg):
+    def error(self, msg, torch_msg=None, pos=None, length=1):
         line = self.s.count("\n", 0, self.i) + 1
         start = self.s.rfind("\n", 0, self.i) + 1
         end = self.s.find("\n", self.i)
         text = self.s[start:end if end >= 0 else len(self.s)]
-        raise IRParseError(f"{msg} at line {line}:\n    {text}\n    {' ' * (self.i - start)}^")
+        raise IRParseError(f"{msg} at line {line}:\n    {text}\n    {' ' * (self.i - start)}^",
+                           self.s, self.i if pos is None else pos, length, torch_msg)
 
     def ws(self, newlines=True):
         chars = " \t\r\n" if newlines else " \t"
@@ -287,7 +309,12 @@ class _Parser:
     def value_ref(self, env):
         name = self.c.match(_VALUE, "a value like %x").group(1)
         if name not in env:
-            self.c.error(f"%{name} is used before it is defined")
+            # (TorchScript's parser marks the token after the name)
+            after = self.c.i
+            while after < len(self.c.s) and self.c.s[after] in " \t":
+                after += 1
+            self.c.error(f"%{name} is used before it is defined",
+                         torch_msg=f"Cannot find a variable with name '{name}'", pos=after)
         return env[name]
 
     def value_refs(self, env, close=")"):

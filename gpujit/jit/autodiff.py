@@ -44,6 +44,7 @@ __all__ = ["DifferentiableGroup", "FusedGroupBackward", "group_backward", "saved
            "GROUP_RUNNER", "BACKWARD_CACHE"]
 
 BACKWARD_CACHE = 16             # traced backward graphs kept per group (then op by op)
+_HINT_NAME = "DifferentiableGraphBackward"     # (name().rsplit("::", 1)[-1])
 
 _CHUNK = "prim::ConstantChunk"
 _CONCAT = "prim::FusedConcat"
@@ -374,7 +375,7 @@ class DifferentiableGroup:
         if saving is None:
             saving = self.saving[node.needs] = saved_outputs(self.sub, node.needs)
         if saving:
-            node.out_saved = [SavedTensor(results[i], node.name(), i) for i in saving]
+            node.out_saved = [SavedTensor(results[i], _HINT_NAME, i) for i in saving]
         return results
 
     # ------------------------------------------------------------------ backward
@@ -486,8 +487,10 @@ class DifferentiableGroup:
 
 
 class FusedGroupBackward(Node):
-    """The backward node of one fusion group's run (PyTorch's name for a fused
-    DifferentiableGraph's node: DifferentiableGraphBackward)."""
+    """The backward node of one fusion group's run. PyTorch's node of a fused
+    DifferentiableGraph is a C++ node: `type(grad_fn).__name__` is "CppFunction" and its
+    name() "torch::jit::(anonymous namespace)::DifferentiableGraphBackward" (a tensor
+    prints `grad_fn=<DifferentiableGraphBackward>`); this class is named as it."""
 
     materialize_grads = False      # (an output no gradient came to: None, not zeros)
 
@@ -495,7 +498,7 @@ class FusedGroupBackward(Node):
         super().__init__()
         self.out_saved = ()
         self.runner = runner
-        name = self.name()
+        name = _HINT_NAME      # (the hint of an in-place change names it so)
         self.needs = needs = tuple(e is not None for e in edges)
         reads = runner.reads.get(needs)
         if reads is None:
@@ -514,7 +517,7 @@ class FusedGroupBackward(Node):
                               for r, rq in zip(results, requiring))
 
     def name(self):
-        return "DifferentiableGraphBackward"
+        return "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"
 
     def release(self):
         self.released = True
@@ -541,3 +544,6 @@ class FusedGroupBackward(Node):
                 gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
                 for i, r in enumerate(result))
         return result
+
+
+FusedGroupBackward.__name__ = FusedGroupBackward.__qualname__ = "CppFunction"

@@ -124,6 +124,13 @@ class ScriptModule(Module):
             old = (self.__dict__.get("_modules") or {}).get(name)
             if isinstance(old, ScriptModule):
                 _check_swap(name, old, value)
+        t = self.__dict__.get("_type")
+        t = t.attributes.get(name) if t is not None else None
+        if t is not None:
+            # a dtype for an attribute typed int (`self.dt = torch.float64`): TorchScript
+            # stores its ScalarType code (m.dt = torch.float16 reads back as 5)
+            from ..frontend.script.module_attrs import dtype_codes
+            value = dtype_codes(value, t)
         prop = (self.__dict__.get("_script_properties") or {}).get(name)
         if prop is not None:
             if prop[1] is None:

@@ -121,7 +121,11 @@ class OpOverload:
         return any(r.type.alias and not r.type.is_write for r in self._schema.returns)
 
     def __call__(self, *args, **kwargs):
-        why = _mismatch(self._op, self._schema, args, kwargs, lenient=True)
+        args, kwargs = _codes_as_dtypes(self._schema, args, kwargs)
+        from .scalar_ops import PYTHON_VALUED
+        # (a number op, promote_types(ScalarType, ScalarType), takes no Tensor)
+        why = _mismatch(self._op, self._schema, args, kwargs,
+                        lenient=self._op.name not in PYTHON_VALUED)
         if why is not None:
             raise RuntimeError(why)
         if self._schema is not self._op.schema:
@@ -130,7 +134,7 @@ class OpOverload:
             params = self._schema.arguments
             kwargs = dict(kwargs, **{p.name: v for p, v in zip(params[2:], args[2:])})
             args = args[:2]
-        return self._op.public(*args, **kwargs)
+        return _scalar_type_as_int(self._op, self._op.public(*args, **kwargs))
 
     def __repr__(self):
         return f"<OpOverload(op='{self.namespace}.{self._opname}', " \
@@ -159,6 +163,35 @@ def scalar_form(opdef):
     args += [replace(a, kwarg_only=False) for a in s.arguments[2:]]
     s2 = replace(s, overload="Scalar", arguments=tuple(args))
     return replace(s2, text=str(s2))
+
+
+def _codes_as_dtypes(schema, args, kwargs):
+    """PyTorch's ops take a ScalarType as its int code too (torch.ops.aten.zeros([2],
+    dtype=6) is float32): those ints, for a ScalarType parameter, as their dtypes."""
+    from ..dtypes import SCALAR_TYPE_CODES
+    params = schema.arguments
+    todo = [i for i, (p, v) in enumerate(zip(params, args))
+            if type(v) is int and p.type.base == "ScalarType" and not p.type.is_list and
+            v in SCALAR_TYPE_CODES]
+    keys = [k for k, v in kwargs.items() if type(v) is int and v in SCALAR_TYPE_CODES and any(
+        p.name == k and p.type.base == "ScalarType" and not p.type.is_list for p in params)]
+    if not todo and not keys:
+        return args, kwargs
+    args = tuple(SCALAR_TYPE_CODES[v] if i in todo else v for i, v in enumerate(args))
+    kwargs = {k: SCALAR_TYPE_CODES[v] if k in keys else v for k, v in kwargs.items()}
+    return args, kwargs
+
+
+def _scalar_type_as_int(d, r):
+    """An op returning a ScalarType (promote_types, result_type) gives its int code to
+    Python through torch.ops, as PyTorch's (torch.ops.aten.promote_types(torch.int32,
+    torch.float32) is 6)."""
+    rets = d.schema.returns
+    if len(rets) == 1 and rets[0].type.base == "ScalarType" and not rets[0].type.is_list:
+        from ..dtypes import dtype, scalar_type_code
+        if isinstance(r, dtype):
+            return scalar_type_code(r)
+    return r
 
 
 class OpOverloadPacket:
@@ -214,9 +247,10 @@ class OpOverloadPacket:
         for ops, lenient in ((self._tensor_ops, False), (self._tensor_ops, True),
                              (self._number_ops, False)):
             for d in ops:
-                why = _mismatch(d, d.schema, args, kwargs, lenient)
+                a, kw = _codes_as_dtypes(d.schema, args, kwargs)
+                why = _mismatch(d, d.schema, a, kw, lenient)
                 if why is None:
-                    return d.public(*args, **kwargs)
+                    return _scalar_type_as_int(d, d.public(*a, **kw))
                 if not lenient:
                     reasons.append(why)
         raise RuntimeError("Overloaded torch operator invoked from Python failed to match "

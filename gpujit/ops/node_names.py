@@ -266,6 +266,10 @@ def node_name(op, bound, result) -> str:
         order = DERIVATIVE_OVERLOADS.get(base, ())
         own = f"{camel(base)}Backward{order.index(overload) if overload in order else 0}"
         rule = RULES.get(op.name) or RULES.get(key) or own
+        if str(getattr(op.derivative, "not_implemented", "")).startswith("derivative for aten::"):
+            # an op PyTorch has no derivatives.yaml entry for (floor_divide, bincount,
+            # heaviside, histogram): its generic torch::autograd::NotImplemented node
+            rule = "NotImplemented"
         got = _CACHE[op] = (rule, _numbers_rule(op, base, overload))
     rule, numbers = got
     if numbers is not None:

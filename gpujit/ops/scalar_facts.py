@@ -87,6 +87,12 @@ def numel(xp, self):
     return int(self.size)
 
 
+@_scalar_op("aten::element_size(Tensor self) -> int")
+def element_size(xp, self):
+    """`x.element_size()` in scripted code: the bytes of one element (x.itemsize)."""
+    return int(self.itemsize)
+
+
 @_scalar_op("aten::len.Tensor(Tensor t) -> int")
 def len_tensor(xp, t):
     if t.ndim == 0:

@@ -400,6 +400,64 @@ def int_scalar_type(xp, a):
     return a if type(a) is int else scalar_type_code(a)
 
 
+# torch.promote_types / torch.result_type / torch.can_cast in scripted code, with
+# TorchScript's schemas: a dtype argument arrives as a dtype constant or as its int code
+# (x.dtype), a Tensor as its array; the ScalarType result is an int there (op_calls)
+
+def _dtype_meta(*args):
+    from ..dtypes import dtype
+    return dtype
+
+
+def _operand_kind(a):
+    from .. import dtypes as _dt
+    if isinstance(a, (bool, int, float)):
+        return (_dt._scalar_dtype(a), _dt.SCALAR)
+    return (_dt.from_numpy_dtype(a.dtype), _dt.ZERO_DIM if a.ndim == 0 else _dt.DIM)
+
+
+def _result_type(*operands):
+    from ..dtypes import result_type_from_kinds
+    return result_type_from_kinds(tuple(_operand_kind(a) for a in operands))
+
+
+@_scalar_op("aten::promote_types(ScalarType type1, ScalarType type2) -> ScalarType",
+            meta=_dtype_meta)
+def promote_types(xp, type1, type2):
+    from .. import dtypes as _dt
+    return _dt.promote_types(_dt.scalar_type_arg(type1), _dt.scalar_type_arg(type2))
+
+
+@_scalar_op("aten::can_cast(ScalarType from_, ScalarType to) -> bool")
+def can_cast(xp, from_, to):
+    from .. import dtypes as _dt
+    return _dt.can_cast(_dt.scalar_type_arg(from_), _dt.scalar_type_arg(to))
+
+
+@_scalar_op("aten::result_type.Tensor(Tensor tensor, Tensor other) -> ScalarType",
+            meta=_dtype_meta)
+def result_type_tensor(xp, tensor, other):
+    return _result_type(tensor, other)
+
+
+@_scalar_op("aten::result_type.Scalar(Tensor tensor, Scalar other) -> ScalarType",
+            meta=_dtype_meta)
+def result_type_scalar(xp, tensor, other):
+    return _result_type(tensor, other)
+
+
+@_scalar_op("aten::result_type.Scalar_Tensor(Scalar scalar, Tensor tensor) -> ScalarType",
+            meta=_dtype_meta)
+def result_type_scalar_tensor(xp, scalar, tensor):
+    return _result_type(scalar, tensor)
+
+
+@_scalar_op("aten::result_type.Scalar_Scalar(Scalar scalar1, Scalar scalar2) -> ScalarType",
+            meta=_dtype_meta)
+def result_type_scalar_scalar(xp, scalar1, scalar2):
+    return _result_type(scalar1, scalar2)
+
+
 @_scalar_op("aten::Int.str(str a) -> int")
 def int_str(xp, a):
     r = _parse_number(int, a)

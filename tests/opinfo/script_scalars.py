@@ -108,10 +108,18 @@ def _dt():
     return gpujit
 
 
+def _check_element_size(sample, out):
+    assert out == sample.args[0].itemsize and type(out) is int, out
+
+
 OPINFOS += [
     OpInfo("aten::is_floating_point", ref=lambda a: a.dtype.kind == "f",
            samples=[Sample(np.array([1.0], np.float32)), Sample(np.array([1], np.int64)),
                     Sample(np.array(True))]),
+    # (checked on the sample's own array: the reference's float copies are float64)
+    OpInfo("aten::element_size", check=_check_element_size, samples=[
+        Sample(np.array([1.0], np.float32)), Sample(np.array([1], np.int64)),
+        Sample(np.array(True)), Sample(np.ones(2, np.float16))]),
     OpInfo("aten::is_cuda", ref=lambda a: False, samples=[Sample(np.array([1.0], np.float32))]),
     OpInfo("aten::is_cpu", ref=lambda a: True, samples=[Sample(np.array([1.0], np.float32))]),
     # a Tensor passed for a number argument in scripted code (TorchScript's checks)
@@ -273,3 +281,53 @@ OPINFOS.append(OpInfo(
              Sample(True), Sample(None), Sample((1, "a", 2.5))],
     errors=[ErrorSample((1, [1]), exc=RuntimeError, match="unhashable"),
             ErrorSample([1], exc=RuntimeError, match="unhashable")]))
+
+
+# ------------------------------------------------------------------ dtype arithmetic
+# torch.promote_types / can_cast / result_type in scripted code (m27) and a dtype as
+# TorchScript's int (j27); expected values checked against torch 2.13
+
+
+def _d(name):
+    return getattr(_dt(), name)
+
+
+def _np_kind(a):
+    import gpujit.dtypes as gd
+    if isinstance(a, np.ndarray):
+        return (gd.from_numpy_dtype(a.dtype), gd.ZERO_DIM if a.ndim == 0 else gd.DIM)
+    return (gd._scalar_dtype(a), gd.SCALAR)
+
+
+def _check_result_type(sample, out):
+    # (on the sample's own arrays: the reference's copies of float16 ones are float64)
+    import gpujit.dtypes as gd
+    exp = gd.result_type_from_kinds(tuple(_np_kind(a) for a in sample.args))
+    assert out is exp, f"{out} != {exp}"
+
+
+_CODES = {"float32": 6, "int64": 4, "bool": 11, "float16": 5, "uint8": 0}
+OPINFOS += [
+    OpInfo("aten::Int.ScalarType", ref=lambda d: _CODES[d.name],
+           samples=[Sample(_d(n)) for n in _CODES]),
+    OpInfo("aten::promote_types", ref=lambda a, b: {
+        ("int32", "float32"): _d("float32"), ("uint8", "int8"): _d("int16"),
+        ("bool", "int64"): _d("int64"), ("float16", "float64"): _d("float64")}[
+            (a.name, b.name)],
+        samples=[Sample(_d("int32"), _d("float32")), Sample(_d("uint8"), _d("int8")),
+                 Sample(_d("bool"), _d("int64")), Sample(_d("float16"), _d("float64"))]),
+    OpInfo("aten::can_cast", ref=lambda a, b: (a.name, b.name) in {
+        ("int32", "float32"), ("bool", "uint8")},
+        samples=[Sample(_d("float32"), _d("int32")), Sample(_d("int32"), _d("float32")),
+                 Sample(_d("int64"), _d("bool")), Sample(_d("bool"), _d("uint8"))]),
+    OpInfo("aten::result_type.Tensor", ref=None, check=_check_result_type,
+           samples=[Sample(np.ones(1, np.int32), np.array(1.0, np.float16)),   # float16
+                    Sample(np.ones(2, np.int8), np.array(1, np.int64))]),      # int8
+    OpInfo("aten::result_type.Scalar", ref=None, check=_check_result_type,
+           samples=[Sample(np.ones(1, np.int32), 1.5), Sample(np.ones(1, np.uint8), 300),
+                    Sample(np.ones(1, np.float16), 2)]),    # float32, uint8, float16
+    OpInfo("aten::result_type.Scalar_Tensor", ref=None, check=_check_result_type,
+           samples=[Sample(2.5, np.ones(1, np.int64)), Sample(True, np.ones(1, np.uint8))]),
+    OpInfo("aten::result_type.Scalar_Scalar", ref=None, check=_check_result_type,
+           samples=[Sample(1, 2.0), Sample(1, 2), Sample(True, False)]),
+]

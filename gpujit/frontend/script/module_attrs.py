@@ -48,7 +48,7 @@ def _value_type(v):
     from ... import dtypes as _dt
     from ...device import device
     if isinstance(v, _dt.dtype):        # TorchScript types a torch.dtype attribute as int
-        return T.SCALAR_TYPE
+        return T.INT                    # (its value is the ScalarType code: dtype_codes)
     if isinstance(v, device):
         return T.DEVICE
     from ...ops.random import Generator
@@ -67,6 +67,33 @@ def _value_type(v):
         return T.DictType(keys.pop(), values)
     from .classes import object_value_type      # objects of script classes, NamedTuples
     return object_value_type(v)
+
+
+def dtype_codes(v, t):
+    """A module attribute's value as scripted code holds it: a dtype is TorchScript's int,
+    its ScalarType code (`self.dt = torch.float64` reads back as 7 from the scripted
+    module, as in TorchScript), also inside containers; other values as they are."""
+    from ... import dtypes as _dt
+    if isinstance(t, T.ScalarTypeType):
+        return v
+    if isinstance(v, _dt.dtype):
+        return _dt.scalar_type_code(v)
+    if type(v) in (list, tuple) and any(_has_dtype(x) for x in v):
+        return type(v)(dtype_codes(x, None) for x in v)
+    if type(v) is dict and any(_has_dtype(k) or _has_dtype(x) for k, x in v.items()):
+        return {dtype_codes(k, None): dtype_codes(x, None) for k, x in v.items()}
+    return v
+
+
+def _has_dtype(v):
+    from ... import dtypes as _dt
+    if isinstance(v, _dt.dtype):
+        return True
+    if type(v) in (list, tuple):
+        return any(_has_dtype(x) for x in v)
+    if type(v) is dict:
+        return any(_has_dtype(k) or _has_dtype(x) for k, x in v.items())
+    return False
 
 
 def _init_annotations(cls) -> dict:
@@ -228,7 +255,7 @@ class ModuleInfo:
                 self.untyped[name] = type(value).__name__
                 continue
             self.attr_types[name] = t
-            object.__setattr__(self.sm, name, value)
+            object.__setattr__(self.sm, name, dtype_codes(value, t))
             self.sm._type.attributes[name] = t
         for name in consts:
             if name not in self.constants and hasattr(cls, name):
