@@ -36,7 +36,7 @@ OPERATORS = {
 
 # Tensor methods that take sizes/dims as varargs: x.view(2, 3), x.permute(1, 0), ...
 VARARG_METHODS = ("view", "reshape", "permute", "expand", "repeat", "tile", "flip",
-                  "sum_to_size")
+                  "sum_to_size", "broadcast_to")
 
 
 # torch's top-level in-place functions (torch.relu_(x) is x.relu_()), bound where Tensor has
