@@ -886,8 +886,30 @@ def get(name: str) -> OpDef:
     raise KeyError(f"no op named {name!r} in the registry")
 
 
+# public name -> a keyword argument its ops' schemas take but PyTorch's binding of that
+# name does not (aliases.ALIAS_DROPS: true_divide's rounding_mode)
+KWARG_DROPS: dict = {}
+
+
+def _without_kwarg(fn, name, kw):
+    def entry(*args, **kwargs):
+        if kw in kwargs:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{kw}'")
+        return fn(*args, **kwargs)
+    entry.__name__ = entry.__qualname__ = name
+    entry.__doc__ = fn.__doc__
+    for a in ("op", "overloads"):
+        if hasattr(fn, a):
+            setattr(entry, a, getattr(fn, a))
+    return entry
+
+
 def public_bindings(target):
     """{python name: callable} for 'function', 'method' or 'functional'."""
     from .overloads import make_dispatcher
     method = target == "method"
-    return {n: make_dispatcher(n, ovs, method) for n, ovs in _PUBLIC.get(target, {}).items()}
+    out = {n: make_dispatcher(n, ovs, method) for n, ovs in _PUBLIC.get(target, {}).items()}
+    for n, kw in KWARG_DROPS.items():
+        if n in out:
+            out[n] = _without_kwarg(out[n], n, kw)
+    return out
