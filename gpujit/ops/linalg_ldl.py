@@ -22,6 +22,7 @@ from .meta import TensorMeta, broadcast_shapes
 from .registry import op
 from .kernel_names import kernel_name
 from .linalg_decomp import _check_square, _check_matrix, _dtn
+from .derivatives import not_implemented as _not_implemented
 
 _LA = {"linalg"}
 _ALPHA = (1.0 + math.sqrt(17.0)) / 8.0
@@ -301,3 +302,11 @@ def linalg_ldl_solve(xp, LD, pivots, B, hermitian=False):
             _sytrs(a[i], p[i].astype(np.int64), b[i])
     r = b.reshape(out)
     return r if xp is np else xp.asarray(r)
+
+
+# PyTorch records both (LD and the solution require grad) and refuses their backward
+# (derivatives.yaml: not_implemented); ldl_factor is ldl_factor_ex there, so both name it
+_not_implemented(linalg_ldl_factor_ex, linalg_ldl_factor,
+                 message="derivative for aten::linalg_ldl_factor_ex is not implemented")
+_not_implemented(linalg_ldl_solve,
+                 message="derivative for aten::linalg_ldl_solve is not implemented")
