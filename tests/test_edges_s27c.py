@@ -147,9 +147,6 @@ def test_clamp_bool_with_two_tensor_bounds():
 def _reconstruct(LD, piv):
     """A from LAPACK's compact lower LDL^T with Bunch-Kaufman pivots (1-based)."""
     n = LD.shape[0]
-    A = np.zeros((n, n))
-    # build P L D L^T P^T by applying the interchanges as sytrs does, column by column
-    L = np.eye(n)
     D = np.zeros((n, n))
     k = 0
     steps = []
@@ -171,8 +168,7 @@ def _reconstruct(LD, piv):
         Lk = np.eye(n)
         Lk[k + s:, k:k + s] = LD[k + s:, k:k + s]
         U = U @ P @ Lk
-    A = U @ D @ U.T
-    return A
+    return U @ D @ U.T
 
 
 def test_ldl_factor_matches_lapack_2x2_block():
