@@ -101,6 +101,7 @@ def _not_implemented_on_type_error(fn):
             return NotImplemented
     dunder.__name__ = dunder.__qualname__ = getattr(fn, "__name__", "dunder")
     dunder.__doc__ = fn.__doc__
+    dunder.__wrapped__ = fn
     return dunder
 
 
