@@ -289,3 +289,17 @@ def test_ldl_matches_torch():
         np.testing.assert_array_equal(g.pivots.numpy(), t.pivots.numpy())
         np.testing.assert_array_equal(g.info.numpy(), t.info.numpy())
         np.testing.assert_allclose(g.LD.numpy(), t.LD.numpy(), equal_nan=True)
+
+
+# ------------------------------------------------------------------ strides of empties
+
+def test_empty_strided_keeps_all_zero_strides():
+    t = torch.empty_strided((0, 3), (0, 0))
+    assert t.stride() == (0, 0) and t.is_contiguous()
+    assert t.contiguous().stride() == (0, 0)
+    assert torch.empty_strided((0, 3), (1, 0)).stride() == (1, 0)
+    assert torch.empty_strided((0, 3), (3, 1)).stride() == (3, 1)
+    assert torch.zeros(0, 3).stride() == (3, 1)
+    assert (torch.empty_strided((0, 3), (0, 0)) + 1).stride() == (3, 1)
+    t.resize_(2, 3)
+    assert t.stride() == (3, 1)
