@@ -173,6 +173,8 @@ class TensorConversions:
         return self._new_factory("aten::new_empty", size, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .ops.creation import _sequence_size
+        _sequence_size(size, "new_full")
         return self._new_factory("aten::new_full", (size,), dtype, device, requires_grad,
                                  (fill_value,))
 

@@ -89,8 +89,12 @@ class Tensor:
     # _detached (set on detach() results only, read with getattr): its array views
     # another tensor's memory, but autograd never treats it as a view, as PyTorch's
     # detach(): an in-place write with gradients into it is a plain in-place op
+    # _zero_strides (set by empty_strided only, read with getattr): a tensor without
+    # elements made with all-zero strides, which stride() reports as they are (NumPy gives
+    # every array without elements all-zero strides, which stride() otherwise replaces by
+    # PyTorch's strides of a new empty tensor)
     __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "_base", "_detached",
-                 "__weakref__")
+                 "_zero_strides", "__weakref__")
     # as torch.Tensor's: type(x) prints <class 'gpujit.Tensor'>, its public name
     __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
@@ -203,7 +207,7 @@ class Tensor:
         isz = self._dtype.itemsize
         a = self._data
         st = tuple(s // isz for s in a.strides)
-        if not a.size and a.ndim and not any(st):
+        if not a.size and a.ndim and not any(st) and not getattr(self, "_zero_strides", False):
             st = _empty_strides(a.shape)    # NumPy's new empty arrays say 0: torch's rule
         if dim is None:
             return st

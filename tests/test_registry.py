@@ -70,8 +70,11 @@ def test_every_op_is_well_formed(name):
 def test_public_surfaces_come_from_the_registry():
     assert gpujit.add.op is registry.OPS["aten::add.Tensor"]
     # gpujit.add also takes out= (out_variants.with_out), then calls the same entry point
-    assert gpujit.Tensor.add is gpujit.add.__wrapped__
-    assert gpujit.Tensor.__add__ is gpujit.add.__wrapped__
+    # Tensor.add is the method entry point (its errors number arguments without self:
+    # entry_codegen._as_method) over the same op; x + y calls it, returning NotImplemented
+    # where it raises a TypeError (x + "a"), as PyTorch's operators
+    assert gpujit.Tensor.add.op is gpujit.add.op
+    assert gpujit.Tensor.__add__.__wrapped__ is gpujit.Tensor.add
     assert gpujit.Tensor.sigmoid_.op.name == "aten::sigmoid_"
     assert gpujit.nn.functional.relu.op.name == "aten::relu"
 

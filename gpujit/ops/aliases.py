@@ -20,6 +20,12 @@ ALIASES = {
 }
 
 
+# aliases whose PyTorch overloads lack a keyword argument of the target's (merged) schema:
+# torch.true_divide has no rounding_mode (true_divide.Tensor / .Scalar only), so passing
+# it is Python's TypeError (registry.public_bindings)
+ALIAS_DROPS = {"true_divide": "rounding_mode"}
+
+
 def declare_aliases():
     """Bind every alias (and its in-place form, where the target has one) to the target's
     public overloads."""
@@ -29,6 +35,8 @@ def declare_aliases():
                 ops = table.get(target + suffix)
                 if ops and alias + suffix not in table:
                     table[alias + suffix] = list(ops)
+                    if alias in ALIAS_DROPS:
+                        _reg.KWARG_DROPS[alias + suffix] = ALIAS_DROPS[alias]
 
 
 declare_aliases()

@@ -36,7 +36,7 @@ OPERATORS = {
 
 # Tensor methods that take sizes/dims as varargs: x.view(2, 3), x.permute(1, 0), ...
 VARARG_METHODS = ("view", "reshape", "permute", "expand", "repeat", "tile", "flip",
-                  "sum_to_size")
+                  "sum_to_size", "broadcast_to")
 
 
 # torch's top-level in-place functions (torch.relu_(x) is x.relu_()), bound where Tensor has
@@ -86,11 +86,35 @@ def _varargs(fn, sizes_fn=None):
     return method
 
 
+def _not_implemented_on_type_error(fn):
+    """A binary operator as PyTorch's (TypeError_to_NotImplemented_): a TypeError from the
+    op (an operand it takes no overload for: a str, a list) returns NotImplemented, so
+    Python tries the other operand and then raises its own words ("unsupported operand
+    type(s) for +: 'Tensor' and 'str'"; `x == "a"` is False). An unsupported dtype (a
+    NotImplementedError too) still raises."""
+    def dunder(self, other):
+        try:
+            return fn(self, other)
+        except TypeError as e:
+            if isinstance(e, NotImplementedError):
+                raise
+            return NotImplemented
+    dunder.__name__ = dunder.__qualname__ = getattr(fn, "__name__", "dunder")
+    dunder.__doc__ = fn.__doc__
+    dunder.__wrapped__ = fn
+    return dunder
+
+
 def _eq(fn, negate):
     def cmp(self, other):
         if other is None:
             return negate
-        return fn(self, other)
+        try:
+            return fn(self, other)
+        except TypeError as e:      # (x == "a": Python's identity test, False)
+            if isinstance(e, NotImplementedError):
+                raise
+            return NotImplemented
     return cmp
 
 
@@ -121,7 +145,9 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         fn = methods.get(name) or functions.get(name)
         if fn is None:
             continue
-        setattr(tensor_cls, dunder, _reversed(fn) if how == "rev" else fn)
+        if how != "unary":
+            fn = _not_implemented_on_type_error(_reversed(fn) if how == "rev" else fn)
+        setattr(tensor_cls, dunder, fn)
     if "eq" in methods:
         tensor_cls.__eq__ = _eq(methods["eq"], False)
         tensor_cls.__ne__ = _eq(methods["ne"], True)

@@ -52,6 +52,14 @@ def _size_arg(size, name=None):
     return [s if isinstance(s, int) else int(s) for s in size]
 
 
+def _sequence_size(size, name, arg="size", pos=1):
+    """PyTorch's TypeError for a bare int or Tensor given as the int[] `size` of a factory
+    that takes more than one positional argument (full(3, 1.0): no varargs there)."""
+    if isinstance(size, (int, np.integer, _reg._Tensor)) and not isinstance(size, bool):
+        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be tuple of ints, "
+                        f"not {'Tensor' if isinstance(size, _reg._Tensor) else 'int'}")
+
+
 def _tensor_sizes(size, name):
     """A size holding Tensors as PyTorch's argument parser reads it: a Tensor with one
     integral element (bool included) is its int; a lone other Tensor, or a float one among
@@ -298,8 +306,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=
 @public
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
          out=None, pin_memory=False):
-    if isinstance(size, (int, np.integer)):
-        size = (size,)
+    _sequence_size(size, "full")
     dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::full"].public(_size_arg((size,), "full"), fill_value, dtype=dtype,
                                             device=device), requires_grad, out)

@@ -48,10 +48,11 @@ def _signature(schema, consts, kwarg_only=True):
 _NUMBER_BASES = ("int", "SymInt", "float", "Scalar", "complex")
 
 
-def _number_args(s, skip=()):
+def _number_args(op, skip=()):
     """Lines converting a Tensor given for a number parameter (int / float / Scalar, int[]
     elements) to its Python number, as PyTorch's argument parser does (a 0-dim Tensor's
     .item()); a number passes one isinstance test."""
+    s = op.schema
     L = []
     for i, a in enumerate(s.arguments):
         t, n = a.type, a.name
@@ -60,8 +61,9 @@ def _number_args(s, skip=()):
         if not t.is_list:
             L.append(f"    if isinstance({n}, _T): {n} = _tnum(_op, {i}, {n})")
         elif t.base in ("int", "SymInt"):
-            L.append(f"    if {n}.__class__ is not int and {n} is not None: "
-                     f"{n} = _tlist(_op, {i}, {n})")
+            # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
+            skip_int = f"{n}.__class__ is not int and " if _r.int_list_takes_int(op, a) else ""
+            L.append(f"    if {skip_int}{n} is not None: {n} = _tlist(_op, {i}, {n})")
     return L
 
 
@@ -86,7 +88,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append("    if _S.hook is not None:")
         L.extend(_hook_call(names))
     aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
-    L.extend(_number_args(s, skip=operands))
+    L.extend(_number_args(op, skip=operands))
     L.append("    dev = None")
     L.append("    try:")
     values = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
@@ -228,7 +230,7 @@ def _gen_generic(op, fname, consts):
     if fname == "public":
         L.append("    if _S.hook is not None:")
         L.extend(_hook_call(names))
-    L.extend(_number_args(s))
+    L.extend(_number_args(op))
     tensor_args = [a for a in s.arguments if a.type.base == "Tensor"]
     dev_arg = next((a.name for a in s.arguments if a.type.base == "Device"), None)
     # (a non-Tensor where the schema takes one: the AttributeError it meets becomes PyTorch's

@@ -74,7 +74,12 @@ def _empty_strided(xp, size, stride, dtype=None, layout=None, device=None, pin_m
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):
     """torch.empty_strided: an uninitialized tensor (zeros here) with the given strides."""
+    from .creation import _sequence_size
+    _sequence_size(size, "empty_strided")
+    _sequence_size(stride, "empty_strided", "stride", 2)
     t = OPS["aten::empty_strided"].public(list(size), list(stride), dtype=dtype, device=device)
+    if 0 in t._data.shape and t._data.ndim and not any(stride):
+        t._zero_strides = True      # (Tensor.stride() reports them as given)
     return t._factory_requires_grad() if requires_grad else t
 
 

@@ -197,8 +197,18 @@ def pinverse(xp, self, rcond=1e-15):
     return _pinv(xp, self, 0.0, rcond, False)
 
 
+def _rank_check(shape, d):
+    """linalg.matrix_rank's checks, as PyTorch's (its rank, then its tolerance kernel's
+    dtype check: float32 / float64 only, whatever the input)."""
+    if len(shape) < 2:
+        raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at "
+                           "least 2 dimensions.")
+    if d not in (_dt.float32, _dt.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+
+
 def _rank_meta(input, atol=None, rtol=None, hermitian=False):
-    _check("linalg.matrix_rank", input.shape, input.dtype, False, input)
+    _rank_check(input.shape, input.dtype)
     return TensorMeta(_dt.int64, tuple(input.shape[:-2]), input.device)
 
 
@@ -206,7 +216,7 @@ def _rank_meta(input, atol=None, rtol=None, hermitian=False):
     "bool hermitian=False) -> Tensor", tags=_LA, method=False, function=False,
     meta=_rank_meta)
 def linalg_matrix_rank(xp, input, atol=None, rtol=None, hermitian=False):
-    _echeck("linalg.matrix_rank", input, square=False)
+    _rank_check(input.shape, _dtn(input.dtype))
     m, n = input.shape[-2:]
     if input.size == 0:
         return xp.zeros(input.shape[:-2], np.int64)

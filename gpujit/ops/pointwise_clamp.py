@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from . import registry as _reg
 from .registry import op
+from .kernel_names import kernel_name as _kernel_name
 from .registry import derivative as _derivative
 from .scalar import tie_first as _tie_first
 from .pointwise import NO_BOOL, _PW, _gpujit, _is_tensor, _keep
@@ -20,9 +21,10 @@ def _clamp(xp, self, min=None, max=None, name="clamp"):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if self.dtype == bool and min is not None and max is not None:
-        # (bool clamps with one tensor bound, which PyTorch runs as clamp_min/clamp_max)
-        raise _reg.UnsupportedDtypeError(f"{name} does not support dtype bool with both "
-                                         f"bounds (one bound only)")
+        # (bool clamps with one tensor bound, which PyTorch runs as clamp_min/clamp_max;
+        # with both, its clamp kernel has no bool version: clip's is clamp's too)
+        raise _reg.UnsupportedDtypeError(
+            f"\"{_kernel_name('clamp_cpu', xp)}\" not implemented for 'Bool'")
     if min is not None:
         # maximum/minimum propagate NaN, as clamp does; self on ties (signed zeros)
         self = _tie_first(xp, "maximum", self, min)

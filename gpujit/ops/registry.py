@@ -330,14 +330,43 @@ _BOOL_SYMINT_LIST = ("Expected scalar.isIntegral( false) to be true, but got fal
                      "request to PyTorch.)")
 
 
+# the unsized int[] parameters that take a bare int (or a Tensor standing for one) all the
+# same, where gpujit merges PyTorch's overloads into one schema: squeeze(x, 0) is
+# PyTorch's squeeze.dim(int), all(x, 0) its all.dim ...; every other unsized int[] takes
+# a bare int only as PyTorch's varargs (x.flip(0): the methods of bind.VARARG_METHODS,
+# torch.zeros(3)), so torch.flip(x, 0) is its TypeError
+INT_FOR_INT_LIST = {
+    "aten::squeeze.dims": ("dim",), "aten::squeeze_.dims": ("dim",),
+    "aten::squeeze_copy.dims": ("dim",), "aten::all.dims": ("dim",),
+    "aten::any.dims": ("dim",), "aten::count_nonzero.dim_IntList": ("dim",),
+    "aten::gradient.array": ("dim",), "aten::gradient.scalararray": ("dim",),
+    "aten::gradient.scalarrayarray": ("dim",), "aten::gradient.tensorarray": ("dim",),
+    "aten::tensor.int_list": ("t",), "aten::as_tensor.int_list": ("t",),
+    "aten::eq.int_list": ("a", "b"), "aten::ne.int_list": ("a", "b"),
+}
+
+
+def int_list_takes_int(op, a):
+    """Does op's int[] / SymInt[] parameter a take a bare int (or a Tensor for one) as
+    PyTorch's argument parser does: a sized one (int[1] dim: [dim], int[2] stride: (s, s))
+    or one of INT_FOR_INT_LIST."""
+    return a.type.list_size is not None or a.name in INT_FOR_INT_LIST.get(op.name, ())
+
+
 def tensor_int_list(op, n, v, method=False):
     """op's int[] / SymInt[] parameter n given a Tensor (one element of an integral dtype:
     [its int]) or a sequence holding Tensors (each with one integral element, bool
     included, converted), as PyTorch's parser; else its TypeError. Other values as given.
     A bool one passes the parser of a SymInt[] and fails its conversion (RuntimeError),
     but where it stands alone for a SymInt[N] (roll's shifts)."""
-    t = op.schema.arguments[n].type
+    a = op.schema.arguments[n]
+    t = a.type
     sym = t.base == "SymInt"
+    if not isinstance(v, (list, tuple)) and not int_list_takes_int(op, a) and (
+            isinstance(v, (int, np.integer, _Tensor)) and not isinstance(v, bool)):
+        # (an unsized int[]: PyTorch's parser takes a sequence only)
+        raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not "
+                        f"{'Tensor' if isinstance(v, _Tensor) else type(v).__name__}")
     if isinstance(v, _Tensor):
         d = v._data
         if d.size == 1 and d.dtype.kind in "iub":
@@ -857,8 +886,30 @@ def get(name: str) -> OpDef:
     raise KeyError(f"no op named {name!r} in the registry")
 
 
+# public name -> a keyword argument its ops' schemas take but PyTorch's binding of that
+# name does not (aliases.ALIAS_DROPS: true_divide's rounding_mode)
+KWARG_DROPS: dict = {}
+
+
+def _without_kwarg(fn, name, kw):
+    def entry(*args, **kwargs):
+        if kw in kwargs:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{kw}'")
+        return fn(*args, **kwargs)
+    entry.__name__ = entry.__qualname__ = name
+    entry.__doc__ = fn.__doc__
+    for a in ("op", "overloads"):
+        if hasattr(fn, a):
+            setattr(entry, a, getattr(fn, a))
+    return entry
+
+
 def public_bindings(target):
     """{python name: callable} for 'function', 'method' or 'functional'."""
     from .overloads import make_dispatcher
     method = target == "method"
-    return {n: make_dispatcher(n, ovs, method) for n, ovs in _PUBLIC.get(target, {}).items()}
+    out = {n: make_dispatcher(n, ovs, method) for n, ovs in _PUBLIC.get(target, {}).items()}
+    for n, kw in KWARG_DROPS.items():
+        if n in out:
+            out[n] = _without_kwarg(out[n], n, kw)
+    return out

@@ -7,6 +7,8 @@ shape family: shape.py imports this module after its own ops (before shape_index
 shape_order), so the registry lists the ops in the same order as before the split."""
 from __future__ import annotations
 
+import operator as _operator
+
 import numpy as np
 
 from .meta import TensorMeta, int_list, wrap_dim, broadcast_shapes
@@ -126,6 +128,10 @@ def _tri(name, fn_name, inplace):
         meta=lambda self, diagonal=0: (_tri_check(fn_name, self.shape), TensorMeta(
             self.dtype, tuple(self.shape), self.device))[1])
     def impl(xp, self, diagonal=0):
+        if not isinstance(diagonal, int):
+            # (a str / float diagonal: PyTorch's parser TypeError, before the rank check;
+            # the entry point words it)
+            _operator.index(diagonal)
         _tri_check(fn_name, self.shape)
         off = xp.arange(self.shape[-1])[None, :] - xp.arange(self.shape[-2])[:, None]
         keep = off >= diagonal if fn_name == "triu" else off <= diagonal
