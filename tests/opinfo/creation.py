@@ -221,9 +221,12 @@ TENSOR_NESTED = OpInfo(
     samples=[Sample([[1, 2], [3, 4]]).expect_dtype(G.int64),
              Sample([[[1.5], [2.0]]]).expect_dtype(G.float32),
              Sample([[True], [False]]).expect_dtype(G.bool),
-             Sample([[1, 2]], dtype=G.float64).expect_dtype(G.float64)],
+             Sample([[1, 2]], dtype=G.float64).expect_dtype(G.float64),
+             # (requires_grad is the schema's, as TorchScript's: torch 2.13 takes it)
+             Sample([[1.0], [2.5]], requires_grad=True).expect_dtype(G.float32)],
     errors=[ErrorSample([[1, 2], [3]], match="Expected sequence of length 2 at dim 1"),
-            ErrorSample([[1.0]], requires_grad=True, match="requires_grad")])
+            ErrorSample([[1, 2]], requires_grad=True, match="Only Tensors of floating point "
+                        "and complex dtype can require gradients")])
 
 OPINFOS = [*TENSOR_OPS, TENSOR_NESTED, ARANGE_END, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
            LINSPACE, EYE]

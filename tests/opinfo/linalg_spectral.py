@@ -8,8 +8,8 @@ import numpy as np
 
 from . import OpInfo, Sample, ErrorSample, rand
 from .linalg import grad_rand
-from .linalg_decomp import (_NOT_FLOAT, _TOL, _close, _f, _np, _orthonormal_cols, _rect,
-                            _rect_samples, _square_errors, _tol, spd)
+from .linalg_decomp import (_NOT_FLOAT, _TOL, _close, _f, _kernel_error, _np,
+                            _orthonormal_cols, _rect, _rect_samples, _square_errors, _tol, spd)
 
 F32, F64, I64 = np.float32, np.float64, np.int64
 
@@ -169,7 +169,9 @@ OPINFOS = [
     OpInfo("aten::linalg_eigh", samples=_sym_samples, check=_eigh_check, gpu=False,
            grad=False, errors=[
                ErrorSample(rand(3, 3), "X", match="Expected UPLO argument to be 'L' or 'U', "
-                           "but got X")] + _square_errors("linalg.eigh")),
+                           "but got X")] + _square_errors(
+               "linalg.eigh", long=_kernel_error("linalg_eigh_cpu", "Long"),
+               half=_kernel_error("linalg_eigh_cpu", "Half"))),
     OpInfo("aten::linalg_eigvalsh", samples=_sym_samples, grad=False,
            ref=lambda A, UPLO="L": np.linalg.eigvalsh(A, UPLO=UPLO), **_TOL),
     OpInfo("aten::linalg_pinv", samples=_pinv_samples, ref=_pinv_ref, rtol=1e-3, atol=1e-3,

@@ -288,8 +288,8 @@ def _arg_samples():
 
 
 def _arg_errors(name):
-    return [ErrorSample(rand(3, dtype=np.bool_), match=f"\"{name}_cpu\" not implemented for "
-                        "'Bool'"),
+    return [ErrorSample(rand(3, dtype=np.bool_), match=rf"{name}\(\): does not support bool "
+                        "input"),
             ErrorSample(rand(0, 3), exc=IndexError, match=rf"{name}\(\): Expected reduction "
                         r"dim to be specified for input.numel\(\) == 0"),
             ErrorSample(rand(0, 3), 0, exc=IndexError, match="Expected reduction dim 0 to "

@@ -14,11 +14,13 @@ _FLOATS = [Sample(2.25), Sample(0.5), Sample(7), Sample(1e-3)]
 _ANY = [Sample(-2.5), Sample(0.0), Sample(3), Sample(1.75)]
 
 OPINFOS = []
-for _name in ("sqrt", "log", "log2", "log10"):
+# (no math.log2 / trunc / hypot: TorchScript refuses them, "Python builtin <built-in function
+# log2> is currently not supported in Torchscript")
+for _name in ("sqrt", "log", "log10"):
     OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name), samples=_FLOATS))
     # (outside the domain: C's nan / -inf, see tests/test_script_number_semantics.py)
 for _name in ("exp", "fabs", "sin", "cos", "tan", "tanh", "atan", "sinh", "cosh", "expm1",
-              "floor", "ceil", "trunc"):
+              "floor", "ceil"):
     OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name), samples=_ANY))
 for _name in ("asin", "acos"):
     OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name),
@@ -29,7 +31,7 @@ for _name in ("isnan", "isinf", "isfinite"):
                           samples=[Sample(1.5), Sample(math.nan), Sample(-math.inf),
                                    Sample(2)]))
 _PAIRS = [Sample(2.0, 3.0), Sample(-1.5, 2), Sample(3, 0.5), Sample(0.0, -2.0)]
-for _name in ("atan2", "copysign", "hypot"):
+for _name in ("atan2", "copysign"):
     OPINFOS.append(OpInfo(f"aten::{_name}.float", ref=getattr(math, _name), samples=_PAIRS))
 OPINFOS += [
     OpInfo("aten::pow.float", ref=math.pow, samples=[Sample(2.0, 3.0), Sample(4, 0.5),
@@ -234,6 +236,17 @@ def _c_or_nan(fn):
     return ref
 
 
+def _c_frexp(x):
+    return (x, 0) if math.isinf(x) or math.isnan(x) else math.frexp(x)
+
+
+def _c_ldexp(x, i):
+    try:
+        return math.ldexp(x, i)
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
 OPINFOS += [
     OpInfo("aten::asinh.float", ref=math.asinh, samples=_ANY),
     OpInfo("aten::acosh.float", ref=_c_or_nan(math.acosh),
@@ -244,6 +257,14 @@ OPINFOS += [
     OpInfo("aten::mathremainder.float", ref=_c_or_nan(math.remainder),
            samples=[Sample(2.5, 1.0), Sample(3.5, 1.0), Sample(-7, 3), Sample(1.0, 0.0)]),
     OpInfo("aten::modf", ref=math.modf, samples=[Sample(2.5), Sample(-3.25), Sample(4)]),
+    # math.frexp / math.ldexp: C's results (checked against torch 2.13's scripted math):
+    # frexp(+-inf / nan) is (x, 0); ldexp past the float range is +-inf, below it 0.0
+    OpInfo("aten::frexp", ref=_c_frexp,
+           samples=[Sample(2.5), Sample(-3.25), Sample(0.0), Sample(-0.0), Sample(1e-300),
+                    Sample(5e-324), Sample(math.inf), Sample(-math.inf), Sample(math.nan)]),
+    OpInfo("aten::ldexp", ref=_c_ldexp,
+           samples=[Sample(1.5, 3), Sample(-0.75, -2), Sample(0.0, 10), Sample(1.0, 2000),
+                    Sample(-1.0, 5000), Sample(1.0, -2000)]),
     OpInfo("aten::hex", ref=hex, samples=[Sample(26), Sample(-5), Sample(0)]),
     OpInfo("aten::oct", ref=oct, samples=[Sample(26), Sample(-5), Sample(0)]),
     OpInfo("aten::bin", ref=bin, samples=[Sample(26), Sample(-5), Sample(0)]),

@@ -175,6 +175,20 @@ NARROW = OpInfo(
             ErrorSample(rand(5), 0, 0, -1, match="length must be non-negative"),
             ErrorSample(rand(), 0, 0, 1, match="cannot be applied to a 0-dim tensor")])
 
+# narrow with a Tensor start (the overload PyTorch's parser picks for any Tensor start):
+# a 0-dim integral tensor only (errors checked against torch 2.13)
+NARROW_TENSOR = OpInfo(
+    "aten::narrow.Tensor", ref=lambda x, dim, start, length: _narrow_ref(x, dim, int(start), length),
+    samples=[Sample(rand(5, 3), 0, np.array(1), 3), Sample(rand(5, 3), 1, np.array(0, np.int32), 2),
+             Sample(rand(5, 3), -1, np.array(-2), 2), Sample(rand(5, 3), 0, np.array(5), 0),
+             Sample(rand(4, dtype=I64), 0, np.array(2, np.uint8), 2)],
+    errors=[ErrorSample(rand(5), 0, np.array(3), 3,
+                        match=r"start \(3\) \+ length \(3\) exceeds dimension size \(5\)"),
+            ErrorSample(rand(5), 0, np.array([1]), 2, match="start must be an 0-dim integral Tensor"),
+            ErrorSample(rand(5), 0, np.array(1.0), 2, match="start must be an 0-dim integral Tensor"),
+            ErrorSample(rand(5), 0, np.array(True), 2,
+                        match="start must be an 0-dim integral Tensor")])
+
 SELECT = OpInfo(
     "aten::select.int", ref=lambda x, dim, index: np.take(x, index, axis=dim),
     samples=[Sample(rand(3, 4), 0, 1), Sample(rand(3, 4), 1, -1), Sample(rand(2, 3, 4), -2, 2),
@@ -225,5 +239,5 @@ UNFOLD = OpInfo(
                                                 "but size is 4"),
             ErrorSample(rand(3), 0, 2, 0, match="step is 0 but must be > 0")])
 
-OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, VIEW_AS, RESHAPE_AS, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW,
+OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, VIEW_AS, RESHAPE_AS, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW, NARROW_TENSOR,
            SELECT, SLICE, UNFOLD]
