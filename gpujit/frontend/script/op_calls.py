@@ -100,14 +100,10 @@ class OpCallMixin:
                 self.error(f"tensor(): requires_grad must be a bool, not {flag.type}", node)
             if len(args) == 1 and isinstance(args[0].type, T.ListType) and \
                     isinstance(args[0].type.elem, T.ListType):
-                # torch.tensor(rows, requires_grad=flag) (gpujit stacks the rows' tensors):
-                # the stack, then requires_grad_; otherwise one aten::tensor node takes
-                # the flag, as TorchScript's
-                from .autograd_calls import with_requires_grad
-                kwargs = dict(kwargs)
-                del kwargs["requires_grad"]
-                return with_requires_grad(self, self.call_wrapper(pyfn, name, args, kwargs,
-                                                                  node, functional), flag)
+                # torch.tensor(rows, requires_grad=flag): one aten::tensor node of the
+                # nested list, as TorchScript's (not the stack of the rows' tensors, a
+                # non-leaf); a flat list or number goes on to its own overload below
+                return self.call_op("tensor", args, kwargs, node)
         if name == "tensor" and not functional and len(args) == 1 and \
                 isinstance(args[0].type, T.ListType) and \
                 isinstance(args[0].type.elem, T.ListType):
