@@ -19,6 +19,7 @@ import gpujit as _gpujit
 
 from ..dtypes import dtype as _dtype
 from ..ops.registry import OPS as _OPS
+from ._dtype_names import short_dtype_name as _short_dtype_name
 
 
 def _op(name):
@@ -199,22 +200,6 @@ def tanhshrink(input):
 def softsign(input):
     """x / (1 + |x|)."""
     return input / (input.abs() + 1)
-
-
-@_from_source
-def _short_dtype_name(dtype: _gpujit.dtype) -> str:
-    """PyTorch's name of a non-floating dtype in its kernels' "not implemented for" errors."""
-    if dtype == _gpujit.bool:
-        return "Bool"
-    if dtype == _gpujit.uint8:
-        return "Byte"
-    if dtype == _gpujit.int8:
-        return "Char"
-    if dtype == _gpujit.int16:
-        return "Short"
-    if dtype == _gpujit.int32:
-        return "Int"
-    return "Long"
 
 
 @_from_source

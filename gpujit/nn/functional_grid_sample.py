@@ -14,6 +14,8 @@ from typing import List, Optional
 
 import gpujit as _gpujit
 
+from ._dtype_names import short_dtype_name as _dtype_short
+
 __all__ = ["grid_sample"]
 
 
@@ -93,28 +95,6 @@ def _grid_sample_dtypes(input, grid, nd: int):
     if grid.dtype != input.dtype:
         raise RuntimeError("expected scalar type " + _dtype_short(input.dtype)
                            + " but found " + _dtype_short(grid.dtype))
-
-
-@_from_source
-def _dtype_short(dt: _gpujit.dtype) -> str:
-    """PyTorch's short name of a dtype in kernel errors."""
-    if dt == _gpujit.bool:
-        return "Bool"
-    if dt == _gpujit.uint8:
-        return "Byte"
-    if dt == _gpujit.int8:
-        return "Char"
-    if dt == _gpujit.int16:
-        return "Short"
-    if dt == _gpujit.int32:
-        return "Int"
-    if dt == _gpujit.int64:
-        return "Long"
-    if dt == _gpujit.float16:
-        return "Half"
-    if dt == _gpujit.float64:
-        return "Double"
-    return "Float"
 
 
 @_from_source
