@@ -122,8 +122,82 @@ def _matrix(mode, n_in, n_out, align_corners, scale):
     return m
 
 
+# ---------------------------------------------------------------------- uint8 (fixed point)
+# PyTorch's CPU bilinear2d / bicubic2d on uint8 are a separable fixed-point kernel of their
+# own (UpSampleKernel.cpp's separable_upsample_generic_Nd / its AVX2 twin, which agree): each
+# dim whose size changes (the last first) is one pass of int16 weights scaled by 2**p (p the
+# largest precision keeping the dim's biggest weight below 2**15), summed in int32 from
+# 2**(p-1), shifted right by p and saturated to uint8 after every pass. Bilinear weights
+# are the triangle filter over a window clipped to the input and renormalised (half-pixel
+# centre, also with align_corners); bicubic ones are the float kernel's (A = -0.75, edge
+# indices clamped: an out-of-range tap's weight adds to the edge pixel's).
+
+def _quantize(ws):
+    """(int64 weights, precision) of a dim's float64 weight rows."""
+    wmax = float(ws.max())
+    p = 0
+    while p < 22 and int(0.5 + wmax * (1 << (p + 1))) < (1 << 15):
+        p += 1
+    v = ws * float(1 << p)
+    return np.trunc(np.where(v < 0, v - 0.5, v + 0.5)).astype(np.int64), p
+
+
+def _taps_u8(mode, n_in, n_out, align_corners, scale):
+    """(xmin (n_out,), int weights (n_out, k), precision) of one dim's uint8 pass."""
+    s = _scale(n_in, n_out, align_corners, scale)
+    i = np.arange(n_out, dtype=np.float64)
+    if mode == "cubic":
+        a = -0.75
+        src = s * i if align_corners else s * (i + 0.5) - 0.5
+        fl = np.floor(src)
+        t = src - fl
+
+        def conv1(x):
+            return ((a + 2) * x - (a + 3)) * x * x + 1
+
+        def conv2(x):
+            return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        w = np.stack([conv2(t + 1), conv1(t), conv1(1 - t), conv2(2 - t)], axis=1)
+        idx = np.clip(fl.astype(np.int64)[:, None] - 1 + np.arange(4), 0, n_in - 1)
+        xmin = idx[:, 0]
+        ws = np.zeros((n_out, 4))
+        rows = np.repeat(np.arange(n_out), 4)
+        np.add.at(ws, (rows, (idx - xmin[:, None]).ravel()), w.ravel())
+        return (xmin,) + _quantize(ws)
+    delta = 0.5 if align_corners else 0.0
+    center = s * (i + 0.5 - delta)
+    xmin = np.maximum(np.trunc(center - 1.0 + 0.5 + delta), 0).astype(np.int64)
+    xmax = np.minimum(np.trunc(center + 1.0 + 0.5 + delta).astype(np.int64), n_in)
+    xsize = np.clip(xmax - xmin, 0, 2)
+    j = np.arange(2)
+    w = np.maximum(0.0, 1.0 - np.abs(j + xmin[:, None] - center[:, None] + 0.5 - delta))
+    w = np.where(j < xsize[:, None], w, 0.0)
+    tot = w.sum(axis=1, keepdims=True)
+    w = np.where(tot != 0.0, w / np.where(tot != 0.0, tot, 1.0), w)
+    return (xmin,) + _quantize(w)
+
+
+def _resample_u8(xp, x, mode, out, align_corners, scales):
+    y = x
+    for d in reversed(range(len(out))):
+        axis = 2 + d
+        n_in = y.shape[axis]
+        if n_in == out[d]:
+            continue
+        xmin, wi, p = _taps_u8(mode, n_in, out[d], align_corners, scales[d])
+        yt = xp.moveaxis(y, axis, -1).astype(np.int64)
+        acc = xp.full(yt.shape[:-1] + (out[d],), 1 << (p - 1), dtype=np.int64)
+        for k in range(wi.shape[1]):
+            idx = xp.asarray(np.minimum(xmin + k, n_in - 1))
+            acc += xp.take(yt, idx, axis=-1) * xp.asarray(wi[:, k])
+        y = xp.moveaxis(xp.clip(acc >> p, 0, 255).astype(np.uint8), -1, axis)
+    return xp.ascontiguousarray(y)
+
+
 def _resample(xp, x, mode, out, align_corners, scales):
     nd = len(out)
+    if x.dtype == np.uint8 and mode in ("linear", "cubic"):
+        return _resample_u8(xp, x, mode, out, align_corners, scales)
     ct = compute_dtype(xp, x) if x.dtype.kind == "f" else np.dtype(np.float32)
     odt = x.dtype
     y = x
@@ -160,11 +234,26 @@ _ATEN = {("nearest", 1): "upsample_nearest1d", ("nearest", 2): "upsample_nearest
          ("linear", 3): "upsample_trilinear3d", ("cubic", 2): "upsample_bicubic2d"}
 
 
+_U8_OK = ("nearest", "bilinear2d", "bicubic2d")
+# the CPU kernel a refused dtype is named by (PyTorch's words)
+_KERNEL = {"upsample_linear1d": "compute_indices_weights_linear",
+           "upsample_trilinear3d": "compute_indices_weights_linear",
+           "upsample_bicubic2d": "compute_indices_weights_cubic",
+           "upsample_bilinear2d": "upsample_bilinear2d_channels_last",
+           "upsample_nearest2d": "upsample_nearest2d_channels_last",
+           "_upsample_nearest_exact2d": "upsample_nearest2d_channels_last",
+           "upsample_nearest1d": "compute_indices_weights_nearest",
+           "upsample_nearest3d": "compute_indices_weights_nearest",
+           "_upsample_nearest_exact1d": "compute_indices_weights_nearest",
+           "_upsample_nearest_exact3d": "compute_indices_weights_nearest"}
+
+
 def _check_dtype(name, dt):
-    """Floating types; uint8 for the nearest modes (PyTorch's uint8 bilinear/bicubic are a
-    fixed-point kernel of their own, not matched here)."""
-    if dt.category != _dt.FLOATING and not (dt is _dt.uint8 and "nearest" in name):
-        raise not_implemented(name, dt)
+    """Floating types; uint8 for the nearest modes, bilinear2d and bicubic2d (PyTorch's
+    CPU kernels)."""
+    if dt.category != _dt.FLOATING and not (dt is _dt.uint8 and
+                                            any(k in name for k in _U8_OK)):
+        raise not_implemented(_KERNEL.get(name, name), dt)
 
 
 def _make(mode, nd):
@@ -187,7 +276,8 @@ def _make(mode, nd):
     impl_vec.__name__ = impl_vec.__qualname__ = name + "_vec"
     vec = op(f"aten::{name}.vec(Tensor input, SymInt[]? output_size, {ac_arg}"
              f"float[]? scale_factors) -> Tensor", tags=_NN, method=False, function=False,
-             meta=meta_vec, dtypes=_FLOATS_U8 if not ac else _dt.FLOATING_TYPES)(impl_vec)
+             meta=meta_vec,
+             dtypes=_FLOATS_U8 if not ac or nd == 2 else _dt.FLOATING_TYPES)(impl_vec)
 
     scale_args = ", ".join(f"float? scales_{d.lower()}=None" for d in _DIMS[3 - nd:])
 
@@ -210,7 +300,7 @@ def _make(mode, nd):
     impl.__name__ = impl.__qualname__ = name
     plain = op(f"aten::{name}(Tensor self, SymInt[{nd}] output_size, {ac_arg}{scale_args}) "
                f"-> Tensor", tags=_NN, method=False, function=False, meta=meta,
-               dtypes=_FLOATS_U8 if not ac else _dt.FLOATING_TYPES)(impl)
+               dtypes=_FLOATS_U8 if not ac or nd == 2 else _dt.FLOATING_TYPES)(impl)
 
     def vec_grad(grad, **kw):
         out, scales = _output_size(name, nd, kw["input_shape"], kw["output_size"],

@@ -460,6 +460,19 @@ def _up_samples(nd, ac):
     return samples
 
 
+# the CPU kernel torch 2.13's error names for a refused dtype
+_UP_KERNEL = {"upsample_nearest1d": "compute_indices_weights_nearest",
+              "upsample_nearest2d": "upsample_nearest2d_channels_last",
+              "upsample_nearest3d": "compute_indices_weights_nearest",
+              "_upsample_nearest_exact1d": "compute_indices_weights_nearest",
+              "_upsample_nearest_exact2d": "upsample_nearest2d_channels_last",
+              "_upsample_nearest_exact3d": "compute_indices_weights_nearest",
+              "upsample_linear1d": "compute_indices_weights_linear",
+              "upsample_bilinear2d": "upsample_bilinear2d_channels_last",
+              "upsample_trilinear3d": "compute_indices_weights_linear",
+              "upsample_bicubic2d": "compute_indices_weights_cubic"}
+
+
 def _up_errors(name, nd, ac):
     a = (False,) if ac else ()
     x = rand(1, 2, *(3,) * nd, dtype=F32)
@@ -471,7 +484,8 @@ def _up_errors(name, nd, ac):
             ErrorSample(x, [0] * nd, *a, None,
                         match="Input and output sizes should be greater than 0"),
             ErrorSample(rand(1, 2, *(3,) * nd, dtype=np.int64), [4] * nd, *a, None,
-                        exc=RuntimeError, match=f"\"{name}\" not implemented for 'Long'")]
+                        exc=RuntimeError, match=f"\"{_UP_KERNEL.get(name, name)}\" not "
+                        "implemented for 'Long'")]
 
 
 def _up_opinfos():
