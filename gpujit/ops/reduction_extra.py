@@ -222,8 +222,8 @@ def _quick_select_index(m, k):
     """The index PyTorch's CPU kthvalue picks along m's last axis (k 0-based): its
     quickselect run on a copy of each slice (numba-compiled on first use)."""
     if not _QSELECT:
-        import numba   # lazy, as special.py's erf
-        _QSELECT.append(numba.njit(cache=True)(_qselect_rows))
+        from gpujit.kernels.numba_cache import njit   # lazy: numba is imported now
+        _QSELECT.append(njit(_qselect_rows))    # cached under gpujit's cache directory
     n = m.shape[-1]
     vals = np.ascontiguousarray(m.reshape(-1, n))
     if vals.dtype == _F16:

@@ -3,7 +3,7 @@ none of them, and gpujit does not depend on SciPy).
 
 On NumPy erf, erfc and lgamma are `numba.vectorize` ufuncs of `math.erf` / `math.erfc` /
 `math.lgamma` (libm's: +inf at the poles), compiled on first use (numba is imported then,
-not when gpujit is imported); float16 goes through float32, integers through float64.
+not when gpujit is imported) and cached under gpujit's cache directory; float16 goes through float32, integers through float64.
 `erfinv` is a rational first guess refined by Newton steps on `erf`. On CuPy,
 `cupyx.scipy.special` has erf, erfc, erfinv and gammaln.
 
@@ -40,8 +40,10 @@ _SCALAR = {"erf": _erf_scalar, "erfc": _erfc_scalar, "lgamma": _lgamma_scalar}
 def _ufunc(name):
     u = _UFUNCS.get(name)
     if u is None:
-        import numba   # lazy: the first erf call pays the import and the compile
-        u = numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)(_SCALAR[name])
+        # lazy: the first erf call pays numba's import and the compile (or the load from
+        # gpujit's cache directory, kernels/numba_cache.py)
+        from gpujit.kernels.numba_cache import vectorize
+        u = vectorize(["float32(float32)", "float64(float64)"], _SCALAR[name])
         _UFUNCS[name] = u
     return u
 

@@ -1,0 +1,89 @@
+"""numba-compiled eager helpers (an njit function, a vectorize ufunc), cached on disk in
+gpujit's cache directory: `cache_dir()/numba/<source dir>_<hash>/` (so under
+$GPUJIT_CACHE_DIR or ~/.cache/gpujit, and `clear_cache(disk=True)` removes them too).
+
+numba's own `cache=True` writes its index and object files (*.nbi, *.nbc) beside the source,
+in the package's __pycache__ (or NUMBA_CACHE_DIR / numba's user-wide directory when that is
+read-only); gpujit's helpers must not write into the installed package. Here the function
+gets numba's FunctionCache with one locator of ours, the same index format and invalidation
+(the source file's content hash, the function's line). numba is imported on first use only:
+`import gpujit` stays free of it.
+
+    f = njit(py_func)                       # a numba Dispatcher, cached under cache_dir()
+    u = vectorize(["float64(float64)"], g)  # a NumPy ufunc, its loops cached likewise
+"""
+from __future__ import annotations
+
+import threading
+
+from . import cache as _cache
+
+__all__ = ["njit", "vectorize", "numba_cache_dir"]
+
+_lock = threading.Lock()
+_cache_class: list = []
+
+
+def numba_cache_dir():
+    """Where the helpers' numba caches go: cache_dir()/numba."""
+    return _cache.cache_dir() / "numba"
+
+
+def _function_cache_class():
+    with _lock:
+        if _cache_class:
+            return _cache_class[0]
+        from numba.core import caching
+
+        class GpujitCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+            """Caches a function of file F under cache_dir()/numba/<F's directory>_<sha1>."""
+
+            def __init__(self, py_func, py_file):
+                self._py_file = py_file
+                self._lineno = py_func.__code__.co_firstlineno
+                self._cache_path = str(numba_cache_dir() / self.get_suitable_cache_subpath(py_file))
+
+            def get_cache_path(self):
+                return self._cache_path
+
+        class GpujitCacheImpl(caching.CompileResultCacheImpl):
+            _locator_classes = [GpujitCacheLocator]
+
+        class GpujitFunctionCache(caching.FunctionCache):
+            _impl_class = GpujitCacheImpl
+
+        _cache_class.append(GpujitFunctionCache)
+        return GpujitFunctionCache
+
+
+def _function_cache(py_func):
+    """numba's FunctionCache of py_func located in gpujit's cache directory, or None when
+    no directory can be written (the function is then compiled in memory only)."""
+    cls = _function_cache_class()
+    try:
+        return cls(py_func)
+    except (RuntimeError, OSError):      # numba: "no locator available"
+        return None
+
+
+def njit(py_func, **options):
+    """numba.njit(py_func, **options), cached on disk under gpujit's cache directory."""
+    import numba
+    disp = numba.njit(**options)(py_func)
+    c = _function_cache(py_func)
+    if c is not None:
+        disp._cache = c                  # what Dispatcher.enable_caching() sets
+    return disp
+
+
+def vectorize(signatures, py_func, **options):
+    """numba.vectorize(signatures, **options)(py_func) for the CPU: a NumPy ufunc whose
+    loops are compiled now (or loaded from gpujit's cache directory)."""
+    from numba.np.ufunc.ufuncbuilder import UFuncBuilder
+    builder = UFuncBuilder(py_func, targetoptions=dict(options))
+    c = _function_cache(py_func)
+    if c is not None:
+        builder.nb_func.cache = c        # what UFuncTargetDispatcher.enable_caching() sets
+    for sig in signatures:
+        builder.add(sig)
+    return builder.build_ufunc()
