@@ -15,8 +15,9 @@ cpu_math.py (the functions those call, per target), emit.py (the kernel module: 
 index arithmetic), chunks.py (chunks in a kernel: moved up to the group inputs, whose
 pieces are read in place), launch.py (the host launcher: outputs, argument packing), targets.py
 (compiling through the disk cache), native.py (CPU object code: emit, load, call),
-threads.py (CPU launches in chunks on threads), cache.py (memory/disk cache, counters),
-numba_cache.py (the op registry's numba-compiled eager helpers, cached in the same directory).
+threads.py (CPU launches in chunks on threads), cache.py (memory/disk cache, counters; the
+directory is gpujit/cachedir.py's, which the op registry's numba-compiled eager helpers,
+gpujit/ops/numba_helpers.py, cache under too).
 """
 from __future__ import annotations
 

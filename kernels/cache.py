@@ -19,12 +19,13 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 import threading
 import weakref
 from collections import namedtuple
 from pathlib import Path
+
+from gpujit.cachedir import cache_dir
 
 __all__ = ["CacheInfo", "cache_info", "clear_cache", "register_maker", "cache_dir", "lookup_or_build", "count",
            "atomic_write", "sha256", "read_verified_json", "write_verified_json"]
@@ -106,53 +107,6 @@ def cache_info() -> CacheInfo:
         for part, kinds in by_part.items():
             specs[label if set(by_part) <= {0, None} else f"{label} group {part}"] = kinds
     return CacheInfo(**counts, specializations=specs)
-
-
-def _root() -> Path:
-    return Path(os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "gpujit"))
-
-
-def cache_dir() -> Path:
-    """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels; when that cannot be written
-    (a read-only home), a private directory of this user under the system's temporary
-    directory (see _private_fallback)."""
-    path = _root() / "kernels"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        if os.access(path, os.W_OK):
-            return path
-    except OSError:
-        pass
-    return _private_fallback()
-
-
-_fallback: list = []
-
-
-def _private_fallback() -> Path:
-    """<tmp>/gpujit-<uid>/kernels when this user owns <tmp>/gpujit-<uid> and nobody else
-    may write to it, else a new private directory for this process. The cache holds
-    machine code this process loads and runs: a folder another user created (or can write
-    to) in a shared /tmp must not be trusted."""
-    if _fallback:
-        return _fallback[0]
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    base = Path(tempfile.gettempdir()) / f"gpujit-{uid if uid is not None else 'user'}"
-    path = None
-    try:
-        base.mkdir(mode=0o700, exist_ok=True)
-        st = os.lstat(base)
-        if stat.S_ISDIR(st.st_mode) and (uid is None or st.st_uid == uid) and \
-                not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            path = base / "kernels"
-            path.mkdir(mode=0o700, exist_ok=True)
-    except OSError:
-        path = None
-    if path is None:
-        path = Path(tempfile.mkdtemp(prefix="gpujit-")) / "kernels"
-    _fallback.append(path)
-    return path
 
 
 def clear_cache(memory=True, disk=False):

@@ -73,7 +73,7 @@ def test_numba_helpers_cache_under_the_gpujit_cache_dir_not_the_package(tmp_path
 
 def test_the_helpers_clear_with_the_disk_cache(tmp_path, monkeypatch):
     from gpujit.kernels import cache as kcache
-    from gpujit.kernels import numba_cache
+    from gpujit.ops import numba_helpers as numba_cache
     monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path))
     d = numba_cache.numba_cache_dir()
     assert d == kcache.cache_dir() / "numba"

@@ -366,6 +366,7 @@ def test_the_temporary_fallback_directory_must_be_private(tmp_path, monkeypatch)
     <tmp>/gpujit-<uid> only when this user owns it and nobody else may write to it: one
     another user made in a shared /tmp was used as it was."""
     import tempfile
+    from gpujit import cachedir
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")
@@ -373,11 +374,11 @@ def test_the_temporary_fallback_directory_must_be_private(tmp_path, monkeypatch)
     shared = tmp_path / f"gpujit-{os.getuid()}"
     shared.mkdir()
     shared.chmod(0o777)
-    monkeypatch.setattr(kcache, "_fallback", [])
+    monkeypatch.setattr(cachedir, "_fallback", [])
     got = kcache.cache_dir()
     assert shared not in got.parents and got.parent.stat().st_mode & 0o077 == 0
     shared.chmod(0o700)
-    monkeypatch.setattr(kcache, "_fallback", [])
+    monkeypatch.setattr(cachedir, "_fallback", [])
     assert kcache.cache_dir() == shared / "kernels"
     kcache.clear_cache(memory=False, disk=True)
     assert not (shared / "kernels").exists()

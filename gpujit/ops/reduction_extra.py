@@ -222,7 +222,7 @@ def _quick_select_index(m, k):
     """The index PyTorch's CPU kthvalue picks along m's last axis (k 0-based): its
     quickselect run on a copy of each slice (numba-compiled on first use)."""
     if not _QSELECT:
-        from gpujit.kernels.numba_cache import njit   # lazy: numba is imported now
+        from .numba_helpers import njit   # lazy: numba is imported now
         _QSELECT.append(njit(_qselect_rows))    # cached under gpujit's cache directory
     n = m.shape[-1]
     vals = np.ascontiguousarray(m.reshape(-1, n))

@@ -41,8 +41,8 @@ def _ufunc(name):
     u = _UFUNCS.get(name)
     if u is None:
         # lazy: the first erf call pays numba's import and the compile (or the load from
-        # gpujit's cache directory, kernels/numba_cache.py)
-        from gpujit.kernels.numba_cache import vectorize
+        # gpujit's cache directory, ops/numba_helpers.py)
+        from .numba_helpers import vectorize
         u = vectorize(["float32(float32)", "float64(float64)"], _SCALAR[name])
         _UFUNCS[name] = u
     return u

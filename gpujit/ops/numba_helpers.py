@@ -1,5 +1,5 @@
 """numba-compiled eager helpers (an njit function, a vectorize ufunc), cached on disk in
-gpujit's cache directory: `cache_dir()/numba/<source dir>_<hash>/` (so under
+gpujit's cache directory: `gpujit.cachedir.cache_dir()/numba/<source dir>_<hash>/` (so under
 $GPUJIT_CACHE_DIR or ~/.cache/gpujit, and `clear_cache(disk=True)` removes them too).
 
 numba's own `cache=True` writes its index and object files (*.nbi, *.nbc) beside the source,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 
-from . import cache as _cache
+from .. import cachedir as _dirs
 
 __all__ = ["njit", "vectorize", "numba_cache_dir"]
 
@@ -26,7 +26,7 @@ _cache_class: list = []
 
 def numba_cache_dir():
     """Where the helpers' numba caches go: cache_dir()/numba."""
-    return _cache.cache_dir() / "numba"
+    return _dirs.cache_dir() / "numba"
 
 
 def _function_cache_class():
@@ -58,11 +58,13 @@ def _function_cache_class():
 
 def _function_cache(py_func):
     """numba's FunctionCache of py_func located in gpujit's cache directory, or None when
-    no directory can be written (the function is then compiled in memory only)."""
-    cls = _function_cache_class()
+    no directory can be written or this numba's caching internals differ from the ones
+    used here (numba 0.68): the function is then compiled in memory only."""
     try:
-        return cls(py_func)
+        return _function_cache_class()(py_func)
     except (RuntimeError, OSError):      # numba: "no locator available"
+        return None
+    except (ImportError, AttributeError, TypeError):     # another numba's internals
         return None
 
 
@@ -79,7 +81,11 @@ def njit(py_func, **options):
 def vectorize(signatures, py_func, **options):
     """numba.vectorize(signatures, **options)(py_func) for the CPU: a NumPy ufunc whose
     loops are compiled now (or loaded from gpujit's cache directory)."""
-    from numba.np.ufunc.ufuncbuilder import UFuncBuilder
+    try:
+        from numba.np.ufunc.ufuncbuilder import UFuncBuilder
+    except ImportError:                  # another numba's internals: numba's own, uncached
+        import numba
+        return numba.vectorize(signatures, **options)(py_func)
     builder = UFuncBuilder(py_func, targetoptions=dict(options))
     c = _function_cache(py_func)
     if c is not None:
