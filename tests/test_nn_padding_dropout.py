@@ -90,6 +90,9 @@ def test_padding_module_args_repr_and_checks():
                                       (F.dropout3d, (16, 32, 2, 2, 2)),
                                       (F.dropout3d, (32, 2, 2, 2))])
 def test_channel_dropout_zeroes_whole_channels(fn, shape):
+    # (seeded: with 32 channels the dropped fraction leaves (0.2, 0.6) ~1% of the time, and
+    # the global generator's state depended on which tests ran before on the worker)
+    gpujit.manual_seed(0)
     x = T(np.ones(shape, np.float32), grad=True)
     y = fn(x, 0.4, True)
     assert tuple(y.shape) == shape
