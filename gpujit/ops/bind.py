@@ -60,12 +60,6 @@ def _method_as_function(name):
     return fn
 
 
-def _reversed(fn):
-    def rop(self, other):
-        return fn(other, self)
-    return rop
-
-
 def _varargs(fn, sizes_fn=None):
     """A method taking sizes as varargs (x.view(2, 3)); `sizes_fn`, when given, is the
     overload that takes sizes, called directly (x.view(torch.int32) goes to `fn`, which
@@ -86,19 +80,29 @@ def _varargs(fn, sizes_fn=None):
     return method
 
 
-def _not_implemented_on_type_error(fn):
+def _not_implemented_on_type_error(fn, reflected=False):
     """A binary operator as PyTorch's (TypeError_to_NotImplemented_): a TypeError from the
     op (an operand it takes no overload for: a str, a list) returns NotImplemented, so
     Python tries the other operand and then raises its own words ("unsupported operand
     type(s) for +: 'Tensor' and 'str'"; `x == "a"` is False). An unsupported dtype (a
-    NotImplementedError too) still raises."""
-    def dunder(self, other):
-        try:
-            return fn(self, other)
-        except TypeError as e:
-            if isinstance(e, NotImplementedError):
-                raise
-            return NotImplemented
+    NotImplementedError too) still raises. `reflected`: __rsub__ & co, fn(other, self) in
+    the same frame (one Python call per operator, not two)."""
+    if reflected:
+        def dunder(self, other):
+            try:
+                return fn(other, self)
+            except TypeError as e:
+                if isinstance(e, NotImplementedError):
+                    raise
+                return NotImplemented
+    else:
+        def dunder(self, other):
+            try:
+                return fn(self, other)
+            except TypeError as e:
+                if isinstance(e, NotImplementedError):
+                    raise
+                return NotImplemented
     dunder.__name__ = dunder.__qualname__ = getattr(fn, "__name__", "dunder")
     dunder.__doc__ = fn.__doc__
     dunder.__wrapped__ = fn
@@ -146,7 +150,7 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         if fn is None:
             continue
         if how != "unary":
-            fn = _not_implemented_on_type_error(_reversed(fn) if how == "rev" else fn)
+            fn = _not_implemented_on_type_error(fn, reflected=how == "rev")
         setattr(tensor_cls, dunder, fn)
     if "eq" in methods:
         tensor_cls.__eq__ = _eq(methods["eq"], False)
