@@ -36,15 +36,51 @@ def _math_op(schema, fn):
     return impl
 
 
-def _c_function(py, np_fn):
-    """math.<name> with C's result where Python raises (nan / +-inf, from NumPy's
-    float64 function, which is C's)."""
-    def fn(*args):
+def _load_libm():
+    """C's math library, which TorchScript's <cmath> calls (glibc's libm on Linux), or
+    None where ctypes cannot load one: its results are C's to the last bit and the sign of
+    a nan (log(-1.0) is glibc's +nan, sqrt(-1.0) the hardware's -nan, both written by
+    str()), where Python's math raises or computes its own (gamma, lgamma, atan2 of nan)."""
+    try:
+        import ctypes
+        import ctypes.util
+    except ImportError:                                    # pragma: no cover
+        return None
+    for name in ("libm.so.6", "m"):
         try:
-            return py(*args)
-        except (ValueError, OverflowError):
-            with np.errstate(all="ignore"):
-                return float(np_fn(*(np.float64(a) for a in args)))
+            return ctypes.CDLL(name if name != "m" else ctypes.util.find_library("m"))
+        except (OSError, TypeError):
+            continue
+    return None                                            # pragma: no cover
+
+
+_LIBM = _load_libm()
+
+
+def _libm_function(name, nargs):
+    """libm's `double name(double, ...)` as a Python function, or None."""
+    import ctypes
+    fn = getattr(_LIBM, name, None) if _LIBM is not None else None
+    if fn is None:
+        return None
+    fn.restype, fn.argtypes = ctypes.c_double, [ctypes.c_double] * nargs
+    return fn
+
+
+def _c_function(py, np_fn, c_name=None, nargs=1):
+    """math.<name> as C computes it: libm's function; without one, Python's with C's
+    result where Python raises (nan / +-inf, from NumPy's float64 function)."""
+    c_fn = _libm_function(c_name or py.__name__, nargs)
+    if c_fn is not None:
+        def fn(*args):
+            return c_fn(*args)
+    else:
+        def fn(*args):
+            try:
+                return py(*args)
+            except (ValueError, OverflowError):
+                with np.errstate(all="ignore"):
+                    return float(np_fn(*(np.float64(a) for a in args)))
     fn.__name__ = py.__name__
     return fn
 
@@ -70,12 +106,26 @@ _NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "
 
 # (TorchScript's builtin table has no math.log2, math.trunc nor math.hypot: scripted code
 # refuses them, as it refuses cbrt, exp2, isqrt...; see builtin_calls.math_call)
-for _name in ("sqrt", "exp", "log", "log10", "fabs", "sin", "cos", "tan", "tanh",
+for _name in ("sqrt", "exp", "log10", "fabs", "sin", "cos", "tan", "tanh",
               "asin", "acos", "atan", "sinh", "cosh", "expm1", "log1p", "asinh", "acosh",
               "atanh"):
     globals()[f"{_name}_float"] = _math_op(
         f"aten::{_name}.float(float a) -> float",
         _c_function(getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name))))
+
+
+def _log_compat(c_log):
+    """C's log as TorchScript's build links it (glibc's log@GLIBC_2.2.5 wrapper, through
+    its SVID error handler): +nan for a negative argument (log(-1.0), log(-inf)), where
+    the current symbol a fresh process finds answers the hardware's -nan."""
+    def log(a):
+        return _NAN if a < 0 else c_log(a)
+    return log
+
+
+_NAN = float("nan")
+_c_log = _log_compat(_c_function(_math.log, np.log))
+log_float = _math_op("aten::log.float(float a) -> float", _c_log)
 for _name in ("floor", "ceil"):
     globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a) -> int",
                                            _rounding(getattr(_math, _name)))
@@ -85,7 +135,7 @@ for _name in ("isnan", "isinf", "isfinite"):
     FLOAT_ONLY.add(f"aten::{_name}.float")
 
 
-def _gamma(a):
+def _py_gamma(a):
     try:
         return _math.gamma(a)
     except OverflowError:
@@ -94,11 +144,19 @@ def _gamma(a):
         return _math.copysign(float("inf"), a) if a == 0 else float("nan")
 
 
-def _lgamma(a):
+def _py_lgamma(a):
     try:
         return _math.lgamma(a)
     except (ValueError, OverflowError):      # poles (0, negative ints): inf
         return float("inf")
+
+
+# C's tgamma / lgamma (Python's own gamma and lgamma differ from glibc's in the last bits:
+# math.gamma(0.5) is 1.7724538509055159, C's 1.7724538509055161)
+_gamma = _c_function(_py_gamma, None, "tgamma")
+_gamma.__name__ = "gamma"
+_lgamma = _c_function(_py_lgamma, None, "lgamma")
+_lgamma.__name__ = "lgamma"
 
 
 for _name, _fn in (("gamma", _gamma), ("lgamma", _lgamma), ("erf", _math.erf),
@@ -126,6 +184,9 @@ factorial_int = _math_op("aten::factorial.int(int a) -> int", _factorial)
 gcd_int = _math_op("aten::gcd.int(int a, int b) -> int", _gcd)
 
 
+_c_pow = _c_function(_math.pow, np.power, "pow", 2)
+
+
 def _pow(a, b):
     """TorchScript's pow on Python numbers (C's pow): nan for a negative base to a
     fractional power, +-inf past the float range, where math.pow raises; 0.0 to a negative
@@ -133,23 +194,19 @@ def _pow(a, b):
     a, b = float(a), float(b)
     if a == 0.0 and b < 0.0:
         raise RuntimeError("0.0 cannot be raised to a negative power")
-    try:
-        return _math.pow(a, b)
-    except (ValueError, OverflowError):
-        with np.errstate(all="ignore"):
-            return float(np.power(np.float64(a), np.float64(b)))
+    return _c_pow(a, b)
 
 
 # int ** int: a float in TorchScript (2 ** 3 is 8.0, 2 ** -1 is 0.5), before pow.float
 pow_int = _math_op("aten::pow.int(int a, int b) -> float", _pow)
 for _name in ("pow", "atan2", "fmod", "copysign"):
     _fn = {"pow": _pow, "fmod": c_fmod}.get(_name) or _c_function(
-        getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name)))
+        getattr(_math, _name), getattr(np, _NUMPY_NAMES.get(_name, _name)), nargs=2)
     globals()[f"{_name}_float"] = _math_op(f"aten::{_name}.float(float a, float b) -> float",
                                            _fn)
 
 
-def _remainder(a, b):
+def _py_remainder(a, b):
     """math.remainder (C's IEEE remainder: the nearest multiple, ties to even); nan where
     Python raises (a zero divisor, an infinite dividend)."""
     try:
@@ -158,6 +215,7 @@ def _remainder(a, b):
         return float("nan")
 
 
+_remainder = _c_function(_py_remainder, None, "remainder", 2)
 mathremainder_float = _math_op("aten::mathremainder.float(float a, float b) -> float",
                                _remainder)    # (TorchScript's name: `%` is aten::remainder)
 
@@ -201,8 +259,7 @@ pow_scalar_scalar = _math_op("aten::pow.Scalar_Scalar(Scalar a, Scalar b) -> flo
 
 def _log_base(a, base):
     """math.log(a, base): log(a) / log(base), each C's (log(8, 1) is inf)."""
-    log = _c_function(_math.log, np.log)
-    return float_div(log(a), log(base))
+    return float_div(_c_log(a), _c_log(base))
 
 
 log_base = _math_op("aten::log.float_base(float a, float base) -> float", _log_base)

@@ -1,0 +1,79 @@
+"""TorchScript leftovers (session 28): the sign of a nan that scripted str() / print /
+f-strings write, C's math results (glibc's libm, as torch 2.13's build links it), ...
+Expected values were checked against torch 2.13's TorchScript."""
+import math
+import sys
+from typing import List
+
+import pytest
+
+import gpujit as torch
+
+INF = math.inf
+
+
+def nan_strings(a: float, b: float) -> List[str]:
+    x = math.log(-1.)
+    y = 0. * math.inf
+    z = math.sqrt(-1.)
+    w = float('nan')
+    v = -float('nan')
+    return [str(x), str(y), str(z), str(w), str(v), f"{x}", f"{v}", "{}".format(v),
+            "{} {}".format(x, w), str(a * b), str(-a * b), str(math.inf), str(-math.inf)]
+
+
+def test_nan_sign_in_strings_as_torch():
+    s = torch.jit.script(nan_strings)
+    assert s(math.nan, 1.0) == ['nan', '-nan', '-nan', 'nan', '-nan', 'nan', '-nan', '-nan',
+                                'nan nan', 'nan', '-nan', 'inf', '-inf']
+    assert s(-math.nan, 1.0)[9:11] == ['-nan', 'nan']
+
+
+def test_print_nan_sign(capsys):
+    def f(a: float):
+        print(math.log(a), math.sqrt(a), math.log10(a), math.acos(a * 3.), a * INF)
+    torch.jit.script(f)(-1.0)
+    assert capsys.readouterr().out == "nan -nan nan nan -inf\n"
+
+
+def math_strings(a: float, b: float) -> List[str]:
+    return [str(math.log(a)), str(math.log10(a)), str(math.log1p(a)), str(math.sqrt(a)),
+            str(math.acos(a)), str(math.asin(a)), str(math.acosh(a)), str(math.atanh(a)),
+            str(math.fmod(a, b)), str(math.pow(a, b)), str(a ** b), str(math.gamma(a)),
+            str(math.lgamma(a)), str(math.log(a, b)), str(math.sin(a)),
+            str(math.remainder(a, b)), str(math.atan2(a, b)), str(a % b), str(a // b)]
+
+
+# (a, b) -> torch 2.13's strings
+MATH_CASES = [
+    ((-1., 0.5), ['nan', 'nan', '-inf', '-nan', '3.1415926535897931', '-1.5707963267948966',
+                  '-nan', '-inf', '0.', '-nan', '-nan', 'nan', 'inf', 'nan',
+                  '-0.8414709848078965', '0.', '-1.1071487177940904', '0.', '-2.']),
+    ((-3., 0.), ['nan', 'nan', '-nan', '-nan', 'nan', 'nan', '-nan', '-nan', '-nan', '1.',
+                 '1.', 'nan', 'inf', 'nan', '-0.14112000805986721', '-nan',
+                 '-1.5707963267948966', '-nan', '-inf']),
+    ((-INF, 2.), ['nan', 'nan', '-nan', '-nan', 'nan', 'nan', '-nan', '-nan', '-nan', 'inf',
+                  'inf', 'nan', 'inf', 'nan', '-nan', '-nan', '-1.5707963267948966', '-nan',
+                  '-inf']),
+    ((INF, -0.5), ['inf', 'inf', 'inf', 'inf', 'nan', 'nan', 'inf', '-nan', '-nan', '0.',
+                   '0.', 'inf', 'inf', 'nan', '-nan', '-nan', '1.5707963267948966', '-nan',
+                   '-inf']),
+    ((-math.nan, 1.), ['-nan'] * 9 + ['nan', 'nan'] + ['-nan'] * 8),   # (C's pow: +nan)
+    ((math.nan, 1.), ['nan'] * 19),
+]
+
+
+@pytest.mark.parametrize("args,want", MATH_CASES)
+def test_math_outside_the_domain_strings_as_torch(args, want):
+    assert torch.jit.script(math_strings)(*args) == want
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's libm")
+def test_gamma_lgamma_are_c_functions():
+    def f(a: float):
+        return math.gamma(a), math.lgamma(a)
+    s = torch.jit.script(f)
+    # glibc's tgamma / lgamma (Python's math.gamma(0.5) is 1.7724538509055159)
+    assert s(0.5) == (1.772453850905516, 0.5723649429247001)
+    assert s(-0.5) == (-3.5449077018110318, 1.2655121234846454)
+    assert s(3.0) == (2.0, 0.6931471805599453)
