@@ -7,6 +7,7 @@ on a machine without it.
 from __future__ import annotations
 
 import os
+import re
 import threading
 
 import numpy as np
@@ -17,6 +18,27 @@ CUDA_INSTALL_HINT = ('install the CUDA extra that matches your driver: '
                      'pip install "gpujit[cuda12]" (or "gpujit[cuda13]")')
 
 _INTERNED: dict = {}
+
+
+_DEVICE_STRING = re.compile(r"([A-Za-z0-9_]+)(?::(0|[1-9][0-9]*))?")
+
+
+def _parse_device_string(spec):
+    """(type, index or None) of 'cuda:1', with c10::Device's errors: a string not of the
+    form name[:index] is 'Invalid device string' (' cpu', 'cuda:01', 'cpu:-1'), a name
+    not a device type 'Expected one of ...'."""
+    if not spec:
+        raise RuntimeError("Device string must not be empty")
+    m = _DEVICE_STRING.fullmatch(spec)
+    if m is None:
+        raise RuntimeError(f"Invalid device string: '{spec}'")
+    kind, idx = m.groups()
+    if idx is not None and int(idx) >= 2 ** 31:
+        raise RuntimeError(f"Could not parse device index '{idx}' in device string '{spec}'")
+    if kind not in ("cpu", "cuda"):
+        raise RuntimeError(f"Expected one of cpu, cuda device type at start of device "
+                           f"string: {spec}")
+    return kind, None if idx is None else int(idx)
 
 
 class device:
@@ -36,17 +58,12 @@ class device:
         d = _INTERNED.get(key)
         if d is not None:
             return d
-        kind, _, idx = spec.partition(":")
-        kind = kind.strip()
-        if kind not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device "
-                               f"string: {spec!r}")
-        if idx:
+        kind, idx = _parse_device_string(spec)
+        if idx is not None:
             if index is not None:
-                raise RuntimeError(f"device index given twice: {spec!r} and {index}")
-            if not idx.isdigit():
-                raise RuntimeError(f"Invalid device string: {spec!r}")
-            index = int(idx)
+                raise RuntimeError("type (string) must not include an index because index "
+                                   f"was passed explicitly: {spec}")
+            index = idx
         if index is not None and (not isinstance(index, int) or index < 0):
             raise RuntimeError(f"Device index must not be negative, got {index!r}")
         if kind == "cpu":

@@ -47,7 +47,10 @@ def test_devices_are_interned_and_compare_with_strings():
 @pytest.mark.parametrize("spec, args, match", [
     ("gpu", (), "Expected one of cpu, cuda"),
     ("cuda:x", (), "Invalid device string"),
-    ("cuda:1", (1,), "device index given twice"),
+    ("cuda:1", (1,), "must not include an index because index was passed explicitly"),
+    ("", (), "Device string must not be empty"),
+    (" cpu", (), "Invalid device string: . cpu."),
+    ("cuda:01", (), "Invalid device string"),
     ("cuda", (-1,), "must not be negative"),
 ])
 def test_bad_devices(spec, args, match):

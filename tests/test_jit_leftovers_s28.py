@@ -77,3 +77,54 @@ def test_gamma_lgamma_are_c_functions():
     assert s(0.5) == (1.772453850905516, 0.5723649429247001)
     assert s(-0.5) == (-3.5449077018110318, 1.2655121234846454)
     assert s(3.0) == (2.0, 0.6931471805599453)
+
+
+# ---------------------------------------------------------------- x.type(...) is x.to(...)
+
+def type_none(x):
+    return x.type()
+
+
+def type_dtype(x, d: int):
+    return x.type(d, True)
+
+
+def type_kw(x):
+    return x.type(dtype=torch.float16, non_blocking=False)
+
+
+def type_str(x):
+    return x.type('torch.DoubleTensor')
+
+
+def test_scripted_type_is_to():
+    x = torch.ones(2)
+    s = torch.jit.script(type_none)
+    assert s(x) is x                       # torch.to(x): the tensor itself
+    assert "torch.to(x)" in s.code
+    assert torch.jit.script(type_dtype)(x, 7).dtype == torch.float64
+    assert torch.jit.script(type_kw)(x).dtype == torch.float16
+    # a string is a Device (TorchScript's x.to(str)), as torch 2.13
+    with pytest.raises(RuntimeError, match="Invalid device string: 'torch.DoubleTensor'"):
+        torch.jit.script(type_str)(x)
+    assert x.type() == "torch.FloatTensor"           # (eager: its type's name)
+
+
+def test_type_of_a_float_lists_to_overloads():
+    def f(x):
+        return x.type(1.5)
+    with pytest.raises(Exception, match=r"Arguments for call are not valid(.|\n)*to\.dtype"):
+        torch.jit.script(f)
+
+
+@pytest.mark.parametrize("spec,match", [
+    ("", "Device string must not be empty"),
+    (" cpu", "Invalid device string: ' cpu'"),
+    ("cuda:01", "Invalid device string: 'cuda:01'"),
+    ("cpu:-2", "Invalid device string: 'cpu:-2'"),
+    ("cuda:99999999999", "Could not parse device index '99999999999' in device string"),
+    ("foo", "device type at start of device string: foo$"),
+])
+def test_device_string_errors_as_c10(spec, match):
+    with pytest.raises(RuntimeError, match=match):
+        torch.device(spec)

@@ -142,15 +142,10 @@ class CallExprMixin:
                     return autograd_calls.compile_detach_(self, self_v, node)
                 if isinstance(self_v.type, T.TensorType):
                     args, kw = self.call_args(node)
-                    if func.attr == "type" and len(args) + len(kw) in (1, 2) and \
-                            set(kw) <= {"dtype", "non_blocking"}:
-                        # x.type(dtype, non_blocking=False): x.to(dtype, non_blocking), as
-                        # TorchScript compiles it
-                        bound = dict(zip(("dtype", "non_blocking"), args), **kw)
-                        if isinstance(bound.get("dtype", self.const(None)).type,
-                                      (T.ScalarTypeType, T.IntType)):
-                            return self.call_op("to", [self_v, bound.pop("dtype")], bound,
-                                                node, method=True)
+                    # x.type(...) is x.to(...) in TorchScript (x.type() is torch.to(x), the
+                    # tensor itself; x.type(torch.float64) torch.to(x, 7); x.type("...") a
+                    # Device string); eager x.type() is its type's name
+                    attr = "to" if func.attr == "type" else func.attr
                     if func.attr in _CAST_METHODS and not args and not kw:
                         from ... import dtypes as _dt       # x.float(): x.to(float32)
                         dt = self.const(getattr(_dt, _CAST_METHODS[func.attr]), T.SCALAR_TYPE)
@@ -162,7 +157,7 @@ class CallExprMixin:
                                 "device": self.emit("prim::device", [self_v],
                                                     [T.DEVICE]).output}
                         return self.call_op(_NEW_FACTORIES[func.attr], args, like, node)
-                    if func.attr == "to" and "memory_format" in kw and len(args) <= 2:
+                    if attr == "to" and "memory_format" in kw and len(args) <= 2:
                         # x.to(dtype | device [, dtype], memory_format=...): the arguments
                         # by name (to.dtype / to.device take memory_format, as TorchScript's)
                         kinds = [("dtype" if isinstance(a.type, (T.ScalarTypeType, T.IntType))
@@ -175,7 +170,7 @@ class CallExprMixin:
                     if func.attr == "type_as" and len(args) == 1 and not kw:
                         dt = self.emit("prim::dtype", [args[0]], [T.SCALAR_TYPE]).output
                         return self.call_op("to", [self_v, dt], {}, node, method=True)
-                    return self.call_op(func.attr, [self_v] + args, kw, node, method=True)
+                    return self.call_op(attr, [self_v] + args, kw, node, method=True)
                 if isinstance(self_v.type, T.ListType):
                     return self.list_method_call(self_v, func.attr, node)
                 if isinstance(self_v.type, T.DictType):
