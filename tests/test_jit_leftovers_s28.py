@@ -1,6 +1,7 @@
 """TorchScript leftovers (session 28): the sign of a nan that scripted str() / print /
 f-strings write, C's math results (glibc's libm, as torch 2.13's build links it), ...
 Expected values were checked against torch 2.13's TorchScript."""
+import io
 import math
 import sys
 from typing import List
@@ -128,3 +129,29 @@ def test_type_of_a_float_lists_to_overloads():
 def test_device_string_errors_as_c10(spec, match):
     with pytest.raises(RuntimeError, match=match):
         torch.device(spec)
+
+
+# ---------------------------------------------------------------- dtypes in .code are ints
+
+def dtype_code(x):
+    return (x.to(torch.float64), torch.zeros(3, dtype=torch.float32),
+            x.sum(dtype=torch.float64), torch.promote_types(x.dtype, torch.float16))
+
+
+def test_dtype_constants_print_as_scalar_type_numbers():
+    s = torch.jit.script(dtype_code)
+    code = s.code
+    # torch 2.13's text: a ScalarType is an int in TorchScript
+    for want in ("torch.to(x, 7)", "torch.zeros([3], dtype=6)", "torch.sum(x, dtype=7)",
+                 "torch.promote_types(ops.prim.dtype(x), 5)"):
+        assert want in code, (want, code)
+    assert "torch.float" not in code
+    buf = io.BytesIO()
+    torch.jit.save(s, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    x = torch.ones(2)
+    a, b = s(x), loaded(x)
+    assert [t.dtype for t in a[:3]] == [t.dtype for t in b[:3]] == \
+        [torch.float64, torch.float32, torch.float64]
+    assert a[3] == b[3] == 6

@@ -568,9 +568,9 @@ graph(%x : Tensor):
   %11 : Tensor = prim::Show(%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10)
   return (%11)
 """
-    # (the call is too long to write into the return: it gets a name)
+    # (a dtype is its ScalarType number, as TorchScript's .code: float32 is 6)
     assert code(ir, "f").splitlines()[1:] == [
-        '  _0 = ops.prim.Show(torch.float32, torch.device("cpu"), "a\\"b", None, 1., '
+        '  _0 = ops.prim.Show(6, torch.device("cpu"), "a\\"b", None, 1., '
         '1e-05, float("inf"), -3, True, [3, 4], annotate(List[int], []))',
         "  return _0"]
 

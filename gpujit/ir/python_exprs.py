@@ -274,8 +274,8 @@ class ExpressionPrinter:
             return json.dumps(v)
         if isinstance(v, device):
             return f"torch.device({json.dumps(str(v))})"
-        if isinstance(v, _dt.dtype):
-            return f"torch.{v.name}"
+        if isinstance(v, _dt.dtype):       # TorchScript's ScalarType is an int: torch.to(x, 7)
+            return str(_dt.scalar_type_code(v))
         if isinstance(v, Tensor) and v._data.ndim == 0:
             item = v.item()
             default = {bool: _dt.bool, int: _dt.int64, float: _dt.float32}[type(item)]
