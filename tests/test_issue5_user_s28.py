@@ -65,3 +65,38 @@ def test_numpy_scalars_for_number_parameters_convert_as_torchscript():
         np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
         out = fused(x, 1.5, 2, True)
         np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ python -m gpujit
+def _run_main(*argv, timeout=600):
+    env = dict(os.environ, GPUJIT_FUSION_TARGET="cpu")
+    return subprocess.run([sys.executable, "-m", "gpujit", *argv], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=timeout)
+
+
+def test_python_m_gpujit_help_lists_its_options_and_runs_nothing():
+    r = _run_main("--help", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage: python -m gpujit")
+    for opt in ("--device", "--only", "--version", "GPUJIT_DUMP"):
+        assert opt in r.stdout
+    assert "MyCell" not in r.stdout.split("options:")[1]      # the demo did not run
+    r = _run_main("--version", timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("gpujit ") and "numpy" in r.stdout
+    assert r.stdout.count("\n") == 1
+    r = _run_main("--bogus", timeout=120)
+    assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
+    r = _run_main("--device", "tpu", timeout=120)
+    assert r.returncode == 2 and "--device tpu" in r.stderr
+    if not torch.cuda.is_available():
+        r = _run_main("--device", "cuda", timeout=120)
+        assert r.returncode == 2 and "no CUDA GPU found" in r.stderr
+
+
+def test_python_m_gpujit_only_fusion_on_the_cpu():
+    r = _run_main("--device", "cpu", "--only", "fusion")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "device: cpu" in out
+    assert "prim::TensorExprGroup_0" in out and "speed-up" in out
+    assert "an MLP, eager" not in out and "eager op cost" not in out
