@@ -67,6 +67,33 @@ def test_numpy_scalars_for_number_parameters_convert_as_torchscript():
         np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
 
 
+
+def test_union_parameters_take_a_value_only_as_what_it_is():
+    # torch 2.13: no conversion into a Union: an int is not taken for Union[float, str],
+    # a bool not for Union[int, float], a Tensor not for a number member; a NumPy
+    # integer in a Union[int, float] stays an int (gpujit; torch cannot infer its type)
+    from typing import Union
+
+    @torch.jit.script
+    def num(b: Union[int, float]):
+        return b
+
+    @torch.jit.script
+    def fs(b: Union[float, str]):
+        return b
+
+    for _ in range(2):
+        assert type(num(3)) is int and type(num(2.5)) is float
+        assert num(np.int64(3)) == 3 and type(num(np.int64(3))) is int
+        assert type(num(np.float32(2.5))) is float
+        assert fs(2.5) == 2.5 and fs("a") == "a"
+        for f, v, found in [(num, True, "bool"), (num, torch.tensor(2.0), "Tensor"),
+                            (fs, 3, "int"), (fs, False, "bool")]:
+            with pytest.raises(RuntimeError, match=r"Expected a value of type 'Union\[.*\]' "
+                               rf"for argument 'b' but instead found type '{found}'"):
+                f(v)
+
+
 # ------------------------------------------------------------------ python -m gpujit
 def _run_main(*argv, timeout=600):
     env = dict(os.environ, GPUJIT_FUSION_TARGET="cpu")

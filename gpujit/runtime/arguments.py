@@ -146,7 +146,11 @@ def _convert(v, t):
                 return c
             if first is None:
                 first = (c,)
-        if first is None:
+        if first is None or isinstance(v, (bool, int, float, tuple, _reg._Tensor)):
+            # TorchScript takes a value for a Union only as what it is: a bool or int is
+            # not taken for a float member, a Tensor not for a number, a tuple not for a
+            # List (torch 2.13: "Expected a value of type 'Union[float, int]' ... found
+            # type 'bool'")
             raise _Mismatch
         return first[0]
     if isinstance(t, T.ListType):
