@@ -183,9 +183,57 @@ def compile_demo(dev):
     print(f"kernel cache: {info}")
 
 
-def main():
+def parse_args(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(
+        prog="python -m gpujit",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # (the --version line unwrapped)
+        description="Show what gpujit does on this machine: versions and the device it\n"
+                    "uses, two small models run eagerly, the cost of an eager op next to the\n"
+                    "raw NumPy/CuPy call, MyCell traced, scripted, saved and loaded, and a\n"
+                    "scripted elementwise chain fused into one kernel (its optimized graph\n"
+                    "with the prim::TensorExprGroup, and eager vs fused time).",
+        epilog="GPUJIT_DUMP=fusion,kernels prints partitioned graphs and generated kernel\n"
+               "source; GPUJIT_CACHE_DIR sets the kernel cache (default ~/.cache/gpujit).")
+    ap.add_argument("--version", action="version", version=versions_line())
+    ap.add_argument("--device", metavar="DEVICE",
+                    help="run on this device (cpu, cuda or cuda:N) instead of the best one "
+                         "present")
+    ap.add_argument("--only", choices=("models", "ops", "fusion"),
+                    help="show one part: the eager models, the eager op cost table, or "
+                         "the compiled (traced, scripted, fused) demo")
+    args = ap.parse_args(argv)
+    if args.device is not None:
+        try:
+            dev = torch.device(args.device)
+        except (RuntimeError, ValueError) as e:
+            ap.error(f"--device {args.device}: {e}")
+        if dev.type not in ("cpu", "cuda"):
+            ap.error(f"--device {args.device}: gpujit runs on cpu or cuda")
+        if dev.type == "cuda":
+            if not torch.cuda.is_available():
+                ap.error(f"--device {args.device}: no CUDA GPU found "
+                         f'(pip install "gpujit[cuda12]")')
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                ap.error(f"--device {args.device}: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
+        args.device = dev
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     print(versions_line())
     dev, line = choose_device()
+    if args.device is not None and args.device != dev:
+        dev = args.device
+        if dev.type == "cuda":
+            if dev.index is None:
+                dev = torch.device("cuda", torch.cuda.current_device())
+            major, minor = torch.cuda.get_device_capability(dev)
+            line = f"device: {dev} ({torch.cuda.get_device_name(dev)}, sm_{major}{minor})"
+        else:
+            line = "device: cpu (--device cpu)"
     print(line)
     if dev.type == "cpu" and fusion_cpu_target() == "sim":
         # the demo times kernels: under the simulator every element costs Python
@@ -193,12 +241,15 @@ def main():
         print("numba's CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1): the demo times the "
               "CPU kernels (other programs run small fused calls on the simulator)")
     print()
-    run_models(dev)
-    print()
-    timing_table(dev)
-    print()
-    compile_demo(dev)
-    print()
+    if args.only in (None, "models"):
+        run_models(dev)
+        print()
+    if args.only in (None, "ops"):
+        timing_table(dev)
+        print()
+    if args.only in (None, "fusion"):
+        compile_demo(dev)
+        print()
     print("training: python examples/train_mlp.py [--device cuda] [--script | --trace]  (an MLP "
           "on two spirals: autograd, Adam, a cosine schedule)")
 

@@ -130,8 +130,14 @@ def bool_as_int(x: Union[int, str]) -> int:
     return len(x)
 
 
-def test_bool_argument_counts_as_int_as_in_python():
-    _check(bool_as_int, (True,), (7,), ("abc",))
+def test_bool_argument_is_refused_for_an_int_member_as_torchscript():
+    # torch 2.13 takes a value for a Union only as what it is: True is a bool, and no
+    # member of Union[int, str] is bool (was: counted as the int 1, as Python would)
+    _check(bool_as_int, (7,), ("abc",))
+    sf = gpujit.script(bool_as_int)
+    with pytest.raises(RuntimeError, match=r"bool_as_int\(\) Expected a value of type "
+                       r"'Union\[int, str\]' for argument 'x' but instead found type 'bool'"):
+        sf(True)
 
 
 # ------------------------------------------------------------------ not, else, Union minus

@@ -15,6 +15,8 @@ from __future__ import annotations
 import enum
 import numbers
 
+import numpy as np
+
 from .. import dtypes as _dt
 from ..ir import types as T
 from ..ops import registry as _reg
@@ -66,12 +68,20 @@ def _convert(v, t):
     if isinstance(t, T.BoolType):
         if isinstance(v, bool):
             return v
-        if v is None or isinstance(v, (int, float)):
-            return bool(v)
+        if v is None or isinstance(v, (int, float, np.bool_, np.number)):
+            return bool(v)          # (NumPy numbers too, as TorchScript takes them)
         return bool(_number(v))
     if isinstance(t, T.IntType):
         if isinstance(v, int):
             return int(v) if isinstance(v, bool) else _int64(v)
+        if isinstance(v, np.bool_):                 # TorchScript takes np.True_ as 1
+            return int(v)
+        if isinstance(v, np.floating) and not isinstance(v, float):
+            # TorchScript takes a NumPy float32/float16 for an int (truncated), but not a
+            # float64 (a Python float)
+            if not np.isfinite(v):
+                raise _Mismatch
+            return _int64(int(v))
         if isinstance(v, _dt.dtype):
             # TorchScript's ScalarType is an int (`d: int` given torch.float32 is 6)
             return _dt.scalar_type_code(v)
@@ -81,12 +91,12 @@ def _convert(v, t):
             return int(v)
         raise _Mismatch
     if isinstance(t, T.FloatType):
-        if isinstance(v, float):
+        if type(v) is float:
             return v
         if isinstance(v, _reg._Tensor):
             return float(_number(v))
-        if isinstance(v, numbers.Real):             # ints, bools, NumPy numbers
-            return float(v)
+        if isinstance(v, (numbers.Real, np.bool_)):  # ints, bools, NumPy numbers (a
+            return float(v)                          # np.float64 too: a Python float)
         raise _Mismatch
     if isinstance(t, T.NumberType):
         if isinstance(v, int) and not isinstance(v, bool):
@@ -119,6 +129,8 @@ def _convert(v, t):
     if isinstance(t, T.OptionalType):
         return None if v is None else _convert(v, t.elem)
     if isinstance(t, T.UnionType):
+        if isinstance(v, (np.number, np.bool_)):
+            v = v.item()        # a NumPy scalar as the Python number it holds (int stays int)
         # a member the value already is wins (4 stays an int in a Union[float, int]);
         # else the first member it converts to (an int outside int64 is refused, as
         # TorchScript refuses it, rather than taken as a float)
@@ -134,7 +146,11 @@ def _convert(v, t):
                 return c
             if first is None:
                 first = (c,)
-        if first is None:
+        if first is None or isinstance(v, (bool, int, float, tuple, _reg._Tensor)):
+            # TorchScript takes a value for a Union only as what it is: a bool or int is
+            # not taken for a float member, a Tensor not for a number, a tuple not for a
+            # List (torch 2.13: "Expected a value of type 'Union[float, int]' ... found
+            # type 'bool'")
             raise _Mismatch
         return first[0]
     if isinstance(t, T.ListType):
