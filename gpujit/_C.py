@@ -8,7 +8,10 @@ these names exist):
     torch._C._get_graph_executor_optimize()         # jit.optimized_execution
 
 gpujit always runs the profiling executor: `_jit_set_profiling_executor` and
-`_jit_set_profiling_mode` accept True (and return True) and refuse False.
+`_jit_set_profiling_mode` record the flag and return the previous one, as PyTorch's, so
+scripts that switch to the legacy executor (or save and restore the flag) run; with False
+gpujit still profiles and fuses (same results; graphs keep their TensorExprGroups where
+PyTorch's legacy executor would leave CPU ops unfused).
 `_debug_set_fusion_group_inlining(False)` keeps single-op fusion groups (the default puts
 them back: a group needs two ops), as PyTorch's fuser tests set it.
 `_jit_set_fusion_strategy` is torch.jit.set_fusion_strategy; `_jit_set_bailout_depth(n)`
@@ -92,19 +95,14 @@ def _set_graph_executor_optimize(should_optimize: bool) -> None:
     _fusion.set_optimizing(should_optimize)
 
 
-def _profiling_only(name, enabled) -> bool:
-    if not enabled:
-        raise RuntimeError(f"{name}(False): gpujit always runs the profiling executor "
-                           f"(there is no legacy executor to switch to)")
-    return True
-
-
 def _jit_set_profiling_executor(enabled: bool) -> bool:
-    return _profiling_only("_jit_set_profiling_executor", enabled)
+    prev, _NNC["profiling_executor"] = _NNC["profiling_executor"], bool(enabled)
+    return prev
 
 
 def _jit_set_profiling_mode(enabled: bool) -> bool:
-    return _profiling_only("_jit_set_profiling_mode", enabled)
+    prev, _NNC["profiling_mode"] = _NNC["profiling_mode"], bool(enabled)
+    return prev
 
 
 def _debug_set_fusion_group_inlining(enabled: bool) -> None:
@@ -136,7 +134,7 @@ def _jit_set_bailout_depth(depth: int) -> int:
 # NNC switches with no effect in gpujit: recorded so code that saves and restores them works
 _NNC = {"must_use_llvm_cpu": True, "reductions": False, "dynamic_shape": False,
         "fallback_allowed": False, "inline_everything": False, "autocast": True,
-        "llga": False}
+        "llga": False, "profiling_executor": True, "profiling_mode": True}
 
 
 def _jit_set_te_must_use_llvm_cpu(use_llvm: bool) -> None:

@@ -404,6 +404,10 @@ def chain_for_cpu_switch(x, y):
     return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
 
 
+def chain_for_legacy_switch(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+
 def test_torch_C_fusion_switches():
     """The torch._C switches that TorchScript fusion code calls map onto gpujit's."""
     C = torch._C
@@ -414,8 +418,20 @@ def test_torch_C_fusion_switches():
         C._jit_set_num_profiled_runs(old_runs)
     assert C._jit_can_fuse_on_cpu() and C._jit_texpr_fuser_enabled()
     assert C._jit_set_profiling_executor(True) is True
-    with pytest.raises(RuntimeError, match="always runs the profiling executor"):
-        C._jit_set_profiling_mode(False)
+    # the legacy executor's switch is recorded (returns the previous flag, as torch's);
+    # gpujit keeps profiling and fusing
+    assert C._jit_set_profiling_mode(False) is True
+    assert C._jit_set_profiling_executor(False) is True
+    try:
+        g = torch.jit.script(chain_for_legacy_switch)
+        y = torch.rand(4, 4)
+        for _ in range(3):
+            r = g(y, y)
+        assert torch.allclose(r, chain_for_legacy_switch(y, y), rtol=1e-6, atol=1e-6)
+        assert "TensorExprGroup" in str(g.graph_for(y, y))
+    finally:
+        assert C._jit_set_profiling_executor(True) is False
+        assert C._jit_set_profiling_mode(True) is False
     x = torch.rand(4, 4)
     C._jit_override_can_fuse_on_cpu(False)
     try:
