@@ -172,3 +172,34 @@ def test_an_operator_is_one_frame():
     assert frames[1].startswith("<gpujit op aten::add.Tensor:operator")
     assert torch.Tensor.__add__.op is torch.add.op
     assert torch.Tensor.__rtruediv__.__name__ == "__rtruediv__"
+
+
+def test_numpy_values_are_no_tensor_arguments():
+    # PyTorch's parser takes no ndarray / NumPy scalar for a Tensor parameter (it named
+    # the type as its C name); an operator then returns NotImplemented (x @ np.float64(2):
+    # Python's TypeError, as torch 2.13's), where gpujit's matmul computed with them
+    x = _x()
+    with pytest.raises(TypeError, match=r"matmul\(\): argument 'other' \(position 2\) must be "
+                                        r"Tensor, not numpy.float64"):
+        torch.matmul(x, np.float64(2))
+    with pytest.raises(TypeError, match=r"matmul\(\): argument 'input' \(position 1\) must be "
+                                        r"Tensor, not numpy.ndarray"):
+        torch.matmul(np.ones(3), x)
+    with pytest.raises(TypeError, match=r"add\(\): argument 'other' \(position 2\) must be "
+                                        r"Tensor, not numpy.ndarray"):
+        torch.add(x, np.ones(3))
+    with pytest.raises(TypeError, match=r"add\(\): argument 'other' \(position 2\) must be "
+                                        r"Tensor, not _Other"):
+        torch.add(x, _Other())
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for @: 'Tensor' and "
+                                        r"'numpy.float64'"):
+        x @ np.float64(2)
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for @: 'numpy.float64' "
+                                        r"and 'Tensor'"):
+        np.float64(2) @ x
+    with pytest.raises(TypeError, match=r"unsupported operand type\(s\) for @: 'numpy.ndarray' "
+                                        r"and 'Tensor'"):
+        np.ones(3) @ x
+    # a NumPy number where the op takes a number still works
+    np.testing.assert_array_equal(torch.clamp(x, np.float64(1.5)).numpy(), [1.5, 2.0, 4.0])
+    np.testing.assert_array_equal((x * np.float64(2)).numpy(), [2.0, 4.0, 8.0])
