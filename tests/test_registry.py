@@ -71,10 +71,12 @@ def test_public_surfaces_come_from_the_registry():
     assert gpujit.add.op is registry.OPS["aten::add.Tensor"]
     # gpujit.add also takes out= (out_variants.with_out), then calls the same entry point
     # Tensor.add is the method entry point (its errors number arguments without self:
-    # entry_codegen._as_method) over the same op; x + y calls it, returning NotImplemented
-    # where it raises a TypeError (x + "a"), as PyTorch's operators
+    # entry_codegen._as_method) over the same op; x + y calls the op's operator entry point
+    # (entry_codegen.operator_entry: its code returns NotImplemented where it meets a
+    # TypeError (x + "a"), as PyTorch's operators, in one frame)
     assert gpujit.Tensor.add.op is gpujit.add.op
-    assert gpujit.Tensor.__add__.__wrapped__ is gpujit.Tensor.add
+    assert gpujit.Tensor.__add__.op is gpujit.add.op
+    assert gpujit.Tensor.__add__.__name__ == "__add__"
     assert gpujit.Tensor.sigmoid_.op.name == "aten::sigmoid_"
     assert gpujit.nn.functional.relu.op.name == "aten::relu"
 

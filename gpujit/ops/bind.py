@@ -80,50 +80,9 @@ def _varargs(fn, sizes_fn=None):
     return method
 
 
-def _not_implemented_on_type_error(fn, reflected=False):
-    """A binary operator as PyTorch's (TypeError_to_NotImplemented_): a TypeError from the
-    op (an operand it takes no overload for: a str, a list) returns NotImplemented, so
-    Python tries the other operand and then raises its own words ("unsupported operand
-    type(s) for +: 'Tensor' and 'str'"; `x == "a"` is False). An unsupported dtype (a
-    NotImplementedError too) still raises. `reflected`: __rsub__ & co, fn(other, self) in
-    the same frame (one Python call per operator, not two)."""
-    if reflected:
-        def dunder(self, other):
-            try:
-                return fn(other, self)
-            except TypeError as e:
-                if isinstance(e, NotImplementedError):
-                    raise
-                return NotImplemented
-    else:
-        def dunder(self, other):
-            try:
-                return fn(self, other)
-            except TypeError as e:
-                if isinstance(e, NotImplementedError):
-                    raise
-                return NotImplemented
-    dunder.__name__ = dunder.__qualname__ = getattr(fn, "__name__", "dunder")
-    dunder.__doc__ = fn.__doc__
-    dunder.__wrapped__ = fn
-    return dunder
-
-
-def _eq(fn, negate):
-    def cmp(self, other):
-        if other is None:
-            return negate
-        try:
-            return fn(self, other)
-        except TypeError as e:      # (x == "a": Python's identity test, False)
-            if isinstance(e, NotImplementedError):
-                raise
-            return NotImplemented
-    return cmp
-
-
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .out_variants import python_out, with_out
+    from .entry_codegen import operator_entry
     functions = registry.public_bindings("function")
     methods = registry.public_bindings("method")
     for name, fn in functions.items():
@@ -150,11 +109,16 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         if fn is None:
             continue
         if how != "unary":
-            fn = _not_implemented_on_type_error(fn, reflected=how == "rev")
+            # PyTorch's operators return NotImplemented on a TypeError (x + "a", x == "a":
+            # Python's own error, or identity for == and !=), in the op's entry point
+            # itself (no wrapping frame): entry_codegen.operator_entry
+            op = getattr(fn, "op", None)
+            assert op is not None and not hasattr(fn, "overloads"), dunder
+            fn = operator_entry(op, dunder, reflected=how == "rev")
         setattr(tensor_cls, dunder, fn)
     if "eq" in methods:
-        tensor_cls.__eq__ = _eq(methods["eq"], False)
-        tensor_cls.__ne__ = _eq(methods["ne"], True)
+        tensor_cls.__eq__ = operator_entry(methods["eq"].op, "__eq__")
+        tensor_cls.__ne__ = operator_entry(methods["ne"].op, "__ne__")
         tensor_cls.__hash__ = lambda self: id(self)
     tensor_cls.__pos__ = lambda self: self
     for name in TOPLEVEL_INPLACE:

@@ -33,15 +33,20 @@ def _py_default(name, arg, consts):
     return f"{name}=_d_{name}"
 
 
-def _signature(schema, consts, kwarg_only=True):
+def _signature(schema, consts, kwarg_only=True, reflected=False):
     """The Python signature of an entry point. The public one keeps the schema's `*`;
-    `eager` takes every argument positionally, in schema order (what the hook passes)."""
+    `eager` takes every argument positionally, in schema order (what the hook passes).
+    `reflected`: the first two parameters swapped (a reflected operator's, x.__rsub__(2)
+    is rsub(x, 2) but x.__rtruediv__(2) is div(2, x): its code names them as the schema)."""
     parts, star = [], False
     for a in schema.arguments:
         if kwarg_only and a.kwarg_only and not star:
             parts.append("*")
             star = True
         parts.append(_py_default(a.name, a, consts))
+    if reflected:
+        assert not any(a.kwarg_only or a.has_default for a in schema.arguments[:2])
+        parts[0], parts[1] = parts[1], parts[0]
     return ", ".join(parts)
 
 
@@ -222,12 +227,13 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     return "\n".join(L)
 
 
-def _gen_generic(op, fname, consts):
+def _gen_generic(op, fname, consts, hook=None):
     """Unwrap Tensor / Tensor[] args, call the impl, wrap the results per the schema."""
     s = op.schema
     names = [a.name for a in s.arguments]
-    L = [f"def {fname}({_signature(s, consts, kwarg_only=fname == 'public')}):"]
-    if fname == "public":
+    hook = fname == "public" if hook is None else hook
+    L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
+    if hook:
         L.append("    if _S.hook is not None:")
         L.extend(_hook_call(names))
     L.extend(_number_args(op))
@@ -445,19 +451,64 @@ def _compile(op, src, fname, consts):
     return fn
 
 
-def _as_method(op, fn):
-    """fn's code run as Tensor.<name>: the same code object over globals whose error
-    helpers number the arguments as PyTorch does in a method call (self not counted:
-    x.add("a") is "argument 'other' (position 1)"). Nothing is recompiled."""
+def _method_ns(ns):
+    """Globals whose error helpers number the arguments as PyTorch does in a method call
+    (self not counted: x.add("a") is "argument 'other' (position 1)")."""
     from functools import partial
-    import types
-    ns = dict(fn._ns)
+    ns = dict(ns)
     for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
-    m = types.FunctionType(fn.__code__, ns, fn.__name__, fn.__defaults__, fn.__closure__)
+    return ns
+
+
+def _as_method(op, fn):
+    """fn's code run as Tensor.<name>: the same code object over the globals of
+    `_method_ns`. Nothing is recompiled."""
+    import types
+    m = types.FunctionType(fn.__code__, _method_ns(fn._ns), fn.__name__, fn.__defaults__,
+                           fn.__closure__)
     m.__kwdefaults__ = fn.__kwdefaults__
     return m
+
+
+def operator_entry(op, name, reflected=False):
+    """Tensor.<name> for a binary Python operator (__add__, __rtruediv__, __iadd__ ...) over
+    op, as PyTorch's (_wrap_type_error_to_not_implemented): op's public entry point whose
+    body, inside one `try`, returns NotImplemented on a TypeError (an operand the op takes
+    no overload for: x + "a", x == None), so that Python tries the other operand, then
+    raises its own words ("unsupported operand type(s) for +: 'Tensor' and 'str'") or, for
+    == and !=, compares identities. An unsupported dtype (UnsupportedDtypeError, also a
+    NotImplementedError) and every other error still raise. `reflected`: x.__rpow__(2) is
+    pow(2, x), the code's first two parameters swapped. One frame a call, as op's method:
+    a `try` costs nothing until something is raised. Compiled once per (op, reflected)."""
+    import types
+    key = "_operator_r" if reflected else "_operator"
+    fn = op.__dict__.get(key)
+    if fn is None:
+        consts = {}
+        if op.is_pointwise and op.operands:
+            src = _gen_pointwise(op, "operator", consts, op.inplace_of is not None, hook=True)
+        else:
+            src = _gen_generic(op, "operator", consts, hook=True)
+        head, body = src.split("\n", 1)
+        fname = "operator_r" if reflected else "operator"
+        head = f"def {fname}({_signature(op.schema, {}, True, reflected)}):"
+        src = "\n".join([head, "    try:"] + ["    " + ln for ln in body.split("\n")] + [
+            "    except TypeError as e:",
+            "        if isinstance(e, NotImplementedError): raise",
+            "        return NotImplemented"])
+        fn = _compile(op, src, fname, consts)
+        fn.__globals__.update(_method_ns(fn.__globals__))
+        fn.source = src
+        setattr(op, key, fn)
+    d = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    d.__kwdefaults__ = fn.__kwdefaults__
+    d.__qualname__ = f"Tensor.{name}"
+    d.__doc__ = f"{name}: {op.public_name}, returning NotImplemented on a TypeError."
+    d.op = op
+    d.source = fn.source
+    return d
 
 
 def build_entry_points(op: _r.OpDef):

@@ -275,12 +275,28 @@ _NUMBER_TYPES = frozenset({int, float, bool, complex})
 def number_refused(op, n, values, method=False):
     """The value v (values[n], not a Tensor) given for op's Tensor parameter n, when the
     parameter may take it (None where it is Optional, a number where op.number_operands
-    says so); else PyTorch's TypeError. Called by the generic entry points."""
+    says so); else PyTorch's TypeError. A NumPy array or scalar is no Tensor either
+    (torch.matmul(x, np.ones(3)): PyTorch's TypeError; x @ np.float64(2) is then
+    NotImplemented, as PyTorch's). Called by the generic entry points."""
     v = values[n]
+    if isinstance(v, (np.ndarray, np.generic)):
+        if isinstance(v, (np.number, np.bool_)) and op.schema.arguments[n].name in \
+                op.number_operands:
+            return v
+        raise not_tensor_error(op, values, method)
     if v is None or (type(v) in _NUMBER_TYPES and op.schema.arguments[n].name in
                      op.number_operands) or type(v) not in _NUMBER_TYPES:
         return v
     raise not_tensor_error(op, values, method)
+
+
+def type_name(v) -> str:
+    """The name PyTorch's (and Python's) errors give v's type: the C type's full name,
+    'numpy.ndarray', 'numpy.float64'; a Python class's or a builtin's bare name."""
+    t = type(v)
+    if t.__module__ == "builtins" or t.__flags__ & (1 << 9):     # (Py_TPFLAGS_HEAPTYPE)
+        return t.__name__
+    return f"{t.__module__}.{t.__name__}"
 
 
 def _arg_where(op, n, method=False):
@@ -413,7 +429,7 @@ def not_tensor_error(op, values, method=False):
         # (PyTorch's Python bindings call self `input`)
         arg = "input" if a.name == "self" else a.name
         return TypeError(f"{name}(): argument '{arg}' (position {i + 1 - method}) must be {want}, "
-                         f"not {type(v).__name__}")
+                         f"not {type_name(v)}")
     return None
 
 
