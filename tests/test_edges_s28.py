@@ -59,3 +59,29 @@ def test_mode_matches_torch_random():
         g = torch.mode(torch.tensor(a))
         assert np.array_equal(r.values.numpy(), g.values.numpy(), equal_nan=True)
         assert r.indices.item() == g.indices.item()
+
+
+# ------------------------------------------------------------------ trapezoid of no samples
+@pytest.mark.parametrize("call", [
+    lambda y: torch.trapezoid(y),
+    lambda y: torch.trapezoid(y, dx=2.),
+    lambda y: torch.trapezoid(y, torch.zeros(0)),
+    lambda y: torch.trapz(y),
+    lambda y: torch.trapezoid(y, dim=-1),
+])
+def test_trapezoid_of_no_samples_is_untracked_zeros(call):
+    y = torch.zeros(3, 0, requires_grad=True)
+    r = call(y)
+    assert r.shape == (3,) and r.tolist() == [0., 0., 0.]
+    assert not r.requires_grad and r.grad_fn is None
+
+
+def test_trapezoid_nonempty_and_cumulative_empty_are_tracked():
+    y = torch.zeros(3, 0, requires_grad=True)
+    assert torch.trapezoid(y, dim=0).requires_grad          # 3 samples along dim 0
+    r = torch.cumulative_trapezoid(y)
+    assert r.shape == (3, 0) and r.requires_grad and r.grad_fn is not None
+    r = torch.trapezoid(torch.ones(3, 1, requires_grad=True))
+    assert r.requires_grad and r.tolist() == [0., 0., 0.]
+    assert torch.trapezoid(torch.zeros(2, 0, dtype=torch.bool)).dtype == torch.bool
+    assert torch.trapezoid(torch.zeros(2, 0, dtype=torch.int64)).dtype == torch.int64

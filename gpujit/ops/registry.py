@@ -691,6 +691,10 @@ class OpDef:
         # unchanged_when(*args): an in-place op's test that the call leaves self as it is
         # (its impl then returns UNCHANGED); autograd skips its in-place checks for it
         self.unchanged_when = None
+        # untracked_when(*args): a test that the call's result carries no gradient though
+        # its inputs require one (PyTorch's composite returns fresh zeros there:
+        # trapezoid of no samples); autograd then runs the op without recording it
+        self.untracked_when = None
         # check_kinds(kinds): raises for operand dtypes the op refuses before promotion
         # (PyTorch's sub of a bool tensor), where `dtypes` sees only the computation dtype
         self.check_kinds = None
