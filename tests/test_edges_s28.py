@@ -85,3 +85,64 @@ def test_trapezoid_nonempty_and_cumulative_empty_are_tracked():
     assert r.requires_grad and r.tolist() == [0., 0., 0.]
     assert torch.trapezoid(torch.zeros(2, 0, dtype=torch.bool)).dtype == torch.bool
     assert torch.trapezoid(torch.zeros(2, 0, dtype=torch.int64)).dtype == torch.int64
+
+
+# ------------------------------------------------------------------ conv with an empty kernel
+@pytest.mark.parametrize("call,msg", [
+    (lambda: torch.conv1d(torch.zeros(1, 2, 5), torch.zeros(3, 2, 0)),
+     "kernel size should be greater than zero, but got kernel_height: 1 kernel_width: 0"),
+    (lambda: torch.conv1d(torch.zeros(2, 5), torch.zeros(3, 2, 0), padding=1),
+     "kernel size should be greater than zero, but got kernel_height: 1 kernel_width: 0"),
+    (lambda: torch.nn.functional.conv1d(torch.zeros(1, 2, 5), torch.zeros(3, 2, 0),
+                                        padding="same"),
+     "kernel size should be greater than zero, but got kernel_height: 1 kernel_width: 0"),
+    (lambda: torch.conv2d(torch.zeros(1, 2, 5, 5), torch.zeros(3, 2, 2, 0)),
+     "kernel size should be greater than zero, but got kernel_height: 2 kernel_width: 0"),
+    (lambda: torch.conv1d(torch.zeros(1, 2, 5), torch.zeros(3, 2, 0), stride=2, dilation=3),
+     "kernel size should be greater than zero, but got [1, 0]"),
+    (lambda: torch.conv3d(torch.zeros(1, 2, 5, 5, 5), torch.zeros(3, 2, 2, 0, 1)),
+     "kernel size should be greater than zero, but got: 2 x 0 x 1 (TxHxW)"),
+    (lambda: torch.conv3d(torch.zeros(1, 2, 5, 5, 5), torch.zeros(3, 2, 2, 0, 1), dilation=2),
+     "kernel size should be greater than zero, but got [2, 0, 1]"),
+    (lambda: torch.conv_transpose1d(torch.zeros(1, 2, 5), torch.zeros(2, 3, 0)),
+     "kernel size should be greater than zero, but got kernel_height: 1 kernel_width: 0"),
+    (lambda: torch.conv_transpose2d(torch.zeros(1, 2, 5, 5), torch.zeros(2, 3, 1, 0),
+                                    output_padding=1, stride=2),
+     "kernel size should be greater than zero, but got kernel_height: 1 kernel_width: 0"),
+    (lambda: torch.conv_transpose3d(torch.zeros(1, 2, 5, 5, 5), torch.zeros(2, 3, 0, 1, 1)),
+     "non-empty 5D (n_output_plane x n_input_plane x kernel_depth x kernel_height x "
+     "kernel_width) tensor expected for weight, but got: [2, 3, 0, 1, 1]"),
+    (lambda: torch.nn.Conv2d(2, 3, (0, 2))(torch.zeros(1, 2, 4, 4)),
+     "kernel size should be greater than zero, but got kernel_height: 0 kernel_width: 2"),
+    (lambda: torch.conv1d(torch.zeros(1, 2, 0), torch.zeros(3, 2, 0)),
+     "Only zero batch or zero channel inputs are supported, but got input shape: "
+     "[1, 2, 1, 0]"),
+    (lambda: torch.conv_transpose1d(torch.zeros(1, 2, 0), torch.zeros(2, 3, 1)),
+     "Only zero batch or zero channel inputs are supported, but got input shape: "
+     "[1, 2, 1, 0]"),
+    (lambda: torch.conv2d(torch.zeros(1, 2, 0, 5), torch.zeros(3, 2, 0, 1), padding=1),
+     "Only zero batch or zero channel inputs are supported, but got input shape: "
+     "[1, 2, 0, 5]"),
+    # the shape checks come first
+    (lambda: torch.conv1d(torch.zeros(1, 4, 5), torch.zeros(3, 2, 0)),
+     "Given groups=1, weight of size [3, 2, 0], expected input[1, 4, 5] to have 2 "
+     "channels, but got 4 channels instead"),
+])
+def test_conv_empty_kernel_refused(call, msg):
+    with pytest.raises(RuntimeError) as e:
+        call()
+    assert str(e.value) == msg
+
+
+def test_conv_empty_kernel_without_channels_and_conv_tbc():
+    assert torch.conv1d(torch.zeros(1, 0, 5), torch.zeros(3, 0, 0)).shape == (1, 0, 6)
+    r = torch.conv_tbc(torch.zeros(5, 1, 2), torch.zeros(0, 2, 3), torch.arange(3.))
+    assert r.shape == (6, 1, 3) and r[4, 0].tolist() == [0., 1., 2.]
+
+
+def test_conv_empty_kernel_scripted():
+    @torch.jit.script
+    def f(x, w):
+        return torch.conv2d(x, w)
+    with pytest.raises(RuntimeError, match="kernel size should be greater than zero"):
+        f(torch.zeros(1, 2, 5, 5), torch.zeros(3, 2, 2, 0))
