@@ -146,3 +146,28 @@ def test_conv_empty_kernel_scripted():
         return torch.conv2d(x, w)
     with pytest.raises(RuntimeError, match="kernel size should be greater than zero"):
         f(torch.zeros(1, 2, 5, 5), torch.zeros(3, 2, 2, 0))
+
+
+# ------------------------------------------------------------------ argument errors
+def _type_error(call):
+    with pytest.raises(TypeError) as e:
+        call()
+    return str(e.value)
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda x: torch.flip(x, dims=0), "flip(): argument 'dims' must be tuple of ints, not int"),
+    (lambda x: torch.flip(x, 0), "flip(): argument 'dims' (position 2) must be tuple of ints, "
+                                 "not int"),
+    (lambda x: x.flip(dims=0), "flip(): argument 'dims' must be tuple of ints, not int"),
+    (lambda x: torch.permute(x, dims=0), "permute(): argument 'dims' must be tuple of ints, "
+                                         "not int"),
+    (lambda x: x.topk(k="a"), "topk(): argument 'k' must be int, not str"),
+    (lambda x: x.topk("a"), "topk(): argument 'k' (position 1) must be int, not str"),
+    (lambda x: x.topk(3, dim="a"), "topk(): argument 'dim' must be int, not str"),
+    (lambda x: torch.roll(x, 1, dims="a"), "roll(): argument 'dims' must be tuple of ints, "
+                                          "not str"),
+    (lambda x: torch.tile(x, dims=2), "tile(): argument 'dims' must be tuple of ints, not int"),
+])
+def test_keyword_argument_errors_have_no_position(call, msg):
+    assert _type_error(lambda: call(torch.arange(6).view(2, 3))) == msg
