@@ -302,7 +302,8 @@ def passed_by_keyword(name):
     import sys
     f = sys._getframe(1)
     while f is not None and not (f.f_code.co_filename.startswith("<gpujit op ") and
-                                 name in f.f_code.co_varnames):
+                                 f.f_code.co_filename.endswith(":public>") and
+                                 name in f.f_code.co_varnames):    # (not autograd's eager)
         f = f.f_back
     caller = f.f_back if f is not None else None
     while caller is not None and caller.f_code.co_filename.startswith(_PKG_DIR):
