@@ -171,3 +171,52 @@ def _type_error(call):
 ])
 def test_keyword_argument_errors_have_no_position(call, msg):
     assert _type_error(lambda: call(torch.arange(6).view(2, 3))) == msg
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda x: x.flip(0.5), "flip(): argument 'dims' (position 1) must be tuple of ints, "
+                            "not float"),
+    (lambda x: x.flip(True), "flip(): argument 'dims' (position 1) must be tuple of ints, "
+                             "not bool"),
+    (lambda x: x.flip("a"), "flip(): argument 'dims' (position 1) must be tuple of ints, "
+                            "not str"),
+    (lambda x: x.flip(None), "flip(): argument 'dims' (position 1) must be tuple of ints, "
+                             "not NoneType"),
+    (lambda x: x.flip(0, 0.5), "flip(): argument 'dims' failed to unpack the object at pos 2 "
+                               "with error \"type must be tuple of ints,but got float\""),
+    (lambda x: x.view(3, 2.0), "view(): argument 'size' failed to unpack the object at pos 2 "
+                               "with error \"type must be tuple of ints,but got float\""),
+    (lambda x: x.flip(0.5, 0), "flip() takes 1 positional argument but 2 were given"),
+    (lambda x: x.permute(1.0, 0), "permute() takes 1 positional argument but 2 were given"),
+    (lambda x: x.permute([1, 0], 1), "permute() takes 1 positional argument but 2 were given"),
+    (lambda x: x.reshape(3.0, 2), "reshape() takes 1 positional argument but 2 were given"),
+    (lambda x: x.repeat(2.0, 1), "repeat() takes 1 positional argument but 2 were given"),
+    (lambda x: x.expand(2.0, 3), "expand() takes 1 positional argument but 2 were given"),
+    (lambda x: x.tile(2.0), "tile(): argument 'dims' (position 1) must be tuple of ints, "
+                            "not float"),
+    (lambda x: x.flip(), 'flip() missing 1 required positional arguments: "dims"'),
+    (lambda x: x.permute(), 'permute() missing 1 required positional arguments: "dims"'),
+    (lambda x: x.reshape(), 'reshape() missing 1 required positional arguments: "shape"'),
+    (lambda x: x.repeat(), 'repeat() missing 1 required positional arguments: "repeats"'),
+    (lambda x: x.expand(), 'expand() missing 1 required positional arguments: "size"'),
+    (lambda x: x.tile(), 'tile() missing 1 required positional arguments: "dims"'),
+    (lambda x: x.sum_to_size(), 'sum_to_size() missing 1 required positional arguments: '
+                                '"size"'),
+])
+def test_varargs_method_errors(call, msg):
+    assert _type_error(lambda: call(torch.arange(6).view(2, 3))) == msg
+
+
+def test_varargs_methods_still_take_ints_lists_and_tensors():
+    x = torch.arange(6).view(2, 3)
+    assert x.flip(0, 1).tolist() == [[5, 4, 3], [2, 1, 0]]
+    assert x.flip([0]).tolist() == [[3, 4, 5], [0, 1, 2]]
+    assert x.flip(dims=[1]).tolist() == [[2, 1, 0], [5, 4, 3]]
+    assert x.flip(0, torch.tensor(1)).tolist() == [[5, 4, 3], [2, 1, 0]]
+    assert x.permute(1, 0).shape == (3, 2)
+    assert x.view(np.int64(6)).shape == (6,)
+    assert x.view(torch.int32).shape == (2, 6)
+    assert x.reshape(torch.Size([3, 2])).shape == (3, 2)
+    assert x.expand(2, 2, 3).shape == (2, 2, 3)
+    assert x.repeat(1, 2).shape == (2, 6)
+    assert x.tile(2).shape == (2, 6)
