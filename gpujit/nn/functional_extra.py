@@ -268,6 +268,9 @@ def conv_tbc(input, weight, bias, pad: int = 0):
     if t_out == 0:
         return _gpujit.zeros(0, input.size(1), weight.size(2), dtype=input.dtype,
                              device=input.device) + bias * 0
+    if weight.size(0) == 0:     # no taps: the bias at every step (ATen's loop never runs)
+        return _gpujit.zeros(t_out, input.size(1), weight.size(2), dtype=input.dtype,
+                             device=input.device) + bias
     y = _gpujit.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, 1, pad)
     return y.permute(2, 0, 1).contiguous()
 

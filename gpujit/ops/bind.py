@@ -63,21 +63,55 @@ def _method_as_function(name):
 def _varargs(fn, sizes_fn=None):
     """A method taking sizes as varargs (x.view(2, 3)); `sizes_fn`, when given, is the
     overload that takes sizes, called directly (x.view(torch.int32) goes to `fn`, which
-    chooses among the overloads: choosing costs ~2 us a call)."""
+    chooses among the overloads: choosing costs ~2 us a call). Values PyTorch's parser
+    refuses there get its TypeError: x.flip(0.5) (one value: not a tuple of ints),
+    x.flip(0, 0.5) (an element it cannot unpack), x.permute(1.0, 0) (several values, the
+    first no int: one positional argument expected), x.flip() (none)."""
     sized = sizes_fn or fn
+    name = fn.__name__
+    overloaded = hasattr(fn, "overloads")      # (x.view(0.5): the overloads' own error)
+    sized_op = getattr(sized, "op", None)
+    arg = sized_op.schema.arguments[1].name if sized_op is not None else "size"
 
     def method(self, *sizes, **kwargs):
         if not sizes:
-            return fn(self, **kwargs)
+            if kwargs or overloaded:
+                return fn(self, **kwargs)
+            raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
         if len(sizes) == 1:
-            if isinstance(sizes[0], (list, tuple)):
-                sizes = sizes[0]
-            elif isinstance(sizes[0], _dtype):      # x.view(torch.int32)
-                return fn(self, sizes[0], **kwargs)
+            s = sizes[0]
+            if isinstance(s, (list, tuple)):
+                sizes = s
+            elif isinstance(s, _dtype):      # x.view(torch.int32)
+                return fn(self, s, **kwargs)
+            elif not _int_like(s):
+                if overloaded:
+                    return fn(self, s, **kwargs)
+                raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of "
+                                f"ints, not {type(s).__name__}")
+        elif not all(type(v) is int for v in sizes):
+            if not _int_like(sizes[0]):
+                if overloaded:
+                    return fn(self, *sizes, **kwargs)
+                raise TypeError(f"{name}() takes 1 positional argument but {len(sizes)} "
+                                f"were given")
+            for i, v in enumerate(sizes):
+                if not _int_like(v):
+                    raise TypeError(f"{name}(): argument '{arg}' failed to unpack the object "
+                                    f"at pos {i + 1} with error \"type must be tuple of "
+                                    f"ints,but got {type(v).__name__}\"")
         return sized(self, tuple(sizes), **kwargs)
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method
+
+
+def _int_like(v):
+    """What PyTorch's parser takes as one int of an int list: an int (not a bool), a NumPy
+    integer or a Tensor (its conversion checks it)."""
+    import numpy as np
+    return (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))) or \
+        isinstance(v, registry._Tensor)
 
 
 def bind(namespace: dict, tensor_cls, functional_ns: dict):

@@ -116,6 +116,35 @@ def expand_param(v, n, name, what="the convolution dimensions"):
 
 # ---------------------------------------------------------------------- convolution
 
+def conv_backend_checks(nd, shape, w_shape, dilation, transposed):
+    """What ATen's convolution checks once the shapes agree, as it picks a backend (shape:
+    the batched input's): an input with no elements but a batch and channels is refused,
+    then (the backends' own checks; an empty batch or no channels takes the empty path,
+    which has none) a kernel with a zero-size dim, in the words of the backend a
+    float32 / float64 CPU call reaches."""
+    k = tuple(w_shape[2:])
+    if None in shape or None in k or shape[0] == 0 or shape[1] == 0:
+        return
+    view = (tuple(shape[:2]) + (1,) + tuple(shape[2:])) if nd == 1 else tuple(shape)
+    if 0 in shape:
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got "
+                           f"input shape: {sizes(view)}")
+    if 0 not in k:
+        return
+    k2 = ((1,) + k) if nd == 1 else k
+    if not transposed and any(d != 1 for d in dilation):
+        raise RuntimeError(f"kernel size should be greater than zero, but got {list(k2)}")
+    if nd == 3 and transposed:
+        raise RuntimeError(f"non-empty 5D (n_output_plane x n_input_plane x kernel_depth x "
+                           f"kernel_height x kernel_width) tensor expected for weight, but "
+                           f"got: {sizes(w_shape)}")
+    if nd == 3:
+        raise RuntimeError(f"kernel size should be greater than zero, but got: "
+                           f"{k2[0]} x {k2[1]} x {k2[2]} (TxHxW)")
+    raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                       f"{k2[0]} kernel_width: {k2[1]}")
+
+
 def _conv_geometry(nd, in_shape, w_shape, b_shape, stride, padding, dilation, groups):
     """Validate a conv{nd}d call as PyTorch does; return (batched, padding as (left, right)
     per spatial dim, output shape). Shapes may hold None (unknown) in meta use."""
@@ -139,7 +168,9 @@ def _conv_geometry(nd, in_shape, w_shape, b_shape, stride, padding, dilation, gr
                 raise RuntimeError("padding='same' is not supported for strided convolutions")
             pads = []
             for d, kk in zip(dilation, k):
-                total = d * (kk - 1) if kk is not None else 0
+                # (an empty kernel: ATen crops the input instead of a negative padding,
+                # and its backend then refuses the kernel)
+                total = d * (kk - 1) if kk else 0
                 pads.append((total // 2, total - total // 2))
             pads = tuple(pads)
         else:
@@ -191,6 +222,7 @@ def _conv_geometry(nd, in_shape, w_shape, b_shape, stride, padding, dilation, gr
             f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
             f"Kernel size: ({' x '.join(map(str, dilated))}). Kernel size can't be greater "
             f"than actual input size")
+    conv_backend_checks(nd, shape, w_shape, dilation, False)
     # an input without channels (a weight of no elements): PyTorch's empty-convolution
     # path gives no output channels either
     out_shape = (shape[0], 0 if w_shape[1] == 0 else out_ch) + tuple(out)

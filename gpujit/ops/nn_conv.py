@@ -17,7 +17,7 @@ from .. import dtypes as _dt
 from .kernel_names import kernel_name
 from .meta import TensorMeta
 from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, _empty_conv_grad,
-                 as_strided, check_conv_dtype, compute_dtype, dtype_of, expand_param,
+                 as_strided, conv_backend_checks, check_conv_dtype, compute_dtype, dtype_of, expand_param,
                  not_implemented, sizes)
 from .nn_pool import _tuple, windows
 from .registry import op, derivative as _derivative
@@ -256,6 +256,7 @@ def _transpose_geometry(nd, in_shape, w_shape, b_shape, stride, padding, output_
         raise RuntimeError(f"Given transposed=1, weight of size {sizes(w_shape)}, expected "
                            f"bias to be 1-dimensional with {o} elements, but got bias of "
                            f"size {sizes(b_shape)} instead")
+    conv_backend_checks(nd, shape, w_shape, d, True)
     out = []
     for i in range(nd):
         n = shape[2 + i]

@@ -261,6 +261,175 @@ def kthvalue(xp, self, k, dim=-1, keepdim=False):
     return v[..., 0], i[..., 0]
 
 
+_STDSORT = []
+_adjust_heap_jit = None     # numba's _adjust_heap, set with _STDSORT
+
+
+def _std_sort_mode_rows(vals, idx):
+    """PyTorch's CPU mode kernel on each row: libstdc++'s std::sort (introsort: median-of-
+    three pivot, unguarded partition, heap sort past 2*log2(n) levels, insertion sort of
+    runs of up to 16) of (value, index) pairs compared by value with `<` (NaN equal to
+    nothing and less than nothing), then the first longest run of equal neighbours; idx
+    gets each row's chosen index in column 0. The unguarded loops are bounded by the row
+    (a NaN can make libstdc++ read past it)."""
+    rows, n = vals.shape
+    stack = np.empty((2 * 64 + 8, 3), dtype=np.int64)
+    for r in range(rows):
+        a = vals[r]
+        ind = idx[r]
+        # ---- introsort loop
+        depth = 0
+        m = n
+        while m > 1:
+            depth += 1
+            m >>= 1
+        sp = 0
+        stack[0, 0] = 0
+        stack[0, 1] = n
+        stack[0, 2] = 2 * depth
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            first = stack[sp, 0]
+            last = stack[sp, 1]
+            dl = stack[sp, 2]
+            while last - first > 16:
+                if dl == 0:      # heap sort of [first, last)
+                    ln = last - first
+                    parent = (ln - 2) // 2
+                    while True:
+                        _adjust_heap_jit(a, ind, first, parent, ln, a[first + parent],
+                                     ind[first + parent])
+                        if parent == 0:
+                            break
+                        parent -= 1
+                    e = last
+                    while e - first > 1:
+                        e -= 1
+                        v = a[e]
+                        vi = ind[e]
+                        a[e] = a[first]
+                        ind[e] = ind[first]
+                        _adjust_heap_jit(a, ind, first, 0, e - first, v, vi)
+                    break
+                dl -= 1
+                # median of (first+1, mid, last-1) moved to first
+                mid = first + (last - first) // 2
+                x = first + 1
+                y = mid
+                z = last - 1
+                if a[x] < a[y]:
+                    if a[y] < a[z]:
+                        s = y
+                    elif a[x] < a[z]:
+                        s = z
+                    else:
+                        s = x
+                elif a[x] < a[z]:
+                    s = x
+                elif a[y] < a[z]:
+                    s = z
+                else:
+                    s = y
+                a[first], a[s] = a[s], a[first]
+                ind[first], ind[s] = ind[s], ind[first]
+                # unguarded partition of [first+1, last) around a[first]
+                piv = a[first]
+                lo = first + 1
+                hi = last
+                while True:
+                    while lo < last and a[lo] < piv:
+                        lo += 1
+                    hi -= 1
+                    while hi > first and piv < a[hi]:
+                        hi -= 1
+                    if not lo < hi:
+                        break
+                    a[lo], a[hi] = a[hi], a[lo]
+                    ind[lo], ind[hi] = ind[hi], ind[lo]
+                    lo += 1
+                stack[sp, 0] = lo
+                stack[sp, 1] = last
+                stack[sp, 2] = dl
+                sp += 1
+                last = lo
+        # ---- final insertion sort
+        for i in range(1, n):
+            v = a[i]
+            vi = ind[i]
+            if i < 16 and v < a[0]:
+                for j in range(i, 0, -1):
+                    a[j] = a[j - 1]
+                    ind[j] = ind[j - 1]
+                a[0] = v
+                ind[0] = vi
+            else:
+                j = i
+                while j > 0 and v < a[j - 1]:
+                    a[j] = a[j - 1]
+                    ind[j] = ind[j - 1]
+                    j -= 1
+                a[j] = v
+                ind[j] = vi
+        # ---- the first longest run of equal neighbours; its last element's index
+        best = 0
+        cnt = 0
+        pick = 0
+        for i in range(n):
+            cnt += 1
+            if i == n - 1 or a[i] != a[i + 1]:
+                if cnt > best:
+                    best = cnt
+                    pick = ind[i]
+                cnt = 0
+        ind[0] = pick
+
+
+def _adjust_heap(a, ind, first, hole, ln, v, vi):
+    top = hole
+    child = hole
+    while child < (ln - 1) // 2:
+        child = 2 * (child + 1)
+        if a[first + child] < a[first + child - 1]:
+            child -= 1
+        a[first + hole] = a[first + child]
+        ind[first + hole] = ind[first + child]
+        hole = child
+    if (ln & 1) == 0 and child == (ln - 2) // 2:
+        child = 2 * (child + 1)
+        a[first + hole] = a[first + child - 1]
+        ind[first + hole] = ind[first + child - 1]
+        hole = child - 1
+    parent = (hole - 1) // 2
+    while hole > top and a[first + parent] < v:
+        a[first + hole] = a[first + parent]
+        ind[first + hole] = ind[first + parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    a[first + hole] = v
+    ind[first + hole] = vi
+
+
+def _std_sort_mode_index(m):
+    """The index PyTorch's CPU mode kernel picks in each row of the 2-d array m."""
+    global _adjust_heap_jit
+    if not _STDSORT:
+        from .numba_helpers import njit   # lazy: numba is imported now
+        _adjust_heap_jit = njit(_adjust_heap)
+        _STDSORT.append(njit(_std_sort_mode_rows))    # cached under gpujit's cache directory
+    vals = np.ascontiguousarray(m)
+    if vals.dtype.kind == "b":
+        vals = vals.astype(np.uint8)
+    elif vals.dtype.kind not in "fiu" or vals.dtype.itemsize < 4 and vals.dtype.kind == "f":
+        vals = vals.astype(_F32)       # half / bfloat16: order and equality kept
+    else:
+        vals = vals.copy()
+    idx = np.broadcast_to(np.arange(m.shape[-1], dtype=_LONG), vals.shape).copy()
+    if vals.size:
+        _STDSORT[0](vals, idx)
+    return idx[:, :1]
+
+
 @op("aten::mode(Tensor self, int dim=-1, bool keepdim=False) -> "
     "(Tensor values, Tensor indices)", tags=_RED,
     meta=lambda self, dim=-1, keepdim=False: _pair_meta(self, dim, keepdim))
@@ -274,6 +443,12 @@ def mode(xp, self, dim=-1, keepdim=False):
     m = _last(xp, self, d)
     lead = m.shape[:-1]
     n = m.shape[-1]
+    if xp is np:    # the CPU kernel's std::sort: its own order among equal values and NaNs
+        i = _std_sort_mode_index(m.reshape(-1, n)).reshape(lead + (1,))
+        v = np.take_along_axis(m, i, axis=-1)
+        if keepdim:
+            return np.moveaxis(v, -1, d), np.moveaxis(i, -1, d)
+        return v[..., 0], i[..., 0]
     s, idx = _sort_last(xp, m.reshape(-1, n))
     rows = s.shape[0]
     new = xp.concatenate([xp.ones((rows, 1), dtype=bool), s[:, 1:] != s[:, :-1]], axis=1)

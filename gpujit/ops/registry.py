@@ -301,10 +301,52 @@ def type_name(v) -> str:
 
 def _arg_where(op, n, method=False):
     """'name(): argument 'x' (position N)': N counts the arguments of the call as PyTorch
-    numbers them, self not counted in a method call (x.add("a"): position 1)."""
+    numbers them, self not counted in a method call (x.add("a"): position 1); no position
+    for an argument the call named (torch.flip(x, dims=0)), as PyTorch's parser."""
     a = op.schema.arguments[n]
-    return (f"{op.public_name}(): argument '{a.name}'" if a.kwarg_only
+    return (f"{op.public_name}(): argument '{a.name}'" if a.kwarg_only or
+            passed_by_keyword(a.name)
             else f"{op.public_name}(): argument '{a.name}' (position {n + 1 - method})")
+
+
+def passed_by_keyword(name):
+    """Did the user's call of the op entry point now failing name its argument `name`
+    (f(x, dims=0))? Read off the calling instruction's keyword names (error paths only:
+    an entry point takes its arguments as Python parameters, which do not say how they
+    came); a gpujit wrapper between (x.flip's varargs) answers from its **kwargs. False
+    when that cannot be told."""
+    import sys
+    f = sys._getframe(1)
+    while f is not None and not (f.f_code.co_filename.startswith("<gpujit op ") and
+                                 f.f_code.co_filename.endswith(":public>") and
+                                 name in f.f_code.co_varnames):    # (not autograd's eager)
+        f = f.f_back
+    caller = f.f_back if f is not None else None
+    while caller is not None and caller.f_code.co_filename.startswith(_PKG_DIR):
+        kw = caller.f_locals.get("kwargs")      # a wrapper passing **kwargs on
+        if isinstance(kw, dict):
+            return name in kw
+        caller = caller.f_back if caller.f_code.co_name in _PASS_ON else None
+    if caller is None:
+        return False
+    import dis
+    code, last = caller.f_code, caller.f_lasti
+    prev = []
+    for ins in dis.get_instructions(code):
+        if ins.offset > last:
+            break
+        prev.append(ins)
+    for ins in reversed(prev[-4:]):
+        if ins.opname == "KW_NAMES":            # Python 3.11 / 3.12
+            return name in code.co_consts[ins.arg]
+        if ins.opname == "LOAD_CONST" and prev[-1].opname == "CALL_KW":     # 3.13
+            return isinstance(ins.argval, tuple) and name in ins.argval
+    return False
+
+
+_PKG_DIR = __import__("os").path.dirname(__import__("os").path.dirname(__file__))
+# gpujit's functions that call an entry point with the caller's own arguments unchanged
+_PASS_ON = frozenset()
 
 
 def _integral_item(v, numel_one):
@@ -477,8 +519,7 @@ def arg_type_error(op, values, method=False):
                              if not _value_matches(t, [x])), (0, v))
                 want, got = f"{want}, but found element of type", \
                     f"{type(x).__name__} at pos {j}"
-        where = (f"{op.public_name}(): argument '{a.name}'" if a.kwarg_only
-                 else f"{op.public_name}(): argument '{a.name}' (position {i + 1 - method})")
+        where = _arg_where(op, i, method)
         return TypeError(f"{where} must be {want}, not {got}" if "found" not in want
                          else f"{where} must be {want} {got}")
     return None
@@ -707,6 +748,10 @@ class OpDef:
         # unchanged_when(*args): an in-place op's test that the call leaves self as it is
         # (its impl then returns UNCHANGED); autograd skips its in-place checks for it
         self.unchanged_when = None
+        # untracked_when(*args): a test that the call's result carries no gradient though
+        # its inputs require one (PyTorch's composite returns fresh zeros there:
+        # trapezoid of no samples); autograd then runs the op without recording it
+        self.untracked_when = None
         # check_kinds(kinds): raises for operand dtypes the op refuses before promotion
         # (PyTorch's sub of a bool tensor), where `dtypes` sees only the computation dtype
         self.check_kinds = None

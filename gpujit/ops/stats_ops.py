@@ -513,6 +513,17 @@ def _trap_compose(cumulative):
     return compose
 
 
+def _trap_untracked(*impls):
+    """trapezoid of no samples: PyTorch's fresh zeros, which carry no gradient
+    (cumulative_trapezoid's empty result is computed, and tracked)."""
+    for impl in impls:
+        i = [a.name for a in impl.op.schema.arguments].index("dim")
+
+        def when(*args, _i=i):
+            return _trap_empty(False, args[0], args[_i] if len(args) > _i else -1)
+        impl.op.untracked_when = when
+
+
 def _declare_trap(name, cumulative):
     base = name
     x_meta = _trap_meta(base, cumulative)
@@ -527,6 +538,8 @@ def _declare_trap(name, cumulative):
     def with_dx(xp, y, dx=1, dim=-1):
         return _trap_eager(xp, base, cumulative, y, None, dx, dim)
     with_x.__name__, with_dx.__name__ = f"{name}_x", f"{name}_dx"
+    if not cumulative:
+        _trap_untracked(with_x, with_dx)
     comp = _trap_compose(cumulative)
     replay_derivative(with_x.op, lambda y, x, dim: comp(y, x, None, dim), ("y", "x"),
                       ("y", "x", "dim"), at_forward=True)
@@ -556,6 +569,7 @@ def trapz_dx(xp, y, dx=1.0, dim=-1):
 
 
 _tc = _trap_compose(False)
+_trap_untracked(trapz_x, trapz_dx)
 replay_derivative(trapz_x.op, lambda y, x, dim: _tc(y, x, None, dim), ("y", "x"),
                   ("y", "x", "dim"), at_forward=True)
 replay_derivative(trapz_dx.op, lambda y, dx, dim: _tc(y, None, dx, dim), ("y",),

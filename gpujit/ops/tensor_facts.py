@@ -204,6 +204,8 @@ def sum_to_size_method(self, *size, **kwargs):
             raise TypeError(f"sum_to_size() got an unexpected keyword argument "
                             f"{next(k for k in kwargs if k != 'size' or size)!r}")
         size = (kwargs["size"],)
+    if not size:
+        raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = size[0]
     if (_registry.dispatch_state.tracing is None and
