@@ -216,3 +216,47 @@ def test_min_max_match_torch():
         for _ in range(3):
             a, b = ours(*args), theirs(*args)
             assert a == b and type(a) is type(b)
+
+
+def test_cpu_zero_device_keeps_its_index():
+    d = torch.device("cpu:0")
+    assert str(d) == "cpu:0" and repr(d) == "device(type='cpu', index=0)"
+    assert d.type == "cpu" and d.index == 0
+    assert d != torch.device("cpu") and d == torch.device("cpu", 0)
+    assert str(torch.device("cpu", 0)) == "cpu:0" and torch.device("cpu").index is None
+    assert len({d, torch.device("cpu"), torch.device("cpu", 0)}) == 2
+    # a tensor placed on it is on 'cpu', as torch's
+    x = torch.ones(2)
+    for t in (torch.zeros(1, device="cpu:0"), torch.zeros(1, device=d), x.to(d),
+              x.to("cpu:0"), torch.tensor([1.0], device=d), torch.empty_like(x, device=d),
+              torch.arange(3, device=d), torch.ones(2, device="cpu:0") + x):
+        assert t.device == torch.device("cpu") and str(t.device) == "cpu"
+
+
+def device_facts(x: torch.Tensor, e: torch.device):
+    return e == x.device, e.index, e, str(e)
+
+
+def cpu_zero_constant(x: torch.Tensor):
+    d = torch.device("cpu:0")
+    return d, str(d), d.index, x.to(d).device, d == torch.device("cpu")
+
+
+def test_cpu_zero_device_in_script():
+    f = torch.jit.script(device_facts)
+    assert "prim::index" in _kinds(f)      # TorchScript's prim::index(Device self) -> int?
+    assert "ops.prim.index(e)" in f.code
+    d = torch.device("cpu:0")
+    for _ in range(3):
+        assert f(torch.ones(1), d) == (False, 0, d, "cpu:0")
+        assert f(torch.ones(1), torch.device("cpu")) == (True, None, torch.device("cpu"),
+                                                         "cpu")
+    g = torch.jit.script(cpu_zero_constant)
+    for _ in range(3):
+        r = g(torch.ones(1))
+        assert r == (d, "cpu:0", 0, torch.device("cpu"), False)
+    buf = io.BytesIO()
+    torch.jit.save(f, buf)
+    buf.seek(0)
+    f2 = torch.jit.load(buf)
+    assert f2(torch.ones(1), d) == (False, 0, d, "cpu:0")

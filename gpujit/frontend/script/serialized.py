@@ -168,6 +168,11 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
             c.error(f"{kind} takes two numbers, a list or two lists", node)
         return v
     rule = _RULES.get(kind)
+    from ...ops import registry as _reg
+    if rule is None and kind in _reg.OVERLOADS and not node.keywords:
+        # a registry op named prim:: (prim::index of a Device): chosen by the arguments
+        return c.emit_call(list(_reg.OVERLOADS[kind]), [c.expr(a) for a in node.args], {},
+                           node, kind)
     if rule is None:
         c.error(f"this code calls the graph op {kind}, which gpujit cannot compile from "
                 f"source", node, hint="the archive was written by another gpujit version")
