@@ -260,3 +260,23 @@ def test_cpu_zero_device_in_script():
     buf.seek(0)
     f2 = torch.jit.load(buf)
     assert f2(torch.ones(1), d) == (False, 0, d, "cpu:0")
+
+
+def to_device_string(x: torch.Tensor):
+    return x.to("cpu"), x.to("cpu:0")
+
+
+def to_bad_device_string(x: torch.Tensor):
+    return x.to("cpu:-2")
+
+
+def test_to_device_string_is_a_device_constant():
+    f = torch.jit.script(to_device_string)
+    assert 'torch.to(x, torch.device("cpu"))' in f.code
+    assert 'torch.to(x, torch.device("cpu:0"))' in f.code
+    for _ in range(3):
+        a, b = f(torch.ones(2))
+        assert a.device == torch.device("cpu") and b.device == torch.device("cpu")
+    g = torch.jit.script(to_bad_device_string)       # refused when it runs, as torch's
+    with pytest.raises(RuntimeError, match="Invalid device string"):
+        g(torch.ones(2))
