@@ -66,8 +66,6 @@ class device:
             index = idx
         if index is not None and (not isinstance(index, int) or index < 0):
             raise RuntimeError(f"Device index must not be negative, got {index!r}")
-        if kind == "cpu":
-            index = None
         canon = _INTERNED.get((kind, index))
         if canon is None:
             canon = object.__new__(cls)
@@ -220,6 +218,8 @@ def cuda_device(index=None) -> device:
 def resolve(d) -> device:
     """A concrete device: 'cuda' becomes cuda:<current>, strings are parsed."""
     d = device(d)
+    if d.type == "cpu":
+        return cpu          # cpu:0 names the CPU (a tensor's device is 'cpu', as torch's)
     if d.type == "cuda" and d.index is None:
         return cuda_device(None)
     if d.type == "cuda":
@@ -232,7 +232,7 @@ def xp_for(d: device):
     (CuPy allocates and launches on the current device: an op on cuda:1 tensors must not
     run on cuda:0). N stays CuPy's current device afterwards; 'cuda' keeps meaning the
     device current before (current_index), as in PyTorch."""
-    if d is cpu:
+    if d.type == "cpu":
         return np
     cp = require_cupy()
     if d.index is not None and d.index != cp.cuda.runtime.getDevice():

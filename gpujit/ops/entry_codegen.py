@@ -239,6 +239,9 @@ def _gen_generic(op, fname, consts, hook=None):
     L.extend(_number_args(op))
     tensor_args = [a for a in s.arguments if a.type.base == "Tensor"]
     dev_arg = next((a.name for a in s.arguments if a.type.base == "Device"), None)
+    from .scalar_ops import PYTHON_VALUED
+    if op.name in PYTHON_VALUED:
+        dev_arg = None      # a Device value (d == e, d.index): as it is, cpu:0 not cpu
     # (a non-Tensor where the schema takes one: the AttributeError it meets becomes PyTorch's
     # TypeError naming the argument; `try` costs nothing when nothing is raised)
     not_tensor = ["    except AttributeError:",

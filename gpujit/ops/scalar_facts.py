@@ -125,6 +125,13 @@ def is_cpu(xp, self):
     return isinstance(self, (np.ndarray, np.generic))
 
 
+@_scalar_op("prim::index(Device self) -> int?", meta=lambda self: self.index)
+def device_index(xp, self):
+    """`d.index` in scripted code (TorchScript's prim::index): None for 'cpu' and 'cuda',
+    0 for 'cpu:0'."""
+    return self.index
+
+
 @_scalar_op("aten::device_type(Device self) -> str")
 def device_type(xp, self):
     """`x.device.type` in scripted code: "cpu" or "cuda"."""

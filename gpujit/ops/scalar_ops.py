@@ -304,6 +304,82 @@ min_number = _number_op("min", _min_max(operator.lt), "Scalar", "")
 max_number = _number_op("max", _min_max(operator.gt), "Scalar", "")
 
 
+def _list_pick(name, pick_first):
+    """prim::min.int_list / max.int_list (and float, bool): the lesser / greater list in
+    Python's (lexicographic) order as TorchScript's: at the first index where the lists
+    differ (a nan always does) `l` if l[i] < r[i] (> for max) else `r`; when one is a
+    prefix of the other the shorter (longer for max). A new list, as TorchScript's."""
+    def pick(xp, l, r):
+        for x, y in zip(l, r):
+            if x == y:
+                continue
+            return list(l if pick_first(x, y) else r)
+        shorter = r if len(r) < len(l) else l
+        return list(shorter if name == "min" else (l if shorter is r else r))
+    return pick
+
+
+def _list_extreme(name, pick_first):
+    """prim::min.self_int / max.self_int (and float, bool): min(xs) / max(xs), the first
+    element kept unless a later one is less (greater): a nan first stays, a later one is
+    passed over (min([1.0, nan]) is 1.0); RuntimeError for an empty list."""
+    def extreme(xp, self):
+        if not self:
+            from ..runtime.container_ops import EmptySequenceError
+            raise EmptySequenceError(f"{name}() arg is an empty sequence")
+        r = self[0]
+        for x in self:
+            if pick_first(x, r):
+                r = x
+        return r
+    return extreme
+
+
+def _prim_min_max(name, pick_first, cmp):
+    """TorchScript's prim::min / prim::max (`min(a, b)`, `min(xs)`, `min(xs, ys)` in scripted
+    code) with its overloads: on two numbers `a < b ? a : b` / `a > b ? a : b` (a nan second
+    is kept: max(1.0, nan) is nan, max(nan, 1.0) 1.0), a float when either is.
+
+    The int/float mixes come before .float: IR resolution (ir.schema_match.resolve_op)
+    takes the first overload that fits and a float argument accepts an int, so (int,
+    float) must find .int_float (whose form converts) before .float."""
+    for sfx, ta, tb, ret in (("int", "int", "int", "int"),
+                             ("int_float", "int", "float", "float"),
+                             ("float_int", "float", "int", "float"),
+                             ("float", "float", "float", "float")):
+        form = "({a} if {a} %s {b} else {b})" % cmp
+        if ret == "float" and sfx != "float":
+            form = "float%s" % form
+
+        @_scalar_op(f"prim::{name}.{sfx}({ta} a, {tb} b) -> {ret}", form=form)
+        def impl(xp, a, b, _float=ret == "float"):
+            r = a if pick_first(a, b) else b
+            return float(r) if _float else r
+        impl.__name__ = f"prim_{name}_{sfx}"
+        globals()[impl.__name__] = impl
+    fn = _min_max(pick_first)
+
+    @_scalar_op(f"prim::{name}(Scalar a, Scalar b) -> Scalar",
+                meta=lambda a, b: type(fn(a, b)))
+    def number(xp, a, b):
+        r = fn(a, b)
+        return int(r) if type(r) is bool else r
+    number.__name__ = f"prim_{name}_number"
+    globals()[number.__name__] = number
+    for elem in ("int", "float", "bool"):
+        lst = _scalar_op(f"prim::{name}.{elem}_list({elem}[] l, {elem}[] r) -> {elem}[]",
+                         meta=_returns(list))(_list_pick(name, pick_first))
+        lst.__name__ = f"prim_{name}_{elem}_list"
+        one = _scalar_op(f"prim::{name}.self_{elem}({elem}[] self) -> {elem}")(
+            _list_extreme(name, pick_first))
+        one.__name__ = f"prim_{name}_self_{elem}"
+        globals()[lst.__name__], globals()[one.__name__] = lst, one
+
+
+_prim_min_max("min", operator.lt, "<")
+_prim_min_max("max", operator.gt, ">")
+
+
 def _kind_meta(a):
     return int if type(a) is bool else type(a)
 

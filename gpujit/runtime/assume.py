@@ -176,7 +176,7 @@ class _Assumptions:
             return [ins[0]]
         if k in ("prim::dtype", "prim::device"):
             return [self.profile.get(n.output)] if known(ins[0]) else None
-        if k.startswith("aten::"):
+        if k.startswith("aten::") or n.op is not None:
             return self.aten(n, ins)
         if k == "prim::TensorExprGroup":
             return self.group(n, ins)

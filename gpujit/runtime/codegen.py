@@ -121,7 +121,7 @@ def _view_sources_of(v, inputs, memo, sub_inputs):
             return union(c.node.inputs)
         return walk(c)
     op = n.op
-    if op is not None and k.startswith("aten::"):
+    if op is not None:
         rets, args = op.schema.returns, op.schema.arguments
         if v.offset >= len(rets):
             return inputs
@@ -409,7 +409,7 @@ class CodeGenerator:
         emitter = PRIM_EMITTERS.get(k)
         if emitter is not None:
             emitter(self, n)
-        elif k.startswith("aten::"):
+        elif k.startswith("aten::") or n.op is not None:      # (prim::max: a registry op)
             codegen_aten.emit_aten(self, n)
         else:
             raise CodeGenError(f"the executor cannot run {k} nodes ({n!r})")

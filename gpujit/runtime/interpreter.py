@@ -82,7 +82,7 @@ def _run_block(block, env, profile):
         handler = PRIM_HANDLERS.get(node.kind)
         if handler is not None:
             results = handler(node, env, profile)
-        elif node.kind.startswith("aten::"):
+        elif node.kind.startswith("aten::") or node.op is not None:   # (prim::max: a registry op)
             results = _run_aten(node, env)
         else:
             raise InterpreterError(f"the interpreter cannot run {node.kind} nodes "

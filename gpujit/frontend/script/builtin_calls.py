@@ -48,6 +48,15 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "hex": "hex(an int)", "oct": "oct(an int)", "bin": "bin(an int)"}
 
 
+_CAST = {T.IntType: "Int", T.FloatType: "Float"}
+
+
+def _elem_name(lst):
+    """'int' / 'float' / 'bool': the element type of a list value, as overload names
+    spell it (prim::max.self_int)."""
+    return lst.type.elem.annotation()
+
+
 class BuiltinMixin:
     """ExprCompiler's calls of builtins and of `math` (self is the compiler)."""
 
@@ -333,14 +342,18 @@ class BuiltinMixin:
                 self.error(f"{name}() of a list needs ints, floats, bools or strs, got "
                            f"{describe_type(lst.type)}", node,
                            hint=f"for tensors use torch.stack(xs).{name}()")
-            return self.emit(f"aten::{name}", [lst], [lst.type.elem]).output
+            if isinstance(lst.type.elem, T.StrType):     # (beyond TorchScript's)
+                return self.emit(f"aten::{name}", [lst], [lst.type.elem]).output
+            return self.emit_op(self.prim_min_max(name, f"self_{_elem_name(lst)}"),
+                                [lst])
         if len(args) > 2 and len({a.type for a in args}) == 1 and isinstance(
                 args[0].type, (T.IntType, T.FloatType)):
-            # max(a, b, c) of one type: TorchScript's max of the list [a, b, c] (a nan
-            # first stays: max(nan, 2.0, 1.0) is nan, where max(max(nan, 2.0), 1.0) is 2.0)
+            # max(a, b, c) of one type: TorchScript's prim::max.self_int of the list
+            # [a, b, c] (a nan first stays: max(nan, 2.0, 1.0) is nan, where
+            # max(max(nan, 2.0), 1.0) is 2.0)
             lst = self.emit("prim::ListConstruct", list(args),
                             [T.ListType(args[0].type)]).output
-            return self.emit(f"aten::{name}", [lst], [args[0].type]).output
+            return self.emit_op(self.prim_min_max(name, f"self_{_elem_name(lst)}"), [lst])
         if len(args) > 2 and all(_is_num(a.type) for a in args):
             v = args[0]                      # max(a, b, c): pairwise, left to right
             for b in args[1:]:
@@ -350,21 +363,34 @@ class BuiltinMixin:
                 args[0].type == args[1].type and isinstance(
                     args[0].type.elem, (T.IntType, T.FloatType, T.BoolType)):
             # min(xs, ys) of two lists: the lesser in Python's (lexicographic) order
-            return self.emit(f"aten::{name}", list(args), [args[0].type]).output
-        if len(args) == 2 and all(isinstance(a.type, _NUMS) for a in args):
-            a, b = args
-            t = self.unify(a.type, b.type) or T.FLOAT
-            if t == T.FLOAT:
-                a, b = [self.emit_call(list(_reg.OVERLOADS["aten::Float"]), [x], {}, node,
-                                       "float") if isinstance(x.type, T.IntType) else x
-                        for x in (a, b)]
-            c = self.scalar("lt" if name == "min" else "gt", a, b, node=node)
-            return self.select(c, a, b, t)
-        if len(args) == 2 and all(_is_num(a.type) for a in args):
-            # a number of either kind (max(n, 1) of a Union[int, float] n): the one chosen,
-            # a float when either is (TorchScript's prim::max(Scalar, Scalar))
-            return self.scalar(name, *args, node=node)
+            return self.emit_op(self.prim_min_max(name, f"{_elem_name(args[0])}_list"),
+                                list(args))
+        if len(args) == 2 and all(_is_num(a.type) or isinstance(a.type, T.BoolType)
+                                  for a in args):
+            # TorchScript's prim::max.int / .float / .int_float / .float_int, and
+            # prim::max(Scalar, Scalar) for a number of either kind (max(n, 1) of a
+            # Union[int, float] n): a float when either is. A bool is converted as its
+            # schema matching converts one: to a float beside a float, else to an int
+            # (max(True, False) is 1)
+            kinds = []
+            for a, b in (args, args[::-1]):
+                t = a.type
+                if isinstance(t, T.BoolType):
+                    t = T.FLOAT if isinstance(b.type, T.FloatType) else T.INT
+                kinds.append(t)
+            args = [self.emit_call(list(_reg.OVERLOADS[f"aten::{_CAST[type(k)]}"]), [a], {},
+                                   node, _CAST[type(k)].lower())
+                    if isinstance(a.type, T.BoolType) else a for a, k in zip(args, kinds)]
+            if all(isinstance(k, (T.IntType, T.FloatType)) for k in kinds):
+                sfx = "_".join(k.annotation() for k in kinds)
+                sfx = {"int_int": "int", "float_float": "float"}.get(sfx, sfx)
+                return self.emit_op(self.prim_min_max(name, sfx), args)
+            return self.emit_op(_reg.OPS[f"prim::{name}"], args)
         return None
+
+    @staticmethod
+    def prim_min_max(name, overload):
+        return _reg.OPS[f"prim::{name}.{overload}"]
 
     def builtin_abs(self, args, kw, node):
         if len(args) != 1:

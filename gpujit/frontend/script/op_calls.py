@@ -397,6 +397,15 @@ class OpCallMixin:
                                        T.SCALAR_TYPE)
                 if not old.uses:
                     old.node.destroy()
+            elif p.type.base == "Device" and not p.type.is_list and \
+                    isinstance(x.type, T.StrType) and x.node.kind == "prim::Constant" and \
+                    _device_constant(x.node.attrs.get("value")) is not None:
+                # a device string for a Device (x.to('cpu')): TorchScript's Device
+                # constant (torch.to(x, torch.device("cpu")) in .code); a string that is no
+                # device stays, refused when the call runs
+                old, x = x, self.const(_device_constant(x.node.attrs["value"]), T.DEVICE)
+                if not old.uses:
+                    old.node.destroy()
             elif isinstance(x.type, T.BoolType) and calls.bool_as_number(op, p):
                 x = self.scalar(calls.bool_as_number(op, p), x, node=node)
             elif isinstance(x.type, T.TensorType) and not p.type.is_tensor:
@@ -490,3 +499,12 @@ def _optional_hint(values):
     name = opt.debug_name if opt.has_debug_name() else "the value"
     return (f"{name} is {opt.type.annotation()} and may be None: test `if {name} is not "
             f"None:` (or assert it) before using it")
+
+
+def _device_constant(text):
+    """The device a constant string names, or None (not a device string)."""
+    from ...device import device
+    try:
+        return device(text)
+    except (RuntimeError, ValueError, TypeError):
+        return None

@@ -160,7 +160,19 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
             c.error(f"{kind} takes an object and name={OBJECT_REGION!r}", node)
         c.emit(kind, [v], [], attrs={"name": OBJECT_REGION})
         return c.const(None)
+    if kind in ("prim::min", "prim::max") and not node.keywords:
+        # ops.prim.max(a, b) / ops.prim.max(xs) / ops.prim.max(xs, ys): TorchScript's
+        # .code for max(...), compiled as the builtin is (the same overload)
+        v = c.min_max(kind[6:], [c.expr(a) for a in node.args], node)
+        if v is None:
+            c.error(f"{kind} takes two numbers, a list or two lists", node)
+        return v
     rule = _RULES.get(kind)
+    from ...ops import registry as _reg
+    if rule is None and kind in _reg.OVERLOADS and not node.keywords:
+        # a registry op named prim:: (prim::index of a Device): chosen by the arguments
+        return c.emit_call(list(_reg.OVERLOADS[kind]), [c.expr(a) for a in node.args], {},
+                           node, kind)
     if rule is None:
         c.error(f"this code calls the graph op {kind}, which gpujit cannot compile from "
                 f"source", node, hint="the archive was written by another gpujit version")
