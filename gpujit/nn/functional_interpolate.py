@@ -159,7 +159,8 @@ def interpolate(input, size: Optional[Union[int, List[int]]] = None,
         raise NotImplementedError("Got 5D input, but bilinear mode needs 4D input")
     raise NotImplementedError("Input Error: Only 3D, 4D and 5D input Tensors supported (got "
                               + str(nd) + "D) for the modes: nearest | linear | bilinear | "
-                              "bicubic | trilinear | lanczos | area | nearest-exact (got " + mode + ")")
+                              "bicubic | trilinear | lanczos | area | nearest-exact (got "
+                              + mode + ")")
 
 
 @_from_source

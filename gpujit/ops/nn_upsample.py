@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta
 from .nn import _NN, compute_dtype, dtype_of, not_implemented, sizes
 from .registry import op, derivative as _derivative
@@ -26,28 +27,41 @@ _DIMS = ("D", "H", "W")
 
 # ---------------------------------------------------------------------- geometry
 
-def _output_size(name, nd, in_shape, output_size, scale_factors):
-    """ATen's upsample::compute_output_size plus the common checks: (out sizes, scales)."""
-    if output_size is not None and scale_factors is not None or \
-            output_size is None and scale_factors is None:
-        raise RuntimeError("Must specify exactly one of output_size and scale_factors")
+def _output_size(name, nd, in_shape, output_size, scale_factors, vec=True):
+    """(out sizes, scales) with ATen's checks in its order: for a `.vec` overload
+    upsample::compute_output_size (the sizes from the scales) and get_scale_value, then the
+    explicit op's meta (upsample_Nd_common_check and the non-empty check)."""
+    spatial = len(in_shape) - 2
+    if vec:
+        if output_size is not None:
+            if scale_factors is not None:
+                raise RuntimeError("Must specify exactly one of output_size and scale_factors")
+            if len(output_size) != spatial:
+                raise RuntimeError("Expected static_cast<int64_t>(output_size->size()) == "
+                                   "spatial_dimensions to be true, but got false.")
+            out = tuple(int(s) for s in output_size)
+            scales = (None,) * nd
+        elif scale_factors is not None:
+            if len(scale_factors) != spatial:
+                raise RuntimeError("Expected static_cast<int64_t>(scale_factors->size()) == "
+                                   "spatial_dimensions to be true, but got false.")
+            sf = tuple(float(s) for s in scale_factors)
+            out = tuple(int(math.floor(n * s)) for n, s in zip(in_shape[2:], sf))
+            if len(sf) < nd:
+                raise RuntimeError(f"ArrayRef: invalid index Index = {len(sf)}; Length = "
+                                   f"{len(sf)}")
+            scales = sf[:nd]
+        else:
+            raise RuntimeError("Must specify exactly one of output_size and scale_factors")
+    else:
+        out = tuple(int(s) for s in output_size)
+        scales = tuple(scale_factors) if scale_factors is not None else (None,) * nd
+    if len(out) != nd:
+        raise RuntimeError(f"It is expected output_size equals to {nd}, but got size "
+                           f"{len(out)}")
     if len(in_shape) != nd + 2:
         raise RuntimeError(f"It is expected input_size equals to {nd + 2}, but got size "
-                           f"{len(in_shape)}" if output_size is None or len(output_size) == nd
-                           else f"Expected static_cast<int64_t>(output_size->size()) == "
-                           f"spatial_dimensions to be true, but got false.")
-    if output_size is not None:
-        out = tuple(int(s) for s in output_size)
-        if len(out) != nd:
-            raise RuntimeError("Expected static_cast<int64_t>(output_size->size()) == "
-                               "spatial_dimensions to be true, but got false.")
-        scales = (None,) * nd
-    else:
-        scales = tuple(float(s) for s in scale_factors)
-        if len(scales) != nd:
-            raise RuntimeError("Expected static_cast<int64_t>(scale_factors->size()) == "
-                               "spatial_dimensions to be true, but got false.")
-        out = tuple(int(math.floor(n * s)) for n, s in zip(in_shape[2:], scales))
+                           f"{len(in_shape)}")
     spatial = tuple(in_shape[2:])
     dims = _DIMS[3 - nd:]
     if any(n is not None and n <= 0 for n in spatial) or any(o <= 0 for o in out):
@@ -55,7 +69,7 @@ def _output_size(name, nd, in_shape, output_size, scale_factors):
         outs = ", ".join(f"{d}: {o}" for d, o in zip(dims, out))
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                            f"({ins}) output ({outs})")
-    if in_shape[0] != 0 and in_shape[1] == 0:
+    if in_shape[1] == 0:        # (an empty batch is allowed, no other empty dim)
         raise RuntimeError(f"Non-empty {nd + 2}D data tensor expected but got a tensor with "
                            f"sizes {sizes(in_shape)}")
     return out, scales
@@ -191,7 +205,7 @@ def _resample_u8(xp, x, mode, out, align_corners, scales):
             idx = xp.asarray(np.minimum(xmin + k, n_in - 1))
             acc += xp.take(yt, idx, axis=-1) * xp.asarray(wi[:, k])
         y = xp.moveaxis(xp.clip(acc >> p, 0, 255).astype(np.uint8), -1, axis)
-    return xp.ascontiguousarray(y)
+    return _mf.suggest_layout(xp, xp.ascontiguousarray(y), x)
 
 
 def _resample(xp, x, mode, out, align_corners, scales):
@@ -220,7 +234,8 @@ def _resample(xp, x, mode, out, align_corners, scales):
         if odt.kind == "u":     # uint8: rounded, saturated
             y = xp.clip(xp.rint(y), 0, 255)
         y = y.astype(odt)
-    return xp.ascontiguousarray(y)
+    # PyTorch's output in input.suggest_memory_format() (channels-last stays so)
+    return _mf.suggest_layout(xp, xp.ascontiguousarray(y), x)
 
 
 # ---------------------------------------------------------------------- ops
@@ -285,7 +300,7 @@ def _make(mode, nd):
         align_corners = rest[0] if ac else False
         sc = tuple(rest[1:] if ac else rest)
         sc = sc + (None,) * (nd - len(sc))
-        out, _ = _output_size(name, nd, input.shape, output_size, None)
+        out, _ = _output_size(name, nd, input.shape, output_size, None, vec=False)
         return out, align_corners, sc
 
     def meta(input, output_size, *rest):
@@ -310,7 +325,7 @@ def _make(mode, nd):
 
     def plain_grad(grad, **kw):
         shape = kw["self_shape"]
-        out = _output_size(name, nd, shape, kw["output_size"], None)[0]
+        out = _output_size(name, nd, shape, kw["output_size"], None, vec=False)[0]
         sc = tuple(kw[f"scales_{d.lower()}"] for d in _DIMS[3 - nd:])
         return _backward(grad, shape, mode, out, kw.get("align_corners", False), sc)
     for fn, first, d in ((vec_grad, "input", vec), (plain_grad, "self", plain)):
@@ -427,7 +442,7 @@ def _aa_matrix(mode, n_in, n_out, align_corners, scale, ct):
 
 def _resample_aa(xp, x, mode, out, align_corners, scales):
     if tuple(x.shape[2:]) == tuple(out):
-        return xp.ascontiguousarray(x).copy()
+        return _mf.suggest_layout(xp, xp.ascontiguousarray(x).copy(), x)
     u8 = x.dtype == np.uint8
     y = x
     for d in reversed(range(len(out))):
@@ -460,10 +475,10 @@ def _resample_aa(xp, x, mode, out, align_corners, scales):
             term = xp.take(yt, idx, axis=-1) * xp.asarray(w[:, j])
             acc = term if acc is None else acc + xp.where(xp.asarray(keep), term, ct.type(0))
         y = xp.moveaxis(acc.astype(ct), -1, axis)
-    return xp.ascontiguousarray(y)
+    return _mf.suggest_layout(xp, xp.ascontiguousarray(y), x)
 
 
-def _check_aa(name, nd_in, dt):
+def _check_aa(dt):
     """The CPU kernels' dtypes (float32, float64, uint8)."""
     if not (dt in (_dt.float32, _dt.float64) or dt is _dt.uint8):
         raise not_implemented("compute_index_ranges_weights", dt)
@@ -474,12 +489,12 @@ def _make_aa(mode):
 
     def meta_vec(input, output_size, align_corners, scale_factors):
         out, _ = _output_size(name, 2, input.shape, output_size, scale_factors)
-        _check_aa(name, len(input.shape), dtype_of(input))
+        _check_aa(dtype_of(input))
         return TensorMeta(input.dtype, tuple(input.shape[:2]) + out, input.device)
 
     def impl_vec(xp, input, output_size, align_corners, scale_factors):
         out, scales = _output_size(name, 2, input.shape, output_size, scale_factors)
-        _check_aa(name, input.ndim, dtype_of(input))
+        _check_aa(dtype_of(input))
         return _resample_aa(xp, input, mode, out, align_corners, scales)
     impl_vec.__name__ = impl_vec.__qualname__ = name + "_vec"
     vec = op(f"aten::{name}.vec(Tensor input, SymInt[]? output_size, bool align_corners, "
@@ -487,22 +502,16 @@ def _make_aa(mode):
              meta=meta_vec, dtypes=_FLOATS_U8)(impl_vec)
 
     def explicit(input, output_size):
-        if len(input.shape) != 4:
-            raise RuntimeError(f"It is expected input_size equals to 4, but got size "
-                               f"{len(input.shape)}")
-        if len(output_size) != 2:
-            raise RuntimeError(f"It is expected output_size equals to 2, but got size "
-                               f"{len(output_size)}")
-        return _output_size(name, 2, input.shape, output_size, None)[0]
+        return _output_size(name, 2, input.shape, output_size, None, vec=False)[0]
 
     def meta(input, output_size, align_corners, scales_h=None, scales_w=None):
         out = explicit(input, output_size)
-        _check_aa(name, len(input.shape), dtype_of(input))
+        _check_aa(dtype_of(input))
         return TensorMeta(input.dtype, tuple(input.shape[:2]) + out, input.device)
 
     def impl(xp, input, output_size, align_corners, scales_h=None, scales_w=None):
         out = explicit(input, output_size)
-        _check_aa(name, input.ndim, dtype_of(input))
+        _check_aa(dtype_of(input))
         return _resample_aa(xp, input, mode, out, align_corners, (scales_h, scales_w))
     impl.__name__ = impl.__qualname__ = name
     plain = op(f"aten::{name}(Tensor self, SymInt[2] output_size, bool align_corners, "
@@ -517,7 +526,7 @@ def _make_aa(mode):
     @_derivative(plain, wrt=("self",))
     def plain_grad(grad, self_shape, output_size, align_corners, scales_h=None,
                    scales_w=None):
-        out = _output_size(name, 2, self_shape, output_size, None)[0]
+        out = _output_size(name, 2, self_shape, output_size, None, vec=False)[0]
         return _backward_aa(grad, self_shape, mode, out, align_corners, (scales_h, scales_w))
     return vec, plain
 
