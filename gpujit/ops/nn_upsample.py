@@ -370,6 +370,15 @@ UPSAMPLE = {key: _make(*key) for key in _ATEN}
 _AA_SIZE = {"bilinear": 2, "bicubic": 4, "lanczos": 6}
 
 
+def _fma(a, b, c):
+    """a * b + c rounded once for float32 (exact in double, then rounded); float64's two
+    roundings are at most an ulp off."""
+    if np.result_type(a, b, c) == np.float32:
+        return (np.asarray(a, np.float64) * np.asarray(b, np.float64)
+                + np.asarray(c, np.float64)).astype(np.float32)
+    return a * b + c
+
+
 def _aa_filter(mode, x):
     """ATen's aa_filter of |x| (x an array in the weights' dtype)."""
     t = x.dtype.type
@@ -377,9 +386,10 @@ def _aa_filter(mode, x):
     if mode == "bilinear":
         return np.where(x < t(1), t(1) - x, t(0)).astype(x.dtype)
     if mode == "bicubic":
+        # (x86 builds contract these polynomials' multiply-adds into FMAs: emulated)
         a = t(-0.5)
-        c1 = ((a + t(2)) * x - (a + t(3))) * x * x + t(1)
-        c2 = ((a * x - t(5) * a) * x + t(8) * a) * x - t(4) * a
+        c1 = _fma(_fma(a + t(2), x, -(a + t(3))) * x, x, t(1))
+        c2 = _fma(_fma(_fma(a, x, -(t(5) * a)), x, t(8) * a), x, -(t(4) * a))
         return np.where(x < t(1), c1, np.where(x < t(2), c2, t(0))).astype(x.dtype)
     # lanczos-3: sinc(x) * sinc(x / 3) on [0, 3) (computed in double, as PIL's)
     xd = x.astype(np.float64)
