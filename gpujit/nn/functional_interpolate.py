@@ -25,6 +25,9 @@ _upsample_linear1d = _op("aten::upsample_linear1d.vec")
 _upsample_bilinear2d = _op("aten::upsample_bilinear2d.vec")
 _upsample_trilinear3d = _op("aten::upsample_trilinear3d.vec")
 _upsample_bicubic2d = _op("aten::upsample_bicubic2d.vec")
+_upsample_bilinear2d_aa = _op("aten::_upsample_bilinear2d_aa.vec")
+_upsample_bicubic2d_aa = _op("aten::_upsample_bicubic2d_aa.vec")
+_upsample_lanczos2d_aa = _op("aten::_upsample_lanczos2d_aa.vec")
 
 
 @_from_source
@@ -87,7 +90,8 @@ def interpolate(input, size: Optional[Union[int, List[int]]] = None,
                 mode: str = "nearest", align_corners: Optional[bool] = None,
                 recompute_scale_factor: Optional[bool] = None, antialias: bool = False):
     """Resample input (N, C, d1[, d2[, d3]]) to `size` or by `scale_factor` with `mode`
-    (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area), as PyTorch."""
+    (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area; lanczos and
+    antialias=True on 4-D input), as PyTorch."""
     ac = False
     if mode == "nearest" or mode == "area" or mode == "nearest-exact":
         if align_corners is not None:
@@ -97,9 +101,11 @@ def interpolate(input, size: Optional[Union[int, List[int]]] = None,
         ac = align_corners
     output_size, scale_factors = _interp_output_size(input, size, scale_factor,
                                                      recompute_scale_factor, mode)
-    if antialias:
-        raise ValueError("interpolate(antialias=True) is not supported by gpujit")
     nd = input.dim()
+    if antialias and not ((mode == "bilinear" or mode == "bicubic" or mode == "lanczos")
+                          and nd == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
     if nd == 3 and mode == "nearest":
         return _upsample_nearest1d(input, output_size, scale_factors)
     if nd == 4 and mode == "nearest":
@@ -124,11 +130,21 @@ def interpolate(input, size: Optional[Union[int, List[int]]] = None,
     if nd == 3 and mode == "linear":
         return _upsample_linear1d(input, output_size, ac, scale_factors)
     if nd == 4 and mode == "bilinear":
+        if antialias:
+            return _upsample_bilinear2d_aa(input, output_size, ac, scale_factors)
         return _upsample_bilinear2d(input, output_size, ac, scale_factors)
     if nd == 5 and mode == "trilinear":
         return _upsample_trilinear3d(input, output_size, ac, scale_factors)
     if nd == 4 and mode == "bicubic":
+        if antialias:
+            return _upsample_bicubic2d_aa(input, output_size, ac, scale_factors)
         return _upsample_bicubic2d(input, output_size, ac, scale_factors)
+    if nd == 4 and mode == "lanczos":
+        if ac:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+        return _upsample_lanczos2d_aa(input, output_size, ac, scale_factors)
     if nd == 3 and mode == "bilinear":
         raise NotImplementedError("Got 3D input, but bilinear mode needs 4D input")
     if nd == 3 and mode == "trilinear":
@@ -143,7 +159,8 @@ def interpolate(input, size: Optional[Union[int, List[int]]] = None,
         raise NotImplementedError("Got 5D input, but bilinear mode needs 4D input")
     raise NotImplementedError("Input Error: Only 3D, 4D and 5D input Tensors supported (got "
                               + str(nd) + "D) for the modes: nearest | linear | bilinear | "
-                              "bicubic | trilinear | area | nearest-exact (got " + mode + ")")
+                              "bicubic | trilinear | lanczos | area | nearest-exact (got "
+                              + mode + ")")
 
 
 @_from_source

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta
 from .nn import _NN, compute_dtype, dtype_of, not_implemented, sizes
 from .registry import op, derivative as _derivative
@@ -26,28 +27,41 @@ _DIMS = ("D", "H", "W")
 
 # ---------------------------------------------------------------------- geometry
 
-def _output_size(name, nd, in_shape, output_size, scale_factors):
-    """ATen's upsample::compute_output_size plus the common checks: (out sizes, scales)."""
-    if output_size is not None and scale_factors is not None or \
-            output_size is None and scale_factors is None:
-        raise RuntimeError("Must specify exactly one of output_size and scale_factors")
+def _output_size(name, nd, in_shape, output_size, scale_factors, vec=True):
+    """(out sizes, scales) with ATen's checks in its order: for a `.vec` overload
+    upsample::compute_output_size (the sizes from the scales) and get_scale_value, then the
+    explicit op's meta (upsample_Nd_common_check and the non-empty check)."""
+    spatial = len(in_shape) - 2
+    if vec:
+        if output_size is not None:
+            if scale_factors is not None:
+                raise RuntimeError("Must specify exactly one of output_size and scale_factors")
+            if len(output_size) != spatial:
+                raise RuntimeError("Expected static_cast<int64_t>(output_size->size()) == "
+                                   "spatial_dimensions to be true, but got false.")
+            out = tuple(int(s) for s in output_size)
+            scales = (None,) * nd
+        elif scale_factors is not None:
+            if len(scale_factors) != spatial:
+                raise RuntimeError("Expected static_cast<int64_t>(scale_factors->size()) == "
+                                   "spatial_dimensions to be true, but got false.")
+            sf = tuple(float(s) for s in scale_factors)
+            out = tuple(int(math.floor(n * s)) for n, s in zip(in_shape[2:], sf))
+            if len(sf) < nd:
+                raise RuntimeError(f"ArrayRef: invalid index Index = {len(sf)}; Length = "
+                                   f"{len(sf)}")
+            scales = sf[:nd]
+        else:
+            raise RuntimeError("Must specify exactly one of output_size and scale_factors")
+    else:
+        out = tuple(int(s) for s in output_size)
+        scales = tuple(scale_factors) if scale_factors is not None else (None,) * nd
+    if len(out) != nd:
+        raise RuntimeError(f"It is expected output_size equals to {nd}, but got size "
+                           f"{len(out)}")
     if len(in_shape) != nd + 2:
         raise RuntimeError(f"It is expected input_size equals to {nd + 2}, but got size "
-                           f"{len(in_shape)}" if output_size is None or len(output_size) == nd
-                           else f"Expected static_cast<int64_t>(output_size->size()) == "
-                           f"spatial_dimensions to be true, but got false.")
-    if output_size is not None:
-        out = tuple(int(s) for s in output_size)
-        if len(out) != nd:
-            raise RuntimeError("Expected static_cast<int64_t>(output_size->size()) == "
-                               "spatial_dimensions to be true, but got false.")
-        scales = (None,) * nd
-    else:
-        scales = tuple(float(s) for s in scale_factors)
-        if len(scales) != nd:
-            raise RuntimeError("Expected static_cast<int64_t>(scale_factors->size()) == "
-                               "spatial_dimensions to be true, but got false.")
-        out = tuple(int(math.floor(n * s)) for n, s in zip(in_shape[2:], scales))
+                           f"{len(in_shape)}")
     spatial = tuple(in_shape[2:])
     dims = _DIMS[3 - nd:]
     if any(n is not None and n <= 0 for n in spatial) or any(o <= 0 for o in out):
@@ -55,7 +69,7 @@ def _output_size(name, nd, in_shape, output_size, scale_factors):
         outs = ", ".join(f"{d}: {o}" for d, o in zip(dims, out))
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                            f"({ins}) output ({outs})")
-    if in_shape[0] != 0 and in_shape[1] == 0:
+    if in_shape[1] == 0:        # (an empty batch is allowed, no other empty dim)
         raise RuntimeError(f"Non-empty {nd + 2}D data tensor expected but got a tensor with "
                            f"sizes {sizes(in_shape)}")
     return out, scales
@@ -191,7 +205,7 @@ def _resample_u8(xp, x, mode, out, align_corners, scales):
             idx = xp.asarray(np.minimum(xmin + k, n_in - 1))
             acc += xp.take(yt, idx, axis=-1) * xp.asarray(wi[:, k])
         y = xp.moveaxis(xp.clip(acc >> p, 0, 255).astype(np.uint8), -1, axis)
-    return xp.ascontiguousarray(y)
+    return _mf.suggest_layout(xp, xp.ascontiguousarray(y), x)
 
 
 def _resample(xp, x, mode, out, align_corners, scales):
@@ -220,7 +234,8 @@ def _resample(xp, x, mode, out, align_corners, scales):
         if odt.kind == "u":     # uint8: rounded, saturated
             y = xp.clip(xp.rint(y), 0, 255)
         y = y.astype(odt)
-    return xp.ascontiguousarray(y)
+    # PyTorch's output in input.suggest_memory_format() (channels-last stays so)
+    return _mf.suggest_layout(xp, xp.ascontiguousarray(y), x)
 
 
 # ---------------------------------------------------------------------- ops
@@ -285,7 +300,7 @@ def _make(mode, nd):
         align_corners = rest[0] if ac else False
         sc = tuple(rest[1:] if ac else rest)
         sc = sc + (None,) * (nd - len(sc))
-        out, _ = _output_size(name, nd, input.shape, output_size, None)
+        out, _ = _output_size(name, nd, input.shape, output_size, None, vec=False)
         return out, align_corners, sc
 
     def meta(input, output_size, *rest):
@@ -310,7 +325,7 @@ def _make(mode, nd):
 
     def plain_grad(grad, **kw):
         shape = kw["self_shape"]
-        out = _output_size(name, nd, shape, kw["output_size"], None)[0]
+        out = _output_size(name, nd, shape, kw["output_size"], None, vec=False)[0]
         sc = tuple(kw[f"scales_{d.lower()}"] for d in _DIMS[3 - nd:])
         return _backward(grad, shape, mode, out, kw.get("align_corners", False), sc)
     for fn, first, d in ((vec_grad, "input", vec), (plain_grad, "self", plain)):
@@ -335,6 +350,210 @@ def _backward(grad, in_shape, mode, out, align_corners, scales):
 
 
 UPSAMPLE = {key: _make(*key) for key in _ATEN}
+
+
+# ---------------------------------------------------------------------- antialias
+# F.interpolate(..., antialias=True): aten::_upsample_{bilinear,bicubic,lanczos}2d_aa, ATen's
+# separable PIL-style resampling (UpSampleKernel.cpp's _compute_indices_min_size_weights_aa).
+# Along one dim output i is centred at center = scale * (i + 0.5) (align_corners only
+# changes the scale, to (in - 1) / (out - 1)); when downscaling (scale >= 1) the filter is
+# stretched by scale: support = interp_size / 2 * scale, taps [xmin, xmin + xsize) with
+# xmin = trunc(center - support + 0.5) clipped at 0 and the window end at the input's, weights
+# filter((j + xmin - center + 0.5) / scale) normalised to sum 1 per output. Filters: the
+# triangle (bilinear), Keys' cubic with a = -0.5 (bicubic, PIL's), Lanczos-3 (lanczos).
+# Float inputs compute the geometry in their own dtype with C++'s promotions (float32 math,
+# double where C++ mixes in a double literal) and sum the taps in order; uint8 uses the same
+# weights in double quantized as the non-antialiased uint8 kernel. Like ATen's separable
+# kernel, the forward passes (the last dim first) skip a dim whose size is unchanged; the
+# backward (ATen's cpu_upsample_genNd_backward_aa) is the transposed weight map of every dim.
+
+_AA_SIZE = {"bilinear": 2, "bicubic": 4, "lanczos": 6}
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once for float32 (exact in double, then rounded); float64's two
+    roundings are at most an ulp off."""
+    if np.result_type(a, b, c) == np.float32:
+        return (np.asarray(a, np.float64) * np.asarray(b, np.float64)
+                + np.asarray(c, np.float64)).astype(np.float32)
+    return a * b + c
+
+
+def _aa_filter(mode, x):
+    """ATen's aa_filter of |x| (x an array in the weights' dtype)."""
+    t = x.dtype.type
+    x = np.abs(x)
+    if mode == "bilinear":
+        return np.where(x < t(1), t(1) - x, t(0)).astype(x.dtype)
+    if mode == "bicubic":
+        # (x86 builds contract these polynomials' multiply-adds into FMAs: emulated)
+        a = t(-0.5)
+        c1 = _fma(_fma(a + t(2), x, -(a + t(3))) * x, x, t(1))
+        c2 = _fma(_fma(_fma(a, x, -(t(5) * a)), x, t(8) * a), x, -(t(4) * a))
+        return np.where(x < t(1), c1, np.where(x < t(2), c2, t(0))).astype(x.dtype)
+    # lanczos-3: sinc(x) * sinc(x / 3) on [0, 3) (computed in double, as PIL's)
+    xd = x.astype(np.float64)
+
+    def sinc(v):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(v == 0.0, 1.0, np.sin(v * np.pi) / (v * np.pi))
+    return np.where(xd < 3.0, sinc(xd) * sinc(xd / 3.0), 0.0).astype(x.dtype)
+
+
+def _aa_scale(n_in, n_out, align_corners, scale, ct):
+    """area_pixel_compute_scale<ct>: a ct scalar computed as C++ does."""
+    t = ct.type
+    if align_corners:
+        return t(t(n_in - 1) / t(n_out - 1)) if n_out > 1 else t(0)
+    if scale is not None and scale > 0:
+        return t(1.0 / scale)
+    return t(t(n_in) / t(n_out))
+
+
+def _aa_taps(mode, n_in, n_out, align_corners, scale, ct):
+    """(xmin (n_out,), xsize (n_out,), weights (n_out, K) of dtype ct, zero past xsize)."""
+    ct = np.dtype(ct)
+    t = ct.type
+    interp = _AA_SIZE[mode]
+    sc = _aa_scale(n_in, n_out, align_corners, scale, ct)
+    down = float(sc) >= 1.0
+    support = t(interp * 0.5 * float(sc)) if down else t(interp * 0.5)
+    k = int(math.ceil(float(support))) * 2 + 1
+    invscale = t(1.0 / float(sc)) if down else t(1.0)
+    i = np.arange(n_out, dtype=np.float64)
+    center = (float(sc) * (i + 0.5)).astype(ct)
+    lo = (center - support).astype(np.float64) + 0.5
+    hi = (center + support).astype(np.float64) + 0.5
+    xmin = np.maximum(np.trunc(lo), 0).astype(np.int64)
+    xsize = np.clip(np.minimum(np.trunc(hi).astype(np.int64), n_in) - xmin, 0, k)
+    w = np.zeros((n_out, k), ct)
+    tot = np.zeros(n_out, ct)
+    for j in range(k):
+        arg = ((j + xmin).astype(ct) - center).astype(np.float64) + 0.5
+        wj = _aa_filter(mode, (arg * float(invscale)).astype(ct))
+        wj = np.where(j < xsize, wj, t(0)).astype(ct)
+        w[:, j] = wj
+        tot = (tot + wj).astype(ct)
+    nz = tot != 0
+    w = np.where(nz[:, None], w / np.where(nz, tot, t(1))[:, None], w).astype(ct)
+    return xmin, xsize, w
+
+
+def _aa_matrix(mode, n_in, n_out, align_corners, scale, ct):
+    """The (n_out, n_in) float64 matrix of one dim's antialiased resampling."""
+    xmin, xsize, w = _aa_taps(mode, n_in, n_out, align_corners, scale, ct)
+    m = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    for j in range(w.shape[1]):
+        keep = j < xsize
+        np.add.at(m, (rows[keep], (xmin + j)[keep]), w[keep, j].astype(np.float64))
+    return m
+
+
+def _resample_aa(xp, x, mode, out, align_corners, scales):
+    if tuple(x.shape[2:]) == tuple(out):
+        return _mf.suggest_layout(xp, xp.ascontiguousarray(x).copy(), x)
+    u8 = x.dtype == np.uint8
+    y = x
+    for d in reversed(range(len(out))):
+        axis = 2 + d
+        n_in = y.shape[axis]
+        if n_in == out[d]:
+            continue
+        if u8:
+            xmin, xsize, w = _aa_taps(mode, n_in, out[d], align_corners, scales[d],
+                                      np.float64)
+            wi, p = _quantize(w)
+            yt = xp.moveaxis(y, axis, -1).astype(np.int64)
+            acc = xp.full(yt.shape[:-1] + (out[d],), 1 << (p - 1), dtype=np.int64)
+            for j in range(wi.shape[1]):
+                if not (j < xsize).any():
+                    break
+                idx = xp.asarray(np.minimum(xmin + j, n_in - 1))
+                acc += xp.take(yt, idx, axis=-1) * xp.asarray(wi[:, j])
+            y = xp.moveaxis(xp.clip(acc >> p, 0, 255).astype(np.uint8), -1, axis)
+            continue
+        ct = y.dtype
+        xmin, xsize, w = _aa_taps(mode, n_in, out[d], align_corners, scales[d], ct)
+        yt = xp.moveaxis(y, axis, -1)
+        acc = None
+        for j in range(w.shape[1]):
+            keep = j < xsize
+            if acc is not None and not keep.any():
+                break
+            idx = xp.asarray(np.minimum(xmin + j, n_in - 1))
+            term = xp.take(yt, idx, axis=-1) * xp.asarray(w[:, j])
+            acc = term if acc is None else acc + xp.where(xp.asarray(keep), term, ct.type(0))
+        y = xp.moveaxis(acc.astype(ct), -1, axis)
+    return _mf.suggest_layout(xp, xp.ascontiguousarray(y), x)
+
+
+def _check_aa(dt):
+    """The CPU kernels' dtypes (float32, float64, uint8)."""
+    if not (dt in (_dt.float32, _dt.float64) or dt is _dt.uint8):
+        raise not_implemented("compute_index_ranges_weights", dt)
+
+
+def _make_aa(mode):
+    name = f"_upsample_{mode}2d_aa"
+
+    def meta_vec(input, output_size, align_corners, scale_factors):
+        out, _ = _output_size(name, 2, input.shape, output_size, scale_factors)
+        _check_aa(dtype_of(input))
+        return TensorMeta(input.dtype, tuple(input.shape[:2]) + out, input.device)
+
+    def impl_vec(xp, input, output_size, align_corners, scale_factors):
+        out, scales = _output_size(name, 2, input.shape, output_size, scale_factors)
+        _check_aa(dtype_of(input))
+        return _resample_aa(xp, input, mode, out, align_corners, scales)
+    impl_vec.__name__ = impl_vec.__qualname__ = name + "_vec"
+    vec = op(f"aten::{name}.vec(Tensor input, SymInt[]? output_size, bool align_corners, "
+             f"float[]? scale_factors) -> Tensor", tags=_NN, method=False, function=False,
+             meta=meta_vec, dtypes=_FLOATS_U8)(impl_vec)
+
+    def explicit(input, output_size):
+        return _output_size(name, 2, input.shape, output_size, None, vec=False)[0]
+
+    def meta(input, output_size, align_corners, scales_h=None, scales_w=None):
+        out = explicit(input, output_size)
+        _check_aa(dtype_of(input))
+        return TensorMeta(input.dtype, tuple(input.shape[:2]) + out, input.device)
+
+    def impl(xp, input, output_size, align_corners, scales_h=None, scales_w=None):
+        out = explicit(input, output_size)
+        _check_aa(dtype_of(input))
+        return _resample_aa(xp, input, mode, out, align_corners, (scales_h, scales_w))
+    impl.__name__ = impl.__qualname__ = name
+    plain = op(f"aten::{name}(Tensor self, SymInt[2] output_size, bool align_corners, "
+               f"float? scales_h=None, float? scales_w=None) -> Tensor", tags=_NN,
+               method=False, function=False, meta=meta, dtypes=_FLOATS_U8)(impl)
+
+    @_derivative(vec, wrt=("input",))
+    def vec_grad(grad, input_shape, output_size, align_corners, scale_factors):
+        out, scales = _output_size(name, 2, input_shape, output_size, scale_factors)
+        return _backward_aa(grad, input_shape, mode, out, align_corners, scales)
+
+    @_derivative(plain, wrt=("self",))
+    def plain_grad(grad, self_shape, output_size, align_corners, scales_h=None,
+                   scales_w=None):
+        out = _output_size(name, 2, self_shape, output_size, None, vec=False)[0]
+        return _backward_aa(grad, self_shape, mode, out, align_corners, (scales_h, scales_w))
+    return vec, plain
+
+
+def _backward_aa(grad, in_shape, mode, out, align_corners, scales):
+    import gpujit
+    g = grad
+    ct = np.float64 if grad.dtype == gpujit.float64 else np.float32
+    for d in range(len(out)):
+        axis = 2 + d
+        m = _aa_matrix(mode, in_shape[axis], out[d], align_corners, scales[d], ct)
+        mt = gpujit.tensor(m, dtype=grad.dtype, device=grad.device)
+        g = g.movedim(axis, -1).matmul(mt).movedim(-1, axis)
+    return g
+
+
+UPSAMPLE_AA = {mode: _make_aa(mode) for mode in _AA_SIZE}
 
 
 # ---------------------------------------------------------------------- pixel (un)shuffle
