@@ -329,9 +329,10 @@ def log_normal_(xp, self, mean=1, std=2, generator=None):
     _check_float(self, kernel_name("log_normal_cpu", xp))
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    v = _gen_like(self, None, generator).normal(self.shape, self.dtype)
-    t = self.dtype.type
-    return _write(self, xp.exp(v * t(std) + t(mean)).astype(self.dtype, copy=False))
+    # ATen's lognormal_distribution<double>: exp of its scalar normal sampler, in order
+    v = _gen_like(self, None, generator).normal_serial(self.size)
+    return _write(self, xp.exp(v * float(std) + float(mean)).astype(self.dtype).reshape(
+        self.shape))
 
 
 @op("aten::cauchy_(Tensor(a!) self, float median=0, float sigma=1, *, "
@@ -354,7 +355,7 @@ def geometric_(xp, self, p, generator=None):
         raise not_implemented("geometric_cpu", xp, "Bool")
     u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
     with np.errstate(divide="ignore"):
-        k = xp.ceil(xp.log1p(-u) / math.log1p(-p))
+        k = xp.ceil(xp.log(u) / math.log1p(-p))       # (ATen's: log(u), not log1p(-u))
     return _write(self, xp.maximum(k, 1).astype(self.dtype))
 
 

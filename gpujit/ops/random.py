@@ -1,10 +1,19 @@
 """Random ops and generators.
 
-Every device has one default `Generator`: the CPU's draws from NumPy's PCG64, a CUDA
-device's from a cuRAND Philox generator (through `cupy.random.RandomState`), created lazily
-on first use. `manual_seed(seed)` seeds them all, so one seed gives the same numbers on
-the same device. (PyTorch's own streams are not reproduced: the same seed gives different
-numbers than PyTorch, and different numbers on the CPU and on a GPU.)
+Every device has one default `Generator`, created lazily on first use. `manual_seed(seed)`
+seeds them all, so one seed gives the same numbers on the same device.
+
+The CPU's is PyTorch's own CPU generator: ATen's 32-bit Mersenne Twister (NumPy's MT19937,
+seeded as ATen seeds it), drawn from as ATen's CPU kernels draw, so `manual_seed(s)` then
+rand / randn / randint / randperm / uniform_ / normal_ / bernoulli / dropout / exponential_
+/ multinomial / the nn.init fills give PyTorch's numbers: bit for bit where ATen computes
+in scalar code, within an ulp or two where it uses vectorized math (randn of 16 or more
+floats: its AVX2 log / sincos). get_rng_state() is PyTorch's 5056-byte state, so states
+saved by torch load here and back. Not reproduced: poisson / binomial (NumPy's samplers,
+seeded from the stream) and PyTorch's CPU-capability-specific rounding on other CPUs.
+
+A CUDA device's generator is cuRAND Philox (through `cupy.random.RandomState`): the same
+seed gives different numbers than PyTorch's CUDA generator and than the CPU.
 
 A CUDA generator's state is (seed, offset), as in PyTorch: each draw starts at the
 generator's offset, and the offset then moves past every value the draw could consume,
@@ -14,6 +23,7 @@ precision (float32 directly, no float64 detour).
 from __future__ import annotations
 
 import os
+import struct
 
 import numpy as np
 
@@ -38,51 +48,193 @@ def _norm_seed(seed):
 # ------------------------------------------------------------------ streams
 
 class _CpuStream:
-    """NumPy PCG64 behind the generator of the CPU."""
+    """PyTorch's CPU generator (ATen's CPUGeneratorImpl): a 32-bit Mersenne Twister seeded
+    with the low 32 bits of the seed (NumPy's MT19937 with its legacy seeding is the same
+    engine, and gives the raw words vectorized), plus the cached second Box-Muller sample
+    of ATen's scalar normal sampler. Each op below draws what ATen's CPU kernel draws, in
+    the same order, so one seed gives PyTorch's numbers."""
+
+    STATE_BYTES = 5056              # sizeof(CPUGeneratorImplState), torch's get_rng_state()
 
     def __init__(self, seed):
-        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.seed = seed
+        bg = np.random.MT19937()
+        try:
+            bg._legacy_seeding(seed & 0xffffffff)       # init_genrand, as ATen's mt19937
+        except AttributeError:                         # (a NumPy without it: same words)
+            st = np.random.RandomState(seed & 0xffffffff).get_state()
+            bg.state = {"bit_generator": "MT19937", "state": {"key": st[1], "pos": st[2]}}
+        self.bg = bg
+        self.fresh = True           # no draw since seeding (ATen's `next_` is still 0)
+        self.next_double = None     # ATen's next_double_normal_sample_
+        self.next_float = None      # next_float_normal_sample_ (kept for the state only)
 
-    def uniform(self, shape, dt):
-        """[0, 1) in dtype dt (float16 from an exact 11-bit grid, never rounding to 1)."""
-        if dt == _F16:
-            u = self.rng.random(shape, dtype=np.float32)
-            return (np.floor(u * np.float32(2048)) * np.float32(1 / 2048)).astype(_F16)
-        return self.rng.random(shape, dtype=dt)
+    # -- the engine: random() is one 32-bit word, random64() two (the first the high half)
+    def raw(self, n):
+        self.fresh = False
+        return self.bg.random_raw(int(n)) if n else np.zeros(0, np.uint64)
 
-    def normal(self, shape, dt):
-        if dt == _F16:
-            return self.rng.standard_normal(shape, dtype=np.float32).astype(_F16)
-        return self.rng.standard_normal(shape, dtype=dt)
+    def raw64(self, n):
+        r = self.raw(2 * n)
+        return (r[0::2] << np.uint64(32)) | r[1::2]
+
+    def u24(self, n):
+        """uniform_real_distribution<float>: 24 low bits of random() times 2^-24."""
+        return (self.raw(n) & np.uint64(0xFFFFFF)).astype(_F32) * np.float32(2.0 ** -24)
+
+    def u53(self, n):
+        """uniform_real_distribution<double>: 53 low bits of random64() times 2^-53."""
+        return (self.raw64(n) & np.uint64((1 << 53) - 1)).astype(_F64) * (2.0 ** -53)
+
+    # -- distributions
+    def uniform(self, shape, dt, low=0.0, high=1.0):
+        """uniform_ in dtype dt, drawn serially in order: floats and doubles from their
+        uniform_real_distribution (`x * (to - from) + from`, contracted to one fma as ATen's
+        CPU kernel is compiled); float16 / bfloat16 through float, and a value rounding up
+        to `to` becomes `from` (ATen's clamp)."""
+        n = _numel(shape)
+        if dt == _F64:
+            u = self.u53(n)
+            if (low, high) != (0.0, 1.0):
+                ld = np.longdouble
+                u = (u.astype(ld) * ld(float(high) - float(low)) + ld(low)).astype(_F64)
+            return u.reshape(shape)
+        u = self.u24(n)
+        if (low, high) != (0.0, 1.0):
+            f, t = np.float32(low), np.float32(high)
+            u = (u.astype(_F64) * np.float64(t - f) + np.float64(f)).astype(_F32)
+        if dt != _F32:
+            u = u.astype(dt)
+            u[u == dt.type(high)] = dt.type(low)
+        return u.reshape(shape)
+
+    def normal_serial(self, n):
+        """n draws of ATen's scalar normal_distribution<double> (Box-Muller from two
+        uniforms, the sine half cached for the next draw), as float64."""
+        out = np.empty(n, _F64)
+        i = 0
+        if n and self.next_double is not None:
+            out[0], self.next_double, i = self.next_double, None, 1
+        m = n - i
+        if m:
+            k = (m + 1) // 2
+            u = self.u53(2 * k)
+            r = np.sqrt(-2.0 * np.log1p(-u[1::2]))
+            th = (2.0 * np.pi) * u[0::2]
+            c, s = r * np.cos(th), r * np.sin(th)
+            out[i::2] = c
+            out[i + 1::2] = s[:m // 2]
+            if m % 2:
+                self.next_double = float(s[-1])
+        return out
+
+    def _fill16(self, u, dt, mean, std):
+        """ATen's NormalFill16 on blocks of 16 uniforms (rows of u): u1 = 1 - u[:8],
+        u2 = u[8:]; float through the AVX2 kernel's float math, double in double."""
+        if dt == _F64:
+            r = np.sqrt(-2.0 * np.log(1.0 - u[:, :8]))
+            th = (2.0 * np.pi) * u[:, 8:]
+            v = np.concatenate([r * np.cos(th), r * np.sin(th)], axis=1)
+            if (mean, std) != (0.0, 1.0):
+                ld = np.longdouble
+                v = (v.astype(ld) * ld(std) + ld(mean)).astype(_F64)
+            return v
+        r = np.sqrt(np.float32(-2.0) * np.log(np.float32(1.0) - u[:, :8]))
+        th = np.float32(2.0 * np.pi) * u[:, 8:]
+        v = np.concatenate([r * np.cos(th), r * np.sin(th)], axis=1)
+        if (mean, std) != (0.0, 1.0):
+            v = (v.astype(_F64) * np.float64(np.float32(std))
+                 + np.float64(np.float32(mean))).astype(_F32)
+        return v
+
+    def normal(self, shape, dt, mean=0.0, std=1.0, contiguous=True):
+        """normal_ in dtype dt: 16 or more contiguous values through ATen's normal_fill
+        (uniforms, then Box-Muller in blocks of 16, a ragged tail recomputed over the last
+        16 from fresh uniforms); fewer (or a strided target) through the scalar sampler."""
+        n = _numel(shape)
+        if n < 16 or not contiguous:
+            v = self.normal_serial(n)
+            if (mean, std) != (0.0, 1.0):
+                v = v * float(std) + float(mean)
+            return v.astype(dt).reshape(shape)
+        nb, tail = divmod(n, 16)
+        if dt == _F64 or dt == _F32:
+            u = self.u53(n) if dt == _F64 else self.u24(n)
+            out = np.empty(n, dt)
+            out[:nb * 16] = self._fill16(u[:nb * 16].reshape(nb, 16), dt, mean, std).ravel()
+        else:       # float16 / bfloat16: each block's uniforms drawn in turn, in float
+            u = self.u24(nb * 16)
+            out = self._fill16(u.reshape(nb, 16), _F32, mean, std).ravel()
+            out = np.concatenate([out, np.empty(tail, _F32)]) if tail else out
+        if tail:
+            u = self.u53(16) if dt == _F64 else self.u24(16)
+            out[n - 16:] = self._fill16(u.reshape(1, 16), _F64 if dt == _F64 else _F32,
+                                        mean, std).ravel()
+        return out.astype(dt, copy=False).reshape(shape)
 
     def integers(self, low, high, shape):
-        return self.rng.integers(low, high, size=shape, dtype=np.int64)
+        """random_(from, to): random() % range + from (random64() when range >= 2^32)."""
+        n, rng = _numel(shape), int(high) - int(low)
+        v = self.raw64(n) if rng >= 1 << 32 else self.raw(n)
+        v = (v % np.uint64(rng)).astype(np.int64)
+        return (v + np.int64(low) if low else v).reshape(shape)
 
     def permutation(self, n):
-        return self.rng.permutation(n).astype(np.int64, copy=False)
+        """randperm: ATen's Fisher-Yates, swapping i with i + random() % (n - i)."""
+        n = int(n)
+        if n < 2:
+            return np.arange(n, dtype=np.int64)
+        z = (self.raw(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+        p = list(range(n))
+        for i, k in enumerate(z):
+            if k:
+                j = i + k
+                p[i], p[j] = p[j], p[i]
+        return np.array(p, dtype=np.int64)
+
+    def _numpy(self):
+        """A NumPy generator seeded from this stream (poisson / binomial, whose ATen
+        samplers are not reproduced): deterministic, and it moves this stream on."""
+        return np.random.Generator(np.random.PCG64(int(self.raw64(1)[0])))
 
     def poisson(self, lam):
-        return self.rng.poisson(lam)
+        return self._numpy().poisson(lam)
 
     def binomial(self, n, p):
-        return self.rng.binomial(n, p)
+        return self._numpy().binomial(n, p)
 
+    # -- state: torch's CPUGeneratorImplState bytes, so torch-saved states load
     def get_state(self):
-        st = self.rng.bit_generator.state
-        return (st["state"]["state"].to_bytes(16, "little")
-                + st["state"]["inc"].to_bytes(16, "little")
-                + int(st["has_uint32"]).to_bytes(4, "little")
-                + int(st["uinteger"]).to_bytes(4, "little"))
+        st = self.bg.state["state"]
+        pos = int(st["pos"])
+        b = bytearray(self.STATE_BYTES)
+        b[0:24] = struct.pack("<QiiQ", self.seed, 625 - pos, 1, 0 if self.fresh else pos)
+        b[24:24 + 4992] = np.asarray(st["key"], dtype=np.uint64).astype("<u8").tobytes()
+        if self.next_double is not None:       # normal_y, normal_is_valid
+            struct.pack_into("<d", b, 5024, self.next_double)
+            struct.pack_into("<i", b, 5040, 1)
+        if self.next_float is not None:
+            struct.pack_into("<fB", b, 5048, self.next_float, 1)
+        return bytes(b)
 
     def set_state(self, b):
-        self.rng.bit_generator.state = {
-            "bit_generator": "PCG64",
-            "state": {"state": int.from_bytes(b[0:16], "little"),
-                      "inc": int.from_bytes(b[16:32], "little")},
-            "has_uint32": int.from_bytes(b[32:36], "little"),
-            "uinteger": int.from_bytes(b[36:40], "little")}
+        seed, left, seeded, _next = struct.unpack_from("<QiiQ", b, 0)
+        if not (seeded and 1 <= left <= 624 and _next <= 624):
+            raise RuntimeError("Invalid mt19937 state")
+        key = np.frombuffer(b, dtype="<u8", count=624, offset=24).astype(np.uint32)
+        self.seed = seed
+        self.bg.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 625 - left}}
+        self.fresh = left == 1 and _next == 0
+        self.next_double = (struct.unpack_from("<d", b, 5024)[0]
+                            if struct.unpack_from("<i", b, 5040)[0] else None)
+        self.next_float = (struct.unpack_from("<f", b, 5048)[0] if b[5052] else None)
 
-    STATE_BYTES = 40
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
 
 
 class _CudaStream:
@@ -107,22 +259,34 @@ class _CudaStream:
     def _n(self, shape):
         return int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
 
-    def uniform(self, shape, dt):
+    def uniform(self, shape, dt, low=0.0, high=1.0):
         cp = self.cp
         with cp.cuda.Device(self.dev.index):
             self._start(self._n(shape))
             if dt == _F16:
                 u = self.rs.random_sample(shape, dtype=np.float32)
-                return (cp.floor(u * np.float32(2048)) * np.float32(1 / 2048)).astype(_F16)
-            return self.rs.random_sample(shape, dtype=dt)
+                u = (cp.floor(u * np.float32(2048)) * np.float32(1 / 2048)).astype(_F16)
+            else:
+                u = self.rs.random_sample(shape, dtype=dt)
+            if (low, high) != (0.0, 1.0):
+                t = u.dtype.type
+                u = (u * t(float(high) - float(low)) + t(low)).astype(u.dtype, copy=False)
+            return u
 
-    def normal(self, shape, dt):
+    def normal(self, shape, dt, mean=0.0, std=1.0, contiguous=True):
         cp = self.cp
         with cp.cuda.Device(self.dev.index):
             self._start(self._n(shape))
             if dt == _F16:
-                return self.rs.standard_normal(shape, dtype=np.float32).astype(_F16)
-            return self.rs.standard_normal(shape, dtype=dt)
+                v = self.rs.standard_normal(shape, dtype=np.float32).astype(_F16)
+            else:
+                v = self.rs.standard_normal(shape, dtype=dt)
+            if (mean, std) != (0.0, 1.0):
+                v = (v * dt.type(std) + dt.type(mean)).astype(dt, copy=False)
+            return v
+
+    def normal_serial(self, n):
+        return self.normal((n,), _F64)
 
     def integers(self, low, high, shape):
         cp = self.cp
@@ -172,7 +336,7 @@ class Generator:
 
     def manual_seed(self, seed):
         self._seed = _norm_seed(seed)
-        self._stream = None
+        self._stream = None             # (re)created, seeded, at the next draw
         return self
 
     def seed(self):
@@ -184,16 +348,31 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        """The state as a uint8 CPU tensor (seed first, then the stream's state)."""
-        b = self._seed.to_bytes(8, "little") + self._get_stream().get_state()
+        """The state as a uint8 CPU tensor: on the CPU, PyTorch's own 5056 bytes (the
+        Mersenne Twister's words, the seed and the cached normal samples), so states load
+        across gpujit and torch; on a GPU, the seed then the stream's offset."""
+        st = self._get_stream()
+        b = st.get_state() if self.device is _cpu else (
+            self._seed.to_bytes(8, "little") + st.get_state())
         return _wrap(np.frombuffer(b, dtype=np.uint8).copy(), _dt.uint8, _cpu)
 
     def set_state(self, new_state):
         data = getattr(new_state, "_data", new_state)
         if hasattr(data, "get"):
             data = data.get()
-        b = np.asarray(data, dtype=np.uint8).tobytes()
-        want = 8 + (_CpuStream if self.device is _cpu else _CudaStream).STATE_BYTES
+        data = np.asarray(data)
+        if data.dtype != np.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        b = data.tobytes()
+        if self.device is _cpu:
+            if len(b) != _CpuStream.STATE_BYTES:
+                raise RuntimeError(f"Expected a CPUGeneratorImplState of size 5056 but "
+                                   f"found the input RNG state size to be {len(b)}")
+            st = _CpuStream(0)
+            st.set_state(b)
+            self._seed, self._stream = st.seed, st
+            return self
+        want = 8 + _CudaStream.STATE_BYTES
         if len(b) != want:
             raise RuntimeError(f"Expected a uint8 state tensor of {want} bytes for a "
                                f"{self.device.type} generator, got {len(b)}")

@@ -239,6 +239,11 @@ def _normal_meta_dtype(*dts):
 
 
 def _draw_normal(g, shape, npdt, mean, std):
+    """PyTorch's normal(mean, std) with a tensor among them: normal_(0, 1) (or
+    normal_(0, std) for a float std), then `* std + mean` as separate ops."""
+    if not hasattr(std, "shape"):
+        v = g.normal(shape, npdt, 0.0, float(std))
+        return (v + mean).astype(npdt, copy=False)
     v = g.normal(shape, npdt)
     return (v * std + mean).astype(npdt, copy=False)
 
@@ -263,8 +268,7 @@ def normal_tensor_tensor(xp, mean, std, generator=None):
 def normal_tensor_float(xp, mean, std=1, generator=None):
     _check_std(std)
     dt = _normal_meta_dtype(_dt.from_numpy_dtype(mean.dtype))
-    return _draw_normal(_gen_like(mean, None, generator), mean.shape, dt.np, mean,
-                        dt.np.type(std))
+    return _draw_normal(_gen_like(mean, None, generator), mean.shape, dt.np, mean, std)
 
 
 @op("aten::normal.float_Tensor(float mean, Tensor std, *, Generator? generator=None) -> "
@@ -287,8 +291,7 @@ def normal_float_float(xp, mean, std, size, generator=None, dtype=None, layout=N
                        device=None, pin_memory=None):
     _check_std(std)
     dt = _float_dtype(dtype, "normal")
-    return _draw_normal(_gen(device, generator), tuple(size), dt.np, dt.np.type(mean),
-                        dt.np.type(std))
+    return _gen(device, generator).normal(tuple(size), dt.np, float(mean), float(std))
 
 
 # ------------------------------------------------------------------ in-place fills
@@ -298,14 +301,31 @@ def _write(self, v):
     return self
 
 
+def _serial_order(self):
+    """A view of self whose C order is the order ATen's TensorIterator walks it in (its
+    dimensions sorted by stride, outermost first): in-place fills draw in that order."""
+    if self.ndim < 2 or self.flags.c_contiguous:
+        return self
+    order = sorted(range(self.ndim), key=lambda d: -abs(self.strides[d]))
+    return self.transpose(order)
+
+
+def _write_serial(self, draw):
+    """Fill self with draw(shape) generated in ATen's order over self's memory."""
+    view = _serial_order(self)
+    view[...] = draw(view.shape)
+    return self
+
+
 @op("aten::normal_(Tensor(a!) self, float mean=0, float std=1, *, "
     "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def normal_(xp, self, mean=0, std=1, generator=None):
     _check_float(self, "normal_kernel")
     _check_std(std)
-    t = self.dtype.type
-    return _write(self, _draw_normal(_gen_like(self, None, generator), self.shape, self.dtype,
-                                     t(mean), t(std)))
+    g = _gen_like(self, None, generator)
+    contiguous = bool(self.flags.c_contiguous)
+    return _write_serial(self, lambda s: g.normal(s, self.dtype, float(mean), float(std),
+                                                  contiguous=contiguous))
 
 
 @op("aten::uniform_(Tensor(a!) self, float from_=0, float to=1, *, "
@@ -315,9 +335,8 @@ def uniform_(xp, self, from_=0, to=1, generator=None):
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={from_} > to={to}")
-    t = self.dtype.type
-    u = _gen_like(self, None, generator).uniform(self.shape, self.dtype)
-    return _write(self, (u * t(to - from_) + t(from_)).astype(self.dtype, copy=False))
+    g = _gen_like(self, None, generator)
+    return _write_serial(self, lambda s: g.uniform(s, self.dtype, float(from_), float(to)))
 
 
 @op("aten::exponential_(Tensor(a!) self, float lambd=1, *, Generator? generator=None) -> "
@@ -326,9 +345,10 @@ def exponential_(xp, self, lambd=1, generator=None):
     _check_continuous(self, "Exponential")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    u = _gen_like(self, None, generator).uniform(self.shape, self.dtype)
-    return _write(self, (-xp.log1p(-u) / self.dtype.type(lambd)).astype(self.dtype,
-                                                                        copy=False))
+    # ATen's exponential_distribution<double>: -1 / lambda * log1p(-u), u a double uniform
+    g = _gen_like(self, None, generator)
+    return _write_serial(self, lambda s: ((-1.0 / lambd) * xp.log1p(
+        -g.uniform(s, np.dtype(np.float64)))).astype(self.dtype))
 
 
 def _check_p(p):
@@ -343,16 +363,18 @@ def _check_p_tensor(xp, p):
 
 
 def _uniform_for(g, shape, p_dtype):
-    dt = p_dtype if p_dtype.kind == "f" else np.dtype(np.float32)
-    return g.uniform(shape, np.dtype(np.float64) if dt == np.float16 else dt)
+    """The uniforms ATen's bernoulli compares p with: double for a double (or Python
+    float) p, float for any other p."""
+    return g.uniform(shape, np.dtype(np.float64 if p_dtype == np.float64 else np.float32))
 
 
 @op("aten::bernoulli_.float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> "
     "Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def bernoulli_float_(xp, self, p=0.5, generator=None):
     _check_p(p)
-    u = _uniform_for(_gen_like(self, None, generator), self.shape, np.dtype(np.float64))
-    return _write(self, (u < p).astype(self.dtype))
+    g = _gen_like(self, None, generator)
+    return _write_serial(self, lambda s: (_uniform_for(g, s, np.dtype(np.float64)) < p)
+                         .astype(self.dtype))
 
 
 @op("aten::bernoulli_.Tensor(Tensor(a!) self, Tensor p, *, Generator? generator=None) -> "
@@ -476,20 +498,28 @@ def multinomial(xp, self, num_samples, replacement=False, generator=None):
         if (p.sum(axis=1) <= 0).any():
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     g = _gen_like(self, None, generator)
-    u = g.uniform((rows, num_samples), np.dtype(np.float64))
-    if replacement:
-        # inverse CDF, all rows in one searchsorted: row r's CDF lives in [r, r + 1]
-        cdf = xp.cumsum(p, axis=1)
+    if replacement and num_samples > 1:
+        # ATen's CPU sampler: per row, the running sum in the input's type normalized (its
+        # last entry set to 1), then per sample a double uniform and the first entry >= it
+        cdf = xp.cumsum(self.reshape(-1, n), axis=1)
         cdf = cdf / cdf[:, -1:]
-        off = xp.arange(rows, dtype=np.float64)[:, None]
-        pos = xp.searchsorted((cdf + off).reshape(-1), (u + off).reshape(-1), side="right")
-        idx = pos.reshape(rows, num_samples) - xp.arange(rows)[:, None] * n
+        cdf[:, -1] = 1
+        u = g.uniform((rows, num_samples), np.dtype(np.float64))
+        if xp is np:
+            idx = np.stack([np.searchsorted(cdf[r].astype(np.float64), u[r], side="left")
+                            for r in range(rows)]) if rows else np.zeros((0, num_samples))
+        else:
+            off = xp.arange(rows, dtype=np.float64)[:, None]
+            pos = xp.searchsorted((cdf.astype(np.float64) + off).reshape(-1),
+                                  (u + off).reshape(-1), side="left")
+            idx = pos.reshape(rows, num_samples) - xp.arange(rows)[:, None] * n
         idx = xp.clip(idx, 0, n - 1)
     else:
-        # Efraimidis-Spirakis: the k largest log(u)/p are a weighted sample w/o replacement
-        u = g.uniform((rows, n), np.dtype(np.float64))
-        with np.errstate(divide="ignore"):
-            keys = xp.where(p > 0, xp.log1p(-u) / xp.where(p > 0, p, 1.0), -xp.inf)
+        # PyTorch's: q ~ Exp(1) in the input's type, then the top num_samples of p / q
+        q = ((-1.0) * xp.log1p(-g.uniform((rows, n), np.dtype(np.float64)))).astype(
+            self.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keys = self.reshape(-1, n) / q
         order = xp.argsort(-keys, axis=1, **({"kind": "stable"} if xp is np else {}))
         idx = order[:, :num_samples]
     return idx.astype(np.int64, copy=False).reshape(out_shape)
