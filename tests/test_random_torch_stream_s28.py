@@ -125,3 +125,16 @@ def test_torch_state_loads_here():
     torch.manual_seed(11)
     np.testing.assert_array_equal(gpujit.get_rng_state().numpy(),
                                   torch.get_rng_state().numpy())
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-17, 0.3, 0.5, 0.9999999999, 1.0])
+def test_bernoulli_integer_threshold_equals_the_double_uniform_test(p):
+    """bernoulli(p) / dropout compare the 53 random bits with ceil(p * 2^53) (no doubles
+    made): the same mask as ATen's `uniform double < p`."""
+    from gpujit.ops.random import generator_for
+    from gpujit.device import cpu
+    gpujit.manual_seed(5)
+    a = generator_for(cpu).below((1000,), p)
+    gpujit.manual_seed(5)
+    b = generator_for(cpu).uniform((1000,), np.dtype(np.float64)) < p
+    assert a.dtype == np.bool_ and (a == b).all()

@@ -29,8 +29,11 @@ def _keep_mask(xp, a, p):
     """Bernoulli(1 - p) keep mask of a's shape, from the device's default generator."""
     from .random import generator_for
     # (PyTorch's CPU dropout: bernoulli_(1 - p), one double uniform per element, in order)
-    dt = np.dtype(np.float64 if a.dtype == np.float64 or xp is np else np.float32)
-    return generator_for(device_of_array(a)).uniform(a.shape, dt) < 1 - p
+    g = generator_for(device_of_array(a))
+    if xp is np:
+        return g.below(a.shape, 1 - p)
+    dt = np.dtype(np.float64 if a.dtype == np.float64 else np.float32)
+    return g.uniform(a.shape, dt) < 1 - p
 
 
 def _remember_mask(out, keep):

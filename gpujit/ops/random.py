@@ -86,6 +86,14 @@ class _CpuStream:
         """uniform_real_distribution<double>: 53 low bits of random64() times 2^-53."""
         return (self.raw64(n) & np.uint64((1 << 53) - 1)).astype(_F64) * (2.0 ** -53)
 
+    def below(self, shape, p):
+        """u53 < p for n double uniforms (bernoulli_(p), dropout's keep mask) without
+        making the doubles: u = bits * 2^-53 exactly, so u < p <=> bits < ceil(p * 2^53)."""
+        import math
+        thr = math.ceil(float(p) * 2.0 ** 53)          # (p * 2^53 is exact)
+        bits = self.raw64(_numel(shape)) & np.uint64((1 << 53) - 1)
+        return (bits < np.uint64(min(max(thr, 0), 1 << 53))).reshape(shape)
+
     # -- distributions
     def uniform(self, shape, dt, low=0.0, high=1.0):
         """uniform_ in dtype dt, drawn serially in order: floats and doubles from their

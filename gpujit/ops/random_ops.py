@@ -368,13 +368,20 @@ def _uniform_for(g, shape, p_dtype):
     return g.uniform(shape, np.dtype(np.float64 if p_dtype == np.float64 else np.float32))
 
 
+def _below(g, shape, p):
+    """A double uniform < p per element (ATen's bernoulli with a float p)."""
+    below = getattr(g, "below", None)        # (the CPU stream's exact integer test)
+    if below is not None:
+        return below(shape, p)
+    return _uniform_for(g, shape, np.dtype(np.float64)) < p
+
+
 @op("aten::bernoulli_.float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> "
     "Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def bernoulli_float_(xp, self, p=0.5, generator=None):
     _check_p(p)
     g = _gen_like(self, None, generator)
-    return _write_serial(self, lambda s: (_uniform_for(g, s, np.dtype(np.float64)) < p)
-                         .astype(self.dtype))
+    return _write_serial(self, lambda s: _below(g, s, p).astype(self.dtype))
 
 
 @op("aten::bernoulli_.Tensor(Tensor(a!) self, Tensor p, *, Generator? generator=None) -> "
@@ -412,8 +419,7 @@ def bernoulli(xp, self, generator=None):
         self.dtype, tuple(self.shape), self.device))[1])
 def bernoulli_p(xp, self, p, generator=None):
     _check_p(p)
-    u = _uniform_for(_gen_like(self, None, generator), self.shape, np.dtype(np.float64))
-    return (u < p).astype(self.dtype)
+    return _below(_gen_like(self, None, generator), self.shape, p).astype(self.dtype)
 
 
 def _random_bounds(npdt):
