@@ -117,7 +117,8 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
             fn = operator_entry(op, dunder, reflected=how == "rev")
         setattr(tensor_cls, dunder, fn)
     if "eq" in methods:
-        tensor_cls.__eq__ = operator_entry(methods["eq"].op, "__eq__")
+        # (torch 2.13's __eq__ takes an ndarray as its Tensor, its __ne__ does not)
+        tensor_cls.__eq__ = operator_entry(methods["eq"].op, "__eq__", ndarray_other=True)
         tensor_cls.__ne__ = operator_entry(methods["ne"].op, "__ne__")
         tensor_cls.__hash__ = lambda self: id(self)
     tensor_cls.__pos__ = lambda self: self

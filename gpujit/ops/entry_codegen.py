@@ -65,6 +65,9 @@ def _number_args(op, skip=()):
             continue
         if not t.is_list:
             L.append(f"    if isinstance({n}, _T): {n} = _tnum(_op, {i}, {n})")
+            if t.base in ("Scalar", "float", "complex"):
+                # (a NumPy scalar: its Python number, as PyTorch's parser reads it)
+                L.append(f"    elif isinstance({n}, _npn): {n} = _npnum({n})")
         elif t.base in ("int", "SymInt"):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             skip_int = f"{n}.__class__ is not int and " if _r.int_list_takes_int(op, a) else ""
@@ -101,6 +104,11 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     for n in list(operands) + aux:
         L.append(f"        if isinstance({n}, _T):")
         L.append(f"            dev = _join(_op, dev, {n})")
+        if n in operands and (n in op.number_operands or n not in tensor_params):
+            # a NumPy scalar: the Python number PyTorch's parser reads it as
+            # (registry.numpy_number: x0 == np.float64(0.1) compares in float32)
+            L.append(f"        elif isinstance({n}, _npn):")
+            L.append(f"            {n} = _npnum({n})")
         # a Python number where PyTorch's overloads take none (logaddexp(x, 2)): its
         # TypeError (ops/number_operands.py); None where the parameter is Optional
         if n not in op.number_operands and n in tensor_params:
@@ -437,6 +445,7 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused, _tnum=_r.tensor_number,
+              _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
@@ -472,7 +481,7 @@ def _as_method(op, fn):
     return m
 
 
-def operator_entry(op, name, reflected=False):
+def operator_entry(op, name, reflected=False, ndarray_other=False):
     """Tensor.<name> for a binary Python operator (__add__, __rtruediv__, __iadd__ ...) over
     op, as PyTorch's (_wrap_type_error_to_not_implemented): op's public entry point whose
     body, inside one `try`, returns NotImplemented on a TypeError (an operand the op takes
@@ -480,10 +489,14 @@ def operator_entry(op, name, reflected=False):
     raises its own words ("unsupported operand type(s) for +: 'Tensor' and 'str'") or, for
     == and !=, compares identities. An unsupported dtype (UnsupportedDtypeError, also a
     NotImplementedError) and every other error still raise. `reflected`: x.__rpow__(2) is
-    pow(2, x), the code's first two parameters swapped. One frame a call, as op's method:
-    a `try` costs nothing until something is raised. Compiled once per (op, reflected)."""
+    pow(2, x), the code's first two parameters swapped. `ndarray_other`: an ndarray other
+    operand, which the op refuses, is taken as its Tensor (torch.from_numpy) before
+    NotImplemented, as torch 2.13's Tensor.__eq__ (x == np.ones(3): a bool Tensor; an
+    ndarray from_numpy refuses with a TypeError, np.ones(3, object): NotImplemented).
+    One frame a call, as op's method: a `try` costs nothing until something is raised.
+    Compiled once per (op, reflected, ndarray_other)."""
     import types
-    key = "_operator_r" if reflected else "_operator"
+    key = ("_operator_r" if reflected else "_operator") + ("_nd" if ndarray_other else "")
     fn = op.__dict__.get(key)
     if fn is None:
         consts = {}
@@ -494,9 +507,13 @@ def operator_entry(op, name, reflected=False):
         head, body = src.split("\n", 1)
         fname = "operator_r" if reflected else "operator"
         head = f"def {fname}({_signature(op.schema, {}, True, reflected)}):"
+        nd = []
+        if ndarray_other:
+            a0, a1 = (a.name for a in op.schema.arguments[:2])
+            nd = [f"        if isinstance({a1}, _nd): return _nd_other({fname}, {a0}, {a1})"]
         src = "\n".join([head, "    try:"] + ["    " + ln for ln in body.split("\n")] + [
             "    except TypeError as e:",
-            "        if isinstance(e, NotImplementedError): raise",
+            "        if isinstance(e, NotImplementedError): raise"] + nd + [
             "        return NotImplemented"])
         fn = _compile(op, src, fname, consts)
         fn.__globals__.update(_method_ns(fn.__globals__))

@@ -270,6 +270,16 @@ def scalar_kind(x):
 
 
 _NUMBER_TYPES = frozenset({int, float, bool, complex})
+NUMPY_NUMBERS = (np.number, np.bool_)
+
+
+def numpy_number(v):
+    """The Python number PyTorch's argument parser reads a NumPy scalar given for a Scalar
+    as: its value as a Python int / float / complex, an np.bool_ a float (torch 2.13:
+    int_tensor + np.bool_(True) is a float tensor, bool_tensor | np.bool_(True) the
+    bitwise op's error for 'Float'). Its own dtype never counts (x0 == np.float64(0.1)
+    compares in x0's float32)."""
+    return float(v) if isinstance(v, np.bool_) else v.item()
 
 
 def number_refused(op, n, values, method=False):
@@ -282,12 +292,24 @@ def number_refused(op, n, values, method=False):
     if isinstance(v, (np.ndarray, np.generic)):
         if isinstance(v, (np.number, np.bool_)) and op.schema.arguments[n].name in \
                 op.number_operands:
-            return v
+            return numpy_number(v)
         raise not_tensor_error(op, values, method)
     if v is None or (type(v) in _NUMBER_TYPES and op.schema.arguments[n].name in
                      op.number_operands) or type(v) not in _NUMBER_TYPES:
         return v
     raise not_tensor_error(op, values, method)
+
+
+def ndarray_operand(fn, x, a):
+    """fn(x, torch.from_numpy(a)) for an operator that takes an ndarray operand as its
+    Tensor (torch 2.13's Tensor.__eq__: entry_codegen.operator_entry's ndarray_other);
+    NotImplemented where from_numpy refuses a's dtype with a TypeError (object, str)."""
+    from .creation import from_numpy
+    try:
+        t = from_numpy(a)
+    except TypeError:
+        return NotImplemented
+    return fn(x, t)
 
 
 def type_name(v) -> str:
