@@ -481,22 +481,28 @@ def _as_method(op, fn):
     return m
 
 
-def operator_entry(op, name, reflected=False, ndarray_other=False):
+def operator_entry(op, name, reflected=False, ndarray_other=False, python_level=False):
     """Tensor.<name> for a binary Python operator (__add__, __rtruediv__, __iadd__ ...) over
     op, as PyTorch's (_wrap_type_error_to_not_implemented): op's public entry point whose
     body, inside one `try`, returns NotImplemented on a TypeError (an operand the op takes
     no overload for: x + "a", x == None), so that Python tries the other operand, then
     raises its own words ("unsupported operand type(s) for +: 'Tensor' and 'str'") or, for
     == and !=, compares identities. An unsupported dtype (UnsupportedDtypeError, also a
-    NotImplementedError) and every other error still raise. `reflected`: x.__rpow__(2) is
-    pow(2, x), the code's first two parameters swapped. `ndarray_other`: an ndarray other
-    operand, which the op refuses, is taken as its Tensor (torch.from_numpy) before
-    NotImplemented, as torch 2.13's Tensor.__eq__ (x == np.ones(3): a bool Tensor; an
-    ndarray from_numpy refuses with a TypeError, np.ones(3, object): NotImplemented).
-    One frame a call, as op's method: a `try` costs nothing until something is raised.
-    Compiled once per (op, reflected, ndarray_other)."""
+    NotImplementedError) and every other error still raise; arguments the op does not take
+    (x.__add__(2, 3), x.__pow__(other=2)) are NotImplemented too, as PyTorch's parser's
+    TypeError is. `python_level`: one of torch's operators defined in Python over
+    (self, other) only (__rsub__, __rtruediv__ ...: x.__rtruediv__(other=2) works,
+    x.__rsub__(2, alpha=2) is NotImplemented), the op's other parameters at their
+    defaults. `reflected`: x.__rpow__(2) is pow(2, x), the operands swapped.
+    `ndarray_other`: an ndarray other operand, which the op refuses, is taken as its
+    Tensor (torch.from_numpy) before NotImplemented, as torch 2.13's Tensor.__eq__
+    (x == np.ones(3): a bool Tensor; an ndarray from_numpy refuses with a TypeError,
+    np.ones(3, object): NotImplemented). One frame a call, as op's method: a `try` costs
+    nothing until something is raised. Compiled once per (op, variant)."""
     import types
-    key = ("_operator_r" if reflected else "_operator") + ("_nd" if ndarray_other else "")
+    assert python_level or not reflected
+    key = ("_operator_r" if reflected else "_operator_p" if python_level else "_operator") \
+        + ("_nd" if ndarray_other else "")
     fn = op.__dict__.get(key)
     if fn is None:
         consts = {}
@@ -506,12 +512,27 @@ def operator_entry(op, name, reflected=False, ndarray_other=False):
             src = _gen_generic(op, "operator", consts, hook=True)
         head, body = src.split("\n", 1)
         fname = "operator_r" if reflected else "operator"
-        head = f"def {fname}({_signature(op.schema, {}, True, reflected)}):"
+        args = op.schema.arguments
+        pre = ["    if _a or _k: return NotImplemented"]
+        if python_level:
+            head = f"def {fname}(self, other, *_a, **_k):"
+            n0, n1 = args[0].name, args[1].name
+            if reflected or (n0, n1) != ("self", "other"):
+                pre.append(f"    {n0}, {n1} = {'other, self' if reflected else 'self, other'}")
+            for a in args[2:]:
+                assert a.has_default, (op.name, a.name)
+                pre.append("    " + _py_default(a.name, a, consts))
+        else:
+            parts = _signature(op.schema, consts, True).split(", ")
+            parts = ["*_a" if p == "*" else p for p in parts]
+            if "*_a" not in parts:
+                parts.append("*_a")
+            head = f"def {fname}({', '.join(parts + ['**_k'])}):"
         nd = []
         if ndarray_other:
-            a0, a1 = (a.name for a in op.schema.arguments[:2])
+            a0, a1 = (a.name for a in args[:2])
             nd = [f"        if isinstance({a1}, _nd): return _nd_other({fname}, {a0}, {a1})"]
-        src = "\n".join([head, "    try:"] + ["    " + ln for ln in body.split("\n")] + [
+        src = "\n".join([head] + pre + ["    try:"] + ["    " + ln for ln in body.split("\n")] + [
             "    except TypeError as e:",
             "        if isinstance(e, NotImplementedError): raise"] + nd + [
             "        return NotImplemented"])
