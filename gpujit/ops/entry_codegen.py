@@ -276,7 +276,12 @@ def _gen_generic(op, fname, consts, hook=None):
                 # a Tensor is iterable: as a Tensor[] it would be read row by row
                 L.append(f"    if isinstance({n}, _T): raise TypeError(\"{s.name.split('::')[-1]}(): "
                          f"argument '{n}' must be tuple of Tensors, not Tensor\")")
-                L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else x for x in {n}]"
+                # (an element not a Tensor, an ndarray included: PyTorch's TypeError
+                # "expected Tensor as element 1 in argument 0"; None in a Tensor?[])
+                other = "None if x is None else " if a.type.elem_optional else ""
+                L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else "
+                         f"{other}_lref(_op, ({', '.join(names)}{',' if len(names) == 1 else ''})) "
+                         f"for x in {n}]"
                          + (f" if {n} is not None else None" if a.type.optional else ""))
             elif n in op.number_operands:
                 L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else {n}")
@@ -445,7 +450,7 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused, _tnum=_r.tensor_number,
-              _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _lref=_r.list_refused, _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
@@ -465,7 +470,7 @@ def _method_ns(ns):
     (self not counted: x.add("a") is "argument 'other' (position 1)")."""
     from functools import partial
     ns = dict(ns)
-    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes"):
+    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes", "_lref"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
     return ns

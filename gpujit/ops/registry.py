@@ -443,9 +443,9 @@ def not_tensor_error(op, values, method=False):
             continue
         if a.type.is_list and isinstance(v, (list, tuple)):
             for j, x in enumerate(v):
-                if not isinstance(x, _Tensor):
+                if not isinstance(x, _Tensor) and not (x is None and a.type.elem_optional):
                     return TypeError(f"expected Tensor as element {j} in argument {i - method}, but "
-                                     f"got {type(x).__name__}")
+                                     f"got {type_name(x)}")
             continue
         want = "tuple of Tensors" if a.type.is_list else "Tensor"
         # (PyTorch's Python bindings call self `input`)
@@ -453,6 +453,16 @@ def not_tensor_error(op, values, method=False):
         return TypeError(f"{name}(): argument '{arg}' (position {i + 1 - method}) must be {want}, "
                          f"not {type_name(v)}")
     return None
+
+
+def list_refused(op, values, method=False):
+    """Raise PyTorch's TypeError for an element of a Tensor[] argument that is not a
+    Tensor (an ndarray, a number: torch.cat([x, np.ones(3)]) is "expected Tensor as
+    element 1 in argument 0, but got numpy.ndarray"). Called by the generic entry points."""
+    e = not_tensor_error(op, values, method)
+    if e is None:       # (not reached: the caller found an element that is no Tensor)
+        raise TypeError(f"{op.public_name}(): expected a list of Tensors")
+    raise e
 
 
 def method_positions(op, e):
