@@ -86,6 +86,18 @@ def _varargs(fn, sizes_fn=None):
     return method
 
 
+def _invert(bitwise_not):
+    """Tensor.__invert__ as torch 2.13's: ~x of a floating tensor is a TypeError (its
+    x.bitwise_not() the kernel's NotImplementedError)."""
+    def __invert__(self):
+        if self.dtype.is_floating_point:
+            raise TypeError("~ (operator.invert) is only implemented on integer and "
+                            "Boolean-type tensors")
+        return bitwise_not(self)
+    __invert__.__qualname__ = "Tensor.__invert__"
+    return __invert__
+
+
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .out_variants import python_out, with_out
     from .entry_codegen import operator_entry
@@ -130,6 +142,8 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         tensor_cls.__ne__ = operator_entry(methods["ne"].op, "__ne__")
         tensor_cls.__hash__ = lambda self: id(self)
     tensor_cls.__pos__ = lambda self: self
+    if "bitwise_not" in methods:
+        tensor_cls.__invert__ = _invert(methods["bitwise_not"])
     for name in TOPLEVEL_INPLACE:
         if name not in namespace and hasattr(tensor_cls, name):
             namespace[name] = _method_as_function(name)

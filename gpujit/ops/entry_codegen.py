@@ -141,9 +141,15 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     if callable(op.promote):
         L.append(f"    ct, ot = _op.compute_types(kinds{', ' if ex else ''}{ex})")
     else:
+        # (a dtype the op refuses: its shape error first, its kernel's words:
+        # registry.dtype_refused; results are cached, errors never)
         L.append("    r = _cache.get(kinds)")
         L.append("    if r is None:")
-        L.append("        r = _op.compute_types(kinds)")
+        L.append("        try:")
+        L.append("            r = _op.compute_types(kinds)")
+        L.append("        except _UDE as e:")
+        L.append(f"            raise _dtype_refused(_op, e, dev, ({', '.join(operands)},)) "
+                 "from None")
         L.append("    ct, ot = r")
     L.append("    npt = ct.np")
     lay_out = not inplace and not op.contiguous_result
@@ -450,7 +456,8 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused, _tnum=_r.tensor_number,
-              _lref=_r.list_refused, _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
+              _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,

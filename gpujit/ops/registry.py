@@ -564,8 +564,34 @@ class UnsupportedDtypeError(NotImplementedError, TypeError):
 
 def unsupported_dtype(op, dt):
     ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
-    return UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
-                                 f"(supported: {ok})")
+    e = UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
+                              f"(supported: {ok})")
+    e.dtype = dt
+    return e
+
+
+def dtype_refused(op, e, dev, operands):
+    """The error of a pointwise op whose compute dtype it refuses (e: compute_types'
+    UnsupportedDtypeError), as PyTorch's: operands that do not broadcast first
+    (TensorIterator checks shapes before its dtype dispatch: torch.ones(3) & torch.ones(2)
+    is the size RuntimeError), then, where op names its kernel (op.kernel: bitwise_and's
+    "bitwise_and_cpu"), the kernel's '"bitwise_and_cpu" not implemented for 'Float''
+    (kernel_names); else e. Called by the pointwise entry points."""
+    shapes = [tuple(x._data.shape) for x in operands if isinstance(x, _Tensor)]
+    if len(shapes) >= 2:
+        from .meta import broadcast_shapes
+        try:
+            broadcast_shapes(*shapes)
+        except RuntimeError as b:
+            return broadcast_error(op, operands, b)
+    kernel = getattr(op, "kernel", None)
+    if kernel is None or getattr(e, "dtype", None) is None:
+        return e
+    from .kernel_names import kernel_name
+    r = UnsupportedDtypeError(f"\"{kernel_name(kernel, dev)}\" not implemented for "
+                              f"'{e.dtype.short_name}'")
+    r.dtype = e.dtype
+    return r
 
 
 def _inplace_cast_error(op, out_dt, self_dt):
