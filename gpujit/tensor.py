@@ -402,8 +402,25 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        a = self.numpy(force=True) if self._device is not _cpu else self._data
-        return a if dtype is None else a.astype(dtype)
+        """np.asarray(x): x.numpy() (its memory), as PyTorch's: a tensor on a GPU or one
+        requiring grad is refused with numpy()'s errors. NumPy's `copy` protocol kept
+        (np.array(x) copies; copy=False where a dtype change needs one: its ValueError)."""
+        a = self.numpy()
+        if dtype is not None and a.dtype != np.dtype(dtype):
+            if copy is False:
+                raise ValueError("Unable to avoid copy while creating an array as requested.")
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """The result of a NumPy function over Tensors (np.sin(x), x + ndarray through
+        ndarray.__radd__) becomes a CPU Tensor over its memory, as PyTorch's: a bool
+        result a uint8 one, a 0-dim result (return_scalar: np.add.reduce(x)) a 0-dim
+        Tensor."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        from .ops.creation import from_numpy
+        return from_numpy(array)
 
     def _scalar_value(self, kind):
         if self._data.size != 1:

@@ -486,7 +486,8 @@ def test_inputs_the_ops_do_not_take_raise_eagers_error_and_spend_nothing():
         """)
     (out,) = group(np.arange(4))
     np.testing.assert_array_equal(out, -~np.arange(4))
-    with pytest.raises(RuntimeError, match="bitwise_not does not support dtype float32"):
+    # (eager's error, torch 2.13's words: the kernel's)
+    with pytest.raises(RuntimeError, match="\"bitwise_not_cpu\" not implemented for 'Float'"):
         group(f32(4))
     assert len(group.specializations) == 1 and group.budget.made(group) == 1
 

@@ -10,9 +10,10 @@ from ..dtypes import dtype as _dtype
 # Python operator -> (registry public name, how the operands are arranged)
 OPERATORS = {
     "__add__": ("add", "fwd"), "__radd__": ("add", "fwd"),
-    "__sub__": ("sub", "fwd"), "__rsub__": ("rsub", "fwd"),
+    "__sub__": ("sub", "fwd"), "__rsub__": ("rsub", "py"),
     "__mul__": ("mul", "fwd"), "__rmul__": ("mul", "fwd"),
     "__truediv__": ("div", "fwd"), "__rtruediv__": ("div", "rev"),
+    "__div__": ("div", "fwd"), "__rdiv__": ("div", "rev"), "__idiv__": ("div_", "fwd"),
     "__floordiv__": ("floor_divide", "fwd"), "__rfloordiv__": ("floor_divide", "rev"),
     "__mod__": ("remainder", "fwd"), "__rmod__": ("remainder", "rev"),
     "__pow__": ("pow", "fwd"), "__rpow__": ("pow", "rev"),
@@ -33,6 +34,11 @@ OPERATORS = {
     "__ixor__": ("bitwise_xor_", "fwd"),
     "__ilshift__": ("bitwise_left_shift_", "fwd"), "__irshift__": ("bitwise_right_shift_", "fwd"),
 }
+
+# the __name__ of torch 2.13's operator where it is not the dunder's own (its
+# __rtruediv__ is its __rdiv__, its __pow__ TensorBase.pow wrapped)
+OPERATOR_NAMES = {"__rtruediv__": "__rdiv__", "__itruediv__": "__idiv__", "__pow__": "pow",
+                  "__ipow__": "pow_"}
 
 # Tensor methods that take sizes/dims as varargs: x.view(2, 3), x.permute(1, 0), ...
 VARARG_METHODS = ("view", "reshape", "permute", "expand", "repeat", "tile", "flip",
@@ -114,6 +120,18 @@ def _int_like(v):
         isinstance(v, registry._Tensor)
 
 
+def _invert(bitwise_not):
+    """Tensor.__invert__ as torch 2.13's: ~x of a floating tensor is a TypeError (its
+    x.bitwise_not() the kernel's NotImplementedError)."""
+    def __invert__(self):
+        if self.dtype.is_floating_point:
+            raise TypeError("~ (operator.invert) is only implemented on integer and "
+                            "Boolean-type tensors")
+        return bitwise_not(self)
+    __invert__.__qualname__ = "Tensor.__invert__"
+    return __invert__
+
+
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .out_variants import python_out, with_out
     from .entry_codegen import operator_entry
@@ -148,13 +166,18 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
             # itself (no wrapping frame): entry_codegen.operator_entry
             op = getattr(fn, "op", None)
             assert op is not None and not hasattr(fn, "overloads"), dunder
-            fn = operator_entry(op, dunder, reflected=how == "rev")
+            # ("rev", "py": torch's Python-level operators over (self, other) only)
+            fn = operator_entry(op, OPERATOR_NAMES.get(dunder, dunder), reflected=how == "rev",
+                                python_level=how in ("rev", "py"))
         setattr(tensor_cls, dunder, fn)
     if "eq" in methods:
-        tensor_cls.__eq__ = operator_entry(methods["eq"].op, "__eq__")
+        # (torch 2.13's __eq__ takes an ndarray as its Tensor, its __ne__ does not)
+        tensor_cls.__eq__ = operator_entry(methods["eq"].op, "__eq__", ndarray_other=True)
         tensor_cls.__ne__ = operator_entry(methods["ne"].op, "__ne__")
         tensor_cls.__hash__ = lambda self: id(self)
     tensor_cls.__pos__ = lambda self: self
+    if "bitwise_not" in methods:
+        tensor_cls.__invert__ = _invert(methods["bitwise_not"])
     for name in TOPLEVEL_INPLACE:
         if name not in namespace and hasattr(tensor_cls, name):
             namespace[name] = _method_as_function(name)

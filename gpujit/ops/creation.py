@@ -694,5 +694,14 @@ def as_tensor(data, dtype=None, device=None):
 def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    if not array.dtype.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte "
+                         "order. Conversion between byte orders is currently not supported.")
+    if array.dtype.kind not in "biufc":
+        # (PyTorch's words; a number dtype gpujit lacks: from_numpy_dtype's)
+        raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype.type.__name__}. "
+                        "The only supported types are: float64, float32, float16, complex64, "
+                        "complex128, int64, int32, int16, int8, uint64, uint32, uint16, "
+                        "uint8, and bool.")
     return _announce(_reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu),
                      "torch.from_numpy")

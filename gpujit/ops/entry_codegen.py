@@ -65,6 +65,9 @@ def _number_args(op, skip=()):
             continue
         if not t.is_list:
             L.append(f"    if isinstance({n}, _T): {n} = _tnum(_op, {i}, {n})")
+            if t.base in ("Scalar", "float", "complex"):
+                # (a NumPy scalar: its Python number, as PyTorch's parser reads it)
+                L.append(f"    elif isinstance({n}, _npn): {n} = _npnum({n})")
         elif t.base in ("int", "SymInt"):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             skip_int = f"{n}.__class__ is not int and " if _r.int_list_takes_int(op, a) else ""
@@ -101,6 +104,11 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     for n in list(operands) + aux:
         L.append(f"        if isinstance({n}, _T):")
         L.append(f"            dev = _join(_op, dev, {n})")
+        if n in operands and (n in op.number_operands or n not in tensor_params):
+            # a NumPy scalar: the Python number PyTorch's parser reads it as
+            # (registry.numpy_number: x0 == np.float64(0.1) compares in float32)
+            L.append(f"        elif isinstance({n}, _npn):")
+            L.append(f"            {n} = _npnum({n})")
         # a Python number where PyTorch's overloads take none (logaddexp(x, 2)): its
         # TypeError (ops/number_operands.py); None where the parameter is Optional
         if n not in op.number_operands and n in tensor_params:
@@ -133,9 +141,15 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     if callable(op.promote):
         L.append(f"    ct, ot = _op.compute_types(kinds{', ' if ex else ''}{ex})")
     else:
+        # (a dtype the op refuses: its shape error first, its kernel's words:
+        # registry.dtype_refused; results are cached, errors never)
         L.append("    r = _cache.get(kinds)")
         L.append("    if r is None:")
-        L.append("        r = _op.compute_types(kinds)")
+        L.append("        try:")
+        L.append("            r = _op.compute_types(kinds)")
+        L.append("        except _UDE as e:")
+        L.append(f"            raise _dtype_refused(_op, e, dev, ({', '.join(operands)},)) "
+                 "from None")
         L.append("    ct, ot = r")
     L.append("    npt = ct.np")
     lay_out = not inplace and not op.contiguous_result
@@ -271,7 +285,12 @@ def _gen_generic(op, fname, consts, hook=None):
                 # a Tensor is iterable: as a Tensor[] it would be read row by row
                 L.append(f"    if isinstance({n}, _T): raise TypeError(\"{s.name.split('::')[-1]}(): "
                          f"argument '{n}' must be tuple of Tensors, not Tensor\")")
-                L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else x for x in {n}]"
+                # (an element not a Tensor, an ndarray included: PyTorch's TypeError
+                # "expected Tensor as element 1 in argument 0"; None in a Tensor?[])
+                other = "None if x is None else " if a.type.elem_optional else ""
+                L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else "
+                         f"{other}_lref(_op, ({', '.join(names)}{',' if len(names) == 1 else ''})) "
+                         f"for x in {n}]"
                          + (f" if {n} is not None else None" if a.type.optional else ""))
             elif n in op.number_operands:
                 L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else {n}")
@@ -440,6 +459,8 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused, _tnum=_r.tensor_number,
+              _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
+              _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
@@ -459,7 +480,7 @@ def _method_ns(ns):
     (self not counted: x.add("a") is "argument 'other' (position 1)")."""
     from functools import partial
     ns = dict(ns)
-    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes"):
+    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes", "_lref"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
     return ns
@@ -475,18 +496,28 @@ def _as_method(op, fn):
     return m
 
 
-def operator_entry(op, name, reflected=False):
+def operator_entry(op, name, reflected=False, ndarray_other=False, python_level=False):
     """Tensor.<name> for a binary Python operator (__add__, __rtruediv__, __iadd__ ...) over
     op, as PyTorch's (_wrap_type_error_to_not_implemented): op's public entry point whose
     body, inside one `try`, returns NotImplemented on a TypeError (an operand the op takes
     no overload for: x + "a", x == None), so that Python tries the other operand, then
     raises its own words ("unsupported operand type(s) for +: 'Tensor' and 'str'") or, for
     == and !=, compares identities. An unsupported dtype (UnsupportedDtypeError, also a
-    NotImplementedError) and every other error still raise. `reflected`: x.__rpow__(2) is
-    pow(2, x), the code's first two parameters swapped. One frame a call, as op's method:
-    a `try` costs nothing until something is raised. Compiled once per (op, reflected)."""
+    NotImplementedError) and every other error still raise; arguments the op does not take
+    (x.__add__(2, 3), x.__pow__(other=2)) are NotImplemented too, as PyTorch's parser's
+    TypeError is. `python_level`: one of torch's operators defined in Python over
+    (self, other) only (__rsub__, __rtruediv__ ...: x.__rtruediv__(other=2) works,
+    x.__rsub__(2, alpha=2) is NotImplemented), the op's other parameters at their
+    defaults. `reflected`: x.__rpow__(2) is pow(2, x), the operands swapped.
+    `ndarray_other`: an ndarray other operand, which the op refuses, is taken as its
+    Tensor (torch.from_numpy) before NotImplemented, as torch 2.13's Tensor.__eq__
+    (x == np.ones(3): a bool Tensor; an ndarray from_numpy refuses with a TypeError,
+    np.ones(3, object): NotImplemented). One frame a call, as op's method: a `try` costs
+    nothing until something is raised. Compiled once per (op, variant)."""
     import types
-    key = "_operator_r" if reflected else "_operator"
+    assert python_level or not reflected
+    key = ("_operator_r" if reflected else "_operator_p" if python_level else "_operator") \
+        + ("_nd" if ndarray_other else "")
     fn = op.__dict__.get(key)
     if fn is None:
         consts = {}
@@ -496,10 +527,29 @@ def operator_entry(op, name, reflected=False):
             src = _gen_generic(op, "operator", consts, hook=True)
         head, body = src.split("\n", 1)
         fname = "operator_r" if reflected else "operator"
-        head = f"def {fname}({_signature(op.schema, {}, True, reflected)}):"
-        src = "\n".join([head, "    try:"] + ["    " + ln for ln in body.split("\n")] + [
+        args = op.schema.arguments
+        pre = ["    if _a or _k: return NotImplemented"]
+        if python_level:
+            head = f"def {fname}(self, other, *_a, **_k):"
+            n0, n1 = args[0].name, args[1].name
+            if reflected or (n0, n1) != ("self", "other"):
+                pre.append(f"    {n0}, {n1} = {'other, self' if reflected else 'self, other'}")
+            for a in args[2:]:
+                assert a.has_default, (op.name, a.name)
+                pre.append("    " + _py_default(a.name, a, consts))
+        else:
+            parts = _signature(op.schema, consts, True).split(", ")
+            parts = ["*_a" if p == "*" else p for p in parts]
+            if "*_a" not in parts:
+                parts.append("*_a")
+            head = f"def {fname}({', '.join(parts + ['**_k'])}):"
+        nd = []
+        if ndarray_other:
+            a0, a1 = (a.name for a in args[:2])
+            nd = [f"        if isinstance({a1}, _nd): return _nd_other({fname}, {a0}, {a1})"]
+        src = "\n".join([head] + pre + ["    try:"] + ["    " + ln for ln in body.split("\n")] + [
             "    except TypeError as e:",
-            "        if isinstance(e, NotImplementedError): raise",
+            "        if isinstance(e, NotImplementedError): raise"] + nd + [
             "        return NotImplemented"])
         fn = _compile(op, src, fname, consts)
         fn.__globals__.update(_method_ns(fn.__globals__))

@@ -6,6 +6,7 @@ integers: none carries a gradient. Conventions as in pointwise.py.
 from __future__ import annotations
 
 from .. import dtypes as _dt
+from . import registry as _reg
 from .registry import op
 from .pointwise import INTS, _PW
 
@@ -110,3 +111,12 @@ bitwise_left_shift = _bitwise("bitwise_left_shift", "left_shift", "{self} << {ot
                               dtypes=_dt.INTEGRAL_TYPES)
 bitwise_right_shift = _bitwise("bitwise_right_shift", "right_shift", "{self} >> {other}",
                                dtypes=_dt.INTEGRAL_TYPES)
+
+# PyTorch's CPU kernels, which its errors name for a dtype they refuse ('"lshift_cpu" not
+# implemented for 'Float'': registry.dtype_refused), the in-place variants' the same
+for _f, _kernel in ((bitwise_and, "bitwise_and_cpu"), (bitwise_or, "bitwise_or_cpu"),
+                    (bitwise_xor, "bitwise_xor_cpu"), (bitwise_not, "bitwise_not_cpu"),
+                    (bitwise_left_shift, "lshift_cpu"), (bitwise_right_shift, "rshift_cpu")):
+    _f.op.kernel = _kernel
+    _reg.OPS[_f.op.name.replace(".", "_.", 1) if "." in _f.op.name
+             else _f.op.name + "_"].kernel = _kernel

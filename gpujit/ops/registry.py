@@ -270,6 +270,16 @@ def scalar_kind(x):
 
 
 _NUMBER_TYPES = frozenset({int, float, bool, complex})
+NUMPY_NUMBERS = (np.number, np.bool_)
+
+
+def numpy_number(v):
+    """The Python number PyTorch's argument parser reads a NumPy scalar given for a Scalar
+    as: its value as a Python int / float / complex, an np.bool_ a float (torch 2.13:
+    int_tensor + np.bool_(True) is a float tensor, bool_tensor | np.bool_(True) the
+    bitwise op's error for 'Float'). Its own dtype never counts (x0 == np.float64(0.1)
+    compares in x0's float32)."""
+    return float(v) if isinstance(v, np.bool_) else v.item()
 
 
 def number_refused(op, n, values, method=False):
@@ -282,12 +292,24 @@ def number_refused(op, n, values, method=False):
     if isinstance(v, (np.ndarray, np.generic)):
         if isinstance(v, (np.number, np.bool_)) and op.schema.arguments[n].name in \
                 op.number_operands:
-            return v
+            return numpy_number(v)
         raise not_tensor_error(op, values, method)
     if v is None or (type(v) in _NUMBER_TYPES and op.schema.arguments[n].name in
                      op.number_operands) or type(v) not in _NUMBER_TYPES:
         return v
     raise not_tensor_error(op, values, method)
+
+
+def ndarray_operand(fn, x, a):
+    """fn(x, torch.from_numpy(a)) for an operator that takes an ndarray operand as its
+    Tensor (torch 2.13's Tensor.__eq__: entry_codegen.operator_entry's ndarray_other);
+    NotImplemented where from_numpy refuses a's dtype with a TypeError (object, str)."""
+    from .creation import from_numpy
+    try:
+        t = from_numpy(a)
+    except TypeError:
+        return NotImplemented
+    return fn(x, t)
 
 
 def type_name(v) -> str:
@@ -463,9 +485,9 @@ def not_tensor_error(op, values, method=False):
             continue
         if a.type.is_list and isinstance(v, (list, tuple)):
             for j, x in enumerate(v):
-                if not isinstance(x, _Tensor):
+                if not isinstance(x, _Tensor) and not (x is None and a.type.elem_optional):
                     return TypeError(f"expected Tensor as element {j} in argument {i - method}, but "
-                                     f"got {type(x).__name__}")
+                                     f"got {type_name(x)}")
             continue
         want = "tuple of Tensors" if a.type.is_list else "Tensor"
         # (PyTorch's Python bindings call self `input`)
@@ -473,6 +495,16 @@ def not_tensor_error(op, values, method=False):
         return TypeError(f"{name}(): argument '{arg}' (position {i + 1 - method}) must be {want}, "
                          f"not {type_name(v)}")
     return None
+
+
+def list_refused(op, values, method=False):
+    """Raise PyTorch's TypeError for an element of a Tensor[] argument that is not a
+    Tensor (an ndarray, a number: torch.cat([x, np.ones(3)]) is "expected Tensor as
+    element 1 in argument 0, but got numpy.ndarray"). Called by the generic entry points."""
+    e = not_tensor_error(op, values, method)
+    if e is None:       # (not reached: the caller found an element that is no Tensor)
+        raise TypeError(f"{op.public_name}(): expected a list of Tensors")
+    raise e
 
 
 def method_positions(op, e):
@@ -573,8 +605,34 @@ class UnsupportedDtypeError(NotImplementedError, TypeError):
 
 def unsupported_dtype(op, dt):
     ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
-    return UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
-                                 f"(supported: {ok})")
+    e = UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
+                              f"(supported: {ok})")
+    e.dtype = dt
+    return e
+
+
+def dtype_refused(op, e, dev, operands):
+    """The error of a pointwise op whose compute dtype it refuses (e: compute_types'
+    UnsupportedDtypeError), as PyTorch's: operands that do not broadcast first
+    (TensorIterator checks shapes before its dtype dispatch: torch.ones(3) & torch.ones(2)
+    is the size RuntimeError), then, where op names its kernel (op.kernel: bitwise_and's
+    "bitwise_and_cpu"), the kernel's '"bitwise_and_cpu" not implemented for 'Float''
+    (kernel_names); else e. Called by the pointwise entry points."""
+    shapes = [tuple(x._data.shape) for x in operands if isinstance(x, _Tensor)]
+    if len(shapes) >= 2:
+        from .meta import broadcast_shapes
+        try:
+            broadcast_shapes(*shapes)
+        except RuntimeError as b:
+            return broadcast_error(op, operands, b)
+    kernel = getattr(op, "kernel", None)
+    if kernel is None or getattr(e, "dtype", None) is None:
+        return e
+    from .kernel_names import kernel_name
+    r = UnsupportedDtypeError(f"\"{kernel_name(kernel, dev)}\" not implemented for "
+                              f"'{e.dtype.short_name}'")
+    r.dtype = e.dtype
+    return r
 
 
 def _inplace_cast_error(op, out_dt, self_dt):
