@@ -200,3 +200,19 @@ def test_sizes_still_taken():
     assert x.new_ones(torch.tensor(2), 1).shape == (2, 1)
     assert x.clone().resize_(1, 3).shape == (1, 3)
     assert x.clone().resize_([3]).shape == (3,)
+
+
+@pytest.mark.parametrize("fn, msg", [
+    (lambda: torch.zeros("a"), "zeros(): argument 'size' (position 1) must be tuple of ints, not str"),
+    (lambda: torch.zeros(2, "a"), "zeros(): argument 'size' failed to unpack the object at pos 2 "
+     "with error \"type must be tuple of ints,but got str\""),
+    (lambda: torch.zeros(2.0, 3), "zeros() takes 1 positional argument but 2 were given"),
+    (lambda: torch.zeros([2.5]), "zeros(): argument 'size' (position 1) must be tuple of ints, "
+     "but found element of type float at pos 0"),
+    (lambda: torch.ones((2, "a")), "ones(): argument 'size' failed to unpack the object at pos 2 "
+     "with error \"type must be tuple of ints,but got str\""),
+    (lambda: torch.empty("a"), "empty(): argument 'size' (position 1) must be tuple of ints, not str"),
+    (lambda: torch.full("a", 1), "full(): argument 'size' (position 1) must be tuple of ints, not str"),
+])
+def test_factory_sizes(fn, msg):
+    assert _msg(fn) == msg
