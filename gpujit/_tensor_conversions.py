@@ -155,7 +155,9 @@ class TensorConversions:
                       requires_grad=requires_grad)
 
     def _new_factory(self, name, size, dtype, device, requires_grad, extra=()):
-        if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        if not extra:       # (new_full's size is checked by _sequence_size)
+            size = _method_sizes(name.split("::")[-1], size)
+        elif len(size) == 1 and isinstance(size[0], (list, tuple)):
             size = tuple(size[0])
         from .ops.creation import _size_arg
         t = _ops()[name].public(self, _size_arg(size, name), *extra, dtype=dtype, device=device)
@@ -182,8 +184,7 @@ class TensorConversions:
         """In place, as torch's (aten::resize_): the same number of elements keeps the
         values in order (row-major); more keeps the old ones first and leaves the rest
         uninitialized."""
-        if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
-            sizes = tuple(sizes[0])
+        sizes = _method_sizes("resize_", sizes)
         if self.requires_grad:
             raise RuntimeError("cannot resize variables that require grad")
         return _registry.OPS["aten::resize_"].public(self, list(sizes),
@@ -214,3 +215,32 @@ class TensorConversions:
     @property
     def layout(self):
         return _dt.strided
+
+
+def _method_sizes(name, sizes, arg="size"):
+    """The sizes of x.new_zeros(*size) / x.resize_(*size), with the TypeErrors of PyTorch's
+    parser for its one `tuple of ints size` parameter (given as a tuple or as varargs):
+    x.new_ones() misses it, x.resize_(2.0) is no tuple of ints, x.new_zeros(2.0, 3) is two
+    positional arguments (its first is no int), x.new_empty(2, 3.5) fails to unpack."""
+    from .ops.bind import _int_like
+    if len(sizes) == 1:
+        s = sizes[0]
+        if isinstance(s, (list, tuple)):
+            if s and not _int_like(s[0]):
+                raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of "
+                                f"ints, but found element of type {type(s[0]).__name__} at "
+                                f"pos 0")
+            sizes = tuple(s)
+        elif not _int_like(s):
+            raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of ints, "
+                            f"not {type(s).__name__}")
+    elif not sizes:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
+    elif not _int_like(sizes[0]):
+        raise TypeError(f"{name}() takes 1 positional argument but {len(sizes)} were given")
+    for i, v in enumerate(sizes):
+        if not _int_like(v):
+            raise TypeError(f"{name}(): argument '{arg}' failed to unpack the object at pos "
+                            f"{i + 1} with error \"type must be tuple of ints,but got "
+                            f"{type(v).__name__}\"")
+    return sizes

@@ -38,12 +38,16 @@ def _size_arg(size, name=None):
         if d.size != 1 or d.dtype.kind not in "iub":
             raise TypeError(f"{name or 'size'}(): argument 'size' (position 1) must be "
                             f"tuple of ints, not Tensor")
+    given = size
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
     for s in size:
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
             if isinstance(s, _reg._Tensor):     # (PyTorch reads a Tensor's int)
                 return _size_arg(_tensor_sizes(size, name), name)
+            if name is not None:     # PyTorch's parser TypeError for its `size` argument
+                from .._tensor_conversions import _method_sizes
+                _method_sizes(name, given)
             raise TypeError(f"size must be a sequence of ints, got {list(size)!r}")
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "

@@ -68,9 +68,18 @@ _NO_PYTHON_OUT = frozenset({"aten::var_mean", "aten::std_mean", "aten::_unique2"
                             "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d"})
 
 
+# single overloads PyTorch's Python binding lists without `out=` (torch.sum(x, out=o) and
+# torch.std(x, True, out=o) are its "invalid combination" TypeError; torch.sum(x, 0, out=o)
+# is fine)
+_NO_PYTHON_OUT_OVERLOADS = frozenset({"aten::sum", "aten::std", "aten::var", "aten::prod",
+                                      "aten::median", "aten::nanmedian", "aten::count_nonzero",
+                                      "aten::count_nonzero.dim_IntList"})
+
+
 def python_out(d) -> bool:
     """Whether the Python function of op d accepts `out=` (torch.max(x, 0, out=...))."""
-    return eligible(d) and d.schema.name not in _NO_PYTHON_OUT
+    return eligible(d) and d.schema.name not in _NO_PYTHON_OUT and \
+        d.name not in _NO_PYTHON_OUT_OVERLOADS
 
 
 def out_names(d) -> tuple:
@@ -229,11 +238,13 @@ def resize_output(out, shape):
 def with_out(pyname, fn, ovs):
     """The public function `pyname` (fn dispatches over overloads ovs) accepting `out=`."""
     from .overloads import match_overload
+    with_outs = [d for d in ovs if python_out(d)]
 
     def function(*args, out=None, **kwargs):
         if out is None:
             return fn(*args, **kwargs)
-        d = ovs[0] if len(ovs) == 1 else match_overload(ovs, args, kwargs)
+        # (among the overloads that take out=: torch.var(x, out=o) is var.correction's)
+        d = ovs[0] if len(ovs) == 1 else match_overload(with_outs, args, kwargs)
         if d is None or not python_out(d):
             return fn(*args, out=out, **kwargs)     # fn's own error names the call
         k = len(d.schema.returns)

@@ -111,53 +111,6 @@ def _match(ovs, args, kwargs, loose):
     return None
 
 
-def _describe(v):
-    if isinstance(v, _reg._Tensor):
-        return "Tensor"
-    if isinstance(v, (list, tuple)):
-        inner = ", ".join(_describe(x) for x in v[:3])
-        return f"{type(v).__name__}[{inner}{', ...' if len(v) > 3 else ''}]"
-    return type(v).__name__
-
-
-_TYPE_WORDS = {"int": "int", "SymInt": "int", "float": "float", "Scalar": "Number",
-               "complex": "complex", "Tensor": "Tensor", "bool": "bool", "str": "str",
-               "ScalarType": "torch.dtype", "Device": "torch.device", "Layout": "torch.layout",
-               "MemoryFormat": "torch.memory_format"}
-
-
-def _plausible_error(pyname, ovs, args, kwargs, method):
-    """PyTorch's argument parser names the argument at fault when only one overload is
-    plausible for the number of arguments given (x.round(decimals=1.5): "round():
-    argument 'decimals' must be int, not float"); None where several are (its "invalid
-    combination" message then) or no argument is found at fault."""
-    n = len(args) + len(kwargs)
-    plausible = [o for o in ovs
-                 if sum(1 for p in o.schema.arguments if not p.has_default) <= n
-                 <= len(o.schema.arguments)
-                 and set(kwargs) <= {p.name for p in o.schema.arguments}]
-    if len(plausible) != 1:
-        return None
-    params = plausible[0].schema.arguments
-    given = [(i, p, v) for i, (p, v) in enumerate(zip(params, args))]
-    names = {p.name: (i, p) for i, p in enumerate(params)}
-    given += [(names[k][0], names[k][1], v) for k, v in kwargs.items() if k in names]
-    for i, p, v in given:
-        if _value_matches(p.type, v):
-            continue
-        t = p.type
-        want = _TYPE_WORDS.get(t.base)
-        if want is None:
-            return None
-        if t.is_list:
-            want = "tuple of Tensors" if t.base == "Tensor" else f"tuple of {want}s"
-        arg = "input" if p.name == "self" else p.name
-        at = "" if (p.kwarg_only or p.name in kwargs) else f" (position {i + 1 - method})"
-        return TypeError(f"{pyname}(): argument '{arg}'{at} must be {want}, not "
-                         f"{type(v).__name__}")
-    return None
-
-
 def make_dispatcher(pyname, ovs, method=False):
     """A public entry point over several overloads (e.g. max / max.dim / max.other).
     method: the Tensor method (its errors number the arguments without self)."""
@@ -182,6 +135,7 @@ def make_dispatcher(pyname, ovs, method=False):
         if len(fits) == 1:
             by_arity[n] = entry(fits[0])
     tensor_cls = _reg._Tensor
+    name_in_errors = ovs[0].schema.base_name
 
     def dispatch(*args, **kwargs):
         if not kwargs and args and isinstance(args[0], tensor_cls):
@@ -190,22 +144,25 @@ def make_dispatcher(pyname, ovs, method=False):
                 return single(args[0])
             direct = by_arity.get(n)
             if direct is not None:
-                return direct(*args)
+                try:
+                    return direct(*args)
+                except TypeError as e:
+                    # the one overload taking n positional arguments refused them (an
+                    # argument of a type it does not take): PyTorch's parser error counts
+                    # the others too (x.mean(0.5): "invalid combination"). A TypeError of
+                    # arguments some overload takes is the op's own: as it is.
+                    if match_overload(ovs, args, {}) is not None or not str(e).startswith(
+                            (pyname + "(", name_in_errors + "(")):
+                        raise
+                    from .parser_errors import parser_error
+                    raise parser_error(pyname, ovs, args[1:] if method else args, {},
+                                       method, True) from None
         d = match_overload(ovs, args, kwargs)
         if d is None:
-            # (a function's overloads also take out=, which this does not count: only
-            # methods name the argument at fault)
-            e = _plausible_error(pyname, ovs, args, kwargs, method) if method else None
-            if e is not None:
-                raise e
+            # PyTorch's parser error (ops/parser_errors.py; built only here, on failure)
+            from .parser_errors import parser_error
             shown = args[1:] if method and args else args     # (PyTorch leaves self out)
-            got = ", ".join([_describe(a) for a in shown]
-                            + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
-            if kwargs and not shown:
-                got += ", "         # (PyTorch's words: "got (dim=str, )")
-            exp = "\n".join(f"  {o.schema}" for o in ovs)
-            raise TypeError(f"{pyname}() received an invalid combination of arguments - got "
-                            f"({got}), but expected one of:\n{exp}")
+            raise parser_error(pyname, ovs, shown, kwargs, method, True)
         return entry(d)(*args, **kwargs)
 
     dispatch.__name__ = dispatch.__qualname__ = pyname

@@ -293,6 +293,11 @@ def _split_method(self, split_size, dim=0):
     return split(self, split_size, dim)
 
 
+# (Python's arity errors name it as PyTorch's Tensor.split: "Tensor.split() takes from 2 to 3
+# positional arguments but 4 were given")
+_split_method.__qualname__ = "Tensor.split"
+
+
 def chunk_rule(shape, chunks, dim):
     """(dim wrapped, the sizes of the pieces) of x.chunk(chunks, dim) for x of `shape`
     (sizes None when shape[dim] is unknown); the fuser's chunks read it too."""

@@ -1,0 +1,457 @@
+"""PyTorch's argument-parser errors for a call that no overload of an op takes (the error
+path of overloads.make_dispatcher only: nothing here runs on a call that succeeds).
+
+PyTorch (torch/csrc/utils/python_arg_parser.cpp) binds each op's overloads as Python
+signatures made from the aten schemas (tools/autograd/gen_python_functions.py): `self` is
+`input` in a function and left out of a method, types are written as the parser names them
+(`Scalar` is `Number`, `int[]` / `SymInt[]` `tuple of ints`, `ScalarType` `torch.dtype`, a
+`T?` is `T`), defaults as the C++ binding prints them (`{-2,-1}`, `"fro"`, `None` for `[]`),
+a function has `Tensor out = None` (`tuple of Tensors out = None` for several results) where
+an out= form exists, and a factory's tensor options are `torch.dtype dtype = None,
+torch.layout layout = None, torch.device device = None, bool pin_memory = False, bool
+requires_grad = False`. The overloads are listed in the codegen's order (sorted by their C++
+signature text, then a Tensor overload before its Scalar twin, int before int[] ...).
+
+When no signature takes the call:
+- one whose argument count fits (PyTorch's "plausible" one) is parsed again, raising the
+  first fault it meets in parameter order: `argument 'dim' (position 2) must be int, not
+  str`, `missing 1 required positional arguments: "k"` (PyTorch's own plural), `takes from 1
+  to 3 positional arguments but 4 were given`, `got an unexpected keyword argument 'foo'`,
+  `got multiple values for argument 'dim'`;
+- an int list given a tuple with a non-int element fails as soon as a signature reaches it
+  (`argument 'dim' failed to unpack the object at pos 2 with error "type must be tuple of
+  ints,but got str"`);
+- otherwise "received an invalid combination of arguments - got (Tensor, str), but expected
+  one of:" and a ` * (signature)` line per overload, with PyTorch's "didn't match because
+  some of the arguments have invalid types: (Tensor, !str!)" (the faulty ones between `!`,
+  as torch prints them without a terminal) or "... some of the keywords were incorrect: dim"
+  under the ones whose (text-counted) argument count fits the call, as
+  torch/csrc/utils/invalid_arguments.cpp computes them. Keyword arguments are listed last
+  given first (the order torch's std::unordered_map gives small dicts).
+
+gpujit has no named tensors: PyTorch 2.13 lists no Dimname overload in these messages either.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .schema import ArgType
+
+__all__ = ["signature_params", "parser_error", "torch_name"]
+
+
+class _P:
+    """One parameter of a Python signature as PyTorch's parser holds it."""
+    __slots__ = ("name", "type", "tname", "default", "kwarg_only", "allow_none")
+
+    def __init__(self, name, type, tname, default, kwarg_only, allow_none):
+        self.name, self.type, self.tname = name, type, tname
+        self.default, self.kwarg_only, self.allow_none = default, kwarg_only, allow_none
+
+    @property
+    def optional(self):
+        return self.default is not None
+
+
+_SIMPLE = {"Tensor": "Tensor", "Scalar": "Number", "int": "int", "SymInt": "int",
+           "float": "float", "complex": "complex", "bool": "bool", "str": "str",
+           "ScalarType": "torch.dtype", "Layout": "torch.layout", "Device": "torch.device",
+           "MemoryFormat": "torch.memory_format", "Generator": "torch.Generator",
+           "Dimname": "name", "Storage": "torch.Storage", "QScheme": "torch.qscheme",
+           "Stream": "Stream"}
+_LISTS = {"Tensor": "tuple of Tensors", "int": "tuple of ints", "SymInt": "tuple of ints",
+          "float": "tuple of floats", "Scalar": "tuple of Scalars", "Dimname": "tuple of names",
+          "bool": "tuple of bools"}
+
+
+def _type_name(t):
+    return _LISTS.get(t.base, "tuple") if t.is_list else _SIMPLE.get(t.base, t.base)
+
+
+_JIT_TO_CPP = {"Mean": "at::Reduction::Mean", "contiguous_format": "MemoryFormat::Contiguous",
+               "long": "at::kLong"}
+
+
+def _default_str(a):
+    """The default as PyTorch's Python binding prints it (cpp.default_expr, then
+    pythonify_default): None stays None, [a,b] is {a,b} ([] is None), 'fro' is "fro"."""
+    d = a.default_text
+    t = a.type
+    if d is None:
+        return None
+    if d == "None":
+        return "None"
+    if t.base == "str" and not t.is_list and len(d) >= 2 and d[0] == d[-1] == "'":
+        return '"' + d[1:-1].replace('"', '\\"') + '"'
+    if t.is_list and d.startswith("[") and d.endswith("]"):
+        inner = d[1:-1]
+        return "None" if inner == "" else "{" + inner + "}"
+    return _JIT_TO_CPP.get(d, d)
+
+
+_TENSOR_OPTIONS = ("dtype", "layout", "device", "pin_memory")
+
+
+def signature_params(d, method, with_out):
+    """The parameters of op d's Python signature (see the module docstring)."""
+    from .out_variants import python_out
+    args = d.schema.arguments
+    names = {a.name for a in args if a.kwarg_only}
+    factory = all(n in names for n in _TENSOR_OPTIONS)
+    pos, kw, opts = [], [], []
+    for a in args:
+        if method and a.name == "self":
+            continue
+        name = a.name
+        if name == "self" and a.type.base == "Tensor" and not a.type.is_list:
+            name = "input"
+        default = _default_str(a)
+        p = _P(name, a.type, _type_name(a.type), default, a.kwarg_only,
+               a.type.optional or a.type.elem_optional or default == "None")
+        if factory and a.kwarg_only and a.name in _TENSOR_OPTIONS:
+            if a.name == "dtype":
+                p.default = "None"
+            elif a.name == "pin_memory":
+                p.default, p.type, p.tname = "False", ArgType("bool", optional=True), "bool"
+            opts.append(p)
+        else:
+            (kw if a.kwarg_only else pos).append(p)
+    outs = []
+    if with_out and not method and python_out(d):
+        several = len(d.schema.returns) > 1
+        outs.append(_P("out", ArgType("Tensor", is_list=several),
+                       "tuple of Tensors" if several else "Tensor", "None", True, True))
+    if factory and not any(a.name == "requires_grad" for a in args):
+        opts.append(_P("requires_grad", ArgType("bool"), "bool", "False", True, False))
+    for p in outs + opts:
+        p.kwarg_only = True
+    return pos + kw + outs + opts
+
+
+def _to_string(params):
+    parts, star = [], False
+    for p in params:
+        s = f"{p.tname} {p.name}"
+        if p.default is not None:
+            s += f" = {p.default}"
+        if p.kwarg_only and not star:
+            s = "*, " + s
+            star = True
+        parts.append(s)
+    return "(" + ", ".join(parts) + ")"
+
+
+# ---- the codegen's order of overloads (gen_python_functions.sort_overloads)
+
+def _cpp_type(t):
+    b = t.base
+    if t.is_list:
+        if b == "Tensor" and t.elem_optional:
+            s = "c10::List<::std::optional<Tensor>>"
+        else:
+            s = {"int": "IntArrayRef", "SymInt": "SymIntArrayRef", "Tensor": "TensorList",
+                 "Scalar": "ScalarList", "float": "ArrayRef<double>",
+                 "Dimname": "DimnameList"}.get(b, b + "List")
+            if t.list_size is not None and b != "float":
+                s += f"[{t.list_size}]"
+    else:
+        s = {"int": "int64_t", "float": "double", "str": "c10::string_view"}.get(b, b)
+    return s + "?" if t.optional else s
+
+
+def _sort_key(d, method):
+    parts, star = [], False
+    for a in d.schema.arguments:
+        if method and a.name == "self":
+            continue
+        ts = _cpp_type(a.type)
+        name = "input" if a.name == "self" and ts in ("Tensor", "Number") else a.name
+        if a.kwarg_only and not star:
+            parts.append("*")
+            star = True
+        s = f"{ts} {name}"
+        if a.default_text is not None:
+            dflt = _default_str(a)
+            s += f"={dflt}"
+        parts.append(s)
+    return f"{d.schema.base_name}({', '.join(parts)})"
+
+
+def _plain(t):
+    s = t.base
+    if t.elem_optional:
+        s += "?"
+    if t.is_list:
+        s += f"[{t.list_size if t.list_size is not None else ''}]"
+    return s + "?" if t.optional else s
+
+
+def _arg_smaller(t1, t2):
+    t1, t2 = _plain(t1), _plain(t2)
+    return ((t1 == "Scalar" and t2 == "Tensor") or (t1 == "Scalar?" and t2 == "Tensor?")
+            or ("Dimname" in t1 and "Dimname" not in t2)
+            or (t1 == "int[]" and t2 in ("int", "int?"))
+            or (t1 == "Tensor[]" and "[]" in t2)
+            or (t1 == "SymInt[]" and t2 == "int[]")
+            or (t1 in ("SymInt", "int") and t2 == "Tensor"))
+
+
+def _smaller(d1, d2, method):
+    a1 = [a for a in d1.schema.arguments if not (method and a.name == "self")]
+    a2 = [a for a in d2.schema.arguments if not (method and a.name == "self")]
+    if len(a1) != len(a2):
+        return False
+    equal = all(_plain(x.type) == _plain(y.type) for x, y in zip(a1, a2))
+    le = all(_plain(x.type) == _plain(y.type) or _arg_smaller(x.type, y.type)
+             for x, y in zip(a1, a2))
+    return le and not equal
+
+
+def sorted_overloads(ovs, method):
+    ovs = sorted(ovs, key=lambda d: _sort_key(d, method))
+    larger = defaultdict(set)
+    for i, a in enumerate(ovs):
+        for j, b in enumerate(ovs):
+            if _smaller(a, b, method):
+                larger[i].add(j)
+    if not larger:
+        return ovs
+    order = [i for i in range(len(ovs)) if i not in larger]
+    for idx in range(len(ovs)):
+        if idx >= len(order):
+            break
+        i = order[idx]
+        for j in sorted(larger):
+            larger[j].discard(i)
+            if not larger[j]:
+                del larger[j]
+                order.append(j)
+    return [ovs[i] for i in order]
+
+
+def torch_name(pyname, ovs):
+    """The name PyTorch's parser uses: the aten name (linalg_matrix_norm, not matrix_norm)."""
+    base = ovs[0].schema.base_name
+    return base if base != pyname and base.endswith("_" + pyname) else pyname
+
+
+# ---- values as PyTorch's parser names them
+
+def _typename(v):
+    from .. import dtypes as _dt
+    from ..device import device
+    from . import registry as _reg
+    if isinstance(v, _reg._Tensor):
+        return "Tensor"
+    if isinstance(v, _dt.dtype):
+        return "torch.dtype"
+    if isinstance(v, device):
+        return "torch.device"
+    t = type(v)
+    if isinstance(v, np.generic):
+        return f"numpy.{t.__name__}"
+    return t.__name__
+
+
+def _kw_items(kwargs):
+    # (torch walks a std::unordered_map: a few keywords come out last given first)
+    return list(kwargs.items())[::-1]
+
+
+def _arg_desc(args, kwargs):
+    s = "(" + "".join(f"{_typename(a)}, " for a in args) + "".join(
+        f"{k}={_typename(v)}, " for k, v in _kw_items(kwargs))
+    if args:
+        s = s[:-2]
+    return s + ")"
+
+
+class _Opt:
+    """A signature's text parsed back as invalid_arguments.cpp parses it (its quirks
+    included: `*` and `()` count as arguments, a defaulted one is named by its default)."""
+
+    def __init__(self, text):
+        self.args = []
+        for arg in text[1:-1].split(", "):
+            sp = arg.rfind(" ")
+            tname = arg[:sp] if sp >= 0 else arg
+            self.args.append((arg[sp + 1:], tname))
+
+
+def _text_matches(tname, v):
+    n = _typename(v)
+    if tname == "float":
+        return n in ("float", "int", "long")
+    if tname == "int":
+        return n in ("int", "long")
+    return n == tname
+
+
+def _formatted_desc(opt, args, kwargs):
+    kws = dict(kwargs)
+    out = []
+    n = len(args) + len(kwargs)
+    for i in range(n):
+        is_kw = i >= len(args)
+        name, tname = opt.args[i]
+        v = kws[name] if is_kw else args[i]
+        ok = _text_matches(tname, v)
+        s = f"{name}=" if is_kw else ""
+        if isinstance(v, (tuple, list)):
+            inner = ", ".join(_typename(x) for x in v)
+            s += (f"tuple of ({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple)
+                  else f"list of [{inner}]")
+        else:
+            s += _typename(v)
+        out.append(s if ok else f"!{s}!")
+    s = "(" + "".join(x + ", " for x in out)
+    if args:
+        s = s[:-2]
+    return s + ")"
+
+
+def _unmatched_kwargs(opt, kwargs):
+    start = max(len(opt.args) - len(kwargs), 0)
+    names = {nm for nm, _ in opt.args[start:]}
+    return [k for k, _ in _kw_items(kwargs) if k not in names]
+
+
+def _invalid_combination(name, sigs, args, kwargs):
+    msg = [f"{name}() received an invalid combination of arguments - got "
+           f"{_arg_desc(args, kwargs)}, but expected one of:\n"]
+    for params in sigs:
+        text = _to_string(params)
+        msg.append(f" * {text}\n")
+        opt = _Opt(text)
+        if len(opt.args) == len(args) + len(kwargs):
+            bad = _unmatched_kwargs(opt, kwargs) if kwargs else []
+            if bad:
+                msg.append("      didn't match because some of the keywords were incorrect: "
+                           + ", ".join(bad) + "\n")
+            else:
+                msg.append("      didn't match because some of the arguments have invalid "
+                           f"types: {_formatted_desc(opt, args, kwargs)}\n")
+    return TypeError("".join(msg))
+
+
+# ---- one signature parsed as FunctionSignature::parse does
+
+def _int_elem(x):
+    from .overloads import _value_matches
+    return _value_matches(ArgType("int"), x)
+
+
+def _unpack_error(name, p, v):
+    """An int list given a sequence with an element that is no int: torch's parser raises
+    while trying the signature (whatever the other overloads)."""
+    if p.type.is_list and p.type.base in ("int", "SymInt") and isinstance(v, (list, tuple)) \
+            and v and _int_elem(v[0]):
+        for i, x in enumerate(v):
+            if not _int_elem(x):
+                return TypeError(f"{name}(): argument '{p.name}' failed to unpack the object "
+                                 f"at pos {i + 1} with error \"type must be tuple of ints,"
+                                 f"but got {_typename(x)}\"")
+    return None
+
+
+def _matches(p, v):
+    from .overloads import _value_matches
+    if p.name == "out" and p.type.is_list:
+        return isinstance(v, (tuple, list))
+    return _value_matches(p.type, v)
+
+
+def _varargs_ints(params, args):
+    return (sum(1 for p in params if not p.kwarg_only) == 1 and params[0].type.is_list
+            and params[0].type.base in ("int", "SymInt") and len(args) > 1
+            and all(_int_elem(a) for a in args))
+
+
+def _parse(name, params, args, kwargs, raise_exception):
+    """None where params take (args, kwargs); else the TypeError torch's parse raises (or
+    True where it would only report a mismatch, raise_exception False)."""
+    nargs = len(args)
+    max_pos = sum(1 for p in params if not p.kwarg_only)
+    min_args = sum(1 for p in params if not p.optional)
+    varargs = _varargs_ints(params, args)
+    if varargs:
+        args = (tuple(args),)
+        nargs = 1
+
+    def extra():
+        if min_args != max_pos:
+            return TypeError(f"{name}() takes from {min_args} to {max_pos} positional "
+                             f"arguments but {nargs} were given")
+        return TypeError(f"{name}() takes {max_pos} positional argument"
+                         f"{'' if max_pos == 1 else 's'} but {nargs} "
+                         f"{'was' if nargs == 1 else 'were'} given")
+
+    if nargs > max_pos:
+        return extra() if raise_exception else True
+    used = 0
+    for i, p in enumerate(params):
+        is_kw = i >= nargs
+        if not is_kw and p.kwarg_only:
+            return extra() if raise_exception else True
+        missing = object()
+        v = args[i] if not is_kw else kwargs.get(p.name, missing)
+        if is_kw and v is not missing:
+            used += 1
+        if (v is missing and p.optional) or (v is None and p.allow_none):
+            continue
+        if v is missing:
+            if not raise_exception:
+                return True
+            miss = [q.name for q in params[i:] if not q.optional]
+            return TypeError(f"{name}() missing {len(miss)} required positional argument"
+                             f"{'s' if len(miss) == 1 else ''}: "
+                             + ", ".join(f'"{m}"' for m in miss))
+        e = _unpack_error(name, p, v)
+        if e is not None:
+            return e
+        if _matches(p, v):
+            continue
+        if not raise_exception:
+            return True
+        if is_kw:
+            return TypeError(f"{name}(): argument '{p.name}' must be {p.tname}, not "
+                             f"{_typename(v)}")
+        if p.type.is_list and isinstance(v, (list, tuple)) and v:
+            # (its first element is what fails: torch's is_int_list looks at that one)
+            return TypeError(f"{name}(): argument '{p.name}' (position {i + 1}) must be "
+                             f"{p.tname}, but found element of type {_typename(v[0])} at pos 0")
+        return TypeError(f"{name}(): argument '{p.name}' (position {i + 1}) must be "
+                         f"{p.tname}, not {_typename(v)}")
+    if used < len(kwargs):
+        if not raise_exception:
+            return True
+        pnames = [p.name for p in params]
+        for k in kwargs:
+            if k not in pnames:
+                return TypeError(f"{name}() got an unexpected keyword argument '{k}'")
+            if pnames.index(k) < nargs:
+                return TypeError(f"{name}() got multiple values for argument '{k}'")
+        return TypeError("invalid keyword arguments")
+    return None
+
+
+def parser_error(pyname, ovs, args, kwargs, method, with_out):
+    """The TypeError PyTorch's parser raises for a call (args without self for a method)
+    that none of ovs takes."""
+    name = torch_name(pyname, ovs)
+    sigs = [signature_params(d, method, with_out) for d in sorted_overloads(ovs, method)]
+    # (a signature that reaches an int list given a bad element raises at once)
+    for params in sigs:
+        e = _parse(name, params, args, kwargs, False)
+        if isinstance(e, TypeError):
+            return e
+    n = len(args) + len(kwargs)
+    plausible = [ps for ps in sigs
+                 if sum(1 for p in ps if not p.optional) <= n <= len(ps)]
+    if len(plausible) == 1:
+        e = _parse(name, plausible[0], args, kwargs, True)
+        if isinstance(e, TypeError):
+            return e
+    return _invalid_combination(name, sigs, args, kwargs)
