@@ -6,8 +6,23 @@
   numba (kernels/native.py).
 - cuda: `numba.cuda.compile_ptx` (never the dispatcher) to PTX, stored with its entry name
   (read from the PTX: numba's mangled names carry a process counter) under
-  `<cache>/cuda/<sha>.json`, keyed by the module text, signature, compute capability and
-  versions; loaded with `cupy.cuda.function.Module`.
+  `<cache>/cuda/<sha>.json`, keyed by the module text, signature, compute capability,
+  versions and `PTX_ROUNDING`; loaded with `cupy.cuda.function.Module`.
+  Every float add/sub/mul of a CUDA kernel rounds on its own, as eager's one kernel per
+  op does (and as the CPU kernels, which carry no fast-math flag): with its default
+  `-fma=1` NVVM contracts `a * b + c` into one `fma.rn` itself (x * 2 - x of a float32 x
+  near its largest value then gives x where eager's rounded x * 2 overflows to inf), and
+  ptxas may contract the `add/sub/mul.f32` it leaves without a rounding modifier (PTX
+  ISA: only an explicit `.rn` is never fused). numba-cuda 0.30 has no public option for
+  NVVM's `-fma=0`, so `_compile_ptx_per_op` sets it on its way to NVVM
+  (`numba.cuda.cudadrv.nvvm.compile_ir`, wrapped while numba's compiler lock is held);
+  NVVM then writes `.rn` on each of them. Then `round_per_op` adds `.rn` to any
+  `add/sub/mul` on .f16/.f16x2/.bf16/.bf16x2/.f32/.f64 still without a rounding modifier
+  (none where the option got through; it is the safe fallback if numba-cuda changes that
+  path, stopping ptxas's contraction though not NVVM's). Explicit FMAs stay `fma.rn`:
+  those of libdevice's exp/tanh/erf/log... (whose own few plain mul/add sequences round
+  per op now too: float64 log, log1p, pow and lgamma have one to three FMAs fewer than
+  with `-fma=1`) and any `cuda.fma` a kernel calls.
 - sim: the same module under numba's CUDA simulator (`NUMBA_ENABLE_CUDASIM=1` must be set
   before numba is imported); nothing to cache.
 """
@@ -22,7 +37,8 @@ import warnings
 from . import cache as _cache
 from .spec import KernelBuildError
 
-__all__ = ["compile_cpu", "compile_ptx", "load_cuda", "compile_sim", "versions"]
+__all__ = ["compile_cpu", "compile_ptx", "load_cuda", "compile_sim", "versions", "round_per_op",
+           "PTX_ROUNDING"]
 
 _ENTRY = re.compile(r"\.visible\s+\.entry\s+([\w$]+)\s*\(")
 _VERSIONS = None
@@ -119,7 +135,8 @@ def _gpujit_version():
 
 def compile_ptx(text: str, signature: str, cc: tuple):
     """(ptx, entry name, loaded from the disk cache?) for compute capability cc."""
-    key = _cache.sha256("\n".join([text, signature, repr(tuple(cc)), versions()]))[:40]
+    key = _cache.sha256("\n".join([text, signature, repr(tuple(cc)), versions(),
+                                    PTX_ROUNDING]))[:40]
     path = _cache.cache_dir() / "cuda" / f"{key}.json"
     entry = _cache.read_verified_json(path)
     if entry is not None:
@@ -130,7 +147,7 @@ def compile_ptx(text: str, signature: str, cc: tuple):
                                "cannot compile PTX")
     ns = _exec_module(text, f"gpujit_ptx_{key}")
     try:
-        ptx, _ = cuda.compile_ptx(ns["kernel"], signature, cc=tuple(cc))
+        ptx = _compile_ptx_per_op(cuda, ns["kernel"], signature, tuple(cc))
     except Exception as e:
         raise KernelBuildError(f"numba.cuda could not compile the generated kernel:\n{e}\n"
                                f"{text}") from e
@@ -139,6 +156,52 @@ def compile_ptx(text: str, signature: str, cc: tuple):
         raise KernelBuildError(f"expected one .entry in the PTX, found {names}")
     _cache.write_verified_json(path, {"ptx": ptx, "entry": names[0]})
     return ptx, names[0], False
+
+
+# (in the cache key: PTX compiled before kernels rounded per op may hold contracted FMAs)
+PTX_ROUNDING = "per-op rounding: nvvm -fma=0, .rn on float add/sub/mul"
+
+# an add/sub/mul on a float type with no rounding modifier: `add{.rnd}{.ftz}{.sat}.f32`,
+# `mul{.rnd}.f64`, `add{.rnd}{.ftz}{.sat}.f16(x2)`, `add{.rnd}.bf16(x2)` (PTX ISA); never
+# `mul.wide`/`mul.lo` (integers), `add.cc` nor `atom/red.add.f32`: the lookbehind (after
+# the 3 letters, which lets re scan for them fast: ~8 ns a byte, 0.1 ms for a 10 KB PTX)
+# keeps to an opcode
+_UNROUNDED = re.compile(r"(add|sub|mul)(?<![\w.%$]...)(?=(?:\.ftz)?(?:\.sat)?"
+                        r"\.(?:f16x2|f16|bf16x2|bf16|f32|f64)\b)")
+
+
+def round_per_op(ptx: str) -> str:
+    """The PTX with `.rn` on every float add/sub/mul that has no rounding modifier (the
+    same rounding, and ptxas never contracts an explicitly rounded op into an FMA)."""
+    return _UNROUNDED.sub(r"\1.rn", ptx)
+
+
+def _compile_ptx_per_op(cuda, pyfunc, signature, cc):
+    """numba.cuda.compile_ptx's PTX, compiled with NVVM's `-fma=0` where numba-cuda's path
+    to NVVM is the one known (0.30: every compile reaches `nvvm.compile_ir(ir, **options)`),
+    and with `.rn` on any float add/sub/mul left without a rounding modifier."""
+    try:
+        from numba.cuda.cudadrv import nvvm
+        from numba.cuda import compiler as _compiler
+        lock = _compiler.global_compiler_lock
+        original = nvvm.compile_ir
+    except (ImportError, AttributeError):
+        nvvm = None
+    if nvvm is None or not callable(original):
+        ptx, _ = cuda.compile_ptx(pyfunc, signature, cc=cc)
+        return round_per_op(ptx)
+
+    def compile_ir(llvmir, **options):
+        options["fma"] = False        # NVVM's -fma=0: no contraction of fmul/fadd
+        return original(llvmir, **options)
+
+    with lock:                        # (reentrant; compile_ptx takes it too)
+        nvvm.compile_ir = compile_ir
+        try:
+            ptx, _ = cuda.compile_ptx(pyfunc, signature, cc=cc)
+        finally:
+            nvvm.compile_ir = original
+    return round_per_op(ptx)
 
 
 def device_info(index):
