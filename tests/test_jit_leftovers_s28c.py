@@ -160,3 +160,81 @@ def test_union_argument_is_taken_only_as_what_it_is():
         s([])
     with pytest.raises(RuntimeError, match="found type 'tuple'"):
         s((1.0, 2.0))
+
+
+# ------------------------------------------------------------------ `in`
+
+def _str_in_str(x: str):
+    return x in "abc"
+
+
+def _str_not_in_str(x: str, y: str):
+    return x not in y
+
+
+def _str_in_list(x: str, xs: List[str]):
+    return x in xs
+
+
+def _int_in_list(x: int, xs: List[int]):
+    return x in xs
+
+
+def _key_in_dict(x: str, d: Dict[str, int]):
+    return x in d
+
+
+def _tensor_in_list(x: torch.Tensor, xs: List[torch.Tensor]):
+    return x in xs
+
+
+def test_str_in_str_is_find_as_torchscript():
+    # TorchScript inlines str.__contains__: c.find(x, 0, len(c)) != -1
+    s = torch.jit.script(_str_in_str)
+    assert [n.kind() for n in s.graph.nodes()][-2:] == ["aten::find", "aten::ne"]
+    assert "torch.ne(torch.find(\"abc\", x, 0, 3), -1)" in s.code
+    assert s("bc") is True and s("ca") is False and s("") is True
+    t = torch.jit.script(_str_not_in_str)
+    kinds = [n.kind() for n in t.graph.nodes()]
+    assert kinds[-4:] == ["aten::len", "aten::find", "aten::ne", "aten::__not__"]
+    assert t("a", "xyz") is True and t("yz", "xyz") is False
+
+
+@pytest.mark.parametrize("fn, args, want", [
+    (_str_in_list, ("a", ["b", "a"]), True), (_int_in_list, (3, [1, 2]), False),
+    (_key_in_dict, ("k", {"k": 1}), True)])
+def test_in_prints_torch_contains_and_loads_back(fn, args, want, tmp_path):
+    s = torch.jit.script(fn)
+    assert [n.kind() for n in s.graph.nodes()] == ["aten::__contains__"]
+    arg = fn.__code__.co_varnames[:2]
+    assert f"torch.__contains__({arg[1]}, {arg[0]})" in s.code
+    assert s(*args) is want
+    p = tmp_path / "m.pt"
+    torch.jit.save(s, str(p))
+    s2 = torch.jit.load(str(p))
+    assert f"torch.__contains__({arg[1]}, {arg[0]})" in s2.code and s2(*args) is want
+
+
+def test_tensor_in_tensor_list_is_refused():
+    with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+        torch.jit.script(_tensor_in_list)
+
+
+# ------------------------------------------------------------------ isinstance refinement
+
+def _union_isinstance(x: Union[int, str]) -> int:
+    if isinstance(x, int):
+        return x
+    return 0
+
+
+def test_isinstance_types_print_as_types_and_parse_back():
+    s = torch.jit.script(_union_isinstance)
+    text = str(s.graph)
+    assert "prim::isinstance[types=[int]]" in text
+    assert [n.kind() for n in s.graph.nodes()] == ["prim::Constant", "prim::isinstance",
+                                                   "prim::If"]
+    from gpujit.ir.parser import parse_ir
+    g = parse_ir(text)
+    assert "prim::isinstance[types=[int]]" in str(g)
+    assert s(3) == 3 and s("a") == 0
