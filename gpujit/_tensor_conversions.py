@@ -53,6 +53,10 @@ class TensorConversions:
         cast = dtype is not None
         moved = dev is not None
         dtype = self._dtype if dtype is None else _dt.to_dtype(dtype)
+        if dev is not None:
+            dev = _device_cls(dev)
+            # 'cpu:0' is not the device of a CPU tensor ('cpu'): torch's to() copies
+            copy = copy or (dev.type == "cpu" and dev.index is not None)
         dev = self._device if dev is None else _resolve_device(dev)
         if memory_format is not None:
             from .ops import memory_format as _mf

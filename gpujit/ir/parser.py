@@ -381,7 +381,16 @@ class _Parser:
             while not c.eat("]"):
                 an = c.match(_IDENT, "an attribute name").group(0)
                 c.expect("=")
-                attrs[an] = _constant(c)
+                if kind == "prim::isinstance" and an == "types" and not c.at('["'):
+                    # prim::isinstance[types=[int, str]]: types, kept as their spellings
+                    c.expect("[")
+                    ts = []
+                    while not c.eat("]"):
+                        ts.append(str(_type(c)))
+                        c.eat(",")
+                    attrs[an] = ts
+                else:
+                    attrs[an] = _constant(c)
                 c.eat(",")
         c.expect("(")
         inputs = self.value_refs(env)

@@ -105,8 +105,10 @@ class _Printer:
         line = f"{pad}{outs} = {kind}"
         if attrs:
             ty = n.outputs[0].type if n.kind == "prim::Constant" and n.outputs else None
-            line += "[" + ", ".join(f"{k}={format_constant(v, ty)}"
-                                    for k, v in attrs.items()) + "]"
+            line += "[" + ", ".join(
+                f"{k}=[{', '.join(v)}]" if k == "types" and kind == "prim::isinstance"
+                else f"{k}={format_constant(v, ty)}"     # (isinstance's types as types,
+                for k, v in attrs.items()) + "]"         # types=[int], as TorchScript's)
         line += f"({self.value_list(n.inputs, False)})"
         if n.scope:
             line += f", scope: {n.scope}"

@@ -22,7 +22,7 @@ _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
 # into the same node (save/load relies on it); parenthesized where they could bind
 # differently inlined. (Number ops and `is` print as TorchScript does: torch.lt(i, 10),
 # torch.__isnot__(x, None).)
-_CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "({1} in {0})",
+_CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "torch.__contains__({0}, {1})",
                     "aten::len": "len({0})", "aten::list": "list({0})",
                     "aten::keys": "{0}.keys()", "aten::values": "{0}.values()",
                     "aten::items": "{0}.items()"}

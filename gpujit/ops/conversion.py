@@ -127,6 +127,24 @@ def to_device(xp, self, device, dtype=None, non_blocking=False, copy=False,
     return a
 
 
+def _to_other_meta(self, other, non_blocking=False, copy=False, memory_format=None):
+    return TensorMeta(other.dtype, tuple(self.shape), other.device)
+
+
+@op("aten::to.other(Tensor(a) self, Tensor other, bool non_blocking=False, bool copy=False, "
+    "MemoryFormat? memory_format=None) -> Tensor(a)", method=False, function=False,
+    cross_device="keep", meta=_to_other_meta)
+def to_other(xp, self, other, non_blocking=False, copy=False, memory_format=None):
+    """x.to(other): to other's device and dtype (other stays where it is: only its device
+    and dtype are read); self itself when both are self's and copy is False."""
+    dev = device_of_array(other)
+    if dev is not device_of_array(self):
+        from ..device import xp_for
+        xp = xp_for(dev)
+    return to_device(xp, self, dev, _dt.from_numpy_dtype(other.dtype), non_blocking, copy,
+                     memory_format)
+
+
 def _to_layout_meta(self, dtype=None, layout=None, device=None, pin_memory=None,
                     non_blocking=False, copy=False, memory_format=None):
     return TensorMeta(dtype or self.dtype, tuple(self.shape), device or self.device)
@@ -370,7 +388,7 @@ def _identity_grad(grad):
     return grad                 # autograd casts the gradient back to the input's dtype
 
 
-@_derivative(to_device, to_dtype_layout, wrt=("self",))
+@_derivative(to_device, to_other, to_dtype_layout, wrt=("self",))
 def _to_device_grad(grad, self):
     return grad if grad.device == self.device else grad.to(self.device)
 

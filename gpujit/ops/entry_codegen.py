@@ -281,6 +281,10 @@ def _gen_generic(op, fname, consts, hook=None):
             L.append(f"    dev = _opdev(_op, ({', '.join(a.name for a in tensor_args)},))")
         for a in tensor_args:
             n = a.name
+            if op.cross_device == "keep" and a is not tensor_args[0]:
+                # (aten::to.other: the other tensors stay on their devices)
+                L.append(f"    a_{n} = {n}._data")
+                continue
             if a.type.is_list:
                 # a Tensor is iterable: as a Tensor[] it would be read row by row
                 L.append(f"    if isinstance({n}, _T): raise TypeError(\"{s.name.split('::')[-1]}(): "

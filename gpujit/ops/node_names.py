@@ -124,6 +124,7 @@ RULES = {
     "aten::min": "MinBackward1",
     "aten::to.dtype": "ToCopyBackward0",
     "aten::to.device": "ToCopyBackward0",
+    "aten::to.other": "ToCopyBackward0",
     "aten::to.dtype_layout": "ToCopyBackward0",
     "aten::contiguous": "CloneBackward0",
     "aten::copy": "CopyBackwards",          # copy_ (a hand-written node in PyTorch)

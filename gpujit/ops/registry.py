@@ -801,7 +801,8 @@ class OpDef:
         self.opmath_scalars = opmath_scalars
         # cross_device: the other tensors move to the first one's device (copy_), instead
         # of the same-device check every other op makes; "indices": the tensors of the
-        # `indices` list may be on the CPU too (they move), the others share a device
+        # `indices` list may be on the CPU too (they move), the others share a device;
+        # "keep": the other tensors are passed as they are, on their own devices
         self.cross_device = cross_device
         # unchanged_when(*args): an in-place op's test that the call leaves self as it is
         # (its impl then returns UNCHANGED); autograd skips its in-place checks for it

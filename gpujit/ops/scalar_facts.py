@@ -132,7 +132,14 @@ def device_index(xp, self):
     return self.index
 
 
-@_scalar_op("aten::device_type(Device self) -> str")
+@_scalar_op("prim::type(Device self) -> str", meta=lambda self: self.type)
 def device_type(xp, self):
-    """`x.device.type` in scripted code: "cpu" or "cuda"."""
+    """`d.type` (`x.device.type`) in scripted code (TorchScript's prim::type): "cpu" or
+    "cuda"."""
+    return self.type
+
+
+@_scalar_op("aten::device_type(Device self) -> str")
+def device_type_old(xp, self):
+    """gpujit's former name of prim::type (archives saved before it call it)."""
     return self.type

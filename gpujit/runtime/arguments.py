@@ -136,7 +136,8 @@ def _convert(v, t):
         # TorchScript refuses it, rather than taken as a float)
         if type(v) is int and any(isinstance(u, T.IntType) for u in t.types):
             _int64(v)
-        first = None
+        if _uninferable_list(v) is not None:        # ([] or [1.0, 2]: no type)
+            raise _Mismatch
         for u in t.types:
             try:
                 c = _convert(v, u)
@@ -144,15 +145,13 @@ def _convert(v, t):
                 continue
             if c is v:
                 return c
-            if first is None:
-                first = (c,)
-        if first is None or isinstance(v, (bool, int, float, tuple, _reg._Tensor)):
-            # TorchScript takes a value for a Union only as what it is: a bool or int is
-            # not taken for a float member, a Tensor not for a number, a tuple not for a
-            # List (torch 2.13: "Expected a value of type 'Union[float, int]' ... found
-            # type 'bool'")
-            raise _Mismatch
-        return first[0]
+        # TorchScript takes a value for a Union only as what it is (the type it infers
+        # for it must be a member): a bool or int is not taken for a float member, a
+        # Tensor not for a number, a tuple not for a List, [1, 2] (a List[int]) not for a
+        # List[float] (torch 2.13: "Expected a value of type 'Union[List[float], int]'
+        # ... Expected a member of Union[List[float], int] but instead found type
+        # List[int]")
+        raise _Mismatch
     if isinstance(t, T.ListType):
         if not isinstance(v, (list, tuple)):
             raise _Mismatch
@@ -216,6 +215,24 @@ def _interface_details(v, t) -> str:
             f"{t.name}\n{why}")
 
 
+def _uninferable_list(v):
+    """Why TorchScript cannot infer the type of list v (given for a Union parameter), as
+    its tracer's words say it, or None."""
+    if not isinstance(v, list):
+        return None
+    if not v:
+        return "List trace inputs must have elements"
+    try:
+        kinds = [T.type_of_value(x).annotation() for x in v]
+    except TypeError:
+        return None
+    other = next((k for k in kinds if k != kinds[0]), None)
+    if other is None:
+        return None
+    return (f"List inputs to traced functions must have consistent element type. "
+            f"Found {kinds[0]} and {other}")
+
+
 def coerce_args(graph, name, args):
     """args converted to the types of graph's inputs (a tuple), or ArgumentTypeError."""
     out = None
@@ -241,6 +258,10 @@ def coerce_args(graph, name, args):
             if e.args:
                 details = f"\nCast error details: {e.args[0]}"
             elif isinstance(t, T.UnionType):                # as TorchScript says it
+                bad = _uninferable_list(v)
+                if bad is not None:     # (TorchScript infers the type of a Union's value)
+                    raise ArgumentTypeError(f"Tracer cannot infer type of {v!r}\n:{bad}") \
+                        from None
                 try:
                     found = T.type_of_value(v).annotation()
                 except TypeError:

@@ -124,6 +124,8 @@ def _generic(cg, n, op, args):
         dev = spec.device
     elif tensor_args:
         first = tensor_args[0].spec
+        if op.cross_device == "keep":
+            return False        # (aten::to.other: the eager entry reads other's device)
         if op.cross_device is True:     # ("indices": joined as usual; a clash -> eager)
             if not isinstance(first, TensorSpec):
                 return False

@@ -342,8 +342,8 @@ class BuiltinMixin:
                 self.error(f"{name}() of a list needs ints, floats, bools or strs, got "
                            f"{describe_type(lst.type)}", node,
                            hint=f"for tensors use torch.stack(xs).{name}()")
-            if isinstance(lst.type.elem, T.StrType):     # (beyond TorchScript's)
-                return self.emit(f"aten::{name}", [lst], [lst.type.elem]).output
+            if isinstance(lst.type.elem, T.StrType):
+                self.min_max_refused(name, args, node)   # (TorchScript has no max(str[]))
             return self.emit_op(self.prim_min_max(name, f"self_{_elem_name(lst)}"),
                                 [lst])
         if len(args) > 2 and len({a.type for a in args}) == 1 and isinstance(
@@ -355,7 +355,11 @@ class BuiltinMixin:
                             [T.ListType(args[0].type)]).output
             return self.emit_op(self.prim_min_max(name, f"self_{_elem_name(lst)}"), [lst])
         if len(args) > 2 and all(_is_num(a.type) for a in args):
-            v = args[0]                      # max(a, b, c): pairwise, left to right
+            # max(a, b, c) of mixed kinds (a float and ints, a Union[int, float]): pairwise,
+            # left to right. TorchScript refuses it ("Arguments for call are not valid":
+            # its only overloads of more than two numbers take a list of one kind); kept
+            # on purpose (tests/test_script_numbers_s20.py)
+            v = args[0]
             for b in args[1:]:
                 v = self.min_max(name, [v, b], node)
             return v
@@ -387,6 +391,12 @@ class BuiltinMixin:
                 return self.emit_op(self.prim_min_max(name, sfx), args)
             return self.emit_op(_reg.OPS[f"prim::{name}"], args)
         return None
+
+    def min_max_refused(self, name, args, node):
+        """TorchScript's error for a min/max call no prim::min/max overload accepts."""
+        ops = list(_reg.OVERLOADS[f"prim::{name}"])
+        _, misses = calls.resolve(ops, list(args), {})
+        self.error(calls.no_match_message(name, ops, misses, list(args), {}), node)
 
     @staticmethod
     def prim_min_max(name, overload):

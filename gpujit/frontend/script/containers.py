@@ -411,6 +411,12 @@ class ContainerMixin:
             self.error(f"`in` needs a list, tuple, dict, set or str on its right, got "
                        f"{describe_type(t)}", node,
                        hint="for tensors compare explicitly, e.g. (x == v).any()")
+        if isinstance(t, T.StrType) and isinstance(xt, T.StrType):
+            # TorchScript's str.__contains__ (a builtin function it inlines):
+            # c.find(x, 0, len(c)) != -1
+            found = self.emit_call(list(_reg.OVERLOADS["aten::find"]),
+                                   [c, x, self.const(0), self.len_of(c)], {}, node, "find")
+            return self.scalar("ne", found, self.const(-1), node=node)
         nums = (T.IntType, T.FloatType)
         if isinstance(t, T.DictType) and isinstance(t.key, T.TensorType) and \
                 isinstance(xt, T.TensorType):
@@ -420,7 +426,9 @@ class ContainerMixin:
                 isinstance(e, _HASHABLE) and (_unify(e, xt) is not None or
                                               (isinstance(e, nums) and isinstance(xt, nums)))
                 for e in elems):
-            self.error(f"`in` compares ints, floats, bools or strs with the elements; "
+            self.error(f"Arguments for call are not valid: no variant of '__contains__' "
+                       f"accepts ({t.annotation()}, {xt.annotation()}): "
+                       f"`in` compares ints, floats, bools or strs with the elements; "
                        f"cannot look for {describe_type(xt)} in {describe_type(t)}", node)
         return self.emit("aten::__contains__", [c, x], [T.BOOL]).output
 

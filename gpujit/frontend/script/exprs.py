@@ -603,7 +603,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             if node.attr == "layout":
                 return self.const(0)      # TorchScript's int for torch.strided, the only one
         if isinstance(v.type, T.DeviceType) and node.attr == "type":
-            return self.scalar("device_type", v, node=node)       # x.device.type == "cuda"
+            return self.emit_op(_reg.OPS["prim::type"], [v])      # TorchScript's prim::type
         if isinstance(v.type, T.DeviceType) and node.attr == "index":
             return self.emit_op(_reg.OPS["prim::index"], [v])     # TorchScript's prim::index
         self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "

@@ -267,13 +267,6 @@ class OpCallMixin:
         return True, v.node.attrs.get("value")
 
     def call_op(self, name, args, kwargs, node, method=False, functional=False):
-        if method and name == "to" and len(args) >= 2 and \
-                isinstance(args[1].type, T.TensorType):
-            # x.to(other, ...): to other's device and dtype (TorchScript's aten::to.other)
-            other = args[1]
-            dev = self.emit("prim::device", [other], [T.DEVICE]).output
-            dt = self.emit("prim::dtype", [other], [T.SCALAR_TYPE]).output
-            args = [args[0], dev, dt] + list(args[2:])
         if name == "norm" and not calls.candidates_for_method("norm"):
             return self.norm_call(args, kwargs, node)
         if name == "normalize" and functional and \

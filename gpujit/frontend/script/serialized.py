@@ -117,7 +117,8 @@ _RULES = {
 }
 
 
-_IDENTITY = {"__is__": "aten::__is__", "__isnot__": "aten::__isnot__"}
+_IDENTITY = {"__is__": "aten::__is__", "__isnot__": "aten::__isnot__",
+             "__contains__": "aten::__contains__"}
 
 
 def is_archive_code(c) -> bool:
@@ -167,6 +168,11 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
         if v is None:
             c.error(f"{kind} takes two numbers, a list or two lists", node)
         return v
+    if kind == "aten::__contains__":
+        # torch.__contains__(c, x): TorchScript's .code for `x in c`, compiled as `in` is
+        if len(node.args) != 2 or node.keywords:
+            c.error("torch.__contains__ takes a container and a value", node)
+        return c.contains(c.expr(node.args[0]), c.expr(node.args[1]), node)
     rule = _RULES.get(kind)
     from ...ops import registry as _reg
     if rule is None and kind in _reg.OVERLOADS and not node.keywords:
