@@ -255,8 +255,9 @@ class Exponential(ExponentialFamily):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        u = _g.rand(tuple(shape), dtype=self.rate.dtype, device=self.rate.device)
-        return -_g.log1p(-u) / self.rate          # inverse CDF of Exp(rate)
+        # PyTorch's: an Exp(1) fill (exponential_, drawing as ATen does) over the rate
+        e = _g.empty(tuple(shape), dtype=self.rate.dtype, device=self.rate.device)
+        return e.exponential_() / self.rate
 
     def log_prob(self, value):
         if self._validate_args:

@@ -53,8 +53,9 @@ class Cauchy(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
-        u = _g.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return self.loc + _g.tan(math.pi * (u - 0.5)) * self.scale
+        # PyTorch's: a standard Cauchy fill (cauchy_, drawing as ATen does), scaled
+        eps = _g.empty(shape, dtype=self.loc.dtype, device=self.loc.device).cauchy_()
+        return self.loc + eps * self.scale
 
     def log_prob(self, value):
         if self._validate_args:
