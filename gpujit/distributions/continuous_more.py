@@ -174,6 +174,9 @@ class Dirichlet(ExponentialFamily):
     def rsample(self, sample_shape=()):
         # normalized Gamma(concentration_i, 1) draws, each reparameterized
         shape = tuple(self._extended_shape(sample_shape))
+        c = self.concentration
+        if c.device.type == "cpu" and not (c.requires_grad and _g.is_grad_enabled()):
+            return _g._sample_dirichlet(c.expand(shape))   # PyTorch's draws and numbers
         g = _standard_gamma_rsample(self.concentration.expand(shape))
         x = g / g.sum(-1, True)
         return _clamp_keep_grad(x, min=_g.finfo(x.dtype).tiny, max=1 - _g.finfo(x.dtype).eps)

@@ -10,8 +10,8 @@ rand / randn / randint / randperm / uniform_ / normal_ / bernoulli / dropout / e
 in scalar code, and for randn of 16 or more floats too (its AVX2 fill's Cephes log /
 sincos are reproduced op by op, as an x86-64 build with AVX2 or AVX-512 runs them; a
 build running ATen's DEFAULT capability differs by an ulp there). get_rng_state() is PyTorch's 5056-byte state, so states
-saved by torch load here and back. Not reproduced: poisson / binomial (NumPy's samplers,
-seeded from the stream) and PyTorch's CPU-capability-specific rounding on other CPUs.
+saved by torch load here and back; poisson / binomial / _standard_gamma run ATen's
+rejection samplers (ops/_aten_samplers.py).
 
 A CUDA device's generator is cuRAND Philox (through `cupy.random.RandomState`): the same
 seed gives different numbers than PyTorch's CUDA generator and than the CPU.
@@ -200,16 +200,32 @@ class _CpuStream:
                 p[i], p[j] = p[j], p[i]
         return np.array(p, dtype=np.int64)
 
-    def _numpy(self):
-        """A NumPy generator seeded from this stream (poisson / binomial, whose ATen
-        samplers are not reproduced): deterministic, and it moves this stream on."""
-        return np.random.Generator(np.random.PCG64(int(self.raw64(1)[0])))
-
+    # -- ATen's rejection samplers (Distributions.cpp / .h), element by element in memory
+    # order, each drawing double uniforms (and scalar normals) as they go
     def poisson(self, lam):
-        return self._numpy().poisson(lam)
+        """torch.poisson: sample_poisson per rate (float64 array in, float64 out)."""
+        from ._aten_samplers import Draws, sample_poisson
+        lam = np.asarray(lam, _F64, order="C")
+        with Draws(self, 2 * lam.size + 16) as d:
+            out = [sample_poisson(float(x), d) for x in lam.ravel().tolist()]
+        return np.array(out, _F64).reshape(lam.shape)
 
-    def binomial(self, n, p):
-        return self._numpy().binomial(n, p)
+    def binomial_t(self, count, prob, dt):
+        """torch.binomial: sample_binomial per (count, prob) in the scalar type dt."""
+        from ._aten_samplers import Draws, sample_binomial
+        with Draws(self, 2 * count.size + 16) as d:
+            out = [sample_binomial(c, p, d, dt) for c, p in
+                   zip(count.ravel().tolist(), prob.ravel().tolist())]
+        return np.array(out, dt).reshape(count.shape)
+
+    def standard_gamma(self, alpha, dt):
+        """torch._standard_gamma: sample_gamma per concentration in the scalar type dt,
+        at least the type's smallest normal number."""
+        from ._aten_samplers import Draws, sample_gamma
+        with Draws(self, 4 * alpha.size + 16) as d:
+            out = [sample_gamma(a, d, dt) for a in alpha.ravel().tolist()]
+        out = np.array(out, dt).reshape(alpha.shape)
+        return np.maximum(out, np.finfo(dt).tiny)
 
     # -- state: torch's CPUGeneratorImplState bytes, so torch-saved states load
     def get_state(self):
