@@ -255,8 +255,9 @@ class Exponential(ExponentialFamily):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        u = _g.rand(tuple(shape), dtype=self.rate.dtype, device=self.rate.device)
-        return -_g.log1p(-u) / self.rate          # inverse CDF of Exp(rate)
+        # PyTorch's: an Exp(1) fill (exponential_, drawing as ATen does) over the rate
+        e = _g.empty(tuple(shape), dtype=self.rate.dtype, device=self.rate.device)
+        return e.exponential_() / self.rate
 
     def log_prob(self, value):
         if self._validate_args:
@@ -283,7 +284,10 @@ class Exponential(ExponentialFamily):
 
 
 def _standard_gamma(concentration):
-    """Gamma(concentration, 1) draws, from a NumPy Generator seeded by gpujit's RNG."""
+    """Gamma(concentration, 1) draws: on the CPU ATen's sampler (PyTorch's numbers after
+    the same seed); elsewhere from a NumPy Generator seeded by gpujit's RNG."""
+    if concentration.device.type == "cpu":
+        return _g._standard_gamma(concentration.detach())
     seed = int(_g.randint(0, 2 ** 62, (), device=concentration.device))
     rng = np.random.default_rng(seed)
     alpha = concentration.detach().cpu().numpy().astype(np.float64)
@@ -461,6 +465,12 @@ class Beta(ExponentialFamily):
     def rsample(self, sample_shape=()):
         # X / (X + Y) of independent Gamma(c1, 1), Gamma(c0, 1) draws, each reparameterized
         shape = tuple(self._extended_shape(sample_shape))
+        c1, c0 = self.concentration1, self.concentration0
+        if c1.device.type == "cpu" and not ((c1.requires_grad or c0.requires_grad)
+                                            and _g.is_grad_enabled()):
+            # PyTorch's: the first coordinate of a Dirichlet([c1, c0]) draw
+            c = _g.stack([c1, c0], -1).expand(shape + (2,))
+            return _g._sample_dirichlet(c).select(-1, 0)
         a = _standard_gamma_rsample(self.concentration1.expand(shape))
         b = _standard_gamma_rsample(self.concentration0.expand(shape))
         x = a / (a + b)

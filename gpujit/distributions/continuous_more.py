@@ -53,8 +53,9 @@ class Cauchy(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
-        u = _g.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return self.loc + _g.tan(math.pi * (u - 0.5)) * self.scale
+        # PyTorch's: a standard Cauchy fill (cauchy_, drawing as ATen does), scaled
+        eps = _g.empty(shape, dtype=self.loc.dtype, device=self.loc.device).cauchy_()
+        return self.loc + eps * self.scale
 
     def log_prob(self, value):
         if self._validate_args:
@@ -173,6 +174,9 @@ class Dirichlet(ExponentialFamily):
     def rsample(self, sample_shape=()):
         # normalized Gamma(concentration_i, 1) draws, each reparameterized
         shape = tuple(self._extended_shape(sample_shape))
+        c = self.concentration
+        if c.device.type == "cpu" and not (c.requires_grad and _g.is_grad_enabled()):
+            return _g._sample_dirichlet(c.expand(shape))   # PyTorch's draws and numbers
         g = _standard_gamma_rsample(self.concentration.expand(shape))
         x = g / g.sum(-1, True)
         return _clamp_keep_grad(x, min=_g.finfo(x.dtype).tiny, max=1 - _g.finfo(x.dtype).eps)

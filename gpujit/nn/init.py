@@ -236,10 +236,11 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     num_zeros = int(math.ceil(sparsity * rows))
     with _no_grad():
         tensor.normal_(0, std, **_gen(generator))
-        # the rank of a uniform draw within its column picks num_zeros rows per column
-        keys = gpujit.rand(rows, cols, device=tensor.device, **_gen(generator))
-        rank = keys.argsort(dim=0).argsort(dim=0)
-        tensor.mul_((rank >= num_zeros).to(tensor.dtype))
+        # PyTorch's: per column, the first num_zeros rows of a randperm (drawn from the
+        # default generator, as torch 2.13 does whatever `generator` is) are zeroed
+        for col_idx in range(cols):
+            zero_indices = gpujit.randperm(rows, device=tensor.device)[:num_zeros]
+            tensor[zero_indices, col_idx] = 0
     return tensor
 
 

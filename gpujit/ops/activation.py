@@ -323,8 +323,21 @@ def _rrelu(xp, self, lower, upper, training, generator):
     if training:
         from ..device import device_of_array
         from .random import generator_for
-        u = generator_for(device_of_array(self), generator).uniform(self.shape, dt)
-        slope = (u * dt.type(upper - lower) + dt.type(lower)).astype(dt, copy=False)
+        g = generator_for(device_of_array(self), generator)
+        if xp is _np and hasattr(g, "u53"):
+            # ATen's CPU kernel: in memory order, one double uniform in [lower, upper)
+            # (bounds in the input's opmath type; x * (to - from) + from, fused) per
+            # element at or below 0 only, then rounded to that type
+            lo, hi = float(dt.type(lower)), float(dt.type(upper))
+            m = _np.ascontiguousarray(neg).reshape(-1)
+            ld = _np.longdouble
+            r = (g.u53(int(m.sum())).astype(ld) * ld(hi - lo) + ld(lo)).astype(_np.float64)
+            slope = _np.ones(m.shape, dt)
+            slope[m] = r.astype(dt)
+            slope = slope.reshape(self.shape)
+        else:
+            u = g.uniform(self.shape, dt)
+            slope = (u * dt.type(upper - lower) + dt.type(lower)).astype(dt, copy=False)
     else:
         slope = dt.type((lower + upper) / 2)
     noise = xp.where(neg, slope, dt.type(1)).astype(dt, copy=False)

@@ -242,6 +242,47 @@ def _poisson_grad(grad):
     return gpujit.zeros_like(grad)
 
 
+def _standard_gamma_meta(self, generator=None):
+    if self.dtype.category != _dt.FLOATING or self.dtype.np.itemsize < 4:
+        raise not_implemented("gamma_cpu", self, self.dtype.short_name)
+    return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+@op("aten::_standard_gamma(Tensor self, Generator? generator=None) -> Tensor",
+    tags={"random"}, method=False, meta=_standard_gamma_meta)
+def _standard_gamma(xp, self, generator=None):
+    """Gamma(self, 1) samples elementwise, in self's dtype (at least its smallest normal
+    number): ATen's sampler on the CPU, NumPy's / CuPy's seeded from the stream elsewhere."""
+    _standard_gamma_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape,
+                                    device_of_array(self)))
+    st = generator_for(device_of_array(self), generator)
+    if hasattr(st, "standard_gamma"):
+        return st.standard_gamma(np.asarray(self, order="C"), self.dtype)
+    seed = int(st.integers(0, 1 << 62, (1,))[0])
+    x = xp.random.default_rng(seed).standard_gamma(self.astype(np.float64)) if xp is np \
+        else xp.random.RandomState(seed).standard_gamma(self.astype(np.float64))
+    return xp.maximum(x, np.finfo(self.dtype).tiny).astype(self.dtype)
+
+
+@op("aten::_sample_dirichlet(Tensor self, Generator? generator=None) -> Tensor",
+    tags={"random"}, method=False, meta=_standard_gamma_meta)
+def _sample_dirichlet(xp, self, generator=None):
+    """Dirichlet(self) samples over the last dimension, as ATen's: Gamma(alpha, 1) draws
+    in double (at least its smallest normal), normalized in double, cast back and kept
+    within [smallest normal, the float below 1]."""
+    _standard_gamma_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape,
+                                    device_of_array(self)))
+    st = generator_for(device_of_array(self), generator)
+    a = self.astype(np.float64)
+    if hasattr(st, "standard_gamma"):
+        g = st.standard_gamma(np.asarray(a, order="C"), np.dtype(np.float64))
+    else:
+        g = _standard_gamma(xp, a, generator)
+    x = (g / g.sum(-1, keepdims=True)).astype(self.dtype)
+    one = self.dtype.type(1)
+    return xp.clip(x, np.finfo(self.dtype).tiny, np.nextafter(one, self.dtype.type(0)))
+
+
 def _binomial_meta(count, prob, generator=None):
     if count.dtype.category != _dt.FLOATING:
         raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
@@ -263,6 +304,10 @@ def binomial(xp, count, prob, generator=None):
     n = xp.broadcast_to(xp.maximum(xp.floor(count.astype(np.float64)), 0), shape)
     p = xp.broadcast_to(xp.clip(prob.astype(np.float64), 0.0, 1.0), shape)
     st = generator_for(device_of_array(count), generator)
+    if hasattr(st, "binomial_t"):      # the CPU: ATen's sampler on the raw values
+        c = np.broadcast_to(count, shape)
+        return st.binomial_t(np.asarray(c, order="C"),
+                             np.asarray(np.broadcast_to(prob, shape), order="C"), count.dtype)
     return xp.asarray(st.binomial(n.astype(np.int64), p)).astype(count.dtype).reshape(shape)
 
 

@@ -7,10 +7,11 @@ The CPU's is PyTorch's own CPU generator: ATen's 32-bit Mersenne Twister (NumPy'
 seeded as ATen seeds it), drawn from as ATen's CPU kernels draw, so `manual_seed(s)` then
 rand / randn / randint / randperm / uniform_ / normal_ / bernoulli / dropout / exponential_
 / multinomial / the nn.init fills give PyTorch's numbers: bit for bit where ATen computes
-in scalar code, within an ulp or two where it uses vectorized math (randn of 16 or more
-floats: its AVX2 log / sincos). get_rng_state() is PyTorch's 5056-byte state, so states
-saved by torch load here and back. Not reproduced: poisson / binomial (NumPy's samplers,
-seeded from the stream) and PyTorch's CPU-capability-specific rounding on other CPUs.
+in scalar code, and for randn of 16 or more floats too (its AVX2 fill's Cephes log /
+sincos are reproduced op by op, as an x86-64 build with AVX2 or AVX-512 runs them; a
+build running ATen's DEFAULT capability differs by an ulp there). get_rng_state() is PyTorch's 5056-byte state, so states
+saved by torch load here and back; poisson / binomial / _standard_gamma run ATen's
+rejection samplers (ops/_aten_samplers.py).
 
 A CUDA device's generator is cuRAND Philox (through `cupy.random.RandomState`): the same
 seed gives different numbers than PyTorch's CUDA generator and than the CPU.
@@ -147,12 +148,11 @@ class _CpuStream:
                 ld = np.longdouble
                 v = (v.astype(ld) * ld(std) + ld(mean)).astype(_F64)
             return v
-        r = np.sqrt(np.float32(-2.0) * np.log(np.float32(1.0) - u[:, :8]))
-        th = np.float32(2.0 * np.pi) * u[:, 8:]
-        v = np.concatenate([r * np.cos(th), r * np.sin(th)], axis=1)
+        r = np.sqrt(np.float32(-2.0) * _log256_ps(np.float32(1.0) - u[:, :8]))
+        s, c = _sincos256_ps(np.float32(2.0 * np.pi) * u[:, 8:])
+        v = np.concatenate([r * c, r * s], axis=1)
         if (mean, std) != (0.0, 1.0):
-            v = (v.astype(_F64) * np.float64(np.float32(std))
-                 + np.float64(np.float32(mean))).astype(_F32)
+            v = _fma32(v, np.float32(std), np.float32(mean))
         return v
 
     def normal(self, shape, dt, mean=0.0, std=1.0, contiguous=True):
@@ -200,16 +200,32 @@ class _CpuStream:
                 p[i], p[j] = p[j], p[i]
         return np.array(p, dtype=np.int64)
 
-    def _numpy(self):
-        """A NumPy generator seeded from this stream (poisson / binomial, whose ATen
-        samplers are not reproduced): deterministic, and it moves this stream on."""
-        return np.random.Generator(np.random.PCG64(int(self.raw64(1)[0])))
-
+    # -- ATen's rejection samplers (Distributions.cpp / .h), element by element in memory
+    # order, each drawing double uniforms (and scalar normals) as they go
     def poisson(self, lam):
-        return self._numpy().poisson(lam)
+        """torch.poisson: sample_poisson per rate (float64 array in, float64 out)."""
+        from ._aten_samplers import Draws, sample_poisson
+        lam = np.asarray(lam, _F64, order="C")
+        with Draws(self, 2 * lam.size + 16) as d:
+            out = [sample_poisson(float(x), d) for x in lam.ravel().tolist()]
+        return np.array(out, _F64).reshape(lam.shape)
 
-    def binomial(self, n, p):
-        return self._numpy().binomial(n, p)
+    def binomial_t(self, count, prob, dt):
+        """torch.binomial: sample_binomial per (count, prob) in the scalar type dt."""
+        from ._aten_samplers import Draws, sample_binomial
+        with Draws(self, 2 * count.size + 16) as d:
+            out = [sample_binomial(c, p, d, dt) for c, p in
+                   zip(count.ravel().tolist(), prob.ravel().tolist())]
+        return np.array(out, dt).reshape(count.shape)
+
+    def standard_gamma(self, alpha, dt):
+        """torch._standard_gamma: sample_gamma per concentration in the scalar type dt,
+        at least the type's smallest normal number."""
+        from ._aten_samplers import Draws, sample_gamma
+        with Draws(self, 4 * alpha.size + 16) as d:
+            out = [sample_gamma(a, d, dt) for a in alpha.ravel().tolist()]
+        out = np.array(out, dt).reshape(alpha.shape)
+        return np.maximum(out, np.finfo(dt).tiny)
 
     # -- state: torch's CPUGeneratorImplState bytes, so torch-saved states load
     def get_state(self):
@@ -236,6 +252,58 @@ class _CpuStream:
         self.next_double = (struct.unpack_from("<d", b, 5024)[0]
                             if struct.unpack_from("<i", b, 5040)[0] else None)
         self.next_float = (struct.unpack_from("<f", b, 5048)[0] if b[5052] else None)
+
+
+# ATen's AVX2 normal fill computes in float32 with avx_mathfun.h's Cephes log256_ps and
+# sincos256_ps, compiled with GCC contracting `a * b + c` into fma: reproduced here op by
+# op, so randn(n >= 16) floats are PyTorch's bit for bit (an fma as one float64 sum of an
+# exact product rounded to float32: a double rounding could differ in ~2^-29 of cases).
+
+def _fma32(a, b, c):
+    return (np.asarray(a, _F64) * np.asarray(b, _F64) + np.asarray(c, _F64)).astype(_F32)
+
+
+def _log256_ps(x):
+    f = np.float32
+    x = np.maximum(np.asarray(x, _F32), f(1.1754943508222875e-38))   # (x > 0 here)
+    bits = x.view(np.int32)
+    e = ((bits >> 23) - 0x7f).astype(_F32) + f(1)
+    x = ((bits & ~0x7f800000) | 0x3f000000).view(_F32)                # mantissa in [.5, 1)
+    small = x < f(0.707106781186547524)
+    x = (x - f(1)) + np.where(small, x, f(0))
+    e = e - small.astype(_F32)
+    z = x * x
+    y = np.full_like(x, f(7.0376836292E-2))
+    for p in (-1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1, 1.4249322787E-1,
+              -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1, 3.3333331174E-1):
+        y = _fma32(y, x, f(p))
+    y = _fma32(y * x, z, e * f(-2.12194440e-4))
+    y = _fma32(z, f(-0.5), y)
+    return _fma32(e, f(0.693359375), x + y)
+
+
+def _sincos256_ps(x):
+    f = np.float32
+    x = np.asarray(x, _F32)
+    neg = np.signbit(x)
+    x = np.abs(x)
+    j = (x * f(1.27323954473516)).astype(np.int32)
+    j = (j + 1) & ~1
+    y = j.astype(_F32)
+    for dp in (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8):
+        x = _fma32(y, f(dp), x)
+    z = x * x
+    yc = _fma32(np.full_like(z, f(2.443315711809948E-005)), z, f(-1.388731625493765E-003))
+    yc = _fma32(yc, z, f(4.166664568298827E-002))
+    yc = _fma32(yc * z, z, -(z * f(0.5))) + f(1)
+    ys = _fma32(np.full_like(z, f(-1.9515295891E-4)), z, f(8.3321608736E-3))
+    ys = _fma32(ys, z, f(-1.6666654611E-1))
+    ys = _fma32(ys * z, x, x)
+    poly = (j & 2) == 0
+    s, c = np.where(poly, ys, yc), np.where(poly, yc, ys)
+    s = np.where(neg ^ ((j & 4) != 0), -s, s)
+    c = np.where((~(j - 2) & 4) != 0, -c, c)
+    return s, c
 
 
 def _numel(shape):
