@@ -91,3 +91,31 @@ def test_against_torch(name):
     b = fn(gpujit).numpy()
     np.testing.assert_array_equal(a, b)
     assert torch.rand(2).tolist() == gpujit.rand(2).tolist()   # streams still in step
+
+
+def test_large_float32_randn_numba_fill_is_the_numpy_fill_bit_for_bit(monkeypatch):
+    """randn of 64k floats or more fills its blocks of 16 in one numba loop; smaller draws
+    in NumPy, op by op: both give the same bits (PyTorch's AVX2 fill)."""
+    from gpujit.ops import random as R
+    gpujit.manual_seed(11)
+    a = gpujit.randn(70001).numpy()
+    b = (gpujit.randn(300, 300) * 1.0).numpy()
+    monkeypatch.setattr(R, "_NUMBA_FILL_ROWS", 1 << 60)
+    gpujit.manual_seed(11)
+    assert (gpujit.randn(70001).numpy().view(np.int32) == a.view(np.int32)).all()
+    assert (gpujit.randn(300, 300).numpy().view(np.int32) == b.view(np.int32)).all()
+    monkeypatch.setattr(R, "_NUMBA_FILL_ROWS", 1)
+    gpujit.manual_seed(4)
+    c = gpujit.empty(5000).normal_(1.5, 0.25).numpy()
+    monkeypatch.setattr(R, "_NUMBA_FILL_ROWS", 1 << 60)
+    gpujit.manual_seed(4)
+    assert (gpujit.empty(5000).normal_(1.5, 0.25).numpy().view(np.int32) == c.view(np.int32)).all()
+
+
+def test_large_randn_matches_torch():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(7)
+    gpujit.manual_seed(7)
+    a = torch.randn(100003).numpy()
+    b = gpujit.randn(100003).numpy()
+    assert (a.view(np.int32) == b.view(np.int32)).mean() > 0.999999

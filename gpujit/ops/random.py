@@ -148,6 +148,11 @@ class _CpuStream:
                 ld = np.longdouble
                 v = (v.astype(ld) * ld(std) + ld(mean)).astype(_F64)
             return v
+        if u.shape[0] >= _NUMBA_FILL_ROWS:
+            out = np.empty(u.shape, _F32)
+            _numba_fill()(np.ascontiguousarray(u, _F32), out, np.float32(mean),
+                          np.float32(std), (mean, std) != (0.0, 1.0))
+            return out
         r = np.sqrt(np.float32(-2.0) * _log256_ps(np.float32(1.0) - u[:, :8]))
         s, c = _sincos256_ps(np.float32(2.0 * np.pi) * u[:, 8:])
         v = np.concatenate([r * c, r * s], axis=1)
@@ -258,6 +263,20 @@ class _CpuStream:
 # sincos256_ps, compiled with GCC contracting `a * b + c` into fma: reproduced here op by
 # op, so randn(n >= 16) floats are PyTorch's bit for bit (an fma as one float64 sum of an
 # exact product rounded to float32: a double rounding could differ in ~2^-29 of cases).
+
+_NUMBA_FILL_ROWS = 4096        # blocks of 16 from which the numba loop fills (64k floats)
+_NUMBA_FILL: list = []
+
+
+def _numba_fill():
+    """ops/_normal_fill's loop, numba-compiled on first use (cached on disk): ~3-10x the
+    NumPy version below on large draws, the same bits."""
+    if not _NUMBA_FILL:
+        from .numba_helpers import njit          # lazy: numba is imported now
+        from ._normal_fill import _fill16_f32_rows
+        _NUMBA_FILL.append(njit(_fill16_f32_rows))
+    return _NUMBA_FILL[0]
+
 
 def _fma32(a, b, c):
     return (np.asarray(a, _F64) * np.asarray(b, _F64) + np.asarray(c, _F64)).astype(_F32)
