@@ -1,0 +1,113 @@
+"""Session 28 (m28): eager leftovers. Expectations checked against PyTorch 2.13."""
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+# ---------------------------------------------------------------- torch.tensor(data)
+
+@pytest.mark.parametrize("data, dtype, values", [
+    (lambda: [[torch.tensor(1.)], [torch.tensor(2.)]], "float32", [[1.], [2.]]),
+    (lambda: [[torch.tensor(1)], [2]], "int64", [[1], [2]]),
+    (lambda: [torch.tensor(1), 2.5], "float32", [1., 2.5]),
+    (lambda: [torch.tensor(True), torch.tensor(False)], "bool", [True, False]),
+    (lambda: [torch.tensor(True), 2], "int64", [1, 2]),
+    (lambda: [np.float32(1.5), torch.tensor(2)], "float32", [1.5, 2.]),
+    (lambda: [np.float64(1.5), 2], "float64", [1.5, 2.]),
+    (lambda: [[np.float64(1)], [2]], "float64", [[1.], [2.]]),
+    (lambda: [np.int32(1), np.int8(2)], "int32", [1, 2]),
+    (lambda: [np.uint8(1), np.int8(2)], "int16", [1, 2]),
+    (lambda: [np.float16(1), 1.5], "float32", [1., 1.5]),
+    (lambda: [np.float16(1), np.int64(1)], "float16", [1., 1.]),
+    (lambda: [True, np.uint8(3)], "uint8", [1, 3]),
+    (lambda: [[]], "float32", np.zeros((1, 0))),
+    (lambda: [[], []], "float32", np.zeros((2, 0))),
+    (lambda: [torch.ones(1)], "float32", [1.]),
+    (lambda: [torch.ones(1), torch.ones(1)], "float32", [1., 1.]),
+    (lambda: [torch.ones(1, 1)], "float32", [1.]),
+    (lambda: [torch.tensor(1, dtype=torch.int32)] * 2, "int32", [1, 1]),
+    (lambda: [torch.tensor(1, dtype=torch.float16)], "float16", [1.]),
+    (lambda: [torch.tensor(1, dtype=torch.uint8), torch.tensor(-1, dtype=torch.int8)],
+     "int16", [1, -1]),
+    (lambda: [torch.tensor(1, dtype=torch.uint8), -1], "int64", [1, -1]),
+    (lambda: (torch.tensor(1.), torch.tensor(2.)), "float32", [1., 2.]),
+    (lambda: [[1.], torch.tensor([2.])], "float32", [[1.], [2.]]),
+    (lambda: [range(2), torch.tensor([1, 2])], "int64", [[0, 1], [1, 2]]),
+    (lambda: [np.array([1, 2], dtype=np.int32), np.array([3, 4], dtype=np.int32)], "int32",
+     [[1, 2], [3, 4]]),
+    (lambda: [np.array([1, 2], dtype=np.int32), [3, 4]], "int64", [[1, 2], [3, 4]]),
+])
+def test_tensor_from_lists_holding_tensors_and_numpy_scalars(data, dtype, values):
+    t = torch.tensor(data())
+    assert t.dtype is getattr(torch, dtype)
+    want = np.asarray(values)
+    assert t.shape == want.shape
+    np.testing.assert_array_equal(t.numpy(), want)
+
+
+@pytest.mark.parametrize("data, dtype, values", [
+    (lambda: [torch.tensor(0.5)], "float64", [0.5]),
+    (lambda: [torch.tensor(3)], "bool", [True]),
+    (lambda: [torch.tensor(True)], "float32", [1.]),
+    (lambda: [torch.tensor(1), 2.5], "int64", [1, 2]),
+    (lambda: np.float64(1.5), "int64", 1),
+])
+def test_tensor_from_lists_holding_tensors_with_a_dtype(data, dtype, values):
+    t = torch.tensor(data(), dtype=getattr(torch, dtype))
+    assert t.dtype is getattr(torch, dtype)
+    np.testing.assert_array_equal(t.numpy(), np.asarray(values))
+
+
+@pytest.mark.parametrize("data, dtype, exc, match", [
+    (lambda: [torch.ones(2), torch.ones(2)], None, ValueError,
+     "only one element tensors can be converted to Python scalars"),
+    (lambda: [torch.ones(0)], None, ValueError, "only one element tensors"),
+    (lambda: [torch.tensor(1.), 2], "int64", TypeError,
+     "only integer tensors of a single element can be converted to an index"),
+    (lambda: [torch.tensor(1.5)], "bool", TypeError, "only integer tensors of a single"),
+    (lambda: [torch.tensor(float("nan")), 1], "int64", TypeError, "only integer tensors"),
+    (lambda: [torch.tensor(300), 1], "uint8", RuntimeError,
+     "value cannot be converted to type uint8 without overflow"),
+    (lambda: [np.float32(1.5)], "int64", TypeError,
+     "'numpy.float32' object cannot be interpreted as an integer"),
+    (lambda: np.float32(1.5), "int64", TypeError, "cannot be interpreted as an integer"),
+    (lambda: [torch.tensor([1.]), [2.]], None, TypeError, "must be real number, not list"),
+    (lambda: [torch.tensor(1.), [2.]], None, TypeError, "must be real number, not list"),
+    (lambda: [[torch.tensor(1.)], [2, 3]], None, ValueError,
+     r"expected sequence of length 1 at dim 1 \(got 2\)"),
+    (lambda: [np.array([1, 2]), np.array([3])], None, ValueError,
+     r"expected sequence of length 2 at dim 1 \(got 1\)"),
+    (lambda: [np.array(1.)], None, TypeError, "len\\(\\) of unsized object"),
+    (lambda: [torch.tensor(1.), "a"], None, TypeError, "new\\(\\): invalid data type 'str'"),
+    (lambda: [1, "a"], None, TypeError, "new\\(\\): invalid data type 'str'"),
+    (lambda: "a", None, TypeError, "new\\(\\): invalid data type 'str'"),
+    (lambda: ["a"], None, ValueError, "too many dimensions 'str'"),
+    (lambda: [torch.tensor(1.), None], None, RuntimeError, "Could not infer dtype of NoneType"),
+    (lambda: [None], None, RuntimeError, "Could not infer dtype of NoneType"),
+    (lambda: None, None, RuntimeError, "Could not infer dtype of NoneType"),
+    (lambda: [object()], None, RuntimeError, "Could not infer dtype of object"),
+])
+def test_tensor_from_bad_data_raises_as_torch(data, dtype, exc, match):
+    kw = {} if dtype is None else {"dtype": getattr(torch, dtype)}
+    with pytest.raises(exc, match=match):
+        torch.tensor(data(), **kw)
+
+
+def test_tensor_from_a_list_holding_a_requires_grad_tensor_warns():
+    x = torch.tensor(1., requires_grad=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = torch.tensor([x, 2.])
+    assert not t.requires_grad
+    np.testing.assert_array_equal(t.numpy(), [1., 2.])
+    assert any("requires_grad=True to a scalar" in str(m.message) for m in w)
+
+
+def test_a_bool_tensor_is_an_index():
+    assert [1, 2, 3][torch.tensor(True)] == 2
+    assert range(5)[torch.tensor(False)] == 0
+    with pytest.raises(TypeError, match="only integer tensors of a single element"):
+        [1, 2][torch.tensor(1.)]
