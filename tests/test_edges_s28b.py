@@ -111,3 +111,46 @@ def test_a_bool_tensor_is_an_index():
     assert range(5)[torch.tensor(False)] == 0
     with pytest.raises(TypeError, match="only integer tensors of a single element"):
         [1, 2][torch.tensor(1.)]
+
+
+# ---------------------------------------------------------------- index_put's binding
+
+@pytest.mark.parametrize("call, match", [
+    (lambda x, i, v: x.index_put((None, i), v), "element 0 in argument 0, but got NoneType"),
+    (lambda x, i, v: x.index_put([i, None], v), "element 1 in argument 0, but got NoneType"),
+    (lambda x, i, v: x.index_put_((None, i), v), "element 0 in argument 0, but got NoneType"),
+    (lambda x, i, v: torch.index_put(x, (None,), v), "element 0 in argument 1, but got NoneType"),
+    (lambda x, i, v: torch.index_put_(x, (None, i), v), "element 0 in argument 1"),
+    (lambda x, i, v: x.index_put((1,), v), "element 0 in argument 0, but got int"),
+    (lambda x, i, v: x.index_put((i, 1), v), "element 1 in argument 0, but got int"),
+    (lambda x, i, v: x.requires_grad_().index_put((None, i), v), "element 0 in argument 0"),
+])
+def test_index_put_binding_refuses_none_indices(call, match):
+    x = torch.zeros(2, 2)
+    with pytest.raises(TypeError, match="expected Tensor as " + match):
+        call(x, torch.tensor([0]), torch.tensor(1.))
+    assert not x.any()
+
+
+def test_none_indices_still_work_where_the_schema_takes_them():
+    x, i = torch.zeros(2, 2), torch.tensor([0])
+    want = [[1., 0.], [1., 0.]]
+    np.testing.assert_array_equal(torch.ops.aten.index_put(x, [None, i], torch.tensor(1.)), want)
+    assert x[None, i].shape == (1, 1, 2)
+    y = x.clone()
+    y[None, i] = 5.
+    np.testing.assert_array_equal(y.numpy(), [[5., 5.], [0., 0.]])
+    y = x.clone()
+    y[:, i] = 1.
+    np.testing.assert_array_equal(y.numpy(), want)
+
+
+def test_none_indices_in_a_script_index_put():
+    from typing import List, Optional
+
+    @torch.jit.script
+    def f(x, i):
+        idx: List[Optional[torch.Tensor]] = [None, i]
+        return x.index_put(idx, torch.tensor(1.))
+    np.testing.assert_array_equal(f(torch.zeros(2, 2), torch.tensor([0])).numpy(),
+                                  [[1., 0.], [1., 0.]])
