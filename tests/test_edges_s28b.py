@@ -154,3 +154,48 @@ def test_none_indices_in_a_script_index_put():
         return x.index_put(idx, torch.tensor(1.))
     np.testing.assert_array_equal(f(torch.zeros(2, 2), torch.tensor([0])).numpy(),
                                   [[1., 0.], [1., 0.]])
+
+
+# ---------------------------------------------------------------- operators
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.__pow__(other=2), lambda x: x.__pow__(), lambda x: x.__ipow__(other=2),
+    lambda x: x.__ipow__(), lambda x: x.__add__(), lambda x: x.__mul__(),
+    lambda x: x.__rpow__(), lambda x: x.__radd__(), lambda x: x.__iadd__(),
+    lambda x: x.__eq__(), lambda x: x.__and__(),
+])
+def test_an_operator_missing_or_misnamed_operand_is_not_implemented(call):
+    x = torch.ones(2)
+    assert call(x) is NotImplemented
+    np.testing.assert_array_equal(x.numpy(), [1., 1.])
+
+
+def test_operators_take_their_operand_by_its_schema_name():
+    x = torch.ones(2)
+    np.testing.assert_array_equal(x.__pow__(exponent=2).numpy(), [1., 1.])
+    np.testing.assert_array_equal(x.__rpow__(other=2).numpy(), [2., 2.])
+    np.testing.assert_array_equal(x.__mul__(other=3).numpy(), [3., 3.])
+    np.testing.assert_array_equal(x.__add__(other=2).numpy(), [3., 3.])
+    assert x.__ipow__(exponent=2) is x
+
+
+def test_pos_is_positive():
+    assert torch.Tensor.__pos__.__name__ == "positive"
+    x = torch.ones(2)
+    assert +x is x
+    np.testing.assert_array_equal((+torch.tensor([3])).numpy(), [3])
+    for t in (torch.tensor([True]), torch.tensor(False)):
+        with pytest.raises(RuntimeError, match="The `\\+` operator, on a bool tensor is not "
+                                               "supported."):
+            +t
+        with pytest.raises(RuntimeError, match="The `\\+` operator, on a bool tensor"):
+            torch.positive(t)
+
+
+def test_positive_in_a_script():
+    @torch.jit.script
+    def f(x):
+        return torch.positive(x) * 2
+    np.testing.assert_array_equal(f(torch.ones(2)).numpy(), [2., 2.])
+    with pytest.raises(RuntimeError, match="The `\\+` operator, on a bool tensor"):
+        f(torch.tensor([True]))

@@ -529,8 +529,10 @@ def operator_entry(op, name, reflected=False, ndarray_other=False, python_level=
         fname = "operator_r" if reflected else "operator"
         args = op.schema.arguments
         pre = ["    if _a or _k: return NotImplemented"]
+        # (a missing operand is NotImplemented too, as PyTorch's parser's TypeError for
+        # it: x.__pow__() -- the default None, which every op refuses with a TypeError)
         if python_level:
-            head = f"def {fname}(self, other, *_a, **_k):"
+            head = f"def {fname}(self, other=None, *_a, **_k):"
             n0, n1 = args[0].name, args[1].name
             if reflected or (n0, n1) != ("self", "other"):
                 pre.append(f"    {n0}, {n1} = {'other, self' if reflected else 'self, other'}")
@@ -542,6 +544,9 @@ def operator_entry(op, name, reflected=False, ndarray_other=False, python_level=
             parts = ["*_a" if p == "*" else p for p in parts]
             if "*_a" not in parts:
                 parts.append("*_a")
+            star = parts.index("*_a")
+            if star > 1 and all("=" in p for p in parts[2:star]) and "=" not in parts[1]:
+                parts[1] += "=None"
             head = f"def {fname}({', '.join(parts + ['**_k'])}):"
         nd = []
         if ndarray_other:
