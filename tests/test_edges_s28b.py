@@ -199,3 +199,50 @@ def test_positive_in_a_script():
     np.testing.assert_array_equal(f(torch.ones(2)).numpy(), [2., 2.])
     with pytest.raises(RuntimeError, match="The `\\+` operator, on a bool tensor"):
         f(torch.tensor([True]))
+
+
+# ---------------------------------------------------------------- all / any out=, logsumexp
+
+@pytest.mark.parametrize("call, name, words", [
+    (lambda: torch.all(torch.ones(2), out=torch.empty(())), "all", "Float"),
+    (lambda: torch.any(torch.ones(2), out=torch.empty(())), "any", "Float"),
+    (lambda: torch.all(torch.ones(2, 2), 0, out=torch.empty(2)), "all", "Float"),
+    (lambda: torch.any(torch.ones(2, 2), dim=0, keepdim=True,
+                       out=torch.empty(1, 2, dtype=torch.float16)), "any", "Half"),
+    (lambda: torch.all(torch.ones(2, 2), (0, 1), out=torch.empty((), dtype=torch.int64)),
+     "all", "Long"),
+])
+def test_all_any_out_must_be_bool_or_uint8(call, name, words):
+    with pytest.raises(RuntimeError, match=f"{name} only supports bool tensor for result, "
+                                           f"got: {words}"):
+        call()
+
+
+def test_all_any_out_bool_or_uint8():
+    o = torch.empty((), dtype=torch.uint8)
+    assert torch.all(torch.ones(2), out=o) is o and o.item() == 1
+    o = torch.empty(2, dtype=torch.bool)
+    torch.any(torch.zeros(2, 2), 0, out=o)
+    np.testing.assert_array_equal(o.numpy(), [False, False])
+
+
+def test_logsumexp_of_no_dims():
+    for x in (torch.ones(3), torch.ones(2, 3), torch.ones(3, dtype=torch.int64)):
+        with pytest.raises(RuntimeError, match=r"output with shape \[\] doesn't match the "
+                                               r"broadcast shape \[" + ", ".join("1" * x.dim())):
+            x.logsumexp(dim=())
+    with pytest.raises(RuntimeError, match=r"broadcast shape \[1, 1\]"):
+        torch.logsumexp(torch.ones(2, 3), [])
+    r = torch.ones(2, 3).logsumexp((), keepdim=True)
+    assert r.shape == (1, 1)
+    np.testing.assert_allclose(r.numpy(), [[1 + np.log(6)]], rtol=1e-6)
+    assert torch.tensor(1.).logsumexp(()).item() == 1.
+    assert torch.ones(0, 3).logsumexp(()).item() == -np.inf
+
+
+def test_logsumexp_of_no_dims_in_a_script():
+    @torch.jit.script
+    def f(x):
+        return x.logsumexp(dim=())
+    with pytest.raises(RuntimeError, match=r"broadcast shape \[1, 1\]"):
+        f(torch.ones(2, 3))

@@ -816,6 +816,8 @@ class OpDef:
         # check_kinds(kinds): raises for operand dtypes the op refuses before promotion
         # (PyTorch's sub of a bool tensor), where `dtypes` sees only the computation dtype
         self.check_kinds = None
+        # a check of its out= tensors (out_variants._check; all / any: bool or uint8 only)
+        self.out_check = None
         # Python-int arguments PyTorch converts to a narrow integer compute type with
         # c10::checked_convert (clamp's bounds, masked_fill's value ...): out of range they
         # raise, where other ops' (add, comparisons) wrap (checked_int)
