@@ -246,3 +246,85 @@ def test_logsumexp_of_no_dims_in_a_script():
         return x.logsumexp(dim=())
     with pytest.raises(RuntimeError, match=r"broadcast shape \[1, 1\]"):
         f(torch.ones(2, 3))
+
+
+# ---------------------------------------------------------------- permute / repeat / expand
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda x: x.permute(1), RuntimeError,
+     r"permute\(sparse_coo\): number of dimensions in the tensor input does not match the "
+     r"length of the desired ordering of dimensions i.e. input.dim\(\) = 2 is not equal to "
+     r"len\(dims\) = 1"),
+    (lambda x: x.permute(1, 0, 2), RuntimeError, r"input.dim\(\) = 2 is not equal to len\(dims\) = 3"),
+    (lambda x: torch.permute(x, (1,)), RuntimeError, r"len\(dims\) = 1"),
+    (lambda x: torch.tensor(1.).permute(0), RuntimeError, r"input.dim\(\) = 0 is not equal"),
+    (lambda x: x.permute(1, 1), RuntimeError, r"permute\(\): duplicate dims are not allowed."),
+    (lambda x: x.permute(0, -2), RuntimeError, r"duplicate dims are not allowed"),
+    (lambda x: x.permute(0, 5), IndexError, r"Dimension out of range \(expected to be in range "
+                                            r"of \[-2, 1\], but got 5\)"),
+    (lambda x: x.repeat(-1, 1), RuntimeError,
+     r"Trying to create tensor with negative dimension -2: \[-2, 3\]"),
+    (lambda x: x.repeat(1, 0, -1), RuntimeError, r"negative dimension -3: \[1, 0, -3\]"),
+    (lambda x: x.repeat(-1, 1, 1), RuntimeError, r"negative dimension -1: \[-1, 2, 3\]"),
+    (lambda x: x.tile(-1), RuntimeError, r"negative dimension -3: \[2, -3\]"),
+    (lambda x: x.tile(-1, 1), RuntimeError, r"negative dimension -2: \[-2, 3\]"),
+    (lambda x: x.expand(2), RuntimeError,
+     r"expand\(torch.FloatTensor\{\[2, 3\]\}, size=\[2\]\): the number of sizes provided \(1\) "
+     r"must be greater or equal to the number of dimensions in the tensor \(2\)"),
+    (lambda x: x.long().expand([]), RuntimeError,
+     r"expand\(torch.LongTensor\{\[2, 3\]\}, size=\[\]\): the number of sizes provided \(0\)"),
+    (lambda x: x.broadcast_to((2,)), RuntimeError, r"expand\(torch.FloatTensor\{\[2, 3\]\}, "
+                                                   r"size=\[2\]\)"),
+    (lambda x: x.expand_as(torch.ones(3)), RuntimeError, r"expand\(torch.FloatTensor\{\[2, 3\]\}, "
+                                                         r"size=\[3\]\)"),
+    (lambda x: x.expand(-1, 2, 3), RuntimeError,
+     r"The expanded size of the tensor \(-1\) isn't allowed in a leading, non-existing "
+     r"dimension 0"),
+    (lambda x: x.expand(-1, 4, 5), RuntimeError,
+     r"The expanded size of the tensor \(5\) must match the existing size \(3\) at "
+     r"non-singleton dimension 2.  Target sizes: \[-1, 4, 5\].  Tensor sizes: \[2, 3\]"),
+    (lambda x: torch.ones(2).expand(-2, 2), RuntimeError, "numel: integer multiplication overflow"),
+])
+def test_shape_errors_as_torch(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(torch.ones(2, 3))
+
+
+def test_shapes_still_computed():
+    x = torch.ones(2, 3)
+    assert x.permute(1, 0).shape == (3, 2) and x.permute(-1, 0).shape == (3, 2)
+    assert torch.ones(0, 3).repeat(-1, 1).shape == (0, 3)
+    assert x.expand(4, -1, -1).shape == (4, 2, 3)
+    assert torch.ones(1, 3).expand(4, -1).shape == (4, 3)
+    assert x.tile(2).shape == (2, 6)
+
+
+# ---------------------------------------------------------------- where with Python numbers
+
+@pytest.mark.parametrize("dtype, other, want", [
+    ("float32", 0., "float32"), ("int32", 0., "float32"), ("float16", 0., "float16"),
+    ("uint8", 0., "float32"), ("int32", 0, "int32"), ("uint8", True, "uint8"),
+    ("float64", 1e10, "float64"), ("bool", 2, "int64"),
+])
+def test_where_with_a_number_eager_and_script(dtype, other, want):
+    c = torch.tensor([True, False, True])
+    x = torch.tensor([1, 0, 1]).to(getattr(torch, dtype))
+    for r in (torch.where(c, x, other), torch.where(c.logical_not(), other, x)):
+        assert r.dtype is getattr(torch, want)
+        np.testing.assert_array_equal(r.numpy(), np.where(c.numpy(), x.numpy(), other))
+
+    @torch.jit.script
+    def f(c, x):
+        return torch.where(c, x, 0.) * 2
+    for _ in range(3):        # (the profiled runs, then the fused one)
+        r = f(c, x.float())
+    assert r.dtype is torch.float32
+    np.testing.assert_array_equal(r.numpy(), [2., 0., 2.])
+
+
+def test_where_of_two_numbers():
+    c = torch.tensor([True, False])
+    assert torch.where(c, 1, 0).dtype is torch.int64
+    assert torch.where(c, 1., 0).dtype is torch.float32
+    assert torch.where(c, True, False).dtype is torch.bool
+    np.testing.assert_array_equal(torch.where(c, 1, 0.5).numpy(), [1., .5])
