@@ -444,7 +444,7 @@ class Tensor:
         return float(self._scalar_value("float"))
 
     def __index__(self):
-        if self._dtype.category != _dt.INTEGRAL or self._data.size != 1:
+        if self._dtype.is_floating_point or self._data.size != 1:   # (bool ones pass)
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
         return int(self.item())

@@ -25,7 +25,7 @@ OPERATORS = {
     "__rlshift__": ("bitwise_left_shift", "rev"), "__rrshift__": ("bitwise_right_shift", "rev"),
     "__lt__": ("lt", "fwd"), "__le__": ("le", "fwd"), "__gt__": ("gt", "fwd"),
     "__ge__": ("ge", "fwd"),
-    "__neg__": ("neg", "unary"), "__abs__": ("abs", "unary"),
+    "__neg__": ("neg", "unary"), "__abs__": ("abs", "unary"), "__pos__": ("positive", "unary"),
     "__invert__": ("bitwise_not", "unary"),
     "__iadd__": ("add_", "fwd"), "__isub__": ("sub_", "fwd"), "__imul__": ("mul_", "fwd"),
     "__itruediv__": ("div_", "fwd"), "__ifloordiv__": ("floor_divide_", "fwd"),
@@ -175,7 +175,6 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         tensor_cls.__eq__ = operator_entry(methods["eq"].op, "__eq__", ndarray_other=True)
         tensor_cls.__ne__ = operator_entry(methods["ne"].op, "__ne__")
         tensor_cls.__hash__ = lambda self: id(self)
-    tensor_cls.__pos__ = lambda self: self
     if "bitwise_not" in methods:
         tensor_cls.__invert__ = _invert(methods["bitwise_not"])
     for name in TOPLEVEL_INPLACE:

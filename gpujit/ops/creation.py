@@ -531,33 +531,127 @@ def _as_lists(data):
 
 
 def _infer_dtype(data):
-    """PyTorch's inference: bools -> bool, ints -> int64, any float -> default dtype.
-    Returns (dtype, whether a sequence other than a list or tuple was seen)."""
+    """PyTorch's inference (infer_scalar_type): bools -> bool, ints -> int64, floats ->
+    the default dtype, an empty sequence the default dtype, a Tensor, an ndarray or a
+    NumPy scalar its own dtype; the dtypes of a sequence's items promoted
+    (torch.tensor([np.float64(1.5), 2]) is float64). Returns (dtype, whether a sequence
+    other than a list or tuple was seen, whether a Tensor, an ndarray or a NumPy scalar
+    was seen: those go through _store_slow, element by element, as PyTorch's)."""
     kind = -1   # no element at all: the default dtype, as torch.tensor([])
-    other = False
+    other = slow = False
+    dtypes = None
     stack = [data]
     while stack:
         x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif isinstance(x, _reg._Tensor):
-            return None   # mixed lists of tensors: let numpy decide below
-        elif isinstance(x, (bool, np.bool_)):
-            kind = max(kind, 0)
-        elif isinstance(x, (int, np.integer)):
+        t = type(x)
+        if t is float:
+            kind = 2
+        elif t is int:
             kind = max(kind, 1)
-        elif isinstance(x, (float, np.floating)):
+        elif t is list or t is tuple:
+            if x:
+                stack.extend(x)
+            else:
+                kind = max(kind, 2)
+        elif t is bool:
+            kind = max(kind, 0)
+        elif isinstance(x, (_reg._Tensor, np.ndarray, np.generic)):
+            slow = True
+            d = x.dtype if isinstance(x, _reg._Tensor) else _dt.from_numpy_dtype(x.dtype)
+            dtypes = dtypes or set()
+            dtypes.add(d)
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+            kind = kind if x else max(kind, 2)
+        elif isinstance(x, bool):
+            kind = max(kind, 0)
+        elif isinstance(x, int):
+            kind = max(kind, 1)
+        elif isinstance(x, float):
             kind = 2
         elif isinstance(x, numbers.Number):
             raise TypeError(f"gpujit has no complex dtypes (got {x!r})")
+        elif isinstance(x, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         elif _other_sequence(x):
-            stack.extend(x)
+            if len(x):
+                stack.extend(x)
+            else:
+                kind = max(kind, 2)
             other = True
         else:
-            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-    if kind < 0:
-        return _dt.get_default_dtype(), other
-    return (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind], other
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+    dt = None if kind < 0 else (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind]
+    for d in dtypes or ():
+        dt = d if dt is None else _dt.promote_types(dt, d)
+    return (dt or _dt.get_default_dtype()), other, slow
+
+
+def _is_seq(x):
+    """What PyTorch's compute_sizes / recursive_store read as a sequence (PySequence_Check):
+    lists, tuples, ranges..., ndarrays; a Tensor is not one (its items are stored as
+    scalars: torch.tensor([torch.ones(2)]) refuses)."""
+    return isinstance(x, (list, tuple, np.ndarray)) or _other_sequence(x)
+
+
+def _store_slow(data, dt):
+    """An ndarray of dtype dt from nested sequences holding Tensors, ndarrays or NumPy
+    scalars, as PyTorch's compute_sizes + recursive_store: the shape from the first item
+    at each level, every leaf converted as store_scalar converts it (a float dtype by
+    __float__, an integer or bool one by __index__, a Python float truncated):
+    torch.tensor([torch.tensor(1.), 2]) is [1., 2.], torch.tensor([torch.ones(2)])
+    raises ValueError, torch.tensor([torch.tensor(1.)], dtype=torch.int64) TypeError."""
+    sizes = []
+    seq = data
+    while _is_seq(seq):
+        if isinstance(seq, np.ndarray) and seq.ndim == 0:
+            raise TypeError("len() of unsized object")
+        sizes.append(len(seq))
+        if not len(seq):
+            break
+        seq = seq[0]
+    ndim = len(sizes)
+    kind = np.dtype(dt.np).kind
+    flat = []
+
+    def leaf(x):
+        if kind in "fc":
+            if isinstance(x, float):
+                return x
+            if hasattr(type(x), "__float__"):
+                return float(x)
+            if hasattr(type(x), "__index__"):
+                return float(x.__index__())
+            raise TypeError(f"must be real number, not {type(x).__name__}")
+        if kind == "b":
+            if isinstance(x, (np.bool_, float)):
+                return bool(x)
+            return bool(_index(x))
+        return x if isinstance(x, float) else _index(x)
+
+    def store(obj, dim):
+        if dim == ndim:
+            flat.append(leaf(obj))
+            return
+        if not (_is_seq(obj) or isinstance(obj, _reg._Tensor)):
+            raise TypeError("not a sequence")
+        items = list(obj)
+        if len(items) != sizes[dim]:
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} "
+                             f"(got {len(items)})")
+        for item in items:
+            store(item, dim + 1)
+
+    store(data, 0)
+    a = np.asarray(flat)
+    if a.size and kind in "iu" and a.dtype.kind in "fiu":
+        _check_overflow(a, dt)
+    return a.astype(dt.np).reshape(sizes)
+
+
+def _index(x):
+    import operator
+    return operator.index(x)
 
 
 def _array_from(data, dtype, dev, copy):
@@ -579,31 +673,37 @@ def _array_from(data, dtype, dev, copy):
         a = transfer(xp, data, target) if target is not src_dev else data
         a = a.astype(dt.np, copy=copy)
         return a, dt, target
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+    if isinstance(data, np.ndarray):
         a = np.asarray(data)
         dt = dtype or _dt.from_numpy_dtype(a.dtype)
+    elif isinstance(data, np.generic):   # converted as PyTorch's store_scalar converts
+        dt = dtype or _dt.from_numpy_dtype(data.dtype)   # (an np.float32 has no __index__)
+        a = _store_slow(data, dt)
     elif type(data).__module__ == "torch":
         from .dlpack import from_dlpack
         return _array_from(from_dlpack(data), dtype, dev, copy)
     else:
-        if isinstance(data, (list, tuple)) and any(
-                isinstance(x, _reg._Tensor) for x in data):
-            data = [x.tolist() if isinstance(x, _reg._Tensor) else x for x in data]
-        inferred, other = _infer_dtype(data)
-        if other:
-            data = _as_lists(data)
+        try:
+            inferred, other, slow = _infer_dtype(data)
+        except TypeError as e:
+            if str(e).startswith("new(): invalid data type"):
+                _str_dims(data)
+            raise
         dt = dtype or inferred
-        ragged = _ragged(data)
-        if ragged is not None:
-            raise ragged[0](ragged[1])
-        a = np.asarray(data)
-        if a.dtype == object:
-            raise ValueError("expected a sequence of equal-length sequences (got ragged "
-                             "nested lists)")
-        if dt is None:
-            dt = _dt.from_numpy_dtype(a.dtype)
-        elif a.size and np.dtype(dt.np).kind in "iu" and a.dtype.kind in "fiu":
-            _check_overflow(a, dt)
+        if slow:
+            a = _store_slow(data, dt)
+        else:
+            if other:
+                data = _as_lists(data)
+            ragged = _ragged(data)
+            if ragged is not None:
+                raise ragged[0](ragged[1])
+            a = np.asarray(data)
+            if a.dtype == object:
+                raise ValueError("expected a sequence of equal-length sequences (got "
+                                 "ragged nested lists)")
+            if a.size and np.dtype(dt.np).kind in "iu" and a.dtype.kind in "fiu":
+                _check_overflow(a, dt)
     if a.dtype != dt.np:
         a = a.astype(dt.np)
     elif copy:
@@ -613,6 +713,19 @@ def _array_from(data, dtype, dev, copy):
         from .conversion import transfer
         a = transfer(xp_for(target), a, target)
     return a, dt, target
+
+
+def _str_dims(data):
+    """A str reached through the first items of nested sequences: PyTorch's
+    compute_sizes descends into it (a str is a sequence) until "too many dimensions"."""
+    if isinstance(data, (str, bytes)):
+        return
+    while isinstance(data, (list, tuple)) or _other_sequence(data):
+        if not len(data):
+            return
+        data = data[0]
+    if isinstance(data, (str, bytes)):
+        raise ValueError(f"too many dimensions '{type(data).__name__}'")
 
 
 def _ragged(data, dim=0):

@@ -533,8 +533,10 @@ def operator_entry(op, name, reflected=False, ndarray_other=False, python_level=
         fname = "operator_r" if reflected else "operator"
         args = op.schema.arguments
         pre = ["    if _a or _k: return NotImplemented"]
+        # (a missing operand is NotImplemented too, as PyTorch's parser's TypeError for
+        # it: x.__pow__() -- the default None, which every op refuses with a TypeError)
         if python_level:
-            head = f"def {fname}(self, other, *_a, **_k):"
+            head = f"def {fname}(self, other=None, *_a, **_k):"
             n0, n1 = args[0].name, args[1].name
             if reflected or (n0, n1) != ("self", "other"):
                 pre.append(f"    {n0}, {n1} = {'other, self' if reflected else 'self, other'}")
@@ -546,6 +548,9 @@ def operator_entry(op, name, reflected=False, ndarray_other=False, python_level=
             parts = ["*_a" if p == "*" else p for p in parts]
             if "*_a" not in parts:
                 parts.append("*_a")
+            star = parts.index("*_a")
+            if star > 1 and all("=" in p for p in parts[2:star]) and "=" not in parts[1]:
+                parts[1] += "=None"
             head = f"def {fname}({', '.join(parts + ['**_k'])}):"
         nd = []
         if ndarray_other:
@@ -568,6 +573,37 @@ def operator_entry(op, name, reflected=False, ndarray_other=False, python_level=
     return d
 
 
+def _binding_entry(op, pub_src, consts):
+    """The entry point PyTorch's Python binding of op is, where it differs from the one
+    the registry's callers (indexing, scripts) use: a Tensor?[] argument whose None
+    elements the Python parser refuses (x.index_put((None, i), v): "expected Tensor as
+    element 0 in argument 0, but got NoneType") while the schema, as torch.ops.aten's
+    and TorchScript's, takes them. A separate compile, so no call pays for the check
+    but on the hook's path (autograd, tracing), which walks the list once. None when
+    op has no such argument or is not bound."""
+    lists = [a for a in op.schema.arguments if a.type.base == "Tensor" and a.type.is_list
+             and a.type.elem_optional]
+    if not lists or not (op.bind_function or op.bind_method) or "None if x is None else _lref(" \
+            not in pub_src:
+        return None
+    import re
+    src = pub_src.replace("None if x is None else _lref(", "_lref(")
+    src = re.sub(r"_lref\(_op, (\([^()]*\))\)", r"_lref(_op, \1, binding=True)", src)
+    values = re.search(r"_lref\(_op, (\([^()]*\)), binding=True\)", src).group(1)
+    checks = "".join(
+        f"        if {a.name} is not None and not isinstance({a.name}, _T) and any("
+        f"x is None for x in {a.name}): _lref(_op, {values}, binding=True)\n" for a in lists)
+    hook = "    if _S.hook is not None:\n"
+    assert hook in src, op.name
+    src = src.replace(hook, hook + checks, 1)
+    fn = _compile(op, src.replace("def public(", "def binding(", 1), "binding", consts)
+    fn.__name__ = fn.__qualname__ = op.public_name
+    fn.__doc__ = op.public.__doc__
+    fn.op = op
+    fn.source = src
+    return fn
+
+
 def build_entry_points(op: _r.OpDef):
     consts = {}
     if op.is_pointwise and op.operands:
@@ -583,10 +619,15 @@ def build_entry_points(op: _r.OpDef):
     op.public.__name__ = op.public.__qualname__ = op.public_name
     op.public.__doc__ = f"{op.schema}\n\n{op.doc or ''}".rstrip()
     op.public.op = op
-    # the entry point Tensor.<name> binds (its errors count arguments without self)
+    # the entry points torch.<name> and Tensor.<name> bind (the method's errors count
+    # arguments without self)
+    op.function_public = op.public
+    bound = _binding_entry(op, pub_src, consts)
+    if bound is not None:
+        op.function_public = bound
     op.method_public = op.public
     if op.bind_method and op.schema.arguments:
-        op.method_public = _as_method(op, op.public)
+        op.method_public = _as_method(op, bound or op.public)
         op.method_public.__name__ = op.method_public.__qualname__ = op.public_name
         op.method_public.__doc__ = op.public.__doc__
         op.method_public.op = op

@@ -163,6 +163,8 @@ def _check(v, inputs, outs):
             raise TypeError(f"{v.public_name}(): argument 'out' must be "
                             f"{'Tensor' if len(outs) == 1 else 'tuple of Tensors'}, not "
                             f"{type(o).__name__}")
+    if v.out_of.out_check is not None:
+        v.out_of.out_check(outs)
     from ..autograd.grad_mode import is_grad_enabled
     if is_grad_enabled() and (any(o.requires_grad for o in outs) or any(
             isinstance(a, _reg._Tensor) and a.requires_grad for a in _flat(inputs))):

@@ -115,7 +115,7 @@ def make_dispatcher(pyname, ovs, method=False):
     """A public entry point over several overloads (e.g. max / max.dim / max.other).
     method: the Tensor method (its errors number the arguments without self)."""
     def entry(o):
-        return (o.method_public or o.public) if method else o.public
+        return (o.method_public or o.public) if method else (o.function_public or o.public)
     if len(ovs) == 1:
         return entry(ovs[0])
     # x.sum(), x.max(), torch.mean(x): the overload a lone Tensor argument selects, found

@@ -345,6 +345,14 @@ def positive(xp, self):
     return self
 
 
+def _no_bool_positive(kinds):
+    if kinds[0][0] is _dt.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+
+
+positive.op.check_kinds = _no_bool_positive
+
+
 def _square_types(ct):
     # square is pow(self, 2): a bool tensor with the int scalar 2 computes in int64
     if ct is _dt.bool:

@@ -327,6 +327,11 @@ def logsumexp(xp, self, dim, keepdim=False):
     x = a.astype(_F32) if out == _F16 else a
     axes = _axes(dim, x.ndim)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if x.size and not keepdim and x.ndim and isinstance(dim, (list, tuple)) and \
+                not len(dim):
+            # (PyTorch's dim=() reduces every dim, keeping them, into a 0-dim result)
+            raise RuntimeError(f"output with shape [] doesn't match the broadcast shape "
+                               f"[{', '.join('1' * x.ndim)}]")
         if x.size == 0:
             return xp.log(xp.exp(x).sum(axes, keepdims=keepdim)).astype(out)
         m = x.max(axes, keepdims=True)
@@ -362,6 +367,15 @@ def _declare_bool_reduction(name):
         return compute(self, dim, keepdim)
 
     plain.__name__, one.__name__, several.__name__ = name, f"{name}_dim", f"{name}_dims"
+
+    def out_check(outs):
+        # (PyTorch's all / any out= take a bool or a uint8 result tensor only)
+        dt = outs[0].dtype
+        if dt is not _dt.bool and dt is not _dt.uint8:
+            raise RuntimeError(f"{name} only supports bool tensor for result, got: "
+                               f"{dt.short_name}")
+    for f in (plain, one, several):
+        f.op.out_check = out_check
     return plain, one, several
 
 

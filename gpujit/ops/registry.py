@@ -471,7 +471,7 @@ def tensor_int_list(op, n, v, method=False):
     return v if out is None else type(v)(out)
 
 
-def not_tensor_error(op, values, method=False):
+def not_tensor_error(op, values, method=False, binding=False):
     """PyTorch's TypeError for a non-Tensor (a Python number, None, a str...) where op's
     schema takes a Tensor, given the entry point's argument values in schema order; None
     when every Tensor argument holds Tensors (the AttributeError that led here is then a
@@ -485,7 +485,8 @@ def not_tensor_error(op, values, method=False):
             continue
         if a.type.is_list and isinstance(v, (list, tuple)):
             for j, x in enumerate(v):
-                if not isinstance(x, _Tensor) and not (x is None and a.type.elem_optional):
+                if not isinstance(x, _Tensor) and not (x is None and a.type.elem_optional
+                                                       and not binding):
                     return TypeError(f"expected Tensor as element {j} in argument {i - method}, but "
                                      f"got {type_name(x)}")
             continue
@@ -497,11 +498,13 @@ def not_tensor_error(op, values, method=False):
     return None
 
 
-def list_refused(op, values, method=False):
+def list_refused(op, values, method=False, binding=False):
     """Raise PyTorch's TypeError for an element of a Tensor[] argument that is not a
     Tensor (an ndarray, a number: torch.cat([x, np.ones(3)]) is "expected Tensor as
-    element 1 in argument 0, but got numpy.ndarray"). Called by the generic entry points."""
-    e = not_tensor_error(op, values, method)
+    element 1 in argument 0, but got numpy.ndarray"). Called by the generic entry points.
+    binding: the call came through PyTorch's Python binding, whose parser refuses None
+    in a Tensor?[] too (entry_codegen._binding_entry)."""
+    e = not_tensor_error(op, values, method, binding)
     if e is None:       # (not reached: the caller found an element that is no Tensor)
         raise TypeError(f"{op.public_name}(): expected a list of Tensors")
     raise e
@@ -814,6 +817,8 @@ class OpDef:
         # check_kinds(kinds): raises for operand dtypes the op refuses before promotion
         # (PyTorch's sub of a bool tensor), where `dtypes` sees only the computation dtype
         self.check_kinds = None
+        # a check of its out= tensors (out_variants._check; all / any: bool or uint8 only)
+        self.out_check = None
         # Python-int arguments PyTorch converts to a narrow integer compute type with
         # c10::checked_convert (clamp's bounds, masked_fill's value ...): out of range they
         # raise, where other ops' (add, comparisons) wrap (checked_int)
@@ -848,6 +853,7 @@ class OpDef:
         self.eager = None          # no-hook entry point, same signature as the public one
         self.public = None         # the public entry point (hook check first)
         self.method_public = None  # the same, as Tensor.<name> binds it (entry_codegen)
+        self.function_public = None  # the same, as torch.<name> binds it (entry_codegen)
         self.inplace_of = None     # for generated in-place variants: the out-of-place op
         self.out_of = None         # for out= variants (out_variants.py): the functional op
         self.inplace_variant = None

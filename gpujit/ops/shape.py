@@ -343,12 +343,13 @@ def _repeat_rule(shape, repeats):
     if len(repeats) < len(shape):
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
                            "number of dimensions of tensor")
-    for r in repeats:
-        if r < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {r}: "
-                               f"{repeats}")
     padded = (1,) * (len(repeats) - len(shape)) + tuple(shape)
-    return repeats, tuple(None if s is None else s * r for s, r in zip(padded, repeats))
+    out = tuple(None if s is None else s * r for s, r in zip(padded, repeats))
+    for r, n in zip(repeats, out):
+        if r < 0 and n is not None and n < 0:   # (PyTorch's words name the result's size)
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: "
+                               f"{list(out)}")
+    return repeats, out
 
 
 @op("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", tags=_SHAPE, function=False,

@@ -14,7 +14,7 @@ import numpy as np
 from .meta import TensorMeta, int_list, wrap_dim, broadcast_shapes
 from . import registry as _registry
 from .registry import op, OPS, derivative as _derivative, tensor_method
-from .views import expand_shape, _transpose_meta
+from .views import expand_checked, _transpose_meta
 from .shape import _SHAPE, _VIEW, _at_least
 
 PUBLIC = {}
@@ -23,17 +23,19 @@ PUBLIC = {}
 # ------------------------------------------------------------------ broadcasting
 
 @op("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", tags=_VIEW, function=False,
-    meta=lambda self, other: TensorMeta(self.dtype, expand_shape(self.shape, other.shape),
-                                        self.device))
+    meta=lambda self, other: TensorMeta(self.dtype, expand_checked(
+        self.shape, other.shape, self.dtype, self.device.type == "cuda"), self.device))
 def expand_as(xp, self, other):
-    return xp.broadcast_to(self, expand_shape(self.shape, other.shape))
+    return xp.broadcast_to(self, expand_checked(self.shape, other.shape, self.dtype,
+                                                xp is not np))
 
 
 @op("aten::broadcast_to(Tensor(a) self, SymInt[] size) -> Tensor(a)", tags=_VIEW,
-    meta=lambda self, size: TensorMeta(self.dtype, expand_shape(self.shape, int_list(size)),
-                                       self.device))
+    meta=lambda self, size: TensorMeta(self.dtype, expand_checked(
+        self.shape, int_list(size), self.dtype, self.device.type == "cuda"), self.device))
 def broadcast_to(xp, self, size):
-    return xp.broadcast_to(self, expand_shape(self.shape, int_list(size)))
+    return xp.broadcast_to(self, expand_checked(self.shape, int_list(size), self.dtype,
+                                                xp is not np))
 
 
 @op("aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]",

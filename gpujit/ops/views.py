@@ -175,10 +175,13 @@ def flatten(xp, self, start_dim=0, end_dim=-1):
 
 
 def _permute_dims(dims, nd):
+    if len(dims) != nd:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                           f"does not match the length of the desired ordering of dimensions "
+                           f"i.e. input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
     dims = tuple(wrap_dim(d, nd) for d in dims)
-    if sorted(dims) != list(range(nd)):
-        raise RuntimeError(f"permute(): dims {list(dims)} are not a permutation of the "
-                           f"{nd} dimensions of the input")
+    if len(set(dims)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
     return dims
 
 
@@ -220,38 +223,66 @@ def t(xp, self):
     return self.T
 
 
+class _SizesCountError(RuntimeError):
+    """expand_shape: fewer sizes than dims (expand_checked adds the tensor's words)."""
+
+
 def expand_shape(shape, size):
+    """The shape of `shape` expanded to `size`, as PyTorch's inferExpandGeometry (from the
+    last dim backwards, so the last bad dim is the one named)."""
     size = tuple(size)
     if len(size) < len(shape):
-        raise RuntimeError(f"expand: the number of sizes provided ({len(size)}) must be greater "
-                           f"or equal to the number of dimensions in the tensor ({len(shape)})")
-    out = []
+        raise _SizesCountError(f"expand: the number of sizes provided ({len(size)}) must be "
+                               f"greater or equal to the number of dimensions in the tensor "
+                               f"({len(shape)})")
+    out = list(size)
     lead = len(size) - len(shape)
-    for i, s in enumerate(size):
+    neg = False
+    for i in range(len(size) - 1, -1, -1):
+        s = size[i]
         if i < lead:
+            if s == -1:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
             if s < 0:
-                raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing "
-                                   f"dimension {i}")
-            out.append(s)
+                neg = True
             continue
         cur = shape[i - lead]
         if s == -1:
-            out.append(cur)
-        elif cur == 1 or cur == s:
-            out.append(s)
-        else:
-            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
-                               f"size ({cur}) at non-singleton dimension {i}.  Target sizes: "
-                               f"{list(size)}.  Tensor sizes: {list(shape)}")
+            out[i] = cur
+        elif cur != s:
+            if cur != 1:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) must match the "
+                                   f"existing size ({cur}) at non-singleton dimension {i}.  "
+                                   f"Target sizes: {list(size)}.  Tensor sizes: {list(shape)}")
+            if s < 0:
+                neg = True
+    if neg:     # (a size below -1 taken: PyTorch's numel check refuses it)
+        raise RuntimeError("numel: integer multiplication overflow")
     return tuple(out)
+
+
+def expand_checked(shape, size, dtype, cuda):
+    """expand_shape for x.expand / expand_as / broadcast_to: PyTorch names the tensor in the
+    sizes-count error ("expand(torch.FloatTensor{[2, 3]}, size=[2]): the number of sizes
+    provided (1) must be ..."). dtype: a gpujit or NumPy dtype."""
+    try:
+        return expand_shape(shape, size)
+    except _SizesCountError as e:
+        from .. import dtypes as _dt
+        if not isinstance(dtype, _dt.dtype):
+            dtype = _dt.from_numpy_dtype(dtype)
+        what = f"torch.{'cuda.' if cuda else ''}{dtype.short_name}Tensor"
+        raise RuntimeError(f"expand({what}{{{list(shape)}}}, size={list(size)}): "
+                           f"{str(e)[len('expand: '):]}") from None
 
 
 @op("aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)",
     tags=_VIEW, function=False,
-    meta=lambda self, size, implicit=False: TensorMeta(
-        self.dtype, expand_shape(self.shape, size), self.device))
+    meta=lambda self, size, implicit=False: TensorMeta(self.dtype, expand_checked(
+        self.shape, size, self.dtype, self.device.type == "cuda"), self.device))
 def expand(xp, self, size, implicit=False):
-    shape = expand_shape(self.shape, size)
+    shape = expand_checked(self.shape, size, self.dtype, xp is not np)
     r = xp.broadcast_to(self, shape)
     if 1 in shape:
         # NumPy gives every dim of size 1 stride 0; PyTorch keeps an unexpanded dim's

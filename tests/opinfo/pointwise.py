@@ -269,7 +269,8 @@ ARITH += [
     info("aten::sign", unary_samples(ALL, _same),
          lambda a: a if a.dtype == B else np.where(a > 0, 1, np.where(a < 0, -1, 0))),
     info("aten::positive", unary_samples(NO_BOOL, _same), lambda a: a,
-         errors=[dtype_error("positive", arr(3, dtype=B))]),
+         errors=[ErrorSample(arr(3, dtype=B), exc=RuntimeError,
+                             match="The `\\+` operator, on a bool tensor is not supported.")]),
     info("aten::square", unary_samples(ALL, lambda d: G.int64 if d == B else gd(d)),
          lambda a: np.multiply(a, a, dtype=np.int64 if a.dtype == B else None)),
 ]

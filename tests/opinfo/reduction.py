@@ -362,7 +362,7 @@ def _logsumexp_samples():
     x = rand(3, 4, 5, dtype=F32)
     big = rand(3, 4, dtype=F32, low=500, high=1000)
     inf = np.array([[-np.inf, -np.inf], [np.inf, 1.0], [np.nan, 1.0]], F32)
-    out += [Sample(x, (0, 2)), Sample(x, -1, True), Sample(x, []), Sample(big, 1),
+    out += [Sample(x, (0, 2)), Sample(x, -1, True), Sample(x, [], True), Sample(big, 1),
             Sample(-big, 0, keepdim=True), Sample(inf, 1), Sample(rand(dtype=F32), 0),
             Sample(rand(0, 3, dtype=F32), 0), Sample(rand(3, 0, dtype=F32), 1),
             Sample(rand(3, 4, dtype=np.int64), 1).expect_dtype(G.float32),
