@@ -243,7 +243,8 @@ def expand_shape(shape, size):
             raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
                                f"size ({cur}) at non-singleton dimension {i}.  Target sizes: "
                                f"{list(size)}.  Tensor sizes: {list(shape)}")
-    return tuple(out)
+    # plain ints: a size read while tracing (a TracedInt) compared inside NumPy would warn
+    return tuple(int.__int__(s) for s in out)
 
 
 @op("aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)",
