@@ -1,6 +1,8 @@
 """Traced graphs printed as torch 2.13 prints them (session 28): 0-dim tensor types,
 list arguments as prim::ListConstruct of constants, NoneType constants, slice starts.
 Expected texts were checked against torch 2.13's `torch.jit.trace(f, x).graph`."""
+from typing import List
+
 import pytest
 
 import gpujit as torch
@@ -208,3 +210,14 @@ def test_optimized_graph_folds_the_lists():
     assert torch.allclose(out, (x.view(2, -1) * 2).sum([0]))
     opt = str(t.graph_for(x))
     assert "int[] = prim::Constant[value=[2, -1]]()" in opt or "prim::TensorExpr" in opt
+
+
+def test_scripted_slice_bounds_are_the_none_constant():
+    @torch.jit.script
+    def g(xs: List[int], x):
+        return xs[:2], x[1:]
+    text = str(g.graph)
+    assert "? = prim::Constant()" not in text
+    assert "NoneType = prim::Constant()" in text
+    a, b = g([1, 2, 3], torch.arange(3))
+    assert a == [1, 2] and b.tolist() == [1, 2]
