@@ -16,7 +16,7 @@ ABBREV = {
     "C4": "Float(4, strides=[1], requires_grad=0, device=cuda:0)",
     "L4": "Long(4, strides=[1], requires_grad=0, device=cpu)",
     "B4": "Bool(4, strides=[1], requires_grad=0, device=cpu)",
-    "F0": "Float(strides=[], requires_grad=0, device=cpu)",
+    "F0": "Float(requires_grad=0, device=cpu)",
 }
 
 

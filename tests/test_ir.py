@@ -53,8 +53,9 @@ def test_seed_graph_round_trips_and_lints():
     ("Tensor", "Tensor"),
     ("Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu)", "Tensor"),
     ("Long(*, 4, device=cpu)", "Tensor"),
-    ("Double(requires_grad=1)", "Tensor"),
-    ("Float(strides=[], requires_grad=0, device=cpu)", "Tensor"),
+    ("DoubleTensor(requires_grad=1)", "Tensor"),
+    ("LongTensor", "Tensor"),
+    ("Float(requires_grad=0, device=cpu)", "Tensor"),
     ("int[]", "List[int]"),
     ("Tensor?", "Optional[Tensor]"),
     ("(Tensor, int)", "Tuple[Tensor, int]"),
@@ -77,7 +78,7 @@ def test_tensor_type_of_a_real_tensor():
     assert str(t) == "Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu)"
     assert str(T.TensorType.of(x.t())) == "Float(4, 3, strides=[1, 4], requires_grad=0, device=cpu)"
     assert str(T.TensorType.of(torch.tensor(3))) == \
-        "Long(strides=[], requires_grad=0, device=cpu)"
+        "Long(requires_grad=0, device=cpu)"
     assert parse_type(str(T.TensorType.of(torch.tensor(3)))).sizes == ()
     assert t.is_subtype_of(T.TENSOR) and not T.TENSOR.is_subtype_of(t)
     assert T.INT.is_subtype_of(T.OptionalType(T.INT)) and T.NONE.is_subtype_of(T.OptionalType(T.INT))

@@ -36,14 +36,8 @@ def source_range_here():
     if f is None:
         return None
     line = f.f_lineno
-    col = 0
-    try:
-        pos = list(f.f_code.co_positions())[f.f_lasti // 2]
-        if pos[0] == line and pos[2] is not None:
-            col = pos[2]
-    except (IndexError, AttributeError):
-        pass
-    return ir.SourceRange(f.f_code.co_filename, line, col,
+    # column 0, as TorchScript's tracer records a Python frame's place (`# f.py:9:0`)
+    return ir.SourceRange(f.f_code.co_filename, line, 0,
                           linecache.getline(f.f_code.co_filename, line).rstrip("\n"))
 
 
@@ -79,9 +73,20 @@ class Recorder:
         self.module = module
         self.self_value = None
         self.attr_values = {}    # id(module/param) -> Value of its GetAttr chain
+        self.here = (None, None)  # (source range, scope) of the op whose arguments record
         if module is not None:
             self.self_value = self.graph.add_input("self", module_type)
             self.attr_values[id(module)] = self.self_value
+
+    def constant(self, value, type_=None):
+        """A prim::Constant for an op's argument: as TorchScript's tracer, it carries the
+        op's source range (`# f.py:9:0` on its line) and scope."""
+        g = self.graph
+        sr, scope = self.here
+        n = g.create("prim::Constant", (), attrs={} if value is None else {"value": value},
+                     output_types=[T.type_of_value(value) if type_ is None else type_],
+                     source_range=sr, scope=scope)
+        return g.insert(n).output
 
     # ------------------------------------------------------------------ values
     def bind(self, t: Tensor, v):
@@ -121,6 +126,12 @@ class Recorder:
     def value_of(self, x, at=None):
         """The Value standing for a Python argument x (of schema type at, if known)."""
         g = self.graph
+        if getattr(at, "is_list", False) and at.base in _NUMBER_LIST_BASES and (
+                type(x) is int or (type(x) is float and at.base == "float")
+                or (is_traced_number(x) and isinstance(x, int))):
+            # one number for an int[N] (`x.sum(0)`, `max_pool2d(x, 2)`): the list it
+            # stands for, N times that number, as TorchScript's tracer records it
+            x = [x] * (at.list_size or 1)
         if is_traced_number(x):
             v = x._values.get(id(self))
             if v is not None:
@@ -145,7 +156,7 @@ class Recorder:
             # a dict of tensors handed to an op or a compiled call: built in the graph
             items = []
             for k, e in x.items():
-                items += [g.insert_constant(k), self.value_of(e)]
+                items += [self.constant(k), self.value_of(e)]
             vt = _erased(items[1].type)
             return g.insert_node("prim::DictConstruct", items, output_types=[
                 T.DictType(T.type_of_value(next(iter(x))), vt)]).output
@@ -159,28 +170,41 @@ class Recorder:
                 T.TupleType(tuple(e.type for e in elems))]).output
         if isinstance(x, (list, tuple)) and any(isinstance(e, Tensor) for e in x):
             elems = [self.value_of(e) for e in x]
-            et = T.OptionalType(T.TENSOR) if any(e is None for e in x) else T.TENSOR
+            et = T.OptionalType(T.TENSOR) if any(e is None for e in x) or (
+                getattr(at, "elem_optional", False)) else T.TENSOR   # index's Tensor?[]
             kind = "prim::ListConstruct" if isinstance(x, list) or at is not None \
                 else "prim::TupleConstruct"
             ty = T.ListType(et) if kind == "prim::ListConstruct" else \
                 T.TupleType(tuple(e.type for e in elems))
             return g.insert_node(kind, elems, output_types=[ty]).output
         if x is None:
-            return g.insert_constant(None, schema_arg_type(at) if at is not None else T.NONE)
+            # NoneType, as TorchScript's tracer types it (and leaves without a source range)
+            return self.graph.insert_constant(None, T.NONE)
         if isinstance(x, tuple):
             x = list(x)
         if at is not None and at.base == "float" and isinstance(x, int) and not at.is_list:
             x = float(x)
         if type(x).__module__ == "numpy":
             x = x.item() if hasattr(x, "item") and getattr(x, "ndim", 0) == 0 else x.tolist()
+        if getattr(at, "is_list", False) and at.base in _NUMBER_LIST_BASES \
+                and isinstance(x, list) and all(type(e) in (int, float) for e in x):
+            # an int[] / float[] argument: TorchScript's tracer records each number as a
+            # constant and the list as prim::ListConstruct of them (`[]` too)
+            et = T.FLOAT if at.base == "float" else T.INT
+            elems = [self.constant(float(e) if et is T.FLOAT else e, et) for e in x]
+            return g.insert_node("prim::ListConstruct", elems,
+                                 output_types=[T.ListType(et)]).output
         if isinstance(x, list) and not x and at is not None:
-            return g.insert_constant(x, schema_arg_type(at))    # `[]` takes the schema's type
-        return g.insert_constant(x)
+            return self.constant(x, schema_arg_type(at))    # `[]` takes the schema's type
+        return self.constant(x)
 
     def type_of_result(self, r):
         if isinstance(r, Tensor):
             return T.TensorType.of(r)
         return T.type_of_value(r)
+
+
+_NUMBER_LIST_BASES = frozenset({"int", "SymInt", "float"})
 
 
 def _name_values(recorders, args):
@@ -259,7 +283,7 @@ class TraceSession:
                 "gpujit.tensor or from NumPy, or read from a global) is recorded as a "
                 "constant: the traced function will always use its current value, whatever "
                 "the inputs are")
-        v = rec.graph.insert_constant(t, T.TensorType.of(t))
+        v = rec.constant(t, T.TensorType.of(t))
         rec.bind(t, v)
         return v
 
@@ -283,7 +307,11 @@ class TraceSession:
     def _record_into(self, rec, op, args, result, sr, scope):
         g = rec.graph
         params = op.schema.arguments
-        inputs = [rec.value_of(a, p.type) for a, p in zip(args, params)]
+        rec.here = (sr, scope)
+        try:
+            inputs = [rec.value_of(a, p.type) for a, p in zip(args, params)]
+        finally:
+            rec.here = (None, None)
         rets = op.schema.returns
         results = result if len(rets) > 1 else (result,)
         kind = op.schema.name

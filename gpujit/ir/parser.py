@@ -152,6 +152,9 @@ def _type(c: _Cursor) -> T.Type:
             t = _SIMPLE[name]
         elif name == "Tensor" or name in _scalar_types():
             t = _tensor_type(c, _scalar_types().get(name))
+        elif name.endswith("Tensor") and name[:-6] in _scalar_types():
+            # `FloatTensor` / `FloatTensor(requires_grad=0)`: a dtype, the rank unknown
+            t = _tensor_type(c, _scalar_types()[name[:-6]], rank_known=False)
         elif name == "Enum" and c.eat("<"):            # Enum<__torch__.Color>
             qual = c.match(_IDENT, "an enum name").group(0)
             c.expect(">")
@@ -171,14 +174,14 @@ def _type(c: _Cursor) -> T.Type:
             return t
 
 
-def _tensor_type(c, dtype):
+def _tensor_type(c, dtype, rank_known=True):
     from ..device import device
     if not c.s.startswith("(", c.i):
         return T.TensorType(dtype)
     c.i += 1
     sizes, strides, dev, rg = [], None, None, None
     if c.eat(")"):
-        return T.TensorType(dtype, ())      # `Float()`: a 0-dim tensor
+        return T.TensorType(dtype, () if rank_known else None)   # `Float()`: a 0-dim tensor
     while not c.eat(")"):
         if c.eat("*"):
             sizes.append(None)
@@ -196,10 +199,14 @@ def _tensor_type(c, dtype):
         else:
             sizes.append(int(c.match(_NUMBER, "a size").group(0)))
         c.eat(",")
-    # `Float(requires_grad=0)` has an unknown rank; a 0-dim type prints strides=[]-less ()
-    known_rank = bool(sizes) or strides is not None
-    return T.TensorType(dtype, tuple(sizes) if known_rank else None,
-                        tuple(strides) if strides is not None else None, dev, rg)
+    # as TorchScript's parser: `Float(requires_grad=0, device=cpu)` is a 0-dim tensor (its
+    # strides, none, known); `Tensor(requires_grad=0)` and `FloatTensor(...)` have an unknown
+    # rank (a dtype-less 0-dim type prints as `Tensor(...)` too: the rank is the usual unknown)
+    if not sizes and strides is None:
+        if dtype is None or not rank_known:
+            return T.TensorType(dtype, None, None, dev, rg)
+        strides = []
+    return T.TensorType(dtype, tuple(sizes), None if strides is None else tuple(strides), dev, rg)
 
 
 def _constant(c: _Cursor):

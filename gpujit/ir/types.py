@@ -165,11 +165,15 @@ class TensorType(Type):
         return TensorType(**d)
 
     def __str__(self):
-        head = self.dtype.short_name if self.dtype is not None else "Tensor"
+        # TorchScript's spelling: a known dtype of an unknown rank is `FloatTensor`
+        # (`FloatTensor(requires_grad=0)`), a 0-dim tensor `Float(requires_grad=0, device=cpu)`
+        # (no `strides=[]`), a known rank `Float(3, 4, strides=[4, 1], ...)`
+        head = "Tensor" if self.dtype is None else (
+            self.dtype.short_name + ("Tensor" if self.sizes is None else ""))
         parts = []
         if self.sizes is not None:
             parts += ["*" if s is None else str(s) for s in self.sizes]
-            if self.strides is not None and len(self.strides) == len(self.sizes):
+            if self.strides is not None and len(self.strides) == len(self.sizes) != 0:
                 parts.append("strides=[" + ", ".join("*" if s is None else str(s)
                                                      for s in self.strides) + "]")
         if self.requires_grad is not None:

@@ -271,6 +271,20 @@ def _is_bool_scalar(x):
 
 
 _FULL = slice(None)
+_INT64_MAX = 9223372036854775807
+
+
+def _slice(res, d, item):
+    """res[item] along dim d (item a slice). While tracing, as PyTorch's indexing: the
+    slice is recorded even when it takes everything (the trace may be fed other shapes),
+    a missing start as 0 and a missing stop as INT64_MAX."""
+    start, stop, step = item.start, item.stop, 1 if item.step is None else item.step
+    if _reg.dispatch_state.tracing is not None:
+        start = 0 if start is None else start
+        stop = _INT64_MAX if stop is None else stop
+    elif item == _FULL:
+        return res
+    return OPS["aten::slice.Tensor"].public(res, d, start, stop, step)
 
 
 def _decompose(t, index):
@@ -294,7 +308,7 @@ def _decompose(t, index):
         raise IndexError(f"too many indices for tensor of dimension {nd}")
     if n_ell:
         k = next(j for j, i in enumerate(index) if i is Ellipsis)   # no ==: tensors
-        index = index[:k] + (slice(None),) * (nd - consumed) + index[k + 1:]
+        index = index[:k] + (_FULL,) * (nd - consumed) + index[k + 1:]   # (not recorded)
     res, d, adv = t, 0, []
     for item in index:
         if item is None:
@@ -317,9 +331,8 @@ def _decompose(t, index):
             # (through aten::Int, which a trace records: the select follows the tensor)
             res = ops["aten::select.int"].public(res, d, ops["aten::Int.Tensor"].public(item))
         elif isinstance(item, slice):
-            if item != slice(None):
-                res = ops["aten::slice.Tensor"].public(res, d, item.start, item.stop,
-                                                       1 if item.step is None else item.step)
+            if item is not _FULL:       # (the dims an ellipsis stands for)
+                res = _slice(res, d, item)
             d += 1
         else:
             if isinstance(item, (list, tuple, range, bool, np.ndarray)):
@@ -359,11 +372,9 @@ def getitem(t, index):
     # the two commonest forms, x[a:b] and x[i], go straight to their view op
     ti = type(index)
     if ti is slice and t._data.ndim:
-        if index == _FULL:
+        if index == _FULL and _reg.dispatch_state.tracing is None:
             return OPS["aten::alias"].public(t)
-        step = index.step
-        return OPS["aten::slice.Tensor"].public(t, 0, index.start, index.stop,
-                                                1 if step is None else step)
+        return _slice(t, 0, index)
     if ti is int and t._data.ndim:
         return _select(t, 0, index)
     res, indices = _decompose(t, index)

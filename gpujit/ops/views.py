@@ -259,7 +259,8 @@ def expand_shape(shape, size):
                 neg = True
     if neg:     # (a size below -1 taken: PyTorch's numel check refuses it)
         raise RuntimeError("numel: integer multiplication overflow")
-    return tuple(out)
+    # plain ints: a size read while tracing (a TracedInt) compared inside NumPy would warn
+    return tuple(int.__int__(s) for s in out)
 
 
 def expand_checked(shape, size, dtype, cuda):

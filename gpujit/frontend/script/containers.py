@@ -364,11 +364,10 @@ class ContainerMixin:
         return None
 
     def slice_of(self, v, sl):
-        opt = T.OptionalType(T.INT)
         parts = []
         for e in (sl.lower, sl.upper, sl.step):
             if e is None:
-                parts.append(self.const(None, opt))
+                parts.append(self.const(None))      # NoneType, as TorchScript's
                 continue
             p = self.expr(e)
             if not isinstance(p.type, (T.IntType, T.NoneType)):

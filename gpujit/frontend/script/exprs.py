@@ -534,8 +534,9 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 dim += 1
                 continue
             if isinstance(e, ast.Slice):
-                start = self.expr(e.lower) if e.lower else self.const(None, T.OptionalType(T.INT))
-                end = self.expr(e.upper) if e.upper else self.const(None, T.OptionalType(T.INT))
+                # a missing bound: the NoneType constant, as TorchScript's compiler emits it
+                start = self.expr(e.lower) if e.lower else self.const(None)
+                end = self.expr(e.upper) if e.upper else self.const(None)
                 step = self.expr(e.step) if e.step else self.const(1)
                 v = self.call_op("slice", [v, here, start, end, step], {}, node)
                 dim += 1
