@@ -623,8 +623,10 @@ def build_entry_points(op: _r.OpDef):
     # arguments without self)
     op.function_public = op.public
     bound = _binding_entry(op, pub_src, consts)
+    op.binding_source = pub_src
     if bound is not None:
         op.function_public = bound
+        op.binding_source = bound.source
     op.method_public = op.public
     if op.bind_method and op.schema.arguments:
         op.method_public = _as_method(op, bound or op.public)
@@ -634,3 +636,57 @@ def build_entry_points(op: _r.OpDef):
     if _dumping("ops"):
         print(f"[gpujit] eager entry point of {op.name}:\n{pub_src}\n")
 
+
+
+def numpy_entry(op, method):
+    """op's Tensor method (method) or torch function taking PyTorch's parser's other names
+    for its parameters (ops/numpy_aliases.py: x.sum(axis=0), torch.add(x1=a, x2=b),
+    torch.neg(input=x)): the bound entry point's code with `*_a, **_kw` and, for a
+    required positional parameter from the first aliased one on, a NOT_GIVEN default,
+    calling numpy_aliases.call_renamed only when a keyword no parameter has came (or an
+    argument too many, or a required one is missing): `if _kw or dim is _NA:` is all an
+    ordinary call adds. None where the binding has no such parameter. Compiled once."""
+    from . import numpy_aliases as _na
+    key = "_numpy_method" if method else "_numpy_function"
+    if key in op.__dict__:
+        return op.__dict__[key]
+    fn = None
+    args = op.schema.arguments
+    if args and _na.takes_aliases(op, method):
+        plain = op.method_public if method else op.function_public
+        src = op.binding_source
+        head, body = src.split("\n", 1)
+        fname = head[4:head.index("(")]
+        first = next((i for i, a in enumerate(args) if not a.kwarg_only and not a.has_default
+                      and _na.python_name(a, method) in _na.ALIASES), None)
+        consts, parts, unset, star = {}, [], [], False
+        for i, a in enumerate(args):
+            if a.kwarg_only and not star:
+                parts.append("*_a")
+                star = True
+            if first is not None and i >= first and not a.kwarg_only and not a.has_default:
+                parts.append(f"{a.name}=_NA")
+                unset.append(a.name)
+            else:
+                parts.append(_py_default(a.name, a, consts))
+        if not star:
+            parts.append("*_a")
+        parts.append("**_kw")
+        names = ", ".join(a.name for a in args)
+        cond = " or ".join(["_kw", "_a"] + [f"{n} is _NA" for n in unset])
+        src = "\n".join([f"def {fname}({', '.join(parts)}):",
+                         f"    if {cond}: return _npkw(_op, _plain, _npm, ({names},), _kw, _a)",
+                         body])
+        consts.update(_NA=_na.NOT_GIVEN, _npkw=_na.call_renamed, _plain=plain, _npm=method)
+        fn = f0 = _compile(op, src, fname, consts)
+        if method:
+            import types
+            fn = types.FunctionType(f0.__code__, _method_ns(f0._ns), f0.__name__,
+                                    f0.__defaults__, f0.__closure__)
+            fn.__kwdefaults__ = f0.__kwdefaults__
+        fn.__name__ = fn.__qualname__ = plain.__name__
+        fn.__doc__ = plain.__doc__
+        fn.op = op
+        fn.source = src
+    setattr(op, key, fn)
+    return fn

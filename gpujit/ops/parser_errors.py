@@ -37,6 +37,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from .numpy_aliases import ALIASES as _ALIASES
 from .schema import ArgType
 
 __all__ = ["signature_params", "parser_error", "torch_name"]
@@ -397,6 +398,13 @@ def _parse(name, params, args, kwargs, raise_exception):
             return extra() if raise_exception else True
         missing = object()
         v = args[i] if not is_kw else kwargs.get(p.name, missing)
+        if v is missing and is_kw:
+            # (NumPy's names, ops/numpy_aliases.py: x.max(axis=None) is "argument 'dim'
+            # must be int, not NoneType")
+            for al in _ALIASES.get(p.name, ()):
+                if al in kwargs:
+                    v = kwargs[al]
+                    break
         if is_kw and v is not missing:
             used += 1
         if (v is missing and p.optional) or (v is None and p.allow_none):

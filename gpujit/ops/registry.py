@@ -1033,8 +1033,15 @@ def _without_kwarg(fn, name, kw):
 def public_bindings(target):
     """{python name: callable} for 'function', 'method' or 'functional'."""
     from .overloads import make_dispatcher
+    from .out_variants import python_out
     method = target == "method"
-    out = {n: make_dispatcher(n, ovs, method) for n, ovs in _PUBLIC.get(target, {}).items()}
+    # (PyTorch's parser's other names for parameters, ops/numpy_aliases.py: its bindings
+    # only, not torch.nn.functional's Python functions; out_variants.with_out renames
+    # them for a function taking out=)
+    aliases = target in ("method", "function")
+    out = {n: make_dispatcher(n, ovs, method, aliases, aliases and (
+        method or not any(python_out(d) for d in ovs)))
+        for n, ovs in _PUBLIC.get(target, {}).items()}
     for n, kw in KWARG_DROPS.items():
         if n in out:
             out[n] = _without_kwarg(out[n], n, kw)
