@@ -126,6 +126,21 @@ def test_invalid_combination_with_both_names():
         _x().sum(axis="a")
 
 
+def test_keyword_order_in_messages():
+    """torch lists the keywords as its std::unordered_map walks them (libstdc++'s hash of
+    each name, 13 buckets): not simply last given first once two share a bucket."""
+    with pytest.raises(TypeError) as e:
+        np.mean(_x(), axis=1, keepdims=True)      # (NumPy passes axis, dtype, out, keepdims)
+    assert "got (keepdims=bool, dtype=NoneType, out=NoneType, axis=int, )" in str(e.value)
+    assert "keywords were incorrect: keepdims, dtype, out, axis\n" in str(e.value)
+    with pytest.raises(TypeError) as e:
+        _x().mean(axis=0, keepdims=True, dtype=None, out=None)
+    assert "got (dtype=NoneType, keepdims=bool, out=NoneType, axis=int, )" in str(e.value)
+    with pytest.raises(TypeError) as e:
+        np.std(_x())
+    assert "got (ddof=int, dtype=NoneType, out=NoneType, axis=NoneType, )" in str(e.value)
+
+
 def test_scripted_input_keyword_only():
     """TorchScript takes input= for an aten schema's self (torch.sum(input=x)), not NumPy's
     names (x.sum(axis=0) does not compile), as torch.jit.script."""
@@ -155,6 +170,9 @@ _TORCH_CASES = [
     "x.sum(0, axis=0)", "M.sum(input=x, a=x)", "x.add(x2=x)", "M.neg(input=x)",
     "x.transpose(0, axis=1)", "np.sum(x)", "np.max(x)", "np.mean(x)", "x.cumsum(0, 1)",
     "x.unsqueeze(foo=1)", "M.trace(a=x)", "x.size(dim=0)", "x.norm(axis=0)",
+    "np.std(x)", "np.var(x)", "np.mean(x, axis=1, keepdims=True)", "np.any(x > 0)",
+    "x.mean(axis=0, keepdims=True, dtype=None, out=None)",
+    "x.std(foo=1, bar=2, baz=3, unbiased=True, keepdim=True)",
 ]
 
 
