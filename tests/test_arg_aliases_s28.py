@@ -194,3 +194,26 @@ def test_against_torch(expr):
         assert outs[1][0] == outs[0][0]
         return
     assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda x: torch.stack(1),
+     "stack(): argument 'tensors' (position 1) must be tuple of Tensors, not int"),
+    (lambda x: torch.cat(1),
+     "cat(): argument 'tensors' (position 1) must be tuple of Tensors, not int"),
+    (lambda x: torch.stack(None),
+     "stack(): argument 'tensors' (position 1) must be tuple of Tensors, not NoneType"),
+    (lambda x: torch.cat(x),
+     "cat(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor"),
+    (lambda x: torch.cat(tensors=x),
+     "cat(): argument 'tensors' must be tuple of Tensors, not Tensor"),
+    (lambda x: x.index_put(None, x),
+     "index_put(): argument 'indices' (position 1) must be tuple of Tensors, not NoneType"),
+    (lambda x: x.index_put(x, x),
+     "index_put(): argument 'indices' (position 1) must be tuple of Tensors, not Tensor"),
+    (lambda x: torch.cat([x, 1]), "expected Tensor as element 1 in argument 0, but got int"),
+])
+def test_tensor_list_argument_types(call, message):
+    with pytest.raises(TypeError) as e:
+        call(_x())
+    assert str(e.value) == message

@@ -287,15 +287,22 @@ def _gen_generic(op, fname, consts, hook=None):
                 continue
             if a.type.is_list:
                 # a Tensor is iterable: as a Tensor[] it would be read row by row
-                L.append(f"    if isinstance({n}, _T): raise TypeError(\"{s.name.split('::')[-1]}(): "
-                         f"argument '{n}' must be tuple of Tensors, not Tensor\")")
+                L.append(f"    if isinstance({n}, _T): raise _tensor_for_list(_op, "
+                         f"{names.index(n)})")
                 # (an element not a Tensor, an ndarray included: PyTorch's TypeError
                 # "expected Tensor as element 1 in argument 0"; None in a Tensor?[])
                 other = "None if x is None else " if a.type.elem_optional else ""
-                L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else "
+                # (a value that is no sequence, torch.cat(1), x.index_put(None, v): PyTorch's
+                # "argument 'tensors' (position 1) must be tuple of Tensors, not int")
+                L.append("    try:")
+                L.append(f"        a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else "
                          f"{other}_lref(_op, ({', '.join(names)}{',' if len(names) == 1 else ''})) "
                          f"for x in {n}]"
                          + (f" if {n} is not None else None" if a.type.optional else ""))
+                L.append("    except TypeError:")
+                L.append(f"        _e = _not_tensor(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+                L.append("        if _e is None: raise")
+                L.append("        raise _e from None")
             elif n in op.number_operands:
                 L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else {n}")
             else:       # (a Python number: PyTorch's TypeError; ops/number_operands.py)
@@ -466,6 +473,7 @@ def _compile(op, src, fname, consts):
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
+              _tensor_for_list=_r.tensor_for_list,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target)
@@ -484,7 +492,8 @@ def _method_ns(ns):
     (self not counted: x.add("a") is "argument 'other' (position 1)")."""
     from functools import partial
     ns = dict(ns)
-    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes", "_lref"):
+    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes", "_lref",
+              "_tensor_for_list"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
     return ns

@@ -498,6 +498,12 @@ def not_tensor_error(op, values, method=False, binding=False):
     return None
 
 
+def tensor_for_list(op, n, method=False):
+    """PyTorch's TypeError for a Tensor given for op's Tensor[] parameter n (a Tensor is
+    iterable, but no tuple of Tensors: torch.cat(x))."""
+    return TypeError(f"{_arg_where(op, n, method)} must be tuple of Tensors, not Tensor")
+
+
 def list_refused(op, values, method=False, binding=False):
     """Raise PyTorch's TypeError for an element of a Tensor[] argument that is not a
     Tensor (an ndarray, a number: torch.cat([x, np.ones(3)]) is "expected Tensor as
