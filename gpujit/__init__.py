@@ -70,8 +70,12 @@ def is_floating_point(t):
     return t.is_floating_point()
 
 
-def numel(t):
-    return t.numel()
+def numel(input):
+    """torch.numel(input) (torch.numel(input=x) as PyTorch's parser names it)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return input.numel()
 
 
 def get_ops():
@@ -98,8 +102,12 @@ def trace(*args, **kwargs):
     """torch.trace(input): the sum of a matrix's diagonal (the op aten::trace); with a
     function or module first, gpujit.jit.trace(fn, example_inputs, ...) (the tracer, which
     gpujit also offers at the top level)."""
-    if args and isinstance(args[0], Tensor) or "input" in kwargs or "self" in kwargs:
-        return _registry.OPS["aten::trace"].public(*args, **kwargs)
+    if args and isinstance(args[0], Tensor) or not kwargs.keys().isdisjoint(
+            ("input", "self", "x", "a", "x1")):
+        # (torch.trace(a=m): PyTorch's parser's NumPy names, ops/numpy_aliases.py)
+        from .ops.entry_codegen import numpy_entry
+        op = _registry.OPS["aten::trace"]
+        return (numpy_entry(op, False) or op.public)(*args, **kwargs)
     return _jit_trace(*args, **kwargs)
 
 

@@ -287,15 +287,22 @@ def _gen_generic(op, fname, consts, hook=None):
                 continue
             if a.type.is_list:
                 # a Tensor is iterable: as a Tensor[] it would be read row by row
-                L.append(f"    if isinstance({n}, _T): raise TypeError(\"{s.name.split('::')[-1]}(): "
-                         f"argument '{n}' must be tuple of Tensors, not Tensor\")")
+                L.append(f"    if isinstance({n}, _T): raise _tensor_for_list(_op, "
+                         f"{names.index(n)})")
                 # (an element not a Tensor, an ndarray included: PyTorch's TypeError
                 # "expected Tensor as element 1 in argument 0"; None in a Tensor?[])
                 other = "None if x is None else " if a.type.elem_optional else ""
-                L.append(f"    a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else "
+                # (a value that is no sequence, torch.cat(1), x.index_put(None, v): PyTorch's
+                # "argument 'tensors' (position 1) must be tuple of Tensors, not int")
+                L.append("    try:")
+                L.append(f"        a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else "
                          f"{other}_lref(_op, ({', '.join(names)}{',' if len(names) == 1 else ''})) "
                          f"for x in {n}]"
                          + (f" if {n} is not None else None" if a.type.optional else ""))
+                L.append("    except TypeError:")
+                L.append(f"        _e = _not_tensor(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+                L.append("        if _e is None: raise")
+                L.append("        raise _e from None")
             elif n in op.number_operands:
                 L.append(f"    a_{n} = _unwrap_for({n}, dev) if isinstance({n}, _T) else {n}")
             else:       # (a Python number: PyTorch's TypeError; ops/number_operands.py)
@@ -466,6 +473,7 @@ def _compile(op, src, fname, consts):
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
+              _tensor_for_list=_r.tensor_for_list,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target)
@@ -484,7 +492,8 @@ def _method_ns(ns):
     (self not counted: x.add("a") is "argument 'other' (position 1)")."""
     from functools import partial
     ns = dict(ns)
-    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes", "_lref"):
+    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes", "_lref",
+              "_tensor_for_list"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
     return ns
@@ -623,8 +632,10 @@ def build_entry_points(op: _r.OpDef):
     # arguments without self)
     op.function_public = op.public
     bound = _binding_entry(op, pub_src, consts)
+    op.binding_source = pub_src
     if bound is not None:
         op.function_public = bound
+        op.binding_source = bound.source
     op.method_public = op.public
     if op.bind_method and op.schema.arguments:
         op.method_public = _as_method(op, bound or op.public)
@@ -634,3 +645,57 @@ def build_entry_points(op: _r.OpDef):
     if _dumping("ops"):
         print(f"[gpujit] eager entry point of {op.name}:\n{pub_src}\n")
 
+
+
+def numpy_entry(op, method):
+    """op's Tensor method (method) or torch function taking PyTorch's parser's other names
+    for its parameters (ops/numpy_aliases.py: x.sum(axis=0), torch.add(x1=a, x2=b),
+    torch.neg(input=x)): the bound entry point's code with `*_a, **_kw` and, for a
+    required positional parameter from the first aliased one on, a NOT_GIVEN default,
+    calling numpy_aliases.call_renamed only when a keyword no parameter has came (or an
+    argument too many, or a required one is missing): `if _kw or dim is _NA:` is all an
+    ordinary call adds. None where the binding has no such parameter. Compiled once."""
+    from . import numpy_aliases as _na
+    key = "_numpy_method" if method else "_numpy_function"
+    if key in op.__dict__:
+        return op.__dict__[key]
+    fn = None
+    args = op.schema.arguments
+    if args and _na.takes_aliases(op, method):
+        plain = op.method_public if method else op.function_public
+        src = op.binding_source
+        head, body = src.split("\n", 1)
+        fname = head[4:head.index("(")]
+        first = next((i for i, a in enumerate(args) if not a.kwarg_only and not a.has_default
+                      and _na.python_name(a, method) in _na.ALIASES), None)
+        consts, parts, unset, star = {}, [], [], False
+        for i, a in enumerate(args):
+            if a.kwarg_only and not star:
+                parts.append("*_a")
+                star = True
+            if first is not None and i >= first and not a.kwarg_only and not a.has_default:
+                parts.append(f"{a.name}=_NA")
+                unset.append(a.name)
+            else:
+                parts.append(_py_default(a.name, a, consts))
+        if not star:
+            parts.append("*_a")
+        parts.append("**_kw")
+        names = ", ".join(a.name for a in args)
+        cond = " or ".join(["_kw", "_a"] + [f"{n} is _NA" for n in unset])
+        src = "\n".join([f"def {fname}({', '.join(parts)}):",
+                         f"    if {cond}: return _npkw(_op, _plain, _npm, ({names},), _kw, _a)",
+                         body])
+        consts.update(_NA=_na.NOT_GIVEN, _npkw=_na.call_renamed, _plain=plain, _npm=method)
+        fn = f0 = _compile(op, src, fname, consts)
+        if method:
+            import types
+            fn = types.FunctionType(f0.__code__, _method_ns(f0._ns), f0.__name__,
+                                    f0.__defaults__, f0.__closure__)
+            fn.__kwdefaults__ = f0.__kwdefaults__
+        fn.__name__ = fn.__qualname__ = plain.__name__
+        fn.__doc__ = plain.__doc__
+        fn.op = op
+        fn.source = src
+    setattr(op, key, fn)
+    return fn

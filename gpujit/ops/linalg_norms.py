@@ -130,6 +130,7 @@ def _tensor_norm(self, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 _tensor_norm.__name__ = "norm"
+_tensor_norm.__qualname__ = "Tensor.norm"     # (Python's TypeErrors name it, as torch's)
 tensor_method("norm")(_tensor_norm)
 
 

@@ -240,13 +240,29 @@ def resize_output(out, shape):
 def with_out(pyname, fn, ovs):
     """The public function `pyname` (fn dispatches over overloads ovs) accepting `out=`."""
     from .overloads import match_overload
+    from .numpy_aliases import renamed_kwargs, match_renamed
     with_outs = [d for d in ovs if python_out(d)]
 
     def function(*args, out=None, **kwargs):
         if out is None:
-            return fn(*args, **kwargs)
+            if len(ovs) > 1:        # (the dispatcher takes NumPy's names itself)
+                return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except TypeError:
+                # torch.neg(input=x), torch.cumsum(x, axis=0): PyTorch's other names
+                # for the parameters (ops/numpy_aliases.py), renamed only now
+                kw = renamed_kwargs(ovs[0], False, len(args), kwargs) if kwargs else None
+                if kw is None:
+                    raise
+            return fn(*args, **kw)
         # (among the overloads that take out=: torch.var(x, out=o) is var.correction's)
         d = ovs[0] if len(ovs) == 1 else match_overload(with_outs, args, kwargs)
+        if kwargs and (d is None or (len(ovs) == 1 and match_overload(ovs, args, kwargs)
+                                     is None)):
+            r = match_renamed(with_outs, args, kwargs, False)
+            if r is not None:
+                d, kwargs = r
         if d is None or not python_out(d):
             return fn(*args, out=out, **kwargs)     # fn's own error names the call
         k = len(d.schema.returns)

@@ -111,12 +111,19 @@ def _match(ovs, args, kwargs, loose):
     return None
 
 
-def make_dispatcher(pyname, ovs, method=False):
+def make_dispatcher(pyname, ovs, method=False, aliases=False, kw_entry=False):
     """A public entry point over several overloads (e.g. max / max.dim / max.other).
-    method: the Tensor method (its errors number the arguments without self)."""
+    method: the Tensor method (its errors number the arguments without self). aliases:
+    PyTorch's parser's other names for parameters (input=, NumPy's axis= / keepdims= /
+    x1= ...: ops/numpy_aliases.py) taken, renamed on the failure path; kw_entry: a
+    single overload's entry point takes them too (entry_codegen.numpy_entry), where no
+    wrapper (out_variants.with_out) renames them on its own failure path."""
     def entry(o):
         return (o.method_public or o.public) if method else (o.function_public or o.public)
     if len(ovs) == 1:
+        if kw_entry:
+            from .entry_codegen import numpy_entry
+            return numpy_entry(ovs[0], method) or entry(ovs[0])
         return entry(ovs[0])
     # x.sum(), x.max(), torch.mean(x): the overload a lone Tensor argument selects, found
     # once here (for a 0-dim and a 1-dim probe alike) so the hot call skips the search
@@ -158,6 +165,12 @@ def make_dispatcher(pyname, ovs, method=False):
                     raise parser_error(pyname, ovs, args[1:] if method else args, {},
                                        method, True) from None
         d = match_overload(ovs, args, kwargs)
+        if d is None and kwargs and aliases:
+            # (keywords under another name: x.sum(axis=0), torch.sum(input=x))
+            from .numpy_aliases import match_renamed
+            r = match_renamed(ovs, args, kwargs, method)
+            if r is not None:
+                return entry(r[0])(*args, **r[1])
         if d is None:
             # PyTorch's parser error (ops/parser_errors.py; built only here, on failure)
             from .parser_errors import parser_error

@@ -37,6 +37,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from .numpy_aliases import ALIASES as _ALIASES
 from .schema import ArgType
 
 __all__ = ["signature_params", "parser_error", "torch_name"]
@@ -255,9 +256,43 @@ def _typename(v):
     return t.__name__
 
 
+_M64 = (1 << 64) - 1
+_MUL = 0xc6a4a7935bd1e995
+
+
+def _shift_mix(v):
+    return v ^ (v >> 47)
+
+
+def _std_hash(s):
+    """libstdc++'s std::hash<std::string> (_Hash_bytes, 64-bit, seed 0xc70f6907)."""
+    b = s.encode()
+    n = len(b)
+    h = (0xc70f6907 ^ (n * _MUL)) & _M64
+    aligned = n & ~7
+    for i in range(0, aligned, 8):
+        d = (_shift_mix((int.from_bytes(b[i:i + 8], "little") * _MUL) & _M64) * _MUL) & _M64
+        h = ((h ^ d) * _MUL) & _M64
+    if n & 7:
+        h = ((h ^ int.from_bytes(b[aligned:], "little")) * _MUL) & _M64
+    return _shift_mix((_shift_mix(h) * _MUL) & _M64)
+
+
 def _kw_items(kwargs):
-    # (torch walks a std::unordered_map: a few keywords come out last given first)
-    return list(kwargs.items())[::-1]
+    """The keywords in the order torch's error walks them: a std::unordered_map<string,
+    PyObject*> filled in the call's order (invalid_arguments.cpp), whose 13 first buckets
+    (libstdc++) put a key in an empty bucket first, one in a bucket in use first of that
+    bucket's keys: mostly last given first."""
+    items = list(kwargs.items())
+    if len(items) > 13:          # (a rehash: not followed)
+        return items[::-1]
+    out, bucket_of = [], {}
+    for k, v in items:
+        b = _std_hash(k) % 13
+        i = next((j for j, (q, _) in enumerate(out) if bucket_of[q] == b), 0)
+        bucket_of[k] = b
+        out.insert(i, (k, v))
+    return out
 
 
 def _arg_desc(args, kwargs):
@@ -397,6 +432,13 @@ def _parse(name, params, args, kwargs, raise_exception):
             return extra() if raise_exception else True
         missing = object()
         v = args[i] if not is_kw else kwargs.get(p.name, missing)
+        if v is missing and is_kw:
+            # (NumPy's names, ops/numpy_aliases.py: x.max(axis=None) is "argument 'dim'
+            # must be int, not NoneType")
+            for al in _ALIASES.get(p.name, ()):
+                if al in kwargs:
+                    v = kwargs[al]
+                    break
         if is_kw and v is not missing:
             used += 1
         if (v is missing and p.optional) or (v is None and p.allow_none):

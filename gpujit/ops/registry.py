@@ -498,6 +498,12 @@ def not_tensor_error(op, values, method=False, binding=False):
     return None
 
 
+def tensor_for_list(op, n, method=False):
+    """PyTorch's TypeError for a Tensor given for op's Tensor[] parameter n (a Tensor is
+    iterable, but no tuple of Tensors: torch.cat(x))."""
+    return TypeError(f"{_arg_where(op, n, method)} must be tuple of Tensors, not Tensor")
+
+
 def list_refused(op, values, method=False, binding=False):
     """Raise PyTorch's TypeError for an element of a Tensor[] argument that is not a
     Tensor (an ndarray, a number: torch.cat([x, np.ones(3)]) is "expected Tensor as
@@ -1033,8 +1039,15 @@ def _without_kwarg(fn, name, kw):
 def public_bindings(target):
     """{python name: callable} for 'function', 'method' or 'functional'."""
     from .overloads import make_dispatcher
+    from .out_variants import python_out
     method = target == "method"
-    out = {n: make_dispatcher(n, ovs, method) for n, ovs in _PUBLIC.get(target, {}).items()}
+    # (PyTorch's parser's other names for parameters, ops/numpy_aliases.py: its bindings
+    # only, not torch.nn.functional's Python functions; out_variants.with_out renames
+    # them for a function taking out=)
+    aliases = target in ("method", "function")
+    out = {n: make_dispatcher(n, ovs, method, aliases, aliases and (
+        method or not any(python_out(d) for d in ovs)))
+        for n, ovs in _PUBLIC.get(target, {}).items()}
     for n, kw in KWARG_DROPS.items():
         if n in out:
             out[n] = _without_kwarg(out[n], n, kw)

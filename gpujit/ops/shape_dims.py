@@ -73,13 +73,14 @@ def _flattens_nothing(self, start_dim, end_dim):
 
 
 @tensor_method("flatten")
-def flatten(self, start_dim=0, end_dim=-1):
+def flatten(input, start_dim=0, end_dim=-1):
     """torch.flatten / Tensor.flatten: self itself when there is nothing to flatten
     (start_dim and end_dim name one dim: a 1-D tensor, nn.Flatten on a matrix), as PyTorch;
-    a 0-dim tensor becomes a new 1-element one."""
-    if _untraced_tensor(self) and _flattens_nothing(self, start_dim, end_dim):
-        return self
-    return OPS["aten::flatten.using_ints"].public(self, start_dim, end_dim)
+    a 0-dim tensor becomes a new 1-element one. (`input`: torch.flatten(input=x), the
+    name PyTorch's parser gives it.)"""
+    if _untraced_tensor(input) and _flattens_nothing(input, start_dim, end_dim):
+        return input
+    return OPS["aten::flatten.using_ints"].public(input, start_dim, end_dim)
 
 
 def broadcast_shapes_public(*shapes):

@@ -265,6 +265,12 @@ def _uc_method(self, return_inverse=False, return_counts=False, dim=None):
     return unique_consecutive(self, return_inverse, return_counts, dim)
 
 
+# (torch's are Python methods of Tensor: its TypeErrors name them so, "Tensor.unique() got
+# an unexpected keyword argument 'axis'")
+_unique_method.__qualname__ = "Tensor.unique"
+_uc_method.__qualname__ = "Tensor.unique_consecutive"
+
+
 # ------------------------------------------------------------------ searchsorted / bucketize
 
 def _side(right, side):

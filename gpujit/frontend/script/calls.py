@@ -266,6 +266,11 @@ def match_schema(op, args, kwargs, convert=False, lenient=True):
             return (f"takes {len(positional)} positional argument"
                     f"{'s' if len(positional) != 1 else ''} but {len(args)} were given")
         args = args[:k] + [("pack", args[k:k + extra + 1])] + args[k + extra + 1:]
+    if "input" in kwargs and "self" not in kwargs and op.name.startswith("aten::") and \
+            any(p.name == "self" for p in params) and all(p.name != "input" for p in params):
+        # an aten schema's `self` is `input` in the functional form (TorchScript's
+        # findInputWithName: torch.sum(input=x), torch.neg(input=x) script)
+        kwargs = {("self" if k == "input" else k): v for k, v in kwargs.items()}
     unknown = set(kwargs) - {p.name for p in params}
     if unknown:
         return f"has no argument {sorted(unknown)[0]!r}"
