@@ -22,6 +22,14 @@ class TensorMeta:
     shape: tuple
     device: object
 
+    def __post_init__(self):
+        # a device given as a string (zeros(2, device="cpu")'s meta) is a device, as a real
+        # tensor's: devices never equal strings (torch.device("cpu") != "cpu")
+        if isinstance(self.device, str):
+            from ..device import device as _device, cpu as _cpu
+            d = _device(self.device)
+            object.__setattr__(self, "device", _cpu if d.type == "cpu" else d)
+
     @property
     def ndim(self):
         return len(self.shape)

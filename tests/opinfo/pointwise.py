@@ -129,6 +129,13 @@ def dtype_error(name, *args, dt="bool", **kwargs):
     return ErrorSample(*args, exc=UNSUPPORTED, match=f"{name}.*{dt}", **kwargs)
 
 
+def kernel_dtype_error(kernel, *args, dt="Bool", **kwargs):
+    """PyTorch's kernel refusal: '"bitwise_and_cpu" not implemented for 'Float'' (the
+    kernel's name follows the device)."""
+    return ErrorSample(*args, exc=UNSUPPORTED,
+                       match=f"\"{kernel}_(cpu|cuda)\" not implemented for '{dt}'", **kwargs)
+
+
 def info(name, samples, ref, errors=(), **kw):
     return OpInfo(name, samples=samples, ref=ref, errors=errors, **kw)
 
@@ -511,17 +518,17 @@ LOGICAL += [info(f"aten::{n}.Tensor", binary_samples((B,) + INTS, _same,
                                                      lhs=lambda *s, dtype, **k: arr(
                                                          *s, dtype=dtype, low=-100,
                                                          high=100)), f,
-                 errors=[dtype_error(n, arr(3), arr(3), dt="float32"),
+                 errors=[kernel_dtype_error(n, arr(3), arr(3), dt="Float"),
                          shape_error(arr(2, 3, dtype=I32), arr(4, dtype=I32))])
             for n, f in (("bitwise_and", np.bitwise_and), ("bitwise_or", np.bitwise_or),
                          ("bitwise_xor", np.bitwise_xor))]
 LOGICAL += [
     info("aten::bitwise_not", unary_samples((B,) + INTS, _same, -100, 100), np.invert,
-         errors=[dtype_error("bitwise_not", arr(3, dtype=F64), dt="float64")]),
+         errors=[kernel_dtype_error("bitwise_not", arr(3, dtype=F64), dt="Double")]),
     info("aten::bitwise_left_shift.Tensor", _shift_samples(), _shift_ref(True),
-         errors=[dtype_error("bitwise_left_shift", arr(3, dtype=B), arr(3, dtype=B))]),
+         errors=[kernel_dtype_error("lshift", arr(3, dtype=B), arr(3, dtype=B))]),
     info("aten::bitwise_right_shift.Tensor", _shift_samples(), _shift_ref(False),
-         errors=[dtype_error("bitwise_right_shift", arr(3), 1, dt="float32")]),
+         errors=[kernel_dtype_error("rshift", arr(3), 1, dt="Float")]),
 ]
 
 
