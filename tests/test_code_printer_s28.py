@@ -199,6 +199,24 @@ def test_rnn_loop_of_a_traced_cell():
     text = _code(torch.jit.script(MyRNNLoop()))
     assert text.startswith("def forward(self,\n    xs: Tensor) -> Tuple[Tensor, Tensor]:\n")
     assert "(cell).forward(torch.select(xs, 0, i), " in text
+    # torch: `y0 = y` / `h0 = h` (carried values one to a line), `y1, h1, = _0` (the
+    # trailing comma forces the unpack); gpujit's names differ (its tuple assignment
+    # leaves the zeros unnamed), the layout is the same
+    lines = text.splitlines()
+    assert lines[4:6] == ["  y = _1", "  h = _0"]
+    assert lines[9] == "    y0, h0, = _2"
+
+
+def test_unpack_of_one_value_and_loop_annotations():
+    def f(xs: List[Tuple[int]], n: int):
+        s: Optional[int] = None
+        for i in range(n):
+            a, = xs[i]
+            s = a
+        return s
+    text = _code(torch.jit.script(f))
+    assert "    a, = xs[i]\n" in text
+    assert "  s: Optional[int] = None\n" in text
 
 
 def test_save_load_reads_the_new_layout_back(tmp_path):

@@ -137,7 +137,7 @@ def test_000_foo_int_and_tuple(tmp_path, source):
     assert isinstance(f, ScriptFunction)
     assert f.schema == "foo(int x, (Tensor, Tensor) tup) -> Tensor"
     assert f.code.startswith("def foo(x: int,\n    tup: Tuple[Tensor, Tensor]) -> Tensor:\n"
-                             "  t0, t1 = tup\n"), f.code
+                             "  t0, t1, = tup\n"), f.code
     same(f(3, (A, B)), mod.foo(3, (A, B)))
     same(f(-2, (B, A)), mod.foo(-2, (B, A)))
 

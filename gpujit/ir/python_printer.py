@@ -35,7 +35,7 @@ from __future__ import annotations
 import keyword
 
 from . import types as T
-from .python_exprs import ExpressionPrinter, _base_name
+from .python_exprs import ExpressionPrinter, _base_name, _is_none_constant
 
 __all__ = ["python_source"]
 
@@ -378,7 +378,8 @@ class _FunctionPrinter(ExpressionPrinter):
         elif k in ("prim::TupleUnpack", "prim::ListUnpack"):
             self.assign_names(n.outputs)
             outs = [self.use(v) for v in n.outputs]
-            target = (outs[0] + ",") if len(outs) == 1 else (", ".join(outs) or "()")
+            # TorchScript's `a, b, = t`: the trailing comma forces the unpack
+            target = "".join(f"{o}, " for o in outs)[:-1] if outs else "()"
             self.line(f"{target} = {self.use(n.inputs[0])}")
         elif k in _MUTATOR_FORMS and n.op is None:
             target = n.inputs[0].node
@@ -484,7 +485,14 @@ class _FunctionPrinter(ExpressionPrinter):
         for b, o in zip(body_carried, n.outputs):
             self.exprs[b] = self.exprs[o]
         carried = [self.use(v) for v in n.outputs]
-        self.print_assignment(carried, [self.typed_use(v) for v in carried_in])
+        for c, v, o in zip(carried, carried_in, n.outputs):   # one to a line, as TorchScript
+            is_none = _is_none_constant(v) and not isinstance(o.type, T.NoneType)
+            if (is_none or v.type.annotation() != o.type.annotation()) and \
+                    not _names_module(o.type):
+                # the variable's type is wider than its first value's: `s: Optional[int] = None`
+                self.line(f"{c}: {o.type.annotation()} = {self.use(v)}")
+            else:
+                self.line(f"{c} = {self.typed_use(v)}")
         self.assign_names([trip_in])
         i = self.use(trip_in)
 
