@@ -58,7 +58,7 @@ def test_scripted_gate_keeps_its_if_and_runs_both_branches():
     assert isinstance(sg, torch.jit.ScriptModule)
     assert repr(sg) == "RecursiveScriptModule(original_name=MyDecisionGate)"
     code = sg.code
-    assert code.startswith("def forward(self, x: Tensor)")
+    assert code.startswith("def forward(self,\n    x: Tensor)")
     assert "if " in code and "torch.neg(x)" in code
     g = sg.graph
     g.lint()
@@ -129,9 +129,9 @@ def test_script_loop_around_traced_cell():
     loop = torch.jit.script(MyRNNLoop(traced))
     assert loop.cell is traced
     code = loop.code
-    assert code.startswith("def forward(self, xs: Tensor)")
+    assert code.startswith("def forward(self,\n    xs: Tensor)")
     assert "for i in range(torch.size(xs, 0)):" in code
-    assert "cell.forward(" in code
+    assert "(cell).forward(" in code
     inl = str(loop.inlined_graph)
     assert "prim::Loop" in inl and "prim::If" in inl and "prim::CallMethod" not in inl
     torch.manual_seed(1)
@@ -510,7 +510,7 @@ def test_seed_002_tutorial_verbatim(tmp_path, monkeypatch):
     (tmp_path / "seed002.py").write_text(SEED_002)
     monkeypatch.syspath_prepend(str(tmp_path))
     mod = importlib.import_module("seed002")
-    assert "dg.forward(linear.forward(x))" in mod.traced_cell.code
+    assert "(dg).forward((linear).forward(x, ), )" in mod.traced_cell.code
     assert "prim::If" in str(mod.traced_cell.inlined_graph)
     assert "for i in range" in mod.rnn_loop.code
     # the traced cell keeps the scripted gate's control flow

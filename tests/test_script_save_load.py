@@ -524,7 +524,7 @@ def test_functions_taking_and_returning_namedtuples_and_objects():
     out = loaded(p, 4)
     _close(out.x, f(p, 4).x)
     assert out.n == 5
-    assert "def _uses_point(p: Placed, k: int) -> Placed:" in loaded.code
+    assert "def _uses_point(p: Placed,\n    k: int) -> Placed:" in loaded.code
 
 
 def test_models_that_call_python_cannot_be_saved():

@@ -95,7 +95,7 @@ def test_mycell_trace_graph_code_repr_and_results():
     assert 'prim::GetAttr[name="weight"]' in text
     assert "Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu)" in text
     assert "scope: MyCell/Linear[linear]" in text
-    assert "def forward(self, x: Tensor, h: Tensor) -> Tuple[Tensor, Tensor]:" in traced.code
+    assert "def forward(self,\n    x: Tensor,\n    h: Tensor) -> Tuple[Tensor, Tensor]:" in traced.code
     # the submodule has its own graph and code
     sub = traced.linear
     assert "aten::linear" in roundtrip(sub.graph)
@@ -342,7 +342,7 @@ def test_traced_function_objects_and_api_names():
     t = torch.jit.trace(f, (x, y))
     assert isinstance(t, torch.jit.ScriptFunction)
     assert t.schema == "f(Tensor x, Tensor y) -> Tensor"
-    assert "def f(x: Tensor, y: Tensor) -> Tensor:" in t.code
+    assert "def f(x: Tensor,\n    y: Tensor) -> Tensor:" in t.code
     assert str(t.inlined_graph) == str(t.graph)
     g = t.graph_for(x, y)
     g.lint()

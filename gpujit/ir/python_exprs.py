@@ -105,6 +105,12 @@ def _is_none_constant(v) -> bool:
         n.attrs.get("value") is None
 
 
+def _call_args(args) -> str:
+    """A call's arguments as TorchScript prints prim::CallMethod / CallFunction: each one
+    followed by ", " (`f(x, 2, )`, `f()`)."""
+    return "".join(f"{a}, " for a in args)
+
+
 def _primary(expr: str) -> str:
     """expr, parenthesized where a trailing `.attr` / `[i]` would bind differently."""
     return f"({expr})" if expr.startswith("-") else expr
@@ -157,15 +163,17 @@ class ExpressionPrinter:
         if k == "prim::GetAttr":
             return self.attribute(ins[0], n.attrs["name"])
         if k == "prim::CallMethod":
+            # TorchScript's spelling: `(linear).forward(x, )`, the callee parenthesized and
+            # each argument followed by ", "
             args = _keyword_only_by_name(n, ins[1:])
-            return f"{self.attribute(ins[0], n.attrs['name'])}({', '.join(args)})"
+            return f"({ins[0]}).{n.attrs['name']}({_call_args(args)})"
         if k == "prim::CallFunction":
             fn = n.attrs.get("name")
             if fn is None:
                 fn, ins = _primary(ins[0]), ins[1:]
             else:
                 fn = self.callee_names.get(id(n.meta.get("callee")), fn)
-            return f"{fn}({', '.join(_keyword_only_by_name(n, ins))})"
+            return f"{fn}({_call_args(_keyword_only_by_name(n, ins))})"
         if k == "prim::Print":
             return f"print({', '.join(ins)})"
         if k == "aten::wait":

@@ -35,7 +35,7 @@ from __future__ import annotations
 import keyword
 
 from . import types as T
-from .python_exprs import ExpressionPrinter, _base_name
+from .python_exprs import ExpressionPrinter, _base_name, _is_none_constant
 
 __all__ = ["python_source"]
 
@@ -71,7 +71,8 @@ def _region_call(n, use=None):
 
 def python_source(graph, name: str = "forward", self_name: str | None = None,
                   arg_names=None, constants: list | None = None,
-                  is_method: bool | None = None, callee_names: dict | None = None) -> str:
+                  is_method: bool | None = None, callee_names: dict | None = None,
+                  defaults: dict | None = None) -> str:
     """The graph as the source of a Python function `name`, in TorchScript's `.code` style.
 
     A first input of module type (a ClassType) prints as `self` without an annotation: the
@@ -85,6 +86,8 @@ def python_source(graph, name: str = "forward", self_name: str | None = None,
     as save does; the printer appends to it).
     `callee_names` ({id(callee graph): name}) prints those calls under the given names
     (save gives each distinct function a unique name in the archive).
+    `defaults` ({input index: the default's text}) prints those parameters as TorchScript
+    does, `y: int=2` (`.code` shows them; an archive keeps defaults in its manifest).
     """
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"python_source: {name!r} is not a valid Python function name")
@@ -93,6 +96,8 @@ def python_source(graph, name: str = "forward", self_name: str | None = None,
         p.tensor_constants = constants
     if callee_names:
         p.callee_names = callee_names
+    if defaults:
+        p.defaults = dict(defaults)
     return p.function(name, self_name, arg_names, is_method)
 
 
@@ -137,6 +142,7 @@ class _FunctionPrinter(ExpressionPrinter):
         self.tensor_constants: list = []
         self.new_objects: dict = {}    # prim::CreateObject output -> class, until __init__
         self.regions: list = []        # open `with` regions: (block, first line)
+        self.defaults: dict = {}       # input index -> its default's text (`.code`)
 
     # ------------------------------------------------------------------ names
     def gen_name(self, candidate: str) -> str:
@@ -193,7 +199,10 @@ class _FunctionPrinter(ExpressionPrinter):
             ann = v.type.annotation()
             if i in g.broadcast and isinstance(v.type, T.ListType):
                 ann = f"BroadcastingList{g.broadcast[i]}[{v.type.elem.annotation()}]"
-            params.append(n if (i == 0 and is_method) else f"{n}: {ann}")
+            param = n if (i == 0 and is_method) else f"{n}: {ann}"
+            if i in self.defaults:
+                param += "=" + self.defaults[i]
+            params.append(param)
         outs = list(g.outputs)
         if len(outs) == 1:
             ret = outs[0].type.annotation()
@@ -201,14 +210,15 @@ class _FunctionPrinter(ExpressionPrinter):
             ret = "None"
         else:
             ret = T.TupleType(tuple(v.type for v in outs)).annotation()
-        # one line (TorchScript breaks after each argument; a one-line signature reads and
-        # greps better)
+        # TorchScript's layout: the first parameter on the `def` line, each further one on a
+        # line of its own, indented 4 spaces: `def forward(self,\n    x: Tensor) -> Tensor:`
+        sig = f"def {name}(" + ",\n    ".join(params) + ")"
         if any(_names_module(v.type) for v in outs):
             # a module's type (a method returning self or a submodule) has no name the
             # loader's code can see: the result type is inferred from the body instead
-            self.lines.append(f"def {name}({', '.join(params)}):")
+            self.lines.append(f"{sig}:")
         else:
-            self.lines.append(f"def {name}({', '.join(params)}) -> {ret}:")
+            self.lines.append(f"{sig} -> {ret}:")
         self.index_block(g.block)
         self.scan_block(g.block)
         self.level = 1
@@ -368,7 +378,8 @@ class _FunctionPrinter(ExpressionPrinter):
         elif k in ("prim::TupleUnpack", "prim::ListUnpack"):
             self.assign_names(n.outputs)
             outs = [self.use(v) for v in n.outputs]
-            target = (outs[0] + ",") if len(outs) == 1 else (", ".join(outs) or "()")
+            # TorchScript's `a, b, = t`: the trailing comma forces the unpack
+            target = "".join(f"{o}, " for o in outs)[:-1] if outs else "()"
             self.line(f"{target} = {self.use(n.inputs[0])}")
         elif k in _MUTATOR_FORMS and n.op is None:
             target = n.inputs[0].node
@@ -474,7 +485,14 @@ class _FunctionPrinter(ExpressionPrinter):
         for b, o in zip(body_carried, n.outputs):
             self.exprs[b] = self.exprs[o]
         carried = [self.use(v) for v in n.outputs]
-        self.print_assignment(carried, [self.typed_use(v) for v in carried_in])
+        for c, v, o in zip(carried, carried_in, n.outputs):   # one to a line, as TorchScript
+            is_none = _is_none_constant(v) and not isinstance(o.type, T.NoneType)
+            if (is_none or v.type.annotation() != o.type.annotation()) and \
+                    not _names_module(o.type):
+                # the variable's type is wider than its first value's: `s: Optional[int] = None`
+                self.line(f"{c}: {o.type.annotation()} = {self.use(v)}")
+            else:
+                self.line(f"{c} = {self.typed_use(v)}")
         self.assign_names([trip_in])
         i = self.use(trip_in)
 

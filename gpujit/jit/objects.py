@@ -99,8 +99,17 @@ class _GraphCallable:
     @property
     def code(self) -> str:
         from ..ir.python_printer import python_source
-        return python_source(self._graph, name=self.name,
-                             is_method=isinstance(self, ScriptMethod))
+        g = self._graph
+        defaults = {}
+        for i, v in enumerate(g.inputs):
+            name = _plain(v.debug_name)
+            if name in self._defaults:
+                value = self._defaults[name]
+                if i in g.broadcast and not isinstance(value, (list, tuple)):
+                    value = [value] * g.broadcast[i]    # as TorchScript: the whole list
+                defaults[i] = _schema_default(value)
+        return python_source(g, name=self.name, is_method=isinstance(self, ScriptMethod),
+                             defaults=defaults)
 
     @property
     def schema(self) -> str:
@@ -363,10 +372,31 @@ def _schema_default(value) -> str:
         text = "%.17g" % value
         return text if any(c in text for c in ".eni") else text + "."
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
+        return _quoted(value)
+    if isinstance(value, tuple):
+        items = [_schema_default(x) for x in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, list):
         return "[" + ", ".join(_schema_default(x) for x in value) + "]"
     return str(value)
+
+
+_QUOTED_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\a": "\\a", "\b": "\\b",
+                   "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def _quoted(text: str) -> str:
+    """A string as c10::printQuotedString writes it: double quotes; \\, ', " and the C
+    control escapes backslashed, other unprintable bytes as 3-digit octal."""
+    out = []
+    for c in text:
+        if c in _QUOTED_ESCAPES:
+            out.append(_QUOTED_ESCAPES[c])
+        elif ord(c) < 0x20 or ord(c) == 0x7f:
+            out.append("\\%03o" % ord(c))
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
 
 
 def _plain(name):
