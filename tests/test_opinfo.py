@@ -92,12 +92,12 @@ def _check_meta(op, args, kwargs, out):
             assert len(m.shape) == len(g.shape) and all(
                 a is None or a == b for a, b in zip(m.shape, g.shape)), \
                 f"meta shape {m.shape} != eager {g.shape}"
+        elif isinstance(m, type):       # (a meta that gives only the kind: list, int ...)
+            assert isinstance(g, m), f"meta type {m} != eager value {g!r}"
         elif isinstance(g, (tuple, list)):
             assert len(m) == len(g)
             for a, b in zip(m, g):
                 same(a, b)
-        elif isinstance(m, type):
-            assert isinstance(g, m), f"meta type {m} != eager value {g!r}"
     same(m, got)
 
 

@@ -15,6 +15,7 @@ import re
 from . import types as T
 from .graph import Graph
 from .printer import SUBGRAPH_ATTR, format_float
+from ..device import device as _device
 
 _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
 
@@ -127,6 +128,11 @@ class ExpressionPrinter:
         k = n.kind
         ins = [self.use(v) for v in n.inputs]
         out_type = n.outputs[0].type if n.outputs else None
+        if k == "aten::Generator" and n.inputs and n.inputs[0].node.kind == "prim::Constant" \
+                and isinstance(n.inputs[0].node.attrs.get("value"), _device):
+            # torch.Generator(device="cpu", seed=2023), as TorchScript writes a traced
+            # generator back (its Generator constant's text), not torch.device("cpu")
+            ins[0] = json.dumps(str(n.inputs[0].node.attrs["value"]))
         if k == "prim::Constant":
             if "value" not in n.attrs and "name" in n.attrs:   # a function by name
                 return str(n.attrs["name"])

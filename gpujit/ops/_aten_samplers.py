@@ -188,7 +188,8 @@ def sample_gamma(alpha, d, dt):
         scale *= math.pow(1 - d.uniform(), R(1.0 / alpha))
         alpha = R(alpha + 1.0)
     dd = R(alpha - _THIRD_F)
-    c = 1.0 / math.sqrt(9.0 * dd)
+    # (compat_sqrt: nan below 0, an alpha below 0 samples nan, as ATen's)
+    c = 1.0 / math.sqrt(9.0 * dd) if dd > 0 else (math.inf if dd == 0 else math.nan)
     while True:
         while True:
             x = d.normal()

@@ -242,10 +242,14 @@ def _poisson_grad(grad):
     return gpujit.zeros_like(grad)
 
 
-def _standard_gamma_meta(self, generator=None):
+def _standard_gamma_meta(self, generator=None, _kernel="gamma_cpu"):
     if self.dtype.category != _dt.FLOATING or self.dtype.np.itemsize < 4:
-        raise not_implemented("gamma_cpu", self, self.dtype.short_name)
+        raise not_implemented(_kernel, self, self.dtype.short_name)
     return TensorMeta(self.dtype, tuple(self.shape), self.device)
+
+
+def _dirichlet_meta(self, generator=None):
+    return _standard_gamma_meta(self, generator, "dirichlet")
 
 
 @op("aten::_standard_gamma(Tensor self, Generator? generator=None) -> Tensor",
@@ -265,13 +269,13 @@ def _standard_gamma(xp, self, generator=None):
 
 
 @op("aten::_sample_dirichlet(Tensor self, Generator? generator=None) -> Tensor",
-    tags={"random"}, method=False, meta=_standard_gamma_meta)
+    tags={"random"}, method=False, meta=_dirichlet_meta)
 def _sample_dirichlet(xp, self, generator=None):
     """Dirichlet(self) samples over the last dimension, as ATen's: Gamma(alpha, 1) draws
     in double (at least its smallest normal), normalized in double, cast back and kept
     within [smallest normal, the float below 1]."""
-    _standard_gamma_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape,
-                                    device_of_array(self)))
+    _dirichlet_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape,
+                               device_of_array(self)))
     st = generator_for(device_of_array(self), generator)
     a = self.astype(np.float64)
     if hasattr(st, "standard_gamma"):

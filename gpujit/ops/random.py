@@ -230,7 +230,8 @@ class _CpuStream:
         with Draws(self, 4 * alpha.size + 16) as d:
             out = [sample_gamma(a, d, dt) for a in alpha.ravel().tolist()]
         out = np.array(out, dt).reshape(alpha.shape)
-        return np.maximum(out, np.finfo(dt).tiny)
+        # std::max(min, sample): a nan sample (a negative concentration) gives min too
+        return np.fmax(out, np.finfo(dt).tiny)
 
     # -- state: torch's CPUGeneratorImplState bytes, so torch-saved states load
     def get_state(self):

@@ -360,7 +360,7 @@ def _prim_min_max(name, pick_first, cmp):
     fn = _min_max(pick_first)
 
     @_scalar_op(f"prim::{name}(Scalar a, Scalar b) -> Scalar",
-                meta=lambda a, b: type(fn(a, b)))
+                meta=lambda a, b: int if type(fn(a, b)) is bool else type(fn(a, b)))
     def number(xp, a, b):
         r = fn(a, b)
         return int(r) if type(r) is bool else r

@@ -174,5 +174,18 @@ AUTOCAST_FULL = OpInfo(
              Sample(rand(2, 3, dtype=F16), False, False),
              Sample(rand(3), True, True), Sample(rand(3, dtype=I32), True, True)])
 
-OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
+# x.to(other): other's dtype (and device; other's values unused)
+TO_OTHER = OpInfo(
+    "aten::to.other", ref=lambda x, other, *a, **k: _cast(x, other.dtype),
+    samples=[Sample(rand(3, 4), rand(2, dtype=np.float64)),
+             Sample(rand(3, dtype=I32), rand(1), False, True),
+             Sample(rand(3, 4), rand(3, 4), copy=True),
+             Sample(rand(2, 3, 4, 5), rand(1, dtype=np.float16),
+                    memory_format="channels_last"),
+             Sample(rand(), rand(2, dtype=np.bool_)),
+             Sample(rand(4, 3).T, rand(0, dtype=np.int64))],
+    errors=[ErrorSample(rand(2, 3), rand(1), memory_format="channels_last",
+                        match="required rank 4 tensor to use channels_last format")])
+
+OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, TO_OTHER, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
            ZERO_, AUTOCAST_REDUCED, AUTOCAST_FULL] + CASTS

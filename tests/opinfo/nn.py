@@ -600,3 +600,84 @@ OPINFOS += [
                 ErrorSample(rand(1, 3, 2, 2, dtype=F32), -1,
                             match="expects a positive downscale_factor, but got -1")]),
 ]
+
+
+# ------------------------------------------------ anti-aliased upsampling (_upsample_*2d_aa)
+# ATen's separable aa interpolation (UpSampleKernel.cpp, _compute_indices_min_size_weights_aa):
+# per output index i the center scale * (i + 0.5), support interp_size / 2 (times scale when
+# downsampling), weights filter((j - center + 0.5) / scale) normalized to sum 1.
+def _aa_filter(mode):
+    def bilinear(x):
+        x = abs(x)
+        return 1.0 - x if x < 1.0 else 0.0
+
+    def bicubic(x, a=-0.5):
+        x = abs(x)
+        if x < 1.0:
+            return ((a + 2.0) * x - (a + 3.0)) * x * x + 1
+        if x < 2.0:
+            return (((x - 5) * x + 8) * x - 4) * a
+        return 0.0
+
+    def lanczos(x, a=3.0):
+        if x == 0.0:
+            return 1.0
+        if -a <= x < a:
+            return float(np.sinc(x) * np.sinc(x / a))
+        return 0.0
+    return {"bilinear": (bilinear, 2), "bicubic": (bicubic, 4), "lanczos": (lanczos, 6)}[mode]
+
+
+def _aa_matrix(n_in, n_out, align_corners, scale, mode):
+    f, interp = _aa_filter(mode)
+    if align_corners:
+        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    support = interp * 0.5 * s if s >= 1.0 else interp * 0.5
+    inv = 1.0 / s if s >= 1.0 else 1.0
+    m = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        c = s * (i + 0.5)
+        lo, hi = max(int(c - support + 0.5), 0), min(int(c + support + 0.5), n_in)
+        w = np.array([f((j - c + 0.5) * inv) for j in range(lo, hi)])
+        if w.sum() != 0:
+            w = w / w.sum()
+        m[i, lo:hi] = w
+    return m
+
+
+def _aa_ref(mode):
+    def ref(x, output_size, align_corners, scales_h=None, scales_w=None):
+        h, w = output_size
+        mh = _aa_matrix(x.shape[-2], h, align_corners, scales_h, mode)
+        mw = _aa_matrix(x.shape[-1], w, align_corners, scales_w, mode)
+        return np.einsum("hi,...ij,wj->...hw", mh, x.astype(np.float64), mw)
+    return ref
+
+
+def _aa_vec_ref(mode):
+    def ref(x, output_size, align_corners, scale_factors):
+        if output_size is None:
+            output_size = [int(np.floor(n * s)) for n, s in zip(x.shape[-2:], scale_factors)]
+            sh, sw = scale_factors
+        else:
+            sh = sw = None
+        return _aa_ref(mode)(x, output_size, align_corners, sh, sw)
+    return ref
+
+
+for _mode in ("bilinear", "bicubic", "lanczos"):
+    _name = f"aten::_upsample_{_mode}2d_aa"
+    OPINFOS += [
+        OpInfo(_name, ref=_aa_ref(_mode), atol=1e-5, rtol=1e-4, samples=[
+            Sample(rand(1, 2, 8, 9), [3, 4], False),          # downsampling: antialiased
+            Sample(rand(2, 1, 4, 5, dtype=np.float64), [7, 8], False),
+            Sample(rand(1, 1, 6, 6), [3, 9], True),
+            Sample(rand(1, 2, 5, 4), [2, 2], False, 0.5, 0.5),
+            Sample(rand(1, 1, 4, 4), [4, 4], False)]),
+        OpInfo(_name + ".vec", ref=_aa_vec_ref(_mode), atol=1e-5, rtol=1e-4, samples=[
+            Sample(rand(1, 2, 8, 9), [3, 4], False, None),
+            Sample(rand(1, 1, 6, 4, dtype=np.float64), None, False, [0.5, 1.5]),
+            Sample(rand(2, 1, 5, 5), [8, 3], True, None)]),
+    ]

@@ -352,3 +352,72 @@ OPINFOS += [
     OpInfo("aten::result_type.Scalar_Scalar", ref=None, check=_check_result_type,
            samples=[Sample(1, 2.0), Sample(1, 2), Sample(True, False)]),
 ]
+
+
+# ------------------------------------------------------------------ prim::min / prim::max
+# TorchScript's min(a, b) / max(a, b) / min(xs) / min(xs, ys) (ops/scalar_ops.py): C's
+# `a < b ? a : b` on numbers (a nan second is kept, a nan first is not: max(1.0, nan) is
+# nan, max(nan, 1.0) 1.0), a float when either number is; lists in Python's order.
+def _pick2(name):
+    def ref(a, b):
+        r = (a if a < b else b) if name == "min" else (a if a > b else b)
+        if isinstance(a, float) or isinstance(b, float):
+            return float(r)
+        return int(r) if type(r) is bool else r
+    return ref
+
+
+def _pick_list(name):
+    return lambda l, r: list(min(l, r) if name == "min" else max(l, r))
+
+
+def _extreme(name):
+    def ref(xs):
+        r = xs[0]
+        for x in xs[1:]:
+            if (x < r) if name == "min" else (x > r):
+                r = x
+        return r
+    return ref
+
+
+_NAN = math.nan
+_PRIM_PAIRS = {
+    "int": [Sample(2, 3), Sample(-4, -7), Sample(5, 5)],
+    "float": [Sample(2.5, -1.0), Sample(1.0, _NAN), Sample(_NAN, 1.0), Sample(-0.0, 0.0)],
+    "int_float": [Sample(2, 1.5), Sample(-3, 4.25)],
+    "float_int": [Sample(1.5, 2), Sample(7.0, -3)],
+    "": [Sample(2, 3.5), Sample(4, 1), Sample(True, False), Sample(2.5, -1.0)],
+}
+_PRIM_LISTS = {
+    "int": [Sample([1, 2], [1, 3]), Sample([1, 2, 3], [1, 2]), Sample([], [0]),
+            Sample([5], [-5, 9])],
+    "float": [Sample([1.0, 2.5], [1.0, -3.0]), Sample([0.5], [0.5, 0.0]),
+              Sample([-1.5, 2.0], [3.0])],
+    "bool": [Sample([True], [False, True]), Sample([False, True], [False])],
+}
+_PRIM_SELF = {"int": [Sample([4, 1, 7]), Sample([-2])],
+              "float": [Sample([2.5, -1.0, 3.25]), Sample([1.0, _NAN]), Sample([_NAN, 1.0])],
+              "bool": [Sample([True, False]), Sample([False])]}
+for _name in ("min", "max"):
+    for _sfx, _samples in _PRIM_PAIRS.items():
+        OPINFOS.append(OpInfo(f"prim::{_name}" + (f".{_sfx}" if _sfx else ""),
+                              ref=_pick2(_name), samples=_samples))
+    for _elem, _samples in _PRIM_LISTS.items():
+        OPINFOS.append(OpInfo(f"prim::{_name}.{_elem}_list", ref=_pick_list(_name),
+                              samples=_samples))
+    for _elem, _samples in _PRIM_SELF.items():
+        OPINFOS.append(OpInfo(
+            f"prim::{_name}.self_{_elem}", ref=_extreme(_name), samples=_samples,
+            errors=[ErrorSample([], exc=RuntimeError,
+                                match=rf"{_name}\(\) arg is an empty sequence")]))
+
+# d.type / d.index in scripted code (TorchScript's prim::type / prim::index on a Device)
+OPINFOS += [
+    OpInfo("prim::type", ref=lambda d: d.type,
+           samples=[Sample(_dt().device("cpu")), Sample(_dt().device("cuda", 1)),
+                    Sample(_dt().device("cpu:0"))]),
+    OpInfo("prim::index", ref=lambda d: d.index,
+           samples=[Sample(_dt().device("cpu")), Sample(_dt().device("cuda:1")),
+                    Sample(_dt().device("cpu", 0)), Sample(_dt().device("cuda"))]),
+]

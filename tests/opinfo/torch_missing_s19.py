@@ -65,6 +65,31 @@ def _poisson_check(sample, out):
         assert abs(a.mean() - lam.mean()) < 0.2 * max(lam.mean(), 1)
 
 
+def _gamma_check(sample, out):
+    alpha = sample.args[0]
+    a = out.numpy()
+    assert a.shape == alpha.shape and a.dtype == alpha.dtype
+    # at least the dtype's smallest normal (ATen's std::max(min, sample): an alpha <= 0 too)
+    assert (a >= np.finfo(a.dtype).tiny).all() and np.isfinite(a).all()
+    assert (a[alpha <= 0] == np.finfo(a.dtype).tiny).all()
+    if a.size >= 1000:                  # Gamma(alpha, 1): mean alpha, variance alpha
+        assert abs(a.mean() - alpha.mean()) < 5 * np.sqrt(alpha.mean() / a.size)
+
+
+def _dirichlet_check(sample, out):
+    alpha = sample.args[0]
+    a = out.numpy()
+    assert a.shape == alpha.shape and a.dtype == alpha.dtype
+    assert (a > 0).all() and (a < 1).all()
+    if a.ndim:
+        assert np.allclose(a.astype(np.float64).sum(-1), 1.0, atol=1e-5)
+    else:
+        assert a == np.nextafter(a.dtype.type(1), a.dtype.type(0))  # (one category)
+    if a.ndim == 2 and a.shape[0] >= 1000:   # mean alpha / alpha.sum() per category
+        want = alpha[0] / alpha[0].sum()
+        assert np.abs(a.mean(0) - want).max() < 0.02
+
+
 def _binomial_check(sample, out):
     n, p = np.broadcast_arrays(*sample.args[:2])
     a = out.numpy()
@@ -122,6 +147,20 @@ OPINFOS = [
            errors=[ErrorSample(np.array([-1.0], F32), match="non-negative"),
                    ErrorSample(np.array([1], I64), exc=NotImplementedError,
                                match="'Long'")]),
+    OpInfo("aten::_standard_gamma", check=_gamma_check, gpu=False, grad=False,
+           samples=[Sample(np.full(2000, 2.5, F32)), Sample(np.full(2000, 0.3, F64)),
+                    Sample(positive(3, 4, dtype=F64)), Sample(np.array([-1.0, 0.0], F32)),
+                    Sample(np.array(4.0, F32))],
+           errors=[ErrorSample(np.array([1], I64), exc=NotImplementedError,
+                               match='"gamma_cpu" not implemented for \'Long\''),
+                   ErrorSample(np.array([1.0], np.float16), exc=NotImplementedError,
+                               match="'Half'")]),
+    OpInfo("aten::_sample_dirichlet", check=_dirichlet_check, gpu=False, grad=False,
+           samples=[Sample(np.tile(np.array([1.0, 2.0, 5.0], F32), (2000, 1))),
+                    Sample(positive(3, 4, dtype=F64)), Sample(np.array([-1.0, 0.0], F32)),
+                    Sample(np.array([[0.2, 0.7]], F64)), Sample(np.array(2.0, F32))],
+           errors=[ErrorSample(np.array([1], I64), exc=NotImplementedError,
+                               match='"dirichlet" not implemented for \'Long\'')]),
     OpInfo("aten::binomial", check=_binomial_check, gpu=False, grad=False,
            samples=[Sample(np.full(2000, 10.0, F32), np.full(2000, 0.3, F32)),
                     Sample(np.array([5.0, -2.0, 3.0]), np.array([0.5])),
