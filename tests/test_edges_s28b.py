@@ -96,7 +96,10 @@ def test_tensor_from_bad_data_raises_as_torch(data, dtype, exc, match):
         torch.tensor(data(), **kw)
 
 
-def test_tensor_from_a_list_holding_a_requires_grad_tensor_warns():
+def test_tensor_from_a_list_holding_a_requires_grad_tensor_warns(monkeypatch):
+    # (the warning is once per process, as PyTorch's TORCH_WARN_ONCE: forget earlier ones)
+    import sys
+    monkeypatch.setattr(sys.modules["gpujit.tensor"], "_FLOAT_WARNED", [])
     x = torch.tensor(1., requires_grad=True)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")

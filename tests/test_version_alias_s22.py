@@ -92,7 +92,7 @@ def test_shift_augmented_assignment_writes_in_place():
 
 def test_shift_in_place_of_floats_raises_as_the_op():
     x = torch.arange(3.)
-    with pytest.raises(Exception, match="float32"):
+    with pytest.raises(Exception, match="\"lshift_cpu\" not implemented for 'Float'"):
         x <<= 1
 
 

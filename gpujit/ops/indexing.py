@@ -466,7 +466,9 @@ def _index_grad(grad, self_shape, indices):
     of x's shape (index_put_ with accumulate on a fresh tensor); x itself is not kept."""
     import gpujit
     out = gpujit.zeros(tuple(self_shape), dtype=grad.dtype, device=grad.device)
-    return out.index_put_(list(indices), grad, True)
+    # (the registry's entry point: its Tensor?[] takes None, which the Python binding
+    # x.index_put_ refuses as torch's does)
+    return OPS["aten::index_put_"].public(out, list(indices), grad, True)
 
 
 @_derivative(index_put_, index_put, wrt=("self", "values"))
@@ -479,6 +481,6 @@ def _index_put_grad(grad, indices, accumulate):
     g_values = OPS["aten::index.Tensor"].public(grad, indices)
     if accumulate:
         return grad, g_values
-    g_self = grad.clone().index_put_(
-        indices, gpujit.zeros((), dtype=grad.dtype, device=grad.device))
+    g_self = OPS["aten::index_put_"].public(
+        grad.clone(), indices, gpujit.zeros((), dtype=grad.dtype, device=grad.device))
     return g_self, g_values
