@@ -15,6 +15,7 @@ import numpy as np
 from . import dtypes as _dt
 from .device import cpu as _cpu
 from .ops import registry as _registry
+from .ops.meta import empty_strides as _empty_strides
 
 __all__ = ["Tensor", "Size"]
 
@@ -525,16 +526,6 @@ def _warn_float_of_grad():
     _FLOAT_WARNED.append(True)
     warn_at_user_frame("Converting a tensor with requires_grad=True to a scalar may lead "
                        "to unexpected behavior.\nConsider using tensor.detach() first.")
-
-
-def _empty_strides(shape):
-    """The strides PyTorch gives a new tensor with no elements (C order, each size taken
-    as at least 1): NumPy makes them all 0."""
-    st, k = [], 1
-    for n in reversed(shape):
-        st.append(k)
-        k *= max(int(n), 1)
-    return tuple(reversed(st))
 
 
 _DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are using "

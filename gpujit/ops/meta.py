@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .. import dtypes as _dt
 
 __all__ = ["TensorMeta", "run_meta", "broadcast_shapes", "reduce_shape", "wrap_dim",
-           "meta_of", "same_as"]
+           "meta_of", "same_as", "empty_strides", "element_strides"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,25 @@ class TensorMeta:
 def meta_of(t):
     """TensorMeta of a real Tensor (tests compare it with the meta rule's answer)."""
     return TensorMeta(t.dtype, tuple(t.shape), t.device)
+
+
+def empty_strides(shape):
+    """The strides PyTorch gives a new tensor with no elements (C order, each size taken
+    as at least 1): NumPy makes them all 0."""
+    st, k = [], 1
+    for n in reversed(shape):
+        st.append(k)
+        k *= max(int(n), 1)
+    return tuple(reversed(st))
+
+
+def element_strides(a):
+    """An array's strides in elements, with PyTorch's for a new empty one (NumPy's say 0)."""
+    isz = a.itemsize
+    st = tuple(int(s) // isz for s in a.strides)
+    if not a.size and a.ndim and not any(st):
+        st = empty_strides(a.shape)
+    return st
 
 
 def numel(shape):

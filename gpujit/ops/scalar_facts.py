@@ -7,7 +7,7 @@ that the executor's generated code uses directly.
 """
 from __future__ import annotations
 
-from .meta import wrap_dim
+from .meta import wrap_dim, element_strides
 from .scalar_ops import _scalar_op
 
 
@@ -30,8 +30,9 @@ def size(xp, self):
 
 @_scalar_op("aten::stride(Tensor self) -> int[]", meta=lambda self: [None] * len(self.shape))
 def stride(xp, self):
-    """`x.stride()` in scripted code: element strides, as PyTorch's."""
-    return [int(s) // self.itemsize for s in self.strides]
+    """`x.stride()` in scripted code: element strides, as PyTorch's (a new empty
+    tensor's too: C order, where NumPy says 0)."""
+    return list(element_strides(self))
 
 
 def _broadcast_meta(a, b):
@@ -60,7 +61,7 @@ def stride_int(xp, self, dim):
     if self.ndim == 0:
         raise IndexError(f"stride(): dimension specified as {dim} but tensor has no "
                          f"dimensions")
-    return int(self.strides[wrap_dim(dim, self.ndim)]) // self.itemsize
+    return element_strides(self)[wrap_dim(dim, self.ndim)]
 
 
 @_scalar_op("aten::is_contiguous(Tensor self) -> bool")

@@ -158,7 +158,11 @@ OPINFOS += [
            errors=[ErrorSample(rand(2, 3), 2, exc=IndexError, match="Dimension out of range"),
                    ErrorSample(rand(), 0, exc=IndexError, match="no dimensions")]),
     OpInfo("aten::size", ref=lambda a: list(a.shape), samples=[Sample(a) for a in _SHAPES]),
-    OpInfo("aten::stride", ref=lambda a: [s // a.itemsize for s in a.strides],
+    # (an empty tensor's strides are PyTorch's C-order ones, sizes taken as at least 1;
+    # NumPy says 0: torch.empty(0, 5).stride() is (5, 1))
+    OpInfo("aten::stride", ref=lambda a: ([s // a.itemsize for s in a.strides] if a.size else
+                                          [int(np.prod(np.maximum(a.shape[i + 1:], 1)))
+                                           for i in range(a.ndim)]),
            samples=[Sample(a) for a in _SHAPES] + [Sample(rand(4, 6)[::2, ::3].T)],
            noncontiguous=False),         # (the answer is the layout)
     OpInfo("aten::stride.int", ref=lambda a, d: a.strides[d] // a.itemsize,
