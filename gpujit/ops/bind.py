@@ -95,21 +95,30 @@ def _varargs(fn, sizes_fn=None):
                     return fn(self, s, **kwargs)
                 raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of "
                                 f"ints, not {type(s).__name__}")
-        elif not all(type(v) is int for v in sizes):
-            if not _int_like(sizes[0]):
-                if overloaded:
-                    return fn(self, *sizes, **kwargs)
-                raise TypeError(f"{name}() takes 1 positional argument but {len(sizes)} "
-                                f"were given")
-            for i, v in enumerate(sizes):
-                if not _int_like(v):
-                    raise TypeError(f"{name}(): argument '{arg}' failed to unpack the object "
-                                    f"at pos {i + 1} with error \"type must be tuple of "
-                                    f"ints,but got {type(v).__name__}\"")
+        else:
+            for v in sizes:                  # (a loop, not all(genexpr): no frame per call)
+                if type(v) is not int:
+                    return _varargs_slow(self, sizes, kwargs, fn, sized, name, arg,
+                                         overloaded)
         return sized(self, tuple(sizes), **kwargs)
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method
+
+
+def _varargs_slow(self, sizes, kwargs, fn, sized, name, arg, overloaded):
+    """_varargs' method for several values of which one is no int: PyTorch's parser errors."""
+    if not _int_like(sizes[0]):
+        if overloaded:
+            return fn(self, *sizes, **kwargs)
+        raise TypeError(f"{name}() takes 1 positional argument but {len(sizes)} "
+                        f"were given")
+    for i, v in enumerate(sizes):
+        if not _int_like(v):
+            raise TypeError(f"{name}(): argument '{arg}' failed to unpack the object "
+                            f"at pos {i + 1} with error \"type must be tuple of "
+                            f"ints,but got {type(v).__name__}\"")
+    return sized(self, tuple(sizes), **kwargs)
 
 
 def _int_like(v):
