@@ -226,7 +226,7 @@ def _method_sizes(name, sizes, arg="size"):
     parser for its one `tuple of ints size` parameter (given as a tuple or as varargs):
     x.new_ones() misses it, x.resize_(2.0) is no tuple of ints, x.new_zeros(2.0, 3) is two
     positional arguments (its first is no int), x.new_empty(2, 3.5) fails to unpack."""
-    from .ops.bind import _int_like
+    from .ops.bind import _int_like, check_int_sizes
     if len(sizes) == 1:
         s = sizes[0]
         if isinstance(s, (list, tuple)):
@@ -238,13 +238,9 @@ def _method_sizes(name, sizes, arg="size"):
         elif not _int_like(s):
             raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of ints, "
                             f"not {type(s).__name__}")
+        check_int_sizes(name, arg, sizes, varargs=False)
     elif not sizes:
         raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
-    elif not _int_like(sizes[0]):
-        raise TypeError(f"{name}() takes 1 positional argument but {len(sizes)} were given")
-    for i, v in enumerate(sizes):
-        if not _int_like(v):
-            raise TypeError(f"{name}(): argument '{arg}' failed to unpack the object at pos "
-                            f"{i + 1} with error \"type must be tuple of ints,but got "
-                            f"{type(v).__name__}\"")
+    else:
+        check_int_sizes(name, arg, sizes)
     return sizes

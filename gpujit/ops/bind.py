@@ -108,9 +108,17 @@ def _varargs(fn, sizes_fn=None):
 
 def _varargs_slow(self, sizes, kwargs, fn, sized, name, arg, overloaded):
     """_varargs' method for several values of which one is no int: PyTorch's parser errors."""
-    if not _int_like(sizes[0]):
-        if overloaded:
-            return fn(self, *sizes, **kwargs)
+    if overloaded and not _int_like(sizes[0]):
+        return fn(self, *sizes, **kwargs)
+    check_int_sizes(name, arg, sizes)
+    return sized(self, tuple(sizes), **kwargs)
+
+
+def check_int_sizes(name, arg, sizes, varargs=True):
+    """PyTorch's parser errors for the values of one `tuple of ints` parameter (`arg` of
+    method `name`): given as varargs whose first is no int, x.new_zeros(2.0, 3) is two
+    positional arguments; an element that is no int fails to unpack (x.flip(0, 0.5))."""
+    if varargs and not _int_like(sizes[0]):
         raise TypeError(f"{name}() takes 1 positional argument but {len(sizes)} "
                         f"were given")
     for i, v in enumerate(sizes):
@@ -118,7 +126,6 @@ def _varargs_slow(self, sizes, kwargs, fn, sized, name, arg, overloaded):
             raise TypeError(f"{name}(): argument '{arg}' failed to unpack the object "
                             f"at pos {i + 1} with error \"type must be tuple of "
                             f"ints,but got {type(v).__name__}\"")
-    return sized(self, tuple(sizes), **kwargs)
 
 
 def _int_like(v):
@@ -133,10 +140,13 @@ def _invert(bitwise_not):
     """Tensor.__invert__ as torch 2.13's: ~x of a floating tensor is a TypeError (its
     x.bitwise_not() the kernel's NotImplementedError)."""
     def __invert__(self):
-        if self.dtype.is_floating_point:
-            raise TypeError("~ (operator.invert) is only implemented on integer and "
-                            "Boolean-type tensors")
-        return bitwise_not(self)
+        try:                      # (the dtype is looked at only when the kernel refuses it)
+            return bitwise_not(self)
+        except NotImplementedError:
+            if self.dtype.is_floating_point:
+                raise TypeError("~ (operator.invert) is only implemented on integer and "
+                                "Boolean-type tensors") from None
+            raise
     __invert__.__qualname__ = "Tensor.__invert__"
     return __invert__
 
