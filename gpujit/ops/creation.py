@@ -7,6 +7,7 @@ Python functions take PyTorch's varargs sizes (`zeros(2, 3)`, `zeros((2, 3))`) a
 """
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence as _Sequence
 
@@ -15,6 +16,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import default_device as _default_device
 from ..device import cpu as _cpu, resolve as _resolve, device_of_array, xp_for, require_cupy
+from . import fma as _fma
 from . import memory_format as _mf
 from . import registry as _reg
 from .meta import TensorMeta
@@ -488,9 +490,86 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     meta=lambda start, end, steps, dtype=None, layout=None, device=None, pin_memory=None:
     TensorMeta(_default(dtype), (steps,), device or _cpu))
 def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_memory=None):
+    """ATen's linspace kernel: the first half counts up from `start`, the second down from
+    `end`, each value `start + step * i` with the multiply-add rounded once (x86 builds and
+    nvcc contract it into an FMA); floats compute in their own dtype (float16 rounding
+    each operation, as c10::Half), integers in double and truncate."""
     if steps < 0:
-        raise RuntimeError("linspace: number of steps must be non-negative")
-    return xp.linspace(start, end, steps, dtype=np.float64).astype(_default(dtype).np)
+        raise RuntimeError("number of steps must be non-negative")
+    dt = _dt.to_dtype(_default(dtype))
+    npt = dt.np
+    if npt.kind == "b":
+        raise NotImplementedError(f'"linspace_{"cpu" if xp is np else "cuda"}" not '
+                                  f"implemented for 'Bool'")
+    if steps <= 1:                      # (fill_(start): `end` is never converted)
+        return xp.full(steps, scalar_to(start, npt) if steps else 0, dtype=npt)
+    s, e = scalar_to(start, npt), scalar_to(end, npt)
+    half = steps // 2
+    up = xp.arange(half, dtype=np.int64)                    # i below halfway
+    down = xp.arange(steps - half - 1, -1, -1, dtype=np.int64)   # steps - i - 1 above it
+    if npt.kind == "f" and npt.itemsize == 2:              # Half: each operation rounded
+        t = npt.type
+        step = t(t(e - s) / t(steps - 1))
+        return xp.concatenate([s + up.astype(npt) * step, e - down.astype(npt) * step])
+    if npt.kind == "f":
+        t = npt.type
+        step = t(t(e - s) / t(steps - 1))
+        lo = _fma.fma(step, up.astype(npt), s, npt, xp)
+        hi = _fma.fma(-step, down.astype(npt), e, npt, xp)
+        return xp.concatenate([lo, hi])
+    step = (float(e) - float(s)) / (steps - 1)               # integers: double
+    lo = _fma.fma64(step, up.astype(np.float64), float(s), xp)
+    hi = _fma.fma64(-step, down.astype(np.float64), float(e), xp)
+    return _truncate(xp.concatenate([lo, hi]), npt, xp)
+
+
+_C_TYPE_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double",
+                 "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
+                 "uint8": "uint8_t", "bool": "bool"}
+
+
+def scalar_to(v, npt):
+    """Scalar::to<scalar_t>() of a Python number: c10's checked conversion (a float or an
+    int out of the dtype's range is PyTorch's RuntimeError; an unsigned dtype takes a
+    negative int down to -max, wrapped), floats truncated toward zero for an integer
+    dtype; a NumPy scalar of dtype `npt`."""
+    npt = np.dtype(npt)
+    if isinstance(v, (bool, np.bool_)):
+        v = int(v)
+    if npt.kind == "f":
+        v = float(v) if not isinstance(v, float) else v
+        if math.isfinite(v) and abs(v) > float(np.finfo(npt).max):
+            raise RuntimeError(f"value cannot be converted to type {_C_TYPE_NAMES[npt.name]} "
+                               f"without overflow")
+        return npt.type(v)
+    if npt.kind == "b":
+        return np.bool_(v)
+    info = np.iinfo(npt)
+    if isinstance(v, numbers.Integral):
+        v = int(v)
+        lo = -info.max if info.min == 0 else info.min
+        ok = lo <= v <= info.max
+        out = v % (1 << info.bits) if info.min == 0 else v
+    else:
+        v = float(v)
+        ok = math.isfinite(v) and info.min <= v <= float(info.max)
+        out = int(v) if ok else 0
+    if not ok:
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPE_NAMES[npt.name]} "
+                           f"without overflow")
+    if out > info.max:                  # (float(int64 max) is 2^63: x86's conversion)
+        out = info.min
+    return npt.type(out)
+
+
+def _truncate(a, npt, xp):
+    """double -> an integer dtype as ATen's C cast (toward zero; out of range as the host
+    converts: NumPy's cast is that C cast, CuPy's saturates and is corrected)."""
+    if xp is np:
+        return a.astype(npt)
+    from .conversion import _float_to_int_as_host
+    return _float_to_int_as_host(a, _dt.from_numpy_dtype(npt)) if _dt.HOST_X86_CONVERSIONS \
+        else a.astype(npt)
 
 
 @public

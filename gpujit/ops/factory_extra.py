@@ -29,14 +29,46 @@ def _default(dtype):
     pin_memory=None: TensorMeta(_default(dtype), (steps,), device or _cpu))
 def _logspace(xp, start, end, steps, base=10.0, dtype=None, layout=None, device=None,
               pin_memory=None):
+    """ATen's CPU logspace: pow(double base, start + step * i), start and end first converted to the dtype (as linspace),
+    the first half counted from `start`, the second from `end`; the double result cast to
+    the dtype (integers truncated)."""
+    from .creation import scalar_to, _truncate
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    e = xp.linspace(float(start), float(end), steps, dtype=np.float64)
-    r = xp.power(float(base), e)
-    out = _default(dtype).np
-    if out.kind in "iub":
-        r = xp.floor(r + 0.5) if out.kind != "b" else r
-    return r.astype(out)
+    npt = _default(dtype).np
+    if npt.kind == "b":
+        raise NotImplementedError(f'"logspace_{"cpu" if xp is np else "cuda"}" not '
+                                  f"implemented for 'Bool'")
+    if steps <= 1:
+        v = _c_pow_ufunc()(float(base), float(start)) if steps else 0.0
+        return xp.full(steps, scalar_to(v, npt), dtype=npt)
+    s, e = scalar_to(start, npt), scalar_to(end, npt)
+    span = float(e - s) if npt.kind == "f" else float(int(e) - int(s))  # in the dtype (C++)
+    step = span / (steps - 1)
+    half = steps // 2
+    up = xp.arange(half, dtype=np.float64)
+    down = xp.arange(steps - half - 1, -1, -1, dtype=np.float64)
+    # (RangeFactories.cpp is built without FMA contraction, unlike linspace's kernel)
+    expo = xp.concatenate([float(s) + step * up, float(e) - step * down])
+    if xp is np:       # C's pow (glibc's, correctly rounded), not NumPy's own
+        r = _c_pow_ufunc()(float(base), expo).astype(np.float64)
+    else:
+        r = xp.power(float(base), expo)
+    if npt.kind in "iu":
+        return _truncate(r, npt, xp)
+    # (c10::Half's conversion from double goes through float)
+    return (r.astype(np.float32) if npt.itemsize == 2 else r).astype(npt)
+
+
+def _c_pow_ufunc():
+    if not _C_POW:
+        import math
+        from .scalar_math import _c_function
+        _C_POW.append(np.frompyfunc(_c_function(math.pow, np.power, "pow", 2), 2, 1))
+    return _C_POW[0]
+
+
+_C_POW = []
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,

@@ -715,7 +715,7 @@ def _wrap_int(v, npt):
 
 
 _C_INT_NAMES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
-                np.dtype(np.int32): "int32_t", np.dtype(np.uint8): "uint8_t"}
+                np.dtype(np.int32): "int", np.dtype(np.uint8): "uint8_t"}
 
 
 def checked_int(v, npt):

@@ -1,0 +1,74 @@
+"""a * b + c rounded once, on NumPy or CuPy arrays: what C++ kernels compiled with FMA
+contraction (GCC's -ffp-contract=fast on x86 builds with FMA, nvcc's default) compute for
+`c + a * b`, which ATen's CPU and CUDA kernels write in many places (linspace, the AVX2
+random fills, the antialiased resampling filters).
+
+float32: the product is exact in float64; the sum is rounded to float64 *to odd* (an inexact
+result gets its last bit set), which makes the final rounding to float32 a correct single
+rounding (53 >= 24 + 2 bits). float64: Dekker's exact product and Knuth's exact sum, added
+back in one rounding (correctly rounded except in cases far rarer than any test meets)."""
+import numpy as np
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_SPLIT = 134217729.0          # 2^27 + 1: Veltkamp's splitter for doubles
+
+
+def _xp(*arrays):
+    for a in arrays:
+        mod = type(a).__module__
+        if mod.startswith("cupy"):
+            import cupy
+            return cupy
+    return np
+
+
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _split(x):
+    t = _SPLIT * x
+    hi = t - (t - x)
+    return hi, x - hi
+
+
+def fma32(a, b, c, xp=None):
+    """float32 a * b + c with one rounding (a, b, c float32 arrays or scalars)."""
+    xp = xp or _xp(a, b, c)
+    p = xp.asarray(a, _F64) * xp.asarray(b, _F64)          # exact: 24 + 24 bits
+    r, err = _two_sum(p, xp.asarray(c, _F64))
+    r, err = xp.asarray(r), xp.asarray(err)
+    bits = xp.ascontiguousarray(r).view(np.int64).reshape(r.shape)    # (0-dim kept)
+    inexact = (err != 0) & xp.isfinite(r)        # (inf and nan stay as they are)
+    # round to odd: truncate toward zero (one step down in magnitude when r went past the
+    # exact value), then set the last bit
+    bits = bits - (inexact & ((err > 0) != (r > 0))).astype(np.int64)
+    bits = bits | inexact.astype(np.int64)
+    return bits.view(_F64).astype(_F32)
+
+
+def fma64(a, b, c, xp=None):
+    """float64 a * b + c with one rounding."""
+    xp = xp or _xp(a, b, c)
+    a, b, c = xp.asarray(a, _F64), xp.asarray(b, _F64), xp.asarray(c, _F64)
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    pe = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s, se = _two_sum(p, c)
+    out = s + (se + pe)
+    # inf / nan: the error terms are nan; a * b + c is the answer there
+    return xp.where(xp.isfinite(out), out, p + c)
+
+
+def fma(a, b, c, dtype, xp=None):
+    """a * b + c with one rounding in `dtype` (float32 or float64; float16 has none: C++'s
+    Half arithmetic rounds each operation)."""
+    dtype = np.dtype(dtype)
+    if dtype == _F32:
+        return fma32(a, b, c, xp)
+    if dtype == _F64:
+        return fma64(a, b, c, xp)
+    raise TypeError(f"fma: no fused multiply-add for {dtype}")
