@@ -116,3 +116,56 @@ def test_to_other_follows_others_device_eager_scripted_and_in_torch_ops():
     x.requires_grad_()
     gpujit.ops.aten.to.other(x, y).sum().backward()
     assert x.grad.device.type == "cpu" and x.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+# ------------------------------------------------------------------ scripted x.cpu() / x.cuda()
+
+def test_scripted_cpu_is_aten_cpu_and_returns_a_cpu_tensor_itself():
+    # TorchScript has aten::cpu / aten::cuda (x.cpu(), x.cuda()): "gpujit has no Tensor
+    # method 'cpu'" before
+    @gpujit.jit.script
+    def f(x):
+        return x.cpu()
+
+    assert "aten::cpu(" in str(f.graph)
+    x = gpujit.arange(3.0)
+    assert f(x) is x
+    assert gpujit.ops.aten.cpu(x) is x
+
+
+@cuda
+def test_scripted_cuda_and_cpu_move_tensors_with_gradients():
+    @gpujit.jit.script
+    def to_gpu(x):
+        return x.cuda() * 2
+
+    @gpujit.jit.script
+    def to_host(x):
+        return x.cpu() + 1
+
+    @gpujit.jit.script
+    def both(x):
+        return x.cuda(), x.cpu()
+
+    assert "aten::cuda(" in str(to_gpu.graph)
+    x = gpujit.arange(3.0, requires_grad=True)
+    for a in (x, x.cuda(0), x.cuda(1)):
+        r = to_gpu(a)
+        assert r.device is gpujit.device("cuda:0")      # the current device, as torch's
+        assert r.tolist() == [0.0, 2.0, 4.0]
+        h = to_host(a)
+        assert h.device.type == "cpu" and h.tolist() == [1.0, 2.0, 3.0]
+    y = x.detach().cuda()
+    g, c = both(y)
+    assert g is y and c.device.type == "cpu"
+    d = x.detach()
+    g, c = both(d)
+    assert g.device is gpujit.device("cuda:0") and c is d
+    to_gpu(x).sum().backward()
+    assert x.grad.device.type == "cpu" and x.grad.tolist() == [2.0, 2.0, 2.0]
+    x.grad = None
+    to_host(x.cuda(1)).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0]
+    with gpujit.cuda.device(1):
+        assert to_gpu(x).device is gpujit.device("cuda:1")
+        assert gpujit.ops.aten.cuda(x).device is gpujit.device("cuda:1")
