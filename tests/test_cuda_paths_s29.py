@@ -169,3 +169,115 @@ def test_scripted_cuda_and_cpu_move_tensors_with_gradients():
     with gpujit.cuda.device(1):
         assert to_gpu(x).device is gpujit.device("cuda:1")
         assert gpujit.ops.aten.cuda(x).device is gpujit.device("cuda:1")
+
+
+# ------------------------------------------------------------------ coverage of s28's changes
+
+@cuda
+@pytest.mark.parametrize("spec", ["cuda", "cuda:1", ("cuda", 1), 1])
+def test_factories_moves_and_is_cuda_with_every_device_spelling(spec):
+    d = gpujit.device(*spec) if isinstance(spec, tuple) else spec
+    want = gpujit.device("cuda:1") if spec != "cuda" else gpujit.device("cuda:0")
+    x = gpujit.arange(4.0)
+    made = [gpujit.zeros(2, device=d), gpujit.randn(2, device=d), gpujit.full((2,), 3.0, device=d),
+            gpujit.tensor([1, 2], device=d), gpujit.empty_like(x, device=d),
+            x.new_zeros(2, device=d), x.to(d), x.cuda(d), x.to(d, non_blocking=True),
+            x.pin_memory().to(d, non_blocking=True)]
+    for t in made:
+        assert t.device is want and t.is_cuda and t.device != str(want)
+        assert t.device.type == "cuda"
+    assert x.to(d).cpu().device.type == "cpu"
+    with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
+        x.cuda().pin_memory()
+
+
+@cuda
+def test_a_cuda_tensor_refuses_numpy_conversion_as_torch():
+    y = gpujit.arange(3.0, device="cuda")
+    msg = (r"can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu\(\) to copy "
+           r"the tensor to host memory first.")
+    for conv in (np.asarray, np.array, lambda t: np.asarray(t, dtype=np.float64),
+                 lambda t: np.sin(t), lambda t: np.add(t, 1), lambda t: t.numpy()):
+        with pytest.raises(TypeError, match=msg):
+            conv(y)
+    assert y.tolist() == [0.0, 1.0, 2.0] and float(y[1]) == 1.0
+    np.testing.assert_array_equal(np.asarray(y.cpu()), [0.0, 1.0, 2.0])
+
+
+@cuda
+def test_cuda_generators_seeds_states_and_fork_rng():
+    gpujit.cuda.manual_seed(1)
+    a = gpujit.randn(4, device="cuda")
+    gpujit.cuda.manual_seed(1)
+    assert gpujit.equal(a, gpujit.randn(4, device="cuda"))
+    for dev in (None, "cuda", "cuda:0", gpujit.device("cuda"), 0):
+        s = gpujit.cuda.get_rng_state() if dev is None else gpujit.cuda.get_rng_state(dev)
+        assert s.dtype is gpujit.uint8 and s.device.type == "cpu"
+        b = gpujit.rand(3, device="cuda")
+        gpujit.cuda.set_rng_state(s) if dev is None else gpujit.cuda.set_rng_state(s, dev)
+        assert gpujit.equal(b, gpujit.rand(3, device="cuda"))
+    g = gpujit.Generator(device="cuda")
+    assert g.device is gpujit.device("cuda:0")
+    assert gpujit.Generator(device=gpujit.device("cuda", 1)).device is gpujit.device("cuda:1")
+    g.manual_seed(3)
+    r1 = gpujit.randn(4, device="cuda", generator=g)
+    g.manual_seed(3)
+    assert gpujit.equal(r1, gpujit.randn(4, device="cuda", generator=g))
+    with pytest.raises(RuntimeError, match="Expected a 'cuda' device type for generator"):
+        gpujit.randn(4, device="cuda", generator=gpujit.Generator())
+    with pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator"):
+        gpujit.randn(4, generator=g)
+    x = gpujit.ones(1000, device="cuda")
+    gpujit.manual_seed(0)
+    d1 = gpujit.nn.functional.dropout(x, 0.5)
+    gpujit.manual_seed(0)
+    d2 = gpujit.nn.functional.dropout(x, 0.5)
+    assert d1.device is x.device and gpujit.equal(d1, d2)
+    assert set(np.unique(d1.cpu().numpy()).tolist()) == {0.0, 2.0}
+    for devices in ([0], [gpujit.device("cuda:0")], ["cuda:0"], None):
+        with gpujit.random.fork_rng(devices=devices):
+            f1 = gpujit.randn(3, device="cuda")
+        assert gpujit.equal(f1, gpujit.randn(3, device="cuda"))
+
+
+@cuda
+def test_state_dicts_optimizers_and_autocast_on_cuda():
+    m = gpujit.nn.Linear(3, 2)
+    buf = io.BytesIO()
+    gpujit.save(m.state_dict(), buf)
+    mc = gpujit.nn.Linear(3, 2).cuda(1)
+    buf.seek(0)
+    mc.load_state_dict(gpujit.load(buf))
+    assert mc.weight.device is gpujit.device("cuda:1")
+    np.testing.assert_array_equal(mc.weight.detach().cpu().numpy(), m.weight.detach().numpy())
+    o = gpujit.optim.Adam(mc.parameters(), lr=0.1)
+    mc(gpujit.randn(4, 3, device="cuda:1")).sum().backward()
+    o.step()
+    assert o.state[mc.weight]["exp_avg"].device is gpujit.device("cuda:1")
+    x = gpujit.randn(4, 4, device="cuda")
+    with gpujit.autocast("cuda"):
+        assert (x @ x).dtype is gpujit.float16
+        assert (x.cpu() @ x.cpu()).dtype is gpujit.float32
+
+    @gpujit.jit.script
+    def ac(a, b):
+        with gpujit.autocast(device_type="cuda"):
+            return a @ b
+
+    assert ac(x, x).dtype is gpujit.float16 and ac(x.cpu(), x.cpu()).dtype is gpujit.float32
+
+
+def test_cuda_default_generators_is_a_tuple():
+    gens = gpujit.cuda.default_generators
+    assert isinstance(gens, tuple) and len(gens) == gpujit.cuda.device_count()
+
+
+@cuda
+def test_cuda_default_generators_are_the_devices_generators():
+    gens = gpujit.cuda.default_generators
+    assert [g.device for g in gens] == [gpujit.device("cuda", i) for i in range(len(gens))]
+    gens[1].manual_seed(5)
+    a = gpujit.randn(3, device="cuda:1")
+    gpujit.cuda.manual_seed_all(5)
+    assert gpujit.equal(a, gpujit.randn(3, device="cuda:1"))
+    assert gpujit.cuda.default_generators[0] is gens[0]
