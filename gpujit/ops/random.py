@@ -139,7 +139,9 @@ class _CpuStream:
 
     def _fill16(self, u, dt, mean, std):
         """ATen's NormalFill16 on blocks of 16 uniforms (rows of u): u1 = 1 - u[:8],
-        u2 = u[8:]; float through the AVX2 kernel's float math, double in double."""
+        u2 = u[8:]; float through the AVX2 kernel's float math (op by op in NumPy: the
+        numba loop of ops/_normal_fill gives the same bits), double in double. Every value
+        gets ATen's `v * std + mean` (with mean 0 too: a -0.0 comes out +0.0)."""
         if dt == _F64:
             r = np.sqrt(-2.0 * np.log(1.0 - u[:, :8]))
             th = (2.0 * np.pi) * u[:, 8:]
@@ -147,18 +149,17 @@ class _CpuStream:
             if (mean, std) != (0.0, 1.0):
                 ld = np.longdouble
                 v = (v.astype(ld) * ld(std) + ld(mean)).astype(_F64)
+            else:
+                v += 0.0
             return v
-        if u.shape[0] >= _NUMBA_FILL_ROWS:
-            out = np.empty(u.shape, _F32)
-            _numba_fill()(np.ascontiguousarray(u, _F32), out, np.float32(mean),
-                          np.float32(std), (mean, std) != (0.0, 1.0))
-            return out
-        r = np.sqrt(np.float32(-2.0) * _log256_ps(np.float32(1.0) - u[:, :8]))
-        s, c = _sincos256_ps(np.float32(2.0 * np.pi) * u[:, 8:])
-        v = np.concatenate([r * c, r * s], axis=1)
-        if (mean, std) != (0.0, 1.0):
-            v = _fma32(v, np.float32(std), np.float32(mean))
-        return v
+        r = _log256_ps(np.float32(1.0) - u[:, :8])
+        r *= np.float32(-2.0)
+        np.sqrt(r, out=r)
+        th = u[:, 8:] * np.float32(2.0 * np.pi)
+        s, c = _sincos256_ps(th)
+        v = np.concatenate([c, s], axis=1)
+        v *= np.concatenate([r, r], axis=1)
+        return _fma32(v, np.float32(std), np.float32(mean))
 
     def normal(self, shape, dt, mean=0.0, std=1.0, contiguous=True):
         """normal_ in dtype dt: 16 or more contiguous values through ATen's normal_fill
@@ -167,22 +168,33 @@ class _CpuStream:
         n = _numel(shape)
         if n < 16 or not contiguous:
             v = self.normal_serial(n)
-            if (mean, std) != (0.0, 1.0):
-                v = v * float(std) + float(mean)
+            v = v * float(std) + float(mean)           # (ATen's, with 0 and 1 too)
             return v.astype(dt).reshape(shape)
         nb, tail = divmod(n, 16)
-        if dt == _F64 or dt == _F32:
-            u = self.u53(n) if dt == _F64 else self.u24(n)
+        if dt == _F64:
+            u = self.u53(n)
             out = np.empty(n, dt)
             out[:nb * 16] = self._fill16(u[:nb * 16].reshape(nb, 16), dt, mean, std).ravel()
-        else:       # float16 / bfloat16: each block's uniforms drawn in turn, in float
-            u = self.u24(nb * 16)
-            out = self._fill16(u.reshape(nb, 16), _F32, mean, std).ravel()
-            out = np.concatenate([out, np.empty(tail, _F32)]) if tail else out
-        if tail:
-            u = self.u53(16) if dt == _F64 else self.u24(16)
-            out[n - 16:] = self._fill16(u.reshape(1, 16), _F64 if dt == _F64 else _F32,
-                                        mean, std).ravel()
+            if tail:
+                u = self.u53(16)
+                out[n - 16:] = self._fill16(u.reshape(1, 16), dt, mean, std).ravel()
+            return out.reshape(shape)
+        # float: n uniforms, then 16 more for a ragged tail; float16 / bfloat16: each
+        # block's uniforms drawn in turn, in float (so the tail's follow the last block's)
+        tail_at = n if dt == _F32 else nb * 16
+        out = np.empty(n, _F32)
+        fill = NORMAL_FILL.get(n)
+        if fill is not None:
+            fill(self.raw(tail_at + 16 * (tail > 0)), out, tail_at, np.float32(mean),
+                 np.float32(std))
+        else:
+            u = self.u24(tail_at + 16 * (tail > 0))
+            rows = np.concatenate([u[:nb * 16], u[n:]]) if tail and tail_at == n else \
+                u[:(nb + (tail > 0)) * 16]
+            v = self._fill16(rows.reshape(-1, 16), _F32, mean, std).ravel()
+            out[:nb * 16] = v[:nb * 16]
+            if tail:
+                out[n - 16:] = v[nb * 16:]
         return out.astype(dt, copy=False).reshape(shape)
 
     def integers(self, low, high, shape):
@@ -265,22 +277,54 @@ class _CpuStream:
 # op, so randn(n >= 16) floats are PyTorch's bit for bit (an fma as one float64 sum of an
 # exact product rounded to float32: a double rounding could differ in ~2^-29 of cases).
 
-_NUMBA_FILL_ROWS = 4096        # blocks of 16 from which the numba loop fills (64k floats)
-_NUMBA_FILL: list = []
+class LazyKernel:
+    """A numba helper of gpujit.ops.<module> (numba_helpers.njit: compiled on first use,
+    then loaded from gpujit's disk cache) for the calls it pays off on: get(n) gives it
+    for a call of at least `min_n` elements, and for every call once it is loaded or
+    once the smaller calls before it have done 4 * min_n elements of work together (a
+    training loop's small draws); otherwise None, and the caller's NumPy / Python path
+    (the same numbers) runs, so a process's first small draws never wait for numba.
+    `force` ("numpy" / "numba") pins one path (the tests compare them)."""
+
+    def __init__(self, module, name, min_n):
+        self.module, self.name, self.min_n = module, name, min_n
+        self.fn = None
+        self.work = 0
+        self.force = None
+
+    def get(self, n):
+        fn = self.fn
+        if fn is None or self.force is not None:
+            if self.force == "numpy":
+                return None
+            if self.force is None:
+                self.work += n
+                if n < self.min_n and self.work < 4 * self.min_n:
+                    return None
+            fn = self.load()
+        return fn
+
+    def load(self):
+        if self.fn is None:
+            import importlib
+            from .numba_helpers import njit          # lazy: numba is imported now
+            mod = importlib.import_module("." + self.module, __package__)
+            self.fn = njit(getattr(mod, self.name))
+        return self.fn
 
 
-def _numba_fill():
-    """ops/_normal_fill's loop, numba-compiled on first use (cached on disk): ~3-10x the
-    NumPy version below on large draws, the same bits."""
-    if not _NUMBA_FILL:
-        from .numba_helpers import njit          # lazy: numba is imported now
-        from ._normal_fill import _fill16_f32_rows
-        _NUMBA_FILL.append(njit(_fill16_f32_rows))
-    return _NUMBA_FILL[0]
+# ATen's AVX2 float normal fill (randn / normal_ of 16 or more floats): NumPy op by op
+# below (~100 ops: ~0.1 ms for 1000 floats), one vectorized numba loop (ops/_normal_fill:
+# ~1.5 ns a float) from 64k floats or once loaded
+NORMAL_FILL = LazyKernel("_normal_fill", "normal_fill_f32", 1 << 16)
 
 
 def _fma32(a, b, c):
-    return (np.asarray(a, _F64) * np.asarray(b, _F64) + np.asarray(c, _F64)).astype(_F32)
+    """fma(a, b, c) in float32 for float32 a and b, c float32 arrays or scalars: the
+    exact product summed in double, rounded to float once more."""
+    t = np.multiply(a, b, dtype=_F64)
+    t += c
+    return t.astype(_F32)
 
 
 def _log256_ps(x):
