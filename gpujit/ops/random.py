@@ -209,6 +209,11 @@ class _CpuStream:
         n = int(n)
         if n < 2:
             return np.arange(n, dtype=np.int64)
+        fill = RANDPERM.get(n)
+        if fill is not None:
+            out = np.empty(n, np.int64)
+            fill(self.raw(n - 1), out)
+            return out
         z = (self.raw(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
         p = list(range(n))
         for i, k in enumerate(z):
@@ -218,30 +223,92 @@ class _CpuStream:
         return np.array(p, dtype=np.int64)
 
     # -- ATen's rejection samplers (Distributions.cpp / .h), element by element in memory
-    # order, each drawing double uniforms (and scalar normals) as they go
+    # order, each drawing double uniforms (and scalar normals) as they go: in Python
+    # (ops/_aten_samplers) for small calls, numba loops (ops/_sampler_kernels) from 1024
+    # elements or once loaded
+    def _drive(self, n, per, step):
+        """Feed a numba sampler blocks of raw words: step(words, i) draws elements i, i+1,
+        ... and returns (the element it stopped at, its first word); when it stopped short
+        the block is topped up. The stream is then left just past the words used (the last
+        block's are drawn again: a first block a little short of the `per` words an element
+        expected, then small ones, keeps that cheap)."""
+        bg, left = self.bg, None
+        i, chunk = 0, int(0.9 * per * n) + 16
+        while True:
+            state, fresh = bg.state, self.fresh
+            new = self.raw(chunk)
+            w = new if left is None else np.concatenate([left, new])
+            i, p = step(w, i)
+            if i >= n:
+                used = p - (0 if left is None else left.size)   # (of `new`)
+                bg.state, self.fresh = state, fresh
+                if used:
+                    self.raw(used)
+                return
+            left = w[p:]
+            chunk = int(1.2 * per * (n - i)) + 256
+
     def poisson(self, lam):
         """torch.poisson: sample_poisson per rate (float64 array in, float64 out)."""
-        from ._aten_samplers import Draws, sample_poisson
         lam = np.asarray(lam, _F64, order="C")
-        with Draws(self, 2 * lam.size + 16) as d:
-            out = [sample_poisson(float(x), d) for x in lam.ravel().tolist()]
-        return np.array(out, _F64).reshape(lam.shape)
+        run = POISSON.get(lam.size)
+        if run is None:
+            from ._aten_samplers import Draws, sample_poisson
+            with Draws(self, 2 * lam.size + 16) as d:
+                out = [sample_poisson(float(x), d) for x in lam.ravel().tolist()]
+            return np.array(out, _F64).reshape(lam.shape)
+        if not (lam >= 0).all():
+            raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+        flat = lam.ravel()
+        out = np.empty(flat.size, _F64)
+        if flat.size:
+            per = float(np.where(flat < 10, 2 * flat + 2, 4.5).mean())
+            self._drive(flat.size, per, lambda w, i: run(flat, out, w, i))
+        return out.reshape(lam.shape)
 
     def binomial_t(self, count, prob, dt):
         """torch.binomial: sample_binomial per (count, prob) in the scalar type dt."""
-        from ._aten_samplers import Draws, sample_binomial
-        with Draws(self, 2 * count.size + 16) as d:
-            out = [sample_binomial(c, p, d, dt) for c, p in
-                   zip(count.ravel().tolist(), prob.ravel().tolist())]
-        return np.array(out, dt).reshape(count.shape)
+        run = BINOMIAL.get(count.size)
+        if run is None:
+            from ._aten_samplers import Draws, sample_binomial
+            with Draws(self, 2 * count.size + 16) as d:
+                out = [sample_binomial(c, p, d, dt) for c, p in
+                       zip(count.ravel().tolist(), prob.ravel().tolist())]
+            return np.array(out, dt).reshape(count.shape)
+        c = np.ascontiguousarray(count, _F64).ravel()
+        p = np.ascontiguousarray(prob, _F64).ravel()
+        out = np.empty(c.size, _F64)
+        if c.size:
+            with np.errstate(invalid="ignore"):
+                per = 2 * float(np.nan_to_num(np.clip(
+                    c * np.minimum(p, 1 - p), 0, 10)).mean()) + 2
+            single = dt == _F32
+            self._drive(c.size, per, lambda w, i: run(c, p, out, single, w, i))
+        return out.astype(dt).reshape(count.shape)
 
     def standard_gamma(self, alpha, dt):
         """torch._standard_gamma: sample_gamma per concentration in the scalar type dt,
         at least the type's smallest normal number."""
-        from ._aten_samplers import Draws, sample_gamma
-        with Draws(self, 4 * alpha.size + 16) as d:
-            out = [sample_gamma(a, d, dt) for a in alpha.ravel().tolist()]
-        out = np.array(out, dt).reshape(alpha.shape)
+        run = GAMMA.get(alpha.size)
+        if run is None:
+            from ._aten_samplers import Draws, sample_gamma
+            with Draws(self, 4 * alpha.size + 16) as d:
+                out = [sample_gamma(a, d, dt) for a in alpha.ravel().tolist()]
+            out = np.array(out, dt).reshape(alpha.shape)
+        else:
+            a = np.ascontiguousarray(alpha, _F64).ravel()
+            res = np.empty(a.size, _F64)
+            if a.size:
+                single = dt == _F32
+                cache = [0.0 if self.next_double is None else self.next_double,
+                         self.next_double is not None]
+
+                def step(w, i):
+                    i, p, cache[0], cache[1] = run(a, res, single, w, i, cache[0], cache[1])
+                    return i, p
+                self._drive(a.size, 5, step)
+                self.next_double = cache[0] if cache[1] else None
+            out = res.astype(dt).reshape(alpha.shape)
         # std::max(min, sample): a nan sample (a negative concentration) gives min too
         return np.fmax(out, np.finfo(dt).tiny)
 
@@ -308,8 +375,8 @@ class LazyKernel:
         if self.fn is None:
             import importlib
             from .numba_helpers import njit          # lazy: numba is imported now
-            mod = importlib.import_module("." + self.module, __package__)
-            self.fn = njit(getattr(mod, self.name))
+            fn = getattr(importlib.import_module("." + self.module, __package__), self.name)
+            self.fn = fn if hasattr(fn, "py_func") else njit(fn)
         return self.fn
 
 
@@ -317,6 +384,12 @@ class LazyKernel:
 # below (~100 ops: ~0.1 ms for 1000 floats), one vectorized numba loop (ops/_normal_fill:
 # ~1.5 ns a float) from 64k floats or once loaded
 NORMAL_FILL = LazyKernel("_normal_fill", "normal_fill_f32", 1 << 16)
+# randperm's Fisher-Yates (Python: ~0.13 us an element) and the rejection samplers
+# (Python: 1-7 us an element), in numba (ops/_sampler_kernels)
+RANDPERM = LazyKernel("_sampler_kernels", "randperm_fill", 1 << 14)
+POISSON = LazyKernel("_sampler_kernels", "poisson_run", 1024)
+BINOMIAL = LazyKernel("_sampler_kernels", "binomial_run", 1024)
+GAMMA = LazyKernel("_sampler_kernels", "gamma_run", 1024)
 
 
 def _fma32(a, b, c):
