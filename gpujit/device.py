@@ -97,6 +97,19 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    def __enter__(self):
+        """`with torch.device('cuda'):` makes this device the default of the factory
+        functions (and of the layers they build) in the block, as torch's DeviceContext;
+        the one before comes back on exit."""
+        stack = _default_here.__dict__.setdefault("entered", [])
+        stack.append(_default_here.device)
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        set_default_device(_default_here.entered.pop())
+        return False
+
 
 cpu = device("cpu")
 

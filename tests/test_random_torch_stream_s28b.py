@@ -94,20 +94,21 @@ def test_against_torch(name):
 
 
 def test_large_float32_randn_numba_fill_is_the_numpy_fill_bit_for_bit(monkeypatch):
-    """randn of 64k floats or more fills its blocks of 16 in one numba loop; smaller draws
-    in NumPy, op by op: both give the same bits (PyTorch's AVX2 fill)."""
+    """randn of 64k floats or more (or any size once loaded) fills its blocks of 16 in one
+    numba loop; smaller draws in NumPy, op by op: both give the same bits (PyTorch's AVX2
+    fill). (R.NORMAL_FILL.force pins a path.)"""
     from gpujit.ops import random as R
     gpujit.manual_seed(11)
     a = gpujit.randn(70001).numpy()
     b = (gpujit.randn(300, 300) * 1.0).numpy()
-    monkeypatch.setattr(R, "_NUMBA_FILL_ROWS", 1 << 60)
+    monkeypatch.setattr(R.NORMAL_FILL, "force", "numpy")
     gpujit.manual_seed(11)
     assert (gpujit.randn(70001).numpy().view(np.int32) == a.view(np.int32)).all()
     assert (gpujit.randn(300, 300).numpy().view(np.int32) == b.view(np.int32)).all()
-    monkeypatch.setattr(R, "_NUMBA_FILL_ROWS", 1)
+    monkeypatch.setattr(R.NORMAL_FILL, "force", "numba")
     gpujit.manual_seed(4)
     c = gpujit.empty(5000).normal_(1.5, 0.25).numpy()
-    monkeypatch.setattr(R, "_NUMBA_FILL_ROWS", 1 << 60)
+    monkeypatch.setattr(R.NORMAL_FILL, "force", "numpy")
     gpujit.manual_seed(4)
     assert (gpujit.empty(5000).normal_(1.5, 0.25).numpy().view(np.int32) == c.view(np.int32)).all()
 

@@ -180,3 +180,12 @@ def ipc_collect() -> None:
     """gpujit shares no CUDA memory between processes: nothing to collect (needs a GPU,
     as torch's)."""
     require_cupy("gpujit.cuda.ipc_collect")
+
+
+def __getattr__(name):
+    # torch.cuda.default_generators: each device's default generator, () without a GPU
+    if name == "default_generators":
+        from ..ops.random import cuda_generator
+        from ..device import device as _dev
+        return tuple(cuda_generator(_dev("cuda", i)) for i in range(device_count()))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,72 +1,133 @@
-"""ATen's AVX2 float32 normal fill as one numba loop (ops/random.py uses it for large draws;
-the NumPy version there, op by op over whole arrays, for small ones: both bit for bit the same).
-The function is plain Python until ops/numba_helpers.njit compiles it (lazily, disk-cached)."""
+"""ATen's AVX2 float32 normal fill as one numba loop (ops/random.py uses it for large draws,
+and for every draw once it is loaded; the NumPy version there, op by op over whole arrays,
+for the first small ones: both bit for bit the same). Imported only when ops/random.py
+compiles the loop (numba_helpers.njit: lazily, disk-cached), so numba is imported then.
+
+The loop is written for LLVM's loop vectorizer: the uniforms of each block of 16 are first
+copied into two contiguous lanes (u1 = the first 8, u2 = the last 8), the Box-Muller runs
+over the lanes without branches or calls (a float's bits through a bitcast, sqrt and fma
+as LLVM intrinsics: vsqrtps / vfmadd as ATen's kernel runs them), then the results go back
+in ATen's order."""
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+_FT = ir.FloatType()
 
 
-def _fill16_f32_rows(u, out, mean, std, affine):
-    """numba body: ATen's AVX2 normal fill on rows of 16 float32 uniforms (u, out: (nb, 16)),
-    the log / sincos of avx_mathfun.h op by op, an fma as one float64 sum rounded."""
+def _llvm_call(builder, name, ret, args):
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ret, [a.type for a in args]), name)
+    return builder.call(fn, args)
+
+
+@intrinsic
+def f32_bits(typingctx, x):
+    """A float32's bits as an int32 (a bitcast)."""
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def bits_f32(typingctx, x):
+    """The float32 whose bits are the int32 x."""
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], _FT)
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def sqrt32(typingctx, x):
+    """IEEE float32 square root (llvm.sqrt.f32: no libm call, so it vectorizes)."""
+    def codegen(context, builder, sig, args):
+        return _llvm_call(builder, "llvm.sqrt.f32", _FT, args)
+    return types.float32(types.float32), codegen
+
+
+@intrinsic
+def fma32(typingctx, a, b, c):
+    """a * b + c rounded once (llvm.fma.f32: the FMA instruction, as GCC contracts ATen's
+    `a * b + c`)."""
+    def codegen(context, builder, sig, args):
+        return _llvm_call(builder, "llvm.fma.f32", _FT, args)
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+_CH = 256          # blocks of 16 per pass through the lanes (4 x 8 KiB of scratch)
+
+
+def normal_fill_f32(words, out, tail_at, mean, std):
+    """numba body: ATen's AVX2 normal fill into float32 `out` (n values) from the raw
+    32-bit words of the generator (uniform = 24 low bits * 2^-24): blocks of 16 from
+    words[:n // 16 * 16]; when n % 16, the last 16 values recomputed from the block
+    words[tail_at:tail_at + 16]. Every value gets ATen's fma(v, std, mean)."""
     f4 = np.float32
-    f8 = np.float64
-    cell = np.empty(1, np.float32)
-    bits = cell.view(np.int32)
-    lp = (f4(-1.1514610310E-1), f4(1.1676998740E-1), f4(-1.2420140846E-1),
-          f4(1.4249322787E-1), f4(-1.6668057665E-1), f4(2.0000714765E-1),
-          f4(-2.4999993993E-1), f4(3.3333331174E-1))
-    for b in range(u.shape[0]):
-        for j in range(8):
-            # ---- r = sqrt(-2 * log(1 - u1))
-            x = f4(1.0) - u[b, j]
-            if x < f4(1.1754943508222875e-38):
-                x = f4(1.1754943508222875e-38)
-            cell[0] = x
-            ib = bits[0]
+    n = out.size
+    nb = n // 16
+    tail = n % 16 != 0
+    a1 = np.empty(_CH * 8, np.float32)
+    a2 = np.empty(_CH * 8, np.float32)
+    c1 = np.empty(_CH * 8, np.float32)
+    c2 = np.empty(_CH * 8, np.float32)
+    scale = f4(1.0 / 16777216.0)
+    mask = np.uint64(0xFFFFFF)
+    b0 = 0
+    while b0 < nb + tail:
+        m = min(_CH, nb + tail - b0)
+        for b in range(m):
+            w0 = (b0 + b) * 16 if b0 + b < nb else tail_at
+            for j in range(8):
+                a1[b * 8 + j] = f4(words[w0 + j] & mask) * scale
+                a2[b * 8 + j] = f4(words[w0 + 8 + j] & mask) * scale
+        for i in range(m * 8):
+            # ---- radius = sqrt(-2 * log256_ps(1 - u1))
+            x = max(f4(1.0) - a1[i], f4(1.1754943508222875e-38))
+            ib = f32_bits(x)
             e = f4((ib >> 23) - 0x7f) + f4(1)
-            bits[0] = (ib & ~0x7f800000) | 0x3f000000
-            x = cell[0]
-            if x < f4(0.707106781186547524):
-                x = (x - f4(1)) + x
-                e = e - f4(1)
-            else:
-                x = (x - f4(1)) + f4(0)
+            x = bits_f32((ib & ~0x7f800000) | 0x3f000000)
+            small = x < f4(0.707106781186547524)
+            x = (x - f4(1)) + (x if small else f4(0))
+            e = e - (f4(1) if small else f4(0))
             z = x * x
-            y = f4(7.0376836292E-2)
-            for p in lp:
-                y = f4(f8(y) * f8(x) + f8(p))
-            y = f4(f8(y * x) * f8(z) + f8(e * f4(-2.12194440e-4)))
-            y = f4(f8(z) * f8(f4(-0.5)) + f8(y))
-            lg = f4(f8(e) * f8(f4(0.693359375)) + f8(x + y))
-            r = np.sqrt(f4(-2.0) * lg)
-            # ---- sincos(2 pi u2)
-            t = f4(2.0 * np.pi) * u[b, j + 8]
-            neg = t < f4(0) or (t == f4(0) and np.signbit(t))
-            xs = abs(t)
-            jj = np.int32(xs * f4(1.27323954473516))
+            y = fma32(f4(7.0376836292E-2), x, f4(-1.1514610310E-1))
+            y = fma32(y, x, f4(1.1676998740E-1))
+            y = fma32(y, x, f4(-1.2420140846E-1))
+            y = fma32(y, x, f4(1.4249322787E-1))
+            y = fma32(y, x, f4(-1.6668057665E-1))
+            y = fma32(y, x, f4(2.0000714765E-1))
+            y = fma32(y, x, f4(-2.4999993993E-1))
+            y = fma32(y, x, f4(3.3333331174E-1))
+            y = fma32(y * x, z, e * f4(-2.12194440e-4))
+            y = fma32(z, f4(-0.5), y)
+            lg = fma32(e, f4(0.693359375), x + y)
+            r = sqrt32(f4(-2.0) * lg)
+            # ---- sincos256_ps(2 pi u2) (u2 >= 0: no sign to take off)
+            t = f4(2.0 * np.pi) * a2[i]
+            jj = np.int32(t * f4(1.27323954473516))
             jj = (jj + 1) & ~1
             yy = f4(jj)
-            xs = f4(f8(yy) * f8(f4(-0.78515625)) + f8(xs))
-            xs = f4(f8(yy) * f8(f4(-2.4187564849853515625e-4)) + f8(xs))
-            xs = f4(f8(yy) * f8(f4(-3.77489497744594108e-8)) + f8(xs))
+            xs = fma32(yy, f4(-0.78515625), t)
+            xs = fma32(yy, f4(-2.4187564849853515625e-4), xs)
+            xs = fma32(yy, f4(-3.77489497744594108e-8), xs)
             z = xs * xs
-            yc = f4(f8(f4(2.443315711809948E-005)) * f8(z) + f8(f4(-1.388731625493765E-003)))
-            yc = f4(f8(yc) * f8(z) + f8(f4(4.166664568298827E-002)))
-            yc = f4(f8(yc * z) * f8(z) + f8(-(z * f4(0.5)))) + f4(1)
-            ys = f4(f8(f4(-1.9515295891E-4)) * f8(z) + f8(f4(8.3321608736E-3)))
-            ys = f4(f8(ys) * f8(z) + f8(f4(-1.6666654611E-1)))
-            ys = f4(f8(ys * z) * f8(xs) + f8(xs))
-            if (jj & 2) == 0:
-                s, c = ys, yc
-            else:
-                s, c = yc, ys
-            if neg != ((jj & 4) != 0):
-                s = -s
-            if (~(jj - 2) & 4) != 0:
-                c = -c
-            v0 = r * c
-            v1 = r * s
-            if affine:
-                v0 = f4(f8(v0) * f8(std) + f8(mean))
-                v1 = f4(f8(v1) * f8(std) + f8(mean))
-            out[b, j] = v0
-            out[b, j + 8] = v1
+            yc = fma32(f4(2.443315711809948E-005), z, f4(-1.388731625493765E-003))
+            yc = fma32(yc, z, f4(4.166664568298827E-002))
+            yc = fma32(yc * z, z, -(z * f4(0.5))) + f4(1)
+            ys = fma32(f4(-1.9515295891E-4), z, f4(8.3321608736E-3))
+            ys = fma32(ys, z, f4(-1.6666654611E-1))
+            ys = fma32(ys * z, xs, xs)
+            poly = (jj & 2) == 0
+            s = ys if poly else yc
+            c = yc if poly else ys
+            s = -s if (jj & 4) != 0 else s
+            c = -c if (~(jj - 2) & 4) != 0 else c
+            c1[i] = fma32(r * c, std, mean)
+            c2[i] = fma32(r * s, std, mean)
+        for b in range(m):
+            o = (b0 + b) * 16 if b0 + b < nb else n - 16
+            for j in range(8):
+                out[o + j] = c1[b * 8 + j]
+                out[o + 8 + j] = c2[b * 8 + j]
+        b0 += m

@@ -145,6 +145,34 @@ def to_other(xp, self, other, non_blocking=False, copy=False, memory_format=None
                      memory_format)
 
 
+def _current_cuda():
+    """The device 'cuda' names now (cuda:<current>; 'cuda' itself without a GPU, where the
+    move fails when it runs)."""
+    from ..device import cupy_or_none, cuda_device, device as _device
+    return cuda_device(None) if cupy_or_none() is not None else _device("cuda")
+
+
+# TorchScript's x.cpu() / x.cuda() (eager: Tensor.cpu / Tensor.cuda, which also take a
+# device and non_blocking): self itself when already there, else a copy on that device.
+# cross_device="keep": the result's device is where the body put it, not self's.
+@op("aten::cpu(Tensor(a) self) -> Tensor(a)", method=False, function=False,
+    cross_device="keep",
+    meta=lambda self: TensorMeta(self.dtype, tuple(self.shape), _cpu))
+def cpu(xp, self):
+    return transfer(np, self, _cpu)
+
+
+@op("aten::cuda(Tensor(a) self) -> Tensor(a)", method=False, function=False,
+    cross_device="keep",
+    meta=lambda self: TensorMeta(self.dtype, tuple(self.shape), _current_cuda()))
+def cuda(xp, self):
+    dev = _current_cuda()
+    if not isinstance(self, np.ndarray) and self.device.id == dev.index:
+        return self
+    from ..device import xp_for
+    return transfer(xp_for(dev), self, dev)
+
+
 def _to_layout_meta(self, dtype=None, layout=None, device=None, pin_memory=None,
                     non_blocking=False, copy=False, memory_format=None):
     return TensorMeta(dtype or self.dtype, tuple(self.shape), device or self.device)
@@ -388,7 +416,7 @@ def _identity_grad(grad):
     return grad                 # autograd casts the gradient back to the input's dtype
 
 
-@_derivative(to_device, to_other, to_dtype_layout, wrt=("self",))
+@_derivative(to_device, to_other, to_dtype_layout, cpu, cuda, wrt=("self",))
 def _to_device_grad(grad, self):
     return grad if grad.device == self.device else grad.to(self.device)
 

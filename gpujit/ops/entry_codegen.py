@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._dump import dumping as _dumping
 from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV, \
-    default_device as _default_device
+    default_device as _default_device, device_of_array as _device_of_array
 from . import registry as _r
 
 
@@ -355,6 +355,9 @@ def _gen_generic(op, fname, consts, hook=None):
     L.append("        raise e2 from None")
     if tensor_args:
         L.extend(not_tensor)
+    if op.cross_device == "keep":
+        # (aten::to.other: the result is on other's device, not self's)
+        L.append("    dev = _devof(r)")
     if checked:
         L.append("    if _whole is not None and _op.on_expanded == 'changes':")
         L.append(f"        _changes(_whole, r, {s.name.split('::')[-1]!r})")
@@ -465,7 +468,7 @@ def _compile(op, src, fname, consts):
               _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
               _opdev=_r._operand_device, _index_devices=_r._index_devices,
               _sk=_r.scalar_kind, _cache=op._cache, _unwrap_for=_r.unwrap_for,
-              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view,
+              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,

@@ -139,7 +139,9 @@ class _CpuStream:
 
     def _fill16(self, u, dt, mean, std):
         """ATen's NormalFill16 on blocks of 16 uniforms (rows of u): u1 = 1 - u[:8],
-        u2 = u[8:]; float through the AVX2 kernel's float math, double in double."""
+        u2 = u[8:]; float through the AVX2 kernel's float math (op by op in NumPy: the
+        numba loop of ops/_normal_fill gives the same bits), double in double. Every value
+        gets ATen's `v * std + mean` (with mean 0 too: a -0.0 comes out +0.0)."""
         if dt == _F64:
             r = np.sqrt(-2.0 * np.log(1.0 - u[:, :8]))
             th = (2.0 * np.pi) * u[:, 8:]
@@ -147,18 +149,17 @@ class _CpuStream:
             if (mean, std) != (0.0, 1.0):
                 ld = np.longdouble
                 v = (v.astype(ld) * ld(std) + ld(mean)).astype(_F64)
+            else:
+                v += 0.0
             return v
-        if u.shape[0] >= _NUMBA_FILL_ROWS:
-            out = np.empty(u.shape, _F32)
-            _numba_fill()(np.ascontiguousarray(u, _F32), out, np.float32(mean),
-                          np.float32(std), (mean, std) != (0.0, 1.0))
-            return out
-        r = np.sqrt(np.float32(-2.0) * _log256_ps(np.float32(1.0) - u[:, :8]))
-        s, c = _sincos256_ps(np.float32(2.0 * np.pi) * u[:, 8:])
-        v = np.concatenate([r * c, r * s], axis=1)
-        if (mean, std) != (0.0, 1.0):
-            v = _fma32(v, np.float32(std), np.float32(mean))
-        return v
+        r = _log256_ps(np.float32(1.0) - u[:, :8])
+        r *= np.float32(-2.0)
+        np.sqrt(r, out=r)
+        th = u[:, 8:] * np.float32(2.0 * np.pi)
+        s, c = _sincos256_ps(th)
+        v = np.concatenate([c, s], axis=1)
+        v *= np.concatenate([r, r], axis=1)
+        return _fma32(v, np.float32(std), np.float32(mean))
 
     def normal(self, shape, dt, mean=0.0, std=1.0, contiguous=True):
         """normal_ in dtype dt: 16 or more contiguous values through ATen's normal_fill
@@ -167,22 +168,33 @@ class _CpuStream:
         n = _numel(shape)
         if n < 16 or not contiguous:
             v = self.normal_serial(n)
-            if (mean, std) != (0.0, 1.0):
-                v = v * float(std) + float(mean)
+            v = v * float(std) + float(mean)           # (ATen's, with 0 and 1 too)
             return v.astype(dt).reshape(shape)
         nb, tail = divmod(n, 16)
-        if dt == _F64 or dt == _F32:
-            u = self.u53(n) if dt == _F64 else self.u24(n)
+        if dt == _F64:
+            u = self.u53(n)
             out = np.empty(n, dt)
             out[:nb * 16] = self._fill16(u[:nb * 16].reshape(nb, 16), dt, mean, std).ravel()
-        else:       # float16 / bfloat16: each block's uniforms drawn in turn, in float
-            u = self.u24(nb * 16)
-            out = self._fill16(u.reshape(nb, 16), _F32, mean, std).ravel()
-            out = np.concatenate([out, np.empty(tail, _F32)]) if tail else out
-        if tail:
-            u = self.u53(16) if dt == _F64 else self.u24(16)
-            out[n - 16:] = self._fill16(u.reshape(1, 16), _F64 if dt == _F64 else _F32,
-                                        mean, std).ravel()
+            if tail:
+                u = self.u53(16)
+                out[n - 16:] = self._fill16(u.reshape(1, 16), dt, mean, std).ravel()
+            return out.reshape(shape)
+        # float: n uniforms, then 16 more for a ragged tail; float16 / bfloat16: each
+        # block's uniforms drawn in turn, in float (so the tail's follow the last block's)
+        tail_at = n if dt == _F32 else nb * 16
+        out = np.empty(n, _F32)
+        fill = NORMAL_FILL.get(n)
+        if fill is not None:
+            fill(self.raw(tail_at + 16 * (tail > 0)), out, tail_at, np.float32(mean),
+                 np.float32(std))
+        else:
+            u = self.u24(tail_at + 16 * (tail > 0))
+            rows = np.concatenate([u[:nb * 16], u[n:]]) if tail and tail_at == n else \
+                u[:(nb + (tail > 0)) * 16]
+            v = self._fill16(rows.reshape(-1, 16), _F32, mean, std).ravel()
+            out[:nb * 16] = v[:nb * 16]
+            if tail:
+                out[n - 16:] = v[nb * 16:]
         return out.astype(dt, copy=False).reshape(shape)
 
     def integers(self, low, high, shape):
@@ -197,6 +209,11 @@ class _CpuStream:
         n = int(n)
         if n < 2:
             return np.arange(n, dtype=np.int64)
+        fill = RANDPERM.get(n)
+        if fill is not None:
+            out = np.empty(n, np.int64)
+            fill(self.raw(n - 1), out)
+            return out
         z = (self.raw(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
         p = list(range(n))
         for i, k in enumerate(z):
@@ -206,30 +223,92 @@ class _CpuStream:
         return np.array(p, dtype=np.int64)
 
     # -- ATen's rejection samplers (Distributions.cpp / .h), element by element in memory
-    # order, each drawing double uniforms (and scalar normals) as they go
+    # order, each drawing double uniforms (and scalar normals) as they go: in Python
+    # (ops/_aten_samplers) for small calls, numba loops (ops/_sampler_kernels) from 1024
+    # elements or once loaded
+    def _drive(self, n, per, step):
+        """Feed a numba sampler blocks of raw words: step(words, i) draws elements i, i+1,
+        ... and returns (the element it stopped at, its first word); when it stopped short
+        the block is topped up. The stream is then left just past the words used (the last
+        block's are drawn again: a first block a little short of the `per` words an element
+        expected, then small ones, keeps that cheap)."""
+        bg, left = self.bg, None
+        i, chunk = 0, int(0.9 * per * n) + 16
+        while True:
+            state, fresh = bg.state, self.fresh
+            new = self.raw(chunk)
+            w = new if left is None else np.concatenate([left, new])
+            i, p = step(w, i)
+            if i >= n:
+                used = p - (0 if left is None else left.size)   # (of `new`)
+                bg.state, self.fresh = state, fresh
+                if used:
+                    self.raw(used)
+                return
+            left = w[p:]
+            chunk = int(1.2 * per * (n - i)) + 256
+
     def poisson(self, lam):
         """torch.poisson: sample_poisson per rate (float64 array in, float64 out)."""
-        from ._aten_samplers import Draws, sample_poisson
         lam = np.asarray(lam, _F64, order="C")
-        with Draws(self, 2 * lam.size + 16) as d:
-            out = [sample_poisson(float(x), d) for x in lam.ravel().tolist()]
-        return np.array(out, _F64).reshape(lam.shape)
+        run = POISSON.get(lam.size)
+        if run is None:
+            from ._aten_samplers import Draws, sample_poisson
+            with Draws(self, 2 * lam.size + 16) as d:
+                out = [sample_poisson(float(x), d) for x in lam.ravel().tolist()]
+            return np.array(out, _F64).reshape(lam.shape)
+        if not (lam >= 0).all():
+            raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+        flat = lam.ravel()
+        out = np.empty(flat.size, _F64)
+        if flat.size:
+            per = float(np.where(flat < 10, 2 * flat + 2, 4.5).mean())
+            self._drive(flat.size, per, lambda w, i: run(flat, out, w, i))
+        return out.reshape(lam.shape)
 
     def binomial_t(self, count, prob, dt):
         """torch.binomial: sample_binomial per (count, prob) in the scalar type dt."""
-        from ._aten_samplers import Draws, sample_binomial
-        with Draws(self, 2 * count.size + 16) as d:
-            out = [sample_binomial(c, p, d, dt) for c, p in
-                   zip(count.ravel().tolist(), prob.ravel().tolist())]
-        return np.array(out, dt).reshape(count.shape)
+        run = BINOMIAL.get(count.size)
+        if run is None:
+            from ._aten_samplers import Draws, sample_binomial
+            with Draws(self, 2 * count.size + 16) as d:
+                out = [sample_binomial(c, p, d, dt) for c, p in
+                       zip(count.ravel().tolist(), prob.ravel().tolist())]
+            return np.array(out, dt).reshape(count.shape)
+        c = np.ascontiguousarray(count, _F64).ravel()
+        p = np.ascontiguousarray(prob, _F64).ravel()
+        out = np.empty(c.size, _F64)
+        if c.size:
+            with np.errstate(invalid="ignore"):
+                per = 2 * float(np.nan_to_num(np.clip(
+                    c * np.minimum(p, 1 - p), 0, 10)).mean()) + 2
+            single = dt == _F32
+            self._drive(c.size, per, lambda w, i: run(c, p, out, single, w, i))
+        return out.astype(dt).reshape(count.shape)
 
     def standard_gamma(self, alpha, dt):
         """torch._standard_gamma: sample_gamma per concentration in the scalar type dt,
         at least the type's smallest normal number."""
-        from ._aten_samplers import Draws, sample_gamma
-        with Draws(self, 4 * alpha.size + 16) as d:
-            out = [sample_gamma(a, d, dt) for a in alpha.ravel().tolist()]
-        out = np.array(out, dt).reshape(alpha.shape)
+        run = GAMMA.get(alpha.size)
+        if run is None:
+            from ._aten_samplers import Draws, sample_gamma
+            with Draws(self, 4 * alpha.size + 16) as d:
+                out = [sample_gamma(a, d, dt) for a in alpha.ravel().tolist()]
+            out = np.array(out, dt).reshape(alpha.shape)
+        else:
+            a = np.ascontiguousarray(alpha, _F64).ravel()
+            res = np.empty(a.size, _F64)
+            if a.size:
+                single = dt == _F32
+                cache = [0.0 if self.next_double is None else self.next_double,
+                         self.next_double is not None]
+
+                def step(w, i):
+                    i, p, cache[0], cache[1] = run(a, res, single, w, i, cache[0], cache[1])
+                    return i, p
+                self._drive(a.size, 5, step)
+                self.next_double = cache[0] if cache[1] else None
+            out = res.astype(dt).reshape(alpha.shape)
         # std::max(min, sample): a nan sample (a negative concentration) gives min too
         return np.fmax(out, np.finfo(dt).tiny)
 
@@ -265,22 +344,60 @@ class _CpuStream:
 # op, so randn(n >= 16) floats are PyTorch's bit for bit (an fma as one float64 sum of an
 # exact product rounded to float32: a double rounding could differ in ~2^-29 of cases).
 
-_NUMBA_FILL_ROWS = 4096        # blocks of 16 from which the numba loop fills (64k floats)
-_NUMBA_FILL: list = []
+class LazyKernel:
+    """A numba helper of gpujit.ops.<module> (numba_helpers.njit: compiled on first use,
+    then loaded from gpujit's disk cache) for the calls it pays off on: get(n) gives it
+    for a call of at least `min_n` elements, and for every call once it is loaded or
+    once the smaller calls before it have done 4 * min_n elements of work together (a
+    training loop's small draws); otherwise None, and the caller's NumPy / Python path
+    (the same numbers) runs, so a process's first small draws never wait for numba.
+    `force` ("numpy" / "numba") pins one path (the tests compare them)."""
+
+    def __init__(self, module, name, min_n):
+        self.module, self.name, self.min_n = module, name, min_n
+        self.fn = None
+        self.work = 0
+        self.force = None
+
+    def get(self, n):
+        fn = self.fn
+        if fn is None or self.force is not None:
+            if self.force == "numpy":
+                return None
+            if self.force is None:
+                self.work += n
+                if n < self.min_n and self.work < 4 * self.min_n:
+                    return None
+            fn = self.load()
+        return fn
+
+    def load(self):
+        if self.fn is None:
+            import importlib
+            from .numba_helpers import njit          # lazy: numba is imported now
+            fn = getattr(importlib.import_module("." + self.module, __package__), self.name)
+            self.fn = fn if hasattr(fn, "py_func") else njit(fn)
+        return self.fn
 
 
-def _numba_fill():
-    """ops/_normal_fill's loop, numba-compiled on first use (cached on disk): ~3-10x the
-    NumPy version below on large draws, the same bits."""
-    if not _NUMBA_FILL:
-        from .numba_helpers import njit          # lazy: numba is imported now
-        from ._normal_fill import _fill16_f32_rows
-        _NUMBA_FILL.append(njit(_fill16_f32_rows))
-    return _NUMBA_FILL[0]
+# ATen's AVX2 float normal fill (randn / normal_ of 16 or more floats): NumPy op by op
+# below (~100 ops: ~0.1 ms for 1000 floats), one vectorized numba loop (ops/_normal_fill:
+# ~1.5 ns a float) from 64k floats or once loaded
+NORMAL_FILL = LazyKernel("_normal_fill", "normal_fill_f32", 1 << 16)
+# randperm's Fisher-Yates (Python: ~0.13 us an element) and the rejection samplers
+# (Python: 1-7 us an element), in numba (ops/_sampler_kernels)
+RANDPERM = LazyKernel("_sampler_kernels", "randperm_fill", 1 << 14)
+POISSON = LazyKernel("_sampler_kernels", "poisson_run", 1024)
+BINOMIAL = LazyKernel("_sampler_kernels", "binomial_run", 1024)
+GAMMA = LazyKernel("_sampler_kernels", "gamma_run", 1024)
 
 
 def _fma32(a, b, c):
-    return (np.asarray(a, _F64) * np.asarray(b, _F64) + np.asarray(c, _F64)).astype(_F32)
+    """fma(a, b, c) in float32 for float32 a and b, c float32 arrays or scalars: the
+    exact product summed in double, rounded to float once more."""
+    t = np.multiply(a, b, dtype=_F64)
+    t += c
+    return t.astype(_F32)
 
 
 def _log256_ps(x):

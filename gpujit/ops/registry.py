@@ -183,9 +183,10 @@ def shares_memory(a, s) -> bool:
 
 
 def _device_mismatch(op, d1, d2):
+    # PyTorch's TensorIterator words it so (capital E, '!'), after the op's name
     return RuntimeError(
-        f"{op.public_name}: expected all tensors to be on the same device, but found at "
-        f"least two devices, {d1} and {d2}")
+        f"{op.public_name}: Expected all tensors to be on the same device, but found at "
+        f"least two devices, {d1} and {d2}!")
 
 
 def _join_device(op, dev, t):

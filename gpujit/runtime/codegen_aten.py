@@ -116,6 +116,8 @@ def _escapes_ring(v):
 def _generic(cg, n, op, args):
     s = op.schema
     tensor_args = [a for a in args if a.type.base == "Tensor"]
+    if op.cross_device == "keep":
+        return False    # (aten::to.other, aten::cpu / cuda: the eager entry finds the device)
     if len(tensor_args) == 1 and tensor_args[0].type.is_tensor and not \
             tensor_args[0].type.optional:
         spec = tensor_args[0].spec
@@ -124,8 +126,6 @@ def _generic(cg, n, op, args):
         dev = spec.device
     elif tensor_args:
         first = tensor_args[0].spec
-        if op.cross_device == "keep":
-            return False        # (aten::to.other: the eager entry reads other's device)
         if op.cross_device is True:     # ("indices": joined as usual; a clash -> eager)
             if not isinstance(first, TensorSpec):
                 return False

@@ -188,9 +188,9 @@ class _LoadedStorage:
         self.flat, self.device = flat, device
 
     def _moved(self, device):
-        import gpujit
-        dev = gpujit.device(device)
-        if dev == self.device:
+        from ..device import resolve
+        dev = resolve(device)      # 'cuda' is the current GPU, cuda:N (as a tensor's device)
+        if dev is self.device:
             return self
         from ..ops.registry import wrap
         from .. import dtypes as _dt

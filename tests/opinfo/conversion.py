@@ -187,5 +187,22 @@ TO_OTHER = OpInfo(
     errors=[ErrorSample(rand(2, 3), rand(1), memory_format="channels_last",
                         match="required rank 4 tensor to use channels_last format")])
 
-OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, TO_OTHER, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
+# TorchScript's x.cpu() / x.cuda() (the GPU tier, tests/test_cuda_paths_s29.py, moves
+# between devices; a CPU tensor's cpu() is itself)
+CPU = OpInfo("aten::cpu", ref=lambda x: x, gpu=False,
+             samples=[Sample(rand(3, 4)), Sample(rand(2, 3, 4, dtype=np.float64)),
+                      Sample(rand(5, dtype=I32)), Sample(rand())])
+
+
+def _on_cuda(sample, out):
+    assert out.is_cuda and out.device.index == G.cuda.current_device(), out.device
+    np.testing.assert_array_equal(out.cpu().numpy(), sample.args[0])
+
+
+CUDA = OpInfo("aten::cuda", check=_on_cuda, gpu=False,
+              samples=lambda: [Sample(rand(3, 4)), Sample(rand(2, 3, dtype=np.float64)),
+                               Sample(rand(4, dtype=I32))] if G.cuda.is_available() else [
+                  ErrorSample(rand(3), match="Torch not compiled with CUDA enabled")])
+
+OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, TO_OTHER, CPU, CUDA, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
            ZERO_, AUTOCAST_REDUCED, AUTOCAST_FULL] + CASTS
