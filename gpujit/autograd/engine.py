@@ -178,11 +178,12 @@ def _tensor_hooks(node, buf):
 
 
 def _run_node(node, buf, retain_graph, accumulate):
-    for h in list(node._pre_hooks.values()):
-        r = h(tuple(buf))
-        if r is not None:
-            buf = list(r)
-    if isinstance(node, AccumulateGrad):
+    if node._pre_hooks:
+        for h in list(node._pre_hooks.values()):
+            r = h(tuple(buf))
+            if r is not None:
+                buf = list(r)
+    if type(node) is AccumulateGrad or isinstance(node, AccumulateGrad):
         if accumulate:
             _accumulate(node, buf[0])
         return []
@@ -200,10 +201,11 @@ def _run_node(node, buf, retain_graph, accumulate):
         # broadcast_tensors / meshgrid: input i gets only output i's gradient, none when
         # that output got none (PyTorch's separate expand per input leaves its .grad None)
         in_grads = [g if b is not None else None for g, b in zip(in_grads, buf)]
-    for h in list(node._hooks.values()):
-        r = h(tuple(in_grads), tuple(full))
-        if r is not None:
-            in_grads = list(r)
+    if node._hooks:
+        for h in list(node._hooks.values()):
+            r = h(tuple(in_grads), tuple(full))
+            if r is not None:
+                in_grads = list(r)
     if not retain_graph:
         node.release()
     return in_grads
@@ -274,6 +276,8 @@ def _obeys_layout(ga, la):
     but for 0), of any other leaf C-contiguous strides."""
     if ga.ndim == 0 or ga.size == 0:
         return True
+    if ga.strides == la.strides and la.flags.c_contiguous and 0 not in la.strides:
+        return True         # (the common case: both C-contiguous, dense)
     if _dense_leaf(la):
         for n, gs, ls in zip(ga.shape, _elem_strides(ga), _elem_strides(la)):
             if (gs != ls) if n != 1 else gs == 0:
@@ -288,6 +292,12 @@ def _layout_copy(g, la):
     ga = g._data
     if ga.ndim == 0 or ga.size == 0:
         return ga.copy()
+    if la.flags.c_contiguous:
+        # a C-contiguous leaf (dense): its strides are the C-order copy's, unless a size-1
+        # dim has an odd stride (then laid out below)
+        out = ga.copy()
+        if out.strides == la.strides:
+            return out
     from ..device import xp_for
     xp = xp_for(g._device)
     if _dense_leaf(la):
