@@ -117,35 +117,42 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
     # the ready nodes, the one with the highest sequence number first (PyTorch's
     # ReadyQueue; ties, which PyTorch does not have, in the order they became ready)
     ready, tick = [], itertools.count()
-
-    def push(n):
-        heapq.heappush(ready, (-getattr(n, "sequence_nr", 0), next(tick), n))
-    for n in dict.fromkeys(n for n, _ in roots if deps[n] == 0):
-        push(n)
-    with grad_mode.set_grad_enabled(create_graph):
+    push, pop = heapq.heappush, heapq.heappop
+    for n in dict.fromkeys([n for n, _ in roots if deps[n] == 0]):
+        push(ready, (-getattr(n, "sequence_nr", 0), next(tick), n))
+    accumulate = accumulate and capture is None
+    # grad mode is create_graph's while the nodes run (set_grad_enabled's save and restore)
+    state = grad_mode.state
+    prev = (state.enabled, state.inference)
+    state.enabled = bool(create_graph)
+    try:
         while ready:
-            node = heapq.heappop(ready)[2]
+            node = pop(ready)[2]
             buf = buffers.pop(node, None) or [None] * max(len(node.out_meta), 1)
-            _tensor_hooks(node, buf)
+            if getattr(node, "out_refs", None):
+                _tensor_hooks(node, buf)
             if capture is not None:
                 for nr, g in enumerate(buf):
                     k = capture.get((node, nr))
                     if k is not None:
                         results[k] = _add(results[k], g)
-            run = needed is None or node in needed
-            if run:
-                in_grads = _run_node(node, buf, retain_graph, accumulate and capture is None)
+            if needed is None or node in needed:
+                in_grads = _run_node(node, buf, retain_graph, accumulate)
             else:
                 in_grads = [None] * len(node.next_functions)
             for (nxt, nr), g in zip(node.next_functions, in_grads):
                 if nxt is None:
                     continue
                 if g is not None:
-                    b = buffers.setdefault(nxt, [None] * max(len(nxt.out_meta), 1))
-                    b[nr] = _add(b[nr], g)
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    push(nxt)
+                    b = buffers.get(nxt)
+                    if b is None:
+                        b = buffers[nxt] = [None] * max(len(nxt.out_meta), 1)
+                    b[nr] = g if b[nr] is None else b[nr] + g
+                d = deps[nxt] = deps[nxt] - 1
+                if d == 0:
+                    push(ready, (-getattr(nxt, "sequence_nr", 0), next(tick), nxt))
+    finally:
+        state.enabled, state.inference = prev
     return results
 
 
@@ -178,11 +185,12 @@ def _tensor_hooks(node, buf):
 
 
 def _run_node(node, buf, retain_graph, accumulate):
-    for h in list(node._pre_hooks.values()):
-        r = h(tuple(buf))
-        if r is not None:
-            buf = list(r)
-    if isinstance(node, AccumulateGrad):
+    if node._pre_hooks:
+        for h in list(node._pre_hooks.values()):
+            r = h(tuple(buf))
+            if r is not None:
+                buf = list(r)
+    if type(node) is AccumulateGrad or isinstance(node, AccumulateGrad):
         if accumulate:
             _accumulate(node, buf[0])
         return []
@@ -200,10 +208,11 @@ def _run_node(node, buf, retain_graph, accumulate):
         # broadcast_tensors / meshgrid: input i gets only output i's gradient, none when
         # that output got none (PyTorch's separate expand per input leaves its .grad None)
         in_grads = [g if b is not None else None for g, b in zip(in_grads, buf)]
-    for h in list(node._hooks.values()):
-        r = h(tuple(in_grads), tuple(full))
-        if r is not None:
-            in_grads = list(r)
+    if node._hooks:
+        for h in list(node._hooks.values()):
+            r = h(tuple(in_grads), tuple(full))
+            if r is not None:
+                in_grads = list(r)
     if not retain_graph:
         node.release()
     return in_grads
@@ -274,6 +283,8 @@ def _obeys_layout(ga, la):
     but for 0), of any other leaf C-contiguous strides."""
     if ga.ndim == 0 or ga.size == 0:
         return True
+    if ga.strides == la.strides and la.flags.c_contiguous and 0 not in la.strides:
+        return True         # (the common case: both C-contiguous, dense)
     if _dense_leaf(la):
         for n, gs, ls in zip(ga.shape, _elem_strides(ga), _elem_strides(la)):
             if (gs != ls) if n != 1 else gs == 0:
@@ -288,6 +299,12 @@ def _layout_copy(g, la):
     ga = g._data
     if ga.ndim == 0 or ga.size == 0:
         return ga.copy()
+    if la.flags.c_contiguous:
+        # a C-contiguous leaf (dense): its strides are the C-order copy's, unless a size-1
+        # dim has an odd stride (then laid out below)
+        out = ga.copy()
+        if out.strides == la.strides:
+            return out
     from ..device import xp_for
     xp = xp_for(g._device)
     if _dense_leaf(la):

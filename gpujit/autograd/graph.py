@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import weakref
 from collections import OrderedDict
+from types import MappingProxyType
 
 from ..ops.node_names import node_name
 from ..tensor import Tensor
@@ -178,6 +179,7 @@ def _reg_wrap(t):
 # summed from several paths add up in PyTorch's order (their rounding, the layout of
 # the sum); AccumulateGrad's is the largest (UINT64_MAX): a leaf's runs as soon as ready
 _SEQUENCE = itertools.count()
+_NO_HOOKS = MappingProxyType({})
 _LAST_SEQUENCE_NR = 2 ** 64 - 1
 
 
@@ -185,16 +187,27 @@ class Node:
     """A backward function. `next_functions`: ((node, output_nr) or (None, 0)) per input."""
     materialize_grads = True    # an output's missing gradient reaches apply as zeros
 
+    # handle id -> hook (torch.utils.hooks.RemovableHandle): an instance's own OrderedDict
+    # from its first register_hook / register_prehook on (a node made per op call and run
+    # once mostly has none: the empty class-level mapping saves two dicts per node)
+    _hooks = _NO_HOOKS
+    _pre_hooks = _NO_HOOKS
+    next_functions = ()
+    released = False
+    out_meta = ()          # per output: (shape, dtype, device) for zero-filling
+
     def __init__(self):
         self.sequence_nr = next(_SEQUENCE)
-        self.next_functions = ()
-        self.released = False
-        self._hooks = OrderedDict()     # handle id -> hook (torch.utils.hooks.RemovableHandle)
-        self._pre_hooks = OrderedDict()
-        self.metadata = {}
-        self.out_meta = ()          # per output: (shape, dtype, device) for zero-filling
         if _anomaly.state.enabled:
             self.metadata["traceback_"] = _anomaly.forward_traceback()
+
+    @property
+    def metadata(self):
+        """The node's dict for user data (made on first use)."""
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self._metadata = {}
+        return d
 
     def _sequence_nr(self) -> int:
         return self.sequence_nr
@@ -206,10 +219,14 @@ class Node:
 
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) after the node ran (may return new grad_inputs)."""
+        if "_hooks" not in self.__dict__:
+            self._hooks = OrderedDict()
         return _add_hook(self._hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) before the node runs (may return new grad_outputs)."""
+        if "_pre_hooks" not in self.__dict__:
+            self._pre_hooks = OrderedDict()
         return _add_hook(self._pre_hooks, fn)
 
     def release(self):
@@ -265,8 +282,9 @@ class OpBackward(Node):
                                                 v[0] is None):
                 v = [s.unpack() if isinstance(s, SavedTensor) else s for s in v]
             kw[k] = v
-        g = grads[0] if len(self.out_meta) == 1 and not self.metadata.get("list_output") \
-            else (list(grads) if self.metadata.get("list_output") else tuple(grads))
+        listed = "_metadata" in self.__dict__ and self._metadata.get("list_output")
+        g = grads[0] if len(self.out_meta) == 1 and not listed \
+            else (list(grads) if listed else tuple(grads))
         out = self.deriv.fn(g, **kw)
         if len(self.deriv.wrt) == 1:
             out = (out,)

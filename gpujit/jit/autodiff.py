@@ -56,6 +56,9 @@ def _call(op, args):
     return hook(op, tuple(args)) if hook is not None else op.eager(*args)
 
 
+_FLOATING = _dt.FLOATING
+
+
 def _floating(t):
     return isinstance(t, Tensor) and t._dtype.category == _dt.FLOATING
 
@@ -322,6 +325,17 @@ def structure_key(sub):
     return tuple(parts)
 
 
+class _Plan:
+    """What the backward node of a group's call saves, for one pattern of inputs needing a
+    gradient: `reads` per input whether a derivative reads its value, `requiring` per
+    output whether it requires grad, `saving` the outputs whose versions are checked,
+    `reach` per input the outputs it alone reaches."""
+    __slots__ = ("reads", "requiring", "saving", "reach")
+
+    def __init__(self, reads, requiring, saving, reach):
+        self.reads, self.requiring, self.saving, self.reach = reads, requiring, saving, reach
+
+
 class _Backward:
     """A traced backward graph for one argument signature: `fn(*tensors)` -> the
     gradients that are not None, `present[i]` whether input i gets one."""
@@ -340,29 +354,48 @@ class DifferentiableGroup:
         self.group = group
         self.sub = group.subgraph
         self.kinds = group.kinds
+        # (every argument a tensor: the common case, read without the kinds)
+        self.all_tensors = all(k == "tensor" for k in group.kinds)
         self.name = re.sub(r"\W", "_", f"{group.name} backward")    # f_group_0_backward
         self.backwards: dict = {}
         self.traced = 0             # backward graphs traced (tests, reports)
-        self.reads: dict = {}       # needs -> value_inputs(sub, needs)
-        self.requiring: dict = {}   # needs -> grad_outputs(sub, needs)
-        self.reach: dict = {}       # needs -> per input, grad_outputs of it alone
-        self.saving: dict = {}      # needs -> saved_outputs(sub, needs)
+        # needs (per input, whether it gets a gradient) -> _Plan: what a node of a call
+        # with those inputs needing gradients saves and which outputs require grad
+        self.plans: dict = {}
         self._lock = threading.Lock()
         self._structure = False     # structure_key(sub), computed on the first backward
 
+    def plan(self, needs):
+        p = self.plans.get(needs)
+        if p is None:
+            sub = self.sub
+            p = self.plans[needs] = _Plan(
+                value_inputs(sub, needs), grad_outputs(sub, needs),
+                saved_outputs(sub, needs),
+                # per input, the outputs it alone reaches (an input that reaches only
+                # outputs no gradient came to gets none)
+                tuple(grad_outputs(sub, tuple(k == i for k in range(len(needs))))
+                      if nd else () for i, nd in enumerate(needs)))
+        return p
+
     def __call__(self, args):
         group, kinds = self.group, self.kinds
-        raw = [a._data if k == "tensor" else a for a, k in zip(args, kinds)]
-        outs = group.call(*raw)
-        dev = next(a._device for a, k in zip(args, kinds) if k == "tensor")
+        if self.all_tensors:
+            outs = group.call(*[a._data for a in args])
+            dev = args[0]._device
+        else:
+            outs = group.call(*[a._data if k == "tensor" else a for a, k in zip(args, kinds)])
+            dev = next(a._device for a, k in zip(args, kinds) if k == "tensor")
         results = [_reg.wrap_array(o, dev) for o in outs]
         if not grad_mode.state.enabled:
             return results
         edges = [edge_of(a) if k == "tensor" and _floating(a) else None
                  for a, k in zip(args, kinds)]
-        if all(e is None for e in edges):
+        needs = tuple(e is not None for e in edges)
+        if True not in needs:
             return results
-        node = FusedGroupBackward(self, args, edges, results)
+        plan = self.plan(needs)
+        node = FusedGroupBackward(self, args, edges, results, needs, plan)
         refs = []
         for i, r in enumerate(results):
             if node.out_meta[i] is not None:
@@ -371,11 +404,8 @@ class DifferentiableGroup:
             else:
                 refs.append(None)
         node.out_refs = refs        # register_hook / retain_grad on the outputs (engine)
-        saving = self.saving.get(node.needs)
-        if saving is None:
-            saving = self.saving[node.needs] = saved_outputs(self.sub, node.needs)
-        if saving:
-            node.out_saved = [SavedTensor(results[i], _HINT_NAME, i) for i in saving]
+        if plan.saving:
+            node.out_saved = [SavedTensor(results[i], _HINT_NAME, i) for i in plan.saving]
         return results
 
     # ------------------------------------------------------------------ backward
@@ -404,7 +434,8 @@ class DifferentiableGroup:
                     self.backwards[key] = bw
         if bw is False:
             return group_backward(self.sub, values, grads, needs)
-        tensors = [v for v, k in zip(values, self.kinds) if k == "tensor"]
+        tensors = list(values) if self.all_tensors else \
+            [v for v, k in zip(values, self.kinds) if k == "tensor"]
         tensors += [g for g in grads if g is not None]
         got = bw.fn(*tensors)
         if not isinstance(got, tuple):
@@ -427,10 +458,16 @@ class DifferentiableGroup:
         return shared
 
     def _key(self, values, grads, needs):
+        if self.all_tensors:
+            key = [(v._data.shape, v._dtype, v._device) for v in values]
+            key.append(tuple([g is not None for g in grads]))
+            key.append(needs)
+            key.append(_dt._default_float)
+            return tuple(key)
         key = []
         for v, k in zip(values, self.kinds):
             if k == "tensor":
-                key.append((tuple(v._data.shape), v._dtype, v._device))
+                key.append((v._data.shape, v._dtype, v._device))
             else:
                 # the trace bakes the number in: -0.0 is not 0.0 there (x / s)
                 a = _attr_key(v)
@@ -494,27 +531,22 @@ class FusedGroupBackward(Node):
 
     materialize_grads = False      # (an output no gradient came to: None, not zeros)
 
-    def __init__(self, runner, args, edges, results):
+    out_saved = ()
+
+    def __init__(self, runner, args, edges, results, needs, plan):
         super().__init__()
-        self.out_saved = ()
         self.runner = runner
-        name = _HINT_NAME      # (the hint of an in-place change names it so)
-        self.needs = needs = tuple(e is not None for e in edges)
-        reads = runner.reads.get(needs)
-        if reads is None:
-            reads = runner.reads[needs] = value_inputs(runner.sub, needs)
+        self.needs = needs
+        self.plan = plan
         # inputs whose values no derivative reads are kept for their shapes only: no
         # version check (an in-place change of one after the call is no error)
-        self.saved = [SavedTensor(a, name, 0) if k == "tensor" and r else a
-                      for a, k, r in zip(args, runner.kinds, reads)]
+        self.saved = [SavedTensor(a, _HINT_NAME, 0) if k == "tensor" and r else a
+                      for a, k, r in zip(args, runner.kinds, plan.reads)]
         self.next_functions = tuple(e or (None, 0) for e in edges)
-        requiring = runner.requiring.get(needs)
-        if requiring is None:
-            requiring = runner.requiring[needs] = grad_outputs(runner.sub, needs)
         # outputs computed only from inputs that need no gradient do not require grad
-        self.out_meta = tuple((tuple(r._data.shape), r._dtype, r._device)
-                              if rq and _floating(r) else None
-                              for r, rq in zip(results, requiring))
+        self.out_meta = tuple((r._data.shape, r._dtype, r._device)
+                              if rq and r._dtype.category == _FLOATING else None
+                              for r, rq in zip(results, plan.requiring))
 
     def name(self):
         return "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"
@@ -529,17 +561,13 @@ class FusedGroupBackward(Node):
             raise RuntimeError(FREED)
         for o in self.out_saved:     # (only their versions: the backward recomputes them)
             o.unpack()
-        values = [s.unpack() if isinstance(s, SavedTensor) else s for s in self.saved]
+        values = [s.unpack() if type(s) is SavedTensor else s for s in self.saved]
         gs = [g if m is not None else None for g, m in zip(grads, self.out_meta)]
         result = self.runner.backward(values, gs, self.needs)
         # an input that reaches only outputs no gradient came to gets none (as eager and
         # TorchScript's autodiff: x.grad stays None, where the group's backward gave zeros)
-        reach = self.runner.reach.get(self.needs)
-        if reach is None:
-            reach = self.runner.reach[self.needs] = tuple(
-                grad_outputs(self.runner.sub, tuple(k == i for k in range(len(self.needs))))
-                if nd else () for i, nd in enumerate(self.needs))
         if any(g is None for g in gs):
+            reach = self.plan.reach
             result = tuple(None if r is not None and not any(
                 gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
                 for i, r in enumerate(result))

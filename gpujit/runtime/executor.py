@@ -75,6 +75,50 @@ def _py_name(name, used):
     return out
 
 
+def _recording_plan(graph, runner):
+    """A call_recording of a graph that only runs fusion groups through their runners (and
+    reads constants): (runner, slots in all, constants' (slot, value), per group (its
+    runner, input slots, output slots), output slots), which _run_recording_plan runs
+    without the interpreter's environment and node dispatch; None for any other graph."""
+    slots = {v: i for i, v in enumerate(graph.inputs)}
+    consts, steps = [], []
+    for node in graph.nodes:
+        if node.blocks:
+            return None
+        if node.kind == "prim::Constant":
+            slots[node.output] = len(slots)
+            consts.append((slots[node.output], node.attrs.get("value")))
+            continue
+        run = node.meta.get(GROUP_RUNNER) if node.kind == "prim::TensorExprGroup" else None
+        if run is None:
+            return None
+        ins = tuple(slots[v] for v in node.inputs)
+        outs = []
+        for v in node.outputs:
+            slots[v] = len(slots)
+            outs.append(slots[v])
+        steps.append((run, ins, tuple(outs)))
+    try:
+        outputs = tuple(slots[v] for v in graph.outputs)
+    except KeyError:
+        return None
+    return (runner, len(slots), tuple(consts), tuple(steps), outputs)
+
+
+def _run_recording_plan(plan, args):
+    _, n, consts, steps, outputs = plan
+    env = list(args)
+    env.extend([None] * (n - len(env)))
+    for i, v in consts:
+        env[i] = v
+    for run, ins, outs in steps:
+        for i, r in zip(outs, run([env[i] for i in ins])):
+            env[i] = r
+    if len(outputs) == 1:
+        return env[outputs[0]]
+    return tuple([env[i] for i in outputs]) if outputs else None
+
+
 def _inputs_written_later(graph, groups) -> set:
     """The groups some of whose tensor inputs may be written in place (through any alias)
     after the group runs. Recording gradients, such a group runs op by op: its fused
@@ -110,6 +154,7 @@ class Specialization:
         self.unfused_reason = None  # why, when fusion was off for all of them
         self.stale = False
         self.runners = None         # what call_recording attached to its group nodes
+        self.recording = None       # call_recording's plan for a graph of groups alone
         # the profiled requires_grad of the inputs when the fused graph folded an in-place
         # write that autograd saves for other ones (fusers/functionalize.py), else None
         self.grad_pattern = None
@@ -203,6 +248,7 @@ class Executable:
         self._active: dict = {}       # key -> the Specialization the dispatcher calls
         self._profiles: dict = {}     # key -> Profile (accumulates over re-profiles)
         self._hoisted = hoisted_attrs(g)
+        self._tensor_params = None     # (call_recording) all parameters Tensors, none broadcast
         self._has_strict_regions = None   # does g hold a scripted strict_fusion region?
         # one thread profiles and compiles a new key; the others wait and then call its
         # code (without it, 8 threads calling a new function made 8 specializations of one
@@ -249,7 +295,14 @@ class Executable:
         gpujit.jit.autodiff). A new key profiles (recording) and compiles as a call
         without gradients would; past max_specializations, or for module attributes the
         code was not made for, the graph runs op by op."""
-        args = coerce_args(self.graph, self.name, args)
+        tensor_params = self._tensor_params
+        if tensor_params is None:
+            tensor_params = self._tensor_params = not self.graph.broadcast and all(
+                isinstance(v.type, T.TensorType) for v in self.graph.inputs)
+        if not tensor_params or len(args) != len(self.graph.inputs) or \
+                not all([isinstance(a, Tensor) for a in args]):
+            # (Tensors for Tensor parameters are taken as they are)
+            args = coerce_args(self.graph, self.name, args)
         key = self.key(args)
         spec = self._active.get(key)
         if spec is None:
@@ -257,6 +310,10 @@ class Executable:
                 spec = self._active.get(key)
                 if spec is None:
                     return self._specialize(key, args)
+        plan = spec.recording
+        if plan is not None and plan[0] is runner and (
+                spec.grad_pattern is None or spec.grad_pattern == _grad_pattern(args)):
+            return _run_recording_plan(plan, args)
         if not spec.groups or runner is None or (
                 self._hoisted and not spec.attrs_fit(args[0])) or (
                 spec.grad_pattern is not None and spec.grad_pattern != _grad_pattern(args)):
@@ -271,6 +328,8 @@ class Executable:
                         if g not in written:
                             g.node.meta[GROUP_RUNNER] = runner(g)
                     spec.runners = runner
+                    if not self._hoisted:
+                        spec.recording = _recording_plan(spec._exe_graph, runner)
         return interpret(spec._exe_graph, *args)
 
     def _specialize(self, key, args):
