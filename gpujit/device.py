@@ -86,13 +86,10 @@ class device:
     def __str__(self):
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
-    def __eq__(self, other):
-        # torch.device equals only a device: device('cpu') == 'cpu' is False (as
-        # x.device == 'cpu'); a device is interned, so equal devices are one object.
-        return self is other
-
-    def __hash__(self):
-        return hash((self.type, self.index))
+    # (no __eq__ / __hash__: a device is interned, so equal devices are one object and
+    # object's identity comparison and hash are torch's equality -- device('cpu') == 'cpu'
+    # is False, as x.device == 'cpu' -- at C speed: devices are hashed in every executor
+    # cache key)
 
     def __reduce__(self):
         return (device, (str(self),))
