@@ -12,7 +12,7 @@ from ..ops import memory_format as _mf
 from ..tensor import Tensor
 from . import grad_mode
 from . import anomaly_mode as _anomaly
-from .graph import AccumulateGrad
+from .graph import AccumulateGrad, OpBackward
 from .recording import edge_of
 
 __all__ = ["backward", "grad", "run_backward"]
@@ -52,9 +52,11 @@ def _add(a, b):
     return b if a is None else (a if b is None else a + b)
 
 
-def _collect(roots):
-    """Every node reachable from roots: how many edges point at each, and who points."""
-    deps, parents, seen, stack = {}, {}, set(), [n for n, _ in roots]
+def _collect(roots, want_parents=True):
+    """Every node reachable from roots: how many edges point at each, and who points
+    (parents: None unless want_parents; only autograd.grad's pruning reads them)."""
+    deps, seen, stack = {}, set(), [n for n, _ in roots]
+    parents = {} if want_parents else None
     for n, _ in roots:
         deps.setdefault(n, 0)
     while stack:
@@ -66,7 +68,8 @@ def _collect(roots):
             if nxt is None:
                 continue
             deps[nxt] = deps.get(nxt, 0) + 1
-            parents.setdefault(nxt, []).append(n)
+            if parents is not None:
+                parents.setdefault(nxt, []).append(n)
             if nxt not in seen:
                 stack.append(nxt)
     return deps, parents
@@ -107,7 +110,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
         roots.append(e)
     grads = _make_grads(outputs, grad_outputs)
     _run.handed = {id(g._data) for g in grads}
-    deps, parents = _collect(roots)
+    deps, parents = _collect(roots, capture is not None)
     needed = _needed(parents, {n for n, _ in capture}) if capture is not None else None
     buffers = {}
     for (n, nr), g in zip(roots, grads):
@@ -136,6 +139,14 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
                     k = capture.get((node, nr))
                     if k is not None:
                         results[k] = _add(results[k], g)
+            if type(node) is AccumulateGrad and not node._pre_hooks:
+                # a leaf's node (the most common one; _run_node's path inlined): no
+                # gradient goes further
+                if accumulate and buf[0] is not None:
+                    leaf = node.variable_ref()
+                    if leaf is not None:
+                        _accumulate_into(leaf, buf[0])
+                continue
             if needed is None or node in needed:
                 in_grads = _run_node(node, buf, retain_graph, accumulate)
             else:
@@ -204,7 +215,7 @@ def _run_node(node, buf, retain_graph, accumulate):
     # hooks and retain_grad of the non-leaf tensors this node produced ran at the edge
     in_grads = (node.apply(full) if not _anomaly.state.enabled
                 else _anomaly.run_checked(node, full))
-    if "output_per_input" in getattr(getattr(node, "op", None), "tags", ()):
+    if isinstance(node, OpBackward) and "output_per_input" in node.op.tags:
         # broadcast_tensors / meshgrid: input i gets only output i's gradient, none when
         # that output got none (PyTorch's separate expand per input leaves its .grad None)
         in_grads = [g if b is not None else None for g, b in zip(in_grads, buf)]

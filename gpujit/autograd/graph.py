@@ -56,12 +56,11 @@ class SavedTensor:
 
     Inside saved_tensors_hooks(pack, unpack) the tensor is not kept: pack(tensor) is, and
     unpack(packed) gives the tensor back when the backward reads it (save_on_cpu)."""
-    __slots__ = ("tensor", "version", "ref", "node_name", "index", "unpack_hook", "edge",
+    __slots__ = ("tensor", "version", "_ref", "node_name", "index", "unpack_hook", "edge",
                  "had_grad_fn")
 
     def __init__(self, t, node_name, index, is_input=False):
         self.version = t._vc[0]
-        self.ref = weakref.ref(t)
         self.node_name = node_name
         self.index = index
         hooks = _grad_state.saved_hooks
@@ -76,6 +75,7 @@ class SavedTensor:
                                 and t._ag.grad_fn is not None)
             return
         self.had_grad_fn = False
+        self._ref = weakref.ref(t)      # (the tensor itself is not kept: pack's result is)
         pack, unpack = hooks[-1]
         # where a gradient of the unpacked value flows under create_graph (weakly: a node
         # saving its own output would otherwise hold itself)
@@ -93,6 +93,13 @@ class SavedTensor:
             self.tensor = pack(t)
         finally:
             _grad_state.enabled = prev
+
+    def ref(self):
+        """The saved tensor while it lives (a weak reference's call: without pack hooks
+        the SavedTensor holds it, so no weak reference is made)."""
+        if self.unpack_hook is None:
+            return self.tensor
+        return self._ref()
 
     def unpack(self):
         if self.unpack_hook is not None:
@@ -120,7 +127,7 @@ class SavedTensor:
             f"in-place operation or use .clone() before it.")
 
     def _unpack_hooked(self):
-        orig = self.ref()
+        orig = self._ref()
         if orig is not None and orig._vc[0] != self.version:
             self._modified(orig)
         t = self.unpack_hook(self.tensor)

@@ -394,7 +394,6 @@ def _saved_tensors(values):
 def mark_result(r, node, i):
     ag = r._ag
     if ag is None:
-        from ..tensor import _AutogradMeta
         ag = r._ag = _AutogradMeta()
     ag.requires_grad = True
     ag.grad_fn = node

@@ -447,12 +447,24 @@ class ScriptFunction(_GraphCallable):
         if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0] or \
                 exe.calls_autograd:
             if kwargs or _Active.session is not None or _strict.depth or \
-                    exe.calls_autograd or (
-                    _dispatch.autograd is not None and (
-                        _grad_state.enabled or _enables_grad(exe))) or \
-                    _autocast.active or \
+                    exe.calls_autograd or _autocast.active or \
                     len(args) != self._arity:
                 return self._run((), args, kwargs)
+            if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):
+                # recording gradients, no trace, strict_fusion or autocast region: _run's
+                # path taken at once when the arguments are Tensors (_needs_grad decides
+                # for any other)
+                grad = False
+                for a in args:
+                    if not isinstance(a, Tensor):
+                        return self._run((), args, kwargs)
+                    ag = a._ag
+                    if ag is not None and ag.requires_grad:
+                        grad = True
+                _LAST[0] = exe.weak_self
+                if grad:
+                    # fused groups record one backward node each (jit/autodiff.py)
+                    return exe.call_recording(*args, runner=_DiffGroup)
         _LAST[0] = exe.weak_self
         return exe._dispatch(*args)
 
