@@ -79,6 +79,9 @@ def _ops():
     return _registry.OPS
 
 
+_autograd_backward = [None]     # autograd.backward (Tensor.backward's)
+
+
 
 class Tensor:
     # _vc: the version counter, a one-item list shared by a tensor and its views and
@@ -327,7 +330,10 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate the gradient of this tensor into the leaves' .grad."""
-        from .autograd import backward
+        backward = _autograd_backward[0]
+        if backward is None:        # (bound on first use: autograd imports this module)
+            from .autograd import backward
+            _autograd_backward[0] = backward
         backward([self], None if gradient is None else [gradient], retain_graph,
                  create_graph, inputs=inputs)
 

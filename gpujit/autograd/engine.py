@@ -109,7 +109,16 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
                                f"have a grad_fn")
         roots.append(e)
     grads = _make_grads(outputs, grad_outputs)
-    _run.handed = {id(g._data) for g in grads}
+    handed = _run.handed = {id(g._data) for g in grads}
+    if capture is None and len(roots) == 1 and type(roots[0][0]) is not AccumulateGrad:
+        node = roots[0][0]
+        for nxt, _ in node.next_functions:
+            if nxt is not None and type(nxt) is not AccumulateGrad:
+                break
+        else:
+            _run_shallow(node, roots[0][1], grads[0], retain_graph, create_graph,
+                         accumulate, handed)
+            return []
     deps, parents = _collect(roots, capture is not None)
     needed = _needed(parents, {n for n, _ in capture}) if capture is not None else None
     buffers = {}
@@ -143,9 +152,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
                 # a leaf's node (the most common one; _run_node's path inlined): no
                 # gradient goes further
                 if accumulate and buf[0] is not None:
-                    leaf = node.variable_ref()
-                    if leaf is not None:
-                        _accumulate_into(leaf, buf[0])
+                    _accumulate_leaf(node, buf[0], create_graph, handed)
                 continue
             if needed is None or node in needed:
                 in_grads = _run_node(node, buf, retain_graph, accumulate)
@@ -165,6 +172,56 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
     finally:
         state.enabled, state.inference = prev
     return results
+
+
+def _run_shallow(node, nr, grad, retain_graph, create_graph, accumulate, handed):
+    """The walk of a graph of one root node (from one root tensor, nothing captured) whose
+    input gradients all go to leaves or nowhere (a fused group's node, an op of leaves):
+    the root, then each leaf's node in the order the ready queue would run them (when its
+    last edge is reached; equal sequence numbers), without the dependency count and queue."""
+    buf = [None] * max(len(node.out_meta), 1)
+    buf[nr] = grad
+    state = grad_mode.state
+    prev = (state.enabled, state.inference)
+    state.enabled = bool(create_graph)
+    try:
+        if getattr(node, "out_refs", None):
+            _tensor_hooks(node, buf)
+        in_grads = _run_node(node, buf, retain_graph, accumulate)
+        leaves = {}
+        for (nxt, _), g in zip(node.next_functions, in_grads):
+            if nxt is None:
+                continue
+            b = leaves.pop(nxt, None)       # (moved last: ready at its last edge)
+            if g is not None:
+                b = g if b is None else b + g
+            leaves[nxt] = b
+        for leaf_node, g in leaves.items():
+            if leaf_node._pre_hooks:
+                _run_node(leaf_node, [g], retain_graph, accumulate)
+            elif accumulate and g is not None:
+                _accumulate_leaf(leaf_node, g, create_graph, handed)
+    finally:
+        state.enabled, state.inference = prev
+
+
+def _accumulate_leaf(node, g, create_graph, handed):
+    """AccumulateGrad's run without pre-hooks (the walk's most common node)."""
+    leaf = node.variable_ref()
+    if leaf is None:
+        return
+    ag = leaf._ag
+    if ag.grad is None and not create_graph and g._ag is None and not ag.hooks and \
+            not ag.post_acc_hooks:
+        # (_accumulate_into's first gradient of a leaf without hooks)
+        ga = g._data
+        with _grad_lock:
+            if ag.grad is None and getattr(ga, "base", None) is None and \
+                    id(ga) not in handed and _obeys_layout(ga, leaf._data):
+                ag.grad = g     # made by this backward and handed to no one else: kept
+                handed.add(id(ga))
+                return
+    _accumulate_into(leaf, g)
 
 
 def _tensor_hooks(node, buf):
@@ -205,7 +262,10 @@ def _run_node(node, buf, retain_graph, accumulate):
         if accumulate:
             _accumulate(node, buf[0])
         return []
-    if all(g is None for g in buf):
+    for g in buf:
+        if g is not None:
+            break
+    else:
         return [None] * len(node.next_functions)
     # outputs that got no gradient count as zeros for the derivative (a custom Function
     # that set_materialize_grads(False), or a fused group's node, which tells which of

@@ -57,6 +57,7 @@ def _call(op, args):
 
 
 _FLOATING = _dt.FLOATING
+_NO_EDGE = (None, 0)
 
 
 def _floating(t):
@@ -383,22 +384,27 @@ class DifferentiableGroup:
         if self.all_tensors:
             outs = group.call(*[a._data for a in args])
             dev = args[0]._device
+            results = [_reg.wrap_array(o, dev) for o in outs]
+            if not grad_mode.state.enabled:
+                return results
+            edges = [edge_of(a) if a._dtype.category == _FLOATING else None for a in args]
         else:
             outs = group.call(*[a._data if k == "tensor" else a for a, k in zip(args, kinds)])
             dev = next(a._device for a, k in zip(args, kinds) if k == "tensor")
-        results = [_reg.wrap_array(o, dev) for o in outs]
-        if not grad_mode.state.enabled:
-            return results
-        edges = [edge_of(a) if k == "tensor" and _floating(a) else None
-                 for a, k in zip(args, kinds)]
-        needs = tuple(e is not None for e in edges)
+            results = [_reg.wrap_array(o, dev) for o in outs]
+            if not grad_mode.state.enabled:
+                return results
+            edges = [edge_of(a) if k == "tensor" and _floating(a) else None
+                     for a, k in zip(args, kinds)]
+        needs = tuple([e is not None for e in edges])
         if True not in needs:
             return results
-        plan = self.plan(needs)
+        plan = self.plans.get(needs) or self.plan(needs)
         node = FusedGroupBackward(self, args, edges, results, needs, plan)
         refs = []
-        for i, r in enumerate(results):
-            if node.out_meta[i] is not None:
+        for i, m in enumerate(node.out_meta):
+            if m is not None:
+                r = results[i]
                 mark_result(r, node, i)
                 refs.append(weakref.ref(r))
             else:
@@ -411,7 +417,7 @@ class DifferentiableGroup:
     # ------------------------------------------------------------------ backward
     def backward(self, values, grads, needs):
         """Input gradients (None where none): fused when it can be, else op by op."""
-        if grad_mode.state.enabled or _tracer.current_session() is not None:
+        if grad_mode.state.enabled or _tracer._Active.session is not None:
             return group_backward(self.sub, values, grads, needs)
         key = self._key(values, grads, needs)
         bw = self.backwards.get(key)
@@ -437,7 +443,7 @@ class DifferentiableGroup:
         tensors = list(values) if self.all_tensors else \
             [v for v, k in zip(values, self.kinds) if k == "tensor"]
         tensors += [g for g in grads if g is not None]
-        got = bw.fn(*tensors)
+        got = bw.fn._dispatch(*tensors)         # (Executable.__call__'s)
         if not isinstance(got, tuple):
             got = (got,)
         it = iter(got)
@@ -540,13 +546,17 @@ class FusedGroupBackward(Node):
         self.plan = plan
         # inputs whose values no derivative reads are kept for their shapes only: no
         # version check (an in-place change of one after the call is no error)
-        self.saved = [SavedTensor(a, _HINT_NAME, 0) if k == "tensor" and r else a
-                      for a, k, r in zip(args, runner.kinds, plan.reads)]
-        self.next_functions = tuple(e or (None, 0) for e in edges)
+        if runner.all_tensors:
+            self.saved = [SavedTensor(a, _HINT_NAME, 0) if r else a
+                          for a, r in zip(args, plan.reads)]
+        else:
+            self.saved = [SavedTensor(a, _HINT_NAME, 0) if k == "tensor" and r else a
+                          for a, k, r in zip(args, runner.kinds, plan.reads)]
+        self.next_functions = tuple([e or _NO_EDGE for e in edges])
         # outputs computed only from inputs that need no gradient do not require grad
-        self.out_meta = tuple((r._data.shape, r._dtype, r._device)
-                              if rq and r._dtype.category == _FLOATING else None
-                              for r, rq in zip(results, plan.requiring))
+        self.out_meta = tuple([(r._data.shape, r._dtype, r._device)
+                               if rq and r._dtype.category == _FLOATING else None
+                               for r, rq in zip(results, plan.requiring)])
 
     def name(self):
         return "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"
@@ -566,12 +576,15 @@ class FusedGroupBackward(Node):
         result = self.runner.backward(values, gs, self.needs)
         # an input that reaches only outputs no gradient came to gets none (as eager and
         # TorchScript's autodiff: x.grad stays None, where the group's backward gave zeros)
-        if any(g is None for g in gs):
-            reach = self.plan.reach
-            result = tuple(None if r is not None and not any(
-                gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
-                for i, r in enumerate(result))
-        return result
+        for g in gs:
+            if g is None:
+                break
+        else:
+            return result
+        reach = self.plan.reach
+        return tuple(None if r is not None and not any(
+            gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
+            for i, r in enumerate(result))
 
 
 FusedGroupBackward.__name__ = FusedGroupBackward.__qualname__ = "CppFunction"
