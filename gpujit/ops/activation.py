@@ -330,8 +330,8 @@ def _rrelu(xp, self, lower, upper, training, generator):
             # element at or below 0 only, then rounded to that type
             lo, hi = float(dt.type(lower)), float(dt.type(upper))
             m = _np.ascontiguousarray(neg).reshape(-1)
-            ld = _np.longdouble
-            r = (g.u53(int(m.sum())).astype(ld) * ld(hi - lo) + ld(lo)).astype(_np.float64)
+            from .fma import fma64
+            r = fma64(g.u53(int(m.sum())), hi - lo, lo)
             slope = _np.ones(m.shape, dt)
             slope[m] = r.astype(dt)
             slope = slope.reshape(self.shape)

@@ -347,6 +347,9 @@ def exponential_(xp, self, lambd=1, generator=None):
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     # ATen's exponential_distribution<double>: -1 / lambda * log1p(-u), u a double uniform
     g = _gen_like(self, None, generator)
+    exp = getattr(g, "exponential", None)        # (the CPU stream's: C's log1p)
+    if exp is not None:
+        return _write_serial(self, lambda s: exp(s, lambd).astype(self.dtype))
     return _write_serial(self, lambda s: ((-1.0 / lambd) * xp.log1p(
         -g.uniform(s, np.dtype(np.float64)))).astype(self.dtype))
 
