@@ -13,7 +13,7 @@ from ..device import cpu as _cpu, device as _device_cls, device_of_array
 from .meta import TensorMeta, broadcast_shapes, same_as
 from .registry import op, OPS
 from .random import generator_for
-from .creation import like_alloc
+from .creation import like_alloc, _size_arg, _finish, _out_dtype_device
 
 PUBLIC = {}
 
@@ -542,14 +542,12 @@ def _public(fn):
 
 
 def _size_and_finish():
-    from .creation import _size_arg, _finish
     return _size_arg, _finish
 
 
 def _for_out(out, dtype, device):
     """dtype and device of a factory called with out= (out's, which dtype must match)."""
-    from .creation import _out_dtype_device
-    return _out_dtype_device(out, dtype, device)
+    return (dtype, device) if out is None else _out_dtype_device(out, dtype, device)
 
 
 @_public

@@ -1,0 +1,216 @@
+"""Session 29 (f29): the CPU generator's Mersenne Twister in numba over NumPy's own state
+(ops/_mt_kernels), float64 fills with the C library's log / log1p, fma'd affine maps, and
+rrelu's unfused slopes. Both paths (NumPy / numba, pinned with LazyKernel.force) must give
+torch 2.13's bits: the digests below were taken from torch 2.13 (CPU) with the same calls."""
+import ctypes
+import hashlib
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.nn.functional as F
+import gpujit.ops.random as R
+
+KERNELS = [k for k in vars(R).values() if isinstance(k, R.LazyKernel)]
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def path(request):
+    old = [k.force for k in KERNELS]
+    for k in KERNELS:
+        k.force = request.param
+    yield request.param
+    for k, f in zip(KERNELS, old):
+        k.force = f
+
+
+def _cases(T, F):
+    f64 = T.float64
+    return {
+        "randn64_1023": lambda: T.randn(1023, dtype=f64),
+        "randn64_20000": lambda: T.randn(20000, dtype=f64),
+        "randn64_9": lambda: T.randn(9, dtype=f64),
+        "normal64_ms": lambda: T.empty(3000, dtype=f64).normal_(0.3, 2.5),
+        "normal64_strided": lambda: T.empty(40, 30, dtype=f64).t().normal_(1.5, 3.0).t()
+        .contiguous(),
+        "normal32_strided": lambda: T.empty(40, 30).t().normal_(-1.0, 0.5).t().contiguous(),
+        "normal_tensor": lambda: T.normal(T.zeros(70, dtype=f64),
+                                          T.full((70,), 2.0, dtype=f64)),
+        "exp64": lambda: T.empty(20000, dtype=f64).exponential_(),
+        "exp32": lambda: T.empty(5000).exponential_(2.5),
+        "unif64": lambda: T.empty(3000, dtype=f64).uniform_(-2.3, 3.1),
+        "rand": lambda: T.rand(70001),
+        "rand64": lambda: T.rand(1001, dtype=f64),
+        "dropout": lambda: F.dropout(T.ones(70001), 0.3, True),
+        "bern": lambda: T.empty(5000).bernoulli_(0.25),
+        "randint": lambda: T.randint(-5, 1000, (3001,)),
+        "rrelu64": lambda: F.rrelu(T.linspace(-3, 1, 4000, dtype=f64), 0.1, 0.4,
+                                   training=True),
+        "state": lambda: T.get_rng_state(),
+    }
+
+
+# sha256(tensor.numpy().tobytes())[:16] of torch 2.13's results, the cases run in order
+# after torch.manual_seed(seed)
+TORCH = {
+    (0, 'randn64_1023'): '840747beb9037603',
+    (0, 'randn64_20000'): '8b72455e1fd10af3',
+    (0, 'randn64_9'): '8838a69498b6bfcc',
+    (0, 'normal64_ms'): '6863b9c8a6d5c7bf',
+    (0, 'normal64_strided'): '5237bef6b53d3c91',
+    (0, 'normal32_strided'): 'd7056ff8897dc7f8',
+    (0, 'normal_tensor'): '9c9ca351cc12b640',
+    (0, 'exp64'): '252907db3c16c5bc',
+    (0, 'exp32'): 'cfa2ff5f95057516',
+    (0, 'unif64'): '966a2dd213574963',
+    (0, 'rand'): '94724755d1a709e0',
+    (0, 'rand64'): 'e132c728fa7b76a6',
+    (0, 'dropout'): 'f009a3f0648c3a1a',
+    (0, 'bern'): 'c12f3df3b16b19b3',
+    (0, 'randint'): 'c94da2f197b136be',
+    (0, 'rrelu64'): 'db30a84f771faa15',
+    (0, 'state'): '3792d7d19106a4b9',
+    (1023, 'randn64_1023'): 'db23e62a371f4ff2',
+    (1023, 'randn64_20000'): 'a1346fb1e2df06ae',
+    (1023, 'randn64_9'): '49c286f1053f04b9',
+    (1023, 'normal64_ms'): '32d6266c784a227a',
+    (1023, 'normal64_strided'): '80919c2f97966768',
+    (1023, 'normal32_strided'): '733b0b9b568fcc28',
+    (1023, 'normal_tensor'): 'fb35d4bbada4a0e7',
+    (1023, 'exp64'): '7aaacec47b33d923',
+    (1023, 'exp32'): '56e1e407dbff2671',
+    (1023, 'unif64'): 'cee425a6fb7d4975',
+    (1023, 'rand'): '1dc8d08d3a1a5cc0',
+    (1023, 'rand64'): '001da5a5cb17368b',
+    (1023, 'dropout'): 'cc143d6827642fc7',
+    (1023, 'bern'): '9fee6aa78fb1321a',
+    (1023, 'randint'): '00ad102bb0c147cb',
+    (1023, 'rrelu64'): '6bca07711206d137',
+    (1023, 'state'): '6f4dd7c2a0cbf98c',
+}
+
+
+def _digest(a):
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("seed", [0, 1023])
+def test_torch_digests(path, seed):
+    gpujit.manual_seed(seed)
+    got = {name: _digest(f().numpy()) for name, f in _cases(gpujit, F).items()}
+    want = {name: TORCH[(seed, name)] for name in got}
+    assert got == want
+
+
+def test_values_numpy_log_got_wrong(path):
+    """Values where NumPy's float64 log / log1p differ from glibc's (torch's)."""
+    gpujit.manual_seed(1023)
+    v = gpujit.randn(1023, dtype=gpujit.float64).numpy()
+    assert [v[i].hex() for i in (196, 204, 1007)] == [
+        '-0x1.043c3dda96775p-5', '0x1.31f0c0fd934d0p-1', '0x1.f5af3d1997021p+0']
+    gpujit.manual_seed(0)
+    e = gpujit.empty(2000, dtype=gpujit.float64).exponential_().numpy()
+    assert [e[i].hex() for i in (40, 57, 72)] == [
+        '0x1.4554e1d74c9b0p-2', '0x1.5a08ea1399946p+0', '0x1.0b4de5b7a92d2p-1']
+    gpujit.manual_seed(5)
+    u = gpujit.empty(3000, dtype=gpujit.float64).uniform_(-2.3, 3.1).numpy()
+    assert [u[i].hex() for i in (66, 210, 573)] == [
+        '0x1.b3b7202d00549p-8', '-0x1.209192056fac9p-14', '-0x1.12f8972c04b1bp-5']
+
+
+def _numpy_bg(seed):
+    bg = np.random.MT19937()
+    bg._legacy_seeding(seed)
+    key = np.ctypeslib.as_array((ctypes.c_uint32 * 625).from_address(bg.ctypes.state_address))
+    return bg, key
+
+
+@pytest.mark.parametrize("sizes", [(1, 5, 623, 624, 625, 3), (1000, 1, 70000, 2),
+                                   (624, 624, 1, 1247)])
+def test_mt_kernels_are_numpys_engine(sizes):
+    """mt_raw / mt_u24 / mt_u53 / mt_below advance NumPy's own state as random_raw does."""
+    mt_raw, mt_u24 = R.MT_RAW.load(), R.MT_U24.load()
+    mt_u53, mt_below = R.MT_U53.load(), R.MT_BELOW.load()
+    bg, key = _numpy_bg(7)
+    ref, _ = _numpy_bg(7)
+    m53 = np.uint64((1 << 53) - 1)
+    for n in sizes:
+        o = np.empty(n, np.uint64)
+        mt_raw(key, o)
+        assert (o == ref.random_raw(n)).all()
+        o = np.empty(n, np.float32)
+        mt_u24(key, o)
+        r = ref.random_raw(n)
+        assert (o == (r & np.uint64(0xFFFFFF)).astype(np.float32) * np.float32(2 ** -24)).all()
+        o = np.empty(n)
+        mt_u53(key, o)
+        r = ref.random_raw(2 * n)
+        bits = ((r[0::2] << np.uint64(32)) | r[1::2]) & m53
+        assert (o == bits.astype(np.float64) * 2.0 ** -53).all()
+        o = np.empty(n, np.bool_)
+        mt_below(key, 3 << 50, o)
+        r = ref.random_raw(2 * n)
+        bits = ((r[0::2] << np.uint64(32)) | r[1::2]) & m53
+        assert (o == (bits < np.uint64(3 << 50))).all()
+        assert bg.state["state"]["pos"] == ref.state["state"]["pos"]
+        assert (bg.state["state"]["key"] == ref.state["state"]["key"]).all()
+
+
+def test_state_across_paths():
+    """A state saved after numba draws replays on the NumPy path, and back."""
+    g = gpujit.Generator().manual_seed(11)
+    old = [k.force for k in KERNELS]
+    try:
+        for k in KERNELS:
+            k.force = "numba"
+        gpujit.rand(1001, generator=g)
+        gpujit.randn(17, dtype=gpujit.float64, generator=g)    # (a cached normal too)
+        st = g.get_state()
+        a = [gpujit.randn(5, dtype=gpujit.float64, generator=g).numpy(),
+             gpujit.rand(700, generator=g).numpy()]
+        for k in KERNELS:
+            k.force = "numpy"
+        g.set_state(st)
+        b = [gpujit.randn(5, dtype=gpujit.float64, generator=g).numpy(),
+             gpujit.rand(700, generator=g).numpy()]
+    finally:
+        for k, f in zip(KERNELS, old):
+            k.force = f
+    assert all((x == y).all() for x, y in zip(a, b))
+    assert (g.get_state().numpy() == gpujit.Generator().set_state(
+        g.get_state()).get_state().numpy()).all()
+
+
+def test_fresh_flag_and_state_bytes():
+    """get_rng_state right after seeding says `next_ = 0`, after a draw the position."""
+    g = gpujit.Generator().manual_seed(3)
+    b = g.get_state().numpy().tobytes()
+    assert int.from_bytes(b[16:24], "little") == 0
+    gpujit.rand(10, generator=g)
+    b = g.get_state().numpy().tobytes()
+    assert int.from_bytes(b[8:12], "little") == 625 - 10
+    assert int.from_bytes(b[16:24], "little") == 10
+
+
+def test_against_torch(path):
+    torch = pytest.importorskip("torch")
+    for seed in (1, 99):
+        torch.manual_seed(seed)
+        gpujit.manual_seed(seed)
+        pairs = [
+            (torch.randn(4099, dtype=torch.float64), gpujit.randn(4099, dtype=gpujit.float64)),
+            (torch.empty(9000, dtype=torch.float64).exponential_(0.7),
+             gpujit.empty(9000, dtype=gpujit.float64).exponential_(0.7)),
+            (torch.empty(60, 50, dtype=torch.float64).t().normal_(2.0, 0.1),
+             gpujit.empty(60, 50, dtype=gpujit.float64).t().normal_(2.0, 0.1)),
+            (torch.empty(999, dtype=torch.float64).uniform_(1e-3, 7.0),
+             gpujit.empty(999, dtype=gpujit.float64).uniform_(1e-3, 7.0)),
+            (torch.nn.functional.rrelu(torch.linspace(-5, 0, 999, dtype=torch.float64),
+                                       0.2, 0.3, training=True),
+             F.rrelu(gpujit.linspace(-5, 0, 999, dtype=gpujit.float64), 0.2, 0.3,
+                     training=True)),
+            (torch.get_rng_state(), gpujit.get_rng_state()),
+        ]
+        for a, b in pairs:
+            assert (a.numpy() == b.numpy()).all()
