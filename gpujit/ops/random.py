@@ -71,11 +71,23 @@ class _CpuStream:
         # NumPy's mt19937_state struct itself (624 words, then pos) as uint32: the numba
         # loops of ops/_mt_kernels draw from it in place, the state is read and written
         # through it (no dict round trip), and bg.random_raw sees the same state
-        self.key = np.ctypeslib.as_array(
-            (ctypes.c_uint32 * 625).from_address(bg.ctypes.state_address))
+        self._view()
         self.fresh = True           # no draw since seeding (ATen's `next_` is still 0)
         self.next_double = None     # ATen's next_double_normal_sample_
         self.next_float = None      # next_float_normal_sample_ (kept for the state only)
+
+    def _view(self):
+        self.key = np.ctypeslib.as_array(
+            (ctypes.c_uint32 * 625).from_address(self.bg.ctypes.state_address))
+
+    def __getstate__(self):         # (copy / deepcopy / pickle: a new bg, a new view)
+        d = dict(self.__dict__)
+        del d["key"]
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        self._view()
 
     def save(self):
         """The engine's position (words and pos, `fresh`) for restore()."""
