@@ -9,9 +9,12 @@ rand / randn / randint / randperm / uniform_ / normal_ / bernoulli / dropout / e
 / multinomial / the nn.init fills give PyTorch's numbers: bit for bit where ATen computes
 in scalar code, and for randn of 16 or more floats too (its AVX2 fill's Cephes log /
 sincos are reproduced op by op, as an x86-64 build with AVX2 or AVX-512 runs them; a
-build running ATen's DEFAULT capability differs by an ulp there). get_rng_state() is PyTorch's 5056-byte state, so states
-saved by torch load here and back; poisson / binomial / _standard_gamma run ATen's
-rejection samplers (ops/_aten_samplers.py).
+build running ATen's DEFAULT capability differs by an ulp there); float64 fills use the C
+library's log / log1p / sin / cos as ATen's scalar code does (NumPy's float64 log and
+log1p differ from glibc's in the last bit now and then). get_rng_state() is PyTorch's
+5056-byte state, so states saved by torch load here and back; poisson / binomial /
+_standard_gamma run ATen's rejection samplers (ops/_aten_samplers.py). Large draws (and
+all, once loaded) run in numba loops over NumPy's own mt19937_state (ops/_mt_kernels).
 
 A CUDA device's generator is cuRAND Philox (through `cupy.random.RandomState`): the same
 seed gives different numbers than PyTorch's CUDA generator and than the CPU.
