@@ -203,3 +203,17 @@ def exponential_f64(u, out, scale):
     """out = scale * log1p(-u) (ATen's exponential_distribution<double>, scale = -1 / lambda)."""
     for i in range(u.size):
         out[i] = scale * math.log1p(-u[i])
+
+
+def libm_unary(x, out, which):
+    """out = the C library's log / log1p / exp / tan (which = 0 / 1 / 2 / 3) of x."""
+    for i in range(x.size):
+        v = x[i]
+        if which == 0:
+            out[i] = math.log(v)
+        elif which == 1:
+            out[i] = math.log1p(v)
+        elif which == 2:
+            out[i] = math.exp(v)
+        else:
+            out[i] = math.tan(v)

@@ -484,6 +484,7 @@ MT_BELOW = LazyKernel("_mt_kernels", "mt_below", 1 << 15)
 NORMAL_F64 = LazyKernel("_mt_kernels", "normal_f64", 1 << 13)
 NORMAL_SERIAL_F64 = LazyKernel("_mt_kernels", "normal_serial_f64", 1 << 13)
 EXPONENTIAL_F64 = LazyKernel("_mt_kernels", "exponential_f64", 1 << 14)
+LIBM = LazyKernel("_mt_kernels", "libm_unary", 1 << 13)
 
 
 def _fma32(a, b, c):
@@ -540,6 +541,36 @@ def _sincos256_ps(x):
 def _libm(fn, x):
     """fn (math.log / math.log1p: the C library's) over a float64 array."""
     return np.fromiter(map(fn, x.ravel().tolist()), _F64, x.size).reshape(x.shape)
+
+
+_LIBM = {"log": 0, "log1p": 1, "exp": 2, "tan": 3}
+
+
+def libm(name, x):
+    """The C library's log / log1p / exp / tan over a float64 array, as ATen's scalar
+    kernels call them (NumPy's float64 versions differ in the last bit now and then):
+    a numba loop from 8k values or once loaded, Python's math (glibc's) below."""
+    x = np.ascontiguousarray(x, _F64)
+    run = LIBM.get(x.size)
+    if run is None:
+        with np.errstate(all="ignore"):
+            fn = getattr(math, name)
+            try:
+                return _libm(fn, x)
+            except (ValueError, OverflowError):        # (C's inf / nan where Python raises)
+                return np.array([_c_or_numpy(fn, name, v) for v in x.ravel().tolist()],
+                                _F64).reshape(x.shape)
+    out = np.empty(x.shape, _F64)
+    run(x.reshape(-1), out.reshape(-1), _LIBM[name])
+    return out
+
+
+def _c_or_numpy(fn, name, v):
+    try:
+        return fn(v)
+    except (ValueError, OverflowError):
+        with np.errstate(all="ignore"):
+            return float(getattr(np, name)(np.float64(v)))
 
 
 def _numel(shape):

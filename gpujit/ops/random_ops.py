@@ -301,13 +301,19 @@ def _write(self, v):
     return self
 
 
-def _serial_order(self):
-    """A view of self whose C order is the order ATen's TensorIterator walks it in (its
-    dimensions sorted by stride, outermost first): in-place fills draw in that order."""
+def _serial_axes(self):
+    """The axes of self in the order ATen's TensorIterator walks it (its dimensions sorted
+    by stride, outermost first), or None for C order."""
     if self.ndim < 2 or self.flags.c_contiguous:
-        return self
-    order = sorted(range(self.ndim), key=lambda d: -abs(self.strides[d]))
-    return self.transpose(order)
+        return None
+    return sorted(range(self.ndim), key=lambda d: -abs(self.strides[d]))
+
+
+def _serial_order(self):
+    """A view of self whose C order is the order ATen's TensorIterator walks it in:
+    in-place fills draw in that order."""
+    axes = _serial_axes(self)
+    return self if axes is None else self.transpose(axes)
 
 
 def _write_serial(self, draw):
@@ -397,8 +403,13 @@ def bernoulli_tensor_(xp, self, p, generator=None):
     if broadcast_shapes(self.shape, p.shape) != tuple(self.shape):
         raise RuntimeError(f"bernoulli_: p of shape {list(p.shape)} can't be broadcast to "
                            f"self of shape {list(self.shape)}")
-    u = _uniform_for(_gen_like(self, None, generator), self.shape, p.dtype)
-    return _write(self, (u < p).astype(self.dtype))
+    g = _gen_like(self, None, generator)
+    axes = _serial_axes(self)           # (drawn in self's memory order, p beside it)
+    if axes is not None:
+        p = xp.broadcast_to(p, self.shape).transpose(axes)
+    view = self if axes is None else self.transpose(axes)
+    view[...] = (_uniform_for(g, view.shape, p.dtype) < p).astype(self.dtype)
+    return self
 
 
 def _bernoulli_meta(self, generator=None):
@@ -436,8 +447,9 @@ def _random_bounds(npdt):
 
 def _random_fill(self, low, high, generator):
     _check_range(low, high)
-    v = _gen_like(self, None, generator).integers(low, min(high, 1 << 63), self.shape)
-    return _write(self, v.astype(self.dtype))
+    g = _gen_like(self, None, generator)
+    return _write_serial(self, lambda s: g.integers(low, min(high, 1 << 63), s)
+                         .astype(self.dtype))
 
 
 @op("aten::random_(Tensor(a!) self, *, Generator? generator=None) -> Tensor(a!)", tags=_RI,
