@@ -304,3 +304,24 @@ def test_libm_paths_agree():
         assert R.libm("exp", np.array([1000.0]))[0] == np.inf
     finally:
         R.LIBM.force = old
+
+
+def test_cold_threshold(monkeypatch):
+    """A helper with cold_n waits for that much work while numba is not imported, then
+    uses min_n; force pins either path."""
+    import sys
+    import types
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    k = R.LazyKernel("_mt_kernels", "mt_raw", 100, 10000)
+    monkeypatch.setattr(k, "load", lambda: "fn")
+    assert k.get(5000) is None and k.get(9999) is None
+    assert k.get(10000) == "fn"                              # (a cold_n call)
+    k = R.LazyKernel("_mt_kernels", "mt_raw", 100, 10000)
+    monkeypatch.setattr(k, "load", lambda: "fn")
+    assert [k.get(9999) for _ in range(5)] == [None] * 4 + ["fn"]   # (4 * cold_n of work)
+    monkeypatch.setitem(sys.modules, "numba", types.ModuleType("numba"))   # (imported)
+    k = R.LazyKernel("_mt_kernels", "mt_raw", 100, 10000)
+    monkeypatch.setattr(k, "load", lambda: "fn")
+    assert k.get(99) is None and k.get(100) == "fn"
+    k.force = "numpy"
+    assert k.get(10 ** 6) is None

@@ -30,6 +30,7 @@ import ctypes
 import math
 import os
 import struct
+import sys
 
 import numpy as np
 
@@ -435,10 +436,13 @@ class LazyKernel:
     once the smaller calls before it have done 4 * min_n elements of work together (a
     training loop's small draws); otherwise None, and the caller's NumPy / Python path
     (the same numbers) runs, so a process's first small draws never wait for numba.
+    `cold_n`, for a helper that saves little per element: the min_n used while numba is
+    not imported yet (importing it and loading a first function take ~0.5-1 s).
     `force` ("numpy" / "numba") pins one path (the tests compare them)."""
 
-    def __init__(self, module, name, min_n):
+    def __init__(self, module, name, min_n, cold_n=None):
         self.module, self.name, self.min_n = module, name, min_n
+        self.cold_n = cold_n
         self.fn = None
         self.work = 0
         self.force = None
@@ -450,7 +454,10 @@ class LazyKernel:
                 return None
             if self.force is None:
                 self.work += n
-                if n < self.min_n and self.work < 4 * self.min_n:
+                m = self.min_n
+                if self.cold_n is not None and "numba" not in sys.modules:
+                    m = self.cold_n
+                if n < m and self.work < 4 * m:
                     return None
             fn = self.load()
         return fn
@@ -477,14 +484,16 @@ GAMMA = LazyKernel("_sampler_kernels", "gamma_run", 1024)
 # the Mersenne Twister's words themselves (NumPy's random_raw: ~2.5 ns a word, and the
 # uint64 arithmetic after it) and the float64 fills with the C library's log / log1p
 # (Python's math, ~0.15 us a value, below the threshold), in numba (ops/_mt_kernels)
-MT_RAW = LazyKernel("_mt_kernels", "mt_raw", 1 << 16)
-MT_U24 = LazyKernel("_mt_kernels", "mt_u24", 1 << 16)
-MT_U53 = LazyKernel("_mt_kernels", "mt_u53", 1 << 15)
-MT_BELOW = LazyKernel("_mt_kernels", "mt_below", 1 << 15)
-NORMAL_F64 = LazyKernel("_mt_kernels", "normal_f64", 1 << 13)
-NORMAL_SERIAL_F64 = LazyKernel("_mt_kernels", "normal_serial_f64", 1 << 13)
-EXPONENTIAL_F64 = LazyKernel("_mt_kernels", "exponential_f64", 1 << 14)
-LIBM = LazyKernel("_mt_kernels", "libm_unary", 1 << 13)
+# (the twister saves ~3 ns a word: numba is imported for it only after ~2^25 words, about
+# 0.1 s of NumPy's work; the libm loops save ~0.15 us a value: after 2^17)
+MT_RAW = LazyKernel("_mt_kernels", "mt_raw", 1 << 16, 1 << 25)
+MT_U24 = LazyKernel("_mt_kernels", "mt_u24", 1 << 16, 1 << 25)
+MT_U53 = LazyKernel("_mt_kernels", "mt_u53", 1 << 15, 1 << 24)
+MT_BELOW = LazyKernel("_mt_kernels", "mt_below", 1 << 15, 1 << 24)
+NORMAL_F64 = LazyKernel("_mt_kernels", "normal_f64", 1 << 13, 1 << 17)
+NORMAL_SERIAL_F64 = LazyKernel("_mt_kernels", "normal_serial_f64", 1 << 13, 1 << 17)
+EXPONENTIAL_F64 = LazyKernel("_mt_kernels", "exponential_f64", 1 << 14, 1 << 17)
+LIBM = LazyKernel("_mt_kernels", "libm_unary", 1 << 13, 1 << 17)
 
 
 def _fma32(a, b, c):
