@@ -150,6 +150,7 @@ class _CpuStream:
         fill(self.key, thr, out)
         return out.reshape(shape)
 
+    # -- distributions
     def uniform(self, shape, dt, low=0.0, high=1.0):
         """uniform_ in dtype dt, drawn serially in order: floats and doubles from their
         uniform_real_distribution (`x * (to - from) + from`, contracted to one fma as ATen's
@@ -482,10 +483,10 @@ POISSON = LazyKernel("_sampler_kernels", "poisson_run", 1024)
 BINOMIAL = LazyKernel("_sampler_kernels", "binomial_run", 1024)
 GAMMA = LazyKernel("_sampler_kernels", "gamma_run", 1024)
 # the Mersenne Twister's words themselves (NumPy's random_raw: ~2.5 ns a word, and the
-# uint64 arithmetic after it) and the float64 fills with the C library's log / log1p
-# (Python's math, ~0.15 us a value, below the threshold), in numba (ops/_mt_kernels)
-# (the twister saves ~3 ns a word: numba is imported for it only after ~2^25 words, about
-# 0.1 s of NumPy's work; the libm loops save ~0.15 us a value: after 2^17)
+# uint64 arithmetic after it) and the float64 fills with the C library's log / log1p / exp
+# / tan (Python's math below the threshold, ~0.15 us a value), in numba (ops/_mt_kernels).
+# The twister saves ~3 ns a word: it imports numba only after ~2^25 words (about 0.1 s of
+# NumPy's work); the libm loops after 2^17 values
 MT_RAW = LazyKernel("_mt_kernels", "mt_raw", 1 << 16, 1 << 25)
 MT_U24 = LazyKernel("_mt_kernels", "mt_u24", 1 << 16, 1 << 25)
 MT_U53 = LazyKernel("_mt_kernels", "mt_u53", 1 << 15, 1 << 24)
