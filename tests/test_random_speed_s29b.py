@@ -325,3 +325,25 @@ def test_cold_threshold(monkeypatch):
     assert k.get(99) is None and k.get(100) == "fn"
     k.force = "numpy"
     assert k.get(10 ** 6) is None
+
+
+@pytest.mark.parametrize("n", [16, 17, 1000, 1024, 70001])
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_normal_fill_fused_with_the_twister(n, dtype):
+    """normal_fill_mt (the words drawn in the fill's loop) = mt_raw then the fill."""
+    dt = getattr(gpujit, dtype)
+    old = [k.force for k in KERNELS]
+    try:
+        for k in KERNELS:
+            k.force = "numba"
+        gpujit.manual_seed(n)
+        a = gpujit.randn(n, dtype=dt).numpy()
+        sa = gpujit.get_rng_state().numpy()
+        R.NORMAL_FILL_MT.force = "numpy"
+        gpujit.manual_seed(n)
+        b = gpujit.randn(n, dtype=dt).numpy()
+        sb = gpujit.get_rng_state().numpy()
+    finally:
+        for k, f in zip(KERNELS, old):
+            k.force = f
+    assert a.tobytes() == b.tobytes() and (sa == sb).all()

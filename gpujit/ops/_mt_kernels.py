@@ -25,6 +25,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from . import _normal_fill
 from .numba_helpers import njit
 
 _N, _M = 624, 397
@@ -217,3 +218,27 @@ def libm_unary(x, out, which):
             out[i] = math.exp(v)
         else:
             out[i] = math.tan(v)
+
+
+_NF = njit(_normal_fill.normal_fill_f32)
+
+
+def normal_fill_mt(key, out, tail_at, mean, std):
+    """randn / normal_ of float: ops/_normal_fill's loop on the next words of the
+    generator, drawn here (tail_at + 16 words when out.size % 16, else tail_at)."""
+    n = out.size
+    m = tail_at + (16 if n % 16 else 0)
+    words = np.empty(m, np.uint64)
+    pos = np.int64(key[_N])
+    i = 0
+    while i < m:
+        if pos >= _N:
+            _twist(key)
+            pos = 0
+        k = min(_N - pos, m - i)
+        for j in range(k):
+            words[i + j] = np.uint64(_temper(key[pos + j]))
+        i += k
+        pos += k
+    key[_N] = np.uint32(pos)
+    _NF(words, out, tail_at, mean, std)

@@ -272,8 +272,13 @@ class _CpuStream:
         out = np.empty(n, _F32)
         fill = NORMAL_FILL.get(n)
         if fill is not None:
-            fill(self.raw(tail_at + 16 * (tail > 0)), out, tail_at, np.float32(mean),
-                 np.float32(std))
+            both = NORMAL_FILL_MT.get(n)
+            if both is not None:                # (the words drawn in the same loop)
+                self.fresh = False
+                both(self.key, out, tail_at, np.float32(mean), np.float32(std))
+            else:
+                fill(self.raw(tail_at + 16 * (tail > 0)), out, tail_at, np.float32(mean),
+                     np.float32(std))
         else:
             u = self.u24(tail_at + 16 * (tail > 0))
             rows = np.concatenate([u[:nb * 16], u[n:]]) if tail and tail_at == n else \
@@ -495,6 +500,7 @@ NORMAL_F64 = LazyKernel("_mt_kernels", "normal_f64", 1 << 13, 1 << 17)
 NORMAL_SERIAL_F64 = LazyKernel("_mt_kernels", "normal_serial_f64", 1 << 13, 1 << 17)
 EXPONENTIAL_F64 = LazyKernel("_mt_kernels", "exponential_f64", 1 << 14, 1 << 17)
 LIBM = LazyKernel("_mt_kernels", "libm_unary", 1 << 13, 1 << 17)
+NORMAL_FILL_MT = LazyKernel("_mt_kernels", "normal_fill_mt", 1 << 16, 1 << 25)
 
 
 def _fma32(a, b, c):
