@@ -273,6 +273,22 @@ _NUMBER_TYPES = frozenset({int, float, bool, complex})
 NUMPY_NUMBERS = (np.number, np.bool_)
 
 
+# the types of the values a number parameter takes as they are (entry_codegen's fast test)
+PYTHON_NUMBER_TYPES = frozenset({int, float, bool, complex, type(None)})
+
+
+def number_arg(op, n, v, numpy=False, method=False):
+    """The value an entry point passes on for v, given for op's number parameter n, when
+    v's type is no Python number's: a Tensor's number (tensor_number), where `numpy` (a
+    float / Scalar / complex parameter) a NumPy scalar's (numpy_number); anything else as
+    it is (its refusal comes from the op's body: arg_type_error)."""
+    if isinstance(v, _Tensor):
+        return tensor_number(op, n, v, method)
+    if numpy and isinstance(v, NUMPY_NUMBERS):
+        return numpy_number(v)
+    return v
+
+
 def numpy_number(v):
     """The Python number PyTorch's argument parser reads a NumPy scalar given for a Scalar
     as: its value as a Python int / float / complex, an np.bool_ a float (torch 2.13:
