@@ -136,24 +136,9 @@ def _int_like(v):
         isinstance(v, registry._Tensor)
 
 
-def _invert(bitwise_not):
-    """Tensor.__invert__ as torch 2.13's: ~x of a floating tensor is a TypeError (its
-    x.bitwise_not() the kernel's NotImplementedError)."""
-    def __invert__(self):
-        try:                      # (the dtype is looked at only when the kernel refuses it)
-            return bitwise_not(self)
-        except NotImplementedError:
-            if self.dtype.is_floating_point:
-                raise TypeError("~ (operator.invert) is only implemented on integer and "
-                                "Boolean-type tensors") from None
-            raise
-    __invert__.__qualname__ = "Tensor.__invert__"
-    return __invert__
-
-
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .out_variants import python_out, with_out
-    from .entry_codegen import operator_entry
+    from .entry_codegen import operator_entry, invert_entry
     functions = registry.public_bindings("function")
     methods = registry.public_bindings("method")
     for name, fn in functions.items():
@@ -195,7 +180,9 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         tensor_cls.__ne__ = operator_entry(methods["ne"].op, "__ne__")
         tensor_cls.__hash__ = lambda self: id(self)
     if "bitwise_not" in methods:
-        tensor_cls.__invert__ = _invert(methods["bitwise_not"])
+        # (torch 2.13's ~x of a floating tensor is a TypeError, its x.bitwise_not() the
+        # kernel's NotImplementedError)
+        tensor_cls.__invert__ = invert_entry(methods["bitwise_not"].op)
     for name in TOPLEVEL_INPLACE:
         if name not in namespace and hasattr(tensor_cls, name):
             namespace[name] = _method_as_function(name)

@@ -724,3 +724,27 @@ def numpy_entry(op, method):
         fn.source = src
     setattr(op, key, fn)
     return fn
+
+
+def invert_entry(op):
+    """Tensor.__invert__ as torch 2.13's over op (bitwise_not): op's method entry point in
+    one frame whose refusal of a floating dtype (the kernel's NotImplementedError) becomes
+    the operator's TypeError; the dtype is looked at only then. Compiled once."""
+    fn = op.__dict__.get("_invert")
+    if fn is None:
+        head, body = op.binding_source.split("\n", 1)
+        assert head == "def public(self):", head
+        src = "\n".join(["def __invert__(self):", "    try:"]
+                        + ["    " + ln for ln in body.split("\n")] + [
+            "    except NotImplementedError:",
+            "        if self.dtype.is_floating_point:",
+            "            raise TypeError('~ (operator.invert) is only implemented on integer "
+            "and Boolean-type tensors') from None",
+            "        raise"])
+        fn = _compile(op, src, "__invert__", {})
+        fn.__globals__.update(_method_ns(fn.__globals__))
+        fn.__qualname__ = "Tensor.__invert__"
+        fn.op = op
+        fn.source = src
+        op._invert = fn
+    return fn

@@ -149,10 +149,23 @@ def wrap_view(a, dev, src, track=True):
     tensor) gets its own. `track`: the view also remembers the root of its view chain
     (`_base`), which autograd rebases when an in-place op with gradients writes the view
     (autograd/recording.py); without it (detach()) the result is marked `_detached`."""
-    t = wrap_array(a, dev)
+    # (wrap_array / wrap and shares_memory's base tests inline: one Python call a view)
+    if type(a) is not np.ndarray and dev is _cpu:
+        a = np.asarray(a)
+    t = _new(_Tensor)
+    t._data = a
+    t._dtype = _dt._FROM_NP[a.dtype]
+    t._device = dev
+    t._ag = None
+    t._base = None
+    if not isinstance(src, _Tensor):
+        t._vc = [0]
+        return t
+    s = src._data
+    b = getattr(a, "base", None)
     # (an empty result shares no memory, but PyTorch's view is one all the same)
-    if isinstance(src, _Tensor) and (shares_memory(t._data, src._data) or (
-            a.size == 0 and a.dtype == src._data.dtype and dev is src._device)):
+    if a is s or (b is not None and (b is s or b is s.base)) or shares_memory(a, s) or (
+            a.size == 0 and a.dtype == s.dtype and dev is src._device):
         t._vc = src._vc
         # (not a detach(), which autograd never follows to src; nor a view made in
         # no_grad mode, which PyTorch refuses to write with gradients)
@@ -161,6 +174,8 @@ def wrap_view(a, dev, src, track=True):
         elif grad_state is None or grad_state.enabled:
             root = getattr(src, "_base", None)
             t._base = src if root is None else root
+    else:
+        t._vc = [0]
     return t
 
 

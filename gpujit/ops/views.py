@@ -134,7 +134,8 @@ def _reshaped(a, shape):
     value's own memory: NumPy hands back a view of its private buffer, which autograd
     would otherwise take for another tensor's memory (ops/overlap.py: own_layout)."""
     r = a.reshape(shape)
-    if type(r) is np.ndarray and r.base is not None and r.base is not a and r.size and \
+    b = r.base if type(r) is np.ndarray else None
+    if b is not None and b is not a and b is not a.base and r.size and \
             not np.may_share_memory(r, a):
         own_layout(r)
     return r
@@ -224,17 +225,26 @@ def t(xp, self):
 
 
 class _SizesCountError(RuntimeError):
-    """expand_shape: fewer sizes than dims (expand_checked adds the tensor's words)."""
+    """expand_shape: fewer sizes than dims, no dtype given to name the tensor by."""
 
 
-def expand_shape(shape, size):
+def expand_shape(shape, size, dtype=None, cuda=False):
     """The shape of `shape` expanded to `size`, as PyTorch's inferExpandGeometry (from the
-    last dim backwards, so the last bad dim is the one named)."""
+    last dim backwards, so the last bad dim is the one named). dtype (a gpujit or NumPy
+    dtype) and cuda given (x.expand / expand_as / broadcast_to: expand_checked), the
+    sizes-count error names the tensor as PyTorch's ("expand(torch.FloatTensor{[2, 3]},
+    size=[2]): the number of sizes provided (1) must be ...")."""
     size = tuple(size)
     if len(size) < len(shape):
-        raise _SizesCountError(f"expand: the number of sizes provided ({len(size)}) must be "
-                               f"greater or equal to the number of dimensions in the tensor "
-                               f"({len(shape)})")
+        msg = (f"the number of sizes provided ({len(size)}) must be greater or equal to the "
+               f"number of dimensions in the tensor ({len(shape)})")
+        if dtype is None:
+            raise _SizesCountError("expand: " + msg)
+        from .. import dtypes as _dt
+        if not isinstance(dtype, _dt.dtype):
+            dtype = _dt.from_numpy_dtype(dtype)
+        what = f"torch.{'cuda.' if cuda else ''}{dtype.short_name}Tensor"
+        raise RuntimeError(f"expand({what}{{{list(shape)}}}, size={list(size)}): {msg}")
     out = list(size)
     lead = len(size) - len(shape)
     neg = False
@@ -260,22 +270,13 @@ def expand_shape(shape, size):
     if neg:     # (a size below -1 taken: PyTorch's numel check refuses it)
         raise RuntimeError("numel: integer multiplication overflow")
     # plain ints: a size read while tracing (a TracedInt) compared inside NumPy would warn
-    return tuple(int.__int__(s) for s in out)
+    # (map: no generator frame per call)
+    return tuple(map(int.__int__, out))
 
 
 def expand_checked(shape, size, dtype, cuda):
-    """expand_shape for x.expand / expand_as / broadcast_to: PyTorch names the tensor in the
-    sizes-count error ("expand(torch.FloatTensor{[2, 3]}, size=[2]): the number of sizes
-    provided (1) must be ..."). dtype: a gpujit or NumPy dtype."""
-    try:
-        return expand_shape(shape, size)
-    except _SizesCountError as e:
-        from .. import dtypes as _dt
-        if not isinstance(dtype, _dt.dtype):
-            dtype = _dt.from_numpy_dtype(dtype)
-        what = f"torch.{'cuda.' if cuda else ''}{dtype.short_name}Tensor"
-        raise RuntimeError(f"expand({what}{{{list(shape)}}}, size={list(size)}): "
-                           f"{str(e)[len('expand: '):]}") from None
+    """expand_shape naming the tensor in its sizes-count error (expand_as, broadcast_to)."""
+    return expand_shape(shape, size, dtype, cuda)
 
 
 @op("aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)",
@@ -283,7 +284,7 @@ def expand_checked(shape, size, dtype, cuda):
     meta=lambda self, size, implicit=False: TensorMeta(self.dtype, expand_checked(
         self.shape, size, self.dtype, self.device.type == "cuda"), self.device))
 def expand(xp, self, size, implicit=False):
-    shape = expand_checked(self.shape, size, self.dtype, xp is not np)
+    shape = expand_shape(self.shape, size, self.dtype, xp is not np)
     r = xp.broadcast_to(self, shape)
     if 1 in shape:
         # NumPy gives every dim of size 1 stride 0; PyTorch keeps an unexpanded dim's
