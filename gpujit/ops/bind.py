@@ -80,27 +80,30 @@ def _varargs(fn, sizes_fn=None):
     arg = sized_op.schema.arguments[1].name if sized_op is not None else "size"
 
     def method(self, *sizes, **kwargs):
-        if not sizes:
-            if kwargs or overloaded:
-                return fn(self, **kwargs)
-            raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
-        if len(sizes) == 1:
+        n = len(sizes)
+        if n == 1:
             s = sizes[0]
             if isinstance(s, (list, tuple)):
-                sizes = s
+                sizes = tuple(s)
             elif isinstance(s, _dtype):      # x.view(torch.int32)
                 return fn(self, s, **kwargs)
-            elif not _int_like(s):
+            elif s.__class__ is not int and not _int_like(s):
                 if overloaded:
                     return fn(self, s, **kwargs)
                 raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of "
                                 f"ints, not {type(s).__name__}")
-        else:
+        elif n:
             for v in sizes:                  # (a loop, not all(genexpr): no frame per call)
-                if type(v) is not int:
+                if v.__class__ is not int:
                     return _varargs_slow(self, sizes, kwargs, fn, sized, name, arg,
                                          overloaded)
-        return sized(self, tuple(sizes), **kwargs)
+        else:
+            if kwargs or overloaded:
+                return fn(self, **kwargs)
+            raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
+        if kwargs:
+            return sized(self, sizes, **kwargs)
+        return sized(self, sizes)
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method

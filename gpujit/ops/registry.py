@@ -126,7 +126,7 @@ def wrap(a, dt, dev):
 def wrap_statements(t, a, dt, dev):
     """`t = wrap(a, dt, dev)` as one line of statements, for generated code that inlines
     it (one Python call less, ~0.03 µs); its namespace binds _new (object.__new__) and
-    _T (Tensor). Keep it in step with wrap above."""
+    _T (Tensor). Keep it in step with wrap above (and wrap_array, wrap_view below)."""
     return (f"{t} = _new(_T); {t}._data = {a}; {t}._dtype = {dt}; {t}._device = {dev}; "
             f"{t}._vc = [0]; {t}._ag = None; {t}._base = None")
 
@@ -135,7 +135,14 @@ def wrap_array(a, dev):
     """Wrap an array whose gpujit dtype must be looked up (and numpy scalars made arrays)."""
     if type(a) is not np.ndarray and dev is _cpu:
         a = np.asarray(a)
-    return wrap(a, _dt._FROM_NP[a.dtype], dev)
+    t = _new(_Tensor)       # (wrap, inline: one Python call less)
+    t._data = a
+    t._dtype = _dt._FROM_NP[a.dtype]
+    t._device = dev
+    t._vc = [0]
+    t._ag = None
+    t._base = None
+    return t
 
 
 grad_state = None     # autograd's grad-mode state (per thread), set by autograd/recording

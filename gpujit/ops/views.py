@@ -13,20 +13,27 @@ _VIEW = {"view"}
 
 
 def infer_size(shape, numel):
-    shape = [int(s) for s in shape]
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    known = 1
-    for s in shape:
-        if s != -1:
-            if s < 0:
-                raise RuntimeError(f"invalid shape dimension {s}")
+    shape = list(map(int, shape))       # (one loop, no comprehension frames)
+    neg, many, bad, known = -1, False, None, 1
+    for i, s in enumerate(shape):
+        if s == -1:
+            if neg >= 0:
+                many = True
+            else:
+                neg = i
+        elif s < 0:
+            if bad is None:
+                bad = s
+        else:
             known *= s
-    if neg:
+    if many:
+        raise RuntimeError("only one dimension can be inferred")
+    if bad is not None:
+        raise RuntimeError(f"invalid shape dimension {bad}")
+    if neg >= 0:
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape[neg[0]] = numel // known
+        shape[neg] = numel // known
     elif known != numel:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
     return tuple(shape)
@@ -180,7 +187,11 @@ def _permute_dims(dims, nd):
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
                            f"does not match the length of the desired ordering of dimensions "
                            f"i.e. input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
-    dims = tuple(wrap_dim(d, nd) for d in dims)
+    n = nd or 1
+    out = []
+    for d in dims:          # (wrap_dim inline for an int in range: no call, no generator)
+        out.append(d % n if d.__class__ is int and -n <= d < n else wrap_dim(d, nd))
+    dims = tuple(out)
     if len(set(dims)) != nd:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     return dims
@@ -208,7 +219,7 @@ def transpose(xp, self, dim0, dim1):
     if self.ndim == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
         return self.view()
-    return xp.swapaxes(self, wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim))
+    return self.swapaxes(wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim))
 
 
 def _t_check(nd):
