@@ -314,14 +314,24 @@ def _gen_generic(op, fname, consts, hook=None):
                          f"{names.index(n)})")
                 # (an element not a Tensor, an ndarray included: PyTorch's TypeError
                 # "expected Tensor as element 1 in argument 0"; None in a Tensor?[])
-                other = "None if x is None else " if a.type.elem_optional else ""
+                other = "None if _x is None else " if a.type.elem_optional else ""
                 # (a value that is no sequence, torch.cat(1), x.index_put(None, v): PyTorch's
                 # "argument 'tensors' (position 1) must be tuple of Tensors, not int")
+                # (a loop, not a comprehension: no frame; a Tensor on dev is its array)
+                vals = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+                ind = "        "
                 L.append("    try:")
-                L.append(f"        a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else "
-                         f"{other}_lref(_op, ({', '.join(names)}{',' if len(names) == 1 else ''})) "
-                         f"for x in {n}]"
-                         + (f" if {n} is not None else None" if a.type.optional else ""))
+                if a.type.optional:
+                    L.append(f"        a_{n} = None")
+                    L.append(f"        if {n} is not None:")
+                    ind += "    "
+                L.append(f"{ind}a_{n} = []")
+                L.append(f"{ind}for _x in {n}:")
+                L.append(f"{ind}    if isinstance(_x, _T):")
+                L.append(f"{ind}        a_{n}.append(_x._data if _x._device is dev else "
+                         f"_unwrap_for(_x, dev))")
+                L.append(f"{ind}    else:")
+                L.append(f"{ind}        a_{n}.append({other}_lref(_op, {vals}))")
                 L.append("    except TypeError:")
                 L.append(f"        _e = _not_tensor(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
                 L.append("        if _e is None: raise")
@@ -617,11 +627,11 @@ def _binding_entry(op, pub_src, consts):
     op has no such argument or is not bound."""
     lists = [a for a in op.schema.arguments if a.type.base == "Tensor" and a.type.is_list
              and a.type.elem_optional]
-    if not lists or not (op.bind_function or op.bind_method) or "None if x is None else _lref(" \
+    if not lists or not (op.bind_function or op.bind_method) or "None if _x is None else _lref(" \
             not in pub_src:
         return None
     import re
-    src = pub_src.replace("None if x is None else _lref(", "_lref(")
+    src = pub_src.replace("None if _x is None else _lref(", "_lref(")
     src = re.sub(r"_lref\(_op, (\([^()]*\))\)", r"_lref(_op, \1, binding=True)", src)
     values = re.search(r"_lref\(_op, (\([^()]*\)), binding=True\)", src).group(1)
     checks = "".join(
