@@ -14,22 +14,16 @@ _VIEW = {"view"}
 
 def infer_size(shape, numel):
     shape = list(map(int, shape))       # (one loop, no comprehension frames)
-    neg, many, bad, known = -1, False, None, 1
-    for i, s in enumerate(shape):
+    neg, known = -1, 1
+    for i, s in enumerate(shape):       # (ATen's infer_size: the first bad dim raises)
         if s == -1:
             if neg >= 0:
-                many = True
-            else:
-                neg = i
+                raise RuntimeError("only one dimension can be inferred")
+            neg = i
         elif s < 0:
-            if bad is None:
-                bad = s
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {shape}")
         else:
             known *= s
-    if many:
-        raise RuntimeError("only one dimension can be inferred")
-    if bad is not None:
-        raise RuntimeError(f"invalid shape dimension {bad}")
     if neg >= 0:
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
