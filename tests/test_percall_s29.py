@@ -10,22 +10,33 @@ import numpy as np
 import pytest
 
 import gpujit as torch
+from gpujit.ops import registry
 
 
 def frames(f):
-    """The Python functions a call of f enters (f itself excluded)."""
-    f()
-    f()
-    names = []
-
-    def prof(frame, event, arg):
-        if event == "call":
-            names.append(frame.f_code.co_name)
-    sys.setprofile(prof)
+    """The Python functions a call of f enters (f itself excluded), with no autograd hook
+    (installed for good once a tensor of the process required grad: an earlier test's)."""
+    st = registry.dispatch_state
+    saved = st.autograd
+    st.autograd = None
+    st.refresh()
     try:
+        assert st.hook is None
         f()
+        f()
+        names = []
+
+        def prof(frame, event, arg):
+            if event == "call":
+                names.append(frame.f_code.co_name)
+        sys.setprofile(prof)
+        try:
+            f()
+        finally:
+            sys.setprofile(None)
     finally:
-        sys.setprofile(None)
+        st.autograd = saved
+        st.refresh()
     return names[1:]
 
 
@@ -208,3 +219,21 @@ def test_numpy_keyword_names_and_operator_extras_still_work():
         x.unsqueeze()
     assert x.__add__(foo=1) is NotImplemented
     assert x.__mul__(2, foo=3) is NotImplemented
+
+
+def test_int_list_elements_past_the_first_fail_to_unpack():
+    x = torch.ones(2, 3)
+    unpack = ("{}(): argument '{}' failed to unpack the object at pos 2 with error \"type "
+              "must be tuple of ints,but got {}\"")
+    for fn, name, arg, what in [
+            (lambda: x.view([3, torch.tensor(2.0)]), "view", "size", "Tensor"),
+            (lambda: x.view([3, 2.0]), "view", "size", "float"),
+            (lambda: x.permute([0, torch.tensor(1.0)]), "permute", "dims", "Tensor"),
+            (lambda: torch.zeros([2, torch.tensor(1.0)]), "zeros", "size", "Tensor")]:
+        with pytest.raises(TypeError) as e:
+            fn()
+        assert str(e.value) == unpack.format(name, arg, what)
+    with pytest.raises(TypeError, match=r"^zeros\(\): argument 'size' \(position 1\) must be "
+                                        r"tuple of ints, but found element of type float at "
+                                        r"pos 0$"):
+        torch.zeros([2.5, 3])

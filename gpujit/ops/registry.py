@@ -496,11 +496,19 @@ def tensor_int_list(op, n, v, method=False):
         return v
     out = None
     for i, e in enumerate(v):
+        if isinstance(e, (float, str)) or (isinstance(e, _Tensor) and (
+                e._data.size != 1 or e._data.dtype.kind not in "iub")):
+            # PyTorch's parser looks at the first element ("but found element of type
+            # float at pos 0"), its unpacking at the others (pos counted from 1)
+            what = "Tensor" if isinstance(e, _Tensor) else type(e).__name__
+            if i == 0:
+                raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, but found "
+                                f"element of type {what} at pos 0")
+            raise TypeError(f"{op.public_name}(): argument '{a.name}' failed to unpack the "
+                            f"object at pos {i + 1} with error \"type must be tuple of ints,"
+                            f"but got {what}\"")
         if isinstance(e, _Tensor):
             d = e._data
-            if d.size != 1 or d.dtype.kind not in "iub":
-                raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, but found "
-                                f"element of type Tensor at pos {i}")
             if sym and d.dtype.kind == "b":
                 raise RuntimeError(_BOOL_SYMINT_LIST)
             if out is None:
