@@ -76,6 +76,10 @@ def _tensor_sizes(size, name):
         if isinstance(s, _reg._Tensor):
             d = s._data
             if d.size != 1 or d.dtype.kind not in "iub":
+                if i:       # (PyTorch's parser's unpacking of an element past the first)
+                    raise TypeError(f"{name}(): argument 'size' failed to unpack the object "
+                                    f"at pos {i + 1} with error \"type must be tuple of "
+                                    f"ints,but got Tensor\"")
                 raise TypeError(f"{where} must be tuple of ints, but found element of type "
                                 f"Tensor at pos {i}")
             if d.dtype.kind == "b":     # (passes the parser of a SymInt[], not its cast)

@@ -98,12 +98,19 @@ def cat(xp, tensors, dim=0):
     if tensors:
         a0 = tensors[0]
         dt0, nd0 = a0.dtype, a0.ndim
-        if nd0 and all(a.dtype == dt0 and a.ndim == nd0 for a in tensors):
+        same = nd0 != 0
+        for a in tensors:       # (a loop, not all(genexpr): no frame per call)
+            if a.ndim != nd0 or a.dtype != dt0:
+                same = False
+                break
+        if same:
             # one dtype, one rank: NumPy/CuPy's concatenate is torch.cat; its errors are
             # re-raised in torch's words by cat_rule below
             try:
-                return _cat_layout(xp, xp.concatenate(tensors, axis=wrap_dim(dim, nd0)),
-                                   tensors)
+                out = xp.concatenate(tensors, axis=wrap_dim(dim, nd0))
+                if out.ndim not in (4, 5) and out.flags.c_contiguous:
+                    return out          # (_cat_layout's common case inline)
+                return _cat_layout(xp, out, tensors)
             except (ValueError, IndexError):
                 pass
     dt, shape, d, keep = cat_rule([a.shape for a in tensors],
