@@ -198,12 +198,13 @@ class _FakeOut:
         self.data = types.SimpleNamespace(ptr=0x7f0000000000)
 
 
-def launch_decoded(graph, args, static, run=True, empty=None, sm=SM, labels=None):
+def launch_decoded(graph, args, static, run=True, empty=None, sm=SM, spec_args=None):
     """Build the kernel's PTX and its direct launcher; launch `args` through it with
     cuLaunchKernel replaced by a reader that decodes the parameter block by the PTX's
     types and checks every value; run the kernel's text on them (run=True). Returns
-    (the kernel source, [decoded values per launch], [grids], outputs, PTX)."""
-    spec = K.spec_for(graph, args, static=static)
+    (the kernel source, [decoded values per launch], [grids], outputs, PTX). The kernel
+    is specialized on spec_args (default args)."""
+    spec = K.spec_for(graph, spec_args or args, static=static)
     ks = generate(spec, "cuda")
     ptx, entry = K.ptx_for(spec, cc=(9, 0))
     name, ptypes = entry_params(ptx)
@@ -574,3 +575,80 @@ def test_without_nvjitlink_a_refused_ptx_is_a_build_error(monkeypatch):
     with pytest.raises(K.KernelBuildError, match=r"cannot load PTX ISA \(9, 5\).*"
                        r"UNSUPPORTED_PTX_VERSION.*nvJitLink"):
         targets.load_cuda(".version 9.5\n.target sm_90\n", "e", 0, (9, 0))
+
+
+# ------------------------------------------------------------------ the launch, found
+
+@MODES
+def test_a_bool_number_is_written_0_or_1(static):
+    """The kernel reads a bool's slot by its low byte: an int given for it (the kernels'
+    own API takes any number) is written as its truth, as the CPU and simulator kernels
+    take bool(p) (256 was written as 256: low byte 0, False)."""
+    g = _scalar_graph()
+    for flag in (256, 2, np.int64(512), 0):
+        args = (_A, 0.25, 3, flag)
+        ks, calls, _, outs, _ = launch_decoded(g, args, static,
+                                               spec_args=(_A, 0.25, 3, True))
+        assert value_of(ks, calls[0], "p3") == int(bool(flag))
+        compare(g, (_A, 0.25, 3, bool(flag)), outs, repr(flag))
+
+
+def _context_launcher(static, fail_with):
+    """A direct launcher whose first cuLaunchKernel fails with `fail_with` (then works),
+    with the context binder recorded."""
+    x = np.linspace(-1, 1, 12).astype(np.float32)
+    g = traced(lambda a: a * 2 - 1, x)
+    spec = K.spec_for(g, (x,), static=static)
+    ks = generate(spec, "cuda")
+    emulate = _emulated_cuda_kernel(ks)
+    seen = {"launches": 0, "bound": []}
+
+    def launch_kernel(f, gx, gy, gz, bx, by, bz, shared, stream, params, extra):
+        seen["launches"] += 1
+        if seen["launches"] == 1 and fail_with is not None:
+            raise RuntimeError(fail_with)
+        from gpujit.kernels.launch import unpack_kernel_params
+        emulate((gx,), (bx,), unpack_kernel_params(params, ks.signature))
+
+    def bind(error):
+        seen["bound"].append(str(error))
+        if "CUDA_ERROR_INVALID_CONTEXT" not in str(error):
+            raise error
+    launch = make_launcher(ks, spec, types.SimpleNamespace(ptr=7), sm_count=SM,
+                           launch_kernel=launch_kernel, bind_context=bind,
+                           stream=lambda: types.SimpleNamespace(ptr=0),
+                           empty=lambda shape, dtype: _DeviceArray(np.empty(shape, dtype)))
+    return launch, x, seen
+
+
+@MODES
+def test_a_thread_without_a_current_context_binds_one_and_launches_again(static):
+    """cuLaunchKernel finds no context on a thread that made no CUDA runtime call (a
+    worker thread whose outputs were all recycled: no CuPy allocation bound one): the
+    launcher binds the device's primary context and launches once more."""
+    launch, x, seen = _context_launcher(static, "CUDA_ERROR_INVALID_CONTEXT: invalid "
+                                                "device context")
+    out = launch(_DeviceArray(x))[0].a
+    np.testing.assert_array_equal(out, x * 2 - 1)
+    assert seen["launches"] == 2 and len(seen["bound"]) == 1
+    launch(_DeviceArray(x))
+    assert seen["launches"] == 3 and len(seen["bound"]) == 1
+
+
+@MODES
+def test_other_launch_errors_propagate_and_release_the_launcher(static):
+    launch, x, seen = _context_launcher(static, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES: too "
+                                                "many resources requested for launch")
+    with pytest.raises(RuntimeError, match="OUT_OF_RESOURCES"):
+        launch(_DeviceArray(x))
+    assert seen["launches"] == 1
+    out = launch(_DeviceArray(x))[0].a            # not left busy
+    np.testing.assert_array_equal(out, x * 2 - 1)
+
+
+def test_the_default_binder_reraises_other_errors_untouched():
+    from gpujit.kernels.launch import _bind_context
+    e = RuntimeError("CUDA_ERROR_ILLEGAL_ADDRESS")
+    with pytest.raises(RuntimeError) as got:
+        _bind_context(0)(e)
+    assert got.value is e
