@@ -15,7 +15,9 @@ and the decoded arguments run the kernel's own text thread by thread (the emulat
 tests/test_kernels_cuda.py) against eager. Each PTX is assembled for sm_90 by nvJitLink
 (the toolkit of the NVVM that wrote it: what targets.ptx_to_cubin loads when the driver is
 older than the PTX ISA) and by ptxas (/usr/local/bin/ptxas; a ptxas older than the PTX's
-ISA assembles a copy with `.version` lowered to its own). Skipped without NVVM (CI).
+ISA assembles a copy with `.version` lowered to its own). Skipped without NVVM (CI),
+as the PTX is; the launcher's context binding and load_cuda's fallback are tested
+without it.
 
 Group shapes covered (each STATIC and DYNAMIC unless said): the three Python number kinds
 (float/int/bool, special values and int64 extremes, a launcher called again with new
@@ -52,7 +54,6 @@ from test_kernels import (kernel_cache_dir, LAYOUTS, _A, _pair, _scalar_graph,  
                           traced, reference, assert_same, sweep_graph, misaligned)
 from test_kernels_cuda import needs_nvvm, _emulated_cuda_kernel, _DeviceArray
 
-pytestmark = needs_nvvm
 
 SM = 2          # the emulation's SM count (tests/test_kernels_cuda.py)
 _ENTRY = re.compile(r"\.visible\s+\.entry\s+([\w$]+)\s*\(([^)]*)\)", re.S)
@@ -300,6 +301,7 @@ MODES = pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC
 
 # ------------------------------------------------------------------ numbers
 
+@needs_nvvm
 @MODES
 def test_python_numbers_reach_the_kernel_at_their_declared_width(static, tmp_path):
     """float -> .f64 (the double), int -> 64-bit (the int64, extremes too), bool -> .u8 of
@@ -317,6 +319,7 @@ def test_python_numbers_reach_the_kernel_at_their_declared_width(static, tmp_pat
     assemble(ptx, tmp_path)
 
 
+@needs_nvvm
 @MODES
 def test_numbers_of_numpy_kinds_are_written_as_their_python_kind(static):
     g = _scalar_graph()
@@ -327,6 +330,7 @@ def test_numbers_of_numpy_kinds_are_written_as_their_python_kind(static):
 
 # ------------------------------------------------------------------ layouts
 
+@needs_nvvm
 @MODES
 @pytest.mark.parametrize("case", [c for c in LAYOUTS if c != "0-size"])
 def test_layouts_decoded_by_the_ptx(case, static, tmp_path):
@@ -338,6 +342,7 @@ def test_layouts_decoded_by_the_ptx(case, static, tmp_path):
     assemble(ptx, tmp_path)
 
 
+@needs_nvvm
 @MODES
 def test_a_0_size_launch_is_never_made(static):
     x, y = LAYOUTS["0-size"]
@@ -346,6 +351,7 @@ def test_a_0_size_launch_is_never_made(static):
     assert calls == [] and [o.shape for o in outs] == [(0, 5)] * 3
 
 
+@needs_nvvm
 @MODES
 def test_the_vector_loop_flag_follows_alignment(static, tmp_path):
     rng = np.random.default_rng(3)
@@ -389,6 +395,7 @@ def _dtype_values(dtype_name, shape=(5, 7), seed=0):
     return [rng.integers(lo, 6, shape).astype(dtype_name) for _ in range(2)]
 
 
+@needs_nvvm
 @MODES
 @pytest.mark.parametrize("dtype_name", _DTYPES)
 def test_every_dtype_flat_misaligned_and_transposed(dtype_name, static, tmp_path):
@@ -410,6 +417,7 @@ def _chunk_cases():
                "cat, broadcast in a branch", "cat, flipped"]
 
 
+@needs_nvvm
 @MODES
 @pytest.mark.parametrize("case", _chunk_cases()[1])
 def test_chunk_pieces_and_cat_branches(case, static, tmp_path):
@@ -453,6 +461,7 @@ _FAMILY_DTYPES = [("float32", f) for f in FAMILIES if f != "bitwise"] + [
 
 @pytest.mark.parametrize("dtype_name,family", _FAMILY_DTYPES,
                          ids=[f"{d}-{f}" for d, f in _FAMILY_DTYPES])
+@needs_nvvm
 def test_op_families(dtype_name, family, tmp_path):
     """Each family's group (DYNAMIC, with the vector loop where it fits; float32's also
     STATIC): the declared parameters, the decoded block and the assembled PTX. The
@@ -467,6 +476,7 @@ def test_op_families(dtype_name, family, tmp_path):
 
 # ------------------------------------------------------------------ big grids
 
+@needs_nvvm
 @MODES
 def test_more_than_2_to_the_32_elements(static):
     """n travels as a 64-bit parameter, the grid stays within gridDim.x's limit (capped at
@@ -488,6 +498,7 @@ def test_more_than_2_to_the_32_elements(static):
 
 # ------------------------------------------------------------------ per-op rounding
 
+@needs_nvvm
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_nvvm_itself_rounds_a_times_b_plus_c(dtype, monkeypatch):
     """The -fma=0 option reaches NVVM: its own PTX (before round_per_op's fallback adds
@@ -537,6 +548,7 @@ def _fake_cupy(module_cls):
     return cupy
 
 
+@needs_nvvm
 def test_ptx_newer_than_the_driver_is_loaded_as_a_cubin(monkeypatch):
     if not _have_nvjitlink():
         pytest.skip("no nvJitLink")
@@ -579,6 +591,7 @@ def test_without_nvjitlink_a_refused_ptx_is_a_build_error(monkeypatch):
 
 # ------------------------------------------------------------------ the launch, found
 
+@needs_nvvm
 @MODES
 def test_a_bool_number_is_written_0_or_1(static):
     """The kernel reads a bool's slot by its low byte: an int given for it (the kernels'
