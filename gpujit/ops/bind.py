@@ -101,12 +101,27 @@ def _varargs(fn, sizes_fn=None):
             if kwargs or overloaded:
                 return fn(self, **kwargs)
             raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
-        if kwargs:
-            return sized(self, sizes, **kwargs)
-        return sized(self, sizes)
+        try:                # (no cost in a call that does not raise)
+            if kwargs:
+                return sized(self, sizes, **kwargs)
+            return sized(self, sizes)
+        except TypeError:
+            if overloaded and n == 1 and isinstance(s, (list, tuple)):
+                _sequence_refused(self, s, kwargs, fn)
+            raise
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method
+
+
+def _sequence_refused(self, s, kwargs, fn):
+    """x.view([2.0, 3]): a sequence whose first element is no int matches none of an
+    overloaded method's signatures: the overloads' "invalid combination of arguments"
+    (raised by fn, which chooses among them)."""
+    first = s[0] if s else 0
+    if not _int_like(first) or (isinstance(first, registry._Tensor) and (
+            first._data.size != 1 or first._data.dtype.kind not in "iub")):
+        fn(self, s, **kwargs)
 
 
 def _varargs_slow(self, sizes, kwargs, fn, sized, name, arg, overloaded):

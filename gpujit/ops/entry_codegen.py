@@ -81,7 +81,9 @@ def _number_args(op, skip=()):
             L.append(f"{ind}        if _v.__class__ is not int:")
             L.append(f"{ind}            {n} = _tlist(_op, {i}, {n})")
             L.append(f"{ind}            break")
-            L.append(f"{ind}else:" if ind != "    " else f"    elif {n} is not None:")
+            # (None for an int[] that takes none: _tlist's TypeError, torch.flip(x, None))
+            L.append(f"{ind}else:" if ind != "    " or not (t.optional or a.default_text ==
+                                                          "None") else f"    elif {n} is not None:")
             L.append(f"{ind}    {n} = _tlist(_op, {i}, {n})")
     return L
 

@@ -549,28 +549,76 @@ def _for_out(out, dtype, device):
     return _out_dtype_device(out, dtype, device)
 
 
+def _refused(name, args, named):
+    """PyTorch's parser TypeError for a call of factory `name` that none of its Python
+    signatures takes (parser_errors.signature_error; keywords given as other than their
+    defaults), or None."""
+    from .parser_errors import signature_error
+    kwargs = {k: v for k, v in named.items()
+              if v is not None and not (v is False and k in ("requires_grad", "pin_memory"))}
+    return signature_error(name, tuple(args), kwargs)
+
+
+def _none(name):
+    """rand() / randn(): no size; PyTorch's parser error (raised by rand's except clause)."""
+    raise TypeError(f"{name}() takes a size")
+
+
+def _reraise_refused(name, args, named):
+    """In an except clause: PyTorch's parser TypeError for the call where it has one, else
+    the exception being handled."""
+    e = _refused(name, args, named)
+    if e is None:
+        raise
+    raise e from None
+
+
 @_public
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     size_arg, finish = _size_and_finish()
-    dtype, device = _for_out(out, dtype, device)
-    return finish(OPS["aten::rand"].public(size_arg(size), generator=generator, dtype=dtype,
-                                           device=device), requires_grad, out)
+    try:
+        dtype, device = _for_out(out, dtype, device)
+        return finish(OPS["aten::rand"].public(size_arg(size or _none("rand")), generator=generator,
+                                               dtype=dtype, device=device), requires_grad, out)
+    except (TypeError, AttributeError):
+        _reraise_refused("rand", size, dict(generator=generator, out=out, dtype=dtype,
+                                            layout=layout, device=device,
+                                            requires_grad=requires_grad,
+                                            pin_memory=pin_memory))
 
 
 @_public
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     size_arg, finish = _size_and_finish()
-    dtype, device = _for_out(out, dtype, device)
-    return finish(OPS["aten::randn"].public(size_arg(size), generator=generator, dtype=dtype,
-                                            device=device), requires_grad, out)
+    try:
+        dtype, device = _for_out(out, dtype, device)
+        return finish(OPS["aten::randn"].public(size_arg(size or _none("randn")), generator=generator,
+                                                dtype=dtype, device=device), requires_grad, out)
+    except (TypeError, AttributeError):
+        _reraise_refused("randn", size, dict(generator=generator, out=out, dtype=dtype,
+                                             layout=layout, device=device,
+                                             requires_grad=requires_grad,
+                                             pin_memory=pin_memory))
 
 
 @_public
 def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None,
             layout=None, device=None, requires_grad=False, pin_memory=False):
     """randint(high, size), randint(low, high, size); size also as a keyword."""
+    n = len(args)
+    if not (n in (2, 3) and size is None and low is None and high is None
+            and args[0].__class__ is int and args[n - 2].__class__ is int
+            and isinstance(args[n - 1], (list, tuple))):
+        # (not randint(5, (2,)) / randint(0, 5, (2,)): each signature tried)
+        e = _refused("randint", args, dict(size=size, low=low, high=high, generator=generator,
+                                           out=out, dtype=dtype, layout=layout, device=device,
+                                           requires_grad=requires_grad,
+                                           pin_memory=pin_memory))
+        if e is not None:
+            raise e
+    given, size_given, low_given, high_given = args, size, low, high
     args = list(args)
     if size is None:
         if not args or not isinstance(args[-1], (list, tuple)):
@@ -585,15 +633,28 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     if args:
         raise TypeError("randint() takes at most 3 positional arguments (low, high, size)")
     size_arg, finish = _size_and_finish()
-    dtype, device = _for_out(out, dtype, device)
-    return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
-                                                  generator=generator, dtype=dtype,
-                                                  device=device), requires_grad, out)
+    try:
+        dtype, device = _for_out(out, dtype, device)
+        return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
+                                                      generator=generator, dtype=dtype,
+                                                      device=device), requires_grad, out)
+    except TypeError:           # (generator=3, dtype='a' ...)
+        _reraise_refused("randint", given, dict(
+            size=size_given, low=low_given, high=high_given, generator=generator, out=out,
+            dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
+            pin_memory=pin_memory))
 
 
 @_public
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
+    if n.__class__ is not int:
+        e = _refused("randperm", (n,), dict(generator=generator, out=out, dtype=dtype,
+                                            layout=layout, device=device,
+                                            requires_grad=requires_grad,
+                                            pin_memory=pin_memory))
+        if e is not None:
+            raise e
     _, finish = _size_and_finish()
     dtype, device = _for_out(out, dtype, device)
     return finish(OPS["aten::randperm"].public(int(n), generator=generator,

@@ -486,6 +486,8 @@ def tensor_int_list(op, n, v, method=False):
         # (an unsized int[]: PyTorch's parser takes a sequence only)
         raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not "
                         f"{'Tensor' if isinstance(v, _Tensor) else type(v).__name__}")
+    if v is None and not t.optional:
+        raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not NoneType")
     if isinstance(v, _Tensor):
         d = v._data
         if d.size == 1 and d.dtype.kind in "iub":

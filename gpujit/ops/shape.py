@@ -289,7 +289,21 @@ def split(tensor, split_size_or_sections, dim=0):
             return OPS["aten::split_with_sizes"].public(tensor, split_size_or_sections, dim)
     if isinstance(split_size_or_sections, (list, tuple)):
         return OPS["aten::split_with_sizes"].public(tensor, list(split_size_or_sections), dim)
-    return OPS["aten::split.Tensor"].public(tensor, split_size_or_sections, dim)
+    if not isinstance(split_size_or_sections, (int, np.integer)):
+        # (PyTorch's Tensor.split hands anything but an int to split_with_sizes, whose
+        # parser refuses it: x.split('a'))
+        return OPS["aten::split_with_sizes"].public(tensor, split_size_or_sections, dim)
+    try:
+        if split_size_or_sections.__class__ is bool:
+            raise TypeError("split(True)")
+        return OPS["aten::split.Tensor"].public(tensor, split_size_or_sections, dim)
+    except TypeError:
+        # (an int size goes to torch._VF.split, two signatures: x.split(True), x.split(2, 'a'))
+        from .parser_errors import signature_error
+        e = signature_error("split", (tensor, split_size_or_sections, dim), {})
+        if e is None:
+            raise
+        raise e from None
 
 
 PUBLIC["split"] = split
