@@ -278,3 +278,45 @@ def test_size_and_stride_dim_argument():
     with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range "
                        r"of \[-1, 0\], but got 5\)"):
         x.size(5)
+
+
+# ------------------------------------------------------------------ 4. keepdim and keepdims
+
+def test_keepdim_and_keepdims_both_given():
+    x = gpujit.ones(2, 3)
+    for name in ("argmax", "argmin", "sum"):
+        _raises(TypeError, f"{name}() got an unexpected keyword argument 'keepdims'",
+                getattr(x, name), 1, keepdim=True, keepdims=True)
+    assert gpujit.argmax(x, 1, keepdims=True).shape == (2, 1)
+    assert x.max(dim=1, keepdims=True).values.shape == (2, 1)
+    with pytest.raises(TypeError, match=r"max\(\) received an invalid combination of "
+                       r"arguments - got \(int, keepdims=bool, keepdim=bool\)"):
+        x.max(1, keepdim=True, keepdims=True)
+
+
+# ------------------------------------------------------------------ 7. pinned memory
+
+def test_pin_memory_without_an_accelerator():
+    if gpujit.cuda.is_available():
+        pytest.skip("an accelerator (or the fake CuPy) is here")
+    _raises(RuntimeError, "Cannot access accelerator device when none is available.",
+            gpujit.ones(2).pin_memory)
+    assert gpujit.ones(2).is_pinned() is False
+
+
+def test_fidelity_on_the_fake_gpu(tmp_path):
+    if gpujit.cuda.is_available():
+        pytest.skip("a GPU (or the fake CuPy) is here: the cuda-marked tests run directly")
+    sys.path.insert(0, HERE)
+    from test_fake_gpu import run_fake_tier
+    run_fake_tier(tmp_path, ["test_fidelity_s29.py"])
+
+
+@cuda
+def test_is_pinned_after_pin_memory():
+    x = gpujit.arange(6.).pin_memory()
+    assert x.is_pinned() and x.view(2, 3).is_pinned() and x[1:].is_pinned()
+    assert x.detach().is_pinned() and x.pin_memory() is x
+    assert not x.clone().is_pinned() and not gpujit.ones(2).is_pinned()
+    y = x.cuda(non_blocking=True)
+    assert not y.is_pinned() and y.cpu().tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
