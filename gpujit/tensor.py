@@ -148,12 +148,22 @@ class Tensor:
             return self._hooked_size(None)
         return Size(self._data.shape)
 
-    def size(self, dim=None):
+    def size(self, dim=None, *, axis=None):
+        # (axis: NumPy's name, which PyTorch's parser takes for dim; not both)
+        if dim is None:
+            if axis is None:
+                if _registry.dispatch_state.tracing is not None:
+                    return self._hooked_size(None)
+                return Size(self._data.shape)
+            dim = axis
+        elif axis is not None:
+            raise TypeError("size() got an unexpected keyword argument 'axis'")
         if _registry.dispatch_state.tracing is not None:
             return self._hooked_size(dim)
-        if dim is None:
-            return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+        try:
+            return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+        except TypeError:       # (x.size(0.0): a float index)
+            raise _dim_type_error("size", dim) from None
 
     def _hooked_size(self, dim):
         """Sizes through aten::size.int while a tracer is recording, so that code like
@@ -207,15 +217,22 @@ class Tensor:
     def nbytes(self):
         return int(self._data.size) * self._dtype.itemsize
 
-    def stride(self, dim=None):
+    def stride(self, dim=None, *, axis=None):
         isz = self._dtype.itemsize
         a = self._data
         st = tuple(s // isz for s in a.strides)
         if not a.size and a.ndim and not any(st) and not getattr(self, "_zero_strides", False):
             st = _empty_strides(a.shape)    # NumPy's new empty arrays say 0: torch's rule
         if dim is None:
-            return st
-        return st[_wrap_dim(dim, self._data.ndim)]
+            if axis is None:
+                return st
+            dim = axis
+        elif axis is not None:
+            raise TypeError("stride() got an unexpected keyword argument 'axis'")
+        try:
+            return st[_wrap_dim(dim, self._data.ndim, "stride")]
+        except TypeError:
+            raise _dim_type_error("stride", dim) from None
 
     def storage_offset(self):
         a = self._data
@@ -555,9 +572,21 @@ def _base_ptr(a):
     return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else 0
 
 
-def _wrap_dim(dim, ndim):
+def _dim_type_error(name, dim):
+    """x.size('a') / x.stride(1.0): PyTorch's parser error for its `int dim`."""
+    return TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
+                     f"{'Tensor' if isinstance(dim, Tensor) else type(dim).__name__}")
+
+
+def _wrap_dim(dim, ndim, name="size"):
     n = max(ndim, 1)
-    if not -n <= dim < n:
+    try:
+        ok = -n <= dim < n
+    except TypeError:           # (x.size('a'))
+        raise _dim_type_error(name, dim) from None
+    if not ok:
+        if not isinstance(dim, (int, np.integer, Tensor)) or isinstance(dim, bool):
+            raise _dim_type_error(name, dim)
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {dim})")
     return dim + n if dim < 0 else dim

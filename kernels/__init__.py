@@ -148,7 +148,7 @@ def _compile_now(spec, target) -> Kernel:
         index = spec.device.index if spec.device.index is not None else 0
         cc, sm = targets.device_info(index)
         ptx, entry, disk_hit = targets.compile_ptx(ks.text, ks.signature, cc)
-        module, compiled = targets.load_cuda(ptx, entry, index)
+        module, compiled = targets.load_cuda(ptx, entry, index, cc)
         extra = {"ptx": ptx, "entry": entry, "module": module}
     _cache.count("disk_hits" if disk_hit else "compiles")
     launch = make_launcher(ks, spec, compiled, sm_count=sm)

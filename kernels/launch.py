@@ -144,15 +144,33 @@ def _zero_division_error():
     return IntegerDivisionByZero("ZeroDivisionError")
 
 
+def _bind_context(index):
+    """bind(error): re-raise a launch error unless it is the driver's finding no current
+    context on this thread, then make device `index`'s primary context current here.
+    cuLaunchKernel is a driver call: a thread that has made no CUDA runtime call has no
+    current context (CUDA_ERROR_INVALID_CONTEXT). CuPy binds one before its own launches
+    through its memory pool's allocation (cupy#72, cupy#606), which a launch whose
+    outputs are all recycled (RECYCLE_FREE) never makes."""
+    def bind(error):
+        if "CUDA_ERROR_INVALID_CONTEXT" not in str(error):
+            raise error
+        import cupy
+        cupy.cuda.runtime.setDevice(index)
+        cupy.cuda.runtime.memGetInfo()     # a runtime call: the primary context, current
+    return bind
+
+
 def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=None,
-                  launch_kernel=None, stream=None):
+                  launch_kernel=None, stream=None, bind_context=None):
     """The launcher function of kernel source `ks` (its source is `launcher.source`).
     launch_fn: the compiled kernel (cpu: the ctypes function; sim: the simulator kernel;
     cuda: the CuPy function of the loaded PTX). empty: the output allocator (default
     numpy.empty, cupy.empty for cuda). A cuda launch_fn with an int `ptr` (its CUfunction)
     is launched with launch_kernel(f, gx, gy, gz, bx, by, bz, shared, stream, params,
     extra) (default cupy.cuda.driver.launchKernel) on stream() (default CuPy's current
-    stream); without one, by calling launch_fn(grid, block, args) as CuPy's Function."""
+    stream), and once more after bind_context(error) (default _bind_context) returned
+    for its error; without one, by calling launch_fn(grid, block, args) as CuPy's
+    Function."""
     direct = ks.target == "cuda" and type(getattr(launch_fn, "ptr", None)) is int
     L = _LauncherWriter(ks, spec, sm_count, direct)
     src = L.write(guard=ks.target == "cuda" and empty is None and _several_gpus())
@@ -186,7 +204,8 @@ def make_launcher(ks: KernelSource, spec, launch_fn, *, sm_count=None, empty=Non
         ptrs = np.array([vals.ctypes.data + 8 * j for j in range(len(vals))], np.uint64)
         ns.update(_v=vals, _vf=vals.view(np.float64), _m=memoryview(vals), _pv=ptrs,
                   _pp=ptrs.ctypes.data,
-                  _fp=launch_fn.ptr, _launch=launch_kernel, _stream=stream)
+                  _fp=launch_fn.ptr, _launch=launch_kernel, _stream=stream,
+                  _bind=bind_context or _bind_context(spec.device.index or 0))
         # an RLock, and `_busy`: a call from inside this thread's own launch (a finalizer
         # run by the collector there...) raises LauncherBusy instead of waiting for ever
         lock = threading.RLock()
@@ -391,22 +410,35 @@ class _LauncherWriter:
                 if kind == "i" and literal.lstrip("-").isdigit():
                     self.constants[j] = int(literal)
                 elif name.startswith("p"):      # a number: NumPy's conversion (its
-                    # OverflowError for an int past int64)
+                    # OverflowError for an int past int64); a bool's slot 0 or 1 (the
+                    # kernel reads its low byte: 256 given for a bool would read False)
+                    if _KIND[self.spec.inputs[int(name[1:])].dtype] == "bool":
+                        expr = f"(1 if {expr} else 0)"
                     writes.append(f"{'_vf' if kind == 'f' else '_v'}[{j}] = {expr}")
                 else:   # a pointer, size or stride: through a memoryview (~20 ns less)
                     writes.append(f"_m[{j}] = {expr}")
         if self.recycled:         # the lock is held since the outputs were taken
             for w in writes:
                 self.emit(w)
-            self.emit(f"_launch(_fp, {grid}, 1, 1, {THREADS}, 1, 1, 0, _sp, _pp, 0)")
+            self._emit_launch(f"_launch(_fp, {grid}, 1, 1, {THREADS}, 1, 1, 0, _sp, _pp, 0)", 1)
             return
         # one launch at a time fills this kernel's parameter block (acquire/release: half
         # the cost of `with lock:`)
         self._lock()
         for w in writes:
             self.emit(w, 2)
-        self.emit(f"_launch(_fp, {grid}, 1, 1, {THREADS}, 1, 1, 0, _stream().ptr, _pp, 0)", 2)
+        self._emit_launch(f"_launch(_fp, {grid}, 1, 1, {THREADS}, 1, 1, 0, _stream().ptr, "
+                          f"_pp, 0)", 2)
         self._unlock()
+
+    def _emit_launch(self, call, indent):
+        """The cuLaunchKernel call, made again once after binding the device's context
+        to this thread where the driver found none current (_bind_context)."""
+        self.emit("try:", indent)
+        self.emit(call, indent + 1)
+        self.emit("except Exception as e:", indent)
+        self.emit("_bind(e)", indent + 1)
+        self.emit(call, indent + 1)
 
     def _vector_arrays(self):
         """The arrays a vector loop reads and writes 4 elements at a time."""

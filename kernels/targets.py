@@ -7,7 +7,8 @@
 - cuda: `numba.cuda.compile_ptx` (never the dispatcher) to PTX, stored with its entry name
   (read from the PTX: numba's mangled names carry a process counter) under
   `<cache>/cuda/<sha>.json`, keyed by the module text, signature, compute capability,
-  versions and `PTX_ROUNDING`; loaded with `cupy.cuda.function.Module`.
+  versions and `PTX_ROUNDING`; loaded with `cupy.cuda.function.Module` (a driver older
+  than NVVM's PTX ISA refuses it: then assembled to a cubin by nvJitLink, `load_cuda`).
   Every float add/sub/mul of a CUDA kernel rounds on its own, as eager's one kernel per
   op does (and as the CPU kernels, which carry no fast-math flag): with its default
   `-fma=1` NVVM contracts `a * b + c` into one `fma.rn` itself (x * 2 - x of a float32 x
@@ -38,7 +39,7 @@ from . import cache as _cache
 from .spec import KernelBuildError
 
 __all__ = ["compile_cpu", "compile_ptx", "load_cuda", "compile_sim", "versions", "round_per_op",
-           "PTX_ROUNDING"]
+           "PTX_ROUNDING", "ptx_to_cubin", "ptx_isa"]
 
 _ENTRY = re.compile(r"\.visible\s+\.entry\s+([\w$]+)\s*\(")
 _VERSIONS = None
@@ -212,13 +213,74 @@ def device_info(index):
     return (int(cc[:-1]), int(cc[-1])), dev.attributes["MultiProcessorCount"]
 
 
-def load_cuda(ptx: str, entry: str, index):
-    """(CuPy module, function) of the PTX, loaded on device `index`."""
+_PTX_REFUSED = []     # the driver refused NVVM's PTX ISA once: later loads go to cubin
+
+
+def load_cuda(ptx: str, entry: str, index, cc=None):
+    """(CuPy module, function) of the PTX, loaded on device `index` (compute capability
+    cc). The driver JIT-compiles PTX only up to the ISA of its own CUDA version: PTX of a
+    newer toolkit's NVVM (`pip install numba-cuda[cu13]` brings the newest 13.x: ISA 9.5
+    from CUDA 13.5) fails to load on an older 13.x driver with
+    CUDA_ERROR_UNSUPPORTED_PTX_VERSION. Then the PTX is assembled to a cubin by that
+    toolkit's nvJitLink (as numba-cuda's own linker does; a cubin of a newer minor
+    toolkit loads on an older driver of the same major version) and the cubin is loaded."""
     import cupy
     with cupy.cuda.Device(index):
         module = cupy.cuda.function.Module()
-        module.load(ptx.encode())
+        if not _PTX_REFUSED:
+            try:
+                module.load(ptx.encode())
+                return module, module.get_function(entry)
+            except Exception as e:
+                if "UNSUPPORTED_PTX_VERSION" not in str(e):
+                    raise
+                _PTX_REFUSED.append(str(e))
+            module = cupy.cuda.function.Module()
+        if cc is None:
+            cc = device_info(index)[0]
+        module.load(ptx_to_cubin(ptx, cc))
         return module, module.get_function(entry)
+
+
+_PTX_VERSION = re.compile(r"^\.version\s+(\d+)\.(\d+)", re.M)
+
+
+def ptx_isa(ptx: str):
+    """The PTX ISA version (major, minor) of `.version` in the PTX text, or None."""
+    m = _PTX_VERSION.search(ptx)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def ptx_to_cubin(ptx: str, cc) -> bytes:
+    """The PTX assembled for sm_<cc> by nvJitLink (an ELF cubin), without a GPU."""
+    try:
+        from cuda.bindings import nvjitlink
+    except ImportError as e:
+        why = (_PTX_REFUSED[0] if _PTX_REFUSED else "")
+        raise KernelBuildError(
+            f"the GPU driver cannot load PTX ISA {ptx_isa(ptx)} ({why}) and nvJitLink, "
+            f"which would assemble it, is missing: update the NVIDIA driver, or install "
+            f"the toolkit of the driver's CUDA version (pip install 'cuda-toolkit[nvvm,"
+            f"nvjitlink]==13.<minor>.*'); fused groups run unfused until then") from e
+    arch = "sm_" + "".join(str(c) for c in cc)
+    data = ptx.encode()
+    handle = nvjitlink.create(1, [f"-arch={arch}"])
+    try:
+        try:
+            nvjitlink.add_data(handle, nvjitlink.InputType.PTX, data, len(data), "kernel.ptx")
+            nvjitlink.complete(handle)
+        except Exception as e:
+            size = nvjitlink.get_error_log_size(handle)
+            log = bytearray(size)
+            if size:
+                nvjitlink.get_error_log(handle, log)
+            raise KernelBuildError(f"nvJitLink could not assemble the kernel's PTX for "
+                                   f"{arch}: {e}\n{bytes(log).decode(errors='replace')}") from e
+        cubin = bytearray(nvjitlink.get_linked_cubin_size(handle))
+        nvjitlink.get_linked_cubin(handle, cubin)
+    finally:
+        nvjitlink.destroy(handle)
+    return bytes(cubin)
 
 
 # ------------------------------------------------------------------------------ sim

@@ -100,7 +100,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     outs = _outputs(func, inputs)
     if grad_outputs is None:
-        grad_outputs = [randn(*o.shape, dtype=o.dtype, device=o.device).requires_grad_()
+        grad_outputs = [randn(tuple(o.shape), dtype=o.dtype, device=o.device).requires_grad_()
                         for o in outs]
     grad_outputs = list(grad_outputs)
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]

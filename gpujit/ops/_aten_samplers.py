@@ -29,7 +29,7 @@ class Draws:
 
     def __enter__(self):
         st = self.st
-        self.state0, self.fresh0 = st.bg.state, st.fresh
+        self.saved = st.save()
         self.buf, self.i, self.used = [], 0, 0
         self.cached = st.next_double
         return self
@@ -54,8 +54,7 @@ class Draws:
 
     def __exit__(self, *exc):
         st = self.st
-        st.bg.state = self.state0
-        st.fresh = self.fresh0
+        st.restore(self.saved)
         if self.used:
             st.raw(2 * self.used)
         st.next_double = self.cached

@@ -326,12 +326,11 @@ def _rrelu(xp, self, lower, upper, training, generator):
         g = generator_for(device_of_array(self), generator)
         if xp is _np and hasattr(g, "u53"):
             # ATen's CPU kernel: in memory order, one double uniform in [lower, upper)
-            # (bounds in the input's opmath type; x * (to - from) + from, fused) per
+            # (bounds in the input's opmath type; x * (to - from) + from, not fused) per
             # element at or below 0 only, then rounded to that type
             lo, hi = float(dt.type(lower)), float(dt.type(upper))
             m = _np.ascontiguousarray(neg).reshape(-1)
-            ld = _np.longdouble
-            r = (g.u53(int(m.sum())).astype(ld) * ld(hi - lo) + ld(lo)).astype(_np.float64)
+            r = g.u53(int(m.sum())) * (hi - lo) + lo
             slope = _np.ones(m.shape, dt)
             slope[m] = r.astype(dt)
             slope = slope.reshape(self.shape)

@@ -80,30 +80,48 @@ def _varargs(fn, sizes_fn=None):
     arg = sized_op.schema.arguments[1].name if sized_op is not None else "size"
 
     def method(self, *sizes, **kwargs):
-        if not sizes:
-            if kwargs or overloaded:
-                return fn(self, **kwargs)
-            raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
-        if len(sizes) == 1:
+        n = len(sizes)
+        if n == 1:
             s = sizes[0]
             if isinstance(s, (list, tuple)):
-                sizes = s
+                sizes = tuple(s)
             elif isinstance(s, _dtype):      # x.view(torch.int32)
                 return fn(self, s, **kwargs)
-            elif not _int_like(s):
+            elif s.__class__ is not int and not _int_like(s):
                 if overloaded:
                     return fn(self, s, **kwargs)
                 raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of "
                                 f"ints, not {type(s).__name__}")
-        else:
+        elif n:
             for v in sizes:                  # (a loop, not all(genexpr): no frame per call)
-                if type(v) is not int:
+                if v.__class__ is not int:
                     return _varargs_slow(self, sizes, kwargs, fn, sized, name, arg,
                                          overloaded)
-        return sized(self, tuple(sizes), **kwargs)
+        else:
+            if kwargs or overloaded:
+                return fn(self, **kwargs)
+            raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
+        try:                # (no cost in a call that does not raise)
+            if kwargs:
+                return sized(self, sizes, **kwargs)
+            return sized(self, sizes)
+        except TypeError:
+            if overloaded and n == 1 and isinstance(s, (list, tuple)):
+                _sequence_refused(self, s, kwargs, fn)
+            raise
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method
+
+
+def _sequence_refused(self, s, kwargs, fn):
+    """x.view([2.0, 3]): a sequence whose first element is no int matches none of an
+    overloaded method's signatures: the overloads' "invalid combination of arguments"
+    (raised by fn, which chooses among them)."""
+    first = s[0] if s else 0
+    if not _int_like(first) or (isinstance(first, registry._Tensor) and (
+            first._data.size != 1 or first._data.dtype.kind not in "iub")):
+        fn(self, s, **kwargs)
 
 
 def _varargs_slow(self, sizes, kwargs, fn, sized, name, arg, overloaded):
@@ -136,24 +154,9 @@ def _int_like(v):
         isinstance(v, registry._Tensor)
 
 
-def _invert(bitwise_not):
-    """Tensor.__invert__ as torch 2.13's: ~x of a floating tensor is a TypeError (its
-    x.bitwise_not() the kernel's NotImplementedError)."""
-    def __invert__(self):
-        try:                      # (the dtype is looked at only when the kernel refuses it)
-            return bitwise_not(self)
-        except NotImplementedError:
-            if self.dtype.is_floating_point:
-                raise TypeError("~ (operator.invert) is only implemented on integer and "
-                                "Boolean-type tensors") from None
-            raise
-    __invert__.__qualname__ = "Tensor.__invert__"
-    return __invert__
-
-
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .out_variants import python_out, with_out
-    from .entry_codegen import operator_entry
+    from .entry_codegen import operator_entry, invert_entry
     functions = registry.public_bindings("function")
     methods = registry.public_bindings("method")
     for name, fn in functions.items():
@@ -195,7 +198,9 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         tensor_cls.__ne__ = operator_entry(methods["ne"].op, "__ne__")
         tensor_cls.__hash__ = lambda self: id(self)
     if "bitwise_not" in methods:
-        tensor_cls.__invert__ = _invert(methods["bitwise_not"])
+        # (torch 2.13's ~x of a floating tensor is a TypeError, its x.bitwise_not() the
+        # kernel's NotImplementedError)
+        tensor_cls.__invert__ = invert_entry(methods["bitwise_not"].op)
     for name in TOPLEVEL_INPLACE:
         if name not in namespace and hasattr(tensor_cls, name):
             namespace[name] = _method_as_function(name)

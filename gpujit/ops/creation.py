@@ -58,6 +58,12 @@ def _size_arg(size, name=None):
     return [s if isinstance(s, int) else int(s) for s in size]
 
 
+def _no_size(name):
+    """zeros() / ones() / empty(): no size (PyTorch's parser error; torch.zeros(()) is a
+    0-dim tensor)."""
+    raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+
+
 def _sequence_size(size, name, arg="size", pos=1):
     """PyTorch's TypeError for a bare int or Tensor given as the int[] `size` of a factory
     that takes more than one positional argument (full(3, 1.0): no varargs there)."""
@@ -76,6 +82,10 @@ def _tensor_sizes(size, name):
         if isinstance(s, _reg._Tensor):
             d = s._data
             if d.size != 1 or d.dtype.kind not in "iub":
+                if i:       # (PyTorch's parser's unpacking of an element past the first)
+                    raise TypeError(f"{name}(): argument 'size' failed to unpack the object "
+                                    f"at pos {i + 1} with error \"type must be tuple of "
+                                    f"ints,but got Tensor\"")
                 raise TypeError(f"{where} must be tuple of ints, but found element of type "
                                 f"Tensor at pos {i}")
             if d.dtype.kind == "b":     # (passes the parser of a SymInt[], not its cast)
@@ -285,7 +295,7 @@ def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
 def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
           pin_memory=False):
     dtype, device = _out_dtype_device(out, dtype, device)
-    return _finish(OPS["aten::zeros"].public(_size_arg(size, "zeros"), dtype=dtype, device=device),
+    return _finish(OPS["aten::zeros"].public(_size_arg(size or _no_size("zeros"), "zeros"), dtype=dtype, device=device),
                    requires_grad, out)
 
 
@@ -293,13 +303,15 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=
 def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
          pin_memory=False):
     dtype, device = _out_dtype_device(out, dtype, device)
-    return _finish(OPS["aten::ones"].public(_size_arg(size, "ones"), dtype=dtype, device=device),
+    return _finish(OPS["aten::ones"].public(_size_arg(size or _no_size("ones"), "ones"), dtype=dtype, device=device),
                    requires_grad, out)
 
 
 @public
 def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
           memory_format=None, pin_memory=False):
+    if not size:
+        _no_size("empty")
     if out is not None:           # PyTorch only resizes out; its values are left as they are
         _out_dtype_device(out, dtype, device)
         out.resize_(_size_arg(size, "empty"))
@@ -477,12 +489,20 @@ def _arange_end(xp, end, dtype=None, layout=None, device=None, pin_memory=None):
 @public
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
            layout=None, out=None):
+    given = (start,) if end is None else (start, end) if step == 1 else (start, end, step)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, _reg._Tensor) else v for v in (start, end, step)]
-    dtype, device = _out_dtype_device(out, dtype, device)
-    return _finish(OPS["aten::arange.start_step"].public(*vals, dtype=dtype, device=device),
-                   requires_grad, out)
+    try:
+        dtype, device = _out_dtype_device(out, dtype, device)
+        return _finish(OPS["aten::arange.start_step"].public(*vals, dtype=dtype,
+                                                             device=device), requires_grad, out)
+    except TypeError:
+        # (PyTorch's parser error, over arange's three Python signatures: arange('a') is
+        # "argument 'end' (position 1)")
+        from .random_ops import _reraise_refused
+        _reraise_refused("arange", given, dict(dtype=dtype, device=device, layout=layout,
+                                               out=out, requires_grad=requires_grad))
 
 
 @op(f"aten::linspace(Scalar start, Scalar end, int steps, *, {_FACTORY_TAIL}",

@@ -56,7 +56,11 @@ _NUMBER_BASES = ("int", "SymInt", "float", "Scalar", "complex")
 def _number_args(op, skip=()):
     """Lines converting a Tensor given for a number parameter (int / float / Scalar, int[]
     elements) to its Python number, as PyTorch's argument parser does (a 0-dim Tensor's
-    .item()); a number passes one isinstance test."""
+    .item()), and a NumPy scalar given for a float / Scalar / complex one to its Python
+    number. The fast test first: a Python number (or None) is one set lookup of its type,
+    a tuple or list of Python ints one loop; anything else goes to registry.number_arg /
+    tensor_int_list, which do the isinstance tests (a NumPy scalar, a Tensor, an int
+    subclass) and raise PyTorch's errors."""
     s = op.schema
     L = []
     for i, a in enumerate(s.arguments):
@@ -64,14 +68,23 @@ def _number_args(op, skip=()):
         if n in skip or t.base not in _NUMBER_BASES:
             continue
         if not t.is_list:
-            L.append(f"    if isinstance({n}, _T): {n} = _tnum(_op, {i}, {n})")
-            if t.base in ("Scalar", "float", "complex"):
-                # (a NumPy scalar: its Python number, as PyTorch's parser reads it)
-                L.append(f"    elif isinstance({n}, _npn): {n} = _npnum({n})")
+            npy = t.base in ("Scalar", "float", "complex")
+            L.append(f"    if {n}.__class__ not in _PYN: {n} = _numarg(_op, {i}, {n}, {npy})")
         elif t.base in ("int", "SymInt"):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
-            skip_int = f"{n}.__class__ is not int and " if _r.int_list_takes_int(op, a) else ""
-            L.append(f"    if {skip_int}{n} is not None: {n} = _tlist(_op, {i}, {n})")
+            ind = "    "
+            if _r.int_list_takes_int(op, a):        # (an int: as it is)
+                L.append(f"    if {n}.__class__ is not int and {n} is not None:")
+                ind = "        "
+            L.append(f"{ind}if {n}.__class__ is tuple or {n}.__class__ is list:")
+            L.append(f"{ind}    for _v in {n}:")
+            L.append(f"{ind}        if _v.__class__ is not int:")
+            L.append(f"{ind}            {n} = _tlist(_op, {i}, {n})")
+            L.append(f"{ind}            break")
+            # (None for an int[] that takes none: _tlist's TypeError, torch.flip(x, None))
+            L.append(f"{ind}else:" if ind != "    " or not (t.optional or a.default_text ==
+                                                          "None") else f"    elif {n} is not None:")
+            L.append(f"{ind}    {n} = _tlist(_op, {i}, {n})")
     return L
 
 
@@ -101,13 +114,19 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    try:")
     values = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
     tensor_params = {a.name for a in s.arguments if a.type.base == "Tensor"}
-    for n in list(operands) + aux:
+    for k, n in enumerate(list(operands) + aux):
         L.append(f"        if isinstance({n}, _T):")
-        L.append(f"            dev = _join(_op, dev, {n})")
+        # (registry._join_device inline where the device is the one so far: no call)
+        if k == 0:
+            L.append(f"            dev = {n}._device")
+        else:
+            L.append(f"            if dev is None or dev is {n}._device: dev = {n}._device")
+            L.append(f"            else: dev = _join(_op, dev, {n})")
         if n in operands and (n in op.number_operands or n not in tensor_params):
             # a NumPy scalar: the Python number PyTorch's parser reads it as
-            # (registry.numpy_number: x0 == np.float64(0.1) compares in float32)
-            L.append(f"        elif isinstance({n}, _npn):")
+            # (registry.numpy_number: x0 == np.float64(0.1) compares in float32); a
+            # Python number passes one set lookup of its type
+            L.append(f"        elif {n}.__class__ not in _PYN and isinstance({n}, _npn):")
             L.append(f"            {n} = _npnum({n})")
         # a Python number where PyTorch's overloads take none (logaddexp(x, 2)): its
         # TypeError (ops/number_operands.py); None where the parameter is Optional
@@ -122,11 +141,15 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     kind_items = []
     for n in operands:
         opt = n in optional
+        # (a Python int's or float's kind inline: registry.scalar_kind's first tests)
+        sk = (f"_SKI if {n}.__class__ is int else (_dtm._default_float, _SCALAR) if "
+              f"{n}.__class__ is float else ")
         if opt:
             kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else "
-                              f"(_sk({n}) if {n} is not None else None))")
+                              f"{sk}(_sk({n}) if {n} is not None else None))")
         else:
-            kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else _sk({n}))")
+            kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else "
+                              f"{sk}_sk({n}))")
     # (a str / list where a Scalar operand may stand: _sk's TypeError becomes PyTorch's,
     # "add(): argument 'other' (position 2) must be Tensor, not str")
     L.append("    try:")
@@ -221,7 +244,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     elif op.contiguous_result:
         L.append("    if r.ndim > 1:")
         L.append("        r = _c_layout(xp, r)")
-        L.append("    return _wrap(r, ot, dev)")
+        L.append("    " + _r.wrap_statements("_t", "r", "ot", "dev"))
+        L.append("    return _t")
     else:
         allt = [n for n in names if n in operands or n in aux]     # (torch's order)
         L.append("    if lay:")
@@ -237,7 +261,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         else:
             arrays = ", ".join(f"({n}._data if isinstance({n}, _T) else None)" for n in allt)
             L.append(f"        r = _iter_layout(xp, r, ({arrays},))")
-        L.append("    return _wrap(r, ot, dev)")
+        L.append("    " + _r.wrap_statements("_t", "r", "ot", "dev"))      # (registry.wrap, inline: one call less)
+        L.append("    return _t")
     return "\n".join(L)
 
 
@@ -291,14 +316,24 @@ def _gen_generic(op, fname, consts, hook=None):
                          f"{names.index(n)})")
                 # (an element not a Tensor, an ndarray included: PyTorch's TypeError
                 # "expected Tensor as element 1 in argument 0"; None in a Tensor?[])
-                other = "None if x is None else " if a.type.elem_optional else ""
+                other = "None if _x is None else " if a.type.elem_optional else ""
                 # (a value that is no sequence, torch.cat(1), x.index_put(None, v): PyTorch's
                 # "argument 'tensors' (position 1) must be tuple of Tensors, not int")
+                # (a loop, not a comprehension: no frame; a Tensor on dev is its array)
+                vals = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+                ind = "        "
                 L.append("    try:")
-                L.append(f"        a_{n} = [_unwrap_for(x, dev) if isinstance(x, _T) else "
-                         f"{other}_lref(_op, ({', '.join(names)}{',' if len(names) == 1 else ''})) "
-                         f"for x in {n}]"
-                         + (f" if {n} is not None else None" if a.type.optional else ""))
+                if a.type.optional:
+                    L.append(f"        a_{n} = None")
+                    L.append(f"        if {n} is not None:")
+                    ind += "    "
+                L.append(f"{ind}a_{n} = []")
+                L.append(f"{ind}for _x in {n}:")
+                L.append(f"{ind}    if isinstance(_x, _T):")
+                L.append(f"{ind}        a_{n}.append(_x._data if _x._device is dev else "
+                         f"_unwrap_for(_x, dev))")
+                L.append(f"{ind}    else:")
+                L.append(f"{ind}        a_{n}.append({other}_lref(_op, {vals}))")
                 L.append("    except TypeError:")
                 L.append(f"        _e = _not_tensor(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
                 L.append("        if _e is None: raise")
@@ -472,9 +507,11 @@ def _compile(op, src, fname, consts):
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
-              _refused=_r.number_refused, _tnum=_r.tensor_number,
+              _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
-              _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES,
+              _new=_r._new, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
+              _numarg=_r.number_arg, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _tensor_for_list=_r.tensor_for_list,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
@@ -495,7 +532,7 @@ def _method_ns(ns):
     (self not counted: x.add("a") is "argument 'other' (position 1)")."""
     from functools import partial
     ns = dict(ns)
-    for k in ("_not_tensor", "_refused", "_tnum", "_tlist", "_argtypes", "_lref",
+    for k in ("_not_tensor", "_refused", "_numarg", "_tlist", "_argtypes", "_lref",
               "_tensor_for_list"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
@@ -595,11 +632,11 @@ def _binding_entry(op, pub_src, consts):
     op has no such argument or is not bound."""
     lists = [a for a in op.schema.arguments if a.type.base == "Tensor" and a.type.is_list
              and a.type.elem_optional]
-    if not lists or not (op.bind_function or op.bind_method) or "None if x is None else _lref(" \
+    if not lists or not (op.bind_function or op.bind_method) or "None if _x is None else _lref(" \
             not in pub_src:
         return None
     import re
-    src = pub_src.replace("None if x is None else _lref(", "_lref(")
+    src = pub_src.replace("None if _x is None else _lref(", "_lref(")
     src = re.sub(r"_lref\(_op, (\([^()]*\))\)", r"_lref(_op, \1, binding=True)", src)
     values = re.search(r"_lref\(_op, (\([^()]*\)), binding=True\)", src).group(1)
     checks = "".join(
@@ -701,4 +738,28 @@ def numpy_entry(op, method):
         fn.op = op
         fn.source = src
     setattr(op, key, fn)
+    return fn
+
+
+def invert_entry(op):
+    """Tensor.__invert__ as torch 2.13's over op (bitwise_not): op's method entry point in
+    one frame whose refusal of a floating dtype (the kernel's NotImplementedError) becomes
+    the operator's TypeError; the dtype is looked at only then. Compiled once."""
+    fn = op.__dict__.get("_invert")
+    if fn is None:
+        head, body = op.binding_source.split("\n", 1)
+        assert head == "def public(self):", head
+        src = "\n".join(["def __invert__(self):", "    try:"]
+                        + ["    " + ln for ln in body.split("\n")] + [
+            "    except NotImplementedError:",
+            "        if self.dtype.is_floating_point:",
+            "            raise TypeError('~ (operator.invert) is only implemented on integer "
+            "and Boolean-type tensors') from None",
+            "        raise"])
+        fn = _compile(op, src, "__invert__", {})
+        fn.__globals__.update(_method_ns(fn.__globals__))
+        fn.__qualname__ = "Tensor.__invert__"
+        fn.op = op
+        fn.source = src
+        op._invert = fn
     return fn

@@ -7,6 +7,7 @@ tensors only as in PyTorch), share_memory_ / is_shared / pin_memory / is_pinned.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -283,9 +284,36 @@ def _pin_memory(self, device=None):
                            f"pinned")
     if not gpujit.cuda.is_available():
         raise RuntimeError("Cannot access accelerator device when none is available.")
-    return self.clone()
+    if _pinned_root(self._data) is not None:
+        return self                             # (already pinned: as PyTorch, itself)
+    t = self.clone()
+    r = _root(t._data)
+    k = id(r)
+    _PINNED[k] = weakref.ref(r, lambda _, k=k: _PINNED.pop(k, None))
+    return t
+
+
+# the NumPy buffers pin_memory() made (by id, while they live): pinned is a property of
+# the memory, which views and detach()es of a pinned tensor share (a copy is not pinned)
+_PINNED: dict = {}
+
+
+def _root(a):
+    while isinstance(getattr(a, "base", None), np.ndarray):
+        a = a.base
+    return a
+
+
+def _pinned_root(a):
+    if not _PINNED or not isinstance(a, np.ndarray):
+        return None
+    r = _root(a)
+    ref = _PINNED.get(id(r))
+    return r if ref is not None and ref() is r else None
 
 
 @tensor_method("is_pinned")
 def _is_pinned(self, device=None):
-    return False
+    """True for the memory pin_memory() returned (and its views), as PyTorch on a machine
+    with an accelerator."""
+    return _pinned_root(self._data) is not None

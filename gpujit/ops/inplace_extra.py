@@ -19,7 +19,8 @@ from .meta import TensorMeta, broadcast_shapes, same_as
 from .registry import op, OPS, Derivative
 from .registry import derivative as _derivative
 from . import special as _special
-from .random_ops import _check_continuous, _check_float, _gen_like, _write, _zeros_grad
+from .random_ops import _check_continuous, _check_float, _gen_like, _write_serial, \
+    _zeros_grad
 
 _LA = {"linalg"}
 _RI = {"random", "inplace"}
@@ -330,9 +331,17 @@ def log_normal_(xp, self, mean=1, std=2, generator=None):
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     # ATen's lognormal_distribution<double>: exp of its scalar normal sampler, in order
-    v = _gen_like(self, None, generator).normal_serial(self.size)
-    return _write(self, xp.exp(v * float(std) + float(mean)).astype(self.dtype).reshape(
-        self.shape))
+    g = _gen_like(self, None, generator)
+    cpu = xp is np and hasattr(g, "u53")
+
+    def draw(shape):            # (in memory order: _write_serial's view)
+        v = g.normal_serial(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+        if cpu:                 # (the CPU stream: `v * std + mean` fused, C's exp)
+            from .fma import fma64
+            from .random import libm
+            return libm("exp", fma64(v, float(std), float(mean))).astype(self.dtype)
+        return xp.exp(v * float(std) + float(mean)).astype(self.dtype)
+    return _write_serial(self, draw)
 
 
 @op("aten::cauchy_(Tensor(a!) self, float median=0, float sigma=1, *, "
@@ -341,8 +350,18 @@ def cauchy_(xp, self, median=0, sigma=1, generator=None):
     _check_continuous(self, "Cauchy", c_name=True)
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
-    return _write(self, (median + sigma * xp.tan(math.pi * (u - 0.5))).astype(self.dtype))
+    g = _gen_like(self, None, generator)
+    cpu = xp is np and hasattr(g, "u53")
+
+    def draw(shape):
+        u = g.uniform(shape, np.dtype(np.float64))
+        if cpu:                 # (the CPU stream: C's tan, `median + sigma * t` fused)
+            from .fma import fma64
+            from .random import libm
+            return fma64(float(sigma), libm("tan", math.pi * (u - 0.5)),
+                         float(median)).astype(self.dtype)
+        return (median + sigma * xp.tan(math.pi * (u - 0.5))).astype(self.dtype)
+    return _write_serial(self, draw)
 
 
 @op("aten::geometric_(Tensor(a!) self, float p, *, Generator? generator=None) -> "
@@ -353,10 +372,19 @@ def geometric_(xp, self, p, generator=None):
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     if self.dtype == np.bool_:
         raise not_implemented("geometric_cpu", xp, "Bool")
-    u = _gen_like(self, None, generator).uniform(self.shape, np.dtype(np.float64))
-    with np.errstate(divide="ignore"):
-        k = xp.ceil(xp.log(u) / math.log1p(-p))       # (ATen's: log(u), not log1p(-u))
-    return _write(self, xp.maximum(k, 1).astype(self.dtype))
+    g = _gen_like(self, None, generator)
+    cpu = xp is np and hasattr(g, "u53")
+
+    def draw(shape):
+        u = g.uniform(shape, np.dtype(np.float64))
+        with np.errstate(divide="ignore"):      # (ATen's: log(u), not log1p(-u); C's log)
+            if cpu:
+                from .random import libm
+                k = np.ceil(libm("log", u) / math.log1p(-p))
+            else:
+                k = xp.ceil(xp.log(u) / math.log1p(-p))
+        return xp.maximum(k, 1).astype(self.dtype)
+    return _write_serial(self, draw)
 
 
 @_derivative(log_normal_, cauchy_, geometric_)

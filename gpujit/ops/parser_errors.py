@@ -45,11 +45,12 @@ __all__ = ["signature_params", "parser_error", "torch_name"]
 
 class _P:
     """One parameter of a Python signature as PyTorch's parser holds it."""
-    __slots__ = ("name", "type", "tname", "default", "kwarg_only", "allow_none")
+    __slots__ = ("name", "type", "tname", "default", "kwarg_only", "allow_none", "bare_int")
 
     def __init__(self, name, type, tname, default, kwarg_only, allow_none):
         self.name, self.type, self.tname = name, type, tname
         self.default, self.kwarg_only, self.allow_none = default, kwarg_only, allow_none
+        self.bare_int = True    # (an int list that takes an int: gpujit's ops, permissive)
 
     @property
     def optional(self):
@@ -253,7 +254,13 @@ def _typename(v):
     t = type(v)
     if isinstance(v, np.generic):
         return f"numpy.{t.__name__}"
+    if not t.__flags__ & _HEAPTYPE and t.__module__ != "builtins":
+        # (a C extension's type: its tp_name is dotted, numpy.random._generator.Generator)
+        return f"{t.__module__}.{t.__qualname__}"
     return t.__name__
+
+
+_HEAPTYPE = 1 << 9          # Py_TPFLAGS_HEAPTYPE: a class written in Python
 
 
 _M64 = (1 << 64) - 1
@@ -395,13 +402,24 @@ def _matches(p, v):
     from .overloads import _value_matches
     if p.name == "out" and p.type.is_list:
         return isinstance(v, (tuple, list))
-    return _value_matches(p.type, v)
+    t = p.type
+    if t.base == "Generator":
+        from .random import Generator
+        return isinstance(v, Generator)
+    if t.base == "Layout":
+        from ..dtypes import layout
+        return isinstance(v, layout)
+    if not p.bare_int and t.is_list and isinstance(v, (int, np.integer)):
+        return False        # (an unsized int list: a bare int is no tuple of ints)
+    return _value_matches(t, v)
 
 
 def _varargs_ints(params, args):
+    # (torch's parser takes the arguments as the list where the first is an index: one
+    # after it that is none fails to unpack, torch.rand(2, 'a'))
     return (sum(1 for p in params if not p.kwarg_only) == 1 and params[0].type.is_list
-            and params[0].type.base in ("int", "SymInt") and len(args) > 1
-            and all(_int_elem(a) for a in args))
+            and params[0].type.base in ("int", "SymInt") and args
+            and _int_elem(args[0]))
 
 
 def _parse(name, params, args, kwargs, raise_exception):
@@ -479,11 +497,75 @@ def _parse(name, params, args, kwargs, raise_exception):
     return None
 
 
+class _Sig:
+    """A Python signature of a function gpujit writes by hand (randint, arange, split ...)
+    as an op: its aten schema, whether it takes out=."""
+    __slots__ = ("schema", "name", "out")
+
+    def __init__(self, text, out):
+        from .schema import parse_schema
+        self.schema = parse_schema(text)
+        self.name, self.out = self.schema.name, out
+
+
+_OPTS = ("ScalarType? dtype=None, Layout? layout=None, Device? device=None, "
+         "bool? pin_memory=None) -> Tensor")
+# PyTorch's Python signatures of the functions gpujit writes by hand, in its order: (aten
+# schema, takes out=); a factory's tensor options are added to its schema
+_SIGNATURES = {
+    "rand": [(f"rand(SymInt[] size, *, Generator? generator, {_OPTS}", True),
+             (f"rand(SymInt[] size, *, {_OPTS}", True)],
+    "randn": [(f"randn(SymInt[] size, *, Generator? generator, {_OPTS}", True),
+              (f"randn(SymInt[] size, *, {_OPTS}", True)],
+    "randint": [(f"randint(SymInt high, SymInt[] size, *, Generator? generator, {_OPTS}", True),
+                (f"randint(SymInt high, SymInt[] size, *, {_OPTS}", True),
+                (f"randint(SymInt low, SymInt high, SymInt[] size, *, Generator? generator, "
+                 f"{_OPTS}", True),
+                (f"randint(SymInt low, SymInt high, SymInt[] size, *, {_OPTS}", True)],
+    "randperm": [(f"randperm(SymInt n, *, Generator? generator, {_OPTS}", True),
+                 (f"randperm(SymInt n, *, {_OPTS}", True)],
+    "arange": [(f"arange(Scalar end, *, {_OPTS}", True),
+               (f"arange(Scalar start, Scalar end, *, {_OPTS}", False),
+               (f"arange(Scalar start, Scalar end, Scalar step=1, *, {_OPTS}", True)],
+    # (torch._VF.split, which Tensor.split calls with an int (or bool) split_size)
+    "split": [("split(Tensor(a) self, SymInt split_size, int dim=0) -> Tensor(a)[]", False),
+              ("split.sizes(Tensor(a) self, SymInt[] split_size, int dim=0) -> Tensor(a)[]",
+               False)],
+}
+_SIGNATURE_PARAMS: dict = {}
+
+
+def signature_error(name, args, kwargs):
+    """The TypeError PyTorch's parser raises for a call of `name` (one of _SIGNATURES, a
+    function written by hand in gpujit), or None where one of its signatures takes it (the
+    error path only)."""
+    sigs = _SIGNATURE_PARAMS.get(name)
+    if sigs is None:
+        sigs = []
+        for text, out in _SIGNATURES[name]:
+            params = signature_params(_Sig("aten::" + text, out), False, False)
+            for p in params:
+                p.bare_int = False          # (sizes: a tuple, or ints as varargs)
+            if out:
+                at = next(i for i, p in enumerate(params) if p.name == "dtype")
+                params.insert(at, _P("out", ArgType("Tensor"), "Tensor", "None", True, True))
+            sigs.append(params)
+        _SIGNATURE_PARAMS[name] = sigs
+    for params in sigs:
+        if _parse(name, params, args, kwargs, False) is None:
+            return None
+    return _error_for(name, sigs, args, kwargs)
+
+
 def parser_error(pyname, ovs, args, kwargs, method, with_out):
     """The TypeError PyTorch's parser raises for a call (args without self for a method)
     that none of ovs takes."""
     name = torch_name(pyname, ovs)
     sigs = [signature_params(d, method, with_out) for d in sorted_overloads(ovs, method)]
+    return _error_for(name, sigs, args, kwargs)
+
+
+def _error_for(name, sigs, args, kwargs):
     # (a signature that reaches an int list given a bad element raises at once)
     for params in sigs:
         e = _parse(name, params, args, kwargs, False)

@@ -66,11 +66,24 @@ def _short(np_dtype):
     return _dt.from_numpy_dtype(np_dtype).short_name
 
 
+# add / sub / rsub take their one-call path only for alpha exactly the int 1 (`alpha is
+# _ONE`: CPython keeps one object for small ints, and runtime/impl_facts reads the test as
+# it reads `alpha == 1`); any other alpha (True, 1.0, 1+0j, an np.int64) is checked first.
+_ONE = 1
+
+
 def _check_alpha(a, b, alpha):
-    if type(alpha) is float and _kind(a, b) in "biu":
+    """PyTorch's alpha_check against the result's dtype (that of the operands here)."""
+    kind = _kind(a, b)
+    if isinstance(alpha, (bool, _np.bool_)) and kind != "b":
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if kind in "biu" and isinstance(alpha, (float, complex, _np.floating, _np.complexfloating)):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                            "point number.")
-    if _kind(a, b) == "b":
+    if kind != "c" and isinstance(alpha, (complex, _np.complexfloating)):
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a "
+                           "complex number.")
+    if kind == "b":
         return bool(alpha)      # PyTorch casts alpha to bool: x.add(y, alpha=-1) is x | y
     return _wrap_scalar(alpha, a, b)
 
@@ -115,7 +128,7 @@ def logit_expression(ct):
 @op("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, scalar="{self} + {alpha} * {other}")
 def add(xp, self, other, alpha=1):
-    if alpha == 1:
+    if alpha is _ONE:
         return xp.add(self, other)
     alpha = _check_alpha(self, other, alpha)
     return xp.add(self, xp.multiply(other, alpha))
@@ -124,7 +137,7 @@ def add(xp, self, other, alpha=1):
 @op("aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, dtypes=NO_BOOL, scalar="{self} - {alpha} * {other}")
 def sub(xp, self, other, alpha=1):
-    if alpha == 1:
+    if alpha is _ONE:
         return xp.subtract(self, other)
     alpha = _check_alpha(self, other, alpha)
     return xp.subtract(self, xp.multiply(other, alpha))
@@ -133,7 +146,7 @@ def sub(xp, self, other, alpha=1):
 @op("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     dtypes=NO_BOOL, method=False, scalar="{other} - {alpha} * {self}")
 def rsub(xp, self, other, alpha=1):
-    if alpha == 1:
+    if alpha is _ONE:
         return xp.subtract(other, self)
     alpha = _check_alpha(self, other, alpha)
     return xp.subtract(other, xp.multiply(self, alpha))

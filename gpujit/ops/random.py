@@ -9,9 +9,12 @@ rand / randn / randint / randperm / uniform_ / normal_ / bernoulli / dropout / e
 / multinomial / the nn.init fills give PyTorch's numbers: bit for bit where ATen computes
 in scalar code, and for randn of 16 or more floats too (its AVX2 fill's Cephes log /
 sincos are reproduced op by op, as an x86-64 build with AVX2 or AVX-512 runs them; a
-build running ATen's DEFAULT capability differs by an ulp there). get_rng_state() is PyTorch's 5056-byte state, so states
-saved by torch load here and back; poisson / binomial / _standard_gamma run ATen's
-rejection samplers (ops/_aten_samplers.py).
+build running ATen's DEFAULT capability differs by an ulp there); float64 fills use the C
+library's log / log1p / sin / cos as ATen's scalar code does (NumPy's float64 log and
+log1p differ from glibc's in the last bit now and then). get_rng_state() is PyTorch's
+5056-byte state, so states saved by torch load here and back; poisson / binomial /
+_standard_gamma run ATen's rejection samplers (ops/_aten_samplers.py). Large draws (and
+all, once loaded) run in numba loops over NumPy's own mt19937_state (ops/_mt_kernels).
 
 A CUDA device's generator is cuRAND Philox (through `cupy.random.RandomState`): the same
 seed gives different numbers than PyTorch's CUDA generator and than the CPU.
@@ -23,8 +26,11 @@ precision (float32 directly, no float64 detour).
 """
 from __future__ import annotations
 
+import ctypes
+import math
 import os
 import struct
+import sys
 
 import numpy as np
 
@@ -66,14 +72,45 @@ class _CpuStream:
             st = np.random.RandomState(seed & 0xffffffff).get_state()
             bg.state = {"bit_generator": "MT19937", "state": {"key": st[1], "pos": st[2]}}
         self.bg = bg
+        # NumPy's mt19937_state struct itself (624 words, then pos) as uint32: the numba
+        # loops of ops/_mt_kernels draw from it in place, the state is read and written
+        # through it (no dict round trip), and bg.random_raw sees the same state
+        self._view()
         self.fresh = True           # no draw since seeding (ATen's `next_` is still 0)
         self.next_double = None     # ATen's next_double_normal_sample_
         self.next_float = None      # next_float_normal_sample_ (kept for the state only)
 
+    def _view(self):
+        self.key = np.ctypeslib.as_array(
+            (ctypes.c_uint32 * 625).from_address(self.bg.ctypes.state_address))
+
+    def __getstate__(self):         # (copy / deepcopy / pickle: a new bg, a new view)
+        d = dict(self.__dict__)
+        del d["key"]
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        self._view()
+
+    def save(self):
+        """The engine's position (words and pos, `fresh`) for restore()."""
+        return self.key.copy(), self.fresh
+
+    def restore(self, saved):
+        self.key[:] = saved[0]
+        self.fresh = saved[1]
+
     # -- the engine: random() is one 32-bit word, random64() two (the first the high half)
     def raw(self, n):
         self.fresh = False
-        return self.bg.random_raw(int(n)) if n else np.zeros(0, np.uint64)
+        n = int(n)
+        fill = MT_RAW.get(n)
+        if fill is None:
+            return self.bg.random_raw(n) if n else np.zeros(0, np.uint64)
+        out = np.empty(n, np.uint64)
+        fill(self.key, out)
+        return out
 
     def raw64(self, n):
         r = self.raw(2 * n)
@@ -81,19 +118,37 @@ class _CpuStream:
 
     def u24(self, n):
         """uniform_real_distribution<float>: 24 low bits of random() times 2^-24."""
-        return (self.raw(n) & np.uint64(0xFFFFFF)).astype(_F32) * np.float32(2.0 ** -24)
+        fill = MT_U24.get(n)
+        if fill is None:
+            return (self.raw(n) & np.uint64(0xFFFFFF)).astype(_F32) * np.float32(2.0 ** -24)
+        self.fresh = False
+        out = np.empty(n, _F32)
+        fill(self.key, out)
+        return out
 
     def u53(self, n):
         """uniform_real_distribution<double>: 53 low bits of random64() times 2^-53."""
-        return (self.raw64(n) & np.uint64((1 << 53) - 1)).astype(_F64) * (2.0 ** -53)
+        fill = MT_U53.get(n)
+        if fill is None:
+            return (self.raw64(n) & np.uint64((1 << 53) - 1)).astype(_F64) * (2.0 ** -53)
+        self.fresh = False
+        out = np.empty(n, _F64)
+        fill(self.key, out)
+        return out
 
     def below(self, shape, p):
         """u53 < p for n double uniforms (bernoulli_(p), dropout's keep mask) without
         making the doubles: u = bits * 2^-53 exactly, so u < p <=> bits < ceil(p * 2^53)."""
-        import math
-        thr = math.ceil(float(p) * 2.0 ** 53)          # (p * 2^53 is exact)
-        bits = self.raw64(_numel(shape)) & np.uint64((1 << 53) - 1)
-        return (bits < np.uint64(min(max(thr, 0), 1 << 53))).reshape(shape)
+        thr = min(max(math.ceil(float(p) * 2.0 ** 53), 0), 1 << 53)   # (p * 2^53 is exact)
+        n = _numel(shape)
+        fill = MT_BELOW.get(n)
+        if fill is None:
+            bits = self.raw64(n) & np.uint64((1 << 53) - 1)
+            return (bits < np.uint64(thr)).reshape(shape)
+        self.fresh = False
+        out = np.empty(n, np.bool_)
+        fill(self.key, thr, out)
+        return out.reshape(shape)
 
     # -- distributions
     def uniform(self, shape, dt, low=0.0, high=1.0):
@@ -105,8 +160,8 @@ class _CpuStream:
         if dt == _F64:
             u = self.u53(n)
             if (low, high) != (0.0, 1.0):
-                ld = np.longdouble
-                u = (u.astype(ld) * ld(float(high) - float(low)) + ld(low)).astype(_F64)
+                from .fma import fma64                 # `x * (to - from) + from`, one fma
+                u = fma64(u, float(high) - float(low), float(low))
             return u.reshape(shape)
         u = self.u24(n)
         if (low, high) != (0.0, 1.0):
@@ -119,7 +174,8 @@ class _CpuStream:
 
     def normal_serial(self, n):
         """n draws of ATen's scalar normal_distribution<double> (Box-Muller from two
-        uniforms, the sine half cached for the next draw), as float64."""
+        uniforms with the C library's log1p / cos / sin, the sine half cached for the
+        next draw), as float64."""
         out = np.empty(n, _F64)
         i = 0
         if n and self.next_double is not None:
@@ -128,30 +184,56 @@ class _CpuStream:
         if m:
             k = (m + 1) // 2
             u = self.u53(2 * k)
-            r = np.sqrt(-2.0 * np.log1p(-u[1::2]))
-            th = (2.0 * np.pi) * u[0::2]
-            c, s = r * np.cos(th), r * np.sin(th)
-            out[i::2] = c
-            out[i + 1::2] = s[:m // 2]
+            run = NORMAL_SERIAL_F64.get(m)
+            if run is not None:
+                last = run(u, out, i)
+            else:
+                r = np.sqrt(-2.0 * _libm(math.log1p, -u[1::2]))
+                th = (2.0 * np.pi) * u[0::2]
+                c, s = r * np.cos(th), r * np.sin(th)     # (NumPy's: glibc's bits)
+                out[i::2] = c
+                out[i + 1::2] = s[:m // 2]
+                last = s[-1]
             if m % 2:
-                self.next_double = float(s[-1])
+                self.next_double = float(last)
         return out
 
-    def _fill16(self, u, dt, mean, std):
+    def exponential(self, shape, lambd):
+        """exponential_: ATen's exponential_distribution<double>, -1 / lambda *
+        log1p(-u) per double uniform u (the C library's log1p), as float64."""
+        n = _numel(shape)
+        u = self.u53(n)
+        scale = -1.0 / float(lambd)
+        run = EXPONENTIAL_F64.get(n)
+        if run is None:
+            return (scale * _libm(math.log1p, -u)).reshape(shape)
+        out = np.empty(n, _F64)
+        run(u, out, scale)
+        return out.reshape(shape)
+
+    def _fill16(self, u, dt, mean, std, out=None):
         """ATen's NormalFill16 on blocks of 16 uniforms (rows of u): u1 = 1 - u[:8],
         u2 = u[8:]; float through the AVX2 kernel's float math (op by op in NumPy: the
-        numba loop of ops/_normal_fill gives the same bits), double in double. Every value
-        gets ATen's `v * std + mean` (with mean 0 too: a -0.0 comes out +0.0)."""
+        numba loop of ops/_normal_fill gives the same bits), double in double with the C
+        library's log / cos / sin (normal_fill_16<double>'s std:: calls). Every value gets
+        ATen's `v * std + mean`, one fma (with mean 0 too: a -0.0 comes out +0.0)."""
         if dt == _F64:
-            r = np.sqrt(-2.0 * np.log(1.0 - u[:, :8]))
+            plain = (mean, std) == (0.0, 1.0)
+            out = np.empty(u.shape, _F64) if out is None else out
+            run = NORMAL_F64.get(u.size)
+            if run is not None:
+                run(u, out, float(mean), float(std), plain)
+                return out
+            r = np.sqrt(-2.0 * _libm(math.log, 1.0 - u[:, :8]))
             th = (2.0 * np.pi) * u[:, 8:]
-            v = np.concatenate([r * np.cos(th), r * np.sin(th)], axis=1)
-            if (mean, std) != (0.0, 1.0):
-                ld = np.longdouble
-                v = (v.astype(ld) * ld(std) + ld(mean)).astype(_F64)
+            np.multiply(r, np.cos(th), out=out[:, :8])
+            np.multiply(r, np.sin(th), out=out[:, 8:])
+            if plain:
+                out += 0.0
             else:
-                v += 0.0
-            return v
+                from .fma import fma64
+                out[...] = fma64(out, float(std), float(mean))
+            return out
         r = _log256_ps(np.float32(1.0) - u[:, :8])
         r *= np.float32(-2.0)
         np.sqrt(r, out=r)
@@ -168,16 +250,21 @@ class _CpuStream:
         n = _numel(shape)
         if n < 16 or not contiguous:
             v = self.normal_serial(n)
-            v = v * float(std) + float(mean)           # (ATen's, with 0 and 1 too)
+            if (mean, std) == (0.0, 1.0):
+                v += 0.0                                # (ATen's fma: -0.0 -> +0.0)
+            else:
+                from .fma import fma64                  # `v * std + mean`, contracted
+                v = fma64(v, float(std), float(mean))
             return v.astype(dt).reshape(shape)
         nb, tail = divmod(n, 16)
         if dt == _F64:
             u = self.u53(n)
             out = np.empty(n, dt)
-            out[:nb * 16] = self._fill16(u[:nb * 16].reshape(nb, 16), dt, mean, std).ravel()
+            self._fill16(u[:nb * 16].reshape(nb, 16), dt, mean, std,
+                         out[:nb * 16].reshape(nb, 16))
             if tail:
                 u = self.u53(16)
-                out[n - 16:] = self._fill16(u.reshape(1, 16), dt, mean, std).ravel()
+                self._fill16(u.reshape(1, 16), dt, mean, std, out[n - 16:].reshape(1, 16))
             return out.reshape(shape)
         # float: n uniforms, then 16 more for a ragged tail; float16 / bfloat16: each
         # block's uniforms drawn in turn, in float (so the tail's follow the last block's)
@@ -185,8 +272,13 @@ class _CpuStream:
         out = np.empty(n, _F32)
         fill = NORMAL_FILL.get(n)
         if fill is not None:
-            fill(self.raw(tail_at + 16 * (tail > 0)), out, tail_at, np.float32(mean),
-                 np.float32(std))
+            both = NORMAL_FILL_MT.get(n)
+            if both is not None:                # (the words drawn in the same loop)
+                self.fresh = False
+                both(self.key, out, tail_at, np.float32(mean), np.float32(std))
+            else:
+                fill(self.raw(tail_at + 16 * (tail > 0)), out, tail_at, np.float32(mean),
+                     np.float32(std))
         else:
             u = self.u24(tail_at + 16 * (tail > 0))
             rows = np.concatenate([u[:nb * 16], u[n:]]) if tail and tail_at == n else \
@@ -232,16 +324,16 @@ class _CpuStream:
         the block is topped up. The stream is then left just past the words used (the last
         block's are drawn again: a first block a little short of the `per` words an element
         expected, then small ones, keeps that cheap)."""
-        bg, left = self.bg, None
+        left = None
         i, chunk = 0, int(0.9 * per * n) + 16
         while True:
-            state, fresh = bg.state, self.fresh
+            saved = self.save()
             new = self.raw(chunk)
             w = new if left is None else np.concatenate([left, new])
             i, p = step(w, i)
             if i >= n:
                 used = p - (0 if left is None else left.size)   # (of `new`)
-                bg.state, self.fresh = state, fresh
+                self.restore(saved)
                 if used:
                     self.raw(used)
                 return
@@ -314,11 +406,10 @@ class _CpuStream:
 
     # -- state: torch's CPUGeneratorImplState bytes, so torch-saved states load
     def get_state(self):
-        st = self.bg.state["state"]
-        pos = int(st["pos"])
+        pos = int(self.key[624])
         b = bytearray(self.STATE_BYTES)
         b[0:24] = struct.pack("<QiiQ", self.seed, 625 - pos, 1, 0 if self.fresh else pos)
-        b[24:24 + 4992] = np.asarray(st["key"], dtype=np.uint64).astype("<u8").tobytes()
+        b[24:24 + 4992] = self.key[:624].astype("<u8").tobytes()
         if self.next_double is not None:       # normal_y, normal_is_valid
             struct.pack_into("<d", b, 5024, self.next_double)
             struct.pack_into("<i", b, 5040, 1)
@@ -330,9 +421,9 @@ class _CpuStream:
         seed, left, seeded, _next = struct.unpack_from("<QiiQ", b, 0)
         if not (seeded and 1 <= left <= 624 and _next <= 624):
             raise RuntimeError("Invalid mt19937 state")
-        key = np.frombuffer(b, dtype="<u8", count=624, offset=24).astype(np.uint32)
+        self.key[:624] = np.frombuffer(b, dtype="<u8", count=624, offset=24)
+        self.key[624] = 625 - left
         self.seed = seed
-        self.bg.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 625 - left}}
         self.fresh = left == 1 and _next == 0
         self.next_double = (struct.unpack_from("<d", b, 5024)[0]
                             if struct.unpack_from("<i", b, 5040)[0] else None)
@@ -351,10 +442,13 @@ class LazyKernel:
     once the smaller calls before it have done 4 * min_n elements of work together (a
     training loop's small draws); otherwise None, and the caller's NumPy / Python path
     (the same numbers) runs, so a process's first small draws never wait for numba.
+    `cold_n`, for a helper that saves little per element: the min_n used while numba is
+    not imported yet (importing it and loading a first function take ~0.5-1 s).
     `force` ("numpy" / "numba") pins one path (the tests compare them)."""
 
-    def __init__(self, module, name, min_n):
+    def __init__(self, module, name, min_n, cold_n=None):
         self.module, self.name, self.min_n = module, name, min_n
+        self.cold_n = cold_n
         self.fn = None
         self.work = 0
         self.force = None
@@ -366,7 +460,10 @@ class LazyKernel:
                 return None
             if self.force is None:
                 self.work += n
-                if n < self.min_n and self.work < 4 * self.min_n:
+                m = self.min_n
+                if self.cold_n is not None and "numba" not in sys.modules:
+                    m = self.cold_n
+                if n < m and self.work < 4 * m:
                     return None
             fn = self.load()
         return fn
@@ -390,6 +487,20 @@ RANDPERM = LazyKernel("_sampler_kernels", "randperm_fill", 1 << 14)
 POISSON = LazyKernel("_sampler_kernels", "poisson_run", 1024)
 BINOMIAL = LazyKernel("_sampler_kernels", "binomial_run", 1024)
 GAMMA = LazyKernel("_sampler_kernels", "gamma_run", 1024)
+# the Mersenne Twister's words themselves (NumPy's random_raw: ~2.5 ns a word, and the
+# uint64 arithmetic after it) and the float64 fills with the C library's log / log1p / exp
+# / tan (Python's math below the threshold, ~0.15 us a value), in numba (ops/_mt_kernels).
+# The twister saves ~3 ns a word: it imports numba only after ~2^25 words (about 0.1 s of
+# NumPy's work); the libm loops after 2^17 values
+MT_RAW = LazyKernel("_mt_kernels", "mt_raw", 1 << 16, 1 << 25)
+MT_U24 = LazyKernel("_mt_kernels", "mt_u24", 1 << 16, 1 << 25)
+MT_U53 = LazyKernel("_mt_kernels", "mt_u53", 1 << 15, 1 << 24)
+MT_BELOW = LazyKernel("_mt_kernels", "mt_below", 1 << 15, 1 << 24)
+NORMAL_F64 = LazyKernel("_mt_kernels", "normal_f64", 1 << 13, 1 << 17)
+NORMAL_SERIAL_F64 = LazyKernel("_mt_kernels", "normal_serial_f64", 1 << 13, 1 << 17)
+EXPONENTIAL_F64 = LazyKernel("_mt_kernels", "exponential_f64", 1 << 14, 1 << 17)
+LIBM = LazyKernel("_mt_kernels", "libm_unary", 1 << 13, 1 << 17)
+NORMAL_FILL_MT = LazyKernel("_mt_kernels", "normal_fill_mt", 1 << 16, 1 << 25)
 
 
 def _fma32(a, b, c):
@@ -441,6 +552,41 @@ def _sincos256_ps(x):
     s = np.where(neg ^ ((j & 4) != 0), -s, s)
     c = np.where((~(j - 2) & 4) != 0, -c, c)
     return s, c
+
+
+def _libm(fn, x):
+    """fn (math.log / math.log1p: the C library's) over a float64 array."""
+    return np.fromiter(map(fn, x.ravel().tolist()), _F64, x.size).reshape(x.shape)
+
+
+_LIBM = {"log": 0, "log1p": 1, "exp": 2, "tan": 3}
+
+
+def libm(name, x):
+    """The C library's log / log1p / exp / tan over a float64 array, as ATen's scalar
+    kernels call them (NumPy's float64 versions differ in the last bit now and then):
+    a numba loop from 8k values or once loaded, Python's math (glibc's) below."""
+    x = np.ascontiguousarray(x, _F64)
+    run = LIBM.get(x.size)
+    if run is None:
+        with np.errstate(all="ignore"):
+            fn = getattr(math, name)
+            try:
+                return _libm(fn, x)
+            except (ValueError, OverflowError):        # (C's inf / nan where Python raises)
+                return np.array([_c_or_numpy(fn, name, v) for v in x.ravel().tolist()],
+                                _F64).reshape(x.shape)
+    out = np.empty(x.shape, _F64)
+    run(x.reshape(-1), out.reshape(-1), _LIBM[name])
+    return out
+
+
+def _c_or_numpy(fn, name, v):
+    try:
+        return fn(v)
+    except (ValueError, OverflowError):
+        with np.errstate(all="ignore"):
+            return float(getattr(np, name)(np.float64(v)))
 
 
 def _numel(shape):

@@ -13,7 +13,7 @@ from ..device import cpu as _cpu, device as _device_cls, device_of_array
 from .meta import TensorMeta, broadcast_shapes, same_as
 from .registry import op, OPS
 from .random import generator_for
-from .creation import like_alloc
+from .creation import like_alloc, _size_arg, _finish, _out_dtype_device
 
 PUBLIC = {}
 
@@ -301,13 +301,19 @@ def _write(self, v):
     return self
 
 
-def _serial_order(self):
-    """A view of self whose C order is the order ATen's TensorIterator walks it in (its
-    dimensions sorted by stride, outermost first): in-place fills draw in that order."""
+def _serial_axes(self):
+    """The axes of self in the order ATen's TensorIterator walks it (its dimensions sorted
+    by stride, outermost first), or None for C order."""
     if self.ndim < 2 or self.flags.c_contiguous:
-        return self
-    order = sorted(range(self.ndim), key=lambda d: -abs(self.strides[d]))
-    return self.transpose(order)
+        return None
+    return sorted(range(self.ndim), key=lambda d: -abs(self.strides[d]))
+
+
+def _serial_order(self):
+    """A view of self whose C order is the order ATen's TensorIterator walks it in:
+    in-place fills draw in that order."""
+    axes = _serial_axes(self)
+    return self if axes is None else self.transpose(axes)
 
 
 def _write_serial(self, draw):
@@ -347,6 +353,9 @@ def exponential_(xp, self, lambd=1, generator=None):
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     # ATen's exponential_distribution<double>: -1 / lambda * log1p(-u), u a double uniform
     g = _gen_like(self, None, generator)
+    exp = getattr(g, "exponential", None)        # (the CPU stream's: C's log1p)
+    if exp is not None:
+        return _write_serial(self, lambda s: exp(s, lambd).astype(self.dtype))
     return _write_serial(self, lambda s: ((-1.0 / lambd) * xp.log1p(
         -g.uniform(s, np.dtype(np.float64)))).astype(self.dtype))
 
@@ -394,8 +403,13 @@ def bernoulli_tensor_(xp, self, p, generator=None):
     if broadcast_shapes(self.shape, p.shape) != tuple(self.shape):
         raise RuntimeError(f"bernoulli_: p of shape {list(p.shape)} can't be broadcast to "
                            f"self of shape {list(self.shape)}")
-    u = _uniform_for(_gen_like(self, None, generator), self.shape, p.dtype)
-    return _write(self, (u < p).astype(self.dtype))
+    g = _gen_like(self, None, generator)
+    axes = _serial_axes(self)           # (drawn in self's memory order, p beside it)
+    if axes is not None:
+        p = xp.broadcast_to(p, self.shape).transpose(axes)
+    view = self if axes is None else self.transpose(axes)
+    view[...] = (_uniform_for(g, view.shape, p.dtype) < p).astype(self.dtype)
+    return self
 
 
 def _bernoulli_meta(self, generator=None):
@@ -433,8 +447,9 @@ def _random_bounds(npdt):
 
 def _random_fill(self, low, high, generator):
     _check_range(low, high)
-    v = _gen_like(self, None, generator).integers(low, min(high, 1 << 63), self.shape)
-    return _write(self, v.astype(self.dtype))
+    g = _gen_like(self, None, generator)
+    return _write_serial(self, lambda s: g.integers(low, min(high, 1 << 63), s)
+                         .astype(self.dtype))
 
 
 @op("aten::random_(Tensor(a!) self, *, Generator? generator=None) -> Tensor(a!)", tags=_RI,
@@ -539,38 +554,84 @@ def _public(fn):
 
 
 def _size_and_finish():
-    from .creation import _size_arg, _finish
     return _size_arg, _finish
 
 
 def _for_out(out, dtype, device):
     """dtype and device of a factory called with out= (out's, which dtype must match)."""
-    from .creation import _out_dtype_device
-    return _out_dtype_device(out, dtype, device)
+    return (dtype, device) if out is None else _out_dtype_device(out, dtype, device)
+
+
+def _refused(name, args, named):
+    """PyTorch's parser TypeError for a call of factory `name` that none of its Python
+    signatures takes (parser_errors.signature_error; keywords given as other than their
+    defaults), or None."""
+    from .parser_errors import signature_error
+    kwargs = {k: v for k, v in named.items()
+              if v is not None and not (v is False and k in ("requires_grad", "pin_memory"))}
+    return signature_error(name, tuple(args), kwargs)
+
+
+def _none(name):
+    """rand() / randn(): no size; PyTorch's parser error (raised by rand's except clause)."""
+    raise TypeError(f"{name}() takes a size")
+
+
+def _reraise_refused(name, args, named):
+    """In an except clause: PyTorch's parser TypeError for the call where it has one, else
+    the exception being handled."""
+    e = _refused(name, args, named)
+    if e is None:
+        raise
+    raise e from None
 
 
 @_public
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     size_arg, finish = _size_and_finish()
-    dtype, device = _for_out(out, dtype, device)
-    return finish(OPS["aten::rand"].public(size_arg(size), generator=generator, dtype=dtype,
-                                           device=device), requires_grad, out)
+    try:
+        dtype, device = _for_out(out, dtype, device)
+        return finish(OPS["aten::rand"].public(size_arg(size or _none("rand")), generator=generator,
+                                               dtype=dtype, device=device), requires_grad, out)
+    except (TypeError, AttributeError):
+        _reraise_refused("rand", size, dict(generator=generator, out=out, dtype=dtype,
+                                            layout=layout, device=device,
+                                            requires_grad=requires_grad,
+                                            pin_memory=pin_memory))
 
 
 @_public
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     size_arg, finish = _size_and_finish()
-    dtype, device = _for_out(out, dtype, device)
-    return finish(OPS["aten::randn"].public(size_arg(size), generator=generator, dtype=dtype,
-                                            device=device), requires_grad, out)
+    try:
+        dtype, device = _for_out(out, dtype, device)
+        return finish(OPS["aten::randn"].public(size_arg(size or _none("randn")), generator=generator,
+                                                dtype=dtype, device=device), requires_grad, out)
+    except (TypeError, AttributeError):
+        _reraise_refused("randn", size, dict(generator=generator, out=out, dtype=dtype,
+                                             layout=layout, device=device,
+                                             requires_grad=requires_grad,
+                                             pin_memory=pin_memory))
 
 
 @_public
 def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None,
             layout=None, device=None, requires_grad=False, pin_memory=False):
     """randint(high, size), randint(low, high, size); size also as a keyword."""
+    n = len(args)
+    if not (n in (2, 3) and size is None and low is None and high is None
+            and args[0].__class__ is int and args[n - 2].__class__ is int
+            and isinstance(args[n - 1], (list, tuple))):
+        # (not randint(5, (2,)) / randint(0, 5, (2,)): each signature tried)
+        e = _refused("randint", args, dict(size=size, low=low, high=high, generator=generator,
+                                           out=out, dtype=dtype, layout=layout, device=device,
+                                           requires_grad=requires_grad,
+                                           pin_memory=pin_memory))
+        if e is not None:
+            raise e
+    given, size_given, low_given, high_given = args, size, low, high
     args = list(args)
     if size is None:
         if not args or not isinstance(args[-1], (list, tuple)):
@@ -585,15 +646,28 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     if args:
         raise TypeError("randint() takes at most 3 positional arguments (low, high, size)")
     size_arg, finish = _size_and_finish()
-    dtype, device = _for_out(out, dtype, device)
-    return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
-                                                  generator=generator, dtype=dtype,
-                                                  device=device), requires_grad, out)
+    try:
+        dtype, device = _for_out(out, dtype, device)
+        return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
+                                                      generator=generator, dtype=dtype,
+                                                      device=device), requires_grad, out)
+    except TypeError:           # (generator=3, dtype='a' ...)
+        _reraise_refused("randint", given, dict(
+            size=size_given, low=low_given, high=high_given, generator=generator, out=out,
+            dtype=dtype, layout=layout, device=device, requires_grad=requires_grad,
+            pin_memory=pin_memory))
 
 
 @_public
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
+    if n.__class__ is not int:
+        e = _refused("randperm", (n,), dict(generator=generator, out=out, dtype=dtype,
+                                            layout=layout, device=device,
+                                            requires_grad=requires_grad,
+                                            pin_memory=pin_memory))
+        if e is not None:
+            raise e
     _, finish = _size_and_finish()
     dtype, device = _for_out(out, dtype, device)
     return finish(OPS["aten::randperm"].public(int(n), generator=generator,

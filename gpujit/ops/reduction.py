@@ -37,6 +37,11 @@ def _axes(dim, ndim):
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     if not dims:
         return None
+    if len(dims) == 1:      # (the common case: wrap_dim inline, no generator nor set)
+        d = dims[0]
+        n = ndim or 1
+        if d.__class__ is int and -n <= d < n:
+            return (d % n,) if ndim else None
     out = tuple(wrap_dim(d, ndim) for d in dims)
     if len(set(out)) != len(out):
         dup = next(d for d in out if out.count(d) > 1)

@@ -126,7 +126,7 @@ def wrap(a, dt, dev):
 def wrap_statements(t, a, dt, dev):
     """`t = wrap(a, dt, dev)` as one line of statements, for generated code that inlines
     it (one Python call less, ~0.03 µs); its namespace binds _new (object.__new__) and
-    _T (Tensor). Keep it in step with wrap above."""
+    _T (Tensor). Keep it in step with wrap above (and wrap_array, wrap_view below)."""
     return (f"{t} = _new(_T); {t}._data = {a}; {t}._dtype = {dt}; {t}._device = {dev}; "
             f"{t}._vc = [0]; {t}._ag = None; {t}._base = None")
 
@@ -135,7 +135,14 @@ def wrap_array(a, dev):
     """Wrap an array whose gpujit dtype must be looked up (and numpy scalars made arrays)."""
     if type(a) is not np.ndarray and dev is _cpu:
         a = np.asarray(a)
-    return wrap(a, _dt._FROM_NP[a.dtype], dev)
+    t = _new(_Tensor)       # (wrap, inline: one Python call less)
+    t._data = a
+    t._dtype = _dt._FROM_NP[a.dtype]
+    t._device = dev
+    t._vc = [0]
+    t._ag = None
+    t._base = None
+    return t
 
 
 grad_state = None     # autograd's grad-mode state (per thread), set by autograd/recording
@@ -149,10 +156,23 @@ def wrap_view(a, dev, src, track=True):
     tensor) gets its own. `track`: the view also remembers the root of its view chain
     (`_base`), which autograd rebases when an in-place op with gradients writes the view
     (autograd/recording.py); without it (detach()) the result is marked `_detached`."""
-    t = wrap_array(a, dev)
+    # (wrap_array / wrap and shares_memory's base tests inline: one Python call a view)
+    if type(a) is not np.ndarray and dev is _cpu:
+        a = np.asarray(a)
+    t = _new(_Tensor)
+    t._data = a
+    t._dtype = _dt._FROM_NP[a.dtype]
+    t._device = dev
+    t._ag = None
+    t._base = None
+    if not isinstance(src, _Tensor):
+        t._vc = [0]
+        return t
+    s = src._data
+    b = getattr(a, "base", None)
     # (an empty result shares no memory, but PyTorch's view is one all the same)
-    if isinstance(src, _Tensor) and (shares_memory(t._data, src._data) or (
-            a.size == 0 and a.dtype == src._data.dtype and dev is src._device)):
+    if a is s or (b is not None and (b is s or b is s.base)) or shares_memory(a, s) or (
+            a.size == 0 and a.dtype == s.dtype and dev is src._device):
         t._vc = src._vc
         # (not a detach(), which autograd never follows to src; nor a view made in
         # no_grad mode, which PyTorch refuses to write with gradients)
@@ -161,6 +181,8 @@ def wrap_view(a, dev, src, track=True):
         elif grad_state is None or grad_state.enabled:
             root = getattr(src, "_base", None)
             t._base = src if root is None else root
+    else:
+        t._vc = [0]
     return t
 
 
@@ -272,6 +294,22 @@ def scalar_kind(x):
 
 _NUMBER_TYPES = frozenset({int, float, bool, complex})
 NUMPY_NUMBERS = (np.number, np.bool_)
+
+
+# the types of the values a number parameter takes as they are (entry_codegen's fast test)
+PYTHON_NUMBER_TYPES = frozenset({int, float, bool, complex, type(None)})
+
+
+def number_arg(op, n, v, numpy=False, method=False):
+    """The value an entry point passes on for v, given for op's number parameter n, when
+    v's type is no Python number's: a Tensor's number (tensor_number), where `numpy` (a
+    float / Scalar / complex parameter) a NumPy scalar's (numpy_number); anything else as
+    it is (its refusal comes from the op's body: arg_type_error)."""
+    if isinstance(v, _Tensor):
+        return tensor_number(op, n, v, method)
+    if numpy and isinstance(v, NUMPY_NUMBERS):
+        return numpy_number(v)
+    return v
 
 
 def numpy_number(v):
@@ -448,6 +486,8 @@ def tensor_int_list(op, n, v, method=False):
         # (an unsized int[]: PyTorch's parser takes a sequence only)
         raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not "
                         f"{'Tensor' if isinstance(v, _Tensor) else type(v).__name__}")
+    if v is None and not t.optional:
+        raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not NoneType")
     if isinstance(v, _Tensor):
         d = v._data
         if d.size == 1 and d.dtype.kind in "iub":
@@ -459,11 +499,19 @@ def tensor_int_list(op, n, v, method=False):
         return v
     out = None
     for i, e in enumerate(v):
+        if isinstance(e, (float, str)) or (isinstance(e, _Tensor) and (
+                e._data.size != 1 or e._data.dtype.kind not in "iub")):
+            # PyTorch's parser looks at the first element ("but found element of type
+            # float at pos 0"), its unpacking at the others (pos counted from 1)
+            what = "Tensor" if isinstance(e, _Tensor) else type(e).__name__
+            if i == 0:
+                raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, but found "
+                                f"element of type {what} at pos 0")
+            raise TypeError(f"{op.public_name}(): argument '{a.name}' failed to unpack the "
+                            f"object at pos {i + 1} with error \"type must be tuple of ints,"
+                            f"but got {what}\"")
         if isinstance(e, _Tensor):
             d = e._data
-            if d.size != 1 or d.dtype.kind not in "iub":
-                raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, but found "
-                                f"element of type Tensor at pos {i}")
             if sym and d.dtype.kind == "b":
                 raise RuntimeError(_BOOL_SYMINT_LIST)
             if out is None:

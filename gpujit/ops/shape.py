@@ -98,12 +98,19 @@ def cat(xp, tensors, dim=0):
     if tensors:
         a0 = tensors[0]
         dt0, nd0 = a0.dtype, a0.ndim
-        if nd0 and all(a.dtype == dt0 and a.ndim == nd0 for a in tensors):
+        same = nd0 != 0
+        for a in tensors:       # (a loop, not all(genexpr): no frame per call)
+            if a.ndim != nd0 or a.dtype != dt0:
+                same = False
+                break
+        if same:
             # one dtype, one rank: NumPy/CuPy's concatenate is torch.cat; its errors are
             # re-raised in torch's words by cat_rule below
             try:
-                return _cat_layout(xp, xp.concatenate(tensors, axis=wrap_dim(dim, nd0)),
-                                   tensors)
+                out = xp.concatenate(tensors, axis=wrap_dim(dim, nd0))
+                if out.ndim not in (4, 5) and out.flags.c_contiguous:
+                    return out          # (_cat_layout's common case inline)
+                return _cat_layout(xp, out, tensors)
             except (ValueError, IndexError):
                 pass
     dt, shape, d, keep = cat_rule([a.shape for a in tensors],
@@ -282,7 +289,21 @@ def split(tensor, split_size_or_sections, dim=0):
             return OPS["aten::split_with_sizes"].public(tensor, split_size_or_sections, dim)
     if isinstance(split_size_or_sections, (list, tuple)):
         return OPS["aten::split_with_sizes"].public(tensor, list(split_size_or_sections), dim)
-    return OPS["aten::split.Tensor"].public(tensor, split_size_or_sections, dim)
+    if not isinstance(split_size_or_sections, (int, np.integer)):
+        # (PyTorch's Tensor.split hands anything but an int to split_with_sizes, whose
+        # parser refuses it: x.split('a'))
+        return OPS["aten::split_with_sizes"].public(tensor, split_size_or_sections, dim)
+    try:
+        if split_size_or_sections.__class__ is bool:
+            raise TypeError("split(True)")
+        return OPS["aten::split.Tensor"].public(tensor, split_size_or_sections, dim)
+    except TypeError:
+        # (an int size goes to torch._VF.split, two signatures: x.split(True), x.split(2, 'a'))
+        from .parser_errors import signature_error
+        e = signature_error("split", (tensor, split_size_or_sections, dim), {})
+        if e is None:
+            raise
+        raise e from None
 
 
 PUBLIC["split"] = split

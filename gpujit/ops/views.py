@@ -13,20 +13,21 @@ _VIEW = {"view"}
 
 
 def infer_size(shape, numel):
-    shape = [int(s) for s in shape]
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    known = 1
-    for s in shape:
-        if s != -1:
-            if s < 0:
-                raise RuntimeError(f"invalid shape dimension {s}")
+    shape = list(map(int, shape))       # (one loop, no comprehension frames)
+    neg, known = -1, 1
+    for i, s in enumerate(shape):       # (ATen's infer_size: the first bad dim raises)
+        if s == -1:
+            if neg >= 0:
+                raise RuntimeError("only one dimension can be inferred")
+            neg = i
+        elif s < 0:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {shape}")
+        else:
             known *= s
-    if neg:
+    if neg >= 0:
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape[neg[0]] = numel // known
+        shape[neg] = numel // known
     elif known != numel:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
     return tuple(shape)
@@ -134,7 +135,8 @@ def _reshaped(a, shape):
     value's own memory: NumPy hands back a view of its private buffer, which autograd
     would otherwise take for another tensor's memory (ops/overlap.py: own_layout)."""
     r = a.reshape(shape)
-    if type(r) is np.ndarray and r.base is not None and r.base is not a and r.size and \
+    b = r.base if type(r) is np.ndarray else None
+    if b is not None and b is not a and b is not a.base and r.size and \
             not np.may_share_memory(r, a):
         own_layout(r)
     return r
@@ -179,7 +181,11 @@ def _permute_dims(dims, nd):
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
                            f"does not match the length of the desired ordering of dimensions "
                            f"i.e. input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
-    dims = tuple(wrap_dim(d, nd) for d in dims)
+    n = nd or 1
+    out = []
+    for d in dims:          # (wrap_dim inline for an int in range: no call, no generator)
+        out.append(d % n if d.__class__ is int and -n <= d < n else wrap_dim(d, nd))
+    dims = tuple(out)
     if len(set(dims)) != nd:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     return dims
@@ -207,7 +213,7 @@ def transpose(xp, self, dim0, dim1):
     if self.ndim == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
         return self.view()
-    return xp.swapaxes(self, wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim))
+    return self.swapaxes(wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim))
 
 
 def _t_check(nd):
@@ -224,17 +230,26 @@ def t(xp, self):
 
 
 class _SizesCountError(RuntimeError):
-    """expand_shape: fewer sizes than dims (expand_checked adds the tensor's words)."""
+    """expand_shape: fewer sizes than dims, no dtype given to name the tensor by."""
 
 
-def expand_shape(shape, size):
+def expand_shape(shape, size, dtype=None, cuda=False):
     """The shape of `shape` expanded to `size`, as PyTorch's inferExpandGeometry (from the
-    last dim backwards, so the last bad dim is the one named)."""
+    last dim backwards, so the last bad dim is the one named). dtype (a gpujit or NumPy
+    dtype) and cuda given (x.expand / expand_as / broadcast_to: expand_checked), the
+    sizes-count error names the tensor as PyTorch's ("expand(torch.FloatTensor{[2, 3]},
+    size=[2]): the number of sizes provided (1) must be ...")."""
     size = tuple(size)
     if len(size) < len(shape):
-        raise _SizesCountError(f"expand: the number of sizes provided ({len(size)}) must be "
-                               f"greater or equal to the number of dimensions in the tensor "
-                               f"({len(shape)})")
+        msg = (f"the number of sizes provided ({len(size)}) must be greater or equal to the "
+               f"number of dimensions in the tensor ({len(shape)})")
+        if dtype is None:
+            raise _SizesCountError("expand: " + msg)
+        from .. import dtypes as _dt
+        if not isinstance(dtype, _dt.dtype):
+            dtype = _dt.from_numpy_dtype(dtype)
+        what = f"torch.{'cuda.' if cuda else ''}{dtype.short_name}Tensor"
+        raise RuntimeError(f"expand({what}{{{list(shape)}}}, size={list(size)}): {msg}")
     out = list(size)
     lead = len(size) - len(shape)
     neg = False
@@ -260,22 +275,13 @@ def expand_shape(shape, size):
     if neg:     # (a size below -1 taken: PyTorch's numel check refuses it)
         raise RuntimeError("numel: integer multiplication overflow")
     # plain ints: a size read while tracing (a TracedInt) compared inside NumPy would warn
-    return tuple(int.__int__(s) for s in out)
+    # (map: no generator frame per call)
+    return tuple(map(int.__int__, out))
 
 
 def expand_checked(shape, size, dtype, cuda):
-    """expand_shape for x.expand / expand_as / broadcast_to: PyTorch names the tensor in the
-    sizes-count error ("expand(torch.FloatTensor{[2, 3]}, size=[2]): the number of sizes
-    provided (1) must be ..."). dtype: a gpujit or NumPy dtype."""
-    try:
-        return expand_shape(shape, size)
-    except _SizesCountError as e:
-        from .. import dtypes as _dt
-        if not isinstance(dtype, _dt.dtype):
-            dtype = _dt.from_numpy_dtype(dtype)
-        what = f"torch.{'cuda.' if cuda else ''}{dtype.short_name}Tensor"
-        raise RuntimeError(f"expand({what}{{{list(shape)}}}, size={list(size)}): "
-                           f"{str(e)[len('expand: '):]}") from None
+    """expand_shape naming the tensor in its sizes-count error (expand_as, broadcast_to)."""
+    return expand_shape(shape, size, dtype, cuda)
 
 
 @op("aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)",
@@ -283,7 +289,7 @@ def expand_checked(shape, size, dtype, cuda):
     meta=lambda self, size, implicit=False: TensorMeta(self.dtype, expand_checked(
         self.shape, size, self.dtype, self.device.type == "cuda"), self.device))
 def expand(xp, self, size, implicit=False):
-    shape = expand_checked(self.shape, size, self.dtype, xp is not np)
+    shape = expand_shape(self.shape, size, self.dtype, xp is not np)
     r = xp.broadcast_to(self, shape)
     if 1 in shape:
         # NumPy gives every dim of size 1 stride 0; PyTorch keeps an unexpanded dim's

@@ -1,7 +1,7 @@
 """Facts about an op's eager impl that the code generator uses to emit less.
 
 `direct_call`: many impls are one call into the array namespace (`return xp.multiply(self,
-other)`), sometimes behind a test of an argument against a constant (`if alpha == 1:
+other)`), sometimes behind a test of an argument against a constant (`if alpha is _ONE:
 return xp.add(self, other)`). Read from the impl's source once, such a body lets the
 generated code call `numpy.multiply` itself instead of the impl (one Python frame less per
 node). Anything else in the body, or a test the node's constant arguments do not decide,
@@ -47,16 +47,26 @@ def _call_shape(node, xp, params, names):
     return fname, [params[a.id] for a in node.args]
 
 
-def _test_shape(node, params):
-    """(param position, op, constant) of `p == c`, `p != c`, `p is None`, `p is not None`."""
+_CONSTANT_TYPES = (int, float, str, bool, type(None))
+
+
+def _test_shape(node, params, names):
+    """(param position, op, constant) of `p == c`, `p != c`, `p is None`, `p is not None`,
+    c a literal or a module constant (`alpha is _ONE`: pointwise.add)."""
     if not (isinstance(node, ast.Compare) and len(node.ops) == 1
-            and isinstance(node.left, ast.Name) and node.left.id in params
-            and isinstance(node.comparators[0], ast.Constant)):
+            and isinstance(node.left, ast.Name) and node.left.id in params):
+        return None
+    c = node.comparators[0]
+    if isinstance(c, ast.Constant):
+        value = c.value
+    elif isinstance(c, ast.Name) and isinstance(names.get(c.id), _CONSTANT_TYPES):
+        value = names[c.id]
+    else:
         return None
     kind = type(node.ops[0])
     if kind not in (ast.Eq, ast.NotEq, ast.Is, ast.IsNot):
         return None
-    return params[node.left.id], kind, node.comparators[0].value
+    return params[node.left.id], kind, value
 
 
 def _shape(impl):
@@ -93,7 +103,7 @@ def _shape(impl):
                 break
             if (isinstance(stmt, ast.If) and not stmt.orelse and len(stmt.body) == 1
                     and isinstance(stmt.body[0], ast.Return)):
-                test = _test_shape(stmt.test, params)
+                test = _test_shape(stmt.test, params, names)
                 call = _call_shape(stmt.body[0].value, xp, params, names)
                 if test is None or call is None:
                     break
