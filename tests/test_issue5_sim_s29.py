@@ -430,3 +430,73 @@ def test_python_scalars_and_dtypes_on_the_simulator(tmp_path):
     out, _ = _run(tmp_path, _SCALARS)
     assert "SCALARS TARGETS ['sim']" in out, out
     assert "CHECKED 654 " in out, out
+
+
+# ------------------------------------------------------------------ threads and the disk cache
+_THREADS = """
+import threading
+
+def thr(x, y):
+    return torch.sigmoid(x * 1.5 - y) * torch.tanh(y) + 0.25
+
+f = torch.jit.script(thr)
+rng = np.random.default_rng(1)
+# each phase: the 8 threads call f at once with the phase's inputs (a barrier between
+# phases, so which specializations are made does not depend on the threads' order)
+phases = [(shape, dt) for shape in [(4, 5), (3, 7), (6, 2), (2, 2, 2), (9,)]
+          for dt in (np.float32, np.float64)]
+inputs = [(rng.standard_normal(s).astype(dt), rng.standard_normal(s).astype(dt)) for s, dt in phases]
+errors, bar = [], threading.Barrier(8)
+
+def work(i):
+    try:
+        for x, y in inputs:
+            bar.wait()
+            for _ in range(2):
+                r = f(torch.from_numpy(x), torch.from_numpy(y)).numpy()
+            assert r.dtype == x.dtype, r.dtype
+            want = 1 / (1 + np.exp(-(x * 1.5 - y).astype(np.float64))) * np.tanh(y) + 0.25
+            np.testing.assert_allclose(r, want, rtol=1e-5, atol=1e-6)
+    except BaseException as e:
+        errors.append(repr(e)[:1000])
+        bar.abort()
+
+ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+assert not errors, errors
+i = kernels.cache_info()
+print("INFO", i.misses, i.compiles, i.disk_hits, i.specializations["thr"])
+done("THREADS")
+"""
+
+
+def _info(out):
+    line = out.split("INFO ", 1)[1].splitlines()[0]
+    misses, compiles, disk_hits, kinds = line.split(" ", 3)
+    return int(misses), int(compiles), int(disk_hits), sorted(eval(kinds))
+
+
+def test_eight_threads_one_new_function_fresh_and_corrupt_disk_cache(tmp_path):
+    kinds = sorted(["STATIC(4x5)", "STATIC(4x5)", "DYNAMIC(*x*)", "DYNAMIC(*x*)",
+                    "DYNAMIC(*x*x*)", "DYNAMIC(*x*x*)", "DYNAMIC(*)", "DYNAMIC(*)"])
+    # (float32 and float64 each: the two STATIC ones are (4, 5)'s)
+    cache = tmp_path / "cache"
+    assert not cache.exists()
+    out, _ = _run(tmp_path, _THREADS, sim=False)          # a fresh cache directory
+    assert "THREADS TARGETS ['cpu']" in out
+    assert _info(out) == (8, 8, 0, kinds), out            # each kernel compiled once
+    out, _ = _run(tmp_path, _THREADS, sim=False)
+    assert _info(out) == (8, 0, 8, kinds), out            # all from the disk
+    entries = sorted((cache / "kernels" / "cpu").glob("*.json"))
+    assert len(entries) == 8
+    for k, e in enumerate(entries):                       # planted before the threads start
+        data = e.read_bytes()
+        e.write_bytes([data[:len(data) // 2], b"\x00\xffjunk", b"", data[:-1]][k % 4]
+                      if k < 6 else data)
+    out, _ = _run(tmp_path, _THREADS, sim=False)
+    assert _info(out) == (8, 6, 2, kinds), out            # the 6 bad ones compiled again
+    out, _ = _run(tmp_path, _THREADS, sim=False)
+    assert _info(out) == (8, 0, 8, kinds), out            # and written back whole
