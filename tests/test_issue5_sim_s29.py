@@ -500,3 +500,90 @@ def test_eight_threads_one_new_function_fresh_and_corrupt_disk_cache(tmp_path):
     assert _info(out) == (8, 6, 2, kinds), out            # the 6 bad ones compiled again
     out, _ = _run(tmp_path, _THREADS, sim=False)
     assert _info(out) == (8, 0, 8, kinds), out            # and written back whole
+
+
+# ------------------------------------------------------------------ random programs vs NumPy
+_RANDOM = """
+import importlib, itertools, os, re, tempfile
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+MOD_DIR = tempfile.mkdtemp()
+sys.path.insert(0, MOD_DIR)
+_count = itertools.count()
+# (gpujit's text, NumPy's text) of each op; {a} {b} operands, s the Python float argument
+UNARY = [("torch.tanh({a})", "np.tanh({a})"), ("torch.sigmoid({a})", "1 / (1 + np.exp(-{a}))"),
+         ("torch.relu({a})", "np.maximum({a}, 0)"), ("({a} * s)", "({a} * s)"),
+         ("({a} + 1.5)", "({a} + 1.5)"), ("torch.clamp({a}, -1.0, 1.0)", "np.clip({a}, -1, 1)"),
+         ("torch.abs({a})", "np.abs({a})"), ("(2 - {a})", "(2 - {a})")]
+BINARY = [("({a} + {b})", "({a} + {b})"), ("({a} - {b})", "({a} - {b})"),
+          ("({a} * {b})", "({a} * {b})"), ("torch.maximum({a}, {b})", "np.maximum({a}, {b})"),
+          ("torch.where({a} > {b}, {a}, {b} * 0.5)", "np.where({a} > {b}, {a}, {b} * 0.5)")]
+
+@st.composite
+def expr(draw, depth=3):
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        v = draw(st.sampled_from(["x", "y"]))
+        return v, v
+    if draw(st.booleans()):
+        g, n = draw(st.sampled_from(UNARY))
+        a = draw(expr(depth - 1))
+        return g.format(a=a[0]), n.format(a=a[1])
+    g, n = draw(st.sampled_from(BINARY))
+    a, b = draw(expr(depth - 1)), draw(expr(depth - 1))
+    return g.format(a=a[0], b=b[0]), n.format(a=a[1], b=b[1])
+
+LAYOUTS = ["contiguous", "transposed", "sliced", "row"]
+
+def make(rng, shape, dt, layout):
+    if layout == "transposed":
+        return torch.from_numpy(rng.uniform(-2, 2, shape[::-1]).astype(dt)).t()
+    if layout == "sliced":
+        return torch.from_numpy(rng.uniform(-2, 2, (shape[0] + 1, shape[1] * 2)).astype(dt))[1:, ::2]
+    if layout == "row":              # broadcast along the rows
+        return torch.from_numpy(rng.uniform(-2, 2, shape[1:]).astype(dt))
+    return torch.from_numpy(rng.uniform(-2, 2, shape).astype(dt))
+
+checked = [0]
+
+@settings(max_examples=int(os.environ.get("S29_EXAMPLES", "12")), deadline=None, derandomize="S29_EXAMPLES" not in os.environ, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(expr(), st.sampled_from([np.float32, np.float64, np.float16]),
+       st.sampled_from([np.float32, np.float64, np.float16]),
+       st.sampled_from(LAYOUTS), st.sampled_from(LAYOUTS), st.floats(-2, 2))
+def check(e, dx, dy, lx, ly, sval):
+    g, n = e
+    name = f"rand_{next(_count)}"
+    with open(os.path.join(MOD_DIR, name + ".py"), "w") as fh:
+        fh.write(f"import gpujit as torch\\n\\ndef f(x, y, s: float):\\n    return {g} * 1.0\\n")
+    f = torch.jit.script(importlib.import_module(name).f)
+    rng = np.random.default_rng(0)
+    for shape in [(3, 4), (3, 4), (2, 5)]:
+        x = make(rng, shape, dx, "contiguous" if lx == "row" else lx)
+        y = make(rng, shape, dy, ly)
+        for _ in range(2):
+            r = f(x, y, sval)
+        used = [d for v, d in (("x", dx), ("y", dy)) if re.search(rf"\\b{v}\\b", g)]
+        # NumPy on the inputs' own dtypes (its float16 ops round as PyTorch's, Python
+        # floats are weak scalars in both), the values compared in float64
+        want = np.asarray(eval(n, {"np": np, "x": x.numpy(), "y": y.numpy(), "s": sval}))
+        assert want.dtype == np.result_type(*used)
+        assert r.numpy().dtype == want.dtype, (g, r.dtype, want.dtype)
+        assert tuple(r.shape) == want.shape, (g, r.shape, want.shape)
+        want = want.astype(np.float64)
+        tol = 2e-2 if np.float16 in used else 1e-5
+        np.testing.assert_allclose(r.numpy().astype(np.float64), want, rtol=tol, atol=tol,
+                                   err_msg=g)
+        checked[0] += 1
+
+check()
+print("RANDOM", checked[0])
+done("RANDOM")
+"""
+
+
+@pytest.mark.sim
+def test_random_elementwise_programs_on_the_simulator_match_numpy(tmp_path):
+    pytest.importorskip("hypothesis")
+    out, _ = _run(tmp_path, _RANDOM)
+    assert "RANDOM TARGETS ['sim']" in out, out
+    assert ("RANDOM 36" in out) != ("S29_EXAMPLES" in os.environ), out
