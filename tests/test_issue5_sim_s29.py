@@ -587,3 +587,40 @@ def test_random_elementwise_programs_on_the_simulator_match_numpy(tmp_path):
     out, _ = _run(tmp_path, _RANDOM)
     assert "RANDOM TARGETS ['sim']" in out, out
     assert ("RANDOM 36" in out) != ("S29_EXAMPLES" in os.environ), out
+
+
+# ------------------------------------------------------------------ found by this audit
+_ZERO_DIV = """
+def idiv(x, y):
+    return (x // y) + 1, torch.fmod(x, y) * 1, (x % y) * 2
+
+s = torch.jit.script(idiv)
+x = torch.tensor([7, -7, 7, -8])
+for yy in (torch.tensor([2, 3, -4, 3]), torch.tensor([2, 3, -4, 3])):
+    for _ in range(2):
+        a, b, c = s(x, yy)
+xn, yn = x.numpy(), yy.numpy()
+np.testing.assert_array_equal(a.numpy(), xn // yn + 1)
+np.testing.assert_array_equal(b.numpy(), np.fmod(xn, yn))
+np.testing.assert_array_equal(c.numpy(), (xn % yn) * 2)
+for yy in (torch.tensor([2, 0, 4, 1]), torch.tensor(0), torch.tensor([0, 0, 0, 0], dtype=torch.int32)):
+    for f in (idiv, s, s):
+        try:
+            f(x, yy)
+        except Exception as e:
+            print("RAISED", type(e).__name__, e)
+        else:
+            print("RAISED nothing")
+done("ZERO_DIV")
+"""
+
+
+@pytest.mark.sim
+def test_integer_division_by_zero_raises_on_the_simulator_as_on_the_cpu(tmp_path):
+    # a fusion group of CPU tensors on the simulator divided integers by zero silently
+    # (CUDA's kernels do not check; the CPU kernels count the zero divisors and raise
+    # PyTorch's ZeroDivisionError, as eager does): the simulated kernel now flags them
+    out, _ = _run(tmp_path, _ZERO_DIV)
+    assert "ZERO_DIV TARGETS ['sim']" in out, out
+    raised = [ln for ln in out.splitlines() if ln.startswith("RAISED")]
+    assert raised == ["RAISED IntegerDivisionByZero ZeroDivisionError"] * 9, out
