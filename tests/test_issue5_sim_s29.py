@@ -199,6 +199,24 @@ except Exception as e:
     print("STRICT", type(e).__name__, "|", str(e).replace(chr(10), " | "))
 else:
     print("STRICT none")
+def plain_matmul(x, w):
+    return torch.relu(torch.mm(x, w)) * 2
+
+def plain_chain(x):
+    return torch.tanh(x * 0.5) + 1
+
+pm, pc = torch.jit.script(plain_matmul), torch.jit.script(plain_chain)
+pm(xf, torch.rand(4, 2))
+pc(xf)
+try:
+    with torch.jit.strict_fusion():          # around calls: each call's graph is checked
+        pm(xf, torch.rand(4, 2))
+except Exception as e:
+    print("AROUND", type(e).__name__, "aten::mm" in str(e))
+with torch.jit.strict_fusion():
+    for _ in range(2):
+        r = pc(xf)
+np.testing.assert_allclose(r.numpy(), np.tanh(xf.numpy().astype(np.float64) * 0.5) + 1, rtol=1e-6)
 info = kernels.cache_info()
 print("INFO", info.compiles, sorted(info.specializations.items()))
 done("PAGE")
@@ -220,9 +238,11 @@ def test_fusion_strategy_and_strict_fusion_examples_on_the_simulator(tmp_path):
     assert strict.startswith("StrictFusionError"), strict
     assert "aten::matmul" in strict and "prog.py:" in strict, strict
     assert "y = torch.matmul(x, w)" in strict and "aten::relu" not in strict, strict
-    # fn's three kernels and foo's one
-    assert "INFO 4 [('fn', ['STATIC(2x3)', 'STATIC(4x5)', 'DYNAMIC(*x*)']), " \
-           "('foo', ['STATIC(3x4)'])]" in out, out
+    assert "AROUND StrictFusionError True" in out, out
+    # fn's three kernels, foo's, plain_chain's and plain_matmul's relu * 2
+    assert "INFO 6 [('fn', ['STATIC(2x3)', 'STATIC(4x5)', 'DYNAMIC(*x*)']), " \
+           "('foo', ['STATIC(3x4)']), ('plain_chain', ['STATIC(3x4)']), " \
+           "('plain_matmul', ['STATIC(3x2)'])]" in out, out
 
 
 _DUMP = """
