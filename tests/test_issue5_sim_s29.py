@@ -648,27 +648,31 @@ def test_integer_division_by_zero_raises_on_the_simulator_as_on_the_cpu(tmp_path
 
 _PLANTED = """
 import base64, hashlib, json, pathlib
+from gpujit.kernels import native
 
 def thr(x, y):
     return torch.sigmoid(x * 1.5 - y) * torch.tanh(y) + 0.25
 
-how = sys.argv[1]
-entries = sorted(pathlib.Path(sys.argv[2]).rglob("kernels/cpu/*.json"))
-for p in entries:                 # a well-formed entry (its checksum matches) whose object
-    body = json.loads(json.loads(p.read_text())["body"])       # is not a whole ELF object
+def broken(body, how):
     obj = base64.b64decode(body["object"])
-    if how == "empty":
-        obj = b""
-    elif how == "cut":
-        obj = obj[:len(obj) // 2]
-    elif how == "header":
-        obj = obj[:64]
-    elif how == "not elf":
-        obj = b"MZ" + obj[2:]
-    elif how == "far sections":  # the section table's offset past the end
-        obj = obj[:0x28] + (len(obj) + 4096).to_bytes(8, "little") + obj[0x30:]
-    body["object"] = base64.b64encode(obj).decode()
-    text = json.dumps(body, sort_keys=True)
+    obj = {"empty": b"", "cut": obj[:len(obj) // 2], "header": obj[:64],
+           "not elf": b"MZ" + obj[2:],     # the section table's offset past the end:
+           "far sections": obj[:0x28] + (len(obj) + 4096).to_bytes(8, "little") + obj[0x30:],
+           "none": obj}[how]
+    return dict(body, object=base64.b64encode(obj).decode())
+
+entries = sorted(pathlib.Path(CACHE).rglob("kernels/cpu/*.json"))
+for p in entries:
+    body = json.loads(json.loads(p.read_text())["body"])
+    for how in ("empty", "cut", "header", "not elf", "far sections", "none"):
+        try:
+            native.load(broken(body, how))
+        except native.NativeLoadError as e:
+            print("LOAD", how, "refused", "malformed" in str(e))
+        else:
+            print("LOAD", how, "loaded")
+    # a well-formed entry (its checksum matches) whose object is not a whole ELF object
+    text = json.dumps(broken(body, "cut"), sort_keys=True)
     p.write_text(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(), "body": text}))
 f = torch.jit.script(thr)
 x, y = np.linspace(-2, 2, 20, dtype=np.float32), np.linspace(1, -1, 20, dtype=np.float32)
@@ -686,11 +690,11 @@ def test_checksummed_entries_with_a_broken_object_are_compiled_again(tmp_path):
     # an entry whose checksum matches but whose object is empty or cut (written so by a
     # bug or another tool) went to LLVM's object loader, which crashed the process
     # (SIGSEGV); the loader now reads the ELF headers first and compiles afresh
-    cache = str(tmp_path / "cache")
-    out, _ = _run(tmp_path, _PLANTED.replace("sys.argv[1]", "'none'").replace(
-        "sys.argv[2]", repr(cache)), sim=False)
+    prog = "CACHE = " + repr(str(tmp_path / "cache")) + "\n" + _PLANTED
+    out, _ = _run(tmp_path, prog, sim=False)
     assert "PLANTED 0 1 0" in out, out
-    for how in ("empty", "cut", "header", "not elf", "far sections", "none"):
-        prog = _PLANTED.replace("sys.argv[1]", repr(how)).replace("sys.argv[2]", repr(cache))
-        out, _ = _run(tmp_path, prog, sim=False)
-        assert ("PLANTED 1 0 1" if how == "none" else "PLANTED 1 1 0") in out, (how, out)
+    out, _ = _run(tmp_path, prog, sim=False)
+    assert "PLANTED 1 1 0" in out, out
+    loads = [ln for ln in out.splitlines() if ln.startswith("LOAD")]
+    assert loads == [f"LOAD {how} refused True" for how in
+                     ("empty", "cut", "header", "not elf", "far sections")] + ["LOAD none loaded"]
