@@ -698,3 +698,43 @@ def test_checksummed_entries_with_a_broken_object_are_compiled_again(tmp_path):
     loads = [ln for ln in out.splitlines() if ln.startswith("LOAD")]
     assert loads == [f"LOAD {how} refused True" for how in
                      ("empty", "cut", "header", "not elf", "far sections")] + ["LOAD none loaded"]
+
+
+_NATIVE = """
+import base64, hashlib, json, pathlib
+root = pathlib.Path(CACHE)
+kern = sorted(p for p in root.rglob("kernels/cpu/*.json") if not p.name.startswith("native-"))
+for p in sorted(root.rglob("kernels/cpu/native-*.json")):   # the thread pool's object code
+    body = json.loads(json.loads(p.read_text())["body"])
+    obj = base64.b64decode(body["object"])
+    obj = {"empty": b"", "cut": obj[:len(obj) // 2], "none": obj,   # (other: a whole ELF
+           "other": base64.b64decode(json.loads(json.loads(         # object without the
+               kern[0].read_text())["body"])["object"])}[HOW]        # pool's functions)
+    text = json.dumps(dict(body, object=base64.b64encode(obj).decode()), sort_keys=True)
+    p.write_text(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(), "body": text}))
+    print("PLANTED", HOW)
+
+def big(x, y):
+    return torch.sigmoid(x * 1.5 - y) * torch.tanh(y) + 0.25
+
+f = torch.jit.script(big)
+x = np.linspace(-2, 2, 1 << 15, dtype=np.float32)      # (past PARALLEL_MIN: the pool runs)
+y = x[::-1].copy()
+for _ in range(3):
+    r = f(torch.from_numpy(x), torch.from_numpy(y))
+np.testing.assert_allclose(r.numpy(), 1 / (1 + np.exp(-(x * 1.5 - y))) * np.tanh(y) + 0.25,
+                           rtol=1e-5, atol=1e-6)
+done("NATIVE")
+"""
+
+
+def test_checksummed_thread_pool_objects_that_are_broken_are_built_again(tmp_path):
+    # kernels/native.load_ir (the CPU thread pool's and trampolines' object code, cached
+    # since session 23) handed any checksummed object to LLVM too: an empty one crashed
+    # the process, one without the pool's functions gave null function pointers
+    cache = str(tmp_path / "cache")
+    for how in ("none", "empty", "cut", "other", "none"):
+        prog = f"CACHE = {cache!r}\nHOW = {how!r}\n" + _NATIVE
+        out, _ = _run(tmp_path, prog, sim=False)
+        assert "NATIVE TARGETS ['cpu']" in out, (how, out)
+        assert how == "none" or f"PLANTED {how}" in out, (how, out)
