@@ -738,3 +738,61 @@ def test_checksummed_thread_pool_objects_that_are_broken_are_built_again(tmp_pat
         out, _ = _run(tmp_path, prog, sim=False)
         assert "NATIVE TARGETS ['cpu']" in out, (how, out)
         assert how == "none" or f"PLANTED {how}" in out, (how, out)
+
+
+_PTX = """
+import hashlib, json, pathlib
+from gpujit.kernels import targets
+
+_load = targets.load_cuda
+def load_cuda(ptx, entry, index):     # the driver refusing a PTX (fakecupy reads no PTX)
+    if ptx.startswith("// planted"):
+        raise RuntimeError("CUDA_ERROR_INVALID_PTX: a PTX JIT compilation failed")
+    return _load(ptx, entry, index)
+targets.load_cuda = load_cuda
+
+for p in sorted(pathlib.Path(CACHE).rglob("kernels/cuda/*.json")):
+    body = json.loads(json.loads(p.read_text())["body"])
+    body = {"empty": {}, "list": [], "types": {"ptx": 5, "entry": None},
+            "entry": dict(body, entry="no_such_kernel"),
+            "refused": dict(body, ptx="// planted\\n" + body["ptx"]), "none": body}[HOW]
+    text = json.dumps(body, sort_keys=True)
+    p.write_text(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(), "body": text}))
+    print("PLANTED", HOW)
+
+def cu(x, y):
+    return torch.sigmoid(x * 1.5 - y) * torch.tanh(y) + 0.25
+
+f = torch.jit.script(cu)
+x = np.linspace(-2, 2, 20, dtype=np.float32)
+y = x[::-1].copy()
+for _ in range(3):
+    r = f(torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda())
+np.testing.assert_allclose(r.cpu().numpy(), 1 / (1 + np.exp(-(x * 1.5 - y))) * np.tanh(y) + 0.25,
+                           rtol=1e-5, atol=1e-6)
+i = kernels.cache_info()
+print("PTX", i.compiles, i.disk_hits, i.specializations["cu"])
+done("PTX")
+"""
+
+
+def test_checksummed_ptx_entries_that_are_broken_are_compiled_again(tmp_path):
+    # a CUDA disk entry whose checksum matches but which is not a PTX with its entry point
+    # ({}, a list, a wrong entry name) or whose PTX the driver refuses left the group
+    # unfused in every later process ("building the kernel of STATIC #1 failed:
+    # KeyError: 'ptx'"); now it is compiled again and the entry rewritten (CPU entries
+    # always were). Through tests/fakecupy, with numba's NVVM making the PTX.
+    import sys as _sys
+    _sys.path.insert(0, HERE)
+    from test_kernels_cuda import _nvvm_available
+    if not _nvvm_available():
+        pytest.skip("numba-cuda's NVVM is not installed: no PTX to cache")
+    cache = str(tmp_path / "cache")
+    path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy"),
+                                       os.environ.get("PYTHONPATH")) if p)
+    for how, want in [("none", "PTX 1 0"), ("empty", "PTX 1 0"), ("none", "PTX 0 1"),
+                      ("types", "PTX 1 0"), ("entry", "PTX 1 0"), ("refused", "PTX 1 0"),
+                      ("none", "PTX 0 1")]:
+        prog = f"CACHE = {cache!r}\nHOW = {how!r}\n" + _PTX
+        out, _ = _run(tmp_path, prog, sim=False, PYTHONPATH=path, FAKECUPY_NDEV="1")
+        assert f"{want} ['STATIC(20)']" in out and "PTX TARGETS ['cuda']" in out, (how, out)
