@@ -148,7 +148,15 @@ def _compile_now(spec, target) -> Kernel:
         index = spec.device.index if spec.device.index is not None else 0
         cc, sm = targets.device_info(index)
         ptx, entry, disk_hit = targets.compile_ptx(ks.text, ks.signature, cc)
-        module, compiled = targets.load_cuda(ptx, entry, index, cc)
+        try:
+            module, compiled = targets.load_cuda(ptx, entry, index, cc)
+        except Exception:
+            if not disk_hit:
+                raise
+            # a cached PTX the driver refuses (written by a bug or another tool): compiled
+            # afresh (and cached again) rather than leaving the group unfused for good
+            ptx, entry, disk_hit = targets.compile_ptx(ks.text, ks.signature, cc, fresh=True)
+            module, compiled = targets.load_cuda(ptx, entry, index, cc)
         extra = {"ptx": ptx, "entry": entry, "module": module}
     _cache.count("disk_hits" if disk_hit else "compiles")
     launch = make_launcher(ks, spec, compiled, sm_count=sm)

@@ -56,7 +56,8 @@ class KernelSource:
     layout: Layout
     params: list          # kernel parameter names, in order
     signature: str        # numba signature of the kernel
-    zero_division: bool   # the CPU kernel returns a count of integer zero divisors
+    zero_division: bool   # the CPU kernel returns a count of integer zero divisors (the
+                          # simulated one flags them in its `zdv` parameter)
 
 
 def storage_type(dt, target):
@@ -408,6 +409,11 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
     if target != "cpu":
         params.append("n")
         sig.append(("num", "int64"))
+    if target == "sim" and cg.zero_division:
+        # the simulator runs groups of CPU tensors, which raise on an integer division by
+        # zero as eager's CPU ops do: the kernel flags one in zdv[0] (CUDA's does not)
+        params.append("zdv")
+        sig.append(("flag", "int64"))
     if vector:                  # 1 when every vector-accessed array is 16-byte aligned
         params.append("vec")
         sig.append(("num", "int64"))
@@ -490,6 +496,8 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
         body.append("return zd" if cg.zero_division else "return 0")
     else:
         body.append("    i += step")
+        if "zdv" in params:
+            body.append("if zd:\n    zdv[0] = 1")
     lines += ["    " + ln.replace("\n", "\n    ") for ln in body]
     mode = "STATIC" if layout.static else "DYNAMIC"
     head = (f"# gpujit fused kernel: target {target}, {mode}, "
@@ -497,4 +505,4 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
     code, consts = _hoist_constants("\n".join(lines))
     text = head + prims.prelude(target, cg.prims) + "\n" + consts + "\n" + code + "\n"
     return KernelSource(text, target, layout, params, signature,
-                        cg.zero_division and target == "cpu")
+                        cg.zero_division and target in ("cpu", "sim"))

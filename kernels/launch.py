@@ -337,7 +337,12 @@ class _LauncherWriter:
             else:
                 self.emit(call)
         elif self.target == "sim":
+            if self.ks.zero_division:
+                self.emit("zdv = _np.zeros(1, _np.int64)")
             self.emit(f"_kern[_min((n + 31) // 32, 2), 32]({', '.join(call_args)})")
+            if self.ks.zero_division:
+                self.emit("if zdv[0]:")
+                self.emit("raise _zde()", 2)
         else:
             # threads: one per element (a vector loop: per 4), at most 32 blocks per SM
             # (64 with the vector loop: its loads are wider; both were the fastest in a
@@ -460,7 +465,7 @@ class _LauncherWriter:
     def arg(self, name):
         """The value passed for kernel parameter `name` (an array's seven joined by ', ')."""
         lay, target = self.layout, self.target
-        if name == "n" or name.startswith("s") and name[1:].isdigit():
+        if name in ("n", "zdv") or name.startswith("s") and name[1:].isdigit():
             return name
         if name.startswith("sh"):
             k = int(name[2:])

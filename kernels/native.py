@@ -188,6 +188,24 @@ def elf_undefined_symbols(obj: bytes):
     return sorted(set(names))
 
 
+def _whole_elf_undefined(obj: bytes):
+    """elf_undefined_symbols(obj) for an ELF relocatable object whose header, section
+    table and sections all lie inside obj; None otherwise."""
+    if len(obj) < 64 or obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:
+        return None
+    etype, = struct.unpack_from("<H", obj, 0x10)
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    ehsize, _, _, shentsize, shnum, shstrndx = struct.unpack_from("<HHHHHH", obj, 0x34)
+    if etype != 1 or ehsize != 64 or shentsize != 64 or not 0 < shnum <= 65280 \
+            or shstrndx >= shnum or shoff + shnum * shentsize > len(obj):
+        return None
+    for k in range(shnum):
+        _, kind, _, _, off, size = struct.unpack_from("<IIQQQQ", obj, shoff + k * 64)
+        if kind != 8 and off + size > len(obj):          # (8: SHT_NOBITS, no bytes)
+            return None
+    return elf_undefined_symbols(obj)
+
+
 # ------------------------------------------------------------------ warm: object -> call
 
 def _emit(ir: str) -> bytes:
@@ -288,11 +306,17 @@ def load_ir(ir: str, functions: dict) -> list:
     entry = _cache.read_verified_json(path)
     try:
         obj = base64.b64decode(entry["object"], validate=True)
-    except (TypeError, KeyError, ValueError):
-        obj = _emit(ir)
-        _cache.write_verified_json(path, {"object": base64.b64encode(obj).decode()})
+        # (what is not a whole ELF object would crash LLVM's loader: see load)
+        if _whole_elf_undefined(obj) is None:
+            raise ValueError("not a whole ELF object")
+    except (TypeError, KeyError, ValueError, IndexError, struct.error):
+        obj = None
     with _lock:
-        addresses = _link(obj, *functions)
+        addresses = _link(obj, *functions) if obj is not None else [0]
+        if not all(addresses):        # (an object without these functions: built afresh)
+            obj = _emit(ir)
+            _cache.write_verified_json(path, {"object": base64.b64encode(obj).decode()})
+            addresses = _link(obj, *functions)
     return [a if sig is None else ctypes.CFUNCTYPE(*sig)(a)
             for a, sig in zip(addresses, functions.values())]
 
@@ -303,11 +327,17 @@ def load(entry: dict):
         raise NativeLoadError("ndarray objects do not keep their data pointer where "
                               "gpujit's CPU kernels read it")
     try:
-        missing = resolve_symbols(entry["undefined"])
         obj = base64.b64decode(entry["object"], validate=True)
         params = [str(t) for t in entry["params"]]
         function_type(params)
-    except (ValueError, KeyError, TypeError) as e:
+        # LLVM's loader crashes the process on what is not a whole ELF object (an empty
+        # or cut object in an entry whose checksum still matches): read its headers and
+        # symbols here first (those it names itself are needed too, listed or not)
+        undefined = _whole_elf_undefined(obj)
+        if undefined is None:
+            raise ValueError("the object is not a whole 64-bit little-endian ELF object")
+        missing = resolve_symbols(sorted(set(undefined) | {str(n) for n in entry["undefined"]}))
+    except (ValueError, KeyError, TypeError, IndexError, struct.error) as e:
         raise NativeLoadError(f"a malformed cache entry: {e!r}") from e
     if missing:
         raise NativeLoadError(f"symbols not found in this process: {missing}")

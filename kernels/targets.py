@@ -134,13 +134,18 @@ def _gpujit_version():
 
 # ------------------------------------------------------------------------------ cuda
 
-def compile_ptx(text: str, signature: str, cc: tuple):
-    """(ptx, entry name, loaded from the disk cache?) for compute capability cc."""
+def compile_ptx(text: str, signature: str, cc: tuple, fresh: bool = False):
+    """(ptx, entry name, loaded from the disk cache?) for compute capability cc; fresh:
+    compiled even where the disk cache has it (the entry is written again)."""
     key = _cache.sha256("\n".join([text, signature, repr(tuple(cc)), versions(),
                                     PTX_ROUNDING]))[:40]
     path = _cache.cache_dir() / "cuda" / f"{key}.json"
-    entry = _cache.read_verified_json(path)
-    if entry is not None:
+    entry = None if fresh else _cache.read_verified_json(path)
+    # (an entry whose checksum matches but which is not one PTX module with its entry
+    # point, as this function writes, is compiled again rather than loaded)
+    if isinstance(entry, dict) and isinstance(entry.get("ptx"), str) \
+            and isinstance(entry.get("entry"), str) \
+            and _ENTRY.findall(entry["ptx"]) == [entry["entry"]]:
         return entry["ptx"], entry["entry"], True
     from numba import cuda
     if cuda.compile_ptx is None:

@@ -65,10 +65,11 @@ def test_the_rounding_is_in_the_ptx_cache_key(monkeypatch, tmp_path):
     new = kcache.sha256("\n".join([text, sig, repr(cc), targets.versions(),
                                    targets.PTX_ROUNDING]))[:40]
     assert old != new
-    for key, ptx in ((old, "stale"), (new, "fresh")):
+    # (an entry is read only when its PTX has the one .entry it names)
+    for key, ptx in ((old, "stale\n.visible .entry e("), (new, "fresh\n.visible .entry e(")):
         assert kcache.write_verified_json(kcache.cache_dir() / "cuda" / f"{key}.json",
                                           {"ptx": ptx, "entry": "e"})
-    assert targets.compile_ptx(text, sig, cc) == ("fresh", "e", True)
+    assert targets.compile_ptx(text, sig, cc) == ("fresh\n.visible .entry e(", "e", True)
 
 
 # ------------------------------------------------------------------ generated kernels

@@ -69,9 +69,9 @@ def _install_hooks():
             continue
         _HOOKED.add(modname)
 
-        def compile_ptx(text, signature, cc, _orig=orig):
+        def compile_ptx(text, signature, cc, *args, _orig=orig, **kwargs):
             try:
-                ptx, entry, hit = _orig(text, signature, cc)
+                ptx, entry, hit = _orig(text, signature, cc, *args, **kwargs)
             except Exception:
                 if _nvvm_available():
                     raise
