@@ -12,6 +12,7 @@ from ..ops.overlap import is_own_layout
 from ..tensor import Tensor, _AutogradMeta
 from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedOutputs, SavedTensor, backward_name, node_class
+from ..ops.node_names import node_name
 from . import views as _views
 
 _reg.grad_state = grad_mode.state       # (registry.wrap_view reads it)
@@ -95,11 +96,41 @@ def autograd_call(op, args):
     return _record(op, args)
 
 
+# op -> (inplace, argument names, the arguments it writes (with self when in-place),
+# its node class or None where the name depends on the call): what _record reads off
+# the schema, worked out once per op
+_OP_FACTS: dict = {}
+
+
+def _op_facts(op):
+    inplace = bool(op.inplace_of is not None or (op.schema.arguments and
+                                                 op.schema.arguments[0].type.is_write))
+    names = tuple(a.name for a in op.schema.arguments)
+    written = {a.name for a in op.schema.arguments if a.type.is_write}
+    if inplace and names:
+        written.add(names[0])
+    cls, operands = None, None
+    try:
+        from ..ops.node_names import _CACHE
+        node_name(op, {}, None)             # (fills the op's naming rule)
+        rule, numbers = _CACHE[op]
+        if isinstance(rule, str):
+            cls = node_class(rule)
+            if numbers is not None:
+                # named by the rule unless a Tensor operand is a Python number
+                operands = tuple(i for i, a in enumerate(op.schema.arguments)
+                                 if a.type.base == "Tensor" and not a.type.is_list
+                                 and not a.kwarg_only)
+    except Exception:       # (named per call, as before)
+        cls = None
+    facts = _OP_FACTS[op] = (inplace, names, frozenset(written), cls, operands)
+    return facts
+
+
 def _record(op, args):
     d = op.derivative
-    inplace = op.inplace_of is not None or (op.schema.arguments and
-                                           op.schema.arguments[0].type.is_write)
-    names = [a.name for a in op.schema.arguments]
+    facts = _OP_FACTS.get(op) or _op_facts(op)
+    inplace, names = facts[0], facts[1]
     bound = dict(zip(names, args))
     if inplace and op.unchanged_when is not None and op.unchanged_when(*args):
         return _no_grad_result(op, args)    # no write (dropout_ when not training)
@@ -239,9 +270,8 @@ def _record_op(op, args, d, inplace, names, bound):
                            f"({op.schema})")
     # what the derivative reads, saved before an in-place op overwrites self (or another
     # argument it writes: batch_norm's running statistics in training)
-    written = {a.name for a in op.schema.arguments if a.type.is_write}
-    if inplace:
-        written.add(names[0])
+    facts = _OP_FACTS.get(op) or _op_facts(op)
+    written = facts[2]
     pre = {}
     for p in d.bound:
         if p not in bound and p.endswith("_shape"):
@@ -287,7 +317,7 @@ def _record_op(op, args, d, inplace, names, bound):
             pre.update((k, v) for k, v in extra.items() if k in d.params)
         elif "needs_grad" in d.params:
             pre["needs_grad"] = needs
-        needed = d.needed(needs) if d.reads is not None else None
+        needed = d.needed_frozen(needs) if d.reads is not None else None
         if needed is not None:      # keep only what the needed gradients read
             for p in pre:
                 if p not in needed and not p.endswith(("_shape", "_device", "needs_grad")):
@@ -304,8 +334,12 @@ def _record_op(op, args, d, inplace, names, bound):
         # is saved at its version before the write, as PyTorch saves it: backward then
         # raises instead of reading the written value
         before = {id(v): v._vc[0] for v in _saved_tensors(pre)}
-    with grad_mode.no_grad():
+    prev = _state.enabled, _state.inference     # (no_grad's enter and exit)
+    _state.enabled = False
+    try:
         result = op.eager(*args)
+    finally:
+        _state.enabled, _state.inference = prev
     if inplace and isinstance(args[0], Tensor) and args[0]._vc[0] == version:
         return result       # the op left self as it was (dropout_ when not training)
     if not inplace and args and result is args[0]:
@@ -315,7 +349,13 @@ def _record_op(op, args, d, inplace, names, bound):
     out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if isinstance(r, Tensor)
                      else None for r in outs)
     saved = {}
-    node = node_class(backward_name(op, bound, result))(
+    cls = facts[3]
+    if cls is not None and facts[4] is not None:
+        for i in facts[4]:
+            if i < len(args) and isinstance(args[i], (bool, int, float, complex)):
+                cls = None
+                break
+    node = (cls or node_class(backward_name(op, bound, result)))(
         op, d, saved, inputs_meta, tuple(next_functions), out_meta)
     node_name = node.name()
     self_out = args[0] if inplace else None     # (self of an in-place op: its output)
@@ -375,8 +415,8 @@ def _save(v, node_name, self_out=None):
     `self_out`, the self of an in-place op (its output)."""
     if isinstance(v, Tensor):
         return SavedTensor(v, node_name, 0, is_input=v is not self_out)
-    if isinstance(v, (list, tuple)) and v and all(isinstance(x, Tensor) or x is None
-                                                  for x in v) \
+    if isinstance(v, (list, tuple)) and v and (v[0] is None or isinstance(v[0], Tensor)) \
+            and all(isinstance(x, Tensor) or x is None for x in v) \
             and any(x is not None for x in v):
         return [SavedTensor(x, node_name, 0, is_input=x is not self_out)
                 if x is not None else None for x in v]
