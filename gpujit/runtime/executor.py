@@ -256,6 +256,7 @@ class Executable:
         self._profiles: dict = {}     # key -> Profile (accumulates over re-profiles)
         self._hoisted = hoisted_attrs(g)
         self._tensor_params = None     # (call_recording) all parameters Tensors, none broadcast
+        self._module_seen = None       # (call_recording) the last module argument coerced
         self._has_strict_regions = None   # does g hold a scripted strict_fusion region?
         # one thread profiles and compiles a new key; the others wait and then call its
         # code (without it, 8 threads calling a new function made 8 specializations of one
@@ -304,16 +305,33 @@ class Executable:
         code was not made for, the graph runs op by op."""
         tensor_params = self._tensor_params
         if tensor_params is None:
-            tensor_params = self._tensor_params = not self.graph.broadcast and all(
-                isinstance(v.type, T.TensorType) for v in self.graph.inputs)
-        if not tensor_params or len(args) != len(self.graph.inputs) or \
-                not all([isinstance(a, Tensor) for a in args]):
-            # (Tensors for Tensor parameters are taken as they are)
+            # 0: all Tensors; 1: a method's (its module, then Tensors); False: any other
+            ins = self.graph.inputs
+            tensor_params = False
+            if not self.graph.broadcast and all(
+                    isinstance(v.type, T.TensorType) for v in ins[1:]):
+                if not ins or isinstance(ins[0].type, T.TensorType):
+                    tensor_params = 0
+                elif isinstance(ins[0].type, T.ClassType):
+                    tensor_params = 1
+            self._tensor_params = tensor_params
+        if tensor_params is False or len(args) != len(self.graph.inputs) or \
+                not all([isinstance(a, Tensor) for a in args[tensor_params:]]) or (
+                tensor_params and self._module_seen is not None and
+                self._module_seen() is not args[0]) or (
+                tensor_params and self._module_seen is None):
+            # (Tensors for Tensor parameters are taken as they are; a method's module,
+            # once it passed, too)
             args = coerce_args(self.graph, self.name, args)
             key = self.key(args)
-        else:       # (input_key of each Tensor)
-            key = (_dt._default_float,) + tuple([(a._dtype, a._device, a._data.ndim)
-                                                 for a in args])
+            if tensor_params and args and all([isinstance(a, Tensor) for a in args[1:]]):
+                try:
+                    self._module_seen = weakref.ref(args[0])
+                except TypeError:
+                    pass
+        else:       # (input_key of each Tensor; a module's: its type)
+            key = (_dt._default_float,) + ((type(args[0]),) if tensor_params else ()) + \
+                tuple([(a._dtype, a._device, a._data.ndim) for a in args[tensor_params:]])
         spec = self._active.get(key)
         if spec is None:
             with self._lock:
