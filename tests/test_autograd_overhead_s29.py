@@ -229,3 +229,36 @@ def test_eager_mlp_step_matches_numpy():
                                atol=1e-6)
     np.testing.assert_allclose(model[0].bias.detach().numpy(), b1 - 0.1 * gb1, rtol=1e-4,
                                atol=1e-6)
+
+
+def test_fused_group_keeps_its_inputs_and_checks_their_versions():
+    @gpujit.jit.script
+    def f(x, y):
+        return gpujit.nn.functional.gelu(x) * y
+
+    x = gpujit.randn(16, requires_grad=True)
+    for _ in range(3):
+        x.grad = None
+        y = gpujit.randn(16)
+        f(x, y).sum().backward()
+        assert x.grad is not None
+    y = gpujit.randn(16)
+    out = f(x, y)
+    y.add_(1)                   # read by the derivative: backward refuses it
+    with pytest.raises(RuntimeError, match="modified by an inplace operation") as e:
+        out.sum().backward()
+    assert "is at version 1; expected version 0 instead" in str(e.value)
+    # under saved-tensor hooks the packed values are what backward reads
+    packed = []
+
+    def pack(t):
+        packed.append(t)
+        return t.clone()
+
+    with gpujit.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = gpujit.randn(16)
+        out = f(x, y)
+    assert packed
+    x.grad = None
+    out.sum().backward()
+    assert x.grad is not None
