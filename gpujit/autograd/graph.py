@@ -257,7 +257,9 @@ class OpBackward(Node):
     """The node of one registry op call."""
 
     def __init__(self, op, deriv, saved, inputs_meta, next_functions, out_meta):
-        super().__init__()
+        self.sequence_nr = next(_SEQUENCE)      # (Node.__init__'s, inline)
+        if _anomaly.state.enabled:
+            self.metadata["traceback_"] = _anomaly.forward_traceback()
         self.op = op
         self.deriv = deriv
         self.saved = saved              # name -> SavedTensor / list / Python value

@@ -307,7 +307,7 @@ def _record_op(op, args, d, inplace, names, bound):
             inputs_meta.append(None)
     made = None
     if d.uses_needs:
-        needs = tuple(m is not None and (m[0] != "list" or any(m[1])) for m in inputs_meta)
+        needs = tuple([m is not None and (m[0] != "list" or any(m[1])) for m in inputs_meta])
         extra = {"needs_grad": needs}
         if d.elem_needs:        # (per element of a Tensor[] argument)
             for w, m in zip(d.wrt, inputs_meta):
@@ -344,10 +344,15 @@ def _record_op(op, args, d, inplace, names, bound):
         return result       # the op left self as it was (dropout_ when not training)
     if not inplace and args and result is args[0]:
         return result       # it handed back its input itself (contiguous, to, positive...)
-    outs = _as_tuple(result)
-    list_output = isinstance(result, tuple) and len(op.schema.returns) == 1
-    out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if isinstance(r, Tensor)
-                     else None for r in outs)
+    if type(result) is Tensor:          # (one output, the common case)
+        outs = (result,)
+        list_output = False
+        out_meta = ((tuple(result._data.shape), result._dtype, result._device),)
+    else:
+        outs = _as_tuple(result)
+        list_output = isinstance(result, tuple) and len(op.schema.returns) == 1
+        out_meta = tuple([(tuple(r._data.shape), r._dtype, r._device)
+                          if isinstance(r, Tensor) else None for r in outs])
     saved = {}
     cls = facts[3]
     if cls is not None and facts[4] is not None:
@@ -360,7 +365,8 @@ def _record_op(op, args, d, inplace, names, bound):
     node_name = node.name()
     self_out = args[0] if inplace else None     # (self of an in-place op: its output)
     for k, v in pre.items():
-        saved[k] = _save(v, node_name, self_out)
+        saved[k] = v if v is None else SavedTensor(v, node_name, 0, v is not self_out) \
+            if type(v) is Tensor else _save(v, node_name, self_out)
     if inplace and isinstance(args[0], Tensor):
         for s in _saved_tensors(saved):
             s.version = before.get(id(s.ref()), s.version)
