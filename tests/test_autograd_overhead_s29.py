@@ -262,3 +262,23 @@ def test_fused_group_keeps_its_inputs_and_checks_their_versions():
     x.grad = None
     out.sum().backward()
     assert x.grad is not None
+
+
+def test_scripted_module_attribute_dtype_change_while_recording():
+    gpujit.manual_seed(4)
+    cell = gpujit.jit.script(MyCell())
+    x, h = gpujit.randn(3, 4), gpujit.randn(3, 4)
+    for _ in range(3):
+        a, _ = cell(x, h)
+        a.sum().backward()
+    cell.double()               # the code's attribute guards no longer fit
+    for p in cell.parameters():
+        p.grad = None
+    a, _ = cell(x.double(), h.double())
+    assert a.dtype == gpujit.float64 and a.requires_grad
+    a.sum().backward()
+    w, b = cell.linear.weight.detach().numpy(), cell.linear.bias.detach().numpy()
+    pre = x.double().numpy() @ w.T + b + h.double().numpy()
+    g = 1 - np.tanh(pre) ** 2
+    np.testing.assert_allclose(cell.linear.bias.grad.numpy(), g.sum(0), rtol=1e-10)
+    assert cell.linear.weight.grad.dtype == gpujit.float64

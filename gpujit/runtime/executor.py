@@ -156,6 +156,7 @@ class Specialization:
         self.fn = None
         self.source = None
         self.attr_specs = ()        # ((GetAttr node, spec), ...) guarded at entry
+        self._attr_plan = None      # (attr_specs, steps on slots) that attrs_fit reads
         self.groups = ()            # the FusedGroups its code calls
         self.unfused = ()           # nodes left unfused (what strict_fusion reports)
         self.unfused_reason = None  # why, when fusion was off for all of them
@@ -186,6 +187,40 @@ class Specialization:
 
     def attrs_fit(self, module):
         """Do the module's attributes (read now) have the types this code was made for?"""
+        plan = self._attr_plan
+        if plan is None or plan[0] is not self.attr_specs:
+            # (slot of the object read, attribute name, spec) per GetAttr, slot 0 the module
+            slots = {self._exe_graph.inputs[0]: 0}
+            steps = []
+            for node, spec in self.attr_specs:
+                src = slots.get(node.inputs[0])
+                if src is None:
+                    steps = None
+                    break
+                slots[node.output] = len(slots)
+                steps.append((src, node.attrs["name"], spec))
+            plan = self._attr_plan = (self.attr_specs, steps)
+        steps = plan[1]
+        if steps is None:
+            return self._attrs_fit_env(module)
+        env = [module]
+        for src, name, spec in steps:
+            try:
+                val = getattr(env[src], name)
+            except AttributeError:
+                return False
+            env.append(val)
+            if type(spec) is TensorSpec and isinstance(val, Tensor):
+                # (spec_of's test without making a TensorSpec)
+                if val._dtype is not spec.dtype or val._device is not spec.device or \
+                        spec.ndim not in (None, val._data.ndim):
+                    return False
+                continue
+            if not _spec_fits(spec, spec_of(val)):
+                return False
+        return True
+
+    def _attrs_fit_env(self, module):
         env = {self._exe_graph.inputs[0]: module}
         for node, spec in self.attr_specs:
             try:
@@ -193,17 +228,19 @@ class Specialization:
             except AttributeError:
                 return False
             env[node.output] = val
-            got = spec_of(val)
-            if isinstance(spec, TensorSpec):
-                if not (isinstance(got, TensorSpec) and got.same_kind(spec)
-                        and spec.ndim in (None, got.ndim)):
-                    return False
-            elif isinstance(spec, ValueSpec) and got != spec:
+            if not _spec_fits(spec, spec_of(val)):
                 return False
         return True
 
     def __repr__(self):
         return f"<Specialization {self.name} key={self.key}>"
+
+
+def _spec_fits(spec, got):
+    if isinstance(spec, TensorSpec):
+        return isinstance(got, TensorSpec) and got.same_kind(spec) and \
+            spec.ndim in (None, got.ndim)
+    return not (isinstance(spec, ValueSpec) and got != spec)
 
 
 def _grad_pattern(args):
