@@ -375,17 +375,28 @@ def _record_op(op, args, d, inplace, names, bound):
     # (output i of broadcast_tensors / meshgrid is input i's: it requires grad only if
     # that input does, as PyTorch's per-tensor expands)
     per_input = args[0] if "output_per_input" in op.tags else None
-    refs = []
-    for i, r in enumerate(outs):
-        if per_input is not None and not _requires(per_input[i]):
-            refs.append(None)
-        elif isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING \
-                and i not in op.nondiff_outputs:
-            mark_result(r, node, i)
-            refs.append(weakref.ref(r))
-        else:
-            refs.append(None)
-    node.out_refs = refs
+    if per_input is None and len(outs) == 1 and type(result) is Tensor and \
+            result._dtype.category == _dt.FLOATING and 0 not in op.nondiff_outputs:
+        # (one floating output, the common case: mark_result inline)
+        ag = result._ag
+        if ag is None:
+            ag = result._ag = _AutogradMeta()
+        ag.requires_grad = True
+        ag.grad_fn = node
+        ag.output_nr = 0
+        node.out_refs = [weakref.ref(result)]
+    else:
+        refs = []
+        for i, r in enumerate(outs):
+            if per_input is not None and not _requires(per_input[i]):
+                refs.append(None)
+            elif isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING \
+                    and i not in op.nondiff_outputs:
+                mark_result(r, node, i)
+                refs.append(weakref.ref(r))
+            else:
+                refs.append(None)
+        node.out_refs = refs
     if "stash" in d.params:     # (taken now: the output may be freed before backward)
         r0 = outs[0] if outs else None
         saved["stash"] = _reg.stashed(r0._data) if isinstance(r0, Tensor) else None
