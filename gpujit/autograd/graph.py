@@ -257,7 +257,9 @@ class OpBackward(Node):
     """The node of one registry op call."""
 
     def __init__(self, op, deriv, saved, inputs_meta, next_functions, out_meta):
-        super().__init__()
+        self.sequence_nr = next(_SEQUENCE)      # (Node.__init__'s, inline)
+        if _anomaly.state.enabled:
+            self.metadata["traceback_"] = _anomaly.forward_traceback()
         self.op = op
         self.deriv = deriv
         self.saved = saved              # name -> SavedTensor / list / Python value
@@ -335,6 +337,13 @@ def sum_to(g, shape):
                            f"shape {list(shape)}")
     dims = list(range(lead)) + [lead + i for i, s in enumerate(shape)
                                 if s == 1 and gs[lead + i] != 1]
+    if lead and len(dims) == lead:
+        # only added leading dims (a bias's gradient): one sum, through the registry op
+        # itself (recorded under create_graph as the method call would be)
+        g = _sum_dims()(g, dims, False)
+        if tuple(g._data.shape) == tuple(shape):
+            return g
+        dims = []
     if dims:
         g = g.sum(dims, keepdim=True)
     if lead:
@@ -343,6 +352,17 @@ def sum_to(g, shape):
         raise RuntimeError(f"a gradient of shape {list(gs)} does not fit the input shape "
                            f"{list(shape)}")
     return g
+
+
+def _sum_dims():
+    global _SUM_DIMS
+    if _SUM_DIMS is None:
+        from ..ops.registry import OPS
+        _SUM_DIMS = OPS["aten::sum.dim_IntList"].public
+    return _SUM_DIMS
+
+
+_SUM_DIMS = None
 
 
 class AccumulateGrad(Node):

@@ -12,6 +12,7 @@ from ..ops.overlap import is_own_layout
 from ..tensor import Tensor, _AutogradMeta
 from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedOutputs, SavedTensor, backward_name, node_class
+from ..ops.node_names import node_name
 from . import views as _views
 
 _reg.grad_state = grad_mode.state       # (registry.wrap_view reads it)
@@ -95,11 +96,41 @@ def autograd_call(op, args):
     return _record(op, args)
 
 
+# op -> (inplace, argument names, the arguments it writes (with self when in-place),
+# its node class or None where the name depends on the call): what _record reads off
+# the schema, worked out once per op
+_OP_FACTS: dict = {}
+
+
+def _op_facts(op):
+    inplace = bool(op.inplace_of is not None or (op.schema.arguments and
+                                                 op.schema.arguments[0].type.is_write))
+    names = tuple(a.name for a in op.schema.arguments)
+    written = {a.name for a in op.schema.arguments if a.type.is_write}
+    if inplace and names:
+        written.add(names[0])
+    cls, operands = None, None
+    try:
+        from ..ops.node_names import _CACHE
+        node_name(op, {}, None)             # (fills the op's naming rule)
+        rule, numbers = _CACHE[op]
+        if isinstance(rule, str):
+            cls = node_class(rule)
+            if numbers is not None:
+                # named by the rule unless a Tensor operand is a Python number
+                operands = tuple(i for i, a in enumerate(op.schema.arguments)
+                                 if a.type.base == "Tensor" and not a.type.is_list
+                                 and not a.kwarg_only)
+    except Exception:       # (named per call, as before)
+        cls = None
+    facts = _OP_FACTS[op] = (inplace, names, frozenset(written), cls, operands)
+    return facts
+
+
 def _record(op, args):
     d = op.derivative
-    inplace = op.inplace_of is not None or (op.schema.arguments and
-                                           op.schema.arguments[0].type.is_write)
-    names = [a.name for a in op.schema.arguments]
+    facts = _OP_FACTS.get(op) or _op_facts(op)
+    inplace, names = facts[0], facts[1]
     bound = dict(zip(names, args))
     if inplace and op.unchanged_when is not None and op.unchanged_when(*args):
         return _no_grad_result(op, args)    # no write (dropout_ when not training)
@@ -239,9 +270,8 @@ def _record_op(op, args, d, inplace, names, bound):
                            f"({op.schema})")
     # what the derivative reads, saved before an in-place op overwrites self (or another
     # argument it writes: batch_norm's running statistics in training)
-    written = {a.name for a in op.schema.arguments if a.type.is_write}
-    if inplace:
-        written.add(names[0])
+    facts = _OP_FACTS.get(op) or _op_facts(op)
+    written = facts[2]
     pre = {}
     for p in d.bound:
         if p not in bound and p.endswith("_shape"):
@@ -277,7 +307,7 @@ def _record_op(op, args, d, inplace, names, bound):
             inputs_meta.append(None)
     made = None
     if d.uses_needs:
-        needs = tuple(m is not None and (m[0] != "list" or any(m[1])) for m in inputs_meta)
+        needs = tuple([m is not None and (m[0] != "list" or any(m[1])) for m in inputs_meta])
         extra = {"needs_grad": needs}
         if d.elem_needs:        # (per element of a Tensor[] argument)
             for w, m in zip(d.wrt, inputs_meta):
@@ -287,7 +317,7 @@ def _record_op(op, args, d, inplace, names, bound):
             pre.update((k, v) for k, v in extra.items() if k in d.params)
         elif "needs_grad" in d.params:
             pre["needs_grad"] = needs
-        needed = d.needed(needs) if d.reads is not None else None
+        needed = d.needed_frozen(needs) if d.reads is not None else None
         if needed is not None:      # keep only what the needed gradients read
             for p in pre:
                 if p not in needed and not p.endswith(("_shape", "_device", "needs_grad")):
@@ -304,23 +334,39 @@ def _record_op(op, args, d, inplace, names, bound):
         # is saved at its version before the write, as PyTorch saves it: backward then
         # raises instead of reading the written value
         before = {id(v): v._vc[0] for v in _saved_tensors(pre)}
-    with grad_mode.no_grad():
+    prev = _state.enabled, _state.inference     # (no_grad's enter and exit)
+    _state.enabled = False
+    try:
         result = op.eager(*args)
+    finally:
+        _state.enabled, _state.inference = prev
     if inplace and isinstance(args[0], Tensor) and args[0]._vc[0] == version:
         return result       # the op left self as it was (dropout_ when not training)
     if not inplace and args and result is args[0]:
         return result       # it handed back its input itself (contiguous, to, positive...)
-    outs = _as_tuple(result)
-    list_output = isinstance(result, tuple) and len(op.schema.returns) == 1
-    out_meta = tuple((tuple(r._data.shape), r._dtype, r._device) if isinstance(r, Tensor)
-                     else None for r in outs)
+    if type(result) is Tensor:          # (one output, the common case)
+        outs = (result,)
+        list_output = False
+        out_meta = ((tuple(result._data.shape), result._dtype, result._device),)
+    else:
+        outs = _as_tuple(result)
+        list_output = isinstance(result, tuple) and len(op.schema.returns) == 1
+        out_meta = tuple([(tuple(r._data.shape), r._dtype, r._device)
+                          if isinstance(r, Tensor) else None for r in outs])
     saved = {}
-    node = node_class(backward_name(op, bound, result))(
+    cls = facts[3]
+    if cls is not None and facts[4] is not None:
+        for i in facts[4]:
+            if i < len(args) and isinstance(args[i], (bool, int, float, complex)):
+                cls = None
+                break
+    node = (cls or node_class(backward_name(op, bound, result)))(
         op, d, saved, inputs_meta, tuple(next_functions), out_meta)
     node_name = node.name()
     self_out = args[0] if inplace else None     # (self of an in-place op: its output)
     for k, v in pre.items():
-        saved[k] = _save(v, node_name, self_out)
+        saved[k] = v if v is None else SavedTensor(v, node_name, 0, v is not self_out) \
+            if type(v) is Tensor else _save(v, node_name, self_out)
     if inplace and isinstance(args[0], Tensor):
         for s in _saved_tensors(saved):
             s.version = before.get(id(s.ref()), s.version)
@@ -329,17 +375,28 @@ def _record_op(op, args, d, inplace, names, bound):
     # (output i of broadcast_tensors / meshgrid is input i's: it requires grad only if
     # that input does, as PyTorch's per-tensor expands)
     per_input = args[0] if "output_per_input" in op.tags else None
-    refs = []
-    for i, r in enumerate(outs):
-        if per_input is not None and not _requires(per_input[i]):
-            refs.append(None)
-        elif isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING \
-                and i not in op.nondiff_outputs:
-            mark_result(r, node, i)
-            refs.append(weakref.ref(r))
-        else:
-            refs.append(None)
-    node.out_refs = refs
+    if per_input is None and len(outs) == 1 and type(result) is Tensor and \
+            result._dtype.category == _dt.FLOATING and 0 not in op.nondiff_outputs:
+        # (one floating output, the common case: mark_result inline)
+        ag = result._ag
+        if ag is None:
+            ag = result._ag = _AutogradMeta()
+        ag.requires_grad = True
+        ag.grad_fn = node
+        ag.output_nr = 0
+        node.out_refs = [weakref.ref(result)]
+    else:
+        refs = []
+        for i, r in enumerate(outs):
+            if per_input is not None and not _requires(per_input[i]):
+                refs.append(None)
+            elif isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING \
+                    and i not in op.nondiff_outputs:
+                mark_result(r, node, i)
+                refs.append(weakref.ref(r))
+            else:
+                refs.append(None)
+        node.out_refs = refs
     if "stash" in d.params:     # (taken now: the output may be freed before backward)
         r0 = outs[0] if outs else None
         saved["stash"] = _reg.stashed(r0._data) if isinstance(r0, Tensor) else None
@@ -375,8 +432,8 @@ def _save(v, node_name, self_out=None):
     `self_out`, the self of an in-place op (its output)."""
     if isinstance(v, Tensor):
         return SavedTensor(v, node_name, 0, is_input=v is not self_out)
-    if isinstance(v, (list, tuple)) and v and all(isinstance(x, Tensor) or x is None
-                                                  for x in v) \
+    if isinstance(v, (list, tuple)) and v and (v[0] is None or isinstance(v[0], Tensor)) \
+            and all(isinstance(x, Tensor) or x is None for x in v) \
             and any(x is not None for x in v):
         return [SavedTensor(x, node_name, 0, is_input=x is not self_out)
                 if x is not None else None for x in v]

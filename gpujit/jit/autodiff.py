@@ -538,6 +538,7 @@ class FusedGroupBackward(Node):
     materialize_grads = False      # (an output no gradient came to: None, not zeros)
 
     out_saved = ()
+    versions = None     # (saved holds the arguments themselves: their versions when saved)
 
     def __init__(self, runner, args, edges, results, needs, plan):
         super().__init__()
@@ -546,7 +547,12 @@ class FusedGroupBackward(Node):
         self.plan = plan
         # inputs whose values no derivative reads are kept for their shapes only: no
         # version check (an in-place change of one after the call is no error)
-        if runner.all_tensors:
+        if not grad_mode.state.saved_hooks and runner.all_tensors:
+            # no saved-tensor hooks: the tensors themselves and the versions of those read
+            # (what a SavedTensor would check; apply raises its error)
+            self.saved = args
+            self.versions = [a._vc[0] if r else None for a, r in zip(args, plan.reads)]
+        elif runner.all_tensors:
             self.saved = [SavedTensor(a, _HINT_NAME, 0) if r else a
                           for a, r in zip(args, plan.reads)]
         else:
@@ -571,7 +577,16 @@ class FusedGroupBackward(Node):
             raise RuntimeError(FREED)
         for o in self.out_saved:     # (only their versions: the backward recomputes them)
             o.unpack()
-        values = [s.unpack() if type(s) is SavedTensor else s for s in self.saved]
+        versions = self.versions
+        if versions is not None:
+            values = self.saved
+            for t, v in zip(values, versions):
+                if v is not None and t._vc[0] != v:
+                    s = SavedTensor(t, _HINT_NAME, 0)
+                    s.version = v
+                    s._modified(t)
+        else:
+            values = [s.unpack() if type(s) is SavedTensor else s for s in self.saved]
         gs = [g if m is not None else None for g, m in zip(grads, self.out_meta)]
         result = self.runner.backward(values, gs, self.needs)
         # an input that reaches only outputs no gradient came to gets none (as eager and

@@ -498,12 +498,26 @@ class ScriptMethod(_GraphCallable):
         if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
                 _strict_open[0] or exe.calls_autograd:
             if kwargs or _Active.session is not None or _strict.depth or \
-                    exe.calls_autograd or (
-                    _dispatch.autograd is not None and (
-                        _grad_state.enabled or _enables_grad(exe))) or \
-                    _autocast.active or \
+                    exe.calls_autograd or _autocast.active or \
                     len(args) + 1 != self._arity:
                 return self._run((self.owner,), args, kwargs)
+            if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):
+                # recording gradients, no trace, strict_fusion or autocast region: as
+                # ScriptFunction's call (Tensor arguments, then the module's parameters and
+                # the tensor attributes the method reads, decide as _needs_grad does)
+                grad = False
+                for a in args:
+                    if not isinstance(a, Tensor):
+                        return self._run((self.owner,), args, kwargs)
+                    ag = a._ag
+                    if ag is not None and ag.requires_grad:
+                        grad = True
+                owner = self.owner
+                if not grad:
+                    grad = _needs_grad((), owner, self._tensor_attr_paths(), True)
+                _LAST[0] = exe.weak_self
+                if grad:
+                    return exe.call_recording(owner, *args, runner=_DiffGroup)
         _LAST[0] = exe.weak_self
         return exe._dispatch(self.owner, *args)
 

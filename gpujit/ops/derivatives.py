@@ -58,7 +58,7 @@ class Derivative:
     before the op (an in-place op has not yet written its input), the others after it.
     jit's fusion groups run the same functions on the recomputed values (autodiff.py)."""
     __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs",
-                 "elem_needs", "not_implemented")
+                 "elem_needs", "not_implemented", "_needed")
 
     def __init__(self, fn, wrt, params, reads=None, computes=None):
         self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
@@ -80,6 +80,17 @@ class Derivative:
         # whether recording works out the per-wrt needs_grad tuple
         self.uses_needs = "needs_grad" in self.params or bool(self.computes) or bool(
             self.elem_needs)
+
+    def needed_frozen(self, needs):
+        """needed(needs) as a frozenset, kept per needs tuple (recording's per-call read)."""
+        try:
+            cache = self._needed
+        except AttributeError:
+            cache = self._needed = {}
+        got = cache.get(needs)
+        if got is None:
+            got = cache[needs] = frozenset(self.needed(needs))
+        return got
 
     def needed(self, needs):
         """The params fn reads when the wrt inputs needing a gradient are `needs` (a bool

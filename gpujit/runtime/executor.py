@@ -156,6 +156,7 @@ class Specialization:
         self.fn = None
         self.source = None
         self.attr_specs = ()        # ((GetAttr node, spec), ...) guarded at entry
+        self._attr_plan = None      # (attr_specs, steps on slots) that attrs_fit reads
         self.groups = ()            # the FusedGroups its code calls
         self.unfused = ()           # nodes left unfused (what strict_fusion reports)
         self.unfused_reason = None  # why, when fusion was off for all of them
@@ -186,6 +187,40 @@ class Specialization:
 
     def attrs_fit(self, module):
         """Do the module's attributes (read now) have the types this code was made for?"""
+        plan = self._attr_plan
+        if plan is None or plan[0] is not self.attr_specs:
+            # (slot of the object read, attribute name, spec) per GetAttr, slot 0 the module
+            slots = {self._exe_graph.inputs[0]: 0}
+            steps = []
+            for node, spec in self.attr_specs:
+                src = slots.get(node.inputs[0])
+                if src is None:
+                    steps = None
+                    break
+                slots[node.output] = len(slots)
+                steps.append((src, node.attrs["name"], spec))
+            plan = self._attr_plan = (self.attr_specs, steps)
+        steps = plan[1]
+        if steps is None:
+            return self._attrs_fit_env(module)
+        env = [module]
+        for src, name, spec in steps:
+            try:
+                val = getattr(env[src], name)
+            except AttributeError:
+                return False
+            env.append(val)
+            if type(spec) is TensorSpec and isinstance(val, Tensor):
+                # (spec_of's test without making a TensorSpec)
+                if val._dtype is not spec.dtype or val._device is not spec.device or \
+                        spec.ndim not in (None, val._data.ndim):
+                    return False
+                continue
+            if not _spec_fits(spec, spec_of(val)):
+                return False
+        return True
+
+    def _attrs_fit_env(self, module):
         env = {self._exe_graph.inputs[0]: module}
         for node, spec in self.attr_specs:
             try:
@@ -193,17 +228,19 @@ class Specialization:
             except AttributeError:
                 return False
             env[node.output] = val
-            got = spec_of(val)
-            if isinstance(spec, TensorSpec):
-                if not (isinstance(got, TensorSpec) and got.same_kind(spec)
-                        and spec.ndim in (None, got.ndim)):
-                    return False
-            elif isinstance(spec, ValueSpec) and got != spec:
+            if not _spec_fits(spec, spec_of(val)):
                 return False
         return True
 
     def __repr__(self):
         return f"<Specialization {self.name} key={self.key}>"
+
+
+def _spec_fits(spec, got):
+    if isinstance(spec, TensorSpec):
+        return isinstance(got, TensorSpec) and got.same_kind(spec) and \
+            spec.ndim in (None, got.ndim)
+    return not (isinstance(spec, ValueSpec) and got != spec)
 
 
 def _grad_pattern(args):
@@ -256,6 +293,7 @@ class Executable:
         self._profiles: dict = {}     # key -> Profile (accumulates over re-profiles)
         self._hoisted = hoisted_attrs(g)
         self._tensor_params = None     # (call_recording) all parameters Tensors, none broadcast
+        self._module_seen = None       # (call_recording) the last module argument coerced
         self._has_strict_regions = None   # does g hold a scripted strict_fusion region?
         # one thread profiles and compiles a new key; the others wait and then call its
         # code (without it, 8 threads calling a new function made 8 specializations of one
@@ -304,16 +342,33 @@ class Executable:
         code was not made for, the graph runs op by op."""
         tensor_params = self._tensor_params
         if tensor_params is None:
-            tensor_params = self._tensor_params = not self.graph.broadcast and all(
-                isinstance(v.type, T.TensorType) for v in self.graph.inputs)
-        if not tensor_params or len(args) != len(self.graph.inputs) or \
-                not all([isinstance(a, Tensor) for a in args]):
-            # (Tensors for Tensor parameters are taken as they are)
+            # 0: all Tensors; 1: a method's (its module, then Tensors); False: any other
+            ins = self.graph.inputs
+            tensor_params = False
+            if not self.graph.broadcast and all(
+                    isinstance(v.type, T.TensorType) for v in ins[1:]):
+                if not ins or isinstance(ins[0].type, T.TensorType):
+                    tensor_params = 0
+                elif isinstance(ins[0].type, T.ClassType):
+                    tensor_params = 1
+            self._tensor_params = tensor_params
+        if tensor_params is False or len(args) != len(self.graph.inputs) or \
+                not all([isinstance(a, Tensor) for a in args[tensor_params:]]) or (
+                tensor_params and self._module_seen is not None and
+                self._module_seen() is not args[0]) or (
+                tensor_params and self._module_seen is None):
+            # (Tensors for Tensor parameters are taken as they are; a method's module,
+            # once it passed, too)
             args = coerce_args(self.graph, self.name, args)
             key = self.key(args)
-        else:       # (input_key of each Tensor)
-            key = (_dt._default_float,) + tuple([(a._dtype, a._device, a._data.ndim)
-                                                 for a in args])
+            if tensor_params and args and all([isinstance(a, Tensor) for a in args[1:]]):
+                try:
+                    self._module_seen = weakref.ref(args[0])
+                except TypeError:
+                    pass
+        else:       # (input_key of each Tensor; a module's: its type)
+            key = (_dt._default_float,) + ((type(args[0]),) if tensor_params else ()) + \
+                tuple([(a._dtype, a._device, a._data.ndim) for a in args[tensor_params:]])
         spec = self._active.get(key)
         if spec is None:
             with self._lock:
