@@ -745,10 +745,10 @@ import hashlib, json, pathlib
 from gpujit.kernels import targets
 
 _load = targets.load_cuda
-def load_cuda(ptx, entry, index):     # the driver refusing a PTX (fakecupy reads no PTX)
+def load_cuda(ptx, entry, index, cc=None):  # the driver refusing a PTX (fakecupy reads none)
     if ptx.startswith("// planted"):
         raise RuntimeError("CUDA_ERROR_INVALID_PTX: a PTX JIT compilation failed")
-    return _load(ptx, entry, index)
+    return _load(ptx, entry, index, cc)
 targets.load_cuda = load_cuda
 
 for p in sorted(pathlib.Path(CACHE).rglob("kernels/cuda/*.json")):
