@@ -74,8 +74,9 @@ def _next(key, pos):
     return _temper(key[pos]), pos + 1
 
 
-def mt_raw(key, out):
-    """out (uint64) = the next out.size words."""
+@njit
+def _raw_words(key, out):
+    """out (uint64) = the next out.size tempered words."""
     n = out.size
     pos = np.int64(key[_N])
     i = 0
@@ -89,6 +90,11 @@ def mt_raw(key, out):
         i += m
         pos += m
     key[_N] = np.uint32(pos)
+
+
+def mt_raw(key, out):
+    """out (uint64) = the next out.size words."""
+    _raw_words(key, out)
 
 
 def mt_u24(key, out):
@@ -229,16 +235,5 @@ def normal_fill_mt(key, out, tail_at, mean, std):
     n = out.size
     m = tail_at + (16 if n % 16 else 0)
     words = np.empty(m, np.uint64)
-    pos = np.int64(key[_N])
-    i = 0
-    while i < m:
-        if pos >= _N:
-            _twist(key)
-            pos = 0
-        k = min(_N - pos, m - i)
-        for j in range(k):
-            words[i + j] = np.uint64(_temper(key[pos + j]))
-        i += k
-        pos += k
-    key[_N] = np.uint32(pos)
+    _raw_words(key, words)
     _NF(words, out, tail_at, mean, std)
