@@ -7,7 +7,6 @@ Python functions take PyTorch's varargs sizes (`zeros(2, 3)`, `zeros((2, 3))`) a
 """
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence as _Sequence
 
@@ -17,10 +16,11 @@ from .. import dtypes as _dt
 from ..device import default_device as _default_device
 from ..device import cpu as _cpu, resolve as _resolve, device_of_array, xp_for, require_cupy
 from . import fma as _fma
+from . import kernel_names as _kernel_names
 from . import memory_format as _mf
 from . import registry as _reg
 from .meta import TensorMeta
-from .registry import op, OPS
+from .registry import op, OPS, scalar_to
 
 PUBLIC = {}
 
@@ -519,8 +519,7 @@ def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_m
     dt = _dt.to_dtype(_default(dtype))
     npt = dt.np
     if npt.kind == "b":
-        raise NotImplementedError(f'"linspace_{"cpu" if xp is np else "cuda"}" not '
-                                  f"implemented for 'Bool'")
+        raise _kernel_names.not_implemented("linspace_cpu", xp, "Bool")
     if steps <= 1:                      # (fill_(start): `end` is never converted)
         return xp.full(steps, scalar_to(start, npt) if steps else 0, dtype=npt)
     s, e = scalar_to(start, npt), scalar_to(end, npt)
@@ -541,45 +540,6 @@ def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_m
     lo = _fma.fma64(step, up.astype(np.float64), float(s), xp)
     hi = _fma.fma64(-step, down.astype(np.float64), float(e), xp)
     return _truncate(xp.concatenate([lo, hi]), npt, xp)
-
-
-_C_TYPE_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double",
-                 "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
-                 "uint8": "uint8_t", "bool": "bool"}
-
-
-def scalar_to(v, npt):
-    """Scalar::to<scalar_t>() of a Python number: c10's checked conversion (a float or an
-    int out of the dtype's range is PyTorch's RuntimeError; an unsigned dtype takes a
-    negative int down to -max, wrapped), floats truncated toward zero for an integer
-    dtype; a NumPy scalar of dtype `npt`."""
-    npt = np.dtype(npt)
-    if isinstance(v, (bool, np.bool_)):
-        v = int(v)
-    if npt.kind == "f":
-        v = float(v) if not isinstance(v, float) else v
-        if math.isfinite(v) and abs(v) > float(np.finfo(npt).max):
-            raise RuntimeError(f"value cannot be converted to type {_C_TYPE_NAMES[npt.name]} "
-                               f"without overflow")
-        return npt.type(v)
-    if npt.kind == "b":
-        return np.bool_(v)
-    info = np.iinfo(npt)
-    if isinstance(v, numbers.Integral):
-        v = int(v)
-        lo = -info.max if info.min == 0 else info.min
-        ok = lo <= v <= info.max
-        out = v % (1 << info.bits) if info.min == 0 else v
-    else:
-        v = float(v)
-        ok = math.isfinite(v) and info.min <= v <= float(info.max)
-        out = int(v) if ok else 0
-    if not ok:
-        raise RuntimeError(f"value cannot be converted to type {_C_TYPE_NAMES[npt.name]} "
-                           f"without overflow")
-    if out > info.max:                  # (float(int64 max) is 2^63: x86's conversion)
-        out = info.min
-    return npt.type(out)
 
 
 def _truncate(a, npt, xp):

@@ -7,8 +7,9 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
+from .kernel_names import not_implemented
 from .meta import TensorMeta, int_list
-from .registry import op, OPS
+from .registry import op, OPS, scalar_to
 
 PUBLIC = {}
 
@@ -32,13 +33,12 @@ def _logspace(xp, start, end, steps, base=10.0, dtype=None, layout=None, device=
     """ATen's CPU logspace: pow(double base, start + step * i), start and end first converted to the dtype (as linspace),
     the first half counted from `start`, the second from `end`; the double result cast to
     the dtype (integers truncated)."""
-    from .creation import scalar_to, _truncate
+    from .creation import _truncate
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     npt = _default(dtype).np
     if npt.kind == "b":
-        raise NotImplementedError(f'"logspace_{"cpu" if xp is np else "cuda"}" not '
-                                  f"implemented for 'Bool'")
+        raise not_implemented("logspace_cpu", xp, "Bool")
     if steps <= 1:
         v = _c_pow_ufunc()(float(base), float(start)) if steps else 0.0
         return xp.full(steps, scalar_to(v, npt), dtype=npt)

@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 from .kernel_names import kernel_name
 from .meta import TensorMeta, broadcast_shapes
 from .meta import numel as _numel
-from .registry import op
+from .registry import op, scalar_to
 from .views import expand_shape
 
 PUBLIC = {}
@@ -353,10 +353,6 @@ def _check_scalars(d, beta, alpha):
                            "floating point number.")
 
 
-_C_INT_NAMES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
-                "uint8": "uint8_t"}
-
-
 def _integral_scalars(d, beta, alpha):
     """beta and alpha as the addmm family's integer kernels read them (Scalar::to<T>):
     a float is truncated toward zero, and one outside T's range (or nan, inf) is
@@ -367,12 +363,7 @@ def _integral_scalars(d, beta, alpha):
     out = []
     for v in (beta, alpha):
         if isinstance(v, float):
-            info = np.iinfo(d.np)
-            if v != v or v < info.min or v > info.max:
-                raise RuntimeError(f"value cannot be converted to type "
-                                   f"{_C_INT_NAMES.get(d.name, d.name + '_t')} without "
-                                   f"overflow")
-            v = int(v)
+            v = int(scalar_to(v, d.np))
         out.append(v)
     return tuple(out)
 

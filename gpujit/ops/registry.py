@@ -17,6 +17,8 @@ type promotion is one cached dict lookup, and there is no per-call loop over arg
 """
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 
 import numpy as np
@@ -763,8 +765,17 @@ def _wrap_int(v, npt):
     return v if lo <= v <= hi else (v - lo) % span + lo
 
 
-_C_INT_NAMES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
-                np.dtype(np.int32): "int", np.dtype(np.uint8): "uint8_t"}
+# c10's names of the C types in its checked conversions' errors
+C_TYPE_NAMES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
+                np.dtype(np.int32): "int", np.dtype(np.int64): "int64_t",
+                np.dtype(np.uint8): "uint8_t", np.dtype(np.float16): "c10::Half",
+                np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+
+
+def overflow_error(npt):
+    """c10::checked_convert's error for dtype npt."""
+    return RuntimeError(f"value cannot be converted to type {C_TYPE_NAMES[np.dtype(npt)]} "
+                        f"without overflow")
 
 
 def checked_int(v, npt):
@@ -776,8 +787,37 @@ def checked_int(v, npt):
         return v
     if lo == 0 and -hi <= v < 0:
         return v + span
-    raise RuntimeError(f"value cannot be converted to type {_C_INT_NAMES[np.dtype(npt)]} "
-                       f"without overflow")
+    raise overflow_error(npt)
+
+
+def scalar_to(v, npt):
+    """Scalar::to<scalar_t>() of a Python number, a NumPy scalar of dtype `npt`: c10's
+    checked conversion (a float or an int out of the dtype's range is PyTorch's
+    RuntimeError; an unsigned dtype takes a negative int down to -max, wrapped), a float
+    truncated toward zero for an integer dtype."""
+    npt = np.dtype(npt)
+    if isinstance(v, (bool, np.bool_)):
+        v = int(v)
+    if npt.kind == "f":
+        v = float(v)
+        if math.isfinite(v) and abs(v) > float(np.finfo(npt).max):
+            raise overflow_error(npt)
+        return npt.type(v)
+    if npt.kind == "b":
+        return np.bool_(v)
+    info = np.iinfo(npt)
+    if isinstance(v, numbers.Integral):
+        v = int(v)
+        if npt in _NARROW:
+            return npt.type(checked_int(v, npt))
+        if not info.min <= v <= info.max:
+            raise overflow_error(npt)
+        return npt.type(v)
+    v = float(v)
+    if not (math.isfinite(v) and info.min <= v <= float(info.max)):
+        raise overflow_error(npt)
+    # (float(int64 max) is 2^63, which passes c10's test: x86's conversion gives the min)
+    return npt.type(int(v) if int(v) <= info.max else info.min)
 
 
 def checked_arg(v, npt):

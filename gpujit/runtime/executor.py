@@ -354,9 +354,8 @@ class Executable:
             self._tensor_params = tensor_params
         if tensor_params is False or len(args) != len(self.graph.inputs) or \
                 not all([isinstance(a, Tensor) for a in args[tensor_params:]]) or (
-                tensor_params and self._module_seen is not None and
-                self._module_seen() is not args[0]) or (
-                tensor_params and self._module_seen is None):
+                tensor_params and (self._module_seen is None or
+                                   self._module_seen() is not args[0])):
             # (Tensors for Tensor parameters are taken as they are; a method's module,
             # once it passed, too)
             args = coerce_args(self.graph, self.name, args)
