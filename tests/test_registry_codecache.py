@@ -54,3 +54,38 @@ def test_a_cache_file_that_cannot_be_written_leaves_no_temporary_files(tmp_path)
     for _ in range(2):
         assert int(_run(env)[0]) > 500
     assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]
+
+
+def test_truncated_or_corrupted_cache_is_detected_and_recompiled(tmp_path):
+    """Each damaged file is refused before marshal reads it (a flipped bit inside bytecode
+    would load and could crash the interpreter), then rewritten whole."""
+    env = {"GPUJIT_CACHE_DIR": str(tmp_path)}
+    compiled, used = map(int, _run(env))
+    path, = _file(str(tmp_path))
+    good = open(path, "rb").read()
+    import marshal
+    from gpujit.ops import codecache
+    bare = good[len(codecache._MAGIC) + codecache._DIGEST:]
+    assert isinstance(marshal.loads(bare), dict)        # the payload after the header
+    damaged = {
+        "truncated": good[: len(good) // 2],
+        "header only": good[: len(codecache._MAGIC) + codecache._DIGEST],
+        "flipped byte": good[:-100] + bytes([good[-100] ^ 0x40]) + good[-99:],
+        "bare marshal (older format)": bare,
+        "empty": b"",
+    }
+    for what, data in damaged.items():
+        with open(path, "wb") as f:
+            f.write(data)
+        assert int(_run(env)[0]) == used, what          # nothing taken from the damaged file
+        assert open(path, "rb").read() == good, what    # rewritten as before
+        assert _run(env)[0] == "0", what
+
+
+def test_unpack_refuses_every_single_byte_change():
+    from gpujit.ops import codecache
+    data = codecache._pack({b"k": compile("x = 1", "<f>", "exec")})
+    assert codecache._unpack(data)[b"k"].co_filename == "<f>"
+    for i in range(len(data)):
+        changed = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
+        assert codecache._unpack(changed) is None, i

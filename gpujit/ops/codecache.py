@@ -6,7 +6,9 @@ Every op's public and eager entry points are Python source generated at import t
 version and gpujit version, keyed by a hash of (filename, source), under
 $GPUJIT_CACHE_DIR/entrypoints or ~/.cache/gpujit/entrypoints. A missing, unreadable or
 stale file only means compiling again; the file is rewritten (atomically) when an import
-compiled something new. GPUJIT_CODE_CACHE=0 turns it off. (Like __pycache__, the file
+compiled something new. The file starts with a magic line and a blake2b digest of the marshal
+payload: a truncated or corrupted file (a flipped bit inside a code object's bytecode would load
+and could crash the interpreter) is detected and ignored, never executed. GPUJIT_CODE_CACHE=0 turns it off. (Like __pycache__, the file
 holds code that runs: it lives in the user's own cache directory.)
 """
 from __future__ import annotations
@@ -18,6 +20,9 @@ import sys
 import tempfile
 
 __all__ = ["compile_cached", "flush"]
+
+_MAGIC = b"gpujit-entrypoints-1\n"
+_DIGEST = 32
 
 _state = {"codes": None, "dirty": False, "used": set(), "compiled": 0}
 
@@ -41,13 +46,29 @@ def _codes() -> dict:
         if _enabled():
             try:
                 with open(_path(), "rb") as f:
-                    loaded = marshal.loads(f.read())
+                    loaded = _unpack(f.read())
                 if isinstance(loaded, dict):
                     codes = loaded
             except (OSError, EOFError, ValueError, TypeError):
                 codes = {}              # absent or damaged: compile again
         _state["codes"] = codes
     return codes
+
+
+def _pack(codes: dict) -> bytes:
+    payload = marshal.dumps(codes)
+    return _MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload
+
+
+def _unpack(data: bytes):
+    """The dict of a file written by _pack; None when the file is not one, or is damaged."""
+    head = len(_MAGIC) + _DIGEST
+    if len(data) < head or not data.startswith(_MAGIC):
+        return None
+    digest, payload = data[len(_MAGIC):head], data[head:]
+    if hashlib.blake2b(payload, digest_size=_DIGEST).digest() != digest:
+        return None
+    return marshal.loads(payload)
 
 
 def compile_cached(src: str, filename: str):
@@ -78,7 +99,7 @@ def flush():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            f.write(marshal.dumps(_state["codes"]))
+            f.write(_pack(_state["codes"]))
         os.replace(tmp, path)
         _state["dirty"] = False
     except OSError:
