@@ -10,10 +10,11 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["cache_dir"]
+__all__ = ["cache_dir", "root_dir"]
 
 
-def _root() -> Path:
+def root_dir() -> Path:
+    """$GPUJIT_CACHE_DIR, or ~/.cache/gpujit: the folder of every gpujit disk cache."""
     return Path(os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "gpujit"))
 
@@ -22,7 +23,7 @@ def cache_dir() -> Path:
     """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels; when that cannot be written
     (a read-only home), a private directory of this user under the system's temporary
     directory (see _private_fallback)."""
-    path = _root() / "kernels"
+    path = root_dir() / "kernels"
     try:
         path.mkdir(parents=True, exist_ok=True)
         if os.access(path, os.W_OK):

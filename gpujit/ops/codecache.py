@@ -29,8 +29,8 @@ _state = {"codes": None, "dirty": False, "used": set(), "compiled": 0}
 
 def _path():
     from .. import __version__
-    root = os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "gpujit")
+    from ..cachedir import root_dir
+    root = root_dir()
     tag = f"{sys.implementation.cache_tag}-gpujit{__version__}"
     return os.path.join(root, "entrypoints", f"{tag}.marshal")
 
