@@ -135,3 +135,62 @@ def test_same_device_matrix_products_are_unchanged():
     np.testing.assert_allclose((m @ m).numpy(), m.numpy() @ m.numpy(), rtol=1e-6)
     r = gpujit.addmm(gpujit.tensor(1.0), m, m)          # all on the CPU: fine
     np.testing.assert_allclose(r.numpy(), m.numpy() @ m.numpy() + 1, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ optimizers' step tensors
+
+# torch 2.13's _init_group: which state scalars sit on the parameter's device
+_DEVICE_SCALARS = [
+    ("Adam", {}, ()), ("Adam", {"fused": True}, ("step",)),
+    ("Adam", {"capturable": True}, ("step",)),
+    ("Adam", {"fused": True, "capturable": True}, ("step",)),
+    ("AdamW", {"fused": True}, ("step",)), ("Adagrad", {"fused": True}, ("step",)),
+    ("Adagrad", {}, ()), ("RMSprop", {"capturable": True}, ("step",)),
+    ("NAdam", {"capturable": True}, ("step", "mu_product")), ("NAdam", {}, ()),
+    ("ASGD", {}, ("step", "eta", "mu")), ("RAdam", {"capturable": True}, ("step",)),
+    ("Adadelta", {"capturable": True}, ("step",)), ("Rprop", {"capturable": True}, ("step",)),
+]
+
+
+@cuda
+@pytest.mark.parametrize("name,kw,on_device", _DEVICE_SCALARS)
+def test_fused_or_capturable_state_scalars_live_on_the_parameters_device(name, kw, on_device):
+    ps = [gpujit.nn.Parameter(gpujit.ones(2, device="cuda") * k) for k in (1, 2, 3)]
+    ref = [gpujit.nn.Parameter(gpujit.ones(2) * k) for k in (1, 2, 3)]
+    o = getattr(gpujit.optim, name)(ps, **kw)
+    oref = getattr(gpujit.optim, name)(ref)
+    for _ in range(3):
+        for p, q in zip(ps, ref):
+            p.grad = gpujit.ones_like(p) * 0.5
+            q.grad = gpujit.ones_like(q) * 0.5
+        o.step()
+        oref.step()
+    for p, q in zip(ps, ref):
+        st = o.state[p]
+        for k, v in st.items():
+            if v.dim() == 0:
+                want = "cuda" if k in on_device else "cpu"
+                assert v.device.type == want, (k, v.device)
+                assert v.dtype == gpujit.float32 and v.shape == ()
+                np.testing.assert_allclose(float(v), float(oref.state[q][k]), rtol=1e-6)
+        assert float(st["step"]) == 3.0
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().numpy(), rtol=1e-5)
+
+
+def test_the_step_tensor_on_the_cpu_as_torch():
+    # torch 2.13: a 0-dim float32 CPU tensor with fused=True or neither flag; capturable
+    # alone refuses CPU parameters at the step (with fused=True the fused CPU kernel runs)
+    for kw in ({}, {"fused": True}, {"capturable": True}, {"fused": True, "capturable": True}):
+        p = gpujit.nn.Parameter(gpujit.ones(2))
+        o = gpujit.optim.Adam([p], **kw)
+        p.grad = gpujit.ones_like(p)
+        if kw == {"capturable": True}:
+            with pytest.raises(AssertionError, match=re.escape(
+                    "If capturable=True, params and state_steps must be on supported "
+                    "devices: ['cuda', 'xpu', 'hpu', 'privateuseone', 'xla'].")):
+                o.step()
+            continue
+        o.step()
+        st = o.state[p]["step"]
+        assert (st.dtype, st.shape, st.device.type, float(st)) == \
+            (gpujit.float32, (), "cpu", 1.0)
