@@ -253,7 +253,7 @@ def _operand_device(op, xs):
             if dev is None:
                 dev = d
             elif dev is not d:
-                raise _device_mismatch(op, dev, d)
+                raise _operands_mismatch(op, xs, dev, d)
         elif isinstance(x, (list, tuple)):
             for y in x:
                 if isinstance(y, _Tensor):
@@ -264,7 +264,22 @@ def _operand_device(op, xs):
                         raise _device_mismatch(op, dev, d)
     if dev is None:
         dev = _cpu if zero_cpu else None
+    elif zero_cpu and dev is not _cpu and op.device_check is not None:
+        # (a kernel that checks its devices exactly takes no 0-dim CPU tensor either)
+        e = op.device_check(xs)
+        if e is not None:
+            raise e
     return dev
+
+
+def _operands_mismatch(op, xs, d1, d2):
+    """The error of tensors xs on two devices: the op's own words where it checks them
+    exactly (op.device_check: ops/device_checks.py), TensorIterator's otherwise."""
+    if op.device_check is not None:
+        e = op.device_check(xs)
+        if e is not None:
+            return e
+    return _device_mismatch(op, d1, d2)
 
 
 def _index_devices(op, dev, indices):
@@ -902,6 +917,11 @@ class OpDef:
         # `indices` list may be on the CPU too (they move), the others share a device;
         # "keep": the other tensors are passed as they are, on their own devices
         self.cross_device = cross_device
+        # device_check(xs): where PyTorch's kernel checks its tensors' devices exactly
+        # (the matrix products' CUDA wrappers: no 0-dim CPU exception, the argument and
+        # the wrapper named), the error for the operands xs the entry point joins, or
+        # None where they pass (ops/device_checks.py); called on mixed devices only
+        self.device_check = None
         # unchanged_when(*args): an in-place op's test that the call leaves self as it is
         # (its impl then returns UNCHANGED); autograd skips its in-place checks for it
         self.unchanged_when = None

@@ -47,11 +47,17 @@ class Adagrad(_ElementwiseOptimizer):
                 xp = xp_for(p._device)
                 state = self.state[p]
                 sdt = scalar_dtype()
-                state["step"] = _wrap(np.zeros((), dtype=sdt.np), sdt, _cpu)
                 with _on_device(p._device):
+                    # (torch: on the parameter's device where fused)
+                    state["step"] = (_wrap(xp.zeros((), dtype=sdt.np), sdt, p._device)
+                                     if group["fused"] else
+                                     _wrap(np.zeros((), dtype=sdt.np), sdt, _cpu))
                     total = xp.full(p._data.shape, group["initial_accumulator_value"],
                                     dtype=p._dtype.np)
                 state["sum"] = _wrap(total, p._dtype, p._device)
+
+    def _device_scalar_keys(self, group):
+        return ("step",) if group.get("fused") else ()
 
     def __setstate__(self, state):
         super().__setstate__(state)

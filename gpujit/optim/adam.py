@@ -68,6 +68,10 @@ class Adam(_ElementwiseOptimizer):
             group.setdefault("fused", None)
             group.setdefault("decoupled_weight_decay", False)
 
+    def _device_scalar_keys(self, group):
+        # (torch: 'step' on the parameter's device where fused or capturable)
+        return ("step",) if group.get("fused") or group.get("capturable") else ()
+
     def _state_keys(self, group):
         if group["amsgrad"]:
             return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")

@@ -27,6 +27,10 @@ class ASGD(_FlagDefaults):
     """
     _capturable_devices_foreach = CAPTURABLE_DEVICES_NO_XLA
     _scalar_keys = ("eta", "mu")
+
+    def _device_scalar_keys(self, group):
+        # (torch's ASGD keeps step, eta and mu on the parameter's device always)
+        return ("step",) + self._scalar_keys
     _capturable_what = "params, mus, etas, and state_steps"
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,

@@ -310,7 +310,7 @@ class Optimizer(OptimizerHooks):
 class _Bucket:
     """One group's parameters of one (device, dtype), with their state stored flat."""
 
-    def __init__(self, opt, params, keys, scalar_keys, fills):
+    def __init__(self, opt, params, keys, scalar_keys, fills, device_keys=()):
         p0 = params[0]
         self.device, self.dtype = p0._device, p0._dtype
         self.xp = xp = xp_for(self.device)
@@ -343,6 +343,17 @@ class _Bucket:
         self.scalars = {k: np.zeros(len(order), dtype=sdt.np) for k in scalar_keys}
         self.scalar_views = {k: [_wrap(a[i:i + 1].reshape(()), sdt, _cpu)
                                  for i in range(len(order))] for k, a in self.scalars.items()}
+        # the scalars torch hosts on the parameters' device (fused=True / capturable=True:
+        # Adam's 'step', NAdam's 'mu_product', ASGD's always): the state holds device
+        # tensors, copied from the host arrays after each step (sync_scalars)
+        self.dev_scalars = {}
+        if dev is not _cpu:
+            with _on_device(dev):
+                for k in device_keys:
+                    if k in self.scalars:
+                        a = self.dev_scalars[k] = xp.asarray(self.scalars[k])
+                        self.scalar_views[k] = [_wrap(a[i:i + 1].reshape(()), sdt, dev)
+                                                for i in range(len(order))]
         self.steps = self.scalars.get("step")
         self.step_views = self.scalar_views.get("step")
         self.dicts, self.init = [], []
@@ -408,6 +419,12 @@ class _Bucket:
             d[k] = views[i]
         self.dicts[i] = d
 
+    def sync_scalars(self):
+        """Copy the host scalars to their device tensors (dev_scalars)."""
+        with _on_device(self.device):
+            for k, a in self.dev_scalars.items():
+                a[...] = self.xp.asarray(self.scalars[k])
+
     def state_arrays(self, i):
         s = {k: vs[i]._data for k, vs in self.views.items()}
         s.update((k, a[i:i + 1]) for k, a in self.scalars.items() if k != "step")
@@ -464,7 +481,16 @@ class _ElementwiseOptimizer(Optimizer):
                 b.fills = fills
                 with _on_device(b.device):
                     self._step_bucket(b, h, loop)
+                if b.dev_scalars:
+                    b.sync_scalars()
         return loss
+
+    def _device_scalar_keys(self, group):
+        """The state scalars torch keeps on the parameter's device for this group (its
+        _init_group: 'step' and the other scalars where capturable=True)."""
+        if group.get("capturable"):
+            return ("step",) + self._scalar_keys
+        return ()
 
     def _buckets(self, gi, group):
         params = group["params"]
@@ -481,7 +507,9 @@ class _ElementwiseOptimizer(Optimizer):
             by_kind.setdefault((p._device, p._dtype), []).append(p)
         scalar_keys = ("step",) + self._scalar_keys if self._with_step else ()
         fills = self._fills(group)
-        buckets = [_Bucket(self, ps, keys, scalar_keys, fills) for ps in by_kind.values()]
+        dkeys = self._device_scalar_keys(group) if scalar_keys else ()
+        buckets = [_Bucket(self, ps, keys, scalar_keys, fills, dkeys)
+                   for ps in by_kind.values()]
         self._stores[gi] = (ids, keys, buckets)
         return buckets
 

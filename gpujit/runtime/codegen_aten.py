@@ -131,7 +131,10 @@ def _generic(cg, n, op, args):
                 return False
             dev = first.device
         else:
-            dev = _join_devices([a.spec for a in tensor_args])
+            # (an op that checks its devices exactly takes no 0-dim CPU tensor beside a
+            # GPU one: eager raises its error)
+            dev = _join_devices([a.spec for a in tensor_args],
+                                zero_dim_exempt=op.device_check is None)
             if dev is None and _has_tensor(a.spec for a in tensor_args):
                 return False          # devices clash (or cannot be told): eager decides
     else:
