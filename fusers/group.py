@@ -274,6 +274,7 @@ class FusedGroup:
         self._device_id = _device_id(target)
         self._spent_noted = False
         self._space_noted = False
+        self._plan_failure_noted = False
         self._no_space: dict = {}   # argument sizes/dtypes -> why no kernel computes them
         # independent parts (fusers/parts.py): run as groups of their own for sizes that
         # make no one iteration space
@@ -315,7 +316,21 @@ class FusedGroup:
         # one thread decides and builds; the others then find it. The collector stays
         # paused until the lock is released: a finalizer it runs may call this function
         with gc_paused(), self._lock:
-            action, detail = self._decide(args)
+            try:
+                action, detail = self._decide(args)
+            except Exception as e:      # a fault of the fuser's planning, not the inputs'
+                action, detail = "failed", e
+        if action == "failed":      # answer from the unfused run (which raises the user's
+            out = self._fallback(*args)     # error when the inputs are at fault), say so
+            if not self._plan_failure_noted:
+                self._plan_failure_noted = True
+                self._note_failure(f"planning a kernel failed: {type(detail).__name__}: "
+                                   f"{detail}; running unfused")
+            if self.strict or strict_fusion_active():
+                self._unfused(args, f"planning its kernel failed ({type(detail).__name__}: "
+                                    f"{detail})")
+            self.fallback_calls += 1
+            return out
         if action == "run":
             return self._run(detail, args)
         if action == "spent":

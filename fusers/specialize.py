@@ -409,7 +409,9 @@ def retype(subgraph, args, device, static):
             vals[out] = TensorMeta(dt, tuple(shape), device)
             continue
         meta = run_meta(n.op, *ins)
-        shape = broadcast_shapes(*[m.shape for m in ins if isinstance(m, TensorMeta)])
+        # the op's own shape rule: an unsqueeze or a batch_norm in a group is not a
+        # broadcast of its inputs ([C] unsqueezed is [1, C]; x [N, C, L] with w [C] is x's)
+        shape = tuple(meta.shape)
         why = inplace_mismatch(n, ins[0] if ins else None, meta.dtype, shape)
         if why is not None:         # (the fallback runs the in-place op: eager's answer)
             raise ValueError(why)
