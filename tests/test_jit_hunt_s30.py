@@ -53,3 +53,62 @@ def test_trace_returns_top_level_traced_module():
     tm = torch.jit.trace_module(_Net(), {"forward": torch.ones(1, 2)})
     assert type(tm).__name__ == "TopLevelTracedModule"
     assert "original_name=_Net" in repr(m)
+
+
+# ------------------------------------------------------------------ module container loops
+
+class _Containers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = torch.nn.Linear(2, 2)
+        self.ls = torch.nn.ModuleList([torch.nn.ReLU(), torch.nn.Tanh()])
+        self.d = torch.nn.ModuleDict({"a": torch.nn.ReLU(), "b": torch.nn.Tanh()})
+
+    def forward(self, x):
+        m = self.l
+        x = m(x)
+        for i, layer in enumerate(self.ls):
+            x = layer(x) + i
+        for k, v in self.d.items():
+            x = v(x)
+        y = self.ls[1](x)
+        return y
+
+
+def test_module_container_loop_reads_every_element_first():
+    # torch 2.13's .code, verbatim: the elements' getattrs before the unrolled body,
+    # named `_0`, `_1` (not after the loop variable)
+    s = torch.jit.script(_Containers())
+    assert s.code == '''def forward(self,
+    x: Tensor) -> Tensor:
+  l = self.l
+  x0 = (l).forward(x, )
+  ls = self.ls
+  _0 = getattr(ls, "0")
+  _1 = getattr(ls, "1")
+  x1 = torch.add((_0).forward(x0, ), 0)
+  x2 = torch.add((_1).forward(x1, ), 1)
+  d = self.d
+  a = d.a
+  b = d.b
+  x3 = (a).forward(x2, )
+  x4 = (b).forward(x3, )
+  ls0 = self.ls
+  _10 = getattr(ls0, "1")
+  return (_10).forward(x4, )
+'''
+    x = torch.tensor([[0.5, -1.0]])
+    ref = _Containers()
+    ref.load_state_dict(s.state_dict())
+    assert torch.allclose(s(x), ref(x))
+
+
+def test_sequential_code_names_elements_like_torch():
+    m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())
+    assert torch.jit.script(m).code == '''def forward(self,
+    input: Tensor) -> Tensor:
+  _0 = getattr(self, "0")
+  _1 = getattr(self, "1")
+  input0 = (_0).forward(input, )
+  return (_1).forward(input0, )
+'''
