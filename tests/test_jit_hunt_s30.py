@@ -3,6 +3,7 @@ TopLevelTracedModule, ... Expectations checked against torch 2.13 (CPU)."""
 from __future__ import annotations
 
 import warnings
+from typing import Optional
 
 import gpujit as torch
 
@@ -112,3 +113,24 @@ def test_sequential_code_names_elements_like_torch():
   input0 = (_0).forward(input, )
   return (_1).forward(input0, )
 '''
+
+
+# ------------------------------------------------------------------ __init__ annotations
+
+class _OptionalProj(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj: Optional[torch.nn.Linear] = None     # not a TorchScript type: dropped
+        self.w = torch.nn.Linear(2, 2)
+
+    def forward(self, x, extra: Optional[torch.Tensor] = None):
+        assert extra is not None
+        if self.proj is not None:
+            x = self.proj(x)
+        return x + extra
+
+
+def test_init_annotation_of_a_module_class_is_dropped_as_torch_does():
+    # torch 2.13 scripts this (the attribute is None, its branch dead): tensor([2., 2.])
+    s = torch.jit.script(_OptionalProj())
+    assert s(torch.ones(2), torch.ones(2)).tolist() == [2.0, 2.0]
