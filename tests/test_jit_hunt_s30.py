@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import Optional
 
+import pytest
+
 import gpujit as torch
 
 
@@ -134,3 +136,40 @@ def test_init_annotation_of_a_module_class_is_dropped_as_torch_does():
     # torch 2.13 scripts this (the attribute is None, its branch dead): tensor([2., 2.])
     s = torch.jit.script(_OptionalProj())
     assert s(torch.ones(2), torch.ones(2)).tolist() == [2.0, 2.0]
+
+
+# ------------------------------------------------------------------ argument type errors
+
+def _scale(x, n: int):
+    return x * n
+
+
+def _scale_annotated(x: torch.Tensor, n: int):
+    return x * n
+
+
+class _Fwd(torch.nn.Module):
+    def forward(self, x):
+        return x
+
+
+def test_unannotated_tensor_parameter_is_called_inferred_in_argument_errors():
+    # torch 2.13's words (first lines of the message)
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.script(_scale)("a", 1)
+    assert str(e.value).startswith(
+        "_scale() Expected a value of type 'Tensor (inferred)' for argument 'x' but instead "
+        "found type 'str'.\nInferred 'x' to be of type 'Tensor' because it was not annotated "
+        "with an explicit type.\nPosition: 0\nValue: 'a'")
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.script(_scale_annotated)("a", 1)
+    assert str(e.value).startswith(
+        "_scale_annotated() Expected a value of type 'Tensor' for argument 'x' but instead "
+        "found type 'str'.\nPosition: 0")
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.script(_Fwd())("a")
+    assert str(e.value).startswith(
+        "forward() Expected a value of type 'Tensor (inferred)' for argument 'x' but "
+        "instead found type 'str'.\nInferred 'x'")
+    with pytest.raises(RuntimeError, match="type 'int' for argument 'n'"):
+        torch.jit.script(_scale)(torch.ones(1), 2.5)
