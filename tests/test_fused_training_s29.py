@@ -73,8 +73,8 @@ def test_fused_step_number_argument_and_bad_argument():
     sc2 = gpujit.jit.script(_gelu)
     for _ in range(3):
         sc2(x, x)
-    with pytest.raises(RuntimeError, match="Expected a value of type 'Tensor' for argument "
-                                           "'y' but instead found type 'list'"):
+    with pytest.raises(RuntimeError, match="Expected a value of type 'Tensor \\(inferred\\)' "
+                                           "for argument 'y' but instead found type 'list'"):
         sc2(x, [1.0])
 
 

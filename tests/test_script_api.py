@@ -384,8 +384,8 @@ def test_arguments_are_checked_and_converted_as_torchscript_does():
             with pytest.raises(RuntimeError, match=f"arg_int\\(\\) Expected a value of type "
                                f"'int' for argument 'n' but instead found type '{found}'"):
                 f(x, bad)
-    with pytest.raises(RuntimeError, match="type 'Tensor' for argument 'x' but instead "
-                                           "found type 'float'"):
+    with pytest.raises(RuntimeError, match="type 'Tensor \\(inferred\\)' for argument 'x' "
+                                           "but instead found type 'float'"):
         f(1.0, 2)
     np.testing.assert_allclose(f(x, True).numpy(), [1.0, 1.0])
     np.testing.assert_allclose(f(x, torch.tensor(3)).numpy(), [3.0, 3.0])   # item()

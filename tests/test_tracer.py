@@ -136,7 +136,9 @@ def test_nested_module_with_control_flow_warns_and_freezes_branch():
     a, _ = run(traced, x, h)
     e, _ = cell(x, h)
     np.testing.assert_allclose(a.detach().numpy(), e.detach().numpy(), rtol=1e-6)
-    assert "aten::sum" in roundtrip(traced.dg.graph)
+    # the sum only decided the Python branch: torch 2.13's traced submodule graph drops it
+    # (dead code), as the top graph does
+    assert "aten::sum" not in roundtrip(traced.dg.graph)
 
 
 def test_tuple_list_dict_inputs_and_outputs():

@@ -322,6 +322,9 @@ class Graph(GraphCNames):
     # input index -> n for the inputs declared as broadcasting lists (BroadcastingList2[int],
     # _size_2_t): a List whose one-number argument stands for n copies of it
     broadcast = {}
+    # input indices of the parameters typed Tensor for want of an annotation ('Tensor
+    # (inferred)' in an argument type error)
+    inferred = frozenset()
 
     def __init__(self):
         self._unique = 0
@@ -482,6 +485,7 @@ class Graph(GraphCNames):
         g._suffix = dict(self._suffix)
         g.kwarg_only = self.kwarg_only
         g.broadcast = self.broadcast
+        g.inferred = self.inferred
         return g
 
     def insert_graph(self, callee: "Graph", inputs, inlined_at=None) -> list[Value]:

@@ -2,7 +2,7 @@
 The same names are exported from `gpujit` itself."""
 from ..frontend.tracer import TracerWarning
 from .objects import (ScriptFunction, ScriptMethod, ScriptModule, TracedModule,
-                      RecursiveScriptModule, last_executed_optimized_graph)
+                      TopLevelTracedModule, RecursiveScriptModule, last_executed_optimized_graph)
 from .trace import trace, trace_module, TracingCheckError, is_tracing
 from .script import (script, ignore, unused, export, script_method, is_scripting, annotate,
                      Final, Attribute, script_if_tracing, jit_isinstance as isinstance)
@@ -32,7 +32,7 @@ from ..runtime.fusion import (set_profiling_runs, profiling_runs, fuser, optimiz
 
 __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tracing",
            "ScriptFunction", "ScriptMethod", "ScriptModule", "TracedModule",
-           "RecursiveScriptModule", "set_fusion_strategy", "get_fusion_strategy",
+           "TopLevelTracedModule", "RecursiveScriptModule", "set_fusion_strategy", "get_fusion_strategy",
            "strict_fusion", "StrictFusionError", "set_profiling_runs", "profiling_runs",
            "script", "ignore", "unused", "export", "script_method", "is_scripting",
            "annotate", "Final", "interface",

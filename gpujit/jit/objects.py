@@ -49,7 +49,7 @@ def last_executed_optimized_graph():
 
 
 __all__ = ["last_executed_optimized_graph", "ScriptFunction", "ScriptMethod", "ScriptModule",
-           "TracedModule", "RecursiveScriptModule"]
+           "TracedModule", "TopLevelTracedModule", "RecursiveScriptModule"]
 
 
 def _schema_type(t) -> str:
@@ -529,6 +529,6 @@ class ScriptMethod(_GraphCallable):
 
 
 # the module classes live in script_module.py (which reads ScriptMethod from here)
-from .script_module import ScriptModule, TracedModule  # noqa: E402
+from .script_module import ScriptModule, TopLevelTracedModule, TracedModule  # noqa: E402
 from ..frontend.script.modules import RecursiveScriptModule  # noqa: E402 (cycle)
 from ..frontend.script.classes import _CLASSES as _script_classes  # noqa: E402 (cycle)

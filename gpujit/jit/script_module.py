@@ -314,6 +314,11 @@ class TracedModule(ScriptModule):
         return f"original_name={self.original_name}"
 
 
+class TopLevelTracedModule(TracedModule):
+    """The module torch.jit.trace / trace_module return (its submodules are TracedModules),
+    as in torch: `type(traced).__name__ == "TopLevelTracedModule"`."""
+
+
 def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
     """A TracedModule mirroring `module`: same parameter/buffer objects, submodules mirrored,
     a forward for every module that has a recorded graph. One module registered under two
@@ -326,7 +331,7 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
         return memo[id(module)]
     if isinstance(module, ScriptModule):
         return module                 # already compiled: keep it (and its methods)
-    tm = TracedModule()
+    tm = TracedModule() if memo else TopLevelTracedModule()
     memo[id(module)] = tm
     object.__setattr__(tm, "original_name", type(module).__name__)
     object.__setattr__(tm, "_type", types.get(id(module)))

@@ -157,8 +157,11 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
                            "not captured in traces, so it would be a no-op.")
     rec.graph.register_output(_tb.output_value(rec, out, strict))
     # as TorchScript's tracer: what nothing uses and has no effect goes (the size() reads
-    # of a shape check, constants of dead nodes)
+    # of a shape check, constants of dead nodes); each submodule's graph too
     eliminate_dead_code(rec.graph)
+    for _sub, sub_rec in session.module_graphs.values():
+        if sub_rec is not None:
+            eliminate_dead_code(sub_rec.graph)
     return rec.graph, session
 
 

@@ -249,11 +249,17 @@ def coerce_args(graph, name, args):
             if isinstance(t, T.TensorType) and inp.debug_name != "self":
                 what = "Tensor"
             shown = f"'{what}'"
+            inferred = ""
+            if i in graph.inferred and isinstance(t, T.TensorType):    # (TorchScript's words)
+                shown = "'Tensor (inferred)'"
             if isinstance(t, T.NamedTupleType):           # as TorchScript says it
                 shown = (f"'{T.TupleType(tuple(t.elems)).annotation()}' (aka NamedTuple("
                          f"{', '.join(t.fields)}))")
             param = inp.debug_name.rsplit(".", 1)[0] if inp.debug_name.rsplit(".", 1)[-1] \
                 .isdigit() else inp.debug_name
+            if shown == "'Tensor (inferred)'":
+                inferred = (f"\nInferred '{param}' to be of type 'Tensor' because it was not "
+                            f"annotated with an explicit type.")
             details = ""
             if e.args:
                 details = f"\nCast error details: {e.args[0]}"
@@ -272,7 +278,8 @@ def coerce_args(graph, name, args):
                 details = _interface_details(v, t)
             raise ArgumentTypeError(
                 f"{name}() Expected a value of type {shown} for argument '{param}' but "
-                f"instead found type '{type(v).__name__}'.\nPosition: {i}\nValue: {v!r}"
+                f"instead found type '{type(v).__name__}'.{inferred}\nPosition: {i}\n"
+                f"Value: {v!r}"
                 f"{details}") from None
         if c is not given:
             if out is None:

@@ -133,11 +133,15 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             params = [(n, t) for (n, _), t in zip(params, arg_types)]
         arg_nodes = {x.arg: x for x in a.posonlyargs + a.args + a.kwonlyargs}
         self.graph.kwarg_only = len(a.kwonlyargs)     # (passed by name only)
-        from .signatures import broadcast_lengths
+        from .signatures import broadcast_lengths, inferred_tensor_params
         lengths = broadcast_lengths(self.fn)
         if lengths:     # BroadcastingList2[int] parameters: input index -> n
             self.graph.broadcast = {i: lengths[name] for i, (name, _) in enumerate(params)
                                     if name in lengths}
+        inferred = inferred_tensor_params(self.signature_from or self.fn)
+        if inferred:    # unannotated Tensor parameters (for the argument type error)
+            self.graph.inferred = frozenset(i for i, (name, t) in enumerate(params)
+                                            if name in inferred and t == T.TENSOR)
         for name, t in params:
             v = self.graph.add_input(name, t)
             self.scopes[-1][name] = Var(v, arg_nodes.get(name, fdef))

@@ -179,7 +179,11 @@ class LoopMixin:
             seq = lst
         t = seq.type
         if isinstance(t, T.ClassType):
-            return self.unroll(s, self.class_elements(seq, it))
+            # as TorchScript: every element is read (its prim::GetAttr) before the body's
+            # first copy
+            with self.at(it):
+                vals = [make() for make in self.class_elements(seq, it)]
+            return self.unroll(s, [lambda v=v: v for v in vals])
         if not isinstance(s.target, ast.Name) and not isinstance(t, T.ListType):
             self.error("unpacking in a for loop target is supported over lists only",
                        s.target, hint="unpack inside the loop body")

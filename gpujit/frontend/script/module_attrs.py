@@ -248,7 +248,12 @@ class ModuleInfo:
             elif name in init_annotations:
                 from .types import annotation_expr_type
                 node, env = init_annotations[name]
-                t = annotation_expr_type(node, env)
+                try:
+                    t = annotation_expr_type(node, env)
+                except FrontendError:
+                    # not a TorchScript type (`self.proj: Optional[nn.Linear] = None`):
+                    # TorchScript drops these annotations, the value's type stands
+                    t = None
             if t is None:
                 t = _value_type(value)
             if t is None:

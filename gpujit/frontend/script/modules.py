@@ -271,6 +271,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         out = self.emit("prim::GetAttr", [v], [t], attrs={"name": name}).output
         if name.isidentifier():
             out.set_debug_name(name)
+        elif name.isdigit():                 # a container's element: `_0`, as TorchScript
+            out.set_debug_name("_" + name)
         if isinstance(t, T.ScalarTypeType):
             return self.as_dtype_int(out)   # a dtype attribute: an int in scripted code
         return out

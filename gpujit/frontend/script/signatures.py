@@ -18,7 +18,8 @@ from .types import (_Resolver, annotation_broadcast, annotation_expr_type, annot
 # (after .types, which imports examples.py last: the cycle resolves that way)
 from .examples import example_types_of, _value_type, _ExampleConflict, _describe
 
-__all__ = ["signature_types", "broadcast_lengths", "function_globals"]
+__all__ = ["signature_types", "broadcast_lengths", "inferred_tensor_params",
+           "function_globals"]
 
 
 class _Param:
@@ -102,6 +103,8 @@ def _signature(fn, self_type=None):
         _check_default(fn, p, q.default)
     try:
         _BROADCAST[fn] = broadcast
+        _INFERRED[fn] = frozenset(p.name for p in params[start:]
+                                  if not p.annotated and p.type == T.TENSOR)
     except TypeError:                   # (not weak-referenceable: no broadcasting lists)
         pass
     return params, ret
@@ -109,6 +112,18 @@ def _signature(fn, self_type=None):
 
 # function -> {parameter name: n} of its broadcasting list parameters (from _signature)
 _BROADCAST = weakref.WeakKeyDictionary()
+# function -> names of its parameters typed Tensor for want of an annotation (from
+# _signature): TorchScript's argument errors call their type 'Tensor (inferred)'
+_INFERRED = weakref.WeakKeyDictionary()
+
+
+def inferred_tensor_params(fn) -> frozenset:
+    """Names of fn's parameters that are Tensors because they have no annotation, as its
+    signature was last read."""
+    try:
+        return _INFERRED.get(fn, frozenset())
+    except TypeError:
+        return frozenset()
 
 
 def broadcast_lengths(fn) -> dict:
