@@ -276,7 +276,10 @@ def test_saved_tensor_hooks_see_the_plan_saves():
     assert twin.linear.weight.grad is not None
 
 
-def test_number_operand_node_names_as_scripted_code():
+def test_number_operand_node_names_as_scripted_code(monkeypatch):
+    # aten::sum / aten::mul are also container ops' kinds (sum of a list): the registry
+    # op runs, a number operand recorded as the Scalar overload (torch 2.13: MulBackward1)
+    calls = _plan_calls(monkeypatch)
     class Scale(nn.Module):
         def __init__(self):
             super().__init__()
@@ -288,9 +291,9 @@ def test_number_operand_node_names_as_scripted_code():
     s = gpujit.jit.script(Scale())
     x = gpujit.randn(2, 3)
     names = {type(s(x).grad_fn).__name__ for _ in range(4)}
-    assert len(names) == 1, names
-    interpreted = gpujit.runtime.interpret(s.forward._get_executable().graph, s._c if
-                                           hasattr(s, "_c") else s, x)
+    assert names == {"MulBackward1"} and calls[0] >= 2
+    # the interpreter (what ran such calls before the plan) names the node alike
+    interpreted = gpujit.runtime.interpret(s.forward._get_executable().graph, s, x)
     assert type(interpreted.grad_fn).__name__ in names
 
 

@@ -41,7 +41,7 @@ from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
-from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, CONTAINER_OPS, interpret, \
+from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, \
     callee_graph, call_inputs, dynamic_callee
 from ..ops import registry as _reg
 from ..ops.node_names import SCRIPTED as _SCRIPTED
@@ -125,8 +125,8 @@ def _recording_plan(graph, runner, attr_specs=None):
             step = (0, run, ins, None)
         elif kind in ("prim::TupleConstruct", "prim::ListConstruct"):
             step = (2 if kind == "prim::TupleConstruct" else 3, None, ins, None)
-        elif kind in PRIM_HANDLERS or node.op is None or kind in CONTAINER_OPS or \
-                calls_autograd(node):
+        elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
+            # (an aten:: kind without registry op is a container op: sum of a list)
             return None
         else:
             op = node.op
