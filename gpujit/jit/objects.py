@@ -17,6 +17,7 @@ from ..tensor import Tensor
 from ..ir import types as T
 from ..nn.module import Module
 from .autodiff import DifferentiableGroup as _DiffGroup
+from ..runtime.executor import _read_attr
 
 # a weak reference to the executable of the compiled function called last (as PyTorch's
 # weak_ptr: the graph, and tensors it holds as constants, go with their function)
@@ -330,11 +331,19 @@ def _needs_grad(args, module, attr_paths=(), enables_grad=False):
     if _reg.dispatch_state.autograd is None or not (_grad_state.enabled or enables_grad):
         return False
     stack = list(args)
-    for path in attr_paths:
-        v = module
-        for name in path:
-            v = getattr(v, name, None)
-        stack.append(v)
+    if isinstance(module, Module):
+        # (its parameters and buffers first: usually one requires grad, and the walk is
+        # cheaper than the attribute paths')
+        if _module_requires_grad(module):
+            return True
+        for path in attr_paths:
+            v = module
+            try:
+                for name in path:
+                    v = _read_attr(v, name)
+            except AttributeError:
+                v = None
+            stack.append(v)
     seen = set()
     while stack:
         a = stack.pop()
@@ -348,9 +357,27 @@ def _needs_grad(args, module, attr_paths=(), enables_grad=False):
         elif type(a) in _script_classes and id(a) not in seen:
             seen.add(id(a))         # an object of a TorchScript class: its attributes
             stack.extend(vars(a).values())
-    if isinstance(module, Module):
-        return any(p.requires_grad for p in module.parameters()) or any(
-            b.requires_grad for b in module.buffers())
+    return False
+
+
+_EMPTY: dict = {}
+
+
+def _module_requires_grad(module):
+    """Does a parameter or buffer of the module or of a submodule (any(p.requires_grad
+    for p in module.parameters()), buffers() too) require grad? Read off the module
+    dicts, without parameters()' generators."""
+    todo, seen = [module], {id(module)}
+    while todo:
+        d = todo.pop().__dict__
+        for table in (d.get("_parameters", _EMPTY), d.get("_buffers", _EMPTY)):
+            for t in table.values():
+                if t is not None and t._ag is not None and t._ag.requires_grad:
+                    return True
+        for m in d.get("_modules", _EMPTY).values():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                todo.append(m)
     return False
 
 

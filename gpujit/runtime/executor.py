@@ -41,8 +41,10 @@ from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
-from .interpreter import GROUP_RUNNER, interpret, callee_graph, call_inputs, \
-    dynamic_callee
+from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, \
+    callee_graph, call_inputs, dynamic_callee
+from ..ops import registry as _reg
+from ..ops.node_names import SCRIPTED as _SCRIPTED
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
 from .support import unbox
 
@@ -75,52 +77,156 @@ def _py_name(name, used):
     return out
 
 
-def _recording_plan(graph, runner):
-    """A call_recording of a graph that only runs fusion groups through their runners (and
-    reads constants): (runner, slots in all, constants' (slot, value), per group (its
-    runner, input slots, output slots), output slots), which _run_recording_plan runs
-    without the interpreter's environment and node dispatch; None for any other graph."""
+_UNFIT = object()       # _run_recording_plan: a module attribute not of the type the code was made for
+
+
+def _recording_plan(graph, runner, attr_specs=None):
+    """A call_recording of a straight-line graph (reads of the module's attributes,
+    constants, registry ops, fusion groups run through their runners, tuples and lists
+    built): (runner, slots in all, attribute reads, constants' (slot, value), steps,
+    output slots, direct), which _run_recording_plan runs without the interpreter's
+    environment and node dispatch; None for any other graph.
+
+    attr_specs: a module method's ((GetAttr node, spec), ...), the attributes its code
+    reads at entry with the types it was made for: each read (slot of the object read,
+    name, spec, slot of the value), done before any op runs (the graph
+    sets no attribute and calls nothing that could), checks the type as attrs_fit does.
+    A step is (kind, callee, input slots, output slots, extra): kind 0 a group's runner,
+    1 a registry op (extra: its filled-in defaults and how its result is unpacked), 2 a
+    tuple, 3 a list."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
-    consts, steps = [], []
+    specs = dict(attr_specs or ())
+    reads, consts, steps = [], [], []
+    objects = {0}               # slots of the module and the submodules read from it
+
     for node in graph.nodes:
+        kind = node.kind
         if node.blocks:
             return None
-        if node.kind == "prim::Constant":
+        if kind == "prim::Constant":
             slots[node.output] = len(slots)
-            consts.append((slots[node.output], node.attrs.get("value")))
+            value = node.attrs.get("value")
+            consts.append((slots[node.output], value))
             continue
-        run = node.meta.get(GROUP_RUNNER) if node.kind == "prim::TensorExprGroup" else None
-        if run is None:
-            return None
+        if kind == "prim::GetAttr":
+            src = slots.get(node.inputs[0])
+            if node not in specs or src is None or src not in objects:
+                return None
+            slots[node.output] = len(slots)
+            reads.append((src, node.attrs["name"], specs[node], slots[node.output]))
+            if isinstance(node.output.type, T.ClassType):
+                objects.add(slots[node.output])
+            continue
         ins = tuple(slots[v] for v in node.inputs)
+        if kind == "prim::TensorExprGroup":
+            run = node.meta.get(GROUP_RUNNER)
+            if run is None:
+                return None
+            step = (0, run, ins, None)
+        elif kind in ("prim::TupleConstruct", "prim::ListConstruct"):
+            step = (2 if kind == "prim::TupleConstruct" else 3, None, ins, None)
+        elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
+            # (an aten:: kind without registry op is a container op: sum of a list)
+            return None
+        else:
+            op = node.op
+            params = op.schema.arguments
+            defaults = tuple(p.default for p in params[len(ins):])
+            n = len(node.outputs)
+            rets = op.schema.returns
+            # how the result is unpacked, as the interpreter's _run_aten: 0 none, 1 as
+            # is, 2 a tuple of several returns in one value, 3 a list, 4 one per output
+            unpack = (0 if n == 0 else 4 if n > 1 else 2 if len(rets) > 1 else
+                      3 if rets[0].type.is_list else 1)
+            step = (1, op, ins, (defaults, unpack))
         outs = []
         for v in node.outputs:
             slots[v] = len(slots)
             outs.append(slots[v])
-        steps.append((run, ins, tuple(outs)))
+        steps.append(step[:3] + (tuple(outs), step[3]))
     try:
         outputs = tuple(slots[v] for v in graph.outputs)
     except KeyError:
         return None
     # one group taking the graph's inputs in order and giving its one output: its runner
     # is called on the arguments themselves
-    direct = steps[0][0] if len(steps) == 1 and not consts and \
-        steps[0][1] == tuple(range(len(graph.inputs))) and \
-        len(outputs) == 1 and steps[0][2] == outputs else None
-    return (runner, len(slots), tuple(consts), tuple(steps), outputs, direct)
+    direct = steps[0][1] if len(steps) == 1 and steps[0][0] == 0 and not consts and \
+        not reads and steps[0][2] == tuple(range(len(graph.inputs))) and \
+        len(outputs) == 1 and steps[0][3] == outputs else None
+    return (runner, len(slots), tuple(reads), tuple(consts), tuple(steps), outputs, direct)
+
+
+_MODULE_DICTS = ("_parameters", "_buffers", "_modules")
+_NUMBERS = (int, float, bool)
+
+
+def _read_attr(obj, name):
+    """getattr(obj, name) of a module attribute: a parameter, buffer or submodule read
+    from its dict (what Module.__getattr__ would find, without the failed normal lookup
+    first)."""
+    d = getattr(obj, "__dict__", None)
+    if d is not None and name not in d and not hasattr(type(obj), name):
+        for where in _MODULE_DICTS:
+            table = d.get(where)
+            if table is not None and name in table:
+                return table[name]
+    return getattr(obj, name)
 
 
 def _run_recording_plan(plan, args):
-    _, n, consts, steps, outputs, direct = plan
+    _, n, reads, consts, steps, outputs, direct = plan
     if direct is not None:
         return direct(args)[0]
     env = list(args)
     env.extend([None] * (n - len(env)))
+    if reads:
+        for src, name, spec, out in reads:
+            try:
+                val = env[out] = _read_attr(env[src], name)
+            except AttributeError:
+                return _UNFIT
+            if type(spec) is TensorSpec and isinstance(val, Tensor):
+                # (attrs_fit's test)
+                if val._dtype is not spec.dtype or val._device is not spec.device or \
+                        spec.ndim not in (None, val._data.ndim):
+                    return _UNFIT
+            elif spec is not None and not _spec_fits(spec, spec_of(val)):
+                return _UNFIT
     for i, v in consts:
         env[i] = v
-    for run, ins, outs in steps:
-        for i, r in zip(outs, run([env[i] for i in ins])):
-            env[i] = r
+    for kind, f, ins, outs, extra in steps:
+        if kind == 0:
+            for i, r in zip(outs, f([env[i] for i in ins])):
+                env[i] = r
+        elif kind == 1:
+            a = [env[i] for i in ins]
+            defaults, unpack = extra
+            if defaults:
+                a += defaults
+            if _reg.dispatch_state.autograd is not None and \
+                    any([type(x) in _NUMBERS for x in a]):
+                # a number operand: recorded as the Scalar overload TorchScript picks
+                # (interpreter._run_aten)
+                was, _SCRIPTED.on = _SCRIPTED.on, True
+                try:
+                    r = _reg.dispatch_state.compute(f, a)
+                finally:
+                    _SCRIPTED.on = was
+            else:
+                r = _reg.dispatch_state.compute(f, a)
+            if unpack == 1:
+                env[outs[0]] = r
+            elif unpack == 2:
+                env[outs[0]] = tuple(r)
+            elif unpack == 3:
+                env[outs[0]] = list(r) if type(r) is tuple else r
+            elif unpack == 4:
+                for i, x in zip(outs, r):
+                    env[i] = x
+        elif kind == 2:
+            env[outs[0]] = tuple([env[i] for i in ins])
+        else:
+            env[outs[0]] = [env[i] for i in ins]
     if len(outputs) == 1:
         return env[outputs[0]]
     return tuple([env[i] for i in outputs]) if outputs else None
@@ -377,8 +483,13 @@ class Executable:
         plan = spec.recording
         if plan is not None and plan[0] is runner and (
                 spec.grad_pattern is None or spec.grad_pattern == _grad_pattern(args)):
-            return _run_recording_plan(plan, args)
-        if not spec.groups or runner is None or (
+            out = _run_recording_plan(plan, args)
+            if out is not _UNFIT:
+                return out
+            # (module attributes of other types than the code was made for: checked
+            # before any op ran)
+            return interpret(self.graph, *args)
+        if runner is None or (
                 self._hoisted and not spec.attrs_fit(args[0])) or (
                 spec.grad_pattern is not None and spec.grad_pattern != _grad_pattern(args)):
             # (a pattern other than the profiled one: the fused graph folded a write that
@@ -392,8 +503,10 @@ class Executable:
                         if g not in written:
                             g.node.meta[GROUP_RUNNER] = runner(g)
                     spec.runners = runner
-                    if not self._hoisted:
-                        spec.recording = _recording_plan(spec._exe_graph, runner)
+                    # (a graph without groups: the optimized graph, spec._exe_graph too)
+                    spec.recording = _recording_plan(
+                        spec._exe_graph, runner,
+                        spec.attr_specs if self._hoisted else None)
         return interpret(spec._exe_graph, *args)
 
     def _specialize(self, key, args):
