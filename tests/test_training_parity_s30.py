@@ -83,9 +83,9 @@ def test_transformer_encoder_layer_dropout_matches_torch_values():
     layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.25,
                                        batch_first=True)
     x = gpujit.randn(2, 3, 8)
-    want = [-0.6803631782531738, 0.8151240348815918, 0.24488836526870728, 1.1575978994369507,
-            -1.1280535459518433, -0.962216854095459, 1.5257776975631714, -0.9727543592453003]
-    np.testing.assert_allclose(_np(layer(x)[1, 2]), want, rtol=1e-5, atol=1e-6)
+    want = [[0.48764604330062866, -0.8219887614250183, 0.7905647158622742],
+            [0.7454130053520203, 0.7756856679916382, -0.6803631782531738]]     # torch 2.13
+    np.testing.assert_allclose(_np(layer(x)[:, :, 0]), want, rtol=1e-5, atol=1e-6)
 
 
 # ------------------------------------------------------------ whole training scripts
