@@ -207,3 +207,17 @@ def test_cnn_checkpoint_round_trip_matches_torch():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(r1[2], r0[2], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(r1[3], r0[3], rtol=1e-5)
+
+
+def test_rand_randn_into_transposed_out_fill_its_memory():
+    gpujit.manual_seed(0)
+    out = gpujit.zeros(4, 6).t()
+    r = gpujit.rand(6, 4, out=out)
+    assert r is out and out.stride() == (1, 6)
+    gpujit.manual_seed(0)
+    np.testing.assert_array_equal(_np(out), _np(gpujit.rand(4, 6)).T)
+    gpujit.manual_seed(0)
+    out = gpujit.zeros(8, 6).t()
+    gpujit.randn(6, 8, out=out)
+    np.testing.assert_allclose(_np(out[:2, 0]), [1.5409960746765137, 0.40334683656692505],
+                               rtol=1e-6)                 # torch 2.13: the scalar sampler

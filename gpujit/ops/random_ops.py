@@ -592,12 +592,27 @@ def _reraise_refused(name, args, named):
     raise e from None
 
 
+def _fill_strided_out(out, size, fill, generator):
+    """rand / randn with an out= of their size that is not contiguous: filled in place
+    (PyTorch's `out.resize_(size).uniform_()`: resize_ keeps out's strides when the size is
+    out's, and the fill then draws in out's memory order). False where out is None, of
+    another size or contiguous (the factory's values are copied in)."""
+    if out is None or tuple(out.shape) != tuple(size) or out.is_contiguous():
+        return False
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        getattr(out, fill)(generator=generator)
+    return True
+
+
 @_public
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     size_arg, finish = _size_and_finish()
     try:
         dtype, device = _for_out(out, dtype, device)
+        if _fill_strided_out(out, size_arg(size or _none("rand")), "uniform_", generator):
+            return finish(out, requires_grad)
         return finish(OPS["aten::rand"].public(size_arg(size or _none("rand")), generator=generator,
                                                dtype=dtype, device=device), requires_grad, out)
     except (TypeError, AttributeError):
@@ -613,6 +628,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     size_arg, finish = _size_and_finish()
     try:
         dtype, device = _for_out(out, dtype, device)
+        if _fill_strided_out(out, size_arg(size or _none("randn")), "normal_", generator):
+            return finish(out, requires_grad)
         return finish(OPS["aten::randn"].public(size_arg(size or _none("randn")), generator=generator,
                                                 dtype=dtype, device=device), requires_grad, out)
     except (TypeError, AttributeError):
