@@ -221,3 +221,45 @@ def test_rand_randn_into_transposed_out_fill_its_memory():
     gpujit.randn(6, 8, out=out)
     np.testing.assert_allclose(_np(out[0, :2]), [1.5409960746765137, 0.40334683656692505],
                                rtol=1e-6)                 # torch 2.13: the scalar sampler
+
+
+# ------------------------------------------------------------ errors a training script meets
+
+@pytest.mark.parametrize("make, exc, msg", [
+    # torch 2.13: the target's dtype checked after its shape, before the weight
+    (lambda F, t: F.cross_entropy(t.randn(3, 3), t.rand(3, 2)), RuntimeError,
+     "0D or 1D target tensor expected, multi-target not supported"),
+    (lambda F, t: F.cross_entropy(t.randn(3, 3), t.tensor([1., 2., 0.])), RuntimeError,
+     "expected target dtype to be Long or Byte, but got Float"),
+    (lambda F, t: F.nll_loss(t.randn(3, 3), t.tensor([1., 2., 0.]), weight=t.ones(2)),
+     RuntimeError, "expected target dtype to be Long or Byte, but got Float"),
+    (lambda F, t: F.nll_loss(t.randn(2, 3, 4), t.rand(2, 5)), RuntimeError,
+     r"Expected target size \[2, 4\], got \[2, 5\]"),
+    (lambda F, t: F.cross_entropy(t.randn(3, 3), t.tensor([0, 1, 2], dtype=t.int32)),
+     RuntimeError, "expected target dtype to be Long or Byte, but got Int"),
+    (lambda F, t: F.nll_loss(t.randn(3, 3), t.tensor([0, 1]), weight=t.ones(2)), ValueError,
+     r"Expected input batch_size \(3\) to match target batch_size \(2\)."),
+])
+def test_loss_target_errors(make, exc, msg):
+    with pytest.raises(exc, match=msg):
+        make(gpujit.nn.functional, gpujit)
+
+
+def test_backward_of_non_scalar_message():
+    x = gpujit.ones(2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError) as e:
+        (x * 2).backward()
+    assert str(e.value) == "grad can be implicitly created only for scalar outputs"
+
+
+def test_mha_attn_mask_shape_messages():
+    m = gpujit.nn.MultiheadAttention(4, 2)
+    q = gpujit.randn(3, 1, 4)
+    with pytest.raises(RuntimeError) as e:
+        m(q, q, q, attn_mask=gpujit.zeros(2, 2))
+    assert str(e.value) == ("The shape of the 2D attn_mask is gpujit.Size([2, 2]), but should "
+                            "be (3, 3).")
+    with pytest.raises(RuntimeError) as e:
+        m(q, q, q, attn_mask=gpujit.zeros(2, 2, 2))
+    assert str(e.value) == ("The shape of the 3D attn_mask is gpujit.Size([2, 2, 2]), but "
+                            "should be (2, 3, 3).")
