@@ -34,8 +34,7 @@ def _make_grads(outputs, grad_outputs):
     for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
             if o._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs "
-                                   f"(output {i} has shape {list(o._data.shape)})")
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
             g = _ones_like(o)
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradient for output {i} must be a Tensor or None, got "

@@ -234,13 +234,13 @@ def multi_head_attention_forward(
     if attn_mask is not None:
         if attn_mask.dim() == 2:
             if attn_mask.size(0) != tgt_len or attn_mask.size(1) != src_len:
-                raise RuntimeError(f"The shape of the 2D attn_mask is {list(attn_mask.shape)}, "
-                                   f"but should be {[tgt_len, src_len]}.")
+                raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, "
+                                   f"but should be {(tgt_len, src_len)}.")
             attn_mask = attn_mask.unsqueeze(0)
         elif attn_mask.dim() == 3:
             if list(attn_mask.shape) != [bsz * num_heads, tgt_len, src_len]:
-                raise RuntimeError(f"The shape of the 3D attn_mask is {list(attn_mask.shape)}, "
-                                   f"but should be {[bsz * num_heads, tgt_len, src_len]}.")
+                raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, "
+                                   f"but should be {(bsz * num_heads, tgt_len, src_len)}.")
         else:
             raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
     if bias_k is not None and bias_v is not None:

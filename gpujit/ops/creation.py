@@ -363,6 +363,12 @@ def like_alloc(xp, make, self, memory_format):
                          self, memory_format)
 
 
+def like_contiguous(self, memory_format):
+    """Whether a *_like factory's result is contiguous (randn_like's normal_ then takes
+    ATen's vectorized fill, else its scalar sampler in memory order)."""
+    return _mf.contiguous_order(self.shape, like_order(self, memory_format))
+
+
 def _like_filled(xp, self, npdt, memory_format, value):
     out = _like_strides(xp, _mf.empty(xp, self.shape, npdt, like_order(self, memory_format)),
                         self, memory_format)

@@ -189,6 +189,13 @@ def _is_identity(order):
     return all(i == d for i, d in enumerate(order))
 
 
+def contiguous_order(shape, order):
+    """Whether a dense array of `shape` laid out in `order` is contiguous as PyTorch's
+    is_contiguous sees it (the places of size-1 dims do not count)."""
+    dims = [d for d in order if shape[d] != 1]
+    return dims == sorted(dims)
+
+
 def empty(xp, shape, dtype, order):
     """A new array (no view: its .base is None) of `shape` laid out in `order`."""
     shape = tuple(shape)

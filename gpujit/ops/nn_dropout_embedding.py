@@ -28,12 +28,17 @@ def _dropout_check(p, input):
 def _keep_mask(xp, a, p):
     """Bernoulli(1 - p) keep mask of a's shape, from the device's default generator."""
     from .random import generator_for
-    # (PyTorch's CPU dropout: bernoulli_(1 - p), one double uniform per element, in order)
+    from . import memory_format as _mf
+    # (PyTorch's CPU dropout: empty_like(input).bernoulli_(1 - p), one double uniform per
+    # element in the memory order of that mask, which keeps a transposed or channels_last
+    # input's layout)
     g = generator_for(device_of_array(a))
     if xp is np:
-        return g.below(a.shape, 1 - p)
-    dt = np.dtype(np.float64 if a.dtype == np.float64 else np.float32)
-    return g.uniform(a.shape, dt) < 1 - p
+        draw = lambda s: g.below(s, 1 - p)          # noqa: E731
+    else:
+        dt = np.dtype(np.float64 if a.dtype == np.float64 else np.float32)
+        draw = lambda s: g.uniform(s, dt) < 1 - p   # noqa: E731
+    return _mf.alloc(xp, draw, a.shape, _mf.order_for(a, _mf.PRESERVE))
 
 
 def _remember_mask(out, keep):

@@ -24,26 +24,28 @@ def _nll_check(input, target, weight, nd_ok=True):
     if nd != 1 and ts and s[0] != ts[0]:
         raise ValueError(f"Expected input batch_size ({s[0]}) to match target batch_size "
                          f"({ts[0]}).")
-    dt = dtype_of(target)
+    if nd <= 2:
+        if len(ts) > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if nd == 1 and len(ts) == 0:
+            out = ()
+        elif nd == 1 or len(ts) == 0 or ts[0] != s[0]:
+            raise RuntimeError(f"size mismatch (got input: {sizes(s)}, target: {sizes(ts)})")
+        else:
+            out = (s[0],) if nd == 2 else ()
+    else:
+        out = (s[0],) + s[2:]
+        if ts != out:
+            raise RuntimeError(f"Expected target size {sizes(out)}, got {sizes(ts)}")
+    dt = dtype_of(target)        # (PyTorch 2.13: after the shape checks, before the weight's)
     if dt not in (_dt.int64, _dt.uint8):
-        raise RuntimeError(f"expected scalar type Long but found {dt.short_name}")
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {dt.short_name}")
     c = s[1] if nd >= 2 else s[0]
     if weight is not None and (len(weight.shape) != 1 or weight.shape[0] != c):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or "
                            f"no classes but got weight tensor of shape: "
                            f"{sizes(weight.shape)}")
-    if nd <= 2:
-        if len(ts) > 1:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        if nd == 1 and len(ts) == 0:
-            return ()
-        if nd == 1 or len(ts) == 0 or ts[0] != s[0]:
-            raise RuntimeError(f"size mismatch (got input: {sizes(s)}, target: {sizes(ts)})")
-        return (s[0],) if nd == 2 else ()
-    expect = (s[0],) + s[2:]
-    if ts != expect:
-        raise RuntimeError(f"Expected target size {sizes(expect)}, got {sizes(ts)}")
-    return expect
+    return out
 
 
 def _nll_meta(nd_ok):

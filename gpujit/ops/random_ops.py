@@ -13,7 +13,7 @@ from ..device import cpu as _cpu, device as _device_cls, device_of_array
 from .meta import TensorMeta, broadcast_shapes, same_as
 from .registry import op, OPS
 from .random import generator_for
-from .creation import like_alloc, _size_arg, _finish, _out_dtype_device
+from .creation import like_alloc, like_contiguous, _size_arg, _finish, _out_dtype_device
 
 PUBLIC = {}
 
@@ -192,8 +192,11 @@ def rand_like(xp, self, generator=None, dtype=None, layout=None, device=None,
 def randn_like(xp, self, generator=None, dtype=None, layout=None, device=None,
                pin_memory=None, memory_format=None):
     dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), "normal")
-    return like_alloc(xp, lambda s: _gen_like(self, device, generator).normal(s, dt.np), self,
-                      memory_format)
+    # (PyTorch's empty_like(self).normal_(): a permuted (channels_last, transposed) result
+    # is no contiguous tensor, so its values come from the scalar sampler)
+    contiguous = like_contiguous(self, memory_format)
+    return like_alloc(xp, lambda s: _gen_like(self, device, generator).normal(
+        s, dt.np, contiguous=contiguous), self, memory_format)
 
 
 def _randint_like(xp, self, low, high, generator, dtype, device, memory_format):
@@ -536,9 +539,12 @@ def multinomial(xp, self, num_samples, replacement=False, generator=None):
             idx = pos.reshape(rows, num_samples) - xp.arange(rows)[:, None] * n
         idx = xp.clip(idx, 0, n - 1)
     else:
-        # PyTorch's: q ~ Exp(1) in the input's type, then the top num_samples of p / q
-        q = ((-1.0) * xp.log1p(-g.uniform((rows, n), np.dtype(np.float64)))).astype(
-            self.dtype)
+        # PyTorch's: q = empty_like(self).exponential_(1) in the input's type (drawn in the
+        # memory order of self's layout), then the top num_samples of p / q
+        from . import memory_format as _mf
+        u = _mf.alloc(xp, lambda s: g.uniform(s, np.dtype(np.float64)), self.shape,
+                      _mf.order_for(self, _mf.PRESERVE))
+        q = ((-1.0) * xp.log1p(-u.reshape(-1, n))).astype(self.dtype)
         with np.errstate(divide="ignore", invalid="ignore"):
             keys = self.reshape(-1, n) / q
         order = xp.argsort(-keys, axis=1, **({"kind": "stable"} if xp is np else {}))
@@ -586,12 +592,27 @@ def _reraise_refused(name, args, named):
     raise e from None
 
 
+def _fill_strided_out(out, size, fill, generator):
+    """rand / randn with an out= of their size that is not contiguous: filled in place
+    (PyTorch's `out.resize_(size).uniform_()`: resize_ keeps out's strides when the size is
+    out's, and the fill then draws in out's memory order). False where out is None, of
+    another size or contiguous (the factory's values are copied in)."""
+    if out is None or tuple(out.shape) != tuple(size) or out.is_contiguous():
+        return False
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        getattr(out, fill)(generator=generator)
+    return True
+
+
 @_public
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     size_arg, finish = _size_and_finish()
     try:
         dtype, device = _for_out(out, dtype, device)
+        if _fill_strided_out(out, size_arg(size or _none("rand")), "uniform_", generator):
+            return finish(out, requires_grad)
         return finish(OPS["aten::rand"].public(size_arg(size or _none("rand")), generator=generator,
                                                dtype=dtype, device=device), requires_grad, out)
     except (TypeError, AttributeError):
@@ -607,6 +628,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     size_arg, finish = _size_and_finish()
     try:
         dtype, device = _for_out(out, dtype, device)
+        if _fill_strided_out(out, size_arg(size or _none("randn")), "normal_", generator):
+            return finish(out, requires_grad)
         return finish(OPS["aten::randn"].public(size_arg(size or _none("randn")), generator=generator,
                                                 dtype=dtype, device=device), requires_grad, out)
     except (TypeError, AttributeError):

@@ -242,7 +242,7 @@ def _nll_errors(nd=True):
            ErrorSample(lp, np.array([0, 1]), exc=ValueError, match=r"Expected input "
                        r"batch_size \(3\) to match target batch_size \(2\)."),
            ErrorSample(lp, np.array([0, 1, 2], np.int32),
-                       match="expected scalar type Long but found Int"),
+                       match="expected target dtype to be Long or Byte, but got Int"),
            ErrorSample(lp, np.array([0, 1, 2]), positive(3), match="weight tensor should be "
                        r"defined either for all 4 classes or no classes but got weight tensor "
                        r"of shape: \[3\]")]
