@@ -248,7 +248,28 @@ def _pair_grad(grad, self, target, reduction, d_loss):
     return g, -g
 
 
-@_derivative(mse_loss)
+def _mse_grad_raw(xp, grad, self, target, reduction):
+    # _pair_grad's registry calls on the arrays: sub's, mul's, div's and neg's ufuncs
+    # (a Python number passed as it is, as their entry points pass it)
+    from .activation import raw_operands
+    if not raw_operands(self, target) or grad.dtype != self.dtype or (
+            grad.ndim > 1 and not grad.flags.c_contiguous):
+        return NotImplemented
+    d = xp.subtract(self, target)
+    pe = grad
+    if reduction_name(reduction) == "mean":
+        n = 1
+        for s in d.shape:
+            n *= s
+        pe = xp.true_divide(grad, max(n, 1))
+    elif grad.shape != d.shape:
+        if grad.ndim:
+            return NotImplemented
+    g = xp.multiply(xp.multiply(d, 2), pe)
+    return g, xp.negative(g)
+
+
+@_derivative(mse_loss, raw=_mse_grad_raw)
 def _mse_grad(grad, self, target, reduction):
     return _pair_grad(grad, self, target, reduction, lambda d: 2 * d)
 
