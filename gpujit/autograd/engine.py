@@ -7,6 +7,8 @@ import heapq
 import itertools
 import threading
 
+import numpy as _np
+
 from ..ops import registry as _reg
 from ..ops import memory_format as _mf
 from ..tensor import Tensor
@@ -25,6 +27,10 @@ def _zeros(meta):
 
 
 def _ones_like(t):
+    ds = _reg.dispatch_state
+    if ds.hook is ds.autograd:
+        # (autograd's call would record nothing: a factory; its eager entry point)
+        return _reg.OPS["aten::ones_like"].eager(t)
     from .. import ones_like
     return ones_like(t)
 
@@ -327,10 +333,27 @@ def _store_grad(ag, leaf, g):
         # PyTorch's AccumulateGrad: without create_graph the new gradient is added into
         # .grad in place, so a reference to p.grad (kept by user code, zeroed by
         # zero_grad(set_to_none=False)) sees every backward
-        ag.grad.add_(g)
+        _add_into(ag.grad, g)
     else:
         ag.grad = ag.grad + g
     _run.handed.add(id(ag.grad._data))
+
+
+def _add_into(acc, g):
+    """acc.add_(g) in no grad mode: the ufunc writing into acc's array where add_'s entry
+    point would compute the same sum and copy it in (one dtype, one shape, one device,
+    arrays that own their memory: no cast, broadcast, overlap or read-only view to refuse;
+    no tracer, profiler or autocast hook to see the call), else add_ itself."""
+    a, b = acc._data, g._data
+    ds = _reg.dispatch_state
+    if a.dtype == b.dtype and a.shape == b.shape and acc._device is g._device and \
+            a.base is None and b.base is None and acc._base is None and \
+            a.flags.writeable and (ds.hook is ds.autograd or ds.hook is None):
+        xp = _np if type(a) is _np.ndarray else _reg._xp_for(acc._device)
+        xp.add(a, b, out=a)
+        acc._vc[0] += 1
+        return
+    acc.add_(g)
 
 
 def _c_strided(a):

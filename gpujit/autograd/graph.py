@@ -360,13 +360,48 @@ class OpBackward(Node):
                 t._vc = [0]
                 t._ag = None
                 t._base = None
-            flat.append(t if a.shape == meta[0] and t._dtype is meta[1]
-                        else fit_gradient(t, meta))
+            if t._dtype is not meta[1]:
+                t = fit_gradient(t, meta)
+            elif a.shape != meta[0]:
+                t = _sum_lead(xp, t, meta) if a.shape[a.ndim - len(meta[0]):] == meta[0] \
+                    else fit_gradient(t, meta)
+            flat.append(t)
         return flat
 
 
 _new = object.__new__
 _FROM_NP = _dt._FROM_NP
+
+
+def _sum_lead(xp, g, meta):
+    """sum_to of a gradient broadcast over added leading dims only (a bias's), in no grad
+    mode: aten::sum.dim_IntList's impl on the array, as its entry point runs it (its
+    result C-laid-out where it is of 2 or more dims, as the entry point lays it out)."""
+    shape = meta[0]
+    if len(shape) > 1:
+        return fit_gradient(g, meta)    # (the entry point's layout step: its own path)
+    a = g._data
+    r = _sum_dim_impl()(xp, a, list(range(a.ndim - len(shape))), False, None)
+    if type(r) is not _np.ndarray and xp is _np:
+        r = _np.asarray(r)
+    t = _new(Tensor)
+    t._data = r
+    t._dtype = _FROM_NP[r.dtype]
+    t._device = g._device
+    t._vc = [0]
+    t._ag = None
+    t._base = None
+    return t if t._dtype is meta[1] else fit_gradient(g, meta)
+
+
+def _sum_dim_impl():
+    global _SUM_DIM_IMPL
+    if _SUM_DIM_IMPL is None:
+        _SUM_DIM_IMPL = _reg.OPS["aten::sum.dim_IntList"].impl
+    return _SUM_DIM_IMPL
+
+
+_SUM_DIM_IMPL = None
 
 
 def fit_gradient(g, meta):
