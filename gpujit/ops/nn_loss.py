@@ -60,8 +60,14 @@ def _pair_meta(name):
     return meta
 
 
+_SAME_AS_COMPUTED = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+
+
 def _pair(xp, name, a, b):
     """Both operands cast to the computation dtype, broadcast; and the output dtype."""
+    dt = a.dtype
+    if dt == b.dtype and a.shape == b.shape and dt in _SAME_AS_COMPUTED:
+        return a, b, dt     # (one shape, one float32 / float64 dtype: as they are)
     d = _common_float(name, a, b)
     ct = compute_dtype(xp, np.empty(0, d.np))
     shape = broadcast_shapes(a.shape, b.shape)
