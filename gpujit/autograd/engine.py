@@ -236,6 +236,12 @@ def _tensor_hooks(node, buf):
     refs = getattr(node, "out_refs", None)
     if not refs:
         return
+    if len(refs) == 1:
+        # (one output, the common case: nothing to do unless it has hooks or retains grad)
+        t = refs[0]() if refs[0] is not None else None
+        ag = t._ag if t is not None else None
+        if ag is None or (not ag.hooks and not ag.retains_grad):
+            return
     for nr, ref in enumerate(refs):
         t = ref() if ref is not None else None
         if t is None or t._ag is None or t._ag.grad_fn is not node or buf[nr] is None:
@@ -268,16 +274,20 @@ def _run_node(node, buf, retain_graph, accumulate):
         if accumulate:
             _accumulate(node, buf[0])
         return []
-    for g in buf:
-        if g is not None:
-            break
+    if len(buf) == 1 and buf[0] is not None:
+        full = list(buf)        # (one output with its gradient, the common case)
     else:
-        return [None] * len(node.next_functions)
-    # outputs that got no gradient count as zeros for the derivative (a custom Function
-    # that set_materialize_grads(False), or a fused group's node, which tells which of
-    # its inputs then get none, takes them as None)
-    full = [g if g is not None or m is None else _zeros(m)
-            for g, m in zip(buf, node.out_meta)] if node.materialize_grads else list(buf)
+        for g in buf:
+            if g is not None:
+                break
+        else:
+            return [None] * len(node.next_functions)
+        # outputs that got no gradient count as zeros for the derivative (a custom Function
+        # that set_materialize_grads(False), or a fused group's node, which tells which of
+        # its inputs then get none, takes them as None)
+        full = [g if g is not None or m is None else _zeros(m)
+                for g, m in zip(buf, node.out_meta)] if node.materialize_grads \
+            else list(buf)
     # hooks and retain_grad of the non-leaf tensors this node produced ran at the edge
     in_grads = (node.apply(full) if not _anomaly.state.enabled
                 else _anomaly.run_checked(node, full))

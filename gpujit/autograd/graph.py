@@ -275,12 +275,16 @@ class OpBackward(Node):
         # a node that saved no tensor (a dtype cast: ToCopyBackward0) can run again, as in
         # PyTorch (autocast's cached weight cast serves every backward of its region)
         # (a stash, dropout's mask, counts as a saved tensor: PyTorch saves the mask)
-        if self.saved and any(isinstance(v, (SavedTensor, SavedOutputs)) or (
-                isinstance(v, list) and any(isinstance(x, SavedTensor) for x in v))
-                or (k == "stash" and v is not None)
-                for k, v in self.saved.items()):
-            self.released = True
-            self.saved = None
+        saved = self.saved
+        if not saved:
+            return
+        for k, v in saved.items():
+            if type(v) is SavedTensor or isinstance(v, (SavedTensor, SavedOutputs)) or (
+                    isinstance(v, list) and any(isinstance(x, SavedTensor) for x in v)) \
+                    or (k == "stash" and v is not None):
+                self.released = True
+                self.saved = None
+                return
 
     def apply(self, grads):
         if self.released:
