@@ -358,11 +358,16 @@ def _add_into(acc, g):
     ds = _reg.dispatch_state
     if a.dtype == b.dtype and a.shape == b.shape and acc._device is g._device and \
             a.base is None and b.base is None and acc._base is None and \
-            a.flags.writeable and (ds.hook is ds.autograd or ds.hook is None):
-        xp = _np if type(a) is _np.ndarray else _reg._xp_for(acc._device)
-        xp.add(a, b, out=a)
-        acc._vc[0] += 1
-        return
+            (ds.hook is ds.autograd or ds.hook is None):
+        if type(a) is _np.ndarray:
+            if a.flags.writeable:           # (CuPy's arrays have no such flag)
+                _np.add(a, b, out=a)
+                acc._vc[0] += 1
+                return
+        else:
+            _reg._xp_for(acc._device).add(a, b, out=a)
+            acc._vc[0] += 1
+            return
     acc.add_(g)
 
 
