@@ -7,6 +7,8 @@ import heapq
 import itertools
 import threading
 
+import numpy as _np
+
 from ..ops import registry as _reg
 from ..ops import memory_format as _mf
 from ..tensor import Tensor
@@ -25,6 +27,10 @@ def _zeros(meta):
 
 
 def _ones_like(t):
+    ds = _reg.dispatch_state
+    if ds.hook is ds.autograd:
+        # (autograd's call would record nothing: a factory; its eager entry point)
+        return _reg.OPS["aten::ones_like"].eager(t)
     from .. import ones_like
     return ones_like(t)
 
@@ -229,6 +235,12 @@ def _tensor_hooks(node, buf):
     refs = getattr(node, "out_refs", None)
     if not refs:
         return
+    if len(refs) == 1:
+        # (one output, the common case: nothing to do unless it has hooks or retains grad)
+        t = refs[0]() if refs[0] is not None else None
+        ag = t._ag if t is not None else None
+        if ag is None or (not ag.hooks and not ag.retains_grad):
+            return
     for nr, ref in enumerate(refs):
         t = ref() if ref is not None else None
         if t is None or t._ag is None or t._ag.grad_fn is not node or buf[nr] is None:
@@ -261,16 +273,20 @@ def _run_node(node, buf, retain_graph, accumulate):
         if accumulate:
             _accumulate(node, buf[0])
         return []
-    for g in buf:
-        if g is not None:
-            break
+    if len(buf) == 1 and buf[0] is not None:
+        full = list(buf)        # (one output with its gradient, the common case)
     else:
-        return [None] * len(node.next_functions)
-    # outputs that got no gradient count as zeros for the derivative (a custom Function
-    # that set_materialize_grads(False), or a fused group's node, which tells which of
-    # its inputs then get none, takes them as None)
-    full = [g if g is not None or m is None else _zeros(m)
-            for g, m in zip(buf, node.out_meta)] if node.materialize_grads else list(buf)
+        for g in buf:
+            if g is not None:
+                break
+        else:
+            return [None] * len(node.next_functions)
+        # outputs that got no gradient count as zeros for the derivative (a custom Function
+        # that set_materialize_grads(False), or a fused group's node, which tells which of
+        # its inputs then get none, takes them as None)
+        full = [g if g is not None or m is None else _zeros(m)
+                for g, m in zip(buf, node.out_meta)] if node.materialize_grads \
+            else list(buf)
     # hooks and retain_grad of the non-leaf tensors this node produced ran at the edge
     in_grads = (node.apply(full) if not _anomaly.state.enabled
                 else _anomaly.run_checked(node, full))
@@ -326,10 +342,32 @@ def _store_grad(ag, leaf, g):
         # PyTorch's AccumulateGrad: without create_graph the new gradient is added into
         # .grad in place, so a reference to p.grad (kept by user code, zeroed by
         # zero_grad(set_to_none=False)) sees every backward
-        ag.grad.add_(g)
+        _add_into(ag.grad, g)
     else:
         ag.grad = ag.grad + g
     _run.handed.add(id(ag.grad._data))
+
+
+def _add_into(acc, g):
+    """acc.add_(g) in no grad mode: the ufunc writing into acc's array where add_'s entry
+    point would compute the same sum and copy it in (one dtype, one shape, one device,
+    arrays that own their memory: no cast, broadcast, overlap or read-only view to refuse;
+    no tracer, profiler or autocast hook to see the call), else add_ itself."""
+    a, b = acc._data, g._data
+    ds = _reg.dispatch_state
+    if a.dtype == b.dtype and a.shape == b.shape and acc._device is g._device and \
+            a.base is None and b.base is None and acc._base is None and \
+            (ds.hook is ds.autograd or ds.hook is None):
+        if type(a) is _np.ndarray:
+            if a.flags.writeable:           # (CuPy's arrays have no such flag)
+                _np.add(a, b, out=a)
+                acc._vc[0] += 1
+                return
+        else:
+            _reg._xp_for(acc._device).add(a, b, out=a)
+            acc._vc[0] += 1
+            return
+    acc.add_(g)
 
 
 def _c_strided(a):

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import itertools
 import weakref
+
+import numpy as _np
 from collections import OrderedDict
 from types import MappingProxyType
 
+from .. import dtypes as _dt
 from ..ops.node_names import node_name
+from ..ops import registry as _reg
 from ..tensor import Tensor
 from .grad_mode import state as _grad_state
 from . import anomaly_mode as _anomaly
@@ -271,16 +275,28 @@ class OpBackward(Node):
         # a node that saved no tensor (a dtype cast: ToCopyBackward0) can run again, as in
         # PyTorch (autocast's cached weight cast serves every backward of its region)
         # (a stash, dropout's mask, counts as a saved tensor: PyTorch saves the mask)
-        if self.saved and any(isinstance(v, (SavedTensor, SavedOutputs)) or (
-                isinstance(v, list) and any(isinstance(x, SavedTensor) for x in v))
-                or (k == "stash" and v is not None)
-                for k, v in self.saved.items()):
-            self.released = True
-            self.saved = None
+        saved = self.saved
+        if not saved:
+            return
+        for k, v in saved.items():
+            if type(v) is SavedTensor or isinstance(v, (SavedTensor, SavedOutputs)) or (
+                    isinstance(v, list) and any(isinstance(x, SavedTensor) for x in v)) \
+                    or (k == "stash" and v is not None):
+                self.released = True
+                self.saved = None
+                return
 
     def apply(self, grads):
         if self.released:
             raise RuntimeError(FREED)
+        if self.deriv.raw is not None and not _grad_state.enabled:
+            ds = _reg.dispatch_state
+            if ds.hook is ds.autograd and ds.hook is not None:
+                # a backward that records nothing, seen by no tracer, profiler or
+                # autocast: the formula on the arrays (the same ufuncs and GEMMs)
+                flat = self._apply_raw(grads[0])
+                if flat is not None:
+                    return flat
         kw = {}
         for k, v in self.saved.items():
             if isinstance(v, SavedTensor):
@@ -309,6 +325,87 @@ class OpBackward(Node):
             else:
                 flat.append(fit_gradient(g_in, meta))
         return flat
+
+
+    def _apply_raw(self, grad):
+        """Derivative.raw's run: the gradients, or None where fn must run (a saved
+        tensor behind unpack hooks or in a list, raw's NotImplemented)."""
+        kw = {}
+        for k, v in self.saved.items():
+            if type(v) is SavedTensor:
+                if v.unpack_hook is not None:
+                    return None     # (unpack runs user code: once, in fn's path)
+                v = v.unpack()._data
+            elif isinstance(v, (SavedOutputs, list)):
+                return None
+            kw[k] = v
+        ga = grad._data
+        dev = grad._device
+        xp = _np if type(ga) is _np.ndarray else _reg._xp_for(dev)
+        out = self.deriv.raw(xp, ga, **kw)
+        if out is NotImplemented:
+            return None
+        if len(self.deriv.wrt) == 1:
+            out = (out,)
+        flat = []
+        for a, meta in zip(out, self.inputs_meta):
+            if a is None or meta is None:
+                flat.append(None)
+                continue
+            if a is ga:
+                t = grad
+            else:
+                if type(a) is not _np.ndarray and xp is _np:
+                    a = _np.asarray(a)
+                t = _new(Tensor)      # (registry.wrap_array inline)
+                t._data = a
+                t._dtype = _FROM_NP[a.dtype]
+                t._device = dev
+                t._vc = [0]
+                t._ag = None
+                t._base = None
+            if t._dtype is not meta[1]:
+                t = fit_gradient(t, meta)
+            elif a.shape != meta[0]:
+                t = _sum_lead(xp, t, meta) if a.shape[a.ndim - len(meta[0]):] == meta[0] \
+                    else fit_gradient(t, meta)
+            flat.append(t)
+        return flat
+
+
+_new = object.__new__
+_FROM_NP = _dt._FROM_NP
+
+
+def _sum_lead(xp, g, meta):
+    """sum_to of a gradient broadcast over added leading dims only (a bias's), in no grad
+    mode: aten::sum.dim_IntList's impl on the array, as its entry point runs it (its
+    result C-laid-out where it is of 2 or more dims, as the entry point lays it out)."""
+    shape = meta[0]
+    if len(shape) > 1:
+        return fit_gradient(g, meta)    # (the entry point's layout step: its own path)
+    a = g._data
+    r = _sum_dim_impl()(xp, a, list(range(a.ndim - len(shape))), False, None)
+    if type(r) is not _np.ndarray and xp is _np:
+        r = _np.asarray(r)
+    t = _new(Tensor)
+    t._data = r
+    t._dtype = _FROM_NP[r.dtype]
+    t._device = g._device
+    t._vc = [0]
+    t._ag = None
+    t._base = None
+    return t if t._dtype is meta[1] else fit_gradient(g, meta)
+
+
+def _sum_dim_impl():
+    global _SUM_DIM_IMPL
+    if _SUM_DIM_IMPL is None:
+        _SUM_DIM_IMPL = _reg.OPS["aten::sum.dim_IntList"].impl
+    return _SUM_DIM_IMPL
+
+
+_SUM_DIM_IMPL = None
 
 
 def fit_gradient(g, meta):

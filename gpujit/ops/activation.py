@@ -376,7 +376,31 @@ def _where(cond, a, b):
     return gpujit.where(cond, a, b)
 
 
-@_derivative(relu)
+_RAW_DTYPES = frozenset({_np.dtype(_np.float32), _np.dtype(_np.float64)})
+
+
+def raw_operands(grad, *arrays):
+    """Whether a pointwise formula's registry calls pass these arrays to their ufuncs as
+    they are (Derivative.raw): one floating dtype (float32 / float64: no cast, no opmath),
+    one shape (no broadcast) and C-contiguous (no TensorIterator layout of the result)."""
+    dt, shape = grad.dtype, grad.shape
+    if dt not in _RAW_DTYPES or (grad.ndim > 1 and not grad.flags.c_contiguous):
+        return False
+    for a in arrays:
+        if a.dtype != dt or a.shape != shape or (a.ndim > 1 and not a.flags.c_contiguous):
+            return False
+    return True
+
+
+def _relu_grad_raw(xp, grad, result):
+    # gt's and where's ufuncs as _relu_grad's registry calls run them
+    if not raw_operands(grad, result):
+        return NotImplemented
+    r = xp.where(xp.greater(result, 0), grad, 0.0)
+    return r if r.dtype == grad.dtype else r.astype(grad.dtype)
+
+
+@_derivative(relu, raw=_relu_grad_raw)
 def _relu_grad(grad, result):
     # threshold_backward selects (an inf or nan gradient where relu is 0 gives 0, not
     # nan: reciprocal(relu(x)) at x <= 0)

@@ -56,12 +56,22 @@ class Derivative:
     backward differentiates through it, as through PyTorch's) and a compute that
     returns an argument itself saves that argument. Those that do not name `result` run
     before the op (an in-place op has not yet written its input), the others after it.
-    jit's fusion groups run the same functions on the recomputed values (autodiff.py)."""
-    __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs",
-                 "elem_needs", "not_implemented", "_needed")
+    jit's fusion groups run the same functions on the recomputed values (autodiff.py).
 
-    def __init__(self, fn, wrt, params, reads=None, computes=None):
+    `raw` (optional): the same formula on the arrays, for a backward that records nothing
+    (no create_graph, no tracer, profiler or autocast hook): raw(xp, grad, <fn's names>)
+    takes the NumPy / CuPy arrays of grad and of the saved tensors (read and
+    version-checked as fn's), the other values as fn gets them, and returns an array (or
+    None) per wrt name, computed with the very ufuncs and GEMMs the registry ops of fn
+    run, so the gradients are fn's bit for bit; or NotImplemented where that does not
+    hold (another dtype, a layout the registry ops would lay out differently, ...): fn
+    runs then. Only for ops of one Tensor output and no Tensor[] argument."""
+    __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs",
+                 "elem_needs", "not_implemented", "_needed", "raw")
+
+    def __init__(self, fn, wrt, params, reads=None, computes=None, raw=None):
         self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
+        self.raw = raw
         self.not_implemented = None     # PyTorch's message where fn only raises it
         self.reads = reads
         # computes: ((name, function, its parameter names), ...) in order, or None
@@ -168,11 +178,11 @@ def param_names(schema):
     return names
 
 
-def derivative(*targets, wrt=None, reads=None, computes=None):
+def derivative(*targets, wrt=None, reads=None, computes=None, raw=None):
     """@derivative(sigmoid) def _(grad, result): return grad * result * (1 - result)
 
     targets: impl functions declared with @op, OpDefs, or qualified names. wrt defaults to
-    the schema's Tensor / Tensor[] arguments in order; reads, computes: see Derivative.
+    the schema's Tensor / Tensor[] arguments in order; reads, computes, raw: see Derivative.
     The in-place variant of each op gets the same derivative."""
     import inspect
 
@@ -199,7 +209,13 @@ def derivative(*targets, wrt=None, reads=None, computes=None):
                         p not in params for ps in reads.values() for p in ps)):
                     raise TypeError(f"derivative of {d.name}: `reads` needs needs_grad and "
                                     f"names only its parameters")
-                d.derivative = Derivative(fn, w, params, reads, computes)
+                if raw is not None and (len(d.schema.returns) != 1 or
+                                        d.schema.returns[0].type.is_list or any(
+                        a.type.base == "Tensor" and a.type.is_list
+                        for a in d.schema.arguments)):
+                    raise TypeError(f"derivative of {d.name}: `raw` is for ops of one "
+                                    f"Tensor output and no Tensor[] argument")
+                d.derivative = Derivative(fn, w, params, reads, computes, raw)
                 if d.inplace_variant is not None:
                     d.inplace_variant.derivative = d.derivative
         return fn

@@ -485,9 +485,19 @@ def _linear_meta(input, weight, bias=None):
     return TensorMeta(input.dtype, shape, input.device)
 
 
+_PLAIN_LINEAR = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+
+
 @op("aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor", tags=_LA | {"nn"},
     function=False, method=False, functional=True, meta=_linear_meta)
 def linear(xp, input, weight, bias=None):
+    dt = input.dtype
+    if input.ndim == 2 and weight.ndim == 2 and dt == weight.dtype and dt in _PLAIN_LINEAR \
+            and input.shape[1] == weight.shape[1] and (bias is None or (
+                bias.dtype == dt and bias.shape == (weight.shape[0],))):
+        # (the common case: nothing _linear_check would refuse, nothing to cast)
+        r = xp.matmul(input, weight.T)
+        return r if bias is None else xp.add(r, bias, out=r)
     _linear_check(input.shape, weight.shape, _dtn(input.dtype), _dtn(weight.dtype),
                   None if bias is None else _dtn(bias.dtype))
     out = input.dtype
@@ -632,7 +642,24 @@ def _matmul_grad(grad, kept, self_shape, other_shape, needs_grad):
     return ga, gb
 
 
-@_derivative(mm, reads={"self": ("mat2",), "mat2": ("self",)})
+# the raw forms (Derivative.raw: a backward that records nothing) run the formulas'
+# registry calls on the arrays: the impls of mm / matmul (each computes in its operands'
+# one dtype: the eager entry points pass the arrays as they are) and t / reshape's views
+# (a.T, a.reshape, as their impls); where a formula scales by alpha or beta, or the
+# dtypes differ (the entry points would cast), the Tensor formula runs
+_RAW_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+
+
+def _mm_grad_raw(xp, grad, self, mat2, needs_grad):
+    dt = grad.dtype
+    if dt not in _RAW_DTYPES or (needs_grad[0] and mat2.dtype != dt) or (
+            needs_grad[1] and self.dtype != dt):
+        return NotImplemented
+    return (mm(xp, grad, mat2.T) if needs_grad[0] else None,
+            mm(xp, self.T, grad) if needs_grad[1] else None)
+
+
+@_derivative(mm, reads={"self": ("mat2",), "mat2": ("self",)}, raw=_mm_grad_raw)
 def _mm_grad(grad, self, mat2, needs_grad):
     return (grad.mm(mat2.t()) if needs_grad[0] else None,
             self.t().mm(grad) if needs_grad[1] else None)
@@ -656,7 +683,14 @@ def _dot_grad(grad, self, tensor, needs_grad):
             grad * self if needs_grad[1] else None)
 
 
-@_derivative(addmm, reads={"mat1": ("mat2",), "mat2": ("mat1",)})
+def _addmm_grad_raw(xp, grad, mat1, mat2, beta, alpha, needs_grad):
+    if not (beta == 1 and alpha == 1):
+        return NotImplemented
+    mms = _mm_grad_raw(xp, grad, mat1, mat2, needs_grad[1:])
+    return mms if mms is NotImplemented else (grad,) + mms
+
+
+@_derivative(addmm, reads={"mat1": ("mat2",), "mat2": ("mat1",)}, raw=_addmm_grad_raw)
 def _addmm_grad(grad, mat1, mat2, beta, alpha, needs_grad):
     return (_scaled(grad, beta),
             _scaled(grad.mm(mat2.t()), alpha) if needs_grad[1] else None,
@@ -677,7 +711,24 @@ def _outer_grad(grad, self, vec2, needs_grad):
             (grad * self.unsqueeze(1)).sum(0) if needs_grad[1] else None)
 
 
-@_derivative(linear, reads={"input": ("weight",), "weight": ("input",)})
+def _linear_grad_raw(xp, grad, input, weight, weight_shape, needs_grad):
+    dt = grad.dtype
+    if len(weight_shape) != 2 or dt not in _RAW_DTYPES or (
+            needs_grad[0] and weight.dtype != dt) or (needs_grad[1] and input.dtype != dt):
+        return NotImplemented
+    out_f, in_f = weight_shape
+    gi = matmul(xp, grad, weight) if needs_grad[0] else None
+    gw = None
+    if needs_grad[1]:
+        lead = 1
+        for s in grad.shape[:-1]:
+            lead *= s
+        gw = matmul(xp, grad.reshape(lead, out_f).T, input.reshape(lead, in_f))
+    return gi, gw, grad
+
+
+@_derivative(linear, reads={"input": ("weight",), "weight": ("input",)},
+             raw=_linear_grad_raw)
 def _linear_grad(grad, input, weight, weight_shape, needs_grad):
     # the engine sums the bias gradient over the leading dims; no GEMM for an input (or a
     # weight) that needs no gradient, and only the operand the needed gradient reads is

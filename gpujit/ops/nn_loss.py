@@ -60,8 +60,14 @@ def _pair_meta(name):
     return meta
 
 
+_SAME_AS_COMPUTED = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+
+
 def _pair(xp, name, a, b):
     """Both operands cast to the computation dtype, broadcast; and the output dtype."""
+    dt = a.dtype
+    if dt == b.dtype and a.shape == b.shape and dt in _SAME_AS_COMPUTED:
+        return a, b, dt     # (one shape, one float32 / float64 dtype: as they are)
     d = _common_float(name, a, b)
     ct = compute_dtype(xp, np.empty(0, d.np))
     shape = broadcast_shapes(a.shape, b.shape)
@@ -248,7 +254,28 @@ def _pair_grad(grad, self, target, reduction, d_loss):
     return g, -g
 
 
-@_derivative(mse_loss)
+def _mse_grad_raw(xp, grad, self, target, reduction):
+    # _pair_grad's registry calls on the arrays: sub's, mul's, div's and neg's ufuncs
+    # (a Python number passed as it is, as their entry points pass it)
+    from .activation import raw_operands
+    if not raw_operands(self, target) or grad.dtype != self.dtype or (
+            grad.ndim > 1 and not grad.flags.c_contiguous):
+        return NotImplemented
+    d = xp.subtract(self, target)
+    pe = grad
+    if reduction_name(reduction) == "mean":
+        n = 1
+        for s in d.shape:
+            n *= s
+        pe = xp.true_divide(grad, max(n, 1))
+    elif grad.shape != d.shape:
+        if grad.ndim:
+            return NotImplemented
+    g = xp.multiply(xp.multiply(d, 2), pe)
+    return g, xp.negative(g)
+
+
+@_derivative(mse_loss, raw=_mse_grad_raw)
 def _mse_grad(grad, self, target, reduction):
     return _pair_grad(grad, self, target, reduction, lambda d: 2 * d)
 
