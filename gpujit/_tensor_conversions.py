@@ -169,13 +169,22 @@ class TensorConversions:
             t.requires_grad_(True)
         return t
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, **_kw):
+        if _kw:
+            from .ops.creation import keyword_size
+            size = keyword_size("new_zeros", size, _kw)
         return self._new_factory("aten::new_zeros", size, dtype, device, requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, **_kw):
+        if _kw:
+            from .ops.creation import keyword_size
+            size = keyword_size("new_ones", size, _kw)
         return self._new_factory("aten::new_ones", size, dtype, device, requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, **_kw):
+        if _kw:
+            from .ops.creation import keyword_size
+            size = keyword_size("new_empty", size, _kw)
         return self._new_factory("aten::new_empty", size, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):

@@ -64,6 +64,41 @@ def _no_size(name):
     raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
 
 
+def keyword_size(name, sizes, kw):
+    """The sizes of a factory taking `*size` called with keywords it has no parameter for
+    (the `**_kw` its call collects: one test of an empty dict on the ordinary call):
+    `size=` is PyTorch's parser's name for its `tuple of ints size` parameter
+    (torch.zeros(size=(2, 3)), x.new_ones(size=[2])); a size both ways, a keyword no
+    parameter has or a size that is no sequence are its TypeErrors."""
+    kw = dict(kw)
+    size = kw.pop("size", _MISSING)
+    if size is _MISSING:
+        k = next(iter(kw))
+        if not sizes:       # (PyTorch's parser meets the missing size first)
+            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+        raise TypeError(f"{name}() got an unexpected keyword argument '{k}'")
+    if sizes:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    if kw:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kw))}'")
+    if not isinstance(size, (list, tuple)):
+        from .parser_errors import _typename
+        raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not "
+                        f"{_typename(size)}")
+    for i, s in enumerate(size):
+        if (not isinstance(s, (int, np.integer)) or isinstance(s, bool)) and not (
+                isinstance(s, _reg._Tensor) and s._data.size == 1
+                and s._data.dtype.kind in "iub"):
+            from .parser_errors import _typename
+            raise TypeError(f"{name}(): argument 'size' failed to unpack the object at pos "
+                            f"{i + 1} with error \"type must be tuple of ints,but got "
+                            f"{_typename(s)}\"")
+    return (tuple(size),)
+
+
+_MISSING = object()
+
+
 def _sequence_size(size, name, arg="size", pos=1):
     """PyTorch's TypeError for a bare int or Tensor given as the int[] `size` of a factory
     that takes more than one positional argument (full(3, 1.0): no varargs there)."""
@@ -293,7 +328,9 @@ def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
 
 @public
 def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
-          pin_memory=False):
+          pin_memory=False, **_kw):
+    if _kw:
+        size = keyword_size("zeros", size, _kw)
     dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::zeros"].public(_size_arg(size or _no_size("zeros"), "zeros"), dtype=dtype, device=device),
                    requires_grad, out)
@@ -301,7 +338,9 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=
 
 @public
 def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
-         pin_memory=False):
+         pin_memory=False, **_kw):
+    if _kw:
+        size = keyword_size("ones", size, _kw)
     dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::ones"].public(_size_arg(size or _no_size("ones"), "ones"), dtype=dtype, device=device),
                    requires_grad, out)
@@ -309,7 +348,9 @@ def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=N
 
 @public
 def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
-          memory_format=None, pin_memory=False):
+          memory_format=None, pin_memory=False, **_kw):
+    if _kw:
+        size = keyword_size("empty", size, _kw)
     if not size:
         _no_size("empty")
     if out is not None:           # PyTorch only resizes out; its values are left as they are
@@ -486,9 +527,34 @@ def _arange_end(xp, end, dtype=None, layout=None, device=None, pin_memory=None):
     return _arange(xp, 0, end, 1, dtype)
 
 
+def _arange_call(start, end, step, extra, kw, named):
+    """arange's call with an argument too many, a keyword it has no parameter for, or
+    no `start`: PyTorch's parser TypeError, or the `end` of arange(end=...)."""
+    from .random_ops import _refused
+    if start is _MISSING:
+        args = ()
+        kw = dict(kw, **{k: v for k, v in (("end", end), ("step", step))
+                         if not (k == "end" and v is None or k == "step" and v == 1)})
+    else:
+        args = (start,) if end is None and step == 1 and not extra else \
+            (start, end) + ((step,) if step != 1 or extra else ()) + tuple(extra)
+    e = _refused("arange", args, dict(named, **kw))
+    if e is not None:
+        raise e
+    if "end" in kw and not args and set(kw) <= {"end"}:
+        return kw["end"]
+    raise TypeError("arange() received an invalid combination of arguments")
+
+
 @public
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
-           layout=None, out=None):
+def arange(start=_MISSING, end=None, step=1, *_a, dtype=None, device=None,
+           requires_grad=False, layout=None, out=None, **_kw):
+    if _a or _kw or start is _MISSING:
+        # (PyTorch's parser over arange's three signatures: arange(0, 10, 2, 1) and
+        # arange() are its "invalid combination"; arange(end=5) is arange(5))
+        start = _arange_call(start, end, step, _a, _kw, dict(
+            dtype=dtype, device=device, layout=layout, out=out, requires_grad=requires_grad))
+        end = None
     given = (start,) if end is None else (start, end) if step == 1 else (start, end, step)
     if end is None:
         start, end = 0, start
