@@ -207,9 +207,9 @@ def shares_memory(a, s) -> bool:
 
 
 def _device_mismatch(op, d1, d2):
-    # PyTorch's TensorIterator words it so (capital E, '!'), after the op's name
+    # PyTorch's TensorIterator words it so (capital E, '!'; no op name before it)
     return RuntimeError(
-        f"{op.public_name}: Expected all tensors to be on the same device, but found at "
+        f"Expected all tensors to be on the same device, but found at "
         f"least two devices, {d1} and {d2}!")
 
 
@@ -290,7 +290,7 @@ def _index_devices(op, dev, indices):
     for x in indices:
         if isinstance(x, _Tensor) and x._device is not dev and x._device is not _cpu:
             raise RuntimeError(
-                f"{op.public_name}: indices should be either on cpu or on the same device as "
+                f"indices should be either on cpu or on the same device as "
                 f"the indexed tensor ({dev})")
 
 
