@@ -121,3 +121,69 @@ def test_mixed_device_messages_have_no_op_name():
     _raises(RuntimeError, want.format("cuda:0", "cpu"), lambda: x.cuda().add(x))
     _raises(RuntimeError, want.format("cuda:0", "cpu"), lambda: x.cuda().mul_(x))
     _raises(RuntimeError, want.format("cpu", "cuda:0"), lambda: torch.outer(x, x.cuda()))
+
+
+# ------------------------------------------------------------------ bool for an int
+
+@pytest.mark.parametrize("call, text", [
+    (lambda x: x.size(True), "size(): argument 'dim' (position 1) must be int, not bool"),
+    (lambda x: x.stride(True), "stride(): argument 'dim' (position 1) must be int, not bool"),
+    (lambda x: x.select(True, 0), "select(): argument 'dim' (position 1) must be int, not bool"),
+    (lambda x: torch.select(x, True, 0),
+     "select(): argument 'dim' (position 2) must be int, not bool"),
+    (lambda x: x.transpose(True, 0),
+     "transpose(): argument 'dim0' (position 1) must be int, not bool"),
+    (lambda x: x.unsqueeze(True), "unsqueeze(): argument 'dim' (position 1) must be int, not bool"),
+    (lambda x: x.flatten(True),
+     "flatten(): argument 'start_dim' (position 1) must be int, not bool"),
+    (lambda x: x.flatten(0, True),
+     "flatten(): argument 'end_dim' (position 2) must be int, not bool"),
+    (lambda x: torch.flatten(x, True),
+     "flatten(): argument 'start_dim' (position 2) must be int, not bool"),
+    (lambda x: x.softmax(True), "softmax(): argument 'dim' (position 1) must be int, not bool"),
+    (lambda x: x.cumsum(True), "cumsum(): argument 'dim' (position 1) must be int, not bool"),
+    (lambda x: x.topk(1, True), "topk(): argument 'dim' (position 2) must be int, not bool"),
+    (lambda x: x.chunk(2, True), "chunk(): argument 'dim' (position 2) must be int, not bool"),
+    (lambda x: torch.cat([x], True), "cat(): argument 'dim' (position 2) must be int, not bool"),
+    (lambda x: x.roll(1, True),
+     "roll(): argument 'dims' (position 2) must be tuple of ints, not bool"),
+    (lambda x: x.argmax(True), "argmax(): argument 'dim' (position 1) must be int, not bool"),
+    (lambda x: x.index_select(True, torch.tensor([0])),
+     "index_select(): argument 'dim' (position 1) must be int, not bool"),
+    (lambda x: x.diagonal(0, True, 0),
+     "diagonal(): argument 'dim1' (position 2) must be int, not bool"),
+    (lambda x: x.select(dim=True, index=0), "select(): argument 'dim' must be int, not bool"),
+])
+def test_bool_is_no_int_dim(call, text):
+    _raises(TypeError, text, lambda: call(torch.randn(3, 4)))
+
+
+def test_bool_for_an_int_in_overloaded_methods():
+    x = torch.randn(3, 4)
+    for name in ("sum", "mean"):
+        with pytest.raises(TypeError, match=re.escape(
+                f"{name}() received an invalid combination of arguments - got (bool), but "
+                "expected one of:\n * (*, torch.dtype dtype = None)\n * (tuple of ints dim, "
+                "bool keepdim = False, *, torch.dtype dtype = None)\n")):
+            getattr(x, name)(True)
+    # where a bool is a number: Scalar / float parameters, a bool fill value
+    assert torch.nn.functional.leaky_relu(x, True).shape == (3, 4)
+    assert torch.full((2,), True).dtype == torch.bool
+
+
+def test_size_and_stride_dims():
+    x = torch.randn(3, 4)
+    assert x.size(0) == 3 and x.size(-1) == 4 and x.stride(0) == 4
+    assert x.size(np.int64(1)) == 4 and x.size(torch.tensor(1)) == 4
+    _raises(TypeError, "size(): argument 'dim' (position 1) must be int, not bool",
+            lambda: x.size(False))
+    _raises(IndexError, "Dimension out of range (expected to be in range of [-2, 1], but got 5)",
+            lambda: x.size(5))
+    _raises(TypeError, "size(): argument 'dim' (position 1) must be int, not float",
+            lambda: x.size(1.0))
+    x0 = torch.tensor(1.0)
+    for d in (0, -1, 1):
+        _raises(IndexError, f"Dimension specified as {d} but tensor has no dimensions",
+                lambda: x0.size(d))
+    _raises(IndexError, "Dimension specified as 0 but tensor has no dimensions",
+            lambda: x0.stride(0))
