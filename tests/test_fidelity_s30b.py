@@ -60,8 +60,6 @@ def test_size_keyword_values_and_errors():
     _raises(TypeError, "zeros(): argument 'size' failed to unpack the object at pos 2 with "
             "error \"type must be tuple of ints,but got str\"",
             lambda: torch.zeros(size=(2, "a")))
-    _raises(TypeError, 'zeros() missing 1 required positional arguments: "size"',
-            lambda: torch.zeros(sizes=(2,)))
     _raises(TypeError, "zeros() got an unexpected keyword argument 'foo'",
             lambda: torch.zeros(2, foo=1))
     _raises(TypeError, "new_zeros() got multiple values for argument 'size'",

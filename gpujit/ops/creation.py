@@ -64,23 +64,13 @@ def _no_size(name):
     raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
 
 
-def keyword_size(name, sizes, kw):
-    """The sizes of a factory taking `*size` called with keywords it has no parameter for
-    (the `**_kw` its call collects: one test of an empty dict on the ordinary call):
-    `size=` is PyTorch's parser's name for its `tuple of ints size` parameter
-    (torch.zeros(size=(2, 3)), x.new_ones(size=[2])); a size both ways, a keyword no
-    parameter has or a size that is no sequence are its TypeErrors."""
-    kw = dict(kw)
-    size = kw.pop("size", _MISSING)
-    if size is _MISSING:
-        k = next(iter(kw))
-        if not sizes:       # (PyTorch's parser meets the missing size first)
-            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
-        raise TypeError(f"{name}() got an unexpected keyword argument '{k}'")
+def keyword_size(name, sizes, size):
+    """The sizes of a factory taking `*sizes` called with `size=` (PyTorch's parser's
+    name for its `tuple of ints size` parameter: torch.zeros(size=(2, 3)),
+    x.new_ones(size=[2])): a size both ways, or one that is no sequence of ints, is its
+    TypeError. (The ordinary call pays one `is` test.)"""
     if sizes:
         raise TypeError(f"{name}() got multiple values for argument 'size'")
-    if kw:
-        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kw))}'")
     if not isinstance(size, (list, tuple)):
         from .parser_errors import _typename
         raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not "
@@ -327,30 +317,28 @@ def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
 
 
 @public
-def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
-          pin_memory=False, **_kw):
-    if _kw:
-        size = keyword_size("zeros", size, _kw)
+def zeros(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+          layout=None, out=None, pin_memory=False):
+    size = sizes if size is _MISSING else keyword_size("zeros", sizes, size)
     dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::zeros"].public(_size_arg(size or _no_size("zeros"), "zeros"), dtype=dtype, device=device),
                    requires_grad, out)
 
 
 @public
-def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
-         pin_memory=False, **_kw):
-    if _kw:
-        size = keyword_size("ones", size, _kw)
+def ones(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+         layout=None, out=None, pin_memory=False):
+    size = sizes if size is _MISSING else keyword_size("ones", sizes, size)
     dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::ones"].public(_size_arg(size or _no_size("ones"), "ones"), dtype=dtype, device=device),
                    requires_grad, out)
 
 
 @public
-def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
-          memory_format=None, pin_memory=False, **_kw):
-    if _kw:
-        size = keyword_size("empty", size, _kw)
+def empty(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+          layout=None, out=None,
+          memory_format=None, pin_memory=False):
+    size = sizes if size is _MISSING else keyword_size("empty", sizes, size)
     if not size:
         _no_size("empty")
     if out is not None:           # PyTorch only resizes out; its values are left as they are

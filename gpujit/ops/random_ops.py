@@ -581,7 +581,7 @@ def _keyword_size(name, sizes, kw, named):
         if e is not None:
             raise e
     from .creation import keyword_size
-    return keyword_size(name, sizes, kw)
+    return keyword_size(name, sizes, kw["size"])
 
 
 def _none(name):
