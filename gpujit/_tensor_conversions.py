@@ -25,6 +25,9 @@ _TYPE_STRINGS = {f"{mod}.{'cuda.' if cuda else ''}{d.short_name}Tensor": (d, cud
                  for d in _dt.ALL for cuda in (False, True) for mod in ("torch", "gpujit")}
 
 
+_MISSING = object()     # (new_zeros(size=...) not given)
+
+
 class TensorConversions:
     """The conversion methods of Tensor (set on it by tensor.py)."""
 
@@ -169,13 +172,28 @@ class TensorConversions:
             t.requires_grad_(True)
         return t
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_zeros(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False):
+        if size is _MISSING:
+            size = sizes
+        else:       # (size=: PyTorch's name for the sizes)
+            from .ops.creation import keyword_size
+            size = keyword_size("new_zeros", sizes, size)
         return self._new_factory("aten::new_zeros", size, dtype, device, requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_ones(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False):
+        if size is _MISSING:
+            size = sizes
+        else:       # (size=: PyTorch's name for the sizes)
+            from .ops.creation import keyword_size
+            size = keyword_size("new_ones", sizes, size)
         return self._new_factory("aten::new_ones", size, dtype, device, requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_empty(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False):
+        if size is _MISSING:
+            size = sizes
+        else:       # (size=: PyTorch's name for the sizes)
+            from .ops.creation import keyword_size
+            size = keyword_size("new_empty", sizes, size)
         return self._new_factory("aten::new_empty", size, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):

@@ -160,10 +160,19 @@ class Tensor:
             raise TypeError("size() got an unexpected keyword argument 'axis'")
         if _registry.dispatch_state.tracing is not None:
             return self._hooked_size(dim)
+        shape = self._data.shape
+        # (a Python int in range: the shape's entry; anything else, a bool included
+        # (x.size(True): PyTorch's TypeError), _wrap_dim's checks)
+        if dim.__class__ is int and -len(shape) <= dim < len(shape):
+            return shape[dim]
         try:
-            return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+            return shape[_wrap_dim(dim, len(shape), "size")]
         except TypeError:       # (x.size(0.0): a float index)
             raise _dim_type_error("size", dim) from None
+        except IndexError:
+            if shape:
+                raise
+        raise _no_dims(dim)
 
     def _hooked_size(self, dim):
         """Sizes through aten::size.int while a tracer is recording, so that code like
@@ -233,6 +242,10 @@ class Tensor:
             return st[_wrap_dim(dim, self._data.ndim, "stride")]
         except TypeError:
             raise _dim_type_error("stride", dim) from None
+        except IndexError:
+            if st:
+                raise
+        raise _no_dims(dim)
 
     def storage_offset(self):
         a = self._data
@@ -578,7 +591,14 @@ def _dim_type_error(name, dim):
                      f"{'Tensor' if isinstance(dim, Tensor) else type(dim).__name__}")
 
 
+def _no_dims(dim):
+    """x0.size(0) / x0.stride(-1) of a 0-dim tensor: PyTorch's IndexError."""
+    return IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+
+
 def _wrap_dim(dim, ndim, name="size"):
+    if dim.__class__ is bool:       # (an int subclass PyTorch's parser refuses for an int)
+        raise _dim_type_error(name, dim)
     n = max(ndim, 1)
     try:
         ok = -n <= dim < n

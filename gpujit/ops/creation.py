@@ -64,6 +64,31 @@ def _no_size(name):
     raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
 
 
+def keyword_size(name, sizes, size):
+    """The sizes of a factory taking `*sizes` called with `size=` (PyTorch's parser's
+    name for its `tuple of ints size` parameter: torch.zeros(size=(2, 3)),
+    x.new_ones(size=[2])): a size both ways, or one that is no sequence of ints, is its
+    TypeError. (The ordinary call pays one `is` test.)"""
+    if sizes:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    if not isinstance(size, (list, tuple)):
+        from .parser_errors import _typename
+        raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not "
+                        f"{_typename(size)}")
+    for i, s in enumerate(size):
+        if (not isinstance(s, (int, np.integer)) or isinstance(s, bool)) and not (
+                isinstance(s, _reg._Tensor) and s._data.size == 1
+                and s._data.dtype.kind in "iub"):
+            from .parser_errors import _typename
+            raise TypeError(f"{name}(): argument 'size' failed to unpack the object at pos "
+                            f"{i + 1} with error \"type must be tuple of ints,but got "
+                            f"{_typename(s)}\"")
+    return (tuple(size),)
+
+
+_MISSING = object()
+
+
 def _sequence_size(size, name, arg="size", pos=1):
     """PyTorch's TypeError for a bare int or Tensor given as the int[] `size` of a factory
     that takes more than one positional argument (full(3, 1.0): no varargs there)."""
@@ -292,24 +317,28 @@ def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
 
 
 @public
-def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
-          pin_memory=False):
+def zeros(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+          layout=None, out=None, pin_memory=False):
+    size = sizes if size is _MISSING else keyword_size("zeros", sizes, size)
     dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::zeros"].public(_size_arg(size or _no_size("zeros"), "zeros"), dtype=dtype, device=device),
                    requires_grad, out)
 
 
 @public
-def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
-         pin_memory=False):
+def ones(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+         layout=None, out=None, pin_memory=False):
+    size = sizes if size is _MISSING else keyword_size("ones", sizes, size)
     dtype, device = _out_dtype_device(out, dtype, device)
     return _finish(OPS["aten::ones"].public(_size_arg(size or _no_size("ones"), "ones"), dtype=dtype, device=device),
                    requires_grad, out)
 
 
 @public
-def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, out=None,
+def empty(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+          layout=None, out=None,
           memory_format=None, pin_memory=False):
+    size = sizes if size is _MISSING else keyword_size("empty", sizes, size)
     if not size:
         _no_size("empty")
     if out is not None:           # PyTorch only resizes out; its values are left as they are
@@ -492,9 +521,34 @@ def _arange_end(xp, end, dtype=None, layout=None, device=None, pin_memory=None):
     return _arange(xp, 0, end, 1, dtype)
 
 
+def _arange_call(start, end, step, extra, kw, named):
+    """arange's call with an argument too many, a keyword it has no parameter for, or
+    no `start`: PyTorch's parser TypeError, or the `end` of arange(end=...)."""
+    from .random_ops import _refused
+    if start is _MISSING:
+        args = ()
+        kw = dict(kw, **{k: v for k, v in (("end", end), ("step", step))
+                         if not (k == "end" and v is None or k == "step" and v == 1)})
+    else:
+        args = (start,) if end is None and step == 1 and not extra else \
+            (start, end) + ((step,) if step != 1 or extra else ()) + tuple(extra)
+    e = _refused("arange", args, dict(named, **kw))
+    if e is not None:
+        raise e
+    if "end" in kw and not args and set(kw) <= {"end"}:
+        return kw["end"]
+    raise TypeError("arange() received an invalid combination of arguments")
+
+
 @public
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
-           layout=None, out=None):
+def arange(start=_MISSING, end=None, step=1, *_a, dtype=None, device=None,
+           requires_grad=False, layout=None, out=None, **_kw):
+    if _a or _kw or start is _MISSING:
+        # (PyTorch's parser over arange's three signatures: arange(0, 10, 2, 1) and
+        # arange() are its "invalid combination"; arange(end=5) is arange(5))
+        start = _arange_call(start, end, step, _a, _kw, dict(
+            dtype=dtype, device=device, layout=layout, out=out, requires_grad=requires_grad))
+        end = None
     given = (start,) if end is None else (start, end) if step == 1 else (start, end, step)
     if end is None:
         start, end = 0, start

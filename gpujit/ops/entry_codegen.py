@@ -69,7 +69,10 @@ def _number_args(op, skip=()):
             continue
         if not t.is_list:
             npy = t.base in ("Scalar", "float", "complex")
-            L.append(f"    if {n}.__class__ not in _PYN: {n} = _numarg(_op, {i}, {n}, {npy})")
+            # (an int parameter's set leaves bool out: PyTorch's parser refuses it there,
+            # x.select(True, 0), and number_arg raises its TypeError)
+            pyn = "_PYI" if t.base in ("int", "SymInt") else "_PYN"
+            L.append(f"    if {n}.__class__ not in {pyn}: {n} = _numarg(_op, {i}, {n}, {npy})")
         elif t.base in ("int", "SymInt"):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             ind = "    "
@@ -509,7 +512,7 @@ def _compile(op, src, fname, consts):
               _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
-              _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES,
+              _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _new=_r._new, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
               _numarg=_r.number_arg, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,

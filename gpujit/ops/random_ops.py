@@ -578,6 +578,18 @@ def _refused(name, args, named):
     return signature_error(name, tuple(args), kwargs)
 
 
+def _keyword_size(name, sizes, kw, named):
+    """rand(size=(2, 3)): the sizes given by PyTorch's parser's name for them
+    (creation.keyword_size); PyTorch's parser error over the call's signatures where
+    the call also gives them positionally (rand(2, size=(3,)))."""
+    if sizes or len(kw) > 1 or "size" not in kw:
+        e = _refused(name, sizes, dict(named, **kw))
+        if e is not None:
+            raise e
+    from .creation import keyword_size
+    return keyword_size(name, sizes, kw["size"])
+
+
 def _none(name):
     """rand() / randn(): no size; PyTorch's parser error (raised by rand's except clause)."""
     raise TypeError(f"{name}() takes a size")
@@ -607,7 +619,11 @@ def _fill_strided_out(out, size, fill, generator):
 
 @_public
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False, pin_memory=False):
+         requires_grad=False, pin_memory=False, **_kw):
+    if _kw:
+        size = _keyword_size("rand", size, _kw, dict(generator=generator, out=out, dtype=dtype,
+                             layout=layout, device=device, requires_grad=requires_grad,
+                             pin_memory=pin_memory))
     size_arg, finish = _size_and_finish()
     try:
         dtype, device = _for_out(out, dtype, device)
@@ -624,7 +640,11 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 
 @_public
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False, pin_memory=False):
+          requires_grad=False, pin_memory=False, **_kw):
+    if _kw:
+        size = _keyword_size("randn", size, _kw, dict(generator=generator, out=out, dtype=dtype,
+                             layout=layout, device=device, requires_grad=requires_grad,
+                             pin_memory=pin_memory))
     size_arg, finish = _size_and_finish()
     try:
         dtype, device = _for_out(out, dtype, device)

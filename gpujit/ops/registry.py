@@ -207,9 +207,9 @@ def shares_memory(a, s) -> bool:
 
 
 def _device_mismatch(op, d1, d2):
-    # PyTorch's TensorIterator words it so (capital E, '!'), after the op's name
+    # PyTorch's TensorIterator words it so (capital E, '!'; no op name before it)
     return RuntimeError(
-        f"{op.public_name}: Expected all tensors to be on the same device, but found at "
+        f"Expected all tensors to be on the same device, but found at "
         f"least two devices, {d1} and {d2}!")
 
 
@@ -290,7 +290,7 @@ def _index_devices(op, dev, indices):
     for x in indices:
         if isinstance(x, _Tensor) and x._device is not dev and x._device is not _cpu:
             raise RuntimeError(
-                f"{op.public_name}: indices should be either on cpu or on the same device as "
+                f"indices should be either on cpu or on the same device as "
                 f"the indexed tensor ({dev})")
 
 
@@ -315,6 +315,7 @@ NUMPY_NUMBERS = (np.number, np.bool_)
 
 # the types of the values a number parameter takes as they are (entry_codegen's fast test)
 PYTHON_NUMBER_TYPES = frozenset({int, float, bool, complex, type(None)})
+PYTHON_INT_TYPES = frozenset({int, type(None)})     # (an int parameter's: bool refused)
 
 
 def number_arg(op, n, v, numpy=False, method=False):
@@ -324,6 +325,8 @@ def number_arg(op, n, v, numpy=False, method=False):
     it is (its refusal comes from the op's body: arg_type_error)."""
     if isinstance(v, _Tensor):
         return tensor_number(op, n, v, method)
+    if v.__class__ is bool:         # (given for an int parameter: PyTorch's TypeError)
+        raise TypeError(f"{_arg_where(op, n, method)} must be int, not bool")
     if numpy and isinstance(v, NUMPY_NUMBERS):
         return numpy_number(v)
     return v
@@ -503,8 +506,9 @@ def tensor_int_list(op, n, v, method=False):
         # (an unsized int[]: PyTorch's parser takes a sequence only)
         raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not "
                         f"{'Tensor' if isinstance(v, _Tensor) else type(v).__name__}")
-    if v is None and not t.optional:
-        raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not NoneType")
+    if (v is None and not t.optional) or v.__class__ is bool:
+        raise TypeError(f"{_arg_where(op, n, method)} must be tuple of ints, not "
+                        f"{type(v).__name__}")
     if isinstance(v, _Tensor):
         d = v._data
         if d.size == 1 and d.dtype.kind in "iub":

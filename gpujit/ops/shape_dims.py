@@ -66,13 +66,14 @@ def broadcast_tensors(*tensors):
 
 def _flattens_nothing(self, start_dim, end_dim):
     nd = self._data.ndim
+    if start_dim.__class__ is bool or end_dim.__class__ is bool:
+        return False                # (the op's TypeError: PyTorch's parser refuses a bool)
     try:
         return nd > 0 and wrap_dim(start_dim, nd) == wrap_dim(end_dim, nd)
     except (IndexError, RuntimeError, TypeError):
         return False                # (the op says what is wrong)
 
 
-@tensor_method("flatten")
 def flatten(input, start_dim=0, end_dim=-1):
     """torch.flatten / Tensor.flatten: self itself when there is nothing to flatten
     (start_dim and end_dim name one dim: a 1-D tensor, nn.Flatten on a matrix), as PyTorch;
@@ -81,6 +82,15 @@ def flatten(input, start_dim=0, end_dim=-1):
     if _untraced_tensor(input) and _flattens_nothing(input, start_dim, end_dim):
         return input
     return OPS["aten::flatten.using_ints"].public(input, start_dim, end_dim)
+
+
+@tensor_method("flatten")
+def flatten_method(self, start_dim=0, end_dim=-1):
+    """Tensor.flatten: flatten's, with the method's entry point (its errors number the
+    arguments without self: x.flatten(True) is "argument 'start_dim' (position 1)")."""
+    if _untraced_tensor(self) and _flattens_nothing(self, start_dim, end_dim):
+        return self
+    return OPS["aten::flatten.using_ints"].method_public(self, start_dim, end_dim)
 
 
 def broadcast_shapes_public(*shapes):
