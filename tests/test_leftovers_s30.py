@@ -153,3 +153,62 @@ def test_out_requires_grad_rules_match_torch():
             for kind in ("leaf", "nonleaf"):
                 assert outcome(torch, name, mode, kind) == outcome(real, name, mode, kind), \
                     (name, mode, kind)
+
+
+# ------------------------------------------------------------------ RNN hidden states
+
+def _err(f):
+    try:
+        f()
+    except Exception as e:      # noqa: BLE001 (the class and words are what is compared)
+        return type(e).__name__, str(e).split("\n")[0]
+    return None
+
+
+def test_lstm_hidden_errors():
+    x, h = torch.zeros(5, 2, 3), torch.zeros(1, 2, 4)
+    lstm = torch.nn.LSTM(3, 4)
+    assert _err(lambda: lstm(x, (h,))) == ("IndexError", "tuple index out of range")
+    assert _err(lambda: lstm(x, [h])) == ("IndexError", "list index out of range")
+    assert _err(lambda: lstm(x, (h, h, h))) == ("RuntimeError", "lstm expects two hidden states")
+    assert _err(lambda: lstm(x, h)) == ("IndexError",
+                                        "index 1 is out of bounds for dimension 0 with size 1")
+    assert _err(lambda: lstm(x, 3)) == ("TypeError", "'int' object is not subscriptable")
+    assert _err(lambda: lstm(x, (torch.zeros(2, 2, 4), h))) == (
+        "RuntimeError", "Expected hidden[0] size (1, 2, 4), got [2, 2, 4]")
+    assert _err(lambda: torch.nn.GRU(3, 4)(x, (h,))) == (
+        "AttributeError", "'tuple' object has no attribute 'dim'")
+
+
+def test_rnn_cell_errors():
+    x, h = torch.zeros(2, 3), torch.zeros(2, 4)
+    for name in ("RNNCell", "GRUCell"):
+        c = getattr(torch.nn, name)(3, 4)
+        assert _err(lambda: c(torch.zeros(2, 7), h)) == (
+            "RuntimeError", "input has inconsistent input_size: got 7 expected 3")
+        assert _err(lambda: c(x, torch.zeros(3, 4))) == (
+            "RuntimeError", "Input batch size 2 doesn't match hidden0 batch size 3")
+        assert _err(lambda: c(x, torch.zeros(2, 5))) == (
+            "RuntimeError", "hidden0 has inconsistent hidden_size: got 5, expected 4")
+        assert _err(lambda: c(torch.zeros(1, 2, 3))) == (
+            "ValueError", f"{name}: Expected input to be 1D or 2D, got 3D instead")
+        assert _err(lambda: c(x, torch.zeros(1, 2, 4))) == (
+            "ValueError", f"{name}: Expected hidden to be 1D or 2D, got 3D instead")
+        assert tuple(c(x[0], h[0]).shape) == (4,)
+    c = torch.nn.LSTMCell(3, 4)
+    assert _err(lambda: c(x, (h,))) == ("RuntimeError", "lstm_cell expects two hidden states")
+    assert _err(lambda: c(x[0], (h[0],))) == ("IndexError", "tuple index out of range")
+    assert _err(lambda: c(x, h)) == (
+        "TypeError", "lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not "
+        "Tensor")
+    assert _err(lambda: c(x, (h, torch.zeros(3, 4)))) == (
+        "RuntimeError", "Input batch size 2 doesn't match hidden1 batch size 3")
+    assert _err(lambda: c(x, (torch.zeros(1, 2, 4), h))) == (
+        "ValueError", "LSTMCell: Expected hx[0] to be 1D or 2D, got 3D instead")
+    assert _err(lambda: c(x, 3)) == ("TypeError", "'int' object is not iterable")
+    assert [tuple(t.shape) for t in c(x[0], (h[0], h[0]))] == [(4,), (4,)]
+    # scripted: the same checks, compiled
+    s = torch.jit.script(c)
+    assert [tuple(t.shape) for t in s(x[0])] == [(4,), (4,)]
+    with pytest.raises(Exception, match="input has inconsistent input_size: got 7 expected 3"):
+        s(torch.zeros(2, 7))
