@@ -488,3 +488,36 @@ def _no_grad_view_call(op, args):
 def _no_grad_result(op, args):
     with grad_mode.no_grad():
         return op.eager(*args)
+
+
+def mark_not_implemented(name, tensors, outs):
+    """Give outs PyTorch's torch::autograd::NotImplemented grad_fn (its autograd fallback's
+    node for ops without a derivative: factories and not_implemented ops called with
+    out=), with edges to the tensors that required grad: a backward reaching it raises
+    `derivative for aten::<name> is not implemented`."""
+    from ..ops.derivatives import Derivative
+    msg = f"derivative for aten::{name} is not implemented"
+
+    def fn(grad, **kw):
+        raise RuntimeError(msg)
+    view = outs[0] if len(outs) == 1 and outs[0]._ag is not None and \
+        outs[0]._ag.view is not None else None
+    base_edge = edge_of(view._ag.view.base) if view is not None else None
+    next_functions = tuple(edge_of(t) or (None, 0) for t in tensors)
+    inputs_meta = tuple((tuple(t._data.shape), t._dtype) for t in tensors)
+    d = Derivative(fn, tuple(f"t{i}" for i in range(len(tensors))), ())
+    d.not_implemented = msg
+    out_meta = tuple((tuple(o._data.shape), o._dtype, o._device) for o in outs)
+    node = node_class("NotImplemented")(None, d, {}, inputs_meta, next_functions, out_meta)
+    if view is not None:        # (a view written: its base's gradient goes through CopySlices)
+        slot = next((i for i, t in enumerate(tensors) if t is view), None)
+        _views.copy_slices(view, base_edge, node, slot)
+        return
+    refs = []
+    for i, o in enumerate(outs):
+        if o._dtype.category == _dt.FLOATING:
+            mark_result(o, node, i)
+            refs.append(weakref.ref(o))
+        else:
+            refs.append(None)
+    node.out_refs = refs

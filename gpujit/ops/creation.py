@@ -120,9 +120,14 @@ def _tensor_sizes(size, name):
     return out
 
 
-def _finish(t, requires_grad, out=None):
+def _finish(t, requires_grad, out=None, name=None):
     """A factory's result; with out= it is written into out (resized to its shape, in
-    out's dtype and device, which the factory was asked to use) and out is returned."""
+    out's dtype and device, which the factory was asked to use) and out is returned.
+    Factory `name` called with out= ends as PyTorch's Python binding does
+    (`.set_requires_grad(requires_grad)`: an out that is a leaf is left requiring grad only
+    when requires_grad=True; written under no_grad, one that required grad no longer
+    does), after its autograd fallback (an out with a history gets a NotImplemented
+    grad_fn)."""
     if out is not None:
         from ..autograd.grad_mode import no_grad
         from .out_variants import resize_output
@@ -131,14 +136,34 @@ def _finish(t, requires_grad, out=None):
                 resize_output(out, t._data.shape)
             out.copy_(t)
         t = out
+        if name is not None:
+            ag = out._ag
+            if ag is not None and ag.requires_grad:
+                if ag.grad_fn is None:
+                    if not requires_grad:
+                        ag.requires_grad = False
+                else:
+                    from .out_variants import fallback_grad_fn
+                    fallback_grad_fn(name, (), (out,))
     if requires_grad:
         t._factory_requires_grad()
     return t
 
 
-def _out_dtype_device(out, dtype, device):
+def _out_dtype_device(out, dtype, device, name=None, resizes=False):
+    """dtype and device of a factory called with out= (out's, which dtype must match),
+    after PyTorch's autograd checks of factory `name`'s out: one that requires grad cannot
+    be resized (`resizes`: randn and empty resize out before filling it), and with grad
+    mode on a leaf that requires grad is refused."""
     if out is None:
         return dtype, device
+    if name is not None and out.requires_grad:
+        if resizes:
+            raise RuntimeError("cannot resize variables that require grad")
+        from ..autograd.grad_mode import is_grad_enabled
+        if is_grad_enabled():
+            from .out_variants import check_fallback_out
+            check_fallback_out(name, (out,))
     if dtype is not None and dtype != out.dtype:
         raise RuntimeError(f"dtype {dtype} does not match the dtype of the out= tensor "
                            f"({out.dtype})")
@@ -320,18 +345,18 @@ def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
 def zeros(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
           layout=None, out=None, pin_memory=False):
     size = sizes if size is _MISSING else keyword_size("zeros", sizes, size)
-    dtype, device = _out_dtype_device(out, dtype, device)
+    dtype, device = _out_dtype_device(out, dtype, device, "zeros")
     return _finish(OPS["aten::zeros"].public(_size_arg(size or _no_size("zeros"), "zeros"), dtype=dtype, device=device),
-                   requires_grad, out)
+                   requires_grad, out, "zeros")
 
 
 @public
 def ones(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
          layout=None, out=None, pin_memory=False):
     size = sizes if size is _MISSING else keyword_size("ones", sizes, size)
-    dtype, device = _out_dtype_device(out, dtype, device)
+    dtype, device = _out_dtype_device(out, dtype, device, "ones")
     return _finish(OPS["aten::ones"].public(_size_arg(size or _no_size("ones"), "ones"), dtype=dtype, device=device),
-                   requires_grad, out)
+                   requires_grad, out, "ones")
 
 
 @public
@@ -342,9 +367,9 @@ def empty(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
     if not size:
         _no_size("empty")
     if out is not None:           # PyTorch only resizes out; its values are left as they are
-        _out_dtype_device(out, dtype, device)
+        _out_dtype_device(out, dtype, device, "empty", resizes=True)
         out.resize_(_size_arg(size, "empty"))
-        return _finish(out, requires_grad)
+        return _finish(out, requires_grad, out, "empty")
     return _finish(OPS["aten::empty.memory_format"].public(
         _size_arg(size, "empty"), dtype=dtype, device=device, memory_format=memory_format),
         requires_grad)
@@ -354,9 +379,9 @@ def empty(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
          out=None, pin_memory=False):
     _sequence_size(size, "full")
-    dtype, device = _out_dtype_device(out, dtype, device)
+    dtype, device = _out_dtype_device(out, dtype, device, "full")
     return _finish(OPS["aten::full"].public(_size_arg((size,), "full"), fill_value, dtype=dtype,
-                                            device=device), requires_grad, out)
+                                            device=device), requires_grad, out, "full")
 
 
 def _like_meta(self, *args, dtype=None, layout=None, device=None, pin_memory=None,
@@ -554,9 +579,10 @@ def arange(start=_MISSING, end=None, step=1, *_a, dtype=None, device=None,
         start, end = 0, start
     vals = [v.item() if isinstance(v, _reg._Tensor) else v for v in (start, end, step)]
     try:
-        dtype, device = _out_dtype_device(out, dtype, device)
+        dtype, device = _out_dtype_device(out, dtype, device, "arange")
         return _finish(OPS["aten::arange.start_step"].public(*vals, dtype=dtype,
-                                                             device=device), requires_grad, out)
+                                                             device=device), requires_grad, out,
+                       "arange")
     except TypeError:
         # (PyTorch's parser error, over arange's three Python signatures: arange('a') is
         # "argument 'end' (position 1)")
@@ -615,9 +641,9 @@ def _truncate(a, npt, xp):
 @public
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, layout=None,
              out=None):
-    dtype, device = _out_dtype_device(out, dtype, device)
+    dtype, device = _out_dtype_device(out, dtype, device, "linspace")
     return _finish(OPS["aten::linspace"].public(start, end, steps, dtype=dtype, device=device),
-                   requires_grad, out)
+                   requires_grad, out, "linspace")
 
 
 @op(f"aten::eye.m(SymInt n, SymInt m, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
@@ -630,9 +656,9 @@ def _eye(xp, n, m, dtype=None, layout=None, device=None, pin_memory=None):
 
 @public
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None, out=None):
-    dtype, device = _out_dtype_device(out, dtype, device)
+    dtype, device = _out_dtype_device(out, dtype, device, "eye")
     return _finish(OPS["aten::eye.m"].public(n, n if m is None else m, dtype=dtype,
-                                             device=device), requires_grad, out)
+                                             device=device), requires_grad, out, "eye")
 
 
 # ------------------------------------------------------------------ from data

@@ -77,9 +77,9 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     from .registry import _Tensor
     from .creation import _finish, _out_dtype_device
     vals = [v.item() if isinstance(v, _Tensor) else v for v in (start, end)]
-    dtype, device = _out_dtype_device(out, dtype, device)
+    dtype, device = _out_dtype_device(out, dtype, device, "logspace")
     t = OPS["aten::logspace"].public(vals[0], vals[1], steps, base, dtype=dtype, device=device)
-    return _finish(t, requires_grad, out)
+    return _finish(t, requires_grad, out, "logspace")
 
 
 PUBLIC["logspace"] = logspace

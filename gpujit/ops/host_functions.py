@@ -57,12 +57,15 @@ def range_(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if end is None:
         start, end = 0, start
     vals = [v.item() if hasattr(v, "item") else v for v in (start, end, step)]
-    if out is not None and dtype is None:
-        dtype = out.dtype
+    if out is not None:
+        from .creation import _out_dtype_device
+        if dtype is None:
+            dtype = out.dtype
+        _out_dtype_device(out, None, None, "range")     # (autograd's checks of out)
     t = OPS["aten::range.step"].public(*vals, dtype=dtype, device=device)
     if out is not None:
-        out.resize_(t.shape).copy_(t)
-        return out
+        from .creation import _finish
+        return _finish(t, requires_grad, out, "range")
     return t._factory_requires_grad() if requires_grad else t
 
 

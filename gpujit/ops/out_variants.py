@@ -128,6 +128,8 @@ def _make(d):
                    meta=None, promote=d.promote, dtypes=d.dtypes, method=False,
                    function=False, name=d.public_name)
     v.out_of = d
+    v.out_grad_rule = _grad_rule(d)
+    fallback = v.out_grad_rule == "fallback"
     v.derivative = _reg.NonDifferentiable("out= calls are not differentiable")
     base = d.eager
     hooks = _reg.dispatch_state
@@ -137,14 +139,18 @@ def _make(d):
         inputs, out = args[:-k], args[-k:]
         _check(v, inputs, out)
         if k == 1:
-            return write_out(v, base(*inputs), out[0], inputs)
-        return write_outs(v, base(*inputs), out, inputs)
+            r = write_out(v, base(*inputs), out[0], inputs)
+        else:
+            r = write_outs(v, base(*inputs), out, inputs)
+        return r
 
     def public(*args, **kwargs):
         if kwargs:
             args = v.bind(args, kwargs)
         _check(v, args[:-k], args[-k:])
         h = hooks.hook
+        if fallback:
+            return _fallback_call(v, h, eager, args, k)
         if h is not None:
             return h(v, args)
         return eager(*args)
@@ -166,11 +172,78 @@ def _check(v, inputs, outs):
     if v.out_of.out_check is not None:
         v.out_of.out_check(outs)
     from ..autograd.grad_mode import is_grad_enabled
-    if is_grad_enabled() and (any(o.requires_grad for o in outs) or any(
-            isinstance(a, _reg._Tensor) and a.requires_grad for a in _flat(inputs))):
+    rule = v.out_grad_rule
+    if rule == "none" or not is_grad_enabled():
+        return
+    if rule == "fallback":
+        check_fallback_out(v.public_name, outs)
+    elif any(o.requires_grad for o in outs) or any(
+            isinstance(a, _reg._Tensor) and a.requires_grad for a in _flat(inputs)):
         raise RuntimeError(f"{v.public_name}(): functions with out=... arguments don't "
                            f"support automatic differentiation, but one of the arguments "
                            f"requires grad.")
+
+
+def _grad_rule(d) -> str:
+    """How PyTorch's autograd treats op d's out= calls: "diff" (an op with a derivative:
+    its out= form refuses an input or out that requires grad, `add(): functions with
+    out=...`), "none" (outputs that carry no gradient, eq, isin, histc, bessel_j0: no
+    check, out keeps its requires_grad), or "fallback" (factories, normal(0., 1., size)
+    and the ops derivatives.yaml marks not_implemented, which go through PyTorch's
+    autograd fallback: only an out that is a leaf requiring grad is refused, as
+    `aten::zeros(): functions with out=...`, and an out written with gradients recorded
+    gets a NotImplemented grad_fn)."""
+    if not any(a.type.base == "Tensor" for a in d.schema.arguments) or \
+            getattr(d.derivative, "not_implemented", None):
+        return "fallback"
+    if d.derivative is None or isinstance(d.derivative, _reg.NonDifferentiable):
+        return "none"
+    return "diff"
+
+
+def _fallback_call(v, h, eager, args, k):
+    """An out= call of a fallback op (_grad_rule), ended as PyTorch's autograd fallback
+    and Python binding do: a NotImplemented grad_fn where gradients were recorded; a
+    factory's out that is a leaf (normal(0., 1., size, out=o) under no_grad) no longer
+    requires grad."""
+    from ..autograd.grad_mode import is_grad_enabled
+    enabled = is_grad_enabled()
+    r = h(v, args) if h is not None else eager(*args)
+    outs = args[-k:]
+    if enabled:
+        fallback_grad_fn(v.public_name, args[:-k], outs)
+    elif not any(isinstance(a, _reg._Tensor) for a in _flat(args[:-k])):
+        for o in outs:
+            ag = o._ag
+            if ag is not None and ag.requires_grad and ag.grad_fn is None:
+                ag.requires_grad = False
+    return r
+
+
+def check_fallback_out(name, outs):
+    """PyTorch's autograd fallback on an out= call with grad mode on: an out that is a leaf
+    requiring grad is refused (factories' out=, not_implemented ops)."""
+    for o in outs:
+        ag = o._ag
+        if ag is not None and ag.requires_grad and ag.grad_fn is None:
+            raise RuntimeError(f"aten::{name}(): functions with out=... arguments don't "
+                               f"support automatic differentiation, but one of the "
+                               f"arguments requires grad.")
+
+
+def fallback_grad_fn(name, inputs, outs):
+    """After a fallback op's out= write with grad mode on: where an input or an out requires
+    grad, the outs get PyTorch's NotImplemented grad_fn (a backward through them raises
+    `derivative for aten::<name> is not implemented`): their old history no longer
+    describes their values."""
+    from ..autograd.grad_mode import is_grad_enabled
+    if not is_grad_enabled():
+        return
+    tensors = [a for a in _flat(tuple(inputs) + tuple(outs))
+               if isinstance(a, _reg._Tensor) and a.requires_grad]
+    if tensors:
+        from ..autograd.recording import mark_not_implemented
+        mark_not_implemented(name, tensors, outs)
 
 
 def _flat(args):

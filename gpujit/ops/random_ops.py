@@ -563,9 +563,10 @@ def _size_and_finish():
     return _size_arg, _finish
 
 
-def _for_out(out, dtype, device):
+def _for_out(out, dtype, device, name=None, resizes=False):
     """dtype and device of a factory called with out= (out's, which dtype must match)."""
-    return (dtype, device) if out is None else _out_dtype_device(out, dtype, device)
+    return (dtype, device) if out is None else _out_dtype_device(out, dtype, device, name,
+                                                                 resizes)
 
 
 def _refused(name, args, named):
@@ -626,11 +627,11 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
                              pin_memory=pin_memory))
     size_arg, finish = _size_and_finish()
     try:
-        dtype, device = _for_out(out, dtype, device)
+        dtype, device = _for_out(out, dtype, device, "rand")
         if _fill_strided_out(out, size_arg(size or _none("rand")), "uniform_", generator):
-            return finish(out, requires_grad)
+            return finish(out, requires_grad, out, "rand")
         return finish(OPS["aten::rand"].public(size_arg(size or _none("rand")), generator=generator,
-                                               dtype=dtype, device=device), requires_grad, out)
+                                               dtype=dtype, device=device), requires_grad, out, "rand")
     except (TypeError, AttributeError):
         _reraise_refused("rand", size, dict(generator=generator, out=out, dtype=dtype,
                                             layout=layout, device=device,
@@ -647,11 +648,11 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
                              pin_memory=pin_memory))
     size_arg, finish = _size_and_finish()
     try:
-        dtype, device = _for_out(out, dtype, device)
+        dtype, device = _for_out(out, dtype, device, "randn", resizes=True)
         if _fill_strided_out(out, size_arg(size or _none("randn")), "normal_", generator):
-            return finish(out, requires_grad)
+            return finish(out, requires_grad, out, "randn")
         return finish(OPS["aten::randn"].public(size_arg(size or _none("randn")), generator=generator,
-                                                dtype=dtype, device=device), requires_grad, out)
+                                                dtype=dtype, device=device), requires_grad, out, "randn")
     except (TypeError, AttributeError):
         _reraise_refused("randn", size, dict(generator=generator, out=out, dtype=dtype,
                                              layout=layout, device=device,
@@ -690,10 +691,10 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
         raise TypeError("randint() takes at most 3 positional arguments (low, high, size)")
     size_arg, finish = _size_and_finish()
     try:
-        dtype, device = _for_out(out, dtype, device)
+        dtype, device = _for_out(out, dtype, device, "randint")
         return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
                                                       generator=generator, dtype=dtype,
-                                                      device=device), requires_grad, out)
+                                                      device=device), requires_grad, out, "randint")
     except TypeError:           # (generator=3, dtype='a' ...)
         _reraise_refused("randint", given, dict(
             size=size_given, low=low_given, high=high_given, generator=generator, out=out,
@@ -712,10 +713,10 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         if e is not None:
             raise e
     _, finish = _size_and_finish()
-    dtype, device = _for_out(out, dtype, device)
+    dtype, device = _for_out(out, dtype, device, "randperm")
     return finish(OPS["aten::randperm"].public(int(n), generator=generator,
                                                dtype=_dt.int64 if dtype is None else dtype,
-                                               device=device), requires_grad, out)
+                                               device=device), requires_grad, out, "randperm")
 
 
 def _like(name):

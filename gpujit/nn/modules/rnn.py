@@ -521,7 +521,7 @@ class LSTM(RNNBase):
             c0 = gpujit.zeros(self.num_layers * D, batch, self.hidden_size,
                               dtype=input.dtype, device=input.device)
         else:
-            h0, c0 = hx
+            h0, c0 = hx[0], hx[1]        # (PyTorch indexes: (h0,) is an IndexError)
             if is_batched:
                 if h0.dim() != 3 or c0.dim() != 3:
                     raise RuntimeError(f"For batched 3-D input, hx and cx should also be 3-D "
@@ -535,6 +535,9 @@ class LSTM(RNNBase):
         self._check_input(input, False)
         self._check_hidden(h0, real, batch, "Expected hidden[0]")
         self._check_hidden(c0, self.hidden_size, batch, "Expected hidden[1]")
+        if hx is not None and not gpujit.jit.is_scripting():
+            if len(hx) != 2:
+                raise RuntimeError("lstm expects two hidden states")
         x = input.transpose(0, 1) if self.batch_first else input
         out, hn = self._run(x, [h0, c0])
         if self.batch_first:

@@ -39,6 +39,40 @@ class RNNCellBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def _check_cell(self, input: Tensor, hx: Tensor, input_size: int, hidden_size: int,
+                    label: int):
+        """ATen's check_rnn_cell_forward_input / _hidden (input and hx 2-D by then)."""
+        if input.size(1) != input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} "
+                               f"expected {input_size}")
+        if input.size(0) != hx.size(0):
+            raise RuntimeError(f"Input batch size {input.size(0)} doesn't match "
+                               f"hidden{label} batch size {hx.size(0)}")
+        if hx.size(1) != hidden_size:
+            raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got "
+                               f"{hx.size(1)}, expected {hidden_size}")
+
+    def _single_state(self, name: str, input: Tensor, hx: Optional[Tensor], input_size: int,
+                      hidden_size: int) -> Tuple[Tensor, Tensor, bool]:
+        """RNNCell / GRUCell's checks of PyTorch (1-D or 2-D input and hidden; sizes as ATen's
+        cells check them): the 2-D input and hx, and whether the input was batched."""
+        if input.dim() != 1 and input.dim() != 2:
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D "
+                             f"instead")
+        if hx is not None:
+            if hx.dim() != 1 and hx.dim() != 2:
+                raise ValueError(f"{name}: Expected hidden to be 1D or 2D, got {hx.dim()}D "
+                                 f"instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            h = gpujit.zeros(input.size(0), hidden_size, dtype=input.dtype, device=input.device)
+        else:
+            h = hx if is_batched else hx.unsqueeze(0)
+        self._check_cell(input, h, input_size, hidden_size, 0)
+        return input, h, is_batched
+
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
         return s if self.bias_ih is not None else s + ", bias=False"
@@ -56,14 +90,15 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
-        if hx is None:
-            hx = gpujit.zeros(list(input.shape[:-1]) + [self.hidden_size], dtype=input.dtype,
-                              device=input.device)
+        input, h, is_batched = self._single_state("RNNCell", input, hx, self.input_size,
+                                             self.hidden_size)
         pre = F.linear(input, self.weight_ih, self.bias_ih) + \
-            F.linear(hx, self.weight_hh, self.bias_hh)
+            F.linear(h, self.weight_hh, self.bias_hh)
         if self.nonlinearity == "tanh":
-            return gpujit.tanh(pre)
-        return gpujit.relu(pre)
+            out = gpujit.tanh(pre)
+        else:
+            out = gpujit.relu(pre)
+        return out if is_batched else out.squeeze(0)
 
 
 class GRUCell(RNNCellBase):
@@ -74,17 +109,17 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
-        if hx is None:
-            hx = gpujit.zeros(list(input.shape[:-1]) + [self.hidden_size], dtype=input.dtype,
-                              device=input.device)
+        input, h, is_batched = self._single_state("GRUCell", input, hx, self.input_size,
+                                             self.hidden_size)
         gi = F.linear(input, self.weight_ih, self.bias_ih)
-        gh = F.linear(hx, self.weight_hh, self.bias_hh)
+        gh = F.linear(h, self.weight_hh, self.bias_hh)
         i_r, i_z, i_n = gi.chunk(3, -1)
         h_r, h_z, h_n = gh.chunk(3, -1)
         r = gpujit.sigmoid(i_r + h_r)
         z = gpujit.sigmoid(i_z + h_z)
         n = gpujit.tanh(i_n + r * h_n)
-        return (1 - z) * n + z * hx
+        out = (1 - z) * n + z * h
+        return out if is_batched else out.squeeze(0)
 
 
 class LSTMCell(RNNCellBase):
@@ -96,15 +131,55 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor,
                 hx: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tensor]:
+        if input.dim() != 1 and input.dim() != 2:
+            raise ValueError(f"LSTMCell: Expected input to be 1D or 2D, got {input.dim()}D "
+                             f"instead")
+        if hx is not None:
+            if not gpujit.jit.is_scripting():
+                _lstm_cell_hx_dims(hx)      # (every element, as PyTorch's enumerate)
+            else:
+                for idx in range(2):
+                    if hx[idx].dim() != 1 and hx[idx].dim() != 2:
+                        raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, "
+                                         f"got {hx[idx].dim()}D instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
         if hx is None:
-            zeros = gpujit.zeros(list(input.shape[:-1]) + [self.hidden_size], dtype=input.dtype,
+            zeros = gpujit.zeros(input.size(0), self.hidden_size, dtype=input.dtype,
                                  device=input.device)
             h, c = zeros, zeros
         else:
-            h, c = hx
+            if not gpujit.jit.is_scripting():
+                if is_batched:
+                    _lstm_cell_hx_count(hx)
+            h, c = hx[0], hx[1]
+            if not is_batched:
+                h, c = h.unsqueeze(0), c.unsqueeze(0)
+        self._check_cell(input, h, self.input_size, self.hidden_size, 0)
+        self._check_cell(input, c, self.input_size, self.hidden_size, 1)
         gates = F.linear(input, self.weight_ih, self.bias_ih) + \
             F.linear(h, self.weight_hh, self.bias_hh)
         i, f, g, o = gates.chunk(4, -1)
         c2 = gpujit.sigmoid(f) * c + gpujit.sigmoid(i) * gpujit.tanh(g)
         h2 = gpujit.sigmoid(o) * gpujit.tanh(c2)
+        if not is_batched:
+            return h2.squeeze(0), c2.squeeze(0)
         return h2, c2
+
+
+def _lstm_cell_hx_dims(hx):
+    """LSTMCell's eager check of each element of hx (`'int' object is not iterable`)."""
+    for idx, value in enumerate(hx):
+        if value.dim() != 1 and value.dim() != 2:
+            raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got "
+                             f"{value.dim()}D instead")
+
+
+def _lstm_cell_hx_count(hx):
+    """lstm_cell's parser and check of a batched call's hx (PyTorch's words)."""
+    if isinstance(hx, Tensor):
+        raise TypeError("lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, "
+                        "not Tensor")
+    if len(hx) != 2:
+        raise RuntimeError("lstm_cell expects two hidden states")
