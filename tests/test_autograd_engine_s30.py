@@ -4,6 +4,7 @@ goes, without the garbage collector), as PyTorch's SavedVariable keeps an output
 engine's walk of chains and trees; recording's per-call costs. Expectations checked
 against torch 2.13."""
 import gc
+import threading
 import weakref
 
 import numpy as np
@@ -186,3 +187,95 @@ def test_function_saved_output_unpacks_with_its_node():
     loss = F.apply(x * 1).sum()
     loss.backward()
     np.testing.assert_allclose(x.grad.numpy(), np.exp([0.0, 1.0]), rtol=1e-6)
+
+
+def test_walk_order_and_leaves_as_torch():
+    # the order the nodes run in (pre-hooks) and each leaf accumulated once, torch 2.13's
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    w = torch.tensor([1.5, 2.0, -0.5], requires_grad=True)
+    order = []
+    y = x * w
+    a = y.exp()
+    b = y.sin()
+    c = (a * w).sum() + b.sum() + (x * 3).sum()
+
+    def walk(n, seen):
+        if n is None or n in seen:
+            return
+        seen.add(n)
+        n.register_prehook(lambda g, n=n: order.append(n.name()))
+        for m, _ in n.next_functions:
+            walk(m, seen)
+    walk(c.grad_fn, set())
+    cnt = []
+    x.register_post_accumulate_grad_hook(lambda p: cnt.append("x"))
+    w.register_post_accumulate_grad_hook(lambda p: cnt.append("w"))
+    c.backward()
+    assert order == ["AddBackward0", "SumBackward0", "MulBackward0", "AddBackward0",
+                     "SumBackward0", "SumBackward0", "MulBackward0", "SinBackward0",
+                     "ExpBackward0", "MulBackward0", "torch::autograd::AccumulateGrad",
+                     "torch::autograd::AccumulateGrad"]
+    assert cnt == ["x", "w"]
+    xv, wv = np.array([0.5, -1.0, 2.0]), np.array([1.5, 2.0, -0.5])
+    yv = xv * wv
+    np.testing.assert_allclose(x.grad.numpy(), (np.exp(yv) * wv + np.cos(yv)) * wv + 3,
+                               rtol=1e-5)
+    np.testing.assert_allclose(w.grad.numpy(), np.exp(yv) * wv * xv + np.exp(yv)
+                               + np.cos(yv) * xv, rtol=1e-5)
+
+
+def test_chain_walk_hooks_retain_grad_and_grad():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(4, 3)
+    x = torch.randn(2, 4)
+    h = lin(x)
+    h.retain_grad()
+    seen = []
+    h.register_hook(lambda g: seen.append(tuple(g.shape)))
+    r = torch.relu(h)
+    loss = (r * r).sum()
+    gw, = torch.autograd.grad(loss, lin.weight, retain_graph=True)
+    loss.backward()
+    assert seen == [(2, 3), (2, 3)]
+    hv = x.numpy() @ lin.weight.detach().numpy().T + lin.bias.detach().numpy()
+    gh = 2 * np.maximum(hv, 0)
+    # (torch 2.13: autograd.grad fills a retained .grad too: twice the gradient)
+    np.testing.assert_allclose(h.grad.numpy(), 2 * gh, rtol=1e-6)
+    np.testing.assert_allclose(lin.weight.grad.numpy(), gh.T @ x.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(gw.numpy(), gh.T @ x.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), gh.sum(0), rtol=1e-5)
+
+
+def test_sum_backward_raw_same_as_formula():
+    # SumBackward0 without create_graph runs expand's impl on the array: the same values
+    # and strides as the recorded formula's expand
+    x = torch.randn(3, 1, 4, requires_grad=True)
+    (x * 1).sum().backward()
+    g1 = x.grad
+    x.grad = None
+    g2, = torch.autograd.grad((x * 1).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g1.numpy(), g2.detach().numpy())
+    assert g1.shape == (3, 1, 4) and g1.stride() == (4, 4, 1)
+
+
+def test_backward_from_threads():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(8, 8)
+    xs = [torch.randn(4, 8) for _ in range(4)]
+    errors = []
+
+    def run(x):
+        try:
+            for _ in range(10):
+                torch.tanh(lin(x)).sum().backward()
+        except Exception as e:      # noqa: BLE001
+            errors.append(e)
+    ts = [threading.Thread(target=run, args=(x,)) for x in xs]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    want = sum(10 * ((1 - np.tanh(x.numpy() @ w.T + b) ** 2).T @ x.numpy()) for x in xs)
+    np.testing.assert_allclose(lin.weight.grad.numpy(), want, rtol=1e-4, atol=1e-5)

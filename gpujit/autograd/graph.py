@@ -37,7 +37,7 @@ def backward_name(op, bound=None, result=None) -> str:
 
 
 _NODE_CLASSES: dict = {}
-_QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented"})
+_QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented", "AccumulateGrad"})
 
 
 def node_class(name: str) -> type:
