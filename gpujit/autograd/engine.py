@@ -4,7 +4,6 @@ the gradients that reach each node's outputs, then either accumulate into the le
 from __future__ import annotations
 
 import heapq
-import itertools
 import threading
 
 import numpy as _np
@@ -59,24 +58,29 @@ def _add(a, b):
 
 def _collect(roots, want_parents=True):
     """Every node reachable from roots: how many edges point at each, and who points
-    (parents: None unless want_parents; only autograd.grad's pruning reads them)."""
-    deps, seen, stack = {}, set(), [n for n, _ in roots]
-    parents = {} if want_parents else None
+    (parents: None unless want_parents; only autograd.grad's pruning reads them). Each
+    node is walked once: the first edge reaching it counts it in (deps' keys are the
+    nodes seen)."""
+    deps = {}
+    stack = []
     for n, _ in roots:
-        deps.setdefault(n, 0)
+        if n not in deps:
+            deps[n] = 0
+            stack.append(n)
+    parents = {} if want_parents else None
     while stack:
         n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
         for nxt, _ in n.next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
+            c = deps.get(nxt)
+            if c is None:
+                deps[nxt] = 1
+                stack.append(nxt)
+            else:
+                deps[nxt] = c + 1
             if parents is not None:
                 parents.setdefault(nxt, []).append(n)
-            if nxt not in seen:
-                stack.append(nxt)
     return deps, parents
 
 
@@ -128,26 +132,44 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
     needed = _needed(parents, {n for n, _ in capture}) if capture is not None else None
     buffers = {}
     for (n, nr), g in zip(roots, grads):
-        buf = buffers.setdefault(n, [None] * max(len(n.out_meta), 1))
+        buf = buffers.get(n)
+        if buf is None:
+            buf = buffers[n] = [None] * max(len(n.out_meta), 1)
         buf[nr] = _add(buf[nr], g)
     results = [None] * (len(capture) if capture else 0)
     # the ready nodes, the one with the highest sequence number first (PyTorch's
-    # ReadyQueue; ties, which PyTorch does not have, in the order they became ready)
-    ready, tick = [], itertools.count()
+    # ReadyQueue; ties, which PyTorch does not have, in the order they became ready): a
+    # heap only while more than one node is ready (a chain's walk never has two). A
+    # leaf's node (AccumulateGrad, without pre-hooks, nothing captured) has the largest
+    # sequence number: the queue would run it as soon as ready, so it runs right after
+    # the node that made it ready, in the order they became ready, without the queue
+    ready, tick = [], 0
     push, pop = heapq.heappush, heapq.heappop
     for n in dict.fromkeys([n for n, _ in roots if deps[n] == 0]):
-        push(ready, (-getattr(n, "sequence_nr", 0), next(tick), n))
+        tick += 1
+        push(ready, (-getattr(n, "sequence_nr", 0), tick, n))
     accumulate = accumulate and capture is None
+    fast_leaves = capture is None
     # grad mode is create_graph's while the nodes run (set_grad_enabled's save and restore)
     state = grad_mode.state
     prev = (state.enabled, state.inference)
     state.enabled = bool(create_graph)
+    anomaly = _anomaly.state
     try:
         while ready:
-            node = pop(ready)[2]
+            node = (ready.pop() if len(ready) == 1 else pop(ready))[2]
             buf = buffers.pop(node, None) or [None] * max(len(node.out_meta), 1)
-            if getattr(node, "out_refs", None):
-                _tensor_hooks(node, buf)
+            refs = getattr(node, "out_refs", None)
+            if refs:
+                if len(refs) == 1:
+                    # (one output, the common case: nothing to do unless it has hooks or
+                    # retains grad)
+                    t = refs[0]() if refs[0] is not None else None
+                    ag = t._ag if t is not None else None
+                    if ag is not None and (ag.hooks or ag.retains_grad):
+                        _tensor_hooks(node, buf)
+                else:
+                    _tensor_hooks(node, buf)
             if capture is not None:
                 for nr, g in enumerate(buf):
                     k = capture.get((node, nr))
@@ -159,10 +181,20 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
                 if accumulate and buf[0] is not None:
                     _accumulate_leaf(node, buf[0], create_graph, handed)
                 continue
-            if needed is None or node in needed:
+            if needed is not None and node not in needed:
+                in_grads = [None] * len(node.next_functions)
+            elif node._pre_hooks or node._hooks or anomaly.enabled or \
+                    len(buf) != 1 or buf[0] is None or not isinstance(node, OpBackward):
                 in_grads = _run_node(node, buf, retain_graph, accumulate)
             else:
-                in_grads = [None] * len(node.next_functions)
+                # (_run_node of an op's node without hooks, of one output with its
+                # gradient, outside anomaly mode, inline)
+                in_grads = node.apply(buf)
+                if "output_per_input" in node.op.tags:
+                    in_grads = [g if b is not None else None for g, b in zip(in_grads, buf)]
+                if not retain_graph:
+                    node.release()
+            leaves = None
             for (nxt, nr), g in zip(node.next_functions, in_grads):
                 if nxt is None:
                     continue
@@ -173,7 +205,23 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
                     b[nr] = g if b[nr] is None else b[nr] + g
                 d = deps[nxt] = deps[nxt] - 1
                 if d == 0:
-                    push(ready, (-getattr(nxt, "sequence_nr", 0), next(tick), nxt))
+                    if fast_leaves and type(nxt) is AccumulateGrad and not nxt._pre_hooks:
+                        if leaves is None:
+                            leaves = [nxt]
+                        else:
+                            leaves.append(nxt)
+                    else:
+                        tick += 1
+                        if ready:
+                            push(ready, (-getattr(nxt, "sequence_nr", 0), tick, nxt))
+                        else:
+                            ready.append((-getattr(nxt, "sequence_nr", 0), tick, nxt))
+            if leaves is not None:
+                for leaf_node in leaves:
+                    b = buffers.pop(leaf_node, None)
+                    if b is not None:
+                        if accumulate and b[0] is not None:
+                            _accumulate_leaf(leaf_node, b[0], create_graph, handed)
     finally:
         state.enabled, state.inference = prev
     return results

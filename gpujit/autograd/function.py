@@ -149,6 +149,13 @@ class Function:
                 refs.append(None)
             fixed.append(r)
         node.out_refs = refs
+        if isinstance(ctx._saved, list):
+            # outputs it saved: kept without their grad_fn (no cycle through the node)
+            for s in ctx._saved:
+                if type(s) is SavedTensor and s.unpack_hook is None:
+                    t = s.tensor
+                    if t._ag is not None and t._ag.grad_fn is node:
+                        s.as_output(node, t._ag.output_nr, refs[t._ag.output_nr])
         for view, base_edge in rebase:      # the view's base: through CopySlices
             slot = next(k for k, a in enumerate(args) if a is view)
             _views.copy_slices(view, base_edge, node, slot)

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from .. import dtypes as _dt
 from ..ops.node_names import node_name
 from ..ops import registry as _reg
-from ..tensor import Tensor
+from ..tensor import Tensor, _AutogradMeta
 from .grad_mode import state as _grad_state
 from . import anomaly_mode as _anomaly
 
@@ -37,7 +37,7 @@ def backward_name(op, bound=None, result=None) -> str:
 
 
 _NODE_CLASSES: dict = {}
-_QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented"})
+_QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented", "AccumulateGrad"})
 
 
 def node_class(name: str) -> type:
@@ -61,12 +61,13 @@ class SavedTensor:
     Inside saved_tensors_hooks(pack, unpack) the tensor is not kept: pack(tensor) is, and
     unpack(packed) gives the tensor back when the backward reads it (save_on_cpu)."""
     __slots__ = ("tensor", "version", "_ref", "node_name", "index", "unpack_hook", "edge",
-                 "had_grad_fn")
+                 "had_grad_fn", "out_of")
 
     def __init__(self, t, node_name, index, is_input=False):
         self.version = t._vc[0]
         self.node_name = node_name
         self.index = index
+        self.out_of = None
         hooks = _grad_state.saved_hooks
         if not hooks or hooks[-1][0] is None:      # none, or disable_saved_tensors_hooks
             self.tensor = t
@@ -98,16 +99,37 @@ class SavedTensor:
         finally:
             _grad_state.enabled = prev
 
+    def as_output(self, node, nr, ref=None):
+        """The saved tensor is output nr of node, the node that saves it: kept without its
+        grad_fn, as PyTorch's SavedVariable keeps an output (is_output), so that the graph
+        is no reference cycle (output -> grad_fn -> saved output) and is freed when its
+        last reference goes, not by the garbage collector. What is kept is a Tensor over
+        the same memory and version counter; unpack gives the output itself while it
+        lives, else that Tensor (with grad_fn node and requires_grad in grad mode, as
+        PyTorch re-attaches the node on unpack). Saved through pack hooks: unchanged
+        (pack's result is kept, the tensor only weakly)."""
+        if self.unpack_hook is not None:
+            return self
+        t = self.tensor
+        self.tensor = _shadow(t)
+        self._ref = ref if ref is not None else weakref.ref(t)
+        self.out_of = weakref.ref(node)
+        self.index = nr
+        self.had_grad_fn = False
+        return self
+
     def ref(self):
         """The saved tensor while it lives (a weak reference's call: without pack hooks
         the SavedTensor holds it, so no weak reference is made)."""
-        if self.unpack_hook is None:
+        if self.unpack_hook is None and self.out_of is None:
             return self.tensor
         return self._ref()
 
     def unpack(self):
         if self.unpack_hook is not None:
             return self._unpack_hooked()
+        if self.out_of is not None:
+            return self._unpack_output()
         t = self.tensor
         if self.had_grad_fn and (t._ag is None or t._ag.grad_fn is None):
             raise RuntimeError(DETACHED_INPLACE)
@@ -115,13 +137,36 @@ class SavedTensor:
             self._modified(t)
         return t
 
+    def _unpack_output(self):
+        orig = self._ref()
+        t = self.tensor
+        if t._vc[0] != self.version:
+            self._modified(orig if orig is not None else t)
+        node = self.out_of()
+        if orig is not None:
+            ag = orig._ag
+            if ag is not None and ag.grad_fn is node and node is not None:
+                return orig
+        if node is None or not _grad_state.enabled:
+            return t
+        # (create_graph: the output again, its gradient flowing to the node that saved it)
+        r = _shadow(t)
+        ag = r._ag = _AutogradMeta()
+        ag.requires_grad = True
+        ag.grad_fn = node
+        ag.output_nr = self.index
+        return r
+
     def _modified(self, t):
         shape = "x".join(str(s) for s in t._data.shape) or "scalar"
         # what the tensor is now (as PyTorch says it): the output of its grad_fn, which
-        # the in-place op made, or nothing for a leaf; not the node that saved it
+        # the in-place op made, or nothing for a leaf; not the node that saved it (an
+        # output saved by its node, gone: that node, as PyTorch's)
         ag = t._ag
         which = (f", which is output {ag.output_nr} of {ag.grad_fn.name()},"
                  if ag is not None and ag.grad_fn is not None else "")
+        if not which and self.out_of is not None and self.out_of() is not None:
+            which = f", which is output {self.index} of {self.out_of().name()},"
         raise RuntimeError(
             f"one of the variables needed for gradient computation has been modified by "
             f"an inplace operation: [gpujit.{t._dtype.short_name}Tensor [{shape}]]{which}"
@@ -163,6 +208,17 @@ class SavedOutputs:
     def view(self):
         return _OutputsView(self.items)
 
+    def as_output(self, node):
+        """Each saved output of node kept without its grad_fn (SavedTensor.as_output)."""
+        refs = getattr(node, "out_refs", None) or ()
+        for i, s in enumerate(self.items):
+            if type(s) is SavedTensor and s.unpack_hook is None:
+                t = s.tensor
+                if t._ag is not None and t._ag.grad_fn is node:
+                    s.as_output(node, t._ag.output_nr,
+                                refs[i] if i < len(refs) else None)
+        return self
+
 
 class _OutputsView(tuple):
     """The outputs as the derivative sees them: a tuple whose items are unpacked (checked)
@@ -178,6 +234,22 @@ class _OutputsView(tuple):
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+
+def _shadow(t):
+    """A Tensor over t's memory, version counter and view base, without autograd state."""
+    r = _new(Tensor)
+    r._data = t._data
+    r._dtype = t._dtype
+    r._device = t._device
+    r._vc = t._vc
+    r._ag = None
+    r._base = getattr(t, "_base", None)
+    for k in ("_detached", "_zero_strides"):
+        v = getattr(t, k, None)
+        if v is not None:
+            setattr(r, k, v)
+    return r
 
 
 def _reg_wrap(t):

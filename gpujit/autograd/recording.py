@@ -407,10 +407,16 @@ def _record_op(op, args, d, inplace, names, bound):
             saved["result"] = None
         else:
             # (several outputs: each checked when the derivative reads it)
-            saved["result"] = (SavedTensor(result, node_name, 0)
-                               if isinstance(result, Tensor) else
-                               SavedOutputs(result, node_name)
-                               if isinstance(result, tuple) else result)
+            # (kept without their grad_fn: output -> node -> saved output is no cycle)
+            if type(result) is Tensor:
+                s = saved["result"] = SavedTensor(result, node_name, 0)
+                if result._ag is not None and result._ag.grad_fn is node:
+                    s.as_output(node, result._ag.output_nr, node.out_refs[0])
+            else:
+                saved["result"] = (SavedTensor(result, node_name, 0)
+                                   if isinstance(result, Tensor) else
+                                   SavedOutputs(result, node_name).as_output(node)
+                                   if isinstance(result, tuple) else result)
     if made is not None and any("result" in c[2] for c in d.computes):
         made["result"] = result
         _reg.run_computes(d, bound, made, extra, needed, True)

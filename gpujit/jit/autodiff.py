@@ -411,7 +411,9 @@ class DifferentiableGroup:
                 refs.append(None)
         node.out_refs = refs        # register_hook / retain_grad on the outputs (engine)
         if plan.saving:
-            node.out_saved = [SavedTensor(results[i], _HINT_NAME, i) for i in plan.saving]
+            # (kept without their grad_fn: no cycle output -> node -> saved output)
+            node.out_saved = [SavedTensor(results[i], _HINT_NAME, i).as_output(
+                node, i, refs[i]) for i in plan.saving]
         return results
 
     # ------------------------------------------------------------------ backward

@@ -151,10 +151,20 @@ class NonDifferentiable:
 def shape_param(value):
     """What a derivative's `<arg>_shape` parameter gets for the argument `value`: a
     tensor's shape as a tuple, a tuple of them for a Tensor[] argument, else None."""
+    cls = type(value)
+    if cls is _TENSOR[0] or cls is _TENSOR[1]:
+        return tuple(value._data.shape)     # (its array's shape: a tuple of ints, no Size)
+    if _TENSOR[0] is None:
+        from ..tensor import Tensor
+        from ..nn.parameter import Parameter
+        _TENSOR[:] = [Tensor, Parameter]
     if isinstance(value, (list, tuple)):
         return tuple(shape_param(v) for v in value)
     shape = getattr(value, "shape", None)
     return tuple(shape) if shape is not None else None
+
+
+_TENSOR = [None, None]      # (Tensor and Parameter: bound on first use)
 
 
 def _opdefs(target):

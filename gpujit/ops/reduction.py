@@ -422,7 +422,14 @@ def _reduced_count(self, dim):
 # sum and mean need only the input's shape (self_shape): they keep no tensor alive
 
 
-@_derivative(sum_all)
+def _sum_grad_raw(xp, grad, self_shape):
+    # (Derivative.raw: grad.expand(self_shape) is expand's impl on the array, as its eager
+    # entry point runs it: the same strided view)
+    from .views import expand
+    return expand(xp, grad, list(self_shape))
+
+
+@_derivative(sum_all, raw=_sum_grad_raw)
 def _sum_grad(grad, self_shape):
     return grad.expand(self_shape)
 
