@@ -166,3 +166,22 @@ def test_out_rules_match_torch():
             except Exception as e:
                 msgs.append((type(e).__name__, str(e).splitlines()[0]))
         assert msgs[0] == msgs[1]
+
+
+# ---------------------------------------------------------------- 3. complex dtypes
+
+def test_complex_dtypes_and_functions_say_what_is_missing():
+    assert not hasattr(torch, "complex64") and getattr(torch, "cfloat", None) is None
+    with pytest.raises(AttributeError, match=r"module 'gpujit' has no attribute 'complex64'"
+                       r": gpujit has no complex dtypes"):
+        torch.complex64
+    with pytest.raises(AttributeError, match=r"torch\.cdouble \(torch\.complex128\)"):
+        torch.cdouble
+    with pytest.raises(AttributeError, match=r"^module 'gpujit' has no attribute 'nope'$"):
+        torch.nope
+    a = torch.ones(2)
+    for f, args in ((torch.polar, (a, a)), (torch.complex, (a, a)),
+                    (torch.view_as_complex, (torch.ones(2, 2),)), (torch.view_as_real, (a,))):
+        with pytest.raises(RuntimeError, match=rf"torch\.{f.__name__}: gpujit has no complex "
+                                               r"dtypes \(complex32, complex64, complex128\)"):
+            f(*args)
