@@ -2,6 +2,7 @@
 complex dtypes, scripted-call argument errors, module properties, scalar bit operators.
 Expectations checked against torch 2.13."""
 import warnings
+from typing import Optional
 
 import pytest
 
@@ -185,3 +186,34 @@ def test_complex_dtypes_and_functions_say_what_is_missing():
         with pytest.raises(RuntimeError, match=rf"torch\.{f.__name__}: gpujit has no complex "
                                                r"dtypes \(complex32, complex64, complex128\)"):
             f(*args)
+
+
+# ---------------------------------------------------------------- 4. scripted-call errors
+
+def _scripted_f(x, n: int, o: Optional[torch.Tensor]):
+    return x
+
+
+_PYBIND = ("(#define PYBIND11_DETAILED_ERROR_MESSAGES or compile in debug mode for "
+           "details)")
+
+
+def test_scripted_argument_errors_declaration_and_cast_details():
+    sf = torch.jit.script(_scripted_f)
+    decl = "Declaration: _scripted_f(Tensor x, int n, Tensor? o) -> Tensor"
+    with pytest.raises(RuntimeError) as e:
+        sf("a", 1, None)
+    assert str(e.value).splitlines()[1:] == [
+        "Inferred 'x' to be of type 'Tensor' because it was not annotated with an explicit "
+        "type.", "Position: 0", "Value: 'a'", decl,
+        "Cast error details: Unable to cast a to Tensor"]
+    with pytest.raises(RuntimeError) as e:
+        sf(torch.ones(1), torch.ones(2), None)
+    assert str(e.value).splitlines()[1:] == [
+        "Position: 1", "Value: tensor([1., 1.])", decl,
+        f"Cast error details: Unable to cast Python instance of type <class 'torch.Tensor'> "
+        f"to C++ type '?' {_PYBIND}"]
+    with pytest.raises(RuntimeError) as e:
+        sf(torch.ones(1), 1, [1])
+    assert str(e.value).splitlines()[-2:] == [decl,
+                                              "Cast error details: Unable to cast [1] to Tensor"]
