@@ -151,3 +151,12 @@ from .nn import _torch_rnn  # noqa: E402  (torch.lstm_cell, torch.lstm, ...)
 globals().update({_n: getattr(_torch_rnn, _n) for _n in _torch_rnn.__all__})
 from . import compiler, distributed, func, signal  # noqa: E402,F401  (torch.compiler, ...)
 vmap = func.vmap                                    # torch.vmap
+from . import _no_complex  # noqa: E402  (torch.polar, torch.complex64...: gpujit has none)
+globals().update(_no_complex.FUNCTIONS)
+
+
+def __getattr__(name):
+    # torch.complex64 & co.: an AttributeError naming the missing complex dtype
+    if name in _no_complex.COMPLEX_DTYPES:
+        raise _no_complex.missing_dtype(__name__, name)
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

@@ -136,7 +136,10 @@ class _GraphCallable:
                     # the inlined graph when a method already made it (its attribute
                     # paths): the executor's own inlining then has nothing left to do
                     g = self._inlined if self._inlined is not None else self._graph
-                    self._executable = Executable(g, self.name)
+                    exe = Executable(g, self.name)
+                    # (the schema an argument type error shows: `Declaration: f(...)`)
+                    exe.graph.declaration = self.schema
+                    self._executable = exe
         return self._executable
 
     def _invalidate(self):

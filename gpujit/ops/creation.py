@@ -132,9 +132,23 @@ def _finish(t, requires_grad, out=None, name=None):
         from ..autograd.grad_mode import no_grad
         from .out_variants import resize_output
         with no_grad():     # (one write of out, one version, as PyTorch's)
-            if out._data.shape != t._data.shape:    # (raw sizes: a trace records none)
+            if name in ("arange", "range") and out._data.size == t._data.size:
+                # (RangeFactories: an out of as many elements keeps its shape)
+                if out._data.shape != t._data.shape:
+                    t = t.reshape(tuple(out._data.shape))
+            elif out._data.shape != t._data.shape:    # (raw sizes: a trace records none)
+                if name == "arange" and out._data.size:
+                    from .._frames import warn_at_user_frame
+                    n = t._data.size
+                    warn_at_user_frame(
+                        f"The number of elements in the out tensor of shape "
+                        f"{list(out._data.shape)} is {out._data.size} which does not match "
+                        f"the computed number of elements {n}. Note that this may occur as "
+                        f"a result of rounding error. The out tensor will be resized to a "
+                        f"tensor of shape ({n},).")
                 resize_output(out, t._data.shape)
-            out.copy_(t)
+            if t is not out:        # (empty(5, out=o): no write, o._version stays)
+                out.copy_(t)
         t = out
         if name is not None:
             ag = out._ag

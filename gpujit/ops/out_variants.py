@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from . import out_dtypes as _out_dtypes
 from . import registry as _reg
 from .overlap import assert_no_partial_overlap
 from .schema import Argument, ArgType, Return, Schema
@@ -65,7 +66,25 @@ _NO_PYTHON_OUT = frozenset({"aten::var_mean", "aten::std_mean", "aten::_unique2"
                             "aten::unique_consecutive", "aten::unique_dim",
                             "aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices",
                             "aten::max_pool3d_with_indices", "aten::adaptive_max_pool1d",
-                            "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d"})
+                            "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d"} | {
+    # (torch 2.13: `torch.isnan(x, out=o)` is "isnan() got an unexpected keyword argument
+    # 'out'", and the overloaded ones PyTorch's "invalid combination of arguments")
+    "aten::" + n for n in (
+        "_cast_Byte _cast_Char _cast_Double _cast_Float _cast_Half _cast_Int _cast_Long "
+        "_cast_Short _histogramdd_from_bin_cts _histogramdd_from_bin_tensors "
+        "_sample_dirichlet _standard_gamma adaptive_avg_pool1d argwhere as_strided_scatter "
+        "atleast_1d atleast_2d atleast_3d avg_pool1d batch_norm "
+        "binary_cross_entropy_with_logits bincount binomial cdist clone combinations "
+        "constant_pad_nd conv_transpose1d conv_transpose2d conv_transpose3d corrcoef "
+        "cosine_similarity cov diag_embed diagflat diagonal_scatter dist dropout embedding "
+        "empty_like empty_permuted flip fliplr flipud full_like group_norm index_put "
+        "instance_norm isclose isfinite isinf isnan isreal kl_div layer_norm "
+        "linalg_matrix_exp linalg_vander logdet masked_scatter matrix_exp max_pool1d "
+        "max_pool2d max_pool3d norm_except_dim ones_like pinverse pixel_shuffle "
+        "pixel_unshuffle poisson prelu put roll rot90 rrelu scalar_tensor select_scatter "
+        "tile tril_indices triu_indices vander zeros_like "
+        "conv1d conv2d conv3d cumulative_trapezoid fill index_fill masked_fill "
+        "repeat_interleave trapezoid trapz").split()})
 
 
 # single overloads PyTorch's Python binding lists without `out=` (torch.sum(x, out=o) and
@@ -73,7 +92,8 @@ _NO_PYTHON_OUT = frozenset({"aten::var_mean", "aten::std_mean", "aten::_unique2"
 # is fine)
 _NO_PYTHON_OUT_OVERLOADS = frozenset({"aten::sum", "aten::std", "aten::var", "aten::prod",
                                       "aten::median", "aten::nanmedian", "aten::count_nonzero",
-                                      "aten::count_nonzero.dim_IntList"})
+                                      "aten::count_nonzero.dim_IntList", "aten::argsort",
+                                      "aten::bernoulli.p", "aten::bucketize.Scalar"})
 
 
 def python_out(d) -> bool:
@@ -134,15 +154,17 @@ def _make(d):
     base = d.eager
     hooks = _reg.dispatch_state
     k = len(names)
+    sname = s.name
 
     def eager(*args):
         inputs, out = args[:-k], args[-k:]
         _check(v, inputs, out)
+        _out_dtypes.check_before(sname, inputs, out)
+        r = base(*inputs)
+        _out_dtypes.check(sname, inputs, (r,) if k == 1 else r, out)
         if k == 1:
-            r = write_out(v, base(*inputs), out[0], inputs)
-        else:
-            r = write_outs(v, base(*inputs), out, inputs)
-        return r
+            return write_out(v, r, out[0], inputs)
+        return write_outs(v, r, out, inputs)
 
     def public(*args, **kwargs):
         if kwargs:
@@ -276,6 +298,11 @@ def _dtype_words(dt) -> str:
     return _dt.CPP_NAMES.get(dt.name, dt.name)
 
 
+# ops whose kernels resize out themselves (result.resize_), without resize_output's
+# deprecation warning (torch 2.13: torch.multinomial(p, 2, out=torch.zeros(3, dtype=long)))
+_SILENT_RESIZE = frozenset({"aten::normal", "aten::bernoulli", "aten::multinomial"})
+
+
 def write_out(v, result, out, inputs=()):
     """Write op v's result into out as PyTorch's out= does, and return out."""
     if not _dt.can_cast(result.dtype, out.dtype):
@@ -289,7 +316,7 @@ def write_out(v, result, out, inputs=()):
         assert_no_partial_overlap(out._data, tensors)
     have, want = tuple(out._data.shape), tuple(result._data.shape)
     if have != want:     # (sizes read off the arrays: a trace records none of this)
-        if out._data.size:
+        if out._data.size and v.schema.name not in _SILENT_RESIZE:
             warn_at_user_frame(
                 f"An output with one or more elements was resized since it had shape "
                 f"{list(have)}, which does not match the required output shape "

@@ -185,6 +185,9 @@ def nonzero(input, *, out=None, as_tuple=False):
     per dimension (a 0-dim input counts as 1-D)."""
     if as_tuple:
         return tuple(OPS["aten::nonzero_numpy"].public(input))
+    if out is not None:
+        from .out_variants import out_variant
+        return out_variant(OPS["aten::nonzero"]).public(input, out)
     return OPS["aten::nonzero"].public(input)
 
 

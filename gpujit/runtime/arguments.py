@@ -233,6 +233,31 @@ def _uninferable_list(v):
             f"Found {kinds[0]} and {other}")
 
 
+def _declaration(graph) -> str:
+    """TorchScript's `Declaration:` line of a scripted function's argument error (the
+    schema its ScriptFunction / ScriptMethod gave the graph)."""
+    d = getattr(graph, "declaration", None)
+    return f"\nDeclaration: {d}" if d else ""
+
+
+def _cast_details(v, t) -> str:
+    """TorchScript's `Cast error details:` line (pybind11's words) for a value of a plain
+    type that does not convert to t."""
+    base = t.elem if isinstance(t, T.OptionalType) else t
+    if isinstance(base, T.TensorType):
+        return f"\nCast error details: Unable to cast {v} to Tensor"
+    if isinstance(base, (T.UnionType, T.InterfaceType, T.NamedTupleType)):
+        return ""
+    cls = type(v)
+    from ..ops.registry import _Tensor
+    qual = "torch.Tensor" if isinstance(v, _Tensor) else \
+        cls.__qualname__ if cls.__module__ == "builtins" else \
+        f"{cls.__module__}.{cls.__qualname__}"
+    return (f"\nCast error details: Unable to cast Python instance of type <class '{qual}'> "
+            f"to C++ type '?' (#define PYBIND11_DETAILED_ERROR_MESSAGES or compile in debug "
+            f"mode for details)")
+
+
 def coerce_args(graph, name, args):
     """args converted to the types of graph's inputs (a tuple), or ArgumentTypeError."""
     out = None
@@ -260,7 +285,7 @@ def coerce_args(graph, name, args):
             if shown == "'Tensor (inferred)'":
                 inferred = (f"\nInferred '{param}' to be of type 'Tensor' because it was not "
                             f"annotated with an explicit type.")
-            details = ""
+            details = _cast_details(v, t)
             if e.args:
                 details = f"\nCast error details: {e.args[0]}"
             elif isinstance(t, T.UnionType):                # as TorchScript says it
@@ -280,7 +305,7 @@ def coerce_args(graph, name, args):
                 f"{name}() Expected a value of type {shown} for argument '{param}' but "
                 f"instead found type '{type(v).__name__}'.{inferred}\nPosition: {i}\n"
                 f"Value: {v!r}"
-                f"{details}") from None
+                f"{_declaration(graph)}{details}") from None
         if c is not given:
             if out is None:
                 out = list(args)
