@@ -359,6 +359,58 @@ def test_scripted_mlp_moved_after_its_plan_trains_as_on_the_cpu():
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
 
 
+@cuda
+def test_scripted_conv_batchnorm_moved_to_cuda1_trains_as_on_the_cpu():
+    res = {}
+    for dev in ("cpu", "cuda:1"):
+        gpujit.manual_seed(0)
+        m = gpujit.jit.script(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                                            nn.Flatten(), nn.Linear(64, 2)))
+        x = gpujit.randn(2, 3, 6, 6)
+        m(x).sum().backward()           # (the plan built on the CPU)
+        m.zero_grad()
+        m.to(dev)
+        for _ in range(3):
+            m(x.to(dev)).sum().backward()
+        bn = m[1]
+        assert bn.running_mean.device == bn.num_batches_tracked.device == gpujit.device(dev)
+        res[dev] = (bn.running_mean.cpu().numpy(), bn.running_var.cpu().numpy(),
+                    bn.num_batches_tracked.item(), m[0].weight.grad.cpu().numpy())
+    assert res["cuda:1"][2] == res["cpu"][2] == 4
+    for i in (0, 1, 3):
+        np.testing.assert_allclose(res["cuda:1"][i], res["cpu"][i], rtol=1e-4, atol=1e-5)
+
+
+@cuda
+def test_a_scripted_module_follows_its_device_moves():
+    m = gpujit.jit.script(nn.Sequential(nn.Linear(3, 3), nn.Tanh()))
+    for dev in ("cuda", "cpu", "cuda:1", "cuda:0"):
+        m.to(dev)
+        x = gpujit.ones(2, 3, device=dev, requires_grad=True)
+        for _ in range(2):
+            y = m(x)
+            y.sum().backward()
+        want = gpujit.device("cuda:0" if dev == "cuda" else dev)
+        assert y.device == x.grad.device == m[0].weight.grad.device == want
+        m.zero_grad()
+    # a parameter replaced on cuda, requires_grad toggled, no_grad
+    s = gpujit.jit.script(nn.Linear(3, 2)).cuda()
+    x = gpujit.ones(4, 3, device="cuda")
+    s(x).sum().backward()
+    s.weight = nn.Parameter(gpujit.zeros(2, 3, device="cuda"))
+    y = s(x)
+    y.sum().backward()
+    assert s.weight.grad.device == gpujit.device("cuda:0")
+    np.testing.assert_array_equal(y.detach().cpu().numpy(),
+                                  np.broadcast_to(s.bias.detach().cpu().numpy(), (4, 2)))
+    s.weight.requires_grad_(False)
+    assert s(x).requires_grad
+    s.bias.requires_grad_(False)
+    assert not s(x).requires_grad
+    with gpujit.no_grad():
+        assert not s(x).requires_grad
+
+
 # ------------------------------------------------------------------ optimizers' state
 
 @cuda
