@@ -631,3 +631,40 @@ def test_multinomial_and_randn_like_on_cuda():
     assert r.shape == x.shape and r.stride() == x.stride() and r.device == x.device
     r = gpujit.randn_like(x[::2])   # not dense: a dense result in x's order
     assert r.shape == (3, 3, 4) and r.is_contiguous() is False
+
+
+def _loss_layouts(dev):
+    F_ = F
+    out = []
+    for x in (gpujit.randn(4, 6, device=dev).t(),
+              gpujit.randn(2, 4, 4, 6, device=dev).to(memory_format=gpujit.channels_last),
+              gpujit.randn(3, 6, 4, device=dev).permute(0, 2, 1)):
+        c = x.contiguous()
+        row = [f(a, b, reduction="none").stride()
+               for f in (F_.mse_loss, F_.l1_loss, F_.smooth_l1_loss, F_.huber_loss, F_.kl_div)
+               for a, b in ((x, c), (c, x), (x, x))]
+        row.append(F_.binary_cross_entropy(x.sigmoid(), c.sigmoid(), reduction="none").stride())
+        row.append(F_.binary_cross_entropy_with_logits(c, x.sigmoid(),
+                                                       reduction="none").stride())
+        out.append(row)
+    return out
+
+
+# torch 2.13's CPU strides (kl_div and binary_cross_entropy_with_logits are composites
+# whose first operand is the target)
+_LOSS_LAYOUTS = [
+    [(1, 6), (4, 1), (1, 6)] * 4 + [(4, 1), (1, 6), (1, 6), (1, 6), (1, 6)],
+    [(96, 1, 24, 4), (96, 24, 6, 1), (96, 1, 24, 4)] * 4
+    + [(96, 24, 6, 1), (96, 1, 24, 4), (96, 1, 24, 4), (96, 1, 24, 4), (96, 1, 24, 4)],
+    [(24, 1, 4), (24, 6, 1), (24, 1, 4)] * 4
+    + [(24, 6, 1), (24, 1, 4), (24, 1, 4), (24, 1, 4), (24, 1, 4)]]
+
+
+def test_unreduced_losses_are_laid_out_as_torch():
+    assert _loss_layouts("cpu") == _LOSS_LAYOUTS
+
+
+@cuda
+def test_unreduced_losses_on_cuda_are_laid_out_as_torch():
+    with np.errstate(all="ignore"):
+        assert _loss_layouts("cuda") == _LOSS_LAYOUTS
