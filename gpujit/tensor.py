@@ -335,6 +335,8 @@ class Tensor:
 
     @grad.setter
     def grad(self, g):
+        if g is not None:
+            _check_assigned_grad(self, g)
         if self._ag is None:
             self._ag = _AutogradMeta()
         self._ag.grad = g
@@ -629,3 +631,38 @@ for _k, _v in vars(_Conversions).items():
 del _k, _v
 
 _registry._set_tensor_class(Tensor)
+
+
+def _check_assigned_grad(self, g):
+    """PyTorch's checks of `t.grad = g` (THPVariable_set_grad), in its order: a gradient of
+    another dtype, device (type, then index) or size would reach the optimizers and the
+    accumulation unnoticed (a CPU .grad of a CUDA parameter mixes devices in step())."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                        f"type {type(g).__name__}")
+    if g is self:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if g._dtype is not self._dtype:
+        from .dtypes import CPP_NAMES
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{CPP_NAMES.get(g._dtype.name, g._dtype.name)}'"
+            f" to a tensor with grad_dtype '{self._dtype.short_name}'. The gradient must "
+            f"match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
+            f"the tensor's grad_dtype attribute with a specific dtype, or None to allow any "
+            f"dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its "
+            f"gradient may break downstream systems that assume they match.")
+    gd, sd = g._device, self._device
+    if gd is not sd:
+        if gd.type != sd.type:
+            raise RuntimeError(f"attempting to assign a gradient with device type '{gd.type}' "
+                               f"to a tensor with device type '{sd.type}'. Please ensure "
+                               f"that the gradient and the tensor are on the same device")
+        if gd.index != sd.index:
+            raise RuntimeError(f"attempting to assign a gradient located on device with "
+                               f"index '{gd.index}' to a tensor located on device with index "
+                               f"'{sd.index}'. Please ensure that the gradient and the "
+                               f"tensor are on the same device")
+    if g._data.shape != self._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(g.shape)}' to a "
+                           f"tensor of size '{list(self.shape)}'. Please ensure that the "
+                           f"gradient and the tensor are the same size")

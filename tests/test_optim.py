@@ -481,10 +481,12 @@ def test_errors():
 def test_grad_of_wrong_shape_is_an_error():
     p = Parameter(gpujit.ones(3))
     opt = optim.SGD([p])
-    p.grad = gpujit.ones(2)
-    with pytest.raises(RuntimeError, match=r"grad has shape \(2,\) but the parameter has "
-                                           r"shape \(3,\)"):
-        opt.step()
+    # (torch 2.13 refuses the assignment itself: THPVariable_set_grad's size check)
+    with pytest.raises(RuntimeError, match=r"^attempting to assign a gradient of size '\[2\]' "
+                                           r"to a tensor of size '\[3\]'. Please ensure"):
+        p.grad = gpujit.ones(2)
+    assert p.grad is None
+    opt.step()
 
 
 def test_repr():

@@ -14,6 +14,7 @@ import numpy as _np
 
 from .. import dtypes as _dt
 from . import special as _special
+from . import memory_format as _mf
 from . import registry as _reg
 from .meta import TensorMeta as _TensorMeta
 from .pointwise import FLOATS, NO_BOOL, _PW, _f32
@@ -288,7 +289,9 @@ def prelu(xp, self, weight):
     if self.dtype.kind != "f":
         raise _prelu_dtype_error(self, "cpu" if xp is _np else "cuda")
     x, w = _f32(self), _f32(w)
-    return xp.where(x > 0, x, w * x).astype(self.dtype, copy=False)
+    # (TensorIterator's layout: self's order, also where CuPy's where is C-contiguous)
+    return _mf.iterator_layout(xp, xp.where(x > 0, x, w * x).astype(self.dtype, copy=False),
+                               (self,))
 
 
 # ---------------------------------------------------------------------- rrelu

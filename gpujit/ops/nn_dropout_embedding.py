@@ -51,6 +51,11 @@ def _remember_mask(out, keep):
 def _dropout(xp, input, p):
     keep = _keep_mask(xp, input, p)
     out = (input * keep * input.dtype.type(1 / (1 - p))).astype(input.dtype, copy=False)
+    if xp is not np:
+        # CuPy's ufuncs lay their results out C-contiguous: the result in the input's
+        # order, as PyTorch's (CPU: input * mask's TensorIterator; CUDA: empty_like(input))
+        from . import memory_format as _mf
+        out = _mf.iterator_layout(xp, out, (input,))
     return out, keep
 
 

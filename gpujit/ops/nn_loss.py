@@ -12,6 +12,7 @@ from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes, wrap_dim
 from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, not_implemented
 from .registry import op
+from . import memory_format as _mf
 
 _LOSS = dict(tags=_NN, method=False, function=False, dtypes=FLOATS)
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum", "none": "none", "mean": "mean", "sum": "sum"}
@@ -34,12 +35,16 @@ def _div(xp, a, b):
         return xp.true_divide(a, b)
 
 
-def _reduce(xp, loss, reduction, out_dtype):
+def _reduce(xp, loss, reduction, out_dtype, operands=()):
     r = reduction_name(reduction)
     if r == "sum":
         loss = loss.sum()
     elif r == "mean":
         loss = _div(xp, loss.sum(), loss.size)
+    elif operands and loss.ndim > 1:
+        # reduction='none': laid out as TensorIterator lays out the operands' result
+        # (NumPy's order="K" mostly agrees; CuPy's ufuncs are C-contiguous)
+        loss = _mf.iterator_layout(xp, loss, operands)
     return xp.asarray(loss).astype(out_dtype, copy=False)
 
 
@@ -80,7 +85,7 @@ def _pair(xp, name, a, b):
 def mse_loss(xp, self, target, reduction=1):
     """Mean squared error (self - target)**2, reduced."""
     a, b, odt = _pair(xp, "mse_loss", self, target)
-    return _reduce(xp, (a - b) ** 2, reduction, odt)
+    return _reduce(xp, (a - b) ** 2, reduction, odt, (self, target))
 
 
 @op("aten::l1_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor",
@@ -88,7 +93,7 @@ def mse_loss(xp, self, target, reduction=1):
 def l1_loss(xp, self, target, reduction=1):
     """Mean absolute error |self - target|, reduced."""
     a, b, odt = _pair(xp, "l1_loss", self, target)
-    return _reduce(xp, xp.abs(a - b), reduction, odt)
+    return _reduce(xp, xp.abs(a - b), reduction, odt, (self, target))
 
 
 @op("aten::smooth_l1_loss(Tensor self, Tensor target, int reduction=Mean, float beta=1.0) "
@@ -103,7 +108,7 @@ def smooth_l1_loss(xp, self, target, reduction=1, beta=1.0):
         loss = z
     else:
         loss = xp.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta)
-    return _reduce(xp, loss, reduction, odt)
+    return _reduce(xp, loss, reduction, odt, (self, target))
 
 
 @op("aten::huber_loss(Tensor self, Tensor target, int reduction=Mean, float delta=1.0) "
@@ -115,7 +120,7 @@ def huber_loss(xp, self, target, reduction=1, delta=1.0):
     a, b, odt = _pair(xp, "huber_loss", self, target)
     z = xp.abs(a - b)
     loss = xp.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
-    return _reduce(xp, loss, reduction, odt)
+    return _reduce(xp, loss, reduction, odt, (self, target))
 
 
 @op("aten::kl_div(Tensor self, Tensor target, int reduction=Mean, *, bool log_target=False) "
@@ -130,7 +135,7 @@ def kl_div(xp, self, target, reduction=1, log_target=False):
         with quiet(xp):   # xlogy(t, t): 0 where t == 0, NaN for t < 0
             xlogy = xp.where(b == 0, 0, b * xp.log(xp.where(b == 0, 1, b)))
         loss = xlogy - b * a
-    return _reduce(xp, loss, reduction, odt)
+    return _reduce(xp, loss, reduction, odt, (target, self))
 
 
 # ---------------------------------------------------------------------- binary cross entropy
@@ -157,7 +162,7 @@ def binary_cross_entropy(xp, self, target, weight=None, reduction=1):
     loss = -(t * xp.maximum(lx, -100) + (1 - t) * xp.maximum(l1x, -100))
     if weight is not None:
         loss = loss * weight.astype(ct, copy=False)
-    return _reduce(xp, loss, reduction, self.dtype)
+    return _reduce(xp, loss, reduction, self.dtype, (self, target))
 
 
 def _bcel_meta(self, target, weight=None, pos_weight=None, reduction=1):
@@ -187,7 +192,7 @@ def binary_cross_entropy_with_logits(xp, self, target, weight=None, pos_weight=N
         loss = (1 - t) * x + softplus_neg
     if weight is not None:
         loss = loss * weight.astype(ct, copy=False)
-    return _reduce(xp, loss, reduction, self.dtype)
+    return _reduce(xp, loss, reduction, self.dtype, (target, self))
 
 
 # ---------------------------------------------------------------------- nll / cross entropy

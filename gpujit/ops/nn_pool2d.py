@@ -204,7 +204,9 @@ def avg_pool2d(xp, self, kernel_size, stride=(), padding=0, ceil_mode=False,
     else:   # C++ integer division truncates toward zero
         q = xp.abs(total) // div
         out = xp.where(total < 0, -q, q).astype(odt, copy=False)
-    return out if batched else out[0]
+    # PyTorch's output in input.suggest_memory_format() (a 3-D input's: contiguous), not
+    # the sum's layout (NumPy's follows x's order, CuPy's is C-contiguous)
+    return _mf.suggest_layout(xp, out, x) if batched else _mf.c_layout(xp, out[0])
 
 
 def _adaptive_sizes(in_shape, output_size, nd=2):

@@ -272,22 +272,30 @@ class Optimizer(OptimizerHooks):
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in groups)))
 
-        def cast(param, key, value):
+        # the saved groups' fused / capturable flags: their 'step' goes to the parameter's
+        # device as float32 (torch's _process_value_according_to_param_policy reads the
+        # loaded state dict's groups, not this optimizer's)
+        on_device = {p for g in saved_groups if g.get("fused") or g.get("capturable")
+                     for p in g["params"]}
+
+        def cast(param, key, value, pid=None):
             if isinstance(value, Tensor):
                 if key == "step":
+                    if pid in on_device:
+                        return _copy_tensor(value, _dt.float32, param._device)
                     return _copy_tensor(value)
                 if param.is_floating_point():
                     return _copy_tensor(value, param._dtype, param._device)
                 return _copy_tensor(value, dev=param._device)
             if isinstance(value, dict):
-                return {k: cast(param, k, v) for k, v in value.items()}
+                return {k: cast(param, k, v, pid) for k, v in value.items()}
             return copy.deepcopy(value)
 
         state = defaultdict(dict)
         for k, v in state_dict["state"].items():
             if k in id_map:
                 param = id_map[k]
-                state[param] = cast(param, None, v)
+                state[param] = cast(param, None, v, k)
             else:
                 state[k] = v
 
