@@ -335,7 +335,11 @@ class ProgramGenD:
             if x.random() < 0.5:
                 body.append(f"{h} = self.{name}({h}, {h}, {h}, need_weights=False)[0]")
             else:
+                # (the weights are Optional[Tensor] in MultiheadAttention's signature:
+                # TorchScript, and gpujit's script, refuse aw.sum() unrefined; seed
+                # 30001*100003+2401+29)
                 body += [f"a, aw = self.{name}({h}, {h}, {h})",
+                         "assert aw is not None",
                          f"{h} = a + aw.sum(dim=-1, keepdim=True)"]
             return shape, kind
         if w == "encoder":

@@ -962,7 +962,7 @@ class GenE:
             self.emit(f"{w} = 0")
             self.emit(f"if {v} is not None:")
             self.emit(f"    {v}.append({E(INT, 1)})")
-            self.emit(f"    {w} = len({v}) + sum({v})")
+            self.emit(f"    {w} = len({v}) + sum([e % 100000 for e in {v}])")
             self.emit(f"tr.append(str({v}))")
             self.declare(w, INT)
         elif k == "nested":
@@ -995,7 +995,7 @@ class GenE:
             i, e = self.fresh(), self.fresh()
             acc = self.fresh()
             self.emit(f"{acc} = \"\"")
-            self.emit(f"for {i}, {e} in enumerate({src}, {x.choice(['1', '-2', '5'])}):")
+            self.emit(f"for {i}, {e} in enumerate({src}, {x.choice(['1', '0', '5'])}):")
             self.emit(f"    {acc} = {acc} + str({i}) + \":\" + str({e})")
             self.declare(acc, STR)
         return 1

@@ -183,6 +183,12 @@ def check_grads_c(src, need, calls, strategy=None, leaf_writes=True):
             if _multi_output_refusal(want_s):
                 continue
             got_s = run_grad(g_script, call, gpujit, need)
+            if "forward" in want and "forward" in got and "forward" not in got_s:
+                # the scripted graph drops a dead op that raises (test_program_fuzz_s20's
+                # docstring; check() lets it too): x0.type_as(x2.unfold(0, 2, 1)) reads
+                # only the unfold's dtype, gpujit's optimized graph drops the unfold and
+                # answers for an x2 too short to unfold (seed 30002*100003+2301+73)
+                continue
             try:
                 compare(got_s, want_s, "script" + what, versions=False, tol=tol)
             except AssertionError:

@@ -476,6 +476,8 @@ def _trap_eager(xp, name, cumulative, y, x, dx, dim):
         return xp.zeros(meta.shape, dtype=y.dtype)
     d = wrap_dim(dim, y.ndim)
     ct = meta.dtype.np
+    if y.dtype.kind in "iu":
+        return _trap_eager_int(xp, cumulative, xp.moveaxis(y, d, -1), x, dx, d, ct)
     y = xp.moveaxis(y.astype(ct), d, -1)
     left, right = y[..., :-1], y[..., 1:]
     if x is None:   # PyTorch's forms for a constant spacing (NaN from 0 * inf kept)
@@ -490,6 +492,33 @@ def _trap_eager(xp, name, cumulative, y, x, dx, dim):
                                                        y.ndim else x, axis=-1)
         r = ((left + right) * spacing)
         r = (xp.cumsum(r, axis=-1) if cumulative else r.sum(-1)) / 2
+    if cumulative:
+        r = xp.moveaxis(r, -1, d)
+    return xp.asarray(r).astype(ct, copy=False)
+
+
+def _trap_eager_int(xp, cumulative, y, x, dx, d, ct):
+    """trapezoid of integer samples y (d moved last) as PyTorch's integral.cpp computes it:
+    the sums of neighbouring samples (and of the two ends) in y's dtype, wrapping as
+    PyTorch's; sums over samples in int64; only then the float result dtype ct (float32 for
+    the default dtype: y = [2**24 + 1, 1, 1, 3] gives 8388612, not the 8388610 of summing
+    float32 samples; int8 [100, 100, 100] gives 328: 100 + 100 wraps to -56)."""
+    pairs = y[..., :-1] + y[..., 1:]
+    if x is None:
+        h = 1 if dx is None else dx
+        if cumulative:      # (dx / 2. * (left + right)).cumsum(dim)
+            r = xp.cumsum(ct.type(h / 2) * pairs.astype(ct), axis=-1)
+        else:               # (y.sum(dim) - (y[0] + y[-1]) * 0.5) * dx
+            ends = (y[..., 0] + y[..., -1]).astype(ct) * ct.type(0.5)
+            r = (y.sum(-1, dtype=np.int64).astype(ct) - ends) * ct.type(h)
+    else:                   # ((left + right) * x.diff(dim)).sum(dim) / 2. (cumsum for cumulative)
+        spacing = xp.diff(x) if x.ndim == 1 else xp.diff(xp.moveaxis(x, d, -1) if x.ndim ==
+                                                       y.ndim else x, axis=-1)
+        pt = _dt.promote_types(_dtn(y.dtype), _dtn(x.dtype)).np
+        seg = pairs.astype(pt) * spacing.astype(pt)
+        acc = np.int64 if pt.kind in "iu" else pt
+        r = xp.cumsum(seg, axis=-1, dtype=acc) if cumulative else seg.sum(-1, dtype=acc)
+        r = r.astype(ct) / ct.type(2)
     if cumulative:
         r = xp.moveaxis(r, -1, d)
     return xp.asarray(r).astype(ct, copy=False)
