@@ -173,3 +173,17 @@ def test_unannotated_tensor_parameter_is_called_inferred_in_argument_errors():
         "instead found type 'str'.\nInferred 'x'")
     with pytest.raises(RuntimeError, match="type 'int' for argument 'n'"):
         torch.jit.script(_scale)(torch.ones(1), 2.5)
+
+
+def _optional_method(x: Optional[torch.Tensor]):
+    return x.sum()
+
+
+def test_a_method_of_an_unrefined_optional_says_to_refine_it():
+    # TorchScript refuses it for good ("'Optional[Tensor]' object has no attribute or
+    # method 'sum'"): the message says how to refine, not that support is coming ("yet")
+    with pytest.raises(Exception) as info:
+        torch.jit.script(_optional_method)
+    msg = str(info.value)
+    assert "has no method 'sum': it may be None" in msg and "if x is not None:" in msg
+    assert "yet" not in msg and "return x.sum()" in msg

@@ -184,6 +184,11 @@ class CallExprMixin:
                 if isinstance(self_v.type, T.FutureType) and func.attr == "wait" and \
                         not node.args and not node.keywords:     # fut.wait(): aten::wait
                     return self.emit("aten::wait", [self_v], [self_v.type.elem]).output
+                if isinstance(self_v.type, T.OptionalType):     # (as TorchScript: refine first)
+                    self.error(f"{describe_type(self_v.type)} has no method '{func.attr}': it "
+                               f"may be None; refine it first (`if {ast.unparse(func.value)} is "
+                               f"not None:` or `assert {ast.unparse(func.value)} is not None`)",
+                               node)
                 self.error(f"{describe_type(self_v.type)} has no method '{func.attr}' in "
                            f"scripted code yet", node)
         if isinstance(func, ast.Name) and self.is_builtin(func.id):
