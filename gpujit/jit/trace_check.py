@@ -3,6 +3,8 @@ and compare outputs (TracerWarnings) and graphs (TracingCheckError), as PyTorch'
 _check_trace does. An input set is a pair (positional args, keyword args)."""
 from __future__ import annotations
 
+import re
+
 import difflib
 import warnings
 
@@ -57,7 +59,10 @@ def clone_inputs(x):
 
 
 def _canonical(graph) -> str:
-    """The graph's text with tensor shapes erased (check inputs may have other shapes)."""
+    """The graph's text with tensor shapes erased (check inputs may have other shapes) and
+    its unnamed values numbered in order of appearance (torch's _jit_pass_canonicalize):
+    two traces that made the same graph compare equal, however many dead values (shape
+    reads dropped by dead-code elimination) numbered one of them."""
     g = graph.copy()
     for n in [g.param_node, *g.walk()]:
         for v in n.outputs:
@@ -65,7 +70,9 @@ def _canonical(graph) -> str:
         for b in n.blocks:
             for v in b.inputs:
                 v.type = _tb._erased(v.type)
-    return str(g)
+    numbers: dict = {}
+    return re.sub(r"%(\d+)\b", lambda m: "%" + str(numbers.setdefault(m.group(1), len(numbers))),
+                  str(g))
 
 
 def _graph_diff(a: str, b: str) -> str:
