@@ -194,7 +194,7 @@ def _out_cases(d):
         lambda: gpujit.cummax(a, 0, out=(z(6), z(6))),
         lambda: gpujit.mode(a, 0, out=(z(()), z(()))),
         lambda: gpujit.float_power(a, 2, out=z(6)),
-        lambda: gpujit.add(a, 1, out=z(6, dtype=gpujit.double)).tolist(),
+        lambda: gpujit.add(b, 1, out=z(3, dtype=gpujit.double)).tolist(),
     ]
 
 
