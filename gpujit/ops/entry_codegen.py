@@ -245,8 +245,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         else:
             L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot)")
     elif op.contiguous_result:
-        L.append("    if r.ndim > 1:")
-        L.append("        r = _c_layout(xp, r)")
+        L.append("    r = _c_layout(xp, r)")
         L.append("    " + _r.wrap_statements("_t", "r", "ot", "dev"))
         L.append("    return _t")
     else:
@@ -482,14 +481,15 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False, view=None):
                 return f"_wrap_view({expr}, dev, {n}, False)"   # detach: no autograd base)
             return f"_wrap_view({expr}, dev, {n})"
         if c_order:
-            return (f"_wrap_array({expr} if getattr({expr}, 'ndim', 0) < 2 else "
-                    f"_c_layout(xp, {expr}), dev)")
+            return f"_wrap_array(_c_layout(xp, {expr}), dev)"
         return f"_wrap_array({expr}, dev)"
     if t.base == "Tensor":
         if _aliases_first(t, s):     # split, unbind, chunk: views
             return f"tuple([_wrap_view(x, dev, {names[0]}) for x in {expr}])"
         if view == "per_input":
             return f"tuple([_wrap_view(x, dev, t) for x, t in zip({expr}, {names[0]})])"
+        if c_order:     # (gradient's list: each C-contiguous)
+            return f"tuple([_wrap_array(_c_layout(xp, x), dev) for x in {expr}])"
         return f"tuple([_wrap_array(x, dev) for x in {expr}])"   # torch returns tuples
     if t.base in ("int", "float", "bool", "Scalar"):
         return f"({expr}.item() if hasattr({expr}, 'item') else {expr})"

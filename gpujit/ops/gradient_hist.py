@@ -204,7 +204,7 @@ def _declare_gradient(overload, args):
             return _gradient_eager(xp, self, spacing, dim, edge_order)
 
     impl = op(f"aten::gradient.{overload}(Tensor self, *, {args}, int edge_order=1) -> "
-              f"Tensor[]", method=False, name="gradient", meta=meta)(body)
+              f"Tensor[]", method=False, name="gradient", meta=meta, contiguous=True)(body)
     # to self (and to each coordinate tensor): the formulas run at forward with gradients
     # recorded, as PyTorch's composite, so backward keeps what its ops keep (a write into
     # the input or the coordinates after the op is an error only where PyTorch's is)

@@ -109,7 +109,7 @@ def _nexd_meta(v, pow=2, dim=0):
 
 
 @op("aten::norm_except_dim(Tensor v, int pow=2, int dim=0) -> Tensor", tags=_LA,
-    method=False, meta=_nexd_meta)
+    method=False, contiguous=True, meta=_nexd_meta)
 def norm_except_dim(xp, v, pow=2, dim=0):
     """The pow-norm of v over every dim but `dim` (kept as size-1 dims); over all of v for
     dim=-1 (a 0-dim result), as weight_norm computes g."""

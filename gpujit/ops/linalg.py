@@ -252,7 +252,7 @@ def _checked(xp, name, a, b):
     return a.astype(d.np, copy=False), b.astype(d.np, copy=False)
 
 
-@op("aten::matmul(Tensor self, Tensor other) -> Tensor", tags=_LA,
+@op("aten::matmul(Tensor self, Tensor other) -> Tensor", tags=_LA, contiguous=True,
     meta=_product_meta("matmul", matmul_shape))
 def matmul(xp, self, other):
     dt = self.dtype

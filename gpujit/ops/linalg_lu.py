@@ -214,6 +214,7 @@ def _lu_meta(A, pivot=True):
 
 @op("aten::linalg_lu(Tensor A, *, bool pivot=True) -> (Tensor P, Tensor L, Tensor U)",
     tags=_LA, method=False, function=False, meta=_lu_meta, namedtuple_name="linalg_lu",
+    contiguous=True,
     nondiff_outputs=("P",))
 def linalg_lu(xp, A, pivot=True):
     """A = P L U (P a permutation matrix of A's dtype); a singular A is not an error."""
@@ -248,7 +249,8 @@ def _lu_unpack_meta(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
 
 @op("aten::lu_unpack(Tensor LU_data, Tensor LU_pivots, bool unpack_data=True, "
     "bool unpack_pivots=True) -> (Tensor P, Tensor L, Tensor U)", tags=_LA, method=False,
-    meta=_lu_unpack_meta, namedtuple_name="lu_unpack", nondiff_outputs=("P",))
+    meta=_lu_unpack_meta, namedtuple_name="lu_unpack", nondiff_outputs=("P",),
+    contiguous=True)
 def lu_unpack(xp, LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
     """linalg.lu_factor's output -> (P, L, U); the parts not asked for are empty."""
     _lu_unpack_check(LU_data.shape, LU_pivots.shape, _dtn(LU_pivots.dtype))

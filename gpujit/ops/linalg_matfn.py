@@ -136,7 +136,7 @@ def _vecdot_check(sx, sy, dx, dy, dim):
 
 
 @op("aten::linalg_vecdot(Tensor x, Tensor y, *, int dim=-1) -> Tensor", tags=_LA,
-    method=False, function=False,
+    method=False, function=False, contiguous=True,
     meta=lambda x, y, dim=-1: TensorMeta(
         x.dtype, _vecdot_check(x.shape, y.shape, x.dtype, y.dtype, dim)[0], x.device))
 def linalg_vecdot(xp, x, y, dim=-1):

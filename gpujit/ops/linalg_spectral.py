@@ -279,6 +279,7 @@ def _lstsq_meta(self, b, rcond=None, driver=None):
 @op("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> "
     "(Tensor solution, Tensor residuals, Tensor rank, Tensor singular_values)", tags=_LA,
     method=False, function=False, meta=_lstsq_meta, namedtuple_name="linalg_lstsq",
+    contiguous=True,
     nondiff_outputs=("singular_values",))
 def linalg_lstsq(xp, self, b, rcond=None, driver=None):
     """The minimum-norm least-squares solution through the SVD (singular values at most

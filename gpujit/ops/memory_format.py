@@ -402,8 +402,9 @@ def iterator_layout(xp, r, arrays):
 def c_layout(xp, r):
     """Array r with PyTorch's contiguous strides (those of torch.empty: a dim of size 1
     too): r itself when it has them, else a C-ordered copy. Numbers pass through."""
-    if getattr(r, "ndim", 0) < 2:
-        return r        # (a fresh 1-D result is contiguous)
+    nd = getattr(r, "ndim", 0)
+    if nd == 0 or (nd == 1 and r.flags.c_contiguous):
+        return r        # (a 1-D view with a step is not: kthvalue's / mode's row picks)
     if r.flags.c_contiguous and (1 not in r.shape or r.strides == tuple(
             s * r.itemsize for s in strides_in(r.shape, range(r.ndim)))):
         return r

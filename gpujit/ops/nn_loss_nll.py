@@ -93,7 +93,7 @@ def nll_loss(xp, self, target, weight=None, reduction=1, ignore_index=-100):
 
 
 @op("aten::nll_loss_nd(Tensor self, Tensor target, Tensor? weight=None, int reduction=Mean, "
-    "SymInt ignore_index=-100) -> Tensor", meta=_nll_meta(True), **_LOSS)
+    "SymInt ignore_index=-100) -> Tensor", meta=_nll_meta(True), contiguous=True, **_LOSS)
 def nll_loss_nd(xp, self, target, weight=None, reduction=1, ignore_index=-100):
     """nll_loss over (N, C, d1, ...) input with (N, d1, ...) targets (class dim 1)."""
     _nll_check(self, target, weight, True)
@@ -150,7 +150,7 @@ def _prob_weight_check(input, weight):
 
 @op("aten::cross_entropy_loss(Tensor self, Tensor target, Tensor? weight=None, "
     "int reduction=Mean, SymInt ignore_index=-100, float label_smoothing=0.0) -> Tensor",
-    meta=_ce_meta, **_LOSS)
+    meta=_ce_meta, contiguous=True, **_LOSS)
 def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=-100,
                        label_smoothing=0.0):
     """log_softmax over the class dim (1, or 0 for unbatched input) then nll_loss; targets

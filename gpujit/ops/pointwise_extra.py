@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta
 from .registry import op, OPS
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
@@ -42,7 +43,9 @@ def _frexp_check(d):
 def frexp(xp, self):
     _frexp_check(_dt_of(self))
     m, e = xp.frexp(self)
-    return m.astype(self.dtype, copy=False), e.astype(np.int32)
+    # (a TensorIterator op: both results in self's order, also where CuPy's are C-ordered)
+    return (_mf.iterator_layout(xp, m.astype(self.dtype, copy=False), (self,)),
+            _mf.iterator_layout(xp, e.astype(np.int32), (self,)))
 
 
 def _i0(xp, x):

@@ -12,6 +12,7 @@ import numpy as _np
 
 from .. import dtypes as _dt
 from . import registry as _reg
+from . import memory_format as _mf
 from . import special as _special
 from .meta import TensorMeta
 from .registry import op
@@ -154,7 +155,8 @@ def _polygamma_meta(n, self):
 def polygamma(xp, n, self):
     """The n-th derivative of digamma (n = 0: digamma; n >= 1: (-1) ** (n + 1) n!
     zeta(n + 1, x)). Integer and bool tensors give the default float dtype."""
-    return _special.polygamma(xp, n, self).astype(_polygamma_out(self.dtype), copy=False)
+    r = _special.polygamma(xp, n, self).astype(_polygamma_out(self.dtype), copy=False)
+    return _mf.iterator_layout(xp, r, (self,))     # (TensorIterator's: self's order)
 
 
 def _polygamma_inplace_meta(self, n):

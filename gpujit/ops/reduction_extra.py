@@ -20,6 +20,7 @@ import numpy as np
 
 from .kernel_names import kernel_name, not_implemented
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta, reduce_shape, wrap_dim
 from .registry import op
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
@@ -630,12 +631,17 @@ def diff(xp, self, n=1, dim=-1, prepend=None, append=None):
     parts = [p for p in (prepend, self, append) if p is not None]
     a = xp.concatenate([p.astype(self.dtype, copy=False) for p in parts], axis=d) \
         if len(parts) > 1 else self
+    if len(parts) > 1:      # (torch.cat's layout: NumPy's concatenate follows its inputs)
+        a = _mf.format_layout(xp, a, _mf.output_format(parts, a.ndim))
     for _ in range(n):
         if a.shape[d] == 0:
             break
         hi = a[(slice(None),) * d + (slice(1, None),)]
         lo = a[(slice(None),) * d + (slice(None, -1),)]
         a = (hi != lo) if a.dtype == bool else hi - lo
+        # (PyTorch's sub of the narrowed input: TensorIterator's layout, the input's
+        # order; CuPy's ufuncs give C-contiguous results)
+        a = _mf.iterator_layout(xp, a, (hi, lo))
     return a.astype(self.dtype, copy=False)
 
 

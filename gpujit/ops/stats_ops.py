@@ -385,7 +385,8 @@ def _declare_renorm(inplace):
     ret = "Tensor(a!)" if inplace else "Tensor"
 
     @op(f"aten::{name}({sig}, Scalar p, int dim, Scalar maxnorm) -> {ret}",
-        tags={"inplace"} if inplace else _SHAPE, function=not inplace, meta=_renorm_meta)
+        tags={"inplace"} if inplace else _SHAPE, function=not inplace, meta=_renorm_meta,
+        contiguous=not inplace)
     def impl(xp, self, p, dim, maxnorm):
         _renorm_meta(TensorMeta(_dtn(self.dtype), self.shape, None), p, dim, maxnorm)
         r = (self * _renorm_factor(xp, self, p, dim, maxnorm)).astype(self.dtype, copy=False)
@@ -558,12 +559,12 @@ def _declare_trap(name, cumulative):
     x_meta = _trap_meta(base, cumulative)
 
     @op(f"aten::{name}.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor", method=False,
-        tags=_LA, meta=lambda y, x, dim=-1: x_meta(y, x, None, dim))
+        tags=_LA, contiguous=cumulative, meta=lambda y, x, dim=-1: x_meta(y, x, None, dim))
     def with_x(xp, y, x, dim=-1):
         return _trap_eager(xp, base, cumulative, y, x, None, dim)
 
     @op(f"aten::{name}.dx(Tensor y, *, Scalar dx=1, int dim=-1) -> Tensor", method=False,
-        tags=_LA, meta=lambda y, dx=1, dim=-1: x_meta(y, None, dx, dim))
+        tags=_LA, contiguous=cumulative, meta=lambda y, dx=1, dim=-1: x_meta(y, None, dx, dim))
     def with_dx(xp, y, dx=1, dim=-1):
         return _trap_eager(xp, base, cumulative, y, None, dx, dim)
     with_x.__name__, with_dx.__name__ = f"{name}_x", f"{name}_dx"
