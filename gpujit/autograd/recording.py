@@ -591,7 +591,15 @@ def _record_op(op, args, d, inplace, names, bound):
         _reg.run_computes(d, bound, made, extra, needed, True)
         for k, v in made.items():
             if k in d.params and k not in pre and k != "result":
-                saved[k] = _save(v, node_name, self_out)
+                if v is result and type(v) is Tensor and v._ag is not None and \
+                        v._ag.grad_fn is node:
+                    # a compute that hands back the output itself (linalg_norm's
+                    # result_, nll_loss's): kept as the saved output is, without its
+                    # grad_fn (else output -> node -> saved output is a cycle)
+                    s = saved[k] = SavedTensor(v, node_name, 0)
+                    s.as_output(node, v._ag.output_nr, node.out_refs[v._ag.output_nr])
+                else:
+                    saved[k] = _save(v, node_name, self_out)
     if "view" in op.tags:
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:
