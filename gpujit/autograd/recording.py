@@ -12,6 +12,7 @@ from ..ops.overlap import is_own_layout
 from ..tensor import Tensor, _AutogradMeta
 from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedOutputs, SavedTensor, backward_name, node_class
+from .graph import _QUALIFIED_NAMES
 from ..ops.node_names import node_name
 from . import views as _views
 
@@ -93,7 +94,175 @@ def autograd_call(op, args):
                 break
     if not needs:
         return op.eager(*args)
+    plan = _PLANS.get(op)
+    if plan is None:
+        plan = _PLANS[op] = _make_plan(op)
+    if plan is not False:
+        return _record_planned(op, args, plan)
     return _record(op, args)
+
+
+# op -> its recording plan (_make_plan), or False where _record's general path records it
+_PLANS: dict = {}
+_PLAIN = frozenset({int, float, bool, str, tuple})
+
+
+def _make_plan(op):
+    """What recording a call of op reads off its schema and derivative, worked out once:
+    for an op of one Tensor output that is no view and writes no argument, whose
+    derivative takes Tensor (not Tensor[]) inputs, computes nothing at record time and
+    whose node name, where it does not depend on the call, is known but for a Python
+    number operand (then the general path): (derivative, node class and its name (None:
+    named per call), the operand positions a Python number renames, (param, kind, arg position) per saved argument (kind 0: the argument, 1: its
+    shape, 2: its device), wrt positions, whether needs_grad is worked out, the saved
+    names that are Tensors). False for any other op (_record's general path)."""
+    d = op.derivative
+    if d is None or type(d) is not _Derivative() or d.computes is not None or \
+            d.elem_needs or op.untracked_when is not None:
+        return False
+    facts = _OP_FACTS.get(op) or _op_facts(op)
+    inplace, names, written, cls, operands = facts
+    if inplace or written:
+        return False
+    if op.tags & {"view", "output_per_input", "inplace_view"} or 0 in op.nondiff_outputs:
+        return False
+    rets = op.schema.returns
+    if len(rets) != 1 or rets[0].type.base != "Tensor" or rets[0].type.is_list:
+        return False
+    args = {a.name: (i, a) for i, a in enumerate(op.schema.arguments)}
+    wrt = []
+    for w in d.wrt:
+        if w not in args or args[w][1].type.base != "Tensor" or args[w][1].type.is_list:
+            return False
+        wrt.append(args[w][0])
+    params = []
+    for p in d.bound:
+        if p in args:
+            a = args[p][1]
+            if a.type.is_list and a.type.base == "Tensor":
+                return False
+            params.append((p, 0, args[p][0]))
+        elif p.endswith("_shape") and p[:-6] in args:
+            params.append((p, 1, args[p[:-6]][0]))
+        elif p.endswith("_device") and p[:-7] in args:
+            params.append((p, 2, args[p[:-7]][0]))
+        else:
+            return False
+    for p in d.params:
+        if p not in d.bound and p not in ("result", "stash", "needs_grad"):
+            return False
+    name = None
+    if cls is not None:
+        name = cls.__name__         # (Node.name's, without making a node)
+        if name in _QUALIFIED_NAMES:
+            name = "torch::autograd::" + name
+    return (d, cls, name, operands, tuple(params), tuple(wrt), d.uses_needs)
+
+
+_DERIVATIVE = None
+
+
+def _Derivative():
+    global _DERIVATIVE
+    if _DERIVATIVE is None:
+        from ..ops.derivatives import Derivative
+        _DERIVATIVE = Derivative
+    return _DERIVATIVE
+
+
+def _record_planned(op, args, plan):
+    """_record's path for an op with a plan (_make_plan): the same node, saved values,
+    edges and output marks, without the per-call reading of schema and derivative."""
+    d, cls, node_name, operands, params, wrt, uses_needs = plan
+    if d is not op.derivative:          # (a derivative registered since: planned anew)
+        plan = _PLANS[op] = _make_plan(op)
+        return _record(op, args) if plan is False else _record_planned(op, args, plan)
+    if operands is not None:
+        for i in operands:
+            if i < len(args) and isinstance(args[i], (bool, int, float, complex)):
+                return _record(op, args)        # (named per call)
+    pre = {}
+    for p, kind, i in params:
+        v = args[i]
+        if kind == 0:
+            pre[p] = v
+        elif kind == 1:
+            pre[p] = _reg.shape_param(v)
+        else:
+            pre[p] = v._device if isinstance(v, Tensor) else None
+    next_functions, inputs_meta = [], []
+    for i in wrt:
+        v = args[i]
+        if isinstance(v, Tensor):
+            ag = v._ag
+            if ag is not None and ag.requires_grad and ag.view is None and \
+                    ag.grad_fn is not None:
+                e = (ag.grad_fn, ag.output_nr)      # (edge_of's common case inline)
+            else:
+                e = edge_of(v)
+            if e is None:
+                next_functions.append((None, 0))
+                inputs_meta.append(None)
+            else:
+                next_functions.append(e)
+                inputs_meta.append((tuple(v._data.shape), v._dtype))
+        else:
+            next_functions.append((None, 0))    # None / a Python number: no gradient
+            inputs_meta.append(None)
+    needed = None
+    if uses_needs:
+        needs = tuple([m is not None for m in inputs_meta])
+        if "needs_grad" in d.params:
+            pre["needs_grad"] = needs
+        if d.reads is not None:
+            needed = d.needed_frozen(needs)     # keep only what the needed gradients read
+            for p in pre:
+                if p not in needed and not p.endswith(("_shape", "_device", "needs_grad")):
+                    pre[p] = None
+    state = _state
+    prev = state.enabled, state.inference       # (no_grad's enter and exit)
+    state.enabled = False
+    try:
+        result = op.eager(*args)
+    finally:
+        state.enabled, state.inference = prev
+    if args and result is args[0]:
+        return result       # it handed back its input itself (contiguous, to, positive...)
+    if cls is None:         # (a name that depends on the call: F.linear's)
+        node_name = backward_name(op, dict(zip(_OP_FACTS[op][1], args)), result)
+        cls = node_class(node_name)
+        if node_name in _QUALIFIED_NAMES:
+            node_name = "torch::autograd::" + node_name
+    saved = {}
+    node = cls(op, d, saved, inputs_meta, tuple(next_functions),
+               ((tuple(result._data.shape), result._dtype, result._device),))
+    for k, v in pre.items():
+        saved[k] = v if v is None or type(v) in _PLAIN else \
+            SavedTensor(v, node_name, 0, True) if type(v) is Tensor else _save(v, node_name)
+    if isinstance(result, Tensor) and result._dtype.category == _dt.FLOATING:
+        ag = result._ag
+        if ag is None:
+            ag = result._ag = _AutogradMeta()
+        ag.requires_grad = True
+        ag.grad_fn = node
+        ag.output_nr = 0
+        ref = weakref.ref(result)
+        node.out_refs = [ref]
+    else:
+        ref = None
+        node.out_refs = [None]
+    dp = d.params
+    if "stash" in dp:     # (taken now: the output may be freed before backward)
+        saved["stash"] = _reg.stashed(result._data)
+    if "result" in dp:
+        if needed is not None and "result" not in needed:
+            saved["result"] = None
+        else:
+            # (kept without its grad_fn: output -> node -> saved output is no cycle)
+            s = saved["result"] = SavedTensor(result, node_name, 0)
+            if ref is not None:
+                s.as_output(node, 0, ref)
+    return result
 
 
 # op -> (inplace, argument names, the arguments it writes (with self when in-place),
@@ -422,7 +591,15 @@ def _record_op(op, args, d, inplace, names, bound):
         _reg.run_computes(d, bound, made, extra, needed, True)
         for k, v in made.items():
             if k in d.params and k not in pre and k != "result":
-                saved[k] = _save(v, node_name, self_out)
+                if v is result and type(v) is Tensor and v._ag is not None and \
+                        v._ag.grad_fn is node:
+                    # a compute that hands back the output itself (linalg_norm's
+                    # result_, nll_loss's): kept as the saved output is, without its
+                    # grad_fn (else output -> node -> saved output is a cycle)
+                    s = saved[k] = SavedTensor(v, node_name, 0)
+                    s.as_output(node, v._ag.output_nr, node.out_refs[v._ag.output_nr])
+                else:
+                    saved[k] = _save(v, node_name, self_out)
     if "view" in op.tags:
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:
