@@ -42,9 +42,7 @@ from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
 from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, \
-    callee_graph, call_inputs, dynamic_callee
-from ..ops import registry as _reg
-from ..ops.node_names import SCRIPTED as _SCRIPTED
+    callee_graph, call_inputs, compute_scripted, dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
 from .support import unbox
 
@@ -157,7 +155,6 @@ def _recording_plan(graph, runner, attr_specs=None):
 
 
 _MODULE_DICTS = ("_parameters", "_buffers", "_modules")
-_NUMBERS = (int, float, bool)
 
 
 def _read_attr(obj, name):
@@ -203,17 +200,7 @@ def _run_recording_plan(plan, args):
             defaults, unpack = extra
             if defaults:
                 a += defaults
-            if _reg.dispatch_state.autograd is not None and \
-                    any([type(x) in _NUMBERS for x in a]):
-                # a number operand: recorded as the Scalar overload TorchScript picks
-                # (interpreter._run_aten)
-                was, _SCRIPTED.on = _SCRIPTED.on, True
-                try:
-                    r = _reg.dispatch_state.compute(f, a)
-                finally:
-                    _SCRIPTED.on = was
-            else:
-                r = _reg.dispatch_state.compute(f, a)
+            r = compute_scripted(f, a)
             if unpack == 1:
                 env[outs[0]] = r
             elif unpack == 2:

@@ -95,6 +95,20 @@ def _run_block(block, env, profile):
     return [env[v] for v in block.outputs]
 
 
+def compute_scripted(op, args):
+    """The registry op on args (schema order, defaults filled in) as scripted code runs it:
+    eager, recording gradients when on; with a number operand recorded as PyTorch names the
+    node of the Scalar overload TorchScript's matching picks (x * 2 is mul.Scalar's
+    MulBackward1, eager's is mul.Tensor's MulBackward0: ops/node_names.py)."""
+    if _reg.dispatch_state.autograd is not None and any([type(a) in _NUMBERS for a in args]):
+        was, _SCRIPTED.on = _SCRIPTED.on, True
+        try:
+            return _reg.dispatch_state.compute(op, args)
+        finally:
+            _SCRIPTED.on = was
+    return _reg.dispatch_state.compute(op, args)
+
+
 def _run_aten(node, env):
     op = node.op
     if op is None and node.kind in CONTAINER_OPS:
@@ -106,17 +120,7 @@ def _run_aten(node, env):
     args = [env[v] for v in node.inputs]
     params = op.schema.arguments
     args += [p.default for p in params[len(args):]]
-    if _reg.dispatch_state.autograd is not None and any(type(a) in _NUMBERS for a in args):
-        # a number operand: recorded as PyTorch names the node of the Scalar overload
-        # TorchScript's matching picks (x * 2 is mul.Scalar's MulBackward1, eager's is
-        # mul.Tensor's MulBackward0: ops/node_names.py)
-        was, _SCRIPTED.on = _SCRIPTED.on, True
-        try:
-            r = _reg.dispatch_state.compute(op, args)
-        finally:
-            _SCRIPTED.on = was
-    else:
-        r = _reg.dispatch_state.compute(op, args)     # eager, recording gradients when on
+    r = compute_scripted(op, args)
     n = len(node.outputs)
     if n == 1:
         if len(op.schema.returns) > 1:
