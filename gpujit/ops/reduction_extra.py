@@ -492,16 +492,23 @@ def _nansum_dtype(self_dt, dtype):
     _meta_dim(self, _nansum_dtype(self.dtype, dtype), dim, keepdim))
 def nansum(xp, self, dim=None, keepdim=False, dtype=None):
     out = _nansum_dtype(_dt_of(self), dtype).np
+    if dtype is not None and self.dtype != out:     # (converted first, as sum(dtype=))
+        self = self.astype(out)
     a = xp.where(xp.isnan(self), 0, self) if _is_float(self) else self
     acc = _F32 if out == _F16 else out
     return a.sum(_axes(dim, self.ndim), acc, keepdims=keepdim).astype(out, copy=False)
 
 
 def _nanmean_dtype(self_dt, dtype):
+    # PyTorch checks the input's dtype (an int tensor with dtype=float16 is refused), then
+    # mean's check of the explicit dtype
+    if self_dt.category != _dt.FLOATING:
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
+                           f"dtype but got {self_dt.short_name}")
     d = self_dt if dtype is None else _dt.to_dtype(dtype)
     if d.category != _dt.FLOATING:
-        raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
-                           f"dtype but got {d.short_name}")
+        raise RuntimeError(f"nanmean(): could not infer output dtype. Optional dtype must be "
+                           f"either a floating point or complex dtype. Got: {d.short_name}")
     return d
 
 
