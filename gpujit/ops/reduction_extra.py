@@ -103,8 +103,12 @@ def _median_all(xp, a, ignore_nan):
     _no_bool(a, kernel_name("median_cpu", xp))
     flat = a.reshape(-1)
     if flat.size == 0:
-        return xp.asarray(xp.nan, dtype=a.dtype) if _is_float(a) else \
-            xp.zeros((), a.dtype)
+        if _is_float(a):
+            return xp.asarray(xp.nan, dtype=a.dtype)
+        # PyTorch's NaN converted to the integer dtype: INT_MIN for int32/int64 (the x86
+        # conversion), 0 for the narrower ones
+        v = np.iinfo(a.dtype).min if a.dtype in (np.int32, np.int64) else 0
+        return xp.full((), v, a.dtype)
     s, _ = _sort_last(xp, flat)
     nans = _isnan(xp, s)
     if ignore_nan:
@@ -496,7 +500,9 @@ def nansum(xp, self, dim=None, keepdim=False, dtype=None):
         self = self.astype(out)
     a = xp.where(xp.isnan(self), 0, self) if _is_float(self) else self
     acc = _F32 if out == _F16 else out
-    return a.sum(_axes(dim, self.ndim), acc, keepdims=keepdim).astype(out, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):     # (inf - inf: silent, as PyTorch)
+        r = a.sum(_axes(dim, self.ndim), acc, keepdims=keepdim)
+    return r.astype(out, copy=False)
 
 
 def _nanmean_dtype(self_dt, dtype):
