@@ -383,11 +383,22 @@ def _add_product(xp, self, p, beta, alpha):
     if out == _F16:
         p = p.astype(_F32)
         self = self.astype(_F32)
+    if out.kind in "iu":
+        # integer scalars in the tensors' dtype, wrapping as PyTorch's kernel does (a uint8
+        # product times alpha=-1 is 255 times it; NumPy refuses -1 as a uint8)
+        alpha, beta = (_np_int(v, out) for v in (alpha, beta))
     if alpha != 1:
         p = p * alpha
     if beta != 0:
         p = p + (self if beta == 1 else self * beta)
     return p.astype(out, copy=False)
+
+
+def _np_int(v, npdt):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        return v
+    return np.array(int(v) & ((1 << (8 * np.dtype(npdt).itemsize)) - 1),
+                    dtype=np.uint64).astype(npdt)[()]
 
 
 def addmm_dtypes(name, ds, d1, d2, empty=False):

@@ -229,6 +229,9 @@ def addr(xp, self, vec1, vec2, beta=1, alpha=1):
         out = xp.logical_and(a[:, None], b[None, :]) if alpha else xp.zeros(shape, bool)
         return xp.logical_or(out, s) if beta else out
     p = a[:, None] * b[None, :]
+    if dt.category == _dt.INTEGRAL:     # (uint8 with alpha=-1 wraps, as PyTorch's kernel)
+        from .linalg import _np_int
+        alpha, beta = _np_int(alpha, ct), _np_int(beta, ct)
     if alpha != 1:
         p = p * alpha
     if beta != 0:

@@ -50,8 +50,11 @@ def _is_int(a, b):
     return _kind(a, b) in "iu"
 
 
-def _check_divisor(xp, other):
-    # CPU PyTorch checks integer divisors; CUDA does not (and checking would synchronize)
+def _check_divisor(xp, other, self=None):
+    # CPU PyTorch checks integer divisors; CUDA does not (and checking would synchronize).
+    # An empty result divides nothing (torch.empty(0, 3) // torch.tensor([0, 1, 2]) is empty)
+    if getattr(self, "size", 1) == 0 or getattr(other, "size", 1) == 0:
+        return
     if xp is _np:
         bad = (not other.all()) if isinstance(other, _np.ndarray) else other == 0
         if bad:
@@ -204,7 +207,7 @@ def div(xp, self, other, rounding_mode=None):
         return xp.true_divide(self, other)
     is_int = _is_int(self, other)
     if is_int:
-        _check_divisor(xp, other)
+        _check_divisor(xp, other, self)
     if rounding_mode == "floor":
         return xp.floor_divide(self, other)
     if is_int:
@@ -218,7 +221,7 @@ def div(xp, self, other, rounding_mode=None):
     dtypes=NO_BOOL, scalar="{self} // {other}", opmath_scalars=True)
 def floor_divide(xp, self, other):
     if _is_int(self, other):
-        _check_divisor(xp, other)
+        _check_divisor(xp, other, self)
     return xp.floor_divide(self, other)
 
 
@@ -228,7 +231,7 @@ def remainder(xp, self, other):
     """Python's modulo: the result has the sign of the divisor (a zero result, as in
     PyTorch, the dividend's: NumPy gives it the divisor's)."""
     if _is_int(self, other):
-        _check_divisor(xp, other)
+        _check_divisor(xp, other, self)
         return xp.remainder(self, other)
     r = xp.remainder(self, other)
     if getattr(r, "dtype", None) is not None and r.dtype.kind == "f":
@@ -241,7 +244,7 @@ def remainder(xp, self, other):
 def fmod(xp, self, other):
     """C's fmod: the result has the sign of the dividend."""
     if _is_int(self, other):
-        _check_divisor(xp, other)
+        _check_divisor(xp, other, self)
     return xp.fmod(self, other)
 
 

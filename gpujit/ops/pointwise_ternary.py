@@ -57,8 +57,13 @@ def _masked_fill(xp, self, mask, value):
     if mask.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
                            f"dtype {_short(mask.dtype)}")
-    # the registry casts to self's dtype (a Python int converted as PyTorch's, checked)
-    return xp.where(mask, _reg.checked_arg(value, self.dtype), self)
+    # the registry casts to self's dtype (a Python int converted as PyTorch's, checked);
+    # an integral self takes the value in its own dtype first: where() with a float value
+    # would compute in float64 and round self's unmasked int64 values beyond 2**53
+    value = _reg.checked_arg(value, self.dtype)
+    if self.dtype.kind in "iub":
+        value = xp.asarray(value).astype(self.dtype)
+    return xp.where(mask, value, self)
 
 
 @op("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", tags=_PW,

@@ -63,6 +63,16 @@ def _acc(a, dtype):
     return (_F32 if out == _F16 else out), out
 
 
+def _as_dtype(a, dtype):
+    """a converted to the reduction's explicit `dtype` first, as PyTorch's sum/prod/cumsum/
+    nansum(dtype=) convert their input (int64 2**53 + 1 rounds to float64 before the
+    sum; an int32 2**30 is inf as float16, and inf - inf is nan)."""
+    if dtype is None:
+        return a
+    d = _dt.to_dtype(dtype).np
+    return a if a.dtype == d else a.astype(d)
+
+
 def _reduce_sum(a, axes, acc, keepdim=False):
     """a.sum(axes, acc): NumPy's through its ufunc, so that an inf - inf inside warns as
     gpujit's own line (which gpujit's warning filter silences, PyTorch being silent)
@@ -73,6 +83,7 @@ def _reduce_sum(a, axes, acc, keepdim=False):
 
 
 def _sum(a, axes, keepdim, dtype):
+    a = _as_dtype(a, dtype)
     acc, out = _acc(a, dtype)
     r = _reduce_sum(a, axes, acc, keepdim)
     return r if acc == out else r.astype(out)
@@ -140,6 +151,7 @@ def _like(self, dtype=None):
 @op("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
     meta=lambda self, dtype=None: _meta(self, _acc_dtype(self, dtype)))
 def sum_all(xp, self, dtype=None):
+    self = _as_dtype(self, dtype)
     acc, out = _acc(self, dtype)
     r = _reduce_sum(self, None, acc)
     return r if acc == out else r.astype(out)
@@ -180,6 +192,7 @@ def mean_dim(xp, self, dim, keepdim=False, dtype=None):
 
 
 def _prod(a, axes, keepdim, dtype):
+    a = _as_dtype(a, dtype)
     acc, out = _acc(a, dtype)
     r = a.prod(axes, acc, keepdims=keepdim)
     return r if acc == out else r.astype(out)

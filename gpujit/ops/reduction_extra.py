@@ -103,8 +103,12 @@ def _median_all(xp, a, ignore_nan):
     _no_bool(a, kernel_name("median_cpu", xp))
     flat = a.reshape(-1)
     if flat.size == 0:
-        return xp.asarray(xp.nan, dtype=a.dtype) if _is_float(a) else \
-            xp.zeros((), a.dtype)
+        if _is_float(a):
+            return xp.asarray(xp.nan, dtype=a.dtype)
+        # PyTorch's NaN converted to the integer dtype: INT_MIN for int32/int64 (the x86
+        # conversion), 0 for the narrower ones
+        v = np.iinfo(a.dtype).min if a.dtype in (np.int32, np.int64) else 0
+        return xp.full((), v, a.dtype)
     s, _ = _sort_last(xp, flat)
     nans = _isnan(xp, s)
     if ignore_nan:
@@ -492,16 +496,25 @@ def _nansum_dtype(self_dt, dtype):
     _meta_dim(self, _nansum_dtype(self.dtype, dtype), dim, keepdim))
 def nansum(xp, self, dim=None, keepdim=False, dtype=None):
     out = _nansum_dtype(_dt_of(self), dtype).np
+    if dtype is not None and self.dtype != out:     # (converted first, as sum(dtype=))
+        self = self.astype(out)
     a = xp.where(xp.isnan(self), 0, self) if _is_float(self) else self
     acc = _F32 if out == _F16 else out
-    return a.sum(_axes(dim, self.ndim), acc, keepdims=keepdim).astype(out, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):     # (inf - inf: silent, as PyTorch)
+        r = a.sum(_axes(dim, self.ndim), acc, keepdims=keepdim)
+    return r.astype(out, copy=False)
 
 
 def _nanmean_dtype(self_dt, dtype):
+    # PyTorch checks the input's dtype (an int tensor with dtype=float16 is refused), then
+    # mean's check of the explicit dtype
+    if self_dt.category != _dt.FLOATING:
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
+                           f"dtype but got {self_dt.short_name}")
     d = self_dt if dtype is None else _dt.to_dtype(dtype)
     if d.category != _dt.FLOATING:
-        raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
-                           f"dtype but got {d.short_name}")
+        raise RuntimeError(f"nanmean(): could not infer output dtype. Optional dtype must be "
+                           f"either a floating point or complex dtype. Got: {d.short_name}")
     return d
 
 

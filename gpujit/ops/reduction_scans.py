@@ -11,7 +11,7 @@ from .kernel_names import not_implemented
 from .. import dtypes as _dt
 from .meta import wrap_dim
 from .registry import op, derivative as _derivative
-from .reduction import _RED, _F16, _F32, _acc, _acc_dtype, _dtype_or, _like
+from .reduction import _RED, _F16, _F32, _acc, _acc_dtype, _as_dtype, _dtype_or, _like
 
 
 # ------------------------------------------------------------------ scans
@@ -26,6 +26,7 @@ def _scan_bool_check(dt, method, where=None):
 def _scan(xp, a, dim, dtype, method):
     d = wrap_dim(dim, a.ndim)
     acc, out = _acc(a, dtype)
+    a = _as_dtype(a, dtype) if out != np.bool_ else a
     _scan_bool_check(_dt._FROM_NP[np.dtype(out)], method, xp)
     if a.ndim == 0:
         return a.astype(out)
@@ -65,7 +66,11 @@ def _softmax_dtype(self_dtype, dtype, name):
 def _softmax(xp, a, dim, dtype, log):
     out = _softmax_dtype(_dt._FROM_NP[a.dtype], dtype, "log_softmax" if log else "softmax").np
     d = wrap_dim(dim, a.ndim)
-    x = a.astype(_F32 if out == _F16 else out, copy=False)
+    # an explicit dtype converts the input first, as PyTorch (int16 30000 and 30001 are
+    # both 30000 in float16), a float16 one computed in float32
+    x = a.astype(out, copy=False)
+    if out == _F16:
+        x = x.astype(_F32)
     if x.ndim == 0:
         x = x.reshape(1)
     if x.size == 0:

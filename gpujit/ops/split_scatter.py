@@ -380,10 +380,13 @@ def _declare_scatter_reduce(inplace):
             if not include_self:
                 count[pos] = 0
             _scatter_at(xp, count, pos, xp.ones(pos.shape, _LONG), "sum")
-            acc = flat.astype(np.float64) if a.dtype.kind == "f" else flat.astype(_LONG)
+            # integers: PyTorch sums in self's dtype (wrapping: int8 -100 + -100 is 56),
+            # then floor-divides by the count
+            acc = flat.astype(np.float64) if a.dtype.kind == "f" else flat.copy()
             _scatter_at(xp, acc, pos, vals.astype(acc.dtype), "sum")
             count = xp.maximum(count, 1)
-            r = acc / count if a.dtype.kind == "f" else xp.floor_divide(acc, count)
+            r = acc / count if a.dtype.kind == "f" else \
+                xp.floor_divide(acc.astype(_LONG), count)
             flat[...] = r.astype(a.dtype)
         else:
             _scatter_at(xp, flat, pos, vals, reduce)
