@@ -1,0 +1,148 @@
+"""Programs the fuzzers found in session 30 (helper r30, seeds 30003..), minimised;
+expected values are PyTorch 2.13's (eager / torch.jit.script, x86-64), written out.
+
+- test_program_fuzz_s20's gradient check of mode 6 (tests/program_fuzz_gen_f.py,
+  GPUJIT_PROGRAM_FUZZ_SEED=30003, seed 30003*100003+2800000+14): `x2.logical_not_()` on
+  an input that requires grad raised 'a leaf Variable that requires grad is being used in
+  an in-place operation'; PyTorch gives logical_and/or/xor/not no derivative
+  (gen_variable_type's DONT_REQUIRE_DERIVATIVE), so their in-place forms write past
+  autograd: no leaf or view check, self keeps requires_grad and its grad_fn, only its
+  version counts the write.
+- test_program_fuzz_s24b (GPUJIT_PROGRAM_FUZZ_SEED=30004, seed 30004*100003+16): a scripted
+  `xs.index(x)` of a missing element raised a ValueError that was no RuntimeError;
+  TorchScript raises RuntimeError ("'5' is not in list"), as for xs.remove(x) and an index
+  out of range: gpujit's are now both (ValueError / IndexError and RuntimeError)."""
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+import pytest
+
+import gpujit
+
+
+# ------------------------------------------------------------------ logical_*_ in place
+
+@pytest.mark.parametrize("name, other", [("logical_not_", None), ("logical_and_", [1.0, 0.0, 2.0]),
+                                         ("logical_or_", [0.0, 0.0, 1.0]),
+                                         ("logical_xor_", [1.0, 1.0, 0.0])])
+def test_logical_in_place_on_a_leaf_that_requires_grad(name, other):
+    x = gpujit.tensor([1.5, 0.0, -2.0], requires_grad=True)
+    args = () if other is None else (gpujit.tensor(other),)
+    r = getattr(x, name)(*args)
+    assert r is x
+    assert x.requires_grad and x.is_leaf and x.grad_fn is None and x._version == 1
+    want = {"logical_not_": [0.0, 1.0, 0.0], "logical_and_": [1.0, 0.0, 1.0],
+            "logical_or_": [1.0, 0.0, 1.0], "logical_xor_": [0.0, 1.0, 1.0]}[name]
+    assert x.detach().numpy().tolist() == want
+    (x * 2).sum().backward()            # still a leaf that gets its gradient
+    assert x.grad.numpy().tolist() == [2.0, 2.0, 2.0]
+
+
+def test_logical_not_in_place_keeps_a_non_leaf_grad_fn():
+    a = gpujit.tensor([1.5, 0.0, -2.0], requires_grad=True)
+    x = a * 3
+    x.logical_not_()
+    assert type(x.grad_fn).__name__ == "MulBackward0" and x._version == 1
+    (x * a).sum().backward()
+    # torch 2.13: d(x * a)/da with x's old graph (3 * a) and its new value [0, 1, 0]
+    assert a.grad.numpy().tolist() == [4.5, 1.0, -6.0]
+
+
+def test_logical_not_in_place_on_a_view_of_a_leaf_writes_it():
+    a = gpujit.tensor([1.5, 0.0, -2.0], requires_grad=True)
+    v = a[0:2]
+    v.logical_and_(gpujit.tensor([1.0, 1.0]))
+    assert a.detach().numpy().tolist() == [1.0, 0.0, -2.0]
+    assert a.is_leaf and a.grad_fn is None
+    (a * 2).sum().backward()
+    assert a.grad.numpy().tolist() == [2.0, 2.0, 2.0]
+
+
+def test_logical_not_in_place_of_a_saved_result_fails_backward():
+    a = gpujit.tensor([1.5, 0.0, -2.0], requires_grad=True)
+    x = a.exp()
+    x.logical_not_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        x.sum().backward()
+
+
+def test_logical_or_in_place_of_a_tensor_without_grad_stays_without():
+    a = gpujit.tensor([1.5, 0.0, -2.0], requires_grad=True)
+    b = gpujit.tensor([1.5, 0.0, -2.0])
+    b.logical_or_(a)
+    assert not b.requires_grad and b.grad_fn is None
+    assert b.numpy().tolist() == [1.0, 0.0, 1.0]
+
+
+def test_other_in_place_ops_on_a_leaf_still_refused():
+    for name, args in (("sign_", ()), ("eq_", (gpujit.tensor([1.0, 0.0, 2.0]),)),
+                       ("floor_", ())):
+        x = gpujit.tensor([1.5, 0.0, -2.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            getattr(x, name)(*args)
+
+
+def _fuzz_program(x0, x1, x2):
+    v = x1 * 2 + x0
+    x2.logical_not_()
+    return v * x2 + x0.exp()
+
+
+@pytest.mark.parametrize("scripted", [False, True])
+def test_the_fuzzed_program_differentiates(scripted):
+    fn = gpujit.jit.script(_fuzz_program) if scripted else _fuzz_program
+    rng = np.random.default_rng(0)
+    data = [rng.standard_normal((2, 3)).astype(np.float32) for _ in range(3)]
+    data[2][0, 1] = 0.0
+    for _ in range(3):                  # (the profiling run, then the optimized ones)
+        xs = [gpujit.from_numpy(d.copy()).requires_grad_(True) for d in data]
+        fn(*xs).sum().backward()
+        mask = (data[2] == 0).astype(np.float32)
+        np.testing.assert_allclose(xs[0].grad.numpy(), 1 * mask + np.exp(data[0]), rtol=1e-6)
+        np.testing.assert_allclose(xs[1].grad.numpy(), 2 * mask, rtol=1e-6)
+        # (x2 stays a leaf that requires grad: v * x2 reaches it; torch 2.13 the same)
+        np.testing.assert_allclose(xs[2].grad.numpy(), 2 * data[1] + data[0], rtol=1e-6)
+        assert xs[2].is_leaf and xs[2].detach().numpy().tolist() == mask.tolist()
+
+
+# ------------------------------------------------------------------ container errors
+
+def _index(xs: List[str], s: str) -> int:
+    return xs.index(s)
+
+
+def _index_int(xs: List[int]) -> int:
+    return xs.index(5)
+
+
+def _remove(xs: List[int]) -> List[int]:
+    xs.remove(5)
+    return xs
+
+
+def _get(xs: List[int]) -> int:
+    return xs[9]
+
+
+def _pop(xs: List[int]) -> int:
+    return xs.pop(7)
+
+
+@pytest.mark.parametrize("fn, args, cls, msg", [
+    (_index, (["Hello"], "-4"), ValueError, "'-4' is not in list"),
+    (_index_int, ([1, 2],), ValueError, "'5' is not in list"),
+    (_remove, ([1, 2],), ValueError, "x not in list"),
+    (_get, ([1, 2],), IndexError, "list index out of range"),
+    (_pop, ([1, 2],), IndexError, "index out of range"),
+])
+def test_scripted_container_errors_are_runtime_errors_as_torchscripts(fn, args, cls, msg):
+    # torch 2.13: RuntimeError: '-4' is not in list / list.remove(x): x not in list /
+    # list index out of range (Python's class too, as Python raises it eagerly)
+    f = gpujit.jit.script(fn)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match=msg) as info:
+            f(*args)
+        assert isinstance(info.value, cls)
+        assert "in scripted code at" in str(info.value)
