@@ -146,3 +146,24 @@ def test_scripted_container_errors_are_runtime_errors_as_torchscripts(fn, args, 
             f(*args)
         assert isinstance(info.value, cls)
         assert "in scripted code at" in str(info.value)
+
+
+# ------------------------------------------------------------------ v[-1] = w, w of [1, ...]
+
+def _set_last(a, b):
+    a[-1] = b
+    return a
+
+
+def test_subscript_assignment_of_a_leading_one_eager_and_scripted():
+    # (test_program_fuzz_s25, GPUJIT_PROGRAM_FUZZ_SEED=30005: `v4[-1] = v1` with v1 of
+    # shape [1] into a dead v4) eager's __setitem__ drops the value's leading 1s; torch 2.13's
+    # script emits select + copy_, which refuses them (its DCE drops the write when the
+    # tensor is dead afterwards; gpujit's script keeps it: a documented difference)
+    out = _set_last(gpujit.zeros(2), gpujit.ones(1))
+    assert out.numpy().tolist() == [0.0, 1.0]
+    f = gpujit.jit.script(_set_last)
+    with pytest.raises(RuntimeError, match=r"output with shape \[\] doesn't match the "
+                                           r"broadcast shape \[1\]"):
+        f(gpujit.zeros(2), gpujit.ones(1))
+    assert f(gpujit.zeros(2, 3), gpujit.ones(3)).numpy().tolist() == [[0.0] * 3, [1.0] * 3]

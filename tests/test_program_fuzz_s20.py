@@ -23,6 +23,7 @@ Where gpujit deliberately differs, the checks let it:
 - `v[0] = v` with v of shape [1, n]: eager drops v's leading 1 first (copy_to), TorchScript
   and gpujit's script emit copy_, which refuses the partial overlap; TorchScript's DCE
   drops the write when v is dead afterwards, gpujit's keeps it and raises (gradient fuzz);
+  the same for `v[-1] = w` with w of shape [1, ...] (copy_'s broadcast error; forward);
 - gradients where torch.jit.script's differ from eager's (its CSE merges two equal
   `v.pow(-1)`: one backward of the summed gradients, -inf where eager's two give nan at
   v = 0): gpujit's script may match either;
@@ -210,6 +211,14 @@ def _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script):
                 assert gerr is not None or (label == "script" and eager_raised), \
                     f"{label}: torch raised {err!r}, gpujit did not{what}"
                 eager_raised = gerr is not None
+                continue
+            if gerr is not None and label == "script" and "] = " in src and \
+                    "doesn't match the broadcast shape" in str(gerr):
+                # `v[-1] = w` with w of shape [1, ...]: eager drops w's leading 1s
+                # (copy_to), TorchScript and gpujit's script emit select + copy_, which
+                # refuses them; TorchScript's DCE dropped the write of a dead v (see the
+                # docstring; GPUJIT_PROGRAM_FUZZ_SEED=30005, seed 30005*100003+2500111
+                # of test_program_fuzz_s25)
                 continue
             if gerr is not None:
                 raise AssertionError(f"{label}: gpujit raised {gerr!r}{what}") from gerr
