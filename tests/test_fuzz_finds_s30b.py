@@ -167,3 +167,46 @@ def test_subscript_assignment_of_a_leading_one_eager_and_scripted():
                                            r"broadcast shape \[1\]"):
         f(gpujit.zeros(2), gpujit.ones(1))
     assert f(gpujit.zeros(2, 3), gpujit.ones(3)).numpy().tolist() == [[0.0] * 3, [1.0] * 3]
+
+
+# ------------------------------------------------------------------ softmax of ints
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dt", [np.int64, np.int32, np.bool_])
+def test_softmax_of_an_empty_integral_tensor_is_returned(fn, dt):
+    # (test_program_fuzz_s22, GPUJIT_PROGRAM_FUZZ_SEED=30005, seeds 30005*100003+220000+
+    # 69, 70: `(x <= s).prod(1) - n).log_softmax(0)` of a (0, 5) input) torch 2.13 runs no
+    # kernel for an empty input: an empty result of the input's dtype
+    for shape, dim in (((0,), 0), ((0, 3), 0), ((0, 3), 1), ((3, 0), 0)):
+        x = gpujit.from_numpy(np.zeros(shape, dtype=dt))
+        r = getattr(gpujit, fn)(x, dim)
+        assert r.dtype == x.dtype and tuple(r.shape) == shape
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_of_integers_names_torchs_kernel(fn):
+    x = gpujit.from_numpy(np.zeros((2, 3), dtype=np.int64))
+    with pytest.raises(NotImplementedError,
+                       match=f"^\"{fn}_kernel_impl\" not implemented for 'Long'$"):
+        getattr(gpujit, fn)(x, 0)
+    for t, dim in ((x, 1), (x, -1), (gpujit.tensor(3), 0)):
+        with pytest.raises(NotImplementedError,
+                           match=f"^\"{fn}_lastdim_kernel_impl\" not implemented for 'Long'$"):
+            getattr(gpujit, fn)(t, dim)
+    b = gpujit.from_numpy(np.zeros((2, 3), dtype=np.bool_))
+    with pytest.raises(NotImplementedError, match="not implemented for 'Bool'"):
+        b.softmax(0)
+
+
+def _int_log_softmax(x, s: float, n: int):
+    v1 = (x <= s).prod(1)
+    return (v1 - n).log_softmax(0)
+
+
+def test_the_fuzzed_softmax_program_scripted():
+    f = gpujit.jit.script(_int_log_softmax)
+    for _ in range(3):
+        r = f(gpujit.zeros(0, 5), -1.5, 2)
+        assert r.dtype == gpujit.int64 and tuple(r.shape) == (0,)
+    with pytest.raises(NotImplementedError, match="log_softmax_lastdim_kernel_impl"):
+        f(gpujit.zeros(2, 5), -1.5, 2)
