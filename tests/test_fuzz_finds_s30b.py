@@ -210,3 +210,35 @@ def test_the_fuzzed_softmax_program_scripted():
         assert r.dtype == gpujit.int64 and tuple(r.shape) == (0,)
     with pytest.raises(NotImplementedError, match="log_softmax_lastdim_kernel_impl"):
         f(gpujit.zeros(2, 5), -1.5, 2)
+
+
+# ------------------------------------------------------------------ 0-dim output, permuted
+
+def _zero_dim_tail(x, y, s: float):
+    return x - s * x, y.tanh() * 3
+
+
+def test_a_permuted_kernel_returns_a_zero_dim_output_as_it_is():
+    # (test_guard_fuzz_s25, GPUJIT_GUARD_FUZZ_SEED=30005, seed 30005*100003+19) a group
+    # with a transposed 2-D input and an output computed from a 0-dim input only: the
+    # kernel runs in the 2-D input's layout and its 0-dim output was transposed back
+    # ("axes don't match array": FusionWarning, run unfused)
+    import warnings
+    f = gpujit.jit.script(_zero_dim_tail)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gpujit.fusers.FusionWarning)
+        for layout in ("c", "c", "t", "t", "c"):
+            a = rng.standard_normal((3, 5) if layout == "t" else (5, 3)).astype(np.float32)
+            b = np.float32(rng.standard_normal())
+            x = gpujit.from_numpy(a)
+            x = x.t() if layout == "t" else x
+            y = gpujit.tensor(b)
+            t0, t1 = f(x, y, 1.25)
+            want0 = (a.T if layout == "t" else a) * np.float32(1 - 1.25)
+            np.testing.assert_allclose(t0.numpy(), want0, rtol=1e-6)
+            assert t0.stride() == x.stride()
+            assert t1.dim() == 0
+            np.testing.assert_allclose(t1.item(), np.tanh(b) * 3, rtol=1e-6)
+            t1.add_(1)                  # (a result of its own: writable)
+            np.testing.assert_allclose(t1.item(), np.tanh(b) * 3 + 1, rtol=1e-6)
