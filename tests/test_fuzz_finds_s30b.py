@@ -242,3 +242,55 @@ def test_a_permuted_kernel_returns_a_zero_dim_output_as_it_is():
             np.testing.assert_allclose(t1.item(), np.tanh(b) * 3, rtol=1e-6)
             t1.add_(1)                  # (a result of its own: writable)
             np.testing.assert_allclose(t1.item(), np.tanh(b) * 3 + 1, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ version errors' words
+
+_HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its "
+         "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def _version_error(fn):
+    with pytest.raises(RuntimeError) as info:
+        fn()
+    return str(info.value)
+
+
+def test_version_error_names_the_node_as_torch_2_13():
+    # (met triaging the logical_not_ find: torch 2.13's words, checked there)
+    a = gpujit.tensor([1.5, 0.0, -2.0], requires_grad=True)
+
+    def saved_output():
+        x = a.exp()
+        x.add_(1)           # an output its node saved: that node, 'Exp'
+        x.sum().backward()
+
+    def saved_input():
+        x = a * 1
+        y = x.sin()
+        x.mul_(2)           # an input: its grad_fn now, 'Mul'
+        y.sum().backward()
+
+    def leaf():
+        b = gpujit.tensor([1.5, 0.0, -2.0], requires_grad=True)
+        y = b * b
+        with gpujit.no_grad():
+            b.add_(1)
+        y.sum().backward()
+
+    head = ("one of the variables needed for gradient computation has been modified by an "
+            "inplace operation: [gpujit.FloatTensor [3]]")
+    assert _version_error(saved_output) == (
+        f"{head}, which is output 0 of Exp, is at version 1; expected version 0 instead. {_HINT}")
+    assert _version_error(saved_input) == (
+        f"{head}, which is output 0 of Mul, is at version 1; expected version 0 instead. {_HINT}")
+    assert _version_error(leaf) == (
+        f"{head} is at version 1; expected version 0 instead. {_HINT}")
+    with gpujit.autograd.set_detect_anomaly(True):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            msg = _version_error(saved_output)
+    assert msg.endswith("Hint: the backtrace further above shows the operation that failed "
+                        "to compute its gradient. The variable in question was changed in "
+                        "there or anywhere later. Good luck!"), msg
