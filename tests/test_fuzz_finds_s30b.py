@@ -294,3 +294,31 @@ def test_version_error_names_the_node_as_torch_2_13():
     assert msg.endswith("Hint: the backtrace further above shows the operation that failed "
                         "to compute its gradient. The variable in question was changed in "
                         "there or anywhere later. Good luck!"), msg
+
+
+# ------------------------------------------------------------------ amax of a NaN slice
+
+def test_amax_amin_aminmax_gradient_of_a_nan_slice_is_nan():
+    # (mode 6's gradient check, GPUJIT_PROGRAM_FUZZ_SEED=30007, seed 30007*100003+
+    # 2800018: x0.amax() of x0 ** x0 with a negative x0) torch 2.13's scale_grad_by_count masks
+    # with `result == self`: no element equals a NaN extreme, 0 / 0 along its slice
+    # (max()'s evenly_distribute_backward gives the gradient to the NaNs: unchanged)
+    nan = float("nan")
+    x = gpujit.tensor([[1.0, nan], [2.0, 3.0]], requires_grad=True)
+    x.amax(1).sum().backward()
+    g = x.grad.numpy()
+    assert np.isnan(g[0]).all() and g[1].tolist() == [0.0, 1.0]
+    x = gpujit.tensor([[1.0, nan], [2.0, 3.0]], requires_grad=True)
+    x.amin(1).sum().backward()
+    g = x.grad.numpy()
+    assert np.isnan(g[0]).all() and g[1].tolist() == [1.0, 0.0]
+    x = gpujit.tensor([1.0, nan, 2.0], requires_grad=True)
+    a, b = gpujit.aminmax(x)
+    (a + b * 2).backward()
+    assert np.isnan(x.grad.numpy()).all()
+    x = gpujit.tensor([1.0, nan, 2.0], requires_grad=True)
+    x.max().backward()
+    assert x.grad.numpy().tolist() == [0.0, 1.0, 0.0]
+    x = gpujit.tensor([[1.0, 1.0], [2.0, 3.0]], requires_grad=True)
+    x.amax(1).sum().backward()
+    assert x.grad.numpy().tolist() == [[0.5, 0.5], [0.0, 1.0]]
