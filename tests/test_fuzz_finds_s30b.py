@@ -322,3 +322,36 @@ def test_amax_amin_aminmax_gradient_of_a_nan_slice_is_nan():
     x = gpujit.tensor([[1.0, 1.0], [2.0, 3.0]], requires_grad=True)
     x.amax(1).sum().backward()
     assert x.grad.numpy().tolist() == [[0.5, 0.5], [0.0, 1.0]]
+
+
+# ------------------------------------------------------------------ range with a constant step
+
+def _count_down(a: int) -> int:
+    n = 0
+    for v in range(a, 4, -1):
+        n += 1
+        if n > 5:
+            break
+    return n
+
+
+def _comp_down(a: int) -> List[int]:
+    return [v for v in range(a, 4, -2)][:3]
+
+
+def _comp_up(a: int) -> List[int]:
+    return [v for v in range(a, 40, 3)][:3]
+
+
+def test_range_with_a_constant_step_counts_as_torchscript():
+    # (test_program_fuzz_s24b, GPUJIT_PROGRAM_FUZZ_SEED=30007, seed 30007*100003+23:
+    # `for v1 in range(a, 4, -1)` with a = -2**63) the trip count was a - 4, which wraps
+    # around int64 to 2**63 - 4: the loop ran (for ever); TorchScript's __range_length
+    # gives 0 (a is not above 4). Values checked against torch 2.13's torch.jit.script.
+    m = 2 ** 63
+    f = gpujit.jit.script(_count_down)
+    assert [f(a) for a in (-m, m - 1, 0, 10, 5, 4)] == [0, 6, 0, 6, 1, 0]
+    g = gpujit.jit.script(_comp_down)
+    assert [g(a) for a in (-m, 0, 10, 5, 4)] == [[], [], [10, 8, 6], [5], []]
+    h = gpujit.jit.script(_comp_up)
+    assert [h(a) for a in (-m, m - 1, 39, 40, -40)] == [[], [], [39], [], [-40, -37, -34]]
