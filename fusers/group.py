@@ -89,7 +89,8 @@ def _dump(msg):
 def _permuted(launch, perm, kinds, out_ranks):
     """launch run on the tensor arguments transposed by perm, its outputs transposed back;
     an output of lower rank than perm (one computed from lower-rank arguments only: in
-    layout they got leading 1-dims) loses those 1-dims again."""
+    layout they got leading 1-dims) loses those 1-dims again; a 0-dim output (computed
+    from 0-dim tensors and numbers only: in_layout keeps them 0-dim) is one already."""
     inv = tuple(sorted(range(len(perm)), key=perm.__getitem__))
     tensors = [j for j, k in enumerate(kinds) if k == "tensor"]
     drop = tuple((0,) * (len(perm) - r) for r in out_ranks)
@@ -99,7 +100,8 @@ def _permuted(launch, perm, kinds, out_ranks):
         for j in tensors:
             args[j] = in_layout(args[j], perm)
         # (each a transposed view of the launcher's buffer: the value's own memory)
-        return tuple(own_layout(o.transpose(inv)[d] if d else o.transpose(inv))
+        return tuple(o if o.ndim == 0 else
+                     own_layout(o.transpose(inv)[d] if d else o.transpose(inv))
                      for o, d in zip(launch(*args), drop))
     return call
 

@@ -158,7 +158,7 @@ def test_inplace_errors():
     z.mul_(2)                     # changes the saved result
     with pytest.raises(RuntimeError, match="modified by an inplace operation") as ei:
         z.sum().backward()
-    assert "SigmoidBackward0" in str(ei.value) and "version" in str(ei.value)
+    assert "which is output 0 of Sigmoid, is at version 1" in str(ei.value)   # (torch 2.13)
     # an in-place op whose input is not needed later is fine and differentiable
     a = x * 1
     a.mul_(3)

@@ -274,8 +274,8 @@ def test_saved_outputs_on_cuda():
     s = y.sum()
     y.mul_(2)
     e = _err(s.backward)
-    assert e[0] is RuntimeError and "output 0 of MulBackward0, is at version 1; expected " \
-        "version 0 instead" in e[1] and "ExpBackward0" in e[1]
+    assert e[0] is RuntimeError and "output 0 of Exp, is at version 1; expected " \
+        "version 0 instead" in e[1]
 
 
 # ------------------------------------------------------------------ scripted modules

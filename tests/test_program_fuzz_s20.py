@@ -23,6 +23,7 @@ Where gpujit deliberately differs, the checks let it:
 - `v[0] = v` with v of shape [1, n]: eager drops v's leading 1 first (copy_to), TorchScript
   and gpujit's script emit copy_, which refuses the partial overlap; TorchScript's DCE
   drops the write when v is dead afterwards, gpujit's keeps it and raises (gradient fuzz);
+  the same for `v[-1] = w` with w of shape [1, ...] (copy_'s broadcast error; forward);
 - gradients where torch.jit.script's differ from eager's (its CSE merges two equal
   `v.pow(-1)`: one backward of the summed gradients, -inf where eager's two give nan at
   v = 0): gpujit's script may match either;
@@ -38,6 +39,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -211,6 +213,14 @@ def _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script):
                     f"{label}: torch raised {err!r}, gpujit did not{what}"
                 eager_raised = gerr is not None
                 continue
+            if gerr is not None and label == "script" and "] = " in src and \
+                    "doesn't match the broadcast shape" in str(gerr):
+                # `v[-1] = w` with w of shape [1, ...]: eager drops w's leading 1s
+                # (copy_to), TorchScript and gpujit's script emit select + copy_, which
+                # refuses them; TorchScript's DCE dropped the write of a dead v (see the
+                # docstring; GPUJIT_PROGRAM_FUZZ_SEED=30005, seed 30005*100003+2500111
+                # of test_program_fuzz_s25)
+                continue
             if gerr is not None:
                 raise AssertionError(f"{label}: gpujit raised {gerr!r}{what}") from gerr
             if label == "eager":
@@ -224,7 +234,7 @@ def _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script):
             assert aliasing(got, g_args) == aliasing(want, t_args), \
                 f"{label}: outputs alias other inputs than torch's{what}"
         ran += err is None
-    if trace and traceable:
+    if trace and traceable and not _writes_a_literal(src):
         call = calls[0]
         t_args = inputs(call, torch)
         want, err = _run(t_fn, t_args)
@@ -249,6 +259,18 @@ def _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script):
                 same(g_args, t_args, f"trace {k} (inputs after the call)\n{src}")
             _trace_new_shapes(src, call, calls[3], t_fn, traced)
     return ran
+
+
+def _writes_a_literal(src) -> bool:
+    """Does the program write in place into a tensor it made with torch.tensor(...)? A
+    trace keeps that tensor as a constant of its graph, which each call writes again
+    (PyTorch's trace as gpujit's: `v = torch.tensor(3); v.logical_not_()` gives 1, 0, 1...
+    over the calls), so a trace answers as eager on no particular call
+    (GPUJIT_PROGRAM_FUZZ_SEED=30006, mode 6 seed 30006*100003+2700005)."""
+    for name in re.findall(r"^\s*(\w+) = torch\.tensor\(", src, re.M):
+        if re.search(rf"\b{name}(\[[^\]]*\])?\.\w+_\(", src):
+            return True
+    return False
 
 
 def _tensors(args):

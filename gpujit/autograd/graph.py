@@ -6,6 +6,7 @@ should be (zeros of that shape and dtype)."""
 from __future__ import annotations
 
 import itertools
+import re
 import weakref
 
 import numpy as _np
@@ -37,6 +38,7 @@ def backward_name(op, bound=None, result=None) -> str:
 
 
 _NODE_CLASSES: dict = {}
+_BACKWARD_SUFFIX = re.compile(r"Backward\d*$")  # (a node's name as the version error says it)
 _QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented", "AccumulateGrad"})
 
 
@@ -159,21 +161,29 @@ class SavedTensor:
 
     def _modified(self, t):
         shape = "x".join(str(s) for s in t._data.shape) or "scalar"
-        # what the tensor is now (as PyTorch says it): the output of its grad_fn, which
-        # the in-place op made, or nothing for a leaf; not the node that saved it (an
-        # output saved by its node, gone: that node, as PyTorch's)
-        ag = t._ag
-        which = (f", which is output {ag.output_nr} of {ag.grad_fn.name()},"
-                 if ag is not None and ag.grad_fn is not None else "")
-        if not which and self.out_of is not None and self.out_of() is not None:
-            which = f", which is output {self.index} of {self.out_of().name()},"
+        # what torch 2.13 names: the node that saved the tensor where it saved its own
+        # output (ExpBackward0 of y = x.exp(), also after y.mul_(2)), else the tensor's
+        # grad_fn now (the in-place op's node), nothing for a leaf; the node's name
+        # without its Backward<n> suffix ('Exp', 'Mul', a custom Function's 'F';
+        # 'torch::autograd::CopySlices' as it is)
+        node, nr = None, 0
+        if self.out_of is not None and self.out_of() is not None:
+            node, nr = self.out_of(), self.index
+        elif t._ag is not None and t._ag.grad_fn is not None:
+            node, nr = t._ag.grad_fn, t._ag.output_nr
+        which = (f", which is output {nr} of {_BACKWARD_SUFFIX.sub('', node.name())},"
+                 if node is not None else "")
+        hint = (" Hint: the backtrace further above shows the operation that failed to "
+                "compute its gradient. The variable in question was changed in there or "
+                "anywhere later. Good luck!" if _anomaly.is_anomaly_enabled() else
+                " Hint: enable anomaly detection to find the operation that failed to "
+                "compute its gradient, with torch.autograd.set_detect_anomaly(True, "
+                "check_nan=False).")
         raise RuntimeError(
             f"one of the variables needed for gradient computation has been modified by "
             f"an inplace operation: [gpujit.{t._dtype.short_name}Tensor [{shape}]]{which}"
             f" is at version {t._vc[0]}; "
-            f"expected version {self.version} instead. Hint: the backward of "
-            f"{self.node_name} needs the value it had when it was computed; avoid the "
-            f"in-place operation or use .clone() before it.")
+            f"expected version {self.version} instead.{hint}")
 
     def _unpack_hooked(self):
         orig = self._ref()

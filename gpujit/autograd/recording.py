@@ -305,6 +305,8 @@ def _record(op, args):
         return _no_grad_result(op, args)    # no write (dropout_ when not training)
     if op.untracked_when is not None and op.untracked_when(*args):
         return _no_grad_result(op, args)    # fresh zeros (trapezoid of no samples)
+    if inplace and getattr(d, "untracked_inplace", False):
+        return _no_grad_result(op, args)    # a write past autograd (logical_not_)
     if inplace:
         target = args[0]
         if isinstance(target, Tensor) and _requires(target) and target._ag.grad_fn is None:

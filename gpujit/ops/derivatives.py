@@ -140,12 +140,16 @@ def stashed(array):
 
 class NonDifferentiable:
     """An op whose floating-point outputs carry no gradient (with the reason why; and the
-    error of its in-place form on a tensor that requires grad, where PyTorch words it)."""
-    __slots__ = ("reason", "inplace_error")
+    error of its in-place form on a tensor that requires grad, where PyTorch words it).
+    untracked_inplace: the in-place form writes past autograd, as PyTorch's ops without a
+    derivative (DONT_REQUIRE_DERIVATIVE: logical_and_ ...): no leaf / view check, self keeps
+    its requires_grad and grad_fn, only its version counts the write."""
+    __slots__ = ("reason", "inplace_error", "untracked_inplace")
 
-    def __init__(self, reason, inplace_error=None):
+    def __init__(self, reason, inplace_error=None, untracked_inplace=False):
         self.reason = reason
         self.inplace_error = inplace_error
+        self.untracked_inplace = untracked_inplace
 
 
 def shape_param(value):
@@ -248,11 +252,11 @@ def not_implemented(*targets, message):
                 d.inplace_variant.derivative = d.derivative
 
 
-def nondifferentiable(*targets, reason, inplace_error=None):
+def nondifferentiable(*targets, reason, inplace_error=None, untracked_inplace=False):
     """Mark ops whose outputs carry no gradient (integer-valued, random, comparisons...)."""
     for t in targets:
         for d in _opdefs(t):
-            d.derivative = NonDifferentiable(reason, inplace_error)
+            d.derivative = NonDifferentiable(reason, inplace_error, untracked_inplace)
             if d.inplace_variant is not None:
                 d.inplace_variant.derivative = d.derivative
 

@@ -87,6 +87,12 @@ logical_and = _logical("logical_and", "logical_and", "({self} != 0) & ({other} !
 logical_or = _logical("logical_or", "logical_or", "({self} != 0) | ({other} != 0)")
 logical_xor = _logical("logical_xor", "logical_xor", "({self} != 0) ^ ({other} != 0)")
 logical_not = _logical("logical_not", "logical_not", "{self} == 0", unary=True)
+# PyTorch gives them no derivative (gen_variable_type's DONT_REQUIRE_DERIVATIVE): the
+# in-place forms write a float self that requires grad without a leaf or view check,
+# leaving its grad_fn as it was (torch 2.13: leaf.logical_not_() is allowed, stays a leaf)
+_reg.nondifferentiable(logical_and, logical_or, logical_xor, logical_not,
+                       reason="boolean results: logical ops carry no gradient",
+                       untracked_inplace=True)
 
 
 def _bitwise(name, ufunc, scalar, dtypes=INTS, unary=False):

@@ -544,9 +544,11 @@ def _min_other_grad(grad, self, other):
 
 def _amax_backward(grad, self, value, dim, keepdim):
     """amax/amin: the gradient shared evenly among the elements equal to the extreme of
-    their slice (torch's scale_grad_by_count)."""
+    their slice (torch's scale_grad_by_count, its mask `result == self`: a slice whose
+    extreme is NaN has no element equal to it, and its gradient is NaN all along, 0 / 0,
+    where max()'s evenly_distribute_backward gives it to the NaNs)."""
     nd = self.dim()
-    mask = _ties(self, _keep(value, nd, dim, keepdim))
+    mask = self == _keep(value, nd, dim, keepdim)
     count = mask.sum(_reduced(nd, dim), keepdim=True)
     return mask * (_keep(grad, nd, dim, keepdim) / count)
 

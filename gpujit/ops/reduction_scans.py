@@ -55,17 +55,22 @@ def cumprod(xp, self, dim, dtype=None):
 
 # ------------------------------------------------------------------ softmax
 
-def _softmax_dtype(self_dtype, dtype, name):
+def _softmax_dtype(self_dtype, dtype, name, shape, dim):
+    """The result dtype; PyTorch's kernel's error for a non-floating one (its last-dim
+    kernel for the last dim or a 0-dim input, else the general one), except for an empty
+    input, which PyTorch returns (of that dtype) without running a kernel."""
     d = _dtype_or(dtype, self_dtype)
-    if d.category != _dt.FLOATING:
-        raise NotImplementedError(f"\"{name}_lastdim_kernel_impl\" not implemented for "
-                           f"'{d.short_name}'")
+    if d.category != _dt.FLOATING and 0 not in shape:
+        last = len(shape) == 0 or dim == len(shape) - 1
+        raise NotImplementedError(f"\"{name}_{'lastdim_' if last else ''}kernel_impl\" not "
+                                  f"implemented for '{d.short_name}'")
     return d
 
 
 def _softmax(xp, a, dim, dtype, log):
-    out = _softmax_dtype(_dt._FROM_NP[a.dtype], dtype, "log_softmax" if log else "softmax").np
     d = wrap_dim(dim, a.ndim)
+    out = _softmax_dtype(_dt._FROM_NP[a.dtype], dtype, "log_softmax" if log else "softmax",
+                         a.shape, d).np
     # an explicit dtype converts the input first, as PyTorch (int16 30000 and 30001 are
     # both 30000 in float16), a float16 one computed in float32
     x = a.astype(out, copy=False)
@@ -85,8 +90,8 @@ def _softmax(xp, a, dim, dtype, log):
 
 def _softmax_meta(name):
     def meta(self, dim, dtype=None):
-        wrap_dim(dim, len(self.shape))
-        return _like(self, _softmax_dtype(self.dtype, dtype, name))
+        d = wrap_dim(dim, len(self.shape))
+        return _like(self, _softmax_dtype(self.dtype, dtype, name, tuple(self.shape), d))
     return meta
 
 

@@ -13,7 +13,7 @@ from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
 
-__all__ = ["CONTAINER_OPS", "KeyErrorAt", "container_op"]
+__all__ = ["CONTAINER_OPS", "KeyErrorAt", "IndexErrorAt", "ValueErrorAt", "container_op"]
 
 
 def _set_item(c, k, v):
@@ -34,9 +34,25 @@ class KeyErrorAt(KeyError, RuntimeError):
         return str(self.args[0]) if self.args else ""
 
 
+class IndexErrorAt(IndexError, RuntimeError):
+    """An IndexError of a scripted container op (an index out of range, pop from an empty
+    list), also a RuntimeError as TorchScript's ('list index out of range')."""
+
+
+class ValueErrorAt(ValueError, RuntimeError):
+    """A ValueError of a scripted container op (xs.index(x) / xs.remove(x) of a missing
+    element), also a RuntimeError as TorchScript's ("'5' is not in list")."""
+
+
+_AT = ((KeyError, KeyErrorAt), (IndexError, IndexErrorAt), (ValueError, ValueErrorAt))
+
+
 def _located(e, where):
-    """Python's IndexError / KeyError / ValueError e, with the scripted line it came from."""
-    cls = KeyErrorAt if isinstance(e, KeyError) else type(e)
+    """Python's IndexError / KeyError / ValueError e, with the scripted line it came from
+    (as a class that is also a RuntimeError, as TorchScript's errors are)."""
+    cls = type(e)
+    if not isinstance(e, RuntimeError):
+        cls = next((at for base, at in _AT if isinstance(e, base)), cls)
     return cls(f"{e.args[0] if e.args else e}\n  in scripted code at {where}")
 
 

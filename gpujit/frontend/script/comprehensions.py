@@ -138,11 +138,11 @@ class ComprehensionMixin:
             return
         start = args[0] if len(args) >= 2 else self.const(0)
         span = args[1] if len(args) >= 2 else args[0]
-        # Python's len(range(a, b, s)): max(0, (b - a + s - sign(s)) // s)
-        d = self.scalar("sub", span, start) if step > 0 else self.scalar("sub", start, span)
-        n = self.scalar("floordiv", self.scalar("add", d, self.const(abs(step) - 1)),
-                        self.const(abs(step)))
-        trip = self.min_max("max", [n, self.const(0)], it)
+        if step == 1:       # Python's len(range(a, b)): max(0, b - a)
+            trip = self.min_max("max", [self.scalar("sub", span, start), self.const(0)], it)
+        else:               # (TorchScript's: no iteration unless a is on the step's side
+            # of b; b - a may wrap around int64)
+            trip = self.scalar("__range_length", start, span, self.const(step))
         self.index_loop(trip, lambda i: self.scalar("add", start, self.scalar(
             "mul", i, self.const(step))) if step != 1 or len(args) >= 2 else i, body)
 

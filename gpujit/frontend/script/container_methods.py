@@ -150,8 +150,8 @@ class ContainerMethodsMixin:
         return True
 
     def list_index(self, lst, x, node):
-        """xs.index(x): a loop that stops at the first equal element; ValueError when none
-        is."""
+        """xs.index(x): a loop that stops at the first equal element; ValueError (and
+        RuntimeError, as TorchScript's) when none is."""
         trip = self.len_of(lst)
         loop = self.emit("prim::Loop", [trip, self.const(True), self.const(-1)], [])
         block = loop.add_block()
@@ -169,7 +169,9 @@ class ContainerMethodsMixin:
         with self.in_block(branch.add_block()):
             msg = self.emit("aten::format", [self.const("'{}' is not in list"), x],
                             [T.STR]).output         # TorchScript's words: '5' is not in list
-            self.emit("prim::RaiseException", [msg, self.const("builtins.ValueError")], [])
+            # (a ValueError that is also TorchScript's RuntimeError)
+            self.emit("prim::RaiseException",
+                      [msg, self.const("gpujit.runtime.container_ops.ValueErrorAt")], [])
         branch.add_block()
         return idx
 

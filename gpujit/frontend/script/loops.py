@@ -244,11 +244,13 @@ class LoopMixin:
                 return self.loop(s, trip, self.const(True), elem, s.body, None,
                                  exclude=(s.target.id,),
                                  target_types={s.target.id: T.INT})
-        sub = lambda a, b: self.scalar("sub", a, b)     # noqa: E731
-        span = sub(stop, start) if step > 0 else sub(start, stop)
-        k = abs(step)
-        trip = span if k == 1 else self.scalar(
-            "floordiv", self.scalar("add", span, self.const(k - 1)), self.const(k))
+        if step == 1:
+            trip = self.scalar("sub", stop, start)
+        else:
+            # TorchScript's aten::__range_length: no iteration unless start is on the
+            # step's side of stop (start - stop wrapped around int64 for range(-2**63, 4,
+            # -1) and the loop ran 2**63 - 4 times)
+            trip = self.scalar("__range_length", start, stop, self.const(step))
 
         def elem(i):
             off = i if step == 1 else self.scalar("mul", i, self.const(step))
