@@ -83,9 +83,16 @@ def _reduce_sum(a, axes, acc, keepdim=False):
 
 
 def _sum(a, axes, keepdim, dtype):
-    a = _as_dtype(a, dtype)
-    acc, out = _acc(a, dtype)
-    r = _reduce_sum(a, axes, acc, keepdim)
+    if dtype is not None:
+        a = _as_dtype(a, dtype)
+        acc, out = _acc(a, dtype)
+    else:           # (the common case inline: sum is called per training step)
+        out = _ACC_OUT.get(a.dtype, a.dtype)
+        acc = _F32 if out == _F16 else out
+    if type(a) is np.ndarray:
+        r = np.add.reduce(a, axis=axes, dtype=acc, keepdims=keepdim)
+    else:
+        r = _reduce_sum(a, axes, acc, keepdim)
     return r if acc == out else r.astype(out)
 
 
@@ -115,7 +122,7 @@ def _acc_dtype(self, dtype):
 
 
 def _mean_dtype(self_dtype, dtype, name="mean"):
-    d = _dtype_or(dtype, self_dtype)
+    d = self_dtype if dtype is None else _dt.to_dtype(dtype)
     if d.category != _dt.FLOATING:
         which = "Input" if dtype is None else "Optional"
         raise RuntimeError(f"{name}(): could not infer output dtype. {which} dtype must be "
