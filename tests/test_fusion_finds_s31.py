@@ -292,3 +292,37 @@ def test_fuzz_programs_answer_alike_eager_cpu_fused_and_sim_fused():
                        timeout=3000)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-8000:]
     print(r.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ found by the above
+
+def _pow_squared_or_sqrt(x):
+    v0 = torch.pow(x, x)
+    v = v0 * v0
+    if bool((v > 0).all()):
+        v = v.sqrt() + 1
+    return v
+
+
+def test_integer_pow_with_negative_exponents_keeps_a_narrow_dtype():
+    # (found by the three-way hunt, seed 3163 with longer programs: CPU-fused and sim-fused
+    # alike) pow of int8 tensors with a negative exponent element built its 1 / -1 / 0
+    # answers from Python ints and returned int64; eager cast that back, the scripted code
+    # (generated after a float32 call made the if's result a plain Tensor) returned int64
+    base = np.array([-4, -5, 0, 1, -1, 2], np.int8)
+    want = np.array([0, 0, 1, 1, -1, 4], np.int8)          # torch 2.13
+    for dt in (np.int8, np.int16, np.int32, np.int64):
+        x = torch.from_numpy(base.astype(dt))
+        got = torch.pow(x, x)
+        assert got.dtype is x.dtype
+        np.testing.assert_array_equal(got.numpy(), want.astype(dt))
+    s = torch.jit.script(_pow_squared_or_sqrt)
+    a = torch.tensor([[7, -1]], dtype=torch.int8)
+    b = torch.tensor([[-4, -5, 0, 0]], dtype=torch.int8)
+    c = torch.zeros(1, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for x in (a, a, b, b, c, c, b, a):
+            want, got = _pow_squared_or_sqrt(x), s(x)
+            assert got.dtype is want.dtype, (x, got.dtype, want.dtype)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
