@@ -264,7 +264,8 @@ def power(xp, self, exponent):
             r = xp.power(self, xp.where(neg, 0, exponent))
             odd = (exponent % 2) != 0
             inv = xp.where(self == 1, 1, xp.where(self == -1, xp.where(odd, -1, 1), 0))
-            return xp.where(neg, inv, r)
+            # (inv is int64 from the Python numbers: the result keeps r's dtype)
+            return xp.where(neg, inv.astype(r.dtype, copy=False), r)
     floating = getattr(getattr(self, "dtype", None), "kind", "") == "f"
     # PyTorch's CPU kernel for float16 is plain pow (pow(-0, 0.5) = +0); its CUDA kernel
     # takes the special cases for every float dtype
