@@ -58,6 +58,27 @@ TOPLEVEL_INPLACE = (
     "trunc_", "xlogy_", "zero_")
 
 
+def _rdiv_entry(reciprocal, mul):
+    """Tensor.__rtruediv__ (`2 / x`) as torch 2.13's Python-level Tensor.__rdiv__:
+    x.reciprocal() * other, not a true division (the reciprocal's rounding stays in the
+    result: 7 / x differs from torch.div(7, x) in the last bit for about one float32 in
+    four; the graph a trace records is reciprocal, mul), a TypeError (an operand mul
+    refuses) NotImplemented so that Python raises its own error."""
+    def rdiv(self, other):
+        return mul(reciprocal(self), other)
+
+    def __rdiv__(self, *args, **kwargs):
+        # (torch's wrapper: an argument rdiv does not take is NotImplemented too)
+        try:
+            return rdiv(self, *args, **kwargs)
+        except TypeError as e:
+            if isinstance(e, NotImplementedError):
+                raise
+            return NotImplemented
+    __rdiv__.__qualname__ = "Tensor.__rdiv__"
+    return __rdiv__
+
+
 def _method_as_function(name):
     def fn(input, *args, **kwargs):
         return getattr(input, name)(*args, **kwargs)
@@ -192,6 +213,9 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
             fn = operator_entry(op, OPERATOR_NAMES.get(dunder, dunder), reflected=how == "rev",
                                 python_level=how in ("rev", "py"))
         setattr(tensor_cls, dunder, fn)
+    if "reciprocal" in methods and "mul" in methods:
+        tensor_cls.__rtruediv__ = tensor_cls.__rdiv__ = _rdiv_entry(
+            methods["reciprocal"], methods["mul"])
     if "eq" in methods:
         # (torch 2.13's __eq__ takes an ndarray as its Tensor, its __ne__ does not)
         tensor_cls.__eq__ = operator_entry(methods["eq"].op, "__eq__", ndarray_other=True)

@@ -44,7 +44,39 @@ def kron(xp, self, other):
     a_idx = tuple(x for d in range(nd) for x in (slice(None), None))
     b_idx = tuple(x for d in range(nd) for x in (None, slice(None)))
     r = a[a_idx] * b[b_idx]
-    return r.reshape(_kron_shape(self.shape, other.shape)).astype(ct, copy=False)
+    return _kron_layout(xp, r, self, other, _kron_shape(self.shape, other.shape)).astype(
+        ct, copy=False)
+
+
+def _kron_layout(xp, r, a, b, shape):
+    """r (a[:, None, ...] * b[None, :, ...], of shape (A0, B0, A1, B1, ...)) as PyTorch's
+    kron gives it: the product of the two views laid out by TensorIterator (the first
+    operand that orders the dims: a transposed self makes it a permuted layout), then
+    _unsafe_view'd to `shape`, which fails where that layout cannot be viewed so
+    (torch.kron(x.t(), y) of a contiguous y), keeps its strides where it can
+    (torch.kron(x.t(), y.t()) is column-major). a, b: the operands as given (their
+    strides: an expanded one's 0 orders nothing)."""
+    from .memory_format import iterator_strides, empty_strided, _Strided, _view_strides
+
+    ops, nd = [], len(shape)
+    for x, odd in ((a, False), (b, True)):
+        full = (1,) * (nd - x.ndim) + x.shape       # (the views' leading 1s: at::kron's pad)
+        shp = tuple(v for n in full for v in ((1, n) if odd else (n, 1)))
+        ops.append(_Strided(shp, _view_strides(x.shape, tuple(
+            s // x.itemsize for s in x.strides), shp)))
+    st = iterator_strides(ops, r.shape)
+    if st is None:
+        return r.reshape(shape)
+    out = empty_strided(xp, r.shape, r.dtype, st)
+    out[...] = r
+    v = out.view()
+    try:
+        v.shape = shape
+    except AttributeError:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride "
+                           "(at least one dimension spans across two contiguous subspaces). "
+                           "Use .reshape(...) instead.") from None
+    return v
 
 
 # ------------------------------------------------------------------ tensordot

@@ -274,6 +274,11 @@ class ConditionMixin:
                        hint="compare elements explicitly")
         name = _CMPOPS[type(op)]
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
+            if isinstance(a.type, T.BoolType):
+                # flag < x: TorchScript's (Scalar, Tensor) compares take an int or a float,
+                # so the flag is an int and x its aten::IntImplicit (a bool result)
+                return self.scalar(name, self.scalar("Int", a, node=node),
+                                   self.tensor_as_number(b, "IntImplicit"), node=node)
             if not isinstance(a.type, T.TensorType):
                 a, b, name = b, a, _FLIPPED[name]    # 3 < x -> gt(x, 3)
             return self.call_op(name, [a, b], {}, node)

@@ -68,8 +68,11 @@ _INPLACE = {"add": "add_", "sub": "sub_", "mul": "mul_", "div": "div_",
             "__lshift__": "bitwise_left_shift_", "__rshift__": "bitwise_right_shift_"}
 _NUMS = (T.IntType, T.FloatType)
 # a number on the left of a Tensor: the op with the Tensor first (as TorchScript emits)
-_SWAPPED = {"add": "add", "mul": "mul", "sub": "rsub", "__and__": "__and__",
-            "__or__": "__or__", "__xor__": "__xor__"}
+_SWAPPED = {"add": "add", "mul": "mul", "sub": "rsub"}
+# the operators of a number and a Tensor (`4 | x`, `2 // x`) TorchScript computes on
+# numbers, the Tensor converted (aten::IntImplicit / FloatImplicit): no builtin nor schema
+# takes the pair as it is
+_IMPLICIT_RHS = ("floordiv", "__and__", "__or__", "__xor__", "__lshift__", "__rshift__")
 
 
 
@@ -427,10 +430,20 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
             if inplace and name in _INPLACE and isinstance(a.type, T.TensorType):
                 return self.call_op(_INPLACE[name], [a, b], {}, node, method=True)
+            if not isinstance(a.type, T.TensorType):
+                v = self.number_tensor_binop(name, a, b, node)
+                if v is not None:
+                    return v
             if not isinstance(a.type, T.TensorType) and name == "sub":
                 # 2 - x: TorchScript's builtin __rsub__, -x + 2 (its node is add.Scalar's)
                 neg = self.call_op("neg", [b], {}, node)
                 return self.call_op("add", [neg, a], {}, node)
+            if not isinstance(a.type, T.TensorType) and name == "div":
+                # 2 / x: TorchScript's builtin div(Scalar a, Tensor b), reciprocal(b) * a
+                # (as eager torch's Tensor.__rdiv__: not a true division, the rounding of
+                # x.reciprocal() stays in the result)
+                r = self.call_op("reciprocal", [b], {}, node)
+                return self.call_op("mul", [r, a], {}, node)
             if not isinstance(a.type, T.TensorType) and name in _SWAPPED:
                 a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2)
             return self.call_op(_TENSOR_NAMES.get(name, name), [a, b], {}, node)
@@ -439,6 +452,26 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if v is None:
             v = self.str_binop(opcls, a, b, node)
         return v if v is not None else self.scalar(name, a, b, node=node)
+
+    def number_tensor_binop(self, name, a, b, node):
+        """`n <op> x` of a Python number n and a Tensor x where TorchScript has no
+        builtin taking (number, Tensor): its schema matching then converts x to n's type
+        (aten::IntImplicit / FloatImplicit: a 0-dim tensor's value, an error at run time
+        otherwise) and calls the number op, whose result is a number (`4 | x`, `2 // x`;
+        a bool n is an int there, and its builtins (add, sub, mul, div, as the compares)
+        take an int or a float only: `True + x`, `flag * x`). A float n with `|`, `&`,
+        `^`, `<<`, `>>` fits no schema: the number op's compile error. None where a
+        (number, Tensor) builtin or schema takes the operands (2 * x, 2 ** x, 2 % x)."""
+        implicit = name in _IMPLICIT_RHS or (isinstance(a.type, T.BoolType)
+                                              and name in ("add", "sub", "mul", "div"))
+        if not implicit or not isinstance(a.type, (T.IntType, T.FloatType, T.BoolType)):
+            return None
+        if isinstance(a.type, T.BoolType):
+            a = self.scalar("Int", a, node=node)
+        if isinstance(a.type, T.FloatType) and name != "floordiv":
+            return self.scalar(name, a, b, node=node)       # (the compile error)
+        kind = "FloatImplicit" if isinstance(a.type, T.FloatType) else "IntImplicit"
+        return self.scalar(name, a, self.tensor_as_number(b, kind), node=node)
 
     def bools_as_numbers(self, opcls, a, b, node):
         """A bool operand of an arithmetic operator on Python numbers is converted first,
