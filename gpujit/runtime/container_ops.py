@@ -9,6 +9,8 @@ import math
 import operator
 
 from ..ir import types as _T
+from ..passes.constant_propagation import NOT_CONSTANT as _NOT_CONSTANT
+from ..passes.constant_propagation import constant_value as _constant_value
 from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
@@ -317,6 +319,8 @@ def _clear(c):
 
 
 def _slice(c, start, end, step):
+    if step == 0:       # (TorchScript's words; Python's ValueError says "slice step ...")
+        raise RuntimeError("List slice should have non-zero step")
     return c[start:end:step]
 
 
@@ -331,6 +335,14 @@ def _format(fmt, *args):
                             for a in args])
     except IndexError:      # more fields than arguments: TorchScript's error
         raise RuntimeError(f"Too few arguments for format string: {fmt}") from None
+    except (TypeError, ValueError) as e:    # a spec the value has not (f"{xs:>10}")
+        raise FormatSpecError(f"{e} (format string {fmt!r})") from None
+
+
+class FormatSpecError(TypeError, ValueError, RuntimeError):
+    """A format spec of an f-string or str.format() field that its value does not take
+    (`f"{xs:>10}"` of a list, `f"{n:.2q}"`): Python's TypeError / ValueError, also a
+    RuntimeError as scripted code's errors are."""
 
 
 def _sum(c):
@@ -424,4 +436,7 @@ def container_op(node):
     if node.kind == "aten::sum" and node.outputs and \
             isinstance(node.outputs[0].type, _T.FloatType):
         return _sum_float, None
+    if node.kind == "aten::slice" and len(node.inputs) == 4 and \
+            _constant_value(node.inputs[3]) in (0, _NOT_CONSTANT):
+        return _slice, None     # (a step that may be 0: TorchScript's error, not Python's)
     return CONTAINER_OPS[node.kind]
