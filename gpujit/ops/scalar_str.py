@@ -200,15 +200,30 @@ for _schema, _fn in _METHODS:
 
 # ------------------------------------------------------------------ ord / chr builtins
 
+class _OrdError(TypeError, RuntimeError):
+    """ord() of a str that is not one character: TorchScript's RuntimeError, also the
+    TypeError Python's ord raises."""
+
+
+class _ChrError(ValueError, RuntimeError):
+    """chr() of an int outside [0, 0x10ffff]: TorchScript's RuntimeError, also Python's
+    ValueError."""
+
+
 @_scalar_op("aten::ord(str string) -> int")
 def ord_str(xp, string):
-    """Python's ord(c) (a char-level tokenizer's `[ord(c) for c in s]`)."""
+    """Python's ord(c) (a char-level tokenizer's `[ord(c) for c in s]`); a str that is
+    not one character raises TorchScript's RuntimeError."""
+    if len(string) != 1:
+        raise _OrdError(f"String for ord() must be 1 character, found {len(string)}")
     return ord(string)
 
 
 @_scalar_op("aten::chr(int i) -> str")
 def chr_int(xp, i):
-    """Python's chr(i)."""
+    """Python's chr(i); an i outside [0, 0x10ffff] raises TorchScript's RuntimeError."""
+    if not 0 <= i < 0x110000:
+        raise _ChrError(f"chr() arg not in range(0x110000), found {i}")
     return chr(i)
 
 

@@ -15,7 +15,8 @@ from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
 
-__all__ = ["CONTAINER_OPS", "KeyErrorAt", "IndexErrorAt", "ValueErrorAt", "container_op"]
+__all__ = ["CONTAINER_OPS", "KeyErrorAt", "IndexErrorAt", "ValueErrorAt", "container_op",
+           "tuple_item"]
 
 
 def _set_item(c, k, v):
@@ -56,6 +57,16 @@ def _located(e, where):
     if not isinstance(e, RuntimeError):
         cls = next((at for base, at in _AT if isinstance(e, base)), cls)
     return cls(f"{e.args[0] if e.args else e}\n  in scripted code at {where}")
+
+
+def tuple_item(t, i):
+    """t[i] of a tuple indexed by an int computed at run time (prim::TupleIndex): an index
+    out of range raises TorchScript's error (an IndexError that is also a RuntimeError)."""
+    try:
+        return t[i]
+    except IndexError:
+        raise IndexErrorAt(f"Tuple list index out of range (index {i}, length {len(t)})") \
+            from None
 
 
 def _percent_format(fmt, where, *args):
