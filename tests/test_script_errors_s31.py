@@ -775,6 +775,19 @@ def test_ord_chr_hex_errors_and_bools():
     assert gpujit.jit.script(_int_texts)(True) == ("0x1", "0b1", "0o1")
 
 
+def _split_by(s: str, sep: str):
+    return s.split(sep)
+
+
+def test_str_split_by_an_empty_separator_is_torchs_runtime_error():
+    # (torch 2.13: RuntimeError "ValueError: empty separator"; found by the fuzzer,
+    # GPUJIT_SCRIPT_ERROR_FUZZ_SEED=31002: '-3'.split(''))
+    with pytest.raises(RuntimeError, match="empty separator") as info:
+        gpujit.jit.script(_split_by)("a-b", "")
+    assert isinstance(info.value, ValueError)
+    assert gpujit.jit.script(_split_by)("a-b", "-") == ["a", "b"]
+
+
 if __name__ == "__main__":
     base = int(sys.argv[1]) if len(sys.argv) > 1 else _SEED
     n = int(sys.argv[2]) if len(sys.argv) > 2 else _N

@@ -52,7 +52,12 @@ def _str_op(schema, fn, form=None):
     @op(schema, meta=_LIST_META.get(name.split(".")[0], _META[ret]), function=False,
         method=False)
     def impl(xp, *args):
-        return fn(*args)
+        try:
+            return fn(*args)
+        except ValueError as e:     # s.split(""): Python's ValueError, TorchScript's
+            if isinstance(e, RuntimeError):     # RuntimeError (StrValueError is both)
+                raise
+            raise StrValueError(str(e)) from None
     impl.__name__ = name.split("::")[1].replace(".", "_")
     impl.__doc__ = f"Python's {getattr(fn, '__qualname__', fn)} on a str."
     method = name.split("::")[1].split(".")[0]
