@@ -416,9 +416,14 @@ rshift_int = _binary("__rshift__", operator.rshift, "int", "int", ">>")
 # ------------------------------------------------------------------ conversions
 
 def _one_element(a, what):
+    """The one element of a (scripted int(t) / float(t) / bool(t)), or TorchScript's error
+    in torch 2.13's words (item()'s for int and float, Tensor.__bool__'s for bool)."""
     if a.size != 1:
-        raise RuntimeError(f"a Tensor with {a.size} elements cannot be converted to {what} "
-                           f"(only one element tensors can be converted to Python scalars)")
+        if what == "bool":
+            raise RuntimeError("Boolean value of Tensor with "
+                               + ("no values" if a.size == 0 else "more than one value")
+                               + " is ambiguous")
+        raise RuntimeError(f"a Tensor with {a.size} elements cannot be converted to Scalar")
     return a.reshape(()).item()
 
 

@@ -52,7 +52,12 @@ def _str_op(schema, fn, form=None):
     @op(schema, meta=_LIST_META.get(name.split(".")[0], _META[ret]), function=False,
         method=False)
     def impl(xp, *args):
-        return fn(*args)
+        try:
+            return fn(*args)
+        except ValueError as e:     # s.split(""): Python's ValueError, TorchScript's
+            if isinstance(e, RuntimeError):     # RuntimeError (StrValueError is both)
+                raise
+            raise StrValueError(str(e)) from None
     impl.__name__ = name.split("::")[1].replace(".", "_")
     impl.__doc__ = f"Python's {getattr(fn, '__qualname__', fn)} on a str."
     method = name.split("::")[1].split(".")[0]
@@ -200,15 +205,30 @@ for _schema, _fn in _METHODS:
 
 # ------------------------------------------------------------------ ord / chr builtins
 
+class _OrdError(TypeError, RuntimeError):
+    """ord() of a str that is not one character: TorchScript's RuntimeError, also the
+    TypeError Python's ord raises."""
+
+
+class _ChrError(ValueError, RuntimeError):
+    """chr() of an int outside [0, 0x10ffff]: TorchScript's RuntimeError, also Python's
+    ValueError."""
+
+
 @_scalar_op("aten::ord(str string) -> int")
 def ord_str(xp, string):
-    """Python's ord(c) (a char-level tokenizer's `[ord(c) for c in s]`)."""
+    """Python's ord(c) (a char-level tokenizer's `[ord(c) for c in s]`); a str that is
+    not one character raises TorchScript's RuntimeError."""
+    if len(string) != 1:
+        raise _OrdError(f"String for ord() must be 1 character, found {len(string)}")
     return ord(string)
 
 
 @_scalar_op("aten::chr(int i) -> str")
 def chr_int(xp, i):
-    """Python's chr(i)."""
+    """Python's chr(i); an i outside [0, 0x10ffff] raises TorchScript's RuntimeError."""
+    if not 0 <= i < 0x110000:
+        raise _ChrError(f"chr() arg not in range(0x110000), found {i}")
     return chr(i)
 
 

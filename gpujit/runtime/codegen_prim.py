@@ -14,7 +14,8 @@ from . import codegen_aten
 from . import fusion
 from . import future_nodes as _future_nodes
 from . import objects as _objects
-from .assume import always_raises, constant_of
+from .assume import NO_CONSTANT, always_raises, constant_of
+from .container_ops import tuple_item
 from .profile import TensorSpec
 from .script_text import script_str
 
@@ -128,7 +129,11 @@ def _unpack(cg, n):
 
 
 def _tuple_index(cg, n):
-    cg.emit(f"{cg.define(n.output)} = {cg.ref(n.inputs[0])}[{cg.ref(n.inputs[1])}]")
+    t, i = cg.ref(n.inputs[0]), cg.ref(n.inputs[1])
+    if constant_of(n.inputs[1]) is NO_CONSTANT:      # t[i]: an i out of range is an error
+        cg.emit(f"{cg.define(n.output)} = {cg.bind(tuple_item, 'tuple_item')}({t}, {i})")
+        return
+    cg.emit(f"{cg.define(n.output)} = {t}[{i}]")
 
 
 def _dict_construct(cg, n):

@@ -9,11 +9,14 @@ import math
 import operator
 
 from ..ir import types as _T
+from ..passes.constant_propagation import NOT_CONSTANT as _NOT_CONSTANT
+from ..passes.constant_propagation import constant_value as _constant_value
 from ..ops.scalar_ops import int64
 from .percent_format import percent_format
 from .script_text import FormatField, script_str
 
-__all__ = ["CONTAINER_OPS", "KeyErrorAt", "IndexErrorAt", "ValueErrorAt", "container_op"]
+__all__ = ["CONTAINER_OPS", "KeyErrorAt", "IndexErrorAt", "ValueErrorAt", "container_op",
+           "tuple_item"]
 
 
 def _set_item(c, k, v):
@@ -54,6 +57,16 @@ def _located(e, where):
     if not isinstance(e, RuntimeError):
         cls = next((at for base, at in _AT if isinstance(e, base)), cls)
     return cls(f"{e.args[0] if e.args else e}\n  in scripted code at {where}")
+
+
+def tuple_item(t, i):
+    """t[i] of a tuple indexed by an int computed at run time (prim::TupleIndex): an index
+    out of range raises TorchScript's error (an IndexError that is also a RuntimeError)."""
+    try:
+        return t[i]
+    except IndexError:
+        raise IndexErrorAt(f"Tuple list index out of range (index {i}, length {len(t)})") \
+            from None
 
 
 def _percent_format(fmt, where, *args):
@@ -317,6 +330,8 @@ def _clear(c):
 
 
 def _slice(c, start, end, step):
+    if step == 0:       # (TorchScript's words; Python's ValueError says "slice step ...")
+        raise RuntimeError("List slice should have non-zero step")
     return c[start:end:step]
 
 
@@ -331,6 +346,14 @@ def _format(fmt, *args):
                             for a in args])
     except IndexError:      # more fields than arguments: TorchScript's error
         raise RuntimeError(f"Too few arguments for format string: {fmt}") from None
+    except (TypeError, ValueError) as e:    # a spec the value has not (f"{xs:>10}")
+        raise FormatSpecError(f"{e} (format string {fmt!r})") from None
+
+
+class FormatSpecError(TypeError, ValueError, RuntimeError):
+    """A format spec of an f-string or str.format() field that its value does not take
+    (`f"{xs:>10}"` of a list, `f"{n:.2q}"`): Python's TypeError / ValueError, also a
+    RuntimeError as scripted code's errors are."""
 
 
 def _sum(c):
@@ -424,4 +447,7 @@ def container_op(node):
     if node.kind == "aten::sum" and node.outputs and \
             isinstance(node.outputs[0].type, _T.FloatType):
         return _sum_float, None
+    if node.kind == "aten::slice" and len(node.inputs) == 4 and \
+            _constant_value(node.inputs[3]) in (0, _NOT_CONSTANT):
+        return _slice, None     # (a step that may be 0: TorchScript's error, not Python's)
     return CONTAINER_OPS[node.kind]

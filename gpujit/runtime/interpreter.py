@@ -22,7 +22,7 @@ from ..device import cpu as _cpu
 from ..ir import types as T
 from ..ops.registry import wrap as _wrap
 from ..ops.node_names import SCRIPTED as _SCRIPTED
-from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op
+from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op, tuple_item
 from .isinstance_kinds import isinstance_test
 from .script_text import script_str
 from . import future_nodes as _future_nodes
@@ -177,7 +177,7 @@ def _fused_concat(node, env, profile):
 
 
 def _tuple_index(node, env, profile):
-    return (env[node.inputs[0]][env[node.inputs[1]]],)
+    return (tuple_item(env[node.inputs[0]], env[node.inputs[1]]),)
 
 
 def _dict_construct(node, env, profile):

@@ -185,9 +185,11 @@ OPINFOS += [
     OpInfo("aten::ljust", ref=str.ljust, samples=[Sample("ab", 4), Sample("ab", 4, "-")]),
     OpInfo("aten::rjust", ref=str.rjust, samples=[Sample("ab", 4), Sample("abc", 1)]),
     OpInfo("aten::ord", ref=ord, samples=[Sample("a"), Sample("\u00e9")],
-           errors=[ErrorSample("ab", exc=TypeError)]),
+           errors=[ErrorSample("ab", exc=TypeError),     # (also torch's RuntimeError)
+                   ErrorSample("", exc=RuntimeError, match="must be 1 character, found 0")]),
     OpInfo("aten::chr", ref=chr, samples=[Sample(97), Sample(233)],
-           errors=[ErrorSample(-1, exc=ValueError)]),
+           errors=[ErrorSample(-1, exc=ValueError),
+                   ErrorSample(0x110000, exc=RuntimeError, match="not in range")]),
 ]
 
 

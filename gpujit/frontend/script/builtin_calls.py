@@ -315,7 +315,10 @@ class BuiltinMixin:
         """hex(i) / oct(i) / bin(i): aten::hex / oct / bin (Python's text)."""
         if len(args) != 1 or not isinstance(args[0].type, (T.IntType, T.BoolType)):
             return None
-        return self.scalar(name, args[0], node=node)
+        i = args[0]
+        if isinstance(i.type, T.BoolType):      # hex(True) is '0x1': the op takes an int
+            i = self.scalar("Int", i, node=node)
+        return self.scalar(name, i, node=node)
 
     def builtin_print(self, args, kw, node):
         self.emit("prim::Print", args, [])

@@ -17,6 +17,7 @@ out of range or a missing key raises IndexError / KeyError naming that line."""
 from __future__ import annotations
 
 import ast
+import inspect
 import warnings
 
 from ...ir import types as T
@@ -503,8 +504,8 @@ class ContainerMixin:
                for op in _reg.OVERLOADS.get(kind, [])):
             return None
         t = _container_result(name, [a.type for a in args])
-        if t is None:
-            return None
+        if t is None or not _takes(CONTAINER_OPS[kind][0], len(args)):
+            return None      # (`torch.add(xs)`: the caller's "no variant" error)
         op = None if name != "len" or not isinstance(args[0].type, T.ListType) else \
             _reg.OPS["aten::len.t"]
         return self.emit(kind, args, [t], op=op).output
@@ -593,6 +594,18 @@ _SAME_AS_FIRST = {"append", "extend", "insert", "clear", "remove", "_set_item", 
 _FIXED = {"__contains__": T.BOOL, "len": T.INT, "count": T.INT, "format": T.STR,
           "percentFormat": T.STR,
           "str": T.STR}
+
+
+def _takes(fn, n):
+    """Whether container function fn takes n positional arguments (True where Python
+    cannot tell: builtins without a signature)."""
+    try:
+        inspect.signature(fn).bind(*range(n))
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
 
 
 def _container_result(name, types):
