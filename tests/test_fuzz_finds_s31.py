@@ -1,0 +1,95 @@
+"""Programs the fuzzers found in session 31 (helper a31, seeds 31001..31012), minimised;
+expected values are PyTorch 2.13's (eager / torch.jit.script, x86-64), written out.
+
+- test_program_fuzz_s23's gradient check (GPUJIT_PROGRAM_FUZZ_SEED=31002, seed
+  31002*100003+2301+183): a scripted `v6 = v5 * v5` and, later, `(v5 * v5).sum()`
+  backward()-ed with retain_graph=False: gpujit's CSE made the two products one node, so
+  the backward freed v6's graph too and a later backward through v6 raised 'Trying to
+  backward through the graph a second time'. TorchScript's CSE skips a node whose inputs
+  something writes anywhere in the graph (AliasDb::hasWriters(node)): aten::backward is
+  conservative and writes every input and wildcard (graph inputs), so it keeps both
+  products; gpujit's CSE does so in a graph that calls backward / autograd.grad."""
+from __future__ import annotations
+
+import numpy as np
+
+import gpujit
+from gpujit.ir import parse_ir
+from gpujit.passes.cse import eliminate_common_subexpressions
+
+
+# ------------------------------------------------------------------ CSE across backward()
+
+def _square_twice_leaf(x):
+    v = x.detach().clone().requires_grad_(True)
+    a = v * v
+    b = (v * v).sum()
+    b.backward()
+    return a * 2, v
+
+
+def _square_twice_input(v):
+    a = v * v
+    b = (v * v).sum()
+    b.backward()
+    return a * 2
+
+
+def test_a_product_computed_twice_keeps_its_graph_after_the_other_is_backwarded():
+    s = gpujit.jit.script(_square_twice_leaf)
+    for _ in range(3):                  # (the profiled and optimized runs too)
+        r, v = s(gpujit.tensor([1.0, 2.0, 3.0]))
+        assert v.grad.numpy().tolist() == [2.0, 4.0, 6.0]
+        r.sum().backward()              # torch 2.13 (eager and script): no error
+        assert v.grad.numpy().tolist() == [6.0, 12.0, 18.0]
+
+
+def test_a_product_of_an_input_computed_twice_keeps_its_graph():
+    s = gpujit.jit.script(_square_twice_input)
+    for _ in range(3):
+        x = gpujit.tensor([1.0, -1.0], requires_grad=True)
+        r = s(x)
+        r.sum().backward()
+        assert x.grad.numpy().tolist() == [6.0, -6.0]     # 2 * 1 + 2 * 2 per element
+
+
+def test_cse_keeps_both_products_only_where_the_graph_calls_backward():
+    src = """
+graph(%x : Tensor):
+  %none : NoneType = prim::Constant()
+  %a : Tensor = aten::mul(%x, %x)
+  %b : Tensor = aten::mul(%x, %x)
+  %s : Tensor = aten::sum(%b, %none)
+  {call}
+  return (%a, %s)
+"""
+    g = parse_ir(src.format(call=""))
+    eliminate_common_subexpressions(g)
+    assert sum(n.kind == "aten::mul" for n in g.walk()) == 1
+    g = parse_ir(src.format(call="= aten::backward(%s, %none, %none, %f)").replace(
+        "%none : NoneType = prim::Constant()",
+        "%none : NoneType = prim::Constant()\n  %f : bool = prim::Constant[value=0]()"))
+    eliminate_common_subexpressions(g)
+    assert sum(n.kind == "aten::mul" for n in g.walk()) == 2
+
+
+def test_the_fuzzer_program_runs_its_second_backward():
+    # the minimised program of seed 31002*100003+2301+183: a select of a fresh leaf
+    s = gpujit.jit.script(_select_square)
+    x = gpujit.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    r, v = s(x)
+    r.sum().backward()
+    # v7's backward: 2 * v[0] in row 0, 1.25 everywhere (x2 needs no grad); then lerp's:
+    # 0.75 + 0.25 * 2 * v[0] in row 0
+    want = np.full((2, 3), 1.25, np.float32)
+    want[0] += 2 * x.numpy()[0] + 0.75 + 0.5 * x.numpy()[0]
+    np.testing.assert_allclose(v.grad.numpy(), want)
+
+
+def _select_square(x2):
+    v4 = x2.detach().clone().requires_grad_(True)
+    v5 = v4[0]
+    v6 = v5 * v5
+    v7 = (v5 * v5).sum() + (x2 * x2).sum() + (v4 * 1.25).sum()
+    v7.backward(retain_graph=False)
+    return gpujit.lerp(v5, v6, 0.25), v4
