@@ -8,7 +8,14 @@ expected values are PyTorch 2.13's (eager / torch.jit.script, x86-64), written o
   backward through the graph a second time'. TorchScript's CSE skips a node whose inputs
   something writes anywhere in the graph (AliasDb::hasWriters(node)): aten::backward is
   conservative and writes every input and wildcard (graph inputs), so it keeps both
-  products; gpujit's CSE does so in a graph that calls backward / autograd.grad."""
+  products; gpujit's CSE does so in a graph that calls backward / autograd.grad.
+- test_program_fuzz_s22's gradient check (GPUJIT_PROGRAM_FUZZ_SEED=31005, seed
+  31005*100003+250000+44): a scripted `if` whose profiled branch made an int64 v
+  (torch.where(c, 2, -1)) and whose other made a float32 v that requires grad, then
+  `torch.add(v, v, alpha=2).type_as(y)` in a fusion group: on the other branch the result
+  required no grad (no gradient at all) where eager's does. The group's backward plan
+  read which values may be floating off the profiled types (add's int64); a recording
+  call whose group inputs are not of the profiled dtypes runs the group's ops one by one."""
 from __future__ import annotations
 
 import numpy as np
@@ -93,3 +100,29 @@ def _select_square(x2):
     v7 = (v5 * v5).sum() + (x2 * x2).sum() + (v4 * 1.25).sum()
     v7.backward(retain_graph=False)
     return gpujit.lerp(v5, v6, 0.25), v4
+
+
+# ------------------------------------------------------------------ a fused group, other dtypes
+
+def _branch_dtype(x1, x2):
+    if bool(x1.sum() > 0.37):
+        v4 = gpujit.where(x1 > 0.0, 2, -1)          # int64
+    else:
+        v4 = x1 * 3                                 # float32, requires grad
+    return gpujit.add(v4, v4, alpha=2).type_as(x2) * x2
+
+
+def test_a_fused_group_fed_another_dtype_than_profiled_still_records_the_gradient():
+    s = gpujit.jit.script(_branch_dtype)
+    x2 = gpujit.tensor([1.0, 2.0])
+    for _ in range(2):                  # profiled and optimized on the int64 branch
+        x1 = gpujit.tensor([1.0, 2.0], requires_grad=True)
+        r = s(x1, x2)
+        assert not r.requires_grad and r.numpy().tolist() == [6.0, 12.0]
+    for _ in range(2):
+        x1 = gpujit.tensor([-1.0, 0.5], requires_grad=True)
+        r = s(x1, x2)
+        assert r.requires_grad          # torch 2.13: grad_fn=<MulBackward0>
+        assert r.detach().numpy().tolist() == [-9.0, 9.0]
+        r.sum().backward()
+        assert x1.grad.numpy().tolist() == [9.0, 18.0]     # 3 * 3 * x2
