@@ -15,8 +15,14 @@ expected values are PyTorch 2.13's (eager / torch.jit.script, x86-64), written o
   `torch.add(v, v, alpha=2).type_as(y)` in a fusion group: on the other branch the result
   required no grad (no gradient at all) where eager's does. The group's backward plan
   read which values may be floating off the profiled types (add's int64); a recording
-  call whose group inputs are not of the profiled dtypes runs the group's ops one by one."""
+  call whose group inputs are not of the profiled dtypes runs the group's ops one by one.
+- test_program_fuzz_s24b (GPUJIT_PROGRAM_FUZZ_SEED=31003, seed 31003*100003+24, a run
+  past the time limit): `for v in range(100, -9223372036854775807)` ran 2**63 - 101 times:
+  a step of 1 counted stop - start, which wraps around int64; TorchScript counts every
+  range(a, b[, k]) with aten::__range_length (session 30 fixed k != 1 only)."""
 from __future__ import annotations
+
+from typing import List
 
 import numpy as np
 
@@ -126,3 +132,23 @@ def test_a_fused_group_fed_another_dtype_than_profiled_still_records_the_gradien
         assert r.detach().numpy().tolist() == [-9.0, 9.0]
         r.sum().backward()
         assert x1.grad.numpy().tolist() == [9.0, 18.0]     # 3 * 3 * x2
+
+
+# ------------------------------------------------------------------ range(a, b): b - a wraps
+
+def _range_down(a: int, b: int) -> List[int]:
+    out: List[int] = []
+    for i in range(a, b):
+        out.append(i)
+    for i in range(a, b, 1):
+        out.append(i)
+    return out + [j for j in range(a, b)] + [j for j in range(a, b, 1)]
+
+
+def test_a_range_whose_stop_minus_start_wraps_around_int64_does_not_iterate():
+    s = gpujit.jit.script(_range_down)
+    # TorchScript 2.13 counts the trips with aten::__range_length: none when a >= b
+    assert s(100, -9223372036854775807) == []
+    assert s(9223372036854775807, -9223372036854775808) == []
+    assert s(-2, 1) == [-2, -1, 0] * 4
+    assert s(3, 3) == []
