@@ -19,7 +19,13 @@ expected values are PyTorch 2.13's (eager / torch.jit.script, x86-64), written o
 - test_program_fuzz_s24b (GPUJIT_PROGRAM_FUZZ_SEED=31003, seed 31003*100003+24, a run
   past the time limit): `for v in range(100, -9223372036854775807)` ran 2**63 - 101 times:
   a step of 1 counted stop - start, which wraps around int64; TorchScript counts every
-  range(a, b[, k]) with aten::__range_length (session 30 fixed k != 1 only)."""
+  range(a, b[, k]) with aten::__range_length (session 30 fixed k != 1 only).
+- test_program_fuzz_s23's gradient check (GPUJIT_PROGRAM_FUZZ_SEED=31009, seeds
+  31009*100003+2301+164, +387): `v = y[:-1].select(1, -1)` of `y = x.exp()`, then
+  `y.mul_(2)` and `y.detach_()`: a backward through v raised the saved-version error of
+  Exp. PyTorch's VariableHooks::grad_fn gives a view whose base was written since a fresh
+  AsStridedBackward0 also when the base needs no grad now, one that leads nowhere; gpujit
+  kept the view's stale grad_fn there."""
 from __future__ import annotations
 
 from typing import List
@@ -152,3 +158,27 @@ def test_a_range_whose_stop_minus_start_wraps_around_int64_does_not_iterate():
     assert s(9223372036854775807, -9223372036854775808) == []
     assert s(-2, 1) == [-2, -1, 0] * 4
     assert s(3, 3) == []
+
+
+# ------------------------------------------------------------------ a view of a detached base
+
+def test_a_view_of_a_base_written_then_detached_leads_nowhere():
+    x = gpujit.ones(3, 2, requires_grad=True)
+    y = x.exp()
+    v = y[:-1].select(1, -1)
+    y.mul_(2)
+    y.detach_()
+    # torch 2.13: True, AsStridedBackward0, and a backward that reaches no leaf
+    assert v.requires_grad and type(v.grad_fn).__name__ == "AsStridedBackward0"
+    v.sum().backward()
+    assert x.grad is None
+
+
+def test_a_view_of_a_detached_base_not_written_keeps_its_grad_fn():
+    x = gpujit.ones(3, 2, requires_grad=True)
+    y = x.exp()
+    v = y[:-1].select(1, -1)
+    y.detach_()
+    assert type(v.grad_fn).__name__ == "SelectBackward0"       # (torch 2.13's)
+    v.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, np.e], [0, np.e], [0, 0]], rtol=1e-6)
