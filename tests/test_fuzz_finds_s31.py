@@ -25,12 +25,19 @@ expected values are PyTorch 2.13's (eager / torch.jit.script, x86-64), written o
   `y.mul_(2)` and `y.detach_()`: a backward through v raised the saved-version error of
   Exp. PyTorch's VariableHooks::grad_fn gives a view whose base was written since a fresh
   AsStridedBackward0 also when the base needs no grad now, one that leads nowhere; gpujit
-  kept the view's stale grad_fn there."""
+  kept the view's stale grad_fn there.
+- test_program_fuzz_s25's gradient check (GPUJIT_PROGRAM_FUZZ_SEED=31010, seed
+  31010*100003+2600000+21): the mean of var_mean(x, 1) over dims of one element only
+  used: x's gradient was nan (PyTorch's 1). PyTorch's var_mean_backward adds the
+  variance's part only when the variance got a gradient; gpujit's derivative got zeros
+  for it and 0 * inf made nan. A derivative may now name `grads_defined` (which outputs
+  got a gradient)."""
 from __future__ import annotations
 
 from typing import List
 
 import numpy as np
+import pytest
 
 import gpujit
 from gpujit.ir import parse_ir
@@ -182,3 +189,26 @@ def test_a_view_of_a_detached_base_not_written_keeps_its_grad_fn():
     assert type(v.grad_fn).__name__ == "SelectBackward0"       # (torch 2.13's)
     v.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[0, np.e], [0, np.e], [0, 0]], rtol=1e-6)
+
+
+# ------------------------------------------------------------------ var_mean: the mean alone
+
+@pytest.mark.parametrize("name", ["var_mean", "std_mean"])
+def test_the_mean_of_var_mean_alone_over_one_element_has_a_finite_gradient(name):
+    fn = getattr(gpujit, name)
+    x = gpujit.tensor([[1.0], [2.0], [-3.0]], requires_grad=True)
+    fn(x, 1, keepdim=True)[1].sum().backward()
+    assert x.grad.numpy().tolist() == [[1.0], [1.0], [1.0]]        # torch 2.13's
+    x = gpujit.tensor([[1.0, 2.0], [3.0, 5.0]], requires_grad=True)
+    fn(x, 1)[1].sum().backward()                    # the mean's gradient, broadcast
+    assert x.grad.numpy().tolist() == [[0.5, 0.5], [0.5, 0.5]]
+    x = gpujit.tensor([3.0], requires_grad=True)
+    (fn(x)[0] * 0).backward()                       # a zero gradient does reach it: nan
+    assert np.isnan(x.grad.numpy()).all()
+
+
+def test_var_mean_gradients_of_both_outputs():
+    x = gpujit.tensor([[1.0, 2.0, 4.0]], requires_grad=True)
+    v, m = gpujit.var_mean(x, 1)
+    (v * 2 + m).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[-7 / 3, -1 / 3, 11 / 3]], rtol=1e-6)

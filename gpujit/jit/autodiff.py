@@ -123,7 +123,7 @@ def _node_grads(n, env, gouts, req):
                   and n.inputs[pos[w]] in req for w in d.wrt)
     outs = [env[o] for o in n.outputs]
     made = {"result": outs[0] if len(outs) == 1 else tuple(outs)}
-    extra = {"needs_grad": needs}
+    extra = {"needs_grad": needs, "grads_defined": tuple([x is not None for x in gouts])}
     for w, nd in zip(d.wrt, needs):     # (a Tensor[] argument: one Value, one flag)
         if isinstance(bound.get(w), (list, tuple)):
             extra[w + "_needs_grad"] = (nd,) * len(bound[w])
