@@ -368,9 +368,23 @@ class OpBackward(Node):
                 self.saved = None
                 return
 
+    @property
+    def materialize_grads(self):
+        # (a derivative that names grads_defined gets the missing gradients as None here,
+        # and apply tells it which they were)
+        return "grads_defined" not in self.deriv.params
+
     def apply(self, grads):
         if self.released:
             raise RuntimeError(FREED)
+        defined = None
+        if "grads_defined" in self.deriv.params:
+            defined = tuple([g is not None for g in grads])
+            if False in defined:
+                from .. import zeros
+                grads = [g if g is not None or m is None else
+                         zeros(m[0], dtype=m[1], device=m[2])
+                         for g, m in zip(grads, self.out_meta)]
         if self.deriv.raw is not None and not _grad_state.enabled:
             ds = _reg.dispatch_state
             if ds.hook is ds.autograd and ds.hook is not None:
@@ -389,6 +403,8 @@ class OpBackward(Node):
                                                 v[0] is None):
                 v = [s.unpack() if isinstance(s, SavedTensor) else s for s in v]
             kw[k] = v
+        if defined is not None:
+            kw["grads_defined"] = defined
         listed = "_metadata" in self.__dict__ and self._metadata.get("list_output")
         g = grads[0] if len(self.out_meta) == 1 and not listed \
             else (list(grads) if listed else tuple(grads))

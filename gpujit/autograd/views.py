@@ -131,9 +131,17 @@ def sync_view(t):
         return
     info.version = base._vc[0]
     if base._ag is None or not base._ag.requires_grad:
-        return
-    from .recording import edge_of
-    node = AsStridedBackward0(info, t, edge_of(base))
+        # a base that needs no grad now (x.detach_() after the write): PyTorch's
+        # VariableHooks::grad_fn keeps a view with no grad_fn so, and gives one that had
+        # one a fresh AsStridedBackward0 leading nowhere (its old one would reach the
+        # graph the write made stale: a backward raised the saved-version error)
+        if t._ag.grad_fn is None:
+            return
+        edge = (None, 0)
+    else:
+        from .recording import edge_of
+        edge = edge_of(base)
+    node = AsStridedBackward0(info, t, edge)
     t._ag.grad_fn = node
     t._ag.output_nr = 0
     node.out_refs = [weakref.ref(t)]

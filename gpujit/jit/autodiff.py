@@ -37,7 +37,7 @@ from ..autograd.recording import _NO_GRAD_TAGS, edge_of, mark_result
 from ..frontend import tracer as _tracer
 from ..ir import types as T
 from ..ops import registry as _reg
-from ..runtime.interpreter import GROUP_RUNNER
+from ..runtime.interpreter import GROUP_RUNNER, interpret
 from ..tensor import Tensor
 
 __all__ = ["DifferentiableGroup", "FusedGroupBackward", "group_backward", "saved_outputs",
@@ -123,7 +123,7 @@ def _node_grads(n, env, gouts, req):
                   and n.inputs[pos[w]] in req for w in d.wrt)
     outs = [env[o] for o in n.outputs]
     made = {"result": outs[0] if len(outs) == 1 else tuple(outs)}
-    extra = {"needs_grad": needs}
+    extra = {"needs_grad": needs, "grads_defined": tuple([x is not None for x in gouts])}
     for w, nd in zip(d.wrt, needs):     # (a Tensor[] argument: one Value, one flag)
         if isinstance(bound.get(w), (list, tuple)):
             extra[w + "_needs_grad"] = (nd,) * len(bound[w])
@@ -365,6 +365,10 @@ class DifferentiableGroup:
         self.plans: dict = {}
         self._lock = threading.Lock()
         self._structure = False     # structure_key(sub), computed on the first backward
+        # the profiled dtype of each tensor input (None: not a tensor, or not known): the
+        # plans read which values may be floating off the subgraph's profiled types
+        self.in_dtypes = tuple(v.type.dtype if isinstance(v.type, T.TensorType) else None
+                               for v in self.sub.inputs)
 
     def plan(self, needs):
         p = self.plans.get(needs)
@@ -399,6 +403,14 @@ class DifferentiableGroup:
         needs = tuple([e is not None for e in edges])
         if True not in needs:
             return results
+        for a, d in zip(args, self.in_dtypes):
+            if d is not None and isinstance(a, Tensor) and a._dtype != d:
+                # not the profiled dtypes (a branch the profiling runs did not take: an
+                # int64 input now float32 that requires grad): the plan's types would
+                # give an output computed from it no gradient; the ops one by one, as
+                # eager records them (the guard missed too: the kernel did not run)
+                out = interpret(self.sub, *args)
+                return list(out) if isinstance(out, tuple) else [out]
         plan = self.plans.get(needs) or self.plan(needs)
         node = FusedGroupBackward(self, args, edges, results, needs, plan)
         refs = []

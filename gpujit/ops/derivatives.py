@@ -42,6 +42,11 @@ class Derivative:
     `<arg>_needs_grad` (a Tensor[] argument's: a tuple of bools, one per element) says
     which of its tensors need a gradient (`needs_grad` says only whether any does).
 
+    `grads_defined` (an op of several outputs: a tuple of bools, one per output) says
+    which outputs got a gradient (the others' reach fn as zeros): PyTorch's formulas skip
+    an undefined one, where a zero would still make 0 * inf = nan (var_mean's variance of
+    one element: its mean's gradient is finite).
+
     `computes` (optional, {name: function}): values computed at record time from the
     op's arguments and saved in place of them, as PyTorch's composite kernels save an
     intermediate (l1_loss the sign of the difference, cross_entropy the log_softmax, ndtr
@@ -83,7 +88,8 @@ class Derivative:
         made = {c[0] for c in self.computes or ()}
         # the params recording takes from the call's arguments
         self.bound = tuple(p for p in self.params if p not in made
-                           and p not in ("result", "stash") and not p.endswith("needs_grad"))
+                           and p not in ("result", "stash", "grads_defined")
+                           and not p.endswith("needs_grad"))
         # the Tensor[] wrt arguments whose `<arg>_needs_grad` fn or a compute names
         named = set(self.params).union(*(c[2] for c in self.computes or ()))
         self.elem_needs = tuple(w for w in self.wrt if w + "_needs_grad" in named)
@@ -213,6 +219,7 @@ def derivative(*targets, wrt=None, reads=None, computes=None, raw=None):
                                         f" (not arguments of {d.schema})")
                     names.add(k)
                 names.add("stash")      # (fn's only: taken once the op has run)
+                names.add("grads_defined")
                 bad = [p for p in params if p not in names]
                 if bad:
                     raise TypeError(f"derivative of {d.name}: {bad} are not arguments of "

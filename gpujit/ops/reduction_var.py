@@ -121,18 +121,45 @@ def _declare_var_grads(kind, plain, with_dim, with_correction):
     d sqrt(v) = dv / (2 std) is 0 where std is 0 (torch's std_backward)."""
     sqrt, with_mean = kind.startswith("std"), kind.endswith("_mean")
 
-    def backward(grad, self, result, dim, correction, keepdim):
-        g = grad[0] if with_mean else grad
-        if sqrt:
-            std = result[0] if with_mean else result
-            g = (g / (2 * std)).masked_fill(std == 0, 0)
-        out = _var_backward(g, self, dim, correction, keepdim)
-        if with_mean:
+    def backward(grad, self, result, dim, correction, keepdim, grads_defined=(True, True)):
+        # (torch's var_mean_backward: the variance's part only for a variance that got a
+        # gradient, the mean's only for a mean that did; the variance of one element has
+        # an infinite slope, so a zero gradient would still give nan)
+        out = None
+        if grads_defined[0]:
+            g = grad[0] if with_mean else grad
+            if sqrt:
+                std = result[0] if with_mean else result
+                g = (g / (2 * std)).masked_fill(std == 0, 0)
+            out = _var_backward(g, self, dim, correction, keepdim)
+        if with_mean and grads_defined[1]:
             n = max(_reduced_count(self, dim), 1)
-            out = out + _keep(grad[1], self.dim(), dim, keepdim) / n
+            m = _keep(grad[1], self.dim(), dim, keepdim) / n
+            out = m.expand_as(self) if out is None else out + m
         return out
 
-    if sqrt:        # only std needs the result saved
+    if with_mean:   # (which of the two outputs got a gradient: grads_defined)
+        if sqrt:
+            _derivative(plain)(lambda grad, self, result, unbiased, grads_defined: backward(
+                grad, self, result, None, int(unbiased), False, grads_defined))
+            _derivative(with_dim)(lambda grad, self, result, dim, unbiased, keepdim,
+                                  grads_defined: backward(grad, self, result, dim,
+                                                          int(unbiased), keepdim, grads_defined))
+            _derivative(with_correction)(lambda grad, self, result, dim, correction, keepdim,
+                                         grads_defined: backward(grad, self, result, dim,
+                                                                 correction, keepdim,
+                                                                 grads_defined))
+        else:
+            _derivative(plain)(lambda grad, self, unbiased, grads_defined: backward(
+                grad, self, None, None, int(unbiased), False, grads_defined))
+            _derivative(with_dim)(lambda grad, self, dim, unbiased, keepdim, grads_defined:
+                                  backward(grad, self, None, dim, int(unbiased), keepdim,
+                                           grads_defined))
+            _derivative(with_correction)(lambda grad, self, dim, correction, keepdim,
+                                         grads_defined: backward(grad, self, None, dim,
+                                                                 correction, keepdim,
+                                                                 grads_defined))
+    elif sqrt:      # only std needs the result saved
         _derivative(plain)(lambda grad, self, result, unbiased: backward(
             grad, self, result, None, int(unbiased), False))
         _derivative(with_dim)(lambda grad, self, result, dim, unbiased, keepdim: backward(

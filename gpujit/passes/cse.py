@@ -9,7 +9,11 @@ attributes, same output types) that is in scope: earlier in the same block or in
 enclosing one. Only pure nodes take part: no blocks, no side effects, no in-place writes,
 nothing random. Mutation is respected through the alias analysis: two reads of %x are not
 the same when something may write %x (or an alias of it) between them, and a node whose
-result something writes, or a list that leaves the graph, is never shared.
+result something writes, or a list that leaves the graph, is never shared. In a graph that
+calls autograd's backward / grad (which free the graph they run through, and write every
+tensor the caller may hold) TorchScript's rule holds instead: a node whose tensor inputs
+something writes anywhere is not shared (`v6 = v * v; (v * v).sum().backward()` keeps
+two products, so v6's graph lives on for a later backward: one shared product had it freed).
 """
 from __future__ import annotations
 
@@ -81,18 +85,23 @@ def pool_constants(graph) -> None:
 def eliminate_common_subexpressions(graph) -> None:
     """Pool constants, then replace each pure node by an identical earlier one in scope."""
     pool_constants(graph)
-    _cse_block(graph.block, [{}], AliasDb(graph))
+    strict = any(n.kind in _FREEING for n in graph.walk())
+    _cse_block(graph.block, [{}], AliasDb(graph), strict)
 
 
-def _cse_block(block, scopes, aliases):
+# autograd calls that run backward through (and free) the graph of what they reach
+_FREEING = frozenset({"aten::backward", "aten::grad"})
+
+
+def _cse_block(block, scopes, aliases, strict):
     table = scopes[-1]
     for node in list(block.nodes):
         if node.blocks:
             for b in node.blocks:
-                _cse_block(b, scopes + [{}], aliases)
+                _cse_block(b, scopes + [{}], aliases, strict)
             continue
         key = _node_key(node)
-        if key is None or not _shareable(node, aliases):
+        if key is None or not _shareable(node, aliases, strict):
             continue
         earlier = next((s[key] for s in reversed(scopes) if key in s), None)
         if earlier is not None and not aliases.is_mutated_between(node.inputs, earlier, node):
@@ -113,7 +122,7 @@ def _node_key(node):
             tuple(str(o.type) for o in node.outputs))
 
 
-def _shareable(node, aliases) -> bool:
+def _shareable(node, aliases, strict) -> bool:
     if has_side_effects(node) or is_mutating(node) or is_nondeterministic(node):
         return False
     for o in node.outputs:
@@ -121,4 +130,7 @@ def _shareable(node, aliases) -> bool:
             return False
         if isinstance(o.type, (T.ListType, T.DictType, T.SetType)) and aliases.escapes(o):
             return False            # the caller could mutate one list and see the other
+    if strict and any(isinstance(v.type, T.TensorType) and aliases.has_writers(v)
+                                    for v in node.inputs):
+        return False                # (TorchScript's AliasDb::hasWriters(node))
     return True

@@ -138,10 +138,10 @@ class ComprehensionMixin:
             return
         start = args[0] if len(args) >= 2 else self.const(0)
         span = args[1] if len(args) >= 2 else args[0]
-        if step == 1:       # Python's len(range(a, b)): max(0, b - a)
-            trip = self.min_max("max", [self.scalar("sub", span, start), self.const(0)], it)
+        if len(args) == 1:  # range(n): max(0, n)
+            trip = self.min_max("max", [span, self.const(0)], it)
         else:               # (TorchScript's: no iteration unless a is on the step's side
-            # of b; b - a may wrap around int64)
+            # of b; b - a may wrap around int64, for a step of 1 too)
             trip = self.scalar("__range_length", start, span, self.const(step))
         self.index_loop(trip, lambda i: self.scalar("add", start, self.scalar(
             "mul", i, self.const(step))) if step != 1 or len(args) >= 2 else i, body)

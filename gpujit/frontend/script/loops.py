@@ -244,13 +244,11 @@ class LoopMixin:
                 return self.loop(s, trip, self.const(True), elem, s.body, None,
                                  exclude=(s.target.id,),
                                  target_types={s.target.id: T.INT})
-        if step == 1:
-            trip = self.scalar("sub", stop, start)
-        else:
-            # TorchScript's aten::__range_length: no iteration unless start is on the
-            # step's side of stop (start - stop wrapped around int64 for range(-2**63, 4,
-            # -1) and the loop ran 2**63 - 4 times)
-            trip = self.scalar("__range_length", start, stop, self.const(step))
+        # TorchScript's aten::__range_length, whatever the step (RangeValue::len): no
+        # iteration unless start is on the step's side of stop (start - stop wrapped
+        # around int64 for range(-2**63, 4, -1) and the loop ran 2**63 - 4 times; stop -
+        # start for range(100, -2**63 + 1): 2**63 - 101 times)
+        trip = self.scalar("__range_length", start, stop, self.const(step))
 
         def elem(i):
             off = i if step == 1 else self.scalar("mul", i, self.const(step))
