@@ -1,0 +1,105 @@
+"""Scripting / tracing / freezing / saving stock nn modules (session 31, helper e31).
+
+Each test builds a stock module, runs it eagerly and through gpujit.jit (script, trace,
+freeze, save/load) and checks the results against NumPy or values checked with torch 2.13.
+"""
+import io
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.nn as nn
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+def _saved(m):
+    buf = io.BytesIO()
+    gpujit.jit.save(m, buf)
+    buf.seek(0)
+    return gpujit.jit.load(buf)
+
+
+# ---------------------------------------------------------------- Embedding(max_norm)
+
+@pytest.mark.parametrize("bag", [False, True])
+def test_embedding_max_norm_traces(bag):
+    # the renorm writes through weight.detach() (torch's _no_grad_embedding_renorm_): the
+    # trace replayed embedding_renorm_ on the leaf weight itself and raised "a leaf Variable
+    # that requires grad is being used in an in-place operation" on the check run
+    gpujit.manual_seed(0)
+    m = nn.EmbeddingBag(6, 3, max_norm=1.0) if bag else nn.Embedding(6, 3, max_norm=1.0)
+    w0 = _np(m.weight).copy()
+    x = gpujit.tensor([[0, 2, 2], [5, 1, 0]])
+    t = gpujit.jit.trace(m, (x,))
+    kinds = [n.kind() for n in t.graph.nodes()]
+    assert "aten::detach" in kinds and "aten::embedding_renorm_" in kinds
+    out = t(x)
+    norms = np.linalg.norm(w0, axis=1)
+    scale = np.where(norms > 1.0, 1.0 / (norms + 1e-7), 1.0)
+    w = w0.copy()
+    for i in (0, 1, 2, 5):
+        w[i] = w0[i] * scale[i]
+    np.testing.assert_allclose(_np(m.weight), w, rtol=1e-5, atol=1e-6)
+    ref = w[x.numpy()].mean(1) if bag else w[x.numpy()]
+    np.testing.assert_allclose(_np(out), ref, rtol=1e-5, atol=1e-6)
+    assert m.weight.grad is None
+    out.sum().backward()
+    g = np.zeros_like(w)
+    for row in x.numpy():
+        for i in row:
+            g[i] += 1.0 / 3 if bag else 1.0
+    np.testing.assert_allclose(m.weight.grad.numpy(), g, rtol=1e-6)
+
+
+def test_embedding_max_norm_scripted_renormalizes():
+    # (torch 2.13's scripted F.embedding drops _no_grad_embedding_renorm_ altogether: it
+    # returns the rows unnormalized; gpujit's script keeps the eager semantics)
+    gpujit.manual_seed(0)
+    m = nn.Embedding(6, 3, max_norm=0.5, norm_type=1.0, padding_idx=0)
+    s = gpujit.jit.script(m)
+    out = _saved(s)(gpujit.tensor([0, 2, 3]))
+    np.testing.assert_allclose(np.abs(_np(out)).sum(-1), [0.0, 0.5, 0.5], rtol=1e-5)  # (row 0: padding_idx, zeros)
+
+
+# ---------------------------------------------------------------- adaptive pools with None
+
+def _adaptive_avg_ref(x, out):
+    # x (..., H, W) -> out sizes (bins of start floor(i*H/o), end ceil((i+1)*H/o))
+    dims = x.ndim - len(out)
+    res = x
+    for k, o in enumerate(out):
+        ax = dims + k
+        n = x.shape[ax]
+        parts = [res.take(range(i * n // o, -(-(i + 1) * n // o)), axis=ax).mean(axis=ax, keepdims=True)
+                 for i in range(o)]
+        res = np.concatenate(parts, axis=ax)
+    return res
+
+
+@pytest.mark.parametrize("cls,size,shape", [
+    (nn.AdaptiveAvgPool2d, (None, 2), (1, 2, 5, 7)),
+    (nn.AdaptiveAvgPool3d, (None, 2, None), (1, 2, 3, 5, 4)),
+    (nn.AdaptiveMaxPool2d, (3, None), (1, 2, 5, 7)),
+])
+def test_adaptive_pool_none_size_traces(cls, size, shape):
+    # a None entry of output_size is the input's size there (torch's _list_with_default):
+    # the trace recorded a list holding None ("a list mixing ['NoneType', 'int'] has no IR
+    # type"); now aten::size of the input, so the traced module follows a new input's size
+    m = cls(size)
+    x = gpujit.randn(*shape)
+    t = gpujit.jit.trace(m, (x,))
+    assert "aten::size" in [n.kind() for n in t.graph.nodes()]
+    x2 = gpujit.randn(*shape[:-1], shape[-1] + 1)
+    for inp in (x, x2):
+        out = _np(t(inp))
+        full = [inp.shape[inp.dim() - len(size) + i] if v is None else v
+                for i, v in enumerate(size)]
+        assert list(out.shape[-len(size):]) == full
+        if cls is not nn.AdaptiveMaxPool2d:
+            np.testing.assert_allclose(out, _adaptive_avg_ref(inp.numpy(), full), rtol=1e-5,
+                                       atol=1e-6)
+        np.testing.assert_allclose(out, _np(m(inp)), rtol=1e-6)
