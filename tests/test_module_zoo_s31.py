@@ -103,3 +103,23 @@ def test_adaptive_pool_none_size_traces(cls, size, shape):
             np.testing.assert_allclose(out, _adaptive_avg_ref(inp.numpy(), full), rtol=1e-5,
                                        atol=1e-6)
         np.testing.assert_allclose(out, _np(m(inp)), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- padding modules' errors
+
+@pytest.mark.parametrize("path", ["eager", "script", "trace"])
+def test_pad_module_unsupported_size_error(path):
+    # torch 2.13: NotImplementedError "Padding size 2 is not supported for 4D input tensor."
+    # (gpujit raised RuntimeError with its own wording)
+    m = nn.ReplicationPad1d((2, 1))
+    x = gpujit.randn(2, 6, 2, 4)
+    with pytest.raises(NotImplementedError, match=r"Padding size 2 is not supported for 4D "
+                       r"input tensor\.\nSupported combinations for non-constant padding:"):
+        if path == "eager":
+            m(x)
+        elif path == "script":
+            gpujit.jit.script(m)(x)
+        else:
+            gpujit.jit.trace(m, (x,))
+    with pytest.raises(NotImplementedError, match="^Unrecognised padding mode mirror$"):
+        gpujit.nn.functional.pad(x, [1, 1], mode="mirror")
