@@ -123,3 +123,26 @@ def test_pad_module_unsupported_size_error(path):
             gpujit.jit.trace(m, (x,))
     with pytest.raises(NotImplementedError, match="^Unrecognised padding mode mirror$"):
         gpujit.nn.functional.pad(x, [1, 1], mode="mirror")
+
+
+# ---------------------------------------------------------------- SoftMarginLoss's target
+
+@pytest.mark.parametrize("scripted", [False, True])
+def test_soft_margin_loss_target_requires_grad(scripted):
+    # torch 2.13's aten::soft_margin_loss has no derivative for target: a target that
+    # requires grad raises (not under no_grad); gpujit differentiated it silently
+    m = nn.SoftMarginLoss()
+    f = gpujit.jit.script(m) if scripted else m
+    x = gpujit.tensor([[0.5, -1.0], [2.0, 0.0]], requires_grad=True)
+    y = gpujit.tensor([[1.0, -1.0], [-1.0, 1.0]], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^The function 'soft_margin_loss' is not "
+                       r"differentiable with respect to argument 'target'\. This input "
+                       r"cannot have requires_grad True\."):
+        f(x, y)
+    ref = np.log1p(np.exp(-x.detach().numpy() * y.detach().numpy())).mean()
+    with gpujit.no_grad():
+        np.testing.assert_allclose(f(x, y).item(), ref, rtol=1e-6)
+    out = f(x, y.detach())
+    out.backward()
+    xn, yn = x.detach().numpy(), y.detach().numpy()
+    np.testing.assert_allclose(x.grad.numpy(), -yn / (1 + np.exp(xn * yn)) / 4, rtol=1e-5)
