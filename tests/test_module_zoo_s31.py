@@ -146,3 +146,79 @@ def test_soft_margin_loss_target_requires_grad(scripted):
     out.backward()
     xn, yn = x.detach().numpy(), y.detach().numpy()
     np.testing.assert_allclose(x.grad.numpy(), -yn / (1 + np.exp(xn * yn)) / 4, rtol=1e-5)
+
+
+# ---------------------------------------------------------------- in-place activations
+
+_MODIFIED = (r"^one of the variables needed for gradient computation has been modified by "
+             r"an inplace operation: \[gpujit\.FloatTensor \[2, 3\]\], which is output 0 of "
+             r"{node}, is at version 3; expected version 1 instead\.")
+
+
+@pytest.mark.parametrize("path", ["eager", "script"])
+def test_inplace_leaky_relu_keeps_its_result(path):
+    # torch 2.13: leaky_relu_'s node (LeakyReluBackward1) keeps the result, so the next
+    # in-place activations make backward raise; gpujit kept a copy of the input and
+    # differentiated silently
+    gpujit.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 3), nn.LeakyReLU(0.1, inplace=True),
+                      nn.SiLU(inplace=True), nn.ELU(inplace=True))
+    f = gpujit.jit.script(m) if path == "script" else m
+    out = f(gpujit.randn(2, 3))
+    with pytest.raises(RuntimeError, match=_MODIFIED.format(node="LeakyRelu1")):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("name,node", [("leaky_relu_", "LeakyReluBackward1"),
+                                       ("elu_", "EluBackward1"), ("selu_", "EluBackward1"),
+                                       ("celu_", "CeluBackward1")])
+def test_inplace_elu_family_gradient_of_result(name, node):
+    F = gpujit.nn.functional
+    X = np.array([0.5, -1.0, 2.0, -0.25], np.float32)
+    w = gpujit.ones(4, requires_grad=True)
+    a = w * gpujit.tensor(X)
+    r = getattr(F, name)(a)
+    assert type(r.grad_fn).__name__ == node
+    r.backward(gpujit.tensor([1.0, 2.0, 3.0, 4.0]))
+    # the same values as the out-of-place op's gradient (values checked with torch 2.13)
+    w2 = gpujit.ones(4, requires_grad=True)
+    getattr(F, name[:-1])(w2 * gpujit.tensor(X)).backward(gpujit.tensor([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_allclose(w.grad.numpy(), w2.grad.numpy(), rtol=1e-6)
+    # a write on the result before backward is the version error
+    a = gpujit.ones(4, requires_grad=True) * gpujit.tensor(X)
+    r = getattr(F, name)(a)
+    r.mul_(2)
+    with pytest.raises(RuntimeError, match=r"which is output 0 of %s, is at version 2; "
+                       r"expected version 1" % node.replace("Backward", "")):
+        r.sum().backward()
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda F, a: F.leaky_relu_(a, -0.1), "In-place leakyReLu backward calculation is "
+     "triggered with a negative slope which is not supported"),
+    (lambda F, a: F.elu_(a, -1.0), "In-place elu backward calculation is triggered with a "
+     "negative slope which is not supported"),
+    (lambda F, a: F.celu_(a, -1.0), "In-place elu backward"),
+])
+def test_inplace_negative_slope_backward_raises(call, msg):
+    w = gpujit.ones(3, requires_grad=True)
+    a = w * gpujit.tensor([0.5, -1.0, 2.0])
+    call(gpujit.nn.functional, a)
+    with pytest.raises(RuntimeError, match="^" + msg):
+        a.sum().backward()
+
+
+def test_version_error_names_node_and_sizes_as_torch():
+    # torch 2.13 prints the sizes as a list ([] for a 0-dim tensor) and the node's name
+    # without Backward0 (Exp) / with its overload number (Pow1)
+    w = gpujit.ones(3, requires_grad=True)
+    c = gpujit.pow(w * 2, w * 3)
+    c.mul_(2)
+    with pytest.raises(RuntimeError, match=r"\[gpujit\.FloatTensor \[3\]\], which is output 0 "
+                       r"of Pow1,"):
+        c.sum().backward()
+    c = (w * 2).sum().exp()
+    c.mul_(2)
+    with pytest.raises(RuntimeError, match=r"\[gpujit\.FloatTensor \[\]\], which is output 0 "
+                       r"of Exp,"):
+        c.backward()
