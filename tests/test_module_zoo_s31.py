@@ -222,3 +222,64 @@ def test_version_error_names_node_and_sizes_as_torch():
     with pytest.raises(RuntimeError, match=r"\[gpujit\.FloatTensor \[\]\], which is output 0 "
                        r"of Exp,"):
         c.backward()
+
+
+# ---------------------------------------------------------------- live zoo (torch present)
+
+_ZOO = {
+    "conv2d_reflect": (lambda nn: nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"),
+                       [(1, 2, 4, 4)]),
+    "bn2d": (lambda nn: nn.BatchNorm2d(3), [(2, 3, 2, 2)]),
+    "lstm_bi": (lambda nn: nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True),
+                [(2, 3, 3)]),
+    "mha": (lambda nn: nn.MultiheadAttention(4, 2), [(3, 2, 4), (2, 2, 4), (2, 2, 4)]),
+    "tel_norm_first": (lambda nn: nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0,
+                                                             norm_first=True), [(3, 2, 4)]),
+    "adaptive_none": (lambda nn: nn.AdaptiveMaxPool2d((2, None)), [(1, 2, 5, 3)]),
+    "embedding_bag_max_norm": (lambda nn: nn.EmbeddingBag(5, 3, max_norm=1.0), "ints"),
+}
+
+
+def _flat(o):
+    if isinstance(o, (tuple, list)):
+        return [t for e in o for t in _flat(e)]
+    return [] if o is None else [o]
+
+
+@pytest.mark.parametrize("path", ["script", "trace", "saveload"])
+@pytest.mark.parametrize("name", sorted(_ZOO))
+def test_zoo_matches_torch(name, path):
+    torch = pytest.importorskip("torch")
+    ctor, shapes = _ZOO[name]
+    rng = np.random.RandomState(0)
+    arrays = ([np.array([[0, 2, 4], [1, 1, 3]])] if shapes == "ints" else
+              [rng.randn(*s).astype(np.float32) for s in shapes])
+
+    def run(lib, path):
+        lib.manual_seed(0)
+        m = ctor(lib.nn)
+        xs = [lib.tensor(a) for a in arrays]
+        for x in xs:
+            if x.is_floating_point():
+                x.requires_grad_(True)
+        f = m
+        if path == "script":
+            f = lib.jit.script(m)
+        elif path == "trace":
+            f = lib.jit.trace(m, tuple(x.detach() for x in xs), check_trace=False)
+        elif path == "saveload":
+            buf = io.BytesIO()
+            lib.jit.save(lib.jit.script(m), buf)
+            buf.seek(0)
+            f = lib.jit.load(buf)
+        outs = _flat(f(*xs))
+        sum(((o * (o.detach() + 1)).sum() for o in outs if o.requires_grad)).backward()
+        params = list(f.parameters())
+        return ([o.detach().numpy() for o in outs],
+                [t.grad.numpy() for t in xs + params if t.grad is not None])
+
+    want = run(torch, "eager")
+    got = run(gpujit, path)
+    for g, w in zip(got[0] + got[1], want[0] + want[1]):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    assert [a.shape for a in got[0] + got[1]] == [a.shape for a in want[0] + want[1]]
