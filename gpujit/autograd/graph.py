@@ -38,7 +38,8 @@ def backward_name(op, bound=None, result=None) -> str:
 
 
 _NODE_CLASSES: dict = {}
-_BACKWARD_SUFFIX = re.compile(r"Backward\d*$")  # (a node's name as the version error says it)
+# (a node's name as the version error says it: ExpBackward0 -> Exp, PowBackward1 -> Pow1)
+_BACKWARD_SUFFIX = re.compile(r"Backward(?:0$|(?=\d+$)|$)")
 _QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented", "AccumulateGrad"})
 
 
@@ -160,7 +161,7 @@ class SavedTensor:
         return r
 
     def _modified(self, t):
-        shape = "x".join(str(s) for s in t._data.shape) or "scalar"
+        shape = ", ".join(str(s) for s in t._data.shape)     # (torch 2.13: [2, 3], [])
         # what torch 2.13 names: the node that saved the tensor where it saved its own
         # output (ExpBackward0 of y = x.exp(), also after y.mul_(2)), else the tensor's
         # grad_fn now (the in-place op's node), nothing for a leaf; the node's name

@@ -152,6 +152,11 @@ def soft_margin_loss(input, target, size_average: Optional[bool] = None,
                      reduce: Optional[bool] = None, reduction: str = "mean"):
     """log(1 + exp(-target * input))."""
     reduction = _reduction(size_average, reduce, reduction)
+    if target.requires_grad and _gpujit.is_grad_enabled():
+        # (ATen's soft_margin_loss has no derivative for target: check_no_requires_grad)
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with "
+                           "respect to argument 'target'. This input cannot have "
+                           "requires_grad True.")
     return _reduce((-input * target).exp().log1p(), reduction)
 
 

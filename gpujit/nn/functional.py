@@ -379,8 +379,10 @@ def embedding(input, weight, padding_idx: Optional[int] = None,
             assert padding_idx >= -n, "Padding_idx must be within num_embeddings"
             pidx = n + padding_idx
     if max_norm is not None:
+        # (through weight.detach() as torch's _no_grad_embedding_renorm_: a trace records
+        # the write on a detached alias, and the lookup below reads the weight itself)
         with _gpujit.no_grad():
-            _gpujit.embedding_renorm_(weight, input, max_norm, norm_type)
+            _gpujit.embedding_renorm_(weight.detach(), input, max_norm, norm_type)
     return _gpujit.embedding(weight, input, pidx, scale_grad_by_freq, sparse)
 
 
@@ -469,12 +471,22 @@ def adaptive_avg_pool1d(input, output_size):
     return _op("aten::adaptive_avg_pool1d")(input, output_size)
 
 
+def _sizes_with_default(input, output_size):
+    """output_size's None entries read from input's trailing sizes first, as torch's
+    _list_with_default (a trace records them as aten::size of the input, not a list holding
+    None)."""
+    if isinstance(output_size, (list, tuple)) and any(v is None for v in output_size):
+        k, n = len(output_size), input.dim()
+        return [input.size(n - k + i) if v is None else v for i, v in enumerate(output_size)]
+    return output_size
+
+
 def adaptive_avg_pool2d(input, output_size):
-    return _op("aten::adaptive_avg_pool2d")(input, output_size)
+    return _op("aten::adaptive_avg_pool2d")(input, _sizes_with_default(input, output_size))
 
 
 def adaptive_avg_pool3d(input, output_size):
-    return _op("aten::adaptive_avg_pool3d")(input, output_size)
+    return _op("aten::adaptive_avg_pool3d")(input, _sizes_with_default(input, output_size))
 
 
 def pad(input, pad, mode="constant", value=None):

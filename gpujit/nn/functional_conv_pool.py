@@ -9,6 +9,7 @@ import gpujit as _gpujit
 
 from ..ops.registry import OPS as _OPS
 from .functional import max_pool2d as _max_pool2d_fn  # (functional.py imports this last)
+from .functional import _sizes_with_default
 
 __all__ = ["max_pool1d", "max_pool1d_with_indices", "max_pool3d", "max_pool3d_with_indices",
            "avg_pool1d", "avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -96,11 +97,11 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
 
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
-    return _op("aten::adaptive_max_pool2d")(input, output_size)
+    return _op("aten::adaptive_max_pool2d")(input, _sizes_with_default(input, output_size))
 
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
-    return _op("aten::adaptive_max_pool3d")(input, output_size)
+    return _op("aten::adaptive_max_pool3d")(input, _sizes_with_default(input, output_size))
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):

@@ -137,8 +137,10 @@ def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
     elif mode != "sum" and mode != "mean":
         raise ValueError("mode has to be one of sum, mean or max")
     if max_norm is not None:
+        # (through weight.detach() as torch's _no_grad_embedding_renorm_: a trace records
+        # the write on a detached alias, and the lookup below reads the weight itself)
         with _gpujit.no_grad():
-            _gpujit.embedding_renorm_(weight, input, max_norm, norm_type)
+            _gpujit.embedding_renorm_(weight.detach(), input, max_norm, norm_type)
     if psw is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
                                   f"per_sample_weights is only supported for mode='sum' "

@@ -459,6 +459,51 @@ def _celu_grad(grad, self, alpha):
     return _elu_grad(grad, self, alpha, 1, 1 / alpha)
 
 
+# The in-place leaky_relu_, elu_, selu_ and celu_ keep their result, not their input
+# (derivatives.yaml's leaky_relu_ / elu_ entries: *_backward(..., is_result=true, result)):
+# an in-place op on that result before backward is the version-counter error, and a
+# negative slope (which the result cannot be inverted through) raises at backward.
+_INPLACE_LEAKY = ("In-place leakyReLu backward calculation is triggered with a negative "
+                  "slope which is not supported. This is caused by calling in-place forward "
+                  "function with a negative slope, please call out-of-place version instead. "
+                  "File an issue at https://github.com/pytorch/pytorch if you do require "
+                  "supporting in-place leakRelu backward calculation with negative slope")
+_INPLACE_ELU = ("In-place elu backward calculation is triggered with a negative slope which "
+                "is not supported. This is caused by calling in-place forward function with "
+                "a negative slope, please call out-of-place version instead.")
+
+
+def _elu_grad_of_result(grad, result, alpha, scale, input_scale):
+    """elu_backward(is_result=True): below 0 the slope is input_scale * (result + alpha *
+    scale)."""
+    if alpha < 0:
+        raise RuntimeError(_INPLACE_ELU)
+    neg = grad * input_scale * (result + alpha * scale)
+    return _where(result > 0, grad * scale, neg)
+
+
+@_derivative(leaky_relu.op.inplace_variant)
+def _leaky_relu_inplace_grad(grad, result, negative_slope):
+    if negative_slope < 0:
+        raise RuntimeError(_INPLACE_LEAKY)
+    return _where(result > 0, grad, grad * negative_slope)
+
+
+@_derivative(elu.op.inplace_variant)
+def _elu_inplace_grad(grad, result, alpha, scale, input_scale):
+    return _elu_grad_of_result(grad, result, alpha, scale, input_scale)
+
+
+@_derivative(selu.op.inplace_variant)
+def _selu_inplace_grad(grad, result):
+    return _elu_grad_of_result(grad, result, _SELU_ALPHA, _SELU_SCALE, 1)
+
+
+@_derivative(celu.op.inplace_variant)
+def _celu_inplace_grad(grad, result, alpha):
+    return _elu_grad_of_result(grad, result, alpha, 1, 1 / alpha)
+
+
 _SQRT_2_OVER_PI = _math.sqrt(2 / _math.pi)
 _INV_SQRT_2PI = 1 / _math.sqrt(2 * _math.pi)
 _GELU_KAPPA = 0.044715

@@ -196,8 +196,7 @@ def _pad_geometry(shape, pad, mode, value):
     pad = [int(p) for p in pad]
     nd = len(shape)
     if mode not in _PAD_MODES:
-        raise ValueError(f"pad: unrecognised padding mode {mode!r}; expected one of "
-                         f"{', '.join(repr(m) for m in _PAD_MODES)}")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) > 2 * nd:
@@ -211,9 +210,12 @@ def _pad_geometry(shape, pad, mode, value):
             raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
         if not ((k == 1 and nd in (2, 3)) or (k == 2 and nd in (3, 4))
                 or (k == 3 and nd in (4, 5))):
-            raise RuntimeError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a 2D-3D, "
-                               f"3D-4D or 4D-5D input (as PyTorch); got {k} padded dims of a "
-                               f"{nd}D input")
+            raise NotImplementedError(
+                f"Padding size {len(pad)} is not supported for {nd}D input tensor.\n"
+                f"Supported combinations for non-constant padding:\n"
+                f"  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+                f"  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+                f"  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     out = []
     for d, ((l, r), n) in enumerate(zip(widths, shape)):
         if n is None:

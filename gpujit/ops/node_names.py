@@ -151,6 +151,12 @@ RULES = {
     "aten::tensor_split.indices": "SliceBackward0",
     "aten::squeeze.dims": _squeeze,
     "aten::selu": "EluBackward0",
+    # (the in-place leaky_relu_ / elu_ have their own derivatives.yaml entries, of the
+    # result; selu_ and celu_ run elu_)
+    "aten::leaky_relu_": "LeakyReluBackward1",
+    "aten::elu_": "EluBackward1",
+    "aten::selu_": "EluBackward1",
+    "aten::celu_": "CeluBackward1",
     "aten::relu6": "HardtanhBackward0",
     "aten::rrelu": "RreluWithNoiseBackward0",
     "aten::prelu": "PreluKernelBackward0",

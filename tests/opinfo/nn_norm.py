@@ -415,10 +415,12 @@ def _pad_errors():
                         match="Padding mode \"reflect\" doesn't take in value argument"),
             ErrorSample(x, [-2, -2], match=r"The input size 3, plus negative padding -2 and -2 "
                         r"resulted in a negative output size"),
-            ErrorSample(rand(3, dtype=F32), [1, 1], "reflect", exc=RuntimeError,
-                        match="pads the last 1, 2 or 3 dims .* got 1 padded dims of a 1D"),
-            ErrorSample(x, [1, 1], "mirror", exc=ValueError,
-                        match="unrecognised padding mode 'mirror'")]
+            ErrorSample(rand(3, dtype=F32), [1, 1], "reflect", exc=NotImplementedError,
+                        match="Padding size 2 is not supported for 1D input tensor"),
+            ErrorSample(x, [1, 1], "replicate", exc=NotImplementedError,
+                        match="Padding size 2 is not supported for 4D input tensor"),
+            ErrorSample(x, [1, 1], "mirror", exc=NotImplementedError,
+                        match="Unrecognised padding mode mirror")]
 
 
 OPINFOS = [
