@@ -223,13 +223,16 @@ def ignore(drop=False, **kwargs):
     if callable(drop):              # used bare: @ignore
         drop._gpujit_ignore = True
         return drop
-    if not isinstance(drop, bool):
-        raise TypeError("ignore() takes a function or drop=True/False, got "
-                        f"{type(drop).__name__}")
-    if "drop_on_export" in kwargs:      # torch's pre-1.2 spelling
-        warnings.warn("ignore(drop_on_export=True) is deprecated; use @gpujit.jit.unused",
+    if not isinstance(drop, bool):      # torch 2.13's class and words
+        raise RuntimeError("Argument to @torch.jit.ignore must be a bool or a function but "
+                           f"got {drop}")
+    drop_on_export = kwargs.pop("drop_on_export", None)    # torch's pre-1.2 spelling
+    if drop_on_export or drop:          # torch 2.13 warns for both (the same FutureWarning)
+        what = "ignore(drop_on_export=True)" if drop_on_export else "ignore(True)"
+        warnings.warn(f"{what} has been deprecated. TorchScript will now drop the function "
+                      "call on compilation. Use torch.jit.unused now. {}",
                       FutureWarning, stacklevel=2)
-        drop = drop or bool(kwargs.pop("drop_on_export"))
+        drop = bool(drop_on_export) or drop
     if kwargs:
         raise TypeError(f"ignore() got unexpected arguments {sorted(kwargs)}")
 

@@ -104,6 +104,13 @@ def check(retrace, compiled, python_fn, input_sets, tol, session):
     graphs (TracingCheckError when they differ, or when running the trace or the function
     raises). Each run counts: a module's buffers (BatchNorm's running statistics,
     num_batches_tracked) see as many updates as in PyTorch."""
+    from ..autograd.grad_mode import no_grad
+    with no_grad():             # (PyTorch's _check_trace is @torch.no_grad() too: the run
+        # of the trace here is its profiling run, which then sees nothing requiring grad)
+        _check(retrace, compiled, python_fn, input_sets, tol, session)
+
+
+def _check(retrace, compiled, python_fn, input_sets, tol, session):
     first = _canonical(compiled.graph)
     for args, kwargs in input_sets:
         g2 = retrace(clone_inputs(args), clone_inputs(kwargs))

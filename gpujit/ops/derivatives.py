@@ -161,13 +161,17 @@ class NonDifferentiable:
 def shape_param(value):
     """What a derivative's `<arg>_shape` parameter gets for the argument `value`: a
     tensor's shape as a tuple, a tuple of them for a Tensor[] argument, else None."""
-    cls = type(value)
-    if cls is _TENSOR[0] or cls is _TENSOR[1]:
-        return tuple(value._data.shape)     # (its array's shape: a tuple of ints, no Size)
     if _TENSOR[0] is None:
+        # (bound before the first test: a first call that fell through to `value.shape`
+        # read the size through the tracer's hook, and the trace's first op on a
+        # parameter read it with a GetAttr of its own, in another order than later traces:
+        # a check_trace graph diff on the first trace of a Conv2d / Linear that needs grad)
         from ..tensor import Tensor
         from ..nn.parameter import Parameter
         _TENSOR[:] = [Tensor, Parameter]
+    cls = type(value)
+    if cls is _TENSOR[0] or cls is _TENSOR[1]:
+        return tuple(value._data.shape)     # (its array's shape: a tuple of ints, no Size)
     if isinstance(value, (list, tuple)):
         return tuple(shape_param(v) for v in value)
     shape = getattr(value, "shape", None)

@@ -34,6 +34,7 @@ import weakref
 from .. import dtypes as _dt
 from .._dump import dump_flags
 from .._gc import gc_paused
+from ..autograd import grad_mode as _grad_mode
 from ..ir import types as T
 from ..ir.schema_match import calls_autograd
 from ..tensor import Tensor
@@ -259,6 +260,11 @@ class Specialization:
         # the profiled requires_grad of the inputs when the fused graph folded an in-place
         # write that autograd saves for other ones (fusers/functionalize.py), else None
         self.grad_pattern = None
+        # its profiling run(s) ran with grad mode off (torch.no_grad: trace's check_trace
+        # run): as TorchScript's profile, which then saw no value requiring grad, its code
+        # made no differentiable graphs; calls that record gradients run the graph op by op
+        # (each op's own grad_fn: TanhBackward0, not DifferentiableGraphBackward)
+        self.profiled_without_grad = False
         self._graph = None
         self._exe_graph = exe.graph
 
@@ -467,6 +473,8 @@ class Executable:
                 spec = self._active.get(key)
                 if spec is None:
                     return self._specialize(key, args)
+        if spec.profiled_without_grad:
+            return interpret(self.graph, *args)
         plan = spec.recording
         if plan is not None and plan[0] is runner and (
                 spec.grad_pattern is None or spec.grad_pattern == _grad_pattern(args)):
@@ -520,11 +528,14 @@ class Executable:
                 self._active[key] = spec
                 self._build_dispatcher()
                 return spec.fn(*args)
+            grad_on = _grad_mode.is_grad_enabled()
+            profile.without_grad = not grad_on and getattr(profile, "without_grad", True)
             result = interpret(self.graph, *args, profile=profile)
             self.stats["profiling_runs"] += 1
             if profile.runs < runs:
                 return result        # more profiling runs before the optimized code is built
             spec = self._compile(key, profile, args[0] if self._hoisted else None)
+            spec.profiled_without_grad = profile.without_grad
         self._active[key] = spec
         self._build_dispatcher()
         return result

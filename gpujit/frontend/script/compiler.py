@@ -270,8 +270,13 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 u = r[k].type if t is None else unify(t, r[k].type)
                 if u is None:
                     name = slot_names[k] if k < len(slot_names) else f"value {k}"
+                    torch_words = ""
+                    if name == "return value":      # PyTorch's words for the same error
+                        torch_words = (f" (Previous return statement returned a value of type "
+                                       f"{t.annotation()} but this return statement returns "
+                                       f"a value of type {r[k].type.annotation()})")
                     self.error(f"the {name} is {describe_type(t)} on one path and "
-                               f"{describe_type(r[k].type)} on another", s,
+                               f"{describe_type(r[k].type)} on another{torch_words}", s,
                                hint="make every path produce the same type")
                 t = u
             types.append(t)

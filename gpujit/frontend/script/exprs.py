@@ -258,7 +258,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 self.branch_type_error(name, var.why[1], var.why[2])
             if var.why == "loop":
                 self.error(f"'{name}' is first assigned inside the loop at line {line}, so "
-                           f"it is not defined after the loop", node,
+                           f"it is not defined after the loop (undefined value {name})", node,
                            hint=f"assign '{name}' before the loop")
             if var.why == "del":
                 self.error(f"undefined value '{name}': it was deleted by `del` at line "

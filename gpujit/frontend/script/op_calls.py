@@ -489,7 +489,8 @@ def _optional_hint(values):
     opt = next((v for v in values if isinstance(v.type, T.OptionalType)), None)
     if opt is None:
         return None
-    name = opt.debug_name if opt.has_debug_name() else "the value"
+    from ...ir.python_exprs import _base_name
+    name = _base_name(opt.debug_name) if opt.has_debug_name() else "the value"   # x, not x.3
     return (f"{name} is {opt.type.annotation()} and may be None: test `if {name} is not "
             f"None:` (or assert it) before using it")
 
