@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import keyword
 import linecache
+import os
 import re
 import sys
 import threading
@@ -75,6 +76,9 @@ def _py_name(name, used):
     return out
 
 
+# GPUJIT_GRAPH_AUTODIFF=0: scripted calls record op by op (no whole-graph region)
+_whole_graph = [os.environ.get("GPUJIT_GRAPH_AUTODIFF", "1") != "0"]
+
 _UNFIT = object()       # _run_recording_plan: a module attribute not of the type the code was made for
 
 
@@ -82,7 +86,9 @@ def _recording_plan(graph, runner, attr_specs=None):
     """A call_recording of a straight-line graph (reads of the module's attributes,
     constants, registry ops, fusion groups run through their runners, tuples and lists
     built): (runner, slots in all, attribute reads, constants' (slot, value), steps,
-    output slots, direct), which _run_recording_plan runs without the interpreter's
+    output slots, direct, the whole graph's GraphDiff (set by call_recording: its whole
+    graph as one differentiable region, jit/graph_autodiff.py, or None)), which
+    _run_recording_plan runs without the interpreter's
     environment and node dispatch; None for any other graph.
 
     attr_specs: a module method's ((GetAttr node, spec), ...), the attributes its code
@@ -151,7 +157,8 @@ def _recording_plan(graph, runner, attr_specs=None):
     direct = steps[0][1] if len(steps) == 1 and steps[0][0] == 0 and not consts and \
         not reads and steps[0][2] == tuple(range(len(graph.inputs))) and \
         len(outputs) == 1 and steps[0][3] == outputs else None
-    return (runner, len(slots), tuple(reads), tuple(consts), tuple(steps), outputs, direct)
+    return (runner, len(slots), tuple(reads), tuple(consts), tuple(steps), outputs, direct,
+            None)
 
 
 _MODULE_DICTS = ("_parameters", "_buffers", "_modules")
@@ -171,7 +178,7 @@ def _read_attr(obj, name):
 
 
 def _run_recording_plan(plan, args):
-    _, n, reads, consts, steps, outputs, direct = plan
+    _, n, reads, consts, steps, outputs, direct, whole = plan
     if direct is not None:
         return direct(args)[0]
     env = list(args)
@@ -191,6 +198,9 @@ def _run_recording_plan(plan, args):
                 return _UNFIT
     for i, v in consts:
         env[i] = v
+    if whole is not None and whole.usable():
+        # the whole graph as one differentiable region (jit/graph_autodiff.py)
+        return whole.run(env, steps, outputs)
     for kind, f, ins, outs, extra in steps:
         if kind == 0:
             for i, r in zip(outs, f([env[i] for i in ins])):
@@ -494,6 +504,10 @@ class Executable:
                     spec.recording = _recording_plan(
                         spec._exe_graph, runner,
                         spec.attr_specs if self._hoisted else None)
+                    if spec.recording is not None and _whole_graph[0]:
+                        from ..jit.graph_autodiff import graph_diff
+                        whole = graph_diff(spec._exe_graph, spec.recording)
+                        spec.recording = spec.recording[:7] + (whole,)
         return interpret(spec._exe_graph, *args)
 
     def _specialize(self, key, args):
