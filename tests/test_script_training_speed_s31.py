@@ -147,21 +147,25 @@ def test_retain_graph_and_freed_graph_error():
 
 
 def test_create_graph_double_backward_matches_eager():
+    from gpujit.jit.graph_autodiff import GraphBackward
+
     class Sq(nn.Module):
         def __init__(self):
             super().__init__()
             self.l = nn.Linear(3, 3)
+            self.k = nn.Linear(3, 2)
 
         def forward(self, x):
-            return self.l(x).tanh() * x
+            return self.k(self.l(x).tanh())
 
     gpujit.manual_seed(0)
+    s = gpujit.jit.script(Sq())
     m = Sq()
-    s = gpujit.jit.script(m)
+    m.load_state_dict(s.state_dict())
     x = gpujit.randn(4, 3, requires_grad=True)
     _warm(s, x)
     out = s(x)
-    assert type(out.grad_fn).__name__ == "CppFunction"
+    assert isinstance(out.grad_fn, GraphBackward)
     (g,) = gpujit.autograd.grad(out.sum(), x, create_graph=True)
     g.pow(2).sum().backward()
     xe = x.detach().requires_grad_()
@@ -169,6 +173,12 @@ def test_create_graph_double_backward_matches_eager():
     ge.pow(2).sum().backward()
     np.testing.assert_allclose(g.detach().numpy(), ge.detach().numpy(), rtol=1e-5)
     np.testing.assert_allclose(x.grad.numpy(), xe.grad.numpy(), rtol=1e-5, atol=1e-7)
+    for p, q in zip(s.parameters(), m.parameters()):
+        if q.grad is None:          # (k.bias: no second-order term reaches it)
+            assert p.grad is None
+        else:
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5,
+                                       atol=1e-7)
 
 
 def test_in_place_on_a_saved_parameter_or_output_raises():
@@ -289,3 +299,21 @@ def test_graph_autodiff_off_switch(monkeypatch):
     x, _ = _data()
     _warm(s, x)
     assert type(s(x).grad_fn).__name__ == "AddmmBackward0"
+
+
+def test_graph_never_run_backward_is_freed_without_the_gc():
+    import gc
+    import weakref
+    _, s = _pair()
+    x, _ = _data()
+    _warm(s, x)
+    gc.disable()
+    try:
+        out = s(x)
+        assert type(out.grad_fn).__name__ == "CppFunction"
+        node = weakref.ref(out.grad_fn)
+        ref = weakref.ref(out)
+        del out
+        assert ref() is None and node() is None
+    finally:
+        gc.enable()

@@ -36,13 +36,17 @@ from ..ir import types as T
 from ..ir.schema_match import calls_autograd
 from ..ops import registry as _reg
 from ..tensor import Tensor
-from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _add, _attr_key, _may_float,
+from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _add, _call, _attr_key, _may_float,
                        _node_grads, _reads, grad_outputs)
 
 __all__ = ["GraphDiff", "graph_diff"]
 
+_new = object.__new__
+
 _FLOATING = _dt.FLOATING
-_BAD_TAGS = frozenset({"view", "output_per_input", "inplace_view", "returns_input"})
+# (random ops too: a backward under create_graph computes the region again)
+_BAD_TAGS = frozenset({"view", "output_per_input", "inplace_view", "returns_input",
+                       "random"})
 
 # the ops TorchScript's autodiff differentiates in a DifferentiableGraph (symbolic_script's
 # formulas; as checked against torch 2.13: a scripted graph of these ops records one
@@ -285,8 +289,27 @@ class GraphDiff:
                     buf[v] = _add(buf.get(v), g)
         return [buf.get(v) if nd else None for v, nd in zip(sub.inputs, needs)]
 
+    def recompute(self, env, pat):
+        """env with the values computed from inputs that need a gradient computed again
+        through the public ops, recording (create_graph: the derivatives' formulas read
+        values with their history, as eager's saved values under create_graph)."""
+        env = dict(env)
+        req = pat.req
+        for n in self.sub.nodes:
+            if not any(v in req for v in n.inputs):
+                continue
+            op = n.op
+            args = [env[v] for v in n.inputs]
+            args += [p.default for p in op.schema.arguments[len(args):]]
+            r = _call(op, args)
+            for v, x in zip(n.outputs, tuple(r) if len(n.outputs) > 1 else (r,)):
+                env[v] = x
+        return env
+
     def backward(self, env, grads, needs, pat):
-        if grad_mode.state.enabled or _tracer._Active.session is not None:
+        if grad_mode.state.enabled:
+            return self.walk(self.recompute(env, pat), grads, needs, pat)
+        if _tracer._Active.session is not None:
             return self.walk(env, grads, needs, pat)
         keep = sorted(pat.keep, key=lambda v: self.slot_of[v])
         tensors, key = [], []
@@ -376,12 +399,22 @@ class GraphBackward(Node):
         slot_of = region.slot_of
         # the values the backward reads, by IR Value (the private intermediates as they
         # are; the inputs' versions checked at apply as SavedTensors would)
-        self.env = {v: env[slot_of[v]] for v in pat.keep}
+        self.env = e = {v: env[slot_of[v]] for v in pat.keep}
+        # the outputs kept without their grad_fn (an alias over the same memory and
+        # version counter): output -> node -> output would be a cycle only the gc frees
+        ids = {id(a) for a in args}
+        for v in region.sub.outputs:
+            if v in e:
+                r = e[v]
+                if isinstance(r, Tensor) and id(r) not in ids:
+                    t = _new(Tensor)
+                    t._data, t._dtype, t._device = r._data, r._dtype, r._device
+                    t._vc, t._ag, t._base = r._vc, None, None
+                    e[v] = t
         self.args = args
         self.versions = [a._vc[0] if r else None for a, r in zip(args, pat.reads)]
         # (edges of the inputs that require grad only, as torch's node lists them)
         self.next_functions = tuple([e for e in edges if e is not None])
-        ids = {id(a) for a in args}
         self.out_meta = tuple([(r._data.shape, r._dtype, r._device)
                                if rq and r._dtype.category == _FLOATING and id(r) not in ids
                                else None for r, rq in zip(results, pat.requiring)])
