@@ -42,7 +42,7 @@ from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
-from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, \
+from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
     callee_graph, call_inputs, compute_scripted, dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
 from .support import unbox
@@ -161,20 +161,7 @@ def _recording_plan(graph, runner, attr_specs=None):
             None)
 
 
-_MODULE_DICTS = ("_parameters", "_buffers", "_modules")
-
-
-def _read_attr(obj, name):
-    """getattr(obj, name) of a module attribute: a parameter, buffer or submodule read
-    from its dict (what Module.__getattr__ would find, without the failed normal lookup
-    first)."""
-    d = getattr(obj, "__dict__", None)
-    if d is not None and name not in d and not hasattr(type(obj), name):
-        for where in _MODULE_DICTS:
-            table = d.get(where)
-            if table is not None and name in table:
-                return table[name]
-    return getattr(obj, name)
+_read_attr = read_attr         # (a parameter, buffer or submodule from its dict)
 
 
 def _run_recording_plan(plan, args):
@@ -309,7 +296,7 @@ class Specialization:
         env = [module]
         for src, name, spec in steps:
             try:
-                val = getattr(env[src], name)
+                val = _read_attr(env[src], name)
             except AttributeError:
                 return False
             env.append(val)
