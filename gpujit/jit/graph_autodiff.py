@@ -166,7 +166,7 @@ def graph_diff(graph, plan):
 
 class _Pattern:
     """What a call with one pattern of inputs needing grad saves and marks."""
-    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep")
+    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep", "order")
 
     def __init__(self, sub, needs):
         producer, read = _reads(sub, needs)
@@ -190,6 +190,7 @@ class _Pattern:
                 keep.update(n.inputs)
                 keep.update(n.outputs)
         self.keep = keep
+        self.order = None       # keep in slot order (GraphDiff.backward)
 
 
 class GraphDiff:
@@ -311,7 +312,9 @@ class GraphDiff:
             return self.walk(self.recompute(env, pat), grads, needs, pat)
         if _tracer._Active.session is not None:
             return self.walk(env, grads, needs, pat)
-        keep = sorted(pat.keep, key=lambda v: self.slot_of[v])
+        keep = pat.order
+        if keep is None:
+            keep = pat.order = tuple(sorted(pat.keep, key=lambda v: self.slot_of[v]))
         tensors, key = [], []
         for v in keep:
             x = env[v]
