@@ -317,3 +317,63 @@ def test_graph_never_run_backward_is_freed_without_the_gc():
         assert ref() is None and node() is None
     finally:
         gc.enable()
+
+
+class Gate(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x
+        else:
+            return -x
+
+
+class Cell(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dg = Gate()
+        self.linear = nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = gpujit.tanh(self.dg(self.linear(x)) + h)
+        return new_h, new_h
+
+
+def test_if_graph_runs_the_recording_plan_both_branches():
+    gpujit.manual_seed(0)
+    eager = Cell()
+    s = gpujit.jit.script(Cell())
+    s.load_state_dict(eager.state_dict())
+    x, h = gpujit.randn(3, 4), gpujit.randn(3, 4)
+    for _ in range(3):
+        s(x, h)
+    spec = s.forward._executable.specializations[0]
+    assert spec.recording is not None and any(st[0] == 4 for st in spec.recording[4])
+    taken = set()
+    for sign in (100.0, -100.0, 100.0):     # (large: the bias does not decide the sign)
+        xs = x * sign
+        with gpujit.no_grad():
+            taken.add(bool((eager.linear(xs)).sum() > 0))
+        for m in (eager, s):
+            for p in m.parameters():
+                p.grad = None
+        a, b = s(xs, h)
+        assert a is b and type(a.grad_fn).__name__ == "CppFunction"
+        a.sum().backward()
+        e, _ = eager(xs, h)
+        e.sum().backward()
+        np.testing.assert_allclose(a.detach().numpy(), e.detach().numpy(), rtol=1e-6)
+        for p, q in zip(s.parameters(), eager.parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-7)
+    assert taken == {True, False}
+
+
+def test_comparison_of_a_tensor_requiring_grad():
+    # torch 2.13: a comparison's result requires no grad, has no grad_fn; in place on a
+    # leaf requiring grad: the leaf error
+    x = gpujit.randn(3, requires_grad=True)
+    y = x * 2
+    for r in (x > 0, y.lt(0.5), gpujit.eq(y, y)):
+        assert not r.requires_grad and r.grad_fn is None and r.dtype == gpujit.bool
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being "
+                                           "used in an in-place operation"):
+        x.gt_(0)

@@ -83,7 +83,7 @@ _UNFIT = object()       # _run_recording_plan: a module attribute not of the typ
 
 
 def _recording_plan(graph, runner, attr_specs=None):
-    """A call_recording of a straight-line graph (reads of the module's attributes,
+    """A call_recording of a graph without loops (reads of the module's attributes,
     constants, registry ops, fusion groups run through their runners, tuples and lists
     built): (runner, slots in all, attribute reads, constants' (slot, value), steps,
     output slots, direct, the whole graph's GraphDiff (set by call_recording: its whole
@@ -97,57 +97,79 @@ def _recording_plan(graph, runner, attr_specs=None):
     sets no attribute and calls nothing that could), checks the type as attrs_fit does.
     A step is (kind, callee, input slots, output slots, extra): kind 0 a group's runner,
     1 a registry op (extra: its filled-in defaults and how its result is unpacked), 2 a
-    tuple, 3 a list."""
+    tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
     objects = {0}               # slots of the module and the submodules read from it
 
-    for node in graph.nodes:
-        kind = node.kind
-        if node.blocks:
-            return None
-        if kind == "prim::Constant":
-            slots[node.output] = len(slots)
-            value = node.attrs.get("value")
-            consts.append((slots[node.output], value))
-            continue
-        if kind == "prim::GetAttr":
-            src = slots.get(node.inputs[0])
-            if node not in specs or src is None or src not in objects:
-                return None
-            slots[node.output] = len(slots)
-            reads.append((src, node.attrs["name"], specs[node], slots[node.output]))
-            if isinstance(node.output.type, T.ClassType):
-                objects.add(slots[node.output])
-            continue
-        ins = tuple(slots[v] for v in node.inputs)
-        if kind == "prim::TensorExprGroup":
-            run = node.meta.get(GROUP_RUNNER)
-            if run is None:
-                return None
-            step = (0, run, ins, None)
-        elif kind in ("prim::TupleConstruct", "prim::ListConstruct"):
-            step = (2 if kind == "prim::TupleConstruct" else 3, None, ins, None)
-        elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
-            # (an aten:: kind without registry op is a container op: sum of a list)
-            return None
-        else:
-            op = node.op
-            params = op.schema.arguments
-            defaults = tuple(p.default for p in params[len(ins):])
-            n = len(node.outputs)
-            rets = op.schema.returns
-            # how the result is unpacked, as the interpreter's _run_aten: 0 none, 1 as
-            # is, 2 a tuple of several returns in one value, 3 a list, 4 one per output
-            unpack = (0 if n == 0 else 4 if n > 1 else 2 if len(rets) > 1 else
-                      3 if rets[0].type.is_list else 1)
-            step = (1, op, ins, (defaults, unpack))
-        outs = []
-        for v in node.outputs:
-            slots[v] = len(slots)
-            outs.append(slots[v])
-        steps.append(step[:3] + (tuple(outs), step[3]))
+    def build(nodes, steps):
+        for node in nodes:
+            kind = node.kind
+            if node.blocks and kind != "prim::If":
+                return False
+            if kind == "prim::Constant":
+                slots[node.output] = len(slots)
+                value = node.attrs.get("value")
+                consts.append((slots[node.output], value))
+                continue
+            if kind == "prim::GetAttr":
+                src = slots.get(node.inputs[0])
+                if node not in specs or src is None or src not in objects:
+                    return False
+                slots[node.output] = len(slots)
+                reads.append((src, node.attrs["name"], specs[node], slots[node.output]))
+                if isinstance(node.output.type, T.ClassType):
+                    objects.add(slots[node.output])
+                continue
+            try:
+                ins = tuple(slots[v] for v in node.inputs)
+            except KeyError:
+                return False
+            if kind == "prim::If":
+                # (each branch's steps and the slots it gives; attributes and constants
+                # of the branches are read at entry with the others)
+                branches = []
+                for b in node.blocks:
+                    bsteps = []
+                    if not build(b.nodes, bsteps):
+                        return False
+                    try:
+                        branches.append((tuple(bsteps), tuple(slots[v] for v in b.outputs)))
+                    except KeyError:
+                        return False
+                step = (4, None, ins, tuple(branches))
+            elif kind == "prim::TensorExprGroup":
+                run = node.meta.get(GROUP_RUNNER)
+                if run is None:
+                    return False
+                step = (0, run, ins, None)
+            elif kind in ("prim::TupleConstruct", "prim::ListConstruct"):
+                step = (2 if kind == "prim::TupleConstruct" else 3, None, ins, None)
+            elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
+                # (an aten:: kind without registry op is a container op: sum of a list)
+                return False
+            else:
+                op = node.op
+                params = op.schema.arguments
+                defaults = tuple(p.default for p in params[len(ins):])
+                n = len(node.outputs)
+                rets = op.schema.returns
+                # how the result is unpacked, as the interpreter's _run_aten: 0 none, 1
+                # as is, 2 a tuple of several returns in one value, 3 a list, 4 one per
+                # output
+                unpack = (0 if n == 0 else 4 if n > 1 else 2 if len(rets) > 1 else
+                          3 if rets[0].type.is_list else 1)
+                step = (1, op, ins, (defaults, unpack))
+            outs = []
+            for v in node.outputs:
+                slots[v] = len(slots)
+                outs.append(slots[v])
+            steps.append(step[:3] + (tuple(outs), step[3]))
+        return True
+
+    if not build(graph.nodes, steps):
+        return None
     try:
         outputs = tuple(slots[v] for v in graph.outputs)
     except KeyError:
@@ -162,6 +184,37 @@ def _recording_plan(graph, runner, attr_specs=None):
 
 
 _read_attr = read_attr         # (a parameter, buffer or submodule from its dict)
+
+
+def _run_steps(steps, env):
+    for kind, f, ins, outs, extra in steps:
+        if kind == 0:
+            for i, r in zip(outs, f([env[i] for i in ins])):
+                env[i] = r
+        elif kind == 1:
+            a = [env[i] for i in ins]
+            defaults, unpack = extra
+            if defaults:
+                a += defaults
+            r = compute_scripted(f, a)
+            if unpack == 1:
+                env[outs[0]] = r
+            elif unpack == 2:
+                env[outs[0]] = tuple(r)
+            elif unpack == 3:
+                env[outs[0]] = list(r) if type(r) is tuple else r
+            elif unpack == 4:
+                for i, x in zip(outs, r):
+                    env[i] = x
+        elif kind == 2:
+            env[outs[0]] = tuple([env[i] for i in ins])
+        elif kind == 3:
+            env[outs[0]] = [env[i] for i in ins]
+        else:      # (an if: the branch's steps, then its values)
+            bsteps, bouts = extra[0] if env[ins[0]] else extra[1]
+            _run_steps(bsteps, env)
+            for i, o in zip(outs, bouts):
+                env[i] = env[o]
 
 
 def _run_recording_plan(plan, args):
@@ -188,29 +241,7 @@ def _run_recording_plan(plan, args):
     if whole is not None and whole.usable():
         # the whole graph as one differentiable region (jit/graph_autodiff.py)
         return whole.run(env, steps, outputs)
-    for kind, f, ins, outs, extra in steps:
-        if kind == 0:
-            for i, r in zip(outs, f([env[i] for i in ins])):
-                env[i] = r
-        elif kind == 1:
-            a = [env[i] for i in ins]
-            defaults, unpack = extra
-            if defaults:
-                a += defaults
-            r = compute_scripted(f, a)
-            if unpack == 1:
-                env[outs[0]] = r
-            elif unpack == 2:
-                env[outs[0]] = tuple(r)
-            elif unpack == 3:
-                env[outs[0]] = list(r) if type(r) is tuple else r
-            elif unpack == 4:
-                for i, x in zip(outs, r):
-                    env[i] = x
-        elif kind == 2:
-            env[outs[0]] = tuple([env[i] for i in ins])
-        else:
-            env[outs[0]] = [env[i] for i in ins]
+    _run_steps(steps, env)
     if len(outputs) == 1:
         return env[outputs[0]]
     return tuple([env[i] for i in outputs]) if outputs else None
