@@ -377,3 +377,47 @@ def test_comparison_of_a_tensor_requiring_grad():
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being "
                                            "used in an in-place operation"):
         x.gt_(0)
+
+
+class Loop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ih = nn.Linear(3, 8)
+        self.hh = nn.Linear(2, 8)
+
+    def forward(self, xs, h, c):
+        for t in range(xs.size(0)):
+            g = self.ih(xs[t]) + self.hh(h)
+            i, f, gg, o = g.chunk(4, 1)
+            c = gpujit.sigmoid(f) * c + gpujit.sigmoid(i) * gpujit.tanh(gg)
+            h = gpujit.sigmoid(o) * gpujit.tanh(c)
+            if bool(h.sum() > 100.0):
+                break
+        return h, c
+
+
+def test_loop_graph_runs_the_recording_plan_and_matches_eager():
+    gpujit.manual_seed(0)
+    eager = Loop()
+    s = gpujit.jit.script(Loop())
+    s.load_state_dict(eager.state_dict())
+    h0, c0 = gpujit.zeros(4, 2), gpujit.zeros(4, 2)
+    for n in (5, 5, 5, 3, 0, 5):        # (profiling, then the plan; other trip counts)
+        xs = gpujit.randn(n, 4, 3)
+        for m in (eager, s):
+            for p in m.parameters():
+                p.grad = None
+        h, c = s(xs, h0, c0)
+        he, ce = eager(xs, h0, c0)
+        np.testing.assert_allclose(h.detach().numpy(), he.detach().numpy(), rtol=1e-5,
+                                   atol=1e-7)
+        if n == 0:
+            assert h is h0 and not h.requires_grad
+            continue
+        (h.sum() + c.pow(2).sum()).backward()
+        (he.sum() + ce.pow(2).sum()).backward()
+        for p, q in zip(s.parameters(), eager.parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4,
+                                       atol=1e-6)
+    spec = s.forward._executable.specializations[0]
+    assert spec.recording is not None and any(st[0] == 5 for st in spec.recording[4])

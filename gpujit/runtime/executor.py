@@ -83,7 +83,7 @@ _UNFIT = object()       # _run_recording_plan: a module attribute not of the typ
 
 
 def _recording_plan(graph, runner, attr_specs=None):
-    """A call_recording of a graph without loops (reads of the module's attributes,
+    """A call_recording of a graph (reads of the module's attributes,
     constants, registry ops, fusion groups run through their runners, tuples and lists
     built): (runner, slots in all, attribute reads, constants' (slot, value), steps,
     output slots, direct, the whole graph's GraphDiff (set by call_recording: its whole
@@ -97,7 +97,8 @@ def _recording_plan(graph, runner, attr_specs=None):
     sets no attribute and calls nothing that could), checks the type as attrs_fit does.
     A step is (kind, callee, input slots, output slots, extra): kind 0 a group's runner,
     1 a registry op (extra: its filled-in defaults and how its result is unpacked), 2 a
-    tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots)."""
+    tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots), 5 a
+    prim::Loop (extra: its body's steps, input slots and output slots)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
@@ -106,7 +107,7 @@ def _recording_plan(graph, runner, attr_specs=None):
     def build(nodes, steps):
         for node in nodes:
             kind = node.kind
-            if node.blocks and kind != "prim::If":
+            if node.blocks and kind not in ("prim::If", "prim::Loop"):
                 return False
             if kind == "prim::Constant":
                 slots[node.output] = len(slots)
@@ -139,6 +140,21 @@ def _recording_plan(graph, runner, attr_specs=None):
                     except KeyError:
                         return False
                 step = (4, None, ins, tuple(branches))
+            elif kind == "prim::Loop":
+                # (the interpreter's _loop: the body's steps on slots; its inputs the trip
+                # index and the carried values, its outputs the condition and them)
+                body = node.blocks[0]
+                for v in body.inputs:
+                    slots[v] = len(slots)
+                bsteps = []
+                if not build(body.nodes, bsteps):
+                    return False
+                try:
+                    bouts = tuple(slots[v] for v in body.outputs)
+                except KeyError:
+                    return False
+                step = (5, None, ins, (tuple(bsteps),
+                                       tuple(slots[v] for v in body.inputs), bouts))
             elif kind == "prim::TensorExprGroup":
                 run = node.meta.get(GROUP_RUNNER)
                 if run is None:
@@ -210,11 +226,26 @@ def _run_steps(steps, env):
             env[outs[0]] = tuple([env[i] for i in ins])
         elif kind == 3:
             env[outs[0]] = [env[i] for i in ins]
-        else:      # (an if: the branch's steps, then its values)
+        elif kind == 4:      # (an if: the branch's steps, then its values)
             bsteps, bouts = extra[0] if env[ins[0]] else extra[1]
             _run_steps(bsteps, env)
             for i, o in zip(outs, bouts):
                 env[i] = env[o]
+        else:               # (a loop, as the interpreter's _loop)
+            bsteps, bins, bouts = extra
+            trip, cond = env[ins[0]], env[ins[1]]
+            carried = [env[i] for i in ins[2:]]
+            k = 0
+            while cond and k < trip:
+                env[bins[0]] = k
+                for i, c in zip(bins[1:], carried):
+                    env[i] = c
+                _run_steps(bsteps, env)
+                cond = env[bouts[0]]
+                carried = [env[i] for i in bouts[1:]]
+                k += 1
+            for i, c in zip(outs, carried):
+                env[i] = c
 
 
 def _run_recording_plan(plan, args):
