@@ -56,6 +56,21 @@ def _add(a, b):
     return b if a is None else (a if b is None else a + b)
 
 
+def _plus(a, b):
+    """a + b of two gradients reaching one node input: outside create_graph, for two plain
+    NumPy Tensors of one dtype and shape laid out C-contiguously, add.Tensor's ufunc on
+    the arrays (the same sum, layout and dtype, without the op's entry point; no tracer,
+    profiler or autocast hook to see it), else the op."""
+    x, y = a._data, b._data
+    if type(x) is _np.ndarray and type(y) is _np.ndarray and x.dtype == y.dtype and \
+            x.shape == y.shape and x.flags.c_contiguous and y.flags.c_contiguous and \
+            type(a) is Tensor and type(b) is Tensor and not grad_mode.state.enabled:
+        ds = _reg.dispatch_state
+        if ds.hook is ds.autograd or ds.hook is None:
+            return _reg.wrap_array(_np.add(x, y), a._device)
+    return a + b
+
+
 def _collect(roots, want_parents=True):
     """Every node reachable from roots: how many edges point at each, and who points
     (parents: None unless want_parents; only autograd.grad's pruning reads them). Each
@@ -202,7 +217,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
                     b = buffers.get(nxt)
                     if b is None:
                         b = buffers[nxt] = [None] * max(len(nxt.out_meta), 1)
-                    b[nr] = g if b[nr] is None else b[nr] + g
+                    b[nr] = g if b[nr] is None else _plus(b[nr], g)
                 d = deps[nxt] = deps[nxt] - 1
                 if d == 0:
                     if fast_leaves and type(nxt) is AccumulateGrad and not nxt._pre_hooks:
@@ -247,7 +262,7 @@ def _run_shallow(node, nr, grad, retain_graph, create_graph, accumulate, handed)
                 continue
             b = leaves.pop(nxt, None)       # (moved last: ready at its last edge)
             if g is not None:
-                b = g if b is None else b + g
+                b = g if b is None else _plus(b, g)
             leaves[nxt] = b
         for leaf_node, g in leaves.items():
             if leaf_node._pre_hooks:

@@ -98,6 +98,14 @@ def autograd_call(op, args):
     if plan is None:
         plan = _PLANS[op] = _make_plan(op)
     if plan is not False:
+        if plan is _NONDIFF:
+            if _NONDIFF_OF.get(op) is op.derivative:
+                return _no_grad_result(op, args)
+            plan = _PLANS[op] = _make_plan(op)      # (a derivative registered since)
+            if plan is False:
+                return _record(op, args)
+            if plan is _NONDIFF:
+                return _no_grad_result(op, args)
         return _record_planned(op, args, plan)
     return _record(op, args)
 
@@ -105,6 +113,8 @@ def autograd_call(op, args):
 # op -> its recording plan (_make_plan), or False where _record's general path records it
 _PLANS: dict = {}
 _PLAIN = frozenset({int, float, bool, str, tuple})
+_NONDIFF = object()     # _make_plan: an op whose outputs carry no gradient, run in no_grad
+_NONDIFF_OF: dict = {}  # op -> its derivative when planned _NONDIFF
 
 
 def _make_plan(op):
@@ -117,6 +127,14 @@ def _make_plan(op):
     shape, 2: its device), wrt positions, whether needs_grad is worked out, the saved
     names that are Tensors). False for any other op (_record's general path)."""
     d = op.derivative
+    if isinstance(d, _reg.NonDifferentiable) or (d is None and op.tags & _NO_GRAD_TAGS):
+        facts = _OP_FACTS.get(op) or _op_facts(op)
+        # (an op writing nothing whose outputs carry no gradient: what _record_op does
+        # for it, without the binding; in-place ones check what they write there)
+        if facts[0] or facts[2]:
+            return False
+        _NONDIFF_OF[op] = d
+        return _NONDIFF
     if d is None or type(d) is not _Derivative() or d.computes is not None or \
             d.elem_needs or op.untracked_when is not None:
         return False
@@ -671,8 +689,13 @@ def _no_grad_view_call(op, args):
 
 
 def _no_grad_result(op, args):
-    with grad_mode.no_grad():
+    state = _state
+    prev = state.enabled, state.inference       # (no_grad's enter and exit)
+    state.enabled = False
+    try:
         return op.eager(*args)
+    finally:
+        state.enabled, state.inference = prev
 
 
 def mark_not_implemented(name, tensors, outs):

@@ -331,6 +331,36 @@ def _ce_probs(self, target):
     return tuple(self.shape) == tuple(target.shape)
 
 
+def _ce_grad_raw(xp, grad, self_shape, target_shape, reduction, ignore_index,
+                 label_smoothing, res, logp, tgt, wts, needs_grad):
+    """_cross_entropy_grad on the arrays for its common case: (N, C) input, class-index
+    targets, no weights, no label smoothing, a 'mean' or 'sum' (the classifier's loss):
+    the registry calls of _ce_index_grad and log_softmax's backward as their ufuncs (the
+    scatter of -s * w into zeros, its row sums, glogp - exp(logp) * rowsum), so the
+    gradient is the formula's bit for bit; NotImplemented for any other case."""
+    red = reduction_name(reduction)
+    if wts is not None or label_smoothing != 0 or len(self_shape) != 2 or \
+            len(target_shape) != 1 or red == "none" or not needs_grad[0] or \
+            needs_grad[2] or logp.ndim != 2 or grad.ndim != 0 or \
+            grad.dtype != logp.dtype or logp.dtype not in _RAW_CE or \
+            not logp.flags.c_contiguous or tgt is None or tgt.dtype.kind not in "iu":
+        return NotImplemented
+    t = tgt.astype(np.int64, copy=False)
+    ignored = t == ignore_index
+    tc = xp.where(ignored, 0, t)
+    w = xp.ones(t.shape, logp.dtype)
+    w[ignored] = 0
+    s = xp.true_divide(grad, w.sum()) if red == "mean" else grad
+    val = xp.multiply(xp.negative(s), w)
+    glogp = xp.zeros(logp.shape, logp.dtype)
+    glogp[xp.arange(t.shape[0]), tc] = val
+    rows = glogp.sum(axis=1, keepdims=True)
+    return xp.subtract(glogp, xp.multiply(xp.exp(logp), rows)), None, None
+
+
+_RAW_CE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 # PyTorch's cross_entropy is log_softmax then nll_loss (or the probabilities' product):
 # it saves the log-probabilities, never the input; the target and the weight only where
 # a needed gradient reads them (the probabilities' target gradient reads neither the
@@ -349,7 +379,7 @@ def _ce_probs(self, target):
         result if needs_grad[2] and not _ce_probs(self, target) and
         reduction_name(reduction) == "mean" else None)},
     reads={"self": ("logp", "tgt", "wts"), "target": ("logp", "wts"),
-           "weight": ("logp", "tgt", "wts", "res")})
+           "weight": ("logp", "tgt", "wts", "res")}, raw=_ce_grad_raw)
 def _cross_entropy_grad(grad, self_shape, target_shape, reduction, ignore_index,
                         label_smoothing, res, logp, tgt, wts, needs_grad):
     """The gradient g of the log-probabilities, then log_softmax's backward

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import keyword
 import linecache
+import os
 import re
 import sys
 import threading
@@ -42,7 +43,7 @@ from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
-from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, \
+from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
     callee_graph, call_inputs, compute_scripted, dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
 from .support import unbox
@@ -76,14 +77,19 @@ def _py_name(name, used):
     return out
 
 
+# GPUJIT_GRAPH_AUTODIFF=0: scripted calls record op by op (no whole-graph region)
+_whole_graph = [os.environ.get("GPUJIT_GRAPH_AUTODIFF", "1") != "0"]
+
 _UNFIT = object()       # _run_recording_plan: a module attribute not of the type the code was made for
 
 
 def _recording_plan(graph, runner, attr_specs=None):
-    """A call_recording of a straight-line graph (reads of the module's attributes,
+    """A call_recording of a graph (reads of the module's attributes,
     constants, registry ops, fusion groups run through their runners, tuples and lists
     built): (runner, slots in all, attribute reads, constants' (slot, value), steps,
-    output slots, direct), which _run_recording_plan runs without the interpreter's
+    output slots, direct, the whole graph's GraphDiff (set by call_recording: its whole
+    graph as one differentiable region, jit/graph_autodiff.py, or None)), which
+    _run_recording_plan runs without the interpreter's
     environment and node dispatch; None for any other graph.
 
     attr_specs: a module method's ((GetAttr node, spec), ...), the attributes its code
@@ -92,57 +98,95 @@ def _recording_plan(graph, runner, attr_specs=None):
     sets no attribute and calls nothing that could), checks the type as attrs_fit does.
     A step is (kind, callee, input slots, output slots, extra): kind 0 a group's runner,
     1 a registry op (extra: its filled-in defaults and how its result is unpacked), 2 a
-    tuple, 3 a list."""
+    tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots), 5 a
+    prim::Loop (extra: its body's steps, input slots and output slots)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
     objects = {0}               # slots of the module and the submodules read from it
 
-    for node in graph.nodes:
-        kind = node.kind
-        if node.blocks:
-            return None
-        if kind == "prim::Constant":
-            slots[node.output] = len(slots)
-            value = node.attrs.get("value")
-            consts.append((slots[node.output], value))
-            continue
-        if kind == "prim::GetAttr":
-            src = slots.get(node.inputs[0])
-            if node not in specs or src is None or src not in objects:
-                return None
-            slots[node.output] = len(slots)
-            reads.append((src, node.attrs["name"], specs[node], slots[node.output]))
-            if isinstance(node.output.type, T.ClassType):
-                objects.add(slots[node.output])
-            continue
-        ins = tuple(slots[v] for v in node.inputs)
-        if kind == "prim::TensorExprGroup":
-            run = node.meta.get(GROUP_RUNNER)
-            if run is None:
-                return None
-            step = (0, run, ins, None)
-        elif kind in ("prim::TupleConstruct", "prim::ListConstruct"):
-            step = (2 if kind == "prim::TupleConstruct" else 3, None, ins, None)
-        elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
-            # (an aten:: kind without registry op is a container op: sum of a list)
-            return None
-        else:
-            op = node.op
-            params = op.schema.arguments
-            defaults = tuple(p.default for p in params[len(ins):])
-            n = len(node.outputs)
-            rets = op.schema.returns
-            # how the result is unpacked, as the interpreter's _run_aten: 0 none, 1 as
-            # is, 2 a tuple of several returns in one value, 3 a list, 4 one per output
-            unpack = (0 if n == 0 else 4 if n > 1 else 2 if len(rets) > 1 else
-                      3 if rets[0].type.is_list else 1)
-            step = (1, op, ins, (defaults, unpack))
-        outs = []
-        for v in node.outputs:
-            slots[v] = len(slots)
-            outs.append(slots[v])
-        steps.append(step[:3] + (tuple(outs), step[3]))
+    def build(nodes, steps):
+        for node in nodes:
+            kind = node.kind
+            if node.blocks and kind not in ("prim::If", "prim::Loop"):
+                return False
+            if kind == "prim::Constant":
+                slots[node.output] = len(slots)
+                value = node.attrs.get("value")
+                consts.append((slots[node.output], value))
+                continue
+            if kind == "prim::GetAttr":
+                src = slots.get(node.inputs[0])
+                if node not in specs or src is None or src not in objects:
+                    return False
+                slots[node.output] = len(slots)
+                reads.append((src, node.attrs["name"], specs[node], slots[node.output]))
+                if isinstance(node.output.type, T.ClassType):
+                    objects.add(slots[node.output])
+                continue
+            try:
+                ins = tuple(slots[v] for v in node.inputs)
+            except KeyError:
+                return False
+            if kind == "prim::If":
+                # (each branch's steps and the slots it gives; attributes and constants
+                # of the branches are read at entry with the others)
+                branches = []
+                for b in node.blocks:
+                    bsteps = []
+                    if not build(b.nodes, bsteps):
+                        return False
+                    try:
+                        branches.append((tuple(bsteps), tuple(slots[v] for v in b.outputs)))
+                    except KeyError:
+                        return False
+                step = (4, None, ins, tuple(branches))
+            elif kind == "prim::Loop":
+                # (the interpreter's _loop: the body's steps on slots; its inputs the trip
+                # index and the carried values, its outputs the condition and them)
+                body = node.blocks[0]
+                for v in body.inputs:
+                    slots[v] = len(slots)
+                bsteps = []
+                if not build(body.nodes, bsteps):
+                    return False
+                try:
+                    bouts = tuple(slots[v] for v in body.outputs)
+                except KeyError:
+                    return False
+                step = (5, None, ins, (tuple(bsteps),
+                                       tuple(slots[v] for v in body.inputs), bouts))
+            elif kind == "prim::TensorExprGroup":
+                run = node.meta.get(GROUP_RUNNER)
+                if run is None:
+                    return False
+                step = (0, run, ins, None)
+            elif kind in ("prim::TupleConstruct", "prim::ListConstruct"):
+                step = (2 if kind == "prim::TupleConstruct" else 3, None, ins, None)
+            elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
+                # (an aten:: kind without registry op is a container op: sum of a list)
+                return False
+            else:
+                op = node.op
+                params = op.schema.arguments
+                defaults = tuple(p.default for p in params[len(ins):])
+                n = len(node.outputs)
+                rets = op.schema.returns
+                # how the result is unpacked, as the interpreter's _run_aten: 0 none, 1
+                # as is, 2 a tuple of several returns in one value, 3 a list, 4 one per
+                # output
+                unpack = (0 if n == 0 else 4 if n > 1 else 2 if len(rets) > 1 else
+                          3 if rets[0].type.is_list else 1)
+                step = (1, op, ins, (defaults, unpack))
+            outs = []
+            for v in node.outputs:
+                slots[v] = len(slots)
+                outs.append(slots[v])
+            steps.append(step[:3] + (tuple(outs), step[3]))
+        return True
+
+    if not build(graph.nodes, steps):
+        return None
     try:
         outputs = tuple(slots[v] for v in graph.outputs)
     except KeyError:
@@ -152,46 +196,14 @@ def _recording_plan(graph, runner, attr_specs=None):
     direct = steps[0][1] if len(steps) == 1 and steps[0][0] == 0 and not consts and \
         not reads and steps[0][2] == tuple(range(len(graph.inputs))) and \
         len(outputs) == 1 and steps[0][3] == outputs else None
-    return (runner, len(slots), tuple(reads), tuple(consts), tuple(steps), outputs, direct)
+    return (runner, len(slots), tuple(reads), tuple(consts), tuple(steps), outputs, direct,
+            None)
 
 
-_MODULE_DICTS = ("_parameters", "_buffers", "_modules")
+_read_attr = read_attr         # (a parameter, buffer or submodule from its dict)
 
 
-def _read_attr(obj, name):
-    """getattr(obj, name) of a module attribute: a parameter, buffer or submodule read
-    from its dict (what Module.__getattr__ would find, without the failed normal lookup
-    first)."""
-    d = getattr(obj, "__dict__", None)
-    if d is not None and name not in d and not hasattr(type(obj), name):
-        for where in _MODULE_DICTS:
-            table = d.get(where)
-            if table is not None and name in table:
-                return table[name]
-    return getattr(obj, name)
-
-
-def _run_recording_plan(plan, args):
-    _, n, reads, consts, steps, outputs, direct = plan
-    if direct is not None:
-        return direct(args)[0]
-    env = list(args)
-    env.extend([None] * (n - len(env)))
-    if reads:
-        for src, name, spec, out in reads:
-            try:
-                val = env[out] = _read_attr(env[src], name)
-            except AttributeError:
-                return _UNFIT
-            if type(spec) is TensorSpec and isinstance(val, Tensor):
-                # (attrs_fit's test)
-                if val._dtype is not spec.dtype or val._device is not spec.device or \
-                        spec.ndim not in (None, val._data.ndim):
-                    return _UNFIT
-            elif spec is not None and not _spec_fits(spec, spec_of(val)):
-                return _UNFIT
-    for i, v in consts:
-        env[i] = v
+def _run_steps(steps, env):
     for kind, f, ins, outs, extra in steps:
         if kind == 0:
             for i, r in zip(outs, f([env[i] for i in ins])):
@@ -213,8 +225,55 @@ def _run_recording_plan(plan, args):
                     env[i] = x
         elif kind == 2:
             env[outs[0]] = tuple([env[i] for i in ins])
-        else:
+        elif kind == 3:
             env[outs[0]] = [env[i] for i in ins]
+        elif kind == 4:      # (an if: the branch's steps, then its values)
+            bsteps, bouts = extra[0] if env[ins[0]] else extra[1]
+            _run_steps(bsteps, env)
+            for i, o in zip(outs, bouts):
+                env[i] = env[o]
+        else:               # (a loop, as the interpreter's _loop)
+            bsteps, bins, bouts = extra
+            trip, cond = env[ins[0]], env[ins[1]]
+            carried = [env[i] for i in ins[2:]]
+            k = 0
+            while cond and k < trip:
+                env[bins[0]] = k
+                for i, c in zip(bins[1:], carried):
+                    env[i] = c
+                _run_steps(bsteps, env)
+                cond = env[bouts[0]]
+                carried = [env[i] for i in bouts[1:]]
+                k += 1
+            for i, c in zip(outs, carried):
+                env[i] = c
+
+
+def _run_recording_plan(plan, args):
+    _, n, reads, consts, steps, outputs, direct, whole = plan
+    if direct is not None:
+        return direct(args)[0]
+    env = list(args)
+    env.extend([None] * (n - len(env)))
+    if reads:
+        for src, name, spec, out in reads:
+            try:
+                val = env[out] = _read_attr(env[src], name)
+            except AttributeError:
+                return _UNFIT
+            if type(spec) is TensorSpec and isinstance(val, Tensor):
+                # (attrs_fit's test)
+                if val._dtype is not spec.dtype or val._device is not spec.device or \
+                        spec.ndim not in (None, val._data.ndim):
+                    return _UNFIT
+            elif spec is not None and not _spec_fits(spec, spec_of(val)):
+                return _UNFIT
+    for i, v in consts:
+        env[i] = v
+    if whole is not None and whole.usable():
+        # the whole graph as one differentiable region (jit/graph_autodiff.py)
+        return whole.run(env, steps, outputs)
+    _run_steps(steps, env)
     if len(outputs) == 1:
         return env[outputs[0]]
     return tuple([env[i] for i in outputs]) if outputs else None
@@ -305,7 +364,7 @@ class Specialization:
         env = [module]
         for src, name, spec in steps:
             try:
-                val = getattr(env[src], name)
+                val = _read_attr(env[src], name)
             except AttributeError:
                 return False
             env.append(val)
@@ -502,6 +561,10 @@ class Executable:
                     spec.recording = _recording_plan(
                         spec._exe_graph, runner,
                         spec.attr_specs if self._hoisted else None)
+                    if spec.recording is not None and _whole_graph[0]:
+                        from ..jit.graph_autodiff import graph_diff
+                        whole = graph_diff(spec._exe_graph, spec.recording)
+                        spec.recording = spec.recording[:7] + (whole,)
         return interpret(spec._exe_graph, *args)
 
     def _specialize(self, key, args):

@@ -185,8 +185,24 @@ def _dict_construct(node, env, profile):
     return (dict(zip(vals[0::2], vals[1::2])),)
 
 
+_MODULE_DICTS = ("_parameters", "_buffers", "_modules")
+
+
+def read_attr(obj, name):
+    """getattr(obj, name) of a module attribute: a parameter, buffer or submodule read
+    from its dict (what Module.__getattr__ would find, without the failed normal lookup
+    first)."""
+    d = getattr(obj, "__dict__", None)
+    if d is not None and name not in d and not hasattr(type(obj), name):
+        for where in _MODULE_DICTS:
+            table = d.get(where)
+            if table is not None and name in table:
+                return table[name]
+    return getattr(obj, name)
+
+
 def _get_attr(node, env, profile):
-    return (getattr(env[node.inputs[0]], node.attrs["name"]),)
+    return (read_attr(env[node.inputs[0]], node.attrs["name"]),)
 
 
 def _set_attr(node, env, profile):

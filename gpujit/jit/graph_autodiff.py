@@ -1,0 +1,458 @@
+"""A scripted call's whole graph as one differentiable graph (TorchScript's autodiff of a
+DifferentiableGraph holding the whole forward, as torch 2.13 does for a scripted MLP).
+
+A call that records gradients of a straight-line graph whose ops all have registry
+derivatives (no views, no in-place writes, no fusion groups) runs its ops WITHOUT recording
+(no node, saved values or edges per op), keeps the values the backward walk needs, and
+records ONE backward node (`DifferentiableGraphBackward`, type named `CppFunction` as
+torch's) whose edges are the inputs and module parameters that require grad:
+
+    forward:   y = linear(x, w1, b1); z = tanh(y); ...      op by op, no recording
+    backward:  gw1, gb1, ... = backward_fn(saved values, gz) each op's registry derivative
+                                                            in reverse (jit/autodiff.py's
+                                                            _node_grads), traced once per
+                                                            signature into a graph that is
+                                                            profiled, fused and cached
+
+Where the walk cannot be traced (a derivative reading data as Python values), under
+create_graph (it records), inside a trace, or past BACKWARD_CACHE signatures, the walk runs
+op by op on Tensors; the gradients are those eager autograd gives. Values a derivative
+reads that the user can reach (the call's inputs, the module's parameters, its outputs)
+are version-checked as eager's saved values are; intermediates are private to the call.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+
+from .. import dtypes as _dt
+from .._gc import gc_paused
+from ..autograd import anomaly_mode as _anomaly
+from ..autograd import grad_mode
+from ..autograd.graph import FREED, Node, SavedTensor
+from ..autograd.recording import edge_of, mark_result
+from ..frontend import tracer as _tracer
+from ..ir import types as T
+from ..ir.schema_match import calls_autograd
+from ..ops import registry as _reg
+from ..tensor import Tensor
+from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _add, _call, _attr_key, _may_float,
+                       _node_grads, _reads, grad_outputs)
+
+__all__ = ["GraphDiff", "graph_diff"]
+
+_new = object.__new__
+
+_FLOATING = _dt.FLOATING
+# (random ops too: a backward under create_graph computes the region again)
+_BAD_TAGS = frozenset({"view", "output_per_input", "inplace_view", "returns_input",
+                       "random"})
+
+# the ops TorchScript's autodiff differentiates in a DifferentiableGraph (symbolic_script's
+# formulas; as checked against torch 2.13: a scripted graph of these ops records one
+# DifferentiableGraphBackward, while sum, mse_loss, max, cat, norm, nll_loss, elu, bmm,
+# minimum / maximum, atan2, logsigmoid or square leave it op by op); a graph with any
+# other op records op by op as before
+AUTODIFF_OPS = frozenset("aten::" + n for n in (
+    "mm addmm matmul linear mean var relu sigmoid tanh softmax log_softmax gelu layer_norm "
+    "dropout pow exp log log1p div sub rsub add mul abs neg clamp sqrt rsqrt reciprocal "
+    "erf sin where leaky_relu silu softplus hardtanh hardsigmoid lerp gt lt ge le eq "
+    "ne").split())
+
+
+class _Sub:
+    """The subgraph autodiff's walks read: inputs, op nodes, outputs (IR Values/Nodes)."""
+    __slots__ = ("inputs", "nodes", "outputs")
+
+    def __init__(self, inputs, nodes, outputs):
+        self.inputs, self.nodes, self.outputs = inputs, nodes, outputs
+
+
+def _plain_op(node):
+    op = node.op
+    if op is None or calls_autograd(node) or op.name.partition(".")[0] not in AUTODIFF_OPS:
+        return False
+    d = op.derivative
+    if d is None or getattr(d, "elem_needs", None) or op.untracked_when is not None or \
+            op.unchanged_when is not None or op.inplace_of is not None or \
+            op.tags & _BAD_TAGS or getattr(d, "untracked_inplace", False):
+        return False
+    args = op.schema.arguments
+    if any(a.type.is_write for a in args) or any(
+            a.type.base == "Tensor" and a.type.is_list for a in args):
+        return False
+    rets = op.schema.returns
+    if not rets or any(r.type.base != "Tensor" or r.type.is_list for r in rets):
+        return False
+    return len(node.outputs) == len(rets)
+
+
+def graph_diff(graph, plan):
+    """A GraphDiff for the recording plan `plan` (executor._recording_plan's) of `graph`,
+    or None when the graph is not one straight-line differentiable region."""
+    _, n_slots, reads, consts, steps, outputs, direct = plan[:7]
+    if direct is not None or not steps:
+        return None
+    slot_of = {}
+    ins = list(graph.inputs)
+    for i, v in enumerate(ins):
+        slot_of[v] = i
+    nodes = [n for n in graph.nodes if n.kind not in ("prim::Constant", "prim::GetAttr")]
+    if len(nodes) != len(steps) or sum(1 for st in steps if st[0] == 1) < 2:
+        return None         # (one op: its own node, as TorchScript's autodiff leaves it)
+    # slots of every Value, as _recording_plan numbered them
+    k = len(ins)
+    for n in graph.nodes:
+        for o in n.outputs:
+            slot_of[o] = k
+            k += 1
+    if k != n_slots:
+        return None
+    produced, op_nodes, tuple_out = set(), [], None
+    for n, step in zip(nodes, steps):
+        kind = step[0]
+        if kind == 1:
+            if not _plain_op(n):
+                return None
+            op_nodes.append(n)
+            produced.update(n.outputs)
+        elif kind == 2 and n.outputs[0] in graph.outputs and tuple_out is None:
+            tuple_out = n
+        else:
+            return None
+    # outputs: Tensors produced by the ops (the sole output, or the elements of the
+    # tuple built for it)
+    if len(graph.outputs) != 1:
+        return None
+    out_v = graph.outputs[0]
+    if tuple_out is not None:
+        if out_v is not tuple_out.outputs[0]:
+            return None
+        out_vals = list(tuple_out.inputs)
+    else:
+        out_vals = [out_v]
+    if not all(v in produced and isinstance(v.type, T.TensorType) for v in out_vals):
+        return None
+    used = set()
+    for n in op_nodes:
+        used.update(n.inputs)
+    if tuple_out is not None and any(v in used for v in tuple_out.outputs):
+        return None
+    # the region's inputs: the graph's Tensor inputs and the Tensor attributes read
+    attr_vals = {}
+    for n in graph.nodes:
+        if n.kind == "prim::GetAttr":
+            attr_vals[n.output] = n
+    region_in = [v for v in ins if v in used and isinstance(v.type, T.TensorType)] + \
+        [v for v in attr_vals if v in used and isinstance(v.type, T.TensorType)]
+    # an op reading a value that is neither produced here, an input, an attribute nor a
+    # constant (or a non-Tensor input / attribute it reads): the key covers those
+    consts_v = {n.output for n in graph.nodes if n.kind == "prim::Constant"}
+    region_set = set(region_in)
+    others = []
+    for v in used:
+        if v in produced or v in region_set or v in consts_v:
+            continue
+        if v in attr_vals:
+            return None         # (a non-Tensor attribute read by an op: not keyed)
+        others.append(v)
+    uniq_out = []
+    for v in out_vals:
+        if v not in uniq_out:
+            uniq_out.append(v)
+    return GraphDiff(_Sub(region_in, op_nodes, uniq_out), slot_of, out_vals,
+                     tuple_out is not None, others)
+
+
+class _Pattern:
+    """What a call with one pattern of inputs needing grad saves and marks."""
+    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep", "order")
+
+    def __init__(self, sub, needs):
+        producer, read = _reads(sub, needs)
+        self.reads = tuple(v in read for v in sub.inputs)
+        self.requiring = grad_outputs(sub, needs)
+        self.saving = tuple(i for i, o in enumerate(sub.outputs) if o in read)
+        self.reach = tuple(grad_outputs(sub, tuple(k == i for k in range(len(needs))))
+                           if nd else () for i, nd in enumerate(needs))
+        req = {v for v, nd in zip(sub.inputs, needs) if nd}
+        for n in sub.nodes:
+            if any(v in req for v in n.inputs):
+                nd = n.op.nondiff_outputs
+                req.update(o for i, o in enumerate(n.outputs)
+                           if i not in nd and _may_float(o))
+        self.req = req
+        # the values the backward walk reads: the inputs and outputs of the nodes a
+        # gradient flows through
+        keep = set()
+        for n in sub.nodes:
+            if any(v in req for v in n.inputs):
+                keep.update(n.inputs)
+                keep.update(n.outputs)
+        self.keep = keep
+        self.order = None       # keep in slot order (GraphDiff.backward)
+
+
+class GraphDiff:
+    """The whole-graph differentiable region of one specialization's recording plan."""
+
+    def __init__(self, sub, slot_of, out_vals, as_tuple, others):
+        self.sub = sub
+        self.slot_of = slot_of
+        self.in_slots = tuple(slot_of[v] for v in sub.inputs)
+        self.out_vals = out_vals
+        self.out_slots = tuple(slot_of[v] for v in sub.outputs)
+        self.as_tuple = as_tuple
+        self.other_slots = tuple(slot_of[v] for v in others)
+        self.patterns: dict = {}
+        self.backwards: dict = {}
+        self._lock = threading.Lock()
+        self.traced = 0
+        self.name = "graph backward"
+
+    def usable(self):
+        """Whether this call may run as one region: recording, no trace, profiler,
+        autocast, anomaly mode or saved-tensor hooks (those see each op)."""
+        st = _reg.dispatch_state
+        gs = grad_mode.state
+        return (gs.enabled and not gs.inference and not gs.saved_hooks and
+                st.autograd is not None and st.hook is st.autograd and
+                st.tracing is None and not _anomaly.state.enabled and
+                _tracer._Active.session is None)
+
+    def run(self, env, steps, outputs):
+        """Run the ops (no recording) on env, then record the one node. The call's result."""
+        state = grad_mode.state
+        prev = state.enabled, state.inference
+        state.enabled = False
+        try:
+            for kind, f, ins, outs, extra in steps:
+                if kind == 1:
+                    a = [env[i] for i in ins]
+                    defaults, unpack = extra
+                    if defaults:
+                        a += defaults
+                    r = f.eager(*a)
+                    if unpack == 1:
+                        env[outs[0]] = r
+                    else:
+                        for i, x in zip(outs, r):
+                            env[i] = x
+                else:       # (the tuple returned)
+                    env[outs[0]] = tuple([env[i] for i in ins])
+        finally:
+            state.enabled, state.inference = prev
+        args = [env[i] for i in self.in_slots]
+        edges = []
+        for a in args:
+            if type(a) is not Tensor and not isinstance(a, Tensor):
+                return None
+            edges.append(edge_of(a) if a._dtype.category == _FLOATING else None)
+        needs = tuple([e is not None for e in edges])
+        result = env[outputs[0]] if len(outputs) == 1 else \
+            tuple([env[i] for i in outputs])
+        if True not in needs:
+            return result
+        pat = self.patterns.get(needs)
+        if pat is None:
+            pat = self.patterns[needs] = _Pattern(self.sub, needs)
+        results = [env[i] for i in self.out_slots]
+        node = GraphBackward(self, env, args, edges, results, needs, pat)
+        refs = []
+        for i, m in enumerate(node.out_meta):
+            if m is not None:
+                r = results[i]
+                mark_result(r, node, i)
+                refs.append(weakref.ref(r))
+            else:
+                refs.append(None)
+        node.out_refs = refs
+        if pat.saving:
+            node.out_saved = [SavedTensor(results[i], _HINT_NAME, i).as_output(
+                node, i, refs[i]) for i in pat.saving if refs[i] is not None]
+        return result
+
+    # ------------------------------------------------------------------ backward
+    def walk(self, env, grads, needs, pat):
+        """The region inputs' gradients (None where none) by each op's derivative in
+        reverse, through public ops (a trace records them; under create_graph autograd)."""
+        sub, req = self.sub, pat.req
+        buf = {}
+        for o, g in zip(sub.outputs, grads):
+            if g is not None and o in req:
+                buf[o] = _add(buf.get(o), g)
+        for n in reversed(sub.nodes):
+            gouts = [buf.get(o) for o in n.outputs]
+            if all(g is None for g in gouts) or not any(v in req for v in n.inputs):
+                continue
+            for v, g in zip(n.inputs, _node_grads(n, env, gouts, req)):
+                if g is not None:
+                    buf[v] = _add(buf.get(v), g)
+        return [buf.get(v) if nd else None for v, nd in zip(sub.inputs, needs)]
+
+    def recompute(self, env, pat):
+        """env with the values computed from inputs that need a gradient computed again
+        through the public ops, recording (create_graph: the derivatives' formulas read
+        values with their history, as eager's saved values under create_graph)."""
+        env = dict(env)
+        req = pat.req
+        for n in self.sub.nodes:
+            if not any(v in req for v in n.inputs):
+                continue
+            op = n.op
+            args = [env[v] for v in n.inputs]
+            args += [p.default for p in op.schema.arguments[len(args):]]
+            r = _call(op, args)
+            for v, x in zip(n.outputs, tuple(r) if len(n.outputs) > 1 else (r,)):
+                env[v] = x
+        return env
+
+    def backward(self, env, grads, needs, pat):
+        if grad_mode.state.enabled:
+            return self.walk(self.recompute(env, pat), grads, needs, pat)
+        if _tracer._Active.session is not None:
+            return self.walk(env, grads, needs, pat)
+        keep = pat.order
+        if keep is None:
+            keep = pat.order = tuple(sorted(pat.keep, key=lambda v: self.slot_of[v]))
+        tensors, key = [], []
+        for v in keep:
+            x = env[v]
+            if isinstance(x, Tensor):
+                tensors.append(v)
+                key.append((x._data.shape, x._dtype, x._device))
+            else:
+                a = _attr_key(x)
+                key.append(a if a is not None else (type(x), id(x)))
+        key.append(tuple([g is not None for g in grads]))
+        key.append(needs)
+        key.append(_dt._default_float)
+        key = tuple(key)
+        bw = self.backwards.get(key)
+        if bw is None:
+            with self._lock:
+                bw = self.backwards.get(key)
+                if bw is None:
+                    if len(self.backwards) >= BACKWARD_CACHE:
+                        return self.walk(env, grads, needs, pat)
+                    with gc_paused():
+                        bw, result = self._trace(env, tensors, grads, needs, pat)
+                    self.backwards[key] = bw
+                    return result
+        if bw is False:
+            return self.walk(env, grads, needs, pat)
+        fn, present = bw
+        got = fn._dispatch(*[env[v] for v in tensors], *[g for g in grads if g is not None])
+        if not isinstance(got, tuple):
+            got = (got,)
+        it = iter(got)
+        return [next(it) if p else None for p in present]
+
+    def _trace(self, env, tensors, grads, needs, pat):
+        from ..runtime import Executable
+        from .trace import _trace_graph
+        grad_pos = [i for i, g in enumerate(grads) if g is not None]
+        inputs = [env[v] for v in tensors] + [grads[i] for i in grad_pos]
+        holder = {}
+
+        def backward_fn(*ts):
+            e = dict(env)
+            for v, t in zip(tensors, ts):
+                e[v] = t
+            gs = [None] * len(grads)
+            for i, t in zip(grad_pos, ts[len(tensors):]):
+                gs[i] = t
+            res = self.walk(e, gs, needs, pat)
+            holder["result"] = res
+            return tuple(g for g in res if g is not None)
+
+        active = _tracer._Active
+        prev, active.quiet = active.quiet, []
+        try:
+            graph, _ = _trace_graph(backward_fn, tuple(inputs), True)
+        except Exception:
+            graph = None
+        finally:
+            warned, active.quiet = active.quiet, prev
+        if graph is None:
+            return False, self.walk(env, grads, needs, pat)
+        result = holder["result"]
+        present = tuple(g is not None for g in result)
+        if not any(present) or warned or any(
+                n.kind == "prim::Constant" and isinstance(n.output.type, T.TensorType)
+                for n in graph.nodes):
+            return False, result
+        self.traced += 1
+        exe = Executable(graph, "graph_backward", copy=False)
+        return (exe, present), result
+
+
+class GraphBackward(Node):
+    """The one backward node of a scripted call run as one region (torch's
+    DifferentiableGraphBackward: `type(grad_fn).__name__` is "CppFunction")."""
+
+    materialize_grads = False
+    out_saved = ()
+
+    def __init__(self, region, env, args, edges, results, needs, pat):
+        super().__init__()
+        self.region = region
+        self.needs = needs
+        self.pat = pat
+        slot_of = region.slot_of
+        # the values the backward reads, by IR Value (the private intermediates as they
+        # are; the inputs' versions checked at apply as SavedTensors would)
+        self.env = e = {v: env[slot_of[v]] for v in pat.keep}
+        # the outputs kept without their grad_fn (an alias over the same memory and
+        # version counter): output -> node -> output would be a cycle only the gc frees
+        ids = {id(a) for a in args}
+        for v in region.sub.outputs:
+            if v in e:
+                r = e[v]
+                if isinstance(r, Tensor) and id(r) not in ids:
+                    t = _new(Tensor)
+                    t._data, t._dtype, t._device = r._data, r._dtype, r._device
+                    t._vc, t._ag, t._base = r._vc, None, None
+                    e[v] = t
+        self.args = args
+        self.versions = [a._vc[0] if r else None for a, r in zip(args, pat.reads)]
+        # (edges of the inputs that require grad only, as torch's node lists them)
+        self.next_functions = tuple([e for e in edges if e is not None])
+        self.out_meta = tuple([(r._data.shape, r._dtype, r._device)
+                               if rq and r._dtype.category == _FLOATING and id(r) not in ids
+                               else None for r, rq in zip(results, pat.requiring)])
+
+    def name(self):
+        return "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"
+
+    def release(self):
+        self.released = True
+        self.env = None
+        self.args = None
+        self.out_saved = ()
+
+    def apply(self, grads):
+        if self.released:
+            raise RuntimeError(FREED)
+        for o in self.out_saved:
+            o.unpack()
+        for t, v in zip(self.args, self.versions):
+            if v is not None and t._vc[0] != v:
+                s = SavedTensor(t, _HINT_NAME, 0)
+                s.version = v
+                s._modified(t)
+        gs = [g if m is not None else None for g, m in zip(grads, self.out_meta)]
+        result = self.region.backward(self.env, gs, self.needs, self.pat)
+        needs = self.needs
+        for g in gs:
+            if g is None:
+                break
+        else:
+            return [r for r, nd in zip(result, needs) if nd]
+        reach = self.pat.reach
+        return [None if r is not None and not any(
+            gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
+            for i, r in enumerate(result) if needs[i]]
+
+
+GraphBackward.__name__ = GraphBackward.__qualname__ = "CppFunction"
