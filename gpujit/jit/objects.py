@@ -209,6 +209,12 @@ class _GraphCallable:
                 f"({exe.max_specializations}, one per signature of input types); "
                 f"new signatures run unfused, op by op"))
         spec = exe._active.get(key)
+        if grad and had is not None and had.profiled_without_grad:
+            self._strict_unfused(exe, (
+                f"{self.name} was profiled with grad mode off (trace's check_trace runs the "
+                f"trace under no_grad, as PyTorch's): calls that record gradients run op by "
+                f"op, as in TorchScript; trace with check_trace=False, or make its first "
+                f"call with gradients, to fuse them"))
         # (a call that built its code without profiling, _jit_set_num_profiled_runs(0),
         # ran that optimized code: it is no profiling call)
         optimized = had is not None or (spec is not None and spec.profile.runs == 0)
