@@ -547,6 +547,12 @@ def test_tensor_number_math_dtypes_and_values(op):
         lhs, rhs = ('t', const) if not swap else (const, 't')
         src = f"def func(t):\n    return {lhs} {op} {rhs}\n"
         s, e = _script_src(src), _eager_src(src)
+        if op == '//' and swap:
+            # TorchScript compiles number // Tensor as aten::floordiv of numbers, the
+            # Tensor through aten::IntImplicit/FloatImplicit: a 5x5 t fails at run time
+            with pytest.raises(RuntimeError, match="dimension other than 0 as a scalar"):
+                s(_t(arr))
+            continue
         want = e(_t(arr))
         for _ in range(3):
             got = s(_t(arr))

@@ -100,9 +100,9 @@ def unbox(v):
     if t is dict:
         out = {k: unbox(x) for k, x in v.items()}
         return v if all(out[k] is x for k, x in v.items()) else out
-    if isinstance(v, tuple):
-        out = [unbox(x) for x in v]
-        return v if all(a is b for a, b in zip(out, v)) else t(*out)
+    if isinstance(v, tuple):       # a NamedTuple: rebuilt without its class's __new__
+        out = [unbox(x) for x in v]  # (PackedSequence's checks its fields are Tensors)
+        return v if all(a is b for a, b in zip(out, v)) else tuple.__new__(t, out)
     return v
 
 
