@@ -565,6 +565,13 @@ class Executable:
                         from ..jit.graph_autodiff import graph_diff
                         whole = graph_diff(spec._exe_graph, spec.recording)
                         spec.recording = spec.recording[:7] + (whole,)
+        # (the plan at once: the first call after the profiling run runs the optimized
+        # code, as TorchScript's second call does -- its DifferentiableGraph formed then)
+        plan = spec.recording
+        if plan is not None and plan[0] is runner:
+            out = _run_recording_plan(plan, args)
+            if out is not _UNFIT:
+                return out
         return interpret(spec._exe_graph, *args)
 
     def _specialize(self, key, args):
