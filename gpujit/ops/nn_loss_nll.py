@@ -4,6 +4,8 @@ targets, label smoothing, weights, ignore_index), with their derivatives. Split 
 and whose reduction helpers they use."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -103,11 +105,37 @@ def nll_loss_nd(xp, self, target, weight=None, reduction=1, ignore_index=-100):
 
 
 def log_softmax(xp, x, axis):
-    m = x.max(axis=axis, keepdims=True) if x.size else x
-    if x.size:
-        m = xp.where(xp.isfinite(m), m, 0)
-    z = x - m
-    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+    """aten::log_softmax's formula (reduction_scans._softmax): a row whose max is not
+    finite is nan, as torch's cross_entropy of [[inf, 1.]] is nan for either class."""
+    if not x.size:
+        return x
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        z = x - x.max(axis=axis, keepdims=True)
+        return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+
+
+# cross_entropy recording gradients: its derivative's "logp" compute (log_softmax through
+# the registry, a recorded intermediate) runs just before the op; the op's kernel takes
+# those log-probabilities instead of computing them again (the same formula, so the same
+# values). One entry per thread: (input array, its version counter, the version, logp
+# array), taken by the next kernel call whatever it is; used only for the very array,
+# unwritten since.
+_logp_cache = threading.local()
+
+
+def _ce_logp(self):
+    r = self.log_softmax(0 if self.dim() == 1 else 1)
+    _logp_cache.entry = (self._data, self._vc, self._vc[0], r._data)
+    return r
+
+
+def _taken_logp(xp, self, ct, cdim):
+    e = getattr(_logp_cache, "entry", None)
+    if e is not None:
+        _logp_cache.entry = None
+        if e[0] is self and e[1][0] == e[2] and e[3].dtype == ct:
+            return e[3]
+    return log_softmax(xp, self.astype(ct, copy=False), cdim)
 
 
 def _ce_kind(input, target, ignore_index, label_smoothing):
@@ -164,7 +192,7 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
     wshape[cdim] = c
     if kind == "prob":
         _prob_weight_check(self, weight)
-        logp = log_softmax(xp, self.astype(ct, copy=False), cdim)
+        logp = _taken_logp(xp, self, ct, cdim)
         t = target.astype(ct, copy=False)
         if label_smoothing > 0:
             # (no classes: t is empty, nothing to smooth; no ZeroDivisionError)
@@ -180,7 +208,7 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
         return xp.asarray(_div(xp, total, self.size // c if self.size else 0)
                           ).astype(self.dtype)
     _nll_check(self, target, weight, True)
-    logp = log_softmax(xp, self.astype(ct, copy=False), cdim)
+    logp = _taken_logp(xp, self, ct, cdim)
     nll = _nll(xp, logp, target, weight, reduction, ignore_index, ct)
     if not label_smoothing > 0:
         return nll.astype(self.dtype, copy=False)
@@ -366,7 +394,7 @@ _RAW_CE = (np.dtype(np.float32), np.dtype(np.float64))
 # a needed gradient reads them (the probabilities' target gradient reads neither the
 # target nor, for the weight's, the weight)
 @_derivative(cross_entropy_loss, computes={
-    "logp": lambda self: self.log_softmax(0 if self.dim() == 1 else 1),
+    "logp": _ce_logp,
     "tgt": lambda self, target, label_smoothing, needs_grad: (
         target if not _ce_probs(self, target) else
         _smoothed(target, label_smoothing, self) if needs_grad[0] or needs_grad[2]
