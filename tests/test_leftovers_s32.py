@@ -221,3 +221,179 @@ def test_out_tensors_resized_take_the_results_strides():
     o = gpujit.empty(2, 4, 4, dtype=gpujit.float64)
     assert gpujit.linalg.inv(A3, out=o).stride() == (16, 4, 1)
     np.testing.assert_allclose(o.numpy(), gpujit.linalg.inv(A3).numpy())
+
+
+# ------------------------------------------------------------------ 2. edge values
+
+@pytest.mark.parametrize("dtype,values,expected", [
+    # torch: integer samples are subtracted in their dtype (wrapping) before the division
+    (gpujit.int8, [100, -100, 127, -128], [56.0, 13.5, -14.0, 1.0]),
+    (gpujit.int16, [30000, -30000, 5], [5536.0, -14997.5, 30005.0]),
+    (gpujit.int64, [2 ** 62, -2 ** 62, 2 ** 62], [-9.223372036854776e+18, 0.0,
+                                                  -9.223372036854776e+18]),
+    (gpujit.int32, [1, 4, 9, 16], [3.0, 4.0, 6.0, 7.0])])
+def test_gradient_of_integers_wraps_as_torch(dtype, values, expected):
+    (g,) = gpujit.gradient(gpujit.tensor(values, dtype=dtype))
+    assert g.dtype == gpujit.float32 and g.tolist() == expected
+    s = gpujit.jit.script(_gradient_program)
+    for _ in range(2):
+        (g,) = s(gpujit.tensor(values, dtype=dtype))
+        assert g.dtype == gpujit.float32 and g.tolist() == expected
+
+
+def _gradient_program(x):
+    return gpujit.gradient(x)
+
+
+def test_gradient_of_integers_with_coordinates_and_edge_order_2():
+    x = gpujit.tensor([30000, -30000, 5], dtype=gpujit.int16)
+    (g,) = gpujit.gradient(x, spacing=(gpujit.tensor([0., 1., 3.]),))
+    assert g.tolist() == [5536.0, -34999.16796875, 15002.5]
+    (g,) = gpujit.gradient(gpujit.tensor([1, 4, 9, 16]), edge_order=2)
+    assert g.tolist() == [2.0, 4.0, 6.0, 8.0]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"edge_order": 3}, {"dim": 5}, {"spacing": [1, 2]}])
+def test_gradient_refuses_uint8_first(kwargs):
+    x = gpujit.tensor([1, 2, 3], dtype=gpujit.uint8)
+    with pytest.raises(RuntimeError, match=r"^torch.gradient does not support uint8 "
+                                           r"input.$"):
+        gpujit.gradient(x, **kwargs)
+    with pytest.raises(RuntimeError, match="does not support uint8"):
+        gpujit.jit.script(_gradient_program)(x)
+
+
+def test_cov_of_large_integers_as_torch():
+    c = gpujit.cov(gpujit.tensor([[2 ** 40, 2 ** 40 + 1, 3], [4, 6, 2 ** 41]]))
+    assert c.dtype == gpujit.float32
+    np.testing.assert_allclose(c.numpy(), [[4.029752852144754e+23, -8.059504983713568e+23],
+                                           [-8.059504983713568e+23, 1.6119009967427135e+24]],
+                               rtol=1e-6)
+    assert float(gpujit.cov(gpujit.tensor([[2 ** 62, -2 ** 62, 2 ** 62 - 1]]))) == \
+        pytest.approx(2.8356864755178605e+37, rel=1e-6)
+    assert float(gpujit.cov(gpujit.tensor([[100, -100, 127]], dtype=gpujit.int8))) == \
+        pytest.approx(15376.3330078125, rel=1e-7)
+
+
+def _ldexp_program(x, e):
+    return gpujit.ldexp(x, e) * 1.0
+
+
+@pytest.mark.parametrize("dtype", [gpujit.float32, gpujit.float64, gpujit.float16])
+def test_ldexp_of_zero_and_inf_with_huge_integer_exponents(dtype):
+    inf, nan = float("inf"), float("nan")
+    x = gpujit.tensor([0., -0., inf, -inf, nan, 1., 3.], dtype=dtype)
+    e = gpujit.tensor([2000, 2000, -2000, -2000, 5, 2000, -2000])
+    want = [0.0, -0.0, inf, -inf, nan, inf, 0.0]          # torch 2.13
+    s = gpujit.jit.script(_ldexp_program)
+    for r in (gpujit.ldexp(x, e), s(x, e), s(x, e)):
+        assert r.dtype == dtype
+        np.testing.assert_array_equal(r.numpy().astype(np.float64), want)
+    assert np.signbit(gpujit.ldexp(x, e).numpy()[1])
+    # an infinite exponent still scales: 0 * 2 ** inf is NaN (torch)
+    r = gpujit.ldexp(gpujit.tensor([0., 1.]), gpujit.tensor([inf, -inf]))
+    np.testing.assert_array_equal(r.numpy(), [nan, 0.0])
+    # exact for integer exponents: 1e-30 * 2 ** 150 is finite, 1e30 * 2 ** -150 too
+    r = gpujit.ldexp(gpujit.tensor([1e-30, 1e30]), gpujit.tensor([150, -150]))
+    np.testing.assert_allclose(r.numpy(), [1427247697231872.0, 7.006492427054042e-16],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype,value,words", [
+    (gpujit.int8, 300, "int8_t"), (gpujit.int8, -200, "int8_t"),
+    (gpujit.uint8, 300, "uint8_t"), (gpujit.int16, 70000, "int16_t"),
+    (gpujit.int32, 2 ** 40, "int"), (gpujit.int64, 2 ** 63, "int64_t"),
+    (gpujit.float16, 1e6, "c10::Half"), (gpujit.float32, 1e300, "float")])
+def test_index_fill_value_overflowing_the_dtype_raises(dtype, value, words):
+    x = gpujit.tensor([1, 2, 3], dtype=dtype)
+    i = gpujit.tensor([0])
+    msg = f"^value cannot be converted to type {words} without overflow$"
+    with pytest.raises(RuntimeError, match=msg):
+        x.index_fill(0, i, value)
+    with pytest.raises(RuntimeError, match=msg):
+        x.clone().index_fill_(0, i, value)
+    # a 0-dim value tensor is read as a number: the same check (torch: value.item())
+    if abs(value) < 2 ** 63:
+        v = gpujit.tensor(value, dtype=gpujit.float64 if isinstance(value, float)
+                          else gpujit.int64)
+        with pytest.raises(RuntimeError, match=msg):
+            x.index_fill(0, i, v)
+
+
+def test_index_fill_int64_with_two_to_the_63_as_float_converts():
+    # c10 compares in double, where int64's max is 2.0 ** 63: it passes, and converts
+    # to -2 ** 63 (torch 2.13); 2.0 ** 64 overflows
+    x = gpujit.tensor([1, 2, 3])
+    i = gpujit.tensor([0])
+    assert x.index_fill(0, i, 2.0 ** 63).tolist() == [-2 ** 63, 2, 3]
+    assert x.index_fill(0, i, gpujit.tensor(2.0 ** 63, dtype=gpujit.float64)).tolist() == \
+        [-2 ** 63, 2, 3]
+    with pytest.raises(RuntimeError, match="^value cannot be converted to type int64_t "
+                                           "without overflow$"):
+        x.index_fill(0, i, gpujit.tensor(2.0 ** 64, dtype=gpujit.float64))
+
+
+def test_index_fill_values_torch_converts():
+    i = gpujit.tensor([0])
+    assert gpujit.tensor([1, 2, 3], dtype=gpujit.uint8).index_fill(0, i, -1).tolist() == \
+        [255, 2, 3]
+    assert gpujit.tensor([1, 2, 3], dtype=gpujit.int8).index_fill(0, i, 2.7).tolist() == \
+        [2, 2, 3]
+    assert gpujit.tensor([1, 2, 3], dtype=gpujit.int8).index_fill(
+        0, i, gpujit.tensor(2.7, dtype=gpujit.float64)).tolist() == [2, 2, 3]
+    assert gpujit.tensor([True, False]).index_fill(0, gpujit.tensor([1]), 2).tolist() == \
+        [True, True]
+    assert gpujit.tensor([1., 2.], dtype=gpujit.float16).index_fill(
+        0, i, gpujit.tensor(1 / 3, dtype=gpujit.float64)).tolist() == [0.333251953125, 2.0]
+
+
+def _nll_words(fn):
+    return (f"^The function '{fn}' is not differentiable with respect to argument 'weight'. "
+            f"This input cannot have requires_grad True.$")
+
+
+@pytest.mark.parametrize("shape,fn", [((4, 3), "nll_loss_forward"),
+                                      ((3,), "nll_loss_forward"),
+                                      ((2, 3, 5), "nll_loss2d_forward"),
+                                      ((2, 3, 2, 2), "nll_loss2d_forward")])
+def test_nll_loss_weight_requiring_grad_is_refused(shape, fn):
+    F = gpujit.nn.functional
+    w = gpujit.ones(3, requires_grad=True)
+    x = gpujit.zeros(*shape, requires_grad=True)
+    t = gpujit.zeros((shape[0],) + shape[2:] if len(shape) > 1 else (), dtype=gpujit.int64)
+    for call in (lambda: F.nll_loss(x, t, weight=w),
+                 lambda: F.cross_entropy(x, t, weight=w),
+                 lambda: F.cross_entropy(x, t, weight=w, label_smoothing=0.1),
+                 lambda: F.nll_loss(x.detach(), t, weight=w, reduction="none"),
+                 lambda: gpujit.nn.NLLLoss(weight=w)(x, t),
+                 lambda: gpujit.nn.CrossEntropyLoss(weight=w)(x, t)):
+        with pytest.raises(RuntimeError, match=_nll_words(fn)):
+            call()
+    with gpujit.no_grad():
+        F.nll_loss(x, t, weight=w)
+    F.nll_loss(x, t, weight=w.detach()).backward()
+
+
+def _ce_program(x, t, w):
+    return gpujit.nn.functional.cross_entropy(x, t, weight=w)
+
+
+def test_nll_loss_weight_refusal_scripted_and_its_order():
+    F = gpujit.nn.functional
+    w = gpujit.ones(3, requires_grad=True)
+    x = gpujit.zeros(4, 3, requires_grad=True)
+    t = gpujit.tensor([0, 1, 2, 1])
+    s = gpujit.jit.script(_ce_program)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match=_nll_words("nll_loss_forward")[1:]):
+            s(x, t, w)
+    # the batch-size check comes first; a weight of the wrong size is refused first
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(4\) to match target "
+                                         r"batch_size \(5\)"):
+        F.nll_loss(x, gpujit.zeros(5, dtype=gpujit.int64), weight=w)
+    with pytest.raises(RuntimeError, match=_nll_words("nll_loss_forward")):
+        F.nll_loss(x, t, weight=gpujit.ones(4, requires_grad=True))
+    # class-probability targets differentiate the weight (torch 2.13)
+    p = gpujit.full((4, 3), 1 / 3)
+    F.cross_entropy(x, p, weight=w).backward()
+    assert w.grad is not None and w.grad.shape == (3,)

@@ -207,6 +207,35 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
 
 
 # --------------------------------------------------------------------------------------
+# a class weight that requires grad: PyTorch's nll_loss_forward / nll_loss2d_forward take
+# none (check_no_requires_grad, at the call), where cross_entropy's class-probability
+# targets differentiate it
+
+
+def _weight_refused(self, target, weight, index_targets=True):
+    if weight is None or not weight.requires_grad or not index_targets:
+        return None
+    if self.dim() >= 2 and target.dim() >= 1 and self.shape[0] != target.shape[0]:
+        return None         # (the batch-size check runs first: the op raises it)
+    fn = "nll_loss_forward" if self.dim() <= 2 else "nll_loss2d_forward"
+    return (f"The function '{fn}' is not differentiable with respect to argument 'weight'. "
+            f"This input cannot have requires_grad True.")
+
+
+def _nll_refused(self, target, weight=None, *rest):
+    return _weight_refused(self, target, weight)
+
+
+def _ce_refused(self, target, weight=None, *rest):
+    return _weight_refused(self, target, weight, tuple(self.shape) != tuple(target.shape))
+
+
+_nll_refused.args = _ce_refused.args = ("weight",)      # (the arguments it may refuse)
+nll_loss.op.refuse_grad = nll_loss_nd.op.refuse_grad = _nll_refused
+cross_entropy_loss.op.refuse_grad = _ce_refused
+
+
+# --------------------------------------------------------------------------------------
 # derivatives, written with registry ops (PyTorch's formulas; the class weights get
 # their gradients too)
 

@@ -888,6 +888,11 @@ class OpDef:
     """One registry entry. Read by every layer; see the module docstring."""
 
     fortran = ()        # op(fortran=): the returns laid out as LAPACK's (_fortran_impl)
+    # refuse_grad(*args): PyTorch's words where a call with gradients recorded passes a
+    # tensor that requires grad for an argument its autograd kernel refuses
+    # (check_no_requires_grad: nll_loss's weight), None where the call may record;
+    # autograd checks it before running the op; refuse_grad.args names the arguments
+    refuse_grad = None
 
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,
