@@ -397,3 +397,36 @@ def test_nll_loss_weight_refusal_scripted_and_its_order():
     p = gpujit.full((4, 3), 1 / 3)
     F.cross_entropy(x, p, weight=w).backward()
     assert w.grad is not None and w.grad.shape == (3,)
+
+
+# ------------------------------------------------------------------ 3. result dtypes
+
+def test_bincount_of_an_empty_input_is_int64_zeros_as_torch():
+    e = gpujit.tensor([], dtype=gpujit.int64)
+    r = gpujit.bincount(e, gpujit.tensor([], dtype=gpujit.float64))
+    assert r.dtype == gpujit.int64 and r.tolist() == []
+    # (the weights' size is not checked for an empty input: torch 2.13)
+    r = gpujit.bincount(e, gpujit.tensor([1.], dtype=gpujit.float32), minlength=2)
+    assert r.dtype == gpujit.int64 and r.tolist() == [0, 0]
+    r = gpujit.bincount(gpujit.tensor([1, 1]), gpujit.tensor([0.5, 1.]))
+    assert r.dtype == gpujit.float32 and r.tolist() == [0.0, 1.5]
+
+
+def _bincount_program(x, w):
+    return gpujit.bincount(x, w, 3)
+
+
+def test_scripted_result_keeps_its_arrays_dtype_past_the_profiled_one():
+    # the specialization profiled with an empty input (int64 result) runs for a non-empty
+    # one (the guards check dtype, device and rank): its float32 result is float32, as
+    # eager's and torch's, not labelled int64
+    s = gpujit.jit.script(_bincount_program)
+    e = gpujit.tensor([], dtype=gpujit.int64)
+    w0 = gpujit.tensor([], dtype=gpujit.float32)
+    for _ in range(3):
+        r = s(e, w0)
+        assert r.dtype == gpujit.int64 and r.tolist() == [0, 0, 0]
+    for _ in range(2):
+        r = s(gpujit.tensor([0, 2]), gpujit.tensor([1., 2.]))
+        assert r.dtype == gpujit.float32 and r.numpy().dtype == np.float32
+        assert r.tolist() == [1.0, 0.0, 2.0]

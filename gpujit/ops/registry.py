@@ -125,6 +125,15 @@ def wrap(a, dt, dev):
     return t
 
 
+def wrap_checked(a, dt, dev):
+    """wrap, for generated code whose types come from a profiled run: an array of another
+    dtype than the profile's (an op whose result dtype hangs on sizes the guards do not
+    check, as bincount's of an empty input) keeps its own, never a label that lies."""
+    if a.dtype != dt.np:
+        dt = _dt._FROM_NP[a.dtype]
+    return wrap(a, dt, dev)
+
+
 def wrap_statements(t, a, dt, dev):
     """`t = wrap(a, dt, dev)` as one line of statements, for generated code that inlines
     it (one Python call less, ~0.03 µs); its namespace binds _new (object.__new__) and
