@@ -430,3 +430,42 @@ def test_scripted_result_keeps_its_arrays_dtype_past_the_profiled_one():
         r = s(gpujit.tensor([0, 2]), gpujit.tensor([1., 2.]))
         assert r.dtype == gpujit.float32 and r.numpy().dtype == np.float32
         assert r.tolist() == [1.0, 0.0, 2.0]
+
+
+def _bce_program(x, y, w):
+    return gpujit.nn.functional.binary_cross_entropy(x, y, weight=w)
+
+
+@pytest.mark.parametrize("fn,arg,call", [
+    ("binary_cross_entropy", "weight",
+     lambda F, x, y, w: F.binary_cross_entropy(x, y, weight=w)),
+    ("binary_cross_entropy", "weight",
+     lambda F, x, y, w: F.binary_cross_entropy(x, y, weight=w, reduction="none")),
+    ("binary_cross_entropy_with_logits", "weight",
+     lambda F, x, y, w: F.binary_cross_entropy_with_logits(x, y, weight=w)),
+    ("binary_cross_entropy_with_logits", "pos_weight",
+     lambda F, x, y, w: F.binary_cross_entropy_with_logits(x, y, pos_weight=w)),
+    ("multi_margin_loss", "weight",
+     lambda F, x, y, w: F.multi_margin_loss(x, gpujit.tensor([0, 1, 2, 1]), weight=w))])
+def test_loss_weights_requiring_grad_are_refused(fn, arg, call):
+    F = gpujit.nn.functional
+    x = gpujit.full((4, 3), 0.25, requires_grad=True)
+    y = gpujit.full((4, 3), 0.5)
+    w = gpujit.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"^The function '{fn}' is not differentiable "
+                       f"with respect to argument '{arg}'. This input cannot have "
+                       f"requires_grad True.$"):
+        call(F, x, y, w)
+    with gpujit.no_grad():
+        call(F, x, y, w)
+    call(F, x, y, w.detach()).sum().backward()
+    assert x.grad is not None
+
+
+def test_bce_weight_refusal_scripted():
+    s = gpujit.jit.script(_bce_program)
+    x = gpujit.full((4, 3), 0.25, requires_grad=True)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="'binary_cross_entropy' is not "
+                                               "differentiable with respect to argument"):
+            s(x, gpujit.full((4, 3), 0.5), gpujit.ones(3, requires_grad=True))

@@ -9,7 +9,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta
 from .nn import check_float, compute_dtype, dtype_of, sizes
-from .nn_loss import _LOSS, _div, reduction_name
+from .nn_loss import _LOSS, _div, not_differentiable_words, reduction_name
 from .registry import op, derivative as _derivative
 
 def _nll_check(input, target, weight, nd_ok=True):
@@ -218,8 +218,7 @@ def _weight_refused(self, target, weight, index_targets=True):
     if self.dim() >= 2 and target.dim() >= 1 and self.shape[0] != target.shape[0]:
         return None         # (the batch-size check runs first: the op raises it)
     fn = "nll_loss_forward" if self.dim() <= 2 else "nll_loss2d_forward"
-    return (f"The function '{fn}' is not differentiable with respect to argument 'weight'. "
-            f"This input cannot have requires_grad True.")
+    return not_differentiable_words(fn, "weight")
 
 
 def _nll_refused(self, target, weight=None, *rest):
