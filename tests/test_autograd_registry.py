@@ -90,8 +90,17 @@ def test_derivative_or_reason(name):
         if not info.grad or checked >= MAX_SAMPLES or _size(s.args) + _size(
                 list(s.kwargs.values())) > MAX_ELEMENTS:
             continue
-        args = _to_inputs(s.args, True)
+        args = list(_to_inputs(s.args, True))
         kwargs = {k: _to_inputs(v, True) for k, v in s.kwargs.items()}
+        # arguments PyTorch's autograd refuses to differentiate (nll_loss's weight): as
+        # they are, without grad
+        refused = getattr(op.refuse_grad, "args", ())
+        for i, a in enumerate(op.schema.arguments):
+            if a.name in refused:
+                if i < len(args) and isinstance(args[i], gpujit.Tensor):
+                    args[i] = args[i].detach()
+                if isinstance(kwargs.get(a.name), gpujit.Tensor):
+                    kwargs[a.name] = kwargs[a.name].detach()
         leaves = [t for t in _flat_tensors(list(args) + list(kwargs.values()))
                   if t.requires_grad]
         if not leaves:

@@ -94,6 +94,10 @@ def autograd_call(op, args):
                 break
     if not needs:
         return op.eager(*args)
+    if op.refuse_grad is not None:
+        msg = op.refuse_grad(*args)
+        if msg is not None:
+            raise RuntimeError(msg)
     plan = _PLANS.get(op)
     if plan is None:
         plan = _PLANS[op] = _make_plan(op)

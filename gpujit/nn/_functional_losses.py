@@ -220,6 +220,11 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
     reduction = _reduction(size_average, reduce, reduction)
     if p != 1 and p != 2:
         raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.requires_grad and _gpujit.is_grad_enabled():
+        # (PyTorch's multi_margin_loss takes no gradient for its weight)
+        raise RuntimeError("The function 'multi_margin_loss' is not differentiable with "
+                           "respect to argument 'weight'. This input cannot have "
+                           "requires_grad True.")
     nd = input.dim()
     if not ((nd <= 1 and input.numel() != 0) or (nd == 2 and input.size(1) != 0)):
         raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch "

@@ -77,6 +77,12 @@ def _normalize(ndim, shape, spacing, dim, edge_order):
     return dims, sp
 
 
+def _no_uint8(dt):
+    """PyTorch's first check (pre_check_gradient), before the dims and the spacing."""
+    if _dtn(dt) is _dt.uint8:
+        raise RuntimeError("torch.gradient does not support uint8 input.")
+
+
 def _out_dtype(self_dt, sp):
     # (PyTorch's formulas subtract the samples and negate the coordinates' differences:
     # its bool refusals of `-`)
@@ -148,15 +154,20 @@ def _coordinates(f, d, x, edge_order, cat):
 
 
 def _gradient_meta(self, spacing=None, dim=None, edge_order=1):
+    _no_uint8(self.dtype)
     dims, sp = _normalize(len(self.shape), tuple(self.shape), spacing, dim, edge_order)
     dt = _out_dtype(self.dtype, sp)
     return [TensorMeta(dt, tuple(self.shape), self.device) for _ in dims]
 
 
 def _gradient_eager(xp, self, spacing=None, dim=None, edge_order=1):
+    _no_uint8(self.dtype)
     dims, sp = _normalize(self.ndim, self.shape, spacing, dim, edge_order)
     out_np = _out_dtype(_dtn(self.dtype), sp).np
-    f = self.astype(np.float64)
+    # integer samples stay integers: PyTorch subtracts them in their own dtype (wrapping:
+    # int8 [100, -100, ...] starts with (-100 - 100) = 56) before dividing by the spacing
+    integral = _dtn(self.dtype).category != _dt.FLOATING
+    f = self if integral else self.astype(np.float64)
     cat = lambda parts, d: xp.concatenate(parts, axis=d)  # noqa: E731
     out = []
     for d, h in zip(dims, sp):
@@ -230,6 +241,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     if isinstance(spacing, g.Tensor):
         raise TypeError("gradient(): argument 'spacing' must be a number, a tuple of numbers "
                         "or a tuple of Tensors, not Tensor")
+    _no_uint8(input.dtype)
     dims, sp = _normalize(input.dim(), tuple(input.shape), spacing, dim, edge_order)
     for h in sp:
         if isinstance(h, g.Tensor) and h.device != input.device:

@@ -184,7 +184,7 @@ def _mT(a):
 
 # ------------------------------------------------------------------ inv, det, slogdet, logdet
 
-@op("aten::linalg_inv(Tensor A) -> Tensor", tags=_LA, method="inverse", function="inverse",
+@op("aten::linalg_inv(Tensor A) -> Tensor", tags=_LA, fortran=(0,), method="inverse", function="inverse",
     meta=_meta1("linalg.inv"))
 def linalg_inv(xp, A):
     _echeck("linalg.inv", A)
@@ -270,7 +270,13 @@ def _solve_meta(A, B, left=True):
     return TensorMeta(A.dtype, shape, A.device)
 
 
-@op("aten::linalg_solve(Tensor A, Tensor B, *, bool left=True) -> Tensor", tags=_LA,
+def _solve_left(A, B, left=True):
+    """The returns PyTorch lays out column-major per matrix (registry `fortran=`): the
+    solution of A X = B; that of X A = B (left=False) is C-contiguous."""
+    return (0,) if left else ()
+
+
+@op("aten::linalg_solve(Tensor A, Tensor B, *, bool left=True) -> Tensor", tags=_LA, fortran=_solve_left,
     method=False, function=False, meta=_solve_meta)
 def linalg_solve(xp, A, B, left=True):
     _solve_dtypes(_dtn(A.dtype), _dtn(B.dtype), A, A.shape)
@@ -299,7 +305,7 @@ def linalg_solve(xp, A, B, left=True):
 
 # ------------------------------------------------------------------ cholesky
 
-@op("aten::linalg_cholesky(Tensor self, *, bool upper=False) -> Tensor", tags=_LA,
+@op("aten::linalg_cholesky(Tensor self, *, bool upper=False) -> Tensor", tags=_LA, fortran=(0,),
     method=False, function=False, meta=_meta1("linalg.cholesky"))
 def linalg_cholesky(xp, self, upper=False):
     _echeck("linalg.cholesky", self)
@@ -341,7 +347,7 @@ def _qr_meta(A, mode="reduced"):
     return TensorMeta(A.dtype, sq, A.device), TensorMeta(A.dtype, sr, A.device)
 
 
-@op("aten::linalg_qr(Tensor A, str mode='reduced') -> (Tensor Q, Tensor R)", tags=_LA,
+@op("aten::linalg_qr(Tensor A, str mode='reduced') -> (Tensor Q, Tensor R)", tags=_LA, fortran=("Q", "R"),
     method=False, function=False, meta=_qr_meta, namedtuple_name="linalg_qr")
 def linalg_qr(xp, A, mode="reduced"):
     _echeck("linalg.qr", A, square=False)

@@ -38,7 +38,7 @@ def _inv_ex_meta(A, check_errors=False):
 
 
 @op("aten::linalg_inv_ex(Tensor A, *, bool check_errors=False) -> (Tensor inverse, "
-    "Tensor info)", tags=_LA, method=False, function=False, meta=_inv_ex_meta,
+    "Tensor info)", tags=_LA, fortran=("inverse",), method=False, function=False, meta=_inv_ex_meta,
     namedtuple_name="linalg_inv_ex")
 def linalg_inv_ex(xp, A, check_errors=False):
     """linalg.inv and LAPACK's info (the 1-based index of the first zero pivot, 0 if A is
@@ -87,7 +87,7 @@ def _cholesky_ex_meta(self, upper=False, check_errors=False):
 
 
 @op("aten::linalg_cholesky_ex(Tensor self, *, bool upper=False, bool check_errors=False) "
-    "-> (Tensor L, Tensor info)", tags=_LA, method=False, function=False,
+    "-> (Tensor L, Tensor info)", tags=_LA, fortran=("L",), method=False, function=False,
     meta=_cholesky_ex_meta, namedtuple_name="linalg_cholesky_ex")
 def linalg_cholesky_ex(xp, self, upper=False, check_errors=False):
     """linalg.cholesky and LAPACK's info (the order of the first leading minor that is not
@@ -115,8 +115,12 @@ def _solve_ex_meta(A, B, left=True, check_errors=False):
             TensorMeta(_dt.int32, tuple(A.shape[:-2]), A.device))
 
 
+def _solve_ex_left(A, B, left=True, check_errors=False):
+    return (0,) if left else ()       # (as linalg.solve's: linalg_decomp._solve_left)
+
+
 @op("aten::linalg_solve_ex(Tensor A, Tensor B, *, bool left=True, bool check_errors=False) "
-    "-> (Tensor result, Tensor info)", tags=_LA, method=False, function=False,
+    "-> (Tensor result, Tensor info)", tags=_LA, fortran=_solve_ex_left, method=False, function=False,
     meta=_solve_ex_meta, namedtuple_name="linalg_solve_ex")
 def linalg_solve_ex(xp, A, B, left=True, check_errors=False):
     """linalg.solve and LAPACK's info for A (the first zero pivot, 0 if none) instead of an
@@ -174,7 +178,7 @@ def _chol_solve(xp, b, L, upper):
 
 
 @op("aten::cholesky_solve(Tensor self, Tensor input2, bool upper=False) -> Tensor",
-    tags=_LA, meta=_chol_solve_meta)
+    tags=_LA, fortran=(0,), meta=_chol_solve_meta)
 def cholesky_solve(xp, self, input2, upper=False):
     """torch.cholesky_solve(B, L): A X = B for A = L L^T (U^T U with upper)."""
     shape = _chol_solve_check(self.shape, input2.shape, _dtn(self.dtype), _dtn(input2.dtype),
@@ -193,7 +197,7 @@ def _chol_inverse_check(shape, d, where=None):
     _not_impl("cholesky_inverse_out_cpu", d, where, shape)
 
 
-@op("aten::cholesky_inverse(Tensor self, bool upper=False) -> Tensor", tags=_LA,
+@op("aten::cholesky_inverse(Tensor self, bool upper=False) -> Tensor", tags=_LA, fortran=(0,),
     meta=lambda self, upper=False: TensorMeta(
         self.dtype, (_chol_inverse_check(tuple(self.shape), self.dtype, self),
                      tuple(self.shape))[1], self.device))

@@ -319,7 +319,7 @@ def _lu_factor_ex_meta(A, pivot=True, check_errors=False):
 
 
 @op("aten::linalg_lu_factor_ex(Tensor A, *, bool pivot=True, bool check_errors=False) -> "
-    "(Tensor LU, Tensor pivots, Tensor info)", tags=_LA, method=False, function=False,
+    "(Tensor LU, Tensor pivots, Tensor info)", tags=_LA, fortran=("LU",), method=False, function=False,
     meta=_lu_factor_ex_meta, namedtuple_name="linalg_lu_factor_ex")
 def linalg_lu_factor_ex(xp, A, pivot=True, check_errors=False):
     """linalg.lu_factor and LAPACK's info (the 1-based index of the first zero pivot, 0 if

@@ -33,7 +33,7 @@ def _geqrf_meta(self, where=None):
             TensorMeta(self.dtype, tuple(self.shape[:-2]) + (min(m, n),), self.device))
 
 
-@op("aten::geqrf(Tensor self) -> (Tensor a, Tensor tau)", tags=_LA, meta=_geqrf_meta,
+@op("aten::geqrf(Tensor self) -> (Tensor a, Tensor tau)", tags=_LA, fortran=("a",), meta=_geqrf_meta,
     namedtuple_name="geqrf")
 def geqrf(xp, self):
     _geqrf_meta(TensorMeta(_dtn(self.dtype), self.shape, None), self)
@@ -105,13 +105,13 @@ def _hp_meta(name):
     return meta
 
 
-@op("aten::linalg_householder_product(Tensor input, Tensor tau) -> Tensor", tags=_LA,
+@op("aten::linalg_householder_product(Tensor input, Tensor tau) -> Tensor", tags=_LA, fortran=(0,),
     method=False, function=False, meta=_hp_meta("torch.linalg.householder_product"))
 def linalg_householder_product(xp, input, tau):
     return _householder(xp, input, tau, "torch.linalg.householder_product")
 
 
-@op("aten::orgqr(Tensor self, Tensor input2) -> Tensor", tags=_LA,
+@op("aten::orgqr(Tensor self, Tensor input2) -> Tensor", tags=_LA, fortran=(0,),
     meta=lambda self, input2: _hp_meta("torch.linalg.householder_product")(self, input2))
 def orgqr(xp, self, input2):
     """torch.orgqr: linalg.householder_product under LAPACK's name."""
@@ -187,6 +187,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     q = OPS["aten::linalg_householder_product"].public(a, tau)
     q = q.mT if transpose else q
     r = q @ other if left else other @ q
+    r = r.mT.contiguous().mT        # column-major per matrix, as PyTorch's LAPACK result
     if out is not None:
         out.resize_(r.shape).copy_(r)
         return out

@@ -233,7 +233,7 @@ def _factor_meta(ex):
 
 
 @op("aten::linalg_ldl_factor_ex(Tensor self, *, bool hermitian=False, bool check_errors=False) "
-    "-> (Tensor LD, Tensor pivots, Tensor info)", tags=_LA, method=False, function=False,
+    "-> (Tensor LD, Tensor pivots, Tensor info)", tags=_LA, fortran=("LD",), method=False, function=False,
     meta=_factor_meta(True), namedtuple_name="linalg_ldl_factor_ex")
 def linalg_ldl_factor_ex(xp, self, hermitian=False, check_errors=False):
     """LAPACK sytrf's compact LDL^T (L's unit diagonal implied, D's 2x2 blocks on the
@@ -242,7 +242,7 @@ def linalg_ldl_factor_ex(xp, self, hermitian=False, check_errors=False):
 
 
 @op("aten::linalg_ldl_factor(Tensor self, *, bool hermitian=False) -> (Tensor LD, "
-    "Tensor pivots)", tags=_LA, method=False, function=False,
+    "Tensor pivots)", tags=_LA, fortran=("LD",), method=False, function=False,
     meta=_factor_meta(False), namedtuple_name="linalg_ldl_factor")
 def linalg_ldl_factor(xp, self, hermitian=False):
     """linalg.ldl_factor_ex without info: an exactly singular D is PyTorch's error."""
@@ -285,7 +285,7 @@ def _solve_meta(LD, pivots, B, hermitian=False):
 
 
 @op("aten::linalg_ldl_solve(Tensor LD, Tensor pivots, Tensor B, *, bool hermitian=False) "
-    "-> Tensor", tags=_LA, method=False, function=False, meta=_solve_meta)
+    "-> Tensor", tags=_LA, fortran=(0,), method=False, function=False, meta=_solve_meta)
 def linalg_ldl_solve(xp, LD, pivots, B, hermitian=False):
     """X with A X = B, A given by linalg.ldl_factor's LD and pivots (LAPACK's sytrs); the
     batch dims of LD and B broadcast."""

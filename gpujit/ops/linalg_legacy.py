@@ -61,7 +61,7 @@ def _deprecated(name):
 _QR = OPS["aten::linalg_qr"]
 
 
-@op("aten::qr(Tensor self, bool some=True) -> (Tensor Q, Tensor R)", tags=_LA,
+@op("aten::qr(Tensor self, bool some=True) -> (Tensor Q, Tensor R)", tags=_LA, fortran=("Q", "R"),
     meta=lambda self, some=True: _QR.meta(self, "reduced" if some else "complete"),
     namedtuple_name="qr")
 def qr(xp, self, some=True):
@@ -91,7 +91,7 @@ slogdet.op.derivative = Derivative(lambda grad, self: _SLOGDET.derivative.fn(gra
 _CHOL = OPS["aten::linalg_cholesky"]
 
 
-@op("aten::cholesky(Tensor self, bool upper=False) -> Tensor", tags=_LA,
+@op("aten::cholesky(Tensor self, bool upper=False) -> Tensor", tags=_LA, fortran=(0,),
     meta=lambda self, upper=False: _CHOL.meta(self, upper=upper))
 def cholesky(xp, self, upper=False):
     _deprecated("cholesky")
@@ -132,7 +132,7 @@ def _tri_meta(self, A, upper=True, transpose=False, unitriangular=False):
 
 
 @op("aten::triangular_solve(Tensor self, Tensor A, bool upper=True, bool transpose=False, "
-    "bool unitriangular=False) -> (Tensor solution, Tensor cloned_coefficient)", tags=_LA,
+    "bool unitriangular=False) -> (Tensor solution, Tensor cloned_coefficient)", tags=_LA, fortran=("solution", "cloned_coefficient"),
     meta=_tri_meta, namedtuple_name="triangular_solve")
 def triangular_solve(xp, self, A, upper=True, transpose=False, unitriangular=False):
     """The solution X of op(A) X = self (op: A or its transpose), A triangular, and a copy
@@ -169,7 +169,7 @@ def _lu_info_meta(self, pivot=True, check_errors=True):
 
 
 @op("aten::_lu_with_info(Tensor self, bool pivot=True, bool check_errors=True) -> "
-    "(Tensor LU, Tensor pivots, Tensor info)", tags=_LA, meta=_lu_info_meta, method=False,
+    "(Tensor LU, Tensor pivots, Tensor info)", tags=_LA, fortran=("LU",), meta=_lu_info_meta, method=False,
     namedtuple_name="_lu_with_info")
 def _lu_with_info(xp, self, pivot=True, check_errors=True):
     """LU, pivots and LAPACK's info (k > 0: U[k-1, k-1] is zero); check_errors raises
@@ -206,7 +206,7 @@ PUBLIC["lu"] = lu
 tensor_method("lu")(lu)
 
 
-@op("aten::lu_solve(Tensor self, Tensor LU_data, Tensor LU_pivots) -> Tensor", tags=_LA,
+@op("aten::lu_solve(Tensor self, Tensor LU_data, Tensor LU_pivots) -> Tensor", tags=_LA, fortran=(0,),
     meta=lambda self, LU_data, LU_pivots: _LUS.meta(LU_data, LU_pivots, self))
 def lu_solve(xp, self, LU_data, LU_pivots):
     """The solution X of A X = self from A's LU factorization (torch.lu's)."""

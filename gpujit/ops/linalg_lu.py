@@ -76,7 +76,7 @@ def _st_meta(self, B, upper, left=True, unitriangular=False):
 
 
 @op("aten::linalg_solve_triangular(Tensor self, Tensor B, *, bool upper, bool left=True, "
-    "bool unitriangular=False) -> Tensor", tags=_LA, method=False, function=False,
+    "bool unitriangular=False) -> Tensor", tags=_LA, fortran=(0,), method=False, function=False,
     meta=_st_meta)
 def linalg_solve_triangular(xp, self, B, upper, left=True, unitriangular=False):
     """A X = B (or X A = B) for a triangular A; B is cast to A's dtype (PyTorch)."""
@@ -188,7 +188,7 @@ def _lu_factor_meta(A, pivot=True):
 
 
 @op("aten::linalg_lu_factor(Tensor A, *, bool pivot=True) -> (Tensor LU, Tensor pivots)",
-    tags=_LA, method=False, function=False, meta=_lu_factor_meta,
+    tags=_LA, fortran=("LU",), method=False, function=False, meta=_lu_factor_meta,
     namedtuple_name="linalg_lu_factor")
 def linalg_lu_factor(xp, A, pivot=True):
     """LAPACK's compact LU (L's unit diagonal implied) and its 1-based row interchanges."""
@@ -299,8 +299,12 @@ def _swap_rows(xp, b, p, reverse):
     return b
 
 
+def _lu_solve_left(LU, pivots, B, left=True, adjoint=False):
+    return (0,) if left else ()       # (as linalg.solve's: linalg_decomp._solve_left)
+
+
 @op("aten::linalg_lu_solve(Tensor LU, Tensor pivots, Tensor B, *, bool left=True, "
-    "bool adjoint=False) -> Tensor", tags=_LA, method=False, function=False,
+    "bool adjoint=False) -> Tensor", tags=_LA, fortran=_lu_solve_left, method=False, function=False,
     meta=_lu_solve_meta)
 def linalg_lu_solve(xp, LU, pivots, B, left=True, adjoint=False):
     """A X = B (A^H X = B with adjoint; X A = B with left=False) from linalg.lu_factor's

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .memory_format import c_layout, fortran_layout
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS
 from .registry import derivative as _derivative
@@ -47,7 +48,7 @@ def _svd_meta(A, full_matrices=True, driver=None):
 
 
 @op("aten::linalg_svd(Tensor A, bool full_matrices=True, *, str? driver=None) -> "
-    "(Tensor U, Tensor S, Tensor Vh)", tags=_LA, method=False, function=False,
+    "(Tensor U, Tensor S, Tensor Vh)", tags=_LA, fortran=("U", "Vh"), method=False, function=False,
     meta=_svd_meta, namedtuple_name="linalg_svd")
 def linalg_svd(xp, A, full_matrices=True, driver=None):
     _echeck("linalg.svd", A, square=False, driver=driver)
@@ -80,7 +81,8 @@ def _old_svd_meta(self, some=True, compute_uv=True):
 
 
 @op("aten::svd(Tensor self, bool some=True, bool compute_uv=True) -> (Tensor U, Tensor S, "
-    "Tensor V)", tags=_LA, meta=_old_svd_meta, namedtuple_name="svd")
+    "Tensor V)", tags=_LA, fortran=lambda self, some=True, compute_uv=True: (
+        ("U",) if compute_uv else ("V",)), meta=_old_svd_meta, namedtuple_name="svd")
 def svd(xp, self, some=True, compute_uv=True):
     """torch.svd (deprecated by PyTorch for linalg.svd): V rather than Vh; without
     compute_uv, U and V are zero (full-size) matrices."""
@@ -107,7 +109,7 @@ def _eigh_meta(self, UPLO="L"):
 
 
 @op("aten::linalg_eigh(Tensor self, str UPLO=\"L\") -> (Tensor eigenvalues, "
-    "Tensor eigenvectors)", tags=_LA, method=False, function=False, meta=_eigh_meta,
+    "Tensor eigenvectors)", tags=_LA, fortran=("eigenvectors",), method=False, function=False, meta=_eigh_meta,
     namedtuple_name="linalg_eigh")
 def linalg_eigh(xp, self, UPLO="L"):
     _echeck("linalg.eigh", self)
@@ -243,6 +245,9 @@ def _lstsq_check(sa, sb, da, db, driver):
                            f"{db.short_name}")
     if len(sa) < 2:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if not 0 <= len(sa) - len(sb) <= 1:
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
+                           "other.dim() and (input.dim() - other.dim()) <= 1")
     if driver is not None and driver not in _LSTSQ_DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
                            "gelsy, gelsd, gelss)")
@@ -279,7 +284,6 @@ def _lstsq_meta(self, b, rcond=None, driver=None):
 @op("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> "
     "(Tensor solution, Tensor residuals, Tensor rank, Tensor singular_values)", tags=_LA,
     method=False, function=False, meta=_lstsq_meta, namedtuple_name="linalg_lstsq",
-    contiguous=True,
     nondiff_outputs=("singular_values",))
 def linalg_lstsq(xp, self, b, rcond=None, driver=None):
     """The minimum-norm least-squares solution through the SVD (singular values at most
@@ -317,8 +321,14 @@ def linalg_lstsq(xp, self, b, rcond=None, driver=None):
         residuals = (d * d).sum(-2).astype(self.dtype, copy=False)
     rank = xp.zeros((0,), np.int64) if driver == "gels" else xp.asarray(r)
     sv = s.astype(self.dtype, copy=False) if sv_s != (0,) else e.copy()
-    return (xp.ascontiguousarray(X[..., 0] if vec else X), residuals, rank,
-            xp.ascontiguousarray(sv))
+    # the solution as PyTorch's LAPACK leaves it: the top n rows of its column-major
+    # (..., max(m, n), k) right-hand side buffer; the other results C-contiguous
+    if vec:         # (the top n of the (..., max(m, n)) buffer)
+        X = fortran_layout(xp, X, rows=max(m, n))[..., 0]
+    else:
+        X = fortran_layout(xp, X, rows=max(m, n))
+    return (X, c_layout(xp, residuals), c_layout(xp, rank),
+            c_layout(xp, xp.ascontiguousarray(sv)))
 
 
 # --------------------------------------------------------------------------------------

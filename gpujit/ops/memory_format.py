@@ -378,6 +378,46 @@ def empty_strided(xp, shape, dtype, strides):
     return xp.ndarray(shape, dtype, memptr=xp.empty(n, dtype).data, strides=bst)
 
 
+def matrix_f_strides(shape, rows=None):
+    """PyTorch's batched_matrix_contiguous_strides(f_contig=True), the layout its LAPACK
+    results (linalg.inv, solve, qr's Q and R, svd's U and Vh, eigh's eigenvectors ...) come
+    in: each matrix (the last two dims) column-major, the batch dims C-ordered (sizes taken
+    as at least 1). rows: the matrices are the top rows of taller ones (lstsq's solution
+    in its (..., max(m, n), k) buffer)."""
+    from .meta import empty_strides
+    full = tuple(shape[:-2]) + (shape[-2] if rows is None else rows, shape[-1])
+    st = list(empty_strides(full))
+    st[-1], st[-2] = max(int(full[-2]), 1), 1
+    return tuple(st)
+
+
+def fortran_layout(xp, r, rows=None):
+    """Array r (a matrix or a batch of them; fewer dims pass through) laid out as PyTorch's
+    LAPACK results are (matrix_f_strides): r itself when it already is, else a copy."""
+    if getattr(r, "ndim", 0) < 2:
+        return r
+    st = matrix_f_strides(r.shape, rows)
+    if r.size and r.strides == tuple(s * r.itemsize for s in st):
+        return r
+    if rows is None or rows == r.shape[-2]:
+        out = empty_strided(xp, r.shape, r.dtype, st)
+    else:
+        full = tuple(r.shape[:-2]) + (rows, r.shape[-1])
+        out = empty_strided(xp, full, r.dtype, matrix_f_strides(full))[..., :r.shape[-2], :]
+    out[...] = r
+    return out
+
+
+def fortran_results(xp, r, positions):
+    """An impl's result r (one array, or a tuple of them) with the outputs at `positions`
+    (indices into the schema's returns) laid out by fortran_layout."""
+    if not positions:
+        return r
+    if not isinstance(r, (tuple, list)):
+        return fortran_layout(xp, r) if 0 in positions else r
+    return type(r)(fortran_layout(xp, a) if i in positions else a for i, a in enumerate(r))
+
+
 def iterator_layout(xp, r, arrays):
     """Result r of an elementwise op on `arrays` (tensor operands, None for numbers) laid
     out as PyTorch lays it out (`iterator_strides`): r itself when it already is, else a

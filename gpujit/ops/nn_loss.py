@@ -195,6 +195,32 @@ def binary_cross_entropy_with_logits(xp, self, target, weight=None, pos_weight=N
     return _reduce(xp, loss, reduction, self.dtype, (target, self))
 
 
+def not_differentiable_words(fn, arg):
+    """PyTorch's check_no_requires_grad error (OpDef.refuse_grad's message)."""
+    return (f"The function '{fn}' is not differentiable with respect to argument '{arg}'. "
+            f"This input cannot have requires_grad True.")
+
+
+def _refused_args(fn, *names):
+    """A refuse_grad for op `fn` (PyTorch's name) whose arguments `names` (in the order
+    PyTorch checks them) take no gradient; positions follow the schema."""
+    def refuse(*args):
+        for n in names:
+            v = args[_POS[fn][n]] if _POS[fn][n] < len(args) else None
+            if v is not None and getattr(v, "requires_grad", False):
+                return not_differentiable_words(fn, n)
+        return None
+    refuse.args = names
+    return refuse
+
+
+_POS = {"binary_cross_entropy": {"weight": 2},
+        "binary_cross_entropy_with_logits": {"weight": 2, "pos_weight": 3}}
+binary_cross_entropy.op.refuse_grad = _refused_args("binary_cross_entropy", "weight")
+binary_cross_entropy_with_logits.op.refuse_grad = _refused_args(
+    "binary_cross_entropy_with_logits", "weight", "pos_weight")
+
+
 # ---------------------------------------------------------------------- nll / cross entropy
 # nll_loss, nll_loss_nd and cross_entropy_loss are in nn_loss_nll.py, imported here so
 # that they register between binary_cross_entropy_with_logits and cosine_similarity

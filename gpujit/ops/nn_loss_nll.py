@@ -11,7 +11,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta
 from .nn import check_float, compute_dtype, dtype_of, sizes
-from .nn_loss import _LOSS, _div, reduction_name
+from .nn_loss import _LOSS, _div, not_differentiable_words, reduction_name
 from .registry import op, derivative as _derivative
 
 def _nll_check(input, target, weight, nd_ok=True):
@@ -232,6 +232,34 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
     out = (1 - label_smoothing) * nll + ret * (label_smoothing / max(c, 1))
     return xp.asarray(out).astype(self.dtype, copy=False)
 
+
+
+# --------------------------------------------------------------------------------------
+# a class weight that requires grad: PyTorch's nll_loss_forward / nll_loss2d_forward take
+# none (check_no_requires_grad, at the call), where cross_entropy's class-probability
+# targets differentiate it
+
+
+def _weight_refused(self, target, weight, index_targets=True):
+    if weight is None or not weight.requires_grad or not index_targets:
+        return None
+    if self.dim() >= 2 and target.dim() >= 1 and self.shape[0] != target.shape[0]:
+        return None         # (the batch-size check runs first: the op raises it)
+    fn = "nll_loss_forward" if self.dim() <= 2 else "nll_loss2d_forward"
+    return not_differentiable_words(fn, "weight")
+
+
+def _nll_refused(self, target, weight=None, *rest):
+    return _weight_refused(self, target, weight)
+
+
+def _ce_refused(self, target, weight=None, *rest):
+    return _weight_refused(self, target, weight, tuple(self.shape) != tuple(target.shape))
+
+
+_nll_refused.args = _ce_refused.args = ("weight",)      # (the arguments it may refuse)
+nll_loss.op.refuse_grad = nll_loss_nd.op.refuse_grad = _nll_refused
+cross_entropy_loss.op.refuse_grad = _ce_refused
 
 
 # --------------------------------------------------------------------------------------

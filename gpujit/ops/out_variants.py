@@ -325,8 +325,35 @@ def write_out(v, result, out, inputs=()):
                 f"elements. You can explicitly reuse an out tensor t by resizing it, "
                 f"inplace, to zero elements with t.resize_(0).")
         resize_output(out, want)
+        if _takes_result_strides(v):
+            _restride(out, result)
     _reg.OPS["aten::copy_"].eager(out, result)     # (eager: no hook records it)
     return out
+
+
+# ops PyTorch implements as result.resize_() and a copy of a result laid out its own way
+# (torch.cholesky_solve: its out stays C-contiguous where its result is column-major)
+_RESIZE_THEN_COPY = frozenset({"aten::cholesky_solve"})
+
+
+def _takes_result_strides(v) -> bool:
+    """Does an out= tensor PyTorch resizes take the result's strides (its structured
+    kernels' set_output_strided: elementwise ops as TensorIterator lays them out, the
+    LAPACK results column-major), rather than a C-contiguous layout?"""
+    d = v.out_of
+    return d is not None and (d.is_pointwise or bool(d.fortran)) and \
+        d.name not in _RESIZE_THEN_COPY
+
+
+def _restride(out, result):
+    """out (just resized to result's shape) laid out with result's strides where they are
+    dense and out's differ (its values are about to be overwritten)."""
+    from .memory_format import _dense, empty_strided
+    st = result.stride()
+    a = out._data
+    if not a.ndim or tuple(out.stride()) == tuple(st) or not _dense(a.shape, st):
+        return
+    out._data = empty_strided(_reg._xp_for(out.device), a.shape, a.dtype, st)
 
 
 def resize_output(out, shape):

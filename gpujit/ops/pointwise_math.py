@@ -328,19 +328,27 @@ def nextafter(xp, self, other):
     return xp.nextafter(self, other)
 
 
+_LDEXP_SCALED = ("{self} * exp2(trunc({other} * 0.5)) * exp2(where(isinf({other}), {other}, "
+                 "{other} - trunc({other} * 0.5)))")
+
+
 @op("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
-    promote="float", scalar="{self} * exp2(trunc({other} * 0.5)) * exp2(where("
-                            "isinf({other}), {other}, {other} - trunc({other} * 0.5)))")
+    promote="float", scalar=f"where(isinf({{other}}) | isnan({{other}}), {_LDEXP_SCALED}, "
+                            f"where(({{self}} == 0) | isinf({{self}}), {{self}}, "
+                            f"{_LDEXP_SCALED}))")
 def ldexp(xp, self, other):
     """self * 2 ** other, scaled in two halves so that 2 ** other does not overflow where
     the product does not (exact for integer exponents, as PyTorch's ldexp with an integer
-    tensor: 1e-30 * 2 ** 130 is finite); float16 computes in float32. An infinite exponent
-    scales by inf (or 0) in both halves (inf - inf would be NaN)."""
+    tensor: 1e-30 * 2 ** 130 is finite); float16 computes in float32. A zero or infinite
+    self stays itself for a finite exponent (torch: ldexp(0, 2000) is 0, ldexp(inf, -2000)
+    inf, where the halves' 0 * inf would be NaN). An infinite exponent scales by inf (or 0)
+    in both halves (inf - inf would be NaN)."""
     s, o = _f32(self), _f32(other)
     h = xp.trunc(o * 0.5)
     with _np.errstate(invalid="ignore"):
         rest = xp.where(xp.isinf(o), o, o - h)
-    return s * xp.exp2(h) * xp.exp2(rest)
+        r = s * xp.exp2(h) * xp.exp2(rest)
+    return xp.where(((s == 0) | xp.isinf(s)) & xp.isfinite(o), s, r)
 
 
 def _float_power_types(ct):

@@ -125,6 +125,15 @@ def wrap(a, dt, dev):
     return t
 
 
+def wrap_checked(a, dt, dev):
+    """wrap, for generated code whose types come from a profiled run: an array of another
+    dtype than the profile's (an op whose result dtype hangs on sizes the guards do not
+    check, as bincount's of an empty input) keeps its own, never a label that lies."""
+    if a.dtype != dt.np:
+        dt = _dt._FROM_NP[a.dtype]
+    return wrap(a, dt, dev)
+
+
 def wrap_statements(t, a, dt, dev):
     """`t = wrap(a, dt, dev)` as one line of statements, for generated code that inlines
     it (one Python call less, ~0.03 µs); its namespace binds _new (object.__new__) and
@@ -887,6 +896,13 @@ def _output_positions(schema, outputs):
 class OpDef:
     """One registry entry. Read by every layer; see the module docstring."""
 
+    fortran = ()        # op(fortran=): the returns laid out as LAPACK's (_fortran_impl)
+    # refuse_grad(*args): PyTorch's words where a call with gradients recorded passes a
+    # tensor that requires grad for an argument its autograd kernel refuses
+    # (check_no_requires_grad: nll_loss's weight), None where the call may record;
+    # autograd checks it before running the op; refuse_grad.args names the arguments
+    refuse_grad = None
+
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
@@ -1050,25 +1066,48 @@ class OpDef:
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
-       contiguous=False, nondiff_outputs=()):
+       contiguous=False, nondiff_outputs=(), fortran=()):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). `nondiff_outputs`: the returns (names or positions)
-    that carry no gradient though floating. See the module docstring."""
+    that carry no gradient though floating. `fortran`: the returns (names or positions)
+    PyTorch's LAPACK kernels hand back column-major per matrix (linalg.inv, qr's Q and R
+    ...), or a function of the impl's arguments giving them (linalg.solve: only with
+    left=True); the impl itself is wrapped, so eager, traced and scripted calls (which
+    all run op.impl) lay them out alike. See the module docstring."""
     def deco(impl):
         s = parse_schema(schema)
+        if fortran:
+            impl = _fortran_impl(impl, s, fortran)
         d = OpDef(s, impl, tags=tags, meta=meta, scalar=scalar, promote=promote,
                   dtypes=dtypes, operands=operands, method=method, function=function,
                   inplace=inplace, functional=functional, name=name,
                   namedtuple_name=namedtuple_name, cross_device=cross_device,
                   opmath_scalars=opmath_scalars, number_args=number_args,
                   contiguous=contiguous, nondiff_outputs=nondiff_outputs)
+        d.fortran = fortran
         register(d)
         if inplace and d.is_pointwise:
             _declare_inplace_variant(d)
         impl.op = d
         return impl
     return deco
+
+
+def _fortran_impl(impl, s, spec):
+    """impl with the returns `spec` names laid out as PyTorch's LAPACK results
+    (memory_format.fortran_layout)."""
+    from .memory_format import fortran_results
+    fixed = None if callable(spec) else _output_positions(s, spec)
+
+    def lapack_layout(xp, *args, **kwargs):
+        r = impl(xp, *args, **kwargs)
+        pos = fixed if fixed is not None else _output_positions(s, spec(*args, **kwargs))
+        return fortran_results(xp, r, pos)
+    for a in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(lapack_layout, a, getattr(impl, a))
+    lapack_layout.unlaid = impl        # (the impl without the layout step)
+    return lapack_layout
 
 
 def _declare_inplace_variant(d):

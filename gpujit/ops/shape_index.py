@@ -72,6 +72,10 @@ def _overflows(value, npdtype) -> bool:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return True
+        # (c10 compares in double, where int64's max rounds up to 2 ** 63: 2.0 ** 63
+        # passes and converts to -2 ** 63, as torch's index_fill(0, i, 2.0 ** 63))
+        if info.min != 0 or value >= 0:
+            return not float(info.min) <= value <= float(info.max)
     if info.min == 0 and value < 0:             # unsigned: -1 is all ones
         return -value > info.max
     return not info.min <= value <= info.max
@@ -352,8 +356,9 @@ def _declare_index_fill(overload, inplace):
         a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
         idx = index.reshape(-1)
         check_bounds(xp, idx, a.shape[d], d, IndexError, negative=True)
-        v = value.astype(out.dtype) if overload == "int_Tensor" else cast_scalar(value,
-                                                                                 out.dtype)
+        # (a value tensor is read as a number, as PyTorch's value.item(): checked against
+        # self's dtype as the Scalar overload's, int8 300 raising rather than wrapping)
+        v = cast_scalar(value.item() if overload == "int_Tensor" else value, out.dtype)
         a[(slice(None),) * d + (idx,)] = v
         return out
     impl.__name__ = f"{name}_{overload}"

@@ -396,12 +396,15 @@ def _bincount_dtype(self_dt, w_dt, where=None):
 @op("aten::bincount(Tensor self, Tensor? weights=None, SymInt minlength=0) -> Tensor",
     tags=_RED,
     meta=lambda self, weights=None, minlength=0: TensorMeta(
-        _bincount_dtype(self.dtype, None if weights is None else weights.dtype, self), (None,),
-        self.device))
+        _bincount_dtype(self.dtype, None if weights is None or tuple(self.shape) == (0,)
+                        else weights.dtype, self), (None,), self.device))
 def bincount(xp, self, weights=None, minlength=0):
     out = _bincount_dtype(_dt_of(self), None if weights is None else _dt_of(weights), xp).np
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
+    if self.ndim == 1 and self.size == 0:
+        # PyTorch's first case: int64 zeros, whatever the weights (their size unchecked)
+        return xp.zeros(minlength, _LONG)
     if self.ndim != 1 or (self.size and int(self.min()) < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if weights is not None and weights.shape != self.shape:

@@ -46,9 +46,9 @@ def view(xp, self, size):
         v.shape = shape
     except AttributeError:
         raise RuntimeError(
-            f"view size is not compatible with input tensor's size and stride (shape "
-            f"{list(self.shape)} -> {list(shape)}); at least one dimension spans across two "
-            f"contiguous subspaces. Use .reshape(...) instead.") from None
+            "view size is not compatible with input tensor's size and stride (at least "
+            "one dimension spans across two contiguous subspaces). Use .reshape(...) "
+            "instead.") from None
     return v
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
-from ..ops.registry import wrap, wrap_statements
+from ..ops.registry import wrap_checked, wrap_statements
 from ..ops.scalar_ops import FORM_HELPERS
 from ..tensor import Tensor
 from ..ir import types as T
@@ -202,7 +202,7 @@ class CodeGenerator:
         self.module = module       # the profiled call's module: where its attributes live
         self.specs = assume(graph, profile, hoisted)
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
-                   "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap, "_T": Tensor, "_new": object.__new__,
+                   "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap_checked, "_dtof": _dt._FROM_NP.__getitem__, "_T": Tensor, "_new": object.__new__,
                    "_passed": support.passed_input, "_share_vc": support.share_counter,
                    "_bump_vc": support.bump_counter,
                    "_box": support.box, "_unbox": support.unbox, "_item": support.item,
@@ -516,6 +516,14 @@ class CodeGenerator:
             if m is not None:
                 items[j] = self.new_var("ret")
                 self.emit(wrap_statements(items[j], *m.groups()))
+                # (registry.wrap_checked, inline, for an op whose impl's dtype is not cast
+                # to the profile's (pointwise code and fused kernels cast theirs): the
+                # array's own dtype where the profile's differs)
+                op = getattr(outs[j].node, "op", None)
+                if op is not None and not op.is_pointwise:
+                    a, dt = m.group(1), m.group(2)
+                    self.emit(f"if {a}.dtype != {dt}.np: {items[j]}._dtype = "
+                              f"_dtof({a}.dtype)")
         if len(items) == 1:
             self.emit(f"return {items[0]}")
         elif not items:
