@@ -137,3 +137,93 @@ def test_rrelu_module_inplace_eval(path):
                                    atol=1e-6)
         np.testing.assert_allclose(m[0].bias.grad.numpy(), np.where(h > 0, 1, 0.2).sum(0),
                                    rtol=1e-5)
+
+
+# ---------------------------------------------------------------- strict_fusion regions, training
+
+class _Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 4)
+        self.scale = nn.Parameter(gpujit.ones(4))
+        self.shift = nn.Parameter(gpujit.zeros(4))
+
+    def forward(self, x):
+        h = self.fc(x)
+        with gpujit.jit.strict_fusion():
+            y = gpujit.tanh(h) * self.scale + self.shift
+            y = y * gpujit.sigmoid(y)
+        return y
+
+
+_RNG = np.random.RandomState(0)
+_X = _RNG.randn(5, 6).astype(np.float32)
+_T = _RNG.randn(5, 4).astype(np.float32)
+
+
+@pytest.mark.parametrize("path", ["script", "trace"])
+def test_strict_fusion_region_trains_fused(path):
+    # a `with strict_fusion():` in scripted code made alias analysis see its (opaque)
+    # prim::Enter / prim::Exit as writes of every input, so the group inside looked
+    # "written after it" and a call recording gradients ran it op by op (MulBackward0),
+    # silently, inside the strict region. Now one fused backward node (CppFunction),
+    # and the parameters after 4 SGD steps are eager's.
+    def train(f, params):
+        opt = gpujit.optim.SGD(params, lr=0.1, momentum=0.9)
+        kinds = []
+        for _ in range(4):
+            opt.zero_grad()
+            out = f(gpujit.tensor(_X))
+            kinds.append(type(out.grad_fn).__name__)
+            ((out - gpujit.tensor(_T)) ** 2).mean().backward()
+            opt.step()
+        return kinds, [_np(p).copy() for p in params]
+
+    gpujit.manual_seed(0)
+    ref = _Head()
+    _, want = train(ref, list(ref.parameters()))
+    gpujit.manual_seed(0)
+    m = _Head()
+    f = gpujit.jit.script(m) if path == "script" else \
+        gpujit.jit.trace(m, (gpujit.tensor(_X),), check_trace=False)
+    kinds, got = train(f, list(f.parameters()))
+    assert kinds[1:] == ["CppFunction"] * 3
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+@gpujit.jit.script
+def _written_after(x, w):
+    with gpujit.jit.strict_fusion():
+        y = (x + w).sigmoid() * 2
+    x.add_(1)
+    return y
+
+
+@gpujit.jit.script
+def _written_after_plain(x, w):
+    y = (x + w).sigmoid() * 2
+    x.add_(1)
+    return y
+
+
+def test_strict_region_group_run_op_by_op_raises():
+    # a group whose input is written after it runs op by op when recording gradients
+    # (its fused backward would save that input): inside strict_fusion that passed
+    # silently; now StrictFusionError saying why. Outside, the gradient is eager's.
+    w = gpujit.ones(4, requires_grad=True)
+    _written_after(gpujit.randn(4), w)          # (profiling call: exempt)
+    with pytest.raises(gpujit.jit.StrictFusionError, match=r"(?s)^Found unfused operators "
+                       r"inside strict_fusion:.*an input of its fusion group is written in "
+                       r"place after it"):
+        _written_after(gpujit.randn(4), w)
+    with gpujit.no_grad():
+        _written_after(gpujit.randn(4), w)      # (fused: no error)
+    for i in range(3):
+        X = np.random.RandomState(i).randn(4).astype(np.float32)
+        w = gpujit.ones(4, requires_grad=True)
+        x = gpujit.tensor(X)
+        _written_after_plain(x, w).sum().backward()
+        s = 1 / (1 + np.exp(-(X + 1)))
+        np.testing.assert_allclose(w.grad.numpy(), 2 * s * (1 - s), rtol=1e-5)
+        np.testing.assert_allclose(x.numpy(), X + 1)
