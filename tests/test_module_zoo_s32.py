@@ -227,3 +227,230 @@ def test_strict_region_group_run_op_by_op_raises():
         s = 1 / (1 + np.exp(-(X + 1)))
         np.testing.assert_allclose(w.grad.numpy(), 2 * s * (1 - s), rtol=1e-5)
         np.testing.assert_allclose(x.numpy(), X + 1)
+
+
+# ---------------------------------------------------------------- training the zoo
+
+def _zoo(lib):
+    tnn, tF = lib.nn, lib.nn.functional
+
+    class MLP(tnn.Module):              # dropout, trained in eval mode
+        def __init__(self):
+            super().__init__()
+            self.net = tnn.Sequential(tnn.Linear(6, 8), tnn.ReLU(), tnn.Dropout(0.5),
+                                      tnn.Linear(8, 3))
+
+        def forward(self, x):
+            return self.net(x)
+
+    class CNN(tnn.Module):              # (no conv bias: BatchNorm makes its gradient ~0,
+        def __init__(self):             # which Adam would blow up to +-lr of noise)
+            super().__init__()
+            self.conv = tnn.Conv2d(2, 4, 3, padding=1, bias=False)
+            self.bn = tnn.BatchNorm2d(4)
+            self.pool = tnn.MaxPool2d(2)
+            self.fc = tnn.Linear(16, 3)
+
+        def forward(self, x):
+            x = self.pool(tF.relu(self.bn(self.conv(x))))
+            return self.fc(x.flatten(1))
+
+    class RNN(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = tnn.Embedding(10, 4)
+            self.lstm = tnn.LSTM(4, 5, batch_first=True)
+            self.fc = tnn.Linear(5, 3)
+
+        def forward(self, x):
+            out, _ = self.lstm(self.emb(x))
+            return self.fc(out[:, -1])
+
+    class TEL(tnn.Module):              # (bias-free: softmax makes the key bias's
+        def __init__(self):             # gradient ~0, the same Adam noise)
+            super().__init__()
+            self.enc = tnn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                                   bias=False)
+            self.fc = tnn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc(self.enc(x).mean(1))
+
+    class GRULoop(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = tnn.GRUCell(4, 5)
+            self.fc = tnn.Linear(5, 3)
+
+        def forward(self, x):
+            h = lib.zeros(x.size(0), 5)
+            for t in range(x.size(1)):
+                h = self.cell(x[:, t], h)
+            return self.fc(h)
+
+    class LNMLP(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = tnn.Linear(6, 8)
+            self.ln = tnn.LayerNorm(8)
+            self.fc2 = tnn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc2(tF.gelu(self.ln(self.fc1(x))))
+
+    return {"mlp": MLP, "cnn": CNN, "rnn": RNN, "tel": TEL, "gru": GRULoop, "lnmlp": LNMLP}
+
+
+_ZRNG = np.random.RandomState(0)
+_ZIN = {"mlp": _ZRNG.randn(4, 6).astype(np.float32),
+        "cnn": _ZRNG.randn(2, 2, 4, 4).astype(np.float32),
+        "rnn": _ZRNG.randint(0, 10, (3, 5)),
+        "tel": _ZRNG.randn(2, 3, 8).astype(np.float32),
+        "gru": _ZRNG.randn(2, 3, 4).astype(np.float32),
+        "lnmlp": _ZRNG.randn(4, 6).astype(np.float32)}
+_ZT = {k: _ZRNG.randint(0, 3, (v.shape[0],)) for k, v in _ZIN.items()}
+# (optimizer, lr scheduler, clip_grad_norm_, zero_grad(set_to_none))
+_CONFIGS = [("sgd", None, False, True), ("adam", "step", True, False),
+            ("adamw", "cos", True, True)]
+
+
+def _train(lib, name, path, opt, sched, clip, set_to_none, steps=3):
+    lib.manual_seed(0)
+    m = _zoo(lib)[name]()
+    if name == "mlp":
+        m.eval()
+    x, y = lib.tensor(_ZIN[name]), lib.tensor(_ZT[name])
+    f = m
+    if path == "script":
+        f = lib.jit.script(m)
+    elif path == "trace":           # traced once, the trace trained
+        f = lib.jit.trace(m, (x,), check_trace=False)
+    params = list(f.parameters())
+    o = (lib.optim.SGD(params, lr=0.1, momentum=0.9) if opt == "sgd" else
+         lib.optim.Adam(params, lr=0.01) if opt == "adam" else
+         lib.optim.AdamW(params, lr=0.01, weight_decay=0.1))
+    s = (lib.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5) if sched == "step" else
+         lib.optim.lr_scheduler.CosineAnnealingLR(o, T_max=3) if sched == "cos" else None)
+    hist = []
+    for _ in range(steps):
+        o.zero_grad(set_to_none=set_to_none)
+        loss = lib.nn.functional.cross_entropy(f(x), y)
+        loss.backward()
+        if clip:
+            lib.nn.utils.clip_grad_norm_(params, 0.5)
+        o.step()
+        if s is not None:
+            s.step()
+        hist.append([loss.detach().numpy().copy()] +
+                    [t.detach().numpy().copy() for t in list(params) + list(f.buffers())])
+    return hist
+
+
+@pytest.mark.parametrize("path", ["eager", "script", "trace"])
+@pytest.mark.parametrize("name", sorted(_ZIN))
+def test_zoo_trains_as_torch(name, path):
+    # 3 steps of SGD(momentum) / Adam + StepLR + clipping / AdamW(weight decay) +
+    # CosineAnnealingLR, zero_grad both ways: parameters and buffers after each step are
+    # torch's (the same path in torch: tracing runs the forward, so BatchNorm's running
+    # stats count one batch more; torch 2.13 cannot script a bias-free
+    # TransformerEncoderLayer ("'NoneType' object has no attribute or method 'dtype'" in
+    # MultiheadAttention's fast-path test), so its eager run is the reference there)
+    torch = pytest.importorskip("torch")
+    for c in _CONFIGS:
+        want = _train(torch, name, "eager" if name == "tel" else path, *c)
+        got = _train(gpujit, name, path, *c)
+        for gs, ws in zip(got, want):
+            assert [g.shape for g in gs] == [w.shape for w in ws]
+            for g, w in zip(gs, ws):
+                np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-4, err_msg=str(c))
+
+
+class _BNDrop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(6, 8)
+        self.bn = nn.BatchNorm1d(8)
+        self.drop = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc2(self.drop(gpujit.relu(self.bn(self.fc1(x)))))
+
+
+def test_scripted_train_eval_switching_and_state_dict_round_trip():
+    # train() / eval() on a scripted module reach its submodules (dropout off, BatchNorm
+    # on its running stats in eval; NumPy reference), training steps between them update
+    # the eager module's parameters and buffers, and state_dicts go eager <-> scripted
+    # (and through gpujit.save / load) with the same keys and values
+    gpujit.manual_seed(0)
+    m = _BNDrop()
+    s = gpujit.jit.script(m)
+    x, y = gpujit.tensor(_X), gpujit.tensor(np.array([0, 1, 2, 1, 0]))
+    opt = gpujit.optim.SGD(s.parameters(), lr=0.1, momentum=0.9)
+    for mode in ("train", "eval", "train", "eval"):
+        getattr(s, mode)()
+        # (the scripted module has its own flags: m.training stays True, as in torch)
+        assert s.training == s.bn.training == s.drop.training == (mode == "train")
+        assert m.training
+        if mode == "train":
+            opt.zero_grad()
+            F.cross_entropy(s(x), y).backward()
+            opt.step()
+            continue
+        with gpujit.no_grad():
+            a, b = _np(s(x)), _np(s(x))
+        h = np.maximum(0, (_X @ _np(m.fc1.weight).T + _np(m.fc1.bias) - _np(m.bn.running_mean))
+                       / np.sqrt(_np(m.bn.running_var) + 1e-5) * _np(m.bn.weight)
+                       + _np(m.bn.bias))
+        np.testing.assert_allclose(a, b)
+        np.testing.assert_allclose(a, h @ _np(m.fc2.weight).T + _np(m.fc2.bias), rtol=1e-5,
+                                   atol=1e-5)
+    assert int(m.bn.num_batches_tracked) == 2
+    sd = s.state_dict()
+    assert list(sd) == list(m.state_dict()) == [
+        "fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "bn.running_mean",
+        "bn.running_var", "bn.num_batches_tracked", "fc2.weight", "fc2.bias"]
+    buf = io.BytesIO()
+    gpujit.save(sd, buf)
+    buf.seek(0)
+    e = _BNDrop()
+    assert str(e.load_state_dict(gpujit.load(buf))) == "<All keys matched successfully>"
+    s2 = gpujit.jit.script(_BNDrop())
+    s2.load_state_dict(e.state_dict())
+    for t in (e, s2, s):
+        t.eval()
+    with gpujit.no_grad():
+        np.testing.assert_allclose(_np(e(x)), _np(s(x)), rtol=1e-6)
+        np.testing.assert_allclose(_np(s2(x)), _np(s(x)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["eager", "script", "trace"])
+def test_mlp_sgd_momentum_numpy_reference(path):
+    # Linear-Tanh-Linear, MSE, SGD(momentum=0.9, nesterov=False), clip_grad_norm_(1.0),
+    # zero_grad(set_to_none=False): 3 steps against NumPy
+    gpujit.manual_seed(0)
+    m = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 4))
+    ps = [_np(p).astype(np.float64) for p in m.parameters()]
+    f = {"eager": lambda: m, "script": lambda: gpujit.jit.script(m),
+         "trace": lambda: gpujit.jit.trace(m, (gpujit.tensor(_X),), check_trace=False)}[path]()
+    opt = gpujit.optim.SGD(f.parameters(), lr=0.1, momentum=0.9)
+    buf = [np.zeros_like(p) for p in ps]
+    for step in range(3):
+        opt.zero_grad(set_to_none=False)
+        out = f(gpujit.tensor(_X))
+        ((out - gpujit.tensor(_T)) ** 2).mean().backward()
+        gpujit.nn.utils.clip_grad_norm_(f.parameters(), 1.0)
+        opt.step()
+        W1, b1, W2, b2 = ps
+        h = np.tanh(_X @ W1.T + b1)
+        o = h @ W2.T + b2
+        go = 2 * (o - _T) / o.size
+        gh = go @ W2 * (1 - h * h)
+        grads = [gh.T @ _X, gh.sum(0), go.T @ h, go.sum(0)]
+        norm = np.sqrt(sum((g * g).sum() for g in grads))
+        grads = [g * min(1.0, 1.0 / (norm + 1e-6)) for g in grads]
+        for i, g in enumerate(grads):
+            buf[i] = g if step == 0 else 0.9 * buf[i] + g
+            ps[i] = ps[i] - 0.1 * buf[i]
+        for p, w in zip(f.parameters(), ps):
+            np.testing.assert_allclose(_np(p), w, rtol=1e-4, atol=1e-5)
