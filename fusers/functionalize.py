@@ -136,8 +136,10 @@ def _reads_for_grad(n, v, assume=False, operands_only=False) -> bool:
     """Does the derivative of node n read its input or output v, for the inputs of n
     that (as profiled; with assume, that could) require grad? operands_only: only as an
     argument other than self (an in-place op saves its old self apart; an operand that
-    is self, `v.addcmul_(v, v)`, is saved as it is, and the write then changes it)."""
-    op = n.op if n.kind.startswith("aten::") else None
+    is self, `v.addcmul_(v, v)`, is saved as it is, and the write then changes it).
+    A node rewritten from an in-place op reads what the in-place op's derivative reads
+    (leaky_relu_ and the elu family save their result, their out-of-place forms self)."""
+    op = n.meta.get(INPLACE_META) or (n.op if n.kind.startswith("aten::") else None)
     d = op.derivative if op is not None else None
     if d is None or not hasattr(d, "needed"):
         return False

@@ -433,7 +433,7 @@ def _elu_grad(grad, self, alpha, scale, input_scale):
     return _where(self > 0, grad * scale, neg)
 
 
-@_derivative(rrelu, rrelu_)
+@_derivative(rrelu)
 def _rrelu_grad(grad, stash):
     """rrelu_with_noise_backward: the slope each element was multiplied by (1 where the
     input is > 0; without training, leaky_relu's (lower + upper) / 2), left by the forward
@@ -487,6 +487,17 @@ def _leaky_relu_inplace_grad(grad, result, negative_slope):
     if negative_slope < 0:
         raise RuntimeError(_INPLACE_LEAKY)
     return _where(result > 0, grad, grad * negative_slope)
+
+
+@_derivative(rrelu_)
+def _rrelu_inplace_grad(grad, result, stash, lower, upper, training):
+    """rrelu_with_noise_backward(is_result=true): rrelu_ keeps its result (a later write
+    into it is the version error, as leaky_relu_'s); training with upper - lower > 1e-6
+    multiplies by the slopes drawn, otherwise it is leaky_relu_'s derivative of the result
+    with slope (lower + upper) / 2 (a negative one raises)."""
+    if training and upper - lower > 1e-6:
+        return _rrelu_grad(grad, stash)
+    return _leaky_relu_inplace_grad(grad, result, (lower + upper) / 2)
 
 
 @_derivative(elu.op.inplace_variant)

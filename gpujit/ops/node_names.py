@@ -159,6 +159,7 @@ RULES = {
     "aten::celu_": "CeluBackward1",
     "aten::relu6": "HardtanhBackward0",
     "aten::rrelu": "RreluWithNoiseBackward0",
+    "aten::rrelu_": "RreluWithNoiseBackward1",     # (of its result, as leaky_relu_)
     "aten::prelu": "PreluKernelBackward0",
     "aten::outer": "MulBackward0",
     "aten::dropout": "MulBackward0",

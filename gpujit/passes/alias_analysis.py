@@ -368,14 +368,17 @@ class AliasDb:
         return False
 
 
-    def is_mutated_after(self, values, node) -> bool:
+    def is_mutated_after(self, values, node, ignore=None) -> bool:
         """Can a write to (an alias of) one of values run after `node` starts: a writer
         later in graph order, or one inside a loop that also holds node (it runs again
-        on the next trip)?"""
+        on the next trip)? ignore: a predicate of writers known to write nothing at run
+        time (left opaque here so that no pass moves nodes across them)."""
         lo = self._order[node]
         loops = [n for n in _enclosing_nodes(node) if n.kind == "prim::Loop"]
         for v in values:
             for w in self.writers(v):
+                if ignore is not None and ignore(w):
+                    continue
                 if self._order[w] > lo or any(l in _enclosing_nodes(w) for l in loops):
                     return True
         return False

@@ -293,9 +293,46 @@ def _inputs_written_later(graph, groups) -> set:
             continue
         if db is None:
             db = AliasDb(graph)
-        if db.is_mutated_after(ins, g.node):
+        if db.is_mutated_after(ins, g.node, ignore=_writes_nothing):
             out.add(g)
     return out
+
+
+class _OpByOp:
+    """The runner of a group whose inputs are written in place after it (see
+    _inputs_written_later), for calls recording gradients: its ops one by one, through
+    the recording ops. Inside strict_fusion (a scripted region holding the group, or
+    `with strict_fusion():` around the call) that is StrictFusionError, not a silent
+    unfused run."""
+    __slots__ = ("group", "name")
+
+    def __init__(self, group, name):
+        self.group, self.name = group, name
+
+    def __call__(self, args):
+        from ..fusers import strict_fusion_active, StrictFusionError
+        from ..fusers.subgraph import subgraph_of
+        sub = subgraph_of(self.group.node)
+        if self.group.strict or strict_fusion_active():
+            ops = [n for n in sub.nodes if n.kind != "prim::Constant"]
+            why = ("an input of its fusion group is written in place after it: a call "
+                   "that records gradients runs the group op by op (its fused backward "
+                   "would save that input, which eager autograd does not)")
+            raise StrictFusionError(ops, where=f"a call of {self.name}",
+                                    reasons={n: why for n in ops})
+        out = interpret(sub, *args)
+        return out if len(self.group.node.outputs) > 1 else (out,)
+
+
+# regions whose prim::Enter / prim::Exit take nothing and write nothing (opaque to alias
+# analysis, which keeps nodes from moving across them): a group inside
+# `with strict_fusion():` in scripted code ran op by op when recording gradients
+_MARKER_REGIONS = frozenset({"strict_fusion", "no_grad", "enable_grad", "autocast"})
+
+
+def _writes_nothing(node) -> bool:
+    return node.kind in ("prim::Enter", "prim::Exit") and not node.inputs and \
+        node.attrs.get("name") in _MARKER_REGIONS
 
 
 class Specialization:
@@ -554,8 +591,8 @@ class Executable:
                 if spec.runners is None:
                     written = _inputs_written_later(spec._exe_graph, spec.groups)
                     for g in spec.groups:
-                        if g not in written:
-                            g.node.meta[GROUP_RUNNER] = runner(g)
+                        g.node.meta[GROUP_RUNNER] = runner(g) if g not in written else \
+                            _OpByOp(g, self.name)
                     spec.runners = runner
                     # (a graph without groups: the optimized graph, spec._exe_graph too)
                     spec.recording = _recording_plan(
