@@ -1,0 +1,161 @@
+"""Session 32's fusion / guard hunt where the older fuzzers are thin (tests/fusion_gen_s32.py):
+narrow integer and float16 inputs with Python scalars, where / clamp / masked_fill runs,
+in-place ops on intermediates, strict_fusion regions, results that view inputs, inputs that
+change rank and broadcast pattern between calls under STATIC / DYNAMIC, and gradients
+through the fused groups. Each call's answer is compared with the same function run eagerly
+(values, dtype, shape, layout, requires_grad, which inputs a result shares memory with, the
+inputs after in-place ops, gradients) and, where torch is installed and the hunt is on, with
+PyTorch's. A strict_fusion region may raise StrictFusionError (a group fell back), nothing
+else that eager does not.
+
+GPUJIT_S32_FUZZ=<n> cases (default 12), GPUJIT_S32_FUZZ_SEED=<int> for other cases than the
+fixed ones, GPUJIT_S32_TORCH=1 to compare with PyTorch too."""
+import importlib
+import itertools
+import os
+import re
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit as torch
+from gpujit.jit import StrictFusionError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fusion_gen_s32 as gen                                        # noqa: E402
+from test_guard_fuzz_s25 import _grads, same                        # noqa: E402
+
+_DIR = tempfile.mkdtemp(prefix="gpujit_finds_s32_")
+sys.path.insert(0, _DIR)
+_COUNTER = itertools.count()
+
+
+def load(src, lib="gpujit"):
+    mod = f"gpujit_finds_s32_{next(_COUNTER)}"
+    head = "import gpujit as torch\n\n\n" if lib == "gpujit" else "import torch\n\n\n"
+    with open(f"{_DIR}/{mod}.py", "w") as fh:
+        fh.write(head + src)
+    return importlib.import_module(mod).f
+
+
+def _run(fn, args):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return fn(*args), None
+        except StrictFusionError as e:
+            return None, e
+        except Exception as e:          # noqa: BLE001 - compared with eager's
+            return None, e
+
+
+def _tup(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+def _shares(outs, ins):
+    def arr(t):
+        return t.detach().numpy()
+    return [[o.numel() > 0 and np.shares_memory(arr(o), arr(a)) for a in ins] for o in outs]
+
+
+BOUNDARY = ("//", "%", ">", "<", "==", "!=", "int8", "uint8", "int16", ".bool()", "sign")
+
+
+def _vs_torch(tf, c, seed, got, err, what):
+    targs = gen.make_args(c, sys.modules["torch"], seed)
+    want, terr = _run(tf, tuple(targs) + (c["s"], c["i"]))
+    if terr is not None or err is not None:
+        assert (terr is None) == (err is None), (what, "torch vs gpujit eager", terr, err)
+        return
+    for g, w in zip(_tup(got), _tup(want)):
+        assert str(g.dtype).split(".")[-1] == str(w.dtype).split(".")[-1], (what, "torch dtype", g.dtype, w.dtype)
+        assert tuple(g.shape) == tuple(w.shape), (what, "torch shape", g.shape, w.shape)
+        gn, wn = g.detach().numpy(), w.detach().numpy()
+        if wn.dtype.kind == "f":
+            tol = 2e-2 if "float16" in c["dtypes"] or wn.dtype == np.float16 else 1e-5
+            np.testing.assert_allclose(gn.astype(np.float64), wn.astype(np.float64),
+                                       rtol=tol, atol=tol, equal_nan=True, err_msg=what)
+        elif not any(b in what for b in ("sigmoid", "float16", "half")):
+            np.testing.assert_array_equal(gn, wn, err_msg=what)
+
+
+def run_case(cs, with_torch=False):
+    seed, src = cs["seed"], cs["src"]
+    fn = load(src)
+    tf = load(src, "torch") if with_torch else None
+    prev = gpujit.jit.set_fusion_strategy(cs["strategy"] or [("STATIC", 2), ("DYNAMIC", 10)])
+    stats = dict(calls=0, strict_raised=0)
+    try:
+        f = gpujit.jit.script(fn)
+        for k, c in enumerate(cs["calls"]):
+            for rep in range(2):
+                what = f"\nseed {seed}\n{src}call {k}.{rep}: {c}"
+                e_args = gen.make_args(c, gpujit, seed)
+                f_args = gen.make_args(c, gpujit, seed)
+                extra = (c["s"], c["i"])
+                want, err = _run(fn, tuple(e_args) + extra)
+                if tf is not None and rep == 0:
+                    _vs_torch(tf, c, seed, want, err, what)
+                got, gerr = _run(f, tuple(f_args) + extra)
+                if isinstance(gerr, StrictFusionError):
+                    assert cs["strict"], (what, gerr)
+                    stats["strict_raised"] += 1
+                    continue
+                if err is not None:
+                    assert gerr is not None, (what, "eager raised, compiled answered", err)
+                    assert isinstance(gerr, type(err)) or isinstance(err, type(gerr)), (
+                        what, err, gerr)
+                    continue
+                if gerr is not None:
+                    raise AssertionError(f"{what}\neager answered, compiled raised "
+                                         f"{type(gerr).__name__}: {gerr}") from gerr
+                stats["calls"] += 1
+                loose = "float16" in c["dtypes"] or "half" in src
+                boundary = any(b in src for b in BOUNDARY) and any(
+                    d in gen.FLOATS for d in c["dtypes"])
+                same(got, want, what, loose, boundary)
+                assert _shares(_tup(got), f_args) == _shares(_tup(want), e_args), (
+                    what, "results sharing memory with inputs")
+                for a, b in zip(f_args, e_args):
+                    same(a, b, what + " (an input after the call)", loose, boundary)
+                e_leaves = [a for a in e_args if a.requires_grad]
+                f_leaves = [a for a in f_args if a.requires_grad]
+                if e_leaves:
+                    try:
+                        gw = _grads(want, e_leaves, k)
+                    except RuntimeError as e:
+                        with pytest.raises(type(e), match=re.escape(str(e)[:60])):
+                            _grads(got, f_leaves, k)
+                        continue
+                    gg = _grads(got, f_leaves, k)
+                    assert (gw is None) == (gg is None), (what, "gradients")
+                    if gw is not None:
+                        for a, b in zip(gg, gw):
+                            assert (a is None) == (b is None), (what, "grad presence")
+                            if a is not None:
+                                same(a, b, what + " (gradient)", loose, boundary, layout=False)
+        return stats
+    finally:
+        gpujit.jit.set_fusion_strategy(prev)
+
+
+def _seeds():
+    n = int(os.environ.get("GPUJIT_S32_FUZZ", "12"))
+    base = int(os.environ.get("GPUJIT_S32_FUZZ_SEED", "0"))
+    return [base * 100003 + k for k in range(n)]
+
+
+@pytest.mark.parametrize("seed", _seeds())
+def test_thin_corners_answer_as_eager(seed):
+    with_torch = bool(os.environ.get("GPUJIT_S32_TORCH"))
+    if with_torch:
+        pytest.importorskip("torch")
+    run_case(gen.case(seed), with_torch)
+
+
+# ------------------------------------------------------------------ found by the above
