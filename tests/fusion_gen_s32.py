@@ -24,9 +24,11 @@ DTYPES = ("float32", "float32", "float64", "float16", "int8", "uint8", "int16", 
           "int64", "bool")
 FLOATS = ("float16", "float32", "float64")
 # {a}, {b}: tensors; {s}: the float argument; {i}: the int argument; {c}: a constant
+# (no bool literals: TorchScript passes `x + False` as an int, so a bool x gives int64
+# there, bool eagerly: PyTorch's scripted code does the same)
 UNARY = [
     "{a} + {i}", "{a} * {s}", "{a} - 3", "2 * {a}", "{a} / 2", "{a} // 3", "{a} % 4",
-    "{a} + 1.5", "{a} * True", "{a} + False", "{i} - {a}", "{s} * {a} + {i}", "{a} > {s}",
+    "{a} + 1.5", "{i} - {a}", "{s} * {a} + {i}", "{a} > {s}",
     "{a} <= {i}", "torch.clamp({a}, -2, 5)", "torch.clamp({a}, min={s})",
     "{a}.clamp(max={i})", "torch.clamp({a}, -1.5, 2.5)", "torch.where({a} > 0, {a}, {i})",
     "torch.where({a} > 0, {s}, {a})", "torch.where({a} != 0, 1, 0)",

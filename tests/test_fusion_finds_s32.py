@@ -159,3 +159,59 @@ def test_thin_corners_answer_as_eager(seed):
 
 
 # ------------------------------------------------------------------ found by the above
+
+def _masked_fill_inplace_on_an_intermediate(x):
+    t1 = x - 1
+    t2 = torch.where(t1 > 0, t1 * 2, -t1)
+    t2.masked_fill_(t2 < 0, 0)
+    return (t2 > x) & (t2 < 2)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_an_inplace_op_in_a_group_keeps_its_targets_layout(dtype):
+    # (seed 300204) a group holding t2.masked_fill_(...) (functionalized into masked_fill,
+    # whose own result is contiguous) laid its transposed output out C-contiguous: eager
+    # writes into t2, which keeps x's transposed layout, and so do the ops after it
+    s = gpujit.jit.script(_masked_fill_inplace_on_an_intermediate)
+    x = gpujit.from_numpy(np.arange(12).astype(dtype).reshape(3, 2, 2)).permute(2, 1, 0)
+    want = _masked_fill_inplace_on_an_intermediate(x)
+    assert want.stride() == (1, 2, 4)              # torch 2.13, eager and scripted
+    for _ in range(3):
+        got = s(x)
+        assert got.stride() == want.stride()
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert "TensorExprGroup_" in str(s.graph_for(x))
+
+
+def _masked_fill_value(x, s: float):
+    y = x + 1
+    y.masked_fill_(x > 2, s)
+    return torch.masked_fill(y * 2, x < 1, s)
+
+
+@pytest.mark.parametrize("dtype, bad, ctype", [
+    ("uint8", -2.0, "uint8_t"), ("uint8", 255.5, "uint8_t"), ("int8", float("nan"), "int8_t"),
+    ("int64", 1e30, "int64_t"), ("float16", -7e4, "c10::Half"), ("float32", 1e40, "float")])
+def test_masked_fill_checks_a_float_value_as_torch(dtype, bad, ctype):
+    # (seed 100009, against torch) masked_fill's value goes through c10's checked
+    # conversion for a float too: gpujit wrapped it (uint8 -2.0 -> 254) or gave inf
+    x = gpujit.arange(5).to(getattr(gpujit, dtype))
+    msg = f"value cannot be converted to type {re.escape(ctype)} without overflow"
+    m = x > 2
+    for call in (lambda: x.masked_fill(m, bad), lambda: x.clone().masked_fill_(m, bad),
+                 lambda: x.masked_fill(m, gpujit.tensor(bad, dtype=gpujit.float64))):
+        with pytest.raises(RuntimeError, match=msg):
+            call()
+    s = gpujit.jit.script(_masked_fill_value)
+    for _ in range(3):
+        np.testing.assert_array_equal(s(x, 1.0).numpy(), _masked_fill_value(x, 1.0).numpy())
+    with pytest.raises(RuntimeError, match=msg):
+        s(x, bad)
+    # in range: truncated toward zero (int32 -3.7 -> -3), a negative Python int wraps into
+    # uint8 (-1 -> 255), inf into float16
+    assert gpujit.zeros(2, dtype=gpujit.int32).masked_fill(gpujit.tensor(True), -3.7).tolist() \
+        == [-3, -3]
+    assert gpujit.zeros(2, dtype=gpujit.uint8).masked_fill(gpujit.tensor(True), -1).tolist() \
+        == [255, 255]
+    assert gpujit.zeros(1, dtype=gpujit.float16).masked_fill(
+        gpujit.tensor(True), float("inf")).tolist() == [float("inf")]
