@@ -215,3 +215,37 @@ def test_masked_fill_checks_a_float_value_as_torch(dtype, bad, ctype):
         == [255, 255]
     assert gpujit.zeros(1, dtype=gpujit.float16).masked_fill(
         gpujit.tensor(True), float("inf")).tolist() == [float("inf")]
+
+
+def _inplace_in_a_strict_region_with_grad(x, s: float, i: int):
+    t1 = x * 2
+    t2 = x / 2
+    t2.masked_fill_(t2 < 0, 0)
+    with torch.jit.strict_fusion():
+        t4 = i - t2
+        t5 = torch.where(t4 > 0, t1, s)
+    return t5, t2
+
+
+def test_a_group_run_op_by_op_keeps_an_inplace_ops_layout():
+    # (seed 400117) a call that records gradients ran a group without a runner op by op
+    # through its functionalized subgraph: t2.masked_fill_(...) became masked_fill, whose
+    # result is contiguous, so t2 (transposed, as x) and t5 came out C-contiguous
+    old = gpujit.jit.set_fusion_strategy([("DYNAMIC", 10)])
+    try:
+        s = gpujit.jit.script(_inplace_in_a_strict_region_with_grad)
+        base = np.arange(6.0, dtype=np.float32).reshape(2, 3) - 2
+        for grad in (False, True, True, True):
+            x = gpujit.from_numpy(base).t().requires_grad_(grad)
+            xe = gpujit.from_numpy(base).t().requires_grad_(grad)
+            got = s(x, 0.5, 3)
+            want = _inplace_in_a_strict_region_with_grad(xe, 0.5, 3)
+            for g, w in zip(got, want):
+                assert g.stride() == w.stride() == (1, 3)
+                np.testing.assert_array_equal(g.detach().numpy(), w.detach().numpy())
+            if grad:
+                (gx,) = gpujit.autograd.grad((got[0] * 3 + got[1]).sum(), [x])
+                (wx,) = gpujit.autograd.grad((want[0] * 3 + want[1]).sum(), [xe])
+                np.testing.assert_array_equal(gx.numpy(), wx.numpy())
+    finally:
+        gpujit.jit.set_fusion_strategy(old)
