@@ -158,6 +158,47 @@ def test_thin_corners_answer_as_eager(seed):
     run_case(gen.case(seed), with_torch)
 
 
+SIM = r"""
+import sys, warnings
+sys.path.insert(0, {tests!r})
+import gpujit.runtime.fusion as RF
+import gpujit.fusers.group as G
+_cpu_target = RF._target
+RF._target = lambda node: "sim" if _cpu_target(node) == "cpu" else _cpu_target(node)
+built = []
+_build = G.default_builder
+def _builder(spec, target):
+    built.append(target)
+    return _build(spec, target)
+G.default_builder = _builder
+def _note_failure(self, msg):
+    raise AssertionError(f"a {{self.target}} kernel failed: {{msg}}")
+G.FusedGroup._note_failure = _note_failure
+import fusion_gen_s32 as gen
+import test_fusion_finds_s32 as t
+for seed in {seeds!r}:
+    t.run_case(gen.case(seed))
+assert set(built) <= {{"sim"}}, set(built)
+print("sim kernels built:", len(built))
+"""
+
+
+@pytest.mark.sim
+@pytest.mark.skipif(not os.environ.get("GPUJIT_S32_SIM"),
+                    reason="the hunt on the simulated CUDA target: GPUJIT_S32_SIM=<n> cases")
+def test_thin_corners_on_the_simulated_cuda_target():
+    import subprocess
+    n = int(os.environ["GPUJIT_S32_SIM"])
+    base = int(os.environ.get("GPUJIT_S32_FUZZ_SEED", "0"))
+    seeds = [base * 100003 + 50000 + k for k in range(n)]
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    r = subprocess.run([sys.executable, "-c", SIM.format(tests=os.path.dirname(
+        os.path.abspath(__file__)), seeds=seeds)], capture_output=True, text=True, env=env,
+        timeout=3000)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-8000:]
+    print(r.stdout.strip().splitlines()[-1])
+
+
 # ------------------------------------------------------------------ found by the above
 
 def _masked_fill_inplace_on_an_intermediate(x):
