@@ -9,7 +9,15 @@ PyTorch's. A strict_fusion region may raise StrictFusionError (a group fell back
 else that eager does not.
 
 GPUJIT_S32_FUZZ=<n> cases (default 12), GPUJIT_S32_FUZZ_SEED=<int> for other cases than the
-fixed ones, GPUJIT_S32_TORCH=1 to compare with PyTorch too."""
+fixed ones, GPUJIT_S32_TORCH=1 to compare with PyTorch too, GPUJIT_S32_SIM=<n> cases on the
+simulated CUDA target (a subprocess; off by default).
+
+Session 32's run (seeds 1-8, ~1500 cases with the PyTorch diff, 340 on the simulator; and
+the older fuzzers with new seeds: s11 / s14 3231-3240, guard 32001-32010, the s31 three-way
+sim diff 32001-32011) found, besides fuzzer false positives (TorchScript's `x + False` is an
+int, a traced `.dtype` is a constant, gradients' strides follow the backward graph): masked_fill
+with a float value out of the dtype's range (PyTorch raises), and two layout bugs of groups
+holding a functionalized in-place op (below)."""
 import importlib
 import itertools
 import os
