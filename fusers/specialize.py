@@ -19,7 +19,7 @@ from ..device import cpu as _cpu, device as _device
 from ..ir import types as T
 from ..ops.meta import TensorMeta, broadcast_shapes, run_meta
 from ..ops.shape import cat_rule, chunk_rule
-from .functionalize import inplace_mismatch
+from .functionalize import INPLACE_META, inplace_mismatch
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT
 from .kernel_api import ArgSpec
 
@@ -152,6 +152,13 @@ def eager_perm(subgraph, args, kinds, per_output=False):
         if not tensors:
             return _UNKNOWN
         shape = broadcast_shapes(*[x.shape for x in tensors])
+        self_ = vals.get(n.inputs[0])
+        if INPLACE_META in n.meta and isinstance(self_, _Layout) and self_.shape == shape:
+            # an in-place op functionalize rewrote: eager writes into self, which keeps its
+            # layout (t.masked_fill_(m, 0) of a transposed t stays transposed, where
+            # masked_fill's result is contiguous)
+            vals[n.output] = self_
+            continue
         st = None
         if not op.contiguous_result and not all(x.flags.c_contiguous for x in tensors
                                                 if x.ndim):

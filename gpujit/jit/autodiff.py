@@ -409,7 +409,8 @@ class DifferentiableGroup:
                 # int64 input now float32 that requires grad): the plan's types would
                 # give an output computed from it no gradient; the ops one by one, as
                 # eager records them (the guard missed too: the kernel did not run)
-                out = interpret(self.sub, *args)
+                # (in-place ops functionalize rewrote run in place on copies, as eager)
+                out = interpret(self.group._fallback_graph, *args)
                 return list(out) if isinstance(out, tuple) else [out]
         plan = self.plans.get(needs) or self.plan(needs)
         node = FusedGroupBackward(self, args, edges, results, needs, plan)

@@ -61,6 +61,14 @@ def _masked_fill(xp, self, mask, value):
     # an integral self takes the value in its own dtype first: where() with a float value
     # would compute in float64 and round self's unmasked int64 values beyond 2**53
     value = _reg.checked_arg(value, self.dtype)
+    if self.dtype.kind != "b":
+        # value.to<scalar_t>() is c10's checked conversion for a float too (uint8 with
+        # -2.0 or 255.5, int8 with nan, float16 with -7e4, float32 with 1e40: PyTorch's
+        # RuntimeError); a 0-dim tensor value goes through .item() the same way
+        if isinstance(value, float):
+            _reg.scalar_to(value, self.dtype)
+        elif getattr(value, "ndim", None) == 0:
+            _reg.scalar_to(value.item(), self.dtype)
     if self.dtype.kind in "iub":
         value = xp.asarray(value).astype(self.dtype)
     return xp.where(mask, value, self)

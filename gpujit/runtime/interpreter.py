@@ -542,9 +542,19 @@ def _tensor_expr_group(node, env, profile):
     runner = node.meta.get(GROUP_RUNNER)
     if runner is not None:
         return runner(args)
-    from ..fusers.subgraph import subgraph_of
-    out = interpret(subgraph_of(node), *args)
+    sub = node.meta.get(_EAGER_SUBGRAPH)
+    if sub is None:
+        # (its in-place ops that functionalize made out-of-place run in place on copies,
+        # as the group's own fallback runs them: x.masked_fill_(m, 0) keeps x's layout,
+        # masked_fill's result is contiguous)
+        from ..fusers.functionalize import inplace_on_copies
+        from ..fusers.subgraph import subgraph_of
+        sub = node.meta[_EAGER_SUBGRAPH] = inplace_on_copies(subgraph_of(node))
+    out = interpret(sub, *args)
     return out if len(node.outputs) > 1 else (out,)
+
+
+_EAGER_SUBGRAPH = "eager_subgraph"  # node.meta key: a group's subgraph as eager runs it
 
 
 GROUP_RUNNER = "group_runner"      # node.meta key of a group node's runner
