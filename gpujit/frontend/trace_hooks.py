@@ -19,6 +19,7 @@ from ..tensor import Tensor
 from .tracer import (_Active, Recorder, conversion_warning, source_range_here,
                      warn_at_user)
 from .traced_numbers import plain
+from . import trace_calls as _calls
 from .trace_boundary import _param_names, _holds_only_tensors, bind_input, output_value
 
 
@@ -178,15 +179,29 @@ def _module_call(module, call, args, kwargs):
     s.scopes.append(f"{type(module).__name__}[{path[-1]}]")
     first = id(module) not in s.module_graphs
     rec = None
-    if first and not kwargs:
+    regions = ()
+    if not kwargs:
+        # each call gets its own graph: the submodule's forward (its first call) or a
+        # forward1, forward2... that its caller calls (trace_calls.py)
         rec = Recorder(s, module, s.module_type(module))
+        rec.callers = tuple(s.recorders)
+        rec.call_index = s.method_counts.get(id(module), 0)
+        s.method_counts[id(module)] = rec.call_index + 1
         names = _param_names(module.forward, len(args))
+        bound, other = [], []
         for name, a in zip(names, args):
             if _holds_only_tensors(a):
                 bind_input(rec, name, a)
-            # else (a number, None, a string...): as in torch, the submodule's graph bakes
-            # the value in as a constant where its ops use it
-        s.module_graphs[id(module)] = (module, rec)
+                bound.append(a)
+            else:
+                # (a number, None, a string...): as in torch, the submodule's graph bakes
+                # the value in as a constant where its ops use it
+                other.append(a)
+        if first:
+            s.module_graphs[id(module)] = (module, rec)
+        s.call_recorders.append(rec)
+        if not _is_compiled(module):
+            regions = [_calls.start(p, rec, module, bound, other) for p in s.recorders]
         s.recorders.append(rec)
     try:
         out = call(*args, **kwargs)
@@ -196,7 +211,16 @@ def _module_call(module, call, args, kwargs):
             s.recorders.remove(rec)
     if rec is not None:
         rec.graph.register_output(output_value(rec, out, strict=False))
+        for r in regions:
+            _calls.finish(r, out)
     return out
+
+
+def _is_compiled(module):
+    """A scripted (or traced) submodule: its call stays inline (record_call) in its
+    callers' graphs, as before."""
+    from ..jit.objects import ScriptModule
+    return isinstance(module, ScriptModule)
 
 
 def detach_(t):

@@ -74,6 +74,11 @@ class Recorder:
         self.self_value = None
         self.attr_values = {}    # id(module/param) -> Value of its GetAttr chain
         self.here = (None, None)  # (source range, scope) of the op whose arguments record
+        self.regions = []        # trace_calls.CallRegion of each submodule call it saw
+        self.callers = ()        # a submodule call's: its callers' Recorders
+        self.method_name = None  # a submodule call's: the method it became (trace_calls)
+        self.call_index = 0      # a submodule call's: how many calls of it came before
+        self.baked_caller_value = False  # it baked in a tensor / size a caller computed
         if module is not None:
             self.self_value = self.graph.add_input("self", module_type)
             self.attr_values[id(module)] = self.self_value
@@ -136,6 +141,8 @@ class Recorder:
             v = x._values.get(id(self))
             if v is not None:
                 return v
+            if any(id(c) in x._values for c in self.callers):
+                self.baked_caller_value = True
             x = plain(x)
         if isinstance(x, (list, tuple)) and any(is_traced_number(e) for e in x):
             floats = any(isinstance(e, float) for e in x)
@@ -150,6 +157,8 @@ class Recorder:
             if v is None:
                 v = self.attr_value(x)
             if v is None:
+                if any(id(x) in c.env for c in self.callers):
+                    self.baked_caller_value = True
                 v = self.session.constant_tensor(self, x)
             return v
         if isinstance(x, dict) and _holds_tensor(x):
@@ -241,6 +250,9 @@ class TraceSession:
         self.attr_paths = {}     # id(submodule / param / buffer) -> attribute path from root
         self.other_paths = {}    # id(...) -> every attribute path that reaches it
         self.module_graphs = {}  # id(submodule) -> (module, Recorder) of its first call
+        self.method_counts = {}  # id(submodule) -> how many calls of it were recorded
+        self.extra_methods = []  # (submodule, "forward1", graph) of its later calls
+        self.call_recorders = []  # every submodule call's Recorder
         self.module_types = {}
         self.scopes = [type(root_module).__name__] if root_module is not None else []
         self.nondeterministic = []
@@ -415,10 +427,21 @@ def _record_call(self, graph, module, args, result):
                 mv = g.insert_constant(module, graph.inputs[0].type)
             inputs.append(mv)
         params = graph.inputs[len(inputs):]
+        # a size given for a number argument is baked in as a constant, as PyTorch 2.13's
+        # tracer passes Python numbers to a scripted call (script_if_tracing too)
+        args = [_plain_numbers(a) for a in args]
         inputs += [_typed_arg(rec, a, p.type) for a, p in zip(args, params)]
         inputs += [rec.value_of(a) for a in args[len(params):]]
         outs = g.insert_graph(graph, inputs)
         _bind_result(rec, result, outs[0] if len(outs) == 1 else None)
+
+
+def _plain_numbers(a):
+    if is_traced_number(a):
+        return plain(a)
+    if type(a) in (list, tuple) and any(is_traced_number(e) for e in a):
+        return type(a)(plain(e) if is_traced_number(e) else e for e in a)
+    return a
 
 
 def _typed_arg(rec, a, ty):

@@ -8,6 +8,7 @@ import warnings
 from ..frontend import tracer as _tr
 from ..frontend import trace_hooks as _th
 from ..frontend import trace_boundary as _tb
+from ..frontend import trace_calls as _calls
 from ..frontend.tracer import TracerWarning
 from ..nn.module import Module
 from ..passes.dce import eliminate_dead_code
@@ -156,12 +157,14 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
         raise RuntimeError("The traced function didn't return any values! Side-effects are "
                            "not captured in traces, so it would be a no-op.")
     rec.graph.register_output(_tb.output_value(rec, out, strict))
+    # submodule calls become method calls (trace_calls.py), outermost first
+    for r in [rec] + session.call_recorders:
+        _calls.fold_calls(r)
     # as TorchScript's tracer: what nothing uses and has no effect goes (the size() reads
     # of a shape check, constants of dead nodes); each submodule's graph too
     eliminate_dead_code(rec.graph)
-    for _sub, sub_rec in session.module_graphs.values():
-        if sub_rec is not None:
-            eliminate_dead_code(sub_rec.graph)
+    for sub_rec in session.call_recorders:
+        eliminate_dead_code(sub_rec.graph)
     return rec.graph, session
 
 
@@ -274,6 +277,8 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
         graphs.setdefault(id(mod), {})[method] = graph
         for sub, rec in session.module_graphs.values():
             graphs.setdefault(id(sub), {}).setdefault("forward", rec.graph)
+        for sub, name, graph in session.extra_methods:
+            graphs.setdefault(id(sub), {}).setdefault(name, graph)
     tm = traced_module_from(mod, graphs, types)
     if check_trace:
         for method, pair in pairs.items():

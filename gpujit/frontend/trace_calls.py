@@ -1,0 +1,219 @@
+"""Submodule calls of a trace kept as method calls, as TorchScript's tracer keeps them.
+
+While tracing, every recorder records every op (a submodule's ops land inline in its
+callers' graphs too, `scope:` naming it), and each submodule call gets a recorder of its
+own (the callee's graph). Each caller also marks the call's *region*: the nodes the call
+added to its graph, the Values of its tensor arguments and of its result's tensors. When
+the trace ends (`fold_calls`), each region becomes one
+`prim::CallMethod[name="forward"](%sub, %args...)` whose callee is the submodule's
+graph of that call: the first call of a submodule is its `forward`, later ones
+`forward1`, `forward2`... (PyTorch 2.13's names, one method per call). A region stays
+inline (as before) when the call cannot be a method call: keyword arguments, a result
+that is not Tensors in (nested) tuples/lists, a callee that baked in a value its caller
+computed (a traced tensor or size not passed as an argument), or a caller that uses a
+value computed inside the call other than its result.
+
+The executor inlines the calls again before optimizing (passes.inline_calls first, as
+TorchScript's runOptimization), so fusion sees the whole program; `.inlined_graph`
+shows that form.
+"""
+from __future__ import annotations
+
+from ..ir import types as T
+from ..tensor import Tensor
+
+
+class CallRegion:
+    __slots__ = ("rec", "callee", "module", "prev", "last", "arg_values", "module_value",
+                 "out", "valid")
+
+    def __init__(self, rec, callee, module):
+        self.rec = rec                    # the caller's Recorder
+        self.callee = callee              # the call's own Recorder
+        self.module = module
+        self.prev = None                  # the caller's last node before the call
+        self.last = None                  # its last node when the call returned
+        self.arg_values = []
+        self.module_value = None
+        self.out = None                   # the call's result (Python)
+        self.valid = True
+
+
+def _leaves(x, acc):
+    if isinstance(x, Tensor):
+        acc.append(x)
+        return True
+    if isinstance(x, (tuple, list)) and not hasattr(x, "_fields"):
+        return all(_leaves(e, acc) for e in x)
+    return False
+
+
+def _known(rec, t):
+    return id(t) in rec.env or rec.attr_value(t) is not None
+
+
+def start(rec, callee, module, bound_args, other_args):
+    """Mark the start of a submodule call in caller rec (before the callee runs)."""
+    r = CallRegion(rec, callee, module)
+    leaves = []
+    if rec.graph._insert is not None or \
+            not all(_leaves(a, leaves) for a in bound_args) or \
+            any(_holds_tensor_or_traced(a) for a in other_args) or \
+            not all(_known(rec, t) for t in leaves):
+        r.valid = False
+        return r
+    mv = rec.attr_value(module)
+    if mv is None:
+        r.valid = False
+        return r
+    r.module_value = mv
+    r.arg_values = [rec.value_of(a) for a in bound_args]
+    nodes = rec.graph.block.nodes
+    r.prev = nodes[-1] if len(nodes) else None
+    rec.regions.append(r)
+    return r
+
+
+def _holds_tensor_or_traced(a):
+    from .traced_numbers import is_traced_number
+    if isinstance(a, Tensor) or is_traced_number(a):
+        return True
+    if isinstance(a, (tuple, list)):
+        return any(_holds_tensor_or_traced(e) for e in a)
+    if isinstance(a, dict):
+        return any(_holds_tensor_or_traced(e) for e in a.values())
+    return False
+
+
+def finish(r, out):
+    if not r.valid:
+        return
+    nodes = r.rec.graph.block.nodes
+    r.last = nodes[-1] if len(nodes) else None
+    leaves = []
+    if not _leaves(out, leaves) or r.callee.baked_caller_value:
+        r.valid = False
+        return
+    r.out = out
+
+
+def _top(node, block):
+    """node's ancestor (or itself) placed in block."""
+    while node is not None and node.owning_block is not block:
+        ob = node.owning_block
+        node = ob.owning_node if ob is not None else None
+    return node
+
+
+def _method_name(session, callee):
+    """forward for a submodule's first call, forward<k> for its k-th after it."""
+    name = callee.method_name
+    if name is None:
+        k = callee.call_index
+        name = callee.method_name = "forward" if k == 0 else f"forward{k}"
+        if k:
+            session.extra_methods.append((callee.module, name, callee.graph))
+    return name
+
+
+def fold_calls(rec):
+    """Turn rec's call regions into prim::CallMethod nodes (outermost first)."""
+    session = rec.session
+    block = rec.graph.block
+    for r in rec.regions:
+        if not r.valid or r.out is None:
+            continue
+        nodes = block.nodes
+        try:
+            i0 = nodes.index(r.prev) + 1 if r.prev is not None else 0
+            i1 = nodes.index(r.last) + 1 if r.last is not None else 0
+        except ValueError:
+            continue        # (nodes of it already folded into an outer call)
+        if r.module_value.node.owning_block is not None and \
+                _top(r.module_value.node, block) is None:
+            continue
+        region = list(nodes[i0:i1])
+        # attribute reads (self.lin.weight) move before the call: the caller may read the
+        # same attribute later through the Recorder's cached GetAttr chain
+        moved = set()
+        for n in region:
+            if n.kind == "prim::GetAttr" and (n.inputs[0].node not in region or
+                                              n.inputs[0].node in moved):
+                moved.add(n)
+        kept = [n for n in region if n not in moved]
+        if kept:
+            for n in region:
+                if n in moved:
+                    n.move_before(kept[0])
+        region = [n for n in region if n not in moved]
+        rset = set(region)
+        allowed = {id(v) for v in r.arg_values} | {id(r.module_value)}
+        ok = True
+        # what the call's nodes read from before it: its arguments, attributes, constants
+        for n in region:
+            for m in [n] + [x for b in n.blocks for x in b.walk()]:
+                for v in m.inputs:
+                    top = _top(v.node, block)
+                    if top in rset or id(v) in allowed or v.node.kind in (
+                            "prim::GetAttr", "prim::Constant") or (
+                            v.node.kind == "prim::Param" and top is None):
+                        continue
+                    ok = False
+        if not ok:
+            continue
+        # what the caller reads from the call: its result only
+        out_leaves = []
+        _leaves(r.out, out_leaves)
+        out_values = {}
+        for t in out_leaves:
+            v = rec.env.get(id(t))
+            if v is None:
+                ok = False
+                break
+            out_values.setdefault(id(v), v)
+        if not ok:
+            continue
+        for n in region:
+            for v in n.outputs:
+                for u in v.uses:
+                    if _top(u.user, block) not in rset and id(v) not in out_values:
+                        ok = False
+        if not ok:
+            continue
+        callee = r.callee.graph
+        if len(callee.outputs) != 1:
+            continue
+        name = _method_name(session, r.callee)
+        g = rec.graph
+        anchor = nodes[i1] if i1 < len(nodes) else None
+        with (g.inserting_before(anchor) if anchor is not None
+              else g.inserting_at_end(block)):
+            cm = g.create("prim::CallMethod", [r.module_value] + list(r.arg_values),
+                          output_types=[T.without_shapes(callee.outputs[0].type)],
+                          attrs={"name": name})
+            cm.meta["callee"] = callee
+            g.insert(cm)
+            _rebind(g, r.out, cm.output, rec, rset, block)
+        for n in reversed(region):
+            n.destroy()
+
+
+def _rebind(g, x, v, rec, rset, block):
+    """The uses after the call of the Values standing for result x: v (unpacked)."""
+    if isinstance(x, Tensor):
+        old = rec.env.get(id(x))
+        if old is not None and _top(old.node, block) in rset:
+            if v.node.kind != "prim::CallMethod":
+                v.type = old.type       # (an unpacked element: as the op typed it)
+            old.replace_all_uses_with(v)
+            if old.has_debug_name():
+                name = old.debug_name
+                old.set_debug_name(None)
+                v.set_debug_name(name)
+        return
+    kind = "prim::TupleUnpack" if isinstance(x, tuple) else "prim::ListUnpack"
+    types = list(v.type.elems) if isinstance(v.type, T.TupleType) else \
+        [v.type.elem] * len(x)
+    un = g.insert_node(kind, [v], output_types=types)
+    for e, o in zip(x, un.outputs):
+        _rebind(g, e, o, rec, rset, block)
