@@ -116,3 +116,32 @@ def test_the_mode_6_generator_clones_an_operand_viewing_the_written_tensor():
     src, _ = program_f(32007 * 100003 + 2700040)
     assert "x1.floor_divide_(v4.clone())" in src
     assert "v4 = x1[:1]" in src
+
+
+# ------------------------------------------------------------------ detach_ of a leaf
+
+def test_a_leaf_detached_in_place_after_joining_the_graph_gets_no_grad():
+    # (test_program_fuzz_s23's gradient check, GPUJIT_PROGRAM_FUZZ_SEED=32010, seed
+    # 32010*100003+2301+33) v2 = x1[1::2] joined the graph, then x1.float() (x1 itself)
+    # .detach_(): PyTorch's AccumulateGrad::apply returns when the leaf no longer requires
+    # grad, so x1.grad stays None; gpujit stored the gradient
+    x1 = gpujit.from_numpy(np.arange(12, dtype=np.float32).reshape(4, 3) / 5)
+    x1.requires_grad_(True)
+    v2 = x1[1::2]
+    x1.float().detach_()
+    assert not x1.requires_grad and v2.requires_grad and x1.is_leaf
+    v4 = v2.type_as(v2) * x1.mean()
+    assert v4.requires_grad
+    v4.sum().backward()
+    assert x1.grad is None
+
+
+def test_a_leaf_that_stopped_requiring_grad_gets_no_grad():
+    x = gpujit.ones(3, requires_grad=True)
+    y = (x * 2).sum()
+    x.requires_grad_(False)
+    y.backward()
+    assert x.grad is None
+    z = gpujit.ones(3, requires_grad=True)
+    (z * 2).sum().backward()
+    np.testing.assert_array_equal(z.grad.numpy(), [2.0, 2.0, 2.0])
