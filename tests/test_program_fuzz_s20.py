@@ -203,6 +203,13 @@ def _check(src, traceable, calls, trace, t_fn, g_fn, t_script, g_script):
             # requires grad (an in-program leaf): PyTorch refuses it, gpujit differentiates
             # it (test_program_fuzz_s22's docstring; mode 3, seed 25011 k3)
             continue
+        if "backward through the graph a second time" in str(err):
+            # a program whose own second backward runs through `n * v` after the first
+            # freed the graph: PyTorch's MulBackward0 saved the number wrapped as a tensor
+            # and raises, gpujit saves the number itself and answers
+            # (test_program_fuzz_s23's docstring; GPUJIT_PROGRAM_FUZZ_SEED=32010, seed
+            # 32010*100003+2301+90)
+            continue
         eager_raised = False
         for label, fn in (("eager", g_fn), ("script", g_script)):
             g_args = inputs(call, gpujit)
