@@ -14,7 +14,11 @@ written out.
 - the same seed (seed 32007*100003+2700040) met `x1.floor_divide_(v4)` with v4 = x1[:1]
   and x1 transposed: PyTorch's overlap check cannot tell ("too hard") and its CPU loop
   reads elements it has already written; a fuzzer false positive: the generator reads
-  such an operand through .clone() (tests/program_fuzz_gen_f.py)."""
+  such an operand through .clone() (tests/program_fuzz_gen_f.py).
+- test_program_fuzz_s23's gradient check (GPUJIT_PROGRAM_FUZZ_SEED=32010, seed
+  32010*100003+2301+33): `v2 = x1[1::2]` of a leaf x1, then `x1.float().detach_()` (x1
+  itself): a backward through v2 reached x1's AccumulateGrad and gpujit stored x1.grad;
+  PyTorch's AccumulateGrad::apply returns when the leaf no longer requires grad."""
 from __future__ import annotations
 
 import numpy as np
