@@ -140,6 +140,7 @@ def eager_perm(subgraph, args, kinds, per_output=False):
         if op is None or not op.is_pointwise or len(n.outputs) != 1:
             return _UNKNOWN
         arrays = []
+        c_order = op.contiguous_result
         for v, arg in zip(n.inputs, op.schema.arguments):
             if v not in vals:
                 return _UNKNOWN
@@ -148,6 +149,7 @@ def eager_perm(subgraph, args, kinds, per_output=False):
                 arrays.append(x)
             elif arg.name in op.operands and x is not None:
                 arrays.append(None)           # a number: a 0-dim operand
+                c_order |= arg.name in op.contiguous_numbers     # (2.0 ** x: registry.OpDef)
         tensors = [x for x in arrays if x is not None]
         if not tensors:
             return _UNKNOWN
@@ -160,7 +162,7 @@ def eager_perm(subgraph, args, kinds, per_output=False):
             vals[n.output] = self_
             continue
         st = None
-        if not op.contiguous_result and not all(x.flags.c_contiguous for x in tensors
+        if not c_order and not all(x.flags.c_contiguous for x in tensors
                                                 if x.ndim):
             st = iterator_strides(arrays, shape)      # (as eager: entry_codegen._gen_pointwise)
         vals[n.output] = _Layout(shape, st if st is not None else

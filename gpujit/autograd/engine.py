@@ -279,6 +279,9 @@ def _accumulate_leaf(node, g, create_graph, handed):
     if leaf is None:
         return
     ag = leaf._ag
+    if ag is None or not ag.requires_grad:
+        # (detach_ since the graph was made: its hooks only, _accumulate_into)
+        return _accumulate_into(leaf, g)
     if ag.grad is None and not create_graph and g._ag is None and not ag.hooks and \
             not ag.post_acc_hooks:
         # (_accumulate_into's first gradient of a leaf without hooks)
@@ -376,11 +379,20 @@ def _accumulate(node, g):
 
 def _accumulate_into(leaf, g):
     ag = leaf._ag
+    if ag is None:
+        return
     if ag.hooks and ag.grad_fn is None:
         for h in list(ag.hooks.values()):
             r = h(g)
             if r is not None:
                 g = r
+    if not ag.requires_grad:
+        # a leaf that no longer requires grad (x.detach_() after a view of x or an op
+        # on it joined the graph): PyTorch's AccumulateGrad::apply returns without
+        # touching .grad (nor running the post-accumulate hooks); gpujit stored the
+        # gradient (GPUJIT_PROGRAM_FUZZ_SEED=32010, seed 32010*100003+2301+33 of
+        # test_program_fuzz_s23)
+        return
     if not grad_mode.state.enabled:
         g = g.detach() if g._ag is not None else g
     with _grad_lock:        # backward in several threads into one leaf, as PyTorch's

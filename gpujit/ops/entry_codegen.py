@@ -250,7 +250,13 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append("    return _t")
     else:
         allt = [n for n in names if n in operands or n in aux]     # (torch's order)
-        L.append("    if lay:")
+        cn = [n for n in op.contiguous_numbers if n in operands]
+        if cn:      # (a Python number there: C-contiguous, registry.OpDef)
+            L.append("    if " + " or ".join(f"not isinstance({n}, _T)" for n in cn) + ":")
+            L.append("        r = _c_layout(xp, r)")
+            L.append("    elif lay:")
+        else:
+            L.append("    if lay:")
         if any(n in optional for n in allt):
             L.append("        arrays = []")
             for n in allt:

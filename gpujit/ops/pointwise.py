@@ -249,7 +249,8 @@ def fmod(xp, self, other):
 
 
 @op("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags=_PW,
-    inplace=True, scalar="{self} ** {exponent}", number_args={"exponent": "weak"})
+    inplace=True, scalar="{self} ** {exponent}", number_args={"exponent": "weak"},
+    contiguous_numbers=("self",))
 def power(xp, self, exponent):
     if _kind(self, exponent) == "b":
         # (_bool_power: a bool tensor to a Python bool) x ** True is x, x ** False is 1

@@ -907,7 +907,7 @@ class OpDef:
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
                  cross_device=False, opmath_scalars=False, number_args=None,
-                 contiguous=False, nondiff_outputs=()):
+                 contiguous=False, nondiff_outputs=(), contiguous_numbers=()):
         self.schema = schema
         # nondiff_outputs: the returns (by name or position) that carry no gradient even
         # when floating, as derivatives.yaml's output_differentiability marks them
@@ -922,6 +922,12 @@ class OpDef:
         # reductions; masked_fill, tril, roll, stack, layer_norm ...), not laid out as
         # the inputs (pointwise ops: as TensorIterator; NumPy's order="K" otherwise)
         self.contiguous_result = contiguous or "reduction" in tags
+        # contiguous_numbers: the Tensor parameters given a Python number for which the
+        # result is C-contiguous whatever the other operands' layout: PyTorch's Scalar
+        # overload there allocates its output with no strides (pow.Scalar's
+        # set_output_raw_strided(exp.sizes(), {}) before its TensorIterator redispatch:
+        # 2.0 ** x.t() is contiguous, torch.tensor(2.0) ** x.t() is laid out as x.t())
+        self.contiguous_numbers = tuple(contiguous_numbers)
         # number_args: how a fused kernel takes a Python number given for a parameter, where
         # it differs from converting it to the compute dtype (as eager computes it):
         # "weak" keeps it a number (pow's exponent: sqrt for 0.5), "opmath" makes it
@@ -1066,7 +1072,7 @@ class OpDef:
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
-       contiguous=False, nondiff_outputs=(), fortran=()):
+       contiguous=False, nondiff_outputs=(), fortran=(), contiguous_numbers=()):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). `nondiff_outputs`: the returns (names or positions)
@@ -1084,7 +1090,8 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
                   inplace=inplace, functional=functional, name=name,
                   namedtuple_name=namedtuple_name, cross_device=cross_device,
                   opmath_scalars=opmath_scalars, number_args=number_args,
-                  contiguous=contiguous, nondiff_outputs=nondiff_outputs)
+                  contiguous=contiguous, nondiff_outputs=nondiff_outputs,
+                  contiguous_numbers=contiguous_numbers)
         d.fortran = fortran
         register(d)
         if inplace and d.is_pointwise:

@@ -215,7 +215,9 @@ def _pointwise(cg, n, op, args):
 def _iterator_layout(cg, op, args, target, dev):
     """Eager's layout of a pointwise result (entry_codegen._gen_pointwise): an operand not
     C-contiguous lays it out as PyTorch's TensorIterator does, not as NumPy's order="K"."""
-    if op.contiguous_result:
+    if op.contiguous_result or any(
+            a.name in op.contiguous_numbers and isinstance(a.spec, ValueSpec) and
+            a.spec.pytype in (int, float, bool) for a in args):
         from ..ops.memory_format import c_layout
         cg.emit(f"{target} = {cg.bind(c_layout, 'c_layout')}({cg.xp_name(dev)}, {target})")
         return
