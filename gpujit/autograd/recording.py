@@ -98,6 +98,14 @@ def autograd_call(op, args):
         msg = op.refuse_grad(*args)
         if msg is not None:
             raise RuntimeError(msg)
+    wrt = _WRT_POS.get(op, _UNKNOWN)
+    if wrt is _UNKNOWN:
+        wrt = _WRT_POS[op] = _wrt_positions(op)
+    if wrt is not None and not any(i < len(args) and _requires_any(args[i]) for i in wrt):
+        # only arguments the derivative does not take require grad (x.expand_as(other),
+        # where(cond, ...)): torch's outputs require no grad then (run as when nothing
+        # requires grad: a view keeps its base)
+        return op.eager(*args)
     plan = _PLANS.get(op)
     if plan is None:
         plan = _PLANS[op] = _make_plan(op)
@@ -112,6 +120,35 @@ def autograd_call(op, args):
                 return _no_grad_result(op, args)
         return _record_planned(op, args, plan)
     return _record(op, args)
+
+
+_UNKNOWN = object()
+_WRT_POS: dict = {}     # op -> _wrt_positions(op)
+
+
+def _wrt_positions(op):
+    """The argument positions op's derivative differentiates (its wrt), for an op that
+    writes no argument and has a plain derivative; None where every Tensor argument
+    counts (no derivative, in-place ops, a derivative naming something not an argument)."""
+    d = op.derivative
+    if d is None or type(d) is not _Derivative() or op.tags & {"inplace_view"}:
+        return None
+    facts = _OP_FACTS.get(op) or _op_facts(op)
+    if facts[0] or facts[2]:
+        return None
+    pos = {a.name: i for i, a in enumerate(op.schema.arguments)}
+    if any(w not in pos for w in d.wrt):
+        return None
+    return tuple(pos[w] for w in d.wrt)
+
+
+def _requires_any(v):
+    if isinstance(v, Tensor):
+        return _requires(v) or (v._ag is None and getattr(v, "_base", None) is not None
+                                and _adopt_view(v))
+    if type(v) in (list, tuple):
+        return any(_requires_any(x) for x in v if isinstance(x, Tensor))
+    return False
 
 
 # op -> its recording plan (_make_plan), or False where _record's general path records it

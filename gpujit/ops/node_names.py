@@ -171,6 +171,10 @@ RULES = {
     "aten::linear": _linear,
     "aten::matmul": _matmul,
     "aten::reshape": _view_or_copy,
+    "aten::reshape_as": _view_or_copy,
+    "aten::view_as": "ViewBackward0",           # (composites of view / expand in torch)
+    "aten::expand_as": "ExpandBackward0",
+    "aten::broadcast_to": "ExpandBackward0",
     "aten::flatten.using_ints": _view_or_copy,
     "aten::nll_loss": _nll,
     "aten::nll_loss_nd": _nll,

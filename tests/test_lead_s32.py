@@ -1,0 +1,75 @@
+"""Session 32 lead fixes.
+
+An op's result requires grad only when an argument its derivative takes requires grad
+(torch's autograd: `other` of expand_as / view_as / reshape_as and the condition of
+where are not differentiable inputs). Found by a32's program fuzz (mode 6, seed
+32003*100003+2800268: a loss went nan because x2.expand_as(x0) required grad)."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def _other():
+    return torch.ones(3, 2, requires_grad=True)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: torch.ones(2).expand_as(o),
+    lambda o: torch.ones(3, 2).view_as(o),
+    lambda o: torch.ones(6).reshape_as(o),
+    lambda o: torch.where(o > 0, torch.ones(3, 2), torch.zeros(3, 2)),
+    lambda o: torch.ones(2).expand_as(o).exp(),
+])
+def test_non_differentiable_argument_alone_gives_no_grad(make):
+    r = make(_other())
+    assert r.requires_grad is False and r.grad_fn is None
+
+
+def test_differentiable_argument_still_records():
+    o = _other()
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.expand_as(o)
+    assert y.requires_grad and type(y.grad_fn).__name__ == "ExpandBackward0"
+    (y * o).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    assert o.grad is not None
+    v = torch.ones(2).expand_as(o)          # still a view of its input
+    assert v._base is not None
+
+
+def test_composite_view_node_names_are_torchs():
+    x = torch.ones(2, requires_grad=True)
+    y = torch.ones(6, requires_grad=True)
+    o = torch.ones(3, 2)
+    names = [type(t.grad_fn).__name__ for t in (
+        x.expand_as(o), torch.broadcast_to(x, (3, 2)), y.view_as(o), y.reshape_as(o))]
+    assert names == ["ExpandBackward0", "ExpandBackward0", "ViewBackward0", "ViewBackward0"]
+
+
+def test_a_view_of_a_non_grad_base_stays_a_view():
+    base = torch.zeros(6)
+    v = base.view_as(torch.ones(2, 3, requires_grad=True))
+    v.add_(1.0)
+    assert base.sum().item() == 6.0 and not v.requires_grad
+
+
+def _scripted(a, b):
+    return a.expand_as(b) * 2.0 + 1.0
+
+
+@pytest.mark.parametrize("compile_", ["script", "trace"])
+def test_compiled_paths_agree(compile_):
+    o = _other()
+    f = torch.jit.script(_scripted) if compile_ == "script" else \
+        torch.jit.trace(_scripted, (torch.ones(2), o))
+    for _ in range(3):              # profiling, then optimized calls
+        r = f(torch.ones(2), o)
+        assert r.requires_grad is False
+        np.testing.assert_array_equal(r.numpy(), np.full((3, 2), 3.0))
+    x = torch.ones(2, requires_grad=True)
+    for _ in range(3):
+        r = f(x, o)
+        assert r.requires_grad
+    r.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])     # 3 rows x 2
