@@ -390,7 +390,7 @@ def _accumulate_into(leaf, g):
         # a leaf that no longer requires grad (x.detach_() after a view of x or an op
         # on it joined the graph): PyTorch's AccumulateGrad::apply returns without
         # touching .grad (nor running the post-accumulate hooks); gpujit stored the
-        # gradient (GPUJIT_PROGRAM_FUZZ_SEED=32010, seed 32010*100003+2301+33 of
+        # gradient (program fuzz seed 32010*100003+2301+33 of
         # test_program_fuzz_s23)
         return
     if not grad_mode.state.enabled:

@@ -9,7 +9,8 @@ the trace ends (`fold_calls`), each region becomes one
 graph of that call: the first call of a submodule is its `forward`, later ones
 `forward1`, `forward2`... (PyTorch 2.13's names, one method per call). A region stays
 inline (as before) when the call cannot be a method call: keyword arguments, a result
-that is not Tensors in (nested) tuples/lists, a callee that baked in a value its caller
+that is not Tensors in (nested) tuples/lists, a result the call did not compute (an
+argument returned: Dropout in eval), a callee that baked in a value its caller
 computed (a traced tensor or size not passed as an argument), or a caller that uses a
 value computed inside the call other than its result.
 
@@ -167,9 +168,9 @@ def fold_calls(rec):
         out_values = {}
         for t in out_leaves:
             v = rec.env.get(id(t))
-            if v is None:
-                ok = False
-                break
+            if v is None or _top(v.node, block) not in rset:
+                ok = False      # (a result computed before the call: Dropout in eval
+                break           # returns its input; the call stays inline)
             out_values.setdefault(id(v), v)
         if not ok:
             continue
