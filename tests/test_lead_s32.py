@@ -101,4 +101,4 @@ def test_traced_submodule_returning_its_input_saves_and_runs():
     buf.seek(0)
     loaded = torch.jit.load(buf)
     for f in (t, loaded):
-        np.testing.assert_allclose(f(x).numpy(), m(x).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(f(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
