@@ -102,3 +102,20 @@ def test_traced_submodule_returning_its_input_saves_and_runs():
     loaded = torch.jit.load(buf)
     for f in (t, loaded):
         np.testing.assert_allclose(f(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+
+
+def test_jit_load_errors_as_torch(tmp_path):
+    """torch.jit.load's classes and words for a missing path and a directory; a
+    TorchScript archive written by PyTorch gets a message saying what to do."""
+    import zipfile
+    with pytest.raises(ValueError, match="The provided filename .*nope.pt does not exist"):
+        torch.jit.load(str(tmp_path / "nope.pt"))
+    with pytest.raises(ValueError, match="is a directory"):
+        torch.jit.load(tmp_path)
+    p = tmp_path / "from_torch.pt"          # the layout torch.jit.save writes
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("from_torch/data.pkl", b"\x80\x02}q\x00.")
+        z.writestr("from_torch/code/__torch__.py", "def forward(self):\n  pass\n")
+        z.writestr("from_torch/version", "3\n")
+    with pytest.raises(RuntimeError, match="TorchScript archive written by PyTorch.*state_dict"):
+        torch.jit.load(str(p))

@@ -436,6 +436,11 @@ def _namespace(loader):
 
 
 def _open(f):
+    if isinstance(f, (str, os.PathLike)):       # torch.jit.load's checks and words
+        if not os.path.exists(f):
+            raise ValueError(f"The provided filename {os.fspath(f)} does not exist")
+        if os.path.isdir(f):
+            raise ValueError(f"The provided filename {os.fspath(f)} is a directory")
     try:
         if isinstance(f, (str, os.PathLike)):
             label = os.path.basename(os.fspath(f))
@@ -465,6 +470,14 @@ def load(f, map_location=None, _extra_files=None):
             version = z.read(f"{prefix}/version").decode().strip()
             raw = z.read(f"{prefix}/manifest.json")
         except KeyError as e:
+            if f"{prefix}/data.pkl" in names or any(n.startswith(f"{prefix}/code/")
+                                                    for n in names):
+                raise ArchiveError(
+                    f"{label} is a TorchScript archive written by PyTorch: gpujit loads "
+                    "only archives gpujit.jit.save wrote (its code is TorchScript's "
+                    "serialized Python and its tensors PyTorch's pickles). Save the "
+                    "model's state_dict with torch.save, load it with gpujit.load into "
+                    "the same module built with gpujit, and script that") from None
             raise ArchiveError(f"{label} is not a gpujit archive ({e.args[0]})") from None
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise ArchiveError(f"{label} is damaged or truncated ({e})") from None
