@@ -262,6 +262,13 @@ def group_backward(sub, values, grads, needs):
             nd = n.op.nondiff_outputs if n.op is not None else ()
             req.update(o for i, o in enumerate(n.outputs)
                        if _floating(env[o]) and i not in nd)
+    return reverse_walk(sub, env, grads, needs, req)
+
+
+def reverse_walk(sub, env, grads, needs, req):
+    """sub's inputs' gradients (None where needs says none): each node's registry
+    derivative applied in reverse order from the outputs' grads, for the values in req
+    (those computed from inputs that need a gradient); env holds the forward's values."""
     buf = {}
     for o, g in zip(sub.outputs, grads):
         if g is not None and o in req:

@@ -10,7 +10,7 @@ torch's) whose edges are the inputs and module parameters that require grad:
     forward:   y = linear(x, w1, b1); z = tanh(y); ...      op by op, no recording
     backward:  gw1, gb1, ... = backward_fn(saved values, gz) each op's registry derivative
                                                             in reverse (jit/autodiff.py's
-                                                            _node_grads), traced once per
+                                                            reverse_walk), traced once per
                                                             signature into a graph that is
                                                             profiled, fused and cached
 
@@ -36,8 +36,8 @@ from ..ir import types as T
 from ..ir.schema_match import calls_autograd
 from ..ops import registry as _reg
 from ..tensor import Tensor
-from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _add, _call, _attr_key, _may_float,
-                       _node_grads, _reads, grad_outputs)
+from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
+                       grad_outputs, reverse_walk)
 
 __all__ = ["GraphDiff", "graph_diff"]
 
@@ -276,19 +276,7 @@ class GraphDiff:
     def walk(self, env, grads, needs, pat):
         """The region inputs' gradients (None where none) by each op's derivative in
         reverse, through public ops (a trace records them; under create_graph autograd)."""
-        sub, req = self.sub, pat.req
-        buf = {}
-        for o, g in zip(sub.outputs, grads):
-            if g is not None and o in req:
-                buf[o] = _add(buf.get(o), g)
-        for n in reversed(sub.nodes):
-            gouts = [buf.get(o) for o in n.outputs]
-            if all(g is None for g in gouts) or not any(v in req for v in n.inputs):
-                continue
-            for v, g in zip(n.inputs, _node_grads(n, env, gouts, req)):
-                if g is not None:
-                    buf[v] = _add(buf.get(v), g)
-        return [buf.get(v) if nd else None for v, nd in zip(sub.inputs, needs)]
+        return reverse_walk(self.sub, env, grads, needs, pat.req)
 
     def recompute(self, env, pat):
         """env with the values computed from inputs that need a gradient computed again
