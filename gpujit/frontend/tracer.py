@@ -10,6 +10,7 @@ buffers are read through `prim::GetAttr` chains from `self`.
 """
 from __future__ import annotations
 
+import re
 import linecache
 import threading
 
@@ -346,13 +347,40 @@ class TraceSession:
 _TYPE_NAMES: dict = {}
 
 
+def qualified_class_name(m) -> str:
+    """The unmangled TorchScript name of a module instance's class, as torch's
+    _qualified_name spells it: `__torch__.<name>` for the user's class, the torch path of a
+    library module (`__torch__.torch.nn.modules.linear.Linear`); a scripted module (one being
+    frozen) keeps its own type's name, a class built from an archive the name it was saved
+    under (`_jit_override_qualname`, as torch's loader does)."""
+    t = m.__dict__.get("_type") if hasattr(m, "__dict__") else None
+    if isinstance(t, T.ClassType) and t.name.startswith("__torch__."):
+        return _MANGLE.sub("", t.name)
+    cls = type(m)
+    override = cls.__dict__.get("_jit_override_qualname")
+    if isinstance(override, str) and override.startswith("__torch__."):
+        return override
+    mod = getattr(cls, "__module__", None) or ""
+    prefix = "__torch__"
+    if mod == "gpujit" or mod.startswith("gpujit."):
+        prefix = "__torch__.torch" + mod[len("gpujit"):]
+    return f"{prefix}.{cls.__name__}"
+
+
+_MANGLE = re.compile(r"\.___torch_mangle_\d+(?=\.)")
+
+
 def class_type_for(m) -> T.ClassType:
     """A ClassType for a module instance: `__torch__.MyCell`, mangled as TorchScript does
-    when another instance of the class already has a type (their graphs may differ)."""
-    base = "__torch__." + type(m).__name__
+    when another instance of the class already has a type (their graphs may differ). A
+    library module is spelled by its torch path, as torch's _qualified_name does
+    (`__torch__.torch.nn.modules.linear.Linear`, mangled
+    `__torch__.torch.nn.modules.linear.___torch_mangle_1.Linear`)."""
+    base = qualified_class_name(m)
+    prefix, short = base.rsplit(".", 1)
     k = _TYPE_NAMES.get(base, 0)
     _TYPE_NAMES[base] = k + 1
-    name = base if k == 0 else f"__torch__.___torch_mangle_{k}.{type(m).__name__}"
+    name = base if k == 0 else f"{prefix}.___torch_mangle_{k}.{short}"
     return T.register_class_type(T.ClassType(name), weak=True)
 
 

@@ -356,6 +356,9 @@ class _Loader:
         body = {"__annotations__": annotations, "__constants__": list(consts),
                 "__module__": "__archive__", "__qualname__": name,
                 "original_name": name}     # a class attribute: not saved as state
+        qualified = rec.get("qualified")
+        if isinstance(qualified, str) and qualified.startswith("__torch__."):
+            body["_jit_override_qualname"] = qualified     # its type's name when saved
         methods = expect(rec.get("methods", []), list, "methods")
         hooks = expect(rec.get("hooks", {}), dict, "hooks")
         pre = expect(hooks.get("pre", []), list, "pre-hooks")
