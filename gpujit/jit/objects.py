@@ -238,39 +238,46 @@ class _GraphCallable:
         g = self._graph_for(self._leading(), args, kwargs, shown=False)
         return _fusers.format_fusion_report(_fusers.fusion_report(g))
 
-    def _too_many(self, given, skip):
-        kw_only = self._graph.kwarg_only
-        most = len(self._graph.inputs) - skip - kw_only
-        if given > most and kw_only:        # (TorchScript's words, counting self)
-            raise ScriptArgumentError(
-                f"{self.name}() takes {most + skip} positional argument(s) but "
-                f"{given + skip} was/were given. Declaration: {self.schema}")
-        if given > most:
-            raise ScriptArgumentError(
-                f"{self.name}() expected at most {most} argument(s) but received {given} "
-                f"argument(s). Declaration: {self.schema}")
-
     def _bind_kwargs(self, args, kwargs, skip):
+        """The call's arguments in the graph's order, checked as TorchScript's
+        createStackForSchema does, in its order: the count of all arguments (self, keywords
+        included), then the positional count of a function with keyword-only parameters,
+        then each parameter past the positional ones from a keyword, its default or
+        'missing value'; keywords left over: the first unknown one, else the first
+        parameter given both ways (FunctionSchema::findErrorInKwargs)."""
         names = [_plain(v.debug_name) for v in self._graph.inputs[skip:]]
-        self._too_many(len(args), skip)
-        for n in names[:len(args)]:
-            if n in kwargs:
-                raise ScriptArgumentError(
-                    f"Argument '{n}' specified both as positional and keyword argument. "
-                    f"Schema: {self.schema}")
+        total = len(self._graph.inputs)
+        given = len(args) + len(kwargs) + skip
+        if given > total:
+            raise ScriptArgumentError(
+                f"{self.name}() expected at most {total} argument(s) but received {given} "
+                f"argument(s). Declaration: {self.schema}")
+        positional = total - self._graph.kwarg_only
+        if len(args) + skip > positional:       # (TorchScript's words: two spaces)
+            raise ScriptArgumentError(
+                f"{self.name}() takes {positional} positional argument(s) but "
+                f"{len(args) + skip} was/were given.  Declaration: {self.schema}")
         out = list(args)
+        left = dict(kwargs)
         for n in names[len(args):]:
-            if n in kwargs:
-                out.append(kwargs.pop(n))
+            if n in left:
+                out.append(left.pop(n))
             elif n in self._defaults:
                 out.append(self._defaults[n])
             else:
                 raise ScriptArgumentError(
                     f"{self.name}() is missing value for argument '{n}'. "
                     f"Declaration: {self.schema}")
-        if kwargs:
+        if left:
+            for n in left:
+                if n not in names:
+                    raise ScriptArgumentError(
+                        f"Unknown keyword argument '{n}' for operator '{self.name}'. "
+                        f"Schema: {self.schema}")
+            n = next(n for n in names if n in left)
             raise ScriptArgumentError(
-                f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
+                f"Argument '{n}' specified both as positional and keyword argument. "
+                f"Schema: {self.schema}")
         return out
 
     def _leading(self):
