@@ -176,7 +176,7 @@ def _module_call(module, call, args, kwargs):
     if s is None or s.paused or id(module) not in s.attr_paths or module is s.root_module:
         return call(*args, **kwargs)
     path = s.attr_paths[id(module)]
-    s.scopes.append(f"{type(module).__name__}[{path[-1]}]")
+    s.scopes.append("__module." + ".".join(path))
     first = id(module) not in s.module_graphs
     rec = None
     regions = ()

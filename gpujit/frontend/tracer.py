@@ -4,7 +4,7 @@ One hook in the op registry (`dispatch_state.hook`) sees every op call on tensor
 tracer computes the result with `op.eager` and appends a node to each active Recorder. A
 Recorder maps live tensors (by identity) to graph Values; Python values become constants.
 Module calls are followed through `nn._module_hooks.call_hook`: the top graph gets the ops inline
-(with a `scope:` naming the submodule, as TorchScript's tracer prints), and every submodule
+(with a `scope: __module.<path>` naming the submodule, as TorchScript's tracer prints), and every submodule
 gets its own graph from a Recorder opened for the length of its call. Parameters and
 buffers are read through `prim::GetAttr` chains from `self`.
 """
@@ -255,7 +255,9 @@ class TraceSession:
         self.extra_methods = []  # (submodule, "forward1", graph) of its later calls
         self.call_recorders = []  # every submodule call's Recorder
         self.module_types = {}
-        self.scopes = [type(root_module).__name__] if root_module is not None else []
+        # (torch 2.13's scopes: none for the root's own ops, `__module.<path>` for a
+        # submodule's, nested `__module.cell/__module.cell.linear`)
+        self.scopes = []
         self.nondeterministic = []
         self.announced = set()   # ids of tensors gpujit.tensor & co. made (and warned of)
         self.root_module = root_module
