@@ -207,6 +207,11 @@ def _rebind(g, x, v, rec, rset, block):
             if v.node.kind != "prim::CallMethod":
                 v.type = old.type       # (an unpacked element: as the op typed it)
             old.replace_all_uses_with(v)
+            # the call's result stands for x from here on: in a later call's arguments
+            # too (Sequential's ReLU after a Linear folded first stayed inline)
+            rec.env[id(x)] = v
+            for r in rec.regions:
+                r.arg_values = [v if a is old else a for a in r.arg_values]
             if old.has_debug_name():
                 name = old.debug_name
                 old.set_debug_name(None)
