@@ -240,3 +240,38 @@ def test_trace_scopes_are_torch_2_module_paths():
     assert "Linear[" not in inl and "Outer" not in inl.split("\n", 1)[1]
     g = str(torch.jit.trace(Cell(), (x, h)).graph)
     assert ", scope:" not in g.split("aten::add")[1].splitlines()[0]
+
+
+# ------------------------------------------------------------------ 5. code_with_constants
+W3 = torch.arange(3.)
+
+
+class UsesConstant(nn.Module):
+    def forward(self, x):
+        return x * W3
+
+
+def test_code_with_constants_gives_the_constants_table():
+    # torch 2.13: (code, ConstMap); the frozen Linear's code is
+    # `torch.linear(input, CONSTANTS.c0, CONSTANTS.c1)`, c0 the weight, c1 the bias
+    lin = nn.Linear(2, 2).eval()
+    f = torch.jit.freeze(torch.jit.script(lin))
+    code, consts = f.code_with_constants
+    assert code == f.code
+    assert "torch.linear(input, CONSTANTS.c0, CONSTANTS.c1)" in code
+    assert sorted(consts.const_mapping) == ["c0", "c1"]
+    assert torch.equal(consts.c0, lin.weight.detach())
+    assert torch.equal(consts.c1, lin.bias.detach())
+    # a traced module's tensor constant; no constants: an empty table
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = torch.jit.trace(UsesConstant(), torch.ones(3))
+    code, consts = t.code_with_constants
+    assert "torch.mul(x, CONSTANTS.c0)" in code
+    assert torch.equal(consts.c0, W3)
+    code, consts = torch.jit.script(Net()).code_with_constants
+    assert consts.const_mapping == {} and "CONSTANTS" not in code
+    # the method gives a plain dict, a scripted function has none (as torch)
+    assert isinstance(f.forward.code_with_constants[1], dict)
+    assert not hasattr(f2, "code_with_constants")

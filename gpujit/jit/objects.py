@@ -99,6 +99,11 @@ class _GraphCallable:
 
     @property
     def code(self) -> str:
+        return self._source()
+
+    def _source(self, constants=None) -> str:
+        """The graph as `.code` prints it; constants: a list that collects the tensors
+        it names `CONSTANTS.c<k>` (code_with_constants)."""
         from ..ir.python_printer import python_source
         g = self._graph
         defaults = {}
@@ -110,7 +115,7 @@ class _GraphCallable:
                     value = [value] * g.broadcast[i]    # as TorchScript: the whole list
                 defaults[i] = _schema_default(value)
         return python_source(g, name=self.name, is_method=isinstance(self, ScriptMethod),
-                             defaults=defaults)
+                             defaults=defaults, constants=constants)
 
     @property
     def schema(self) -> str:
@@ -529,6 +534,15 @@ class ScriptFunction(_GraphCallable):
 
 class ScriptMethod(_GraphCallable):
     """A compiled method of a ScriptModule, bound to it."""
+
+    @property
+    def code_with_constants(self):
+        """(code, {"c<k>": value}): `.code` and the table of the constants it names
+        `CONSTANTS.c<k>` (tensors), as TorchScript's ScriptMethod gives them (a
+        ScriptFunction has none, as in torch)."""
+        table = []
+        code = self._source(table)
+        return code, {f"c{k}": v for k, v in enumerate(table)}
 
     def __init__(self, module, graph, name):
         self._init_graph(graph, name)

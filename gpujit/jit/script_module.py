@@ -76,6 +76,17 @@ def _check_swap(name, old, value):
                            f"but found '{shown(value)}'")
 
 
+class ConstMap:
+    """The constants table of code_with_constants: `.const_mapping` ({"c0": tensor}) and
+    each entry as an attribute (`consts.c0`), as torch.jit._script.ConstMap."""
+
+    def __init__(self, const_mapping):
+        self.const_mapping = const_mapping
+
+    def __getattr__(self, attr):
+        return self.const_mapping[attr]
+
+
 class ScriptModule(Module):
     """The shared base of traced and scripted modules: a module whose methods are graphs.
     Parameters and buffers are the original module's own objects (training one trains the
@@ -217,6 +228,13 @@ class ScriptModule(Module):
     @property
     def code(self):
         return self._method().code
+
+    @property
+    def code_with_constants(self):
+        """(forward's code, a ConstMap of the tensors it names `CONSTANTS.c<k>`), as
+        torch's RecursiveScriptModule.code_with_constants."""
+        code, table = self._method().code_with_constants
+        return code, ConstMap(table)
 
     @property
     def schema(self):
