@@ -18,6 +18,7 @@ import numpy as np
 from .. import ir
 from .._frames import user_frame, warn_at_user_frame
 from ..ir import types as T
+from .qualified_names import mangled, qualified_name
 from ..ir.schema_match import schema_arg_type
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
@@ -349,10 +350,10 @@ _TYPE_NAMES: dict = {}
 def class_type_for(m) -> T.ClassType:
     """A ClassType for a module instance: `__torch__.MyCell`, mangled as TorchScript does
     when another instance of the class already has a type (their graphs may differ)."""
-    base = "__torch__." + type(m).__name__
+    base = qualified_name(type(m))
     k = _TYPE_NAMES.get(base, 0)
     _TYPE_NAMES[base] = k + 1
-    name = base if k == 0 else f"__torch__.___torch_mangle_{k}.{type(m).__name__}"
+    name = base if k == 0 else mangled(base)
     return T.register_class_type(T.ClassType(name), weak=True)
 
 

@@ -238,21 +238,24 @@ class _GraphCallable:
         g = self._graph_for(self._leading(), args, kwargs, shown=False)
         return _fusers.format_fusion_report(_fusers.fusion_report(g))
 
-    def _too_many(self, given, skip):
+    def _too_many(self, given, skip, n_kwargs=0):
+        """TorchScript's createStackForSchema checks: all the arguments given (keywords
+        too) against the schema's (self counted), then the positional ones against those
+        before the keyword-only ones."""
         kw_only = self._graph.kwarg_only
-        most = len(self._graph.inputs) - skip - kw_only
-        if given > most and kw_only:        # (TorchScript's words, counting self)
+        most = len(self._graph.inputs) - kw_only
+        if given + n_kwargs + skip > most + kw_only:
             raise ScriptArgumentError(
-                f"{self.name}() takes {most + skip} positional argument(s) but "
+                f"{self.name}() expected at most {most + kw_only} argument(s) but received "
+                f"{given + n_kwargs + skip} argument(s). Declaration: {self.schema}")
+        if given + skip > most:
+            raise ScriptArgumentError(
+                f"{self.name}() takes {most} positional argument(s) but "
                 f"{given + skip} was/were given. Declaration: {self.schema}")
-        if given > most:
-            raise ScriptArgumentError(
-                f"{self.name}() expected at most {most} argument(s) but received {given} "
-                f"argument(s). Declaration: {self.schema}")
 
     def _bind_kwargs(self, args, kwargs, skip):
         names = [_plain(v.debug_name) for v in self._graph.inputs[skip:]]
-        self._too_many(len(args), skip)
+        self._too_many(len(args), skip, len(kwargs))
         for n in names[:len(args)]:
             if n in kwargs:
                 raise ScriptArgumentError(
@@ -268,9 +271,10 @@ class _GraphCallable:
                 raise ScriptArgumentError(
                     f"{self.name}() is missing value for argument '{n}'. "
                     f"Declaration: {self.schema}")
-        if kwargs:
+        if kwargs:          # (TorchScript's words, for the first one)
             raise ScriptArgumentError(
-                f"{self.name}() got unexpected keyword arguments {sorted(kwargs)}")
+                f"Unknown keyword argument '{next(iter(kwargs))}' for operator "
+                f"'{self.name}'. Schema: {self.schema}")
         return out
 
     def _leading(self):
