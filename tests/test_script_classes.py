@@ -106,7 +106,8 @@ def test_objects_are_created_mutated_and_returned():
     assert str(f.graph) == (
         "graph(%x : Tensor,\n"
         "      %n : int):\n"
-        f"  %p : __torch__.Pair = prim::CreateObject() # {__file__}:{line + 1}:8\n"
+        "  %p : __torch__.test_script_classes.Pair = prim::CreateObject() # "
+        f"{__file__}:{line + 1}:8\n"
         f"  %4 : NoneType = prim::CallMethod[name=\"__init__\"](%p, %x, %n) # "
         f"{__file__}:{line + 1}:8\n"
         f"  %5 : NoneType = prim::CallMethod[name=\"bump\"](%p) # {__file__}:{line + 2}:4\n"
@@ -265,7 +266,7 @@ def default_field(t: Tensor) -> int:
 def test_namedtuple_is_constructed_and_returned_as_the_class():
     f = gpujit.jit.script(make_point)
     assert "prim::TupleConstruct(%t, %k)" in str(f.graph)
-    assert "__torch__.Vec2" in str(f.graph)
+    assert "__torch__.test_script_classes.Vec2" in str(f.graph)
     for _ in range(3):
         r = f(X, 3)
         assert type(r) is Vec2 and r.y == 3 and r.x is X
@@ -470,8 +471,8 @@ def test_module_attribute_holding_an_object():
 
 def test_object_value_type_for_module_attributes():
     from gpujit.frontend.script.classes import object_value_type
-    assert str(object_value_type(Pair(X, 1))) == "__torch__.Pair"
-    assert str(object_value_type(Vec2(X, 1))) == "__torch__.Vec2"
+    assert str(object_value_type(Pair(X, 1))) == "__torch__.test_script_classes.Pair"
+    assert str(object_value_type(Vec2(X, 1))) == "__torch__.test_script_classes.Vec2"
     assert object_value_type(object()) is None and object_value_type(3) is None
 
 

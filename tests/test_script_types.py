@@ -95,12 +95,12 @@ def test_union_of_one_type_is_that_type():
 def test_namedtuple_class():
     t = annotation_type(Point)
     assert isinstance(t, T.NamedTupleType)
-    assert str(t) == "__torch__.Point" and t.annotation() == "Point"
+    assert str(t) == "__torch__.test_script_types.Point" and t.annotation() == "Point"
     assert t.fields == ("x", "y", "t")
     assert t.elems == (T.INT, T.FLOAT, T.TENSOR)
     assert t.py_class is Point
     assert annotation_type(Point) is t                       # one type per class
-    assert T.class_type("__torch__.Point") is t              # parsed graph text finds it
+    assert T.class_type("__torch__.test_script_types.Point") is t              # parsed graph text finds it
     assert annotation_type(List[Point]) == T.ListType(t)
 
 

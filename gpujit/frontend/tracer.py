@@ -19,6 +19,7 @@ import numpy as np
 from .. import ir
 from .._frames import user_frame, warn_at_user_frame
 from ..ir import types as T
+from .qualified_names import mangled, qualified_name
 from ..ir.schema_match import schema_arg_type
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
@@ -350,23 +351,14 @@ _TYPE_NAMES: dict = {}
 
 
 def qualified_class_name(m) -> str:
-    """The unmangled TorchScript name of a module instance's class, as torch's
-    _qualified_name spells it: `__torch__.<name>` for the user's class, the torch path of a
-    library module (`__torch__.torch.nn.modules.linear.Linear`); a scripted module (one being
-    frozen) keeps its own type's name, a class built from an archive the name it was saved
-    under (`_jit_override_qualname`, as torch's loader does)."""
+    """The unmangled TorchScript name of a module instance's class (qualified_names:
+    torch's _qualified_name); a scripted module (one being frozen) keeps its own type's
+    name, a class built from an archive the name it was saved under
+    (`_jit_override_qualname`, as torch's loader does)."""
     t = m.__dict__.get("_type") if hasattr(m, "__dict__") else None
     if isinstance(t, T.ClassType) and t.name.startswith("__torch__."):
         return _MANGLE.sub("", t.name)
-    cls = type(m)
-    override = cls.__dict__.get("_jit_override_qualname")
-    if isinstance(override, str) and override.startswith("__torch__."):
-        return override
-    mod = getattr(cls, "__module__", None) or ""
-    prefix = "__torch__"
-    if mod == "gpujit" or mod.startswith("gpujit."):
-        prefix = "__torch__.torch" + mod[len("gpujit"):]
-    return f"{prefix}.{cls.__name__}"
+    return qualified_name(type(m))
 
 
 _MANGLE = re.compile(r"\.___torch_mangle_\d+(?=\.)")
@@ -374,15 +366,11 @@ _MANGLE = re.compile(r"\.___torch_mangle_\d+(?=\.)")
 
 def class_type_for(m) -> T.ClassType:
     """A ClassType for a module instance: `__torch__.MyCell`, mangled as TorchScript does
-    when another instance of the class already has a type (their graphs may differ). A
-    library module is spelled by its torch path, as torch's _qualified_name does
-    (`__torch__.torch.nn.modules.linear.Linear`, mangled
-    `__torch__.torch.nn.modules.linear.___torch_mangle_1.Linear`)."""
+    when another instance of the class already has a type (their graphs may differ)."""
     base = qualified_class_name(m)
-    prefix, short = base.rsplit(".", 1)
     k = _TYPE_NAMES.get(base, 0)
     _TYPE_NAMES[base] = k + 1
-    name = base if k == 0 else f"{prefix}.___torch_mangle_{k}.{short}"
+    name = base if k == 0 else mangled(base)
     return T.register_class_type(T.ClassType(name), weak=True)
 
 

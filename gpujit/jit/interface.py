@@ -26,6 +26,7 @@ from __future__ import annotations
 import inspect
 
 from ..ir import types as T
+from ..frontend.qualified_names import qualified_name
 
 __all__ = ["interface", "interface_of", "incompatibility", "check_implements"]
 
@@ -39,8 +40,7 @@ def interface(obj):
     if obj.__bases__ not in ((object,), (Module,)):
         raise RuntimeError("TorchScript interface does not support inheritance yet. Please "
                            "directly inherit from object or nn.Module.")
-    qual = obj.__qualname__.replace("<locals>.", "")
-    t = T.InterfaceType(f"__torch__.{qual}", py_class=obj, is_module=is_module)
+    t = T.InterfaceType(qualified_name(obj), py_class=obj, is_module=is_module)
     from ..frontend.script.signatures import signature_types
     for name, fn in vars(obj).items():
         if not inspect.isfunction(fn) or (name.startswith("__") and name.endswith("__")):

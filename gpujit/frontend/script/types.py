@@ -26,6 +26,7 @@ from ...device import device as _device
 from ...ir import types as T
 from ...tensor import Tensor
 from .errors import FrontendError
+from ..qualified_names import mangled, qualified_name
 
 __all__ = ["annotation_type", "annotation_expr_type", "types_from_examples",
            "example_types_for_modules", "value_matches_type", "namedtuple_type"]
@@ -372,11 +373,9 @@ def namedtuple_type(cls) -> T.NamedTupleType:
     hints = getattr(cls, "__annotations__", {})
     elems = tuple(annotation_type(hints[f], env) if f in hints else T.TENSOR
                   for f in cls._fields)
-    name = "__torch__." + cls.__qualname__.replace(".<locals>", "")
-    k = 0
+    name = base = qualified_name(cls)
     while _registered_elsewhere(name, cls):
-        name = f"__torch__.___torch_mangle_{k}.{cls.__name__}"
-        k += 1
+        name = mangled(base)
     t = T.NamedTupleType(elems, name=name, fields=tuple(cls._fields), py_class=cls)
     T.register_class_type(t)
     _NAMEDTUPLES[cls] = t

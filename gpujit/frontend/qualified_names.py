@@ -1,0 +1,69 @@
+"""The names TorchScript gives classes, modules, NamedTuples, enums and interfaces in
+graphs, schemas and errors (torch._jit_internal._qualified_name): `__torch__.` then the
+defining module then the class's __name__: `__torch__.MyCell` for a class of the script
+being run (`__main__`), `__torch__.my_package.models.MyCell` for one imported from a module,
+`__torch__.torch.nn.modules.linear.Linear` for gpujit's own nn modules (they print as
+PyTorch's do, whichever gpujit file defines them). A second type under one name (another
+traced instance, another class of the same name) is mangled as TorchScript mangles it,
+`___torch_mangle_<n>` before the last component, n from one counter for all names."""
+from __future__ import annotations
+
+import itertools
+
+__all__ = ["qualified_name", "mangled"]
+
+# gpujit nn classes PyTorch defines in another module of torch.nn than gpujit's file of the
+# same name (gpujit.nn.modules.normalization holds BatchNorm1d, torch's is
+# torch.nn.modules.batchnorm): class name -> torch's module
+_TORCH_MODULE = {}
+for _mod, _names in {
+    "torch.nn.modules.batchnorm": ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
+                                   "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"),
+    "torch.nn.modules.instancenorm": ("InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+                                      "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+                                      "LazyInstanceNorm3d"),
+    "torch.nn.modules.loss": ("CTCLoss", "CosineEmbeddingLoss", "GaussianNLLLoss",
+                              "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "MarginRankingLoss",
+                              "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+                              "MultiMarginLoss", "NLLLoss2d", "PoissonNLLLoss", "SmoothL1Loss",
+                              "SoftMarginLoss", "TripletMarginLoss",
+                              "TripletMarginWithDistanceLoss"),
+    "torch.nn.modules.rnn": ("GRUCell", "LSTMCell", "RNNCell", "RNNCellBase"),
+    "torch.nn.modules.conv": ("LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+                              "LazyConvTranspose2d", "LazyConvTranspose3d"),
+    "torch.nn.modules.linear": ("LazyLinear",),
+    "torch.nn.modules.normalization": ("CrossMapLRN2d", "LocalResponseNorm", "RMSNorm"),
+    "torch.nn.modules.activation": ("Softmax2d",),
+    "torch.nn.modules.channelshuffle": ("ChannelShuffle",),
+    "torch.nn.modules.pixelshuffle": ("PixelShuffle", "PixelUnshuffle"),
+    "torch.nn.modules.module": ("Module",),
+    "torch.nn.parallel.data_parallel": ("DataParallel",),
+}.items():
+    for _n in _names:
+        _TORCH_MODULE[_n] = _mod
+
+_MANGLE = itertools.count()
+
+
+def qualified_name(cls) -> str:
+    """TorchScript's qualified name of a Python class (see the module docstring)."""
+    override = getattr(cls, "_jit_override_qualname", None)
+    if isinstance(override, str):
+        return override
+    name = getattr(cls, "__name__", None) or str(cls)
+    if name == "<lambda>":
+        name = "_lambda"
+    module = getattr(cls, "__module__", None) or "__main__"
+    if module == "gpujit" or module.startswith("gpujit."):
+        if module.startswith("gpujit.nn.") and name in _TORCH_MODULE:
+            module = _TORCH_MODULE[name]
+        else:
+            module = "torch" + module[len("gpujit"):]
+    return "__torch__." + name if module == "__main__" else f"__torch__.{module}.{name}"
+
+
+def mangled(name: str) -> str:
+    """name with TorchScript's next mangle before its last component:
+    `__torch__.torch.nn.modules.linear.___torch_mangle_3.Linear`."""
+    head, _, last = name.rpartition(".")
+    return f"{head}.___torch_mangle_{next(_MANGLE)}.{last}"
