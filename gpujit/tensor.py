@@ -394,6 +394,12 @@ class Tensor:
         ag.hooks[handle.id] = hook
         return handle
 
+    def _is_view(self):
+        """Whether this tensor is a view of another (PyTorch's Tensor._is_view(): a view
+        op's result, recorded by autograd or not; detach() results are none)."""
+        return getattr(self, "_base", None) is not None or (
+            self._ag is not None and self._ag.view is not None)
+
     def detach_(self):
         """Cut this tensor from the graph in place (it becomes a leaf without grad). A
         view refuses it, as in PyTorch (its base would keep the graph)."""

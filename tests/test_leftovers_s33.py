@@ -61,3 +61,43 @@ def test_ldexp_bool_exponent_scripted():
             _scripted_ldexp(torch.tensor([1.0]), torch.tensor([True]))
     np.testing.assert_array_equal(_scripted_ldexp(torch.tensor([1.0]), torch.tensor([3])).numpy(),
                                   np.array([16.0], np.float32))
+
+
+# Tensor._is_view() did not exist, and a view of a tensor that requires grad (recorded by
+# autograd) had _base None. PyTorch 2.13:
+#     l = torch.ones(2, 3, requires_grad=True)
+#     l[1:]._base is l, l[1:]._is_view()               -> True, True
+#     x = torch.ones(2, 3); x[1:]._is_view(), x.t()._is_view(), x.unbind(0)[0]._is_view()
+#                                                       -> True, True, True
+#     x.detach()._is_view(), x.data._is_view(), x.clone()._is_view(), x._is_view()
+#                                                       -> False (all)
+#     x.t().reshape(6)._is_view(), x.contiguous()._is_view() -> False (copy / self)
+#     l.detach()[1:]._base                              -> the detach()ed tensor
+def test_is_view_and_base_of_views():
+    x = torch.ones(2, 3)
+    for v in (x[1:], x.view(-1), x.t(), x.T, x.mT, x.unbind(0)[0], x.split(1)[0],
+              x.diagonal(), x.expand(2, 2, 3), x.reshape(3, 2), x[1:][0], x.unsqueeze(0)):
+        assert v._is_view() is True
+        assert v._base is x
+    for t in (x, x.detach(), x.data, x.clone(), x[1:].detach(), x.t().reshape(6),
+              x.contiguous()):
+        assert t._is_view() is False
+        assert t._base is None
+    leaf = torch.ones(2, 3, requires_grad=True)
+    v = leaf[1:]
+    assert v._is_view() and v._base is leaf
+    assert v.grad_fn.name() == "SliceBackward0"
+    assert v.t()._base is leaf          # (the root of the view chain, as PyTorch)
+    d = leaf.detach()
+    assert not d._is_view() and d._base is None
+    assert d[1:]._base is d
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad "
+                                           "is being used in an in-place operation"):
+        v.add_(1)
+    # a view of a non-leaf: the in-place write goes through (CopySlices), grads as torch
+    y = leaf * 2
+    w = y[1:]
+    assert w._base is y
+    w.mul_(3)
+    y.sum().backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), np.array([[2, 2, 2], [6, 6, 6]], np.float32))

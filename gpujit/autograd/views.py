@@ -110,6 +110,8 @@ def attach_views(args, results):
                 r._ag is not None and r._ag.grad_fn is not None and \
                 (r._data.size == 0 or _shares_memory(r._data, base._data)):
             r._ag.view = ViewInfo(base)
+            if getattr(r, "_base", None) is None:
+                r._base = base      # (Tensor._base: the root, as PyTorch's view of a leaf)
             if base._ag is not None:
                 track_view(base, r)
 
