@@ -101,3 +101,56 @@ def test_is_view_and_base_of_views():
     w.mul_(3)
     y.sum().backward()
     np.testing.assert_array_equal(leaf.grad.numpy(), np.array([[2, 2, 2], [6, 6, 6]], np.float32))
+
+
+# A view made in no_grad mode had _base None (PyTorch 2.13: the base, _is_view() True; it
+# still cannot be written with gradients), and so had a view of an input returned by a
+# scripted function from its second (optimized) call on:
+#     @torch.jit.script
+#     def f(x): return x.transpose(0, 1)
+#     x = torch.ones(2, 3); f(x)._base is x  -> True on every call
+def test_nograd_view_base():
+    x = torch.ones(2, 3)
+    with torch.no_grad():
+        v = x[1:]
+    assert v._base is x and v._is_view() and not v.requires_grad and v.grad_fn is None
+    with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+        v.detach_()
+    leaf = torch.ones(2, 3, requires_grad=True)
+    y = leaf * 2
+    with torch.no_grad():
+        w = y[1:]
+    assert w._base is y and w.grad_fn is None
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode and is being "
+                                           "modified inplace with grad mode enabled"):
+        w.add_(1)
+
+
+@torch.jit.script
+def _script_slice(x):
+    return x[1:]
+
+
+@torch.jit.script
+def _script_transpose(x):
+    return x.transpose(0, 1)
+
+
+@torch.jit.script
+def _script_unbind(x):
+    return x.unbind(0)[0]
+
+
+@pytest.mark.parametrize("fn", [_script_slice, _script_transpose, _script_unbind])
+def test_scripted_view_of_input_base(fn):
+    for _ in range(3):
+        x = torch.ones(2, 3)
+        r = fn(x)
+        assert r._base is x and r._is_view()
+        r.add_(1)                       # the write is seen in x, and both versions count it
+        assert x._version == 1 and r._version == 1
+        assert float(x.sum()) == 6 + r.numel()
+    for _ in range(3):
+        leaf = torch.ones(2, 3, requires_grad=True)
+        r = fn(leaf)
+        assert r._base is leaf and r.requires_grad

@@ -415,7 +415,8 @@ def _adopt_view(t):
     True when it did."""
     base = t._base
     bag = base._ag
-    if bag is None or not bag.requires_grad or bag.grad_fn is None:
+    if bag is None or not bag.requires_grad or bag.grad_fn is None or \
+            getattr(t, "_nograd_view", False):       # (made in no_grad mode)
         return False        # (a leaf that requires grad only since: t stays out, as in
         # PyTorch, where only an in-place op, which gives the base a grad_fn, reaches t)
     if bag.view is not None:
@@ -452,7 +453,7 @@ def _unrecorded_view(t):
     of its view chain (registry.wrap_view keeps it), as PyTorch tracks every view, so the
     base's grad_fn becomes CopySlices. None for a tensor that is no view."""
     base = getattr(t, "_base", None)
-    if base is None:
+    if base is None or getattr(t, "_nograd_view", False):
         return None
     info = base._ag.view if base._ag is not None else None
     if info is not None:
