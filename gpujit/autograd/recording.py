@@ -378,6 +378,8 @@ def _record(op, args):
             view = _unrecorded_view(target)
         if view is not None and "inplace_view" not in op.tags:
             # a recorded view of a base: the base's gradient goes through CopySlices
+            if view.multi and target._ag.grad_fn is not None:
+                raise RuntimeError(_views.multi_view_error(target))
             _views.check_overlap(target)
             base = view.base
             # (PyTorch's test: the view requires grad and its base is a leaf, which a base
@@ -666,7 +668,7 @@ def _record_op(op, args, d, inplace, names, bound):
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:
                 a._ag.has_views = True
-        _views.attach_views(args, outs)
+        _views.attach_views(args, outs, op.name in _views.MULTI_VIEW_OPS)
     return result
 
 
