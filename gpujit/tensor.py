@@ -97,8 +97,10 @@ class Tensor:
     # elements made with all-zero strides, which stride() reports as they are (NumPy gives
     # every array without elements all-zero strides, which stride() otherwise replaces by
     # PyTorch's strides of a new empty tensor)
+    # _nograd_view (set by registry.wrap_view only, read with getattr): a view made in
+    # no_grad mode: _base says what it views (Tensor._base), but autograd does not adopt it
     __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "_base", "_detached",
-                 "_zero_strides", "__weakref__")
+                 "_zero_strides", "_nograd_view", "__weakref__")
     # as torch.Tensor's: type(x) prints <class 'gpujit.Tensor'>, its public name
     __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
@@ -288,6 +290,8 @@ class Tensor:
         ag = self._ag
         if ag is None:      # a view whose base an in-place op with gradients wrote
             base = getattr(self, "_base", None)
+            if getattr(self, "_nograd_view", False):
+                return False
             return base is not None and base._ag is not None and base._ag.requires_grad \
                 and base._ag.grad_fn is not None
         return ag.requires_grad
@@ -345,7 +349,7 @@ class Tensor:
     def grad_fn(self):
         ag = self._ag
         if ag is None:
-            if getattr(self, "_base", None) is None:
+            if getattr(self, "_base", None) is None or getattr(self, "_nograd_view", False):
                 return None
             # a view taken before its base required grad follows the base (PyTorch makes
             # a view's grad_fn when it is read)
@@ -393,6 +397,12 @@ class Tensor:
         handle = RemovableHandle(ag.hooks)
         ag.hooks[handle.id] = hook
         return handle
+
+    def _is_view(self):
+        """Whether this tensor is a view of another (PyTorch's Tensor._is_view(): a view
+        op's result, recorded by autograd or not; detach() results are none)."""
+        return getattr(self, "_base", None) is not None or (
+            self._ag is not None and self._ag.view is not None)
 
     def detach_(self):
         """Cut this tensor from the graph in place (it becomes a leaf without grad). A

@@ -256,7 +256,7 @@ def _shadow(t):
     r._vc = t._vc
     r._ag = None
     r._base = getattr(t, "_base", None)
-    for k in ("_detached", "_zero_strides"):
+    for k in ("_detached", "_zero_strides", "_nograd_view"):
         v = getattr(t, k, None)
         if v is not None:
             setattr(r, k, v)

@@ -378,6 +378,8 @@ def _record(op, args):
             view = _unrecorded_view(target)
         if view is not None and "inplace_view" not in op.tags:
             # a recorded view of a base: the base's gradient goes through CopySlices
+            if view.multi and target._ag.grad_fn is not None:
+                raise RuntimeError(_views.multi_view_error(target))
             _views.check_overlap(target)
             base = view.base
             # (PyTorch's test: the view requires grad and its base is a leaf, which a base
@@ -415,7 +417,8 @@ def _adopt_view(t):
     True when it did."""
     base = t._base
     bag = base._ag
-    if bag is None or not bag.requires_grad or bag.grad_fn is None:
+    if bag is None or not bag.requires_grad or bag.grad_fn is None or \
+            getattr(t, "_nograd_view", False):       # (made in no_grad mode)
         return False        # (a leaf that requires grad only since: t stays out, as in
         # PyTorch, where only an in-place op, which gives the base a grad_fn, reaches t)
     if bag.view is not None:
@@ -452,7 +455,7 @@ def _unrecorded_view(t):
     of its view chain (registry.wrap_view keeps it), as PyTorch tracks every view, so the
     base's grad_fn becomes CopySlices. None for a tensor that is no view."""
     base = getattr(t, "_base", None)
-    if base is None:
+    if base is None or getattr(t, "_nograd_view", False):
         return None
     info = base._ag.view if base._ag is not None else None
     if info is not None:
@@ -665,7 +668,7 @@ def _record_op(op, args, d, inplace, names, bound):
         for a in args:
             if isinstance(a, Tensor) and a._ag is not None:
                 a._ag.has_views = True
-        _views.attach_views(args, outs)
+        _views.attach_views(args, outs, op.name in _views.MULTI_VIEW_OPS)
     return result
 
 

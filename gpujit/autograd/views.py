@@ -31,13 +31,27 @@ LEAF_VIEW = ("a view of a leaf Variable that requires grad is being used in an i
              "operation.")
 
 
+def multi_view_error(view):
+    """PyTorch's words for an in-place write with gradients into an output of a view op
+    that returns several views (or a view of one): `Output 0 of Unbind is a view ...`."""
+    ag = view._ag
+    name = ag.grad_fn.name()
+    if name.endswith("Backward0"):
+        name = name[:-len("Backward0")]
+    return (f"Output {ag.output_nr} of {name} is a view and is being modified inplace. "
+            f"This view is the output of a function that returns multiple views. Such "
+            f"functions do not allow the output views to be modified inplace. You should "
+            f"replace the inplace operation by an out-of-place one.")
+
+
 class ViewInfo:
     """A view's base tensor, the base's version when the view's grad_fn was last made,
     and (lazily) the flat positions in the base of the view's elements."""
-    __slots__ = ("base", "version", "_pos", "_shape")
+    __slots__ = ("base", "version", "_pos", "_shape", "multi")
 
     def __init__(self, base):
         self.base = base
+        self.multi = False      # (an output of a multi-view op, or a view of one)
         self.version = base._vc[0]
         self._pos = None
         self._shape = None
@@ -97,19 +111,30 @@ def _shares_memory(a, b):
     return bool(_xp(a).may_share_memory(a, b))
 
 
-def attach_views(args, results):
+# view ops whose several outputs PyTorch marks as views that no in-place op may write with
+# gradients (CreationMeta::MULTI_OUTPUT_NODE); views of those outputs inherit the mark
+# (tensor_split / hsplit are slices, unsafe_split no view, for autograd: writable)
+MULTI_VIEW_OPS = frozenset({"aten::unbind.int", "aten::split.Tensor", "aten::split_with_sizes",
+                            "aten::chunk"})
+
+
+def attach_views(args, results, multi=False):
     """After a recorded view op: results that share memory with args[0] remember its base
-    (the root of its own view chain)."""
+    (the root of its own view chain); `multi`: the op returns several views."""
     src = args[0] if args else None
     if not isinstance(src, Tensor):
         return
     info = src._ag.view if src._ag is not None else None
+    multi = multi or (info is not None and info.multi)
     base = info.base if info is not None else src
     for r in results:
         if isinstance(r, Tensor) and r is not src and r is not base and \
                 r._ag is not None and r._ag.grad_fn is not None and \
                 (r._data.size == 0 or _shares_memory(r._data, base._data)):
             r._ag.view = ViewInfo(base)
+            r._ag.view.multi = multi
+            if getattr(r, "_base", None) is None:
+                r._base = base      # (Tensor._base: the root, as PyTorch's view of a leaf)
             if base._ag is not None:
                 track_view(base, r)
 

@@ -351,6 +351,17 @@ def ldexp(xp, self, other):
     return xp.where(((s == 0) | xp.isinf(s)) & xp.isfinite(o), s, r)
 
 
+def _ldexp_bool_exponent(kinds):
+    """PyTorch 2.13 scales a floating-point self by an integer-tensor exponent with its own
+    kernel (exact, no 2 ** other in between), which has no bool case: a bool other with a
+    floating self raises (an integer or bool self takes the self * 2.0 ** other path)."""
+    if (len(kinds) == 2 and kinds[1][0] is _dt.bool
+            and kinds[0][0].category == _dt.FLOATING):
+        raise NotImplementedError('"ldexp_cpu_exp" not implemented for \'Bool\'')
+
+
+ldexp.op.check_kinds = ldexp.op.inplace_variant.check_kinds = _ldexp_bool_exponent
+
 def _float_power_types(ct):
     return _dt.float64, _dt.float64
 

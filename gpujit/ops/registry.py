@@ -181,7 +181,9 @@ def wrap_view(a, dev, src, track=True):
         return t
     s = src._data
     b = getattr(a, "base", None)
-    # (an empty result shares no memory, but PyTorch's view is one all the same)
+    # (an empty result shares no memory, but PyTorch's view is one all the same; a view
+    # made in no_grad mode has its _base as PyTorch's, but is `_nograd_view`: autograd
+    # never follows it to its base, as PyTorch refuses to write it with gradients)
     if a is s or (b is not None and (b is s or b is s.base)) or shares_memory(a, s) or (
             a.size == 0 and a.dtype == s.dtype and dev is src._device):
         t._vc = src._vc
@@ -189,9 +191,11 @@ def wrap_view(a, dev, src, track=True):
         # no_grad mode, which PyTorch refuses to write with gradients)
         if not track:
             t._detached = True
-        elif grad_state is None or grad_state.enabled:
+        else:
             root = getattr(src, "_base", None)
             t._base = src if root is None else root
+            if grad_state is not None and not grad_state.enabled:
+                t._nograd_view = True
     else:
         t._vc = [0]
     return t

@@ -40,11 +40,18 @@ def share_counter(t, inputs):
     """A returned Tensor t that may be a view of one of the input Tensors (codegen's walk
     of its producers says so): it shares that input's version counter when it shares its memory,
     as a view made by eager code does (an in-place write to either is then seen by
-    autograd's saved copies of the other)."""
+    autograd's saved copies of the other), and names the root of that input's view chain
+    as its `_base` (Tensor._base, _is_view()), as registry.wrap_view does."""
     if isinstance(t, _reg._Tensor):
         for x in inputs:
             if _reg.shares_memory(t._data, x._data):
                 t._vc = x._vc
+                if t is not x and t._ag is None and getattr(t, "_base", None) is None:
+                    root = getattr(x, "_base", None)
+                    t._base = x if root is None else root
+                    gs = _reg.grad_state
+                    if gs is not None and not gs.enabled:
+                        t._nograd_view = True
                 break
     elif isinstance(t, (tuple, list)):      # split's pieces, a list of views
         for e in t:
