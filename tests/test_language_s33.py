@@ -118,3 +118,81 @@ class MpMod(torch.nn.Module):
 def test_per_parameter_type_comments_on_a_method():
     m = torch.jit.script(MpMod())
     assert m(torch.ones(2), 3).tolist() == [3.0, 3.0]
+
+
+_TYPING_NAMES_THE_COMMENTS_USE = (List, Optional)
+
+
+# --------------------------------------------- 2. torch.jit.frontend's exception classes
+#
+# Unsupported syntax raises torch.jit.frontend.UnsupportedNodeError ("try blocks aren't
+# supported", "Lambda aren't supported", "function definitions aren't supported",
+# "NamedExpr aren't supported") or NotSupportedError ("else branches of for loops aren't
+# supported"), both torch.jit.frontend.FrontendError; gpujit had no such classes (every
+# refusal a plain RuntimeError), so `except torch.jit.frontend.NotSupportedError` missed.
+
+def un_try() -> int:
+    try:
+        return 1
+    except Exception:
+        return 2
+
+
+def un_lambda() -> int:
+    f = lambda x: x + 1     # noqa: E731
+    return f(1)
+
+
+def un_def() -> int:
+    def g(x: int) -> int:
+        return x + 1
+    return g(1)
+
+
+def un_walrus() -> int:
+    if (n := 3) > 2:
+        return n
+    return 0
+
+
+def un_for_else() -> int:
+    for i in range(3):
+        pass
+    else:
+        return 5
+    return 0
+
+
+def un_while_else() -> int:
+    i = 0
+    while i < 3:
+        i += 1
+    else:
+        i = 100
+    return i
+
+
+@pytest.mark.parametrize("fn,words,line", [
+    (un_try, "try blocks aren't supported", "try:"),
+    (un_lambda, "Lambda aren't supported", "f = lambda x: x + 1"),
+    (un_def, "function definitions aren't supported", "def g(x: int) -> int:"),
+    (un_walrus, "NamedExpr aren't supported", "if (n := 3) > 2:"),
+])
+def test_unsupported_nodes_raise_torchs_unsupported_node_error(fn, words, line):
+    with pytest.raises(torch.jit.frontend.UnsupportedNodeError) as ei:
+        torch.jit.script(fn)
+    assert isinstance(ei.value, torch.jit.frontend.NotSupportedError)
+    assert isinstance(ei.value, torch.jit.frontend.FrontendError)
+    msg = str(ei.value)
+    assert msg.startswith(words) and line in msg
+
+
+@pytest.mark.parametrize("fn,words,line", [
+    (un_for_else, "else branches of for loops aren't supported", "for i in range(3):"),
+    (un_while_else, "else branches of while loops aren't supported", "while i < 3:"),
+])
+def test_loop_else_raises_not_supported_error(fn, words, line):
+    with pytest.raises(torch.jit.frontend.NotSupportedError) as ei:
+        torch.jit.script(fn)
+    assert not isinstance(ei.value, torch.jit.frontend.UnsupportedNodeError)
+    assert str(ei.value).startswith(words) and line in str(ei.value)

@@ -1322,7 +1322,7 @@ def test_bad_program_is_a_clean_compile_error(fn, words, at):
     with pytest.raises(Exception) as info:
         gpujit.script(fn)
     e = info.value
-    assert type(e) is FrontendError, f"{type(e).__name__}: {e}"
+    assert isinstance(e, FrontendError), f"{type(e).__name__}: {e}"   # (or its NotSupportedError)
     msg = str(e)
     assert "internal error" not in msg, msg
     assert "Traceback" not in msg, msg
