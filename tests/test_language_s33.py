@@ -19,6 +19,16 @@ Finds, minimised:
    the number of function parameters (2)'; parameter comments without the `(...) -> R`
    line (none, a full `(int, int) -> int` line, or a Python 3 `-> float`) -> "Return type
    line '# type: (...) -> ...' not found on multiline type annotation".
+
+2. Syntax TorchScript refuses raises torch.jit.frontend.UnsupportedNodeError (`try`,
+   lambda, nested def, `:=`) or NotSupportedError (`for/while ... else`), not a plain
+   RuntimeError; gpujit had neither class (section 2 below).
+
+3. An empty list literal passed to a builtin takes the list type of the builtin's first
+   overload (prim::EmptyListLiteral): torch `any([]) -> False`, `all([]) -> True`,
+   `sum([]) -> 0` (an int), `max([])` compiles and raises 'max() arg is an empty
+   sequence' when run.  gpujit typed `[]` as a List[Tensor] and refused all four
+   ('any() with (a List[Tensor]) is not supported', 'max() of an empty list').
 """
 from typing import List, Optional
 
@@ -196,3 +206,35 @@ def test_loop_else_raises_not_supported_error(fn, words, line):
         torch.jit.script(fn)
     assert not isinstance(ei.value, torch.jit.frontend.UnsupportedNodeError)
     assert str(ei.value).startswith(words) and line in str(ei.value)
+
+
+# --------------------------------------------- 3. `[]` passed to any / all / sum / max
+
+def el_any_all() -> List[bool]:
+    return [any([]), all([])]
+
+
+def el_sum() -> int:
+    return sum([])
+
+
+def el_max(n: int) -> int:
+    if n > 0:
+        return n
+    return max([])
+
+
+def el_min() -> int:
+    return min([])
+
+
+def test_empty_list_literal_in_builtins_takes_the_first_overloads_type():
+    assert torch.jit.script(el_any_all)() == [False, True]
+    s = torch.jit.script(el_sum)()
+    assert s == 0 and type(s) is int
+    f = torch.jit.script(el_max)
+    assert f(3) == 3
+    with pytest.raises(RuntimeError, match="max\\(\\) arg is an empty sequence"):
+        f(0)
+    with pytest.raises(RuntimeError, match="min\\(\\) arg is an empty sequence"):
+        torch.jit.script(el_min)()
