@@ -30,7 +30,7 @@ Finds, minimised:
    sequence' when run.  gpujit typed `[]` as a List[Tensor] and refused all four
    ('any() with (a List[Tensor]) is not supported', 'max() of an empty list').
 """
-from typing import List, Optional
+from typing import Final, List, Optional
 
 import pytest
 
@@ -238,3 +238,48 @@ def test_empty_list_literal_in_builtins_takes_the_first_overloads_type():
         f(0)
     with pytest.raises(RuntimeError, match="min\\(\\) arg is an empty sequence"):
         torch.jit.script(el_min)()
+
+
+# ------------------------------- 4. @unused forward; assigning a module constant
+#
+# torch 2.13: a module whose forward is @torch.jit.unused scripts, has no compiled
+# forward, and calling it runs the Python forward (m(3) == 3); gpujit crashed while
+# scripting (AttributeError: property 'forward' ... has no setter).  Assigning a
+# `__constants__` / `Final` attribute of a scripted module raises RuntimeError "Can't set
+# constant 'k' which has value:3"; gpujit let the assignment through (the compiled code
+# kept the old value).
+
+class UnusedForward(torch.nn.Module):
+    @torch.jit.unused
+    def forward(self, x: int) -> int:
+        return x + 1
+
+
+class WithConstants(torch.nn.Module):
+    __constants__ = ["k"]
+    scale: Final[int]
+
+    def __init__(self):
+        super().__init__()
+        self.k = 3
+        self.scale = 2
+        self.n = 1
+
+    def forward(self, x: int) -> int:
+        return x * self.k * self.scale + self.n
+
+
+def test_unused_forward_runs_in_python():
+    m = torch.jit.script(UnusedForward())
+    assert m(3) == 4 and m.forward(4) == 5
+
+
+def test_assigning_a_constant_of_a_scripted_module_raises():
+    m = torch.jit.script(WithConstants())
+    assert m(1) == 7
+    with pytest.raises(RuntimeError, match="Can't set constant 'k' which has value:3"):
+        m.k = 5
+    with pytest.raises(RuntimeError, match="Can't set constant 'scale' which has value:2"):
+        m.scale = 5
+    m.n = 10                     # a plain attribute: assignable
+    assert m(1) == 16 and m.k == 3
