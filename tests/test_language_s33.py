@@ -29,8 +29,21 @@ Finds, minimised:
    `sum([]) -> 0` (an int), `max([])` compiles and raises 'max() arg is an empty
    sequence' when run.  gpujit typed `[]` as a List[Tensor] and refused all four
    ('any() with (a List[Tensor]) is not supported', 'max() of an empty list').
+
+4. A module whose forward is @torch.jit.unused runs its Python forward (gpujit crashed
+   while scripting); assigning a __constants__ / Final attribute raises "Can't set
+   constant 'k' which has value:3" (gpujit accepted it).
+
+5. `x = []` in an if branch or loop body for a list variable of an enclosing block takes
+   that variable's type: the everyday `if x is None: x = []` for `x: Optional[List[int]]`
+   compiles in torch 2.13 (returns []); gpujit refused ("Variable 'x' is a List[Tensor]
+   on one branch and a List[int] on the other").  torch gives no such hint to a `[]` in
+   the variable's own block (`x = [1]; x = []; return x` -> 'Return value was annotated
+   as having type List[int] but is actually of type List[Tensor]') nor to `d = {}`
+   ("Variable 'd' previously had type Optional[Dict[str, int]] but is now being assigned
+   to a value of type Dict[str, Tensor]").
 """
-from typing import Final, List, Optional
+from typing import Dict, Final, List, Optional
 
 import pytest
 
@@ -174,6 +187,9 @@ def un_for_else() -> int:
 
 
 def un_while_else() -> int:
+    # (torch 2.13 itself crashes here with a TypeError from its own frontend,
+    # '__init__(): incompatible constructor arguments'; for-else's NotSupportedError is
+    # what it means)
     i = 0
     while i < 3:
         i += 1
@@ -283,3 +299,46 @@ def test_assigning_a_constant_of_a_scripted_module_raises():
         m.scale = 5
     m.n = 10                     # a plain attribute: assignable
     assert m(1) == 16 and m.k == 3
+
+
+# ---------------------------------------- 5. `x = []` for a list variable of an outer block
+
+def eb_opt_default(x: Optional[List[int]] = None) -> List[int]:
+    if x is None:
+        x = []
+    x.append(7)
+    return x
+
+
+def eb_loop_reset() -> List[int]:
+    acc = [0]
+    out: List[int] = []
+    for i in range(4):
+        acc.append(i)
+        if len(acc) > 2:
+            out.append(len(acc))
+            acc = []
+    return out + acc
+
+
+def eb_same_block() -> List[int]:
+    x = [1]
+    x = []
+    return x
+
+
+def eb_opt_dict(d: Optional[Dict[str, int]] = None) -> int:
+    if d is None:
+        d = {}
+    return len(d)
+
+
+def test_empty_list_assigned_in_a_block_takes_the_outer_variables_type():
+    f = torch.jit.script(eb_opt_default)
+    assert f(None) == [7] and f([1]) == [1, 7]
+    assert torch.jit.script(eb_loop_reset)() == [3, 2, 3]
+    msg = _err(eb_same_block)
+    assert ("Return value was annotated as having type List[int] but is actually of "
+            "type List[Tensor]") in msg
+    msg = _err(eb_opt_dict)
+    assert "Dict[str, Tensor]" in msg and "d = {}" in msg
