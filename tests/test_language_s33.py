@@ -42,6 +42,13 @@ Finds, minimised:
    as having type List[int] but is actually of type List[Tensor]') nor to `d = {}`
    ("Variable 'd' previously had type Optional[Dict[str, int]] but is now being assigned
    to a value of type Dict[str, Tensor]").
+
+6. A type hint reaches both values of a conditional expression: torch 2.13 compiles
+   `def f(b: bool) -> List[int]: return [1] if b else []` (f(False) == []) and
+   `-> Dict[str, int]: return {} if b else {"a": 1}`; gpujit refused ('the two values of
+   a conditional expression have different types (a List[int] and a List[Tensor])').
+   Without a hint torch refuses too: "if-expression's true branch has type List[Tensor]
+   but false branch has type List[int]".
 """
 from typing import Dict, Final, List, Optional
 
@@ -342,3 +349,32 @@ def test_empty_list_assigned_in_a_block_takes_the_outer_variables_type():
             "type List[Tensor]") in msg
     msg = _err(eb_opt_dict)
     assert "Dict[str, Tensor]" in msg and "d = {}" in msg
+
+
+# ------------------------------------------- 6. a type hint reaches both values of `a if c else b`
+
+def te_list(b: bool) -> List[int]:
+    return [1] if b else []
+
+
+def te_dict(b: bool) -> Dict[str, int]:
+    return {} if b else {"a": 1}
+
+
+def te_ann(b: bool) -> int:
+    x: List[int] = [] if b else [1]
+    return len(x)
+
+
+def te_unhinted(b: bool) -> int:
+    x = [] if b else [1]
+    return len(x)
+
+
+def test_conditional_expression_values_take_the_type_hint():
+    f = torch.jit.script(te_list)
+    assert f(True) == [1] and f(False) == []
+    assert torch.jit.script(te_dict)(True) == {} and torch.jit.script(te_dict)(False) == {"a": 1}
+    assert torch.jit.script(te_ann)(True) == 0
+    msg = _err(te_unhinted)
+    assert "List[Tensor]" in msg and "List[int]" in msg and "x = [] if b else [1]" in msg

@@ -353,7 +353,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 self.unsupported_expr(node)
             if expected is not None and isinstance(node, (ast.List, ast.Tuple, ast.Dict,
                                                                  ast.Set, ast.ListComp,
-                                                                 ast.DictComp)):
+                                                                 ast.DictComp, ast.IfExp)):
                 return m(node, expected)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr == "tolist" and not node.args and not node.keywords:
