@@ -49,6 +49,10 @@ Finds, minimised:
    a conditional expression have different types (a List[int] and a List[Tensor])').
    Without a hint torch refuses too: "if-expression's true branch has type List[Tensor]
    but false branch has type List[int]".
+
+7. `xs == []` / `xs != []` for `xs: List[int]`: torch 2.13 matches the empty literal to
+   aten::eq.int_list (xs == [] is False for [1], True for []); gpujit refused ("no
+   variant of 'eq' accepts (List[int], List[Tensor])").
 """
 from typing import Dict, Final, List, Optional
 
@@ -378,3 +382,14 @@ def test_conditional_expression_values_take_the_type_hint():
     assert torch.jit.script(te_ann)(True) == 0
     msg = _err(te_unhinted)
     assert "List[Tensor]" in msg and "List[int]" in msg and "x = [] if b else [1]" in msg
+
+
+# ------------------------------------------------------------ 7. `xs == []`
+
+def cmp_empty(xs: List[int]) -> List[bool]:
+    return [xs == [], [] != xs]
+
+
+def test_comparing_a_list_with_an_empty_list_literal():
+    f = torch.jit.script(cmp_empty)
+    assert f([1]) == [False, True] and f([]) == [True, False]

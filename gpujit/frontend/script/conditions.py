@@ -214,14 +214,17 @@ class ConditionMixin:
                 self.scopes[-1][name] = Refined(cast, var.where)
 
     def expr_Compare(self, node):
-        return self.compare_chain(self.expr(node.left), list(zip(node.ops, node.comparators)),
+        # (an operand `[]` is an empty list literal: `xs == []`, `"a" in []` match the
+        # schema's list type, as TorchScript's prim::EmptyListLiteral)
+        return self.compare_chain(self.call_arg(node.left), list(zip(node.ops,
+                                                                     node.comparators)),
                                   node)
 
     def compare_chain(self, left, rest, node):
         """a < b < c: (a < b) and (b < c), b evaluated once and c only where a < b holds
         (Python's and TorchScript's short circuit: `a < a <= xs[-1]` reads no xs)."""
         op, comp = rest[0]
-        right = self.expr(comp)
+        right = self.call_arg(comp)
         v = self.compare(op, left, right, node)
         if len(rest) == 1:
             return v
