@@ -1279,9 +1279,8 @@ def functional_module_as_value(x):
     return x
 
 
-@bad("empty list")
-def min_of_empty_list(x):
-    return min([])   # HERE
+# (min([]) is no compile error: torch 2.13 types the `[]` as the int[] of prim::min.self_int
+# and raises 'min() arg is an empty sequence' when it runs; tests/test_language_s33.py)
 
 
 @bad("print", "keyword")
@@ -1322,7 +1321,7 @@ def test_bad_program_is_a_clean_compile_error(fn, words, at):
     with pytest.raises(Exception) as info:
         gpujit.script(fn)
     e = info.value
-    assert type(e) is FrontendError, f"{type(e).__name__}: {e}"
+    assert isinstance(e, FrontendError), f"{type(e).__name__}: {e}"   # (or its NotSupportedError)
     msg = str(e)
     assert "internal error" not in msg, msg
     assert "Traceback" not in msg, msg

@@ -10,6 +10,7 @@ from .script_containers import ScriptList, ScriptDict
 from .script import _IgnoreContextManager as _IgnoreCM
 _IgnoreContextManager = _IgnoreCM     # torch.jit._IgnoreContextManager (scripted: ignore_blocks)
 from ..frontend.script.errors import FrontendError
+from . import frontend  # noqa: F401,E402  (torch.jit.frontend.NotSupportedError & co.)
 from ..runtime.interpreter import Error
 from ..serialization import save, load, ArchiveError
 from .futures import Future, fork, wait

@@ -122,6 +122,9 @@ class ScriptModule(Module):
         cls.__init__ = __init__
 
     def __setattr__(self, name, value):
+        consts = self.__dict__.get("_script_constants")
+        if consts and name in consts:       # __constants__ / Final: baked into the code
+            raise RuntimeError(f"Can't set constant '{name}' which has value:{consts[name]}")
         iface = (self.__dict__.get("_interface_attrs") or {}).get(name)
         if iface is not None:    # a submodule declared with an interface type: swappable
             from .interface import check_implements
@@ -194,6 +197,8 @@ class ScriptModule(Module):
     def forward(self):
         """The compiled forward, a ScriptMethod (`tm.forward.graph` works as in torch)."""
         m = self._script_methods.get("forward")
+        if m is None and "_python_forward" in self.__dict__:
+            return self.__dict__["_python_forward"]   # an @unused / @ignore'd forward: Python
         if m is None:
             overloads = sorted(n for n in self._script_methods if n.startswith("forward__"))
 

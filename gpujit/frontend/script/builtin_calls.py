@@ -50,6 +50,13 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
 
 _CAST = {T.IntType: "Int", T.FloatType: "Float"}
 
+# the list parameter of each builtin's first list overload in TorchScript (aten::sum.int,
+# prim::min.self_int, aten::any.str: a `[]` argument takes it; any/all of [] need no
+# elements, so any element type gives torch's answer)
+_FIRST_LIST_PARAM = {"sum": T.ListType(T.INT), "min": T.ListType(T.INT),
+                     "max": T.ListType(T.INT), "any": T.ListType(T.STR),
+                     "all": T.ListType(T.STR)}
+
 
 def _elem_name(lst):
     """'int' / 'float' / 'bool': the element type of a list value, as overload names
@@ -75,8 +82,13 @@ class BuiltinMixin:
         if bad:
             self.error(f"{name}() takes no keyword argument '{bad[0]}' here", node,
                        hint="pass the arguments by position")
-        args = [self.expr(self.range_as_list(a)) for a in node.args]
+        args = [self.call_arg(self.range_as_list(a)) for a in node.args]
         kw = {k.arg: self.expr(k.value) for k in node.keywords}
+        if name in _FIRST_LIST_PARAM and len(args) == 1 and \
+                calls.is_empty_list_literal(args[0]):
+            # any([]) / sum([]) / max([]): `[]` takes the list type of the builtin's first
+            # overload, as TorchScript's prim::EmptyListLiteral matches schemas
+            args[0] = self.empty_list_for_param(args[0], _FIRST_LIST_PARAM[name])
         handler = getattr(self, f"builtin_{name}", None)
         if handler is not None:
             v = handler(args, kw, node)

@@ -345,7 +345,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             m = getattr(self, "stmt_" + type(s).__name__, None)
             if m is None:
                 what, hint = _UNSUPPORTED_STMTS.get(type(s), (f"`{type(s).__name__}`", None))
-                self.error(f"{what} is not supported in scripted functions", s, hint=hint)
+                self.error_unsupported_node(f"{what} is not supported in scripted functions",
+                                            s, hint=hint)
             return m(s)
 
     def stmt_Pass(self, s):

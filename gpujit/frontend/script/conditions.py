@@ -30,10 +30,12 @@ _TYPING = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR,
 class ConditionMixin:
     """ExprCompiler's conditions (self is the compiler)."""
 
-    def expr_IfExp(self, node):
+    def expr_IfExp(self, node, expected=None):
+        """`a if c else b`; a type hint (`return [1] if b else []` of a List[int]
+        function) reaches both values, as TorchScript's."""
         known = static_eval.static_condition(self, node.test)
         if known is not None:      # decided at compile time: only that value is compiled
-            return self.expr(node.body if known else node.orelse)
+            return self.expr(node.body if known else node.orelse, expected)
         cond = self.condition(node.test)
         n = self.emit("prim::If", [cond], [])
         vals = []
@@ -41,7 +43,7 @@ class ConditionMixin:
             b = n.add_block()
             with self.in_block(b), self.scope():
                 self.refine(refs)
-                v = self.expr(e)
+                v = self.expr(e, expected)
                 b.register_output(v)
                 vals.append(v)
         t = unify(vals[0].type, vals[1].type)
@@ -212,14 +214,17 @@ class ConditionMixin:
                 self.scopes[-1][name] = Refined(cast, var.where)
 
     def expr_Compare(self, node):
-        return self.compare_chain(self.expr(node.left), list(zip(node.ops, node.comparators)),
+        # (an operand `[]` is an empty list literal: `xs == []`, `"a" in []` match the
+        # schema's list type, as TorchScript's prim::EmptyListLiteral)
+        return self.compare_chain(self.call_arg(node.left), list(zip(node.ops,
+                                                                     node.comparators)),
                                   node)
 
     def compare_chain(self, left, rest, node):
         """a < b < c: (a < b) and (b < c), b evaluated once and c only where a < b holds
         (Python's and TorchScript's short circuit: `a < a <= xs[-1]` reads no xs)."""
         op, comp = rest[0]
-        right = self.expr(comp)
+        right = self.call_arg(comp)
         v = self.compare(op, left, right, node)
         if len(rest) == 1:
             return v

@@ -2,7 +2,7 @@
 their source (file, line, the line with the culprit marked `~~~ <--- HERE`), and a hint."""
 from __future__ import annotations
 
-__all__ = ["FrontendError", "highlight"]
+__all__ = ["FrontendError", "NotSupportedError", "UnsupportedNodeError", "highlight"]
 
 
 def highlight(source_range, end_col=None) -> str:
@@ -42,3 +42,30 @@ class FrontendError(RuntimeError):
         if hint:
             parts.append(f"  Hint: {hint}")
         super().__init__("\n".join(parts))
+
+
+class NotSupportedError(FrontendError):
+    """A Python construct TorchScript does not support (`for ... else`, a format spec in
+    an f-string): torch.jit.frontend.NotSupportedError's role, so code that catches
+    that class catches it (and, as every gpujit compile error, RuntimeError)."""
+
+
+class UnsupportedNodeError(NotSupportedError):
+    """A statement or expression kind TorchScript has no rule for at all (`try`, a
+    lambda, a nested `def`, `:=`): torch.jit.frontend.UnsupportedNodeError's role;
+    the message starts with torch's words, '<what> aren't supported'."""
+
+
+# torch.jit.frontend's names for the node kinds it refuses ("try blocks aren't supported")
+TORCH_NODE_NAMES = {"FunctionDef": "function definitions", "For": "for loops",
+                    "Delete": "del statements", "ClassDef": "class definitions",
+                    "With": "with statements", "Raise": "raise statements",
+                    "Assert": "assertions", "Import": "import statements",
+                    "ImportFrom": "import statements", "Global": "global variables",
+                    "Break": "break statements", "Continue": "continue statements",
+                    "Try": "try blocks"}
+
+
+def unsupported_node_words(node) -> str:
+    k = type(node).__name__
+    return f"{TORCH_NODE_NAMES.get(k, k)} aren't supported"

@@ -26,7 +26,7 @@ from .op_calls import OpCallMixin
 from .slices import SliceMixin
 from .strings import StringMixin
 from .calls import describe_type
-from .errors import FrontendError
+from .errors import FrontendError, UnsupportedNodeError, unsupported_node_words
 from .variables import Var, Refined, OneBranch, unify  # noqa: F401 (compiler.py's names)
 
 
@@ -181,12 +181,17 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             pass
 
     # ------------------------------------------------------------------ plumbing
-    def error(self, msg, node=None, hint=None, note=None):
+    def error(self, msg, node=None, hint=None, note=None, cls=None):
         sr = self.src.range(node) if node is not None else self.cur
         if sr is not None:
             sr = SourceRange(sr.filename, sr.line, sr.col, sr.text, self.src.name)
         end = self.src.end_col(node) if node is not None else None
-        raise FrontendError(msg, sr, end_col=end, hint=hint, note=note)
+        raise (cls or FrontendError)(msg, sr, end_col=end, hint=hint, note=note)
+
+    def error_unsupported_node(self, msg, node, hint=None):
+        """A node kind TorchScript refuses: torch's UnsupportedNodeError and words."""
+        self.error(f"{unsupported_node_words(node)}: {msg}", node, hint=hint,
+                   cls=UnsupportedNodeError)
 
     def at(self, node):
         return _At(self, node)
@@ -348,7 +353,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 self.unsupported_expr(node)
             if expected is not None and isinstance(node, (ast.List, ast.Tuple, ast.Dict,
                                                                  ast.Set, ast.ListComp,
-                                                                 ast.DictComp)):
+                                                                 ast.DictComp, ast.IfExp)):
                 return m(node, expected)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr == "tolist" and not node.args and not node.keywords:
@@ -370,8 +375,9 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         hints = {"GeneratorExp": "use a list comprehension [...]",
                  "Lambda": "define a function at module level"}
         k = type(node).__name__
-        self.error(f"{_EXPR_NAMES.get(k, k)} is not supported in scripted functions yet",
-                   node, hint=hints.get(k))
+        self.error_unsupported_node(
+            f"{_EXPR_NAMES.get(k, k)} is not supported in scripted functions yet", node,
+            hint=hints.get(k))
 
     def expr_Constant(self, node):
         v = node.value

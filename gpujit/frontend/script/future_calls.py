@@ -71,8 +71,8 @@ def compile_closure_def(c, s):
     from .serialized import is_archive_code
     if not is_archive_code(c) or s.args.vararg or s.args.kwarg or s.args.kwonlyargs or \
             s.args.posonlyargs or s.args.defaults or s.decorator_list:
-        c.error("a nested function definition is not supported in scripted functions",
-                s, hint="define it at module level")
+        c.error_unsupported_node("a nested function definition is not supported in "
+                                 "scripted functions", s, hint="define it at module level")
     body = [b for b in s.body if not (isinstance(b, ast.Expr) and
                                       isinstance(b.value, ast.Constant))]
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None or \

@@ -19,6 +19,7 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from .calls import describe_type
 from .exprs import Var, OneBranch, unify
+from .errors import NotSupportedError
 
 __all__ = ["LoopMixin", "RAISED", "PENDING", "LoopReturn", "UnrolledTarget", "MAX_TRIP",
            "assigned_names", "has_exit", "has_return"]
@@ -144,7 +145,8 @@ class LoopMixin:
 
     def stmt_While(self, s):
         if s.orelse:
-            self.error("`while ... else` is not supported", s, hint="use a flag variable")
+            self.error("else branches of while loops aren't supported: `while ... else` is "
+                       "not supported", s, hint="use a flag variable", cls=NotSupportedError)
         cond = self.condition(s.test)
         endless = isinstance(s.test, ast.Constant) and s.test.value is True and \
             next((e for e in own_loop_exits(s.body) if isinstance(e, ast.Break)), None) is None
@@ -153,7 +155,8 @@ class LoopMixin:
 
     def stmt_For(self, s):
         if s.orelse:
-            self.error("`for ... else` is not supported", s, hint="use a flag variable")
+            self.error("else branches of for loops aren't supported: `for ... else` is not "
+                       "supported", s, hint="use a flag variable", cls=NotSupportedError)
         it = s.iter
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
                 it.func.id == "range" and self.is_builtin("range"):

@@ -81,6 +81,9 @@ def copy_ignored_methods(mod, sm):
             continue
         fn = getattr(raw, "__func__", raw)
         if inspect.isfunction(fn) and function_modifier(fn) in ("ignore", "drop"):
+            if name == "forward":       # (a property of script modules): @unused forward
+                sm.__dict__["_python_forward"] = fn.__get__(sm)    # runs in Python
+                continue
             object.__setattr__(sm, name, fn.__get__(sm))
 
 

@@ -78,6 +78,8 @@ def _signature(fn, self_type=None):
     ret = None
     if comment is not None:
         argtypes, ret, broadcast = _comment_types(fn, src, comment, plist[start:], env)
+    elif src is not None and src.param_type_comments(plist[start:]):
+        raise _no_return_type_line(fn, src)
     for i, p in enumerate(plist[start:]):
         sr = src.param_range(p.name) if src else None
         if comment is not None:
@@ -212,8 +214,31 @@ def _comment_types(fn, src, comment, plist, env):
         raise FrontendError(f"the type comment of {fn.__name__} is not of the form "
                             "'# type: (T1, T2) -> R'", sr) from None
     args = ft.argtypes
+    per_param = src.param_type_comments(plist)
+    if per_param and not comment.replace(" ", "").startswith("(...)->"):
+        raise _no_return_type_line(fn, src)
     if len(args) == 1 and isinstance(args[0], ast.Constant) and args[0].value is Ellipsis:
         types, broadcast = [None] * len(plist), {}
+        if per_param:
+            # PEP 484's multi-line form: `a,  # type: int` per parameter and
+            # `# type: (...) -> R` after the header; TorchScript pastes the parameter
+            # comments, in order, into the `...` and wants one per parameter
+            if len(per_param) != len(plist):
+                raise FrontendError(
+                    f"Number of type annotations ({len(per_param)}) did not match the "
+                    f"number of function parameters ({len(plist)})", sr)
+            types = []
+            for p in plist:
+                try:
+                    node = ast.parse(per_param[p.name], mode="eval").body
+                except SyntaxError:
+                    raise FrontendError(f"the type comment of parameter '{p.name}' of "
+                                        f"{fn.__name__} is not a type",
+                                        src.param_range(p.name)) from None
+                r = _Resolver(env, src.param_range(p.name))
+                types.append(r.expr_type(node))
+                if r.broadcast is not None:
+                    broadcast[p.name] = r.broadcast
     else:
         if len(args) != len(plist):
             raise FrontendError(
@@ -228,6 +253,16 @@ def _comment_types(fn, src, comment, plist, env):
             if r.broadcast is not None:      # (float, BroadcastingList3[float])
                 broadcast[p.name] = r.broadcast
     return types, None if inferred else annotation_expr_type(ft.returns, env, sr), broadcast
+
+
+def _no_return_type_line(fn, src):
+    """TorchScript's error for `# type:` comments on parameters without the
+    `# type: (...) -> R` line that completes them."""
+    lines = [ln.strip() for ln in src.lines if "# type:" in ln]
+    return FrontendError("Return type line '# type: (...) -> ...' not found on multiline "
+                         "type annotation\nfor type lines:\n" + "\n".join(lines),
+                         src.def_range(), hint="end the parameter comments with a line "
+                         "'# type: (...) -> R' after the def (PEP 484)")
 
 
 def function_globals(fn) -> dict:
@@ -293,6 +328,15 @@ class _FunctionSource:
                 node = arg.annotation or arg
                 return self.range_at(node.lineno, node.col_offset)
         return self.def_range()
+
+    def param_type_comments(self, plist):
+        """`{name: text}` of the parameters in `plist` that carry a `# type: T` comment
+        (`def f(a,  # type: int`)."""
+        names = {p.name for p in plist}
+        a = self.fdef.args
+        return {arg.arg: arg.type_comment
+                for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]
+                if arg.arg in names and getattr(arg, "type_comment", None)}
 
     def type_comment(self):
         return getattr(self.fdef, "type_comment", None)

@@ -8,6 +8,7 @@ from ...ir import types as T
 from .calls import describe_type
 from .classes import script_class_of
 from .exprs import Var
+from .variables import Refined
 from .loops import RAISED
 
 __all__ = ["StatementMixin"]
@@ -19,9 +20,38 @@ class StatementMixin:
     def stmt_Assign(self, s):
         if self.autocast_assign(s):         # `on = torch.autocast(...)`, for `with on:`
             return
-        v = self.expr(s.value)
+        v = self.expr(s.value, expected=self.empty_literal_hint(s))
         for t in s.targets:
             self.assign(t, v, s)
+
+    def empty_literal_hint(self, s):
+        """`x = []` in a block (an if branch, a loop body) for a variable of an enclosing
+        block: the literal takes the variable's list type (Optional stripped), as
+        TorchScript types it from the outer variable (`if x is None: x = []` for
+        `x: Optional[List[int]]`); None for anything else: a `[]` bound in the
+        variable's own block is a List[Tensor], and `d = {}` stays a Dict[str, Tensor]
+        ("Variable 'd' previously had type Dict[str, int]..."), as torch 2.13's."""
+        if not (len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and
+                isinstance(s.value, ast.List) and not s.value.elts):
+            return None
+        name = s.targets[0].id
+        own = self.scopes[-1].get(name)
+        if own is not None and not isinstance(own, Refined):
+            return None                       # (rebinding in its own block)
+        var = None
+        for frame in reversed(self.scopes[:-1]):
+            if name in frame:
+                var = frame[name]
+                break
+        if not isinstance(var, Var):
+            return None
+        v = var.value
+        if isinstance(var, Refined) and v.node.kind == "prim::unchecked_cast":
+            v = v.node.inputs[0]              # (narrowed by an enclosing `if`)
+        t = self.declared.get(name) or v.type
+        if isinstance(t, T.OptionalType):
+            t = t.elem
+        return t if isinstance(t, T.ListType) else None
 
     def stmt_AnnAssign(self, s):
         if s.value is None:
