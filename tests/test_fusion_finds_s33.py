@@ -1,18 +1,22 @@
 """Session 33's fusion hunt (helper e33): corners the s32 generator does not reach, pinned.
 
 The hunt (no wrong answer found in the fuser, kernels or runtime): tests/test_fusion_finds_s32.py
-with new seeds (3300100000.. 120 + 150 cases with PyTorch as the reference, 25 on the simulated
-CUDA target), tests/test_guard_fuzz_s25.py (GPUJIT_GUARD_FUZZ_SEED=33001, 60 cases),
+with new seeds (GPUJIT_S32_FUZZ_SEED=33001/33002/33005: 40 + 120 + 100 cases with PyTorch as the
+reference; 33003/33004: 25 + 30 on the simulated CUDA target), tests/test_guard_fuzz_s25.py
+(GPUJIT_GUARD_FUZZ_SEED=33001: 60 cases; 33002: 40 + 6 on the simulator),
 tests/test_fusion_sim_fuzz.py (GPUJIT_FUZZ_SEED=33001), and probes against PyTorch 2.13 on
 CPU and the simulator (~190 sim kernels): div rounding modes / remainder / fmod with negative
 operands, shifts by counts >= the width and negative counts, bitwise ops, clamp with tensor
 bounds, where with scalar branches, lerp / addcmul / addcdiv, comparisons then arithmetic,
 `.to(dtype)` chains through float16 / int8 / bool, 0-dim tensor operands (type promotion across
 int8 .. float64 and bool), expanded / stepped / channels_last / permuted / 0-size inputs,
-strategy switches mid-run past the specialization budget, and six threads calling one function.
+strategy switches mid-run past the specialization budget, six threads calling one function, and
+in-place ops on expanded / under-sized / narrower-dtype inputs (raise as PyTorch; PyTorch's
+scripted error adds its 'The following operation failed in the TorchScript interpreter'
+traceback header, gpujit raises the bare message, as everywhere).
 The only difference seen was not gpujit's: the sign of max(0.0, -0.0) in torch.maximum depends
 on whether PyTorch's CPU loop is vectorised (length 1 and 20 disagree), so the s32 fuzzer's seed
-3300199042 (x / maximum(y, x * 0.0)) differs from PyTorch as PyTorch differs from itself.
+3300199042 (t / maximum(y, x * y * 0.5) where both are zeros of opposite sign) differs from PyTorch as PyTorch differs from itself.
 
 These tests pin what the probes showed, with PyTorch 2.13's answers written out: each scripted
 function is called three times (profiling, then the fused group) and must answer as PyTorch.
