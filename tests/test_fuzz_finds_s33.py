@@ -1,0 +1,80 @@
+"""Programs found in session 33 (helper a33: the program fuzzers with seeds 33001..33006 and
+probes of op families the generators do not produce: scatter/gather, index_put_, cumsum/
+cumprod, sort/topk, where with numbers, int/bool/float16 promotion, views of views written
+in place, retain_grad), minimised; expected values are PyTorch 2.13's (x86-64), written out.
+
+- `a.retain_grad()` in a scripted function: torch.jit.script compiles it to
+  `= aten::retain_grad(%a)` (schema `retain_grad(Tensor(a!) self) -> ()`) and a later
+  backward keeps a.grad, as eager; gpujit.jit.script refused the program ("gpujit has no
+  Tensor method 'retain_grad'"). It is now an autograd call of scripted code
+  (frontend/script/autograd_calls.py) the interpreter runs, printed back by .code as
+  written and kept through jit.save / jit.load; on a tensor that does not require grad it
+  raises PyTorch's RuntimeError "can't retain_grad on Tensor that has requires_grad=False".
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import gpujit
+
+
+def _retain(x, y):
+    a = x * y
+    a.retain_grad()
+    b = a.sin()
+    return b * 2, a
+
+
+def _retain_in_branch(x, flag: bool):
+    a = x.exp()
+    if flag:
+        a.retain_grad()
+    return (a * a).sum(), a
+
+
+def _saved_and_loaded(f):
+    buf = io.BytesIO()
+    gpujit.jit.save(f, buf)
+    buf.seek(0)
+    return gpujit.jit.load(buf)
+
+
+@pytest.mark.parametrize("load", [False, True])
+def test_retain_grad_in_a_scripted_function_keeps_the_grad_of_a_non_leaf(load):
+    f = gpujit.jit.script(_retain)
+    assert "aten::retain_grad" in str(f.graph)
+    assert "a.retain_grad()" in f.code
+    if load:
+        f = _saved_and_loaded(f)
+    for _ in range(3):          # (profiling and optimized calls alike)
+        x = gpujit.tensor([0.5, 1.0, 2.0], requires_grad=True)
+        y = gpujit.tensor([1.0, 2.0, 3.0])
+        b, a = f(x, y)
+        assert a.retains_grad and not a.is_leaf
+        b.sum().backward()
+        # PyTorch 2.13: a.grad = 2 * cos(x * y)
+        np.testing.assert_allclose(a.grad.numpy(), [1.7551651, -0.8322937, 1.9203405],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(x.grad.numpy(), [1.7551651, -1.6645874, 5.7610216],
+                                   rtol=1e-6)
+
+
+def test_retain_grad_under_control_flow_and_on_a_leaf():
+    f = gpujit.jit.script(_retain_in_branch)
+    x = gpujit.tensor([0.0, 1.0], requires_grad=True)
+    s, a = f(x, True)
+    s.backward()
+    np.testing.assert_allclose(a.grad.numpy(), [2.0, 5.4365635], rtol=1e-6)
+    s, a = f(x, False)
+    s.backward()
+    assert a.grad is None and not a.retains_grad
+
+
+def test_retain_grad_of_a_tensor_without_grad_raises_as_pytorch():
+    f = gpujit.jit.script(_retain)
+    with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has "
+                                           "requires_grad=False"):
+        f(gpujit.tensor([1.0]), gpujit.tensor([2.0]))
