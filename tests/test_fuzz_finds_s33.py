@@ -10,6 +10,11 @@ in place, retain_grad), minimised; expected values are PyTorch 2.13's (x86-64), 
   (frontend/script/autograd_calls.py) the interpreter runs, printed back by .code as
   written and kept through jit.save / jit.load; on a tensor that does not require grad it
   raises PyTorch's RuntimeError "can't retain_grad on Tensor that has requires_grad=False".
+- `torch.rot90(x, 1, [0, 1])` of a C-contiguous (3, 4): PyTorch composes it as
+  flip(x, [1]).transpose_(0, 1) (k = 3: flip(x, [0]).transpose_, k = 2: flip(x, [0, 1]),
+  flip laid out as its input; k = 0 a contiguous clone), so the (4, 3) result has strides
+  (1, 4) and a permuted input's layout shows through; gpujit copied every result
+  C-contiguous. rot90 now composes gpujit's flip the same way.
 """
 from __future__ import annotations
 
@@ -78,3 +83,41 @@ def test_retain_grad_of_a_tensor_without_grad_raises_as_pytorch():
     with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has "
                                            "requires_grad=False"):
         f(gpujit.tensor([1.0]), gpujit.tensor([2.0]))
+
+
+_X = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+
+
+@pytest.mark.parametrize("view, k, dims, strides", [
+    # PyTorch 2.13's strides of torch.rot90(view(x), k, dims), x = arange(24).view(2, 3, 4)
+    ("c", 1, [0, 1], (4, 12, 1)), ("c", -1, [0, 1], (4, 12, 1)),
+    ("c", 3, [2, 0], (1, 4, 12)), ("c", 2, [0, 1], (12, 4, 1)), ("c", 4, [0, 1], (12, 4, 1)),
+    ("perm", 1, [0, 1], (12, 1, 4)), ("perm", 2, [0, 1], (1, 12, 4)),
+    ("perm", 0, [0, 1], (6, 3, 1)), ("perm", 3, [2, 0], (4, 12, 1)),
+    ("slice", 1, [0, 1], (2, 6, 1)), ("slice", 3, [2, 0], (1, 2, 6)),
+])
+def test_rot90_keeps_pytorchs_layout(view, k, dims, strides):
+    x = gpujit.from_numpy(_X.copy())
+    t = {"c": x, "perm": x.permute(2, 0, 1), "slice": x[:, :, ::2]}[view]
+    r = gpujit.rot90(t, k, dims)
+    assert r.stride() == strides
+    np.testing.assert_array_equal(r.numpy(), np.rot90(t.numpy(), k, dims))
+
+
+def _rot(x, k: int):
+    y = gpujit.rot90(x * 2, k, [0, 1])
+    return y, y + 1
+
+
+def test_rot90_layout_in_scripted_code_and_its_gradient():
+    f = gpujit.jit.script(_rot)
+    x = gpujit.from_numpy(np.arange(12, dtype=np.float32).reshape(3, 4))
+    for k, strides in ((1, (1, 4)), (2, (4, 1)), (3, (1, 4)), (0, (4, 1))):
+        for _ in range(3):
+            y, z = f(x, k)
+            assert y.stride() == strides and z.stride() == strides
+            np.testing.assert_array_equal(y.numpy(), np.rot90(x.numpy() * 2, k))
+    xr = gpujit.from_numpy(np.arange(12, dtype=np.float32).reshape(3, 4)).requires_grad_()
+    y = gpujit.rot90(xr, 1, [0, 1])
+    (y * gpujit.arange(12.0).view(4, 3)).sum().backward()
+    np.testing.assert_array_equal(xr.grad.numpy(), [[9, 6, 3, 0], [10, 7, 4, 1], [11, 8, 5, 2]])
