@@ -15,6 +15,10 @@ in place, retain_grad), minimised; expected values are PyTorch 2.13's (x86-64), 
   flip laid out as its input; k = 0 a contiguous clone), so the (4, 3) result has strides
   (1, 4) and a permuted input's layout shows through; gpujit copied every result
   C-contiguous. rot90 now composes gpujit's flip the same way.
+- `x.t().index_fill(0, i, 2.0)`: PyTorch's index_fill is
+  self.clone(at::MemoryFormat::Preserve).index_fill_(...), so a transposed (4, 3) self
+  gives strides (1, 4) (a permuted self its permuted strides); gpujit copied C-contiguous
+  (eager and scripted alike).
 """
 from __future__ import annotations
 
@@ -121,3 +125,26 @@ def test_rot90_layout_in_scripted_code_and_its_gradient():
     y = gpujit.rot90(xr, 1, [0, 1])
     (y * gpujit.arange(12.0).view(4, 3)).sum().backward()
     np.testing.assert_array_equal(xr.grad.numpy(), [[9, 6, 3, 0], [10, 7, 4, 1], [11, 8, 5, 2]])
+
+
+def _fills(x, i):
+    return (x[0].t().index_fill(0, i, 2.0), x[0].t().index_fill(1, i, gpujit.tensor(3.0)),
+            x.permute(2, 0, 1).index_fill(2, i, -1.0), x[:, :, ::2].index_fill(0, i, 5.0))
+
+
+def test_index_fill_keeps_selfs_layout_as_pytorch():
+    # PyTorch 2.13's strides of the four results
+    want = [(1, 4), (1, 4), (1, 12, 4), (6, 2, 1)]
+    x = gpujit.from_numpy(_X.copy())
+    i = gpujit.tensor([1, 0])
+    f = gpujit.jit.script(_fills)
+    for g in (_fills, f, f, f):
+        r = g(x, i)
+        assert [t.stride() for t in r] == want
+        a = _X[0].T.copy()
+        a[[1, 0], :] = 2.0
+        np.testing.assert_array_equal(r[0].numpy(), a)
+        b = _X.transpose(2, 0, 1).copy()
+        b[:, :, [1, 0]] = -1.0
+        np.testing.assert_array_equal(r[2].numpy(), b)
+    np.testing.assert_array_equal(_X[0], np.arange(12).reshape(3, 4))     # (not written)
