@@ -15,7 +15,7 @@ import random
 
 _UNARY_F = ["torch.tanh({a})", "torch.sigmoid({a})", "torch.relu({a})", "torch.exp({a}.clamp(-3.0, 3.0))",
             "{a}.abs()", "torch.neg({a})", "torch.sin({a})", "{a} * {a}", "torch.trunc({a} * 0.5)",
-            "torch.nn.functional.gelu({a})", "torch.clamp({a}, -1.0, {s})",
+            "torch.nn.functional.gelu({a}.clamp(min=-2.0))", "torch.clamp({a}, -1.0, {s})",
             "torch.nn.functional.silu({a})", "({a}.abs() + 1).sqrt()", "({a}.abs() + 1).log()",
             "torch.where({a} > 0, {a}, {s})", "torch.nan_to_num({a})", "{a}.reciprocal()"]
 _UNARY_I = ["{a} * 2", "{a} + {i}", "{a}.abs()", "{a} // 2", "{a} % 3", "-{a}",

@@ -33,7 +33,8 @@ _AUTOGRAD_FORMS = {"aten::grad": lambda ins: f"torch.autograd.grad({', '.join(in
                    "aten::backward": lambda ins: f"torch.autograd.backward({', '.join(ins)})",
                    "aten::requires_grad_":
                    lambda ins: f"{_primary(ins[0])}.requires_grad_({ins[1]})",
-                   "aten::detach_": lambda ins: f"{_primary(ins[0])}.detach_()"}
+                   "aten::detach_": lambda ins: f"{_primary(ins[0])}.detach_()",
+                   "aten::retain_grad": lambda ins: f"{_primary(ins[0])}.retain_grad()"}
 
 _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
                  "aten::str": "str", "aten::hash": "hash"}

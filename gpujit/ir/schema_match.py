@@ -11,7 +11,7 @@ __all__ = ["resolve_op", "type_matches", "is_number_type", "schema_arg_type", "h
 # autograd called from scripted code (frontend/script/autograd_calls.py): they read and
 # write autograd state (.grad, requires_grad, the recorded history) no type shows
 AUTOGRAD_KINDS = frozenset({"aten::grad", "aten::backward", "aten::requires_grad_",
-                            "aten::detach_"})
+                            "aten::detach_", "aten::retain_grad"})
 
 SIDE_EFFECT_KINDS = frozenset({
     "prim::RaiseException", "prim::Print", "aten::warn", "prim::SetAttr",

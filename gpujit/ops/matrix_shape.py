@@ -256,17 +256,20 @@ def _rot90_meta(self, k=1, dims=(0, 1)):
 @op("aten::rot90(Tensor self, int k=1, int[] dims=[0,1]) -> Tensor", tags=_SHAPE,
     meta=_rot90_meta)
 def rot90(xp, self, k=1, dims=(0, 1)):
+    """As PyTorch composes it, whose layout the result keeps: k = 1 is
+    flip(self, [d1]).transpose(d0, d1), k = 2 flip(self, [d0, d1]), k = 3
+    flip(self, [d0]).transpose(d0, d1) (flip laid out as self), k = 0 a contiguous clone;
+    rot90 of a C-contiguous (3, 4) is a (4, 3) with strides (1, 4)."""
+    from .shape_order import flip
     d0, d1 = _rot90_dims(self.ndim, dims)
     k %= 4
     if k == 1:
-        r = xp.swapaxes(xp.flip(self, d1), d0, d1)
-    elif k == 2:
-        r = xp.flip(xp.flip(self, d0), d1)
-    elif k == 3:
-        r = xp.flip(xp.swapaxes(self, d0, d1), d1)
-    else:
-        r = self
-    return r.copy()
+        return xp.swapaxes(flip(xp, self, [d1]), d0, d1)
+    if k == 2:
+        return flip(xp, self, [d0, d1])
+    if k == 3:
+        return xp.swapaxes(flip(xp, self, [d0]), d0, d1)
+    return self.copy()          # (C order)
 
 
 # ------------------------------------------------------------------ vander

@@ -18,6 +18,7 @@ from .meta import TensorMeta, wrap_dim
 from .registry import op
 from .overlap import no_overlap
 from . import bounds as _bounds
+from . import memory_format as _mf
 
 PUBLIC = {}
 
@@ -352,7 +353,10 @@ def _declare_index_fill(overload, inplace):
         if overload == "int_Tensor" and value.ndim != 0:
             raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.ndim} dimension(s).")
-        out = self if inplace else self.copy()
+        # (PyTorch's index_fill is self.clone(preserve_format).index_fill_: a transposed
+        # self gives a transposed result)
+        out = self if inplace else _mf.keep_strides(
+            xp, _mf.copy_in(xp, self, _mf.order_for(self, _mf.PRESERVE)), self)
         a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
         idx = index.reshape(-1)
         check_bounds(xp, idx, a.shape[d], d, IndexError, negative=True)

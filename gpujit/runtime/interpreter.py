@@ -494,6 +494,11 @@ def _detach_(node, env, profile):
     return (env[node.inputs[0]].detach_(),)
 
 
+def _retain_grad(node, env, profile):
+    env[node.inputs[0]].retain_grad()
+    return ()
+
+
 def _is_leaf(node, env, profile):
     return (env[node.inputs[0]].is_leaf,)
 
@@ -579,5 +584,6 @@ PRIM_HANDLERS = {
     "prim::EnumName": _enum_name, "prim::EnumValue": _enum_value,
     "aten::grad": _autograd_grad, "aten::backward": _autograd_backward,
     "aten::requires_grad_": _requires_grad_, "aten::detach_": _detach_,
+    "aten::retain_grad": _retain_grad,
     **_future_nodes.HANDLERS,
 }

@@ -10,6 +10,8 @@
         -> %y : Tensor = aten::requires_grad_(%x, %flag)      (y is x)
     x.detach_()
         -> %y : Tensor = aten::detach_(%x)                     (y is x, cut from the graph)
+    x.retain_grad()
+        -> aten::retain_grad(%x)                               (keeps x.grad at backward)
     torch.tensor(data, ..., requires_grad=True)
         -> aten::tensor.<kind>(...) then aten::requires_grad_
 
@@ -27,6 +29,7 @@ from ...ir.schema_match import AUTOGRAD_KINDS
 
 __all__ = ["AUTOGRAD_KINDS", "autograd_function", "compile_autograd_call",
            "compile_tensor_backward", "compile_requires_grad_", "compile_detach_",
+           "compile_retain_grad",
            "with_requires_grad"]
 
 _GRAD_PARAMS = ("outputs", "inputs", "grad_outputs", "retain_graph", "create_graph",
@@ -165,3 +168,11 @@ def compile_detach_(c, self_v, node):
     """x.detach_(): x cut from the autograd graph in place (a leaf without grad)."""
     _bind(c, node, (), [c.expr(a) for a in node.args], "Tensor.detach_")
     return c.emit("aten::detach_", [self_v], [self_v.type]).output
+
+
+def compile_retain_grad(c, self_v, node):
+    """x.retain_grad(): x.grad kept at a later backward (aten::retain_grad, no result:
+    None, as TorchScript's `retain_grad(Tensor(a!) self) -> ()`)."""
+    _bind(c, node, (), [c.expr(a) for a in node.args], "Tensor.retain_grad")
+    c.emit("aten::retain_grad", [self_v], [])
+    return c.const(None, T.NONE)

@@ -140,6 +140,8 @@ class CallExprMixin:
                     return autograd_calls.compile_requires_grad_(self, self_v, node)
                 if isinstance(self_v.type, T.TensorType) and func.attr == "detach_":
                     return autograd_calls.compile_detach_(self, self_v, node)
+                if isinstance(self_v.type, T.TensorType) and func.attr == "retain_grad":
+                    return autograd_calls.compile_retain_grad(self, self_v, node)
                 if isinstance(self_v.type, T.TensorType):
                     args, kw = self.call_args(node)
                     # x.type(...) is x.to(...) in TorchScript (x.type() is torch.to(x), the
