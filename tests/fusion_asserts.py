@@ -47,3 +47,25 @@ def find_fusion_groups(graph):
         for block in n.blocks():
             result += find_fusion_groups(block)
     return result
+
+
+# the start of a script a simulator-tier test runs in a subprocess (NUMBA_ENABLE_CUDASIM=1,
+# formatted with tests=<the tests folder>): every fusion group of CPU tensors runs its CUDA
+# kernel on the simulator (`built` lists the targets built), a kernel failure raises
+SIM_PRELUDE = r"""
+import sys, warnings
+sys.path.insert(0, {tests!r})
+import gpujit.runtime.fusion as RF
+import gpujit.fusers.group as G
+_cpu_target = RF._target
+RF._target = lambda node: "sim" if _cpu_target(node) == "cpu" else _cpu_target(node)
+built = []
+_build = G.default_builder
+def _builder(spec, target):
+    built.append(target)
+    return _build(spec, target)
+G.default_builder = _builder
+def _note_failure(self, msg):
+    raise AssertionError(f"a {{self.target}} kernel failed: {{msg}}")
+G.FusedGroup._note_failure = _note_failure
+"""

@@ -31,6 +31,7 @@ import pytest
 
 import gpujit
 import gpujit as torch
+from fusion_asserts import SIM_PRELUDE
 from gpujit.jit import StrictFusionError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -166,22 +167,7 @@ def test_thin_corners_answer_as_eager(seed):
     run_case(gen.case(seed), with_torch)
 
 
-SIM = r"""
-import sys, warnings
-sys.path.insert(0, {tests!r})
-import gpujit.runtime.fusion as RF
-import gpujit.fusers.group as G
-_cpu_target = RF._target
-RF._target = lambda node: "sim" if _cpu_target(node) == "cpu" else _cpu_target(node)
-built = []
-_build = G.default_builder
-def _builder(spec, target):
-    built.append(target)
-    return _build(spec, target)
-G.default_builder = _builder
-def _note_failure(self, msg):
-    raise AssertionError(f"a {{self.target}} kernel failed: {{msg}}")
-G.FusedGroup._note_failure = _note_failure
+SIM = SIM_PRELUDE + r"""
 import fusion_gen_s32 as gen
 import test_fusion_finds_s32 as t
 for seed in {seeds!r}:

@@ -34,6 +34,7 @@ import numpy as np
 import pytest
 
 import gpujit as torch
+from fusion_asserts import SIM_PRELUDE
 
 _DIR = tempfile.mkdtemp(prefix="gpujit_finds_s33_")
 sys.path.insert(0, _DIR)
@@ -166,22 +167,7 @@ def test_strategy_switches_and_threads_past_the_budget_answer_as_eager():
     assert not errors, errors[:3]
 
 
-SIM = r"""
-import sys, warnings
-sys.path.insert(0, {tests!r})
-import gpujit.runtime.fusion as RF
-import gpujit.fusers.group as G
-_cpu_target = RF._target
-RF._target = lambda node: "sim" if _cpu_target(node) == "cpu" else _cpu_target(node)
-built = []
-_build = G.default_builder
-def _builder(spec, target):
-    built.append(target)
-    return _build(spec, target)
-G.default_builder = _builder
-def _note_failure(self, msg):
-    raise AssertionError(f"a {{self.target}} kernel failed: {{msg}}")
-G.FusedGroup._note_failure = _note_failure
+SIM = SIM_PRELUDE + r"""
 import test_fusion_finds_s33 as t
 t.test_shifts_by_counts_past_the_width_or_negative_answer_as_torch(
     "def f(a, b):\n    return (a << b) * 1\n", [-14, 5, 0, 0, 0, 0, 0, 0])
