@@ -171,6 +171,12 @@ def _expression(op, args, ct):
         from gpujit.ops.fused_norm import expression
         return expression(*(not (args[n][0].known and args[n][0].const is None)
                             for n in ("weight", "bias")))
+    if base.name in ("aten::masked_fill.Tensor", "aten::masked_fill.Scalar") and \
+            ct is not None and ct.category != _dt.FLOATING:
+        # an integral / bool self takes the value in its own dtype first, as eager (where()
+        # of an int64 self and a float32 value would round the unmasked int64 elements
+        # through float32: 1000006000067 became 1000006025216)
+        return op.scalar.replace("{value}", f"cast_{ct.name}({{value}})")
     if base.name == "aten::logit" and ct is not None:
         from gpujit.ops.pointwise import logit_expression
         return logit_expression(ct)         # eps and 1 - eps rounded to ct, as eager

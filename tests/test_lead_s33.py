@@ -13,7 +13,12 @@
   (`__torch__.torch.nn.modules.linear.Linear`, `...batchnorm.BatchNorm2d`); gpujit printed
   `__torch__.Linear` / `__torch__.MyCell` wherever the class was defined. A second type of a
   name is mangled as TorchScript's (`__torch__.torch.nn.modules.linear.___torch_mangle_3.
-  Linear`: before the last component, one counter for all names)."""
+  Linear`: before the last component, one counter for all names).
+- A fused masked_fill of an integral self with a float value (a 0-dim float32 tensor or a
+  Python float) computed where(mask, value, self) in the value's float type, rounding the
+  unmasked int64 elements: 1000006000067 came back 1000006025216 from the 2nd call of a
+  scripted `v.masked_fill(v < 0, torch.tensor(2.5))` (a33's fuzz, seed 33005 of
+  test_program_fuzz_s25); eager and torch take the value in self's dtype first."""
 from __future__ import annotations
 
 import pytest
@@ -148,3 +153,35 @@ def test_qualified_names_round_trip_through_save_load(tmp_path):
     m2 = gpujit.jit.load(str(p))
     assert gpujit.allclose(m2(x, h), m(x, h))
     assert "Linear" in str(m2.graph)
+
+
+def _fill_t(v):
+    return v.masked_fill(v < 0, gpujit.tensor(2.5)) * 1
+
+
+def _fill_n(v):
+    return (v + 0).masked_fill(v < 0, -3.75)
+
+
+@pytest.mark.parametrize("fn", [_fill_t, _fill_n])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_fused_masked_fill_of_integers_takes_the_value_in_their_dtype(fn, dtype):
+    import numpy as np
+    big = {"int64": 1000006000067, "int32": 16777217, "uint8": 201, "bool": 1}[dtype]
+    a = np.array([[big, -5, 3], [-1, big - 2, 7]], dtype=np.int64)
+    if dtype == "uint8":
+        a = np.abs(a).astype(np.uint8)
+    x = gpujit.from_numpy(a.astype(dtype))
+    f = gpujit.jit.script(fn)
+    if dtype == "uint8" and fn is _fill_n:      # (torch: c10's checked conversion)
+        for call in (fn, f):
+            with pytest.raises(RuntimeError, match="cannot be converted to type uint8_t"):
+                call(x)
+        return
+    want = fn(x)
+    value = 2.5 if fn is _fill_t else -3.75
+    np_want = np.where(a < 0, np.array(value).astype(dtype), a.astype(dtype)).astype(dtype)
+    assert np.array_equal(want.numpy(), np_want)
+    for _ in range(4):          # profiling, then the fused group
+        got = f(x)
+        assert got.dtype == want.dtype and np.array_equal(got.numpy(), np_want), got
