@@ -18,8 +18,13 @@
   Python float) computed where(mask, value, self) in the value's float type, rounding the
   unmasked int64 elements: 1000006000067 came back 1000006025216 from the 2nd call of a
   scripted `v.masked_fill(v < 0, torch.tensor(2.5))` (a33's fuzz, seed 33005 of
-  test_program_fuzz_s25); eager and torch take the value in self's dtype first."""
+  test_program_fuzz_s25); eager and torch take the value in self's dtype first.
+- Scripted `s in []` / `3 not in []` for a str / int / float / bool element: the empty list
+  literal takes the element's list type as TorchScript's prim::EmptyListLiteral (torch 2.13:
+  False / True); gpujit typed it List[Tensor] and refused the program (f33's find)."""
 from __future__ import annotations
+
+from typing import List
 
 import pytest
 
@@ -185,3 +190,14 @@ def test_fused_masked_fill_of_integers_takes_the_value_in_their_dtype(fn, dtype)
     for _ in range(4):          # profiling, then the fused group
         got = f(x)
         assert got.dtype == want.dtype and np.array_equal(got.numpy(), np_want), got
+
+
+def _in_empty(s: str, k: int, f: float, b: bool) -> List[bool]:
+    return [s in [], k in [], f not in [], b in [], k in [k], s not in [s]]
+
+
+def test_membership_in_an_empty_list_literal():
+    f = gpujit.jit.script(_in_empty)
+    for _ in range(3):
+        assert f("a", 3, 1.5, True) == [False, False, True, False, True, False]
+    assert "str[] = prim::ListConstruct()" in str(f.graph)

@@ -391,6 +391,12 @@ class ContainerMixin:
     def contains(self, c, x, node):
         """`x in c` for a list, tuple, dict (its keys), set or str: aten::__contains__."""
         t, xt = c.type, x.type
+        if isinstance(t, T.ListType) and calls.is_empty_list_literal(c) and \
+                isinstance(xt, (T.IntType, T.FloatType, T.BoolType, T.StrType)):
+            # `"a" in []`: the literal takes the element's list type (TorchScript's
+            # prim::EmptyListLiteral matched against aten::__contains__.str_list ...)
+            c = self.empty_list_for_param(c, T.ListType(xt))
+            t = c.type
         if isinstance(t, T.ClassType):
             keys = self.module_keys(c, node)
             if keys is not None:     # `"name" in self.blocks` (a ModuleDict)
