@@ -21,7 +21,9 @@
   test_program_fuzz_s25); eager and torch take the value in self's dtype first.
 - Scripted `s in []` / `3 not in []` for a str / int / float / bool element: the empty list
   literal takes the element's list type as TorchScript's prim::EmptyListLiteral (torch 2.13:
-  False / True); gpujit typed it List[Tensor] and refused the program (f33's find)."""
+  False / True); gpujit typed it List[Tensor] and refused the program (f33's find).
+- Scripted `x.is_set_to(y)` compiles (aten::is_set_to, now a registry op; it was an eager
+  Tensor method only, refused in scripted code: a33's find); torch.is_set_to stays absent."""
 from __future__ import annotations
 
 from typing import List
@@ -201,3 +203,22 @@ def test_membership_in_an_empty_list_literal():
     for _ in range(3):
         assert f("a", 3, 1.5, True) == [False, False, True, False, True, False]
     assert "str[] = prim::ListConstruct()" in str(f.graph)
+
+
+def _set_to(x, y):
+    return x.is_set_to(y)
+
+
+def test_is_set_to_in_scripted_code():
+    f = gpujit.jit.script(_set_to)
+    x = gpujit.ones(2, 3)
+    cases = [(x, x, True), (x, x[:], True), (x, x.view(6), False), (x, x.t(), False),
+             (x, x.clone(), False), (x[1:], x[1:], True), (x, x[0:2], True),
+             (x, gpujit.ones(2, 3), False)]
+    for _ in range(2):
+        for a, b, want in cases:
+            assert f(a, b) is want and a.is_set_to(b) is want
+    assert "aten::is_set_to" in str(f.graph)
+    assert not hasattr(gpujit, "is_set_to")
+    with pytest.raises(TypeError, match="argument 'tensor' \\(position 1\\) must be Tensor, not int"):
+        x.is_set_to(3)

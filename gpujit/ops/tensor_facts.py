@@ -53,6 +53,22 @@ def is_same_size(xp, self, other):
     return tuple(self.shape) == tuple(other.shape)
 
 
+@op("aten::is_set_to(Tensor self, Tensor tensor) -> bool", tags={"reduction"},
+    meta=lambda *a, **k: bool, function=False)      # (a Tensor method only, as torch)
+def is_set_to(xp, self, tensor):
+    """Whether both tensors view the same memory: same device and allocation, first
+    element, sizes and strides (a registry op: scripted code calls it too; tensors on two
+    devices are refused as by every op, where PyTorch answers False)."""
+    from .tensor_flags import _root
+
+    def ptr(a):
+        return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+    return bool(device_of_array(self) == device_of_array(tensor)
+                and _root(self)[0] == _root(tensor)[0] and ptr(self) == ptr(tensor)
+                and self.shape == tensor.shape and self.strides == tensor.strides
+                and self.dtype.itemsize == tensor.dtype.itemsize)
+
+
 @_fact("aten::is_signed(Tensor self) -> bool")
 def is_signed(xp, self):
     return _dtn(self.dtype).is_signed

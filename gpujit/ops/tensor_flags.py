@@ -202,19 +202,6 @@ def _const_data_ptr(self):
     return self.data_ptr()
 
 
-@tensor_method("is_set_to")
-def _is_set_to(self, tensor):
-    """Whether both tensors view the same memory: same allocation, first element, sizes
-    and strides."""
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"is_set_to(): argument 'tensor' (position 1) must be Tensor, not "
-                        f"{type(tensor).__name__}")
-    a, b = self._data, tensor._data
-    return (self._device == tensor._device and _root(a)[0] == _root(b)[0]
-            and self.data_ptr() == tensor.data_ptr() and a.shape == b.shape
-            and a.strides == b.strides and a.dtype.itemsize == b.dtype.itemsize)
-
-
 @tensor_method("is_distributed")
 def _is_distributed(self):
     return False

@@ -439,6 +439,9 @@ _FACT_INFOS = [
                    ErrorSample(rand(0), match="no values is ambiguous")]),
     OpInfo("aten::is_same_size", ref=lambda a, b: a.shape == b.shape, meta=False,
            samples=[Sample(rand(2, 3), rand(2, 3)), Sample(rand(2, 3), rand(3, 2))]),
+    # (separate tensors never share memory: the True cases are in tests/test_lead_s33.py)
+    OpInfo("aten::is_set_to", ref=lambda a, b: False, meta=False,
+           samples=[Sample(rand(2, 3), rand(2, 3)), Sample(rand(2, 3), rand(3, 2))]),
     OpInfo("aten::is_signed", ref=lambda x: x.dtype.kind in "if", meta=False,
            samples=[Sample(rand(2)), Sample(rand(2, dtype=np.uint8)),
                     Sample(rand(2, dtype=np.bool_)), Sample(rand(2, dtype=I32))]),
