@@ -9,8 +9,9 @@ traced instance, another class of the same name) is mangled as TorchScript mangl
 from __future__ import annotations
 
 import itertools
+import re
 
-__all__ = ["qualified_name", "mangled"]
+__all__ = ["qualified_name", "mangled", "unmangled", "unused_name"]
 
 # gpujit nn classes PyTorch defines in another module of torch.nn than gpujit's file of the
 # same name (gpujit.nn.modules.normalization holds BatchNorm1d, torch's is
@@ -67,3 +68,19 @@ def mangled(name: str) -> str:
     `__torch__.torch.nn.modules.linear.___torch_mangle_3.Linear`."""
     head, _, last = name.rpartition(".")
     return f"{head}.___torch_mangle_{next(_MANGLE)}.{last}"
+
+
+_MANGLE_PART = re.compile(r"\.___torch_mangle_\d+(?=\.)")
+
+
+def unmangled(name: str) -> str:
+    """name without TorchScript's mangle (the name a mangled type was made from)."""
+    return _MANGLE_PART.sub("", name)
+
+
+def unused_name(cls, taken) -> str:
+    """cls's qualified name, mangled until `taken(name)` says no other type has it."""
+    name = base = qualified_name(cls)
+    while taken(name):
+        name = mangled(base)
+    return name

@@ -10,7 +10,6 @@ buffers are read through `prim::GetAttr` chains from `self`.
 """
 from __future__ import annotations
 
-import re
 import linecache
 import threading
 
@@ -19,7 +18,7 @@ import numpy as np
 from .. import ir
 from .._frames import user_frame, warn_at_user_frame
 from ..ir import types as T
-from .qualified_names import mangled, qualified_name
+from .qualified_names import mangled, qualified_name, unmangled
 from ..ir.schema_match import schema_arg_type
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
@@ -357,11 +356,8 @@ def qualified_class_name(m) -> str:
     (`_jit_override_qualname`, as torch's loader does)."""
     t = m.__dict__.get("_type") if hasattr(m, "__dict__") else None
     if isinstance(t, T.ClassType) and t.name.startswith("__torch__."):
-        return _MANGLE.sub("", t.name)
+        return unmangled(t.name)
     return qualified_name(type(m))
-
-
-_MANGLE = re.compile(r"\.___torch_mangle_\d+(?=\.)")
 
 
 def class_type_for(m) -> T.ClassType:

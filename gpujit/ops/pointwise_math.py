@@ -357,7 +357,8 @@ def _ldexp_bool_exponent(kinds):
     floating self raises (an integer or bool self takes the self * 2.0 ** other path)."""
     if (len(kinds) == 2 and kinds[1][0] is _dt.bool
             and kinds[0][0].category == _dt.FLOATING):
-        raise NotImplementedError('"ldexp_cpu_exp" not implemented for \'Bool\'')
+        from .kernel_names import not_implemented
+        raise not_implemented("ldexp_cpu_exp", None, "Bool")
 
 
 ldexp.op.check_kinds = ldexp.op.inplace_variant.check_kinds = _ldexp_bool_exponent

@@ -60,11 +60,9 @@ def is_set_to(xp, self, tensor):
     element, sizes and strides (a registry op: scripted code calls it too; tensors on two
     devices are refused as by every op, where PyTorch answers False)."""
     from .tensor_flags import _root
-
-    def ptr(a):
-        return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+    from .overlap import _ptr
     return bool(device_of_array(self) == device_of_array(tensor)
-                and _root(self)[0] == _root(tensor)[0] and ptr(self) == ptr(tensor)
+                and _root(self)[0] == _root(tensor)[0] and _ptr(self) == _ptr(tensor)
                 and self.shape == tensor.shape and self.strides == tensor.strides
                 and self.dtype.itemsize == tensor.dtype.itemsize)
 

@@ -35,7 +35,7 @@ from ...ir import types as T
 from .calls import describe_type, is_gpujit_name
 from .dataclass_methods import SYNTHESIZED, generated_by_dataclass, dataclass_method
 from .errors import FrontendError
-from ..qualified_names import mangled, qualified_name
+from ..qualified_names import unused_name
 
 __all__ = ["script_class", "script_class_of", "is_scriptable_class", "object_value_type",
            "ScriptClass"]
@@ -56,9 +56,7 @@ class ScriptClass:
 
     def __init__(self, cls):
         self.cls = cls
-        name = base = qualified_name(cls)
-        while _taken(name, cls):
-            name = mangled(base)
+        name = unused_name(cls, lambda n: _taken(n, cls))
         self.type = T.register_class_type(T.ClassType(name, py_class=cls))
         self.defining = False          # compiling __init__: new attributes may appear
         self.in_progress = []          # method names being compiled

@@ -29,7 +29,7 @@ import enum
 import weakref
 
 from ...ir import types as T
-from ..qualified_names import mangled, qualified_name
+from ..qualified_names import unused_name
 from ...ops import registry as _reg
 from .errors import FrontendError
 
@@ -100,9 +100,7 @@ def enum_type(cls, source_range=None) -> T.EnumType:
                 f"Could not unify type list since element {len(types)} of type {vt} did not "
                 f"match the types before it ({types[0]})", source_range)
         types.append(vt)
-    name = base = qualified_name(cls)
-    while _registered_elsewhere(name, cls):
-        name = mangled(base)
+    name = unused_name(cls, lambda n: _registered_elsewhere(n, cls))
     t = T.EnumType(name, types[0], py_class=cls)
     T.register_class_type(t)
     _ENUMS[cls] = t
