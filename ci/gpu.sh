@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The GPU tier, run from the repository root on a machine with an NVIDIA GPU:
 #   bash ci/gpu.sh                   (the fuser's GPU checks; GPU_STEPS=rest|all|"names",
-#                                     GPU_STEP_TIMEOUT=seconds a step, GPU_TEST_WORKERS=8)
+#                                     GPU_STEP_TIMEOUT=seconds a step, GPU_TEST_WORKERS=12,
+#                                     GPU_PYTEST_ARGS=-vv to log each test as it ends, so
+#                                     a step stopped by its timeout still shows failures)
 # Installs gpujit without the network (plus the NumPy wheel carried in .whl/, since
 # numba-cuda 0.30 cannot import its CUDA target with NumPy 2.5), runs the CUDA tests, the
 # whole suite, the benchmarks and the CUDA example, and copies logs and benchmark JSON to $OUT when set.
@@ -28,9 +30,10 @@ case $steps in
               bench-executor bench-training bench-fused-training example-train" ;;
 esac
 started=$(mktemp)       # benchmark JSON newer than this is what this run wrote
-# xdist spreads the CUDA tests over processes (CuPy compiles a kernel per new op and dtype)
-# (without xdist, drop pyproject's `-n auto`)
-xdist=$(python3 -c "import xdist" 2>/dev/null && echo "-n ${GPU_TEST_WORKERS:-8}" || echo "-o addopts=-ra")
+# xdist spreads the CUDA tests over processes (CuPy compiles a kernel per new op and dtype),
+# test by test, not file by file as pyproject says: test_kernels_cuda.py's op sweeps held one
+# worker for over 5 minutes on the H200 (2026-12-04). (Without xdist, drop pyproject's `-n auto`)
+xdist=$(python3 -c "import xdist" 2>/dev/null && echo "-n ${GPU_TEST_WORKERS:-12} --dist load" || echo "-o addopts=-ra")
 step() {   # step NAME COMMAND...: run, log to $logs/NAME.log, remember a failure
   local name=$1; shift
   case " $(echo $steps) " in *" $name "*) ;; *) return 0 ;; esac
@@ -50,8 +53,17 @@ def probe(a):
     a[0] = 1
 ptx, _ = cuda.compile_ptx(probe, 'void(float32[::1])', cc=(9, 0))
 print('NVVM ok: PTX of', len(ptx), 'bytes')
+# output recycling reuses a buffer when these counts of a CuPy array held by one list slot
+# equal what kernels/launch.py measured on plain objects (RECYCLE_FREE)
+import sys
+from gpujit.kernels import launch
+held = [cupy.empty(4, numpy.float32)]
+def counts():
+    o0 = held[0]
+    return sys.getrefcount(o0), sys.getrefcount(o0.data), sys.getrefcount(o0.data.mem)
+print('recycling: RECYCLE_FREE', launch.RECYCLE_FREE, 'a CuPy array', counts())
 "
-step pytest-cuda python3 -m pytest -m cuda -q -rfE --durations=15 $xdist
+step pytest-cuda python3 -m pytest -m cuda -q -rfE --durations=15 $xdist ${GPU_PYTEST_ARGS:-}
 step bench-fusion python3 benchmarks/fusion.py --device cuda
 step bench-script python3 benchmarks/script.py
 step demo python3 -m gpujit

@@ -191,7 +191,16 @@ def make_current(index, cp=None):
     if cur != index:
         if getattr(_switched, "to", None) != cur:
             _switched.was = cur
-        cp.cuda.runtime.setDevice(index)
+        try:
+            cp.cuda.runtime.setDevice(index)
+        except cp.cuda.runtime.CUDARuntimeError as e:
+            n = cp.cuda.runtime.getDeviceCount()
+            if 0 <= index < n:
+                raise
+            # PyTorch's words ('CUDA error: invalid device ordinal'), then which device
+            raise RuntimeError(f"CUDA error: invalid device ordinal: cuda:{index} was asked "
+                               f"for and {n} CUDA device{'' if n == 1 else 's'} "
+                               f"{'is' if n == 1 else 'are'} visible") from None
         _switched.to = index
 
 

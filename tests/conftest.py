@@ -30,10 +30,17 @@ def _slow_first(items):
 
 def pytest_collection_modifyitems(config, items):
     """The slowest files first (SLOW_FIRST); `@pytest.mark.cuda` tests skip on machines
-    without CuPy and an NVIDIA GPU."""
+    without CuPy and an NVIDIA GPU, `@pytest.mark.two_gpus` ones where fewer than two GPUs
+    are visible."""
     _slow_first(items)
     import gpujit
     if gpujit.cuda.is_available():
+        if gpujit.cuda.device_count() < 2:
+            one = pytest.mark.skip(reason="needs two CUDA devices (cuda:1); one is visible "
+                                          "(the fake CuPy has two with FAKECUPY_NDEV=2)")
+            for item in items:
+                if item.get_closest_marker("two_gpus") is not None:
+                    item.add_marker(one)
         return
     skip = pytest.mark.skip(reason="needs CuPy and an NVIDIA GPU (pip install "
                                    "\"gpujit[cuda12]\"); none was found")

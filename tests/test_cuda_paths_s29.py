@@ -12,6 +12,7 @@ import pytest
 import gpujit
 
 cuda = pytest.mark.cuda
+two_gpus = pytest.mark.two_gpus      # (cuda:1: skipped where one GPU is visible)
 
 
 def test_cuda_paths_on_the_fake_gpu(tmp_path):
@@ -44,6 +45,7 @@ def test_load_with_a_map_location_to_cuda_gives_indexed_devices(where):
     np.testing.assert_allclose(r.cpu().numpy(), m.weight.detach().numpy() + 1, rtol=1e-6)
 
 
+@two_gpus
 @cuda
 def test_load_of_cuda_storages_remapped_to_cuda_is_indexed():
     buf = io.BytesIO()
@@ -66,6 +68,7 @@ def test_a_device_is_a_context_manager_for_factories():
     assert gpujit.get_default_device() is gpujit.device("cpu")
 
 
+@two_gpus
 @cuda
 def test_with_a_cuda_device_the_factories_and_layers_make_cuda_tensors():
     with gpujit.device("cuda"):
@@ -86,6 +89,7 @@ def test_with_a_cuda_device_the_factories_and_layers_make_cuda_tensors():
 
 # ------------------------------------------------------------------ mixed devices
 
+@two_gpus
 @cuda
 def test_mixed_device_errors_in_pytorchs_words():
     x = gpujit.ones(3)
@@ -98,6 +102,7 @@ def test_mixed_device_errors_in_pytorchs_words():
     assert (gpujit.tensor(2.0) + x.cuda()).device is gpujit.device("cuda:0")  # 0-dim CPU
 
 
+@two_gpus
 @cuda
 def test_to_other_follows_others_device_eager_scripted_and_in_torch_ops():
     # aten::to.other's result was wrapped on self's device: x.to(y) in scripted code and
@@ -133,6 +138,7 @@ def test_scripted_cpu_is_aten_cpu_and_returns_a_cpu_tensor_itself():
     assert gpujit.ops.aten.cpu(x) is x
 
 
+@two_gpus
 @cuda
 def test_scripted_cuda_and_cpu_move_tensors_with_gradients():
     @gpujit.jit.script
@@ -174,7 +180,8 @@ def test_scripted_cuda_and_cpu_move_tensors_with_gradients():
 # ------------------------------------------------------------------ coverage of s28's changes
 
 @cuda
-@pytest.mark.parametrize("spec", ["cuda", "cuda:1", ("cuda", 1), 1])
+@pytest.mark.parametrize("spec", ["cuda", *(pytest.param(v, marks=two_gpus)
+                                           for v in ("cuda:1", ("cuda", 1), 1))])
 def test_factories_moves_and_is_cuda_with_every_device_spelling(spec):
     d = gpujit.device(*spec) if isinstance(spec, tuple) else spec
     want = gpujit.device("cuda:1") if spec != "cuda" else gpujit.device("cuda:0")
@@ -240,6 +247,7 @@ def test_cuda_generators_seeds_states_and_fork_rng():
         assert gpujit.equal(f1, gpujit.randn(3, device="cuda"))
 
 
+@two_gpus
 @cuda
 def test_state_dicts_optimizers_and_autocast_on_cuda():
     m = gpujit.nn.Linear(3, 2)
@@ -272,6 +280,7 @@ def test_cuda_default_generators_is_a_tuple():
     assert isinstance(gens, tuple) and len(gens) == gpujit.cuda.device_count()
 
 
+@two_gpus
 @cuda
 def test_cuda_default_generators_are_the_devices_generators():
     gens = gpujit.cuda.default_generators

@@ -19,6 +19,7 @@ import gpujit.nn as nn
 import gpujit.nn.functional as F
 
 cuda = pytest.mark.cuda
+two_gpus = pytest.mark.two_gpus      # (cuda:1: skipped where one GPU is visible)
 
 
 def test_cuda_paths_on_the_fake_gpu(tmp_path):
@@ -64,7 +65,7 @@ def _train(dev, opt_cls, steps=3, **kw):
 # ------------------------------------------------------------------ eager training
 
 @cuda
-@pytest.mark.parametrize("dev", ["cuda", "cuda:1"])
+@pytest.mark.parametrize("dev", ["cuda", pytest.param("cuda:1", marks=two_gpus)])
 @pytest.mark.parametrize("opt", ["SGD", "SGD_momentum", "Adam", "AdamW"])
 def test_an_eager_mlp_trains_on_cuda_as_on_the_cpu(dev, opt):
     cls, kw = {"SGD": (gpujit.optim.SGD, {}),
@@ -204,6 +205,7 @@ def test_assigning_a_grad_checks_it_as_torch():
     assert p.grad is None
 
 
+@two_gpus
 @cuda
 def test_assigning_a_grad_on_another_device_is_refused():
     p = nn.Parameter(gpujit.ones(3, device="cuda"))
@@ -359,6 +361,7 @@ def test_scripted_mlp_moved_after_its_plan_trains_as_on_the_cpu():
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
 
 
+@two_gpus
 @cuda
 def test_scripted_conv_batchnorm_moved_to_cuda1_trains_as_on_the_cpu():
     res = {}
@@ -381,6 +384,7 @@ def test_scripted_conv_batchnorm_moved_to_cuda1_trains_as_on_the_cpu():
         np.testing.assert_allclose(res["cuda:1"][i], res["cpu"][i], rtol=1e-4, atol=1e-5)
 
 
+@two_gpus
 @cuda
 def test_a_scripted_module_follows_its_device_moves():
     m = gpujit.jit.script(nn.Sequential(nn.Linear(3, 3), nn.Tanh()))
@@ -413,6 +417,7 @@ def test_a_scripted_module_follows_its_device_moves():
 
 # ------------------------------------------------------------------ optimizers' state
 
+@two_gpus
 @cuda
 @pytest.mark.parametrize("cls,kw,on_device", [
     ("Adam", {}, ()),
@@ -500,6 +505,7 @@ def test_optimizer_state_dict_step_of_a_capturable_group_is_float32():
 
 # ------------------------------------------------------------------ factories
 
+@two_gpus
 @cuda
 def test_factories_with_size_and_out_on_cuda():
     assert gpujit.zeros(size=(2, 3), device="cuda").device == gpujit.device("cuda:0")

@@ -8,6 +8,8 @@ import pytest
 
 import gpujit
 
+two_gpus = pytest.mark.two_gpus      # (cuda:1: skipped where one GPU is visible)
+
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
 def test_multinomial_without_replacement_checks_the_probabilities_on_every_device(device):
@@ -303,6 +305,7 @@ _INITS = {"uniform_": (), "normal_": (), "constant_": (0.3,), "ones_": (), "zero
           "orthogonal_": (), "sparse_": (0.5,)}
 
 
+@two_gpus
 @pytest.mark.cuda
 def test_nn_init_fills_cuda_parameters_in_place_on_their_device():
     for name, args in _INITS.items():
@@ -327,6 +330,7 @@ def _net():
     return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
 
 
+@two_gpus
 @pytest.mark.cuda
 def test_module_to_cuda_and_back_scripted_saved_and_loaded():
     import io

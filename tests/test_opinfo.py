@@ -224,6 +224,10 @@ def _has_tensor(x):
     return False
 
 
+def _looser(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("name", [n for n in OP_NAMES
                                   if registry.OPS[n].inplace_of is None])
@@ -245,7 +249,10 @@ def test_op_cuda_matches_cpu(name):
             continue                # it makes its tensors where it says: nothing to move
         compared += 1
         # inputs nested in a list and a dict: assert_consistent moves them all
+        # a sample's own tolerance (float32 samples of float64-exact ops) where it has one:
+        # CUDA's float32 libm and FMA contraction differ from the CPU's by some ulps
         assert_consistent(lambda a, kw: op.public(*a, **kw), list(args), kwargs,
-                          rtol=info.rtol, atol=info.atol)
+                          rtol=_looser(info.rtol, sample.rtol),
+                          atol=_looser(info.atol, sample.atol))
     if not compared:
         pytest.skip(f"{name}: no sample with a tensor to move (a factory)")

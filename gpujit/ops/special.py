@@ -78,7 +78,9 @@ def lgamma(xp, a):
     """log|gamma(x)|: +inf at 0, -0, the negative integers and +-inf (libm's lgamma)."""
     if xp is not np:
         from cupyx.scipy.special import gammaln as f
-        return f(a)
+        # CuPy's gammaln gives -inf at -inf (SciPy's old answer); libm and PyTorch +inf
+        r = f(a)
+        return xp.where(xp.isneginf(a), xp.asarray(math.inf, r.dtype), r)
     with np.errstate(divide="ignore", over="ignore"):   # poles, overflow: +inf, silently
         return _numpy_apply("lgamma", a)
 

@@ -107,7 +107,13 @@ def _root(a):
             r = b
         return r.__array_interface__["data"][0], int(r.nbytes)
     mem = a.data.mem
-    return int(mem.ptr), int(mem.size)
+    r = a
+    while getattr(r, "base", None) is not None:
+        r = r.base
+    # CuPy's pool rounds an allocation up (to 512-byte bins): the storage holds the bytes
+    # its root array asked for, counted from the allocation's start (torch: a 4-float
+    # CUDA tensor's storage has 16 bytes)
+    return int(mem.ptr), min(int(mem.size), int(r.data.ptr) - int(mem.ptr) + int(r.nbytes))
 
 
 class UntypedStorage:
