@@ -279,7 +279,7 @@ def test_every_fusible_op_on_the_gpu(dtype_name, part):
     """Every fusible op in SWEEP_PARTS kernels per dtype (op i in kernel i % SWEEP_PARTS):
     one kernel of them all took over 200 s of numba and NVVM compile for float64 and uint8
     on the H200 (2026-12-04), and as one test it could not be spread over workers."""
-    names = [op.name for op in fusible_ops()][part::SWEEP_PARTS]
+    names = tuple(op.name for op in fusible_ops())[part::SWEEP_PARTS]
     g, args, labels = sweep_graph(dtype_name, names)
     _gpu_compare(g, args, static=True, labels=labels)
 
