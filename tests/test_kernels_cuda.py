@@ -326,6 +326,19 @@ def _want(x, y, c=0.5):
     return np.tanh(x * c + y) - y
 
 
+def _recycle_state(k):
+    """What a recycling launcher decides by (for a failure's message: the first real-GPU
+    run of these tests failed, 2026-12-04, without a traceback): the reference counts of
+    its kept buffers as its code reads them, their streams, the current one, RECYCLE_FREE."""
+    import cupy
+    from gpujit.kernels import launch as L
+    g = k.launch.__globals__
+    counts = [(sys.getrefcount(b), sys.getrefcount(b.data), sys.getrefcount(b.data.mem))
+              for b in g["_r0"] if b is not None]
+    return (f"kept buffers' counts {counts}, written on streams {list(g['_rs0'])}, current "
+            f"stream {cupy.cuda.get_current_stream().ptr}, free means {L.RECYCLE_FREE}")
+
+
 @pytest.mark.cuda
 def test_a_dropped_output_buffer_is_reused_and_a_held_one_never():
     """A STATIC launcher keeps two buffers per small output: one nothing else refers to
@@ -342,8 +355,9 @@ def test_a_dropped_output_buffer_is_reused_and_a_held_one_never():
     ident = id(first)
     np.testing.assert_allclose(first.get(), _want(x, x), rtol=1e-6)
     del first
+    state = _recycle_state(k)
     again = k(dx, ys[1])[0]
-    assert id(again) == ident                     # the dropped buffer, reused
+    assert id(again) == ident, state              # the dropped buffer, reused
     np.testing.assert_allclose(again.get(), _want(x, x * 2), rtol=1e-6)
     held = again                                  # held: the next calls write elsewhere
     other = k(dx, ys[2])[0]
@@ -410,9 +424,10 @@ def test_recycling_keeps_to_the_stream_and_to_small_static_outputs():
     dx = _on_device(x)
     ident = id(k(dx, dx)[0])
     with cupy.cuda.Stream() as st:                # last written on the null stream
+        state = _recycle_state(k)
         out = k(dx, dx)[0]
         st.synchronize()
-    assert id(out) != ident
+    assert id(out) != ident, state
     np.testing.assert_allclose(out.get(), _want(x, x, 0.25), rtol=1e-6)
     big, _ = _recycling_kernel(n=L.RECYCLE_MAX_BYTES // 4 + 1, c=0.75)
     dyn, _ = _recycling_kernel(static=False, c=0.125)
