@@ -193,14 +193,11 @@ def make_current(index, cp=None):
             _switched.was = cur
         try:
             cp.cuda.runtime.setDevice(index)
-        except cp.cuda.runtime.CUDARuntimeError as e:
+        except cp.cuda.runtime.CUDARuntimeError:
             n = cp.cuda.runtime.getDeviceCount()
             if 0 <= index < n:
                 raise
-            # PyTorch's words ('CUDA error: invalid device ordinal'), then which device
-            raise RuntimeError(f"CUDA error: invalid device ordinal: cuda:{index} was asked "
-                               f"for and {n} CUDA device{'' if n == 1 else 's'} "
-                               f"{'is' if n == 1 else 'are'} visible") from None
+            raise no_such_device(index, n) from None
         _switched.to = index
 
 
@@ -226,9 +223,16 @@ def cuda_device(index=None) -> device:
         index = current_index(cp)
     n = cp.cuda.runtime.getDeviceCount()
     if index >= n:
-        raise RuntimeError(f"CUDA device cuda:{index} does not exist; this machine has {n} "
-                           f"CUDA device(s)")
+        raise no_such_device(index, n)
     return device("cuda", index)
+
+
+def no_such_device(index, n) -> RuntimeError:
+    """PyTorch's error for a CUDA device index past the visible ones ('CUDA error: invalid
+    device ordinal'), then which device was asked for and how many there are."""
+    return RuntimeError(f"CUDA error: invalid device ordinal: cuda:{index} was asked for and "
+                        f"{n} CUDA device{'' if n == 1 else 's'} {'is' if n == 1 else 'are'} "
+                        f"visible (CUDA device cuda:{index} does not exist)")
 
 
 def resolve(d) -> device:

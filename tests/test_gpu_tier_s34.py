@@ -27,7 +27,8 @@ def test_a_device_index_past_the_visible_ones_is_torchs_runtime_error():
     n = gpujit.cuda.device_count()
     for make in (lambda: gpujit.ones(3, device=f"cuda:{n}"),
                  lambda: gpujit.arange(3.0).to(f"cuda:{n}"),
-                 lambda: gpujit.zeros(2).cuda(n)):
+                 lambda: gpujit.zeros(2).cuda(n), lambda: gpujit.cuda.set_device(n),
+                 lambda: gpujit.cuda.get_device_name(n), lambda: gpujit.empty(2, device=n)):
         with pytest.raises(RuntimeError, match=rf"^CUDA error: invalid device ordinal: "
                                                rf"cuda:{n} was asked for and {n} CUDA"):
             make()

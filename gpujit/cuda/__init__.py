@@ -17,7 +17,7 @@ from __future__ import annotations
 import collections
 
 from ..device import (cupy_or_none, require_cupy, device as _device, current_index,
-                      set_current)
+                      no_such_device, set_current)
 from . import memory, random, streams, nvtx
 from .memory import (OutOfMemoryError, memory_allocated, memory_reserved,
                      max_memory_allocated, max_memory_reserved, reset_peak_memory_stats,
@@ -69,8 +69,7 @@ def _index(dev) -> int:
         idx = current_index(cp) if d.index is None else d.index
     n = cp.cuda.runtime.getDeviceCount()
     if not 0 <= idx < n:
-        raise RuntimeError(f"CUDA device cuda:{idx} does not exist; this machine has {n} "
-                           f"CUDA device(s)")
+        raise no_such_device(idx, n)
     return idx
 
 
