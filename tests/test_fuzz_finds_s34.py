@@ -1,0 +1,130 @@
+"""Programs the differential program fuzzers found in session 34 (seeds 34001..), minimised,
+with PyTorch 2.13's answers written out.
+
+- (tests/test_program_fuzz_s23.py, GPUJIT_PROGRAM_FUZZ_SEED=34002) a dead in-place write into
+  a local: `v7 = v1 * v3.mean(); v7[:, 0] = 0.0` with v7 unused afterwards, v3 =
+  v1.unbind(1)[-1]. TorchScript's DCE drops a write whose memory no live value may alias
+  and no graph input shares (AliasDb::writesToAlias), and with it the unbind and its
+  ListUnpack: torch.jit.trace at [5, 3] then answers for [5, 2]. gpujit's DCE kept every
+  in-place op, so the traced graph's ListUnpack raised 'Expected 3 elements in a list but
+  found 2', and a scripted `u = v1 * 2; u.copy_(torch.ones(7))` raised copy_'s broadcast
+  error where torch.jit.script answers (its f.graph holds aten::add only). gpujit's DCE
+  (passes/dce.py) now drops such writes too; writes into an input's memory, into memory a
+  later (or next-trip) read or a returned value may alias stay.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+
+import gpujit as torch
+
+
+def _writes(graph):
+    return sorted(set(re.findall(r"aten::\w+_\(", str(graph))))
+
+
+def _dead_write_traced(x1, x2):
+    v1 = x1 + x2
+    v3 = v1.unbind(1)[-1]
+    v7 = v1 * v3.mean()
+    v7[:, 0] = 0.0
+    return v1
+
+
+def test_trace_drops_a_dead_write_into_a_local_and_the_unbind_it_read():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = torch.jit.trace(_dead_write_traced, (torch.ones(5, 3), torch.ones(3)))
+    g = str(t.graph)
+    # torch: graph(%x1, %x2): %v1 = aten::add(%x1, %x2, %2); return (%v1)
+    assert "unbind" not in g and "ListUnpack" not in g and "fill_" not in g, g
+    for _ in range(3):
+        out = t(torch.ones(5, 2), torch.full((2,), 2.0))
+        np.testing.assert_array_equal(out.numpy(), np.full((5, 2), 3.0, np.float32))
+
+
+def _dead_writes_scripted(x1: torch.Tensor, x2: torch.Tensor):
+    v1 = x1 + x2
+    v3 = v1.unbind(1)[-1]
+    v7 = v1 * v3.mean()
+    v7[:, 0] = 0.0
+    w = torch.zeros(3)
+    w.add_(x1.sum())
+    u = v1 * 2
+    u.copy_(torch.ones(7))
+    return v1
+
+
+def test_script_drops_dead_writes_into_locals():
+    s = torch.jit.script(_dead_writes_scripted)
+    # torch.jit.script's graph: aten::add only, no write, no unbind
+    assert _writes(s.graph) == [] and "unbind" not in str(s.graph), str(s.graph)
+    for _ in range(3):      # (profiling, then the optimized graph)
+        out = s(torch.ones(5, 2), torch.ones(2))
+        np.testing.assert_array_equal(out.numpy(), np.full((5, 2), 2.0, np.float32))
+
+
+def _write_view_then_return_view(x: torch.Tensor):
+    v = x * 2
+    a = v[0]
+    v.fill_(7)
+    return a
+
+
+def _write_input_view(x: torch.Tensor):
+    v = x[0]
+    v.mul_(3)
+    return x.sum()
+
+
+def _write_read_next_trip(x: torch.Tensor, n: int):
+    v = x * 1
+    out = x * 0
+    for i in range(n):
+        out = v.sum() + out
+        v.mul_(2)
+    return out
+
+
+def _write_in_if_read_after(x: torch.Tensor, b: bool):
+    v = x * 2
+    if b:
+        v.add_(1)
+    return v.sum()
+
+
+def _local_copied_into_input(x: torch.Tensor):
+    v = x * 2
+    v.add_(1)
+    x.copy_(v)
+    return x
+
+
+def test_writes_that_someone_sees_stay():
+    # torch.jit.script's answers (and graphs: each keeps its write)
+    s = torch.jit.script(_write_view_then_return_view)
+    assert _writes(s.graph) == ["aten::fill_("]
+    for _ in range(3):
+        np.testing.assert_array_equal(s(torch.ones(3, 2)).numpy(), [7.0, 7.0])
+    s = torch.jit.script(_write_input_view)
+    assert _writes(s.graph) == ["aten::mul_("]
+    x = torch.ones(2, 3)
+    for _ in range(3):
+        s(x)
+    np.testing.assert_array_equal(x.numpy(), [[27.0] * 3, [1.0] * 3])
+    s = torch.jit.script(_write_read_next_trip)
+    assert _writes(s.graph) == ["aten::mul_("]
+    for _ in range(3):      # 3 * (1 + 2 + 4)
+        np.testing.assert_array_equal(s(torch.ones(3), 3).numpy(), [21.0] * 3)
+    s = torch.jit.script(_write_in_if_read_after)
+    for _ in range(3):
+        assert s(torch.ones(3), True).item() == 9.0
+        assert s(torch.ones(3), False).item() == 6.0
+    s = torch.jit.script(_local_copied_into_input)
+    assert _writes(s.graph) == ["aten::add_(", "aten::copy_("]
+    x = torch.ones(3)
+    s(x)
+    np.testing.assert_array_equal(x.numpy(), [3.0] * 3)
