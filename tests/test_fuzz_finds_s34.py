@@ -11,13 +11,20 @@ with PyTorch 2.13's answers written out.
   error where torch.jit.script answers (its f.graph holds aten::add only). gpujit's DCE
   (passes/dce.py) now drops such writes too; writes into an input's memory, into memory a
   later (or next-trip) read or a returned value may alias stay.
+- (mode 7, tests/program_fuzz_gen_g.py, GPUJIT_PROGRAM_FUZZ_SEED=34001, a call with A = 0)
+  torch.searchsorted(torch.sort(x0, -1)[0], x0) of a [0, 3] x0 raised NumPy's "cannot
+  reshape array of size 0 into shape (0,newaxis)"; a [3, 0] sequence with [3, 2] values
+  too. PyTorch answers an empty int64 [0, 3], and [[0, 0], [0, 0], [0, 0]]
+  (ops/unique_search.py reshaped by -1).
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
 
 import numpy as np
+import pytest
 
 import gpujit as torch
 
@@ -128,3 +135,56 @@ def test_writes_that_someone_sees_stay():
     x = torch.ones(3)
     s(x)
     np.testing.assert_array_equal(x.numpy(), [3.0] * 3)
+
+
+def test_searchsorted_of_0_rows_and_of_0_length_sequences():
+    # PyTorch 2.13's answers
+    for ss, vs, want in [((0, 3), (0, 3), np.zeros((0, 3))), ((3, 0), (3, 2), np.zeros((3, 2))),
+                         ((2, 0, 3), (2, 0, 4), np.zeros((2, 0, 4))),
+                         ((2, 0), (2, 0), np.zeros((2, 0))), ((0, 3), (0, 0), np.zeros((0, 0)))]:
+        seq = torch.arange(int(np.prod(ss)), dtype=torch.float32).reshape(ss)
+        for kw, dt in (({}, torch.int64), ({"right": True}, torch.int64),
+                       ({"out_int32": True}, torch.int32)):
+            r = torch.searchsorted(seq, torch.ones(vs), **kw)
+            assert r.dtype == dt and tuple(r.shape) == vs, (ss, vs, kw, r.dtype, r.shape)
+            np.testing.assert_array_equal(r.numpy(), want)
+    s = torch.jit.script(_searchsorted_sorted)
+    for _ in range(3):
+        r = s(torch.zeros(0, 3))
+        assert r.dtype == torch.int64 and tuple(r.shape) == (0, 3)
+    r = s(torch.tensor([[2.0, 1.0, 3.0], [0.5, 0.5, -1.0]]))
+    np.testing.assert_array_equal(r.numpy(), [[1, 0, 2], [1, 1, 0]])
+
+
+def _searchsorted_sorted(x0: torch.Tensor):
+    return torch.searchsorted(torch.sort(x0, -1)[0], x0)
+
+
+# ------------------------------------------------------------------ mode 7 itself
+
+_N = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_G", "2"))
+_SEED = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
+
+
+def test_random_programs_of_mode_7_match_pytorch_and_torchscript():
+    pytest.importorskip("torch")
+    from program_fuzz_gen_g import program_g
+    from test_program_fuzz_s20 import STRATEGIES, check
+    from test_program_fuzz_s22 import calls_for_b
+    for k in range(_N):
+        seed = _SEED * 100003 + 3400000 + k
+        src, traceable = program_g(seed)
+        check(src, traceable, calls_for_b(seed), strategy=STRATEGIES[k % len(STRATEGIES)])
+
+
+def test_random_programs_of_mode_7_gradients_match_pytorch():
+    pytest.importorskip("torch")
+    from program_fuzz_gen_g import program_g
+    from test_program_fuzz_s20 import STRATEGIES, check_grads
+    from test_program_fuzz_s22 import calls_for_b
+    for k in range(0, _N, 2):
+        seed = _SEED * 100003 + 3500000 + k
+        src, _ = program_g(seed)
+        need = [(k >> j) % 2 == 0 or j == k % 4 for j in range(4)]
+        calls = [c for c in calls_for_b(seed)[:8] if c[3] != "v"]
+        check_grads(src, calls, strategy=STRATEGIES[k % len(STRATEGIES)], need=need)
