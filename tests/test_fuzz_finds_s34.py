@@ -16,6 +16,15 @@ with PyTorch 2.13's answers written out.
   reshape array of size 0 into shape (0,newaxis)"; a [3, 0] sequence with [3, 2] values
   too. PyTorch answers an empty int64 [0, 3], and [[0, 0], [0, 0], [0, 0]]
   (ops/unique_search.py reshaped by -1).
+- (mode 7, GPUJIT_PROGRAM_FUZZ_SEED=34003, a float64 call) x0.clone().index_put_((x0 > 0,),
+  torch.tensor(-1.0)) raised "Index put requires the source and destination dtypes match,
+  got Double for the destination and Float for the source". PyTorch's _index_put_impl_
+  hands a write (not accumulate) of one CPU value through exactly one bool / uint8 index
+  to self.masked_fill_(mask, value.item()) (canDispatchToMaskedFill), where dtypes need not
+  match: [[-1.5, -2.0], [-1.5, -4.0]]; an int64 self truncates -1.5 to -1; a uint8 mask
+  raises masked_fill_'s "only supports boolean masks, but got mask with dtype unsigned
+  char" (c10's type name, which gpujit's masked_fill_ now prints too: it said "Byte");
+  accumulate=True, a long index or two masks keep the dtype error.
 """
 from __future__ import annotations
 
@@ -158,6 +167,76 @@ def test_searchsorted_of_0_rows_and_of_0_length_sequences():
 
 def _searchsorted_sorted(x0: torch.Tensor):
     return torch.searchsorted(torch.sort(x0, -1)[0], x0)
+
+
+def _err(fn):
+    try:
+        fn()
+    except Exception as e:      # noqa: BLE001 - the message is compared
+        return type(e).__name__, str(e)
+    return None
+
+
+def test_index_put_of_one_value_through_one_mask_is_masked_fill():
+    x = torch.tensor([[1.0, -2.0], [3.0, -4.0]], dtype=torch.float64)
+    m = x > 0
+    # PyTorch 2.13's answers
+    for v, want in ((torch.tensor(-1.5), [[-1.5, -2.0], [-1.5, -4.0]]),
+                    (torch.tensor(7), [[7.0, -2.0], [7.0, -4.0]]),
+                    (torch.tensor(True), [[1.0, -2.0], [1.0, -4.0]]),
+                    (torch.tensor([-1.5]), [[-1.5, -2.0], [-1.5, -4.0]]),
+                    (torch.tensor(2.0, dtype=torch.float16), [[2.0, -2.0], [2.0, -4.0]])):
+        r = x.clone().index_put_((m,), v)
+        assert r.dtype == torch.float64 and r.tolist() == want, (v, r)
+        assert torch.index_put(x, (m,), v).tolist() == want
+        assert x.index_put((m,), v).tolist() == want
+    assert x.clone().index_put_((torch.tensor([True, False]),), torch.tensor(-1.5)).tolist() \
+        == [[-1.5, -1.5], [3.0, -4.0]]
+    xi = torch.tensor([[1, -2], [3, -4]])
+    r = xi.clone().index_put_((xi > 0,), torch.tensor(-1.5))
+    assert r.dtype == torch.int64 and r.tolist() == [[-1, -2], [-1, -4]]
+    dt_err = ("RuntimeError", "Index put requires the source and destination dtypes match, "
+              "got Double for the destination and Float for the source.")
+    assert _err(lambda: x.clone().index_put_((m,), torch.tensor(-1.5), accumulate=True)) == dt_err
+    assert _err(lambda: x.clone().index_put_((torch.tensor([0]),), torch.tensor(-1.5))) == dt_err
+    assert _err(lambda: x.clone().index_put_((torch.tensor([True, False]),
+                                               torch.tensor([False, True])),
+                                              torch.tensor(-1.5))) == dt_err
+    assert _err(lambda: x.clone().index_put_((m.to(torch.uint8),), torch.tensor(-1.5))) == \
+        ("RuntimeError", "masked_fill_ only supports boolean masks, but got mask with dtype "
+                         "unsigned char")
+    assert _err(lambda: x.masked_fill(torch.zeros(2, 2, dtype=torch.int64), 1.0)) == \
+        ("RuntimeError", "masked_fill_ only supports boolean masks, but got mask with dtype "
+                         "long int")
+
+
+def _index_put_mask(x: torch.Tensor, v: torch.Tensor):
+    y = x.clone().index_put_((x > 0,), v)
+    z = torch.index_put(x, (x[:, 0] > 2,), torch.tensor(7))
+    return y * 2, z
+
+
+def test_index_put_through_one_mask_scripted_traced_and_differentiated():
+    x = torch.tensor([[1.0, -2.0, 3.0], [3.0, -4.0, 0.5]], dtype=torch.float64)
+    want_y = [[-3.0, -4.0, -3.0], [-3.0, -8.0, -3.0]]
+    want_z = [[1.0, -2.0, 3.0], [7.0, 7.0, 7.0]]
+    xg = x.clone().requires_grad_()
+    v = torch.tensor(-1.5, requires_grad=True)
+    y, z = _index_put_mask(xg, v)
+    (y.sum() + z.sum()).backward()
+    assert y.tolist() == want_y and z.tolist() == want_z
+    # PyTorch: IndexPutBackward gives the value the masked elements' sum, in its dtype
+    assert xg.grad.tolist() == [[1.0, 3.0, 1.0], [0.0, 2.0, 0.0]]
+    assert v.grad.dtype == torch.float32 and v.grad.item() == 8.0
+    s = torch.jit.script(_index_put_mask)
+    for _ in range(3):
+        y, z = s(x, torch.tensor(-1.5))
+        assert y.tolist() == want_y and z.tolist() == want_z
+    assert s(torch.tensor([[1, -2], [3, -4]]), torch.tensor(2.7))[0].tolist() == [[4, -4], [4, -8]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = torch.jit.trace(_index_put_mask, (x, torch.tensor(-1.5)))
+    assert t(x, torch.tensor(-1.5))[0].tolist() == want_y
 
 
 # ------------------------------------------------------------------ mode 7 itself
