@@ -24,7 +24,17 @@ with PyTorch 2.13's answers written out.
   match: [[-1.5, -2.0], [-1.5, -4.0]]; an int64 self truncates -1.5 to -1; a uint8 mask
   raises masked_fill_'s "only supports boolean masks, but got mask with dtype unsigned
   char" (c10's type name, which gpujit's masked_fill_ now prints too: it said "Byte");
-  accumulate=True, a long index or two masks keep the dtype error.
+  accumulate=True, a long index or two masks keep the dtype error. Before any of it
+  _index_put_impl_ refuses more indices than dims: a 0-dim x indexed by (x > 0,) raises
+  "too many indices for tensor of dimension 0 (got 1)" whatever the dtypes (gpujit wrote
+  the value when the dtypes matched; mode 7 seed 34006).
+- (mode 7, GPUJIT_PROGRAM_FUZZ_SEED=34008, gradients) scatter_reduce's backward as
+  PyTorch's scatter_reduce_backward: amax / amin share the gradient among the self and src
+  entries equal to the result, self's entry counted even with include_self=False (then
+  its own gradient is 0 where src was scattered): x = [1., 1., 3., 2.] scattered into by
+  src = [1., 1., 2., 4.] at [0, 0, 1, 1] with 'amin', include_self=False gives src 1/3
+  each (gpujit gave 1/2); prod masks self's zeros and a position's single src zero by 1
+  (the exclusive product: gpujit's result / x gave nan for x = 0).
 """
 from __future__ import annotations
 
@@ -237,6 +247,47 @@ def test_index_put_through_one_mask_scripted_traced_and_differentiated():
         warnings.simplefilter("ignore")
         t = torch.jit.trace(_index_put_mask, (x, torch.tensor(-1.5)))
     assert t(x, torch.tensor(-1.5))[0].tolist() == want_y
+
+
+def test_index_put_of_a_0_dim_self_has_too_many_indices():
+    x = torch.tensor(2.0)
+    want = ("IndexError", "too many indices for tensor of dimension 0 (got 1)")
+    for v in (torch.tensor(-1.0), torch.tensor(-1.0, dtype=torch.float64)):
+        assert _err(lambda: x.clone().index_put_((x > 0,), v)) == want
+    y = torch.tensor([1.0, 2.0])      # a 0-dim mask of a 1-D self: all or nothing
+    assert y.clone().index_put_((torch.tensor(True),), torch.tensor(-1)).tolist() == [-1.0, -1.0]
+    assert y.clone().index_put_((torch.tensor(False),), torch.tensor(-1)).tolist() == [1.0, 2.0]
+
+
+def _scatter_reduce_grads(red, incl, xs, src=(1.0, 1.0, 2.0, 4.0)):
+    x = torch.tensor(xs, requires_grad=True)
+    s = torch.tensor(list(src), requires_grad=True)
+    v = x.scatter_reduce(0, torch.tensor([0, 0, 1, 1]), s, reduce=red, include_self=incl)
+    (v * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    return v.tolist(), x.grad.tolist(), s.grad.tolist()
+
+
+def test_scatter_reduce_gradients_share_and_exclude_as_pytorch():
+    third = np.float32(1 / 3).item()
+    # PyTorch 2.13's values and gradients
+    assert _scatter_reduce_grads("amin", False, [1.0, 1.0, 3.0, 2.0]) == \
+        ([1.0, 2.0, 3.0, 2.0], [0.0, 0.0, 3.0, 4.0], [third, third, 2.0, 0.0])
+    assert _scatter_reduce_grads("amin", False, [3.0, 2.0, 1.0, 0.0]) == \
+        ([1.0, 2.0, 1.0, 0.0], [0.0, 0.0, 3.0, 4.0], [0.5, 0.5, 1.0, 0.0])
+    assert _scatter_reduce_grads("amax", False, [1.0, 1.0, 3.0, 2.0]) == \
+        ([1.0, 4.0, 3.0, 2.0], [0.0, 0.0, 3.0, 4.0], [third, third, 0.0, 2.0])
+    assert _scatter_reduce_grads("amin", True, [1.0, 1.0, 3.0, 2.0])[2] == [third, third, 0.0, 0.0]
+    # prod with zeros: the exclusive product, no nan
+    assert _scatter_reduce_grads("prod", True, [0.0, 0.0, 1.0, 2.0]) == \
+        ([0.0, 0.0, 1.0, 2.0], [1.0, 16.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0])
+    assert _scatter_reduce_grads("prod", True, [3.0, 2.0, 1.0, 0.0]) == \
+        ([3.0, 16.0, 1.0, 0.0], [1.0, 16.0, 3.0, 4.0], [3.0, 3.0, 16.0, 8.0])
+    x = torch.tensor([0.0, 2.0, 1.0, 2.0], requires_grad=True)
+    x.scatter_reduce(0, torch.tensor([0, 0, 1, 1]), x, "prod", include_self=False).sum().backward()
+    assert x.grad.tolist() == [2.0, 0.0, 3.0, 2.0]
+    src = torch.tensor([0.0, 0.0, 2.0, 0.0], requires_grad=True)   # two zeros at position 0
+    torch.ones(4).scatter_reduce(0, torch.tensor([0, 0, 1, 1]), src, "prod").sum().backward()
+    assert src.grad.tolist() == [0.0, 0.0, 0.0, 2.0]
 
 
 # ------------------------------------------------------------------ mode 7 itself

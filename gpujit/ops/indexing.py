@@ -160,6 +160,9 @@ def _index_put_error(self, indices, values):
     """PyTorch's error for index_put(self, indices, values) (metas or arrays), or None:
     the dtypes, the index count, the indices' broadcast, the values' broadcast to the
     indexing result."""
+    e = _too_many_indices(self, indices)
+    if e is not None:
+        return e
     sd, vd = _gdt(self.dtype), _gdt(values.dtype)
     if sd is not vd:
         return RuntimeError(f"Index put requires the source and destination dtypes match, "
@@ -222,6 +225,15 @@ def _broadcast_known(shapes):
     return tuple(reversed(out))
 
 
+def _too_many_indices(self, indices):
+    """_index_put_impl_'s first check: more indices (Nones too) than self has dims (a
+    0-dim self indexed by a 0-dim mask)."""
+    if len(indices) > len(self.shape):
+        return IndexError(f"too many indices for tensor of dimension {len(self.shape)} "
+                          f"(got {len(indices)})")
+    return None
+
+
 def _on_cpu(x):
     return x.device is _cpu if isinstance(x, TensorMeta) else isinstance(x, np.ndarray)
 
@@ -233,7 +245,8 @@ def _masked_fill_dispatch(self, indices, values, accumulate):
     dtype need not match self's (x.index_put_((x > 0,), torch.tensor(-1.0)) of a float64
     or int64 x answers). Gives (mask position, mask) or None; metas or arrays. A mask whose
     sizes differ from the dims it indexes raises PyTorch's IndexError."""
-    if accumulate or int(np.prod(values.shape, dtype=np.int64)) != 1 or not _on_cpu(values):
+    if accumulate or int(np.prod(values.shape, dtype=np.int64)) != 1 or not _on_cpu(values) \
+            or _too_many_indices(self, indices) is not None:
         return None
     pos, mask, at = 0, None, 0
     for i in indices:
@@ -265,6 +278,9 @@ def _index_put_meta(self, indices, values, accumulate=False):
 
 
 def _index_put(xp, out, indices, values, accumulate):
+    e = _too_many_indices(out, indices)
+    if e is not None:
+        raise e
     fill = _masked_fill_dispatch(out, indices, values, accumulate)
     if fill is not None:
         from .pointwise_ternary import _masked_fill
