@@ -35,12 +35,19 @@ with PyTorch 2.13's answers written out.
   src = [1., 1., 2., 4.] at [0, 0, 1, 1] with 'amin', include_self=False gives src 1/3
   each (gpujit gave 1/2); prod masks self's zeros and a position's single src zero by 1
   (the exclusive product: gpujit's result / x gave nan for x = 0).
+- (mode 5, tests/test_program_fuzz_s24b.py, GPUJIT_PROGRAM_FUZZ_SEED=34002, k = 57)
+  `assert fs.copy() == fs.copy()` of a List[float] holding a nan: TorchScript's list ==
+  (c10::List) compares the elements by ==, so the assert fails; gpujit used Python's ==,
+  which checks identity per element first. The same for `x in fs`, fs.count(x) and
+  fs.remove(x) of a float x (TorchScript: False, 0, "list.remove(x): x not in list");
+  `fs == fs` (the same list) stays True in both.
 """
 from __future__ import annotations
 
 import os
 import re
 import warnings
+from typing import List
 
 import numpy as np
 import pytest
@@ -288,6 +295,28 @@ def test_scatter_reduce_gradients_share_and_exclude_as_pytorch():
     src = torch.tensor([0.0, 0.0, 2.0, 0.0], requires_grad=True)   # two zeros at position 0
     torch.ones(4).scatter_reduce(0, torch.tensor([0, 0, 1, 1]), src, "prod").sum().backward()
     assert src.grad.tolist() == [0.0, 0.0, 0.0, 2.0]
+
+
+def _float_lists(fs: List[float]) -> List[int]:
+    x = fs[0]
+    g = fs.copy()
+    return [int(fs == g), int(fs != g), int(fs == fs), int(x in fs), fs.count(x)]
+
+
+def _float_list_remove(fs: List[float]) -> List[float]:
+    fs.remove(fs[0])
+    return fs
+
+
+def test_float_lists_compare_by_elements_as_torchscript():
+    s = torch.jit.script(_float_lists)
+    # torch.jit.script's answers
+    assert s([float("nan"), 1.0]) == [0, 1, 1, 0, 0]
+    assert s([1.0, 1.0]) == [1, 0, 1, 1, 2]
+    r = torch.jit.script(_float_list_remove)
+    assert r([1.0, 2.0, 1.0]) == [2.0, 1.0]
+    e = _err(lambda: r([float("nan"), 2.0]))
+    assert e is not None and "not in list" in e[1], e
 
 
 # ------------------------------------------------------------------ mode 7 itself

@@ -641,7 +641,7 @@ from . import scalar_facts  # noqa: E402,F401  (x.size(0), x.dim(), len(x)...: h
 # different Enums are never equal, as in Python)
 
 for _arg, _suffix in (("ScalarType", "ScalarType"), ("Device", "device"),
-                      ("int[]", "int_list"), ("float[]", "float_list"),
+                      ("int[]", "int_list"),
                       ("str[]", "str_list"), ("bool[]", "bool_list"),
                       ("AnyEnumType", "enum")):
     for _name, _fn, _form in (("eq", operator.eq, "=="), ("ne", operator.ne, "!=")):
@@ -652,6 +652,26 @@ for _arg, _suffix in (("ScalarType", "ScalarType"), ("Device", "device"),
         globals()[_cmp.__name__] = _scalar_op(
             f"aten::{_name}.{_suffix}({_arg} a, {_arg} b) -> bool",
             form="{a} %s {b}" % _form)(_cmp)
+
+
+def _float_lists_equal(a, b):
+    """TorchScript's == of float lists (c10::List's operator==): the same list is equal
+    to itself, else the same length and x == y for each pair, so a nan makes two lists
+    unequal even when both hold that very float (Python's list == checks identity per
+    element first: [nan] == [nan].copy() is True there, False in TorchScript)."""
+    return a is b or (len(a) == len(b) and all(x == y for x, y in zip(a, b)))
+
+
+@_scalar_op("aten::eq.float_list(float[] a, float[] b) -> bool")
+def eq_float_list(xp, a, b):
+    """`xs == ys` of two float lists."""
+    return _float_lists_equal(a, b)
+
+
+@_scalar_op("aten::ne.float_list(float[] a, float[] b) -> bool")
+def ne_float_list(xp, a, b):
+    """`xs != ys` of two float lists."""
+    return not _float_lists_equal(a, b)
 
 
 def _tensor_lists_equal(a, b):
