@@ -41,6 +41,10 @@ with PyTorch 2.13's answers written out.
   which checks identity per element first. The same for `x in fs`, fs.count(x) and
   fs.remove(x) of a float x (TorchScript: False, 0, "list.remove(x): x not in list");
   `fs == fs` (the same list) stays True in both.
+- (mode 5, GPUJIT_PROGRAM_FUZZ_SEED=34004, k = 29) `-2 % a` with a = -2**63: TorchScript's
+  aten::remainder.int is ((a % b) + b) % b in C's int64 arithmetic, whose sum wraps for a
+  divisor beyond 2**62: 9223372036854775806 (gpujit: Python's -2); 5 % (2**63 - 1) is
+  -9223372036854775804 there.
 """
 from __future__ import annotations
 
@@ -317,6 +321,29 @@ def test_float_lists_compare_by_elements_as_torchscript():
     assert r([1.0, 2.0, 1.0]) == [2.0, 1.0]
     e = _err(lambda: r([float("nan"), 2.0]))
     assert e is not None and "not in list" in e[1], e
+
+
+def _int_mod(a: int, b: int) -> int:
+    return a % b
+
+
+def _int_mod_constants(a: int) -> int:
+    return (a % (-9223372036854775807 - 1)) + (a % 9223372036854775807) * 3 + a % 7
+
+
+def test_int_remainder_wraps_as_torchscript_past_2_62():
+    s = torch.jit.script(_int_mod)
+    M = 9223372036854775807
+    # torch.jit.script's answers
+    for a, b, want in ((-2, -M - 1, 9223372036854775806), (5, M, -9223372036854775804),
+                       (-5, M, 9223372036854775802), (M, M - 1, 1), (-M - 1, M, M - 1),
+                       (M, -M - 1, -1), (7, -3, -2), (-7, 3, 2), (-1, -M - 1, M),
+                       (3, -M - 1, -9223372036854775805), (-M - 1, 3, 1)):
+        for _ in range(3):
+            assert s(a, b) == want, (a, b, s(a, b), want)
+    c = torch.jit.script(_int_mod_constants)
+    for _ in range(3):
+        assert [c(a) for a in (-2, 5, -5, 100)] == [-6, 22, -21, 399]
 
 
 # ------------------------------------------------------------------ mode 7 itself
