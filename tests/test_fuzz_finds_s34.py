@@ -45,13 +45,19 @@ with PyTorch 2.13's answers written out.
   aten::remainder.int is ((a % b) + b) % b in C's int64 arithmetic, whose sum wraps for a
   divisor beyond 2**62: 9223372036854775806 (gpujit: Python's -2); 5 % (2**63 - 1) is
   -9223372036854775804 there.
+- (mode 5, GPUJIT_PROGRAM_FUZZ_SEED=34006, k = 26) a helper `tr: List[str] = [];
+  v1 = int(p0) // int(0.0 * -1); tr.append(str(v1)); return True if len(tr) >= 0 else
+  True` called with p0 = " ": TorchScript folds the return to True, its DCE drops the
+  append into the dead local list and with it int(" ") and the division by 0, and the
+  call answers True; gpujit kept the append (a side effect) and raised int()'s error.
+  Dead list / dict mutations of local containers now go as dead tensor writes do.
 """
 from __future__ import annotations
 
 import os
 import re
 import warnings
-from typing import List
+from typing import Dict, List
 
 import numpy as np
 import pytest
@@ -344,6 +350,33 @@ def test_int_remainder_wraps_as_torchscript_past_2_62():
     c = torch.jit.script(_int_mod_constants)
     for _ in range(3):
         assert [c(a) for a in (-2, 5, -5, 100)] == [-6, 22, -21, 399]
+
+
+def _dead_list_append(p0: str) -> bool:
+    tr: List[str] = []
+    v1 = (int(p0) // int(0.0 * -1))
+    tr.append(str(v1))
+    return True if len(tr) >= 0 else True
+
+
+def _dead_container_writes(p0: str) -> int:
+    tr: List[int] = []
+    tr.append(int(p0))
+    d: Dict[str, int] = {}
+    d[p0] = int(p0)
+    kept: List[int] = [1]
+    kept.append(2)
+    return len(kept)
+
+
+def test_dead_appends_to_local_lists_go_as_in_torchscript():
+    s = torch.jit.script(_dead_list_append)
+    assert "append" not in str(s.graph) and "Int" not in str(s.graph), str(s.graph)
+    for _ in range(3):
+        assert s(" ") is True       # torch.jit.script's answer (eager raises ValueError)
+    c = torch.jit.script(_dead_container_writes)
+    for _ in range(3):
+        assert c(" ") == 2
 
 
 # ------------------------------------------------------------------ mode 7 itself
