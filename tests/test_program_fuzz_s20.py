@@ -22,12 +22,17 @@ Where gpujit deliberately differs, the checks let it:
   (gelu(-5.542): -0.0 in a 16-element tensor, -1.65e-7 alone, as gpujit), and a later
   reciprocal shows it (GPUJIT_PROGRAM_FUZZ_SEED=33003, 150 programs); the generator
   clamps gelu's argument to -2 (at -3 they still differ by 1.3e-4);
+- a matrix product's rounding follows its summation order (PyTorch's and gpujit's differ by
+  an ulp at times), and sin / trunc of a product of 1e7-sized values shows it (a loop body
+  `v = v.relu() * v` squared the values four times: GPUJIT_PROGRAM_FUZZ_SEED=34001,
+  tests/test_program_fuzz_s22.py: sin(-9649440) against sin(-9649450)); the loop body clamps;
 - x ** e with a tensor e that needs no gradient, then an in-place write to the result:
   PyTorch's PowBackward1 kept the result and raises at backward, gpujit keeps it only for
   e's gradient and answers;
 - `v[0] = v` with v of shape [1, n]: eager drops v's leading 1 first (copy_to), TorchScript
   and gpujit's script emit copy_, which refuses the partial overlap; TorchScript's DCE
-  drops the write when v is dead afterwards, gpujit's keeps it and raises (gradient fuzz);
+  drops the write when v is dead afterwards (so does gpujit's since session 34, when v is
+  local memory: passes/dce.py; a write into an input's memory stays and raises);
   the same for `v[-1] = w` with w of shape [1, ...] (copy_'s broadcast error; forward);
 - gradients where torch.jit.script's differ from eager's (its CSE merges two equal
   `v.pow(-1)`: one backward of the summed gradients, -inf where eager's two give nan at

@@ -201,7 +201,10 @@ def user_error_agrees(got, want):
 
 def check(src, calls, uses_math):
     want = torch_results(src, calls)
-    if want is None:
+    if want is None or all(w is None for w in want):
+        # (every torch child died: nothing to compare. On a loaded machine a child's
+        # compile of a program torch refuses can run past _LIMIT_S, and gpujit's own
+        # refusal then raised here: GPUJIT_PROGRAM_FUZZ_SEED=34001, k = 136)
         return "skip"
     fns = [("script", gpujit.jit.script(load(src, "gpujit")))]
     if not uses_math:

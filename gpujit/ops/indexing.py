@@ -160,6 +160,9 @@ def _index_put_error(self, indices, values):
     """PyTorch's error for index_put(self, indices, values) (metas or arrays), or None:
     the dtypes, the index count, the indices' broadcast, the values' broadcast to the
     indexing result."""
+    e = _too_many_indices(self, indices)
+    if e is not None:
+        return e
     sd, vd = _gdt(self.dtype), _gdt(values.dtype)
     if sd is not vd:
         return RuntimeError(f"Index put requires the source and destination dtypes match, "
@@ -222,14 +225,72 @@ def _broadcast_known(shapes):
     return tuple(reversed(out))
 
 
+def _too_many_indices(self, indices):
+    """_index_put_impl_'s first check: more indices (Nones too) than self has dims (a
+    0-dim self indexed by a 0-dim mask)."""
+    if len(indices) > len(self.shape):
+        return IndexError(f"too many indices for tensor of dimension {len(self.shape)} "
+                          f"(got {len(indices)})")
+    return None
+
+
+def _on_cpu(x):
+    return x.device is _cpu if isinstance(x, TensorMeta) else isinstance(x, np.ndarray)
+
+
+def _masked_fill_dispatch(self, indices, values, accumulate):
+    """PyTorch's canDispatchToMaskedFill (_index_put_impl_): a write (not accumulate) of
+    one value (numel 1, on the CPU) through exactly one bool or uint8 index on self's
+    device, None indices around it, is self.masked_fill_(mask, values.item()): the value's
+    dtype need not match self's (x.index_put_((x > 0,), torch.tensor(-1.0)) of a float64
+    or int64 x answers). Gives (mask position, mask) or None; metas or arrays. A mask whose
+    sizes differ from the dims it indexes raises PyTorch's IndexError."""
+    if accumulate or int(np.prod(values.shape, dtype=np.int64)) != 1 or not _on_cpu(values) \
+            or _too_many_indices(self, indices) is not None:
+        return None
+    pos, mask, at = 0, None, 0
+    for i in indices:
+        if i is None:
+            pos += 1
+            continue
+        if mask is not None or _gdt(i.dtype) not in (_dt.bool, _dt.uint8) or \
+                _on_cpu(i) != _on_cpu(self):
+            return None
+        mask, at = i, pos
+        shape = tuple(i.shape)
+        if pos + len(shape) > len(self.shape):
+            return None         # (the general path's "too many indices")
+        for j, n in enumerate(shape):
+            if n != self.shape[pos + j]:
+                raise IndexError(f"The shape of the mask {list(shape)} at index {j} does not "
+                                 f"match the shape of the indexed tensor "
+                                 f"{list(self.shape)} at index {pos + j}")
+        pos += len(shape)
+    return None if mask is None else (at, mask)
+
+
 def _index_put_meta(self, indices, values, accumulate=False):
-    e = _index_put_error(self, indices, values)
-    if e is not None:
-        raise e
+    if _masked_fill_dispatch(self, indices, values, accumulate) is None:
+        e = _index_put_error(self, indices, values)
+        if e is not None:
+            raise e
     return TensorMeta(self.dtype, tuple(self.shape), self.device)
 
 
 def _index_put(xp, out, indices, values, accumulate):
+    e = _too_many_indices(out, indices)
+    if e is not None:
+        raise e
+    fill = _masked_fill_dispatch(out, indices, values, accumulate)
+    if fill is not None:
+        from .pointwise_ternary import _masked_fill
+        at, mask = fill
+        mask = mask.reshape(mask.shape + (1,) * (out.ndim - at - mask.ndim))
+        filled = _masked_fill(xp, out, mask, values.reshape(()).item())
+        # (only the selected elements: an expanded self's shared memory keeps the write)
+        sel = xp.broadcast_to(mask, out.shape)
+        out[sel] = filled[sel]
+        return out
     if values.dtype != out.dtype:
         raise _index_put_error(out, indices, values)
     try:

@@ -55,8 +55,9 @@ def _masked_fill_meta(self, mask, value):
 
 def _masked_fill(xp, self, mask, value):
     if mask.dtype.kind != "b":
+        # (c10's TypeMeta name: "unsigned char", "long int", "float")
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
-                           f"dtype {_short(mask.dtype)}")
+                           f"dtype {_dt.CPP_NAMES[_dt.from_numpy_dtype(mask.dtype).name]}")
     # the registry casts to self's dtype (a Python int converted as PyTorch's, checked);
     # an integral self takes the value in its own dtype first: where() with a float value
     # would compute in float64 and round self's unmasked int64 values beyond 2**53

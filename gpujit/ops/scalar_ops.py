@@ -108,8 +108,25 @@ def _int_floordiv(a, b):
     return a // b if b else int_division_by_zero()
 
 
+def _c_rem(a, b):
+    """C's a % b: truncated, the sign of a."""
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
 def _int_mod(a, b):
-    return a % b if b else int_division_by_zero("modulo")
+    """TorchScript's `a % b` on ints (aten::remainder.int): ((a % b) + b) % b in C's
+    int64 arithmetic, which is Python's a % b until the sum wraps around: a divisor
+    beyond 2**62 (-2 % -2**63 is 2**63 - 2 in TorchScript, 5 % (2**63 - 1) is
+    -2**63 + 4)."""
+    if not b:
+        int_division_by_zero("modulo")
+    if -_2_62 <= b <= _2_62:
+        return a % b
+    return _c_rem(int64(_c_rem(a, b) + b), b)
+
+
+_2_62 = 1 << 62
 
 
 def float_div_by_zero(a, b):
@@ -154,7 +171,7 @@ _ARITH = (("add", operator.add, "+"), ("sub", operator.sub, "-"),
           ("mul", operator.mul, "*"), ("floordiv", operator.floordiv, "//"),
           ("remainder", operator.mod, "%"))
 _INT_DIVISION = {"floordiv": (_int_floordiv, "({a} // {b} if {b} else _int_div0())"),
-                 "remainder": (_int_mod, "({a} % {b} if {b} else _int_div0('modulo'))")}
+                 "remainder": (_int_mod, "_imod({a}, {b})")}
 _FLOAT_DIVISION = {"floordiv": (float_floordiv, "_ffloordiv({a}, {b})"),
                    "remainder": (float_remainder, "_fremainder({a}, {b})")}
 # qualified name -> its form for a divisor not known to be non-zero (PYTHON_FORMS holds
@@ -165,9 +182,11 @@ _DIV_GUARDED = "({a} / {b} if {b} else _fdiv0({a}, {b}))"
 for _name, _fn, _form in _ARITH:
     if _name in _INT_DIVISION:
         _fn, GUARDED_FORMS[f"aten::{_name}.int"] = _INT_DIVISION[_name]
-    # (% of int64s stays in range)
+    # (% of int64s stays in range: _int_mod wraps its own sum)
     _wrap = int64 if _name != "remainder" else None
     globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "int", _form, _wrap)
+# constant divisors that still take the guarded form: an int % beyond 2**62 (_int_mod)
+GUARDED_CONSTANTS = {"aten::remainder.int": lambda b: not -_2_62 <= b <= _2_62}
 for _name, _fn, _form in _ARITH:
     _call = None
     if _name in _FLOAT_DIVISION:
@@ -185,7 +204,7 @@ INT64_WRAPPED.update(("aten::neg.int", "aten::abs.int"))
 # the names the forms above call, in the generated code's namespace
 FORM_HELPERS = {"_int_div0": int_division_by_zero, "_fdiv0": float_div_by_zero,
                 "_ffloordiv": float_floordiv, "_fremainder": float_remainder,
-                "_wrap64": wrap_int64}
+                "_wrap64": wrap_int64, "_imod": _int_mod}
 
 
 @_scalar_op("aten::neg.int(int a) -> int", form="-{a}")
@@ -641,7 +660,7 @@ from . import scalar_facts  # noqa: E402,F401  (x.size(0), x.dim(), len(x)...: h
 # different Enums are never equal, as in Python)
 
 for _arg, _suffix in (("ScalarType", "ScalarType"), ("Device", "device"),
-                      ("int[]", "int_list"), ("float[]", "float_list"),
+                      ("int[]", "int_list"),
                       ("str[]", "str_list"), ("bool[]", "bool_list"),
                       ("AnyEnumType", "enum")):
     for _name, _fn, _form in (("eq", operator.eq, "=="), ("ne", operator.ne, "!=")):
@@ -652,6 +671,26 @@ for _arg, _suffix in (("ScalarType", "ScalarType"), ("Device", "device"),
         globals()[_cmp.__name__] = _scalar_op(
             f"aten::{_name}.{_suffix}({_arg} a, {_arg} b) -> bool",
             form="{a} %s {b}" % _form)(_cmp)
+
+
+def _float_lists_equal(a, b):
+    """TorchScript's == of float lists (c10::List's operator==): the same list is equal
+    to itself, else the same length and x == y for each pair, so a nan makes two lists
+    unequal even when both hold that very float (Python's list == checks identity per
+    element first: [nan] == [nan].copy() is True there, False in TorchScript)."""
+    return a is b or (len(a) == len(b) and all(x == y for x, y in zip(a, b)))
+
+
+@_scalar_op("aten::eq.float_list(float[] a, float[] b) -> bool")
+def eq_float_list(xp, a, b):
+    """`xs == ys` of two float lists."""
+    return _float_lists_equal(a, b)
+
+
+@_scalar_op("aten::ne.float_list(float[] a, float[] b) -> bool")
+def ne_float_list(xp, a, b):
+    """`xs != ys` of two float lists."""
+    return not _float_lists_equal(a, b)
 
 
 def _tensor_lists_equal(a, b):

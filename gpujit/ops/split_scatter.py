@@ -464,9 +464,13 @@ def _put_grad(grad, index, source_shape, accumulate):
 @_derivative(scatter_reduce, scatter_reduce_, wrt=("self", "src"))
 def _scatter_reduce_grad(grad, self, dim, index, src, src_shape, reduce, include_self,
                         result):
-    """sum/mean: the gradient flows back as scattered (mean divided by the count);
-    amax/amin: shared evenly among self and src entries equal to the result; prod: the
-    product of the others (result / x, for x != 0)."""
+    """PyTorch's scatter_reduce_backward (FunctionsManual.cpp). sum/mean: the gradient
+    flows back as scattered (mean divided by the count); amax/amin: shared evenly among
+    the self and src entries equal to the result -- self's entry counts in the share even
+    with include_self=False, whose self gradient is then 0 where src was scattered (of
+    [1., 1.] scattered by amin into a self of 1.: 1/3 each); prod: the product of the
+    others, computed with self's zeros and a position's single zero src masked by 1 (no
+    0 / 0: the exclusive product)."""
     if reduce == "sum":
         g_self = grad if include_self else grad.scatter(dim, index, 0)
         return g_self, _pad_to(grad.gather(dim, index), src_shape)
@@ -484,15 +488,27 @@ def _scatter_reduce_grad(grad, self, dim, index, src, src_shape, reduce, include
         val = result.gather(dim, index)
         src_hit = src == val
         self_hit = self == result
-        if not include_self:
-            self_hit = self_hit.logical_and(grad.new_zeros(self.shape).scatter(
-                dim, index, 1) == 0)
         count = self_hit.to(grad.dtype).scatter_add(dim, index, src_hit.to(grad.dtype))
         g = grad / count
-        return g * self_hit, _pad_to(g.gather(dim, index) * src_hit, src_shape)
+        g_self = g * self_hit
+        if not include_self:
+            g_self = g_self.scatter(dim, index, 0)
+        return g_self, _pad_to(g.gather(dim, index) * src_hit, src_shape)
     # prod
-    g_self = grad * result / self if include_self else grad.scatter(dim, index, 0)
-    return g_self, _pad_to((grad * result).gather(dim, index) / src, src_shape)
+    masked_self = self.masked_fill(self == 0, 1)
+    g_self = grad * masked_self.scatter_reduce(dim, index, src, "prod",
+                                               include_self=include_self) / masked_self
+    if not include_self:
+        g_self = g_self.scatter(dim, index, 0)
+    src_zero = src == 0
+    zeros = grad.new_zeros(self.shape).scatter_add(dim, index, src_zero.to(grad.dtype))
+    single = src_zero.logical_and(zeros.gather(dim, index) == 1)
+    others = self.scatter_reduce(dim, index, src.masked_fill(single, 1), "prod",
+                                 include_self=include_self)
+    import gpujit
+    g_src = gpujit.where(single, (grad * others).gather(dim, index),
+                         (grad * result).gather(dim, index) / src.masked_fill(src_zero, 1))
+    return g_self, _pad_to(g_src, src_shape)
 
 
 def _narrow_to(t, shape):

@@ -316,8 +316,10 @@ def _searchsorted(xp, seq, values, out_int32, side, sorter):
         r = xp.searchsorted(seq, values, side=side)
     else:
         lead = seq.shape[:-1]
-        s2 = seq.reshape(-1, seq.shape[-1])
-        v2 = values.reshape(s2.shape[0], -1)
+        # (rows counted, not -1: a 0-size leading dim or a 0-length sequence)
+        rows = int(np.prod(lead, dtype=np.int64))
+        s2 = seq.reshape(rows, seq.shape[-1])
+        v2 = values.reshape(rows, values.shape[-1])
         r = xp.stack([xp.searchsorted(s2[i], v2[i], side=side) for i in range(s2.shape[0])]) \
             if s2.shape[0] else xp.zeros(v2.shape, _LONG)
         r = r.reshape(lead + values.shape[-1:])

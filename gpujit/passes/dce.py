@@ -13,10 +13,24 @@ A prim::SetAttr is a side effect only while something can still see the object: 
 (as in TorchScript, whose DCE asks its AliasDb) when the object is local, not returned and
 not reachable from anything live after it, e.g. a local object whose __init__ was inlined
 by freezing and whose attributes nothing reads. Then its prim::CreateObject goes too.
+
+An in-place write (an op whose schema writes a `Tensor(a!)` argument, e.g. aten::add_,
+aten::fill_, aten::copy_, an out= op) goes likewise, as TorchScript's DCE keeps a write
+only when it may write a live value's memory (AliasDb::writesToAlias) or a wildcard:
+when the memory it writes is local (no graph input's, not returned, not handed to
+opaque code) and no live value may alias it. `v = x * 2; v[:, 0] = 0.0` with v unused
+afterwards goes, with the select / slice views it wrote through, so a dead write that
+would raise (a copy_ of a mismatched shape, a ListUnpack of a traced unbind on new sizes)
+does not run. Writes that also draw random numbers, call autograd (requires_grad_,
+detach_) or have other side effects stay. A list's or dict's mutators (append, insert,
+`l[i] = v`, extend, clear, remove, pop, popitem) on a local container nothing live reads
+go too, with what computed their arguments: `tr: List[str] = []; tr.append(str(int(s)))`
+with tr unused afterwards does not raise for s = " ", as in TorchScript.
 """
 from __future__ import annotations
 
-from ..ir.schema_match import has_side_effects
+from ..ir.schema_match import (SIDE_EFFECT_KINDS, calls_autograd, has_side_effects,
+                               is_mutating, is_nondeterministic)
 from .alias_analysis import AliasDb
 
 __all__ = ["eliminate_dead_code"]
@@ -46,16 +60,25 @@ class _Live:
                 self.node(node)
 
     def unseen_write(self, node) -> bool:
-        """Is node a prim::SetAttr on an object nothing can see afterwards: local (not
-        an input, not handed to opaque code), not returned, not reachable from a live
-        value? (Marking runs backwards, so the later readers are already live; a loop is
-        marked again until no node is added.)"""
-        if node.kind != "prim::SetAttr":
+        """Is node a prim::SetAttr on an object, or an in-place op on tensors, that
+        nothing can see afterwards: local (not an input, not handed to opaque code), not
+        returned, not reachable from a live value? (Marking runs backwards, so the later
+        readers are already live; a loop is marked again until no node is added.)"""
+        if node.kind == "prim::SetAttr":
+            written = [node.inputs[0]]
+        elif _only_writes(node) or node.kind in _CONTAINER_WRITES:
+            if self._db is None:
+                self._db = AliasDb(self.graph)
+            written = list(self._db.writes_to(node))
+            if not written:
+                return False
+        else:
             return False
         if self._db is None:
             self._db = AliasDb(self.graph)
-        db, obj = self._db, node.inputs[0]
-        return not db.escapes(obj) and not any(db.may_reach(v, obj) for v in self.values)
+        db = self._db
+        return not any(db.escapes(obj) or any(db.may_reach(v, obj) for v in self.values)
+                       for obj in written)
 
     def node(self, node):
         self.nodes.add(node)
@@ -91,6 +114,20 @@ class _Live:
             if keep[k]:
                 self.values.add(node.outputs[k])   # the sweep keeps what is marked
                 self.values.add(node.inputs[2 + k])
+
+
+# list / dict mutators: their side effect is the write of their first input (AliasDb)
+_CONTAINER_WRITES = frozenset({"aten::append", "aten::insert", "aten::_set_item",
+                               "aten::extend", "aten::clear", "aten::remove", "aten::pop",
+                               "aten::popitem"})
+
+
+def _only_writes(node) -> bool:
+    """Is an in-place write through its schema (no blocks, no random draw, no autograd
+    call, no print / raise / opaque call) the node's only side effect?"""
+    return (node.op is not None and not node.blocks and node.kind not in SIDE_EFFECT_KINDS
+            and not calls_autograd(node) and not is_nondeterministic(node)
+            and is_mutating(node))
 
 
 def _sweep_block(block, live):

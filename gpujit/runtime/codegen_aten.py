@@ -28,7 +28,8 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve
 from ..ir import types as _T
 from ..ops import overlap as _overlap, registry as _reg
-from ..ops.scalar_ops import GUARDED_FORMS, INT64_WRAPPED, PYTHON_FORMS, PYTHON_VALUED
+from ..ops.scalar_ops import (GUARDED_CONSTANTS, GUARDED_FORMS, INT64_WRAPPED,
+                              PYTHON_FORMS, PYTHON_VALUED)
 from .assume import NO_CONSTANT, constant_of, known
 from .profile import TensorSpec, ValueSpec, ListSpec, TupleSpec, EMPTY, spec_of
 from .codegen_calls import _NONE, _Arg, _join_devices, _move, _call_expr
@@ -73,6 +74,10 @@ def emit_aten(cg, n):
 
 # ---------------------------------------------------------------------- Python scalars
 
+def _never(c):
+    return False
+
+
 def _python_form(cg, n, op, args):
     specs = [a.spec for a in args]
     if not all(isinstance(s, ValueSpec) and s.pytype in (int, float, bool, str) for s in specs):
@@ -80,7 +85,9 @@ def _python_form(cg, n, op, args):
     if op.name.endswith(".float") and not any(s.pytype is float for s in specs):
         return False       # float(int op int): the impl converts
     form = PYTHON_FORMS[op.name]
-    if op.name in GUARDED_FORMS and args[1].const in (NO_CONSTANT, 0):
+    if op.name in GUARDED_FORMS and (
+            args[1].const in (NO_CONSTANT, 0)
+            or GUARDED_CONSTANTS.get(op.name, _never)(args[1].const)):
         form = GUARDED_FORMS[op.name]       # int // b: TorchScript's 'division by 0'
     expr = form.format(**{a.name: a.expr for a in args})
     out = cg.define(n.output)

@@ -274,9 +274,34 @@ def _popitem(d, where=None):
         raise _located(KeyError("popitem(): dictionary is empty"), where) from None
 
 
+def _float_in_list(c, x):
+    """Is x in the list c by ==, as TorchScript's listContains / listCount / listRemove
+    compare a float (a nan is in no list, not even one holding that very nan: Python's
+    `in`, count and remove check identity first)? None when c is no list or x no float."""
+    if type(x) is float and type(c) is list:
+        return [k for k, y in enumerate(c) if y == x]
+    return None
+
+
+def _contains(c, k):
+    hits = _float_in_list(c, k)
+    return k in c if hits is None else bool(hits)
+
+
+def _count(c, x):
+    hits = _float_in_list(c, x)
+    return c.count(x) if hits is None else len(hits)
+
+
 def _remove(c, x, where=None):
     try:
-        c.remove(x)
+        hits = _float_in_list(c, x)
+        if hits is None:
+            c.remove(x)
+        elif hits:
+            del c[hits[0]]
+        else:
+            raise ValueError(x)
     except (ValueError, KeyError):
         if where is None:
             raise
@@ -397,7 +422,7 @@ CONTAINER_OPS = {
     "aten::__is__": (operator.is_, None),
     "aten::__isnot__": (operator.is_not, None),
     "aten::__getitem__": (_getitem, "{0}[{1}]"),
-    "aten::__contains__": (lambda c, k: k in c, "{1} in {0}"),
+    "aten::__contains__": (_contains, None),      # (a float: by ==, _float_in_list)
     "aten::len": (len, "len({0})"),
     "aten::keys": (lambda d: list(d.keys()), "list({0}.keys())"),
     "aten::values": (lambda d: list(d.values()), "list({0}.values())"),
@@ -413,7 +438,7 @@ CONTAINER_OPS = {
     "aten::insert": (_insert, None),
     "aten::clear": (_clear, None),
     "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
-    "aten::count": (lambda c, x: c.count(x), "{0}.count({1})"),
+    "aten::count": (_count, None),
     "aten::sorted": (_sorted, None),
     "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),
     "aten::slice": (_slice, "{0}[{1}:{2}:{3}]"),
