@@ -1,0 +1,169 @@
+"""TorchScript language fuzzing against torch.jit.script 2.13 (session 34, helper b34):
+several hundred small programs run under `import torch` and `import gpujit as torch`;
+torch's answers are written out here.
+
+Finds, minimised:
+
+1. `s * n` of a str and an int: torch 2.13 refuses it at compile time ("Arguments for call
+   are not valid" ... every aten::mul schema, `aten::mul.left_t(t[] l, int n)`: "Could
+   not match type str to List[t]"); gpujit compiled it to Python's repetition ('ab' * 3 ==
+   'ababab').  (`[1, 2] * n` stays: aten::mul.left_t.)
+
+2. A decorated function calling itself, `@torch.jit.script def even(n): ... even(n - 1)`:
+   the name is not bound yet while the decorator compiles it; torch 2.13 says "function
+   'even' is called recursively. Recursive calls are not supported"; gpujit said
+   "undefined name 'even'".  The recursion error of plain functions now starts with
+   torch's words too.
+
+3. `a, *b = x` of a tuple whose middle elements differ in type (x: Tuple[int, List[int],
+   str]): torch 2.13 compiles it, b is the tuple ([2], 's'); gpujit refused ("a list holds
+   one type").  (Where they share one type gpujit keeps Python's list, as before.)
+
+4. `*args`, `**kw` and keyword-only parameters with defaults: torch 2.13 raises
+   torch.jit.frontend.NotSupportedError ("Compiled functions can't take variable number
+   of arguments or use keyword-only arguments with defaults"); gpujit's error had the
+   words but was a plain FrontendError, not NotSupportedError.
+
+5. A lambda called from scripted code (`sq = lambda x: x * x` called by f, or a module's
+   `self.fn = lambda x: x` called in forward): torch 2.13 says "Expected a single
+   top-level function: <file>:<line>"; gpujit crashed inside its own source reader
+   ("internal error StopIteration").
+"""
+from typing import List, Tuple
+
+import pytest
+
+import gpujit as torch
+from gpujit.jit.frontend import NotSupportedError
+
+
+def _err(fn, cls=RuntimeError):
+    with pytest.raises(cls) as ei:
+        torch.jit.script(fn)
+    return str(ei.value)
+
+
+# ------------------------------------------------------------------ 1. str * int
+
+def str_times_int(a: str, n: int) -> str:
+    return a * n
+
+
+def int_times_str(a: str, n: int) -> str:
+    return n * a
+
+
+def list_times_int(a: List[int], n: int) -> List[int]:
+    return a * n + n * a
+
+
+@pytest.mark.parametrize("fn", [str_times_int, int_times_str])
+def test_str_times_int_is_refused(fn):
+    msg = _err(fn)
+    assert "Arguments for call are not valid" in msg and "mul" in msg, msg
+    assert "<--- HERE" in msg and (" a * n" in msg or " n * a" in msg), msg
+
+
+def test_list_times_int_still_repeats():
+    assert torch.jit.script(list_times_int)([1, 2], 2) == [1, 2, 1, 2, 1, 2, 1, 2]
+
+
+# ------------------------------------------------------------------ 2. recursion
+
+def test_decorated_self_recursion_says_recursive():
+    with pytest.raises(RuntimeError) as ei:
+        @torch.jit.script
+        def even(n: int) -> bool:
+            if n == 0:
+                return True
+            return not even(n - 1)
+    msg = str(ei.value)
+    assert "function 'even' is called recursively. Recursive calls are not supported" \
+        in msg, msg
+    assert "return not even(n - 1)" in msg and "undefined" not in msg, msg
+
+
+def fact(n: int) -> int:
+    if n <= 1:
+        return 1
+    return n * fact(n - 1)
+
+
+def test_plain_recursion_uses_torch_words():
+    msg = _err(fact)
+    assert "function 'fact' is called recursively. Recursive calls are not supported" \
+        in msg, msg
+    assert "return n * fact(n - 1)" in msg, msg
+
+
+# ------------------------------------------------------------------ 3. starred tuple
+
+def star_mixed(x: Tuple[int, List[int], str]):
+    a, *b = x
+    return a, b
+
+
+def star_same(x: Tuple[int, int, int]):
+    *a, b = x
+    return a, b
+
+
+def test_starred_unpack_of_a_mixed_tuple_is_a_tuple():
+    # torch 2.13: (1, ([2], 's'))
+    assert torch.jit.script(star_mixed)((1, [2], "s")) == (1, ([2], "s"))
+
+
+def test_starred_unpack_of_one_type_stays_a_list():
+    assert torch.jit.script(star_same)((1, 2, 3)) == ([1, 2], 3)
+
+
+# ------------------------------------------------------------------ 4. varargs
+
+def var_args(*args: int) -> int:
+    return len(args)
+
+
+def var_kw(x: int, **kw: int) -> int:
+    return x
+
+
+def kw_only_default(x: int, *, y: int = 2) -> int:
+    return x + y
+
+
+class VarArgsModule(torch.nn.Module):
+    def forward(self, *args: torch.Tensor) -> int:
+        return len(args)
+
+
+@pytest.mark.parametrize("fn", [var_args, var_kw, kw_only_default, VarArgsModule()])
+def test_varargs_raise_not_supported_error(fn):
+    msg = _err(fn, NotSupportedError)
+    assert "Compiled functions can't take variable number of arguments or use " \
+           "keyword-only arguments with defaults" in msg, msg
+    assert "<--- HERE" in msg, msg
+
+
+# ------------------------------------------------------------------ 5. lambdas
+
+sq = lambda x: x * x  # noqa: E731
+
+
+def calls_lambda(x: int) -> int:
+    return sq(x)
+
+
+class LambdaAttr(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fn = lambda x: x
+
+    def forward(self, x: int) -> int:
+        return self.fn(x)
+
+
+@pytest.mark.parametrize("fn", [calls_lambda, LambdaAttr()])
+def test_a_called_lambda_is_not_a_top_level_function(fn):
+    msg = _err(fn)
+    assert "Expected a single top-level function: " in msg and __file__ in msg, msg
+    assert "StopIteration" not in msg and "internal error" not in msg, msg
