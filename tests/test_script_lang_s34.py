@@ -28,8 +28,17 @@ Finds, minimised:
    `self.fn = lambda x: x` called in forward): torch 2.13 says "Expected a single
    top-level function: <file>:<line>"; gpujit crashed inside its own source reader
    ("internal error StopIteration").
+
+6. `a is b` of two lists, two dicts or two objects of a script class: torch 2.13 compiles
+   TorchScript's identity test (aten::__is__): `c = a; [a is b, a is c, a is not b]` is
+   [False, True, True] for two equal lists; gpujit refused ("`is` / `is not` is supported
+   for comparing with None only").
+
+7. `p == q` of two NamedTuples (and `p == (1, 2)`): torch 2.13 matches them to
+   aten::eq.int_list as it does plain tuples (P(1, 2) == P(1, 2) is True, != False);
+   gpujit's schema matching excluded NamedTuples ("no variant of 'eq' accepts (P, P)").
 """
-from typing import List, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 import pytest
 
@@ -167,3 +176,50 @@ def test_a_called_lambda_is_not_a_top_level_function(fn):
     msg = _err(fn)
     assert "Expected a single top-level function: " in msg and __file__ in msg, msg
     assert "StopIteration" not in msg and "internal error" not in msg, msg
+
+
+# ------------------------------------------------------------------ 6. identity
+
+def is_lists(a: List[int], b: List[int]) -> List[bool]:
+    c = a
+    return [a is b, a is c, a is not b, c is not a]
+
+
+def is_dicts(a: Dict[str, int], b: Dict[str, int]) -> List[bool]:
+    c = a
+    return [a is b, a is c]
+
+
+@torch.jit.script
+class Obj:
+    def __init__(self, x: int):
+        self.x = x
+
+
+def is_objects(n: int) -> List[bool]:
+    a = Obj(n)
+    b = a
+    return [a is b, a is Obj(n), a is not b]
+
+
+def test_is_of_lists_dicts_and_objects_is_identity():
+    assert torch.jit.script(is_lists)([1], [1]) == [False, True, True, False]
+    assert torch.jit.script(is_dicts)({"a": 1}, {"a": 1}) == [False, True]
+    assert torch.jit.script(is_objects)(3) == [True, False, False]
+
+
+# ------------------------------------------------------------------ 7. NamedTuple ==
+
+class P(NamedTuple):
+    x: int
+    y: int
+
+
+def nt_eq(p: P, q: P) -> List[bool]:
+    return [p == q, p != q, p == (1, 2)]
+
+
+def test_named_tuples_compare_as_tuples():
+    f = torch.jit.script(nt_eq)
+    assert f(P(1, 2), P(1, 2)) == [True, False, True]
+    assert f(P(2, 1), P(1, 2)) == [False, True, False]

@@ -261,6 +261,11 @@ class ConditionMixin:
                     return self.scalar("eq" if isinstance(op, ast.Is) else "ne", a, b,
                                        node=node)
                 return self.const(isinstance(op, ast.IsNot))
+            if _by_reference(a.type) and _by_reference(b.type):
+                # lists, dicts and objects of script classes: TorchScript's identity test
+                # (aten::__is__ of two values; `c = a` is the same list)
+                kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
+                return self.emit(kind, [a, b], [T.BOOL]).output
             if not (na or nb):
                 self.error("`is` / `is not` is supported for comparing with None only",
                            node, hint="use == to compare values")
@@ -325,6 +330,18 @@ def _narrowable(t):
     """Can a condition narrow a value of type t (an Optional, a Union, or a Scalar, which
     is an int or a float)?"""
     return isinstance(t, (T.OptionalType, T.UnionType, T.NumberType))
+
+
+def _by_reference(t) -> bool:
+    """Values of type t are mutable and shared by reference (a list, a dict, an object of
+    a script class; maybe Optional): `a is b` tests their identity."""
+    if isinstance(t, T.OptionalType):
+        t = t.elem
+    if isinstance(t, (T.ListType, T.DictType)):
+        return True
+    from ...nn.module import Module
+    return isinstance(t, T.ClassType) and not isinstance(t, T.InterfaceType) and \
+        isinstance(t.py_class, type) and not issubclass(t.py_class, Module)
 
 
 def _may_be_none(t):
