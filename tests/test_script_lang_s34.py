@@ -37,6 +37,22 @@ Finds, minimised:
 7. `p == q` of two NamedTuples (and `p == (1, 2)`): torch 2.13 matches them to
    aten::eq.int_list as it does plain tuples (P(1, 2) == P(1, 2) is True, != False);
    gpujit's schema matching excluded NamedTuples ("no variant of 'eq' accepts (P, P)").
+
+8. A Python list or dict passed to a scripted function or method is converted into a new
+   TorchScript List / Dict: `def f(a: List[int]) -> List[int]: a.append(1); return a`
+   called with x = [0] returns [0, 1] and leaves x == [0] in torch 2.13 (nested lists,
+   lists in tuples and dict values alike; the Tensors in them are shared); gpujit handed
+   scripted code the caller's own list, so x became [0, 1].
+
+9. A Tensor (any value but a bool, float, int, str, None, device, layout, dtype or a
+   list / tuple of them) in `__constants__`: torch 2.13 raises TypeError when scripting,
+   "'torch.Tensor' object in attribute 'M.t' is not a valid constant. Valid constants
+   are: 1. a nn.ModuleList 2. a value of type {bool, float, int, str, NoneType, ...}";
+   gpujit scripted the module and only failed where forward read it.  (An Enum member
+   stays accepted, beyond TorchScript, as tests/test_jit_enum_port.py chose.)
+
+10. `b //= 2` (and `@=`): torch 2.13's frontend refuses them, NotSupportedError
+    "unsupported kind of augmented assignment: FloorDiv"; gpujit compiled them.
 """
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -223,3 +239,67 @@ def test_named_tuples_compare_as_tuples():
     f = torch.jit.script(nt_eq)
     assert f(P(1, 2), P(1, 2)) == [True, False, True]
     assert f(P(2, 1), P(1, 2)) == [False, True, False]
+
+
+# ------------------------------------------------------------------ 8. list arguments
+
+def appends(a: List[int], d: Dict[str, List[int]], t: Tuple[List[int], int]) -> int:
+    a.append(1)
+    d["x"].append(2)
+    d["y"] = [3]
+    t[0].append(4)
+    return len(a)
+
+
+class Appends(torch.nn.Module):
+    def forward(self, a: List[int], xs: List[torch.Tensor]) -> List[int]:
+        a.append(5)
+        xs[0].add_(1)
+        xs.append(xs[0])
+        return a
+
+
+def test_list_and_dict_arguments_are_copied_in():
+    a, d, inner = [0], {"x": [0]}, [0]
+    assert torch.jit.script(appends)(a, d, (inner, 1)) == 2
+    assert a == [0] and d == {"x": [0]} and inner == [0]
+    a, t = [0], torch.zeros(1)
+    xs = [t]
+    m = torch.jit.script(Appends())
+    assert m(a, xs) == [0, 5] and a == [0] and len(xs) == 1
+    assert t.tolist() == [1.0]          # (the Tensor itself is shared)
+    assert m.forward(a, xs) == [0, 5] and a == [0]
+
+
+# ------------------------------------------------------------------ 9. constants
+
+class TensorConstant(torch.nn.Module):
+    __constants__ = ["t"]
+
+    def __init__(self):
+        super().__init__()
+        self.t = torch.ones(2)
+
+    def forward(self, x: int) -> int:
+        return x
+
+
+def test_a_tensor_constant_is_refused_when_scripting():
+    with pytest.raises(TypeError) as ei:
+        torch.jit.script(TensorConstant())
+    assert "'torch.Tensor' object in attribute 'TensorConstant.t' is not a valid " \
+           "constant." in str(ei.value), str(ei.value)
+    assert "Valid constants are:" in str(ei.value)
+
+
+# ------------------------------------------------------------------ 10. //=
+
+def floordiv_assign(a: int) -> int:
+    b = a
+    b //= 2
+    return b
+
+
+def test_floordiv_augmented_assignment_is_not_supported():
+    msg = _err(floordiv_assign, NotSupportedError)
+    assert "unsupported kind of augmented assignment: FloorDiv" in msg and "b //= 2" in msg

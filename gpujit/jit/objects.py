@@ -70,6 +70,34 @@ class ScriptArgumentError(RuntimeError, TypeError):
     (a RuntimeError as in torch.jit, and a TypeError as for a Python function)."""
 
 
+def _holds_container(t) -> bool:
+    """May a value of IR type t hold a Python list or dict (_copied's work)?"""
+    if isinstance(t, (T.ListType, T.DictType, T.AnyType)):
+        return True
+    if isinstance(t, T.OptionalType):
+        return _holds_container(t.elem)
+    if isinstance(t, T.UnionType):
+        return any(_holds_container(u) for u in t.types)
+    if isinstance(t, T.TupleType):
+        return any(_holds_container(e) for e in t.elems)
+    return False
+
+
+def _copied(v):
+    """v with its plain lists and dicts (nested too, and those inside tuples) copied."""
+    k = type(v)
+    if k is list:
+        return [_copied(x) for x in v]
+    if k is dict:
+        return {x: _copied(y) for x, y in v.items()}
+    if isinstance(v, tuple):
+        items = [_copied(x) for x in v]
+        if all(a is b for a, b in zip(items, v)):
+            return v
+        return k(*items) if hasattr(k, "_fields") else tuple(items)
+    return v
+
+
 class _GraphCallable:
     """The shared part of functions and methods: a graph, its name, the executor."""
 
@@ -83,6 +111,27 @@ class _GraphCallable:
         # checked per call: fewer args -> defaults; a function with keyword-only
         # parameters never takes the positional fast path (-1)
         self._arity = len(graph.inputs) if not graph.kwarg_only else -1
+        self._copiers = None     # (_copy_containers) the parameters that take containers
+
+    def _copy_containers(self, args, leading=0):
+        """The arguments as scripted code receives them: a Python list or dict passed in
+        (also inside a tuple, list or dict) is copied, as TorchScript converts it into a
+        new List / Dict, so that scripted code appending to it leaves the caller's alone
+        (torch 2.13: `def f(a: List[int]): a.append(1)` keeps the caller's [0]); Tensors,
+        objects and gpujit.jit.script'ed ScriptList / ScriptDict are shared. leading:
+        graph inputs before args (a method's self)."""
+        cps = self._copiers
+        if cps is None:
+            cps = self._copiers = tuple(
+                k - leading for k, v in enumerate(self._graph.inputs)
+                if k >= leading and _holds_container(v.type))
+        if not cps:
+            return args
+        args = list(args)
+        for k in cps:
+            if k < len(args):
+                args[k] = _copied(args[k])
+        return tuple(args)
 
     @property
     def graph(self):
@@ -490,6 +539,8 @@ class ScriptFunction(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
+        if self._copiers != ():
+            args = self._copy_containers(args)
         # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
         # runs node by node on Tensor objects: _run)
         if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0] or \
@@ -550,6 +601,8 @@ class ScriptMethod(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
+        if self._copiers != ():
+            args = self._copy_containers(args, 1)
         # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
         # runs node by node on Tensor objects: _run)
         if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \

@@ -6,6 +6,7 @@ import ast
 
 from ...ir import types as T
 from .calls import describe_type
+from .errors import NotSupportedError
 from .classes import script_class_of
 from .exprs import Var
 from .variables import Refined
@@ -98,6 +99,10 @@ class StatementMixin:
         self.assign(s.target, v, s)
 
     def stmt_AugAssign(self, s):
+        if isinstance(s.op, (ast.FloorDiv, ast.MatMult)):
+            # TorchScript's frontend has no `//=` and `@=` (its augassign_map)
+            self.error(f"unsupported kind of augmented assignment: {type(s.op).__name__}",
+                       s, cls=NotSupportedError, hint="write it out: x = x // y (x @ y)")
         if isinstance(s.target, ast.Subscript):
             box = self.expr(s.target.value)
             if isinstance(box.type, (T.TupleType, T.StrType)):   # (TorchScript's words)
