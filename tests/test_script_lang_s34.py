@@ -53,6 +53,15 @@ Finds, minimised:
 
 10. `b //= 2` (and `@=`): torch 2.13's frontend refuses them, NotSupportedError
     "unsupported kind of augmented assignment: FloorDiv"; gpujit compiled them.
+
+11. A @staticmethod of a module called as `self.st(x)` in forward: torch 2.13 calls it
+    without self (`st(x) + M.st(x)` with x = 1 is 4); gpujit compiled it as a method, its
+    first parameter the module ("no variant of 'add' accepts (M, int)").
+
+12. A comprehension over a module container, `[l.out_features for l in self.layers]`,
+    `{k: m(x) for k, m in self.d.items()}`, `[i for i, l in enumerate(self.layers)]`:
+    torch 2.13 compiles them (unrolled, as a for loop over the container); gpujit refused
+    ("a comprehension iterates over a list, tuple, ...; got a ModuleList").
 """
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -303,3 +312,41 @@ def floordiv_assign(a: int) -> int:
 def test_floordiv_augmented_assignment_is_not_supported():
     msg = _err(floordiv_assign, NotSupportedError)
     assert "unsupported kind of augmented assignment: FloorDiv" in msg and "b //= 2" in msg
+
+
+# ------------------------------------------------------------------ 11. staticmethod
+
+class StaticHelper(torch.nn.Module):
+    @staticmethod
+    def st(x: int, y: int = 2) -> int:
+        return x * y
+
+    def forward(self, x: int) -> int:
+        return self.st(x) + self.st(x, y=3) + StaticHelper.st(x)
+
+
+def test_a_module_staticmethod_takes_no_self():
+    assert torch.jit.script(StaticHelper())(2) == 14      # torch 2.13: 4 + 6 + 4
+
+
+# ------------------------------------------------------------------ 12. comprehensions
+
+class CompOverContainers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([torch.nn.Linear(2, 3), torch.nn.Linear(3, 4)])
+        self.acts = torch.nn.ModuleDict({"a": torch.nn.ReLU(), "b": torch.nn.Tanh()})
+
+    def forward(self, x: torch.Tensor) -> Tuple[List[int], Dict[str, torch.Tensor],
+                                               List[int]]:
+        return ([m.out_features for m in self.layers],
+                {k: m(x) for k, m in self.acts.items()},
+                [i for i, m in enumerate(self.layers)])
+
+
+def test_comprehensions_over_module_containers():
+    x = torch.tensor([-1.0, 1.0])
+    feats, acts, idx = torch.jit.script(CompOverContainers())(x)
+    assert feats == [3, 4] and idx == [0, 1] and list(acts) == ["a", "b"]
+    assert acts["a"].tolist() == [0.0, 1.0]
+    assert [round(v, 6) for v in acts["b"].tolist()] == [-0.761594, 0.761594]
