@@ -62,13 +62,23 @@ Finds, minimised:
     `{k: m(x) for k, m in self.d.items()}`, `[i for i, l in enumerate(self.layers)]`:
     torch 2.13 compiles them (unrolled, as a for loop over the container); gpujit refused
     ("a comprehension iterates over a list, tuple, ...; got a ModuleList").
+
+13. Setting a scripted module's typed attribute from Python: torch 2.13 converts the value
+    to the attribute's type or raises RuntimeError "Could not cast attribute 'x' to type
+    int: Unable to cast Python instance of type <class 'str'> to C++ type '?' ..." (m.x =
+    True reads back 1, a float attribute set to 2 reads 2.0, a List[int] set to (1, 2)
+    reads [1, 2], m.l = ['a'] for a List[int] raises); gpujit stored any value, and
+    forward returned the str.
+
+14. `x: int` without a value: torch 2.13 raises UnsupportedNodeError "annotated
+    assignments without assigned value aren't supported"; gpujit a plain FrontendError.
 """
 from typing import Dict, List, NamedTuple, Tuple
 
 import pytest
 
 import gpujit as torch
-from gpujit.jit.frontend import NotSupportedError
+from gpujit.jit.frontend import NotSupportedError, UnsupportedNodeError
 
 
 def _err(fn, cls=RuntimeError):
@@ -350,3 +360,44 @@ def test_comprehensions_over_module_containers():
     assert feats == [3, 4] and idx == [0, 1] and list(acts) == ["a", "b"]
     assert acts["a"].tolist() == [0.0, 1.0]
     assert [round(v, 6) for v in acts["b"].tolist()] == [-0.761594, 0.761594]
+
+
+# ------------------------------------------------------------------ 13. attribute casts
+
+class Attrs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.x = 1
+        self.f = 1.5
+        self.l = [1]
+
+    def forward(self) -> int:
+        return self.x
+
+
+def test_setting_a_scripted_attribute_converts_or_refuses():
+    m = torch.jit.script(Attrs())
+    m.x, m.f, m.l = True, 2, (1, 2)
+    assert (m.x, m.f, m.l) == (1, 2.0, [1, 2])
+    assert type(m.x) is int and type(m.f) is float and m() == 1
+    for name, value, t in (("x", "a", "int"), ("x", 2.5, "int"), ("x", None, "int"),
+                           ("l", ["a"], "List[int]")):
+        with pytest.raises(RuntimeError) as ei:
+            setattr(m, name, value)
+        assert f"Could not cast attribute '{name}' to type {t}: Unable to cast Python " \
+               f"instance of type <class '{type(value).__name__}'>" in str(ei.value)
+    assert m() == 1
+
+
+# ------------------------------------------------------------------ 14. bare annotation
+
+def bare_annotation(a: int) -> int:
+    x: int
+    x = a
+    return x
+
+
+def test_annotation_without_value_is_unsupported_node():
+    msg = _err(bare_annotation, UnsupportedNodeError)
+    assert "annotated assignments without assigned value aren't supported" in msg, msg
+    assert "x: int" in msg, msg

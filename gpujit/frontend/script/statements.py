@@ -6,7 +6,7 @@ import ast
 
 from ...ir import types as T
 from .calls import describe_type
-from .errors import NotSupportedError
+from .errors import NotSupportedError, UnsupportedNodeError
 from .classes import script_class_of
 from .exprs import Var
 from .variables import Refined
@@ -56,7 +56,9 @@ class StatementMixin:
 
     def stmt_AnnAssign(self, s):
         if s.value is None:
-            self.error("an annotated name needs a value", s,
+            # (TorchScript's UnsupportedNodeError and words)
+            self.error("annotated assignments without assigned value aren't supported: "
+                       "an annotated name needs a value", s, cls=UnsupportedNodeError,
                        hint=f"write {ast.unparse(s.target)}: {ast.unparse(s.annotation)} = ...")
         if isinstance(s.target, ast.Name) and s.target.id not in self.scopes[-1] and \
                 any(s.target.id in frame for frame in self.scopes[:-1]):
