@@ -72,6 +72,12 @@ Finds, minimised:
 
 14. `x: int` without a value: torch 2.13 raises UnsupportedNodeError "annotated
     assignments without assigned value aren't supported"; gpujit a plain FrontendError.
+
+15. `assert x > 0, x` (a message that is not a str): torch 2.13 compiles it and raises
+    with str(x) ("AssertionError: -1"); gpujit refused ("an assert message must be a
+    str").  `assert False` as a function's last statement: torch 2.13 compiles
+    `def f(x: int) -> int: assert False` (the path raises); gpujit refused ("declared to
+    return an int but falls off its end").
 """
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -401,3 +407,27 @@ def test_annotation_without_value_is_unsupported_node():
     msg = _err(bare_annotation, UnsupportedNodeError)
     assert "annotated assignments without assigned value aren't supported" in msg, msg
     assert "x: int" in msg, msg
+
+
+# ------------------------------------------------------------------ 15. assert
+
+def assert_int_message(x: int) -> int:
+    assert x > 0, x
+    return x
+
+
+def assert_false_ends(x: int) -> int:
+    if x > 0:
+        return x
+    assert False, "unreachable"
+
+
+def test_assert_message_is_formatted_and_assert_false_ends_a_path():
+    f = torch.jit.script(assert_int_message)
+    assert f(2) == 2
+    with pytest.raises(torch.jit.Error, match="-1"):
+        f(-1)
+    g = torch.jit.script(assert_false_ends)
+    assert g(3) == 3
+    with pytest.raises(AssertionError, match="unreachable"):
+        g(-3)

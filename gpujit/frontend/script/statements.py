@@ -164,18 +164,30 @@ class StatementMixin:
         return True
 
     def stmt_Assert(self, s):
+        if isinstance(s.test, ast.Constant) and not s.test.value:
+            # `assert False, msg`: always raises, so the path ends here (a function's
+            # last statement needs no return after it, as in TorchScript)
+            self.raise_assertion(s)
+            return RAISED
         cond = self.condition(s.test)
         node = self.emit("prim::If", [cond], [])
         node.add_block()
         with self.in_block(node.add_block()):
-            if s.msg is not None:
-                msg = self.message(s.msg)
-                if not isinstance(msg.type, T.StrType):
-                    self.error("an assert message must be a str", s.msg)
-            else:
-                msg = self.const(f"assert {ast.unparse(s.test)}")
-            self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
+            self.raise_assertion(s)
         self.refine(self.refinements(s.test)[0])
+
+    def raise_assertion(self, s):
+        if s.msg is not None:
+            msg = self.message(s.msg)
+            if not isinstance(msg.type, T.StrType):
+                # `assert x > 0, x`: the message is str(x), as TorchScript formats it
+                if T.may_hold_tensor(msg.type) and not isinstance(msg.type, T.TensorType):
+                    self.error(f"an assert message cannot show {describe_type(msg.type)}",
+                               s.msg, hint="use an f-string or a str constant")
+                msg = self.to_str(msg, s.msg)
+        else:
+            msg = self.const(f"assert {ast.unparse(s.test)}")
+        self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
 
     def message(self, node):
         """An exception message: a str expression (f-strings are formatted at run time,
