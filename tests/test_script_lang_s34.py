@@ -78,6 +78,14 @@ Finds, minimised:
     str").  `assert False` as a function's last statement: torch 2.13 compiles
     `def f(x: int) -> int: assert False` (the path raises); gpujit refused ("declared to
     return an int but falls off its end").
+
+16. `and` / `or` whose operands have two types: TorchScript's and/or always give a bool
+    (bool of each operand): torch 2.13 compiles `a and b > 0` (a: int; 3, 5 -> True),
+    `n or 1.5` (0 -> True), `flag and n` (True, 0 -> False), `s or n` ('', 0 -> False),
+    `n > 0 and x` (a Tensor x: True); gpujit, which gives Python's operand where the
+    operands share one type, refused these ("`and` gives one of its operands ..., and
+    these differ in type").  (Where they share one type gpujit still gives Python's
+    operand, `n or 7` is n, where torch gives a bool: left, see the session report.)
 """
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -431,3 +439,33 @@ def test_assert_message_is_formatted_and_assert_false_ends_a_path():
     assert g(3) == 3
     with pytest.raises(AssertionError, match="unreachable"):
         g(-3)
+
+
+# ------------------------------------------------------------------ 16. and / or
+
+def and_int_bool(a: int, b: int):
+    return a and b > 0
+
+
+def or_int_float(n: int):
+    return n or 1.5
+
+
+def or_str_int(s: str, n: int):
+    return s or n
+
+
+def and_bool_tensor(x: torch.Tensor, n: int):
+    return n > 0 and x
+
+
+def test_and_or_of_two_types_are_bools():
+    f = torch.jit.script(and_int_bool)
+    assert f(3, 5) is True and f(0, 5) is False
+    g = torch.jit.script(or_int_float)
+    assert g(0) is True and g(2) is True
+    h = torch.jit.script(or_str_int)
+    assert h("", 0) is False and h("x", 0) is True
+    k = torch.jit.script(and_bool_tensor)
+    assert k(torch.ones(1), 1) is True and k(torch.zeros(1), 1) is False
+    assert k(torch.ones(1), 0) is False

@@ -78,8 +78,13 @@ class ConditionMixin:
                     b.register_output(out)
                     outs.append(out)
             t = unify(v.type, outs[0 if is_and else 1].type)
-            if t is None or isinstance(t, T.OptionalType) and not isinstance(
-                    v.type, T.OptionalType):
+            if t is None:
+                # operands of two types (`n and flag`, `n or 1.5`): no one value of
+                # Python's, so TorchScript's bool of the operands (its and/or always
+                # gives a bool)
+                v = self.bool_result(n, is_and, outs[0 if is_and else 1], e)
+                continue
+            if isinstance(t, T.OptionalType) and not isinstance(v.type, T.OptionalType):
                 word = "and" if is_and else "or"
                 self.error(f"`{word}` gives one of its operands (not a bool condition), and "
                            f"these differ in type: "
@@ -92,16 +97,22 @@ class ConditionMixin:
         return v
 
     def bool_operand(self, e, node):
-        """A later operand of a value `and`/`or` whose first operand is a bool."""
+        """A later operand of a value `and`/`or` whose first operand is a bool: a bool
+        (`flag and n` is flag and bool(n), as TorchScript's and/or give)."""
         v = self.expr(e)
         if not isinstance(v.type, T.BoolType):
-            word = "and" if isinstance(node.op, ast.And) else "or"
-            self.error(f"`{word}` gives one of its operands (not a bool condition), and "
-                       f"these differ in type: a bool and {describe_type(v.type)}; a "
-                       f"scripted value has one type",
-                       node, hint="make both operands bools, e.g. `... " + word +
-                                  " bool(x)` or a comparison")
+            v = self.to_bool(v, e)
         return v
+
+    def bool_result(self, n, is_and, out, e):
+        """The prim::If n of a value `and`/`or` made to give a bool: bool(out), the
+        evaluated operand's, or (not is_and) where it was skipped."""
+        for first, b in zip((True, False), n.blocks):
+            b.erase_output(0)
+            with self.in_block(b):
+                b.register_output(self.to_bool(out, e) if first == is_and
+                                  else self.const(not is_and))
+        return n.add_output(T.BOOL)
 
     def bool_chain(self, node, first_value=None):
         """`a and b` / `a or b` as a bool (a condition, or bool operands): each operand
