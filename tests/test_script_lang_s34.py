@@ -86,6 +86,11 @@ Finds, minimised:
     operands share one type, refused these ("`and` gives one of its operands ..., and
     these differ in type").  (Where they share one type gpujit still gives Python's
     operand, `n or 7` is n, where torch gives a bool: left, see the session report.)
+
+17. enumerate() / zip() of a Tensor: torch 2.13 iterates its rows as `for row in x` does
+    (`for i, row in enumerate(torch.ones(2, 3))`: i + row.sum() gives [3, 4]; the rows
+    are views, an in-place add through one changes x); gpujit refused ("enumerate()
+    with (a Tensor) is not supported").
 """
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -469,3 +474,24 @@ def test_and_or_of_two_types_are_bools():
     k = torch.jit.script(and_bool_tensor)
     assert k(torch.ones(1), 1) is True and k(torch.zeros(1), 1) is False
     assert k(torch.ones(1), 0) is False
+
+
+# ------------------------------------------------------------------ 17. enumerate a Tensor
+
+def enumerate_rows(x: torch.Tensor) -> List[int]:
+    out: List[int] = []
+    for i, row in enumerate(x):
+        row.add_(1)
+        out.append(i + int(row.sum()))
+    return out
+
+
+def zip_rows(x: torch.Tensor, ys: List[int]) -> List[float]:
+    return [float(row.sum()) * y for row, y in zip(x, ys)]
+
+
+def test_enumerate_and_zip_of_a_tensor_iterate_its_rows():
+    t = torch.zeros(2, 3)
+    assert torch.jit.script(enumerate_rows)(t) == [3, 4]
+    assert t.tolist() == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    assert torch.jit.script(zip_rows)(torch.ones(3, 2), [1, 2]) == [2.0, 4.0]
