@@ -91,6 +91,9 @@ Finds, minimised:
     (`for i, row in enumerate(torch.ones(2, 3))`: i + row.sum() gives [3, 4]; the rows
     are views, an in-place add through one changes x); gpujit refused ("enumerate()
     with (a Tensor) is not supported").
+
+18. `{**x, 'b': 2}`: torch 2.13 raises NotSupportedError "Dict expansion (e.g.
+    `{**dict}`) is not supported"; gpujit a plain FrontendError in other words.
 """
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -495,3 +498,15 @@ def test_enumerate_and_zip_of_a_tensor_iterate_its_rows():
     assert torch.jit.script(enumerate_rows)(t) == [3, 4]
     assert t.tolist() == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     assert torch.jit.script(zip_rows)(torch.ones(3, 2), [1, 2]) == [2.0, 4.0]
+
+
+# ------------------------------------------------------------------ 18. dict expansion
+
+def dict_expansion(x: Dict[str, int]) -> Dict[str, int]:
+    return {**x, "b": 2}
+
+
+def test_dict_expansion_is_not_supported():
+    msg = _err(dict_expansion, NotSupportedError)
+    assert "Dict expansion (e.g. `{**dict}`) is not supported" in msg, msg
+    assert '{**x, "b": 2}' in msg, msg

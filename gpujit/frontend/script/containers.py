@@ -24,7 +24,7 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from . import calls
 from .calls import describe_type, short_type
-from .errors import FrontendError
+from .errors import FrontendError, NotSupportedError
 from .variables import OneBranch, Var, unify as _unify, unify_or_union
 
 __all__ = ["ContainerMixin", "elem_fits", "general"]
@@ -245,8 +245,9 @@ class ContainerMixin:
 
     def expr_Dict(self, node, expected=None):
         if any(k is None for k in node.keys):
-            self.error("`**` in a dict literal is not supported", node,
-                       hint="set each key with d[k] = v")
+            self.error("Dict expansion (e.g. `{**dict}`) is not supported: `**` in a dict "
+                       "literal", node, hint="set each key with d[k] = v",
+                       cls=NotSupportedError)
         if isinstance(expected, T.OptionalType):
             expected = expected.elem
         hint = expected.value if isinstance(expected, T.DictType) else None
