@@ -94,6 +94,10 @@ Finds, minimised:
 
 18. `{**x, 'b': 2}`: torch 2.13 raises NotSupportedError "Dict expansion (e.g.
     `{**dict}`) is not supported"; gpujit a plain FrontendError in other words.
+
+19. An @ignore'd Python function called from scripted code gets Python copies of the
+    scripted lists / dicts (TorchScript converts them): `py_mut(xs)` appending 99 leaves
+    the scripted xs == [1] in torch 2.13; gpujit passed the list itself ([1, 99]).
 """
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -510,3 +514,21 @@ def test_dict_expansion_is_not_supported():
     msg = _err(dict_expansion, NotSupportedError)
     assert "Dict expansion (e.g. `{**dict}`) is not supported" in msg, msg
     assert '{**x, "b": 2}' in msg, msg
+
+
+# ------------------------------------------------------------------ 19. @ignore arguments
+
+@torch.jit.ignore
+def py_mut(xs: List[int], d: Dict[str, List[int]]) -> None:
+    xs.append(99)
+    d["k"].append(99)
+
+
+def calls_py_mut(xs: List[int]) -> Tuple[List[int], Dict[str, List[int]]]:
+    d = {"k": [1]}
+    py_mut(xs, d)
+    return xs, d
+
+
+def test_ignored_functions_get_copies_of_lists_and_dicts():
+    assert torch.jit.script(calls_py_mut)([1]) == ([1], {"k": [1]})

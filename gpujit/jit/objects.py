@@ -18,6 +18,7 @@ from ..ir import types as T
 from ..nn.module import Module
 from .autodiff import DifferentiableGroup as _DiffGroup
 from ..runtime.executor import _read_attr
+from ..runtime.arguments import holds_container as _holds_container, copied as _copied
 
 # a weak reference to the executable of the compiled function called last (as PyTorch's
 # weak_ptr: the graph, and tensors it holds as constants, go with their function)
@@ -68,34 +69,6 @@ def _schema_type(t) -> str:
 class ScriptArgumentError(RuntimeError, TypeError):
     """A call of a compiled function or method with arguments its schema does not take
     (a RuntimeError as in torch.jit, and a TypeError as for a Python function)."""
-
-
-def _holds_container(t) -> bool:
-    """May a value of IR type t hold a Python list or dict (_copied's work)?"""
-    if isinstance(t, (T.ListType, T.DictType, T.AnyType)):
-        return True
-    if isinstance(t, T.OptionalType):
-        return _holds_container(t.elem)
-    if isinstance(t, T.UnionType):
-        return any(_holds_container(u) for u in t.types)
-    if isinstance(t, T.TupleType):
-        return any(_holds_container(e) for e in t.elems)
-    return False
-
-
-def _copied(v):
-    """v with its plain lists and dicts (nested too, and those inside tuples) copied."""
-    k = type(v)
-    if k is list:
-        return [_copied(x) for x in v]
-    if k is dict:
-        return {x: _copied(y) for x, y in v.items()}
-    if isinstance(v, tuple):
-        items = [_copied(x) for x in v]
-        if all(a is b for a, b in zip(items, v)):
-            return v
-        return k(*items) if hasattr(k, "_fields") else tuple(items)
-    return v
 
 
 class _GraphCallable:
