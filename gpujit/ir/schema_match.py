@@ -84,7 +84,7 @@ def type_matches(arg_type, t) -> bool:
             return False
         t = t.elem
     if arg_type.is_list:
-        if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+        if isinstance(t, T.TupleType):   # (a NamedTuple too: p == q, as TorchScript's)
             return all(type_matches(_elem(arg_type), e) for e in t.elems)
         if arg_type.base in ("int", "SymInt") and isinstance(t, T.IntType):
             return True          # torch accepts a bare int for int[]

@@ -18,6 +18,7 @@ from ..ir import types as T
 from ..nn.module import Module
 from .autodiff import DifferentiableGroup as _DiffGroup
 from ..runtime.executor import _read_attr
+from ..runtime.arguments import holds_container as _holds_container, copied as _copied
 
 # a weak reference to the executable of the compiled function called last (as PyTorch's
 # weak_ptr: the graph, and tensors it holds as constants, go with their function)
@@ -83,6 +84,27 @@ class _GraphCallable:
         # checked per call: fewer args -> defaults; a function with keyword-only
         # parameters never takes the positional fast path (-1)
         self._arity = len(graph.inputs) if not graph.kwarg_only else -1
+        self._copiers = None     # (_copy_containers) the parameters that take containers
+
+    def _copy_containers(self, args, leading=0):
+        """The arguments as scripted code receives them: a Python list or dict passed in
+        (also inside a tuple, list or dict) is copied, as TorchScript converts it into a
+        new List / Dict, so that scripted code appending to it leaves the caller's alone
+        (torch 2.13: `def f(a: List[int]): a.append(1)` keeps the caller's [0]); Tensors,
+        objects and gpujit.jit.script'ed ScriptList / ScriptDict are shared. leading:
+        graph inputs before args (a method's self)."""
+        cps = self._copiers
+        if cps is None:
+            cps = self._copiers = tuple(
+                k - leading for k, v in enumerate(self._graph.inputs)
+                if k >= leading and _holds_container(v.type))
+        if not cps:
+            return args
+        args = list(args)
+        for k in cps:
+            if k < len(args):
+                args[k] = _copied(args[k])
+        return tuple(args)
 
     @property
     def graph(self):
@@ -490,6 +512,8 @@ class ScriptFunction(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
+        if self._copiers != ():
+            args = self._copy_containers(args)
         # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
         # runs node by node on Tensor objects: _run)
         if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0] or \
@@ -550,6 +574,8 @@ class ScriptMethod(_GraphCallable):
 
     def __call__(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
+        if self._copiers != ():
+            args = self._copy_containers(args, 1)
         # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
         # runs node by node on Tensor objects: _run)
         if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \

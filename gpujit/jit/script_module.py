@@ -87,6 +87,20 @@ class ConstMap:
         return self.const_mapping[attr]
 
 
+def _cast_attribute(name, value, t):
+    """value as the scripted module's attribute of IR type t holds it (True for an int is
+    1, 2 for a float 2.0, a tuple for a List a list), as TorchScript converts it; a value
+    that does not convert raises its RuntimeError "Could not cast attribute"."""
+    from ..runtime.arguments import _convert, _Mismatch, _cast_details
+    try:
+        return _convert(value, t)
+    except _Mismatch as e:
+        why = e.args[0] if e.args else \
+            _cast_details(value, t).replace("\nCast error details: ", "", 1)
+        raise RuntimeError(f"Could not cast attribute '{name}' to type {t.annotation()}: "
+                           f"{why}") from None
+
+
 class ScriptModule(Module):
     """The shared base of traced and scripted modules: a module whose methods are graphs.
     Parameters and buffers are the original module's own objects (training one trains the
@@ -144,7 +158,7 @@ class ScriptModule(Module):
             # a dtype for an attribute typed int (`self.dt = torch.float64`): TorchScript
             # stores its ScalarType code (m.dt = torch.float16 reads back as 5)
             from ..frontend.script.module_attrs import dtype_codes
-            value = dtype_codes(value, t)
+            value = _cast_attribute(name, dtype_codes(value, t), t)
         prop = (self.__dict__.get("_script_properties") or {}).get(name)
         if prop is not None:
             if prop[1] is None:

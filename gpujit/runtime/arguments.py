@@ -311,3 +311,33 @@ def coerce_args(graph, name, args):
                 out = list(args)
             out[i] = c
     return args if out is None else tuple(out)
+
+
+def holds_container(t) -> bool:
+    """May a value of IR type t hold a Python list or dict (copied's work)?"""
+    if isinstance(t, (T.ListType, T.DictType, T.AnyType)):
+        return True
+    if isinstance(t, T.OptionalType):
+        return holds_container(t.elem)
+    if isinstance(t, T.UnionType):
+        return any(holds_container(u) for u in t.types)
+    if isinstance(t, T.TupleType):
+        return any(holds_container(e) for e in t.elems)
+    return False
+
+
+def copied(v):
+    """v with its plain lists and dicts (nested too, and those inside tuples) copied: a
+    value crossing between Python and scripted code, as TorchScript converts it into a
+    new List / Dict (ScriptList / ScriptDict, Tensors and objects are shared)."""
+    k = type(v)
+    if k is list:
+        return [copied(x) for x in v]
+    if k is dict:
+        return {x: copied(y) for x, y in v.items()}
+    if isinstance(v, tuple):
+        items = [copied(x) for x in v]
+        if all(a is b for a, b in zip(items, v)):
+            return v
+        return k(*items) if hasattr(k, "_fields") else tuple(items)
+    return v

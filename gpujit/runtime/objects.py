@@ -54,12 +54,26 @@ def namedtuple_class(t):
 
 
 def python_callable(node):
+    """The Python function a prim::PythonOp calls (an @ignore'd function); where its
+    arguments may hold lists or dicts, wrapped to pass copies, as TorchScript converts
+    its Lists / Dicts into new Python ones (an @ignore'd `xs.append(99)` leaves the
+    scripted list alone, torch 2.13)."""
     fn = node.meta.get("python")
     if fn is None:
         raise InterpreterError(f"prim::PythonOp[name={node.attrs.get('name')!r}] has no "
                                f"Python function (graphs that call Python cannot be "
                                f"rebuilt from text or saved)")
-    return fn
+    from .arguments import holds_container, copied
+    at = [k for k, v in enumerate(node.inputs) if holds_container(v.type)]
+    if not at:
+        return fn
+
+    def call(*args):
+        args = list(args)
+        for k in at:
+            args[k] = copied(args[k])
+        return fn(*args)
+    return call
 
 
 def _create_object(node, env, profile):

@@ -236,16 +236,24 @@ class BuiltinMixin:
             if start is None:
                 self.error("enumerate() of modules needs an int constant start", node)
             return self.enumerate_modules(args[0], start, node)
-        lst = self.as_list(args[0], "enumerate() of") if len(args) in (1, 2) else None
+        lst = self.iterable_list(args[0], "enumerate() of", node) if len(args) in (1, 2) \
+            else None
         if lst is None or (len(args) == 2 and not isinstance(args[1].type, T.IntType)):
             return None
         start = args[1] if len(args) == 2 else self.const(0)
         t = T.ListType(T.TupleType((T.INT, lst.type.elem)))
         return self.emit("aten::enumerate", [lst, start], [t]).output
 
+    def iterable_list(self, v, use, node):
+        """as_list(v), and a Tensor's rows (its unbind(0)): enumerate(x) / zip(x, ys) of a
+        Tensor x iterate its first dimension, as `for row in x` does (TorchScript)."""
+        if isinstance(v.type, T.TensorType):
+            return self.call_op("unbind", [v, self.const(0)], {}, node)
+        return self.as_list(v, use)
+
     def builtin_zip(self, args, kw, node):
         """zip(xs, ys, ...) as the list of its tuples."""
-        lists = [self.as_list(a, "zip() of") for a in args]
+        lists = [self.iterable_list(a, "zip() of", node) for a in args]
         if not lists or any(lst is None for lst in lists):
             return None
         t = T.ListType(T.TupleType(tuple(lst.type.elem for lst in lists)))

@@ -26,7 +26,7 @@ import threading
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from ...passes.cleanup import run_cleanup_passes
-from .errors import FrontendError
+from .errors import FrontendError, NotSupportedError
 from .calls import describe_type
 from .function_calls import as_int_coded
 from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
@@ -61,9 +61,16 @@ class FunctionSource:
         first = next((ln for ln in lines if ln.strip()), "")
         ded_first = next((ln for ln in dedented.splitlines() if ln.strip()), "")
         self.indent = len(first) - len(first.lstrip()) - (len(ded_first) - len(ded_first.lstrip()))
-        tree = ast.parse(dedented)
-        self.fdef = next(n for n in tree.body
-                         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        try:
+            tree = ast.parse(dedented)
+        except SyntaxError:
+            tree = None         # (a lambda inside an expression spanning its lines)
+        self.fdef = next((n for n in (tree.body if tree is not None else ())
+                          if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+        if self.fdef is None:        # a lambda (`sq = lambda x: x * x`): TorchScript's words
+            raise FrontendError(f"Expected a single top-level function: "
+                                f"{self.filename}:{start}",
+                                hint="define the function with def")
         self.name = fn.__name__
 
     def range(self, node) -> SourceRange:
@@ -124,7 +131,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                     f"keyword-only {a.kwonlyargs[0].arg}=...")
             self.error("Compiled functions can't take variable number of arguments or use "
                        f"keyword-only arguments with defaults ({what})", node,
-                       hint="list each parameter by name")
+                       hint="list each parameter by name", cls=NotSupportedError)
         params, ret_type = self.signature()
         if arg_types is not None:
             if len(arg_types) != len(params):
@@ -455,6 +462,23 @@ def _signature(fn, src):
     return signature_types(fn)
 
 
+def recursion_message(name, chain):
+    """TorchScript's words for a scripted function that calls itself (chain: the calls
+    that lead back to it, "f -> g -> f")."""
+    return (f"function '{name}' is called recursively. Recursive calls are not "
+            f"supported: {chain}; scripted functions cannot be recursive")
+
+
+def compiling_function_named(name):
+    """The function of that name being compiled (the outermost compile's stack of
+    callees), or None: `@script def f(): ... f(n - 1)` names f before the decorator has
+    bound it, so the name is undefined in f's globals yet means f itself."""
+    for f in reversed(getattr(_CALLEES, "stack", None) or []):
+        if getattr(f, "__name__", None) == name:
+            return f
+    return None
+
+
 _CALLEES = threading.local()      # the functions being compiled, outermost first, and a cache
 
 
@@ -467,8 +491,7 @@ def compile_callee(fn, call_range, caller, signature_from=None) -> Graph:
     stack = getattr(_CALLEES, "stack", None)
     if stack and any(f is fn for f in stack):
         names = " -> ".join(f.__name__ for f in stack + [fn])
-        raise FrontendError(f"'{fn.__name__}' is called recursively ({names}); scripted "
-                            f"functions cannot be recursive", call_range,
+        raise FrontendError(recursion_message(fn.__name__, names), call_range,
                             hint="rewrite the recursion as a loop")
     cache = getattr(_CALLEES, "cache", None)
     key = fn if signature_from is None else (fn, signature_from)

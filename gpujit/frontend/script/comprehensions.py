@@ -115,6 +115,15 @@ class ComprehensionMixin:
             self.index_loop(self.scalar("len", v, node=it), lambda i: self.call_op(
                 "select", [v, self.const(0), i], {}, it), body)
             return
+        if isinstance(v.type, T.ClassType) and not isinstance(v.type, T.InterfaceType):
+            # [l.out_features for l in self.layers]: a module container, unrolled as a
+            # for loop over it is (TorchScript compiles this)
+            with self.at(it):
+                vals = [make() for make in self.class_elements(v, it)]
+            for x in vals:
+                with self.scope():
+                    body(x)
+            return
         with self.at(it):
             lst = self.as_list(v, "a comprehension over")
         if lst is None:
@@ -170,4 +179,7 @@ class ComprehensionMixin:
         if not isinstance(target, (ast.Name, ast.Tuple)):
             self.error("a comprehension target must be a name or a tuple of names", target,
                        hint="for x in xs, or for k, v in d.items()")
+        if isinstance(v, tuple):    # (key, module) of an unrolled module container
+            self.bind_unrolled_target(target, v, where)
+            return
         self.assign(target, v, where)

@@ -78,8 +78,13 @@ class ConditionMixin:
                     b.register_output(out)
                     outs.append(out)
             t = unify(v.type, outs[0 if is_and else 1].type)
-            if t is None or isinstance(t, T.OptionalType) and not isinstance(
-                    v.type, T.OptionalType):
+            if t is None:
+                # operands of two types (`n and flag`, `n or 1.5`): no one value of
+                # Python's, so TorchScript's bool of the operands (its and/or always
+                # gives a bool)
+                v = self.bool_result(n, is_and, outs[0 if is_and else 1], e)
+                continue
+            if isinstance(t, T.OptionalType) and not isinstance(v.type, T.OptionalType):
                 word = "and" if is_and else "or"
                 self.error(f"`{word}` gives one of its operands (not a bool condition), and "
                            f"these differ in type: "
@@ -92,16 +97,22 @@ class ConditionMixin:
         return v
 
     def bool_operand(self, e, node):
-        """A later operand of a value `and`/`or` whose first operand is a bool."""
+        """A later operand of a value `and`/`or` whose first operand is a bool: a bool
+        (`flag and n` is flag and bool(n), as TorchScript's and/or give)."""
         v = self.expr(e)
         if not isinstance(v.type, T.BoolType):
-            word = "and" if isinstance(node.op, ast.And) else "or"
-            self.error(f"`{word}` gives one of its operands (not a bool condition), and "
-                       f"these differ in type: a bool and {describe_type(v.type)}; a "
-                       f"scripted value has one type",
-                       node, hint="make both operands bools, e.g. `... " + word +
-                                  " bool(x)` or a comparison")
+            v = self.to_bool(v, e)
         return v
+
+    def bool_result(self, n, is_and, out, e):
+        """The prim::If n of a value `and`/`or` made to give a bool: bool(out), the
+        evaluated operand's, or (not is_and) where it was skipped."""
+        for first, b in zip((True, False), n.blocks):
+            b.erase_output(0)
+            with self.in_block(b):
+                b.register_output(self.to_bool(out, e) if first == is_and
+                                  else self.const(not is_and))
+        return n.add_output(T.BOOL)
 
     def bool_chain(self, node, first_value=None):
         """`a and b` / `a or b` as a bool (a condition, or bool operands): each operand
@@ -261,6 +272,11 @@ class ConditionMixin:
                     return self.scalar("eq" if isinstance(op, ast.Is) else "ne", a, b,
                                        node=node)
                 return self.const(isinstance(op, ast.IsNot))
+            if _by_reference(a.type) and _by_reference(b.type):
+                # lists, dicts and objects of script classes: TorchScript's identity test
+                # (aten::__is__ of two values; `c = a` is the same list)
+                kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
+                return self.emit(kind, [a, b], [T.BOOL]).output
             if not (na or nb):
                 self.error("`is` / `is not` is supported for comparing with None only",
                            node, hint="use == to compare values")
@@ -325,6 +341,18 @@ def _narrowable(t):
     """Can a condition narrow a value of type t (an Optional, a Union, or a Scalar, which
     is an int or a float)?"""
     return isinstance(t, (T.OptionalType, T.UnionType, T.NumberType))
+
+
+def _by_reference(t) -> bool:
+    """Values of type t are mutable and shared by reference (a list, a dict, an object of
+    a script class; maybe Optional): `a is b` tests their identity."""
+    if isinstance(t, T.OptionalType):
+        t = t.elem
+    if isinstance(t, (T.ListType, T.DictType)):
+        return True
+    from ...nn.module import Module
+    return isinstance(t, T.ClassType) and not isinstance(t, T.InterfaceType) and \
+        isinstance(t.py_class, type) and not issubclass(t.py_class, Module)
 
 
 def _may_be_none(t):

@@ -24,7 +24,7 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from . import calls
 from .calls import describe_type, short_type
-from .errors import FrontendError
+from .errors import FrontendError, NotSupportedError
 from .variables import OneBranch, Var, unify as _unify, unify_or_union
 
 __all__ = ["ContainerMixin", "elem_fits", "general"]
@@ -138,7 +138,8 @@ class ContainerMixin:
     def starred_unpack(self, target, v):
         """`first, *rest = xs` / `b, *dims = x.shape`: (target, value) pairs, the starred
         name getting a list of the middle elements, as Python's (of a list, or of a tuple
-        whose middle elements share one type); too few elements raise ValueError."""
+        whose middle elements share one type; a tuple of them, as TorchScript's, where
+        they do not); too few elements raise ValueError."""
         elts = target.elts
         star = [k for k, e in enumerate(elts) if isinstance(e, ast.Starred)]
         if len(star) != 1:
@@ -151,8 +152,16 @@ class ContainerMixin:
                            f"{len(elts) - 1} or more names", target)
             vals = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
             mid = vals[k:len(vals) - after]
-            et = self.element_type(mid, target) if mid else T.TENSOR
-            rest = self.emit("prim::ListConstruct", mid, [T.ListType(et)]).output
+            et = T.TENSOR
+            for x in mid:
+                et = x.type if et is None or x is mid[0] else _unify(et, x.type)
+                if et is None:
+                    break
+            if et is None:      # (a, *rest = (1, [2], 's'): TorchScript's tuple of them)
+                rest = self.emit("prim::TupleConstruct", mid,
+                                 [T.TupleType([x.type for x in mid])]).output
+            else:
+                rest = self.emit("prim::ListConstruct", mid, [T.ListType(general(et))]).output
             names = elts[:k] + [elts[k].value] + elts[k + 1:]
             return list(zip(names, vals[:k] + [rest] + vals[len(vals) - after:]))
         if not isinstance(t, T.ListType):
@@ -236,8 +245,9 @@ class ContainerMixin:
 
     def expr_Dict(self, node, expected=None):
         if any(k is None for k in node.keys):
-            self.error("`**` in a dict literal is not supported", node,
-                       hint="set each key with d[k] = v")
+            self.error("Dict expansion (e.g. `{**dict}`) is not supported: `**` in a dict "
+                       "literal", node, hint="set each key with d[k] = v",
+                       cls=NotSupportedError)
         if isinstance(expected, T.OptionalType):
             expected = expected.elem
         hint = expected.value if isinstance(expected, T.DictType) else None

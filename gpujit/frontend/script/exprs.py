@@ -454,9 +454,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2)
             return self.call_op(_TENSOR_NAMES.get(name, name), [a, b], {}, node)
         a, b = self.bools_as_numbers(opcls, a, b, node)
+        # (no `str * int`: TorchScript's aten::mul has no str variant, its schema error)
         v = self.container_binop(opcls, a, b, node)
-        if v is None:
-            v = self.str_binop(opcls, a, b, node)
         return v if v is not None else self.scalar(name, a, b, node=node)
 
     def number_tensor_binop(self, name, a, b, node):

@@ -127,7 +127,7 @@ class FunctionCallMixin:
             graph = compile_callee(fn, where, self.src.name, signature_from=decl)
         except _frontend_error() as e:
             # the error points into the callee; say where it was called from
-            if not str(e).startswith(f"'{fn.__name__}' is called recursively"):
+            if not str(e).startswith(f"function '{fn.__name__}' is called recursively"):
                 e.args = (f"{e.args[0]}\n  (in '{fn.__name__}', called from "
                           f"'{self.src.name}' at {where.filename}:{where.line})",)
             raise

@@ -142,6 +142,30 @@ def _as_constant(v):
     return v
 
 
+def _check_constant(name, v, cls):
+    """A `__constants__` / Final value must be a bool, float, int, str, None, device,
+    layout or dtype (or an Enum member), or a list or tuple of them: TorchScript's
+    TypeError otherwise (at scripting, whether or not the code reads it)."""
+    from ...device import device
+    from ...dtypes import dtype, layout
+    if v is None or isinstance(v, (bool, float, int, str, device, layout, dtype)):
+        return
+    if isinstance(v, enum.Enum):
+        return      # (beyond TorchScript, which refuses it: tests/test_jit_enum_port.py)
+    if isinstance(v, (tuple, list)):
+        for x in v:
+            _check_constant(name, x, cls)
+        return
+    from ...ops.registry import _Tensor
+    k = type(v)
+    what = "torch.Tensor" if isinstance(v, _Tensor) else k.__qualname__ \
+        if k.__module__ == "builtins" else f"{k.__module__}.{k.__qualname__}"
+    raise TypeError(f"'{what}' object in attribute '{cls.__name__}.{name}' is not a valid "
+                    f"constant.\nValid constants are:\n1. a nn.ModuleList\n2. a value of "
+                    f"type {{bool, float, int, str, NoneType, torch.device, torch.layout, "
+                    f"torch.dtype, torch.qscheme}}\n3. a list or tuple of (2)")
+
+
 def _check_class_interface(value, iface, name, cls):
     """The object a module attribute annotated with a class interface holds must be of a
     script class that implements it (TorchScript's wording)."""
@@ -233,6 +257,7 @@ class ModuleInfo:
                 continue
             if name in consts or (builtin and _is_hyperparameter(value)):
                 if name in consts:
+                    _check_constant(name, value, cls)
                     value = _as_constant(value)     # a list in __constants__: a tuple
                 self.constants[name] = value
                 object.__setattr__(self.sm, name, value)

@@ -392,6 +392,12 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         info = self.ctx.info.get(id(sm))
         if info is not None and name in info.functions:
             return self.call_object(info.functions[name], node.func, node)
+        raw = inspect.getattr_static(type(info.module), name, None) if info is not None \
+            else None
+        if isinstance(raw, staticmethod):
+            # self.helper(x) of a @staticmethod: a plain function call, no self (as
+            # TorchScript compiles it)
+            return self.call_python_function(raw.__func__, node)
         if sm.original_name == "ParameterDict" and name in ("keys", "values", "items") and \
                 not node.args:
             if name == "keys":

@@ -301,6 +301,11 @@ class ObjectExprMixin:
     def builtin_call(self, name, node):
         import builtins
         if not hasattr(builtins, name):
+            from .compiler import compiling_function_named, recursion_message
+            if compiling_function_named(name) is not None:
+                # `@script def f(n): ... f(n - 1)`: f is not bound yet while it compiles
+                self.error(recursion_message(name, f"{name} -> {name}"), node.func,
+                           hint="rewrite the recursion as a loop")
             self.error(f"undefined name '{name}'", node.func,
                        hint=f"define or import '{name}' before scripting, or pass it as a "
                             f"parameter")

@@ -6,6 +6,7 @@ import ast
 
 from ...ir import types as T
 from .calls import describe_type
+from .errors import NotSupportedError, UnsupportedNodeError
 from .classes import script_class_of
 from .exprs import Var
 from .variables import Refined
@@ -55,7 +56,9 @@ class StatementMixin:
 
     def stmt_AnnAssign(self, s):
         if s.value is None:
-            self.error("an annotated name needs a value", s,
+            # (TorchScript's UnsupportedNodeError and words)
+            self.error("annotated assignments without assigned value aren't supported: "
+                       "an annotated name needs a value", s, cls=UnsupportedNodeError,
                        hint=f"write {ast.unparse(s.target)}: {ast.unparse(s.annotation)} = ...")
         if isinstance(s.target, ast.Name) and s.target.id not in self.scopes[-1] and \
                 any(s.target.id in frame for frame in self.scopes[:-1]):
@@ -98,6 +101,10 @@ class StatementMixin:
         self.assign(s.target, v, s)
 
     def stmt_AugAssign(self, s):
+        if isinstance(s.op, (ast.FloorDiv, ast.MatMult)):
+            # TorchScript's frontend has no `//=` and `@=` (its augassign_map)
+            self.error(f"unsupported kind of augmented assignment: {type(s.op).__name__}",
+                       s, cls=NotSupportedError, hint="write it out: x = x // y (x @ y)")
         if isinstance(s.target, ast.Subscript):
             box = self.expr(s.target.value)
             if isinstance(box.type, (T.TupleType, T.StrType)):   # (TorchScript's words)
@@ -157,18 +164,30 @@ class StatementMixin:
         return True
 
     def stmt_Assert(self, s):
+        if isinstance(s.test, ast.Constant) and not s.test.value:
+            # `assert False, msg`: always raises, so the path ends here (a function's
+            # last statement needs no return after it, as in TorchScript)
+            self.raise_assertion(s)
+            return RAISED
         cond = self.condition(s.test)
         node = self.emit("prim::If", [cond], [])
         node.add_block()
         with self.in_block(node.add_block()):
-            if s.msg is not None:
-                msg = self.message(s.msg)
-                if not isinstance(msg.type, T.StrType):
-                    self.error("an assert message must be a str", s.msg)
-            else:
-                msg = self.const(f"assert {ast.unparse(s.test)}")
-            self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
+            self.raise_assertion(s)
         self.refine(self.refinements(s.test)[0])
+
+    def raise_assertion(self, s):
+        if s.msg is not None:
+            msg = self.message(s.msg)
+            if not isinstance(msg.type, T.StrType):
+                # `assert x > 0, x`: the message is str(x), as TorchScript formats it
+                if T.may_hold_tensor(msg.type) and not isinstance(msg.type, T.TensorType):
+                    self.error(f"an assert message cannot show {describe_type(msg.type)}",
+                               s.msg, hint="use an f-string or a str constant")
+                msg = self.to_str(msg, s.msg)
+        else:
+            msg = self.const(f"assert {ast.unparse(s.test)}")
+        self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
 
     def message(self, node):
         """An exception message: a str expression (f-strings are formatted at run time,

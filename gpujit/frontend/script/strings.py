@@ -149,16 +149,6 @@ class StringMixin:
             return self.const(fmt.replace("{{", "{").replace("}}", "}"))
         return self.emit("aten::format", [self.const(fmt), *args], [T.STR]).output
 
-    def str_binop(self, opcls, a, b, node):
-        """`s * n` / `n * s`; None for any other operator (str + str is aten::add.str)."""
-        if opcls is not ast.Mult:
-            return None
-        if isinstance(a.type, T.IntType) and isinstance(b.type, T.StrType):
-            a, b = b, a
-        if isinstance(a.type, T.StrType) and isinstance(b.type, T.IntType):
-            return self.emit("aten::mul", [a, b], [T.STR]).output
-        return None
-
     def str_method_call(self, s, name, node):
         from ...ops.scalar_str import STR_METHODS
         if name == "format":
