@@ -190,8 +190,9 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         if lay_out:
             L.append(f"        if a_{n}.ndim > 1 and not a_{n}.flags.c_contiguous:")
             L.append("            lay = True")
-        L.append(f"        if a_{n}.dtype != npt:")
-        L.append(f"            a_{n} = a_{n}.astype(npt)")
+        if n not in op.own_dtype:      # (OpDef.own_dtype: the impl casts it)
+            L.append(f"        if a_{n}.dtype != npt:")
+            L.append(f"            a_{n} = a_{n}.astype(npt)")
         L.append("    else:")
         L.append(f"        a_{n} = {n}")
         # a Python int wraps into a narrower integer compute type (PyTorch: u8 > 300 is

@@ -87,7 +87,7 @@ def _pointwise(cg, n, op, args):
         is_const = a.const is not NO_CONSTANT
         if isinstance(s, TensorSpec):
             e = a.expr if s.device is dev else _move(cg, a.expr, dev)
-            if a.name in op.operands:
+            if a.name in op.operands and a.name not in op.own_dtype:
                 if s.dtype is not ct:
                     e = f"{e}.astype({cg.bind_np_dtype(ct)})"
                 probe_args.append(("tensor", ct.np, s.ndim))

@@ -1,0 +1,141 @@
+"""Eager op fidelity against torch 2.13 (session 34, helper c34). Each find minimised, with
+torch's answer written out (no torch import here).
+
+1. ldexp computed every dtype pair as self * 2 ** other in the promoted dtype. PyTorch 2.13
+   has two paths: a floating self with an integer exponent tensor takes its own kernel
+   (C's ldexp, exact, the exponent read as a C int: an int64 wraps to int32), and every
+   other pair is self * (2.0 ** other) with the power in other's own dtype (the default
+   float for an integer other) before the product:
+       torch.ldexp(torch.tensor([0., -3.], dtype=torch.float16),
+                   torch.tensor([16., -25.], dtype=torch.float16))  -> [nan, -0.]
+           (2 ** 16 is inf in float16; gpujit gave [0., -1.19e-07])
+       torch.ldexp(torch.tensor([1.]), torch.tensor([16.], dtype=torch.float16)) -> [inf]
+           (gpujit: 65536.)
+       torch.ldexp(torch.tensor([-3, 0], dtype=torch.int32), torch.tensor([-150, 128]))
+           -> [-0., nan]  (an int self takes the power path; gpujit: [-2.8e-45, 0.])
+       torch.ldexp(torch.tensor([1.]), torch.tensor([2 ** 40])) -> [1.]  (gpujit: inf)
+       torch.ldexp(torch.tensor([1.]), torch.tensor([127.])) -> [2 ** 127]
+           (gpujit: NumPy's float32 exp2(127), 1.7014120e+38)
+   The fix: OpDef.own_dtype (operands that promote but reach the impl and the fused
+   expression in their own dtypes) and OpDef.scalar_for (the fused expression per operand
+   dtypes); the scalar language has C's ldexp(x, n).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit import Tensor
+
+nan, inf = math.nan, math.inf
+
+
+def _ldexp_fused(x: Tensor, e: Tensor):
+    return torch.ldexp(x, e) * 1
+
+
+def _ldexp_fused_b(x: Tensor, e: Tensor):
+    return torch.ldexp(x, e) * 1
+
+
+def _ldexp_inplace_fused(x: Tensor, e: Tensor):
+    y = x * 1
+    y.ldexp_(e)
+    return y * 1
+
+
+def _ldexp_inplace_fused_b(x: Tensor, e: Tensor):
+    y = x * 1
+    y.ldexp_(e)
+    return y * 1
+
+
+def _same(got, dtype, want):
+    assert got.dtype == dtype, (got.dtype, dtype)
+    g = got.numpy().astype(np.float64)
+    w = np.asarray(want, np.float64)
+    np.testing.assert_array_equal(g, w)
+    zero = w == 0
+    assert (np.signbit(g[zero]) == np.signbit(w[zero])).all(), "the sign of a zero"
+
+
+T = torch.tensor
+_LDEXP_CASES = [
+    # (self, other, torch 2.13's dtype, torch 2.13's values)
+    (lambda: (T([0., -3., 1.], dtype=torch.float16), T([16., -25., 0.5], dtype=torch.float16)),
+     torch.float16, [nan, -0.0, 1.4140625]),
+    (lambda: (T([1., 1., 0.]), T([16., 0.5, 16.], dtype=torch.float16)),
+     torch.float32, [inf, 1.4140625, nan]),
+    (lambda: (T([-3, 0, 5], dtype=torch.int32), T([-150, 128, 2])),
+     torch.float32, [-0.0, nan, 20.0]),
+    (lambda: (T([1., 0., -3.]), T([2 ** 40, 2 ** 31 - 1, -2 ** 40])),
+     torch.float32, [1.0, 0.0, -3.0]),
+    (lambda: (T([1., 0., 3.], dtype=torch.float16), T([2 ** 40, 2 ** 31 - 1, -25])),
+     torch.float16, [1.0, 0.0, 1.1920928955078125e-07]),
+    (lambda: (T([253, 0], dtype=torch.uint8), T([-150, 200], dtype=torch.int16)),
+     torch.float32, [0.0, nan]),
+    (lambda: (T([1., 3.], dtype=torch.float64), T([128., -150.], dtype=torch.float32)),
+     torch.float64, [inf, 0.0]),
+    (lambda: (T([0.5, 1.0, 0.3], dtype=torch.float16), T(16., dtype=torch.float64)),
+     torch.float16, [32768.0, inf, 19664.0]),
+    (lambda: (T([1., 1.5]), T([127., 127.])),
+     torch.float32, [1.7014118346046923e+38, 2.5521177519070385e+38]),
+    (lambda: (T([True, False]), T([1, 130])), torch.float32, [2.0, nan]),
+    # exact: rounded once (-3 * 2 ** -150 is -2 ** -148 in float32; float64 likewise)
+    (lambda: (T([-3., 1e-30]), T([-150, 130])),
+     torch.float32, [-2.802596928649634e-45, 1361129472.0]),
+    (lambda: (T([3.], dtype=torch.float64), T([-1075], dtype=torch.int32)),
+     torch.float64, [1e-323]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_LDEXP_CASES)))
+def test_ldexp_takes_torchs_two_paths(case):
+    make, dtype, want = _LDEXP_CASES[case]
+    x, e = make()
+    _same(torch.ldexp(x, e), dtype, want)
+    _same(x.ldexp(e), dtype, want)
+    # (two functions: a scripted function fuses at most 8 signatures)
+    s = torch.jit.script(_ldexp_fused if case < 6 else _ldexp_fused_b)
+    for _ in range(3):                     # profiled, then the fused kernel
+        _same(s(x, e), dtype, want)
+    assert "TensorExprGroup" in str(s.graph_for(x, e))
+    if dtype is x.dtype:
+        y = x.clone()
+        assert y.ldexp_(e) is y
+        _same(y, dtype, want)
+        si = torch.jit.script(_ldexp_inplace_fused if case < 6 else _ldexp_inplace_fused_b)
+        for _ in range(3):
+            _same(si(x, e), dtype, want)
+    out = torch.empty(0, dtype=dtype)
+    _same(torch.ldexp(x, e, out=out), dtype, want)
+
+
+def test_ldexp_of_an_integer_self_in_place_refuses_as_torch():
+    x = T([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
+        x.ldexp_(T([1, 2]))
+
+
+def _exp2_two_precisions(x: Tensor, y: Tensor):
+    return torch.exp2(x * 1) + torch.exp2(y * 1).float()
+
+
+def test_exp2_of_float32_and_float64_in_one_fused_kernel():
+    """2. (found through 1.) exp2 of a float32 and of a float64 tensor in one fusion group
+    did not compile on the CPU (numba's np.exp2 declares an untyped llvm.exp2: "Type of #1
+    arg mismatch: float != double"), so the group ran unfused with a FusionWarning; the
+    CPU kernels now call LLVM's typed llvm.exp2.f32 / .f64. torch: 2 ** 1.5 + 2 ** 2.5."""
+    import warnings
+    s = torch.jit.script(_exp2_two_precisions)
+    x, y = T([1.5, -1.0]), T([2.5, 0.0], dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            r = s(x, y)
+    np.testing.assert_allclose(r.numpy(), [8.485281374238571, 1.5], rtol=1e-6)
+    assert "TensorExprGroup" in str(s.graph_for(x, y))
+
