@@ -139,3 +139,58 @@ def test_exp2_of_float32_and_float64_in_one_fused_kernel():
     np.testing.assert_allclose(r.numpy(), [8.485281374238571, 1.5], rtol=1e-6)
     assert "TensorExprGroup" in str(s.graph_for(x, y))
 
+
+def test_float16_prod_rounds_every_product_as_torch():
+    """3. float16 prod accumulated in float32 and rounded once; PyTorch's CPU kernel
+    (binary_kernel_reduce_vec) rounds every product to float16:
+        torch.tensor([1.527, 3.59, 2.625], dtype=torch.float16).prod() -> 14.3984375
+            (gpujit: 14.390625)
+        torch.tensor([300., 300., 1/300., 1/300.], dtype=torch.float16).prod() -> inf
+            (gpujit: 1.0)"""
+    x = T([1.527, 3.59, 2.625], dtype=torch.float16)
+    assert x.prod().item() == 14.3984375
+    assert x.prod(0).item() == 14.3984375
+    assert torch.prod(T([300., 300., 1 / 300., 1 / 300.], dtype=torch.float16)).item() == inf
+    # prod(dtype=float16) of float32 input converts first, then rounds as float16
+    assert T([300., 300., 1 / 300.]).prod(dtype=torch.float16).item() == inf
+
+
+def test_float_prod_takes_torchs_vectorized_order():
+    """4. prod of 64 or more contiguous floats: PyTorch multiplies 4 vectors of 32 bytes
+    (16 float16 / 8 float32 / 4 float64 lanes) lane-wise over the blocks, then
+    (v0 * v1) * (v2 * v3), the lanes in order, then the tail; NumPy's order differed:
+        torch.tensor(np.linspace(0.9, 1.05, 100), dtype=torch.float16).prod()
+            -> 0.07177734375 (gpujit 0.0718994140625)
+        torch.tensor(np.linspace(0.5, 1.5, 100), dtype=torch.float32).prod()
+            -> 0.009827123954892159 (gpujit 0.00982712209224701)
+        torch.tensor(np.linspace(0.5, 1.5, 140).reshape(2, 70), dtype=torch.float32).prod(1)
+            -> [3.8632452792342065e-10, 4167835.0]; its transpose made contiguous and
+            transposed back (the reduced dim not contiguous) multiplies in order:
+            [3.863244724122694e-10, 4167834.5]"""
+    h = torch.tensor(np.linspace(0.9, 1.05, 100).astype(np.float16))
+    assert h.prod().item() == 0.07177734375
+    f = torch.tensor(np.linspace(0.5, 1.5, 100).astype(np.float32))
+    assert f.prod().item() == 0.009827123954892159
+    assert f.reshape(1, 100).prod(1, keepdim=True).item() == 0.009827123954892159
+    d = torch.tensor(np.linspace(0.5, 1.5, 100))
+    assert d.prod().item() == 0.009827120113713502
+    c = torch.tensor(np.linspace(0.5, 1.5, 140).astype(np.float32).reshape(2, 70))
+    assert c.prod(1).tolist() == [3.8632452792342065e-10, 4167835.0]
+    ct = c.t().contiguous().t()
+    assert ct.prod(1).tolist() == [3.863244724122694e-10, 4167834.5]
+    assert c.prod(1, keepdim=True).shape == (2, 1)
+
+
+def test_float32_cumsum_and_cumprod_accumulate_in_double_as_torch():
+    """5. PyTorch's CPU cumsum / cumprod accumulate in at::acc_type<float, false>, double,
+    and round each partial result to float32; gpujit accumulated in float32:
+        torch.tensor([1e8, 1, -1e8, 1]).cumsum(0) -> [1e8, 1e8, 1., 2.]  (gpujit [.., 0., 1.])
+        torch.tensor([3e-20, 3e-20, 1e20, 1e20]).cumprod(0)[3] -> 9.0"""
+    x = T([1e8, 1, -1e8, 1])
+    assert x.cumsum(0).tolist() == [100000000.0, 100000000.0, 1.0, 2.0]
+    assert torch.cumsum(x, 0, dtype=torch.float32).tolist() == [1e8, 1e8, 1.0, 2.0]
+    assert T([[1e8, 1], [-1e8, 1]]).cumsum(0).tolist() == [[1e8, 1.0], [0.0, 2.0]]
+    y = T([3e-20, 3e-20, 1e20, 1e20]).cumprod(0)
+    assert y.dtype == torch.float32
+    assert y.tolist() == [2.9999999047965676e-20, 8.999993529957213e-40,
+                          8.999999714389703e-20, 9.0]
