@@ -194,3 +194,56 @@ def test_float32_cumsum_and_cumprod_accumulate_in_double_as_torch():
     assert y.dtype == torch.float32
     assert y.tolist() == [2.9999999047965676e-20, 8.999993529957213e-40,
                           8.999999714389703e-20, 9.0]
+
+
+_TIES = [2., 2., 0., 2., 2., 2., 2., 2., 1., 0., 0., 0., 2., 0., 0., 2., 1.]
+
+
+def test_unstable_sort_and_topk_order_ties_as_torchs_cpu_kernels():
+    """6. sort(stable=False) / argsort / topk were stable; PyTorch's CPU kernels run
+    libstdc++'s std::sort (introsort, insertion sort below 17 elements) and topk's
+    std::partial_sort (k * 64 <= n) or std::nth_element + std::sort, whose order among
+    equal values is their own:
+        torch.tensor(_TIES).sort()[1] -> [2, 14, 13, 11, 10, 9, 8, 16, 0, 7, 6, 5, 12, 4, 3,
+                                          15, 1]  (gpujit: [2, 9, 10, 11, 13, 14, 8, ...])
+        torch.tensor([2., 1., 2., 2., 1.]).topk(3)[1] -> [2, 3, 0]  (gpujit: [0, 2, 3])"""
+    a = T(_TIES)
+    assert a.sort()[1].tolist() == [2, 14, 13, 11, 10, 9, 8, 16, 0, 7, 6, 5, 12, 4, 3, 15, 1]
+    assert a.sort(descending=True)[1].tolist() == [1, 0, 3, 4, 5, 6, 7, 15, 12, 16, 8, 10,
+                                                   11, 9, 13, 14, 2]
+    assert a.argsort().tolist() == a.sort()[1].tolist()
+    assert a.sort(stable=True)[1].tolist() == [2, 9, 10, 11, 13, 14, 8, 16, 0, 1, 3, 4, 5,
+                                               6, 7, 12, 15]
+    assert a.reshape(1, 17).t().sort(0)[1].reshape(-1).tolist() == a.sort()[1].tolist()
+    b = T([2., 1., 2., 2., 1.])
+    assert b.topk(3)[1].tolist() == [2, 3, 0]
+    assert b.topk(3, largest=False)[1].tolist() == [1, 4, 2]
+    assert b.topk(1)[1].tolist() == [2]
+    assert b.topk(5)[1].tolist() == [0, 2, 3, 4, 1]
+    c = T([float(i % 3) for i in range(200)])     # k * 64 <= n: partial_sort
+    assert c.topk(2)[1].tolist() == [5, 2]
+    assert c.topk(2, largest=False)[1].tolist() == [3, 0]
+    v, i = b.to(torch.float16).topk(3)
+    assert v.dtype == torch.float16 and i.tolist() == [2, 3, 0]
+
+
+def test_signed_zero_and_nan_ties_as_torch():
+    """7. Equal values that print differently: max(dim) gave NumPy's max (0.) beside the
+    index of -0.; cummax's values were the running maximum, not the element at the index;
+    median() and unique() took a stable sort's element:
+        z = torch.tensor([-0., -0., -0., 0., -1.])
+        z.max(0) -> (-0., 0); z.cummax(0).values -> [-0., -0., -0., 0., 0.]
+        torch.tensor([0., -0., 1.]).median() -> -0.
+        torch.tensor([nan, 2., 1., 0., 2., nan, 2., 1.] * 3).unique(return_inverse=True)[1]
+            -> [4, 2, 1, 0, 2, 7, 2, 1, 6, 2, 1, 0, 2, 3, 2, 1, 5, 2, 1, 0, 2, 8, 2, 1]"""
+    z = T([-0., -0., -0., 0., -1.])
+    v, i = z.max(0)
+    assert i.item() == 0 and np.signbit(v.numpy())
+    cv, ci = z.cummax(0)
+    assert np.signbit(cv.numpy()).tolist() == [True, True, True, False, False]
+    assert ci.tolist() == [0, 1, 2, 3, 3]
+    assert np.signbit(T([0., -0., 1.]).median().numpy())
+    assert not np.signbit(z.median().numpy())
+    u = T([nan, 2., 1., 0., 2., nan, 2., 1.] * 3)
+    assert u.unique(return_inverse=True)[1].tolist() == [4, 2, 1, 0, 2, 7, 2, 1, 6, 2, 1, 0,
+                                                         2, 3, 2, 1, 5, 2, 1, 0, 2, 8, 2, 1]

@@ -10,6 +10,8 @@ for uint8 input); indices are int64; a 0-dim input accepts dim 0 or -1.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -296,8 +298,17 @@ def _dim_extreme(xp, a, dim, keepdim, name):
     if a.ndim == 0:
         return a.copy(), xp.zeros((), _LONG)
     _check_nonempty(a, (d,), name)
+    # (a keepdim that is no integer: a TypeError, which the entry point words as PyTorch's
+    # parser, "max(): argument 'keepdim' (position 2) must be bool, not str")
+    keepdim = bool(operator.index(keepdim))
     idx = getattr(a, "arg" + name)(axis=d, keepdims=keepdim)
-    return getattr(a, name)(axis=d, keepdims=keepdim), idx.astype(_LONG, copy=False)
+    if type(a) is np.ndarray and a.dtype.kind == "f":
+        # the value at that index (PyTorch's: max of [-0., 0.] is -0. at 0, NumPy's 0.)
+        v = np.take_along_axis(a, idx if keepdim else np.expand_dims(idx, d), axis=d)
+        v = v if keepdim else v.squeeze(d)
+    else:
+        v = getattr(a, name)(axis=d, keepdims=keepdim)
+    return v, idx.astype(_LONG, copy=False)
 
 
 def _dim_meta(self, dim, keepdim=False):
