@@ -228,13 +228,19 @@ _NAMES = ("_lt", "_lg", "_swap", "_move_median_to_first", "_unguarded_partition_
           "_topk_rows", "_nth_rows")
 
 
+_ENTRIES = ("_sort_rows", "_topk_rows", "_nth_rows")
+
+
 def compiled():
     """(sort_rows, topk_rows, nth_rows), numba-compiled (the module's functions replaced by their
     dispatchers, so that each compiles calling the others')."""
     if not _COMPILED:
+        from numba.extending import register_jitable
         from .numba_helpers import njit          # lazy: numba is imported now
         g = globals()
         for name in _NAMES:
-            g[name] = njit(g[name])
+            # (the helpers compiled into the three entry points: one dispatcher, one cache
+            # entry each, a third of the compile time of a dispatcher per helper)
+            g[name] = (njit if name in _ENTRIES else register_jitable)(g[name])
         _COMPILED.append((g["_sort_rows"], g["_topk_rows"], g["_nth_rows"]))
     return _COMPILED[0]
