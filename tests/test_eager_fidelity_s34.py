@@ -247,3 +247,67 @@ def test_signed_zero_and_nan_ties_as_torch():
     u = T([nan, 2., 1., 0., 2., nan, 2., 1.] * 3)
     assert u.unique(return_inverse=True)[1].tolist() == [4, 2, 1, 0, 2, 7, 2, 1, 6, 2, 1, 0,
                                                          2, 3, 2, 1, 5, 2, 1, 0, 2, 8, 2, 1]
+
+
+def _pow_runtime_exponent(x: Tensor, e: int):
+    return (x + 0) ** e
+
+
+def test_pow_of_a_narrow_int_tensor_checks_its_python_int_exponent():
+    """8. uint8 ** -3 wrapped the exponent to 253 before pow's check (gpujit gave
+    [0, 1, 0, 19]); PyTorch refuses a negative exponent for an integer self, then converts
+    it with c10::checked_convert:
+        torch.tensor([0, 1, 2, 3], dtype=torch.uint8) ** -3
+            -> RuntimeError: Integers to negative integer powers are not allowed.
+        ... ** 256 -> RuntimeError: value cannot be converted to type uint8_t without
+            overflow   (gpujit: [0, 1, 0, 1]); ** 255 -> [0, 1, 0, 171]
+    Scripted with the exponent known only at run time likewise (the fused kernel wrapped)."""
+    x = T([0, 1, 2, 3], dtype=torch.uint8)
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        x ** -3
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        x.pow_(-1)
+    with pytest.raises(RuntimeError, match="cannot be converted to type uint8_t without"):
+        x ** 256
+    with pytest.raises(RuntimeError, match="cannot be converted to type int8_t without"):
+        x.to(torch.int8) ** 200
+    assert (x ** 255).tolist() == [0, 1, 0, 171]
+    assert (x.to(torch.int8) ** 127).tolist() == [0, 1, 0, -85]
+    s = torch.jit.script(_pow_runtime_exponent)
+    for _ in range(3):
+        assert s(x, 2).tolist() == [0, 1, 4, 9]
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        s(x, -1)
+    with pytest.raises(RuntimeError, match="cannot be converted to type uint8_t"):
+        s(x, 300)
+
+
+def _isclose_program(x: Tensor, y: Tensor):
+    return torch.isclose(x * 1, y * 1)
+
+
+def test_isclose_refuses_two_dtypes_as_torch():
+    """9. isclose promoted its operands; PyTorch's takes one dtype only:
+        torch.isclose(torch.ones(2, dtype=torch.int32), torch.ones(2))
+            -> RuntimeError: Int did not match Float   (gpujit: tensor([True, True]))
+        torch.allclose(...) likewise, with no 'allclose: ' in front (gpujit had one)."""
+    i, f = T([1, 2], dtype=torch.int32), T([1., 2.])
+    with pytest.raises(RuntimeError, match="^Int did not match Float$"):
+        torch.isclose(i, f)
+    with pytest.raises(RuntimeError, match="^Bool did not match Byte$"):
+        torch.isclose(T([True]), T([1], dtype=torch.uint8))
+    with pytest.raises(RuntimeError, match="^Float did not match Double$"):
+        torch.isclose(f, T(1., dtype=torch.float64))
+    with pytest.raises(RuntimeError, match="^Int did not match Float$"):
+        torch.allclose(i, f)
+    with pytest.raises(RuntimeError, match="^Int did not match Float$"):
+        torch.jit.script(_isclose_program)(i, f)
+    assert torch.isclose(f, f).tolist() == [True, True]
+
+
+def test_isreal_is_laid_out_as_its_input():
+    """10. isreal of a real tensor was C-contiguous; PyTorch's is ones_like(self, kBool):
+        torch.ones(3, 2).t().isreal().stride() -> (1, 2)   (gpujit: (3, 1))"""
+    r = torch.ones(3, 2).t().isreal()
+    assert r.stride() == (1, 2) and r.dtype == torch.bool and r.all()
+    assert T([1, 2, 3], dtype=torch.int32)[::2].isreal().tolist() == [True, True]
