@@ -311,3 +311,17 @@ def test_isreal_is_laid_out_as_its_input():
     r = torch.ones(3, 2).t().isreal()
     assert r.stride() == (1, 2) and r.dtype == torch.bool and r.all()
     assert T([1, 2, 3], dtype=torch.int32)[::2].isreal().tolist() == [True, True]
+
+
+def test_kthvalue_of_a_zero_dim_bool_runs_no_kernel():
+    """11. kthvalue refused every bool tensor first; PyTorch checks k, returns a 0-dim
+    input as it is (no kernel runs), and only then refuses bool:
+        torch.tensor(True).kthvalue(1) -> (tensor(True), tensor(0))
+        torch.tensor([True]).kthvalue(2) -> RuntimeError: kthvalue(): selected number k out
+            of range for dimension 0;  torch.tensor([True]).kthvalue(1) -> NotImplementedError"""
+    v, i = T(True).kthvalue(1)
+    assert v.item() is True and v.dtype == torch.bool and i.item() == 0
+    with pytest.raises(RuntimeError, match="selected number k out of range"):
+        T([True]).kthvalue(2)
+    with pytest.raises(NotImplementedError, match="kthvalue_cpu"):
+        T([True]).kthvalue(1)

@@ -261,13 +261,13 @@ def _quick_select_index(m, k):
     "(Tensor values, Tensor indices)", tags=_RED,
     meta=lambda self, k, dim=-1, keepdim=False: _pair_meta(self, dim, keepdim))
 def kthvalue(xp, self, k, dim=-1, keepdim=False):
-    _no_bool(self, kernel_name("kthvalue_cpu", xp))
     d = wrap_dim(dim, self.ndim)
     n = self.shape[d] if self.ndim else 1
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    if self.ndim == 0:
+    if self.ndim == 0:       # (no kernel runs: a 0-dim bool too, as PyTorch)
         return self.copy(), xp.zeros((), _LONG)
+    _no_bool(self, kernel_name("kthvalue_cpu", xp))
     m = _last(xp, self, d)
     if xp is np:    # the CPU kernel's quickselect: its own order among equal values
         i = _quick_select_index(m, k - 1)[..., None]
