@@ -90,11 +90,10 @@ def _stl_rows(a, axis):
     return m.shape, v, np.broadcast_to(np.arange(n, dtype=np.int64), v.shape).copy()
 
 
-def _has_ties(a, axis):
+def _has_ties(a, axis, s=None):
     """Whether a slice of a along axis holds two equal values (or two NaNs), where the
-    sort's algorithm decides their order."""
-    s = np.sort(a, axis=axis)
-    s = np.moveaxis(s, axis, -1)
+    sort's algorithm decides their order (s: a sorted along axis, if at hand)."""
+    s = np.moveaxis(np.sort(a, axis=axis) if s is None else s, axis, -1)
     eq = s[..., 1:] == s[..., :-1]
     if a.dtype.kind == "f":
         eq |= np.isnan(s[..., 1:])
@@ -106,8 +105,9 @@ def stl_argsort_along(a, axis, descending):
     std::sort over (key, index) pairs (its own order among equal keys past 16 elements;
     below, insertion sort: stable)."""
     n = a.shape[axis]
-    if n <= 16 or not _has_ties(a, axis):     # (every order of distinct values is one)
-        return argsort_along(np, a, axis, descending).astype(np.int64, copy=False)
+    idx = argsort_along(np, a, axis, descending).astype(np.int64, copy=False)
+    if n <= 16 or not _has_ties(a, axis, np.take_along_axis(a, idx, axis=axis)):
+        return idx                         # (every order of distinct values is one)
     from ._stl_sort import compiled
     shape, v, ix = _stl_rows(a, axis)
     if v.size:
