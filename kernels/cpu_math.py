@@ -51,6 +51,22 @@ def _rh(typingctx, x):
         return builder.fpext(h, _llir.FloatType())
     return sig, codegen
 ''',
+    # exp2 through LLVM's typed intrinsics (libm's exp2 / exp2f): numba's np.exp2 declares
+    # an untyped `llvm.exp2`, so a kernel calling it on float32 and float64 did not compile
+    # ("Type of #1 arg mismatch: float != double": exp2 of a float32 and of a float64
+    # tensor in one group, or ldexp's float64 power next to a float32 exp2)
+    **{f"_exp2_{_s}": f'''
+@intrinsic
+def _exp2_{_s}(typingctx, x):
+    sig = _nbt.{_t}(_nbt.{_t})
+
+    def codegen(context, builder, signature, args):
+        ty = _llir.{_ll}()
+        fn = _cgutils.get_or_insert_function(builder.module, _llir.FunctionType(ty, [ty]),
+                                             "llvm.exp2.{_s}")
+        return builder.call(fn, [args[0]])
+    return sig, codegen
+''' for _s, _t, _ll in (("f32", "float32", "FloatType"), ("f64", "float64", "DoubleType"))},
     "_h2f": '''
 @intrinsic
 def _h2f(typingctx, bits):

@@ -64,10 +64,17 @@ _MATH = {  # scalar-language name -> (math name, numpy name)
 for _fn, (_m, _n) in _MATH.items():
     for _s in ("f32", "f64"):
         cpu = f"_{_fn}_{_s} = math.{_m}\n"
-        if _fn in ("exp2", "fmod"):          # not in numba's CPU math module
+        if _fn == "fmod":                    # not in numba's CPU math module
             cpu = f"_{_fn}_{_s} = np.{_n}\n"
+        if _fn == "exp2":                    # (an LLVM intrinsic: cpu_math.py)
+            cpu = cpu_math.source(f"_exp2_{_s}")
         _define(f"_{_fn}_{_s}", {"cpu": cpu, "cuda": f"_{_fn}_{_s} = math.{_m}\n",
                                  "sim": f"_{_fn}_{_s} = np.{_n}\n"})
+# ldexp(x, n): C's, the exponent a C int (libm's on the CPU, libdevice's on CUDA)
+for _s in ("f32", "f64"):
+    _define(f"_ldexp_{_s}", {"cpu": f"_ldexp_{_s} = math.ldexp\n",
+                             "cuda": f"_ldexp_{_s} = math.ldexp\n",
+                             "sim": f"_ldexp_{_s} = np.ldexp\n"})
 for _fn in ("erf", "erfc"):        # NumPy has none; Python's math.erf is total
     for _s in ("f32", "f64"):
         _define(f"_{_fn}_{_s}", f"_{_fn}_{_s} = math.{_fn}\n")

@@ -154,6 +154,8 @@ def _expression(op, args, ct):
     """The op's scalar expression; where eager gpujit computes a dtype differently from
     the one registry expression, the form it uses for that dtype."""
     base = op.inplace_of or op
+    if base.scalar_for is not None and ct is not None:
+        return base.scalar_for({n: e.ty for n, (e, _) in args.items()}, ct)
     if (base.name == "aten::div.Tensor_mode" and ct is not None
             and ct.category == _dt.FLOATING and args["rounding_mode"][0].const == "trunc"):
         # floats: trunc(a / b), as eager (the integer form's a // b gives nan for inf / b)
@@ -436,6 +438,8 @@ class ScalarCodegen:
             return self.prim_call(fname, T, self.as_type(vals[0], T))
         if fname in FLOAT_BINARY:
             return self.f_binary(fname, *vals)
+        if fname == "ldexp":
+            return self.f_ldexp(*vals)
         raise KernelBuildError(f"no code generation for the scalar function {fname!r}")
 
     @staticmethod
@@ -449,6 +453,14 @@ class ScalarCodegen:
         Python's math may widen; on CPU and CUDA the cast is a no-op)."""
         prim = self.use(f"_{fname}_{SUFFIX[T]}")
         return E(f"{CTOR[T]}({prim}({', '.join(codes)}))", T)
+
+    def f_ldexp(self, x: E, n: E) -> E:
+        """C's ldexp: x (a float) times 2 ** n exactly, rounded once; n an integer taken as
+        a C int (an int64 wraps to int32, as PyTorch's ldexp kernel reads it)."""
+        if not _is_float(x.ty) or _is_float(n.ty) or _is_bool(n.ty):
+            raise KernelBuildError("ldexp takes a float and an integer")
+        T = self.float_type(x.ty)
+        return self.prim_call("ldexp", T, self.as_type(x, T), self.as_type(n, _dt.int32))
 
     def f_abs(self, x: E) -> E:
         T = x.ty
@@ -564,7 +576,7 @@ class ScalarCodegen:
                               else E(f"{self.use('_f2i_int64')}({e.code})", "int"))
             elif rule == "opmath" and ct is _dt.float16:
                 env[pname] = E(self.as_type(e, _dt.float32), _dt.float32)
-            elif pname in operands and ct is not None:
+            elif pname in operands and ct is not None and pname not in base.own_dtype:
                 env[pname] = E(self.as_type(e, ct), _opmath(ct))
             else:
                 env[pname] = e

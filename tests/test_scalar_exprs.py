@@ -39,8 +39,10 @@ def _kind(v):
 
 
 def _expression_values(op, bound):
-    """The expression's inputs: operands cast to the computation dtype, the other tensor
-    arguments (a condition, a mask) as arrays, everything else as the Python value."""
+    """The expression's inputs: operands cast to the computation dtype (an own_dtype
+    operand in its own), the other tensor arguments (a condition, a mask) as arrays,
+    everything else as the Python value; and the expression (scalar_for's for the
+    operands' dtypes where the op has one, as the fuser takes it)."""
     names = [a.name for a in op.schema.arguments]
     vals = dict(zip(names, bound))
     kinds = tuple(_kind(vals[n]) for n in op.operands if vals[n] is not None)
@@ -51,10 +53,15 @@ def _expression_values(op, bound):
     for n, v in vals.items():
         if isinstance(v, gpujit.Tensor):
             a = v.numpy()
-            values[n] = a.astype(ct.np) if n in op.operands else a
+            values[n] = (a.astype(ct.np) if n in op.operands and n not in op.own_dtype
+                         else a)
         else:
             values[n] = v
-    return values, ot
+    expr = op.scalar
+    if op.scalar_for is not None:
+        expr = op.scalar_for({n: (v.dtype if isinstance(v, gpujit.Tensor) else
+                                  type(v).__name__) for n, v in vals.items()}, ct)
+    return values, ot, expr
 
 
 @pytest.mark.parametrize("name", POINTWISE)
@@ -70,12 +77,12 @@ def test_scalar_expression(name):
         args = _tensors(sample.args)
         kwargs = {k: _tensors(v) for k, v in sample.kwargs.items()}
         out = op.public(*args, **kwargs)
-        values, ot = _expression_values(op, op.bind(args, kwargs))
+        values, ot, expr = _expression_values(op, op.bind(args, kwargs))
         with np.errstate(all="ignore"):
-            got = np.asarray(evaluate(op.scalar, values))
+            got = np.asarray(evaluate(expr, values))
             got = np.broadcast_to(got, tuple(out.shape)).astype(ot.np)
         eager = out.numpy()
-        where = f"{name} on {sample}: scalar {op.scalar!r}"
+        where = f"{name} on {sample}: scalar {expr!r}"
         if ot.category == dt.FLOATING:
             rtol, atol = TOLERANCES[ot]
             np.testing.assert_allclose(got, eager, rtol=rtol, atol=atol, equal_nan=True,

@@ -18,9 +18,21 @@ def isclose(xp, self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def _check_same_dtype(name, a, b):
+    """PyTorch's isclose (and allclose, through it) takes two tensors of one dtype:
+    TORCH_CHECK(self.scalar_type() == other.scalar_type(), ...) 'Int did not match Float'."""
     if a.dtype != b.dtype:
-        raise RuntimeError(f"{name}: {_dt.from_numpy_dtype(a.dtype).short_name} did not match "
+        raise RuntimeError(f"{_dt.from_numpy_dtype(a.dtype).short_name} did not match "
                            f"{_dt.from_numpy_dtype(b.dtype).short_name}")
+
+
+def _isclose_same_dtype(kinds):
+    """isclose's dtype check, before promotion (it never promotes: a bool and a uint8
+    tensor, an int32 and a float32 one are PyTorch's RuntimeError)."""
+    if len(kinds) == 2 and kinds[0][0] is not kinds[1][0]:
+        raise RuntimeError(f"{kinds[0][0].short_name} did not match {kinds[1][0].short_name}")
+
+
+isclose.op.check_kinds = _isclose_same_dtype
 
 
 def _allclose_meta(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -190,12 +190,17 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         if lay_out:
             L.append(f"        if a_{n}.ndim > 1 and not a_{n}.flags.c_contiguous:")
             L.append("            lay = True")
-        L.append(f"        if a_{n}.dtype != npt:")
-        L.append(f"            a_{n} = a_{n}.astype(npt)")
+        if n not in op.own_dtype:      # (OpDef.own_dtype: the impl casts it)
+            L.append(f"        if a_{n}.dtype != npt:")
+            L.append(f"            a_{n} = a_{n}.astype(npt)")
         L.append("    else:")
         L.append(f"        a_{n} = {n}")
         # a Python int wraps into a narrower integer compute type (PyTorch: u8 > 300 is
         # u8 > 44, clamp(u8, min=-1) clamps at 255), as fused kernels convert it
+        if op.number_args.get(n) == "weak":
+            # (pow's exponent stays the Python int: PyTorch refuses a negative one for an
+            # integer self before any cast, uint8 ** -3 too, which wrapping made 253)
+            continue
         L.append(f"        if type(a_{n}) is int and npt in _NARROW:")
         L.append(f"            a_{n} = (_checki if {n!r} in _op.checked_scalars else _wrapi)"
                  f"(a_{n}, npt)")

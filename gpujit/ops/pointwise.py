@@ -257,8 +257,13 @@ def power(xp, self, exponent):
         return self.copy() if exponent else xp.ones_like(self)
     if _is_int(self, exponent):
         if not hasattr(exponent, "dtype"):
+            # (the Python int as given, not wrapped into self's dtype: number_args "weak")
             if exponent < 0:
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
+            if exponent > _np.iinfo(self.dtype).max:
+                # then c10::checked_convert to self's dtype: uint8 ** 256 raises
+                from .registry import overflow_error
+                raise overflow_error(self.dtype)
         elif exponent.dtype.kind == "i" and (exponent < 0).any():
             # PyTorch: 1 ** -n = 1, (-1) ** -n = +-1, any other base truncates to 0
             neg = exponent < 0
@@ -294,6 +299,10 @@ def _bool_power(kinds):
 
 
 power.op.check_kinds = power.op.inplace_variant.check_kinds = _bool_power
+# an int exponent PyTorch range-checks for an integer self (negative: its own error, then
+# c10::checked_convert): the impl checks it unwrapped (number_args "weak"), the fuser
+# leaves one known only at run time out of its groups (fusibility._checked_scalar_problem)
+power.op.checked_scalars = power.op.inplace_variant.checked_scalars = frozenset(("exponent",))
 
 
 def _scalar_power(xp, x, e):

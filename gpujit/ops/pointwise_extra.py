@@ -128,7 +128,10 @@ def special_i1e(xp, self):
 @op("aten::isreal(Tensor self) -> Tensor", tags=_SHAPE,
     meta=lambda self: TensorMeta(_dt.bool, tuple(self.shape), self.device))
 def isreal(xp, self):
-    return xp.ones(self.shape, dtype=bool)
+    """All True for a real dtype: PyTorch's ones_like(self, kBool), laid out as self (a
+    transposed input gives a transposed result)."""
+    from .creation import _like_filled
+    return _like_filled(xp, self, bool, None, True)
 
 
 # --------------------------------------------------------------------------------------

@@ -328,27 +328,61 @@ def nextafter(xp, self, other):
     return xp.nextafter(self, other)
 
 
-_LDEXP_SCALED = ("{self} * exp2(trunc({other} * 0.5)) * exp2(where(isinf({other}), {other}, "
-                 "{other} - trunc({other} * 0.5)))")
+def _ldexp_is_exact(self_dt, other_dt):
+    """PyTorch 2.13's ldexp scales a floating-point self by an integer-tensor exponent with
+    its own kernel (ldexp_cpu_exp: C's ldexp, exact, rounded once, the exponent read as a
+    C int: an int64 wraps to int32); every other pair computes self * 2.0 ** other."""
+    return (self_dt.category == _dt.FLOATING and other_dt.category == _dt.INTEGRAL)
+
+
+def ldexp_expression(dtypes, ct):
+    """The fused expression of ldexp for its operands' own dtypes (OpDef.scalar_for):
+    C's ldexp, or self * 2.0 ** other with the power in other's dtype (the default float
+    for an integer other, which is then ct) and the product in ct (in float32 for a
+    float16 self and a wider 0-dim other, as PyTorch's mul reads a 0-dim operand)."""
+    s, o = dtypes["self"], dtypes["other"]
+    s = s if isinstance(s, _dt.dtype) else (_dt.float64 if s == "float" else _dt.int64)
+    o = o if isinstance(o, _dt.dtype) else (_dt.float64 if o == "float" else _dt.int64)
+    if _ldexp_is_exact(s, o):
+        return "ldexp({self}, {other})"
+    pd = o if o.category == _dt.FLOATING else ct
+    w = _dt.float64 if pd is _dt.float32 else pd          # (as eager: 2 ** 127 exactly)
+    p = f"cast_{pd.name}(exp2(cast_{w.name}({{other}})))"
+    m = _dt.float32 if ct is _dt.float16 and pd is not _dt.float16 else ct
+    return f"cast_{m.name}({{self}}) * cast_{m.name}({p})"
+
+
+def _array_kind(a):
+    return (_dt.from_numpy_dtype(a.dtype), _dt.ZERO_DIM if a.ndim == 0 else _dt.DIM)
 
 
 @op("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
-    promote="float", scalar=f"where(isinf({{other}}) | isnan({{other}}), {_LDEXP_SCALED}, "
-                            f"where(({{self}} == 0) | isinf({{self}}), {{self}}, "
-                            f"{_LDEXP_SCALED}))")
+    promote="float", own_dtype=("self", "other"), scalar="{self} * exp2({other})")
 def ldexp(xp, self, other):
-    """self * 2 ** other, scaled in two halves so that 2 ** other does not overflow where
-    the product does not (exact for integer exponents, as PyTorch's ldexp with an integer
-    tensor: 1e-30 * 2 ** 130 is finite); float16 computes in float32. A zero or infinite
-    self stays itself for a finite exponent (torch: ldexp(0, 2000) is 0, ldexp(inf, -2000)
-    inf, where the halves' 0 * inf would be NaN). An infinite exponent scales by inf (or 0)
-    in both halves (inf - inf would be NaN)."""
-    s, o = _f32(self), _f32(other)
-    h = xp.trunc(o * 0.5)
-    with _np.errstate(invalid="ignore"):
-        rest = xp.where(xp.isinf(o), o, o - h)
-        r = s * xp.exp2(h) * xp.exp2(rest)
-    return xp.where(((s == 0) | xp.isinf(s)) & xp.isfinite(o), s, r)
+    """self * 2 ** other, as PyTorch 2.13: a floating self with an integer exponent
+    exactly (C's ldexp, rounded once: 1e-30 * 2 ** 130 is finite, ldexp(0, 2000) is 0,
+    ldexp(inf, -2000) inf; an int64 exponent taken modulo 2 ** 32 as a C int), any other
+    pair as self * (2.0 ** other), the power in other's dtype (float16 rounds it: 2 ** 16
+    is inf, so 0 * 2 ** 16. is NaN) or the default float for an integer other, the
+    product in the result dtype. Both operands arrive in their own dtypes (own_dtype)."""
+    sd, od = _array_kind(self), _array_kind(other)
+    ct = ldexp.op.compute_types((sd, od))[0]
+    if _ldexp_is_exact(sd[0], od[0]):
+        e = other.astype(_np.int32) if other.dtype != _np.int32 else other
+        if ct is _dt.float16:
+            return xp.ldexp(self.astype(_np.float32), e).astype(_np.float16)
+        return xp.ldexp(self, e)
+    pd = od[0] if od[0].category == _dt.FLOATING else ct
+    o = other.astype(pd.np) if other.dtype != pd.np else other
+    # (float32 in float64: NumPy's float32 exp2(127) is not 2 ** 127; float16 in float32)
+    p = xp.exp2(o.astype(_np.float64) if pd is _dt.float32 else _f32(o))
+    if p.dtype != pd.np:
+        p = p.astype(pd.np)                       # (float16: rounded to half)
+    m = _dt.float32 if ct is _dt.float16 and pd is not _dt.float16 else ct
+    return self.astype(m.np) * p.astype(m.np)
+
+
+ldexp.op.scalar_for = ldexp_expression
 
 
 def _ldexp_bool_exponent(kinds):

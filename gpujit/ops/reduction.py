@@ -3,11 +3,14 @@ the helpers the reduction families share: var/std are reduction_var.py's, the sc
 (cumsum, cumprod) and softmax / log_softmax reduction_scans.py's.
 
 PyTorch's rules, where they differ from NumPy's: `dim=None` or `dim=[]` reduces every
-dim; bool and integer inputs sum/prod/cumsum to int64; float16 accumulates in float32;
+dim; bool and integer inputs sum/prod/cumsum to int64; float16 accumulates in float32 (but
+a CPU prod rounds every product to its dtype, in PyTorch's order: _cpu_float_prod);
 max/min/amax/argmax of an empty reduction raise (no identity); all/any return bool (uint8
 for uint8 input); indices are int64; a 0-dim input accepts dim 0 or -1.
 """
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
@@ -200,9 +203,78 @@ def mean_dim(xp, self, dim, keepdim=False, dtype=None):
 
 def _prod(a, axes, keepdim, dtype):
     a = _as_dtype(a, dtype)
+    if type(a) is np.ndarray and a.dtype.kind == "f" and a.size > 1:
+        return _cpu_float_prod(a, axes, keepdim)
     acc, out = _acc(a, dtype)
     r = a.prod(axes, acc, keepdims=keepdim)
     return r if acc == out else r.astype(out)
+
+
+def _sequential_prod(x, axis):
+    """The products along `axis` one after the other, each rounded to x's dtype (NumPy's
+    multiply.reduce is sequential, but keeps a float16 product in float32 throughout)."""
+    if x.dtype != _F16:
+        return np.multiply.reduce(x, axis=axis)
+    x = np.moveaxis(x, axis, 0)
+    r = x[0].copy()
+    for k in range(1, x.shape[0]):
+        np.multiply(r, x[k], out=r)
+    return r
+
+
+def _cpu_float_prod(a, axes, keepdim):
+    """A floating-point prod in PyTorch's CPU order and precision (binary_kernel_reduce_vec:
+    every product rounded to the dtype, float16 too, so 300 * 300 is inf in float16 as in
+    PyTorch). PyTorch visits each output's elements in memory order; where the innermost
+    dim is reduced and contiguous, it takes each run of it 4 vectors of 32 bytes (16
+    float16, 8 float32, 4 float64 lanes) at a time: lane-wise products over the blocks,
+    then (v0 * v1) * (v2 * v3), the lanes in order, and the tail element by element.
+    Elsewhere the products are sequential (NumPy's multiply.reduce is: no pairwise)."""
+    nd = a.ndim
+    red = set(range(nd)) if axes is None else set(axes)
+    # the dims in memory order (outermost first), as TensorIterator orders them
+    # (dims of size 1 last: they order nothing)
+    order = sorted(range(nd), key=lambda d: -abs(a.strides[d]) if a.shape[d] > 1 else 1)
+    keep = [d for d in order if d not in red]
+    rdims = [d for d in order if d in red and a.shape[d] > 1]
+    mem = [d for d in order if a.shape[d] > 1]
+    out_shape = tuple(a.shape[d] for d in keep)
+    v = a.transpose(keep + [d for d in order if d in red])
+    m = int(np.prod(out_shape, dtype=np.int64))
+    it = a.dtype.itemsize
+    # the innermost reduced run: the trailing reduced dims that coalesce with unit stride
+    inner = 1
+    if rdims and mem[-1] in red and a.strides[mem[-1]] == it:
+        inner, stride = 1, it
+        for d in reversed(rdims):
+            if a.strides[d] != stride:
+                break
+            inner *= a.shape[d]
+            stride *= a.shape[d]
+    total = _count(a.shape, None if axes is None else tuple(red))
+    flat = np.ascontiguousarray(v).reshape(m, total)
+    lanes = 32 // it
+    block = 4 * lanes
+    if inner < block:
+        r = _sequential_prod(flat, 1)
+    else:
+        rows = flat.reshape(m, total // inner, inner)
+        count = inner // block
+        r = np.ones(m, a.dtype)
+        for k in range(rows.shape[1]):
+            row = rows[:, k]
+            acc = _sequential_prod(row[:, :count * block].reshape(m, count, 4, lanes), 1)
+            v4 = (acc[:, 0] * acc[:, 1]) * (acc[:, 2] * acc[:, 3])
+            r = r * _sequential_prod(v4, 1)
+            if count * block < inner:
+                r = _sequential_prod(np.concatenate([r[:, None], row[:, count * block:]],
+                                                    axis=1), 1)
+    r = r.reshape(out_shape)
+    if len(keep) > 1:
+        r = r.transpose(np.argsort(keep))        # (the kept dims back in their own order)
+    if keepdim:
+        r = r.reshape(tuple(1 if d in red else a.shape[d] for d in range(nd)))
+    return r
 
 
 @op("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", tags=_RED,
@@ -226,8 +298,17 @@ def _dim_extreme(xp, a, dim, keepdim, name):
     if a.ndim == 0:
         return a.copy(), xp.zeros((), _LONG)
     _check_nonempty(a, (d,), name)
+    # (a keepdim that is no integer: a TypeError, which the entry point words as PyTorch's
+    # parser, "max(): argument 'keepdim' (position 2) must be bool, not str")
+    keepdim = bool(operator.index(keepdim))
     idx = getattr(a, "arg" + name)(axis=d, keepdims=keepdim)
-    return getattr(a, name)(axis=d, keepdims=keepdim), idx.astype(_LONG, copy=False)
+    if type(a) is np.ndarray and a.dtype.kind == "f":
+        # the value at that index (PyTorch's: max of [-0., 0.] is -0. at 0, NumPy's 0.)
+        v = np.take_along_axis(a, idx if keepdim else np.expand_dims(idx, d), axis=d)
+        v = v if keepdim else v.squeeze(d)
+    else:
+        v = getattr(a, name)(axis=d, keepdims=keepdim)
+    return v, idx.astype(_LONG, copy=False)
 
 
 def _dim_meta(self, dim, keepdim=False):

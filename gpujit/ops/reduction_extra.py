@@ -109,6 +109,20 @@ def _median_all(xp, a, ignore_nan):
         # conversion), 0 for the narrower ones
         v = np.iinfo(a.dtype).min if a.dtype in (np.int32, np.int64) else 0
         return xp.full((), v, a.dtype)
+    if xp is np and _is_float(a) and bool((flat == 0).any()):
+        # PyTorch's: std::nth_element on a clone (memory order), NaN last: its element
+        # among equal ones (the sign of a zero median)
+        from ._stl_sort import compiled
+        flat = a.ravel(order="K")
+        nans = _isnan(xp, flat)
+        cnt = int(flat.size - int(nans.sum()))
+        if not ignore_nan and cnt != flat.size:
+            return xp.asarray(xp.nan, dtype=a.dtype)
+        v = flat.astype(np.float64)
+        ix = np.arange(flat.size, dtype=_LONG)
+        k = (cnt - 1) // 2 if cnt else 0
+        compiled()[2](v.reshape(1, -1), ix.reshape(1, -1), k)
+        return flat[ix[k]].copy()
     s, _ = _sort_last(xp, flat)
     nans = _isnan(xp, s)
     if ignore_nan:
@@ -247,13 +261,13 @@ def _quick_select_index(m, k):
     "(Tensor values, Tensor indices)", tags=_RED,
     meta=lambda self, k, dim=-1, keepdim=False: _pair_meta(self, dim, keepdim))
 def kthvalue(xp, self, k, dim=-1, keepdim=False):
-    _no_bool(self, kernel_name("kthvalue_cpu", xp))
     d = wrap_dim(dim, self.ndim)
     n = self.shape[d] if self.ndim else 1
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    if self.ndim == 0:
+    if self.ndim == 0:       # (no kernel runs: a 0-dim bool too, as PyTorch)
         return self.copy(), xp.zeros((), _LONG)
+    _no_bool(self, kernel_name("kthvalue_cpu", xp))
     m = _last(xp, self, d)
     if xp is np:    # the CPU kernel's quickselect: its own order among equal values
         i = _quick_select_index(m, k - 1)[..., None]
@@ -563,6 +577,8 @@ def _cum_extreme(xp, a, dim, name):
     pos = xp.broadcast_to(xp.arange(m.shape[-1], dtype=_LONG), m.shape)
     cand = xp.where(same, pos, -1)
     i = _doubling_scan(xp, cand, xp.maximum)    # the last position the extreme was reached
+    # the value at that position, as PyTorch's (cummax of [-0., 0.] is [-0., 0.])
+    v = xp.take_along_axis(m, i, axis=-1)
     return xp.moveaxis(v, -1, d).astype(a.dtype, copy=False), xp.moveaxis(i, -1, d)
 
 

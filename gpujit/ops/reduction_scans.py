@@ -30,6 +30,10 @@ def _scan(xp, a, dim, dtype, method):
     _scan_bool_check(_dt._FROM_NP[np.dtype(out)], method, xp)
     if a.ndim == 0:
         return a.astype(out)
+    if out == _F32 and xp is np:
+        # PyTorch's CPU scan accumulates in at::acc_type<scalar_t, /*is_cuda=*/false>:
+        # double for float32 (float for float16), rounding each partial result once
+        acc = np.dtype(np.float64)
     r = getattr(a, method)(axis=d, dtype=acc)
     return r if acc == out else r.astype(out)
 

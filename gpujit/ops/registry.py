@@ -911,8 +911,20 @@ class OpDef:
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
                  cross_device=False, opmath_scalars=False, number_args=None,
-                 contiguous=False, nondiff_outputs=(), contiguous_numbers=()):
+                 contiguous=False, nondiff_outputs=(), contiguous_numbers=(), own_dtype=()):
         self.schema = schema
+        # own_dtype: the operands that take part in type promotion but reach the impl (and
+        # the fused kernels' expression) in their own dtype, not cast to the computation
+        # dtype, for ops whose arithmetic depends on the operands' dtypes, not only on the
+        # one they promote to (ldexp: a floating self scales exactly by an integer
+        # exponent, through 2.0 ** other in other's dtype otherwise). Their impl reads
+        # the computation dtype with compute_types(kinds_of(...)); `scalar_for` gives
+        # their fused expression
+        self.own_dtype = frozenset(own_dtype)
+        # scalar_for(dtypes, ct): the scalar expression for operand dtypes (a dict name ->
+        # dtype, or the weak kind "int"/"float"/"bool" of a Python number) computing in
+        # ct, where one expression does not serve every dtype (own_dtype operands)
+        self.scalar_for = None
         # nondiff_outputs: the returns (by name or position) that carry no gradient even
         # when floating, as derivatives.yaml's output_differentiability marks them
         # (linalg_lu's permutation matrix P, linalg_lstsq's singular_values): autograd
@@ -1076,7 +1088,8 @@ class OpDef:
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
-       contiguous=False, nondiff_outputs=(), fortran=(), contiguous_numbers=()):
+       contiguous=False, nondiff_outputs=(), fortran=(), contiguous_numbers=(),
+       own_dtype=()):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). `nondiff_outputs`: the returns (names or positions)
@@ -1095,7 +1108,7 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
                   namedtuple_name=namedtuple_name, cross_device=cross_device,
                   opmath_scalars=opmath_scalars, number_args=number_args,
                   contiguous=contiguous, nondiff_outputs=nondiff_outputs,
-                  contiguous_numbers=contiguous_numbers)
+                  contiguous_numbers=contiguous_numbers, own_dtype=own_dtype)
         d.fortran = fortran
         register(d)
         if inplace and d.is_pointwise:
@@ -1136,7 +1149,8 @@ def _declare_inplace_variant(d):
     v = OpDef(s2, d.impl, tags=(d.tags - {"pointwise"}) | {"inplace", "pointwise"},
               meta=d.meta, scalar=d.scalar, promote=d.promote, dtypes=d.dtypes,
               operands=d.operands, method=name, function=False, name=name,
-              opmath_scalars=d.opmath_scalars, number_args=d.number_args)
+              opmath_scalars=d.opmath_scalars, number_args=d.number_args,
+              own_dtype=d.own_dtype)
     v.inplace_of = d
     d.inplace_variant = v
     register(v)

@@ -2,7 +2,8 @@
 
 A pointwise op's `scalar` is a Python expression over its arguments written as `{name}`
 placeholders, e.g. `"1 / (1 + exp(-{self}))"`. Operands arrive already cast to the op's
-computation dtype; non-tensor arguments (alpha, min, rounding_mode ...) are substituted as
+computation dtype (except an op's `own_dtype` operands, which keep theirs: its
+`scalar_for(dtypes, ct)` gives the expression for them); non-tensor arguments (alpha, min, rounding_mode ...) are substituted as
 constants. Allowed: numbers, `+ - * / // % **`, comparisons, `& | ^ ~` (bitwise on ints,
 logical on bools), `and/or/not` are NOT allowed (use & | ~ on bools), and the functions
 in `FUNCTIONS` below. `where(c, a, b)` is the only conditional; `cast_<dtype>(x)` converts.
@@ -120,6 +121,8 @@ FUNCTIONS = {
     # NaN-propagating, as torch; the first operand on ties (signed zeros)
     **{n: _tie_first_np(n) for n in ("minimum", "maximum", "fmin", "fmax")},
     **{n: _special_more_fn(n) for n in _SPECIAL_MORE},
+    # C's ldexp(x, n): x * 2 ** n exactly, rounded once; the exponent a C int (int32)
+    "ldexp": lambda x, n: np.ldexp(x, np.asarray(n).astype(np.int32)),
     "where": _where,
     # ifnone(c, d): an optional constant argument (clamp's min, logit's eps, ...) with its
     # default; the fuser resolves it when it substitutes the constants

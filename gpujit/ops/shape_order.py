@@ -1,6 +1,8 @@
 """Reordering shape ops: flip, roll, sort, argsort, topk (the shape family, continued
-from shape.py). Sorting is stable everywhere, NaN sorts as the largest value, and a
-descending sort keeps equal elements in their original order, as torch.sort(stable=True).
+from shape.py). NaN sorts as the largest value. On the CPU, sort(stable=False) and topk
+order equal elements as PyTorch's CPU kernels do (libstdc++'s std::sort / partial_sort /
+nth_element, emulated in _stl_sort.py); a stable sort (and any sort on the GPU) keeps them
+in their original order, a descending one too, as torch.sort(stable=True).
 """
 from __future__ import annotations
 
@@ -78,17 +80,55 @@ def argsort_along(xp, a, axis, descending):
     return (a.shape[axis] - 1) - xp.flip(idx, axis)
 
 
+def _stl_rows(a, axis):
+    """(keys, indices) of a's slices along axis as rows, for _stl_sort: copies, keys in a
+    dtype numba compares as PyTorch does (float16 widened, bools as uint8)."""
+    m = np.moveaxis(a, axis, -1)
+    n = m.shape[-1]
+    # (float64 or int64 keys, exact and in the same order: numba compiles two versions)
+    v = m.reshape(-1, n).astype(np.float64 if m.dtype.kind == "f" else np.int64)
+    return m.shape, v, np.broadcast_to(np.arange(n, dtype=np.int64), v.shape).copy()
+
+
+def _has_ties(a, axis, s=None):
+    """Whether a slice of a along axis holds two equal values (or two NaNs), where the
+    sort's algorithm decides their order (s: a sorted along axis, if at hand)."""
+    s = np.moveaxis(np.sort(a, axis=axis) if s is None else s, axis, -1)
+    eq = s[..., 1:] == s[..., :-1]
+    if a.dtype.kind == "f":
+        eq |= np.isnan(s[..., 1:])
+    return bool(eq.any())
+
+
+def stl_argsort_along(a, axis, descending):
+    """The indices PyTorch's CPU sort(stable=False) orders a's slices by: libstdc++'s
+    std::sort over (key, index) pairs (its own order among equal keys past 16 elements;
+    below, insertion sort: stable)."""
+    n = a.shape[axis]
+    idx = argsort_along(np, a, axis, descending).astype(np.int64, copy=False)
+    if n <= 16 or not _has_ties(a, axis, np.take_along_axis(a, idx, axis=axis)):
+        return idx                         # (every order of distinct values is one)
+    from ._stl_sort import compiled
+    shape, v, ix = _stl_rows(a, axis)
+    if v.size:
+        compiled()[0](v, ix, bool(descending))
+    return np.moveaxis(ix.reshape(shape), -1, axis)
+
+
 def _sort_meta(self, dim=-1, descending=False, stable=None):
     wrap_dim(dim, len(self.shape))
     return (TensorMeta(self.dtype, tuple(self.shape), self.device),
             TensorMeta(_dt.int64, tuple(self.shape), self.device))
 
 
-def _sort(xp, self, dim, descending):
+def _sort(xp, self, dim, descending, stable=False):
     d = wrap_dim(dim, self.ndim)
     if self.ndim == 0:
         return self.copy(), xp.zeros((), np.int64)
-    idx = argsort_along(xp, self, d, descending).astype(np.int64, copy=False)
+    if xp is np and not stable:
+        idx = stl_argsort_along(self, d, descending)
+    else:
+        idx = argsort_along(xp, self, d, descending).astype(np.int64, copy=False)
     values = xp.take_along_axis(self, idx, axis=d)
     order = _mf.order_for(self, _mf.PRESERVE)      # as self's strides (PyTorch's sort)
     if any(i != o for i, o in enumerate(order)):
@@ -106,7 +146,7 @@ def sort(xp, self, dim=-1, descending=False):
     "(Tensor values, Tensor indices)", tags=_SHAPE, name="sort",
     meta=lambda self, stable, dim=-1, descending=False: _sort_meta(self, dim, descending))
 def sort_stable(xp, self, stable, dim=-1, descending=False):
-    return _sort(xp, self, dim, descending)
+    return _sort(xp, self, dim, descending, bool(stable))
 
 
 @op("aten::argsort(Tensor self, int dim=-1, bool descending=False) -> Tensor", tags=_SHAPE,
@@ -119,7 +159,7 @@ def argsort(xp, self, dim=-1, descending=False):
     "-> Tensor", tags=_SHAPE, name="argsort",
     meta=lambda self, stable, dim=-1, descending=False: _sort_meta(self, dim)[1])
 def argsort_stable(xp, self, stable, dim=-1, descending=False):
-    return _sort(xp, self, dim, descending)[1]
+    return _sort(xp, self, dim, descending, bool(stable))[1]
 
 
 def _topk_rule(shape, k, dim):
@@ -141,8 +181,17 @@ def topk(xp, self, k, dim=-1, largest=True, sorted=True):
         raise RuntimeError("topk does not support bool dtypes on CPU")
     if self.ndim == 0:
         return self.reshape(shape).copy(), xp.zeros(shape, np.int64)
-    idx = argsort_along(xp, self, d, largest)
-    idx = idx[(slice(None),) * d + (slice(0, k),)].astype(np.int64, copy=False)
+    if xp is np and self.shape[d] > 3 and k and (not sorted or _has_ties(self, d)):
+        # PyTorch's topk_impl_loop: std::partial_sort or std::nth_element (+ std::sort of
+        # the first k - 1) over (value, index) pairs: their order among equal values
+        from ._stl_sort import compiled
+        shape, v, ix = _stl_rows(self, d)
+        if v.size:
+            compiled()[1](v, ix, k, bool(largest), bool(sorted))
+        idx = np.moveaxis(ix[:, :k].reshape(shape[:-1] + (k,)), -1, d)
+    else:
+        idx = argsort_along(xp, self, d, largest)
+        idx = idx[(slice(None),) * d + (slice(0, k),)].astype(np.int64, copy=False)
     return xp.take_along_axis(self, idx, axis=d), idx
 
 

@@ -29,7 +29,15 @@ def _unique_flat(xp, a, return_inverse, return_counts):
     if flat.size == 0:
         e = xp.zeros(0, _LONG)
         return flat.copy(), xp.zeros(a.shape, _LONG), e
-    s, order = _sort_last(xp, flat)
+    if xp is np and _is_float(flat) and bool((xp.isnan(flat) | (flat == 0)).any()):
+        # PyTorch's CPU unique sorts with std::sort (stable=False): its order among equal
+        # values (which NaN is which unique, the sign of a zero's; elsewhere the order
+        # among equal values changes nothing)
+        from .shape_order import stl_argsort_along
+        order = stl_argsort_along(flat, 0, False)
+        s = flat[order]
+    else:
+        s, order = _sort_last(xp, flat)
     if _is_float(s):     # NaNs are all distinct, as in PyTorch
         new = xp.concatenate([xp.ones(1, dtype=bool), (s[1:] != s[:-1]) | xp.isnan(s[1:])])
     else:

@@ -67,6 +67,8 @@ def _pointwise(cg, n, op, args):
         # is range-checked: OpDef.checked_scalars; a constant out of range takes the
         # fallback, whose eager call raises PyTorch's error)
         for a in operands:
+            if op.number_args.get(a.name) == "weak":
+                continue           # (pow's exponent: as entry_codegen, not wrapped)
             if isinstance(a.spec, ValueSpec) and a.spec.pytype is int:
                 checked = a.name in op.checked_scalars
                 if a.const is NO_CONSTANT:
@@ -87,7 +89,7 @@ def _pointwise(cg, n, op, args):
         is_const = a.const is not NO_CONSTANT
         if isinstance(s, TensorSpec):
             e = a.expr if s.device is dev else _move(cg, a.expr, dev)
-            if a.name in op.operands:
+            if a.name in op.operands and a.name not in op.own_dtype:
                 if s.dtype is not ct:
                     e = f"{e}.astype({cg.bind_np_dtype(ct)})"
                 probe_args.append(("tensor", ct.np, s.ndim))
@@ -97,7 +99,8 @@ def _pointwise(cg, n, op, args):
         elif a.name in op.operands and s.pytype in (int, float, bool):
             e = a.expr
             probe_args.append(("scalar", a.const if is_const else _SAMPLE[s.pytype], is_const))
-            if s.pytype is int and ct.category != _dt.FLOATING:
+            if s.pytype is int and ct.category != _dt.FLOATING and \
+                    op.number_args.get(a.name) != "weak":
                 int_operands.append(a)
                 if is_const and not _fits(a.const, ct):
                     overflow_consts = True

@@ -24,8 +24,11 @@ OPINFOS = [
         Sample(_a, _b), Sample(_a, _c), Sample(_a, _a[0]), Sample(_nan, _nan),
         Sample(_nan, _nan, equal_nan=True), Sample(_a, _c, rtol=0.0, atol=2.0),
         Sample(np.array([1, 2, 3]), np.array([1, 2, 4])),
-        Sample(_a.astype(np.float64), _b),
-    ], errors=[ErrorSample(_a, rand(5), match="size of tensor a")]),
+    ], errors=[ErrorSample(_a, rand(5), match="size of tensor a"),
+               # (PyTorch's isclose never promotes: two dtypes are its RuntimeError)
+               ErrorSample(_a.astype(np.float64), _b, match="^Double did not match Float$"),
+               ErrorSample(np.array([True]), np.array([1], np.uint8),
+                           match="^Bool did not match Byte$")]),
     OpInfo("aten::allclose", ref=lambda a, b, **kw: bool(_isclose_ref(a, b, **kw).all()),
            samples=[Sample(_a, _b), Sample(_a, _c), Sample(_nan, _nan),
                     Sample(_nan, _nan, equal_nan=True), Sample(_a, _c, atol=2.0),
