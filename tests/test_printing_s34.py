@@ -1,0 +1,113 @@
+"""Graph and code printing fidelity against PyTorch 2.13 (session 34, helper d34).
+
+Each test scripts or traces a small program and compares gpujit's printed text with
+the text torch 2.13 prints for the same program, written out here (value numbering and
+source-range comments are normalised away: `%x.1` / `%5` -> `%_`, `# file:l:c` dropped).
+
+Finds:
+1. NamedTuple value types: torch's graphs show a NamedTuple by its fields,
+   `%p.1 : NamedTuple(a : Tensor, q : NamedTuple(t : (int, float), o : Tensor?))`
+   (also inside lists and tuples); gpujit printed the class name `__torch__.P`.
+2. Interface types: torch's graphs show `InterfaceType<I>` (the short name, for module
+   and class interfaces); gpujit printed `__torch__.I`.
+   Both print back through gpujit.ir.parser (`NamedTuple(...)` finds the one known
+   NamedTuple of that shape; `InterfaceType<I>` the one interface named I).
+"""
+import re
+from typing import List, NamedTuple, Optional, Tuple
+
+import gpujit as torch
+from gpujit.ir.parser import parse_ir
+
+
+def norm(text):
+    """Graph text without value numbering and source-range comments."""
+    out = []
+    for line in str(text).splitlines():
+        line = re.sub(r"\s+# \S+:\d+:\d+$", "", line)
+        line = re.sub(r"%[A-Za-z_0-9.]+", "%_", line)
+        out.append(line.rstrip())
+    return "\n".join(l for l in out if l)
+
+
+class Q34(NamedTuple):
+    t: Tuple[int, float]
+    o: Optional[torch.Tensor]
+
+
+class P34(NamedTuple):
+    a: torch.Tensor
+    q: Q34
+
+
+def nt_fn(x: torch.Tensor, l: List[P34]) -> Tuple[P34, List[Q34]]:
+    p = l[0]
+    return p, [p.q]
+
+
+def test_namedtuple_types_print_their_fields():
+    f = torch.jit.script(nt_fn)
+    g = norm(f.graph)
+    # torch 2.13:
+    #   %l.1 : NamedTuple(a : Tensor, q : NamedTuple(t : (int, float), o : Tensor?))[]
+    #   %10 : NamedTuple(t : (int, float), o : Tensor?) = prim::TupleIndex(%p.1, %9)
+    #   %11 : NamedTuple(t : (int, float), o : Tensor?)[] = prim::ListConstruct(%10)
+    q = "NamedTuple(t : (int, float), o : Tensor?)"
+    p = f"NamedTuple(a : Tensor, q : {q})"
+    assert f"%_ : {p}[]):" in g
+    assert f"%_ : {q} = prim::TupleIndex(%_, %_)" in g
+    assert f"%_ : {q}[] = prim::ListConstruct(%_)" in g
+    assert f"%_ : ({p}, {q}[]) = prim::TupleConstruct(%_, %_)" in g
+    assert "__torch__" not in g
+    # the text reads back: the NamedTuple types are the known ones
+    back = parse_ir(str(f.graph))
+    assert back.inputs[1].type.elem.name.endswith(".P34")
+    assert norm(back) == g
+
+
+@torch.jit.interface
+class Iface34(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pass
+
+
+@torch.jit.interface
+class ClassIface34:
+    def go(self, x: int) -> int:
+        pass
+
+
+class Impl34(torch.nn.Module):
+    def forward(self, x):
+        return x + 1
+
+
+class Holder34(torch.nn.Module):
+    sub: Iface34
+
+    def __init__(self):
+        super().__init__()
+        self.sub = Impl34()
+
+    def forward(self, x) -> List[Iface34]:
+        return [self.sub]
+
+
+def use_class_iface(c: ClassIface34, x: int) -> int:
+    return c.go(x)
+
+
+def test_interface_types_print_as_torch():
+    m = torch.jit.script(Holder34())
+    # torch 2.13:
+    #   %sub : InterfaceType<Iface34> = prim::GetAttr[name="sub"](%self)
+    #   %4 : InterfaceType<Iface34>[] = prim::ListConstruct(%sub)
+    g = norm(m.graph)
+    assert "%_ : InterfaceType<Iface34> = prim::GetAttr[name=\"sub\"](%_)" in g
+    assert "%_ : InterfaceType<Iface34>[] = prim::ListConstruct(%_)" in g
+    f = torch.jit.script(use_class_iface)
+    # torch 2.13: graph(%c.1 : InterfaceType<ClassIface34>,
+    assert norm(f.graph).startswith("graph(%_ : InterfaceType<ClassIface34>,")
+    back = parse_ir(str(f.graph))
+    assert type(back.inputs[0].type).__name__ == "InterfaceType"
+    assert back.inputs[0].type.name.endswith(".ClassIface34")
