@@ -111,3 +111,32 @@ def test_interface_types_print_as_torch():
     back = parse_ir(str(f.graph))
     assert type(back.inputs[0].type).__name__ == "InterfaceType"
     assert back.inputs[0].type.name.endswith(".ClassIface34")
+
+
+def new_factories(x, n: int):
+    return x.new_zeros([2]), x.new_ones(2, n), x.new_full([2], 1.5), x.new_empty([1])
+
+
+def test_scripted_new_factories_are_the_aten_ops():
+    """3. Scripted x.new_zeros(size) & co. were decomposed into aten::zeros(size,
+    prim::dtype(x), None, prim::device(x), None); torch 2.13 records the ops themselves:
+        %12 : Tensor = aten::new_zeros(%x.1, %7, %8, %8, %8, %8)
+        %20 : Tensor = aten::new_ones(%x.1, %15, %8, %8, %8, %8)
+        %28 : Tensor = aten::new_full(%x.1, %22, %23, %8, %8, %8, %8)
+        %36 : Tensor = aten::new_empty(%x.1, %31, %8, %8, %8, %8)
+    and `.code` says torch.new_zeros(x, [2]) ... ."""
+    f = torch.jit.script(new_factories)
+    g = norm(f.graph)
+    for name, nargs in (("new_zeros", 6), ("new_ones", 6), ("new_full", 7),
+                        ("new_empty", 6)):
+        assert f"%_ : Tensor = aten::{name}({', '.join(['%_'] * nargs)})" in g
+    assert "prim::dtype" not in g and "prim::device" not in g
+    assert "aten::zeros" not in g
+    code = f.code
+    assert "torch.new_zeros(x, [2])" in code and "torch.new_ones(x, [2, n])" in code
+    assert "torch.new_full(x, [2], 1.5)" in code and "torch.new_empty(x, [1])" in code
+    x = torch.ones(3, dtype=torch.float64)
+    for _ in range(3):
+        z, o, fl, e = f(x, 4)
+    assert z.dtype == o.dtype == fl.dtype == e.dtype == torch.float64
+    assert o.shape == (2, 4) and fl.tolist() == [1.5, 1.5] and z.tolist() == [0.0, 0.0]
