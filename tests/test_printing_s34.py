@@ -14,7 +14,7 @@ Finds:
    NamedTuple of that shape; `InterfaceType<I>` the one interface named I).
 """
 import re
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple, Union
 
 import gpujit as torch
 from gpujit.ir.parser import parse_ir
@@ -140,3 +140,43 @@ def test_scripted_new_factories_are_the_aten_ops():
         z, o, fl, e = f(x, 4)
     assert z.dtype == o.dtype == fl.dtype == e.dtype == torch.float64
     assert o.shape == (2, 4) and fl.tolist() == [1.5, 1.5] and z.tolist() == [0.0, 0.0]
+
+
+def refine_opt(y: Optional[int]) -> int:
+    if y is not None:
+        return y * 2
+    return 0
+
+
+def refine_union(y: Union[int, List[int]]) -> int:
+    if isinstance(y, int):
+        return y + 1
+    return len(y)
+
+
+def test_refinements_print_as_torch():
+    """4. A refined Optional / Union variable: torch 2.13 names the prim::unchecked_cast
+    after the variable (%y.7) and .code writes it `y0 = unchecked_cast(int, y)` on a line
+    of its own; an isinstance test is assigned before the `if` that refines with it.
+    gpujit inlined `ops.prim.unchecked_cast(y)` into its use and the isinstance into the
+    `if`. torch 2.13's code, written out:"""
+    assert torch.jit.script(refine_opt).code.strip() == "\n".join([
+        "def refine_opt(y: Optional[int]) -> int:",
+        "  if torch.__isnot__(y, None):",
+        "    y0 = unchecked_cast(int, y)",
+        "    _0 = torch.mul(y0, 2)",
+        "  else:",
+        "    _0 = 0",
+        "  return _0"])
+    f = torch.jit.script(refine_union)
+    assert f.code.strip() == "\n".join([
+        "def refine_union(y: Union[List[int], int]) -> int:",
+        "  _0 = isinstance(y, int)",
+        "  if _0:",
+        "    y0 = unchecked_cast(int, y)",
+        "    _1 = torch.add(y0, 1)",
+        "  else:",
+        "    y1 = unchecked_cast(List[int], y)",
+        "    _1 = torch.len(y1)",
+        "  return _1"])
+    assert f(3) == 4 and f([1, 2]) == 2

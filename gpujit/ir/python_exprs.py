@@ -193,19 +193,9 @@ class ExpressionPrinter:
             return _isinstance_text(ins[0], n.attrs["types"])
         if k in ("prim::EnumName", "prim::EnumValue"):
             return f"{_primary(ins[0])}.{'name' if k == 'prim::EnumName' else 'value'}"
-        if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType, T.AnyType,
-                                                                  T.InterfaceType)) or
-                                            isinstance(n.inputs[0].type, (T.UnionType, T.AnyType))
-                                            or _widens(n.inputs[0].type, out_type)):
-            # the Optional cast's type follows from its input; a Union's needs saying, and
-            # so does a widening one (`d: Optional[Tensor] = ones(...)` keeps Optional)
-            return f"ops.prim.unchecked_cast({ins[0]}, {out_type.annotation()})"
-        if k == "prim::unchecked_cast" and ins[0] == "None" and \
-                isinstance(n.inputs[0].type, T.OptionalType):
-            # an Optional constant None cast in a branch that never runs (a scripted body
-            # inlined into a trace with None for an Optional parameter): the cast's input
-            # says its type, or `None` alone would not compile back
-            return f"ops.prim.unchecked_cast({self.typed_use(n.inputs[0])})"
+        if k == "prim::unchecked_cast":
+            # as TorchScript's code writes a refinement: unchecked_cast(int, y)
+            return f"unchecked_cast({out_type.annotation()}, {ins[0]})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
         if k in _CONTAINER_FORMS and n.op is None:

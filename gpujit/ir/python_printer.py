@@ -275,6 +275,8 @@ class _FunctionPrinter(ExpressionPrinter):
         n = v.node
         if n.kind == "prim::Param" or len(n.outputs) != 1 or len(v.uses) != 1 or n.blocks:
             return False
+        if n.kind == "prim::isinstance":    # (TorchScript's: `_0 = isinstance(y, int)`
+            return False                    # before the `if _0:` it refines)
         user, offset = v.uses[0].user, v.uses[0].offset
         # a named value was a variable in the source: keep it, unless it is just returned
         if v.has_debug_name() and user.kind != "prim::Return":
