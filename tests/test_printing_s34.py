@@ -180,3 +180,37 @@ def test_refinements_print_as_torch():
         "    _1 = torch.len(y1)",
         "  return _1"])
     assert f(3) == 4 and f([1, 2]) == 2
+
+
+def type_as_fn(x, y):
+    return (x * 2).type_as(y) + 1
+
+
+def test_type_as_is_the_aten_op_scripted_and_traced():
+    """5. x.type_as(y) was decomposed into aten::to(x, prim::dtype(y), False, False,
+    None) when scripted and traced; torch 2.13 records the op:
+        %4 : Tensor = aten::type_as(%x.1, %y.1)               (scripted)
+        %16 : Double(2, 4, ...) = aten::type_as(%15, %y)       (traced)
+    and .code says torch.type_as(x, y). The optimizer still casts with a fusible aten::to
+    (the fused group holds the cast), and the trace follows y's dtype."""
+    f = torch.jit.script(type_as_fn)
+    assert "%_ : Tensor = aten::type_as(%_, %_)" in norm(f.graph)
+    assert "prim::dtype" not in str(f.graph)
+    assert "torch.type_as(torch.mul(x, 2), y)" in f.code
+    x, y = torch.ones(3), torch.ones(3, dtype=torch.float64)
+    with torch.no_grad():
+        for _ in range(3):
+            r = f(x, y)
+        g = str(f.graph_for(x, y))
+    assert r.dtype == torch.float64 and r.tolist() == [3.0, 3.0, 3.0]
+    assert "prim::TensorExprGroup" in g and "aten::type_as" not in g
+    t = torch.jit.trace(type_as_fn, (torch.ones(2, 4), torch.ones(2, 4, dtype=torch.float64)))
+    assert ("%_ : Double(2, 4, strides=[4, 1], requires_grad=0, device=cpu) = "
+            "aten::type_as(%_, %_)") in norm(t.graph)
+    assert t(torch.ones(2), torch.ones(2, dtype=torch.int32)).dtype == torch.int32
+    a = torch.ones(2)
+    assert a.type_as(torch.zeros(1)) is a             # (as PyTorch: self itself)
+    xg = torch.ones(3, requires_grad=True)
+    out = xg.type_as(y)
+    out.sum().backward()
+    assert out.grad_fn.name() == "ToCopyBackward0" and xg.grad.dtype == torch.float32

@@ -160,9 +160,6 @@ class CallExprMixin:
                                 set(kinds) & set(kw)):
                             kw = dict(kw, **dict(zip(kinds, args)))
                             return self.call_op("to", [self_v], kw, node, method=True)
-                    if func.attr == "type_as" and len(args) == 1 and not kw:
-                        dt = self.emit("prim::dtype", [args[0]], [T.SCALAR_TYPE]).output
-                        return self.call_op("to", [self_v, dt], {}, node, method=True)
                     return self.call_op(attr, [self_v] + args, kw, node, method=True)
                 if isinstance(self_v.type, T.ListType):
                     return self.list_method_call(self_v, func.attr, node)
