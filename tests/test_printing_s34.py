@@ -186,6 +186,10 @@ def type_as_fn(x, y):
     return (x * 2).type_as(y) + 1
 
 
+def same_dtype_type_as(x, y):
+    return x.type_as(y)
+
+
 def test_type_as_is_the_aten_op_scripted_and_traced():
     """5. x.type_as(y) was decomposed into aten::to(x, prim::dtype(y), False, False,
     None) when scripted and traced; torch 2.13 records the op:
@@ -209,7 +213,10 @@ def test_type_as_is_the_aten_op_scripted_and_traced():
             "aten::type_as(%_, %_)") in norm(t.graph)
     assert t(torch.ones(2), torch.ones(2, dtype=torch.int32)).dtype == torch.int32
     a = torch.ones(2)
-    assert a.type_as(torch.zeros(1)) is a             # (as PyTorch: self itself)
+    assert a.type_as(torch.zeros(1)) is a             # (as PyTorch: self itself,
+    same = torch.jit.script(same_dtype_type_as)      # also scripted)
+    for _ in range(3):
+        assert same(a, a) is a
     xg = torch.ones(3, requires_grad=True)
     out = xg.type_as(y)
     out.sum().backward()

@@ -145,7 +145,9 @@ def to_other(xp, self, other, non_blocking=False, copy=False, memory_format=None
                      memory_format)
 
 
-@op("aten::type_as(Tensor self, Tensor other) -> Tensor", function=False, operands=(),
+# (PyTorch's schema names no alias; this one says what the call does, as to.dtype's:
+# the result is self itself when it has other's dtype, scripted and eager)
+@op("aten::type_as(Tensor(a) self, Tensor other) -> Tensor(a)", function=False, operands=(),
     cross_device="keep",
     meta=lambda self, other: TensorMeta(other.dtype, tuple(self.shape), self.device))
 def type_as(xp, self, other):
