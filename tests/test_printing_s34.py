@@ -221,3 +221,21 @@ def test_type_as_is_the_aten_op_scripted_and_traced():
     out = xg.type_as(y)
     out.sum().backward()
     assert out.grad_fn.name() == "ToCopyBackward0" and xg.grad.dtype == torch.float32
+
+
+def raise_if(x):
+    if x.dim() != 2:
+        raise ValueError("expected 2d")
+    return x
+
+
+def test_an_empty_else_prints_pass():
+    """6. torch 2.13's printer writes every `else:` of an if, an empty one as `pass`;
+    gpujit left an empty else out. torch's code:"""
+    assert torch.jit.script(raise_if).code.strip() == "\n".join([
+        "def raise_if(x: Tensor) -> Tensor:",
+        "  if torch.ne(torch.dim(x), 2):",
+        '    ops.prim.RaiseException("expected 2d", "builtins.ValueError")',
+        "  else:",
+        "    pass",
+        "  return x"])

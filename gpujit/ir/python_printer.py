@@ -463,14 +463,11 @@ class _FunctionPrinter(ExpressionPrinter):
         self.print_block(then_block, bool(outs))
         self.print_assignment(outs, [self.typed_use(v) for v in then_block.outputs])
         self.level -= 1
-        start = len(self.lines)
-        self.line("else:")
+        self.line("else:")             # (TorchScript prints an empty else too: `pass`)
         self.level += 1
-        printed = self.print_block(else_block, True)
+        self.print_block(else_block, bool(outs))
         self.print_assignment(outs, [self.typed_use(v) for v in else_block.outputs])
         self.level -= 1
-        if not printed and not outs:     # an empty else: reads better left out
-            del self.lines[start:]
 
     def print_loop(self, n):
         """for / while as TorchScript prints them. A loop with both a trip count and a
