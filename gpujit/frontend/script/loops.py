@@ -345,7 +345,7 @@ class LoopMixin:
         returns = has_return(body)
         node = self.emit("prim::Loop", [trip, cond] + [v.value for v in init], [])
         block = node.add_block()
-        i = block.add_input(T.INT, index_name or "i")
+        i = block.add_input(T.INT, index_name)     # (unnamed unless the target: TorchScript's)
         names = ["loop condition"] + carried + (["returned flag", "return value"]
                                                 if returns else [])
 
