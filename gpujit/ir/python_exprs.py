@@ -24,9 +24,10 @@ _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
 # differently inlined. (Number ops and `is` print as TorchScript does: torch.lt(i, 10),
 # torch.__isnot__(x, None).)
 _CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "torch.__contains__({0}, {1})",
-                    "aten::len": "len({0})", "aten::list": "list({0})",
-                    "aten::keys": "{0}.keys()", "aten::values": "{0}.values()",
-                    "aten::items": "{0}.items()"}
+                    # (as TorchScript's printer: torch.len(d), torch.keys(d) ...)
+                    "aten::len": "torch.len({0})", "aten::list": "torch.list({0})",
+                    "aten::keys": "torch.keys({0})", "aten::values": "torch.values({0})",
+                    "aten::items": "torch.items({0})"}
 
 # autograd calls from scripted code, as written
 _AUTOGRAD_FORMS = {"aten::grad": lambda ins: f"torch.autograd.grad({', '.join(ins)})",
@@ -272,7 +273,10 @@ class ExpressionPrinter:
                 return 'float("nan")'
             if math.isinf(v):
                 return 'float("inf")' if v > 0 else '-float("inf")'
-            return format_float(v)
+            text = format_float(v)
+            # (TorchScript writes 1e16 as `10000000000000000`, which would compile back as
+            # an int: the code keeps it a float)
+            return text if any(c in text for c in ".e") else text + "."
         if isinstance(v, int):
             return str(v)
         if isinstance(v, str):
