@@ -14,7 +14,7 @@ Finds:
    NamedTuple of that shape; `InterfaceType<I>` the one interface named I).
 """
 import re
-from typing import List, NamedTuple, Optional, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 import gpujit as torch
 from gpujit.ir.parser import parse_ir
@@ -239,3 +239,61 @@ def test_an_empty_else_prints_pass():
         "  else:",
         "    pass",
         "  return x"])
+
+
+def while_loop(x, n: int):
+    i = 0
+    while i < n:
+        x = x.relu()
+        i += 1
+    return x
+
+
+def dict_forms(d: Dict[str, int], l: List[int], s: str):
+    k = list(d.keys())
+    return len(d) + len(l) + len(s), k, d.values(), d.items(), list(l)
+
+
+def test_loop_counter_and_container_calls_print_as_torch():
+    """7. A while loop's trip counter has no name in torch 2.13 (`%8 : int`), so the
+    loop condition prints as `_0`; gpujit named the counter `i` and the condition
+    printed as `i0` (and the user's i became i1). 8. len/list/keys/values/items print
+    as torch.len(d), torch.list(...), torch.keys(d), torch.values(d), torch.items(d)
+    (gpujit: len(d), list(...), d.keys() ...). torch's code, written out:"""
+    assert torch.jit.script(while_loop).code.strip() == "\n".join([
+        "def while_loop(x: Tensor,",
+        "    n: int) -> Tensor:",
+        "  x0 = x",
+        "  i = 0",
+        "  _0 = torch.lt(0, n)",
+        "  while _0:",
+        "    x1 = torch.relu(x0)",
+        "    i0 = torch.add(i, 1)",
+        "    _0, x0, i = torch.lt(i0, n), x1, i0",
+        "  return x0"])
+    code = torch.jit.script(dict_forms).code
+    assert "  k = torch.list(torch.keys(d))" in code
+    assert "torch.add(torch.add(torch.len(d), torch.len(l)), torch.len(s))" in code
+    assert "torch.values(d)" in code and "torch.items(d)" in code
+    assert "torch.list(l)" in code
+
+
+def float_constants(x: float):
+    return x + 0.1, x * 1e-5, x + 1.0, x + 2.5, x + 1e20, x - 0.7, x + 100.0, x + 1e16
+
+
+def test_float_constants_print_with_17_digits():
+    """9. torch 2.13 writes a float constant as IValue::repr does: a whole number under
+    1e10 as `1.`, any other with 17 significant digits, in graphs and code alike;
+    gpujit wrote Python's shortest repr (0.1, 1e-05, 0.7). torch's graph constants:"""
+    g = str(torch.jit.script(float_constants).graph)
+    for text in ("0.10000000000000001", "1.0000000000000001e-05", "1.", "2.5", "1e+20",
+                 "0.69999999999999996", "100.", "10000000000000000"):
+        assert f"float = prim::Constant[value={text}]()" in g
+    code = torch.jit.script(float_constants).code
+    assert "torch.add(x, 0.10000000000000001)" in code
+    assert "torch.mul(x, 1.0000000000000001e-05)" in code
+    # (torch writes 1e16 `10000000000000000` in code too; gpujit keeps it a float there,
+    # `10000000000000000.`, so the code compiles back to a float)
+    assert "torch.add(x, 10000000000000000.)" in code
+    assert float_constants(1.0) == torch.jit.script(float_constants)(1.0)

@@ -594,7 +594,8 @@ graph(%x : Tensor):
     # (a dtype is its ScalarType number, as TorchScript's .code: float32 is 6)
     assert body_lines(code(ir, "f")) == [
         '  _0 = ops.prim.Show(6, torch.device("cpu"), "a\\"b", None, 1., '
-        '1e-05, float("inf"), -3, True, [3, 4], annotate(List[int], []))',
+        '1.0000000000000001e-05, float("inf"), -3, True, [3, 4], '
+        'annotate(List[int], []))',
         "  return _0"]
 
 

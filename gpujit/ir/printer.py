@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum as _enum
 import json
 import math
+import sys
 
 from . import types as T
 
@@ -23,12 +24,16 @@ SUBGRAPH_ATTR = "Subgraph"
 
 
 def format_float(v: float) -> str:
+    """A float as TorchScript writes one (IValue::repr, in graphs and code alike): a
+    whole number under 1e10 as `1.` / `100.` / `-0.`, any other with 17 significant
+    digits (`0.10000000000000001`, `1.0000000000000001e-05`, `1e+20`)."""
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    r = repr(v)
-    return r[:-1] if r.endswith(".0") else r      # 1.0 prints as `1.`, as TorchScript
+    if (v == 0 or abs(v) >= sys.float_info.min) and abs(v) < 1e10 and v == int(v):
+        return "-0." if v == 0 and math.copysign(1.0, v) < 0 else f"{int(v)}."
+    return "%.17g" % v
 
 
 def _states_layout(t) -> bool:
