@@ -297,3 +297,32 @@ def test_float_constants_print_with_17_digits():
     # `10000000000000000.`, so the code compiles back to a float)
     assert "torch.add(x, 10000000000000000.)" in code
     assert float_constants(1.0) == torch.jit.script(float_constants)(1.0)
+
+
+def test_tensor_constants_print_their_item_with_6_digits():
+    """10. A one-element tensor constant shows its item as C++'s stream does (6
+    significant digits): torch 2.13 prints {0.1}, {0.333333}, {1e-05}, {2}, {1.23457e+11},
+    {nan}, {-0}, a bool {1}; gpujit printed Python's repr ({0.3333333432674408},
+    {9.9999997473787516e-06}, {2.}, {123456789012}...)."""
+    consts = [torch.tensor(0.1, dtype=torch.float64), torch.tensor(1 / 3),
+              torch.tensor(1e-5), torch.tensor(2.0),
+              torch.tensor(123456789012.0, dtype=torch.float64), torch.tensor(float("nan")),
+              torch.tensor(-0.0), torch.tensor(7)]
+
+    def fn(x):
+        for c in consts:
+            x = x + c
+        return x
+
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = str(torch.jit.trace(fn, torch.ones(2)).graph)
+    for text in ("{0.1}", "{0.333333}", "{1e-05}", "{2}", "{1.23457e+11}", "{nan}", "{-0}",
+                 "{7}"):
+        assert f"prim::Constant[value={text}]()" in g, text
+    assert back_and_forth(g) == g
+
+
+def back_and_forth(text):
+    return str(parse_ir(text))

@@ -287,7 +287,7 @@ def _constant(c: _Cursor):
     if c.at("Tensor") or any(c.at(n + "(") for n in _scalar_types()):
         return _type(c)             # a TypeCheck's types=[Float(4, 4, ...), ...]
     tok = c.match(_NUMBER, "a constant").group(0)
-    if any(ch in tok for ch in ".eEna") :
+    if any(ch in tok for ch in ".eEna") or tok == "-0":    # ({-0}: a float tensor's -0.)
         return float(tok)
     return int(tok)
 

@@ -41,6 +41,17 @@ def _states_layout(t) -> bool:
         and None not in t.sizes
 
 
+def _tensor_item_text(x) -> str:
+    """A one-element tensor constant's value as TorchScript's graphs show it (C++'s
+    stream of the item: 6 significant digits, `{0.333333}`, `{1e-05}`, `{2}`, `{-0}`;
+    a bool as `{1}`)."""
+    if isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, float):
+        return "%g" % x
+    return format_constant(x)
+
+
 def format_constant(v, type_=None) -> str:
     """An attribute value as graph text (a constant's `value=`)."""
     from ..tensor import Tensor
@@ -66,7 +77,7 @@ def format_constant(v, type_=None) -> str:
         if v._data.ndim == 0 or (v._data.size == 1 and _states_layout(type_)):
             # one element, as TorchScript prints it (of more dims: when the constant's type
             # gives its sizes and dtype, which the parser reads it back with)
-            return "{" + format_constant(v.item()) + "}"
+            return "{" + _tensor_item_text(v.item()) + "}"
         return "<Tensor>"
     if isinstance(v, list):
         et = type_.elem if isinstance(type_, T.ListType) else None
