@@ -99,6 +99,14 @@ def format_constant(v, type_=None) -> str:
     return f"<{type(v).__name__}>"
 
 
+# kinds TorchScript's emitter and tracer create without a source range (Graph::create*
+# helpers): their lines show no `# file:line:col` (gpujit keeps the range, for errors)
+NO_RANGE_SHOWN = frozenset((
+    "prim::GetAttr", "prim::ListConstruct", "prim::TupleConstruct", "prim::DictConstruct",
+    "prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex", "prim::unchecked_cast",
+    "prim::EnumValue", "prim::EnumName"))
+
+
 class _Printer:
     def __init__(self):
         self.lines = []
@@ -128,7 +136,7 @@ class _Printer:
         line += f"({self.value_list(n.inputs, False)})"
         if n.scope:
             line += f", scope: {n.scope}"
-        if n.source_range is not None:
+        if n.source_range is not None and n.kind not in NO_RANGE_SHOWN:
             line += f" # {n.source_range}"
         self.lines.append(line)
         for i, b in enumerate(n.blocks):

@@ -197,7 +197,8 @@ class LoopMixin:
             trip = self.emit("aten::len", [seq], [T.INT], op=_reg.OPS["aten::len.t"]).output
 
             def elem(i):
-                return self.emit("aten::__getitem__", [seq, i], [t.elem]).output
+                with self.at(s):      # (TorchScript's element read: the for statement's)
+                    return self.emit("aten::__getitem__", [seq, i], [t.elem]).output
         elif isinstance(t, T.TensorType):
             trip = self.scalar("len", seq, node=s.iter)
 
