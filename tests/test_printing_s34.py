@@ -326,3 +326,113 @@ def test_tensor_constants_print_their_item_with_6_digits():
 
 def back_and_forth(text):
     return str(parse_ir(text))
+
+
+class Attrs34(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 2)
+
+    def forward(self, x, y: Optional[torch.Tensor], t: Tuple[int, int], xs: List[int]):
+        s = 0
+        for v in xs:
+            s += v
+        if y is not None:
+            x = x + y
+        a, b = t
+        return [x, self.lin.weight], (x.dtype, x.device, x.requires_grad, a + b + s), x.add(1)
+
+
+def no_result(x):
+    x.add_(1)
+
+
+def test_source_ranges_shown_as_torch():
+    """11. torch 2.13 shows no `# file:line:col` on the nodes its emitter makes without
+    one: prim::GetAttr, ListConstruct, TupleConstruct, TupleUnpack, TupleIndex,
+    unchecked_cast, EnumValue/EnumName, tensor property reads (prim::dtype, prim::device,
+    prim::requires_grad) and the constants of schema defaults (the `1` of add's alpha);
+    a for loop's element read (aten::__getitem__) has the for statement's range and the
+    implicit `return None` constant the def's. gpujit showed ranges on all of these."""
+    g = str(torch.jit.script(Attrs34()).graph)
+    lines = g.splitlines()
+
+    def comment_of(pattern):
+        found = [l for l in lines if re.search(pattern, l)]
+        assert found, pattern
+        return [l.split(" # ")[1] if " # " in l else None for l in found]
+
+    for pattern in (r"prim::GetAttr\[name=\"lin\"\]", r"prim::GetAttr\[name=\"weight\"\]",
+                    r"= prim::ListConstruct\(", r"= prim::TupleConstruct\(",
+                    r"prim::TupleUnpack\(", r"prim::unchecked_cast\(", r"prim::dtype\(",
+                    r"prim::device\(", r"prim::requires_grad\("):
+        assert comment_of(pattern) == [None] * len(comment_of(pattern)), pattern
+    # torch: the for statement `for v in xs:` (its line, column 8)
+    src = open(__file__).read().splitlines()
+    for_line = 1 + next(i for i, l in enumerate(src) if l.strip() == "for v in xs:")
+    (elem,) = comment_of(r"aten::__getitem__\(")
+    assert elem.endswith(f":{for_line}:8"), elem
+    # add's alpha: a default, no range; the user's `1` of x.add(1) keeps its own
+    ones = [l for l in lines if "int = prim::Constant[value=1]()" in l]
+    assert len(ones) == 1 and " # " in ones[0]      # (pooled: the user's literal)
+    h = str(torch.jit.script(no_result).graph)
+    (none,) = [l for l in h.splitlines() if "NoneType = prim::Constant()" in l]
+    assert none.endswith(f":{no_result.__code__.co_firstlineno}:0"), none
+
+
+def traced_factories(x):
+    return x + torch.zeros(3, 4) + torch.full((3, 4), 2.0) + x.new_zeros(4) + \
+        torch.zeros_like(x)
+
+
+def test_traced_factories_record_device_and_pin_memory_as_torch():
+    """12. torch 2.13's tracer records a factory call as its Python binding passes it:
+    pin_memory=False (not None), and device=torch.device("cpu") where none was given
+    (the `_like` and `new_` factories keep device=None). torch's code:
+      _0 = torch.zeros([3, 4], dtype=None, layout=None, device=torch.device("cpu"), pin_memory=False)
+      _4 = torch.full([3, 4], 2., dtype=None, layout=None, device=torch.device("cpu"), pin_memory=False)
+      ... torch.new_zeros(x, [4], dtype=None, layout=None, device=None, pin_memory=False)
+      ... torch.zeros_like(x, dtype=None, layout=None, device=None, pin_memory=False)
+    gpujit recorded None for both, which printed as torch.zeros([3, 4])."""
+    t = torch.jit.trace(traced_factories, torch.ones(3, 4))
+    code = t.code
+    for call in ('torch.zeros([3, 4], dtype=None, layout=None, device=torch.device("cpu"), '
+                 'pin_memory=False)',
+                 'torch.full([3, 4], 2., dtype=None, layout=None, device=torch.device("cpu"), '
+                 'pin_memory=False)',
+                 'torch.new_zeros(x, [4], dtype=None, layout=None, device=None, '
+                 'pin_memory=False)',
+                 'torch.zeros_like(x, dtype=None, layout=None, device=None, pin_memory=False)'):
+        assert call in code, call
+    g = norm(t.graph)
+    assert '%_ : Device = prim::Constant[value="cpu"]()' in g
+    assert "%_ : bool = prim::Constant[value=0]()" in g
+    assert t(torch.ones(3, 4)).tolist() == traced_factories(torch.ones(3, 4)).tolist()
+
+
+@torch.jit.script
+class Box34:
+    def __init__(self, x: int):
+        self.x = x
+
+
+class Color34(__import__("enum").Enum):
+    RED = 1
+
+
+def tuple_enum_class(p: P34, c: Box34, e: Color34, t: Tuple[int, int]):
+    return [p.q], c.x + e.value, t[1]
+
+
+def test_tuple_index_enum_and_class_attribute_code():
+    """13. torch 2.13's code writes a tuple index `(t)[1]` (also a NamedTuple field,
+    `(p)[1]`), an enum's value `(e).value`, and names a script object's attribute read
+    after it (`x = c.x`); gpujit wrote t[1], e.value and inlined c.x. torch's body:
+      _0 = [(p)[1]]
+      x = c.x
+      return (_0, torch.add(x, (e).value), (t)[1])"""
+    code = torch.jit.script(tuple_enum_class).code
+    assert code.splitlines()[-3:] == [
+        "  _0 = [(p)[1]]",
+        "  x = c.x",
+        "  return (_0, torch.add(x, (e).value), (t)[1])"], code

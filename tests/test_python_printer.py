@@ -631,7 +631,7 @@ graph(%x : Tensor):
     # same object, the same entry); an op named like a keyword is reached with getattr
     assert body_lines(code(ir, "f")) == [
         '  _0 = getattr(torch, "lambda")(torch.tensor(2.5), CONSTANTS.c0, CONSTANTS.c0)',
-        '  return (_0, (1, 2.)[-float("inf")])']
+        '  return (_0, ((1, 2.))[-float("inf")])']     # (TorchScript's `(t)[i]`)
 
 
 # ---------------------------------------------------------------------------- names

@@ -164,7 +164,9 @@ class ExpressionPrinter:
                                                       T.AnyType)):
                 return f"annotate({out_type.annotation()}, {{{items}}})"
             return f"{{{items}}}"
-        if k in ("prim::TupleIndex", "prim::DictIndex"):
+        if k == "prim::TupleIndex":                 # (TorchScript's printer: `(t)[0]`)
+            return f"({ins[0]})[{ins[1]}]"
+        if k == "prim::DictIndex":
             return f"{_primary(ins[0])}[{ins[1]}]"
         if k == "prim::TupleSlice":
             return f"{_primary(ins[0])}[{n.attrs.get('beg', '')}:{n.attrs.get('end', '')}]"
@@ -192,8 +194,8 @@ class ExpressionPrinter:
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":
             return _isinstance_text(ins[0], n.attrs["types"])
-        if k in ("prim::EnumName", "prim::EnumValue"):
-            return f"{_primary(ins[0])}.{'name' if k == 'prim::EnumName' else 'value'}"
+        if k in ("prim::EnumName", "prim::EnumValue"):        # (TorchScript's: `(e).value`)
+            return f"({ins[0]}).{'name' if k == 'prim::EnumName' else 'value'}"
         if k == "prim::unchecked_cast":
             # as TorchScript's code writes a refinement: unchecked_cast(int, y)
             return f"unchecked_cast({out_type.annotation()}, {ins[0]})"
