@@ -436,3 +436,28 @@ def test_tuple_index_enum_and_class_attribute_code():
         "  _0 = [(p)[1]]",
         "  x = c.x",
         "  return (_0, torch.add(x, (e).value), (t)[1])"], code
+
+
+def ranges(n: int):
+    t = 0
+    for i in range(1, n):
+        t += i
+    for j in range(2, n, 3):
+        t += j
+    return t
+
+
+def test_range_elements_are_derive_index():
+    """14. A loop over range(start, stop[, step]) reads its element with
+    aten::__derive_index(index, start, step) in torch 2.13, whatever the step; gpujit
+    wrote it as add(start, mul(index, step)) (add(start, index) for step 1). torch:
+      for _0 in range(torch.__range_length(1, n, 1)):
+        i = torch.__derive_index(_0, 1, 1)
+      ...
+      for _1 in range(torch.__range_length(2, n, 3)):
+        j = torch.__derive_index(_1, 2, 3)"""
+    f = torch.jit.script(ranges)
+    code = f.code
+    assert "    i = torch.__derive_index(_0, 1, 1)" in code
+    assert "    j = torch.__derive_index(_1, 2, 3)" in code
+    assert f(10) == ranges(10) and f(0) == 0

@@ -254,9 +254,8 @@ class LoopMixin:
         # start for range(100, -2**63 + 1): 2**63 - 101 times)
         trip = self.scalar("__range_length", start, stop, self.const(step))
 
-        def elem(i):
-            off = i if step == 1 else self.scalar("mul", i, self.const(step))
-            return self.scalar("add", start, off)
+        def elem(i):            # (TorchScript's aten::__derive_index, whatever the step)
+            return self.scalar("__derive_index", i, start, self.const(step))
         return self.loop(s, trip, self.const(True), elem, s.body, None,
                          exclude=(s.target.id,), target_types={s.target.id: T.INT})
 
