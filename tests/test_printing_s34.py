@@ -461,3 +461,19 @@ def test_range_elements_are_derive_index():
     assert "    i = torch.__derive_index(_0, 1, 1)" in code
     assert "    j = torch.__derive_index(_1, 2, 3)" in code
     assert f(10) == ranges(10) and f(0) == 0
+
+
+def test_code_names_classes_by_their_qualified_name():
+    """15. torch 2.13's `.code` names a class, NamedTuple, enum or interface by its
+    qualified name: `def f(x: Tensor, l: List[__torch__.P], c: __torch__.C,
+    e: __torch__.Color) -> Tuple[__torch__.P, List[__torch__.Q], int]`, `(c).go(x, )` with
+    `c: __torch__.CI`; gpujit wrote the short names (P, C, Color)."""
+    code = torch.jit.script(tuple_enum_class).code
+    mod = __name__
+    assert code.splitlines()[:4] == [
+        f"def tuple_enum_class(p: __torch__.{mod}.P34,",
+        f"    c: __torch__.{mod}.Box34,",
+        f"    e: __torch__.{mod}.Color34,",
+        f"    t: Tuple[int, int]) -> Tuple[List[__torch__.{mod}.Q34], int, int]:"]
+    assert f"def use_class_iface(c: __torch__.{mod}.ClassIface34," in \
+        torch.jit.script(use_class_iface).code

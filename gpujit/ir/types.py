@@ -29,14 +29,24 @@ ARCHIVE_CLASS_NAMES: contextvars.ContextVar = contextvars.ContextVar(
     "gpujit_archive_class_names", default=None)
 
 
+# True while `.code` prints: types name classes by their qualified name there, as
+# TorchScript's code does (`x: __torch__.P`); elsewhere (messages, archive code) by the
+# short name
+QUALIFIED_CLASS_NAMES: contextvars.ContextVar = contextvars.ContextVar(
+    "gpujit_qualified_class_names", default=False)
+
+
 def _short_name(qualified: str) -> str:
     """How code names a class, NamedTuple or enum: its short name, or the name the archive
-    being written gives it."""
+    being written gives it (its qualified name in `.code`)."""
     names = ARCHIVE_CLASS_NAMES.get()
     if names:
         mapped = names.get(qualified)
         if mapped is not None:
             return mapped
+    if QUALIFIED_CLASS_NAMES.get() and qualified.startswith("__torch__.") and \
+            not qualified.startswith("__torch__.__archive__."):    # (a loaded archive's
+        return qualified                                          # class: its own name)
     return qualified.rsplit(".", 1)[-1]
 
 
