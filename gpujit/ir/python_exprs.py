@@ -181,8 +181,10 @@ class ExpressionPrinter:
             fn = n.attrs.get("name")
             if fn is None:
                 fn, ins = _primary(ins[0]), ins[1:]
-            else:
-                fn = self.callee_names.get(id(n.meta.get("callee")), fn)
+            elif id(n.meta.get("callee")) in self.callee_names:
+                fn = self.callee_names[id(n.meta.get("callee"))]
+            elif T.QUALIFIED_CLASS_NAMES.get() and n.meta.get("qualified_name"):
+                fn = n.meta["qualified_name"]       # (`.code`: as TorchScript's)
             return f"{fn}({_call_args(_keyword_only_by_name(n, ins))})"
         if k == "prim::Print":
             return f"print({', '.join(ins)})"
