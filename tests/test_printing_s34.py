@@ -497,3 +497,23 @@ def test_code_calls_functions_by_their_qualified_name():
         f"  _0 = __torch__.{__name__}.helper34(x, 2, )",
         f"  _1 = __torch__.{__name__}.helper34(x, 3, )",
         "  return torch.add(_0, _1)"], code
+
+
+def casts(x):
+    return x.to(torch.float64), x.float().sum(0, keepdim=True)
+
+
+def test_dtypes_print_as_ints_in_graphs():
+    """17. A dtype is an int in torch 2.13's graphs (`%3 : int = prim::Constant[value=7]()`
+    for torch.float64, scripted and traced); gpujit printed its ScalarType constants as
+    `ScalarType = prim::Constant[value=torch.float64]()` (the value keeps gpujit's
+    ScalarType type inside: only the text is torch's)."""
+    g = norm(torch.jit.script(casts).graph)
+    assert "%_ : int = prim::Constant[value=7]()" in g
+    assert "ScalarType" not in g and "torch.float" not in g
+    t = norm(torch.jit.trace(casts, torch.ones(2, 3, dtype=torch.float16)).graph)
+    assert "%_ : int = prim::Constant[value=7]()" in t
+    assert "%_ : int = prim::Constant[value=6]()" in t
+    assert "ScalarType" not in t
+    assert back_and_forth(str(torch.jit.script(casts).graph)) == \
+        str(torch.jit.script(casts).graph)

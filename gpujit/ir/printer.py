@@ -16,6 +16,7 @@ import json
 import math
 import sys
 
+from .. import dtypes as _dt
 from . import types as T
 
 __all__ = ["print_graph", "format_constant", "SUBGRAPH_ATTR"]
@@ -56,7 +57,6 @@ def format_constant(v, type_=None) -> str:
     """An attribute value as graph text (a constant's `value=`)."""
     from ..tensor import Tensor
     from ..device import device
-    from .. import dtypes as _dt
     if v is None:
         return "None"
     if isinstance(v, _enum.Enum):                 # __torch__.Color.RED
@@ -107,6 +107,12 @@ NO_RANGE_SHOWN = frozenset((
     "prim::EnumValue", "prim::EnumName"))
 
 
+def _shown_type(t) -> str:
+    """A value's type as the graph shows it: a dtype is an int in TorchScript's graphs
+    (`%5 : int = prim::Constant[value=6]()`), gpujit's ScalarType values included."""
+    return "int" if isinstance(t, T.ScalarTypeType) else str(t)
+
+
 class _Printer:
     def __init__(self):
         self.lines = []
@@ -114,7 +120,7 @@ class _Printer:
 
     def value_list(self, vs, with_types):
         if with_types:
-            return ", ".join(f"%{v.debug_name} : {v.type}" for v in vs)
+            return ", ".join(f"%{v.debug_name} : {_shown_type(v.type)}" for v in vs)
         return ", ".join(f"%{v.debug_name}" for v in vs)
 
     def node(self, n, indent):
@@ -129,6 +135,9 @@ class _Printer:
         line = f"{pad}{outs} = {kind}"
         if attrs:
             ty = n.outputs[0].type if n.kind == "prim::Constant" and n.outputs else None
+            if isinstance(ty, T.ScalarTypeType) and isinstance(attrs.get("value"), _dt.dtype):
+                # (a dtype is its ScalarType code in TorchScript's graphs: value=6)
+                attrs["value"] = _dt.scalar_type_code(attrs["value"])
             line += "[" + ", ".join(
                 f"{k}=[{', '.join(v)}]" if k == "types" and kind == "prim::isinstance"
                 else f"{k}={format_constant(v, ty)}"     # (isinstance's types as types,
@@ -146,7 +155,7 @@ class _Printer:
             self.lines.append(f"{pad}    -> ({self.value_list(b.outputs, False)})")
 
     def graph(self, g, head="graph"):
-        ins = [f"%{v.debug_name} : {v.type}" for v in g.inputs]
+        ins = [f"%{v.debug_name} : {_shown_type(v.type)}" for v in g.inputs]
         sep = ",\n" + " " * (len(head) + 1)
         self.lines.append(f"{head}({sep.join(ins)}):")
         for n in g.nodes:
