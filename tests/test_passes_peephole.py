@@ -85,8 +85,8 @@ CASES = {
     "to_same_dtype": (ir("""
         graph(%x : Float(3),
               %t : Tensor):
-          %f32 : ScalarType = prim::Constant[value=torch.float32]()
-          %f64 : ScalarType = prim::Constant[value=torch.float64]()
+          %f32 : int = prim::Constant[value=6]()
+          %f64 : int = prim::Constant[value=7]()
           %no : bool = prim::Constant[value=0]()
           %yes : bool = prim::Constant[value=1]()
           %a : Tensor = aten::to(%x, %f32)
