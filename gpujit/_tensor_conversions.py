@@ -75,7 +75,8 @@ class TensorConversions:
                 memory_format=memory_format)
         if (like is not None and dev is self._device and not copy
                 and _registry.dispatch_state.tracing is not None):
-            return self.type_as(like)       # (the trace follows like's dtype)
+            from .frontend.trace_hooks import trace_to_like
+            return trace_to_like(self, like)    # (the trace follows like's dtype)
         if dev is self._device and dtype is self._dtype and not copy and not (
                 (cast or moved) and _registry.dispatch_state.tracing is not None):
             return self     # (a trace records a cast or move asked for: later inputs may need it)
@@ -124,10 +125,10 @@ class TensorConversions:
         return self.to(dt, non_blocking=non_blocking)
 
     def type_as(self, other):
-        if _registry.dispatch_state.tracing is not None:    # the trace follows other's dtype
-            from .frontend.trace_hooks import trace_type_as
-            return trace_type_as(self, other)
-        return self.to(other._dtype)
+        if _registry.dispatch_state.tracing is None and other._dtype is self._dtype:
+            return self                  # (PyTorch hands back self itself)
+        # (aten::type_as: a trace records it and follows other's dtype, as PyTorch's)
+        return _ops()["aten::type_as"].public(self, other)
 
     def float(self):
         return self.to(_dt.float32)

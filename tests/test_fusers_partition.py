@@ -235,7 +235,7 @@ def test_a_dtype_conversion_fuses_when_nothing_writes_its_memory():
           return (%c)
         with prim::TensorExprGroup_0 = graph(%x : F4):
           %f : bool = prim::Constant[value=0]()
-          %dt : ScalarType = prim::Constant[value=torch.int64]()
+          %dt : int = prim::Constant[value=4]()
           %s : F4 = aten::sin(%x)
           %c : L4 = aten::to(%s, %dt, %f, %f)
           return (%c)

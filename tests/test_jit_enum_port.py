@@ -277,7 +277,7 @@ def test_enum_return():
 
     assert _twice(return_enum, True) is Color.RED
     assert _twice(return_enum, False) is Color.GREEN
-    assert "-> Color" in return_enum.code
+    assert "-> __torch__.test_jit_enum_port.Color" in return_enum.code   # (TorchScript's)
 
 
 def test_enum_argument_type_is_checked():
@@ -477,7 +477,9 @@ def test_code_names_the_enum():
         return x == Color.RED and x.name != "BLUE"
 
     code = f.code
-    assert "x: Color" in code and "Color.RED" in code and "x.name" in code
+    # (as TorchScript: the qualified name, `(x).name`)
+    assert "x: __torch__.test_jit_enum_port.Color" in code
+    assert "__torch__.test_jit_enum_port.Color.RED" in code and "(x).name" in code
 
 
 def test_save_load_roundtrip():

@@ -101,7 +101,7 @@ CASES = {
     "tensors_stay": (ir("""
         graph(%x : Tensor):
           %one : int = prim::Constant[value=1]()
-          %t : Tensor = prim::Constant[value={2.}]()
+          %t : Tensor = prim::Constant[value={2}]()
           %y : Tensor = aten::mul(%t, %one)
           %s : Scalar = aten::item(%t)
           %z : Tensor = aten::add(%x, %x, %one)

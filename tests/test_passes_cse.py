@@ -66,18 +66,18 @@ POOLING = {
           %z : float = prim::Constant[value=0.]()
           %m : float = prim::Constant[value=-0.]()
           %z.1 : float = prim::Constant[value=0.]()
-          %t : Tensor = prim::Constant[value={1.}]()
+          %t : Tensor = prim::Constant[value={1}]()
           %l : int[] = prim::Constant[value=[2, 3]]()
           %l.1 : int[] = prim::Constant[value=[2, 3]]()
-          %t.1 : Tensor = prim::Constant[value={1.}]()
+          %t.1 : Tensor = prim::Constant[value={1}]()
           return (%z, %m, %z.1, %t, %l, %l.1, %t.1)
         """), ir("""
         graph(%x : Tensor):
           %z : float = prim::Constant[value=0.]()
           %m : float = prim::Constant[value=-0.]()
           %l : int[] = prim::Constant[value=[2, 3]]()
-          %t : Tensor = prim::Constant[value={1.}]()
-          %t.1 : Tensor = prim::Constant[value={1.}]()
+          %t : Tensor = prim::Constant[value={1}]()
+          %t.1 : Tensor = prim::Constant[value={1}]()
           return (%z, %m, %z, %t, %l, %l, %t.1)
         """)),
 }

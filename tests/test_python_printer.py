@@ -453,7 +453,8 @@ graph(%n : int):
 
 
 # ---------------------------------------------------------------------------- statements
-def test_raise_in_if_and_empty_else_is_left_out():
+def test_raise_in_if_and_empty_else_prints_pass():
+    # (TorchScript 2.13 prints every else, an empty one as `pass`)
     ir = """
 graph(%x : int):
   %0 : int = prim::Constant[value=0]()
@@ -471,6 +472,8 @@ graph(%x : int):
 def check(x: int) -> int:
   if torch.lt(x, 0):
     ops.prim.RaiseException("x must be >= 0")
+  else:
+    pass
   return x
 """
 
@@ -591,7 +594,8 @@ graph(%x : Tensor):
     # (a dtype is its ScalarType number, as TorchScript's .code: float32 is 6)
     assert body_lines(code(ir, "f")) == [
         '  _0 = ops.prim.Show(6, torch.device("cpu"), "a\\"b", None, 1., '
-        '1e-05, float("inf"), -3, True, [3, 4], annotate(List[int], []))',
+        '1.0000000000000001e-05, float("inf"), -3, True, [3, 4], '
+        'annotate(List[int], []))',
         "  return _0"]
 
 
@@ -627,7 +631,7 @@ graph(%x : Tensor):
     # same object, the same entry); an op named like a keyword is reached with getattr
     assert body_lines(code(ir, "f")) == [
         '  _0 = getattr(torch, "lambda")(torch.tensor(2.5), CONSTANTS.c0, CONSTANTS.c0)',
-        '  return (_0, (1, 2.)[-float("inf")])']
+        '  return (_0, ((1, 2.))[-float("inf")])']     # (TorchScript's `(t)[i]`)
 
 
 # ---------------------------------------------------------------------------- names

@@ -95,7 +95,8 @@ def test_union_of_one_type_is_that_type():
 def test_namedtuple_class():
     t = annotation_type(Point)
     assert isinstance(t, T.NamedTupleType)
-    assert str(t) == "__torch__.test_script_types.Point" and t.annotation() == "Point"
+    assert t.name == "__torch__.test_script_types.Point" and t.annotation() == "Point"
+    assert str(t) == "NamedTuple(x : int, y : float, t : Tensor)"     # (as TorchScript)
     assert t.fields == ("x", "y", "t")
     assert t.elems == (T.INT, T.FLOAT, T.TENSOR)
     assert t.py_class is Point

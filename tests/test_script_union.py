@@ -362,15 +362,16 @@ def test_graph_of_a_refinement():
     g = gpujit.script(f).graph
     g.lint()
     body = "\n".join(line.split(" #")[0] for line in str(g).splitlines())
+    # (the casts are named after the variable, as TorchScript's %x.5 / %x.7)
     assert body == """graph(%x : Union(int, str)):
   %2 : bool = prim::isinstance[types=[int]](%x)
   %6 : int = prim::If(%2)
     block0():
-      %3 : int = prim::unchecked_cast(%x)
-      -> (%3)
+      %x.1 : int = prim::unchecked_cast(%x)
+      -> (%x.1)
     block1():
-      %4 : str = prim::unchecked_cast(%x)
-      %5 : int = aten::len(%4)
+      %x.2 : str = prim::unchecked_cast(%x)
+      %5 : int = aten::len(%x.2)
       -> (%5)
   return (%6)"""
 

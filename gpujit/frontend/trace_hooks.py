@@ -4,7 +4,7 @@ hook (`_hook`: every op call is computed and recorded; a 0-dim integer tensor pa
 an int is recorded as aten::Int; a tensor turned into a Python number warns), the escape
 hook (iterating a tensor, .tolist(), .numpy() warn), the module-call hook (a submodule's
 call is scoped and gets its own graph), and the recorded forms of `t.detach_()` and
-`t.type_as(other)`. The session state and the Recorder are tracer.py's.
+`t.to(other)`. The session state and the Recorder are tracer.py's.
 """
 from __future__ import annotations
 
@@ -108,10 +108,11 @@ def _as_int(t):
     return _reg.get("aten::Int.Tensor").public(t)
 
 
-def trace_type_as(t, other):
-    """`t.type_as(other)` while tracing: recorded as TorchScript's scripted form,
+def trace_to_like(t, other):
+    """`t.to(other)` (other on t's device) while tracing: recorded as
     `aten::to(t, prim::dtype(other))`, so that the trace follows other's dtype in later
-    calls (it recorded other's dtype at trace time as a constant)."""
+    calls as eager does (PyTorch's trace bakes other's trace-time dtype and device in as
+    constants). (`t.type_as(other)` records aten::type_as, as PyTorch's does.)"""
     s = _Active.session
     op = _reg.get("aten::to.dtype")
     args = [t, other._dtype, False, False]

@@ -322,6 +322,8 @@ class TraceSession:
     def _record_into(self, rec, op, args, result, sr, scope):
         g = rec.graph
         params = op.schema.arguments
+        if "factory" in op.tags:
+            args = _factory_args(op, params, args, result)
         rec.here = (sr, scope)
         try:
             inputs = [rec.value_of(a, p.type) for a, p in zip(args, params)]
@@ -344,6 +346,24 @@ class TraceSession:
                 for x, uv in zip(r, un.outputs):
                     rec.bind(x, uv)
         return n
+
+
+def _factory_args(op, params, args, result):
+    """A factory call's arguments as TorchScript's tracer records them (the Python
+    binding's): pin_memory=False, not None; and where no device was given, the device
+    the tensor was made on (torch.zeros(3): device=torch.device("cpu")), but for the
+    `_like` and `new_` factories, which follow their tensor argument."""
+    names = [p.name for p in params]
+    out = list(args)
+    k = names.index("pin_memory") if "pin_memory" in names else -1
+    if 0 <= k < len(out) and out[k] is None:
+        out[k] = False
+    base = op.schema.name.split("::", 1)[1]
+    k = names.index("device") if "device" in names else -1
+    if 0 <= k < len(out) and out[k] is None and isinstance(result, Tensor) and \
+            not base.endswith("_like") and not base.startswith("new_"):
+        out[k] = result.device
+    return out
 
 
 _TYPE_NAMES: dict = {}

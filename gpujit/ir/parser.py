@@ -155,6 +155,17 @@ def _type(c: _Cursor) -> T.Type:
         elif name.endswith("Tensor") and name[:-6] in _scalar_types():
             # `FloatTensor` / `FloatTensor(requires_grad=0)`: a dtype, the rank unknown
             t = _tensor_type(c, _scalar_types()[name[:-6]], rank_known=False)
+        elif name == "NamedTuple" and c.eat("("):      # NamedTuple(a : Tensor, b : int)
+            fields, elems = [], []
+            while not c.eat(")"):
+                fields.append(c.match(_IDENT, "a field name").group(0))
+                c.expect(":")
+                elems.append(_type(c))
+                c.eat(",")
+            t = T.named_tuple_type(tuple(fields), tuple(elems))
+        elif name == "InterfaceType" and c.eat("<"):   # InterfaceType<I>
+            t = T.interface_type(c.match(_IDENT, "an interface name").group(0))
+            c.expect(">")
         elif name == "Enum" and c.eat("<"):            # Enum<__torch__.Color>
             qual = c.match(_IDENT, "an enum name").group(0)
             c.expect(">")
@@ -276,7 +287,7 @@ def _constant(c: _Cursor):
     if c.at("Tensor") or any(c.at(n + "(") for n in _scalar_types()):
         return _type(c)             # a TypeCheck's types=[Float(4, 4, ...), ...]
     tok = c.match(_NUMBER, "a constant").group(0)
-    if any(ch in tok for ch in ".eEna") :
+    if any(ch in tok for ch in ".eEna") or tok == "-0":    # ({-0}: a float tensor's -0.)
         return float(tok)
     return int(tok)
 

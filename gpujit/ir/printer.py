@@ -14,7 +14,9 @@ from __future__ import annotations
 import enum as _enum
 import json
 import math
+import sys
 
+from .. import dtypes as _dt
 from . import types as T
 
 __all__ = ["print_graph", "format_constant", "SUBGRAPH_ATTR"]
@@ -23,12 +25,16 @@ SUBGRAPH_ATTR = "Subgraph"
 
 
 def format_float(v: float) -> str:
+    """A float as TorchScript writes one (IValue::repr, in graphs and code alike): a
+    whole number under 1e10 as `1.` / `100.` / `-0.`, any other with 17 significant
+    digits (`0.10000000000000001`, `1.0000000000000001e-05`, `1e+20`)."""
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    r = repr(v)
-    return r[:-1] if r.endswith(".0") else r      # 1.0 prints as `1.`, as TorchScript
+    if (v == 0 or abs(v) >= sys.float_info.min) and abs(v) < 1e10 and v == int(v):
+        return "-0." if v == 0 and math.copysign(1.0, v) < 0 else f"{int(v)}."
+    return "%.17g" % v
 
 
 def _states_layout(t) -> bool:
@@ -36,11 +42,21 @@ def _states_layout(t) -> bool:
         and None not in t.sizes
 
 
+def _tensor_item_text(x) -> str:
+    """A one-element tensor constant's value as TorchScript's graphs show it (C++'s
+    stream of the item: 6 significant digits, `{0.333333}`, `{1e-05}`, `{2}`, `{-0}`;
+    a bool as `{1}`)."""
+    if isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, float):
+        return "%g" % x
+    return format_constant(x)
+
+
 def format_constant(v, type_=None) -> str:
     """An attribute value as graph text (a constant's `value=`)."""
     from ..tensor import Tensor
     from ..device import device
-    from .. import dtypes as _dt
     if v is None:
         return "None"
     if isinstance(v, _enum.Enum):                 # __torch__.Color.RED
@@ -61,7 +77,7 @@ def format_constant(v, type_=None) -> str:
         if v._data.ndim == 0 or (v._data.size == 1 and _states_layout(type_)):
             # one element, as TorchScript prints it (of more dims: when the constant's type
             # gives its sizes and dtype, which the parser reads it back with)
-            return "{" + format_constant(v.item()) + "}"
+            return "{" + _tensor_item_text(v.item()) + "}"
         return "<Tensor>"
     if isinstance(v, list):
         et = type_.elem if isinstance(type_, T.ListType) else None
@@ -83,6 +99,20 @@ def format_constant(v, type_=None) -> str:
     return f"<{type(v).__name__}>"
 
 
+# kinds TorchScript's emitter and tracer create without a source range (Graph::create*
+# helpers): their lines show no `# file:line:col` (gpujit keeps the range, for errors)
+NO_RANGE_SHOWN = frozenset((
+    "prim::GetAttr", "prim::ListConstruct", "prim::TupleConstruct", "prim::DictConstruct",
+    "prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex", "prim::unchecked_cast",
+    "prim::EnumValue", "prim::EnumName"))
+
+
+def _shown_type(t) -> str:
+    """A value's type as the graph shows it: a dtype is an int in TorchScript's graphs
+    (`%5 : int = prim::Constant[value=6]()`), gpujit's ScalarType values included."""
+    return "int" if isinstance(t, T.ScalarTypeType) else str(t)
+
+
 class _Printer:
     def __init__(self):
         self.lines = []
@@ -90,7 +120,7 @@ class _Printer:
 
     def value_list(self, vs, with_types):
         if with_types:
-            return ", ".join(f"%{v.debug_name} : {v.type}" for v in vs)
+            return ", ".join(f"%{v.debug_name} : {_shown_type(v.type)}" for v in vs)
         return ", ".join(f"%{v.debug_name}" for v in vs)
 
     def node(self, n, indent):
@@ -105,6 +135,9 @@ class _Printer:
         line = f"{pad}{outs} = {kind}"
         if attrs:
             ty = n.outputs[0].type if n.kind == "prim::Constant" and n.outputs else None
+            if isinstance(ty, T.ScalarTypeType) and isinstance(attrs.get("value"), _dt.dtype):
+                # (a dtype is its ScalarType code in TorchScript's graphs: value=6)
+                attrs["value"] = _dt.scalar_type_code(attrs["value"])
             line += "[" + ", ".join(
                 f"{k}=[{', '.join(v)}]" if k == "types" and kind == "prim::isinstance"
                 else f"{k}={format_constant(v, ty)}"     # (isinstance's types as types,
@@ -112,7 +145,7 @@ class _Printer:
         line += f"({self.value_list(n.inputs, False)})"
         if n.scope:
             line += f", scope: {n.scope}"
-        if n.source_range is not None:
+        if n.source_range is not None and n.kind not in NO_RANGE_SHOWN:
             line += f" # {n.source_range}"
         self.lines.append(line)
         for i, b in enumerate(n.blocks):
@@ -122,7 +155,7 @@ class _Printer:
             self.lines.append(f"{pad}    -> ({self.value_list(b.outputs, False)})")
 
     def graph(self, g, head="graph"):
-        ins = [f"%{v.debug_name} : {v.type}" for v in g.inputs]
+        ins = [f"%{v.debug_name} : {_shown_type(v.type)}" for v in g.inputs]
         sep = ",\n" + " " * (len(head) + 1)
         self.lines.append(f"{head}({sep.join(ins)}):")
         for n in g.nodes:

@@ -24,9 +24,10 @@ _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
 # differently inlined. (Number ops and `is` print as TorchScript does: torch.lt(i, 10),
 # torch.__isnot__(x, None).)
 _CONTAINER_FORMS = {"aten::__getitem__": "{0}[{1}]", "aten::__contains__": "torch.__contains__({0}, {1})",
-                    "aten::len": "len({0})", "aten::list": "list({0})",
-                    "aten::keys": "{0}.keys()", "aten::values": "{0}.values()",
-                    "aten::items": "{0}.items()"}
+                    # (as TorchScript's printer: torch.len(d), torch.keys(d) ...)
+                    "aten::len": "torch.len({0})", "aten::list": "torch.list({0})",
+                    "aten::keys": "torch.keys({0})", "aten::values": "torch.values({0})",
+                    "aten::items": "torch.items({0})"}
 
 # autograd calls from scripted code, as written
 _AUTOGRAD_FORMS = {"aten::grad": lambda ins: f"torch.autograd.grad({', '.join(ins)})",
@@ -163,7 +164,9 @@ class ExpressionPrinter:
                                                       T.AnyType)):
                 return f"annotate({out_type.annotation()}, {{{items}}})"
             return f"{{{items}}}"
-        if k in ("prim::TupleIndex", "prim::DictIndex"):
+        if k == "prim::TupleIndex":                 # (TorchScript's printer: `(t)[0]`)
+            return f"({ins[0]})[{ins[1]}]"
+        if k == "prim::DictIndex":
             return f"{_primary(ins[0])}[{ins[1]}]"
         if k == "prim::TupleSlice":
             return f"{_primary(ins[0])}[{n.attrs.get('beg', '')}:{n.attrs.get('end', '')}]"
@@ -178,8 +181,10 @@ class ExpressionPrinter:
             fn = n.attrs.get("name")
             if fn is None:
                 fn, ins = _primary(ins[0]), ins[1:]
-            else:
-                fn = self.callee_names.get(id(n.meta.get("callee")), fn)
+            elif id(n.meta.get("callee")) in self.callee_names:
+                fn = self.callee_names[id(n.meta.get("callee"))]
+            elif T.QUALIFIED_CLASS_NAMES.get() and n.meta.get("qualified_name"):
+                fn = n.meta["qualified_name"]       # (`.code`: as TorchScript's)
             return f"{fn}({_call_args(_keyword_only_by_name(n, ins))})"
         if k == "prim::Print":
             return f"print({', '.join(ins)})"
@@ -191,21 +196,11 @@ class ExpressionPrinter:
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":
             return _isinstance_text(ins[0], n.attrs["types"])
-        if k in ("prim::EnumName", "prim::EnumValue"):
-            return f"{_primary(ins[0])}.{'name' if k == 'prim::EnumName' else 'value'}"
-        if k == "prim::unchecked_cast" and (isinstance(out_type, (T.UnionType, T.AnyType,
-                                                                  T.InterfaceType)) or
-                                            isinstance(n.inputs[0].type, (T.UnionType, T.AnyType))
-                                            or _widens(n.inputs[0].type, out_type)):
-            # the Optional cast's type follows from its input; a Union's needs saying, and
-            # so does a widening one (`d: Optional[Tensor] = ones(...)` keeps Optional)
-            return f"ops.prim.unchecked_cast({ins[0]}, {out_type.annotation()})"
-        if k == "prim::unchecked_cast" and ins[0] == "None" and \
-                isinstance(n.inputs[0].type, T.OptionalType):
-            # an Optional constant None cast in a branch that never runs (a scripted body
-            # inlined into a trace with None for an Optional parameter): the cast's input
-            # says its type, or `None` alone would not compile back
-            return f"ops.prim.unchecked_cast({self.typed_use(n.inputs[0])})"
+        if k in ("prim::EnumName", "prim::EnumValue"):        # (TorchScript's: `(e).value`)
+            return f"({ins[0]}).{'name' if k == 'prim::EnumName' else 'value'}"
+        if k == "prim::unchecked_cast":
+            # as TorchScript's code writes a refinement: unchecked_cast(int, y)
+            return f"unchecked_cast({out_type.annotation()}, {ins[0]})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
         if k in _CONTAINER_FORMS and n.op is None:
@@ -282,7 +277,10 @@ class ExpressionPrinter:
                 return 'float("nan")'
             if math.isinf(v):
                 return 'float("inf")' if v > 0 else '-float("inf")'
-            return format_float(v)
+            text = format_float(v)
+            # (TorchScript writes 1e16 as `10000000000000000`, which would compile back as
+            # an int: the code keeps it a float)
+            return text if any(c in text for c in ".e") else text + "."
         if isinstance(v, int):
             return str(v)
         if isinstance(v, str):

@@ -275,6 +275,8 @@ class _FunctionPrinter(ExpressionPrinter):
         n = v.node
         if n.kind == "prim::Param" or len(n.outputs) != 1 or len(v.uses) != 1 or n.blocks:
             return False
+        if n.kind == "prim::isinstance":    # (TorchScript's: `_0 = isinstance(y, int)`
+            return False                    # before the `if _0:` it refines)
         user, offset = v.uses[0].user, v.uses[0].offset
         # a named value was a variable in the source: keep it, unless it is just returned
         if v.has_debug_name() and user.kind != "prim::Return":
@@ -461,14 +463,11 @@ class _FunctionPrinter(ExpressionPrinter):
         self.print_block(then_block, bool(outs))
         self.print_assignment(outs, [self.typed_use(v) for v in then_block.outputs])
         self.level -= 1
-        start = len(self.lines)
-        self.line("else:")
+        self.line("else:")             # (TorchScript prints an empty else too: `pass`)
         self.level += 1
-        printed = self.print_block(else_block, True)
+        self.print_block(else_block, bool(outs))
         self.print_assignment(outs, [self.typed_use(v) for v in else_block.outputs])
         self.level -= 1
-        if not printed and not outs:     # an empty else: reads better left out
-            del self.lines[start:]
 
     def print_loop(self, n):
         """for / while as TorchScript prints them. A loop with both a trip count and a

@@ -29,14 +29,24 @@ ARCHIVE_CLASS_NAMES: contextvars.ContextVar = contextvars.ContextVar(
     "gpujit_archive_class_names", default=None)
 
 
+# True while `.code` prints: types name classes by their qualified name there, as
+# TorchScript's code does (`x: __torch__.P`); elsewhere (messages, archive code) by the
+# short name
+QUALIFIED_CLASS_NAMES: contextvars.ContextVar = contextvars.ContextVar(
+    "gpujit_qualified_class_names", default=False)
+
+
 def _short_name(qualified: str) -> str:
     """How code names a class, NamedTuple or enum: its short name, or the name the archive
-    being written gives it."""
+    being written gives it (its qualified name in `.code`)."""
     names = ARCHIVE_CLASS_NAMES.get()
     if names:
         mapped = names.get(qualified)
         if mapped is not None:
             return mapped
+    if QUALIFIED_CLASS_NAMES.get() and qualified.startswith("__torch__.") and \
+            not qualified.startswith("__torch__.__archive__."):    # (a loaded archive's
+        return qualified                                          # class: its own name)
     return qualified.rsplit(".", 1)[-1]
 
 
@@ -237,7 +247,10 @@ class NamedTupleType(TupleType):
     py_class: object = None
 
     def __str__(self):
-        return self.name
+        # as TorchScript's graphs show a NamedTuple: its fields and their types (code and
+        # annotations name it: `__torch__.P`)
+        return "NamedTuple(" + ", ".join(
+            f"{n} : {t}" for n, t in zip(self.fields, self.elems)) + ")"
 
     def annotation(self):
         return _short_name(self.name)
@@ -456,6 +469,10 @@ class InterfaceType(ClassType):
     signatures: dict = field(default_factory=dict)
     is_module: bool = True
 
+    def __str__(self):
+        # TorchScript's graphs show an interface `InterfaceType<I>` (its short name)
+        return f"InterfaceType<{self.name.rsplit('.', 1)[-1]}>"
+
     def __eq__(self, other):
         return isinstance(other, ClassType) and other.name == self.name
 
@@ -541,6 +558,22 @@ def class_type_of_object(obj):
 def class_type(name: str) -> Type:
     t = _CLASS_TYPES.get(name) or _MODULE_TYPES.get(name)
     return t if t is not None else ClassType(name)
+
+
+def named_tuple_type(fields: tuple, elems: tuple) -> Type:
+    """The NamedTuple type graph text `NamedTuple(a : Tensor, b : int)` shows: the one
+    known NamedTuple with those fields and types (the text does not name it), else one
+    of that shape named `NamedTuple`."""
+    found = [t for t in list(_CLASS_TYPES.values())
+             if isinstance(t, NamedTupleType) and t.fields == fields and t.elems == elems]
+    return found[0] if len(found) == 1 else NamedTupleType(elems, "NamedTuple", fields)
+
+
+def interface_type(short: str) -> Type:
+    """The interface graph text `InterfaceType<I>` shows (by its short name)."""
+    found = [t for t in list(_CLASS_TYPES.values()) + list(_MODULE_TYPES.values())
+             if isinstance(t, InterfaceType) and t.name.rsplit(".", 1)[-1] == short]
+    return found[0] if len(found) == 1 else class_type(short)
 
 
 def type_of_value(v) -> Type:

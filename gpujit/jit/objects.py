@@ -136,8 +136,14 @@ class _GraphCallable:
                 if i in g.broadcast and not isinstance(value, (list, tuple)):
                     value = [value] * g.broadcast[i]    # as TorchScript: the whole list
                 defaults[i] = _schema_default(value)
-        return python_source(g, name=self.name, is_method=isinstance(self, ScriptMethod),
-                             defaults=defaults, constants=constants)
+        from ..ir import types as _T
+        token = _T.QUALIFIED_CLASS_NAMES.set(True)  # (`x: __torch__.P`, as TorchScript)
+        try:
+            return python_source(g, name=self.name,
+                                 is_method=isinstance(self, ScriptMethod),
+                                 defaults=defaults, constants=constants)
+        finally:
+            _T.QUALIFIED_CLASS_NAMES.reset(token)
 
     @property
     def schema(self) -> str:

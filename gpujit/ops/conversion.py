@@ -145,6 +145,18 @@ def to_other(xp, self, other, non_blocking=False, copy=False, memory_format=None
                      memory_format)
 
 
+# (PyTorch's schema names no alias; this one says what the call does, as to.dtype's:
+# the result is self itself when it has other's dtype, scripted and eager)
+@op("aten::type_as(Tensor(a) self, Tensor other) -> Tensor(a)", function=False, operands=(),
+    cross_device="keep",
+    meta=lambda self, other: TensorMeta(other.dtype, tuple(self.shape), self.device))
+def type_as(xp, self, other):
+    """x.type_as(other): x in other's dtype (other's device and values unused); x itself
+    when it has that dtype. TorchScript records the op itself (scripted and traced); the
+    optimizer casts with aten::to(x, prim::dtype(other)), which fuses (fusion.py)."""
+    return to_dtype(xp, self, _dt.from_numpy_dtype(other.dtype))
+
+
 def _current_cuda():
     """The device 'cuda' names now (cuda:<current>; 'cuda' itself without a GPU, where the
     move fails when it runs)."""
@@ -413,6 +425,11 @@ _nondifferentiable(detach, reason="detach() returns a tensor cut from the graph"
 @_derivative(to_dtype, clone, contiguous, _autocast_to_reduced_precision,
              _autocast_to_full_precision, *CASTS)
 def _identity_grad(grad):
+    return grad                 # autograd casts the gradient back to the input's dtype
+
+
+@_derivative(type_as, wrt=("self",))
+def _type_as_grad(grad):
     return grad                 # autograd casts the gradient back to the input's dtype
 
 

@@ -123,6 +123,7 @@ RULES = {
     "aten::max": "MaxBackward1",
     "aten::min": "MinBackward1",
     "aten::to.dtype": "ToCopyBackward0",
+    "aten::type_as": "ToCopyBackward0",
     "aten::to.device": "ToCopyBackward0",
     "aten::to.other": "ToCopyBackward0",
     "aten::to.dtype_layout": "ToCopyBackward0",

@@ -74,6 +74,10 @@ def pool_constants(graph) -> None:
             first[key] = node
             hoisted.append(node)
         else:
+            if kept.source_range is None and node.source_range is not None:
+                # (a schema default's constant has none: the pooled one shows the first
+                # written literal's, as TorchScript's does)
+                kept.source_range = node.source_range
             node.output.replace_all_uses_with(kept.output)
             node.destroy()
     top = graph.block

@@ -178,6 +178,11 @@ def same_dtype_to(node):
     if not isinstance(x.type, T.TensorType) or x.type.dtype is None or len(node.inputs) < 2:
         return None
     target = constant_value(node.inputs[1])
+    if isinstance(target, int) and not isinstance(target, bool):
+        try:                    # (TorchScript's int code of a dtype, as graphs show it)
+            target = _dt.scalar_type_arg(target)
+        except (TypeError, ValueError, KeyError):
+            return None
     if not isinstance(target, _dt.dtype) or target != x.type.dtype:
         return None
     if len(node.inputs) > 3 and constant_value(node.inputs[3]) is not False:

@@ -173,6 +173,7 @@ def fuse_profiled(graph, profile):
     # (no profiling run at all, _jit_set_num_profiled_runs(0): every block counts as run,
     # none has types, so a strict region anywhere raises, as in TorchScript)
     ran = remap_profile(profile, graph, fg).blocks if profile.runs else None
+    _lower_type_as(fg)
     _fold_dtypes(fg)
     _drop_same_device_to(fg)
     merged = _type_as_last_run(fg, graph, profile)
@@ -252,6 +253,29 @@ def _flow_dependent(graph) -> set:
                         dep.add(o)
     walk(graph.block)
     return dep
+
+
+def _lower_type_as(graph):
+    """`aten::type_as(x, other)` (as TorchScript records x.type_as(other)) becomes the
+    cast `aten::to(x, prim::dtype(other), False, False, None)`, whose dtype _fold_dtypes
+    folds and which the fusers take."""
+    from ..ops import registry as _reg
+    to = None
+    for n in list(graph.walk()):
+        if n.kind != "aten::type_as" or n.op is None:
+            continue
+        to = to or _reg.get("aten::to.dtype")
+        sr, scope = n.source_range, n.scope
+        with graph.inserting_before(n):
+            d = graph.insert_node("prim::dtype", [n.inputs[1]], output_types=[T.SCALAR_TYPE],
+                                  source_range=sr, scope=scope).output
+            no = graph.insert_constant(False, T.BOOL)
+            none = graph.insert_constant(None, T.NONE)
+            c = graph.insert_node("aten::to", [n.inputs[0], d, no, no, none],
+                                  output_types=[n.output.type], source_range=sr, scope=scope)
+        c.op = to
+        n.output.replace_all_uses_with(c.output)
+        n.destroy()
 
 
 def _fold_dtypes(graph):

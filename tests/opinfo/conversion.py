@@ -204,5 +204,14 @@ CUDA = OpInfo("aten::cuda", check=_on_cuda, gpu=False,
                                Sample(rand(4, dtype=I32))] if G.cuda.is_available() else [
                   ErrorSample(rand(3), match="Torch not compiled with CUDA enabled")])
 
-OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, TO_OTHER, CPU, CUDA, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
+# x.type_as(other): other's dtype (other's device and values unused)
+TYPE_AS = OpInfo(
+    "aten::type_as", ref=lambda x, other: _cast(x, other.dtype),
+    samples=[Sample(rand(3, 4), rand(2, dtype=np.float64)),
+             Sample(rand(3, dtype=I32), rand(1)),
+             Sample(rand(3, 4), rand(3, 4)),
+             Sample(rand(), rand(2, dtype=np.bool_)),
+             Sample(rand(4, 3).T, rand(0, dtype=np.int64))])
+
+OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, TO_OTHER, TYPE_AS, CPU, CUDA, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
            ZERO_, AUTOCAST_REDUCED, AUTOCAST_FULL] + CASTS

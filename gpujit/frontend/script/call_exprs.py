@@ -30,8 +30,6 @@ _CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16",
                  "long": "int64", "int": "int32", "short": "int16", "char": "int8",
                  "byte": "uint8", "bool": "bool"}
 _STAR_TEMPS = itertools.count()
-_NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty",
-                  "new_full": "full"}
 
 
 class CallExprMixin:
@@ -152,13 +150,6 @@ class CallExprMixin:
                         from ... import dtypes as _dt       # x.float(): x.to(float32)
                         dt = self.const(getattr(_dt, _CAST_METHODS[func.attr]), T.SCALAR_TYPE)
                         return self.call_op("to", [self_v, dt], {}, node, method=True)
-                    if func.attr in _NEW_FACTORIES and args and not kw:
-                        # x.new_zeros(size): zeros(size) with x's dtype and device
-                        like = {"dtype": self.emit("prim::dtype", [self_v],
-                                                   [T.SCALAR_TYPE]).output,
-                                "device": self.emit("prim::device", [self_v],
-                                                    [T.DEVICE]).output}
-                        return self.call_op(_NEW_FACTORIES[func.attr], args, like, node)
                     if attr == "to" and "memory_format" in kw and len(args) <= 2:
                         # x.to(dtype | device [, dtype], memory_format=...): the arguments
                         # by name (to.dtype / to.device take memory_format, as TorchScript's)
@@ -169,9 +160,6 @@ class CallExprMixin:
                                 set(kinds) & set(kw)):
                             kw = dict(kw, **dict(zip(kinds, args)))
                             return self.call_op("to", [self_v], kw, node, method=True)
-                    if func.attr == "type_as" and len(args) == 1 and not kw:
-                        dt = self.emit("prim::dtype", [args[0]], [T.SCALAR_TYPE]).output
-                        return self.call_op("to", [self_v, dt], {}, node, method=True)
                     return self.call_op(attr, [self_v] + args, kw, node, method=True)
                 if isinstance(self_v.type, T.ListType):
                     return self.list_method_call(self_v, func.attr, node)

@@ -128,6 +128,8 @@ class ClassValueMixin:
             self.error(f"class '{sc.name}' has no attribute '{name}'", node,
                        hint=f"assign self.{name} in {sc.name}.__init__")
         out = self.emit("prim::GetAttr", [v], [t], attrs={"name": name}).output
+        if name.isidentifier():         # (TorchScript's %x: code writes `x0 = c.x`)
+            out.set_debug_name(name)
         return out
 
     def object_setattr(self, v, sc, name, value, node, declared=None):

@@ -173,7 +173,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         if kind == "return":
             v = value if value is not None else self.return_value(s)
         elif kind == "fall":
-            v = self.const(None)
+            with self.at(self.src.fdef):    # (TorchScript's implicit None: the def's range)
+                v = self.const(None)
         else:
             self.error(f"'{kind}' outside a loop", s)
         v = self.number_as(v, self.ret_type)

@@ -222,6 +222,7 @@ class ConditionMixin:
             if isinstance(var, Var) and (_narrowable(var.value.type) or isinstance(
                     var.value.type, T.AnyType)) and var.value.type != t:
                 cast = self.emit("prim::unchecked_cast", [var.value], [t]).output
+                cast.set_debug_name(name)       # (TorchScript's %y.7: code writes y0 = ...)
                 self.scopes[-1][name] = Refined(cast, var.where)
 
     def expr_Compare(self, node):

@@ -622,25 +622,39 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if isinstance(v.type, T.TensorType):
             if node.attr == "shape":
                 return self.call_op("size", [v], {}, node, method=True)
-            if node.attr in ("dtype", "device"):
-                # (x.dtype is an int in TorchScript: prim::dtype(Tensor a) -> int)
-                t = T.INT if node.attr == "dtype" else T.DEVICE
-                out = self.emit(f"prim::{node.attr}", [v], [t]).output
-                if node.attr == "dtype":
-                    out.node.meta["dtype"] = True
-                return out
-            if node.attr in ("is_cuda", "is_cpu") or node.attr in _BACKEND_FLAGS:
-                return self.call_op(node.attr, [v], {}, node, method=True)
-            if node.attr == "requires_grad":
-                return self.emit("prim::requires_grad", [v], [T.BOOL]).output
-            op = _TENSOR_VIEW_ATTRS.get(node.attr)
-            if op is not None:                          # x.ndim, x.T, x.mT, x.H, x.mH
-                return self.call_op(op, [v], {}, node)
-            t = _TENSOR_PRIM_ATTRS.get(node.attr)
-            if t is not None:             # x.data, x.grad, x.is_leaf, x.itemsize, x.nbytes
-                return self.emit(f"prim::{node.attr}", [v], [t]).output
-            if node.attr == "layout":
-                return self.const(0)      # TorchScript's int for torch.strided, the only one
+            out = self.tensor_property(v, node)
+            if node.attr not in _TENSOR_VIEW_ATTRS and out.node.kind != "prim::Constant":
+                # (TorchScript's property reads, x.dtype, x.grad ..., show no source range;
+                # x.ndim / x.T show its `<string>` helper's)
+                out.node.source_range = None
+            return out
+        return self.other_attribute(v, node)
+
+    def tensor_property(self, v, node):
+        """x.dtype, x.device, x.is_cuda, x.requires_grad, x.grad, x.ndim ..."""
+        if node.attr in ("dtype", "device"):
+            # (x.dtype is an int in TorchScript: prim::dtype(Tensor a) -> int)
+            t = T.INT if node.attr == "dtype" else T.DEVICE
+            out = self.emit(f"prim::{node.attr}", [v], [t]).output
+            if node.attr == "dtype":
+                out.node.meta["dtype"] = True
+            return out
+        if node.attr in ("is_cuda", "is_cpu") or node.attr in _BACKEND_FLAGS:
+            return self.call_op(node.attr, [v], {}, node, method=True)
+        if node.attr == "requires_grad":
+            return self.emit("prim::requires_grad", [v], [T.BOOL]).output
+        op = _TENSOR_VIEW_ATTRS.get(node.attr)
+        if op is not None:                          # x.ndim, x.T, x.mT, x.H, x.mH
+            return self.call_op(op, [v], {}, node)
+        t = _TENSOR_PRIM_ATTRS.get(node.attr)
+        if t is not None:             # x.data, x.grad, x.is_leaf, x.itemsize, x.nbytes
+            return self.emit(f"prim::{node.attr}", [v], [t]).output
+        if node.attr == "layout":
+            return self.const(0)      # TorchScript's int for torch.strided, the only one
+        self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "
+                   f"code", node)
+
+    def other_attribute(self, v, node):
         if isinstance(v.type, T.DeviceType) and node.attr == "type":
             return self.emit_op(_reg.OPS["prim::type"], [v])      # TorchScript's prim::type
         if isinstance(v.type, T.DeviceType) and node.attr == "index":

@@ -197,7 +197,8 @@ class LoopMixin:
             trip = self.emit("aten::len", [seq], [T.INT], op=_reg.OPS["aten::len.t"]).output
 
             def elem(i):
-                return self.emit("aten::__getitem__", [seq, i], [t.elem]).output
+                with self.at(s):      # (TorchScript's element read: the for statement's)
+                    return self.emit("aten::__getitem__", [seq, i], [t.elem]).output
         elif isinstance(t, T.TensorType):
             trip = self.scalar("len", seq, node=s.iter)
 
@@ -253,9 +254,8 @@ class LoopMixin:
         # start for range(100, -2**63 + 1): 2**63 - 101 times)
         trip = self.scalar("__range_length", start, stop, self.const(step))
 
-        def elem(i):
-            off = i if step == 1 else self.scalar("mul", i, self.const(step))
-            return self.scalar("add", start, off)
+        def elem(i):            # (TorchScript's aten::__derive_index, whatever the step)
+            return self.scalar("__derive_index", i, start, self.const(step))
         return self.loop(s, trip, self.const(True), elem, s.body, None,
                          exclude=(s.target.id,), target_types={s.target.id: T.INT})
 
@@ -345,7 +345,7 @@ class LoopMixin:
         returns = has_return(body)
         node = self.emit("prim::Loop", [trip, cond] + [v.value for v in init], [])
         block = node.add_block()
-        i = block.add_input(T.INT, index_name or "i")
+        i = block.add_input(T.INT, index_name)     # (unnamed unless the target: TorchScript's)
         names = ["loop condition"] + carried + (["returned flag", "return value"]
                                                 if returns else [])
 

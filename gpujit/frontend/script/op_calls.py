@@ -466,6 +466,15 @@ class OpCallMixin:
         return self.emit(f"aten::{kind}", [x], [t], op=ops[0]).output
 
     def default_const(self, p, value):
+        """A schema default the call leaves out, as a constant with no source range (as
+        TorchScript's: its line shows no `# file:line:col`)."""
+        saved, self.cur = self.cur, None
+        try:
+            return self._default_const(p, value)
+        finally:
+            self.cur = saved
+
+    def _default_const(self, p, value):
         t = calls.schema_arg_type(p.type)
         if value is None:       # (TorchScript's filled-in None is a NoneType constant)
             return self.const(None)

@@ -65,6 +65,7 @@ def archive_names() -> dict:
     from ...jit.futures import Future, fork
     from ...jit.awaits import _Await
     return {"ops": _OpsNamespace(), "uninitialized": PrimFunction("prim::Uninitialized"),
+            "unchecked_cast": PrimFunction("prim::unchecked_cast"),
             "fork": fork, "Future": Future, "Await": _Await}
 
 
@@ -145,6 +146,11 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
         if len(node.args) != 1 or node.keywords:
             c.error("uninitialized() takes one type", node)
         return c.emit(kind, [], [c.annotation(node.args[0])]).output
+    if kind == "prim::unchecked_cast" and isinstance(node.func, ast.Name) and \
+            len(node.args) == 2 and not node.keywords:
+        # TorchScript's spelling of a refinement: unchecked_cast(int, y)
+        v = c.expr(node.args[1])
+        return c.emit(kind, [v], [c.annotation(node.args[0])]).output
     if kind == "prim::unchecked_cast" and len(node.args) == 2 and not node.keywords:
         # a cast to or from a Union says its type: ops.prim.unchecked_cast(x, int)
         v = c.expr(node.args[0])
