@@ -587,6 +587,11 @@ class ProgramGenBX(ProgramGenB):
                                     self.st_shape_ops, self.st_view, self.st_inplace,
                                     self.st_inplace_view, self.st_if, self.st_for,
                                     self.st_list, self.st_optional, self.st_early_return]
+        return self._program(stmts)
+
+    def _program(self, stmts):
+        """The program of statements drawn from `stmts` (mode 7's generator draws its own)."""
+        r = self.r
         for _ in range(r.randint(3, self.max_stmts)):
             fn = r.choice(stmts)
             if fn == self.st_early_return:

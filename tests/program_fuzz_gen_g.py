@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from program_fuzz_gen_b import ProgramGenBX, _finite_gelu
+from program_fuzz_gen_b import ProgramGenBX
 
 # pointwise steps (template, category): {a} the value (float), {b} a float operand
 # broadcasting into it, {s} the float argument
@@ -148,24 +148,6 @@ class ProgramGenG(ProgramGenBX):
             self.st_shape_ops, self.st_view, self.st_inplace, self.st_inplace_view,
             self.st_if, self.st_for, self.st_list, self.st_optional, self.st_early_return]
         return self._program(stmts)
-
-    def _program(self, stmts):
-        # (ProgramGenBX.program's body over another statement mix)
-        r = self.r
-        for _ in range(r.randint(3, self.max_stmts)):
-            fn = r.choice(stmts)
-            if fn == self.st_early_return:
-                if len(self.vars) < 4:
-                    continue
-                self.rets = [r.choice(self.vars).name for _ in range(self.nret)]
-            fn()
-        self.st_pointwise()
-        outs = [self.vars[-1].name] + [r.choice(self.vars).name for _ in range(self.nret - 1)]
-        self.emit(f"return {', '.join(outs)}")
-        head = ("def f(x0: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, "
-                "o: Optional[torch.Tensor], s: float, n: int):\n")
-        body = re.sub(r"_i % (\w+)\.size\(0\)", r"_i % max(\1.size(0), 1)", "\n".join(self.lines))
-        return head + _finite_gelu(body) + "\n"
 
 
 def program_g(seed, **kw):
