@@ -570,10 +570,12 @@ def named_tuple_type(fields: tuple, elems: tuple) -> Type:
 
 
 def interface_type(short: str) -> Type:
-    """The interface graph text `InterfaceType<I>` shows (by its short name)."""
+    """The interface graph text `InterfaceType<I>` shows (by its short name): the latest
+    interface of that short name defined (the text does not say which module's), else an
+    interface of that name without signatures."""
     found = [t for t in list(_CLASS_TYPES.values()) + list(_MODULE_TYPES.values())
              if isinstance(t, InterfaceType) and t.name.rsplit(".", 1)[-1] == short]
-    return found[0] if len(found) == 1 else class_type(short)
+    return found[-1] if found else InterfaceType(short)
 
 
 def type_of_value(v) -> Type:

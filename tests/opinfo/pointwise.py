@@ -564,7 +564,7 @@ def _masked_fill_samples(value):
 
 def _mf_errors(value):
     return [ErrorSample(arr(3), arr(3), value(1.0), match="only supports boolean masks, but "
-                                                          "got mask with dtype Float"),
+                                                          "got mask with dtype float"),
             # (PyTorch's masked_fill broadcasts the mask first: it is tensor a)
             ErrorSample(arr(2, 3), _mask(4), value(1.0),
                         match=r"tensor a \(4\) must match the size of tensor b \(3\) at "
