@@ -22,10 +22,10 @@ opaque code) and no live value may alias it. `v = x * 2; v[:, 0] = 0.0` with v u
 afterwards goes, with the select / slice views it wrote through, so a dead write that
 would raise (a copy_ of a mismatched shape, a ListUnpack of a traced unbind on new sizes)
 does not run. Writes that also draw random numbers, call autograd (requires_grad_,
-detach_) or have other side effects stay. A list's or dict's mutators (append, insert,
-`l[i] = v`, extend, clear, remove, pop, popitem) on a local container nothing live reads
-go too, with what computed their arguments: `tr: List[str] = []; tr.append(str(int(s)))`
-with tr unused afterwards does not raise for s = " ", as in TorchScript.
+detach_) or have other side effects stay. (A list's or dict's mutators on a local
+container nothing live reads stay: TorchScript drops them, but AliasDb does not see a
+list carried through a loop as the list read after it, so dropping them emptied a
+scripted GRU's outputs; see tests/test_fuzz_finds_s34.py.)
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class _Live:
         readers are already live; a loop is marked again until no node is added.)"""
         if node.kind == "prim::SetAttr":
             written = [node.inputs[0]]
-        elif _only_writes(node) or node.kind in _CONTAINER_WRITES:
+        elif _only_writes(node):
             if self._db is None:
                 self._db = AliasDb(self.graph)
             written = list(self._db.writes_to(node))
@@ -114,12 +114,6 @@ class _Live:
             if keep[k]:
                 self.values.add(node.outputs[k])   # the sweep keeps what is marked
                 self.values.add(node.inputs[2 + k])
-
-
-# list / dict mutators: their side effect is the write of their first input (AliasDb)
-_CONTAINER_WRITES = frozenset({"aten::append", "aten::insert", "aten::_set_item",
-                               "aten::extend", "aten::clear", "aten::remove", "aten::pop",
-                               "aten::popitem"})
 
 
 def _only_writes(node) -> bool:
