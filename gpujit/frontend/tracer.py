@@ -380,14 +380,40 @@ def qualified_class_name(m) -> str:
     return qualified_name(type(m))
 
 
+def _new_type_name(base) -> str:
+    """base for the first type of that name, then base mangled (TorchScript's rule)."""
+    k = _TYPE_NAMES.get(base, 0)
+    _TYPE_NAMES[base] = k + 1
+    return base if k == 0 else mangled(base)
+
+
 def class_type_for(m) -> T.ClassType:
     """A ClassType for a module instance: `__torch__.MyCell`, mangled as TorchScript does
     when another instance of the class already has a type (their graphs may differ)."""
+    return T.register_class_type(T.ClassType(_new_type_name(qualified_class_name(m))),
+                                 weak=True)
+
+
+_SHARED: dict = {}      # base name -> [(concrete key, type name)] of scripted modules
+
+
+def shared_type_name(m, key) -> str:
+    """The type name of module m being scripted, whose concrete type is `key` (its class,
+    constants, attribute types, submodules' type names...: what TorchScript's
+    ConcreteModuleTypeBuilder compares): an earlier scripted module's with an equal key,
+    as torch.jit.script shares one type between them (`torch.jit.script(MyCell())` twice:
+    `__torch__.MyCell` both times), else a new name. Traced modules always get a new one."""
     base = qualified_class_name(m)
-    k = _TYPE_NAMES.get(base, 0)
-    _TYPE_NAMES[base] = k + 1
-    name = base if k == 0 else mangled(base)
-    return T.register_class_type(T.ClassType(name), weak=True)
+    known = _SHARED.setdefault(base, [])
+    for k, name in known:
+        try:
+            if k == key:
+                return name
+        except Exception:       # (a constant whose == raises: not the same type)
+            continue
+    name = _new_type_name(base)
+    known.append((key, name))
+    return name
 
 
 # ---------------------------------------------------------------------- the active session

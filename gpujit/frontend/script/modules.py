@@ -27,7 +27,7 @@ from .module_containers import ModuleContainerMixin, is_container as _is_contain
 from .errors import FrontendError
 from .module_attrs import ModuleInfo
 from .interfaces import InterfaceMixin, check_interface_attrs
-from .module_hooks import HookCallMixin, compile_hooks
+from .module_hooks import HookCallMixin, _hooks_of, compile_hooks
 from .module_members import PropertyMixin, compile_properties, copy_ignored_methods, \
     ignored_method
 
@@ -94,6 +94,23 @@ RecursiveScriptModule, _ScriptContainer = _make_class()
 
 # ---------------------------------------------------------------------- scripting
 
+def _concrete_key(mod, sm, info, kind):
+    """What TorchScript's ConcreteModuleTypeBuilder compares to decide whether two
+    modules being scripted share one type: the class, container kind, constants, typed
+    and untyped attributes, function attributes, ignored names, parameters and buffers
+    (by name, and which are None), hooks, defined methods, and each submodule's type name
+    (named before its parent: equal names, shared types)."""
+    def sub_type(s):
+        return None if s is None else getattr(getattr(s, "_type", None), "name", type(s))
+    return (type(mod), kind, dict(info.constants), dict(info.attr_types),
+            dict(info.untyped), dict(info.functions), frozenset(info.ignored),
+            tuple((n, p is None) for n, p in mod._parameters.items()),
+            tuple((n, b is None) for n, b in mod._buffers.items()),
+            tuple((n, sub_type(s)) for n, s in sm._modules.items()),
+            tuple(map(tuple, _hooks_of(mod))),
+            tuple(mod.__dict__.get("_defined_methods", ())))
+
+
 class _Context:
     """One call of script_module: scripted modules by original, methods in progress."""
 
@@ -120,13 +137,14 @@ class _Context:
             raise RuntimeError(f"'{type(mod).__name__}' has not been initialized, did you "
                                f"forget to call 'super()'?")
         _refuse_lazy(mod)
-        from ..tracer import class_type_for
+        from ..tracer import qualified_class_name, shared_type_name
         kind = _container_kind(mod)
         sm = _ScriptContainer() if kind else RecursiveScriptModule()
         if kind:
             object.__setattr__(sm, "_container_kind", kind)
         self.scripted[id(mod)] = sm
-        cls_type = class_type_for(mod)
+        # named once its concrete type is known (after its submodules and attributes)
+        cls_type = T.ClassType(qualified_class_name(mod))
         object.__setattr__(sm, "original_name", type(mod).__name__)
         object.__setattr__(sm, "_type", cls_type)
         info = ModuleInfo(mod, sm, path or type(mod).__name__)
@@ -145,6 +163,9 @@ class _Context:
             sm._modules[name] = self.script(c, f"{info.path}.{name}") if c is not None \
                 else None
         info.collect_attributes()
+        object.__setattr__(cls_type, "name", shared_type_name(mod, _concrete_key(
+            mod, sm, info, kind)))
+        T.register_class_type(cls_type, weak=True)
         check_interface_attrs(self, mod, sm, info.path)     # `impl: ModuleInterface`
         compile_properties(self, mod, sm, info.methods_to_compile())
         compile_hooks(self, mod, sm)
