@@ -8,6 +8,7 @@ new_zeros, ...) are written in _tensor_conversions.py and set on Tensor at impor
 """
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -21,6 +22,12 @@ __all__ = ["Tensor", "Size"]
 
 # a factory's requires_grad=True of an integer or bool result (PyTorch's words)
 FACTORY_REFUSAL = "Only Tensors of floating point and complex dtype can require gradients"
+NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
 
 
 class Size(tuple):
@@ -335,7 +342,14 @@ class Tensor:
 
     @property
     def grad(self):
-        return None if self._ag is None else self._ag.grad
+        ag = self._ag
+        if ag is None:
+            return None
+        g = ag.grad
+        if g is None and ag.requires_grad and not ag.retains_grad and \
+                self.grad_fn is not None:
+            warnings.warn(NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, g):

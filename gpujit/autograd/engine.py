@@ -46,8 +46,7 @@ def _make_grads(outputs, grad_outputs):
                             f"{type(g).__name__}")
         elif tuple(g._data.shape) != tuple(o._data.shape):
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
-                               f"{list(g._data.shape)} and output[{i}] has a shape of "
-                               f"{list(o._data.shape)}.")
+                               f"{g.shape!r} and output[{i}] has a shape of {o.shape!r}.")
         grads.append(g)
     return grads
 

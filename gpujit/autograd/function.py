@@ -72,7 +72,10 @@ class FunctionBackward(Node):
         out = self.cls.backward(self.ctx, *grads)
         if not isinstance(out, tuple):
             out = (out,)
-        if len(out) < len(self.inputs_meta):
+        n = len(self.inputs_meta)
+        if len(out) > n and all(g is None for g in out[n:]):
+            out = out[:n]       # (extra Nones are dropped, as PyTorch's)
+        if len(out) != n:
             raise RuntimeError(f"function {self.cls.__name__}Backward returned an incorrect "
                                f"number of gradients (expected {len(self.inputs_meta)}, got "
                                f"{len(out)})")
