@@ -263,7 +263,10 @@ class GenE:
             return self.m(r.choice(["pi", "e", "inf", "nan"]))
         if k == 23:
             self.uses_torch = True
-            return f"float(torch.tensor({E(LF, d)}, dtype=torch.float64).sum().item())"
+            # (float32 data, then doubled: TorchScript's torch.tensor(fs, dtype=float64)
+            # rounds fs through float32 where gpujit keeps eager's values, a documented
+            # difference that every list holding 0.1 or 1e300 met)
+            return f"float(torch.tensor({E(LF, d)}).double().sum().item())"
         if k == 24:
             return f"{self.call_helper(FLT, d)}"
         if k == 25:

@@ -325,3 +325,37 @@ def test_alias_db_sees_a_list_appended_to_a_list_of_lists_as_its_element():
     reads = [n.outputs[0] for n in g.walk() if n.kind == "aten::__getitem__"]
     assert len(e) == 1 and len(reads) == 2, g     # finals[k], and `for f in finals`
     assert db.may_alias(reads[0], reads[1]) and db.may_alias(reads[0], e[0]), g
+
+
+# ------------------------------------------------------------------ searchsorted with a nan
+
+def test_searchsorted_and_bucketize_search_as_pytorch_with_nans_and_unsorted_sequences():
+    # (mode 7, seed 35001, k = 7: searchsorted(sort(x0, -1)[0], x0 * 2) of a row holding a
+    # nan, which sort puts last.) PyTorch's binary search moves right while
+    # !(seq[mid] >= v): a nan in the sequence counts as below every value; NumPy's
+    # searchsorted (gpujit's before) sorts nan last and answered 2 where PyTorch says 3
+    nan = float("nan")
+    f32 = lambda v: torch.tensor(v, dtype=torch.float32)     # noqa: E731
+    cases = [  # sequence, values, PyTorch's left and right answers
+        ([0.47, 0.48, nan], [0.96, 0.94, nan, 0.1, 0.48, -1.0], [3, 3, 3, 0, 1, 0],
+         [3, 3, 3, 0, 3, 0]),
+        ([nan, nan], [1.0, nan], [2, 2], [2, 2]),
+        ([1., 3., 2., 0., 5.], [0., 1., 2., 2.5, 3., 4., 5., 6.], [0, 0, 1, 4, 4, 4, 4, 5],
+         [0, 1, 4, 4, 4, 4, 5, 5]),
+        ([1.0], [1.0, 0.0, 2.0, nan], [0, 0, 1, 1], [1, 0, 1, 1]),
+        ([nan, 1.0, 2.0], [1.5, nan], [2, 3], [2, 3]),
+    ]
+    for seq, vals, left, right in cases:
+        s, v = f32(seq), f32(vals)
+        assert torch.searchsorted(s, v).tolist() == left, (seq, vals)
+        assert torch.searchsorted(s, v, right=True).tolist() == right, (seq, vals)
+        assert torch.bucketize(v, s).tolist() == left and \
+            torch.bucketize(v, s, right=True).tolist() == right
+        rows = torch.searchsorted(torch.stack([s, s]), torch.stack([v, v]), side="right")
+        assert rows.tolist() == [right, right]
+    assert torch.searchsorted(f32([0.47, 0.48, nan]), 1.0).item() == 3
+    srt = torch.tensor([3, 0, 1, 2, 4])
+    assert torch.searchsorted(f32([1., nan, 0., 5., 2.]), f32([0.5, 2., 6.]),
+                              sorter=srt).tolist() == [4, 4, 5]
+    assert torch.searchsorted(torch.tensor([5, 1, 3, 2, 9]), torch.tensor(
+        [[0, 1, 2, 3, 4, 5, 9, 10]]), side="right").tolist() == [[0, 2, 2, 4, 4, 4, 5, 5]]
