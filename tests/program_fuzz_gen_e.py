@@ -612,8 +612,11 @@ class GenE:
     def self_free(v, rhs):
         """`v += v` in TorchScript moves the elements out of the list it appends (it gives
         [1, 2, None, None]; extend(v) copies them): a copy on the right keeps to what
-        both answer alike."""
-        return f"{v}[:]" if rhs == v else rhs
+        both answer alike. Also for another name of the same list (`w: List[int] = v;
+        v += w`: seed 35002 k = 2), so any rhs that is not a new list is copied."""
+        if rhs == v:
+            return f"{v}[:]"
+        return rhs if rhs.startswith("[") and rhs.endswith("]") else f"list({rhs})"
 
     def s_list_method(self):
         r = self.r

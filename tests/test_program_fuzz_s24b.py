@@ -41,6 +41,10 @@ Where gpujit deliberately differs, the checks let it:
 - `v == v` (and `x == x`) of a float: TorchScript's peephole folds it to True, for a nan
   too (seed 26406*100003+62: divmod(inf, 4.0)[0]); gpujit compares (False for a nan), as
   Python. A seed that meets it reports the difference.
+- `xs += w` where w is xs under another name: TorchScript's aten::add_.t moves the
+  elements out of the list it appends ([1, -1, None, None]); gpujit extends by a copy, as
+  Python ([1, -1, 1, -1]). The generator copies any rhs of a list `+=` that is not a new
+  list (seed 35002 k = 2 met it).
 
 Minimised programs it found are in tests/test_fuzz_finds_s24_g.py.
 
