@@ -414,7 +414,7 @@ _FRESH_CONTAINERS = frozenset({
     "aten::__and__", "aten::__xor__", "aten::enumerate", "aten::zip"})
 
 
-def local_container_aliases(v):
+def local_container_aliases(v, blockers=None):
     """The values that are the list / dict v, if v provably stays local: made in this
     graph (a literal or a new container, never a graph input, an element read out of
     another container, an attribute or a call's result), and flowing only through
@@ -422,7 +422,8 @@ def local_container_aliases(v):
     None when it may escape: stored in another container, tuple, object or attribute,
     handed to a call or to an op not known to keep nothing of it, returned, or used
     inside a block other than an if's or a loop's (a fork's, a closure's). A write to
-    such a container matters only through the returned values' readers."""
+    such a container matters only through the returned values' readers. blockers: a
+    list that gets the node whose use of the container made it escape (where one did)."""
     if not _is_container(v.type) or isinstance(v.type, T.TupleType):
         return None
     seen, todo = set(), [v]
@@ -457,19 +458,19 @@ def local_container_aliases(v):
         for u in x.uses:
             user, i = u.user, u.offset
             if not _in_plain_blocks(user):
-                return None
+                return _blocked(blockers, user)
             if user.kind == "prim::Return":
                 owner = user.owning_block.owning_node
                 if owner is None or (owner.kind == "prim::Loop" and i == 0) or \
                         owner.kind not in ("prim::If", "prim::Loop"):
-                    return None                     # returned, or a fork's result
+                    return _blocked(blockers, user)     # returned, or a fork's result
                 if owner.kind == "prim::If":
                     add(owner.outputs[i])
                 else:
                     add(owner.outputs[i - 1])
             elif user.kind == "prim::Loop":
                 if i < 2:
-                    return None
+                    return _blocked(blockers, user)
                 add(user.outputs[i - 2])
                 add(user.blocks[0].inputs[i - 1])
             elif user.kind in CONTAINER_MUTATORS:
@@ -477,13 +478,19 @@ def local_container_aliases(v):
                     for o in user.outputs:          # (returns its container)
                         add(o)
                 elif i > 0 and user.kind not in _READ_ARGS:
-                    return None                     # stored as an element
+                    return _blocked(blockers, user)     # stored as an element
             elif user.kind == "prim::unchecked_cast":
                 add(user.outputs[0])
             elif not (user.kind in _CONTAINER_READERS and user.op is None
                       or _only_reads(user, i)):
-                return None
+                return _blocked(blockers, user)
     return seen
+
+
+def _blocked(blockers, node):
+    if blockers is not None:
+        blockers.append(node)
+    return None
 
 
 def _only_reads(node, i) -> bool:

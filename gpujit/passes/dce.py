@@ -49,7 +49,7 @@ def eliminate_dead_code(graph) -> None:
         # a container that reached a dead node (a tuple, a call) counted as escaping:
         # once that node is gone, its dead mutators may go too
         if not _sweep_block(graph.block, live) or not live.emptied and \
-                not any(v is None for v in live._local.values()):
+                all(n in live.nodes or n.kind == "prim::Return" for n in live.blockers):
             return
 
 
@@ -61,6 +61,7 @@ class _Live:
         self._db = None
         self._local = {}     # container mutator -> its container's local aliases (or None)
         self.emptied = False    # did the sweep drop an if / a loop left with nothing to do
+        self.blockers = []      # the nodes through which a container escaped
 
     def block(self, block, keep_outputs):
         for v, keep in zip(block.outputs, keep_outputs):
@@ -80,7 +81,7 @@ class _Live:
             written = [node.inputs[0]]
         elif node.kind in CONTAINER_MUTATORS:
             if node not in self._local:
-                self._local[node] = local_container_aliases(node.inputs[0])
+                self._local[node] = local_container_aliases(node.inputs[0], self.blockers)
             local = self._local[node]
             if local is None or any(v in self.values for v in local):
                 return False
