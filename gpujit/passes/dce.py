@@ -74,9 +74,10 @@ class _Live:
 
     def unseen_write(self, node) -> bool:
         """Is node a prim::SetAttr on an object, an in-place op on tensors or a list /
-        dict mutator, that nothing can see afterwards: local (not an input, not handed to opaque code), not
-        returned, not reachable from a live value? (Marking runs backwards, so the later
-        readers are already live; a loop is marked again until no node is added.)"""
+        dict mutator, that nothing can see afterwards: local (not an input, not handed to
+        opaque code), not returned, not reachable from a live value? (Marking runs
+        backwards, so the later readers are already live; a loop is marked again until no
+        node is added.)"""
         if node.kind == "prim::SetAttr":
             written = [node.inputs[0]]
         elif node.kind in CONTAINER_MUTATORS:
