@@ -45,6 +45,13 @@ Where gpujit deliberately differs, the checks let it:
   elements out of the list it appends ([1, -1, None, None]); gpujit extends by a copy, as
   Python ([1, -1, 1, -1]). The generator copies any rhs of a list `+=` that is not a new
   list (seed 35002 k = 2 met it).
+- a float constant -0.0 where the graph also holds 0.0: TorchScript's ConstantPooling
+  compares doubles by ==, so one of them takes the other's place, by graph order and
+  by whether a tuple of constants was folded first (`return [-0.0, x, 0.0]` gives
+  [0.0, x, 0.0]; `if x > 0: return -0.0` / `return 0.0` gives -0.0 on both paths;
+  `return -0.0, 0.0` keeps both). gpujit keeps each constant's sign. A seed that meets
+  it reports the difference (seed 35006 k = 26: `(-0.0 if True else x)` next to a
+  `0.0 - x` answered 0.0 in torch).
 
 Minimised programs it found are in tests/test_fuzz_finds_s24_g.py.
 
