@@ -17,6 +17,10 @@ left by session 34), minimised, with PyTorch 2.13's answers written out.
   seen by a read of the other); d.items() / d.popitem() read the values one level too
   deep, so `for k, v in d.items(): v.add_(1)` with d = {"a": x * 2} was dropped as a dead
   write (torch: d["a"] is x * 2 + 1 = [3., 5.] for x = [1., 2.]; gpujit gave [2., 4.]).
+- (mode 7, GPUJIT_PROGRAM_FUZZ_SEED=35001, k = 7) searchsorted(sort(x0, -1)[0], x0 * 2) of
+  a row holding a nan: PyTorch's binary search counts a nan in the sequence below every
+  value (searchsorted([0.47, 0.48, nan], 0.96) is 3), NumPy's searchsorted sorts it last
+  (2); unsorted sequences differed too. gpujit now runs PyTorch's search.
 """
 from __future__ import annotations
 
